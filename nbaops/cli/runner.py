@@ -1,0 +1,107 @@
+"""Run one library operation for a task: build the context, render, map to an exit code.
+
+This is the only place that turns :class:`~nbaops.errors.NbaopsError` into a one-line
+message and an exit code. Tracebacks are shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.report import Report
+
+EXIT_INTERRUPTED = 130
+
+COMMON_HELP = {
+    "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
+    "(real GCP, Application Default Credentials). Also NBAOPS_PROFILE.",
+    "json": "Print exactly one JSON document on stdout instead of the table.",
+    "debug": "Show tracebacks for errors (nothing else does).",
+}
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(jsonlib.dumps(document, default=str, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def run(
+    action: Callable[[Context], Report],
+    *,
+    profile: str | None = None,
+    json_output: bool = False,
+    debug: bool = False,
+) -> int:
+    """Build the context, run ``action``, print its report and return the exit code."""
+    from nbaops.verdict import exit_code_for
+
+    try:
+        from nbaops.context import Context
+
+        ctx = Context.create(profile)
+        report = action(ctx)
+    except NbaopsError as exc:
+        return _fail(exc, exc.exit_code, json_output, debug)
+    except KeyboardInterrupt:
+        _stderr_console().print("nbaops: interrupted")
+        if json_output:
+            emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": EXIT_INTERRUPTED})
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # an unexpected bug or library error: still one line
+        return _fail(exc, EXIT_UNDETERMINED, json_output, debug, prefix="internal error: ")
+    if json_output:
+        emit_json(report.to_json())
+    else:
+        report.render(stdout_console())
+    return exit_code_for(report.verdict)
+
+
+def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix: str = "") -> int:
+    message = f"{prefix}{one_line(exc)}"
+    if debug:
+        traceback.print_exception(exc)
+    _stderr_console().print(f"nbaops: error: {message}", markup=False)
+    if json_output:
+        verdict = "ERROR" if code != EXIT_USAGE else "USAGE"
+        emit_json({"verdict": verdict, "error": message, "exit_code": code})
+    return code
+
+
+def finish(
+    action: Callable[[Context], Report],
+    *,
+    profile: str | None = None,
+    json_output: bool = False,
+    debug: bool = False,
+) -> None:
+    """Run the action and exit with the contract's code (for invoke tasks)."""
+    from invoke.exceptions import Exit
+
+    code = run(action, profile=profile, json_output=json_output, debug=debug)
+    if code:
+        raise Exit(code=code)

@@ -1,0 +1,55 @@
+"""The current time, overridable for tests and rehearsals.
+
+``NBAOPS_NOW`` (ISO 8601, e.g. ``2026-11-25T15:00:00Z``) pins "now" for every module that
+asks this clock, so sandbox data, check windows and ages are reproducible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+from nbaops.errors import UsageError
+
+UTC = dt.UTC
+EASTERN = ZoneInfo("America/New_York")
+
+
+def now() -> dt.datetime:
+    """Timezone-aware UTC now (or ``NBAOPS_NOW``)."""
+    pinned = os.environ.get("NBAOPS_NOW")
+    if pinned:
+        try:
+            value = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise UsageError(f"NBAOPS_NOW: {pinned!r} is not an ISO 8601 timestamp") from exc
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return dt.datetime.now(UTC)
+
+
+def today_eastern() -> dt.date:
+    """The NBA's calendar day (US Eastern), which is how game dates are stated."""
+    return now().astimezone(EASTERN).date()
+
+
+def parse_date(text: str, flag: str = "--date") -> dt.date:
+    """Parse ``YYYY-MM-DD``, ``today`` or ``yesterday`` (Eastern); UsageError otherwise."""
+    lowered = text.strip().lower()
+    if lowered == "today":
+        return today_eastern()
+    if lowered == "yesterday":
+        return today_eastern() - dt.timedelta(days=1)
+    try:
+        return dt.date.fromisoformat(lowered)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {text!r} is not a date (YYYY-MM-DD, today, yesterday)") from exc
+
+
+def parse_duration(text: str, flag: str = "--window") -> dt.timedelta:
+    """Parse ``90s``, ``10m``, ``6h``, ``2d`` into a timedelta; UsageError otherwise."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    raw = text.strip().lower()
+    if len(raw) >= 2 and raw[-1] in units and raw[:-1].isdigit() and int(raw[:-1]) > 0:
+        return dt.timedelta(seconds=int(raw[:-1]) * units[raw[-1]])
+    raise UsageError(f"{flag}: {text!r} is not a duration such as 90s, 10m, 6h or 2d")

@@ -1,0 +1,191 @@
+"""Load and validate ``nbaops.yaml``: profiles, services and the per-feature sections.
+
+An invalid config raises :class:`~nbaops.errors.ConfigError` with one line naming the file,
+the key and what is wrong (exit 2).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nbaops.errors import ConfigError, UnknownServiceError, UsageError
+from nbaops.paths import CONFIG_NAME, project_root, schemas_dir
+
+SECTIONS = ("checks", "alerts", "deploy", "drift", "schema_rules", "regression")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    owner: str
+    source_paths: tuple[str, ...]
+    health_path: str
+    post_deploy: tuple[dict[str, Any], ...]
+    description: str = ""
+    model_env: str | None = None
+    runbook: str = ""
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    name: str
+    kind: str  # "local" or "gcp"
+    project: str
+    region: str
+    datasets: dict[str, str] = field(default_factory=dict)
+    image_repository: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _key_path(parts: Any) -> str:
+    text = ".".join(str(p) for p in parts)
+    return text or "(top level)"
+
+
+@dataclass
+class Config:
+    """The validated config, bound to one profile."""
+
+    path: Path
+    raw: dict[str, Any]
+    profile: ProfileConfig
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @cached_property
+    def services(self) -> dict[str, ServiceConfig]:
+        out: dict[str, ServiceConfig] = {}
+        for name, body in self.raw["services"].items():
+            out[name] = ServiceConfig(
+                name=name,
+                owner=body["owner"],
+                source_paths=tuple(body["source_paths"]),
+                health_path=body["health_path"],
+                post_deploy=tuple(body.get("post_deploy", [])),
+                description=body.get("description", ""),
+                model_env=body.get("model_env"),
+                runbook=body.get("runbook", f"docs/runbooks/{name}.md"),
+            )
+        return out
+
+    @property
+    def service_names(self) -> list[str]:
+        return list(self.services)
+
+    def service(self, name: str) -> ServiceConfig:
+        """The named service, or UnknownServiceError listing the known ones."""
+        try:
+            return self.services[name]
+        except KeyError:
+            raise UnknownServiceError(name, self.service_names) from None
+
+    def select_services(self, name: str | None) -> list[ServiceConfig]:
+        """All services, or just the named one (validated)."""
+        return [self.service(name)] if name else list(self.services.values())
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A feature section (``checks``, ``deploy``, ...) with the profile's overrides merged."""
+        if name not in SECTIONS:
+            raise KeyError(name)
+        base = self.raw.get(name, {}) or {}
+        return _deep_merge(base, self.profile.overrides.get(name, {}) or {})
+
+    def dataset(self, logical: str) -> str:
+        """The real dataset name for a logical one used in nbaops SQL."""
+        return self.profile.datasets.get(logical, logical)
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
+def _validate(path: Path, data: Any, schema_path: Path) -> None:
+    import jsonschema  # local import: only paid when a config is loaded
+
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors) or errors[0]
+        message = best.message
+        if len(message) > 200:
+            message = message[:197] + "..."
+        raise ConfigError(f"{path}: {_key_path(best.absolute_path)}: {message}")
+
+
+def load_config(
+    path: Path | None = None,
+    profile: str | None = None,
+) -> Config:
+    """Load, validate and bind the config to a profile.
+
+    Args:
+        path: the config file; default ``nbaops.yaml`` at the project root
+            (``NBAOPS_CONFIG`` overrides).
+        profile: profile name; default ``NBAOPS_PROFILE``, then ``default_profile``,
+            then ``local``.
+
+    Raises:
+        ConfigError: missing, unreadable, malformed or schema-invalid config.
+        UsageError: unknown profile.
+    """
+    if path is None:
+        env = os.environ.get("NBAOPS_CONFIG")
+        path = Path(env) if env else project_root() / CONFIG_NAME
+    path = path.resolve()
+    data = _load_yaml(path)
+    schema_path = schemas_dir(Path(__file__).resolve().parent.parent) / "config.schema.json"
+    if not schema_path.is_file():
+        schema_path = schemas_dir(path.parent) / "config.schema.json"
+    _validate(path, data, schema_path)
+    name = profile or os.environ.get("NBAOPS_PROFILE") or data.get("default_profile") or "local"
+    profiles = data["profiles"]
+    if name not in profiles:
+        raise UsageError(f"unknown profile {name!r}; known profiles: {', '.join(profiles)}")
+    body = profiles[name]
+    prof = ProfileConfig(
+        name=name,
+        kind=body["kind"],
+        project=body["project"],
+        region=body["region"],
+        datasets=dict(body.get("datasets", {})),
+        image_repository=body.get("image_repository"),
+        overrides=dict(body.get("overrides", {})),
+    )
+    return Config(path=path, raw=data, profile=prof)

@@ -1,0 +1,66 @@
+"""Typed errors of the library. Only entry points turn them into exit codes and messages.
+
+Exit-code contract (README "Exit codes"): 0 success (warnings allowed), 1 a check failed,
+2 bad input / usage / config (nothing was changed), 3 could not determine (error or
+inconclusive).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+EXIT_UNDETERMINED = 3
+
+
+class NbaopsError(Exception):
+    """Base class. Its message is one line a person understands; never a secret."""
+
+    exit_code: int = EXIT_UNDETERMINED
+
+
+class UsageError(NbaopsError):
+    """Bad input, flags or names. Raised before anything is changed."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """The config file is missing or invalid."""
+
+
+class UnknownServiceError(UsageError):
+    """A service name that the config does not know."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown service {name!r}; known services: {', '.join(known)}")
+        self.name = name
+        self.known = known
+
+
+class AdapterError(NbaopsError):
+    """A cloud or local backend call failed; the outcome could not be determined."""
+
+    exit_code = EXIT_UNDETERMINED
+
+
+class WarehouseError(AdapterError):
+    """A warehouse (BigQuery or local DuckDB) call failed."""
+
+
+class CloudRunError(AdapterError):
+    """A Cloud Run Admin API call failed."""
+
+
+class LoggingError(AdapterError):
+    """A Cloud Logging call failed."""
+
+
+class GitError(AdapterError):
+    """git is missing, the folder is not a repository, or a git command failed."""
+
+
+class CheckFailed(NbaopsError):
+    """An operation ran to completion and its verdict is FAIL."""
+
+    exit_code = EXIT_FAIL

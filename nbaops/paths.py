@@ -1,0 +1,40 @@
+"""Where things live: the project root, the config file, the schemas and local state."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG_NAME = "nbaops.yaml"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding ``nbaops.yaml``.
+
+    ``NBAOPS_ROOT`` overrides the search. Falls back to the folder this package was
+    installed from (an editable install of the repository).
+    """
+    env = os.environ.get("NBAOPS_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return Path(__file__).resolve().parent.parent
+
+
+def schemas_dir(root: Path) -> Path:
+    return root / "schemas"
+
+
+def state_home(root: Path) -> Path:
+    """The one git-ignored folder holding all local state (``$NBAOPS_HOME`` or ``.nbaops/``)."""
+    env = os.environ.get("NBAOPS_HOME")
+    return Path(env).resolve() if env else root / ".nbaops"
+
+
+def shared_data_dir(root: Path) -> Path:
+    """The real NBA data folder (``$NBAOPS_DATA`` or ``../shared/data/nba`` beside the repo)."""
+    env = os.environ.get("NBAOPS_DATA")
+    return Path(env).resolve() if env else (root.parent / "shared" / "data" / "nba").resolve()

@@ -1,0 +1,100 @@
+"""The one verdict vocabulary: PASS, WARN, FAIL, INCONCLUSIVE, ERROR.
+
+Every check returns a :class:`CheckResult` carrying the measured value, the threshold and
+the query or call behind it. A check that could not measure is never PASS.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nbaops.errors import EXIT_FAIL, EXIT_OK, EXIT_UNDETERMINED
+
+
+class Verdict(enum.StrEnum):
+    PASS = "PASS"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    ERROR = "ERROR"
+
+
+# Severity order used to combine verdicts: FAIL dominates, then the "could not
+# determine" pair, then WARN, then PASS.
+_SEVERITY = {
+    Verdict.PASS: 0,
+    Verdict.WARN: 1,
+    Verdict.INCONCLUSIVE: 2,
+    Verdict.ERROR: 3,
+    Verdict.FAIL: 4,
+}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """Combine verdicts: any FAIL → FAIL; else ERROR; else INCONCLUSIVE; else WARN; else PASS.
+
+    An empty collection is INCONCLUSIVE: nothing was measured.
+    """
+    items = list(verdicts)
+    if not items:
+        return Verdict.INCONCLUSIVE
+    return max(items, key=lambda v: _SEVERITY[v])
+
+
+def exit_code_for(verdict: Verdict) -> int:
+    """Map an overall verdict to the exit-code contract."""
+    if verdict is Verdict.FAIL:
+        return EXIT_FAIL
+    if verdict in (Verdict.ERROR, Verdict.INCONCLUSIVE):
+        return EXIT_UNDETERMINED
+    return EXIT_OK
+
+
+@dataclass
+class CheckResult:
+    """One measured check.
+
+    Attributes:
+        name: stable check id, e.g. ``lines_coverage``.
+        service: the service the check belongs to (or ``"*"`` for all).
+        verdict: the verdict.
+        value: the measured value (None when nothing could be measured).
+        threshold: human-readable thresholds, e.g. ``"FAIL < 90%, WARN < 95%"``.
+        message: one sentence a person understands.
+        query: the SQL, filter or API call behind the measurement.
+        duration_s: wall time of the check.
+        bytes_processed: bytes scanned by the warehouse when known.
+        details: structured extra data (missing players, per-game rows, ...).
+    """
+
+    name: str
+    service: str
+    verdict: Verdict
+    value: float | int | str | None
+    threshold: str
+    message: str
+    query: str = ""
+    duration_s: float = 0.0
+    bytes_processed: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict.value
+        return data
+
+    @classmethod
+    def error(cls, name: str, service: str, exc: BaseException, query: str = "") -> CheckResult:
+        """An ERROR result for a check that raised; the error text is kept, never PASS."""
+        return cls(
+            name=name,
+            service=service,
+            verdict=Verdict.ERROR,
+            value=None,
+            threshold="",
+            message=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+            query=query,
+        )

@@ -1,0 +1,16 @@
+"""nbaops tasks: `inv --list` shows them, `inv --help TASK` explains each flag.
+
+This file only wires the task collections of ``nbaops.cli``. No Google client is imported
+here or by those modules at import time, so `inv --list` stays fast.
+"""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from nbaops.cli import sandbox, services
+
+ns = Collection()
+for task in services.TASKS:
+    ns.add_task(task)
+ns.add_collection(sandbox.ns)
