@@ -1,0 +1,57 @@
+"""Nox sessions: `nox` runs the default set (lint, typecheck, tests, regression).
+
+Each session installs the project with its pinned dev dependencies into its own
+environment (uv when available). Extra arguments after `--` reach the tool.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "typecheck", "tests", "regression"]
+
+PYTHON = "3.11"
+
+
+def install_project(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+# ---------------------------------------------------------------- quality gates
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Run every pre-commit hook (ruff included) on all files."""
+    install_project(session)
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package, hooks, tasks and this file."""
+    install_project(session)
+    session.run("mypy", "nbaops", "hooks", "tasks.py", "noxfile.py", *session.posargs)
+
+
+# ---------------------------------------------------------------- tests
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit, local integration and reliability tests with branch coverage."""
+    install_project(session)
+    session.run(
+        "pytest",
+        "tests/unit",
+        "tests/integration",
+        "--cov=nbaops",
+        "--cov=hooks",
+        "--cov-branch",
+        "--cov-report=term-missing:skip-covered",
+        *session.posargs,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
