@@ -1,0 +1,449 @@
+"""A small typed wrapper over the git CLI, used by drift detection and the pre-deploy checklist.
+
+Every call runs ``git`` as a subprocess (an argument list, never a shell) with a bounded
+timeout and returns parsed values. Failures raise :class:`~nbaops.errors.GitError` with a
+one-line message: git missing, not a repository, detached HEAD where a branch is needed,
+unknown commit, a command that failed or timed out.
+
+Decisions worth knowing:
+
+- **Pending commits are all commits** reachable from ``head`` and not from ``base``
+  (``git log base..head``), not only ``--first-parent``: every commit that a deploy of
+  ``head`` would ship is named, including the commits of merged branches. Pass
+  ``first_parent=True`` to list only the mainline (merge and squash commits).
+- **Changed files compare trees** (``git diff base head``): what differs between the two
+  snapshots, which is what a deploy of ``head`` changes relative to ``base``.
+- **Status never takes the index lock** (``GIT_OPTIONAL_LOCKS=0``): several tools and
+  people commit in the same checkout at once.
+- Output is parsed with ``LC_ALL=C`` and NUL/record separators, so file names with spaces
+  or unicode and subjects with any characters survive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbaops.errors import GitError
+
+DEFAULT_TIMEOUT_S = 30.0
+FETCH_TIMEOUT_S = 120.0
+MAIN_BRANCH = "main"
+DEFAULT_REMOTE = "origin"
+
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+_LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%cI", "%s"]) + _RECORD
+_HEX = re.compile(r"^[0-9a-fA-F]{4,40}$")
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit as ``git log`` describes it.
+
+    Attributes:
+        sha: the full 40-hex id.
+        short: the abbreviated id git chose (unique in this repository).
+        author: author name.
+        author_email: author e-mail.
+        date: author date (timezone-aware).
+        committed_at: committer date (timezone-aware): when the commit was made in this
+            history (rebases and cherry-picks move it, authoring does not).
+        subject: the first line of the message.
+    """
+
+    sha: str
+    short: str
+    author: str
+    author_email: str
+    date: dt.datetime
+    committed_at: dt.datetime
+    subject: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sha": self.sha,
+            "short": self.short,
+            "author": self.author,
+            "author_email": self.author_email,
+            "date": self.date.isoformat(),
+            "committed_at": self.committed_at.isoformat(),
+            "subject": self.subject,
+        }
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line:
+            return line.removeprefix("fatal: ").removeprefix("error: ")
+    return ""
+
+
+def _check_rev(rev: str) -> str:
+    """Refuse revisions that git would read as options (``--output=...``) or that are empty."""
+    if not rev or rev.startswith("-") or any(ch in rev for ch in "\x00\n\r"):
+        raise GitError(f"invalid git revision {rev!r}")
+    return rev
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.strip())
+
+
+class Repo:
+    """A git working tree.
+
+    Args:
+        root: any folder inside the working tree.
+        timeout_s: bound for each git call (``fetch`` uses :data:`FETCH_TIMEOUT_S`).
+        env: extra environment for git (tests pass ``PATH`` or dates here); the process
+            environment is used otherwise.
+
+    Raises:
+        GitError: git is not installed, or ``root`` is not inside a git repository.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.timeout_s = timeout_s
+        base_env = dict(os.environ)
+        if env:
+            base_env.update(env)
+        base_env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
+        self._env = base_env
+        git = shutil.which("git", path=base_env.get("PATH"))
+        if git is None:
+            raise GitError("git is not installed (no 'git' on PATH)")
+        self._git = git
+        start = Path(root)
+        if not start.is_dir():
+            raise GitError(f"{start}: not a git repository (folder does not exist)")
+        proc = self._spawn(["rev-parse", "--show-toplevel"], cwd=start, timeout=self.timeout_s)
+        if proc.returncode != 0:
+            raise GitError(f"{start}: not a git repository")
+        self.root = Path(proc.stdout.decode().strip())
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _spawn(
+        self, args: Sequence[str], *, cwd: Path, timeout: float
+    ) -> subprocess.CompletedProcess[bytes]:
+        cmd = [self._git, "-c", "core.quotepath=off", "-c", "color.ui=never", *args]
+        try:
+            return subprocess.run(  # argument list, never a shell
+                cmd,
+                cwd=cwd,
+                env=self._env,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed (no 'git' on PATH)") from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {args[0]} timed out after {timeout:g}s") from None
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc}") from None
+
+    def _run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run git in the repository root; GitError with git's own first line on failure."""
+        proc = self._spawn(args, cwd=self.root, timeout=timeout or self.timeout_s)
+        if proc.returncode != 0:
+            message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
+            raise GitError(f"git {args[0]} failed: {message}")
+        return proc
+
+    def _try(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        """Run git in the repository root; the caller interprets a non-zero exit."""
+        return self._spawn(args, cwd=self.root, timeout=self.timeout_s)
+
+    def _out(self, *args: str) -> str:
+        return self._run(*args).stdout.decode(errors="replace")
+
+    # -- revisions ----------------------------------------------------------------------
+
+    def resolve(self, rev: str) -> str:
+        """The full 40-hex sha of a commit-ish (sha, short sha, branch, tag, ``HEAD~2``).
+
+        Raises:
+            GitError: the revision does not name a commit in this repository.
+        """
+        proc = self._try("rev-parse", "--verify", "--quiet", f"{_check_rev(rev)}^{{commit}}")
+        if proc.returncode != 0:
+            raise GitError(f"unknown commit {rev!r} in {self.root}")
+        return proc.stdout.decode().strip()
+
+    def commit_exists(self, sha: str) -> bool:
+        """Whether ``sha`` (full or abbreviated, or any commit-ish) names a commit here."""
+        try:
+            self.resolve(sha)
+        except GitError:
+            return False
+        return True
+
+    def head(self) -> str:
+        """The full sha of ``HEAD``.
+
+        Raises:
+            GitError: the repository has no commit yet.
+        """
+        proc = self._try("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        if proc.returncode != 0:
+            raise GitError(f"{self.root}: repository has no commits yet")
+        return proc.stdout.decode().strip()
+
+    def short(self, sha: str) -> str:
+        """The abbreviated id of a commit."""
+        return self._out("rev-parse", "--short", self.resolve(sha)).strip()
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch name, or None on a detached HEAD."""
+        proc = self._try("symbolic-ref", "--quiet", "--short", "HEAD")
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode().strip() or None
+
+    def require_branch(self) -> str:
+        """The checked-out branch name.
+
+        Raises:
+            GitError: HEAD is detached (names the commit it points at).
+        """
+        branch = self.current_branch()
+        if branch is None:
+            where = self._try("rev-parse", "--short", "HEAD").stdout.decode().strip() or "?"
+            raise GitError(f"detached HEAD at {where}: check out a branch (e.g. {MAIN_BRANCH})")
+        return branch
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is reachable from ``descendant`` (a commit is its own ancestor)."""
+        a, d = self.resolve(ancestor), self.resolve(descendant)
+        proc = self._try("merge-base", "--is-ancestor", a, d)
+        if proc.returncode in (0, 1):
+            return proc.returncode == 0
+        raise GitError(f"git merge-base failed: {_first_line(proc.stderr.decode())}")
+
+    def commit_time(self, sha: str) -> dt.datetime:
+        """The committer time of a commit (timezone-aware)."""
+        return _parse_time(self._out("show", "-s", "--format=%cI", self.resolve(sha)))
+
+    def commit(self, sha: str) -> Commit:
+        """One commit's metadata."""
+        text = self._out("show", "-s", f"--format={_LOG_FORMAT}", self.resolve(sha))
+        commits = _parse_log(text)
+        if not commits:
+            raise GitError(f"unknown commit {sha!r} in {self.root}")
+        return commits[0]
+
+    # -- working tree -------------------------------------------------------------------
+
+    def is_dirty(
+        self, paths: Sequence[str] | None = None, *, include_untracked: bool = True
+    ) -> list[str]:
+        """Paths with uncommitted changes (staged, unstaged, untracked), optionally limited.
+
+        Args:
+            paths: pathspecs relative to the repository root (e.g. a service's source
+                paths); None means the whole tree.
+            include_untracked: also report files git does not track yet.
+
+        Returns:
+            Sorted repository-relative paths; empty when clean.
+        """
+        args = ["status", "--porcelain=v1", "-z"]
+        args.append("--untracked-files=all" if include_untracked else "--untracked-files=no")
+        if paths is not None:
+            if not paths:
+                return []
+            args += ["--", *paths]
+        raw = self._run(*args).stdout.decode(errors="replace")
+        entries = raw.split("\0")
+        out: set[str] = set()
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            status, path = entry[:2], entry[3:]
+            out.add(path)
+            if "R" in status or "C" in status:
+                i += 1  # the next field is the rename/copy source
+        return sorted(out)
+
+    # -- remotes ------------------------------------------------------------------------
+
+    def remotes(self) -> list[str]:
+        """The configured remote names."""
+        return [line for line in self._out("remote").splitlines() if line.strip()]
+
+    def fetch(self, remote: str | None = None) -> bool:
+        """Fetch from ``remote`` (default: every remote).
+
+        Returns:
+            True when something was fetched from, False when there is no remote.
+
+        Raises:
+            GitError: the fetch failed (network, authentication, unknown remote).
+        """
+        if remote is None:
+            if not self.remotes():
+                return False
+            self._run("fetch", "--quiet", "--prune", "--all", timeout=FETCH_TIMEOUT_S)
+            return True
+        if remote not in self.remotes():
+            raise GitError(f"unknown git remote {remote!r}")
+        self._run("fetch", "--quiet", "--prune", _check_rev(remote), timeout=FETCH_TIMEOUT_S)
+        return True
+
+    def upstream(self) -> str | None:
+        """The current branch's upstream (e.g. ``origin/main``); None when unset or detached."""
+        proc = self._try("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode().strip() or None
+
+    def ahead_behind(self, upstream: str) -> tuple[int, int]:
+        """How many commits ``HEAD`` is ahead of and behind ``upstream``."""
+        ref = self.resolve(upstream)
+        text = self._out("rev-list", "--left-right", "--count", f"HEAD...{ref}").split()
+        if len(text) != 2:
+            raise GitError(f"git rev-list gave unexpected output {' '.join(text)!r}")
+        return int(text[0]), int(text[1])
+
+    def main_ref(self, prefer_remote: bool = True, *, branch: str = MAIN_BRANCH) -> str:
+        """The ref that stands for "main": ``origin/main`` when it exists and
+        ``prefer_remote``, else the local ``main``.
+
+        Raises:
+            GitError: neither exists.
+        """
+        candidates = []
+        if prefer_remote:
+            candidates.append(f"refs/remotes/{DEFAULT_REMOTE}/{branch}")
+        candidates.append(f"refs/heads/{branch}")
+        for ref in candidates:
+            if self._try("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
+                return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+        raise GitError(
+            f"{self.root}: no {branch!r} branch (neither {DEFAULT_REMOTE}/{branch} "
+            f"nor {branch} exists)"
+        )
+
+    def main_tip(self, prefer_remote: bool = True, *, branch: str = MAIN_BRANCH) -> str:
+        """The full sha of the tip of main (the remote's when there is one)."""
+        ref = self.main_ref(prefer_remote, branch=branch)
+        full = f"refs/remotes/{ref}" if ref != branch else f"refs/heads/{branch}"
+        return self.resolve(full)
+
+    # -- history ------------------------------------------------------------------------
+
+    def commits_between(
+        self,
+        base: str,
+        head: str,
+        paths: Sequence[str] | None = None,
+        *,
+        first_parent: bool = False,
+    ) -> list[Commit]:
+        """Commits reachable from ``head`` but not from ``base`` (``git log base..head``).
+
+        Args:
+            base: the older commit (e.g. the deployed one).
+            head: the newer commit (e.g. main's tip).
+            paths: only commits touching these pathspecs; None means all.
+            first_parent: follow only first parents (mainline view).
+
+        Returns:
+            Newest first. Empty when ``head`` is ``base`` or an ancestor of it.
+
+        Raises:
+            GitError: either revision is unknown.
+        """
+        b, h = self.resolve(base), self.resolve(head)
+        args = ["log", f"--format={_LOG_FORMAT}", "--no-color"]
+        if first_parent:
+            args.append("--first-parent")
+        args.append(f"{b}..{h}")
+        if paths is not None:
+            if not paths:
+                return []
+            args += ["--", *paths]
+        return _parse_log(self._out(*args))
+
+    def changed_files(self, base: str, head: str, paths: Sequence[str] | None = None) -> list[str]:
+        """Files that differ between the trees of ``base`` and ``head`` (sorted).
+
+        Renames are reported as the new path (and the old path, which no longer exists).
+        """
+        b, h = self.resolve(base), self.resolve(head)
+        args = ["diff", "--name-only", "-z", "--no-renames", b, h]
+        if paths is not None:
+            if not paths:
+                return []
+            args += ["--", *paths]
+        raw = self._out(*args)
+        return sorted({p for p in raw.split("\0") if p})
+
+    def show_file(self, rev: str, path: str) -> bytes | None:
+        """The content of ``path`` at ``rev``; None when the file does not exist there.
+
+        Raises:
+            GitError: ``rev`` is unknown.
+        """
+        sha = self.resolve(rev)
+        clean = path.lstrip("/")
+        if not clean or clean.startswith("-"):
+            raise GitError(f"invalid path {path!r}")
+        proc = self._try("cat-file", "blob", f"{sha}:{clean}")
+        if proc.returncode != 0:
+            return None
+        return proc.stdout
+
+
+def _parse_log(text: str) -> list[Commit]:
+    commits: list[Commit] = []
+    for record in text.split(_RECORD):
+        record = record.strip("\n")
+        if not record.strip():
+            continue
+        parts = record.split(_FIELD)
+        if len(parts) != 7:
+            raise GitError(f"unexpected git log record {record[:80]!r}")
+        sha, short, author, email, adate, cdate, subject = parts
+        commits.append(
+            Commit(
+                sha=sha,
+                short=short,
+                author=author,
+                author_email=email,
+                date=_parse_time(adate),
+                committed_at=_parse_time(cdate),
+                subject=subject,
+            )
+        )
+    return commits
+
+
+def looks_like_sha(text: str) -> bool:
+    """Whether ``text`` has the shape of a (possibly abbreviated) hex commit id."""
+    return bool(_HEX.match(text))
+
+
+def open_repo(root: Path | str) -> Repo:
+    """The repository holding ``root`` (the project root, typically)."""
+    return Repo(root)
