@@ -1,0 +1,43 @@
+"""The pinned clock and the date/duration parsers used by every task flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from nbaops import clock
+from nbaops.errors import UsageError
+
+
+def test_nbaops_now_pins_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBAOPS_NOW", "2026-11-25T03:00:00Z")
+    assert clock.now() == dt.datetime(2026, 11, 25, 3, tzinfo=dt.UTC)
+    # 03:00 UTC is still the evening of the 24th in New York: game dates are Eastern.
+    assert clock.today_eastern() == dt.date(2026, 11, 24)
+    assert clock.parse_date("yesterday") == dt.date(2026, 11, 23)
+
+
+def test_bad_pinned_time_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBAOPS_NOW", "tomorrow-ish")
+    with pytest.raises(UsageError, match="NBAOPS_NOW"):
+        clock.now()
+
+
+@pytest.mark.parametrize("text", ["2026-13-01", "soon", ""])
+def test_bad_date(text: str) -> None:
+    with pytest.raises(UsageError, match="--date"):
+        clock.parse_date(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("10m", 600), ("6h", 21600), ("2d", 172800)]
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert clock.parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["6", "h", "-1h", "0h", "1w", "1.5h"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(UsageError, match="--window"):
+        clock.parse_duration(text)

@@ -1,0 +1,106 @@
+"""Config loading: one-line errors naming file, key and problem; profiles; sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nbaops.config import load_config
+from nbaops.errors import ConfigError, UnknownServiceError, UsageError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp_path: Path, mutate: object = None) -> Path:
+    data = yaml.safe_load((REPO / "nbaops.yaml").read_text())
+    if callable(mutate):
+        mutate(data)
+    path = tmp_path / "nbaops.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_repository_config_is_valid_for_every_profile() -> None:
+    for profile in ("local", "prod"):
+        config = load_config(REPO / "nbaops.yaml", profile)
+        assert config.profile.name == profile
+        assert set(config.service_names) == {
+            "phase3-processors",
+            "phase4-processors",
+            "prediction-coordinator",
+            "prediction-worker",
+            "grading-service",
+        }
+
+
+def test_default_profile_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
+    assert load_config(REPO / "nbaops.yaml").profile.is_local
+
+
+def test_profile_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBAOPS_PROFILE", "prod")
+    assert load_config(REPO / "nbaops.yaml").profile.kind == "gcp"
+
+
+def test_unknown_profile_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown profile 'staging'; known profiles: local, prod"):
+        load_config(REPO / "nbaops.yaml", "staging")
+
+
+def test_wrong_type_names_file_and_key(tmp_path: Path) -> None:
+    def mutate(data: dict) -> None:  # type: ignore[type-arg]
+        data["services"]["phase4-processors"]["source_paths"] = "services/phase4/"
+
+    path = write_config(tmp_path, mutate)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    assert "services.phase4-processors.source_paths" in message
+    assert "is not of type 'array'" in message
+    assert info.value.exit_code == 2
+
+
+def test_unknown_key_is_rejected(tmp_path: Path) -> None:
+    def mutate(data: dict) -> None:  # type: ignore[type-arg]
+        data["services"]["grading-service"]["ownr"] = "@x"
+
+    with pytest.raises(ConfigError, match="services.grading-service: Additional properties"):
+        load_config(write_config(tmp_path, mutate))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "nbaops.yaml"
+    path.write_text("version: 1\nprofiles: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"nbaops.yaml:\d+:\d+: invalid YAML"):
+        load_config(path)
+
+
+def test_unknown_service_lists_known_ones() -> None:
+    config = load_config(REPO / "nbaops.yaml", "local")
+    with pytest.raises(UnknownServiceError) as info:
+        config.service("phase5-processors")
+    assert "unknown service 'phase5-processors'; known services: phase3-processors" in str(
+        info.value
+    )
+    assert info.value.exit_code == 2
+
+
+def test_profile_overrides_merge_into_sections(tmp_path: Path) -> None:
+    def mutate(data: dict) -> None:  # type: ignore[type-arg]
+        data["drift"] = {"window": "6h", "label": "deployment-drift"}
+        data["profiles"]["prod"]["overrides"] = {"drift": {"window": "12h"}}
+
+    path = write_config(tmp_path, mutate)
+    assert load_config(path, "prod").section("drift")["window"] == "12h"
+    assert load_config(path, "prod").section("drift")["label"] == "deployment-drift"
+    assert load_config(path, "local").section("drift")["window"] == "6h"
