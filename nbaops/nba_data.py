@@ -1,0 +1,734 @@
+"""Real NBA data from ``../shared/data/nba``: player game logs, points lines and their join.
+
+Two sources, both public CSVs (see the folder's README):
+
+* ``player_game_logs/*.csv`` -- nba_api ``LeagueGameLog`` rows, one per player per game
+  (regular season 2022-23 .. 2024-25, ~78k rows).
+* ``points_lines/*.csv`` -- player-points pick'em lines (PrizePicks, Underdog) with one row
+  per side (Over/Under) and sometimes several alternative lines per player and game.
+
+Lines join game logs on (normalised player name, US Eastern date of ``commence_time``) =
+(``PLAYER_NAME``, ``GAME_DATE``); about 95% of lines match.
+
+The work happens in DuckDB (typed ``read_csv`` + SQL), so three seasons load in well under a
+second. Two ways to use this module:
+
+* SQL: :func:`connect` + :func:`create_game_logs_table` / :func:`create_points_lines_table`
+  / :func:`create_matched_lines_table` build typed tables in a DuckDB connection (the
+  regression suite builds its golden data set on top of them);
+* Python rows: :func:`load_game_logs`, :func:`load_points_lines`, :func:`join_lines` return
+  frozen dataclasses (the sandbox's ``--from-logs`` import uses them).
+
+A missing data folder or file raises :class:`NbaDataUnavailable` (a :class:`UsageError`,
+exit 2); tests turn it into ``pytest.skip(str(exc))``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import UsageError
+from nbaops.paths import project_root, shared_data_dir
+
+if TYPE_CHECKING:
+    import duckdb
+
+GAME_LOGS_DIR = "player_game_logs"
+POINTS_LINES_DIR = "points_lines"
+
+# Name variants that differ between the odds feed and nba_api beyond accents, punctuation
+# and suffixes (found by listing feed names with no game-log name, 2024-25). Keys and
+# values are normalised; both sources are mapped, so the value is the one key for the
+# player (the nba_api spelling).
+NAME_ALIASES: dict[str, str] = {
+    "nicolas claxton": "nic claxton",
+    "carlton carrington": "bub carrington",
+    "herb jones": "herbert jones",
+    "moe wagner": "moritz wagner",
+    "ron holland": "ronald holland",
+    "james huff": "jay huff",
+    "bj boston": "brandon boston",
+}
+
+# Generational suffixes dropped from the end of a name ("Jr.", "Sr.", "II".."V").
+NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})
+
+# Letters that NFKD does not decompose into an ASCII base + combining mark.
+_SPECIAL_LETTERS = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ł": "l",
+        "Ł": "L",
+        "æ": "ae",
+        "Æ": "AE",
+        "ß": "ss",
+        "ı": "i",
+        "þ": "th",
+        "ð": "d",
+    }
+)
+_DROP_PUNCT = re.compile(r"[.'’‘`´]")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+# Full team names in the odds feed -> NBA tricodes used by nba_api.
+TEAM_TRICODES: dict[str, str] = {
+    "Atlanta Hawks": "ATL",
+    "Boston Celtics": "BOS",
+    "Brooklyn Nets": "BKN",
+    "Charlotte Hornets": "CHA",
+    "Chicago Bulls": "CHI",
+    "Cleveland Cavaliers": "CLE",
+    "Dallas Mavericks": "DAL",
+    "Denver Nuggets": "DEN",
+    "Detroit Pistons": "DET",
+    "Golden State Warriors": "GSW",
+    "Houston Rockets": "HOU",
+    "Indiana Pacers": "IND",
+    "Los Angeles Clippers": "LAC",
+    "LA Clippers": "LAC",
+    "Los Angeles Lakers": "LAL",
+    "Memphis Grizzlies": "MEM",
+    "Miami Heat": "MIA",
+    "Milwaukee Bucks": "MIL",
+    "Minnesota Timberwolves": "MIN",
+    "New Orleans Pelicans": "NOP",
+    "New York Knicks": "NYK",
+    "Oklahoma City Thunder": "OKC",
+    "Orlando Magic": "ORL",
+    "Philadelphia 76ers": "PHI",
+    "Phoenix Suns": "PHX",
+    "Portland Trail Blazers": "POR",
+    "Sacramento Kings": "SAC",
+    "San Antonio Spurs": "SAS",
+    "Toronto Raptors": "TOR",
+    "Utah Jazz": "UTA",
+    "Washington Wizards": "WAS",
+}
+
+
+class NbaDataUnavailable(UsageError):
+    """The real-data folder or one of its files is missing or unreadable."""
+
+
+# --------------------------------------------------------------------------- names
+
+
+def normalise_name(name: str) -> str:
+    """A player's name as a comparison key: ASCII, lower case, no punctuation or suffix.
+
+    ``"Luka Dončić"`` -> ``"luka doncic"``, ``"Jaren Jackson Jr."`` -> ``"jaren jackson"``,
+    ``"B.J. Boston Jr"`` -> ``"bj boston"``, ``"Nicolas Claxton"`` -> ``"nic claxton"``
+    (via :data:`NAME_ALIASES`). Hyphens become spaces, so both sources agree on
+    ``"nickeil alexander walker"``.
+    """
+    text = unicodedata.normalize("NFKD", name.translate(_SPECIAL_LETTERS))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = _DROP_PUNCT.sub("", text)
+    words = _NON_ALNUM.sub(" ", text).split()
+    while len(words) > 1 and words[-1] in NAME_SUFFIXES:
+        words.pop()
+    key = " ".join(words)
+    return NAME_ALIASES.get(key, key)
+
+
+def player_lookup(name: str) -> str:
+    """The platform's ``player_lookup`` key: the normalised name without spaces."""
+    return normalise_name(name).replace(" ", "")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def data_dir(root: Path | None = None) -> Path:
+    """The real-data folder (``$NBAOPS_DATA`` or ``../shared/data/nba``).
+
+    Raises:
+        NbaDataUnavailable: the folder does not exist.
+    """
+    folder = shared_data_dir(root or project_root())
+    if not folder.is_dir():
+        raise NbaDataUnavailable(
+            f"real NBA data folder not found: {folder} (set NBAOPS_DATA or provide "
+            "../shared/data/nba beside the repository)"
+        )
+    return folder
+
+
+def csv_files(source: Path) -> list[Path]:
+    """The CSV files of ``source`` (a file, or every ``*.csv`` in a folder), sorted.
+
+    Raises:
+        NbaDataUnavailable: nothing to read.
+    """
+    if source.is_file():
+        return [source]
+    if source.is_dir():
+        files = sorted(p for p in source.glob("*.csv") if p.is_file())
+        if files:
+            return files
+        raise NbaDataUnavailable(f"no CSV files in {source}")
+    raise NbaDataUnavailable(f"real NBA data not found: {source}")
+
+
+def game_logs_source(root: Path | None = None) -> Path:
+    return data_dir(root) / GAME_LOGS_DIR
+
+
+def points_lines_source(root: Path | None = None) -> Path:
+    return data_dir(root) / POINTS_LINES_DIR
+
+
+# --------------------------------------------------------------------------- DuckDB tables
+
+_GAME_LOG_TYPES = {
+    "SEASON_ID": "VARCHAR",
+    "PLAYER_ID": "BIGINT",
+    "PLAYER_NAME": "VARCHAR",
+    "TEAM_ID": "BIGINT",
+    "TEAM_ABBREVIATION": "VARCHAR",
+    "GAME_ID": "VARCHAR",
+    "GAME_DATE": "DATE",
+    "MATCHUP": "VARCHAR",
+    "WL": "VARCHAR",
+    "MIN": "DOUBLE",
+    "PTS": "BIGINT",
+    "FGM": "BIGINT",
+    "FGA": "BIGINT",
+    "FG3M": "BIGINT",
+    "FG3A": "BIGINT",
+    "FTM": "BIGINT",
+    "FTA": "BIGINT",
+    "REB": "BIGINT",
+    "AST": "BIGINT",
+}
+
+_LINE_TYPES = {
+    "player": "VARCHAR",
+    "bookmaker": "VARCHAR",
+    "side": "VARCHAR",
+    "line": "DOUBLE",
+    "home_team": "VARCHAR",
+    "away_team": "VARCHAR",
+    "game_id": "VARCHAR",
+    "commence_time": "TIMESTAMPTZ",
+}
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with UTC as its session time zone."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _register_names(con: duckdb.DuckDBPyConnection, table: str, names: Iterable[str]) -> None:
+    """A (name, name_key, player_lookup) mapping table, normalised in Python once per name."""
+    rows = [(n, normalise_name(n), player_lookup(n)) for n in sorted(set(names))]
+    con.execute(
+        _sql(
+            "CREATE OR REPLACE TEMP TABLE {t} (name VARCHAR, name_key VARCHAR, lookup VARCHAR)",
+            t=table,
+        )
+    )
+    if rows:
+        con.executemany(_sql("INSERT INTO {t} VALUES (?, ?, ?)", t=table), rows)
+
+
+def _read_csv_sql(files: Sequence[Path], types: dict[str, str]) -> tuple[str, list[Any]]:
+    type_sql = ", ".join(f"'{k}': '{v}'" for k, v in types.items())
+    sql = f"read_csv(?, header = true, union_by_name = true, types = {{{type_sql}}})"
+    return sql, [[str(f) for f in files]]
+
+
+def create_game_logs_table(
+    con: duckdb.DuckDBPyConnection, source: Path, table: str = "game_logs"
+) -> int:
+    """Load nba_api LeagueGameLog CSVs (a file or a folder) into a typed table.
+
+    Columns: season (``2024-25``), season_id, player_id, player_name, name_key,
+    player_lookup, team, team_id, game_id, game_date, matchup, opponent, is_home,
+    wl, minutes, points, fgm, fga, fg3m, fg3a, ftm, fta, reb, ast.
+
+    Returns:
+        The number of rows loaded.
+
+    Raises:
+        NbaDataUnavailable: missing files or a file that is not a game-log CSV.
+    """
+    import duckdb
+
+    files = csv_files(source)
+    reader, params = _read_csv_sql(files, _GAME_LOG_TYPES)
+    try:
+        con.execute(
+            _sql("CREATE OR REPLACE TEMP TABLE _raw_logs AS SELECT * FROM {r}", raw={"r": reader}),
+            params,
+        )
+        names = [r[0] for r in con.execute("SELECT DISTINCT PLAYER_NAME FROM _raw_logs").fetchall()]
+    except duckdb.Error as exc:
+        raise NbaDataUnavailable(
+            f"cannot read game logs from {source}: {_first_line(exc)}"
+        ) from None
+    _register_names(con, "_log_names", names)
+    con.execute(
+        _sql(
+            """
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT
+          CASE WHEN r.SEASON_ID IS NULL THEN NULL
+               ELSE right(r.SEASON_ID, 4) || '-' ||
+                    lpad(CAST((CAST(right(r.SEASON_ID, 4) AS INTEGER) + 1) % 100 AS VARCHAR),
+                         2, '0')
+          END AS season,
+          r.SEASON_ID AS season_id,
+          r.PLAYER_ID AS player_id,
+          r.PLAYER_NAME AS player_name,
+          n.name_key,
+          n.lookup AS player_lookup,
+          r.TEAM_ABBREVIATION AS team,
+          r.TEAM_ID AS team_id,
+          r.GAME_ID AS game_id,
+          r.GAME_DATE AS game_date,
+          r.MATCHUP AS matchup,
+          right(r.MATCHUP, 3) AS opponent,
+          contains(r.MATCHUP, ' vs. ') AS is_home,
+          r.WL AS wl,
+          coalesce(r.MIN, 0) AS minutes,
+          r.PTS AS points,
+          r.FGM AS fgm, r.FGA AS fga, r.FG3M AS fg3m, r.FG3A AS fg3a,
+          r.FTM AS ftm, r.FTA AS fta, r.REB AS reb, r.AST AS ast
+        FROM _raw_logs r JOIN _log_names n ON n.name = r.PLAYER_NAME
+        WHERE r.PTS IS NOT NULL AND r.GAME_DATE IS NOT NULL
+        ORDER BY r.GAME_DATE, r.GAME_ID, r.PLAYER_ID
+        """,
+            table=table,
+        )
+    )
+    con.execute("DROP TABLE _raw_logs")
+    return _count(con, table)
+
+
+def create_points_lines_table(
+    con: duckdb.DuckDBPyConnection, source: Path, table: str = "points_lines"
+) -> LinesLoad:
+    """Load points-lines CSVs and collapse them to one line per player, game and bookmaker.
+
+    The feed has one row per side, and for some player/games several alternative lines.
+    The collapsed line is the lower median of the lines offered on both sides (or of all
+    offered lines when none is two-sided), so it is always a real, posted line.
+
+    Columns: player, name_key, player_lookup, bookmaker, line, n_lines (distinct lines
+    offered), two_sided, home_team, away_team (full names), home_tricode, away_tricode,
+    odds_game_id, commence_time (UTC), game_date (US Eastern date of commence_time).
+
+    Raises:
+        NbaDataUnavailable: missing files or a file that is not a points-lines CSV.
+    """
+    import duckdb
+
+    files = csv_files(source)
+    reader, params = _read_csv_sql(files, _LINE_TYPES)
+    try:
+        con.execute(
+            _sql("CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT * FROM {r}", raw={"r": reader}),
+            params,
+        )
+        columns = {r[0].lower() for r in con.execute("DESCRIBE _raw_lines").fetchall()}
+        keep = "market = 'player_points'" if "market" in columns else "TRUE"
+        con.execute(
+            _sql(
+                "CREATE OR REPLACE TEMP TABLE _points_rows AS SELECT * FROM _raw_lines WHERE {k}",
+                raw={"k": keep},
+            )
+        )
+        raw_rows = _count(con, "_points_rows")
+        names = [r[0] for r in con.execute("SELECT DISTINCT player FROM _points_rows").fetchall()]
+    except duckdb.Error as exc:
+        raise NbaDataUnavailable(
+            f"cannot read points lines from {source}: {_first_line(exc)}"
+        ) from None
+    _register_names(con, "_line_names", names)
+    con.execute("CREATE OR REPLACE TEMP TABLE _teams (name VARCHAR, tricode VARCHAR)")
+    con.executemany("INSERT INTO _teams VALUES (?, ?)", list(TEAM_TRICODES.items()))
+    con.execute(
+        _sql(
+            """
+        CREATE OR REPLACE TABLE {table} AS
+        WITH offers AS (
+          SELECT player, bookmaker, game_id AS odds_game_id, line,
+                 bool_or(lower(side) = 'over') AND bool_or(lower(side) = 'under') AS two_sided,
+                 any_value(home_team) AS home_team, any_value(away_team) AS away_team,
+                 min(commence_time) AS commence_time
+          FROM _points_rows
+          WHERE line IS NOT NULL AND player IS NOT NULL AND commence_time IS NOT NULL
+          GROUP BY player, bookmaker, game_id, line
+        ),
+        flagged AS (
+          SELECT *, bool_or(two_sided) OVER w AS any_two, count(*) OVER w AS n_lines
+          FROM offers
+          WINDOW w AS (PARTITION BY player, bookmaker, odds_game_id)
+        ),
+        collapsed AS (
+          SELECT player, bookmaker, odds_game_id,
+                 quantile_disc(line, 0.5) AS line,
+                 any_value(n_lines) AS n_lines,
+                 bool_or(two_sided) AS two_sided,
+                 any_value(home_team) AS home_team, any_value(away_team) AS away_team,
+                 min(commence_time) AS commence_time
+          FROM flagged
+          WHERE two_sided OR NOT any_two
+          GROUP BY player, bookmaker, odds_game_id
+        )
+        SELECT c.player, n.name_key, n.lookup AS player_lookup, c.bookmaker, c.line,
+               c.n_lines, c.two_sided, c.home_team, c.away_team,
+               h.tricode AS home_tricode, a.tricode AS away_tricode,
+               c.odds_game_id, c.commence_time,
+               CAST(timezone('America/New_York', c.commence_time) AS DATE) AS game_date
+        FROM collapsed c
+        JOIN _line_names n ON n.name = c.player
+        LEFT JOIN _teams h ON h.name = c.home_team
+        LEFT JOIN _teams a ON a.name = c.away_team
+        ORDER BY game_date, c.odds_game_id, n.lookup, c.bookmaker
+        """,
+            table=table,
+        )
+    )
+    con.execute("DROP TABLE _raw_lines")
+    return LinesLoad(raw_rows=raw_rows, lines=_count(con, table))
+
+
+@dataclass(frozen=True)
+class LinesLoad:
+    """Counts of a points-lines load: feed rows (one per side) and collapsed lines."""
+
+    raw_rows: int
+    lines: int
+
+
+@dataclass(frozen=True)
+class MatchStats:
+    """How well the lines joined the game logs."""
+
+    lines: int  # collapsed lines (player, game, bookmaker)
+    matched: int
+    raw_rows: int  # feed rows (one per side and alternative line)
+    raw_rows_matched: int
+    team_mismatches: int  # matched on name+date but the player's team is not in the game
+    unmatched_names: tuple[str, ...]  # most frequent unmatched feed names, for the alias table
+
+    @property
+    def match_rate(self) -> float:
+        return self.matched / self.lines if self.lines else 0.0
+
+    @property
+    def raw_match_rate(self) -> float:
+        return self.raw_rows_matched / self.raw_rows if self.raw_rows else 0.0
+
+
+def create_matched_lines_table(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    lines: str = "points_lines",
+    logs: str = "game_logs",
+    table: str = "matched_lines",
+) -> MatchStats:
+    """Join collapsed lines to game logs on (player_lookup, Eastern game date).
+
+    The result has every column of the lines table plus the game log's player_id,
+    player_name, team, opponent, is_home, game_id (NBA), minutes and actual points.
+    A line whose player's team is neither side of the odds game is dropped (and counted
+    in ``team_mismatches``): the name key matched a different player.
+    """
+    con.execute(
+        _sql(
+            """
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT l.*, g.player_id, g.player_name, g.team, g.opponent, g.is_home,
+               g.game_id, g.season, g.minutes, g.points AS actual_points
+        FROM {lines} l
+        JOIN {logs} g ON g.player_lookup = l.player_lookup AND g.game_date = l.game_date
+        WHERE l.home_tricode IS NULL OR g.team IN (l.home_tricode, l.away_tricode)
+        ORDER BY l.game_date, g.game_id, l.player_lookup, l.bookmaker
+        """,
+            lines=lines,
+            logs=logs,
+            table=table,
+        )
+    )
+    row = con.execute(
+        _sql(
+            """
+        SELECT
+          (SELECT count(*) FROM {lines}),
+          (SELECT count(*) FROM {table}),
+          (SELECT count(*) FROM {lines} l JOIN {logs} g
+             ON g.player_lookup = l.player_lookup AND g.game_date = l.game_date
+           WHERE l.home_tricode IS NOT NULL AND g.team NOT IN (l.home_tricode, l.away_tricode))
+        """,
+            lines=lines,
+            logs=logs,
+            table=table,
+        )
+    ).fetchone()
+    assert row is not None
+    n_lines, n_matched, mismatches = (int(v) for v in row)
+    raw = (
+        con.execute(
+            _sql(
+                """
+        SELECT count(*),
+               count(*) FILTER (WHERE EXISTS (
+                 SELECT 1 FROM {table} m WHERE m.player = r.player
+                   AND m.odds_game_id = r.game_id AND m.bookmaker = r.bookmaker))
+        FROM _points_rows r
+        """,
+                table=table,
+            )
+        ).fetchone()
+        if _exists(con, "_points_rows")
+        else (n_lines, n_matched)
+    )
+    assert raw is not None
+    unmatched = con.execute(
+        _sql(
+            """
+        SELECT l.player, count(*) AS n FROM {lines} l
+        WHERE NOT EXISTS (SELECT 1 FROM {table} m WHERE m.player = l.player
+                            AND m.odds_game_id = l.odds_game_id AND m.bookmaker = l.bookmaker)
+        GROUP BY l.player ORDER BY n DESC, l.player LIMIT 25
+        """,
+            lines=lines,
+            table=table,
+        )
+    ).fetchall()
+    return MatchStats(
+        lines=n_lines,
+        matched=n_matched,
+        raw_rows=int(raw[0]),
+        raw_rows_matched=int(raw[1]),
+        team_mismatches=mismatches,
+        unmatched_names=tuple(str(r[0]) for r in unmatched),
+    )
+
+
+def load_real_data(con: duckdb.DuckDBPyConnection, root: Path | None = None) -> MatchStats:
+    """Create ``game_logs``, ``points_lines`` and ``matched_lines`` from the shared folder.
+
+    Raises:
+        NbaDataUnavailable: the folder or its files are missing.
+    """
+    create_game_logs_table(con, game_logs_source(root))
+    create_points_lines_table(con, points_lines_source(root))
+    return create_matched_lines_table(con)
+
+
+# --------------------------------------------------------------------------- Python rows
+
+
+@dataclass(frozen=True)
+class GameLog:
+    """One player's box score in one game (nba_api LeagueGameLog)."""
+
+    season: str
+    season_id: str
+    player_id: int
+    player_name: str
+    name_key: str
+    player_lookup: str
+    team: str
+    team_id: int
+    game_id: str
+    game_date: dt.date
+    matchup: str
+    opponent: str
+    is_home: bool
+    wl: str | None
+    minutes: float
+    points: int
+    fgm: int
+    fga: int
+    fg3m: int
+    fg3a: int
+    ftm: int
+    fta: int
+    reb: int
+    ast: int
+
+
+@dataclass(frozen=True)
+class PointsLine:
+    """One collapsed points line: a player, an odds-feed game and a bookmaker."""
+
+    player: str
+    name_key: str
+    player_lookup: str
+    bookmaker: str
+    line: float
+    n_lines: int
+    two_sided: bool
+    home_team: str
+    away_team: str
+    home_tricode: str | None
+    away_tricode: str | None
+    odds_game_id: str
+    commence_time: dt.datetime  # UTC
+    game_date: dt.date  # US Eastern
+
+
+@dataclass(frozen=True)
+class MatchedLine:
+    """A points line matched to the player's game log of that Eastern date."""
+
+    line: PointsLine
+    log: GameLog
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    matched: list[MatchedLine]
+    unmatched: list[PointsLine]
+
+    @property
+    def match_rate(self) -> float:
+        total = len(self.matched) + len(self.unmatched)
+        return len(self.matched) / total if total else 0.0
+
+
+def load_game_logs(source: Path | None = None) -> list[GameLog]:
+    """Typed game-log rows from a CSV file or folder (default: the shared folder)."""
+    con = connect()
+    try:
+        create_game_logs_table(con, source or game_logs_source())
+        rows = con.execute("SELECT * FROM game_logs").fetchall()
+    finally:
+        con.close()
+    return [_game_log(r) for r in rows]
+
+
+def load_points_lines(source: Path | None = None) -> list[PointsLine]:
+    """Collapsed points lines from a CSV file or folder (default: the shared folder)."""
+    con = connect()
+    try:
+        create_points_lines_table(con, source or points_lines_source())
+        rows = con.execute("SELECT * FROM points_lines").fetchall()
+    finally:
+        con.close()
+    return [_points_line(r) for r in rows]
+
+
+def join_lines(lines: Sequence[PointsLine], logs: Sequence[GameLog]) -> JoinResult:
+    """Match each line to a game log by (player_lookup, Eastern date) and team."""
+    index: dict[tuple[str, dt.date], list[GameLog]] = {}
+    for log in logs:
+        index.setdefault((log.player_lookup, log.game_date), []).append(log)
+    matched: list[MatchedLine] = []
+    unmatched: list[PointsLine] = []
+    for line in lines:
+        teams = {line.home_tricode, line.away_tricode}
+        found = [
+            g
+            for g in index.get((line.player_lookup, line.game_date), [])
+            if line.home_tricode is None or g.team in teams
+        ]
+        if found:
+            matched.append(MatchedLine(line=line, log=found[0]))
+        else:
+            unmatched.append(line)
+    return JoinResult(matched=matched, unmatched=unmatched)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _game_log(r: tuple[Any, ...]) -> GameLog:
+    return GameLog(
+        season=r[0],
+        season_id=r[1],
+        player_id=int(r[2]),
+        player_name=r[3],
+        name_key=r[4],
+        player_lookup=r[5],
+        team=r[6],
+        team_id=_int(r[7]),
+        game_id=r[8],
+        game_date=r[9],
+        matchup=r[10],
+        opponent=r[11],
+        is_home=bool(r[12]),
+        wl=r[13],
+        minutes=float(r[14]),
+        points=int(r[15]),
+        fgm=_int(r[16]),
+        fga=_int(r[17]),
+        fg3m=_int(r[18]),
+        fg3a=_int(r[19]),
+        ftm=_int(r[20]),
+        fta=_int(r[21]),
+        reb=_int(r[22]),
+        ast=_int(r[23]),
+    )
+
+
+def _points_line(r: tuple[Any, ...]) -> PointsLine:
+    commence = r[12]
+    if isinstance(commence, dt.datetime):
+        commence = commence.astimezone(dt.UTC)
+    return PointsLine(
+        player=r[0],
+        name_key=r[1],
+        player_lookup=r[2],
+        bookmaker=r[3],
+        line=float(r[4]),
+        n_lines=int(r[5]),
+        two_sided=bool(r[6]),
+        home_team=r[7],
+        away_team=r[8],
+        home_tricode=r[9],
+        away_tricode=r[10],
+        odds_game_id=r[11],
+        commence_time=commence,
+        game_date=r[13],
+    )
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(_sql("SELECT count(*) FROM {t}", t=table)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _sql(template: str, *, raw: dict[str, str] | None = None, **identifiers: str) -> str:
+    """Fill table names into SQL text; names must be plain identifiers (never user values)."""
+    for value in identifiers.values():
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"not a table identifier: {value!r}")
+    return template.format(**identifiers, **(raw or {}))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
