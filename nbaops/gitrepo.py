@@ -229,6 +229,10 @@ class Repo:
             raise GitError(f"detached HEAD at {where}: check out a branch (e.g. {MAIN_BRANCH})")
         return branch
 
+    def is_shallow(self) -> bool:
+        """Whether this is a shallow clone (history cut off: old commits are unknown)."""
+        return self._out("rev-parse", "--is-shallow-repository").strip() == "true"
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``ancestor`` is reachable from ``descendant`` (a commit is its own ancestor)."""
         a, d = self.resolve(ancestor), self.resolve(descendant)

@@ -1,0 +1,365 @@
+"""Deployment drift: code merged to main that is not serving traffic.
+
+For each service:
+
+1. the **serving commit**: the ``commit-sha`` label of the revision with the largest
+   traffic share (the same resolution as ``inv deployed-commit``); every revision with
+   traffic is reported with its commit, so a split is visible;
+2. the **tip of main**: ``origin/main`` when the checkout has that remote branch, else
+   the local ``main`` (``drift.main_branch`` in the config);
+3. the **pending commits**: commits reachable from the tip and not from the serving
+   commit that touch the service's ``source_paths`` (``git log deployed..tip -- paths``,
+   all parents, newest first). Changes outside those paths never make a service drift;
+4. the **age** of the oldest pending commit, by committer time (when it was committed
+   into this history; a rebase or squash-merge sets it to the merge time).
+
+Verdicts: nothing pending → PASS; pending and the oldest younger than the window → WARN;
+older → FAIL. A serving revision without a ``commit-sha`` label (or no traffic at all)
+→ INCONCLUSIVE; a label naming a commit this repository does not have → ERROR (usually
+a shallow clone: fetch full history). A serving commit that is not on main is reported
+and is at least WARN: what runs is code main does not have.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.errors import NbaopsError
+from nbaops.gitrepo import Commit, Repo
+from nbaops.verdict import Verdict, worst
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+    from nbaops.drift.github_issues import SyncResult
+
+DEFAULT_WINDOW = dt.timedelta(hours=6)
+COMMIT_LABEL = "commit-sha"
+
+
+@dataclass(frozen=True)
+class TrafficShare:
+    """One revision receiving traffic, with the commit its label names."""
+
+    revision: str
+    percent: int
+    commit: str | None
+    tag: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "percent": self.percent,
+            "commit": self.commit,
+            "tag": self.tag,
+        }
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """What serves a service now: the main revision, its commit, and every share."""
+
+    revision: str | None
+    commit: str | None
+    traffic: tuple[TrafficShare, ...] = ()
+
+    @property
+    def split(self) -> bool:
+        return sum(1 for t in self.traffic if t.percent > 0) > 1
+
+
+@dataclass
+class ServiceDrift:
+    """The drift of one service. ``pending`` is newest first."""
+
+    service: str
+    verdict: Verdict
+    message: str
+    source_paths: tuple[str, ...]
+    window_s: float
+    deployed_commit: str | None = None
+    deployed_revision: str | None = None
+    head_commit: str | None = None
+    main_ref: str | None = None
+    traffic: tuple[TrafficShare, ...] = ()
+    pending: list[Commit] = field(default_factory=list)
+    oldest_pending_age_s: float | None = None
+    deployed_on_main: bool | None = None
+    duration_s: float = 0.0
+
+    @property
+    def split(self) -> bool:
+        return sum(1 for t in self.traffic if t.percent > 0) > 1
+
+    @property
+    def oldest_pending(self) -> Commit | None:
+        return self.pending[-1] if self.pending else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "verdict": self.verdict.value,
+            "deployed_commit": self.deployed_commit,
+            "head_commit": self.head_commit,
+            "pending": [c.to_json() for c in self.pending],
+            "oldest_pending_age_s": self.oldest_pending_age_s,
+            "message": self.message,
+            "deployed_revision": self.deployed_revision,
+            "main_ref": self.main_ref,
+            "traffic": [t.to_json() for t in self.traffic],
+            "traffic_split": self.split,
+            "deployed_on_main": self.deployed_on_main,
+            "pending_count": len(self.pending),
+            "window_s": self.window_s,
+            "source_paths": list(self.source_paths),
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass
+class DriftReport:
+    """Drift of the selected services; satisfies :class:`nbaops.report.Report`.
+
+    The overall verdict is the worst service verdict, except that a failed issue sync
+    makes it ERROR (exit 3): the run did not do everything it was asked to, and the
+    drift verdicts are still in the report.
+    """
+
+    services: list[ServiceDrift]
+    head_commit: str | None
+    main_ref: str | None
+    window_s: float
+    generated_at: dt.datetime
+    profile: str
+    sync: SyncResult | None = None
+    output_format: str = "table"  # table | markdown (what render() prints)
+
+    @property
+    def drift_verdict(self) -> Verdict:
+        return worst(s.verdict for s in self.services)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.sync is not None and not self.sync.ok:
+            return Verdict.ERROR
+        return self.drift_verdict
+
+    def to_json(self) -> dict[str, Any]:
+        from nbaops.drift.render import report_json
+
+        return report_json(self)
+
+    def render(self, console: Console) -> None:
+        from nbaops.drift.render import markdown_report, render_table
+
+        if self.output_format == "markdown":
+            console.file.write(markdown_report(self))
+            console.file.flush()
+        else:
+            render_table(self, console)
+
+
+ServingResolver = Callable[["Context", str], ServingState]
+
+
+def serving_state(ctx: Context, service: str) -> ServingState:
+    """The serving revision, its commit and the traffic split, through ``ctx.cloudrun``.
+
+    Raises:
+        CloudRunError: the service cannot be read.
+    """
+    info = ctx.cloudrun.get_service(service)
+    serving = info.serving_revision
+    shares: list[TrafficShare] = []
+    for split in info.traffic:
+        if split.percent <= 0:
+            continue
+        rev = ctx.cloudrun.get_revision(service, split.revision)
+        shares.append(TrafficShare(split.revision, split.percent, rev.commit, split.tag))
+    commit = next((s.commit for s in shares if s.revision == serving), None)
+    return ServingState(revision=serving, commit=commit, traffic=tuple(shares))
+
+
+def classify(
+    *,
+    pending: list[Commit],
+    now: dt.datetime,
+    window: dt.timedelta,
+) -> tuple[Verdict, float | None]:
+    """The verdict and the oldest pending commit's age in seconds (None when nothing pends)."""
+    if not pending:
+        return Verdict.PASS, None
+    oldest = min(c.committed_at for c in pending)
+    age = max(0.0, (now - oldest).total_seconds())
+    return (Verdict.FAIL if age > window.total_seconds() else Verdict.WARN), age
+
+
+def _age_text(seconds: float) -> str:
+    from nbaops.drift.render import human_age
+
+    return human_age(seconds)
+
+
+def detect_service(
+    ctx: Context,
+    service: ServiceConfig,
+    repo: Repo,
+    *,
+    head: str,
+    main_ref: str,
+    window: dt.timedelta,
+    now: dt.datetime,
+    resolver: ServingResolver = serving_state,
+) -> ServiceDrift:
+    """The drift of one service (never raises for adapter or git trouble: ERROR instead)."""
+    started = time.monotonic()
+    drift = ServiceDrift(
+        service=service.name,
+        verdict=Verdict.ERROR,
+        message="",
+        source_paths=service.source_paths,
+        window_s=window.total_seconds(),
+        head_commit=head,
+        main_ref=main_ref,
+    )
+    try:
+        _measure(ctx, service, repo, drift, head=head, window=window, now=now, resolver=resolver)
+    except NbaopsError as exc:
+        drift.verdict = Verdict.ERROR
+        drift.message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    drift.duration_s = time.monotonic() - started
+    return drift
+
+
+def _measure(
+    ctx: Context,
+    service: ServiceConfig,
+    repo: Repo,
+    drift: ServiceDrift,
+    *,
+    head: str,
+    window: dt.timedelta,
+    now: dt.datetime,
+    resolver: ServingResolver,
+) -> None:
+    state = resolver(ctx, service.name)
+    drift.traffic = state.traffic
+    drift.deployed_revision = state.revision
+    split_note = ""
+    if state.split:
+        shares = ", ".join(
+            f"{t.revision} {t.percent}% ({(t.commit or 'no commit label')[:8]})"
+            for t in state.traffic
+            if t.percent > 0
+        )
+        split_note = f"; traffic split: {shares}"
+    if state.revision is None:
+        drift.verdict = Verdict.INCONCLUSIVE
+        drift.message = "no revision serves traffic; cannot tell which commit is deployed"
+        return
+    if not state.commit:
+        drift.verdict = Verdict.INCONCLUSIVE
+        drift.message = (
+            f"serving revision {state.revision} has no {COMMIT_LABEL!r} label; "
+            f"cannot tell which commit is deployed{split_note}"
+        )
+        return
+    drift.deployed_commit = state.commit
+    if not repo.commit_exists(state.commit):
+        shallow = " (this clone is shallow: fetch full history)" if repo.is_shallow() else ""
+        drift.verdict = Verdict.ERROR
+        drift.message = (
+            f"serving commit {state.commit[:12]} (revision {state.revision}) is not in this "
+            f"repository{shallow}"
+        )
+        return
+    deployed = repo.resolve(state.commit)
+    drift.deployed_commit = deployed
+    drift.deployed_on_main = repo.is_ancestor(deployed, head)
+    drift.pending = repo.commits_between(deployed, head, list(service.source_paths))
+    verdict, age = classify(pending=drift.pending, now=now, window=window)
+    drift.oldest_pending_age_s = age
+    window_text = _age_text(window.total_seconds())
+    if age is None:
+        message = f"in sync: serving {deployed[:8]}; no change to its paths since"
+    else:
+        n = len(drift.pending)
+        oldest = drift.oldest_pending
+        assert oldest is not None
+        message = (
+            f"{n} pending commit{'s' if n != 1 else ''} touching its paths; oldest "
+            f"{oldest.short} waiting {_age_text(age)} "
+            f"({'over' if verdict is Verdict.FAIL else 'within'} the {window_text} window)"
+        )
+    if not drift.deployed_on_main:
+        message += f"; serving commit {deployed[:8]} is not on {drift.main_ref}"
+        verdict = worst([verdict, Verdict.WARN])
+    drift.verdict = verdict
+    drift.message = message + split_note
+
+
+def detect_drift(
+    ctx: Context,
+    *,
+    service: str | None = None,
+    window: dt.timedelta | None = None,
+    fetch: bool = False,
+    resolver: ServingResolver = serving_state,
+) -> DriftReport:
+    """Measure the drift of one service (``service``) or all of them.
+
+    Args:
+        ctx: the run context (config, Cloud Run adapter).
+        service: a service name, or None for all (UnknownServiceError → exit 2).
+        window: the allowed age of undeployed commits; default ``drift.window`` (6h).
+        fetch: run ``git fetch`` first so ``origin/main`` is current.
+        resolver: how to find the serving commit (tests and other tasks may pass
+            their own; the default asks Cloud Run through ``ctx.cloudrun``).
+
+    Raises:
+        UsageError: unknown service or a bad window (nothing measured).
+        GitError: git is missing, the project is not a repository or main is unknown.
+    """
+    from nbaops.drift.settings import DriftSettings
+
+    settings = DriftSettings.from_config(ctx.config)
+    selected = ctx.config.select_services(service)
+    window = window or settings.window
+    now = clock.now()
+    repo = Repo(ctx.root)
+    if fetch:
+        repo.fetch()
+    main_ref = repo.main_ref(branch=settings.main_branch)
+    head = repo.main_tip(branch=settings.main_branch)
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(selected)))) as pool:
+        futures = [
+            pool.submit(
+                detect_service,
+                ctx,
+                svc,
+                repo,
+                head=head,
+                main_ref=main_ref,
+                window=window,
+                now=now,
+                resolver=resolver,
+            )
+            for svc in selected
+        ]
+        results = [f.result() for f in futures]
+    return DriftReport(
+        services=results,
+        head_commit=head,
+        main_ref=main_ref,
+        window_s=window.total_seconds(),
+        generated_at=now,
+        profile=ctx.profile,
+    )

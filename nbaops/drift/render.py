@@ -1,0 +1,250 @@
+"""Drift report renderings: terminal table, JSON document, Markdown (report and issue bodies)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from nbaops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.drift.detect import DriftReport, ServiceDrift
+
+MAX_LISTED = 30  # pending commits listed per service in Markdown (the rest are counted)
+
+_ICON = {
+    Verdict.PASS: "✅",
+    Verdict.WARN: "⚠️",
+    Verdict.FAIL: "❌",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.ERROR: "🛑",
+}
+
+
+def human_age(seconds: float) -> str:
+    """``42m``, ``5h 10m``, ``3d 4h``: coarse enough to read at a glance."""
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else f"{total}s"
+
+
+def _utc(when: dt.datetime) -> str:
+    return f"{when.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _short(sha: str | None) -> str:
+    return sha[:8] if sha else "-"
+
+
+def _md_escape(text: str) -> str:
+    """Keep commit subjects from breaking a Markdown table or pinging people."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("@", "@\u200b")
+        .replace("\n", " ")
+    )
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def report_json(report: DriftReport) -> dict[str, Any]:
+    """The ``--json`` document: ``{"verdict", "services": [...], ...}``."""
+    doc: dict[str, Any] = {
+        "verdict": report.verdict.value,
+        "services": [s.to_json() for s in report.services],
+        "drift_verdict": report.drift_verdict.value,
+        "head_commit": report.head_commit,
+        "main_ref": report.main_ref,
+        "window_s": report.window_s,
+        "generated_at": report.generated_at.isoformat(),
+        "profile": report.profile,
+    }
+    if report.sync is not None:
+        doc["issues"] = report.sync.to_json()
+    return doc
+
+
+# ---------------------------------------------------------------- terminal
+
+
+def render_table(report: DriftReport, console: Console) -> None:
+    from rich.table import Table
+
+    from nbaops.report import verdict_text
+
+    title = (
+        f"Deployment drift vs {report.main_ref or 'main'} {_short(report.head_commit)} "
+        f"(window {human_age(report.window_s)})"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("service", "verdict", "serving", "pending", "oldest", "message"):
+        table.add_column(column, overflow="fold")
+    for s in report.services:
+        serving = _short(s.deployed_commit)
+        if s.deployed_revision:
+            serving += f" ({s.deployed_revision})"
+        table.add_row(
+            s.service,
+            verdict_text(s.verdict),
+            serving,
+            str(len(s.pending)),
+            human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "-",
+            s.message,
+        )
+    console.print(table)
+    for s in report.services:
+        if not s.pending:
+            continue
+        console.print(f"[bold]{s.service}[/bold] pending commits (newest first):")
+        for c in s.pending:
+            console.print(
+                f"  {c.short}  {c.committed_at:%Y-%m-%d %H:%M %Z}  {c.author}: {c.subject}",
+                markup=False,
+            )
+    if report.sync is not None:
+        _render_sync(report, console)
+    counts: dict[str, int] = {}
+    for s in report.services:
+        counts[s.verdict.value] = counts.get(s.verdict.value, 0) + 1
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no services"
+    console.print(verdict_text(report.verdict), f"drift: {summary}")
+
+
+def _render_sync(report: DriftReport, console: Console) -> None:
+    sync = report.sync
+    assert sync is not None
+    prefix = "would " if sync.dry_run else ""
+    console.print(f"[bold]GitHub issues[/bold] ({sync.repository}, label {sync.label}):")
+    for a in sync.actions:
+        ref = f" #{a.number}" if a.number else ""
+        verb = a.action if a.action in ("none", "skip", "error") else prefix + a.action
+        console.print(f"  {a.service}: {verb}{ref} - {a.reason}", markup=False)
+    for err in sync.errors:
+        console.print(f"  [bold red]sync error:[/bold red] {err}", highlight=False)
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def _pending_table(s: ServiceDrift) -> list[str]:
+    lines = ["| commit | committed (UTC) | author | subject |", "|---|---|---|---|"]
+    for c in s.pending[:MAX_LISTED]:
+        lines.append(
+            f"| `{c.short}` | {c.committed_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} | "
+            f"{_md_escape(c.author)} | {_md_escape(c.subject)} |"
+        )
+    if len(s.pending) > MAX_LISTED:
+        lines.append(f"| … | | | {len(s.pending) - MAX_LISTED} more |")
+    return lines
+
+
+def _traffic_lines(s: ServiceDrift) -> list[str]:
+    if not s.split:
+        return []
+    lines = ["", "Traffic is split:", ""]
+    for t in s.traffic:
+        if t.percent > 0:
+            lines.append(f"- `{t.revision}`: {t.percent}% (commit `{_short(t.commit)}`)")
+    return lines
+
+
+def service_markdown(s: ServiceDrift, *, heading: str = "###") -> str:
+    """One service's section: verdict, serving commit, pending commits."""
+    lines = [
+        f"{heading} {_ICON[s.verdict]} {s.service}: {s.verdict.value}",
+        "",
+        _md_escape(s.message),
+        "",
+        f"- Serving: `{_short(s.deployed_commit)}`"
+        + (f" (revision `{s.deployed_revision}`)" if s.deployed_revision else ""),
+        f"- Main: `{_short(s.head_commit)}` ({s.main_ref or 'main'})",
+        f"- Source paths: {', '.join(f'`{p}`' for p in s.source_paths)}",
+    ]
+    if s.oldest_pending_age_s is not None:
+        lines.append(
+            f"- Oldest pending commit waiting: {human_age(s.oldest_pending_age_s)} "
+            f"(window {human_age(s.window_s)})"
+        )
+    lines += _traffic_lines(s)
+    if s.pending:
+        lines += ["", f"Pending commits ({len(s.pending)}, newest first):", ""]
+        lines += _pending_table(s)
+    return "\n".join(lines) + "\n"
+
+
+def markdown_report(report: DriftReport) -> str:
+    """The whole report as Markdown (``--markdown``; also the workflow's job summary)."""
+    lines = [
+        f"## Deployment drift: {report.drift_verdict.value}",
+        "",
+        f"Main `{_short(report.head_commit)}` ({report.main_ref or 'main'}), window "
+        f"{human_age(report.window_s)}, profile `{report.profile}`, "
+        f"{_utc(report.generated_at)}.",
+        "",
+        "| service | verdict | serving | pending | oldest |",
+        "|---|---|---|---|---|",
+    ]
+    for s in report.services:
+        age = human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "-"
+        lines.append(
+            f"| {s.service} | {_ICON[s.verdict]} {s.verdict.value} | "
+            f"`{_short(s.deployed_commit)}` | {len(s.pending)} | {age} |"
+        )
+    lines.append("")
+    for s in report.services:
+        lines.append(service_markdown(s))
+    if report.sync is not None:
+        sync = report.sync
+        prefix = "would " if sync.dry_run else ""
+        lines += ["### GitHub issues", ""]
+        for a in sync.actions:
+            ref = f" #{a.number}" if a.number else ""
+            verb = a.action if a.action in ("none", "skip", "error") else prefix + a.action
+            lines.append(f"- {a.service}: {verb}{ref} ({_md_escape(a.reason)})")
+        for err in sync.errors:
+            lines.append(f"- **sync error**: {_md_escape(err)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def issue_body(s: ServiceDrift, report: DriftReport) -> str:
+    """The body of a service's drift issue: always the current state (rewritten each run)."""
+    return (
+        f"Code merged to `{report.main_ref or 'main'}` that touches **{s.service}** is not "
+        "serving traffic yet.\n\n" + service_markdown(s, heading="##") + "\n---\n"
+        f"Updated {_utc(report.generated_at)} by `inv check-drift --sync-issues` "
+        "(profile `" + report.profile + "`). This issue closes itself when the service "
+        "serves a commit that includes these changes. See `docs/drift.md`.\n"
+    )
+
+
+def persist_comment(s: ServiceDrift) -> str:
+    """The (at most daily) comment on an issue whose drift persists."""
+    age = human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "?"
+    n = len(s.pending)
+    return (
+        f"Still drifting ({s.verdict.value}): {n} pending commit{'s' if n != 1 else ''}, "
+        f"the oldest waiting {age}. Serving `{_short(s.deployed_commit)}`, main is "
+        f"`{_short(s.head_commit)}`. The issue body holds the current list."
+    )
+
+
+def resolved_comment(s: ServiceDrift) -> str:
+    """The comment posted when a service is back in sync, just before closing its issue."""
+    return (
+        f"Back in sync: {s.service} serves `{_short(s.deployed_commit)}`"
+        + (f" (revision `{s.deployed_revision}`)" if s.deployed_revision else "")
+        + f", which includes every change to its paths on `{s.main_ref or 'main'}`. Closing."
+    )

@@ -1,0 +1,102 @@
+"""The ``check-drift`` operation: detect, optionally sync GitHub issues, write report files.
+
+The report is complete before GitHub is contacted, and the files asked for are written
+whatever GitHub answers, so a GitHub outage never loses the drift report (the run then
+ends with ERROR, exit 3).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbaops import clock
+from nbaops.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from nbaops.context import Context
+    from nbaops.drift.detect import DriftReport, ServingResolver
+
+
+def check_drift(
+    ctx: Context,
+    *,
+    service: str | None = None,
+    window: str | None = None,
+    fetch: bool = False,
+    sync_issues: bool = False,
+    dry_run: bool = False,
+    output_format: str = "table",
+    markdown_file: str | None = None,
+    json_file: str | None = None,
+    env: Mapping[str, str] | None = None,
+    resolver: ServingResolver | None = None,
+) -> DriftReport:
+    """Measure drift and, with ``sync_issues``, open/update/close the GitHub issues.
+
+    Args:
+        ctx: the run context.
+        service: one service, or None for all.
+        window: e.g. ``6h``; default the config's ``drift.window``.
+        fetch: ``git fetch`` first.
+        sync_issues: keep one GitHub issue per drifting service.
+        dry_run: with ``sync_issues``, only report what would be opened/updated/closed.
+        output_format: ``table`` or ``markdown`` (``--json`` is the runner's business).
+        markdown_file: also write the Markdown report to this path.
+        json_file: also write the JSON report to this path.
+        env: environment for the GitHub settings (default ``os.environ``).
+        resolver: how to read the serving commit (default: Cloud Run via ``ctx.cloudrun``).
+
+    Raises:
+        UsageError: bad window, unknown service, or missing GitHub settings (before
+            anything is measured or changed).
+    """
+    from nbaops.drift import detect
+    from nbaops.drift.github_issues import GitHubClient, GitHubSettings
+    from nbaops.drift.github_issues import sync_issues as sync
+    from nbaops.drift.settings import DriftSettings
+
+    if output_format not in ("table", "markdown"):
+        raise UsageError(f"unknown output format {output_format!r}")
+    settings = DriftSettings.from_config(ctx.config)
+    span = clock.parse_duration(window, flag="--window") if window else settings.window
+    ctx.config.select_services(service)  # unknown service: exit 2 before any call
+    github = GitHubSettings.from_env(env) if sync_issues else None
+    report = detect.detect_drift(
+        ctx,
+        service=service,
+        window=span,
+        fetch=fetch,
+        resolver=resolver or detect.serving_state,
+    )
+    report.output_format = output_format
+    try:
+        if github is not None:
+            report.sync = sync(
+                report,
+                GitHubClient(github),
+                now=clock.now(),
+                label=settings.issue_label,
+                comment_interval=settings.comment_interval,
+                dry_run=dry_run,
+            )
+    finally:
+        write_files(report, markdown_file=markdown_file, json_file=json_file)
+    return report
+
+
+def write_files(report: DriftReport, *, markdown_file: str | None, json_file: str | None) -> None:
+    """Write the report files asked for (parents created)."""
+    from nbaops.drift.render import markdown_report, report_json
+
+    if markdown_file:
+        path = Path(markdown_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(markdown_report(report), encoding="utf-8")
+    if json_file:
+        path = Path(json_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report_json(report), indent=2) + "\n", encoding="utf-8")
