@@ -1,0 +1,240 @@
+"""Alert deduplication: which results alert now, which are suppressed, which recovered.
+
+Rules (per check and service, the *key*):
+
+- A FAIL or ERROR alerts when the key is not already alerting, when its verdict changed
+  (ERROR → FAIL), or when the last alert is at least ``suppression_interval`` old.
+  Otherwise it is suppressed.
+- A PASS or WARN on an alerting key is a recovery ("recovered" message when
+  ``recovery_messages`` is on); the key stops alerting either way.
+- INCONCLUSIVE changes nothing: it neither alerts nor recovers.
+- State is written only after a delivery succeeded, so a FAIL/ERROR whose alert could
+  not be delivered alerts again on the next run: every FAIL/ERROR alerts at least once.
+
+Where the state lives:
+
+- **local**: ``<state folder>/alerts/state.json`` (atomic replace).
+- **prod**: the history table itself. Every delivered alert or recovery is recorded as a
+  ledger row in ``nba_ops.check_results`` with ``check_name = "alert:<check>"``,
+  ``verdict`` = the verdict alerted on (FAIL/ERROR) or recovered with (PASS/WARN), and
+  ``value`` NULL (so it never enters anomaly statistics). Loading reads only the last
+  ``2 × suppression_interval + 1 day`` of partitions: an alerting key is re-alerted at
+  least once per interval while its check keeps running, so its latest ledger row is
+  always inside that window. Scheduled runs (GitHub Actions, Cloud Scheduler) share it
+  with no extra infrastructure and no file on an ephemeral runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.adapters.warehouse import Warehouse
+    from nbaops.context import Context
+
+FAILING = (Verdict.FAIL, Verdict.ERROR)
+PASSING = (Verdict.PASS, Verdict.WARN)
+LEDGER_PREFIX = "alert:"
+HISTORY_TABLE = "nba_ops.check_results"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (readers never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def key_of(check: str, service: str) -> str:
+    return f"{check}@{service}"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The last delivered alert of one key."""
+
+    check: str
+    service: str
+    verdict: str  # FAIL/ERROR when alerting; PASS/WARN once recovered
+    at: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return key_of(self.check, self.service)
+
+    @property
+    def alerting(self) -> bool:
+        return self.verdict in (Verdict.FAIL.value, Verdict.ERROR.value)
+
+
+@dataclass
+class Plan:
+    alerts: list[CheckResult] = field(default_factory=list)
+    recoveries: list[CheckResult] = field(default_factory=list)
+    silent_recoveries: list[CheckResult] = field(default_factory=list)  # recovery messages off
+    suppressed: list[CheckResult] = field(default_factory=list)
+
+
+def plan(
+    results: Sequence[CheckResult],
+    marks: dict[str, Mark],
+    now: dt.datetime,
+    *,
+    suppression: dt.timedelta,
+    recovery_messages: bool,
+) -> Plan:
+    """Decide, for one run, which results alert, recover or are suppressed."""
+    out = Plan()
+    for result in results:
+        mark = marks.get(key_of(result.name, result.service))
+        if result.verdict in FAILING:
+            if (
+                mark is None
+                or not mark.alerting
+                or mark.verdict != result.verdict.value
+                or now - mark.at >= suppression
+            ):
+                out.alerts.append(result)
+            else:
+                out.suppressed.append(result)
+        elif result.verdict in PASSING and mark is not None and mark.alerting:
+            (out.recoveries if recovery_messages else out.silent_recoveries).append(result)
+    return out
+
+
+def marks_for(results: Iterable[CheckResult], now: dt.datetime) -> list[Mark]:
+    return [Mark(r.name, r.service, r.verdict.value, now) for r in results]
+
+
+class StateStore(Protocol):
+    where: str
+
+    def load(self, now: dt.datetime, suppression: dt.timedelta) -> dict[str, Mark]: ...
+
+    def save(self, marks: Sequence[Mark], *, run_id: str, profile: str) -> None: ...
+
+
+class FileStateStore:
+    """Local profile: one JSON document under the state folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / "alerts" / "state.json"
+        self.where = str(self.path)
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}  # a damaged state file must not stop alerts: alerting again is safe
+        return data if isinstance(data, dict) else {}
+
+    def load(self, now: dt.datetime, suppression: dt.timedelta) -> dict[str, Mark]:
+        marks: dict[str, Mark] = {}
+        for key, body in self._read().items():
+            try:
+                mark = Mark(
+                    check=str(body["check"]),
+                    service=str(body["service"]),
+                    verdict=str(body["verdict"]),
+                    at=dt.datetime.fromisoformat(str(body["at"])),
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+            marks[key] = mark
+        return marks
+
+    def save(self, marks: Sequence[Mark], *, run_id: str, profile: str) -> None:
+        if not marks:
+            return
+        data = self._read()
+        for mark in marks:
+            data[mark.key] = {
+                "check": mark.check,
+                "service": mark.service,
+                "verdict": mark.verdict,
+                "at": mark.at.isoformat(),
+                "run_id": run_id,
+            }
+        write_text_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+class WarehouseStateStore:
+    """Prod profile: ledger rows in the check-results history table (see module doc)."""
+
+    def __init__(self, warehouse: Warehouse, profile: str) -> None:
+        self.warehouse = warehouse
+        self.profile = profile
+        self.where = f"{HISTORY_TABLE} ({LEDGER_PREFIX}* rows)"
+
+    def load(self, now: dt.datetime, suppression: dt.timedelta) -> dict[str, Mark]:
+        since = now - (2 * suppression + dt.timedelta(days=1))
+        sql = (
+            "SELECT check_name, service, verdict, run_at\n"
+            f"FROM `{HISTORY_TABLE}`\n"
+            "WHERE run_at >= @since AND run_at <= @now\n"
+            "  AND profile = @profile\n"
+            "  AND STARTS_WITH(check_name, @prefix)"
+        )
+        result = self.warehouse.query(
+            sql, {"since": since, "now": now, "profile": self.profile, "prefix": LEDGER_PREFIX}
+        )
+        marks: dict[str, Mark] = {}
+        for row in result.rows:
+            check = str(row["check_name"])[len(LEDGER_PREFIX) :]
+            at = row["run_at"]
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=dt.UTC)
+            mark = Mark(check, str(row["service"]), str(row["verdict"]), at)
+            current = marks.get(mark.key)
+            if current is None or mark.at >= current.at:
+                marks[mark.key] = mark
+        return marks
+
+    def save(self, marks: Sequence[Mark], *, run_id: str, profile: str) -> None:
+        if not marks:
+            return
+        rows = [
+            {
+                "run_id": run_id,
+                "run_at": mark.at,
+                "profile": profile,
+                "git_commit": None,
+                "check_name": f"{LEDGER_PREFIX}{mark.check}",
+                "service": mark.service,
+                "verdict": mark.verdict,
+                "value": None,
+                "threshold": None,
+                "message": "recovery delivered" if not mark.alerting else "alert delivered",
+                "duration_s": None,
+                "bytes_processed": None,
+                "anomaly": None,
+            }
+            for mark in marks
+        ]
+        self.warehouse.insert_rows(HISTORY_TABLE, rows)
+
+
+def open_state(ctx: Context) -> StateStore:
+    """The profile's state store: a file for local, the history table for prod."""
+    if ctx.is_local:
+        return FileStateStore(ctx.home)
+    return WarehouseStateStore(ctx.warehouse, ctx.profile)

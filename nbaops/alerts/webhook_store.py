@@ -1,0 +1,275 @@
+"""Where the Slack webhook URL lives, and ``inv slack.configure``.
+
+Reading order: the ``SLACK_WEBHOOK_URL`` environment variable (CI, Cloud Run jobs), then
+the profile's store:
+
+- **prod**: Google Secret Manager, secret ``alerts.slack_secret`` (default
+  ``nbaops-slack-webhook``) in the profile's project, version ``latest``
+  (google-cloud-secret-manager, imported lazily).
+- **local**: ``<state folder>/secrets/slack-webhook``, mode 0600 in a 0700 folder.
+
+The URL is wrapped in :class:`~nbaops.alerts.secret.Secret` the moment it is read and is
+never printed, logged or put in an exception message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from nbaops.alerts.secret import Secret, redact
+from nbaops.errors import AdapterError, UsageError
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.report import CheckReport
+
+ENV_VAR = "SLACK_WEBHOOK_URL"
+LOCAL_FILE = Path("secrets") / "slack-webhook"
+
+
+class SecretStoreError(AdapterError):
+    """Reading or writing the webhook store failed (message redacted)."""
+
+
+def validate_webhook(value: str) -> Secret:
+    """Wrap a webhook URL after checking its shape; the error never echoes the value.
+
+    HTTPS is required; plain HTTP only to a loopback host (local test receivers).
+
+    Raises:
+        UsageError: empty or not an http(s) URL with a host.
+    """
+    text = value.strip()
+    if not text:
+        raise UsageError("no Slack webhook URL given (empty input)")
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "https" and host:
+        return Secret(text)
+    if parts.scheme == "http" and loopback:
+        return Secret(text)
+    raise UsageError(
+        "the Slack webhook must be an https:// URL (http:// only to 127.0.0.1); "
+        "the value given is not (not shown: it is a secret)"
+    )
+
+
+class WebhookStore(Protocol):
+    where: str
+
+    def load(self) -> Secret | None: ...
+
+    def save(self, secret: Secret) -> None: ...
+
+
+class FileWebhookStore:
+    """The local profile's store: one file, mode 0600, in a 0700 folder under the state folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / LOCAL_FILE
+        self.where = str(self.path)
+
+    def load(self) -> Secret | None:
+        try:
+            text = self.path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SecretStoreError(f"cannot read {self.path}: {exc.strerror}") from None
+        return Secret(text) if text else None
+
+    def save(self, secret: Secret) -> None:
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        # mkstemp creates the file 0600 from the start: the value never sits in a
+        # world-readable file, not even for a moment.
+        fd, tmp = tempfile.mkstemp(prefix=".slack-webhook.", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secret.reveal() + "\n")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+class SecretManagerWebhookStore:
+    """The prod store: a Secret Manager secret; ``save`` adds a new version."""
+
+    def __init__(
+        self,
+        project: str,
+        secret_id: str,
+        *,
+        endpoint: str | None = None,
+        credentials: Any = None,
+    ) -> None:
+        self.project = project
+        self.secret_id = secret_id
+        self.endpoint = endpoint
+        self.credentials = credentials
+        self.where = f"Secret Manager projects/{project}/secrets/{secret_id}"
+
+    def _client(self) -> Any:
+        from google.cloud import secretmanager  # lazy: ~0.4 s import
+
+        options = {"api_endpoint": self.endpoint} if self.endpoint else None
+        return secretmanager.SecretManagerServiceClient(
+            credentials=self.credentials, transport="rest", client_options=options
+        )
+
+    @property
+    def secret_name(self) -> str:
+        return f"projects/{self.project}/secrets/{self.secret_id}"
+
+    def load(self) -> Secret | None:
+        from google.api_core import exceptions as gexc
+
+        try:
+            reply = self._client().access_secret_version(
+                name=f"{self.secret_name}/versions/latest", timeout=30.0
+            )
+        except gexc.NotFound:
+            return None
+        except Exception as exc:
+            text = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise SecretStoreError(f"cannot read {self.where}: {text}") from None
+        value = bytes(reply.payload.data).decode("utf-8").strip()
+        return Secret(value) if value else None
+
+    def save(self, secret: Secret) -> None:
+        from google.api_core import exceptions as gexc
+
+        failure: str | None = None
+        try:
+            client = self._client()
+            with contextlib.suppress(gexc.AlreadyExists):  # first configure creates it
+                client.create_secret(
+                    parent=f"projects/{self.project}",
+                    secret_id=self.secret_id,
+                    secret={"replication": {"automatic": {}}, "labels": {"managed-by": "nbaops"}},
+                    timeout=30.0,
+                )
+            client.add_secret_version(
+                parent=self.secret_name,
+                payload={"data": secret.reveal().encode("utf-8")},
+                timeout=30.0,
+            )
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            failure = redact(f"cannot write {self.where}: {first}", secret)
+        if failure is not None:
+            raise SecretStoreError(failure)
+
+
+def open_store(
+    ctx: Context, *, endpoint: str | None = None, credentials: Any = None
+) -> WebhookStore:
+    """The profile's webhook store (local file or Secret Manager)."""
+    if ctx.is_local:
+        return FileWebhookStore(ctx.home)
+    from nbaops.alerts.settings import AlertSettings
+
+    settings = AlertSettings.from_config(ctx.config)
+    return SecretManagerWebhookStore(
+        ctx.config.profile.project,
+        settings.slack_secret,
+        endpoint=endpoint,
+        credentials=credentials,
+    )
+
+
+def resolve_webhook(ctx: Context, store: WebhookStore | None = None) -> tuple[Secret | None, str]:
+    """The webhook to post to and where it came from: ``SLACK_WEBHOOK_URL``, then the store.
+
+    Raises:
+        SecretStoreError: the store could not be read.
+    """
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return Secret(env), f"${ENV_VAR}"
+    store = store or open_store(ctx)
+    return store.load(), store.where
+
+
+def read_url_input(*, from_env: bool = False) -> Secret:
+    """Read a webhook URL without it touching the command line or the screen.
+
+    ``from_env``: take ``SLACK_WEBHOOK_URL``. Otherwise a hidden prompt on a terminal, or
+    one line from piped stdin (``printf %s "$URL" | inv slack.configure``).
+
+    Raises:
+        UsageError: nothing given or not a webhook URL.
+    """
+    if from_env:
+        value = os.environ.get(ENV_VAR, "")
+        if not value.strip():
+            raise UsageError(f"--from-env: ${ENV_VAR} is not set")
+        return validate_webhook(value)
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass("Slack incoming webhook URL (input hidden): ")
+    else:
+        value = sys.stdin.readline() if sys.stdin is not None else ""
+    return validate_webhook(value)
+
+
+def configure(
+    ctx: Context,
+    secret: Secret,
+    *,
+    send_test: bool = True,
+    store: WebhookStore | None = None,
+) -> CheckReport:
+    """``inv slack.configure``: send a test message through ``secret``, then store it.
+
+    The test goes first so a mistyped webhook is not stored (nothing is changed); pass
+    ``send_test=False`` to store without sending. The report never contains the URL.
+    """
+    from nbaops.alerts import send
+    from nbaops.alerts.events import AlertEvent, AlertKind
+    from nbaops.report import CheckReport
+    from nbaops.verdict import CheckResult, Verdict
+
+    store = store or open_store(ctx)
+    if send_test:
+        event = AlertEvent(
+            kind=AlertKind.TEST,
+            title="nbaops: Slack alerts configured",
+            text=f"Test message from `inv slack.configure` on the {ctx.profile} profile. "
+            "Health-check alerts for this profile will arrive here.",
+        )
+        delivery = send(ctx, event, webhook=secret)
+        if not delivery.ok:
+            result = CheckResult(
+                name="slack.configure",
+                service="*",
+                verdict=Verdict.ERROR,
+                value=None,
+                threshold="",
+                message=f"test message failed, webhook NOT stored: {delivery.error}",
+            )
+            return CheckReport("slack.configure", [result])
+    store.save(secret)
+    tested = "test message sent, " if send_test else ""
+    result = CheckResult(
+        name="slack.configure",
+        service="*",
+        verdict=Verdict.PASS,
+        value=None,
+        threshold="",
+        message=f"{tested}webhook stored in {store.where}",
+        details={"store": store.where, "tested": send_test},
+    )
+    return CheckReport("slack.configure", [result])

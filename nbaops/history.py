@@ -1,0 +1,144 @@
+"""Check history: every health run's results go to ``nba_ops.check_results``.
+
+:func:`record_run` is the hook ``system-health`` calls after running its checks. It
+annotates results that depart from their own history (:mod:`nbaops.anomaly`; the
+history is read *before* this run is written, so a run is never compared with itself),
+then writes one row per result, all in one all-or-nothing insert.
+
+History is a side channel: if reading or writing it fails, the run keeps its results
+and verdicts (no WARN is added), the problem is noted in each result's
+``details["history"]`` and printed on stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops import anomaly, clock
+from nbaops.verdict import CheckResult
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+
+TABLE = "nba_ops.check_results"
+
+
+def git_commit(root: Path) -> str | None:
+    """``git rev-parse HEAD`` of the repository at ``root``, or None if unavailable."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--verify", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5.0,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = proc.stdout.strip()
+    return sha if proc.returncode == 0 and len(sha) == 40 else None
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """Sortable and unique: ``20261125T150000Z-1a2b3c4d``."""
+    return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def to_row(
+    result: CheckResult,
+    *,
+    run_id: str,
+    run_at: dt.datetime,
+    profile: str,
+    commit: str | None,
+) -> dict[str, Any]:
+    """One ``check_results`` row; a non-numeric value is stored as NULL."""
+    value = anomaly.numeric_value(result)
+    note = result.details.get("anomaly")
+    return {
+        "run_id": run_id,
+        "run_at": run_at,
+        "profile": profile,
+        "git_commit": commit,
+        "check_name": result.name,
+        "service": result.service,
+        "verdict": result.verdict.value,
+        "value": value,
+        "threshold": result.threshold or None,
+        "message": result.message,
+        "duration_s": float(result.duration_s),
+        "bytes_processed": result.bytes_processed,
+        "anomaly": str(note) if note else None,
+    }
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"nbaops: history: {message}\n")
+    sys.stderr.flush()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _with_details(results: Sequence[CheckResult], **extra: Any) -> list[CheckResult]:
+    return [dataclasses.replace(r, details={**r.details, **extra}) for r in results]
+
+
+def record_run(ctx: Context, results: list[CheckResult]) -> list[CheckResult]:
+    """Annotate anomalies and write one history row per result.
+
+    Args:
+        ctx: the run context (its warehouse, profile and repository root).
+        results: the run's check results.
+
+    Returns:
+        Copies of ``results`` with ``details["run_id"]``, ``details["history"]``
+        (``"recorded"`` or ``"not recorded: <why>"``) and, for anomalous values,
+        ``details["anomaly"]`` plus the note appended to the message. Verdicts are never
+        changed. Never raises for a warehouse problem.
+    """
+    run_at = clock.now()
+    run_id = new_run_id(run_at)
+    out = _with_details(results, run_id=run_id)
+    try:
+        warehouse = ctx.warehouse
+    except Exception as exc:  # the run must not be lost because history is unavailable
+        reason = _one_line(exc)
+        _warn(f"run {run_id} not recorded: {reason}")
+        return _with_details(out, history=f"not recorded: {reason}")
+
+    settings = anomaly.AnomalySettings.from_config(ctx.config)
+    try:
+        history = anomaly.load_history(
+            warehouse, profile=ctx.profile, now=run_at, settings=settings
+        )
+        out = anomaly.annotate(out, history, settings)
+    except Exception as exc:
+        reason = _one_line(exc)
+        _warn(f"anomaly check skipped: {reason}")
+        out = _with_details(out, anomaly_skipped=reason)
+
+    commit = git_commit(ctx.root)
+    rows = [
+        to_row(r, run_id=run_id, run_at=run_at, profile=ctx.profile, commit=commit) for r in out
+    ]
+    try:
+        if rows:
+            warehouse.insert_rows(TABLE, rows)
+    except Exception as exc:
+        reason = _one_line(exc)
+        _warn(f"run {run_id} not recorded in {TABLE}: {reason}")
+        return _with_details(out, history=f"not recorded: {reason}")
+    return _with_details(out, history="recorded")
