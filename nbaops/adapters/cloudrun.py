@@ -1,0 +1,559 @@
+"""Cloud Run adapter: services, revisions, deploys and traffic through ``google.cloud.run_v2``.
+
+Always the REST transport. Local profile: anonymous credentials and the stand-in's
+``http://127.0.0.1:PORT`` as ``api_endpoint``; prod: Application Default Credentials and
+the real endpoint. Google modules are imported lazily (the first call pays ~0.4 s), so
+building a :class:`CloudRun` is free.
+
+Every API failure raises :class:`~nbaops.errors.CloudRunError` with one line; a stale
+``etag`` on an update raises :class:`ConcurrentModificationError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nbaops.errors import CloudRunError
+
+if TYPE_CHECKING:
+    from nbaops.config import ProfileConfig
+
+T = TypeVar("T")
+
+COMMIT_LABEL = "commit-sha"
+REVISION_INDEX_RE = re.compile(r"-(\d{5})-[a-z]{3}$")
+_CONDITION_SUCCEEDED = 4  # google.cloud.run.v2.Condition.State.CONDITION_SUCCEEDED
+_TRAFFIC_LATEST = 1
+_TRAFFIC_REVISION = 2
+
+
+class ConcurrentModificationError(CloudRunError):
+    """The service changed since it was read (stale ``etag``): read it again and retry."""
+
+
+@dataclass(frozen=True)
+class TrafficSplit:
+    """A traffic target resolved to a concrete revision (short id)."""
+
+    revision: str
+    percent: int
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    name: str
+    service: str
+    labels: dict[str, str]
+    image: str
+    env: dict[str, str]
+    ready: bool
+    create_time: dt.datetime | None
+    message: str = ""
+
+    @property
+    def commit(self) -> str | None:
+        """The ``commit-sha`` label: the commit this revision was built from."""
+        return self.labels.get(COMMIT_LABEL)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "service": self.service,
+            "commit": self.commit,
+            "image": self.image,
+            "ready": self.ready,
+            "create_time": self.create_time.isoformat() if self.create_time else None,
+            "labels": dict(self.labels),
+        }
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    uri: str
+    ready: bool
+    latest_ready_revision: str | None
+    latest_created_revision: str | None
+    traffic: list[TrafficSplit]
+    tag_urls: dict[str, str]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    etag: str
+    image: str
+    generation: int = 0
+    message: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    update_time: dt.datetime | None = None
+
+    @property
+    def serving_revision(self) -> str | None:
+        """The revision with the largest traffic percent (None when nothing serves)."""
+        best: TrafficSplit | None = None
+        for split in self.traffic:
+            if split.percent > 0 and (best is None or split.percent > best.percent):
+                best = split
+        return best.revision if best else None
+
+    @property
+    def traffic_by_revision(self) -> dict[str, int]:
+        """Percent per revision (tag-only targets count 0)."""
+        out: dict[str, int] = {}
+        for split in self.traffic:
+            out[split.revision] = out.get(split.revision, 0) + split.percent
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "uri": self.uri,
+            "ready": self.ready,
+            "serving_revision": self.serving_revision,
+            "latest_ready_revision": self.latest_ready_revision,
+            "latest_created_revision": self.latest_created_revision,
+            "traffic": [
+                {"revision": s.revision, "percent": s.percent, "tag": s.tag} for s in self.traffic
+            ],
+            "tag_urls": dict(self.tag_urls),
+            "labels": dict(self.labels),
+            "annotations": dict(self.annotations),
+            "image": self.image,
+            "generation": self.generation,
+            "message": self.message,
+        }
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1] if name else ""
+
+
+def _to_datetime(value: Any) -> dt.datetime | None:
+    """proto-plus timestamps arrive as DatetimeWithNanoseconds (a datetime); unset = epoch."""
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return None if value.timestamp() <= 0 else value
+
+
+def _env_of(container: Any) -> dict[str, str]:
+    return {e.name: e.value for e in getattr(container, "env", [])}
+
+
+def _error_status(exc: Any) -> str:
+    """The ``error.status`` of a REST error reply (``ABORTED``, ``ALREADY_EXISTS``…)."""
+    response = getattr(exc, "response", None)
+    try:
+        payload = response.json() if response is not None else {}
+        return str(payload.get("error", {}).get("status", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def api_error_text(exc: Any) -> str:
+    """The message of a Google API error reply (its JSON `error.message` when present)."""
+    response = getattr(exc, "response", None)
+    try:
+        payload = response.json() if response is not None else None
+        if isinstance(payload, dict) and payload.get("error", {}).get("message"):
+            return str(payload["error"]["message"])
+    except (ValueError, AttributeError):
+        pass
+    message = getattr(exc, "message", None) or str(exc)
+    return str(message).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
+
+
+def new_revision_name(service: str, existing: list[str]) -> str:
+    """``{service}-{NNNNN}-{abc}``: one past the highest index, random letters (like gcloud)."""
+    index = max((int(m.group(1)) for n in existing if (m := REVISION_INDEX_RE.search(n))),
+                default=0) + 1
+    letters = "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
+    return f"{service}-{index:05d}-{letters}"
+
+
+class CloudRun:
+    """Cloud Run Admin API v2 for one project/region (see the module docstring).
+
+    Args:
+        profile: project and region come from here.
+        endpoint: ``http://127.0.0.1:PORT`` for the local stand-in; None for the real API.
+        timeout_s: per-request timeout.
+        lro_timeout_s: how long to wait for a deploy/traffic operation to finish.
+        retries: False disables the client's default retries (fault tests).
+    """
+
+    def __init__(
+        self,
+        profile: ProfileConfig,
+        endpoint: str | None = None,
+        *,
+        timeout_s: float = 30.0,
+        lro_timeout_s: float = 600.0,
+        retries: bool = True,
+    ) -> None:
+        self.project = profile.project
+        self.region = profile.region
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self.lro_timeout_s = lro_timeout_s
+        self.retries = retries
+        self._services_client: Any = None
+        self._revisions_client: Any = None
+
+    # ------------------------------------------------------------ clients
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"transport": "rest"}
+        if self.endpoint:
+            from google.auth.credentials import AnonymousCredentials
+
+            kwargs["credentials"] = AnonymousCredentials()  # type: ignore[no-untyped-call]
+            kwargs["client_options"] = {"api_endpoint": self.endpoint}
+        return kwargs
+
+    @property
+    def services_client(self) -> Any:
+        if self._services_client is None:
+            from google.cloud import run_v2
+
+            self._services_client = self._guard(
+                "connect", "", lambda: run_v2.ServicesClient(**self._client_kwargs())
+            )
+        return self._services_client
+
+    @property
+    def revisions_client(self) -> Any:
+        if self._revisions_client is None:
+            from google.cloud import run_v2
+
+            self._revisions_client = self._guard(
+                "connect", "", lambda: run_v2.RevisionsClient(**self._client_kwargs())
+            )
+        return self._revisions_client
+
+    def _call_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"timeout": self.timeout_s}
+        if not self.retries:
+            options["retry"] = None
+        return options
+
+    @property
+    def location(self) -> str:
+        return f"projects/{self.project}/locations/{self.region}"
+
+    def service_path(self, service: str) -> str:
+        return f"{self.location}/services/{service}"
+
+    def _guard(self, what: str, service: str, call: Callable[[], T]) -> T:
+        """Run one client call; map every failure to a one-line CloudRunError."""
+        import concurrent.futures
+
+        import requests
+        from google.api_core import exceptions as gexc
+        from google.auth import exceptions as auth_exc
+
+        where = f"{self.project}/{self.region}"
+        try:
+            return call()
+        except gexc.NotFound as exc:
+            raise CloudRunError(
+                f"Cloud Run {what}: service {service!r} not found in {where}: {api_error_text(exc)}"
+            ) from exc
+        except gexc.Conflict as exc:
+            if _error_status(exc) == "ABORTED":
+                raise ConcurrentModificationError(
+                    f"Cloud Run {what} {service}: the service was modified concurrently "
+                    "(stale etag); read it again and retry"
+                ) from exc
+            raise CloudRunError(f"Cloud Run {what} {service}: {api_error_text(exc)}") from exc
+        except gexc.RetryError as exc:
+            raise CloudRunError(
+                f"Cloud Run {what} {service}: gave up retrying: {api_error_text(exc.cause or exc)}"
+            ) from exc
+        except gexc.GoogleAPICallError as exc:
+            code = getattr(exc, "code", None)
+            raise CloudRunError(
+                f"Cloud Run {what} {service}: HTTP {code}: {api_error_text(exc)}"
+            ) from exc
+        except (requests.exceptions.Timeout, concurrent.futures.TimeoutError, TimeoutError) as exc:
+            raise CloudRunError(
+                f"Cloud Run {what} {service}: timed out (limit {self.timeout_s:g}s for a "
+                f"request, {self.lro_timeout_s:g}s for an operation)"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise CloudRunError(
+                f"Cloud Run {what} {service}: cannot reach the API: {type(exc).__name__}"
+            ) from exc
+        except auth_exc.GoogleAuthError as exc:
+            raise CloudRunError(
+                f"Cloud Run {what}: no usable credentials ({type(exc).__name__}); run "
+                "`gcloud auth application-default login`"
+            ) from exc
+
+    # ------------------------------------------------------------ conversion
+
+    @staticmethod
+    def _service_info(svc: Any) -> ServiceInfo:
+        traffic = [
+            TrafficSplit(revision=t.revision, percent=int(t.percent), tag=t.tag)
+            for t in svc.traffic_statuses
+        ]
+        containers = list(svc.template.containers)
+        cond = svc.terminal_condition
+        return ServiceInfo(
+            name=_short(svc.name),
+            uri=svc.uri,
+            ready=int(cond.state) == _CONDITION_SUCCEEDED and not svc.reconciling,
+            latest_ready_revision=_short(svc.latest_ready_revision) or None,
+            latest_created_revision=_short(svc.latest_created_revision) or None,
+            traffic=traffic,
+            tag_urls={t.tag: t.uri for t in svc.traffic_statuses if t.tag},
+            labels=dict(svc.labels),
+            annotations=dict(svc.annotations),
+            etag=svc.etag,
+            image=containers[0].image if containers else "",
+            generation=int(svc.generation),
+            message=cond.message,
+            env=_env_of(containers[0]) if containers else {},
+            update_time=_to_datetime(svc.update_time),
+        )
+
+    @staticmethod
+    def _revision_info(rev: Any) -> RevisionInfo:
+        ready = False
+        message = ""
+        for cond in rev.conditions:
+            if cond.type_ == "Ready":
+                ready = int(cond.state) == _CONDITION_SUCCEEDED
+                message = cond.message
+        containers = list(rev.containers)
+        return RevisionInfo(
+            name=_short(rev.name),
+            service=_short(rev.service) or rev.name.split("/")[5],
+            labels=dict(rev.labels),
+            image=containers[0].image if containers else "",
+            env=_env_of(containers[0]) if containers else {},
+            ready=ready,
+            create_time=_to_datetime(rev.create_time),
+            message=message,
+        )
+
+    # ------------------------------------------------------------ reads
+
+    def _get_service_raw(self, service: str) -> Any:
+        return self._guard(
+            "get service", service,
+            lambda: self.services_client.get_service(
+                name=self.service_path(service), **self._call_options()
+            ),
+        )
+
+    def get_service(self, service: str) -> ServiceInfo:
+        """The service with its traffic resolved to concrete revisions."""
+        return self._service_info(self._get_service_raw(service))
+
+    def list_services(self) -> list[ServiceInfo]:
+        """Every service in the project/region."""
+        def call() -> list[Any]:
+            return list(self.services_client.list_services(parent=self.location,
+                                                           **self._call_options()))
+
+        return [self._service_info(s) for s in self._guard("list services", "", call)]
+
+    def list_revisions(self, service: str) -> list[RevisionInfo]:
+        """The service's revisions, newest first."""
+        def call() -> list[Any]:
+            return list(self.revisions_client.list_revisions(
+                parent=self.service_path(service), **self._call_options()))
+
+        revisions = [self._revision_info(r) for r in self._guard("list revisions", service, call)]
+        epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+        return sorted(
+            revisions,
+            key=lambda r: (r.create_time or epoch, _revision_index(r.name)),
+            reverse=True,
+        )
+
+    def get_revision(self, service: str, revision: str) -> RevisionInfo:
+        """One revision by short id; CloudRunError naming it when it does not exist."""
+        from google.api_core import exceptions as gexc
+
+        def call() -> Any:
+            try:
+                return self.revisions_client.get_revision(
+                    name=f"{self.service_path(service)}/revisions/{revision}",
+                    **self._call_options(),
+                )
+            except gexc.NotFound as exc:
+                raise CloudRunError(
+                    f"Cloud Run get revision: revision {revision!r} of service {service!r} "
+                    f"not found: {api_error_text(exc)}"
+                ) from exc
+
+        return self._revision_info(self._guard("get revision", service, call))
+
+    def revision_url(self, service: str, revision: str) -> str:
+        """A URL that reaches ``revision``: its tag URL, else the service URI if it serves all.
+
+        Raises:
+            CloudRunError: the revision has no tag and does not serve 100% of traffic.
+        """
+        info = self.get_service(service)
+        for split in info.traffic:
+            if split.revision == revision and split.tag and split.tag in info.tag_urls:
+                return info.tag_urls[split.tag]
+        if info.traffic_by_revision.get(revision, 0) == 100:
+            return info.uri
+        raise CloudRunError(
+            f"revision {revision!r} of {service} has no tag and does not serve all traffic; "
+            "deploy it with a tag to reach it"
+        )
+
+    # ------------------------------------------------------------ writes
+
+    def _update(self, service: str, svc: Any, what: str) -> ServiceInfo:
+        """PATCH the whole service (read-modify-write) and wait for the operation."""
+        from google.api_core import exceptions as gexc
+
+        def call() -> Any:
+            operation = self.services_client.update_service(service=svc, **self._call_options())
+            try:
+                return operation.result(timeout=self.lro_timeout_s)
+            except gexc.GoogleAPICallError as exc:
+                # The request was accepted; the operation itself failed.
+                raise CloudRunError(
+                    f"Cloud Run {what} {service}: operation failed: {api_error_text(exc)}"
+                ) from exc
+
+        return self._service_info(self._guard(what, service, call))
+
+    def deploy_revision(
+        self,
+        service: str,
+        *,
+        image: str,
+        labels: dict[str, str],
+        env: dict[str, str] | None = None,
+        tag: str | None = None,
+        no_traffic: bool = False,
+        revision_name: str | None = None,
+    ) -> ServiceInfo:
+        """Create a new revision from the current template with ``image``, labels and env.
+
+        Labels are merged into the template's labels (``commit-sha`` is also set on the
+        service); ``env`` entries are merged into the first container's environment. The
+        new revision is named like gcloud does (``{service}-{NNNNN}-{abc}``) unless
+        ``revision_name`` is given. Traffic: 100% to the new revision (existing tags kept
+        at 0%), or with ``no_traffic`` the current split pinned to its concrete revisions
+        and the new revision added at 0% (reachable through ``tag``). The update carries
+        the service's ``etag``, so a concurrent change raises
+        :class:`ConcurrentModificationError`. Waits for the operation.
+        """
+        from google.cloud import run_v2
+
+        svc = self._get_service_raw(service)
+        existing = [r.name for r in self.list_revisions(service)]
+        name = revision_name or new_revision_name(service, existing)
+        template = svc.template
+        template.revision = name
+        for key, value in labels.items():
+            template.labels[key] = value
+        if COMMIT_LABEL in labels:
+            svc.labels[COMMIT_LABEL] = labels[COMMIT_LABEL]
+        if not template.containers:
+            template.containers.append(run_v2.Container())
+        container = template.containers[0]
+        container.image = image
+        if env:
+            current = _env_of(container)
+            current.update(env)
+            del container.env[:]
+            for key, value in current.items():
+                container.env.append(run_v2.EnvVar(name=key, value=value))
+
+        targets: list[Any] = []
+        if no_traffic:
+            for split in self._current_splits(svc):
+                if tag and split.tag == tag:
+                    if split.percent:
+                        targets.append(_target(run_v2, split.revision, split.percent, ""))
+                    continue
+                targets.append(_target(run_v2, split.revision, split.percent, split.tag))
+        else:
+            targets.append(run_v2.TrafficTarget(type_=_TRAFFIC_LATEST, percent=100))
+            for split in self._current_splits(svc):
+                if split.tag and split.tag != tag:
+                    targets.append(_target(run_v2, split.revision, 0, split.tag))
+        if tag:
+            targets.append(_target(run_v2, name, 0, tag))
+        del svc.traffic[:]
+        svc.traffic.extend(targets)
+        return self._update(service, svc, "deploy")
+
+    @staticmethod
+    def _current_splits(svc: Any) -> list[TrafficSplit]:
+        """Current traffic resolved to revisions; repeated untagged targets merged."""
+        merged: dict[str, int] = {}
+        tagged: list[TrafficSplit] = []
+        for t in svc.traffic_statuses:
+            if not t.revision:
+                continue
+            if t.tag:
+                tagged.append(TrafficSplit(t.revision, int(t.percent), t.tag))
+            else:
+                merged[t.revision] = merged.get(t.revision, 0) + int(t.percent)
+        return [TrafficSplit(r, p) for r, p in merged.items() if p] + tagged
+
+    def set_traffic(self, service: str, splits: list[TrafficSplit]) -> ServiceInfo:
+        """Route traffic to concrete revisions (rollback: ``[TrafficSplit(rev, 100)]``).
+
+        ``splits`` must sum to 100. Existing tags not named in ``splits`` stay, at 0%.
+        Creates no revision. Carries the ``etag`` (concurrent change →
+        :class:`ConcurrentModificationError`).
+        """
+        from google.cloud import run_v2
+
+        svc = self._get_service_raw(service)
+        new_tags = {s.tag for s in splits if s.tag}
+        targets = [_target(run_v2, s.revision, s.percent, s.tag) for s in splits]
+        for split in self._current_splits(svc):
+            if split.tag and split.tag not in new_tags:
+                targets.append(_target(run_v2, split.revision, 0, split.tag))
+        del svc.traffic[:]
+        svc.traffic.extend(targets)
+        return self._update(service, svc, "set traffic")
+
+    def set_annotations(
+        self, service: str, annotations: dict[str, str | None], *, etag: str
+    ) -> ServiceInfo:
+        """Set (value) or remove (None) service annotations if the service still has ``etag``.
+
+        A compare-and-swap: no revision is created, and when the service changed since
+        ``etag`` was read the API answers 409 ABORTED →
+        :class:`ConcurrentModificationError`.
+        """
+        svc = self._get_service_raw(service)
+        for key, value in annotations.items():
+            if value is None:
+                if key in svc.annotations:
+                    del svc.annotations[key]
+            else:
+                svc.annotations[key] = value
+        svc.etag = etag
+        return self._update(service, svc, "set annotations")
+
+
+def _target(run_v2: Any, revision: str, percent: int, tag: str) -> Any:
+    return run_v2.TrafficTarget(type_=_TRAFFIC_REVISION, revision=revision, percent=percent,
+                                tag=tag)
+
+
+def _revision_index(name: str) -> int:
+    match = REVISION_INDEX_RE.search(name)
+    return int(match.group(1)) if match else 0

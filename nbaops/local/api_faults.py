@@ -1,0 +1,125 @@
+"""API fault injection for the stand-in (fault-matrix and adapter tests).
+
+File ``home/standin-faults.json``: a list of active faults, each
+``{"kind", "service", "method", "remaining", "status", "delay_s"}``. Persisted so a fault
+set by one process (a test, ``inv sandbox.fault``) applies to the stand-in in another.
+
+Kinds and where they apply:
+
+- ``http-4xx`` / ``http-5xx``: a Cloud Run Admin API request answers ``status``
+  (default 403 PERMISSION_DENIED / 503 UNAVAILABLE) with Google error JSON.
+- ``timeout``: a Cloud Run Admin API request sleeps ``delay_s`` (default 30 s, past
+  any client timeout nbaops uses in tests) before answering normally.
+- ``lro-fail``: the next update's operation finishes ``done`` with an ``error``; a new
+  revision is created but fails to become ready and traffic is unchanged.
+- ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.
+- ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL).
+
+``service`` limits a fault to one service, ``method`` to one HTTP method (``GET``,
+``PATCH``, ``POST``), ``count`` to that many hits (None: until cleared).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nbaops.local.state_files import locked, read_json, write_json_atomic
+
+FAULTS_NAME = "standin-faults.json"
+
+API_FAULT_KINDS = (
+    "http-4xx",
+    "http-5xx",
+    "timeout",
+    "lro-fail",
+    "health-5xx",
+    "health-timeout",
+    "logging-error",
+)
+
+# Which request family each kind applies to.
+FAULT_SCOPE = {
+    "http-4xx": "admin",
+    "http-5xx": "admin",
+    "timeout": "admin",
+    "lro-fail": "lro",
+    "health-5xx": "health",
+    "health-timeout": "health",
+    "logging-error": "logging",
+}
+
+DEFAULT_STATUS = {"http-4xx": 403, "http-5xx": 503, "health-5xx": 500, "logging-error": 500}
+
+
+def faults_path(home: Path) -> Path:
+    return home / FAULTS_NAME
+
+
+def set_api_fault(
+    home: Path,
+    kind: str,
+    *,
+    service: str | None = None,
+    method: str | None = None,
+    count: int | None = None,
+    status: int | None = None,
+    delay_s: float = 30.0,
+) -> dict[str, Any]:
+    """Activate an API fault (see the module docstring); returns the stored record.
+
+    Raises:
+        ValueError: unknown kind, or a count below 1.
+    """
+    if kind not in API_FAULT_KINDS:
+        raise ValueError(f"unknown API fault {kind!r}; known: {', '.join(API_FAULT_KINDS)}")
+    if count is not None and count < 1:
+        raise ValueError("count must be at least 1")
+    record: dict[str, Any] = {
+        "kind": kind,
+        "service": service,
+        "method": method.upper() if method else None,
+        "remaining": count,
+        "status": status or DEFAULT_STATUS.get(kind),
+        "delay_s": delay_s,
+    }
+    with locked(home):
+        faults = read_json(faults_path(home), [])
+        faults.append(record)
+        write_json_atomic(faults_path(home), faults)
+    return record
+
+
+def clear_api_faults(home: Path) -> None:
+    """Remove every API fault."""
+    with locked(home):
+        write_json_atomic(faults_path(home), [])
+
+
+def active_api_faults(home: Path) -> list[dict[str, Any]]:
+    faults: list[dict[str, Any]] = read_json(faults_path(home), [])
+    return faults
+
+
+def take_fault(
+    home: Path, scope: str, *, service: str | None, method: str
+) -> dict[str, Any] | None:
+    """The first active fault matching this request (its count is consumed), or None."""
+    if not faults_path(home).exists():
+        return None
+    with locked(home):
+        faults: list[dict[str, Any]] = read_json(faults_path(home), [])
+        for index, fault in enumerate(faults):
+            if FAULT_SCOPE.get(fault["kind"]) != scope:
+                continue
+            if fault.get("service") and fault["service"] != service:
+                continue
+            if fault.get("method") and fault["method"] != method:
+                continue
+            if fault.get("remaining") is not None:
+                fault["remaining"] -= 1
+                if fault["remaining"] <= 0:
+                    faults.pop(index)
+                write_json_atomic(faults_path(home), faults)
+            return fault
+    return None

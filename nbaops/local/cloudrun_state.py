@@ -1,0 +1,581 @@
+"""Cloud Run stand-in state: services and revisions as Cloud Run Admin API v2 JSON.
+
+File ``home/cloudrun.json`` (written atomically under the stand-in lock)::
+
+    {
+      "version": 1,
+      "services":   {"projects/P/locations/L/services/S": <Service>},
+      "revisions":  {"projects/P/locations/L/services/S/revisions/R": <Revision>},
+      "operations": {"projects/P/locations/L/operations/ID": <Operation>}
+    }
+
+``<Service>`` and ``<Revision>`` are the camelCase JSON of ``google.cloud.run.v2`` with
+enums as integers and int64 as strings, exactly as the REST API returns them, minus the
+fields computed per response from the live port (``uri``, ``urls``, ``trafficStatuses``
+with tag URIs). Keys starting with ``_`` are private to the stand-in and never returned:
+a revision's ``_degraded`` (its health endpoint answers 503). Revision names follow
+``{service}-{5 digits}-{3 letters}``.
+
+Seeding (used by the sandbox)::
+
+    seed_services(home, project, region, [
+        SeedService("grading-service", revisions=[
+            SeedRevision(image="…/grading:abc", labels={"commit-sha": "<40 hex>"},
+                         env={"K": "V"}, create_time=datetime(...)),
+            SeedRevision(...),                      # later revisions last
+        ], traffic=None),                           # None: 100% to the last revision
+    ])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbaops.local.state_files import locked, read_json, write_json_atomic
+
+STATE_NAME = "cloudrun.json"
+
+TRAFFIC_LATEST = 1
+TRAFFIC_REVISION = 2
+CONDITION_FAILED = 3
+CONDITION_SUCCEEDED = 4
+INGRESS_ALL = 1
+
+FORBIDDEN_KEY_PARTS = ("run.googleapis.com", "cloud.googleapis.com", "knative.dev")
+LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+REVISION_INDEX_RE = re.compile(r"-(\d{5})-[a-z]{3}$")
+
+# Fields of a Service a client may set; everything else in a PATCH body is output-only.
+SETTABLE_SERVICE_FIELDS = (
+    "description",
+    "labels",
+    "annotations",
+    "client",
+    "clientVersion",
+    "ingress",
+    "launchStage",
+    "binaryAuthorization",
+    "template",
+    "scaling",
+    "traffic",
+    "customAudiences",
+    "invokerIamDisabled",
+    "defaultUriDisabled",
+)
+
+
+class StandInApiError(Exception):
+    """An error the stand-in answers as Google API error JSON."""
+
+    def __init__(self, code: int, status: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
+
+
+@dataclass
+class SeedRevision:
+    """One revision to seed. ``name`` None: ``{service}-{index:05d}-{xyz}``."""
+
+    image: str
+    labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    create_time: dt.datetime | None = None
+    ready: bool = True
+    degraded: bool = False
+    name: str | None = None
+
+
+@dataclass
+class SeedService:
+    """A service to seed: revisions oldest first; ``traffic`` as (revision, percent, tag).
+
+    ``traffic`` None routes 100% to the latest ready revision (type LATEST).
+    """
+
+    name: str
+    revisions: list[SeedRevision]
+    traffic: list[tuple[str, int, str]] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- files
+
+
+def state_path(home: Path) -> Path:
+    return home / STATE_NAME
+
+
+def empty_state() -> dict[str, Any]:
+    return {"version": 1, "services": {}, "revisions": {}, "operations": {}}
+
+
+def load_state(home: Path) -> dict[str, Any]:
+    """The current state (fresh from disk)."""
+    data = read_json(state_path(home), None)
+    if not isinstance(data, dict):
+        return empty_state()
+    for key in ("services", "revisions", "operations"):
+        data.setdefault(key, {})
+    return data
+
+
+def save_state(home: Path, state: dict[str, Any]) -> None:
+    """Replace the state file atomically. Call under :func:`locked`."""
+    # Keep the operations log bounded: only the most recent ones can still be polled.
+    ops = state.get("operations", {})
+    if len(ops) > 200:
+        for key in sorted(ops, key=lambda k: ops[k].get("_time", ""))[: len(ops) - 200]:
+            del ops[key]
+    write_json_atomic(state_path(home), state)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def rfc3339(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def service_name(project: str, region: str, service: str) -> str:
+    return f"projects/{project}/locations/{region}/services/{service}"
+
+
+def short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def new_etag() -> str:
+    return f'"{uuid.uuid4().hex[:20]}"'
+
+
+def revision_index(name: str) -> int:
+    match = REVISION_INDEX_RE.search(name)
+    return int(match.group(1)) if match else 0
+
+
+def generate_revision_name(service: str, index: int, salt: str) -> str:
+    """``{service}-{index:05d}-{3 letters}``, the letters derived from ``salt``."""
+    digest = hashlib.sha256(f"{service}/{index}/{salt}".encode()).digest()
+    letters = "".join(chr(ord("a") + b % 26) for b in digest[:3])
+    return f"{service}-{index:05d}-{letters}"
+
+
+def revisions_of(state: dict[str, Any], full_service: str) -> list[dict[str, Any]]:
+    """The service's revisions, newest first."""
+    prefix = full_service + "/revisions/"
+    revs = [r for k, r in state["revisions"].items() if k.startswith(prefix)]
+    return sorted(revs, key=lambda r: (r.get("createTime", ""), revision_index(r["name"])),
+                  reverse=True)
+
+
+def is_ready(resource: dict[str, Any]) -> bool:
+    for cond in resource.get("conditions", []):
+        if cond.get("type") == "Ready":
+            return bool(cond.get("state") == CONDITION_SUCCEEDED)
+    return False
+
+
+def ready_condition(ok: bool, when: str, message: str = "") -> dict[str, Any]:
+    cond: dict[str, Any] = {
+        "type": "Ready",
+        "state": CONDITION_SUCCEEDED if ok else CONDITION_FAILED,
+        "lastTransitionTime": when,
+    }
+    if message:
+        cond["message"] = message
+    return cond
+
+
+def _normalize(value: Any) -> Any:
+    """Drop empty values so a template read back and re-sent compares equal."""
+    if isinstance(value, dict):
+        out = {k: _normalize(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {}, 0, False)}
+    if isinstance(value, list):
+        return [_normalize(v) for v in value]
+    return value
+
+
+def template_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when ``new`` would create a revision. No revision name in ``new``: names ignored."""
+    if not new.get("revision"):
+        old = {k: v for k, v in old.items() if k != "revision"}
+    return json.dumps(_normalize(old), sort_keys=True) != json.dumps(
+        _normalize(new), sort_keys=True
+    )
+
+
+def validate_metadata(kind: str, values: dict[str, Any] | None, *, labels: bool) -> None:
+    """Reject system prefixes; labels also need lowercase keys/values of ≤ 63 chars."""
+    for key, value in (values or {}).items():
+        if any(part in key for part in FORBIDDEN_KEY_PARTS):
+            raise StandInApiError(
+                400, "INVALID_ARGUMENT",
+                f"{kind} {key!r}: keys under run.googleapis.com, cloud.googleapis.com "
+                "and knative.dev are reserved",
+            )
+        if labels:
+            if not LABEL_KEY_RE.match(key):
+                raise StandInApiError(
+                    400, "INVALID_ARGUMENT",
+                    f"{kind} key {key!r}: must be 1-63 lowercase letters, digits, '_' or '-'",
+                )
+            if not isinstance(value, str) or not LABEL_VALUE_RE.match(value):
+                raise StandInApiError(
+                    400, "INVALID_ARGUMENT",
+                    f"{kind} {key}={value!r}: value must be at most 63 lowercase letters, "
+                    "digits, '_' or '-'",
+                )
+
+
+def resolve_traffic(state: dict[str, Any], svc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Traffic targets resolved to concrete revisions (the ``trafficStatuses`` list)."""
+    latest_ready = short(svc.get("latestReadyRevision", "")) or ""
+    out = []
+    for target in svc.get("traffic") or [{"type": TRAFFIC_LATEST, "percent": 100}]:
+        ttype = int(target.get("type", TRAFFIC_LATEST) or TRAFFIC_LATEST)
+        revision = latest_ready if ttype == TRAFFIC_LATEST else target.get("revision", "")
+        entry: dict[str, Any] = {"type": ttype, "revision": revision}
+        if target.get("percent"):
+            entry["percent"] = int(target["percent"])
+        if target.get("tag"):
+            entry["tag"] = target["tag"]
+        out.append(entry)
+    return out
+
+
+def serving_revision(state: dict[str, Any], svc: dict[str, Any]) -> str | None:
+    """The revision with the largest traffic percent (what the service URI reaches)."""
+    best: tuple[int, str] | None = None
+    for entry in resolve_traffic(state, svc):
+        pct = int(entry.get("percent", 0))
+        if entry["revision"] and pct > 0 and (best is None or pct > best[0]):
+            best = (pct, entry["revision"])
+    return best[1] if best else None
+
+
+def validate_traffic(
+    traffic: list[dict[str, Any]], service: str, known_revisions: set[str]
+) -> list[dict[str, Any]]:
+    """Validate like the real API; return the normalized list (empty → 100% LATEST)."""
+    if not traffic:
+        return [{"type": TRAFFIC_LATEST, "percent": 100}]
+    total = 0
+    tags: set[str] = set()
+    out = []
+    for target in traffic:
+        ttype = int(target.get("type", 0) or 0)
+        percent = int(target.get("percent", 0) or 0)
+        revision = target.get("revision", "") or ""
+        tag = target.get("tag", "") or ""
+        if ttype not in (TRAFFIC_LATEST, TRAFFIC_REVISION):
+            raise StandInApiError(400, "INVALID_ARGUMENT",
+                                  "traffic target type must be LATEST or REVISION")
+        if ttype == TRAFFIC_REVISION and not revision:
+            raise StandInApiError(400, "INVALID_ARGUMENT",
+                                  "traffic target of type REVISION needs a revision")
+        if ttype == TRAFFIC_LATEST and revision:
+            raise StandInApiError(400, "INVALID_ARGUMENT",
+                                  "traffic target of type LATEST must not name a revision")
+        if ttype == TRAFFIC_REVISION and revision not in known_revisions:
+            raise StandInApiError(
+                400, "INVALID_ARGUMENT",
+                f"Revision named '{revision}' does not exist in service '{service}'",
+            )
+        if not 0 <= percent <= 100:
+            raise StandInApiError(400, "INVALID_ARGUMENT",
+                                  f"traffic percent {percent} must be between 0 and 100")
+        if tag:
+            if not TAG_RE.match(tag):
+                raise StandInApiError(400, "INVALID_ARGUMENT",
+                                      f"traffic tag {tag!r} must be lowercase letters, digits "
+                                      "or '-', start with a letter, at most 46 characters")
+            if tag in tags:
+                raise StandInApiError(400, "INVALID_ARGUMENT", f"traffic tag {tag!r} repeated")
+            tags.add(tag)
+        total += percent
+        entry: dict[str, Any] = {"type": ttype}
+        if revision:
+            entry["revision"] = revision
+        if percent:
+            entry["percent"] = percent
+        if tag:
+            entry["tag"] = tag
+        out.append(entry)
+    if total != 100:
+        raise StandInApiError(400, "INVALID_ARGUMENT",
+                              f"traffic percents must sum to 100, got {total}")
+    return out
+
+
+# ---------------------------------------------------------------- builders
+
+
+def _container_env(env: dict[str, str]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in env.items()]
+
+
+def make_revision(
+    full_service: str,
+    rev_short: str,
+    template: dict[str, Any],
+    *,
+    when: str,
+    ready: bool,
+    degraded: bool,
+    message: str = "",
+) -> dict[str, Any]:
+    rev: dict[str, Any] = {
+        "name": f"{full_service}/revisions/{rev_short}",
+        "uid": str(uuid.uuid4()),
+        "generation": "1",
+        "labels": dict(template.get("labels", {})),
+        "annotations": dict(template.get("annotations", {})),
+        "createTime": when,
+        "updateTime": when,
+        "service": short(full_service),
+        "containers": json.loads(json.dumps(template.get("containers", []))),
+        "conditions": [ready_condition(ready, when, message)],
+        "observedGeneration": "1",
+        "etag": new_etag(),
+        "_degraded": degraded,
+    }
+    for key in ("serviceAccount", "timeout", "scaling", "maxInstanceRequestConcurrency",
+                "executionEnvironment"):
+        if key in template:
+            rev[key] = template[key]
+    return rev
+
+
+def seed_services(
+    home: Path, project: str, region: str, services: Sequence[SeedService]
+) -> None:
+    """Create or replace the given services (and their revisions) in the stand-in state.
+
+    Services not named are kept. Revisions are given oldest first; the last one becomes
+    the service template (and ``latestCreatedRevision``). Names left None are generated.
+    """
+    with locked(home):
+        state = load_state(home)
+        for seed in services:
+            full = service_name(project, region, seed.name)
+            for key in [k for k in state["revisions"] if k.startswith(full + "/revisions/")]:
+                del state["revisions"][key]
+            latest_ready = ""
+            last_template: dict[str, Any] = {}
+            first_time = ""
+            last_time = ""
+            for index, srev in enumerate(seed.revisions, start=1):
+                name = srev.name or generate_revision_name(seed.name, index, srev.image)
+                validate_metadata("label", srev.labels, labels=True)
+                when = rfc3339(srev.create_time or dt.datetime.now(dt.UTC))
+                first_time = first_time or when
+                last_time = when
+                template = {
+                    "revision": name,
+                    "labels": dict(srev.labels),
+                    "containers": [{"image": srev.image, "env": _container_env(srev.env)}],
+                }
+                rev = make_revision(full, name, template, when=when, ready=srev.ready,
+                                    degraded=srev.degraded)
+                state["revisions"][rev["name"]] = rev
+                if srev.ready:
+                    latest_ready = rev["name"]
+                last_template = template
+            if not seed.revisions:
+                raise ValueError(f"seed service {seed.name} needs at least one revision")
+            known = {short(k) for k in state["revisions"] if k.startswith(full + "/revisions/")}
+            traffic = validate_traffic(
+                [
+                    {"type": TRAFFIC_REVISION, "revision": r, "percent": p, "tag": t}
+                    for r, p, t in seed.traffic
+                ]
+                if seed.traffic
+                else [],
+                seed.name,
+                known,
+            )
+            labels = dict(seed.labels)
+            commit = seed.revisions[-1].labels.get("commit-sha")
+            if commit and "commit-sha" not in labels:
+                labels["commit-sha"] = commit
+            validate_metadata("label", labels, labels=True)
+            validate_metadata("annotation", seed.annotations, labels=False)
+            state["services"][full] = {
+                "name": full,
+                "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, full)),
+                "generation": str(len(seed.revisions)),
+                "labels": labels,
+                "annotations": dict(seed.annotations),
+                "createTime": first_time,
+                "updateTime": last_time,
+                "creator": "sandbox@nbaops.local",
+                "lastModifier": "sandbox@nbaops.local",
+                "ingress": INGRESS_ALL,
+                "template": last_template,
+                "traffic": traffic,
+                "observedGeneration": str(len(seed.revisions)),
+                "terminalCondition": ready_condition(bool(latest_ready), last_time),
+                "conditions": [ready_condition(bool(latest_ready), last_time)],
+                "latestReadyRevision": latest_ready,
+                "latestCreatedRevision": f"{full}/revisions/{short(last_template['revision'])}",
+                "reconciling": False,
+                "etag": new_etag(),
+            }
+        save_state(home, state)
+
+
+# ---------------------------------------------------------------- mutations
+
+NewRevisionHook = Callable[[str, str], bool]
+
+
+def update_service(
+    state: dict[str, Any],
+    full_name: str,
+    body: dict[str, Any],
+    *,
+    when: str,
+    on_new_revision: NewRevisionHook | None = None,
+    fail_new_revision: str | None = None,
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """Apply a PATCH (full replacement of client-settable fields) to ``state`` in place.
+
+    Returns ``(service, new_revision_short_name_or_None, operation_error_or_None)``.
+    ``fail_new_revision``: a message; the new revision (if any) fails to become ready,
+    traffic is unchanged and the operation reports that error (``lro-fail`` fault).
+
+    Raises:
+        StandInApiError: 404 unknown service, 409 ABORTED stale etag, 409 ALREADY_EXISTS
+            revision name clash, 400 invalid labels/annotations/traffic.
+    """
+    svc = state["services"].get(full_name)
+    service = short(full_name)
+    if svc is None:
+        raise StandInApiError(404, "NOT_FOUND", f"Resource '{service}' of kind 'SERVICE' "
+                              f"in region '{full_name.split('/')[3]}' in project "
+                              f"'{full_name.split('/')[1]}' does not exist.")
+    etag = body.get("etag")
+    if etag and etag != svc.get("etag"):
+        raise StandInApiError(409, "ABORTED",
+                              f"etag mismatch for service '{service}': the service was "
+                              "modified concurrently; read it again and retry")
+    template = dict(body.get("template") or {})
+    validate_metadata("label", body.get("labels"), labels=True)
+    validate_metadata("annotation", body.get("annotations"), labels=False)
+    validate_metadata("template label", template.get("labels"), labels=True)
+    validate_metadata("template annotation", template.get("annotations"), labels=False)
+
+    known = {short(r["name"]) for r in revisions_of(state, full_name)}
+    new_rev: str | None = None
+    if template_changed(svc.get("template", {}), template):
+        requested = template.get("revision") or ""
+        if requested:
+            if not requested.startswith(service + "-"):
+                raise StandInApiError(400, "INVALID_ARGUMENT",
+                                      f"revision name {requested!r} must start with "
+                                      f"'{service}-'")
+            if requested in known:
+                raise StandInApiError(409, "ALREADY_EXISTS",
+                                      f"Revision named '{requested}' with different "
+                                      "configuration already exists.")
+            new_rev = requested
+        else:
+            index = max((revision_index(n) for n in known), default=0) + 1
+            new_rev = generate_revision_name(service, index, when)
+        template["revision"] = new_rev
+    traffic = validate_traffic(list(body.get("traffic") or []), service,
+                               known | ({new_rev} if new_rev else set()))
+
+    generation = int(svc.get("generation", "0")) + 1
+    error: str | None = None
+    if new_rev:
+        degraded = False
+        ready = fail_new_revision is None
+        if ready and on_new_revision is not None:
+            degraded = bool(on_new_revision(service, new_rev))
+        rev = make_revision(full_name, new_rev, template, when=when, ready=ready,
+                            degraded=degraded, message=fail_new_revision or "")
+        state["revisions"][rev["name"]] = rev
+        svc["latestCreatedRevision"] = rev["name"]
+        if ready:
+            svc["latestReadyRevision"] = rev["name"]
+        else:
+            error = fail_new_revision
+    elif fail_new_revision is not None:
+        # A failed operation without a new revision changes nothing.
+        return svc, None, fail_new_revision
+
+    for key in SETTABLE_SERVICE_FIELDS:
+        if key == "template":
+            svc["template"] = template
+        elif key == "traffic":
+            if error is None:
+                svc["traffic"] = traffic
+        elif key in body:
+            svc[key] = body[key]
+        elif key in ("labels", "annotations"):
+            svc[key] = {}
+    svc["generation"] = str(generation)
+    svc["observedGeneration"] = str(generation)
+    svc["updateTime"] = when
+    svc["lastModifier"] = "nbaops@local"
+    svc["terminalCondition"] = ready_condition(error is None, when, error or "")
+    svc["conditions"] = [svc["terminalCondition"]]
+    svc["etag"] = new_etag()
+    return svc, new_rev, error
+
+
+def create_service(
+    state: dict[str, Any], parent: str, service_id: str, body: dict[str, Any], *, when: str,
+    on_new_revision: NewRevisionHook | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Create a service from a POST body (``?serviceId=``); its first revision too."""
+    full = f"{parent}/services/{service_id}"
+    if full in state["services"]:
+        raise StandInApiError(409, "ALREADY_EXISTS", f"Resource '{service_id}' already exists.")
+    if not re.match(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", service_id):
+        raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid service id {service_id!r}")
+    state["services"][full] = {
+        "name": full,
+        "uid": str(uuid.uuid4()),
+        "generation": "0",
+        "createTime": when,
+        "creator": "nbaops@local",
+        "ingress": INGRESS_ALL,
+        "template": {},
+        "traffic": [],
+        "latestReadyRevision": "",
+        "latestCreatedRevision": "",
+        "reconciling": False,
+        "etag": "",
+    }
+    try:
+        svc, new_rev, _ = update_service(state, full, {**body, "etag": ""}, when=when,
+                                         on_new_revision=on_new_revision)
+    except StandInApiError:
+        del state["services"][full]
+        raise
+    return svc, new_rev
+
+
+def strip_private(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if not k.startswith("_")}

@@ -1,0 +1,205 @@
+"""The stand-in's Cloud Logging store and the filter subset nbaops uses.
+
+File ``home/logs.jsonl``: one Cloud Logging ``LogEntry`` (REST JSON) per line, e.g.::
+
+    {"logName": "projects/P/logs/run.googleapis.com%2Fstderr",
+     "resource": {"type": "cloud_run_revision",
+                  "labels": {"service_name": "grading-service",
+                             "revision_name": "grading-service-00002-abc",
+                             "location": "us-west2", "project_id": "P"}},
+     "severity": "ERROR",                      # DEFAULT … EMERGENCY
+     "timestamp": "2024-11-25T15:00:00.000000Z",   # datetime or ISO accepted, stored Z
+     "insertId": "…",                          # filled in when missing
+     "textPayload": "…"}                       # or "jsonPayload": {...}
+
+``append_entries(home, entries)`` appends (under the stand-in lock). ``entries:list``
+supports filters made of clauses joined by ``AND``: ``resource.type``,
+``resource.labels.service_name``, ``resource.labels.revision_name``,
+``resource.labels.location``, ``logName``, ``severity`` and ``timestamp`` with the
+operators ``=``, ``!=``, ``>=``, ``<=``, ``>``, ``<``; anything else is rejected with 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nbaops.local.state_files import append_jsonl, locked, read_jsonl
+
+LOG_NAME = "logs.jsonl"
+DEFAULT_PROJECT = "nbaops-local"
+DEFAULT_LOG = "run.googleapis.com%2Fstderr"
+
+SEVERITY_RANK = {
+    "DEFAULT": 0,
+    "DEBUG": 100,
+    "INFO": 200,
+    "NOTICE": 300,
+    "WARNING": 400,
+    "ERROR": 500,
+    "CRITICAL": 600,
+    "ALERT": 700,
+    "EMERGENCY": 800,
+}
+
+_CLAUSE_RE = re.compile(r"^\s*([A-Za-z_.]+)\s*(>=|<=|!=|=|>|<)\s*(.+?)\s*$")
+_FIELDS = {
+    "resource.type",
+    "resource.labels.service_name",
+    "resource.labels.revision_name",
+    "resource.labels.location",
+    "resource.labels.project_id",
+    "logName",
+    "severity",
+    "timestamp",
+}
+
+
+class FilterError(ValueError):
+    """The filter uses syntax the stand-in does not support."""
+
+
+def log_path(home: Path) -> Path:
+    return home / LOG_NAME
+
+
+def append_entries(home: Path, entries: Sequence[dict[str, Any]]) -> None:
+    """Append Cloud Logging entries (REST JSON shape); ``insertId`` is filled if missing."""
+    records = []
+    for entry in entries:
+        record = dict(entry)
+        record.setdefault("insertId", uuid.uuid4().hex[:16])
+        record.setdefault("severity", "DEFAULT")
+        if "logName" not in record:
+            labels = (record.get("resource") or {}).get("labels") or {}
+            project = labels.get("project_id") or DEFAULT_PROJECT
+            record["logName"] = f"projects/{project}/logs/{DEFAULT_LOG}"
+        if "timestamp" not in record:
+            raise ValueError("log entry needs a timestamp")
+        stamp = record["timestamp"]
+        when = stamp if isinstance(stamp, dt.datetime) else parse_time(str(stamp))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        # Cloud Logging returns RFC 3339 in UTC with a Z; the client parses only that.
+        record["timestamp"] = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        records.append(record)
+    with locked(home):
+        append_jsonl(log_path(home), records)
+
+
+def read_entries(home: Path) -> list[dict[str, Any]]:
+    return read_jsonl(log_path(home))
+
+
+def parse_time(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def _split_and(filter_: str) -> list[str]:
+    """Split on top-level AND (and newlines), dropping redundant outer parentheses."""
+    text = filter_.strip()
+    clauses: list[str] = []
+    for part in re.split(r"\s+AND\s+|\n+", text):
+        part = part.strip()
+        while part.startswith("(") and part.endswith(")"):
+            part = part[1:-1].strip()
+        if part:
+            if " OR " in part or part.startswith("NOT ") or "(" in part:
+                raise FilterError(f"unsupported filter clause: {part!r}")
+            clauses.append(part)
+    return clauses
+
+
+def _get(entry: dict[str, Any], path: str) -> Any:
+    value: Any = entry
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if left is None:
+        return op == "!="
+    checks: dict[str, Callable[[Any, Any], bool]] = {
+        "=": lambda a, b: bool(a == b),
+        "!=": lambda a, b: bool(a != b),
+        ">=": lambda a, b: bool(a >= b),
+        "<=": lambda a, b: bool(a <= b),
+        ">": lambda a, b: bool(a > b),
+        "<": lambda a, b: bool(a < b),
+    }
+    return checks[op](left, right)
+
+
+def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
+    """A predicate for ``filter_`` (the supported subset); FilterError otherwise."""
+    tests: list[Callable[[dict[str, Any]], bool]] = []
+    for clause in _split_and(filter_ or ""):
+        match = _CLAUSE_RE.match(clause)
+        if not match:
+            raise FilterError(f"unsupported filter clause: {clause!r}")
+        field, op, raw = match.groups()
+        if field not in _FIELDS:
+            raise FilterError(f"unsupported filter field: {field!r}")
+        value = _unquote(raw)
+        if field == "severity":
+            if value.upper() not in SEVERITY_RANK:
+                raise FilterError(f"unknown severity {value!r}")
+            rank = SEVERITY_RANK[value.upper()]
+
+            def sev_test(e: dict[str, Any], op: str = op, rank: int = rank) -> bool:
+                return _compare(op, SEVERITY_RANK.get(str(e.get("severity", "DEFAULT")), 0),
+                                rank)
+
+            tests.append(sev_test)
+        elif field == "timestamp":
+            try:
+                when = parse_time(value)
+            except ValueError as exc:
+                raise FilterError(f"invalid timestamp {value!r}") from exc
+
+            def ts_test(e: dict[str, Any], op: str = op, when: dt.datetime = when) -> bool:
+                return _compare(op, parse_time(str(e["timestamp"])), when)
+
+            tests.append(ts_test)
+        else:
+
+            def field_test(e: dict[str, Any], op: str = op, field: str = field,
+                           value: str = value) -> bool:
+                return _compare(op, _get(e, field), value)
+
+            tests.append(field_test)
+    return lambda entry: all(t(entry) for t in tests)
+
+
+def query(
+    home: Path,
+    filter_: str,
+    *,
+    order_desc: bool = True,
+    project: str | None = None,
+) -> list[dict[str, Any]]:
+    """Entries matching ``filter_``, sorted by timestamp (newest first by default)."""
+    predicate = compile_filter(filter_)
+    matched = [e for e in read_entries(home) if predicate(e)]
+    if project:
+        matched = [
+            e for e in matched
+            if _get(e, "resource.labels.project_id") in (None, project)
+        ]
+    matched.sort(key=lambda e: parse_time(str(e["timestamp"])), reverse=order_desc)
+    return matched

@@ -1,0 +1,443 @@
+"""The local Cloud Run + Cloud Logging stand-in: one HTTP server on 127.0.0.1 per process.
+
+It speaks what the official clients send over REST:
+
+- Cloud Run Admin API v2 (``google.cloud.run_v2`` with ``transport="rest"``):
+  ``GET/PATCH /v2/projects/P/locations/L/services/S``, ``GET|POST …/services``,
+  ``GET …/services/S/revisions[/R]``, ``GET …/operations/ID``. Replies are the v2 JSON
+  (camelCase, enums as integers); mutations answer a finished long-running Operation.
+- Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
+- Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
+  with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
+  tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
+  JSON: 200 ``{"status": "ok", "service", "revision", "commit"}`` or 503 when the revision
+  is degraded or not ready.
+
+State lives in files under ``home`` (``cloudrun.json``, ``logs.jsonl``,
+``standin-faults.json``), read fresh on every request and written atomically under an
+``fcntl`` lock, so stand-ins of several processes share one consistent state. URLs are
+computed per response from the live port. Every request is appended to
+``home/standin-requests.jsonl``; :meth:`StandIn.requests` reads it back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from nbaops.local import api_faults, cloudrun_state, log_store
+from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
+from nbaops.local.state_files import append_jsonl, locked, read_jsonl
+
+REQUESTS_NAME = "standin-requests.jsonl"
+SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
+
+
+def _now() -> str:
+    """Resource times follow nbaops' clock (``NBAOPS_NOW``), like the sandbox's data."""
+    from nbaops import clock
+
+    return rfc3339(clock.now())
+
+
+def _wall() -> str:
+    return rfc3339(dt.datetime.now(dt.UTC))
+
+
+def _on_new_revision(home: Path, service: str, revision: str) -> bool:
+    """Ask the sandbox whether this new revision is degraded (no sandbox: never)."""
+    try:
+        from nbaops.sandbox.faults import (  # type: ignore[import-not-found, unused-ignore]
+            on_new_revision,
+        )
+    except ImportError:
+        return False
+    return bool(on_new_revision(home, service, revision))
+
+
+@dataclass
+class StandIn:
+    """A running stand-in server. Use :meth:`start`; one per state folder per process."""
+
+    home: Path
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+    _instances: ClassVar[dict[str, StandIn]] = {}
+    _start_lock: ClassVar[threading.Lock] = threading.Lock()
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (use as ``api_endpoint`` for both clients)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, home: Path) -> StandIn:
+        """The stand-in serving ``home`` in this process, started on first call."""
+        key = str(Path(home).resolve())
+        with cls._start_lock:
+            existing = cls._instances.get(key)
+            if existing is not None and existing.thread.is_alive():
+                return existing
+            home_path = Path(key)
+            home_path.mkdir(parents=True, exist_ok=True)
+            server = _Server(("127.0.0.1", 0), _Handler)
+            server.home = home_path
+            thread = threading.Thread(
+                target=server.serve_forever, name=f"nbaops-standin-{server.server_address[1]}",
+                daemon=True,
+            )
+            thread.start()
+            instance = cls(home=home_path, server=server, thread=thread)
+            cls._instances[key] = instance
+            return instance
+
+    def stop(self) -> None:
+        """Stop serving (tests); a later :meth:`start` starts a new server."""
+        self.server.shutdown()
+        self.server.server_close()
+        with self._start_lock:
+            key = str(self.home)
+            if self._instances.get(key) is self:
+                del self._instances[key]
+
+    @staticmethod
+    def requests(home: Path) -> list[dict[str, Any]]:
+        """Every request any stand-in for ``home`` received: ``{method, path, time}``."""
+        return read_jsonl(Path(home) / REQUESTS_NAME)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    home: Path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    # ------------------------------------------------------------ plumbing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log (the request log file has it)."""
+
+    @property
+    def home(self) -> Path:
+        return self.server.home
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return {}
+        raw = self.rfile.read(length)
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid JSON body: {exc}") from exc
+        if not isinstance(data, dict):
+            raise StandInApiError(400, "INVALID_ARGUMENT", "JSON body must be an object")
+        return data
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout fault); nothing to answer
+
+    def _dispatch(self, method: str) -> None:
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        append_jsonl(
+            self.home / REQUESTS_NAME,
+            [{"method": method, "path": path, "query": split.query, "time": _wall()}],
+        )
+        query = parse_qs(split.query)
+        try:
+            if path.startswith("/v2/entries:list"):
+                if method != "POST":
+                    raise StandInApiError(405, "UNIMPLEMENTED", "use POST for entries:list")
+                self._logging(method)
+            elif path.startswith("/v2/projects/"):
+                self._admin(method, path, query)
+            elif path.startswith(("/run/", "/run-tag/", "/run-rev/")):
+                self._health(method, path)
+            elif path == "/_standin/ping":
+                self._send(200, {"ok": True})
+            else:
+                raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {method} {path}")
+        except StandInApiError as exc:
+            self._send(exc.code, exc.to_json())
+        except Exception as exc:  # a stand-in bug must still answer like an API
+            self._send(500, {"error": {"code": 500, "status": "INTERNAL",
+                                       "message": f"stand-in error: {type(exc).__name__}: "
+                                                  f"{exc}"}})
+
+    # ------------------------------------------------------------ faults
+
+    def _fault(self, scope: str, service: str | None, method: str) -> dict[str, Any] | None:
+        fault = api_faults.take_fault(self.home, scope, service=service, method=method)
+        if fault is None:
+            return None
+        kind = fault["kind"]
+        if kind in ("timeout", "health-timeout"):
+            time.sleep(float(fault.get("delay_s") or 30.0))
+            return None
+        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx"):
+            status = int(fault.get("status") or 500)
+            names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                     404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED",
+                     500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+            raise StandInApiError(status, names.get(status, "UNKNOWN"),
+                                  f"injected fault {kind}")
+        return fault  # lro-fail: the caller applies it
+
+    # ------------------------------------------------------------ Cloud Run Admin API
+
+    def _admin(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        parts = path.strip("/").split("/")
+        # v2 projects P locations L (services S (revisions R)?)? | operations ID
+        if len(parts) < 6 or parts[1] != "projects" or parts[3] != "locations":
+            raise StandInApiError(404, "NOT_FOUND", f"no such resource: {path}")
+        project, region, collection = parts[2], parts[4], parts[5]
+        service = parts[6] if collection == "services" and len(parts) > 6 else None
+        self._fault("admin", service, method)
+        parent = f"projects/{project}/locations/{region}"
+        if collection == "operations" and len(parts) == 7 and method == "GET":
+            self._get_operation(f"{parent}/operations/{parts[6]}")
+            return
+        if collection != "services":
+            raise StandInApiError(404, "NOT_FOUND", f"no such collection: {collection}")
+        if len(parts) == 6:
+            if method == "GET":
+                state = cloudrun_state.load_state(self.home)
+                services = [
+                    self._render_service(state, s)
+                    for k, s in sorted(state["services"].items())
+                    if k.startswith(parent + "/services/")
+                ]
+                self._send(200, {"services": services})
+                return
+            if method == "POST":
+                service_id = (query.get("serviceId") or [""])[0]
+                self._create_service(parent, service_id, self._body())
+                return
+        full = f"{parent}/services/{service}"
+        if len(parts) == 7:
+            if method == "GET":
+                state = cloudrun_state.load_state(self.home)
+                svc = state["services"].get(full)
+                if svc is None:
+                    raise self._not_found_service(project, region, service or "")
+                self._send(200, self._render_service(state, svc))
+                return
+            if method == "PATCH":
+                self._patch_service(full, self._body())
+                return
+        if len(parts) in (8, 9) and parts[7] == "revisions" and method == "GET":
+            state = cloudrun_state.load_state(self.home)
+            if full not in state["services"]:
+                raise self._not_found_service(project, region, service or "")
+            if len(parts) == 8:
+                revs = [strip_private(r) for r in cloudrun_state.revisions_of(state, full)]
+                self._send(200, {"revisions": revs})
+                return
+            rev = state["revisions"].get(f"{full}/revisions/{parts[8]}")
+            if rev is None:
+                raise StandInApiError(404, "NOT_FOUND",
+                                      f"Revision '{parts[8]}' of service '{service}' "
+                                      "does not exist.")
+            self._send(200, strip_private(rev))
+            return
+        raise StandInApiError(501, "UNIMPLEMENTED", f"{method} {path} is not supported "
+                              "by the local stand-in")
+
+    @staticmethod
+    def _not_found_service(project: str, region: str, service: str) -> StandInApiError:
+        return StandInApiError(404, "NOT_FOUND",
+                               f"Resource '{service}' of kind 'SERVICE' in region '{region}' "
+                               f"in project '{project}' does not exist.")
+
+    def _service_uri(self, full: str) -> str:
+        _, project, _, region, _, service = full.split("/")[:6]
+        return f"{self.base_url}/run/{project}/{region}/{service}"
+
+    def _tag_uri(self, full: str, tag: str) -> str:
+        _, project, _, region, _, service = full.split("/")[:6]
+        return f"{self.base_url}/run-tag/{project}/{region}/{service}/{tag}"
+
+    def _render_service(self, state: dict[str, Any], svc: dict[str, Any]) -> dict[str, Any]:
+        out = strip_private(svc)
+        uri = self._service_uri(svc["name"])
+        out["uri"] = uri
+        out["urls"] = [uri]
+        statuses = cloudrun_state.resolve_traffic(state, svc)
+        for entry in statuses:
+            if entry.get("tag"):
+                entry["uri"] = self._tag_uri(svc["name"], entry["tag"])
+        out["trafficStatuses"] = statuses
+        return out
+
+    def _operation(self, parent: str, full: str, error: str | None) -> dict[str, Any]:
+        op_name = f"{parent}/operations/{uuid.uuid4()}"
+        record: dict[str, Any] = {"name": op_name, "done": True, "_service": full,
+                                  "_time": _now()}
+        if error:
+            record["error"] = {"code": 9, "message": error}
+        return record
+
+    def _render_operation(self, state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
+        out = strip_private(op)
+        svc = state["services"].get(op["_service"])
+        if "error" not in op and svc is not None:
+            out["response"] = {"@type": SERVICE_TYPE, **self._render_service(state, svc)}
+        return out
+
+    def _get_operation(self, name: str) -> None:
+        state = cloudrun_state.load_state(self.home)
+        op = state["operations"].get(name)
+        if op is None:
+            raise StandInApiError(404, "NOT_FOUND", f"operation {name} does not exist")
+        self._send(200, self._render_operation(state, op))
+
+    def _patch_service(self, full: str, body: dict[str, Any]) -> None:
+        service = short(full)
+        fault = self._fault("lro", service, "PATCH")
+        fail = (
+            f"Revision failed to become ready (injected fault {fault['kind']})" if fault else None
+        )
+        parent = full.rsplit("/services/", 1)[0]
+        with locked(self.home):
+            state = cloudrun_state.load_state(self.home)
+            svc, _new, error = cloudrun_state.update_service(
+                state, full, body, when=_now(),
+                on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
+                fail_new_revision=fail,
+            )
+            op = self._operation(parent, full, error)
+            state["operations"][op["name"]] = op
+            cloudrun_state.save_state(self.home, state)
+            rendered = self._render_operation(state, op)
+        self._send(200, rendered)
+
+    def _create_service(self, parent: str, service_id: str, body: dict[str, Any]) -> None:
+        if not service_id:
+            raise StandInApiError(400, "INVALID_ARGUMENT", "serviceId is required")
+        with locked(self.home):
+            state = cloudrun_state.load_state(self.home)
+            svc, _new = cloudrun_state.create_service(
+                state, parent, service_id, body, when=_now(),
+                on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
+            )
+            op = self._operation(parent, svc["name"], None)
+            state["operations"][op["name"]] = op
+            cloudrun_state.save_state(self.home, state)
+            rendered = self._render_operation(state, op)
+        self._send(200, rendered)
+
+    # ------------------------------------------------------------ Cloud Logging
+
+    def _logging(self, method: str) -> None:
+        self._fault("logging", None, method)
+        body = self._body()
+        projects = [
+            name.split("/", 1)[1]
+            for name in body.get("resourceNames", [])
+            if name.startswith("projects/")
+        ]
+        order = str(body.get("orderBy", "timestamp asc")).lower()
+        try:
+            entries = log_store.query(
+                self.home, str(body.get("filter", "")),
+                order_desc=order.endswith("desc"),
+                project=projects[0] if len(projects) == 1 else None,
+            )
+        except log_store.FilterError as exc:
+            raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid filter: {exc}") from exc
+        page_size = int(body.get("pageSize") or 1000)
+        offset = int(body.get("pageToken") or 0)
+        page = entries[offset : offset + page_size]
+        fallback = projects[0] if projects else log_store.DEFAULT_PROJECT
+        for entry in page:
+            entry.setdefault("logName", f"projects/{fallback}/logs/{log_store.DEFAULT_LOG}")
+        reply: dict[str, Any] = {"entries": page}
+        if offset + page_size < len(entries):
+            reply["nextPageToken"] = str(offset + page_size)
+        self._send(200, reply)
+
+    # ------------------------------------------------------------ revision endpoints
+
+    def _health(self, method: str, path: str) -> None:
+        parts = path.strip("/").split("/")
+        kind = parts[0]
+        if len(parts) < 4 or (kind != "run" and len(parts) < 5):
+            raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
+        project, region, service = parts[1], parts[2], parts[3]
+        full = cloudrun_state.service_name(project, region, service)
+        self._fault("health", service, method)
+        state = cloudrun_state.load_state(self.home)
+        svc = state["services"].get(full)
+        if svc is None:
+            raise StandInApiError(404, "NOT_FOUND", f"no service {service} here")
+        revision: str | None
+        if kind == "run":
+            revision = cloudrun_state.serving_revision(state, svc)
+        elif kind == "run-tag":
+            tagged = [
+                e["revision"] for e in cloudrun_state.resolve_traffic(state, svc)
+                if e.get("tag") == parts[4]
+            ]
+            revision = tagged[0] if tagged else None
+        else:
+            revision = parts[4]
+        rev = state["revisions"].get(f"{full}/revisions/{revision}") if revision else None
+        if rev is None:
+            self._send(404, {"status": "not-found", "service": service,
+                             "error": "no revision serves this URL"})
+            return
+        body: dict[str, Any] = {
+            "service": service,
+            "revision": short(rev["name"]),
+            "commit": rev.get("labels", {}).get("commit-sha"),
+        }
+        if not cloudrun_state.is_ready(rev):
+            self._send(503, {"status": "not-ready", **body,
+                             "error": "revision is not ready"})
+        elif rev.get("_degraded"):
+            self._send(503, {"status": "degraded", **body,
+                             "error": "dependency check failed: upstream data degraded"})
+        else:
+            self._send(200, {"status": "ok", **body})
