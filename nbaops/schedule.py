@@ -1,0 +1,307 @@
+"""``inv schedule.install``: the Cloud Scheduler job that runs the health checks.
+
+Choice: Cloud Scheduler calls the Cloud Run Admin API ``jobs.run`` of a **Cloud Run job**
+(``alerts.schedule.cloud_run_job``, default ``nbaops-health``) with an OAuth token of
+a dedicated service account. That job runs the nbaops container with
+``inv system-health --profile prod --json``: the same command, flags and exit codes as
+the GitHub Actions workflow (``.github/workflows/health.yml``), so either can be the
+scheduler (use one; alert dedup lives in the history table, so an overlap only costs a
+run). A job, not a service: a health run is a batch that exits with a code, nothing
+needs to listen on a port, and Cloud Run jobs record each execution and its logs.
+
+The HTTP target is ``POST https://run.googleapis.com/v2/projects/P/locations/R/jobs/J:run``
+with body ``{}``. The scheduler's service account needs ``roles/run.invoker`` on the
+job (``run.jobs.run``); whoever installs needs ``roles/cloudscheduler.admin`` and
+``iam.serviceAccounts.actAs`` on that account. The Cloud Run job itself is deployed
+with the container image (``gcloud run jobs deploy``), not by this task.
+
+Create-or-update: ``get_job``; NotFound → ``create_job``; otherwise ``update_job``
+with a field mask of exactly the fields that differ (nothing differs → no write).
+``--dry-run`` builds and prints the job and makes no API call at all.
+
+Profiles: Cloud Scheduler has no local stand-in, so on the local profile ``install``
+refuses with exit 2 (nothing changed) and ``--dry-run`` prints the plan (exit 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import AdapterError, UsageError
+from nbaops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.context import Context
+
+HEALTH_COMMAND = "inv system-health --profile prod --json"
+SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+DEFAULTS = {
+    "job": "nbaops-system-health",
+    "cron": "0 */6 * * *",
+    "time_zone": "Etc/UTC",
+    "cloud_run_job": "nbaops-health",
+    "service_account": "nbaops-scheduler@{project}.iam.gserviceaccount.com",
+}
+ATTEMPT_DEADLINE_S = 300  # the scheduler waits for jobs.run to accept, not for the run
+
+
+class SchedulerError(AdapterError):
+    """A Cloud Scheduler API call failed."""
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    project: str
+    region: str
+    job_id: str
+    cron: str
+    time_zone: str
+    cloud_run_job: str
+    service_account: str
+
+    @property
+    def parent(self) -> str:
+        return f"projects/{self.project}/locations/{self.region}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.parent}/jobs/{self.job_id}"
+
+    @property
+    def run_uri(self) -> str:
+        return (
+            f"https://run.googleapis.com/v2/projects/{self.project}/locations/{self.region}"
+            f"/jobs/{self.cloud_run_job}:run"
+        )
+
+    @property
+    def description(self) -> str:
+        return (
+            f"nbaops health checks: runs Cloud Run job {self.cloud_run_job} "
+            f"({HEALTH_COMMAND}); managed by `inv schedule.install`"
+        )
+
+    def fields(self) -> dict[str, Any]:
+        """The managed fields, flat, keyed by their update-mask path."""
+        return {
+            "description": self.description,
+            "schedule": self.cron,
+            "time_zone": self.time_zone,
+            "http_target.uri": self.run_uri,
+            "http_target.http_method": "POST",
+            "http_target.headers": {"Content-Type": "application/json"},
+            "http_target.body": "{}",
+            "http_target.oauth_token.service_account_email": self.service_account,
+            "http_target.oauth_token.scope": SCOPE,
+            "retry_config.retry_count": 1,
+            "attempt_deadline": f"{ATTEMPT_DEADLINE_S}s",
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "schedule": self.cron,
+            "time_zone": self.time_zone,
+            "http_target": {
+                "uri": self.run_uri,
+                "http_method": "POST",
+                "headers": {"Content-Type": "application/json"},
+                "body": "{}",
+                "oauth_token": {"service_account_email": self.service_account, "scope": SCOPE},
+            },
+            "retry_config": {"retry_count": 1},
+            "attempt_deadline": f"{ATTEMPT_DEADLINE_S}s",
+            "runs": HEALTH_COMMAND,
+        }
+
+    def to_proto(self) -> Any:
+        from google.cloud import scheduler_v1
+        from google.protobuf import duration_pb2
+
+        return scheduler_v1.Job(
+            name=self.name,
+            description=self.description,
+            schedule=self.cron,
+            time_zone=self.time_zone,
+            http_target=scheduler_v1.HttpTarget(
+                uri=self.run_uri,
+                http_method=scheduler_v1.HttpMethod.POST,
+                headers={"Content-Type": "application/json"},
+                body=b"{}",
+                oauth_token=scheduler_v1.OAuthToken(
+                    service_account_email=self.service_account, scope=SCOPE
+                ),
+            ),
+            retry_config=scheduler_v1.RetryConfig(retry_count=1),
+            attempt_deadline=duration_pb2.Duration(seconds=ATTEMPT_DEADLINE_S),
+        )
+
+
+def build_plan(ctx: Context) -> SchedulePlan:
+    """The job for the context's profile, from ``alerts.schedule`` (defaults filled in)."""
+    raw = {**DEFAULTS, **(ctx.config.section("alerts").get("schedule", {}) or {})}
+    profile = ctx.config.profile
+    return SchedulePlan(
+        project=profile.project,
+        region=profile.region,
+        job_id=str(raw["job"]),
+        cron=str(raw["cron"]),
+        time_zone=str(raw["time_zone"]),
+        cloud_run_job=str(raw["cloud_run_job"]),
+        service_account=str(raw["service_account"]).replace("{project}", profile.project),
+    )
+
+
+def current_fields(job: Any) -> dict[str, Any]:
+    """The managed fields of an existing job, in :meth:`SchedulePlan.fields` form."""
+    target = job.http_target
+    deadline = job.attempt_deadline
+    seconds = int(getattr(deadline, "seconds", 0) or 0) if deadline else 0
+    if hasattr(deadline, "total_seconds"):  # proto-plus may hand back a timedelta
+        seconds = int(deadline.total_seconds())
+    method = getattr(target.http_method, "name", str(target.http_method))
+    return {
+        "description": job.description,
+        "schedule": job.schedule,
+        "time_zone": job.time_zone,
+        "http_target.uri": target.uri,
+        "http_target.http_method": "POST"
+        if method in ("POST", "HTTP_METHOD_UNSPECIFIED")
+        else method,
+        "http_target.headers": {
+            k: v for k, v in dict(target.headers).items() if k.lower() == "content-type"
+        },
+        "http_target.body": bytes(target.body).decode("utf-8", "replace"),
+        "http_target.oauth_token.service_account_email": target.oauth_token.service_account_email,
+        "http_target.oauth_token.scope": target.oauth_token.scope,
+        "retry_config.retry_count": int(job.retry_config.retry_count),
+        "attempt_deadline": f"{seconds}s",
+    }
+
+
+def differing_paths(plan: SchedulePlan, job: Any) -> list[str]:
+    have = current_fields(job)
+    want = plan.fields()
+    return [path for path, value in want.items() if have.get(path) != value]
+
+
+@dataclass
+class ScheduleReport:
+    """What ``schedule.install`` did: created, updated, unchanged or dry-run."""
+
+    action: str
+    plan: SchedulePlan
+    profile: str
+    changed: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "action": self.action,
+            "profile": self.profile,
+            "changed_fields": list(self.changed),
+            "note": self.note,
+            "job": self.plan.to_json(),
+        }
+
+    def render(self, console: Console) -> None:
+        import json
+
+        headline = {
+            "dry-run": f"dry run: would create or update {self.plan.name} (no API call made)",
+            "created": f"created {self.plan.name}",
+            "updated": f"updated {self.plan.name}: {', '.join(self.changed)}",
+            "unchanged": f"{self.plan.name} is already up to date",
+        }.get(self.action, self.action)
+        console.print(headline, markup=False)
+        if self.note:
+            console.print(self.note, markup=False)
+        console.print(json.dumps(self.plan.to_json(), indent=2), markup=False)
+
+
+def _client(endpoint: str | None, credentials: Any) -> Any:
+    from google.cloud import scheduler_v1  # lazy: Google clients cost ~0.4 s to import
+
+    options = {"api_endpoint": endpoint} if endpoint else None
+    return scheduler_v1.CloudSchedulerClient(
+        credentials=credentials, transport="rest", client_options=options
+    )
+
+
+def _api_error(exc: BaseException, what: str) -> SchedulerError:
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else type(exc).__name__
+    hint = ""
+    if "403" in message or "PermissionDenied" in type(exc).__name__:
+        hint = " (needs roles/cloudscheduler.admin and actAs on the scheduler service account)"
+    return SchedulerError(f"Cloud Scheduler {what} failed: {message}{hint}")
+
+
+def install(
+    ctx: Context,
+    *,
+    dry_run: bool = False,
+    endpoint: str | None = None,
+    credentials: Any = None,
+) -> ScheduleReport:
+    """Create or update the Cloud Scheduler job (``dry_run``: print it, call nothing).
+
+    Args:
+        ctx: the run context; its profile gives project, region and ``alerts.schedule``.
+        dry_run: build and return the plan without constructing a client.
+        endpoint: Cloud Scheduler API endpoint (tests: a local server); default Google's.
+        credentials: explicit credentials (tests); default Application Default Credentials.
+
+    Raises:
+        UsageError: the local profile without ``dry_run`` (nothing changed).
+        SchedulerError: an API call failed.
+    """
+    plan = build_plan(ctx)
+    if dry_run:
+        note = ""
+        if ctx.is_local:
+            note = (
+                "local profile: Cloud Scheduler has no local stand-in; run with "
+                "--profile prod to install this job."
+            )
+        return ScheduleReport("dry-run", plan, ctx.profile, note=note)
+    if ctx.is_local:
+        raise UsageError(
+            "schedule.install needs a gcp profile (--profile prod): Cloud Scheduler has no "
+            "local stand-in; nothing was changed (use --dry-run to see the job)"
+        )
+    from google.api_core import exceptions as gexc
+
+    client = _client(endpoint, credentials)
+    failure: SchedulerError | None = None
+    report: ScheduleReport | None = None
+    try:
+        try:
+            existing = client.get_job(name=plan.name, timeout=30.0)
+        except gexc.NotFound:
+            client.create_job(parent=plan.parent, job=plan.to_proto(), timeout=30.0)
+            report = ScheduleReport("created", plan, ctx.profile)
+        else:
+            paths = differing_paths(plan, existing)
+            if paths:
+                client.update_job(job=plan.to_proto(), update_mask={"paths": paths}, timeout=30.0)
+                report = ScheduleReport("updated", plan, ctx.profile, changed=paths)
+            else:
+                report = ScheduleReport("unchanged", plan, ctx.profile)
+    except gexc.GoogleAPICallError as exc:
+        failure = _api_error(exc, "install")
+    except Exception as exc:  # transport/auth errors (no ADC, network)
+        failure = _api_error(exc, "install")
+    if failure is not None:
+        raise failure
+    assert report is not None
+    return report
