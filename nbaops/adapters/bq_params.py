@@ -1,0 +1,132 @@
+"""Python values → typed BigQuery query parameters and JSON rows for ``insert_rows_json``.
+
+The parameter convention of nbaops SQL (TEAM.md): ``date`` → DATE, ``datetime`` →
+TIMESTAMP (naive means UTC), ``int`` → INT64, ``float`` → FLOAT64, ``Decimal`` →
+NUMERIC, ``str`` → STRING, ``bool`` → BOOL, ``bytes`` → BYTES, ``list``/``tuple`` →
+ARRAY of the element type. An explicit type wins: :class:`TypedValue` (e.g. an empty
+``ARRAY<INT64>``, or a NULL of a given type).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from nbaops.errors import WarehouseError
+
+
+@dataclass(frozen=True)
+class TypedValue:
+    """A parameter value with an explicit BigQuery type (``"INT64"``, ``"DATE"``, ...).
+
+    For arrays give the *element* type and a list value: ``TypedValue([], "INT64",
+    array=True)``.
+    """
+
+    value: Any
+    bq_type: str
+    array: bool = False
+
+
+def bq_type_of(value: Any) -> str:
+    """The BigQuery scalar type for a python value (bool is checked before int)."""
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, Decimal):
+        return "NUMERIC"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, bytes):
+        return "BYTES"
+    if isinstance(value, dt.datetime):
+        return "TIMESTAMP"
+    if isinstance(value, dt.date):
+        return "DATE"
+    if isinstance(value, dt.time):
+        return "TIME"
+    raise WarehouseError(f"query parameter of type {type(value).__name__} is not supported")
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A tz-aware UTC datetime (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _scalar_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    return value
+
+
+def to_query_parameters(params: Mapping[str, Any] | None) -> list[Any]:
+    """``{"d": date(...)}`` → ``[ScalarQueryParameter("d", "DATE", ...)]`` (google.cloud.bigquery).
+
+    Raises:
+        WarehouseError: a value whose type has no BigQuery parameter type, or a list
+            mixing element types.
+    """
+    from google.cloud import bigquery
+
+    out: list[Any] = []
+    for name, value in (params or {}).items():
+        if isinstance(value, TypedValue):
+            if value.array:
+                items = [_scalar_value(v) for v in value.value or []]
+                out.append(bigquery.ArrayQueryParameter(name, value.bq_type, items))
+            else:
+                out.append(
+                    bigquery.ScalarQueryParameter(name, value.bq_type, _scalar_value(value.value))
+                )
+        elif isinstance(value, (list, tuple)):
+            types = {bq_type_of(v) for v in value if v is not None}
+            if len(types) > 1:
+                raise WarehouseError(f"query parameter @{name}: array mixes types {sorted(types)}")
+            element = types.pop() if types else "STRING"
+            out.append(
+                bigquery.ArrayQueryParameter(name, element, [_scalar_value(v) for v in value])
+            )
+        elif value is None:
+            out.append(bigquery.ScalarQueryParameter(name, "STRING", None))
+        else:
+            out.append(bigquery.ScalarQueryParameter(name, bq_type_of(value), _scalar_value(value)))
+    return out
+
+
+def json_value(value: Any, bq_type: str | None = None) -> Any:
+    """One python value → its ``insertAll`` JSON form (JSON columns are sent as a string)."""
+    if value is None:
+        return None
+    if bq_type == "JSON":
+        return value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, dt.datetime):
+        return as_utc(value).isoformat() if bq_type != "DATETIME" else value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Mapping):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
+
+
+def json_rows(
+    rows: Sequence[Mapping[str, Any]], fields: Sequence[Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Rows → JSON-serialisable dicts for ``insert_rows_json`` (typed by ``fields`` if given)."""
+    types = {str(f["name"]): str(f["type"]).upper() for f in fields or []}
+    return [{k: json_value(v, types.get(k)) for k, v in row.items()} for row in rows]

@@ -1,0 +1,257 @@
+"""BigQuery Standard SQL → DuckDB, and logical table references → real ones.
+
+nbaops SQL is written once, in BigQuery Standard SQL, with logical table names
+(`` `nba_predictions.player_prop_predictions` ``) and named parameters (``@name``).
+:func:`to_duckdb` transpiles it with SQLGlot (read="bigquery", write="duckdb") and then
+fixes the semantic traps SQLGlot leaves in place, so the *same* query text gives the
+same answer on both engines:
+
+- ``EXTRACT(DAYOFWEEK ...)``: BigQuery counts Sunday = 1 … Saturday = 7, DuckDB 0 … 6 → +1.
+- ``DATE_TRUNC``/``DATE_SUB``/``DATE_ADD`` return DATE in BigQuery; DuckDB returns a
+  TIMESTAMP → wrapped in ``CAST(... AS DATE)``.
+- ``TIMESTAMP_DIFF``/``DATETIME_DIFF`` count *whole* units elapsed in BigQuery
+  (10:59:59 → 11:00:01 is 0 hours); DuckDB's ``date_diff`` counts boundaries → uses
+  DuckDB's ``date_sub`` (whole units).
+- ``EXTRACT(DATE FROM ts AT TIME ZONE z)`` → ``CAST(ts AT TIME ZONE z AS DATE)``.
+- ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
+- ``CAST(x AS NUMERIC)``: DuckDB's bare DECIMAL is (18,3) → DECIMAL(38,9) like BigQuery.
+- ``CURRENT_TIMESTAMP()``/``CURRENT_DATE()``/``CURRENT_DATETIME()`` → the hidden
+  parameter ``$_nbaops_now`` bound to :func:`nbaops.clock.now`, so ``NBAOPS_NOW`` pins
+  them locally. (On BigQuery they are the server's clock: checks pass ``@now``.)
+
+Table references: a ``project.`` qualifier is stripped and the dataset is mapped through
+the profile's dataset map (DuckDB schemas carry the real dataset names). On BigQuery,
+:func:`qualify_bigquery` writes every ``dataset.table`` as ``project.dataset.table``.
+
+Both functions are cached (the key includes the dataset map), so a check pays for the
+transpile once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from nbaops.errors import WarehouseError
+
+NOW_PARAM = "_nbaops_now"
+
+_WHOLE_UNIT_DIFF = {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY"}
+
+
+@dataclass(frozen=True)
+class Translated:
+    """A statement ready for DuckDB: its SQL, the ``$params`` it uses, and if it needs now."""
+
+    sql: str
+    params: frozenset[str]
+    needs_now: bool
+    is_select: bool
+
+
+def _frozen(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((mapping or {}).items()))
+
+
+def _parse(sql: str) -> list[Any]:
+    import sqlglot
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise WarehouseError(
+            f"SQL does not parse as BigQuery SQL: {str(exc).splitlines()[0]}"
+        ) from None
+    if not statements:
+        raise WarehouseError("empty SQL statement")
+    return statements
+
+
+def _unit_name(node: Any) -> str:
+    unit = node.args.get("unit")
+    if unit is None:
+        return "DAY"
+    return str(unit.name if hasattr(unit, "name") else unit).upper()
+
+
+def _now_param() -> Any:
+    from sqlglot import exp
+
+    return exp.Parameter(this=exp.Var(this=NOW_PARAM))
+
+
+def _fix_node(node: Any) -> Any:
+    from sqlglot import exp
+
+    if isinstance(node, exp.Extract):
+        part = node.this.name.upper() if node.this is not None else ""
+        if part == "DAYOFWEEK":
+            fixed = node.copy()
+            return exp.Paren(this=exp.Add(this=fixed, expression=exp.Literal.number(1)))
+        if part == "DATE":
+            return exp.Cast(this=node.expression.copy(), to=exp.DataType.build("DATE"))
+        return node
+    if isinstance(node, (exp.DateSub, exp.DateAdd, exp.DateTrunc)):
+        parent = node.parent
+        if isinstance(parent, exp.Cast) and parent.to.is_type("date"):
+            return node
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+    if isinstance(node, (exp.TimestampDiff, exp.DatetimeDiff)):
+        unit = _unit_name(node)
+        if unit in _WHOLE_UNIT_DIFF:
+            return exp.Anonymous(
+                this="DATE_SUB",
+                expressions=[exp.Literal.string(unit), node.expression.copy(), node.this.copy()],
+            )
+        return node
+    if isinstance(node, exp.TimeToStr) and node.args.get("zone") is not None:
+        inner = node.this
+        if isinstance(inner, exp.TsOrDsToTimestamp):
+            inner = inner.this
+        return exp.Anonymous(
+            this="STRFTIME",
+            expressions=[
+                exp.AtTimeZone(this=inner.copy(), zone=node.args["zone"].copy()),
+                node.args["format"].copy(),
+            ],
+        )
+    if isinstance(node, exp.CurrentTimestamp):
+        return _now_param()
+    if isinstance(node, (exp.CurrentDate, exp.CurrentDatetime)):
+        zone = node.this.copy() if node.this is not None else exp.Literal.string("UTC")
+        target = "DATE" if isinstance(node, exp.CurrentDate) else "TIMESTAMP"
+        return exp.Cast(
+            this=exp.AtTimeZone(this=_now_param(), zone=zone), to=exp.DataType.build(target)
+        )
+    if (
+        isinstance(node, exp.DataType)
+        and node.this == exp.DataType.Type.DECIMAL
+        and not node.expressions
+    ):
+        return exp.DataType.build("DECIMAL(38, 9)")
+    return node
+
+
+def _rewrite_tables(tree: Any, datasets: Mapping[str, str], project: str | None) -> Any:
+    from sqlglot import exp
+
+    def visit(node: Any) -> Any:
+        # A reference without a dataset is a CTE or an UNNEST alias: left alone.
+        if not isinstance(node, exp.Table) or not node.args.get("db"):
+            return node
+        db = node.args["db"].name
+        real = datasets.get(db, db)
+        node = node.copy()
+        node.set("db", exp.to_identifier(real))
+        if project is None:
+            node.set("catalog", None)
+        else:
+            node.set("catalog", exp.to_identifier(project))
+        return node
+
+    return tree.transform(visit)
+
+
+@lru_cache(maxsize=2048)
+def _to_duckdb_cached(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[Translated, ...]:
+    from sqlglot import exp
+
+    out: list[Translated] = []
+    for statement in _parse(sql):
+        tree = _rewrite_tables(statement, dict(datasets), None)
+        tree = tree.transform(_fix_node)
+        params = frozenset(p.name for p in tree.find_all(exp.Parameter))
+        try:
+            text = tree.sql(dialect="duckdb", unsupported_level="raise")
+        except Exception as exc:  # sqlglot UnsupportedError and friends
+            raise WarehouseError(
+                f"SQL cannot run on the local warehouse: {str(exc).splitlines()[0]}"
+            ) from None
+        out.append(
+            Translated(
+                sql=text,
+                params=params - {NOW_PARAM},
+                needs_now=NOW_PARAM in params,
+                is_select=isinstance(tree, exp.Query),
+            )
+        )
+    return tuple(out)
+
+
+def to_duckdb(sql: str, datasets: Mapping[str, str] | None = None) -> tuple[Translated, ...]:
+    """Transpile BigQuery SQL (one or more statements) for DuckDB; cached.
+
+    Raises:
+        WarehouseError: the SQL does not parse or uses something DuckDB cannot express.
+    """
+    return _to_duckdb_cached(sql, _frozen(datasets))
+
+
+@lru_cache(maxsize=2048)
+def _qualify_cached(sql: str, project: str, datasets: tuple[tuple[str, str], ...]) -> str:
+    from sqlglot import exp
+    from sqlglot.dialects.bigquery import BigQuery
+    from sqlglot.tokenizer_core import TokenType
+
+    try:
+        statements = _parse(sql)
+    except WarehouseError:
+        return sql  # let BigQuery report its own syntax error verbatim
+    # Only references the parser saw as tables, written dataset.table (no project yet).
+    wanted = {
+        (t.args["db"].name, t.name)
+        for s in statements
+        for t in s.find_all(exp.Table)
+        if t.args.get("db") and not t.args.get("catalog")
+    }
+    if not wanted:
+        return sql
+    mapping = dict(datasets)
+    tokens = BigQuery().tokenize(sql)
+    names = (TokenType.VAR, TokenType.IDENTIFIER)
+    edits: list[tuple[int, int, str]] = []
+    for i, tok in enumerate(tokens):
+        after_dot = i > 0 and tokens[i - 1].token_type == TokenType.DOT
+        if after_dot or tok.token_type not in names:
+            continue
+        if tok.token_type == TokenType.IDENTIFIER and tok.text.count(".") == 1:
+            db, table = tok.text.split(".")
+            if (db, table) in wanted:
+                edits.append((tok.start, tok.end, f"`{project}.{mapping.get(db, db)}.{table}`"))
+            continue
+        if (
+            i + 2 < len(tokens)
+            and tokens[i + 1].token_type == TokenType.DOT
+            and tokens[i + 2].token_type in names
+            and (tok.text, tokens[i + 2].text) in wanted
+        ):
+            db, table = tok.text, tokens[i + 2].text
+            edits.append(
+                (tok.start, tokens[i + 2].end, f"`{project}.{mapping.get(db, db)}.{table}`")
+            )
+    # Edit the original text in place (right to left) so everything else stays verbatim.
+    out = sql
+    for start, end, text in sorted(edits, reverse=True):
+        out = out[:start] + text + out[end + 1 :]
+    return out
+
+
+def qualify_bigquery(sql: str, project: str, datasets: Mapping[str, str] | None = None) -> str:
+    """Write every ``dataset.table`` as `` `project.dataset.table` `` (datasets mapped); cached.
+
+    Only the table references change; the rest of the text is sent to BigQuery verbatim.
+    References that already name a project are left alone.
+    """
+    return _qualify_cached(sql, project, _frozen(datasets))
+
+
+def parameter_names(sql: str) -> frozenset[str]:
+    """The ``@name`` parameters a BigQuery statement uses."""
+    from sqlglot import exp
+
+    names: set[str] = set()
+    for statement in _parse(sql):
+        names.update(p.name for p in statement.find_all(exp.Parameter))
+    return frozenset(names)

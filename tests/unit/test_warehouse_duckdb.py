@@ -1,0 +1,467 @@
+"""The local DuckDB warehouse: tables from schemas/, BigQuery SQL semantics, params,
+all-or-nothing inserts, timeouts and concurrency (threads and processes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from nbaops.adapters.warehouse import DuckDBWarehouse, Warehouse
+from nbaops.errors import WarehouseError
+from nbaops.table_catalog import load_catalog
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+UTC = dt.UTC
+NOW = dt.datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory: pytest.TempPathFactory) -> DuckDBWarehouse:
+    w = DuckDBWarehouse(tmp_path_factory.mktemp("wh") / "warehouse.duckdb", root=ROOT)
+    w.create_tables()
+    games = [
+        {
+            "game_id": f"G{i}",
+            "game_date": dt.date(2026, 1, 11) + dt.timedelta(days=i),  # Sun .. Sat
+            "season": "2025-26",
+            "home_team": "BOS",
+            "away_team": "NYK",
+            "start_time": dt.datetime(2026, 1, 12, 0, 30, tzinfo=UTC) + dt.timedelta(days=i),
+            "status": "final" if i < 4 else "scheduled",
+        }
+        for i in range(7)
+    ]
+    w.insert_rows("nba_raw.games", games)
+    preds = []
+    for i in range(10):
+        preds.append(
+            {
+                "prediction_id": f"p{i}",
+                "game_id": "G1",
+                "game_date": dt.date(2026, 1, 12),
+                "player_lookup": f"player{i % 5}",
+                "system_id": "v8" if i % 2 else "v9",
+                "predicted_points": 10.0 + i,
+                "line_value": 12.5 if i < 8 else None,
+                "line_source": "REAL" if i < 8 else "ESTIMATED",
+                "recommendation": "OVER" if i % 3 else "PASS",
+                "confidence": 0.5 + i / 100,
+                "batch_id": "b1" if i < 5 else "b2",
+                "created_at": dt.datetime(2026, 1, 12, 12, 0, tzinfo=UTC) + dt.timedelta(minutes=i),
+            }
+        )
+    w.insert_rows("nba_predictions.player_prop_predictions", preds)
+    return w
+
+
+def test_duckdb_warehouse_satisfies_the_protocol(wh: DuckDBWarehouse) -> None:
+    assert isinstance(wh, Warehouse)
+    assert wh.kind == "duckdb"
+
+
+def test_every_schema_file_table_is_created_and_reflects_back_identically(
+    wh: DuckDBWarehouse,
+) -> None:
+    catalog = load_catalog(ROOT)
+    assert len(catalog) >= 10
+    for spec in catalog:
+        expected = [
+            {k: v for k, v in f.items() if k in ("name", "type", "mode", "description")}
+            for f in spec.schema()
+        ]
+        for f in expected:
+            f.setdefault("mode", "NULLABLE")
+        assert wh.table_schema(spec.ref) == expected, spec.ref
+
+
+def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    (root / "schemas" / "nba_ops").mkdir(parents=True)
+    fields = [
+        {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+        {"name": "amount", "type": "NUMERIC"},
+        {"name": "small", "type": "NUMERIC", "precision": "10", "scale": "2"},
+        {"name": "tags", "type": "STRING", "mode": "REPEATED"},
+        {"name": "payload", "type": "JSON"},
+        {
+            "name": "items",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [{"name": "k", "type": "STRING"}, {"name": "v", "type": "INT64"}],
+        },
+        {"name": "at", "type": "TIMESTAMP"},
+        {"name": "local_at", "type": "DATETIME"},
+    ]
+    (root / "schemas" / "nba_ops" / "things.json").write_text(json.dumps(fields))
+    (root / "schemas" / "tables.yaml").write_text("nba_ops.things: {partition: at}\n")
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=root)
+    assert w.create_tables() == ["nba_ops.things"]
+    assert w.table_schema("nba_ops.things") == [
+        {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+        {"name": "amount", "type": "NUMERIC", "mode": "NULLABLE"},
+        {"name": "small", "type": "NUMERIC", "mode": "NULLABLE", "precision": "10", "scale": "2"},
+        {"name": "tags", "type": "STRING", "mode": "REPEATED"},
+        {"name": "payload", "type": "JSON", "mode": "NULLABLE"},
+        {
+            "name": "items",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [
+                {"name": "k", "type": "STRING", "mode": "NULLABLE"},
+                {"name": "v", "type": "INT64", "mode": "NULLABLE"},
+            ],
+        },
+        {"name": "at", "type": "TIMESTAMP", "mode": "NULLABLE"},
+        {"name": "local_at", "type": "DATETIME", "mode": "NULLABLE"},
+    ]
+    w.insert_rows(
+        "nba_ops.things",
+        [
+            {
+                "id": "a",
+                "amount": Decimal("123456789012.123456789"),
+                "small": 1.25,
+                "tags": ["x", "y"],
+                "payload": {"verdicts": ["PASS"], "n": 2},
+                "items": [{"k": "a", "v": 1}],
+                "at": "2026-01-15T20:00:00Z",
+                "local_at": dt.datetime(2026, 1, 15, 15, 0),
+            }
+        ],
+    )
+    row = w.query("SELECT * FROM nba_ops.things WHERE at >= @t", {"t": NOW}).rows[0]
+    assert row["amount"] == Decimal("123456789012.123456789")  # NUMERIC keeps 9 decimals
+    assert row["small"] == Decimal("1.25")
+    assert row["tags"] == ["x", "y"]
+    assert row["payload"] == {"verdicts": ["PASS"], "n": 2}  # JSON comes back parsed
+    assert row["items"] == [{"k": "a", "v": 1}]
+    assert row["at"] == NOW and row["at"].tzinfo is UTC
+    assert row["local_at"] == dt.datetime(2026, 1, 15, 15, 0)
+
+
+def test_timestamps_come_back_as_tz_aware_utc_datetimes(wh: DuckDBWarehouse) -> None:
+    rows = wh.query(
+        "SELECT start_time FROM `nba_raw.games` WHERE game_date = @d",
+        {"d": dt.date(2026, 1, 11)},
+    ).rows
+    assert rows == [{"start_time": dt.datetime(2026, 1, 12, 0, 30, tzinfo=UTC)}]
+    assert rows[0]["start_time"].tzinfo is UTC
+
+
+def test_dayofweek_follows_bigquery_sunday_is_1(wh: DuckDBWarehouse) -> None:
+    rows = wh.query(
+        "SELECT game_date, EXTRACT(DAYOFWEEK FROM game_date) AS dow FROM `nba_raw.games` "
+        "WHERE game_date BETWEEN @a AND @b ORDER BY game_date",
+        {"a": dt.date(2026, 1, 11), "b": dt.date(2026, 1, 17)},
+    ).rows
+    assert [r["dow"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_date_functions_return_dates_like_bigquery(wh: DuckDBWarehouse) -> None:
+    row = wh.query(
+        "SELECT DATE_TRUNC(@d, MONTH) AS m, DATE_TRUNC(@d, WEEK) AS w, "
+        "DATE_SUB(@d, INTERVAL 7 DAY) AS s, DATE_ADD(@d, INTERVAL 1 DAY) AS a, "
+        "DATE_DIFF(@d, DATE '2026-01-01', DAY) AS dd",
+        {"d": dt.date(2026, 1, 15)},
+    ).rows[0]
+    assert row == {
+        "m": dt.date(2026, 1, 1),
+        "w": dt.date(2026, 1, 11),  # BigQuery weeks start on Sunday
+        "s": dt.date(2026, 1, 8),
+        "a": dt.date(2026, 1, 16),
+        "dd": 14,
+    }
+    assert all(type(v) is dt.date for k, v in row.items() if k != "dd")
+
+
+def test_timestamp_diff_counts_whole_units_not_boundaries(wh: DuckDBWarehouse) -> None:
+    row = wh.query(
+        "SELECT TIMESTAMP_DIFF(@b, @a, HOUR) AS h, TIMESTAMP_DIFF(@b, @a, MINUTE) AS m, "
+        "TIMESTAMP_SUB(@b, INTERVAL 2 HOUR) AS sub",
+        {
+            "a": dt.datetime(2026, 1, 15, 10, 59, 59, tzinfo=UTC),
+            "b": dt.datetime(2026, 1, 15, 11, 0, 1, tzinfo=UTC),
+        },
+    ).rows[0]
+    assert row["h"] == 0 and row["m"] == 0
+    assert row["sub"] == dt.datetime(2026, 1, 15, 9, 0, 1, tzinfo=UTC)
+
+
+def test_monitoring_aggregates_countif_safe_divide_qualify_unnest(wh: DuckDBWarehouse) -> None:
+    row = wh.query(
+        """
+        SELECT COUNT(*) AS n,
+               COUNTIF(line_source = 'REAL') AS real_lines,
+               SAFE_DIVIDE(COUNTIF(line_source = 'REAL'), COUNT(*)) AS coverage,
+               SAFE_DIVIDE(1, 0) AS div0,
+               COUNT(DISTINCT IF(recommendation = 'PASS', player_lookup, NULL)) AS passes,
+               APPROX_QUANTILES(predicted_points, 2)[OFFSET(1)] AS median
+        FROM `nba_predictions.player_prop_predictions`
+        WHERE game_date = @d AND system_id IN UNNEST(@systems)
+        """,
+        {"d": dt.date(2026, 1, 12), "systems": ["v8", "v9"]},
+    ).rows[0]
+    assert row["n"] == 10 and row["real_lines"] == 8
+    assert row["coverage"] == pytest.approx(0.8)
+    assert row["div0"] is None
+    assert row["passes"] == 4
+    assert 13 <= row["median"] <= 15
+    latest = wh.query(
+        """
+        SELECT player_lookup, system_id, created_at
+        FROM `nba_predictions.player_prop_predictions`
+        WHERE game_date = @d
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY player_lookup ORDER BY created_at DESC) = 1
+        ORDER BY player_lookup
+        """,
+        {"d": dt.date(2026, 1, 12)},
+    ).rows
+    assert [r["player_lookup"] for r in latest] == [f"player{i}" for i in range(5)]
+    assert latest[0]["created_at"] == dt.datetime(2026, 1, 12, 12, 5, tzinfo=UTC)
+    names = wh.query("SELECT x FROM UNNEST(@xs) AS x ORDER BY x", {"xs": ["b", "a"]}).rows
+    assert names == [{"x": "a"}, {"x": "b"}]
+    none = wh.query(
+        "SELECT COUNT(*) AS n FROM `nba_predictions.player_prop_predictions` "
+        "WHERE game_date = @d AND system_id IN UNNEST(@systems)",
+        {"d": dt.date(2026, 1, 12), "systems": []},
+    ).rows
+    assert none == [{"n": 0}]
+
+
+def test_eastern_dates_and_formatting_keep_the_time_zone(wh: DuckDBWarehouse) -> None:
+    row = wh.query(
+        "SELECT DATE(@t, 'America/New_York') AS d, "
+        "FORMAT_TIMESTAMP('%Y-%m-%d %H:%M', @t, 'America/New_York') AS f, "
+        "EXTRACT(HOUR FROM @t AT TIME ZONE 'America/New_York') AS h",
+        {"t": dt.datetime(2026, 1, 16, 3, 30, tzinfo=UTC)},  # 22:30 ET the day before
+    ).rows[0]
+    assert row == {"d": dt.date(2026, 1, 15), "f": "2026-01-15 22:30", "h": 22}
+
+
+def test_numeric_cast_keeps_bigquery_scale(wh: DuckDBWarehouse) -> None:
+    row = wh.query("SELECT CAST(@x AS NUMERIC) AS n", {"x": "1.123456789"}).rows[0]
+    assert row["n"] == Decimal("1.123456789")
+
+
+def test_current_timestamp_follows_the_pinned_clock(
+    wh: DuckDBWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBAOPS_NOW", "2026-03-01T04:00:00Z")
+    row = wh.query("SELECT CURRENT_TIMESTAMP() AS t, CURRENT_DATE('America/New_York') AS d").rows[0]
+    assert row == {"t": dt.datetime(2026, 3, 1, 4, 0, tzinfo=UTC), "d": dt.date(2026, 2, 28)}
+
+
+def test_project_qualifier_is_stripped_and_datasets_are_mapped(tmp_path: Path) -> None:
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", datasets={"nba_raw": "raw_dev"}, root=ROOT)
+    w.create_tables()
+    w.insert_rows(
+        "nba_raw.games",
+        [
+            {
+                "game_id": "X",
+                "game_date": dt.date(2026, 1, 1),
+                "season": "2025-26",
+                "home_team": "LAL",
+                "away_team": "GSW",
+                "start_time": NOW,
+                "status": "final",
+            }
+        ],
+    )
+    assert w.query(
+        "SELECT game_id FROM `some-project.nba_raw.games` WHERE game_date = @d",
+        {"d": dt.date(2026, 1, 1)},
+    ).rows == [{"game_id": "X"}]
+    # the data really lives in the mapped schema
+    assert w.query(
+        "SELECT COUNT(*) AS n FROM raw_dev.games WHERE game_date = @d", {"d": dt.date(2026, 1, 1)}
+    ).rows == [{"n": 1}]
+
+
+def test_unused_params_are_ignored_and_missing_ones_fail(wh: DuckDBWarehouse) -> None:
+    assert wh.query("SELECT @a AS a", {"a": 1, "unused": "x"}).rows == [{"a": 1}]
+    with pytest.raises(WarehouseError, match="@b is used but not given"):
+        wh.query("SELECT @a + @b AS s", {"a": 1})
+
+
+def test_bad_sql_raises_warehouse_error_with_the_engine_text(wh: DuckDBWarehouse) -> None:
+    with pytest.raises(WarehouseError, match="no_such_table"):
+        wh.query("SELECT * FROM nba_raw.no_such_table WHERE game_date = @d", {"d": dt.date.today()})
+    with pytest.raises(WarehouseError, match="parse"):
+        wh.query("SELEC 1 FROM")
+
+
+def test_duplicate_result_columns_are_refused_like_bigquery(wh: DuckDBWarehouse) -> None:
+    with pytest.raises(WarehouseError, match="duplicate column names"):
+        wh.query("SELECT 1 AS a, 2 AS a")
+
+
+def test_insert_is_all_or_nothing(tmp_path: Path) -> None:
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
+    w.create_tables()
+    good = {
+        "processor_name": "p1",
+        "service": "phase3-processors",
+        "run_id": "r1",
+        "status": "success",
+        "heartbeat_at": NOW,
+    }
+    # a missing required value in row 2: rejected before writing
+    with pytest.raises(WarehouseError, match="row 1: required column 'run_id'"):
+        w.insert_rows("nba_analytics.processor_heartbeats", [good, {**good, "run_id": None}])
+    # an unknown column
+    with pytest.raises(WarehouseError, match="no such column 'colour'"):
+        w.insert_rows("nba_analytics.processor_heartbeats", [good, {**good, "colour": "red"}])
+    # a value the engine cannot convert, discovered while writing: still nothing written
+    with pytest.raises(WarehouseError, match="nothing written"):
+        w.insert_rows(
+            "nba_analytics.processor_heartbeats", [good, {**good, "rows_processed": "many"}]
+        )
+    count = "SELECT COUNT(*) AS n FROM nba_analytics.processor_heartbeats WHERE heartbeat_at >= @t"
+    assert w.query(count, {"t": NOW - dt.timedelta(days=1)}).rows == [{"n": 0}]
+    w.insert_rows("nba_analytics.processor_heartbeats", [good, {**good, "run_id": "r2"}])
+    assert w.query(count, {"t": NOW - dt.timedelta(days=1)}).rows == [{"n": 2}]
+    with pytest.raises(WarehouseError, match="no such table"):
+        w.insert_rows("nba_ops.nope", [good])
+
+
+def test_replace_contents_swaps_tables_atomically(tmp_path: Path) -> None:
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
+    w.create_tables()
+    hb = {
+        "processor_name": "p1",
+        "service": "s",
+        "run_id": "r1",
+        "status": "success",
+        "heartbeat_at": NOW,
+    }
+    w.insert_rows("nba_analytics.processor_heartbeats", [hb])
+    with pytest.raises(WarehouseError):
+        w.replace_contents(
+            {
+                "nba_analytics.processor_heartbeats": [{**hb, "run_id": "new"}],
+                "nba_raw.games": [{"game_id": "only-an-id"}],
+            }
+        )
+    q = "SELECT run_id FROM nba_analytics.processor_heartbeats WHERE heartbeat_at >= @t"
+    assert w.query(q, {"t": NOW - dt.timedelta(hours=1)}).rows == [{"run_id": "r1"}]
+    w.replace_contents({"nba_analytics.processor_heartbeats": [{**hb, "run_id": "new"}]})
+    assert w.query(q, {"t": NOW - dt.timedelta(hours=1)}).rows == [{"run_id": "new"}]
+
+
+def test_timeout_interrupts_the_query(wh: DuckDBWarehouse) -> None:
+    started = time.perf_counter()
+    with pytest.raises(WarehouseError, match=r"timed out after 0.3s"):
+        wh.query("SELECT COUNT(*) AS n FROM range(100000000) a, range(100000) b", timeout_s=0.3)
+    assert time.perf_counter() - started < 10
+    # the connection is still usable afterwards
+    assert wh.query("SELECT 1 AS one").rows == [{"one": 1}]
+
+
+def test_threads_share_the_warehouse_with_their_own_cursors(wh: DuckDBWarehouse) -> None:
+    errors: list[BaseException] = []
+    results: list[int] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(5):
+                r = wh.query(
+                    "SELECT COUNT(*) AS n FROM `nba_raw.games` WHERE game_date >= @d",
+                    {"d": dt.date(2026, 1, 11) + dt.timedelta(days=i % 7)},
+                )
+                results.append(r.rows[0]["n"])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 60 and set(results) <= set(range(1, 8))
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from nbaops.adapters.warehouse import DuckDBWarehouse
+    w = DuckDBWarehouse(Path(sys.argv[1]), root=Path(sys.argv[2]))
+    with w.session():
+        w.query("SELECT 1 AS x")
+        print("holding", flush=True)
+        time.sleep(float(sys.argv[3]))
+    """
+)
+
+
+def _hold_in_other_process(path: Path, seconds: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path), str(ROOT), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def test_second_process_waits_for_the_lock_then_proceeds(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    DuckDBWarehouse(path, root=ROOT).create_tables()
+    proc = _hold_in_other_process(path, 1.0)
+    try:
+        w = DuckDBWarehouse(path, root=ROOT, lock_timeout_s=20)
+        started = time.perf_counter()
+        assert w.query("SELECT 2 AS x").rows == [{"x": 2}]
+        assert time.perf_counter() - started > 0.3  # it really had to wait
+    finally:
+        proc.wait(timeout=30)
+
+
+def test_lock_wait_is_bounded_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    DuckDBWarehouse(path, root=ROOT).create_tables()
+    proc = _hold_in_other_process(path, 5.0)
+    try:
+        w = DuckDBWarehouse(path, root=ROOT, lock_timeout_s=0.5)
+        with pytest.raises(WarehouseError, match="locked by another process"):
+            w.query("SELECT 1 AS x")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def test_estimate_bytes_is_unknown_locally_but_validates_sql(wh: DuckDBWarehouse) -> None:
+    assert wh.estimate_bytes("SELECT 1 AS x") is None
+    with pytest.raises(WarehouseError):
+        wh.estimate_bytes("SELEC")
+
+
+def test_execute_runs_bigquery_dml(tmp_path: Path) -> None:
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
+    w.create_tables()
+    w.execute(
+        "INSERT INTO `nba_raw.games` (game_id, game_date, season, home_team, away_team, "
+        "start_time, status) VALUES (@id, @d, '2025-26', 'BOS', 'MIA', @t, 'scheduled')",
+        {"id": "Z", "d": dt.date(2026, 2, 1), "t": NOW},
+    )
+    w.execute(
+        "UPDATE `nba_raw.games` SET status = 'final' WHERE game_date = @d AND game_id = @id",
+        {"id": "Z", "d": dt.date(2026, 2, 1)},
+    )
+    assert w.query(
+        "SELECT status FROM nba_raw.games WHERE game_date = @d", {"d": dt.date(2026, 2, 1)}
+    ).rows == [{"status": "final"}]

@@ -1,0 +1,195 @@
+"""SQL rewriting for the two engines, parameter typing and the table catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from nbaops.adapters.bq_params import TypedValue, json_rows, to_query_parameters
+from nbaops.adapters.sql_dialect import parameter_names, qualify_bigquery, to_duckdb
+from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, open_warehouse
+from nbaops.context import Context
+from nbaops.errors import ConfigError, WarehouseError
+from nbaops.table_catalog import duckdb_type, load_catalog, partition_filter_problems
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_qualify_bigquery_rewrites_only_table_references() -> None:
+    sql = (
+        "SELECT g.game_date, 'nba_raw.games' AS s FROM `nba_raw.games` g "
+        "JOIN nba_predictions.player_prop_predictions p USING (game_id) "
+        "WHERE g.game_date = @d "
+        "AND EXTRACT(DATE FROM p.created_at AT TIME ZONE 'America/New_York') = @d"
+    )
+    out = qualify_bigquery(sql, "nba-props-platform", {"nba_raw": "raw_prod"})
+    assert "`nba-props-platform.raw_prod.games` g" in out
+    assert "`nba-props-platform.nba_predictions.player_prop_predictions` p" in out
+    # everything else (string literals, functions, spacing) is sent verbatim
+    assert "'nba_raw.games' AS s" in out
+    assert "EXTRACT(DATE FROM p.created_at AT TIME ZONE 'America/New_York') = @d" in out
+
+
+def test_qualify_bigquery_leaves_explicit_projects_ctes_and_unnest_alone() -> None:
+    sql = (
+        "WITH recent AS (SELECT * FROM `other-proj.nba_raw.games` WHERE game_date = @d) "
+        "SELECT x FROM recent, UNNEST(@xs) AS x"
+    )
+    assert qualify_bigquery(sql, "p-1", {"nba_raw": "mapped"}) == sql
+
+
+def test_to_duckdb_maps_datasets_and_lists_parameters() -> None:
+    (st,) = to_duckdb(
+        "SELECT * FROM `proj.nba_raw.games` WHERE game_date BETWEEN @a AND @b",
+        {"nba_raw": "raw_dev"},
+    )
+    assert "raw_dev" in st.sql and "proj" not in st.sql
+    assert st.params == frozenset({"a", "b"}) and not st.needs_now and st.is_select
+    assert parameter_names("SELECT @x, @y") == frozenset({"x", "y"})
+
+
+def test_to_duckdb_rejects_unparseable_sql() -> None:
+    with pytest.raises(WarehouseError, match="does not parse"):
+        to_duckdb("SELECT (1")
+
+
+def test_query_parameters_are_typed_like_the_sql_convention() -> None:
+    params = to_query_parameters(
+        {
+            "d": dt.date(2026, 1, 1),
+            "t": dt.datetime(2026, 1, 1, 12, 0),  # naive = UTC
+            "n": 3,
+            "f": 0.5,
+            "s": "x",
+            "b": True,
+            "m": Decimal("1.5"),
+            "xs": ["a", "b"],
+            "empty": TypedValue([], "INT64", array=True),
+            "null": None,
+        }
+    )
+    by_name = {p.name: p for p in params}
+    assert by_name["d"].type_ == "DATE"
+    assert by_name["t"].type_ == "TIMESTAMP"
+    assert by_name["t"].value == dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+    assert by_name["n"].type_ == "INT64"
+    assert by_name["f"].type_ == "FLOAT64"
+    assert by_name["s"].type_ == "STRING"
+    assert by_name["b"].type_ == "BOOL"  # not INT64 although bool is an int
+    assert by_name["m"].type_ == "NUMERIC"
+    assert by_name["xs"].array_type == "STRING" and by_name["xs"].values == ["a", "b"]
+    assert by_name["empty"].array_type == "INT64" and by_name["empty"].values == []
+    assert by_name["null"].value is None
+    with pytest.raises(WarehouseError, match="mixes types"):
+        to_query_parameters({"bad": [1, "a"]})
+    with pytest.raises(WarehouseError, match="not supported"):
+        to_query_parameters({"bad": object()})
+
+
+def test_json_rows_serialise_for_insert_all() -> None:
+    rows = json_rows(
+        [
+            {
+                "at": dt.datetime(2026, 1, 1, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+                "d": dt.date(2026, 1, 1),
+                "verdicts": {"a": "PASS"},
+                "m": Decimal("2.50"),
+            }
+        ],
+        [{"name": "verdicts", "type": "JSON"}, {"name": "at", "type": "TIMESTAMP"}],
+    )
+    assert rows == [
+        {
+            "at": "2026-01-01T12:00:00+00:00",
+            "d": "2026-01-01",
+            "verdicts": json.dumps({"a": "PASS"}),
+            "m": "2.50",
+        }
+    ]
+
+
+def test_catalog_reads_every_schema_with_partitions() -> None:
+    catalog = load_catalog(ROOT)
+    games = catalog.get("nba_raw.games")
+    assert games.partition == "game_date" and games.partition_type == "DATE"
+    assert catalog.get("`proj.nba_ops.deploys`").partition == "started_at"
+    assert set(catalog.datasets) == {
+        "nba_raw",
+        "nba_analytics",
+        "nba_precompute",
+        "nba_predictions",
+        "nba_ops",
+    }
+    with pytest.raises(ConfigError, match="unknown table 'nba_raw.nope'"):
+        catalog.get("nba_raw.nope")
+
+
+def test_bigquery_types_map_to_duckdb() -> None:
+    assert duckdb_type({"type": "TIMESTAMP"}) == "TIMESTAMPTZ"
+    assert duckdb_type({"type": "NUMERIC"}) == "DECIMAL(38,9)"
+    assert duckdb_type({"type": "NUMERIC", "precision": "10", "scale": "2"}) == "DECIMAL(10,2)"
+    assert duckdb_type({"type": "INT64", "mode": "REPEATED"}) == "BIGINT[]"
+    assert duckdb_type({"type": "JSON"}) == "JSON"
+    assert (
+        duckdb_type({"type": "RECORD", "fields": [{"name": "a", "type": "DATETIME"}]})
+        == 'STRUCT("a" TIMESTAMP)'
+    )
+
+
+def test_catalog_errors_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "schemas" / "nba_raw").mkdir(parents=True)
+    (tmp_path / "schemas" / "nba_raw" / "t.json").write_text(
+        json.dumps([{"name": "a", "type": "STRANGE"}])
+    )
+    with pytest.raises(ConfigError, match=r"t.json: \[0\].a: unknown BigQuery type 'STRANGE'"):
+        load_catalog(tmp_path)
+    (tmp_path / "schemas" / "nba_raw" / "t.json").write_text(
+        json.dumps([{"name": "a", "type": "DATE"}])
+    )
+    (tmp_path / "schemas" / "tables.yaml").write_text("nba_raw.t: {partition: b}\n")
+    with pytest.raises(ConfigError, match="'b' is not a column"):
+        load_catalog(tmp_path)
+
+
+def test_partition_filter_problems_finds_unbounded_reads() -> None:
+    catalog = load_catalog(ROOT)
+    ok = (
+        "SELECT COUNT(*) FROM `nba_predictions.player_prop_predictions` p "
+        "JOIN nba_raw.games g ON g.game_id = p.game_id AND g.game_date = @d "
+        "WHERE p.game_date = @d"
+    )
+    assert partition_filter_problems(ok, catalog) == []
+    bad = (
+        "SELECT COUNT(*) FROM `nba_predictions.player_prop_predictions` p "
+        "JOIN nba_raw.games g ON g.game_id = p.game_id WHERE p.game_date = @d"
+    )
+    assert partition_filter_problems(bad, catalog) == [
+        "nba_raw.games is read without a filter on its partition column 'game_date'"
+    ]
+    # a filter on another alias's partition column does not count
+    wrong_alias = (
+        "SELECT 1 FROM nba_raw.games g JOIN nba_precompute.points_lines l "
+        "ON l.game_id = g.game_id WHERE g.game_date = @d"
+    )
+    assert len(partition_filter_problems(wrong_alias, catalog)) == 1
+    # tables without a partition (CTEs, UNNEST) are not flagged
+    assert partition_filter_problems("WITH x AS (SELECT 1 AS a) SELECT * FROM x", catalog) == []
+
+
+def test_open_warehouse_picks_the_engine_by_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
+    local = open_warehouse(Context.create("local"))
+    assert isinstance(local, DuckDBWarehouse) and local.path == tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("NBAOPS_BQ_ENDPOINT", "http://127.0.0.1:9")
+    prod = open_warehouse(Context.create("prod"))
+    assert isinstance(prod, BigQueryWarehouse)
+    assert prod.project == "nba-props-platform" and prod.endpoint == "http://127.0.0.1:9"
+    assert prod.table_id("nba_raw.games") == "nba-props-platform.nba_raw.games"
