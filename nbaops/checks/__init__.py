@@ -1,0 +1,317 @@
+"""The data checks: a registry (check id → module and owning service) and their runner.
+
+Each check is one module ``nbaops.checks.<id>`` exposing
+``run(ctx: Context, params: CheckParams) -> CheckResult``. Parameters come from
+:mod:`nbaops.checks.thresholds` (defaults < ``checks:`` config < call-site overrides).
+
+Entry points:
+
+- :func:`run_check` — one check by id (``inv check-lines`` and friends).
+- :func:`plan_checks` + :func:`run_planned` — many checks concurrently, each with its own
+  timeout (``system-health``); a timeout or a raised exception becomes an ERROR result
+  with the error text, never a PASS.
+- :func:`run_post_deploy` — the ``post_deploy`` entries of a service (post-deploy
+  validation for the deploy tasks), optionally narrowed to one revision.
+"""
+
+from __future__ import annotations
+
+import importlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from nbaops.checks.measure import MeasurementFailed
+from nbaops.checks.thresholds import CheckParams, Thresholds, load_thresholds
+from nbaops.errors import ConfigError
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+
+CheckFunction = Callable[["Context", CheckParams], CheckResult]
+ALL_SERVICES = "*"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered check.
+
+    Attributes:
+        id: stable id, also the module name and the key of its ``checks:`` config.
+        service: the service it belongs to, or ``"*"`` for a check run once per service.
+        title: what it measures, in a few words.
+        revision_aware: whether a revision narrows it (post-deploy of one revision).
+    """
+
+    id: str
+    service: str
+    title: str
+    revision_aware: bool = False
+
+    @property
+    def module(self) -> str:
+        return f"nbaops.checks.{self.id}"
+
+    def load(self) -> CheckFunction:
+        module = importlib.import_module(self.module)
+        return cast(CheckFunction, module.run)
+
+
+REGISTRY: dict[str, CheckSpec] = {
+    spec.id: spec
+    for spec in (
+        CheckSpec("lines_coverage", "phase4-processors", "players with a Vegas points line"),
+        CheckSpec("grading_completeness", "grading-service", "finished games graded"),
+        CheckSpec("recent_predictions", "prediction-worker", "predictions per model, last 2h"),
+        CheckSpec("batch_errors", "prediction-coordinator", "failed batches, REAL_LINES_ONLY"),
+        CheckSpec("processor_heartbeats", "phase3-processors", "processor heartbeat age"),
+        CheckSpec("shot_zones", "phase3-processors", "shot zones add up, null rate"),
+        CheckSpec("error_logs", ALL_SERVICES, "ERROR log entries, last 10m",
+                  revision_aware=True),
+    )
+}
+
+
+def get_spec(check_id: str) -> CheckSpec:
+    """The registered check, or ConfigError listing the known ids."""
+    try:
+        return REGISTRY[check_id]
+    except KeyError:
+        raise ConfigError(
+            f"unknown check {check_id!r}; known checks: {', '.join(REGISTRY)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    """One check bound to its parameters, ready to run."""
+
+    spec: CheckSpec
+    params: CheckParams
+
+    @property
+    def service(self) -> str:
+        return self.params.service or self.spec.service
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.id} [{self.service}]"
+
+
+def plan_checks(
+    ctx: Context,
+    *,
+    service: str | None = None,
+    check_ids: Sequence[str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[PlannedCheck]:
+    """Every registered check for the selected services (all by default).
+
+    A per-service check (``error_logs``) is planned once per selected service.
+
+    Raises:
+        UnknownServiceError: ``service`` is not in the config (exit 2).
+        ConfigError: an unknown check id or threshold key (exit 2).
+    """
+    thresholds = thresholds or load_thresholds(ctx.config)
+    selected = [s.name for s in ctx.config.select_services(service)]
+    ids = list(check_ids) if check_ids is not None else list(REGISTRY)
+    planned: list[PlannedCheck] = []
+    for check_id in ids:
+        spec = get_spec(check_id)
+        layer = (overrides or {}).get(check_id)
+        if spec.service == ALL_SERVICES:
+            for name in selected:
+                planned.append(PlannedCheck(spec, thresholds.params(spec.id, layer, service=name)))
+        elif spec.service in selected:
+            planned.append(PlannedCheck(spec, thresholds.params(spec.id, layer,
+                                                                service=spec.service)))
+    return planned
+
+
+def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
+    """Run one planned check; any exception becomes an ERROR result with its text."""
+    started = time.perf_counter()
+    try:
+        result = planned.spec.load()(ctx, planned.params)
+    except MeasurementFailed as exc:
+        result = CheckResult(name=planned.spec.id, service=planned.service,
+                             verdict=Verdict.ERROR, value=None, threshold="",
+                             message=str(exc)[:500], query=exc.query)
+    except Exception as exc:  # a check must never take the whole run down
+        result = CheckResult.error(planned.spec.id, planned.service, exc)
+    result.duration_s = round(time.perf_counter() - started, 4)
+    return result
+
+
+Event = Literal["start", "done"]
+ProgressCallback = Callable[[Event, PlannedCheck, CheckResult | None], None]
+
+
+def _timed_out(planned: PlannedCheck, timeout_s: float) -> CheckResult:
+    return CheckResult(
+        name=planned.spec.id, service=planned.service, verdict=Verdict.ERROR, value=None,
+        threshold="", message=f"timed out after {timeout_s:g}s (checks.timeout_s)",
+        duration_s=round(timeout_s, 4),
+    )
+
+
+def run_planned(
+    ctx: Context,
+    planned: Sequence[PlannedCheck],
+    *,
+    timeout_s: float,
+    max_workers: int = 8,
+    progress: ProgressCallback | None = None,
+) -> list[CheckResult]:
+    """Run checks concurrently, each with its own timeout; results in plan order.
+
+    Workers are daemon threads: a check stuck past its timeout is reported as ERROR and
+    left behind (a replacement worker keeps the pool at size), so it can neither block
+    the report nor the process exit.
+    """
+    if not planned:
+        return []
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(planned)):
+        jobs.put(index)
+    finished: queue.SimpleQueue[tuple[int, CheckResult]] = queue.SimpleQueue()
+    started: dict[int, float] = {}
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            try:
+                index = jobs.get_nowait()
+            except queue.Empty:
+                return
+            with lock:
+                started[index] = time.monotonic()
+            if progress is not None:
+                progress("start", planned[index], None)
+            finished.put((index, run_one(ctx, planned[index])))
+
+    def spawn() -> None:
+        threading.Thread(target=worker, name="nbaops-check", daemon=True).start()
+
+    for _ in range(max(1, min(max_workers, len(planned)))):
+        spawn()
+    results: dict[int, CheckResult] = {}
+    while len(results) < len(planned):
+        try:
+            index, result = finished.get(timeout=0.05)
+        except queue.Empty:
+            pass
+        else:
+            if index not in results:
+                results[index] = result
+                if progress is not None:
+                    progress("done", planned[index], result)
+        now = time.monotonic()
+        with lock:
+            overdue = [i for i, t0 in started.items()
+                       if i not in results and now - t0 > timeout_s]
+        for index in overdue:
+            results[index] = _timed_out(planned[index], timeout_s)
+            if progress is not None:
+                progress("done", planned[index], results[index])
+            spawn()  # the stuck worker is lost: keep the pool at size
+    return [results[i] for i in range(len(planned))]
+
+
+def run_check(
+    ctx: Context,
+    check_id: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    service: str | None = None,
+    revision: str | None = None,
+) -> CheckResult:
+    """Run one check by id with its config thresholds and ``overrides`` (timeout applies).
+
+    Raises:
+        ConfigError: unknown check id or override key (exit 2).
+    """
+    spec = get_spec(check_id)
+    thresholds = load_thresholds(ctx.config)
+    if spec.service == ALL_SERVICES:
+        if not service:
+            raise ConfigError(f"check {check_id!r} runs per service: name one")
+        ctx.config.service(service)
+    params = thresholds.params(check_id, overrides, service=service or spec.service,
+                               revision=revision if spec.revision_aware else None)
+    return run_planned(ctx, [PlannedCheck(spec, params)], timeout_s=thresholds.timeout_s)[0]
+
+
+def plan_post_deploy(
+    ctx: Context, service_cfg: ServiceConfig, revision: str | None = None
+) -> list[PlannedCheck]:
+    """The planned checks of a service's ``post_deploy`` entries (validated, not run)."""
+    thresholds = load_thresholds(ctx.config)
+    planned: list[PlannedCheck] = []
+    for position, entry in enumerate(service_cfg.post_deploy):
+        check_id = str(entry.get("check", ""))
+        spec = get_spec(check_id)
+        overrides = {k: v for k, v in entry.items() if k != "check"}
+        where = f"services.{service_cfg.name}.post_deploy[{position}]"
+        service = service_cfg.name if spec.service == ALL_SERVICES else spec.service
+        params = thresholds.params(check_id, overrides, service=service,
+                                   revision=revision if spec.revision_aware else None,
+                                   where=where)
+        planned.append(PlannedCheck(spec, params))
+    return planned
+
+
+def run_post_deploy(
+    ctx: Context,
+    service_cfg: ServiceConfig,
+    revision: str | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> list[CheckResult]:
+    """Run a service's ``post_deploy`` checks concurrently (post-deploy validation).
+
+    Each entry of ``services.<name>.post_deploy`` is ``{"check": <id>, **overrides}``;
+    the overrides are threshold keys of that check (e.g. ``fail_below: 0.9``). Per-service
+    checks (``error_logs``) run for this service and, when ``revision`` is given, only for
+    that revision's entries. Combine with :func:`nbaops.verdict.worst`.
+
+    Args:
+        ctx: the run context.
+        service_cfg: the deployed service's config (``ctx.config.service(name)``).
+        revision: the new revision (short id) to narrow revision-aware checks to.
+        progress: optional callback ``(event, planned, result)``.
+
+    Returns:
+        One CheckResult per entry, in config order (ERROR for a check that raised or
+        timed out; never PASS without a measurement).
+
+    Raises:
+        ConfigError: an unknown check id or override key (exit 2), before anything runs.
+    """
+    planned = plan_post_deploy(ctx, service_cfg, revision)
+    thresholds = load_thresholds(ctx.config)
+    return run_planned(ctx, planned, timeout_s=thresholds.timeout_s,
+                       max_workers=thresholds.max_workers, progress=progress)
+
+
+__all__ = [
+    "ALL_SERVICES",
+    "REGISTRY",
+    "CheckParams",
+    "CheckSpec",
+    "PlannedCheck",
+    "get_spec",
+    "plan_checks",
+    "plan_post_deploy",
+    "run_check",
+    "run_one",
+    "run_planned",
+    "run_post_deploy",
+]

@@ -1,0 +1,122 @@
+"""Batch errors (prediction-coordinator): failed batches, error counts, REAL_LINES_ONLY.
+
+Looks at the coordinator batches that started in the window: how many failed, how many
+errors they logged, and whether a batch in REAL_LINES_ONLY mode wrote a prediction
+without a real line (no line value, or a line source that is not a real sportsbook line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.checks.measure import Measurement, duration_text, jsonable
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "batch_errors"
+SERVICE = "prediction-coordinator"
+
+BATCHES_SQL = """
+SELECT batch_id, game_date, scheduled_slot, mode, status, started_at, completed_at,
+       error_count, error_message
+FROM `nba_predictions.prediction_batches`
+WHERE game_date BETWEEN @from_date AND @to_date
+  AND started_at >= @since AND started_at <= @now
+ORDER BY started_at
+"""
+
+GAMES_SQL = """
+SELECT COUNT(*) AS games
+FROM `nba_raw.games`
+WHERE game_date BETWEEN @from_date AND @to_date
+  AND start_time >= @since AND start_time <= @now
+  AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
+"""
+
+VIOLATIONS_SQL = """
+SELECT p.batch_id, p.line_source, COUNT(*) AS violations,
+       MIN(p.player_lookup) AS example_player
+FROM `nba_predictions.player_prop_predictions` AS p
+JOIN `nba_predictions.prediction_batches` AS b ON b.batch_id = p.batch_id
+WHERE p.game_date BETWEEN @from_date AND @to_date
+  AND b.game_date BETWEEN @from_date AND @to_date
+  AND b.started_at >= @since AND b.started_at <= @now
+  AND UPPER(b.mode) = UPPER(@mode)
+  AND (p.line_value IS NULL OR NOT (UPPER(p.line_source) IN UNNEST(@real_sources)))
+GROUP BY p.batch_id, p.line_source
+ORDER BY violations DESC, p.batch_id
+"""
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Failed batches, error counts and REAL_LINES_ONLY violations in the window."""
+    m = Measurement(ctx, params, NAME, SERVICE)
+    now = clock.now()
+    window = params.duration("window")
+    since = now - window
+    window_text = duration_text(window)
+    bounds = {"from_date": since.astimezone(clock.EASTERN).date() - dt.timedelta(days=1),
+              "to_date": now.astimezone(clock.EASTERN).date() + dt.timedelta(days=1),
+              "since": since, "now": now}
+    fail_batches = params.integer("fail_failed_batches")
+    warn_errors, fail_errors = params.integer("warn_errors"), params.integer("fail_errors")
+    failed_statuses = {s.upper() for s in params.texts("failed_statuses")}
+    threshold = (f"FAIL >= {fail_batches} failed batch(es), any REAL_LINES_ONLY violation or "
+                 f">= {fail_errors} errors; WARN >= {warn_errors} errors")
+
+    batches = m.query(BATCHES_SQL, bounds)
+    if not batches:
+        games = int(m.query(GAMES_SQL, bounds)[0]["games"])
+        empty = {"window": window_text, "games_started": games}
+        if games:
+            return m.result(Verdict.INCONCLUSIVE, None, threshold,
+                            f"too little data: no coordinator batches in the last {window_text} "
+                            f"although {games} game(s) started in it", empty)
+        return m.result(Verdict.PASS, 0, threshold,
+                        f"no coordinator batches and no games in the last {window_text}",
+                        empty)
+    mode = params.text("real_lines_mode")
+    violations = m.query(VIOLATIONS_SQL, {
+        **bounds, "mode": mode,
+        "real_sources": [s.upper() for s in params.texts("real_line_sources")]})
+    failed = [b for b in batches if str(b["status"]).upper() in failed_statuses]
+    errors = sum(int(b["error_count"] or 0) for b in batches)
+    violation_total = sum(int(v["violations"]) for v in violations)
+    details: dict[str, Any] = {
+        "window": window_text, "batches": len(batches),
+        "failed_batches": [jsonable(b) for b in failed],
+        "error_count": errors,
+        "real_lines_violations": violation_total,
+        "violations_by_batch": violations[:20],
+        "per_batch": [jsonable({k: b[k] for k in ("batch_id", "scheduled_slot", "status",
+                                                     "error_count")}) for b in batches],
+    }
+    problems: list[str] = []
+    verdict = Verdict.PASS
+    if len(failed) >= max(fail_batches, 1):
+        verdict = Verdict.FAIL
+    if failed:
+        first = failed[0]
+        reason = f": {str(first['error_message']).splitlines()[0][:120]}" \
+            if first["error_message"] else ""
+        problems.append(f"{len(failed)} failed ({first['batch_id']}{reason})")
+    if violation_total:
+        verdict = Verdict.FAIL
+        top = violations[0]
+        problems.append(f"{violation_total} {mode} violation(s): predictions without a real "
+                        f"line (e.g. {top['example_player']} in {top['batch_id']}, line source "
+                        f"{top['line_source']})")
+    if errors >= max(fail_errors, 1):
+        verdict = Verdict.FAIL
+    elif errors >= max(warn_errors, 1) and verdict is Verdict.PASS:
+        verdict = Verdict.WARN
+    if errors:
+        problems.append(f"{errors} batch error(s)")
+    summary = "; ".join(problems) if problems else "no failures, no errors"
+    message = f"{len(batches)} batch(es) in the last {window_text}: {summary} ({verdict.value})"
+    return m.result(verdict, len(failed), threshold, message, details)

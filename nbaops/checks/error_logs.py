@@ -1,0 +1,77 @@
+"""Error logs (every service): ERROR-or-worse Cloud Logging entries in the last window.
+
+Runs per service (and, after a deploy, per revision) through the logs adapter with a
+filter that always carries the time window, then counts entries per revision and names
+the most frequent messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.checks.measure import Measurement, duration_text
+from nbaops.errors import UsageError
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "error_logs"
+SERVICE = "*"
+
+_NUMBERS = re.compile(r"\b\d+(\.\d+)?\b")
+
+
+def message_key(message: str) -> str:
+    """Group messages that differ only in numbers (ids, counts, durations)."""
+    first = message.strip().splitlines()[0] if message.strip() else "(empty message)"
+    return _NUMBERS.sub("N", first)[:200]
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Count ERROR-or-worse entries of ``params.service`` (optionally one revision)."""
+    from nbaops.adapters.logs import build_filter
+
+    if not params.service:
+        raise UsageError("error_logs needs a service")
+    m = Measurement(ctx, params, NAME, params.service)
+    now = clock.now()
+    window = params.duration("window")
+    severity = params.text("min_severity").upper()
+    warn_at, fail_at = params.integer("warn_at"), params.integer("fail_at")
+    max_entries = params.integer("max_entries")
+    threshold = f"FAIL >= {fail_at}, WARN >= {warn_at} entries in {duration_text(window)}"
+    filter_ = build_filter(since=now - window, until=now, service=params.service,
+                           revision=params.revision, min_severity=severity)
+    entries = m.log_entries(filter_, max_entries)
+    count = len(entries)
+    truncated = count >= max_entries
+    per_revision = Counter(e.revision or "(unknown)" for e in entries)
+    messages = Counter(message_key(e.message) for e in entries)
+    top = messages.most_common(params.integer("top_messages"))
+    scope = f"{params.service}" + (f" revision {params.revision}" if params.revision else "")
+    details: dict[str, Any] = {
+        "window": duration_text(window), "min_severity": severity,
+        "revision": params.revision, "per_revision": dict(per_revision.most_common()),
+        "top_messages": [{"message": text, "count": n} for text, n in top], "truncated": truncated,
+    }
+    if count == 0:
+        return m.result(Verdict.PASS, 0, threshold,
+                        f"no {severity}-or-worse entries for {scope} in the last "
+                        f"{duration_text(window)}", details)
+    if count >= max(fail_at, 1):
+        verdict = Verdict.FAIL
+    elif count >= max(warn_at, 1):
+        verdict = Verdict.WARN
+    else:
+        verdict = Verdict.PASS
+    amount = f"at least {count}" if truncated else str(count)
+    revisions = ", ".join(f"{rev} {n}" for rev, n in per_revision.most_common(3))
+    message = (f"{amount} {severity}-or-worse entries for {scope} in the last "
+               f"{duration_text(window)} ({verdict.value}; by revision: {revisions}); top: "
+               f"\"{top[0][0][:120]}\" x{top[0][1]}")
+    return m.result(verdict, count, threshold, message, details)

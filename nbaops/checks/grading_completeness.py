@@ -1,0 +1,112 @@
+"""Grading completeness (grading-service): are predictions of finished games graded?
+
+A game is due for grading once it finished (start time + ``game_length``) more than
+``grace`` ago. The check reports the graded share of the due games' predictions per game
+date, and the lag of the oldest game that still has ungraded predictions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.checks.measure import Measurement, as_utc, below_tiers, pct, pct1
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "grading_completeness"
+SERVICE = "grading-service"
+
+SQL = """
+WITH due AS (
+  SELECT game_id, game_date, CONCAT(away_team, '@', home_team) AS matchup, start_time
+  FROM `nba_raw.games`
+  WHERE game_date BETWEEN @from_date AND @to_date
+    AND start_time <= @started_before
+    AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
+),
+predictions AS (
+  SELECT prediction_id, game_id
+  FROM `nba_predictions.player_prop_predictions`
+  WHERE game_date BETWEEN @from_date AND @to_date
+),
+graded AS (
+  SELECT DISTINCT prediction_id
+  FROM `nba_predictions.prediction_accuracy`
+  WHERE game_date BETWEEN @from_date AND @to_date
+)
+SELECT d.game_date, d.game_id, d.matchup, d.start_time,
+       COUNT(p.prediction_id) AS predictions,
+       COUNTIF(g.prediction_id IS NOT NULL) AS graded
+FROM due AS d
+LEFT JOIN predictions AS p ON p.game_id = d.game_id
+LEFT JOIN graded AS g ON g.prediction_id = p.prediction_id
+GROUP BY d.game_date, d.game_id, d.matchup, d.start_time
+ORDER BY d.game_date, d.start_time, d.game_id
+"""
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Graded share of due predictions over the last ``window_days`` game days."""
+    m = Measurement(ctx, params, NAME, SERVICE)
+    now = clock.now()
+    game_length, grace = params.duration("game_length"), params.duration("grace")
+    to_date = now.astimezone(clock.EASTERN).date()
+    from_date = to_date - dt.timedelta(days=params.integer("window_days"))
+    fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
+    lag_warn, lag_fail = params.number("lag_warn_hours"), params.number("lag_fail_hours")
+    threshold = (f"FAIL < {pct(fail_below)} or lag > {lag_fail:g}h, "
+                 f"WARN < {pct(warn_below)} or lag > {lag_warn:g}h")
+    rows = m.query(SQL, {"from_date": from_date, "to_date": to_date,
+                         "started_before": now - grace - game_length})
+    window = f"{from_date}..{to_date}"
+    base: dict[str, Any] = {"window": window, "grace_hours": grace.total_seconds() / 3600}
+    if not rows:
+        return m.result(Verdict.PASS, None, threshold,
+                        f"no finished games due for grading in {window}", base)
+    predictions = sum(int(r["predictions"]) for r in rows)
+    graded = sum(int(r["graded"]) for r in rows)
+    by_date: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        day = by_date.setdefault(str(r["game_date"]), {"game_date": str(r["game_date"]),
+                                                       "games": 0, "predictions": 0, "graded": 0})
+        day["games"] += 1
+        day["predictions"] += int(r["predictions"])
+        day["graded"] += int(r["graded"])
+    for day in by_date.values():
+        day["graded_share"] = round(day["graded"] / day["predictions"], 4) if day["predictions"] \
+            else None
+    ungraded = [r for r in rows if int(r["graded"]) < int(r["predictions"])]
+    details: dict[str, Any] = {**base, "due_games": len(rows), "predictions": predictions,
+                               "graded": graded, "per_date": list(by_date.values())}
+    if predictions == 0:
+        return m.result(
+            Verdict.INCONCLUSIVE, None, threshold,
+            f"too little data: {len(rows)} finished game(s) in {window} but no predictions "
+            "to grade", details,
+        )
+    share = graded / predictions
+    verdict = below_tiers(share, fail_below, warn_below)
+    message = (f"graded {pct1(share)} of {predictions} predictions for {len(rows)} finished "
+               f"game(s) in {window}")
+    if ungraded:
+        oldest = min(ungraded, key=lambda r: as_utc(r["start_time"]))
+        finished = as_utc(oldest["start_time"]) + game_length
+        lag_h = max((now - finished).total_seconds() / 3600, 0.0)
+        details["oldest_ungraded"] = {"game_id": oldest["game_id"], "matchup": oldest["matchup"],
+                                      "game_date": str(oldest["game_date"]),
+                                      "lag_hours": round(lag_h, 2)}
+        verdict = worst([verdict, below_tiers(-lag_h, -lag_fail, -lag_warn)])
+        message += (f"; {predictions - graded} ungraded, oldest {oldest['matchup']} on "
+                    f"{oldest['game_date']} finished {lag_h:.1f}h ago")
+        worst_day = min((d for d in by_date.values() if d["predictions"]),
+                        key=lambda d: d["graded"] / d["predictions"])
+        message += (f"; worst day {worst_day['game_date']} "
+                    f"{worst_day['graded']}/{worst_day['predictions']}")
+    message += f" ({verdict.value})"
+    return m.result(verdict, round(share * 100, 2), threshold, message, details)
+

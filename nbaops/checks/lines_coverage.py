@@ -1,0 +1,110 @@
+"""Lines coverage (phase4-processors): share of expected players that have a points line.
+
+Expected players are the feature-store rows of the day's scheduled games (phase 4 builds
+features for every player expected to play). A player is covered when the points-lines
+table has at least one line for them on that game day. The result names the missing
+players (top N) and the coverage of every game; no games scheduled is PASS.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "lines_coverage"
+SERVICE = "phase4-processors"
+
+# One row per (scheduled game, expected player); a game without feature rows yields one
+# row with a NULL player so "scheduled but nothing expected" is visible.
+SQL = """
+WITH scheduled AS (
+  SELECT game_id, CONCAT(away_team, '@', home_team) AS matchup
+  FROM `nba_raw.games`
+  WHERE game_date = @game_date
+    AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
+),
+expected AS (
+  SELECT game_id, player_lookup, ANY_VALUE(player_name) AS player_name, ANY_VALUE(team) AS team
+  FROM `nba_precompute.ml_feature_store`
+  WHERE game_date = @game_date
+  GROUP BY game_id, player_lookup
+),
+lined AS (
+  SELECT DISTINCT player_lookup
+  FROM `nba_precompute.points_lines`
+  WHERE game_date = @game_date
+)
+SELECT s.game_id, s.matchup, e.player_lookup, e.player_name, e.team,
+       l.player_lookup IS NOT NULL AS has_line
+FROM scheduled AS s
+LEFT JOIN expected AS e ON e.game_id = s.game_id
+LEFT JOIN lined AS l ON l.player_lookup = e.player_lookup
+ORDER BY s.game_id, e.player_lookup
+"""
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Measure lines coverage for ``params.date("game_date")`` (default today, Eastern)."""
+    m = Measurement(ctx, params, NAME, SERVICE)
+    game_date = params.date("game_date")
+    fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
+    threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)}"
+    rows = m.query(SQL, {"game_date": game_date})
+    games: dict[str, dict[str, Any]] = {}
+    missing: list[dict[str, Any]] = []
+    for row in rows:
+        game = games.setdefault(
+            row["game_id"], {"game_id": row["game_id"], "matchup": row["matchup"],
+                             "expected": 0, "with_line": 0},
+        )
+        if row["player_lookup"] is None:
+            continue
+        game["expected"] += 1
+        if row["has_line"]:
+            game["with_line"] += 1
+        else:
+            missing.append({"player": row["player_name"], "player_lookup": row["player_lookup"],
+                            "team": row["team"], "game": row["matchup"]})
+    base = {"game_date": game_date.isoformat()}
+    if not games:
+        return m.result(Verdict.PASS, None, threshold,
+                        f"no games scheduled on {game_date}", base)
+    expected = sum(g["expected"] for g in games.values())
+    covered = sum(g["with_line"] for g in games.values())
+    per_game = [
+        {**g, "coverage": round(g["with_line"] / g["expected"], 4) if g["expected"] else None}
+        for g in games.values()
+    ]
+    details = {**base, "games": len(games), "expected_players": expected,
+               "players_with_line": covered, "per_game": per_game,
+               "missing_players": missing[: params.integer("top_missing")],
+               "missing_total": len(missing)}
+    no_features = [g["matchup"] for g in games.values() if not g["expected"]]
+    min_expected = params.integer("min_expected_players")
+    if expected < max(min_expected, 1):
+        return m.result(
+            Verdict.INCONCLUSIVE, expected, threshold,
+            f"too little data: {len(games)} game(s) scheduled on {game_date} but only "
+            f"{expected} expected player(s) in the feature store (need {min_expected})",
+            details,
+        )
+    coverage = covered / expected
+    verdict = below_tiers(coverage, fail_below, warn_below)
+    worst_game = min((g for g in per_game if g["expected"]),
+                     key=lambda g: (g["with_line"] / g["expected"], -g["expected"]))
+    comparison = {Verdict.FAIL: f"< {pct(fail_below)}", Verdict.WARN: f"< {pct(warn_below)}",
+                  Verdict.PASS: f">= {pct(warn_below)}"}[verdict]
+    message = (f"coverage {pct1(coverage)} {comparison} ({verdict.value}): {len(missing)} of "
+               f"{expected} players without a line; worst game {worst_game['matchup']} "
+               f"{worst_game['with_line']}/{worst_game['expected']}")
+    if no_features:
+        # Players of those games are invisible to the ratio: never call that a clean PASS.
+        verdict = worst([verdict, Verdict.WARN])
+        message += f"; no feature rows for {', '.join(no_features)} (WARN)"
+    return m.result(verdict, round(coverage * 100, 2), threshold, message, details)

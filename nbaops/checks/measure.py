@@ -1,0 +1,145 @@
+"""What one check run measured through: its queries and log filters, bytes and timing.
+
+A check creates one :class:`Measurement`, runs its SQL (BigQuery Standard SQL with named
+parameters) or log filters through it, then builds its :class:`CheckResult` with
+:meth:`Measurement.result`, which carries every query text, the bytes processed and the
+duration. A failing call raises :class:`MeasurementFailed` carrying the query text, so the
+runner can report ERROR with the error text *and* the query behind it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import AdapterError
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.adapters.logs import LogRecord
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+
+class MeasurementFailed(AdapterError):
+    """A query or log read of a check failed; ``query`` is the text that failed."""
+
+    def __init__(self, cause: BaseException, query: str) -> None:
+        text = str(cause).strip().splitlines()
+        super().__init__(f"{type(cause).__name__}: {text[0] if text else 'failed'}")
+        self.query = query
+
+
+class Measurement:
+    """Runs a check's queries and assembles its result."""
+
+    def __init__(self, ctx: Context, params: CheckParams, name: str, service: str) -> None:
+        self.ctx = ctx
+        self.params = params
+        self.name = name
+        self.service = service
+        self.queries: list[str] = []
+        self.bytes_known = True
+        self.bytes_total = 0
+        self._started = time.perf_counter()
+
+    @property
+    def query_text(self) -> str:
+        return "\n;\n".join(q.strip() for q in self.queries)
+
+    def query(self, sql: str, args: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one warehouse query; raises MeasurementFailed with the SQL on any failure."""
+        self.queries.append(sql)
+        try:
+            result = self.ctx.warehouse.query(sql, args, timeout_s=self.params.timeout_s)
+        except Exception as exc:
+            raise MeasurementFailed(exc, self.query_text) from exc
+        if result.bytes_processed is None:
+            self.bytes_known = False
+        else:
+            self.bytes_total += result.bytes_processed
+        return list(result.rows)
+
+    def log_entries(self, filter_: str, max_entries: int) -> list[LogRecord]:
+        """Read Cloud Logging entries; raises MeasurementFailed with the filter on failure."""
+        self.queries.append(filter_)
+        try:
+            return list(self.ctx.logs.entries(filter_, max_entries=max_entries))
+        except Exception as exc:
+            raise MeasurementFailed(exc, self.query_text) from exc
+
+    def result(
+        self,
+        verdict: Verdict,
+        value: float | int | str | None,
+        threshold: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> CheckResult:
+        return CheckResult(
+            name=self.name,
+            service=self.service,
+            verdict=verdict,
+            value=value,
+            threshold=threshold,
+            message=message,
+            query=self.query_text,
+            duration_s=round(time.perf_counter() - self._started, 4),
+            bytes_processed=self.bytes_total if self.bytes_known and self.queries else None,
+            details=details or {},
+        )
+
+
+def below_tiers(value: float, fail_below: float, warn_below: float) -> Verdict:
+    """FAIL when ``value < fail_below``, WARN when ``value < warn_below``, else PASS."""
+    if value < fail_below:
+        return Verdict.FAIL
+    if value < warn_below:
+        return Verdict.WARN
+    return Verdict.PASS
+
+
+def above_tiers(value: float, fail_above: float, warn_above: float) -> Verdict:
+    """FAIL when ``value > fail_above``, WARN when ``value > warn_above``, else PASS."""
+    if value > fail_above:
+        return Verdict.FAIL
+    if value > warn_above:
+        return Verdict.WARN
+    return Verdict.PASS
+
+
+def pct(fraction: float) -> str:
+    """0.62 → ``62.0%``; 0.9 → ``90%`` (thresholds read better without a trailing .0)."""
+    value = fraction * 100
+    return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else f"{value:.1f}%"
+
+
+def pct1(fraction: float) -> str:
+    """Always one decimal: 0.62 → ``62.0%`` (measured values)."""
+    return f"{fraction * 100:.1f}%"
+
+
+def as_utc(value: Any) -> dt.datetime:
+    """A warehouse TIMESTAMP value as an aware UTC datetime (naive values are UTC)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a timestamp, got {value!r}")
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def duration_text(window: dt.timedelta) -> str:
+    """A timedelta the way the config writes it: ``2h``, ``10m``, ``90s``."""
+    seconds = int(window.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0 and (unit != "d" or seconds >= 2 * 86400):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A result row with dates and timestamps as ISO text (for ``details``)."""
+    return {k: (v.isoformat() if isinstance(v, dt.datetime | dt.date) else v)
+            for k, v in row.items()}

@@ -1,0 +1,116 @@
+"""Processor heartbeats (phase3-processors): age of each processor's last heartbeat.
+
+Processors are those configured in ``processors`` or, when that is empty, those that
+heartbeated in the last ``lookback_days``. Also flags heartbeat proliferation: more than
+``max_live_rows`` live heartbeat rows (distinct runs within ``live_window``) for one
+processor, the sign of runs that never close their heartbeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.checks.measure import Measurement, as_utc, duration_text
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "processor_heartbeats"
+SERVICE = "phase3-processors"
+
+SQL = """
+WITH recent AS (
+  SELECT processor_name, service, run_id, status, heartbeat_at, message
+  FROM `nba_analytics.processor_heartbeats`
+  WHERE heartbeat_at >= @since AND heartbeat_at <= @now
+),
+latest AS (
+  SELECT processor_name, service, status, heartbeat_at, message
+  FROM recent
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY processor_name ORDER BY heartbeat_at DESC) = 1
+),
+live AS (
+  SELECT processor_name, COUNT(DISTINCT run_id) AS live_runs
+  FROM recent
+  WHERE heartbeat_at >= @live_since
+  GROUP BY processor_name
+)
+SELECT l.processor_name, l.service, l.status, l.heartbeat_at, l.message,
+       COALESCE(v.live_runs, 0) AS live_runs
+FROM latest AS l
+LEFT JOIN live AS v ON v.processor_name = l.processor_name
+ORDER BY l.processor_name
+"""
+
+
+def _hours(delta: dt.timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f}h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f}m"
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Age of every processor's last heartbeat, and live-row proliferation."""
+    m = Measurement(ctx, params, NAME, SERVICE)
+    now = clock.now()
+    warn_age, fail_age = params.duration("warn_age"), params.duration("fail_age")
+    lookback = dt.timedelta(days=params.integer("lookback_days"))
+    max_live = params.integer("max_live_rows")
+    threshold = (f"FAIL age > {duration_text(fail_age)}, WARN age > {duration_text(warn_age)} "
+                 f"or > {max_live} live row(s)")
+    rows = m.query(SQL, {"since": now - lookback, "now": now,
+                         "live_since": now - params.duration("live_window")})
+    seen = {r["processor_name"]: r for r in rows}
+    configured = params.texts("processors")
+    expected = configured or sorted(seen)
+    if not expected:
+        return m.result(Verdict.INCONCLUSIVE, None, threshold,
+                        f"too little data: no processor heartbeats in the last "
+                        f"{lookback.days} days and no processors configured", {})
+    processors: list[dict[str, Any]] = []
+    for name in expected:
+        row = seen.get(name)
+        if row is None:
+            processors.append({"processor": name, "age_s": None, "verdict": Verdict.FAIL.value,
+                               "live_runs": 0, "last_heartbeat": None})
+            continue
+        age = now - as_utc(row["heartbeat_at"])
+        verdict = (Verdict.FAIL if age > fail_age else Verdict.WARN if age > warn_age
+                   else Verdict.PASS)
+        if int(row["live_runs"]) > max_live:
+            verdict = worst([verdict, Verdict.WARN])
+        processors.append({"processor": name, "service": row["service"],
+                           "age_s": round(age.total_seconds(), 1), "verdict": verdict.value,
+                           "status": row["status"], "live_runs": int(row["live_runs"]),
+                           "last_heartbeat": as_utc(row["heartbeat_at"]).isoformat()})
+    verdict = worst(Verdict(p["verdict"]) for p in processors)
+    missing = [p["processor"] for p in processors if p["age_s"] is None]
+    aged = [p for p in processors if p["age_s"] is not None]
+    problems: list[str] = []
+    if missing:
+        problems.append(f"no heartbeat in {lookback.days} days from {', '.join(missing)}")
+    stale = sorted((p for p in aged if p["verdict"] != Verdict.PASS.value
+                    and p["age_s"] > warn_age.total_seconds()),
+                   key=lambda p: -p["age_s"])
+    for p in stale[:3]:
+        limit = fail_age if p["age_s"] > fail_age.total_seconds() else warn_age
+        problems.append(f"{p['processor']} last heartbeat "
+                        f"{_hours(dt.timedelta(seconds=p['age_s']))} ago > {duration_text(limit)}")
+    proliferating = [p for p in aged if p["live_runs"] > max_live]
+    for p in proliferating[:3]:
+        problems.append(f"{p['processor']} has {p['live_runs']} live heartbeat rows "
+                        f"(proliferation, max {max_live})")
+    oldest = max((p["age_s"] for p in aged), default=None)
+    value = round(oldest / 60, 1) if oldest is not None else None
+    if problems:
+        message = f"{'; '.join(problems)} ({verdict.value})"
+    else:
+        message = (f"{len(processors)} processors, newest heartbeats all within "
+                   f"{duration_text(warn_age)}; oldest last heartbeat "
+                   f"{_hours(dt.timedelta(seconds=oldest or 0))} ago")
+    details = {"processors": processors, "value_unit": "minutes since the stalest heartbeat",
+               "proliferating": [p["processor"] for p in proliferating]}
+    return m.result(verdict, value, threshold, message, details)

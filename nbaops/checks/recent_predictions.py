@@ -1,0 +1,150 @@
+"""Recent predictions (prediction-worker): predictions of the last ``window`` per model.
+
+What to expect comes from the coordinator's batches and the schedule: every batch that
+started in the window (and had time to finish) expects ``expected_players`` predictions
+from every model version seen in the previous ``baseline_days``. With no batch in the
+window, predictions are only expected when a batch slot (02:30, 07:00, 11:30 ET) fell due
+on a day with games: then their absence is a FAIL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.checks.measure import (
+    Measurement,
+    as_utc,
+    below_tiers,
+    duration_text,
+    jsonable,
+    pct,
+    pct1,
+)
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "recent_predictions"
+SERVICE = "prediction-worker"
+
+BATCHES_SQL = """
+SELECT batch_id, scheduled_slot, status, started_at, completed_at, expected_players,
+       predictions_written
+FROM `nba_predictions.prediction_batches`
+WHERE game_date BETWEEN @from_date AND @to_date
+  AND started_at >= @since AND started_at <= @now
+ORDER BY started_at
+"""
+
+PREDICTIONS_SQL = """
+SELECT system_id,
+       COUNTIF(created_at >= @since AND created_at <= @now) AS recent,
+       COUNTIF(created_at < @since) AS baseline
+FROM `nba_predictions.player_prop_predictions`
+WHERE game_date BETWEEN @baseline_from AND @to_date
+  AND created_at <= @now
+GROUP BY system_id
+ORDER BY system_id
+"""
+
+GAMES_SQL = """
+SELECT COUNT(*) AS games
+FROM `nba_raw.games`
+WHERE game_date = @game_date
+  AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
+"""
+
+
+def due_slots(now: dt.datetime, since: dt.datetime, slots: list[str],
+              grace: dt.timedelta) -> list[dt.datetime]:
+    """Batch slot times (UTC) that fell in ``[since, now - grace]``."""
+    out: list[dt.datetime] = []
+    today = now.astimezone(clock.EASTERN).date()
+    for day in (today - dt.timedelta(days=1), today):
+        for slot in slots:
+            hour, minute = (int(part) for part in slot.split(":", 1))
+            at = dt.datetime.combine(day, dt.time(hour, minute), clock.EASTERN).astimezone(dt.UTC)
+            if since <= at <= now - grace:
+                out.append(at)
+    return sorted(out)
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Compare predictions created in the window, per model version, with the batches."""
+    m = Measurement(ctx, params, NAME, SERVICE)
+    now = clock.now()
+    window = params.duration("window")
+    since = now - window
+    grace = params.duration("slot_grace")
+    today = now.astimezone(clock.EASTERN).date()
+    from_date = since.astimezone(clock.EASTERN).date() - dt.timedelta(days=1)
+    to_date = today + dt.timedelta(days=1)
+    fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
+    threshold = f"per model FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of expected"
+    window_text = duration_text(window)
+
+    batches = m.query(BATCHES_SQL, {"from_date": from_date, "to_date": to_date,
+                                    "since": since, "now": now})
+    per_model = m.query(PREDICTIONS_SQL, {
+        "baseline_from": today - dt.timedelta(days=params.integer("baseline_days")),
+        "to_date": to_date, "since": since, "now": now})
+    games_today = int(m.query(GAMES_SQL, {"game_date": today})[0]["games"])
+
+    recent = {r["system_id"]: int(r["recent"]) for r in per_model}
+    models = sorted(r["system_id"] for r in per_model if int(r["baseline"]) or int(r["recent"]))
+    total_recent = sum(recent.values())
+    slots = due_slots(now, since, params.texts("batch_slots"), grace)
+    details: dict[str, Any] = {
+        "window": window_text, "since": since.isoformat(), "games_today": games_today,
+        "batches": [jsonable(b) for b in batches],
+        "models": {k: recent.get(k, 0) for k in models},
+        "due_slots": [s.astimezone(clock.EASTERN).strftime("%H:%M ET") for s in slots],
+    }
+    by_model = ", ".join(f"{k} {recent.get(k, 0)}" for k in models) or "none"
+
+    if not batches:
+        if slots and games_today:
+            slot_text = ", ".join(details["due_slots"])
+            return m.result(Verdict.FAIL, total_recent, threshold,
+                            f"no prediction batch in the last {window_text} although the "
+                            f"{slot_text} batch was due with {games_today} games today "
+                            f"({total_recent} predictions: {by_model}) (FAIL)", details)
+        reason = "no games scheduled today" if not games_today else \
+            f"no batch due in the last {window_text}"
+        return m.result(Verdict.PASS, total_recent, threshold,
+                        f"{reason}; {total_recent} predictions in the last {window_text} "
+                        f"({by_model})", details)
+
+    settled = [b for b in batches if as_utc(b["started_at"]) <= now - grace
+               or b["completed_at"] is not None]
+    if not settled:
+        return m.result(Verdict.INCONCLUSIVE, total_recent, threshold,
+                        f"too little data: {len(batches)} batch(es) started less than "
+                        f"{duration_text(grace)} ago and still running", details)
+    if not models:
+        return m.result(Verdict.FAIL, 0, threshold,
+                        f"{len(settled)} batch(es) ran in the last {window_text} but no model "
+                        "version wrote any prediction (FAIL)", details)
+    expected = sum(int(b["expected_players"] or 0) for b in settled)
+    details["expected_per_model"] = expected
+    if expected == 0:
+        missing = [k for k in models if not recent.get(k)]
+        verdict = Verdict.FAIL if missing else Verdict.PASS
+        text = f"; missing model(s) {', '.join(missing)}" if missing else ""
+        return m.result(verdict, total_recent, threshold,
+                        f"{total_recent} predictions in the last {window_text} ({by_model}); "
+                        f"batches state no expected players{text} ({verdict.value})", details)
+    ratios = {k: recent.get(k, 0) / expected for k in models}
+    verdict = worst(below_tiers(r, fail_below, warn_below) for r in ratios.values())
+    weakest = min(ratios, key=lambda k: ratios[k])
+    details["ratios"] = {k: round(v, 4) for k, v in ratios.items()}
+    message = (f"{total_recent} predictions in the last {window_text} from {len(settled)} "
+               f"batch(es) expecting {expected} per model: "
+               + ", ".join(f"{k} {recent.get(k, 0)}/{expected}" for k in models)
+               + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})")
+    return m.result(verdict, round(ratios[weakest] * 100, 2), threshold, message, details)
+

@@ -1,0 +1,91 @@
+"""Shot zones (phase3-processors): do zone attempts add up, and are zones filled in?
+
+On one game day's box scores (default yesterday, Eastern): paint + mid-range +
+three-point attempts must equal field-goal attempts (within ``tolerance``), and the zone
+columns must not be NULL on rows that have field-goal attempts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nbaops.checks.measure import Measurement, above_tiers, pct, pct1
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "shot_zones"
+SERVICE = "phase3-processors"
+
+_ZONES_NULL = """(paint_attempts IS NULL OR paint_makes IS NULL
+      OR mid_range_attempts IS NULL OR mid_range_makes IS NULL
+      OR three_pt_attempts IS NULL OR three_pt_makes IS NULL)"""
+_MISMATCH = """(paint_attempts IS NOT NULL AND mid_range_attempts IS NOT NULL
+      AND three_pt_attempts IS NOT NULL
+      AND ABS(paint_attempts + mid_range_attempts + three_pt_attempts - fga) > @tolerance)"""
+
+SQL = f"""
+SELECT
+  (SELECT COUNT(*) FROM `nba_raw.games`
+   WHERE game_date = @game_date
+     AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')) AS games,
+  COUNT(*) AS box_rows,
+  COUNTIF(fga IS NOT NULL) AS shooting_rows,
+  COUNTIF(fga IS NOT NULL AND {_ZONES_NULL}) AS null_rows,
+  COUNTIF(fga IS NOT NULL AND {_MISMATCH}) AS mismatched_rows
+FROM `nba_analytics.player_game_summary`
+WHERE game_date = @game_date
+"""  # noqa: S608 - fixed column expressions only; values are query parameters
+
+EXAMPLES_SQL = f"""
+SELECT game_id, player_name, team, fga, paint_attempts, mid_range_attempts, three_pt_attempts,
+       {_ZONES_NULL} AS has_null
+FROM `nba_analytics.player_game_summary`
+WHERE game_date = @game_date
+  AND fga IS NOT NULL
+  AND ({_ZONES_NULL} OR {_MISMATCH})
+ORDER BY game_id, player_name
+LIMIT 10
+"""  # noqa: S608 - fixed column expressions only; values are query parameters
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Zone-sum mismatches and zone null rate on ``game_date`` box scores."""
+    m = Measurement(ctx, params, NAME, SERVICE)
+    game_date = params.date("game_date")
+    tolerance = params.integer("tolerance")
+    mm_warn = params.fraction("mismatch_warn_above")
+    mm_fail = params.fraction("mismatch_fail_above")
+    nl_warn, nl_fail = params.fraction("null_warn_above"), params.fraction("null_fail_above")
+    threshold = (f"mismatch FAIL > {pct(mm_fail)}, WARN > {pct(mm_warn)}; "
+                 f"null FAIL > {pct(nl_fail)}, WARN > {pct(nl_warn)}")
+    args = {"game_date": game_date, "tolerance": tolerance}
+    row = m.query(SQL, args)[0]
+    games, shooting = int(row["games"]), int(row["shooting_rows"])
+    details: dict[str, Any] = {"game_date": game_date.isoformat(), "games": games,
+                               "box_rows": int(row["box_rows"]), "shooting_rows": shooting}
+    if shooting == 0 and games == 0:
+        return m.result(Verdict.PASS, None, threshold,
+                        f"no games scheduled on {game_date}", details)
+    min_rows = params.integer("min_rows")
+    if shooting < max(min_rows, 1):
+        return m.result(Verdict.INCONCLUSIVE, None, threshold,
+                        f"too little data: {shooting} box-score rows with shots on {game_date} "
+                        f"for {games} game(s) (need {min_rows})", details)
+    null_rate = int(row["null_rows"]) / shooting
+    mismatch_rate = int(row["mismatched_rows"]) / shooting
+    details.update(null_rows=int(row["null_rows"]), mismatched_rows=int(row["mismatched_rows"]),
+                   null_rate=round(null_rate, 4), mismatch_rate=round(mismatch_rate, 4),
+                   tolerance=tolerance)
+    v_mismatch = above_tiers(mismatch_rate, mm_fail, mm_warn)
+    v_null = above_tiers(null_rate, nl_fail, nl_warn)
+    verdict = worst([v_mismatch, v_null])
+    message = (f"{game_date}: {row['mismatched_rows']} of {shooting} rows where paint + "
+               f"mid-range + three-point attempts != FGA ({pct1(mismatch_rate)}, "
+               f"{v_mismatch.value}); zone null rate {pct1(null_rate)} ({v_null.value})")
+    if verdict is not Verdict.PASS:
+        details["examples"] = m.query(EXAMPLES_SQL, args)
+    return m.result(verdict, round(max(mismatch_rate, null_rate) * 100, 2), threshold,
+                    message, details)
