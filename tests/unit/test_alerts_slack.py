@@ -1,0 +1,101 @@
+"""Slack rendering (Block Kit) and the Secret type that keeps the webhook out of output."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+
+import pytest
+
+from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary
+from nbaops.alerts.secret import Secret, redact
+from nbaops.alerts.slack import MAX_BLOCKS, build_message, escape, event_text
+from nbaops.alerts.webhook_store import validate_webhook
+from nbaops.errors import UsageError
+from nbaops.verdict import Verdict
+
+pytestmark = pytest.mark.unit
+
+URL = "https://hooks.slack.com/services/T0NBAOPS1/B0NBAOPS2/s3cr3tT0kenValue123"
+
+
+def failing_event() -> AlertEvent:
+    return AlertEvent(
+        kind=AlertKind.FAILING,
+        title="lines_coverage FAIL",
+        text="coverage 62.0% < 90% (FAIL): 41 of 108 players without a line; worst LAL@BOS 8/22",
+        service="phase4-processors",
+        verdict=Verdict.FAIL,
+        check="lines_coverage",
+        value=0.62,
+        threshold="FAIL < 90%, WARN < 95%",
+        owner="@nba-data-eng",
+        runbook="docs/runbooks/phase4-processors.md",
+    )
+
+
+def test_message_names_what_failed_value_threshold_owner_and_runbook() -> None:
+    payload = build_message([failing_event()], headline="nbaops prod: 1 check failing", context="x")
+    assert payload["text"] == "nbaops prod: 1 check failing"
+    assert payload["blocks"][0]["type"] == "header"
+    body = payload["blocks"][2]["text"]["text"]
+    assert payload["blocks"][2]["text"]["type"] == "mrkdwn"
+    assert "*lines_coverage FAIL*" in body
+    assert "value *0.62* vs threshold `FAIL &lt; 90%, WARN &lt; 95%`" in body
+    assert "owner @nba-data-eng" in body
+    assert "runbook `docs/runbooks/phase4-processors.md`" in body
+    assert "LAL@BOS 8/22" in body
+
+
+def test_runbook_url_becomes_a_link() -> None:
+    event = AlertEvent(kind="failing", title="t", text="", runbook="https://x.test/r/a.md")
+    assert "<https://x.test/r/a.md|a.md>" in event_text(event)
+
+
+def test_mrkdwn_control_characters_are_escaped() -> None:
+    assert escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
+    event = AlertEvent(kind="info", title="<!channel>", text="<@U123>")
+    assert "<!channel>" not in event_text(event) and "<@U123>" not in event_text(event)
+
+
+def test_block_limit_is_respected_and_the_rest_is_counted() -> None:
+    events = [AlertEvent(kind="failing", title=f"c{i} FAIL", text="") for i in range(80)]
+    blocks = build_message(events, headline="h", context="c")["blocks"]
+    assert len(blocks) <= MAX_BLOCKS
+    assert "more" in blocks[-1]["elements"][0]["text"]
+
+
+def test_secret_never_shows_itself() -> None:
+    secret = Secret(URL)
+    assert URL not in (str(secret) + repr(secret) + f"{secret}" + f"{secret!r}" + "%s" % secret)
+    assert secret.reveal() == URL
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+
+
+def test_redact_removes_url_path_and_token(caplog: pytest.LogCaptureFixture) -> None:
+    secret = Secret(URL)
+    text = f"POST {URL} failed; path /services/T0NBAOPS1/B0NBAOPS2/s3cr3tT0kenValue123; tok s3cr3tT0kenValue123"
+    cleaned = redact(text, secret)
+    assert "s3cr3tT0kenValue123" not in cleaned and "/services/T0NBAOPS1" not in cleaned
+    # Any Slack hook URL is redacted even without its Secret.
+    assert "s3cr3t" not in redact(f"error for {URL}")
+    logging.getLogger("t").warning("%s", secret)
+    assert URL not in caplog.text
+
+
+def test_validate_webhook_rejects_without_echoing_the_value() -> None:
+    assert validate_webhook(URL + "\n") == Secret(URL)
+    assert validate_webhook("http://127.0.0.1:9/hook").reveal() == "http://127.0.0.1:9/hook"
+    for bad in ("", "   ", "http://hooks.slack.com/services/AAAAAAAAAA/secretvalue", "ftp://x/y"):
+        with pytest.raises(UsageError) as info:
+            validate_webhook(bad)
+        assert "secretvalue" not in str(info.value)
+
+
+def test_summary_line() -> None:
+    summary = AlertSummary(alerted=["a@s", "b@s"], suppressed=["c@s"], channels=["slack"])
+    assert summary.summary == "alerts: 2 sent (slack), 1 suppressed"
+    failed = AlertSummary(undelivered=["a@s"], errors=["Slack webhook returned HTTP 503"])
+    assert failed.summary == "alerts: 1 NOT delivered (Slack webhook returned HTTP 503)"
+    assert AlertSummary().summary == "alerts: 0 sent"

@@ -1,0 +1,92 @@
+"""Alert dedup rules: first FAIL alerts, repeats are suppressed for the interval, recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from nbaops.alerts.state import FileStateStore, Mark, key_of, marks_for, plan
+from nbaops.verdict import CheckResult, Verdict
+
+pytestmark = pytest.mark.unit
+
+NOW = dt.datetime(2026, 1, 20, 18, 0, tzinfo=dt.UTC)
+INTERVAL = dt.timedelta(hours=12)
+
+
+def res(verdict: Verdict, name: str = "lines_coverage", service: str = "phase4-processors"):
+    return CheckResult(name, service, verdict, 0.5, "FAIL < 90%", "msg")
+
+
+def marks(*items: Mark) -> dict[str, Mark]:
+    return {m.key: m for m in items}
+
+
+def decide(results, state, now=NOW, recovery=True):
+    return plan(results, state, now, suppression=INTERVAL, recovery_messages=recovery)
+
+
+@pytest.mark.parametrize("verdict", [Verdict.FAIL, Verdict.ERROR])
+def test_first_failure_alerts(verdict: Verdict) -> None:
+    assert decide([res(verdict)], {}).alerts == [res(verdict)]
+
+
+def test_repeat_within_interval_is_suppressed_and_after_it_alerts_again() -> None:
+    prior = Mark("lines_coverage", "phase4-processors", "FAIL", NOW - dt.timedelta(hours=6))
+    out = decide([res(Verdict.FAIL)], marks(prior))
+    assert (out.alerts, out.suppressed) == ([], [res(Verdict.FAIL)])
+    old = Mark("lines_coverage", "phase4-processors", "FAIL", NOW - INTERVAL)
+    assert decide([res(Verdict.FAIL)], marks(old)).alerts == [res(Verdict.FAIL)]
+
+
+def test_a_changed_failing_verdict_alerts_within_the_interval() -> None:
+    prior = Mark("lines_coverage", "phase4-processors", "ERROR", NOW - dt.timedelta(hours=1))
+    assert decide([res(Verdict.FAIL)], marks(prior)).alerts == [res(Verdict.FAIL)]
+
+
+@pytest.mark.parametrize("verdict", [Verdict.PASS, Verdict.WARN])
+def test_passing_after_an_alert_is_a_recovery(verdict: Verdict) -> None:
+    prior = Mark("lines_coverage", "phase4-processors", "FAIL", NOW - dt.timedelta(hours=1))
+    out = decide([res(verdict)], marks(prior))
+    assert out.recoveries == [res(verdict)] and not out.alerts
+    silent = decide([res(verdict)], marks(prior), recovery=False)
+    assert silent.recoveries == [] and silent.silent_recoveries == [res(verdict)]
+
+
+def test_passing_without_a_prior_alert_says_nothing() -> None:
+    recovered = Mark("lines_coverage", "phase4-processors", "PASS", NOW - dt.timedelta(hours=1))
+    for state in ({}, marks(recovered)):
+        out = decide([res(Verdict.PASS)], state)
+        assert not (out.alerts or out.recoveries or out.suppressed or out.silent_recoveries)
+
+
+def test_inconclusive_neither_alerts_nor_recovers() -> None:
+    prior = Mark("lines_coverage", "phase4-processors", "FAIL", NOW - dt.timedelta(hours=1))
+    out = decide([res(Verdict.INCONCLUSIVE)], marks(prior))
+    assert not (out.alerts or out.recoveries or out.suppressed)
+
+
+def test_keys_are_per_check_and_service() -> None:
+    prior = Mark("error_logs", "phase3-processors", "FAIL", NOW - dt.timedelta(hours=1))
+    other = res(Verdict.FAIL, "error_logs", "grading-service")
+    assert decide([other], marks(prior)).alerts == [other]
+
+
+def test_file_store_round_trip(tmp_path: Path) -> None:
+    store = FileStateStore(tmp_path)
+    assert store.load(NOW, INTERVAL) == {}
+    saved = marks_for([res(Verdict.FAIL), res(Verdict.PASS, "grading_completeness")], NOW)
+    store.save(saved, run_id="r1", profile="local")
+    loaded = store.load(NOW, INTERVAL)
+    assert loaded[key_of("lines_coverage", "phase4-processors")] == saved[0]
+    assert loaded[key_of("grading_completeness", "phase4-processors")].alerting is False
+    assert store.path == tmp_path / "alerts" / "state.json"
+
+
+def test_a_damaged_state_file_means_alert_again(tmp_path: Path) -> None:
+    store = FileStateStore(tmp_path)
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text("{not json", encoding="utf-8")
+    assert store.load(NOW, INTERVAL) == {}
