@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from nbaops.cli import drift as drift_tasks
 from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.cli import slack as slack_tasks
 
 ns = Collection()
 for task in services.TASKS:
+    ns.add_task(task)
+for task in drift_tasks.TASKS:
     ns.add_task(task)
 ns.add_collection(sandbox.ns)
 ns.add_collection(slack_tasks.ns)

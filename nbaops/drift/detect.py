@@ -70,6 +70,7 @@ class ServingState:
     revision: str | None
     commit: str | None
     traffic: tuple[TrafficShare, ...] = ()
+    raw_label: str | None = None  # the label as found, when it is not a usable SHA
 
     @property
     def split(self) -> bool:
@@ -171,21 +172,31 @@ ServingResolver = Callable[["Context", str], ServingState]
 
 
 def serving_state(ctx: Context, service: str) -> ServingState:
-    """The serving revision, its commit and the traffic split, through ``ctx.cloudrun``.
+    """The serving revision, its commit and every traffic share.
+
+    Reuses :func:`nbaops.services_status.deployed_commit` (what ``inv deployed-commit``
+    and ``inv check-all-services`` show), so all three agree on what is deployed. A label
+    that is not a 40-hex SHA counts as missing.
 
     Raises:
         CloudRunError: the service cannot be read.
     """
-    info = ctx.cloudrun.get_service(service)
-    serving = info.serving_revision
-    shares: list[TrafficShare] = []
-    for split in info.traffic:
-        if split.percent <= 0:
-            continue
-        rev = ctx.cloudrun.get_revision(service, split.revision)
-        shares.append(TrafficShare(split.revision, split.percent, rev.commit, split.tag))
-    commit = next((s.commit for s in shares if s.revision == serving), None)
-    return ServingState(revision=serving, commit=commit, traffic=tuple(shares))
+    from nbaops.services_status import deployed_commit
+
+    dc = deployed_commit(ctx, service)
+    tags = {split.revision: split.tag for split in dc.traffic if split.tag}
+    shares = tuple(
+        TrafficShare(
+            revision=rev.name,
+            percent=dc.percents.get(rev.name, 0),
+            commit=dc.commits.get(rev.name),
+            tag=tags.get(rev.name, ""),
+        )
+        for rev in dc.revisions
+    )
+    return ServingState(
+        revision=dc.serving_revision, commit=dc.commit, traffic=shares, raw_label=dc.raw_label
+    )
 
 
 def classify(
@@ -266,9 +277,14 @@ def _measure(
         drift.message = "no revision serves traffic; cannot tell which commit is deployed"
         return
     if not state.commit:
+        what = (
+            f"a {COMMIT_LABEL!r} label {state.raw_label!r} that is not a 40-hex SHA"
+            if state.raw_label
+            else f"no {COMMIT_LABEL!r} label"
+        )
         drift.verdict = Verdict.INCONCLUSIVE
         drift.message = (
-            f"serving revision {state.revision} has no {COMMIT_LABEL!r} label; "
+            f"serving revision {state.revision} has {what}; "
             f"cannot tell which commit is deployed{split_note}"
         )
         return

@@ -1,0 +1,352 @@
+"""Drift issue sync against a GitHub REST stand-in on 127.0.0.1.
+
+The server speaks the shapes nbaops uses: list issues (labels + state filters, pages),
+create, update (body/title/state), list and create comments, get and create labels.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+from drift_world import World, build_world, commit, seed_default
+from invoke import Context as InvokeContext
+from invoke.exceptions import Exit
+
+from nbaops.cli.drift import check_drift
+from nbaops.drift.github_issues import GitHubClient, GitHubError, GitHubSettings, marker_service
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "ghs_s3cretTOKENvalue0123456789"
+REPO = "nba/props"
+LABEL = "deployment-drift"
+
+
+class FakeGitHub:
+    """In-memory issues of one repository; ``now`` stamps created_at/updated_at."""
+
+    def __init__(self) -> None:
+        self.issues: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.labels: set[str] = set()
+        self.requests: list[tuple[str, str]] = []
+        self.now = "2026-03-01T12:00:00Z"
+        self.fail_status: int | None = None
+        self.fail_methods: set[str] = {"GET", "POST", "PATCH"}
+        self.next_number = 1
+        self.url = ""
+        self.lock = threading.Lock()
+        # A pull request with the label: the issues endpoint returns PRs too.
+        self._add_issue({"title": "PR", "body": "", "labels": [LABEL]}, pull_request=True)
+
+    def _add_issue(self, body: dict[str, Any], pull_request: bool = False) -> dict[str, Any]:
+        number = self.next_number
+        self.next_number += 1
+        issue: dict[str, Any] = {
+            "number": number,
+            "html_url": f"https://github.example/{REPO}/issues/{number}",
+            "title": body.get("title", ""),
+            "body": body.get("body", ""),
+            "state": "open",
+            "state_reason": None,
+            "labels": [{"name": n} for n in body.get("labels", [])],
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        if pull_request:
+            issue["pull_request"] = {"url": "x"}
+        self.issues[number] = issue
+        self.comments[number] = []
+        return issue
+
+    def open_issues(self) -> list[dict[str, Any]]:
+        return [i for i in self.issues.values() if i["state"] == "open" and "pull_request" not in i]
+
+    def mutations(self) -> list[tuple[str, str]]:
+        return [r for r in self.requests if r[0] != "GET"]
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: Any,
+        body: dict[str, Any],
+    ) -> tuple[int, Any]:
+        self.requests.append((method, path))
+        if headers.get("Authorization") != f"Bearer {TOKEN}":
+            return 401, {"message": "Bad credentials"}
+        if self.fail_status and method in self.fail_methods:
+            return self.fail_status, {"message": "Server Error"}
+        prefix = f"/repos/{REPO}"
+        if not path.startswith(prefix):
+            return 404, {"message": "Not Found"}
+        rest = path[len(prefix) :]
+        with self.lock:
+            if rest == "/issues" and method == "GET":
+                labels = set(query.get("labels", [""])[0].split(",")) - {""}
+                state = query.get("state", ["open"])[0]
+                per_page = int(query.get("per_page", ["30"])[0])
+                page = int(query.get("page", ["1"])[0])
+                items = [
+                    i
+                    for i in sorted(self.issues.values(), key=lambda i: i["number"])
+                    if (state == "all" or i["state"] == state)
+                    and labels <= {lab["name"] for lab in i["labels"]}
+                ]
+                return 200, items[(page - 1) * per_page : page * per_page]
+            if rest == "/issues" and method == "POST":
+                return 201, self._add_issue(body)
+            m = re.fullmatch(r"/issues/(\d+)", rest)
+            if m and method == "PATCH":
+                issue = self.issues.get(int(m.group(1)))
+                if issue is None:
+                    return 404, {"message": "Not Found"}
+                for key in ("title", "body", "state", "state_reason"):
+                    if key in body:
+                        issue[key] = body[key]
+                issue["updated_at"] = self.now
+                return 200, issue
+            m = re.fullmatch(r"/issues/(\d+)/comments", rest)
+            if m:
+                number = int(m.group(1))
+                if number not in self.issues:
+                    return 404, {"message": "Not Found"}
+                if method == "GET":
+                    per_page = int(query.get("per_page", ["30"])[0])
+                    page = int(query.get("page", ["1"])[0])
+                    return 200, self.comments[number][(page - 1) * per_page : page * per_page]
+                comment = {
+                    "id": len(self.comments[number]) + 1,
+                    "body": body["body"],
+                    "created_at": self.now,
+                }
+                self.comments[number].append(comment)
+                return 201, comment
+            m = re.fullmatch(r"/labels/(.+)", rest)
+            if m and method == "GET":
+                name = unquote(m.group(1))
+                return (200, {"name": name}) if name in self.labels else (404, {"message": "NF"})
+            if rest == "/labels" and method == "POST":
+                self.labels.add(body["name"])
+                return 201, {"name": body["name"]}
+        return 404, {"message": "Not Found"}
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else {}
+            status, payload = fake.handle(
+                method, parts.path, parse_qs(parts.query), self.headers, body
+            )
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PATCH(self) -> None:
+            self._serve("PATCH")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github: FakeGitHub) -> World:
+    w = build_world(tmp_path, monkeypatch)
+    seed_default(w, monkeypatch)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    monkeypatch.setenv("GITHUB_API_URL", github.url)
+    return w
+
+
+def sync(capsys: pytest.CaptureFixture[str], **flags: Any) -> tuple[int, dict[str, Any], str]:
+    capsys.readouterr()
+    try:
+        check_drift(InvokeContext(), json=True, sync_issues=True, **flags)
+        code = 0
+    except Exit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, json.loads(out.out), out.err
+
+
+def issue_of(github: FakeGitHub, service: str) -> list[dict[str, Any]]:
+    return [i for i in github.open_issues() if marker_service(i["body"]) == service]
+
+
+def test_drift_appears_opens_one_issue_per_drifting_service(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+):
+    code, doc, err = sync(capsys)
+    assert code == 1, doc.get("issues")  # phase4 FAILs; the sync itself worked
+    assert doc["issues"]["ok"] is True
+    actions = {a["service"]: a["action"] for a in doc["issues"]["actions"]}
+    assert actions == {
+        "phase3-processors": "none",
+        "phase4-processors": "open",
+        "prediction-coordinator": "skip",  # INCONCLUSIVE: neither opened nor closed
+        "prediction-worker": "open",
+        "grading-service": "none",
+    }
+    assert len(github.open_issues()) == 2
+    (phase4,) = issue_of(github, "phase4-processors")
+    assert phase4["title"] == "Deployment drift: phase4-processors"
+    assert [lab["name"] for lab in phase4["labels"]] == [LABEL]
+    assert "phase4: fix lines join" in phase4["body"] and "FAIL" in phase4["body"]
+    assert LABEL in github.labels  # created once when missing
+    assert TOKEN not in json.dumps(doc) and TOKEN not in err
+
+
+def test_drift_persists_updates_without_duplicates_and_comments_at_most_daily(
+    world: World,
+    github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    sync(capsys)
+    (first,) = issue_of(github, "phase4-processors")
+    number = first["number"]
+
+    # An hour later a new phase4 commit lands: the body follows, no comment yet.
+    monkeypatch.setenv("NBAOPS_NOW", "2026-03-01T13:00:00Z")
+    github.now = "2026-03-01T13:00:00Z"
+    commit(
+        world.repo, {"services/phase4/app.py": "p4 v4\n"}, "phase4: newest", "2026-03-01T12:30:00Z"
+    )
+    code, doc, _ = sync(capsys, service="phase4-processors")
+    (action,) = doc["issues"]["actions"]
+    assert action == {**action, "action": "update", "number": number}
+    assert len(issue_of(github, "phase4-processors")) == 1
+    assert "phase4: newest" in github.issues[number]["body"]
+    assert github.comments[number] == []
+
+    # A day after the issue opened: one "still drifting" comment, then none again today.
+    monkeypatch.setenv("NBAOPS_NOW", "2026-03-02T12:05:00Z")
+    github.now = "2026-03-02T12:05:00Z"
+    sync(capsys, service="phase4-processors")
+    sync(capsys, service="phase4-processors")
+    assert len(github.comments[number]) == 1
+    assert "Still drifting" in github.comments[number][0]["body"]
+    assert len(issue_of(github, "phase4-processors")) == 1
+
+
+def test_back_in_sync_closes_the_issue_with_a_comment(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+):
+    sync(capsys)
+    (issue,) = issue_of(github, "prediction-worker")
+    world.seed("prediction-worker", (world.commits["c0"], 0), (world.commits["c4"], 100))
+    code, doc, _ = sync(capsys, service="prediction-worker")
+    assert code == 0 and doc["verdict"] == "PASS"
+    assert doc["issues"]["actions"][0]["action"] == "close"
+    closed = github.issues[issue["number"]]
+    assert closed["state"] == "closed" and closed["state_reason"] == "completed"
+    assert "Back in sync" in github.comments[issue["number"]][-1]["body"]
+    # The other service's issue is untouched by a --service run.
+    assert len(issue_of(github, "phase4-processors")) == 1
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+):
+    code, doc, _ = sync(capsys, dry_run=True)
+    assert doc["issues"]["dry_run"] is True
+    assert {a["service"] for a in doc["issues"]["actions"] if a["action"] == "open"} == {
+        "phase4-processors",
+        "prediction-worker",
+    }
+    assert github.mutations() == []
+    # The table says "would open".
+    capsys.readouterr()
+    with pytest.raises(Exit):
+        check_drift(InvokeContext(), sync_issues=True, dry_run=True)
+    assert "would open" in capsys.readouterr().out
+
+
+def test_github_5xx_exits_3_and_keeps_the_report(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+):
+    github.fail_status = 502
+    report_file = tmp_path / "drift.md"
+    code, doc, err = sync(capsys, markdown_file=str(report_file))
+    assert code == 3
+    assert doc["verdict"] == "ERROR" and doc["drift_verdict"] == "FAIL"
+    assert doc["issues"]["ok"] is False
+    assert "HTTP 502" in doc["issues"]["errors"][0]
+    # The drift report is intact in the output and in the file.
+    assert {s["service"]: s["verdict"] for s in doc["services"]}["phase4-processors"] == "FAIL"
+    assert "phase4: fix lines join" in report_file.read_text(encoding="utf-8")
+    assert TOKEN not in json.dumps(doc) and TOKEN not in err
+
+
+def test_5xx_on_writes_after_successful_listing_is_reported_per_service(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+):
+    github.fail_status = 500
+    github.fail_methods = {"POST"}
+    code, doc, _ = sync(capsys)
+    assert code == 3
+    errors = {a["service"] for a in doc["issues"]["actions"] if a["action"] == "error"}
+    assert errors == {"phase4-processors", "prediction-worker"}
+
+
+def test_settings_come_from_the_environment_and_hide_the_token() -> None:
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    settings = GitHubSettings.from_env(env)
+    assert settings.api_url == "https://api.github.com"
+    assert TOKEN not in repr(settings) and TOKEN not in repr(GitHubClient(settings))
+    with pytest.raises(Exception, match="owner/name"):
+        GitHubSettings.from_env({**env, "GITHUB_REPOSITORY": "nope"})
+
+
+def test_bad_credentials_are_a_github_error_without_the_token(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+):
+    import os
+
+    settings = GitHubSettings.from_env(
+        {
+            "GITHUB_TOKEN": "wrong-token-value",
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_API_URL": os.environ["GITHUB_API_URL"],
+        }
+    )
+    with pytest.raises(GitHubError, match="HTTP 401: Bad credentials") as info:
+        GitHubClient(settings).list_issues(LABEL)
+    assert "wrong-token-value" not in str(info.value)
