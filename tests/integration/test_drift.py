@@ -222,3 +222,20 @@ def test_not_a_git_repository_exits_3(world: World, capsys: pytest.CaptureFixtur
     shutil.rmtree(world.repo / ".git")
     code, _out, err = run_task(capsys, service="phase3-processors")
     assert code == 3 and "not a git repository" in err
+
+
+@pytest.mark.parametrize(
+    ("replacement", "message"),
+    [
+        ("  windw: 6h", "drift: Additional properties are not allowed ('windw'"),
+        ("  window: six hours", "drift.window"),
+    ],
+)
+def test_drift_config_typos_exit_2(
+    world: World, capsys: pytest.CaptureFixture[str], replacement: str, message: str
+):
+    config = world.repo / "nbaops.yaml"
+    text = config.read_text(encoding="utf-8").replace("  window: 6h", replacement)
+    config.write_text(text, encoding="utf-8")
+    code, _out, err = run_task(capsys)
+    assert code == 2 and message in err
