@@ -171,8 +171,10 @@ def api_error_text(exc: Any) -> str:
 
 def new_revision_name(service: str, existing: list[str]) -> str:
     """``{service}-{NNNNN}-{abc}``: one past the highest index, random letters (like gcloud)."""
-    index = max((int(m.group(1)) for n in existing if (m := REVISION_INDEX_RE.search(n))),
-                default=0) + 1
+    index = (
+        max((int(m.group(1)) for n in existing if (m := REVISION_INDEX_RE.search(n))), default=0)
+        + 1
+    )
     letters = "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
     return f"{service}-{index:05d}-{letters}"
 
@@ -348,7 +350,8 @@ class CloudRun:
 
     def _get_service_raw(self, service: str) -> Any:
         return self._guard(
-            "get service", service,
+            "get service",
+            service,
             lambda: self.services_client.get_service(
                 name=self.service_path(service), **self._call_options()
             ),
@@ -360,17 +363,23 @@ class CloudRun:
 
     def list_services(self) -> list[ServiceInfo]:
         """Every service in the project/region."""
+
         def call() -> list[Any]:
-            return list(self.services_client.list_services(parent=self.location,
-                                                           **self._call_options()))
+            return list(
+                self.services_client.list_services(parent=self.location, **self._call_options())
+            )
 
         return [self._service_info(s) for s in self._guard("list services", "", call)]
 
     def list_revisions(self, service: str) -> list[RevisionInfo]:
         """The service's revisions, newest first."""
+
         def call() -> list[Any]:
-            return list(self.revisions_client.list_revisions(
-                parent=self.service_path(service), **self._call_options()))
+            return list(
+                self.revisions_client.list_revisions(
+                    parent=self.service_path(service), **self._call_options()
+                )
+            )
 
         revisions = [self._revision_info(r) for r in self._guard("list revisions", service, call)]
         epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -550,8 +559,9 @@ class CloudRun:
 
 
 def _target(run_v2: Any, revision: str, percent: int, tag: str) -> Any:
-    return run_v2.TrafficTarget(type_=_TRAFFIC_REVISION, revision=revision, percent=percent,
-                                tag=tag)
+    return run_v2.TrafficTarget(
+        type_=_TRAFFIC_REVISION, revision=revision, percent=percent, tag=tag
+    )
 
 
 def _revision_index(name: str) -> int:

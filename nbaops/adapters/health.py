@@ -63,8 +63,14 @@ class HealthProber:
             try:
                 headers["Authorization"] = f"Bearer {self._token(url)}"
             except Exception as exc:  # any auth failure is a failed probe, not a crash
-                return HealthResult(url, None, False, time.monotonic() - started, "",
-                                    f"cannot get an ID token: {type(exc).__name__}")
+                return HealthResult(
+                    url,
+                    None,
+                    False,
+                    time.monotonic() - started,
+                    "",
+                    f"cannot get an ID token: {type(exc).__name__}",
+                )
         request = urllib.request.Request(url, headers=headers, method="GET")
         status: int | None = None
         body = ""

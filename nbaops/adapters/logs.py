@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from nbaops.config import ProfileConfig
 
 SEVERITIES = (
-    "DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY",
+    "DEFAULT",
+    "DEBUG",
+    "INFO",
+    "NOTICE",
+    "WARNING",
+    "ERROR",
+    "CRITICAL",
+    "ALERT",
+    "EMERGENCY",
 )
 RESOURCE_TYPE = "cloud_run_revision"
 MESSAGE_LIMIT = 2000

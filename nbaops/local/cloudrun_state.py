@@ -182,8 +182,9 @@ def revisions_of(state: dict[str, Any], full_service: str) -> list[dict[str, Any
     """The service's revisions, newest first."""
     prefix = full_service + "/revisions/"
     revs = [r for k, r in state["revisions"].items() if k.startswith(prefix)]
-    return sorted(revs, key=lambda r: (r.get("createTime", ""), revision_index(r["name"])),
-                  reverse=True)
+    return sorted(
+        revs, key=lambda r: (r.get("createTime", ""), revision_index(r["name"])), reverse=True
+    )
 
 
 def is_ready(resource: dict[str, Any]) -> bool:
@@ -228,19 +229,22 @@ def validate_metadata(kind: str, values: dict[str, Any] | None, *, labels: bool)
     for key, value in (values or {}).items():
         if any(part in key for part in FORBIDDEN_KEY_PARTS):
             raise StandInApiError(
-                400, "INVALID_ARGUMENT",
+                400,
+                "INVALID_ARGUMENT",
                 f"{kind} {key!r}: keys under run.googleapis.com, cloud.googleapis.com "
                 "and knative.dev are reserved",
             )
         if labels:
             if not LABEL_KEY_RE.match(key):
                 raise StandInApiError(
-                    400, "INVALID_ARGUMENT",
+                    400,
+                    "INVALID_ARGUMENT",
                     f"{kind} key {key!r}: must be 1-63 lowercase letters, digits, '_' or '-'",
                 )
             if not isinstance(value, str) or not LABEL_VALUE_RE.match(value):
                 raise StandInApiError(
-                    400, "INVALID_ARGUMENT",
+                    400,
+                    "INVALID_ARGUMENT",
                     f"{kind} {key}={value!r}: value must be at most 63 lowercase letters, "
                     "digits, '_' or '-'",
                 )
@@ -287,27 +291,35 @@ def validate_traffic(
         revision = target.get("revision", "") or ""
         tag = target.get("tag", "") or ""
         if ttype not in (TRAFFIC_LATEST, TRAFFIC_REVISION):
-            raise StandInApiError(400, "INVALID_ARGUMENT",
-                                  "traffic target type must be LATEST or REVISION")
+            raise StandInApiError(
+                400, "INVALID_ARGUMENT", "traffic target type must be LATEST or REVISION"
+            )
         if ttype == TRAFFIC_REVISION and not revision:
-            raise StandInApiError(400, "INVALID_ARGUMENT",
-                                  "traffic target of type REVISION needs a revision")
+            raise StandInApiError(
+                400, "INVALID_ARGUMENT", "traffic target of type REVISION needs a revision"
+            )
         if ttype == TRAFFIC_LATEST and revision:
-            raise StandInApiError(400, "INVALID_ARGUMENT",
-                                  "traffic target of type LATEST must not name a revision")
+            raise StandInApiError(
+                400, "INVALID_ARGUMENT", "traffic target of type LATEST must not name a revision"
+            )
         if ttype == TRAFFIC_REVISION and revision not in known_revisions:
             raise StandInApiError(
-                400, "INVALID_ARGUMENT",
+                400,
+                "INVALID_ARGUMENT",
                 f"Revision named '{revision}' does not exist in service '{service}'",
             )
         if not 0 <= percent <= 100:
-            raise StandInApiError(400, "INVALID_ARGUMENT",
-                                  f"traffic percent {percent} must be between 0 and 100")
+            raise StandInApiError(
+                400, "INVALID_ARGUMENT", f"traffic percent {percent} must be between 0 and 100"
+            )
         if tag:
             if not TAG_RE.match(tag):
-                raise StandInApiError(400, "INVALID_ARGUMENT",
-                                      f"traffic tag {tag!r} must be lowercase letters, digits "
-                                      "or '-', start with a letter, at most 46 characters")
+                raise StandInApiError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"traffic tag {tag!r} must be lowercase letters, digits "
+                    "or '-', start with a letter, at most 46 characters",
+                )
             if tag in tags:
                 raise StandInApiError(400, "INVALID_ARGUMENT", f"traffic tag {tag!r} repeated")
             tags.add(tag)
@@ -321,8 +333,9 @@ def validate_traffic(
             entry["tag"] = tag
         out.append(entry)
     if total != 100:
-        raise StandInApiError(400, "INVALID_ARGUMENT",
-                              f"traffic percents must sum to 100, got {total}")
+        raise StandInApiError(
+            400, "INVALID_ARGUMENT", f"traffic percents must sum to 100, got {total}"
+        )
     return out
 
 
@@ -358,16 +371,19 @@ def make_revision(
         "etag": new_etag(),
         "_degraded": degraded,
     }
-    for key in ("serviceAccount", "timeout", "scaling", "maxInstanceRequestConcurrency",
-                "executionEnvironment"):
+    for key in (
+        "serviceAccount",
+        "timeout",
+        "scaling",
+        "maxInstanceRequestConcurrency",
+        "executionEnvironment",
+    ):
         if key in template:
             rev[key] = template[key]
     return rev
 
 
-def seed_services(
-    home: Path, project: str, region: str, services: Sequence[SeedService]
-) -> None:
+def seed_services(home: Path, project: str, region: str, services: Sequence[SeedService]) -> None:
     """Create or replace the given services (and their revisions) in the stand-in state.
 
     Services not named are kept. Revisions are given oldest first; the last one becomes
@@ -394,8 +410,9 @@ def seed_services(
                     "labels": dict(srev.labels),
                     "containers": [{"image": srev.image, "env": _container_env(srev.env)}],
                 }
-                rev = make_revision(full, name, template, when=when, ready=srev.ready,
-                                    degraded=srev.degraded)
+                rev = make_revision(
+                    full, name, template, when=when, ready=srev.ready, degraded=srev.degraded
+                )
                 state["revisions"][rev["name"]] = rev
                 if srev.ready:
                     latest_ready = rev["name"]
@@ -470,14 +487,21 @@ def update_service(
     svc = state["services"].get(full_name)
     service = short(full_name)
     if svc is None:
-        raise StandInApiError(404, "NOT_FOUND", f"Resource '{service}' of kind 'SERVICE' "
-                              f"in region '{full_name.split('/')[3]}' in project "
-                              f"'{full_name.split('/')[1]}' does not exist.")
+        raise StandInApiError(
+            404,
+            "NOT_FOUND",
+            f"Resource '{service}' of kind 'SERVICE' "
+            f"in region '{full_name.split('/')[3]}' in project "
+            f"'{full_name.split('/')[1]}' does not exist.",
+        )
     etag = body.get("etag")
     if etag and etag != svc.get("etag"):
-        raise StandInApiError(409, "ABORTED",
-                              f"etag mismatch for service '{service}': the service was "
-                              "modified concurrently; read it again and retry")
+        raise StandInApiError(
+            409,
+            "ABORTED",
+            f"etag mismatch for service '{service}': the service was "
+            "modified concurrently; read it again and retry",
+        )
     template = dict(body.get("template") or {})
     validate_metadata("label", body.get("labels"), labels=True)
     validate_metadata("annotation", body.get("annotations"), labels=False)
@@ -490,20 +514,25 @@ def update_service(
         requested = template.get("revision") or ""
         if requested:
             if not requested.startswith(service + "-"):
-                raise StandInApiError(400, "INVALID_ARGUMENT",
-                                      f"revision name {requested!r} must start with "
-                                      f"'{service}-'")
+                raise StandInApiError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"revision name {requested!r} must start with '{service}-'",
+                )
             if requested in known:
-                raise StandInApiError(409, "ALREADY_EXISTS",
-                                      f"Revision named '{requested}' with different "
-                                      "configuration already exists.")
+                raise StandInApiError(
+                    409,
+                    "ALREADY_EXISTS",
+                    f"Revision named '{requested}' with different configuration already exists.",
+                )
             new_rev = requested
         else:
             index = max((revision_index(n) for n in known), default=0) + 1
             new_rev = generate_revision_name(service, index, when)
         template["revision"] = new_rev
-    traffic = validate_traffic(list(body.get("traffic") or []), service,
-                               known | ({new_rev} if new_rev else set()))
+    traffic = validate_traffic(
+        list(body.get("traffic") or []), service, known | ({new_rev} if new_rev else set())
+    )
 
     generation = int(svc.get("generation", "0")) + 1
     error: str | None = None
@@ -512,8 +541,15 @@ def update_service(
         ready = fail_new_revision is None
         if ready and on_new_revision is not None:
             degraded = bool(on_new_revision(service, new_rev))
-        rev = make_revision(full_name, new_rev, template, when=when, ready=ready,
-                            degraded=degraded, message=fail_new_revision or "")
+        rev = make_revision(
+            full_name,
+            new_rev,
+            template,
+            when=when,
+            ready=ready,
+            degraded=degraded,
+            message=fail_new_revision or "",
+        )
         state["revisions"][rev["name"]] = rev
         svc["latestCreatedRevision"] = rev["name"]
         if ready:
@@ -545,7 +581,12 @@ def update_service(
 
 
 def create_service(
-    state: dict[str, Any], parent: str, service_id: str, body: dict[str, Any], *, when: str,
+    state: dict[str, Any],
+    parent: str,
+    service_id: str,
+    body: dict[str, Any],
+    *,
+    when: str,
     on_new_revision: NewRevisionHook | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Create a service from a POST body (``?serviceId=``); its first revision too."""
@@ -569,8 +610,9 @@ def create_service(
         "etag": "",
     }
     try:
-        svc, new_rev, _ = update_service(state, full, {**body, "etag": ""}, when=when,
-                                         on_new_revision=on_new_revision)
+        svc, new_rev, _ = update_service(
+            state, full, {**body, "etag": ""}, when=when, on_new_revision=on_new_revision
+        )
     except StandInApiError:
         del state["services"][full]
         raise

@@ -162,8 +162,7 @@ def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
             rank = SEVERITY_RANK[value.upper()]
 
             def sev_test(e: dict[str, Any], op: str = op, rank: int = rank) -> bool:
-                return _compare(op, SEVERITY_RANK.get(str(e.get("severity", "DEFAULT")), 0),
-                                rank)
+                return _compare(op, SEVERITY_RANK.get(str(e.get("severity", "DEFAULT")), 0), rank)
 
             tests.append(sev_test)
         elif field == "timestamp":
@@ -178,8 +177,9 @@ def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
             tests.append(ts_test)
         else:
 
-            def field_test(e: dict[str, Any], op: str = op, field: str = field,
-                           value: str = value) -> bool:
+            def field_test(
+                e: dict[str, Any], op: str = op, field: str = field, value: str = value
+            ) -> bool:
                 return _compare(op, _get(e, field), value)
 
             tests.append(field_test)
@@ -197,9 +197,6 @@ def query(
     predicate = compile_filter(filter_)
     matched = [e for e in read_entries(home) if predicate(e)]
     if project:
-        matched = [
-            e for e in matched
-            if _get(e, "resource.labels.project_id") in (None, project)
-        ]
+        matched = [e for e in matched if _get(e, "resource.labels.project_id") in (None, project)]
     matched.sort(key=lambda e: parse_time(str(e["timestamp"])), reverse=order_desc)
     return matched

@@ -96,7 +96,8 @@ class StandIn:
             server = _Server(("127.0.0.1", 0), _Handler)
             server.home = home_path
             thread = threading.Thread(
-                target=server.serve_forever, name=f"nbaops-standin-{server.server_address[1]}",
+                target=server.serve_forever,
+                name=f"nbaops-standin-{server.server_address[1]}",
                 daemon=True,
             )
             thread.start()
@@ -128,6 +129,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    _raw_body: bytes = b""
 
     # ------------------------------------------------------------ plumbing
 
@@ -155,10 +157,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not length:
+        raw = self._raw_body
+        if not raw:
             return {}
-        raw = self.rfile.read(length)
         try:
             data = json.loads(raw)
         except ValueError as exc:
@@ -179,6 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (timeout fault); nothing to answer
 
     def _dispatch(self, method: str) -> None:
+        # Read the whole body first: a reply sent before reading it (a fault) would leave
+        # it in the keep-alive stream and corrupt the next request.
+        length = int(self.headers.get("Content-Length") or 0)
+        self._raw_body = self.rfile.read(length) if length > 0 else b""
         split = urlsplit(self.path)
         path = unquote(split.path)
         append_jsonl(
@@ -202,9 +207,16 @@ class _Handler(BaseHTTPRequestHandler):
         except StandInApiError as exc:
             self._send(exc.code, exc.to_json())
         except Exception as exc:  # a stand-in bug must still answer like an API
-            self._send(500, {"error": {"code": 500, "status": "INTERNAL",
-                                       "message": f"stand-in error: {type(exc).__name__}: "
-                                                  f"{exc}"}})
+            self._send(
+                500,
+                {
+                    "error": {
+                        "code": 500,
+                        "status": "INTERNAL",
+                        "message": f"stand-in error: {type(exc).__name__}: {exc}",
+                    }
+                },
+            )
 
     # ------------------------------------------------------------ faults
 
@@ -218,11 +230,18 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx"):
             status = int(fault.get("status") or 500)
-            names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                     404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED",
-                     500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
-            raise StandInApiError(status, names.get(status, "UNKNOWN"),
-                                  f"injected fault {kind}")
+            names = {
+                400: "INVALID_ARGUMENT",
+                401: "UNAUTHENTICATED",
+                403: "PERMISSION_DENIED",
+                404: "NOT_FOUND",
+                409: "ABORTED",
+                429: "RESOURCE_EXHAUSTED",
+                500: "INTERNAL",
+                503: "UNAVAILABLE",
+                504: "DEADLINE_EXCEEDED",
+            }
+            raise StandInApiError(status, names.get(status, "UNKNOWN"), f"injected fault {kind}")
         return fault  # lro-fail: the caller applies it
 
     # ------------------------------------------------------------ Cloud Run Admin API
@@ -277,19 +296,25 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             rev = state["revisions"].get(f"{full}/revisions/{parts[8]}")
             if rev is None:
-                raise StandInApiError(404, "NOT_FOUND",
-                                      f"Revision '{parts[8]}' of service '{service}' "
-                                      "does not exist.")
+                raise StandInApiError(
+                    404,
+                    "NOT_FOUND",
+                    f"Revision '{parts[8]}' of service '{service}' does not exist.",
+                )
             self._send(200, strip_private(rev))
             return
-        raise StandInApiError(501, "UNIMPLEMENTED", f"{method} {path} is not supported "
-                              "by the local stand-in")
+        raise StandInApiError(
+            501, "UNIMPLEMENTED", f"{method} {path} is not supported by the local stand-in"
+        )
 
     @staticmethod
     def _not_found_service(project: str, region: str, service: str) -> StandInApiError:
-        return StandInApiError(404, "NOT_FOUND",
-                               f"Resource '{service}' of kind 'SERVICE' in region '{region}' "
-                               f"in project '{project}' does not exist.")
+        return StandInApiError(
+            404,
+            "NOT_FOUND",
+            f"Resource '{service}' of kind 'SERVICE' in region '{region}' "
+            f"in project '{project}' does not exist.",
+        )
 
     def _service_uri(self, full: str) -> str:
         _, project, _, region, _, service = full.split("/")[:6]
@@ -313,8 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _operation(self, parent: str, full: str, error: str | None) -> dict[str, Any]:
         op_name = f"{parent}/operations/{uuid.uuid4()}"
-        record: dict[str, Any] = {"name": op_name, "done": True, "_service": full,
-                                  "_time": _now()}
+        record: dict[str, Any] = {"name": op_name, "done": True, "_service": full, "_time": _now()}
         if error:
             record["error"] = {"code": 9, "message": error}
         return record
@@ -343,7 +367,10 @@ class _Handler(BaseHTTPRequestHandler):
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
             svc, _new, error = cloudrun_state.update_service(
-                state, full, body, when=_now(),
+                state,
+                full,
+                body,
+                when=_now(),
                 on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
                 fail_new_revision=fail,
             )
@@ -359,7 +386,11 @@ class _Handler(BaseHTTPRequestHandler):
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
             svc, _new = cloudrun_state.create_service(
-                state, parent, service_id, body, when=_now(),
+                state,
+                parent,
+                service_id,
+                body,
+                when=_now(),
                 on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
             )
             op = self._operation(parent, svc["name"], None)
@@ -381,7 +412,8 @@ class _Handler(BaseHTTPRequestHandler):
         order = str(body.get("orderBy", "timestamp asc")).lower()
         try:
             entries = log_store.query(
-                self.home, str(body.get("filter", "")),
+                self.home,
+                str(body.get("filter", "")),
                 order_desc=order.endswith("desc"),
                 project=projects[0] if len(projects) == 1 else None,
             )
@@ -417,7 +449,8 @@ class _Handler(BaseHTTPRequestHandler):
             revision = cloudrun_state.serving_revision(state, svc)
         elif kind == "run-tag":
             tagged = [
-                e["revision"] for e in cloudrun_state.resolve_traffic(state, svc)
+                e["revision"]
+                for e in cloudrun_state.resolve_traffic(state, svc)
                 if e.get("tag") == parts[4]
             ]
             revision = tagged[0] if tagged else None
@@ -425,8 +458,10 @@ class _Handler(BaseHTTPRequestHandler):
             revision = parts[4]
         rev = state["revisions"].get(f"{full}/revisions/{revision}") if revision else None
         if rev is None:
-            self._send(404, {"status": "not-found", "service": service,
-                             "error": "no revision serves this URL"})
+            self._send(
+                404,
+                {"status": "not-found", "service": service, "error": "no revision serves this URL"},
+            )
             return
         body: dict[str, Any] = {
             "service": service,
@@ -434,10 +469,15 @@ class _Handler(BaseHTTPRequestHandler):
             "commit": rev.get("labels", {}).get("commit-sha"),
         }
         if not cloudrun_state.is_ready(rev):
-            self._send(503, {"status": "not-ready", **body,
-                             "error": "revision is not ready"})
+            self._send(503, {"status": "not-ready", **body, "error": "revision is not ready"})
         elif rev.get("_degraded"):
-            self._send(503, {"status": "degraded", **body,
-                             "error": "dependency check failed: upstream data degraded"})
+            self._send(
+                503,
+                {
+                    "status": "degraded",
+                    **body,
+                    "error": "dependency check failed: upstream data degraded",
+                },
+            )
         else:
             self._send(200, {"status": "ok", **body})

@@ -1,0 +1,428 @@
+"""What runs where: serving revision, deployed commit and health of each Cloud Run service.
+
+Three operations, each returning a :class:`~nbaops.report.Report`:
+
+- :func:`check_all_services` — per service: serving revision, its commit (the
+  ``commit-sha`` label), traffic split, readiness and URL, with a verdict.
+- :func:`deployed_commit_report` — the 40-hex commit serving one service's traffic
+  (built on :func:`deployed_commit`, which drift detection reuses).
+- :func:`health_check` — GET the health endpoint of the revision serving traffic.
+
+Verdicts: PASS ready and serving one revision; WARN traffic split across revisions or
+pinned to an older revision than the latest ready one; FAIL not ready or nothing
+serving (health: non-2xx or timeout); INCONCLUSIVE the commit label is missing or not a
+40-hex SHA; ERROR the API call failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import CloudRunError, UsageError
+from nbaops.report import format_value, summary_counts, verdict_text
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo, TrafficSplit
+    from nbaops.context import Context
+
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+DEFAULT_HEALTH_TIMEOUT_S = 5.0
+HEALTH_WARN_LATENCY_S = 2.0
+
+
+def is_commit_sha(value: str | None) -> bool:
+    return bool(value and SHA_RE.match(value))
+
+
+def _require_service(ctx: Context, service: str | None) -> str:
+    """Validate the name against the config before any cloud call (exit 2 on error)."""
+    if not service:
+        raise UsageError(
+            f"--service is required; known services: {', '.join(ctx.config.service_names)}"
+        )
+    return ctx.config.service(service).name
+
+
+def _api_call(ctx: Context, service: str) -> str:
+    profile = ctx.config.profile
+    location = f"projects/{profile.project}/locations/{profile.region}"
+    return f"run_v2 GetService {location}/services/{service}"
+
+
+# ---------------------------------------------------------------- deployed commit
+
+
+@dataclass
+class DeployedCommit:
+    """The commit(s) serving a service's traffic.
+
+    Attributes:
+        service: service name.
+        serving_revision: the revision with the largest traffic percent (None: none).
+        commit: that revision's ``commit-sha`` label when it is a 40-hex SHA, else None.
+        revisions: every revision receiving traffic (percent > 0), largest share first.
+        traffic: the resolved traffic split (tag-only targets included at 0%).
+        commits: revision → its commit label (None when missing or malformed).
+        raw_label: the serving revision's ``commit-sha`` label as found (may be malformed).
+        uri: the service URL; ready: the service's Ready condition.
+    """
+
+    service: str
+    serving_revision: str | None
+    commit: str | None
+    revisions: list[RevisionInfo]
+    traffic: list[TrafficSplit]
+    commits: dict[str, str | None]
+    raw_label: str | None
+    uri: str
+    ready: bool
+    latest_ready_revision: str | None = None
+    percents: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_split(self) -> bool:
+        """True when more than one revision receives traffic."""
+        return len(self.revisions) > 1
+
+    @property
+    def distinct_commits(self) -> set[str | None]:
+        return set(self.commits.values())
+
+    def traffic_text(self) -> str:
+        parts = [f"{rev}={pct}%" for rev, pct in self.percents.items() if pct > 0]
+        tags = [f"{s.tag}→{s.revision}" for s in self.traffic if s.tag]
+        text = ", ".join(parts) or "no traffic"
+        return text + (f" (tags: {', '.join(tags)})" if tags else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "commit": self.commit,
+            "serving_revision": self.serving_revision,
+            "commit_label": self.raw_label,
+            "ready": self.ready,
+            "url": self.uri,
+            "latest_ready_revision": self.latest_ready_revision,
+            "traffic": [
+                {"revision": s.revision, "percent": s.percent, "tag": s.tag} for s in self.traffic
+            ],
+            "revisions": [
+                {**r.to_json(), "percent": self.percents.get(r.name, 0)} for r in self.revisions
+            ],
+        }
+
+
+def deployed_commit_of(info: ServiceInfo, revisions: list[RevisionInfo]) -> DeployedCommit:
+    """Resolve the deployed commit from a service and the revisions that receive traffic."""
+    percents = {rev: pct for rev, pct in info.traffic_by_revision.items() if pct > 0}
+    by_name = {r.name: r for r in revisions}
+    serving = sorted(
+        (by_name[name] for name in percents if name in by_name),
+        key=lambda r: percents[r.name],
+        reverse=True,
+    )
+    commits = {r.name: (r.commit if is_commit_sha(r.commit) else None) for r in serving}
+    serving_name = info.serving_revision
+    raw = by_name[serving_name].commit if serving_name in by_name else None
+    return DeployedCommit(
+        service=info.name,
+        serving_revision=serving_name,
+        commit=commits.get(serving_name) if serving_name else None,
+        revisions=serving,
+        traffic=list(info.traffic),
+        commits=commits,
+        raw_label=raw,
+        uri=info.uri,
+        ready=info.ready,
+        latest_ready_revision=info.latest_ready_revision,
+        percents=percents,
+    )
+
+
+def deployed_commit(ctx: Context, service: str) -> DeployedCommit:
+    """The commit serving ``service``'s traffic (reads the service and its serving revisions).
+
+    Raises:
+        UnknownServiceError: the config does not know ``service`` (exit 2).
+        CloudRunError: the API call failed or the service does not exist in Cloud Run.
+    """
+    name = _require_service(ctx, service)
+    cloudrun = ctx.cloudrun
+    info = cloudrun.get_service(name)
+    revisions = [
+        cloudrun.get_revision(name, rev) for rev, pct in info.traffic_by_revision.items() if pct > 0
+    ]
+    return deployed_commit_of(info, revisions)
+
+
+def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResult:
+    """The verdict of one service's status."""
+    details = dc.to_json()
+    query = _api_call(ctx, dc.service)
+    threshold = "PASS ready, one revision serving; WARN split or pinned; FAIL not ready"
+
+    def result(verdict: Verdict, message: str) -> CheckResult:
+        return CheckResult(
+            name="service_status",
+            service=dc.service,
+            verdict=verdict,
+            value=dc.commit or dc.raw_label,
+            threshold=threshold,
+            message=message,
+            query=query,
+            duration_s=time.monotonic() - started,
+            details=details,
+        )
+
+    if not dc.ready:
+        return result(Verdict.FAIL, f"service is not ready (serving {dc.serving_revision})")
+    if dc.serving_revision is None:
+        return result(Verdict.FAIL, "no revision receives traffic")
+    if dc.commit is None:
+        label = f"label {dc.raw_label!r} is not a 40-hex SHA" if dc.raw_label else "no label"
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"serving revision {dc.serving_revision} has no commit-sha ({label})",
+        )
+    if dc.is_split:
+        return result(Verdict.WARN, f"traffic is split: {dc.traffic_text()}")
+    if dc.latest_ready_revision and dc.serving_revision != dc.latest_ready_revision:
+        return result(
+            Verdict.WARN,
+            f"traffic pinned to {dc.serving_revision}; latest ready revision is "
+            f"{dc.latest_ready_revision}",
+        )
+    return result(Verdict.PASS, f"{dc.serving_revision} serves 100% at {dc.commit[:12]}")
+
+
+# ---------------------------------------------------------------- check-all-services
+
+
+@dataclass
+class ServicesStatusReport:
+    """Status of every configured service (one CheckResult each)."""
+
+    profile: str
+    checks: list[CheckResult]
+    title: str = "Cloud Run services"
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst(c.verdict for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        services = []
+        for c in self.checks:
+            details = c.details
+            services.append(
+                {
+                    "service": c.service,
+                    "verdict": c.verdict.value,
+                    "serving_revision": details.get("serving_revision"),
+                    "commit": details.get("commit"),
+                    "traffic": details.get("traffic", []),
+                    "ready": details.get("ready"),
+                    "url": details.get("url"),
+                    "message": c.message,
+                }
+            )
+        return {
+            "verdict": self.verdict.value,
+            "profile": self.profile,
+            "services": services,
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+    def render(self, console: Console) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"{self.title} ({self.profile})", title_justify="left")
+        for column in (
+            "service",
+            "verdict",
+            "serving revision",
+            "commit",
+            "traffic",
+            "ready",
+            "url",
+            "message",
+        ):
+            table.add_column(column, overflow="fold")
+        for c in self.checks:
+            d = c.details
+            traffic = ", ".join(
+                f"{t['revision']}={t['percent']}%" + (f" [{t['tag']}]" if t["tag"] else "")
+                for t in d.get("traffic", [])
+            )
+            table.add_row(
+                c.service,
+                verdict_text(c.verdict),
+                format_value(d.get("serving_revision")),
+                format_value(d.get("commit")),
+                traffic or "-",
+                format_value(d.get("ready")),
+                format_value(d.get("url")),
+                c.message,
+            )
+        console.print(table)
+        console.print(verdict_text(self.verdict), f"{self.title}: {summary_counts(self.checks)}")
+
+
+def check_all_services(ctx: Context) -> ServicesStatusReport:
+    """Status of every service in the config, read concurrently."""
+    cloudrun = ctx.cloudrun
+    names = ctx.config.service_names
+
+    def one(name: str) -> CheckResult:
+        started = time.monotonic()
+        try:
+            return _status_check(ctx, deployed_commit(ctx, name), started)
+        except CloudRunError as exc:
+            result = CheckResult.error("service_status", name, exc, query=_api_call(ctx, name))
+            result.message = str(exc).splitlines()[0]
+            result.duration_s = time.monotonic() - started
+            return result
+
+    # Build the clients once before fanning out, so threads share them.
+    _ = cloudrun.services_client, cloudrun.revisions_client
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
+        checks = list(pool.map(one, names))
+    return ServicesStatusReport(profile=ctx.profile, checks=checks)
+
+
+# ---------------------------------------------------------------- deployed-commit
+
+
+@dataclass
+class DeployedCommitReport:
+    check: CheckResult
+    deployed: DeployedCommit
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.check.verdict
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            **self.deployed.to_json(),
+            "message": self.check.message,
+            "query": self.check.query,
+        }
+
+    def render(self, console: Console) -> None:
+        dc = self.deployed
+        console.print(dc.commit or "-", markup=False)
+        console.print(
+            verdict_text(self.verdict),
+            f"{dc.service}: {self.check.message}; traffic {dc.traffic_text()}",
+            highlight=False,
+        )
+
+
+def deployed_commit_report(ctx: Context, service: str | None) -> DeployedCommitReport:
+    """The commit serving ``service``, as a report (WARN when traffic is split)."""
+    started = time.monotonic()
+    name = _require_service(ctx, service)
+    dc = deployed_commit(ctx, name)
+    check = _status_check(ctx, dc, started)
+    check.name = "deployed_commit"
+    if check.verdict is Verdict.WARN and dc.is_split and len(dc.distinct_commits) == 1:
+        check.verdict = Verdict.PASS
+        check.message = f"traffic split over revisions of one commit: {dc.traffic_text()}"
+    return DeployedCommitReport(check=check, deployed=dc)
+
+
+# ---------------------------------------------------------------- health-check
+
+
+@dataclass
+class HealthReport:
+    check: CheckResult
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.check.verdict
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            **self.check.details,
+            "message": self.check.message,
+            "checks": [self.check.to_json()],
+        }
+
+    def render(self, console: Console) -> None:
+        d = self.check.details
+        console.print(
+            verdict_text(self.verdict),
+            f"{self.check.service}: {self.check.message}",
+            highlight=False,
+        )
+        console.print(f"  url: {d.get('url')}", markup=False, highlight=False)
+        if d.get("body"):
+            console.print(f"  body: {d['body']}", markup=False, highlight=False)
+
+
+def health_check(
+    ctx: Context, service: str | None, *, timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S
+) -> HealthReport:
+    """Probe the health endpoint of the revision serving ``service`` (via the service URL)."""
+    started = time.monotonic()
+    name = _require_service(ctx, service)
+    if timeout_s <= 0:
+        raise UsageError(f"--timeout must be positive, got {timeout_s:g}")
+    health_path = ctx.config.service(name).health_path
+    info = ctx.cloudrun.get_service(name)
+    url = info.uri.rstrip("/") + health_path
+    probe = ctx.health.probe(url, timeout_s=timeout_s)
+    answered_by: str | None = None
+    try:
+        body = json.loads(probe.body) if probe.body else {}
+        answered_by = body.get("revision") if isinstance(body, dict) else None
+    except ValueError:
+        pass
+    details = {
+        "service": name,
+        "url": url,
+        "serving_revision": info.serving_revision,
+        "answered_by": answered_by,
+        **probe.to_json(),
+    }
+    threshold = f"2xx within {timeout_s:g}s; WARN slower than {HEALTH_WARN_LATENCY_S:g}s"
+    if probe.ok:
+        if probe.latency_s > HEALTH_WARN_LATENCY_S:
+            verdict, message = (
+                Verdict.WARN,
+                f"HTTP {probe.status} but slow ({probe.latency_s:.2f}s)",
+            )
+        else:
+            verdict, message = Verdict.PASS, f"HTTP {probe.status} in {probe.latency_s:.2f}s"
+    elif probe.status is not None:
+        verdict, message = Verdict.FAIL, f"HTTP {probe.status}: {probe.body[:160]}"
+    elif probe.error and "timed out" in probe.error:
+        verdict, message = Verdict.FAIL, f"no answer: {probe.error}"
+    else:
+        verdict, message = Verdict.ERROR, f"could not probe: {probe.error}"
+    if info.serving_revision:
+        message += f" (serving {info.serving_revision})"
+    check = CheckResult(
+        name="health",
+        service=name,
+        verdict=verdict,
+        value=probe.status,
+        threshold=threshold,
+        message=message,
+        query=f"GET {url}",
+        duration_s=time.monotonic() - started,
+        details=details,
+    )
+    return HealthReport(check=check)

@@ -1,0 +1,354 @@
+"""The Cloud Run, health and logs adapters, through the official clients against the stand-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from conftest import STANDIN_NOW, fake_sha
+
+from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError, TrafficSplit
+from nbaops.adapters.health import HealthProber
+from nbaops.adapters.logs import LogReader, build_filter
+from nbaops.config import ProfileConfig
+from nbaops.errors import CloudRunError, LoggingError
+from nbaops.local.api_faults import clear_api_faults, set_api_fault
+from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
+from nbaops.local.log_store import append_entries
+from nbaops.local.standin import StandIn
+
+REVISION_RE = re.compile(r"^grading-service-\d{5}-[a-z]{3}$")
+NEW_SHA = fake_sha("new-commit")
+
+
+@pytest.fixture
+def cloudrun(standin: StandIn, local_profile: ProfileConfig) -> CloudRun:
+    return CloudRun(local_profile, standin.url, timeout_s=2.0, lro_timeout_s=10.0, retries=False)
+
+
+def mutating_requests(home: Path) -> list[dict[str, str]]:
+    return [r for r in StandIn.requests(home) if r["method"] != "GET"]
+
+
+# ---------------------------------------------------------------- reads
+
+
+def test_get_service_resolves_serving_revision_and_traffic(cloudrun: CloudRun) -> None:
+    info = cloudrun.get_service("grading-service")
+    assert info.name == "grading-service"
+    assert info.ready is True
+    assert info.serving_revision == info.latest_ready_revision
+    assert info.traffic == [TrafficSplit(info.latest_ready_revision or "", 100, "")]
+    assert info.uri.startswith("http://127.0.0.1:")
+    assert info.image.endswith("grading-service:v2")
+    assert info.labels["commit-sha"] == fake_sha("grading-service-2")
+    assert info.etag
+
+
+def test_list_revisions_newest_first_with_commit_labels(cloudrun: CloudRun) -> None:
+    revisions = cloudrun.list_revisions("grading-service")
+    assert [r.commit for r in revisions] == [
+        fake_sha("grading-service-2"),
+        fake_sha("grading-service-1"),
+    ]
+    assert all(REVISION_RE.match(r.name) for r in revisions)
+    assert revisions[0].env == {"MODEL_VERSION": "v9"}
+    assert revisions[0].create_time == STANDIN_NOW - dt.timedelta(days=1)
+    assert cloudrun.get_revision("grading-service", revisions[1].name) == revisions[1]
+
+
+def test_unknown_service_raises_cloudrun_error_naming_it(cloudrun: CloudRun) -> None:
+    with pytest.raises(CloudRunError, match="'no-such-service' not found"):
+        cloudrun.get_service("no-such-service")
+
+
+def test_unknown_revision_raises_cloudrun_error_naming_it(cloudrun: CloudRun) -> None:
+    with pytest.raises(CloudRunError, match="grading-service-99999-zzz"):
+        cloudrun.get_revision("grading-service", "grading-service-99999-zzz")
+
+
+# ---------------------------------------------------------------- deploys and traffic
+
+
+def test_deploy_creates_a_revision_with_labels_env_and_full_traffic(cloudrun: CloudRun) -> None:
+    before = cloudrun.get_service("grading-service")
+    info = cloudrun.deploy_revision(
+        "grading-service",
+        image="img/grading:new",
+        labels={"commit-sha": NEW_SHA},
+        env={"MODEL_VERSION": "v10"},
+    )
+    new = info.latest_created_revision
+    assert new and REVISION_RE.match(new) and new != before.latest_created_revision
+    assert info.serving_revision == new and info.traffic_by_revision[new] == 100
+    assert info.labels["commit-sha"] == NEW_SHA
+    revision = cloudrun.get_revision("grading-service", new)
+    assert revision.commit == NEW_SHA
+    assert revision.image == "img/grading:new"
+    assert revision.env == {"MODEL_VERSION": "v10"}
+    assert len(cloudrun.list_revisions("grading-service")) == 3
+
+
+def test_traffic_only_change_creates_no_revision(cloudrun: CloudRun) -> None:
+    old, current = [r.name for r in cloudrun.list_revisions("grading-service")][::-1]
+    info = cloudrun.set_traffic(
+        "grading-service", [TrafficSplit(old, 20), TrafficSplit(current, 80)]
+    )
+    assert info.traffic_by_revision == {old: 20, current: 80}
+    assert info.serving_revision == current
+    assert len(cloudrun.list_revisions("grading-service")) == 2
+
+
+def test_tagged_no_traffic_deploy_keeps_the_split_and_gets_a_tag_url(
+    cloudrun: CloudRun,
+) -> None:
+    serving = cloudrun.get_service("grading-service").serving_revision
+    info = cloudrun.deploy_revision(
+        "grading-service",
+        image="img/grading:canary",
+        labels={"commit-sha": NEW_SHA},
+        tag="canary",
+        no_traffic=True,
+    )
+    new = info.latest_created_revision or ""
+    assert info.serving_revision == serving
+    assert info.traffic_by_revision == {serving: 100, new: 0}
+    assert TrafficSplit(new, 0, "canary") in info.traffic
+    url = cloudrun.revision_url("grading-service", new)
+    assert url == info.tag_urls["canary"]
+    probe = HealthProber(authenticated=False).probe(url + "/health", timeout_s=2)
+    assert probe.ok and new in probe.body and NEW_SHA in probe.body
+
+
+def test_rollback_routes_all_traffic_back_and_keeps_tags(cloudrun: CloudRun) -> None:
+    old = cloudrun.get_service("grading-service").serving_revision or ""
+    deployed = cloudrun.deploy_revision(
+        "grading-service", image="img/grading:bad", labels={"commit-sha": NEW_SHA}, tag="canary"
+    )
+    new = deployed.latest_created_revision or ""
+    assert deployed.serving_revision == new
+    rolled = cloudrun.set_traffic("grading-service", [TrafficSplit(old, 100)])
+    assert rolled.serving_revision == old
+    assert rolled.traffic_by_revision == {old: 100, new: 0}
+    assert rolled.tag_urls.keys() == {"canary"}
+    assert len(cloudrun.list_revisions("grading-service")) == 3
+
+
+def test_revision_url_refuses_an_unreachable_revision(cloudrun: CloudRun) -> None:
+    old = cloudrun.list_revisions("grading-service")[-1].name
+    with pytest.raises(CloudRunError, match="no tag"):
+        cloudrun.revision_url("grading-service", old)
+
+
+def test_invalid_traffic_and_labels_are_rejected_like_the_real_api(cloudrun: CloudRun) -> None:
+    old, current = [r.name for r in cloudrun.list_revisions("grading-service")][::-1]
+    with pytest.raises(CloudRunError, match="sum to 100"):
+        cloudrun.set_traffic("grading-service", [TrafficSplit(old, 50), TrafficSplit(current, 40)])
+    with pytest.raises(CloudRunError, match="does not exist"):
+        cloudrun.set_traffic("grading-service", [TrafficSplit("grading-service-00042-abc", 100)])
+    with pytest.raises(CloudRunError, match="value must be at most 63 lowercase"):
+        cloudrun.deploy_revision("grading-service", image="x", labels={"commit-sha": "ABC"})
+    with pytest.raises(CloudRunError, match="reserved"):
+        cloudrun.deploy_revision("grading-service", image="x", labels={"run.googleapis.com/x": "y"})
+    assert len(cloudrun.list_revisions("grading-service")) == 2
+
+
+# ---------------------------------------------------------------- annotations CAS
+
+
+def test_set_annotations_is_a_compare_and_swap_that_creates_no_revision(
+    cloudrun: CloudRun,
+) -> None:
+    info = cloudrun.get_service("grading-service")
+    locked = cloudrun.set_annotations(
+        "grading-service", {"nbaops.dev/deploy-lock": "run-1"}, etag=info.etag
+    )
+    assert locked.annotations == {"nbaops.dev/deploy-lock": "run-1"}
+    assert locked.etag != info.etag
+    assert locked.latest_created_revision == info.latest_created_revision
+    with pytest.raises(ConcurrentModificationError, match="modified concurrently"):
+        cloudrun.set_annotations(
+            "grading-service", {"nbaops.dev/deploy-lock": "run-2"}, etag=info.etag
+        )
+    released = cloudrun.set_annotations(
+        "grading-service", {"nbaops.dev/deploy-lock": None}, etag=locked.etag
+    )
+    assert released.annotations == {}
+    assert len(cloudrun.list_revisions("grading-service")) == 2
+
+
+def test_deploy_after_a_concurrent_change_does_not_lose_it(cloudrun: CloudRun) -> None:
+    info = cloudrun.get_service("grading-service")
+    cloudrun.set_annotations("grading-service", {"nbaops.dev/deploy-lock": "x"}, etag=info.etag)
+    deployed = cloudrun.deploy_revision(
+        "grading-service", image="y", labels={"commit-sha": NEW_SHA}
+    )
+    # deploy re-reads the service, so the annotation written in between survives
+    assert deployed.annotations == {"nbaops.dev/deploy-lock": "x"}
+
+
+# ---------------------------------------------------------------- API faults
+
+
+def test_http_errors_become_one_line_cloudrun_errors(cloudrun: CloudRun, nbaops_home: Path) -> None:
+    set_api_fault(nbaops_home, "http-5xx", count=1)
+    with pytest.raises(CloudRunError, match="HTTP 503") as err:
+        cloudrun.get_service("grading-service")
+    assert "\n" not in str(err.value)
+    set_api_fault(nbaops_home, "http-4xx", service="grading-service", count=1)
+    with pytest.raises(CloudRunError, match="HTTP 403"):
+        cloudrun.get_service("grading-service")
+    assert cloudrun.get_service("grading-service").ready  # count consumed
+
+
+def test_fault_limited_to_one_service_leaves_others_alone(
+    cloudrun: CloudRun, nbaops_home: Path
+) -> None:
+    set_api_fault(nbaops_home, "http-5xx", service="phase3-processors")
+    assert cloudrun.get_service("grading-service").ready
+    with pytest.raises(CloudRunError):
+        cloudrun.get_service("phase3-processors")
+    clear_api_faults(nbaops_home)
+    assert cloudrun.get_service("phase3-processors").ready
+
+
+def test_timeout_is_bounded(cloudrun: CloudRun, nbaops_home: Path) -> None:
+    set_api_fault(nbaops_home, "timeout", count=1, delay_s=4)
+    with pytest.raises(CloudRunError, match="timed out"):
+        cloudrun.get_service("grading-service")
+
+
+def test_failed_operation_leaves_traffic_on_the_old_revision(
+    cloudrun: CloudRun, nbaops_home: Path
+) -> None:
+    before = cloudrun.get_service("grading-service")
+    set_api_fault(nbaops_home, "lro-fail", count=1)
+    with pytest.raises(CloudRunError, match="operation failed"):
+        cloudrun.deploy_revision("grading-service", image="z", labels={"commit-sha": NEW_SHA})
+    after = cloudrun.get_service("grading-service")
+    assert after.serving_revision == before.serving_revision
+    assert after.ready is False
+    failed = cloudrun.get_revision("grading-service", after.latest_created_revision or "")
+    assert failed.ready is False
+
+
+# ---------------------------------------------------------------- health
+
+
+def test_health_probe_ok_degraded_and_timeout(
+    cloudrun: CloudRun, nbaops_home: Path, local_profile: ProfileConfig
+) -> None:
+    prober = HealthProber(authenticated=False)
+    url = cloudrun.get_service("grading-service").uri + "/health"
+    ok = prober.probe(url, timeout_s=2)
+    assert (ok.status, ok.ok, ok.error) == (200, True, None)
+    assert '"status": "ok"' in ok.body
+
+    seed_services(
+        nbaops_home,
+        local_profile.project,
+        local_profile.region,
+        [
+            SeedService(
+                "grading-service", [SeedRevision("img", {"commit-sha": NEW_SHA}, degraded=True)]
+            )
+        ],
+    )
+    bad = prober.probe(url, timeout_s=2)
+    assert (bad.status, bad.ok) == (503, False)
+    assert "degraded" in bad.body
+
+    set_api_fault(nbaops_home, "health-timeout", count=1, delay_s=3)
+    slow = prober.probe(url, timeout_s=0.5)
+    assert slow.status is None and not slow.ok and "timed out" in (slow.error or "")
+
+    set_api_fault(nbaops_home, "health-5xx", service="grading-service", count=1)
+    other = prober.probe(url.replace("grading-service", "phase3-processors"), timeout_s=2)
+    assert other.status == 200  # the fault is limited to grading-service
+    assert prober.probe(url, timeout_s=2).status == 500  # injected
+    assert prober.probe(url, timeout_s=2).status == 503  # count used up: degraded again
+
+
+def test_health_probe_connection_refused_is_an_error_not_an_exception() -> None:
+    result = HealthProber(authenticated=False).probe("http://127.0.0.1:9/health", timeout_s=1)
+    assert result.ok is False and result.status is None and result.error
+
+
+# ---------------------------------------------------------------- logs
+
+
+def _entry(service: str, severity: str, minutes_ago: int, text: str) -> dict[str, object]:
+    return {
+        "resource": {
+            "type": "cloud_run_revision",
+            "labels": {
+                "service_name": service,
+                "revision_name": f"{service}-00002-abc",
+                "location": "us-west2",
+                "project_id": "nbaops-local",
+            },
+        },
+        "severity": severity,
+        "timestamp": STANDIN_NOW - dt.timedelta(minutes=minutes_ago),
+        "textPayload": text,
+    }
+
+
+@pytest.fixture
+def logs(standin: StandIn, nbaops_home: Path, local_profile: ProfileConfig) -> LogReader:
+    append_entries(
+        nbaops_home,
+        [
+            _entry("grading-service", "ERROR", 5, "grading failed"),
+            _entry("grading-service", "INFO", 6, "graded 120 predictions"),
+            _entry("grading-service", "CRITICAL", 90, "old crash"),
+            _entry("prediction-worker", "ERROR", 10, "model load failed"),
+            {
+                **{
+                    k: v
+                    for k, v in _entry("prediction-worker", "WARNING", 1, "").items()
+                    if k != "textPayload"
+                },
+                "jsonPayload": {"message": "slow batch", "batch": 7},
+            },
+        ],
+    )
+    return LogReader(local_profile, standin.url, timeout_s=2)
+
+
+def test_build_filter_always_has_a_time_window() -> None:
+    text = build_filter(since=STANDIN_NOW, service="grading-service")
+    assert 'timestamp >= "2024-11-25T15:00:00.000000Z"' in text
+    assert 'resource.labels.service_name = "grading-service"' in text
+    assert "severity >= ERROR" in text
+    with pytest.raises(ValueError, match="unknown severity"):
+        build_filter(since=STANDIN_NOW, min_severity="LOUD")
+
+
+def test_logs_filter_by_service_severity_and_time(logs: LogReader) -> None:
+    since = STANDIN_NOW - dt.timedelta(hours=1)
+    errors = logs.entries(build_filter(since=since, service="grading-service"))
+    assert [e.message for e in errors] == ["grading failed"]
+    assert errors[0].severity == "ERROR" and errors[0].revision == "grading-service-00002-abc"
+
+    all_errors = logs.entries(build_filter(since=since))
+    assert [e.service for e in all_errors] == ["grading-service", "prediction-worker"]
+
+    wide = logs.entries(
+        build_filter(
+            since=STANDIN_NOW - dt.timedelta(hours=3), until=STANDIN_NOW, min_severity="DEFAULT"
+        )
+    )
+    assert [e.message for e in wide][:2] == ["slow batch", "grading failed"]  # newest first
+    assert len(wide) == 5
+    assert len(logs.entries(build_filter(since=since, min_severity="DEFAULT"), max_entries=2)) == 2
+
+
+def test_logging_errors_become_logging_error(logs: LogReader, nbaops_home: Path) -> None:
+    set_api_fault(nbaops_home, "logging-error", count=1)
+    with pytest.raises(LoggingError, match="HTTP 500"):
+        logs.entries(build_filter(since=STANDIN_NOW))
+    with pytest.raises(LoggingError, match="invalid filter"):
+        logs.entries('jsonPayload.message : "x" AND timestamp >= "2024-11-25T00:00:00Z"')
