@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from nbaops.cli import checks as check_tasks
 from nbaops.cli import drift as drift_tasks
 from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
@@ -16,7 +17,7 @@ from nbaops.cli import slack as slack_tasks
 ns = Collection()
 for task in services.TASKS:
     ns.add_task(task)
-for task in drift_tasks.TASKS:
+for task in [*check_tasks.TASKS, *drift_tasks.TASKS]:
     ns.add_task(task)
 ns.add_collection(sandbox.ns)
 ns.add_collection(slack_tasks.ns)

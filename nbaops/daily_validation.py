@@ -1,0 +1,188 @@
+"""validate-daily: the pipeline chain of one game day, stage by stage, and where it broke.
+
+The chain is schedule → box scores → features → predictions → grading. Each stage is
+measured against the one before it:
+
+- box scores: scheduled games that have box scores;
+- features: players with box scores that also had feature rows;
+- predictions: players with features *and* a points line (REAL_LINES_ONLY: only they
+  can be predicted) that got at least one prediction;
+- grading: predictions of the day that were graded.
+
+One query (every table bounded by ``game_date = @game_date``) gives all counts. The
+first stage whose completeness is below ``fail_below`` (or that is empty while its
+predecessor is not) is where the chain broke.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbaops.checks.measure import below_tiers, pct, pct1
+from nbaops.checks.thresholds import load_thresholds
+from nbaops.report import CheckReport, verdict_text
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.context import Context
+
+SQL = """
+WITH scheduled AS (
+  SELECT DISTINCT game_id
+  FROM `nba_raw.games`
+  WHERE game_date = @game_date
+    AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
+),
+box AS (
+  SELECT DISTINCT game_id, player_lookup
+  FROM `nba_analytics.player_game_summary`
+  WHERE game_date = @game_date
+),
+features AS (
+  SELECT DISTINCT player_lookup
+  FROM `nba_precompute.ml_feature_store`
+  WHERE game_date = @game_date
+),
+lined AS (
+  SELECT DISTINCT player_lookup
+  FROM `nba_precompute.points_lines`
+  WHERE game_date = @game_date
+),
+predictions AS (
+  SELECT prediction_id, player_lookup
+  FROM `nba_predictions.player_prop_predictions`
+  WHERE game_date = @game_date
+),
+graded AS (
+  SELECT DISTINCT prediction_id
+  FROM `nba_predictions.prediction_accuracy`
+  WHERE game_date = @game_date
+),
+predictable AS (
+  SELECT f.player_lookup FROM features AS f JOIN lined AS l ON l.player_lookup = f.player_lookup
+)
+SELECT
+  (SELECT COUNT(*) FROM scheduled) AS games_scheduled,
+  (SELECT COUNT(DISTINCT b.game_id) FROM box AS b
+     JOIN scheduled AS s ON s.game_id = b.game_id) AS games_with_box_scores,
+  (SELECT COUNT(DISTINCT player_lookup) FROM box) AS box_players,
+  (SELECT COUNT(DISTINCT b.player_lookup) FROM box AS b
+     JOIN features AS f ON f.player_lookup = b.player_lookup) AS box_players_with_features,
+  (SELECT COUNT(*) FROM features) AS feature_players,
+  (SELECT COUNT(*) FROM predictable) AS predictable_players,
+  (SELECT COUNT(DISTINCT p.player_lookup) FROM predictions AS p
+     JOIN predictable AS q ON q.player_lookup = p.player_lookup) AS predicted_players,
+  (SELECT COUNT(*) FROM predictions) AS predictions,
+  (SELECT COUNT(*) FROM predictions AS p
+     JOIN graded AS g ON g.prediction_id = p.prediction_id) AS graded_predictions
+"""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One link of the chain: its numerator/denominator columns and owning service."""
+
+    name: str
+    title: str
+    service: str
+    done: str
+    of: str
+    unit: str
+    base: str  # what the denominator counts, for "nothing to compare against"
+
+
+STAGES = (
+    Stage("box_scores", "box scores", "phase3-processors", "games_with_box_scores",
+          "games_scheduled", "scheduled games with box scores", "scheduled games"),
+    Stage("features", "features", "phase4-processors", "box_players_with_features",
+          "box_players", "players with box scores that had features",
+          "players with box scores"),
+    Stage("predictions", "predictions", "prediction-worker", "predicted_players",
+          "predictable_players", "players with features and a line that were predicted",
+          "players with features and a points line"),
+    Stage("grading", "grading", "grading-service", "graded_predictions", "predictions",
+          "predictions graded", "predictions"),
+)
+
+
+@dataclass
+class DailyValidationReport(CheckReport):
+    """The chain's stages as check results, plus where it broke."""
+
+    game_date: dt.date | None = None
+    broke_at: str | None = None
+    counts: dict[str, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "game_date": str(self.game_date),
+                "broke_at": self.broke_at, "counts": self.counts or {}}
+
+    def render(self, console: Console) -> None:
+        super().render(console)
+        if self.broke_at:
+            console.print(verdict_text(Verdict.FAIL), f"chain broke at: {self.broke_at}")
+        elif self.verdict in (Verdict.PASS, Verdict.WARN):
+            console.print(verdict_text(self.verdict), "chain complete")
+
+
+def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValidationReport:
+    """Measure each stage of ``game_date`` (default: yesterday, Eastern) against the last.
+
+    A query failure is one ERROR result naming the error (never a PASS).
+    """
+    thresholds = load_thresholds(ctx.config)
+    params = thresholds.params("daily_validation",
+                               {"game_date": game_date} if game_date else None)
+    day = params.date("game_date")
+    fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
+    threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of the stage before"
+    title = f"validate-daily {day}"
+    started = time.perf_counter()
+    try:
+        result = ctx.warehouse.query(SQL, {"game_date": day}, timeout_s=thresholds.timeout_s)
+    except Exception as exc:
+        error = CheckResult.error("daily.schedule", "*", exc, query=SQL)
+        error.duration_s = round(time.perf_counter() - started, 4)
+        return DailyValidationReport(title, [error], game_date=day)
+    duration = round(time.perf_counter() - started, 4)
+    counts = {k: int(v or 0) for k, v in result.rows[0].items()}
+
+    def make(name: str, service: str, verdict: Verdict, value: float | int | None,
+             message: str, details: dict[str, Any] | None = None) -> CheckResult:
+        return CheckResult(name=f"daily.{name}", service=service, verdict=verdict, value=value,
+                           threshold=threshold if name != "schedule" else "> 0 games or none",
+                           message=message, query=SQL.strip(), duration_s=duration,
+                           bytes_processed=result.bytes_processed,
+                           details={"game_date": str(day), **(details or {})})
+
+    games = counts["games_scheduled"]
+    if games == 0:
+        results = [make("schedule", "phase3-processors", Verdict.PASS, 0,
+                        f"no games scheduled on {day}: nothing to validate")]
+        return DailyValidationReport(title, results, game_date=day, counts=counts)
+    results = [make("schedule", "phase3-processors", Verdict.PASS, games,
+                    f"{games} games scheduled on {day}")]
+    broke_at: str | None = None
+    for stage in STAGES:
+        done, of = counts[stage.done], counts[stage.of]
+        details = {"done": done, "of": of, "measures": stage.unit}
+        if of == 0:
+            why = f"; chain broke at {broke_at}" if broke_at else ""
+            results.append(make(stage.name, stage.service, Verdict.INCONCLUSIVE, None,
+                                f"{stage.title}: nothing to compare against: no "
+                                f"{stage.base} on {day}{why}", details))
+            continue
+        share = done / of
+        verdict = below_tiers(share, fail_below, warn_below)
+        if verdict is Verdict.FAIL and broke_at is None:
+            broke_at = stage.title
+        results.append(make(stage.name, stage.service, verdict, round(share * 100, 2),
+                            f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, "
+                            f"{verdict.value})", details))
+    return DailyValidationReport(title, results, game_date=day, broke_at=broke_at,
+                                 counts=counts)

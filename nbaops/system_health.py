@@ -1,0 +1,208 @@
+"""system-health: every data check, concurrently, with a per-check timeout; one report.
+
+Runs the registered checks (:mod:`nbaops.checks`) for all services or one, each in its
+own worker with ``checks.timeout_s`` (a timeout or an exception is ERROR with the error
+text). Interactive terminals get a live progress view. After the run:
+
+1. ``$GITHUB_STEP_SUMMARY`` (when set) gets a Markdown summary appended;
+2. :func:`record_and_alert` writes the run to history (anomaly notes come back on the
+   results) and dispatches Slack/outbox alerts. Neither can change the verdict or lose
+   the report: a failure there is a note.
+
+The JSON form is exactly ``{"verdict": ..., "checks": [...]}``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbaops import clock
+from nbaops.checks import PlannedCheck, plan_checks, run_planned
+from nbaops.checks.thresholds import load_thresholds
+from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from nbaops.context import Context
+
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+@dataclass
+class HealthReport(CheckReport):
+    """The checks' results plus notes about history and alerts (shown, not in JSON)."""
+
+    notes: list[str] = field(default_factory=list)
+
+    def render(self, console: Console) -> None:
+        super().render(console)
+        for c in self.checks:
+            if c.details.get("anomaly"):
+                console.print(f"[magenta]anomaly[/] {c.name} [{c.service}]: "
+                              f"{c.details['anomaly']}", highlight=False)
+        for note in self.notes:
+            console.print(note, markup=False, highlight=False)
+
+
+class LiveProgress:
+    """A live table of running checks (rich), for interactive terminals only."""
+
+    def __init__(self, planned: Sequence[PlannedCheck], console: Console) -> None:
+        from rich.live import Live
+
+        self._lock = threading.Lock()
+        self._order = [p.label for p in planned]
+        self._rows: dict[str, tuple[str, float | None, CheckResult | None]] = {
+            p.label: ("waiting", None, None) for p in planned
+        }
+        self._live = Live(self._table(), console=console, transient=True,
+                          refresh_per_second=8, get_renderable=self._table)
+
+    def __enter__(self) -> LiveProgress:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.__exit__(None, None, None)
+
+    def __call__(self, event: str, planned: PlannedCheck, result: CheckResult | None) -> None:
+        with self._lock:
+            if event == "start":
+                self._rows[planned.label] = ("running", time.monotonic(), None)
+            else:
+                self._rows[planned.label] = ("done", None, result)
+
+    def _table(self) -> RenderableType:
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        table = Table(title="system-health", title_justify="left", box=None)
+        for column in ("check", "status", "s"):
+            table.add_column(column)
+        now = time.monotonic()
+        with self._lock:
+            rows = [(label, *self._rows[label]) for label in self._order]
+        done = 0
+        for label, state, since, result in rows:
+            if state == "done" and result is not None:
+                done += 1
+                table.add_row(label, verdict_text(result.verdict), f"{result.duration_s:.2f}")
+            elif state == "running" and since is not None:
+                table.add_row(label, Spinner("dots", text="running"), f"{now - since:.1f}")
+            else:
+                table.add_row(label, "waiting", "")
+        table.caption = f"{done}/{len(rows)} done"
+        return table
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def step_summary_markdown(report: HealthReport, *, profile: str, service: str | None) -> str:
+    """The run as Markdown for ``$GITHUB_STEP_SUMMARY``."""
+    icon = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌",
+            Verdict.INCONCLUSIVE: "❔", Verdict.ERROR: "🛑"}
+    scope = f" ({service})" if service else ""
+    lines = [
+        f"## {icon[report.verdict]} nbaops system-health{scope}: {report.verdict.value}",
+        "",
+        f"Profile `{profile}` at {clock.now().isoformat(timespec='seconds')}: "
+        f"{summary_counts(report.checks)}.",
+        "",
+        "| check | service | verdict | value | threshold | message | s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in report.checks:
+        lines.append(
+            f"| {_cell(c.name)} | {_cell(c.service)} | {icon[c.verdict]} {c.verdict.value} | "
+            f"{_cell(format_value(c.value))} | {_cell(c.threshold)} | {_cell(c.message)} | "
+            f"{c.duration_s:.2f} |"
+        )
+    if report.notes:
+        lines.append("")
+        lines.extend(f"- {_cell(note)}" for note in report.notes)
+    return "\n".join(lines) + "\n\n"
+
+
+def append_step_summary(report: HealthReport, *, profile: str, service: str | None) -> bool:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
+    target = os.environ.get(STEP_SUMMARY_ENV)
+    if not target:
+        return False
+    try:
+        with Path(target).open("a", encoding="utf-8") as handle:
+            handle.write(step_summary_markdown(report, profile=profile, service=service))
+    except OSError as exc:
+        report.notes.append(f"step summary not written to {target}: {exc.strerror or exc}")
+        return False
+    return True
+
+
+def record_and_alert(ctx: Context, results: list[CheckResult]) -> tuple[list[CheckResult],
+                                                                        list[str]]:
+    """Write the run to history (anomaly notes come back) and dispatch alerts.
+
+    Returns the (possibly annotated) results and one-line notes. Never raises: the run's
+    report and verdict must survive a history or alerting failure.
+    """
+    notes: list[str] = []
+    try:
+        from nbaops.history import record_run
+
+        results = record_run(ctx, results)
+    except Exception as exc:
+        notes.append(f"history: not recorded: {type(exc).__name__}: {exc}".splitlines()[0])
+    try:
+        from nbaops.alerts import dispatch
+
+        summary = dispatch(ctx, results)
+        notes.append(str(getattr(summary, "summary", summary)))
+    except Exception as exc:
+        notes.append(f"alerts: not dispatched: {type(exc).__name__}: {exc}".splitlines()[0])
+    return results, notes
+
+
+def run_system_health(
+    ctx: Context,
+    service: str | None = None,
+    *,
+    live: Console | None = None,
+    record: bool = True,
+) -> HealthReport:
+    """Run every check (or those of ``service``) concurrently and build the report.
+
+    Args:
+        ctx: the run context.
+        service: only this service's checks (UnknownServiceError, exit 2, if unknown).
+        live: a console for the live progress view (interactive terminals), or None.
+        record: write history and dispatch alerts after the run.
+
+    Returns:
+        The report; its verdict is the worst result (exit 1 FAIL, 3 ERROR/INCONCLUSIVE).
+    """
+    thresholds = load_thresholds(ctx.config)
+    planned = plan_checks(ctx, service=service, thresholds=thresholds)
+    title = "system-health" + (f" ({service})" if service else "")
+    if live is not None and planned:
+        with LiveProgress(planned, live) as progress:
+            results = run_planned(ctx, planned, timeout_s=thresholds.timeout_s,
+                                  max_workers=thresholds.max_workers, progress=progress)
+    else:
+        results = run_planned(ctx, planned, timeout_s=thresholds.timeout_s,
+                              max_workers=thresholds.max_workers)
+    notes: list[str] = []
+    if record and results:
+        results, notes = record_and_alert(ctx, results)
+    report = HealthReport(title=title, checks=results, notes=notes)
+    append_step_summary(report, profile=ctx.profile, service=service)
+    return report
+
