@@ -9,6 +9,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from nbaops.cli import checks as check_tasks
+from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import drift as drift_tasks
 from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
@@ -18,6 +19,8 @@ ns = Collection()
 for task in services.TASKS:
     ns.add_task(task)
 for task in [*check_tasks.TASKS, *drift_tasks.TASKS]:
+    ns.add_task(task)
+for task in deploy_tasks.TASKS:
     ns.add_task(task)
 ns.add_collection(sandbox.ns)
 ns.add_collection(slack_tasks.ns)

@@ -1,0 +1,221 @@
+"""Audit rows in ``nba_ops.deploys``: one per deploy, rollback or force-unlock attempt.
+
+Callers build an :class:`AuditRecord` when an attempt starts and :func:`write` it in a
+``finally`` block, so a failure midway or a Ctrl-C still leaves a row. If the warehouse
+write fails, the row is appended to a spool file under the state folder
+(``deploy-audit-spool.jsonl``) and retried before the next write (and by
+``inv deploys``): an audit row is never lost. Rows carry a unique ``deploy_id``; readers
+deduplicate on it, so a retry after an ambiguous failure cannot double count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.verdict import CheckResult
+
+TABLE = "nba_ops.deploys"
+SPOOL_NAME = "deploy-audit-spool.jsonl"
+OUTCOMES = (
+    "success",
+    "rolled_back",
+    "held",
+    "failed",
+    "rollback_failed",
+    "refused",
+    "interrupted",
+    "planned",
+)
+_TIME_FIELDS = ("started_at", "finished_at")
+
+
+def new_deploy_id(service: str) -> str:
+    """A unique, sortable id: ``<service>-<UTC yyyymmddThhmmss>-<6 hex>``."""
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S")
+    return f"{service}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class AuditRecord:
+    """One attempt. Fields mirror ``schemas/nba_ops/deploys.json``."""
+
+    deploy_id: str
+    service: str
+    action: str  # deploy, rollback, force-unlock
+    actor: str
+    profile: str
+    started_at: dt.datetime = field(default_factory=clock.now)
+    finished_at: dt.datetime | None = None
+    commit_sha: str | None = None
+    image: str | None = None
+    revision_before: str | None = None
+    revision_after: str | None = None
+    canary_percent: int | None = None
+    model_version: str | None = None
+    dry_run: bool = False
+    outcome: str = "failed"  # pessimistic until the attempt says otherwise
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+    duration_s: float | None = None
+
+    def add(self, step: str, result: CheckResult) -> None:
+        """Record one step's verdict and reason."""
+        self.verdicts.append(
+            {
+                "step": step,
+                "check": result.name,
+                "verdict": result.verdict.value,
+                "message": result.message[:500],
+            }
+        )
+
+    def note(self, step: str, verdict: str, message: str) -> None:
+        self.verdicts.append({"step": step, "check": step, "verdict": verdict, "message": message})
+
+    def finish(self, outcome: str, message: str | None = None) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self.outcome = outcome
+        if message is not None:
+            self.message = message[:2000]
+        self.finished_at = clock.now()
+        self.duration_s = round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "deploy_id": self.deploy_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "profile": self.profile,
+            "service": self.service,
+            "action": self.action,
+            "actor": self.actor,
+            "commit_sha": self.commit_sha,
+            "image": self.image,
+            "revision_before": self.revision_before,
+            "revision_after": self.revision_after,
+            "canary_percent": self.canary_percent,
+            "model_version": self.model_version,
+            "dry_run": self.dry_run,
+            "outcome": self.outcome,
+            "verdicts": json.dumps(self.verdicts, sort_keys=True),
+            "message": self.message,
+            "duration_s": self.duration_s,
+        }
+
+
+# ------------------------------------------------------------------------- the spool
+
+
+def spool_path(home: Path) -> Path:
+    return home / SPOOL_NAME
+
+
+@contextlib.contextmanager
+def _spool_lock(home: Path) -> Iterator[None]:
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home / f".{SPOOL_NAME}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _encode(row: dict[str, Any]) -> str:
+    data = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+    return json.dumps(data, sort_keys=True)
+
+
+def _decode(line: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(line)
+    for key in _TIME_FIELDS:
+        if data.get(key):
+            data[key] = dt.datetime.fromisoformat(data[key])
+    return data
+
+
+def spool(home: Path, row: dict[str, Any]) -> None:
+    """Append a row to the local spool (fsynced)."""
+    with _spool_lock(home):
+        path = spool_path(home)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(_encode(row) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def spooled_rows(home: Path) -> list[dict[str, Any]]:
+    path = spool_path(home)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            with contextlib.suppress(ValueError):
+                rows.append(_decode(line))
+    return rows
+
+
+def flush_spool(ctx: Context) -> int:
+    """Retry spooled rows; returns how many were written (the rest stay spooled).
+
+    Never raises for a warehouse failure: the rows simply stay in the spool.
+    """
+    home = ctx.home
+    if not spool_path(home).exists():
+        return 0
+    with _spool_lock(home):
+        rows = spooled_rows(home)
+        if not rows:
+            spool_path(home).unlink(missing_ok=True)
+            return 0
+        try:
+            ctx.warehouse.insert_rows(TABLE, rows)
+        except Exception:  # still unreachable: keep them for next time
+            return 0
+        spool_path(home).unlink(missing_ok=True)
+        return len(rows)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: bool  # False: spooled locally
+    flushed: int  # older spooled rows written along with it
+    error: str | None = None
+
+
+def write(ctx: Context, record: AuditRecord) -> WriteResult:
+    """Write the row to ``nba_ops.deploys``; spool it locally if that fails.
+
+    Never raises (except KeyboardInterrupt): losing the row is the one thing it must not do.
+    """
+    row = record.to_row()
+    flushed = 0
+    try:
+        flushed = flush_spool(ctx)
+        ctx.warehouse.insert_rows(TABLE, [row])
+    except Exception as exc:  # any failure (warehouse, sandbox, bug) means: spool the row
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        try:
+            spool(ctx.home, row)
+        except OSError as spool_exc:  # last resort: the row goes to stderr, never nowhere
+            sys.stderr.write(f"nbaops: audit row could not be stored: {_encode(row)}\n")
+            return WriteResult(False, flushed, f"{error}; spool failed: {spool_exc}")
+        return WriteResult(False, flushed, error)
+    return WriteResult(True, flushed)

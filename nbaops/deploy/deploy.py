@@ -1,0 +1,741 @@
+"""``inv deploy``: pre-deploy → lock → image → new revision → health → observation → outcome.
+
+The order is what makes it safe:
+
+1. **Input** is validated before anything is read or changed (unknown service, ``--canary``
+   outside 1–99, a bad ``--model-version`` or ``--image``): exit 2, no audit row.
+2. **Pre-deploy checklist** (:mod:`nbaops.deploy.predeploy`): any FAIL (exit 1) or ERROR
+   (exit 3) refuses the deploy before anything changes (audit outcome ``refused``).
+3. **Lock** (:mod:`nbaops.deploy.lock`): a second deploy of the same service refuses with
+   who holds the lock and since when (exit 2, audit ``refused``).
+4. **Image** (:mod:`nbaops.deploy.image`).
+5. **New revision** with labels ``commit-sha``, ``deployed-by``, ``nbaops-deploy-id`` (and
+   ``model-version`` plus the service's ``model_env`` for ``--model-version``), deployed
+   with the ``candidate`` tag and **no traffic**: the old revision keeps serving.
+6. **Ready, then healthy**: the new revision must become Ready and answer its health
+   endpoint through its tag URL *before* it gets any traffic.
+7. **Traffic**: ``--canary PCT`` gives it PCT%, otherwise 100%.
+8. **Observation window** (:mod:`nbaops.deploy.observe`): its health and the service's
+   ``post_deploy`` checks, measured repeatedly.
+9. **Outcome** (:mod:`nbaops.deploy.outcome`): promote; or roll back (100% to the
+   revision that served before, verified: traffic and health) and alert; or hold. A
+   failing rollback ends with exit 3 and the exact manual commands.
+10. **Audit row** in ``nba_ops.deploys``, written in ``finally`` (spooled locally if the
+    warehouse is unreachable); the lock is released in ``finally`` too. Ctrl-C restores
+    the previous traffic if it had moved, releases the lock and records ``interrupted``.
+
+Any error after the first mutation (an API 5xx, a timeout, a failed operation) restores
+the previous revision's traffic and verifies it (outcome ``failed``, exit 3).
+
+``--dry-run`` runs the read-only checklist and prints the plan — every request and query,
+with byte estimates in prod — and changes nothing: no lock, no PATCH, no audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.deploy import audit, lock
+from nbaops.deploy.image import ImagePlan, plan_image, realize, validate_image
+from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
+from nbaops.deploy.outcome import Action, Decision, decide
+from nbaops.deploy.predeploy import (
+    PredeployResult,
+    health_url,
+    probe_health,
+    run_predeploy,
+)
+from nbaops.deploy.progress import Progress
+from nbaops.deploy.rollback import RollbackResult, manual_commands, restore_traffic
+from nbaops.deploy.settings import DeploySettings
+from nbaops.errors import CloudRunError, UsageError
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.adapters.cloudrun import ServiceInfo
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+
+MODEL_VERSION_RE = re.compile(r"^v[0-9]{1,4}(?:[._-][0-9a-z]{1,20})?$")
+_LABEL_BAD = re.compile(r"[^a-z0-9_-]+")
+MODEL_LABEL = "model-version"
+
+
+def sanitize_label(value: str) -> str:
+    """A Cloud Run label value: lowercase ``[a-z0-9_-]``, at most 63 characters."""
+    cleaned = _LABEL_BAD.sub("_", value.lower()).strip("_")
+    return cleaned[:63] or "unknown"
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What the user asked for (the ``inv deploy`` flags)."""
+
+    service: str
+    image: str | None = None
+    canary: int | None = None
+    model_version: str | None = None
+    dry_run: bool = False
+    no_rollback: bool = False
+    skip_tests: bool = False
+    force_unlock: bool = False
+
+
+def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, DeploySettings]:
+    """Check every input before anything is read or changed.
+
+    Raises:
+        UsageError: unknown service, bad ``--canary``/``--model-version``/``--image``.
+        ConfigError: an invalid ``deploy:`` section.
+    """
+    cfg = ctx.config.service(req.service)
+    if req.canary is not None and not 1 <= req.canary <= 99:
+        raise UsageError(f"--canary: {req.canary} is not a percentage from 1 to 99")
+    if req.model_version is not None:
+        if not cfg.model_env:
+            raise UsageError(
+                f"--model-version: {req.service} has no model (only services with model_env, "
+                f"e.g. {', '.join(n for n, s in ctx.config.services.items() if s.model_env)})"
+            )
+        if not MODEL_VERSION_RE.match(req.model_version):
+            raise UsageError(
+                f"--model-version: {req.model_version!r} is not a model version like v9 or v10"
+            )
+    if req.image is not None:
+        validate_image(req.image)
+    return cfg, DeploySettings.from_config(ctx.config.section("deploy"))
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class DeployReport:
+    """Everything a deploy did, as a :class:`~nbaops.report.Report`."""
+
+    service: str
+    deploy_id: str
+    dry_run: bool
+    outcome: str = "failed"
+    verdict_override: Verdict | None = None
+    predeploy: list[CheckResult] = field(default_factory=list)
+    steps: list[CheckResult] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+    commit: str | None = None
+    image: str | None = None
+    revision_before: str | None = None
+    new_revision: str | None = None
+    revision_after: str | None = None
+    canary: int | None = None
+    manual: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.verdict_override is not None:
+            return self.verdict_override
+        return worst(c.verdict for c in [*self.predeploy, *self.steps])
+
+    def final_line(self) -> str:
+        return self.summary or f"deploy {self.service}: {self.outcome}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "outcome": self.outcome,
+            "service": self.service,
+            "deploy_id": self.deploy_id,
+            "dry_run": self.dry_run,
+            "commit": self.commit,
+            "image": self.image,
+            "revision_before": self.revision_before,
+            "new_revision": self.new_revision,
+            "revision_after": self.revision_after,
+            "canary_percent": self.canary,
+            "checks": [c.to_json() for c in self.predeploy],
+            "steps": [c.to_json() for c in self.steps],
+            "plan": self.plan,
+            "manual_commands": self.manual,
+            "notes": self.notes,
+            "summary": self.final_line(),
+        }
+
+    def render(self, console: Console) -> None:
+        from nbaops.report import CheckReport, verdict_text
+
+        if self.predeploy:
+            CheckReport(f"pre-deploy {self.service}", self.predeploy).render(console)
+        if self.steps:
+            CheckReport(f"deploy {self.service}", self.steps).render(console)
+        if self.plan:
+            console.print(f"Plan (dry run, nothing changed) for {self.service}:", style="bold")
+            for line in self.plan:
+                console.print(f"  {line}", markup=False)
+        for note in self.notes:
+            console.print(f"note: {note}", markup=False)
+        if self.manual:
+            console.print("MANUAL ACTION NEEDED — run:", style="bold red")
+            for command in self.manual:
+                console.print(f"  {command}", markup=False)
+        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _step(name: str, service: str, verdict: Verdict, message: str, *, value: Any = None,
+          query: str = "", threshold: str = "", started: float | None = None,
+          details: dict[str, Any] | None = None) -> CheckResult:
+    return CheckResult(
+        name=name, service=service, verdict=verdict, value=value, threshold=threshold,
+        message=message, query=query,
+        duration_s=round(time.perf_counter() - started, 3) if started is not None else 0.0,
+        details=details or {},
+    )
+
+
+@dataclass
+class _State:
+    """What has changed so far (decides what an error or Ctrl-C must undo)."""
+
+    lock_acquired: bool = False
+    mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
+    settled: bool = False  # the final traffic state was reached and verified
+
+
+def _alert(ctx: Context, kind: str, title: str, text: str, service: str,
+           verdict: Verdict | None, fields: dict[str, str]) -> str:
+    """Send a deploy/rollback alert; returns a note for the report (never raises)."""
+    try:
+        from nbaops.alerts import AlertEvent, AlertKind, send
+
+        delivery = send(ctx, AlertEvent(kind=AlertKind(kind), title=title, text=text,
+                                        service=service, verdict=verdict, fields=fields))
+        where = ", ".join(delivery.channels) or "nowhere"
+        return f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
+    except Exception as exc:  # an alert never changes the outcome
+        return f"alert NOT delivered: {type(exc).__name__}: {exc}"
+
+
+def _wait_ready(ctx: Context, service: str, revision: str, settings: DeploySettings,
+                sleep: Callable[[float], None]) -> CheckResult:
+    started = time.perf_counter()
+    deadline = time.monotonic() + settings.ready_timeout_s
+    while True:
+        rev = ctx.cloudrun.get_revision(service, revision)
+        if rev.ready:
+            return _step("revision_ready", service, Verdict.PASS, f"{revision} is Ready",
+                         value=revision, query=f"run_v2 GetRevision {revision}",
+                         threshold=f"Ready within {settings.ready_timeout_s:g}s", started=started)
+        if time.monotonic() >= deadline:
+            return _step("revision_ready", service, Verdict.FAIL,
+                         f"{revision} not Ready after {settings.ready_timeout_s:g}s: "
+                         f"{rev.message or 'no reason given'}", value=revision,
+                         query=f"run_v2 GetRevision {revision}",
+                         threshold=f"Ready within {settings.ready_timeout_s:g}s", started=started)
+        sleep(max(settings.health_interval_s, 0.1))
+
+
+def _wait_healthy(ctx: Context, cfg: ServiceConfig, url: str, revision: str,
+                  settings: DeploySettings, sleep: Callable[[float], None]) -> CheckResult:
+    started = time.perf_counter()
+    deadline = time.monotonic() + settings.health_wait_s
+    attempts = 0
+    while True:
+        attempts += 1
+        result = probe_health(ctx, cfg.name, url, timeout_s=settings.health_timeout_s,
+                              name="new_revision_health", revision=revision)
+        if result.verdict is Verdict.PASS or time.monotonic() >= deadline:
+            result.duration_s = round(time.perf_counter() - started, 3)
+            result.threshold = (f"HTTP 2xx within {settings.health_wait_s:g}s "
+                                f"(probe timeout {settings.health_timeout_s:g}s)")
+            result.message += f" (attempt {attempts})"
+            return result
+        sleep(settings.health_interval_s)
+
+
+def _guess_params(sql: str) -> dict[str, Any]:
+    """Plausible values for a check's ``@params`` so a dry run can estimate its bytes."""
+    now = clock.now()
+    params: dict[str, Any] = {}
+    for name in set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", sql)):
+        lowered = name.lower()
+        if "date" in lowered or lowered in ("day", "start_day", "end_day"):
+            params[name] = clock.today_eastern()
+        elif any(k in lowered for k in ("since", "until", "start", "end", "_at", "now", "time")):
+            params[name] = now - dt.timedelta(hours=2)
+        elif any(k in lowered for k in ("limit", "hours", "days", "count", "min")):
+            params[name] = 1
+        else:
+            params[name] = ""
+    return params
+
+
+def _plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
+    """The post-deploy checks' queries, with a byte estimate in prod."""
+    import importlib
+
+    from nbaops.checks import plan_post_deploy
+
+    lines: list[str] = []
+    for planned in plan_post_deploy(ctx, cfg, revision="<new revision>"):
+        module = importlib.import_module(planned.spec.module)
+        sqls = [(k, v) for k, v in vars(module).items()
+                if k.endswith("SQL") and isinstance(v, str)]
+        if not sqls:
+            lines.append(f"  check {planned.spec.id}: Cloud Logging entries:list "
+                         f"(resource.labels.revision_name=<new revision>, severity>=ERROR, "
+                         "last 10 minutes)")
+            continue
+        for key, sql in sqls:
+            estimate = "bytes: unknown on the local warehouse"
+            if not ctx.is_local:
+                try:
+                    est = ctx.warehouse.estimate_bytes(sql, _guess_params(sql))
+                    estimate = f"~{est:,} bytes" if est is not None else "bytes: unknown"
+                except Exception as exc:
+                    estimate = f"bytes: could not estimate ({type(exc).__name__})"
+            compact = " ".join(sql.split())
+            lines.append(f"  check {planned.spec.id} {key} [{estimate}]: {compact[:400]}")
+    return lines
+
+
+# --------------------------------------------------------------------------- the deploy
+
+
+def run_deploy(
+    ctx: Context,
+    req: DeployRequest,
+    *,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeployReport:
+    """Run one deploy (see the module docstring). Returns the report; exit code by verdict.
+
+    Raises:
+        UsageError: bad input (nothing read or changed, no audit row).
+        LockHeldError: another deploy holds the lock (``refused`` audit row written).
+        KeyboardInterrupt: after restoring traffic, releasing the lock and writing the
+            ``interrupted`` audit row.
+    """
+    cfg, settings = validate_request(ctx, req)
+    progress = progress or Progress.silent()
+    service = cfg.name
+    deploy_id = sanitize_label(audit.new_deploy_id(service))
+    actor = lock.default_holder()
+    report = DeployReport(service=service, deploy_id=deploy_id, dry_run=req.dry_run,
+                          canary=req.canary)
+    record = audit.AuditRecord(
+        deploy_id=deploy_id, service=service, action="deploy", actor=actor,
+        profile=ctx.profile, canary_percent=req.canary, model_version=req.model_version,
+        dry_run=req.dry_run,
+    )
+    state = _State()
+    write_audit = not req.dry_run
+    progress.step("start", f"deploy {service} ({deploy_id}) on profile {ctx.profile}"
+                  + (" — DRY RUN" if req.dry_run else ""))
+    try:
+        _run(ctx, req, cfg, settings, report, record, state, progress, sleep)
+    except KeyboardInterrupt:
+        report.outcome = "interrupted"
+        message = "interrupted (Ctrl-C)"
+        if state.mutated and not state.settled and report.revision_before:
+            progress.step("interrupt", "restoring traffic to the previous revision")
+            try:
+                result = restore_traffic(ctx, cfg, report.revision_before,
+                                         from_revision=report.new_revision,
+                                         health_timeout_s=settings.health_timeout_s,
+                                         progress=progress)
+                message += ("; previous revision restored and verified" if result.ok else
+                            "; restoring the previous revision FAILED: " + "; ".join(result.manual))
+            except BaseException as exc:  # a second Ctrl-C: still record and release
+                message += f"; restore not completed ({type(exc).__name__})"
+        record.finish("interrupted", message)
+        raise
+    except lock.LockHeldError as exc:
+        report.outcome = "refused"
+        record.note("lock", "FAIL", str(exc))
+        record.finish("refused", str(exc))
+        raise
+    finally:
+        if state.lock_acquired:
+            try:
+                lock.release(ctx.cloudrun, service, deploy_id)
+                progress.step("unlock", "deploy lock released")
+            except Exception as exc:  # the lock expires by itself; say so
+                report.notes.append(f"could not release the deploy lock ({exc}); it expires "
+                                    f"after {settings.lock_ttl_s:g}s or use --force-unlock")
+        if write_audit and record.outcome != "planned":
+            if record.finished_at is None:
+                record.finish(report.outcome, report.final_line())
+            record.commit_sha = report.commit
+            record.image = report.image
+            record.revision_before = report.revision_before
+            record.revision_after = report.revision_after
+            written = audit.write(ctx, record)
+            if not written.written:
+                report.notes.append(f"audit row spooled locally, retried next time "
+                                    f"({written.error})")
+            progress.step("audit", f"row {deploy_id} outcome={record.outcome}"
+                          + ("" if written.written else " (spooled)"))
+    return report
+
+
+def _run(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeploySettings,
+         report: DeployReport, record: audit.AuditRecord, state: _State, progress: Progress,
+         sleep: Callable[[float], None]) -> None:
+    service = cfg.name
+    # ---- 1. pre-deploy
+    progress.step("pre-deploy", "running the eight checks")
+    pre: PredeployResult = run_predeploy(ctx, cfg, skip_tests=req.skip_tests,
+                                         progress=lambda r: progress.check("pre-deploy", r))
+    report.predeploy = pre.checks
+    for check in pre.checks:
+        record.add("pre-deploy", check)
+    report.commit = pre.head
+    current = pre.current
+    report.revision_before = current.serving.name if current and current.serving else None
+    report.revision_after = report.revision_before
+    blocking = pre.blocking
+    if blocking and not req.dry_run:
+        verdict = worst(c.verdict for c in blocking)
+        report.outcome = "refused"
+        report.summary = (f"REFUSED deploy {service}: pre-deploy {verdict.value} "
+                          f"({', '.join(c.name for c in blocking)}); nothing changed")
+        record.finish("refused", report.summary)
+        return
+    if current is None or report.commit is None or report.revision_before is None:
+        # Only reachable in a dry run whose checklist already reported the ERROR.
+        report.outcome = "planned"
+        record.outcome = "planned"
+        report.summary = (f"DRY RUN deploy {service}: the checklist could not read the "
+                          "current state; nothing changed")
+        return
+    commit = report.commit
+    # ---- 2. plan the image, labels and traffic
+    img: ImagePlan = plan_image(ctx, service, commit, given=req.image,
+                                current_image=current.service.image)
+    report.image = img.ref
+    labels = {
+        "commit-sha": commit.lower(),
+        "deployed-by": sanitize_label(record.actor),
+        "nbaops-deploy-id": report.deploy_id,
+    }
+    env: dict[str, str] = {}
+    if req.model_version:
+        labels[MODEL_LABEL] = sanitize_label(req.model_version)
+        env[cfg.model_env or "MODEL_VERSION"] = req.model_version
+    if req.dry_run:
+        _plan(ctx, req, cfg, settings, report, img, labels, env, current.service)
+        return
+    # ---- 3. lock
+    if req.force_unlock:
+        _force_unlock(ctx, service, record.actor, progress, report)
+    acquired = lock.acquire(ctx.cloudrun, service, holder=record.actor,
+                            deploy_id=report.deploy_id, ttl_s=settings.lock_ttl_s)
+    state.lock_acquired = True
+    if acquired.took_over is not None:
+        report.notes.append(f"took over the expired lock of {acquired.took_over.holder} "
+                            f"(since {acquired.took_over.since.isoformat()})")
+    progress.step("lock", f"acquired for {record.actor} until {acquired.lock.expires:%H:%M:%S}Z")
+    try:
+        _mutate(ctx, req, cfg, settings, report, record, state, progress, sleep, img, labels,
+                env)
+    except (KeyboardInterrupt, lock.LockHeldError):
+        raise
+    except Exception as exc:
+        _recover(ctx, cfg, settings, report, record, state, progress, exc)
+
+
+def _force_unlock(ctx: Context, service: str, actor: str, progress: Progress,
+                  report: DeployReport) -> None:
+    """Remove any lock and audit that as its own row (action ``force-unlock``)."""
+    record = audit.AuditRecord(deploy_id=sanitize_label(audit.new_deploy_id(service)),
+                               service=service, action="force-unlock", actor=actor,
+                               profile=ctx.profile)
+    try:
+        removed = lock.force_unlock(ctx.cloudrun, service)
+        text = (f"removed the lock of {removed.holder} (since {removed.since.isoformat()}, "
+                f"deploy {removed.deploy_id})" if removed else "no lock was held")
+        record.note("force-unlock", "WARN", text)
+        record.finish("success", text)
+        progress.step("lock", f"--force-unlock: {text}", Verdict.WARN)
+        report.notes.append(f"--force-unlock: {text}")
+    except Exception as exc:
+        record.finish("failed", f"force-unlock failed: {exc}")
+        raise
+    finally:
+        if record.finished_at is None:
+            record.finish("interrupted", "interrupted during --force-unlock")
+        audit.write(ctx, record)
+
+
+def _mutate(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeploySettings,
+            report: DeployReport, record: audit.AuditRecord, state: _State, progress: Progress,
+            sleep: Callable[[float], None], img: ImagePlan, labels: dict[str, str],
+            env: dict[str, str]) -> None:
+    from nbaops.adapters.cloudrun import TrafficSplit
+
+    service = cfg.name
+    tag = settings.candidate_tag
+    before = report.revision_before or ""
+    # ---- 4. image
+    started = time.perf_counter()
+    progress.step("image", img.describe())
+    image = realize(ctx, img)
+    report.image = image
+    report.steps.append(_step("image", service, Verdict.PASS, img.describe(), value=image,
+                              started=started))
+    # ---- 5. new revision, tagged, no traffic
+    started = time.perf_counter()
+    progress.step("revision", f"creating a revision of {image} (tag {tag}, no traffic)")
+    state.mutated = True
+    info = ctx.cloudrun.deploy_revision(service, image=image, labels=labels, env=env or None,
+                                        tag=tag, no_traffic=True)
+    new = info.latest_created_revision
+    if not new or new == before:
+        raise CloudRunError(f"the deploy created no new revision (latest is {new})")
+    report.new_revision = new
+    report.steps.append(_step("new_revision", service, Verdict.PASS,
+                              f"created {new} with labels {labels}", value=new,
+                              query=f"run_v2 UpdateService {service} (template, tag {tag})",
+                              started=started))
+    progress.step("revision", f"created {new}; {before} still serves")
+    # ---- 6. Ready, then healthy before any traffic
+    ready = _wait_ready(ctx, service, new, settings, sleep)
+    report.steps.append(ready)
+    progress.check("ready", ready)
+    url = ""
+    if ready.verdict is Verdict.PASS:
+        info = ctx.cloudrun.get_service(service)
+        url = health_url(ctx, info, new, cfg.health_path)
+        gate = _wait_healthy(ctx, cfg, url, new, settings, sleep)
+        report.steps.append(gate)
+        progress.check("health", gate)
+    else:
+        gate = ready
+    if gate.verdict is not Verdict.PASS:
+        decision = decide(Verdict.FAIL, on_inconclusive=settings.on_inconclusive,
+                          no_rollback=req.no_rollback)
+        _finish(ctx, cfg, settings, report, record, state, progress, decision,
+                f"new revision {new} failed before receiving traffic: {gate.message}")
+        return
+    # ---- 7. traffic
+    percent = req.canary or 100
+    splits = [TrafficSplit(new, percent, tag)]
+    if percent < 100:
+        splits.append(TrafficSplit(before, 100 - percent))
+    started = time.perf_counter()
+    progress.step("traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%"
+                                                    if percent < 100 else ""))
+    ctx.cloudrun.set_traffic(service, splits)
+    report.revision_after = new if percent == 100 else before
+    report.steps.append(_step("traffic", service, Verdict.PASS,
+                              f"{new} now receives {percent}%", value=percent,
+                              query=f"run_v2 UpdateService {service} traffic", started=started))
+    # ---- 8. observation window
+    policy = settings.observation
+    progress.step("observe", policy.describe())
+
+    def measure(index: int) -> list[CheckResult]:
+        from nbaops.checks import run_post_deploy
+
+        health = probe_health(ctx, service, url, timeout_s=settings.health_timeout_s,
+                              name="new_revision_health", revision=new)
+        return [health, *run_post_deploy(ctx, cfg, revision=new)]
+
+    def on_round(rnd: ObservationRound) -> None:
+        progress.step("observe", rnd.summary(), rnd.verdict)
+
+    started = time.perf_counter()
+    obs: ObservationResult = observe(measure, policy, sleep=sleep, on_round=on_round)
+    obs_check = obs.to_check(service, policy)
+    obs_check.duration_s = round(time.perf_counter() - started, 3)
+    report.steps.append(obs_check)
+    decision = decide(obs.verdict, on_inconclusive=settings.on_inconclusive,
+                      no_rollback=req.no_rollback)
+    _finish(ctx, cfg, settings, report, record, state, progress, decision, obs.reason)
+
+
+def _finish(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report: DeployReport,
+            record: audit.AuditRecord, state: _State, progress: Progress, decision: Decision,
+            reason: str) -> None:
+    """Carry out the decision: promote, roll back or hold; alert; set the outcome."""
+    from nbaops.adapters.cloudrun import TrafficSplit
+
+    service = cfg.name
+    new = report.new_revision or ""
+    before = report.revision_before or ""
+    for step in report.steps:
+        record.add("deploy", step)
+    fields = {"new revision": new, "previous revision": before,
+              "commit": (report.commit or "")[:12], "deploy id": report.deploy_id}
+    if decision.action is Action.PROMOTE:
+        started = time.perf_counter()
+        info: ServiceInfo = ctx.cloudrun.get_service(service)
+        if info.traffic_by_revision.get(new, 0) != 100:
+            progress.step("promote", f"{new} → 100%")
+            info = ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)])
+            info = ctx.cloudrun.get_service(service)
+        serving = info.traffic_by_revision.get(new, 0)
+        if serving != 100:
+            raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
+        state.settled = True
+        report.revision_after = new
+        report.steps.append(_step("promote", service, Verdict.PASS, f"{new} serves 100%",
+                                  value=100, query=f"run_v2 GetService {service}",
+                                  started=started))
+        record.add("deploy", report.steps[-1])
+        report.outcome = "success"
+        report.verdict_override = worst(
+            [Verdict.PASS, *(c.verdict for c in [*report.predeploy, *report.steps])]
+        )
+        report.summary = (f"DEPLOYED {service}: {new} serves 100% (commit "
+                          f"{(report.commit or '')[:12]}, was {before}); {reason}")
+        report.notes.append(_alert(ctx, "deploy", f"{service} deployed", report.summary,
+                                   service, Verdict.PASS, fields))
+        record.finish("success", report.summary)
+        progress.step("outcome", report.summary, Verdict.PASS)
+        return
+    if decision.action is Action.HOLD:
+        state.settled = True
+        report.outcome = "held"
+        report.verdict_override = decision.verdict
+        info = ctx.cloudrun.get_service(service)
+        split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+        report.summary = (f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
+                          f"decide by hand: inv rollback --service {service} --to {before}")
+        report.manual = manual_commands(ctx, service, before)
+        report.notes.append(_alert(ctx, "deploy", f"ACTION NEEDED: {service} deploy held "
+                                   f"({decision.verdict.value})", f"{report.summary}. {reason}",
+                                   service, decision.verdict, fields))
+        record.finish("held", f"{report.summary}. {reason}")
+        progress.step("outcome", report.summary, decision.verdict)
+        return
+    # ROLLBACK
+    progress.step("rollback", f"{decision.reason}: {reason}", decision.verdict)
+    result = restore_traffic(ctx, cfg, before, from_revision=new,
+                             health_timeout_s=settings.health_timeout_s, progress=progress)
+    _after_rollback(ctx, report, record, state, progress, decision.verdict, result,
+                    "rolled_back", reason, fields)
+
+
+def _after_rollback(ctx: Context, report: DeployReport, record: audit.AuditRecord,
+                    state: _State, progress: Progress, verdict: Verdict,
+                    result: RollbackResult, outcome: str, reason: str,
+                    fields: dict[str, str]) -> None:
+    service = report.service
+    report.steps.extend(result.checks)
+    for check in result.checks:
+        record.add("rollback", check)
+    before = report.revision_before or ""
+    if result.ok:
+        state.settled = True
+        report.outcome = outcome
+        report.revision_after = before
+        report.verdict_override = verdict
+        what = "ROLLED BACK" if outcome == "rolled_back" else "DEPLOY FAILED"
+        report.summary = (f"{what} {service} ({verdict.value}): {reason}; {before} serves 100% "
+                          f"again, verified (new revision {report.new_revision} has no traffic)")
+        loud = "" if verdict is Verdict.FAIL else "ACTION NEEDED: "
+        report.notes.append(_alert(ctx, "rollback", f"{loud}{service} deploy rolled back "
+                                   f"({verdict.value})", report.summary, service, verdict,
+                                   fields))
+    else:
+        report.outcome = "rollback_failed"
+        report.revision_after = None
+        report.verdict_override = Verdict.ERROR
+        report.manual = result.manual
+        report.summary = (f"ROLLBACK FAILED {service}: {reason}; traffic may still reach "
+                          f"{report.new_revision}: run the manual commands above")
+        report.notes.append(_alert(ctx, "rollback", f"ROLLBACK FAILED: {service} needs manual "
+                                   "action", report.summary + " Commands: "
+                                   + " && ".join(result.manual[-2:]), service, Verdict.ERROR,
+                                   {**fields, "manual": result.manual[-2]}))
+    record.finish(report.outcome, report.summary)
+    progress.step("outcome", report.summary, report.verdict)
+
+
+def _recover(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report: DeployReport,
+             record: audit.AuditRecord, state: _State, progress: Progress,
+             exc: Exception) -> None:
+    """An error after the lock: restore and verify the previous revision if anything moved."""
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
+    report.steps.append(CheckResult.error("deploy_error", cfg.name, exc))
+    progress.step("error", text, Verdict.ERROR)
+    before = report.revision_before or ""
+    fields = {"new revision": report.new_revision or "-", "previous revision": before,
+              "commit": (report.commit or "")[:12], "deploy id": report.deploy_id}
+    for step in report.steps:
+        record.add("deploy", step)
+    if not state.mutated or state.settled:
+        report.outcome = "failed"
+        report.verdict_override = Verdict.ERROR
+        report.summary = f"DEPLOY FAILED {cfg.name}: {text}"
+        if state.settled:
+            report.summary += " (after the outcome was reached)"
+        report.notes.append(_alert(ctx, "deploy", f"{cfg.name} deploy failed", report.summary,
+                                   cfg.name, Verdict.ERROR, fields))
+        record.finish("failed", report.summary)
+        progress.step("outcome", report.summary, Verdict.ERROR)
+        return
+    result = restore_traffic(ctx, cfg, before, from_revision=report.new_revision,
+                             health_timeout_s=settings.health_timeout_s, progress=progress)
+    _after_rollback(ctx, report, record, state, progress, Verdict.ERROR, result, "failed",
+                    f"deploy error: {text}", fields)
+
+
+def _plan(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeploySettings,
+          report: DeployReport, img: ImagePlan, labels: dict[str, str], env: dict[str, str],
+          info: ServiceInfo) -> None:
+    """Fill the dry-run plan: every request and query the deploy would make."""
+    service = cfg.name
+    path = ctx.cloudrun.service_path(service)
+    tag = settings.candidate_tag
+    before = report.revision_before
+    percent = req.canary or 100
+    held = lock.current_lock(ctx.cloudrun, service)
+    lock_state = (f"held by {held.holder} since {held.since.isoformat()} — the deploy would "
+                  "refuse" if held and not held.expired(clock.now()) else "free")
+    plan = [
+        f"1. lock: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] with etag compare-and-swap "
+        f"(ttl {settings.lock_ttl_s:g}s; now {lock_state})",
+        f"2. image: {img.describe()}",
+    ]
+    if img.build is not None:
+        plan.append(f"   Cloud Build request: {img.build}")
+    plan += [
+        f"3. revision: PATCH {path} template.containers[0].image={img.ref} "
+        f"template.labels+={labels}" + (f" env+={env}" if env else "")
+        + f"; traffic pinned to {before}, new revision tagged {tag!r} at 0%",
+        f"4. wait Ready (≤ {settings.ready_timeout_s:g}s), then GET <tag {tag} URL>"
+        f"{cfg.health_path} until 2xx (≤ {settings.health_wait_s:g}s)",
+        f"5. traffic: PATCH {path} traffic=[new {percent}%"
+        + (f", {before} {100 - percent}%]" if percent < 100 else "]"),
+        f"6. observe: {settings.observation.describe()}; each round: GET <tag URL>"
+        f"{cfg.health_path} and these post-deploy checks:",
+        *_plan_queries(ctx, cfg),
+        "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
+        + ("hold (--no-rollback)" if req.no_rollback else
+           f"PATCH {path} traffic=[{before}=100%] and verify")
+        + f"; INCONCLUSIVE/ERROR → {'hold' if req.no_rollback else settings.on_inconclusive}",
+        f"8. audit: INSERT 1 row INTO {audit.TABLE}; release the lock",
+    ]
+    report.plan = plan
+    pre_verdict = worst(c.verdict for c in report.predeploy)
+    report.outcome = "planned"
+    report.verdict_override = pre_verdict if pre_verdict in (Verdict.FAIL, Verdict.ERROR) \
+        else Verdict.PASS
+    would = ("would be REFUSED by the checklist"
+             if report.verdict_override is not Verdict.PASS else "would proceed")
+    report.summary = (f"DRY RUN deploy {service}: {would}; {img.ref} replacing "
+                      f"{before} ({info.image}); nothing changed")

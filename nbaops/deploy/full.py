@@ -1,0 +1,72 @@
+"""``inv full-deploy``: the deploy (checklist with tests always run) and then verify-deploy.
+
+The deploy already runs the pre-deploy checklist; ``full-deploy`` forbids skipping its
+tests and, when the deploy succeeded, verifies what serves afterwards. The verdict is the
+worse of the two (a refused or rolled-back deploy is not verified: its report says why).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbaops.verdict import Verdict, worst
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.context import Context
+    from nbaops.deploy.deploy import DeployReport, DeployRequest
+    from nbaops.deploy.progress import Progress
+    from nbaops.report import CheckReport
+
+
+@dataclass
+class FullDeployReport:
+    deploy: DeployReport
+    verify: CheckReport | None
+
+    @property
+    def verdict(self) -> Verdict:
+        verdicts = [self.deploy.verdict]
+        if self.verify is not None:
+            verdicts.append(self.verify.verdict)
+        return worst(verdicts)
+
+    def final_line(self) -> str:
+        if self.verify is None:
+            return f"{self.deploy.final_line()} (verify-deploy skipped)"
+        return (f"{self.deploy.final_line()}; verify-deploy {self.verify.verdict.value}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "deploy": self.deploy.to_json(),
+            "verify": self.verify.to_json() if self.verify else None,
+            "summary": self.final_line(),
+        }
+
+    def render(self, console: Console) -> None:
+        from nbaops.report import verdict_text
+
+        self.deploy.render(console)
+        if self.verify is not None:
+            self.verify.render(console)
+        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+
+
+def run_full_deploy(
+    ctx: Context, req: DeployRequest, *, progress: Progress | None = None
+) -> FullDeployReport:
+    """Deploy with tests forced on, then verify-deploy when the deploy succeeded."""
+    from nbaops.deploy.deploy import run_deploy
+    from nbaops.deploy.verify import run_verify
+
+    report = run_deploy(ctx, dataclasses.replace(req, skip_tests=False), progress=progress)
+    verify = None
+    if report.outcome == "success":
+        if progress is not None:
+            progress.step("verify", "verify-deploy of what serves now")
+        verify = run_verify(ctx, req.service)
+    return FullDeployReport(report, verify)

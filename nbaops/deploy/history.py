@@ -1,0 +1,121 @@
+"""``inv deploys [--service S] [--limit N] [--days D]``: recent rows of ``nba_ops.deploys``.
+
+The query filters on the partition column (``started_at`` within the last ``days``), so
+its cost follows the window, not the table's history; rows are deduplicated on
+``deploy_id`` (a spooled row retried after an ambiguous failure is shown once). Rows still
+waiting in the local spool are retried first, and any that remain are listed too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.deploy import audit
+from nbaops.errors import UsageError
+from nbaops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.context import Context
+
+SQL = """
+SELECT deploy_id, started_at, finished_at, profile, service, action, actor, commit_sha,
+       image, revision_before, revision_after, canary_percent, model_version, dry_run,
+       outcome, message, duration_s
+FROM `nba_ops.deploys`
+WHERE started_at >= @since
+  AND (@service = '' OR service = @service)
+QUALIFY ROW_NUMBER() OVER (PARTITION BY deploy_id ORDER BY finished_at DESC) = 1
+ORDER BY started_at DESC
+LIMIT @limit
+"""
+
+_BAD = {"rolled_back", "failed", "rollback_failed", "interrupted", "refused", "held"}
+
+
+@dataclass
+class DeployHistory:
+    rows: list[dict[str, Any]]
+    sql: str
+    spooled: list[dict[str, Any]] = field(default_factory=list)
+    flushed: int = 0
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        def clean(row: dict[str, Any]) -> dict[str, Any]:
+            return {k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+                    for k, v in row.items() if k != "verdicts"}
+
+        return {
+            "verdict": self.verdict.value,
+            "deploys": [clean(r) for r in self.rows],
+            "spooled": [clean(r) for r in self.spooled],
+            "query": self.sql.strip(),
+        }
+
+    def render(self, console: Console) -> None:
+        from rich.table import Table
+
+        table = Table(title="recent deploys", title_justify="left")
+        for column in ("started (UTC)", "service", "action", "outcome", "actor", "commit",
+                       "before → after", "s"):
+            table.add_column(column, overflow="fold")
+        for row in [*self.spooled, *self.rows]:
+            started = row.get("started_at")
+            outcome = str(row.get("outcome", ""))
+            if row in self.spooled:
+                outcome += " (spooled)"
+            table.add_row(
+                started.strftime("%Y-%m-%d %H:%M:%S") if isinstance(started, dt.datetime)
+                else str(started),
+                str(row.get("service", "")),
+                str(row.get("action", "")),
+                outcome,
+                str(row.get("actor", "")),
+                str(row.get("commit_sha") or "")[:12],
+                f"{row.get('revision_before') or '-'} → {row.get('revision_after') or '-'}",
+                f"{row['duration_s']:.0f}" if row.get("duration_s") is not None else "-",
+                style="red" if row.get("outcome") in _BAD else None,
+            )
+        console.print(table)
+        note = f"{len(self.rows)} row(s)"
+        if self.flushed:
+            note += f"; {self.flushed} spooled row(s) written now"
+        if self.spooled:
+            note += f"; {len(self.spooled)} row(s) still spooled locally (warehouse unreachable)"
+        console.print(note)
+
+
+def recent_deploys(
+    ctx: Context, *, service: str | None = None, limit: int = 20, days: int = 30
+) -> DeployHistory:
+    """The most recent audit rows, newest first.
+
+    Raises:
+        UsageError: ``limit`` or ``days`` out of range; unknown service.
+        WarehouseError: the query failed (exit 3).
+    """
+    if service:
+        ctx.config.service(service)
+    if not 1 <= limit <= 1000:
+        raise UsageError(f"--limit: {limit} must be between 1 and 1000")
+    if not 1 <= days <= 3650:
+        raise UsageError(f"--days: {days} must be between 1 and 3650")
+    flushed = audit.flush_spool(ctx)
+    since = clock.now() - dt.timedelta(days=days)
+    result = ctx.warehouse.query(SQL, {"since": since, "service": service or "", "limit": limit})
+    rows = [dict(r) for r in result.rows]
+    for row in rows:
+        if isinstance(row.get("verdicts"), str):
+            row["verdicts"] = json.loads(row["verdicts"])
+    spooled = [r for r in audit.spooled_rows(ctx.home)
+               if not service or r.get("service") == service]
+    return DeployHistory(rows=rows, sql=SQL, spooled=spooled, flushed=flushed)

@@ -1,0 +1,180 @@
+"""The container image a deploy ships: ``--image`` as given, or built from the commit.
+
+- ``--image REF`` is validated (a registry path with a tag or a digest; an untagged
+  reference would silently mean ``:latest``) and used as is.
+- Otherwise the image is ``IMAGE_REPO/<service>:<commit>``. In prod ``IMAGE_REPO`` is the
+  profile's ``image_repository`` and the image is built by Cloud Build through its API
+  (``google-cloud-build``, imported lazily) from the commit of the connected repository
+  named in ``deploy.build.repository``. On the local profile nothing is built: the
+  reference is registered as the new revision's image in the stand-in, with
+  ``IMAGE_REPO`` taken from the profile or from the image the service runs now.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import ConfigError, NbaopsError, UsageError
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+
+_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?)"
+)
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_RE = re.compile(
+    rf"^(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+_REPO_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+LOCAL_IMAGE_REPO = "local.nbaops.dev/nbaops-local/services"
+
+
+class ImageBuildError(NbaopsError):
+    """Cloud Build failed or timed out (exit 3)."""
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    ref: str
+    source: str  # "given", "cloud-build", "local-registry"
+    build: dict[str, Any] | None = None  # the Cloud Build request when one is needed
+
+    def describe(self) -> str:
+        if self.source == "given":
+            return f"use the given image {self.ref}"
+        if self.source == "cloud-build":
+            return f"build {self.ref} with Cloud Build from the commit"
+        return f"register {self.ref} in the local stand-in (no build on the local profile)"
+
+
+def validate_image(ref: str) -> str:
+    """The reference, or UsageError (exit 2) when it is not a pinned image reference."""
+    match = _IMAGE_RE.match(ref.strip()) if len(ref) <= 512 else None
+    if match is None:
+        raise UsageError(
+            f"--image: {ref!r} is not a valid image reference "
+            "(REGISTRY/PATH/NAME:TAG or ...@sha256:DIGEST)"
+        )
+    if not match.group("tag") and not match.group("digest"):
+        raise UsageError(f"--image: {ref!r} has no tag or digest; pin one (e.g. NAME:COMMIT)")
+    return ref.strip()
+
+
+def image_repository(ctx: Context, current_image: str | None) -> str:
+    """Where built images go: the profile's ``image_repository``; locally it falls back to
+    the repository of the image running now, then to :data:`LOCAL_IMAGE_REPO`.
+
+    Raises:
+        ConfigError: prod profile without ``image_repository``.
+    """
+    configured = ctx.config.profile.image_repository
+    if configured:
+        return configured.rstrip("/")
+    if not ctx.is_local:
+        raise ConfigError(
+            f"profiles.{ctx.profile}.image_repository: required to build images "
+            "(or pass --image)"
+        )
+    if current_image:
+        match = _IMAGE_RE.match(current_image)
+        if match and "/" in match.group("name"):
+            return match.group("name").rsplit("/", 1)[0]
+    return LOCAL_IMAGE_REPO
+
+
+def build_request(ctx: Context, service: str, commit: str, ref: str) -> dict[str, Any]:
+    """The Cloud Build request (as plain data, printed by ``--dry-run``).
+
+    Raises:
+        ConfigError: ``deploy.build.repository`` is not configured.
+    """
+    build_cfg = dict(ctx.config.section("deploy").get("build") or {})
+    repository = build_cfg.get("repository")
+    if not repository:
+        raise ConfigError(
+            "deploy.build.repository: required to build images with Cloud Build "
+            "(a connected repository resource name), or pass --image"
+        )
+    dockerfile = str(build_cfg.get("dockerfile", "services/{service}/Dockerfile")).format(
+        service=service, service_dir=service.replace("-", "_")
+    )
+    return {
+        "parent": f"projects/{ctx.config.profile.project}/locations/{ctx.config.profile.region}",
+        "source": {"connected_repository": {"repository": repository, "revision": commit}},
+        "steps": [
+            {
+                "name": "gcr.io/cloud-builders/docker",
+                "args": ["build", "-t", ref, "-f", dockerfile, "."],
+            }
+        ],
+        "images": [ref],
+        "timeout_s": int(build_cfg.get("timeout_s", 1200)),
+        "tags": [f"nbaops-{service}", f"commit-{commit[:12]}"],
+    }
+
+
+def plan_image(
+    ctx: Context, service: str, commit: str, *, given: str | None, current_image: str | None
+) -> ImagePlan:
+    """Decide the image without building anything.
+
+    Raises:
+        UsageError: ``--image`` is not a valid reference.
+        ConfigError: prod build settings missing.
+    """
+    if given:
+        return ImagePlan(validate_image(given), "given")
+    ref = f"{image_repository(ctx, current_image)}/{service}:{commit}"
+    validate_image(ref)
+    if ctx.is_local:
+        return ImagePlan(ref, "local-registry")
+    return ImagePlan(ref, "cloud-build", build_request(ctx, service, commit, ref))
+
+
+def realize(ctx: Context, plan: ImagePlan) -> str:
+    """Make the planned image exist; returns its reference.
+
+    The local stand-in registers whatever image a revision names, so only prod builds.
+
+    Raises:
+        ImageBuildError: the build failed or timed out.
+    """
+    if plan.source != "cloud-build" or plan.build is None:
+        return plan.ref
+    return _cloud_build(plan.build)
+
+
+def _cloud_build(request: dict[str, Any]) -> str:  # pragma: no cover - needs a real project
+    from google.cloud.devtools import cloudbuild_v1
+    from google.protobuf import duration_pb2
+
+    client: Any = cloudbuild_v1.CloudBuildClient()
+    repo = request["source"]["connected_repository"]
+    build = cloudbuild_v1.Build(
+        source=cloudbuild_v1.Source(
+            connected_repository=cloudbuild_v1.ConnectedRepository(
+                repository=repo["repository"], revision=repo["revision"]
+            )
+        ),
+        steps=[cloudbuild_v1.BuildStep(name=s["name"], args=s["args"]) for s in request["steps"]],
+        images=request["images"],
+        tags=request["tags"],
+        timeout=duration_pb2.Duration(seconds=request["timeout_s"]),
+    )
+    project = request["parent"].split("/")[1]
+    try:
+        operation: Any = client.create_build(
+            project_id=project, build=build, parent=request["parent"]
+        )
+        result = operation.result(timeout=request["timeout_s"] + 60)
+    except Exception as exc:
+        raise ImageBuildError(f"Cloud Build failed: {type(exc).__name__}: {exc}") from exc
+    status = cloudbuild_v1.Build.Status(result.status)
+    if status != cloudbuild_v1.Build.Status.SUCCESS:
+        raise ImageBuildError(f"Cloud Build {result.id} ended {status.name}: {result.log_url}")
+    return str(request["images"][0])

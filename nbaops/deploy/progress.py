@@ -1,0 +1,54 @@
+"""Step-by-step progress of a deploy or rollback, on stderr (stdout stays for the report).
+
+Each step prints one line ``[hh:mm:ss] step  message``, coloured by its verdict, as it
+happens; ``--json`` output on stdout is unaffected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nbaops.report import VERDICT_STYLE
+from nbaops.verdict import CheckResult, Verdict
+
+Sink = Callable[[str, str | None], None]
+
+
+def _rich_sink() -> Sink:
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def sink(line: str, style: str | None) -> None:
+        console.print(line, style=style, markup=False)
+
+    return sink
+
+
+@dataclass
+class Progress:
+    sink: Sink | None
+    lines: list[str] = field(default_factory=list)
+    _started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def stderr(cls) -> Progress:
+        return cls(_rich_sink())
+
+    @classmethod
+    def silent(cls) -> Progress:
+        """Records the lines without printing them (library callers, tests)."""
+        return cls(None)
+
+    def step(self, step: str, message: str, verdict: Verdict | None = None) -> None:
+        elapsed = time.monotonic() - self._started
+        tag = f" {verdict.value}" if verdict is not None else ""
+        line = f"[{elapsed:6.1f}s] {step:<12}{tag} {message}"
+        self.lines.append(line)
+        if self.sink is not None:
+            self.sink(line, VERDICT_STYLE.get(verdict) if verdict is not None else None)
+
+    def check(self, step: str, result: CheckResult) -> None:
+        self.step(step, f"{result.name}: {result.message}", result.verdict)

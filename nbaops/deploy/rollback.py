@@ -1,0 +1,340 @@
+"""Rollback: route 100% of traffic to a known-good revision, then verify it.
+
+:func:`restore_traffic` is the one rollback procedure, used by the automated rollback of
+``inv deploy`` and by ``inv rollback``: one PATCH
+``traffic = [{type: REVISION, revision: TARGET, percent: 100}]`` (what
+``gcloud run services update-traffic --to-revisions=TARGET=100`` does), then a fresh read
+that confirms the target serves 100%, then the target's health endpoint. Anything short
+of that is a failed rollback, reported with the exact manual commands.
+
+``inv rollback --service S [--to REVISION] [--dry-run]`` (:func:`run_rollback`) picks the
+newest ready revision older than the serving one unless ``--to`` names one, takes the
+deploy lock, and writes an audit row (action ``rollback``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import UsageError
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+    from nbaops.deploy.progress import Progress
+
+
+def manual_commands(ctx: Context, service: str, target: str) -> list[str]:
+    """The exact commands a person runs when the automated rollback failed."""
+    prof = ctx.config.profile
+    where = f"--project={prof.project} --region={prof.region}"
+    commands = [
+        f"gcloud run services update-traffic {service} {where} --to-revisions={target}=100",
+        f"gcloud run services describe {service} {where} --format='value(status.traffic)'",
+    ]
+    if ctx.is_local:
+        commands.insert(0, f"inv rollback --service {service} --to {target}")
+    return commands
+
+
+@dataclass
+class RollbackResult:
+    service: str
+    target: str
+    from_revision: str | None
+    checks: list[CheckResult] = field(default_factory=list)
+    manual: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.verdict is Verdict.PASS for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "target": self.target,
+            "from_revision": self.from_revision,
+            "ok": self.ok,
+            "checks": [c.to_json() for c in self.checks],
+            "manual_commands": self.manual,
+        }
+
+
+def _check(name: str, service: str, verdict: Verdict, value: Any, threshold: str,
+           message: str, query: str, started: float) -> CheckResult:
+    return CheckResult(
+        name=name, service=service, verdict=verdict, value=value, threshold=threshold,
+        message=message, query=query, duration_s=round(time.perf_counter() - started, 3),
+    )
+
+
+def restore_traffic(
+    ctx: Context,
+    cfg: ServiceConfig,
+    target: str,
+    *,
+    from_revision: str | None,
+    health_timeout_s: float,
+    progress: Progress | None = None,
+) -> RollbackResult:
+    """PATCH 100% to ``target``, then verify traffic and health. Never raises for API errors.
+
+    Returns:
+        The result; ``ok`` only when the PATCH succeeded, a fresh read shows ``target`` at
+        100% and its health endpoint answers 2xx. Otherwise ``manual`` holds the commands.
+    """
+    from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.deploy.predeploy import health_url, probe_health
+
+    service = cfg.name
+    result = RollbackResult(service, target, from_revision)
+    call = f"run_v2 UpdateService {service} traffic=[REVISION {target} 100%]"
+    started = time.perf_counter()
+    if progress is not None:
+        progress.step("rollback", f"routing 100% of traffic to {target}")
+    try:
+        ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)])
+    except Exception as exc:
+        result.checks.append(_check("rollback_traffic_update", service, Verdict.ERROR, None,
+                                    "PATCH succeeds", f"traffic update failed: {exc}", call,
+                                    started))
+        result.manual = manual_commands(ctx, service, target)
+        return result
+    result.checks.append(_check("rollback_traffic_update", service, Verdict.PASS, target,
+                                "PATCH succeeds", f"traffic update to {target} accepted",
+                                call, started))
+    started = time.perf_counter()
+    info: ServiceInfo | None = None
+    try:
+        info = ctx.cloudrun.get_service(service)
+        percent = info.traffic_by_revision.get(target, 0)
+        verdict = Verdict.PASS if percent == 100 else Verdict.FAIL
+        split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+        result.checks.append(_check("rollback_traffic_verified", service, verdict, percent,
+                                    f"{target} serves 100%", f"traffic now: {split}",
+                                    f"run_v2 GetService {service}", started))
+    except Exception as exc:
+        result.checks.append(_check("rollback_traffic_verified", service, Verdict.ERROR, None,
+                                    f"{target} serves 100%", f"could not read traffic: {exc}",
+                                    f"run_v2 GetService {service}", started))
+    if info is not None:
+        started = time.perf_counter()
+        try:
+            url = health_url(ctx, info, target, cfg.health_path)
+            check = probe_health(ctx, service, url, timeout_s=health_timeout_s,
+                                 name="rollback_health", revision=target)
+        except Exception as exc:
+            check = CheckResult.error("rollback_health", service, exc)
+        check.duration_s = round(time.perf_counter() - started, 3)
+        result.checks.append(check)
+    if not result.ok:
+        result.manual = manual_commands(ctx, service, target)
+    if progress is not None:
+        verdict = worst(c.verdict for c in result.checks)
+        progress.step("rollback", f"{'verified' if result.ok else 'NOT verified'}: "
+                      f"{'; '.join(c.message for c in result.checks)}", verdict)
+    return result
+
+
+def previous_ready_revision(
+    revisions: list[RevisionInfo], serving: str | None
+) -> RevisionInfo | None:
+    """The newest ready revision older than ``serving`` (revisions newest first)."""
+    seen_serving = serving is None
+    for rev in revisions:
+        if rev.name == serving:
+            seen_serving = True
+            continue
+        if seen_serving and rev.ready:
+            return rev
+    return None
+
+
+def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str | None]:
+    """``(target, serving)`` for ``inv rollback``.
+
+    Raises:
+        UsageError: ``--to`` names an unknown or not-ready revision or the one serving
+            already; no previous ready revision exists.
+    """
+    info = ctx.cloudrun.get_service(service)
+    serving = info.serving_revision
+    revisions = ctx.cloudrun.list_revisions(service)
+    if to:
+        found = next((r for r in revisions if r.name == to), None)
+        if found is None:
+            known = ", ".join(r.name for r in revisions[:8])
+            raise UsageError(f"--to: unknown revision {to!r} of {service}; recent: {known}")
+        if not found.ready:
+            raise UsageError(f"--to: revision {to!r} is not ready; pick a ready revision")
+        if info.traffic_by_revision.get(to, 0) == 100:
+            raise UsageError(f"--to: revision {to!r} already serves 100% of {service}")
+        return to, serving
+    previous = previous_ready_revision(revisions, serving)
+    if previous is None:
+        raise UsageError(f"{service}: no ready revision older than {serving} to roll back to")
+    return previous.name, serving
+
+
+# --------------------------------------------------------------------- inv rollback
+
+
+@dataclass
+class RollbackReport:
+    service: str
+    target: str
+    from_revision: str | None
+    dry_run: bool
+    outcome: str
+    deploy_id: str
+    result: RollbackResult | None = None
+    plan: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def checks(self) -> list[CheckResult]:
+        return self.result.checks if self.result else []
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.dry_run:
+            return Verdict.PASS
+        if self.result is None or not self.result.ok:
+            return Verdict.ERROR
+        return Verdict.PASS
+
+    def final_line(self) -> str:
+        if self.dry_run:
+            return (f"DRY RUN rollback {self.service}: would route 100% to {self.target} "
+                    f"(from {self.from_revision}); nothing changed")
+        if self.verdict is Verdict.PASS:
+            return (f"ROLLED BACK {self.service}: {self.target} serves 100% "
+                    f"(was {self.from_revision}), verified")
+        return (f"ROLLBACK FAILED {self.service}: traffic may not be on {self.target}; "
+                "run the manual commands above")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "outcome": self.outcome,
+            "service": self.service,
+            "deploy_id": self.deploy_id,
+            "target": self.target,
+            "from_revision": self.from_revision,
+            "dry_run": self.dry_run,
+            "plan": self.plan,
+            "checks": [c.to_json() for c in self.checks],
+            "manual_commands": self.result.manual if self.result else [],
+            "notes": self.notes,
+            "summary": self.final_line(),
+        }
+
+    def render(self, console: Console) -> None:
+        from nbaops.report import CheckReport, verdict_text
+
+        for line in self.plan:
+            console.print(f"  plan: {line}", markup=False)
+        if self.checks:
+            CheckReport(f"rollback {self.service}", self.checks).render(console)
+        for note in self.notes:
+            console.print(f"  note: {note}", markup=False)
+        if self.result and self.result.manual:
+            console.print("Manual rollback commands:", style="bold red")
+            for command in self.result.manual:
+                console.print(f"  {command}", markup=False)
+        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+
+
+def run_rollback(
+    ctx: Context,
+    service: str,
+    *,
+    to: str | None = None,
+    dry_run: bool = False,
+    force_unlock: bool = False,
+    progress: Progress | None = None,
+) -> RollbackReport:
+    """``inv rollback``: verified, locked and audited.
+
+    Raises:
+        UsageError: bad service or ``--to`` (nothing changed, no audit row).
+        LockHeldError: another deploy holds the lock (a ``refused`` audit row is written).
+    """
+    from nbaops.deploy import audit, lock
+    from nbaops.deploy.progress import Progress as ProgressCls
+    from nbaops.deploy.settings import DeploySettings
+
+    cfg = ctx.config.service(service)
+    settings = DeploySettings.from_config(ctx.config.section("deploy"))
+    progress = progress or ProgressCls.silent()
+    target, serving = choose_target(ctx, service, to)
+    deploy_id = audit.new_deploy_id(service)
+    report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
+    call = (f"PATCH {ctx.cloudrun.service_path(service)} "
+            f"traffic=[{{type: REVISION, revision: {target}, percent: 100}}]")
+    if dry_run:
+        report.plan = [
+            f"take the deploy lock ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
+            call,
+            f"verify: GET service shows {target} at 100%; GET {cfg.health_path} of {target}",
+            f"audit: INSERT one row into {audit.TABLE}",
+        ]
+        current = lock.current_lock(ctx.cloudrun, service)
+        if current is not None:
+            report.notes.append(f"lock currently held by {current.holder} since "
+                                f"{current.since.isoformat()}")
+        return report
+    holder = lock.default_holder()
+    record = audit.AuditRecord(deploy_id=deploy_id, service=service, action="rollback",
+                               actor=holder, profile=ctx.profile, revision_before=serving,
+                               revision_after=target)
+    acquired = False
+    try:
+        if force_unlock:
+            removed = lock.force_unlock(ctx.cloudrun, service)
+            record.note("force_unlock", "WARN", f"removed lock of {removed.holder}"
+                        if removed else "no lock to remove")
+        try:
+            took = lock.acquire(ctx.cloudrun, service, holder=holder, deploy_id=deploy_id,
+                                ttl_s=settings.lock_ttl_s)
+        except lock.LockHeldError as exc:
+            record.finish("refused", str(exc))
+            raise
+        acquired = True
+        if took.took_over is not None:
+            report.notes.append(f"took over the expired lock of {took.took_over.holder}")
+        progress.step("lock", f"acquired ({deploy_id})")
+        result = restore_traffic(ctx, cfg, target, from_revision=serving,
+                                 health_timeout_s=settings.health_timeout_s, progress=progress)
+        report.result = result
+        for check in result.checks:
+            record.add("rollback", check)
+        report.outcome = "success" if result.ok else "rollback_failed"
+        record.finish(report.outcome, report.final_line())
+    except KeyboardInterrupt:
+        report.outcome = "interrupted"
+        record.finish("interrupted", "interrupted (Ctrl-C) during the rollback")
+        raise
+    except lock.LockHeldError:
+        raise
+    except Exception as exc:
+        record.finish("rollback_failed", f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if acquired:
+            try:
+                lock.release(ctx.cloudrun, service, deploy_id)
+            except Exception as exc:  # reported; the lock expires by itself
+                report.notes.append(f"could not release the deploy lock: {exc}")
+        if record.finished_at is None:
+            record.finish("failed", "ended unexpectedly")
+        written = audit.write(ctx, record)
+        if not written.written:
+            report.notes.append(f"audit row spooled locally ({written.error})")
+    return report

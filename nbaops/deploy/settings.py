@@ -1,0 +1,82 @@
+"""The ``deploy:`` config section (with the profile's overrides), typed.
+
+Keys (all optional; defaults in brackets) — also described in
+``schemas/config.schema.json`` so a typo fails with exit 2:
+
+- ``lock_ttl_s`` [1800]: a deploy lock older than this is stale and may be taken over.
+- ``on_inconclusive`` [rollback]: ``rollback`` or ``hold`` when validation is
+  INCONCLUSIVE or ERROR.
+- ``test_command`` [``python -m pytest -q -x tests/unit``]: pre-deploy check 6.
+- ``test_timeout_s`` [900]: bound for the test command.
+- ``health_timeout_s`` [10]: one health probe.
+- ``health_wait_s`` [60] / ``health_interval_s`` [2]: how long a new revision may take to
+  answer healthy, and how often it is probed meanwhile.
+- ``ready_timeout_s`` [300]: how long a new revision may take to become Ready.
+- ``candidate_tag`` [candidate]: the traffic tag that reaches a new revision before it
+  gets traffic.
+- ``observation``: ``interval_s`` [30], ``count`` [10], ``failure_limit`` [1],
+  ``inconclusive_limit`` [3], ``consecutive_error_limit`` [3].
+- ``build``: ``repository`` (Cloud Build connected repository), ``dockerfile``
+  [``services/{service}/Dockerfile``], ``timeout_s`` [1200] — prod only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbaops.deploy.observe import ObservationPolicy
+from nbaops.deploy.outcome import ON_INCONCLUSIVE
+from nbaops.deploy.predeploy import DEFAULT_TEST_COMMAND, DEFAULT_TEST_TIMEOUT_S
+from nbaops.errors import ConfigError
+
+_TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    lock_ttl_s: float = 1800.0
+    on_inconclusive: str = "rollback"
+    test_command: str = DEFAULT_TEST_COMMAND
+    test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S
+    health_timeout_s: float = 10.0
+    health_wait_s: float = 60.0
+    health_interval_s: float = 2.0
+    ready_timeout_s: float = 300.0
+    candidate_tag: str = "candidate"
+    observation: ObservationPolicy = field(default_factory=ObservationPolicy)
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> DeploySettings:
+        """Raises ConfigError (exit 2) for values the schema cannot express."""
+        d = cls()
+        settings = cls(
+            lock_ttl_s=float(section.get("lock_ttl_s", d.lock_ttl_s)),
+            on_inconclusive=str(section.get("on_inconclusive", d.on_inconclusive)),
+            test_command=str(section.get("test_command", d.test_command)),
+            test_timeout_s=float(section.get("test_timeout_s", d.test_timeout_s)),
+            health_timeout_s=float(section.get("health_timeout_s", d.health_timeout_s)),
+            health_wait_s=float(section.get("health_wait_s", d.health_wait_s)),
+            health_interval_s=float(section.get("health_interval_s", d.health_interval_s)),
+            ready_timeout_s=float(section.get("ready_timeout_s", d.ready_timeout_s)),
+            candidate_tag=str(section.get("candidate_tag", d.candidate_tag)),
+            observation=ObservationPolicy.from_config(section.get("observation") or {}),
+        )
+        if settings.on_inconclusive not in ON_INCONCLUSIVE:
+            raise ConfigError(
+                f"deploy.on_inconclusive: {settings.on_inconclusive!r} is not one of "
+                f"{', '.join(ON_INCONCLUSIVE)}"
+            )
+        if not _TAG_RE.match(settings.candidate_tag):
+            raise ConfigError(
+                f"deploy.candidate_tag: {settings.candidate_tag!r} is not a traffic tag "
+                "(lowercase letters, digits, '-')"
+            )
+        if settings.lock_ttl_s <= settings.observation.window_s:
+            raise ConfigError(
+                f"deploy.lock_ttl_s: {settings.lock_ttl_s:g}s must exceed the observation "
+                f"window ({settings.observation.window_s:g}s)"
+            )
+        return settings

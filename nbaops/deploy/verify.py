@@ -1,0 +1,52 @@
+"""``inv verify-deploy --service S``: health and post-deploy validation of what serves now.
+
+One measurement (not a window): the serving revision's health endpoint, its readiness and
+traffic, and the service's ``post_deploy`` checks narrowed to the serving revision.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from nbaops.report import CheckReport
+from nbaops.verdict import CheckResult
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+
+
+def run_verify(ctx: Context, service: str) -> CheckReport:
+    """Verify the serving revision of ``service``.
+
+    Raises:
+        UnknownServiceError: unknown service (exit 2).
+    """
+    from nbaops.checks import plan_post_deploy, run_post_deploy
+    from nbaops.deploy.predeploy import check_health, check_status, read_current
+    from nbaops.deploy.settings import DeploySettings
+
+    cfg = ctx.config.service(service)
+    settings = DeploySettings.from_config(ctx.config.section("deploy"))
+    plan_post_deploy(ctx, cfg)  # an invalid post_deploy entry fails (exit 2) before any call
+    checks: list[CheckResult] = []
+    started = time.perf_counter()
+    try:
+        current = read_current(ctx, service)
+    except Exception as exc:
+        error = CheckResult.error("deployment_status", service, exc, f"run_v2 GetService {service}")
+        error.duration_s = round(time.perf_counter() - started, 3)
+        return CheckReport(f"verify-deploy {service}", [error])
+    checks.append(check_status(current, service))
+    checks.append(check_health(ctx, current, cfg, settings.health_timeout_s))
+    serving = current.serving.name if current.serving else None
+    checks.extend(run_post_deploy(ctx, cfg, revision=serving))
+    return CheckReport(
+        f"verify-deploy {service}",
+        checks,
+        extra={
+            "service": service,
+            "serving_revision": serving,
+            "commit": current.commit,
+        },
+    )
