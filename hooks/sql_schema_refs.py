@@ -1,0 +1,48 @@
+"""sql-schema-refs: every SQL query in the package names only tables and columns in schemas/."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from hooks import parse_args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sql-schema-refs",
+        description="Parse every SQL query in the Python sources (SQLGlot, BigQuery dialect) "
+        "and report tables and columns that schemas/ does not have.",
+    )
+    parser.add_argument(
+        "paths", nargs="*", help="Python files or folders to scan (default: nbaops)"
+    )
+    parser.add_argument(
+        "--schemas-dir",
+        default="schemas",
+        metavar="DIR",
+        help="folder of BigQuery schema files (default schemas)",
+    )
+    args = parse_args(parser, argv)
+    if isinstance(args, int):
+        return args
+    paths = args.paths or ["nbaops"]
+    missing = [p for p in [*paths, args.schemas_dir] if not os.path.exists(p)]
+    if missing:
+        print(f"sql-schema-refs: error: {missing[0]}: no such file or folder", file=sys.stderr)
+        return 2
+
+    from nbaops.bqschema.lint import has_errors
+    from nbaops.bqschema.sql_refs import check_paths
+
+    findings = check_paths(paths, args.schemas_dir)
+    for finding in findings:
+        print(finding.format())
+    sys.stdout.flush()
+    return 1 if has_errors(findings) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,655 @@
+"""Breaking-change rules for BigQuery table schemas, modelled on ``buf breaking``.
+
+Two categories (:data:`~nbaops.bqschema.model.CATEGORIES`):
+
+- ``BIGQUERY``: BigQuery rejects the change as a schema update (``bq update`` /
+  ``tables.patch``): a column removed or renamed without DDL, a REQUIRED column added,
+  NULLABLE → REQUIRED, a change to or from REPEATED, a type change outside the coercions
+  ``ALTER COLUMN ... SET DATA TYPE`` allows, narrowed type parameters, a new partitioning.
+- ``CONSUMER``: the change breaks queries, readers or writers downstream: a column
+  removed or renamed, any type change, a mode tightened, a policy tag removed,
+  partitioning or clustering changed, a table removed.
+
+Rules are excepted by id (``schema_rules.except``) or waived one change at a time
+(``schema_rules.waivers``, with a reason and an expiry date; an expired waiver fails).
+For the allowed part of a change — and for waived changes BigQuery can apply with DDL —
+:func:`compare` returns the DDL that applies it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbaops.bqschema import ddl
+from nbaops.bqschema.ddl import Statement
+from nbaops.bqschema.model import (
+    BIGQUERY,
+    CATEGORIES,
+    CONSUMER,
+    Field,
+    Finding,
+    Rule,
+    Severity,
+    TableSchema,
+)
+from nbaops.errors import ConfigError
+
+E = Severity.ERROR
+_BOTH = (BIGQUERY, CONSUMER)
+
+_CATALOG = [
+    Rule(
+        "TABLE_NO_DELETE",
+        E,
+        "A table's schema file was removed.",
+        "Keep the file until the table is dropped and no query reads it; waive with a "
+        "reason and expiry to retire a table.",
+        (CONSUMER,),
+    ),
+    Rule(
+        "FIELD_NO_DELETE",
+        E,
+        "A column was removed. BigQuery rejects it as a schema update (it needs "
+        "`ALTER TABLE ... DROP COLUMN`), and every query that reads it breaks.",
+        "Keep the column (deprecate it in its description); once no consumer reads it, "
+        "waive the change and apply the printed DROP COLUMN.",
+        _BOTH,
+    ),
+    Rule(
+        "FIELD_NO_RENAME",
+        E,
+        "A column was renamed (a removed and an added column with the same type and mode at "
+        "the same position or with the same description). BigQuery rejects it as a schema "
+        "update and queries using the old name break.",
+        "Add the new column beside the old one and migrate readers first; or waive and "
+        "apply the printed RENAME COLUMN.",
+        _BOTH,
+    ),
+    Rule(
+        "FIELD_SAME_TYPE",
+        E,
+        "A column's type changed (legacy aliases such as INTEGER/INT64 are the same type). "
+        "Readers get different values, even when BigQuery can widen the type.",
+        "Add a new column of the new type; or, for a widening (INT64 -> NUMERIC/FLOAT64), "
+        "waive it and apply the printed SET DATA TYPE.",
+        (CONSUMER,),
+    ),
+    Rule(
+        "FIELD_COERCIBLE_TYPE",
+        E,
+        "A type change BigQuery cannot apply in place: only INT64 -> NUMERIC/BIGNUMERIC/"
+        "FLOAT64, NUMERIC -> BIGNUMERIC/FLOAT64 and BIGNUMERIC -> FLOAT64 are allowed by "
+        "ALTER COLUMN SET DATA TYPE.",
+        "Add a new column and backfill it, or recreate the table.",
+        (BIGQUERY,),
+    ),
+    Rule(
+        "TYPE_PARAMS_NO_NARROW",
+        E,
+        "A parameterized type was narrowed: maxLength added or lowered, NUMERIC/BIGNUMERIC "
+        "precision or scale reduced. BigQuery only widens type parameters.",
+        "Keep the wider parameters, or recreate the table.",
+        (BIGQUERY,),
+    ),
+    Rule(
+        "MODE_NO_TIGHTEN",
+        E,
+        "A column changed from NULLABLE to REQUIRED. BigQuery rejects it, and writers "
+        "that send NULL break.",
+        "Keep it NULLABLE and validate in the writer.",
+        _BOTH,
+    ),
+    Rule(
+        "REPEATED_SAME",
+        E,
+        "A column changed to or from REPEATED. BigQuery rejects it and readers break.",
+        "Add a new column with the new mode.",
+        _BOTH,
+    ),
+    Rule(
+        "NO_REQUIRED_ADD",
+        E,
+        "A REQUIRED column was added to an existing table. BigQuery rejects it (existing "
+        "rows have no value).",
+        "Add it as NULLABLE (optionally with a defaultValueExpression).",
+        (BIGQUERY,),
+    ),
+    Rule(
+        "POLICY_TAG_NO_DELETE",
+        E,
+        "A column lost its policy tag: data that was access-controlled becomes readable.",
+        "Keep the policy tag; waive with the data owner's sign-off as the reason.",
+        (CONSUMER,),
+    ),
+    Rule(
+        "PARTITION_SAME",
+        E,
+        "The table's partitioning (column or granularity) changed. BigQuery cannot change "
+        "it in place, and every query's partition filter depends on it.",
+        "Create a new table with the new partitioning and migrate.",
+        _BOTH,
+    ),
+    Rule(
+        "CLUSTER_SAME",
+        E,
+        "The table's clustering columns changed: query cost and the partition/cluster "
+        "filters consumers rely on change.",
+        "Waive it with a reason, then apply with `bq update --clustering_fields` (no DDL).",
+        (CONSUMER,),
+    ),
+]
+
+BREAKING_RULES: dict[str, Rule] = {r.id: r for r in _CATALOG}
+
+# ALTER COLUMN SET DATA TYPE: the coercions BigQuery applies in place.
+COERCIONS: dict[str, frozenset[str]] = {
+    "INT64": frozenset({"NUMERIC", "BIGNUMERIC", "FLOAT64"}),
+    "NUMERIC": frozenset({"BIGNUMERIC", "FLOAT64"}),
+    "BIGNUMERIC": frozenset({"FLOAT64"}),
+}
+
+
+# -- config --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One breaking change accepted until ``expires`` (inclusive)."""
+
+    rule: str
+    table: str
+    column: str | None
+    reason: str
+    expires: dt.date
+
+    def matches(self, rule: str, table: str, columns: Sequence[str]) -> bool:
+        if rule != self.rule or table.lower() != self.table.lower():
+            return False
+        if self.column is None:
+            return True
+        return any(self.column.lower() == c.lower() for c in columns if c)
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """The ``schema_rules:`` section: categories in use, excepted ids, waivers."""
+
+    use: tuple[str, ...] = CATEGORIES
+    except_ids: frozenset[str] = frozenset()
+    waivers: tuple[Waiver, ...] = ()
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any] | None, source: str = "schema_rules"
+    ) -> RuleConfig:
+        """Validate the section.
+
+        Raises:
+            ConfigError: unknown keys, categories, rule ids, or a malformed waiver.
+        """
+        if not data:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: must be a mapping")
+        unknown = sorted(set(data) - {"use", "except", "waivers"})
+        if unknown:
+            raise ConfigError(f"{source}: unknown key {unknown[0]!r} (use, except, waivers)")
+        use = data.get("use", list(CATEGORIES))
+        if not isinstance(use, list) or not all(u in CATEGORIES for u in use):
+            raise ConfigError(f"{source}.use: must be a list of {', '.join(CATEGORIES)}")
+        excepted = data.get("except", []) or []
+        if not isinstance(excepted, list):
+            raise ConfigError(f"{source}.except: must be a list of rule ids")
+        for rule in excepted:
+            _check_rule_id(rule, f"{source}.except")
+        waivers = data.get("waivers", []) or []
+        if not isinstance(waivers, list):
+            raise ConfigError(f"{source}.waivers: must be a list")
+        parsed = tuple(_waiver(w, f"{source}.waivers[{i}]") for i, w in enumerate(waivers))
+        return cls(use=tuple(use), except_ids=frozenset(excepted), waivers=parsed)
+
+
+def _check_rule_id(rule: Any, where: str) -> str:
+    if not isinstance(rule, str) or rule not in BREAKING_RULES:
+        from nbaops.bqschema.lint_rules import suggest
+
+        hint = suggest(rule, list(BREAKING_RULES)) if isinstance(rule, str) else None
+        tail = f"; did you mean {hint}?" if hint else ""
+        raise ConfigError(f"{where}: unknown rule id {rule!r}{tail}")
+    return rule
+
+
+def _waiver(data: Any, where: str) -> Waiver:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: must be a mapping with rule, table, reason, expires")
+    unknown = sorted(set(data) - {"rule", "table", "column", "reason", "expires"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
+    rule = _check_rule_id(data.get("rule"), f"{where}.rule")
+    table, column, reason = data.get("table"), data.get("column"), data.get("reason")
+    if not isinstance(table, str) or "." not in table:
+        raise ConfigError(f"{where}.table: must be dataset.table")
+    if column is not None and not isinstance(column, str):
+        raise ConfigError(f"{where}.column: must be a column name")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ConfigError(f"{where}.reason: a waiver needs a reason")
+    expires = data.get("expires")
+    if isinstance(expires, dt.datetime):
+        expires = expires.date()
+    elif isinstance(expires, str):
+        try:
+            expires = dt.date.fromisoformat(expires.strip())
+        except ValueError:
+            expires = None
+    if not isinstance(expires, dt.date):
+        raise ConfigError(f"{where}.expires: must be a date (YYYY-MM-DD)")
+    return Waiver(rule, table, column, reason.strip(), expires)
+
+
+def load_rule_config(path: str | None) -> RuleConfig:
+    """The ``schema_rules`` section of a YAML file (``nbaops.yaml`` or a services repo's own).
+
+    A missing default file means "all rules, no waivers".
+
+    Raises:
+        ConfigError: the file is unreadable or invalid, or the section is.
+    """
+    import os
+
+    import yaml
+
+    if path is None:
+        if not os.path.isfile("nbaops.yaml"):
+            return RuleConfig()
+        path = "nbaops.yaml"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ConfigError(f"{path}: invalid YAML") from None
+    if data is None:
+        return RuleConfig()
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return RuleConfig.from_mapping(data.get("schema_rules"), f"{path}: schema_rules")
+
+
+# -- comparison ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One breaking change.
+
+    Attributes:
+        rule: the rule id.
+        table: logical ``dataset.table``.
+        column: dotted column path ("" for table-level rules).
+        message: what changed.
+        line: line in the new file (1 when the thing is gone).
+        ddl: the statement that applies the change when it is waived (None: no DDL can).
+        also: other names the change is known by (a rename's new name).
+    """
+
+    rule: str
+    table: str
+    column: str
+    message: str
+    line: int = 1
+    ddl: Statement | None = None
+    also: tuple[str, ...] = ()
+
+
+@dataclass
+class Comparison:
+    """The differences between two versions of one table."""
+
+    table: str
+    violations: list[Violation] = field(default_factory=list)
+    allowed: list[Statement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # allowed changes without DDL
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.violations or self.allowed or self.notes)
+
+
+def _params(f: Field) -> tuple[int | None, int | None, int | None]:
+    return (f.max_length, f.precision, f.scale)
+
+
+def _params_narrowed(old: Field, new: Field) -> str | None:
+    """Why the new type parameters are narrower than the old ones (None: not narrower)."""
+    if new.max_length is not None and (old.max_length is None or new.max_length < old.max_length):
+        was = "unbounded" if old.max_length is None else str(old.max_length)
+        return f"maxLength {was} -> {new.max_length}"
+    if new.precision is not None and new.type in ("NUMERIC", "BIGNUMERIC"):
+        old_p = (
+            old.precision if old.precision is not None else (38 if old.type == "NUMERIC" else 76)
+        )
+        old_s = old.scale if old.scale is not None else (9 if old.type == "NUMERIC" else 38)
+        if old.precision is not None and old.scale is None:
+            old_s = 0
+        new_s = new.scale or 0
+        if new_s < old_s or (new.precision - new_s) < (old_p - old_s):
+            return f"precision/scale ({old_p}, {old_s}) -> ({new.precision}, {new_s})"
+    return None
+
+
+def _same_shape(a: Field, b: Field) -> bool:
+    return a.type == b.type and a.mode == b.mode and _params(a) == _params(b)
+
+
+def _pair_renames(
+    removed: list[tuple[int, Field]], added: list[tuple[int, Field]]
+) -> list[tuple[Field, Field]]:
+    pairs: list[tuple[Field, Field]] = []
+    taken: set[int] = set()
+    for old_index, old in removed:
+        for j, (new_index, new) in enumerate(added):
+            if j in taken or not _same_shape(old, new):
+                continue
+            same_doc = bool(old.description) and old.description == new.description
+            if same_doc or old_index == new_index:
+                pairs.append((old, new))
+                taken.add(j)
+                break
+    return pairs
+
+
+class _Comparer:
+    def __init__(self, table: str, result: Comparison) -> None:
+        self.table = table
+        self.result = result
+
+    def violation(
+        self,
+        rule: str,
+        column: str,
+        message: str,
+        line: int,
+        ddl_statement: Statement | None = None,
+        also: tuple[str, ...] = (),
+    ) -> None:
+        self.result.violations.append(
+            Violation(rule, self.table, column, message, line, ddl_statement, also)
+        )
+
+    def fields(self, old: list[Field], new: list[Field], prefix: str, parent_line: int) -> None:
+        top = not prefix
+        old_map = {f.name.lower(): (i, f) for i, f in enumerate(old)}
+        new_map = {f.name.lower(): (i, f) for i, f in enumerate(new)}
+        removed = [old_map[k] for k in old_map if k not in new_map]
+        added = [new_map[k] for k in new_map if k not in old_map]
+        renames = _pair_renames(removed, added)
+        renamed_old = {id(o) for o, _ in renames}
+        renamed_new = {id(n) for _, n in renames}
+        for o, n in renames:
+            path = prefix + o.name
+            self.violation(
+                "FIELD_NO_RENAME",
+                path,
+                f"column {path} renamed to {prefix + n.name}",
+                n.line,
+                ddl.rename_column(self.table, o.name, n.name) if top else None,
+                (prefix + n.name,),
+            )
+        for _, o in removed:
+            if id(o) in renamed_old:
+                continue
+            path = prefix + o.name
+            self.violation(
+                "FIELD_NO_DELETE",
+                path,
+                f"column {path} ({o.mode} {o.type}) removed",
+                parent_line,
+                ddl.drop_column(self.table, o.name) if top else None,
+            )
+        for _, n in added:
+            if id(n) in renamed_new:
+                continue
+            path = prefix + n.name
+            if n.mode == "REQUIRED":
+                self.violation(
+                    "NO_REQUIRED_ADD",
+                    path,
+                    f"REQUIRED column {path} added to an existing table",
+                    n.line,
+                )
+            elif top:
+                self.result.allowed.append(ddl.add_column(self.table, n))
+            else:
+                self.result.notes.append(
+                    f"nested column {path} added: apply with `bq update` "
+                    "(tables.patch); DDL cannot add nested fields"
+                )
+        for key, (_, o) in old_map.items():
+            if key in new_map:
+                self.field(o, new_map[key][1], prefix)
+
+    def field(self, o: Field, n: Field, prefix: str) -> None:
+        path = prefix + n.name
+        top = not prefix
+        if o.name != n.name:
+            self.violation(
+                "FIELD_NO_RENAME",
+                path,
+                f"column {prefix + o.name} renamed to {path} (case only)",
+                n.line,
+                ddl.rename_column(self.table, o.name, n.name) if top else None,
+                (path,),
+            )
+        # mode
+        if o.mode != n.mode:
+            if "REPEATED" in (o.mode, n.mode):
+                self.violation(
+                    "REPEATED_SAME", path, f"column {path} mode {o.mode} -> {n.mode}", n.line
+                )
+            elif n.mode == "REQUIRED":
+                self.violation(
+                    "MODE_NO_TIGHTEN", path, f"column {path} mode NULLABLE -> REQUIRED", n.line
+                )
+            elif top:
+                self.result.allowed.append(ddl.drop_not_null(self.table, n.name))
+            else:
+                self.result.notes.append(
+                    f"nested column {path} relaxed to NULLABLE: apply "
+                    "with `bq update` (tables.patch)"
+                )
+        # type
+        if o.type != n.type:
+            coercible = n.type in COERCIONS.get(o.type, frozenset())
+            statement = ddl.set_data_type(self.table, n) if top and coercible else None
+            self.violation(
+                "FIELD_SAME_TYPE",
+                path,
+                f"column {path} type {o.type} -> {n.type}",
+                n.line,
+                statement,
+            )
+            if not coercible:
+                self.violation(
+                    "FIELD_COERCIBLE_TYPE",
+                    path,
+                    f"column {path} type {o.type} -> "
+                    f"{n.type} is not a coercion BigQuery applies in place",
+                    n.line,
+                )
+        elif o.type == "STRUCT":
+            self.fields(o.fields, n.fields, path + ".", n.line)
+        elif _params(o) != _params(n):
+            narrowed = _params_narrowed(o, n)
+            if narrowed:
+                self.violation("TYPE_PARAMS_NO_NARROW", path, f"column {path} {narrowed}", n.line)
+            elif top:
+                self.result.allowed.append(ddl.set_data_type(self.table, n))
+            else:
+                self.result.notes.append(
+                    f"nested column {path} type parameters widened: apply with `bq update`"
+                )
+        elif o.range_element != n.range_element:
+            self.violation(
+                "FIELD_SAME_TYPE",
+                path,
+                f"column {path} type RANGE<{o.range_element}> -> RANGE<{n.range_element}>",
+                n.line,
+            )
+            self.violation(
+                "FIELD_COERCIBLE_TYPE",
+                path,
+                f"column {path} RANGE element type cannot change in place",
+                n.line,
+            )
+        # policy tags
+        lost = [t for t in o.policy_tags if t not in n.policy_tags]
+        if lost:
+            self.violation(
+                "POLICY_TAG_NO_DELETE", path, f"column {path} lost policy tag {lost[0]}", n.line
+            )
+        elif n.policy_tags != o.policy_tags:
+            self.result.notes.append(f"column {path} policy tag added: apply with `bq update`")
+        # metadata
+        if (o.description or None) != (n.description or None):
+            if top:
+                self.result.allowed.append(ddl.set_description(self.table, n.name, n.description))
+            else:
+                self.result.notes.append(
+                    f"nested column {path} description changed: apply with `bq update`"
+                )
+        if o.default != n.default:
+            if top:
+                self.result.allowed.append(ddl.set_default(self.table, n.name, n.default))
+            else:
+                self.result.notes.append(f"nested column {path} default changed")
+
+
+def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Comparison:
+    """Every difference between ``old`` (the base) and ``new`` (the proposal).
+
+    ``old`` None means a new table (nothing can break); ``new`` None a removed table.
+    Partitioning and clustering are compared when both sides know them.
+    """
+    result = Comparison(table)
+    if old is None:
+        return result
+    cmp = _Comparer(table, result)
+    if new is None:
+        cmp.violation("TABLE_NO_DELETE", "", f"table {table} removed", 1)
+        return result
+    cmp.fields(old.fields, new.fields, "", 1)
+    if old.layout_known and new.layout_known:
+        if old.partitioning != new.partitioning:
+            before = old.partitioning.describe() if old.partitioning else "none"
+            after = new.partitioning.describe() if new.partitioning else "none"
+            cmp.violation(
+                "PARTITION_SAME", "", f"table {table} partitioning {before} -> {after}", 1
+            )
+        if tuple(c.lower() for c in old.clustering) != tuple(c.lower() for c in new.clustering):
+            before = ", ".join(old.clustering) or "none"
+            after = ", ".join(new.clustering) or "none"
+            cmp.violation(
+                "CLUSTER_SAME", "", f"table {table} clustering [{before}] -> [{after}]", 1
+            )
+    return result
+
+
+# -- policy --------------------------------------------------------------------------------
+
+
+@dataclass
+class Verdicts:
+    """A comparison judged against the rule config.
+
+    Attributes:
+        findings: errors (breaking, not waived) and warnings (waived).
+        plan: DDL for the allowed changes plus waived changes DDL can apply.
+        blocked: violations that stop ``schema-apply``.
+        unappliable: waived violations no DDL can apply (need a manual migration).
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    plan: list[Statement] = field(default_factory=list)
+    blocked: list[Violation] = field(default_factory=list)
+    unappliable: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(f.is_error for f in self.findings)
+
+
+def judge(
+    comparison: Comparison,
+    config: RuleConfig,
+    *,
+    path: str,
+    today: dt.date,
+) -> Verdicts:
+    """Apply ``use``/``except``/waivers to a comparison."""
+    out = Verdicts(plan=list(comparison.allowed), notes=list(comparison.notes))
+    for v in comparison.violations:
+        rule = BREAKING_RULES[v.rule]
+        if v.rule in config.except_ids or not set(rule.categories) & set(config.use):
+            if v.ddl is not None:
+                out.plan.append(v.ddl)
+            else:
+                out.unappliable.append(v)
+            continue
+        waiver = next(
+            (w for w in config.waivers if w.matches(v.rule, v.table, (v.column, *v.also))), None
+        )
+        if waiver is not None and waiver.expires >= today:
+            out.findings.append(
+                Finding(
+                    path,
+                    v.line,
+                    v.rule,
+                    Severity.WARNING,
+                    f"{v.message} (waived until {waiver.expires.isoformat()}: {waiver.reason})",
+                    v.table,
+                    v.column,
+                )
+            )
+            if v.ddl is not None:
+                out.plan.append(v.ddl)
+            else:
+                out.unappliable.append(v)
+            continue
+        message = v.message
+        if waiver is not None:
+            message += (
+                f" (waiver expired on {waiver.expires.isoformat()}: {waiver.reason}; "
+                "renew or remove it)"
+            )
+        out.findings.append(
+            Finding(path, v.line, v.rule, Severity.ERROR, message, v.table, v.column)
+        )
+        out.blocked.append(v)
+    _dedupe_plan(out)
+    return out
+
+
+def _dedupe_plan(out: Verdicts) -> None:
+    seen: set[str] = set()
+    plan: list[Statement] = []
+    for s in out.plan:
+        if s.sql not in seen:
+            seen.add(s.sql)
+            plan.append(s)
+    # ALTERs that rename must run before ones that use the new name; drops last.
+    order = {
+        "rename_column": 0,
+        "drop_not_null": 1,
+        "set_data_type": 2,
+        "add_column": 3,
+        "set_default": 4,
+        "drop_default": 4,
+        "set_description": 5,
+        "drop_column": 6,
+    }
+    out.plan = sorted(plan, key=lambda s: order.get(s.kind, 9))

@@ -1,0 +1,246 @@
+"""Compare schema files with a git base or with the live table, judged by the rules.
+
+Used by the ``bq-schema-breaking`` hook (files vs a git ref) and the ``schema-diff`` /
+``schema-apply`` tasks (a file vs a ref or vs the warehouse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, judge
+from nbaops.bqschema.ddl import Statement
+from nbaops.bqschema.gitbase import GitBase
+from nbaops.bqschema.lint_rules import LINT_RULES
+from nbaops.bqschema.model import Finding, Partitioning, TableSchema
+from nbaops.bqschema.parse import (
+    Document,
+    Layout,
+    LayoutError,
+    decode_document,
+    parse_layouts,
+    read_bytes,
+    table_name_for,
+    to_table_schema,
+)
+
+LAYOUT_FILE = "tables.yaml"
+
+
+def is_schema_path(path: str) -> bool:
+    """A BigQuery schema file: ``*.json`` that is not a JSON Schema (``*.schema.json``)."""
+    name = PurePosixPath(path).name
+    return name.endswith(".json") and not name.endswith(".schema.json")
+
+
+def is_layout_path(path: str) -> bool:
+    return PurePosixPath(path).name in (LAYOUT_FILE, "tables.yml")
+
+
+@dataclass
+class TableDiff:
+    """One table's comparison and its verdicts."""
+
+    table: str
+    path: str
+    comparison: Comparison
+    verdicts: Verdicts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "path": self.path,
+            "findings": [f.to_json() for f in self.verdicts.findings],
+            "ddl": [s.sql for s in self.verdicts.plan],
+            "notes": self.verdicts.notes
+            + [f"{v.rule} {v.message}: no DDL can apply it" for v in self.verdicts.unappliable],
+        }
+
+
+@dataclass
+class DiffResult:
+    """Everything a breaking check found."""
+
+    against: str
+    tables: list[TableDiff] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # unreadable/invalid files, layouts
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        out = list(self.findings)
+        for t in self.tables:
+            out.extend(t.verdicts.findings)
+        return out
+
+    @property
+    def failed(self) -> bool:
+        return any(f.is_error for f in self.all_findings)
+
+    @property
+    def plan(self) -> list[Statement]:
+        return [s for t in self.tables for s in t.verdicts.plan]
+
+
+def _doc_errors(doc: Document) -> list[Finding]:
+    return [f for f in doc.findings if f.is_error]
+
+
+def _with_layout(
+    schema: TableSchema | None, table: str, layouts: dict[str, Layout] | None
+) -> TableSchema | None:
+    if schema is None or schema.layout_known or layouts is None:
+        return schema
+    partitioning, clustering = layouts.get(table, (None, ()))
+    schema.partitioning = partitioning
+    schema.clustering = clustering
+    schema.layout_known = True
+    return schema
+
+
+def _parse_layout(
+    path: str, data: bytes | None, findings: list[Finding], side: str
+) -> dict[str, Layout] | None:
+    if data is None:
+        return None
+    try:
+        return parse_layouts(data.decode("utf-8"))
+    except (LayoutError, UnicodeDecodeError) as exc:
+        findings.append(
+            Finding(
+                path, 1, "LAYOUT_INVALID", LINT_RULES["LAYOUT_INVALID"].severity, f"{side}: {exc}"
+            )
+        )
+        return None
+
+
+def check_against_ref(
+    paths: Sequence[str],
+    *,
+    ref: str = "HEAD",
+    config: RuleConfig | None = None,
+    schemas_dir: str = "schemas",
+    start: str | Path = ".",
+    today: dt.date | None = None,
+) -> DiffResult:
+    """Compare schema files in the working tree with the same files at ``ref``.
+
+    Args:
+        paths: changed files (schema ``*.json`` and ``tables.yaml``); empty means every
+            schema file under ``schemas_dir``.
+        ref: the git base (``HEAD`` in pre-commit, ``origin/main`` in CI).
+        config: the ``schema_rules`` config (default: every rule, no waivers).
+        schemas_dir: where schema files live, for detecting removed tables and the
+            partition/cluster catalog (relative to the repository root).
+        start: a folder inside the repository.
+        today: the date waivers are checked against (default: today, US Eastern).
+
+    Raises:
+        GitError: not a git repository or unknown ref.
+    """
+    from nbaops.clock import today_eastern
+
+    config = config or RuleConfig()
+    today = today or today_eastern()
+    base = GitBase(start, ref)
+    result = DiffResult(against=ref)
+    root = base.root
+
+    def shown(rel: str) -> str:
+        return os.path.relpath(root / rel)
+
+    given = [base.relative(p) for p in paths]
+    at_base_all = [p for p in base.list_files(schemas_dir)] if schemas_dir else []
+    base_schemas = {p for p in at_base_all if is_schema_path(p)}
+    if given:
+        schema_paths = [p for p in given if is_schema_path(p)]
+    else:
+        schema_paths = (
+            sorted(
+                p.relative_to(root).as_posix()
+                for p in (root / schemas_dir).rglob("*.json")
+                if is_schema_path(p.name)
+            )
+            if (root / schemas_dir).is_dir()
+            else []
+        )
+    # Removed tables: schema files at the base that are gone from the working tree.
+    for p in sorted(base_schemas):
+        if not (root / p).exists() and p not in schema_paths:
+            schema_paths.append(p)
+
+    layout_rel = f"{schemas_dir}/{LAYOUT_FILE}" if schemas_dir else LAYOUT_FILE
+    wanted = [*schema_paths, layout_rel]
+    old_bytes = base.read_many(wanted)
+    new_layout_bytes, problem = (
+        read_bytes(str(root / layout_rel)) if (root / layout_rel).is_file() else (None, None)
+    )
+    if problem is not None:
+        result.findings.append(problem)
+    old_layouts = _parse_layout(
+        shown(layout_rel), old_bytes[layout_rel], result.findings, f"at {ref}"
+    )
+    new_layouts = _parse_layout(
+        shown(layout_rel), new_layout_bytes, result.findings, "working tree"
+    )
+    # A changed catalog entry makes its table part of the check even if its file is not.
+    if old_layouts is not None and new_layouts is not None:
+        for table in set(old_layouts) | set(new_layouts):
+            if old_layouts.get(table) != new_layouts.get(table):
+                candidate = f"{schemas_dir}/{table.replace('.', '/')}.json"
+                if candidate not in schema_paths:
+                    schema_paths.append(candidate)
+                    old_bytes.update(base.read_many([candidate]))
+
+    for rel in schema_paths:
+        path = shown(rel)
+        new_schema: TableSchema | None = None
+        if (root / rel).exists():
+            data, problem = read_bytes(str(root / rel))
+            if data is None:
+                result.findings.extend([problem] if problem else [])
+                continue
+            doc = decode_document(path, data)
+            errors = _doc_errors(doc)
+            if not doc.ok:
+                result.findings.extend(errors)
+                continue
+            new_schema = to_table_schema(doc)
+        old_data = old_bytes.get(rel)
+        old_schema: TableSchema | None = None
+        if old_data is not None:
+            old_doc = decode_document(f"{rel}@{ref}", old_data)
+            old_schema = to_table_schema(old_doc)
+            if old_schema is None:  # the base itself was broken: nothing to protect
+                continue
+        table = table_name_for(rel, new_schema or old_schema)
+        new_schema = _with_layout(new_schema, table, new_layouts)
+        old_schema = _with_layout(old_schema, table, old_layouts)
+        comparison = compare(old_schema, new_schema, table)
+        verdicts = judge(comparison, config, path=path, today=today)
+        result.tables.append(TableDiff(table, path, comparison, verdicts))
+    return result
+
+
+def render_lines(result: DiffResult) -> list[str]:
+    """The hook's output: findings as ``path:line: RULE_ID message``, then the DDL."""
+    lines = [f.format() for f in sorted(result.all_findings, key=lambda f: (f.path, f.line))]
+    for t in result.tables:
+        if t.verdicts.plan:
+            lines.append(f"-- {t.table}: DDL for the allowed changes ({t.path})")
+            lines.extend(f"{s.sql};" for s in t.verdicts.plan)
+        for note in t.verdicts.notes:
+            lines.append(f"-- {t.table}: {note}")
+        for v in t.verdicts.unappliable:
+            lines.append(
+                f"-- {t.table}: {v.rule} {v.message}: no DDL can apply it; migrate by hand"
+            )
+    return lines
+
+
+def partitioning_text(p: Partitioning | None) -> str:
+    return p.describe() if p else "none"

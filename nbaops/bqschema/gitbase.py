@@ -1,0 +1,96 @@
+"""Read schema files as they are at a git ref (the base of a breaking-change check).
+
+Uses :class:`nbaops.gitrepo.Repo` to find the repository and resolve the ref, then one
+``git cat-file --batch`` process for all files (a subprocess with an argument list, never
+a shell), so checking every schema costs a handful of git calls, not two per file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from nbaops.errors import GitError
+from nbaops.gitrepo import Repo
+
+TIMEOUT_S = 30.0
+
+
+class GitBase:
+    """The files of one repository at one ref."""
+
+    def __init__(self, start: Path | str, ref: str) -> None:
+        self.repo = Repo(start)
+        self.root = self.repo.root
+        self.ref = ref
+        self.sha = self.repo.resolve(ref)
+
+    def relative(self, path: str | Path) -> str:
+        """``path`` (absolute or relative to the cwd) relative to the repository root."""
+        absolute = Path(os.path.abspath(path))
+        try:
+            return absolute.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            raise GitError(f"{path}: outside the repository {self.root}") from None
+
+    def _git(self, args: Sequence[str], stdin: bytes | None = None) -> bytes:
+        env = dict(os.environ, LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
+        try:
+            proc = subprocess.run(  # argument list, never a shell
+                ["git", "-c", "core.quotepath=off", *args],
+                cwd=self.root,
+                input=stdin,
+                capture_output=True,
+                timeout=TIMEOUT_S,
+                check=False,
+                env=env,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GitError(f"git {args[0]} failed: {exc}") from None
+        if proc.returncode != 0:
+            text = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {text[0] if text else proc.returncode}")
+        return proc.stdout
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """Content of each repository-relative path at the ref (None: not there)."""
+        out: dict[str, bytes | None] = {}
+        wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p]
+        for p in paths:
+            out[p] = None
+        if not wanted:
+            return out
+        request = "".join(f"{self.sha}:{p}\n" for p in wanted).encode()
+        data = self._git(["cat-file", "--batch"], stdin=request)
+        pos = 0
+        for p in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) == 3 and header[1] == b"blob":
+                size = int(header[2])
+                out[p] = data[pos : pos + size]
+                pos += size + 1  # content plus its trailing newline
+            elif len(header) == 3:  # a tree or other object at that path
+                pos += int(header[2]) + 1
+        return out
+
+    def read(self, path: str) -> bytes | None:
+        return self.read_many([path])[path]
+
+    def list_files(self, under: str) -> list[str]:
+        """Repository-relative paths of files below ``under`` at the ref."""
+        raw = self._git(["ls-tree", "-r", "--name-only", "-z", self.sha, "--", under])
+        return [p for p in raw.decode(errors="replace").split("\0") if p]
+
+
+def read_at_ref(start: Path | str, ref: str, path: str) -> bytes | None:
+    """``git show REF:path`` for one file (None when the file is not there).
+
+    Raises:
+        GitError: not a repository, or the ref is unknown.
+    """
+    base = GitBase(start, ref)
+    return base.read(base.relative(path))

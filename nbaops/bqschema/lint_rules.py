@@ -1,0 +1,565 @@
+"""The lint rule catalog (stable ids) and the checks of single field objects.
+
+Every rule here says what BigQuery itself enforces on a table schema (or what the
+schema file must look like for ``bq`` to read it). :data:`LINT_RULES` is the source of
+``docs/schema-rules.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from nbaops.bqschema.jsonpos import JObject
+from nbaops.bqschema.model import ACCEPTED_TYPES, MODES, Rule, Severity, canonical_type
+
+E, W = Severity.ERROR, Severity.WARNING
+
+_CATALOG = [
+    # -- the file -------------------------------------------------------------------------
+    Rule(
+        "FILE_UNREADABLE",
+        E,
+        "The file cannot be read (missing, a folder, no permission).",
+        "Check the path and permissions.",
+    ),
+    Rule(
+        "FILE_TOO_LARGE",
+        E,
+        "The file is larger than a schema file can sensibly be (8 MiB).",
+        "A BigQuery schema with 10,000 columns is well under 8 MiB; is this a data file?",
+    ),
+    Rule(
+        "FILE_ENCODING",
+        E,
+        "The file is not UTF-8 text (binary data or another encoding).",
+        "Save the file as UTF-8.",
+    ),
+    Rule(
+        "JSON_SYNTAX",
+        E,
+        "The file is not valid JSON; the finding names the line and column.",
+        "Fix the JSON at the reported position (trailing commas and comments are not JSON).",
+    ),
+    Rule(
+        "JSON_DUPLICATE_KEY",
+        E,
+        "The same key appears twice in one JSON object.",
+        "Keep one; JSON readers silently keep only the last value.",
+    ),
+    Rule(
+        "SCHEMA_SHAPE",
+        E,
+        "The document is not a schema in one of its three forms: a JSON array of fields "
+        "(`bq show --schema`), an object with `fields`, or a table resource with "
+        "`schema.fields`; or a field is not a JSON object.",
+        "Use one of the three forms; every field is an object with at least name and type.",
+    ),
+    Rule(
+        "SCHEMA_EMPTY",
+        W,
+        "The schema has no columns.",
+        "Add the table's columns (an empty schema creates a table you cannot load).",
+    ),
+    Rule(
+        "TOO_MANY_COLUMNS",
+        E,
+        "More than 10,000 columns including nested fields.",
+        "BigQuery's limit is 10,000 columns per table; split the table.",
+    ),
+    # -- keys -----------------------------------------------------------------------------
+    Rule(
+        "UNKNOWN_KEY",
+        E,
+        "A key BigQuery does not know (usually a typo); the finding suggests the closest key.",
+        "Rename it to the suggested key or remove it; the API rejects unknown names.",
+    ),
+    Rule(
+        "KEY_VALUE_TYPE",
+        E,
+        "A known key has a value of the wrong JSON type (e.g. `fields` not a list, "
+        "`description` not a string).",
+        "Use the JSON type the BigQuery TableFieldSchema documents.",
+    ),
+    # -- names ----------------------------------------------------------------------------
+    Rule("FIELD_NAME_MISSING", E, "A field has no `name` (or an empty one).", "Name the column."),
+    Rule(
+        "FIELD_NAME_INVALID",
+        E,
+        "A column name uses characters other than letters, digits and underscores, or "
+        "starts with a digit.",
+        "Use [A-Za-z_][A-Za-z0-9_]*.",
+    ),
+    Rule(
+        "FIELD_NAME_TOO_LONG",
+        E,
+        "A column name is longer than 300 characters.",
+        "Shorten it to 300 characters or fewer.",
+    ),
+    Rule(
+        "FIELD_NAME_RESERVED",
+        E,
+        "A column name starts with a prefix BigQuery reserves: _TABLE_, _FILE_, _PARTITION, "
+        "_ROW_TIMESTAMP, __ROOT__, _COLIDENTIFIER, _CHANGE_ (any case).",
+        "Rename the column.",
+    ),
+    Rule(
+        "FIELD_NAME_DUPLICATE",
+        E,
+        "Two columns at the same level have names that differ only in case (or not at all); "
+        "BigQuery column names are case-insensitive.",
+        "Rename or remove one of them.",
+    ),
+    # -- types and modes ------------------------------------------------------------------
+    Rule("TYPE_MISSING", E, "A field has no `type`.", "Add the type, e.g. STRING or INT64."),
+    Rule(
+        "TYPE_UNKNOWN",
+        E,
+        "A type BigQuery does not accept in a table schema. Accepted (any case): STRING, "
+        "BYTES, INTEGER/INT64, FLOAT/FLOAT64, BOOLEAN/BOOL, NUMERIC, BIGNUMERIC, TIMESTAMP, "
+        "DATE, TIME, DATETIME, GEOGRAPHY, JSON, INTERVAL, RANGE, RECORD/STRUCT.",
+        "Use the suggested type; arrays are `mode: REPEATED`, not a type.",
+    ),
+    Rule(
+        "MODE_UNKNOWN",
+        E,
+        "A mode other than NULLABLE, REQUIRED or REPEATED (any case).",
+        "Use one of the three modes, or omit it for NULLABLE.",
+    ),
+    Rule(
+        "RECORD_NO_FIELDS",
+        E,
+        "A RECORD/STRUCT field without sub-fields.",
+        "Give it `fields`, or change its type.",
+    ),
+    Rule(
+        "FIELDS_ON_NON_RECORD",
+        E,
+        "Sub-fields on a field that is not RECORD/STRUCT.",
+        "Make it a RECORD, or move the sub-fields out.",
+    ),
+    Rule(
+        "NESTING_TOO_DEEP",
+        E,
+        "RECORD fields nested more than 15 levels deep.",
+        "BigQuery allows at most 15 levels; flatten the structure.",
+    ),
+    Rule(
+        "RANGE_ELEMENT_TYPE",
+        E,
+        "A RANGE field without `rangeElementType.type` of DATE, DATETIME or TIMESTAMP, or "
+        "`rangeElementType` on a field that is not RANGE.",
+        "Set rangeElementType: {type: DATE|DATETIME|TIMESTAMP} on RANGE fields only.",
+    ),
+    # -- type parameters and options ------------------------------------------------------
+    Rule(
+        "PRECISION_SCALE_TYPE",
+        E,
+        "`precision`/`scale` on a type other than NUMERIC/BIGNUMERIC.",
+        "Remove them, or change the type to NUMERIC/BIGNUMERIC.",
+    ),
+    Rule(
+        "PRECISION_SCALE_RANGE",
+        E,
+        "`precision`/`scale` outside BigQuery's ranges (NUMERIC: 0 <= scale <= 9, "
+        "1 <= precision - scale <= 29; BIGNUMERIC: 0 <= scale <= 38, "
+        "1 <= precision - scale <= 38), not integers, or scale without precision.",
+        "Use values within the ranges.",
+    ),
+    Rule(
+        "MAX_LENGTH_TYPE",
+        E,
+        "`maxLength` on a type other than STRING/BYTES.",
+        "Remove it, or change the type.",
+    ),
+    Rule(
+        "MAX_LENGTH_RANGE",
+        E,
+        "`maxLength` is not a positive integer.",
+        "Use a positive integer (it may be written as a string, as bq prints it).",
+    ),
+    Rule(
+        "DEFAULT_NOT_TOP_LEVEL",
+        E,
+        "`defaultValueExpression` on a nested field.",
+        "Default values apply to top-level columns only; set it on the top-level RECORD.",
+    ),
+    Rule(
+        "DESCRIPTION_TOO_LONG",
+        E,
+        "A description longer than 1,024 characters.",
+        "Shorten it to 1,024 characters or fewer.",
+    ),
+    Rule(
+        "OPTION_TYPE",
+        E,
+        "`roundingMode` on a type other than NUMERIC/BIGNUMERIC or with an unknown value, "
+        "`collation` on a type other than STRING, or more than one policy tag.",
+        "Remove the option or fix its value.",
+    ),
+    # -- table resource -------------------------------------------------------------------
+    Rule(
+        "PARTITION_INVALID",
+        E,
+        "A table resource's timePartitioning names a missing column, a column that is not "
+        "a top-level DATE/TIMESTAMP/DATETIME, or an unknown type (DAY, HOUR, MONTH, YEAR).",
+        "Partition on an existing top-level DATE, TIMESTAMP or DATETIME column.",
+    ),
+    Rule(
+        "CLUSTER_INVALID",
+        E,
+        "A table resource's clustering has more than 4 columns, or names a missing, nested, "
+        "REPEATED or non-clusterable (FLOAT64, JSON, RECORD, ...) column.",
+        "Cluster on at most 4 existing top-level columns of a clusterable type.",
+    ),
+    Rule(
+        "LAYOUT_INVALID",
+        E,
+        "The partition/cluster catalog (`schemas/tables.yaml`) is not valid YAML or an entry "
+        "is not `dataset.table: {partition: col, cluster: [cols]}`.",
+        "Fix the entry; the breaking check cannot compare partitioning without it.",
+    ),
+]
+
+LINT_RULES: dict[str, Rule] = {r.id: r for r in _CATALOG}
+
+# -- what the checks know --------------------------------------------------------------
+
+FIELD_KEYS = (
+    "name",
+    "type",
+    "mode",
+    "fields",
+    "description",
+    "policyTags",
+    "dataPolicies",
+    "maxLength",
+    "precision",
+    "scale",
+    "roundingMode",
+    "collation",
+    "defaultValueExpression",
+    "rangeElementType",
+    "foreignTypeDefinition",
+    "timestampPrecision",
+    "categories",
+)
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_NAME = 300
+MAX_DESCRIPTION = 1024
+MAX_DEPTH = 15
+MAX_COLUMNS = 10_000
+RESERVED_PREFIXES = (
+    "_TABLE_",
+    "_FILE_",
+    "_PARTITION",
+    "_ROW_TIMESTAMP",
+    "__ROOT__",
+    "_COLIDENTIFIER",
+    "_CHANGE_",
+)
+ROUNDING_MODES = ("ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN")
+RANGE_ELEMENTS = ("DATE", "DATETIME", "TIMESTAMP")
+_TYPE_HINTS = {
+    "DECIMAL": "NUMERIC",
+    "BIGDECIMAL": "BIGNUMERIC",
+    "INT": "INT64",
+    "BIGINT": "INT64",
+    "SMALLINT": "INT64",
+    "TINYINT": "INT64",
+    "BYTEINT": "INT64",
+    "DOUBLE": "FLOAT64",
+    "REAL": "FLOAT64",
+    "FLOAT32": "FLOAT64",
+    "VARCHAR": "STRING",
+    "TEXT": "STRING",
+    "CHAR": "STRING",
+    "BINARY": "BYTES",
+    "BLOB": "BYTES",
+    "ARRAY": "mode REPEATED",
+}
+
+Emit = Callable[[str, int, str], None]
+
+
+def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    """The closest choice to ``word`` (case-insensitive first, then difflib)."""
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def unknown_keys(node: JObject, known: tuple[str, ...], what: str) -> Iterator[tuple[str, str]]:
+    """(key, message) for every key of ``node`` that is not in ``known``."""
+    for key in node:
+        if key in known:
+            continue
+        hint = suggest(key, known)
+        tail = f'; did you mean "{hint}"?' if hint else ""
+        yield key, f'unknown key "{key}" in {what}{tail}'
+
+
+def _as_int(value: Any) -> int | None:
+    """bq prints int64 values as strings ("10"); accept both, reject bools and floats."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,20}", value.strip()):
+        return int(value)
+    return None
+
+
+def _type_of(node: JObject) -> str | None:
+    value = node.get("type")
+    if isinstance(value, str) and value.upper() in ACCEPTED_TYPES:
+        return canonical_type(value)
+    return None
+
+
+def check_name(name: Any, where: str, emit: Emit, line: int) -> str | None:
+    """Checks a column name; returns it when it is a usable string."""
+    if not isinstance(name, str) or not name:
+        emit(
+            "FIELD_NAME_MISSING",
+            line,
+            f'{where}: field has no name ("name" must be a non-empty string)',
+        )
+        return None
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    if len(name) > MAX_NAME:
+        emit(
+            "FIELD_NAME_TOO_LONG",
+            line,
+            f"column name {shown!r} has {len(name)} characters (at most {MAX_NAME})",
+        )
+    if not NAME_RE.match(name):
+        why = (
+            "starts with a digit"
+            if name[0].isdigit()
+            else ("may contain only letters, digits and underscores")
+        )
+        emit("FIELD_NAME_INVALID", line, f"column name {shown!r} {why}")
+    upper = name.upper()
+    for prefix in RESERVED_PREFIXES:
+        if upper.startswith(prefix):
+            emit(
+                "FIELD_NAME_RESERVED",
+                line,
+                f"column name {shown!r} uses the reserved prefix {prefix}",
+            )
+            break
+    return name
+
+
+def check_field(
+    node: JObject, depth: int, path: str, emit: Emit, line_of: Callable[[int], int]
+) -> None:
+    """All checks of one field object except its sub-fields (the walker recurses)."""
+    line = line_of(node.pos)
+
+    def key_line(key: str) -> int:
+        return line_of(node.value_pos.get(key, node.pos))
+
+    for key, pos in node.duplicates:
+        emit("JSON_DUPLICATE_KEY", line_of(pos), f'{path}: key "{key}" appears more than once')
+    for key, message in unknown_keys(node, FIELD_KEYS, f"field {path}"):
+        emit("UNKNOWN_KEY", key_line(key), message)
+
+    # type
+    raw_type = node.get("type")
+    ftype = _type_of(node)
+    if "type" not in node:
+        emit("TYPE_MISSING", line, f"{path}: field has no type")
+    elif not isinstance(raw_type, str):
+        emit(
+            "TYPE_UNKNOWN",
+            key_line("type"),
+            f"{path}: type must be a string, got {type(raw_type).__name__}",
+        )
+    elif ftype is None:
+        hint = _TYPE_HINTS.get(raw_type.upper()) or suggest(raw_type, list(ACCEPTED_TYPES))
+        tail = f'; did you mean "{hint}"?' if hint else ""
+        emit("TYPE_UNKNOWN", key_line("type"), f"{path}: unknown type {raw_type[:40]!r}{tail}")
+
+    # mode
+    if "mode" in node:
+        mode = node["mode"]
+        if not isinstance(mode, str) or mode.upper() not in MODES:
+            shown = repr(mode)[:40]
+            hint = suggest(mode, list(MODES)) if isinstance(mode, str) else None
+            tail = f'; did you mean "{hint}"?' if hint else ""
+            emit(
+                "MODE_UNKNOWN",
+                key_line("mode"),
+                f"{path}: unknown mode {shown} (NULLABLE, REQUIRED or REPEATED){tail}",
+            )
+
+    # sub-fields
+    sub = node.get("fields")
+    if "fields" in node and not isinstance(sub, list):
+        emit("KEY_VALUE_TYPE", key_line("fields"), f'{path}: "fields" must be a list')
+    if ftype == "STRUCT":
+        if not isinstance(sub, list) or not sub:
+            emit("RECORD_NO_FIELDS", line, f"{path}: RECORD/STRUCT field has no sub-fields")
+    elif isinstance(sub, list) and sub and ftype is not None:
+        emit(
+            "FIELDS_ON_NON_RECORD",
+            key_line("fields"),
+            f"{path}: sub-fields on a {ftype} field (only RECORD/STRUCT has them)",
+        )
+
+    # description
+    if "description" in node:
+        desc = node["description"]
+        if not isinstance(desc, str):
+            emit(
+                "KEY_VALUE_TYPE", key_line("description"), f'{path}: "description" must be a string'
+            )
+        elif len(desc) > MAX_DESCRIPTION:
+            emit(
+                "DESCRIPTION_TOO_LONG",
+                key_line("description"),
+                f"{path}: description has {len(desc)} characters (at most {MAX_DESCRIPTION})",
+            )
+
+    _check_type_params(node, ftype, path, emit, key_line)
+    _check_options(node, ftype, depth, path, emit, key_line)
+
+
+def _check_type_params(
+    node: JObject, ftype: str | None, path: str, emit: Emit, key_line: Callable[[str], int]
+) -> None:
+    has_p, has_s = "precision" in node, "scale" in node
+    if has_p or has_s:
+        key = "precision" if has_p else "scale"
+        if ftype is not None and ftype not in ("NUMERIC", "BIGNUMERIC"):
+            emit(
+                "PRECISION_SCALE_TYPE",
+                key_line(key),
+                f"{path}: precision/scale apply only to NUMERIC and BIGNUMERIC, not {ftype}",
+            )
+        elif ftype is not None:
+            precision = _as_int(node.get("precision")) if has_p else None
+            scale = _as_int(node.get("scale")) if has_s else None
+            problem = None
+            if has_p and precision is None:
+                problem = "precision must be an integer"
+            elif has_s and scale is None:
+                problem = "scale must be an integer"
+            elif has_s and not has_p:
+                problem = "scale needs a precision"
+            else:
+                max_scale, max_int = (9, 29) if ftype == "NUMERIC" else (38, 38)
+                s = scale or 0
+                p = precision if precision is not None else 0
+                if not 0 <= s <= max_scale:
+                    problem = f"scale {s} is outside 0..{max_scale}"
+                elif not 1 <= p - s <= max_int:
+                    problem = (
+                        f"precision {p} with scale {s} leaves {p - s} integer digits "
+                        f"(1..{max_int} allowed)"
+                    )
+            if problem:
+                emit("PRECISION_SCALE_RANGE", key_line(key), f"{path}: {ftype} {problem}")
+    if "maxLength" in node:
+        if ftype is not None and ftype not in ("STRING", "BYTES"):
+            emit(
+                "MAX_LENGTH_TYPE",
+                key_line("maxLength"),
+                f"{path}: maxLength applies only to STRING and BYTES, not {ftype}",
+            )
+        else:
+            value = _as_int(node["maxLength"])
+            if value is None or value < 1:
+                emit(
+                    "MAX_LENGTH_RANGE",
+                    key_line("maxLength"),
+                    f"{path}: maxLength must be a positive integer, got {node['maxLength']!r:.40}",
+                )
+
+
+def _check_options(
+    node: JObject,
+    ftype: str | None,
+    depth: int,
+    path: str,
+    emit: Emit,
+    key_line: Callable[[str], int],
+) -> None:
+    if "defaultValueExpression" in node:
+        if depth > 1:
+            emit(
+                "DEFAULT_NOT_TOP_LEVEL",
+                key_line("defaultValueExpression"),
+                f"{path}: defaultValueExpression is allowed on top-level columns only",
+            )
+        elif not isinstance(node["defaultValueExpression"], str):
+            emit(
+                "KEY_VALUE_TYPE",
+                key_line("defaultValueExpression"),
+                f'{path}: "defaultValueExpression" must be a string (a SQL expression)',
+            )
+    if "roundingMode" in node:
+        mode = node["roundingMode"]
+        if ftype is not None and ftype not in ("NUMERIC", "BIGNUMERIC"):
+            emit(
+                "OPTION_TYPE",
+                key_line("roundingMode"),
+                f"{path}: roundingMode applies only to NUMERIC and BIGNUMERIC, not {ftype}",
+            )
+        elif mode not in ROUNDING_MODES:
+            emit(
+                "OPTION_TYPE",
+                key_line("roundingMode"),
+                f"{path}: roundingMode must be one of {', '.join(ROUNDING_MODES)}",
+            )
+    if "collation" in node:
+        if ftype is not None and ftype != "STRING":
+            emit(
+                "OPTION_TYPE",
+                key_line("collation"),
+                f"{path}: collation applies only to STRING, not {ftype}",
+            )
+        elif not isinstance(node["collation"], str):
+            emit("KEY_VALUE_TYPE", key_line("collation"), f'{path}: "collation" must be a string')
+    if "policyTags" in node:
+        tags = node["policyTags"]
+        names = tags.get("names") if isinstance(tags, dict) else None
+        if not isinstance(tags, dict) or (
+            "names" in tags
+            and (not isinstance(names, list) or not all(isinstance(n, str) for n in names))
+        ):
+            emit(
+                "KEY_VALUE_TYPE",
+                key_line("policyTags"),
+                f'{path}: "policyTags" must be {{"names": ["projects/.../policyTags/..."]}}',
+            )
+        elif isinstance(names, list) and len(names) > 1:
+            emit(
+                "OPTION_TYPE",
+                key_line("policyTags"),
+                f"{path}: at most one policy tag per column, got {len(names)}",
+            )
+    if ftype == "RANGE":
+        elem = node.get("rangeElementType")
+        etype = elem.get("type") if isinstance(elem, dict) else None
+        if not isinstance(etype, str) or etype.upper() not in RANGE_ELEMENTS:
+            emit(
+                "RANGE_ELEMENT_TYPE",
+                key_line("rangeElementType" if elem else "type"),
+                f"{path}: RANGE needs rangeElementType.type of DATE, DATETIME or TIMESTAMP",
+            )
+    elif "rangeElementType" in node and ftype is not None:
+        emit(
+            "RANGE_ELEMENT_TYPE",
+            key_line("rangeElementType"),
+            f"{path}: rangeElementType applies only to RANGE, not {ftype}",
+        )

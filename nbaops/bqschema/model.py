@@ -1,0 +1,205 @@
+"""The shared vocabulary of schema safety: rules, findings, and the parsed table schema.
+
+Kept free of heavy imports: the pre-commit hooks import this on every commit.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# Breaking-change categories, modelled on buf's (FILE/PACKAGE/WIRE/...).
+BIGQUERY = "BIGQUERY"  # BigQuery rejects the change as a schema update (tables.update/patch)
+CONSUMER = "CONSUMER"  # the change breaks queries, readers or writers downstream
+CATEGORIES = (BIGQUERY, CONSUMER)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a catalog, with a stable UPPER_SNAKE id.
+
+    Attributes:
+        id: stable id used in findings, ``except:`` lists and waivers.
+        severity: ERROR fails the hook; WARNING is printed and does not fail.
+        summary: what the rule catches, one sentence.
+        fix: how to fix it (or waive it), one or two sentences.
+        categories: breaking-change categories (empty for lint rules).
+    """
+
+    id: str
+    severity: Severity
+    summary: str
+    fix: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in one file, printed as ``path:line: RULE_ID message``."""
+
+    path: str
+    line: int
+    rule: str
+    severity: Severity
+    message: str
+    table: str = ""
+    column: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def format(self) -> str:
+        prefix = "" if self.is_error else "warning: "
+        return f"{self.path}:{self.line}: {self.rule} {prefix}{self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "message": self.message,
+            "table": self.table,
+            "column": self.column,
+        }
+
+
+# Legacy SQL names and their GoogleSQL equivalents: both spellings are the same type.
+TYPE_ALIASES = {
+    "INTEGER": "INT64",
+    "FLOAT": "FLOAT64",
+    "BOOLEAN": "BOOL",
+    "RECORD": "STRUCT",
+}
+CANONICAL_TYPES = (
+    "STRING",
+    "BYTES",
+    "INT64",
+    "FLOAT64",
+    "BOOL",
+    "NUMERIC",
+    "BIGNUMERIC",
+    "TIMESTAMP",
+    "DATE",
+    "TIME",
+    "DATETIME",
+    "GEOGRAPHY",
+    "JSON",
+    "INTERVAL",
+    "RANGE",
+    "STRUCT",
+)
+ACCEPTED_TYPES = frozenset(CANONICAL_TYPES) | frozenset(TYPE_ALIASES)
+MODES = ("NULLABLE", "REQUIRED", "REPEATED")
+
+
+def canonical_type(type_name: str) -> str:
+    """``INTEGER`` → ``INT64`` etc.; case-insensitive, as BigQuery accepts it."""
+    upper = type_name.upper()
+    return TYPE_ALIASES.get(upper, upper)
+
+
+@dataclass
+class Field:
+    """One column (or nested sub-field) of a schema.
+
+    ``type`` and ``mode`` are canonical (upper case, GoogleSQL names, NULLABLE default).
+    """
+
+    name: str
+    type: str
+    mode: str = "NULLABLE"
+    fields: list[Field] = field(default_factory=list)
+    description: str | None = None
+    policy_tags: tuple[str, ...] = ()
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    default: str | None = None
+    range_element: str | None = None
+    line: int = 1
+
+    def type_sql(self) -> str:
+        """The GoogleSQL type of one value (without ARRAY for REPEATED)."""
+        if self.type == "STRUCT":
+            inner = ", ".join(f"`{f.name}` {f.column_sql()}" for f in self.fields)
+            return f"STRUCT<{inner}>"
+        if self.type in ("STRING", "BYTES") and self.max_length is not None:
+            return f"{self.type}({self.max_length})"
+        if self.type in ("NUMERIC", "BIGNUMERIC") and self.precision is not None:
+            if self.scale is not None:
+                return f"{self.type}({self.precision}, {self.scale})"
+            return f"{self.type}({self.precision})"
+        if self.type == "RANGE" and self.range_element:
+            return f"RANGE<{self.range_element}>"
+        return self.type
+
+    def column_sql(self) -> str:
+        """The column type as DDL writes it: ARRAY<...> for REPEATED, NOT NULL for REQUIRED."""
+        if self.mode == "REPEATED":
+            return f"ARRAY<{self.type_sql()}>"
+        if self.mode == "REQUIRED":
+            return f"{self.type_sql()} NOT NULL"
+        return self.type_sql()
+
+    def to_json(self) -> dict[str, Any]:
+        """The bq JSON form of this field."""
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "mode": self.mode}
+        if self.fields:
+            out["fields"] = [f.to_json() for f in self.fields]
+        if self.description is not None:
+            out["description"] = self.description
+        if self.policy_tags:
+            out["policyTags"] = {"names": list(self.policy_tags)}
+        if self.max_length is not None:
+            out["maxLength"] = str(self.max_length)
+        if self.precision is not None:
+            out["precision"] = str(self.precision)
+        if self.scale is not None:
+            out["scale"] = str(self.scale)
+        if self.default is not None:
+            out["defaultValueExpression"] = self.default
+        if self.range_element is not None:
+            out["rangeElementType"] = {"type": self.range_element}
+        return out
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """Time partitioning: ``field`` None means ingestion-time (``_PARTITIONTIME``)."""
+
+    field: str | None
+    type: str = "DAY"
+
+    def describe(self) -> str:
+        return f"{self.type} on {self.field or '_PARTITIONTIME'}"
+
+
+@dataclass
+class TableSchema:
+    """A table's columns plus, when known, its partitioning and clustering.
+
+    ``partitioning``/``clustering`` are None when the source does not say (a bare
+    column list); an explicit "not partitioned" is ``Partitioning``-less with
+    ``layout_known`` True.
+    """
+
+    fields: list[Field]
+    partitioning: Partitioning | None = None
+    clustering: tuple[str, ...] = ()
+    layout_known: bool = False
+    table_id: str | None = None
+
+    def field_map(self) -> dict[str, Field]:
+        return {f.name.lower(): f for f in self.fields}
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self.fields]

@@ -1,0 +1,408 @@
+"""Read a BigQuery schema file in any of its real-world forms, keeping line numbers.
+
+The three forms:
+
+1. the JSON array that ``bq show --schema`` prints (``[{"name": ..., "type": ...}]``);
+2. an object with ``fields`` (the API's TableSchema);
+3. a whole table resource (``bq show --format=prettyjson``) with ``schema.fields``, and
+   optionally ``timePartitioning``, ``clustering`` and ``tableReference``.
+
+Malformed input of any kind (unreadable, huge, binary, not UTF-8, invalid JSON, absurd
+nesting, wrong shapes) becomes :class:`~nbaops.bqschema.model.Finding` objects, never an
+exception.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from nbaops.bqschema.jsonpos import JArray, JObject, LineIndex, loads
+from nbaops.bqschema.lint_rules import LINT_RULES
+from nbaops.bqschema.model import (
+    ACCEPTED_TYPES,
+    MODES,
+    Field,
+    Finding,
+    Partitioning,
+    TableSchema,
+    canonical_type,
+)
+
+MAX_BYTES = 8 * 1024 * 1024
+
+FORM_ARRAY = "array"
+FORM_OBJECT = "object"
+FORM_TABLE = "table"
+
+SCHEMA_KEYS = ("fields", "foreignTypeInfo")
+TABLE_KEYS = (
+    "kind",
+    "etag",
+    "id",
+    "selfLink",
+    "tableReference",
+    "friendlyName",
+    "description",
+    "labels",
+    "schema",
+    "timePartitioning",
+    "rangePartitioning",
+    "clustering",
+    "requirePartitionFilter",
+    "partitionDefinition",
+    "numBytes",
+    "numPhysicalBytes",
+    "numLongTermBytes",
+    "numRows",
+    "creationTime",
+    "expirationTime",
+    "lastModifiedTime",
+    "type",
+    "view",
+    "materializedView",
+    "materializedViewStatus",
+    "externalDataConfiguration",
+    "biglakeConfiguration",
+    "location",
+    "streamingBuffer",
+    "encryptionConfiguration",
+    "snapshotDefinition",
+    "defaultCollation",
+    "defaultRoundingMode",
+    "cloneDefinition",
+    "numTimeTravelPhysicalBytes",
+    "numTotalLogicalBytes",
+    "numActiveLogicalBytes",
+    "numLongTermLogicalBytes",
+    "numTotalPhysicalBytes",
+    "numActivePhysicalBytes",
+    "numLongTermPhysicalBytes",
+    "numPartitions",
+    "maxStaleness",
+    "restrictions",
+    "tableConstraints",
+    "resourceTags",
+    "tableReplicationInfo",
+    "replicas",
+    "externalCatalogTableOptions",
+    "managedTableType",
+)
+PARTITION_KEYS = ("type", "field", "expirationMs", "requirePartitionFilter")
+CLUSTER_KEYS = ("fields",)
+PARTITION_TYPES = ("DAY", "HOUR", "MONTH", "YEAR")
+
+
+@dataclass
+class Document:
+    """One schema file, decoded (``root`` is None when it could not be)."""
+
+    path: str
+    root: Any = None
+    findings: list[Finding] = field(default_factory=list)
+    lines: LineIndex | None = None
+    form: str | None = None
+    fields_node: JArray | None = None
+    table_node: JObject | None = None
+
+    def line_of(self, offset: int) -> int:
+        return self.lines.line(offset) if self.lines is not None else 1
+
+    def add(self, rule: str, line: int, message: str) -> None:
+        self.findings.append(Finding(self.path, line, rule, LINT_RULES[rule].severity, message))
+
+    @property
+    def ok(self) -> bool:
+        """Decoded and shaped like a schema (field-level findings may still exist)."""
+        return self.fields_node is not None
+
+
+def _line_of_byte(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, max(0, offset)) + 1
+
+
+def read_bytes(path: str) -> tuple[bytes | None, Finding | None]:
+    """The file's bytes, or a FILE_UNREADABLE / FILE_TOO_LARGE finding."""
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_BYTES:
+            return None, Finding(
+                path,
+                1,
+                "FILE_TOO_LARGE",
+                LINT_RULES["FILE_TOO_LARGE"].severity,
+                f"file has {size} bytes; a schema file is at most {MAX_BYTES} bytes",
+            )
+        with open(path, "rb") as handle:
+            return handle.read(MAX_BYTES + 1), None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return None, Finding(
+            path,
+            1,
+            "FILE_UNREADABLE",
+            LINT_RULES["FILE_UNREADABLE"].severity,
+            f"cannot read file: {reason}",
+        )
+
+
+def decode_document(path: str, data: bytes) -> Document:
+    """Decode bytes into a :class:`Document` and find its schema form."""
+    doc = Document(path)
+    if len(data) > MAX_BYTES:
+        doc.add("FILE_TOO_LARGE", 1, f"file has more than {MAX_BYTES} bytes")
+        return doc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        doc.add(
+            "FILE_ENCODING",
+            _line_of_byte(data, exc.start),
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+        )
+        return doc
+    doc.lines = LineIndex(text)
+    try:
+        doc.root = loads(text)
+    except json.JSONDecodeError as exc:
+        doc.add(
+            "JSON_SYNTAX",
+            exc.lineno,
+            f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+        )
+        return doc
+    except RecursionError:
+        doc.add("JSON_SYNTAX", 1, "invalid JSON: nested too deeply to be a schema")
+        return doc
+    except ValueError as exc:  # NaN / Infinity
+        match = re.search(r"-?(NaN|Infinity)", text)
+        line = doc.line_of(match.start()) if match else 1
+        doc.add("JSON_SYNTAX", line, f"invalid JSON: {exc}")
+        return doc
+    _locate(doc)
+    return doc
+
+
+def read_document(path: str) -> Document:
+    """Read and decode one schema file; problems become findings on the document."""
+    data, problem = read_bytes(path)
+    if data is None:
+        doc = Document(path)
+        if problem is not None:
+            doc.findings.append(problem)
+        return doc
+    return decode_document(path, data)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
+
+
+def _locate(doc: Document) -> None:
+    """Find the field list in one of the three forms (or report SCHEMA_SHAPE)."""
+    from nbaops.bqschema.lint_rules import unknown_keys
+
+    root = doc.root
+    if isinstance(root, JArray):
+        doc.form, doc.fields_node = FORM_ARRAY, root
+        return
+    if not isinstance(root, JObject):
+        doc.add(
+            "SCHEMA_SHAPE",
+            1,
+            f"top level is {_kind(root)}; expected an array of fields, "
+            'an object with "fields" or a table resource with "schema"',
+        )
+        return
+    for key, pos in root.duplicates:
+        doc.add("JSON_DUPLICATE_KEY", doc.line_of(pos), f'key "{key}" appears more than once')
+    if "schema" in root and "fields" not in root:
+        doc.form, doc.table_node = FORM_TABLE, root
+        for key, message in unknown_keys(root, TABLE_KEYS, "the table resource"):
+            doc.add("UNKNOWN_KEY", doc.line_of(root.value_pos[key]), message)
+        schema = root["schema"]
+        if not isinstance(schema, JObject):
+            doc.add(
+                "SCHEMA_SHAPE",
+                doc.line_of(root.value_pos["schema"]),
+                f'"schema" is {_kind(schema)}; expected an object with "fields"',
+            )
+            return
+        holder = schema
+    elif "fields" in root:
+        doc.form, holder = FORM_OBJECT, root
+    else:
+        keys = ", ".join(sorted(root)[:5]) or "no keys"
+        doc.add(
+            "SCHEMA_SHAPE",
+            doc.line_of(root.pos),
+            f'object without "fields" or "schema" ({keys}); not a BigQuery schema',
+        )
+        return
+    for key, message in unknown_keys(holder, SCHEMA_KEYS, "the schema object"):
+        doc.add("UNKNOWN_KEY", doc.line_of(holder.value_pos[key]), message)
+    fields = holder.get("fields")
+    if not isinstance(fields, JArray):
+        line = doc.line_of(holder.value_pos.get("fields", holder.pos))
+        doc.add("SCHEMA_SHAPE", line, f'"fields" is {_kind(fields)}; expected an array')
+        return
+    doc.fields_node = fields
+
+
+# -- the typed model ---------------------------------------------------------------------
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
+    out: list[Field] = []
+    if not isinstance(nodes, list) or depth > 16:
+        return out
+    for item in nodes:
+        if not isinstance(item, JObject):
+            continue
+        name, ftype = item.get("name"), item.get("type")
+        if not isinstance(name, str) or not isinstance(ftype, str):
+            continue
+        if ftype.upper() not in ACCEPTED_TYPES:
+            continue
+        mode = item.get("mode", "NULLABLE")
+        mode = mode.upper() if isinstance(mode, str) and mode.upper() in MODES else "NULLABLE"
+        tags = item.get("policyTags")
+        names = tags.get("names") if isinstance(tags, dict) else None
+        elem = item.get("rangeElementType")
+        etype = elem.get("type") if isinstance(elem, dict) else None
+        desc = item.get("description")
+        default = item.get("defaultValueExpression")
+        out.append(
+            Field(
+                name=name,
+                type=canonical_type(ftype),
+                mode=mode,
+                fields=_build_fields(doc, item.get("fields"), depth + 1),
+                description=desc if isinstance(desc, str) else None,
+                policy_tags=tuple(n for n in names if isinstance(n, str))
+                if isinstance(names, list)
+                else (),
+                max_length=_int_or_none(item.get("maxLength")),
+                precision=_int_or_none(item.get("precision")),
+                scale=_int_or_none(item.get("scale")),
+                default=default if isinstance(default, str) else None,
+                range_element=etype.upper() if isinstance(etype, str) else None,
+                line=doc.line_of(item.pos),
+            )
+        )
+    return out
+
+
+def to_table_schema(doc: Document) -> TableSchema | None:
+    """The typed schema of a decoded document (None when it has no field list)."""
+    if doc.fields_node is None:
+        return None
+    schema = TableSchema(fields=_build_fields(doc, doc.fields_node))
+    table = doc.table_node
+    if table is not None:
+        schema.layout_known = True
+        part = table.get("timePartitioning")
+        if isinstance(part, dict):
+            pfield = part.get("field")
+            ptype = part.get("type", "DAY")
+            schema.partitioning = Partitioning(
+                field=pfield if isinstance(pfield, str) else None,
+                type=ptype.upper() if isinstance(ptype, str) else "DAY",
+            )
+        clus = table.get("clustering")
+        cfields = clus.get("fields") if isinstance(clus, dict) else None
+        if isinstance(cfields, list):
+            schema.clustering = tuple(c for c in cfields if isinstance(c, str))
+        ref = table.get("tableReference")
+        if isinstance(ref, dict):
+            ds, tb = ref.get("datasetId"), ref.get("tableId")
+            if isinstance(ds, str) and isinstance(tb, str):
+                schema.table_id = f"{ds}.{tb}"
+    return schema
+
+
+def load_schema(path: str) -> tuple[TableSchema | None, list[Finding]]:
+    """Read a schema file into the typed model plus the lint findings of its shape."""
+    doc = read_document(path)
+    return to_table_schema(doc), doc.findings
+
+
+def table_name_for(path: str, schema: TableSchema | None = None) -> str:
+    """``dataset.table`` of a schema file: the table resource's own reference, else
+    ``<parent folder>.<file stem>`` (``schemas/nba_raw/games.json`` → ``nba_raw.games``)."""
+    if schema is not None and schema.table_id:
+        return schema.table_id
+    p = PurePath(path)
+    parent = p.parent.name
+    return f"{parent}.{p.stem}" if parent else p.stem
+
+
+# -- the partition/cluster catalog (schemas/tables.yaml) --------------------------------
+
+
+class LayoutError(ValueError):
+    """The table catalog is malformed."""
+
+
+Layout = tuple[Partitioning | None, tuple[str, ...]]
+
+
+def parse_layouts(text: str) -> dict[str, Layout]:
+    """Parse ``tables.yaml``: ``dataset.table: {partition: col, partition_type: DAY,
+    cluster: [cols]}``.
+
+    Raises:
+        LayoutError: the YAML is invalid or an entry has the wrong shape.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise LayoutError(f"invalid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LayoutError("top level must be a mapping of dataset.table to its layout")
+    out: dict[str, Layout] = {}
+    for table, body in data.items():
+        if not isinstance(table, str) or not isinstance(body, dict):
+            raise LayoutError(f"{table!r}: expected a mapping with partition/cluster")
+        part = body.get("partition")
+        ptype = body.get("partition_type", "DAY")
+        cluster = body.get("cluster", [])
+        if part is not None and not isinstance(part, str):
+            raise LayoutError(f"{table}: partition must be a column name")
+        if not isinstance(ptype, str):
+            raise LayoutError(f"{table}: partition_type must be DAY, HOUR, MONTH or YEAR")
+        if not isinstance(cluster, list) or not all(isinstance(c, str) for c in cluster):
+            raise LayoutError(f"{table}: cluster must be a list of column names")
+        partitioning = Partitioning(field=part, type=ptype.upper()) if part else None
+        out[table] = (partitioning, tuple(cluster))
+    return out

@@ -1,0 +1,477 @@
+"""Check that every SQL query in a Python package references tables and columns that exist
+in ``schemas/`` (parsed with SQLGlot, BigQuery dialect).
+
+What counts as a query:
+
+- a string passed to ``.query(...)``, ``.execute(...)`` or ``.estimate_bytes(...)``
+  (directly, or through a name assigned a string constant anywhere in the module);
+- any other string constant that starts like a SQL statement in upper case
+  (``SELECT``, ``WITH``, ``INSERT INTO``, ``MERGE``, ``UPDATE``, ``DELETE FROM``), such
+  as module-level ``*_SQL`` constants.
+
+f-strings cannot be checked; when one is passed to a warehouse call it is reported as a
+warning. DDL (``CREATE``/``ALTER``/``DROP``) is not checked. sqlglot is imported only
+here: the schema hooks stay light.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbaops.bqschema.model import Field, Finding, Rule, Severity
+from nbaops.bqschema.parse import read_document, table_name_for, to_table_schema
+
+SQL_RULES: dict[str, Rule] = {
+    r.id: r
+    for r in [
+        Rule(
+            "SQL_UNKNOWN_TABLE",
+            Severity.ERROR,
+            "A query reads or writes a table that has no schema file in schemas/ (or is not "
+            "written as dataset.table).",
+            "Fix the table name, or add the table's schema file.",
+        ),
+        Rule(
+            "SQL_UNKNOWN_COLUMN",
+            Severity.ERROR,
+            "A query uses a column that the table's schema file does not have.",
+            "Fix the column name, or add the column to the schema (and the table).",
+        ),
+        Rule(
+            "SQL_PARSE",
+            Severity.WARNING,
+            "A string passed to a warehouse call is not SQL that SQLGlot can parse as "
+            "BigQuery, so it was not checked.",
+            "Check the SQL; if it is valid BigQuery, report the SQLGlot gap.",
+        ),
+        Rule(
+            "SQL_DYNAMIC",
+            Severity.WARNING,
+            "A warehouse call gets SQL built at run time (an f-string or expression), which "
+            "cannot be checked.",
+            "Prefer constant SQL with @parameters; table names can come from a constant.",
+        ),
+    ]
+}
+
+WAREHOUSE_METHODS = frozenset({"query", "execute", "estimate_bytes"})
+_SQL_START = re.compile(
+    r"^\s*(SELECT\s|WITH\s|INSERT\s+INTO\s|MERGE\s|UPDATE\s|DELETE\s+FROM\s)", re.DOTALL
+)
+_CHECKED_STATEMENTS = (
+    "Select",
+    "Union",
+    "Intersect",
+    "Except",
+    "Insert",
+    "Update",
+    "Delete",
+    "Merge",
+    "With",
+    "Subquery",
+)
+
+
+@dataclass(frozen=True)
+class SqlSite:
+    """One SQL text found in a source file."""
+
+    path: str
+    line: int  # the line where the string literal starts
+    sql: str
+    explicit: bool  # passed to a warehouse call (parse failures are reported)
+
+
+@dataclass
+class Catalog:
+    """Tables known from the schema files: ``dataset.table`` → columns (lower-cased)."""
+
+    tables: dict[str, dict[str, Field]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dir(cls, schemas_dir: str | Path) -> Catalog:
+        catalog = cls()
+        root = Path(schemas_dir)
+        if not root.is_dir():
+            return catalog
+        for path in sorted(root.rglob("*.json")):
+            if path.name.endswith(".schema.json"):
+                continue
+            doc = read_document(str(path))
+            schema = to_table_schema(doc)
+            if schema is None:
+                continue
+            name = table_name_for(str(path.relative_to(root)), schema).lower()
+            catalog.tables[name] = {f.name.lower(): f for f in schema.fields}
+        return catalog
+
+    def columns(self, table: str) -> dict[str, Field] | None:
+        return self.tables.get(table.lower())
+
+
+# -- finding SQL in Python sources ---------------------------------------------------------
+
+
+def _string_value(
+    node: ast.AST, constants: dict[str, list[ast.AST]] | None = None, depth: int = 0
+) -> str | None:
+    """The string an expression always evaluates to: literals, ``+`` of literals, and
+    f-strings / names built only from module string constants. None otherwise."""
+    if depth > 8:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _string_value(node.left, constants, depth + 1)
+        right = _string_value(node.right, constants, depth + 1)
+        if left is not None and right is not None:
+            return left + right
+    if isinstance(node, ast.Name) and constants is not None:
+        values = constants.get(node.id, [])
+        if len(values) == 1:
+            return _string_value(values[0], constants, depth + 1)
+    if isinstance(node, ast.JoinedStr):
+        parts: list[str] = []
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                if value.conversion != -1 or value.format_spec is not None:
+                    return None
+                text = _string_value(value.value, constants, depth + 1)
+            else:
+                text = _string_value(value, constants, depth + 1)
+            if text is None:
+                return None
+            parts.append(text)
+        return "".join(parts)
+    return None
+
+
+def _literal_text(node: ast.JoinedStr) -> str:
+    return "".join(
+        v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+    )
+
+
+def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
+    """SQL strings in one Python source (and warnings for SQL that cannot be checked)."""
+    try:
+        tree = ast.parse(source, filename=path)
+    except (SyntaxError, ValueError):
+        return [], []  # ruff reports syntax errors; nothing to check here
+    constants: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        value: ast.AST | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        for target in targets:
+            if isinstance(target, ast.Name) and value is not None:
+                constants.setdefault(target.id, []).append(value)
+
+    sites: dict[int, SqlSite] = {}
+    findings: list[Finding] = []
+    explicit_nodes: set[int] = set()
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in WAREHOUSE_METHODS
+        ):
+            continue
+        arg: ast.AST | None = node.args[0] if node.args else None
+        for kw in node.keywords:
+            if kw.arg == "sql":
+                arg = kw.value
+        if arg is None:
+            continue
+        candidates = [arg]
+        if isinstance(arg, ast.Name):
+            candidates = constants.get(arg.id, [])
+            if not candidates:
+                continue  # a parameter or computed value: checked where it is defined
+        for cand in candidates:
+            text = _string_value(cand, constants)
+            if text is not None:
+                explicit_nodes.add(id(cand))
+                sites[id(cand)] = SqlSite(path, getattr(cand, "lineno", node.lineno), text, True)
+            elif isinstance(cand, ast.JoinedStr) and "`" in _literal_text(cand):
+                # Backquoted names mark warehouse (BigQuery) SQL; other f-strings here are
+                # local DuckDB statements, not ours to check.
+                explicit_nodes.add(id(cand))
+                findings.append(
+                    Finding(
+                        path,
+                        cand.lineno,
+                        "SQL_DYNAMIC",
+                        SQL_RULES["SQL_DYNAMIC"].severity,
+                        f"{node.func.attr}() gets an f-string; its SQL was not checked",
+                    )
+                )
+    inner: set[int] = set()
+    for node in ast.walk(tree):
+        if id(node) in explicit_nodes or id(node) in sites or id(node) in inner:
+            continue
+        if isinstance(node, ast.JoinedStr | ast.Constant):
+            text = _string_value(node, constants)
+            if isinstance(node, ast.JoinedStr):
+                inner.update(id(v) for v in ast.walk(node))
+            if text and _SQL_START.match(text) and re.search(r"\b(FROM|INTO|SET)\b", text):
+                sites[id(node)] = SqlSite(path, node.lineno, text, False)
+    return sorted(sites.values(), key=lambda s: s.line), findings
+
+
+# -- checking one SQL text -----------------------------------------------------------------
+
+
+def _finding(site: SqlSite, rule: str, offset_line: int, message: str) -> Finding:
+    return Finding(
+        site.path, site.line + max(offset_line, 1) - 1, rule, SQL_RULES[rule].severity, message
+    )
+
+
+def _meta_line(node: Any) -> int:
+    target = getattr(node, "this", None)
+    meta = getattr(target, "meta", None) or getattr(node, "meta", None) or {}
+    line = meta.get("line") if isinstance(meta, dict) else None
+    return line if isinstance(line, int) else 1
+
+
+def _table_key(table: Any) -> str | None:
+    """``dataset.table`` of an sqlglot Table; None for INFORMATION_SCHEMA and the like."""
+    parts = [p for p in (table.catalog, table.db, table.name) if p]
+    joined = ".".join(parts)
+    if "INFORMATION_SCHEMA" in joined.upper() or joined.lower().startswith("region-"):
+        return None
+    if table.db:
+        return f"{table.db}.{table.name}"
+    name = str(table.name)
+    if "." in name:  # `dataset.table` quoted as one identifier
+        return ".".join(name.split(".")[-2:])
+    return name
+
+
+def check_sql(site: SqlSite, catalog: Catalog) -> list[Finding]:
+    """Findings for one SQL text: unknown tables and columns, with file:line."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        statements = sqlglot.parse(site.sql, read="bigquery")
+    except SqlglotError as exc:
+        if not site.explicit:
+            return []
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [_finding(site, "SQL_PARSE", 1, f"cannot parse SQL: {first[:160]}")]
+    findings: list[Finding] = []
+    for stmt in statements:
+        if stmt is None or type(stmt).__name__ not in _CHECKED_STATEMENTS:
+            continue
+        if not any(t.db for t in stmt.find_all(exp.Table)) and not any(
+            "." in t.name for t in stmt.find_all(exp.Table)
+        ):
+            continue  # no dataset.table: a local (DuckDB) statement, not warehouse SQL
+        findings.extend(_check_statement(site, stmt, catalog, exp))
+    return findings
+
+
+def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> list[Finding]:
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.scope import Scope, traverse_scope
+
+    findings: list[Finding] = []
+    known_tables: dict[str, dict[str, Field]] = {}
+    for table in stmt.find_all(exp.Table):
+        key = _table_key(table)
+        if key is None or "." not in key:
+            continue  # a CTE, UNNEST alias or local table: only dataset.table is ours
+        columns = catalog.columns(key)
+        if columns is None:
+            findings.append(
+                _finding(
+                    site,
+                    "SQL_UNKNOWN_TABLE",
+                    _meta_line(table),
+                    f"unknown table `{key}` (no schema file in schemas/)",
+                )
+            )
+        else:
+            known_tables[key.lower()] = columns
+
+    # INSERT INTO t (a, b): the column list.
+    if isinstance(stmt, exp.Insert) and isinstance(stmt.this, exp.Schema):
+        target = stmt.this.this
+        key = _table_key(target) if isinstance(target, exp.Table) else None
+        columns = catalog.columns(key) if key else None
+        if columns is not None:
+            for ident in stmt.this.expressions:
+                if isinstance(ident, exp.Identifier) and ident.name.lower() not in columns:
+                    findings.append(
+                        _finding(
+                            site,
+                            "SQL_UNKNOWN_COLUMN",
+                            _meta_line(ident),
+                            f"unknown column {ident.name} in `{key}`",
+                        )
+                    )
+
+    try:
+        scopes = list(traverse_scope(stmt))
+    except (SqlglotError, RecursionError, ValueError, KeyError):
+        scopes = []
+    if not scopes:
+        # UPDATE/DELETE/MERGE: check columns against every table the statement names.
+        if known_tables and len(known_tables) == len(list(stmt.find_all(exp.Table))):
+            union: dict[str, Field] = {}
+            for cols in known_tables.values():
+                union.update(cols)
+            aliases = {t.alias_or_name.lower() for t in stmt.find_all(exp.Table)}
+            for col in stmt.find_all(exp.Column):
+                head = col.parts[0].name.lower()
+                name = (
+                    col.name.lower()
+                    if not col.table
+                    else (col.name.lower() if col.table.lower() in aliases else head)
+                )
+                if name not in union and head not in aliases:
+                    findings.append(
+                        _finding(
+                            site,
+                            "SQL_UNKNOWN_COLUMN",
+                            _meta_line(col),
+                            f"unknown column {col.sql('bigquery')}",
+                        )
+                    )
+        return findings
+
+    for scope in scopes:
+        findings.extend(_check_scope(site, scope, catalog, exp, Scope))
+    return findings
+
+
+def _source_columns(source: Any, catalog: Catalog, exp: Any, scope_cls: Any) -> set[str] | None:
+    """Column names a source provides (lower case); None when unknown."""
+    if isinstance(source, exp.Table):
+        key = _table_key(source)
+        cols = catalog.columns(key) if key else None
+        return set(cols) if cols is not None else None
+    if isinstance(source, scope_cls):
+        expr = source.expression
+        if isinstance(expr, exp.Unnest):
+            return None
+        if isinstance(expr, (exp.Select, exp.Union)) or hasattr(expr, "named_selects"):
+            selects = expr.selects if hasattr(expr, "selects") else []
+            if any(
+                isinstance(s, exp.Star)
+                or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
+                for s in selects
+            ):
+                return None
+            try:
+                return {n.lower() for n in expr.named_selects}
+            except (AttributeError, ValueError):
+                return None
+    return None
+
+
+def _check_scope(
+    site: SqlSite, scope: Any, catalog: Catalog, exp: Any, scope_cls: Any
+) -> Iterator[Finding]:
+    own = {alias.lower(): src for alias, src in scope.sources.items()}
+    sources = dict(own)
+    parent = scope.parent
+    while parent is not None:  # correlated subqueries see the enclosing scopes' sources
+        for alias, src in parent.sources.items():
+            sources.setdefault(alias.lower(), src)
+        parent = parent.parent
+    provided = {
+        alias: _source_columns(src, catalog, exp, scope_cls) for alias, src in sources.items()
+    }
+    all_known = all(cols is not None for cols in provided.values())
+    union: set[str] = set()
+    for cols in provided.values():
+        union |= cols or set()
+    expr = scope.expression
+    select_aliases: set[str] = set()
+    if isinstance(expr, exp.Select):
+        select_aliases = {s.alias.lower() for s in expr.expressions if isinstance(s, exp.Alias)}
+        # UNNEST/table functions in FROM make unqualified names unresolvable here.
+        if any(
+            isinstance(j, (exp.Unnest, exp.Lateral)) for j in expr.find_all(exp.Unnest, exp.Lateral)
+        ):
+            all_known = False
+    for col in scope.columns:
+        if col.find_ancestor(exp.Select) is not expr and isinstance(expr, exp.Select):
+            continue  # belongs to a subquery: checked in that scope
+        parts = [p.name for p in col.parts]
+        if not parts or isinstance(col.this, exp.Star):
+            continue
+        head = parts[0].lower()
+        if len(parts) >= 2 and head in sources:
+            cols = provided[head]
+            name = parts[1].lower()
+            if cols is not None and name not in cols:
+                yield _finding(
+                    site,
+                    "SQL_UNKNOWN_COLUMN",
+                    _meta_line(col),
+                    f"unknown column {parts[1]} in {_describe(sources[head], exp)}",
+                )
+            continue
+        # unqualified (or a struct path starting with a column)
+        if head in union or head in sources or head in select_aliases:
+            continue
+        if all_known and sources:
+            where = ", ".join(sorted(_describe(s, exp) for s in own.values()))
+            yield _finding(
+                site,
+                "SQL_UNKNOWN_COLUMN",
+                _meta_line(col),
+                f"unknown column {parts[0]} (not in {where})",
+            )
+
+
+def _describe(source: Any, exp: Any) -> str:
+    if isinstance(source, exp.Table):
+        return f"`{_table_key(source)}`"
+    return "a subquery"
+
+
+# -- the package walk ----------------------------------------------------------------------
+
+
+def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+                for name in sorted(files):
+                    if name.endswith(".py"):
+                        yield os.path.join(root, name)
+        elif p.endswith(".py"):
+            yield p
+
+
+def check_paths(paths: Sequence[str], schemas_dir: str | Path) -> list[Finding]:
+    """Check every SQL query in the given Python files/folders against ``schemas_dir``."""
+    catalog = Catalog.from_dir(schemas_dir)
+    findings: list[Finding] = []
+    for path in iter_python_files(paths):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                source = handle.read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        sites, warnings = find_sql(path, source)
+        findings.extend(warnings)
+        for site in sites:
+            findings.extend(check_sql(site, catalog))
+    return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
