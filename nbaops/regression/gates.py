@@ -1,0 +1,410 @@
+"""Gates: turn metrics into verdicts, honestly.
+
+* absolute -- the lower bound of the hit-rate interval must clear ``hit_rate_floor``
+  (a point estimate would flap: at n = 500 its standard error is ~2.2 points);
+* too good to be true -- a hit rate above ``hit_rate_ceiling`` (58%, the top of the target
+  band) is flagged, and the leakage signatures decide between WARN (investigate) and FAIL;
+* leakage -- predictions matching the actual points far too often, or correlating with
+  them far better than the line does, or created after tip-off;
+* relative -- the challenger is not significantly worse than the champion on the same bets
+  (one-sided McNemar on the discordant pairs) and its MAE is not worse by more than
+  ``mae_margin``;
+* sample size -- below ``min_bets`` (``min_paired_bets``) a gate is INCONCLUSIVE, never PASS
+  or FAIL;
+* sanity -- no duplicate predictions, a real line for every prediction when
+  REAL_LINES_ONLY, none created after its game started.
+"""
+
+from __future__ import annotations
+
+from nbaops.regression.metrics import Metrics, PairedComparison
+from nbaops.regression.settings import RegressionSettings
+from nbaops.verdict import CheckResult, Verdict
+
+SERVICE = "prediction-worker"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def evaluate(metrics: Metrics, settings: RegressionSettings, query: str = "") -> list[CheckResult]:
+    """All gate verdicts for the metrics of one evaluation window."""
+    if metrics.rows == 0:
+        return [
+            CheckResult(
+                name="graded_predictions",
+                service=SERVICE,
+                verdict=Verdict.INCONCLUSIVE,
+                value=0,
+                threshold="> 0 graded predictions",
+                message="no graded predictions in the window: nothing to judge",
+                query=query,
+            )
+        ]
+    checks: list[CheckResult] = []
+    gated = [v for v in (settings.champion, settings.challenger) if v]
+    gated = list(dict.fromkeys(gated))
+    for version in gated:
+        if version not in metrics.systems:
+            checks.append(
+                CheckResult(
+                    name=f"hit_rate_floor:{version}",
+                    service=SERVICE,
+                    verdict=Verdict.INCONCLUSIVE,
+                    value=None,
+                    threshold=f"model version {version} present",
+                    message=f"no graded predictions from {version}; versions present: "
+                    + ", ".join(metrics.systems),
+                    query=query,
+                )
+            )
+            continue
+        checks.append(hit_rate_floor(metrics, version, settings, query))
+        checks.append(too_good_to_be_true(metrics, version, settings, query))
+        checks.append(leakage(metrics, version, settings, query))
+    checks.extend(sanity(metrics, settings, query))
+    if settings.challenger and settings.champion and settings.challenger != settings.champion:
+        comparison = next(
+            (
+                c
+                for c in metrics.comparisons
+                if c.champion == settings.champion and c.challenger == settings.challenger
+            ),
+            None,
+        )
+        checks.extend(relative(comparison, settings, query))
+    return checks
+
+
+def hit_rate_floor(
+    metrics: Metrics, version: str, settings: RegressionSettings, query: str = ""
+) -> CheckResult:
+    g = metrics.overall(version)
+    level = int(round(100 * settings.confidence_level))
+    threshold = (
+        f"Wilson {level}% lower bound > {_pct(settings.hit_rate_floor)} "
+        f"with >= {settings.min_bets} decided bets"
+    )
+    name = f"hit_rate_floor:{version}"
+    if g is None or g.decided < settings.min_bets or g.hit_rate is None:
+        n = 0 if g is None else g.decided
+        return CheckResult(
+            name=name,
+            service=SERVICE,
+            verdict=Verdict.INCONCLUSIVE,
+            value=None if g is None else g.hit_rate,
+            threshold=threshold,
+            message=f"{version}: {n} decided bets < {settings.min_bets}: too few to judge "
+            f"(hit rate {_pct(None if g is None else g.hit_rate)}, interval "
+            f"{_pct(None if g is None else g.hit_low)}-{_pct(None if g is None else g.hit_high)})",
+            query=query,
+            details={} if g is None else g.to_json(),
+        )
+    passed = g.hit_low > settings.hit_rate_floor
+    verdict = Verdict.PASS if passed else Verdict.FAIL
+    word = "clears" if passed else "does not clear"
+    return CheckResult(
+        name=name,
+        service=SERVICE,
+        verdict=verdict,
+        value=round(g.hit_rate, 4),
+        threshold=threshold,
+        message=f"{version}: hit rate {_pct(g.hit_rate)} on {g.decided} bets "
+        f"({g.pushes} pushes excluded); interval {_pct(g.hit_low)}-{_pct(g.hit_high)} "
+        f"{word} the floor; p = {g.p_vs_break_even:.3g} vs break-even {_pct(metrics.break_even)}",
+        query=query,
+        details=g.to_json(),
+    )
+
+
+def _leak_evidence(metrics: Metrics, version: str, settings: RegressionSettings) -> list[str]:
+    leak = metrics.leak.get(version)
+    if leak is None:
+        return []
+    found: list[str] = []
+    if leak.created_after_start:
+        found.append(f"{leak.created_after_start} predictions created at or after tip-off")
+    if leak.exact_share is not None and leak.exact_share > settings.leakage.max_exact_share:
+        found.append(
+            f"{_pct(leak.exact_share)} of predictions within 0.5 points of the actual "
+            f"(limit {_pct(settings.leakage.max_exact_share)})"
+        )
+    if leak.corr_prediction is not None and leak.corr_line is not None:
+        gain = leak.corr_prediction - leak.corr_line
+        if gain > settings.leakage.max_corr_gain:
+            found.append(
+                f"corr(prediction, actual) {leak.corr_prediction:.2f} exceeds the line's "
+                f"{leak.corr_line:.2f} by {gain:.2f} (limit {settings.leakage.max_corr_gain:.2f})"
+            )
+    return found
+
+
+def leakage(
+    metrics: Metrics, version: str, settings: RegressionSettings, query: str = ""
+) -> CheckResult:
+    leak = metrics.leak.get(version)
+    evidence = _leak_evidence(metrics, version, settings)
+    threshold = (
+        f"exact share <= {_pct(settings.leakage.max_exact_share)}, corr gain over the line "
+        f"<= {settings.leakage.max_corr_gain:.2f}, none created after tip-off"
+    )
+    details = {} if leak is None else leak.to_json()
+    if evidence:
+        return CheckResult(
+            name=f"leakage:{version}",
+            service=SERVICE,
+            verdict=Verdict.FAIL,
+            value=len(evidence),
+            threshold=threshold,
+            message=f"{version}: leakage signature: " + "; ".join(evidence),
+            query=query,
+            details=details,
+        )
+    return CheckResult(
+        name=f"leakage:{version}",
+        service=SERVICE,
+        verdict=Verdict.PASS,
+        value=0,
+        threshold=threshold,
+        message=f"{version}: no leakage signature (exact share "
+        f"{_pct(None if leak is None else leak.exact_share)}, corr "
+        f"{_fmt(None if leak is None else leak.corr_prediction)} vs line "
+        f"{_fmt(None if leak is None else leak.corr_line)})",
+        query=query,
+        details=details,
+    )
+
+
+def too_good_to_be_true(
+    metrics: Metrics, version: str, settings: RegressionSettings, query: str = ""
+) -> CheckResult:
+    g = metrics.overall(version)
+    name = f"too_good_to_be_true:{version}"
+    threshold = f"hit rate <= {_pct(settings.hit_rate_ceiling)} (top of the target band)"
+    if g is None or g.hit_rate is None or g.decided < settings.min_bets:
+        return CheckResult(
+            name=name,
+            service=SERVICE,
+            verdict=Verdict.INCONCLUSIVE,
+            value=None if g is None else g.hit_rate,
+            threshold=threshold,
+            message=f"{version}: too few decided bets to judge",
+            query=query,
+        )
+    if g.hit_rate <= settings.hit_rate_ceiling:
+        return CheckResult(
+            name=name,
+            service=SERVICE,
+            verdict=Verdict.PASS,
+            value=round(g.hit_rate, 4),
+            threshold=threshold,
+            message=f"{version}: hit rate {_pct(g.hit_rate)} is within the plausible range",
+            query=query,
+        )
+    evidence = _leak_evidence(metrics, version, settings)
+    if evidence:
+        return CheckResult(
+            name=name,
+            service=SERVICE,
+            verdict=Verdict.FAIL,
+            value=round(g.hit_rate, 4),
+            threshold=threshold,
+            message=f"{version}: hit rate {_pct(g.hit_rate)} is too good to be true and the "
+            "leak hunt found: " + "; ".join(evidence),
+            query=query,
+        )
+    return CheckResult(
+        name=name,
+        service=SERVICE,
+        verdict=Verdict.WARN,
+        value=round(g.hit_rate, 4),
+        threshold=threshold,
+        message=f"{version}: hit rate {_pct(g.hit_rate)} is above the target band; no leak "
+        "signature found, but check the features for information from after tip-off",
+        query=query,
+    )
+
+
+def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> list[CheckResult]:
+    dup = {
+        v: s.duplicate_rows + s.duplicate_ids
+        for v, s in metrics.sanity.items()
+        if s.duplicate_rows or s.duplicate_ids
+    }
+    total_dup = sum(dup.values())
+    checks = [
+        CheckResult(
+            name="no_duplicate_predictions",
+            service=SERVICE,
+            verdict=Verdict.FAIL if total_dup else Verdict.PASS,
+            value=total_dup,
+            threshold="0 duplicate (system, game, player) rows or prediction ids",
+            message=(
+                "duplicates by version: "
+                + ", ".join(f"{v}={n}" for v, n in sorted(dup.items()))
+                + " (metrics keep the latest of each)"
+                if total_dup
+                else "one prediction per version, game and player"
+            ),
+            query=query,
+            details={v: s.to_json() for v, s in metrics.sanity.items()},
+        )
+    ]
+    if settings.real_lines_only:
+        missing = {v: s.missing_real_line for v, s in metrics.sanity.items() if s.missing_real_line}
+        n_missing = sum(missing.values())
+        checks.append(
+            CheckResult(
+                name="real_lines_only",
+                service=SERVICE,
+                verdict=Verdict.FAIL if n_missing else Verdict.PASS,
+                value=n_missing,
+                threshold="every prediction has a REAL line (REAL_LINES_ONLY)",
+                message=(
+                    "predictions without a real line: "
+                    + ", ".join(f"{v}={n}" for v, n in sorted(missing.items()))
+                    if n_missing
+                    else "every prediction has a real line"
+                ),
+                query=query,
+            )
+        )
+    late = {v: s.created_after_start for v, s in metrics.leak.items() if s.created_after_start}
+    measured = sum(s.with_timestamps for s in metrics.leak.values())
+    n_late = sum(late.values())
+    if measured == 0:
+        verdict, message = (
+            Verdict.INCONCLUSIVE,
+            "created_at or game start unknown: cannot tell when predictions were made",
+        )
+    elif n_late:
+        verdict = Verdict.FAIL
+        message = "created at or after tip-off: " + ", ".join(
+            f"{v}={n}" for v, n in sorted(late.items())
+        )
+    else:
+        verdict, message = Verdict.PASS, f"all {measured} predictions created before tip-off"
+    checks.append(
+        CheckResult(
+            name="created_before_tipoff",
+            service=SERVICE,
+            verdict=verdict,
+            value=n_late,
+            threshold="0 predictions created at or after the game's start",
+            message=message,
+            query=query,
+        )
+    )
+    return checks
+
+
+def relative(
+    comparison: PairedComparison | None, settings: RegressionSettings, query: str = ""
+) -> list[CheckResult]:
+    champ, chall = settings.champion, settings.challenger
+    mc_name = f"challenger_vs_champion:{chall}>{champ}"
+    mae_name = f"mae_vs_champion:{chall}>{champ}"
+    mc_threshold = (
+        f"one-sided McNemar ({settings.mcnemar}) p >= {settings.alpha} "
+        f"with >= {settings.min_paired_bets} paired bets"
+    )
+    mae_threshold = f"MAE(challenger) - MAE(champion) <= {settings.mae_margin} points"
+    if comparison is None or comparison.shared == 0:
+        message = f"no player-games predicted by both {champ} and {chall}"
+        return [
+            CheckResult(mc_name, SERVICE, Verdict.INCONCLUSIVE, None, mc_threshold, message, query),
+            CheckResult(
+                mae_name, SERVICE, Verdict.INCONCLUSIVE, None, mae_threshold, message, query
+            ),
+        ]
+    return [
+        _mcnemar_check(comparison, settings, mc_name, mc_threshold, query),
+        _mae_check(comparison, settings, mae_name, mae_threshold, query),
+    ]
+
+
+def _mcnemar_check(
+    c: PairedComparison, settings: RegressionSettings, name: str, threshold: str, query: str
+) -> CheckResult:
+    details = c.to_json()
+    if c.paired_bets < settings.min_paired_bets:
+        return CheckResult(
+            name=name,
+            service=SERVICE,
+            verdict=Verdict.INCONCLUSIVE,
+            value=None,
+            threshold=threshold,
+            message=f"{c.paired_bets} paired bets < {settings.min_paired_bets}: too few to compare",
+            query=query,
+            details=details,
+        )
+    mc = c.mcnemar
+    p = mc.p_challenger_worse if settings.mcnemar == "exact" else mc.p_challenger_worse_mid
+    assert c.champion_hit_rate is not None and c.challenger_hit_rate is not None
+    delta = c.challenger_hit_rate - c.champion_hit_rate
+    worse = p < settings.alpha
+    verdict = Verdict.FAIL if worse else Verdict.PASS
+    summary = (
+        f"on {c.paired_bets} shared bets {c.challenger} hit {_pct(c.challenger_hit_rate)} vs "
+        f"{c.champion} {_pct(c.champion_hit_rate)} ({100 * delta:+.1f} points); discordant "
+        f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {p:.3g}"
+    )
+    if worse:
+        message = f"{c.challenger} is significantly worse: {summary}"
+    elif mc.b == mc.c:
+        message = f"tie: {summary}"
+    else:
+        message = f"not significantly worse: {summary}"
+    return CheckResult(
+        name=name,
+        service=SERVICE,
+        verdict=verdict,
+        value=round(delta, 4),
+        threshold=threshold,
+        message=message,
+        query=query,
+        details=details,
+    )
+
+
+def _mae_check(
+    c: PairedComparison, settings: RegressionSettings, name: str, threshold: str, query: str
+) -> CheckResult:
+    details = c.to_json()
+    if c.shared < settings.min_paired_bets or c.mae_diff is None:
+        return CheckResult(
+            name=name,
+            service=SERVICE,
+            verdict=Verdict.INCONCLUSIVE,
+            value=c.mae_diff,
+            threshold=threshold,
+            message=f"{c.shared} shared predictions < {settings.min_paired_bets}: too few",
+            query=query,
+            details=details,
+        )
+    summary = (
+        f"MAE {c.challenger} {c.mae_challenger:.2f} vs {c.champion} {c.mae_champion:.2f} "
+        f"on {c.shared} shared predictions: {c.mae_diff:+.3f} "
+        f"(interval {c.mae_diff_low:+.3f} to {c.mae_diff_high:+.3f})"
+    )
+    if c.mae_diff_low > settings.mae_margin:
+        verdict, message = Verdict.FAIL, f"worse by more than the margin: {summary}"
+    elif c.mae_diff > settings.mae_margin:
+        verdict, message = Verdict.WARN, f"possibly worse than the margin: {summary}"
+    else:
+        verdict, message = Verdict.PASS, summary
+    return CheckResult(
+        name=name,
+        service=SERVICE,
+        verdict=verdict,
+        value=round(c.mae_diff, 4),
+        threshold=threshold,
+        message=message,
+        query=query,
+        details=details,
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

@@ -1,0 +1,524 @@
+"""Outputs of the regression suite: terminal table, HTML with inline SVG plots, JUnit XML.
+
+The HTML is one self-contained file (no scripts, no external assets): hit rate by week with
+its interval band, a calibration curve, the signed-error distribution and the per-segment
+table, per model version.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbaops.regression.metrics import GroupMetrics, Metrics
+from nbaops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.regression.run import RegressionReport
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
+SEGMENT_TITLES = {
+    "line": "Line bucket (points)",
+    "venue": "Home / away",
+    "minutes": "Minutes played",
+    "side": "Recommendation side",
+    "edge": "Edge |predicted - line| (points)",
+    "confidence": "Stated confidence",
+}
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: float) -> str:
+    return f"{value:.3g}"
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def render_terminal(report: RegressionReport, console: Console) -> None:
+    from rich.table import Table
+
+    from nbaops.report import CheckReport
+
+    m = report.metrics
+    console.print(f"[bold]{report.title}[/bold]: {report.source.label}, {m.rows} predictions")
+    table = Table(title="Per model version", title_justify="left")
+    for column in (
+        "version",
+        "predictions",
+        "bets",
+        "pushes",
+        "hit rate",
+        f"{int(round(100 * m.confidence_level))}% interval",
+        "p vs 52.38%",
+        "MAE",
+        "bias",
+        "PASS share",
+    ):
+        table.add_column(column, justify="right" if column != "version" else "left")
+    for system in m.systems:
+        g = m.overall(system)
+        if g is None:
+            continue
+        marker = ""
+        if system == report.settings.champion:
+            marker = " (champion)"
+        elif system == report.settings.challenger:
+            marker = " (challenger)"
+        table.add_row(
+            system + marker,
+            str(g.predictions),
+            str(g.bets),
+            str(g.pushes),
+            _pct(g.hit_rate),
+            f"{_pct(g.hit_low)}-{_pct(g.hit_high)}",
+            _p(g.p_vs_break_even),
+            _num(g.mae),
+            _num(g.bias, 2),
+            _pct(g.pass_share),
+        )
+    console.print(table)
+    CheckReport(title="Gates", checks=report.checks).render(console)
+    if report.html_path:
+        console.print(f"HTML report: {report.html_path}")
+    if report.junit_path:
+        console.print(f"JUnit XML: {report.junit_path}")
+
+
+# --------------------------------------------------------------------------- SVG
+
+
+class _Plot:
+    """A tiny SVG canvas with linear axes."""
+
+    def __init__(
+        self,
+        x_range: tuple[float, float],
+        y_range: tuple[float, float],
+        width: int = 640,
+        height: int = 300,
+        margin: tuple[int, int, int, int] = (20, 20, 50, 60),  # top, right, bottom, left
+    ) -> None:
+        self.x0, self.x1 = x_range
+        self.y0, self.y1 = y_range
+        if self.x1 == self.x0:
+            self.x1 = self.x0 + 1
+        if self.y1 == self.y0:
+            self.y1 = self.y0 + 1
+        self.w, self.h = width, height
+        self.mt, self.mr, self.mb, self.ml = margin
+        self.parts: list[str] = []
+
+    def x(self, value: float) -> float:
+        span = self.w - self.ml - self.mr
+        return self.ml + (value - self.x0) / (self.x1 - self.x0) * span
+
+    def y(self, value: float) -> float:
+        span = self.h - self.mt - self.mb
+        clamped = min(max(value, self.y0), self.y1)
+        return self.h - self.mb - (clamped - self.y0) / (self.y1 - self.y0) * span
+
+    def add(self, element: str) -> None:
+        self.parts.append(element)
+
+    def axes(
+        self,
+        y_ticks: Sequence[float],
+        y_label: str,
+        x_label: str,
+        x_ticks: Sequence[tuple[float, str]] = (),
+        y_fmt: str = "pct",
+    ) -> None:
+        left, right = self.ml, self.w - self.mr
+        bottom = self.h - self.mb
+        self.add(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#444"/>')
+        self.add(f'<line x1="{left}" y1="{self.mt}" x2="{left}" y2="{bottom}" stroke="#444"/>')
+        for t in y_ticks:
+            yy = self.y(t)
+            text = f"{100 * t:.0f}%" if y_fmt == "pct" else f"{t:g}"
+            self.add(
+                f'<line x1="{left}" y1="{yy:.1f}" x2="{right}" y2="{yy:.1f}" stroke="#eee"/>'
+                f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="11">'
+                f"{text}</text>"
+            )
+        for value, label in x_ticks:
+            xx = self.x(value)
+            self.add(
+                f'<line x1="{xx:.1f}" y1="{bottom}" x2="{xx:.1f}" y2="{bottom + 4}" stroke="#444"/>'
+                f'<text x="{xx:.1f}" y="{bottom + 16}" text-anchor="middle" font-size="10">'
+                f"{html.escape(label)}</text>"
+            )
+        self.add(
+            f'<text x="{(left + right) / 2:.0f}" y="{self.h - 8}" text-anchor="middle" '
+            f'font-size="12">{html.escape(x_label)}</text>'
+        )
+        self.add(
+            f'<text x="14" y="{(self.mt + bottom) / 2:.0f}" text-anchor="middle" font-size="12" '
+            f'transform="rotate(-90 14 {(self.mt + bottom) / 2:.0f})">{html.escape(y_label)}</text>'
+        )
+
+    def hline(self, value: float, color: str, label: str, dash: str = "4 3") -> None:
+        yy = self.y(value)
+        self.add(
+            f'<line x1="{self.ml}" y1="{yy:.1f}" x2="{self.w - self.mr}" y2="{yy:.1f}" '
+            f'stroke="{color}" stroke-dasharray="{dash}"/>'
+            f'<text x="{self.w - self.mr - 4}" y="{yy - 4:.1f}" text-anchor="end" font-size="10" '
+            f'fill="{color}">{html.escape(label)}</text>'
+        )
+
+    def legend(self, items: Sequence[tuple[str, str]]) -> None:
+        for i, (label, color) in enumerate(items):
+            xx = self.ml + 10 + 150 * i
+            self.add(
+                f'<rect x="{xx}" y="{self.mt - 14}" width="10" height="10" fill="{color}"/>'
+                f'<text x="{xx + 14}" y="{self.mt - 5}" font-size="11">{html.escape(label)}</text>'
+            )
+
+    def svg(self, title: str) -> str:
+        body = "".join(self.parts)
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.w}" height="{self.h}" '
+            f'viewBox="0 0 {self.w} {self.h}" role="img" aria-label="{html.escape(title)}">'
+            f"<title>{html.escape(title)}</title>{body}</svg>"
+        )
+
+
+def _colors(systems: Sequence[str]) -> dict[str, str]:
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(systems)}
+
+
+def weekly_plot(m: Metrics, systems: Sequence[str], floor: float | None) -> str:
+    weeks = sorted({g.bucket for g in m.segment("week") if g.system_id in systems})
+    if not weeks:
+        return "<p>No weekly data.</p>"
+    index = {w: i for i, w in enumerate(weeks)}
+    plot = _Plot((-0.5, len(weeks) - 0.5), (0.3, 0.8), margin=(28, 20, 50, 60))
+    step = max(1, len(weeks) // 8)
+    plot.axes(
+        [0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+        "hit rate",
+        "week starting",
+        [(i, w[5:]) for i, w in enumerate(weeks) if i % step == 0],
+    )
+    plot.hline(m.break_even, "#555", f"break-even {_pct(m.break_even)}")
+    if floor is not None:
+        plot.hline(floor, "#b00", f"floor {_pct(floor)}", dash="2 2")
+    colors = _colors(systems)
+    for system in systems:
+        groups = sorted(
+            (g for g in m.segment("week", system) if g.decided > 0), key=lambda g: g.bucket
+        )
+        if not groups:
+            continue
+        color = colors[system]
+        upper = " ".join(f"{plot.x(index[g.bucket]):.1f},{plot.y(g.hit_high):.1f}" for g in groups)
+        lower = " ".join(
+            f"{plot.x(index[g.bucket]):.1f},{plot.y(g.hit_low):.1f}" for g in reversed(groups)
+        )
+        plot.add(f'<polygon points="{upper} {lower}" fill="{color}" fill-opacity="0.12"/>')
+        line = " ".join(
+            f"{plot.x(index[g.bucket]):.1f},{plot.y(g.hit_rate or 0):.1f}" for g in groups
+        )
+        plot.add(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for g in groups:
+            plot.add(
+                f'<circle cx="{plot.x(index[g.bucket]):.1f}" cy="{plot.y(g.hit_rate or 0):.1f}" '
+                f'r="3" fill="{color}"><title>{html.escape(system)} week {g.bucket}: '
+                f"{_pct(g.hit_rate)} of {g.decided} ({_pct(g.hit_low)}-{_pct(g.hit_high)})"
+                "</title></circle>"
+            )
+    plot.legend([(s, colors[s]) for s in systems])
+    return plot.svg("Hit rate by week with its interval band")
+
+
+def calibration_plot(m: Metrics, systems: Sequence[str]) -> str:
+    groups = [
+        g
+        for g in m.segment("confidence")
+        if g.system_id in systems and g.decided > 0 and g.mean_confidence is not None
+    ]
+    if not groups:
+        return "<p>No stated confidence in these predictions: calibration not measured.</p>"
+    plot = _Plot((0.5, 1.0), (0.3, 1.0), margin=(28, 20, 50, 60))
+    plot.axes(
+        [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+        "realised hit rate",
+        "stated confidence",
+        [(v, f"{100 * v:.0f}%") for v in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)],
+    )
+    plot.add(
+        f'<line x1="{plot.x(0.5):.1f}" y1="{plot.y(0.5):.1f}" x2="{plot.x(1.0):.1f}" '
+        f'y2="{plot.y(1.0):.1f}" stroke="#999" stroke-dasharray="4 3"/>'
+    )
+    colors = _colors(systems)
+    for system in systems:
+        points = sorted(
+            (g for g in groups if g.system_id == system), key=lambda g: g.mean_confidence or 0
+        )
+        if not points:
+            continue
+        color = colors[system]
+        path = " ".join(
+            f"{plot.x(g.mean_confidence or 0):.1f},{plot.y(g.hit_rate or 0):.1f}" for g in points
+        )
+        plot.add(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for g in points:
+            xx = plot.x(g.mean_confidence or 0)
+            plot.add(
+                f'<line x1="{xx:.1f}" y1="{plot.y(g.hit_low):.1f}" x2="{xx:.1f}" '
+                f'y2="{plot.y(g.hit_high):.1f}" stroke="{color}" stroke-opacity="0.5"/>'
+                f'<circle cx="{xx:.1f}" cy="{plot.y(g.hit_rate or 0):.1f}" r="3" fill="{color}">'
+                f"<title>{html.escape(system)} {g.bucket}: stated {_pct(g.mean_confidence)}, "
+                f"realised {_pct(g.hit_rate)} of {g.decided}</title></circle>"
+            )
+    plot.legend([(s, colors[s]) for s in systems])
+    return plot.svg("Calibration: stated confidence vs realised hit rate")
+
+
+def error_plot(m: Metrics, systems: Sequence[str]) -> str:
+    series = {s: m.histogram.get(s, []) for s in systems if m.histogram.get(s)}
+    if not series:
+        return "<p>No errors to plot.</p>"
+    edges = sorted({b for bins in series.values() for b, _ in bins})
+    width = min((b - a for a, b in zip(edges, edges[1:], strict=False)), default=2.0)
+    shares = {
+        s: {b: n / max(1, sum(c for _, c in bins)) for b, n in bins} for s, bins in series.items()
+    }
+    top = max(v for d in shares.values() for v in d.values())
+    top = math.ceil(top * 20) / 20 or 0.05
+    plot = _Plot((edges[0], edges[-1] + width), (0.0, top), margin=(28, 20, 50, 60))
+    plot.axes(
+        [top * i / 4 for i in range(5)],
+        "share of predictions",
+        "predicted - actual (points)",
+        [(e, f"{e:g}") for e in edges if e % (2 * width) == 0] or [(e, f"{e:g}") for e in edges],
+    )
+    colors = _colors(systems)
+    for system, share in shares.items():
+        points = [f"{plot.x(edges[0]):.1f},{plot.y(0):.1f}"]
+        for b in edges:
+            v = share.get(b, 0.0)
+            points.append(f"{plot.x(b):.1f},{plot.y(v):.1f}")
+            points.append(f"{plot.x(b + width):.1f},{plot.y(v):.1f}")
+        points.append(f"{plot.x(edges[-1] + width):.1f},{plot.y(0):.1f}")
+        plot.add(
+            f'<polyline points="{" ".join(points)}" fill="{colors[system]}" fill-opacity="0.08" '
+            f'stroke="{colors[system]}" stroke-width="1.5"/>'
+        )
+    plot.add(
+        f'<line x1="{plot.x(0):.1f}" y1="{plot.y(0):.1f}" x2="{plot.x(0):.1f}" '
+        f'y2="{plot.y(top):.1f}" stroke="#444" stroke-dasharray="2 2"/>'
+    )
+    plot.legend([(s, colors[s]) for s in shares])
+    return plot.svg("Distribution of prediction errors")
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px}h3{font-size:15px}
+table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:3px 8px;
+font-size:13px}th{background:#f4f4f4;text-align:left}td.n{text-align:right}
+.PASS{color:#167a16;font-weight:600}.WARN{color:#a66b00;font-weight:600}
+.FAIL{color:#c00;font-weight:600}.INCONCLUSIVE{color:#8a2be2;font-weight:600}
+.ERROR{color:#fff;background:#c00;font-weight:600}.muted{color:#777;font-size:12px}
+.plots{display:flex;flex-wrap:wrap;gap:16px}
+"""
+
+
+def _group_row(g: GroupMetrics, first: str) -> str:
+    cells = [
+        html.escape(first),
+        str(g.predictions),
+        str(g.bets),
+        str(g.pushes),
+        _pct(g.hit_rate),
+        f"{_pct(g.hit_low)}-{_pct(g.hit_high)}",
+        _p(g.p_vs_break_even),
+        _num(g.mae),
+        _num(g.bias),
+        _pct(g.pass_share),
+        _pct(g.mean_confidence),
+    ]
+    return (
+        "<tr>"
+        + "".join(f"<td{' class=n' if i else ''}>{c}</td>" for i, c in enumerate(cells))
+        + "</tr>"
+    )
+
+
+_GROUP_HEADER = (
+    "<tr><th>{first}</th><th>predictions</th><th>bets</th><th>pushes</th><th>hit rate</th>"
+    "<th>interval</th><th>p vs break-even</th><th>MAE</th><th>bias</th><th>PASS share</th>"
+    "<th>mean confidence</th></tr>"
+)
+
+
+def render_html(report: RegressionReport) -> str:
+    m = report.metrics
+    s = report.settings
+    gated = [v for v in (s.champion, s.challenger) if v in m.systems]
+    systems = gated or m.systems
+    verdict = report.verdict.value
+    out: list[str] = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(report.title)}: <span class='{verdict}'>{verdict}</span></h1>",
+        f"<p>Source: {html.escape(report.source.label)}; {m.rows} graded predictions; "
+        f"versions: {html.escape(', '.join(m.systems))}. Champion "
+        f"<b>{html.escape(s.champion)}</b>, challenger <b>{html.escape(s.challenger)}</b>. "
+        f"Break-even at -110: {_pct(m.break_even, 2)}. Intervals: Wilson "
+        f"{int(round(100 * m.confidence_level))}%.</p>",
+    ]
+    if report.golden is not None:
+        gs = report.golden
+        out.append(
+            f"<p class='muted'>Golden set: {gs.targets} player-games x {len(gs.predictors)} "
+            f"reference predictors ({html.escape(', '.join(gs.predictors))}), "
+            f"{gs.first_date} to {gs.last_date}; lines matched to game logs: "
+            f"{_pct(gs.match.match_rate)} ({gs.match.matched} of {gs.match.lines}). The "
+            "reference predictors are not the production model; this run gates the suite's "
+            "logic and relative comparisons, not production quality.</p>"
+        )
+    out.append(
+        "<h2>Gates</h2><table><tr><th>check</th><th>verdict</th><th>value</th>"
+        "<th>threshold</th><th>message</th></tr>"
+    )
+    for c in report.checks:
+        value = c.value if not isinstance(c.value, float) else f"{c.value:.4g}"
+        out.append(
+            f"<tr><td>{html.escape(c.name)}</td><td class='{c.verdict.value}'>{c.verdict.value}"
+            f"</td><td class=n>{html.escape(str(value if value is not None else '-'))}</td>"
+            f"<td>{html.escape(c.threshold)}</td><td>{html.escape(c.message)}</td></tr>"
+        )
+    out.append("</table>")
+    out.append("<h2>Model versions</h2><table>" + _GROUP_HEADER.format(first="version"))
+    for system in m.systems:
+        g = m.overall(system)
+        if g is not None:
+            out.append(_group_row(g, system))
+    out.append("</table>")
+    if m.comparisons:
+        out.append(
+            "<h2>Champion vs challenger (same bets)</h2><table><tr><th>pair</th>"
+            "<th>shared</th><th>paired bets</th><th>both hit</th><th>both miss</th>"
+            "<th>champion only</th><th>challenger only</th><th>p(worse) exact</th>"
+            "<th>p(worse) mid-p</th><th>MAE diff</th><th>interval</th></tr>"
+        )
+        for pair in m.comparisons:
+            out.append(
+                f"<tr><td>{html.escape(pair.challenger)} vs {html.escape(pair.champion)}</td>"
+                f"<td class=n>{pair.shared}</td><td class=n>{pair.paired_bets}</td>"
+                f"<td class=n>{pair.both_hit}</td><td class=n>{pair.both_miss}</td>"
+                f"<td class=n>{pair.champion_only}</td><td class=n>{pair.challenger_only}</td>"
+                f"<td class=n>{_p(pair.mcnemar.p_challenger_worse)}</td>"
+                f"<td class=n>{_p(pair.mcnemar.p_challenger_worse_mid)}</td>"
+                f"<td class=n>{_num(pair.mae_diff, 3)}</td>"
+                f"<td class=n>{_num(_finite(pair.mae_diff_low), 3)} to "
+                f"{_num(_finite(pair.mae_diff_high), 3)}</td></tr>"
+            )
+        out.append("</table>")
+    out.append("<h2>Plots</h2><div class='plots'>")
+    out.append(
+        f"<figure>{weekly_plot(m, systems, s.hit_rate_floor)}"
+        "<figcaption>Hit rate by week, shaded: Wilson interval.</figcaption></figure>"
+    )
+    out.append(
+        f"<figure>{calibration_plot(m, systems)}"
+        "<figcaption>Calibration: points on the diagonal are honest confidence."
+        "</figcaption></figure>"
+    )
+    out.append(
+        f"<figure>{error_plot(m, systems)}"
+        "<figcaption>Signed error (predicted - actual), clipped at the ends."
+        "</figcaption></figure>"
+    )
+    out.append("</div><h2>Segments</h2>")
+    for segment, title in SEGMENT_TITLES.items():
+        rows = [g for g in m.segment(segment) if g.system_id in systems]
+        if not rows:
+            continue
+        out.append(f"<h3>{html.escape(title)}</h3><table>" + _GROUP_HEADER.format(first="bucket"))
+        for g in sorted(rows, key=lambda g: (g.system_id, g.bucket)):
+            out.append(_group_row(g, f"{g.system_id} {g.bucket}"))
+        out.append("</table>")
+    out.append(
+        "<p class='muted'>Pushes (actual = line) are counted and excluded from the hit rate. "
+        "p vs break-even: one-sided exact binomial test of hit rate > break-even. "
+        "McNemar: one-sided exact test on the discordant pairs of the same bets.</p>"
+        "</body></html>"
+    )
+    return "\n".join(out)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def write_html(report: RegressionReport, path: Path) -> Path:
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(render_html(report), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+# --------------------------------------------------------------------------- JUnit
+
+
+def render_junit(report: RegressionReport) -> str:
+    """One testsuite; each gate a testcase: FAIL -> failure, ERROR -> error,
+    INCONCLUSIVE -> skipped (with the reason), WARN -> passed with a system-out note."""
+    checks = report.checks
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "nbaops.regression",
+            "tests": str(len(checks)),
+            "failures": str(sum(c.verdict is Verdict.FAIL for c in checks)),
+            "errors": str(sum(c.verdict is Verdict.ERROR for c in checks)),
+            "skipped": str(sum(c.verdict is Verdict.INCONCLUSIVE for c in checks)),
+            "time": f"{sum(c.duration_s for c in checks):.3f}",
+        },
+    )
+    for c in checks:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": f"regression.{c.service}", "name": c.name}
+        )
+        text = f"{c.message}\nvalue: {c.value}\nthreshold: {c.threshold}"
+        if c.verdict is Verdict.FAIL:
+            ET.SubElement(case, "failure", {"message": c.message[:500]}).text = text
+        elif c.verdict is Verdict.ERROR:
+            ET.SubElement(case, "error", {"message": c.message[:500]}).text = text
+        elif c.verdict is Verdict.INCONCLUSIVE:
+            ET.SubElement(case, "skipped", {"message": f"INCONCLUSIVE: {c.message}"[:500]})
+        else:
+            ET.SubElement(case, "system-out").text = f"{c.verdict.value}: {text}"
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def write_junit(report: RegressionReport, path: Path) -> Path:
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(render_junit(report) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

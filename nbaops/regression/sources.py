@@ -1,0 +1,176 @@
+"""Where graded predictions come from: the profile's warehouse, a file, or the golden set.
+
+Every source ends as one DuckDB table (:data:`TABLE`) with the columns of
+:data:`nbaops.regression.metrics.REQUIRED_COLUMNS` (+ optional ones), which the metrics
+read. The warehouse query joins ``prediction_accuracy`` (grading) with
+``player_prop_predictions`` (line source, confidence, created_at), ``nba_raw.games``
+(tip-off) and ``player_game_summary`` (home/away, minutes); every table is filtered on its
+``game_date`` partition, so the query's cost tracks the window, not the history.
+"""
+
+from __future__ import annotations
+
+# SQL text here interpolates only table names chosen by this module or validated as
+# identifiers, and bucket edges validated as numbers; values are bound parameters ($name).
+# Hence the "noqa: S608" markers.
+import csv
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import UsageError
+from nbaops.regression.metrics import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from nbaops.adapters.warehouse import Warehouse
+
+TABLE = "graded"
+
+WAREHOUSE_SQL = """
+SELECT a.prediction_id, a.game_id, a.game_date, a.player_lookup, a.system_id,
+       a.predicted_points, a.line_value, a.recommendation, a.actual_points,
+       p.line_source, p.confidence, p.created_at,
+       g.start_time AS game_start, s.is_home, s.minutes
+FROM `nba_predictions.prediction_accuracy` AS a
+LEFT JOIN (
+  SELECT prediction_id, line_source, confidence, created_at
+  FROM `nba_predictions.player_prop_predictions`
+  WHERE game_date BETWEEN @since AND @until
+) AS p ON p.prediction_id = a.prediction_id
+LEFT JOIN (
+  SELECT game_id, start_time FROM `nba_raw.games`
+  WHERE game_date BETWEEN @since AND @until
+) AS g ON g.game_id = a.game_id
+LEFT JOIN (
+  SELECT game_id, player_lookup, ANY_VALUE(is_home) AS is_home, ANY_VALUE(minutes) AS minutes
+  FROM `nba_analytics.player_game_summary`
+  WHERE game_date BETWEEN @since AND @until
+  GROUP BY game_id, player_lookup
+) AS s ON s.game_id = a.game_id AND s.player_lookup = a.player_lookup
+WHERE a.game_date BETWEEN @since AND @until
+""".strip()
+
+_COLUMN_TYPES: dict[str, str] = {
+    "game_id": "VARCHAR",
+    "game_date": "DATE",
+    "player_lookup": "VARCHAR",
+    "system_id": "VARCHAR",
+    "predicted_points": "DOUBLE",
+    "line_value": "DOUBLE",
+    "recommendation": "VARCHAR",
+    "actual_points": "DOUBLE",
+    **OPTIONAL_COLUMNS,
+}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A source loaded into DuckDB: what it was, the SQL or path behind it, its size."""
+
+    label: str
+    query: str
+    rows: int
+    bytes_processed: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) -> Loaded:
+    """Load graded predictions from a CSV or Parquet file.
+
+    Raises:
+        UsageError: missing file, unknown format, unreadable or lacking required columns.
+    """
+    import duckdb
+
+    if not path.is_file():
+        raise UsageError(f"--from: file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        reader = "read_parquet($path)"
+    elif suffix in (".csv", ".gz", ".tsv"):
+        reader = "read_csv($path, header = true)"
+    else:
+        raise UsageError(f"--from: {path.name}: expected a .csv or .parquet file")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {reader}",  # noqa: S608
+            {"path": str(path)},
+        )
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"--from: cannot read {path}: {first}") from None
+    _require_columns(con, table, f"--from {path.name}")
+    return Loaded(label=f"file {path}", query=f"read {path}", rows=_count(con, table))
+
+
+def load_warehouse(
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
+    since: dt.date,
+    until: dt.date,
+    table: str = TABLE,
+) -> Loaded:
+    """Query the profile's warehouse for graded predictions of [since, until] (game dates).
+
+    Raises:
+        WarehouseError: the query failed.
+    """
+    result = warehouse.query(WAREHOUSE_SQL, {"since": since, "until": until})
+    _rows_to_table(con, result.rows, table)
+    return Loaded(
+        label=f"warehouse ({warehouse.kind}) {since}..{until}",
+        query=result.sql,
+        rows=len(result.rows),
+        bytes_processed=result.bytes_processed,
+        since=since,
+        until=until,
+    )
+
+
+def _rows_to_table(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], table: str) -> None:
+    """Bulk-load query rows through a temporary CSV (fast; typed by the column list)."""
+    columns = list(_COLUMN_TYPES)
+    types = ", ".join(f"'{c}': '{t}'" for c, t in _COLUMN_TYPES.items())
+    with tempfile.TemporaryDirectory(prefix="nbaops-regression-") as tmp:
+        path = Path(tmp) / "graded.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_csv_value(row.get(c)) for c in columns])
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv($path,
+            header = true, columns = {{{types}}}, nullstr = '')""",  # noqa: S608
+            {"path": str(path)},
+        )
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _require_columns(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
+    present = {str(r[0]).lower() for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    if missing:
+        raise UsageError(
+            f"{what}: missing column(s) {', '.join(missing)}; required: "
+            + ", ".join(REQUIRED_COLUMNS)
+        )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
