@@ -242,37 +242,37 @@ class ServicesStatusReport:
         }
 
     def render(self, console: Console) -> None:
-        from rich.table import Table
-
-        table = Table(title=f"{self.title} ({self.profile})", title_justify="left")
-        for column in (
-            "service",
-            "verdict",
-            "serving revision",
-            "commit",
-            "traffic",
-            "ready",
-            "url",
-            "message",
-        ):
-            table.add_column(column, overflow="fold")
+        # One block per service rather than a table: a 40-hex commit and a URL stay whole
+        # (copyable) at any terminal width.
+        console.print(
+            f"{self.title} ({self.profile})", style="bold", highlight=False, soft_wrap=True
+        )
         for c in self.checks:
             d = c.details
             traffic = ", ".join(
                 f"{t['revision']}={t['percent']}%" + (f" [{t['tag']}]" if t["tag"] else "")
                 for t in d.get("traffic", [])
             )
-            table.add_row(
-                c.service,
+            console.print(
                 verdict_text(c.verdict),
-                format_value(d.get("serving_revision")),
-                format_value(d.get("commit")),
-                traffic or "-",
-                format_value(d.get("ready")),
-                format_value(d.get("url")),
-                c.message,
+                c.service,
+                f"revision {format_value(d.get('serving_revision'))}",
+                highlight=False,
+                soft_wrap=True,
             )
-        console.print(table)
+            console.print(
+                f"    commit:  {format_value(d.get('commit'))}", highlight=False, soft_wrap=True
+            )
+            console.print(
+                f"    traffic: {traffic or '-'}; ready: {'yes' if d.get('ready') else 'no'}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+            console.print(
+                f"    url:     {format_value(d.get('url'))}", highlight=False, soft_wrap=True
+            )
+            console.print(f"    {c.message}", highlight=False, markup=False, soft_wrap=True)
         console.print(verdict_text(self.verdict), f"{self.title}: {summary_counts(self.checks)}")
 
 
@@ -325,6 +325,7 @@ class DeployedCommitReport:
             verdict_text(self.verdict),
             f"{dc.service}: {self.check.message}; traffic {dc.traffic_text()}",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -366,10 +367,11 @@ class HealthReport:
             verdict_text(self.verdict),
             f"{self.check.service}: {self.check.message}",
             highlight=False,
+            soft_wrap=True,
         )
-        console.print(f"  url: {d.get('url')}", markup=False, highlight=False)
+        console.print(f"  url: {d.get('url')}", markup=False, highlight=False, soft_wrap=True)
         if d.get("body"):
-            console.print(f"  body: {d['body']}", markup=False, highlight=False)
+            console.print(f"  body: {d['body']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def health_check(

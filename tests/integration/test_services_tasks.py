@@ -1,0 +1,255 @@
+"""The service tasks end to end: invoke parsing, the runner, the library and the stand-in.
+
+The stand-in is seeded directly (no sandbox): ``Context.standin`` is pointed at the
+stand-in of the test's state folder, everything else is the production path.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import STANDIN_PROJECT, STANDIN_REGION, STANDIN_SERVICES, fake_sha, standard_seed
+from invoke import Collection, Program
+
+from nbaops.adapters.cloudrun import CloudRun
+from nbaops.cli.services import TASKS
+from nbaops.config import ProfileConfig
+from nbaops.context import Context
+from nbaops.local.api_faults import set_api_fault
+from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
+from nbaops.local.standin import StandIn
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+KNOWN = ", ".join(STANDIN_SERVICES)
+
+
+@pytest.fixture(autouse=True)
+def seeded_context(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(Context, "standin", property(lambda self: StandIn.start(self.home)))
+
+
+def run_task(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    program = Program(namespace=Collection(*TASKS), name="nbaops", binary="inv")
+    try:
+        program.run(["inv", *argv])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_json(out: str) -> dict[str, Any]:
+    """The output must be exactly one JSON document."""
+    document = json.loads(out)
+    assert isinstance(document, dict)
+    return document
+
+
+def reseed(nbaops_home: Path, *services: SeedService) -> None:
+    seed_services(nbaops_home, STANDIN_PROJECT, STANDIN_REGION, list(services))
+
+
+# ---------------------------------------------------------------- check-all-services
+
+
+def test_check_all_services_table_shows_every_service_with_its_commit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_task(capsys, "check-all-services")
+    assert code == 0, err
+    for name in STANDIN_SERVICES:
+        assert name in out
+        assert f"commit:  {fake_sha(f'{name}-2')}" in out
+    assert "PASS" in out and "5 PASS" in out
+
+
+def test_check_all_services_json_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_task(capsys, "check-all-services", "--json")
+    assert code == 0
+    doc = one_json(out)
+    assert doc["verdict"] == "PASS" and doc["profile"] == "local"
+    by_name = {s["service"]: s for s in doc["services"]}
+    assert list(by_name) == list(STANDIN_SERVICES)
+    worker = by_name["prediction-worker"]
+    assert worker["commit"] == fake_sha("prediction-worker-2")
+    assert worker["ready"] is True
+    assert worker["traffic"] == [
+        {"revision": worker["serving_revision"], "percent": 100, "tag": ""}
+    ]
+    assert worker["url"].endswith("/prediction-worker")
+
+
+def test_split_missing_label_and_api_error_get_their_verdicts(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path
+) -> None:
+    split = standard_seed("prediction-worker")
+    split.traffic = [
+        ("prediction-worker-00001-aaa", 90, ""),
+        ("prediction-worker-00002-bbb", 10, "canary"),
+    ]
+    split.revisions[0].name = "prediction-worker-00001-aaa"
+    split.revisions[1].name = "prediction-worker-00002-bbb"
+    unlabelled = SeedService("grading-service", [SeedRevision("img", labels={})])
+    reseed(nbaops_home, split, unlabelled)
+    set_api_fault(nbaops_home, "http-4xx", service="phase4-processors")
+
+    code, out, _ = run_task(capsys, "check-all-services", "--json")
+    verdicts = {s["service"]: s["verdict"] for s in one_json(out)["services"]}
+    assert verdicts == {
+        "phase3-processors": "PASS",
+        "phase4-processors": "ERROR",
+        "prediction-coordinator": "PASS",
+        "prediction-worker": "WARN",
+        "grading-service": "INCONCLUSIVE",
+    }
+    assert code == 3
+    messages = {s["service"]: s["message"] for s in one_json(out)["services"]}
+    assert "HTTP 403" in messages["phase4-processors"]
+    assert "traffic is split" in messages["prediction-worker"]
+
+
+def test_a_failed_deploy_makes_the_service_fail(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path, standin: StandIn
+) -> None:
+    profile = ProfileConfig("local", "local", STANDIN_PROJECT, STANDIN_REGION)
+    set_api_fault(nbaops_home, "lro-fail", count=1)
+    with pytest.raises(Exception, match="operation failed"):
+        CloudRun(profile, standin.url).deploy_revision(
+            "grading-service", image="broken", labels={"commit-sha": fake_sha("broken")}
+        )
+    code, out, _ = run_task(capsys, "check-all-services", "--json")
+    assert code == 1
+    grading = next(s for s in one_json(out)["services"] if s["service"] == "grading-service")
+    assert grading["verdict"] == "FAIL" and grading["ready"] is False
+    assert grading["commit"] == fake_sha("grading-service-2")  # old revision still serves
+
+
+# ---------------------------------------------------------------- deployed-commit
+
+
+def test_deployed_commit_prints_the_serving_commit(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_task(capsys, "deployed-commit", "--service", "prediction-worker")
+    assert code == 0
+    assert out.splitlines()[0] == fake_sha("prediction-worker-2")
+
+
+def test_deployed_commit_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_task(capsys, "deployed-commit", "--service", "grading-service", "--json")
+    assert code == 0
+    doc = one_json(out)
+    assert doc["verdict"] == "PASS"
+    assert doc["commit"] == fake_sha("grading-service-2")
+    assert doc["revisions"][0]["name"] == doc["serving_revision"]
+    assert doc["revisions"][0]["percent"] == 100
+
+
+def test_deployed_commit_without_label_is_inconclusive(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path
+) -> None:
+    reseed(nbaops_home, SeedService("grading-service", [SeedRevision("i", {"commit-sha": "v1"})]))
+    code, out, _ = run_task(capsys, "deployed-commit", "--service", "grading-service", "--json")
+    doc = one_json(out)
+    assert (code, doc["verdict"], doc["commit"], doc["commit_label"]) == (
+        3,
+        "INCONCLUSIVE",
+        None,
+        "v1",
+    )
+
+
+def test_missing_service_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_task(capsys, "deployed-commit")
+    assert code == 2
+    assert "--service is required" in err and KNOWN in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("task", ["deployed-commit", "health-check"])
+def test_unknown_service_exits_2_with_one_line_and_no_traceback(task: str, tmp_path: Path) -> None:
+    """Through a real process: the message, the exit code and nothing else."""
+    launcher = (
+        "from invoke import Collection, Program; from nbaops.cli.services import TASKS; "
+        "Program(namespace=Collection(*TASKS), binary='inv').run()"
+    )
+    env = {"NBAOPS_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", launcher, task, "--service", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert lines == [f"nbaops: error: unknown service 'nope'; known services: {KNOWN}"]
+    assert not (tmp_path / "home").exists()  # nothing was created or started
+
+    as_json = subprocess.run(
+        [sys.executable, "-c", launcher, task, "--service", "nope", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+    )
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout) == {
+        "verdict": "USAGE",
+        "error": f"unknown service 'nope'; known services: {KNOWN}",
+        "exit_code": 2,
+    }
+
+
+# ---------------------------------------------------------------- health-check
+
+
+def test_health_check_passes_on_a_healthy_revision(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_task(capsys, "health-check", "--service", "phase3-processors", "--json")
+    doc = one_json(out)
+    assert code == 0 and doc["verdict"] == "PASS"
+    assert doc["status"] == 200 and doc["url"].endswith("/phase3-processors/health")
+    assert doc["answered_by"] == doc["serving_revision"]
+
+
+def test_health_check_fails_on_a_degraded_revision(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path
+) -> None:
+    bad = standard_seed("prediction-coordinator")
+    bad.revisions[-1].degraded = True
+    reseed(nbaops_home, bad)
+    code, out, _ = run_task(capsys, "health-check", "--service", "prediction-coordinator")
+    assert code == 1
+    assert "FAIL" in out and "HTTP 503" in out
+
+
+def test_health_check_timeout_is_a_failure(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path
+) -> None:
+    set_api_fault(nbaops_home, "health-timeout", count=1, delay_s=3)
+    code, out, _ = run_task(
+        capsys, "health-check", "--service", "grading-service", "--timeout", "0.5", "--json"
+    )
+    doc = one_json(out)
+    assert code == 1 and doc["verdict"] == "FAIL" and "timed out" in doc["message"]
+
+
+def test_cloud_run_api_error_exits_3_with_one_line(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path
+) -> None:
+    set_api_fault(nbaops_home, "http-4xx", service="grading-service")
+    code, out, err = run_task(capsys, "deployed-commit", "--service", "grading-service")
+    assert code == 3
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and "HTTP 403" in err
+    assert "Traceback" not in err

@@ -1,0 +1,242 @@
+"""The Cloud Run + Logging stand-in: REST shapes, persistence, locking, hooks and faults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import types
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import STANDIN_PROJECT, STANDIN_REGION, fake_sha
+
+from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError
+from nbaops.config import ProfileConfig
+from nbaops.local import log_store
+from nbaops.local.api_faults import active_api_faults, clear_api_faults, set_api_fault
+from nbaops.local.standin import StandIn
+
+pytestmark = pytest.mark.integration
+
+BASE = f"/v2/projects/{STANDIN_PROJECT}/locations/{STANDIN_REGION}"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), json.loads(exc.read())
+
+
+def test_rest_shapes_match_the_v2_api(standin: StandIn) -> None:
+    status, svc = get_json(standin.url + BASE + "/services/grading-service")
+    assert status == 200
+    assert svc["terminalCondition"] == {
+        "type": "Ready",
+        "state": 4,
+        "lastTransitionTime": svc["terminalCondition"]["lastTransitionTime"],
+    }
+    assert svc["trafficStatuses"] == [
+        {"type": 1, "revision": svc["latestReadyRevision"].rsplit("/", 1)[1], "percent": 100}
+    ]
+    assert svc["uri"] == f"{standin.url}/run/{STANDIN_PROJECT}/{STANDIN_REGION}/grading-service"
+    assert not [k for k in svc if k.startswith("_")]
+    status, revs = get_json(standin.url + BASE + "/services/grading-service/revisions")
+    assert status == 200 and len(revs["revisions"]) == 2
+    assert "_degraded" not in revs["revisions"][0]
+    status, err = get_json(standin.url + BASE + "/services/nope")
+    assert status == 404 and err["error"]["status"] == "NOT_FOUND"
+    assert "'nope'" in err["error"]["message"]
+
+
+def test_every_request_is_logged_and_reads_are_gets(
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path
+) -> None:
+    cloudrun = CloudRun(local_profile, standin.url, retries=False)
+    cloudrun.get_service("grading-service")
+    cloudrun.list_revisions("grading-service")
+    logged = StandIn.requests(nbaops_home)
+    assert [r["method"] for r in logged] == ["GET", "GET"]
+    assert logged[0]["path"] == BASE + "/services/grading-service"
+    cloudrun.deploy_revision("grading-service", image="i", labels={"commit-sha": fake_sha("x")})
+    assert "PATCH" in [r["method"] for r in StandIn.requests(nbaops_home)]
+
+
+def test_state_persists_across_restarts_and_urls_follow_the_port(
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path
+) -> None:
+    cloudrun = CloudRun(local_profile, standin.url, retries=False)
+    deployed = cloudrun.deploy_revision(
+        "grading-service", image="i", labels={"commit-sha": fake_sha("persist")}
+    )
+    standin.stop()
+    again = StandIn.start(nbaops_home)
+    try:
+        info = CloudRun(local_profile, again.url, retries=False).get_service("grading-service")
+        assert info.serving_revision == deployed.latest_created_revision
+        assert info.uri.startswith(again.url + "/run/")
+        assert str(again.port) not in (nbaops_home / "cloudrun.json").read_text()
+    finally:
+        again.stop()
+
+
+def test_a_deploy_from_another_process_is_seen_here(
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path
+) -> None:
+    script = f"""
+from pathlib import Path
+from nbaops.adapters.cloudrun import CloudRun
+from nbaops.config import ProfileConfig
+from nbaops.local.standin import StandIn
+server = StandIn.start(Path({str(nbaops_home)!r}))
+profile = ProfileConfig("local", "local", {STANDIN_PROJECT!r}, {STANDIN_REGION!r})
+info = CloudRun(profile, server.url).deploy_revision(
+    "prediction-worker", image="other-process", labels={{"commit-sha": {fake_sha("other")!r}}})
+print(info.latest_created_revision)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert done.returncode == 0, done.stderr
+    created = done.stdout.strip()
+    info = CloudRun(local_profile, standin.url).get_service("prediction-worker")
+    assert info.serving_revision == created
+    assert info.image == "other-process"
+
+
+def test_concurrent_compare_and_swap_has_exactly_one_winner(
+    standin: StandIn, local_profile: ProfileConfig
+) -> None:
+    etag = CloudRun(local_profile, standin.url).get_service("grading-service").etag
+    outcomes: list[str] = []
+
+    def contender(n: int) -> None:
+        cloudrun = CloudRun(local_profile, standin.url, retries=False)
+        try:
+            cloudrun.set_annotations("grading-service", {"lock": f"owner-{n}"}, etag=etag)
+            outcomes.append(f"won-{n}")
+        except ConcurrentModificationError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=contender, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [o for o in outcomes if o.startswith("won")]
+    assert len(winners) == 1 and outcomes.count("lost") == 5
+    annotations = CloudRun(local_profile, standin.url).get_service("grading-service").annotations
+    assert annotations == {"lock": winners[0].replace("won", "owner")}
+
+
+def test_new_revision_hook_marks_the_revision_degraded(
+    standin: StandIn, local_profile: ProfileConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, str]] = []
+
+    def on_new_revision(home: Path, service: str, revision: str) -> bool:
+        calls.append((service, revision))
+        return service == "prediction-worker"
+
+    fake = types.ModuleType("nbaops.sandbox.faults")
+    fake.on_new_revision = on_new_revision  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "nbaops.sandbox.faults", fake)
+    cloudrun = CloudRun(local_profile, standin.url, retries=False)
+    worker = cloudrun.deploy_revision(
+        "prediction-worker", image="w", labels={"commit-sha": fake_sha("w")}
+    )
+    grading = cloudrun.deploy_revision(
+        "grading-service", image="g", labels={"commit-sha": fake_sha("g")}
+    )
+    assert calls == [
+        ("prediction-worker", worker.latest_created_revision),
+        ("grading-service", grading.latest_created_revision),
+    ]
+    status, body = get_json(worker.uri + "/health")
+    assert status == 503 and body["status"] == "degraded"
+    assert body["revision"] == worker.latest_created_revision
+    status, body = get_json(grading.uri + "/health")
+    assert status == 200 and body == {
+        "status": "ok",
+        "service": "grading-service",
+        "revision": grading.latest_created_revision,
+        "commit": fake_sha("g"),
+    }
+    # a traffic-only change creates no revision, so the hook is not called again
+    cloudrun.set_annotations("grading-service", {"a": "b"}, etag=grading.etag)
+    assert len(calls) == 2
+
+
+def test_create_service_and_poll_its_operation(standin: StandIn) -> None:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import run_v2
+
+    client = run_v2.ServicesClient(
+        transport="rest",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": standin.url},
+    )
+    service = run_v2.Service(
+        template=run_v2.RevisionTemplate(
+            labels={"commit-sha": fake_sha("new-svc")},
+            containers=[run_v2.Container(image="img/new:1")],
+        )
+    )
+    operation = client.create_service(
+        parent=f"projects/{STANDIN_PROJECT}/locations/{STANDIN_REGION}",
+        service=service,
+        service_id="new-service",
+    )
+    created = operation.result(timeout=10)
+    assert created.latest_ready_revision.endswith(
+        "/revisions/new-service-00001-" + created.latest_ready_revision[-3:]
+    )
+    status, op = get_json(standin.url + "/v2/" + operation.operation.name)
+    assert status == 200 and op["done"] is True
+    assert op["response"]["@type"] == "type.googleapis.com/google.cloud.run.v2.Service"
+
+
+def test_api_faults_persist_count_down_and_clear(nbaops_home: Path) -> None:
+    set_api_fault(nbaops_home, "http-5xx", service="grading-service", method="get", count=2)
+    set_api_fault(nbaops_home, "logging-error")
+    assert [f["kind"] for f in active_api_faults(nbaops_home)] == ["http-5xx", "logging-error"]
+    assert active_api_faults(nbaops_home)[0]["method"] == "GET"
+    clear_api_faults(nbaops_home)
+    assert active_api_faults(nbaops_home) == []
+    with pytest.raises(ValueError, match="unknown API fault"):
+        set_api_fault(nbaops_home, "meteor-strike")
+
+
+def test_http_5xx_with_count_then_recovers(standin: StandIn, nbaops_home: Path) -> None:
+    set_api_fault(nbaops_home, "http-5xx", method="GET", count=2)
+    url = standin.url + BASE + "/services/grading-service"
+    assert get_json(url)[0] == 503
+    assert get_json(url)[0] == 503
+    assert get_json(url)[0] == 200
+
+
+def test_log_filter_subset_and_rejections() -> None:
+    entry = {
+        "resource": {"type": "cloud_run_revision", "labels": {"service_name": "a"}},
+        "severity": "WARNING",
+        "timestamp": "2024-11-25T15:00:00.000000Z",
+    }
+    match = log_store.compile_filter(
+        'resource.type = "cloud_run_revision" AND resource.labels.service_name = "a" '
+        'AND severity >= WARNING AND timestamp >= "2024-11-25T14:00:00Z" '
+        'AND timestamp <= "2024-11-25T15:00:00Z"'
+    )
+    assert match(entry)
+    assert not log_store.compile_filter("severity >= ERROR")(entry)
+    assert not log_store.compile_filter('timestamp > "2024-11-25T15:00:00Z"')(entry)
+    assert not log_store.compile_filter('resource.labels.service_name != "a"')(entry)
+    for bad in ("severity >= LOUD", 'a = "b" OR c = "d"', "textPayload : boom"):
+        with pytest.raises(log_store.FilterError):
+            log_store.compile_filter(bad)
