@@ -46,6 +46,12 @@ FAILING = (Verdict.FAIL, Verdict.ERROR)
 PASSING = (Verdict.PASS, Verdict.WARN)
 LEDGER_PREFIX = "alert:"
 HISTORY_TABLE = "nba_ops.check_results"
+# Bounded by the partition column (run_at): cost tracks the window, not the history.
+LEDGER_SQL = """SELECT check_name, service, verdict, run_at
+FROM `nba_ops.check_results`
+WHERE run_at >= @since AND run_at <= @now
+  AND profile = @profile
+  AND STARTS_WITH(check_name, @prefix)"""
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -187,15 +193,9 @@ class WarehouseStateStore:
 
     def load(self, now: dt.datetime, suppression: dt.timedelta) -> dict[str, Mark]:
         since = now - (2 * suppression + dt.timedelta(days=1))
-        sql = (
-            "SELECT check_name, service, verdict, run_at\n"
-            f"FROM `{HISTORY_TABLE}`\n"
-            "WHERE run_at >= @since AND run_at <= @now\n"
-            "  AND profile = @profile\n"
-            "  AND STARTS_WITH(check_name, @prefix)"
-        )
         result = self.warehouse.query(
-            sql, {"since": since, "now": now, "profile": self.profile, "prefix": LEDGER_PREFIX}
+            LEDGER_SQL,
+            {"since": since, "now": now, "profile": self.profile, "prefix": LEDGER_PREFIX},
         )
         marks: dict[str, Mark] = {}
         for row in result.rows:

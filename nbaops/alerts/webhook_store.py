@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from nbaops.report import CheckReport
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
+# A Secret Manager endpoint (e.g. a local test server, anonymous credentials), like
+# NBAOPS_BQ_ENDPOINT for the warehouse. Unset: Google's endpoint with ADC.
+ENDPOINT_ENV = "NBAOPS_SECRETMANAGER_ENDPOINT"
 LOCAL_FILE = Path("secrets") / "slack-webhook"
 
 
@@ -123,9 +126,16 @@ class SecretManagerWebhookStore:
     def _client(self) -> Any:
         from google.cloud import secretmanager  # lazy: ~0.4 s import
 
-        options = {"api_endpoint": self.endpoint} if self.endpoint else None
+        credentials = self.credentials
+        options = None
+        if self.endpoint:
+            options = {"api_endpoint": self.endpoint}
+            if credentials is None:
+                from google.auth.credentials import AnonymousCredentials
+
+                credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
         return secretmanager.SecretManagerServiceClient(
-            credentials=self.credentials, transport="rest", client_options=options
+            credentials=credentials, transport="rest", client_options=options
         )
 
     @property
@@ -153,7 +163,7 @@ class SecretManagerWebhookStore:
         failure: str | None = None
         try:
             client = self._client()
-            with contextlib.suppress(gexc.AlreadyExists):  # first configure creates it
+            with contextlib.suppress(gexc.Conflict):  # 409 ALREADY_EXISTS: created before
                 client.create_secret(
                     parent=f"projects/{self.project}",
                     secret_id=self.secret_id,
@@ -184,7 +194,7 @@ def open_store(
     return SecretManagerWebhookStore(
         ctx.config.profile.project,
         settings.slack_secret,
-        endpoint=endpoint,
+        endpoint=endpoint or os.environ.get(ENDPOINT_ENV) or None,
         credentials=credentials,
     )
 

@@ -1,0 +1,173 @@
+"""Check history on the local warehouse (DuckDB built from schemas/): rows written per
+result, anomaly notes from game-day history, and a failed write that loses nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.alerts.state import LEDGER_SQL
+from nbaops.anomaly import GAME_DAYS_SQL, HISTORY_SQL
+from nbaops.context import Context
+from nbaops.history import TABLE, record_run
+from nbaops.table_catalog import load_catalog, partition_filter_problems
+from nbaops.verdict import CheckResult, Verdict
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 1, 20, 19, 0, tzinfo=dt.UTC)  # 14:00 Eastern, Jan 20
+TODAY = dt.date(2026, 1, 20)
+HISTORY = [0.95, 0.96, 0.97, 0.98, 0.99, 0.96, 0.97]  # median .97, MAD .01
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_NOW", NOW.isoformat())
+    context = Context.create("local", config_path=ROOT / "nbaops.yaml")
+    wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb", root=ROOT)
+    wh.create_tables()
+    context.warehouse = wh  # the real local adapter, without building the whole sandbox
+    return context
+
+
+def game(day: dt.date) -> dict:
+    return {
+        "game_id": f"G{day:%m%d}",
+        "game_date": day,
+        "season": "2025-26",
+        "home_team": "BOS",
+        "away_team": "LAL",
+        "start_time": dt.datetime.combine(day, dt.time(23, 30), tzinfo=dt.UTC),
+        "status": "final",
+    }
+
+
+def history_row(day: dt.date, value: float, profile: str = "local") -> dict:
+    return {
+        "run_id": f"old-{day}",
+        "run_at": dt.datetime.combine(day, dt.time(19, 0), tzinfo=dt.UTC),
+        "profile": profile,
+        "git_commit": None,
+        "check_name": "lines_coverage",
+        "service": "phase4-processors",
+        "verdict": "PASS",
+        "value": value,
+        "threshold": "FAIL < 90%",
+        "message": "old",
+        "duration_s": 0.1,
+        "bytes_processed": None,
+        "anomaly": None,
+    }
+
+
+def seed(ctx: Context, *, today_has_games: bool = True) -> None:
+    # Game days: Jan 6, 8, ..., 18 (7 days) and today; the odd days had no games.
+    days = [TODAY - dt.timedelta(days=2 * i) for i in range(1, 8)]
+    ctx.warehouse.insert_rows(
+        "nba_raw.games", [game(d) for d in days + ([TODAY] if today_has_games else [])]
+    )
+    rows = [history_row(d, v) for d, v in zip(days, HISTORY, strict=True)]
+    rows += [history_row(d + dt.timedelta(days=1), 0.10) for d in days]  # days without games
+    rows += [history_row(d, 0.10, profile="prod") for d in days]  # another profile
+    ctx.warehouse.insert_rows(TABLE, rows)
+
+
+def results() -> list[CheckResult]:
+    return [
+        CheckResult(
+            "lines_coverage",
+            "phase4-processors",
+            Verdict.PASS,
+            0.91,
+            "FAIL < 90%",
+            "ok",
+            query="SELECT 1",
+            duration_s=0.25,
+            bytes_processed=1234,
+        ),
+        CheckResult("error_logs", "phase3-processors", Verdict.WARN, "n/a", "", "text value"),
+        CheckResult.error("grading_completeness", "grading-service", RuntimeError("boom")),
+    ]
+
+
+def stored(ctx: Context, run_id: str) -> list[dict]:
+    return ctx.warehouse.query(
+        f"SELECT * FROM `{TABLE}` WHERE run_at >= @since AND run_id = @run_id ORDER BY check_name",
+        {"since": NOW - dt.timedelta(days=1), "run_id": run_id},
+    ).rows
+
+
+def test_one_row_per_result_with_run_metadata(ctx: Context) -> None:
+    out = record_run(ctx, results())
+    run_id = out[0].details["run_id"]
+    assert {r.details["run_id"] for r in out} == {run_id}
+    assert all(r.details["history"] == "recorded" for r in out)
+    rows = stored(ctx, run_id)
+    assert [r["check_name"] for r in rows] == [
+        "error_logs",
+        "grading_completeness",
+        "lines_coverage",
+    ]
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    by_name = {r["check_name"]: r for r in rows}
+    cov = by_name["lines_coverage"]
+    assert cov["run_at"] == NOW and cov["profile"] == "local" and cov["git_commit"] == head
+    assert (cov["verdict"], cov["value"], cov["threshold"]) == ("PASS", 0.91, "FAIL < 90%")
+    assert (cov["duration_s"], cov["bytes_processed"]) == (0.25, 1234)
+    assert by_name["error_logs"]["value"] is None  # a text value is stored as NULL
+    assert by_name["grading_completeness"]["verdict"] == "ERROR"
+    assert "boom" in by_name["grading_completeness"]["message"]
+
+
+def test_anomalous_value_gets_a_note_in_results_and_history(ctx: Context) -> None:
+    seed(ctx)
+    out = record_run(ctx, results())
+    cov = out[0]
+    # 0.91 vs median .97, robust SD .014826: z = -4.05 > 3.5, although it PASSes.
+    assert cov.verdict is Verdict.PASS
+    assert cov.details["anomaly"].startswith(
+        "anomaly: 0.91 is 4.0 robust SDs below its median 0.97"
+    )
+    assert "over the last 7 game days" in cov.details["anomaly"]
+    assert cov.message.startswith("ok [anomaly: 0.91")
+    row = next(r for r in stored(ctx, cov.details["run_id"]) if r["check_name"] == "lines_coverage")
+    assert row["anomaly"] == cov.details["anomaly"]
+    assert "anomaly" not in out[1].details and "anomaly" not in out[2].details
+
+
+def test_no_note_when_today_has_no_games(ctx: Context) -> None:
+    seed(ctx, today_has_games=False)
+    assert "anomaly" not in record_run(ctx, results())[0].details
+
+
+def test_no_note_below_min_history(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(ctx)
+    ctx.config.raw["alerts"]["anomaly"]["min_history"] = 8  # we have 7 game days
+    assert "anomaly" not in record_run(ctx, results())[0].details
+
+
+def test_a_failed_write_keeps_the_run(
+    ctx: Context, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ctx.warehouse = DuckDBWarehouse(tmp_path / "empty.duckdb", root=ROOT)  # no tables
+    original = results()
+    out = record_run(ctx, original)
+    assert [r.verdict for r in out] == [r.verdict for r in original]  # no WARN added
+    assert [r.message for r in out] == [r.message for r in original]
+    assert all(r.details["history"].startswith("not recorded: ") for r in out)
+    err = capsys.readouterr().err
+    assert "not recorded" in err and TABLE in err
+
+
+def test_history_queries_filter_on_the_partition_column() -> None:
+    catalog = load_catalog(ROOT)
+    for sql in (GAME_DAYS_SQL, HISTORY_SQL, LEDGER_SQL):
+        assert partition_filter_problems(sql, catalog) == []

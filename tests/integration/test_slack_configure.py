@@ -1,0 +1,151 @@
+"""`inv slack.configure` / `inv slack.test`: the webhook store (0600 file locally, Secret
+Manager on prod), the test message, and the URL never printed."""
+
+from __future__ import annotations
+
+import io
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from invoke import Context as InvokeContext
+from invoke.exceptions import Exit
+from secretmanager_fake import fake_secret_manager
+from slack_receiver import TOKEN, SlackReceiver, slack_receiver
+
+from nbaops.alerts.webhook_store import (
+    FileWebhookStore,
+    read_url_input,
+    resolve_webhook,
+    validate_webhook,
+)
+from nbaops.alerts.webhook_store import configure as configure_webhook
+from nbaops.cli import slack as slack_tasks
+from nbaops.context import Context
+from nbaops.verdict import Verdict
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def receiver() -> Iterator[SlackReceiver]:
+    with slack_receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_CONFIG", str(ROOT / "nbaops.yaml"))
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
+    return tmp_path / "home"
+
+
+def local() -> Context:
+    return Context.create("local", config_path=ROOT / "nbaops.yaml")
+
+
+def test_configure_sends_a_test_then_stores_the_url_mode_0600(
+    home: Path, receiver: SlackReceiver
+) -> None:
+    report = configure_webhook(local(), validate_webhook(receiver.webhook))
+    assert report.verdict is Verdict.PASS
+    assert len(receiver.posts) == 1 and "Slack alerts configured" in receiver.posts[0].text
+    path = home / "secrets" / "slack-webhook"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert path.read_text(encoding="utf-8").strip() == receiver.webhook
+    secret, source = resolve_webhook(local())  # no env var: read from the store
+    assert secret is not None and secret.reveal() == receiver.webhook and source == str(path)
+    assert TOKEN not in str(report.to_json())
+
+
+def test_configure_stores_nothing_when_the_test_message_fails(
+    home: Path, receiver: SlackReceiver
+) -> None:
+    receiver.status = 404
+    report = configure_webhook(local(), validate_webhook(receiver.webhook))
+    assert report.verdict is Verdict.ERROR
+    assert "NOT stored" in report.checks[0].message and "HTTP 404" in report.checks[0].message
+    assert TOKEN not in str(report.to_json())
+    assert FileWebhookStore(home).load() is None
+
+
+def test_environment_wins_over_the_store(
+    home: Path, receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FileWebhookStore(home).save(validate_webhook("https://hooks.slack.com/services/A/B/old"))
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", receiver.webhook)
+    secret, source = resolve_webhook(local())
+    assert secret is not None and secret.reveal() == receiver.webhook
+    assert source == "$SLACK_WEBHOOK_URL"
+
+
+def test_url_input_from_piped_stdin_or_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("https://hooks.slack.com/services/A/B/c\n"))
+    assert read_url_input().reveal() == "https://hooks.slack.com/services/A/B/c"
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/A/B/d")
+    assert read_url_input(from_env=True).reveal().endswith("/d")
+
+
+def test_prod_configure_writes_a_secret_manager_version(
+    home: Path, receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_secret_manager() as sm:
+        monkeypatch.setenv("NBAOPS_SECRETMANAGER_ENDPOINT", sm.url)
+        prod = Context.create("prod", config_path=ROOT / "nbaops.yaml")
+        report = configure_webhook(prod, validate_webhook(receiver.webhook))
+        assert report.verdict is Verdict.PASS
+        name = "projects/nba-props-platform/secrets/nbaops-slack-webhook"
+        assert sm.secrets[name] == [receiver.webhook.encode()]
+        # Configuring again adds a version to the existing secret.
+        configure_webhook(prod, validate_webhook(receiver.webhook), send_test=False)
+        assert len(sm.secrets[name]) == 2
+        secret, source = resolve_webhook(prod)
+        assert secret is not None and secret.reveal() == receiver.webhook
+        assert source == f"Secret Manager {name}"
+    assert not (home / "secrets").exists()  # nothing written locally for prod
+
+
+def test_tasks_end_to_end_never_print_the_url(
+    home: Path,
+    receiver: SlackReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(receiver.webhook + "\n"))
+    slack_tasks.configure(InvokeContext(), profile="local", json=True)
+    slack_tasks.test(InvokeContext(), profile="local")
+    assert len(receiver.posts) == 2
+    receiver.status = 503
+    with pytest.raises(Exit) as failed:
+        slack_tasks.test(InvokeContext(), profile="local")
+    assert failed.value.code == 3
+    out, err = capsys.readouterr()
+    assert '"verdict": "PASS"' in out and "HTTP 503" in out
+    assert TOKEN not in out + err and receiver.webhook not in out + err
+
+
+def test_bad_input_exits_2_without_echoing_it(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("http://example.com/services/zzSecretzz\n"))
+    with pytest.raises(Exit) as info:
+        slack_tasks.configure(InvokeContext(), profile="local")
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    assert "https://" in err and "zzSecretzz" not in out + err
+    assert not (home / "secrets" / "slack-webhook").exists()
+
+
+def test_slack_test_without_any_webhook_is_a_usage_error(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(Exit) as info:
+        slack_tasks.test(InvokeContext(), profile="local")
+    assert info.value.code == 2
+    assert "inv slack.configure" in capsys.readouterr().err
