@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from nbaops.checks.measure import MeasurementFailed
+from nbaops.checks.measure import MeasurementFailed, current_query_text, forget_current
 from nbaops.checks.thresholds import CheckParams, Thresholds, load_thresholds
 from nbaops.errors import ConfigError
 from nbaops.verdict import CheckResult, Verdict
@@ -138,6 +138,7 @@ def plan_checks(
 def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
     """Run one planned check; any exception becomes an ERROR result with its text."""
     started = time.perf_counter()
+    forget_current()
     try:
         result = planned.spec.load()(ctx, planned.params)
     except MeasurementFailed as exc:
@@ -145,7 +146,10 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
                              verdict=Verdict.ERROR, value=None, threshold="",
                              message=str(exc)[:500], query=exc.query)
     except Exception as exc:  # a check must never take the whole run down
-        result = CheckResult.error(planned.spec.id, planned.service, exc)
+        result = CheckResult.error(planned.spec.id, planned.service, exc,
+                                   query=current_query_text())
+    finally:
+        forget_current()
     result.duration_s = round(time.perf_counter() - started, 4)
     return result
 

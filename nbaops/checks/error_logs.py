@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 NAME = "error_logs"
 SERVICE = "*"
 
-_NUMBERS = re.compile(r"\b\d+(\.\d+)?\b")
+_NUMBERS = re.compile(r"\d+(?:\.\d+)?")
 
 
 def message_key(message: str) -> str:

@@ -10,6 +10,7 @@ runner can report ERROR with the error text *and* the query behind it.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -32,10 +33,24 @@ class MeasurementFailed(AdapterError):
         self.query = query
 
 
+_CURRENT = threading.local()
+
+
+def current_query_text() -> str:
+    """The queries of the measurement running in this thread (for an ERROR result)."""
+    measurement = getattr(_CURRENT, "measurement", None)
+    return measurement.query_text if isinstance(measurement, Measurement) else ""
+
+
+def forget_current() -> None:
+    _CURRENT.measurement = None
+
+
 class Measurement:
     """Runs a check's queries and assembles its result."""
 
     def __init__(self, ctx: Context, params: CheckParams, name: str, service: str) -> None:
+        _CURRENT.measurement = self
         self.ctx = ctx
         self.params = params
         self.name = name

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.clock import EASTERN
 from nbaops.context import Context
 
+REPO = Path(__file__).resolve().parents[2]
 NOW = "2025-01-15T17:00:00Z"  # 12:00 ET on a Wednesday, after the 11:30 ET batch
 NOW_DT = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2025, 1, 15)
@@ -234,14 +236,39 @@ class World:
         self.wh.execute(f"DROP TABLE `{table}`")
 
 
-def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: str = NOW) -> World:
+def write_config(tmp_path: Path, checks: dict[str, Any]) -> Path:
+    """A copy of the repository's nbaops.yaml with ``checks`` merged into its section."""
+    data = yaml.safe_load((REPO / "nbaops.yaml").read_text(encoding="utf-8"))
+    section = data.setdefault("checks", {})
+    for key, value in checks.items():
+        if isinstance(value, dict):
+            section.setdefault(key, {}).update(value)
+        else:
+            section[key] = value
+    path = tmp_path / "nbaops.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def make_world(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    now: str = NOW,
+    checks: dict[str, Any] | None = None,
+) -> World:
+    """An empty local warehouse under ``tmp_path``; ``checks`` overrides config keys."""
     home = tmp_path / "home"
     monkeypatch.setenv("NBAOPS_HOME", str(home))
     monkeypatch.setenv("NBAOPS_NOW", now)
     monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    if checks:
+        monkeypatch.setenv("NBAOPS_CONFIG", str(write_config(tmp_path, checks)))
+    else:
+        monkeypatch.delenv("NBAOPS_CONFIG", raising=False)
     ctx = Context.create("local")
-    wh = DuckDBWarehouse(home / "warehouse.duckdb", root=ctx.root)
+    wh = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
     wh.create_tables()
     # The check tests control every row: give the context this empty warehouse rather
     # than the sandbox's generated game day (the sandbox fault tests use the real one).

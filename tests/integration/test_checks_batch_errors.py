@@ -1,0 +1,100 @@
+"""batch_errors on the local warehouse: failed batches, error counts, REAL_LINES_ONLY."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from checks_world import TODAY, World, et, make_world, world  # noqa: F401 - fixture
+
+from nbaops.checks import run_check
+from nbaops.verdict import Verdict
+
+YESTERDAY = TODAY - dt.timedelta(days=1)
+
+
+def test_clean_batches_pass(world: World) -> None:
+    games = world.games(TODAY, 3)
+    for slot in ("02:30", "07:00", "11:30"):
+        batch = world.batch(TODAY, slot, expected=60)
+        world.predictions(games, batch, et(TODAY, int(slot[:2]), 40))
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.PASS
+    assert result.value == 0
+    assert result.message == "3 batch(es) in the last 24h: no failures, no errors (PASS)"
+    assert "REAL_LINES_ONLY" not in result.message
+
+
+def test_errors_in_a_completed_batch_warn(world: World) -> None:
+    world.games(TODAY, 3)
+    world.batch(TODAY, "07:00", expected=60, errors=3)
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.WARN
+    assert "3 batch error(s)" in result.message
+
+
+def test_failed_batch_fails_with_its_error(world: World) -> None:
+    world.games(TODAY, 3)
+    world.batch(TODAY, "02:30", expected=60)
+    failed = world.batch(TODAY, "07:00", status="FAILED", errors=60,
+                         message="worker returned 503 for 60 players\ntraceback...")
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.FAIL
+    assert result.value == 1
+    assert f"1 failed ({failed}: worker returned 503 for 60 players)" in result.message
+    assert result.details["failed_batches"][0]["batch_id"] == failed
+
+
+def test_prediction_without_real_line_in_real_lines_only_mode_fails(world: World) -> None:
+    games = world.games(TODAY, 2)
+    batch = world.batch(TODAY, "11:30", expected=40)
+    world.predictions(games, batch, et(TODAY, 11, 40), models=("v9",),
+                      line_source="ESTIMATED_AVG")
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.FAIL
+    assert result.details["real_lines_violations"] == 40
+    assert "40 REAL_LINES_ONLY violation(s)" in result.message
+    assert "ESTIMATED_AVG" in result.message
+
+
+def test_estimated_lines_are_fine_outside_real_lines_only_mode(world: World) -> None:
+    games = world.games(TODAY, 2)
+    batch = world.batch(TODAY, "11:30", expected=40, mode="ALL_PLAYERS")
+    world.predictions(games, batch, et(TODAY, 11, 40), line_source="ESTIMATED_AVG",
+                      line_value=None)
+    assert run_check(world.ctx, "batch_errors").verdict is Verdict.PASS
+
+
+def test_old_batches_are_outside_the_window(world: World) -> None:
+    world.games(TODAY - dt.timedelta(days=3), 2)
+    world.batch(TODAY - dt.timedelta(days=3), "07:00", status="FAILED")
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.PASS
+    assert result.message == "no coordinator batches and no games in the last 24h"
+
+
+def test_games_played_but_no_batches_is_inconclusive(world: World) -> None:
+    world.games(YESTERDAY, 4)  # started 19:00 ET yesterday, inside the 24h window
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "4 game(s) started" in result.message
+
+
+def test_missing_predictions_table_is_error(world: World) -> None:
+    world.games(TODAY, 2)
+    world.batch(TODAY, "07:00", expected=40)
+    world.break_table("nba_predictions.player_prop_predictions")
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.ERROR
+    assert "player_prop_predictions" in result.message
+    assert "REAL_LINES_ONLY" in result.query or "@mode" in result.query
+
+
+def test_fail_threshold_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    strict = make_world(tmp_path, monkeypatch, checks={"batch_errors": {"fail_errors": 2}})
+    strict.games(TODAY, 2)
+    strict.batch(TODAY, "07:00", expected=40, errors=2)
+    result = run_check(strict.ctx, "batch_errors")
+    assert result.verdict is Verdict.FAIL
+    assert ">= 2 errors" in result.threshold

@@ -1,0 +1,86 @@
+"""error_logs through the real Cloud Logging client against the local stand-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from checks_world import NOW_DT, World, world  # noqa: F401 - fixture
+
+from nbaops.checks import run_check
+from nbaops.checks.error_logs import message_key
+from nbaops.local.api_faults import set_api_fault
+from nbaops.verdict import Verdict
+
+SVC = "grading-service"
+REV_OLD, REV_NEW = "grading-service-00001-abc", "grading-service-00002-xyz"
+
+
+@pytest.fixture
+def logs_world(world: World) -> World:
+    world.use_standin_logs()
+    return world
+
+
+def test_no_errors_passes_and_the_filter_carries_the_window(logs_world: World) -> None:
+    logs_world.log(SVC, REV_OLD, "old failure", at=NOW_DT - dt.timedelta(minutes=30))
+    logs_world.log(SVC, REV_OLD, "just a warning", severity="WARNING")
+    logs_world.log("phase3-processors", "phase3-processors-00001-aaa", "other service")
+    result = run_check(logs_world.ctx, "error_logs", service=SVC)
+    assert result.verdict is Verdict.PASS
+    assert result.value == 0
+    assert 'resource.labels.service_name = "grading-service"' in result.query
+    assert 'timestamp >= "2025-01-15T16:50:00' in result.query
+    assert "severity >= ERROR" in result.query
+
+
+def test_a_few_errors_warn_with_top_messages(logs_world: World) -> None:
+    logs_world.log(SVC, REV_NEW, "grading batch {i} failed: timeout", count=3)
+    result = run_check(logs_world.ctx, "error_logs", service=SVC)
+    assert result.verdict is Verdict.WARN
+    assert result.value == 3
+    assert result.details["top_messages"] == [
+        {"message": "grading batch N failed: timeout", "count": 3}]
+    assert result.details["per_revision"] == {REV_NEW: 3}
+
+
+def test_many_errors_fail(logs_world: World) -> None:
+    logs_world.log(SVC, REV_NEW, "KeyError: 'actual_points' in row {i}", count=9)
+    logs_world.log(SVC, REV_OLD, "connection reset", severity="CRITICAL", count=3)
+    result = run_check(logs_world.ctx, "error_logs", service=SVC)
+    assert result.verdict is Verdict.FAIL
+    assert result.value == 12
+    assert f"by revision: {REV_NEW} 9, {REV_OLD} 3" in result.message
+    assert "KeyError: 'actual_points' in row N\" x9" in result.message
+
+
+def test_revision_narrows_to_that_revision(logs_world: World) -> None:
+    logs_world.log(SVC, REV_OLD, "old revision noise {i}", count=15)
+    logs_world.log(SVC, REV_NEW, "new revision problem")
+    result = run_check(logs_world.ctx, "error_logs", service=SVC, revision=REV_NEW)
+    assert result.verdict is Verdict.WARN
+    assert result.value == 1
+    assert f'resource.labels.revision_name = "{REV_NEW}"' in result.query
+    assert f"{SVC} revision {REV_NEW}" in result.message
+
+
+def test_logging_api_failure_is_error(logs_world: World) -> None:
+    set_api_fault(logs_world.home, "logging-error", status=500)
+    result = run_check(logs_world.ctx, "error_logs", service=SVC)
+    assert result.verdict is Verdict.ERROR
+    assert "500" in result.message
+    assert "timestamp >=" in result.query
+
+
+def test_error_logs_needs_a_known_service(logs_world: World) -> None:
+    from nbaops.errors import ConfigError, UnknownServiceError
+
+    with pytest.raises(UnknownServiceError):
+        run_check(logs_world.ctx, "error_logs", service="nope")
+    with pytest.raises(ConfigError):
+        run_check(logs_world.ctx, "error_logs")
+
+
+def test_message_key_groups_numbers_and_keeps_first_line() -> None:
+    assert message_key("batch 12 failed after 3.5s\nTraceback") == "batch N failed after Ns"
+    assert message_key("   ") == "(empty message)"

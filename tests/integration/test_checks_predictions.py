@@ -1,0 +1,94 @@
+"""recent_predictions on the local warehouse: last 2h per model against the batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from checks_world import TODAY, World, et, make_world, world  # noqa: F401 - fixture
+
+from nbaops.checks import run_check
+from nbaops.checks.recent_predictions import due_slots
+from nbaops.verdict import Verdict
+
+
+def _batch_with_predictions(world: World, **kw: object) -> None:
+    games = world.games(TODAY, 5)  # 100 players
+    batch = world.batch(TODAY, "11:30", expected=100)
+    world.predictions(games, batch, et(TODAY, 11, 40), **kw)  # type: ignore[arg-type]
+
+
+def test_every_model_predicted_every_expected_player_passes(world: World) -> None:
+    _batch_with_predictions(world)
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.PASS
+    assert result.value == 100.0
+    assert result.details["models"] == {"v8": 100, "v9": 100}
+    assert "v8 100/100, v9 100/100" in result.message
+
+
+def test_one_model_short_warns(world: World) -> None:
+    _batch_with_predictions(world, per_model={"v9": 80})
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.WARN
+    assert result.value == 80.0 and "lowest v9 80.0%" in result.message
+
+
+def test_model_seen_yesterday_but_silent_now_fails(world: World) -> None:
+    yesterday = TODAY - dt.timedelta(days=1)
+    old = world.games(yesterday, 2)
+    world.predictions(old, world.batch(yesterday, "11:30", expected=40),
+                      et(yesterday, 11, 40), models=("v8", "v9"))
+    _batch_with_predictions(world, models=("v8",))  # v9 wrote nothing today
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.FAIL
+    assert result.value == 0.0
+    assert "v9 0/100" in result.message
+
+
+def test_due_batch_that_never_ran_fails(world: World) -> None:
+    world.games(TODAY, 5)
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.FAIL
+    assert "11:30 ET batch was due" in result.message
+
+
+def test_no_batch_due_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    later = make_world(tmp_path, monkeypatch, now="2025-01-15T22:00:00Z")  # 17:00 ET
+    later.games(TODAY, 5)
+    result = run_check(later.ctx, "recent_predictions")
+    assert result.verdict is Verdict.PASS
+    assert result.message.startswith("no batch due in the last 2h")
+
+
+def test_no_games_today_passes(world: World) -> None:
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.PASS
+    assert result.message.startswith("no games scheduled today")
+
+
+def test_batch_still_running_is_inconclusive(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    early = make_world(tmp_path, monkeypatch, now="2025-01-15T16:40:00Z")  # 11:40 ET
+    early.games(TODAY, 5)
+    early.batch(TODAY, "11:30", expected=100, status="RUNNING", completed=False)
+    result = run_check(early.ctx, "recent_predictions")
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "still running" in result.message
+
+
+def test_missing_batches_table_is_error(world: World) -> None:
+    world.break_table("nba_predictions.prediction_batches")
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.ERROR
+    assert "prediction_batches" in result.message
+
+
+def test_due_slots_are_eastern_times_in_the_window() -> None:
+    now = et(TODAY, 12, 0)
+    slots = due_slots(now, now - dt.timedelta(hours=2), ["02:30", "07:00", "11:30"],
+                      dt.timedelta(minutes=30))
+    assert slots == [et(TODAY, 11, 30)]
+    assert due_slots(et(TODAY, 11, 45), et(TODAY, 9, 45), ["11:30"],
+                     dt.timedelta(minutes=30)) == []
