@@ -11,6 +11,7 @@ from invoke import Collection
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import drift as drift_tasks
+from nbaops.cli import regression as regression_tasks
 from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.cli import slack as slack_tasks
@@ -20,7 +21,7 @@ for task in services.TASKS:
     ns.add_task(task)
 for task in [*check_tasks.TASKS, *drift_tasks.TASKS]:
     ns.add_task(task)
-for task in deploy_tasks.TASKS:
+for task in [*deploy_tasks.TASKS, *regression_tasks.TASKS]:
     ns.add_task(task)
 ns.add_collection(sandbox.ns)
 ns.add_collection(slack_tasks.ns)
