@@ -21,6 +21,8 @@ from nbaops.cli.runner import COMMON_HELP
         "markdown_file": "Also write the Markdown report to this file (kept even when "
         "GitHub fails).",
         "json_file": "Also write the JSON report to this file.",
+        "from_report": "Use a report saved with --json-file instead of measuring (the "
+        "workflow syncs issues in a job without cloud credentials).",
         **COMMON_HELP,
     }
 )
@@ -35,6 +37,7 @@ def check_drift(
     fetch: bool = False,
     markdown_file: str | None = None,
     json_file: str | None = None,
+    from_report: str | None = None,
     profile: str | None = None,
     debug: bool = False,
 ) -> None:
@@ -58,6 +61,7 @@ def check_drift(
             output_format="markdown" if markdown else "table",
             markdown_file=markdown_file,
             json_file=json_file,
+            from_report=from_report,
         )
 
     finish(action, profile=profile, json_output=json, debug=debug)

@@ -248,3 +248,90 @@ def resolved_comment(s: ServiceDrift) -> str:
         + (f" (revision `{s.deployed_revision}`)" if s.deployed_revision else "")
         + f", which includes every change to its paths on `{s.main_ref or 'main'}`. Closing."
     )
+
+
+# ---------------------------------------------------------------- reading a saved report
+
+
+def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
+    """Rebuild a :class:`DriftReport` from :func:`report_json`'s document.
+
+    The daily workflow measures drift in a job that holds cloud credentials and syncs
+    issues in another that holds the GitHub token; the JSON report travels between them.
+
+    Raises:
+        UsageError: the document is not a drift report (names the missing/bad key).
+    """
+    from nbaops.drift.detect import DriftReport, ServiceDrift, TrafficShare
+    from nbaops.errors import UsageError
+    from nbaops.gitrepo import Commit
+
+    def fail(key: str, problem: str = "missing or malformed") -> UsageError:
+        return UsageError(f"{source}: not a drift report: {key}: {problem}")
+
+    def when(value: Any, key: str) -> dt.datetime:
+        try:
+            parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise fail(key) from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+    if not isinstance(doc, dict) or not isinstance(doc.get("services"), list):
+        raise fail("services")
+    services: list[ServiceDrift] = []
+    for i, s in enumerate(doc["services"]):
+        where = f"services[{i}]"
+        if not isinstance(s, dict):
+            raise fail(where)
+        try:
+            verdict = Verdict(s["verdict"])
+            pending = [
+                Commit(
+                    sha=str(c["sha"]),
+                    short=str(c["short"]),
+                    author=str(c["author"]),
+                    author_email=str(c.get("author_email", "")),
+                    date=when(c["date"], f"{where}.pending.date"),
+                    committed_at=when(c["committed_at"], f"{where}.pending.committed_at"),
+                    subject=str(c["subject"]),
+                )
+                for c in s.get("pending", [])
+            ]
+            traffic = tuple(
+                TrafficShare(
+                    revision=str(t["revision"]),
+                    percent=int(t["percent"]),
+                    commit=t.get("commit"),
+                    tag=str(t.get("tag", "")),
+                )
+                for t in s.get("traffic", [])
+            )
+            age = s.get("oldest_pending_age_s")
+            services.append(
+                ServiceDrift(
+                    service=str(s["service"]),
+                    verdict=verdict,
+                    message=str(s.get("message", "")),
+                    source_paths=tuple(str(p) for p in s.get("source_paths", [])),
+                    window_s=float(s.get("window_s") or doc.get("window_s") or 0),
+                    deployed_commit=s.get("deployed_commit"),
+                    deployed_revision=s.get("deployed_revision"),
+                    head_commit=s.get("head_commit"),
+                    main_ref=s.get("main_ref"),
+                    traffic=traffic,
+                    pending=pending,
+                    oldest_pending_age_s=float(age) if age is not None else None,
+                    deployed_on_main=s.get("deployed_on_main"),
+                    duration_s=float(s.get("duration_s") or 0),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise fail(where, f"{type(exc).__name__}: {exc}") from None
+    return DriftReport(
+        services=services,
+        head_commit=doc.get("head_commit"),
+        main_ref=doc.get("main_ref"),
+        window_s=float(doc.get("window_s", 0)),
+        generated_at=when(doc.get("generated_at"), "generated_at"),
+        profile=str(doc.get("profile", "")),
+    )

@@ -32,6 +32,7 @@ def check_drift(
     output_format: str = "table",
     markdown_file: str | None = None,
     json_file: str | None = None,
+    from_report: str | None = None,
     env: Mapping[str, str] | None = None,
     resolver: ServingResolver | None = None,
 ) -> DriftReport:
@@ -47,6 +48,8 @@ def check_drift(
         output_format: ``table`` or ``markdown`` (``--json`` is the runner's business).
         markdown_file: also write the Markdown report to this path.
         json_file: also write the JSON report to this path.
+        from_report: read a saved JSON report (``--json-file`` of an earlier run)
+            instead of measuring: the workflow's issue job has no cloud access.
         env: environment for the GitHub settings (default ``os.environ``).
         resolver: how to read the serving commit (default: Cloud Run via ``ctx.cloudrun``).
 
@@ -64,14 +67,19 @@ def check_drift(
     settings = DriftSettings.from_config(ctx.config)
     span = clock.parse_duration(window, flag="--window") if window else settings.window
     ctx.config.select_services(service)  # unknown service: exit 2 before any call
+    if from_report and (window or fetch):
+        raise UsageError("--from-report replays a measured report: drop --window/--fetch")
     github = GitHubSettings.from_env(env) if sync_issues else None
-    report = detect.detect_drift(
-        ctx,
-        service=service,
-        window=span,
-        fetch=fetch,
-        resolver=resolver or detect.serving_state,
-    )
+    if from_report:
+        report = load_report(from_report, service=service)
+    else:
+        report = detect.detect_drift(
+            ctx,
+            service=service,
+            window=span,
+            fetch=fetch,
+            resolver=resolver or detect.serving_state,
+        )
     report.output_format = output_format
     try:
         if github is not None:
@@ -85,6 +93,28 @@ def check_drift(
             )
     finally:
         write_files(report, markdown_file=markdown_file, json_file=json_file)
+    return report
+
+
+def load_report(path: str, *, service: str | None = None) -> DriftReport:
+    """A report saved with ``--json-file`` (only ``service`` when given).
+
+    Raises:
+        UsageError: unreadable file, not JSON, not a drift report, or ``service`` absent.
+    """
+    from nbaops.drift.render import report_from_json
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--from-report: cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--from-report: {path} is not JSON: {exc}") from None
+    report = report_from_json(doc, source=path)
+    if service is not None:
+        report.services = [s for s in report.services if s.service == service]
+        if not report.services:
+            raise UsageError(f"--from-report: {path} has no service {service!r}")
     return report
 
 

@@ -350,3 +350,50 @@ def test_bad_credentials_are_a_github_error_without_the_token(
     with pytest.raises(GitHubError, match="HTTP 401: Bad credentials") as info:
         GitHubClient(settings).list_issues(LABEL)
     assert "wrong-token-value" not in str(info.value)
+
+
+def test_issues_sync_from_a_saved_report_without_cloud_calls(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+):
+    """The workflow measures in one job (cloud credentials) and syncs in another (token)."""
+    from nbaops.local.standin import StandIn
+
+    saved = tmp_path / "drift.json"
+    capsys.readouterr()
+    with pytest.raises(Exit):
+        check_drift(InvokeContext(), json_file=str(saved))
+    measured = json.loads(saved.read_text(encoding="utf-8"))
+    assert github.requests == []
+
+    cloud_calls = len(StandIn.requests(world.home))
+    code, doc, _ = sync(capsys, from_report=str(saved))
+    assert len(StandIn.requests(world.home)) == cloud_calls  # no Cloud Run request
+    assert code == 1 and doc["issues"]["ok"] is True
+    assert doc["services"] == measured["services"]  # the report round-trips unchanged
+    assert {marker_service(i["body"]) for i in github.open_issues()} == {
+        "phase4-processors",
+        "prediction-worker",
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ('{"verdict": "PASS"}', "not a drift report: services"),
+        ('{"services": [{"service": "x"}]}', "not a drift report: services[0]"),
+    ],
+)
+def test_bad_saved_report_exits_2_and_touches_nothing(
+    world: World,
+    github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: str,
+    message: str,
+):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content, encoding="utf-8")
+    code, doc, err = sync(capsys, from_report=str(bad))
+    assert code == 2 and message in err
+    assert github.requests == []
