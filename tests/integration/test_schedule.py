@@ -1,0 +1,167 @@
+"""`inv schedule.install`: the Cloud Scheduler job, through the official client (REST)
+against a Cloud Scheduler stand-in on 127.0.0.1; --dry-run makes no API call."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from invoke import Context as InvokeContext
+from invoke.exceptions import Exit
+
+from nbaops.cli import schedule as schedule_tasks
+from nbaops.context import Context
+from nbaops.errors import UsageError
+from nbaops.schedule import SchedulerError, install
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB = "projects/nba-props-platform/locations/us-west2/jobs/nbaops-system-health"
+RUN_URI = (
+    "https://run.googleapis.com/v2/projects/nba-props-platform/locations/us-west2"
+    "/jobs/nbaops-health:run"
+)
+
+
+@dataclass
+class FakeScheduler:
+    url: str
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+    fail_with: int | None = None
+
+
+@pytest.fixture
+def scheduler() -> Iterator[FakeScheduler]:
+    state: dict[str, FakeScheduler] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self, method: str) -> None:
+            fake = state["f"]
+            parts = urlsplit(self.path)
+            fake.requests.append((method, parts.path, parse_qs(parts.query)))
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if fake.fail_with:
+                status = {403: "PERMISSION_DENIED"}.get(fake.fail_with, "INTERNAL")
+                error = {"code": fake.fail_with, "message": "denied", "status": status}
+                return self._reply(fake.fail_with, {"error": error})
+            path = parts.path.removeprefix("/v1/")
+            if method == "GET":
+                if path not in fake.jobs:
+                    return self._reply(404, {"error": {"code": 404, "status": "NOT_FOUND"}})
+                return self._reply(200, fake.jobs[path])
+            if method == "POST":
+                fake.jobs[body["name"]] = body
+                return self._reply(200, body)
+            if method == "PATCH":
+                fake.jobs[path] = {**fake.jobs[path], **body}
+                return self._reply(200, fake.jobs[path])
+            return self._reply(405, {})
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state["f"] = FakeScheduler(url=f"http://127.0.0.1:{server.server_address[1]}")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield state["f"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def prod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    return Context.create("prod", config_path=ROOT / "nbaops.yaml")
+
+
+def run_install(ctx: Context, fake: FakeScheduler, **kw: Any):
+    return install(ctx, endpoint=fake.url, credentials=AnonymousCredentials(), **kw)
+
+
+def test_dry_run_makes_no_api_call(prod: Context, scheduler: FakeScheduler) -> None:
+    report = run_install(prod, scheduler, dry_run=True)
+    assert scheduler.requests == []
+    job = report.to_json()["job"]
+    assert report.action == "dry-run" and job["name"] == JOB
+    assert job["schedule"] == "0 */6 * * *" and job["time_zone"] == "Etc/UTC"
+    assert job["http_target"]["uri"] == RUN_URI
+    assert job["http_target"]["oauth_token"]["service_account_email"] == (
+        "nbaops-scheduler@nba-props-platform.iam.gserviceaccount.com"
+    )
+    assert job["runs"] == "inv system-health --profile prod --json"
+
+
+def test_creates_then_leaves_alone_then_updates_only_what_differs(
+    prod: Context, scheduler: FakeScheduler
+) -> None:
+    assert run_install(prod, scheduler).action == "created"
+    created = scheduler.jobs[JOB]
+    assert created["schedule"] == "0 */6 * * *"
+    assert created["httpTarget"]["uri"] == RUN_URI
+    assert created["httpTarget"]["oauthToken"]["scope"].endswith("/auth/cloud-platform")
+    assert [r[0] for r in scheduler.requests] == ["GET", "POST"]
+
+    assert run_install(prod, scheduler).action == "unchanged"
+    assert [r[0] for r in scheduler.requests][2:] == ["GET"]  # no write
+
+    prod.config.raw["alerts"]["schedule"]["cron"] = "30 */4 * * *"
+    report = run_install(prod, scheduler)
+    assert (report.action, report.changed) == ("updated", ["schedule"])
+    method, path, query = scheduler.requests[-1]
+    assert (method, path, query["updateMask"]) == ("PATCH", f"/v1/{JOB}", ["schedule"])
+    assert scheduler.jobs[JOB]["schedule"] == "30 */4 * * *"
+
+
+def test_api_errors_are_one_line_with_a_hint(prod: Context, scheduler: FakeScheduler) -> None:
+    scheduler.fail_with = 403
+    with pytest.raises(SchedulerError) as info:
+        run_install(prod, scheduler)
+    assert "roles/cloudscheduler.admin" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_local_profile_refuses_install_but_prints_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_CONFIG", str(ROOT / "nbaops.yaml"))
+    local = Context.create("local", config_path=ROOT / "nbaops.yaml")
+    with pytest.raises(UsageError, match="needs a gcp profile"):
+        install(local)
+    with pytest.raises(Exit) as info:
+        schedule_tasks.install(InvokeContext(), profile="local")
+    assert info.value.code == 2
+    schedule_tasks.install(InvokeContext(), profile="local", dry_run=True, json=True)
+    document = json.loads(capsys.readouterr().out)
+    assert document["action"] == "dry-run" and "no local stand-in" in document["note"]
+    assert document["job"]["name"].startswith("projects/nbaops-local/locations/us-west2/jobs/")
