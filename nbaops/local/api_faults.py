@@ -9,7 +9,8 @@ Kinds and where they apply:
 - ``http-4xx`` / ``http-5xx``: a Cloud Run Admin API request answers ``status``
   (default 403 PERMISSION_DENIED / 503 UNAVAILABLE) with Google error JSON.
 - ``timeout``: a Cloud Run Admin API request sleeps ``delay_s`` (default 30 s, past
-  any client timeout nbaops uses in tests) before answering normally.
+  any client timeout nbaops uses in tests) before answering normally. A timed-out
+  PATCH is still applied afterwards, as with the real API: a timeout is ambiguous.
 - ``lro-fail``: the next update's operation finishes ``done`` with an ``error``; a new
   revision is created but fails to become ready and traffic is unchanged.
 - ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.
