@@ -14,6 +14,7 @@ from nbaops.cli import drift as drift_tasks
 from nbaops.cli import regression as regression_tasks
 from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
+from nbaops.cli import schema as schema_tasks
 from nbaops.cli import slack as slack_tasks
 
 ns = Collection()
@@ -22,6 +23,8 @@ for task in services.TASKS:
 for task in [*check_tasks.TASKS, *drift_tasks.TASKS]:
     ns.add_task(task)
 for task in [*deploy_tasks.TASKS, *regression_tasks.TASKS]:
+    ns.add_task(task)
+for task in schema_tasks.TASKS:
     ns.add_task(task)
 ns.add_collection(sandbox.ns)
 ns.add_collection(slack_tasks.ns)

@@ -27,6 +27,7 @@ from nbaops.bqschema import ddl
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.model import (
     BIGQUERY,
+    CANONICAL_TYPES,
     CATEGORIES,
     CONSUMER,
     Field,
@@ -461,8 +462,10 @@ class _Comparer:
                     f"nested column {path} relaxed to NULLABLE: apply "
                     "with `bq update` (tables.patch)"
                 )
-        # type
-        if o.type != n.type:
+        # type (an unknown type is a lint error, not a type change)
+        if o.type not in CANONICAL_TYPES or n.type not in CANONICAL_TYPES:
+            pass
+        elif o.type != n.type:
             coercible = n.type in COERCIONS.get(o.type, frozenset())
             statement = ddl.set_data_type(self.table, n) if top and coercible else None
             self.violation(

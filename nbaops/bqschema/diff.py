@@ -244,3 +244,165 @@ def render_lines(result: DiffResult) -> list[str]:
 
 def partitioning_text(p: Partitioning | None) -> str:
     return p.describe() if p else "none"
+
+
+# -- tasks: schema-diff ----------------------------------------------------------------------
+
+
+def schema_path(root: Path, table: str) -> Path:
+    """``schemas/<dataset>/<table>.json`` for a logical ``dataset.table``."""
+    dataset, _, name = table.partition(".")
+    return root / "schemas" / dataset / f"{name}.json"
+
+
+def known_tables(root: Path) -> list[str]:
+    base = root / "schemas"
+    if not base.is_dir():
+        return []
+    return sorted(
+        f"{p.parent.name}.{p.stem}" for p in base.glob("*/*.json") if is_schema_path(p.name)
+    )
+
+
+def resolve_tables(root: Path, table: str | None) -> list[str]:
+    """The named table (validated) or every table with a schema file.
+
+    Raises:
+        UsageError: unknown table (names the known ones).
+    """
+    from nbaops.errors import UsageError
+
+    tables = known_tables(root)
+    if table is None:
+        return tables
+    if table not in tables:
+        raise UsageError(f"unknown table {table!r}; known tables: {', '.join(tables)}")
+    return [table]
+
+
+def live_schema(fields: list[dict[str, Any]], table: str) -> TableSchema:
+    """The warehouse's bq JSON array as a :class:`TableSchema`."""
+    import json
+
+    doc = decode_document(f"live:{table}", json.dumps(fields, default=str).encode())
+    schema = to_table_schema(doc)
+    if schema is None:  # the adapter returned something that is not a field list
+        from nbaops.errors import WarehouseError
+
+        raise WarehouseError(f"{table}: the warehouse returned a schema that is not a field list")
+    return schema
+
+
+@dataclass
+class SchemaDiffReport:
+    """The result of ``schema-diff`` / ``schema-apply`` (implements the Report protocol)."""
+
+    title: str
+    against: str
+    tables: list[TableDiff] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # table -> could not compare
+    applied: list[str] = field(default_factory=list)
+    refused: bool = False
+    dry_run: bool = False
+
+    @property
+    def verdict(self) -> Any:
+        from nbaops.verdict import Verdict
+
+        everything = self.findings + [f for t in self.tables for f in t.verdicts.findings]
+        if self.refused or any(f.is_error for f in everything):
+            return Verdict.FAIL
+        if self.errors:
+            return Verdict.ERROR
+        if everything or any(t.verdicts.unappliable or t.verdicts.notes for t in self.tables):
+            return Verdict.WARN
+        return Verdict.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "against": self.against,
+            "tables": [t.to_json() for t in self.tables],
+            "findings": [f.to_json() for f in self.findings],
+            "errors": self.errors,
+            "applied": self.applied,
+            "refused": self.refused,
+            "dry_run": self.dry_run,
+        }
+
+    def render(self, console: Any) -> None:
+        from nbaops.report import verdict_text
+
+        console.print(f"[bold]{self.title}[/bold] (against {self.against})")
+        for f in self.findings:
+            console.print(f.format(), markup=False)
+        for table, message in self.errors.items():
+            console.print(f"{table}: could not compare: {message}", markup=False)
+        unchanged = [t.table for t in self.tables if not t.comparison.changed]
+        for t in self.tables:
+            if not t.comparison.changed:
+                continue
+            console.print(f"[bold]{t.table}[/bold] ({t.path}): changed")
+            for f in t.verdicts.findings:
+                console.print(f"  {f.format()}", markup=False)
+            for s in t.verdicts.plan:
+                mark = "applied" if s.sql in self.applied else "ddl"
+                console.print(f"  {mark}: {s.sql};", markup=False)
+            for note in t.verdicts.notes:
+                console.print(f"  note: {note}", markup=False)
+            for v in t.verdicts.unappliable:
+                console.print(f"  manual: {v.rule} {v.message} (no DDL can apply it)", markup=False)
+        summary = f"{len(self.tables)} table(s) compared, {len(unchanged)} unchanged"
+        if self.refused:
+            summary += "; refused: breaking changes (see the rule ids above), nothing applied"
+        elif self.applied:
+            summary += f"; {len(self.applied)} statement(s) applied"
+        elif self.dry_run:
+            summary += "; dry run, nothing applied"
+        console.print(verdict_text(self.verdict), summary)
+
+
+def diff_against_ref(ctx: Any, table: str | None, ref: str) -> SchemaDiffReport:
+    """``schema-diff --against REF``: schema files in the working tree vs ``ref``."""
+    config = RuleConfig.from_mapping(ctx.config.section("schema_rules"))
+    tables = resolve_tables(ctx.root, table)
+    paths = [str(schema_path(ctx.root, t)) for t in tables] if table else []
+    result = check_against_ref(paths, ref=ref, config=config, start=ctx.root)
+    report = SchemaDiffReport("schema-diff", against=ref, findings=result.findings)
+    report.tables = result.tables
+    return report
+
+
+def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
+    """``schema-diff --live``: each schema file vs the table in the profile's warehouse."""
+    from nbaops.clock import today_eastern
+    from nbaops.errors import WarehouseError
+
+    config = RuleConfig.from_mapping(ctx.config.section("schema_rules"))
+    tables = resolve_tables(ctx.root, table)
+    report = SchemaDiffReport("schema-diff", against=f"live ({ctx.profile} warehouse)")
+    warehouse = ctx.warehouse
+    today = today_eastern()
+    for name in tables:
+        path = schema_path(ctx.root, name)
+        shown = os.path.relpath(path)
+        data, problem = read_bytes(str(path))
+        if data is None:
+            report.findings.extend([problem] if problem else [])
+            continue
+        doc = decode_document(shown, data)
+        new = to_table_schema(doc)
+        if new is None:
+            report.findings.extend(_doc_errors(doc))
+            continue
+        try:
+            old = live_schema(warehouse.table_schema(name), name)
+        except WarehouseError as exc:
+            report.errors[name] = str(exc).splitlines()[0] if str(exc) else "warehouse error"
+            continue
+        comparison = compare(old, new, name)
+        report.tables.append(
+            TableDiff(name, shown, comparison, judge(comparison, config, path=shown, today=today))
+        )
+    return report

@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from nbaops.errors import GitError
+from nbaops.errors import GitError, UsageError
 from nbaops.gitrepo import Repo
 
 TIMEOUT_S = 30.0
@@ -25,7 +25,10 @@ class GitBase:
         self.repo = Repo(start)
         self.root = self.repo.root
         self.ref = ref
-        self.sha = self.repo.resolve(ref)
+        try:
+            self.sha = self.repo.resolve(ref)
+        except GitError:
+            raise UsageError(f"unknown git ref {ref!r} in {self.root}") from None
 
     def relative(self, path: str | Path) -> str:
         """``path`` (absolute or relative to the cwd) relative to the repository root."""

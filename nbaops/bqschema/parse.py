@@ -24,7 +24,6 @@ from typing import Any
 from nbaops.bqschema.jsonpos import JArray, JObject, LineIndex, loads
 from nbaops.bqschema.lint_rules import LINT_RULES
 from nbaops.bqschema.model import (
-    ACCEPTED_TYPES,
     MODES,
     Field,
     Finding,
@@ -286,8 +285,6 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
         name, ftype = item.get("name"), item.get("type")
         if not isinstance(name, str) or not isinstance(ftype, str):
             continue
-        if ftype.upper() not in ACCEPTED_TYPES:
-            continue
         mode = item.get("mode", "NULLABLE")
         mode = mode.upper() if isinstance(mode, str) and mode.upper() in MODES else "NULLABLE"
         tags = item.get("policyTags")
@@ -299,6 +296,8 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
         out.append(
             Field(
                 name=name,
+                # An unknown type is kept as written: lint reports it, and the breaking
+                # check must not mistake the column for a removed one.
                 type=canonical_type(ftype),
                 mode=mode,
                 fields=_build_fields(doc, item.get("fields"), depth + 1),
