@@ -305,7 +305,7 @@ def _plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
                 except Exception as exc:
                     estimate = f"bytes: could not estimate ({type(exc).__name__})"
             compact = " ".join(sql.split())
-            lines.append(f"  check {planned.spec.id} {key} [{estimate}]: {compact[:400]}")
+            lines.append(f"  check {planned.spec.id} {key} [{estimate}]: {compact}")
     return lines
 
 

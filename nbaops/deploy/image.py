@@ -21,10 +21,9 @@ from nbaops.errors import ConfigError, NbaopsError, UsageError
 if TYPE_CHECKING:
     from nbaops.context import Context
 
-_DOMAIN = (
-    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?)"
-)
+# A registry host is recognised like docker does: it has a dot or a port, or is localhost.
+_HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:(?:{_HOST}(?:\.{_HOST})+|localhost)(?::[0-9]{{1,5}})?|{_HOST}:[0-9]{{1,5}})"
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE_RE = re.compile(
     rf"^(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"

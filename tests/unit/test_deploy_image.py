@@ -1,0 +1,69 @@
+"""Image references: validation (exit 2 on bad input) and the planned image per profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbaops.config import load_config
+from nbaops.context import Context
+from nbaops.deploy.image import LOCAL_IMAGE_REPO, plan_image, realize, validate_image
+from nbaops.errors import ConfigError, UsageError
+
+COMMIT = "a" * 40
+
+
+@pytest.mark.parametrize("ref", [
+    "us-west2-docker.pkg.dev/nba-props-platform/services/phase4-processors:abc123",
+    "gcr.io/p/img@sha256:" + "0" * 64,
+    "localhost:5000/team/img:v1.2",
+    "img:latest",
+])
+def test_valid_references(ref: str) -> None:
+    assert validate_image(ref) == ref
+
+
+@pytest.mark.parametrize("ref", [
+    "", "UPPER/img:tag", "img", "gcr.io/p/img:", "gcr.io/p/img:tag with space",
+    "gcr.io/p/img@sha256:short", "-bad/img:tag", "a" * 600 + ":t",
+])
+def test_invalid_references_are_usage_errors(ref: str) -> None:
+    with pytest.raises(UsageError, match="--image"):
+        validate_image(ref)
+
+
+def test_local_plan_reuses_the_repository_of_the_running_image() -> None:
+    ctx = Context(config=load_config(profile="local"))
+    plan = plan_image(ctx, "phase4-processors", COMMIT, given=None,
+                      current_image="local.reg/nba/services/phase4-processors:old")
+    assert plan.ref == f"local.reg/nba/services/phase4-processors:{COMMIT}"
+    assert plan.source == "local-registry" and plan.build is None
+    assert realize(ctx, plan) == plan.ref
+    fallback = plan_image(ctx, "phase4-processors", COMMIT, given=None, current_image=None)
+    assert fallback.ref == f"{LOCAL_IMAGE_REPO}/phase4-processors:{COMMIT}"
+
+
+def test_prod_plan_is_a_cloud_build_request_from_the_commit() -> None:
+    ctx = Context(config=load_config(profile="prod"))
+    plan = plan_image(ctx, "phase4-processors", COMMIT, given=None, current_image=None)
+    assert plan.source == "cloud-build"
+    assert plan.ref.startswith(ctx.config.profile.image_repository or "x")
+    assert plan.build is not None
+    assert plan.build["source"]["connected_repository"]["revision"] == COMMIT
+    assert plan.build["images"] == [plan.ref]
+    assert "services/phase4_processors/Dockerfile" in plan.build["steps"][0]["args"]
+
+
+def test_given_image_is_used_as_is() -> None:
+    ctx = Context(config=load_config(profile="prod"))
+    plan = plan_image(ctx, "s", COMMIT, given="gcr.io/p/s:v1", current_image=None)
+    assert (plan.ref, plan.source) == ("gcr.io/p/s:v1", "given")
+    assert "given image" in plan.describe()
+
+
+def test_prod_without_image_repository_is_a_config_error(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    ctx = Context(config=load_config(profile="prod"))
+    ctx.config.profile = dataclasses.replace(ctx.config.profile, image_repository=None)
+    with pytest.raises(ConfigError, match="image_repository"):
+        plan_image(ctx, "s", COMMIT, given=None, current_image=None)
