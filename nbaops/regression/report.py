@@ -252,9 +252,9 @@ def calibration_plot(m: Metrics, systems: Sequence[str]) -> str:
     ]
     if not groups:
         return "<p>No stated confidence in these predictions: calibration not measured.</p>"
-    plot = _Plot((0.5, 1.0), (0.3, 1.0), margin=(28, 20, 50, 60))
+    plot = _Plot((0.5, 1.0), (0.0, 1.0), margin=(28, 20, 50, 60))
     plot.axes(
-        [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+        [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         "realised hit rate",
         "stated confidence",
         [(v, f"{100 * v:.0f}%") for v in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)],
@@ -281,8 +281,9 @@ def calibration_plot(m: Metrics, systems: Sequence[str]) -> str:
                 f'<line x1="{xx:.1f}" y1="{plot.y(g.hit_low):.1f}" x2="{xx:.1f}" '
                 f'y2="{plot.y(g.hit_high):.1f}" stroke="{color}" stroke-opacity="0.5"/>'
                 f'<circle cx="{xx:.1f}" cy="{plot.y(g.hit_rate or 0):.1f}" r="3" fill="{color}">'
-                f"<title>{html.escape(system)} {g.bucket}: stated {_pct(g.mean_confidence)}, "
-                f"realised {_pct(g.hit_rate)} of {g.decided}</title></circle>"
+                f"<title>{html.escape(system)} {html.escape(g.bucket)}: "
+                f"stated {_pct(g.mean_confidence)}, realised {_pct(g.hit_rate)} "
+                f"of {g.decided}</title></circle>"
             )
     plot.legend([(s, colors[s]) for s in systems])
     return plot.svg("Calibration: stated confidence vs realised hit rate")
@@ -301,7 +302,7 @@ def error_plot(m: Metrics, systems: Sequence[str]) -> str:
     top = math.ceil(top * 20) / 20 or 0.05
     plot = _Plot((edges[0], edges[-1] + width), (0.0, top), margin=(28, 20, 50, 60))
     plot.axes(
-        [top * i / 4 for i in range(5)],
+        [i * 0.05 for i in range(int(round(top / 0.05)) + 1)],
         "share of predictions",
         "predicted - actual (points)",
         [(e, f"{e:g}") for e in edges if e % (2 * width) == 0] or [(e, f"{e:g}") for e in edges],
