@@ -1,0 +1,83 @@
+"""validate-daily: the chain's completeness stage by stage and where it broke."""
+
+from __future__ import annotations
+
+from checks_world import TODAY, YESTERDAY, World, et, world  # noqa: F401 - fixture
+
+from nbaops.daily_validation import validate_daily
+from nbaops.verdict import Verdict
+
+
+def _full_day(world: World, *, box_games: int | None = None, grade: int | None = None,
+              lines_missing: int = 0) -> None:
+    games = world.games(YESTERDAY, 5)  # 100 players
+    world.features(games)
+    world.lines(games, missing={games[0].game_id: lines_missing} if lines_missing else None)
+    world.box_scores(games[: box_games if box_games is not None else len(games)])
+    batch = world.batch(YESTERDAY, "11:30", expected=100)
+    rows = world.predictions(games, batch, et(YESTERDAY, 11, 40))
+    world.grade(rows[: grade if grade is not None else len(rows)], et(TODAY, 3))
+
+
+def _by_stage(report: object) -> dict[str, object]:
+    return {c.name.removeprefix("daily."): c for c in report.checks}  # type: ignore[attr-defined]
+
+
+def test_complete_chain_passes(world: World) -> None:
+    _full_day(world)
+    report = validate_daily(world.ctx)
+    assert report.verdict is Verdict.PASS
+    assert report.broke_at is None
+    stages = _by_stage(report)
+    assert list(stages) == ["schedule", "box_scores", "features", "predictions", "grading"]
+    assert stages["grading"].message == "grading: 200 of 200 predictions graded (100.0%, PASS)"
+    doc = report.to_json()
+    assert doc["game_date"] == str(YESTERDAY) and doc["counts"]["games_scheduled"] == 5
+
+
+def test_chain_breaks_at_grading(world: World) -> None:
+    _full_day(world, grade=100)
+    report = validate_daily(world.ctx)
+    assert report.verdict is Verdict.FAIL
+    assert report.broke_at == "grading"
+    assert _by_stage(report)["grading"].value == 50.0
+    assert _by_stage(report)["predictions"].verdict is Verdict.PASS
+
+
+def test_missing_box_scores_break_the_chain_and_later_stages_compare_to_them(
+        world: World) -> None:
+    _full_day(world, box_games=0)
+    report = validate_daily(world.ctx)
+    assert report.broke_at == "box scores"
+    stages = _by_stage(report)
+    assert stages["box_scores"].verdict is Verdict.FAIL
+    assert stages["box_scores"].message.startswith("box scores: 0 of 5 scheduled games")
+    assert stages["features"].verdict is Verdict.INCONCLUSIVE
+    assert "chain broke at box scores" in stages["features"].message
+
+
+def test_partial_box_scores_warn_or_fail_by_tier(world: World) -> None:
+    _full_day(world, box_games=4)  # 4 of 5 games = 80% < 90%
+    report = validate_daily(world.ctx)
+    assert _by_stage(report)["box_scores"].verdict is Verdict.FAIL
+
+
+def test_players_without_lines_are_not_expected_to_be_predicted(world: World) -> None:
+    _full_day(world, lines_missing=10)
+    report = validate_daily(world.ctx)
+    stages = _by_stage(report)
+    assert stages["predictions"].verdict is Verdict.PASS
+    assert stages["predictions"].details["of"] == 90
+
+
+def test_no_games_is_pass(world: World) -> None:
+    report = validate_daily(world.ctx, TODAY)
+    assert report.verdict is Verdict.PASS
+    assert report.checks[0].message == f"no games scheduled on {TODAY}: nothing to validate"
+
+
+def test_broken_table_is_error(world: World) -> None:
+    world.break_table("nba_predictions.prediction_accuracy")
+    report = validate_daily(world.ctx)
+    assert report.verdict is Verdict.ERROR
+    assert "prediction_accuracy" in report.checks[0].message

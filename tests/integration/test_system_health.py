@@ -1,0 +1,196 @@
+"""system-health end to end on the local warehouse and stand-in: concurrency, timeouts,
+errors, the JSON shape, the step summary, history and alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from checks_world import NOW_DT, TODAY, YESTERDAY, World, et, make_world
+
+from nbaops.verdict import Verdict, exit_code_for
+
+ALL_SERVICES = ["phase3-processors", "phase4-processors", "prediction-coordinator",
+                "prediction-worker", "grading-service"]
+
+
+def healthy_day(world: World) -> None:
+    """A game day on which every check passes at 12:00 ET."""
+    today = world.games(TODAY, 5)
+    world.features(today)
+    world.lines(today)
+    yesterday = world.games(YESTERDAY, 5)
+    world.box_scores(yesterday)
+    old_batch = world.batch(YESTERDAY, "11:30", expected=100)
+    world.grade(world.predictions(yesterday, old_batch, et(YESTERDAY, 11, 40)), et(TODAY, 3))
+    batch = world.batch(TODAY, "11:30", expected=100)
+    world.predictions(today, batch, et(TODAY, 11, 40))
+    for name in ("box_scores", "shot_zones"):
+        world.heartbeat(name, NOW_DT - dt.timedelta(minutes=3))
+    world.use_standin_logs()
+
+
+@pytest.fixture
+def healthy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    world = make_world(tmp_path, monkeypatch)
+    healthy_day(world)
+    return world
+
+
+def run(world: World, service: str | None = None, record: bool = True):  # type: ignore[no-untyped-def]
+    from nbaops.system_health import run_system_health
+
+    return run_system_health(world.ctx, service, record=record)
+
+
+def test_every_check_runs_for_every_service_and_passes(healthy: World) -> None:
+    report = run(healthy)
+    names = [(c.name, c.service) for c in report.checks]
+    assert names[:6] == [
+        ("lines_coverage", "phase4-processors"),
+        ("grading_completeness", "grading-service"),
+        ("recent_predictions", "prediction-worker"),
+        ("batch_errors", "prediction-coordinator"),
+        ("processor_heartbeats", "phase3-processors"),
+        ("shot_zones", "phase3-processors"),
+    ]
+    assert names[6:] == [("error_logs", s) for s in ALL_SERVICES]
+    assert report.verdict is Verdict.PASS, [(c.name, c.verdict, c.message) for c in report.checks]
+    assert exit_code_for(report.verdict) == 0
+
+
+def test_json_document_has_exactly_the_contract_shape(healthy: World) -> None:
+    doc = json.loads(json.dumps(run(healthy).to_json(), default=str))
+    assert set(doc) == {"verdict", "checks"}
+    assert doc["verdict"] == "PASS"
+    for check in doc["checks"]:
+        assert {"name", "service", "verdict", "value", "threshold", "message",
+                "duration_s"} <= set(check)
+        assert check["verdict"] in {"PASS", "WARN", "FAIL", "INCONCLUSIVE", "ERROR"}
+
+
+def test_service_filter_runs_only_that_services_checks(healthy: World) -> None:
+    report = run(healthy, "grading-service")
+    assert [(c.name, c.service) for c in report.checks] == [
+        ("grading_completeness", "grading-service"), ("error_logs", "grading-service")]
+
+
+def test_unknown_service_is_a_usage_error(healthy: World) -> None:
+    from nbaops.errors import UnknownServiceError
+
+    with pytest.raises(UnknownServiceError, match="known services: phase3-processors"):
+        run(healthy, "nope")
+
+
+def test_a_failing_check_fails_the_run_and_the_others_still_report(healthy: World) -> None:
+    healthy.break_table("nba_analytics.processor_heartbeats")
+    healthy.log("phase4-processors", "phase4-processors-00002-abc", "lines feed 500 {i}",
+                count=12)
+    report = run(healthy)
+    by = {(c.name, c.service): c for c in report.checks}
+    assert by[("processor_heartbeats", "phase3-processors")].verdict is Verdict.ERROR
+    assert "processor_heartbeats" in by[("processor_heartbeats", "phase3-processors")].message
+    assert by[("error_logs", "phase4-processors")].verdict is Verdict.FAIL
+    assert by[("lines_coverage", "phase4-processors")].verdict is Verdict.PASS
+    assert report.verdict is Verdict.FAIL
+    assert exit_code_for(report.verdict) == 1
+
+
+def test_error_without_failure_exits_3(healthy: World) -> None:
+    healthy.break_table("nba_analytics.player_game_summary")
+    report = run(healthy)
+    assert report.verdict is Verdict.ERROR
+    assert exit_code_for(report.verdict) == 3
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(1)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_hung_check_times_out_as_error_without_delaying_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_endpoint: str) -> None:
+    from nbaops.adapters.logs import LogReader
+
+    world = make_world(tmp_path, monkeypatch, checks={"timeout_s": 1.5})
+    healthy_day(world)
+    world.ctx.__dict__["logs"] = LogReader(world.ctx.config.profile, endpoint=silent_endpoint,
+                                           timeout_s=30.0)
+    started = time.monotonic()
+    report = run(world, record=False)
+    elapsed = time.monotonic() - started
+    logs = [c for c in report.checks if c.name == "error_logs"]
+    assert len(logs) == 5
+    assert all(c.verdict is Verdict.ERROR for c in logs)
+    assert all(c.message == "timed out after 1.5s (checks.timeout_s)" for c in logs)
+    assert {c.verdict for c in report.checks if c.name != "error_logs"} == {Verdict.PASS}
+    assert elapsed < 10, "the run waited for the hung checks instead of their timeout"
+    assert exit_code_for(report.verdict) == 3
+
+
+def test_step_summary_is_appended_as_markdown(healthy: World, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    healthy.break_table("nba_analytics.player_game_summary")
+    run(healthy)
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("# earlier step\n")
+    assert "nbaops system-health: ERROR" in text
+    assert "| check | service | verdict | value | threshold | message | s |" in text
+    assert "| shot_zones | phase3-processors | 🛑 ERROR |" in text
+    assert "| lines_coverage | phase4-processors | ✅ PASS | 100 |" in text
+
+
+def test_history_is_recorded_and_alerts_dispatched(healthy: World) -> None:
+    healthy.break_table("nba_analytics.player_game_summary")
+    report = run(healthy)
+    run_ids = {c.details.get("run_id") for c in report.checks}
+    assert len(run_ids) == 1 and None not in run_ids
+    rows = healthy.wh.query(
+        "SELECT check_name, verdict FROM `nba_ops.check_results` "
+        "WHERE run_at >= @since", {"since": NOW_DT - dt.timedelta(minutes=1)}).rows
+    assert len(rows) == len(report.checks)
+    assert {"check_name": "shot_zones", "verdict": "ERROR"} in rows
+    assert any(note.startswith("alerts:") for note in report.notes)
+    outbox = healthy.home / "outbox.jsonl"
+    assert outbox.is_file() and "shot_zones" in outbox.read_text(encoding="utf-8")
+
+
+def test_no_record_writes_no_history(healthy: World) -> None:
+    report = run(healthy, record=False)
+    assert report.notes == []
+    rows = healthy.wh.query("SELECT COUNT(*) AS n FROM `nba_ops.check_results` "
+                            "WHERE run_at >= @since",
+                            {"since": NOW_DT - dt.timedelta(days=1)}).rows
+    assert rows[0]["n"] == 0
