@@ -199,6 +199,16 @@ def serving_state(ctx: Context, service: str) -> ServingState:
     )
 
 
+def _warm_cloudrun(ctx: Context) -> None:
+    """Build the Cloud Run clients once before the threads share them (as
+    ``check-all-services`` does). A failure here is reported per service instead."""
+    try:
+        cloudrun = ctx.cloudrun
+        _ = cloudrun.services_client, cloudrun.revisions_client
+    except NbaopsError:
+        return
+
+
 def classify(
     *,
     pending: list[Commit],
@@ -355,6 +365,8 @@ def detect_drift(
         repo.fetch()
     main_ref = repo.main_ref(branch=settings.main_branch)
     head = repo.main_tip(branch=settings.main_branch)
+    if resolver is serving_state:
+        _warm_cloudrun(ctx)
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(selected)))) as pool:
         futures = [
             pool.submit(

@@ -239,3 +239,20 @@ def test_drift_config_typos_exit_2(
     config.write_text(text, encoding="utf-8")
     code, _out, err = run_task(capsys)
     assert code == 2 and message in err
+
+
+def test_service_missing_in_cloud_run_is_error_not_pass(
+    world: World, capsys: pytest.CaptureFixture[str]
+):
+    config = world.repo / "nbaops.yaml"
+    ghost = (
+        "services:\n  ghost-service:\n    owner: '@x'\n    source_paths: [services/ghost/]\n"
+        "    health_path: /health\n    post_deploy: []\n"
+    )
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("services:\n", ghost, 1), encoding="utf-8"
+    )
+    code, doc = drift_json(capsys, service="ghost-service")
+    (svc,) = doc["services"]
+    assert code == 3 and svc["verdict"] == "ERROR"
+    assert "ghost-service" in svc["message"]
