@@ -7,7 +7,8 @@ measured against the one before it:
 - features: players with box scores that also had feature rows;
 - predictions: players with features *and* a points line (REAL_LINES_ONLY: only they
   can be predicted) that got at least one prediction;
-- grading: predictions of the day that were graded.
+- grading: predictions of players who played (have a box score) that were graded
+  (a prediction of a player who did not play is void, never graded).
 
 One query (every table bounded by ``game_date = @game_date``) gives all counts. The
 first stage whose completeness is below ``fail_below`` (or that is empty while its
@@ -63,6 +64,11 @@ graded AS (
   FROM `nba_predictions.prediction_accuracy`
   WHERE game_date = @game_date
 ),
+played_predictions AS (
+  SELECT p.prediction_id
+  FROM predictions AS p
+  JOIN (SELECT DISTINCT player_lookup FROM box) AS b ON b.player_lookup = p.player_lookup
+),
 predictable AS (
   SELECT f.player_lookup FROM features AS f JOIN lined AS l ON l.player_lookup = f.player_lookup
 )
@@ -78,7 +84,8 @@ SELECT
   (SELECT COUNT(DISTINCT p.player_lookup) FROM predictions AS p
      JOIN predictable AS q ON q.player_lookup = p.player_lookup) AS predicted_players,
   (SELECT COUNT(*) FROM predictions) AS predictions,
-  (SELECT COUNT(*) FROM predictions AS p
+  (SELECT COUNT(*) FROM played_predictions) AS played_predictions,
+  (SELECT COUNT(*) FROM played_predictions AS p
      JOIN graded AS g ON g.prediction_id = p.prediction_id) AS graded_predictions
 """
 
@@ -105,8 +112,9 @@ STAGES = (
     Stage("predictions", "predictions", "prediction-worker", "predicted_players",
           "predictable_players", "players with features and a line that were predicted",
           "players with features and a points line"),
-    Stage("grading", "grading", "grading-service", "graded_predictions", "predictions",
-          "predictions graded", "predictions"),
+    Stage("grading", "grading", "grading-service", "graded_predictions",
+          "played_predictions", "predictions of players who played graded",
+          "predictions of players who played"),
 )
 
 

@@ -1,8 +1,12 @@
 """Grading completeness (grading-service): are predictions of finished games graded?
 
 A game is due for grading once it finished (start time + ``game_length``) more than
-``grace`` ago. The check reports the graded share of the due games' predictions per game
-date, and the lag of the oldest game that still has ungraded predictions.
+``grace`` ago. Only predictions of players who played (who have a box score for the
+game) can be graded; predictions of players who did not play are void and reported
+apart. The check reports the graded share of the due games' gradable predictions per
+game date, and the lag of the oldest game that still has ungraded predictions. Finished
+games whose predictions cannot be graded because no box score exists yet are
+INCONCLUSIVE for grading (phase 3 is late; validate-daily names it).
 """
 
 from __future__ import annotations
@@ -29,8 +33,13 @@ WITH due AS (
     AND start_time <= @started_before
     AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
 ),
+played AS (
+  SELECT DISTINCT game_id, player_lookup
+  FROM `nba_analytics.player_game_summary`
+  WHERE game_date BETWEEN @from_date AND @to_date
+),
 predictions AS (
-  SELECT prediction_id, game_id
+  SELECT prediction_id, game_id, player_lookup
   FROM `nba_predictions.player_prop_predictions`
   WHERE game_date BETWEEN @from_date AND @to_date
 ),
@@ -40,10 +49,13 @@ graded AS (
   WHERE game_date BETWEEN @from_date AND @to_date
 )
 SELECT d.game_date, d.game_id, d.matchup, d.start_time,
-       COUNT(p.prediction_id) AS predictions,
-       COUNTIF(g.prediction_id IS NOT NULL) AS graded
+       COUNT(p.prediction_id) AS all_predictions,
+       COUNTIF(b.player_lookup IS NOT NULL) AS predictions,
+       COUNTIF(b.player_lookup IS NOT NULL AND g.prediction_id IS NOT NULL) AS graded,
+       (SELECT COUNT(*) FROM played AS x WHERE x.game_id = d.game_id) AS box_players
 FROM due AS d
 LEFT JOIN predictions AS p ON p.game_id = d.game_id
+LEFT JOIN played AS b ON b.game_id = p.game_id AND b.player_lookup = p.player_lookup
 LEFT JOIN graded AS g ON g.prediction_id = p.prediction_id
 GROUP BY d.game_date, d.game_id, d.matchup, d.start_time
 ORDER BY d.game_date, d.start_time, d.game_id
@@ -81,18 +93,27 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         day["graded_share"] = round(day["graded"] / day["predictions"], 4) if day["predictions"] \
             else None
     ungraded = [r for r in rows if int(r["graded"]) < int(r["predictions"])]
+    # Predicted, finished, but no box score yet: not gradable, and not grading's fault.
+    no_box = [r for r in rows if int(r["all_predictions"]) and not int(r["box_players"])]
+    void = sum(int(r["all_predictions"]) - int(r["predictions"]) for r in rows
+               if int(r["box_players"]))
     details: dict[str, Any] = {**base, "due_games": len(rows), "predictions": predictions,
-                               "graded": graded, "per_date": list(by_date.values())}
+                               "graded": graded, "void_predictions": void,
+                               "games_without_box_scores": [r["matchup"] for r in no_box],
+                               "per_date": list(by_date.values())}
     if predictions == 0:
+        why = (f"{len(no_box)} of them have predictions but no box scores yet"
+               if no_box else "no predictions to grade")
         return m.result(
             Verdict.INCONCLUSIVE, None, threshold,
-            f"too little data: {len(rows)} finished game(s) in {window} but no predictions "
-            "to grade", details,
+            f"too little data: {len(rows)} finished game(s) in {window} but {why}", details,
         )
     share = graded / predictions
     verdict = below_tiers(share, fail_below, warn_below)
     message = (f"graded {pct1(share)} of {predictions} predictions for {len(rows)} finished "
                f"game(s) in {window}")
+    if no_box:
+        message += f"; {len(no_box)} game(s) without box scores yet"
     if ungraded:
         oldest = min(ungraded, key=lambda r: as_utc(r["start_time"]))
         finished = as_utc(oldest["start_time"]) + game_length

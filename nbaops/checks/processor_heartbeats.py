@@ -97,7 +97,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                    key=lambda p: -p["age_s"])
     for p in stale[:3]:
         limit = fail_age if p["age_s"] > fail_age.total_seconds() else warn_age
-        problems.append(f"{p['processor']} last heartbeat "
+        problems.append(f"{p['processor']} ({p['service']}) last heartbeat "
                         f"{_hours(dt.timedelta(seconds=p['age_s']))} ago > {duration_text(limit)}")
     proliferating = [p for p in aged if p["live_runs"] > max_live]
     for p in proliferating[:3]:

@@ -41,14 +41,14 @@ ORDER BY started_at
 """
 
 PREDICTIONS_SQL = """
-SELECT system_id,
-       COUNTIF(created_at >= @since AND created_at <= @now) AS recent,
+SELECT system_id, batch_id,
+       COUNTIF(created_at >= @since) AS recent,
        COUNTIF(created_at < @since) AS baseline
 FROM `nba_predictions.player_prop_predictions`
 WHERE game_date BETWEEN @baseline_from AND @to_date
   AND created_at <= @now
-GROUP BY system_id
-ORDER BY system_id
+GROUP BY system_id, batch_id
+ORDER BY system_id, batch_id
 """
 
 GAMES_SQL = """
@@ -94,8 +94,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "to_date": to_date, "since": since, "now": now})
     games_today = int(m.query(GAMES_SQL, {"game_date": today})[0]["games"])
 
-    recent = {r["system_id"]: int(r["recent"]) for r in per_model}
-    models = sorted(r["system_id"] for r in per_model if int(r["baseline"]) or int(r["recent"]))
+    recent: dict[str, int] = {}
+    for r in per_model:
+        recent[r["system_id"]] = recent.get(r["system_id"], 0) + int(r["recent"] or 0)
+    models = sorted({r["system_id"] for r in per_model
+                     if int(r["baseline"] or 0) or int(r["recent"] or 0)})
     total_recent = sum(recent.values())
     slots = due_slots(now, since, params.texts("batch_slots"), grace)
     details: dict[str, Any] = {
@@ -119,32 +122,49 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                         f"{reason}; {total_recent} predictions in the last {window_text} "
                         f"({by_model})", details)
 
+    # A batch that started less than slot_grace ago and is still running owes nothing yet.
     settled = [b for b in batches if as_utc(b["started_at"]) <= now - grace
                or b["completed_at"] is not None]
     if not settled:
+        running = ", ".join(f"{b['batch_id']} ({b['scheduled_slot']} ET)" for b in batches)
+        return m.result(Verdict.PASS, total_recent, threshold,
+                        f"nothing due yet: batch {running} started less than "
+                        f"{duration_text(grace)} ago and is still running; {total_recent} "
+                        f"predictions so far ({by_model})", details)
+    settled_ids = {b["batch_id"] for b in settled}
+    written: dict[str, int] = dict.fromkeys(models, 0)
+    for r in per_model:
+        if r["batch_id"] in settled_ids:
+            written[r["system_id"]] = written.get(r["system_id"], 0) + int(r["recent"] or 0)
+    stated = [b for b in settled if b["expected_players"] is not None]
+    if not stated:
+        missing = [k for k in models if not written.get(k)]
+        if models and not missing:
+            return m.result(Verdict.PASS, total_recent, threshold,
+                            f"{total_recent} predictions in the last {window_text} "
+                            f"({by_model}); the batches state no expected count", details)
         return m.result(Verdict.INCONCLUSIVE, total_recent, threshold,
-                        f"too little data: {len(batches)} batch(es) started less than "
-                        f"{duration_text(grace)} ago and still running", details)
-    if not models:
-        return m.result(Verdict.FAIL, 0, threshold,
-                        f"{len(settled)} batch(es) ran in the last {window_text} but no model "
-                        "version wrote any prediction (FAIL)", details)
-    expected = sum(int(b["expected_players"] or 0) for b in settled)
+                        f"too little data: {len(settled)} batch(es) in the last {window_text} "
+                        f"state no expected player count and {total_recent} predictions "
+                        f"({by_model}) cannot be judged", details)
+    expected = sum(int(b["expected_players"]) for b in stated)
     details["expected_per_model"] = expected
     if expected == 0:
-        missing = [k for k in models if not recent.get(k)]
-        verdict = Verdict.FAIL if missing else Verdict.PASS
-        text = f"; missing model(s) {', '.join(missing)}" if missing else ""
-        return m.result(verdict, total_recent, threshold,
-                        f"{total_recent} predictions in the last {window_text} ({by_model}); "
-                        f"batches state no expected players{text} ({verdict.value})", details)
-    ratios = {k: recent.get(k, 0) / expected for k in models}
+        return m.result(Verdict.PASS, total_recent, threshold,
+                        f"{len(settled)} batch(es) in the last {window_text} had no new or "
+                        f"moved lines to predict ({total_recent} predictions)", details)
+    if not models:
+        return m.result(Verdict.FAIL, 0, threshold,
+                        f"{len(settled)} batch(es) in the last {window_text} expected "
+                        f"{expected} predictions per model but no model version wrote any "
+                        "(FAIL)", details)
+    ratios = {k: written.get(k, 0) / expected for k in models}
     verdict = worst(below_tiers(r, fail_below, warn_below) for r in ratios.values())
     weakest = min(ratios, key=lambda k: ratios[k])
     details["ratios"] = {k: round(v, 4) for k, v in ratios.items()}
     message = (f"{total_recent} predictions in the last {window_text} from {len(settled)} "
                f"batch(es) expecting {expected} per model: "
-               + ", ".join(f"{k} {recent.get(k, 0)}/{expected}" for k in models)
+               + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
                + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})")
     return m.result(verdict, round(ratios[weakest] * 100, 2), threshold, message, details)
 

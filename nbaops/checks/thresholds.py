@@ -85,8 +85,8 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
                                "the batch failed."),
         "real_lines_mode": Key("text", "REAL_LINES_ONLY", "Batch mode that requires a real "
                                "line for every prediction."),
-        "real_line_sources": Key("texts", ["VEGAS"], "line_source values that count as a "
-                                 "real line."),
+        "real_line_sources": Key("texts", ["REAL", "VEGAS"], "line_source values that count "
+                                 "as a real sportsbook line."),
     },
     "processor_heartbeats": {
         "warn_age": Key("duration", "2h", "Last heartbeat older than this is WARN."),

@@ -12,9 +12,12 @@ from nbaops.verdict import Verdict
 TWO_DAYS_AGO = TODAY - dt.timedelta(days=2)
 
 
-def _predicted(world: World, day: dt.date, games: int = 4) -> list[dict[str, object]]:
+def _predicted(world: World, day: dt.date, games: int = 4,
+               box_scores: bool = True) -> list[dict[str, object]]:
     scheduled = world.games(day, games)
     batch = world.batch(day, "11:30", expected=len(scheduled) * 20)
+    if box_scores:
+        world.box_scores(scheduled)
     return world.predictions(scheduled, batch, et(day, 11, 45))
 
 
@@ -67,6 +70,26 @@ def test_old_lag_alone_fails(world: World) -> None:
     result = run_check(world.ctx, "grading_completeness")
     assert result.verdict is Verdict.FAIL
     assert result.details["oldest_ungraded"]["lag_hours"] == 38.0
+
+
+def test_predictions_of_players_who_did_not_play_are_void_not_ungraded(world: World) -> None:
+    scheduled = world.games(YESTERDAY, 3)
+    batch = world.batch(YESTERDAY, "11:30", expected=60)
+    rows = world.predictions(scheduled, batch, et(YESTERDAY, 11, 45))
+    dnp = scheduled[0].players.pop()  # predicted, then did not play: no box score
+    world.box_scores(scheduled)
+    world.grade([r for r in rows if r["player_lookup"] != dnp[0]], et(TODAY, 3))
+    result = run_check(world.ctx, "grading_completeness")
+    assert result.verdict is Verdict.PASS
+    assert result.details["void_predictions"] == 2  # one player, two models
+    assert result.details["predictions"] == 118
+
+
+def test_finished_games_without_box_scores_are_inconclusive(world: World) -> None:
+    _predicted(world, YESTERDAY, box_scores=False)
+    result = run_check(world.ctx, "grading_completeness")
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "4 of them have predictions but no box scores yet" in result.message
 
 
 def test_finished_games_without_predictions_are_inconclusive(world: World) -> None:

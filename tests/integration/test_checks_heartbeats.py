@@ -31,7 +31,7 @@ def test_heartbeat_older_than_warn_age_warns(world: World) -> None:
     result = run_check(world.ctx, "processor_heartbeats")
     assert result.verdict is Verdict.WARN
     assert result.value == 150.0
-    assert "shot_zones last heartbeat 2.5h ago > 2h" in result.message
+    assert "shot_zones (phase3-processors) last heartbeat 2.5h ago > 2h" in result.message
 
 
 def test_stale_heartbeat_fails(world: World) -> None:
@@ -39,7 +39,7 @@ def test_stale_heartbeat_fails(world: World) -> None:
     world.heartbeat("shot_zones", NOW_DT - 7 * 60 * MIN)
     result = run_check(world.ctx, "processor_heartbeats")
     assert result.verdict is Verdict.FAIL
-    assert "shot_zones last heartbeat 7.0h ago > 6h (FAIL)" in result.message
+    assert "shot_zones (phase3-processors) last heartbeat 7.0h ago > 6h (FAIL)" in result.message
 
 
 def test_heartbeat_proliferation_warns(world: World) -> None:

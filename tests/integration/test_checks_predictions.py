@@ -68,14 +68,42 @@ def test_no_games_today_passes(world: World) -> None:
     assert result.message.startswith("no games scheduled today")
 
 
-def test_batch_still_running_is_inconclusive(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_just_started_owes_nothing_yet(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     early = make_world(tmp_path, monkeypatch, now="2025-01-15T16:40:00Z")  # 11:40 ET
     early.games(TODAY, 5)
     early.batch(TODAY, "11:30", expected=100, status="RUNNING", completed=False)
     result = run_check(early.ctx, "recent_predictions")
+    assert result.verdict is Verdict.PASS
+    assert result.message.startswith("nothing due yet") and "still running" in result.message
+
+
+def test_batch_without_expected_count_and_no_predictions_is_inconclusive(
+        world: World) -> None:
+    world.games(TODAY, 5)
+    world.batch(TODAY, "11:30", expected=None)
+    result = run_check(world.ctx, "recent_predictions")
     assert result.verdict is Verdict.INCONCLUSIVE
-    assert "still running" in result.message
+    assert "state no expected player count" in result.message
+
+
+def test_batch_with_nothing_to_predict_passes(world: World) -> None:
+    world.games(TODAY, 5)
+    world.batch(TODAY, "11:30", expected=0)  # no line moved since 07:00
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.PASS
+    assert "no new or moved lines" in result.message
+
+
+def test_predictions_of_a_running_batch_do_not_count_for_a_finished_one(world: World) -> None:
+    games = world.games(TODAY, 5)
+    done = world.batch(TODAY, "11:30", expected=100)
+    world.predictions(games, done, et(TODAY, 11, 40), models=("v8",))
+    late = world.batch(TODAY, "11:45", expected=100, status="RUNNING", completed=False)
+    world.predictions(games, late, et(TODAY, 11, 59), models=("v9",))
+    result = run_check(world.ctx, "recent_predictions")
+    assert result.verdict is Verdict.FAIL  # the finished batch got nothing from v9
+    assert "v8 100/100, v9 0/100" in result.message
 
 
 def test_missing_batches_table_is_error(world: World) -> None:
