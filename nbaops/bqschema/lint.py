@@ -8,6 +8,7 @@ from nbaops.bqschema.jsonpos import JArray, JObject
 from nbaops.bqschema.lint_rules import (
     MAX_COLUMNS,
     MAX_DEPTH,
+    NAME_RE,
     check_field,
     check_name,
     unknown_keys,
@@ -62,7 +63,12 @@ def _lint_level(doc: Document, fields: JArray, depth: int, prefix: str) -> int:
         count += 1
         line = doc.line_of(item.pos)
         raw_name = item.get("name")
-        label = raw_name if isinstance(raw_name, str) and raw_name else f"#{index + 1}"
+        if isinstance(raw_name, str) and NAME_RE.match(raw_name):
+            label = raw_name
+        elif isinstance(raw_name, str) and raw_name:
+            label = repr(raw_name[:40])  # keep findings on one printable line
+        else:
+            label = f"#{index + 1}"
         path = f"{prefix}.{label}" if prefix else label
         name = check_name(
             raw_name, path, doc.add, doc.line_of(item.value_pos.get("name", item.pos))

@@ -1,0 +1,466 @@
+"""Breaking-change rules: each fires on the change it names and not on allowed ones; waivers,
+exceptions and DDL; realistic histories (rename, widen, relax, tighten, drop) in git."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbaops.bqschema.breaking import (
+    BREAKING_RULES,
+    RuleConfig,
+    compare,
+    judge,
+    load_rule_config,
+)
+from nbaops.bqschema.diff import check_against_ref, render_lines
+from nbaops.bqschema.model import Severity
+from nbaops.bqschema.parse import decode_document, to_table_schema
+from nbaops.errors import ConfigError, UsageError
+
+TODAY = dt.date(2026, 11, 25)
+BASE: list[dict[str, Any]] = [
+    {"name": "game_id", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "game_date", "type": "DATE", "mode": "REQUIRED", "description": "Partition"},
+    {"name": "points", "type": "INTEGER", "mode": "NULLABLE"},
+    {"name": "minutes", "type": "FLOAT", "mode": "REQUIRED"},
+    {"name": "tags", "type": "STRING", "mode": "REPEATED"},
+    {"name": "ssn", "type": "STRING",
+     "policyTags": {"names": ["projects/p/locations/us/taxonomies/1/policyTags/9"]}},
+    {"name": "code", "type": "STRING", "maxLength": "10"},
+    {"name": "price", "type": "NUMERIC", "precision": "10", "scale": "2"},
+    {"name": "shot", "type": "RECORD", "mode": "NULLABLE",
+     "fields": [{"name": "zone", "type": "STRING"}, {"name": "made", "type": "BOOL"}]},
+]  # fmt: skip
+
+
+def schema(fields: list[dict[str, Any]], table: dict[str, Any] | None = None) -> Any:
+    doc: Any = {"schema": {"fields": fields}, **table} if table is not None else fields
+    return to_table_schema(decode_document("t.json", json.dumps(doc, indent=2).encode()))
+
+
+def edit(change: Callable[[list[dict[str, Any]]], None]) -> list[dict[str, Any]]:
+    fields = json.loads(json.dumps(BASE))
+    change(fields)
+    return fields
+
+
+def col(fields: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(f for f in fields if f["name"] == name)
+
+
+def violations(new: list[dict[str, Any]]) -> list[str]:
+    return sorted(v.rule for v in compare(schema(BASE), schema(new), "nba.t").violations)
+
+
+def allowed_sql(new: list[dict[str, Any]]) -> list[str]:
+    return [s.sql for s in compare(schema(BASE), schema(new), "nba.t").allowed]
+
+
+# -- each rule fires ------------------------------------------------------------------------
+
+
+def test_identical_and_alias_only_changes_are_not_breaking() -> None:
+    assert violations(BASE) == []
+
+    def aliases(f: list[dict[str, Any]]) -> None:
+        col(f, "points")["type"] = "INT64"
+        col(f, "minutes")["type"] = "float64"
+        col(f, "shot")["type"] = "STRUCT"
+        col(f, "game_id")["mode"] = "required"
+
+    assert violations(edit(aliases)) == []
+    assert allowed_sql(edit(aliases)) == []
+
+
+def test_field_no_delete_top_level_and_nested() -> None:
+    assert violations(edit(lambda f: f.remove(col(f, "points")))) == ["FIELD_NO_DELETE"]
+    nested = edit(lambda f: col(f, "shot")["fields"].pop())
+    result = compare(schema(BASE), schema(nested), "nba.t")
+    assert [(v.rule, v.column, v.ddl) for v in result.violations] == [
+        ("FIELD_NO_DELETE", "shot.made", None)
+    ]
+
+
+def test_field_no_rename_by_position_and_by_description() -> None:
+    assert violations(edit(lambda f: col(f, "points").update(name="pts"))) == ["FIELD_NO_RENAME"]
+
+    def moved(f: list[dict[str, Any]]) -> None:
+        d = col(f, "game_date")
+        f.remove(d)
+        f.append({**d, "name": "gamedate"})
+
+    result = compare(schema(BASE), schema(edit(moved)), "nba.t")
+    (v,) = result.violations
+    assert (v.rule, v.column, v.also) == ("FIELD_NO_RENAME", "game_date", ("gamedate",))
+    assert v.ddl is not None and "RENAME COLUMN `game_date` TO `gamedate`" in v.ddl.sql
+
+
+def test_delete_plus_unrelated_add_is_not_a_rename() -> None:
+    def change(f: list[dict[str, Any]]) -> None:
+        f.remove(col(f, "points"))
+        f.append({"name": "assists", "type": "INT64"})
+
+    assert violations(edit(change)) == ["FIELD_NO_DELETE"]
+    assert allowed_sql(edit(change)) == [
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `assists` INT64"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("column", "new_type", "expected"),
+    [
+        ("points", "NUMERIC", ["FIELD_SAME_TYPE"]),
+        ("points", "BIGNUMERIC", ["FIELD_SAME_TYPE"]),
+        ("points", "FLOAT64", ["FIELD_SAME_TYPE"]),
+        ("price", "BIGNUMERIC", ["FIELD_SAME_TYPE"]),
+        ("minutes", "INT64", ["FIELD_COERCIBLE_TYPE", "FIELD_SAME_TYPE"]),
+        ("game_id", "INT64", ["FIELD_COERCIBLE_TYPE", "FIELD_SAME_TYPE"]),
+        ("game_date", "DATETIME", ["FIELD_COERCIBLE_TYPE", "FIELD_SAME_TYPE"]),
+    ],
+)
+def test_type_changes(column: str, new_type: str, expected: list[str]) -> None:
+    def change(f: list[dict[str, Any]]) -> None:
+        col(f, column)["type"] = new_type
+        col(f, column).pop("precision", None)
+        col(f, column).pop("scale", None)
+
+    assert violations(edit(change)) == expected
+
+
+def test_widening_carries_set_data_type_ddl() -> None:
+    new = edit(lambda f: col(f, "points").update(type="NUMERIC"))
+    (v,) = compare(schema(BASE), schema(new), "nba.t").violations
+    assert v.ddl is not None
+    assert v.ddl.sql == "ALTER TABLE `nba.t` ALTER COLUMN `points` SET DATA TYPE NUMERIC"
+
+
+def test_type_params_narrow_and_widen() -> None:
+    assert violations(edit(lambda f: col(f, "code").update(maxLength="5"))) == [
+        "TYPE_PARAMS_NO_NARROW"
+    ]
+    assert violations(edit(lambda f: col(f, "ssn").update(maxLength="5"))) == [
+        "TYPE_PARAMS_NO_NARROW"
+    ]
+    assert violations(edit(lambda f: col(f, "price").update(scale="1"))) == [
+        "TYPE_PARAMS_NO_NARROW"
+    ]
+    widened = edit(lambda f: col(f, "code").update(maxLength="20"))
+    assert violations(widened) == []
+    assert allowed_sql(widened) == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `code` SET DATA TYPE STRING(20)"
+    ]
+    unbounded = edit(lambda f: col(f, "code").pop("maxLength"))
+    assert allowed_sql(unbounded) == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `code` SET DATA TYPE STRING"
+    ]
+    price = edit(lambda f: col(f, "price").update(precision="12", scale="4"))
+    assert violations(price) == []
+
+
+def test_modes() -> None:
+    assert violations(edit(lambda f: col(f, "points").update(mode="REQUIRED"))) == [
+        "MODE_NO_TIGHTEN"
+    ]
+    assert violations(edit(lambda f: col(f, "points").update(mode="REPEATED"))) == ["REPEATED_SAME"]
+    assert violations(edit(lambda f: col(f, "tags").update(mode="NULLABLE"))) == ["REPEATED_SAME"]
+    relaxed = edit(lambda f: col(f, "minutes").update(mode="NULLABLE"))
+    assert violations(relaxed) == []
+    assert allowed_sql(relaxed) == ["ALTER TABLE `nba.t` ALTER COLUMN `minutes` DROP NOT NULL"]
+    no_mode = edit(lambda f: col(f, "minutes").pop("mode"))
+    assert allowed_sql(no_mode) == ["ALTER TABLE `nba.t` ALTER COLUMN `minutes` DROP NOT NULL"]
+
+
+def test_no_required_add_and_allowed_adds() -> None:
+    required = edit(lambda f: f.append({"name": "venue", "type": "STRING", "mode": "REQUIRED"}))
+    assert violations(required) == ["NO_REQUIRED_ADD"]
+
+    def adds(f: list[dict[str, Any]]) -> None:
+        f.append({"name": "venue", "type": "STRING", "description": "Arena's name"})
+        f.append({"name": "quarters", "type": "INT64", "mode": "REPEATED"})
+        f.append({"name": "src", "type": "STRING", "defaultValueExpression": "'nba_api'"})
+        col(f, "shot")["fields"].append({"name": "distance", "type": "FLOAT64"})
+
+    result = compare(schema(BASE), schema(edit(adds)), "nba.t")
+    assert result.violations == []
+    assert [s.sql for s in result.allowed] == [
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `venue` STRING "
+        "OPTIONS (description = 'Arena\\'s name')",
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `quarters` ARRAY<INT64>",
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `src` STRING DEFAULT 'nba_api'",
+    ]
+    assert result.notes and "shot.distance" in result.notes[0]
+
+
+def test_policy_tag_no_delete() -> None:
+    assert violations(edit(lambda f: col(f, "ssn").pop("policyTags"))) == ["POLICY_TAG_NO_DELETE"]
+
+
+def test_description_change_is_allowed_with_ddl() -> None:
+    new = edit(lambda f: col(f, "points").update(description="Points scored"))
+    assert violations(new) == []
+    assert allowed_sql(new) == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `points` SET OPTIONS (description = 'Points scored')"
+    ]
+
+
+def test_partition_and_cluster_from_table_resources() -> None:
+    def table(part: str | None, cluster: list[str]) -> Any:
+        extra: dict[str, Any] = {"clustering": {"fields": cluster}}
+        if part:
+            extra["timePartitioning"] = {"type": "DAY", "field": part}
+        return schema(BASE, extra)
+
+    same = compare(table("game_date", ["game_id"]), table("game_date", ["game_id"]), "t")
+    assert same.violations == []
+    part = compare(table("game_date", ["game_id"]), table(None, ["game_id"]), "t")
+    assert [v.rule for v in part.violations] == ["PARTITION_SAME"]
+    clus = compare(table("game_date", ["game_id"]), table("game_date", ["code"]), "t")
+    assert [v.rule for v in clus.violations] == ["CLUSTER_SAME"]
+    # A bare column list says nothing about layout: no comparison.
+    assert compare(schema(BASE), table(None, []), "t").violations == []
+
+
+def test_table_no_delete_and_new_table() -> None:
+    assert [v.rule for v in compare(schema(BASE), None, "t").violations] == ["TABLE_NO_DELETE"]
+    required_new = compare(None, schema(BASE), "t")
+    assert required_new.violations == [] and not required_new.changed
+
+
+# -- policy: use, except, waivers -----------------------------------------------------------
+
+
+def judged(new: list[dict[str, Any]], config: RuleConfig) -> Any:
+    return judge(compare(schema(BASE), schema(new), "nba.t"), config, path="t.json", today=TODAY)
+
+
+WIDEN = edit(lambda f: col(f, "points").update(type="FLOAT64"))
+
+
+def test_unwaived_breaking_change_is_an_error_and_blocks() -> None:
+    out = judged(WIDEN, RuleConfig())
+    assert out.failed and [f.rule for f in out.findings] == ["FIELD_SAME_TYPE"]
+    assert out.plan == [] and [v.rule for v in out.blocked] == ["FIELD_SAME_TYPE"]
+    assert out.findings[0].format().startswith("t.json:13: FIELD_SAME_TYPE column points")
+
+
+def test_except_by_id_and_by_category() -> None:
+    out = judged(WIDEN, RuleConfig.from_mapping({"except": ["FIELD_SAME_TYPE"]}))
+    assert not out.failed and out.findings == []
+    assert [s.kind for s in out.plan] == ["set_data_type"]
+    bigquery_only = RuleConfig.from_mapping({"use": ["BIGQUERY"]})
+    assert not judged(WIDEN, bigquery_only).failed
+    narrowing = edit(lambda f: col(f, "points").update(type="STRING"))
+    assert judged(narrowing, bigquery_only).failed
+
+
+def waiver(expires: str, column: str | None = "points") -> RuleConfig:
+    entry: dict[str, Any] = {"rule": "FIELD_SAME_TYPE", "table": "nba.t", "reason": "JIRA-12",
+                             "expires": expires}  # fmt: skip
+    if column:
+        entry["column"] = column
+    return RuleConfig.from_mapping({"waivers": [entry]})
+
+
+def test_waiver_turns_the_error_into_a_warning_and_adds_the_ddl() -> None:
+    out = judged(WIDEN, waiver("2026-11-25"))  # the expiry day itself is still valid
+    assert not out.failed
+    (finding,) = out.findings
+    assert finding.severity is Severity.WARNING and "waived until 2026-11-25: JIRA-12" in (
+        finding.message
+    )
+    assert [s.sql for s in out.plan] == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `points` SET DATA TYPE FLOAT64"
+    ]
+    assert not judged(WIDEN, waiver("2027-01-01", column=None)).failed
+
+
+def test_expired_waiver_fails() -> None:
+    out = judged(WIDEN, waiver("2026-11-24"))
+    assert out.failed
+    assert "waiver expired on 2026-11-24" in out.findings[0].message
+
+
+def test_waiver_for_another_column_does_not_apply() -> None:
+    assert judged(WIDEN, waiver("2027-01-01", column="minutes")).failed
+
+
+def test_waived_change_without_ddl_is_unappliable() -> None:
+    tighten = edit(lambda f: col(f, "points").update(mode="REQUIRED"))
+    config = RuleConfig.from_mapping(
+        {"waivers": [{"rule": "MODE_NO_TIGHTEN", "table": "nba.t", "column": "points",
+                      "reason": "backfilled", "expires": dt.date(2027, 1, 1)}]}
+    )  # fmt: skip
+    out = judged(tighten, config)
+    assert not out.failed and out.plan == []
+    assert [v.rule for v in out.unappliable] == ["MODE_NO_TIGHTEN"]
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"excpet": []}, "unknown key 'excpet'"),
+        ({"except": ["FIELD_NO_DELTE"]}, "did you mean FIELD_NO_DELETE?"),
+        ({"use": ["WIRE"]}, "use"),
+        ({"waivers": [{"rule": "FIELD_SAME_TYPE", "table": "t", "reason": "x",
+                       "expires": "2026-01-01"}]}, "must be dataset.table"),
+        ({"waivers": [{"rule": "FIELD_SAME_TYPE", "table": "d.t", "reason": "",
+                       "expires": "2026-01-01"}]}, "needs a reason"),
+        ({"waivers": [{"rule": "FIELD_SAME_TYPE", "table": "d.t", "reason": "x",
+                       "expires": "soon"}]}, "must be a date"),
+        ({"waivers": [{"rule": "FIELD_SAME_TYPE", "table": "d.t", "reason": "x"}]},
+         "must be a date"),
+    ],
+)  # fmt: skip
+def test_invalid_config_is_a_config_error(section: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
+        RuleConfig.from_mapping(section)
+
+
+def test_load_rule_config_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "schema_rules:\n  except: [CLUSTER_SAME]\n  waivers:\n"
+        "    - {rule: FIELD_NO_DELETE, table: a.b, reason: gone, expires: 2027-01-31}\n"
+    )
+    config = load_rule_config(str(path))
+    assert config.except_ids == {"CLUSTER_SAME"}
+    assert config.waivers[0].expires == dt.date(2027, 1, 31)
+    path.write_text("schema_rules: [\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_rule_config(str(path))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_rule_config(str(tmp_path / "missing.yaml"))
+
+
+def test_repository_config_section_is_valid() -> None:
+    root = Path(__file__).resolve().parents[2]
+    config = load_rule_config(str(root / "nbaops.yaml"))
+    assert set(config.use) == {"BIGQUERY", "CONSUMER"}
+
+
+def test_every_rule_has_a_category_and_a_fix() -> None:
+    for rule in BREAKING_RULES.values():
+        assert rule.categories and rule.fix and rule.summary
+
+
+# -- realistic histories in git -------------------------------------------------------------
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in {
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    root = tmp_path / "repo"
+    (root / "schemas" / "nba_analytics").mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    write(root, "nba_analytics/player_game_summary.json", BASE)
+    (root / "schemas" / "tables.yaml").write_text(
+        "nba_analytics.player_game_summary: {partition: game_date, cluster: [game_id]}\n"
+    )
+    (root / "schemas" / "config.schema.json").write_text('{"type": "object"}')
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    monkeypatch.chdir(root)
+    return root
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True)
+
+
+def write(root: Path, rel: str, fields: Any) -> None:
+    (root / "schemas" / rel).write_text(json.dumps(fields, indent=2) + "\n")
+
+
+def history(root: Path, change: Callable[[list[dict[str, Any]]], None]) -> Any:
+    write(root, "nba_analytics/player_game_summary.json", edit(change))
+    return check_against_ref([], ref="HEAD", start=root, today=TODAY)
+
+
+def rules_of(result: Any) -> list[str]:
+    return sorted(f.rule for f in result.all_findings if f.is_error)
+
+
+def test_history_rename(repo: Path) -> None:
+    result = history(repo, lambda f: col(f, "minutes").update(name="minutes_played"))
+    assert rules_of(result) == ["FIELD_NO_RENAME"]
+    lines = render_lines(result)
+    assert lines[0].startswith("schemas/nba_analytics/player_game_summary.json:")
+    assert "FIELD_NO_RENAME column minutes renamed to minutes_played" in lines[0]
+
+
+def test_history_widen_prints_ddl_when_waived(repo: Path) -> None:
+    (repo / "nbaops.yaml").write_text(
+        "schema_rules:\n  waivers:\n    - {rule: FIELD_SAME_TYPE, table: "
+        "nba_analytics.player_game_summary, column: points, reason: fractional points, "
+        "expires: 2027-06-30}\n"
+    )
+    write(repo, "nba_analytics/player_game_summary.json",
+          edit(lambda f: col(f, "points").update(type="NUMERIC")))  # fmt: skip
+    result = check_against_ref([], config=load_rule_config(None), today=TODAY)
+    assert not result.failed
+    assert (
+        "ALTER TABLE `nba_analytics.player_game_summary` ALTER COLUMN `points` "
+        "SET DATA TYPE NUMERIC;" in render_lines(result)
+    )
+
+
+def test_history_relax_is_allowed_with_ddl(repo: Path) -> None:
+    result = history(repo, lambda f: col(f, "minutes").update(mode="NULLABLE"))
+    assert not result.failed
+    assert [s.kind for s in result.plan] == ["drop_not_null"]
+
+
+def test_history_tighten_and_drop(repo: Path) -> None:
+    def change(f: list[dict[str, Any]]) -> None:
+        col(f, "points").update(mode="REQUIRED")
+        f.remove(col(f, "tags"))
+
+    assert rules_of(history(repo, change)) == ["FIELD_NO_DELETE", "MODE_NO_TIGHTEN"]
+
+
+def test_history_only_the_given_files_are_compared(repo: Path) -> None:
+    write(repo, "nba_analytics/player_game_summary.json", edit(lambda f: f.pop()))
+    assert check_against_ref(["schemas/config.schema.json"], today=TODAY).all_findings == []
+
+
+def test_history_table_removed_and_layout_changed(repo: Path) -> None:
+    (repo / "schemas" / "nba_analytics" / "player_game_summary.json").unlink()
+    result = check_against_ref(["schemas/tables.yaml"], today=TODAY)
+    assert rules_of(result) == ["TABLE_NO_DELETE"]
+    git(repo, "checkout", "-q", "--", "schemas")
+    (repo / "schemas" / "tables.yaml").write_text(
+        "nba_analytics.player_game_summary: {partition: game_date, cluster: [player_id]}\n"
+    )
+    assert rules_of(check_against_ref(["schemas/tables.yaml"], today=TODAY)) == ["CLUSTER_SAME"]
+
+
+def test_history_against_an_older_commit(repo: Path) -> None:
+    history(repo, lambda f: f.remove(col(f, "code")))
+    git(repo, "commit", "-qam", "drop code")
+    assert check_against_ref([], ref="HEAD", today=TODAY).all_findings == []
+    assert rules_of(check_against_ref([], ref="HEAD~1", today=TODAY)) == ["FIELD_NO_DELETE"]
+
+
+def test_history_new_table_and_broken_file(repo: Path) -> None:
+    (repo / "schemas" / "nba_raw").mkdir()
+    write(repo, "nba_raw/games.json", [{"name": "id", "type": "STRING", "mode": "REQUIRED"}])
+    assert check_against_ref([], today=TODAY).all_findings == []
+    (repo / "schemas" / "nba_raw" / "games.json").write_text("[{")
+    assert rules_of(check_against_ref([], today=TODAY)) == ["JSON_SYNTAX"]
+
+
+def test_unknown_ref_is_a_usage_error(repo: Path) -> None:
+    with pytest.raises(UsageError, match="unknown git ref 'nope'"):
+        check_against_ref([], ref="nope")

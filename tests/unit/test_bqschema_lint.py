@@ -1,0 +1,399 @@
+"""bq-schema-lint rules: each fires on the case it names and stays quiet on valid input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbaops.bqschema.lint import lint_bytes, lint_file
+from nbaops.bqschema.lint_rules import LINT_RULES
+from nbaops.bqschema.model import CANONICAL_TYPES, MODES, Severity
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EVERY_TYPE = [
+    "STRING", "BYTES", "INTEGER", "INT64", "FLOAT", "FLOAT64", "BOOLEAN", "BOOL", "NUMERIC",
+    "BIGNUMERIC", "TIMESTAMP", "DATE", "TIME", "DATETIME", "GEOGRAPHY", "JSON", "INTERVAL",
+]  # fmt: skip
+
+
+def every_type_fields() -> list[dict[str, Any]]:
+    """A schema using every type (legacy and GoogleSQL spellings) in every mode."""
+    fields: list[dict[str, Any]] = []
+    for t in EVERY_TYPE:
+        for mode in MODES:
+            fields.append({"name": f"{t.lower()}_{mode.lower()}", "type": t, "mode": mode})
+    fields += [
+        {"name": "lower_case_type", "type": "string", "mode": "nullable"},
+        {"name": "no_mode", "type": "Int64"},
+        {"name": "rng", "type": "RANGE", "rangeElementType": {"type": "DATE"}},
+        {"name": "price", "type": "NUMERIC", "precision": "10", "scale": "2"},
+        {"name": "big", "type": "BIGNUMERIC", "precision": 76, "scale": 38},
+        {"name": "code", "type": "STRING", "maxLength": "8", "collation": "und:ci"},
+        {"name": "blob", "type": "BYTES", "maxLength": 1024},
+        {"name": "created", "type": "TIMESTAMP", "defaultValueExpression": "CURRENT_TIMESTAMP()"},
+        {"name": "amount", "type": "NUMERIC", "roundingMode": "ROUND_HALF_EVEN"},
+        {"name": "secret", "type": "STRING",
+         "policyTags": {"names": ["projects/p/locations/us/taxonomies/1/policyTags/2"]}},
+        {"name": "rec", "type": "RECORD", "mode": "REPEATED", "description": "nested",
+         "fields": [{"name": "a", "type": "INT64", "mode": "REQUIRED"},
+                    {"name": "s", "type": "STRUCT", "fields": [{"name": "b", "type": "DATE"}]}]},
+    ]  # fmt: skip
+    return fields
+
+
+def lint(data: Any, raw: bool = False) -> list[Any]:
+    text = data if raw else json.dumps(data, indent=2)
+    return lint_bytes("schema.json", text.encode() if isinstance(text, str) else text)
+
+
+def rules(findings: list[Any]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def one_field(**kw: Any) -> list[dict[str, Any]]:
+    return [{"name": "c", "type": "STRING", **kw}]
+
+
+# -- valid input in all three forms ------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["array", "object", "table"])
+def test_every_type_and_mode_is_valid_in_all_three_forms(form: str) -> None:
+    fields = every_type_fields()
+    doc: Any = {
+        "array": fields,
+        "object": {"fields": fields},
+        "table": {
+            "kind": "bigquery#table",
+            "tableReference": {"projectId": "p", "datasetId": "nba_raw", "tableId": "t"},
+            "schema": {"fields": fields},
+            "timePartitioning": {"type": "DAY", "field": "date_required"},
+            "clustering": {"fields": ["string_required", "int64_nullable"]},
+            "numRows": "0",
+        },
+    }[form]
+    assert lint(doc) == []
+
+
+def test_every_canonical_type_is_covered_by_the_valid_sample() -> None:
+    from nbaops.bqschema.model import canonical_type
+
+    sampled = {canonical_type(f["type"]) for f in every_type_fields()}
+    assert set(CANONICAL_TYPES) <= sampled
+
+
+def test_repository_schemas_are_clean() -> None:
+    files = sorted((ROOT / "schemas").glob("*/*.json"))
+    assert files, "schemas/ has table schema files"
+    for path in files:
+        assert lint_file(str(path)) == [], path
+
+
+# -- the file and JSON --------------------------------------------------------------------
+
+
+def test_json_syntax_reports_line_and_column() -> None:
+    text = '[\n  {"name": "a", "type": "STRING"},\n  {"name": "b" "type": "INT64"}\n]'
+    (finding,) = lint(text, raw=True)
+    assert finding.rule == "JSON_SYNTAX" and finding.line == 3
+    assert "line 3, column 16" in finding.message
+    assert finding.format().startswith("schema.json:3: JSON_SYNTAX ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[1,]", '[{"name": "a", "type": "STRING"},]', "[NaN]", "{'a': 1}", "[" * 100_000],
+)
+def test_invalid_json_variants_are_json_syntax_findings(text: str) -> None:
+    assert rules(lint(text, raw=True)) == ["JSON_SYNTAX"]
+
+
+def test_non_utf8_and_binary_are_encoding_findings() -> None:
+    findings = lint_bytes("x.json", b'[\n{"name": "caf\xe9", "type": "STRING"}]')
+    assert rules(findings) == ["FILE_ENCODING"] and findings[0].line == 2
+    assert rules(lint_bytes("x.json", bytes(range(256)))) == ["FILE_ENCODING"]
+
+
+def test_unreadable_and_huge_files(tmp_path: Path) -> None:
+    assert rules(lint_file(str(tmp_path / "missing.json"))) == ["FILE_UNREADABLE"]
+    assert rules(lint_file(str(tmp_path))) == ["FILE_UNREADABLE"]
+    big = tmp_path / "big.json"
+    with big.open("wb") as handle:
+        handle.truncate(9 * 1024 * 1024)
+    assert rules(lint_file(str(big))) == ["FILE_TOO_LARGE"]
+
+
+def test_duplicate_json_key() -> None:
+    findings = lint('[{"name": "a", "type": "STRING", "type": "INT64"}]', raw=True)
+    assert rules(findings) == ["JSON_DUPLICATE_KEY"]
+
+
+@pytest.mark.parametrize(
+    "doc",
+    ['"just a string"', "42", "null", '{"$schema": "x", "properties": {}}', '{"fields": {}}',
+     '{"schema": []}', '["a", 1]'],
+)  # fmt: skip
+def test_wrong_shapes(doc: str) -> None:
+    assert set(rules(lint(doc, raw=True))) == {"SCHEMA_SHAPE"}
+
+
+def test_empty_schema_is_a_warning_only() -> None:
+    (finding,) = lint([])
+    assert finding.rule == "SCHEMA_EMPTY" and finding.severity is Severity.WARNING
+
+
+def test_too_many_columns() -> None:
+    fields = [{"name": f"c{i}", "type": "INT64"} for i in range(10_001)]
+    assert rules(lint(fields)) == ["TOO_MANY_COLUMNS"]
+    assert lint(fields[:10_000]) == []
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+def test_unknown_key_suggests_the_closest_known_key() -> None:
+    (finding,) = lint(one_field(decsription="x"))
+    assert finding.rule == "UNKNOWN_KEY"
+    assert 'did you mean "description"?' in finding.message
+    (finding,) = lint(one_field(Mode="NULLABLE"))
+    assert 'did you mean "mode"?' in finding.message
+
+
+def test_unknown_key_without_a_close_match_has_no_suggestion() -> None:
+    (finding,) = lint(one_field(zzzzzz=1))
+    assert finding.rule == "UNKNOWN_KEY" and "did you mean" not in finding.message
+
+
+def test_unknown_keys_in_schema_object_and_table_resource() -> None:
+    assert rules(lint({"fields": [], "feilds": []})) == ["SCHEMA_EMPTY", "UNKNOWN_KEY"]
+    found = lint({"schema": {"fields": one_field()}, "timePartitoning": {"type": "DAY"},
+                  "clusterin": {}})  # fmt: skip
+    assert rules(found) == ["UNKNOWN_KEY", "UNKNOWN_KEY"]
+    assert {'"clustering"?' in found[0].message, '"timePartitioning"?' in found[0].message} == {
+        True,
+        False,
+    }
+
+
+def test_key_value_type() -> None:
+    assert rules(lint(one_field(description=5))) == ["KEY_VALUE_TYPE"]
+    assert rules(lint(one_field(policyTags=["x"]))) == ["KEY_VALUE_TYPE"]
+
+
+# -- names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("", "FIELD_NAME_MISSING"),
+        (None, "FIELD_NAME_MISSING"),
+        ("1st", "FIELD_NAME_INVALID"),
+        ("has space", "FIELD_NAME_INVALID"),
+        ("dash-ed", "FIELD_NAME_INVALID"),
+        ("x" * 301, "FIELD_NAME_TOO_LONG"),
+        ("_TABLE_SUFFIX", "FIELD_NAME_RESERVED"),
+        ("_file_name", "FIELD_NAME_RESERVED"),
+        ("_PARTITIONTIME", "FIELD_NAME_RESERVED"),
+        ("_ROW_TIMESTAMP", "FIELD_NAME_RESERVED"),
+        ("__ROOT__x", "FIELD_NAME_RESERVED"),
+        ("_COLIDENTIFIER_1", "FIELD_NAME_RESERVED"),
+        ("_CHANGE_TYPE", "FIELD_NAME_RESERVED"),
+    ],
+)
+def test_bad_names(name: Any, rule: str) -> None:
+    assert rules(lint([{"name": name, "type": "STRING"}])) == [rule]
+
+
+@pytest.mark.parametrize("name", ["_ok", "a1", "x" * 300, "Points_Avg", "_table", "partition"])
+def test_good_names(name: str) -> None:
+    assert lint([{"name": name, "type": "STRING"}]) == []
+
+
+def test_duplicates_differing_only_in_case_at_the_same_level() -> None:
+    findings = lint([{"name": "Points", "type": "INT64"}, {"name": "points", "type": "INT64"}])
+    assert rules(findings) == ["FIELD_NAME_DUPLICATE"] and findings[0].line == 6
+    nested_same_name = [
+        {"name": "a", "type": "INT64"},
+        {"name": "r", "type": "RECORD", "fields": [{"name": "A", "type": "INT64"}]},
+    ]
+    assert lint(nested_same_name) == []
+
+
+# -- types and modes ----------------------------------------------------------------------
+
+
+def test_type_missing_and_unknown_with_suggestions() -> None:
+    assert rules(lint([{"name": "a"}])) == ["TYPE_MISSING"]
+    (finding,) = lint([{"name": "a", "type": "INTEGR"}])
+    assert finding.rule == "TYPE_UNKNOWN" and '"INTEGER"' in finding.message
+    (finding,) = lint([{"name": "a", "type": "DECIMAL"}])
+    assert '"NUMERIC"' in finding.message
+    (finding,) = lint([{"name": "a", "type": "ARRAY"}])
+    assert "mode REPEATED" in finding.message
+    assert rules(lint([{"name": "a", "type": 3}])) == ["TYPE_UNKNOWN"]
+
+
+def test_mode_unknown() -> None:
+    (finding,) = lint(one_field(mode="OPTIONAL"))
+    assert finding.rule == "MODE_UNKNOWN"
+    (finding,) = lint(one_field(mode="REPEATD"))
+    assert '"REPEATED"' in finding.message
+
+
+def test_record_needs_fields_and_only_record_has_them() -> None:
+    assert rules(lint([{"name": "r", "type": "RECORD"}])) == ["RECORD_NO_FIELDS"]
+    assert rules(lint([{"name": "r", "type": "STRUCT", "fields": []}])) == ["RECORD_NO_FIELDS"]
+    assert rules(lint(one_field(fields=[{"name": "x", "type": "INT64"}]))) == [
+        "FIELDS_ON_NON_RECORD"
+    ]
+
+
+def nested(depth: int) -> list[dict[str, Any]]:
+    node: dict[str, Any] = {"name": "leaf", "type": "INT64"}
+    for i in range(depth - 1):
+        node = {"name": f"r{i}", "type": "RECORD", "fields": [node]}
+    return [node]
+
+
+def test_nesting_depth_limit_is_15() -> None:
+    assert lint(nested(15)) == []
+    assert rules(lint(nested(16))) == ["NESTING_TOO_DEEP"]
+    assert rules(lint(nested(60))) == ["NESTING_TOO_DEEP"]
+    # Deeper than Python's recursion allows: still one finding, never a traceback.
+    deep = '{"name": "r", "type": "RECORD", "fields": [' * 5000
+    text = "[" + deep + '{"name": "x", "type": "INT64"}' + "]}" * 5000 + "]"
+    (finding,) = lint(text, raw=True)
+    assert finding.rule == "JSON_SYNTAX" and "nested too deeply" in finding.message
+
+
+def test_range_element_type() -> None:
+    assert rules(lint([{"name": "r", "type": "RANGE"}])) == ["RANGE_ELEMENT_TYPE"]
+    bad = [{"name": "r", "type": "RANGE", "rangeElementType": {"type": "INT64"}}]
+    assert rules(lint(bad)) == ["RANGE_ELEMENT_TYPE"]
+    assert rules(lint(one_field(rangeElementType={"type": "DATE"}))) == ["RANGE_ELEMENT_TYPE"]
+
+
+# -- parameters and options ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ftype", "precision", "scale", "ok"),
+    [
+        ("NUMERIC", 10, 2, True),
+        ("NUMERIC", 38, 9, True),
+        ("NUMERIC", 29, None, True),
+        ("NUMERIC", 30, None, False),
+        ("NUMERIC", 39, 9, False),
+        ("NUMERIC", 12, 10, False),
+        ("NUMERIC", 5, 5, False),
+        ("BIGNUMERIC", 76, 38, True),
+        ("BIGNUMERIC", 38, None, True),
+        ("BIGNUMERIC", 77, 38, False),
+        ("BIGNUMERIC", 50, 39, False),
+        ("NUMERIC", None, 2, False),
+        ("NUMERIC", "x", None, False),
+        ("NUMERIC", 1.5, None, False),
+    ],
+)
+def test_precision_scale_ranges(ftype: str, precision: Any, scale: Any, ok: bool) -> None:
+    field: dict[str, Any] = {"name": "n", "type": ftype}
+    if precision is not None:
+        field["precision"] = precision
+    if scale is not None:
+        field["scale"] = scale
+    assert rules(lint([field])) == ([] if ok else ["PRECISION_SCALE_RANGE"])
+
+
+def test_precision_scale_only_on_numeric_types() -> None:
+    assert rules(lint(one_field(precision=5))) == ["PRECISION_SCALE_TYPE"]
+    assert rules(lint([{"name": "f", "type": "FLOAT64", "scale": 2}])) == ["PRECISION_SCALE_TYPE"]
+
+
+def test_max_length_only_on_string_and_bytes_and_positive() -> None:
+    assert rules(lint([{"name": "i", "type": "INT64", "maxLength": 3}])) == ["MAX_LENGTH_TYPE"]
+    assert rules(lint(one_field(maxLength=0))) == ["MAX_LENGTH_RANGE"]
+    assert rules(lint(one_field(maxLength="ten"))) == ["MAX_LENGTH_RANGE"]
+    assert lint(one_field(maxLength="10")) == []
+
+
+def test_default_value_only_on_top_level_columns() -> None:
+    top = [{"name": "d", "type": "DATE", "defaultValueExpression": "CURRENT_DATE()"}]
+    assert lint(top) == []
+    inner = [{"name": "r", "type": "RECORD", "fields": top}]
+    assert rules(lint(inner)) == ["DEFAULT_NOT_TOP_LEVEL"]
+
+
+def test_description_length_limit() -> None:
+    assert lint(one_field(description="x" * 1024)) == []
+    assert rules(lint(one_field(description="x" * 1025))) == ["DESCRIPTION_TOO_LONG"]
+
+
+def test_option_type() -> None:
+    assert rules(lint(one_field(roundingMode="ROUND_HALF_EVEN"))) == ["OPTION_TYPE"]
+    num = [{"name": "n", "type": "NUMERIC", "roundingMode": "UP"}]
+    assert rules(lint(num)) == ["OPTION_TYPE"]
+    assert rules(lint([{"name": "i", "type": "INT64", "collation": "und:ci"}])) == ["OPTION_TYPE"]
+    two = one_field(policyTags={"names": ["projects/a/x/1", "projects/a/x/2"]})
+    assert rules(lint(two)) == ["OPTION_TYPE"]
+
+
+# -- table resource layout ----------------------------------------------------------------
+
+
+def table(partition: Any = None, cluster: Any = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema": {
+            "fields": [
+                {"name": "d", "type": "DATE"},
+                {"name": "s", "type": "STRING"},
+                {"name": "f", "type": "FLOAT64"},
+                {"name": "tags", "type": "STRING", "mode": "REPEATED"},
+            ]
+        }
+    }
+    if partition is not None:
+        doc["timePartitioning"] = partition
+    if cluster is not None:
+        doc["clustering"] = {"fields": cluster}
+    return doc
+
+
+def test_partition_and_cluster_checks() -> None:
+    assert lint(table({"type": "DAY", "field": "d"}, ["s"])) == []
+    assert lint(table({"type": "HOUR"})) == []  # ingestion-time partitioning
+    assert rules(lint(table({"type": "WEEK", "field": "d"}))) == ["PARTITION_INVALID"]
+    assert rules(lint(table({"type": "DAY", "field": "s"}))) == ["PARTITION_INVALID"]
+    assert rules(lint(table({"type": "DAY", "field": "nope"}))) == ["PARTITION_INVALID"]
+    assert rules(lint(table(cluster=["f"]))) == ["CLUSTER_INVALID"]
+    assert rules(lint(table(cluster=["tags"]))) == ["CLUSTER_INVALID"]
+    assert rules(lint(table(cluster=["nope"]))) == ["CLUSTER_INVALID"]
+    assert rules(lint(table(cluster=["d", "s", "d", "s", "s"]))) == ["CLUSTER_INVALID"]
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def test_findings_name_the_line_of_the_field() -> None:
+    text = (
+        '[\n  {"name": "ok", "type": "STRING"},\n  {\n    "name": "bad",\n'
+        '    "type": "STRNG"\n  }\n]'
+    )
+    (finding,) = lint(text, raw=True)
+    assert (finding.line, finding.rule) == (5, "TYPE_UNKNOWN")
+    assert finding.format() == (
+        "schema.json:5: TYPE_UNKNOWN bad: unknown type 'STRNG'; did you mean \"STRING\"?"
+    )
+
+
+def test_every_finding_rule_is_in_the_catalog() -> None:
+    samples = [
+        lint(every_type_fields()), lint("[", raw=True), lint(one_field(zz=1)), lint(nested(20)),
+    ]  # fmt: skip
+    for findings in samples:
+        for f in findings:
+            assert f.rule in LINT_RULES

@@ -1,0 +1,72 @@
+"""Property tests: no input of any kind makes schema parsing, lint or comparison raise."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nbaops.bqschema.breaking import compare
+from nbaops.bqschema.lint import lint_bytes
+from nbaops.bqschema.model import Finding
+from nbaops.bqschema.parse import decode_document, parse_layouts, to_table_schema
+
+KEYS = st.sampled_from(
+    ["name", "type", "mode", "fields", "description", "precision", "scale", "maxLength",
+     "policyTags", "defaultValueExpression", "rangeElementType", "schema", "timePartitioning",
+     "clustering", "roundingMode", "collation", "x"]
+)  # fmt: skip
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20),
+    st.sampled_from(["RECORD", "STRING", "INT64", "NUMERIC", "RANGE", "REPEATED", "REQUIRED"]),
+)  # fmt: skip
+JSONISH = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=6)),
+    max_leaves=40,
+)
+
+
+def check_findings(findings: list[Finding]) -> None:
+    for f in findings:
+        assert f.line >= 1
+        assert f.rule and f.rule.isupper()
+        assert "\n" not in f.format()
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    check_findings(lint_bytes("x.json", data))
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises(text: str) -> None:
+    check_findings(lint_bytes("x.json", text.encode("utf-8", "surrogatepass")))
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(JSONISH)
+def test_arbitrary_json_shapes_never_raise(value: Any) -> None:
+    data = json.dumps(value).encode()
+    check_findings(lint_bytes("x.json", data))
+    for wrapped in ({"fields": value}, {"schema": {"fields": value}}, [value]):
+        raw = json.dumps(wrapped).encode()
+        check_findings(lint_bytes("x.json", raw))
+        schema = to_table_schema(decode_document("x.json", raw))
+        if schema is not None:
+            compare(schema, schema, "d.t")
+            compare(schema, to_table_schema(decode_document("y.json", data)), "d.t")
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=200))
+def test_layout_catalog_errors_are_layout_errors(text: str) -> None:
+    from nbaops.bqschema.parse import LayoutError
+
+    with contextlib.suppress(LayoutError):  # anything else escapes and fails the test
+        parse_layouts(text)
