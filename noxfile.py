@@ -55,3 +55,17 @@ def tests(session: nox.Session) -> None:
         *session.posargs,
         env={"PYTHONDONTWRITEBYTECODE": "1"},
     )
+
+
+@nox.session(python=PYTHON)
+def regression(session: nox.Session) -> None:
+    """Prediction-quality suite on the golden set built from ../shared/data/nba."""
+    install_project(session)
+    reports = "reports/regression"
+    session.run(
+        "pytest",
+        "tests/regression",
+        f"--junitxml={reports}/pytest-junit.xml",
+        *session.posargs,
+        env={"NBAOPS_REGRESSION_REPORTS": reports, "PYTHONDONTWRITEBYTECODE": "1"},
+    )

@@ -37,7 +37,10 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At k = 0 (k = n) the bound is exactly 0 (1); avoid a rounding residue of 1e-17.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
 
 
 def binom_pmf(k: int, n: int, p: float) -> float:
