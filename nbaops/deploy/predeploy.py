@@ -249,30 +249,21 @@ def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> 
     )
 
 
-def _breaking_checker() -> Callable[[str, bytes | None, bytes | None], list[str]] | None:
-    """The breaking-change rule set as ``(path, old, new) -> [problems]``, when it exists."""
+def _breaking_findings(
+    repo: Repo, deployed: str, changed: list[str], rules: dict[str, Any]
+) -> list[str] | None:
+    """Breaking changes between the deployed commit and the tree, as ``path:line: RULE msg``
+    lines, judged by :mod:`nbaops.bqschema` (``schema_rules`` applied); None when that rule
+    set is not available."""
     try:
+        diff = importlib.import_module("nbaops.bqschema.diff")
         breaking = importlib.import_module("nbaops.bqschema.breaking")
     except ImportError:
         return None
-    compare = getattr(breaking, "compare_texts", None) or getattr(breaking, "compare", None)
-    if compare is None:
-        return None
-
-    def run(path: str, old: bytes | None, new: bytes | None) -> list[str]:
-        findings = compare(
-            path,
-            old.decode("utf-8") if old is not None else None,
-            new.decode("utf-8") if new is not None else None,
-        )
-        out: list[str] = []
-        for finding in findings or []:
-            if getattr(finding, "is_error", True):
-                fmt = getattr(finding, "format", None)
-                out.append(fmt() if callable(fmt) else str(finding))
-        return out
-
-    return run
+    config = breaking.RuleConfig.from_mapping(rules or None, "schema_rules")
+    absolute = [str(repo.root / p) for p in changed]  # the hook resolves paths from the cwd
+    result = diff.check_against_ref(absolute, ref=deployed, config=config, start=str(repo.root))
+    return [str(f.format()) for f in result.all_findings if f.is_error]
 
 
 def is_table_schema(path: str) -> bool:
@@ -282,7 +273,8 @@ def is_table_schema(path: str) -> bool:
 
 
 def check_schema_changes(
-    repo: Repo, service: str, deployed: str | None, head: str
+    repo: Repo, service: str, deployed: str | None, head: str,
+    rules: dict[str, Any] | None = None,
 ) -> CheckResult:
     name = "schema_changes"
     threshold = "no breaking table schema change since the deployed commit"
@@ -295,31 +287,25 @@ def check_schema_changes(
     if not changed:
         return _result(name, service, Verdict.PASS, 0, threshold,
                        f"no table schema changed since {deployed[:12]}", query)
-    checker = _breaking_checker()
-    if checker is None:
+    problems = _breaking_findings(repo, deployed, changed, rules or {})
+    if problems is None:
         return _result(
             name, service, Verdict.WARN, len(changed), threshold,
             f"{len(changed)} table schema file(s) changed since {deployed[:12]}; breaking-change "
             f"rules unavailable, review them: {', '.join(changed[:5])}",
             query, {"changed": changed},
         )
-    breaking: dict[str, list[str]] = {}
-    for path in changed:
-        problems = checker(path, repo.show_file(deployed, path), repo.show_file(head, path))
-        if problems:
-            breaking[path] = problems
-    if breaking:
-        first = next(iter(breaking.values()))[0]
+    query += "; nbaops.bqschema breaking rules"
+    if problems:
         return _result(
-            name, service, Verdict.FAIL, len(breaking), threshold,
-            f"{len(breaking)} of {len(changed)} changed schema file(s) break compatibility: "
-            f"{first}", query + "; nbaops.bqschema.breaking", {"changed": changed,
-                                                                "breaking": breaking},
+            name, service, Verdict.FAIL, len(problems), threshold,
+            f"{len(problems)} breaking schema change(s) since {deployed[:12]}: {problems[0]}",
+            query, {"changed": changed, "breaking": problems[:MAX_LISTED]},
         )
     return _result(
         name, service, Verdict.PASS, len(changed), threshold,
         f"{len(changed)} table schema file(s) changed, none breaking: {', '.join(changed[:5])}",
-        query + "; nbaops.bqschema.breaking", {"changed": changed},
+        query, {"changed": changed},
     )
 
 
@@ -513,7 +499,8 @@ def run_predeploy(
         git_check("commits_since_deployed",
                   lambda r: check_commits(r, service, current.commit, head))
         git_check("schema_changes",
-                  lambda r: check_schema_changes(r, service, current.commit, head))
+                  lambda r: check_schema_changes(r, service, current.commit, head,
+                                                 ctx.config.section("schema_rules")))
         emit(_timed("deployment_status", service, lambda: check_status(current, service)))
         emit(_timed("service_health", service,
                     lambda: check_health(ctx, current, cfg, settings.health_timeout_s)))

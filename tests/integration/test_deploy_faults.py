@@ -1,0 +1,196 @@
+"""inv deploy under faults: API 5xx and timeouts, a failed operation, a failing rollback,
+lock contention between two deploys, Ctrl-C, and an unreachable audit table."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from deploy_world import DeployWorld, dworld, hook  # noqa: F401  (fixture)
+
+from nbaops.deploy import audit
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
+from nbaops.local.api_faults import set_api_fault
+from nbaops.verdict import exit_code_for
+
+SERVICE = "phase4-processors"
+
+
+def at_step(marker: str, action):  # type: ignore[no-untyped-def]
+    """A progress hook running ``action`` once, when a line containing ``marker`` appears."""
+    fired: list[bool] = []
+
+    def on(line: str) -> None:
+        if marker in line and not fired:
+            fired.append(True)
+            action()
+
+    return hook(on)
+
+
+def test_rollback_failure_exits_3_with_exact_manual_commands(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    before = dworld.service().serving_revision
+
+    def break_everything() -> None:
+        set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1)
+
+    def unhealthy() -> None:
+        set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+
+    progress = at_step("routing 100% of traffic", break_everything)
+    first = progress.sink
+    second = at_step("still serves", unhealthy).sink
+
+    def both(line: str, style: str | None) -> None:
+        assert first is not None and second is not None
+        second(line, style)
+        first(line, style)
+
+    progress.sink = both
+    report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
+    assert report.outcome == "rollback_failed", report.final_line()
+    assert exit_code_for(report.verdict) == 3
+    assert (f"gcloud run services update-traffic {SERVICE} --project=nbaops-local "
+            f"--region=us-west2 --to-revisions={before}=100") in report.manual
+    assert "ROLLBACK FAILED" in report.final_line()
+    row = dworld.audit_rows()[0]
+    assert row["outcome"] == "rollback_failed"
+    assert LOCK_ANNOTATION not in dworld.service().annotations  # released anyway
+
+
+def test_5xx_on_the_deploy_request_restores_the_previous_revision_exit_3(
+    dworld: DeployWorld,
+) -> None:
+    ctx = dworld.context()
+    before = dworld.service().serving_revision
+    progress = at_step("image", lambda: set_api_fault(
+        dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1))
+    report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
+    assert report.outcome == "failed", report.final_line()
+    assert exit_code_for(report.verdict) == 3
+    assert "503" in report.final_line() or "UNAVAILABLE" in report.final_line()
+    info = dworld.service()
+    assert info.traffic_by_revision[before or ""] == 100
+    assert dworld.audit_rows()[0]["outcome"] == "failed"
+
+
+def test_timeout_on_the_deploy_request_restores_and_a_late_write_cannot_land(
+    dworld: DeployWorld,
+) -> None:
+    ctx = dworld.context(timeout_s=1.0)
+    before = dworld.service().serving_revision
+    progress = at_step("image", lambda: set_api_fault(
+        dworld.home, "timeout", service=SERVICE, method="PATCH", count=1, delay_s=2.5))
+    report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
+    assert report.outcome == "failed", report.final_line()
+    assert "timed out" in report.final_line()
+    assert exit_code_for(report.verdict) == 3
+    time.sleep(3.0)  # let the delayed PATCH arrive: its etag is stale, so it is rejected
+    info = dworld.service()
+    assert info.traffic_by_revision == {before: 100}
+
+
+def test_failed_long_running_operation_leaves_the_previous_revision_serving(
+    dworld: DeployWorld,
+) -> None:
+    ctx = dworld.context()
+    before = dworld.service().serving_revision
+    progress = at_step("image", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE,
+                                                      count=1))
+    report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
+    assert report.outcome == "failed", report.final_line()
+    assert exit_code_for(report.verdict) == 3
+    info = dworld.service()
+    assert info.traffic_by_revision[before or ""] == 100
+    assert info.latest_created_revision != before  # the failed revision exists, no traffic
+
+
+def test_two_concurrent_deploys_one_refuses_naming_the_holder(dworld: DeployWorld) -> None:
+    release = threading.Event()
+    holding = threading.Event()
+    results: dict[str, object] = {}
+
+    def first() -> None:
+        def on(line: str) -> None:
+            if "lock" in line and "acquired" in line:
+                holding.set()
+                release.wait(30)
+
+        results["a"] = run_deploy(dworld.context(), DeployRequest(service=SERVICE),
+                                  progress=hook(on))
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(30)
+    try:
+        dworld.monkeypatch.setenv("USER", "grace")
+        with pytest.raises(LockHeldError) as info:
+            run_deploy(dworld.context(), DeployRequest(service=SERVICE))
+    finally:
+        release.set()
+        thread.join(60)
+    message = str(info.value)
+    assert "held by ada@" in message and "since 2025-01-15T17:00:00" in message
+    assert info.value.exit_code == 2
+    assert results["a"].outcome == "success"  # type: ignore[attr-defined]
+    outcomes = sorted((r["actor"].split("@")[0], r["outcome"]) for r in dworld.audit_rows())
+    assert outcomes == [("ada", "success"), ("grace", "refused")]
+
+
+def test_stale_lock_is_taken_over_and_force_unlock_is_audited(dworld: DeployWorld) -> None:
+    from nbaops.deploy import lock
+
+    ctx = dworld.context()
+    lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="dead-1", ttl_s=600)
+    with pytest.raises(LockHeldError):
+        run_deploy(ctx, DeployRequest(service=SERVICE))
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, force_unlock=True))
+    assert report.outcome == "success"
+    assert any("force-unlock" in n and "old@ci" in n for n in report.notes)
+    actions = [(r["action"], r["outcome"]) for r in dworld.audit_rows()]
+    assert ("force-unlock", "success") in actions
+    # An expired lock is simply taken over.
+    lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="dead-2", ttl_s=600)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T18:00:00Z")
+    later = run_deploy(dworld.context(), DeployRequest(service=SERVICE))
+    assert later.outcome == "success"
+    assert any("expired lock of old@ci" in n for n in later.notes)
+
+
+@pytest.mark.parametrize("step", ["observe", "revision"])
+def test_ctrl_c_restores_traffic_releases_the_lock_and_records_it(
+    dworld: DeployWorld, step: str
+) -> None:
+    before = dworld.service().serving_revision
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    marker = "round 1" if step == "observe" else "still serves"
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(dworld.context(), DeployRequest(service=SERVICE),
+                   progress=at_step(marker, interrupt))
+    info = dworld.service()
+    assert LOCK_ANNOTATION not in info.annotations
+    assert info.traffic_by_revision[before or ""] == 100
+    row = dworld.audit_rows()[0]
+    assert row["outcome"] == "interrupted"
+    assert "restored and verified" in row["message"]
+
+
+def test_audit_row_is_spooled_when_the_warehouse_fails_and_written_next_time(
+    dworld: DeployWorld,
+) -> None:
+    dworld.wh.execute("ALTER TABLE `nba_ops.deploys` RENAME TO deploys_away")
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    assert report.outcome == "success"
+    assert any("spooled" in n for n in report.notes)
+    spooled = audit.spooled_rows(dworld.home)
+    assert [r["outcome"] for r in spooled] == ["success"]
+    dworld.wh.execute("ALTER TABLE nba_ops.deploys_away RENAME TO deploys")
+    run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    assert [r["outcome"] for r in dworld.audit_rows()] == ["success", "success"]
+    assert audit.spooled_rows(dworld.home) == []

@@ -1,0 +1,153 @@
+"""The eight pre-deploy checks against a real git repository and the stand-in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from deploy_world import DeployWorld, dworld, git  # noqa: F401  (fixture)
+
+from nbaops.deploy.predeploy import CHECK_NAMES, run_predeploy
+from nbaops.verdict import Verdict
+
+SERVICE = "phase4-processors"
+
+
+def checks(world: DeployWorld, service: str = SERVICE, **kw: bool) -> dict[str, object]:
+    ctx = world.context()
+    result = run_predeploy(ctx, ctx.config.service(service), **kw)
+    assert [c.name for c in result.checks] == list(CHECK_NAMES)
+    return {c.name: c for c in result.checks}
+
+
+def test_clean_repo_without_upstream_passes_with_a_warning(dworld: DeployWorld) -> None:
+    got = checks(dworld)
+    verdicts = {k: v.verdict for k, v in got.items()}  # type: ignore[attr-defined]
+    assert verdicts == {
+        "uncommitted_changes": Verdict.PASS, "branch": Verdict.PASS,
+        "remote_sync": Verdict.WARN, "commits_since_deployed": Verdict.PASS,
+        "schema_changes": Verdict.PASS, "tests": Verdict.PASS,
+        "deployment_status": Verdict.PASS, "service_health": Verdict.PASS,
+    }
+    commits = got["commits_since_deployed"]
+    assert commits.details["listed"] == [  # type: ignore[attr-defined]
+        f"{git(dworld.repo, 'rev-parse', '--short', 'HEAD')} Ada Lovelace: "
+        "phase4: faster lines join"]
+    assert "3 passed" in got["tests"].message  # type: ignore[attr-defined]
+
+
+def test_dirty_outside_service_paths_warns(dworld: DeployWorld) -> None:
+    (dworld.repo / "notes.txt").write_text("todo\n")
+    got = checks(dworld)
+    assert got["uncommitted_changes"].verdict is Verdict.WARN  # type: ignore[attr-defined]
+
+
+def test_wrong_branch_and_detached_head_fail(dworld: DeployWorld) -> None:
+    git(dworld.repo, "checkout", "-q", "-b", "feature")
+    assert checks(dworld)["branch"].verdict is Verdict.FAIL  # type: ignore[attr-defined]
+    git(dworld.repo, "checkout", "-q", "--detach")
+    assert "detached" in checks(dworld)["branch"].message  # type: ignore[attr-defined]
+
+
+def test_remote_sync_behind_ahead_and_in_sync(dworld: DeployWorld, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    remote = tmp_path / "remote.git"
+    git(dworld.repo, "init", "-q", "--bare", str(remote))
+    git(dworld.repo, "remote", "add", "origin", str(remote))
+    git(dworld.repo, "push", "-q", "-u", "origin", "main")
+    assert checks(dworld)["remote_sync"].verdict is Verdict.PASS  # type: ignore[attr-defined]
+    (dworld.repo / "README").write_text("x\n")
+    git(dworld.repo, "add", "README")
+    git(dworld.repo, "commit", "-q", "-m", "local only")
+    ahead = checks(dworld)["remote_sync"]
+    assert ahead.verdict is Verdict.FAIL and "unpushed" in ahead.message  # type: ignore[attr-defined]
+    git(dworld.repo, "push", "-q")
+    git(dworld.repo, "reset", "-q", "--hard", "HEAD~1")
+    behind = checks(dworld)["remote_sync"]
+    assert behind.verdict is Verdict.FAIL and "behind" in behind.message  # type: ignore[attr-defined]
+
+
+def test_failing_tests_fail_and_missing_command_is_error(dworld: DeployWorld) -> None:
+    dworld.reconfigure(test_command="python -c \"import sys; print('1 failed'); sys.exit(1)\"")
+    got = checks(dworld)["tests"]
+    assert got.verdict is Verdict.FAIL and "1 failed" in got.message  # type: ignore[attr-defined]
+    dworld.reconfigure(test_command="no-such-test-runner-xyz")
+    assert checks(dworld)["tests"].verdict is Verdict.ERROR  # type: ignore[attr-defined]
+    assert checks(dworld, skip_tests=True)["tests"].verdict is Verdict.WARN  # type: ignore[attr-defined]
+
+
+def test_head_without_the_deployed_commit_fails(dworld: DeployWorld) -> None:
+    git(dworld.repo, "reset", "-q", "--hard", dworld.first)
+    (dworld.repo / "services" / "phase4_processors" / "other.py").write_text("x = 1\n")
+    git(dworld.repo, "add", "-A")
+    git(dworld.repo, "commit", "-q", "-m", "diverged")
+    ctx = dworld.context()
+    # the service runs the (now unreachable) commit dworld.head
+    from deploy_world import seed
+    seed(dworld.home, dworld.head)
+    result = run_predeploy(ctx, ctx.config.service(SERVICE), skip_tests=True)
+    got = {c.name: c for c in result.checks}
+    assert got["commits_since_deployed"].verdict is Verdict.FAIL
+    assert "would remove 1 live commit" in got["commits_since_deployed"].message
+
+
+def test_unknown_deployed_commit_is_inconclusive_not_blocking(dworld: DeployWorld) -> None:
+    from deploy_world import seed
+
+    seed(dworld.home, "f" * 40)
+    got = checks(dworld, skip_tests=True)
+    assert got["commits_since_deployed"].verdict is Verdict.INCONCLUSIVE  # type: ignore[attr-defined]
+    assert got["schema_changes"].verdict is Verdict.INCONCLUSIVE  # type: ignore[attr-defined]
+
+
+def test_schema_changes_are_judged_by_the_breaking_rules(dworld: DeployWorld) -> None:
+    path = dworld.repo / "schemas" / "nba_ops" / "check_results.json"
+    fields = json.loads(path.read_text())
+    fields.append({"name": "note", "type": "STRING", "mode": "NULLABLE"})
+    path.write_text(json.dumps(fields, indent=2) + "\n")
+    git(dworld.repo, "commit", "-q", "-am", "add a nullable column")
+    ok = checks(dworld, skip_tests=True)["schema_changes"]
+    assert ok.verdict is Verdict.PASS and "none breaking" in ok.message  # type: ignore[attr-defined]
+    fields = [f for f in fields if f["name"] != "message"]
+    path.write_text(json.dumps(fields, indent=2) + "\n")
+    git(dworld.repo, "commit", "-q", "-am", "drop a column")
+    bad = checks(dworld, skip_tests=True)["schema_changes"]
+    assert bad.verdict is Verdict.FAIL and "message" in bad.message  # type: ignore[attr-defined]
+
+
+def test_status_and_health_of_what_serves(dworld: DeployWorld) -> None:
+    from nbaops.local.api_faults import set_api_fault
+
+    ctx = dworld.context()
+    revisions = ctx.cloudrun.list_revisions(SERVICE)
+    from nbaops.adapters.cloudrun import TrafficSplit
+    ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(revisions[1].name, 100)])
+    set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=5)
+    got = checks(dworld, skip_tests=True)
+    assert got["deployment_status"].verdict is Verdict.WARN  # type: ignore[attr-defined]
+    assert "not 100% on the latest ready" in got["deployment_status"].message  # type: ignore[attr-defined]
+    assert got["service_health"].verdict is Verdict.FAIL  # type: ignore[attr-defined]
+
+
+def test_cloud_run_unreachable_makes_the_cloud_checks_error(dworld: DeployWorld) -> None:
+    from nbaops.local.api_faults import set_api_fault
+
+    set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="GET", count=1)
+    got = checks(dworld, skip_tests=True)
+    for name in ("commits_since_deployed", "schema_changes", "deployment_status",
+                 "service_health"):
+        assert got[name].verdict is Verdict.ERROR  # type: ignore[attr-defined]
+
+
+def test_not_a_git_repository_is_error_for_the_git_checks(dworld: DeployWorld) -> None:
+    import shutil
+
+    shutil.rmtree(dworld.repo / ".git")
+    got = checks(dworld, skip_tests=True)
+    assert got["branch"].verdict is Verdict.ERROR  # type: ignore[attr-defined]
+    assert got["uncommitted_changes"].verdict is Verdict.ERROR  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("service", ["grading-service", "prediction-worker"])
+def test_other_services_have_their_checklist(dworld: DeployWorld, service: str) -> None:
+    got = checks(dworld, service=service, skip_tests=True)
+    assert got["commits_since_deployed"].verdict is Verdict.PASS  # type: ignore[attr-defined]

@@ -1,0 +1,168 @@
+"""inv rollback, inv verify-deploy, inv deploys and the CLI tasks' exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from deploy_world import DeployWorld, dworld, hook  # noqa: F401  (fixture)
+from invoke.context import Context as InvokeContext
+from invoke.exceptions import Exit
+
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.deploy.history import recent_deploys
+from nbaops.deploy.lock import LockHeldError, acquire
+from nbaops.deploy.rollback import run_rollback
+from nbaops.deploy.verify import run_verify
+from nbaops.errors import UsageError
+from nbaops.local.api_faults import set_api_fault
+from nbaops.verdict import Verdict, exit_code_for
+
+SERVICE = "phase4-processors"
+
+
+def test_rollback_to_previous_ready_revision_is_verified_and_audited(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    revisions = ctx.cloudrun.list_revisions(SERVICE)
+    serving, older = revisions[0].name, revisions[1].name
+    report = run_rollback(ctx, SERVICE)
+    assert report.verdict is Verdict.PASS, report.final_line()
+    assert dworld.service().traffic_by_revision == {older: 100}
+    assert {c.name for c in report.checks} == {"rollback_traffic_update",
+                                               "rollback_traffic_verified", "rollback_health"}
+    row = dworld.audit_rows()[0]
+    assert (row["action"], row["outcome"]) == ("rollback", "success")
+    assert (row["revision_before"], row["revision_after"]) == (serving, older)
+    # --to back to the newer one
+    back = run_rollback(dworld.context(), SERVICE, to=serving)
+    assert back.verdict is Verdict.PASS
+    assert dworld.service().traffic_by_revision == {serving: 100}
+
+
+def test_rollback_dry_run_changes_nothing(dworld: DeployWorld) -> None:
+    mark = len(dworld.requests())
+    report = run_rollback(dworld.context(), SERVICE, dry_run=True)
+    assert report.dry_run and report.verdict is Verdict.PASS
+    assert any("PATCH" in line for line in report.plan)
+    assert dworld.mutating(mark) == []
+    assert dworld.audit_rows() == []
+    assert "nothing changed" in report.final_line()
+
+
+@pytest.mark.parametrize("to", ["phase4-processors-99999-zzz", "does-not-exist"])
+def test_rollback_to_unknown_revision_is_usage_error(dworld: DeployWorld, to: str) -> None:
+    mark = len(dworld.requests())
+    with pytest.raises(UsageError, match="unknown revision"):
+        run_rollback(dworld.context(), SERVICE, to=to)
+    assert dworld.mutating(mark) == []
+
+
+def test_rollback_to_the_serving_revision_is_usage_error(dworld: DeployWorld) -> None:
+    serving = dworld.service().serving_revision
+    with pytest.raises(UsageError, match="already serves"):
+        run_rollback(dworld.context(), SERVICE, to=serving)
+
+
+def test_rollback_refuses_while_a_deploy_holds_the_lock(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
+    with pytest.raises(LockHeldError, match="ci@runner"):
+        run_rollback(ctx, SERVICE)
+    assert dworld.audit_rows()[0]["outcome"] == "refused"
+    forced = run_rollback(dworld.context(), SERVICE, force_unlock=True)
+    assert forced.verdict is Verdict.PASS
+
+
+def test_rollback_api_failure_reports_manual_commands(dworld: DeployWorld) -> None:
+    fired: list[bool] = []
+
+    def on(line: str) -> None:  # inject the fault right before the traffic PATCH
+        if "routing 100% of traffic" in line and not fired:
+            fired.append(True)
+            set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1)
+
+    report = run_rollback(dworld.context(), SERVICE, progress=hook(on))
+    assert report.verdict is Verdict.ERROR
+    assert report.result is not None
+    assert any("--to-revisions=" in c for c in report.result.manual)
+    assert "ROLLBACK FAILED" in report.final_line()
+    assert dworld.audit_rows()[-1]["outcome"] == "rollback_failed"
+
+
+def test_verify_deploy_measures_what_serves_now(dworld: DeployWorld) -> None:
+    report = run_verify(dworld.context(), SERVICE)
+    names = [c.name for c in report.checks]
+    assert names[:2] == ["deployment_status", "service_health"]
+    assert "lines_coverage" in names and "error_logs" in names
+    assert report.verdict in (Verdict.PASS, Verdict.WARN)
+    set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+    assert run_verify(dworld.context(), SERVICE).verdict is Verdict.FAIL
+
+
+def test_deploys_history_lists_recent_rows_newest_first(dworld: DeployWorld) -> None:
+    run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    run_rollback(dworld.context(), SERVICE)
+    history = recent_deploys(dworld.context(), service=SERVICE, limit=10)
+    assert [r["action"] for r in history.rows] == ["rollback", "deploy"] or \
+        sorted(r["action"] for r in history.rows) == ["deploy", "rollback"]
+    assert "started_at >= @since" in history.sql
+    doc = history.to_json()
+    assert len(doc["deploys"]) == 2
+    assert recent_deploys(dworld.context(), service="grading-service").rows == []
+    with pytest.raises(UsageError):
+        recent_deploys(dworld.context(), limit=0)
+
+
+# ------------------------------------------------------------------ the invoke tasks
+
+
+def _exit_code(fn, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    try:
+        fn(InvokeContext(), **kwargs)
+    except Exit as exc:
+        return int(exc.code)
+    return 0
+
+
+@pytest.mark.parametrize(
+    ("task", "kwargs"),
+    [
+        ("deploy", {"service": "nope"}),
+        ("deploy", {}),
+        ("deploy", {"service": SERVICE, "canary": "abc"}),
+        ("deploy", {"service": SERVICE, "canary": "150"}),
+        ("deploy", {"service": SERVICE, "image": "bad image"}),
+        ("pre_deploy", {"service": "nope"}),
+        ("rollback", {"service": "nope"}),
+        ("verify_deploy", {"service": "nope"}),
+        ("full_deploy", {"service": SERVICE, "model_version": "v9"}),
+        ("deploys", {"limit": 0}),
+    ],
+)
+def test_tasks_exit_2_on_bad_input_with_one_line_and_no_request(
+    dworld: DeployWorld, task: str, kwargs: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nbaops.cli import deploy as tasks
+
+    mark = len(dworld.requests())
+    assert _exit_code(getattr(tasks, task), **kwargs) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("nbaops: error:")
+    assert "Traceback" not in err[0]
+    assert dworld.requests()[mark:] == []
+
+
+def test_task_json_output_is_one_document(dworld: DeployWorld,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from nbaops.cli import deploy as tasks
+
+    assert _exit_code(tasks.deploy, service="nope", json=True) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["exit_code"] == 2
+
+
+def test_report_exit_codes_follow_the_contract(dworld: DeployWorld) -> None:
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, dry_run=True))
+    assert exit_code_for(report.verdict) == 0
+    doc = report.to_json()
+    assert doc["outcome"] == "planned" and doc["dry_run"] is True
