@@ -1,0 +1,106 @@
+"""Sandbox tasks (local profile only): rebuild it, inject and clear faults, describe it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from invoke.collection import Collection
+from invoke.tasks import task
+
+from nbaops.cli.runner import COMMON_HELP
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.report import Report
+
+PROFILE_HELP = "Profile from nbaops.yaml; must be a local one (the sandbox is local only)."
+
+
+def _local(action: Callable[[Context], Report]) -> Callable[[Context], Report]:
+    """Refuse non-local profiles with exit 2 before anything is touched."""
+
+    def guarded(ctx: Context) -> Report:
+        from nbaops.sandbox.lifecycle import settings_for
+
+        settings_for(ctx)  # UsageError on a non-local profile
+        return action(ctx)
+
+    return guarded
+
+
+@task(
+    help={
+        "seed": "Random seed of the generated data (default: the current seed, else 7).",
+        "from_logs": "CSV file or folder in the nba_api LeagueGameLog format (e.g. "
+        "../shared/data/nba/player_game_logs): real players and box scores instead of "
+        "generated ones.",
+        **COMMON_HELP,
+        "profile": PROFILE_HELP,
+    }
+)
+def reset(
+    c: object,
+    seed: int | None = None,
+    from_logs: str | None = None,
+    json: bool = False,
+    profile: str | None = None,
+    debug: bool = False,
+) -> None:
+    """Rebuild the sandbox: warehouse data, Cloud Run stand-in services, logs; faults cleared."""
+    from nbaops.cli.runner import finish
+    from nbaops.sandbox import lifecycle
+
+    def action(ctx: Context) -> Report:
+        return lifecycle.reset(ctx, seed=None if seed is None else int(seed), from_logs=from_logs)
+
+    finish(_local(action), profile=profile, json_output=json, debug=debug)
+
+
+@task(
+    help={
+        "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
+        "batch-errors, error-logs, next-revision-degraded, or a stand-in API fault "
+        "(http-4xx, http-5xx, timeout, lro-fail, health-5xx, health-timeout, logging-error).",
+        "service": "Service the fault applies to (defaults per fault; required by none).",
+        **COMMON_HELP,
+        "profile": PROFILE_HELP,
+    }
+)
+def fault(
+    c: object,
+    name: str,
+    service: str | None = None,
+    json: bool = False,
+    profile: str | None = None,
+    debug: bool = False,
+) -> None:
+    """Inject a fault into the sandbox (data faults apply at once; next-revision-degraded arms)."""
+    from nbaops.cli.runner import finish
+    from nbaops.sandbox import faults
+
+    def action(ctx: Context) -> Report:
+        return faults.inject(ctx, name, service=service)
+
+    finish(_local(action), profile=profile, json_output=json, debug=debug)
+
+
+@task(help={**COMMON_HELP, "profile": PROFILE_HELP})
+def clear(c: object, json: bool = False, profile: str | None = None, debug: bool = False) -> None:
+    """Clear every sandbox fault and restore the data from the seed."""
+    from nbaops.cli.runner import finish
+    from nbaops.sandbox import faults
+
+    finish(_local(faults.clear), profile=profile, json_output=json, debug=debug)
+
+
+@task(help={**COMMON_HELP, "profile": PROFILE_HELP})
+def status(c: object, json: bool = False, profile: str | None = None, debug: bool = False) -> None:
+    """Describe the sandbox: seed, dates, rows per table, services, active faults."""
+    from nbaops.cli.runner import finish
+    from nbaops.sandbox import lifecycle
+
+    finish(_local(lifecycle.status), profile=profile, json_output=json, debug=debug)
+
+
+ns = Collection("sandbox", reset, fault, clear, status)

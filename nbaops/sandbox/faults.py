@@ -1,0 +1,499 @@
+"""Inject and clear faults in the sandbox, to rehearse what checks and deploys must catch.
+
+Data faults (the warehouse and the log store change at once):
+
+- ``lines-coverage-drop`` (phase4-processors): today's lines removed for ~40% of the
+  expected players, whole games first (and those players' predictions with them).
+- ``grading-stall`` (grading-service): grading of yesterday and today removed.
+- ``stale-heartbeat`` (default phase3-processors; any service): the service's first
+  processor stopped heartbeating ~7 h ago.
+- ``batch-errors`` (prediction-coordinator): the latest finished batch failed with 73
+  errors, and it wrote predictions without a real line (a REAL_LINES_ONLY violation).
+- ``error-logs`` (default prediction-worker; any service): a burst of 25 ERROR entries
+  in the 5 minutes before the injection, on the serving revision.
+- ``next-revision-degraded`` (default prediction-worker; any service): armed until the
+  stand-in creates the next revision of that service; then :func:`on_new_revision`
+  degrades that service's data (phase3: stale heartbeat, phase4: lines coverage drop,
+  coordinator: batch errors, worker: the batches of the last 12 h wrote no predictions,
+  grading: grading stall), writes ERROR entries tagged with the new revision and
+  answers True, so the stand-in marks that revision's health endpoint unhealthy.
+
+API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``,
+``health-5xx``, ``health-timeout``, ``logging-error``) are passed to
+:mod:`nbaops.local.api_faults`.
+
+Active faults live in ``sandbox-faults.json``. The sandbox's state is a pure function of
+(seed, clock, faults): injecting or clearing a fault regenerates the data from the seed
+and re-applies every remaining fault, so :func:`clear` restores the data exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.errors import UsageError
+from nbaops.sandbox import generate
+from nbaops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.context import Context
+    from nbaops.sandbox.lifecycle import Settings
+
+FAULTS_NAME = "sandbox-faults.json"
+ARMED = "next-revision-degraded"
+WORKER_NO_PREDICTIONS = "no-recent-predictions"  # applied form of a degraded worker revision
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """A data fault: the service it belongs to (``fixed``: the only one allowed)."""
+
+    default_service: str
+    fixed: bool
+    summary: str
+
+
+DATA_FAULTS: dict[str, FaultSpec] = {
+    "lines-coverage-drop": FaultSpec(
+        "phase4-processors", True, "today's lines missing for ~40% of expected players"
+    ),
+    "grading-stall": FaultSpec("grading-service", True, "yesterday's and today's grading missing"),
+    "stale-heartbeat": FaultSpec(
+        "phase3-processors", False, "one processor's last heartbeat ~7 h old"
+    ),
+    "batch-errors": FaultSpec(
+        "prediction-coordinator",
+        True,
+        "latest batch failed with errors; predictions without a real line",
+    ),
+    "error-logs": FaultSpec(
+        "prediction-worker", False, "burst of ERROR log entries in the last 5 minutes"
+    ),
+}
+# What a degraded new revision of each service does to the data.
+DEGRADES = {
+    "phase3-processors": "stale-heartbeat",
+    "phase4-processors": "lines-coverage-drop",
+    "prediction-coordinator": "batch-errors",
+    "prediction-worker": WORKER_NO_PREDICTIONS,
+    "grading-service": "grading-stall",
+}
+
+
+def known_faults() -> list[str]:
+    from nbaops.local.api_faults import API_FAULT_KINDS
+
+    return [*DATA_FAULTS, ARMED, *API_FAULT_KINDS]
+
+
+# --------------------------------------------------------------------------- records
+
+
+def faults_path(home: Path) -> Path:
+    return home / FAULTS_NAME
+
+
+def read_records(home: Path) -> list[dict[str, Any]]:
+    from nbaops.local.state_files import read_json
+
+    data = read_json(faults_path(home), [])
+    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+
+def write_records(home: Path, records: list[dict[str, Any]]) -> None:
+    from nbaops.local.state_files import write_json_atomic
+
+    home.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(faults_path(home), records)
+
+
+def active(home: Path) -> dict[str, list[dict[str, Any]]]:
+    """Active faults by name: data faults, armed ``next-revision-degraded`` and API faults."""
+    from nbaops.local.api_faults import active_api_faults
+
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec in read_records(home):
+        out[str(rec["name"])].append(rec)
+    for rec in active_api_faults(home):
+        out[str(rec["kind"])].append({"name": rec["kind"], **rec})
+    return dict(out)
+
+
+# --------------------------------------------------------------------------- API
+
+
+def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
+    from nbaops.local.api_faults import API_FAULT_KINDS
+
+    names = known_faults()
+    if name not in names:
+        raise UsageError(f"unknown fault {name!r}; known faults: {', '.join(names)}")
+    if service is not None:
+        ctx.config.service(service)  # UnknownServiceError listing the known ones
+    if name in API_FAULT_KINDS:
+        return service
+    if name == ARMED:
+        return service or "prediction-worker"
+    spec = DATA_FAULTS[name]
+    if spec.fixed and service is not None and service != spec.default_service:
+        raise UsageError(
+            f"fault {name} belongs to {spec.default_service}; omit --service or pass "
+            f"--service {spec.default_service}"
+        )
+    return service or spec.default_service
+
+
+def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
+    """Inject a fault (data faults apply at once; ``next-revision-degraded`` is armed).
+
+    Raises:
+        UsageError: unknown fault (the message lists the known ones), a service the
+            fault cannot apply to, or not the local profile.
+        UnknownServiceError: a service the config does not know.
+    """
+    from nbaops.local import api_faults
+    from nbaops.local.state_files import locked
+    from nbaops.sandbox import lifecycle
+
+    settings = lifecycle.settings_for(ctx)
+    target = _resolve(ctx, name, service)
+    lifecycle.ensure_sandbox(ctx)
+    now = clock.now()
+    if name in api_faults.API_FAULT_KINDS:
+        record = {"name": name, **api_faults.set_api_fault(settings.home, name, service=target)}
+        return FaultReport("injected", [record], active(settings.home))
+    record = {"name": name, "service": target, "injected_at": now.isoformat()}
+    with locked(settings.home):
+        if name == ARMED:
+            record["armed"] = True
+        write_records(settings.home, [*read_records(settings.home), record])
+        if name != ARMED:
+            lifecycle.refresh(settings)
+    return FaultReport("injected", [record], active(settings.home))
+
+
+def clear(ctx: Context) -> FaultReport:
+    """Clear every fault (data, armed and API faults) and restore the data from the seed."""
+    from nbaops.local import api_faults
+    from nbaops.local.state_files import locked
+    from nbaops.sandbox import lifecycle
+
+    settings = lifecycle.settings_for(ctx)
+    lifecycle.ensure_sandbox(ctx)
+    with locked(settings.home):
+        cleared = [r for records in active(settings.home).values() for r in records]
+        write_records(settings.home, [])
+        api_faults.clear_api_faults(settings.home)
+        lifecycle.refresh(settings)
+    return FaultReport("cleared", cleared, {})
+
+
+def on_new_revision(home: Path, service: str, revision: str) -> bool:
+    """The stand-in's hook: a new revision of ``service`` was just created.
+
+    When ``next-revision-degraded`` is armed for the service, consume it: degrade the
+    service's data, log ERROR entries tagged with ``revision`` and return True (the
+    stand-in then marks the revision unhealthy). Otherwise return False (cheap: one
+    small file read).
+    """
+    records = read_records(home)
+    armed = [
+        r
+        for r in records
+        if r.get("name") == ARMED and r.get("armed") and r.get("service") == service
+    ]
+    if not armed:
+        return False
+    from nbaops.local.state_files import locked
+    from nbaops.sandbox import lifecycle
+
+    with locked(home):
+        records = read_records(home)
+        for rec in records:
+            if rec.get("name") == ARMED and rec.get("armed") and rec.get("service") == service:
+                rec.update(
+                    armed=False,
+                    applied=DEGRADES.get(service, "error-logs"),
+                    revision=revision,
+                    applied_at=clock.now().isoformat(),
+                )
+                break
+        else:
+            return False
+        write_records(home, records)
+        settings = lifecycle.settings_from_marker(home)
+        if settings is not None:
+            lifecycle.refresh(settings)
+    return True
+
+
+# --------------------------------------------------------------------------- transforms
+
+
+Tables = dict[str, list[dict[str, Any]]]
+
+
+def _today(now: dt.datetime) -> dt.date:
+    return now.astimezone(clock.EASTERN).date()
+
+
+def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
+    today = _today(now)
+    expected: dict[str, list[str]] = defaultdict(list)
+    for row in tables.get("nba_precompute.ml_feature_store", []):
+        if row["game_date"] == today:
+            expected[row["game_id"]].append(row["player_lookup"])
+    if not expected:  # features not built yet today: use the lines themselves
+        for row in tables.get("nba_precompute.points_lines", []):
+            if row["game_date"] == today and row["player_lookup"] not in expected[row["game_id"]]:
+                expected[row["game_id"]].append(row["player_lookup"])
+    total = sum(len(v) for v in expected.values())
+    target = round(total * 0.4)
+    games = sorted(expected)
+    rng.shuffle(games)
+    removed: set[str] = set()
+    for game in games:
+        for lookup in expected[game]:
+            if len(removed) >= target:
+                break
+            removed.add(lookup)
+    _remove(
+        tables,
+        "nba_precompute.points_lines",
+        lambda r: r["game_date"] == today and r["player_lookup"] in removed,
+    )
+    gone = {
+        p["prediction_id"]
+        for p in tables.get("nba_predictions.player_prop_predictions", [])
+        if p["game_date"] == today and p["player_lookup"] in removed
+    }
+    _remove(tables, "nba_predictions.player_prop_predictions", lambda r: r["prediction_id"] in gone)
+    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+    # the coordinator never saw those players: they are not expected by today's batches
+    per_batch: dict[str, set[str]] = defaultdict(set)
+    for p in tables.get("nba_predictions.player_prop_predictions", []):
+        if p["game_date"] == today:
+            per_batch[p["batch_id"]].add(p["player_lookup"])
+    for b in tables.get("nba_predictions.prediction_batches", []):
+        if b["game_date"] == today and b["status"] != "running":
+            b["expected_players"] = len(per_batch.get(b["batch_id"], set()))
+
+
+def _stall_grading(tables: Tables, now: dt.datetime) -> None:
+    since = _today(now) - dt.timedelta(days=1)
+    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["game_date"] >= since)
+
+
+def _stale_heartbeat(tables: Tables, now: dt.datetime, service: str) -> None:
+    processors = generate.PROCESSORS.get(service) or next(iter(generate.PROCESSORS.values()))
+    name = processors[0]
+    cutoff = now - dt.timedelta(hours=7)
+    _remove(
+        tables,
+        "nba_analytics.processor_heartbeats",
+        lambda r: r["processor_name"] == name and r["heartbeat_at"] > cutoff,
+    )
+
+
+def _batch_errors(tables: Tables, now: dt.datetime) -> None:
+    batches = [
+        b for b in tables.get("nba_predictions.prediction_batches", []) if b["status"] != "running"
+    ]
+    if not batches:
+        return
+    latest = max(batches, key=lambda b: b["started_at"])
+    latest.update(
+        status="failed",
+        error_count=73,
+        error_message="73 players failed: prediction-worker returned 500 "
+        "(model endpoint unavailable)",
+    )
+    preds = tables.setdefault("nba_predictions.player_prop_predictions", [])
+    lined = {
+        r["player_lookup"]
+        for r in tables.get("nba_precompute.points_lines", [])
+        if r["game_date"] == latest["game_date"]
+    }
+    candidates = [
+        r
+        for r in tables.get("nba_precompute.ml_feature_store", [])
+        if r["game_date"] == latest["game_date"] and r["player_lookup"] not in lined
+    ] or [
+        r
+        for r in tables.get("nba_precompute.ml_feature_store", [])
+        if r["game_date"] == latest["game_date"]
+    ]
+    created = latest["started_at"] + dt.timedelta(minutes=1)
+    for row in candidates[:8]:
+        for model in generate.MODELS:
+            estimate = row["points_avg_last_10"] or row["points_avg_season"] or 10.0
+            preds.append(
+                {
+                    "prediction_id": generate.stable_id(
+                        "estimated", latest["batch_id"], model, row["player_lookup"]
+                    ),
+                    "game_id": row["game_id"],
+                    "game_date": row["game_date"],
+                    "player_lookup": row["player_lookup"],
+                    "system_id": model,
+                    "predicted_points": round(float(estimate) + 1.5, 1),
+                    "line_value": None,
+                    "line_source": "ESTIMATED",
+                    "recommendation": "OVER",
+                    "confidence": 0.55,
+                    "batch_id": latest["batch_id"],
+                    "created_at": created,
+                }
+            )
+
+
+def _no_recent_predictions(tables: Tables, now: dt.datetime) -> None:
+    batches = [
+        b for b in tables.get("nba_predictions.prediction_batches", []) if b["status"] != "running"
+    ]
+    if not batches:
+        return
+    recent = {b["batch_id"] for b in batches if b["started_at"] >= now - dt.timedelta(hours=12)}
+    recent.add(max(batches, key=lambda b: b["started_at"])["batch_id"])
+    gone = {
+        p["prediction_id"]
+        for p in tables.get("nba_predictions.player_prop_predictions", [])
+        if p["batch_id"] in recent
+    }
+    _remove(tables, "nba_predictions.player_prop_predictions", lambda r: r["prediction_id"] in gone)
+    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+
+
+_ERROR_MESSAGES = (
+    "prediction request failed: model endpoint returned 500",
+    "Traceback (most recent call last): KeyError: 'points_avg_last_10'",
+    "BigQuery insert failed: 400 no such field: line_source_v2",
+    "timeout after 30s waiting for upstream",
+)
+
+
+def _error_burst(
+    logs: list[dict[str, Any]],
+    settings: Settings,
+    service: str,
+    revision: str,
+    anchor: dt.datetime,
+    rng: random.Random,
+    count: int = 25,
+) -> None:
+    for i in range(count):
+        when = anchor - dt.timedelta(seconds=rng.uniform(5, 290))
+        logs.append(
+            generate.log_entry(
+                project=settings.project,
+                region=settings.region,
+                service=service,
+                revision=revision,
+                when=when,
+                severity="ERROR" if i % 6 else "CRITICAL",
+                message=rng.choice(_ERROR_MESSAGES),
+            )
+        )
+
+
+def _remove(tables: Tables, ref: str, predicate: Callable[[dict[str, Any]], bool]) -> None:
+    if ref in tables:
+        tables[ref] = [r for r in tables[ref] if not predicate(r)]
+
+
+def _apply_data(
+    name: str, tables: Tables, now: dt.datetime, service: str, rng: random.Random
+) -> None:
+    if name == "lines-coverage-drop":
+        _drop_lines(tables, now, rng)
+    elif name == "grading-stall":
+        _stall_grading(tables, now)
+    elif name == "stale-heartbeat":
+        _stale_heartbeat(tables, now, service)
+    elif name == "batch-errors":
+        _batch_errors(tables, now)
+    elif name == WORKER_NO_PREDICTIONS:
+        _no_recent_predictions(tables, now)
+
+
+def apply_all(
+    data: generate.SandboxData,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    revisions: Mapping[str, Sequence[generate.Revision]],
+) -> None:
+    """Apply every active fault record to freshly generated data (in injection order)."""
+    for index, rec in enumerate(records):
+        name = str(rec.get("name"))
+        service = str(rec.get("service") or "prediction-worker")
+        rng = random.Random(f"fault:{index}:{name}:{service}")
+        anchor = _time(rec.get("applied_at") or rec.get("injected_at"), now)
+        if name == ARMED:
+            if rec.get("armed"):
+                continue
+            applied = str(rec.get("applied") or "error-logs")
+            _apply_data(applied, data.tables, now, service, rng)
+            revision = str(
+                rec.get("revision") or generate.revision_at(revisions.get(service, []), anchor)
+            )
+            _error_burst(data.logs, settings, service, revision, anchor, rng)
+        elif name == "error-logs":
+            revision = generate.revision_at(revisions.get(service, []), anchor)
+            _error_burst(data.logs, settings, service, revision, anchor, rng)
+        else:
+            _apply_data(name, data.tables, now, service, rng)
+    data.logs.sort(key=lambda e: e["timestamp"])
+
+
+def _time(text: Any, default: dt.datetime) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return default
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class FaultReport:
+    """What ``sandbox.fault`` / ``sandbox.clear`` did and what is active now."""
+
+    action: str
+    records: list[dict[str, Any]]
+    active: dict[str, list[dict[str, Any]]]
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "action": self.action,
+            "faults": self.records,
+            "active": self.active,
+        }
+
+    def render(self, console: Console) -> None:
+        if not self.records:
+            console.print(f"{self.action}: no faults were active")
+        for rec in self.records:
+            name = rec.get("name")
+            where = f" on {rec['service']}" if rec.get("service") else ""
+            note = " (armed: applies when the next revision is created)" if rec.get("armed") else ""
+            console.print(f"{self.action} {name}{where}{note}")
+        names = sorted(self.active)
+        console.print(f"active faults: {', '.join(names) if names else 'none'}")

@@ -1,0 +1,807 @@
+"""Synthetic game-day data for the sandbox, relative to ``now`` and deterministic per seed.
+
+Two steps:
+
+1. A :class:`League` — players, the schedule and every game's box score (the outcome of
+   a game that has not finished yet is drawn too, but stays hidden until it is final).
+   :func:`synthetic_league` invents one; :mod:`nbaops.sandbox.import_logs` builds one
+   from real nba_api game logs.
+2. :func:`build_tables` turns a league into the rows of every platform table as the
+   pipeline would have written them up to ``now``: the schedule (last 45 days, today,
+   tomorrow), box scores with shot zones of finished games, processor heartbeats,
+   feature-store rows for every expected player (season / last-10 / last-5 averages
+   from the history), points lines from two bookmakers for ~97% of expected players,
+   prediction batches at 02:30, 07:00 and 11:30 ET (REAL_LINES_ONLY) with predictions of
+   the models ``v8`` and ``v9`` (v9 slightly better), grading of finished games, and
+   Cloud Logging entries. Only what is already due at ``now`` exists.
+
+Timing of one game day D (US Eastern): features at 01:30; initial lines between 18:00 on
+D-1 and 02:00 on D, a few late lines 03:00–11:00, ~20% of lines move 05:00–11:00;
+batch 02:30 predicts every player with a line, 07:00 and 11:30 re-predict players whose
+line is new or moved since the previous batch; games tip 19:00–22:30 and last 2.5 h;
+box scores land 15–40 min after the final buzzer; grading 45–100 min after it.
+
+Every random draw comes from ``random.Random(f"{seed}:{purpose}")``, so the data is a
+pure function of (seed, now, league) and unrelated draws do not shift each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import random
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbaops.clock import EASTERN
+
+UTC = dt.UTC
+WINDOW_DAYS = 45
+HISTORY_DAYS = 20  # synthetic games before the window: features have a history from day one
+GAME_LENGTH = dt.timedelta(hours=2, minutes=30)
+BATCH_SLOTS = ("02:30", "07:00", "11:30")
+MODELS = ("v8", "v9")
+BOOKMAKERS = ("draftkings", "fanduel")
+PASS_EDGE = 1.0
+MODE = "REAL_LINES_ONLY"
+LINE_SOURCE = "REAL"
+FEATURE_VERSION = "v9-features-2"
+
+TEAMS = (
+    "ATL", "BOS", "BKN", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW",
+    "HOU", "IND", "LAC", "LAL", "MEM", "MIA", "MIL", "MIN", "NOP", "NYK",
+    "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR", "UTA", "WAS",
+)  # fmt: skip
+
+# Model quality: predicted = mean + rho * (actual - mean) + N(0, tau). Calibrated so the
+# hit rate of non-PASS picks is ~55% (v8) and ~57% (v9) against lines near the mean.
+MODEL_SKILL = {"v8": (0.02, 3.0), "v9": (0.04, 3.0)}
+
+# Processors that heartbeat, per service.
+PROCESSORS = {
+    "phase3-processors": ("player_game_summary_processor", "shot_zone_processor"),
+    "phase4-processors": ("ml_feature_store_processor", "points_lines_processor"),
+    "prediction-coordinator": ("prediction_coordinator",),
+    "prediction-worker": ("prediction_worker",),
+    "grading-service": ("prediction_grader",),
+}
+
+_FIRST = (
+    "Marcus", "Jalen", "Tyrese", "Devin", "Jaylen", "Darius", "Malik", "Cole", "Isaiah",
+    "Trey", "Andre", "Keegan", "Dillon", "Bennett", "Mason", "Jordan", "Cameron", "Aaron",
+    "Derrick", "Julian", "Nikola", "Luka", "Franz", "Evan", "Miles", "Scottie", "Paolo",
+    "Zion", "Desmond", "Kevin", "Caleb", "Quentin", "Reggie", "Tobias", "Victor", "Walker",
+    "Xavier", "Yusuf", "Zach", "Gabe",
+)  # fmt: skip
+_LAST = (
+    "Carter", "Brooks", "Hayes", "Mitchell", "Porter", "Reed", "Sullivan", "Turner", "Vaughn",
+    "Wallace", "Bennett", "Coleman", "Dawson", "Ellis", "Fleming", "Grant", "Holloway",
+    "Ingram", "Jennings", "Keller", "Lawson", "Monroe", "Nash", "Owens", "Pierce", "Quinn",
+    "Russell", "Sanders", "Thornton", "Underwood", "Vance", "Whitfield", "Young", "Zimmer",
+    "Abbott", "Barrett", "Crawford", "Dunbar", "Easton", "Foster",
+)  # fmt: skip
+# Latent scoring means of a 13-man roster: 10 rotation players, 3 rarely used.
+_ROSTER_MEANS = (
+    (24, 32), (18, 25), (14, 20), (11, 16), (9, 14), (7, 12), (5, 10), (4, 8), (3, 7), (2, 5),
+    (1, 3), (1, 3), (1, 2),
+)  # fmt: skip
+
+
+def rng_for(seed: int, purpose: str) -> random.Random:
+    """An independent, reproducible random stream for one purpose."""
+    return random.Random(f"{seed}:{purpose}")
+
+
+def stable_id(*parts: object, length: int = 20) -> str:
+    return hashlib.sha1("/".join(str(p) for p in parts).encode()).hexdigest()[:length]
+
+
+def eastern(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """An Eastern wall-clock time on ``day`` as a UTC datetime."""
+    return dt.datetime.combine(day, dt.time(hour, minute), EASTERN).astimezone(UTC)
+
+
+def season_of(day: dt.date) -> str:
+    start = day.year if day.month >= 8 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+# --------------------------------------------------------------------------- league
+
+
+@dataclass(frozen=True)
+class Player:
+    player_id: int
+    name: str
+    lookup: str
+    team: str
+    mean_points: float
+
+
+@dataclass(frozen=True)
+class Game:
+    game_id: str
+    game_date: dt.date
+    season: str
+    home: str
+    away: str
+    start_time: dt.datetime
+
+    @property
+    def end_time(self) -> dt.datetime:
+        return self.start_time + GAME_LENGTH
+
+
+@dataclass(frozen=True)
+class BoxLine:
+    """One player's line in one game (the nba_api LeagueGameLog fields we keep)."""
+
+    lookup: str
+    team: str
+    opponent: str
+    is_home: bool
+    minutes: float
+    points: int
+    fgm: int
+    fga: int
+    fg3m: int
+    fg3a: int
+    ftm: int
+    fta: int
+    rebounds: int
+    assists: int
+
+
+@dataclass
+class League:
+    """Players, the window's games with their (possibly still hidden) box scores.
+
+    ``expected`` lists, per game, the players the pipeline expects to play (they get
+    feature rows and lines); ``history`` holds (date, player, points, minutes) of games
+    before the window, used only for feature averages.
+    """
+
+    players: dict[str, Player]
+    games: list[Game]
+    box: dict[str, list[BoxLine]]
+    expected: dict[str, list[str]]
+    history: list[tuple[dt.date, str, int, float]] = field(default_factory=list)
+    source: str = "synthetic"
+
+
+def window_days(now: dt.datetime) -> list[dt.date]:
+    """The sandbox's game days: the last 45 days, today and tomorrow (US Eastern)."""
+    today = now.astimezone(EASTERN).date()
+    return [today + dt.timedelta(days=i) for i in range(-WINDOW_DAYS, 2)]
+
+
+def _players(seed: int) -> dict[str, Player]:
+    rng = rng_for(seed, "players")
+    names = [f"{f} {last}" for f in _FIRST for last in _LAST]
+    rng.shuffle(names)
+    players: dict[str, Player] = {}
+    pid = 1_630_000
+    for t, team in enumerate(TEAMS):
+        for slot, (low, high) in enumerate(_ROSTER_MEANS):
+            name = names[t * len(_ROSTER_MEANS) + slot]
+            pid += rng.randint(1, 40)
+            lookup = name.lower().replace(" ", "")
+            players[lookup] = Player(pid, name, lookup, team, round(rng.uniform(low, high), 1))
+    return players
+
+
+def box_line(
+    rng: random.Random, player: Player, opponent: str, is_home: bool, points: int | None = None
+) -> BoxLine:
+    """A consistent box score: FGM/FG3M/FTM add up to the points, attempts ≥ makes."""
+    mean = player.mean_points
+    if points is None:
+        points = max(0, round(rng.gauss(mean, 0.25 * mean + 2)))
+    minutes = round(min(44.0, max(4.0, rng.gauss(12 + 0.95 * mean, 4))), 1)
+    fg3m = min(points // 3, max(0, round(rng.gauss(points * 0.11, 1))))
+    rest = points - 3 * fg3m
+    ftm = max(0, round(rng.gauss(rest * 0.2, 1)))
+    ftm = min(ftm, rest)
+    if (rest - ftm) % 2:
+        ftm += 1 if ftm < rest else -1
+    fg2m = (rest - ftm) // 2
+    fg3a = fg3m + max(0, round(fg3m * rng.uniform(1.2, 2.0) + rng.uniform(0, 2)))
+    fg2a = fg2m + max(0, round(fg2m * rng.uniform(0.6, 1.1) + rng.uniform(0, 1.5)))
+    fta = ftm + max(0, round(ftm * rng.uniform(0.1, 0.4)))
+    return BoxLine(
+        lookup=player.lookup,
+        team=player.team,
+        opponent=opponent,
+        is_home=is_home,
+        minutes=minutes,
+        points=points,
+        fgm=fg2m + fg3m,
+        fga=fg2a + fg3a,
+        fg3m=fg3m,
+        fg3a=fg3a,
+        ftm=ftm,
+        fta=fta,
+        rebounds=max(0, round(rng.gauss(minutes / 6, 2))),
+        assists=max(0, round(rng.gauss(minutes / 10 + mean / 12, 1.5))),
+    )
+
+
+def shot_zones(line: BoxLine, salt: str) -> dict[str, int]:
+    """Split two-point attempts/makes into paint and mid-range (paint+mid+three = FGA)."""
+    rng = random.Random(f"zones:{salt}")
+    fg2a, fg2m = line.fga - line.fg3a, line.fgm - line.fg3m
+    paint_a = round(fg2a * rng.uniform(0.5, 0.75))
+    mid_a = fg2a - paint_a
+    paint_m = min(paint_a, fg2m, round(fg2m * 0.7 + rng.uniform(-0.5, 0.5)))
+    mid_m = fg2m - paint_m
+    if mid_m > mid_a:  # more mid-range makes than attempts: move them to the paint
+        paint_m, mid_m = fg2m - mid_a, mid_a
+    return {
+        "paint_attempts": paint_a,
+        "paint_makes": paint_m,
+        "mid_range_attempts": mid_a,
+        "mid_range_makes": mid_m,
+        "three_pt_attempts": line.fg3a,
+        "three_pt_makes": line.fg3m,
+    }
+
+
+def _schedule(seed: int, days: Sequence[dt.date], prefix: str) -> list[Game]:
+    games: list[Game] = []
+    counter: dict[str, int] = defaultdict(int)
+    for day in days:
+        rng = rng_for(seed, f"schedule:{day.isoformat()}")
+        n = rng.randint(8, 12)
+        teams = list(TEAMS)
+        rng.shuffle(teams)
+        tips = sorted(rng.choice(range(0, 8)) for _ in range(n))  # 19:00 + 30 min steps
+        season = season_of(day)
+        for i in range(n):
+            counter[season] += 1
+            game_id = f"{prefix}{season[2:4]}{counter[season]:05d}"
+            minutes = 19 * 60 + tips[i] * 30
+            start = eastern(day, minutes // 60, minutes % 60)
+            games.append(Game(game_id, day, season, teams[2 * i], teams[2 * i + 1], start))
+    return games
+
+
+def synthetic_league(seed: int, now: dt.datetime) -> League:
+    """Invented players and games over the window (plus a pre-window history)."""
+    players = _players(seed)
+    by_team: dict[str, list[Player]] = defaultdict(list)
+    for p in players.values():
+        by_team[p.team].append(p)
+    days = window_days(now)
+    pre = [days[0] - dt.timedelta(days=i) for i in range(HISTORY_DAYS, 0, -1)]
+    history: list[tuple[dt.date, str, int, float]] = []
+    for game in _schedule(seed, pre, "H02"):
+        rng = rng_for(seed, f"box:{game.game_id}")
+        for team, opp, home in ((game.home, game.away, True), (game.away, game.home, False)):
+            for p in by_team[team][:10]:
+                if rng.random() < 0.04:
+                    continue
+                line = box_line(rng, p, opp, home)
+                history.append((game.game_date, p.lookup, line.points, line.minutes))
+    games = _schedule(seed, days, "002")
+    box: dict[str, list[BoxLine]] = {}
+    expected: dict[str, list[str]] = {}
+    for game in games:
+        rng = rng_for(seed, f"box:{game.game_id}")
+        lines: list[BoxLine] = []
+        for team, opp, home in ((game.home, game.away, True), (game.away, game.home, False)):
+            for p in by_team[team][:10]:
+                if rng.random() < 0.04:  # injured / rested: not expected, no box score
+                    continue
+                lines.append(box_line(rng, p, opp, home))
+        box[game.game_id] = lines
+        expected[game.game_id] = [b.lookup for b in lines]
+    return League(players, games, box, expected, history, "synthetic")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class SandboxData:
+    """Rows per logical table, Cloud Logging entries and a summary for the status."""
+
+    tables: dict[str, list[dict[str, Any]]]
+    logs: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A Cloud Run revision as the log generator needs it: who served when."""
+
+    name: str
+    created: dt.datetime
+
+
+def _status(game: Game, now: dt.datetime) -> str:
+    if game.end_time <= now:
+        return "final"
+    if game.start_time <= now:
+        return "in_progress"
+    return "scheduled"
+
+
+def _minutes(rng: random.Random, low: float, high: float) -> dt.timedelta:
+    return dt.timedelta(minutes=rng.uniform(low, high))
+
+
+def _avg(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None
+
+
+def _half(value: float) -> float:
+    return max(0.5, round(value * 2) / 2)
+
+
+class _History:
+    """Per player, (date, points, minutes) of games played so far (date order)."""
+
+    def __init__(self, rows: Sequence[tuple[dt.date, str, int, float]]) -> None:
+        self.by_player: dict[str, list[tuple[dt.date, int, float]]] = defaultdict(list)
+        for day, lookup, points, minutes in sorted(rows):
+            self.by_player[lookup].append((day, points, minutes))
+
+    def add(self, day: dt.date, lookup: str, points: int, minutes: float) -> None:
+        self.by_player[lookup].append((day, points, minutes))
+
+    def before(self, lookup: str, day: dt.date) -> list[tuple[dt.date, int, float]]:
+        games = self.by_player.get(lookup, [])
+        # the list is in date order: stop at the first game on/after ``day``
+        end = len(games)
+        while end and games[end - 1][0] >= day:
+            end -= 1
+        return games[:end]
+
+
+def build_tables(
+    league: League,
+    now: dt.datetime,
+    seed: int,
+    *,
+    project: str,
+    region: str,
+    revisions: Mapping[str, Sequence[Revision]],
+) -> SandboxData:
+    """Every table's rows as the pipeline would have written them by ``now``."""
+    today = now.astimezone(EASTERN).date()
+    tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    history = _History(league.history)
+    games_by_day: dict[dt.date, list[Game]] = defaultdict(list)
+    for game in league.games:
+        games_by_day[game.game_date].append(game)
+    box_index = {gid: {b.lookup: b for b in lines} for gid, lines in league.box.items()}
+    preds_by_game: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    for day in sorted(games_by_day):
+        games = sorted(games_by_day[day], key=lambda g: (g.start_time, g.game_id))
+        rng = rng_for(seed, f"day:{day.isoformat()}")
+        day_lines: dict[str, list[tuple[dt.datetime, str, float]]] = defaultdict(list)
+        player_game: dict[str, Game] = {}
+        n_preds = len(tables["nba_predictions.player_prop_predictions"])
+        for game in games:
+            status = _status(game, now)
+            tables["nba_raw.games"].append(
+                {
+                    "game_id": game.game_id,
+                    "game_date": day,
+                    "season": game.season,
+                    "home_team": game.home,
+                    "away_team": game.away,
+                    "start_time": game.start_time,
+                    "status": status,
+                    "updated_at": min(now, game.end_time if status == "final" else now),
+                }
+            )
+            # features + lines for every expected player of the game
+            feat_at = eastern(day, 1, 30) + _minutes(rng, 0, 10)
+            for lookup in league.expected.get(game.game_id, []):
+                player = league.players[lookup]
+                line_box = box_index[game.game_id][lookup]
+                player_game[lookup] = game
+                past = history.before(lookup, day)
+                points = [p for _, p, _ in past]
+                if feat_at <= now:
+                    tables["nba_precompute.ml_feature_store"].append(
+                        {
+                            "game_id": game.game_id,
+                            "game_date": day,
+                            "player_lookup": lookup,
+                            "player_name": player.name,
+                            "team": line_box.team,
+                            "opponent": line_box.opponent,
+                            "is_home": line_box.is_home,
+                            "points_avg_season": _avg(points),
+                            "points_avg_last_10": _avg(points[-10:]),
+                            "points_avg_last_5": _avg(points[-5:]),
+                            "minutes_avg_last_10": _avg([m for _, _, m in past[-10:]]),
+                            "games_played": len(past),
+                            "days_rest": (day - past[-1][0]).days if past else None,
+                            "feature_version": FEATURE_VERSION,
+                            "created_at": feat_at,
+                        }
+                    )
+                if rng.random() >= 0.97:
+                    continue  # no book posted a line for this player
+                basis = (
+                    0.6 * (_avg(points[-10:]) or 0) + 0.4 * player.mean_points
+                    if len(points) >= 3
+                    else player.mean_points
+                )
+                fair = basis + rng.gauss(0, 1.0)
+                late = rng.random() < 0.04
+                books = [b for b in BOOKMAKERS if rng.random() < 0.88] or [rng.choice(BOOKMAKERS)]
+                for book in books:
+                    value = _half(fair + rng.choice((-0.5, 0.0, 0.0, 0.5)))
+                    if value == int(value) and rng.random() < 0.8:
+                        value += 0.5
+                    first = (
+                        eastern(day, 3) + _minutes(rng, 0, 480)
+                        if late
+                        else eastern(day - dt.timedelta(days=1), 18) + _minutes(rng, 0, 480)
+                    )
+                    snaps = [(first, value)]
+                    if rng.random() < 0.2:
+                        moved = eastern(day, 5) + _minutes(rng, 0, 360)
+                        if moved > first:
+                            snaps.append((moved, _half(value + rng.choice((-1, -0.5, 0.5, 1)))))
+                    for at, val in snaps:
+                        day_lines[lookup].append((at, book, val))
+                        if at <= now:
+                            over = -110 + rng.choice((0, -5, 5, -10))
+                            tables["nba_precompute.points_lines"].append(
+                                {
+                                    "game_id": game.game_id,
+                                    "game_date": day,
+                                    "player_lookup": lookup,
+                                    "player_name": player.name,
+                                    "bookmaker": book,
+                                    "points_line": val,
+                                    "over_price": over,
+                                    "under_price": -220 - over,
+                                    "snapshot_time": at,
+                                }
+                            )
+        _batches_and_predictions(
+            tables, league, day, now, seed, day_lines, player_game, box_index, history
+        )
+        for p in tables.get("nba_predictions.player_prop_predictions", [])[n_preds:]:
+            preds_by_game[p["game_id"]].append(p)
+        # box scores + grading of finished games; then the day joins the history
+        for game in games:
+            if game.end_time > now:
+                continue
+            processed_at = game.end_time + _minutes(rng, 15, 40)
+            visible = processed_at <= now
+            for b in league.box[game.game_id]:
+                history.add(day, b.lookup, b.points, b.minutes)
+                if not visible:
+                    continue
+                player = league.players[b.lookup]
+                tables["nba_analytics.player_game_summary"].append(
+                    {
+                        "game_id": game.game_id,
+                        "game_date": day,
+                        "player_id": player.player_id,
+                        "player_lookup": b.lookup,
+                        "player_name": player.name,
+                        "team": b.team,
+                        "opponent": b.opponent,
+                        "is_home": b.is_home,
+                        "minutes": b.minutes,
+                        "points": b.points,
+                        "fgm": b.fgm,
+                        "fga": b.fga,
+                        "fg3m": b.fg3m,
+                        "fg3a": b.fg3a,
+                        "ftm": b.ftm,
+                        "fta": b.fta,
+                        "rebounds": b.rebounds,
+                        "assists": b.assists,
+                        **shot_zones(b, f"{seed}:{game.game_id}:{b.lookup}"),
+                        "source": "nba.com/stats" if league.source == "synthetic" else "nba_api",
+                        "processed_at": processed_at,
+                    }
+                )
+            graded_at = game.end_time + _minutes(rng, 45, 100)
+            if visible and graded_at <= now:
+                _grade(
+                    tables, game, preds_by_game[game.game_id], box_index[game.game_id], graded_at
+                )
+        # games not played in the window (future) still count for nothing in the history
+
+    tables["nba_analytics.processor_heartbeats"] = heartbeats(seed, now)
+    logs = log_entries(seed, now, project=project, region=region, revisions=revisions)
+    recount_batches(tables)
+    summary = {
+        "source": league.source,
+        "today": today.isoformat(),
+        "first_day": min(games_by_day).isoformat() if games_by_day else None,
+        "last_day": max(games_by_day).isoformat() if games_by_day else None,
+        "players": len(league.players),
+    }
+    return SandboxData(dict(tables), logs, summary)
+
+
+def _batches_and_predictions(
+    tables: dict[str, list[dict[str, Any]]],
+    league: League,
+    day: dt.date,
+    now: dt.datetime,
+    seed: int,
+    day_lines: Mapping[str, list[tuple[dt.datetime, str, float]]],
+    player_game: Mapping[str, Game],
+    box_index: Mapping[str, Mapping[str, BoxLine]],
+    history: _History,
+) -> None:
+    rng = rng_for(seed, f"batches:{day.isoformat()}")
+    previous: dt.datetime | None = None
+    for slot in BATCH_SLOTS:
+        hour, minute = (int(x) for x in slot.split(":"))
+        started = eastern(day, hour, minute) + dt.timedelta(seconds=rng.uniform(5, 90))
+        duration = _minutes(rng, 3, 8)
+        if started > now:
+            break
+        completed = started + duration
+        batch_id = f"batch-{day.isoformat()}-{slot.replace(':', '')}"
+        todo: list[tuple[str, float]] = []
+        for lookup, snaps in sorted(day_lines.items()):
+            known = [s for s in snaps if s[0] <= started]
+            if not known:
+                continue
+            fresh = previous is None or any(s[0] > previous for s in known)
+            if not fresh:
+                continue
+            # the line used: the newest snapshot, DraftKings first on ties
+            at, _book, value = max(known, key=lambda s: (s[0], s[1] == "draftkings"))
+            todo.append((lookup, value))
+        running = completed > now
+        tables["nba_predictions.prediction_batches"].append(
+            {
+                "batch_id": batch_id,
+                "game_date": day,
+                "scheduled_slot": slot,
+                "mode": MODE,
+                "status": "running" if running else "completed",
+                "started_at": started,
+                "completed_at": None if running else completed,
+                "expected_players": len(todo),
+                "predictions_written": 0,
+                "error_count": 0,
+                "error_message": None,
+            }
+        )
+        previous = started
+        if running:
+            continue
+        for lookup, line in todo:
+            game = player_game[lookup]
+            actual = box_index[game.game_id][lookup].points
+            mean = _model_mean(league, history, lookup, day)
+            sigma = 0.3 * mean + 2
+            for model in MODELS:
+                mrng = random.Random(f"{seed}:pred:{batch_id}:{model}:{lookup}")
+                rho, tau = MODEL_SKILL[model]
+                predicted = round(max(0.0, mean + rho * (actual - mean) + mrng.gauss(0, tau)), 1)
+                edge = predicted - line
+                if abs(edge) < PASS_EDGE:
+                    recommendation = "PASS"
+                else:
+                    recommendation = "OVER" if edge > 0 else "UNDER"
+                confidence = min(0.95, 0.5 + abs(edge) / (2 * sigma) * 0.8)
+                tables["nba_predictions.player_prop_predictions"].append(
+                    {
+                        "prediction_id": stable_id(batch_id, model, lookup),
+                        "game_id": game.game_id,
+                        "game_date": day,
+                        "player_lookup": lookup,
+                        "system_id": model,
+                        "predicted_points": predicted,
+                        "line_value": line,
+                        "line_source": LINE_SOURCE,
+                        "recommendation": recommendation,
+                        "confidence": round(confidence, 3),
+                        "batch_id": batch_id,
+                        "created_at": started + duration * mrng.uniform(0.1, 0.95),
+                    }
+                )
+
+
+def _model_mean(league: League, history: _History, lookup: str, day: dt.date) -> float:
+    """What the models believe a player scores: the latent mean, or the running average."""
+    if league.source == "synthetic":
+        return league.players[lookup].mean_points
+    past = [p for _, p, _ in history.before(lookup, day)]
+    return sum(past) / len(past) if len(past) >= 3 else league.players[lookup].mean_points
+
+
+def _grade(
+    tables: dict[str, list[dict[str, Any]]],
+    game: Game,
+    predictions: Sequence[dict[str, Any]],
+    box: Mapping[str, BoxLine],
+    graded_at: dt.datetime,
+) -> None:
+    for p in predictions:
+        if p["player_lookup"] not in box:
+            continue
+        actual = box[p["player_lookup"]].points
+        line = p["line_value"]
+        if p["recommendation"] == "PASS" or line is None or actual == line:
+            correct = None
+        else:
+            correct = (actual > line) == (p["recommendation"] == "OVER")
+        error = p["predicted_points"] - actual
+        tables["nba_predictions.prediction_accuracy"].append(
+            {
+                "prediction_id": p["prediction_id"],
+                "game_id": game.game_id,
+                "game_date": game.game_date,
+                "player_lookup": p["player_lookup"],
+                "system_id": p["system_id"],
+                "predicted_points": p["predicted_points"],
+                "line_value": line,
+                "recommendation": p["recommendation"],
+                "actual_points": actual,
+                "is_correct": correct,
+                "absolute_error": round(abs(error), 2),
+                "signed_error": round(error, 2),
+                "graded_at": graded_at,
+            }
+        )
+
+
+def recount_batches(tables: dict[str, list[dict[str, Any]]]) -> None:
+    """``predictions_written`` = the predictions a finished batch really wrote (all models)."""
+    written: dict[str, int] = defaultdict(int)
+    for p in tables.get("nba_predictions.player_prop_predictions", []):
+        written[p["batch_id"]] += 1
+    for b in tables.get("nba_predictions.prediction_batches", []):
+        if b["status"] != "running":
+            b["predictions_written"] = written.get(b["batch_id"], 0)
+
+
+def heartbeats(seed: int, now: dt.datetime) -> list[dict[str, Any]]:
+    """Hourly runs of every processor over the last 48 h; the latest a few minutes ago."""
+    rows: list[dict[str, Any]] = []
+    for service, processors in PROCESSORS.items():
+        for name in processors:
+            rng = rng_for(seed, f"heartbeat:{name}")
+            latest = now - _minutes(rng, 2, 20)
+            for i in range(48):
+                beat = latest - dt.timedelta(hours=i)
+                started = beat - _minutes(rng, 1, 8)
+                rows.append(
+                    {
+                        "processor_name": name,
+                        "service": service,
+                        "run_id": stable_id(name, beat.isoformat(), length=16),
+                        "status": "success",
+                        "heartbeat_at": beat,
+                        "started_at": started,
+                        "rows_processed": rng.randint(150, 2500),
+                        "message": "run finished",
+                    }
+                )
+    return rows
+
+
+_INFO = {
+    "phase3-processors": (
+        "processed {n} box-score rows in {s}s",
+        "shot zones written for {n} rows",
+    ),
+    "phase4-processors": (
+        "feature store refreshed: {n} players",
+        "points lines snapshot: {n} lines",
+    ),
+    "prediction-coordinator": ("batch check: {n} players with lines", "scheduler tick ok"),
+    "prediction-worker": ("predicted {n} players in {s}s", "model loaded from cache"),
+    "grading-service": ("graded {n} predictions", "no finished games to grade"),
+}
+_WARNING = ("slow query: {s}s", "retrying request after 503 (attempt 2)", "late data: {n} rows")
+
+
+def revision_at(revisions: Sequence[Revision], when: dt.datetime) -> str:
+    """The revision that served at ``when``: the newest one created at or before it."""
+    serving = [r for r in revisions if r.created <= when]
+    if serving:
+        return max(serving, key=lambda r: r.created).name
+    return min(revisions, key=lambda r: r.created).name if revisions else "unknown"
+
+
+def log_entry(
+    *,
+    project: str,
+    region: str,
+    service: str,
+    revision: str,
+    when: dt.datetime,
+    severity: str,
+    message: str,
+) -> dict[str, Any]:
+    """One Cloud Logging entry of a Cloud Run revision (REST JSON shape)."""
+    return {
+        "logName": f"projects/{project}/logs/run.googleapis.com%2Fstderr",
+        "resource": {
+            "type": "cloud_run_revision",
+            "labels": {
+                "service_name": service,
+                "revision_name": revision,
+                "location": region,
+                "project_id": project,
+            },
+        },
+        "severity": severity,
+        "timestamp": when,
+        "insertId": stable_id(service, revision, when.isoformat(), message, length=16),
+        "textPayload": message,
+    }
+
+
+def log_entries(
+    seed: int,
+    now: dt.datetime,
+    *,
+    project: str,
+    region: str,
+    revisions: Mapping[str, Sequence[Revision]],
+) -> list[dict[str, Any]]:
+    """About 5 entries an hour per service over the last 24 h: INFO, some WARNING, and a
+    couple of ERRORs more than 6 h ago (nothing recent)."""
+    out: list[dict[str, Any]] = []
+    for service, revs in revisions.items():
+        rng = rng_for(seed, f"logs:{service}")
+        infos = _INFO.get(service, ("request handled in {s}s",))
+        when = now - dt.timedelta(hours=24)
+        while True:
+            when += _minutes(rng, 6, 18)
+            if when > now:
+                break
+            roll = rng.random()
+            if roll < 0.05:
+                severity, text = "WARNING", rng.choice(_WARNING)
+            else:
+                severity, text = "INFO", rng.choice(infos)
+            message = text.format(n=rng.randint(10, 900), s=round(rng.uniform(0.2, 9.0), 1))
+            out.append(
+                log_entry(
+                    project=project,
+                    region=region,
+                    service=service,
+                    revision=revision_at(revs, when),
+                    when=when,
+                    severity=severity,
+                    message=message,
+                )
+            )
+        for hours in (18, 9):
+            when = now - dt.timedelta(hours=hours) - _minutes(rng, 0, 60)
+            out.append(
+                log_entry(
+                    project=project,
+                    region=region,
+                    service=service,
+                    revision=revision_at(revs, when),
+                    when=when,
+                    severity="ERROR",
+                    message="upstream request failed: 502 Bad Gateway (recovered on retry)",
+                )
+            )
+    out.sort(key=lambda e: e["timestamp"])
+    return out
+
+
+def hit_rate(rows: Sequence[Mapping[str, Any]], model: str) -> float:
+    """Share of correct graded picks (PASS and pushes excluded) of one model."""
+    picks = [
+        r["is_correct"] for r in rows if r["system_id"] == model and r["is_correct"] is not None
+    ]
+    return sum(1 for c in picks if c) / len(picks) if picks else math.nan

@@ -1,0 +1,138 @@
+"""``sandbox.reset --from-logs PATH``: a league from real nba_api game logs.
+
+PATH is a CSV file or a folder of CSVs in the nba_api ``LeagueGameLog`` format (for
+example ``../shared/data/nba/player_game_logs``); rows are read with
+:func:`nbaops.nba_data.load_game_logs` (names normalised to ``player_lookup`` there).
+
+How the real season is placed on today's calendar:
+
+1. Only the latest season in PATH is used (``SEASON_LABEL``/``SEASON_ID``).
+2. Let L be that season's last game date and T today's date (US Eastern, from
+   :func:`nbaops.clock.now`). Every game date is shifted by the same number of days,
+   ``shift = (T + 1) - L``: the season's last game day becomes tomorrow, the day
+   before it today, and so on (weekdays are not preserved).
+3. Games whose shifted date falls in the sandbox window (the last 45 days, today,
+   tomorrow) become the schedule; earlier games of the season only feed the feature
+   store's averages (the history).
+
+Players, teams (per game, so trades are kept), game ids, home/away (``vs.`` = home),
+minutes and box-score stats are the real ones. What the logs do not have is derived:
+tip-off times (19:00–22:30 ET, seeded), shot zones (three-point = FG3A/FG3M, the other
+attempts split between paint and mid-range), and the players the pipeline "expects"
+(those who played at least 10 minutes). Games that have not finished by ``now`` keep
+their real outcome hidden until they do, and grading then uses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+from nbaops.clock import EASTERN
+from nbaops.errors import UsageError
+from nbaops.sandbox import generate
+
+MIN_EXPECTED_MINUTES = 10.0
+
+
+def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
+    """Build a :class:`~nbaops.sandbox.generate.League` from real game logs.
+
+    Raises:
+        UsageError: the path has no readable game logs (``NbaDataUnavailable`` included).
+    """
+    from nbaops.nba_data import load_game_logs
+
+    try:
+        logs = load_game_logs(path)
+    except UsageError:
+        raise
+    except Exception as exc:  # a CSV without the LeagueGameLog columns
+        raise UsageError(f"--from-logs: cannot read game logs from {path}: {exc}") from None
+    if not logs:
+        raise UsageError(f"--from-logs: no game-log rows in {path}")
+    season = max(log.season for log in logs)
+    rows = sorted(
+        (log for log in logs if log.season == season), key=lambda g: (g.game_date, g.game_id)
+    )
+    today = now.astimezone(EASTERN).date()
+    shift = (today + dt.timedelta(days=1)) - rows[-1].game_date
+    first_day = today - dt.timedelta(days=generate.WINDOW_DAYS)
+
+    # one lookup per player id (two players normalising to the same name stay apart)
+    lookups: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for log in rows:
+        if log.player_id in lookups:
+            continue
+        key = log.player_lookup or f"player{log.player_id}"
+        if key in taken and taken[key] != log.player_id:
+            key = f"{key}{log.player_id}"
+        taken[key] = log.player_id
+        lookups[log.player_id] = key
+
+    totals: dict[str, list[int]] = defaultdict(list)
+    for log in rows:
+        totals[lookups[log.player_id]].append(log.points)
+    players: dict[str, generate.Player] = {}
+    for log in rows:  # the last row wins: the player's latest team
+        lookup = lookups[log.player_id]
+        pts = totals[lookup]
+        players[lookup] = generate.Player(
+            log.player_id, log.player_name, lookup, log.team, round(sum(pts) / len(pts), 1)
+        )
+
+    games: dict[str, generate.Game] = {}
+    box: dict[str, list[generate.BoxLine]] = defaultdict(list)
+    history: list[tuple[dt.date, str, int, float]] = []
+    for log in rows:
+        day = log.game_date + shift
+        lookup = lookups[log.player_id]
+        if day < first_day:
+            history.append((day, lookup, log.points, log.minutes))
+            continue
+        if log.game_id not in games:
+            rng = generate.rng_for(seed, f"tipoff:{log.game_id}")
+            minutes = 19 * 60 + rng.randrange(0, 8) * 30
+            home, away = (log.team, log.opponent) if log.is_home else (log.opponent, log.team)
+            games[log.game_id] = generate.Game(
+                log.game_id,
+                day,
+                generate.season_of(day),
+                home,
+                away,
+                generate.eastern(day, minutes // 60, minutes % 60),
+            )
+        box[log.game_id].append(
+            generate.BoxLine(
+                lookup=lookup,
+                team=log.team,
+                opponent=log.opponent,
+                is_home=log.is_home,
+                minutes=log.minutes,
+                points=log.points,
+                fgm=log.fgm,
+                fga=log.fga,
+                fg3m=log.fg3m,
+                fg3a=log.fg3a,
+                ftm=log.ftm,
+                fta=log.fta,
+                rebounds=log.reb,
+                assists=log.ast,
+            )
+        )
+    if not games:
+        raise UsageError(f"--from-logs: no games of season {season} in {path}")
+    expected = {
+        gid: [b.lookup for b in lines if b.minutes >= MIN_EXPECTED_MINUTES]
+        for gid, lines in box.items()
+    }
+    return generate.League(
+        players=players,
+        games=sorted(games.values(), key=lambda g: (g.game_date, g.start_time, g.game_id)),
+        box=dict(box),
+        expected=expected,
+        history=history,
+        source=f"logs:{path} (season {season}, shifted {shift.days:+d} days)",
+    )

@@ -1,0 +1,575 @@
+"""Create, refresh, reset and describe the local sandbox.
+
+The sandbox is everything the ``local`` profile runs on, under the state folder
+(``.nbaops/`` or ``$NBAOPS_HOME``):
+
+- ``warehouse.duckdb`` — every table of ``schemas/`` filled with a realistic game-day
+  state relative to :func:`nbaops.clock.now` (see :mod:`nbaops.sandbox.generate`);
+- ``cloudrun.json`` — the Cloud Run stand-in's five services, each with three revisions
+  labelled ``commit-sha`` with real commits of this repository (``git rev-list HEAD``);
+  some services serve an older commit than HEAD, so drift is visible;
+- ``logs.jsonl`` — Cloud Logging entries of those revisions;
+- ``sandbox.json`` — the marker: format version, seed, build time, the clock it was
+  built for, the schema fingerprint, row counts; ``sandbox-faults.json`` — active faults.
+
+:func:`ensure_sandbox` is called by every local task: when the marker is current it
+returns after reading one small JSON file and hashing the schema files (well under a
+millisecond of work). It rebuilds everything when the marker is missing, the format
+version or the schema files changed, and refreshes only the data (keeping the stand-in's
+services, deploy history and ``nba_ops`` tables) when the data was built for a clock
+more than :data:`STALE_AFTER` away from now. Builds are serialised between processes
+by the stand-in's state lock, and the warehouse is replaced in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.errors import UsageError
+from nbaops.sandbox import generate
+from nbaops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.context import Context
+
+FORMAT_VERSION = 1
+MARKER_NAME = "sandbox.json"
+DEFAULT_SEED = 7
+STALE_AFTER = dt.timedelta(hours=3)
+REVISIONS_PER_SERVICE = 3
+OPS_DATASET = "nba_ops"  # written by nbaops itself (deploy audit, check history): kept on refresh
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a build needs, from a Context or (inside the stand-in's hook) from the marker."""
+
+    home: Path
+    root: Path
+    project: str
+    region: str
+    datasets: dict[str, str]
+    services: list[str]
+    model_env: dict[str, str]
+    image_repository: str
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["home"], data["root"] = str(self.home), str(self.root)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Settings:
+        return cls(
+            home=Path(data["home"]),
+            root=Path(data["root"]),
+            project=data["project"],
+            region=data["region"],
+            datasets=dict(data.get("datasets") or {}),
+            services=list(data["services"]),
+            model_env=dict(data.get("model_env") or {}),
+            image_repository=data["image_repository"],
+        )
+
+
+def settings_for(ctx: Context) -> Settings:
+    if not ctx.is_local:
+        raise UsageError(
+            f"the sandbox exists only on the local profile (this is {ctx.profile!r}); "
+            "use --profile local"
+        )
+    profile = ctx.config.profile
+    repo = profile.image_repository or f"{profile.region}-docker.pkg.dev/{profile.project}/services"
+    return Settings(
+        home=ctx.home,
+        root=ctx.root,
+        project=profile.project,
+        region=profile.region,
+        datasets=dict(profile.datasets),
+        services=list(ctx.config.service_names),
+        model_env={s.name: s.model_env for s in ctx.config.services.values() if s.model_env},
+        image_repository=repo,
+    )
+
+
+# --------------------------------------------------------------------------- marker
+
+
+def marker_path(home: Path) -> Path:
+    return home / MARKER_NAME
+
+
+def read_marker(home: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(marker_path(home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_marker(home: Path, marker: dict[str, Any]) -> None:
+    from nbaops.local.state_files import write_json_atomic
+
+    write_json_atomic(marker_path(home), marker)
+
+
+def schema_fingerprint(root: Path) -> str:
+    """A hash of ``schemas/tables.yaml`` and every table schema file."""
+    base = root / "schemas"
+    digest = hashlib.sha256()
+    for path in [base / "tables.yaml", *sorted(base.glob("*/*.json"))]:
+        if path.is_file():
+            digest.update(path.relative_to(base).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _needs(settings: Settings, marker: dict[str, Any] | None, now: dt.datetime) -> str | None:
+    """None when current; ``"build"`` (everything) or ``"refresh"`` (data only)."""
+    if marker is None or marker.get("format") != FORMAT_VERSION:
+        return "build"
+    if marker.get("schema_fingerprint") != schema_fingerprint(settings.root):
+        return "build"
+    home = settings.home
+    if not (home / "warehouse.duckdb").is_file() or not (home / "cloudrun.json").is_file():
+        return "build"
+    try:
+        built_for = dt.datetime.fromisoformat(marker["now"])
+    except (KeyError, TypeError, ValueError):
+        return "build"
+    if abs(now - built_for) > STALE_AFTER:
+        return "refresh"
+    return None
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def ensure_sandbox(ctx: Context) -> None:
+    """Create the sandbox on first use; keep it current (cheap when it already is).
+
+    A no-op on non-local profiles.
+    """
+    if not ctx.is_local:
+        return
+    settings = settings_for(ctx)
+    if _needs(settings, read_marker(settings.home), clock.now()) is None:
+        return
+    from nbaops.local.state_files import locked
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with locked(settings.home):
+        marker = read_marker(settings.home)
+        need = _needs(settings, marker, clock.now())
+        if need is None:
+            return
+        seed = int(marker.get("seed", DEFAULT_SEED)) if marker else DEFAULT_SEED
+        from_logs = marker.get("from_logs") if marker else None
+        _build(settings, seed, from_logs, full=need == "build")
+
+
+def reset(
+    ctx: Context, seed: int | None = None, from_logs: Path | str | None = None
+) -> BuildReport:
+    """Rebuild the sandbox from scratch: warehouse, stand-in services, logs; faults cleared.
+
+    Args:
+        seed: the random seed (default: the current sandbox's seed, else 7).
+        from_logs: a CSV file or folder in the nba_api LeagueGameLog format: real
+            players, games and box scores instead of generated ones.
+
+    Raises:
+        UsageError: not the local profile, a bad seed, or an unreadable ``from_logs``.
+    """
+    settings = settings_for(ctx)
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed: {seed} must be a non-negative integer")
+    source: str | None = None
+    if from_logs is not None:
+        path = Path(from_logs).expanduser()
+        if not path.exists():
+            raise UsageError(f"--from-logs: {path} does not exist")
+        source = str(path.resolve())
+    from nbaops.local import api_faults
+    from nbaops.local.state_files import locked
+    from nbaops.sandbox import faults
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with locked(settings.home):
+        marker = read_marker(settings.home)
+        chosen = seed if seed is not None else int((marker or {}).get("seed", DEFAULT_SEED))
+        faults.write_records(settings.home, [])
+        api_faults.clear_api_faults(settings.home)
+        started = time.perf_counter()
+        built = _build(settings, chosen, source, full=True)
+    return BuildReport("sandbox reset", built, time.perf_counter() - started)
+
+
+def refresh(settings: Settings) -> dict[str, Any]:
+    """Regenerate the data (same seed and source, current clock, active faults re-applied).
+
+    Keeps the stand-in's services and the ``nba_ops`` tables. Used after a fault is
+    injected or cleared.
+    """
+    from nbaops.local.state_files import locked
+
+    with locked(settings.home):
+        marker = read_marker(settings.home) or {}
+        if _needs(settings, marker or None, clock.now()) == "build":
+            return _build(
+                settings, int(marker.get("seed", DEFAULT_SEED)), marker.get("from_logs"), full=True
+            )
+        return _build(
+            settings, int(marker.get("seed", DEFAULT_SEED)), marker.get("from_logs"), full=False
+        )
+
+
+def settings_from_marker(home: Path) -> Settings | None:
+    marker = read_marker(home)
+    if not marker or "settings" not in marker:
+        return None
+    return Settings.from_json(marker["settings"])
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _league(
+    settings: Settings, seed: int, from_logs: str | None, now: dt.datetime
+) -> generate.League:
+    if from_logs:
+        from nbaops.sandbox.import_logs import import_league
+
+        return import_league(Path(from_logs), now, seed)
+    return generate.synthetic_league(seed, now)
+
+
+def _build(settings: Settings, seed: int, from_logs: str | None, *, full: bool) -> dict[str, Any]:
+    """Generate and write everything. Call under the stand-in lock."""
+    from nbaops.adapters.warehouse import WAREHOUSE_FILE, DuckDBWarehouse
+    from nbaops.sandbox import faults
+    from nbaops.table_catalog import load_catalog
+
+    now = clock.now()
+    started = time.perf_counter()
+    league = _league(settings, seed, from_logs, now)
+    git_source = None
+    if full:
+        git_source = seed_cloudrun(settings, now)
+    revisions = service_revisions(settings)
+    data = generate.build_tables(
+        league, now, seed, project=settings.project, region=settings.region, revisions=revisions
+    )
+    records = faults.read_records(settings.home)
+    faults.apply_all(data, records, now=now, settings=settings, revisions=revisions)
+    generate.recount_batches(data.tables)
+
+    catalog = load_catalog(settings.root)
+    warehouse = DuckDBWarehouse(
+        settings.home / WAREHOUSE_FILE, datasets=settings.datasets, root=settings.root
+    )
+    with warehouse.session():
+        warehouse.create_tables(catalog, replace=full)
+        contents = {
+            spec.ref: data.tables.get(spec.ref, [])
+            for spec in catalog
+            if spec.dataset != OPS_DATASET
+        }
+        warehouse.replace_contents(contents)
+    write_logs(settings.home, data.logs)
+
+    previous = read_marker(settings.home) or {}
+    counts = {ref: len(rows) for ref, rows in sorted(contents.items())}
+    marker = {
+        "format": FORMAT_VERSION,
+        "seed": seed,
+        "from_logs": from_logs,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(),
+        "now": now.isoformat(),
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "schema_fingerprint": schema_fingerprint(settings.root),
+        "commits": git_source or previous.get("commits", "unknown"),
+        "counts": counts,
+        "log_entries": len(data.logs),
+        "summary": data.summary,
+        "settings": settings.to_json(),
+    }
+    _write_marker(settings.home, marker)
+    return marker
+
+
+def write_logs(home: Path, entries: list[dict[str, Any]]) -> None:
+    """Replace the stand-in's log store with ``entries``."""
+    from nbaops.local import log_store
+    from nbaops.local.state_files import locked
+
+    with locked(home):
+        log_store.log_path(home).unlink(missing_ok=True)
+        if entries:
+            log_store.append_entries(home, entries)
+
+
+# --------------------------------------------------------------------------- Cloud Run
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    time: dt.datetime | None
+
+
+def repo_commits(root: Path, limit: int = 30) -> tuple[list[CommitInfo], str]:
+    """The newest commits of the repository (newest first) and where they came from.
+
+    Returns ``(commits, "git")``, or deterministic 40-hex placeholders and
+    ``"placeholder: <reason>"`` when git or the repository is unavailable.
+    """
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "log", f"--max-count={limit}", "--format=%H %cI", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=True,
+        ).stdout
+        commits = []
+        for line in out.splitlines():
+            sha, _, when = line.partition(" ")
+            if len(sha) == 40:
+                commits.append(CommitInfo(sha, dt.datetime.fromisoformat(when).astimezone(dt.UTC)))
+        if commits:
+            return commits, "git"
+        reason = "git log printed no commits"
+    except FileNotFoundError:
+        reason = "git is not installed"
+    except subprocess.CalledProcessError as exc:
+        reason = (
+            (exc.stderr or "git failed").strip().splitlines()[0] if exc.stderr else "git failed"
+        )
+    except subprocess.TimeoutExpired:
+        reason = "git timed out"
+    fake = [
+        CommitInfo(hashlib.sha1(f"nbaops-sandbox-placeholder-{i}".encode()).hexdigest(), None)
+        for i in range(6)
+    ]
+    return fake, f"placeholder: {reason}"
+
+
+# Which commit (index into newest-first commits) each service's serving revision runs:
+# the first two serve HEAD, the others an older commit, so drift is visible.
+_SERVING_COMMIT = (0, 0, 1, 2, 1)
+
+
+def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
+    """Seed the stand-in with every configured service and its revisions; returns the
+    commit source (``"git"`` or ``"placeholder: ..."``)."""
+    from nbaops.local.cloudrun_state import (
+        SeedRevision,
+        SeedService,
+        generate_revision_name,
+        seed_services,
+    )
+
+    commits, source = repo_commits(settings.root)
+    seeds = []
+    for i, service in enumerate(settings.services):
+        newest = min(_SERVING_COMMIT[i % len(_SERVING_COMMIT)], len(commits) - 1)
+        picks = [min(newest + step, len(commits) - 1) for step in (4, 2, 0)]
+        revisions: list[SeedRevision] = []
+        previous: dt.datetime | None = None
+        for index, pick in enumerate(picks, start=1):
+            commit = commits[pick]
+            # built a few minutes after its commit; with no usable commit time (no git,
+            # or a clock pinned before the commit) a few days apart before now
+            created = now - dt.timedelta(days=(REVISIONS_PER_SERVICE - index) * 6 + 1, hours=i)
+            if commit.time is not None and commit.time + dt.timedelta(minutes=30) <= now:
+                created = max(
+                    commit.time + dt.timedelta(minutes=12 + i), now - dt.timedelta(days=30)
+                )
+            if previous is not None and created <= previous:
+                created = min(previous + dt.timedelta(minutes=1), now)
+            previous = created
+            env = {"LOG_LEVEL": "INFO"}
+            model_env = settings.model_env.get(service)
+            if model_env:
+                env[model_env] = "v9" if index == len(picks) else "v8"
+            revisions.append(
+                SeedRevision(
+                    image=f"{settings.image_repository}/{service}:{commit.sha[:12]}",
+                    labels={"commit-sha": commit.sha, "managed-by": "nbaops-sandbox"},
+                    env=env,
+                    create_time=created,
+                    name=generate_revision_name(service, index, f"{commit.sha}:{index}"),
+                )
+            )
+        seeds.append(SeedService(name=service, revisions=revisions))
+    seed_services(settings.home, settings.project, settings.region, seeds)
+    return source
+
+
+def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
+    """Each configured service's revisions (name, create time) from the stand-in state."""
+    from nbaops.local import cloudrun_state
+
+    state = cloudrun_state.load_state(settings.home)
+    out: dict[str, list[generate.Revision]] = {}
+    for service in settings.services:
+        full = cloudrun_state.service_name(settings.project, settings.region, service)
+        revs = []
+        for rev in cloudrun_state.revisions_of(state, full):
+            created = dt.datetime.fromisoformat(str(rev["createTime"]).replace("Z", "+00:00"))
+            revs.append(generate.Revision(cloudrun_state.short(rev["name"]), created))
+        out[service] = sorted(revs, key=lambda r: r.created)
+    return out
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass
+class BuildReport:
+    """The result of a reset: what was built, how big, how long."""
+
+    title: str
+    marker: dict[str, Any]
+    duration_s: float = 0.0
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict.value, **describe(self.marker)}
+
+    def render(self, console: Console) -> None:
+        render_description(console, self.title, describe(self.marker))
+
+
+@dataclass
+class StatusReport:
+    """``inv sandbox.status``: the marker, services, faults."""
+
+    info: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict.value, **self.info}
+
+    def render(self, console: Console) -> None:
+        render_description(console, "sandbox", self.info)
+
+
+def describe(marker: dict[str, Any]) -> dict[str, Any]:
+    summary = marker.get("summary", {})
+    return {
+        "seed": marker.get("seed"),
+        "source": marker.get("from_logs") or "synthetic",
+        "built_at": marker.get("built_at"),
+        "built_for_now": marker.get("now"),
+        "build_seconds": marker.get("build_seconds"),
+        "today": summary.get("today"),
+        "game_days": [summary.get("first_day"), summary.get("last_day")],
+        "players": summary.get("players"),
+        "commits": marker.get("commits"),
+        "counts": marker.get("counts", {}),
+        "log_entries": marker.get("log_entries"),
+    }
+
+
+def status(ctx: Context) -> StatusReport:
+    """Describe the sandbox (creating it first if needed): data, services, faults."""
+    from nbaops.local import cloudrun_state
+    from nbaops.sandbox import faults
+
+    ensure_sandbox(ctx)
+    settings = settings_for(ctx)
+    marker = read_marker(settings.home) or {}
+    info = {"home": str(settings.home), "format": marker.get("format"), **describe(marker)}
+    state = cloudrun_state.load_state(settings.home)
+    services = []
+    for service in settings.services:
+        full = cloudrun_state.service_name(settings.project, settings.region, service)
+        svc = state["services"].get(full)
+        if svc is None:
+            services.append({"service": service, "serving": None, "revisions": 0})
+            continue
+        serving = cloudrun_state.serving_revision(state, svc)
+        revs = cloudrun_state.revisions_of(state, full)
+        commit = next(
+            (
+                r.get("labels", {}).get("commit-sha")
+                for r in revs
+                if cloudrun_state.short(r["name"]) == serving
+            ),
+            None,
+        )
+        services.append(
+            {"service": service, "serving": serving, "commit": commit, "revisions": len(revs)}
+        )
+    info["services"] = services
+    info["faults"] = faults.active(settings.home)
+    return StatusReport(info)
+
+
+def render_description(console: Console, title: str, info: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    for key, value in info.items():
+        if key in ("counts", "services", "faults"):
+            continue
+        if isinstance(value, list):
+            value = " .. ".join(str(v) for v in value)
+        table.add_row(key, "-" if value is None else str(value))
+    console.print(table)
+    counts = info.get("counts") or {}
+    if counts:
+        rows = Table(title="rows per table", title_justify="left")
+        rows.add_column("table")
+        rows.add_column("rows", justify="right")
+        for ref, n in counts.items():
+            rows.add_row(ref, str(n))
+        console.print(rows)
+    services = info.get("services") or []
+    if services:
+        svc = Table(title="Cloud Run stand-in", title_justify="left")
+        for col in ("service", "serving", "commit", "revisions"):
+            svc.add_column(col)
+        for s in services:
+            svc.add_row(
+                s["service"], str(s.get("serving")), str(s.get("commit")), str(s["revisions"])
+            )
+        console.print(svc)
+    if "faults" in info:
+        active = info["faults"]
+        if active:
+            ft = Table(title="active faults", title_justify="left")
+            for col in ("fault", "service", "detail"):
+                ft.add_column(col)
+            for name, records in active.items():
+                for rec in records:
+                    detail = ", ".join(
+                        f"{k}={v}"
+                        for k, v in rec.items()
+                        if k not in ("name", "service") and v is not None
+                    )
+                    ft.add_row(name, str(rec.get("service") or "-"), detail)
+            console.print(ft)
+        else:
+            console.print("no active faults")
