@@ -215,7 +215,14 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
                         f"{node.func.attr}() gets an f-string; its SQL was not checked",
                     )
                 )
-    inner: set[int] = set()
+    # The literal pieces of an f-string are not queries of their own.
+    inner = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for child in ast.walk(node)
+        if child is not node
+    }
     for node in ast.walk(tree):
         if id(node) in explicit_nodes or id(node) in sites or id(node) in inner:
             continue
@@ -280,7 +287,7 @@ def check_sql(site: SqlSite, catalog: Catalog) -> list[Finding]:
         ):
             continue  # no dataset.table: a local (DuckDB) statement, not warehouse SQL
         findings.extend(_check_statement(site, stmt, catalog, exp))
-    return findings
+    return sorted(findings, key=lambda f: f.line)
 
 
 def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> list[Finding]:

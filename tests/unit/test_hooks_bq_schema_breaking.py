@@ -1,0 +1,136 @@
+"""bq-schema-breaking hook: main([...]) in a temporary git repository."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hooks.bq_schema_breaking import main
+
+FIELDS: list[dict[str, Any]] = [
+    {"name": "game_id", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "game_date", "type": "DATE", "mode": "REQUIRED"},
+    {"name": "points", "type": "INT64", "mode": "REQUIRED"},
+]
+SCHEMA = "schemas/nba_raw/games.json"
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in {
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
+        "NBAOPS_NOW": "2026-11-25T15:00:00Z",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    root = tmp_path / "svc"
+    (root / "schemas" / "nba_raw").mkdir(parents=True)
+    (root / SCHEMA).write_text(json.dumps(FIELDS, indent=2))
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    monkeypatch.chdir(root)
+    return root
+
+
+def change(root: Path, fields: list[dict[str, Any]]) -> None:
+    (root / SCHEMA).write_text(json.dumps(fields, indent=2))
+
+
+def test_unchanged_is_clean(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([SCHEMA]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_allowed_change_prints_ddl_and_passes(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change(repo, [*FIELDS[:2], {**FIELDS[2], "mode": "NULLABLE"}, {"name": "x", "type": "BOOL"}])
+    assert main([SCHEMA]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"-- nba_raw.games: DDL for the allowed changes ({SCHEMA})",
+        "ALTER TABLE `nba_raw.games` ALTER COLUMN `points` DROP NOT NULL;",
+        "ALTER TABLE `nba_raw.games` ADD COLUMN IF NOT EXISTS `x` BOOL;",
+    ]
+    assert main(["--no-ddl", SCHEMA]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_breaking_change_fails_with_rule_ids(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change(repo, FIELDS[:2])
+    assert main([SCHEMA]) == 1
+    out = capsys.readouterr().out
+    assert f"{SCHEMA}:1: FIELD_NO_DELETE column points (REQUIRED INT64) removed" in out
+
+
+def test_waiver_from_config_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    change(repo, FIELDS[:2])
+    rules = repo / "rules.yaml"
+    rules.write_text(
+        "schema_rules:\n  waivers:\n    - {rule: FIELD_NO_DELETE, table: nba_raw.games, "
+        "column: points, reason: moved to box scores, expires: 2026-12-01}\n"
+    )
+    assert main(["--config", str(rules), SCHEMA]) == 0
+    out = capsys.readouterr().out
+    assert "FIELD_NO_DELETE warning:" in out
+    assert "ALTER TABLE `nba_raw.games` DROP COLUMN IF EXISTS `points`;" in out
+    rules.write_text(rules.read_text().replace("2026-12-01", "2026-11-01"))
+    assert main(["--config", str(rules), SCHEMA]) == 1
+    assert "waiver expired on 2026-11-01" in capsys.readouterr().out
+
+
+def test_bad_config_and_bad_ref_exit_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "nbaops.yaml").write_text("schema_rules:\n  except: [NOT_A_RULE]\n")
+    assert main([SCHEMA]) == 2
+    assert "unknown rule id 'NOT_A_RULE'" in capsys.readouterr().err
+    (repo / "nbaops.yaml").unlink()
+    assert main(["--against", "no-such-branch", SCHEMA]) == 2
+    assert "unknown git ref 'no-such-branch'" in capsys.readouterr().err
+    assert main(["--bogus"]) == 2
+
+
+def test_no_filenames_checks_the_whole_folder(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / SCHEMA).unlink()
+    assert main([]) == 1
+    assert "TABLE_NO_DELETE table nba_raw.games removed" in capsys.readouterr().out
+
+
+def test_outside_a_git_repository_is_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    monkeypatch.chdir(plain)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    assert main([]) == 3
+    assert "not a git repository" in capsys.readouterr().err
+
+
+def test_runs_without_importing_google(repo: Path) -> None:
+    change(repo, FIELDS[:2])
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        f"import sys\nsys.path.insert(0, {str(root)!r})\n"
+        "from hooks.bq_schema_breaking import main\n"
+        f"rc = main([{SCHEMA!r}])\n"
+        "heavy = [m for m in sys.modules if m.startswith(('google', 'sqlglot', 'duckdb'))]\n"
+        "print(rc, heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert proc.stdout.strip().splitlines()[-1] == "1 []"

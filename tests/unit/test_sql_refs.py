@@ -1,0 +1,144 @@
+"""sql-schema-refs: which strings are queries, and what counts as an unknown table/column."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from nbaops.bqschema.sql_refs import Catalog, SqlSite, check_paths, check_sql, find_sql
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = Catalog.from_dir(ROOT / "schemas")
+
+
+def check(sql: str) -> list[str]:
+    return [f"{f.rule}:{f.line}:{f.message}" for f in check_sql(SqlSite("q.py", 1, sql, True),
+                                                                 CATALOG)]  # fmt: skip
+
+
+def test_catalog_reads_the_repository_schemas() -> None:
+    cols = CATALOG.columns("nba_predictions.player_prop_predictions")
+    assert cols is not None and "predicted_points" in cols
+    assert CATALOG.columns("nba_raw.nope") is None
+
+
+def test_valid_queries_have_no_findings() -> None:
+    assert (
+        check(
+            """
+        WITH latest AS (
+          SELECT p.player_lookup, p.system_id, COUNT(*) AS n,
+                 ANY_VALUE(p.line_value) AS line
+          FROM `nba_predictions.player_prop_predictions` AS p
+          WHERE p.game_date = @d
+          GROUP BY p.player_lookup, p.system_id
+          QUALIFY ROW_NUMBER() OVER (PARTITION BY player_lookup ORDER BY n DESC) = 1
+        )
+        SELECT l.player_lookup, l.n, a.actual_points, SAFE_DIVIDE(l.n, 2) AS half
+        FROM latest AS l
+        LEFT JOIN `nba_predictions.prediction_accuracy` a USING (player_lookup)
+        WHERE a.game_date BETWEEN DATE_SUB(@d, INTERVAL 7 DAY) AND @d
+          AND EXISTS (SELECT 1 FROM `nba_raw.games` g WHERE g.game_id = a.game_id)
+        ORDER BY half
+        """
+        )
+        == []
+    )
+    assert check("SELECT COUNT(*) AS n FROM `nba_ops.INFORMATION_SCHEMA.COLUMNS`") == []
+    assert check("INSERT INTO `nba_ops.deploys` (deploy_id, service) VALUES (@a, @b)") == []
+    assert check("SELECT x FROM UNNEST([1, 2]) AS x") == []  # no dataset.table: not ours
+
+
+def test_unknown_table() -> None:
+    assert check("SELECT a FROM `nba_raw.gamez` WHERE game_date = @d") == [
+        "SQL_UNKNOWN_TABLE:1:unknown table `nba_raw.gamez` (no schema file in schemas/)"
+    ]
+
+
+def test_unknown_columns_qualified_unqualified_and_in_subqueries() -> None:
+    found = check(
+        "SELECT g.game_id, g.venue, attendance\n"
+        "FROM `nba_raw.games` AS g\n"
+        "WHERE g.game_date = @d\n"
+        "  AND g.game_id IN (SELECT game_id FROM `nba_analytics.player_game_summary`\n"
+        "                    WHERE pts > 10)\n"
+    )
+    assert found == [
+        "SQL_UNKNOWN_COLUMN:1:unknown column venue in `nba_raw.games`",
+        "SQL_UNKNOWN_COLUMN:1:unknown column attendance (not in `nba_raw.games`)",
+        "SQL_UNKNOWN_COLUMN:5:unknown column pts (not in `nba_analytics.player_game_summary`)",
+    ]
+
+
+def test_unknown_column_in_cte_output_and_insert_and_update() -> None:
+    assert check("WITH c AS (SELECT game_id FROM `nba_raw.games`) SELECT c.status FROM c") == [
+        "SQL_UNKNOWN_COLUMN:1:unknown column status in a subquery"
+    ]
+    assert check("INSERT INTO `nba_ops.deploys` (deploy_id, who) VALUES (@a, @b)") == [
+        "SQL_UNKNOWN_COLUMN:1:unknown column who in `nba_ops.deploys`"
+    ]
+    assert check("UPDATE `nba_ops.deploys` SET outcome = @o, stage = 2 WHERE deploy_id = @i") == [
+        "SQL_UNKNOWN_COLUMN:1:unknown column stage"
+    ]
+
+
+def test_select_alias_may_be_used_in_order_by_but_not_invented() -> None:
+    assert check("SELECT points AS p FROM `nba_analytics.player_game_summary` ORDER BY p") == []
+    assert check("SELECT pts FROM `nba_analytics.player_game_summary` ORDER BY pts") != []
+
+
+def test_correlated_subquery_sees_the_outer_table() -> None:
+    sql = (
+        "SELECT game_id FROM `nba_raw.games` g WHERE EXISTS (SELECT 1 FROM "
+        "`nba_analytics.player_game_summary` s WHERE s.game_id = g.game_id AND home_team = team)"
+    )
+    assert check(sql) == []
+
+
+def test_unparseable_sql_is_a_warning_only_when_passed_to_the_warehouse() -> None:
+    (found,) = check_sql(SqlSite("q.py", 3, "SELECT FROM WHERE (", True), CATALOG)
+    assert found.rule == "SQL_PARSE" and not found.is_error and found.line == 3
+    assert check_sql(SqlSite("q.py", 3, "SELECT FROM WHERE (", False), CATALOG) == []
+
+
+def test_find_sql_sources() -> None:
+    source = textwrap.dedent(
+        '''
+        TABLE = "nba_raw.games"
+        COLS = "game_id, status"
+        GAMES_SQL = f"""
+        SELECT {COLS}
+        FROM `{TABLE}`
+        """
+
+        def run(wh, name):
+            wh.query("SELECT game_id FROM `nba_raw.games`")
+            q = "select lower_case FROM `nba_raw.games`"
+            wh.execute(q)
+            wh.estimate_bytes(sql=GAMES_SQL)
+            wh.query(f"SELECT * FROM `{name}`")
+            con.execute(f"DESCRIBE {name}")
+            print("Select the service you want from the list")
+        '''
+    )
+    sites, warnings = find_sql("m.py", source)
+    assert [(s.line, s.sql.split()[1], s.explicit) for s in sites] == [
+        (4, "game_id,", True),
+        (10, "game_id", True),
+        (11, "lower_case", True),
+    ]
+    assert [(w.rule, w.line) for w in warnings] == [("SQL_DYNAMIC", 14)]
+
+
+def test_check_paths_reports_file_and_line(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.py").write_text(
+        'X = 1\nSQL = """\nSELECT game_id,\n       nope\nFROM `nba_raw.games`\n"""\n'
+    )
+    (pkg / "broken.py").write_text("def (:\n")
+    (pkg / "latin.py").write_bytes(b"# \xe9\n")
+    findings = check_paths([str(pkg)], ROOT / "schemas")
+    assert [f.format() for f in findings] == [
+        f"{pkg / 'a.py'}:4: SQL_UNKNOWN_COLUMN unknown column nope (not in `nba_raw.games`)"
+    ]
