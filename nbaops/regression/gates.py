@@ -233,19 +233,25 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         if s.duplicate_rows or s.duplicate_ids
     }
     total_dup = sum(dup.values())
+    repredicted = sum(s.repredictions for s in metrics.sanity.values())
+    note = (
+        f"; {repredicted} re-predictions in later batches (the latest before tip-off is graded)"
+        if repredicted
+        else ""
+    )
     checks = [
         CheckResult(
             name="no_duplicate_predictions",
             service=SERVICE,
             verdict=Verdict.FAIL if total_dup else Verdict.PASS,
             value=total_dup,
-            threshold="0 duplicate (system, game, player) rows or prediction ids",
+            threshold="0 duplicate (version, game, player, batch) rows or prediction ids",
             message=(
                 "duplicates by version: "
                 + ", ".join(f"{v}={n}" for v, n in sorted(dup.items()))
                 + " (metrics keep the latest of each)"
                 if total_dup
-                else "one prediction per version, game and player"
+                else "one prediction per version, game, player and batch" + note
             ),
             query=query,
             details={v: s.to_json() for v, s in metrics.sanity.items()},

@@ -49,6 +49,7 @@ REQUIRED_COLUMNS = (
 # Optional columns and their SQL type; missing ones are NULL (checks needing them say so).
 OPTIONAL_COLUMNS: dict[str, str] = {
     "prediction_id": "VARCHAR",
+    "batch_id": "VARCHAR",
     "line_source": "VARCHAR",
     "confidence": "DOUBLE",
     "created_at": "TIMESTAMPTZ",
@@ -125,8 +126,9 @@ class LeakStats:
 class SanityStats:
     system_id: str
     rows: int
-    duplicate_rows: int  # rows beyond the first per (system_id, game_id, player_lookup)
+    duplicate_rows: int  # rows beyond the first per (system, game, player[, batch])
     duplicate_ids: int  # rows beyond the first per prediction_id
+    repredictions: int  # rows beyond the first per (system, game, player): later batches
     missing_real_line: int  # no line or line_source other than REAL
     ungraded_bets: int  # OVER/UNDER without a line (cannot be graded)
 
@@ -462,12 +464,16 @@ def _leak(con: duckdb.DuckDBPyConnection) -> dict[str, LeakStats]:
 def _sanity(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, SanityStats]:
     columns = table_columns(con, table)
     pid = "prediction_id" if "prediction_id" in columns else "NULL"
+    # A coordinator batch may re-predict a player (lines move): one row per batch is not a
+    # duplicate; the metrics grade the latest prediction before tip-off.
+    batch = "coalesce(CAST(batch_id AS VARCHAR), '')" if "batch_id" in columns else "''"
     source = "upper(CAST(line_source AS VARCHAR))" if "line_source" in columns else "NULL"
     rows = con.execute(
         f"""
         SELECT CAST(system_id AS VARCHAR) AS system_id, count(*),
-          count(*) - count(DISTINCT (game_id, player_lookup)),
+          count(*) - count(DISTINCT (game_id, player_lookup, {batch})),
           count({pid}) - count(DISTINCT {pid}),
+          count(*) - count(DISTINCT (game_id, player_lookup)),
           count(*) FILTER (WHERE line_value IS NULL OR coalesce({source}, '') <> 'REAL'),
           count(*) FILTER (WHERE upper(CAST(recommendation AS VARCHAR)) IN ('OVER', 'UNDER')
                                  AND line_value IS NULL)
@@ -480,8 +486,9 @@ def _sanity(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, SanityStats
             rows=int(r[1]),
             duplicate_rows=int(r[2]),
             duplicate_ids=int(r[3]),
-            missing_real_line=int(r[4]),
-            ungraded_bets=int(r[5]),
+            repredictions=int(r[4]),
+            missing_real_line=int(r[5]),
+            ungraded_bets=int(r[6]),
         )
         for r in rows
     }

@@ -33,11 +33,11 @@ TABLE = "graded"
 WAREHOUSE_SQL = """
 SELECT a.prediction_id, a.game_id, a.game_date, a.player_lookup, a.system_id,
        a.predicted_points, a.line_value, a.recommendation, a.actual_points,
-       p.line_source, p.confidence, p.created_at,
+       p.batch_id, p.line_source, p.confidence, p.created_at,
        g.start_time AS game_start, s.is_home, s.minutes
 FROM `nba_predictions.prediction_accuracy` AS a
 LEFT JOIN (
-  SELECT prediction_id, line_source, confidence, created_at
+  SELECT prediction_id, batch_id, line_source, confidence, created_at
   FROM `nba_predictions.player_prop_predictions`
   WHERE game_date BETWEEN @since AND @until
 ) AS p ON p.prediction_id = a.prediction_id

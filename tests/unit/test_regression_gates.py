@@ -424,3 +424,29 @@ def test_bad_flags_exit_2_with_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+def test_a_later_batch_repredicting_is_not_a_duplicate_and_the_latest_is_graded() -> None:
+    rows = _pair(300, 0.55, 0.55)
+    for r in rows:
+        r["batch_id"] = "batch-0230"
+    early = START - dt.timedelta(hours=20)
+    # v8 re-predicts player0 at 11:30 with the other side: the later one is graded.
+    first = dict(rows[0], batch_id="batch-0230", created_at=early)
+    rows[0] = first
+    later = dict(
+        first,
+        prediction_id="v8-0-late",
+        batch_id="batch-1130",
+        recommendation="UNDER",
+        created_at=START - dt.timedelta(hours=2),
+    )
+    rows.append(later)
+    report = _run(rows)
+    dups = _check(report, "no_duplicate_predictions")
+    assert dups.verdict is Verdict.PASS
+    assert "1 re-predictions in later batches" in dups.message
+    g = report.metrics.overall("v8")
+    assert g is not None and g.predictions == 300
+    side = {x.bucket: x.bets for x in report.metrics.segment("side", "v8")}
+    assert side.get("UNDER") == 1
