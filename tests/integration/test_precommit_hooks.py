@@ -1,0 +1,145 @@
+"""The schema hooks through the real `pre-commit run` in a temporary git repository.
+
+The hooks are declared `repo: local`, `language: system`, `entry: <this python> -m hooks.x`
+so the test needs no network (pre-commit would pip-install `language: python` hooks).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        importlib.util.find_spec("pre_commit") is None, reason="pre-commit is not installed"
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+FIELDS: list[dict[str, Any]] = [
+    {"name": "game_id", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "game_date", "type": "DATE", "mode": "REQUIRED"},
+    {"name": "points", "type": "INT64", "mode": "NULLABLE"},
+]
+SCHEMA = "schemas/nba_analytics/player_game_summary.json"
+
+
+def config() -> str:
+    hooks = []
+    for hook_id, module, extra in [
+        ("bq-schema-lint", "hooks.bq_schema_lint", {"files": r"^schemas/.+\.json$"}),
+        ("bq-schema-breaking", "hooks.bq_schema_breaking",
+         {"files": r"^schemas/", "pass_filenames": False}),
+    ]:  # fmt: skip
+        hooks.append({"id": hook_id, "name": hook_id, "language": "system",
+                      "entry": f"{sys.executable} -m {module}", **extra})  # fmt: skip
+    return yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]})
+
+
+def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=repo, capture_output=True, text=True, check=check,
+                          env=os.environ.copy())  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in {
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "NBAOPS_NOW": "2026-11-25T15:00:00Z",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    root = tmp_path / "svc"
+    (root / "schemas" / "nba_analytics").mkdir(parents=True)
+    (root / SCHEMA).write_text(json.dumps(FIELDS, indent=2))
+    (root / ".pre-commit-config.yaml").write_text(config())
+    run(root, "git", "init", "-q", "-b", "main")
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-q", "-m", "base")
+    return root
+
+
+def pre_commit(repo: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    return run(repo, sys.executable, "-m", "pre_commit", "run", "--files", *files, check=False)
+
+
+def test_clean_change_passes(repo: Path) -> None:
+    (repo / SCHEMA).write_text(json.dumps([*FIELDS, {"name": "x", "type": "BOOL"}], indent=2))
+    run(repo, "git", "add", SCHEMA)
+    proc = pre_commit(repo, SCHEMA)
+    assert proc.returncode == 0, proc.stdout
+    assert re.search(r"bq-schema-lint\.+Passed", proc.stdout)
+    assert re.search(r"bq-schema-breaking\.+Passed", proc.stdout)
+
+
+def test_invalid_schema_and_breaking_change_fail(repo: Path) -> None:
+    broken = [FIELDS[0], {"name": "game_date", "type": "DATES", "mode": "REQUIRED"}]
+    (repo / SCHEMA).write_text(json.dumps(broken, indent=2))
+    run(repo, "git", "add", SCHEMA)
+    proc = pre_commit(repo, SCHEMA)
+    assert proc.returncode == 1
+    assert f"{SCHEMA}:9: TYPE_UNKNOWN game_date: unknown type 'DATES'" in proc.stdout
+    assert "FIELD_NO_DELETE column points (NULLABLE INT64) removed" in proc.stdout
+
+
+def test_git_commit_is_blocked_by_the_installed_hook(repo: Path) -> None:
+    run(repo, sys.executable, "-m", "pre_commit", "install")
+    (repo / SCHEMA).write_text(json.dumps(FIELDS[:2], indent=2))
+    run(repo, "git", "add", SCHEMA)
+    proc = run(repo, "git", "commit", "-m", "drop points", check=False)
+    assert proc.returncode != 0
+    assert "FIELD_NO_DELETE" in proc.stdout + proc.stderr
+    assert run(repo, "git", "log", "--oneline").stdout.count("\n") == 1  # not committed
+
+
+# -- .pre-commit-hooks.yaml, for the services' repositories ---------------------------------
+
+
+def manifest() -> dict[str, dict[str, Any]]:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    return {h["id"]: h for h in hooks}
+
+
+def selects(hook: dict[str, Any], path: str) -> bool:
+    included = re.search(hook.get("files", ""), path) is not None
+    excluded = "exclude" in hook and re.search(hook["exclude"], path) is not None
+    return included and not excluded
+
+
+@pytest.mark.parametrize(
+    ("hook_id", "path", "expected"),
+    [
+        ("bq-schema-lint", "schemas/nba_raw/games.json", True),
+        ("bq-schema-lint", "services/x/schemas/t.json", True),
+        ("bq-schema-lint", "schemas/config.schema.json", False),
+        ("bq-schema-lint", "package.json", False),
+        ("bq-schema-breaking", "schemas/tables.yaml", True),
+        ("bq-schema-breaking", "schemas/nba_raw/games.json", True),
+        ("bq-schema-breaking", "config/tables.yaml", False),
+        ("sql-schema-refs", "nbaops/checks/lines.py", True),
+    ],
+)
+def test_manifest_file_patterns(hook_id: str, path: str, expected: bool) -> None:
+    assert selects(manifest()[hook_id], path) is expected
+
+
+def test_manifest_entries_are_installed_console_scripts() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for hook in manifest().values():
+        assert hook["language"] == "python"
+        module, _, func = scripts[hook["entry"]].partition(":")
+        assert func == "main" and importlib.util.find_spec(module) is not None

@@ -1,0 +1,102 @@
+"""schema-diff --live and schema-apply against the real local warehouse (DuckDB adapter)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.bqschema.apply import apply_table
+from nbaops.bqschema.diff import diff_live
+from nbaops.context import Context
+from nbaops.errors import UsageError
+from nbaops.verdict import Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE = "nba_raw.games"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Context, Path]:
+    """A copy of the project's config and schemas, and a fresh local warehouse built from them.
+
+    The warehouse is the real DuckDB adapter; it is handed to the context directly so the
+    test does not depend on seeding a whole sandbox.
+    """
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copy(ROOT / "nbaops.yaml", root / "nbaops.yaml")
+    shutil.copytree(ROOT / "schemas", root / "schemas")
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_NOW", "2026-11-25T15:00:00Z")
+    ctx = Context.create("local", config_path=root / "nbaops.yaml")
+    warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb", root=root)
+    warehouse.create_tables()
+    ctx.__dict__["warehouse"] = warehouse
+    return ctx, root
+
+
+def edit_schema(root: Path, change: Any) -> None:
+    path = root / "schemas" / "nba_raw" / "games.json"
+    fields = json.loads(path.read_text())
+    change(fields)
+    path.write_text(json.dumps(fields, indent=2))
+
+
+def col(fields: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(f for f in fields if f["name"] == name)
+
+
+def test_live_diff_of_a_fresh_warehouse_is_clean(project: tuple[Context, Path]) -> None:
+    ctx, _ = project
+    report = diff_live(ctx, None)
+    assert report.errors == {}
+    assert report.verdict is Verdict.PASS, report.to_json()
+
+
+def test_apply_allowed_changes(project: tuple[Context, Path]) -> None:
+    ctx, root = project
+
+    def change(fields: list[dict[str, Any]]) -> None:
+        fields.append({"name": "arena", "type": "STRING", "mode": "NULLABLE"})
+        col(fields, "season")["mode"] = "NULLABLE"
+
+    edit_schema(root, change)
+    dry = apply_table(ctx, TABLE, dry_run=True)
+    assert dry.verdict is Verdict.PASS and dry.applied == []
+    assert [s.kind for t in dry.tables for s in t.verdicts.plan] == ["drop_not_null", "add_column"]
+    assert "arena" not in {f["name"] for f in ctx.warehouse.table_schema(TABLE)}
+
+    done = apply_table(ctx, TABLE)
+    assert len(done.applied) == 2
+    live = {f["name"]: f for f in ctx.warehouse.table_schema(TABLE)}
+    assert live["arena"]["type"] == "STRING"
+    assert live["season"]["mode"] == "NULLABLE"
+    assert diff_live(ctx, TABLE).verdict is Verdict.PASS  # nothing left to apply
+
+
+def test_apply_refuses_breaking_changes_and_changes_nothing(
+    project: tuple[Context, Path],
+) -> None:
+    ctx, root = project
+
+    def change(fields: list[dict[str, Any]]) -> None:
+        fields.remove(col(fields, "status"))
+        fields.append({"name": "arena", "type": "STRING"})
+
+    edit_schema(root, change)
+    before = ctx.warehouse.table_schema(TABLE)
+    report = apply_table(ctx, TABLE)
+    assert report.refused and report.verdict is Verdict.FAIL
+    assert [f.rule for t in report.tables for f in t.verdicts.findings] == ["FIELD_NO_DELETE"]
+    assert ctx.warehouse.table_schema(TABLE) == before
+
+
+def test_unknown_table_is_a_usage_error(project: tuple[Context, Path]) -> None:
+    ctx, _ = project
+    with pytest.raises(UsageError, match="unknown table 'nba_raw.nope'"):
+        apply_table(ctx, "nba_raw.nope")
