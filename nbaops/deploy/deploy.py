@@ -258,7 +258,7 @@ def _wait_healthy(ctx: Context, cfg: ServiceConfig, url: str, revision: str,
             result.duration_s = round(time.perf_counter() - started, 3)
             result.threshold = (f"HTTP 2xx within {settings.health_wait_s:g}s "
                                 f"(probe timeout {settings.health_timeout_s:g}s)")
-            result.message += f" (attempt {attempts})"
+            result.message += f" after {attempts} probe(s)"
             return result
         sleep(settings.health_interval_s)
 

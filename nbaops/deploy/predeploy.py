@@ -414,8 +414,8 @@ def probe_health(
                        f"{who} healthy: HTTP {result.status} in {result.latency_s:.2f}s",
                        f"GET {url}")
     return _result(name, service, Verdict.FAIL, result.status, threshold,
-                   f"{who} unhealthy: {result.error or 'HTTP ' + str(result.status)} "
-                   f"{result.body[:120]}".strip(), f"GET {url}")
+                   f"{who} unhealthy: {result.error or 'HTTP ' + str(result.status)}",
+                   f"GET {url}", {"body": result.body[:300]})
 
 
 def check_health(ctx: Context, current: CurrentDeployment, cfg: ServiceConfig,

@@ -1,0 +1,84 @@
+"""The deploy: section, labels, the lock annotation and the audit record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from nbaops.deploy import audit
+from nbaops.deploy.deploy import sanitize_label
+from nbaops.deploy.lock import DeployLock
+from nbaops.deploy.settings import DeploySettings
+from nbaops.errors import ConfigError
+from nbaops.verdict import CheckResult, Verdict
+
+
+def test_defaults_and_overrides() -> None:
+    s = DeploySettings.from_config({"observation": {"count": 2}, "on_inconclusive": "hold"})
+    assert s.observation.count == 2 and s.on_inconclusive == "hold"
+    assert DeploySettings.from_config({}).lock_ttl_s == 1800
+
+
+@pytest.mark.parametrize(("section", "key"), [
+    ({"on_inconclusive": "retry"}, "on_inconclusive"),
+    ({"candidate_tag": "Bad_Tag"}, "candidate_tag"),
+    ({"lock_ttl_s": 10, "observation": {"interval_s": 30, "count": 3}}, "lock_ttl_s"),
+])
+def test_invalid_values_are_config_errors(section: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        DeploySettings.from_config(section)
+
+
+def test_config_schema_rejects_a_typo(tmp_path: Path) -> None:
+    import yaml
+
+    from nbaops.config import load_config
+    from nbaops.paths import project_root
+
+    data = yaml.safe_load((project_root() / "nbaops.yaml").read_text())
+    data["deploy"]["observaton"] = {"count": 1}
+    path = tmp_path / "nbaops.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="observaton"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("raw", "label"), [
+    ("ada@laptop.local", "ada_laptop_local"),
+    ("Grace Hopper", "grace_hopper"),
+    ("", "unknown"),
+    ("x" * 80, "x" * 63),
+])
+def test_sanitize_label(raw: str, label: str) -> None:
+    assert sanitize_label(raw) == label
+
+
+def test_lock_annotation_round_trip_and_expiry() -> None:
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    lock = DeployLock("ada@h", now, "d-1", now + dt.timedelta(minutes=30))
+    back = DeployLock.from_annotation(lock.to_annotation())
+    assert back == lock
+    assert not lock.expired(now) and lock.expired(now + dt.timedelta(hours=1))
+    assert DeployLock.from_annotation("not json") is None
+    assert DeployLock.from_annotation('{"holder": "x"}') is None
+    assert lock.to_json()["deploy_id"] == "d-1"
+
+
+def test_audit_record_row_and_spool_encoding(tmp_path: Path) -> None:
+    record = audit.AuditRecord(deploy_id="d-1", service="s", action="deploy", actor="a",
+                               profile="local")
+    record.add("pre-deploy", CheckResult("tests", "s", Verdict.PASS, 0, "", "ok"))
+    record.note("lock", "FAIL", "held")
+    record.finish("refused", "held by b")
+    row = record.to_row()
+    assert row["outcome"] == "refused" and row["duration_s"] is not None
+    assert '"check": "tests"' in row["verdicts"]
+    with pytest.raises(ValueError):
+        record.finish("exploded")
+    audit.spool(tmp_path, row)
+    (tmp_path / audit.SPOOL_NAME).open("a").write("garbage\n")
+    rows = audit.spooled_rows(tmp_path)
+    assert len(rows) == 1 and rows[0]["started_at"] == row["started_at"]
+    assert audit.new_deploy_id("svc").startswith("svc-")
