@@ -1,0 +1,82 @@
+"""bq-schema-lint hook: main([...]) with capsys, exit codes, and no Google import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hooks.bq_schema_lint import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_clean_files_exit_0_and_print_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    files = [str(p) for p in sorted((ROOT / "schemas").glob("*/*.json"))]
+    assert main(files) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_errors_exit_1_and_print_path_line_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('[\n  {"name": "a", "type": "STRNG"}\n]\n')
+    good = tmp_path / "good.json"
+    good.write_text('[{"name": "a", "type": "STRING"}]')
+    assert main([str(bad), str(good)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{bad}:2: TYPE_UNKNOWN a: unknown type 'STRNG'; did you mean \"STRING\"?"]
+
+
+def test_one_bad_file_does_not_hide_the_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(b"\xff\xfe garbage")
+    b.write_text("[{]")
+    assert main([str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert f"{a}:1: FILE_ENCODING" in out and f"{b}:1: JSON_SYNTAX" in out
+
+
+def test_warnings_do_not_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    assert main([str(empty)]) == 0
+    assert "SCHEMA_EMPTY warning: schema has no columns" in capsys.readouterr().out
+
+
+def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"name": "1x", "type": "STRING"}]')
+    assert main(["--json", str(bad)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in doc["findings"]] == ["FIELD_NAME_INVALID"]
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-such-flag"]) == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_no_files_is_clean() -> None:
+    assert main([]) == 0
+
+
+def test_runs_without_importing_google_or_sqlglot(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"name": "a", "type": "NOPE"}]')
+    code = (
+        "import sys\nfrom hooks.bq_schema_lint import main\n"
+        f"rc = main([{str(bad)!r}])\n"
+        "heavy = [m for m in sys.modules if m.startswith(('google', 'sqlglot', 'duckdb'))]\n"
+        "print(rc, heavy)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "1 []"
