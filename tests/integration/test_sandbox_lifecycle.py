@@ -1,0 +1,274 @@
+"""The sandbox on disk: creation on first use, the fast path, rebuilds, reset, faults,
+the stand-in hook, the Cloud Run seeding with real commits, and the tasks' exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.context import Context
+from nbaops.errors import UnknownServiceError, UsageError
+from nbaops.local import cloudrun_state, log_store
+from nbaops.sandbox import faults, lifecycle
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = "2026-01-15T17:00:00Z"  # 12:00 ET
+TODAY = dt.date(2026, 1, 15)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("sandbox")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBAOPS_HOME", str(folder))
+        mp.setenv("NBAOPS_NOW", NOW)
+        mp.delenv("NBAOPS_PROFILE", raising=False)
+        lifecycle.ensure_sandbox(Context.create("local"))
+        yield folder
+
+
+@pytest.fixture
+def ctx(home: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    monkeypatch.setenv("NBAOPS_HOME", str(home))
+    monkeypatch.setenv("NBAOPS_NOW", NOW)
+    return Context.create("local")
+
+
+def count(home: Path, sql: str, **params: Any) -> int:
+    wh = DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
+    return int(wh.query(sql, params).rows[0]["n"])
+
+
+LINES_TODAY = (
+    "SELECT COUNT(DISTINCT player_lookup) AS n FROM nba_precompute.points_lines "
+    "WHERE game_date = @d"
+)
+
+
+def test_first_use_creates_warehouse_standin_state_logs_and_marker(home: Path) -> None:
+    marker = lifecycle.read_marker(home)
+    assert marker is not None and marker["format"] == lifecycle.FORMAT_VERSION
+    assert marker["seed"] == lifecycle.DEFAULT_SEED and marker["now"].startswith("2026-01-15T17:00")
+    assert marker["counts"]["nba_predictions.player_prop_predictions"] > 10_000
+    assert (home / "warehouse.duckdb").is_file() and (home / "cloudrun.json").is_file()
+    assert len(log_store.read_entries(home)) == marker["log_entries"] > 100
+    assert count(home, LINES_TODAY, d=TODAY) > 100
+
+
+def test_services_have_revisions_labelled_with_real_commits(home: Path) -> None:
+    commits = set(
+        subprocess.run(
+            ["git", "-C", str(ROOT), "rev-list", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    state = cloudrun_state.load_state(home)
+    ctx = Context.create("local")
+    serving_commits = []
+    for service in ctx.config.service_names:
+        full = cloudrun_state.service_name("nbaops-local", "us-west2", service)
+        revs = cloudrun_state.revisions_of(state, full)
+        assert len(revs) >= 2
+        for rev in revs:
+            assert rev["labels"]["commit-sha"] in commits
+        serving = cloudrun_state.serving_revision(state, state["services"][full])
+        serving_commits.append(
+            next(r["labels"]["commit-sha"] for r in revs if r["name"].endswith("/" + str(serving)))
+        )
+    if len(commits) > 1:
+        assert any(c != head for c in serving_commits)  # drift is visible
+    assert lifecycle.read_marker(home)["commits"] == "git"  # type: ignore[index]
+
+
+def test_ensure_is_a_fast_no_op_when_current(ctx: Context, home: Path) -> None:
+    before = lifecycle.read_marker(home)
+    started = time.perf_counter()
+    for _ in range(20):
+        lifecycle.ensure_sandbox(ctx)
+    per_call = (time.perf_counter() - started) / 20
+    assert lifecycle.read_marker(home) == before  # nothing rebuilt
+    assert per_call < 0.05
+
+
+def test_inject_and_clear_restore_the_data_exactly(ctx: Context, home: Path) -> None:
+    baseline = count(home, LINES_TODAY, d=TODAY)
+    report = faults.inject(ctx, "lines-coverage-drop")
+    assert report.to_json()["active"]["lines-coverage-drop"][0]["service"] == "phase4-processors"
+    dropped = count(home, LINES_TODAY, d=TODAY)
+    assert 0.5 * baseline <= dropped <= 0.7 * baseline
+    faults.inject(ctx, "grading-stall")
+    graded = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
+    assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
+    assert set(faults.active(home)) == {"lines-coverage-drop", "grading-stall"}
+    faults.clear(ctx)
+    assert faults.active(home) == {}
+    assert count(home, LINES_TODAY, d=TODAY) == baseline
+    assert count(home, graded, d=TODAY - dt.timedelta(days=1)) > 0
+
+
+def test_fault_names_and_services_are_validated(ctx: Context, home: Path) -> None:
+    with pytest.raises(
+        UsageError, match="unknown fault 'bogus'; known faults: lines-coverage-drop"
+    ):
+        faults.inject(ctx, "bogus")
+    with pytest.raises(UnknownServiceError, match="known services: phase3-processors"):
+        faults.inject(ctx, "error-logs", service="nope")
+    with pytest.raises(UsageError, match="belongs to grading-service"):
+        faults.inject(ctx, "grading-stall", service="prediction-worker")
+    assert faults.active(home) == {}
+
+
+def test_error_logs_and_stale_heartbeat_faults(ctx: Context, home: Path) -> None:
+    now = dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+    faults.inject(ctx, "error-logs", service="grading-service")
+    faults.inject(ctx, "stale-heartbeat")
+    try:
+        recent = log_store.query(
+            home,
+            f'resource.labels.service_name = "grading-service" AND severity >= ERROR AND '
+            f'timestamp >= "{(now - dt.timedelta(minutes=10)).isoformat()}"',
+        )
+        assert len(recent) >= 20
+        last = (
+            DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
+            .query(
+                "SELECT MAX(heartbeat_at) AS t FROM nba_analytics.processor_heartbeats "
+                "WHERE heartbeat_at >= @since AND processor_name = @p",
+                {"since": now - dt.timedelta(days=2), "p": "player_game_summary_processor"},
+            )
+            .rows[0]["t"]
+        )
+        assert now - last >= dt.timedelta(hours=7)
+    finally:
+        faults.clear(ctx)
+
+
+def test_batch_errors_fault_fails_the_latest_batch_with_estimated_lines(
+    ctx: Context, home: Path
+) -> None:
+    faults.inject(ctx, "batch-errors")
+    try:
+        wh = DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
+        latest = wh.query(
+            "SELECT batch_id, status, error_count FROM nba_predictions.prediction_batches "
+            "WHERE game_date = @d ORDER BY started_at DESC LIMIT 1",
+            {"d": TODAY},
+        ).rows[0]
+        assert latest["status"] == "failed" and latest["error_count"] > 50
+        violations = wh.query(
+            "SELECT COUNT(*) AS n FROM nba_predictions.player_prop_predictions "
+            "WHERE game_date = @d AND batch_id = @b AND line_source != 'REAL'",
+            {"d": TODAY, "b": latest["batch_id"]},
+        ).rows[0]["n"]
+        assert violations > 0
+    finally:
+        faults.clear(ctx)
+
+
+def test_next_revision_degraded_is_consumed_by_the_hook(ctx: Context, home: Path) -> None:
+    faults.inject(ctx, "next-revision-degraded", service="grading-service")
+    assert faults.on_new_revision(home, "prediction-worker", "prediction-worker-00009-xyz") is False
+    graded = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
+    assert count(home, graded, d=TODAY - dt.timedelta(days=1)) > 0  # armed only
+    try:
+        assert faults.on_new_revision(home, "grading-service", "grading-service-00009-xyz") is True
+        assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
+        entries = [
+            e
+            for e in log_store.read_entries(home)
+            if e["resource"]["labels"]["revision_name"] == "grading-service-00009-xyz"
+        ]
+        assert len(entries) >= 20 and {e["severity"] for e in entries} <= {"ERROR", "CRITICAL"}
+        # consumed: the next revision is healthy again
+        assert faults.on_new_revision(home, "grading-service", "grading-service-00010-abc") is False
+        (record,) = faults.active(home)["next-revision-degraded"]
+        assert record["armed"] is False and record["applied"] == "grading-stall"
+    finally:
+        faults.clear(ctx)
+
+
+def test_stale_data_is_refreshed_but_services_are_kept(
+    ctx: Context, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state_before = cloudrun_state.load_state(home)["services"]
+    monkeypatch.setenv("NBAOPS_NOW", "2026-01-16T17:00:00Z")  # a day later
+    lifecycle.ensure_sandbox(Context.create("local"))
+    marker = lifecycle.read_marker(home)
+    assert marker is not None and marker["now"].startswith("2026-01-16T17:00")
+    assert marker["summary"]["today"] == "2026-01-16"
+    assert cloudrun_state.load_state(home)["services"] == state_before
+    monkeypatch.setenv("NBAOPS_NOW", NOW)
+    lifecycle.ensure_sandbox(Context.create("local"))
+    assert lifecycle.read_marker(home)["summary"]["today"] == "2026-01-15"  # type: ignore[index]
+
+
+def test_format_change_rebuilds_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
+    monkeypatch.setenv("NBAOPS_NOW", NOW)
+    ctx = Context.create("local")
+    report = lifecycle.reset(ctx, seed=11)
+    assert report.to_json()["seed"] == 11
+    first = lifecycle.read_marker(tmp_path)
+    monkeypatch.setattr(lifecycle, "FORMAT_VERSION", lifecycle.FORMAT_VERSION + 1)
+    lifecycle.ensure_sandbox(ctx)
+    second = lifecycle.read_marker(tmp_path)
+    assert second is not None and first is not None
+    assert second["format"] == first["format"] + 1 and second["seed"] == 11
+    assert second["built_at"] != first["built_at"]
+    assert second["counts"] == first["counts"]  # same seed, same clock: same data
+
+
+def test_refuses_non_local_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
+    prod = Context.create("prod")
+    lifecycle.ensure_sandbox(prod)  # a no-op
+    assert not (tmp_path / "sandbox.json").exists()
+    with pytest.raises(UsageError, match="only on the local profile"):
+        lifecycle.reset(prod)
+    with pytest.raises(UsageError, match="only on the local profile"):
+        faults.inject(prod, "grading-stall")
+
+
+def _inv(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NBAOPS_HOME": str(home), "NBAOPS_NOW": NOW}
+    env.pop("NBAOPS_PROFILE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_tasks_map_results_to_exit_codes(home: Path) -> None:
+    bad = _inv(home, "sandbox.fault", "bogus")
+    assert (
+        bad.returncode == 2
+        and "unknown fault 'bogus'" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
+    unknown = _inv(home, "sandbox.fault", "error-logs", "--service", "nope")
+    assert unknown.returncode == 2 and "known services" in unknown.stderr
+    prod = _inv(home, "sandbox.status", "--profile", "prod")
+    assert prod.returncode == 2 and "local profile" in prod.stderr
+    status = _inv(home, "sandbox.status", "--json")
+    assert status.returncode == 0
+    doc = json.loads(status.stdout)
+    assert doc["verdict"] == "PASS" and len(doc["services"]) == 5
+    assert doc["counts"]["nba_raw.games"] > 300 and doc["faults"] == {}
