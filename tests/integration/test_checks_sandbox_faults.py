@@ -1,0 +1,111 @@
+"""Each sandbox fault is caught by its check; the clean sandbox passes every check.
+
+One sandbox (generated game day, Cloud Run + Logging stand-in) is built for the module
+under a temporary NBAOPS_HOME with the clock pinned at midday Eastern; every test
+injects one fault through ``nbaops.sandbox.faults`` and clears it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbaops.checks import run_check
+from nbaops.context import Context
+from nbaops.verdict import Verdict
+
+NOW = "2026-01-14T17:00:00Z"  # Wednesday 12:00 ET: lines, three batches, yesterday graded
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    home: Path = tmp_path_factory.mktemp("sandbox-faults") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBAOPS_HOME", str(home))
+        mp.setenv("NBAOPS_NOW", NOW)
+        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY",
+                     "SLACK_WEBHOOK_URL"):
+            mp.delenv(name, raising=False)
+        ctx = Context.create("local")
+        _ = ctx.warehouse  # builds the sandbox
+        yield ctx
+
+
+@pytest.fixture
+def clean(sandbox: Context) -> Iterator[Context]:
+    """The sandbox; afterwards every injected fault is cleared (data restored from the seed)."""
+    from nbaops.local.api_faults import active_api_faults, clear_api_faults
+    from nbaops.sandbox import faults
+
+    yield sandbox
+    data_faults = faults.read_records(sandbox.home)
+    if data_faults:
+        faults.clear(sandbox)  # regenerates the data: only when a data fault was injected
+    elif active_api_faults(sandbox.home):
+        clear_api_faults(sandbox.home)
+
+
+def test_clean_sandbox_passes_every_check(clean: Context) -> None:
+    from nbaops.system_health import run_system_health
+
+    report = run_system_health(clean, record=False)
+    problems = [(c.name, c.service, c.verdict.value, c.message) for c in report.checks
+                if c.verdict is not Verdict.PASS]
+    assert problems == []
+    assert len(report.checks) == 11
+
+
+@pytest.mark.parametrize(
+    ("fault", "service", "check", "check_service", "says"),
+    [
+        ("lines-coverage-drop", None, "lines_coverage", None,
+         "players without a line; worst game"),
+        ("grading-stall", None, "grading_completeness", None, "ungraded, oldest"),
+        ("stale-heartbeat", None, "processor_heartbeats", None,
+         "player_game_summary_processor (phase3-processors) last heartbeat 7."),
+        ("stale-heartbeat", "grading-service", "processor_heartbeats", None,
+         "prediction_grader (grading-service) last heartbeat 7."),
+        ("batch-errors", None, "batch_errors", None,
+         "REAL_LINES_ONLY violation(s): predictions without a real line"),
+        ("error-logs", None, "error_logs", "prediction-worker",
+         "25 ERROR-or-worse entries for prediction-worker"),
+    ],
+)
+def test_fault_is_caught_by_its_check(clean: Context, fault: str, service: str | None,
+                                      check: str, check_service: str | None,
+                                      says: str) -> None:
+    from nbaops.sandbox import faults
+
+    faults.inject(clean, fault, service)
+    result = run_check(clean, check, service=check_service)
+    assert result.verdict is Verdict.FAIL, result.message
+    assert says in result.message
+    assert result.query
+
+
+def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
+    from nbaops.checks import run_post_deploy
+    from nbaops.sandbox import faults
+
+    phase4 = clean.config.service("phase4-processors")
+    healthy = run_post_deploy(clean, phase4)
+    assert [(r.name, r.verdict) for r in healthy] == [
+        ("lines_coverage", Verdict.PASS), ("error_logs", Verdict.PASS)]
+    faults.inject(clean, "lines-coverage-drop")
+    faults.inject(clean, "error-logs", "phase4-processors")
+    degraded = run_post_deploy(clean, phase4)
+    assert [(r.name, r.service, r.verdict) for r in degraded] == [
+        ("lines_coverage", "phase4-processors", Verdict.FAIL),
+        ("error_logs", "phase4-processors", Verdict.FAIL)]
+    assert degraded[0].threshold == "FAIL < 90%, WARN < 95%"
+
+
+def test_logging_api_fault_is_error(clean: Context) -> None:
+    from nbaops.sandbox import faults
+
+    faults.inject(clean, "logging-error")
+    result = run_check(clean, "error_logs", service="grading-service")
+    assert result.verdict is Verdict.ERROR
+    assert "500" in result.message
