@@ -69,3 +69,14 @@ def regression(session: nox.Session) -> None:
         *session.posargs,
         env={"NBAOPS_REGRESSION_REPORTS": reports, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+
+
+# ---------------------------------------------------------------- docs
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Check the generated reference is current, then `mkdocs build --strict` into site/."""
+    session.install("-e", ".[docs]")
+    session.run("python", "-m", "nbaops.docs_reference", "--check")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)

@@ -10,6 +10,7 @@ from invoke import Collection
 
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
+from nbaops.cli import docs as docs_tasks
 from nbaops.cli import drift as drift_tasks
 from nbaops.cli import regression as regression_tasks
 from nbaops.cli import sandbox, services
@@ -29,3 +30,4 @@ for task in schema_tasks.TASKS:
 ns.add_collection(sandbox.ns)
 ns.add_collection(slack_tasks.ns)
 ns.add_collection(schedule_tasks.ns)
+ns.add_collection(docs_tasks.ns)

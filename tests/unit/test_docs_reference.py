@@ -1,0 +1,536 @@
+"""The docs stay true: generated reference current, every task/check/hook/service documented,
+every documented ``inv`` command and ``nox`` session real, every internal link resolving.
+
+When one of these fails after a code or config change, regenerate with
+``python -m nbaops.docs_reference`` (or ``inv docs.reference``) and write the missing page.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nbaops import docs_reference as ref
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+REGEN = "regenerate with `python -m nbaops.docs_reference` (or `inv docs.reference`)"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
+    monkeypatch.delenv("NBAOPS_CONFIG", raising=False)
+
+
+@cache
+def collection() -> Any:
+    return ref.load_tasks(ROOT)
+
+
+@cache
+def configs() -> dict[str, Any]:
+    return ref.load_profiles(ROOT)
+
+
+def doc_pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+# ---------------------------------------------------------------- Markdown parsing
+
+
+@dataclass(frozen=True)
+class Snippet:
+    path: Path
+    line: int
+    text: str
+
+
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
+
+
+def fenced_blocks(path: Path) -> Iterator[tuple[str, Snippet]]:
+    """(language, block) for every fenced code block of a Markdown file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        fence, lang = match.group(1), match.group(2).lower()
+        start = i + 1
+        i += 1
+        while i < len(lines) and not lines[i].strip().startswith(fence):
+            i += 1
+        yield lang, Snippet(path, start + 1, "\n".join(lines[start:i]))
+        i += 1
+
+
+def prose_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Lines outside fenced code blocks, numbered from 1."""
+    inside: str | None = None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = FENCE.match(line)
+        if inside is None and match:
+            inside = match.group(1)
+            continue
+        if inside is not None:
+            if line.strip().startswith(inside):
+                inside = None
+            continue
+        yield number, line
+
+
+INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+
+
+def inv_commands(path: Path) -> Iterator[Snippet]:
+    """Every ``inv ...`` command of a page: in shell code blocks and in inline code."""
+    for lang, block in fenced_blocks(path):
+        if lang in ("mermaid", "sql", "text", "json", "python", "yaml", "toml"):
+            continue
+        joined = block.text.replace("\\\n", " ")
+        for offset, line in enumerate(joined.splitlines()):
+            for command in _segments(line):
+                yield Snippet(path, block.line + offset, command)
+    for number, line in prose_lines(path):
+        for span in INLINE.findall(line):
+            for command in _segments(span):
+                yield Snippet(path, number, command)
+
+
+def _segments(line: str) -> Iterator[str]:
+    text = line.strip()
+    text = re.sub(r"^\$\s+", "", text)
+    text = re.sub(r"\s#\s.*$", "", text)
+    for segment in re.split(r"&&|\|\||;|\s\|\s", text):
+        words = segment.split()
+        while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
+            words.pop(0)  # environment assignments before the command
+        if words and (words[0] == "inv" or words[0].endswith("/inv")):
+            yield " ".join(words)
+
+
+# ---------------------------------------------------------------- command resolution
+
+CORE_FLAGS = {"--list", "-l", "--version", "-V", "--complete", "--help", "-h"}
+
+
+def _placeholder(token: str) -> bool:
+    """NAME, S, PCT, <task>, ...: a value written as a placeholder."""
+    bare = token.strip("<>.,")
+    return bare == "..." or bool(re.fullmatch(r"[A-Z][A-Z0-9_]*", bare)) or token.startswith("<")
+
+
+def resolve_inv(command: str) -> list[str]:
+    """Problems with one ``inv`` command line (empty when it would parse)."""
+    coll = collection()
+    contexts = {c.name: c for c in coll.to_contexts()}
+    aliases = {alias: name for name, al in coll.task_names.items() for alias in al}
+    text = command.replace("\\|", " ").replace("[", " ").replace("]", " ")
+    text = text.replace("|", " ")
+    try:
+        tokens = shlex.split(text)[1:]
+    except ValueError:
+        tokens = text.split()[1:]
+    problems: list[str] = []
+    current: Any = None
+    positional: list[Any] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if token.startswith((">", "2>")):
+            break  # a redirection ends the command
+        if token in ("...", "…"):
+            continue
+        name = aliases.get(token, token)
+        if token.startswith("-"):
+            flag = token.split("=", 1)[0]
+            if current is None:
+                if flag not in CORE_FLAGS:
+                    problems.append(f"{flag}: not an invoke option before a task name")
+                elif flag in ("--help", "-h") and i < len(tokens) and not tokens[i].startswith("-"):
+                    target = tokens[i]
+                    i += 1
+                    if (
+                        target not in contexts
+                        and target not in aliases
+                        and not _placeholder(target)
+                    ):
+                        problems.append(f"--help {target}: no such task")
+                continue
+            arg = current.flags.get(flag) or current.inverse_flags.get(flag)
+            if arg is None:
+                problems.append(f"{current.name}: no flag {flag}")
+                continue
+            if arg.takes_value and "=" not in token and flag not in current.inverse_flags:
+                i += 1  # its value
+            continue
+        if name in contexts:
+            current = contexts[name]
+            positional = list(current.positional_args)
+            continue
+        if current is None:
+            if not _placeholder(token):
+                problems.append(f"{token}: no such task")
+            continue
+        if positional:
+            positional.pop(0)
+            continue
+        problems.append(f"{current.name}: unexpected argument {token!r} (no such task either)")
+    if current is None and not any(t in CORE_FLAGS for t in tokens):
+        problems.append("no task named")
+    return problems
+
+
+def documented_inv_commands() -> list[Snippet]:
+    pages = [*doc_pages(), ROOT / "README.md"]
+    return [s for page in pages for s in inv_commands(page)]
+
+
+# ---------------------------------------------------------------- links and anchors
+
+
+def slugify(text: str) -> str:
+    """Python-Markdown's toc slugify (what MkDocs uses for heading ids)."""
+    value = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    value = re.sub(r"[^\w\s-]", "", value).strip().lower()
+    return re.sub(r"[-\s]+", "-", value)
+
+
+def heading_ids(path: Path) -> set[str]:
+    ids: set[str] = set()
+    for _, line in prose_lines(path):
+        match = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if not match:
+            continue
+        title = match.group(1)
+        custom = re.search(r"\{:?\s*#([\w-]+)\s*\}\s*$", title)
+        if custom:
+            ids.add(custom.group(1))
+            continue
+        title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title).replace("`", "")
+        title = re.sub(r"<[^>]+>", "", title)
+        base = slugify(title)
+        slug, n = base, 0
+        while slug in ids:
+            n += 1
+            slug = f"{base}_{n}"
+        ids.add(slug)
+    return ids
+
+
+LINK = re.compile(r"(?<!!)\[(?:[^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def internal_links(path: Path) -> Iterator[tuple[int, str]]:
+    for number, line in prose_lines(path):
+        line = INLINE.sub("", line)
+        for target in LINK.findall(line):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+                continue  # http:, https:, mailto:
+            yield number, target
+
+
+# ================================================================ tests
+
+
+def test_generated_reference_matches_the_code_and_config() -> None:
+    outdated = ref.stale(ROOT)
+    assert not outdated, (
+        "generated docs are out of date: "
+        + ", ".join(rel(p) for p in outdated)
+        + f"; {REGEN} and commit the result"
+    )
+
+
+def test_check_mode_exits_zero_when_current_and_names_the_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert ref.main(["--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_a_changed_threshold_or_new_flag_makes_the_docs_stale(tmp_path: Path) -> None:
+    """The freshness test can fail: a copy of the repo with one threshold changed and one
+    flag added is reported stale on exactly the pages that show them."""
+    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(DOCS, tmp_path / "docs")
+    config = tmp_path / "nbaops.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "fail_at: 10" in text
+    config.write_text(text.replace("fail_at: 10", "fail_at: 12", 1), encoding="utf-8")
+    tasks = tmp_path / "tasks.py"
+    tasks.write_text(
+        tasks.read_text(encoding="utf-8") + "\n\nfrom invoke import task as _task\n\n\n"
+        "@_task(help={'loud': 'Shout.'})\ndef brand_new(c, loud=False):\n"
+        "    '''A task nobody documented.'''\n\n\nns.add_task(brand_new)\n",
+        encoding="utf-8",
+    )
+    outdated = {p.relative_to(tmp_path).as_posix() for p in ref.stale(tmp_path)}
+    assert "docs/reference/tasks.md" in outdated
+    assert "docs/reference/checks.md" in outdated
+    assert "docs/reference/services.md" in outdated
+    assert "docs/playbooks/error-logs.md" in outdated  # its generated thresholds block
+    assert "docs/reference/hooks.md" not in outdated
+    pages = ref.build(tmp_path)
+    assert "## brand-new" in pages[tmp_path / "docs/reference/tasks.md"]
+    assert "`--loud / -l`" in pages[tmp_path / "docs/reference/tasks.md"]
+
+
+def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
+    missing: list[str] = []
+    for task in ref.task_docs(collection()):
+        if not task.doc:
+            missing.append(f"{task.name}: no docstring")
+        missing += [f"{task.name} --{f.names[0]}: no help" for f in task.flags if not f.help]
+    assert not missing, "; ".join(missing)
+
+
+def test_every_task_has_a_reference_entry() -> None:
+    text = (DOCS / "reference" / "tasks.md").read_text(encoding="utf-8")
+    missing = [n for n in collection().task_names if f"\n## {n}\n" not in text]
+    assert not missing, f"tasks without a reference entry: {missing}; {REGEN}"
+
+
+def test_every_service_has_a_runbook_with_its_generated_thresholds() -> None:
+    problems: list[str] = []
+    first = next(iter(configs().values()))
+    for name, service in first.services.items():
+        page = DOCS / ref.runbook_path(name)
+        if not page.is_file():
+            problems.append(f"{name}: no runbook {rel(page)}")
+            continue
+        text = page.read_text(encoding="utf-8")
+        if f"<!-- BEGIN generated:post-deploy {name} -->" not in text:
+            problems.append(f"{rel(page)}: no generated post-deploy block for {name}")
+        for needed in ("inv deploy", "inv rollback", "inv pre-deploy", "## Rollback"):
+            if needed not in text:
+                problems.append(f"{rel(page)}: never mentions {needed!r}")
+        if service.runbook and not (ROOT / service.runbook).is_file():
+            problems.append(
+                f"{name}: config runbook {service.runbook} does not exist (Slack alerts link it)"
+            )
+    assert not problems, "; ".join(problems)
+
+
+def test_every_check_has_a_playbook_with_its_sql_and_thresholds() -> None:
+    problems: list[str] = []
+    for check in ref.check_docs():
+        page = DOCS / ref.playbook_path(check.id)
+        if not page.is_file():
+            problems.append(f"{check.id}: no playbook {rel(page)}")
+            continue
+        text = page.read_text(encoding="utf-8")
+        for kind in ("sql", "thresholds"):
+            if f"<!-- BEGIN generated:{kind} {check.id} -->" not in text:
+                problems.append(f"{rel(page)}: no generated {kind} block for {check.id}")
+        for verdict in ("FAIL", "ERROR"):
+            if verdict not in text:
+                problems.append(f"{rel(page)}: does not say what {verdict} means")
+    assert not problems, "; ".join(problems)
+
+
+def test_playbook_sql_is_the_check_modules_sql() -> None:
+    """The SQL in a playbook is the module constant itself, not a retyped copy."""
+    import importlib
+
+    for check in ref.check_docs():
+        module = importlib.import_module(ref.check_module(check.id))
+        text = (DOCS / ref.playbook_path(check.id)).read_text(encoding="utf-8")
+        for name, value in vars(module).items():
+            if isinstance(value, str) and (name == "SQL" or name.endswith("_SQL")):
+                assert value.strip("\n") in text, f"{check.id}: {name} missing; {REGEN}"
+
+
+def test_every_hook_is_in_the_reference_with_its_module() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    text = (DOCS / "reference" / "hooks.md").read_text(encoding="utf-8")
+    for doc in ref.hook_docs(ROOT):
+        assert doc.module, f"{doc.id}: entry {doc.entry!r} resolves to no module"
+        assert doc.options, f"{doc.id}: no arguments read from its parser"
+    missing = [h["id"] for h in hooks if f"\n## {h['id']}\n" not in text]
+    assert not missing, f"hooks without a reference entry: {missing}; {REGEN}"
+
+
+def test_every_documented_inv_command_exists() -> None:
+    commands = documented_inv_commands()
+    assert len(commands) > 50, "the command scanner found suspiciously few commands"
+    problems = [
+        f"{rel(s.path)}:{s.line}: `{s.text}`: {p}" for s in commands for p in resolve_inv(s.text)
+    ]
+    assert not problems, "documented commands that do not exist:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("command", "problem"),
+    [
+        ("inv deploy --service phase4-processors --canary 10", None),
+        ("inv --help deploy", None),
+        ("inv sandbox.fault next-revision-degraded --service phase4-processors", None),
+        ("inv deploy --servce x", "deploy: no flag --servce"),
+        ("inv deploy-everything", "deploy-everything: no such task"),
+        ("inv check-lines yesterday", "check-lines: unexpected argument"),
+        ("inv --help nosuchtask", "--help nosuchtask: no such task"),
+    ],
+)
+def test_command_resolution_catches_typos(command: str, problem: str | None) -> None:
+    problems = resolve_inv(command)
+    if problem is None:
+        assert problems == []
+    else:
+        assert any(problem in p for p in problems), problems
+
+
+def test_every_documented_nox_session_exists() -> None:
+    source = (ROOT / "noxfile.py").read_text(encoding="utf-8")
+    sessions = set(re.findall(r"@nox\.session\([^)]*\)\s*\ndef (\w+)\(", source))
+    assert "docs" in sessions
+    problems: list[str] = []
+    for page in [*doc_pages(), ROOT / "README.md"]:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            for name in re.findall(r"\bnox -s ([a-z][\w-]*)", line):
+                if name not in sessions:
+                    problems.append(f"{rel(page)}:{number}: nox -s {name}")
+    assert not problems, f"unknown nox sessions: {problems}"
+
+
+def test_internal_links_and_anchors_resolve() -> None:
+    problems: list[str] = []
+    for page in doc_pages():
+        for number, target in internal_links(page):
+            path_part, _, fragment = target.partition("#")
+            dest = (page.parent / path_part).resolve() if path_part else page
+            where = f"{rel(page)}:{number}: {target}"
+            if path_part and DOCS.resolve() not in dest.parents:
+                problems.append(f"{where}: leaves docs/ (the site cannot serve it)")
+                continue
+            if not dest.is_file():
+                problems.append(f"{where}: no such file")
+                continue
+            if fragment and dest.suffix == ".md" and fragment not in heading_ids(dest):
+                problems.append(f"{where}: no heading #{fragment}")
+    assert not problems, "broken links:\n" + "\n".join(problems)
+
+
+def _nav_files(nav: Any) -> Iterator[str]:
+    if isinstance(nav, str):
+        yield nav
+    elif isinstance(nav, list):
+        for item in nav:
+            yield from _nav_files(item)
+    elif isinstance(nav, dict):
+        for value in nav.values():
+            yield from _nav_files(value)
+
+
+def test_every_page_is_in_the_nav_and_every_nav_entry_exists() -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["strict"] is True
+    nav = set(_nav_files(config["nav"]))
+    pages = {p.relative_to(DOCS).as_posix() for p in doc_pages()}
+    assert not pages - nav, f"pages missing from nav in mkdocs.yml: {sorted(pages - nav)}"
+    assert not nav - pages, f"nav entries without a page: {sorted(nav - pages)}"
+
+
+def test_sql_in_the_docs_names_only_known_tables_and_columns() -> None:
+    from nbaops.bqschema.sql_refs import Catalog, SqlSite, check_sql
+
+    catalog = Catalog.from_dir(ROOT / "schemas")
+    problems: list[str] = []
+    count = 0
+    for page in doc_pages():
+        for lang, block in fenced_blocks(page):
+            if lang != "sql":
+                continue
+            count += 1
+            site = SqlSite(rel(page), block.line, block.text, True)
+            problems += [
+                f"{f.path}:{f.line}: {f.rule} {f.message}" for f in check_sql(site, catalog)
+            ]
+    assert count >= 10
+    assert not problems, "\n".join(problems)
+
+
+MERMAID_TYPES = (
+    "flowchart",
+    "graph",
+    "sequenceDiagram",
+    "stateDiagram-v2",
+    "gantt",
+    "timeline",
+    "classDiagram",
+    "erDiagram",
+)
+
+
+def test_mermaid_diagrams_are_well_formed() -> None:
+    problems: list[str] = []
+    for page in doc_pages():
+        for lang, block in fenced_blocks(page):
+            if lang != "mermaid":
+                continue
+            lines = [ln.strip() for ln in block.text.splitlines() if ln.strip()]
+            where = f"{rel(page)}:{block.line}"
+            if not lines or not lines[0].startswith(MERMAID_TYPES):
+                problems.append(f"{where}: does not start with a diagram type")
+                continue
+            opened = sum(1 for ln in lines if re.match(r"^(subgraph|loop|alt|opt|par|rect)\b", ln))
+            closed = sum(1 for ln in lines if ln == "end")
+            if opened != closed:
+                problems.append(f"{where}: {opened} blocks opened, {closed} closed")
+            for ln in lines:
+                if ln.count("[") != ln.count("]") or ln.count("(") != ln.count(")"):
+                    problems.append(f"{where}: unbalanced brackets in {ln!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_fill_blocks_rejects_unknown_blocks_and_missing_end_markers() -> None:
+    with pytest.raises(ValueError, match="unknown generated block kind"):
+        ref.fill_blocks("<!-- BEGIN generated:nope x -->\n<!-- END generated -->", configs())
+    with pytest.raises(ValueError, match="unknown check"):
+        ref.fill_blocks("<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs())
+    with pytest.raises(ValueError, match="has no"):
+        ref.fill_blocks("<!-- BEGIN generated:sql shot_zones -->\n", configs())
+
+
+def test_fill_blocks_replaces_only_the_block() -> None:
+    text = (
+        "before\n<!-- BEGIN generated:thresholds shot_zones -->\nstale\n"
+        "<!-- END generated -->\nafter\n"
+    )
+    filled = ref.fill_blocks(text, configs())
+    assert filled.startswith("before\n") and filled.endswith("<!-- END generated -->\nafter\n")
+    assert "stale" not in filled and "`mismatch_fail_above`" in filled
+    assert ref.fill_blocks(filled, configs()) == filled
+
+
+def test_mkdocs_builds_in_strict_mode(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="mkdocs is in the docs extra (pip install -e .[docs])")
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    build(config)  # strict: any warning (broken link, anchor, nav) raises
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert (tmp_path / "site" / "runbooks" / "prediction-worker.html").is_file()
