@@ -7,13 +7,15 @@ example ``../shared/data/nba/player_game_logs``); rows are read with
 How the real season is placed on today's calendar:
 
 1. Only the latest season in PATH is used (``SEASON_LABEL``/``SEASON_ID``).
-2. Let L be that season's last game date and T today's date (US Eastern, from
-   :func:`nbaops.clock.now`). Every game date is shifted by the same number of days,
-   ``shift = (T + 1) - L``: the season's last game day becomes tomorrow, the day
-   before it today, and so on (weekdays are not preserved).
+2. The anchor A is the season's latest game day with at least 8 games whose previous
+   calendar day also had games (a full slate after a game night, so today looks like a
+   normal game day: last night's games are graded, today's are about to tip). With T
+   today's date (US Eastern, from :func:`nbaops.clock.now`) every game date is shifted
+   by the same number of days, ``shift = T - A``: A becomes today, A - 1 yesterday,
+   A + 1 tomorrow (weekdays are not preserved).
 3. Games whose shifted date falls in the sandbox window (the last 45 days, today,
    tomorrow) become the schedule; earlier games of the season only feed the feature
-   store's averages (the history).
+   store's averages (the history); later ones are dropped.
 
 Players, teams (per game, so trades are kept), game ids, home/away (``vs.`` = home),
 minutes and box-score stats are the real ones. What the logs do not have is derived:
@@ -27,13 +29,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbaops.clock import EASTERN
 from nbaops.errors import UsageError
 from nbaops.sandbox import generate
 
+if TYPE_CHECKING:
+    from nbaops.nba_data import GameLog
+
 MIN_EXPECTED_MINUTES = 10.0
+
+
+def anchor_day(rows: Sequence[GameLog]) -> dt.date:
+    """The real game day that becomes today (see the module docstring, step 2)."""
+    games: dict[dt.date, set[str]] = defaultdict(set)
+    for log in rows:
+        games[log.game_date].add(log.game_id)
+    days = sorted(games)
+    for day in reversed(days):
+        if len(games[day]) >= 8 and games.get(day - dt.timedelta(days=1)):
+            return day
+    return days[-1]
 
 
 def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
@@ -57,8 +76,9 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
         (log for log in logs if log.season == season), key=lambda g: (g.game_date, g.game_id)
     )
     today = now.astimezone(EASTERN).date()
-    shift = (today + dt.timedelta(days=1)) - rows[-1].game_date
+    shift = today - anchor_day(rows)
     first_day = today - dt.timedelta(days=generate.WINDOW_DAYS)
+    last_day = today + dt.timedelta(days=1)
 
     # one lookup per player id (two players normalising to the same name stay apart)
     lookups: dict[int, str] = {}
@@ -91,6 +111,8 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
         lookup = lookups[log.player_id]
         if day < first_day:
             history.append((day, lookup, log.points, log.minutes))
+            continue
+        if day > last_day:
             continue
         if log.game_id not in games:
             rng = generate.rng_for(seed, f"tipoff:{log.game_id}")
