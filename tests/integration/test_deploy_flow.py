@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import deploy_world
 import pytest
-from deploy_world import DeployWorld, dworld, hook  # noqa: F401  (fixture)
+from deploy_world import DeployWorld, hook
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
+
+dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import deploy_world
 import pytest
-from deploy_world import DeployWorld, dworld, git  # noqa: F401  (fixture)
+from deploy_world import DeployWorld, git
 
 from nbaops.deploy.predeploy import CHECK_NAMES, run_predeploy
 from nbaops.verdict import Verdict
+
+dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+import deploy_world
 import pytest
-from deploy_world import DeployWorld, dworld, hook  # noqa: F401  (fixture)
+from deploy_world import DeployWorld, hook
 from invoke.context import Context as InvokeContext
 from invoke.exceptions import Exit
 
@@ -17,6 +18,8 @@ from nbaops.deploy.verify import run_verify
 from nbaops.errors import UsageError
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
+
+dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 

@@ -1,0 +1,127 @@
+"""Rendering of the deploy reports, full-deploy, and the remaining rollback branches."""
+
+from __future__ import annotations
+
+import deploy_world
+import pytest
+from deploy_world import DeployWorld, hook
+from rich.console import Console
+
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.deploy.full import run_full_deploy
+from nbaops.deploy.history import recent_deploys
+from nbaops.deploy.rollback import previous_ready_revision, run_rollback
+from nbaops.errors import UsageError
+from nbaops.local.api_faults import set_api_fault
+from nbaops.verdict import Verdict
+
+dworld = deploy_world.dworld  # the fixture
+
+SERVICE = "phase4-processors"
+
+
+def rendered(report: object) -> str:
+    console = Console(record=True, width=200)
+    report.render(console)  # type: ignore[attr-defined]
+    return console.export_text()
+
+
+def test_full_deploy_deploys_then_verifies_and_renders(dworld: DeployWorld) -> None:
+    report = run_full_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    assert report.deploy.outcome == "success"
+    assert report.verify is not None
+    tests = next(c for c in report.deploy.predeploy if c.name == "tests")
+    assert tests.verdict is Verdict.PASS  # --skip-tests is overridden
+    text = rendered(report)
+    assert "verify-deploy" in text and text.strip().splitlines()[-1].startswith(
+        report.verdict.value)
+    assert report.to_json()["deploy"]["outcome"] == "success"
+
+
+def test_full_deploy_skips_verify_when_refused(dworld: DeployWorld) -> None:
+    (dworld.repo / "services" / "phase4_processors" / "main.py").write_text("wip\n")
+    report = run_full_deploy(dworld.context(), DeployRequest(service=SERVICE))
+    assert report.verify is None and "skipped" in report.final_line()
+    assert report.verdict is Verdict.FAIL
+
+
+def test_rollback_failed_report_renders_manual_commands(dworld: DeployWorld) -> None:
+    fired: list[int] = []
+
+    def on(line: str) -> None:
+        if "still serves" in line and not fired:
+            fired.append(1)
+            set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+        if "routing 100% of traffic" in line and len(fired) == 1:
+            fired.append(2)
+            set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1)
+
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE), progress=hook(on))
+    text = rendered(report)
+    assert "MANUAL ACTION NEEDED" in text and "--to-revisions=" in text
+    assert "ERROR ROLLBACK FAILED" in " ".join(text.split())
+    assert report.to_json()["manual_commands"]
+
+
+def test_dry_run_report_renders_the_plan(dworld: DeployWorld) -> None:
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, dry_run=True))
+    text = rendered(report)
+    assert "Plan (dry run, nothing changed)" in text and "DRY RUN" in text
+
+
+def test_rollback_reports_render(dworld: DeployWorld) -> None:
+    plan = run_rollback(dworld.context(), SERVICE, dry_run=True)
+    assert "plan:" in rendered(plan)
+    done = run_rollback(dworld.context(), SERVICE)
+    text = rendered(done)
+    assert "ROLLED BACK" in text and done.to_json()["outcome"] == "success"
+
+
+def test_history_renders_spooled_rows(dworld: DeployWorld) -> None:
+    run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    dworld.wh.execute("ALTER TABLE `nba_ops.deploys` RENAME TO deploys_away")
+    run_rollback(dworld.context(), SERVICE)
+    dworld.wh.execute("ALTER TABLE nba_ops.deploys_away RENAME TO deploys")
+    dworld.wh.execute("ALTER TABLE `nba_ops.deploys` RENAME TO deploys_gone")
+    with pytest.raises(Exception):  # noqa: B017 — the history query itself fails (exit 3)
+        recent_deploys(dworld.context())
+    dworld.wh.execute("ALTER TABLE nba_ops.deploys_gone RENAME TO deploys")
+    history = recent_deploys(dworld.context(), limit=5)
+    assert history.flushed == 1
+    text = rendered(history)
+    assert "rollback" in text and "deploy" in text
+
+
+def test_rollback_without_an_older_ready_revision_is_usage_error(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    revisions = ctx.cloudrun.list_revisions(SERVICE)
+    assert previous_ready_revision(revisions, revisions[-1].name) is None
+    assert previous_ready_revision(revisions, None) == revisions[0]
+    from nbaops.adapters.cloudrun import TrafficSplit
+    ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(revisions[-1].name, 100)])
+    with pytest.raises(UsageError, match="no ready revision older"):
+        run_rollback(dworld.context(), SERVICE)
+
+
+def test_rollback_to_a_revision_that_is_not_ready_is_usage_error(dworld: DeployWorld) -> None:
+    def on(line: str) -> None:
+        if "] image" in line:
+            set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True),
+                        progress=hook(on))
+    failed = dworld.service().latest_created_revision
+    assert report.outcome == "failed"
+    with pytest.raises(UsageError, match="not ready"):
+        run_rollback(dworld.context(), SERVICE, to=failed)
+
+
+def test_ctrl_c_during_rollback_is_recorded(dworld: DeployWorld) -> None:
+    def on(line: str) -> None:
+        if "lock" in line and "acquired" in line:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_rollback(dworld.context(), SERVICE, progress=hook(on))
+    assert dworld.audit_rows()[0]["outcome"] == "interrupted"
+    assert "nbaops.dev/deploy-lock" not in dworld.service().annotations
