@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,11 +44,14 @@ class HealthReport(CheckReport):
     notes: list[str] = field(default_factory=list)
 
     def render(self, console: Console) -> None:
+        from rich.text import Text
+
         super().render(console)
         for c in self.checks:
             if c.details.get("anomaly"):
-                console.print(f"[magenta]anomaly[/] {c.name} [{c.service}]: "
-                              f"{c.details['anomaly']}", highlight=False)
+                line = Text("anomaly ", style="magenta")
+                line.append(f"{c.name} [{c.service}]: {c.details['anomaly']}")
+                console.print(line, highlight=False)
         for note in self.notes:
             console.print(note, markup=False, highlight=False)
 
@@ -84,6 +87,7 @@ class LiveProgress:
     def _table(self) -> RenderableType:
         from rich.spinner import Spinner
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title="system-health", title_justify="left", box=None)
         for column in ("check", "status", "s"):
@@ -95,11 +99,12 @@ class LiveProgress:
         for label, state, since, result in rows:
             if state == "done" and result is not None:
                 done += 1
-                table.add_row(label, verdict_text(result.verdict), f"{result.duration_s:.2f}")
+                table.add_row(Text(label), verdict_text(result.verdict),
+                              f"{result.duration_s:.2f}")
             elif state == "running" and since is not None:
-                table.add_row(label, Spinner("dots", text="running"), f"{now - since:.1f}")
+                table.add_row(Text(label), Spinner("dots", text="running"), f"{now - since:.1f}")
             else:
-                table.add_row(label, "waiting", "")
+                table.add_row(Text(label), "waiting", "")
         table.caption = f"{done}/{len(rows)} done"
         return table
 
@@ -185,10 +190,8 @@ def warm_adapters(ctx: Context, planned: Sequence[PlannedCheck], stack: ExitStac
     needs_warehouse = any(p.spec.id != "error_logs" for p in planned)
 
     def warm_logs() -> None:
-        try:
+        with suppress(Exception):  # reported by the check that needs it
             _ = ctx.logs.client
-        except Exception:  # noqa: S110 - reported by the check that needs it
-            pass
 
     worker = threading.Thread(target=warm_logs, daemon=True) if needs_logs else None
     if worker is not None:
@@ -200,7 +203,7 @@ def warm_adapters(ctx: Context, planned: Sequence[PlannedCheck], stack: ExitStac
             if session is not None:
                 stack.enter_context(session())
                 warehouse.query("SELECT 1 AS ok")
-        except Exception:  # noqa: S110 - reported by the check that needs it
+        except Exception:  # reported by the check that needs it
             pass
     if worker is not None:
         worker.join()

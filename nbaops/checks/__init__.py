@@ -214,6 +214,8 @@ def run_planned(
             pass
         else:
             if index not in results:
+                if result.duration_s > timeout_s:  # finished, but too late: still a timeout
+                    result = _timed_out(planned[index], timeout_s)
                 results[index] = result
                 if progress is not None:
                     progress("done", planned[index], result)

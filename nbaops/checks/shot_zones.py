@@ -63,7 +63,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                  f"null FAIL > {pct(nl_fail)}, WARN > {pct(nl_warn)}")
     args = {"game_date": game_date, "tolerance": tolerance}
     # COUNTIF of no rows is 0 in BigQuery but NULL in DuckDB: read every count as int-or-0.
-    row = {k: v if isinstance(v, str) else int(v or 0) for k, v in m.query(SQL, args)[0].items()}
+    row: dict[str, int] = {k: int(v or 0) for k, v in m.query(SQL, args)[0].items()}
     games, shooting = row["games"], row["shooting_rows"]
     details: dict[str, Any] = {"game_date": game_date.isoformat(), "games": games,
                                "box_rows": int(row["box_rows"]), "shooting_rows": shooting}

@@ -276,6 +276,7 @@ def make_world(
     return World(ctx=ctx, wh=wh, home=home)
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+@pytest.fixture(name="world")
+def world_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    """An empty world; import ``world_fixture`` into a test module to use ``world``."""
     return make_world(tmp_path, monkeypatch)

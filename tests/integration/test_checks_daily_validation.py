@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks_world import TODAY, YESTERDAY, World, et, world  # noqa: F401 - fixture
+from checks_world import TODAY, YESTERDAY, World, et, world_fixture  # noqa: F401 - fixture
 
 from nbaops.daily_validation import validate_daily
 from nbaops.verdict import Verdict
@@ -30,7 +30,8 @@ def test_complete_chain_passes(world: World) -> None:
     assert report.broke_at is None
     stages = _by_stage(report)
     assert list(stages) == ["schedule", "box_scores", "features", "predictions", "grading"]
-    assert stages["grading"].message == "grading: 200 of 200 predictions of players who played graded (100.0%, PASS)"
+    assert stages["grading"].message == (
+        "grading: 200 of 200 predictions of players who played graded (100.0%, PASS)")
     doc = report.to_json()
     assert doc["game_date"] == str(YESTERDAY) and doc["counts"]["games_scheduled"] == 5
 

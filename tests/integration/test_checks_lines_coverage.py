@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from checks_world import TODAY, YESTERDAY, World, make_world, world  # noqa: F401 - fixture
+from checks_world import TODAY, YESTERDAY, World, make_world, world_fixture  # noqa: F401 - fixture
 
 from nbaops.checks import run_check
 from nbaops.verdict import Verdict

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks_world import TODAY, YESTERDAY, World, world  # noqa: F401 - fixture
+from checks_world import TODAY, YESTERDAY, World, world_fixture  # noqa: F401 - fixture
 
 from nbaops.checks import run_check
 from nbaops.verdict import Verdict

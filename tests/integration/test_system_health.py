@@ -194,3 +194,26 @@ def test_no_record_writes_no_history(healthy: World) -> None:
                             "WHERE run_at >= @since",
                             {"since": NOW_DT - dt.timedelta(days=1)}).rows
     assert rows[0]["n"] == 0
+
+
+def test_live_progress_view_and_table_render_on_a_terminal(healthy: World) -> None:
+    import io
+
+    from rich.console import Console
+
+    from nbaops.system_health import run_system_health
+
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=160, color_system=None)
+    report = run_system_health(healthy.ctx, "grading-service", live=console, record=False)
+    live_frames = stream.getvalue()
+    assert "grading_completeness [grading-service]" in live_frames
+    assert "2/2 done" in live_frames
+    report.notes.append("alerts: 0 sent")
+    report.checks[0].details["anomaly"] = "value 50 is 6.1 MADs below the median 100"
+    table = io.StringIO()
+    report.render(Console(file=table, width=200, color_system=None))
+    text = table.getvalue()
+    assert "grading_completeness" in text and "PASS system-health (grading-service)" in text
+    assert "anomaly grading_completeness [grading-service]: value 50 is 6.1 MADs" in text
+    assert "alerts: 0 sent" in text

@@ -1,0 +1,125 @@
+"""The check tasks as a user runs them: flags, one JSON document, exit codes 0/1/2/3."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from invoke import Context as InvokeContext
+from invoke.exceptions import Exit
+
+from nbaops.cli import checks as tasks
+from nbaops.context import Context
+
+NOW = "2026-01-14T17:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("checks-cli") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBAOPS_HOME", str(path))
+        mp.setenv("NBAOPS_NOW", NOW)
+        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY",
+                     "SLACK_WEBHOOK_URL"):
+            mp.delenv(name, raising=False)
+        _ = Context.create("local").warehouse  # build the sandbox once
+        yield path
+
+
+@pytest.fixture
+def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NBAOPS_HOME", str(home))
+    monkeypatch.setenv("NBAOPS_NOW", NOW)
+    for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def call(task: object, **kwargs: object) -> int:
+    try:
+        task(InvokeContext(), **kwargs)  # type: ignore[operator]
+    except Exit as exc:
+        return int(exc.code)
+    return 0
+
+
+def test_every_flag_has_help() -> None:
+    for task in tasks.TASKS:
+        params = [p for p in inspect.signature(task.body).parameters if p != "c"]
+        assert sorted(task.help) == sorted(params), task.name
+        assert all(text.strip() for text in task.help.values())
+
+
+def test_system_health_json_is_one_document_and_exit_0(env: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert call(tasks.system_health, json=True, no_record=True) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    assert set(doc) == {"verdict", "checks"} and doc["verdict"] == "PASS"
+    assert len(doc["checks"]) == 11
+
+
+def test_a_failed_check_exits_1(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nbaops.sandbox import faults
+
+    ctx = Context.create("local")
+    faults.inject(ctx, "batch-errors")
+    try:
+        assert call(tasks.system_health, service="prediction-coordinator", json=True) == 1
+    finally:
+        faults.clear(ctx)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verdict"] == "FAIL"
+    by = {c["name"]: c for c in doc["checks"]}
+    assert by["batch_errors"]["verdict"] == "FAIL"
+    assert "run_id" in by["batch_errors"]["details"]  # history recorded the run
+
+
+def test_an_error_exits_3(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nbaops.local.api_faults import clear_api_faults, set_api_fault
+
+    set_api_fault(env, "logging-error")
+    try:
+        code = call(tasks.system_health, service="grading-service", json=True, no_record=True)
+    finally:
+        clear_api_faults(env)
+    assert code == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verdict"] == "ERROR"
+
+
+def test_unknown_service_and_bad_date_exit_2_with_one_line(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert call(tasks.system_health, service="nope") == 2
+    err = capsys.readouterr().err
+    assert "unknown service 'nope'" in err and "Traceback" not in err
+    assert call(tasks.check_lines, date="2026-13-01") == 2
+    err = capsys.readouterr().err
+    assert "--date: '2026-13-01' is not a date" in err
+
+
+def test_single_check_tasks(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert call(tasks.check_lines, date="today", json=True) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in doc["checks"]] == ["lines_coverage"]
+    assert doc["checks"][0]["details"]["game_date"] == "2026-01-14"
+    assert call(tasks.check_grading, json=True) == 0
+    assert json.loads(capsys.readouterr().out)["checks"][0]["name"] == "grading_completeness"
+    assert call(tasks.check_predictions, json=True) == 0
+    assert json.loads(capsys.readouterr().out)["checks"][0]["name"] == "recent_predictions"
+
+
+def test_validate_daily_table_and_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert call(tasks.validate_daily, json=True) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["game_date"] == "2026-01-13" and doc["broke_at"] is None
+    assert [c["name"] for c in doc["checks"]] == [
+        "daily.schedule", "daily.box_scores", "daily.features", "daily.predictions",
+        "daily.grading"]
+    assert call(tasks.validate_daily, date="2026-01-13") == 0
+    out = capsys.readouterr().out
+    assert "validate-daily 2026-01-13" in out and "chain complete" in out

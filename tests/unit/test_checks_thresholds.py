@@ -1,0 +1,143 @@
+"""The checks: config section: defaults < config < overrides, typed, typos rejected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nbaops.checks.measure import above_tiers, below_tiers, duration_text, pct, pct1
+from nbaops.checks.thresholds import (
+    CHECK_KEYS,
+    RUNNER_KEYS,
+    CheckParams,
+    thresholds_from_section,
+)
+from nbaops.config import load_config
+from nbaops.errors import ConfigError
+from nbaops.verdict import Verdict
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp_path: Path, checks: dict[str, Any]) -> Path:
+    data = yaml.safe_load((REPO / "nbaops.yaml").read_text(encoding="utf-8"))
+    data["checks"] = checks
+    path = tmp_path / "nbaops.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_repository_config_sets_the_issue_thresholds() -> None:
+    from nbaops.checks.thresholds import load_thresholds
+
+    t = load_thresholds(load_config(REPO / "nbaops.yaml", "local"))
+    lines = t.params("lines_coverage")
+    assert (lines.fraction("fail_below"), lines.fraction("warn_below")) == (0.90, 0.95)
+    assert t.params("error_logs").duration("window") == dt.timedelta(minutes=10)
+    assert t.params("recent_predictions").duration("window") == dt.timedelta(hours=2)
+    assert t.timeout_s > 0 and t.max_workers >= 1
+
+
+def test_layers_merge_defaults_config_then_overrides() -> None:
+    t = thresholds_from_section({"lines_coverage": {"warn_below": 0.97}})
+    params = t.params("lines_coverage", {"fail_below": 0.8}, service="phase4-processors")
+    assert params.fraction("fail_below") == 0.8  # call site
+    assert params.fraction("warn_below") == 0.97  # config
+    assert params.integer("top_missing") == 20  # default
+    assert params.service == "phase4-processors"
+
+
+def test_unknown_config_key_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"checks: lines_coverage.fail_belwo: unknown key"):
+        thresholds_from_section({"lines_coverage": {"fail_belwo": 0.9}})
+    with pytest.raises(ConfigError, match=r"checks: line_coverage: unknown key"):
+        thresholds_from_section({"line_coverage": {}})
+
+
+def test_unknown_override_key_names_where_it_came_from() -> None:
+    t = thresholds_from_section({})
+    with pytest.raises(ConfigError, match=r"services.x.post_deploy\[0\]: lines_coverage.fial"):
+        t.params("lines_coverage", {"fial": 1}, where="services.x.post_deploy[0]")
+
+
+@pytest.mark.parametrize(
+    ("check", "key", "value"),
+    [
+        ("lines_coverage", "fail_below", 90),
+        ("lines_coverage", "fail_below", True),
+        ("error_logs", "window", "10 minutes"),
+        ("error_logs", "warn_at", -1),
+        ("lines_coverage", "game_date", "tomorrow"),
+        ("recent_predictions", "batch_slots", "02:30"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_config_errors(check: str, key: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=rf"{check}.{key}"):
+        thresholds_from_section({check: {key: value}})
+
+
+def test_runner_keys_are_validated() -> None:
+    with pytest.raises(ConfigError, match="timeout_s"):
+        thresholds_from_section({"timeout_s": 0})
+    with pytest.raises(ConfigError, match="max_workers"):
+        thresholds_from_section({"max_workers": 0})
+
+
+def test_dates_resolve_against_the_pinned_eastern_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBAOPS_NOW", "2025-01-16T03:00:00Z")  # 22:00 ET on the 15th
+    params = thresholds_from_section({}).params("shot_zones")
+    assert params.date("game_date") == dt.date(2025, 1, 14)  # "yesterday" in Eastern time
+    assert CheckParams("x", {"game_date": "today"}).date() == dt.date(2025, 1, 15)
+    assert CheckParams("x", {"game_date": dt.date(2024, 1, 1)}).date() == dt.date(2024, 1, 1)
+
+
+def test_schema_describes_every_key_with_its_kind() -> None:
+    schema = json.loads((REPO / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
+    checks = schema["$defs"]["checks"]
+    assert schema["properties"]["checks"] == {"$ref": "#/$defs/checks"}
+    props = checks["properties"]
+    assert checks["additionalProperties"] is False
+    json_type = {"fraction": "number", "number": "number", "integer": "integer",
+                 "duration": "string", "date": "string", "texts": "array", "text": "string"}
+    for name, key in RUNNER_KEYS.items():
+        assert props[name]["type"] == json_type[key.kind]
+    assert set(props) == set(RUNNER_KEYS) | set(CHECK_KEYS)
+    for check, keys in CHECK_KEYS.items():
+        described = props[check]["properties"]
+        assert set(described) == set(keys), check
+        for name, key in keys.items():
+            assert described[name]["type"] == json_type[key.kind], f"{check}.{name}"
+            assert described[name]["description"] == key.help, f"{check}.{name}"
+
+
+def test_config_typo_fails_loading_with_exit_2(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"lines_coverage": {"fail_below": "90%"}})
+    with pytest.raises(ConfigError) as info:
+        load_config(path, "local")
+    assert "checks.lines_coverage.fail_below" in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_repository_yaml_sets_every_check_key() -> None:
+    data = yaml.safe_load((REPO / "nbaops.yaml").read_text(encoding="utf-8"))
+    for check, keys in CHECK_KEYS.items():
+        configured = set(data["checks"][check])
+        assert configured <= set(keys)
+        assert {k for k in keys if k != "game_date"} <= configured, check
+
+
+def test_tiers_and_formatting() -> None:
+    assert below_tiers(0.62, 0.9, 0.95) is Verdict.FAIL
+    assert below_tiers(0.94, 0.9, 0.95) is Verdict.WARN
+    assert below_tiers(0.95, 0.9, 0.95) is Verdict.PASS
+    assert above_tiers(0.03, 0.02, 0.0) is Verdict.FAIL
+    assert above_tiers(0.01, 0.02, 0.0) is Verdict.WARN
+    assert above_tiers(0.0, 0.02, 0.0) is Verdict.PASS
+    assert (pct(0.9), pct(0.625), pct1(0.62)) == ("90%", "62.5%", "62.0%")
+    assert [duration_text(dt.timedelta(seconds=s)) for s in (600, 7200, 86400, 172800, 90)] \
+        == ["10m", "2h", "24h", "2d", "90s"]
