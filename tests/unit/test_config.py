@@ -97,10 +97,10 @@ def test_unknown_service_lists_known_ones() -> None:
 
 def test_profile_overrides_merge_into_sections(tmp_path: Path) -> None:
     def mutate(data: dict) -> None:  # type: ignore[type-arg]
-        data["drift"] = {"window": "6h", "label": "deployment-drift"}
+        data["drift"] = {"window": "6h", "issue_label": "deployment-drift"}
         data["profiles"]["prod"]["overrides"] = {"drift": {"window": "12h"}}
 
     path = write_config(tmp_path, mutate)
     assert load_config(path, "prod").section("drift")["window"] == "12h"
-    assert load_config(path, "prod").section("drift")["label"] == "deployment-drift"
+    assert load_config(path, "prod").section("drift")["issue_label"] == "deployment-drift"
     assert load_config(path, "local").section("drift")["window"] == "6h"
