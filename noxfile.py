@@ -48,12 +48,22 @@ def tests(session: nox.Session) -> None:
         "pytest",
         "tests/unit",
         "tests/integration",
+        "tests/static",
+        "tests/reliability",
+        "tests/property",
         "--cov=nbaops",
         "--cov=hooks",
         "--cov-branch",
         "--cov-report=term-missing:skip-covered",
         *session.posargs,
         env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    # The critical paths (deploy + rollback, checks, schema rules) must stay >= 90% covered.
+    session.run(
+        "coverage",
+        "report",
+        "--fail-under=90",
+        "--include=nbaops/deploy/*,nbaops/checks/*,nbaops/bqschema/*",
     )
 
 
