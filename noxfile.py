@@ -81,6 +81,14 @@ def regression(session: nox.Session) -> None:
     )
 
 
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (medians, side-by-side ratios) -> reports/bench.json and reports/bench.md."""
+    install_project(session)
+    session.install("check-jsonschema==0.39.0")  # the comparison tool: this session only
+    session.run("python", "-m", "benchmarks.run", *session.posargs)
+
+
 # ---------------------------------------------------------------- docs
 
 
