@@ -136,7 +136,11 @@ CORE_FLAGS = {"--list", "-l", "--version", "-V", "--complete", "--help", "-h"}
 def _placeholder(token: str) -> bool:
     """NAME, S, PCT, <task>, ...: a value written as a placeholder."""
     bare = token.strip("<>.,")
-    return bare == "..." or bool(re.fullmatch(r"[A-Z][A-Z0-9_]*", bare)) or token.startswith("<")
+    return (
+        token in ("...", "…")
+        or bool(re.fullmatch(r"[A-Z][A-Z0-9_]*", bare))
+        or token.startswith("<")
+    )
 
 
 def resolve_inv(command: str) -> list[str]:
@@ -151,6 +155,8 @@ def resolve_inv(command: str) -> list[str]:
     except ValueError:
         tokens = text.split()[1:]
     problems: list[str] = []
+    if all(_placeholder(t) for t in tokens):
+        return problems  # `inv` or `inv ...` named in prose, not a command
     current: Any = None
     positional: list[Any] = []
     i = 0
