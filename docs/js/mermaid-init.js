@@ -3,17 +3,17 @@
 // code. No build step depends on this file: `mkdocs build --strict` works offline.
 (function () {
   "use strict";
-  var blocks = document.querySelectorAll("pre code.language-mermaid");
+  var blocks = document.querySelectorAll("pre.mermaid");
   if (!blocks.length) {
     return;
   }
   function render(mermaid) {
     var nodes = [];
-    blocks.forEach(function (code) {
+    blocks.forEach(function (pre) {
       var div = document.createElement("div");
       div.className = "mermaid";
-      div.textContent = code.textContent;
-      code.parentNode.replaceWith(div);
+      div.textContent = pre.textContent;
+      pre.replaceWith(div);
       nodes.push(div);
     });
     mermaid.initialize({ startOnLoad: false, securityLevel: "strict" });
