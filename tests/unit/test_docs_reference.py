@@ -527,7 +527,9 @@ def test_mermaid_diagrams_are_well_formed() -> None:
 
 def test_fill_blocks_rejects_unknown_blocks_and_missing_end_markers() -> None:
     with pytest.raises(ValueError, match="unknown generated block kind"):
-        ref.fill_blocks("<!-- BEGIN generated:nope x -->\n<!-- END generated -->", configs())
+        ref.render_block("nope", "x", configs())
+    other = "<!-- BEGIN generated:someone-else x -->\nkept\n<!-- END generated -->\n"
+    assert ref.fill_blocks(other, configs()) == other  # another tool's markers are left alone
     with pytest.raises(ValueError, match="unknown check"):
         ref.fill_blocks("<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs())
     with pytest.raises(ValueError, match="has no"):
