@@ -6,7 +6,7 @@ here or by those modules at import time, so `inv --list` stays fast.
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke.collection import Collection
 
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
@@ -19,15 +19,8 @@ from nbaops.cli import schema as schema_tasks
 from nbaops.cli import slack as slack_tasks
 
 ns = Collection()
-for task in services.TASKS:
-    ns.add_task(task)
-for task in [*check_tasks.TASKS, *drift_tasks.TASKS]:
-    ns.add_task(task)
-for task in [*deploy_tasks.TASKS, *regression_tasks.TASKS]:
-    ns.add_task(task)
-for task in schema_tasks.TASKS:
-    ns.add_task(task)
-ns.add_collection(sandbox.ns)
-ns.add_collection(slack_tasks.ns)
-ns.add_collection(schedule_tasks.ns)
-ns.add_collection(docs_tasks.ns)
+for module in (services, check_tasks, drift_tasks, deploy_tasks, regression_tasks, schema_tasks):
+    for task in module.TASKS:
+        ns.add_task(task)
+for collection in (sandbox.ns, slack_tasks.ns, schedule_tasks.ns, docs_tasks.ns):
+    ns.add_collection(collection)

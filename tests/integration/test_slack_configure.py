@@ -118,6 +118,7 @@ def test_tasks_end_to_end_never_print_the_url(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(receiver.webhook + "\n"))
+    monkeypatch.setenv("COLUMNS", "240")  # keep the table's message on one line
     slack_tasks.configure(InvokeContext(), profile="local", json=True)
     slack_tasks.test(InvokeContext(), profile="local")
     assert len(receiver.posts) == 2
