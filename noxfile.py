@@ -6,6 +6,8 @@ environment (uv when available). Extra arguments after `--` reach the tool.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -78,6 +80,43 @@ def regression(session: nox.Session) -> None:
         f"--junitxml={reports}/pytest-junit.xml",
         *session.posargs,
         env={"NBAOPS_REGRESSION_REPORTS": reports, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+# bqemulator pins its own DuckDB and SQLGlot, so it gets a virtualenv of its own; offline it
+# needs DuckDB's spatial extension from PyPI, matching its DuckDB (nbaops.bq_emulator).
+BQEMULATOR_PINS = (
+    "bqemulator==1.4.0",
+    "duckdb==1.5.5",
+    "duckdb-extension-spatial==1.5.5",
+    "numpy==2.4.6",
+)
+
+
+@nox.session(name="integration-bq", python=PYTHON)
+def integration_bq(session: nox.Session) -> None:
+    """BigQuery adapter through the real client against bqemulator on 127.0.0.1."""
+    install_project(session)
+    base = Path(session.create_tmp())
+    emulator_python = base / "bqemulator-venv" / "bin" / "python"
+    if not emulator_python.exists():
+        session.run("uv", "venv", "--python", PYTHON, str(emulator_python.parent.parent))
+    session.run("uv", "pip", "install", "--python", str(emulator_python), *BQEMULATOR_PINS)
+    session.run(
+        "python",
+        "-m",
+        "nbaops.bq_emulator",
+        "--python",
+        str(emulator_python),
+        "--workdir",
+        str(base / "bqemulator-run"),
+        "--",
+        "pytest",
+        "tests/integration_bq",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
     )
 
 

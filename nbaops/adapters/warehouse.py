@@ -608,6 +608,8 @@ class BigQueryWarehouse:
         endpoint: an emulator URL such as ``http://127.0.0.1:9050`` (anonymous
             credentials); None = the real API with Application Default Credentials.
         root: project root whose ``schemas/`` describes the tables (row validation).
+        retry_deadline_s: how long the client retries transient API errors (429/5xx)
+            of one call before giving up (the library default is 10 minutes).
     """
 
     kind = "bigquery"
@@ -620,8 +622,10 @@ class BigQueryWarehouse:
         datasets: Mapping[str, str] | None = None,
         endpoint: str | None = None,
         root: Path | None = None,
+        retry_deadline_s: float = 60.0,
     ) -> None:
         self.project = project
+        self.retry_deadline_s = retry_deadline_s
         self.location = location
         self.datasets = dict(datasets or {})
         self.endpoint = endpoint
@@ -775,8 +779,14 @@ class BigQueryWarehouse:
         table_id = self.table_id(table)
 
         def run() -> list[Any]:
+            from google.cloud.bigquery.retry import DEFAULT_RETRY
+
             errors: list[Any] = self.client.insert_rows_json(
-                table_id, payload, skip_invalid_rows=False, ignore_unknown_values=False
+                table_id,
+                payload,
+                skip_invalid_rows=False,
+                ignore_unknown_values=False,
+                retry=DEFAULT_RETRY.with_deadline(self.retry_deadline_s),
             )
             return errors
 

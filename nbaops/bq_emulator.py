@@ -1,0 +1,172 @@
+"""Run a command against a BigQuery emulator (``bqemulator``) on 127.0.0.1.
+
+Used by ``nox -s integration-bq``: bqemulator pins its own DuckDB/SQLGlot, so it lives
+in a separate virtualenv and runs as a process. Offline it cannot download DuckDB's
+``spatial`` extension, which it loads at start-up: :func:`prepare_home` copies the
+extension from the PyPI package ``duckdb-extension-spatial`` (matching the emulator's
+DuckDB) into ``HOME/.duckdb/extensions/v<ver>/<platform>/`` of a private HOME, so the
+developer's own ``~/.duckdb`` is never touched.
+
+    python -m nbaops.bq_emulator --python VENV/bin/python -- pytest tests/integration_bq
+
+starts the emulator on a free port, waits until it answers, runs the command with
+``NBAOPS_BQ_EMULATOR=http://127.0.0.1:PORT``, stops the emulator and exits with the
+command's exit code (2 for bad arguments, 3 when the emulator cannot start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
+
+ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
+
+
+class EmulatorError(NbaopsError):
+    """The emulator could not be prepared or did not start."""
+
+
+def _platform() -> str:
+    machine = platform.machine().lower()
+    arch = "arm64" if machine in ("aarch64", "arm64") else "amd64"
+    system = "osx" if sys.platform == "darwin" else "linux"
+    return f"{system}_{arch}"
+
+
+def _emulator_duckdb(python: Path) -> tuple[str, Path]:
+    """(DuckDB version, spatial extension file) of the emulator's environment."""
+    code = (
+        "import duckdb, pathlib, duckdb_extension_spatial as s;"
+        "print(duckdb.__version__);"
+        "print(next(pathlib.Path(s.__file__).parent.rglob('spatial.duckdb_extension')))"
+    )
+    try:
+        out = subprocess.run(
+            [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise EmulatorError(
+            f"cannot find DuckDB and duckdb-extension-spatial in {python}: {exc}"
+        ) from None
+    return out[0], Path(out[1])
+
+
+def prepare_home(python: Path, home: Path) -> Path:
+    """A private HOME whose ``.duckdb/extensions`` holds the spatial extension."""
+    version, extension = _emulator_duckdb(python)
+    target = home / ".duckdb" / "extensions" / f"v{version}" / _platform()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(extension, target / "spatial.duckdb_extension")
+    return home
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Emulator:
+    """A running emulator process."""
+
+    process: subprocess.Popen[bytes]
+    endpoint: str
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+
+
+def _ready(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/bigquery/v2/projects/probe/datasets", timeout=2):
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start(python: Path, workdir: Path, *, timeout_s: float = 90.0) -> Emulator:
+    """Start ``bqemulator`` (ephemeral, REST on 127.0.0.1:free port) and wait until it answers."""
+    executable = python.parent / "bqemulator"
+    if not executable.exists():
+        raise EmulatorError(f"bqemulator is not installed beside {python}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = prepare_home(python, workdir / "home")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log_path = workdir / "bqemulator.log"
+    env = {**os.environ, "HOME": str(home)}
+    command = [
+        str(executable), "start", "--rest-host", "127.0.0.1", "--rest-port", str(port),
+        "--grpc-host", "127.0.0.1", "--grpc-port", "0", "--ephemeral",
+        "--project", "nbaops-emulator", "--log-level", "warning",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    emulator = Emulator(process, endpoint, log_path)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+            raise EmulatorError(
+                f"bqemulator exited with {process.returncode}: {tail[0] if tail else '(no output)'}"
+                f" (log: {log_path})"
+            )
+        if _ready(endpoint):
+            return emulator
+        time.sleep(0.3)
+    emulator.stop()
+    raise EmulatorError(f"bqemulator did not answer on {endpoint} within {timeout_s:g}s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m nbaops.bq_emulator",
+        description="Run a command with a BigQuery emulator on 127.0.0.1.",
+    )
+    parser.add_argument("--python", required=True, type=Path, help="Python of the emulator's venv.")
+    parser.add_argument("--workdir", type=Path, default=Path(".nox/bqemulator-run"))
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="Command to run (after --).")
+    args = parser.parse_args(argv)
+    command = [c for c in args.command if c != "--"] if args.command else []
+    if not command:
+        parser.print_usage(sys.stderr)
+        print("nbaops: error: give the command to run after --", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        emulator = start(args.python, args.workdir)
+    except NbaopsError as exc:
+        print(f"nbaops: error: {exc}", file=sys.stderr)
+        return EXIT_UNDETERMINED
+    print(f"bqemulator ready at {emulator.endpoint} (log: {emulator.log_path})", flush=True)
+    try:
+        return subprocess.run(
+            command, env={**os.environ, ENDPOINT_ENV: emulator.endpoint}
+        ).returncode
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
