@@ -272,3 +272,35 @@ def test_tasks_map_results_to_exit_codes(home: Path) -> None:
     doc = json.loads(status.stdout)
     assert doc["verdict"] == "PASS" and len(doc["services"]) == 5
     assert doc["counts"]["nba_raw.games"] > 300 and doc["faults"] == {}
+
+
+_ENSURE = """
+import datetime
+from nbaops.context import Context
+from nbaops.sandbox.lifecycle import ensure_sandbox, read_marker
+ctx = Context.create("local")
+ensure_sandbox(ctx)
+wh = ctx.warehouse
+n = wh.query(
+    "SELECT COUNT(*) AS n FROM nba_raw.games WHERE game_date = @d",
+    {"d": datetime.date(2026, 1, 15)},
+).rows[0]["n"]
+print(read_marker(ctx.home)["built_at"], n)
+"""
+
+
+def test_two_processes_starting_at_once_build_the_sandbox_once(tmp_path: Path) -> None:
+    env = {**os.environ, "NBAOPS_HOME": str(tmp_path), "NBAOPS_NOW": NOW}
+    env.pop("NBAOPS_PROFILE", None)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _ENSURE], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outputs]
+    lines = [o[0].split() for o in outputs]
+    assert lines[0][0] == lines[1][0]  # the same build: the second process waited for it
+    assert int(lines[0][1]) >= 8 and lines[0][1] == lines[1][1]
