@@ -13,7 +13,7 @@ import nox
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
-nox.options.sessions = ["lint", "typecheck", "tests", "regression"]
+nox.options.sessions = ["lint", "typecheck", "tests", "regression", "integration-bq", "docs"]
 
 PYTHON = "3.11"
 
@@ -53,6 +53,7 @@ def tests(session: nox.Session) -> None:
         "tests/static",
         "tests/reliability",
         "tests/property",
+        "--numprocesses=auto",  # the suite waits on local servers; two workers halve it
         "--cov=nbaops",
         "--cov=hooks",
         "--cov-branch",
