@@ -83,8 +83,9 @@ def render_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     ]
     for number, row in enumerate(rows, 1):
         if not row.available:
-            lines.append(f"| {number} | {_cell(row.title)} | not available: "
-                         f"{_cell(row.reason)} | | |")
+            lines.append(
+                f"| {number} | {_cell(row.title)} | not available: {_cell(row.reason)} | | |"
+            )
             continue
         medians = "<br>".join(f"{_cell(k)}: {_fmt(v)}" for k, v in row.measurements.items())
         ratios = "<br>".join(f"{_cell(k)}: **{_fmt(v)}**" for k, v in row.ratios.items())
@@ -101,7 +102,8 @@ def write_reports(rows: list[Row], out_dir: Path) -> tuple[Path, Path]:
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
-    json_path.write_text(json.dumps({**meta, "rows": [r.to_json() for r in rows]}, indent=2)
-                         + "\n", encoding="utf-8")
+    json_path.write_text(
+        json.dumps({**meta, "rows": [r.to_json() for r in rows]}, indent=2) + "\n", encoding="utf-8"
+    )
     md_path.write_text(render_markdown(rows, meta), encoding="utf-8")
     return json_path, md_path

@@ -39,8 +39,13 @@ def scenario(name: str, **env: str) -> Iterator[Path]:
         home = Path(tmp) / "home"
         home.mkdir()
         os.environ["NBAOPS_HOME"] = str(home)
-        for key in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "NBAOPS_NOW", "SLACK_WEBHOOK_URL",
-                    "GITHUB_STEP_SUMMARY"):
+        for key in (
+            "NBAOPS_PROFILE",
+            "NBAOPS_CONFIG",
+            "NBAOPS_NOW",
+            "SLACK_WEBHOOK_URL",
+            "GITHUB_STEP_SUMMARY",
+        ):
             os.environ.pop(key, None)
         os.environ.update(env)
         try:
@@ -51,8 +56,15 @@ def scenario(name: str, **env: str) -> Iterator[Path]:
 
 
 def _run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=300, check=False, **kwargs)
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+        **kwargs,
+    )
 
 
 # ------------------------------------------------------------------ 1. system-health
@@ -108,8 +120,9 @@ def system_health(repeats: int) -> Row:
         else:
             bq_s, _, _ = median_time(lambda: _run([bq, "version"], env=env), repeats)
             row.measurements["bq version (1 CLI call)"] = bq_s
-            row.ratios["whole / bq version (goal < 1)"] = row.measurements[
-                "system-health (concurrent)"] / bq_s  # type: ignore[operator]
+            row.ratios["whole / bq version (goal < 1)"] = (
+                row.measurements["system-health (concurrent)"] / bq_s
+            )  # type: ignore[operator]
     return row
 
 
@@ -129,8 +142,9 @@ def inv_list(repeats: int) -> Row:
         return Row.unavailable("inv_list", title, f"{inv} not installed")
     first = _run([str(inv), "--list"], cwd=REPO)
     if first.returncode != 0:
-        return Row.unavailable("inv_list", title,
-                               f"inv --list failed: {first.stderr.strip().splitlines()[-1:]}")
+        return Row.unavailable(
+            "inv_list", title, f"inv --list failed: {first.stderr.strip().splitlines()[-1:]}"
+        )
     row = Row("inv_list", title, repeats=repeats)
     listed, version = [], []
     for _ in range(repeats):  # interleaved, so both see the same machine state
@@ -138,18 +152,32 @@ def inv_list(repeats: int) -> Row:
         version.append(timed(lambda: _run([str(inv), "--version"], cwd=REPO))[0])
     row.measurements = {"inv --list": _median(listed), "invoke --version": _median(version)}
     row.ratios = {"inv --list / invoke --version": _median(listed) / _median(version)}
-    probe = _run([sys.executable, "-X", "importtime", "-c",
-                  "import sys\nfrom invoke.main import program\n"
-                  "sys.argv = ['inv', '--list']\nprogram.run()"], cwd=REPO)
-    imported = sorted({line.rsplit("|", 1)[-1].strip() for line in probe.stderr.splitlines()
-                       if "|" in line and line.rsplit("|", 1)[-1].strip().startswith(
-                           GOOGLE_MODULES)})
+    probe = _run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import sys\nfrom invoke.main import program\n"
+            "sys.argv = ['inv', '--list']\nprogram.run()",
+        ],
+        cwd=REPO,
+    )
+    imported = sorted(
+        {
+            line.rsplit("|", 1)[-1].strip()
+            for line in probe.stderr.splitlines()
+            if "|" in line and line.rsplit("|", 1)[-1].strip().startswith(GOOGLE_MODULES)
+        }
+    )
     if "nbaops.cli" not in probe.stderr:
         raise AssertionError(f"the import probe did not load tasks.py: {probe.stderr[-300:]}")
     if imported:
         raise AssertionError(f"inv --list imported Google clients: {', '.join(imported[:5])}")
-    row.notes.append("python -X importtime: no google.cloud / google.api_core / grpc "
-                     "module imported by inv --list (asserted)")
+    row.notes.append(
+        "python -X importtime: no google.cloud / google.api_core / grpc "
+        "module imported by inv --list (asserted)"
+    )
     return row
 
 
@@ -160,21 +188,23 @@ def schema_hooks(repeats: int) -> Row:
     title = "schema lint hook vs check-jsonschema on the same schema files"
     files = [str(p) for p in sorted((REPO / "schemas").glob("*/*.json"))]
     hook = BIN / "nbaops-bq-schema-lint"
-    hook_cmd = [str(hook)] if hook.exists() else [sys.executable, "-m",
-                                                   "hooks.bq_schema_lint"]
+    hook_cmd = [str(hook)] if hook.exists() else [sys.executable, "-m", "hooks.bq_schema_lint"]
     if not _has("hooks.bq_schema_lint"):
         return Row.unavailable("schema_hooks", title, "hooks/bq_schema_lint.py has not landed")
     cjs = shutil.which("check-jsonschema", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if cjs is None:
-        return Row.unavailable("schema_hooks", title,
-                               "check-jsonschema not installed (nox -s bench installs it)")
+        return Row.unavailable(
+            "schema_hooks", title, "check-jsonschema not installed (nox -s bench installs it)"
+        )
     schema = str(Path(__file__).with_name("bq_table_schema.json"))
     cjs_cmd = [cjs, "--schemafile", schema, *files]
     for cmd in (hook_cmd + files, cjs_cmd):
         probe = _run(cmd, cwd=REPO)
         if probe.returncode != 0:
-            raise AssertionError(f"{cmd[0]} rejected the repo's schemas: "
-                                 f"{(probe.stdout + probe.stderr).strip()[:300]}")
+            raise AssertionError(
+                f"{cmd[0]} rejected the repo's schemas: "
+                f"{(probe.stdout + probe.stderr).strip()[:300]}"
+            )
     row = Row("schema_hooks", title, repeats=repeats)
     ours, theirs = [], []
     for _ in range(repeats):
@@ -189,8 +219,10 @@ def schema_hooks(repeats: int) -> Row:
         "bq-schema-lint in-process (lint_paths)": in_process,
     }
     row.ratios = {"bq-schema-lint / check-jsonschema": _median(ours) / _median(theirs)}
-    row.notes.append(f"{len(files)} schema files; check-jsonschema validates only the shape "
-                     "(benchmarks/bq_table_schema.json), the hook also checks BigQuery's rules")
+    row.notes.append(
+        f"{len(files)} schema files; check-jsonschema validates only the shape "
+        "(benchmarks/bq_table_schema.json), the hook also checks BigQuery's rules"
+    )
     return row
 
 
@@ -200,12 +232,15 @@ def schema_hooks(repeats: int) -> Row:
 def _season_counts(ctx: Any) -> dict[str, int]:
     counts = {}
     since = dt.date(1900, 1, 1)
-    for table, column in (("nba_analytics.player_game_summary", "game_date"),
-                          ("nba_predictions.player_prop_predictions", "game_date"),
-                          ("nba_raw.games", "game_date")):
+    for table, column in (
+        ("nba_analytics.player_game_summary", "game_date"),
+        ("nba_predictions.player_prop_predictions", "game_date"),
+        ("nba_raw.games", "game_date"),
+    ):
         rows = ctx.warehouse.query(
             f"SELECT COUNT(*) AS n FROM `{table}` WHERE {column} >= @since",  # noqa: S608
-            {"since": since}).rows
+            {"since": since},
+        ).rows
         counts[table] = int(rows[0]["n"])
     return counts
 
@@ -224,16 +259,21 @@ def _add_past_seasons(ctx: Any, years: int) -> None:
         bound = "@since" if kind == "DATE" else "TIMESTAMP(@since)"
         low = ctx.warehouse.query(
             f"SELECT MIN({column}) AS low FROM `{spec.ref}` WHERE {column} >= {bound}",  # noqa: S608
-            {"since": since}).rows[0]["low"]
+            {"since": since},
+        ).rows[0]["low"]
         if low is None:
             continue
         for year in range(1, years + 1):  # copies of the original rows only
-            shifted = (f"DATE_SUB({column}, INTERVAL {365 * year} DAY)" if kind == "DATE"
-                       else f"TIMESTAMP_SUB({column}, INTERVAL {8760 * year} HOUR)")
+            shifted = (
+                f"DATE_SUB({column}, INTERVAL {365 * year} DAY)"
+                if kind == "DATE"
+                else f"TIMESTAMP_SUB({column}, INTERVAL {8760 * year} HOUR)"
+            )
             ctx.warehouse.execute(
                 f"INSERT INTO `{spec.ref}` SELECT * REPLACE ({shifted} AS {column}) "  # noqa: S608
                 f"FROM `{spec.ref}` WHERE {column} >= @low",
-                {"low": low})
+                {"low": low},
+            )
 
 
 def seasons(repeats: int) -> Row:
@@ -262,12 +302,17 @@ def seasons(repeats: int) -> Row:
             sizes[label] = _season_counts(ctx)
             run_system_health(ctx, None, record=False)  # warm-up
             medians[label], _, report = median_time(
-                lambda ctx=ctx: run_system_health(ctx, None, record=False), repeats)
-            row.notes.append(f"{label}: verdict {report.verdict.value}; rows "
-                             + ", ".join(f"{k.split('.')[1]}={v}"
-                                         for k, v in sizes[label].items()))
-    row.notes.insert(0, "sandbox --from-logs player_logs_2024-25.csv (real data); the 3-season "
-                        "table adds the same rows 1 and 2 years back on every partitioned table")
+                lambda ctx=ctx: run_system_health(ctx, None, record=False), repeats
+            )
+            row.notes.append(
+                f"{label}: verdict {report.verdict.value}; rows "
+                + ", ".join(f"{k.split('.')[1]}={v}" for k, v in sizes[label].items())
+            )
+    row.notes.insert(
+        0,
+        "sandbox --from-logs player_logs_2024-25.csv (real data); the 3-season "
+        "table adds the same rows 1 and 2 years back on every partitioned table",
+    )
     row.measurements = {f"system-health, {k}": v for k, v in medians.items()}
     box = "nba_analytics.player_game_summary"
     row.ratios = {
@@ -290,38 +335,71 @@ def _pandas_metrics(df: Any) -> Any:
 
     b = Buckets()
     df = df.sort_values("created_at").drop_duplicates(
-        ["system_id", "game_id", "player_lookup"], keep="last")
+        ["system_id", "game_id", "player_lookup"], keep="last"
+    )
     rec = df["recommendation"].str.upper()
     bet = rec.isin(["OVER", "UNDER"]) & df["line_value"].notna()
     push = bet & (df["actual_points"] == df["line_value"])
     hit = ((rec == "OVER") & (df["actual_points"] > df["line_value"])) | (
-        (rec == "UNDER") & (df["actual_points"] < df["line_value"]))
+        (rec == "UNDER") & (df["actual_points"] < df["line_value"])
+    )
     err = df["predicted_points"] - df["actual_points"]
     edge = (df["predicted_points"] - df["line_value"]).abs()
 
     def cut(series: Any, edges: tuple[float, ...]) -> Any:
         return pd.cut(series, [-np.inf, *edges, np.inf], right=False).astype(str)
 
-    work = pd.DataFrame({
-        "system_id": df["system_id"], "is_bet": bet, "is_push": push,
-        "hit": bet & ~push & hit, "pass": rec == "PASS", "abs_err": err.abs(), "err": err,
-        "conf": df["confidence"].where(bet & ~push), "edge": edge.where(bet),
-        "line_bucket": cut(df["line_value"], b.line),
-        "venue": np.where(df["is_home"].isna(), "unknown",
-                          np.where(df["is_home"].fillna(False), "home", "away")),
-        "minutes_bucket": cut(df["minutes"], b.minutes), "side": rec,
-        "week": pd.to_datetime(df["game_date"]).dt.to_period("W").astype(str),
-        "confidence_bucket": cut(df["confidence"], b.confidence),
-        "edge_bucket": cut(edge, b.edge),
-    })
+    work = pd.DataFrame(
+        {
+            "system_id": df["system_id"],
+            "is_bet": bet,
+            "is_push": push,
+            "hit": bet & ~push & hit,
+            "pass": rec == "PASS",
+            "abs_err": err.abs(),
+            "err": err,
+            "conf": df["confidence"].where(bet & ~push),
+            "edge": edge.where(bet),
+            "line_bucket": cut(df["line_value"], b.line),
+            "venue": np.where(
+                df["is_home"].isna(),
+                "unknown",
+                np.where(df["is_home"].fillna(False), "home", "away"),
+            ),
+            "minutes_bucket": cut(df["minutes"], b.minutes),
+            "side": rec,
+            "week": pd.to_datetime(df["game_date"]).dt.to_period("W").astype(str),
+            "confidence_bucket": cut(df["confidence"], b.confidence),
+            "edge_bucket": cut(edge, b.edge),
+        }
+    )
     frames = []
-    for keys in (["system_id"], *(["system_id", c] for c in (
-            "line_bucket", "venue", "minutes_bucket", "side", "week", "confidence_bucket",
-            "edge_bucket"))):
+    for keys in (
+        ["system_id"],
+        *(
+            ["system_id", c]
+            for c in (
+                "line_bucket",
+                "venue",
+                "minutes_bucket",
+                "side",
+                "week",
+                "confidence_bucket",
+                "edge_bucket",
+            )
+        ),
+    ):
         g = work.groupby(keys, observed=True).agg(
-            predictions=("is_bet", "size"), bets=("is_bet", "sum"), pushes=("is_push", "sum"),
-            hits=("hit", "sum"), passes=("pass", "sum"), mae=("abs_err", "mean"),
-            bias=("err", "mean"), mean_confidence=("conf", "mean"), mean_edge=("edge", "mean"))
+            predictions=("is_bet", "size"),
+            bets=("is_bet", "sum"),
+            pushes=("is_push", "sum"),
+            hits=("hit", "sum"),
+            passes=("pass", "sum"),
+            mae=("abs_err", "mean"),
+            bias=("err", "mean"),
+            mean_confidence=("conf", "mean"),
+            mean_edge=("edge", "mean"),
+        )
         frames.append(g.reset_index())
     out = pd.concat(frames, ignore_index=True)
     n = (out["bets"] - out["pushes"]).clip(lower=1).astype(float)
@@ -352,12 +430,16 @@ def regression_metrics(repeats: int) -> Row:
         theirs.append(timed(lambda: _pandas_metrics(frame))[0])
     metrics = compute(con, "graded")
     row = Row("regression", title, repeats=repeats)
-    row.measurements = {"nbaops compute (DuckDB)": _median(ours),
-                        "pandas groupby (same metrics)": _median(theirs)}
+    row.measurements = {
+        "nbaops compute (DuckDB)": _median(ours),
+        "pandas groupby (same metrics)": _median(theirs),
+    }
     row.ratios = {"nbaops / pandas": _median(ours) / _median(theirs)}
-    row.notes.append(f"{metrics.rows} rows; nbaops additionally computes the error "
-                     "histogram, leakage and sanity stats and a paired v8/v9 comparison; "
-                     "pandas starts from an in-memory DataFrame (load not timed)")
+    row.notes.append(
+        f"{metrics.rows} rows; nbaops additionally computes the error "
+        "histogram, leakage and sanity stats and a paired v8/v9 comparison; "
+        "pandas starts from an in-memory DataFrame (load not timed)"
+    )
     return row
 
 
@@ -390,18 +472,27 @@ def deploy_rehearsal(repeats: int) -> Row:
                     slept.append(time.perf_counter() - started)
 
                 ctx = Context.create("local")
-                wall, report = timed(lambda ctx=ctx, sleep=sleep: run_deploy(
-                    ctx, DeployRequest(service="phase4-processors", skip_tests=True),
-                    sleep=sleep))
+                wall, report = timed(
+                    lambda ctx=ctx, sleep=sleep: run_deploy(
+                        ctx,
+                        DeployRequest(service="phase4-processors", skip_tests=True),
+                        sleep=sleep,
+                    )
+                )
                 walls.append(wall)
                 waits.append(sum(slept))
                 outcomes.append(report.outcome)
     work = [w - s for w, s in zip(walls, waits, strict=True)]
-    row.measurements = {"deploy wall": _median(walls), "waiting (sleep)": _median(waits),
-                        "nbaops itself (wall - waiting)": _median(work)}
+    row.measurements = {
+        "deploy wall": _median(walls),
+        "waiting (sleep)": _median(waits),
+        "nbaops itself (wall - waiting)": _median(work),
+    }
     row.ratios = {"nbaops / wall": _median(work) / _median(walls)}
-    row.notes.append(f"outcomes {', '.join(outcomes)}; local profile observation window "
-                     "(nbaops.yaml), tests skipped; a clean clone of main")
+    row.notes.append(
+        f"outcomes {', '.join(outcomes)}; local profile observation window "
+        "(nbaops.yaml), tests skipped; a clean clone of main"
+    )
     return row
 
 

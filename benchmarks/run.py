@@ -1,6 +1,6 @@
 """`nox -s bench` entry point: run every benchmark row, write reports/bench.{json,md}.
 
-    python -m benchmarks.run [--repeats N] [--only ROW ...] [--out reports]
+python -m benchmarks.run [--repeats N] [--only ROW ...] [--out reports]
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from benchmarks.rows import REPO, ROWS
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="row functions to run (e.g. inv_list seasons)")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="row functions to run (e.g. inv_list seasons)"
+    )
     parser.add_argument("--out", default=str(REPO / "reports"))
     args = parser.parse_args(argv)
     rows: list[Row] = []
@@ -30,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(fn(max(1, args.repeats)))
         except Exception as exc:  # one broken row must not lose the others
             traceback.print_exc()
-            rows.append(Row.unavailable(fn.__name__, fn.__name__,
-                                        f"error: {type(exc).__name__}: {exc}".splitlines()[0]))
+            rows.append(
+                Row.unavailable(
+                    fn.__name__, fn.__name__, f"error: {type(exc).__name__}: {exc}".splitlines()[0]
+                )
+            )
     json_path, md_path = write_reports(rows, Path(args.out))
     print(md_path.read_text(encoding="utf-8"))
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)

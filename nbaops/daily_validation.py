@@ -104,17 +104,42 @@ class Stage:
 
 
 STAGES = (
-    Stage("box_scores", "box scores", "phase3-processors", "games_with_box_scores",
-          "games_scheduled", "scheduled games with box scores", "scheduled games"),
-    Stage("features", "features", "phase4-processors", "box_players_with_features",
-          "box_players", "players with box scores that had features",
-          "players with box scores"),
-    Stage("predictions", "predictions", "prediction-worker", "predicted_players",
-          "predictable_players", "players with features and a line that were predicted",
-          "players with features and a points line"),
-    Stage("grading", "grading", "grading-service", "graded_predictions",
-          "played_predictions", "predictions of players who played graded",
-          "predictions of players who played"),
+    Stage(
+        "box_scores",
+        "box scores",
+        "phase3-processors",
+        "games_with_box_scores",
+        "games_scheduled",
+        "scheduled games with box scores",
+        "scheduled games",
+    ),
+    Stage(
+        "features",
+        "features",
+        "phase4-processors",
+        "box_players_with_features",
+        "box_players",
+        "players with box scores that had features",
+        "players with box scores",
+    ),
+    Stage(
+        "predictions",
+        "predictions",
+        "prediction-worker",
+        "predicted_players",
+        "predictable_players",
+        "players with features and a line that were predicted",
+        "players with features and a points line",
+    ),
+    Stage(
+        "grading",
+        "grading",
+        "grading-service",
+        "graded_predictions",
+        "played_predictions",
+        "predictions of players who played graded",
+        "predictions of players who played",
+    ),
 )
 
 
@@ -127,8 +152,12 @@ class DailyValidationReport(CheckReport):
     counts: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {**super().to_json(), "game_date": str(self.game_date),
-                "broke_at": self.broke_at, "counts": self.counts or {}}
+        return {
+            **super().to_json(),
+            "game_date": str(self.game_date),
+            "broke_at": self.broke_at,
+            "counts": self.counts or {},
+        }
 
     def render(self, console: Console) -> None:
         super().render(console)
@@ -144,8 +173,7 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
     A query failure is one ERROR result naming the error (never a PASS).
     """
     thresholds = load_thresholds(ctx.config)
-    params = thresholds.params("daily_validation",
-                               {"game_date": game_date} if game_date else None)
+    params = thresholds.params("daily_validation", {"game_date": game_date} if game_date else None)
     day = params.date("game_date")
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of the stage before"
@@ -160,37 +188,77 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
     duration = round(time.perf_counter() - started, 4)
     counts = {k: int(v or 0) for k, v in result.rows[0].items()}
 
-    def make(name: str, service: str, verdict: Verdict, value: float | int | None,
-             message: str, details: dict[str, Any] | None = None) -> CheckResult:
-        return CheckResult(name=f"daily.{name}", service=service, verdict=verdict, value=value,
-                           threshold=threshold if name != "schedule" else "> 0 games or none",
-                           message=message, query=SQL.strip(), duration_s=duration,
-                           bytes_processed=result.bytes_processed,
-                           details={"game_date": str(day), **(details or {})})
+    def make(
+        name: str,
+        service: str,
+        verdict: Verdict,
+        value: float | int | None,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> CheckResult:
+        return CheckResult(
+            name=f"daily.{name}",
+            service=service,
+            verdict=verdict,
+            value=value,
+            threshold=threshold if name != "schedule" else "> 0 games or none",
+            message=message,
+            query=SQL.strip(),
+            duration_s=duration,
+            bytes_processed=result.bytes_processed,
+            details={"game_date": str(day), **(details or {})},
+        )
 
     games = counts["games_scheduled"]
     if games == 0:
-        results = [make("schedule", "phase3-processors", Verdict.PASS, 0,
-                        f"no games scheduled on {day}: nothing to validate")]
+        results = [
+            make(
+                "schedule",
+                "phase3-processors",
+                Verdict.PASS,
+                0,
+                f"no games scheduled on {day}: nothing to validate",
+            )
+        ]
         return DailyValidationReport(title, results, game_date=day, counts=counts)
-    results = [make("schedule", "phase3-processors", Verdict.PASS, games,
-                    f"{games} games scheduled on {day}")]
+    results = [
+        make(
+            "schedule",
+            "phase3-processors",
+            Verdict.PASS,
+            games,
+            f"{games} games scheduled on {day}",
+        )
+    ]
     broke_at: str | None = None
     for stage in STAGES:
         done, of = counts[stage.done], counts[stage.of]
         details = {"done": done, "of": of, "measures": stage.unit}
         if of == 0:
             why = f"; chain broke at {broke_at}" if broke_at else ""
-            results.append(make(stage.name, stage.service, Verdict.INCONCLUSIVE, None,
-                                f"{stage.title}: nothing to compare against: no "
-                                f"{stage.base} on {day}{why}", details))
+            results.append(
+                make(
+                    stage.name,
+                    stage.service,
+                    Verdict.INCONCLUSIVE,
+                    None,
+                    f"{stage.title}: nothing to compare against: no {stage.base} on {day}{why}",
+                    details,
+                )
+            )
             continue
         share = done / of
         verdict = below_tiers(share, fail_below, warn_below)
         if verdict is Verdict.FAIL and broke_at is None:
             broke_at = stage.title
-        results.append(make(stage.name, stage.service, verdict, round(share * 100, 2),
-                            f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, "
-                            f"{verdict.value})", details))
-    return DailyValidationReport(title, results, game_date=day, broke_at=broke_at,
-                                 counts=counts)
+        results.append(
+            make(
+                stage.name,
+                stage.service,
+                verdict,
+                round(share * 100, 2),
+                f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})",
+                details,
+            )
+        )
+    return DailyValidationReport(title, results, game_date=day, broke_at=broke_at, counts=counts)

@@ -67,8 +67,13 @@ class LiveProgress:
         self._rows: dict[str, tuple[str, float | None, CheckResult | None]] = {
             p.label: ("waiting", None, None) for p in planned
         }
-        self._live = Live(self._table(), console=console, transient=True,
-                          refresh_per_second=8, get_renderable=self._table)
+        self._live = Live(
+            self._table(),
+            console=console,
+            transient=True,
+            refresh_per_second=8,
+            get_renderable=self._table,
+        )
 
     def __enter__(self) -> LiveProgress:
         self._live.__enter__()
@@ -99,8 +104,7 @@ class LiveProgress:
         for label, state, since, result in rows:
             if state == "done" and result is not None:
                 done += 1
-                table.add_row(Text(label), verdict_text(result.verdict),
-                              f"{result.duration_s:.2f}")
+                table.add_row(Text(label), verdict_text(result.verdict), f"{result.duration_s:.2f}")
             elif state == "running" and since is not None:
                 table.add_row(Text(label), Spinner("dots", text="running"), f"{now - since:.1f}")
             else:
@@ -115,8 +119,13 @@ def _cell(text: object) -> str:
 
 def step_summary_markdown(report: HealthReport, *, profile: str, service: str | None) -> str:
     """The run as Markdown for ``$GITHUB_STEP_SUMMARY``."""
-    icon = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌",
-            Verdict.INCONCLUSIVE: "❔", Verdict.ERROR: "🛑"}
+    icon = {
+        Verdict.PASS: "✅",
+        Verdict.WARN: "⚠️",
+        Verdict.FAIL: "❌",
+        Verdict.INCONCLUSIVE: "❔",
+        Verdict.ERROR: "🛑",
+    }
     scope = f" ({service})" if service else ""
     lines = [
         f"## {icon[report.verdict]} nbaops system-health{scope}: {report.verdict.value}",
@@ -153,8 +162,9 @@ def append_step_summary(report: HealthReport, *, profile: str, service: str | No
     return True
 
 
-def record_and_alert(ctx: Context, results: list[CheckResult]) -> tuple[list[CheckResult],
-                                                                        list[str]]:
+def record_and_alert(
+    ctx: Context, results: list[CheckResult]
+) -> tuple[list[CheckResult], list[str]]:
     """Write the run to history (anomaly notes come back) and dispatch alerts.
 
     Returns the (possibly annotated) results and one-line notes. Never raises: the run's
@@ -234,15 +244,20 @@ def run_system_health(
         warm_adapters(ctx, planned, stack)
         if live is not None and planned:
             with LiveProgress(planned, live) as progress:
-                results = run_planned(ctx, planned, timeout_s=thresholds.timeout_s,
-                                      max_workers=thresholds.max_workers, progress=progress)
+                results = run_planned(
+                    ctx,
+                    planned,
+                    timeout_s=thresholds.timeout_s,
+                    max_workers=thresholds.max_workers,
+                    progress=progress,
+                )
         else:
-            results = run_planned(ctx, planned, timeout_s=thresholds.timeout_s,
-                                  max_workers=thresholds.max_workers)
+            results = run_planned(
+                ctx, planned, timeout_s=thresholds.timeout_s, max_workers=thresholds.max_workers
+            )
     notes: list[str] = []
     if record and results:
         results, notes = record_and_alert(ctx, results)
     report = HealthReport(title=title, checks=results, notes=notes)
     append_step_summary(report, profile=ctx.profile, service=service)
     return report
-

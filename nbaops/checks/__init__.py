@@ -71,8 +71,7 @@ REGISTRY: dict[str, CheckSpec] = {
         CheckSpec("batch_errors", "prediction-coordinator", "failed batches, REAL_LINES_ONLY"),
         CheckSpec("processor_heartbeats", "phase3-processors", "processor heartbeat age"),
         CheckSpec("shot_zones", "phase3-processors", "shot zones add up, null rate"),
-        CheckSpec("error_logs", ALL_SERVICES, "ERROR log entries, last 10m",
-                  revision_aware=True),
+        CheckSpec("error_logs", ALL_SERVICES, "ERROR log entries, last 10m", revision_aware=True),
     )
 }
 
@@ -130,8 +129,9 @@ def plan_checks(
             for name in selected:
                 planned.append(PlannedCheck(spec, thresholds.params(spec.id, layer, service=name)))
         elif spec.service in selected:
-            planned.append(PlannedCheck(spec, thresholds.params(spec.id, layer,
-                                                                service=spec.service)))
+            planned.append(
+                PlannedCheck(spec, thresholds.params(spec.id, layer, service=spec.service))
+            )
     return planned
 
 
@@ -142,12 +142,19 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
     try:
         result = planned.spec.load()(ctx, planned.params)
     except MeasurementFailed as exc:
-        result = CheckResult(name=planned.spec.id, service=planned.service,
-                             verdict=Verdict.ERROR, value=None, threshold="",
-                             message=str(exc)[:500], query=exc.query)
+        result = CheckResult(
+            name=planned.spec.id,
+            service=planned.service,
+            verdict=Verdict.ERROR,
+            value=None,
+            threshold="",
+            message=str(exc)[:500],
+            query=exc.query,
+        )
     except Exception as exc:  # a check must never take the whole run down
-        result = CheckResult.error(planned.spec.id, planned.service, exc,
-                                   query=current_query_text())
+        result = CheckResult.error(
+            planned.spec.id, planned.service, exc, query=current_query_text()
+        )
     finally:
         forget_current()
     result.duration_s = round(time.perf_counter() - started, 4)
@@ -160,8 +167,12 @@ ProgressCallback = Callable[[Event, PlannedCheck, CheckResult | None], None]
 
 def _timed_out(planned: PlannedCheck, timeout_s: float) -> CheckResult:
     return CheckResult(
-        name=planned.spec.id, service=planned.service, verdict=Verdict.ERROR, value=None,
-        threshold="", message=f"timed out after {timeout_s:g}s (checks.timeout_s)",
+        name=planned.spec.id,
+        service=planned.service,
+        verdict=Verdict.ERROR,
+        value=None,
+        threshold="",
+        message=f"timed out after {timeout_s:g}s (checks.timeout_s)",
         duration_s=round(timeout_s, 4),
     )
 
@@ -221,8 +232,7 @@ def run_planned(
                     progress("done", planned[index], result)
         now = time.monotonic()
         with lock:
-            overdue = [i for i, t0 in started.items()
-                       if i not in results and now - t0 > timeout_s]
+            overdue = [i for i, t0 in started.items() if i not in results and now - t0 > timeout_s]
         for index in overdue:
             results[index] = _timed_out(planned[index], timeout_s)
             if progress is not None:
@@ -250,8 +260,12 @@ def run_check(
         if not service:
             raise ConfigError(f"check {check_id!r} runs per service: name one")
         ctx.config.service(service)
-    params = thresholds.params(check_id, overrides, service=service or spec.service,
-                               revision=revision if spec.revision_aware else None)
+    params = thresholds.params(
+        check_id,
+        overrides,
+        service=service or spec.service,
+        revision=revision if spec.revision_aware else None,
+    )
     return run_planned(ctx, [PlannedCheck(spec, params)], timeout_s=thresholds.timeout_s)[0]
 
 
@@ -267,9 +281,13 @@ def plan_post_deploy(
         overrides = {k: v for k, v in entry.items() if k != "check"}
         where = f"services.{service_cfg.name}.post_deploy[{position}]"
         service = service_cfg.name if spec.service == ALL_SERVICES else spec.service
-        params = thresholds.params(check_id, overrides, service=service,
-                                   revision=revision if spec.revision_aware else None,
-                                   where=where)
+        params = thresholds.params(
+            check_id,
+            overrides,
+            service=service,
+            revision=revision if spec.revision_aware else None,
+            where=where,
+        )
         planned.append(PlannedCheck(spec, params))
     return planned
 
@@ -303,8 +321,13 @@ def run_post_deploy(
     """
     planned = plan_post_deploy(ctx, service_cfg, revision)
     thresholds = load_thresholds(ctx.config)
-    return run_planned(ctx, planned, timeout_s=thresholds.timeout_s,
-                       max_workers=thresholds.max_workers, progress=progress)
+    return run_planned(
+        ctx,
+        planned,
+        timeout_s=thresholds.timeout_s,
+        max_workers=thresholds.max_workers,
+        progress=progress,
+    )
 
 
 __all__ = [

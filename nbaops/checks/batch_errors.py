@@ -60,41 +60,63 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     window = params.duration("window")
     since = now - window
     window_text = duration_text(window)
-    bounds = {"from_date": since.astimezone(clock.EASTERN).date() - dt.timedelta(days=1),
-              "to_date": now.astimezone(clock.EASTERN).date() + dt.timedelta(days=1),
-              "since": since, "now": now}
+    bounds = {
+        "from_date": since.astimezone(clock.EASTERN).date() - dt.timedelta(days=1),
+        "to_date": now.astimezone(clock.EASTERN).date() + dt.timedelta(days=1),
+        "since": since,
+        "now": now,
+    }
     fail_batches = params.integer("fail_failed_batches")
     warn_errors, fail_errors = params.integer("warn_errors"), params.integer("fail_errors")
     failed_statuses = {s.upper() for s in params.texts("failed_statuses")}
-    threshold = (f"FAIL >= {fail_batches} failed batch(es), any REAL_LINES_ONLY violation or "
-                 f">= {fail_errors} errors; WARN >= {warn_errors} errors")
+    threshold = (
+        f"FAIL >= {fail_batches} failed batch(es), any REAL_LINES_ONLY violation or "
+        f">= {fail_errors} errors; WARN >= {warn_errors} errors"
+    )
 
     batches = m.query(BATCHES_SQL, bounds)
     if not batches:
         games = int(m.query(GAMES_SQL, bounds)[0]["games"])
         empty = {"window": window_text, "games_started": games}
         if games:
-            return m.result(Verdict.INCONCLUSIVE, None, threshold,
-                            f"too little data: no coordinator batches in the last {window_text} "
-                            f"although {games} game(s) started in it", empty)
-        return m.result(Verdict.PASS, 0, threshold,
-                        f"no coordinator batches and no games in the last {window_text}",
-                        empty)
+            return m.result(
+                Verdict.INCONCLUSIVE,
+                None,
+                threshold,
+                f"too little data: no coordinator batches in the last {window_text} "
+                f"although {games} game(s) started in it",
+                empty,
+            )
+        return m.result(
+            Verdict.PASS,
+            0,
+            threshold,
+            f"no coordinator batches and no games in the last {window_text}",
+            empty,
+        )
     mode = params.text("real_lines_mode")
-    violations = m.query(VIOLATIONS_SQL, {
-        **bounds, "mode": mode,
-        "real_sources": [s.upper() for s in params.texts("real_line_sources")]})
+    violations = m.query(
+        VIOLATIONS_SQL,
+        {
+            **bounds,
+            "mode": mode,
+            "real_sources": [s.upper() for s in params.texts("real_line_sources")],
+        },
+    )
     failed = [b for b in batches if str(b["status"]).upper() in failed_statuses]
     errors = sum(int(b["error_count"] or 0) for b in batches)
     violation_total = sum(int(v["violations"]) for v in violations)
     details: dict[str, Any] = {
-        "window": window_text, "batches": len(batches),
+        "window": window_text,
+        "batches": len(batches),
         "failed_batches": [jsonable(b) for b in failed],
         "error_count": errors,
         "real_lines_violations": violation_total,
         "violations_by_batch": violations[:20],
-        "per_batch": [jsonable({k: b[k] for k in ("batch_id", "scheduled_slot", "status",
-                                                     "error_count")}) for b in batches],
+        "per_batch": [
+            jsonable({k: b[k] for k in ("batch_id", "scheduled_slot", "status", "error_count")})
+            for b in batches
+        ],
     }
     problems: list[str] = []
     verdict = Verdict.PASS
@@ -102,15 +124,20 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         verdict = Verdict.FAIL
     if failed:
         first = failed[0]
-        reason = f": {str(first['error_message']).splitlines()[0][:120]}" \
-            if first["error_message"] else ""
+        reason = (
+            f": {str(first['error_message']).splitlines()[0][:120]}"
+            if first["error_message"]
+            else ""
+        )
         problems.append(f"{len(failed)} failed ({first['batch_id']}{reason})")
     if violation_total:
         verdict = Verdict.FAIL
         top = violations[0]
-        problems.append(f"{violation_total} {mode} violation(s): predictions without a real "
-                        f"line (e.g. {top['example_player']} in {top['batch_id']}, line source "
-                        f"{top['line_source']})")
+        problems.append(
+            f"{violation_total} {mode} violation(s): predictions without a real "
+            f"line (e.g. {top['example_player']} in {top['batch_id']}, line source "
+            f"{top['line_source']})"
+        )
     if errors >= max(fail_errors, 1):
         verdict = Verdict.FAIL
     elif errors >= max(warn_errors, 1) and verdict is Verdict.PASS:

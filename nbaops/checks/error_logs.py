@@ -45,8 +45,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     warn_at, fail_at = params.integer("warn_at"), params.integer("fail_at")
     max_entries = params.integer("max_entries")
     threshold = f"FAIL >= {fail_at}, WARN >= {warn_at} entries in {duration_text(window)}"
-    filter_ = build_filter(since=now - window, until=now, service=params.service,
-                           revision=params.revision, min_severity=severity)
+    filter_ = build_filter(
+        since=now - window,
+        until=now,
+        service=params.service,
+        revision=params.revision,
+        min_severity=severity,
+    )
     entries = m.log_entries(filter_, max_entries)
     count = len(entries)
     truncated = count >= max_entries
@@ -55,14 +60,21 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     top = messages.most_common(params.integer("top_messages"))
     scope = f"{params.service}" + (f" revision {params.revision}" if params.revision else "")
     details: dict[str, Any] = {
-        "window": duration_text(window), "min_severity": severity,
-        "revision": params.revision, "per_revision": dict(per_revision.most_common()),
-        "top_messages": [{"message": text, "count": n} for text, n in top], "truncated": truncated,
+        "window": duration_text(window),
+        "min_severity": severity,
+        "revision": params.revision,
+        "per_revision": dict(per_revision.most_common()),
+        "top_messages": [{"message": text, "count": n} for text, n in top],
+        "truncated": truncated,
     }
     if count == 0:
-        return m.result(Verdict.PASS, 0, threshold,
-                        f"no {severity}-or-worse entries for {scope} in the last "
-                        f"{duration_text(window)}", details)
+        return m.result(
+            Verdict.PASS,
+            0,
+            threshold,
+            f"no {severity}-or-worse entries for {scope} in the last {duration_text(window)}",
+            details,
+        )
     if count >= max(fail_at, 1):
         verdict = Verdict.FAIL
     elif count >= max(warn_at, 1):
@@ -71,7 +83,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         verdict = Verdict.PASS
     amount = f"at least {count}" if truncated else str(count)
     revisions = ", ".join(f"{rev} {n}" for rev, n in per_revision.most_common(3))
-    message = (f"{amount} {severity}-or-worse entries for {scope} in the last "
-               f"{duration_text(window)} ({verdict.value}; by revision: {revisions}); top: "
-               f"\"{top[0][0][:120]}\" x{top[0][1]}")
+    message = (
+        f"{amount} {severity}-or-worse entries for {scope} in the last "
+        f"{duration_text(window)} ({verdict.value}; by revision: {revisions}); top: "
+        f'"{top[0][0][:120]}" x{top[0][1]}'
+    )
     return m.result(verdict, count, threshold, message, details)

@@ -71,63 +71,92 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     from_date = to_date - dt.timedelta(days=params.integer("window_days"))
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     lag_warn, lag_fail = params.number("lag_warn_hours"), params.number("lag_fail_hours")
-    threshold = (f"FAIL < {pct(fail_below)} or lag > {lag_fail:g}h, "
-                 f"WARN < {pct(warn_below)} or lag > {lag_warn:g}h")
-    rows = m.query(SQL, {"from_date": from_date, "to_date": to_date,
-                         "started_before": now - grace - game_length})
+    threshold = (
+        f"FAIL < {pct(fail_below)} or lag > {lag_fail:g}h, "
+        f"WARN < {pct(warn_below)} or lag > {lag_warn:g}h"
+    )
+    rows = m.query(
+        SQL,
+        {"from_date": from_date, "to_date": to_date, "started_before": now - grace - game_length},
+    )
     window = f"{from_date}..{to_date}"
     base: dict[str, Any] = {"window": window, "grace_hours": grace.total_seconds() / 3600}
     if not rows:
-        return m.result(Verdict.PASS, None, threshold,
-                        f"no finished games due for grading in {window}", base)
+        return m.result(
+            Verdict.PASS, None, threshold, f"no finished games due for grading in {window}", base
+        )
     predictions = sum(int(r["predictions"]) for r in rows)
     graded = sum(int(r["graded"]) for r in rows)
     by_date: dict[str, dict[str, Any]] = {}
     for r in rows:
-        day = by_date.setdefault(str(r["game_date"]), {"game_date": str(r["game_date"]),
-                                                       "games": 0, "predictions": 0, "graded": 0})
+        day = by_date.setdefault(
+            str(r["game_date"]),
+            {"game_date": str(r["game_date"]), "games": 0, "predictions": 0, "graded": 0},
+        )
         day["games"] += 1
         day["predictions"] += int(r["predictions"])
         day["graded"] += int(r["graded"])
     for day in by_date.values():
-        day["graded_share"] = round(day["graded"] / day["predictions"], 4) if day["predictions"] \
-            else None
+        day["graded_share"] = (
+            round(day["graded"] / day["predictions"], 4) if day["predictions"] else None
+        )
     ungraded = [r for r in rows if int(r["graded"]) < int(r["predictions"])]
     # Predicted, finished, but no box score yet: not gradable, and not grading's fault.
     no_box = [r for r in rows if int(r["all_predictions"]) and not int(r["box_players"])]
-    void = sum(int(r["all_predictions"]) - int(r["predictions"]) for r in rows
-               if int(r["box_players"]))
-    details: dict[str, Any] = {**base, "due_games": len(rows), "predictions": predictions,
-                               "graded": graded, "void_predictions": void,
-                               "games_without_box_scores": [r["matchup"] for r in no_box],
-                               "per_date": list(by_date.values())}
+    void = sum(
+        int(r["all_predictions"]) - int(r["predictions"]) for r in rows if int(r["box_players"])
+    )
+    details: dict[str, Any] = {
+        **base,
+        "due_games": len(rows),
+        "predictions": predictions,
+        "graded": graded,
+        "void_predictions": void,
+        "games_without_box_scores": [r["matchup"] for r in no_box],
+        "per_date": list(by_date.values()),
+    }
     if predictions == 0:
-        why = (f"{len(no_box)} of them have predictions but no box scores yet"
-               if no_box else "no predictions to grade")
+        why = (
+            f"{len(no_box)} of them have predictions but no box scores yet"
+            if no_box
+            else "no predictions to grade"
+        )
         return m.result(
-            Verdict.INCONCLUSIVE, None, threshold,
-            f"too little data: {len(rows)} finished game(s) in {window} but {why}", details,
+            Verdict.INCONCLUSIVE,
+            None,
+            threshold,
+            f"too little data: {len(rows)} finished game(s) in {window} but {why}",
+            details,
         )
     share = graded / predictions
     verdict = below_tiers(share, fail_below, warn_below)
-    message = (f"graded {pct1(share)} of {predictions} predictions for {len(rows)} finished "
-               f"game(s) in {window}")
+    message = (
+        f"graded {pct1(share)} of {predictions} predictions for {len(rows)} finished "
+        f"game(s) in {window}"
+    )
     if no_box:
         message += f"; {len(no_box)} game(s) without box scores yet"
     if ungraded:
         oldest = min(ungraded, key=lambda r: as_utc(r["start_time"]))
         finished = as_utc(oldest["start_time"]) + game_length
         lag_h = max((now - finished).total_seconds() / 3600, 0.0)
-        details["oldest_ungraded"] = {"game_id": oldest["game_id"], "matchup": oldest["matchup"],
-                                      "game_date": str(oldest["game_date"]),
-                                      "lag_hours": round(lag_h, 2)}
+        details["oldest_ungraded"] = {
+            "game_id": oldest["game_id"],
+            "matchup": oldest["matchup"],
+            "game_date": str(oldest["game_date"]),
+            "lag_hours": round(lag_h, 2),
+        }
         verdict = worst([verdict, below_tiers(-lag_h, -lag_fail, -lag_warn)])
-        message += (f"; {predictions - graded} ungraded, oldest {oldest['matchup']} on "
-                    f"{oldest['game_date']} finished {lag_h:.1f}h ago")
-        worst_day = min((d for d in by_date.values() if d["predictions"]),
-                        key=lambda d: d["graded"] / d["predictions"])
-        message += (f"; worst day {worst_day['game_date']} "
-                    f"{worst_day['graded']}/{worst_day['predictions']}")
+        message += (
+            f"; {predictions - graded} ungraded, oldest {oldest['matchup']} on "
+            f"{oldest['game_date']} finished {lag_h:.1f}h ago"
+        )
+        worst_day = min(
+            (d for d in by_date.values() if d["predictions"]),
+            key=lambda d: d["graded"] / d["predictions"],
+        )
+        message += (
+            f"; worst day {worst_day['game_date']} {worst_day['graded']}/{worst_day['predictions']}"
+        )
     message += f" ({verdict.value})"
     return m.result(verdict, round(share * 100, 2), threshold, message, details)
-

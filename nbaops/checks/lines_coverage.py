@@ -60,8 +60,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     missing: list[dict[str, Any]] = []
     for row in rows:
         game = games.setdefault(
-            row["game_id"], {"game_id": row["game_id"], "matchup": row["matchup"],
-                             "expected": 0, "with_line": 0},
+            row["game_id"],
+            {"game_id": row["game_id"], "matchup": row["matchup"], "expected": 0, "with_line": 0},
         )
         if row["player_lookup"] is None:
             continue
@@ -69,40 +69,59 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         if row["has_line"]:
             game["with_line"] += 1
         else:
-            missing.append({"player": row["player_name"], "player_lookup": row["player_lookup"],
-                            "team": row["team"], "game": row["matchup"]})
+            missing.append(
+                {
+                    "player": row["player_name"],
+                    "player_lookup": row["player_lookup"],
+                    "team": row["team"],
+                    "game": row["matchup"],
+                }
+            )
     base = {"game_date": game_date.isoformat()}
     if not games:
-        return m.result(Verdict.PASS, None, threshold,
-                        f"no games scheduled on {game_date}", base)
+        return m.result(Verdict.PASS, None, threshold, f"no games scheduled on {game_date}", base)
     expected = sum(g["expected"] for g in games.values())
     covered = sum(g["with_line"] for g in games.values())
     per_game = [
         {**g, "coverage": round(g["with_line"] / g["expected"], 4) if g["expected"] else None}
         for g in games.values()
     ]
-    details = {**base, "games": len(games), "expected_players": expected,
-               "players_with_line": covered, "per_game": per_game,
-               "missing_players": missing[: params.integer("top_missing")],
-               "missing_total": len(missing)}
+    details = {
+        **base,
+        "games": len(games),
+        "expected_players": expected,
+        "players_with_line": covered,
+        "per_game": per_game,
+        "missing_players": missing[: params.integer("top_missing")],
+        "missing_total": len(missing),
+    }
     no_features = [g["matchup"] for g in games.values() if not g["expected"]]
     min_expected = params.integer("min_expected_players")
     if expected < max(min_expected, 1):
         return m.result(
-            Verdict.INCONCLUSIVE, expected, threshold,
+            Verdict.INCONCLUSIVE,
+            expected,
+            threshold,
             f"too little data: {len(games)} game(s) scheduled on {game_date} but only "
             f"{expected} expected player(s) in the feature store (need {min_expected})",
             details,
         )
     coverage = covered / expected
     verdict = below_tiers(coverage, fail_below, warn_below)
-    worst_game = min((g for g in per_game if g["expected"]),
-                     key=lambda g: (g["with_line"] / g["expected"], -g["expected"]))
-    comparison = {Verdict.FAIL: f"< {pct(fail_below)}", Verdict.WARN: f"< {pct(warn_below)}",
-                  Verdict.PASS: f">= {pct(warn_below)}"}[verdict]
-    message = (f"coverage {pct1(coverage)} {comparison} ({verdict.value}): {len(missing)} of "
-               f"{expected} players without a line; worst game {worst_game['matchup']} "
-               f"{worst_game['with_line']}/{worst_game['expected']}")
+    worst_game = min(
+        (g for g in per_game if g["expected"]),
+        key=lambda g: (g["with_line"] / g["expected"], -g["expected"]),
+    )
+    comparison = {
+        Verdict.FAIL: f"< {pct(fail_below)}",
+        Verdict.WARN: f"< {pct(warn_below)}",
+        Verdict.PASS: f">= {pct(warn_below)}",
+    }[verdict]
+    message = (
+        f"coverage {pct1(coverage)} {comparison} ({verdict.value}): {len(missing)} of "
+        f"{expected} players without a line; worst game {worst_game['matchup']} "
+        f"{worst_game['with_line']}/{worst_game['expected']}"
+    )
     if no_features:
         # Players of those games are invisible to the ratio: never call that a clean PASS.
         verdict = worst([verdict, Verdict.WARN])

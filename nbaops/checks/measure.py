@@ -156,5 +156,6 @@ def duration_text(window: dt.timedelta) -> str:
 
 def jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
     """A result row with dates and timestamps as ISO text (for ``details``)."""
-    return {k: (v.isoformat() if isinstance(v, dt.datetime | dt.date) else v)
-            for k, v in row.items()}
+    return {
+        k: (v.isoformat() if isinstance(v, dt.datetime | dt.date) else v) for k, v in row.items()
+    }

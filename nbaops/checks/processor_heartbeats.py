@@ -59,58 +59,96 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     warn_age, fail_age = params.duration("warn_age"), params.duration("fail_age")
     lookback = dt.timedelta(days=params.integer("lookback_days"))
     max_live = params.integer("max_live_rows")
-    threshold = (f"FAIL age > {duration_text(fail_age)}, WARN age > {duration_text(warn_age)} "
-                 f"or > {max_live} live row(s)")
-    rows = m.query(SQL, {"since": now - lookback, "now": now,
-                         "live_since": now - params.duration("live_window")})
+    threshold = (
+        f"FAIL age > {duration_text(fail_age)}, WARN age > {duration_text(warn_age)} "
+        f"or > {max_live} live row(s)"
+    )
+    rows = m.query(
+        SQL,
+        {"since": now - lookback, "now": now, "live_since": now - params.duration("live_window")},
+    )
     seen = {r["processor_name"]: r for r in rows}
     configured = params.texts("processors")
     expected = configured or sorted(seen)
     if not expected:
-        return m.result(Verdict.INCONCLUSIVE, None, threshold,
-                        f"too little data: no processor heartbeats in the last "
-                        f"{lookback.days} days and no processors configured", {})
+        return m.result(
+            Verdict.INCONCLUSIVE,
+            None,
+            threshold,
+            f"too little data: no processor heartbeats in the last "
+            f"{lookback.days} days and no processors configured",
+            {},
+        )
     processors: list[dict[str, Any]] = []
     for name in expected:
         row = seen.get(name)
         if row is None:
-            processors.append({"processor": name, "age_s": None, "verdict": Verdict.FAIL.value,
-                               "live_runs": 0, "last_heartbeat": None})
+            processors.append(
+                {
+                    "processor": name,
+                    "age_s": None,
+                    "verdict": Verdict.FAIL.value,
+                    "live_runs": 0,
+                    "last_heartbeat": None,
+                }
+            )
             continue
         age = now - as_utc(row["heartbeat_at"])
-        verdict = (Verdict.FAIL if age > fail_age else Verdict.WARN if age > warn_age
-                   else Verdict.PASS)
+        verdict = (
+            Verdict.FAIL if age > fail_age else Verdict.WARN if age > warn_age else Verdict.PASS
+        )
         if int(row["live_runs"]) > max_live:
             verdict = worst([verdict, Verdict.WARN])
-        processors.append({"processor": name, "service": row["service"],
-                           "age_s": round(age.total_seconds(), 1), "verdict": verdict.value,
-                           "status": row["status"], "live_runs": int(row["live_runs"]),
-                           "last_heartbeat": as_utc(row["heartbeat_at"]).isoformat()})
+        processors.append(
+            {
+                "processor": name,
+                "service": row["service"],
+                "age_s": round(age.total_seconds(), 1),
+                "verdict": verdict.value,
+                "status": row["status"],
+                "live_runs": int(row["live_runs"]),
+                "last_heartbeat": as_utc(row["heartbeat_at"]).isoformat(),
+            }
+        )
     verdict = worst(Verdict(p["verdict"]) for p in processors)
     missing = [p["processor"] for p in processors if p["age_s"] is None]
     aged = [p for p in processors if p["age_s"] is not None]
     problems: list[str] = []
     if missing:
         problems.append(f"no heartbeat in {lookback.days} days from {', '.join(missing)}")
-    stale = sorted((p for p in aged if p["verdict"] != Verdict.PASS.value
-                    and p["age_s"] > warn_age.total_seconds()),
-                   key=lambda p: -p["age_s"])
+    stale = sorted(
+        (
+            p
+            for p in aged
+            if p["verdict"] != Verdict.PASS.value and p["age_s"] > warn_age.total_seconds()
+        ),
+        key=lambda p: -p["age_s"],
+    )
     for p in stale[:3]:
         limit = fail_age if p["age_s"] > fail_age.total_seconds() else warn_age
-        problems.append(f"{p['processor']} ({p['service']}) last heartbeat "
-                        f"{_hours(dt.timedelta(seconds=p['age_s']))} ago > {duration_text(limit)}")
+        problems.append(
+            f"{p['processor']} ({p['service']}) last heartbeat "
+            f"{_hours(dt.timedelta(seconds=p['age_s']))} ago > {duration_text(limit)}"
+        )
     proliferating = [p for p in aged if p["live_runs"] > max_live]
     for p in proliferating[:3]:
-        problems.append(f"{p['processor']} has {p['live_runs']} live heartbeat rows "
-                        f"(proliferation, max {max_live})")
+        problems.append(
+            f"{p['processor']} has {p['live_runs']} live heartbeat rows "
+            f"(proliferation, max {max_live})"
+        )
     oldest = max((p["age_s"] for p in aged), default=None)
     value = round(oldest / 60, 1) if oldest is not None else None
     if problems:
         message = f"{'; '.join(problems)} ({verdict.value})"
     else:
-        message = (f"{len(processors)} processors, newest heartbeats all within "
-                   f"{duration_text(warn_age)}; oldest last heartbeat "
-                   f"{_hours(dt.timedelta(seconds=oldest or 0))} ago")
-    details = {"processors": processors, "value_unit": "minutes since the stalest heartbeat",
-               "proliferating": [p["processor"] for p in proliferating]}
+        message = (
+            f"{len(processors)} processors, newest heartbeats all within "
+            f"{duration_text(warn_age)}; oldest last heartbeat "
+            f"{_hours(dt.timedelta(seconds=oldest or 0))} ago"
+        )
+    details = {
+        "processors": processors,
+        "value_unit": "minutes since the stalest heartbeat",
+        "proliferating": [p["processor"] for p in proliferating],
+    }
     return m.result(verdict, value, threshold, message, details)

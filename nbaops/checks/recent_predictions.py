@@ -59,8 +59,9 @@ WHERE game_date = @game_date
 """
 
 
-def due_slots(now: dt.datetime, since: dt.datetime, slots: list[str],
-              grace: dt.timedelta) -> list[dt.datetime]:
+def due_slots(
+    now: dt.datetime, since: dt.datetime, slots: list[str], grace: dt.timedelta
+) -> list[dt.datetime]:
     """Batch slot times (UTC) that fell in ``[since, now - grace]``."""
     out: list[dt.datetime] = []
     today = now.astimezone(clock.EASTERN).date()
@@ -87,22 +88,32 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     threshold = f"per model FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of expected"
     window_text = duration_text(window)
 
-    batches = m.query(BATCHES_SQL, {"from_date": from_date, "to_date": to_date,
-                                    "since": since, "now": now})
-    per_model = m.query(PREDICTIONS_SQL, {
-        "baseline_from": today - dt.timedelta(days=params.integer("baseline_days")),
-        "to_date": to_date, "since": since, "now": now})
+    batches = m.query(
+        BATCHES_SQL, {"from_date": from_date, "to_date": to_date, "since": since, "now": now}
+    )
+    per_model = m.query(
+        PREDICTIONS_SQL,
+        {
+            "baseline_from": today - dt.timedelta(days=params.integer("baseline_days")),
+            "to_date": to_date,
+            "since": since,
+            "now": now,
+        },
+    )
     games_today = int(m.query(GAMES_SQL, {"game_date": today})[0]["games"])
 
     recent: dict[str, int] = {}
     for r in per_model:
         recent[r["system_id"]] = recent.get(r["system_id"], 0) + int(r["recent"] or 0)
-    models = sorted({r["system_id"] for r in per_model
-                     if int(r["baseline"] or 0) or int(r["recent"] or 0)})
+    models = sorted(
+        {r["system_id"] for r in per_model if int(r["baseline"] or 0) or int(r["recent"] or 0)}
+    )
     total_recent = sum(recent.values())
     slots = due_slots(now, since, params.texts("batch_slots"), grace)
     details: dict[str, Any] = {
-        "window": window_text, "since": since.isoformat(), "games_today": games_today,
+        "window": window_text,
+        "since": since.isoformat(),
+        "games_today": games_today,
         "batches": [jsonable(b) for b in batches],
         "models": {k: recent.get(k, 0) for k in models},
         "due_slots": [s.astimezone(clock.EASTERN).strftime("%H:%M ET") for s in slots],
@@ -112,25 +123,45 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     if not batches:
         if slots and games_today:
             slot_text = ", ".join(details["due_slots"])
-            return m.result(Verdict.FAIL, total_recent, threshold,
-                            f"no prediction batch in the last {window_text} although the "
-                            f"{slot_text} batch was due with {games_today} games today "
-                            f"({total_recent} predictions: {by_model}) (FAIL)", details)
-        reason = "no games scheduled today" if not games_today else \
-            f"no batch due in the last {window_text}"
-        return m.result(Verdict.PASS, total_recent, threshold,
-                        f"{reason}; {total_recent} predictions in the last {window_text} "
-                        f"({by_model})", details)
+            return m.result(
+                Verdict.FAIL,
+                total_recent,
+                threshold,
+                f"no prediction batch in the last {window_text} although the "
+                f"{slot_text} batch was due with {games_today} games today "
+                f"({total_recent} predictions: {by_model}) (FAIL)",
+                details,
+            )
+        reason = (
+            "no games scheduled today"
+            if not games_today
+            else f"no batch due in the last {window_text}"
+        )
+        return m.result(
+            Verdict.PASS,
+            total_recent,
+            threshold,
+            f"{reason}; {total_recent} predictions in the last {window_text} ({by_model})",
+            details,
+        )
 
     # A batch that started less than slot_grace ago and is still running owes nothing yet.
-    settled = [b for b in batches if as_utc(b["started_at"]) <= now - grace
-               or b["completed_at"] is not None]
+    settled = [
+        b
+        for b in batches
+        if as_utc(b["started_at"]) <= now - grace or b["completed_at"] is not None
+    ]
     if not settled:
         running = ", ".join(f"{b['batch_id']} ({b['scheduled_slot']} ET)" for b in batches)
-        return m.result(Verdict.PASS, total_recent, threshold,
-                        f"nothing due yet: batch {running} started less than "
-                        f"{duration_text(grace)} ago and is still running; {total_recent} "
-                        f"predictions so far ({by_model})", details)
+        return m.result(
+            Verdict.PASS,
+            total_recent,
+            threshold,
+            f"nothing due yet: batch {running} started less than "
+            f"{duration_text(grace)} ago and is still running; {total_recent} "
+            f"predictions so far ({by_model})",
+            details,
+        )
     settled_ids = {b["batch_id"] for b in settled}
     written: dict[str, int] = dict.fromkeys(models, 0)
     for r in per_model:
@@ -140,31 +171,52 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     if not stated:
         missing = [k for k in models if not written.get(k)]
         if models and not missing:
-            return m.result(Verdict.PASS, total_recent, threshold,
-                            f"{total_recent} predictions in the last {window_text} "
-                            f"({by_model}); the batches state no expected count", details)
-        return m.result(Verdict.INCONCLUSIVE, total_recent, threshold,
-                        f"too little data: {len(settled)} batch(es) in the last {window_text} "
-                        f"state no expected player count and {total_recent} predictions "
-                        f"({by_model}) cannot be judged", details)
+            return m.result(
+                Verdict.PASS,
+                total_recent,
+                threshold,
+                f"{total_recent} predictions in the last {window_text} "
+                f"({by_model}); the batches state no expected count",
+                details,
+            )
+        return m.result(
+            Verdict.INCONCLUSIVE,
+            total_recent,
+            threshold,
+            f"too little data: {len(settled)} batch(es) in the last {window_text} "
+            f"state no expected player count and {total_recent} predictions "
+            f"({by_model}) cannot be judged",
+            details,
+        )
     expected = sum(int(b["expected_players"]) for b in stated)
     details["expected_per_model"] = expected
     if expected == 0:
-        return m.result(Verdict.PASS, total_recent, threshold,
-                        f"{len(settled)} batch(es) in the last {window_text} had no new or "
-                        f"moved lines to predict ({total_recent} predictions)", details)
+        return m.result(
+            Verdict.PASS,
+            total_recent,
+            threshold,
+            f"{len(settled)} batch(es) in the last {window_text} had no new or "
+            f"moved lines to predict ({total_recent} predictions)",
+            details,
+        )
     if not models:
-        return m.result(Verdict.FAIL, 0, threshold,
-                        f"{len(settled)} batch(es) in the last {window_text} expected "
-                        f"{expected} predictions per model but no model version wrote any "
-                        "(FAIL)", details)
+        return m.result(
+            Verdict.FAIL,
+            0,
+            threshold,
+            f"{len(settled)} batch(es) in the last {window_text} expected "
+            f"{expected} predictions per model but no model version wrote any "
+            "(FAIL)",
+            details,
+        )
     ratios = {k: written.get(k, 0) / expected for k in models}
     verdict = worst(below_tiers(r, fail_below, warn_below) for r in ratios.values())
     weakest = min(ratios, key=lambda k: ratios[k])
     details["ratios"] = {k: round(v, 4) for k, v in ratios.items()}
-    message = (f"{total_recent} predictions in the last {window_text} from {len(settled)} "
-               f"batch(es) expecting {expected} per model: "
-               + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
-               + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})")
+    message = (
+        f"{total_recent} predictions in the last {window_text} from {len(settled)} "
+        f"batch(es) expecting {expected} per model: "
+        + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
+        + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})"
+    )
     return m.result(verdict, round(ratios[weakest] * 100, 2), threshold, message, details)
-

@@ -59,34 +59,53 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     mm_warn = params.fraction("mismatch_warn_above")
     mm_fail = params.fraction("mismatch_fail_above")
     nl_warn, nl_fail = params.fraction("null_warn_above"), params.fraction("null_fail_above")
-    threshold = (f"mismatch FAIL > {pct(mm_fail)}, WARN > {pct(mm_warn)}; "
-                 f"null FAIL > {pct(nl_fail)}, WARN > {pct(nl_warn)}")
+    threshold = (
+        f"mismatch FAIL > {pct(mm_fail)}, WARN > {pct(mm_warn)}; "
+        f"null FAIL > {pct(nl_fail)}, WARN > {pct(nl_warn)}"
+    )
     args = {"game_date": game_date, "tolerance": tolerance}
     # COUNTIF of no rows is 0 in BigQuery but NULL in DuckDB: read every count as int-or-0.
     row: dict[str, int] = {k: int(v or 0) for k, v in m.query(SQL, args)[0].items()}
     games, shooting = row["games"], row["shooting_rows"]
-    details: dict[str, Any] = {"game_date": game_date.isoformat(), "games": games,
-                               "box_rows": int(row["box_rows"]), "shooting_rows": shooting}
+    details: dict[str, Any] = {
+        "game_date": game_date.isoformat(),
+        "games": games,
+        "box_rows": int(row["box_rows"]),
+        "shooting_rows": shooting,
+    }
     if shooting == 0 and games == 0:
-        return m.result(Verdict.PASS, None, threshold,
-                        f"no games scheduled on {game_date}", details)
+        return m.result(
+            Verdict.PASS, None, threshold, f"no games scheduled on {game_date}", details
+        )
     min_rows = params.integer("min_rows")
     if shooting < max(min_rows, 1):
-        return m.result(Verdict.INCONCLUSIVE, None, threshold,
-                        f"too little data: {shooting} box-score rows with shots on {game_date} "
-                        f"for {games} game(s) (need {min_rows})", details)
+        return m.result(
+            Verdict.INCONCLUSIVE,
+            None,
+            threshold,
+            f"too little data: {shooting} box-score rows with shots on {game_date} "
+            f"for {games} game(s) (need {min_rows})",
+            details,
+        )
     null_rate = int(row["null_rows"]) / shooting
     mismatch_rate = int(row["mismatched_rows"]) / shooting
-    details.update(null_rows=int(row["null_rows"]), mismatched_rows=int(row["mismatched_rows"]),
-                   null_rate=round(null_rate, 4), mismatch_rate=round(mismatch_rate, 4),
-                   tolerance=tolerance)
+    details.update(
+        null_rows=int(row["null_rows"]),
+        mismatched_rows=int(row["mismatched_rows"]),
+        null_rate=round(null_rate, 4),
+        mismatch_rate=round(mismatch_rate, 4),
+        tolerance=tolerance,
+    )
     v_mismatch = above_tiers(mismatch_rate, mm_fail, mm_warn)
     v_null = above_tiers(null_rate, nl_fail, nl_warn)
     verdict = worst([v_mismatch, v_null])
-    message = (f"{game_date}: {row['mismatched_rows']} of {shooting} rows where paint + "
-               f"mid-range + three-point attempts != FGA ({pct1(mismatch_rate)}, "
-               f"{v_mismatch.value}); zone null rate {pct1(null_rate)} ({v_null.value})")
+    message = (
+        f"{game_date}: {row['mismatched_rows']} of {shooting} rows where paint + "
+        f"mid-range + three-point attempts != FGA ({pct1(mismatch_rate)}, "
+        f"{v_mismatch.value}); zone null rate {pct1(null_rate)} ({v_null.value})"
+    )
     if verdict is not Verdict.PASS:
         details["examples"] = m.query(EXAMPLES_SQL, args)
-    return m.result(verdict, round(max(mismatch_rate, null_rate) * 100, 2), threshold,
-                    message, details)
+    return m.result(
+        verdict, round(max(mismatch_rate, null_rate) * 100, 2), threshold, message, details
+    )

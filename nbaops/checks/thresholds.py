@@ -34,81 +34,108 @@ class Key:
 
 # Keys of the section itself (not of one check).
 RUNNER_KEYS: dict[str, Key] = {
-    "timeout_s": Key("number", 60.0, "Per-check timeout in seconds; a check that runs longer "
-                     "is ERROR."),
+    "timeout_s": Key(
+        "number", 60.0, "Per-check timeout in seconds; a check that runs longer is ERROR."
+    ),
     "max_workers": Key("integer", 8, "How many checks system-health runs at the same time."),
 }
 
 CHECK_KEYS: dict[str, dict[str, Key]] = {
     "lines_coverage": {
-        "fail_below": Key("fraction", 0.90, "Coverage (share of expected players with a "
-                          "points line) below this is FAIL."),
+        "fail_below": Key(
+            "fraction",
+            0.90,
+            "Coverage (share of expected players with a points line) below this is FAIL.",
+        ),
         "warn_below": Key("fraction", 0.95, "Coverage below this is WARN."),
-        "min_expected_players": Key("integer", 10, "Fewer expected players than this on a "
-                                    "game day is INCONCLUSIVE."),
+        "min_expected_players": Key(
+            "integer", 10, "Fewer expected players than this on a game day is INCONCLUSIVE."
+        ),
         "top_missing": Key("integer", 20, "How many missing players the result names."),
-        "game_date": Key("date", "today", "Game day (US Eastern): YYYY-MM-DD, today or "
-                         "yesterday."),
+        "game_date": Key("date", "today", "Game day (US Eastern): YYYY-MM-DD, today or yesterday."),
     },
     "grading_completeness": {
-        "game_length": Key("duration", "3h", "Assumed game length: a game finishes this long "
-                           "after its start time."),
-        "grace": Key("duration", "6h", "Predictions of games finished longer ago than this "
-                     "must be graded."),
+        "game_length": Key(
+            "duration", "3h", "Assumed game length: a game finishes this long after its start time."
+        ),
+        "grace": Key(
+            "duration", "6h", "Predictions of games finished longer ago than this must be graded."
+        ),
         "window_days": Key("integer", 3, "How many game days back to look at."),
         "fail_below": Key("fraction", 0.90, "Graded share below this is FAIL."),
         "warn_below": Key("fraction", 0.99, "Graded share below this is WARN."),
-        "lag_warn_hours": Key("number", 12.0, "Oldest ungraded game finished more than this "
-                              "many hours ago is WARN."),
-        "lag_fail_hours": Key("number", 24.0, "Oldest ungraded game finished more than this "
-                              "many hours ago is FAIL."),
+        "lag_warn_hours": Key(
+            "number", 12.0, "Oldest ungraded game finished more than this many hours ago is WARN."
+        ),
+        "lag_fail_hours": Key(
+            "number", 24.0, "Oldest ungraded game finished more than this many hours ago is FAIL."
+        ),
     },
     "recent_predictions": {
         "window": Key("duration", "2h", "Look-back window for predictions and batches."),
-        "batch_slots": Key("texts", ["02:30", "07:00", "11:30"], "Coordinator batch times "
-                           "(HH:MM, US Eastern)."),
+        "batch_slots": Key(
+            "texts", ["02:30", "07:00", "11:30"], "Coordinator batch times (HH:MM, US Eastern)."
+        ),
         "slot_grace": Key("duration", "30m", "A batch slot is due this long after its time."),
-        "baseline_days": Key("integer", 3, "Model versions seen in this many previous days "
-                             "are expected in every batch."),
-        "fail_below": Key("fraction", 0.50, "A model version with fewer predictions than this "
-                          "share of the batches' expected players is FAIL."),
+        "baseline_days": Key(
+            "integer",
+            3,
+            "Model versions seen in this many previous days are expected in every batch.",
+        ),
+        "fail_below": Key(
+            "fraction",
+            0.50,
+            "A model version with fewer predictions than this "
+            "share of the batches' expected players is FAIL.",
+        ),
         "warn_below": Key("fraction", 0.90, "... below this share is WARN."),
     },
     "batch_errors": {
         "window": Key("duration", "24h", "Look-back window for coordinator batches."),
-        "warn_errors": Key("integer", 1, "Total per-batch error count at or above this is "
-                           "WARN."),
-        "fail_errors": Key("integer", 50, "Total per-batch error count at or above this is "
-                           "FAIL."),
+        "warn_errors": Key("integer", 1, "Total per-batch error count at or above this is WARN."),
+        "fail_errors": Key("integer", 50, "Total per-batch error count at or above this is FAIL."),
         "fail_failed_batches": Key("integer", 1, "This many failed batches is FAIL."),
-        "failed_statuses": Key("texts", ["FAILED", "ERROR"], "Batch status values that mean "
-                               "the batch failed."),
-        "real_lines_mode": Key("text", "REAL_LINES_ONLY", "Batch mode that requires a real "
-                               "line for every prediction."),
-        "real_line_sources": Key("texts", ["REAL", "VEGAS"], "line_source values that count "
-                                 "as a real sportsbook line."),
+        "failed_statuses": Key(
+            "texts", ["FAILED", "ERROR"], "Batch status values that mean the batch failed."
+        ),
+        "real_lines_mode": Key(
+            "text", "REAL_LINES_ONLY", "Batch mode that requires a real line for every prediction."
+        ),
+        "real_line_sources": Key(
+            "texts", ["REAL", "VEGAS"], "line_source values that count as a real sportsbook line."
+        ),
     },
     "processor_heartbeats": {
         "warn_age": Key("duration", "2h", "Last heartbeat older than this is WARN."),
         "fail_age": Key("duration", "6h", "Last heartbeat older than this is FAIL."),
         "lookback_days": Key("integer", 7, "Processors seen in this many days are expected."),
         "live_window": Key("duration", "30m", "Heartbeat rows this recent count as live."),
-        "max_live_rows": Key("integer", 1, "More live rows (distinct runs) than this per "
-                             "processor is heartbeat proliferation (WARN)."),
-        "processors": Key("texts", [], "Processors that must heartbeat (empty: those seen in "
-                          "the look-back)."),
+        "max_live_rows": Key(
+            "integer",
+            1,
+            "More live rows (distinct runs) than this per "
+            "processor is heartbeat proliferation (WARN).",
+        ),
+        "processors": Key(
+            "texts", [], "Processors that must heartbeat (empty: those seen in the look-back)."
+        ),
     },
     "shot_zones": {
-        "tolerance": Key("integer", 0, "Allowed difference, in attempts, between paint + "
-                         "mid-range + three-point attempts and field-goal attempts."),
-        "mismatch_warn_above": Key("fraction", 0.0, "Share of rows whose zones do not add up "
-                                   "above this is WARN."),
+        "tolerance": Key(
+            "integer",
+            0,
+            "Allowed difference, in attempts, between paint + "
+            "mid-range + three-point attempts and field-goal attempts.",
+        ),
+        "mismatch_warn_above": Key(
+            "fraction", 0.0, "Share of rows whose zones do not add up above this is WARN."
+        ),
         "mismatch_fail_above": Key("fraction", 0.02, "... above this is FAIL."),
-        "null_warn_above": Key("fraction", 0.02, "Null rate of zone columns above this is "
-                               "WARN."),
+        "null_warn_above": Key("fraction", 0.02, "Null rate of zone columns above this is WARN."),
         "null_fail_above": Key("fraction", 0.10, "... above this is FAIL."),
-        "min_rows": Key("integer", 20, "Fewer box-score rows than this on a game day is "
-                        "INCONCLUSIVE."),
+        "min_rows": Key(
+            "integer", 20, "Fewer box-score rows than this on a game day is INCONCLUSIVE."
+        ),
         "game_date": Key("date", "yesterday", "Game day checked (US Eastern)."),
     },
     "error_logs": {
@@ -120,8 +147,12 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
         "top_messages": Key("integer", 5, "How many distinct messages the result names."),
     },
     "daily_validation": {
-        "fail_below": Key("fraction", 0.90, "A stage covering less than this share of the "
-                          "stage before it is FAIL (the chain broke there)."),
+        "fail_below": Key(
+            "fraction",
+            0.90,
+            "A stage covering less than this share of the "
+            "stage before it is FAIL (the chain broke there).",
+        ),
         "warn_below": Key("fraction", 0.98, "... less than this share is WARN."),
         "game_date": Key("date", "yesterday", "Game day validated (US Eastern)."),
     },
@@ -285,10 +316,12 @@ def thresholds_from_section(section: Mapping[str, Any]) -> Thresholds:
             raise _bad(name, f"unknown key; known keys: {', '.join([*RUNNER_KEYS, *CHECK_KEYS])}")
         if not isinstance(value, Mapping):
             raise _bad(name, "must be a mapping of thresholds")
-    timeout = coerce("number", section.get("timeout_s", RUNNER_KEYS["timeout_s"].default),
-                     "timeout_s")
-    workers = coerce("integer", section.get("max_workers", RUNNER_KEYS["max_workers"].default),
-                     "max_workers")
+    timeout = coerce(
+        "number", section.get("timeout_s", RUNNER_KEYS["timeout_s"].default), "timeout_s"
+    )
+    workers = coerce(
+        "integer", section.get("max_workers", RUNNER_KEYS["max_workers"].default), "max_workers"
+    )
     if timeout <= 0:
         raise _bad("timeout_s", "must be greater than 0")
     if workers < 1:

@@ -98,8 +98,12 @@ def check_grading(
     """Grading completeness: graded share of finished games' predictions, oldest lag."""
     from nbaops.cli.runner import finish
 
-    finish(_single_check("grading_completeness", {}, "check-grading"), profile=profile,
-           json_output=json, debug=debug)
+    finish(
+        _single_check("grading_completeness", {}, "check-grading"),
+        profile=profile,
+        json_output=json,
+        debug=debug,
+    )
 
 
 @task(help=dict(COMMON_HELP))
@@ -112,8 +116,12 @@ def check_predictions(
     """Recent predictions: last 2h per model version against the coordinator's batches."""
     from nbaops.cli.runner import finish
 
-    finish(_single_check("recent_predictions", {}, "check-predictions"), profile=profile,
-           json_output=json, debug=debug)
+    finish(
+        _single_check("recent_predictions", {}, "check-predictions"),
+        profile=profile,
+        json_output=json,
+        debug=debug,
+    )
 
 
 @task(help={"date": DATE_HELP.format(default="yesterday"), **COMMON_HELP})

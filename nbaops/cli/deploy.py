@@ -66,10 +66,14 @@ def pre_deploy(
 
         cfg = ctx.config.service(_service(service))
         progress = Progress.silent() if json else Progress.stderr()
-        result = run_predeploy(ctx, cfg, skip_tests=skip_tests,
-                               progress=lambda r: progress.check("pre-deploy", r))
-        return CheckReport(f"pre-deploy {cfg.name}", result.checks,
-                           extra={"service": cfg.name, "head": result.head})
+        result = run_predeploy(
+            ctx, cfg, skip_tests=skip_tests, progress=lambda r: progress.check("pre-deploy", r)
+        )
+        return CheckReport(
+            f"pre-deploy {cfg.name}",
+            result.checks,
+            extra={"service": cfg.name, "head": result.head},
+        )
 
     finish(action, profile=profile, json_output=json, debug=debug)
 
@@ -97,9 +101,14 @@ def deploy(
 
     def action(ctx: Context) -> DeployReport:
         req = DeployRequest(
-            service=_service(service), image=image, canary=_canary(canary),
-            model_version=model_version, dry_run=dry_run, no_rollback=no_rollback,
-            skip_tests=skip_tests, force_unlock=force_unlock,
+            service=_service(service),
+            image=image,
+            canary=_canary(canary),
+            model_version=model_version,
+            dry_run=dry_run,
+            no_rollback=no_rollback,
+            skip_tests=skip_tests,
+            force_unlock=force_unlock,
         )
         return run_deploy(ctx, req, progress=Progress.stderr())
 
@@ -133,8 +142,14 @@ def rollback(
     from nbaops.deploy.rollback import RollbackReport, run_rollback
 
     def action(ctx: Context) -> RollbackReport:
-        return run_rollback(ctx, _service(service), to=to, dry_run=dry_run,
-                            force_unlock=force_unlock, progress=Progress.stderr())
+        return run_rollback(
+            ctx,
+            _service(service),
+            to=to,
+            dry_run=dry_run,
+            force_unlock=force_unlock,
+            progress=Progress.stderr(),
+        )
 
     finish(action, profile=profile, json_output=json, debug=debug)
 
@@ -182,8 +197,12 @@ def full_deploy(
 
     def action(ctx: Context) -> FullDeployReport:
         req = DeployRequest(
-            service=_service(service), image=image, canary=_canary(canary),
-            model_version=model_version, no_rollback=no_rollback, force_unlock=force_unlock,
+            service=_service(service),
+            image=image,
+            canary=_canary(canary),
+            model_version=model_version,
+            no_rollback=no_rollback,
+            force_unlock=force_unlock,
         )
         return run_full_deploy(ctx, req, progress=Progress.stderr())
 

@@ -192,12 +192,26 @@ class DeployReport:
 # --------------------------------------------------------------------------- helpers
 
 
-def _step(name: str, service: str, verdict: Verdict, message: str, *, value: Any = None,
-          query: str = "", threshold: str = "", started: float | None = None,
-          details: dict[str, Any] | None = None) -> CheckResult:
+def _step(
+    name: str,
+    service: str,
+    verdict: Verdict,
+    message: str,
+    *,
+    value: Any = None,
+    query: str = "",
+    threshold: str = "",
+    started: float | None = None,
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
     return CheckResult(
-        name=name, service=service, verdict=verdict, value=value, threshold=threshold,
-        message=message, query=query,
+        name=name,
+        service=service,
+        verdict=verdict,
+        value=value,
+        threshold=threshold,
+        message=message,
+        query=query,
         duration_s=round(time.perf_counter() - started, 3) if started is not None else 0.0,
         details=details or {},
     )
@@ -212,52 +226,100 @@ class _State:
     settled: bool = False  # the final traffic state was reached and verified
 
 
-def _alert(ctx: Context, kind: str, title: str, text: str, service: str,
-           verdict: Verdict | None, fields: dict[str, str]) -> str:
+def _alert(
+    ctx: Context,
+    kind: str,
+    title: str,
+    text: str,
+    service: str,
+    verdict: Verdict | None,
+    fields: dict[str, str],
+) -> str:
     """Send a deploy/rollback alert; returns a note for the report (never raises)."""
     try:
         from nbaops.alerts import AlertEvent, AlertKind, send
 
-        delivery = send(ctx, AlertEvent(kind=AlertKind(kind), title=title, text=text,
-                                        service=service, verdict=verdict, fields=fields))
+        delivery = send(
+            ctx,
+            AlertEvent(
+                kind=AlertKind(kind),
+                title=title,
+                text=text,
+                service=service,
+                verdict=verdict,
+                fields=fields,
+            ),
+        )
         where = ", ".join(delivery.channels) or "nowhere"
         return f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
     except Exception as exc:  # an alert never changes the outcome
         return f"alert NOT delivered: {type(exc).__name__}: {exc}"
 
 
-def _wait_ready(ctx: Context, service: str, revision: str, settings: DeploySettings,
-                sleep: Callable[[float], None]) -> CheckResult:
+def _wait_ready(
+    ctx: Context,
+    service: str,
+    revision: str,
+    settings: DeploySettings,
+    sleep: Callable[[float], None],
+) -> CheckResult:
     started = time.perf_counter()
     deadline = time.monotonic() + settings.ready_timeout_s
     while True:
         rev = ctx.cloudrun.get_revision(service, revision)
         if rev.ready:
-            return _step("revision_ready", service, Verdict.PASS, f"{revision} is Ready",
-                         value=revision, query=f"run_v2 GetRevision {revision}",
-                         threshold=f"Ready within {settings.ready_timeout_s:g}s", started=started)
+            return _step(
+                "revision_ready",
+                service,
+                Verdict.PASS,
+                f"{revision} is Ready",
+                value=revision,
+                query=f"run_v2 GetRevision {revision}",
+                threshold=f"Ready within {settings.ready_timeout_s:g}s",
+                started=started,
+            )
         if time.monotonic() >= deadline:
-            return _step("revision_ready", service, Verdict.FAIL,
-                         f"{revision} not Ready after {settings.ready_timeout_s:g}s: "
-                         f"{rev.message or 'no reason given'}", value=revision,
-                         query=f"run_v2 GetRevision {revision}",
-                         threshold=f"Ready within {settings.ready_timeout_s:g}s", started=started)
+            return _step(
+                "revision_ready",
+                service,
+                Verdict.FAIL,
+                f"{revision} not Ready after {settings.ready_timeout_s:g}s: "
+                f"{rev.message or 'no reason given'}",
+                value=revision,
+                query=f"run_v2 GetRevision {revision}",
+                threshold=f"Ready within {settings.ready_timeout_s:g}s",
+                started=started,
+            )
         sleep(max(settings.health_interval_s, 0.1))
 
 
-def _wait_healthy(ctx: Context, cfg: ServiceConfig, url: str, revision: str,
-                  settings: DeploySettings, sleep: Callable[[float], None]) -> CheckResult:
+def _wait_healthy(
+    ctx: Context,
+    cfg: ServiceConfig,
+    url: str,
+    revision: str,
+    settings: DeploySettings,
+    sleep: Callable[[float], None],
+) -> CheckResult:
     started = time.perf_counter()
     deadline = time.monotonic() + settings.health_wait_s
     attempts = 0
     while True:
         attempts += 1
-        result = probe_health(ctx, cfg.name, url, timeout_s=settings.health_timeout_s,
-                              name="new_revision_health", revision=revision)
+        result = probe_health(
+            ctx,
+            cfg.name,
+            url,
+            timeout_s=settings.health_timeout_s,
+            name="new_revision_health",
+            revision=revision,
+        )
         if result.verdict is Verdict.PASS or time.monotonic() >= deadline:
             result.duration_s = round(time.perf_counter() - started, 3)
-            result.threshold = (f"HTTP 2xx within {settings.health_wait_s:g}s "
-                                f"(probe timeout {settings.health_timeout_s:g}s)")
+            result.threshold = (
+                f"HTTP 2xx within {settings.health_wait_s:g}s "
+                f"(probe timeout {settings.health_timeout_s:g}s)"
+            )
             result.message += f" after {attempts} probe(s)"
             return result
         sleep(settings.health_interval_s)
@@ -289,12 +351,13 @@ def _plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
     lines: list[str] = []
     for planned in plan_post_deploy(ctx, cfg, revision="<new revision>"):
         module = importlib.import_module(planned.spec.module)
-        sqls = [(k, v) for k, v in vars(module).items()
-                if k.endswith("SQL") and isinstance(v, str)]
+        sqls = [(k, v) for k, v in vars(module).items() if k.endswith("SQL") and isinstance(v, str)]
         if not sqls:
-            lines.append(f"  check {planned.spec.id}: Cloud Logging entries:list "
-                         f"(resource.labels.revision_name=<new revision>, severity>=ERROR, "
-                         "last 10 minutes)")
+            lines.append(
+                f"  check {planned.spec.id}: Cloud Logging entries:list "
+                f"(resource.labels.revision_name=<new revision>, severity>=ERROR, "
+                "last 10 minutes)"
+            )
             continue
         for key, sql in sqls:
             estimate = "bytes: unknown on the local warehouse"
@@ -332,17 +395,26 @@ def run_deploy(
     service = cfg.name
     deploy_id = sanitize_label(audit.new_deploy_id(service))
     actor = lock.default_holder()
-    report = DeployReport(service=service, deploy_id=deploy_id, dry_run=req.dry_run,
-                          canary=req.canary)
+    report = DeployReport(
+        service=service, deploy_id=deploy_id, dry_run=req.dry_run, canary=req.canary
+    )
     record = audit.AuditRecord(
-        deploy_id=deploy_id, service=service, action="deploy", actor=actor,
-        profile=ctx.profile, canary_percent=req.canary, model_version=req.model_version,
+        deploy_id=deploy_id,
+        service=service,
+        action="deploy",
+        actor=actor,
+        profile=ctx.profile,
+        canary_percent=req.canary,
+        model_version=req.model_version,
         dry_run=req.dry_run,
     )
     state = _State()
     write_audit = not req.dry_run
-    progress.step("start", f"deploy {service} ({deploy_id}) on profile {ctx.profile}"
-                  + (" — DRY RUN" if req.dry_run else ""))
+    progress.step(
+        "start",
+        f"deploy {service} ({deploy_id}) on profile {ctx.profile}"
+        + (" — DRY RUN" if req.dry_run else ""),
+    )
     try:
         _run(ctx, req, cfg, settings, report, record, state, progress, sleep)
     except KeyboardInterrupt:
@@ -351,12 +423,19 @@ def run_deploy(
         if state.mutated and not state.settled and report.revision_before:
             progress.step("interrupt", "restoring traffic to the previous revision")
             try:
-                result = restore_traffic(ctx, cfg, report.revision_before,
-                                         from_revision=report.new_revision,
-                                         health_timeout_s=settings.health_timeout_s,
-                                         progress=progress)
-                message += ("; previous revision restored and verified" if result.ok else
-                            "; restoring the previous revision FAILED: " + "; ".join(result.manual))
+                result = restore_traffic(
+                    ctx,
+                    cfg,
+                    report.revision_before,
+                    from_revision=report.new_revision,
+                    health_timeout_s=settings.health_timeout_s,
+                    progress=progress,
+                )
+                message += (
+                    "; previous revision restored and verified"
+                    if result.ok
+                    else "; restoring the previous revision FAILED: " + "; ".join(result.manual)
+                )
             except BaseException as exc:  # a second Ctrl-C: still record and release
                 message += f"; restore not completed ({type(exc).__name__})"
         record.finish("interrupted", message)
@@ -372,8 +451,10 @@ def run_deploy(
                 lock.release(ctx.cloudrun, service, deploy_id)
                 progress.step("unlock", "deploy lock released")
             except Exception as exc:  # the lock expires by itself; say so
-                report.notes.append(f"could not release the deploy lock ({exc}); it expires "
-                                    f"after {settings.lock_ttl_s:g}s or use --force-unlock")
+                report.notes.append(
+                    f"could not release the deploy lock ({exc}); it expires "
+                    f"after {settings.lock_ttl_s:g}s or use --force-unlock"
+                )
         if write_audit and record.outcome != "planned":
             if record.finished_at is None:
                 record.finish(report.outcome, report.final_line())
@@ -383,21 +464,34 @@ def run_deploy(
             record.revision_after = report.revision_after
             written = audit.write(ctx, record)
             if not written.written:
-                report.notes.append(f"audit row spooled locally, retried next time "
-                                    f"({written.error})")
-            progress.step("audit", f"row {deploy_id} outcome={record.outcome}"
-                          + ("" if written.written else " (spooled)"))
+                report.notes.append(
+                    f"audit row spooled locally, retried next time ({written.error})"
+                )
+            progress.step(
+                "audit",
+                f"row {deploy_id} outcome={record.outcome}"
+                + ("" if written.written else " (spooled)"),
+            )
     return report
 
 
-def _run(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeploySettings,
-         report: DeployReport, record: audit.AuditRecord, state: _State, progress: Progress,
-         sleep: Callable[[float], None]) -> None:
+def _run(
+    ctx: Context,
+    req: DeployRequest,
+    cfg: ServiceConfig,
+    settings: DeploySettings,
+    report: DeployReport,
+    record: audit.AuditRecord,
+    state: _State,
+    progress: Progress,
+    sleep: Callable[[float], None],
+) -> None:
     service = cfg.name
     # ---- 1. pre-deploy
     progress.step("pre-deploy", "running the eight checks")
-    pre: PredeployResult = run_predeploy(ctx, cfg, skip_tests=req.skip_tests,
-                                         progress=lambda r: progress.check("pre-deploy", r))
+    pre: PredeployResult = run_predeploy(
+        ctx, cfg, skip_tests=req.skip_tests, progress=lambda r: progress.check("pre-deploy", r)
+    )
     report.predeploy = pre.checks
     for check in pre.checks:
         record.add("pre-deploy", check)
@@ -409,21 +503,26 @@ def _run(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeployS
     if blocking and not req.dry_run:
         verdict = worst(c.verdict for c in blocking)
         report.outcome = "refused"
-        report.summary = (f"REFUSED deploy {service}: pre-deploy {verdict.value} "
-                          f"({', '.join(c.name for c in blocking)}); nothing changed")
+        report.summary = (
+            f"REFUSED deploy {service}: pre-deploy {verdict.value} "
+            f"({', '.join(c.name for c in blocking)}); nothing changed"
+        )
         record.finish("refused", report.summary)
         return
     if current is None or report.commit is None or report.revision_before is None:
         # Only reachable in a dry run whose checklist already reported the ERROR.
         report.outcome = "planned"
         record.outcome = "planned"
-        report.summary = (f"DRY RUN deploy {service}: the checklist could not read the "
-                          "current state; nothing changed")
+        report.summary = (
+            f"DRY RUN deploy {service}: the checklist could not read the "
+            "current state; nothing changed"
+        )
         return
     commit = report.commit
     # ---- 2. plan the image, labels and traffic
-    img: ImagePlan = plan_image(ctx, service, commit, given=req.image,
-                                current_image=current.service.image)
+    img: ImagePlan = plan_image(
+        ctx, service, commit, given=req.image, current_image=current.service.image
+    )
     report.image = img.ref
     labels = {
         "commit-sha": commit.lower(),
@@ -440,32 +539,47 @@ def _run(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeployS
     # ---- 3. lock
     if req.force_unlock:
         _force_unlock(ctx, service, record.actor, progress, report)
-    acquired = lock.acquire(ctx.cloudrun, service, holder=record.actor,
-                            deploy_id=report.deploy_id, ttl_s=settings.lock_ttl_s)
+    acquired = lock.acquire(
+        ctx.cloudrun,
+        service,
+        holder=record.actor,
+        deploy_id=report.deploy_id,
+        ttl_s=settings.lock_ttl_s,
+    )
     state.lock_acquired = True
     if acquired.took_over is not None:
-        report.notes.append(f"took over the expired lock of {acquired.took_over.holder} "
-                            f"(since {acquired.took_over.since.isoformat()})")
+        report.notes.append(
+            f"took over the expired lock of {acquired.took_over.holder} "
+            f"(since {acquired.took_over.since.isoformat()})"
+        )
     progress.step("lock", f"acquired for {record.actor} until {acquired.lock.expires:%H:%M:%S}Z")
     try:
-        _mutate(ctx, req, cfg, settings, report, record, state, progress, sleep, img, labels,
-                env)
+        _mutate(ctx, req, cfg, settings, report, record, state, progress, sleep, img, labels, env)
     except (KeyboardInterrupt, lock.LockHeldError):
         raise
     except Exception as exc:
         _recover(ctx, cfg, settings, report, record, state, progress, exc)
 
 
-def _force_unlock(ctx: Context, service: str, actor: str, progress: Progress,
-                  report: DeployReport) -> None:
+def _force_unlock(
+    ctx: Context, service: str, actor: str, progress: Progress, report: DeployReport
+) -> None:
     """Remove any lock and audit that as its own row (action ``force-unlock``)."""
-    record = audit.AuditRecord(deploy_id=sanitize_label(audit.new_deploy_id(service)),
-                               service=service, action="force-unlock", actor=actor,
-                               profile=ctx.profile)
+    record = audit.AuditRecord(
+        deploy_id=sanitize_label(audit.new_deploy_id(service)),
+        service=service,
+        action="force-unlock",
+        actor=actor,
+        profile=ctx.profile,
+    )
     try:
         removed = lock.force_unlock(ctx.cloudrun, service)
-        text = (f"removed the lock of {removed.holder} (since {removed.since.isoformat()}, "
-                f"deploy {removed.deploy_id})" if removed else "no lock was held")
+        text = (
+            f"removed the lock of {removed.holder} (since {removed.since.isoformat()}, "
+            f"deploy {removed.deploy_id})"
+            if removed
+            else "no lock was held"
+        )
         record.note("force-unlock", "WARN", text)
         record.finish("success", text)
         progress.step("lock", f"--force-unlock: {text}", Verdict.WARN)
@@ -479,10 +593,20 @@ def _force_unlock(ctx: Context, service: str, actor: str, progress: Progress,
         audit.write(ctx, record)
 
 
-def _mutate(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeploySettings,
-            report: DeployReport, record: audit.AuditRecord, state: _State, progress: Progress,
-            sleep: Callable[[float], None], img: ImagePlan, labels: dict[str, str],
-            env: dict[str, str]) -> None:
+def _mutate(
+    ctx: Context,
+    req: DeployRequest,
+    cfg: ServiceConfig,
+    settings: DeploySettings,
+    report: DeployReport,
+    record: audit.AuditRecord,
+    state: _State,
+    progress: Progress,
+    sleep: Callable[[float], None],
+    img: ImagePlan,
+    labels: dict[str, str],
+    env: dict[str, str],
+) -> None:
     from nbaops.adapters.cloudrun import TrafficSplit
 
     service = cfg.name
@@ -493,22 +617,31 @@ def _mutate(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Depl
     progress.step("image", img.describe())
     image = realize(ctx, img)
     report.image = image
-    report.steps.append(_step("image", service, Verdict.PASS, img.describe(), value=image,
-                              started=started))
+    report.steps.append(
+        _step("image", service, Verdict.PASS, img.describe(), value=image, started=started)
+    )
     # ---- 5. new revision, tagged, no traffic
     started = time.perf_counter()
     progress.step("revision", f"creating a revision of {image} (tag {tag}, no traffic)")
     state.mutated = True
-    info = ctx.cloudrun.deploy_revision(service, image=image, labels=labels, env=env or None,
-                                        tag=tag, no_traffic=True)
+    info = ctx.cloudrun.deploy_revision(
+        service, image=image, labels=labels, env=env or None, tag=tag, no_traffic=True
+    )
     new = info.latest_created_revision
     if not new or new == before:
         raise CloudRunError(f"the deploy created no new revision (latest is {new})")
     report.new_revision = new
-    report.steps.append(_step("new_revision", service, Verdict.PASS,
-                              f"created {new} with labels {labels}", value=new,
-                              query=f"run_v2 UpdateService {service} (template, tag {tag})",
-                              started=started))
+    report.steps.append(
+        _step(
+            "new_revision",
+            service,
+            Verdict.PASS,
+            f"created {new} with labels {labels}",
+            value=new,
+            query=f"run_v2 UpdateService {service} (template, tag {tag})",
+            started=started,
+        )
+    )
     progress.step("revision", f"created {new}; {before} still serves")
     # ---- 6. Ready, then healthy before any traffic
     ready = _wait_ready(ctx, service, new, settings, sleep)
@@ -524,10 +657,20 @@ def _mutate(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Depl
     else:
         gate = ready
     if gate.verdict is not Verdict.PASS:
-        decision = decide(Verdict.FAIL, on_inconclusive=settings.on_inconclusive,
-                          no_rollback=req.no_rollback)
-        _finish(ctx, cfg, settings, report, record, state, progress, decision,
-                f"new revision {new} failed before receiving traffic: {gate.message}")
+        decision = decide(
+            Verdict.FAIL, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
+        )
+        _finish(
+            ctx,
+            cfg,
+            settings,
+            report,
+            record,
+            state,
+            progress,
+            decision,
+            f"new revision {new} failed before receiving traffic: {gate.message}",
+        )
         return
     # ---- 7. traffic
     percent = req.canary or 100
@@ -535,13 +678,22 @@ def _mutate(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Depl
     if percent < 100:
         splits.append(TrafficSplit(before, 100 - percent))
     started = time.perf_counter()
-    progress.step("traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%"
-                                                    if percent < 100 else ""))
+    progress.step(
+        "traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%" if percent < 100 else "")
+    )
     ctx.cloudrun.set_traffic(service, splits)
     report.revision_after = new if percent == 100 else before
-    report.steps.append(_step("traffic", service, Verdict.PASS,
-                              f"{new} now receives {percent}%", value=percent,
-                              query=f"run_v2 UpdateService {service} traffic", started=started))
+    report.steps.append(
+        _step(
+            "traffic",
+            service,
+            Verdict.PASS,
+            f"{new} now receives {percent}%",
+            value=percent,
+            query=f"run_v2 UpdateService {service} traffic",
+            started=started,
+        )
+    )
     # ---- 8. observation window
     policy = settings.observation
     progress.step("observe", policy.describe())
@@ -549,8 +701,14 @@ def _mutate(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Depl
     def measure(index: int) -> list[CheckResult]:
         from nbaops.checks import run_post_deploy
 
-        health = probe_health(ctx, service, url, timeout_s=settings.health_timeout_s,
-                              name="new_revision_health", revision=new)
+        health = probe_health(
+            ctx,
+            service,
+            url,
+            timeout_s=settings.health_timeout_s,
+            name="new_revision_health",
+            revision=new,
+        )
         return [health, *run_post_deploy(ctx, cfg, revision=new)]
 
     def on_round(rnd: ObservationRound) -> None:
@@ -561,14 +719,23 @@ def _mutate(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Depl
     obs_check = obs.to_check(service, policy)
     obs_check.duration_s = round(time.perf_counter() - started, 3)
     report.steps.append(obs_check)
-    decision = decide(obs.verdict, on_inconclusive=settings.on_inconclusive,
-                      no_rollback=req.no_rollback)
+    decision = decide(
+        obs.verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
+    )
     _finish(ctx, cfg, settings, report, record, state, progress, decision, obs.reason)
 
 
-def _finish(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report: DeployReport,
-            record: audit.AuditRecord, state: _State, progress: Progress, decision: Decision,
-            reason: str) -> None:
+def _finish(
+    ctx: Context,
+    cfg: ServiceConfig,
+    settings: DeploySettings,
+    report: DeployReport,
+    record: audit.AuditRecord,
+    state: _State,
+    progress: Progress,
+    decision: Decision,
+    reason: str,
+) -> None:
     """Carry out the decision: promote, roll back or hold; alert; set the outcome."""
     from nbaops.adapters.cloudrun import TrafficSplit
 
@@ -577,8 +744,12 @@ def _finish(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report: 
     before = report.revision_before or ""
     for step in report.steps:
         record.add("deploy", step)
-    fields = {"new revision": new, "previous revision": before,
-              "commit": (report.commit or "")[:12], "deploy id": report.deploy_id}
+    fields = {
+        "new revision": new,
+        "previous revision": before,
+        "commit": (report.commit or "")[:12],
+        "deploy id": report.deploy_id,
+    }
     if decision.action is Action.PROMOTE:
         started = time.perf_counter()
         info: ServiceInfo = ctx.cloudrun.get_service(service)
@@ -591,18 +762,31 @@ def _finish(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report: 
             raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
         state.settled = True
         report.revision_after = new
-        report.steps.append(_step("promote", service, Verdict.PASS, f"{new} serves 100%",
-                                  value=100, query=f"run_v2 GetService {service}",
-                                  started=started))
+        report.steps.append(
+            _step(
+                "promote",
+                service,
+                Verdict.PASS,
+                f"{new} serves 100%",
+                value=100,
+                query=f"run_v2 GetService {service}",
+                started=started,
+            )
+        )
         record.add("deploy", report.steps[-1])
         report.outcome = "success"
         report.verdict_override = worst(
             [Verdict.PASS, *(c.verdict for c in [*report.predeploy, *report.steps])]
         )
-        report.summary = (f"DEPLOYED {service}: {new} serves 100% (commit "
-                          f"{(report.commit or '')[:12]}, was {before}); {reason}")
-        report.notes.append(_alert(ctx, "deploy", f"{service} deployed", report.summary,
-                                   service, Verdict.PASS, fields))
+        report.summary = (
+            f"DEPLOYED {service}: {new} serves 100% (commit "
+            f"{(report.commit or '')[:12]}, was {before}); {reason}"
+        )
+        report.notes.append(
+            _alert(
+                ctx, "deploy", f"{service} deployed", report.summary, service, Verdict.PASS, fields
+            )
+        )
         record.finish("success", report.summary)
         progress.step("outcome", report.summary, Verdict.PASS)
         return
@@ -612,27 +796,61 @@ def _finish(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report: 
         report.verdict_override = decision.verdict
         info = ctx.cloudrun.get_service(service)
         split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
-        report.summary = (f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
-                          f"decide by hand: inv rollback --service {service} --to {before}")
+        report.summary = (
+            f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
+            f"decide by hand: inv rollback --service {service} --to {before}"
+        )
         report.manual = manual_commands(ctx, service, before)
-        report.notes.append(_alert(ctx, "deploy", f"ACTION NEEDED: {service} deploy held "
-                                   f"({decision.verdict.value})", f"{report.summary}. {reason}",
-                                   service, decision.verdict, fields))
+        report.notes.append(
+            _alert(
+                ctx,
+                "deploy",
+                f"ACTION NEEDED: {service} deploy held ({decision.verdict.value})",
+                f"{report.summary}. {reason}",
+                service,
+                decision.verdict,
+                fields,
+            )
+        )
         record.finish("held", f"{report.summary}. {reason}")
         progress.step("outcome", report.summary, decision.verdict)
         return
     # ROLLBACK
     progress.step("rollback", f"{decision.reason}: {reason}", decision.verdict)
-    result = restore_traffic(ctx, cfg, before, from_revision=new,
-                             health_timeout_s=settings.health_timeout_s, progress=progress)
-    _after_rollback(ctx, report, record, state, progress, decision.verdict, result,
-                    "rolled_back", reason, fields)
+    result = restore_traffic(
+        ctx,
+        cfg,
+        before,
+        from_revision=new,
+        health_timeout_s=settings.health_timeout_s,
+        progress=progress,
+    )
+    _after_rollback(
+        ctx,
+        report,
+        record,
+        state,
+        progress,
+        decision.verdict,
+        result,
+        "rolled_back",
+        reason,
+        fields,
+    )
 
 
-def _after_rollback(ctx: Context, report: DeployReport, record: audit.AuditRecord,
-                    state: _State, progress: Progress, verdict: Verdict,
-                    result: RollbackResult, outcome: str, reason: str,
-                    fields: dict[str, str]) -> None:
+def _after_rollback(
+    ctx: Context,
+    report: DeployReport,
+    record: audit.AuditRecord,
+    state: _State,
+    progress: Progress,
+    verdict: Verdict,
+    result: RollbackResult,
+    outcome: str,
+    reason: str,
+    fields: dict[str, str],
+) -> None:
     service = report.service
     report.steps.extend(result.checks)
     for check in result.checks:
@@ -644,37 +862,67 @@ def _after_rollback(ctx: Context, report: DeployReport, record: audit.AuditRecor
         report.revision_after = before
         report.verdict_override = verdict
         what = "ROLLED BACK" if outcome == "rolled_back" else "DEPLOY FAILED"
-        report.summary = (f"{what} {service} ({verdict.value}): {reason}; {before} serves 100% "
-                          f"again, verified (new revision {report.new_revision} has no traffic)")
+        report.summary = (
+            f"{what} {service} ({verdict.value}): {reason}; {before} serves 100% "
+            f"again, verified (new revision {report.new_revision} has no traffic)"
+        )
         loud = "" if verdict is Verdict.FAIL else "ACTION NEEDED: "
-        report.notes.append(_alert(ctx, "rollback", f"{loud}{service} deploy rolled back "
-                                   f"({verdict.value})", report.summary, service, verdict,
-                                   fields))
+        report.notes.append(
+            _alert(
+                ctx,
+                "rollback",
+                f"{loud}{service} deploy rolled back ({verdict.value})",
+                report.summary,
+                service,
+                verdict,
+                fields,
+            )
+        )
     else:
         report.outcome = "rollback_failed"
         report.revision_after = None
         report.verdict_override = Verdict.ERROR
         report.manual = result.manual
-        report.summary = (f"ROLLBACK FAILED {service}: {reason}; traffic may still reach "
-                          f"{report.new_revision}: run the manual commands above")
-        report.notes.append(_alert(ctx, "rollback", f"ROLLBACK FAILED: {service} needs manual "
-                                   "action", report.summary + " Commands: "
-                                   + " && ".join(result.manual[-2:]), service, Verdict.ERROR,
-                                   {**fields, "manual": result.manual[-2]}))
+        report.summary = (
+            f"ROLLBACK FAILED {service}: {reason}; traffic may still reach "
+            f"{report.new_revision}: run the manual commands above"
+        )
+        report.notes.append(
+            _alert(
+                ctx,
+                "rollback",
+                f"ROLLBACK FAILED: {service} needs manual action",
+                report.summary + " Commands: " + " && ".join(result.manual[-2:]),
+                service,
+                Verdict.ERROR,
+                {**fields, "manual": result.manual[-2]},
+            )
+        )
     record.finish(report.outcome, report.summary)
     progress.step("outcome", report.summary, report.verdict)
 
 
-def _recover(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report: DeployReport,
-             record: audit.AuditRecord, state: _State, progress: Progress,
-             exc: Exception) -> None:
+def _recover(
+    ctx: Context,
+    cfg: ServiceConfig,
+    settings: DeploySettings,
+    report: DeployReport,
+    record: audit.AuditRecord,
+    state: _State,
+    progress: Progress,
+    exc: Exception,
+) -> None:
     """An error after the lock: restore and verify the previous revision if anything moved."""
     text = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
     report.steps.append(CheckResult.error("deploy_error", cfg.name, exc))
     progress.step("error", text, Verdict.ERROR)
     before = report.revision_before or ""
-    fields = {"new revision": report.new_revision or "-", "previous revision": before,
-              "commit": (report.commit or "")[:12], "deploy id": report.deploy_id}
+    fields = {
+        "new revision": report.new_revision or "-",
+        "previous revision": before,
+        "commit": (report.commit or "")[:12],
+        "deploy id": report.deploy_id,
+    }
     for step in report.steps:
         record.add("deploy", step)
     if not state.mutated or state.settled:
@@ -683,20 +931,53 @@ def _recover(ctx: Context, cfg: ServiceConfig, settings: DeploySettings, report:
         report.summary = f"DEPLOY FAILED {cfg.name}: {text}"
         if state.settled:
             report.summary += " (after the outcome was reached)"
-        report.notes.append(_alert(ctx, "deploy", f"{cfg.name} deploy failed", report.summary,
-                                   cfg.name, Verdict.ERROR, fields))
+        report.notes.append(
+            _alert(
+                ctx,
+                "deploy",
+                f"{cfg.name} deploy failed",
+                report.summary,
+                cfg.name,
+                Verdict.ERROR,
+                fields,
+            )
+        )
         record.finish("failed", report.summary)
         progress.step("outcome", report.summary, Verdict.ERROR)
         return
-    result = restore_traffic(ctx, cfg, before, from_revision=report.new_revision,
-                             health_timeout_s=settings.health_timeout_s, progress=progress)
-    _after_rollback(ctx, report, record, state, progress, Verdict.ERROR, result, "failed",
-                    f"deploy error: {text}", fields)
+    result = restore_traffic(
+        ctx,
+        cfg,
+        before,
+        from_revision=report.new_revision,
+        health_timeout_s=settings.health_timeout_s,
+        progress=progress,
+    )
+    _after_rollback(
+        ctx,
+        report,
+        record,
+        state,
+        progress,
+        Verdict.ERROR,
+        result,
+        "failed",
+        f"deploy error: {text}",
+        fields,
+    )
 
 
-def _plan(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: DeploySettings,
-          report: DeployReport, img: ImagePlan, labels: dict[str, str], env: dict[str, str],
-          info: ServiceInfo) -> None:
+def _plan(
+    ctx: Context,
+    req: DeployRequest,
+    cfg: ServiceConfig,
+    settings: DeploySettings,
+    report: DeployReport,
+    img: ImagePlan,
+    labels: dict[str, str],
+    env: dict[str, str],
+    info: ServiceInfo,
+) -> None:
     """Fill the dry-run plan: every request and query the deploy would make."""
     service = cfg.name
     path = ctx.cloudrun.service_path(service)
@@ -704,8 +985,11 @@ def _plan(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Deploy
     before = report.revision_before
     percent = req.canary or 100
     held = lock.current_lock(ctx.cloudrun, service)
-    lock_state = (f"held by {held.holder} since {held.since.isoformat()} — the deploy would "
-                  "refuse" if held and not held.expired(clock.now()) else "free")
+    lock_state = (
+        f"held by {held.holder} since {held.since.isoformat()} — the deploy would refuse"
+        if held and not held.expired(clock.now())
+        else "free"
+    )
     plan = [
         f"1. lock: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] with etag compare-and-swap "
         f"(ttl {settings.lock_ttl_s:g}s; now {lock_state})",
@@ -715,7 +999,8 @@ def _plan(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Deploy
         plan.append(f"   Cloud Build request: {img.build}")
     plan += [
         f"3. revision: PATCH {path} template.containers[0].image={img.ref} "
-        f"template.labels+={labels}" + (f" env+={env}" if env else "")
+        f"template.labels+={labels}"
+        + (f" env+={env}" if env else "")
         + f"; traffic pinned to {before}, new revision tagged {tag!r} at 0%",
         f"4. wait Ready (≤ {settings.ready_timeout_s:g}s), then GET <tag {tag} URL>"
         f"{cfg.health_path} until 2xx (≤ {settings.health_wait_s:g}s)",
@@ -725,17 +1010,26 @@ def _plan(ctx: Context, req: DeployRequest, cfg: ServiceConfig, settings: Deploy
         f"{cfg.health_path} and these post-deploy checks:",
         *_plan_queries(ctx, cfg),
         "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
-        + ("hold (--no-rollback)" if req.no_rollback else
-           f"PATCH {path} traffic=[{before}=100%] and verify")
+        + (
+            "hold (--no-rollback)"
+            if req.no_rollback
+            else f"PATCH {path} traffic=[{before}=100%] and verify"
+        )
         + f"; INCONCLUSIVE/ERROR → {'hold' if req.no_rollback else settings.on_inconclusive}",
         f"8. audit: INSERT 1 row INTO {audit.TABLE}; release the lock",
     ]
     report.plan = plan
     pre_verdict = worst(c.verdict for c in report.predeploy)
     report.outcome = "planned"
-    report.verdict_override = pre_verdict if pre_verdict in (Verdict.FAIL, Verdict.ERROR) \
-        else Verdict.PASS
-    would = ("would be REFUSED by the checklist"
-             if report.verdict_override is not Verdict.PASS else "would proceed")
-    report.summary = (f"DRY RUN deploy {service}: {would}; {img.ref} replacing "
-                      f"{before} ({info.image}); nothing changed")
+    report.verdict_override = (
+        pre_verdict if pre_verdict in (Verdict.FAIL, Verdict.ERROR) else Verdict.PASS
+    )
+    would = (
+        "would be REFUSED by the checklist"
+        if report.verdict_override is not Verdict.PASS
+        else "would proceed"
+    )
+    report.summary = (
+        f"DRY RUN deploy {service}: {would}; {img.ref} replacing "
+        f"{before} ({info.image}); nothing changed"
+    )

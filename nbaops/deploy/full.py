@@ -37,7 +37,7 @@ class FullDeployReport:
     def final_line(self) -> str:
         if self.verify is None:
             return f"{self.deploy.final_line()} (verify-deploy skipped)"
-        return (f"{self.deploy.final_line()}; verify-deploy {self.verify.verdict.value}")
+        return f"{self.deploy.final_line()}; verify-deploy {self.verify.verdict.value}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -51,8 +51,11 @@ class DeployHistory:
 
     def to_json(self) -> dict[str, Any]:
         def clean(row: dict[str, Any]) -> dict[str, Any]:
-            return {k: (v.isoformat() if isinstance(v, dt.datetime) else v)
-                    for k, v in row.items() if k != "verdicts"}
+            return {
+                k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+                for k, v in row.items()
+                if k != "verdicts"
+            }
 
         return {
             "verdict": self.verdict.value,
@@ -65,8 +68,16 @@ class DeployHistory:
         from rich.table import Table
 
         table = Table(title="recent deploys", title_justify="left")
-        for column in ("started (UTC)", "service", "action", "outcome", "actor", "commit",
-                       "before → after", "s"):
+        for column in (
+            "started (UTC)",
+            "service",
+            "action",
+            "outcome",
+            "actor",
+            "commit",
+            "before → after",
+            "s",
+        ):
             table.add_column(column, overflow="fold")
         for row in [*self.spooled, *self.rows]:
             started = row.get("started_at")
@@ -74,7 +85,8 @@ class DeployHistory:
             if row in self.spooled:
                 outcome += " (spooled)"
             table.add_row(
-                started.strftime("%Y-%m-%d %H:%M:%S") if isinstance(started, dt.datetime)
+                started.strftime("%Y-%m-%d %H:%M:%S")
+                if isinstance(started, dt.datetime)
                 else str(started),
                 str(row.get("service", "")),
                 str(row.get("action", "")),
@@ -116,6 +128,7 @@ def recent_deploys(
     for row in rows:
         if isinstance(row.get("verdicts"), str):
             row["verdicts"] = json.loads(row["verdicts"])
-    spooled = [r for r in audit.spooled_rows(ctx.home)
-               if not service or r.get("service") == service]
+    spooled = [
+        r for r in audit.spooled_rows(ctx.home) if not service or r.get("service") == service
+    ]
     return DeployHistory(rows=rows, sql=SQL, spooled=spooled, flushed=flushed)

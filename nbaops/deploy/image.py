@@ -76,8 +76,7 @@ def image_repository(ctx: Context, current_image: str | None) -> str:
         return configured.rstrip("/")
     if not ctx.is_local:
         raise ConfigError(
-            f"profiles.{ctx.profile}.image_repository: required to build images "
-            "(or pass --image)"
+            f"profiles.{ctx.profile}.image_repository: required to build images (or pass --image)"
         )
     if current_image:
         match = _IMAGE_RE.match(current_image)

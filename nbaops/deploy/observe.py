@@ -204,9 +204,7 @@ def observe(
         if warned:
             notes.append(f"{warned} warning round(s)")
         if tolerated:
-            notes.append(
-                f"{tolerated} tolerated FAIL/INCONCLUSIVE/ERROR round(s) below the limits"
-            )
+            notes.append(f"{tolerated} tolerated FAIL/INCONCLUSIVE/ERROR round(s) below the limits")
         return ObservationResult(
             Verdict.WARN, f"{clean} of {len(rounds)} rounds clean; {', '.join(notes)}", rounds
         )

@@ -136,23 +136,36 @@ def check_uncommitted(repo: Repo, cfg: ServiceConfig) -> CheckResult:
     query = f"git status --porcelain -- {' '.join(paths)}"
     if in_service:
         return _result(
-            "uncommitted_changes", cfg.name, Verdict.FAIL, len(in_service),
+            "uncommitted_changes",
+            cfg.name,
+            Verdict.FAIL,
+            len(in_service),
             "FAIL if the service's source paths have changes; WARN elsewhere",
             f"{len(in_service)} uncommitted change(s) in {cfg.name}'s source paths "
             f"(they would not ship): {', '.join(in_service[:5])}",
-            query, {"service_paths": in_service[:MAX_LISTED], "elsewhere": everywhere[:MAX_LISTED]},
+            query,
+            {"service_paths": in_service[:MAX_LISTED], "elsewhere": everywhere[:MAX_LISTED]},
         )
     if everywhere:
         return _result(
-            "uncommitted_changes", cfg.name, Verdict.WARN, len(everywhere),
+            "uncommitted_changes",
+            cfg.name,
+            Verdict.WARN,
+            len(everywhere),
             "FAIL if the service's source paths have changes; WARN elsewhere",
             f"{len(everywhere)} uncommitted change(s) outside {cfg.name}'s source paths: "
             f"{', '.join(everywhere[:5])}",
-            query, {"elsewhere": everywhere[:MAX_LISTED]},
+            query,
+            {"elsewhere": everywhere[:MAX_LISTED]},
         )
     return _result(
-        "uncommitted_changes", cfg.name, Verdict.PASS, 0, "no uncommitted changes",
-        "working tree clean", query,
+        "uncommitted_changes",
+        cfg.name,
+        Verdict.PASS,
+        0,
+        "no uncommitted changes",
+        "working tree clean",
+        query,
     )
 
 
@@ -160,22 +173,43 @@ def check_branch(repo: Repo, service: str) -> CheckResult:
     branch = repo.current_branch()
     query = "git symbolic-ref --short HEAD"
     if branch is None:
-        return _result("branch", service, Verdict.FAIL, None, f"branch == {MAIN}",
-                       f"detached HEAD: check out {MAIN} to deploy", query)
+        return _result(
+            "branch",
+            service,
+            Verdict.FAIL,
+            None,
+            f"branch == {MAIN}",
+            f"detached HEAD: check out {MAIN} to deploy",
+            query,
+        )
     if branch != MAIN:
-        return _result("branch", service, Verdict.FAIL, branch, f"branch == {MAIN}",
-                       f"on branch {branch!r}, not {MAIN}: deploys ship {MAIN} only", query)
-    return _result("branch", service, Verdict.PASS, branch, f"branch == {MAIN}",
-                   f"on {MAIN}", query)
+        return _result(
+            "branch",
+            service,
+            Verdict.FAIL,
+            branch,
+            f"branch == {MAIN}",
+            f"on branch {branch!r}, not {MAIN}: deploys ship {MAIN} only",
+            query,
+        )
+    return _result(
+        "branch", service, Verdict.PASS, branch, f"branch == {MAIN}", f"on {MAIN}", query
+    )
 
 
 def check_sync(repo: Repo, service: str) -> CheckResult:
     threshold = "0 ahead, 0 behind the upstream"
     upstream = repo.upstream()
     if upstream is None:
-        return _result("remote_sync", service, Verdict.WARN, None, threshold,
-                       "no upstream branch configured: cannot compare with the remote",
-                       "git rev-parse @{upstream}")
+        return _result(
+            "remote_sync",
+            service,
+            Verdict.WARN,
+            None,
+            threshold,
+            "no upstream branch configured: cannot compare with the remote",
+            "git rev-parse @{upstream}",
+        )
     query = f"git fetch --all --prune; git rev-list --left-right --count HEAD...{upstream}"
     fetch_note = ""
     try:
@@ -185,18 +219,39 @@ def check_sync(repo: Repo, service: str) -> CheckResult:
     ahead, behind = repo.ahead_behind(upstream)
     value = f"ahead {ahead}, behind {behind}"
     if behind:
-        return _result("remote_sync", service, Verdict.FAIL, value, threshold,
-                       f"{behind} commit(s) behind {upstream}: pull first, or the deploy "
-                       f"would drop them{fetch_note}", query)
+        return _result(
+            "remote_sync",
+            service,
+            Verdict.FAIL,
+            value,
+            threshold,
+            f"{behind} commit(s) behind {upstream}: pull first, or the deploy "
+            f"would drop them{fetch_note}",
+            query,
+        )
     if ahead:
-        return _result("remote_sync", service, Verdict.FAIL, value, threshold,
-                       f"{ahead} unpushed commit(s) ahead of {upstream}: push and merge "
-                       f"first{fetch_note}", query)
+        return _result(
+            "remote_sync",
+            service,
+            Verdict.FAIL,
+            value,
+            threshold,
+            f"{ahead} unpushed commit(s) ahead of {upstream}: push and merge first{fetch_note}",
+            query,
+        )
     if fetch_note:
-        return _result("remote_sync", service, Verdict.WARN, value, threshold,
-                       f"in sync with {upstream}{fetch_note}", query)
-    return _result("remote_sync", service, Verdict.PASS, value, threshold,
-                   f"in sync with {upstream}", query)
+        return _result(
+            "remote_sync",
+            service,
+            Verdict.WARN,
+            value,
+            threshold,
+            f"in sync with {upstream}{fetch_note}",
+            query,
+        )
+    return _result(
+        "remote_sync", service, Verdict.PASS, value, threshold, f"in sync with {upstream}", query
+    )
 
 
 # ------------------------------------------------------------------- 4-5: since the deployed commit
@@ -206,14 +261,26 @@ def _deployed_commit_problem(
     name: str, repo: Repo, service: str, deployed: str | None, threshold: str
 ) -> CheckResult | None:
     if not deployed:
-        return _result(name, service, Verdict.INCONCLUSIVE, None, threshold,
-                       "the serving revision has no commit-sha label: cannot compare",
-                       "run_v2 GetRevision labels['commit-sha']")
+        return _result(
+            name,
+            service,
+            Verdict.INCONCLUSIVE,
+            None,
+            threshold,
+            "the serving revision has no commit-sha label: cannot compare",
+            "run_v2 GetRevision labels['commit-sha']",
+        )
     if not repo.commit_exists(deployed):
-        return _result(name, service, Verdict.INCONCLUSIVE, deployed[:12], threshold,
-                       f"deployed commit {deployed[:12]} is not in this repository "
-                       "(fetch it, or it was deployed from elsewhere): cannot compare",
-                       f"git rev-parse {deployed}")
+        return _result(
+            name,
+            service,
+            Verdict.INCONCLUSIVE,
+            deployed[:12],
+            threshold,
+            f"deployed commit {deployed[:12]} is not in this repository "
+            "(fetch it, or it was deployed from elsewhere): cannot compare",
+            f"git rev-parse {deployed}",
+        )
     return None
 
 
@@ -228,7 +295,11 @@ def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> 
     if not repo.is_ancestor(deployed, head):
         lost = repo.commits_between(head, deployed)
         return _result(
-            name, service, Verdict.FAIL, -len(lost), threshold,
+            name,
+            service,
+            Verdict.FAIL,
+            -len(lost),
+            threshold,
             f"HEAD {head[:12]} does not contain the deployed commit {deployed[:12]}: the deploy "
             f"would remove {len(lost)} live commit(s) "
             f"({'; '.join(c.short + ' ' + c.subject for c in lost[:3])})",
@@ -238,14 +309,25 @@ def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> 
     commits = repo.commits_between(deployed, head)
     listed = [f"{c.short} {c.author}: {c.subject}" for c in commits[:MAX_LISTED]]
     if not commits:
-        return _result(name, service, Verdict.WARN, 0, threshold,
-                       f"nothing new: HEAD is the deployed commit {deployed[:12]} (a redeploy)",
-                       query)
+        return _result(
+            name,
+            service,
+            Verdict.WARN,
+            0,
+            threshold,
+            f"nothing new: HEAD is the deployed commit {deployed[:12]} (a redeploy)",
+            query,
+        )
     more = f" (+{len(commits) - MAX_LISTED} more)" if len(commits) > MAX_LISTED else ""
     return _result(
-        name, service, Verdict.PASS, len(commits), threshold,
+        name,
+        service,
+        Verdict.PASS,
+        len(commits),
+        threshold,
         f"{len(commits)} commit(s) since {deployed[:12]}: {'; '.join(listed[:5])}{more}",
-        query, {"commits": [c.to_json() for c in commits[:MAX_LISTED]], "listed": listed},
+        query,
+        {"commits": [c.to_json() for c in commits[:MAX_LISTED]], "listed": listed},
     )
 
 
@@ -273,7 +355,10 @@ def is_table_schema(path: str) -> bool:
 
 
 def check_schema_changes(
-    repo: Repo, service: str, deployed: str | None, head: str,
+    repo: Repo,
+    service: str,
+    deployed: str | None,
+    head: str,
     rules: dict[str, Any] | None = None,
 ) -> CheckResult:
     name = "schema_changes"
@@ -285,27 +370,49 @@ def check_schema_changes(
     changed = [p for p in repo.changed_files(deployed, head, [SCHEMA_DIR]) if is_table_schema(p)]
     query = f"git diff --name-only {deployed[:12]} {head[:12]} -- {SCHEMA_DIR}"
     if not changed:
-        return _result(name, service, Verdict.PASS, 0, threshold,
-                       f"no table schema changed since {deployed[:12]}", query)
+        return _result(
+            name,
+            service,
+            Verdict.PASS,
+            0,
+            threshold,
+            f"no table schema changed since {deployed[:12]}",
+            query,
+        )
     problems = _breaking_findings(repo, deployed, changed, rules or {})
     if problems is None:
         return _result(
-            name, service, Verdict.WARN, len(changed), threshold,
+            name,
+            service,
+            Verdict.WARN,
+            len(changed),
+            threshold,
             f"{len(changed)} table schema file(s) changed since {deployed[:12]}; breaking-change "
             f"rules unavailable, review them: {', '.join(changed[:5])}",
-            query, {"changed": changed},
+            query,
+            {"changed": changed},
         )
     query += "; nbaops.bqschema breaking rules"
     if problems:
         return _result(
-            name, service, Verdict.FAIL, len(problems), threshold,
+            name,
+            service,
+            Verdict.FAIL,
+            len(problems),
+            threshold,
             f"{len(problems)} breaking schema change(s) since {deployed[:12]}: {problems[0]}",
-            query, {"changed": changed, "breaking": problems[:MAX_LISTED]},
+            query,
+            {"changed": changed, "breaking": problems[:MAX_LISTED]},
         )
     return _result(
-        name, service, Verdict.PASS, len(changed), threshold,
+        name,
+        service,
+        Verdict.PASS,
+        len(changed),
+        threshold,
         f"{len(changed)} table schema file(s) changed, none breaking: {', '.join(changed[:5])}",
-        query, {"changed": changed},
+        query,
+        {"changed": changed},
     )
 
 
@@ -320,39 +427,84 @@ def test_argv(command: str) -> list[str]:
     return argv
 
 
-def check_tests(
-    root: str, service: str, command: str, timeout_s: float, skip: bool
-) -> CheckResult:
+def check_tests(root: str, service: str, command: str, timeout_s: float, skip: bool) -> CheckResult:
     threshold = "test command exits 0"
     if skip:
-        return _result("tests", service, Verdict.WARN, None, threshold,
-                       "skipped (--skip-tests): the deploy is not covered by the test suite",
-                       command)
+        return _result(
+            "tests",
+            service,
+            Verdict.WARN,
+            None,
+            threshold,
+            "skipped (--skip-tests): the deploy is not covered by the test suite",
+            command,
+        )
     argv = test_argv(command)
     if not argv:
-        return _result("tests", service, Verdict.ERROR, None, threshold,
-                       "deploy.test_command is empty", command)
+        return _result(
+            "tests",
+            service,
+            Verdict.ERROR,
+            None,
+            threshold,
+            "deploy.test_command is empty",
+            command,
+        )
     env = dict(os.environ)
     env["NBAOPS_PREDEPLOY_TESTS"] = "1"
     try:
         proc = subprocess.run(  # an argument list from the config, never a shell
-            argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s,
-            check=False, stdin=subprocess.DEVNULL,
+            argv,
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError:
-        return _result("tests", service, Verdict.ERROR, None, threshold,
-                       f"test command not found: {argv[0]}", command)
+        return _result(
+            "tests",
+            service,
+            Verdict.ERROR,
+            None,
+            threshold,
+            f"test command not found: {argv[0]}",
+            command,
+        )
     except subprocess.TimeoutExpired:
-        return _result("tests", service, Verdict.ERROR, None, threshold,
-                       f"test command timed out after {timeout_s:g}s", command)
+        return _result(
+            "tests",
+            service,
+            Verdict.ERROR,
+            None,
+            threshold,
+            f"test command timed out after {timeout_s:g}s",
+            command,
+        )
     tail = [ln for ln in (proc.stdout + "\n" + proc.stderr).strip().splitlines() if ln.strip()]
     last = tail[-1].strip() if tail else ""
     if proc.returncode != 0:
-        return _result("tests", service, Verdict.FAIL, proc.returncode, threshold,
-                       f"tests failed (exit {proc.returncode}): {last[:300]}", command,
-                       {"output_tail": tail[-20:]})
-    return _result("tests", service, Verdict.PASS, 0, threshold,
-                   f"tests passed: {last[:300]}" if last else "tests passed", command)
+        return _result(
+            "tests",
+            service,
+            Verdict.FAIL,
+            proc.returncode,
+            threshold,
+            f"tests failed (exit {proc.returncode}): {last[:300]}",
+            command,
+            {"output_tail": tail[-20:]},
+        )
+    return _result(
+        "tests",
+        service,
+        Verdict.PASS,
+        0,
+        threshold,
+        f"tests passed: {last[:300]}" if last else "tests passed",
+        command,
+    )
 
 
 # ------------------------------------------------------------------- 7-8: what serves now
@@ -371,11 +523,25 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     query = f"run_v2 GetService {service}"
     split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
     if not info.ready:
-        return _result("deployment_status", service, Verdict.FAIL, split or None, threshold,
-                       f"service is not Ready: {info.message or 'no reason given'}", query)
+        return _result(
+            "deployment_status",
+            service,
+            Verdict.FAIL,
+            split or None,
+            threshold,
+            f"service is not Ready: {info.message or 'no reason given'}",
+            query,
+        )
     if current.serving is None:
-        return _result("deployment_status", service, Verdict.FAIL, None, threshold,
-                       "no revision serves traffic", query)
+        return _result(
+            "deployment_status",
+            service,
+            Verdict.FAIL,
+            None,
+            threshold,
+            "no revision serves traffic",
+            query,
+        )
     notes = []
     by_rev = info.traffic_by_revision
     if by_rev.get(info.latest_ready_revision or "", 0) != 100:
@@ -386,10 +552,24 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     if info.latest_created_revision and info.latest_created_revision != info.latest_ready_revision:
         notes.append(f"the latest created revision {info.latest_created_revision} is not ready")
     if notes:
-        return _result("deployment_status", service, Verdict.WARN, split, threshold,
-                       "Ready, but " + "; ".join(notes), query)
-    return _result("deployment_status", service, Verdict.PASS, split, threshold,
-                   f"Ready; {current.serving.name} serves 100%", query)
+        return _result(
+            "deployment_status",
+            service,
+            Verdict.WARN,
+            split,
+            threshold,
+            "Ready, but " + "; ".join(notes),
+            query,
+        )
+    return _result(
+        "deployment_status",
+        service,
+        Verdict.PASS,
+        split,
+        threshold,
+        f"Ready; {current.serving.name} serves 100%",
+        query,
+    )
 
 
 def health_url(ctx: Context, info: ServiceInfo, revision: str, path: str) -> str:
@@ -403,26 +583,52 @@ def health_url(ctx: Context, info: ServiceInfo, revision: str, path: str) -> str
 
 
 def probe_health(
-    ctx: Context, service: str, url: str, *, timeout_s: float, name: str = "service_health",
+    ctx: Context,
+    service: str,
+    url: str,
+    *,
+    timeout_s: float,
+    name: str = "service_health",
     revision: str = "",
 ) -> CheckResult:
     result = ctx.health.probe(url, timeout_s=timeout_s)
     threshold = f"HTTP 2xx within {timeout_s:g}s"
     who = f"revision {revision}" if revision else "service"
     if result.ok:
-        return _result(name, service, Verdict.PASS, result.status, threshold,
-                       f"{who} healthy: HTTP {result.status} in {result.latency_s:.2f}s",
-                       f"GET {url}")
-    return _result(name, service, Verdict.FAIL, result.status, threshold,
-                   f"{who} unhealthy: {result.error or 'HTTP ' + str(result.status)}",
-                   f"GET {url}", {"body": result.body[:300]})
+        return _result(
+            name,
+            service,
+            Verdict.PASS,
+            result.status,
+            threshold,
+            f"{who} healthy: HTTP {result.status} in {result.latency_s:.2f}s",
+            f"GET {url}",
+        )
+    return _result(
+        name,
+        service,
+        Verdict.FAIL,
+        result.status,
+        threshold,
+        f"{who} unhealthy: {result.error or 'HTTP ' + str(result.status)}",
+        f"GET {url}",
+        {"body": result.body[:300]},
+    )
 
 
-def check_health(ctx: Context, current: CurrentDeployment, cfg: ServiceConfig,
-                 timeout_s: float) -> CheckResult:
+def check_health(
+    ctx: Context, current: CurrentDeployment, cfg: ServiceConfig, timeout_s: float
+) -> CheckResult:
     if current.serving is None:
-        return _result("service_health", cfg.name, Verdict.FAIL, None, "HTTP 2xx",
-                       "no revision serves traffic: nothing to probe", "")
+        return _result(
+            "service_health",
+            cfg.name,
+            Verdict.FAIL,
+            None,
+            "HTTP 2xx",
+            "no revision serves traffic: nothing to probe",
+            "",
+        )
     url = health_url(ctx, current.service, current.serving.name, cfg.health_path)
     return probe_health(ctx, cfg.name, url, timeout_s=timeout_s, revision=current.serving.name)
 
@@ -488,22 +694,35 @@ def run_predeploy(
         try:
             current = read_current(ctx, service)
         except Exception as exc:
-            for name in ("commits_since_deployed", "schema_changes", "deployment_status",
-                         "service_health"):
+            for name in (
+                "commits_since_deployed",
+                "schema_changes",
+                "deployment_status",
+                "service_health",
+            ):
                 err = CheckResult.error(name, service, exc, f"run_v2 GetService {service}")
                 err.duration_s = round(time.perf_counter() - started, 3)
                 emit(err)
             return
         out.current = current
         head = out.head or ""
-        git_check("commits_since_deployed",
-                  lambda r: check_commits(r, service, current.commit, head))
-        git_check("schema_changes",
-                  lambda r: check_schema_changes(r, service, current.commit, head,
-                                                 ctx.config.section("schema_rules")))
+        git_check(
+            "commits_since_deployed", lambda r: check_commits(r, service, current.commit, head)
+        )
+        git_check(
+            "schema_changes",
+            lambda r: check_schema_changes(
+                r, service, current.commit, head, ctx.config.section("schema_rules")
+            ),
+        )
         emit(_timed("deployment_status", service, lambda: check_status(current, service)))
-        emit(_timed("service_health", service,
-                    lambda: check_health(ctx, current, cfg, settings.health_timeout_s)))
+        emit(
+            _timed(
+                "service_health",
+                service,
+                lambda: check_health(ctx, current, cfg, settings.health_timeout_s),
+            )
+        )
 
     with concurrent.futures.ThreadPoolExecutor(5, thread_name_prefix="predeploy") as pool:
         futures: list[concurrent.futures.Future[Any]] = [
@@ -511,9 +730,19 @@ def run_predeploy(
             pool.submit(git_check, "branch", lambda r: check_branch(r, service)),
             pool.submit(git_check, "remote_sync", lambda r: check_sync(r, service)),
             pool.submit(
-                lambda: emit(_timed("tests", service, lambda: check_tests(
-                    str(repo.root if repo else ctx.root), service, settings.test_command,
-                    settings.test_timeout_s, skip_tests)))
+                lambda: emit(
+                    _timed(
+                        "tests",
+                        service,
+                        lambda: check_tests(
+                            str(repo.root if repo else ctx.root),
+                            service,
+                            settings.test_command,
+                            settings.test_timeout_s,
+                            skip_tests,
+                        ),
+                    )
+                )
             ),
             pool.submit(cloud_part),
         ]

@@ -66,11 +66,25 @@ class RollbackResult:
         }
 
 
-def _check(name: str, service: str, verdict: Verdict, value: Any, threshold: str,
-           message: str, query: str, started: float) -> CheckResult:
+def _check(
+    name: str,
+    service: str,
+    verdict: Verdict,
+    value: Any,
+    threshold: str,
+    message: str,
+    query: str,
+    started: float,
+) -> CheckResult:
     return CheckResult(
-        name=name, service=service, verdict=verdict, value=value, threshold=threshold,
-        message=message, query=query, duration_s=round(time.perf_counter() - started, 3),
+        name=name,
+        service=service,
+        verdict=verdict,
+        value=value,
+        threshold=threshold,
+        message=message,
+        query=query,
+        duration_s=round(time.perf_counter() - started, 3),
     )
 
 
@@ -101,14 +115,32 @@ def restore_traffic(
     try:
         ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)])
     except Exception as exc:
-        result.checks.append(_check("rollback_traffic_update", service, Verdict.ERROR, None,
-                                    "PATCH succeeds", f"traffic update failed: {exc}", call,
-                                    started))
+        result.checks.append(
+            _check(
+                "rollback_traffic_update",
+                service,
+                Verdict.ERROR,
+                None,
+                "PATCH succeeds",
+                f"traffic update failed: {exc}",
+                call,
+                started,
+            )
+        )
         result.manual = manual_commands(ctx, service, target)
         return result
-    result.checks.append(_check("rollback_traffic_update", service, Verdict.PASS, target,
-                                "PATCH succeeds", f"traffic update to {target} accepted",
-                                call, started))
+    result.checks.append(
+        _check(
+            "rollback_traffic_update",
+            service,
+            Verdict.PASS,
+            target,
+            "PATCH succeeds",
+            f"traffic update to {target} accepted",
+            call,
+            started,
+        )
+    )
     started = time.perf_counter()
     info: ServiceInfo | None = None
     try:
@@ -116,19 +148,43 @@ def restore_traffic(
         percent = info.traffic_by_revision.get(target, 0)
         verdict = Verdict.PASS if percent == 100 else Verdict.FAIL
         split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
-        result.checks.append(_check("rollback_traffic_verified", service, verdict, percent,
-                                    f"{target} serves 100%", f"traffic now: {split}",
-                                    f"run_v2 GetService {service}", started))
+        result.checks.append(
+            _check(
+                "rollback_traffic_verified",
+                service,
+                verdict,
+                percent,
+                f"{target} serves 100%",
+                f"traffic now: {split}",
+                f"run_v2 GetService {service}",
+                started,
+            )
+        )
     except Exception as exc:
-        result.checks.append(_check("rollback_traffic_verified", service, Verdict.ERROR, None,
-                                    f"{target} serves 100%", f"could not read traffic: {exc}",
-                                    f"run_v2 GetService {service}", started))
+        result.checks.append(
+            _check(
+                "rollback_traffic_verified",
+                service,
+                Verdict.ERROR,
+                None,
+                f"{target} serves 100%",
+                f"could not read traffic: {exc}",
+                f"run_v2 GetService {service}",
+                started,
+            )
+        )
     if info is not None:
         started = time.perf_counter()
         try:
             url = health_url(ctx, info, target, cfg.health_path)
-            check = probe_health(ctx, service, url, timeout_s=health_timeout_s,
-                                 name="rollback_health", revision=target)
+            check = probe_health(
+                ctx,
+                service,
+                url,
+                timeout_s=health_timeout_s,
+                name="rollback_health",
+                revision=target,
+            )
         except Exception as exc:
             check = CheckResult.error("rollback_health", service, exc)
         check.duration_s = round(time.perf_counter() - started, 3)
@@ -137,8 +193,12 @@ def restore_traffic(
         result.manual = manual_commands(ctx, service, target)
     if progress is not None:
         verdict = worst(c.verdict for c in result.checks)
-        progress.step("rollback", f"{'verified' if result.ok else 'NOT verified'}: "
-                      f"{'; '.join(c.message for c in result.checks)}", verdict)
+        progress.step(
+            "rollback",
+            f"{'verified' if result.ok else 'NOT verified'}: "
+            f"{'; '.join(c.message for c in result.checks)}",
+            verdict,
+        )
     return result
 
 
@@ -211,13 +271,19 @@ class RollbackReport:
 
     def final_line(self) -> str:
         if self.dry_run:
-            return (f"DRY RUN rollback {self.service}: would route 100% to {self.target} "
-                    f"(from {self.from_revision}); nothing changed")
+            return (
+                f"DRY RUN rollback {self.service}: would route 100% to {self.target} "
+                f"(from {self.from_revision}); nothing changed"
+            )
         if self.verdict is Verdict.PASS:
-            return (f"ROLLED BACK {self.service}: {self.target} serves 100% "
-                    f"(was {self.from_revision}), verified")
-        return (f"ROLLBACK FAILED {self.service}: traffic may not be on {self.target}; "
-                "run the manual commands above")
+            return (
+                f"ROLLED BACK {self.service}: {self.target} serves 100% "
+                f"(was {self.from_revision}), verified"
+            )
+        return (
+            f"ROLLBACK FAILED {self.service}: traffic may not be on {self.target}; "
+            "run the manual commands above"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -276,8 +342,10 @@ def run_rollback(
     target, serving = choose_target(ctx, service, to)
     deploy_id = audit.new_deploy_id(service)
     report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
-    call = (f"PATCH {ctx.cloudrun.service_path(service)} "
-            f"traffic=[{{type: REVISION, revision: {target}, percent: 100}}]")
+    call = (
+        f"PATCH {ctx.cloudrun.service_path(service)} "
+        f"traffic=[{{type: REVISION, revision: {target}, percent: 100}}]"
+    )
     if dry_run:
         report.plan = [
             f"take the deploy lock ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
@@ -287,22 +355,33 @@ def run_rollback(
         ]
         current = lock.current_lock(ctx.cloudrun, service)
         if current is not None:
-            report.notes.append(f"lock currently held by {current.holder} since "
-                                f"{current.since.isoformat()}")
+            report.notes.append(
+                f"lock currently held by {current.holder} since {current.since.isoformat()}"
+            )
         return report
     holder = lock.default_holder()
-    record = audit.AuditRecord(deploy_id=deploy_id, service=service, action="rollback",
-                               actor=holder, profile=ctx.profile, revision_before=serving,
-                               revision_after=target)
+    record = audit.AuditRecord(
+        deploy_id=deploy_id,
+        service=service,
+        action="rollback",
+        actor=holder,
+        profile=ctx.profile,
+        revision_before=serving,
+        revision_after=target,
+    )
     acquired = False
     try:
         if force_unlock:
             removed = lock.force_unlock(ctx.cloudrun, service)
-            record.note("force_unlock", "WARN", f"removed lock of {removed.holder}"
-                        if removed else "no lock to remove")
+            record.note(
+                "force_unlock",
+                "WARN",
+                f"removed lock of {removed.holder}" if removed else "no lock to remove",
+            )
         try:
-            took = lock.acquire(ctx.cloudrun, service, holder=holder, deploy_id=deploy_id,
-                                ttl_s=settings.lock_ttl_s)
+            took = lock.acquire(
+                ctx.cloudrun, service, holder=holder, deploy_id=deploy_id, ttl_s=settings.lock_ttl_s
+            )
         except lock.LockHeldError as exc:
             record.finish("refused", str(exc))
             raise
@@ -310,8 +389,14 @@ def run_rollback(
         if took.took_over is not None:
             report.notes.append(f"took over the expired lock of {took.took_over.holder}")
         progress.step("lock", f"acquired ({deploy_id})")
-        result = restore_traffic(ctx, cfg, target, from_revision=serving,
-                                 health_timeout_s=settings.health_timeout_s, progress=progress)
+        result = restore_traffic(
+            ctx,
+            cfg,
+            target,
+            from_revision=serving,
+            health_timeout_s=settings.health_timeout_s,
+            progress=progress,
+        )
         report.result = result
         for check in result.checks:
             record.add("rollback", check)

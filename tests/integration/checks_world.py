@@ -30,8 +30,32 @@ NOW_DT = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2025, 1, 15)
 YESTERDAY = TODAY - dt.timedelta(days=1)
 
-TEAMS = ["BOS", "LAL", "NYK", "GSW", "MIA", "DEN", "PHX", "MIL", "DAL", "CHI", "ATL", "SAC",
-         "OKC", "CLE", "MEM", "HOU", "IND", "ORL", "MIN", "NOP", "POR", "UTA", "TOR", "SAS"]
+TEAMS = [
+    "BOS",
+    "LAL",
+    "NYK",
+    "GSW",
+    "MIA",
+    "DEN",
+    "PHX",
+    "MIL",
+    "DAL",
+    "CHI",
+    "ATL",
+    "SAC",
+    "OKC",
+    "CLE",
+    "MEM",
+    "HOU",
+    "IND",
+    "ORL",
+    "MIN",
+    "NOP",
+    "POR",
+    "UTA",
+    "TOR",
+    "SAS",
+]
 
 
 def et(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -86,9 +110,18 @@ class World:
                     lookup = f"{team.lower()}player{k}{n}"
                     game.players.append((lookup, f"{team} Player {k}-{n}", team))
             out.append(game)
-            rows.append({"game_id": game.game_id, "game_date": day, "season": "2024-25",
-                         "home_team": home, "away_team": away, "start_time": game.start,
-                         "status": status, "updated_at": NOW_DT})
+            rows.append(
+                {
+                    "game_id": game.game_id,
+                    "game_date": day,
+                    "season": "2024-25",
+                    "home_team": home,
+                    "away_team": away,
+                    "start_time": game.start,
+                    "status": status,
+                    "updated_at": NOW_DT,
+                }
+            )
         self.wh.insert_rows("nba_raw.games", rows)
         return out
 
@@ -97,12 +130,20 @@ class World:
         rows = []
         for g in games:
             for lookup, name, team in g.players[: len(g.players) - drop]:
-                rows.append({
-                    "game_id": g.game_id, "game_date": g.game_date, "player_lookup": lookup,
-                    "player_name": name, "team": team,
-                    "opponent": g.away if team == g.home else g.home, "is_home": team == g.home,
-                    "points_avg_season": 12.5, "feature_version": "v9",
-                    "created_at": et(g.game_date, 6)})
+                rows.append(
+                    {
+                        "game_id": g.game_id,
+                        "game_date": g.game_date,
+                        "player_lookup": lookup,
+                        "player_name": name,
+                        "team": team,
+                        "opponent": g.away if team == g.home else g.home,
+                        "is_home": team == g.home,
+                        "points_avg_season": 12.5,
+                        "feature_version": "v9",
+                        "created_at": et(g.game_date, 6),
+                    }
+                )
         self.wh.insert_rows("nba_precompute.ml_feature_store", rows)
 
     def lines(self, games: Sequence[Game], *, missing: dict[str, int] | None = None) -> None:
@@ -112,10 +153,17 @@ class World:
             skip = (missing or {}).get(g.game_id, 0)
             for lookup, name, _team in g.players[skip:]:
                 for book in ("PrizePicks", "Underdog"):
-                    rows.append({"game_id": g.game_id, "game_date": g.game_date,
-                                 "player_lookup": lookup, "player_name": name,
-                                 "bookmaker": book, "points_line": 14.5,
-                                 "snapshot_time": et(g.game_date, 9)})
+                    rows.append(
+                        {
+                            "game_id": g.game_id,
+                            "game_date": g.game_date,
+                            "player_lookup": lookup,
+                            "player_name": name,
+                            "bookmaker": book,
+                            "points_line": 14.5,
+                            "snapshot_time": et(g.game_date, 9),
+                        }
+                    )
         self.wh.insert_rows("nba_precompute.points_lines", rows)
 
     # -- predictions, batches and grading -----------------------------------------------
@@ -135,12 +183,24 @@ class World:
         hour, minute = (int(p) for p in slot.split(":"))
         started = et(day, hour, minute)
         batch_id = f"batch-{day:%Y%m%d}-{slot.replace(':', '')}-{self._next()}"
-        self.wh.insert_rows("nba_predictions.prediction_batches", [{
-            "batch_id": batch_id, "game_date": day, "scheduled_slot": slot, "mode": mode,
-            "status": status, "started_at": started,
-            "completed_at": started + dt.timedelta(minutes=12) if completed else None,
-            "expected_players": expected, "predictions_written": 0, "error_count": errors,
-            "error_message": message}])
+        self.wh.insert_rows(
+            "nba_predictions.prediction_batches",
+            [
+                {
+                    "batch_id": batch_id,
+                    "game_date": day,
+                    "scheduled_slot": slot,
+                    "mode": mode,
+                    "status": status,
+                    "started_at": started,
+                    "completed_at": started + dt.timedelta(minutes=12) if completed else None,
+                    "expected_players": expected,
+                    "predictions_written": 0,
+                    "error_count": errors,
+                    "error_message": message,
+                }
+            ],
+        )
         return batch_id
 
     def predictions(
@@ -160,32 +220,66 @@ class World:
         for model in models:
             limit = (per_model or {}).get(model, len(players))
             for g, (lookup, _name, _team) in players[:limit]:
-                rows.append({
-                    "prediction_id": f"{batch_id}-{model}-{lookup}", "game_id": g.game_id,
-                    "game_date": g.game_date, "player_lookup": lookup, "system_id": model,
-                    "predicted_points": 15.0, "line_value": line_value,
-                    "line_source": line_source, "recommendation": "OVER", "confidence": 0.6,
-                    "batch_id": batch_id, "created_at": created_at})
+                rows.append(
+                    {
+                        "prediction_id": f"{batch_id}-{model}-{lookup}",
+                        "game_id": g.game_id,
+                        "game_date": g.game_date,
+                        "player_lookup": lookup,
+                        "system_id": model,
+                        "predicted_points": 15.0,
+                        "line_value": line_value,
+                        "line_source": line_source,
+                        "recommendation": "OVER",
+                        "confidence": 0.6,
+                        "batch_id": batch_id,
+                        "created_at": created_at,
+                    }
+                )
         self.wh.insert_rows("nba_predictions.player_prop_predictions", rows)
         return rows
 
     def grade(self, predictions: Sequence[dict[str, Any]], graded_at: dt.datetime) -> None:
-        self.wh.insert_rows("nba_predictions.prediction_accuracy", [{
-            "prediction_id": p["prediction_id"], "game_id": p["game_id"],
-            "game_date": p["game_date"], "player_lookup": p["player_lookup"],
-            "system_id": p["system_id"], "predicted_points": p["predicted_points"],
-            "line_value": p["line_value"], "recommendation": p["recommendation"],
-            "actual_points": 17, "is_correct": True, "absolute_error": 2.0,
-            "signed_error": -2.0, "graded_at": graded_at} for p in predictions])
+        self.wh.insert_rows(
+            "nba_predictions.prediction_accuracy",
+            [
+                {
+                    "prediction_id": p["prediction_id"],
+                    "game_id": p["game_id"],
+                    "game_date": p["game_date"],
+                    "player_lookup": p["player_lookup"],
+                    "system_id": p["system_id"],
+                    "predicted_points": p["predicted_points"],
+                    "line_value": p["line_value"],
+                    "recommendation": p["recommendation"],
+                    "actual_points": 17,
+                    "is_correct": True,
+                    "absolute_error": 2.0,
+                    "signed_error": -2.0,
+                    "graded_at": graded_at,
+                }
+                for p in predictions
+            ],
+        )
 
     # -- phase 3 ---------------------------------------------------------------------------
 
-    def heartbeat(self, processor: str, at: dt.datetime, *, run_id: str | None = None,
-                  status: str = "running") -> None:
-        self.wh.insert_rows("nba_analytics.processor_heartbeats", [{
-            "processor_name": processor, "service": "phase3-processors",
-            "run_id": run_id or f"run-{self._next()}", "status": status, "heartbeat_at": at,
-            "started_at": at - dt.timedelta(minutes=5)}])
+    def heartbeat(
+        self, processor: str, at: dt.datetime, *, run_id: str | None = None, status: str = "running"
+    ) -> None:
+        self.wh.insert_rows(
+            "nba_analytics.processor_heartbeats",
+            [
+                {
+                    "processor_name": processor,
+                    "service": "phase3-processors",
+                    "run_id": run_id or f"run-{self._next()}",
+                    "status": status,
+                    "heartbeat_at": at,
+                    "started_at": at - dt.timedelta(minutes=5),
+                }
+            ],
+        )
 
     def box_scores(self, games: Sequence[Game], *, mismatched: int = 0, nulls: int = 0) -> None:
         """Box scores whose zones add up, except ``mismatched`` rows; ``nulls`` null zones."""
@@ -195,32 +289,70 @@ class World:
             for lookup, name, team in g.players:
                 bad, null = index < mismatched, mismatched <= index < mismatched + nulls
                 index += 1
-                rows.append({
-                    "game_id": g.game_id, "game_date": g.game_date,
-                    "player_id": 1000 + index, "player_lookup": lookup, "player_name": name,
-                    "team": team, "opponent": g.away if team == g.home else g.home,
-                    "is_home": team == g.home, "minutes": 28.0, "points": 14, "fgm": 5,
-                    "fga": 12, "fg3m": 1, "fg3a": 4, "ftm": 3, "fta": 4,
-                    "paint_attempts": None if null else (6 if bad else 5),
-                    "paint_makes": None if null else 3,
-                    "mid_range_attempts": None if null else 3, "mid_range_makes": 1,
-                    "three_pt_attempts": None if null else 4, "three_pt_makes": 1,
-                    "processed_at": et(g.game_date + dt.timedelta(days=1), 2)})
+                rows.append(
+                    {
+                        "game_id": g.game_id,
+                        "game_date": g.game_date,
+                        "player_id": 1000 + index,
+                        "player_lookup": lookup,
+                        "player_name": name,
+                        "team": team,
+                        "opponent": g.away if team == g.home else g.home,
+                        "is_home": team == g.home,
+                        "minutes": 28.0,
+                        "points": 14,
+                        "fgm": 5,
+                        "fga": 12,
+                        "fg3m": 1,
+                        "fg3a": 4,
+                        "ftm": 3,
+                        "fta": 4,
+                        "paint_attempts": None if null else (6 if bad else 5),
+                        "paint_makes": None if null else 3,
+                        "mid_range_attempts": None if null else 3,
+                        "mid_range_makes": 1,
+                        "three_pt_attempts": None if null else 4,
+                        "three_pt_makes": 1,
+                        "processed_at": et(g.game_date + dt.timedelta(days=1), 2),
+                    }
+                )
         self.wh.insert_rows("nba_analytics.player_game_summary", rows)
 
     # -- logs --------------------------------------------------------------------------------
 
-    def log(self, service: str, revision: str, message: str, *, at: dt.datetime | None = None,
-            severity: str = "ERROR", count: int = 1) -> None:
+    def log(
+        self,
+        service: str,
+        revision: str,
+        message: str,
+        *,
+        at: dt.datetime | None = None,
+        severity: str = "ERROR",
+        count: int = 1,
+    ) -> None:
         from nbaops.local.log_store import append_entries
 
         when = at or NOW_DT - dt.timedelta(minutes=2)
-        append_entries(self.home, [{
-            "resource": {"type": "cloud_run_revision",
-                         "labels": {"service_name": service, "revision_name": revision,
-                                    "location": "us-west2", "project_id": "nbaops-local"}},
-            "severity": severity, "timestamp": when.isoformat(),
-            "textPayload": message.replace("{i}", str(i))} for i in range(count)])
+        append_entries(
+            self.home,
+            [
+                {
+                    "resource": {
+                        "type": "cloud_run_revision",
+                        "labels": {
+                            "service_name": service,
+                            "revision_name": revision,
+                            "location": "us-west2",
+                            "project_id": "nbaops-local",
+                        },
+                    },
+                    "severity": severity,
+                    "timestamp": when.isoformat(),
+                    "textPayload": message.replace("{i}", str(i)),
+                }
+                for i in range(count)
+            ],
+        )
 
     def use_standin_logs(self) -> None:
         """Point ``ctx.logs`` at a stand-in serving this world's log store (no sandbox)."""
@@ -228,8 +360,9 @@ class World:
         from nbaops.local.standin import StandIn
 
         standin = StandIn.start(self.home)
-        self.ctx.__dict__["logs"] = LogReader(self.ctx.config.profile, endpoint=standin.url,
-                                              timeout_s=5.0)
+        self.ctx.__dict__["logs"] = LogReader(
+            self.ctx.config.profile, endpoint=standin.url, timeout_s=5.0
+        )
 
     def break_table(self, table: str) -> None:
         """Drop a table so every query reading it fails (the warehouse-fault case)."""

@@ -37,8 +37,13 @@ from nbaops.local.standin import StandIn
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "nbaops-local"
 REGION = "us-west2"
-SERVICES = ("phase3-processors", "phase4-processors", "prediction-coordinator",
-            "prediction-worker", "grading-service")
+SERVICES = (
+    "phase3-processors",
+    "phase4-processors",
+    "prediction-coordinator",
+    "prediction-worker",
+    "grading-service",
+)
 NOW = "2025-01-15T17:00:00Z"
 NOW_DT = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
 MUTATING = {"PATCH", "POST", "DELETE", "PUT"}
@@ -51,18 +56,30 @@ FAST_DEPLOY = {
     "health_wait_s": 0,
     "health_interval_s": 0,
     "ready_timeout_s": 0,
-    "observation": {"interval_s": 0, "count": 2, "failure_limit": 1, "inconclusive_limit": 2,
-                    "consecutive_error_limit": 2},
+    "observation": {
+        "interval_s": 0,
+        "count": 2,
+        "failure_limit": 1,
+        "inconclusive_limit": 2,
+        "consecutive_error_limit": 2,
+    },
 }
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "Ada Lovelace", "GIT_AUTHOR_EMAIL": "ada@example.com",
-           "GIT_COMMITTER_NAME": "Ada Lovelace", "GIT_COMMITTER_EMAIL": "ada@example.com",
-           "GIT_AUTHOR_DATE": "2025-01-14T12:00:00Z", "GIT_COMMITTER_DATE": "2025-01-14T12:00:00Z",
-           "HOME": str(repo), "PATH": "/usr/bin:/bin:/usr/local/bin"}
-    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
-                          check=True)
+    env = {
+        "GIT_AUTHOR_NAME": "Ada Lovelace",
+        "GIT_AUTHOR_EMAIL": "ada@example.com",
+        "GIT_COMMITTER_NAME": "Ada Lovelace",
+        "GIT_COMMITTER_EMAIL": "ada@example.com",
+        "GIT_AUTHOR_DATE": "2025-01-14T12:00:00Z",
+        "GIT_COMMITTER_DATE": "2025-01-14T12:00:00Z",
+        "HOME": str(repo),
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
+    proc = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
+    )
     return proc.stdout.strip()
 
 
@@ -96,14 +113,23 @@ def make_repo(root: Path, deploy: dict[str, Any]) -> tuple[Path, str, str]:
 def seed(home: Path, commit: str) -> None:
     services = []
     for name in SERVICES:
-        services.append(SeedService(name=name, revisions=[
-            SeedRevision(image=f"local.nbaops.dev/services/{name}:old",
-                         labels={"commit-sha": "0" * 40},
-                         create_time=NOW_DT - dt.timedelta(days=3)),
-            SeedRevision(image=f"local.nbaops.dev/services/{name}:{commit[:12]}",
-                         labels={"commit-sha": commit},
-                         create_time=NOW_DT - dt.timedelta(days=1)),
-        ]))
+        services.append(
+            SeedService(
+                name=name,
+                revisions=[
+                    SeedRevision(
+                        image=f"local.nbaops.dev/services/{name}:old",
+                        labels={"commit-sha": "0" * 40},
+                        create_time=NOW_DT - dt.timedelta(days=3),
+                    ),
+                    SeedRevision(
+                        image=f"local.nbaops.dev/services/{name}:{commit[:12]}",
+                        labels={"commit-sha": commit},
+                        create_time=NOW_DT - dt.timedelta(days=1),
+                    ),
+                ],
+            )
+        )
     seed_services(home, PROJECT, REGION, services)
 
 
@@ -123,8 +149,9 @@ class DeployWorld:
         ctx = Context.create("local")
         ctx.__dict__["standin"] = self.standin
         ctx.__dict__["warehouse"] = self.wh
-        ctx.__dict__["cloudrun"] = CloudRun(ctx.config.profile, endpoint=self.standin.url,
-                                            timeout_s=timeout_s, retries=False)
+        ctx.__dict__["cloudrun"] = CloudRun(
+            ctx.config.profile, endpoint=self.standin.url, timeout_s=timeout_s, retries=False
+        )
         return ctx
 
     def requests(self) -> list[dict[str, Any]]:
@@ -156,8 +183,9 @@ def hook(on: Callable[[str], None]) -> Progress:
     return Progress(lambda line, style: on(line))
 
 
-def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-               deploy: dict[str, Any] | None = None) -> DeployWorld:
+def make_world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deploy: dict[str, Any] | None = None
+) -> DeployWorld:
     home = tmp_path / "home"
     home.mkdir()
     repo, first, head = make_repo(tmp_path, {**FAST_DEPLOY, **(deploy or {})})

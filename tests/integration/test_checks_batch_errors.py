@@ -37,8 +37,13 @@ def test_errors_in_a_completed_batch_warn(world: World) -> None:
 def test_failed_batch_fails_with_its_error(world: World) -> None:
     world.games(TODAY, 3)
     world.batch(TODAY, "02:30", expected=60)
-    failed = world.batch(TODAY, "07:00", status="FAILED", errors=60,
-                         message="worker returned 503 for 60 players\ntraceback...")
+    failed = world.batch(
+        TODAY,
+        "07:00",
+        status="FAILED",
+        errors=60,
+        message="worker returned 503 for 60 players\ntraceback...",
+    )
     result = run_check(world.ctx, "batch_errors")
     assert result.verdict is Verdict.FAIL
     assert result.value == 1
@@ -49,8 +54,7 @@ def test_failed_batch_fails_with_its_error(world: World) -> None:
 def test_prediction_without_real_line_in_real_lines_only_mode_fails(world: World) -> None:
     games = world.games(TODAY, 2)
     batch = world.batch(TODAY, "11:30", expected=40)
-    world.predictions(games, batch, et(TODAY, 11, 40), models=("v9",),
-                      line_source="ESTIMATED_AVG")
+    world.predictions(games, batch, et(TODAY, 11, 40), models=("v9",), line_source="ESTIMATED_AVG")
     result = run_check(world.ctx, "batch_errors")
     assert result.verdict is Verdict.FAIL
     assert result.details["real_lines_violations"] == 40
@@ -61,8 +65,7 @@ def test_prediction_without_real_line_in_real_lines_only_mode_fails(world: World
 def test_estimated_lines_are_fine_outside_real_lines_only_mode(world: World) -> None:
     games = world.games(TODAY, 2)
     batch = world.batch(TODAY, "11:30", expected=40, mode="ALL_PLAYERS")
-    world.predictions(games, batch, et(TODAY, 11, 40), line_source="ESTIMATED_AVG",
-                      line_value=None)
+    world.predictions(games, batch, et(TODAY, 11, 40), line_source="ESTIMATED_AVG", line_value=None)
     assert run_check(world.ctx, "batch_errors").verdict is Verdict.PASS
 
 

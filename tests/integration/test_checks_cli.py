@@ -23,8 +23,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBAOPS_HOME", str(path))
         mp.setenv("NBAOPS_NOW", NOW)
-        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY",
-                     "SLACK_WEBHOOK_URL"):
+        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
             mp.delenv(name, raising=False)
         _ = Context.create("local").warehouse  # build the sandbox once
         yield path
@@ -54,8 +53,9 @@ def test_every_flag_has_help() -> None:
         assert all(text.strip() for text in task.help.values())
 
 
-def test_system_health_json_is_one_document_and_exit_0(env: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_system_health_json_is_one_document_and_exit_0(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert call(tasks.system_health, json=True, no_record=True) == 0
     out = capsys.readouterr().out
     doc = json.loads(out)
@@ -93,7 +93,8 @@ def test_an_error_exits_3(env: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_unknown_service_and_bad_date_exit_2_with_one_line(
-        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert call(tasks.system_health, service="nope") == 2
     err = capsys.readouterr().err
     assert "unknown service 'nope'" in err and "Traceback" not in err
@@ -118,8 +119,12 @@ def test_validate_daily_table_and_json(env: Path, capsys: pytest.CaptureFixture[
     doc = json.loads(capsys.readouterr().out)
     assert doc["game_date"] == "2026-01-13" and doc["broke_at"] is None
     assert [c["name"] for c in doc["checks"]] == [
-        "daily.schedule", "daily.box_scores", "daily.features", "daily.predictions",
-        "daily.grading"]
+        "daily.schedule",
+        "daily.box_scores",
+        "daily.features",
+        "daily.predictions",
+        "daily.grading",
+    ]
     assert call(tasks.validate_daily, date="2026-01-13") == 0
     out = capsys.readouterr().out
     assert "validate-daily 2026-01-13" in out and "chain complete" in out

@@ -8,8 +8,9 @@ from nbaops.daily_validation import validate_daily
 from nbaops.verdict import Verdict
 
 
-def _full_day(world: World, *, box_games: int | None = None, grade: int | None = None,
-              lines_missing: int = 0) -> None:
+def _full_day(
+    world: World, *, box_games: int | None = None, grade: int | None = None, lines_missing: int = 0
+) -> None:
     games = world.games(YESTERDAY, 5)  # 100 players
     world.features(games)
     world.lines(games, missing={games[0].game_id: lines_missing} if lines_missing else None)
@@ -31,7 +32,8 @@ def test_complete_chain_passes(world: World) -> None:
     stages = _by_stage(report)
     assert list(stages) == ["schedule", "box_scores", "features", "predictions", "grading"]
     assert stages["grading"].message == (
-        "grading: 200 of 200 predictions of players who played graded (100.0%, PASS)")
+        "grading: 200 of 200 predictions of players who played graded (100.0%, PASS)"
+    )
     doc = report.to_json()
     assert doc["game_date"] == str(YESTERDAY) and doc["counts"]["games_scheduled"] == 5
 
@@ -45,8 +47,7 @@ def test_chain_breaks_at_grading(world: World) -> None:
     assert _by_stage(report)["predictions"].verdict is Verdict.PASS
 
 
-def test_missing_box_scores_break_the_chain_and_later_stages_compare_to_them(
-        world: World) -> None:
+def test_missing_box_scores_break_the_chain_and_later_stages_compare_to_them(world: World) -> None:
     _full_day(world, box_games=0)
     report = validate_daily(world.ctx)
     assert report.broke_at == "box scores"

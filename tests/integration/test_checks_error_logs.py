@@ -40,7 +40,8 @@ def test_a_few_errors_warn_with_top_messages(logs_world: World) -> None:
     assert result.verdict is Verdict.WARN
     assert result.value == 3
     assert result.details["top_messages"] == [
-        {"message": "grading batch N failed: timeout", "count": 3}]
+        {"message": "grading batch N failed: timeout", "count": 3}
+    ]
     assert result.details["per_revision"] == {REV_NEW: 3}
 
 

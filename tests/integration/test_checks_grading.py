@@ -12,8 +12,9 @@ from nbaops.verdict import Verdict
 TWO_DAYS_AGO = TODAY - dt.timedelta(days=2)
 
 
-def _predicted(world: World, day: dt.date, games: int = 4,
-               box_scores: bool = True) -> list[dict[str, object]]:
+def _predicted(
+    world: World, day: dt.date, games: int = 4, box_scores: bool = True
+) -> list[dict[str, object]]:
     scheduled = world.games(day, games)
     batch = world.batch(day, "11:30", expected=len(scheduled) * 20)
     if box_scores:

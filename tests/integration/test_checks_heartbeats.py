@@ -22,7 +22,10 @@ def test_fresh_heartbeats_pass(world: World) -> None:
     assert result.verdict is Verdict.PASS
     assert result.value == 5.0  # minutes since the stalest processor's last heartbeat
     assert {p["processor"] for p in result.details["processors"]} == {
-        "box_scores", "shot_zones", "team_stats"}
+        "box_scores",
+        "shot_zones",
+        "team_stats",
+    }
 
 
 def test_heartbeat_older_than_warn_age_warns(world: World) -> None:
@@ -58,10 +61,14 @@ def test_no_heartbeats_at_all_is_inconclusive(world: World) -> None:
     assert result.verdict is Verdict.INCONCLUSIVE
 
 
-def test_configured_processor_that_never_beat_fails(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    w = make_world(tmp_path, monkeypatch, checks={
-        "processor_heartbeats": {"processors": ["box_scores", "shot_zones"]}})
+def test_configured_processor_that_never_beat_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = make_world(
+        tmp_path,
+        monkeypatch,
+        checks={"processor_heartbeats": {"processors": ["box_scores", "shot_zones"]}},
+    )
     w.heartbeat("box_scores", NOW_DT - 5 * MIN)
     result = run_check(w.ctx, "processor_heartbeats")
     assert result.verdict is Verdict.FAIL

@@ -39,13 +39,14 @@ def test_coverage_between_tiers_warns(world: World) -> None:
 def test_low_coverage_fails_naming_players_and_worst_game(world: World) -> None:
     games = world.games(TODAY, 6, players_per_team=9)  # 108 expected players
     world.features(games)
-    world.lines(games, missing={games[0].game_id: 14, games[1].game_id: 14,
-                                games[2].game_id: 13})
+    world.lines(games, missing={games[0].game_id: 14, games[1].game_id: 14, games[2].game_id: 13})
     result = run_check(world.ctx, "lines_coverage")
     assert result.verdict is Verdict.FAIL
     assert result.value == round(67 / 108 * 100, 2)
-    assert result.message.startswith("coverage 62.0% < 90% (FAIL): 41 of 108 players without a "
-                                     f"line; worst game {games[0].matchup} 4/18")
+    assert result.message.startswith(
+        "coverage 62.0% < 90% (FAIL): 41 of 108 players without a "
+        f"line; worst game {games[0].matchup} 4/18"
+    )
     assert len(result.details["missing_players"]) == 20  # top 20 only
     assert result.details["missing_total"] == 41
     first_missing = result.details["missing_players"][0]
@@ -89,10 +90,12 @@ def test_date_override_and_threshold_override(world: World) -> None:
     games = world.games(YESTERDAY, 5)
     world.features(games)
     world.lines(games, missing={games[0].game_id: 8})  # 92/100
-    assert run_check(world.ctx, "lines_coverage", {"game_date": YESTERDAY}).verdict is \
-        Verdict.WARN
-    strict = run_check(world.ctx, "lines_coverage",
-                       {"game_date": "yesterday", "fail_below": 0.95, "warn_below": 0.99})
+    assert run_check(world.ctx, "lines_coverage", {"game_date": YESTERDAY}).verdict is Verdict.WARN
+    strict = run_check(
+        world.ctx,
+        "lines_coverage",
+        {"game_date": "yesterday", "fail_below": 0.95, "warn_below": 0.99},
+    )
     assert strict.verdict is Verdict.FAIL
     assert strict.threshold == "FAIL < 95%, WARN < 99%"
 

@@ -38,8 +38,12 @@ def test_one_model_short_warns(world: World) -> None:
 def test_model_seen_yesterday_but_silent_now_fails(world: World) -> None:
     yesterday = TODAY - dt.timedelta(days=1)
     old = world.games(yesterday, 2)
-    world.predictions(old, world.batch(yesterday, "11:30", expected=40),
-                      et(yesterday, 11, 40), models=("v8", "v9"))
+    world.predictions(
+        old,
+        world.batch(yesterday, "11:30", expected=40),
+        et(yesterday, 11, 40),
+        models=("v8", "v9"),
+    )
     _batch_with_predictions(world, models=("v8",))  # v9 wrote nothing today
     result = run_check(world.ctx, "recent_predictions")
     assert result.verdict is Verdict.FAIL
@@ -68,8 +72,9 @@ def test_no_games_today_passes(world: World) -> None:
     assert result.message.startswith("no games scheduled today")
 
 
-def test_batch_just_started_owes_nothing_yet(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_just_started_owes_nothing_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     early = make_world(tmp_path, monkeypatch, now="2025-01-15T16:40:00Z")  # 11:40 ET
     early.games(TODAY, 5)
     early.batch(TODAY, "11:30", expected=100, status="RUNNING", completed=False)
@@ -78,8 +83,7 @@ def test_batch_just_started_owes_nothing_yet(tmp_path: Path,
     assert result.message.startswith("nothing due yet") and "still running" in result.message
 
 
-def test_batch_without_expected_count_and_no_predictions_is_inconclusive(
-        world: World) -> None:
+def test_batch_without_expected_count_and_no_predictions_is_inconclusive(world: World) -> None:
     world.games(TODAY, 5)
     world.batch(TODAY, "11:30", expected=None)
     result = run_check(world.ctx, "recent_predictions")
@@ -115,8 +119,8 @@ def test_missing_batches_table_is_error(world: World) -> None:
 
 def test_due_slots_are_eastern_times_in_the_window() -> None:
     now = et(TODAY, 12, 0)
-    slots = due_slots(now, now - dt.timedelta(hours=2), ["02:30", "07:00", "11:30"],
-                      dt.timedelta(minutes=30))
+    slots = due_slots(
+        now, now - dt.timedelta(hours=2), ["02:30", "07:00", "11:30"], dt.timedelta(minutes=30)
+    )
     assert slots == [et(TODAY, 11, 30)]
-    assert due_slots(et(TODAY, 11, 45), et(TODAY, 9, 45), ["11:30"],
-                     dt.timedelta(minutes=30)) == []
+    assert due_slots(et(TODAY, 11, 45), et(TODAY, 9, 45), ["11:30"], dt.timedelta(minutes=30)) == []

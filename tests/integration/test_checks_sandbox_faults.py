@@ -25,8 +25,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBAOPS_HOME", str(home))
         mp.setenv("NBAOPS_NOW", NOW)
-        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY",
-                     "SLACK_WEBHOOK_URL"):
+        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
             mp.delenv(name, raising=False)
         ctx = Context.create("local")
         _ = ctx.warehouse  # builds the sandbox
@@ -51,8 +50,11 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
     from nbaops.system_health import run_system_health
 
     report = run_system_health(clean, record=False)
-    problems = [(c.name, c.service, c.verdict.value, c.message) for c in report.checks
-                if c.verdict is not Verdict.PASS]
+    problems = [
+        (c.name, c.service, c.verdict.value, c.message)
+        for c in report.checks
+        if c.verdict is not Verdict.PASS
+    ]
     assert problems == []
     assert len(report.checks) == 11
 
@@ -60,22 +62,46 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
 @pytest.mark.parametrize(
     ("fault", "service", "check", "check_service", "says"),
     [
-        ("lines-coverage-drop", None, "lines_coverage", None,
-         "players without a line; worst game"),
+        ("lines-coverage-drop", None, "lines_coverage", None, "players without a line; worst game"),
         ("grading-stall", None, "grading_completeness", None, "ungraded, oldest"),
-        ("stale-heartbeat", None, "processor_heartbeats", None,
-         "player_game_summary_processor (phase3-processors) last heartbeat 7."),
-        ("stale-heartbeat", "grading-service", "processor_heartbeats", None,
-         "prediction_grader (grading-service) last heartbeat 7."),
-        ("batch-errors", None, "batch_errors", None,
-         "REAL_LINES_ONLY violation(s): predictions without a real line"),
-        ("error-logs", None, "error_logs", "prediction-worker",
-         "25 ERROR-or-worse entries for prediction-worker"),
+        (
+            "stale-heartbeat",
+            None,
+            "processor_heartbeats",
+            None,
+            "player_game_summary_processor (phase3-processors) last heartbeat 7.",
+        ),
+        (
+            "stale-heartbeat",
+            "grading-service",
+            "processor_heartbeats",
+            None,
+            "prediction_grader (grading-service) last heartbeat 7.",
+        ),
+        (
+            "batch-errors",
+            None,
+            "batch_errors",
+            None,
+            "REAL_LINES_ONLY violation(s): predictions without a real line",
+        ),
+        (
+            "error-logs",
+            None,
+            "error_logs",
+            "prediction-worker",
+            "25 ERROR-or-worse entries for prediction-worker",
+        ),
     ],
 )
-def test_fault_is_caught_by_its_check(clean: Context, fault: str, service: str | None,
-                                      check: str, check_service: str | None,
-                                      says: str) -> None:
+def test_fault_is_caught_by_its_check(
+    clean: Context,
+    fault: str,
+    service: str | None,
+    check: str,
+    check_service: str | None,
+    says: str,
+) -> None:
     from nbaops.sandbox import faults
 
     faults.inject(clean, fault, service)
@@ -92,13 +118,16 @@ def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
     phase4 = clean.config.service("phase4-processors")
     healthy = run_post_deploy(clean, phase4)
     assert [(r.name, r.verdict) for r in healthy] == [
-        ("lines_coverage", Verdict.PASS), ("error_logs", Verdict.PASS)]
+        ("lines_coverage", Verdict.PASS),
+        ("error_logs", Verdict.PASS),
+    ]
     faults.inject(clean, "lines-coverage-drop")
     faults.inject(clean, "error-logs", "phase4-processors")
     degraded = run_post_deploy(clean, phase4)
     assert [(r.name, r.service, r.verdict) for r in degraded] == [
         ("lines_coverage", "phase4-processors", Verdict.FAIL),
-        ("error_logs", "phase4-processors", Verdict.FAIL)]
+        ("error_logs", "phase4-processors", Verdict.FAIL),
+    ]
     assert degraded[0].threshold == "FAIL < 90%, WARN < 95%"
 
 

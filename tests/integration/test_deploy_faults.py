@@ -56,8 +56,10 @@ def test_rollback_failure_exits_3_with_exact_manual_commands(dworld: DeployWorld
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "rollback_failed", report.final_line()
     assert exit_code_for(report.verdict) == 3
-    assert (f"gcloud run services update-traffic {SERVICE} --project=nbaops-local "
-            f"--region=us-west2 --to-revisions={before}=100") in report.manual
+    assert (
+        f"gcloud run services update-traffic {SERVICE} --project=nbaops-local "
+        f"--region=us-west2 --to-revisions={before}=100"
+    ) in report.manual
     assert "ROLLBACK FAILED" in report.final_line()
     row = dworld.audit_rows()[0]
     assert row["outcome"] == "rollback_failed"
@@ -69,8 +71,10 @@ def test_5xx_on_the_deploy_request_restores_the_previous_revision_exit_3(
 ) -> None:
     ctx = dworld.context()
     before = dworld.service().serving_revision
-    progress = at_step("image", lambda: set_api_fault(
-        dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1))
+    progress = at_step(
+        "image",
+        lambda: set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1),
+    )
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "failed", report.final_line()
     assert exit_code_for(report.verdict) == 3
@@ -85,8 +89,12 @@ def test_timeout_on_the_deploy_request_restores_and_a_late_write_cannot_land(
 ) -> None:
     ctx = dworld.context(timeout_s=1.0)
     before = dworld.service().serving_revision
-    progress = at_step("image", lambda: set_api_fault(
-        dworld.home, "timeout", service=SERVICE, method="PATCH", count=1, delay_s=2.5))
+    progress = at_step(
+        "image",
+        lambda: set_api_fault(
+            dworld.home, "timeout", service=SERVICE, method="PATCH", count=1, delay_s=2.5
+        ),
+    )
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "failed", report.final_line()
     assert "timed out" in report.final_line()
@@ -101,8 +109,9 @@ def test_failed_long_running_operation_leaves_the_previous_revision_serving(
 ) -> None:
     ctx = dworld.context()
     before = dworld.service().serving_revision
-    progress = at_step("image", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE,
-                                                      count=1))
+    progress = at_step(
+        "image", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+    )
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "failed", report.final_line()
     assert exit_code_for(report.verdict) == 3
@@ -122,8 +131,9 @@ def test_two_concurrent_deploys_one_refuses_naming_the_holder(dworld: DeployWorl
                 holding.set()
                 release.wait(30)
 
-        results["a"] = run_deploy(dworld.context(), DeployRequest(service=SERVICE),
-                                  progress=hook(on))
+        results["a"] = run_deploy(
+            dworld.context(), DeployRequest(service=SERVICE), progress=hook(on)
+        )
 
     thread = threading.Thread(target=first)
     thread.start()
@@ -174,8 +184,9 @@ def test_ctrl_c_restores_traffic_releases_the_lock_and_records_it(
 
     marker = "round 1" if step == "observe" else "still serves"
     with pytest.raises(KeyboardInterrupt):
-        run_deploy(dworld.context(), DeployRequest(service=SERVICE),
-                   progress=at_step(marker, interrupt))
+        run_deploy(
+            dworld.context(), DeployRequest(service=SERVICE), progress=at_step(marker, interrupt)
+        )
     info = dworld.service()
     assert LOCK_ANNOTATION not in info.annotations
     assert info.traffic_by_revision[before or ""] == 100

@@ -57,8 +57,9 @@ def test_successful_deploy_promotes_labels_audits_and_unlocks(dworld: DeployWorl
 
 def test_model_version_sets_env_and_label_for_prediction_worker(dworld: DeployWorld) -> None:
     ctx = dworld.context()
-    report = run_deploy(ctx, DeployRequest(service="prediction-worker", model_version="v9",
-                                           skip_tests=True))
+    report = run_deploy(
+        ctx, DeployRequest(service="prediction-worker", model_version="v9", skip_tests=True)
+    )
     assert report.outcome == "success", report.final_line()
     rev = ctx.cloudrun.get_revision("prediction-worker", report.new_revision or "")
     assert rev.labels["model-version"] == "v9"
@@ -162,8 +163,7 @@ def test_no_rollback_holds_a_failing_revision(dworld: DeployWorld) -> None:
         if "still serves" in line:
             set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
 
-    report = run_deploy(ctx, DeployRequest(service=SERVICE, no_rollback=True),
-                        progress=hook(on))
+    report = run_deploy(ctx, DeployRequest(service=SERVICE, no_rollback=True), progress=hook(on))
     assert report.outcome == "held" and exit_code_for(report.verdict) == 1
 
 

@@ -27,15 +27,20 @@ def test_clean_repo_without_upstream_passes_with_a_warning(dworld: DeployWorld) 
     got = checks(dworld)
     verdicts = {k: v.verdict for k, v in got.items()}  # type: ignore[attr-defined]
     assert verdicts == {
-        "uncommitted_changes": Verdict.PASS, "branch": Verdict.PASS,
-        "remote_sync": Verdict.WARN, "commits_since_deployed": Verdict.PASS,
-        "schema_changes": Verdict.PASS, "tests": Verdict.PASS,
-        "deployment_status": Verdict.PASS, "service_health": Verdict.PASS,
+        "uncommitted_changes": Verdict.PASS,
+        "branch": Verdict.PASS,
+        "remote_sync": Verdict.WARN,
+        "commits_since_deployed": Verdict.PASS,
+        "schema_changes": Verdict.PASS,
+        "tests": Verdict.PASS,
+        "deployment_status": Verdict.PASS,
+        "service_health": Verdict.PASS,
     }
     commits = got["commits_since_deployed"]
     assert commits.details["listed"] == [  # type: ignore[attr-defined]
         f"{git(dworld.repo, 'rev-parse', '--short', 'HEAD')} Ada Lovelace: "
-        "phase4: faster lines join"]
+        "phase4: faster lines join"
+    ]
     assert "3 passed" in got["tests"].message  # type: ignore[attr-defined]
 
 
@@ -86,6 +91,7 @@ def test_head_without_the_deployed_commit_fails(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     # the service runs the (now unreachable) commit dworld.head
     from deploy_world import seed
+
     seed(dworld.home, dworld.head)
     result = run_predeploy(ctx, ctx.config.service(SERVICE), skip_tests=True)
     got = {c.name: c for c in result.checks}
@@ -123,6 +129,7 @@ def test_status_and_health_of_what_serves(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     revisions = ctx.cloudrun.list_revisions(SERVICE)
     from nbaops.adapters.cloudrun import TrafficSplit
+
     ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(revisions[1].name, 100)])
     set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=5)
     got = checks(dworld, skip_tests=True)
@@ -136,8 +143,7 @@ def test_cloud_run_unreachable_makes_the_cloud_checks_error(dworld: DeployWorld)
 
     set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="GET", count=1)
     got = checks(dworld, skip_tests=True)
-    for name in ("commits_since_deployed", "schema_changes", "deployment_status",
-                 "service_health"):
+    for name in ("commits_since_deployed", "schema_changes", "deployment_status", "service_health"):
         assert got[name].verdict is Verdict.ERROR  # type: ignore[attr-defined]
 
 

@@ -34,7 +34,8 @@ def test_full_deploy_deploys_then_verifies_and_renders(dworld: DeployWorld) -> N
     assert tests.verdict is Verdict.PASS  # --skip-tests is overridden
     text = rendered(report)
     assert "verify-deploy" in text and text.strip().splitlines()[-1].startswith(
-        report.verdict.value)
+        report.verdict.value
+    )
     assert report.to_json()["deploy"]["outcome"] == "success"
 
 
@@ -98,6 +99,7 @@ def test_rollback_without_an_older_ready_revision_is_usage_error(dworld: DeployW
     assert previous_ready_revision(revisions, revisions[-1].name) is None
     assert previous_ready_revision(revisions, None) == revisions[0]
     from nbaops.adapters.cloudrun import TrafficSplit
+
     ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(revisions[-1].name, 100)])
     with pytest.raises(UsageError, match="no ready revision older"):
         run_rollback(dworld.context(), SERVICE)
@@ -108,8 +110,9 @@ def test_rollback_to_a_revision_that_is_not_ready_is_usage_error(dworld: DeployW
         if "] image" in line:
             set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
 
-    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True),
-                        progress=hook(on))
+    report = run_deploy(
+        dworld.context(), DeployRequest(service=SERVICE, skip_tests=True), progress=hook(on)
+    )
     failed = dworld.service().latest_created_revision
     assert report.outcome == "failed"
     with pytest.raises(UsageError, match="not ready"):

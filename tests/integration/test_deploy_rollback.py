@@ -31,8 +31,11 @@ def test_rollback_to_previous_ready_revision_is_verified_and_audited(dworld: Dep
     report = run_rollback(ctx, SERVICE)
     assert report.verdict is Verdict.PASS, report.final_line()
     assert dworld.service().traffic_by_revision == {older: 100}
-    assert {c.name for c in report.checks} == {"rollback_traffic_update",
-                                               "rollback_traffic_verified", "rollback_health"}
+    assert {c.name for c in report.checks} == {
+        "rollback_traffic_update",
+        "rollback_traffic_verified",
+        "rollback_health",
+    }
     row = dworld.audit_rows()[0]
     assert (row["action"], row["outcome"]) == ("rollback", "success")
     assert (row["revision_before"], row["revision_after"]) == (serving, older)
@@ -106,8 +109,9 @@ def test_deploys_history_lists_recent_rows_newest_first(dworld: DeployWorld) -> 
     run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
     run_rollback(dworld.context(), SERVICE)
     history = recent_deploys(dworld.context(), service=SERVICE, limit=10)
-    assert [r["action"] for r in history.rows] == ["rollback", "deploy"] or \
-        sorted(r["action"] for r in history.rows) == ["deploy", "rollback"]
+    assert [r["action"] for r in history.rows] == ["rollback", "deploy"] or sorted(
+        r["action"] for r in history.rows
+    ) == ["deploy", "rollback"]
     assert "started_at >= @since" in history.sql
     doc = history.to_json()
     assert len(doc["deploys"]) == 2
@@ -155,8 +159,9 @@ def test_tasks_exit_2_on_bad_input_with_one_line_and_no_request(
     assert dworld.requests()[mark:] == []
 
 
-def test_task_json_output_is_one_document(dworld: DeployWorld,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_task_json_output_is_one_document(
+    dworld: DeployWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
     from nbaops.cli import deploy as tasks
 
     assert _exit_code(tasks.deploy, service="nope", json=True) == 2

@@ -61,8 +61,12 @@ def expected_by_hand(day: dt.date) -> dict[str, object]:
         per_game[game][1] += 1
         per_game[game][0] += lookup in lined
     covered = sum(1 for p in played if p in lined)
-    return {"expected": len(played), "covered": covered,
-            "coverage": covered / len(played), "per_game": dict(per_game)}
+    return {
+        "expected": len(played),
+        "covered": covered,
+        "coverage": covered / len(played),
+        "per_game": dict(per_game),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,24 +80,53 @@ def real_world(tmp_path_factory: pytest.TempPathFactory) -> World:
         lines = [ln for ln in nba_data.load_points_lines(LINES_DIR) if ln.game_date in DATES]
         games: dict[str, dict[str, object]] = {}
         for g in logs:
-            game = games.setdefault(g.game_id, {
-                "game_id": g.game_id, "game_date": g.game_date, "season": g.season,
-                "start_time": dt.datetime.combine(g.game_date, dt.time(19),
-                                                  ZoneInfo("America/New_York")),
-                "status": "final"})
+            game = games.setdefault(
+                g.game_id,
+                {
+                    "game_id": g.game_id,
+                    "game_date": g.game_date,
+                    "season": g.season,
+                    "start_time": dt.datetime.combine(
+                        g.game_date, dt.time(19), ZoneInfo("America/New_York")
+                    ),
+                    "status": "final",
+                },
+            )
             game["home_team" if g.is_home else "away_team"] = g.team
             game["away_team" if g.is_home else "home_team"] = g.opponent
         world.wh.insert_rows("nba_raw.games", list(games.values()))
-        world.wh.insert_rows("nba_precompute.ml_feature_store", [{
-            "game_id": g.game_id, "game_date": g.game_date, "player_lookup": g.player_lookup,
-            "player_name": g.player_name, "team": g.team, "opponent": g.opponent,
-            "is_home": g.is_home, "feature_version": "realdata",
-            "created_at": dt.datetime.combine(g.game_date, dt.time(6), dt.UTC)} for g in logs])
-        world.wh.insert_rows("nba_precompute.points_lines", [{
-            "game_id": ln.odds_game_id, "game_date": ln.game_date,
-            "player_lookup": ln.player_lookup, "player_name": ln.player,
-            "bookmaker": ln.bookmaker, "points_line": ln.line,
-            "snapshot_time": ln.commence_time} for ln in lines])
+        world.wh.insert_rows(
+            "nba_precompute.ml_feature_store",
+            [
+                {
+                    "game_id": g.game_id,
+                    "game_date": g.game_date,
+                    "player_lookup": g.player_lookup,
+                    "player_name": g.player_name,
+                    "team": g.team,
+                    "opponent": g.opponent,
+                    "is_home": g.is_home,
+                    "feature_version": "realdata",
+                    "created_at": dt.datetime.combine(g.game_date, dt.time(6), dt.UTC),
+                }
+                for g in logs
+            ],
+        )
+        world.wh.insert_rows(
+            "nba_precompute.points_lines",
+            [
+                {
+                    "game_id": ln.odds_game_id,
+                    "game_date": ln.game_date,
+                    "player_lookup": ln.player_lookup,
+                    "player_name": ln.player,
+                    "bookmaker": ln.bookmaker,
+                    "points_line": ln.line,
+                    "snapshot_time": ln.commence_time,
+                }
+                for ln in lines
+            ],
+        )
         yield world
 
 
@@ -105,12 +138,15 @@ def test_coverage_matches_an_independent_computation(real_world: World, day: dt.
     assert result.details["expected_players"] == truth["expected"]
     assert result.details["players_with_line"] == truth["covered"]
     assert result.value == pytest.approx(round(truth["coverage"] * 100, 2))  # type: ignore[operator]
-    per_game = {g["game_id"]: [g["with_line"], g["expected"]]
-                for g in result.details["per_game"]}
+    per_game = {g["game_id"]: [g["with_line"], g["expected"]] for g in result.details["per_game"]}
     assert per_game == truth["per_game"]
-    expected_verdict = (Verdict.FAIL if truth["coverage"] < 0.90  # type: ignore[operator]
-                        else Verdict.WARN if truth["coverage"] < 0.95  # type: ignore[operator]
-                        else Verdict.PASS)
+    expected_verdict = (
+        Verdict.FAIL
+        if truth["coverage"] < 0.90  # type: ignore[operator]
+        else Verdict.WARN
+        if truth["coverage"] < 0.95  # type: ignore[operator]
+        else Verdict.PASS
+    )
     assert result.verdict is expected_verdict
     assert result.details["missing_total"] == truth["expected"] - truth["covered"]  # type: ignore[operator]
 

@@ -16,8 +16,13 @@ from checks_world import NOW_DT, TODAY, YESTERDAY, World, et, make_world
 
 from nbaops.verdict import Verdict, exit_code_for
 
-ALL_SERVICES = ["phase3-processors", "phase4-processors", "prediction-coordinator",
-                "prediction-worker", "grading-service"]
+ALL_SERVICES = [
+    "phase3-processors",
+    "phase4-processors",
+    "prediction-coordinator",
+    "prediction-worker",
+    "grading-service",
+]
 
 
 def healthy_day(world: World) -> None:
@@ -70,15 +75,18 @@ def test_json_document_has_exactly_the_contract_shape(healthy: World) -> None:
     assert set(doc) == {"verdict", "checks"}
     assert doc["verdict"] == "PASS"
     for check in doc["checks"]:
-        assert {"name", "service", "verdict", "value", "threshold", "message",
-                "duration_s"} <= set(check)
+        assert {"name", "service", "verdict", "value", "threshold", "message", "duration_s"} <= set(
+            check
+        )
         assert check["verdict"] in {"PASS", "WARN", "FAIL", "INCONCLUSIVE", "ERROR"}
 
 
 def test_service_filter_runs_only_that_services_checks(healthy: World) -> None:
     report = run(healthy, "grading-service")
     assert [(c.name, c.service) for c in report.checks] == [
-        ("grading_completeness", "grading-service"), ("error_logs", "grading-service")]
+        ("grading_completeness", "grading-service"),
+        ("error_logs", "grading-service"),
+    ]
 
 
 def test_unknown_service_is_a_usage_error(healthy: World) -> None:
@@ -90,8 +98,7 @@ def test_unknown_service_is_a_usage_error(healthy: World) -> None:
 
 def test_a_failing_check_fails_the_run_and_the_others_still_report(healthy: World) -> None:
     healthy.break_table("nba_analytics.processor_heartbeats")
-    healthy.log("phase4-processors", "phase4-processors-00002-abc", "lines feed 500 {i}",
-                count=12)
+    healthy.log("phase4-processors", "phase4-processors-00002-abc", "lines feed 500 {i}", count=12)
     report = run(healthy)
     by = {(c.name, c.service): c for c in report.checks}
     assert by[("processor_heartbeats", "phase3-processors")].verdict is Verdict.ERROR
@@ -138,13 +145,15 @@ def silent_endpoint() -> Iterator[str]:
 
 
 def test_a_hung_check_times_out_as_error_without_delaying_the_rest(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_endpoint: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_endpoint: str
+) -> None:
     from nbaops.adapters.logs import LogReader
 
     world = make_world(tmp_path, monkeypatch, checks={"timeout_s": 1.5})
     healthy_day(world)
-    world.ctx.__dict__["logs"] = LogReader(world.ctx.config.profile, endpoint=silent_endpoint,
-                                           timeout_s=30.0)
+    world.ctx.__dict__["logs"] = LogReader(
+        world.ctx.config.profile, endpoint=silent_endpoint, timeout_s=30.0
+    )
     started = time.monotonic()
     report = run(world, record=False)
     elapsed = time.monotonic() - started
@@ -157,8 +166,9 @@ def test_a_hung_check_times_out_as_error_without_delaying_the_rest(
     assert exit_code_for(report.verdict) == 3
 
 
-def test_step_summary_is_appended_as_markdown(healthy: World, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_step_summary_is_appended_as_markdown(
+    healthy: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     summary = tmp_path / "summary.md"
     summary.write_text("# earlier step\n", encoding="utf-8")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -178,8 +188,9 @@ def test_history_is_recorded_and_alerts_dispatched(healthy: World) -> None:
     run_ids = {c.details.get("run_id") for c in report.checks}
     assert len(run_ids) == 1 and None not in run_ids
     rows = healthy.wh.query(
-        "SELECT check_name, verdict FROM `nba_ops.check_results` "
-        "WHERE run_at >= @since", {"since": NOW_DT - dt.timedelta(minutes=1)}).rows
+        "SELECT check_name, verdict FROM `nba_ops.check_results` WHERE run_at >= @since",
+        {"since": NOW_DT - dt.timedelta(minutes=1)},
+    ).rows
     assert len(rows) == len(report.checks)
     assert {"check_name": "shot_zones", "verdict": "ERROR"} in rows
     assert any(note.startswith("alerts:") for note in report.notes)
@@ -190,9 +201,10 @@ def test_history_is_recorded_and_alerts_dispatched(healthy: World) -> None:
 def test_no_record_writes_no_history(healthy: World) -> None:
     report = run(healthy, record=False)
     assert report.notes == []
-    rows = healthy.wh.query("SELECT COUNT(*) AS n FROM `nba_ops.check_results` "
-                            "WHERE run_at >= @since",
-                            {"since": NOW_DT - dt.timedelta(days=1)}).rows
+    rows = healthy.wh.query(
+        "SELECT COUNT(*) AS n FROM `nba_ops.check_results` WHERE run_at >= @since",
+        {"since": NOW_DT - dt.timedelta(days=1)},
+    ).rows
     assert rows[0]["n"] == 0
 
 

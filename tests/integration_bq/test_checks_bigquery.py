@@ -123,8 +123,7 @@ def _essence(results: list[CheckResult]) -> list[tuple[str, str, object, str]]:
 def test_check_gives_the_same_result_on_bigquery_and_duckdb(
     name: str, endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bq = BigQueryWarehouse(f"nbaops-chk-{uuid.uuid4().hex[:8]}", "US", endpoint=endpoint,
-                           root=ROOT)
+    bq = BigQueryWarehouse(f"nbaops-chk-{uuid.uuid4().hex[:8]}", "US", endpoint=endpoint, root=ROOT)
     bq.create_tables(load_catalog(ROOT))
     on_bq = SCENARIOS[name](_world(tmp_path / "bq", monkeypatch, bq))
     duck = DuckDBWarehouse(tmp_path / "duck" / "warehouse.duckdb", root=ROOT)

@@ -35,9 +35,12 @@ if str(INTEGRATION) not in sys.path:
 BASE_CONFIG: dict[str, Any] = yaml.safe_load((REPO / "nbaops.yaml").read_text(encoding="utf-8"))
 SERVICES = tuple(BASE_CONFIG["services"])
 
-FAST = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FAST = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 pytestmark = pytest.mark.unit
 
@@ -45,10 +48,13 @@ pytestmark = pytest.mark.unit
 # ---------------------------------------------------------------- config files
 
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-    st.lists(st.integers(-5, 5), max_size=3), st.dictionaries(st.text(max_size=5),
-                                                              st.integers(), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.integers(-5, 5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
 
 
@@ -128,12 +134,21 @@ def test_a_mutated_config_loads_or_fails_with_one_line_config_error(
         assert _one_line(str(exc)), str(exc)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.one_of(st.binary(max_size=300),
-                     st.text(max_size=200).map(lambda t: t.encode("utf-8", "replace"))))
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    raw=st.one_of(
+        st.binary(max_size=300), st.text(max_size=200).map(lambda t: t.encode("utf-8", "replace"))
+    )
+)
 def test_garbage_config_exits_2_with_one_line_through_the_runner(
-    raw: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    raw: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from nbaops.cli.runner import run
@@ -164,16 +179,50 @@ def _lint(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str
 
 
 JSONISH = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-              st.text(max_size=12), st.sampled_from(["STRING", "RECORD", "NUMERIC", "INT64",
-                                                     "REPEATED", "REQUIRED", "name", "type",
-                                                     "mode", "fields"])),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=12),
+        st.sampled_from(
+            [
+                "STRING",
+                "RECORD",
+                "NUMERIC",
+                "INT64",
+                "REPEATED",
+                "REQUIRED",
+                "name",
+                "type",
+                "mode",
+                "fields",
+            ]
+        ),
+    ),
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.sampled_from(["name", "type", "mode", "fields", "description",
-                                         "precision", "scale", "maxLength", "schema",
-                                         "defaultValueExpression", "policyTags", "x"]),
-                        children, max_size=5)),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "type",
+                    "mode",
+                    "fields",
+                    "description",
+                    "precision",
+                    "scale",
+                    "maxLength",
+                    "schema",
+                    "defaultValueExpression",
+                    "policyTags",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        ),
+    ),
     max_leaves=20,
 )
 
@@ -230,8 +279,9 @@ def _expect_usage_error(world: Any, action: Any, capsys: pytest.CaptureFixture[s
     assert world.mutating(since) == []
 
 
-NAMES = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
-                max_size=30).filter(lambda s: s not in SERVICES)
+NAMES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30
+).filter(lambda s: s not in SERVICES)
 
 
 @FAST
@@ -244,23 +294,28 @@ def test_unknown_service_names_exit_2_and_change_nothing(
     from nbaops.services_status import deployed_commit_report
 
     ctx = deploy_env.context()
-    _expect_usage_error(deploy_env, lambda: run_deploy(ctx, DeployRequest(service=service)),
-                        capsys)
+    _expect_usage_error(deploy_env, lambda: run_deploy(ctx, DeployRequest(service=service)), capsys)
     _expect_usage_error(deploy_env, lambda: run_rollback(ctx, service), capsys)
     _expect_usage_error(deploy_env, lambda: deployed_commit_report(ctx, service), capsys)
 
 
 @FAST
-@given(canary=st.one_of(st.integers(max_value=0), st.integers(min_value=100)),
-       dry_run=st.booleans())
+@given(
+    canary=st.one_of(st.integers(max_value=0), st.integers(min_value=100)), dry_run=st.booleans()
+)
 def test_canary_outside_1_to_99_exits_2_and_changes_nothing(
     canary: int, dry_run: bool, deploy_env: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from nbaops.deploy.deploy import DeployRequest, run_deploy
 
     ctx = deploy_env.context()
-    _expect_usage_error(deploy_env, lambda: run_deploy(ctx, DeployRequest(
-        service="phase4-processors", canary=canary, dry_run=dry_run)), capsys)
+    _expect_usage_error(
+        deploy_env,
+        lambda: run_deploy(
+            ctx, DeployRequest(service="phase4-processors", canary=canary, dry_run=dry_run)
+        ),
+        capsys,
+    )
 
 
 @FAST
@@ -271,8 +326,11 @@ def test_bad_model_versions_exit_2_and_change_nothing(
     from nbaops.deploy.deploy import DeployRequest, run_deploy
 
     ctx = deploy_env.context()
-    _expect_usage_error(deploy_env, lambda: run_deploy(ctx, DeployRequest(
-        service="prediction-worker", model_version=version)), capsys)
+    _expect_usage_error(
+        deploy_env,
+        lambda: run_deploy(ctx, DeployRequest(service="prediction-worker", model_version=version)),
+        capsys,
+    )
 
 
 _MODEL_VERSION = __import__("re").compile(r"^v[0-9]{1,4}(?:[._-][0-9a-z]{1,20})?$")
@@ -292,8 +350,9 @@ def test_dates_and_windows_parse_or_raise_one_line_usage_errors(text: str) -> No
 
 @FAST
 @given(window=st.text(min_size=1, max_size=12))  # "" means "no --window" (default)
-def test_drift_windows_exit_2_or_run(window: str, capsys: pytest.CaptureFixture[str],
-                                     deploy_env: Any) -> None:
+def test_drift_windows_exit_2_or_run(
+    window: str, capsys: pytest.CaptureFixture[str], deploy_env: Any
+) -> None:
     from nbaops import clock
     from nbaops.drift.run import check_drift
 

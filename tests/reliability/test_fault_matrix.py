@@ -85,11 +85,13 @@ class Cell:
 CELLS: list[Cell] = []
 
 
-def cell(id_: str, dependency: str, fault: str, component: str, expected: str) -> Callable[
-        [Callable[[Env], None]], Callable[[Env], None]]:
+def cell(
+    id_: str, dependency: str, fault: str, component: str, expected: str
+) -> Callable[[Callable[[Env], None]], Callable[[Env], None]]:
     def register(fn: Callable[[Env], None]) -> Callable[[Env], None]:
         CELLS.append(Cell(id_, dependency, fault, component, expected, fn))
         return fn
+
     return register
 
 
@@ -138,12 +140,18 @@ def game_day(world: Any, *, missing_lines: int = 0) -> None:
 def hold_duckdb_file(env: Env, path: Path) -> None:
     """Another process opens the DuckDB file and keeps it locked until the test ends."""
     proc = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time\n"
-         "con = duckdb.connect(sys.argv[1])\n"
-         "print('locked', flush=True)\n"
-         "time.sleep(120)\n", str(path)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "con = duckdb.connect(sys.argv[1])\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     env.cleanups.append(lambda: (proc.kill(), proc.wait()))
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
 
@@ -179,50 +187,66 @@ def standin_ctx(env: Env, *, timeout_s: float = 5.0) -> tuple[Any, Path]:
     env.cleanups.append(standin.stop)
     ctx = Context.create("local")
     ctx.__dict__["standin"] = standin
-    ctx.__dict__["cloudrun"] = CloudRun(ctx.config.profile, endpoint=standin.url,
-                                        timeout_s=timeout_s, retries=False)
+    ctx.__dict__["cloudrun"] = CloudRun(
+        ctx.config.profile, endpoint=standin.url, timeout_s=timeout_s, retries=False
+    )
     return ctx, home
 
 
 # ---------------------------------------------------------------- warehouse
 
 
-@cell("warehouse-error-check", "warehouse query", "error (table dropped)", "inv check-lines",
-      "check ERROR with the engine's error text and its SQL; exit 3")
+@cell(
+    "warehouse-error-check",
+    "warehouse query",
+    "error (table dropped)",
+    "inv check-lines",
+    "check ERROR with the engine's error text and its SQL; exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.cli.checks import _single_check
 
     world = checks_world(env)
     game_day(world)
     world.break_table("nba_precompute.points_lines")
-    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(
-        world.ctx))
+    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(world.ctx))
     check = doc["checks"][0]
     assert check["verdict"] == "ERROR", check
     assert "points_lines" in check["message"] and "points_lines" in check["query"]
     assert code == 3 and doc["verdict"] == "ERROR"
 
 
-@cell("warehouse-error-deploy", "warehouse query", "error (table dropped)",
-      "inv deploy (post-deploy validation)",
-      "validation ERROR -> automatic rollback, previous revision 100%, audit row, exit 3")
+@cell(
+    "warehouse-error-deploy",
+    "warehouse query",
+    "error (table dropped)",
+    "inv deploy (post-deploy validation)",
+    "validation ERROR -> automatic rollback, previous revision 100%, audit row, exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.deploy.deploy import DeployRequest, run_deploy
 
     world = deploy_world(env)
     before = world.service().serving_revision
     world.wh.execute("DROP TABLE `nba_precompute.points_lines`")
-    code, doc, _err = env.run(lambda: run_deploy(world.context(), DeployRequest(
-        service="phase4-processors", skip_tests=True)))
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(), DeployRequest(service="phase4-processors", skip_tests=True)
+        )
+    )
     assert doc["outcome"] == "rolled_back", doc
     assert code == 3
     assert serving(world) == {before: 100}
     assert [r["outcome"] for r in world.audit_rows()] == ["rolled_back"]
 
 
-@cell("warehouse-error-history", "warehouse query", "error (history table dropped)",
-      "inv system-health (history write)",
-      "the run's verdict and exit code are unchanged; each result says 'not recorded: <why>'")
+@cell(
+    "warehouse-error-history",
+    "warehouse query",
+    "error (history table dropped)",
+    "inv system-health (history write)",
+    "the run's verdict and exit code are unchanged; each result says 'not recorded: <why>'",
+)
 def _(env: Env) -> None:
     from nbaops.system_health import run_system_health
 
@@ -232,15 +256,22 @@ def _(env: Env) -> None:
     world.use_standin_logs()
     report = run_system_health(world.ctx, "phase4-processors", record=True)
     assert {c.name: c.verdict.value for c in report.checks} == {
-        "lines_coverage": "PASS", "error_logs": "PASS"}
+        "lines_coverage": "PASS",
+        "error_logs": "PASS",
+    }
     assert report.verdict.value == "PASS"
     history = [str(c.details.get("history", "")) for c in report.checks]
     assert all(h.startswith("not recorded") for h in history), history
     assert "check_results" in history[0]
 
 
-@cell("warehouse-timeout", "warehouse query", "timeout (checks.timeout_s exceeded)",
-      "inv check-lines", "check ERROR 'timed out after 1s' while the warehouse hangs; exit 3")
+@cell(
+    "warehouse-timeout",
+    "warehouse query",
+    "timeout (checks.timeout_s exceeded)",
+    "inv check-lines",
+    "check ERROR 'timed out after 1s' while the warehouse hangs; exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.adapters.warehouse import DuckDBWarehouse
     from nbaops.cli.checks import _single_check
@@ -248,19 +279,22 @@ def _(env: Env) -> None:
     world = checks_world(env, checks={"timeout_s": 1})
     game_day(world)
     hold_duckdb_file(env, world.wh.path)
-    world.ctx.__dict__["warehouse"] = DuckDBWarehouse(world.wh.path, root=REPO,
-                                                      lock_timeout_s=30)
+    world.ctx.__dict__["warehouse"] = DuckDBWarehouse(world.wh.path, root=REPO, lock_timeout_s=30)
     started = time.monotonic()
-    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(
-        world.ctx))
+    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(world.ctx))
     assert time.monotonic() - started < 10
     check = doc["checks"][0]
     assert check["verdict"] == "ERROR" and "timed out after 1s" in check["message"], check
     assert code == 3
 
 
-@cell("warehouse-locked", "warehouse query", "locked by another process",
-      "inv check-lines", "check ERROR naming the lock; exit 3")
+@cell(
+    "warehouse-locked",
+    "warehouse query",
+    "locked by another process",
+    "inv check-lines",
+    "check ERROR naming the lock; exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.adapters.warehouse import DuckDBWarehouse
     from nbaops.cli.checks import _single_check
@@ -268,31 +302,37 @@ def _(env: Env) -> None:
     world = checks_world(env)
     game_day(world)
     hold_duckdb_file(env, world.wh.path)
-    world.ctx.__dict__["warehouse"] = DuckDBWarehouse(world.wh.path, root=REPO,
-                                                      lock_timeout_s=0.3)
-    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(
-        world.ctx))
+    world.ctx.__dict__["warehouse"] = DuckDBWarehouse(world.wh.path, root=REPO, lock_timeout_s=0.3)
+    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(world.ctx))
     check = doc["checks"][0]
     assert check["verdict"] == "ERROR" and "locked by another process" in check["message"]
     assert code == 3
 
 
-@cell("warehouse-empty", "warehouse query", "empty result (games scheduled, no data)",
-      "inv system-health",
-      "every warehouse check is INCONCLUSIVE or FAIL, none PASS; exit 1 (a FAIL dominates)")
+@cell(
+    "warehouse-empty",
+    "warehouse query",
+    "empty result (games scheduled, no data)",
+    "inv system-health",
+    "every warehouse check is INCONCLUSIVE or FAIL, none PASS; exit 1 (a FAIL dominates)",
+)
 def _(env: Env) -> None:
     import checks_world as cw
 
     from nbaops.system_health import run_system_health
 
     world = checks_world(env)
-    for day, status in ((cw.TODAY, "Scheduled"), (cw.YESTERDAY, "Final"),
-                        (cw.TODAY - dt.timedelta(days=2), "Final")):
+    for day, status in (
+        (cw.TODAY, "Scheduled"),
+        (cw.YESTERDAY, "Final"),
+        (cw.TODAY - dt.timedelta(days=2), "Final"),
+    ):
         world.games(day, 3, status=status)
     world.use_standin_logs()
     code, doc, _err = env.run(lambda: run_system_health(world.ctx, None, record=False))
-    data_checks = {k: c["verdict"] for k, c in checks_of(doc).items()
-                   if not k.startswith("error_logs")}
+    data_checks = {
+        k: c["verdict"] for k, c in checks_of(doc).items() if not k.startswith("error_logs")
+    }
     assert len(data_checks) == 6
     assert all(v in ("INCONCLUSIVE", "FAIL") for v in data_checks.values()), data_checks
     assert code == 1 and doc["verdict"] == "FAIL"
@@ -302,8 +342,13 @@ def _(env: Env) -> None:
 
 
 def _deploy_under_api_fault(
-    env: Env, kind: str, *, at: str, timeout_s: float = 10.0,
-    service: str | None = "phase4-processors", **fault: Any,
+    env: Env,
+    kind: str,
+    *,
+    at: str,
+    timeout_s: float = 10.0,
+    service: str | None = "phase4-processors",
+    **fault: Any,
 ) -> tuple[Any, int, dict[str, Any], str | None]:
     from deploy_world import hook
 
@@ -319,16 +364,24 @@ def _deploy_under_api_fault(
             fired.append(True)
             set_api_fault(world.home, kind, service=service, **fault)
 
-    code, doc, _err = env.run(lambda: run_deploy(
-        world.context(timeout_s=timeout_s), DeployRequest(service="phase4-processors",
-                                                          skip_tests=True),
-        progress=hook(on)))
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(timeout_s=timeout_s),
+            DeployRequest(service="phase4-processors", skip_tests=True),
+            progress=hook(on),
+        )
+    )
     assert fired, f"the deploy never reached {at!r}"
     return world, code, doc, before
 
 
-@cell("cloudrun-4xx-deploy", "Cloud Run API", "HTTP 403 on reads", "inv deploy",
-      "pre-deploy ERROR: refused before any change (no mutating request), audit row, exit 3")
+@cell(
+    "cloudrun-4xx-deploy",
+    "Cloud Run API",
+    "HTTP 403 on reads",
+    "inv deploy",
+    "pre-deploy ERROR: refused before any change (no mutating request), audit row, exit 3",
+)
 def _(env: Env) -> None:
     from deploy_world import hook
 
@@ -338,38 +391,59 @@ def _(env: Env) -> None:
     world = deploy_world(env)
     set_api_fault(world.home, "http-4xx", service="phase4-processors", method="GET")
     since = len(world.requests())
-    code, doc, _err = env.run(lambda: run_deploy(
-        world.context(), DeployRequest(service="phase4-processors", skip_tests=True),
-        progress=hook(lambda line: None)))
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(),
+            DeployRequest(service="phase4-processors", skip_tests=True),
+            progress=hook(lambda line: None),
+        )
+    )
     assert doc["outcome"] == "refused", doc
     assert code == 3
     assert world.mutating(since) == []
     assert [r["outcome"] for r in world.audit_rows()] == ["refused"]
 
 
-@cell("cloudrun-5xx-deploy", "Cloud Run API", "HTTP 503 on the new-revision PATCH",
-      "inv deploy", "previous revision keeps 100% (verified), audit row 'failed', exit 3")
+@cell(
+    "cloudrun-5xx-deploy",
+    "Cloud Run API",
+    "HTTP 503 on the new-revision PATCH",
+    "inv deploy",
+    "previous revision keeps 100% (verified), audit row 'failed', exit 3",
+)
 def _(env: Env) -> None:
-    world, code, doc, before = _deploy_under_api_fault(env, "http-5xx", at="image",
-                                                       method="PATCH", count=1)
+    world, code, doc, before = _deploy_under_api_fault(
+        env, "http-5xx", at="image", method="PATCH", count=1
+    )
     assert doc["outcome"] == "failed" and code == 3, doc
     assert world.service().traffic_by_revision[before] == 100
     assert [r["outcome"] for r in world.audit_rows()] == ["failed"]
 
 
-@cell("cloudrun-timeout-deploy", "Cloud Run API", "timeout on the new-revision PATCH",
-      "inv deploy", "previous revision keeps 100%, audit row 'failed', exit 3")
+@cell(
+    "cloudrun-timeout-deploy",
+    "Cloud Run API",
+    "timeout on the new-revision PATCH",
+    "inv deploy",
+    "previous revision keeps 100%, audit row 'failed', exit 3",
+)
 def _(env: Env) -> None:
     world, code, doc, before = _deploy_under_api_fault(
-        env, "timeout", at="image", timeout_s=1.0, method="PATCH", count=1, delay_s=2.0)
+        env, "timeout", at="image", timeout_s=1.0, method="PATCH", count=1, delay_s=2.0
+    )
     assert doc["outcome"] == "failed" and code == 3, doc
     time.sleep(1.5)  # the late PATCH lands on a stale etag and must not move traffic
     assert serving(world) == {before: 100}
     assert [r["outcome"] for r in world.audit_rows()] == ["failed"]
 
 
-@cell("cloudrun-lro-fail-deploy", "Cloud Run API", "long-running operation fails",
-      "inv deploy", "new revision never gets traffic, previous keeps 100%, audit row, exit 3")
+@cell(
+    "cloudrun-lro-fail-deploy",
+    "Cloud Run API",
+    "long-running operation fails",
+    "inv deploy",
+    "new revision never gets traffic, previous keeps 100%, audit row, exit 3",
+)
 def _(env: Env) -> None:
     world, code, doc, before = _deploy_under_api_fault(env, "lro-fail", at="image", count=1)
     assert doc["outcome"] == "failed" and code == 3, doc
@@ -379,8 +453,13 @@ def _(env: Env) -> None:
     assert [r["outcome"] for r in world.audit_rows()] == ["failed"]
 
 
-@cell("cloudrun-5xx-status", "Cloud Run API", "HTTP 503 on reads", "inv check-all-services",
-      "that service ERROR with the API error, the others still reported; exit 3")
+@cell(
+    "cloudrun-5xx-status",
+    "Cloud Run API",
+    "HTTP 503 on reads",
+    "inv check-all-services",
+    "that service ERROR with the API error, the others still reported; exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.local.api_faults import set_api_fault
     from nbaops.services_status import check_all_services
@@ -394,8 +473,13 @@ def _(env: Env) -> None:
     assert code == 3
 
 
-@cell("cloudrun-timeout-status", "Cloud Run API", "timeout on reads", "inv deployed-commit",
-      "one-line error naming the timeout, no traceback; exit 3")
+@cell(
+    "cloudrun-timeout-status",
+    "Cloud Run API",
+    "timeout on reads",
+    "inv deployed-commit",
+    "one-line error naming the timeout, no traceback; exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.local.api_faults import set_api_fault
     from nbaops.services_status import deployed_commit_report
@@ -411,8 +495,13 @@ def _(env: Env) -> None:
 # ---------------------------------------------------------------- health endpoint
 
 
-@cell("health-5xx-check", "health endpoint", "HTTP 500", "inv health-check",
-      "FAIL with the status; exit 1")
+@cell(
+    "health-5xx-check",
+    "health endpoint",
+    "HTTP 500",
+    "inv health-check",
+    "FAIL with the status; exit 1",
+)
 def _(env: Env) -> None:
     from nbaops.local.api_faults import set_api_fault
     from nbaops.services_status import health_check
@@ -423,8 +512,13 @@ def _(env: Env) -> None:
     assert doc["verdict"] == "FAIL" and code == 1, doc
 
 
-@cell("health-timeout-check", "health endpoint", "no answer (timeout)", "inv health-check",
-      "FAIL 'no answer'; exit 1")
+@cell(
+    "health-timeout-check",
+    "health endpoint",
+    "no answer (timeout)",
+    "inv health-check",
+    "FAIL 'no answer'; exit 1",
+)
 def _(env: Env) -> None:
     from nbaops.local.api_faults import set_api_fault
     from nbaops.services_status import health_check
@@ -436,12 +530,18 @@ def _(env: Env) -> None:
     assert "no answer" in json.dumps(doc)
 
 
-@cell("health-5xx-deploy", "health endpoint", "HTTP 500 from the new revision",
-      "inv deploy", "new revision fails its health gate -> rolled back, previous 100%, audit "
-      "row 'rolled_back', exit 1")
+@cell(
+    "health-5xx-deploy",
+    "health endpoint",
+    "HTTP 500 from the new revision",
+    "inv deploy",
+    "new revision fails its health gate -> rolled back, previous 100%, audit "
+    "row 'rolled_back', exit 1",
+)
 def _(env: Env) -> None:
-    world, code, doc, before = _deploy_under_api_fault(env, "health-5xx", at="still serves",
-                                                       count=1)
+    world, code, doc, before = _deploy_under_api_fault(
+        env, "health-5xx", at="still serves", count=1
+    )
     assert doc["outcome"] == "rolled_back" and code == 1, doc
     health = next(c for c in doc["steps"] if c["name"] == "new_revision_health")
     assert health["verdict"] == "FAIL", health
@@ -449,8 +549,13 @@ def _(env: Env) -> None:
     assert [r["outcome"] for r in world.audit_rows()] == ["rolled_back"]
 
 
-@cell("health-5xx-predeploy", "health endpoint", "HTTP 500 from the serving revision",
-      "inv deploy (pre-deploy)", "refused before any change (no mutating request); exit 1")
+@cell(
+    "health-5xx-predeploy",
+    "health endpoint",
+    "HTTP 500 from the serving revision",
+    "inv deploy (pre-deploy)",
+    "refused before any change (no mutating request); exit 1",
+)
 def _(env: Env) -> None:
     from nbaops.deploy.deploy import DeployRequest, run_deploy
     from nbaops.local.api_faults import set_api_fault
@@ -458,8 +563,11 @@ def _(env: Env) -> None:
     world = deploy_world(env)
     set_api_fault(world.home, "health-5xx", service="phase4-processors")
     since = len(world.requests())
-    code, doc, _err = env.run(lambda: run_deploy(world.context(), DeployRequest(
-        service="phase4-processors", skip_tests=True)))
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(), DeployRequest(service="phase4-processors", skip_tests=True)
+        )
+    )
     assert doc["outcome"] == "refused" and code == 1, doc
     assert world.mutating(since) == []
     assert [r["outcome"] for r in world.audit_rows()] == ["refused"]
@@ -468,8 +576,13 @@ def _(env: Env) -> None:
 # ---------------------------------------------------------------- Cloud Logging
 
 
-@cell("logging-error-check", "Cloud Logging", "entries:list HTTP 500",
-      "inv system-health (error_logs)", "error_logs ERROR (never PASS) for every service; exit 3")
+@cell(
+    "logging-error-check",
+    "Cloud Logging",
+    "entries:list HTTP 500",
+    "inv system-health (error_logs)",
+    "error_logs ERROR (never PASS) for every service; exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.local.api_faults import set_api_fault
     from nbaops.system_health import run_system_health
@@ -478,20 +591,26 @@ def _(env: Env) -> None:
     game_day(world)
     world.use_standin_logs()
     set_api_fault(world.home, "logging-error")
-    code, doc, _err = env.run(lambda: run_system_health(world.ctx, "phase4-processors",
-                                                        record=False))
+    code, doc, _err = env.run(
+        lambda: run_system_health(world.ctx, "phase4-processors", record=False)
+    )
     checks = checks_of(doc)
     assert checks["error_logs[phase4-processors]"]["verdict"] == "ERROR", checks
     assert checks["lines_coverage[phase4-processors]"]["verdict"] == "PASS"
     assert code == 3 and doc["verdict"] == "ERROR"
 
 
-@cell("logging-error-deploy", "Cloud Logging", "entries:list HTTP 500",
-      "inv deploy (post-deploy validation)",
-      "validation ERROR -> rollback to the previous revision, audit row, exit 3")
+@cell(
+    "logging-error-deploy",
+    "Cloud Logging",
+    "entries:list HTTP 500",
+    "inv deploy (post-deploy validation)",
+    "validation ERROR -> rollback to the previous revision, audit row, exit 3",
+)
 def _(env: Env) -> None:
-    world, code, doc, before = _deploy_under_api_fault(env, "logging-error", at="image",
-                                                       service=None)
+    world, code, doc, before = _deploy_under_api_fault(
+        env, "logging-error", at="image", service=None
+    )
     assert doc["outcome"] == "rolled_back" and code == 3, doc
     assert serving(world) == {before: 100}
     assert [r["outcome"] for r in world.audit_rows()] == ["rolled_back"]
@@ -500,8 +619,9 @@ def _(env: Env) -> None:
 # ---------------------------------------------------------------- Slack
 
 
-def _slack_run(env: Env, *, status: int = 200, delay_s: float = 0.0) -> tuple[
-        int, dict[str, Any], str, list[str]]:
+def _slack_run(
+    env: Env, *, status: int = 200, delay_s: float = 0.0
+) -> tuple[int, dict[str, Any], str, list[str]]:
     import slack_receiver
 
     world = checks_world(env, alerts={"timeout_s": 0.5})
@@ -561,9 +681,14 @@ class _SlowProxy:
         self.server.server_close()
 
 
-@cell("slack-5xx", "Slack webhook", "HTTP 503", "inv system-health (alerts)",
-      "report and exit code unchanged (FAIL, exit 1); delivery failure noted, redacted; "
-      "alert kept in the outbox")
+@cell(
+    "slack-5xx",
+    "Slack webhook",
+    "HTTP 503",
+    "inv system-health (alerts)",
+    "report and exit code unchanged (FAIL, exit 1); delivery failure noted, redacted; "
+    "alert kept in the outbox",
+)
 def _(env: Env) -> None:
     code, doc, err, secrets = _slack_run(env, status=503)
     assert code == 1 and doc["verdict"] == "FAIL", doc
@@ -575,9 +700,13 @@ def _(env: Env) -> None:
     assert outbox.exists() and "lines_coverage" in outbox.read_text(encoding="utf-8")
 
 
-@cell("slack-timeout", "Slack webhook", "no answer within alerts.timeout_s",
-      "inv system-health (alerts)",
-      "report and exit code unchanged (FAIL, exit 1); the run is not held up; redacted")
+@cell(
+    "slack-timeout",
+    "Slack webhook",
+    "no answer within alerts.timeout_s",
+    "inv system-health (alerts)",
+    "report and exit code unchanged (FAIL, exit 1); the run is not held up; redacted",
+)
 def _(env: Env) -> None:
     started = time.monotonic()
     code, doc, err, secrets = _slack_run(env, delay_s=3.0)
@@ -641,8 +770,13 @@ def _drift_task(env: Env, **flags: Any) -> tuple[int, dict[str, Any], str]:
     return code, json.loads(out.out.strip().splitlines()[-1]), out.err
 
 
-@cell("github-5xx", "GitHub API", "HTTP 502 on every call", "inv check-drift --sync-issues",
-      "exit 3 (sync ERROR) with the drift report intact; the token never printed")
+@cell(
+    "github-5xx",
+    "GitHub API",
+    "HTTP 502 on every call",
+    "inv check-drift --sync-issues",
+    "exit 3 (sync ERROR) with the drift report intact; the token never printed",
+)
 def _(env: Env) -> None:
     import drift_world
 
@@ -672,8 +806,13 @@ def _path_without_git(env: Env) -> str:
     return str(bin_dir)
 
 
-@cell("git-missing-drift", "git", "not installed (PATH without git)", "inv check-drift",
-      "one-line error 'git is not installed', no traceback; exit 3")
+@cell(
+    "git-missing-drift",
+    "git",
+    "not installed (PATH without git)",
+    "inv check-drift",
+    "one-line error 'git is not installed', no traceback; exit 3",
+)
 def _(env: Env) -> None:
     import drift_world
 
@@ -686,16 +825,24 @@ def _(env: Env) -> None:
     assert "Traceback" not in err
 
 
-@cell("git-missing-deploy", "git", "not installed (PATH without git)", "inv deploy",
-      "git checks ERROR: refused before any change (no mutating request), audit row; exit 3")
+@cell(
+    "git-missing-deploy",
+    "git",
+    "not installed (PATH without git)",
+    "inv deploy",
+    "git checks ERROR: refused before any change (no mutating request), audit row; exit 3",
+)
 def _(env: Env) -> None:
     from nbaops.deploy.deploy import DeployRequest, run_deploy
 
     world = deploy_world(env)
     since = len(world.requests())
     env.mp.setenv("PATH", _path_without_git(env))
-    code, doc, _err = env.run(lambda: run_deploy(world.context(), DeployRequest(
-        service="phase4-processors", skip_tests=True)))
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(), DeployRequest(service="phase4-processors", skip_tests=True)
+        )
+    )
     assert code == 3 and doc["outcome"] == "refused", doc
     branch = next(c for c in doc["checks"] if c["name"] == "branch")
     assert branch["verdict"] == "ERROR" and "git is not installed" in branch["message"]
@@ -703,8 +850,13 @@ def _(env: Env) -> None:
     assert [r["outcome"] for r in world.audit_rows()] == ["refused"]
 
 
-@cell("git-not-a-repo-drift", "git", "not a repository", "inv check-drift",
-      "one-line error 'not a git repository'; exit 3")
+@cell(
+    "git-not-a-repo-drift",
+    "git",
+    "not a repository",
+    "inv check-drift",
+    "one-line error 'not a git repository'; exit 3",
+)
 def _(env: Env) -> None:
     import drift_world
 
@@ -723,8 +875,13 @@ def _(env: Env) -> None:
     assert "Traceback" not in err
 
 
-@cell("git-detached-head-deploy", "git", "detached HEAD", "inv deploy (pre-deploy)",
-      "branch check FAIL: refused before any change (no mutating request), audit row; exit 1")
+@cell(
+    "git-detached-head-deploy",
+    "git",
+    "detached HEAD",
+    "inv deploy (pre-deploy)",
+    "branch check FAIL: refused before any change (no mutating request), audit row; exit 1",
+)
 def _(env: Env) -> None:
     import deploy_world as dw
 
@@ -733,8 +890,11 @@ def _(env: Env) -> None:
     world = deploy_world(env)
     dw.git(world.repo, "checkout", "-q", "--detach", "HEAD")
     since = len(world.requests())
-    code, doc, _err = env.run(lambda: run_deploy(world.context(), DeployRequest(
-        service="phase4-processors", skip_tests=True)))
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(), DeployRequest(service="phase4-processors", skip_tests=True)
+        )
+    )
     assert doc["outcome"] == "refused" and code == 1, doc
     branch = [c for c in doc["checks"] if c["name"] == "branch"]
     assert branch and branch[0]["verdict"] == "FAIL", doc["checks"]
@@ -746,8 +906,9 @@ def _(env: Env) -> None:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Iterator[Env]:
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Env]:
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     state = Env(tmp_path, monkeypatch, capsys)
@@ -784,14 +945,11 @@ def render_doc() -> str:
     lines = [
         "# Fault matrix",
         "",
-        "Every external dependency of nbaops, each way it fails, and what nbaops does about "
-        "it.",
-        "Each row is one test, `tests/reliability/test_fault_matrix.py::test_cell[<id>]`, "
-        "which",
+        "Every external dependency of nbaops, each way it fails, and what nbaops does about it.",
+        "Each row is one test, `tests/reliability/test_fault_matrix.py::test_cell[<id>]`, which",
         "injects the fault through the local stand-ins (the Cloud Run/Logging stand-in's API "
         "faults,",
-        "HTTP servers on 127.0.0.1 for Slack and GitHub, a DuckDB file locked by another "
-        "process,",
+        "HTTP servers on 127.0.0.1 for Slack and GitHub, a DuckDB file locked by another process,",
         "a `PATH` without git) and asserts the outcome through the real entry points.",
         "",
         "Generated from the test parameters: `python tests/reliability/test_fault_matrix.py` "
@@ -802,15 +960,17 @@ def render_doc() -> str:
         "|---|---|---|---|---|",
     ]
     for c in CELLS:
-        lines.append(f"| {c.dependency} | {c.fault} | {c.component} | {c.expected} | "
-                     f"`test_cell[{c.id}]` |")
+        lines.append(
+            f"| {c.dependency} | {c.fault} | {c.component} | {c.expected} | `test_cell[{c.id}]` |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def test_fault_matrix_doc_is_current() -> None:
     assert DOC.exists(), "run: python tests/reliability/test_fault_matrix.py"
     assert DOC.read_text(encoding="utf-8") == render_doc(), (
-        "docs/fault-matrix.md is stale; run: python tests/reliability/test_fault_matrix.py")
+        "docs/fault-matrix.md is stale; run: python tests/reliability/test_fault_matrix.py"
+    )
 
 
 if __name__ == "__main__":

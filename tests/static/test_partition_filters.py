@@ -126,10 +126,16 @@ def test_the_finder_sees_the_queries_of_every_check_and_ops_module() -> None:
     """Guards against a silent pass: the finder must see each module that queries tables."""
     seen = {Path(s.path).relative_to(PACKAGE).as_posix() for s in SITES}
     expected = {
-        "checks/lines_coverage.py", "checks/grading_completeness.py",
-        "checks/recent_predictions.py", "checks/batch_errors.py",
-        "checks/processor_heartbeats.py", "checks/shot_zones.py",
-        "daily_validation.py", "anomaly.py", "deploy/history.py", "alerts/state.py",
+        "checks/lines_coverage.py",
+        "checks/grading_completeness.py",
+        "checks/recent_predictions.py",
+        "checks/batch_errors.py",
+        "checks/processor_heartbeats.py",
+        "checks/shot_zones.py",
+        "daily_validation.py",
+        "anomaly.py",
+        "deploy/history.py",
+        "alerts/state.py",
         "regression/sources.py",
     }
     assert expected <= seen, f"queries not found in: {sorted(expected - seen)}"
@@ -153,10 +159,16 @@ def test_query_filters_every_partitioned_table_on_its_partition_column(site: Sql
         ("SELECT COUNT(*) FROM `nba_raw.games`", True),
         ("SELECT * FROM `nba_raw.games` WHERE game_date = @d OR status = 'x'", True),
         ("SELECT * FROM `nba_raw.games` WHERE NOT (game_date = @d)", True),
-        ("SELECT g.game_id FROM `nba_raw.games` g JOIN `nba_precompute.points_lines` l "
-         "ON l.game_id = g.game_id WHERE g.game_date = @d", True),
-        ("SELECT g.game_id FROM `nba_raw.games` g JOIN `nba_precompute.points_lines` l "
-         "ON l.game_id = g.game_id AND l.game_date = @d WHERE g.game_date = @d", False),
+        (
+            "SELECT g.game_id FROM `nba_raw.games` g JOIN `nba_precompute.points_lines` l "
+            "ON l.game_id = g.game_id WHERE g.game_date = @d",
+            True,
+        ),
+        (
+            "SELECT g.game_id FROM `nba_raw.games` g JOIN `nba_precompute.points_lines` l "
+            "ON l.game_id = g.game_id AND l.game_date = @d WHERE g.game_date = @d",
+            False,
+        ),
         ("SELECT * FROM `nba_raw.games` WHERE game_date BETWEEN @a AND @b", False),
         ("WITH x AS (SELECT * FROM `nba_raw.games` WHERE game_date >= @a) SELECT * FROM x", False),
         ("SELECT * FROM `nba_ops.deploys` WHERE started_at >= @since AND service = @s", False),

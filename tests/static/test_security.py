@@ -95,14 +95,19 @@ class _Scan:
         if self.constant(node):
             return True
         if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else getattr(
-                node.func, "attr", "")
+            name = (
+                node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            )
             if name in IDENTIFIER_HELPERS:
                 return True
             # "sep".join(<safe piece> for ...): a list of quoted identifiers
-            if (name == "join" and isinstance(node.func, ast.Attribute)
-                    and self.constant(node.func.value) and len(node.args) == 1
-                    and isinstance(node.args[0], ast.GeneratorExp | ast.ListComp)):
+            if (
+                name == "join"
+                and isinstance(node.func, ast.Attribute)
+                and self.constant(node.func.value)
+                and len(node.args) == 1
+                and isinstance(node.args[0], ast.GeneratorExp | ast.ListComp)
+            ):
                 return self.safe_piece(node.args[0].elt)
         return False
 
@@ -125,20 +130,25 @@ class _Scan:
         for node in nodes:
             first = getattr(node, "lineno", 1)
             last = getattr(node, "end_lineno", first) or first
-            if any(MARKER in line for line in self.lines[first - 1:last]):
+            if any(MARKER in line for line in self.lines[first - 1 : last]):
                 return True
         return False
 
     def findings(self) -> Iterator[Formatted]:
         scopes: list[ast.AST] = [self.tree]
-        scopes += [n for n in ast.walk(self.tree)
-                   if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        scopes += [
+            n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
         seen: set[tuple[int, int]] = set()
         for scope in scopes:
             names = _assignments(scope)
             for call in ast.walk(scope):
-                if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                        and call.func.attr in SQL_SINKS and call.args):
+                if not (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in SQL_SINKS
+                    and call.args
+                ):
                     continue
                 arg = call.args[0]
                 candidates = names.get(arg.id, []) if isinstance(arg, ast.Name) else [arg]
@@ -150,8 +160,11 @@ class _Scan:
                     seen.add(key)
                     unsafe = [p for p in parts if not self.safe_piece(p)]
                     if unsafe and not self.marked(call, cand):
-                        yield Formatted(str(self.path.relative_to(REPO)), cand.lineno,
-                                        tuple(ast.unparse(p) for p in unsafe))
+                        yield Formatted(
+                            str(self.path.relative_to(REPO)),
+                            cand.lineno,
+                            tuple(ast.unparse(p) for p in unsafe),
+                        )
 
 
 def formatted_sql(paths: list[Path]) -> list[Formatted]:
@@ -169,16 +182,24 @@ def _python_files() -> list[Path]:
 # safe. Their owners should replace an entry with the S608 marker (see MARKER) on the
 # line; an entry that no longer matches fails the test below, so this list only shrinks.
 REVIEWED: dict[tuple[str, tuple[str, ...]], str] = {
-    ("nbaops/adapters/warehouse.py", ("', '.join(selects)",)):
-        "UNNEST(CAST($cN AS <column type>[])) AS <quote_ident(column)>: values are $cN "
-        "parameters, types come from the table itself",
-    ("nbaops/adapters/warehouse.py", ("st.sql",)):
-        "EXPLAIN of an already transpiled statement; its values stay bound parameters",
-    ("nbaops/regression/golden.py", ("table", "_quote(str(path))", "fmt")):
-        "COPY TO a file: DuckDB takes no parameter for the target path, which is escaped; "
-        "table and format are module constants",
-    ("nbaops/regression/sources.py", ("table",)):
-        "DESCRIBE of a table name chosen by the module (identifier only)",
+    (
+        "nbaops/adapters/warehouse.py",
+        ("', '.join(selects)",),
+    ): "UNNEST(CAST($cN AS <column type>[])) AS <quote_ident(column)>: values are $cN "
+    "parameters, types come from the table itself",
+    (
+        "nbaops/adapters/warehouse.py",
+        ("st.sql",),
+    ): "EXPLAIN of an already transpiled statement; its values stay bound parameters",
+    (
+        "nbaops/regression/golden.py",
+        ("table", "_quote(str(path))", "fmt"),
+    ): "COPY TO a file: DuckDB takes no parameter for the target path, which is escaped; "
+    "table and format are module constants",
+    (
+        "nbaops/regression/sources.py",
+        ("table",),
+    ): "DESCRIBE of a table name chosen by the module (identifier only)",
 }
 
 
@@ -197,16 +218,23 @@ def test_no_sql_is_built_by_formatting_values_into_strings() -> None:
 @pytest.mark.parametrize(
     ("source", "flagged"),
     [
-        ('def f(wh, day):\n    wh.query(f"SELECT * FROM t WHERE d = \'{day}\'")\n', True),
-        ('def f(wh, day):\n    sql = "SELECT * FROM t WHERE d = %s" % day\n    wh.query(sql)\n',
-         True),
+        ("def f(wh, day):\n    wh.query(f\"SELECT * FROM t WHERE d = '{day}'\")\n", True),
+        (
+            'def f(wh, day):\n    sql = "SELECT * FROM t WHERE d = %s" % day\n    wh.query(sql)\n',
+            True,
+        ),
         ('def f(wh, d):\n    wh.execute("DELETE FROM t WHERE d = {}".format(d))\n', True),
         ('def f(wh, d):\n    wh.query("SELECT * FROM t WHERE d = \'" + d + "\'")\n', True),
-        ('def f(wh, t):\n    wh.execute(f"DROP TABLE {t}")  # noqa: S608 - identifiers only\n',
-         False),
+        (
+            'def f(wh, t):\n    wh.execute(f"DROP TABLE {t}")  # noqa: S608 - identifiers only\n',
+            False,
+        ),
         ('def f(wh, t):\n    wh.execute(f"DROP TABLE {quote_ident(t)}")\n', False),
-        ('COLS = "a, b"\nSQL = f"SELECT {COLS} FROM t WHERE d = @d"\n'
-         'def f(wh, d):\n    wh.query(SQL, {"d": d})\n', False),
+        (
+            'COLS = "a, b"\nSQL = f"SELECT {COLS} FROM t WHERE d = @d"\n'
+            'def f(wh, d):\n    wh.query(SQL, {"d": d})\n',
+            False,
+        ),
         ('def f(wh, d):\n    wh.query("SELECT * FROM t WHERE d = @d", {"d": d})\n', False),
     ],
 )
@@ -288,7 +316,8 @@ def test_actions_are_pinned_to_commit_shas_and_checkout_keeps_no_token(path: Pat
 
 SECRET_PATTERNS = {
     "Slack webhook URL": re.compile(
-        r"hooks\.slack\.com/services/T[A-Z0-9]{8,}/B[A-Z0-9]{8,}/[A-Za-z0-9]{24}"),
+        r"hooks\.slack\.com/services/T[A-Z0-9]{8,}/B[A-Z0-9]{8,}/[A-Za-z0-9]{24}"
+    ),
     "private key": re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"),
     "Google API key": re.compile(r"AIza[0-9A-Za-z_-]{35}"),
     "GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})"),
@@ -302,10 +331,16 @@ def secrets_in(text: str) -> list[str]:
 
 
 def _repo_files() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     return [REPO / name for name in listed if name and (REPO / name).is_file()]
 
 

@@ -28,8 +28,13 @@ from nbaops.table_catalog import load_catalog, partition_filter_problems
 from nbaops.verdict import CheckResult, Verdict
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = ["phase3-processors", "phase4-processors", "prediction-coordinator",
-            "prediction-worker", "grading-service"]
+SERVICES = [
+    "phase3-processors",
+    "phase4-processors",
+    "prediction-coordinator",
+    "prediction-worker",
+    "grading-service",
+]
 
 
 @pytest.fixture
@@ -62,8 +67,7 @@ def test_every_check_query_filters_every_partitioned_table() -> None:
     queries = [daily_validation.SQL]
     for spec in REGISTRY.values():
         module = importlib.import_module(spec.module)
-        queries += [v for k, v in vars(module).items() if k.endswith("SQL") and
-                    isinstance(v, str)]
+        queries += [v for k, v in vars(module).items() if k.endswith("SQL") and isinstance(v, str)]
     assert len(queries) >= 10
     for sql in queries:
         assert partition_filter_problems(sql, catalog) == [], sql
@@ -75,9 +79,11 @@ def test_plan_runs_error_logs_once_per_service(ctx: Context) -> None:
     assert [p.label for p in planned][-5:] == [f"error_logs [{s}]" for s in SERVICES]
     assert len(planned) == 11
     only = plan_checks(ctx, service="phase3-processors")
-    assert [p.label for p in only] == ["processor_heartbeats [phase3-processors]",
-                                       "shot_zones [phase3-processors]",
-                                       "error_logs [phase3-processors]"]
+    assert [p.label for p in only] == [
+        "processor_heartbeats [phase3-processors]",
+        "shot_zones [phase3-processors]",
+        "error_logs [phase3-processors]",
+    ]
     with pytest.raises(UnknownServiceError):
         plan_checks(ctx, service="phase5")
 
@@ -93,16 +99,22 @@ def test_post_deploy_entries_carry_their_overrides_and_the_revision(ctx: Context
 
 
 def _service(post_deploy: list[dict[str, object]]) -> ServiceConfig:
-    return ServiceConfig(name="grading-service", owner="@x", source_paths=("a/",),
-                         health_path="/health", post_deploy=tuple(post_deploy))
+    return ServiceConfig(
+        name="grading-service",
+        owner="@x",
+        source_paths=("a/",),
+        health_path="/health",
+        post_deploy=tuple(post_deploy),
+    )
 
 
 def test_bad_post_deploy_entries_are_config_errors(ctx: Context) -> None:
     with pytest.raises(ConfigError, match="unknown check 'nope'; known checks: lines_coverage"):
         plan_post_deploy(ctx, _service([{"check": "nope"}]))
     with pytest.raises(ConfigError, match=r"services.grading-service.post_deploy\[1\]"):
-        plan_post_deploy(ctx, _service([{"check": "error_logs"},
-                                        {"check": "grading_completeness", "lag": 3}]))
+        plan_post_deploy(
+            ctx, _service([{"check": "error_logs"}, {"check": "grading_completeness", "lag": 3}])
+        )
 
 
 def test_repository_post_deploy_entries_are_valid(ctx: Context) -> None:
@@ -123,8 +135,7 @@ class ScriptedSpec(CheckSpec):
 
 
 def _planned(name: str, body: Callable[[Context, CheckParams], CheckResult]) -> PlannedCheck:
-    return PlannedCheck(ScriptedSpec(name, "grading-service", name, body=body),
-                        CheckParams(name))
+    return PlannedCheck(ScriptedSpec(name, "grading-service", name, body=body), CheckParams(name))
 
 
 def _ok(ctx: Context, params: CheckParams) -> CheckResult:
@@ -135,8 +146,9 @@ def test_runner_turns_exceptions_into_error_and_keeps_plan_order(ctx: Context) -
     def boom(ctx: Context, params: CheckParams) -> CheckResult:
         raise RuntimeError("disk on fire\nsecond line")
 
-    results = run_planned(ctx, [_planned("a", _ok), _planned("b", boom), _planned("c", _ok)],
-                          timeout_s=5)
+    results = run_planned(
+        ctx, [_planned("a", _ok), _planned("b", boom), _planned("c", _ok)], timeout_s=5
+    )
     assert [r.name for r in results] == ["a", "b", "c"]
     assert results[1].verdict is Verdict.ERROR
     assert results[1].message == "RuntimeError: disk on fire"
@@ -152,8 +164,13 @@ def test_runner_times_out_a_stuck_check_without_waiting_for_it(ctx: Context) -> 
 
     events: list[tuple[str, str]] = []
     started = time.monotonic()
-    results = run_planned(ctx, [_planned("stuck", stuck), _planned("ok", _ok)], timeout_s=0.3,
-                          max_workers=1, progress=lambda e, p, r: events.append((e, p.spec.id)))
+    results = run_planned(
+        ctx,
+        [_planned("stuck", stuck), _planned("ok", _ok)],
+        timeout_s=0.3,
+        max_workers=1,
+        progress=lambda e, p, r: events.append((e, p.spec.id)),
+    )
     elapsed = time.monotonic() - started
     release.set()
     assert results[0].verdict is Verdict.ERROR
@@ -170,6 +187,7 @@ def test_runner_runs_checks_concurrently(ctx: Context) -> None:
         barrier.wait()  # only returns if all four run at the same time
         return _ok(ctx, params)
 
-    results = run_planned(ctx, [_planned(f"c{i}", meet) for i in range(4)], timeout_s=10,
-                          max_workers=4)
+    results = run_planned(
+        ctx, [_planned(f"c{i}", meet) for i in range(4)], timeout_s=10, max_workers=4
+    )
     assert [r.verdict for r in results] == [Verdict.PASS] * 4

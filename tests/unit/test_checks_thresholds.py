@@ -102,8 +102,15 @@ def test_schema_describes_every_key_with_its_kind() -> None:
     assert schema["properties"]["checks"] == {"$ref": "#/$defs/checks"}
     props = checks["properties"]
     assert checks["additionalProperties"] is False
-    json_type = {"fraction": "number", "number": "number", "integer": "integer",
-                 "duration": "string", "date": "string", "texts": "array", "text": "string"}
+    json_type = {
+        "fraction": "number",
+        "number": "number",
+        "integer": "integer",
+        "duration": "string",
+        "date": "string",
+        "texts": "array",
+        "text": "string",
+    }
     for name, key in RUNNER_KEYS.items():
         assert props[name]["type"] == json_type[key.kind]
     assert set(props) == set(RUNNER_KEYS) | set(CHECK_KEYS)
@@ -139,5 +146,10 @@ def test_tiers_and_formatting() -> None:
     assert above_tiers(0.01, 0.02, 0.0) is Verdict.WARN
     assert above_tiers(0.0, 0.02, 0.0) is Verdict.PASS
     assert (pct(0.9), pct(0.625), pct1(0.62)) == ("90%", "62.5%", "62.0%")
-    assert [duration_text(dt.timedelta(seconds=s)) for s in (600, 7200, 86400, 172800, 90)] \
-        == ["10m", "2h", "24h", "2d", "90s"]
+    assert [duration_text(dt.timedelta(seconds=s)) for s in (600, 7200, 86400, 172800, 90)] == [
+        "10m",
+        "2h",
+        "24h",
+        "2d",
+        "90s",
+    ]

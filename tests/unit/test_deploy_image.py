@@ -12,20 +12,32 @@ from nbaops.errors import ConfigError, UsageError
 COMMIT = "a" * 40
 
 
-@pytest.mark.parametrize("ref", [
-    "us-west2-docker.pkg.dev/nba-props-platform/services/phase4-processors:abc123",
-    "gcr.io/p/img@sha256:" + "0" * 64,
-    "localhost:5000/team/img:v1.2",
-    "img:latest",
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "us-west2-docker.pkg.dev/nba-props-platform/services/phase4-processors:abc123",
+        "gcr.io/p/img@sha256:" + "0" * 64,
+        "localhost:5000/team/img:v1.2",
+        "img:latest",
+    ],
+)
 def test_valid_references(ref: str) -> None:
     assert validate_image(ref) == ref
 
 
-@pytest.mark.parametrize("ref", [
-    "", "UPPER/img:tag", "img", "gcr.io/p/img:", "gcr.io/p/img:tag with space",
-    "gcr.io/p/img@sha256:short", "-bad/img:tag", "a" * 600 + ":t",
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "",
+        "UPPER/img:tag",
+        "img",
+        "gcr.io/p/img:",
+        "gcr.io/p/img:tag with space",
+        "gcr.io/p/img@sha256:short",
+        "-bad/img:tag",
+        "a" * 600 + ":t",
+    ],
+)
 def test_invalid_references_are_usage_errors(ref: str) -> None:
     with pytest.raises(UsageError, match="--image"):
         validate_image(ref)
@@ -33,8 +45,13 @@ def test_invalid_references_are_usage_errors(ref: str) -> None:
 
 def test_local_plan_reuses_the_repository_of_the_running_image() -> None:
     ctx = Context(config=load_config(profile="local"))
-    plan = plan_image(ctx, "phase4-processors", COMMIT, given=None,
-                      current_image="local.reg/nba/services/phase4-processors:old")
+    plan = plan_image(
+        ctx,
+        "phase4-processors",
+        COMMIT,
+        given=None,
+        current_image="local.reg/nba/services/phase4-processors:old",
+    )
     assert plan.ref == f"local.reg/nba/services/phase4-processors:{COMMIT}"
     assert plan.source == "local-registry" and plan.build is None
     assert realize(ctx, plan) == plan.ref

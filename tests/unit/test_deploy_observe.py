@@ -10,8 +10,14 @@ from nbaops.verdict import CheckResult, Verdict
 
 
 def _r(verdict: Verdict, name: str = "c") -> CheckResult:
-    return CheckResult(name=name, service="s", verdict=verdict, value=None, threshold="",
-                       message=verdict.value.lower())
+    return CheckResult(
+        name=name,
+        service="s",
+        verdict=verdict,
+        value=None,
+        threshold="",
+        message=verdict.value.lower(),
+    )
 
 
 def _script(*verdicts: Verdict):  # type: ignore[no-untyped-def]
@@ -25,8 +31,13 @@ def _script(*verdicts: Verdict):  # type: ignore[no-untyped-def]
 
 
 def policy(**kw: float) -> ObservationPolicy:
-    base = {"interval_s": 0, "count": 3, "failure_limit": 1, "inconclusive_limit": 2,
-            "consecutive_error_limit": 2}
+    base = {
+        "interval_s": 0,
+        "count": 3,
+        "failure_limit": 1,
+        "inconclusive_limit": 2,
+        "consecutive_error_limit": 2,
+    }
     base.update(kw)
     return ObservationPolicy.from_config(base)
 
@@ -98,8 +109,9 @@ def test_warn_round_makes_warn_and_interval_sleeps_between_rounds() -> None:
     slept: list[float] = []
     measure, _ = _script(Verdict.PASS, Verdict.WARN, Verdict.PASS)
     rounds: list[int] = []
-    result = observe(measure, policy(interval_s=5), sleep=slept.append,
-                     on_round=lambda r: rounds.append(r.index))
+    result = observe(
+        measure, policy(interval_s=5), sleep=slept.append, on_round=lambda r: rounds.append(r.index)
+    )
     assert result.verdict is Verdict.WARN
     assert slept == [5, 5]  # no sleep after the last round
     assert rounds == [1, 2, 3]
@@ -108,8 +120,9 @@ def test_warn_round_makes_warn_and_interval_sleeps_between_rounds() -> None:
     assert len(check.details["rounds"]) == 3
 
 
-@pytest.mark.parametrize("key", ["count", "failure_limit", "inconclusive_limit",
-                                 "consecutive_error_limit"])
+@pytest.mark.parametrize(
+    "key", ["count", "failure_limit", "inconclusive_limit", "consecutive_error_limit"]
+)
 def test_limits_below_one_are_config_errors(key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         policy(**{key: 0})

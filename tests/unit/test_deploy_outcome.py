@@ -23,8 +23,14 @@ from nbaops.verdict import Verdict
         (Verdict.ERROR, "rollback", True, Action.HOLD, "held", 3),
     ],
 )
-def test_decision_table(verdict: Verdict, on_inconclusive: str, no_rollback: bool,
-                        action: Action, outcome: str, code: int) -> None:
+def test_decision_table(
+    verdict: Verdict,
+    on_inconclusive: str,
+    no_rollback: bool,
+    action: Action,
+    outcome: str,
+    code: int,
+) -> None:
     decision = decide(verdict, on_inconclusive=on_inconclusive, no_rollback=no_rollback)
     assert (decision.action, decision.outcome, decision.exit_code) == (action, outcome, code)
     assert decision.verdict is verdict

@@ -21,11 +21,14 @@ def test_defaults_and_overrides() -> None:
     assert DeploySettings.from_config({}).lock_ttl_s == 1800
 
 
-@pytest.mark.parametrize(("section", "key"), [
-    ({"on_inconclusive": "retry"}, "on_inconclusive"),
-    ({"candidate_tag": "Bad_Tag"}, "candidate_tag"),
-    ({"lock_ttl_s": 10, "observation": {"interval_s": 30, "count": 3}}, "lock_ttl_s"),
-])
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ({"on_inconclusive": "retry"}, "on_inconclusive"),
+        ({"candidate_tag": "Bad_Tag"}, "candidate_tag"),
+        ({"lock_ttl_s": 10, "observation": {"interval_s": 30, "count": 3}}, "lock_ttl_s"),
+    ],
+)
 def test_invalid_values_are_config_errors(section: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         DeploySettings.from_config(section)
@@ -45,12 +48,15 @@ def test_config_schema_rejects_a_typo(tmp_path: Path) -> None:
         load_config(path)
 
 
-@pytest.mark.parametrize(("raw", "label"), [
-    ("ada@laptop.local", "ada_laptop_local"),
-    ("Grace Hopper", "grace_hopper"),
-    ("", "unknown"),
-    ("x" * 80, "x" * 63),
-])
+@pytest.mark.parametrize(
+    ("raw", "label"),
+    [
+        ("ada@laptop.local", "ada_laptop_local"),
+        ("Grace Hopper", "grace_hopper"),
+        ("", "unknown"),
+        ("x" * 80, "x" * 63),
+    ],
+)
 def test_sanitize_label(raw: str, label: str) -> None:
     assert sanitize_label(raw) == label
 
@@ -67,8 +73,9 @@ def test_lock_annotation_round_trip_and_expiry() -> None:
 
 
 def test_audit_record_row_and_spool_encoding(tmp_path: Path) -> None:
-    record = audit.AuditRecord(deploy_id="d-1", service="s", action="deploy", actor="a",
-                               profile="local")
+    record = audit.AuditRecord(
+        deploy_id="d-1", service="s", action="deploy", actor="a", profile="local"
+    )
     record.add("pre-deploy", CheckResult("tests", "s", Verdict.PASS, 0, "", "ok"))
     record.note("lock", "FAIL", "held")
     record.finish("refused", "held by b")

@@ -410,7 +410,13 @@ def test_command_resolution_catches_typos(command: str, problem: str | None) -> 
 
 def test_every_documented_nox_session_exists() -> None:
     source = (ROOT / "noxfile.py").read_text(encoding="utf-8")
-    sessions = set(re.findall(r"@nox\.session\([^)]*\)\s*\ndef (\w+)\(", source))
+    sessions = set()
+    for args, function in re.findall(r"@nox\.session\(([^)]*)\)\s*\ndef (\w+)\(", source):
+        named = re.search(r"name=\"([\w-]+)\"", args)
+        sessions.add(named.group(1) if named else function)
+    default = re.search(r"nox\.options\.sessions = \[([^\]]*)\]", source)
+    assert default is not None
+    assert set(re.findall(r"\"([\w-]+)\"", default.group(1))) <= sessions
     assert "docs" in sessions
     problems: list[str] = []
     for page in [*doc_pages(), ROOT / "README.md"]:

@@ -17,10 +17,7 @@ from nbaops.verdict import CheckResult, Verdict
 def report_of(*verdicts: Verdict) -> CheckReport:
     return CheckReport(
         "demo",
-        [
-            CheckResult(f"c{i}", "svc", v, i, "t", f"message {i}")
-            for i, v in enumerate(verdicts)
-        ],
+        [CheckResult(f"c{i}", "svc", v, i, "t", f"message {i}") for i, v in enumerate(verdicts)],
     )
 
 

@@ -40,7 +40,9 @@ def test_exit_code_contract(verdict: Verdict, code: int) -> None:
 
 
 def test_error_result_keeps_the_error_text_and_is_not_pass() -> None:
-    result = CheckResult.error("lines_coverage", "phase4-processors", TimeoutError("took 30s\nmore"))
+    result = CheckResult.error(
+        "lines_coverage", "phase4-processors", TimeoutError("took 30s\nmore")
+    )
     assert result.verdict is Verdict.ERROR
     assert result.value is None
     assert result.message == "TimeoutError: took 30s"
