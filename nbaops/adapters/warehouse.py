@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import threading
@@ -103,14 +104,19 @@ def check_rows(
             is written: both engines validate before writing).
     """
     lowered = {c.lower(): c for c in columns}
+    required = [c for c, is_required in columns.items() if is_required]
     used: set[str] = set()
+    seen_keys: set[tuple[str, ...]] = set()  # rows usually share one key set: check it once
     for i, row in enumerate(rows):
-        for key in row:
-            if key.lower() not in lowered:
-                raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
-            used.add(lowered[key.lower()])
-        for col, required in columns.items():
-            if required and row.get(col) is None:
+        keys = tuple(row)
+        if keys not in seen_keys:
+            for key in keys:
+                if key.lower() not in lowered:
+                    raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
+                used.add(lowered[key.lower()])
+            seen_keys.add(keys)
+        for col in required:
+            if row.get(col) is None:
                 raise WarehouseError(
                     f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
                 )
@@ -416,11 +422,16 @@ class DuckDBWarehouse:
         types = {c[0]: c[1] for c in columns}
         used = check_rows(table, {c[0]: not c[2] for c in columns}, rows)
         lowered = {c.lower(): c for c in types}
-        norm = [{lowered[k.lower()]: v for k, v in row.items()} for row in rows]
+        key_sets = {tuple(row) for row in rows}
+        if all(k in types for keys in key_sets for k in keys):
+            norm: Sequence[Mapping[str, Any]] = rows  # already spelled like the table
+        else:
+            norm = [{lowered[k.lower()]: v for k, v in row.items()} for row in rows]
         params: dict[str, Any] = {}
         selects: list[str] = []
         for i, col in enumerate(used):
-            params[f"c{i}"] = [_insert_value(r.get(col), types[col]) for r in norm]
+            convert = _converter(types[col])
+            params[f"c{i}"] = [convert(r.get(col)) for r in norm]
             selects.append(f"UNNEST(CAST($c{i} AS {types[col]}[])) AS {quote_ident(col)}")
         sql = (
             f"INSERT INTO {quote_ident(schema)}.{quote_ident(name)} "
@@ -523,28 +534,69 @@ def _rollback(cur: Any) -> None:
 
 
 def _insert_value(value: Any, duck_type: str) -> Any:
-    if value is None:
-        return None
-    upper = duck_type.upper()
-    if upper == "JSON":
-        return value if isinstance(value, str) else json.dumps(value, default=str)
-    if upper.startswith("TIMESTAMP WITH TIME ZONE") or upper == "TIMESTAMPTZ":
-        if isinstance(value, str):
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if isinstance(value, dt.datetime):
-            return as_utc(value)
+    """One python value → what DuckDB's parameter binding expects for ``duck_type``."""
+    return _converter(duck_type)(value)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _to_json_text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
         return value
-    if upper == "DATE" and isinstance(value, str):
+    return json.dumps(value, default=str)
+
+
+def _to_timestamptz(value: Any) -> Any:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    return value
+
+
+def _to_date(value: Any) -> Any:
+    if isinstance(value, str):
         return dt.date.fromisoformat(value)
-    if upper == "DATE" and isinstance(value, dt.datetime):
+    if isinstance(value, dt.datetime):
         return value.date()
-    if upper == "TIMESTAMP" and isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
-    if upper == "DOUBLE" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+    return value
+
+
+def _to_timestamp(value: Any) -> Any:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _to_double(value: Any) -> Any:
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return float(value)
-    if upper.startswith("DECIMAL") and isinstance(value, (int, float, str)):
+    return value
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         return Decimal(str(value))
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def _converter(duck_type: str) -> Callable[[Any], Any]:
+    """The per-column conversion, chosen once per column rather than once per value."""
+    upper = duck_type.upper()
+    if upper == "JSON":
+        return _to_json_text
+    if upper.startswith("TIMESTAMP WITH TIME ZONE") or upper == "TIMESTAMPTZ":
+        return _to_timestamptz
+    if upper == "DATE":
+        return _to_date
+    if upper == "TIMESTAMP":
+        return _to_timestamp
+    if upper == "DOUBLE":
+        return _to_double
+    if upper.startswith("DECIMAL"):
+        return _to_decimal
+    return _identity
 
 
 _DUCK_TO_BQ = {
