@@ -15,6 +15,9 @@ from nbaops.verdict import CheckResult, Verdict, worst
 if TYPE_CHECKING:
     from rich.console import Console
 
+# Below this many columns a table would fold every message: print one block per check.
+WIDE_LAYOUT_MIN = 120
+
 VERDICT_STYLE = {
     Verdict.PASS: "bold green",
     Verdict.WARN: "bold yellow",
@@ -68,11 +71,23 @@ class CheckReport:
         }
 
     def render(self, console: Console) -> None:
+        if console.width >= WIDE_LAYOUT_MIN:
+            self._render_table(console)
+        else:
+            self._render_lines(console)
+        console.print(verdict_text(self.verdict), f"{self.title}: {summary_counts(self.checks)}")
+
+    def _render_table(self, console: Console) -> None:
         from rich.table import Table
 
         table = Table(title=self.title, title_justify="left")
-        for column in ("check", "service", "verdict", "value", "threshold", "message", "s"):
-            table.add_column(column, overflow="fold")
+        table.add_column("check", overflow="fold")
+        table.add_column("service", overflow="fold")
+        table.add_column("verdict", no_wrap=True)
+        table.add_column("value", justify="right")
+        table.add_column("threshold", overflow="fold", ratio=1)
+        table.add_column("message", overflow="fold", ratio=2)
+        table.add_column("s", justify="right")
         for c in self.checks:
             table.add_row(
                 c.name,
@@ -84,7 +99,27 @@ class CheckReport:
                 f"{c.duration_s:.2f}",
             )
         console.print(table)
-        console.print(verdict_text(self.verdict), f"{self.title}: {summary_counts(self.checks)}")
+
+    def _render_lines(self, console: Console) -> None:
+        """Narrow terminals and logs: one block per check, the message unbroken."""
+        from rich.text import Text
+
+        console.print(Text(self.title, style="bold"))
+        for c in self.checks:
+            head = Text.assemble(
+                verdict_text(c.verdict),
+                " ",
+                (c.name, "bold"),
+                f" [{c.service}] value={format_value(c.value)} ({c.duration_s:.2f}s)",
+            )
+            console.print(head, highlight=False)
+            console.print(Text("    " + c.message), highlight=False, soft_wrap=True)
+            if c.threshold:
+                console.print(
+                    Text("    threshold: " + c.threshold, style="dim"),
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
 
 def summary_counts(checks: list[CheckResult]) -> str:
