@@ -67,25 +67,22 @@ class DeployHistory:
     def render(self, console: Console) -> None:
         from rich.table import Table
 
+        from nbaops.report import WIDE_LAYOUT_MIN
+
+        wide = console.width >= WIDE_LAYOUT_MIN
         table = Table(title="recent deploys", title_justify="left")
-        for column in (
-            "started (UTC)",
-            "service",
-            "action",
-            "outcome",
-            "actor",
-            "commit",
-            "before → after",
-            "s",
-        ):
+        columns = ["started (UTC)", "service", "action", "outcome", "actor", "commit"]
+        if wide:
+            columns += ["before → after", "s"]
+        for column in columns:
             table.add_column(column, overflow="fold")
         for row in [*self.spooled, *self.rows]:
             started = row.get("started_at")
             outcome = str(row.get("outcome", ""))
             if row in self.spooled:
                 outcome += " (spooled)"
-            table.add_row(
-                started.strftime("%Y-%m-%d %H:%M:%S")
+            cells = [
+                started.strftime("%Y-%m-%d %H:%M")
                 if isinstance(started, dt.datetime)
                 else str(started),
                 str(row.get("service", "")),
@@ -93,10 +90,15 @@ class DeployHistory:
                 outcome,
                 str(row.get("actor", "")),
                 str(row.get("commit_sha") or "")[:12],
-                f"{row.get('revision_before') or '-'} → {row.get('revision_after') or '-'}",
-                f"{row['duration_s']:.0f}" if row.get("duration_s") is not None else "-",
-                style="red" if row.get("outcome") in _BAD else None,
-            )
+            ]
+            if wide:  # narrow terminals: revisions are in --json
+                cells.append(
+                    f"{row.get('revision_before') or '-'} → {row.get('revision_after') or '-'}"
+                )
+                cells.append(
+                    f"{row['duration_s']:.0f}" if row.get("duration_s") is not None else "-"
+                )
+            table.add_row(*cells, style="red" if row.get("outcome") in _BAD else None)
         console.print(table)
         note = f"{len(self.rows)} row(s)"
         if self.flushed:
