@@ -96,12 +96,49 @@ def _with_details(results: Sequence[CheckResult], **extra: Any) -> list[CheckRes
     return [dataclasses.replace(r, details={**r.details, **extra}) for r in results]
 
 
-def record_run(ctx: Context, results: list[CheckResult]) -> list[CheckResult]:
+@dataclasses.dataclass(frozen=True)
+class PreparedHistory:
+    """What a run needs from before it started: its time, the repo commit, past results.
+
+    Built by :func:`prepare` — ``system-health`` does that in the background while the
+    checks run, so reading history adds no wall time to the run.
+    """
+
+    run_at: dt.datetime
+    commit: str | None
+    history: anomaly.History | None
+    problem: str | None  # why the history could not be read (anomaly notes skipped)
+    warehouse_problem: str | None  # why the warehouse is unavailable (nothing recorded)
+
+
+def prepare(ctx: Context) -> PreparedHistory:
+    """Read the run's commit and the check history (never raises)."""
+    run_at = clock.now()
+    commit = git_commit(ctx.root)
+    try:
+        warehouse = ctx.warehouse
+    except Exception as exc:  # the run must not be lost because history is unavailable
+        return PreparedHistory(run_at, commit, None, None, _one_line(exc))
+    settings = anomaly.AnomalySettings.from_config(ctx.config)
+    try:
+        history = anomaly.load_history(
+            warehouse, profile=ctx.profile, now=run_at, settings=settings
+        )
+    except Exception as exc:
+        return PreparedHistory(run_at, commit, None, _one_line(exc), None)
+    return PreparedHistory(run_at, commit, history, None, None)
+
+
+def record_run(
+    ctx: Context, results: list[CheckResult], prepared: PreparedHistory | None = None
+) -> list[CheckResult]:
     """Annotate anomalies and write one history row per result.
 
     Args:
         ctx: the run context (its warehouse, profile and repository root).
         results: the run's check results.
+        prepared: the result of :func:`prepare` taken when the run started (read now
+            when omitted).
 
     Returns:
         Copies of ``results`` with ``details["run_id"]``, ``details["history"]``
@@ -109,34 +146,36 @@ def record_run(ctx: Context, results: list[CheckResult]) -> list[CheckResult]:
         ``details["anomaly"]`` plus the note appended to the message. Verdicts are never
         changed. Never raises for a warehouse problem.
     """
-    run_at = clock.now()
-    run_id = new_run_id(run_at)
+    prepared = prepared or prepare(ctx)
+    run_id = new_run_id(prepared.run_at)
     out = _with_details(results, run_id=run_id)
-    try:
-        warehouse = ctx.warehouse
-    except Exception as exc:  # the run must not be lost because history is unavailable
-        reason = _one_line(exc)
-        _warn(f"run {run_id} not recorded: {reason}")
-        return _with_details(out, history=f"not recorded: {reason}")
+    if prepared.warehouse_problem is not None:
+        _warn(f"run {run_id} not recorded: {prepared.warehouse_problem}")
+        return _with_details(out, history=f"not recorded: {prepared.warehouse_problem}")
 
-    settings = anomaly.AnomalySettings.from_config(ctx.config)
-    try:
-        history = anomaly.load_history(
-            warehouse, profile=ctx.profile, now=run_at, settings=settings
-        )
-        out = anomaly.annotate(out, history, settings)
-    except Exception as exc:
-        reason = _one_line(exc)
+    if prepared.history is not None:
+        try:
+            out = anomaly.annotate(
+                out, prepared.history, anomaly.AnomalySettings.from_config(ctx.config)
+            )
+        except Exception as exc:
+            reason = _one_line(exc)
+            _warn(f"anomaly check skipped: {reason}")
+            out = _with_details(out, anomaly_skipped=reason)
+    else:
+        reason = prepared.problem or "history unavailable"
         _warn(f"anomaly check skipped: {reason}")
         out = _with_details(out, anomaly_skipped=reason)
 
-    commit = git_commit(ctx.root)
     rows = [
-        to_row(r, run_id=run_id, run_at=run_at, profile=ctx.profile, commit=commit) for r in out
+        to_row(
+            r, run_id=run_id, run_at=prepared.run_at, profile=ctx.profile, commit=prepared.commit
+        )
+        for r in out
     ]
     try:
         if rows:
-            warehouse.insert_rows(TABLE, rows)
+            ctx.warehouse.insert_rows(TABLE, rows)
     except Exception as exc:
         reason = _one_line(exc)
         _warn(f"run {run_id} not recorded in {TABLE}: {reason}")

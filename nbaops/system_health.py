@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from nbaops import clock
 from nbaops.checks import PlannedCheck, plan_checks, run_planned
 from nbaops.checks.thresholds import load_thresholds
+from nbaops.history import PreparedHistory, prepare
 from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict
 
@@ -163,7 +164,7 @@ def append_step_summary(report: HealthReport, *, profile: str, service: str | No
 
 
 def record_and_alert(
-    ctx: Context, results: list[CheckResult]
+    ctx: Context, results: list[CheckResult], prepared: PreparedHistory | None = None
 ) -> tuple[list[CheckResult], list[str]]:
     """Write the run to history (anomaly notes come back) and dispatch alerts.
 
@@ -174,7 +175,7 @@ def record_and_alert(
     try:
         from nbaops.history import record_run
 
-        results = record_run(ctx, results)
+        results = record_run(ctx, results, prepared)
     except Exception as exc:
         notes.append(f"history: not recorded: {type(exc).__name__}: {exc}".splitlines()[0])
     try:
@@ -242,6 +243,12 @@ def run_system_health(
     title = "system-health" + (f" ({service})" if service else "")
     with ExitStack() as stack:
         warm_adapters(ctx, planned, stack)
+        # History (the run's commit, past results for anomaly notes) is read while the
+        # checks run: it needs nothing from them, so it costs no wall time.
+        prepared: list[PreparedHistory] = []
+        reader = threading.Thread(target=lambda: prepared.append(prepare(ctx)), daemon=True)
+        if record and planned:
+            reader.start()
         if live is not None and planned:
             with LiveProgress(planned, live) as progress:
                 results = run_planned(
@@ -255,9 +262,11 @@ def run_system_health(
             results = run_planned(
                 ctx, planned, timeout_s=thresholds.timeout_s, max_workers=thresholds.max_workers
             )
+        if reader.ident is not None:  # started
+            reader.join()
     notes: list[str] = []
     if record and results:
-        results, notes = record_and_alert(ctx, results)
+        results, notes = record_and_alert(ctx, results, prepared[0] if prepared else None)
     report = HealthReport(title=title, checks=results, notes=notes)
     append_step_summary(report, profile=ctx.profile, service=service)
     return report
