@@ -1,0 +1,75 @@
+"""The checks: section at its edges: every kind rejects the wrong type with the key's name,
+call sites may pass already-typed values, and a missing parameter names the check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from nbaops.checks.thresholds import CheckParams, coerce, thresholds_from_section
+from nbaops.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("check", "key", "value", "message"),
+    [
+        ("grading_completeness", "lag_warn_hours", -1, "is not a non-negative number"),
+        ("grading_completeness", "lag_warn_hours", "12", "is not a non-negative number"),
+        ("error_logs", "window", 600, "is not a duration such as 90s"),
+        ("shot_zones", "game_date", 20250115, "is not a date"),
+        ("error_logs", "min_severity", "", "is not a non-empty string"),
+        ("batch_errors", "real_lines_mode", ["REAL_LINES_ONLY"], "is not a non-empty string"),
+    ],
+)
+def test_each_kind_rejects_a_value_of_another_type(
+    check: str, key: str, value: Any, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"checks: {check}\.{key}: .*{message}"):
+        thresholds_from_section({check: {key: value}})
+
+
+def test_a_check_entry_that_is_not_a_mapping_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="checks: error_logs: must be a mapping of thresholds"):
+        thresholds_from_section({"error_logs": 10})
+
+
+def test_unknown_check_id_lists_the_known_checks() -> None:
+    with pytest.raises(ConfigError, match=r"unknown check 'line_coverage'; known checks: .*"):
+        thresholds_from_section({}).params("line_coverage")
+
+
+def test_call_sites_may_pass_typed_durations_and_dates() -> None:
+    t = thresholds_from_section({})
+    params = t.params(
+        "error_logs", {"window": dt.timedelta(minutes=3)}, service="prediction-worker"
+    )
+    assert params.duration("window") == dt.timedelta(minutes=3)
+    assert coerce("date", dt.date(2025, 1, 2), "x.game_date") == dt.date(2025, 1, 2)
+
+
+def test_durations_kept_as_text_parse_when_read() -> None:
+    params = CheckParams("error_logs", {"window": "90s"})
+    assert params.duration("window") == dt.timedelta(seconds=90)
+
+
+def test_with_values_overrides_one_key_and_keeps_the_rest() -> None:
+    base = thresholds_from_section({}).params(
+        "lines_coverage", service="phase4-processors", revision="phase4-00002-abc"
+    )
+    changed = base.with_values(game_date=dt.date(2025, 1, 14))
+    assert changed.date() == dt.date(2025, 1, 14)
+    assert changed.fraction("fail_below") == base.fraction("fail_below")
+    assert (changed.service, changed.revision, changed.timeout_s) == (
+        "phase4-processors",
+        "phase4-00002-abc",
+        base.timeout_s,
+    )
+    assert base.values["game_date"] == "today"  # the original is unchanged
+
+
+def test_reading_a_parameter_the_check_does_not_have_names_the_check() -> None:
+    params = thresholds_from_section({}).params("error_logs")
+    with pytest.raises(KeyError, match="error_logs: no parameter 'fail_below'"):
+        params.fraction("fail_below")
