@@ -1,0 +1,268 @@
+"""inv deploy / inv rollback at their edges, in the deploy world (real git repo, the Cloud
+Run stand-in through run_v2, DuckDB): API errors on the lock and on --force-unlock, an
+error or Ctrl-C after the lock but before any change, a second Ctrl-C during the restore,
+a lock that cannot be released, a health gate that passes on a later probe, a dry run that
+cannot read Cloud Run, and the rollback's lock, release and no-progress paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import deploy_world
+import pytest
+from deploy_world import DeployWorld, hook
+from rich.console import Console
+
+from nbaops.deploy import lock
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.deploy.progress import Progress
+from nbaops.deploy.rollback import RollbackReport, restore_traffic, run_rollback
+from nbaops.errors import CloudRunError
+from nbaops.local.api_faults import clear_api_faults, set_api_fault
+from nbaops.verdict import Verdict, exit_code_for
+
+dworld = deploy_world.dworld  # the fixture
+
+SERVICE = "phase4-processors"
+
+
+def at_steps(*steps: tuple[str, Callable[[], None]]) -> Progress:
+    """A progress running each action once, on the first line containing its marker."""
+    fired: set[int] = set()
+
+    def on(line: str) -> None:
+        for index, (marker, action) in enumerate(steps):
+            if marker in line and index not in fired:
+                fired.add(index)
+                action()
+
+    return hook(on)
+
+
+def rendered(report: object) -> str:
+    console = Console(record=True, width=200)
+    report.render(console)  # type: ignore[attr-defined]
+    return console.export_text()
+
+
+def patch_fails(world: DeployWorld, count: int = 1) -> Callable[[], None]:
+    return lambda: set_api_fault(
+        world.home, "http-5xx", service=SERVICE, method="PATCH", count=count
+    )
+
+
+def interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+# -- inv deploy -------------------------------------------------------------------------------
+
+
+def test_lock_api_error_stops_the_deploy_before_any_change_and_is_audited(
+    dworld: DeployWorld,
+) -> None:
+    before = dworld.service()
+    patch_fails(dworld)()  # the first PATCH is the lock's
+    with pytest.raises(CloudRunError, match="HTTP 503"):
+        run_deploy(dworld.context(), DeployRequest(service=SERVICE))
+    after = dworld.service()
+    assert after.latest_created_revision == before.latest_created_revision
+    assert after.traffic_by_revision == before.traffic_by_revision
+    assert lock.LOCK_ANNOTATION not in after.annotations
+    row = dworld.audit_rows()[0]
+    assert (row["action"], row["outcome"]) == ("deploy", "failed")
+
+
+def test_force_unlock_api_error_is_audited_and_nothing_is_deployed(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    stuck = lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="dead-1").lock
+    revision = dworld.service().latest_created_revision
+    patch_fails(dworld)()  # the first PATCH is the force-unlock's
+    with pytest.raises(CloudRunError):
+        run_deploy(dworld.context(), DeployRequest(service=SERVICE, force_unlock=True))
+    assert lock.current_lock(ctx.cloudrun, SERVICE) == stuck  # still held, not taken
+    assert dworld.service().latest_created_revision == revision
+    rows = sorted((r["action"], r["outcome"]) for r in dworld.audit_rows())
+    assert rows == [("deploy", "failed"), ("force-unlock", "failed")]
+    unlock_row = next(r for r in dworld.audit_rows() if r["action"] == "force-unlock")
+    assert "force-unlock failed" in unlock_row["message"]
+
+
+def test_error_after_the_lock_before_any_change_fails_without_a_rollback(
+    dworld: DeployWorld,
+) -> None:
+    before = dworld.service()
+
+    def broken_terminal() -> None:
+        raise OSError("write to stderr failed")
+
+    report = run_deploy(
+        dworld.context(),
+        DeployRequest(service=SERVICE),
+        progress=at_steps(("in the local stand-in", broken_terminal)),
+    )
+    assert report.outcome == "failed"
+    assert exit_code_for(report.verdict) == 3
+    assert report.final_line().startswith(f"DEPLOY FAILED {SERVICE}: OSError: write to stderr")
+    assert not any(c.name.startswith("rollback") for c in report.steps)  # nothing to undo
+    after = dworld.service()
+    assert after.latest_created_revision == before.latest_created_revision
+    assert after.traffic_by_revision == before.traffic_by_revision
+    assert lock.LOCK_ANNOTATION not in after.annotations
+    assert dworld.audit_rows()[0]["outcome"] == "failed"
+
+
+def test_ctrl_c_after_the_lock_before_any_change_only_releases_and_records(
+    dworld: DeployWorld,
+) -> None:
+    before = dworld.service()
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            dworld.context(),
+            DeployRequest(service=SERVICE),
+            progress=at_steps(("acquired for", interrupt)),
+        )
+    after = dworld.service()
+    assert after.latest_created_revision == before.latest_created_revision
+    assert lock.LOCK_ANNOTATION not in after.annotations
+    row = dworld.audit_rows()[0]
+    assert (row["outcome"], row["message"]) == ("interrupted", "interrupted (Ctrl-C)")
+
+
+def test_second_ctrl_c_during_the_restore_is_still_recorded_and_unlocks(
+    dworld: DeployWorld,
+) -> None:
+    before = dworld.service().serving_revision
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            dworld.context(),
+            DeployRequest(service=SERVICE),
+            progress=at_steps(("still serves", interrupt), ("routing 100%", interrupt)),
+        )
+    info = dworld.service()
+    assert info.traffic_by_revision[before] == 100  # the new revision never got traffic
+    assert lock.LOCK_ANNOTATION not in info.annotations
+    row = dworld.audit_rows()[0]
+    assert row["outcome"] == "interrupted"
+    assert "restore not completed (KeyboardInterrupt)" in row["message"]
+
+
+def test_lock_that_cannot_be_released_is_reported_and_the_row_still_written(
+    dworld: DeployWorld,
+) -> None:
+    report = run_deploy(
+        dworld.context(),
+        DeployRequest(service=SERVICE),
+        progress=at_steps(("DEPLOYED", patch_fails(dworld))),
+    )
+    assert report.outcome == "success"
+    assert any(
+        n.startswith("could not release the deploy lock") and "--force-unlock" in n
+        for n in report.notes
+    )
+    held = lock.current_lock(dworld.context().cloudrun, SERVICE)
+    assert held is not None and held.deploy_id == report.deploy_id  # expires by itself
+    assert dworld.audit_rows()[0]["outcome"] == "success"
+
+
+def test_health_gate_retries_until_the_new_revision_answers(dworld: DeployWorld) -> None:
+    dworld.reconfigure(health_wait_s=30)
+    sleeps: list[float] = []
+    unhealthy_once = (
+        "still serves",
+        lambda: set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1),
+    )
+    report = run_deploy(
+        dworld.context(),
+        DeployRequest(service=SERVICE),
+        progress=at_steps(unhealthy_once),
+        sleep=sleeps.append,
+    )
+    assert report.outcome == "success", report.final_line()
+    gate = next(c for c in report.steps if c.name == "new_revision_health")
+    assert gate.verdict is Verdict.PASS
+    assert gate.message.endswith("after 2 probe(s)")
+    assert sleeps[:1] == [0]  # health_interval_s between the two probes
+
+
+def test_dry_run_that_cannot_read_cloud_run_plans_nothing_and_changes_nothing(
+    dworld: DeployWorld,
+) -> None:
+    ctx = dworld.context()
+    mark = len(dworld.requests())
+    set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="GET")
+    try:
+        report = run_deploy(ctx, DeployRequest(service=SERVICE, dry_run=True))
+    finally:
+        clear_api_faults(dworld.home)
+    assert report.outcome == "planned"
+    assert report.plan == []
+    assert "could not read the current state" in report.final_line()
+    assert exit_code_for(report.verdict) == 3
+    assert dworld.mutating(mark) == []
+    assert dworld.audit_rows() == []
+    assert "pre-deploy" in rendered(report)
+
+
+# -- inv rollback -----------------------------------------------------------------------------
+
+
+def test_rollback_dry_run_names_the_current_lock_holder(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="deploy-7")
+    report = run_rollback(ctx, SERVICE, dry_run=True)
+    assert report.notes == ["lock currently held by bob@ci since 2025-01-15T17:00:00+00:00"]
+    assert dworld.audit_rows() == []
+
+
+def test_rollback_takes_over_an_expired_lock(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="crashed", ttl_s=0)
+    report = run_rollback(ctx, SERVICE)
+    assert report.verdict is Verdict.PASS, report.final_line()
+    assert report.notes == ["took over the expired lock of old@ci"]
+    assert lock.current_lock(ctx.cloudrun, SERVICE) is None
+
+
+def test_rollback_lock_api_error_changes_no_traffic_and_is_audited(dworld: DeployWorld) -> None:
+    before = dworld.service().traffic_by_revision
+    patch_fails(dworld)()  # the lock's PATCH
+    with pytest.raises(CloudRunError, match="HTTP 503"):
+        run_rollback(dworld.context(), SERVICE)
+    assert dworld.service().traffic_by_revision == before
+    row = dworld.audit_rows()[0]
+    assert (row["action"], row["outcome"]) == ("rollback", "rollback_failed")
+    assert row["message"].startswith("CloudRunError: ")
+
+
+def test_rollback_lock_release_failure_is_a_note_in_the_report(dworld: DeployWorld) -> None:
+    report = run_rollback(
+        dworld.context(), SERVICE, progress=at_steps(("verified:", patch_fails(dworld)))
+    )
+    assert report.verdict is Verdict.PASS
+    assert report.notes and report.notes[0].startswith("could not release the deploy lock")
+    assert "note: could not release the deploy lock" in rendered(report)
+    assert dworld.audit_rows()[0]["outcome"] == "success"
+
+
+def test_restore_without_progress_reports_failure_with_manual_commands(
+    dworld: DeployWorld,
+) -> None:
+    ctx = dworld.context()
+    cfg = ctx.config.service(SERVICE)
+    revisions = ctx.cloudrun.list_revisions(SERVICE)
+    serving, older = revisions[0].name, revisions[1].name
+    patch_fails(dworld)()
+    failed = restore_traffic(ctx, cfg, older, from_revision=serving, health_timeout_s=3)
+    assert not failed.ok
+    data = failed.to_json()
+    assert (data["ok"], data["target"], data["from_revision"]) == (False, older, serving)
+    assert data["checks"][0]["verdict"] == "ERROR"
+    assert any(f"--to-revisions={older}=100" in c for c in data["manual_commands"])
+    report = RollbackReport(SERVICE, older, serving, False, "rollback_failed", "id-1", failed)
+    text = rendered(report)
+    assert "Manual rollback commands:" in text and f"--to-revisions={older}=100" in text
+
+    done = restore_traffic(ctx, cfg, older, from_revision=serving, health_timeout_s=3)
+    assert done.ok and done.manual == []
+    assert dworld.service().traffic_by_revision == {older: 100}
