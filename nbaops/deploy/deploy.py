@@ -329,9 +329,12 @@ def _guess_params(sql: str) -> dict[str, Any]:
     """Plausible values for a check's ``@params`` so a dry run can estimate its bytes."""
     now = clock.now()
     params: dict[str, Any] = {}
+    arrays = set(re.findall(r"UNNEST\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)", sql, re.IGNORECASE))
     for name in set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", sql)):
         lowered = name.lower()
-        if "date" in lowered or lowered in ("day", "start_day", "end_day"):
+        if name in arrays:  # e.g. IN UNNEST(@real_sources): a scalar guess fails the dry run
+            params[name] = [""]
+        elif "date" in lowered or lowered in ("day", "start_day", "end_day"):
             params[name] = clock.today_eastern()
         elif any(k in lowered for k in ("since", "until", "start", "end", "_at", "now", "time")):
             params[name] = now - dt.timedelta(hours=2)
