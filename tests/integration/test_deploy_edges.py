@@ -7,6 +7,7 @@ cannot read Cloud Run, and the rollback's lock, release and no-progress paths.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import deploy_world
 import pytest
@@ -26,7 +27,7 @@ dworld = deploy_world.dworld  # the fixture
 SERVICE = "phase4-processors"
 
 
-def at_steps(*steps: tuple[str, Callable[[], None]]) -> Progress:
+def at_steps(*steps: tuple[str, Callable[[], Any]]) -> Progress:
     """A progress running each action once, on the first line containing its marker."""
     fired: set[int] = set()
 
@@ -45,7 +46,7 @@ def rendered(report: object) -> str:
     return console.export_text()
 
 
-def patch_fails(world: DeployWorld, count: int = 1) -> Callable[[], None]:
+def patch_fails(world: DeployWorld, count: int = 1) -> Callable[[], Any]:
     return lambda: set_api_fault(
         world.home, "http-5xx", service=SERVICE, method="PATCH", count=count
     )

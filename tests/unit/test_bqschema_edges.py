@@ -44,7 +44,7 @@ SHOT = {
 
 
 def shot(**changes: dict[str, Any]) -> dict[str, Any]:
-    record = json.loads(json.dumps(SHOT))
+    record: dict[str, Any] = json.loads(json.dumps(SHOT))
     for sub in record["fields"]:
         sub.update(changes.get(sub["name"], {}))
     return record
