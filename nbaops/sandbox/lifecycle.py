@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from nbaops.context import Context
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: model skill recalibrated into the 55-58% hit-rate band
 MARKER_NAME = "sandbox.json"
 DEFAULT_SEED = 7
 STALE_AFTER = dt.timedelta(hours=3)
