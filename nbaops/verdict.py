@@ -7,6 +7,7 @@ the query or call behind it. A check that could not measure is never PASS.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -85,6 +86,36 @@ class CheckResult:
         data = asdict(self)
         data["verdict"] = self.verdict.value
         return data
+
+    @classmethod
+    def timed(
+        cls,
+        name: str,
+        service: str,
+        verdict: Verdict,
+        message: str,
+        *,
+        value: float | int | str | None = None,
+        threshold: str = "",
+        query: str = "",
+        started: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> CheckResult:
+        """A result whose ``duration_s`` runs from ``started`` (a ``time.perf_counter()``) to now.
+
+        Without ``started`` the duration is 0.0 (e.g. a wrapper times the check itself).
+        """
+        return cls(
+            name=name,
+            service=service,
+            verdict=verdict,
+            value=value,
+            threshold=threshold,
+            message=message,
+            query=query,
+            duration_s=round(time.perf_counter() - started, 3) if started is not None else 0.0,
+            details=details or {},
+        )
 
     @classmethod
     def error(cls, name: str, service: str, exc: BaseException, query: str = "") -> CheckResult:

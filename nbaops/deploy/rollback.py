@@ -66,28 +66,6 @@ class RollbackResult:
         }
 
 
-def _check(
-    name: str,
-    service: str,
-    verdict: Verdict,
-    value: Any,
-    threshold: str,
-    message: str,
-    query: str,
-    started: float,
-) -> CheckResult:
-    return CheckResult(
-        name=name,
-        service=service,
-        verdict=verdict,
-        value=value,
-        threshold=threshold,
-        message=message,
-        query=query,
-        duration_s=round(time.perf_counter() - started, 3),
-    )
-
-
 def restore_traffic(
     ctx: Context,
     cfg: ServiceConfig,
@@ -116,29 +94,28 @@ def restore_traffic(
         ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)])
     except Exception as exc:
         result.checks.append(
-            _check(
+            CheckResult.timed(
                 "rollback_traffic_update",
                 service,
                 Verdict.ERROR,
-                None,
-                "PATCH succeeds",
                 f"traffic update failed: {exc}",
-                call,
-                started,
+                threshold="PATCH succeeds",
+                query=call,
+                started=started,
             )
         )
         result.manual = manual_commands(ctx, service, target)
         return result
     result.checks.append(
-        _check(
+        CheckResult.timed(
             "rollback_traffic_update",
             service,
             Verdict.PASS,
-            target,
-            "PATCH succeeds",
             f"traffic update to {target} accepted",
-            call,
-            started,
+            value=target,
+            threshold="PATCH succeeds",
+            query=call,
+            started=started,
         )
     )
     started = time.perf_counter()
@@ -149,28 +126,27 @@ def restore_traffic(
         verdict = Verdict.PASS if percent == 100 else Verdict.FAIL
         split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
         result.checks.append(
-            _check(
+            CheckResult.timed(
                 "rollback_traffic_verified",
                 service,
                 verdict,
-                percent,
-                f"{target} serves 100%",
                 f"traffic now: {split}",
-                f"run_v2 GetService {service}",
-                started,
+                value=percent,
+                threshold=f"{target} serves 100%",
+                query=f"run_v2 GetService {service}",
+                started=started,
             )
         )
     except Exception as exc:
         result.checks.append(
-            _check(
+            CheckResult.timed(
                 "rollback_traffic_verified",
                 service,
                 Verdict.ERROR,
-                None,
-                f"{target} serves 100%",
                 f"could not read traffic: {exc}",
-                f"run_v2 GetService {service}",
-                started,
+                threshold=f"{target} serves 100%",
+                query=f"run_v2 GetService {service}",
+                started=started,
             )
         )
     if info is not None:
