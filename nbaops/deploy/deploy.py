@@ -192,31 +192,6 @@ class DeployReport:
 # --------------------------------------------------------------------------- helpers
 
 
-def _step(
-    name: str,
-    service: str,
-    verdict: Verdict,
-    message: str,
-    *,
-    value: Any = None,
-    query: str = "",
-    threshold: str = "",
-    started: float | None = None,
-    details: dict[str, Any] | None = None,
-) -> CheckResult:
-    return CheckResult(
-        name=name,
-        service=service,
-        verdict=verdict,
-        value=value,
-        threshold=threshold,
-        message=message,
-        query=query,
-        duration_s=round(time.perf_counter() - started, 3) if started is not None else 0.0,
-        details=details or {},
-    )
-
-
 @dataclass
 class _State:
     """What has changed so far (decides what an error or Ctrl-C must undo)."""
@@ -226,89 +201,107 @@ class _State:
     settled: bool = False  # the final traffic state was reached and verified
 
 
+@dataclass
+class _Deploy:
+    """One deploy in flight: what was asked, its settings, and what it has done so far."""
+
+    ctx: Context
+    req: DeployRequest
+    cfg: ServiceConfig
+    settings: DeploySettings
+    report: DeployReport
+    record: audit.AuditRecord
+    progress: Progress
+    sleep: Callable[[float], None]
+    state: _State = field(default_factory=_State)
+
+    @property
+    def service(self) -> str:
+        return self.cfg.name
+
+    @property
+    def before(self) -> str:
+        """The revision that served before the deploy ("" when unknown)."""
+        return self.report.revision_before or ""
+
+    def restore(self, from_revision: str | None) -> RollbackResult:
+        """100% back to the previous revision, verified (traffic and health)."""
+        return restore_traffic(
+            self.ctx,
+            self.cfg,
+            self.before,
+            from_revision=from_revision,
+            health_timeout_s=self.settings.health_timeout_s,
+            progress=self.progress,
+        )
+
+
 def _alert(
-    ctx: Context,
+    d: _Deploy,
     kind: str,
     title: str,
     text: str,
-    service: str,
     verdict: Verdict | None,
     fields: dict[str, str],
-) -> str:
-    """Send a deploy/rollback alert; returns a note for the report (never raises)."""
+) -> None:
+    """Send a deploy/rollback alert and note its delivery in the report (never raises)."""
     try:
         from nbaops.alerts import AlertEvent, AlertKind, send
 
         delivery = send(
-            ctx,
+            d.ctx,
             AlertEvent(
                 kind=AlertKind(kind),
                 title=title,
                 text=text,
-                service=service,
+                service=d.service,
                 verdict=verdict,
                 fields=fields,
             ),
         )
         where = ", ".join(delivery.channels) or "nowhere"
-        return f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
+        note = f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
     except Exception as exc:  # an alert never changes the outcome
-        return f"alert NOT delivered: {type(exc).__name__}: {exc}"
+        note = f"alert NOT delivered: {type(exc).__name__}: {exc}"
+    d.report.notes.append(note)
 
 
-def _wait_ready(
-    ctx: Context,
-    service: str,
-    revision: str,
-    settings: DeploySettings,
-    sleep: Callable[[float], None],
-) -> CheckResult:
+def _wait_ready(d: _Deploy, revision: str) -> CheckResult:
+    timeout_s = d.settings.ready_timeout_s
     started = time.perf_counter()
-    deadline = time.monotonic() + settings.ready_timeout_s
+    deadline = time.monotonic() + timeout_s
     while True:
-        rev = ctx.cloudrun.get_revision(service, revision)
-        if rev.ready:
-            return _step(
+        rev = d.ctx.cloudrun.get_revision(d.service, revision)
+        if rev.ready or time.monotonic() >= deadline:
+            message = (
+                f"{revision} is Ready"
+                if rev.ready
+                else f"{revision} not Ready after {timeout_s:g}s: "
+                f"{rev.message or 'no reason given'}"
+            )
+            return CheckResult.timed(
                 "revision_ready",
-                service,
-                Verdict.PASS,
-                f"{revision} is Ready",
+                d.service,
+                Verdict.PASS if rev.ready else Verdict.FAIL,
+                message,
                 value=revision,
                 query=f"run_v2 GetRevision {revision}",
-                threshold=f"Ready within {settings.ready_timeout_s:g}s",
+                threshold=f"Ready within {timeout_s:g}s",
                 started=started,
             )
-        if time.monotonic() >= deadline:
-            return _step(
-                "revision_ready",
-                service,
-                Verdict.FAIL,
-                f"{revision} not Ready after {settings.ready_timeout_s:g}s: "
-                f"{rev.message or 'no reason given'}",
-                value=revision,
-                query=f"run_v2 GetRevision {revision}",
-                threshold=f"Ready within {settings.ready_timeout_s:g}s",
-                started=started,
-            )
-        sleep(max(settings.health_interval_s, 0.1))
+        d.sleep(max(d.settings.health_interval_s, 0.1))
 
 
-def _wait_healthy(
-    ctx: Context,
-    cfg: ServiceConfig,
-    url: str,
-    revision: str,
-    settings: DeploySettings,
-    sleep: Callable[[float], None],
-) -> CheckResult:
+def _wait_healthy(d: _Deploy, url: str, revision: str) -> CheckResult:
+    settings = d.settings
     started = time.perf_counter()
     deadline = time.monotonic() + settings.health_wait_s
     attempts = 0
     while True:
         attempts += 1
         result = probe_health(
-            ctx,
-            cfg.name,
+            d.ctx,
+            d.service,
             url,
             timeout_s=settings.health_timeout_s,
             name="new_revision_health",
@@ -322,7 +315,7 @@ def _wait_healthy(
             )
             result.message += f" after {attempts} probe(s)"
             return result
-        sleep(settings.health_interval_s)
+        d.sleep(settings.health_interval_s)
 
 
 def _guess_params(sql: str) -> dict[str, Any]:
@@ -411,7 +404,8 @@ def run_deploy(
         model_version=req.model_version,
         dry_run=req.dry_run,
     )
-    state = _State()
+    d = _Deploy(ctx, req, cfg, settings, report, record, progress, sleep)
+    state = d.state
     write_audit = not req.dry_run
     progress.step(
         "start",
@@ -419,21 +413,14 @@ def run_deploy(
         + (" — DRY RUN" if req.dry_run else ""),
     )
     try:
-        _run(ctx, req, cfg, settings, report, record, state, progress, sleep)
+        _run(d)
     except KeyboardInterrupt:
         report.outcome = "interrupted"
         message = "interrupted (Ctrl-C)"
         if state.mutated and not state.settled and report.revision_before:
             progress.step("interrupt", "restoring traffic to the previous revision")
             try:
-                result = restore_traffic(
-                    ctx,
-                    cfg,
-                    report.revision_before,
-                    from_revision=report.new_revision,
-                    health_timeout_s=settings.health_timeout_s,
-                    progress=progress,
-                )
+                result = d.restore(report.new_revision)
                 message += (
                     "; previous revision restored and verified"
                     if result.ok
@@ -478,22 +465,13 @@ def run_deploy(
     return report
 
 
-def _run(
-    ctx: Context,
-    req: DeployRequest,
-    cfg: ServiceConfig,
-    settings: DeploySettings,
-    report: DeployReport,
-    record: audit.AuditRecord,
-    state: _State,
-    progress: Progress,
-    sleep: Callable[[float], None],
-) -> None:
-    service = cfg.name
+def _run(d: _Deploy) -> None:
+    ctx, req, report, record, progress = d.ctx, d.req, d.report, d.record, d.progress
+    service = d.service
     # ---- 1. pre-deploy
     progress.step("pre-deploy", "running the eight checks")
     pre: PredeployResult = run_predeploy(
-        ctx, cfg, skip_tests=req.skip_tests, progress=lambda r: progress.check("pre-deploy", r)
+        ctx, d.cfg, skip_tests=req.skip_tests, progress=lambda r: progress.check("pre-deploy", r)
     )
     report.predeploy = pre.checks
     for check in pre.checks:
@@ -535,21 +513,21 @@ def _run(
     env: dict[str, str] = {}
     if req.model_version:
         labels[MODEL_LABEL] = sanitize_label(req.model_version)
-        env[cfg.model_env or "MODEL_VERSION"] = req.model_version
+        env[d.cfg.model_env or "MODEL_VERSION"] = req.model_version
     if req.dry_run:
-        _plan(ctx, req, cfg, settings, report, img, labels, env, current.service)
+        _plan(d, img, labels, env, current.service)
         return
     # ---- 3. lock
     if req.force_unlock:
-        _force_unlock(ctx, service, record.actor, progress, report)
+        _force_unlock(d)
     acquired = lock.acquire(
         ctx.cloudrun,
         service,
         holder=record.actor,
         deploy_id=report.deploy_id,
-        ttl_s=settings.lock_ttl_s,
+        ttl_s=d.settings.lock_ttl_s,
     )
-    state.lock_acquired = True
+    d.state.lock_acquired = True
     if acquired.took_over is not None:
         report.notes.append(
             f"took over the expired lock of {acquired.took_over.holder} "
@@ -557,22 +535,21 @@ def _run(
         )
     progress.step("lock", f"acquired for {record.actor} until {acquired.lock.expires:%H:%M:%S}Z")
     try:
-        _mutate(ctx, req, cfg, settings, report, record, state, progress, sleep, img, labels, env)
+        _mutate(d, img, labels, env)
     except (KeyboardInterrupt, lock.LockHeldError):
         raise
     except Exception as exc:
-        _recover(ctx, cfg, settings, report, record, state, progress, exc)
+        _recover(d, exc)
 
 
-def _force_unlock(
-    ctx: Context, service: str, actor: str, progress: Progress, report: DeployReport
-) -> None:
+def _force_unlock(d: _Deploy) -> None:
     """Remove any lock and audit that as its own row (action ``force-unlock``)."""
+    ctx, service = d.ctx, d.service
     record = audit.AuditRecord(
         deploy_id=sanitize_label(audit.new_deploy_id(service)),
         service=service,
         action="force-unlock",
-        actor=actor,
+        actor=d.record.actor,
         profile=ctx.profile,
     )
     try:
@@ -585,8 +562,8 @@ def _force_unlock(
         )
         record.note("force-unlock", "WARN", text)
         record.finish("success", text)
-        progress.step("lock", f"--force-unlock: {text}", Verdict.WARN)
-        report.notes.append(f"--force-unlock: {text}")
+        d.progress.step("lock", f"--force-unlock: {text}", Verdict.WARN)
+        d.report.notes.append(f"--force-unlock: {text}")
     except Exception as exc:
         record.finish("failed", f"force-unlock failed: {exc}")
         raise
@@ -596,37 +573,27 @@ def _force_unlock(
         audit.write(ctx, record)
 
 
-def _mutate(
-    ctx: Context,
-    req: DeployRequest,
-    cfg: ServiceConfig,
-    settings: DeploySettings,
-    report: DeployReport,
-    record: audit.AuditRecord,
-    state: _State,
-    progress: Progress,
-    sleep: Callable[[float], None],
-    img: ImagePlan,
-    labels: dict[str, str],
-    env: dict[str, str],
-) -> None:
+def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, str]) -> None:
     from nbaops.adapters.cloudrun import TrafficSplit
 
-    service = cfg.name
+    ctx, req, settings, report, progress = d.ctx, d.req, d.settings, d.report, d.progress
+    service = d.service
     tag = settings.candidate_tag
-    before = report.revision_before or ""
+    before = d.before
     # ---- 4. image
     started = time.perf_counter()
     progress.step("image", img.describe())
     image = realize(ctx, img)
     report.image = image
     report.steps.append(
-        _step("image", service, Verdict.PASS, img.describe(), value=image, started=started)
+        CheckResult.timed(
+            "image", service, Verdict.PASS, img.describe(), value=image, started=started
+        )
     )
     # ---- 5. new revision, tagged, no traffic
     started = time.perf_counter()
     progress.step("revision", f"creating a revision of {image} (tag {tag}, no traffic)")
-    state.mutated = True
+    d.state.mutated = True
     info = ctx.cloudrun.deploy_revision(
         service, image=image, labels=labels, env=env or None, tag=tag, no_traffic=True
     )
@@ -635,7 +602,7 @@ def _mutate(
         raise CloudRunError(f"the deploy created no new revision (latest is {new})")
     report.new_revision = new
     report.steps.append(
-        _step(
+        CheckResult.timed(
             "new_revision",
             service,
             Verdict.PASS,
@@ -647,14 +614,14 @@ def _mutate(
     )
     progress.step("revision", f"created {new}; {before} still serves")
     # ---- 6. Ready, then healthy before any traffic
-    ready = _wait_ready(ctx, service, new, settings, sleep)
+    ready = _wait_ready(d, new)
     report.steps.append(ready)
     progress.check("ready", ready)
     url = ""
     if ready.verdict is Verdict.PASS:
         info = ctx.cloudrun.get_service(service)
-        url = health_url(ctx, info, new, cfg.health_path)
-        gate = _wait_healthy(ctx, cfg, url, new, settings, sleep)
+        url = health_url(ctx, info, new, d.cfg.health_path)
+        gate = _wait_healthy(d, url, new)
         report.steps.append(gate)
         progress.check("health", gate)
     else:
@@ -663,17 +630,7 @@ def _mutate(
         decision = decide(
             Verdict.FAIL, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
         )
-        _finish(
-            ctx,
-            cfg,
-            settings,
-            report,
-            record,
-            state,
-            progress,
-            decision,
-            f"new revision {new} failed before receiving traffic: {gate.message}",
-        )
+        _finish(d, decision, f"new revision {new} failed before receiving traffic: {gate.message}")
         return
     # ---- 7. traffic
     percent = req.canary or 100
@@ -687,7 +644,7 @@ def _mutate(
     ctx.cloudrun.set_traffic(service, splits)
     report.revision_after = new if percent == 100 else before
     report.steps.append(
-        _step(
+        CheckResult.timed(
             "traffic",
             service,
             Verdict.PASS,
@@ -712,39 +669,30 @@ def _mutate(
             name="new_revision_health",
             revision=new,
         )
-        return [health, *run_post_deploy(ctx, cfg, revision=new)]
+        return [health, *run_post_deploy(ctx, d.cfg, revision=new)]
 
     def on_round(rnd: ObservationRound) -> None:
         progress.step("observe", rnd.summary(), rnd.verdict)
 
     started = time.perf_counter()
-    obs: ObservationResult = observe(measure, policy, sleep=sleep, on_round=on_round)
+    obs: ObservationResult = observe(measure, policy, sleep=d.sleep, on_round=on_round)
     obs_check = obs.to_check(service, policy)
     obs_check.duration_s = round(time.perf_counter() - started, 3)
     report.steps.append(obs_check)
     decision = decide(
         obs.verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
     )
-    _finish(ctx, cfg, settings, report, record, state, progress, decision, obs.reason)
+    _finish(d, decision, obs.reason)
 
 
-def _finish(
-    ctx: Context,
-    cfg: ServiceConfig,
-    settings: DeploySettings,
-    report: DeployReport,
-    record: audit.AuditRecord,
-    state: _State,
-    progress: Progress,
-    decision: Decision,
-    reason: str,
-) -> None:
+def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
     """Carry out the decision: promote, roll back or hold; alert; set the outcome."""
     from nbaops.adapters.cloudrun import TrafficSplit
 
-    service = cfg.name
+    ctx, report, record, progress = d.ctx, d.report, d.record, d.progress
+    service = d.service
     new = report.new_revision or ""
-    before = report.revision_before or ""
+    before = d.before
     for step in report.steps:
         record.add("deploy", step)
     fields = {
@@ -763,10 +711,10 @@ def _finish(
         serving = info.traffic_by_revision.get(new, 0)
         if serving != 100:
             raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
-        state.settled = True
+        d.state.settled = True
         report.revision_after = new
         report.steps.append(
-            _step(
+            CheckResult.timed(
                 "promote",
                 service,
                 Verdict.PASS,
@@ -785,16 +733,12 @@ def _finish(
             f"DEPLOYED {service}: {new} serves 100% (commit "
             f"{(report.commit or '')[:12]}, was {before}); {reason}"
         )
-        report.notes.append(
-            _alert(
-                ctx, "deploy", f"{service} deployed", report.summary, service, Verdict.PASS, fields
-            )
-        )
+        _alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS, fields)
         record.finish("success", report.summary)
         progress.step("outcome", report.summary, Verdict.PASS)
         return
     if decision.action is Action.HOLD:
-        state.settled = True
+        d.state.settled = True
         report.outcome = "held"
         report.verdict_override = decision.verdict
         info = ctx.cloudrun.get_service(service)
@@ -804,63 +748,39 @@ def _finish(
             f"decide by hand: inv rollback --service {service} --to {before}"
         )
         report.manual = manual_commands(ctx, service, before)
-        report.notes.append(
-            _alert(
-                ctx,
-                "deploy",
-                f"ACTION NEEDED: {service} deploy held ({decision.verdict.value})",
-                f"{report.summary}. {reason}",
-                service,
-                decision.verdict,
-                fields,
-            )
+        _alert(
+            d,
+            "deploy",
+            f"ACTION NEEDED: {service} deploy held ({decision.verdict.value})",
+            f"{report.summary}. {reason}",
+            decision.verdict,
+            fields,
         )
         record.finish("held", f"{report.summary}. {reason}")
         progress.step("outcome", report.summary, decision.verdict)
         return
     # ROLLBACK
     progress.step("rollback", f"{decision.reason}: {reason}", decision.verdict)
-    result = restore_traffic(
-        ctx,
-        cfg,
-        before,
-        from_revision=new,
-        health_timeout_s=settings.health_timeout_s,
-        progress=progress,
-    )
-    _after_rollback(
-        ctx,
-        report,
-        record,
-        state,
-        progress,
-        decision.verdict,
-        result,
-        "rolled_back",
-        reason,
-        fields,
-    )
+    result = d.restore(new)
+    _after_rollback(d, decision.verdict, result, "rolled_back", reason, fields)
 
 
 def _after_rollback(
-    ctx: Context,
-    report: DeployReport,
-    record: audit.AuditRecord,
-    state: _State,
-    progress: Progress,
+    d: _Deploy,
     verdict: Verdict,
     result: RollbackResult,
     outcome: str,
     reason: str,
     fields: dict[str, str],
 ) -> None:
-    service = report.service
+    report, record = d.report, d.record
+    service = d.service
     report.steps.extend(result.checks)
     for check in result.checks:
         record.add("rollback", check)
-    before = report.revision_before or ""
+    before = d.before
     if result.ok:
-        state.settled = True
+        d.state.settled = True
         report.outcome = outcome
         report.revision_after = before
         report.verdict_override = verdict
@@ -870,16 +790,13 @@ def _after_rollback(
             f"again, verified (new revision {report.new_revision} has no traffic)"
         )
         loud = "" if verdict is Verdict.FAIL else "ACTION NEEDED: "
-        report.notes.append(
-            _alert(
-                ctx,
-                "rollback",
-                f"{loud}{service} deploy rolled back ({verdict.value})",
-                report.summary,
-                service,
-                verdict,
-                fields,
-            )
+        _alert(
+            d,
+            "rollback",
+            f"{loud}{service} deploy rolled back ({verdict.value})",
+            report.summary,
+            verdict,
+            fields,
         )
     else:
         report.outcome = "rollback_failed"
@@ -890,39 +807,28 @@ def _after_rollback(
             f"ROLLBACK FAILED {service}: {reason}; traffic may still reach "
             f"{report.new_revision}: run the manual commands above"
         )
-        report.notes.append(
-            _alert(
-                ctx,
-                "rollback",
-                f"ROLLBACK FAILED: {service} needs manual action",
-                report.summary + " Commands: " + " && ".join(result.manual[-2:]),
-                service,
-                Verdict.ERROR,
-                {**fields, "manual": result.manual[-2]},
-            )
+        _alert(
+            d,
+            "rollback",
+            f"ROLLBACK FAILED: {service} needs manual action",
+            report.summary + " Commands: " + " && ".join(result.manual[-2:]),
+            Verdict.ERROR,
+            {**fields, "manual": result.manual[-2]},
         )
     record.finish(report.outcome, report.summary)
-    progress.step("outcome", report.summary, report.verdict)
+    d.progress.step("outcome", report.summary, report.verdict)
 
 
-def _recover(
-    ctx: Context,
-    cfg: ServiceConfig,
-    settings: DeploySettings,
-    report: DeployReport,
-    record: audit.AuditRecord,
-    state: _State,
-    progress: Progress,
-    exc: Exception,
-) -> None:
+def _recover(d: _Deploy, exc: Exception) -> None:
     """An error after the lock: restore and verify the previous revision if anything moved."""
+    report, record, progress, state = d.report, d.record, d.progress, d.state
+    service = d.service
     text = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
-    report.steps.append(CheckResult.error("deploy_error", cfg.name, exc))
+    report.steps.append(CheckResult.error("deploy_error", service, exc))
     progress.step("error", text, Verdict.ERROR)
-    before = report.revision_before or ""
     fields = {
         "new revision": report.new_revision or "-",
-        "previous revision": before,
+        "previous revision": d.before,
         "commit": (report.commit or "")[:12],
         "deploy id": report.deploy_id,
     }
@@ -931,57 +837,26 @@ def _recover(
     if not state.mutated or state.settled:
         report.outcome = "failed"
         report.verdict_override = Verdict.ERROR
-        report.summary = f"DEPLOY FAILED {cfg.name}: {text}"
+        report.summary = f"DEPLOY FAILED {service}: {text}"
         if state.settled:
             report.summary += " (after the outcome was reached)"
-        report.notes.append(
-            _alert(
-                ctx,
-                "deploy",
-                f"{cfg.name} deploy failed",
-                report.summary,
-                cfg.name,
-                Verdict.ERROR,
-                fields,
-            )
-        )
+        _alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR, fields)
         record.finish("failed", report.summary)
         progress.step("outcome", report.summary, Verdict.ERROR)
         return
-    result = restore_traffic(
-        ctx,
-        cfg,
-        before,
-        from_revision=report.new_revision,
-        health_timeout_s=settings.health_timeout_s,
-        progress=progress,
-    )
-    _after_rollback(
-        ctx,
-        report,
-        record,
-        state,
-        progress,
-        Verdict.ERROR,
-        result,
-        "failed",
-        f"deploy error: {text}",
-        fields,
-    )
+    result = d.restore(report.new_revision)
+    _after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)
 
 
 def _plan(
-    ctx: Context,
-    req: DeployRequest,
-    cfg: ServiceConfig,
-    settings: DeploySettings,
-    report: DeployReport,
+    d: _Deploy,
     img: ImagePlan,
     labels: dict[str, str],
     env: dict[str, str],
     info: ServiceInfo,
 ) -> None:
     """Fill the dry-run plan: every request and query the deploy would make."""
+    ctx, req, cfg, settings, report = d.ctx, d.req, d.cfg, d.settings, d.report
     service = cfg.name
     path = ctx.cloudrun.service_path(service)
     tag = settings.candidate_tag
