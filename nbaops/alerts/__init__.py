@@ -177,20 +177,10 @@ def send(ctx: Context, event: AlertEvent, *, webhook: Secret | None = None) -> D
 
 def check_event(result: CheckResult, *, recovered: bool = False) -> AlertEvent:
     """The alert for one check result (failing, or recovered)."""
-    if recovered:
-        return AlertEvent(
-            kind=AlertKind.RECOVERED,
-            title=f"{result.name} recovered ({result.verdict.value})",
-            text=result.message,
-            service=result.service,
-            verdict=result.verdict,
-            check=result.name,
-            value=result.value,
-            threshold=result.threshold,
-        )
+    verdict = result.verdict.value
     return AlertEvent(
-        kind=AlertKind.FAILING,
-        title=f"{result.name} {result.verdict.value}",
+        kind=AlertKind.RECOVERED if recovered else AlertKind.FAILING,
+        title=f"{result.name} recovered ({verdict})" if recovered else f"{result.name} {verdict}",
         text=result.message,
         service=result.service,
         verdict=result.verdict,
