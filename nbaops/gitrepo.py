@@ -389,6 +389,15 @@ class Repo:
             args += ["--", *paths]
         return _parse_log(self._out(*args))
 
+    def recent_commits(self, limit: int) -> list[Commit]:
+        """The newest ``limit`` commits reachable from ``HEAD`` (newest first).
+
+        Raises:
+            GitError: the repository has no commit yet.
+        """
+        head = self.head()
+        return _parse_log(self._out("log", f"--format={_LOG_FORMAT}", f"--max-count={limit}", head))
+
     def changed_files(self, base: str, head: str, paths: Sequence[str] | None = None) -> list[str]:
         """Files that differ between the trees of ``base`` and ``head`` (sorted).
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Sequence
@@ -32,21 +30,14 @@ TABLE = "nba_ops.check_results"
 
 
 def git_commit(root: Path) -> str | None:
-    """``git rev-parse HEAD`` of the repository at ``root``, or None if unavailable."""
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    """The ``HEAD`` commit of the repository at ``root``, or None if unavailable."""
+    from nbaops.errors import GitError
+    from nbaops.gitrepo import Repo
+
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--verify", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5.0,
-            env=env,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+        return Repo(root, timeout_s=5.0).head()
+    except GitError:
         return None
-    sha = proc.stdout.strip()
-    return sha if proc.returncode == 0 and len(sha) == 40 else None
 
 
 def new_run_id(now: dt.datetime) -> str:

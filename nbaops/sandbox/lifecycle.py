@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -334,30 +333,19 @@ def repo_commits(root: Path, limit: int = 30) -> tuple[list[CommitInfo], str]:
     Returns ``(commits, "git")``, or deterministic 40-hex placeholders and
     ``"placeholder: <reason>"`` when git or the repository is unavailable.
     """
+    from nbaops.errors import GitError
+    from nbaops.gitrepo import Repo
+
     try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "log", f"--max-count={limit}", "--format=%H %cI", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=True,
-        ).stdout
-        commits = []
-        for line in out.splitlines():
-            sha, _, when = line.partition(" ")
-            if len(sha) == 40:
-                commits.append(CommitInfo(sha, dt.datetime.fromisoformat(when).astimezone(dt.UTC)))
+        commits = [
+            CommitInfo(c.sha, c.committed_at.astimezone(dt.UTC))
+            for c in Repo(root).recent_commits(limit)
+        ]
         if commits:
             return commits, "git"
         reason = "git log printed no commits"
-    except FileNotFoundError:
-        reason = "git is not installed"
-    except subprocess.CalledProcessError as exc:
-        reason = (
-            (exc.stderr or "git failed").strip().splitlines()[0] if exc.stderr else "git failed"
-        )
-    except subprocess.TimeoutExpired:
-        reason = "git timed out"
+    except GitError as exc:
+        reason = str(exc)
     fake = [
         CommitInfo(hashlib.sha1(f"nbaops-sandbox-placeholder-{i}".encode()).hexdigest(), None)
         for i in range(6)

@@ -260,3 +260,14 @@ def test_first_parent_lists_only_mainline(repo_dir: Path, history: dict[str, str
     assert everything == [merge, side]
     mainline = [c.sha for c in repo.commits_between(history["c3"], "HEAD", first_parent=True)]
     assert mainline == [merge]
+
+
+def test_recent_commits_are_the_newest_from_head(repo_dir: Path, history: dict[str, str]) -> None:
+    commits = Repo(repo_dir).recent_commits(2)
+    assert [c.sha for c in commits] == [history["c3"], history["c2"]]
+    assert commits[0].committed_at.tzinfo is not None
+
+
+def test_recent_commits_of_an_empty_repository_fail(repo_dir: Path) -> None:
+    with pytest.raises(GitError, match="no commits yet"):
+        Repo(repo_dir).recent_commits(5)
