@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbaops import clock
 from nbaops.clock import EASTERN
 from nbaops.config import Config
 from nbaops.verdict import CheckResult, Verdict
@@ -123,7 +124,7 @@ class History:
 def eastern_day(moment: dt.datetime) -> dt.date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(EASTERN).date()
+    return clock.eastern_date(moment)
 
 
 def build_history(

@@ -28,9 +28,14 @@ def now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+def eastern_date(moment: dt.datetime) -> dt.date:
+    """The NBA calendar day (US Eastern) of an aware moment: how game dates are stated."""
+    return moment.astimezone(EASTERN).date()
+
+
 def today_eastern() -> dt.date:
-    """The NBA's calendar day (US Eastern), which is how game dates are stated."""
-    return now().astimezone(EASTERN).date()
+    """The NBA's calendar day (US Eastern) of :func:`now`."""
+    return eastern_date(now())
 
 
 def parse_date(text: str, flag: str = "--date") -> dt.date:

@@ -61,8 +61,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     since = now - window
     window_text = duration_text(window)
     bounds = {
-        "from_date": since.astimezone(clock.EASTERN).date() - dt.timedelta(days=1),
-        "to_date": now.astimezone(clock.EASTERN).date() + dt.timedelta(days=1),
+        "from_date": clock.eastern_date(since) - dt.timedelta(days=1),
+        "to_date": clock.eastern_date(now) + dt.timedelta(days=1),
         "since": since,
         "now": now,
     }

@@ -67,7 +67,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     m = Measurement(ctx, params, NAME, SERVICE)
     now = clock.now()
     game_length, grace = params.duration("game_length"), params.duration("grace")
-    to_date = now.astimezone(clock.EASTERN).date()
+    to_date = clock.eastern_date(now)
     from_date = to_date - dt.timedelta(days=params.integer("window_days"))
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     lag_warn, lag_fail = params.number("lag_warn_hours"), params.number("lag_fail_hours")

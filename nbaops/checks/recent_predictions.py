@@ -64,7 +64,7 @@ def due_slots(
 ) -> list[dt.datetime]:
     """Batch slot times (UTC) that fell in ``[since, now - grace]``."""
     out: list[dt.datetime] = []
-    today = now.astimezone(clock.EASTERN).date()
+    today = clock.eastern_date(now)
     for day in (today - dt.timedelta(days=1), today):
         for slot in slots:
             hour, minute = (int(part) for part in slot.split(":", 1))
@@ -81,8 +81,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     window = params.duration("window")
     since = now - window
     grace = params.duration("slot_grace")
-    today = now.astimezone(clock.EASTERN).date()
-    from_date = since.astimezone(clock.EASTERN).date() - dt.timedelta(days=1)
+    today = clock.eastern_date(now)
+    from_date = clock.eastern_date(since) - dt.timedelta(days=1)
     to_date = today + dt.timedelta(days=1)
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     threshold = f"per model FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of expected"

@@ -243,7 +243,7 @@ Tables = dict[str, list[dict[str, Any]]]
 
 
 def _today(now: dt.datetime) -> dt.date:
-    return now.astimezone(clock.EASTERN).date()
+    return clock.eastern_date(now)
 
 
 def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbaops import clock
 from nbaops.clock import EASTERN
 
 UTC = dt.UTC
@@ -174,7 +175,7 @@ class League:
 
 def window_days(now: dt.datetime) -> list[dt.date]:
     """The sandbox's game days: the last 45 days, today and tomorrow (US Eastern)."""
-    today = now.astimezone(EASTERN).date()
+    today = clock.eastern_date(now)
     return [today + dt.timedelta(days=i) for i in range(-WINDOW_DAYS, 2)]
 
 
@@ -371,7 +372,7 @@ def build_tables(
     revisions: Mapping[str, Sequence[Revision]],
 ) -> SandboxData:
     """Every table's rows as the pipeline would have written them by ``now``."""
-    today = now.astimezone(EASTERN).date()
+    today = clock.eastern_date(now)
     tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
     history = _History(league.history)
     games_by_day: dict[dt.date, list[Game]] = defaultdict(list)

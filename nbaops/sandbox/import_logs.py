@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbaops.clock import EASTERN
+from nbaops import clock
 from nbaops.errors import UsageError
 from nbaops.sandbox import generate
 
@@ -75,7 +75,7 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
     rows = sorted(
         (log for log in logs if log.season == season), key=lambda g: (g.game_date, g.game_id)
     )
-    today = now.astimezone(EASTERN).date()
+    today = clock.eastern_date(now)
     shift = today - anchor_day(rows)
     first_day = today - dt.timedelta(days=generate.WINDOW_DAYS)
     last_day = today + dt.timedelta(days=1)

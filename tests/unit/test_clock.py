@@ -41,3 +41,8 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(UsageError, match="--window"):
         clock.parse_duration(text)
+
+
+def test_eastern_date_of_a_late_utc_moment_is_the_previous_day() -> None:
+    assert clock.eastern_date(dt.datetime(2026, 11, 25, 3, tzinfo=dt.UTC)) == dt.date(2026, 11, 24)
+    assert clock.eastern_date(dt.datetime(2026, 11, 25, 5, tzinfo=dt.UTC)) == dt.date(2026, 11, 25)
