@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
+from nbaops.cli.program import adopt_running_program
+
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import docs as docs_tasks
@@ -24,3 +26,7 @@ for module in (services, check_tasks, drift_tasks, deploy_tasks, regression_task
         ns.add_task(task)
 for collection in (sandbox.ns, slack_tasks.ns, schedule_tasks.ns, docs_tasks.ns):
     ns.add_collection(collection)
+
+# `inv` parses the tasks' flags after loading this file: bad flags, values and task names
+# then exit 2 with one line (and a JSON document with --json), like every other usage error.
+adopt_running_program()

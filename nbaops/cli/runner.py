@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
+from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -90,6 +90,16 @@ def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix:
         verdict = "ERROR" if code != EXIT_USAGE else "USAGE"
         emit_json({"verdict": verdict, "error": message, "exit_code": code})
     return code
+
+
+def usage_exit(message: str, *, json_output: bool = False) -> None:
+    """Report a command-line usage error (bad flag, unknown task) and exit 2.
+
+    The same one line (and ``--json`` document) as a :class:`~nbaops.errors.UsageError`
+    raised by a task; used by :mod:`nbaops.cli.program` for Invoke's parse errors.
+    """
+    code = _fail(UsageError(message), EXIT_USAGE, json_output, debug=False)
+    raise SystemExit(code)
 
 
 def finish(
