@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from nbaops.cli.program import adopt_running_program
-
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import docs as docs_tasks
@@ -19,6 +17,7 @@ from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.cli import schema as schema_tasks
 from nbaops.cli import slack as slack_tasks
+from nbaops.cli.program import adopt_running_program
 
 ns = Collection()
 for module in (services, check_tasks, drift_tasks, deploy_tasks, regression_tasks, schema_tasks):

@@ -19,12 +19,14 @@ For the allowed part of a change — and for waived changes BigQuery can apply w
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nbaops.bqschema import ddl
 from nbaops.bqschema.ddl import Statement
+from nbaops.bqschema.defaults import DefaultExpressionError
 from nbaops.bqschema.model import (
     BIGQUERY,
     CANONICAL_TYPES,
@@ -36,7 +38,6 @@ from nbaops.bqschema.model import (
     Severity,
     TableSchema,
 )
-from nbaops.bqschema.defaults import DefaultExpressionError
 from nbaops.errors import ConfigError
 
 E = Severity.ERROR
@@ -441,7 +442,7 @@ class _Comparer:
                     n.line,
                 )
             elif top:
-                self.allow(lambda n=n: ddl.add_column(self.table, n), path, n.line)
+                self.allow(functools.partial(ddl.add_column, self.table, n), path, n.line)
             else:
                 self.result.notes.append(
                     f"nested column {path} added: apply with `bq update` "

@@ -84,7 +84,7 @@ def _is_string_literal(node: Any) -> bool:
     return isinstance(node, exp.Literal) and bool(node.is_string)
 
 
-def _check(node: Any) -> None:  # noqa: C901 - one case per allowed form, flat on purpose
+def _check(node: Any) -> None:
     from sqlglot import exp
 
     if isinstance(node, (exp.Literal, exp.Null, exp.Boolean, exp.ByteString, exp.RawString)):

@@ -21,7 +21,6 @@ from typing import Any
 from invoke.exceptions import ParseError
 from invoke.program import Program
 
-
 _UNKNOWN = re.compile(r"^No idea what '(.*)' is!$")
 _NO_VALUE = re.compile(r"^Flag <Argument: (\w+)")
 
