@@ -424,8 +424,8 @@ def test_option_values_follow_the_api_documentation(field: dict[str, Any], ok: b
 
 
 def test_foreign_type_definition_only_on_top_level_columns() -> None:
-    nested = [{"name": "r", "type": "RECORD",
-               "fields": [{"name": "x", "type": "STRING", "foreignTypeDefinition": "v"}]}]  # fmt: skip
+    inner = {"name": "x", "type": "STRING", "foreignTypeDefinition": "v"}
+    nested = [{"name": "r", "type": "RECORD", "fields": [inner]}]
     assert rules(lint(nested)) == ["OPTION_VALUE"]
 
 
