@@ -16,14 +16,14 @@ _INT_RE = re.compile(r"^[+-]?\d{1,18}$")
 
 
 def integer(value: object, flag: str, *, default: int, minimum: int, maximum: int) -> int:
-    """``value`` (a flag's text, or None for the default) as an int in [minimum, maximum].
+    """``value`` (a flag's text, or None when not given) as an int in [minimum, maximum].
 
     Raises:
         UsageError: not a whole number, or out of range (the message names the flag).
     """
-    if value is None or value == "":
+    if value is None:
         return default
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value == "":
         raise UsageError(f"--{flag} needs a whole number from {minimum} to {maximum}")
     text = str(value).strip()
     if not _INT_RE.match(text):
@@ -42,9 +42,9 @@ def number(value: object, flag: str, *, default: float, minimum: float, maximum:
     Raises:
         UsageError: not a finite number, or out of range (the message names the flag).
     """
-    if value is None or value == "":
+    if value is None:
         return default
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value == "":
         raise UsageError(f"--{flag} needs a number from {minimum:g} to {maximum:g}")
     text = str(value).strip()
     try:

@@ -100,7 +100,7 @@ def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [(None, 20), ("", 20), ("5", 5), (" 7 ", 7), ("+3", 3), ("abc", None), ("1.5", None),
+    [(None, 20), ("", None), ("5", 5), (" 7 ", 7), ("+3", 3), ("abc", None), ("1.5", None),
      ("0", None), ("1001", None), (True, None), ("9" * 30, None)],
 )  # fmt: skip
 def test_integer_flags(value: Any, ok: int | None) -> None:
