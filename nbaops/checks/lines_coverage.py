@@ -4,7 +4,7 @@ Expected players are the feature-store rows of the day's scheduled games (phase 
 features for every player expected to play). A player is covered when the points-lines
 table has at least one line for them on that game day. The result names the missing
 players (top N) and the coverage of every game; no games scheduled is PASS only when the
-schedule is known around the day (:mod:`nbaops.checks.schedule_known`), else INCONCLUSIVE.
+schedule is known around the day (`nbaops/checks/schedule_known.py`), else INCONCLUSIVE.
 """
 
 from __future__ import annotations
