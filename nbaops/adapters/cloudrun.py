@@ -36,6 +36,7 @@ import datetime as dt
 import re
 import secrets
 import string
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,6 +50,7 @@ T = TypeVar("T")
 
 COMMIT_LABEL = "commit-sha"
 REVISION_INDEX_RE = re.compile(r"-(\d{5})-[a-z]{3}$")
+_CONDITION_FAILED = 3  # google.cloud.run.v2.Condition.State.CONDITION_FAILED
 _CONDITION_SUCCEEDED = 4  # google.cloud.run.v2.Condition.State.CONDITION_SUCCEEDED
 _TRAFFIC_LATEST = 1
 _TRAFFIC_REVISION = 2
@@ -215,8 +217,10 @@ class CloudRun:
         timeout_s: per-request timeout.
         lro_timeout_s: how long to wait for a deploy/traffic operation to finish.
         retries: False disables the client's default retries (fault tests).
-        poll_initial_s: first delay between polls of an operation. None: the client's
-            default (1 s, ×1.5) against the real API, 0.01 s against a local endpoint.
+        poll_initial_s: first delay between reads of a service that is still rolling
+            out a write (×1.5 each time, at most ``poll_max_s``). None: 1 s against the
+            real API, 0.01 s against a local endpoint.
+        sleep: how to wait between those reads (tests inject a recorder).
     """
 
     def __init__(
@@ -228,6 +232,7 @@ class CloudRun:
         lro_timeout_s: float = 600.0,
         retries: bool = True,
         poll_initial_s: float | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.project = profile.project
         self.region = profile.region
@@ -235,9 +240,11 @@ class CloudRun:
         self.timeout_s = timeout_s
         self.lro_timeout_s = lro_timeout_s
         self.retries = retries
-        self.poll_initial_s = (
-            poll_initial_s if poll_initial_s is not None else (0.01 if endpoint else None)
-        )
+        if poll_initial_s is None:
+            poll_initial_s = 0.01 if endpoint else 1.0
+        self.poll_initial_s = poll_initial_s
+        self.poll_max_s = max(poll_initial_s, poll_initial_s * 10 if endpoint else 10.0)
+        self._sleep = sleep or time.sleep
         self._services_client: Any = None
         self._revisions_client: Any = None
 
@@ -459,19 +466,18 @@ class CloudRun:
 
     # ------------------------------------------------------------ writes
 
-    def _polling(self) -> Any:
-        """The operation polling policy (None: the client's default)."""
-        if self.poll_initial_s is None:
-            return None
-        from google.api_core.future import polling
-
-        return polling.DEFAULT_POLLING.with_delay(
-            initial=self.poll_initial_s, maximum=self.poll_initial_s * 10, multiplier=1.5
-        )
-
     def _update(self, service: str, body: Any, mask: list[str], what: str) -> ServiceInfo:
-        """PATCH ``body`` (only the fields in ``mask``) and wait for the operation."""
-        from google.api_core import exceptions as gexc
+        """PATCH ``body`` (only the fields in ``mask``) and wait until it has rolled out.
+
+        The wait reads the *service* until ``reconciling`` is false rather than polling
+        the operation: google-api-core's operations REST transport parses an operation
+        strictly (``json_format.Parse(..., ignore_unknown_fields=False)``), so an
+        operation whose Service response carries a field newer than this client (any
+        field the real API adds and a service sets) would fail to parse, while the
+        service GET ignores unknown fields. A failed rollout shows as the service's
+        terminal condition (``CONDITION_FAILED`` with the reason), which is reported as
+        the operation's failure.
+        """
         from google.protobuf import field_mask_pb2
 
         def call() -> Any:
@@ -480,15 +486,33 @@ class CloudRun:
                 update_mask=field_mask_pb2.FieldMask(paths=mask),
                 **self._call_options(),
             )
-            try:
-                return operation.result(timeout=self.lro_timeout_s, polling=self._polling())
-            except gexc.GoogleAPICallError as exc:
-                # The request was accepted; the operation itself failed.
-                raise CloudRunError(
-                    f"Cloud Run {what} {service}: operation failed: {api_error_text(exc)}"
-                ) from exc
+            return operation.operation
 
-        return self._service_info(self._guard(what, service, call))
+        op = self._guard(what, service, call)
+        if op.done and op.error.code:
+            raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {op.error.message}")
+        return self._service_info(self._wait_reconciled(service, what))
+
+    def _wait_reconciled(self, service: str, what: str) -> Any:
+        """The service once it is no longer ``reconciling`` (see :meth:`_update`)."""
+        delay = self.poll_initial_s
+        waited = 0.0
+        while True:
+            svc = self._get_service_raw(service)
+            if not svc.reconciling:
+                break
+            if waited >= self.lro_timeout_s:
+                raise CloudRunError(
+                    f"Cloud Run {what} {service}: timed out (still reconciling after "
+                    f"{self.lro_timeout_s:g}s)"
+                )
+            self._sleep(delay)
+            waited += delay
+            delay = min(delay * 1.5, self.poll_max_s)
+        cond = svc.terminal_condition
+        if int(cond.state) == _CONDITION_FAILED:
+            raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {cond.message}")
+        return svc
 
     def deploy_revision(
         self,

@@ -14,7 +14,7 @@ Kinds and where they apply:
 - ``lro-fail``: the next update's operation finishes ``done`` with an ``error``; a new
   revision is created but fails to become ready and traffic is unchanged.
 - ``slow-lro``: the next operation answers ``done: false`` (service ``reconciling``)
-  to its creation reply and to ``polls`` more ``operations.get`` calls (default 3).
+  to its creation reply and to ``polls`` more reads of it or its service (default 3).
 - ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.
 - ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL).
 

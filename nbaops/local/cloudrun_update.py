@@ -12,8 +12,9 @@ The semantics follow the Cloud Run Admin API v2 where nbaops' correctness depend
   ``ALREADY_EXISTS`` ("Revision named ... with different configuration already
   exists"); an unchanged template creates no revision;
 - a traffic target naming a missing revision is accepted and fails the *operation*;
-- operations answer ``done: false`` (service ``reconciling: true``) until polled
-  ``polls`` more times through ``operations/ID`` (:func:`poll_operation`).
+- operations answer ``done: false`` (service ``reconciling: true``) until read
+  ``polls`` more times, through ``operations/ID`` or a GET of the service
+  (:func:`poll_operation`).
 """
 
 from __future__ import annotations
@@ -297,7 +298,8 @@ def start_operation(
     The service shows ``reconciling: true`` and a ``CONDITION_RECONCILING`` terminal
     condition meanwhile, as the real service does while a revision rolls out. The
     operation answers ``done: false`` to its creation reply and to the next ``polls``
-    ``operations.get`` calls, then finishes (see :func:`poll_operation`).
+    reads (``operations.get`` or a GET of the service), then finishes (see
+    :func:`poll_operation`).
     """
     svc = state["services"][full]
     final = svc.get("terminalCondition") or ready_condition(error is None, when, error or "")
@@ -317,6 +319,15 @@ def start_operation(
     svc["conditions"] = [svc["terminalCondition"]]
     state["operations"][op["name"]] = op
     return op
+
+
+def pending_operations(state: dict[str, Any], full: str) -> list[str]:
+    """Names of the unfinished operations on service ``full``."""
+    return [
+        name
+        for name, op in state["operations"].items()
+        if op.get("_service") == full and not op.get("done")
+    ]
 
 
 def poll_operation(state: dict[str, Any], name: str) -> dict[str, Any] | None:

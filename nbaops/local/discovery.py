@@ -229,8 +229,8 @@ class Contract:
         """The published method for ``http_method path`` (most specific route first).
 
         Raises:
-            ContractError: 404 when no API publishes the path, 405 when it exists only
-                for other HTTP methods.
+            ContractError: 404 NOT_FOUND when no API publishes the path, or publishes it
+                only for other HTTP methods (Google's front end answers both with 404).
         """
         other_methods: set[str] = set()
         for method in self.methods:
@@ -240,8 +240,8 @@ class Contract:
                 other_methods.add(method.http_method)
         if other_methods:
             raise ContractError(
-                405,
-                "INVALID_ARGUMENT",
+                404,
+                "NOT_FOUND",
                 f"{http_method} {path}: the published API allows only "
                 f"{', '.join(sorted(other_methods))} on this route",
             )
@@ -261,7 +261,7 @@ class Contract:
             body: the parsed JSON body, None when the request had none.
 
         Raises:
-            ContractError: 404/405 unknown route; 400 INVALID_ARGUMENT for a bad query
+            ContractError: 404 unknown route or method; 400 INVALID_ARGUMENT for a bad query
                 parameter or body field (every violation listed in ``fieldViolations``).
         """
         method = self.match(http_method, path)

@@ -322,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
         full = f"{parent}/services/{service}"
         if len(parts) == 7:
             if method == "GET":
-                state = cloudrun_state.load_state(self.home)
+                state = self._progress(full)
                 svc = state["services"].get(full)
                 if svc is None:
                     raise self._not_found_service(project, region, service or "")
@@ -397,6 +397,22 @@ class _Handler(BaseHTTPRequestHandler):
             cloudrun_state.save_state(self.home, state)
             rendered = self._render_operation(state, op)
         self._send(200, rendered)
+
+    def _progress(self, full: str) -> dict[str, Any]:
+        """The state after a read of service ``full``: its pending operations advance.
+
+        A rollout progresses while someone watches it, through ``operations.get`` or by
+        reading the service (what nbaops does, see ``CloudRun._update``).
+        """
+        state = cloudrun_state.load_state(self.home)
+        if not cloudrun_update.pending_operations(state, full):
+            return state
+        with locked(self.home):
+            state = cloudrun_state.load_state(self.home)
+            for name in cloudrun_update.pending_operations(state, full):
+                cloudrun_update.poll_operation(state, name)
+            cloudrun_state.save_state(self.home, state)
+        return state
 
     def _lro_polls(self, service: str | None) -> int:
         """How many polls the next operation stays ``done: false`` (``slow-lro`` fault)."""
