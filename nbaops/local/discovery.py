@@ -34,8 +34,6 @@ the published method whose ``flatPath`` and ``httpMethod`` match among the APIs 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import functools
 import importlib.resources
@@ -77,6 +75,7 @@ _TYPE_NAMES = {
 }
 _DURATION_RE = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 _INT_RE = re.compile(r"^-?\d+$")
+_BASE64_RE = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
 _SEGMENT_PARAM_RE = re.compile(r"\{[^}]+\}")
 
 
@@ -286,7 +285,8 @@ class Contract:
         values = parse_qs(query, keep_blank_values=True)
         for raw_name, items in values.items():
             name = raw_name
-            spec = declared.get(name)
+            # a query parameter may be spelled with its proto (snake_case) name too
+            spec = declared.get(name) or declared.get(_camel(name))
             if spec is None:
                 # System parameters may be spelled with a leading "$" ($alt, $fields):
                 # https://cloud.google.com/apis/docs/system-parameters
@@ -467,14 +467,8 @@ def _string_format_problem(fmt: str | None, value: str) -> bool:
     if fmt == "google-duration":
         return not _DURATION_RE.match(value)
     if fmt == "byte":
-        try:
-            base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_")
-        except (binascii.Error, ValueError):
-            try:
-                base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                return True
-        return False
+        # standard or URL-safe base64, padding optional (proto3 JSON accepts both)
+        return not _BASE64_RE.match(value) or len(value.rstrip("=")) % 4 == 1
     return False
 
 

@@ -181,6 +181,17 @@ class _Handler(BaseHTTPRequestHandler):
             raise StandInApiError(400, "INVALID_ARGUMENT", "JSON body must be an object")
         return data
 
+    def _is_api_request(self, path: str) -> bool:
+        """A Google API call (validated), not a request to a revision's own URL.
+
+        A revision reached through its host (``*.run.app``, ``TAG---SERVICE-…``) serves its
+        own paths, whatever they look like.
+        """
+        host = (self.headers.get("Host") or "").split(":", 1)[0]
+        if host.endswith(".run.app") or "---" in host:
+            return False
+        return path.startswith(API_PREFIXES)
+
     def _check_contract(self, method: str, path: str, query: str) -> dict[str, Any]:
         """Validate an API request against the discovery documents; its log entry.
 
@@ -197,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
             "api_method": None,
             "contract": "service-url",
         }
-        if not path.startswith(API_PREFIXES):
+        if not self._is_api_request(path):
             request_log.record(self.home, entry)
             return entry
         try:
