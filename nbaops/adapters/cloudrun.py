@@ -25,7 +25,12 @@ comma-joined JSON string). Why it matters:
 - Re-sending ``template.revision`` with a template that differs from that revision's
   (an unknown field dropped by the client is enough) is answered
   ``409 ALREADY_EXISTS: Revision named X with different configuration already exists``;
-  a traffic or annotation write therefore sends no template at all.
+  a traffic or annotation write therefore sends no template at all. A mask alone is
+  not enough: a full read-back service PATCHed with ``update_mask=scaling.…`` still got
+  that 409 (googleapis/google-cloud-python#14259).
+- Mask paths are single top-level field names here (``template``, not
+  ``template.containers``): identical as proto and JSON names, so the camelCase/
+  snake_case ambiguity of nested paths cannot make the API ignore them.
 - ``etag`` (AIP-154, https://google.aip.dev/154): sent on every write, a stale one is
   answered 409 ``ABORTED`` → :class:`ConcurrentModificationError`.
 """
