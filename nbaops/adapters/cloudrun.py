@@ -504,7 +504,10 @@ class CloudRun:
         waited = 0.0
         while True:
             svc = self._get_service_raw(service)
-            if not svc.reconciling:
+            # run.v2 Service.reconciling: "While reconciliation is in process,
+            # observedGeneration, latest_ready_revison, trafficStatuses, and uri will have
+            # transient values"; done once it is false and observedGeneration caught up.
+            if not svc.reconciling and int(svc.observed_generation) >= int(svc.generation):
                 break
             if waited >= self.lro_timeout_s:
                 raise CloudRunError(

@@ -398,3 +398,15 @@ def test_deploy_rehearsal_sends_only_requests_the_discovery_documents_accept(
         "containers"
     ][0]["env"]
     assert {"name": "MODEL_VERSION", "value": "v9"} in worker_env
+
+
+def test_validate_only_answers_the_result_without_changing_anything(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    before = state_service(nbaops_home, SERVICE)
+    status, op = raw(
+        service_url + "?updateMask=labels&validateOnly=true", "PATCH", {"labels": {"team": "ops"}}
+    )
+    assert status == 200 and op["done"] is True
+    assert op["response"]["labels"] == {"team": "ops"}
+    assert state_service(nbaops_home, SERVICE) == before
