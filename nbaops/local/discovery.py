@@ -277,6 +277,30 @@ class Contract:
             raise _bad_request(violations)
         return method
 
+    def response_violations(self, method: ApiMethod, payload: Any) -> list[tuple[str, str]]:
+        """How a reply body departs from the method's response schema (empty: it fits).
+
+        For the stand-in's own tests: its replies must only hold published fields.
+        """
+        violations: list[tuple[str, str]] = []
+        response = self._method_spec(method).get("response")
+        if response:
+            self._check_value(method.api, response, payload, "", violations)
+        return violations
+
+    def _method_spec(self, method: ApiMethod) -> dict[str, Any]:
+        def find(node: Mapping[str, Any]) -> dict[str, Any] | None:
+            for spec in node.get("methods", {}).values():
+                if spec["id"] == method.id:
+                    return dict(spec)
+            for child in node.get("resources", {}).values():
+                found = find(child)
+                if found is not None:
+                    return found
+            return None
+
+        return find(self.documents[method.api]) or {}
+
     def _check_query(self, method: ApiMethod, query: str) -> list[tuple[str, str]]:
         document = self.documents[method.api]
         declared = method.query_parameters()

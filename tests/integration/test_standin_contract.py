@@ -410,3 +410,33 @@ def test_validate_only_answers_the_result_without_changing_anything(
     assert status == 200 and op["done"] is True
     assert op["response"]["labels"] == {"team": "ops"}
     assert state_service(nbaops_home, SERVICE) == before
+
+
+def test_the_stand_ins_replies_hold_only_published_fields(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
+) -> None:
+    seed_services(nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [realistic(SERVICE, "a" * 40)])
+    cloudrun.deploy_revision(SERVICE, image="img:2", labels={}, tag="candidate", no_traffic=True)
+    contract = standin_contract()
+    assert contract is not None
+    set_api_fault(nbaops_home, "slow-lro", service=SERVICE, count=1, polls=1)
+    _, pending = raw(service_url + "?updateMask=annotations", "PATCH", {"annotations": {}})
+    revision = cloudrun.list_revisions(SERVICE)[0].name
+    calls = [
+        ("GET", service_url, None),
+        ("GET", service_url.rsplit("/", 1)[0], None),
+        ("GET", f"{service_url}/revisions", None),
+        ("GET", f"{service_url}/revisions/{revision}", None),
+        ("GET", f"{standin.url}/v2/{pending['name']}", None),  # not done yet
+        ("GET", f"{standin.url}/v2/{pending['name']}", None),  # done, with the Service
+        ("POST", f"{standin.url}/v2/entries:list", {"resourceNames": ["projects/x"]}),
+    ]
+    for method, url, body in calls:
+        status, payload = raw(url, method, body)
+        assert status == 200, (url, payload)
+        path = url.split(standin.url, 1)[1]
+        spec = contract.match(method, path)
+        assert contract.response_violations(spec, payload) == [], (spec.id, payload)
+    # and the check can fail: a field the API does not publish is named
+    extra = contract.response_violations(contract.match("GET", path), {"entries": [{"x": 1}]})
+    assert extra and 'Unknown name "x"' in extra[0][1]
