@@ -440,3 +440,30 @@ def test_the_stand_ins_replies_hold_only_published_fields(
     # and the check can fail: a field the API does not publish is named
     extra = contract.response_violations(contract.match("POST", path), {"entries": [{"x": 1}]})
     assert extra and 'Unknown name "x"' in extra[0][1]
+
+
+def test_deploy_env_sets_literals_and_keeps_every_other_variable(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path
+) -> None:
+    seed_services(nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [realistic(SERVICE, "a" * 40)])
+    cloudrun.deploy_revision(
+        SERVICE, image="img:2", labels={}, env={"MODEL_VERSION": "v9", "NEW_FLAG": "1"}
+    )
+    env = state_service(nbaops_home, SERVICE)["template"]["containers"][0]["env"]
+    assert env == [
+        {"name": "MODEL_VERSION", "value": "v9"},
+        {"name": "LOG_LEVEL", "value": "INFO"},
+        {"name": "DATA_API_KEY", "valueSource": SECRET_REF},
+        {"name": "NEW_FLAG", "value": "1"},
+    ]
+    # the adapter reports literal values only; a secret's value is not in the API
+    assert cloudrun.list_revisions(SERVICE)[0].env == {
+        "MODEL_VERSION": "v9",
+        "LOG_LEVEL": "INFO",
+        "NEW_FLAG": "1",
+    }
+    # overriding a secret-backed variable with a literal replaces the reference (oneof)
+    cloudrun.deploy_revision(SERVICE, image="img:3", labels={}, env={"DATA_API_KEY": "plain"})
+    env = state_service(nbaops_home, SERVICE)["template"]["containers"][0]["env"]
+    assert {"name": "DATA_API_KEY", "value": "plain"} in env
+    assert not any("valueSource" in e for e in env)
