@@ -75,6 +75,9 @@ _TYPE_NAMES = {
 }
 _DURATION_RE = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 _INT_RE = re.compile(r"^-?\d+$")
+_TIMESTAMP_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+)
 _BASE64_RE = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
 _SEGMENT_PARAM_RE = re.compile(r"\{[^}]+\}")
 
@@ -483,8 +486,12 @@ def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
 
 def _string_format_problem(fmt: str | None, value: str) -> bool:
     if fmt == "google-datetime":
+        # RFC 3339 with a time and an offset, up to nanoseconds (protobuf Timestamp JSON)
+        match = _TIMESTAMP_RE.match(value)
+        if not match:
+            return True
         try:
-            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            dt.datetime.fromisoformat(match.group(1))
         except ValueError:
             return True
         return False

@@ -155,8 +155,9 @@ def test_scalars_follow_the_proto3_json_mapping(contract: Contract) -> None:
     assert "(TYPE_BYTES)" in bad.message
     bad = rejection(contract, "PATCH", SERVICE, "", {"traffic": [{"percent": True}]})
     assert "(TYPE_INT32), true" in bad.message
-    bad = rejection(contract, "PATCH", SERVICE, "", {"createTime": "noon"})
-    assert "Timestamp" in bad.message
+    for when in ("noon", "2025-01-15", "2025-13-15T17:00:00Z", "2025-01-15T17:00:00"):
+        bad = rejection(contract, "PATCH", SERVICE, "", {"createTime": when})
+        assert "Timestamp" in bad.message, when
 
 
 def test_a_body_on_a_method_without_one_is_rejected(contract: Contract) -> None:
