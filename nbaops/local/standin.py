@@ -5,7 +5,8 @@ It speaks what the official clients send over REST:
 - Cloud Run Admin API v2 (``google.cloud.run_v2`` with ``transport="rest"``):
   ``GET/PATCH /v2/projects/P/locations/L/services/S``, ``GET|POST …/services``,
   ``GET …/services/S/revisions[/R]``, ``GET …/operations/ID``. Replies are the v2 JSON
-  (camelCase, enums as integers); mutations answer a finished long-running Operation.
+  (camelCase, enums as integers); mutations answer a long-running Operation that is not
+  done yet (it finishes when it or its service is read).
 - Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
 - Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
   with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
@@ -17,7 +18,16 @@ State lives in files under ``home`` (``cloudrun.json``, ``logs.jsonl``,
 ``standin-faults.json``), read fresh on every request and written atomically under an
 ``fcntl`` lock, so stand-ins of several processes share one consistent state. URLs are
 computed per response from the live port. Every request is appended to
-``home/standin-requests.jsonl``; :meth:`StandIn.requests` reads it back.
+``home/standin-requests.jsonl`` (:mod:`nbaops.local.request_log`); :meth:`StandIn.requests`
+reads it back.
+
+Every Google API request (paths under ``/v1/``, ``/v2/``, ``/v3/``) is first checked
+against Google's discovery documents (:mod:`nbaops.local.discovery`): an unpublished route,
+an unknown query parameter or body field, a wrong JSON type or an unknown enum value is
+answered with Google's 400 ``INVALID_ARGUMENT`` JSON before any handler runs. A new route
+gets that check by being published in one of ``discovery.STANDIN_APIS``. Cloud Run writes
+follow the API's semantics (:mod:`nbaops.local.cloudrun_update`). docs/standin.md has the
+whole contract.
 """
 
 from __future__ import annotations
