@@ -94,3 +94,11 @@ def test_a_schedule_without_refresh_times_is_not_known(world: World) -> None:
                      {"d": dt.date(2000, 1, 1)})  # fmt: skip
     status = _status(world, TODAY)
     assert not status.known and "no updated_at" in status.missing
+
+
+def test_a_schedule_that_starts_after_the_day_is_not_known(world: World) -> None:
+    world.games(TODAY + dt.timedelta(days=2), 2)
+    status = _status(world, TODAY)
+    assert (
+        not status.known and f"no games in the {AROUND_DAYS} days up to {TODAY}" in status.missing
+    )
