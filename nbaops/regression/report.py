@@ -388,12 +388,11 @@ def render_html(report: RegressionReport) -> str:
     if report.golden is not None:
         gs = report.golden
         out.append(
-            f"<p class='muted'>Golden set: {gs.targets} player-games x {len(gs.predictors)} "
-            f"reference predictors ({html.escape(', '.join(gs.predictors))}), "
-            f"{gs.first_date} to {gs.last_date}; lines matched to game logs: "
-            f"{_pct(gs.match.match_rate)} ({gs.match.matched} of {gs.match.lines}). The "
-            "reference predictors are not the production model; this run gates the suite's "
-            "logic and relative comparisons, not production quality.</p>"
+            f"<p class='muted'>Golden set {html.escape(gs.path.name)}: {gs.rows} real "
+            f"player-games with their points lines, {gs.first_date} to {gs.last_date} "
+            f"(content sha256 {gs.content_sha256[:12]}). Stored versions "
+            f"{html.escape(', '.join(gs.versions))} are reference predictors standing in for "
+            "the serving model; a candidate is compared with them on the same bets.</p>"
         )
     out.append(
         "<h2>Gates</h2><table><tr><th>check</th><th>verdict</th><th>value</th>"

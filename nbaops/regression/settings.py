@@ -25,10 +25,9 @@ class LeakageSettings:
 
 @dataclass(frozen=True)
 class GoldenSettings:
-    predictors: tuple[str, ...] = ("season_avg", "last10_avg", "ewma")
-    champion: str = "season_avg"
-    challenger: str = "ewma"
-    pass_band: float = 1.0
+    champion: str = "v8"  # stored versions of the golden set (golden/manifest.json)
+    challenger: str = "v9"  # replaced by ``candidate`` with --model/--predictions
+    pass_band: float = 1.0  # the worker's rule: |predicted - line| < band -> PASS
     ewma_halflife: float = 5.0
 
 
@@ -62,7 +61,6 @@ class RegressionSettings:
 
 def _golden(base: GoldenSettings, raw: dict[str, Any]) -> GoldenSettings:
     return GoldenSettings(
-        predictors=tuple(raw.get("predictors", base.predictors)),
         champion=str(raw.get("champion", base.champion)),
         challenger=str(raw.get("challenger", base.challenger)),
         pass_band=float(raw.get("pass_band", base.pass_band)),
