@@ -65,14 +65,15 @@ def _first(exc: BaseException) -> str:
 def features_frame(con: duckdb.DuckDBPyConnection, table: str = golden.GAMES_TABLE) -> Any:
     """The pandas DataFrame a candidate receives (pre-game columns only, key order)."""
     try:
-        import pandas  # noqa: F401  (DuckDB's .df() needs it)
+        import pandas
     except ImportError:
         raise UsageError(
             "--model needs pandas: pip install 'nbaops[regression]' (or the dev extra)"
         ) from None
     cols = ", ".join(golden.feature_columns())
     keys = ", ".join(golden.KEY_COLUMNS)
-    return con.execute(f"SELECT {cols} FROM {table} ORDER BY {keys}").df()  # noqa: S608
+    arrays = con.execute(f"SELECT {cols} FROM {table} ORDER BY {keys}").fetchnumpy()  # noqa: S608
+    return pandas.DataFrame(arrays)
 
 
 def run_model(
