@@ -37,7 +37,6 @@ def regression(
     from_: str | None = None,
     golden: bool = False,
     model: str | None = None,
-    predictions: str | None = None,
     champion: str | None = None,
     challenger: str | None = None,
     html: str | None = None,
@@ -45,6 +44,7 @@ def regression(
     json: bool = False,
     profile: str | None = None,
     debug: bool = False,
+    predictions: str | None = None,  # after profile: -p stays --profile, as in every task
 ) -> None:
     """Hit rate, intervals, leakage and champion/challenger gates of graded predictions."""
     from pathlib import Path
