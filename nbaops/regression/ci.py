@@ -8,6 +8,10 @@ JUnit XML the suite wrote into ``DIR`` and
 * prints the HTML report's path;
 * writes the gate table as Markdown to ``DIR/summary.md`` and appends it to
   ``$GITHUB_STEP_SUMMARY`` when that is set (GitHub Actions' job summary).
+
+``python -m nbaops.regression.ci --gates JUNIT [--html PATH]`` only writes the gate table of
+an ``inv regression --junit JUNIT`` run to ``$GITHUB_STEP_SUMMARY`` (and stdout): what the
+reusable workflow does after gating a candidate.
 """
 
 from __future__ import annotations
@@ -84,10 +88,30 @@ def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _publish(text: str, copy: Path | None) -> None:
+    if copy is not None:
+        copy.write_text(text, encoding="utf-8")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nbaops.regression.ci", description=__doc__)
-    parser.add_argument("--reports", type=Path, required=True, help="folder the suite wrote")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--reports", type=Path, help="folder the nox session's suite wrote")
+    mode.add_argument("--gates", type=Path, help="JUnit XML of an inv regression run")
+    parser.add_argument("--html", type=Path, help="with --gates: the HTML report's path")
     args = parser.parse_args(argv)
+    if args.gates is not None:
+        if not args.gates.is_file():
+            print(f"regression: no gate JUnit XML at {args.gates}")
+            return 1
+        text = markdown(gate_rows(args.gates), args.html)
+        _publish(text, None)
+        print(text, end="")
+        return 0
     reports: Path = args.reports
     junit = reports / PYTEST_JUNIT
     if not junit.is_file():
@@ -107,12 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     html_path = html.resolve() if html.is_file() else None
     gates = reports / GATES_JUNIT
     if gates.is_file():
-        text = markdown(gate_rows(gates), html_path)
-        (reports / SUMMARY).write_text(text, encoding="utf-8")
-        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if step_summary:
-            with open(step_summary, "a", encoding="utf-8") as handle:
-                handle.write(text)
+        _publish(markdown(gate_rows(gates), html_path), reports / SUMMARY)
     if html_path is not None:
         print(f"HTML report: {html_path}")
     else:

@@ -210,7 +210,7 @@ def _load_golden(
         )
         systems[candidate.CANDIDATE] = "candidate_points"
     sql, _ = golden.graded_sql(table, systems=systems, pass_band=gs.pass_band)
-    con.execute(f"CREATE OR REPLACE TABLE {sources.TABLE} AS {sql}")
+    con.execute(f"CREATE OR REPLACE TABLE {sources.TABLE} AS {sql}")  # noqa: S608
     challenger = candidate.CANDIDATE if what else gs.challenger
     settings = base.with_versions(
         request.champion or gs.champion, request.challenger or challenger

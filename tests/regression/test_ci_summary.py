@@ -81,3 +81,17 @@ def test_missing_outputs_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     _pytest_junit(tmp_path, 2, 0)
     assert ci.main(["--reports", str(tmp_path)]) == 1
     assert "no HTML report" in capsys.readouterr().out
+
+
+def test_gates_mode_writes_the_table_of_one_inv_regression_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    _gates(tmp_path)
+    gates = tmp_path / ci.GATES_JUNIT
+    assert ci.main(["--gates", str(gates), "--html", "report.html"]) == 0
+    text = summary.read_text(encoding="utf-8")
+    assert "HTML report: `report.html`" in text and "**FAIL**" in text
+    assert capsys.readouterr().out == text
+    assert ci.main(["--gates", str(tmp_path / "none.xml")]) == 1
