@@ -46,6 +46,7 @@ class RegressionSettings:
     mcnemar: str = "exact"  # or "midp"
     mae_margin: float = 0.25
     real_lines_only: bool = True
+    max_missing_outcomes: float = 0.01  # share of rows without actual_points: above → FAIL
     leakage: LeakageSettings = field(default_factory=LeakageSettings)
     buckets: Buckets = field(default_factory=Buckets)
     golden: GoldenSettings = field(default_factory=GoldenSettings)
@@ -68,7 +69,13 @@ def _golden(base: GoldenSettings, raw: dict[str, Any]) -> GoldenSettings:
     )
 
 
-_PROBABILITY_KEYS = ("break_even", "hit_rate_floor", "hit_rate_ceiling", "alpha")
+_PROBABILITY_KEYS = (
+    "break_even",
+    "hit_rate_floor",
+    "hit_rate_ceiling",
+    "alpha",
+    "max_missing_outcomes",
+)
 
 
 def settings_from_section(
@@ -95,6 +102,7 @@ def settings_from_section(
         "mcnemar",
         "mae_margin",
         "real_lines_only",
+        "max_missing_outcomes",
         "report_dir",
     ):
         if key in section and section[key] is not None:
