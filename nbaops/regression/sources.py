@@ -107,8 +107,13 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
     else:
         raise UsageError(f"--from: {path.name}: expected a .csv or .parquet file")
     try:
-        con.execute(f"DROP VIEW IF EXISTS {table}")  # noqa: S608
-        con.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608
+        existing = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = $t",
+            {"t": table},
+        ).fetchone()
+        if existing is not None:
+            kind = "VIEW" if existing[0] == "VIEW" else "TABLE"
+            con.execute(f"DROP {kind} {table}")  # noqa: S608
         con.execute(statement, {"path": str(path)} if "$path" in statement else None)  # noqa: S608
         _require_columns(con, table, f"--from {path.name}")
         check_types(con, table, f"--from {path.name}")
