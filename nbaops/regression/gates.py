@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from nbaops.regression.metrics import Metrics, PairedComparison
 from nbaops.regression.settings import RegressionSettings
+from nbaops.regression.stats import format_p
 from nbaops.verdict import CheckResult, Verdict
 
 SERVICE = "prediction-worker"
@@ -112,7 +113,8 @@ def hit_rate_floor(
         threshold=threshold,
         message=f"{version}: hit rate {_pct(g.hit_rate)} on {g.decided} bets "
         f"({g.pushes} pushes excluded); interval {_pct(g.hit_low)}-{_pct(g.hit_high)} "
-        f"{word} the floor; p = {g.p_vs_break_even:.3g} vs break-even {_pct(metrics.break_even)}",
+        f"{word} the floor; p = {format_p(g.p_vs_break_even)} vs break-even "
+        f"{_pct(metrics.break_even)}",
         query=query,
         details=g.to_json(),
     )
@@ -380,7 +382,8 @@ def _mcnemar_check(
     summary = (
         f"on {c.paired_bets} shared bets {c.challenger} hit {_pct(c.challenger_hit_rate)} vs "
         f"{c.champion} {_pct(c.champion_hit_rate)} ({100 * delta:+.1f} points); discordant "
-        f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {p:.3g}"
+        f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {format_p(p)} "
+        f"({settings.mcnemar} McNemar)"
     )
     if worse:
         message = f"{c.challenger} is significantly worse: {summary}"
