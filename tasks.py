@@ -22,5 +22,11 @@ ns = Collection()
 for module in (services, check_tasks, drift_tasks, deploy_tasks, schema_tasks):
     for task in module.TASKS:
         ns.add_task(task)
-for collection in (sandbox.ns, slack_tasks.ns, schedule_tasks.ns, docs_tasks.ns, regression_tasks.ns):
+for collection in (
+    sandbox.ns,
+    slack_tasks.ns,
+    schedule_tasks.ns,
+    docs_tasks.ns,
+    regression_tasks.ns,
+):
     ns.add_collection(collection)

@@ -65,9 +65,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"Wilson {pct(level)} lower bound FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} "
         f"over {window} game days, >= {min_bets} graded picks"
     )
-    rows = m.query(
-        SQL, {"from_date": from_date, "to_date": to_date, "model_version": version}
-    )
+    rows = m.query(SQL, {"from_date": from_date, "to_date": to_date, "model_version": version})
     days = [r for r in rows if int(r["decided"] or 0) > 0][:window]
     hits = sum(int(r["hits"] or 0) for r in days)
     decided = sum(int(r["decided"] or 0) for r in days)

@@ -162,7 +162,9 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
             "integer", 500, "Fewer graded picks (pushes and PASS excluded) is INCONCLUSIVE."
         ),
         "confidence_level": Key("fraction", 0.95, "Level of the Wilson interval."),
-        "fail_below": Key("fraction", 0.45, "Wilson lower bound of the hit rate below this is FAIL."),
+        "fail_below": Key(
+            "fraction", 0.45, "Wilson lower bound of the hit rate below this is FAIL."
+        ),
         "warn_below": Key("fraction", 0.50, "... below this is WARN."),
     },
     "daily_validation": {

@@ -480,7 +480,7 @@ def graded_sql(table: str, *, systems: Mapping[str, str], pass_band: float) -> t
         if not column.replace(".", "_").isidentifier():
             raise UsageError(f"not a column: {column!r}")
         selects.append(
-            f"SELECT g.*, '{_quote(system)}' AS system_id, CAST({column} AS DOUBLE) "
+            f"SELECT g.*, '{_quote(system)}' AS system_id, CAST({column} AS DOUBLE) "  # noqa: S608
             f"AS predicted_points FROM {_table(table)} g"
         )
     union = "\nUNION ALL\n".join(selects)

@@ -129,9 +129,7 @@ def _validate(request: RegressionRequest) -> None:
     if golden and request.source is not None:
         raise UsageError("choose one of --golden (--model, --predictions) and --from")
     if golden and (request.since or request.until):
-        raise UsageError(
-            "--golden has its own window: it cannot be combined with --since/--until"
-        )
+        raise UsageError("--golden has its own window: it cannot be combined with --since/--until")
     if request.champion and request.challenger and request.champion == request.challenger:
         raise UsageError("--champion and --challenger must be different model versions")
 
@@ -210,11 +208,9 @@ def _load_golden(
         )
         systems[candidate.CANDIDATE] = "candidate_points"
     sql, _ = golden.graded_sql(table, systems=systems, pass_band=gs.pass_band)
-    con.execute(f"CREATE OR REPLACE TABLE {sources.TABLE} AS {sql}")  # noqa: S608
+    con.execute(f"CREATE OR REPLACE TABLE {sources.TABLE} AS {sql}")
     challenger = candidate.CANDIDATE if what else gs.challenger
-    settings = base.with_versions(
-        request.champion or gs.champion, request.challenger or challenger
-    )
+    settings = base.with_versions(request.champion or gs.champion, request.challenger or challenger)
     loaded = sources.Loaded(
         label=f"golden set {summary.path.name} ({summary.rows} player-games, "
         f"{summary.first_date}..{summary.last_date})" + (f"; candidate: {what}" if what else ""),

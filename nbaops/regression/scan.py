@@ -214,8 +214,7 @@ _BASE = {
     "la_y": "sum(actual_points) FILTER (WHERE graded AND line_value IS NOT NULL)",
     "la_xy": "sum(line_value * actual_points) FILTER (WHERE graded)",
     "la_xx": "sum(line_value * line_value) FILTER (WHERE graded)",
-    "la_yy": "sum(actual_points * actual_points) FILTER (WHERE graded "
-    "AND line_value IS NOT NULL)",
+    "la_yy": "sum(actual_points * actual_points) FILTER (WHERE graded AND line_value IS NOT NULL)",
 }
 
 
@@ -236,14 +235,13 @@ def groups_sql(derived: str) -> str:
     )
     bucket = (
         "COALESCE("
-        + ", ".join(
-            f"CASE WHEN GROUPING({c}) = 0 THEN CAST({c} AS VARCHAR) END" for c in cols
-        )
+        + ", ".join(f"CASE WHEN GROUPING({c}) = 0 THEN CAST({c} AS VARCHAR) END" for c in cols)
         + ", 'all')"
     )
     base = ", ".join(f"{expr} AS {name}" for name, expr in _BASE.items())
     rolled = ", ".join(
-        f"CAST(sum({name}) AS DOUBLE) AS {name}" if name.startswith(("sum_", "pa_", "la_"))
+        f"CAST(sum({name}) AS DOUBLE) AS {name}"
+        if name.startswith(("sum_", "pa_", "la_"))
         else f"CAST(sum({name}) AS BIGINT) AS {name}"
         for name in _BASE
     )

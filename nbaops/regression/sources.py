@@ -99,10 +99,10 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
     if suffix == ".parquet":
         # A view cannot hold a prepared parameter: the path is a quoted literal.
         literal = "'" + str(path).replace("'", "''") + "'"
-        statement = f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({literal})"
+        statement = f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({literal})"  # noqa: S608
     elif suffix in (".csv", ".gz", ".tsv"):
         statement = (
-            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv($path, header = true)"
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv($path, header = true)"  # noqa: S608
         )
     else:
         raise UsageError(f"--from: {path.name}: expected a .csv or .parquet file")
@@ -113,8 +113,8 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
         ).fetchone()
         if existing is not None:
             kind = "VIEW" if existing[0] == "VIEW" else "TABLE"
-            con.execute(f"DROP {kind} {table}")  # noqa: S608
-        con.execute(statement, {"path": str(path)} if "$path" in statement else None)  # noqa: S608
+            con.execute(f"DROP {kind} {table}")
+        con.execute(statement, {"path": str(path)} if "$path" in statement else None)
         _require_columns(con, table, f"--from {path.name}")
         check_types(con, table, f"--from {path.name}")
         rows = _count(con, table)
@@ -161,7 +161,7 @@ def check_types(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
     Raises:
         UsageError: naming the column, the first bad value and its row (1 = first data row).
     """
-    rows = con.execute(f"DESCRIBE {table}").fetchall()  # noqa: S608
+    rows = con.execute(f"DESCRIBE {table}").fetchall()
     described = {str(r[0]).lower(): str(r[1]).upper() for r in rows}
     for column, sql_type in _TYPED.items():
         have = described.get(column)

@@ -181,8 +181,7 @@ def test_metrics_match_a_row_by_row_recount() -> None:
         g = report.metrics.overall(system)
         assert g is not None
         hits = sum(
-            (r["actual_points"] > r["line_value"]) == (r["recommendation"] == "OVER")
-            for r in mine
+            (r["actual_points"] > r["line_value"]) == (r["recommendation"] == "OVER") for r in mine
         )
         mae = sum(abs(r["predicted_points"] - r["actual_points"]) for r in mine) / len(mine)
         assert (g.hits, g.decided) == (hits, len(mine))
