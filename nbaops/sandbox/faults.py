@@ -20,7 +20,7 @@ Data faults (the warehouse and the log store change at once):
   grading: grading stall), writes ERROR entries tagged with the new revision and
   answers True, so the stand-in marks that revision's health endpoint unhealthy.
 
-API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``,
+API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``, ``slow-lro``,
 ``health-5xx``, ``health-timeout``, ``logging-error``) are passed to
 :mod:`nbaops.local.api_faults`.
 
