@@ -495,6 +495,9 @@ def _interrupted(d: _Deploy, exc: KeyboardInterrupt) -> None:
     if how != "Ctrl-C":
         report.verdict_override = Verdict.ERROR
     record.finish("interrupted", message)
+    if state.lock_acquired:
+        fields = {"deploy id": report.deploy_id, "previous revision": d.before}
+        _alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None, fields)
     progress.step("outcome", report.summary, Verdict.ERROR)
 
 

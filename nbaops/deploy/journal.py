@@ -22,9 +22,11 @@ was *held* leaves it (phase ``held``) so ``inv rollback`` knows the pre-deploy r
 
 **Test-only crash points.** :func:`crash_point` is called at every step boundary (before
 and after each journal write and each mutation, and on every progress line). When the
-environment variable ``NBAOPS_CRASH_AT=N:SIGNAL`` is set, the N-th call (1-based) sends
-this process ``SIGNAL`` (``KILL``, ``TERM``, ``HUP``) — or, with ``PAUSE``, waits until
-the file ``$NBAOPS_HOME/crash-resume`` exists. ``NBAOPS_CRASH_TRACE=FILE`` appends
+environment variable ``NBAOPS_CRASH_AT=WHERE:SIGNAL`` is set — ``WHERE`` the ordinal N of
+the boundary (1-based) or its label with an optional occurrence, e.g.
+``journal:traffic:after#1`` — that boundary sends this process ``SIGNAL`` (``KILL``,
+``TERM``, ``HUP``) — or, with ``PAUSE``, waits until the file
+``$NBAOPS_HOME/crash-resume`` exists. ``NBAOPS_CRASH_TRACE=FILE`` appends
 each boundary's label to FILE. Both exist for the crash-point harness
 (``tests/reliability/test_deploy_crash_points.py``); nothing sets them in normal use.
 """
@@ -210,6 +212,7 @@ def record(
 
 _crash_lock = threading.Lock()
 _crash_count = 0
+_label_counts: dict[str, int] = {}
 _SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "HUP": signal.SIGHUP}
 
 
@@ -223,13 +226,19 @@ def crash_point(label: str) -> None:
     with _crash_lock:
         _crash_count += 1
         count = _crash_count
+        _label_counts[label] = _label_counts.get(label, 0) + 1
+        seen = _label_counts[label]
     if trace:
         with Path(trace).open("a", encoding="utf-8") as handle:
             handle.write(f"{count} {label}\n")
     if not spec:
         return
-    at, _, how = spec.partition(":")
-    if not at.isdigit() or int(at) != count:
+    at, _, how = spec.rpartition(":")
+    wanted, _, nth = at.partition("#")
+    if wanted.isdigit():
+        if int(wanted) != count:
+            return
+    elif wanted != label or int(nth or 1) != seen:
         return
     if how == "PAUSE":
         home = Path(os.environ.get("NBAOPS_HOME", "."))
@@ -247,3 +256,4 @@ def reset_crash_points() -> None:
     global _crash_count
     with _crash_lock:
         _crash_count = 0
+        _label_counts.clear()

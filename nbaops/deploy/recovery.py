@@ -23,12 +23,13 @@ read-only view ``check-all-services`` and dry runs report.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
-from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
 from nbaops.errors import NbaopsError
 from nbaops.verdict import CheckResult, Verdict
 
@@ -70,13 +71,22 @@ class Interrupted:
 
 def inspect(info: ServiceInfo) -> Interrupted | None:
     """The interrupted deploy ``info`` carries, if any (no lease, or a lapsed one)."""
-    journal = journal_of(info)
+    return inspect_annotations(info.name, info.annotations, info.traffic_by_revision)
+
+
+def inspect_annotations(
+    service: str, annotations: Mapping[str, str], traffic: Mapping[str, int]
+) -> Interrupted | None:
+    """:func:`inspect` from a service's annotations and traffic (``check-all-services``)."""
+    text = annotations.get(JOURNAL_ANNOTATION)
+    journal = Journal.from_annotation(text) if text else None
     if journal is None or journal.phase == "held":
         return None
-    held = lock.lease_of(info)
+    lease_text = annotations.get(lock.LOCK_ANNOTATION)
+    held = lock.DeployLock.from_annotation(lease_text) if lease_text else None
     if held is not None and not held.lapsed(clock.now()):
         return None  # its deploy (or a recovery) is alive
-    return Interrupted(info.name, journal, held, dict(info.traffic_by_revision))
+    return Interrupted(service, journal, held, dict(traffic))
 
 
 @dataclass

@@ -404,7 +404,13 @@ def run_rollback(
         if not written.written:
             report.notes.append(f"audit row spooled locally ({written.error})")
         return report
-    target, serving = choose_target(ctx, service, to)
+    journal = recovered.interrupted.journal if recovered is not None else None
+    if journal is not None and journal.before_revision and to is None:
+        # Nothing had to be restored: the rollback still means "back to before that deploy".
+        target = journal.before_revision
+        serving = ctx.cloudrun.get_service(service).serving_revision
+    else:
+        target, serving = choose_target(ctx, service, to)
     report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]
