@@ -865,6 +865,8 @@ def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
         "commit": (report.commit or "")[:12],
         "deploy id": report.deploy_id,
     }
+    if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
+        d.fence(ctx.cloudrun.get_service(service))
     if decision.action is Action.PROMOTE:
         started = time.perf_counter()
         info: ServiceInfo = ctx.cloudrun.get_service(service)
