@@ -198,8 +198,8 @@ def full_deploy(
     from nbaops.context import Context
     from nbaops.deploy.deploy import DeployRequest
     from nbaops.deploy.full import FullDeployReport, run_full_deploy
-    from nbaops.deploy.signals import terminate_as_interrupt
     from nbaops.deploy.progress import Progress
+    from nbaops.deploy.signals import terminate_as_interrupt
 
     def action(ctx: Context) -> FullDeployReport:
         req = DeployRequest(

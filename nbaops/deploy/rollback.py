@@ -384,9 +384,9 @@ def run_rollback(
     if recovered is not None and recovered.restored is not None and to is None:
         # The interrupted deploy's pre-deploy state serves again, verified: that IS the
         # rollback (rolling back further would go one revision too far).
-        journal = recovered.interrupted.journal
-        target = journal.before_revision or recovered.restored.target
-        report = RollbackReport(service, target, journal.new_revision, False, "success", deploy_id)
+        done = recovered.interrupted.journal
+        target = done.before_revision or recovered.restored.target
+        report = RollbackReport(service, target, done.new_revision, False, "success", deploy_id)
         report.result = recovered.restored
         report.notes += [recovered.message, *recovered.notes]
         record = audit.AuditRecord(
@@ -395,7 +395,7 @@ def run_rollback(
             action="rollback",
             actor=holder,
             profile=ctx.profile,
-            revision_before=journal.new_revision,
+            revision_before=done.new_revision,
             revision_after=target,
         )
         record.note("recovery", "WARN", recovered.message)

@@ -56,8 +56,8 @@ from nbaops.deploy.deploy import DeployRequest, run_deploy  # noqa: E402
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of  # noqa: E402
 from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError  # noqa: E402
 from nbaops.deploy.rollback import run_rollback  # noqa: E402
-from nbaops.sandbox import faults  # noqa: E402
 from nbaops.local.standin import StandIn  # noqa: E402
+from nbaops.sandbox import faults  # noqa: E402
 
 pytestmark = pytest.mark.reliability
 
