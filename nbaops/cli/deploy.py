@@ -96,7 +96,8 @@ def deploy(
     """Deploy a service safely: checklist, lock, new revision, observation, auto-rollback."""
     from nbaops.cli.runner import finish
     from nbaops.context import Context
-    from nbaops.deploy.deploy import DeployReport, DeployRequest, run_deploy
+    from nbaops.deploy.deploy import DeployRequest, run_deploy
+    from nbaops.deploy.deploy_report import DeployReport
     from nbaops.deploy.progress import Progress
     from nbaops.deploy.signals import terminate_as_interrupt
 

@@ -33,20 +33,20 @@ with byte estimates in prod — and changes nothing: no lock, no PATCH, no audit
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops import clock
 from nbaops.deploy import audit, lock
+from nbaops.deploy.deploy_report import DeployReport
 from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.image import ImagePlan, plan_image, realize, validate_image
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
 from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
 from nbaops.deploy.outcome import Action, Decision, decide
+from nbaops.deploy.plan import write_plan
 from nbaops.deploy.predeploy import (
     PredeployResult,
     health_url,
@@ -60,8 +60,6 @@ from nbaops.errors import CloudRunError, UsageError
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.adapters.cloudrun import ServiceInfo
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
@@ -114,81 +112,6 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
     if req.image is not None:
         validate_image(req.image)
     return cfg, DeploySettings.from_config(ctx.config.section("deploy"))
-
-
-# --------------------------------------------------------------------------- the report
-
-
-@dataclass
-class DeployReport:
-    """Everything a deploy did, as a :class:`~nbaops.report.Report`."""
-
-    service: str
-    deploy_id: str
-    dry_run: bool
-    outcome: str = "failed"
-    verdict_override: Verdict | None = None
-    predeploy: list[CheckResult] = field(default_factory=list)
-    steps: list[CheckResult] = field(default_factory=list)
-    plan: list[str] = field(default_factory=list)
-    commit: str | None = None
-    image: str | None = None
-    revision_before: str | None = None
-    new_revision: str | None = None
-    revision_after: str | None = None
-    canary: int | None = None
-    manual: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    summary: str = ""
-
-    @property
-    def verdict(self) -> Verdict:
-        if self.verdict_override is not None:
-            return self.verdict_override
-        return worst(c.verdict for c in [*self.predeploy, *self.steps])
-
-    def final_line(self) -> str:
-        return self.summary or f"deploy {self.service}: {self.outcome}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "outcome": self.outcome,
-            "service": self.service,
-            "deploy_id": self.deploy_id,
-            "dry_run": self.dry_run,
-            "commit": self.commit,
-            "image": self.image,
-            "revision_before": self.revision_before,
-            "new_revision": self.new_revision,
-            "revision_after": self.revision_after,
-            "canary_percent": self.canary,
-            "checks": [c.to_json() for c in self.predeploy],
-            "steps": [c.to_json() for c in self.steps],
-            "plan": self.plan,
-            "manual_commands": self.manual,
-            "notes": self.notes,
-            "summary": self.final_line(),
-        }
-
-    def render(self, console: Console) -> None:
-        from nbaops.report import CheckReport, verdict_text
-
-        if self.predeploy:
-            CheckReport(f"pre-deploy {self.service}", self.predeploy).render(console)
-        if self.steps:
-            CheckReport(f"deploy {self.service}", self.steps).render(console)
-        if self.plan:
-            console.print(f"Plan (dry run, nothing changed) for {self.service}:", style="bold")
-            for line in self.plan:
-                console.print(f"  {line}", markup=False)
-        for note in self.notes:
-            console.print(f"note: {note}", markup=False)
-        if self.manual:
-            console.print("MANUAL ACTION NEEDED — run:", style="bold red")
-            for command in self.manual:
-                console.print(f"  {command}", markup=False)
-        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -345,56 +268,6 @@ def _wait_healthy(d: _Deploy, url: str, revision: str) -> CheckResult:
             result.message += f" after {attempts} probe(s)"
             return result
         d.sleep(settings.health_interval_s)
-
-
-def _guess_params(sql: str) -> dict[str, Any]:
-    """Plausible values for a check's ``@params`` so a dry run can estimate its bytes."""
-    now = clock.now()
-    params: dict[str, Any] = {}
-    arrays = set(re.findall(r"UNNEST\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)", sql, re.IGNORECASE))
-    for name in set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", sql)):
-        lowered = name.lower()
-        if name in arrays:  # e.g. IN UNNEST(@real_sources): a scalar guess fails the dry run
-            params[name] = [""]
-        elif "date" in lowered or lowered in ("day", "start_day", "end_day"):
-            params[name] = clock.today_eastern()
-        elif any(k in lowered for k in ("since", "until", "start", "end", "_at", "now", "time")):
-            params[name] = now - dt.timedelta(hours=2)
-        elif any(k in lowered for k in ("limit", "hours", "days", "count", "min")):
-            params[name] = 1
-        else:
-            params[name] = ""
-    return params
-
-
-def _plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
-    """The post-deploy checks' queries, with a byte estimate in prod."""
-    import importlib
-
-    from nbaops.checks import plan_post_deploy
-
-    lines: list[str] = []
-    for planned in plan_post_deploy(ctx, cfg, revision="<new revision>"):
-        module = importlib.import_module(planned.spec.module)
-        sqls = [(k, v) for k, v in vars(module).items() if k.endswith("SQL") and isinstance(v, str)]
-        if not sqls:
-            lines.append(
-                f"  check {planned.spec.id}: Cloud Logging entries:list "
-                f"(resource.labels.revision_name=<new revision>, severity>=ERROR, "
-                "last 10 minutes)"
-            )
-            continue
-        for key, sql in sqls:
-            estimate = "bytes: unknown on the local warehouse"
-            if not ctx.is_local:
-                try:
-                    est = ctx.warehouse.estimate_bytes(sql, _guess_params(sql))
-                    estimate = f"~{est:,} bytes" if est is not None else "bytes: unknown"
-                except Exception as exc:
-                    estimate = f"bytes: could not estimate ({type(exc).__name__})"
-            compact = " ".join(sql.split())
-            lines.append(f"  check {planned.spec.id} {key} [{estimate}]: {compact}")
-    return lines
 
 
 # --------------------------------------------------------------------------- the deploy
@@ -629,7 +502,7 @@ def _run(d: _Deploy) -> None:
         labels[MODEL_LABEL] = sanitize_label(req.model_version)
         env[d.cfg.model_env or "MODEL_VERSION"] = req.model_version
     if req.dry_run:
-        _plan(d, img, labels, env, current.service)
+        write_plan(d, img, labels, env, current.service)
         return
     # ---- 3. lease, with the journal's first entry in the same write
     journal = Journal.start(
@@ -1014,68 +887,3 @@ def _recover(d: _Deploy, exc: Exception) -> None:
         return
     result = d.restore(report.new_revision)
     _after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)
-
-
-def _plan(
-    d: _Deploy,
-    img: ImagePlan,
-    labels: dict[str, str],
-    env: dict[str, str],
-    info: ServiceInfo,
-) -> None:
-    """Fill the dry-run plan: every request and query the deploy would make."""
-    ctx, req, cfg, settings, report = d.ctx, d.req, d.cfg, d.settings, d.report
-    service = cfg.name
-    path = ctx.cloudrun.service_path(service)
-    tag = settings.candidate_tag
-    before = report.revision_before
-    percent = req.canary or 100
-    held = lock.current_lock(ctx.cloudrun, service)
-    lock_state = (
-        f"held by {held.holder} since {held.since.isoformat()} — the deploy would refuse"
-        if held and not held.expired(clock.now())
-        else "free"
-    )
-    plan = [
-        f"1. lock: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] with etag compare-and-swap "
-        f"(ttl {settings.lock_ttl_s:g}s; now {lock_state})",
-        f"2. image: {img.describe()}",
-    ]
-    if img.build is not None:
-        plan.append(f"   Cloud Build request: {img.build}")
-    plan += [
-        f"3. revision: PATCH {path} template.containers[0].image={img.ref} "
-        f"template.labels+={labels}"
-        + (f" env+={env}" if env else "")
-        + f"; traffic pinned to {before}, new revision tagged {tag!r} at 0%",
-        f"4. wait Ready (≤ {settings.ready_timeout_s:g}s), then GET <tag {tag} URL>"
-        f"{cfg.health_path} until 2xx (≤ {settings.health_wait_s:g}s)",
-        f"5. traffic: PATCH {path} traffic=[new {percent}%"
-        + (f", {before} {100 - percent}%]" if percent < 100 else "]"),
-        f"6. observe: {settings.observation.describe()}; each round: GET <tag URL>"
-        f"{cfg.health_path} and these post-deploy checks:",
-        *_plan_queries(ctx, cfg),
-        "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
-        + (
-            "hold (--no-rollback)"
-            if req.no_rollback
-            else f"PATCH {path} traffic=[{before}=100%] and verify"
-        )
-        + f"; INCONCLUSIVE/ERROR → {'hold' if req.no_rollback else settings.on_inconclusive}",
-        f"8. audit: INSERT 1 row INTO {audit.TABLE}; release the lock",
-    ]
-    report.plan = plan
-    pre_verdict = worst(c.verdict for c in report.predeploy)
-    report.outcome = "planned"
-    report.verdict_override = (
-        pre_verdict if pre_verdict in (Verdict.FAIL, Verdict.ERROR) else Verdict.PASS
-    )
-    would = (
-        "would be REFUSED by the checklist"
-        if report.verdict_override is not Verdict.PASS
-        else "would proceed"
-    )
-    report.summary = (
-        f"DRY RUN deploy {service}: {would}; {img.ref} replacing "
-        f"{before} ({info.image}); nothing changed"
-    )

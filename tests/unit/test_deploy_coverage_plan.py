@@ -15,7 +15,8 @@ import pytest
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
-from nbaops.deploy.deploy import _guess_params, _plan_queries
+from nbaops.deploy.plan import guess_params as _guess_params
+from nbaops.deploy.plan import plan_queries as _plan_queries
 from nbaops.deploy.rollback import manual_commands
 
 REPO = Path(__file__).resolve().parents[2]
