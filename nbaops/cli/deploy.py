@@ -168,7 +168,7 @@ def verify_deploy(
     profile: str | None = None,
     debug: bool = False,
 ) -> None:
-    """Health and post-deploy validation of the revision serving a service now."""
+    """Health and post-deploy validation of what serves now (recovers an interrupted deploy)."""
     from nbaops.cli.runner import finish
     from nbaops.context import Context
     from nbaops.report import CheckReport

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
+from nbaops.deploy.heartbeat import default_interval
+from nbaops.deploy.journal import JOURNAL_ANNOTATION
+from nbaops.deploy.recovery import inspect
 from nbaops.verdict import Verdict, worst
 
 if TYPE_CHECKING:
@@ -95,8 +98,11 @@ def write_plan(
         else "free"
     )
     plan = [
-        f"1. lock: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] with etag compare-and-swap "
-        f"(ttl {settings.lock_ttl_s:g}s; now {lock_state})",
+        f"1. lease: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] and "
+        f"annotations[{JOURNAL_ANNOTATION}] (pre-deploy traffic) with etag compare-and-swap "
+        f"(lease {settings.lock_ttl_s:g}s, renewed every "
+        f"{default_interval(settings.lock_ttl_s):g}s; now {lock_state}); every later write "
+        "journals its intent first and is fenced by the lease",
         f"2. image: {img.describe()}",
     ]
     if img.build is not None:
@@ -120,8 +126,12 @@ def write_plan(
             else f"PATCH {path} traffic=[{before}=100%] and verify"
         )
         + f"; INCONCLUSIVE/ERROR → {'hold' if req.no_rollback else settings.on_inconclusive}",
-        f"8. audit: INSERT 1 row INTO {audit.TABLE}; release the lock",
+        f"8. journal the outcome; audit: INSERT 1 row INTO {audit.TABLE}; release the lease "
+        "and remove the journal in one write",
     ]
+    interrupted = inspect(info)
+    if interrupted is not None:
+        plan.insert(0, f"0. recover first: {interrupted.describe()}")
     report.plan = plan
     pre_verdict = worst(c.verdict for c in report.predeploy)
     report.outcome = "planned"
