@@ -558,6 +558,7 @@ def _recover_interrupted(d: _Deploy) -> None:
         ttl_s=d.settings.lock_ttl_s,
         health_timeout_s=d.settings.health_timeout_s,
         progress=d.progress,
+        sleep=d.sleep,
     )
     if rec is not None:
         d.report.steps.append(rec.to_check())

@@ -23,13 +23,13 @@ read-only view ``check-all-services`` and dry runs report.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
-from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
 from nbaops.errors import NbaopsError
 from nbaops.verdict import CheckResult, Verdict
 
@@ -67,6 +67,15 @@ class Interrupted:
             f"(started {j.started.isoformat()}); traffic now: {now}; pre-deploy: "
             f"{j.before_text()}"
         )
+
+
+def _stale_lease(info: ServiceInfo) -> lock.DeployLock | None:
+    """A live lease over a journal that missed two heartbeats (half its length unrenewed)."""
+    held = lock.lease_of(info)
+    if held is None or journal_of(info) is None or held.lapsed(clock.now()):
+        return None
+    length = held.expires - held.last_renewed
+    return held if clock.now() >= held.last_renewed + length / 2 else None
 
 
 def inspect(info: ServiceInfo) -> Interrupted | None:
@@ -126,8 +135,14 @@ def recover(
     ttl_s: float,
     health_timeout_s: float,
     progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Recovery | None:
     """Recover an interrupted deploy of ``cfg`` (see the module docstring); None: none.
+
+    A journal whose lease is still valid but has not been renewed for half its length
+    (two missed heartbeats: its deploy most likely died on another machine) is waited
+    for — until its ``expires``, at most one lease length — and recovered if it was not
+    renewed meanwhile.
 
     Raises:
         LockHeldError: another command took the lapsed lease first (it recovers).
@@ -135,11 +150,23 @@ def recover(
         CloudRunError: the API failed before anything was changed.
     """
     service = cfg.name
-    found = inspect(ctx.cloudrun.get_service(service))
+    say = progress.step if progress is not None else (lambda *_a, **_k: None)
+    info = ctx.cloudrun.get_service(service)
+    stale = _stale_lease(info)
+    if stale is not None:
+        wait_s = max((stale.expires - clock.now()).total_seconds(), 0.0)
+        say(
+            "recover",
+            f"the lease of {stale.holder} (deploy {stale.deploy_id}) was last renewed "
+            f"{stale.last_renewed.isoformat()}; waiting {wait_s:.0f}s for it to lapse",
+            Verdict.WARN,
+        )
+        sleep(wait_s)
+        info = ctx.cloudrun.get_service(service)
+    found = inspect(info)
     if found is None:
         return None
     journal = found.journal
-    say = progress.step if progress is not None else (lambda *_a, **_k: None)
     say("recover", found.describe(), Verdict.WARN)
     recovery_id = audit.new_deploy_id(service).lower()
     acquired = lock.acquire(ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=ttl_s)

@@ -305,3 +305,36 @@ def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
     report = run_rollback(dworld.context(), SERVICE)
     assert report.target == before and report.outcome == "success"
     assert JOURNAL_ANNOTATION not in dworld.service().annotations  # the held deploy is over
+
+
+def test_a_lease_that_stopped_being_renewed_is_waited_for_then_recovered(
+    dworld: DeployWorld,
+) -> None:
+    """A deploy that died on another machine: the next deploy waits out its lease."""
+    before, _new = crashed_deploy(dworld)
+    ctx = dworld.context()
+    lease = lock.current_lock(ctx.cloudrun, SERVICE)
+    assert lease is not None
+    ctx.cloudrun.set_annotations(  # "another machine": this host's pid check cannot help
+        SERVICE,
+        {
+            lock.LOCK_ANNOTATION: lock.DeployLock(
+                "old@ci", lease.since, lease.deploy_id, lease.expires, host="runner-7", pid=4242
+            ).to_annotation()
+        },
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+    dworld.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:06:00Z")  # 6 of 10 min unrenewed
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the injected wait moves the pinned clock instead
+        slept.append(seconds)
+        dworld.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:10:00Z")
+
+    report = run_deploy(
+        dworld.context(), DeployRequest(service=SERVICE, skip_tests=True), sleep=sleep
+    )
+    assert slept[0] == 240.0
+    assert report.outcome == "success", report.final_line()
+    assert report.revision_before == before
+    assert any("recovered interrupted deploy dead-deploy-1" in n for n in report.notes)
