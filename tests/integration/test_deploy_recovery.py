@@ -338,3 +338,15 @@ def test_a_lease_that_stopped_being_renewed_is_waited_for_then_recovered(
     assert report.outcome == "success", report.final_line()
     assert report.revision_before == before
     assert any("recovered interrupted deploy dead-deploy-1" in n for n in report.notes)
+
+
+def test_dry_runs_name_the_pending_recovery_and_change_nothing(dworld: DeployWorld) -> None:
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    etag = dworld.service().etag
+    plan = run_deploy(dworld.context(), DeployRequest(service=SERVICE, dry_run=True))
+    assert plan.plan[0].startswith("0. recover first: deploy dead-deploy-1 by old@ci")
+    assert any("renewed every" in line and "fenced by the lease" in line for line in plan.plan)
+    rollback = run_rollback(dworld.context(), SERVICE, dry_run=True)
+    assert any(n.startswith("would first recover: deploy dead-deploy-1") for n in rollback.notes)
+    assert dworld.service().etag == etag and dworld.audit_rows() == []
