@@ -218,6 +218,19 @@ def _alert(
     d.report.notes.append(note)
 
 
+def _cas(write: Callable[[], ServiceInfo]) -> ServiceInfo:
+    """Run a fenced write, again after a lost compare-and-swap (our own heartbeat renewing
+    the lease between the write's read and its PATCH): a 409 ABORTED applied nothing."""
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+
+    for _ in range(lock.CAS_ATTEMPTS - 1):
+        try:
+            return write()
+        except ConcurrentModificationError:
+            continue
+    return write()
+
+
 def _wait_ready(d: _Deploy, revision: str) -> CheckResult:
     timeout_s = d.settings.ready_timeout_s
     started = time.perf_counter()
@@ -620,15 +633,17 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     d.log("revision", new_revision=name, image=image)
     progress.step("revision", f"creating {name} from {image} (tag {tag}, no traffic)")
     d.state.mutated = True
-    info = ctx.cloudrun.deploy_revision(
-        service,
-        image=image,
-        labels=labels,
-        env=env or None,
-        tag=tag,
-        no_traffic=True,
-        revision_name=name,
-        fence=d.fence,
+    info = _cas(
+        lambda: ctx.cloudrun.deploy_revision(
+            service,
+            image=image,
+            labels=labels,
+            env=env or None,
+            tag=tag,
+            no_traffic=True,
+            revision_name=name,
+            fence=d.fence,
+        )
     )
     crash_point("revision:created")
     new = info.latest_created_revision
@@ -676,7 +691,7 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
         "traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%" if percent < 100 else "")
     )
     d.log("traffic")
-    ctx.cloudrun.set_traffic(service, splits, fence=d.fence)
+    _cas(lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence))
     crash_point("traffic:moved")
     report.revision_after = new if percent == 100 else before
     report.steps.append(
@@ -747,7 +762,9 @@ def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
         if info.traffic_by_revision.get(new, 0) != 100:
             progress.step("promote", f"{new} → 100%")
             d.log("promote")
-            info = ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence)
+            info = _cas(
+                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence)
+            )
             crash_point("promote:moved")
             info = ctx.cloudrun.get_service(service)
         serving = info.traffic_by_revision.get(new, 0)

@@ -100,10 +100,17 @@ def restore_traffic(
     started = time.perf_counter()
     if progress is not None:
         progress.step("rollback", f"routing 100% of traffic to {target}")
-    from nbaops.deploy.lock import LeaseLostError
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+    from nbaops.deploy.lock import CAS_ATTEMPTS, LeaseLostError
 
     try:
-        ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)], fence=fence)
+        for attempt in range(CAS_ATTEMPTS):  # a lost compare-and-swap applied nothing
+            try:
+                ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)], fence=fence)
+                break
+            except ConcurrentModificationError:
+                if attempt == CAS_ATTEMPTS - 1:
+                    raise
     except LeaseLostError:
         raise
     except Exception as exc:

@@ -350,3 +350,37 @@ def test_dry_runs_name_the_pending_recovery_and_change_nothing(dworld: DeployWor
     rollback = run_rollback(dworld.context(), SERVICE, dry_run=True)
     assert any(n.startswith("would first recover: deploy dead-deploy-1") for n in rollback.notes)
     assert dworld.service().etag == etag and dworld.audit_rows() == []
+
+
+def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
+    dworld: DeployWorld,
+) -> None:
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+    from nbaops.deploy.deploy import _cas
+
+    calls: list[int] = []
+
+    def write() -> Any:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConcurrentModificationError("stale etag")
+        return "written"
+
+    assert _cas(write) == "written" and len(calls) == 3
+    before = dworld.service().serving_revision
+
+    def lost_race() -> None:  # the rollback's traffic PATCH loses one compare-and-swap
+        set_api_fault(dworld.home, "http-4xx", service=SERVICE, method="PATCH", status=409, count=1)
+
+    fired: list[bool] = []
+
+    def on(line: str) -> None:
+        if "still serves" in line and not fired:
+            fired.append(True)
+            set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+        elif "routing 100% of traffic" in line:
+            lost_race()
+
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE), progress=hook(on))
+    assert report.outcome == "rolled_back", report.final_line()
+    assert dworld.service().traffic_by_revision[before or ""] == 100
