@@ -178,6 +178,33 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
         "max_entries": Key("integer", 1000, "Most entries read per run.", maximum=100_000),
         "top_messages": Key("integer", 5, "How many distinct messages the result names."),
     },
+    "model_hit_rate": {
+        "model_version": Key(
+            "text",
+            "champion",
+            "Model version (system_id) judged; champion = regression.champion, the serving one.",
+        ),
+        "window_game_days": Key(
+            "integer",
+            14,
+            "How many of the latest game days with graded picks are pooled.",
+            maximum=366,
+        ),
+        "lookback_days": Key(
+            "integer",
+            45,
+            "Calendar days searched for those game days (bounds the query).",
+            maximum=366,
+        ),
+        "min_bets": Key(
+            "integer", 500, "Fewer graded picks (pushes and PASS excluded) is INCONCLUSIVE."
+        ),
+        "confidence_level": Key("fraction", 0.95, "Level of the Wilson interval."),
+        "fail_below": Key(
+            "fraction", 0.45, "Wilson lower bound of the hit rate below this is FAIL."
+        ),
+        "warn_below": Key("fraction", 0.50, "... below this is WARN."),
+    },
     "daily_validation": {
         "fail_below": Key(
             "fraction",

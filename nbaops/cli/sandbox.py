@@ -66,7 +66,8 @@ def reset(
     help={
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
         "batch-errors, error-logs, next-revision-degraded, or a stand-in API fault "
-        "(http-4xx, http-5xx, timeout, lro-fail, health-5xx, health-timeout, logging-error).",
+        "(http-4xx, http-5xx, timeout, lro-fail, slow-lro, health-5xx, health-timeout, "
+        "logging-error).",
         "service": "Service the fault applies to (defaults per fault; required by none).",
         **COMMON_HELP,
         "profile": PROFILE_HELP,

@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 
     from nbaops.context import Context
 
-FORMAT_VERSION = 2  # 2: model skill recalibrated into the 55-58% hit-rate band
+# 2: model skill recalibrated into the 55-58% hit-rate band;
+# 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
+FORMAT_VERSION = 3
 MARKER_NAME = "sandbox.json"
 DEFAULT_SEED = 7
 STALE_AFTER = dt.timedelta(hours=3)
@@ -397,6 +399,34 @@ def repo_commits(root: Path, limit: int = 30) -> tuple[list[CommitInfo], str]:
 _SERVING_COMMIT = (0, 0, 1, 2, 1)
 
 
+def _realistic_template(settings: Settings, service: str) -> dict[str, Any]:
+    """What a production template carries besides image, labels and literal env.
+
+    A secret-backed variable (``valueSource.secretKeyRef``: a deploy must keep it),
+    a runtime service account, CPU/memory limits, a port, and scaling bounds. Scaling is
+    the v2 ``template.scaling`` field: the v1 ``autoscaling.knative.dev/*`` annotations
+    are rejected by the v2 API (reserved prefixes, see ``cloudrun_state``).
+    """
+    return {
+        "secret_env": {"DATA_API_KEY": ("nbaops-data-api-key", "latest")},
+        "template_extra": {
+            "serviceAccount": f"{service}@{settings.project}.iam.gserviceaccount.com",
+            "scaling": {"minInstanceCount": 0, "maxInstanceCount": 10},
+            "maxInstanceRequestConcurrency": 80,
+            "timeout": "300s",
+            "executionEnvironment": 2,  # EXECUTION_ENVIRONMENT_GEN2
+        },
+        "container_extra": {
+            "ports": [{"name": "http1", "containerPort": 8080}],
+            "resources": {
+                "limits": {"cpu": "1", "memory": "512Mi"},
+                "cpuIdle": True,
+                "startupCpuBoost": True,
+            },
+        },
+    }
+
+
 def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
     """Seed the stand-in with every configured service and its revisions; returns the
     commit source (``"git"`` or ``"placeholder: ..."``)."""
@@ -437,6 +467,7 @@ def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
                     env=env,
                     create_time=created,
                     name=generate_revision_name(service, index, f"{commit.sha}:{index}"),
+                    **_realistic_template(settings, service),
                 )
             )
         seeds.append(SeedService(name=service, revisions=revisions))
