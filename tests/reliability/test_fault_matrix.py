@@ -333,7 +333,7 @@ def _(env: Env) -> None:
     data_checks = {
         k: c["verdict"] for k, c in checks_of(doc).items() if not k.startswith("error_logs")
     }
-    assert len(data_checks) == 6
+    assert len(data_checks) == 7  # model_hit_rate: INCONCLUSIVE without graded picks
     assert all(v in ("INCONCLUSIVE", "FAIL") for v in data_checks.values()), data_checks
     assert code == 1 and doc["verdict"] == "FAIL"
 
