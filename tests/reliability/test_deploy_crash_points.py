@@ -122,11 +122,11 @@ def _cases() -> list[Case]:
         Case("model", label, SIGNALS[i % 3], "deploy" if i % 2 else "rollback")
         for i, label in enumerate(PLAIN)
     ]
-    cases += [Case("failing", label, "KILL", "deploy") for label in FAILING]
+    cases += [Case("failing", label, "KILL", "rollback") for label in FAILING]
     rng = random.Random(13)  # "random instants", reproducible: ordinals over every boundary
     for variant in ("plain", "canary", "model"):
-        for _ in range(2):
-            cases.append(Case(variant, str(rng.randint(1, 40)), rng.choice(SIGNALS), "deploy"))
+        for follow in ("rollback", "deploy"):  # a rollback follow-up is the cheaper one
+            cases.append(Case(variant, str(rng.randint(1, 40)), rng.choice(SIGNALS), follow))
     return cases
 
 
