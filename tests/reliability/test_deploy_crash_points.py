@@ -46,7 +46,15 @@ INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
 if str(INTEGRATION) not in sys.path:
     sys.path.insert(0, str(INTEGRATION))
 
-from deploy_world import FAST_DEPLOY, NOW, NOW_DT, REPO, make_repo, seed  # noqa: E402
+from deploy_world import (  # noqa: E402
+    FAST_DEPLOY,
+    NOW,
+    NOW_DT,
+    REPO,
+    known_schedule,
+    make_repo,
+    seed,
+)
 
 from nbaops.adapters.cloudrun import CloudRun  # noqa: E402
 from nbaops.adapters.warehouse import DuckDBWarehouse  # noqa: E402
@@ -114,11 +122,11 @@ def _cases() -> list[Case]:
         Case("model", label, SIGNALS[i % 3], "deploy" if i % 2 else "rollback")
         for i, label in enumerate(PLAIN)
     ]
-    cases += [Case("failing", label, "KILL", "deploy") for label in FAILING]
+    cases += [Case("failing", label, "KILL", "rollback") for label in FAILING]
     rng = random.Random(13)  # "random instants", reproducible: ordinals over every boundary
     for variant in ("plain", "canary", "model"):
-        for _ in range(2):
-            cases.append(Case(variant, str(rng.randint(1, 40)), rng.choice(SIGNALS), "deploy"))
+        for follow in ("rollback", "deploy"):  # a rollback follow-up is the cheaper one
+            cases.append(Case(variant, str(rng.randint(1, 40)), rng.choice(SIGNALS), follow))
     return cases
 
 
@@ -141,7 +149,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     home = root / "home"
     home.mkdir()
     seed(home, first)
-    DuckDBWarehouse(home / "warehouse.duckdb", root=REPO).create_tables()
+    wh = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
+    wh.create_tables()
+    known_schedule(wh)  # "no games today" is a known fact: the post-deploy checks pass
     return Template(repo, home)
 
 
