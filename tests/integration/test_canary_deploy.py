@@ -106,7 +106,7 @@ def test_low_canary_traffic_is_inconclusive_never_pass_exit_3(dworld: DeployWorl
 
 
 def test_unreadable_metrics_are_error_and_follow_on_inconclusive(dworld: DeployWorld) -> None:
-    set_api_fault(dworld.home, "monitoring-error", status=503)
+    set_api_fault(dworld.home, "monitoring-error")  # 500: not retried
     dworld.reconfigure(on_inconclusive="hold")
     report = deploy(dworld)
     assert report.outcome == "held", report.final_line()
