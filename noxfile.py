@@ -71,7 +71,7 @@ def tests(session: nox.Session) -> None:
 COVERAGE_GATES = {
     "deploy": (
         "nbaops/deploy/deploy.py,nbaops/deploy/lock.py,nbaops/deploy/observe.py,"
-        "nbaops/deploy/outcome.py,nbaops/deploy/predeploy.py"
+        "nbaops/deploy/outcome.py,nbaops/deploy/predeploy.py,nbaops/canary/*"
     ),
     "rollback": "nbaops/deploy/rollback.py",
     "checks": "nbaops/checks/*",

@@ -56,7 +56,9 @@ def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: Deploy
     for name in ("error_rate", "latency"):
         metric = by_name[name]
         assert metric["verdict"] == "PASS"
-        assert metric["canary_sample"] >= 2000 and metric["baseline_sample"] > metric["canary_sample"]
+        assert (
+            metric["canary_sample"] >= 2000 and metric["baseline_sample"] > metric["canary_sample"]
+        )
         assert 0.0 <= metric["p_value"] <= 1.0 and metric["test"]
     assert [r["round"] for r in analysis["rounds"]] == [1, 2]
     grpc = [r for r in dworld.requests() if r["method"] == "GRPC"]

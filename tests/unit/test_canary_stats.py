@@ -36,7 +36,9 @@ def test_fisher_exact_matches_scipy(xb: int, nb: int, xc: int, nc: int) -> None:
         assert ours.statistic == pytest.approx(ref.statistic)
 
 
-@pytest.mark.parametrize(("xb", "nb", "xc", "nc"), [t for t in TABLES if 0 < t[0] + t[2] < t[1] + t[3]])
+@pytest.mark.parametrize(
+    ("xb", "nb", "xc", "nc"), [t for t in TABLES if 0 < t[0] + t[2] < t[1] + t[3]]
+)
 def test_two_proportion_z_matches_statsmodels(xb: int, nb: int, xc: int, nc: int) -> None:
     ours = stats.two_proportion_z(xb, nb, xc, nc)
     z, p = proportions_ztest([xc, xb], [nc, nb], alternative="larger")
@@ -155,5 +157,7 @@ def test_slower_latency_is_caught() -> None:
     rng = random.Random(3)
     base = [(round(rng.lognormvariate(4, 0.5)), 1.0) for _ in range(2000)]
     canary = [(round(rng.lognormvariate(4 + math.log(1.3), 0.5)), 1.0) for _ in range(600)]
-    result = judge(spec, Sample(n=2000, values=tuple(base)), Sample(n=600, values=tuple(canary)), alpha=0.05)
+    result = judge(
+        spec, Sample(n=2000, values=tuple(base)), Sample(n=600, values=tuple(canary)), alpha=0.05
+    )
     assert result.verdict is Verdict.FAIL and result.test == "Mann-Whitney U"
