@@ -161,9 +161,7 @@ def _fmt(name: str, value: float | None) -> str:
 def error(spec: MetricSpec, exc: BaseException, query: str = "") -> MetricResult:
     """An unreadable metric: ERROR with the cause."""
     text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    return MetricResult(
-        spec.name, Verdict.ERROR, f"could not read the metric: {text}", query=query
-    )
+    return MetricResult(spec.name, Verdict.ERROR, f"could not read the metric: {text}", query=query)
 
 
 def judge(
@@ -207,7 +205,12 @@ def judge(
     else:
         verdict, text = Verdict.PASS, f"within the margin: {how}"
     return MetricResult(
-        spec.name, verdict, text, test=result.test, p_value=result.p_value, **common  # type: ignore[arg-type]
+        spec.name,
+        verdict,
+        text,
+        test=result.test,
+        p_value=result.p_value,
+        **common,  # type: ignore[arg-type]
     )
 
 

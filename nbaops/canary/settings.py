@@ -72,9 +72,7 @@ class CanarySettings:
     alignment_s: int = 60
     alpha: float = 0.05
     max_pages: int = 10
-    metrics: tuple[MetricSpec, ...] = field(
-        default_factory=lambda: tuple(METRIC_DEFAULTS.values())
-    )
+    metrics: tuple[MetricSpec, ...] = field(default_factory=lambda: tuple(METRIC_DEFAULTS.values()))
     service_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod

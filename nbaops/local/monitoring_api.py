@@ -269,9 +269,7 @@ def _raw_series(
                     if metric_type == INSTANCE_COUNT
                     else {}
                 )
-                if any(
-                    where.get(f"metric.labels.{k}", v) != v for k, v in labels.items()
-                ):
+                if any(where.get(f"metric.labels.{k}", v) != v for k, v in labels.items()):
                     continue
                 out.append(
                     {
@@ -362,15 +360,15 @@ def list_time_series(home: Path, project: str, params: Mapping[str, Any]) -> dic
     if reducer != "REDUCE_NONE":
         grouped: dict[tuple[str, ...], dict[str, Any]] = {}
         for series in aligned:
-            key = tuple(_label(series, f) for f in groups)
+            group_key = tuple(_label(series, f) for f in groups)
             into = grouped.setdefault(
-                key,
+                group_key,
                 {
                     "metric": {
                         "type": series["metric"]["type"],
                         "labels": {
                             f.rsplit(".", 1)[-1]: k
-                            for f, k in zip(groups, key, strict=True)
+                            for f, k in zip(groups, group_key, strict=True)
                             if f.startswith("metric.")
                         },
                     },
@@ -378,7 +376,7 @@ def list_time_series(home: Path, project: str, params: Mapping[str, Any]) -> dic
                         "type": series["resource"]["type"],
                         "labels": {
                             f.rsplit(".", 1)[-1]: k
-                            for f, k in zip(groups, key, strict=True)
+                            for f, k in zip(groups, group_key, strict=True)
                             if f.startswith("resource.")
                         },
                     },
@@ -394,24 +392,24 @@ def list_time_series(home: Path, project: str, params: Mapping[str, Any]) -> dic
         ]
     rendered = []
     for series in aligned:
-        points = []
+        rendered_points = []
         for index in sorted(series["points"], reverse=True):  # newest first, like the API
             p_start = start + dt.timedelta(seconds=index * period)
             p_end = min(p_start + dt.timedelta(seconds=period), end)
-            points.append(
+            rendered_points.append(
                 {
                     "interval": {"startTime": rfc3339(p_start), "endTime": rfc3339(p_end)},
                     "value": _value(value_type, series["points"][index]),
                 }
             )
-        if points:
+        if rendered_points:
             rendered.append(
                 {
                     "metric": series["metric"],
                     "resource": series["resource"],
                     "metricKind": kind,
                     "valueType": value_type,
-                    "points": points,
+                    "points": rendered_points,
                 }
             )
     size = int(flat.get("pageSize") or 100000)

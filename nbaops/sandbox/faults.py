@@ -257,9 +257,9 @@ def canary_effects(home: Path, service: str, created: str) -> set[str]:
     out: set[str] = set()
     for rec in read_records(home):
         name = str(rec.get("name"))
-        if name in CANARY_FAULTS and rec.get("service") == service:
-            if when >= _time(rec.get("injected_at"), dt.datetime.max.replace(tzinfo=dt.UTC)):
-                out.add(name)
+        injected = _time(rec.get("injected_at"), dt.datetime.max.replace(tzinfo=dt.UTC))
+        if name in CANARY_FAULTS and rec.get("service") == service and when >= injected:
+            out.add(name)
     return out
 
 
