@@ -127,12 +127,12 @@ class CanaryAnalysis:
 
     def table(self) -> list[str]:
         """A compact fixed-width table, one line per metric (terminal progress)."""
-        lines = [f"{'metric':<16}{'baseline':>12}{'canary':>12}{'p':>9}  verdict"]
+        lines = [f"{'metric':<16}{'baseline':>12}{'canary':>12}{'p':>11}  verdict"]
         for m in self.metrics:
             p = "-" if m.p_value is None else f"{m.p_value:.3g}"
             lines.append(
                 f"{m.name:<16}{_fmt(m.name, m.baseline):>12}{_fmt(m.name, m.canary):>12}"
-                f"{p:>9}  {m.verdict.value}"
+                f"{p:>11}  {m.verdict.value}"
             )
         return lines
 

@@ -164,6 +164,23 @@ class CanaryRounds:
         return {**self.last.to_json(), "rounds": self.history}
 
 
+def plan_lines(ctx: Context, service: str, percent: int) -> list[str]:
+    """What the analysis would read, for the dry-run plan (nothing when not a canary).
+
+    Raises:
+        ConfigError: an invalid ``deploy.canary_analysis`` section.
+    """
+    settings = canary_settings(ctx)
+    if percent >= 100 or not settings.enabled:
+        return []
+    names = ", ".join(f"{m.name} ({m.metric_type})" for m in settings.for_service(service))
+    return [
+        f"  canary analysis: monitoring.v3 projects.timeSeries.list for the new and the "
+        f"previous revision over the last {settings.window_s}s: {names}; one-sided tests at "
+        f"alpha {settings.alpha:g} (docs/canary.md)"
+    ]
+
+
 def canary_rounds(
     ctx: Context,
     service: str,

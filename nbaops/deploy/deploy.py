@@ -865,6 +865,12 @@ def _recover(d: _Deploy, exc: Exception) -> None:
     _after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)
 
 
+def _plan_canary(ctx: Context, service: str, percent: int) -> list[str]:
+    from nbaops.canary.run import plan_lines
+
+    return plan_lines(ctx, service, percent)
+
+
 def _plan(
     d: _Deploy,
     img: ImagePlan,
@@ -904,6 +910,7 @@ def _plan(
         f"6. observe: {settings.observation.describe()}; each round: GET <tag URL>"
         f"{cfg.health_path} and these post-deploy checks:",
         *_plan_queries(ctx, cfg),
+        *_plan_canary(ctx, service, percent),
         "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
         + (
             "hold (--no-rollback)"

@@ -117,3 +117,26 @@ def test_unreadable_metrics_are_error_and_follow_on_inconclusive(dworld: DeployW
     assert analysis["verdict"] == "ERROR"
     assert all(m["verdict"] == "ERROR" for m in analysis["metrics"])
     assert "could not read" in analysis["metrics"][0]["message"]
+
+
+def test_dry_run_plan_names_the_canary_analysis_and_reads_no_metric(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    report = run_deploy(ctx, DeployRequest(service=SERVICE, canary=20, dry_run=True))
+    assert any(
+        "canary analysis: monitoring.v3 projects.timeSeries.list" in line for line in report.plan
+    )
+    assert report.to_json()["canary_analysis"] is None
+    assert not [r for r in dworld.requests() if r["method"] == "GRPC"]
+    full = run_deploy(ctx, DeployRequest(service=SERVICE, dry_run=True))
+    assert not any("canary analysis" in line for line in full.plan)
+
+
+def test_bad_canary_settings_exit_2_before_any_change(dworld: DeployWorld) -> None:
+    import pytest
+
+    from nbaops.errors import ConfigError
+
+    dworld.reconfigure(canary_analysis={"window_s": 60, "alignment_s": 120})
+    with pytest.raises(ConfigError, match="window_s"):
+        deploy(dworld)
+    assert dworld.mutating() == [] and dworld.audit_rows() == []
