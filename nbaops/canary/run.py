@@ -7,6 +7,13 @@ canary revision over the last ``window_s`` through :mod:`nbaops.adapters.monitor
 judges them with :mod:`nbaops.canary.analysis`, prints the compact table to the deploy's
 progress and returns the round's ``canary_analysis`` CheckResult. A metric that cannot
 be read is ERROR for that metric only; the other metrics are still judged.
+
+Right after the traffic shift the canary has served little: a round *before the last*
+whose analysis is INCONCLUSIVE (not enough sample yet) returns no result, so it does not
+use up ``inconclusive_limit`` — the canary is still collecting. The last round always
+counts, and :meth:`CanaryRounds.conclude` makes the window's verdict the final
+analysis' when that is FAIL, INCONCLUSIVE or ERROR: a canary that never reached its
+sample is never promoted.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from nbaops import clock
 from nbaops.canary.analysis import CanaryAnalysis, Sample, analyse
 from nbaops.canary.settings import CanarySettings, MetricSpec
 from nbaops.errors import MonitoringError
-from nbaops.verdict import CheckResult
+from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.adapters.monitoring import MetricsReader, Series
@@ -140,10 +147,12 @@ class CanaryRounds:
     canary: str
     settings: CanarySettings
     step: Callable[[str, str], None]
+    rounds: int = 1
     last: CanaryAnalysis | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
-    def __call__(self, index: int) -> CheckResult:
+    def __call__(self, index: int) -> list[CheckResult]:
+        """Round ``index``: [the analysis], or [] while still collecting (see module doc)."""
         analysis = analyse_canary(
             self.ctx,
             self.service,
@@ -152,10 +161,35 @@ class CanaryRounds:
             settings=self.settings,
         )
         self.last = analysis
-        self.history.append({"round": index, "verdict": analysis.verdict.value})
+        collecting = index < self.rounds and analysis.verdict is Verdict.INCONCLUSIVE
+        self.history.append(
+            {"round": index, "verdict": analysis.verdict.value, "collecting": collecting}
+        )
         for line in analysis.table():
             self.step("canary", f"round {index} | {line}")
-        return analysis.to_check(self.service)
+        if collecting:
+            self.step(
+                "canary",
+                f"round {index} | still collecting ({analysis.summary()}); decides by round "
+                f"{self.rounds} at the latest",
+            )
+            return []
+        return [analysis.to_check(self.service)]
+
+    def conclude(self, verdict: Verdict, reason: str) -> tuple[Verdict, str]:
+        """The window's verdict and reason, given the final analysis.
+
+        A window that passed (PASS/WARN) takes the final analysis' verdict when that is
+        FAIL, INCONCLUSIVE or ERROR; otherwise the window's verdict stands.
+        """
+        final = self.last
+        if final is None or verdict not in (Verdict.PASS, Verdict.WARN):
+            return verdict, reason
+        if final.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.ERROR):
+            return final.verdict, (
+                f"final canary analysis {final.verdict.value}: canary_analysis {final.summary()}"
+            )
+        return verdict, reason
 
     def to_json(self) -> dict[str, Any] | None:
         """The latest round's analysis plus every round's verdict (None before round 1)."""
@@ -189,6 +223,7 @@ def canary_rounds(
     canary: str,
     percent: int,
     step: Callable[[str, str], None],
+    rounds: int = 1,
 ) -> CanaryRounds | None:
     """The per-round analysis for a canary deploy, or None (not a canary, or disabled).
 
@@ -198,4 +233,4 @@ def canary_rounds(
     settings = canary_settings(ctx)
     if percent >= 100 or not baseline or not settings.enabled:
         return None
-    return CanaryRounds(ctx, service, baseline, canary, settings, step)
+    return CanaryRounds(ctx, service, baseline, canary, settings, step, rounds)

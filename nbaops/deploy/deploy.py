@@ -666,7 +666,13 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     from nbaops.canary.run import canary_rounds
 
     canary = canary_rounds(
-        ctx, service, baseline=before, canary=new, percent=percent, step=progress.step
+        ctx,
+        service,
+        baseline=before,
+        canary=new,
+        percent=percent,
+        step=progress.step,
+        rounds=policy.count,
     )
 
     def measure(index: int) -> list[CheckResult]:
@@ -681,7 +687,7 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
             revision=new,
         )
         checks = [health, *run_post_deploy(ctx, d.cfg, revision=new)]
-        return [*checks, canary(index)] if canary is not None else checks
+        return [*checks, *canary(index)] if canary is not None else checks
 
     def on_round(rnd: ObservationRound) -> None:
         progress.step("observe", rnd.summary(), rnd.verdict)
@@ -691,13 +697,15 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     obs_check = obs.to_check(service, policy)
     obs_check.duration_s = round(time.perf_counter() - started, 3)
     report.steps.append(obs_check)
+    verdict, reason = obs.verdict, obs.reason
     if canary is not None and canary.last is not None:
+        verdict, reason = canary.conclude(verdict, reason)
         report.canary_analysis = canary.to_json()
         d.record.note("canary_analysis", canary.last.verdict.value, canary.last.summary())
     decision = decide(
-        obs.verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
+        verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
     )
-    _finish(d, decision, obs.reason)
+    _finish(d, decision, reason)
 
 
 def _finish(d: _Deploy, decision: Decision, reason: str) -> None:

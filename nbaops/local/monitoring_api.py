@@ -63,8 +63,19 @@ QUERY_PARAMETERS = frozenset(
         "view",
         "pageSize",
         "pageToken",
+        # the discovery document's standard parameters, valid on every method
+        "$.xgafv",
         "$alt",
+        "access_token",
         "alt",
+        "callback",
+        "fields",
+        "key",
+        "oauth_token",
+        "prettyPrint",
+        "quotaUser",
+        "uploadType",
+        "upload_protocol",
     }
 )
 MAX_WINDOW = dt.timedelta(days=1)  # the stand-in refuses to simulate more per call

@@ -105,6 +105,9 @@ def test_low_canary_traffic_is_inconclusive_never_pass_exit_3(dworld: DeployWorl
     analysis = report.to_json()["canary_analysis"]
     assert analysis["verdict"] == "INCONCLUSIVE"
     assert "too little canary traffic" in analysis["metrics"][0]["message"]
+    # round 1 of 2 was still collecting (no vote); the last round decides
+    assert [(r["round"], r["collecting"]) for r in analysis["rounds"]] == [(1, True), (2, False)]
+    assert "final canary analysis INCONCLUSIVE" in report.final_line()
 
 
 def test_unreadable_metrics_are_error_and_follow_on_inconclusive(dworld: DeployWorld) -> None:

@@ -218,3 +218,37 @@ def test_defaults_and_per_service_overrides_and_custom_metrics() -> None:
 def test_bad_settings_are_config_errors(section: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         CanarySettings.from_config(section)
+
+
+def test_the_monitoring_client_is_imported_only_when_a_canary_is_analysed() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nbaops.deploy.deploy, nbaops.canary.run, nbaops.adapters.monitoring, "
+        "nbaops.context; print('google.cloud.monitoring_v3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_final_analysis_decides_a_window_that_passed() -> None:
+    from nbaops.canary.run import CanaryRounds
+
+    def analysis(verdict: Verdict) -> CanaryAnalysis:
+        out = CanaryAnalysis("a", "b", "w")
+        from nbaops.canary.analysis import MetricResult
+
+        out.metrics.append(MetricResult("error_rate", verdict, "why"))
+        return out
+
+    rounds = CanaryRounds(None, "s", "a", "b", CanarySettings(), lambda *_: None, rounds=3)  # type: ignore[arg-type]
+    assert rounds.conclude(Verdict.PASS, "ok") == (Verdict.PASS, "ok")  # no analysis yet
+    assert rounds.to_json() is None
+    rounds.last = analysis(Verdict.INCONCLUSIVE)
+    verdict, reason = rounds.conclude(Verdict.WARN, "2 of 3 clean")
+    assert verdict is Verdict.INCONCLUSIVE and reason.startswith("final canary analysis")
+    assert "error_rate INCONCLUSIVE" in reason
+    assert rounds.conclude(Verdict.FAIL, "health")[0] is Verdict.FAIL  # a failure stands
+    rounds.last = analysis(Verdict.PASS)
+    assert rounds.conclude(Verdict.WARN, "w") == (Verdict.WARN, "w")
