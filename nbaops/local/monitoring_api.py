@@ -45,7 +45,9 @@ METRIC_KINDS = {
     REQUEST_LATENCIES: ("DELTA", "DISTRIBUTION"),
     INSTANCE_COUNT: ("GAUGE", "INT64"),
 }
-# monitoring.v3.json, projects.timeSeries.list: the query parameters the method takes.
+# monitoring.v3.json (googleapiclient's bundled discovery document), projects.timeSeries.list:
+# the method's query parameters, then the document's standard ones; the reply uses only
+# ListTimeSeriesResponse/TimeSeries/Point/TypedValue/Distribution fields of that document.
 QUERY_PARAMETERS = frozenset(
     {
         "filter",
