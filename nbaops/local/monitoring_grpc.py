@@ -6,21 +6,24 @@ handler with the client's own proto-plus (de)serializers. Each request is transl
 the REST query parameters of ``projects.timeSeries.list`` and answered by
 :func:`nbaops.local.monitoring_api.list_time_series`, the one implementation shared
 with the HTTP route; stand-in errors become gRPC status codes. Every call is appended to
-the stand-in's request log as method ``GRPC``.
+the stand-in's request log as method ``GRPC``, after the translated REST request passed
+the same discovery-document contract check as the HTTP routes
+(:mod:`nbaops.local.discovery`, monitoring.v3).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
-from nbaops.local import monitoring_api
+from nbaops.local import discovery, monitoring_api, request_log
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339
-from nbaops.local.state_files import append_jsonl
 
 SERVICE = "google.monitoring.v3.MetricService"
 METHOD = "ListTimeSeries"
@@ -97,10 +100,27 @@ class MonitoringServer:
                 from nbaops.local import api_faults
 
                 project, params = to_params(request)
-                append_jsonl(
-                    folder / "standin-requests.jsonl",
-                    [{"method": "GRPC", "path": f"/{SERVICE}/{METHOD}", "query": params}],
-                )
+                path = f"/v3/projects/{project}/timeSeries"
+                query = urlencode(params, doseq=True)
+                entry: dict[str, Any] = {
+                    "method": "GRPC",
+                    "path": f"/{SERVICE}/{METHOD}",
+                    "query": request_log.redact_query(query),
+                    "time": rfc3339(dt.datetime.now(dt.UTC)),
+                    "body": None,
+                    "api_method": None,
+                    "contract": "unavailable",
+                }
+                try:
+                    contract = discovery.standin_contract()
+                    if contract is not None:
+                        entry["contract"] = "rejected"
+                        entry["api_method"] = contract.validate("GET", path, query, None).id
+                        entry["contract"] = "ok"
+                except discovery.ContractError as exc:
+                    request_log.record(folder, entry)
+                    context.abort(_status(exc.code), str(exc))
+                request_log.record(folder, entry)
                 try:
                     fault = api_faults.take_fault(folder, "monitoring", service=None, method="GRPC")
                     if fault is not None:

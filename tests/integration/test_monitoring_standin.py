@@ -84,6 +84,9 @@ def test_request_counts_follow_the_traffic_split_deterministically(home: Path) -
     assert 3.0 < sum(old.values()) / sum(new.values()) < 5.0  # 80/20
     assert 0 < new["5xx"] / sum(new.values()) < 0.015
     assert counts(r, NEW) == new  # the same minute answers the same numbers
+    grpc = [e for e in StandIn.requests(home) if e["method"] == "GRPC"]
+    assert grpc and {e["contract"] for e in grpc} == {"ok"}  # monitoring.v3 discovery check
+    assert {e["api_method"] for e in grpc} == {"monitoring.projects.timeSeries.list"}
 
 
 def test_latency_distribution_and_instances(home: Path) -> None:
