@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from nbaops.local import (
     api_faults,
@@ -194,6 +194,19 @@ class _Handler(BaseHTTPRequestHandler):
             raise StandInApiError(400, "INVALID_ARGUMENT", "JSON body must be an object")
         return data
 
+    def _contract_body(self) -> Any:
+        """The body as the contract sees it: JSON, or a form (STS token exchange) as a dict.
+
+        google-auth sends the STS ``v1/token`` exchange form-encoded, which Google accepts
+        for that method; its fields are checked against the request schema like JSON ones.
+        """
+        if not self._raw_body:
+            return None
+        content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip()
+        if content_type == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(self._raw_body.decode("utf-8"), keep_blank_values=True))
+        return self._body()
+
     def _is_api_request(self, path: str) -> bool:
         """A Google API call (validated), not a request to a revision's own URL.
 
@@ -225,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             request_log.record(self.home, entry)
             return entry
         try:
-            body = self._body() if self._raw_body else None
+            body = self._contract_body()
             entry["body"] = request_log.bounded_body(body)
             contract = discovery.standin_contract()
             if contract is None:
