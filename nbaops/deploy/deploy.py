@@ -111,6 +111,10 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
             )
     if req.image is not None:
         validate_image(req.image)
+    if req.canary is not None:
+        from nbaops.canary.run import canary_settings
+
+        canary_settings(ctx)  # an invalid deploy.canary_analysis is exit 2 before any change
     return cfg, DeploySettings.from_config(ctx.config.section("deploy"))
 
 
@@ -708,6 +712,17 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     # ---- 8. observation window
     policy = settings.observation
     progress.step("observe", policy.describe())
+    from nbaops.canary.run import canary_rounds
+
+    canary = canary_rounds(
+        ctx,
+        service,
+        baseline=before,
+        canary=new,
+        percent=percent,
+        step=progress.step,
+        rounds=policy.count,
+    )
 
     def measure(index: int) -> list[CheckResult]:
         from nbaops.checks import run_post_deploy
@@ -720,7 +735,8 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
             name="new_revision_health",
             revision=new,
         )
-        return [health, *run_post_deploy(ctx, d.cfg, revision=new)]
+        checks = [health, *run_post_deploy(ctx, d.cfg, revision=new)]
+        return [*checks, *canary(index)] if canary is not None else checks
 
     def on_round(rnd: ObservationRound) -> None:
         progress.step("observe", rnd.summary(), rnd.verdict)
@@ -732,10 +748,15 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     obs_check = obs.to_check(service, policy)
     obs_check.duration_s = round(time.perf_counter() - started, 3)
     report.steps.append(obs_check)
+    verdict, reason = obs.verdict, obs.reason
+    if canary is not None and canary.last is not None:
+        verdict, reason = canary.conclude(verdict, reason)
+        report.canary_analysis = canary.to_json()
+        d.record.note("canary_analysis", canary.last.verdict.value, canary.last.summary())
     decision = decide(
-        obs.verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
+        verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
     )
-    _finish(d, decision, obs.reason)
+    _finish(d, decision, reason)
 
 
 def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
@@ -754,6 +775,8 @@ def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
         "commit": (report.commit or "")[:12],
         "deploy id": report.deploy_id,
     }
+    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
+        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
     if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
         d.fence(ctx.cloudrun.get_service(service))
     if decision.action is Action.PROMOTE:

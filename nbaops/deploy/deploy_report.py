@@ -32,6 +32,7 @@ class DeployReport:
     manual: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     summary: str = ""
+    canary_analysis: dict[str, Any] | None = None  # the last round's (nbaops.canary)
 
     @property
     def verdict(self) -> Verdict:
@@ -55,6 +56,7 @@ class DeployReport:
             "new_revision": self.new_revision,
             "revision_after": self.revision_after,
             "canary_percent": self.canary,
+            "canary_analysis": self.canary_analysis,
             "checks": [c.to_json() for c in self.predeploy],
             "steps": [c.to_json() for c in self.steps],
             "plan": self.plan,

@@ -77,6 +77,13 @@ def plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
     return lines
 
 
+def _plan_canary(ctx: Context, service: str, percent: int) -> list[str]:
+    """The canary analysis' reads (nothing unless a canary; nbaops.canary)."""
+    from nbaops.canary.run import plan_lines
+
+    return plan_lines(ctx, service, percent)
+
+
 def write_plan(
     d: _Deploy,
     img: ImagePlan,
@@ -119,6 +126,7 @@ def write_plan(
         f"6. observe: {settings.observation.describe()}; each round: GET <tag URL>"
         f"{cfg.health_path} and these post-deploy checks:",
         *plan_queries(ctx, cfg),
+        *_plan_canary(ctx, service, percent),
         "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
         + (
             "hold (--no-rollback)"

@@ -20,6 +20,8 @@ Keys (all optional; defaults in brackets) — also described in
   ``inconclusive_limit`` [3], ``consecutive_error_limit`` [3].
 - ``build``: ``repository`` (Cloud Build connected repository), ``dockerfile``
   [``services/{service}/Dockerfile``], ``timeout_s`` [1200] — prod only.
+- ``canary_analysis``: the ``--canary`` comparison with the baseline revision, read by
+  :mod:`nbaops.canary.settings` (docs/canary.md).
 """
 
 from __future__ import annotations

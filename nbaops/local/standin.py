@@ -8,6 +8,9 @@ It speaks what the official clients send over REST:
   (camelCase, enums as integers); mutations answer a long-running Operation that is not
   done yet (it finishes when it or its service is read).
 - Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
+- Cloud Monitoring ``GET /v3/projects/P/timeSeries`` (:mod:`nbaops.local.monitoring_api`;
+  the official client speaks gRPC to :mod:`nbaops.local.monitoring_grpc`, which answers
+  from the same function).
 - Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
   with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
   tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
@@ -279,6 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin(method, path, query)
             elif path.startswith(("/run/", "/run-tag/", "/run-rev/")):
                 self._health(method, path)
+            elif path.startswith("/v3/projects/"):
+                self._monitoring(method, path, query)
             elif path == "/_standin/ping":
                 self._send(200, {"ok": True})
             else:
@@ -307,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("timeout", "health-timeout"):
             time.sleep(float(fault.get("delay_s") or 30.0))
             return None
-        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx"):
+        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx", "monitoring-error"):
             status = int(fault.get("status") or 500)
             names = {
                 400: "INVALID_ARGUMENT",
@@ -536,6 +541,14 @@ class _Handler(BaseHTTPRequestHandler):
         if offset + page_size < len(entries):
             reply["nextPageToken"] = str(offset + page_size)
         self._send(200, reply)
+
+    # ------------------------------------------------------------ Cloud Monitoring
+
+    def _monitoring(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        from nbaops.local import monitoring_api
+
+        self._fault("monitoring", None, method)
+        self._send(200, monitoring_api.route(self.home, method, path, query))
 
     # ------------------------------------------------------------ revision endpoints
 
