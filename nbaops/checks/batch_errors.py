@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, duration_text, jsonable
+from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -87,6 +88,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                 f"although {games} game(s) started in it",
                 empty,
             )
+        schedule = schedule_status(m.query, clock.eastern_date(now), now)
+        empty.update(schedule.details)
+        if not schedule.known:
+            message = unknown_message(schedule, f"any game started in the last {window_text}")
+            return m.result(Verdict.INCONCLUSIVE, None, threshold, message, empty)
         return m.result(
             Verdict.PASS,
             0,
