@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from nbaops.adapters.errors import api_error_text
+from nbaops.adapters.errors import error_status as _error_status
 from nbaops.errors import CloudRunError
 
 if TYPE_CHECKING:
@@ -144,29 +146,6 @@ def _to_datetime(value: Any) -> dt.datetime | None:
 
 def _env_of(container: Any) -> dict[str, str]:
     return {e.name: e.value for e in getattr(container, "env", [])}
-
-
-def _error_status(exc: Any) -> str:
-    """The ``error.status`` of a REST error reply (``ABORTED``, ``ALREADY_EXISTS``…)."""
-    response = getattr(exc, "response", None)
-    try:
-        payload = response.json() if response is not None else {}
-        return str(payload.get("error", {}).get("status", ""))
-    except (ValueError, AttributeError):
-        return ""
-
-
-def api_error_text(exc: Any) -> str:
-    """The message of a Google API error reply (its JSON `error.message` when present)."""
-    response = getattr(exc, "response", None)
-    try:
-        payload = response.json() if response is not None else None
-        if isinstance(payload, dict) and payload.get("error", {}).get("message"):
-            return str(payload["error"]["message"])
-    except (ValueError, AttributeError):
-        pass
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
 
 
 def new_revision_name(service: str, existing: list[str]) -> str:

@@ -655,7 +655,8 @@ class BigQueryWarehouse:
 
     Args:
         project: the GCP project (jobs run there; tables are qualified with it).
-        location: the jobs' location (the profile's region).
+        location: where every job runs: the datasets' BigQuery location
+            (``profiles.<p>.bigquery.location``, default ``US``), never the Cloud Run region.
         datasets: logical → real dataset names.
         endpoint: an emulator URL such as ``http://127.0.0.1:9050`` (anonymous
             credentials); None = the real API with Application Default Credentials.
@@ -669,7 +670,7 @@ class BigQueryWarehouse:
     def __init__(
         self,
         project: str,
-        location: str | None = None,
+        location: str = "US",
         *,
         datasets: Mapping[str, str] | None = None,
         endpoint: str | None = None,
@@ -943,7 +944,7 @@ def open_warehouse(ctx: Context) -> Warehouse:
         return DuckDBWarehouse(ctx.home / WAREHOUSE_FILE, datasets=profile.datasets, root=ctx.root)
     return BigQueryWarehouse(
         profile.project,
-        profile.region,
+        profile.bigquery_location,
         datasets=profile.datasets,
         endpoint=os.environ.get(ENDPOINT_ENV) or None,
         root=ctx.root,

@@ -98,9 +98,7 @@ def build_request(ctx: Context, service: str, commit: str, ref: str) -> dict[str
             "deploy.build.repository: required to build images with Cloud Build "
             "(a connected repository resource name), or pass --image"
         )
-    dockerfile = str(build_cfg.get("dockerfile", "services/{service}/Dockerfile")).format(
-        service=service, service_dir=service.replace("-", "_")
-    )
+    dockerfile = ctx.config.service(service).dockerfile
     return {
         "parent": f"projects/{ctx.config.profile.project}/locations/{ctx.config.profile.region}",
         "source": {"connected_repository": {"repository": repository, "revision": commit}},

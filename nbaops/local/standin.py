@@ -7,11 +7,16 @@ It speaks what the official clients send over REST:
   ``GET …/services/S/revisions[/R]``, ``GET …/operations/ID``. Replies are the v2 JSON
   (camelCase, enums as integers); mutations answer a finished long-running Operation.
 - Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
-- Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
-  with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
+- Each revision's endpoints: the service ``uri`` (``https://S-HASH-CODE.a.run.app``, see
+  :mod:`nbaops.local.run_urls`, reached on 127.0.0.1 with that ``Host`` header; also
+  ``/run/P/L/S/…``) reaches the revision with the largest traffic percent, a tag URL
+  (``https://TAG---S-HASH-CODE.a.run.app``, also ``/run-tag/P/L/S/TAG/…``) reaches its
   tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
   JSON: 200 ``{"status": "ok", "service", "revision", "commit"}`` or 503 when the revision
-  is degraded or not ready.
+  is degraded or not ready. Like Cloud Run's invoker check, a request without an ID token
+  whose ``aud`` is the service URL (or a ``customAudiences`` entry) gets 403.
+- Identity (:mod:`nbaops.local.iam_standin`): OAuth ``POST /token``, STS ``POST /v1/token``
+  and IAM Credentials ``…/serviceAccounts/EMAIL:generateIdToken|generateAccessToken``.
 
 State lives in files under ``home`` (``cloudrun.json``, ``logs.jsonl``,
 ``standin-faults.json``), read fresh on every request and written atomically under an
@@ -31,9 +36,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
-from nbaops.local import api_faults, cloudrun_state, log_store
+from nbaops.local import api_faults, cloudrun_state, iam_standin, log_store, run_urls
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
 from nbaops.local.state_files import append_jsonl, locked, read_jsonl
 
@@ -191,8 +196,13 @@ class _Handler(BaseHTTPRequestHandler):
             [{"method": method, "path": path, "query": split.query, "time": _wall()}],
         )
         query = parse_qs(split.query)
+        host = run_urls.parse_host(self.headers.get("Host") or "")
         try:
-            if path.startswith("/v2/entries:list"):
+            if host is not None:
+                self._health_host(method, host)
+            elif path in ("/token", "/v1/token") or iam_standin.is_iam_path(path):
+                self._identity(method, path)
+            elif path.startswith("/v2/entries:list"):
                 if method != "POST":
                     raise StandInApiError(405, "UNIMPLEMENTED", "use POST for entries:list")
                 self._logging(method)
@@ -318,11 +328,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _service_uri(self, full: str) -> str:
         _, project, _, region, _, service = full.split("/")[:6]
-        return f"{self.base_url}/run/{project}/{region}/{service}"
+        return run_urls.service_url(project, region, service)
 
     def _tag_uri(self, full: str, tag: str) -> str:
         _, project, _, region, _, service = full.split("/")[:6]
-        return f"{self.base_url}/run-tag/{project}/{region}/{service}/{tag}"
+        return run_urls.tag_url(project, region, service, tag)
 
     def _render_service(self, state: dict[str, Any], svc: dict[str, Any]) -> dict[str, Any]:
         out = strip_private(svc)
@@ -430,20 +440,60 @@ class _Handler(BaseHTTPRequestHandler):
             reply["nextPageToken"] = str(offset + page_size)
         self._send(200, reply)
 
+    # ------------------------------------------------------------ identity
+
+    def _identity(self, method: str, path: str) -> None:
+        if method != "POST":
+            raise StandInApiError(405, "UNIMPLEMENTED", f"use POST for {path}")
+        if path == "/token" or path == "/v1/token":
+            form = dict(parse_qsl(self._raw_body.decode("utf-8", "replace")))
+            if not form and self._raw_body:
+                form = {k: str(v) for k, v in self._body().items()}
+            handler = iam_standin.oauth_token if path == "/token" else iam_standin.sts_token
+            self._send(200, handler(self.home, form))
+            return
+        reply = iam_standin.iam_credentials(
+            self.home, path, self.headers.get("Authorization"), self._body()
+        )
+        self._send(200, reply)
+
     # ------------------------------------------------------------ revision endpoints
+
+    def _health_host(self, method: str, host: run_urls.RunHost) -> None:
+        state = cloudrun_state.load_state(self.home)
+        for full in sorted(state["services"]):
+            _, project, _, region, _, service = full.split("/")[:6]
+            if run_urls.service_host(project, region, service) == host.service_host:
+                selector = ("run-tag", host.tag) if host.tag else ("run", None)
+                self._serve_revision(method, project, region, service, *selector)
+                return
+        self._send(404, {"status": "not-found", "error": "no service has this URL"})
 
     def _health(self, method: str, path: str) -> None:
         parts = path.strip("/").split("/")
         kind = parts[0]
         if len(parts) < 4 or (kind != "run" and len(parts) < 5):
             raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
-        project, region, service = parts[1], parts[2], parts[3]
+        selector = parts[4] if kind != "run" else None
+        self._serve_revision(method, parts[1], parts[2], parts[3], kind, selector)
+
+    def _serve_revision(
+        self, method: str, project: str, region: str, service: str, kind: str, selector: str | None
+    ) -> None:
         full = cloudrun_state.service_name(project, region, service)
         self._fault("health", service, method)
         state = cloudrun_state.load_state(self.home)
         svc = state["services"].get(full)
         if svc is None:
             raise StandInApiError(404, "NOT_FOUND", f"no service {service} here")
+        audiences = [run_urls.service_url(project, region, service)]
+        if kind == "run-tag" and selector:
+            audiences.append(run_urls.tag_url(project, region, service, selector))
+        audiences.extend(str(a) for a in svc.get("customAudiences") or [])
+        denial = iam_standin.invoker_denial(self.home, self.headers.get("Authorization"), audiences)
+        if denial is not None:
+            self._send(403, {"status": "forbidden", "service": service, "error": denial})
+            return
         revision: str | None
         if kind == "run":
             revision = cloudrun_state.serving_revision(state, svc)
@@ -451,11 +501,11 @@ class _Handler(BaseHTTPRequestHandler):
             tagged = [
                 e["revision"]
                 for e in cloudrun_state.resolve_traffic(state, svc)
-                if e.get("tag") == parts[4]
+                if e.get("tag") == selector
             ]
             revision = tagged[0] if tagged else None
         else:
-            revision = parts[4]
+            revision = selector
         rev = state["revisions"].get(f"{full}/revisions/{revision}") if revision else None
         if rev is None:
             self._send(
