@@ -40,16 +40,20 @@ def default_credentials() -> Any:
 
 
 def standin_user_credentials(endpoint: str) -> Any:
-    """An ``authorized_user`` credential refreshed at the stand-in's ``/token``."""
+    """An ``authorized_user`` credential refreshed at the stand-in's ``/token``.
+
+    ``from_authorized_user_info`` always sets Google's token URI (google-auth 2.x ignores a
+    ``token_uri`` in the info), so the stand-in's is set with ``with_token_uri``.
+    """
     from google.oauth2 import credentials as user
 
-    return user.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+    creds = user.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
         {
             "type": "authorized_user",
             "client_id": LOCAL_CLIENT_ID,
             "client_secret": "local-stand-in",
             "refresh_token": "local-stand-in",
-            "token_uri": f"{endpoint}/token",
         },
         scopes=[SCOPE],
     )
+    return creds.with_token_uri(f"{endpoint}/token")
