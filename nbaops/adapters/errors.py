@@ -81,7 +81,7 @@ def google_call(
 
     try:
         return call()
-    except gexc.Unauthenticated as exc:
+    except (gexc.Unauthorized, gexc.Unauthenticated) as exc:
         raise CredentialsError(
             f"{api} {what}: credentials refused (HTTP 401: {api_error_text(exc)}); "
             f"{CREDENTIALS_FIX}"

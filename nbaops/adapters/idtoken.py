@@ -74,7 +74,11 @@ class LazyIdTokens:
 def credential_kind(credentials: Any) -> str:
     """Which of :data:`KINDS` ``credentials`` is (by class, never by guessing from a file)."""
     from google.auth import credentials as base
-    from google.auth import external_account, impersonated_credentials
+    from google.auth import (
+        external_account,
+        external_account_authorized_user,
+        impersonated_credentials,
+    )
     from google.oauth2 import credentials as user
     from google.oauth2 import service_account
 
@@ -84,8 +88,10 @@ def credential_kind(credentials: Any) -> str:
         return "impersonated"
     if isinstance(credentials, user.Credentials):
         return "authorized_user"
-    if isinstance(credentials, external_account.Credentials):
-        return "external_account"
+    if isinstance(
+        credentials, (external_account.Credentials, external_account_authorized_user.Credentials)
+    ):
+        return "external_account"  # Workload / Workforce Identity Federation
     if isinstance(credentials, base.AnonymousCredentials):
         return "anonymous"
     try:

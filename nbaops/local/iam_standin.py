@@ -161,10 +161,33 @@ def sts_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
     return reply
 
 
+def _self_signed_principal(token: str) -> str | None:
+    """A service account's self-signed JWT (``iss == sub`` = its email, unexpired).
+
+    Google client libraries send these instead of access tokens for service-account keys
+    (``with_always_use_jwt_access``). Google verifies the signature against the account's
+    public keys; the stand-in has no key registry, so it checks the claims only.
+    """
+    try:
+        claims = _unverified_claims(token)
+    except StandInApiError:
+        return None
+    email = str(claims.get("iss", ""))
+    if claims.get("sub") != email or not _SA_EMAIL_RE.match(email):
+        return None
+    if float(claims.get("exp", 0)) <= time.time():
+        return None
+    return f"serviceAccount:{email}"
+
+
 def caller(home: Path, authorization: str | None) -> str:
     """The principal behind a bearer access token issued here, or 401."""
     token = (authorization or "").removeprefix("Bearer ").strip()
     claims = verify(home, token) if token else None
+    if claims is None and token:
+        principal = _self_signed_principal(token)
+        if principal is not None:
+            return principal
     if claims is None or claims.get("kind") != "access":
         raise StandInApiError(
             401,

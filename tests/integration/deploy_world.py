@@ -133,6 +133,12 @@ def seed(home: Path, commit: str) -> None:
     seed_services(home, PROJECT, REGION, services)
 
 
+def _is_identity(path: str) -> bool:
+    from nbaops.local.iam_standin import is_iam_path
+
+    return path in ("/token", "/v1/token") or is_iam_path(path)
+
+
 @dataclass
 class DeployWorld:
     tmp: Path
@@ -158,7 +164,12 @@ class DeployWorld:
         return StandIn.requests(self.home)
 
     def mutating(self, since: int = 0) -> list[dict[str, Any]]:
-        return [r for r in self.requests()[since:] if r["method"] in MUTATING]
+        # token requests (OAuth, STS, IAM Credentials) are POSTs that change nothing
+        return [
+            r
+            for r in self.requests()[since:]
+            if r["method"] in MUTATING and not _is_identity(r["path"])
+        ]
 
     def audit_rows(self) -> list[dict[str, Any]]:
         return self.wh.query(
