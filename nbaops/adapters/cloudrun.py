@@ -536,6 +536,26 @@ class CloudRun:
         svc.etag = etag
         return self._update(service, svc, "set annotations")
 
+    def test_iam_permissions(self, service: str, permissions: list[str]) -> list[str]:
+        """The subset of ``permissions`` the caller holds on the service (read-only).
+
+        ``POST /v2/{service}:testIamPermissions``; e.g. ``run.services.update`` (deploy,
+        traffic, lock) and ``run.routes.invoke`` (probe the service).
+        """
+        from google.iam.v1 import iam_policy_pb2
+
+        request = iam_policy_pb2.TestIamPermissionsRequest(
+            resource=self.service_path(service), permissions=permissions
+        )
+
+        def call() -> list[str]:
+            reply = self.services_client.test_iam_permissions(
+                request=request, **self._call_options()
+            )
+            return list(reply.permissions)
+
+        return self._guard("testIamPermissions", service, call)
+
 
 def _target(run_v2: Any, revision: str, percent: int, tag: str) -> Any:
     return run_v2.TrafficTarget(

@@ -495,6 +495,15 @@ class DuckDBWarehouse:
         with self._conn.cursor() as cur:
             return bool(self._columns(cur, schema, name))
 
+    def dataset_location(self, dataset: str) -> str | None:
+        """``""`` when the dataset (a DuckDB schema) exists (embedded: no location), else None."""
+        real = self.datasets.get(dataset, dataset)
+        with self._conn.cursor() as cur:
+            rows = cur.execute(
+                "SELECT 1 FROM duckdb_schemas() WHERE schema_name = $s", {"s": real}
+            ).fetchall()
+        return "" if rows else None
+
     def create_tables(self, catalog: Catalog | None = None, *, replace: bool = False) -> list[str]:
         """Create every catalog table that is missing (``replace``: drop and recreate).
 
@@ -863,6 +872,21 @@ class BigQueryWarehouse:
             ]
 
         result: list[dict[str, Any]] = self._call(f"get table {table}", run)
+        return result
+
+    def dataset_location(self, dataset: str) -> str | None:
+        """The dataset's BigQuery location (``US``, ``EU``, a region), None when missing."""
+        from google.api_core import exceptions as gexc
+
+        dataset_id = f"{self.project}.{self.datasets.get(dataset, dataset)}"
+
+        def run() -> str | None:
+            try:
+                return str(self.client.get_dataset(dataset_id).location or "")
+            except gexc.NotFound:
+                return None
+
+        result: str | None = self._call(f"get dataset {dataset_id}", run)
         return result
 
     def create_tables(self, catalog: Catalog | None = None) -> list[str]:

@@ -284,6 +284,11 @@ class _Handler(BaseHTTPRequestHandler):
                 service_id = (query.get("serviceId") or [""])[0]
                 self._create_service(parent, service_id, self._body())
                 return
+        if service and service.endswith(":testIamPermissions") and len(parts) == 7:
+            if method != "POST":
+                raise StandInApiError(405, "UNIMPLEMENTED", "use POST for testIamPermissions")
+            self._test_iam_permissions(f"{parent}/services/{service.split(':', 1)[0]}")
+            return
         full = f"{parent}/services/{service}"
         if len(parts) == 7:
             if method == "GET":
@@ -439,6 +444,20 @@ class _Handler(BaseHTTPRequestHandler):
         if offset + page_size < len(entries):
             reply["nextPageToken"] = str(offset + page_size)
         self._send(200, reply)
+
+    def _test_iam_permissions(self, full: str) -> None:
+        """The local caller owns the project: it holds every valid permission asked for."""
+        state = cloudrun_state.load_state(self.home)
+        if full not in state["services"]:
+            _, project, _, region, _, service = full.split("/")[:6]
+            raise self._not_found_service(project, region, service)
+        asked = self._body().get("permissions") or []
+        for permission in asked:
+            if not isinstance(permission, str) or not permission.startswith("run."):
+                raise StandInApiError(
+                    400, "INVALID_ARGUMENT", f"Permission {permission!r} is not valid."
+                )
+        self._send(200, {"permissions": list(asked)} if asked else {})
 
     # ------------------------------------------------------------ identity
 
