@@ -33,7 +33,6 @@ with byte estimates in prod — and changes nothing: no lock, no PATCH, no audit
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Callable
@@ -318,24 +317,11 @@ def _wait_healthy(d: _Deploy, url: str, revision: str) -> CheckResult:
         d.sleep(settings.health_interval_s)
 
 
-def _guess_params(sql: str) -> dict[str, Any]:
-    """Plausible values for a check's ``@params`` so a dry run can estimate its bytes."""
-    now = clock.now()
-    params: dict[str, Any] = {}
-    arrays = set(re.findall(r"UNNEST\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)", sql, re.IGNORECASE))
-    for name in set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", sql)):
-        lowered = name.lower()
-        if name in arrays:  # e.g. IN UNNEST(@real_sources): a scalar guess fails the dry run
-            params[name] = [""]
-        elif "date" in lowered or lowered in ("day", "start_day", "end_day"):
-            params[name] = clock.today_eastern()
-        elif any(k in lowered for k in ("since", "until", "start", "end", "_at", "now", "time")):
-            params[name] = now - dt.timedelta(hours=2)
-        elif any(k in lowered for k in ("limit", "hours", "days", "count", "min")):
-            params[name] = 1
-        else:
-            params[name] = ""
-    return params
+def _dry_run_params(ctx: Context, sql: str) -> dict[str, Any]:
+    """Values for a check's ``@params``, typed from ``schemas/`` (nbaops.bqschema.param_types)."""
+    from nbaops.bqschema.param_types import dry_run_params
+
+    return dry_run_params(sql, ctx.root, now=clock.now(), today=clock.today_eastern())
 
 
 def _plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
@@ -359,7 +345,7 @@ def _plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
             estimate = "bytes: unknown on the local warehouse"
             if not ctx.is_local:
                 try:
-                    est = ctx.warehouse.estimate_bytes(sql, _guess_params(sql))
+                    est = ctx.warehouse.estimate_bytes(sql, _dry_run_params(ctx, sql))
                     estimate = f"~{est:,} bytes" if est is not None else "bytes: unknown"
                 except Exception as exc:
                     estimate = f"bytes: could not estimate ({type(exc).__name__})"
