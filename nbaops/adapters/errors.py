@@ -81,12 +81,12 @@ def google_call(
 
     try:
         return call()
-    except (gexc.Unauthorized, gexc.Unauthenticated) as exc:
+    except gexc.Unauthorized as exc:  # 401 (Unauthenticated is a subclass)
         raise CredentialsError(
             f"{api} {what}: credentials refused (HTTP 401: {api_error_text(exc)}); "
             f"{CREDENTIALS_FIX}"
         ) from exc
-    except gexc.PermissionDenied as exc:
+    except gexc.Forbidden as exc:  # 403 (PermissionDenied is a subclass)
         raise PermissionDeniedError(
             f"{api} {what}: permission denied: {api_error_text(exc)}"
         ) from exc

@@ -175,15 +175,18 @@ def test_doctor_checks_the_job_exists_with_the_configured_schedule(
 
     prod.__dict__["credentials"] = AnonymousCredentials()
     missing = check_scheduler(prod, endpoint=scheduler.url)
-    assert missing.verdict is Verdict.FAIL and "does not exist" in missing.message
+    assert missing.verdict is Verdict.FAIL, missing.message
+    assert "does not exist" in missing.message
     assert "schedule.install" in missing.details["fix"]
     run_install(prod, scheduler)
     assert check_scheduler(prod, endpoint=scheduler.url).verdict is Verdict.PASS
     job = next(iter(scheduler.jobs.values()))
     job["schedule"] = "0 3 * * *"
     drifted = check_scheduler(prod, endpoint=scheduler.url)
-    assert drifted.verdict is Verdict.FAIL and "0 3 * * *" in drifted.message
+    assert drifted.verdict is Verdict.FAIL, drifted.message
+    assert "0 3 * * *" in drifted.message
     scheduler.fail_with = 403
     denied = check_scheduler(prod, endpoint=scheduler.url)
-    assert denied.verdict is Verdict.FAIL and "permission denied" in denied.message
+    assert denied.verdict is Verdict.FAIL, denied.message
+    assert "permission denied" in denied.message
     assert [m for m, _p, _q in scheduler.requests if m != "GET"] == ["POST"]  # install only
