@@ -552,7 +552,7 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
 def check_github(ctx: Context) -> CheckResult:
     import os
 
-    from nbaops.drift.github_issues import GitHubClient, GitHubSettings
+    from nbaops.adapters.github import GitHubClient, GitHubSettings
 
     fix = (
         "export GITHUB_TOKEN (issues: write) and GITHUB_REPOSITORY=owner/name of the drift "

@@ -20,8 +20,9 @@ from drift_world import World, build_world, commit, seed_default
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 
+from nbaops.adapters.github import GitHubClient, GitHubError, GitHubSettings
 from nbaops.cli.drift import check_drift
-from nbaops.drift.github_issues import GitHubClient, GitHubError, GitHubSettings, marker_service
+from nbaops.drift.github_issues import marker_service
 
 pytestmark = pytest.mark.integration
 
