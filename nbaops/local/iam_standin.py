@@ -226,8 +226,14 @@ def iam_credentials(
     return {"accessToken": token, "expireTime": expire}
 
 
-def invoker_denial(home: Path, authorization: str | None, audiences: list[str]) -> str | None:
-    """Why a request to a service URL is refused (403), or None when its ID token is good."""
+def invoker_denial(
+    home: Path, authorization: str | None, audiences: list[str], invokers: list[str] | None = None
+) -> str | None:
+    """Why a request to a service URL is refused (403), or None when its ID token is good.
+
+    ``invokers``: the emails holding ``roles/run.invoker`` (a service's private
+    ``_invokers``); None = every authenticated caller (the local owner).
+    """
     token = (authorization or "").removeprefix("Bearer ").strip()
     if not token:
         return "no ID token: the request has no Authorization: Bearer header"
@@ -236,4 +242,6 @@ def invoker_denial(home: Path, authorization: str | None, audiences: list[str]) 
         return "the bearer token is not a valid, unexpired ID token"
     if claims.get("aud") not in audiences:
         return f"ID token audience {claims.get('aud')!r} is not one of {audiences}"
+    if invokers is not None and claims.get("email") not in invokers:
+        return f"{claims.get('email')} does not have run.routes.invoke on this service"
     return None

@@ -446,7 +446,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, reply)
 
     def _test_iam_permissions(self, full: str) -> None:
-        """The local caller owns the project: it holds every valid permission asked for."""
+        """The local caller owns the project: it holds every valid permission asked for,
+        except a service's private ``_denied_permissions`` (tests of a missing grant)."""
         state = cloudrun_state.load_state(self.home)
         if full not in state["services"]:
             _, project, _, region, _, service = full.split("/")[:6]
@@ -457,7 +458,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise StandInApiError(
                     400, "INVALID_ARGUMENT", f"Permission {permission!r} is not valid."
                 )
-        self._send(200, {"permissions": list(asked)} if asked else {})
+        denied = set(state["services"][full].get("_denied_permissions") or [])
+        held = [p for p in asked if p not in denied]
+        self._send(200, {"permissions": held} if held else {})
 
     # ------------------------------------------------------------ identity
 
@@ -509,7 +512,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "run-tag" and selector:
             audiences.append(run_urls.tag_url(project, region, service, selector))
         audiences.extend(str(a) for a in svc.get("customAudiences") or [])
-        denial = iam_standin.invoker_denial(self.home, self.headers.get("Authorization"), audiences)
+        denial = iam_standin.invoker_denial(
+            self.home, self.headers.get("Authorization"), audiences, svc.get("_invokers")
+        )
         if denial is not None:
             self._send(403, {"status": "forbidden", "service": service, "error": denial})
             return

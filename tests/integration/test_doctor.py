@@ -93,3 +93,23 @@ def test_unusable_credentials_answer_one_json_document_and_exit_3(
     assert credentials["name"] == "credentials" and credentials["verdict"] == "ERROR"
     assert "application-default login" in credentials["fix"]
     assert all(c["verdict"] == "ERROR" for c in document["checks"] if c["name"] != "github_issues")
+
+
+def test_a_missing_grant_and_a_refused_invoker_are_proved_failures(dworld: DeployWorld) -> None:
+    from nbaops.doctor import check_id_token, check_permissions
+    from nbaops.local.cloudrun_state import load_state, save_state, service_name
+
+    state = load_state(dworld.standin.home)
+    svc = state["services"][service_name("nbaops-local", "us-west2", "grading-service")]
+    svc["_denied_permissions"] = ["run.services.update"]
+    svc["_invokers"] = ["someone-else@nbaops-local.iam.gserviceaccount.com"]
+    save_state(dworld.standin.home, state)
+    ctx = dworld.context()
+    permissions = check_permissions(ctx, "grading-service")
+    assert permissions.verdict is Verdict.FAIL
+    assert permissions.details["missing"] == ["run.services.update"]
+    assert "roles/run.developer" in permissions.details["fix"]
+    refused = check_id_token(ctx, "grading-service")
+    assert refused.verdict is Verdict.FAIL and "HTTP 403" in refused.message
+    assert "roles/run.invoker" in refused.details["fix"]
+    assert check_id_token(ctx, "phase3-processors").verdict is Verdict.PASS
