@@ -70,7 +70,11 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 
 def _key_path(parts: Any) -> str:
-    text = ".".join(str(p) for p in parts)
+    # a key with a line break or control character must not split the one-line message
+    text = ".".join(
+        str(p) if str(p).isprintable() else str(p).encode("unicode_escape").decode("ascii")
+        for p in parts
+    )
     return text or "(top level)"
 
 
