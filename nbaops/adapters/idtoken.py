@@ -187,7 +187,7 @@ class IdTokenSource:
         kind = self.kind
         if kind == "service_account":
             return self._service_account_token(audience)
-        if kind == "compute_engine":  # pragma: no cover - needs a metadata server
+        if kind == "compute_engine":
             return self._metadata_token(audience)
         if kind == "anonymous":
             raise CredentialsError(
@@ -234,7 +234,7 @@ class IdTokenSource:
         )
         return str(id_creds.token)
 
-    def _metadata_token(self, audience: str) -> str:  # pragma: no cover - needs GCE/Run
+    def _metadata_token(self, audience: str) -> str:
         import google.auth.transport.requests
         from google.auth import compute_engine
 

@@ -9,6 +9,8 @@ send and read:
   credentials; an assertion carrying ``target_audience`` asks for an ID token, as
   ``google.oauth2.service_account.IDTokenCredentials`` does). Replies ``access_token`` /
   ``id_token``.
+- ``GET /computeMetadata/v1/instance/service-accounts/default/identity?audience=A``
+  (the metadata server, for ``compute_engine`` credentials): the raw ID token.
 - ``POST /v1/token`` (STS token exchange, ``external_account`` credentials): replies
   ``access_token``.
 - ``POST /v1/projects/-/serviceAccounts/EMAIL:generateIdToken`` and ``:generateAccessToken``
@@ -41,6 +43,8 @@ from nbaops.local.cloudrun_state import StandInApiError
 KEY_NAME = "standin-iam.key"
 ISSUER = "https://accounts.google.com"
 TOKEN_LIFETIME_S = 3600
+# The service account a workload on Cloud Run / GCE runs as, seen through the metadata server.
+METADATA_ACCOUNT = "nbaops-runtime@nbaops-local.iam.gserviceaccount.com"
 _SA_EMAIL_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$")
 _IAM_PATH_RE = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts/(?P<email>[^/:]+)"
@@ -131,6 +135,20 @@ def _id_token(home: Path, email: str, audience: str, include_email: bool = True)
     if include_email:
         claims.update(email=email, email_verified=True)
     return mint(home, claims)
+
+
+def metadata_account_info() -> dict[str, Any]:
+    """``instance/service-accounts/default/?recursive=true``."""
+    return {
+        "email": METADATA_ACCOUNT,
+        "aliases": ["default"],
+        "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+    }
+
+
+def metadata_id_token(home: Path, audience: str) -> str:
+    """The metadata server's ``instance/service-accounts/default/identity`` answer."""
+    return _id_token(home, METADATA_ACCOUNT, audience)
 
 
 def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:

@@ -44,6 +44,8 @@ from nbaops.local.state_files import append_jsonl, locked, read_jsonl
 
 REQUESTS_NAME = "standin-requests.jsonl"
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
+METADATA_IDENTITY = "/computeMetadata/v1/instance/service-accounts/default/identity"
+METADATA_ACCOUNT_INFO = "/computeMetadata/v1/instance/service-accounts/default/"
 
 
 def _now() -> str:
@@ -202,6 +204,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._health_host(method, host)
             elif path in ("/token", "/v1/token") or iam_standin.is_iam_path(path):
                 self._identity(method, path)
+            elif path == METADATA_IDENTITY and method == "GET":
+                self._metadata_identity(query)
+            elif path == METADATA_ACCOUNT_INFO and method == "GET":
+                self._metadata_flavor()
+                self._send(200, iam_standin.metadata_account_info())
             elif path.startswith("/v2/entries:list"):
                 if method != "POST":
                     raise StandInApiError(405, "UNIMPLEMENTED", "use POST for entries:list")
@@ -478,6 +485,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.home, path, self.headers.get("Authorization"), self._body()
         )
         self._send(200, reply)
+
+    def _metadata_flavor(self) -> None:
+        if self.headers.get("Metadata-Flavor") != "Google":
+            raise StandInApiError(403, "PERMISSION_DENIED", "Missing Metadata-Flavor: Google")
+
+    def _metadata_identity(self, query: dict[str, list[str]]) -> None:
+        """The metadata server's identity endpoint (``GCE_METADATA_HOST`` = the stand-in)."""
+        self._metadata_flavor()
+        audience = (query.get("audience") or [""])[0]
+        if not audience:
+            raise StandInApiError(400, "INVALID_ARGUMENT", "audience is required")
+        token = iam_standin.metadata_id_token(self.home, audience).encode("ascii")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Metadata-Flavor", "Google")
+        self.send_header("Content-Length", str(len(token)))
+        self.end_headers()
+        self.wfile.write(token)
 
     # ------------------------------------------------------------ revision endpoints
 

@@ -8,6 +8,8 @@ token/STS/IAM endpoints on 127.0.0.1. What google-auth does per kind (google-aut
 - ``impersonated_service_account``: ``impersonated_credentials.IDTokenCredentials`` calls IAM
   Credentials ``generateIdToken`` at a fixed googleapis URL (not switchable), so nbaops
   calls the same method through its adapter, authorized by the source credentials.
+- ``compute_engine`` (Cloud Run jobs, GCE): the metadata server's identity endpoint
+  (the stand-in serves it; ``_metadata._GCE_METADATA_HOST`` points there).
 - ``authorized_user`` and ``external_account``: no ID-token support at all
   (``id_token.fetch_id_token`` refuses them); nbaops calls ``generateIdToken`` for the
   configured invoker account.
@@ -244,3 +246,18 @@ def test_run_app_hosts_parse_back_to_their_service() -> None:
         "https://example.com/x",
         None,
     )
+
+
+def test_compute_engine_credentials_use_the_metadata_identity_endpoint(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from google.auth import compute_engine
+    from google.auth.compute_engine import _metadata
+
+    # GCE_METADATA_HOST is read when google-auth is imported: set the module's copy
+    monkeypatch.setattr(_metadata, "_GCE_METADATA_HOST", standin.url.removeprefix("http://"))
+    creds = compute_engine.Credentials()  # type: ignore[no-untyped-call]
+    assert credential_kind(creds) == "compute_engine"
+    tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER)
+    _assert_invokes(standin, tokens, iam_standin.METADATA_ACCOUNT)
+    assert tokens.plan() == "the metadata server's identity endpoint"
