@@ -107,6 +107,11 @@ def credential_kind(credentials: Any) -> str:
 def service_audience(url: str) -> str:
     """The default audience for a URL: the service URL, also for a revision-tag URL.
 
+    Cloud Run's audience is the service's URL, not necessarily the URL requested
+    (GoogleCloudPlatform/python-docs-samples#7795: "audience and endpoint can differ for
+    Cloud Run"); smoke tests of tag URLs mint for the service URL
+    (``gcloud auth print-identity-token --audiences=$SERVICE_URL``).
+
     ``https://TAG---SERVICE-HASH-CODE.a.run.app/health`` → ``https://SERVICE-HASH-CODE.a.run.app``;
     any other URL → ``scheme://host`` (a custom domain is audienced as configured on the
     service: pass that audience explicitly).

@@ -19,8 +19,9 @@ send and read:
 
 Tokens are JWTs signed HS256 with a per-state-folder key (``standin-iam.key``), so the
 stand-in can verify its own ID tokens in :func:`invoker_denial`: a request to a service or
-tag URL without a valid ID token whose ``aud`` is the service URL (or one of the service's
-``customAudiences``, or the tag URL itself) gets 403, as Cloud Run's invoker check does
+tag URL without an ID token gets 403, one whose token is invalid or whose ``aud`` is not
+the service URL (or one of the service's ``customAudiences``, or the tag URL itself) gets
+401, as Cloud Run's invoker check does
 ("an audience claim matching the receiving service's *.run.app URL", Cloud Run docs,
 configuring/custom-audiences; custom audiences apply to all serving revisions).
 """
@@ -246,20 +247,23 @@ def iam_credentials(
 
 def invoker_denial(
     home: Path, authorization: str | None, audiences: list[str], invokers: list[str] | None = None
-) -> str | None:
-    """Why a request to a service URL is refused (403), or None when its ID token is good.
+) -> tuple[int, str] | None:
+    """Why a request to a service URL is refused, as (HTTP status, reason); None = allowed.
 
-    ``invokers``: the emails holding ``roles/run.invoker`` (a service's private
-    ``_invokers``); None = every authenticated caller (the local owner).
+    Like Cloud Run: no token → 403; a token that is invalid, expired or audienced for
+    another URL → 401 (a wrong custom-host audience "is rejected with 401 Unauthorized",
+    GoogleCloudPlatform/cloud-networking-solutions#78); a valid token of a caller without
+    ``run.routes.invoke`` → 403. ``invokers``: the emails holding ``roles/run.invoker``
+    (a service's private ``_invokers``); None = every authenticated caller.
     """
     token = (authorization or "").removeprefix("Bearer ").strip()
     if not token:
-        return "no ID token: the request has no Authorization: Bearer header"
+        return 403, "no ID token: the request has no Authorization: Bearer header"
     claims = verify(home, token)
     if claims is None or claims.get("kind") != "id":
-        return "the bearer token is not a valid, unexpired ID token"
+        return 401, "the bearer token is not a valid, unexpired ID token"
     if claims.get("aud") not in audiences:
-        return f"ID token audience {claims.get('aud')!r} is not one of {audiences}"
+        return 401, f"ID token audience {claims.get('aud')!r} is not one of {audiences}"
     if invokers is not None and claims.get("email") not in invokers:
-        return f"{claims.get('email')} does not have run.routes.invoke on this service"
+        return 403, f"{claims.get('email')} does not have run.routes.invoke on this service"
     return None

@@ -14,7 +14,8 @@ It speaks what the official clients send over REST:
   tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
   JSON: 200 ``{"status": "ok", "service", "revision", "commit"}`` or 503 when the revision
   is degraded or not ready. Like Cloud Run's invoker check, a request without an ID token
-  whose ``aud`` is the service URL (or a ``customAudiences`` entry) gets 403.
+  gets 403, one with an ID token whose ``aud`` is not the service URL (or a
+  ``customAudiences`` entry) 401.
 - Identity (:mod:`nbaops.local.iam_standin`): OAuth ``POST /token``, STS ``POST /v1/token``
   and IAM Credentials ``…/serviceAccounts/EMAIL:generateIdToken|generateAccessToken``.
 
@@ -541,7 +542,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.home, self.headers.get("Authorization"), audiences, svc.get("_invokers")
         )
         if denial is not None:
-            self._send(403, {"status": "forbidden", "service": service, "error": denial})
+            status, reason = denial
+            state_name = "forbidden" if status == 403 else "unauthorized"
+            self._send(status, {"status": state_name, "service": service, "error": reason})
             return
         revision: str | None
         if kind == "run":

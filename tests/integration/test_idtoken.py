@@ -216,9 +216,10 @@ def test_invoker_check_refuses_missing_or_wrongly_audienced_tokens(standin: Stan
     )
     other = run_urls.service_url(STANDIN_PROJECT, STANDIN_REGION, "prediction-worker")
     wrong = HealthProber(tokens, route=route).probe(AUDIENCE + "/health", audience=other)
-    assert wrong.status == 403 and "audience" in wrong.body
+    assert wrong.status == 401 and "audience" in wrong.body
     forged = iam_standin.mint(standin.home, {"aud": AUDIENCE, "kind": "id"})[:-4] + "AAAA"
-    assert iam_standin.invoker_denial(standin.home, f"Bearer {forged}", [AUDIENCE]) is not None
+    denial = iam_standin.invoker_denial(standin.home, f"Bearer {forged}", [AUDIENCE])
+    assert denial is not None and denial[0] == 401
     assert HealthProber(tokens, route=route).probe(AUDIENCE + "/health").status == 200
 
 
