@@ -30,7 +30,10 @@ IAM path, and the invoker account needs ``roles/run.invoker`` on the services.
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -50,6 +53,17 @@ KINDS = (
     "unknown",
 )
 SELF_MINTING = ("service_account", "impersonated", "compute_engine")
+REFRESH_MARGIN_S = 300  # mint again when a cached token has less than this left (1 h tokens)
+
+
+def _expiry(token: str, *, default: float) -> float:
+    """The ``exp`` claim of a JWT (unverified: only to know when to mint again)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return default
 
 
 class IdTokenError(AdapterError):
@@ -130,6 +144,7 @@ class IdTokenSource:
         credentials: google-auth credentials of any kind in :data:`KINDS`.
         invoker_service_account: the account to mint for when the credentials cannot.
         iam_endpoint: IAM Credentials ``api_endpoint`` (the stand-in); None = the real API.
+        clock: seconds since the epoch (tests), to know when a cached token is too old.
     """
 
     def __init__(
@@ -139,13 +154,15 @@ class IdTokenSource:
         invoker_service_account: str | None = None,
         iam_endpoint: str | None = None,
         timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock
         self.credentials = credentials
         self.invoker_service_account = invoker_service_account or None
         self.iam_endpoint = iam_endpoint
         self.timeout_s = timeout_s
         self.kind = credential_kind(credentials)
-        self._cache: dict[str, str] = {}
+        self._cache: dict[str, tuple[str, float]] = {}  # audience -> (token, exp)
         self._lock = threading.Lock()
 
     def plan(self) -> str:
@@ -179,13 +196,14 @@ class IdTokenSource:
             ConfigError: the credentials need an invoker account and none is configured.
             CredentialsError / PermissionDeniedError / IdTokenError: minting failed.
         """
+        now = self.clock()
         with self._lock:
             cached = self._cache.get(audience)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[1] - now > REFRESH_MARGIN_S:
+            return cached[0]
         minted = self._mint(audience)
         with self._lock:
-            self._cache[audience] = minted
+            self._cache[audience] = (minted, _expiry(minted, default=now + 300))
         return minted
 
     def _mint(self, audience: str) -> str:

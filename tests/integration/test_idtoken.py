@@ -262,3 +262,27 @@ def test_compute_engine_credentials_use_the_metadata_identity_endpoint(
     tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER)
     _assert_invokes(standin, tokens, iam_standin.METADATA_ACCOUNT)
     assert tokens.plan() == "the metadata server's identity endpoint"
+
+
+def test_a_cached_token_is_reused_until_close_to_expiry(standin: StandIn) -> None:
+    import time
+
+    from nbaops.adapters import idtoken
+
+    now = [time.time()]
+    tokens = IdTokenSource(
+        standin_user_credentials(standin.url),
+        invoker_service_account=STANDIN_INVOKER,
+        iam_endpoint=standin.url,
+        clock=lambda: now[0],
+    )
+    first = tokens.token(AUDIENCE)
+    assert tokens.token(AUDIENCE) == first  # cached: one generateIdToken call
+
+    def minted() -> int:
+        return len([r for r in StandIn.requests(standin.home) if "generateIdToken" in r["path"]])
+
+    assert minted() == 1
+    now[0] = _claims(first)["exp"] - idtoken.REFRESH_MARGIN_S + 1
+    tokens.token(AUDIENCE)
+    assert minted() == 2  # minted again before the hour runs out
