@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbaops.errors import AdapterError, UsageError
+from nbaops.redact import remember
 
 DEFAULT_API_URL = "https://api.github.com"
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -53,6 +54,7 @@ class GitHubSettings:
         api_url = (source.get("GITHUB_API_URL", "") or DEFAULT_API_URL).strip().rstrip("/")
         if not token:
             raise UsageError("--sync-issues needs GITHUB_TOKEN in the environment")
+        remember(token)  # masked in every later output, whatever error echoes it
         if not repository:
             raise UsageError(
                 "--sync-issues needs GITHUB_REPOSITORY (owner/name) in the environment"

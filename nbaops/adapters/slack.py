@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -16,6 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nbaops.errors import AdapterError
+from nbaops.redact import has_control_characters
+
+# Slack answers a failed webhook post with a short error code in plain text.
+_SLACK_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 
 
 class SlackDeliveryError(AdapterError):
@@ -46,6 +51,11 @@ def post(
         SlackDeliveryError: non-2xx reply, timeout or network error; the message never
             contains the URL.
     """
+    if has_control_characters(url):
+        # urllib's error would echo the URL (and so the token): refuse before any call.
+        raise SlackDeliveryError(
+            "the Slack webhook holds a control character; run `inv slack.configure` again"
+        )
     data = json.dumps(payload).encode("utf-8")
     request = urllib.request.Request(
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
@@ -60,12 +70,14 @@ def post(
         with opener.open(request, timeout=timeout_s) as response:
             response.read(1024)
     except urllib.error.HTTPError as exc:
+        # The body is shown only when it is one of Slack's error codes ("invalid_token",
+        # "no_service"): any other body could echo the URL, so it is never printed.
         body = ""
         try:
-            body = exc.read(300).decode("utf-8", "replace").strip()
+            body = exc.read(64).decode("utf-8", "replace").strip()
         except Exception:  # the body is only decoration for the message
             body = ""
-        detail = f": {body.splitlines()[0]}" if body else ""
+        detail = f": {body}" if _SLACK_ERROR_CODE.match(body) else ""
         message = scrub(f"Slack webhook returned HTTP {exc.code}{detail}")
         failure = SlackDeliveryError(message, status=exc.code)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
