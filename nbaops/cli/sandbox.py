@@ -65,9 +65,10 @@ def reset(
 @task(
     help={
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
-        "batch-errors, error-logs, next-revision-degraded, or a stand-in API fault "
-        "(http-4xx, http-5xx, timeout, lro-fail, slow-lro, health-5xx, health-timeout, "
-        "logging-error).",
+        "batch-errors, error-logs, next-revision-degraded, a canary fault (canary-5xx, "
+        "canary-latency, canary-low-traffic) or a stand-in API fault (http-4xx, http-5xx, "
+        "timeout, lro-fail, slow-lro, health-5xx, health-timeout, logging-error, "
+        "monitoring-error).",
         "service": "Service the fault applies to (defaults per fault; required by none).",
         **COMMON_HELP,
         "profile": PROFILE_HELP,

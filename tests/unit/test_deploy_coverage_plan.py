@@ -17,7 +17,8 @@ import pytest
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.bqschema.param_types import ParamTypeError, parameter_types
 from nbaops.context import Context
-from nbaops.deploy.deploy import _dry_run_params, _plan_queries
+from nbaops.deploy.plan import dry_run_params as _dry_run_params
+from nbaops.deploy.plan import plan_queries as _plan_queries
 from nbaops.deploy.rollback import manual_commands
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,10 +96,12 @@ def test_an_untypeable_parameter_is_named_not_guessed(sql: str, problem: str) ->
         parameter_types(sql, REPO)
 
 
-def test_manual_commands_on_prod_are_gcloud_only(prod: Context) -> None:
+def test_manual_commands_on_prod_are_runnable_as_printed(prod: Context) -> None:
     commands = manual_commands(prod, "phase4-processors", "phase4-processors-00001-abc")
     prof = prod.config.profile
     assert commands == [
+        "inv rollback --service phase4-processors --to phase4-processors-00001-abc "
+        "--force-unlock --profile prod",
         f"gcloud run services update-traffic phase4-processors --project={prof.project} "
         f"--region={prof.region} --to-revisions=phase4-processors-00001-abc=100",
         f"gcloud run services describe phase4-processors --project={prof.project} "
