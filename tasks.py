@@ -11,6 +11,7 @@ from invoke.collection import Collection
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import docs as docs_tasks
+from nbaops.cli import doctor as doctor_tasks
 from nbaops.cli import drift as drift_tasks
 from nbaops.cli import regression as regression_tasks
 from nbaops.cli import sandbox, services
@@ -23,6 +24,8 @@ ns = Collection()
 for module in (services, check_tasks, drift_tasks, deploy_tasks, schema_tasks):
     for task in module.TASKS:
         ns.add_task(task)
+for task in doctor_tasks.TASKS:
+    ns.add_task(task)
 for collection in (
     sandbox.ns,
     slack_tasks.ns,

@@ -30,6 +30,14 @@ class ServiceConfig:
     description: str = ""
     model_env: str | None = None
     runbook: str = ""
+    dockerfile_path: str | None = None
+
+    @property
+    def dockerfile(self) -> str:
+        """The Dockerfile the image is built from: ``dockerfile`` or the first source path's."""
+        if self.dockerfile_path:
+            return self.dockerfile_path
+        return self.source_paths[0].rstrip("/") + "/Dockerfile"
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class ProfileConfig:
     datasets: dict[str, str] = field(default_factory=dict)
     image_repository: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    invoker_service_account: str | None = None
+    bigquery_location: str = "US"  # every BigQuery job runs here (profiles.<p>.bigquery)
 
     @property
     def is_local(self) -> bool:
@@ -58,7 +68,11 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 
 def _key_path(parts: Any) -> str:
-    text = ".".join(str(p) for p in parts)
+    # a key with a line break or control character must not split the one-line message
+    text = ".".join(
+        str(p) if str(p).isprintable() else str(p).encode("unicode_escape").decode("ascii")
+        for p in parts
+    )
     return text or "(top level)"
 
 
@@ -87,6 +101,7 @@ class Config:
                 description=body.get("description", ""),
                 model_env=body.get("model_env"),
                 runbook=body.get("runbook", f"docs/runbooks/{name}.md"),
+                dockerfile_path=body.get("dockerfile"),
             )
         return out
 
@@ -181,5 +196,7 @@ def load_config(
         datasets=dict(body.get("datasets", {})),
         image_repository=body.get("image_repository"),
         overrides=dict(body.get("overrides", {})),
+        invoker_service_account=body.get("invoker_service_account"),
+        bigquery_location=str((body.get("bigquery") or {}).get("location") or "US"),
     )
     return Config(path=path, raw=data, profile=prof)

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbaops.config import Config, load_config
 from nbaops.paths import state_home
@@ -21,6 +21,7 @@ from nbaops.paths import state_home
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import CloudRun
     from nbaops.adapters.health import HealthProber
+    from nbaops.adapters.idtoken import IdTokenSource
     from nbaops.adapters.logs import LogReader
     from nbaops.adapters.monitoring import MetricsReader
     from nbaops.adapters.warehouse import Warehouse
@@ -101,7 +102,40 @@ class Context:
         return MetricsReader(self.config.profile, endpoint=endpoint)
 
     @cached_property
-    def health(self) -> HealthProber:
-        from nbaops.adapters.health import HealthProber
+    def credentials(self) -> Any:
+        """Google credentials: ADC in prod, a stand-in ``authorized_user`` locally.
 
-        return HealthProber(authenticated=not self.is_local)
+        Raises:
+            CredentialsError: no usable ADC (prod).
+        """
+        from nbaops.adapters import credentials
+
+        if self.is_local:
+            return credentials.standin_user_credentials(self.standin.url)
+        return credentials.default_credentials()
+
+    @cached_property
+    def id_tokens(self) -> IdTokenSource:
+        """ID tokens for the services' audiences, from :attr:`credentials`."""
+        from nbaops.adapters.idtoken import IdTokenSource
+
+        return IdTokenSource(
+            self.credentials,
+            invoker_service_account=self.config.profile.invoker_service_account,
+            iam_endpoint=self.standin.url if self.is_local else None,
+        )
+
+    @cached_property
+    def health(self) -> HealthProber:
+        """Health probes carrying ID tokens; locally routed to the stand-in."""
+        import functools
+
+        from nbaops.adapters.health import HealthProber
+        from nbaops.adapters.idtoken import LazyIdTokens
+
+        route = None
+        if self.is_local:
+            from nbaops.local.run_urls import local_route
+
+            route = functools.partial(local_route, self.standin.url)
+        return HealthProber(LazyIdTokens(lambda: self.id_tokens), route=route)

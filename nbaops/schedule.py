@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import AdapterError, UsageError
+from nbaops.adapters.scheduler import SchedulerError, scheduler_client
+from nbaops.errors import UsageError
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -46,10 +47,6 @@ DEFAULTS = {
     "service_account": "nbaops-scheduler@{project}.iam.gserviceaccount.com",
 }
 ATTEMPT_DEADLINE_S = 300  # the scheduler waits for jobs.run to accept, not for the run
-
-
-class SchedulerError(AdapterError):
-    """A Cloud Scheduler API call failed."""
 
 
 @dataclass(frozen=True)
@@ -228,15 +225,6 @@ class ScheduleReport:
         console.print(json.dumps(self.plan.to_json(), indent=2), markup=False)
 
 
-def _client(endpoint: str | None, credentials: Any) -> Any:
-    from google.cloud import scheduler_v1  # lazy: Google clients cost ~0.4 s to import
-
-    options = {"api_endpoint": endpoint} if endpoint else None
-    return scheduler_v1.CloudSchedulerClient(
-        credentials=credentials, transport="rest", client_options=options
-    )
-
-
 def _api_error(exc: BaseException, what: str) -> SchedulerError:
     text = str(exc).strip().splitlines()
     message = text[0] if text else type(exc).__name__
@@ -281,7 +269,7 @@ def install(
         )
     from google.api_core import exceptions as gexc
 
-    client = _client(endpoint, credentials)
+    client = scheduler_client(endpoint, credentials)
     failure: SchedulerError | None = None
     report: ScheduleReport | None = None
     try:

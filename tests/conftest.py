@@ -7,12 +7,16 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from nbaops.config import ProfileConfig
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.standin import StandIn
+
+if TYPE_CHECKING:
+    from nbaops.adapters.health import HealthProber
 
 STANDIN_PROJECT = "nbaops-local"
 STANDIN_REGION = "us-west2"
@@ -76,3 +80,23 @@ def standin(nbaops_home: Path) -> Iterator[StandIn]:
     server = StandIn.start(nbaops_home)
     yield server
     server.stop()
+
+
+STANDIN_INVOKER = "nbaops-invoker@nbaops-local.iam.gserviceaccount.com"
+
+
+def standin_prober(server: StandIn) -> HealthProber:
+    """The local profile's prober: stand-in user ADC → generateIdToken → routed probe."""
+    import functools
+
+    from nbaops.adapters.credentials import standin_user_credentials
+    from nbaops.adapters.health import HealthProber
+    from nbaops.adapters.idtoken import IdTokenSource
+    from nbaops.local.run_urls import local_route
+
+    tokens = IdTokenSource(
+        standin_user_credentials(server.url),
+        invoker_service_account=STANDIN_INVOKER,
+        iam_endpoint=server.url,
+    )
+    return HealthProber(tokens, route=functools.partial(local_route, server.url))

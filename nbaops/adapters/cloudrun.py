@@ -46,6 +46,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from nbaops.adapters.errors import api_error_text
+from nbaops.adapters.errors import error_status as _error_status
 from nbaops.errors import CloudRunError
 
 if TYPE_CHECKING:
@@ -178,29 +180,6 @@ def _is_secret_ref(env_var: Any) -> bool:
 def _env_of(container: Any) -> dict[str, str]:
     """Literal env values; secret-backed variables are left out (their value is not here)."""
     return {e.name: e.value for e in getattr(container, "env", []) if not _is_secret_ref(e)}
-
-
-def _error_status(exc: Any) -> str:
-    """The ``error.status`` of a REST error reply (``ABORTED``, ``ALREADY_EXISTS``…)."""
-    response = getattr(exc, "response", None)
-    try:
-        payload = response.json() if response is not None else {}
-        return str(payload.get("error", {}).get("status", ""))
-    except (ValueError, AttributeError):
-        return ""
-
-
-def api_error_text(exc: Any) -> str:
-    """The message of a Google API error reply (its JSON `error.message` when present)."""
-    response = getattr(exc, "response", None)
-    try:
-        payload = response.json() if response is not None else None
-        if isinstance(payload, dict) and payload.get("error", {}).get("message"):
-            return str(payload["error"]["message"])
-    except (ValueError, AttributeError):
-        pass
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
 
 
 def new_revision_name(service: str, existing: list[str]) -> str:
@@ -659,6 +638,26 @@ class CloudRun:
                 merged[key] = value
         body = run_v2.Service(name=svc.name, etag=etag, annotations=merged)
         return self._update(service, body, ["annotations"], "set annotations")
+
+    def test_iam_permissions(self, service: str, permissions: list[str]) -> list[str]:
+        """The subset of ``permissions`` the caller holds on the service (read-only).
+
+        ``POST /v2/{service}:testIamPermissions``; e.g. ``run.services.update`` (deploy,
+        traffic, lock) and ``run.routes.invoke`` (probe the service).
+        """
+        from google.iam.v1 import iam_policy_pb2
+
+        request = iam_policy_pb2.TestIamPermissionsRequest(
+            resource=self.service_path(service), permissions=permissions
+        )
+
+        def call() -> list[str]:
+            reply = self.services_client.test_iam_permissions(
+                request=request, **self._call_options()
+            )
+            return list(reply.permissions)
+
+        return self._guard("testIamPermissions", service, call)
 
 
 def _target(run_v2: Any, revision: str, percent: int, tag: str) -> Any:

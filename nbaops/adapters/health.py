@@ -1,8 +1,11 @@
 """Health prober: GET a revision's health endpoint and report status, latency and body.
 
-Local profile: a plain HTTP GET to the stand-in. Prod: Cloud Run services require an
-identity token, so the request carries ``Authorization: Bearer <ID token>`` whose audience
-is the service URL (``google.oauth2.id_token.fetch_id_token``, imported lazily).
+Cloud Run services require an identity token, so the request carries
+``Authorization: Bearer <ID token>`` whose audience is the service URL (also for a
+revision-tag URL) or an explicit custom audience; :mod:`nbaops.adapters.idtoken` mints it
+from whatever credential kind is in use. The local profile does exactly the same against
+the stand-in: its ``*.a.run.app`` URLs are routed to 127.0.0.1 with the original ``Host``
+header (``route``), and its invoker check refuses a probe without the right ID token.
 A probe never raises: failures come back as a :class:`HealthResult` with ``error``.
 """
 
@@ -11,9 +14,16 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+
+from nbaops.adapters.idtoken import service_audience
+
+if TYPE_CHECKING:
+    from nbaops.adapters.idtoken import TokenSource
+
+Route = Callable[[str], tuple[str, "str | None"]]
 
 BODY_LIMIT = 500
 
@@ -31,37 +41,36 @@ class HealthResult:
         return asdict(self)
 
 
-def _audience(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 class HealthProber:
-    """Probe health URLs; ``authenticated`` adds a Cloud Run ID token (prod)."""
+    """Probe health URLs with an ID token from ``id_tokens`` (None: unauthenticated).
 
-    def __init__(self, authenticated: bool) -> None:
-        self.authenticated = authenticated
-        self._tokens: dict[str, str] = {}
+    Args:
+        id_tokens: where ID tokens come from; None sends no token (a public service).
+        route: maps a URL to (the URL to connect to, the ``Host`` header to send); the local
+            profile routes ``*.a.run.app`` to the stand-in. None connects to the URL as is.
+    """
 
-    def _token(self, url: str) -> str:
-        audience = _audience(url)
-        if audience not in self._tokens:
-            import google.auth.transport.requests
-            from google.oauth2 import id_token
+    def __init__(self, id_tokens: TokenSource | None = None, *, route: Route | None = None):
+        self.id_tokens = id_tokens
+        self.route = route
 
-            request = google.auth.transport.requests.Request()
-            self._tokens[audience] = id_token.fetch_id_token(  # type: ignore[no-untyped-call]
-                request, audience
-            )
-        return self._tokens[audience]
+    @property
+    def authenticated(self) -> bool:
+        return self.id_tokens is not None
 
-    def probe(self, url: str, *, timeout_s: float = 5.0) -> HealthResult:
-        """GET ``url``; ``ok`` means HTTP 2xx within ``timeout_s``."""
+    def probe(
+        self, url: str, *, timeout_s: float = 5.0, audience: str | None = None
+    ) -> HealthResult:
+        """GET ``url``; ``ok`` means HTTP 2xx within ``timeout_s``.
+
+        ``audience`` overrides the ID token's audience (a service's custom audience).
+        """
         headers = {"User-Agent": "nbaops-health-probe", "Accept": "application/json"}
         started = time.monotonic()
-        if self.authenticated:
+        if self.id_tokens is not None:
             try:
-                headers["Authorization"] = f"Bearer {self._token(url)}"
+                token = self.id_tokens.token(audience or service_audience(url))
+                headers["Authorization"] = f"Bearer {token}"
             except Exception as exc:  # any auth failure is a failed probe, not a crash
                 return HealthResult(
                     url,
@@ -69,9 +78,14 @@ class HealthProber:
                     False,
                     time.monotonic() - started,
                     "",
-                    f"cannot get an ID token: {type(exc).__name__}",
+                    f"cannot get an ID token: {exc}",
                 )
-        request = urllib.request.Request(url, headers=headers, method="GET")
+        target = url
+        if self.route is not None:
+            target, host = self.route(url)
+            if host:
+                headers["Host"] = host
+        request = urllib.request.Request(target, headers=headers, method="GET")
         status: int | None = None
         body = ""
         error: str | None = None

@@ -165,7 +165,7 @@ class LogReader:
         try:
             return call()
         except gexc.GoogleAPICallError as exc:
-            from nbaops.adapters.cloudrun import api_error_text
+            from nbaops.adapters.errors import api_error_text
 
             raise LoggingError(
                 f"Cloud Logging entries:list: HTTP {getattr(exc, 'code', '?')}: "

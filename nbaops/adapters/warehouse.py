@@ -490,6 +490,15 @@ class DuckDBWarehouse:
         with self._conn.cursor() as cur:
             return bool(self._columns(cur, schema, name))
 
+    def dataset_location(self, dataset: str) -> str | None:
+        """``""`` when the dataset (a DuckDB schema) exists (embedded: no location), else None."""
+        real = self.datasets.get(dataset, dataset)
+        with self._conn.cursor() as cur:
+            rows = cur.execute(
+                "SELECT 1 FROM duckdb_schemas() WHERE schema_name = $s", {"s": real}
+            ).fetchall()
+        return "" if rows else None
+
     def create_tables(self, catalog: Catalog | None = None, *, replace: bool = False) -> list[str]:
         """Create every catalog table that is missing (``replace``: drop and recreate).
 
@@ -650,7 +659,8 @@ class BigQueryWarehouse:
 
     Args:
         project: the GCP project (jobs run there; tables are qualified with it).
-        location: the jobs' location (the profile's region).
+        location: where every job runs: the datasets' BigQuery location
+            (``profiles.<p>.bigquery.location``, default ``US``), never the Cloud Run region.
         datasets: logical → real dataset names.
         endpoint: an emulator URL such as ``http://127.0.0.1:9050`` (anonymous
             credentials); None = the real API with Application Default Credentials.
@@ -664,7 +674,7 @@ class BigQueryWarehouse:
     def __init__(
         self,
         project: str,
-        location: str | None = None,
+        location: str = "US",
         *,
         datasets: Mapping[str, str] | None = None,
         endpoint: str | None = None,
@@ -868,6 +878,21 @@ class BigQueryWarehouse:
         result: list[dict[str, Any]] = self._call(f"get table {table}", run)
         return result
 
+    def dataset_location(self, dataset: str) -> str | None:
+        """The dataset's BigQuery location (``US``, ``EU``, a region), None when missing."""
+        from google.api_core import exceptions as gexc
+
+        dataset_id = f"{self.project}.{self.datasets.get(dataset, dataset)}"
+
+        def run() -> str | None:
+            try:
+                return str(self.client.get_dataset(dataset_id).location or "")
+            except gexc.NotFound:
+                return None
+
+        result: str | None = self._call(f"get dataset {dataset_id}", run)
+        return result
+
     def create_tables(self, catalog: Catalog | None = None) -> list[str]:
         """Create missing datasets and tables from the catalog (partitioning + clustering)."""
         from google.cloud import bigquery
@@ -947,7 +972,7 @@ def open_warehouse(ctx: Context) -> Warehouse:
         return DuckDBWarehouse(ctx.home / WAREHOUSE_FILE, datasets=profile.datasets, root=ctx.root)
     return BigQueryWarehouse(
         profile.project,
-        profile.region,
+        profile.bigquery_location,
         datasets=profile.datasets,
         endpoint=os.environ.get(ENDPOINT_ENV) or None,
         root=ctx.root,

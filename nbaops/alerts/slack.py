@@ -1,32 +1,22 @@
 """Slack incoming webhooks: render alerts as Block Kit and post them.
 
 The message says what failed, the value against its threshold, who owns the service and
-where its runbook is. The post uses the standard library (``urllib``) on purpose: it
-logs nothing, so the webhook URL cannot leak through a library's debug log (urllib3
-logs request paths, and a webhook's path is its token). Every error message is redacted.
+where its runbook is. The post itself is :func:`nbaops.adapters.slack.post` (stdlib HTTP,
+every error message redacted), re-exported here.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import re
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
+from nbaops.adapters.slack import SlackDeliveryError as SlackDeliveryError  # re-exported
 from nbaops.alerts.events import AlertEvent, AlertKind
 from nbaops.alerts.secret import Secret, redact
-from nbaops.errors import AdapterError
-from nbaops.redact import has_control_characters
 from nbaops.report import format_value
 from nbaops.verdict import Verdict
 
 MAX_BLOCKS = 50  # Slack's limit per message
-# Slack answers a failed webhook post with a short error code in plain text.
-_SLACK_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 MAX_SECTION_CHARS = 2900  # section text limit is 3000
 
 _EMOJI = {
@@ -43,14 +33,6 @@ _KIND_EMOJI = {
     AlertKind.TEST: ":wave:",
     AlertKind.INFO: ":information_source:",
 }
-
-
-class SlackDeliveryError(AdapterError):
-    """The webhook post failed (HTTP error, timeout, network). The message is redacted."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def escape(text: str) -> str:
@@ -119,57 +101,17 @@ def build_message(events: Sequence[AlertEvent], *, headline: str, context: str) 
     return {"text": headline, "blocks": blocks}
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def post(webhook: Secret, payload: dict[str, Any], *, timeout_s: float = 10.0) -> None:
-    """POST ``payload`` to the webhook.
+    """POST ``payload`` to the webhook (:mod:`nbaops.adapters.slack`), errors redacted.
 
     Raises:
-        SlackDeliveryError: non-2xx reply, timeout or network error; the message never
-            contains the URL.
+        SlackDeliveryError: non-2xx reply, timeout or network error; never the URL.
     """
-    url = webhook.reveal()
-    if has_control_characters(url):
-        # urllib's error would echo the URL (and so the token): refuse before any call.
-        raise SlackDeliveryError(
-            "the Slack webhook holds a control character; run `inv slack.configure` again"
-        )
-    data = json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(
-        url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    from nbaops.adapters import slack as api
+
+    api.post(
+        webhook.reveal(),
+        payload,
+        scrub=lambda text: redact(text, webhook),
+        timeout_s=timeout_s,
     )
-    # A local test server must not be sent through an HTTP proxy from the environment.
-    handlers: list[urllib.request.BaseHandler] = []
-    if _is_loopback(urlsplit(url).hostname):
-        handlers.append(urllib.request.ProxyHandler({}))
-    opener = urllib.request.build_opener(*handlers)
-    failure: SlackDeliveryError | None = None
-    try:
-        with opener.open(request, timeout=timeout_s) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        # The body is shown only when it is one of Slack's error codes ("invalid_token",
-        # "no_service"): any other body could echo the URL, so it is never printed.
-        body = ""
-        try:
-            body = exc.read(64).decode("utf-8", "replace").strip()
-        except Exception:  # the body is only decoration for the message
-            body = ""
-        detail = f": {body}" if _SLACK_ERROR_CODE.match(body) else ""
-        message = redact(f"Slack webhook returned HTTP {exc.code}{detail}", webhook)
-        failure = SlackDeliveryError(message, status=exc.code)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        failure = SlackDeliveryError(redact(f"Slack webhook unreachable: {reason}", webhook))
-    if failure is not None:
-        # Raised outside the except block: no chained exception carries the URL along.
-        raise failure

@@ -5,7 +5,7 @@ the profile's store:
 
 - **prod**: Google Secret Manager, secret ``alerts.slack_secret`` (default
   ``nbaops-slack-webhook``) in the profile's project, version ``latest``
-  (google-cloud-secret-manager, imported lazily).
+  (:mod:`nbaops.adapters.secretmanager`).
 - **local**: ``<state folder>/secrets/slack-webhook``, mode 0600 in a 0700 folder.
 
 The URL is wrapped in :class:`~nbaops.alerts.secret.Secret` the moment it is read and is
@@ -128,57 +128,29 @@ class SecretManagerWebhookStore:
         self.credentials = credentials
         self.where = f"Secret Manager projects/{project}/secrets/{secret_id}"
 
-    def _client(self) -> Any:
-        from google.cloud import secretmanager  # lazy: ~0.4 s import
+    def _api(self) -> Any:
+        from nbaops.adapters.secretmanager import SecretManager
 
-        credentials = self.credentials
-        options = None
-        if self.endpoint:
-            options = {"api_endpoint": self.endpoint}
-            if credentials is None:
-                from google.auth.credentials import AnonymousCredentials
-
-                credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-        return secretmanager.SecretManagerServiceClient(
-            credentials=credentials, transport="rest", client_options=options
-        )
+        return SecretManager(self.project, endpoint=self.endpoint, credentials=self.credentials)
 
     @property
     def secret_name(self) -> str:
         return f"projects/{self.project}/secrets/{self.secret_id}"
 
     def load(self) -> Secret | None:
-        from google.api_core import exceptions as gexc
-
         try:
-            reply = self._client().access_secret_version(
-                name=f"{self.secret_name}/versions/latest", timeout=30.0
-            )
-        except gexc.NotFound:
-            return None
+            data = self._api().read_latest(self.secret_id)
         except Exception as exc:
             text = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise SecretStoreError(f"cannot read {self.where}: {text}") from None
-        value = bytes(reply.payload.data).decode("utf-8").strip()
+        value = data.decode("utf-8").strip() if data is not None else ""
         return Secret(value) if value else None
 
     def save(self, secret: Secret) -> None:
-        from google.api_core import exceptions as gexc
-
         failure: str | None = None
         try:
-            client = self._client()
-            with contextlib.suppress(gexc.Conflict):  # 409 ALREADY_EXISTS: created before
-                client.create_secret(
-                    parent=f"projects/{self.project}",
-                    secret_id=self.secret_id,
-                    secret={"replication": {"automatic": {}}, "labels": {"managed-by": "nbaops"}},
-                    timeout=30.0,
-                )
-            client.add_secret_version(
-                parent=self.secret_name,
-                payload={"data": secret.reveal().encode("utf-8")},
-                timeout=30.0,
+            self._api().add_version(
+                self.secret_id, secret.reveal().encode("utf-8"), labels={"managed-by": "nbaops"}
             )
         except Exception as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -4,7 +4,7 @@
   reference would silently mean ``:latest``) and used as is.
 - Otherwise the image is ``IMAGE_REPO/<service>:<commit>``. In prod ``IMAGE_REPO`` is the
   profile's ``image_repository`` and the image is built by Cloud Build through its API
-  (``google-cloud-build``, imported lazily) from the commit of the connected repository
+  (:mod:`nbaops.adapters.cloudbuild`) from the commit of the connected repository
   named in ``deploy.build.repository``. On the local profile nothing is built: the
   reference is registered as the new revision's image in the stand-in, with
   ``IMAGE_REPO`` taken from the profile or from the image the service runs now.
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import ConfigError, NbaopsError, UsageError
+from nbaops.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -31,10 +31,6 @@ _IMAGE_RE = re.compile(
 )
 _REPO_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
 LOCAL_IMAGE_REPO = "local.nbaops.dev/nbaops-local/services"
-
-
-class ImageBuildError(NbaopsError):
-    """Cloud Build failed or timed out (exit 3)."""
 
 
 @dataclass(frozen=True)
@@ -98,9 +94,7 @@ def build_request(ctx: Context, service: str, commit: str, ref: str) -> dict[str
             "deploy.build.repository: required to build images with Cloud Build "
             "(a connected repository resource name), or pass --image"
         )
-    dockerfile = str(build_cfg.get("dockerfile", "services/{service}/Dockerfile")).format(
-        service=service, service_dir=service.replace("-", "_")
-    )
+    dockerfile = ctx.config.service(service).dockerfile
     return {
         "parent": f"projects/{ctx.config.profile.project}/locations/{ctx.config.profile.region}",
         "source": {"connected_repository": {"repository": repository, "revision": commit}},
@@ -144,35 +138,6 @@ def realize(ctx: Context, plan: ImagePlan) -> str:
     """
     if plan.source != "cloud-build" or plan.build is None:
         return plan.ref
-    return _cloud_build(plan.build)
+    from nbaops.adapters.cloudbuild import run_build
 
-
-def _cloud_build(request: dict[str, Any]) -> str:  # pragma: no cover - needs a real project
-    from google.cloud.devtools import cloudbuild_v1
-    from google.protobuf import duration_pb2
-
-    client: Any = cloudbuild_v1.CloudBuildClient()
-    repo = request["source"]["connected_repository"]
-    build = cloudbuild_v1.Build(
-        source=cloudbuild_v1.Source(
-            connected_repository=cloudbuild_v1.ConnectedRepository(
-                repository=repo["repository"], revision=repo["revision"]
-            )
-        ),
-        steps=[cloudbuild_v1.BuildStep(name=s["name"], args=s["args"]) for s in request["steps"]],
-        images=request["images"],
-        tags=request["tags"],
-        timeout=duration_pb2.Duration(seconds=request["timeout_s"]),
-    )
-    project = request["parent"].split("/")[1]
-    try:
-        operation: Any = client.create_build(
-            project_id=project, build=build, parent=request["parent"]
-        )
-        result = operation.result(timeout=request["timeout_s"] + 60)
-    except Exception as exc:
-        raise ImageBuildError(f"Cloud Build failed: {type(exc).__name__}: {exc}") from exc
-    status = cloudbuild_v1.Build.Status(result.status)
-    if status != cloudbuild_v1.Build.Status.SUCCESS:
-        raise ImageBuildError(f"Cloud Build {result.id} ended {status.name}: {result.log_url}")
-    return str(request["images"][0])
+    return run_build(plan.build)

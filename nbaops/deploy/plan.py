@@ -8,8 +8,6 @@ nothing. Split from :mod:`nbaops.deploy.deploy` to keep that module about the de
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
@@ -27,24 +25,11 @@ if TYPE_CHECKING:
     from nbaops.deploy.image import ImagePlan
 
 
-def guess_params(sql: str) -> dict[str, Any]:
-    """Plausible values for a check's ``@params`` so a dry run can estimate its bytes."""
-    now = clock.now()
-    params: dict[str, Any] = {}
-    arrays = set(re.findall(r"UNNEST\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)", sql, re.IGNORECASE))
-    for name in set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", sql)):
-        lowered = name.lower()
-        if name in arrays:  # e.g. IN UNNEST(@real_sources): a scalar guess fails the dry run
-            params[name] = [""]
-        elif "date" in lowered or lowered in ("day", "start_day", "end_day"):
-            params[name] = clock.today_eastern()
-        elif any(k in lowered for k in ("since", "until", "start", "end", "_at", "now", "time")):
-            params[name] = now - dt.timedelta(hours=2)
-        elif any(k in lowered for k in ("limit", "hours", "days", "count", "min")):
-            params[name] = 1
-        else:
-            params[name] = ""
-    return params
+def dry_run_params(ctx: Context, sql: str) -> dict[str, Any]:
+    """Values for a check's ``@params``, typed from ``schemas/`` (nbaops.bqschema.param_types)."""
+    from nbaops.bqschema.param_types import dry_run_params as typed
+
+    return typed(sql, ctx.root, now=clock.now(), today=clock.today_eastern())
 
 
 def plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
@@ -68,7 +53,7 @@ def plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
             estimate = "bytes: unknown on the local warehouse"
             if not ctx.is_local:
                 try:
-                    est = ctx.warehouse.estimate_bytes(sql, guess_params(sql))
+                    est = ctx.warehouse.estimate_bytes(sql, dry_run_params(ctx, sql))
                     estimate = f"~{est:,} bytes" if est is not None else "bytes: unknown"
                 except Exception as exc:
                     estimate = f"bytes: could not estimate ({type(exc).__name__})"

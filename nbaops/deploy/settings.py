@@ -18,8 +18,9 @@ Keys (all optional; defaults in brackets) — also described in
   gets traffic.
 - ``observation``: ``interval_s`` [30], ``count`` [10], ``failure_limit`` [1],
   ``inconclusive_limit`` [3], ``consecutive_error_limit`` [3].
-- ``build``: ``repository`` (Cloud Build connected repository), ``dockerfile``
-  [``services/{service}/Dockerfile``], ``timeout_s`` [1200] — prod only.
+- ``build``: ``repository`` (Cloud Build connected repository), ``timeout_s`` [1200] —
+  prod only. The Dockerfile is per service (``services.<s>.dockerfile``, default the
+  ``Dockerfile`` in its first source path).
 - ``canary_analysis``: the ``--canary`` comparison with the baseline revision, read by
   :mod:`nbaops.canary.settings` (docs/canary.md).
 """

@@ -57,8 +57,8 @@ def check_drift(
         UsageError: bad window, unknown service, or missing GitHub settings (before
             anything is measured or changed).
     """
+    from nbaops.adapters.github import GitHubClient, GitHubSettings
     from nbaops.drift import detect
-    from nbaops.drift.github_issues import GitHubClient, GitHubSettings
     from nbaops.drift.github_issues import sync_issues as sync
     from nbaops.drift.settings import DriftSettings
 

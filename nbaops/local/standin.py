@@ -11,11 +11,17 @@ It speaks what the official clients send over REST:
 - Cloud Monitoring ``GET /v3/projects/P/timeSeries`` (:mod:`nbaops.local.monitoring_api`;
   the official client speaks gRPC to :mod:`nbaops.local.monitoring_grpc`, which answers
   from the same function).
-- Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
-  with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
+- Each revision's endpoints: the service ``uri`` (``https://S-HASH-CODE.a.run.app``, see
+  :mod:`nbaops.local.run_urls`, reached on 127.0.0.1 with that ``Host`` header; also
+  ``/run/P/L/S/…``) reaches the revision with the largest traffic percent, a tag URL
+  (``https://TAG---S-HASH-CODE.a.run.app``, also ``/run-tag/P/L/S/TAG/…``) reaches its
   tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
   JSON: 200 ``{"status": "ok", "service", "revision", "commit"}`` or 503 when the revision
-  is degraded or not ready.
+  is degraded or not ready. Like Cloud Run's invoker check, a request without an ID token
+  gets 403, one with an ID token whose ``aud`` is not the service URL (or a
+  ``customAudiences`` entry) 401.
+- Identity (:mod:`nbaops.local.iam_standin`): OAuth ``POST /token``, STS ``POST /v1/token``
+  and IAM Credentials ``…/serviceAccounts/EMAIL:generateIdToken|generateAccessToken``.
 
 State lives in files under ``home`` (``cloudrun.json``, ``logs.jsonl``,
 ``standin-faults.json``), read fresh on every request and written atomically under an
@@ -50,8 +56,10 @@ from nbaops.local import (
     cloudrun_state,
     cloudrun_update,
     discovery,
+    iam_standin,
     log_store,
     request_log,
+    run_urls,
 )
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
 from nbaops.local.discovery import ContractError
@@ -63,6 +71,11 @@ REQUESTS_NAME = request_log.REQUESTS_NAME
 # else is a revision's own URL or the stand-in's ping.
 API_PREFIXES = ("/v1/", "/v2/", "/v3/")
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
+# OAuth 2.0 and STS token endpoints: form-encoded credentials, not discovery-documented
+# APIs; never validated as JSON and their bodies never logged.
+IDENTITY_TOKEN_PATHS = ("/token", "/v1/token")
+METADATA_IDENTITY = "/computeMetadata/v1/instance/service-accounts/default/identity"
+METADATA_ACCOUNT_INFO = "/computeMetadata/v1/instance/service-accounts/default/"
 
 
 def _now() -> str:
@@ -216,6 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").split(":", 1)[0]
         if host.endswith(".run.app") or "---" in host:
             return False
+        if path in IDENTITY_TOKEN_PATHS:
+            return False
         return path.startswith(API_PREFIXES)
 
     def _check_contract(self, method: str, path: str, query: str) -> dict[str, Any]:
@@ -272,9 +287,19 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = parse_qs(split.query)
+        host = run_urls.parse_host(self.headers.get("Host") or "")
         try:
             self._check_contract(method, path, split.query)
-            if path.startswith("/v2/entries:list"):
+            if host is not None:
+                self._health_host(method, host)
+            elif path in IDENTITY_TOKEN_PATHS or iam_standin.is_iam_path(path):
+                self._identity(method, path)
+            elif path == METADATA_IDENTITY and method == "GET":
+                self._metadata_identity(query)
+            elif path == METADATA_ACCOUNT_INFO and method == "GET":
+                self._metadata_flavor()
+                self._send(200, iam_standin.metadata_account_info())
+            elif path.startswith("/v2/entries:list"):
                 if method != "POST":
                     raise StandInApiError(405, "UNIMPLEMENTED", "use POST for entries:list")
                 self._logging(method)
@@ -358,6 +383,11 @@ class _Handler(BaseHTTPRequestHandler):
                 service_id = (query.get("serviceId") or [""])[0]
                 self._create_service(parent, service_id, self._body())
                 return
+        if service and service.endswith(":testIamPermissions") and len(parts) == 7:
+            if method != "POST":
+                raise StandInApiError(405, "UNIMPLEMENTED", "use POST for testIamPermissions")
+            self._test_iam_permissions(f"{parent}/services/{service.split(':', 1)[0]}")
+            return
         full = f"{parent}/services/{service}"
         if len(parts) == 7:
             if method == "GET":
@@ -402,11 +432,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _service_uri(self, full: str) -> str:
         _, project, _, region, _, service = full.split("/")[:6]
-        return f"{self.base_url}/run/{project}/{region}/{service}"
+        return run_urls.service_url(project, region, service)
 
     def _tag_uri(self, full: str, tag: str) -> str:
         _, project, _, region, _, service = full.split("/")[:6]
-        return f"{self.base_url}/run-tag/{project}/{region}/{service}/{tag}"
+        return run_urls.tag_url(project, region, service, tag)
 
     def _render_service(self, state: dict[str, Any], svc: dict[str, Any]) -> dict[str, Any]:
         out = strip_private(svc)
@@ -542,6 +572,58 @@ class _Handler(BaseHTTPRequestHandler):
             reply["nextPageToken"] = str(offset + page_size)
         self._send(200, reply)
 
+    def _test_iam_permissions(self, full: str) -> None:
+        """The local caller owns the project: it holds every valid permission asked for,
+        except a service's private ``_denied_permissions`` (tests of a missing grant)."""
+        state = cloudrun_state.load_state(self.home)
+        if full not in state["services"]:
+            _, project, _, region, _, service = full.split("/")[:6]
+            raise self._not_found_service(project, region, service)
+        asked = self._body().get("permissions") or []
+        for permission in asked:
+            if not isinstance(permission, str) or not permission.startswith("run."):
+                raise StandInApiError(
+                    400, "INVALID_ARGUMENT", f"Permission {permission!r} is not valid."
+                )
+        denied = set(state["services"][full].get("_denied_permissions") or [])
+        held = [p for p in asked if p not in denied]
+        self._send(200, {"permissions": held} if held else {})
+
+    # ------------------------------------------------------------ identity
+
+    def _identity(self, method: str, path: str) -> None:
+        if method != "POST":
+            raise StandInApiError(405, "UNIMPLEMENTED", f"use POST for {path}")
+        if path == "/token" or path == "/v1/token":
+            form = dict(parse_qsl(self._raw_body.decode("utf-8", "replace")))
+            if not form and self._raw_body:
+                form = {k: str(v) for k, v in self._body().items()}
+            handler = iam_standin.oauth_token if path == "/token" else iam_standin.sts_token
+            self._send(200, handler(self.home, form))
+            return
+        reply = iam_standin.iam_credentials(
+            self.home, path, self.headers.get("Authorization"), self._body()
+        )
+        self._send(200, reply)
+
+    def _metadata_flavor(self) -> None:
+        if self.headers.get("Metadata-Flavor") != "Google":
+            raise StandInApiError(403, "PERMISSION_DENIED", "Missing Metadata-Flavor: Google")
+
+    def _metadata_identity(self, query: dict[str, list[str]]) -> None:
+        """The metadata server's identity endpoint (``GCE_METADATA_HOST`` = the stand-in)."""
+        self._metadata_flavor()
+        audience = (query.get("audience") or [""])[0]
+        if not audience:
+            raise StandInApiError(400, "INVALID_ARGUMENT", "audience is required")
+        token = iam_standin.metadata_id_token(self.home, audience).encode("ascii")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Metadata-Flavor", "Google")
+        self.send_header("Content-Length", str(len(token)))
+        self.end_headers()
+        self.wfile.write(token)
+
     # ------------------------------------------------------------ Cloud Monitoring
 
     def _monitoring(self, method: str, path: str, query: dict[str, list[str]]) -> None:
@@ -552,18 +634,45 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ revision endpoints
 
+    def _health_host(self, method: str, host: run_urls.RunHost) -> None:
+        state = cloudrun_state.load_state(self.home)
+        for full in sorted(state["services"]):
+            _, project, _, region, _, service = full.split("/")[:6]
+            if run_urls.service_host(project, region, service) == host.service_host:
+                selector = ("run-tag", host.tag) if host.tag else ("run", None)
+                self._serve_revision(method, project, region, service, *selector)
+                return
+        self._send(404, {"status": "not-found", "error": "no service has this URL"})
+
     def _health(self, method: str, path: str) -> None:
         parts = path.strip("/").split("/")
         kind = parts[0]
         if len(parts) < 4 or (kind != "run" and len(parts) < 5):
             raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
-        project, region, service = parts[1], parts[2], parts[3]
+        selector = parts[4] if kind != "run" else None
+        self._serve_revision(method, parts[1], parts[2], parts[3], kind, selector)
+
+    def _serve_revision(
+        self, method: str, project: str, region: str, service: str, kind: str, selector: str | None
+    ) -> None:
         full = cloudrun_state.service_name(project, region, service)
         self._fault("health", service, method)
         state = cloudrun_state.load_state(self.home)
         svc = state["services"].get(full)
         if svc is None:
             raise StandInApiError(404, "NOT_FOUND", f"no service {service} here")
+        audiences = [run_urls.service_url(project, region, service)]
+        if kind == "run-tag" and selector:
+            audiences.append(run_urls.tag_url(project, region, service, selector))
+        audiences.extend(str(a) for a in svc.get("customAudiences") or [])
+        denial = iam_standin.invoker_denial(
+            self.home, self.headers.get("Authorization"), audiences, svc.get("_invokers")
+        )
+        if denial is not None:
+            status, reason = denial
+            state_name = "forbidden" if status == 403 else "unauthorized"
+            self._send(status, {"status": state_name, "service": service, "error": reason})
+            return
         revision: str | None
         if kind == "run":
             revision = cloudrun_state.serving_revision(state, svc)
@@ -571,11 +680,11 @@ class _Handler(BaseHTTPRequestHandler):
             tagged = [
                 e["revision"]
                 for e in cloudrun_state.resolve_traffic(state, svc)
-                if e.get("tag") == parts[4]
+                if e.get("tag") == selector
             ]
             revision = tagged[0] if tagged else None
         else:
-            revision = parts[4]
+            revision = selector
         rev = state["revisions"].get(f"{full}/revisions/{revision}") if revision else None
         if rev is None:
             self._send(

@@ -134,6 +134,15 @@ def seed(home: Path, commit: str) -> None:
     seed_services(home, PROJECT, REGION, services)
 
 
+def _is_read_only_post(path: str) -> bool:
+    """Token requests (OAuth, STS, IAM Credentials) and testIamPermissions change nothing."""
+    from nbaops.local.iam_standin import is_iam_path
+
+    return (
+        path in ("/token", "/v1/token") or is_iam_path(path) or path.endswith(":testIamPermissions")
+    )
+
+
 @dataclass
 class DeployWorld:
     tmp: Path
@@ -159,7 +168,11 @@ class DeployWorld:
         return StandIn.requests(self.home)
 
     def mutating(self, since: int = 0) -> list[dict[str, Any]]:
-        return [r for r in self.requests()[since:] if r["method"] in MUTATING]
+        return [
+            r
+            for r in self.requests()[since:]
+            if r["method"] in MUTATING and not _is_read_only_post(r["path"])
+        ]
 
     def audit_rows(self) -> list[dict[str, Any]]:
         return self.wh.query(

@@ -20,8 +20,11 @@ from drift_world import World, build_world, commit, seed_default
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 
+from nbaops.adapters.github import GitHubClient, GitHubError, GitHubSettings
 from nbaops.cli.drift import check_drift
-from nbaops.drift.github_issues import GitHubClient, GitHubError, GitHubSettings, marker_service
+from nbaops.context import Context
+from nbaops.drift.github_issues import marker_service
+from nbaops.verdict import Verdict
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +44,7 @@ class FakeGitHub:
         self.now = "2026-03-01T12:00:00Z"
         self.fail_status: int | None = None
         self.fail_methods: set[str] = {"GET", "POST", "PATCH"}
+        self.permissions = {"admin": False, "push": True, "triage": True, "pull": True}
         self.next_number = 1
         self.url = ""
         self.lock = threading.Lock()
@@ -91,6 +95,8 @@ class FakeGitHub:
             return 404, {"message": "Not Found"}
         rest = path[len(prefix) :]
         with self.lock:
+            if rest == "" and method == "GET":  # the repository, as the token sees it
+                return 200, {"full_name": REPO, "has_issues": True, "permissions": self.permissions}
             if rest == "/issues" and method == "GET":
                 labels = set(query.get("labels", [""])[0].split(",")) - {""}
                 state = query.get("state", ["open"])[0]
@@ -397,3 +403,20 @@ def test_bad_saved_report_exits_2_and_touches_nothing(
     code, doc, err = sync(capsys, from_report=str(bad))
     assert code == 2 and message in err
     assert github.requests == []
+
+
+def test_doctor_proves_the_token_can_open_issues(
+    world: World, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbaops.doctor import check_github
+
+    ctx = Context.create("prod", Path(__file__).resolve().parents[2] / "nbaops.yaml")
+    ok = check_github(ctx)
+    assert ok.verdict is Verdict.PASS and REPO in ok.message
+    github.permissions = {"admin": False, "push": False, "triage": False, "pull": True}
+    read_only = check_github(ctx)
+    assert read_only.verdict is Verdict.FAIL and "only read" in read_only.message
+    assert TOKEN not in str(read_only.to_json())
+    assert github.mutations() == []  # the preflight only reads
+    monkeypatch.delenv("GITHUB_TOKEN")
+    assert check_github(ctx).verdict is Verdict.WARN

@@ -165,3 +165,28 @@ def test_local_profile_refuses_install_but_prints_the_plan(
     document = json.loads(capsys.readouterr().out)
     assert document["action"] == "dry-run" and "no local stand-in" in document["note"]
     assert document["job"]["name"].startswith("projects/nbaops-local/locations/us-west2/jobs/")
+
+
+def test_doctor_checks_the_job_exists_with_the_configured_schedule(
+    prod: Context, scheduler: FakeScheduler
+) -> None:
+    from nbaops.doctor import check_scheduler
+    from nbaops.verdict import Verdict
+
+    prod.__dict__["credentials"] = AnonymousCredentials()
+    missing = check_scheduler(prod, endpoint=scheduler.url)
+    assert missing.verdict is Verdict.FAIL, missing.message
+    assert "does not exist" in missing.message
+    assert "schedule.install" in missing.details["fix"]
+    run_install(prod, scheduler)
+    assert check_scheduler(prod, endpoint=scheduler.url).verdict is Verdict.PASS
+    job = next(iter(scheduler.jobs.values()))
+    job["schedule"] = "0 3 * * *"
+    drifted = check_scheduler(prod, endpoint=scheduler.url)
+    assert drifted.verdict is Verdict.FAIL, drifted.message
+    assert "0 3 * * *" in drifted.message
+    scheduler.fail_with = 403
+    denied = check_scheduler(prod, endpoint=scheduler.url)
+    assert denied.verdict is Verdict.FAIL, denied.message
+    assert "permission denied" in denied.message
+    assert [m for m, _p, _q in scheduler.requests if m != "GET"] == ["POST"]  # install only

@@ -85,7 +85,9 @@ def test_check_all_services_json_is_one_document(capsys: pytest.CaptureFixture[s
     assert worker["traffic"] == [
         {"revision": worker["serving_revision"], "percent": 100, "tag": ""}
     ]
-    assert worker["url"].endswith("/prediction-worker")
+    assert worker["url"].startswith("https://prediction-worker-") and worker["url"].endswith(
+        ".a.run.app"
+    )
 
 
 def test_split_missing_label_and_api_error_get_their_verdicts(
@@ -218,7 +220,8 @@ def test_health_check_passes_on_a_healthy_revision(capsys: pytest.CaptureFixture
     code, out, _ = run_task(capsys, "health-check", "--service", "phase3-processors", "--json")
     doc = one_json(out)
     assert code == 0 and doc["verdict"] == "PASS"
-    assert doc["status"] == 200 and doc["url"].endswith("/phase3-processors/health")
+    assert doc["status"] == 200 and doc["url"].startswith("https://phase3-processors-")
+    assert doc["url"].endswith(".a.run.app/health")
     assert doc["answered_by"] == doc["serving_revision"]
 
 

@@ -150,3 +150,22 @@ def test_slack_test_without_any_webhook_is_a_usage_error(
         slack_tasks.test(InvokeContext(), profile="local")
     assert info.value.code == 2
     assert "inv slack.configure" in capsys.readouterr().err
+
+
+def test_doctor_reads_the_slack_secret_without_showing_it(
+    home: Path, receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbaops.doctor import check_slack_secret
+
+    with fake_secret_manager() as sm:
+        monkeypatch.setenv("NBAOPS_SECRETMANAGER_ENDPOINT", sm.url)
+        prod = Context.create("prod", config_path=ROOT / "nbaops.yaml")
+        missing = check_slack_secret(prod)
+        assert missing is not None and missing.verdict is Verdict.FAIL
+        assert "slack.configure" in missing.details["fix"]
+        configure_webhook(prod, validate_webhook(receiver.webhook), send_test=False)
+        found = check_slack_secret(prod)
+        assert found is not None and found.verdict is Verdict.PASS
+        assert receiver.webhook not in str(found.to_json())
+    # locally, no webhook configured: not applicable rather than a PASS without measuring
+    assert check_slack_secret(local()) is None

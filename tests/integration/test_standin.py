@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STANDIN_PROJECT, STANDIN_REGION, fake_sha
+from conftest import STANDIN_PROJECT, STANDIN_REGION, fake_sha, standin_prober
 
 from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError
 from nbaops.config import ProfileConfig
@@ -46,7 +47,8 @@ def test_rest_shapes_match_the_v2_api(standin: StandIn) -> None:
     assert svc["trafficStatuses"] == [
         {"type": 1, "revision": svc["latestReadyRevision"].rsplit("/", 1)[1], "percent": 100}
     ]
-    assert svc["uri"] == f"{standin.url}/run/{STANDIN_PROJECT}/{STANDIN_REGION}/grading-service"
+    # the real URL shape: https://SERVICE-HASH-REGIONCODE.a.run.app (us-west2 → wl)
+    assert re.fullmatch(r"https://grading-service-[a-z0-9]{10}-wl\.a\.run\.app", svc["uri"])
     assert not [k for k in svc if k.startswith("_")]
     status, revs = get_json(standin.url + BASE + "/services/grading-service/revisions")
     assert status == 200 and len(revs["revisions"]) == 2
@@ -81,7 +83,8 @@ def test_state_persists_across_restarts_and_urls_follow_the_port(
     try:
         info = CloudRun(local_profile, again.url, retries=False).get_service("grading-service")
         assert info.serving_revision == deployed.latest_created_revision
-        assert info.uri.startswith(again.url + "/run/")
+        assert info.uri.endswith(".a.run.app") and str(again.port) not in info.uri
+        assert standin_prober(again).probe(info.uri + "/health").status == 200
         assert str(again.port) not in (nbaops_home / "cloudrun.json").read_text()
     finally:
         again.stop()
@@ -159,11 +162,13 @@ def test_new_revision_hook_marks_the_revision_degraded(
         ("prediction-worker", worker.latest_created_revision),
         ("grading-service", grading.latest_created_revision),
     ]
-    status, body = get_json(worker.uri + "/health")
-    assert status == 503 and body["status"] == "degraded"
+    prober = standin_prober(standin)
+    probe = prober.probe(worker.uri + "/health")
+    body = json.loads(probe.body)
+    assert probe.status == 503 and body["status"] == "degraded"
     assert body["revision"] == worker.latest_created_revision
-    status, body = get_json(grading.uri + "/health")
-    assert status == 200 and body == {
+    probe = prober.probe(grading.uri + "/health")
+    assert probe.status == 200 and json.loads(probe.body) == {
         "status": "ok",
         "service": "grading-service",
         "revision": grading.latest_created_revision,

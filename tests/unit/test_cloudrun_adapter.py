@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import STANDIN_NOW, fake_sha
+from conftest import STANDIN_NOW, fake_sha, standin_prober
 
 from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError, TrafficSplit
 from nbaops.adapters.health import HealthProber
@@ -41,7 +41,7 @@ def test_get_service_resolves_serving_revision_and_traffic(cloudrun: CloudRun) -
     assert info.ready is True
     assert info.serving_revision == info.latest_ready_revision
     assert info.traffic == [TrafficSplit(info.latest_ready_revision or "", 100, "")]
-    assert info.uri.startswith("http://127.0.0.1:")
+    assert info.uri.startswith("https://grading-service-") and info.uri.endswith(".a.run.app")
     assert info.image.endswith("grading-service:v2")
     assert info.labels["commit-sha"] == fake_sha("grading-service-2")
     assert info.etag
@@ -102,7 +102,7 @@ def test_traffic_only_change_creates_no_revision(cloudrun: CloudRun) -> None:
 
 
 def test_tagged_no_traffic_deploy_keeps_the_split_and_gets_a_tag_url(
-    cloudrun: CloudRun,
+    cloudrun: CloudRun, standin: StandIn
 ) -> None:
     serving = cloudrun.get_service("grading-service").serving_revision
     info = cloudrun.deploy_revision(
@@ -118,7 +118,7 @@ def test_tagged_no_traffic_deploy_keeps_the_split_and_gets_a_tag_url(
     assert TrafficSplit(new, 0, "canary") in info.traffic
     url = cloudrun.revision_url("grading-service", new)
     assert url == info.tag_urls["canary"]
-    probe = HealthProber(authenticated=False).probe(url + "/health", timeout_s=2)
+    probe = standin_prober(standin).probe(url + "/health", timeout_s=2)
     assert probe.ok and new in probe.body and NEW_SHA in probe.body
 
 
@@ -239,9 +239,9 @@ def test_failed_operation_leaves_traffic_on_the_old_revision(
 
 
 def test_health_probe_ok_degraded_and_timeout(
-    cloudrun: CloudRun, nbaops_home: Path, local_profile: ProfileConfig
+    cloudrun: CloudRun, nbaops_home: Path, local_profile: ProfileConfig, standin: StandIn
 ) -> None:
-    prober = HealthProber(authenticated=False)
+    prober = standin_prober(standin)
     url = cloudrun.get_service("grading-service").uri + "/health"
     ok = prober.probe(url, timeout_s=2)
     assert (ok.status, ok.ok, ok.error) == (200, True, None)
@@ -273,7 +273,7 @@ def test_health_probe_ok_degraded_and_timeout(
 
 
 def test_health_probe_connection_refused_is_an_error_not_an_exception() -> None:
-    result = HealthProber(authenticated=False).probe("http://127.0.0.1:9/health", timeout_s=1)
+    result = HealthProber().probe("http://127.0.0.1:9/health", timeout_s=1)
     assert result.ok is False and result.status is None and result.error
 
 

@@ -1,9 +1,10 @@
-"""The prod dry-run plan: every post-deploy check's query gets a byte estimate with guessed
-``@params`` that the warehouse can plan, and an estimate that fails is said, not fatal.
+"""The prod dry-run plan: every post-deploy check's query gets a byte estimate with
+``@params`` typed from ``schemas/`` that the warehouse can plan, and an estimate that fails
+is said, not fatal.
 Also the manual rollback commands on prod (no ``inv rollback`` line: it needs the repo).
 
 The estimates go through a real DuckDB warehouse: like a BigQuery dry run, its
-``estimate_bytes`` plans the SQL (EXPLAIN), so a guessed parameter of the wrong type or a
+``estimate_bytes`` plans the SQL (EXPLAIN), so a parameter of the wrong type or a
 missing one fails the estimate here too."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.bqschema.param_types import ParamTypeError, parameter_types
 from nbaops.context import Context
-from nbaops.deploy.plan import guess_params as _guess_params
+from nbaops.deploy.plan import dry_run_params as _dry_run_params
 from nbaops.deploy.plan import plan_queries as _plan_queries
 from nbaops.deploy.rollback import manual_commands
 
@@ -58,19 +60,40 @@ def test_an_estimate_that_fails_is_reported_in_the_plan(prod: Context) -> None:
     assert failed and all("lines_coverage" in line for line in failed)
 
 
-def test_guessed_params_follow_the_parameter_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:00:00Z")
-    params = _guess_params(
-        "SELECT 1 WHERE d = @game_date AND e = @start_day AND t >= @since "
-        "AND u < @window_end AND s IN UNNEST( @sources ) LIMIT @top_limit OFFSET @min_rows "
-        "-- @revision @revision"
+def test_param_types_come_from_the_schemas_not_the_names(prod: Context) -> None:
+    sql = (
+        "SELECT 1 FROM `nba_raw.games` g JOIN `nba_predictions.prediction_batches` b "
+        "ON g.game_date = b.game_date WHERE g.game_date = @start_of_it "  # DATE, not a name
+        "AND b.started_at >= @day AND UPPER(b.mode) = UPPER(@x) "  # TIMESTAMP, STRING
+        "AND UPPER(g.status) IN UNNEST(@statuses) LIMIT @n"
     )
-    assert params["game_date"] == params["start_day"] == dt.date(2025, 1, 15)
-    assert params["since"] == params["window_end"] == dt.datetime(2025, 1, 15, 15, tzinfo=dt.UTC)
-    assert params["top_limit"] == params["min_rows"] == 1
-    assert params["revision"] == ""
-    assert params["sources"] == [""]  # an ARRAY, as UNNEST needs
-    assert len(params) == 8
+    assert parameter_types(sql, REPO) == {
+        "start_of_it": "DATE",
+        "day": "TIMESTAMP",
+        "x": "STRING",
+        "statuses": "ARRAY<STRING>",
+        "n": "INT64",
+    }
+    params = _dry_run_params(prod, sql)
+    assert params["start_of_it"] == dt.date(2025, 1, 15)
+    assert params["day"] == dt.datetime(2025, 1, 15, 17, tzinfo=dt.UTC)
+    assert params["statuses"] == [""] and params["n"] == 0
+
+
+@pytest.mark.parametrize(
+    "sql, problem",
+    [
+        ("SELECT 1 FROM `nba_raw.games` WHERE no_such_column = @p", "is in no schema table"),
+        ("SELECT @p FROM `nba_raw.games`", "cannot be read from the schemas"),
+        (
+            "SELECT 1 FROM `nba_raw.games` WHERE game_date = @p AND start_time > @p",
+            "used as DATE and as TIMESTAMP",
+        ),
+    ],
+)
+def test_an_untypeable_parameter_is_named_not_guessed(sql: str, problem: str) -> None:
+    with pytest.raises(ParamTypeError, match=problem):
+        parameter_types(sql, REPO)
 
 
 def test_manual_commands_on_prod_are_runnable_as_printed(prod: Context) -> None:

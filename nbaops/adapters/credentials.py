@@ -1,0 +1,59 @@
+"""Which Google credentials nbaops acts with: ADC in prod, a stand-in user locally.
+
+Prod: Application Default Credentials (``google.auth.default``) with the cloud-platform
+scope: whatever ``GOOGLE_APPLICATION_CREDENTIALS`` names (service account key, impersonated
+account, ``external_account`` for Workload Identity) or ``gcloud auth
+application-default login`` (``authorized_user``) or the metadata server.
+
+Local profile: an ``authorized_user`` credential whose token endpoint is the stand-in, so
+the local profile exercises the same path as a person's ADC in prod (refresh token →
+access token → IAM Credentials ``generateIdToken`` for the invoker account).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbaops.adapters.errors import CREDENTIALS_FIX, CredentialsError
+
+SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+LOCAL_CLIENT_ID = "nbaops-local.apps.googleusercontent.com"
+
+
+def default_credentials() -> Any:
+    """ADC with the cloud-platform scope.
+
+    Raises:
+        CredentialsError: no ADC found (one line with the fix).
+    """
+    import google.auth
+    from google.auth import exceptions as auth_exc
+
+    try:
+        credentials, _project = google.auth.default(scopes=[SCOPE])
+    except auth_exc.GoogleAuthError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CredentialsError(
+            f"no Application Default Credentials ({first}); {CREDENTIALS_FIX}"
+        ) from None
+    return credentials
+
+
+def standin_user_credentials(endpoint: str) -> Any:
+    """An ``authorized_user`` credential refreshed at the stand-in's ``/token``.
+
+    ``from_authorized_user_info`` always sets Google's token URI (google-auth 2.x ignores a
+    ``token_uri`` in the info), so the stand-in's is set with ``with_token_uri``.
+    """
+    from google.oauth2 import credentials as user
+
+    creds = user.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+        {
+            "type": "authorized_user",
+            "client_id": LOCAL_CLIENT_ID,
+            "client_secret": "local-stand-in",
+            "refresh_token": "local-stand-in",
+        },
+        scopes=[SCOPE],
+    )
+    return creds.with_token_uri(f"{endpoint}/token")

@@ -1,0 +1,274 @@
+"""ID tokens for Cloud Run invocations, from every kind of Google credential.
+
+Cloud Run's invoker check wants a Google-signed ID token whose ``aud`` is the service's
+``*.run.app`` URL or one of its custom audiences (Cloud Run docs, "Set custom audiences").
+``google.oauth2.id_token.fetch_id_token`` only handles ``service_account`` /
+``impersonated_service_account`` key files and the metadata server, so user ADC from
+``gcloud auth application-default login`` (``authorized_user``) and Workload Identity in CI
+(``external_account``) could never probe a service. How each kind gets one here:
+
+================================  =====================================================
+credential kind                   ID token
+================================  =====================================================
+``service_account``               itself: a JWT-bearer grant with ``target_audience`` to
+                                  the key's ``token_uri``
+                                  (``service_account.IDTokenCredentials``)
+``impersonated``                  IAM Credentials ``generateIdToken`` for the
+                                  impersonated account, authorized by the source
+                                  credentials (what ``impersonated_credentials.
+                                  IDTokenCredentials`` does, but endpoint-switchable)
+``compute_engine``                the metadata server's identity endpoint
+``authorized_user``,              IAM Credentials ``generateIdToken`` for the configured
+``external_account``              invoker account (``profiles.<p>.invoker_service_account``);
+                                  an ``external_account`` that already impersonates an
+                                  account uses that one when none is configured
+================================  =====================================================
+
+The caller needs ``roles/iam.serviceAccountTokenCreator`` on the invoker account for the
+IAM path, and the invoker account needs ``roles/run.invoker`` on the services.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from nbaops.adapters.errors import CredentialsError, google_call
+from nbaops.adapters.iamcredentials import IamCredentials
+from nbaops.errors import AdapterError, ConfigError
+
+RUN_APP_SUFFIX = ".run.app"
+KINDS = (
+    "service_account",
+    "impersonated",
+    "authorized_user",
+    "external_account",
+    "compute_engine",
+    "anonymous",
+    "unknown",
+)
+SELF_MINTING = ("service_account", "impersonated", "compute_engine")
+REFRESH_MARGIN_S = 300  # mint again when a cached token has less than this left (1 h tokens)
+
+
+def _expiry(token: str, *, default: float) -> float:
+    """The ``exp`` claim of a JWT (unverified: only to know when to mint again)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return default
+
+
+class IdTokenError(AdapterError):
+    """No ID token could be minted for an audience."""
+
+
+class TokenSource(Protocol):
+    def token(self, audience: str) -> str: ...
+
+
+class LazyIdTokens:
+    """A :class:`TokenSource` whose credentials are resolved on the first token (a missing
+    ADC then fails that probe, not the construction of the prober)."""
+
+    def __init__(self, factory: Callable[[], TokenSource]) -> None:
+        self._factory = factory
+
+    def token(self, audience: str) -> str:
+        return self._factory().token(audience)
+
+
+def credential_kind(credentials: Any) -> str:
+    """Which of :data:`KINDS` ``credentials`` is (by class, never by guessing from a file)."""
+    from google.auth import credentials as base
+    from google.auth import (
+        external_account,
+        external_account_authorized_user,
+        impersonated_credentials,
+    )
+    from google.oauth2 import credentials as user
+    from google.oauth2 import service_account
+
+    if isinstance(credentials, service_account.Credentials):
+        return "service_account"
+    if isinstance(credentials, impersonated_credentials.Credentials):
+        return "impersonated"
+    if isinstance(credentials, user.Credentials):
+        return "authorized_user"
+    if isinstance(
+        credentials, (external_account.Credentials, external_account_authorized_user.Credentials)
+    ):
+        return "external_account"  # Workload / Workforce Identity Federation
+    if isinstance(credentials, base.AnonymousCredentials):
+        return "anonymous"
+    try:
+        from google.auth import compute_engine
+
+        if isinstance(credentials, compute_engine.Credentials):
+            return "compute_engine"
+    except ImportError:  # pragma: no cover - part of google-auth
+        pass
+    return "unknown"
+
+
+def service_audience(url: str) -> str:
+    """The default audience for a URL: the service URL, also for a revision-tag URL.
+
+    Cloud Run's audience is the service's URL, not necessarily the URL requested
+    (GoogleCloudPlatform/python-docs-samples#7795: "audience and endpoint can differ for
+    Cloud Run"); smoke tests of tag URLs mint for the service URL
+    (``gcloud auth print-identity-token --audiences=$SERVICE_URL``).
+
+    ``https://TAG---SERVICE-HASH-CODE.a.run.app/health`` → ``https://SERVICE-HASH-CODE.a.run.app``;
+    any other URL → ``scheme://host`` (a custom domain is audienced as configured on the
+    service: pass that audience explicitly).
+    """
+    parts = urlsplit(url)
+    host = parts.netloc
+    if (parts.hostname or "").endswith(RUN_APP_SUFFIX) and "---" in host:
+        host = host.split("---", 1)[1]
+    return f"{parts.scheme}://{host}"
+
+
+class IdTokenSource:
+    """Mints (and caches per audience) ID tokens from one credential.
+
+    Args:
+        credentials: google-auth credentials of any kind in :data:`KINDS`.
+        invoker_service_account: the account to mint for when the credentials cannot.
+        iam_endpoint: IAM Credentials ``api_endpoint`` (the stand-in); None = the real API.
+        clock: seconds since the epoch (tests), to know when a cached token is too old.
+    """
+
+    def __init__(
+        self,
+        credentials: Any,
+        *,
+        invoker_service_account: str | None = None,
+        iam_endpoint: str | None = None,
+        timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock
+        self.credentials = credentials
+        self.invoker_service_account = invoker_service_account or None
+        self.iam_endpoint = iam_endpoint
+        self.timeout_s = timeout_s
+        self.kind = credential_kind(credentials)
+        self._cache: dict[str, tuple[str, float]] = {}  # audience -> (token, exp)
+        self._lock = threading.Lock()
+
+    def plan(self) -> str:
+        """One line: how this source gets ID tokens (for ``inv doctor`` and errors)."""
+        kind = self.kind
+        if kind == "service_account":
+            return f"service account {self.credentials.service_account_email} signs its own"
+        if kind == "compute_engine":
+            return "the metadata server's identity endpoint"
+        target = self.target_account()
+        if target is None:
+            return f"{kind} credentials cannot mint ID tokens and no invoker account is set"
+        return f"IAM Credentials generateIdToken for {target} ({kind} credentials)"
+
+    def target_account(self) -> str | None:
+        """The service account the IAM path mints for (None: not the IAM path / unknown)."""
+        if self.kind == "impersonated":
+            return str(self.credentials.service_account_email)
+        if self.kind in ("authorized_user", "external_account"):
+            if self.invoker_service_account:
+                return self.invoker_service_account
+            if self.kind == "external_account":
+                impersonated = getattr(self.credentials, "service_account_email", None)
+                return str(impersonated) if impersonated else None
+        return None
+
+    def token(self, audience: str) -> str:
+        """An ID token with ``aud`` = ``audience``.
+
+        Raises:
+            ConfigError: the credentials need an invoker account and none is configured.
+            CredentialsError / PermissionDeniedError / IdTokenError: minting failed.
+        """
+        now = self.clock()
+        with self._lock:
+            cached = self._cache.get(audience)
+        if cached is not None and cached[1] - now > REFRESH_MARGIN_S:
+            return cached[0]
+        minted = self._mint(audience)
+        with self._lock:
+            self._cache[audience] = (minted, _expiry(minted, default=now + 300))
+        return minted
+
+    def _mint(self, audience: str) -> str:
+        kind = self.kind
+        if kind == "service_account":
+            return self._service_account_token(audience)
+        if kind == "compute_engine":
+            return self._metadata_token(audience)
+        if kind == "anonymous":
+            raise CredentialsError(
+                "anonymous credentials cannot mint ID tokens; run "
+                "`gcloud auth application-default login`"
+            )
+        target = self.target_account()
+        if target is None:
+            if kind in ("authorized_user", "external_account"):
+                raise ConfigError(
+                    f"{kind} credentials cannot mint an ID token themselves: set "
+                    "profiles.<profile>.invoker_service_account in nbaops.yaml to a service "
+                    "account you hold roles/iam.serviceAccountTokenCreator on"
+                )
+            raise IdTokenError(
+                f"credentials of type {type(self.credentials).__name__} cannot mint ID tokens"
+            )
+        source = self.credentials
+        delegates: list[str] = []
+        if kind == "impersonated":
+            source = self.credentials._source_credentials
+            delegates = list(self.credentials._delegates or [])
+        iam = IamCredentials(source, self.iam_endpoint, timeout_s=self.timeout_s)
+        return iam.generate_id_token(target, audience, delegates=delegates)
+
+    def _service_account_token(self, audience: str) -> str:
+        import google.auth.transport.requests
+        from google.oauth2 import service_account
+
+        creds = self.credentials
+        id_creds = service_account.IDTokenCredentials(  # type: ignore[no-untyped-call]
+            creds.signer,
+            creds.service_account_email,
+            creds._token_uri,
+            target_audience=audience,
+            quota_project_id=creds.quota_project_id,
+        )
+        request = google.auth.transport.requests.Request()
+        google_call(
+            "OAuth token endpoint",
+            f"ID token for {audience}",
+            lambda: id_creds.refresh(request),
+            error=IdTokenError,
+        )
+        return str(id_creds.token)
+
+    def _metadata_token(self, audience: str) -> str:
+        import google.auth.transport.requests
+        from google.auth import compute_engine
+
+        request = google.auth.transport.requests.Request()
+        id_creds = compute_engine.IDTokenCredentials(  # type: ignore[no-untyped-call]
+            request, audience, use_metadata_identity_endpoint=True
+        )
+        google_call(
+            "metadata server",
+            f"ID token for {audience}",
+            lambda: id_creds.refresh(request),  # type: ignore[no-untyped-call]
+            error=IdTokenError,
+        )
+        return str(id_creds.token)

@@ -1,0 +1,88 @@
+"""Slack incoming-webhook adapter: POST a message to a webhook, nothing else.
+
+The standard library (``urllib``) on purpose: it logs nothing, so the webhook URL cannot
+leak through a library's debug log (urllib3 logs request paths, and a webhook's path is
+its token). Every error message is redacted; a loopback URL (tests) bypasses proxies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from nbaops.errors import AdapterError
+from nbaops.redact import has_control_characters
+
+# Slack answers a failed webhook post with a short error code in plain text.
+_SLACK_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
+
+
+class SlackDeliveryError(AdapterError):
+    """The webhook post failed (HTTP error, timeout, network). The message is redacted."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def post(
+    url: str, payload: dict[str, Any], *, scrub: Callable[[str], str], timeout_s: float = 10.0
+) -> None:
+    """POST ``payload`` to the webhook ``url``; ``scrub`` removes the URL from messages.
+
+    Raises:
+        SlackDeliveryError: non-2xx reply, timeout or network error; the message never
+            contains the URL.
+    """
+    if has_control_characters(url):
+        # urllib's error would echo the URL (and so the token): refuse before any call.
+        raise SlackDeliveryError(
+            "the Slack webhook holds a control character; run `inv slack.configure` again"
+        )
+    data = json.dumps(payload).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    # A local test server must not be sent through an HTTP proxy from the environment.
+    handlers: list[urllib.request.BaseHandler] = []
+    if _is_loopback(urlsplit(url).hostname):
+        handlers.append(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(*handlers)
+    failure: SlackDeliveryError | None = None
+    try:
+        with opener.open(request, timeout=timeout_s) as response:
+            response.read(1024)
+    except urllib.error.HTTPError as exc:
+        # The body is shown only when it is one of Slack's error codes ("invalid_token",
+        # "no_service"): any other body could echo the URL, so it is never printed.
+        body = ""
+        try:
+            body = exc.read(64).decode("utf-8", "replace").strip()
+        except Exception:  # the body is only decoration for the message
+            body = ""
+        detail = f": {body}" if _SLACK_ERROR_CODE.match(body) else ""
+        message = scrub(f"Slack webhook returned HTTP {exc.code}{detail}")
+        failure = SlackDeliveryError(message, status=exc.code)
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        failure = SlackDeliveryError(scrub(f"Slack webhook unreachable: {reason}"))
+    if failure is not None:
+        # Raised outside the except block: no chained exception carries the URL along.
+        raise failure

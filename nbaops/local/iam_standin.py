@@ -1,0 +1,269 @@
+"""The stand-in's identity side: OAuth/STS token endpoints, IAM Credentials and the invoker check.
+
+Self-contained (plain functions of ``home`` and the request) so the stand-in server only
+routes to it. Endpoints, with the shapes google-auth and ``google.cloud.iam_credentials_v1``
+send and read:
+
+- ``POST /token`` (OAuth 2.0 token endpoint, form-encoded): ``grant_type=refresh_token``
+  (``authorized_user`` credentials) and the JWT-bearer grant (``service_account``
+  credentials; an assertion carrying ``target_audience`` asks for an ID token, as
+  ``google.oauth2.service_account.IDTokenCredentials`` does). Replies ``access_token`` /
+  ``id_token``.
+- ``GET /computeMetadata/v1/instance/service-accounts/default/identity?audience=A``
+  (the metadata server, for ``compute_engine`` credentials): the raw ID token.
+- ``POST /v1/token`` (STS token exchange, ``external_account`` credentials): replies
+  ``access_token``.
+- ``POST /v1/projects/-/serviceAccounts/EMAIL:generateIdToken`` and ``:generateAccessToken``
+  (IAM Credentials v1): need ``Authorization: Bearer <access token issued here>``; reply
+  ``{"token"}`` / ``{"accessToken", "expireTime"}``.
+
+Tokens are JWTs signed HS256 with a per-state-folder key (``standin-iam.key``), so the
+stand-in can verify its own ID tokens in :func:`invoker_denial`: a request to a service or
+tag URL without an ID token gets 403, one whose token is invalid or whose ``aud`` is not
+the service URL (or one of the service's ``customAudiences``, or the tag URL itself) gets
+401, as Cloud Run's invoker check does
+("an audience claim matching the receiving service's *.run.app URL", Cloud Run docs,
+configuring/custom-audiences; custom audiences apply to all serving revisions).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from nbaops.local.cloudrun_state import StandInApiError
+
+KEY_NAME = "standin-iam.key"
+ISSUER = "https://accounts.google.com"
+TOKEN_LIFETIME_S = 3600
+# The service account a workload on Cloud Run / GCE runs as, seen through the metadata server.
+METADATA_ACCOUNT = "nbaops-runtime@nbaops-local.iam.gserviceaccount.com"
+_SA_EMAIL_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$")
+_IAM_PATH_RE = re.compile(
+    r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts/(?P<email>[^/:]+)"
+    r":(?P<method>generateIdToken|generateAccessToken)$"
+)
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signing_key(home: Path) -> bytes:
+    """The state folder's token key, created once (shared by every process of ``home``)."""
+    path = Path(home) / KEY_NAME
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_bytes(32)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(key)
+    try:
+        os.link(tmp, path)  # atomic: the first process to link wins, the others read it
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes()
+
+
+def mint(home: Path, claims: dict[str, Any], *, now: float | None = None) -> str:
+    """A signed JWT with ``iat``/``exp`` added."""
+    issued = int(time.time() if now is None else now)
+    payload = {"iss": ISSUER, "iat": issued, "exp": issued + TOKEN_LIFETIME_S, **claims}
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = _b64(json.dumps(payload, sort_keys=True).encode())
+    signature = hmac.new(signing_key(home), f"{header}.{body}".encode(), hashlib.sha256)
+    return f"{header}.{body}.{_b64(signature.digest())}"
+
+
+def verify(home: Path, token: str, *, now: float | None = None) -> dict[str, Any] | None:
+    """The claims of a token this stand-in issued and that has not expired, else None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    expected = hmac.new(signing_key(home), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256)
+    try:
+        if not hmac.compare_digest(_unb64(parts[2]), expected.digest()):
+            return None
+        claims = json.loads(_unb64(parts[1]))
+    except ValueError:
+        return None
+    if not isinstance(claims, dict):
+        return None
+    if float(claims.get("exp", 0)) <= (time.time() if now is None else now):
+        return None
+    return claims
+
+
+def _unverified_claims(assertion: str) -> dict[str, Any]:
+    """The payload of a client-signed JWT assertion (the stand-in holds no client keys)."""
+    parts = assertion.split(".")
+    try:
+        claims = json.loads(_unb64(parts[1])) if len(parts) == 3 else None
+    except ValueError:
+        claims = None
+    if not isinstance(claims, dict):
+        raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_grant: malformed assertion")
+    return claims
+
+
+def _access_token(home: Path, principal: str) -> dict[str, Any]:
+    return {
+        "access_token": mint(home, {"sub": principal, "kind": "access"}),
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME_S,
+    }
+
+
+def _id_token(home: Path, email: str, audience: str, include_email: bool = True) -> str:
+    claims: dict[str, Any] = {"aud": audience, "sub": email, "kind": "id", "azp": email}
+    if include_email:
+        claims.update(email=email, email_verified=True)
+    return mint(home, claims)
+
+
+def metadata_account_info() -> dict[str, Any]:
+    """``instance/service-accounts/default/?recursive=true``."""
+    return {
+        "email": METADATA_ACCOUNT,
+        "aliases": ["default"],
+        "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+    }
+
+
+def metadata_id_token(home: Path, audience: str) -> str:
+    """The metadata server's ``instance/service-accounts/default/identity`` answer."""
+    return _id_token(home, METADATA_ACCOUNT, audience)
+
+
+def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
+    """``POST /token``: refresh-token and JWT-bearer grants."""
+    grant = form.get("grant_type", "")
+    if grant == "refresh_token":
+        if not form.get("refresh_token") or not form.get("client_id"):
+            raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_request: refresh_token")
+        return _access_token(home, f"user:{form['client_id']}")
+    if grant == JWT_BEARER:
+        claims = _unverified_claims(form.get("assertion", ""))
+        email = str(claims.get("iss", ""))
+        if not _SA_EMAIL_RE.match(email):
+            raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_grant: unknown issuer")
+        if claims.get("target_audience"):
+            return {"id_token": _id_token(home, email, str(claims["target_audience"]))}
+        return _access_token(home, f"serviceAccount:{email}")
+    raise StandInApiError(400, "INVALID_ARGUMENT", f"unsupported_grant_type: {grant!r}")
+
+
+def sts_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
+    """``POST /v1/token``: Workload Identity Federation token exchange."""
+    if form.get("grant_type") != TOKEN_EXCHANGE or not form.get("subject_token"):
+        raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_request: token exchange")
+    audience = form.get("audience", "")
+    reply = _access_token(home, f"principal://{audience.removeprefix('//')}")
+    reply["issued_token_type"] = "urn:ietf:params:oauth:token-type:access_token"
+    return reply
+
+
+def _self_signed_principal(token: str) -> str | None:
+    """A service account's self-signed JWT (``iss == sub`` = its email, unexpired).
+
+    Google client libraries send these instead of access tokens for service-account keys
+    (``with_always_use_jwt_access``). Google verifies the signature against the account's
+    public keys; the stand-in has no key registry, so it checks the claims only.
+    """
+    try:
+        claims = _unverified_claims(token)
+    except StandInApiError:
+        return None
+    email = str(claims.get("iss", ""))
+    if claims.get("sub") != email or not _SA_EMAIL_RE.match(email):
+        return None
+    if float(claims.get("exp", 0)) <= time.time():
+        return None
+    return f"serviceAccount:{email}"
+
+
+def caller(home: Path, authorization: str | None) -> str:
+    """The principal behind a bearer access token issued here, or 401."""
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    claims = verify(home, token) if token else None
+    if claims is None and token:
+        principal = _self_signed_principal(token)
+        if principal is not None:
+            return principal
+    if claims is None or claims.get("kind") != "access":
+        raise StandInApiError(
+            401,
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+        )
+    return str(claims["sub"])
+
+
+def is_iam_path(path: str) -> bool:
+    return _IAM_PATH_RE.match(path) is not None
+
+
+def iam_credentials(
+    home: Path, path: str, authorization: str | None, body: dict[str, Any]
+) -> dict[str, Any]:
+    """``POST …/serviceAccounts/EMAIL:generateIdToken|generateAccessToken``."""
+    match = _IAM_PATH_RE.match(path)
+    if match is None:
+        raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
+    caller(home, authorization)
+    email = match.group("email")
+    if match.group("project") != "-":
+        raise StandInApiError(
+            400, "INVALID_ARGUMENT", "The project must be '-' (projects/-/serviceAccounts/…)"
+        )
+    if not _SA_EMAIL_RE.match(email):
+        raise StandInApiError(404, "NOT_FOUND", f"Service account {email} not found.")
+    if match.group("method") == "generateIdToken":
+        audience = body.get("audience")
+        if not isinstance(audience, str) or not audience:
+            raise StandInApiError(400, "INVALID_ARGUMENT", "audience is required")
+        return {"token": _id_token(home, email, audience, bool(body.get("includeEmail")))}
+    expire = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + TOKEN_LIFETIME_S))
+    token = mint(home, {"sub": f"serviceAccount:{email}", "kind": "access"})
+    return {"accessToken": token, "expireTime": expire}
+
+
+def invoker_denial(
+    home: Path, authorization: str | None, audiences: list[str], invokers: list[str] | None = None
+) -> tuple[int, str] | None:
+    """Why a request to a service URL is refused, as (HTTP status, reason); None = allowed.
+
+    Like Cloud Run: no token → 403; a token that is invalid, expired or audienced for
+    another URL → 401 (a wrong custom-host audience "is rejected with 401 Unauthorized",
+    GoogleCloudPlatform/cloud-networking-solutions#78); a valid token of a caller without
+    ``run.routes.invoke`` → 403. ``invokers``: the emails holding ``roles/run.invoker``
+    (a service's private ``_invokers``); None = every authenticated caller.
+    """
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    if not token:
+        return 403, "no ID token: the request has no Authorization: Bearer header"
+    claims = verify(home, token)
+    if claims is None or claims.get("kind") != "id":
+        return 401, "the bearer token is not a valid, unexpired ID token"
+    if claims.get("aud") not in audiences:
+        return 401, f"ID token audience {claims.get('aud')!r} is not one of {audiences}"
+    if invokers is not None and claims.get("email") not in invokers:
+        return 403, f"{claims.get('email')} does not have run.routes.invoke on this service"
+    return None

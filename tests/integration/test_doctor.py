@@ -1,0 +1,115 @@
+"""``inv doctor``: the read-only preflight against the stand-in, and with unusable credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import deploy_world
+import pytest
+from deploy_world import DeployWorld
+
+from nbaops.doctor import run_doctor
+from nbaops.verdict import Verdict, exit_code_for
+
+pytestmark = pytest.mark.integration
+
+dworld = deploy_world.dworld  # the fixture
+
+REPO = Path(__file__).resolve().parents[2]
+NAMES = {
+    "credentials",
+    "project",
+    "service",
+    "permissions",
+    "id_token",
+    "dataset",
+    "table_schema",
+}
+
+
+def test_doctor_passes_on_the_local_profile_and_changes_nothing(dworld: DeployWorld) -> None:
+    mark = len(dworld.requests())
+    report = run_doctor(dworld.context())
+    failing = [(c.name, c.service, c.message) for c in report.checks if c.verdict != "PASS"]
+    assert report.verdict is Verdict.PASS, failing
+    assert exit_code_for(report.verdict) == 0
+    assert {c.name for c in report.checks} == NAMES
+    services = {c.service for c in report.checks if c.name == "id_token"}
+    assert services == set(dworld.context().config.service_names)
+    # the ID token went through user ADC → IAM Credentials generateIdToken, like prod
+    assert any("generateIdToken" in r["path"] for r in dworld.requests()[mark:])
+    assert dworld.mutating(mark) == []  # read-only: token requests are not mutations
+    assert set(report.not_applicable) == {"slack_secret", "scheduler_job", "github_issues"}
+    document = report.to_json()
+    assert all(c["fix"] for c in document["checks"])
+
+
+def test_a_drifted_table_is_named_and_fails(dworld: DeployWorld) -> None:
+    dworld.wh.execute("ALTER TABLE nba_ops.deploys DROP COLUMN outcome")
+    report = run_doctor(dworld.context())
+    drifted = [c for c in report.checks if c.name == "table_schema" and c.verdict != "PASS"]
+    assert [c.service for c in drifted] == ["nba_ops.deploys"]
+    assert drifted[0].verdict is Verdict.FAIL and drifted[0].details["rules"]
+    assert exit_code_for(report.verdict) == 1
+
+
+def _doctor_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "doctor", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "adc", [None, '{"type": "authorized_user"}', "not json"], ids=["missing", "invalid", "garbage"]
+)
+def test_unusable_credentials_answer_one_json_document_and_exit_3(
+    tmp_path: Path, adc: str | None
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GOOGLE_"))}
+    env["NBAOPS_HOME"] = str(tmp_path / "home")
+    path = tmp_path / "adc.json"
+    if adc is not None:
+        path.write_text(adc)
+    env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
+    # no metadata server either: google.auth must not find credentials elsewhere
+    env["GCE_METADATA_HOST"] = "127.0.0.1:9"
+    env["GCE_METADATA_IP"] = "127.0.0.1:9"
+    done = _doctor_process(env, "--profile", "prod", "--json")
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    document: dict[str, Any] = json.loads(done.stdout)  # exactly one JSON document
+    assert document["verdict"] == "ERROR"
+    credentials = document["checks"][0]
+    assert credentials["name"] == "credentials" and credentials["verdict"] == "ERROR"
+    assert "application-default login" in credentials["fix"]
+    assert all(c["verdict"] == "ERROR" for c in document["checks"] if c["name"] != "github_issues")
+
+
+def test_a_missing_grant_and_a_refused_invoker_are_proved_failures(dworld: DeployWorld) -> None:
+    from nbaops.doctor import check_id_token, check_permissions
+    from nbaops.local.cloudrun_state import load_state, save_state, service_name
+
+    state = load_state(dworld.standin.home)
+    svc = state["services"][service_name("nbaops-local", "us-west2", "grading-service")]
+    svc["_denied_permissions"] = ["run.services.update"]
+    svc["_invokers"] = ["someone-else@nbaops-local.iam.gserviceaccount.com"]
+    save_state(dworld.standin.home, state)
+    ctx = dworld.context()
+    permissions = check_permissions(ctx, "grading-service")
+    assert permissions.verdict is Verdict.FAIL
+    assert permissions.details["missing"] == ["run.services.update"]
+    assert "roles/run.developer" in permissions.details["fix"]
+    refused = check_id_token(ctx, "grading-service")
+    assert refused.verdict is Verdict.FAIL and "HTTP 403" in refused.message
+    assert "roles/run.invoker" in refused.details["fix"]
+    assert check_id_token(ctx, "phase3-processors").verdict is Verdict.PASS

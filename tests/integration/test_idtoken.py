@@ -1,0 +1,288 @@
+"""ID tokens for every credential kind, minted against the stand-in, and its invoker check.
+
+Each credential is built from the JSON of GOOGLE_APPLICATION_CREDENTIALS with the
+constructors ADC's loader (``google.auth._default``) calls for its ``type``, with its
+token/STS/IAM endpoints on 127.0.0.1. What google-auth does per kind (google-auth 2.x):
+- ``service_account``: ``service_account.IDTokenCredentials`` signs a JWT with
+  ``target_audience`` and exchanges it at the key's ``token_uri`` for an ID token.
+- ``impersonated_service_account``: ``impersonated_credentials.IDTokenCredentials`` calls IAM
+  Credentials ``generateIdToken`` at a fixed googleapis URL (not switchable), so nbaops
+  calls the same method through its adapter, authorized by the source credentials.
+- ``compute_engine`` (Cloud Run jobs, GCE): the metadata server's identity endpoint
+  (the stand-in serves it; ``_metadata._GCE_METADATA_HOST`` points there).
+- ``authorized_user`` and ``external_account``: no ID-token support at all
+  (``id_token.fetch_id_token`` refuses them); nbaops calls ``generateIdToken`` for the
+  configured invoker account.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import STANDIN_INVOKER, STANDIN_PROJECT, STANDIN_REGION, standin_prober
+
+from nbaops.adapters.credentials import standin_user_credentials
+from nbaops.adapters.errors import CredentialsError
+from nbaops.adapters.health import HealthProber
+from nbaops.adapters.idtoken import IdTokenSource, credential_kind, service_audience
+from nbaops.errors import ConfigError
+from nbaops.local import iam_standin, run_urls
+from nbaops.local.cloudrun_state import load_state, save_state, service_name
+from nbaops.local.standin import StandIn
+
+pytestmark = pytest.mark.integration
+
+SA_EMAIL = "nbaops-ci@nbaops-local.iam.gserviceaccount.com"
+TARGET = "nbaops-deployer@nbaops-local.iam.gserviceaccount.com"
+AUDIENCE = run_urls.service_url(STANDIN_PROJECT, STANDIN_REGION, "grading-service")
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def _private_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _service_account_info(server: StandIn, email: str = SA_EMAIL) -> dict[str, Any]:
+    return {
+        "type": "service_account",
+        "project_id": STANDIN_PROJECT,
+        "private_key_id": "k1",
+        "private_key": _private_key_pem(),
+        "client_email": email,
+        "client_id": "1234567890",
+        "token_uri": f"{server.url}/token",
+    }
+
+
+def _load(info: dict[str, Any]) -> Any:
+    from google.auth import identity_pool, impersonated_credentials
+    from google.oauth2 import service_account
+
+    scopes = ["https://www.googleapis.com/auth/cloud-platform"]
+    if info["type"] == "external_account":
+        return identity_pool.Credentials.from_info(info, scopes=scopes)
+    if info["type"] == "impersonated_service_account":
+        return impersonated_credentials.Credentials.from_impersonated_service_account_info(
+            info, scopes=scopes
+        )
+    return service_account.Credentials.from_service_account_info(info, scopes=scopes)
+
+
+def _assert_invokes(server: StandIn, tokens: IdTokenSource, email: str) -> None:
+    token = tokens.token(AUDIENCE)
+    claims = _claims(token)
+    assert claims["aud"] == AUDIENCE and claims["email"] == email
+    prober = HealthProber(tokens, route=lambda url: run_urls.local_route(server.url, url))
+    assert prober.probe(AUDIENCE + "/health").status == 200
+
+
+def test_service_account_key_mints_its_own_id_token(standin: StandIn) -> None:
+    creds = _load(_service_account_info(standin))
+    assert credential_kind(creds) == "service_account"
+    tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER)
+    _assert_invokes(standin, tokens, SA_EMAIL)  # itself, not the invoker account
+    token_requests = [r for r in StandIn.requests(standin.home) if r["path"] == "/token"]
+    assert len(token_requests) == 1  # one JWT-bearer grant with target_audience, no IAM call
+    assert not [r for r in StandIn.requests(standin.home) if "generateIdToken" in r["path"]]
+
+
+def test_impersonated_credentials_mint_for_the_impersonated_account(standin: StandIn) -> None:
+    info = {
+        "type": "impersonated_service_account",
+        "service_account_impersonation_url": (
+            f"{standin.url}/v1/projects/-/serviceAccounts/{TARGET}:generateAccessToken"
+        ),
+        "delegates": [],
+        "source_credentials": _service_account_info(standin),
+    }
+    creds = _load(info)
+    assert credential_kind(creds) == "impersonated"
+    tokens = IdTokenSource(creds, iam_endpoint=standin.url)
+    assert tokens.target_account() == TARGET
+    _assert_invokes(standin, tokens, TARGET)
+    paths = [r["path"] for r in StandIn.requests(standin.home)]
+    assert f"/v1/projects/-/serviceAccounts/{TARGET}:generateIdToken" in paths
+
+
+def test_user_adc_mints_through_the_invoker_account(standin: StandIn) -> None:
+    creds = standin_user_credentials(standin.url)
+    assert credential_kind(creds) == "authorized_user"
+    tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER, iam_endpoint=standin.url)
+    _assert_invokes(standin, tokens, STANDIN_INVOKER)
+    assert tokens.plan().startswith(f"IAM Credentials generateIdToken for {STANDIN_INVOKER}")
+
+
+def test_user_adc_without_an_invoker_account_is_a_config_error_with_the_fix(
+    standin: StandIn,
+) -> None:
+    tokens = IdTokenSource(standin_user_credentials(standin.url), iam_endpoint=standin.url)
+    with pytest.raises(ConfigError, match="invoker_service_account"):
+        tokens.token(AUDIENCE)
+    probe = HealthProber(tokens).probe(AUDIENCE + "/health")
+    assert probe.status is None and "invoker_service_account" in (probe.error or "")
+
+
+def _external_account_info(server: StandIn, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    subject = tmp_path / "oidc-token"
+    subject.write_text("github-actions-oidc-token")
+    return {
+        "type": "external_account",
+        "audience": (
+            "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/gh/"
+            "providers/github"
+        ),
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": f"{server.url}/v1/token",
+        "credential_source": {"file": str(subject)},
+        **extra,
+    }
+
+
+def test_workload_identity_mints_through_the_invoker_account(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    creds = _load(_external_account_info(standin, tmp_path))
+    assert credential_kind(creds) == "external_account"
+    tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER, iam_endpoint=standin.url)
+    _assert_invokes(standin, tokens, STANDIN_INVOKER)
+    assert "/v1/token" in [r["path"] for r in StandIn.requests(standin.home)]  # STS exchange
+
+
+def test_workload_identity_with_impersonation_uses_that_account_by_default(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    info = _external_account_info(
+        standin,
+        tmp_path,
+        service_account_impersonation_url=(
+            f"{standin.url}/v1/projects/-/serviceAccounts/{TARGET}:generateAccessToken"
+        ),
+    )
+    tokens = IdTokenSource(_load(info), iam_endpoint=standin.url)
+    assert tokens.target_account() == TARGET
+    _assert_invokes(standin, tokens, TARGET)
+
+
+def test_anonymous_credentials_cannot_mint() -> None:
+    from google.auth.credentials import AnonymousCredentials
+
+    tokens = IdTokenSource(AnonymousCredentials())  # type: ignore[no-untyped-call]
+    assert credential_kind(tokens.credentials) == "anonymous"
+    with pytest.raises(CredentialsError, match="application-default login"):
+        tokens.token(AUDIENCE)
+
+
+def test_generate_id_token_needs_an_access_token_from_the_caller(standin: StandIn) -> None:
+    from google.oauth2.credentials import Credentials
+
+    from nbaops.adapters.iamcredentials import IamCredentials
+
+    expiry = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=1)
+    iam = IamCredentials(Credentials(token="not-issued-by-google", expiry=expiry), standin.url)
+    # the stand-in answers 401; the transport then tries to refresh and cannot
+    with pytest.raises(CredentialsError, match="application-default login"):
+        iam.generate_id_token(STANDIN_INVOKER, AUDIENCE)
+    assert [r for r in StandIn.requests(standin.home) if "generateIdToken" in r["path"]]
+
+
+# ---------------------------------------------------------------- invoker check
+
+
+def test_invoker_check_refuses_missing_or_wrongly_audienced_tokens(standin: StandIn) -> None:
+    route = lambda url: run_urls.local_route(standin.url, url)  # noqa: E731
+    anonymous = HealthProber(route=route).probe(AUDIENCE + "/health")
+    assert anonymous.status == 403 and "no ID token" in anonymous.body
+    tokens = IdTokenSource(
+        standin_user_credentials(standin.url),
+        invoker_service_account=STANDIN_INVOKER,
+        iam_endpoint=standin.url,
+    )
+    other = run_urls.service_url(STANDIN_PROJECT, STANDIN_REGION, "prediction-worker")
+    wrong = HealthProber(tokens, route=route).probe(AUDIENCE + "/health", audience=other)
+    assert wrong.status == 401 and "audience" in wrong.body
+    forged = iam_standin.mint(standin.home, {"aud": AUDIENCE, "kind": "id"})[:-4] + "AAAA"
+    denial = iam_standin.invoker_denial(standin.home, f"Bearer {forged}", [AUDIENCE])
+    assert denial is not None and denial[0] == 401
+    assert HealthProber(tokens, route=route).probe(AUDIENCE + "/health").status == 200
+
+
+def test_custom_audience_and_tag_urls(standin: StandIn) -> None:
+    state = load_state(standin.home)
+    full = service_name(STANDIN_PROJECT, STANDIN_REGION, "grading-service")
+    state["services"][full]["customAudiences"] = ["https://grading.nba.example"]
+    save_state(standin.home, state)
+    prober = standin_prober(standin)
+    custom = prober.probe(AUDIENCE + "/health", audience="https://grading.nba.example")
+    assert custom.status == 200
+    # a tag URL's default audience is the service URL (custom audiences and the run.app URL
+    # apply to every revision of the service)
+    tag = run_urls.tag_url(STANDIN_PROJECT, STANDIN_REGION, "grading-service", "candidate")
+    assert service_audience(tag + "/health") == AUDIENCE
+    assert prober.probe(tag + "/health").status == 404  # authorized; no revision has the tag
+
+
+def test_run_app_hosts_parse_back_to_their_service() -> None:
+    tag = run_urls.tag_url("nba-props-platform", "us-west2", "prediction-worker", "candidate")
+    host = run_urls.parse_host(tag.removeprefix("https://"))
+    assert host is not None and (host.service, host.tag) == ("prediction-worker", "candidate")
+    assert run_urls.parse_host("example.com") is None
+    assert run_urls.local_route("http://127.0.0.1:1", "https://example.com/x") == (
+        "https://example.com/x",
+        None,
+    )
+
+
+def test_compute_engine_credentials_use_the_metadata_identity_endpoint(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from google.auth import compute_engine
+    from google.auth.compute_engine import _metadata
+
+    # GCE_METADATA_HOST is read when google-auth is imported: set the module's copy
+    monkeypatch.setattr(_metadata, "_GCE_METADATA_HOST", standin.url.removeprefix("http://"))
+    creds = compute_engine.Credentials()  # type: ignore[no-untyped-call]
+    assert credential_kind(creds) == "compute_engine"
+    tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER)
+    _assert_invokes(standin, tokens, iam_standin.METADATA_ACCOUNT)
+    assert tokens.plan() == "the metadata server's identity endpoint"
+
+
+def test_a_cached_token_is_reused_until_close_to_expiry(standin: StandIn) -> None:
+    import time
+
+    from nbaops.adapters import idtoken
+
+    now = [time.time()]
+    tokens = IdTokenSource(
+        standin_user_credentials(standin.url),
+        invoker_service_account=STANDIN_INVOKER,
+        iam_endpoint=standin.url,
+        clock=lambda: now[0],
+    )
+    first = tokens.token(AUDIENCE)
+    assert tokens.token(AUDIENCE) == first  # cached: one generateIdToken call
+
+    def minted() -> int:
+        return len([r for r in StandIn.requests(standin.home) if "generateIdToken" in r["path"]])
+
+    assert minted() == 1
+    now[0] = _claims(first)["exp"] - idtoken.REFRESH_MARGIN_S + 1
+    tokens.token(AUDIENCE)
+    assert minted() == 2  # minted again before the hour runs out
