@@ -11,6 +11,7 @@ from invoke.collection import Collection
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import docs as docs_tasks
+from nbaops.cli import flags
 from nbaops.cli import drift as drift_tasks
 from nbaops.cli import regression as regression_tasks
 from nbaops.cli import sandbox, services
@@ -24,3 +25,6 @@ for module in (services, check_tasks, drift_tasks, deploy_tasks, regression_task
         ns.add_task(task)
 for collection in (sandbox.ns, slack_tasks.ns, schedule_tasks.ns, docs_tasks.ns):
     ns.add_collection(collection)
+
+# One short flag per long flag across every task (nbaops.cli.flags.SHORT_FLAGS).
+flags.apply(ns)

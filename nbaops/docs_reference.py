@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from nbaops.doclinks import DAILY_VALIDATION, playbook_page
+
 if TYPE_CHECKING:
     from invoke.collection import Collection
 
@@ -59,7 +61,6 @@ BEGIN_RE = re.compile(
     r"<!-- BEGIN generated:(?P<kind>" + "|".join(BLOCK_KINDS) + r") (?P<arg>[A-Za-z0-9_.-]+) -->"
 )
 END_MARK = "<!-- END generated -->"
-DAILY_VALIDATION = "daily_validation"
 
 # BigQuery types of the named query parameters the checks use (documentation only).
 PARAM_TYPES = {
@@ -81,10 +82,8 @@ PARAM_TYPES = {
 
 
 def playbook_path(check_id: str) -> str:
-    """The playbook of a check, relative to ``docs/``."""
-    if check_id == DAILY_VALIDATION:
-        return "playbooks/validate-daily.md"
-    return f"playbooks/{check_id.replace('_', '-')}.md"
+    """The playbook of a check, relative to ``docs/`` (:func:`nbaops.doclinks.playbook_page`)."""
+    return playbook_page(check_id)
 
 
 def runbook_path(service: str) -> str:
