@@ -80,7 +80,7 @@ REGISTRY: dict[str, CheckSpec] = {
 UNITS: dict[str, str] = {
     "lines_coverage": "%",
     "grading_completeness": "%",
-    "recent_predictions": "% of expected",
+    "recent_predictions": "predictions",  # "% of expected" when batches state a count
     "batch_errors": "failed batches",
     "processor_heartbeats": "min",
     "shot_zones": "%",

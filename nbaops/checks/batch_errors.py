@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, duration_text, jsonable
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.verdict import CheckResult, Finding, Verdict
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -146,4 +146,15 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         problems.append(f"{errors} batch error(s)")
     summary = "; ".join(problems) if problems else "no failures, no errors"
     message = f"{len(batches)} batch(es) in the last {window_text}: {summary} ({verdict.value})"
-    return m.result(verdict, len(failed), threshold, message, details)
+    result = m.result(verdict, len(failed), threshold, message, details)
+    violating = {str(v["batch_id"]) for v in violations if int(v["violations"])}
+    result.findings = [
+        Finding(
+            f"batch {b['batch_id']} ({b['scheduled_slot']} ET) {b['status']}, "
+            f"{int(b['error_count'] or 0)} error(s)"
+            + (f", {mode} violations" if str(b["batch_id"]) in violating else ""),
+            b in failed or bool(b["error_count"]) or str(b["batch_id"]) in violating,
+        )
+        for b in batches
+    ]
+    return result

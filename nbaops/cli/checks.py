@@ -75,9 +75,7 @@ def system_health(
     finish(action, profile=profile, json_output=json, debug=debug)
 
 
-@task(
-    help={"date": DATE_HELP.format(default="today"), "details": DETAILS_HELP, **COMMON_HELP}
-)
+@task(help={"date": DATE_HELP.format(default="today"), "details": DETAILS_HELP, **COMMON_HELP})
 def check_lines(
     c: object,
     date: str | None = None,
