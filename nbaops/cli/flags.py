@@ -60,6 +60,7 @@ SHORT_FLAGS: dict[str, str] = {
     "no_test": "x",
     "timeout": "W",
     "query": "q",
+    "param": "P",
 }
 
 
