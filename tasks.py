@@ -11,10 +11,9 @@ from invoke.collection import Collection
 from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import docs as docs_tasks
-from nbaops.cli import flags
 from nbaops.cli import drift as drift_tasks
+from nbaops.cli import flags, sandbox, services
 from nbaops.cli import regression as regression_tasks
-from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.cli import schema as schema_tasks
 from nbaops.cli import slack as slack_tasks

@@ -6,7 +6,6 @@ from collections import defaultdict
 from pathlib import Path
 
 from invoke.collection import Collection
-
 from invoke.loader import FilesystemLoader
 
 from nbaops.cli.flags import SHORT_FLAGS
