@@ -252,7 +252,9 @@ class CloudRun:
     def service_path(self, service: str) -> str:
         return f"{self.location}/services/{service}"
 
-    def _guard(self, what: str, service: str, call: Callable[[], T]) -> T:
+    def _guard(
+        self, what: str, service: str, call: Callable[[], T], deadline_s: float | None = None
+    ) -> T:
         """Run one client call; map every failure to a one-line CloudRunError."""
         import concurrent.futures
 
@@ -260,9 +262,14 @@ class CloudRun:
         from google.api_core import exceptions as gexc
         from google.auth import exceptions as auth_exc
 
+        from nbaops.heartbeat import heartbeat
+
         where = f"{self.project}/{self.region}"
+        # A request may take timeout_s (with retries, more); an update waits for its
+        # operation up to lro_timeout_s: say so every 10 s instead of going silent.
         try:
-            return call()
+            with heartbeat(f"Cloud Run {what} {service}".rstrip(), deadline_s or self.timeout_s):
+                return call()
         except gexc.NotFound as exc:
             raise CloudRunError(
                 f"Cloud Run {what}: service {service!r} not found in {where}: {api_error_text(exc)}"
@@ -440,7 +447,9 @@ class CloudRun:
                     f"Cloud Run {what} {service}: operation failed: {api_error_text(exc)}"
                 ) from exc
 
-        return self._service_info(self._guard(what, service, call))
+        return self._service_info(
+            self._guard(what, service, call, deadline_s=self.timeout_s + self.lro_timeout_s)
+        )
 
     def deploy_revision(
         self,

@@ -169,7 +169,10 @@ def _cloud_build(request: dict[str, Any]) -> str:  # pragma: no cover - needs a 
         operation: Any = client.create_build(
             project_id=project, build=build, parent=request["parent"]
         )
-        result = operation.result(timeout=request["timeout_s"] + 60)
+        from nbaops.heartbeat import heartbeat
+
+        with heartbeat(f"Cloud Build of {request['images'][0]}", request["timeout_s"] + 60):
+            result = operation.result(timeout=request["timeout_s"] + 60)
     except Exception as exc:
         raise ImageBuildError(f"Cloud Build failed: {type(exc).__name__}: {exc}") from exc
     status = cloudbuild_v1.Build.Status(result.status)

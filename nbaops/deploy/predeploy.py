@@ -452,17 +452,20 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
         )
     env = dict(os.environ)
     env["NBAOPS_PREDEPLOY_TESTS"] = "1"
+    from nbaops.heartbeat import heartbeat
+
     try:
-        proc = subprocess.run(  # an argument list from the config, never a shell
-            argv,
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        with heartbeat(f"tests: {command}", timeout_s):
+            proc = subprocess.run(  # an argument list from the config, never a shell
+                argv,
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
     except FileNotFoundError:
         return _result(
             "tests",
