@@ -60,7 +60,8 @@ def reset(
 @task(
     help={
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
-        "batch-errors, error-logs, next-revision-degraded, or a stand-in API fault "
+        "batch-errors, error-logs, next-revision-degraded, drift (commits merged to the "
+        "sandbox's platform repository and not deployed), or a stand-in API fault "
         "(http-4xx, http-5xx, timeout, lro-fail, health-5xx, health-timeout, logging-error).",
         "service": "Service the fault applies to (defaults per fault; required by none).",
         **COMMON_HELP,
