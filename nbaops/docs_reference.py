@@ -563,7 +563,16 @@ def hook_docs(root: Path) -> list[HookDoc]:
     return out
 
 
-def render_hooks(hooks: Sequence[HookDoc]) -> str:
+def hook_source(root: Path) -> tuple[str, str]:
+    """(repo URL, rev) for a service repository's pre-commit config, from pyproject.toml."""
+    import tomllib
+
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return str(project["urls"]["Repository"]), f"v{project['version']}"
+
+
+def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", "<rev>")) -> str:
+    repo_url, rev = source
     lines = [
         HEADER.format(cmd=REGENERATE, source=".pre-commit-hooks.yaml and the hooks' parsers"),
         "# Hook reference",
@@ -575,13 +584,20 @@ def render_hooks(hooks: Sequence[HookDoc]) -> str:
         "determine. The rule catalog is [schema rules](../schema-rules.md).",
         "",
         "```yaml",
-        "# .pre-commit-config.yaml of a service repository",
+        "# .pre-commit-config.yaml of a service repository (copy as is)",
         "repos:",
-        "  - repo: <this repository>",
-        "    rev: <tag or sha>",
+        f"  - repo: {repo_url}",
+        f"    rev: {rev}",
         "    hooks:",
         *[f"      - id: {hook.id}" for hook in hooks],
         "```",
+        "",
+        "`pre-commit install` once in that repository. A first commit has no base to "
+        "compare with: `bq-schema-breaking` then lints only. `sql-schema-refs` scans every "
+        "`*.py` below the repository (tests, virtualenvs and build output skipped); narrow "
+        "or widen it with `args: [--glob, 'services/**/*.py', --exclude, 'scripts/**']`. "
+        "Every failure prints the rule's anchor in [schema rules](../schema-rules.md) and, "
+        "for breaking-change rules, the `schema_rules.waivers` entry that waives it.",
     ]
     for hook in hooks:
         lines += ["", f"## {hook.id}", "", hook.description, ""]
@@ -799,7 +815,7 @@ def build(root: Path) -> dict[Path, str]:
     pages: dict[Path, str] = {
         docs / "reference" / "tasks.md": render_tasks(task_docs(load_tasks(root))),
         docs / "reference" / "checks.md": render_checks(check_docs(), configs),
-        docs / "reference" / "hooks.md": render_hooks(hook_docs(root)),
+        docs / "reference" / "hooks.md": render_hooks(hook_docs(root), hook_source(root)),
         docs / "reference" / "services.md": render_services(configs),
     }
     for page in sorted(docs.rglob("*.md")):
