@@ -96,7 +96,7 @@ class CheckGroup:
 
 
 # Where identical ERRORs of several checks (credentials, network) are explained.
-TROUBLESHOOTING = "docs/troubleshooting.md"
+TROUBLESHOOTING = "docs/troubleshooting.md#every-check-is-error"
 
 
 def group_checks(checks: list[CheckResult]) -> list[CheckGroup]:

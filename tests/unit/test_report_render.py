@@ -91,7 +91,7 @@ def test_identical_errors_collapse_into_one_line_naming_the_checks() -> None:
         "ERROR lines_coverage, grading_completeness, shot_zones "
         "[phase4-processors, grading-service, phase3-processors] (3 checks)"
     )
-    assert msg in errors[0] and "docs/troubleshooting.md" in errors[0]
+    assert msg in errors[0] and "docs/troubleshooting.md#every-check-is-error" in errors[0]
     assert lines[-1] == "ERROR system-health: 4 ERROR"
 
 
