@@ -94,6 +94,10 @@ class PredeployResult:
         return [c for c in self.checks if c.verdict in (Verdict.FAIL, Verdict.ERROR)]
 
 
+# The page a failing checklist item points at (every report names the doc to open).
+PREDEPLOY_DOC = "docs/deploy.md#the-pre-deploy-checklist"
+
+
 def _result(
     name: str,
     service: str,
@@ -113,6 +117,7 @@ def _result(
         message=message,
         query=query,
         details=details or {},
+        doc=PREDEPLOY_DOC,
     )
 
 

@@ -125,3 +125,11 @@ def test_stdout_console_off_a_terminal_never_wraps() -> None:
     assert not sys.stdout.isatty()
     console = stdout_console()
     assert console.width == PLAIN_WIDTH and console.soft_wrap
+
+
+def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
+    from nbaops.deploy.predeploy import PREDEPLOY_DOC, _result
+
+    item = _result("branch", "phase4-processors", Verdict.FAIL, "h1", "branch == main", "x", "")
+    assert item.doc == PREDEPLOY_DOC == "docs/deploy.md#the-pre-deploy-checklist"
+    assert plain(CheckReport("pre-deploy", [item]))[1].endswith(f"-> see {PREDEPLOY_DOC}")
