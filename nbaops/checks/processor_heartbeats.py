@@ -154,7 +154,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     result = m.result(verdict, value, threshold, message, details)
     result.findings = [
         Finding(
-            f"{p['processor']} ({p['service']}) "
+            f"{p['processor']} ({p.get('service') or 'unknown service'}) "
             + (
                 "no heartbeat"
                 if p["age_s"] is None
