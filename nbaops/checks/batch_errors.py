@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, duration_text, jsonable
-from nbaops.verdict import CheckResult, Finding, Verdict
+from nbaops.verdict import CheckResult, Finding, Verdict, clip
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -125,7 +125,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     if failed:
         first = failed[0]
         reason = (
-            f": {str(first['error_message']).splitlines()[0][:120]}"
+            f": {clip(str(first['error_message']).splitlines()[0], 120)}"
             if first["error_message"]
             else ""
         )

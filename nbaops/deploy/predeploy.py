@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import GitError
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.verdict import CheckResult, Verdict, clip, worst
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
@@ -500,7 +500,7 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
             Verdict.FAIL,
             proc.returncode,
             threshold,
-            f"tests failed (exit {proc.returncode}): {last[:300]}",
+            f"tests failed (exit {proc.returncode}): {clip(last, 300)}",
             command,
             {"output_tail": tail[-20:]},
         )
@@ -510,7 +510,7 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
         Verdict.PASS,
         0,
         threshold,
-        f"tests passed: {last[:300]}" if last else "tests passed",
+        f"tests passed: {clip(last, 300)}" if last else "tests passed",
         command,
     )
 
