@@ -73,6 +73,13 @@ class CheckGroup:
     """Checks shown as one line: a single check, or identical ERRORs collapsed."""
 
     checks: list[CheckResult]
+    cause: str = ""  # identical ERRORs: what they share (shown instead of each message)
+
+    @property
+    def message(self) -> str:
+        if len(self.checks) > 1 and self.cause:
+            return self.cause
+        return self.first.message
 
     @property
     def first(self) -> CheckResult:
@@ -99,17 +106,34 @@ class CheckGroup:
 TROUBLESHOOTING = "docs/troubleshooting.md#every-check-is-error"
 
 
+# Every Google client words "no Application Default Credentials" its own way; on
+# --profile prod without credentials that is one cause, so it is one line.
+NO_CREDENTIALS = (
+    "no usable Google credentials: run `gcloud auth application-default login` "
+    "(Workload Identity in CI)"
+)
+
+
+def error_cause(message: str) -> str:
+    """What identical ERRORs share: the message, or one wording for missing credentials."""
+    lowered = message.lower()
+    if "credentials" in lowered and ("not found" in lowered or "no usable" in lowered):
+        return NO_CREDENTIALS
+    return message
+
+
 def group_checks(checks: list[CheckResult]) -> list[CheckGroup]:
-    """One group per check, except ERRORs with the same message: one group naming them all."""
+    """One group per check, except ERRORs with the same cause: one group naming them all."""
     groups: list[CheckGroup] = []
     errors: dict[str, CheckGroup] = {}
     for c in checks:
         if c.verdict is Verdict.ERROR:
-            if c.message in errors:
-                errors[c.message].checks.append(c)
+            cause = error_cause(c.message)
+            if cause in errors:
+                errors[cause].checks.append(c)
                 continue
-            errors[c.message] = CheckGroup([c])
-            groups.append(errors[c.message])
+            errors[cause] = CheckGroup([c], cause)
+            groups.append(errors[cause])
         else:
             groups.append(CheckGroup([c]))
     return groups
@@ -128,7 +152,7 @@ def check_line(group: CheckGroup) -> Any:
         line.append(f" value={value_text(c.value, c.unit)}")
     if c.threshold:
         line.append(f" threshold: {c.threshold}")
-    line.append(f" ({max(x.duration_s for x in group.checks):.2f}s): {c.message}")
+    line.append(f" ({max(x.duration_s for x in group.checks):.2f}s): {group.message}")
     if c.verdict is not Verdict.PASS and group.doc:
         line.append(f" -> see {group.doc}", style="cyan")
     return line
@@ -208,7 +232,7 @@ class CheckReport:
                 verdict_text(c.verdict),
                 value_text(c.value, c.unit),
                 c.threshold,
-                c.message,
+                g.message,
                 f"{max(x.duration_s for x in g.checks):.2f}",
             )
         console.print(table)

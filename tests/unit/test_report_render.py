@@ -133,3 +133,24 @@ def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
     item = _result("branch", "phase4-processors", Verdict.FAIL, "h1", "branch == main", "x", "")
     assert item.doc == PREDEPLOY_DOC == "docs/deploy.md#the-pre-deploy-checklist"
     assert plain(CheckReport("pre-deploy", [item]))[1].endswith(f"-> see {PREDEPLOY_DOC}")
+
+
+def test_missing_credentials_worded_differently_by_each_client_are_one_line() -> None:
+    warehouse = (
+        "WarehouseError: cannot create the BigQuery client: Your default credentials were "
+        "not found. To set up Application Default Credentials, see https://example"
+    )
+    logging = (
+        "LoggingError: Cloud Logging: no usable credentials (DefaultCredentialsError); run "
+        "`gcloud auth application-default login`"
+    )
+    checks = [
+        CheckResult(f"check_{i}", "svc", Verdict.ERROR, None, "", warehouse) for i in range(6)
+    ]
+    checks += [
+        CheckResult("error_logs", f"s{i}", Verdict.ERROR, None, "", logging) for i in range(5)
+    ]
+    lines = plain(CheckReport("system-health", checks))
+    assert len(lines) == 3  # title, ONE error line, summary
+    assert "(11 checks)" in lines[1] and "gcloud auth application-default login" in lines[1]
+    assert lines[2] == "ERROR system-health: 11 ERROR"
