@@ -83,7 +83,7 @@ COVERAGE_GATES = {
 
 @nox.session(python=PYTHON)
 def regression(session: nox.Session) -> None:
-    """Prediction-quality suite on the golden set built from ../shared/data/nba."""
+    """Prediction-quality gate on the committed golden set; prints the HTML report path."""
     install_project(session)
     reports = "reports/regression"
     session.run(
@@ -93,6 +93,9 @@ def regression(session: nox.Session) -> None:
         *session.posargs,
         env={"NBAOPS_REGRESSION_REPORTS": reports, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+    # Fails when any test skipped (a gate that skipped gated nothing); prints the report
+    # path; writes the gate table to reports/regression/summary.md and $GITHUB_STEP_SUMMARY.
+    session.run("python", "-m", "nbaops.regression.ci", "--reports", reports)
 
 
 # bqemulator pins its own DuckDB and SQLGlot, so it gets a virtualenv of its own; offline it

@@ -12,18 +12,30 @@ from nbaops.cli import checks as check_tasks
 from nbaops.cli import deploy as deploy_tasks
 from nbaops.cli import docs as docs_tasks
 from nbaops.cli import drift as drift_tasks
-from nbaops.cli import flags, sandbox, services
 from nbaops.cli import regression as regression_tasks
+from nbaops.cli import sandbox, services
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.cli import schema as schema_tasks
 from nbaops.cli import slack as slack_tasks
+from nbaops.cli.program import adopt_running_program
+from nbaops.cli.short_flags import apply_short_flags
 
 ns = Collection()
-for module in (services, check_tasks, drift_tasks, deploy_tasks, regression_tasks, schema_tasks):
+for module in (services, check_tasks, drift_tasks, deploy_tasks, schema_tasks):
     for task in module.TASKS:
         ns.add_task(task)
-for collection in (sandbox.ns, slack_tasks.ns, schedule_tasks.ns, docs_tasks.ns):
+for collection in (
+    sandbox.ns,
+    slack_tasks.ns,
+    schedule_tasks.ns,
+    docs_tasks.ns,
+    regression_tasks.ns,
+):
     ns.add_collection(collection)
 
-# One short flag per long flag across every task (nbaops.cli.flags.SHORT_FLAGS).
-flags.apply(ns)
+# One short flag per long flag across every task (nbaops.cli.short_flags.SHORT_FLAGS).
+apply_short_flags(ns)
+
+# `inv` parses the tasks' flags after loading this file: bad flags, values and task names
+# then exit 2 with one line (and a JSON document with --json), like every other usage error.
+adopt_running_program()

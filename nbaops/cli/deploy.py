@@ -36,14 +36,11 @@ def _service(service: str | None) -> str:
 
 
 def _canary(text: str | None) -> int | None:
-    from nbaops.errors import UsageError
+    from nbaops.cli.flags import integer
 
     if text is None or text == "":
         return None
-    try:
-        return int(str(text).rstrip("%"))
-    except ValueError:
-        raise UsageError(f"--canary: {text!r} is not a percentage from 1 to 99") from None
+    return integer(str(text).strip().rstrip("%"), "canary", default=0, minimum=1, maximum=99)
 
 
 @task(help={"service": SERVICE_HELP, "skip_tests": SKIP_TESTS_HELP, **COMMON_HELP})
@@ -212,16 +209,16 @@ def full_deploy(
 @task(
     help={
         "service": "Only this service's deploys.",
-        "limit": "At most this many rows (default 20).",
-        "days": "Look back this many days (default 30; bounds the partition scan).",
+        "limit": "At most this many rows, 1 to 1000 (default 20).",
+        "days": "Look back this many days, 1 to 400 (default 30; bounds the partition scan).",
         **COMMON_HELP,
     }
 )
 def deploys(
     c: object,
     service: str | None = None,
-    limit: int = 20,
-    days: int = 30,
+    limit: str | None = None,
+    days: str | None = None,
     json: bool = False,
     profile: str | None = None,
     debug: bool = False,
@@ -232,7 +229,11 @@ def deploys(
     from nbaops.deploy.history import DeployHistory, recent_deploys
 
     def action(ctx: Context) -> DeployHistory:
-        return recent_deploys(ctx, service=service, limit=limit, days=days)
+        from nbaops.cli.flags import integer
+
+        rows = integer(limit, "limit", default=20, minimum=1, maximum=1000)
+        window = integer(days, "days", default=30, minimum=1, maximum=400)
+        return recent_deploys(ctx, service=service, limit=rows, days=window)
 
     finish(action, profile=profile, json_output=json, debug=debug)
 

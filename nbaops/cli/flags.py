@@ -1,85 +1,60 @@
-"""One short flag per long flag, across every task.
+"""Numeric task flags: parsed and range-checked by nbaops, never by Invoke's ``int()`` cast.
 
-Invoke picks a short flag from the first free letter of each argument, so the same long
-flag got different letters in different tasks (``--debug`` was ``-d`` next to ``--json``
-and ``-e`` next to ``--date``). Here the letter of every long flag is declared once;
-a flag not listed gets no short form. ``tasks.py`` applies it to the whole collection
-(:func:`apply`); ``tests/static/test_short_flags.py`` keeps it complete and collision-free.
+Tasks declare numeric flags as strings (``limit: str | None = None``) so that a bad value
+reaches :func:`integer`/:func:`number` and becomes one :class:`~nbaops.errors.UsageError`
+line with exit 2, instead of a ``ValueError`` traceback inside Invoke's parser.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import re
 
-from invoke.collection import Collection
-from invoke.tasks import Task
+from nbaops.errors import UsageError
 
-SHORT_FLAGS: dict[str, str] = {
-    # the common flags: the same letter in every task
-    "debug": "d",
-    "json": "j",
-    "profile": "p",
-    "service": "s",
-    "dry_run": "n",
-    "details": "v",
-    # the others, by task family
-    "date": "D",
-    "days": "y",
-    "limit": "l",
-    "canary": "c",
-    "image": "i",
-    "model_version": "m",
-    "no_rollback": "b",
-    "skip_tests": "k",
-    "force_unlock": "F",
-    "no_record": "R",
-    "to": "t",
-    "window": "w",
-    "markdown": "M",
-    "sync_issues": "Y",
-    "fetch": "f",
-    "against": "a",
-    "live": "L",
-    "table": "t",
-    "check": "c",
-    "since": "S",
-    "until": "u",
-    "golden": "g",
-    "from_": "f",
-    "from_report": "r",
-    "champion": "C",
-    "challenger": "H",
-    "html": "T",
-    "junit": "J",
-    "json_file": "o",
-    "markdown_file": "A",
-    "seed": "e",
-    "from_logs": "l",
-    "from_env": "E",
-    "name": "N",
-    "no_test": "x",
-    "timeout": "W",
-    "query": "q",
-    "param": "P",
-}
+_INT_RE = re.compile(r"^[+-]?\d{1,18}$")
 
 
-class FixedShortFlags(Task[Any]):
-    """A task whose short flags come from :data:`SHORT_FLAGS` (none when unlisted)."""
+def integer(value: object, flag: str, *, default: int, minimum: int, maximum: int) -> int:
+    """``value`` (a flag's text, or None when not given) as an int in [minimum, maximum].
 
-    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
-        opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
-        long_name = opts["names"][0]
-        short = SHORT_FLAGS.get(name)
-        opts["names"] = [long_name, short] if short else [long_name]
-        return opts
+    Raises:
+        UsageError: not a whole number, or out of range (the message names the flag).
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool) or value == "":
+        raise UsageError(f"--{flag} needs a whole number from {minimum} to {maximum}")
+    text = str(value).strip()
+    if not _INT_RE.match(text):
+        raise UsageError(
+            f"--{flag}: {text[:40]!r} is not a whole number (expected {minimum} to {maximum})"
+        )
+    number_ = int(text)
+    if not minimum <= number_ <= maximum:
+        raise UsageError(f"--{flag}: {number_} is outside {minimum} to {maximum}")
+    return number_
 
 
-def apply(collection: Collection) -> Collection:
-    """Give every task of ``collection`` (and its sub-collections) the fixed short flags."""
-    for task in collection.tasks.values():
-        if isinstance(task, Task) and not isinstance(task, FixedShortFlags):
-            task.__class__ = FixedShortFlags
-    for sub in collection.collections.values():
-        apply(sub)
-    return collection
+def number(value: object, flag: str, *, default: float, minimum: float, maximum: float) -> float:
+    """``value`` as a finite float in [minimum, maximum] (``nan``/``inf`` refused).
+
+    Raises:
+        UsageError: not a finite number, or out of range (the message names the flag).
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool) or value == "":
+        raise UsageError(f"--{flag} needs a number from {minimum:g} to {maximum:g}")
+    text = str(value).strip()
+    try:
+        parsed = float(text)
+    except ValueError:
+        raise UsageError(
+            f"--{flag}: {text[:40]!r} is not a number (expected {minimum:g} to {maximum:g})"
+        ) from None
+    if not math.isfinite(parsed):
+        raise UsageError(f"--{flag}: {text[:40]!r} is not a finite number")
+    if not minimum <= parsed <= maximum:
+        raise UsageError(f"--{flag}: {parsed:g} is outside {minimum:g} to {maximum:g}")
+    return parsed

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
+from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -53,7 +53,11 @@ def one_line(exc: BaseException) -> str:
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(jsonlib.dumps(document, default=str, sort_keys=False) + "\n")
+    """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`)."""
+    from nbaops.redact import redact_tree
+
+    plain = jsonlib.loads(jsonlib.dumps(document, default=str, sort_keys=False))
+    sys.stdout.write(jsonlib.dumps(redact_tree(plain), sort_keys=False) + "\n")
     sys.stdout.flush()
 
 
@@ -84,19 +88,42 @@ def run(
     if json_output:
         emit_json(report.to_json())
     else:
-        report.render(stdout_console())
+        _render_redacted(report)
     return exit_code_for(report.verdict)
 
 
+def _render_redacted(report: Report) -> None:
+    """Render the report, then print it with every secret fragment masked."""
+    from nbaops.redact import redact
+
+    console = stdout_console()
+    with console.capture() as captured:
+        report.render(console)
+    sys.stdout.write(redact(captured.get()))
+    sys.stdout.flush()
+
+
 def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix: str = "") -> int:
-    message = f"{prefix}{one_line(exc)}"
+    from nbaops.redact import redact
+
+    message = redact(f"{prefix}{one_line(exc)}")
     if debug:
-        traceback.print_exception(exc)
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     _stderr_console().print(f"nbaops: error: {message}", markup=False)
     if json_output:  # bad input (exit 2) measured nothing: no verdict, only the error
         document: dict[str, Any] = {"error": message, "exit_code": code}
         emit_json(document if code == EXIT_USAGE else {"verdict": "ERROR", **document})
     return code
+
+
+def usage_exit(message: str, *, json_output: bool = False) -> None:
+    """Report a command-line usage error (bad flag, unknown task) and exit 2.
+
+    The same one line (and ``--json`` document) as a :class:`~nbaops.errors.UsageError`
+    raised by a task; used by :mod:`nbaops.cli.program` for Invoke's parse errors.
+    """
+    code = _fail(UsageError(message), EXIT_USAGE, json_output, debug=False)
+    raise SystemExit(code)
 
 
 def finish(

@@ -13,6 +13,8 @@ Kinds and where they apply:
   PATCH is still applied afterwards, as with the real API: a timeout is ambiguous.
 - ``lro-fail``: the next update's operation finishes ``done`` with an ``error``; a new
   revision is created but fails to become ready and traffic is unchanged.
+- ``slow-lro``: the next operation answers ``done: false`` (service ``reconciling``)
+  to its creation reply and to ``polls`` more reads of it or its service (default 3).
 - ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.
 - ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL).
 
@@ -34,6 +36,7 @@ API_FAULT_KINDS = (
     "http-5xx",
     "timeout",
     "lro-fail",
+    "slow-lro",
     "health-5xx",
     "health-timeout",
     "logging-error",
@@ -45,6 +48,7 @@ FAULT_SCOPE = {
     "http-5xx": "admin",
     "timeout": "admin",
     "lro-fail": "lro",
+    "slow-lro": "lro-slow",
     "health-5xx": "health",
     "health-timeout": "health",
     "logging-error": "logging",
@@ -66,6 +70,7 @@ def set_api_fault(
     count: int | None = None,
     status: int | None = None,
     delay_s: float = 30.0,
+    polls: int = 3,
 ) -> dict[str, Any]:
     """Activate an API fault (see the module docstring); returns the stored record.
 
@@ -83,6 +88,7 @@ def set_api_fault(
         "remaining": count,
         "status": status or DEFAULT_STATUS.get(kind),
         "delay_s": delay_s,
+        "polls": polls,
     }
     with locked(home):
         faults = read_json(faults_path(home), [])

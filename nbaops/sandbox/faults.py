@@ -11,6 +11,8 @@ Data faults (the warehouse and the log store change at once):
   errors, and it wrote predictions without a real line (a REAL_LINES_ONLY violation).
 - ``error-logs`` (default prediction-worker; any service): a burst of 25 ERROR entries
   in the 5 minutes before the injection, on the serving revision.
+- ``hit-rate-drop`` (prediction-worker): over the last 30 days, half of every model's
+  winning graded picks turned into losses (the side flipped): the model_hit_rate check FAILs.
 - ``next-revision-degraded`` (default prediction-worker; any service): armed until the
   stand-in creates the next revision of that service; then :func:`on_new_revision`
   degrades that service's data (phase3: stale heartbeat, phase4: lines coverage drop,
@@ -18,7 +20,7 @@ Data faults (the warehouse and the log store change at once):
   grading: grading stall), writes ERROR entries tagged with the new revision and
   answers True, so the stand-in marks that revision's health endpoint unhealthy.
 
-API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``,
+API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``, ``slow-lro``,
 ``health-5xx``, ``health-timeout``, ``logging-error``) are passed to
 :mod:`nbaops.local.api_faults`.
 
@@ -79,6 +81,9 @@ DATA_FAULTS: dict[str, FaultSpec] = {
     ),
     "error-logs": FaultSpec(
         "prediction-worker", False, "burst of ERROR log entries in the last 5 minutes"
+    ),
+    "hit-rate-drop": FaultSpec(
+        "prediction-worker", True, "half the winning graded picks of the last 30 days lost"
     ),
 }
 # What a degraded new revision of each service does to the data.
@@ -392,6 +397,21 @@ def _no_recent_predictions(tables: Tables, now: dt.datetime) -> None:
     _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
 
 
+def _hit_rate_drop(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
+    """Flip the side of half the winning graded picks of the last 30 days (every model)."""
+    since = _today(now) - dt.timedelta(days=30)
+    flip = {"OVER": "UNDER", "UNDER": "OVER"}
+    flipped: set[str] = set()
+    for r in tables.get("nba_predictions.prediction_accuracy", []):
+        if r["game_date"] >= since and r["is_correct"] and rng.random() < 0.5:
+            r["recommendation"] = flip.get(r["recommendation"], r["recommendation"])
+            r["is_correct"] = False
+            flipped.add(r["prediction_id"])
+    for p in tables.get("nba_predictions.player_prop_predictions", []):
+        if p["prediction_id"] in flipped:
+            p["recommendation"] = flip.get(p["recommendation"], p["recommendation"])
+
+
 _ERROR_MESSAGES = (
     "prediction request failed: model endpoint returned 500",
     "Traceback (most recent call last): KeyError: 'points_avg_last_10'",
@@ -442,6 +462,8 @@ def _apply_data(
         _batch_errors(tables, now)
     elif name == WORKER_NO_PREDICTIONS:
         _no_recent_predictions(tables, now)
+    elif name == "hit-rate-drop":
+        _hit_rate_drop(tables, now, rng)
 
 
 def apply_all(

@@ -11,7 +11,7 @@ How each fault is injected (nothing of nbaops is mocked):
   ``checks.timeout_s`` exceeded (timeout) or the lock wait exhausted (locked); the
   schedule present but the measured tables empty (empty result);
 - Cloud Run Admin API, health endpoints, Cloud Logging: ``nbaops.local.api_faults`` on
-  the Cloud Run/Logging stand-in (http-4xx, http-5xx, timeout, lro-fail, health-5xx,
+  the Cloud Run/Logging stand-in (http-4xx, http-5xx, timeout, lro-fail, slow-lro, health-5xx,
   health-timeout, logging-error), reached through the official ``run_v2``/logging
   clients;
 - Slack and GitHub: HTTP servers on 127.0.0.1 answering 5xx or too slowly;
@@ -451,6 +451,26 @@ def _(env: Env) -> None:
     assert info.traffic_by_revision == {before: 100}
     assert info.latest_created_revision != before
     assert [r["outcome"] for r in world.audit_rows()] == ["failed"]
+
+
+@cell(
+    "cloudrun-slow-rollout-deploy",
+    "Cloud Run API",
+    "operations stay running (service reconciling) for several reads",
+    "inv deploy",
+    "every write is waited for until reconciled; the deploy succeeds, exit 0",
+)
+def _(env: Env) -> None:
+    world, code, doc, before = _deploy_under_api_fault(env, "slow-lro", at="image", polls=4)
+    assert doc["outcome"] == "success" and code == 0, doc
+    info = world.service()
+    assert info.ready and info.traffic_by_revision == {doc["new_revision"]: 100}
+    patches = [r for r in world.requests() if r["method"] == "PATCH"]
+    service_path = "/services/phase4-processors"
+    reads = [
+        r for r in world.requests() if r["method"] == "GET" and r["path"].endswith(service_path)
+    ]
+    assert len(patches) >= 3 and len(reads) >= 5 * (len(patches) - 1)
 
 
 @cell(
