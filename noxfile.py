@@ -71,7 +71,10 @@ def tests(session: nox.Session) -> None:
 COVERAGE_GATES = {
     "deploy": (
         "nbaops/deploy/deploy.py,nbaops/deploy/lock.py,nbaops/deploy/observe.py,"
-        "nbaops/deploy/outcome.py,nbaops/deploy/predeploy.py"
+        "nbaops/deploy/outcome.py,nbaops/deploy/predeploy.py,nbaops/deploy/heartbeat.py,"
+        "nbaops/deploy/journal.py,nbaops/deploy/recovery.py,nbaops/deploy/signals.py,"
+        "nbaops/deploy/plan.py,nbaops/deploy/deploy_report.py,"
+        "nbaops/canary/*"
     ),
     "rollback": "nbaops/deploy/rollback.py",
     "checks": "nbaops/checks/*",

@@ -706,7 +706,7 @@ def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
             "seconds a new revision may take to answer healthy",
             lambda s: f"{s.health_wait_s:g}",
         ),
-        ("lock_ttl_s", "seconds after which a deploy lock is stale", lambda s: f"{s.lock_ttl_s:g}"),
+        ("lock_ttl_s", "deploy lease seconds (heartbeat-renewed)", lambda s: f"{s.lock_ttl_s:g}"),
     ]
     names = list(configs)
     lines += [

@@ -21,6 +21,7 @@ too, whether or not any code has read them yet.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -105,8 +106,12 @@ class Secret:
         raise TypeError("Secret cannot be pickled")
 
 
-def _grams(material: list[str]) -> set[str]:
-    return {m[i : i + MIN_FRAGMENT] for m in material for i in range(len(m) - MIN_FRAGMENT + 1)}
+@functools.lru_cache(maxsize=64)
+def _grams(material: tuple[str, ...]) -> frozenset[str]:
+    """Every 8-character window of the material (cached: outputs redact many strings)."""
+    return frozenset(
+        m[i : i + MIN_FRAGMENT] for m in material for i in range(len(m) - MIN_FRAGMENT + 1)
+    )
 
 
 def redact(text: str, *secrets: Secret | None) -> str:
@@ -130,7 +135,7 @@ def redact(text: str, *secrets: Secret | None) -> str:
     with _lock:
         material.extend(_known)
     text = _SLACK_HOOK.sub(f"https://hooks.slack.com/{MASK}", text)
-    grams = _grams(material)
+    grams = _grams(tuple(sorted(set(material))))
     if not grams or len(text) < MIN_FRAGMENT:
         return text
     lowered = text.lower()

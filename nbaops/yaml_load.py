@@ -47,6 +47,29 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def _flow_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting outside quotes and comments (a cheap pre-scan: the
+    YAML scanner looks ahead through a whole flow collection, quadratically deep ones)."""
+    depth = deepest = 0
+    quote: str | None = None
+    comment = False
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def _check_values(data: Any) -> None:
     """Count values as a reader would see them (aliases expanded); refuse nan/inf."""
     seen = 0
@@ -74,6 +97,8 @@ def load_bounded(text: str, where: str) -> Any:
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_BYTES // 1024} KiB; is this a config file?")
     try:
+        if _flow_depth(text) > MAX_DEPTH:
+            raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
         data = yaml.load(text, Loader=_BoundedLoader)
         _check_values(data)
     except _Limit as exc:

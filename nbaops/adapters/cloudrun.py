@@ -542,6 +542,7 @@ class CloudRun:
         tag: str | None = None,
         no_traffic: bool = False,
         revision_name: str | None = None,
+        fence: Callable[[ServiceInfo], None] | None = None,
     ) -> ServiceInfo:
         """Create a new revision from the current template with ``image``, labels and env.
 
@@ -554,11 +555,14 @@ class CloudRun:
         revisions and the new revision added at 0% (reachable through ``tag``). The
         update carries the service's ``etag`` and the mask ``template,labels,traffic``,
         so a concurrent change raises :class:`ConcurrentModificationError`. Waits for the
-        operation.
+        operation. ``fence`` is called with the service as read (the read whose etag the
+        update carries) and may raise to stop the write (the deploy lease's fencing check).
         """
         from google.cloud import run_v2
 
         svc = self._get_service_raw(service)
+        if fence is not None:
+            fence(self._service_info(svc))
         existing = [r.name for r in self.list_revisions(service)]
         name = revision_name or new_revision_name(service, existing)
         template = run_v2.RevisionTemplate(svc.template)
@@ -618,16 +622,24 @@ class CloudRun:
                 merged[t.revision] = merged.get(t.revision, 0) + int(t.percent)
         return [TrafficSplit(r, p) for r, p in merged.items() if p] + tagged
 
-    def set_traffic(self, service: str, splits: list[TrafficSplit]) -> ServiceInfo:
+    def set_traffic(
+        self,
+        service: str,
+        splits: list[TrafficSplit],
+        *,
+        fence: Callable[[ServiceInfo], None] | None = None,
+    ) -> ServiceInfo:
         """Route traffic to concrete revisions (rollback: ``[TrafficSplit(rev, 100)]``).
 
         ``splits`` must sum to 100. Existing tags not named in ``splits`` stay, at 0%.
         Creates no revision. Carries the ``etag`` (concurrent change →
-        :class:`ConcurrentModificationError`).
+        :class:`ConcurrentModificationError`). ``fence`` as in :meth:`deploy_revision`.
         """
         from google.cloud import run_v2
 
         svc = self._get_service_raw(service)
+        if fence is not None:
+            fence(self._service_info(svc))
         new_tags = {s.tag for s in splits if s.tag}
         targets = [_target(run_v2, s.revision, s.percent, s.tag) for s in splits]
         for split in self._current_splits(svc):

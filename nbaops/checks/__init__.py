@@ -86,6 +86,7 @@ UNITS: dict[str, str] = {
     "processor_heartbeats": "min",
     "shot_zones": "%",
     "error_logs": "entries",
+    "model_hit_rate": "% (95% lower bound)",
 }
 
 

@@ -78,11 +78,14 @@ def run(
         report = action(ctx)
     except NbaopsError as exc:
         return _fail(exc, exc.exit_code, json_output, debug)
-    except KeyboardInterrupt:
-        _stderr_console().print("nbaops: interrupted")
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: 130; SIGTERM/SIGHUP during a deploy (nbaops.deploy.signals): its exit_code, 3
+        code = int(getattr(exc, "exit_code", EXIT_INTERRUPTED))
+        how = getattr(exc, "signal_name", None)
+        _stderr_console().print(f"nbaops: interrupted{f' ({how})' if how else ''}")
         if json_output:
-            emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": EXIT_INTERRUPTED})
-        return EXIT_INTERRUPTED
+            emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": code})
+        return code
     except Exception as exc:  # an unexpected bug or library error: still one line
         return _fail(exc, EXIT_UNDETERMINED, json_output, debug, prefix="internal error: ")
     if json_output:

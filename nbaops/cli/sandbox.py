@@ -66,9 +66,10 @@ def reset(
     help={
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
         "batch-errors, error-logs, next-revision-degraded, drift (commits merged to the "
-        "sandbox's platform repository and not deployed), or a stand-in API fault "
-        "(http-4xx, http-5xx, timeout, lro-fail, slow-lro, health-5xx, health-timeout, "
-        "logging-error).",
+        "sandbox's platform repository and not deployed), a canary fault (canary-5xx, "
+        "canary-latency, canary-low-traffic) or a stand-in API fault (http-4xx, http-5xx, "
+        "timeout, lro-fail, slow-lro, health-5xx, health-timeout, logging-error, "
+        "monitoring-error).",
         "service": "Service the fault applies to (defaults per fault; required by none).",
         **COMMON_HELP,
         "profile": PROFILE_HELP,

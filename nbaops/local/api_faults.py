@@ -17,6 +17,8 @@ Kinds and where they apply:
   to its creation reply and to ``polls`` more reads of it or its service (default 3).
 - ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.
 - ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL).
+- ``monitoring-error``: Cloud Monitoring ``timeSeries.list`` (gRPC and HTTP) answers
+  ``status`` (default 500 INTERNAL).
 
 ``service`` limits a fault to one service, ``method`` to one HTTP method (``GET``,
 ``PATCH``, ``POST``), ``count`` to that many hits (None: until cleared).
@@ -40,6 +42,7 @@ API_FAULT_KINDS = (
     "health-5xx",
     "health-timeout",
     "logging-error",
+    "monitoring-error",
 )
 
 # Which request family each kind applies to.
@@ -52,9 +55,16 @@ FAULT_SCOPE = {
     "health-5xx": "health",
     "health-timeout": "health",
     "logging-error": "logging",
+    "monitoring-error": "monitoring",
 }
 
-DEFAULT_STATUS = {"http-4xx": 403, "http-5xx": 503, "health-5xx": 500, "logging-error": 500}
+DEFAULT_STATUS = {
+    "http-4xx": 403,
+    "http-5xx": 503,
+    "health-5xx": 500,
+    "logging-error": 500,
+    "monitoring-error": 500,
+}
 
 
 def faults_path(home: Path) -> Path:

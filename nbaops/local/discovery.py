@@ -53,6 +53,7 @@ STANDIN_APIS = (
     "run.v2",
     "logging.v2",
     "iamcredentials.v1",
+    "sts.v1",  # token exchange for Workload Identity (external_account credentials)
     "monitoring.v3",
     "secretmanager.v1",
     "cloudscheduler.v1",

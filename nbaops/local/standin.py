@@ -8,6 +8,9 @@ It speaks what the official clients send over REST:
   (camelCase, enums as integers); mutations answer a long-running Operation that is not
   done yet (it finishes when it or its service is read).
 - Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
+- Cloud Monitoring ``GET /v3/projects/P/timeSeries`` (:mod:`nbaops.local.monitoring_api`;
+  the official client speaks gRPC to :mod:`nbaops.local.monitoring_grpc`, which answers
+  from the same function).
 - Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
   with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
   tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
@@ -41,7 +44,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from nbaops.local import (
     api_faults,
@@ -203,6 +206,19 @@ class _Handler(BaseHTTPRequestHandler):
             raise StandInApiError(400, "INVALID_ARGUMENT", "JSON body must be an object")
         return data
 
+    def _contract_body(self) -> Any:
+        """The body as the contract sees it: JSON, or a form (STS token exchange) as a dict.
+
+        google-auth sends the STS ``v1/token`` exchange form-encoded, which Google accepts
+        for that method; its fields are checked against the request schema like JSON ones.
+        """
+        if not self._raw_body:
+            return None
+        content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip()
+        if content_type == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(self._raw_body.decode("utf-8"), keep_blank_values=True))
+        return self._body()
+
     def _is_api_request(self, path: str) -> bool:
         """A Google API call (validated), not a request to a revision's own URL.
 
@@ -234,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
             request_log.record(self.home, entry)
             return entry
         try:
-            body = self._body() if self._raw_body else None
+            body = self._contract_body()
             entry["body"] = request_log.bounded_body(body)
             contract = discovery.standin_contract()
             if contract is None:
@@ -278,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin(method, path, query)
             elif path.startswith(("/run/", "/run-tag/", "/run-rev/")):
                 self._health(method, path)
+            elif path.startswith("/v3/projects/"):
+                self._monitoring(method, path, query)
             elif path == "/_standin/ping":
                 self._send(200, {"ok": True})
             else:
@@ -306,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("timeout", "health-timeout"):
             time.sleep(float(fault.get("delay_s") or 30.0))
             return None
-        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx"):
+        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx", "monitoring-error"):
             status = int(fault.get("status") or 500)
             names = {
                 400: "INVALID_ARGUMENT",
@@ -535,6 +553,14 @@ class _Handler(BaseHTTPRequestHandler):
         if offset + page_size < len(entries):
             reply["nextPageToken"] = str(offset + page_size)
         self._send(200, reply)
+
+    # ------------------------------------------------------------ Cloud Monitoring
+
+    def _monitoring(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        from nbaops.local import monitoring_api
+
+        self._fault("monitoring", None, method)
+        self._send(200, monitoring_api.route(self.home, method, path, query))
 
     # ------------------------------------------------------------ revision endpoints
 

@@ -20,6 +20,15 @@ Data faults (the warehouse and the log store change at once):
   grading: grading stall), writes ERROR entries tagged with the new revision and
   answers True, so the stand-in marks that revision's health endpoint unhealthy.
 
+Canary faults (default prediction-worker; any service) change the stand-in's simulated
+request metrics (:mod:`nbaops.local.monitoring_api`) of revisions created at or after
+the injection only, so a canary is worse than its baseline:
+
+- ``canary-5xx``: ~4% of the new revision's requests answer 5xx (baseline ~0.4%).
+- ``canary-latency``: the new revision's latencies are 1.6× slower.
+- ``canary-low-traffic``: the new revision receives 1% of its traffic share (too little
+  to judge: the analysis is INCONCLUSIVE).
+
 API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``, ``slow-lro``,
 ``health-5xx``, ``health-timeout``, ``logging-error``) are passed to
 :mod:`nbaops.local.api_faults`.
@@ -86,6 +95,11 @@ DATA_FAULTS: dict[str, FaultSpec] = {
         "prediction-worker", True, "half the winning graded picks of the last 30 days lost"
     ),
 }
+CANARY_FAULTS: dict[str, str] = {
+    "canary-5xx": "new revisions answer ~10x more 5xx than the baseline",
+    "canary-latency": "new revisions answer 1.6x slower than the baseline",
+    "canary-low-traffic": "new revisions receive 1% of their traffic share",
+}
 # What a degraded new revision of each service does to the data.
 DEGRADES = {
     "phase3-processors": "stale-heartbeat",
@@ -99,7 +113,7 @@ DEGRADES = {
 def known_faults() -> list[str]:
     from nbaops.local.api_faults import API_FAULT_KINDS
 
-    return [*DATA_FAULTS, ARMED, DRIFT, *API_FAULT_KINDS]
+    return [*DATA_FAULTS, ARMED, DRIFT, *API_FAULT_KINDS, *CANARY_FAULTS]
 
 
 # --------------------------------------------------------------------------- records
@@ -148,7 +162,7 @@ def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
         ctx.config.service(service)  # UnknownServiceError listing the known ones
     if name in API_FAULT_KINDS:
         return service
-    if name == ARMED:
+    if name == ARMED or name in CANARY_FAULTS:
         return service or "prediction-worker"
     if name == DRIFT:
         return service or "phase4-processors"
@@ -197,7 +211,7 @@ def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
         if name == ARMED:
             record["armed"] = True
         write_records(settings.home, [*read_records(settings.home), record])
-        if name != ARMED:
+        if name != ARMED and name not in CANARY_FAULTS:  # canary faults touch no data
             lifecycle.refresh(settings)
     return FaultReport("injected", [record], active(settings.home))
 
@@ -258,6 +272,19 @@ def on_new_revision(home: Path, service: str, revision: str) -> bool:
         if settings is not None:
             lifecycle.refresh(settings)
     return True
+
+
+def canary_effects(home: Path, service: str, created: str) -> set[str]:
+    """The canary faults that apply to a revision of ``service`` created at ``created``
+    (RFC 3339): those injected for the service at or before that moment."""
+    when = _time(created, dt.datetime.min.replace(tzinfo=dt.UTC))
+    out: set[str] = set()
+    for rec in read_records(home):
+        name = str(rec.get("name"))
+        injected = _time(rec.get("injected_at"), dt.datetime.max.replace(tzinfo=dt.UTC))
+        if name in CANARY_FAULTS and rec.get("service") == service and when >= injected:
+            out.add(name)
+    return out
 
 
 # --------------------------------------------------------------------------- transforms

@@ -467,3 +467,30 @@ def test_deploy_env_sets_literals_and_keeps_every_other_variable(
     env = state_service(nbaops_home, SERVICE)["template"]["containers"][0]["env"]
     assert {"name": "DATA_API_KEY", "value": "plain"} in env
     assert not any("valueSource" in e for e in env)
+
+
+def test_form_encoded_sts_exchange_is_checked_like_json(standin: StandIn) -> None:
+    # what google-auth's external_account credentials send (google/oauth2/sts.py)
+    form = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p",
+        "subject_token": "eyJ.x.y",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "scope": "https://www.googleapis.com/auth/cloud-platform",
+    }
+    contract = standin_contract()
+    assert contract is not None
+    assert contract.validate("POST", "/v1/token", "", form).id == "sts.token"
+    with pytest.raises(ContractError, match='Unknown name "grant_typo"'):
+        contract.validate("POST", "/v1/token", "", {"grant_typo": "x"})
+    request = urllib.request.Request(
+        f"{standin.url}/v1/token",
+        data=b"grant_typo=x",
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=5)
+    assert info.value.code == 400
+    assert 'Unknown name \\"grant_typo\\"' in info.value.read().decode()

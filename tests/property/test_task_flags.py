@@ -196,3 +196,34 @@ def test_any_default_is_refused_or_becomes_exactly_one_safe_statement(text: str)
     forbidden = (sqlglot.exp.Drop, sqlglot.exp.Select, sqlglot.exp.Insert, sqlglot.exp.Delete,
                  sqlglot.exp.Update, sqlglot.exp.Column)  # fmt: skip
     assert not list(tree.find_all(*forbidden))
+
+
+# ---------------------------------------------------------------- config files: YAML shape
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    depth=st.integers(0, 300),
+    aliases=st.integers(0, 300),
+    flow=st.booleans(),
+    number=st.sampled_from(["1", ".nan", ".inf", "-.inf", "1e308", "2"]),
+)
+def test_yaml_of_any_depth_and_alias_count_loads_or_is_one_line(
+    depth: int, aliases: int, flow: bool, number: str
+) -> None:
+    from nbaops.errors import ConfigError
+    from nbaops.yaml_load import MAX_ALIASES, MAX_DEPTH, load_bounded
+
+    nested = "[" * depth + number + "]" * depth if flow else number
+    if not flow and depth:
+        nested = "".join(f"\n{'  ' * (i + 1)}k{i}:" for i in range(depth)) + f" {number}"
+    text = f"root: &r {nested}\n" + "".join(f"a{i}: *r\n" for i in range(aliases))
+    try:
+        data = load_bounded(text, "override.yaml")
+    except ConfigError as exc:
+        message = str(exc)
+        assert "\n" not in message and len(message) < 300 and exc.exit_code == 2
+        assert depth + 1 > MAX_DEPTH or aliases > MAX_ALIASES or number not in ("1", "2", "1e308")
+        return
+    assert isinstance(data, dict) and len(data) == aliases + 1
+    assert depth + 1 <= MAX_DEPTH + 1 and aliases <= MAX_ALIASES

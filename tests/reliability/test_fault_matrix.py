@@ -333,7 +333,7 @@ def _(env: Env) -> None:
     data_checks = {
         k: c["verdict"] for k, c in checks_of(doc).items() if not k.startswith("error_logs")
     }
-    assert len(data_checks) == 6
+    assert len(data_checks) == 7  # model_hit_rate: INCONCLUSIVE without graded picks
     assert all(v in ("INCONCLUSIVE", "FAIL") for v in data_checks.values()), data_checks
     assert code == 1 and doc["verdict"] == "FAIL"
 
@@ -633,6 +633,36 @@ def _(env: Env) -> None:
     )
     assert doc["outcome"] == "rolled_back" and code == 3, doc
     assert serving(world) == {before: 100}
+    assert [r["outcome"] for r in world.audit_rows()] == ["rolled_back"]
+
+
+# ---------------------------------------------------------------- Cloud Monitoring
+
+
+@cell(
+    "monitoring-error-canary",
+    "Cloud Monitoring",
+    "timeSeries.list HTTP 500 (gRPC INTERNAL)",
+    "inv deploy --canary (canary analysis)",
+    "every canary metric ERROR (never PASS) -> on_inconclusive rollback, previous 100%, "
+    "audit row 'rolled_back', exit 3",
+)
+def _(env: Env) -> None:
+    from nbaops.deploy.deploy import DeployRequest, run_deploy
+    from nbaops.local.api_faults import set_api_fault
+
+    world = deploy_world(env)
+    before = world.service("prediction-worker").serving_revision
+    set_api_fault(world.home, "monitoring-error")
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(),
+            DeployRequest(service="prediction-worker", canary=20, skip_tests=True),
+        )
+    )
+    assert doc["outcome"] == "rolled_back" and code == 3, doc
+    assert {m["verdict"] for m in doc["canary_analysis"]["metrics"]} == {"ERROR"}
+    assert world.service("prediction-worker").traffic_by_revision[before] == 100
     assert [r["outcome"] for r in world.audit_rows()] == ["rolled_back"]
 
 

@@ -168,3 +168,8 @@ def test_through_the_runner_exit_2_one_line(
         if json_output:
             assert json.loads(out)["exit_code"] == 2
     assert not (tmp_path / "home").exists() or not any((tmp_path / "home").iterdir())
+
+
+def test_brackets_in_quotes_and_comments_do_not_count_as_nesting() -> None:
+    text = "a: '" + "[" * 100 + "'\nb: \"" + "{" * 100 + '"  # ' + "[" * 100 + "\nc: [[1]]\n"
+    assert load_bounded(text, "ok.yaml")["c"] == [[1]]

@@ -154,3 +154,15 @@ def test_missing_credentials_worded_differently_by_each_client_are_one_line() ->
     assert len(lines) == 3  # title, ONE error line, summary
     assert "(11 checks)" in lines[1] and "gcloud auth application-default login" in lines[1]
     assert lines[2] == "ERROR system-health: 11 ERROR"
+
+
+def test_every_registered_check_has_a_unit_and_an_existing_playbook() -> None:
+    from pathlib import Path
+
+    from nbaops.checks import REGISTRY, UNITS
+    from nbaops.doclinks import playbook_doc
+
+    root = Path(__file__).resolve().parents[2]
+    for check_id in REGISTRY:
+        assert UNITS.get(check_id), check_id  # a value is never shown without its unit
+        assert (root / playbook_doc(check_id)).is_file(), check_id
