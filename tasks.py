@@ -19,6 +19,7 @@ from nbaops.cli import schedule as schedule_tasks
 from nbaops.cli import schema as schema_tasks
 from nbaops.cli import slack as slack_tasks
 from nbaops.cli.program import adopt_running_program
+from nbaops.cli.short_flags import apply_short_flags
 
 ns = Collection()
 for module in (services, check_tasks, drift_tasks, deploy_tasks, schema_tasks):
@@ -34,6 +35,9 @@ for collection in (
     regression_tasks.ns,
 ):
     ns.add_collection(collection)
+
+# One short flag per long flag across every task (nbaops.cli.short_flags.SHORT_FLAGS).
+apply_short_flags(ns)
 
 # `inv` parses the tasks' flags after loading this file: bad flags, values and task names
 # then exit 2 with one line (and a JSON document with --json), like every other usage error.

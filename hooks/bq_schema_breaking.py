@@ -56,9 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NbaopsError as exc:
         print(f"bq-schema-breaking: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    from nbaops.bqschema.rule_help import help_lines
+
     for line in render_lines(result):
         if args.no_ddl and (line.startswith("ALTER ") or line.startswith("-- ")):
             continue
+        print(line)
+    for line in help_lines(result.all_findings):
         print(line)
     sys.stdout.flush()
     return 1 if result.failed else 0

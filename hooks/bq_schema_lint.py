@@ -29,8 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(json.dumps({"findings": [f.to_json() for f in findings]}))
     else:
+        from nbaops.bqschema.rule_help import help_lines
+
         for finding in findings:
             print(finding.format())
+        for line in help_lines(findings):
+            print(line)
     sys.stdout.flush()
     return 1 if has_errors(findings) else 0
 

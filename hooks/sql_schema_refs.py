@@ -17,7 +17,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "and report tables and columns that schemas/ does not have.",
     )
     parser.add_argument(
-        "paths", nargs="*", help="Python files or folders to scan (default: nbaops)"
+        "paths",
+        nargs="*",
+        help="Python files or folders to scan (default: every file matching --glob)",
+    )
+    parser.add_argument(
+        "--glob",
+        action="append",
+        metavar="PATTERN",
+        help="which Python files hold queries when no paths are given (repeatable; "
+        "default **/*.py)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="files to skip (repeatable; default tests/**, test/**, **/tests/**, venv/**, "
+        "build/**, dist/**)",
     )
     parser.add_argument(
         "--schemas-dir",
@@ -28,18 +44,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(parser, argv)
     if isinstance(args, int):
         return args
-    paths = args.paths or ["nbaops"]
+    from nbaops.bqschema.sql_refs import DEFAULT_EXCLUDES, DEFAULT_GLOBS, find_python_files
+
+    paths = args.paths or find_python_files(
+        args.glob or DEFAULT_GLOBS, args.exclude or DEFAULT_EXCLUDES
+    )
     missing = [p for p in [*paths, args.schemas_dir] if not os.path.exists(p)]
     if missing:
         print(f"sql-schema-refs: error: {missing[0]}: no such file or folder", file=sys.stderr)
         return 2
 
     from nbaops.bqschema.lint import has_errors
+    from nbaops.bqschema.rule_help import help_lines
     from nbaops.bqschema.sql_refs import check_paths
 
     findings = check_paths(paths, args.schemas_dir)
     for finding in findings:
         print(finding.format())
+    for line in help_lines(findings):
+        print(line)
     sys.stdout.flush()
     return 1 if has_errors(findings) else 0
 

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbaops import clock
 from nbaops.checks.measure import below_tiers, pct, pct1
 from nbaops.checks.thresholds import load_thresholds
+from nbaops.doclinks import DAILY_VALIDATION, base_url, doc_url, playbook_doc
+from nbaops.game_state import GAMES_SQL, DayState, et
 from nbaops.report import CheckReport, verdict_text
 from nbaops.verdict import CheckResult, Verdict
 
@@ -150,6 +153,8 @@ class DailyValidationReport(CheckReport):
     game_date: dt.date | None = None
     broke_at: str | None = None
     counts: dict[str, int] | None = None
+    progress: str | None = None  # "3 of 12 games finished, ..." while the day is in progress
+    expected: list[str] = field(default_factory=list)  # what is still expected, and by when
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,12 +162,20 @@ class DailyValidationReport(CheckReport):
             "game_date": str(self.game_date),
             "broke_at": self.broke_at,
             "counts": self.counts or {},
+            "in_progress": self.progress,
+            "still_expected": self.expected,
         }
 
     def render(self, console: Console) -> None:
         super().render(console)
         if self.broke_at:
-            console.print(verdict_text(Verdict.FAIL), f"chain broke at: {self.broke_at}")
+            console.print(
+                verdict_text(Verdict.FAIL), f"chain broke at: {self.broke_at}", soft_wrap=True
+            )
+        elif self.progress:
+            console.print(verdict_text(self.verdict), f"day in progress: {self.progress}")
+            for item in self.expected:
+                console.print(f"    still expected: {item}", soft_wrap=True, highlight=False)
         elif self.verdict in (Verdict.PASS, Verdict.WARN):
             console.print(verdict_text(self.verdict), "chain complete")
 
@@ -181,12 +194,24 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
     started = time.perf_counter()
     try:
         result = ctx.warehouse.query(SQL, {"game_date": day}, timeout_s=thresholds.timeout_s)
+        games_rows = ctx.warehouse.query(
+            GAMES_SQL, {"game_date": day}, timeout_s=thresholds.timeout_s
+        ).rows
     except Exception as exc:
         error = CheckResult.error("daily.schedule", "*", exc, query=SQL)
         error.duration_s = round(time.perf_counter() - started, 4)
         return DailyValidationReport(title, [error], game_date=day)
     duration = round(time.perf_counter() - started, 4)
     counts = {k: int(v or 0) for k, v in result.rows[0].items()}
+    state = DayState.of(
+        games_rows,
+        clock.now(),
+        game_length=params.duration("game_length"),
+        box_score_grace=params.duration("box_score_grace"),
+        grading_grace=params.duration("grading_grace"),
+    )
+    doc = playbook_doc(DAILY_VALIDATION)
+    url = doc_url(doc, base_url(ctx.config))
 
     def make(
         name: str,
@@ -207,6 +232,9 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
             duration_s=duration,
             bytes_processed=result.bytes_processed,
             details={"game_date": str(day), **(details or {})},
+            unit="%" if name != "schedule" else "games",
+            doc=doc,
+            doc_url=url,
         )
 
     games = counts["games_scheduled"]
@@ -236,10 +264,29 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
         )
     ]
     broke_at: str | None = None
+    expected: list[str] = []
     for stage in STAGES:
         done, of = counts[stage.done], counts[stage.of]
-        details = {"done": done, "of": of, "measures": stage.unit}
+        due, pending = _due(stage.name, state, games)
+        if stage.name == "box_scores" and state.in_progress:
+            done, of = state.box_scores_due_done, state.box_scores_due
+        if pending:
+            expected.append(pending)
+        details = {"done": done, "of": of, "measures": stage.unit, "due": due}
         if of == 0:
+            if not due or state.in_progress:
+                results.append(
+                    make(
+                        stage.name,
+                        stage.service,
+                        Verdict.PASS,
+                        None,
+                        f"{stage.title}: nothing due yet"
+                        + (f"; still expected: {pending}" if pending else f" (no {stage.base})"),
+                        details,
+                    )
+                )
+                continue
             why = f"; chain broke at {broke_at}" if broke_at else ""
             results.append(
                 make(
@@ -254,6 +301,9 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
             continue
         share = done / of
         verdict = below_tiers(share, fail_below, warn_below)
+        note = ""
+        if not due and verdict is Verdict.FAIL:  # short, but not late yet
+            verdict, note = Verdict.WARN, f"; not late yet: {pending}"
         if verdict is Verdict.FAIL and broke_at is None:
             broke_at = stage.title
         results.append(
@@ -262,8 +312,43 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
                 stage.service,
                 verdict,
                 round(share * 100, 2),
-                f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})",
+                f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})"
+                + note,
                 details,
             )
         )
-    return DailyValidationReport(title, results, game_date=day, broke_at=broke_at, counts=counts)
+    progress = state.summary() if state.in_progress else None
+    return DailyValidationReport(
+        title,
+        results,
+        game_date=day,
+        broke_at=broke_at,
+        counts=counts,
+        progress=progress,
+        expected=expected if progress or any(expected) else [],
+    )
+
+
+def _due(stage: str, state: DayState, games: int) -> tuple[bool, str]:
+    """Whether ``stage`` is late if short (may FAIL), and what is still expected of it."""
+    if stage == "box_scores":
+        waiting = games - state.box_scores_due
+        if not waiting:
+            return True, ""
+        last_end = state.last_end
+        by = f" (last game ends ~{et(last_end)})" if last_end else ""
+        return True, f"box scores of {waiting} game(s) not finished yet{by}"
+    if stage == "predictions":
+        if state.predictions_due() or state.first_tip is None:
+            return True, ""
+        return False, f"predictions before the first tip-off at {et(state.first_tip)}"
+    if stage == "grading":
+        due_at = state.grading_due_at()
+        if state.grading_due() and not state.in_progress:
+            return True, ""
+        if due_at is None:
+            return False, "grading after the games finish"
+        return False, f"grading of finished games by {et(due_at)}" + (
+            ", the rest after their games" if state.in_progress else ""
+        )
+    return True, ""

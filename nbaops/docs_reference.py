@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from nbaops.doclinks import DAILY_VALIDATION, playbook_page
+
 if TYPE_CHECKING:
     from invoke.collection import Collection
 
@@ -59,7 +61,6 @@ BEGIN_RE = re.compile(
     r"<!-- BEGIN generated:(?P<kind>" + "|".join(BLOCK_KINDS) + r") (?P<arg>[A-Za-z0-9_.-]+) -->"
 )
 END_MARK = "<!-- END generated -->"
-DAILY_VALIDATION = "daily_validation"
 
 # BigQuery types of the named query parameters the checks use (documentation only).
 PARAM_TYPES = {
@@ -81,10 +82,8 @@ PARAM_TYPES = {
 
 
 def playbook_path(check_id: str) -> str:
-    """The playbook of a check, relative to ``docs/``."""
-    if check_id == DAILY_VALIDATION:
-        return "playbooks/validate-daily.md"
-    return f"playbooks/{check_id.replace('_', '-')}.md"
+    """The playbook of a check, relative to ``docs/`` (:func:`nbaops.doclinks.playbook_page`)."""
+    return playbook_page(check_id)
 
 
 def runbook_path(service: str) -> str:
@@ -567,7 +566,16 @@ def hook_docs(root: Path) -> list[HookDoc]:
     return out
 
 
-def render_hooks(hooks: Sequence[HookDoc]) -> str:
+def hook_source(root: Path) -> tuple[str, str]:
+    """(repo URL, rev) for a service repository's pre-commit config, from pyproject.toml."""
+    import tomllib
+
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return str(project["urls"]["Repository"]), f"v{project['version']}"
+
+
+def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", "<rev>")) -> str:
+    repo_url, rev = source
     lines = [
         HEADER.format(cmd=REGENERATE, source=".pre-commit-hooks.yaml and the hooks' parsers"),
         "# Hook reference",
@@ -579,13 +587,20 @@ def render_hooks(hooks: Sequence[HookDoc]) -> str:
         "determine. The rule catalog is [schema rules](../schema-rules.md).",
         "",
         "```yaml",
-        "# .pre-commit-config.yaml of a service repository",
+        "# .pre-commit-config.yaml of a service repository (copy as is)",
         "repos:",
-        "  - repo: <this repository>",
-        "    rev: <tag or sha>",
+        f"  - repo: {repo_url}",
+        f"    rev: {rev}",
         "    hooks:",
         *[f"      - id: {hook.id}" for hook in hooks],
         "```",
+        "",
+        "`pre-commit install` once in that repository. A first commit has no base to "
+        "compare with: `bq-schema-breaking` then lints only. `sql-schema-refs` scans every "
+        "`*.py` below the repository (tests, virtualenvs and build output skipped); narrow "
+        "or widen it with `args: [--glob, 'services/**/*.py', --exclude, 'scripts/**']`. "
+        "Every failure prints the rule's anchor in [schema rules](../schema-rules.md) and, "
+        "for breaking-change rules, the `schema_rules.waivers` entry that waives it.",
     ]
     for hook in hooks:
         lines += ["", f"## {hook.id}", "", hook.description, ""]
@@ -803,7 +818,7 @@ def build(root: Path) -> dict[Path, str]:
     pages: dict[Path, str] = {
         docs / "reference" / "tasks.md": render_tasks(task_docs(load_tasks(root))),
         docs / "reference" / "checks.md": render_checks(check_docs(), configs),
-        docs / "reference" / "hooks.md": render_hooks(hook_docs(root)),
+        docs / "reference" / "hooks.md": render_hooks(hook_docs(root), hook_source(root)),
         docs / "reference" / "services.md": render_services(configs),
     }
     for page in sorted(docs.rglob("*.md")):

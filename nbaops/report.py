@@ -51,13 +51,137 @@ def verdict_text(verdict: Verdict) -> Any:
     return Text(verdict.value, style=VERDICT_STYLE[verdict])
 
 
+def value_text(value: object, unit: str = "") -> str:
+    """A measured value with its unit: ``59.05%``, ``19.7 min``, ``0 entries``, ``-``."""
+    text = format_value(value)
+    if value is None or not unit:
+        return text
+    return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
+
+
+def is_table_console(console: Console) -> bool:
+    """The rich table only on a wide interactive terminal; logs and pipes get plain lines."""
+    return bool(console.is_terminal) and console.width >= WIDE_LAYOUT_MIN
+
+
+def doc_text(doc: str, url: str | None) -> str:
+    return f"{doc} ({url})" if url else doc
+
+
+@dataclass
+class CheckGroup:
+    """Checks shown as one line: a single check, or identical ERRORs collapsed."""
+
+    checks: list[CheckResult]
+    cause: str = ""  # identical ERRORs: what they share (shown instead of each message)
+
+    @property
+    def message(self) -> str:
+        if len(self.checks) > 1 and self.cause:
+            return self.cause
+        return self.first.message
+
+    @property
+    def first(self) -> CheckResult:
+        return self.checks[0]
+
+    @property
+    def names(self) -> str:
+        if len(self.checks) == 1:
+            return self.first.name
+        return ", ".join(dict.fromkeys(c.name for c in self.checks))
+
+    @property
+    def services(self) -> str:
+        return ", ".join(dict.fromkeys(c.service for c in self.checks))
+
+    @property
+    def doc(self) -> str:
+        if len(self.checks) == 1:
+            return doc_text(self.first.doc, self.first.doc_url) if self.first.doc else ""
+        return TROUBLESHOOTING
+
+
+# Where identical ERRORs of several checks (credentials, network) are explained.
+TROUBLESHOOTING = "docs/troubleshooting.md#every-check-is-error"
+
+
+# Every Google client words "no Application Default Credentials" its own way; on
+# --profile prod without credentials that is one cause, so it is one line.
+NO_CREDENTIALS = (
+    "no usable Google credentials: run `gcloud auth application-default login` "
+    "(Workload Identity in CI)"
+)
+
+
+def error_cause(message: str) -> str:
+    """What identical ERRORs share: the message, or one wording for missing credentials."""
+    lowered = message.lower()
+    if "credentials" in lowered and ("not found" in lowered or "no usable" in lowered):
+        return NO_CREDENTIALS
+    return message
+
+
+def group_checks(checks: list[CheckResult]) -> list[CheckGroup]:
+    """One group per check, except ERRORs with the same cause: one group naming them all."""
+    groups: list[CheckGroup] = []
+    errors: dict[str, CheckGroup] = {}
+    for c in checks:
+        if c.verdict is Verdict.ERROR:
+            cause = error_cause(c.message)
+            if cause in errors:
+                errors[cause].checks.append(c)
+                continue
+            errors[cause] = CheckGroup([c], cause)
+            groups.append(errors[cause])
+        else:
+            groups.append(CheckGroup([c]))
+    return groups
+
+
+def check_line(group: CheckGroup) -> Any:
+    """The one line of a check (or of identical ERRORs): verdict, value, threshold, message, doc."""
+    from rich.text import Text
+
+    c = group.first
+    line = Text.assemble(verdict_text(c.verdict), " ", (group.names, "bold"))
+    line.append(f" [{group.services}]")
+    if len(group.checks) > 1:
+        line.append(f" ({len(group.checks)} checks)")
+    else:
+        line.append(f" value={value_text(c.value, c.unit)}")
+    if c.threshold:
+        line.append(f" threshold: {c.threshold}")
+    line.append(f" ({max(x.duration_s for x in group.checks):.2f}s): {group.message}")
+    if c.verdict is not Verdict.PASS and group.doc:
+        line.append(f" -> see {group.doc}", style="cyan")
+    return line
+
+
+def finding_lines(c: CheckResult, *, all_findings: bool) -> list[str]:
+    """The findings to show under a check: its problems when not PASS, all with ``--details``."""
+    if all_findings:
+        return [("! " if f.problem else "  ") + f.text for f in c.findings]
+    if c.verdict is Verdict.PASS:
+        return []
+    return ["! " + f.text for f in c.findings if f.problem]
+
+
 @dataclass
 class CheckReport:
-    """A titled list of check results; overall verdict = the worst of them."""
+    """A titled list of check results; overall verdict = the worst of them.
+
+    Rendering (the one place every check's output is shaped): a wide interactive terminal
+    gets a table; anything else (pipes, CI logs, narrow terminals) gets one line per check
+    that never wraps, with full values. Under each FAIL/WARN check come the findings that
+    caused it (games under threshold and their missing players); ``details`` shows every
+    finding. Identical ERRORs are one line naming the checks.
+    """
 
     title: str
     checks: list[CheckResult] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    details: bool = False
 
     @property
     def verdict(self) -> Verdict:
@@ -71,14 +195,26 @@ class CheckReport:
         }
 
     def render(self, console: Console) -> None:
-        if console.width >= WIDE_LAYOUT_MIN:
-            self._render_table(console)
+        groups = group_checks(self.checks)
+        if is_table_console(console):
+            self._render_table(console, groups)
         else:
-            self._render_lines(console)
-        console.print(verdict_text(self.verdict), f"{self.title}: {summary_counts(self.checks)}")
+            self._render_lines(console, groups)
+        console.print(
+            verdict_text(self.verdict),
+            f"{self.title}: {summary_counts(self.checks)}",
+            soft_wrap=True,
+        )
 
-    def _render_table(self, console: Console) -> None:
+    def _render_findings(self, console: Console, c: CheckResult, indent: str) -> None:
+        from rich.text import Text
+
+        for text in finding_lines(c, all_findings=self.details):
+            console.print(Text(indent + text), highlight=False, soft_wrap=True)
+
+    def _render_table(self, console: Console, groups: list[CheckGroup]) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=self.title, title_justify="left")
         table.add_column("check", overflow="fold")
@@ -88,38 +224,37 @@ class CheckReport:
         table.add_column("threshold", overflow="fold", ratio=1)
         table.add_column("message", overflow="fold", ratio=2)
         table.add_column("s", justify="right")
-        for c in self.checks:
+        for g in groups:
+            c = g.first
             table.add_row(
-                c.name,
-                c.service,
+                g.names,
+                g.services,
                 verdict_text(c.verdict),
-                format_value(c.value),
+                value_text(c.value, c.unit),
                 c.threshold,
-                c.message,
-                f"{c.duration_s:.2f}",
+                g.message,
+                f"{max(x.duration_s for x in g.checks):.2f}",
             )
         console.print(table)
+        for g in groups:
+            c = g.first
+            lines = finding_lines(c, all_findings=self.details)
+            if c.verdict is Verdict.PASS and not lines:
+                continue
+            head = Text.assemble(verdict_text(c.verdict), " ", (g.names, "bold"))
+            if c.verdict is not Verdict.PASS and g.doc:
+                head.append(f" -> see {g.doc}", style="cyan")
+            console.print(head, highlight=False, soft_wrap=True)
+            self._render_findings(console, c, "    ")
 
-    def _render_lines(self, console: Console) -> None:
-        """Narrow terminals and logs: one block per check, the message unbroken."""
+    def _render_lines(self, console: Console, groups: list[CheckGroup]) -> None:
+        """Logs, pipes and narrow terminals: one line per check, never wrapped or cut."""
         from rich.text import Text
 
-        console.print(Text(self.title, style="bold"))
-        for c in self.checks:
-            head = Text.assemble(
-                verdict_text(c.verdict),
-                " ",
-                (c.name, "bold"),
-                f" [{c.service}] value={format_value(c.value)} ({c.duration_s:.2f}s)",
-            )
-            console.print(head, highlight=False)
-            console.print(Text("    " + c.message), highlight=False, soft_wrap=True)
-            if c.threshold:
-                console.print(
-                    Text("    threshold: " + c.threshold, style="dim"),
-                    highlight=False,
-                    soft_wrap=True,
-                )
+        console.print(Text(self.title, style="bold"), soft_wrap=True)
+        for g in groups:
+            console.print(check_line(g), highlight=False, soft_wrap=True)
+            self._render_findings(console, g.first, "    ")
 
 
 def summary_counts(checks: list[CheckResult]) -> str:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import CloudRunError, UsageError
 from nbaops.report import format_value, summary_counts, verdict_text
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.verdict import CheckResult, Verdict, clip, worst
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -425,7 +425,7 @@ def health_check(
         else:
             verdict, message = Verdict.PASS, f"HTTP {probe.status} in {probe.latency_s:.2f}s"
     elif probe.status is not None:
-        verdict, message = Verdict.FAIL, f"HTTP {probe.status}: {probe.body[:160]}"
+        verdict, message = Verdict.FAIL, f"HTTP {probe.status}: {clip(probe.body, 160)}"
     elif probe.error and "timed out" in probe.error:
         verdict, message = Verdict.FAIL, f"no answer: {probe.error}"
     else:

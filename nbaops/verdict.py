@@ -45,6 +45,17 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(items, key=lambda v: _SEVERITY[v])
 
 
+def clip(text: str, limit: int = 500) -> str:
+    """``text`` at most ``limit`` characters, cut at a word boundary and marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def exit_code_for(verdict: Verdict) -> int:
     """Map an overall verdict to the exit-code contract."""
     if verdict is Verdict.FAIL:
@@ -52,6 +63,14 @@ def exit_code_for(verdict: Verdict) -> int:
     if verdict in (Verdict.ERROR, Verdict.INCONCLUSIVE):
         return EXIT_UNDETERMINED
     return EXIT_OK
+
+
+@dataclass
+class Finding:
+    """One measured item of a check (a game, a processor, a model version) as a line."""
+
+    text: str
+    problem: bool = False
 
 
 @dataclass
@@ -69,6 +88,11 @@ class CheckResult:
         duration_s: wall time of the check.
         bytes_processed: bytes scanned by the warehouse when known.
         details: structured extra data (missing players, per-game rows, ...).
+        unit: the unit of ``value`` (``%``, ``min``, ``entries``), shown next to it.
+        doc: the page to open, relative to the repository (``docs/playbooks/...``).
+        doc_url: the same page as a link when a docs base URL is configured.
+        findings: one line per game / service / item measured, ``problem`` marking those
+            that caused the verdict (rendered by default; all of them with ``--details``).
     """
 
     name: str
@@ -81,6 +105,10 @@ class CheckResult:
     duration_s: float = 0.0
     bytes_processed: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    unit: str = ""
+    doc: str = ""
+    doc_url: str | None = None
+    findings: list[Finding] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -126,6 +154,6 @@ class CheckResult:
             verdict=Verdict.ERROR,
             value=None,
             threshold="",
-            message=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+            message=clip(f"{type(exc).__name__}: {exc}".splitlines()[0]),
             query=query,
         )

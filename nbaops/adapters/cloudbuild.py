@@ -38,7 +38,10 @@ def run_build(request: dict[str, Any]) -> str:  # pragma: no cover - needs a rea
         operation: Any = client.create_build(
             project_id=project, build=build, parent=request["parent"]
         )
-        result = operation.result(timeout=request["timeout_s"] + 60)
+        from nbaops.heartbeat import heartbeat
+
+        with heartbeat(f"Cloud Build of {request['images'][0]}", request["timeout_s"] + 60):
+            result = operation.result(timeout=request["timeout_s"] + 60)
     except Exception as exc:
         raise CloudBuildError(f"Cloud Build failed: {type(exc).__name__}: {exc}") from exc
     status = cloudbuild_v1.Build.Status(result.status)

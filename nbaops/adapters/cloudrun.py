@@ -276,7 +276,9 @@ class CloudRun:
     def service_path(self, service: str) -> str:
         return f"{self.location}/services/{service}"
 
-    def _guard(self, what: str, service: str, call: Callable[[], T]) -> T:
+    def _guard(
+        self, what: str, service: str, call: Callable[[], T], deadline_s: float | None = None
+    ) -> T:
         """Run one client call; map every failure to a one-line CloudRunError."""
         import concurrent.futures
 
@@ -284,9 +286,14 @@ class CloudRun:
         from google.api_core import exceptions as gexc
         from google.auth import exceptions as auth_exc
 
+        from nbaops.heartbeat import heartbeat
+
         where = f"{self.project}/{self.region}"
+        # A request may take timeout_s (with retries, more); an update waits for its
+        # operation up to lro_timeout_s: say so every 10 s instead of going silent.
         try:
-            return call()
+            with heartbeat(f"Cloud Run {what} {service}".rstrip(), deadline_s or self.timeout_s):
+                return call()
         except gexc.NotFound as exc:
             raise CloudRunError(
                 f"Cloud Run {what}: service {service!r} not found in {where}: {api_error_text(exc)}"
@@ -475,7 +482,10 @@ class CloudRun:
         op = self._guard(what, service, call)
         if op.done and op.error.code:
             raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {op.error.message}")
-        return self._service_info(self._wait_reconciled(service, what))
+        from nbaops.heartbeat import heartbeat
+
+        with heartbeat(f"Cloud Run {what} {service} to roll out", self.lro_timeout_s):
+            return self._service_info(self._wait_reconciled(service, what))
 
     def _wait_reconciled(self, service: str, what: str) -> Any:
         """The service once it is no longer ``reconciling`` (see :meth:`_update`)."""

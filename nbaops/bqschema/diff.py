@@ -28,6 +28,7 @@ from nbaops.bqschema.parse import (
     table_name_for,
     to_table_schema,
 )
+from nbaops.errors import UsageError
 
 LAYOUT_FILE = "tables.yaml"
 
@@ -69,6 +70,7 @@ class DiffResult:
     against: str
     tables: list[TableDiff] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # unreadable/invalid files, layouts
+    note: str = ""  # e.g. "first commit: no base to compare with, lint only"
 
     @property
     def all_findings(self) -> list[Finding]:
@@ -146,7 +148,12 @@ def check_against_ref(
 
     config = config or RuleConfig()
     today = today or today_eastern()
-    base = GitBase(start, ref)
+    try:
+        base = GitBase(start, ref)
+    except UsageError:
+        if _has_commits(start):
+            raise
+        return _lint_only(paths, ref, schemas_dir, start)
     result = DiffResult(against=ref)
     root = base.root
 
@@ -226,9 +233,42 @@ def check_against_ref(
     return result
 
 
+def _has_commits(start: str | Path) -> bool:
+    """Whether the repository has any commit (a first commit has none to compare with)."""
+    from nbaops.errors import GitError
+    from nbaops.gitrepo import Repo
+
+    try:
+        Repo(start).resolve("HEAD")
+    except GitError:
+        return False
+    return True
+
+
+def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, start: str | Path) -> DiffResult:
+    """A repository's first commit: nothing to break yet, so lint the schema files only."""
+    from nbaops.bqschema.lint import lint_paths
+    from nbaops.gitrepo import Repo
+
+    root = Repo(start).root
+    if paths:
+        files = [p for p in paths if is_schema_path(Path(p).name)]
+    else:
+        folder = root / schemas_dir
+        files = sorted(os.path.relpath(p) for p in folder.rglob("*.json") if is_schema_path(p.name))
+    result = DiffResult(against=ref, findings=lint_paths(files))
+    result.note = (
+        f"no commit yet to compare with ({ref} does not exist: a first commit): "
+        f"breaking-change rules skipped, {len(files)} schema file(s) linted"
+    )
+    return result
+
+
 def render_lines(result: DiffResult) -> list[str]:
     """The hook's output: findings as ``path:line: RULE_ID message``, then the DDL."""
     lines = [f.format() for f in sorted(result.all_findings, key=lambda f: (f.path, f.line))]
+    if result.note:
+        lines.insert(0, f"note: {result.note}")
     for t in result.tables:
         if t.verdicts.plan:
             lines.append(f"-- {t.table}: DDL for the allowed changes ({t.path})")

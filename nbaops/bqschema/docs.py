@@ -140,7 +140,7 @@ def _table(rules: Iterable[Rule], with_category: bool) -> list[str]:
     )
     lines = [head, "|---|---|---|---|---|" if with_category else "|---|---|---|---|"]
     for r in rules:
-        cells = [f"`{r.id}`"]
+        cells = [f'<a id="{r.id}"></a>`{r.id}`']  # the anchor hook failures point at
         if with_category:
             cells.append(", ".join(r.categories))
         cells += [r.severity.value, r.summary, r.fix]

@@ -467,6 +467,44 @@ def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
             yield p
 
 
+# Where a repository's queries are by default (sql-schema-refs without paths): every
+# Python file below the current folder, except tests, virtualenvs and build output.
+DEFAULT_GLOBS = ("**/*.py",)
+DEFAULT_EXCLUDES = ("tests/**", "test/**", "**/tests/**", "venv/**", "build/**", "dist/**")
+_SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env"}
+
+
+def find_python_files(
+    globs: Sequence[str] = DEFAULT_GLOBS,
+    excludes: Sequence[str] = DEFAULT_EXCLUDES,
+    root: str | Path = ".",
+) -> list[str]:
+    """Python files under ``root`` matching any glob and no exclude (hidden folders skipped).
+
+    Globs are ``fnmatch``-style on the ``/``-separated path relative to ``root``, where
+    ``**/`` also matches nothing (``**/*.py`` matches ``app.py``).
+    """
+    import fnmatch
+
+    def matches(rel: str, patterns: Sequence[str]) -> bool:
+        for pattern in patterns:
+            if fnmatch.fnmatch(rel, pattern):
+                return True
+            if pattern.startswith("**/") and fnmatch.fnmatch(rel, pattern[3:]):
+                return True
+        return False
+
+    base = Path(root)
+    found: list[str] = []
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        for name in sorted(files):
+            rel = (Path(folder) / name).relative_to(base).as_posix()
+            if matches(rel, globs) and not matches(rel, excludes):
+                found.append(os.path.join(folder, name) if str(base) != "." else rel)
+    return found
+
+
 def check_paths(paths: Sequence[str], schemas_dir: str | Path) -> list[Finding]:
     """Check every SQL query in the given Python files/folders against ``schemas_dir``."""
     catalog = Catalog.from_dir(schemas_dir)

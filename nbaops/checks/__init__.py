@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from nbaops.checks.measure import MeasurementFailed, current_query_text, forget_current
 from nbaops.checks.thresholds import CheckParams, Thresholds, load_thresholds
 from nbaops.errors import ConfigError
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.verdict import CheckResult, Verdict, clip
 
 if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
@@ -74,6 +74,19 @@ REGISTRY: dict[str, CheckSpec] = {
         CheckSpec("model_hit_rate", "prediction-worker", "serving model's graded hit rate"),
         CheckSpec("error_logs", ALL_SERVICES, "ERROR log entries, last 10m", revision_aware=True),
     )
+}
+
+# The unit of each check's measured value (``CheckResult.unit``); a check missing here
+# reports a bare number. Kept beside the registry so a new check adds one line.
+UNITS: dict[str, str] = {
+    "lines_coverage": "%",
+    "grading_completeness": "%",
+    "recent_predictions": "predictions",  # "% of expected" when batches state a count
+    "batch_errors": "failed batches",
+    "processor_heartbeats": "min",
+    "shot_zones": "%",
+    "error_logs": "entries",
+    "model_hit_rate": "% (95% lower bound)",
 }
 
 
@@ -149,7 +162,7 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
             verdict=Verdict.ERROR,
             value=None,
             threshold="",
-            message=str(exc)[:500],
+            message=clip(str(exc)),
             query=exc.query,
         )
     except Exception as exc:  # a check must never take the whole run down
@@ -159,6 +172,17 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
     finally:
         forget_current()
     result.duration_s = round(time.perf_counter() - started, 4)
+    return annotate(ctx, planned.spec, result)
+
+
+def annotate(ctx: Context | None, spec: CheckSpec, result: CheckResult) -> CheckResult:
+    """Fill the unit and the page to open (playbook path, and link when configured)."""
+    from nbaops.doclinks import base_url, doc_url, playbook_doc
+
+    result.unit = result.unit or UNITS.get(spec.id, "")
+    result.doc = result.doc or playbook_doc(spec.id)
+    if result.doc_url is None:
+        result.doc_url = doc_url(result.doc, base_url(getattr(ctx, "config", None)))
     return result
 
 
@@ -167,14 +191,18 @@ ProgressCallback = Callable[[Event, PlannedCheck, CheckResult | None], None]
 
 
 def _timed_out(planned: PlannedCheck, timeout_s: float) -> CheckResult:
-    return CheckResult(
-        name=planned.spec.id,
-        service=planned.service,
-        verdict=Verdict.ERROR,
-        value=None,
-        threshold="",
-        message=f"timed out after {timeout_s:g}s (checks.timeout_s)",
-        duration_s=round(timeout_s, 4),
+    return annotate(
+        None,
+        planned.spec,
+        CheckResult(
+            name=planned.spec.id,
+            service=planned.service,
+            verdict=Verdict.ERROR,
+            value=None,
+            threshold="",
+            message=f"timed out after {timeout_s:g}s (checks.timeout_s)",
+            duration_s=round(timeout_s, 4),
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.checks.measure import Measurement, duration_text, jsonable
 from nbaops.checks.schedule_known import schedule_status, unknown_message
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.verdict import CheckResult, Finding, Verdict, clip
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -131,7 +131,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     if failed:
         first = failed[0]
         reason = (
-            f": {str(first['error_message']).splitlines()[0][:120]}"
+            f": {clip(str(first['error_message']).splitlines()[0], 120)}"
             if first["error_message"]
             else ""
         )
@@ -152,4 +152,15 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         problems.append(f"{errors} batch error(s)")
     summary = "; ".join(problems) if problems else "no failures, no errors"
     message = f"{len(batches)} batch(es) in the last {window_text}: {summary} ({verdict.value})"
-    return m.result(verdict, len(failed), threshold, message, details)
+    result = m.result(verdict, len(failed), threshold, message, details)
+    violating = {str(v["batch_id"]) for v in violations if int(v["violations"])}
+    result.findings = [
+        Finding(
+            f"batch {b['batch_id']} ({b['scheduled_slot']} ET) {b['status']}, "
+            f"{int(b['error_count'] or 0)} error(s)"
+            + (f", {mode} violations" if str(b["batch_id"]) in violating else ""),
+            b in failed or bool(b["error_count"]) or str(b["batch_id"]) in violating,
+        )
+        for b in batches
+    ]
+    return result

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.checks.measure import Measurement, duration_text
 from nbaops.errors import UsageError
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.verdict import CheckResult, Finding, Verdict, clip
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -86,6 +86,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     message = (
         f"{amount} {severity}-or-worse entries for {scope} in the last "
         f"{duration_text(window)} ({verdict.value}; by revision: {revisions}); top: "
-        f'"{top[0][0][:120]}" x{top[0][1]}'
+        f'"{clip(top[0][0], 120)}" x{top[0][1]}'
     )
-    return m.result(verdict, count, threshold, message, details)
+    result = m.result(verdict, count, threshold, message, details)
+    result.findings = [Finding(f"x{n} {text}", verdict is not Verdict.PASS) for text, n in top]
+    return result

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.checks.measure import Measurement, as_utc, below_tiers, pct, pct1
 from nbaops.checks.schedule_known import schedule_status, unknown_message
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -165,4 +165,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"; worst day {worst_day['game_date']} {worst_day['graded']}/{worst_day['predictions']}"
         )
     message += f" ({verdict.value})"
-    return m.result(verdict, round(share * 100, 2), threshold, message, details)
+    result = m.result(verdict, round(share * 100, 2), threshold, message, details)
+    result.findings = [
+        Finding(
+            f"{r['game_date']} {r['matchup']} graded {int(r['graded'])}/{int(r['predictions'])}"
+            + ("" if int(r["box_players"]) else " (no box scores yet)"),
+            int(r["graded"]) < int(r["predictions"]),
+        )
+        for r in rows
+    ]
+    return result

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
 from nbaops.checks.schedule_known import schedule_status, unknown_message
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -141,4 +141,31 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         # Players of those games are invisible to the ratio: never call that a clean PASS.
         verdict = worst([verdict, Verdict.WARN])
         message += f"; no feature rows for {', '.join(no_features)} (WARN)"
-    return m.result(verdict, round(coverage * 100, 2), threshold, message, details)
+    result = m.result(verdict, round(coverage * 100, 2), threshold, message, details)
+    result.findings = game_findings(per_game, missing, warn_below)
+    return result
+
+
+def game_findings(
+    per_game: list[dict[str, Any]], missing: list[dict[str, Any]], warn_below: float
+) -> list[Finding]:
+    """One line per game: ``DEN@BOS 0/17 (0.0%) missing: Name (TEAM), ...``.
+
+    A game is a problem when its coverage is under the WARN threshold or it has no
+    feature rows; every missing player of a game is named (not only the top N).
+    """
+    by_game: dict[str, list[str]] = {}
+    for player in missing:
+        by_game.setdefault(player["game"], []).append(f"{player['player']} ({player['team']})")
+    findings = []
+    for game in per_game:
+        if not game["expected"]:
+            findings.append(Finding(f"{game['matchup']}: no feature rows (nothing expected)", True))
+            continue
+        share = game["with_line"] / game["expected"]
+        text = f"{game['matchup']} {game['with_line']}/{game['expected']} ({pct1(share)})"
+        names = by_game.get(game["matchup"], [])
+        if names:
+            text += f" missing: {', '.join(names)}"
+        findings.append(Finding(text, share < warn_below))
+    return findings

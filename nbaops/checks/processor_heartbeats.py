@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, as_utc, duration_text
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -151,4 +151,19 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "value_unit": "minutes since the stalest heartbeat",
         "proliferating": [p["processor"] for p in proliferating],
     }
-    return m.result(verdict, value, threshold, message, details)
+    result = m.result(verdict, value, threshold, message, details)
+    result.findings = [
+        Finding(
+            f"{p['processor']} ({p.get('service') or 'unknown service'}) "
+            + (
+                "no heartbeat"
+                if p["age_s"] is None
+                else f"last heartbeat {_hours(dt.timedelta(seconds=p['age_s']))} ago, "
+                f"{p['live_runs']} live row(s)"
+            )
+            + f" {p['verdict']}",
+            p["verdict"] != Verdict.PASS.value,
+        )
+        for p in processors
+    ]
+    return result

@@ -23,7 +23,7 @@ from nbaops.checks.measure import (
     pct1,
 )
 from nbaops.checks.schedule_known import schedule_status, unknown_message
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
     from nbaops.checks.thresholds import CheckParams
@@ -226,4 +226,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
         + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})"
     )
-    return m.result(verdict, round(ratios[weakest] * 100, 2), threshold, message, details)
+    result = m.result(verdict, round(ratios[weakest] * 100, 2), threshold, message, details)
+    result.unit = "% of expected"  # the other outcomes report a count of predictions
+    result.findings = [
+        Finding(
+            f"model {k}: {written.get(k, 0)}/{expected} expected ({pct1(ratios[k])})",
+            below_tiers(ratios[k], fail_below, warn_below) is not Verdict.PASS,
+        )
+        for k in models
+    ]
+    return result

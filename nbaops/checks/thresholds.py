@@ -214,6 +214,15 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
         ),
         "warn_below": Key("fraction", 0.98, "... less than this share is WARN."),
         "game_date": Key("date", "yesterday", "Game day validated (US Eastern)."),
+        "game_length": Key(
+            "duration", "3h", "Assumed game length: a game finishes this long after its start time."
+        ),
+        "box_score_grace": Key(
+            "duration", "2h", "Box scores of a game are late this long after it finishes."
+        ),
+        "grading_grace": Key(
+            "duration", "6h", "Predictions are late ungraded this long after their game finishes."
+        ),
     },
 }
 

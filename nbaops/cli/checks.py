@@ -16,11 +16,12 @@ if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import Report
 
+DETAILS_HELP = "Show every game / service measured, not only the problems (plain text)."
 DATE_HELP = "Game day (US Eastern): YYYY-MM-DD, today or yesterday (default: {default})."
 
 
 def _single_check(
-    check_id: str, overrides: dict[str, Any], title: str
+    check_id: str, overrides: dict[str, Any], title: str, details: bool = False
 ) -> Callable[[Context], Report]:
     """An action running one registered check and reporting it."""
 
@@ -28,7 +29,7 @@ def _single_check(
         from nbaops.checks import run_check
         from nbaops.report import CheckReport
 
-        return CheckReport(title, [run_check(ctx, check_id, overrides)])
+        return CheckReport(title, [run_check(ctx, check_id, overrides)], details=details)
 
     return action
 
@@ -43,6 +44,7 @@ def _date_override(date: str | None) -> dict[str, Any]:
     help={
         "service": "Only the checks of this service (default: every service in nbaops.yaml).",
         "no_record": "Do not write the run to history and send no alerts.",
+        "details": DETAILS_HELP,
         **COMMON_HELP,
     }
 )
@@ -51,6 +53,7 @@ def system_health(
     service: str | None = None,
     json: bool = False,
     no_record: bool = False,
+    details: bool = False,
     profile: str | None = None,
     debug: bool = False,
 ) -> None:
@@ -63,6 +66,7 @@ def system_health(
 
         live = stdout_console() if sys.stdout.isatty() and not json else None
         report = run_system_health(ctx, service, live=live, record=not no_record)
+        report.details = details
         if json:  # stdout carries exactly one JSON document: notes go to stderr
             for note in report.notes:
                 sys.stderr.write(f"nbaops: {note}\n")
@@ -71,10 +75,11 @@ def system_health(
     finish(action, profile=profile, json_output=json, debug=debug)
 
 
-@task(help={"date": DATE_HELP.format(default="today"), **COMMON_HELP})
+@task(help={"date": DATE_HELP.format(default="today"), "details": DETAILS_HELP, **COMMON_HELP})
 def check_lines(
     c: object,
     date: str | None = None,
+    details: bool = False,
     json: bool = False,
     profile: str | None = None,
     debug: bool = False,
@@ -83,14 +88,15 @@ def check_lines(
     from nbaops.cli.runner import finish
 
     def action(ctx: Context) -> Report:
-        return _single_check("lines_coverage", _date_override(date), "check-lines")(ctx)
+        return _single_check("lines_coverage", _date_override(date), "check-lines", details)(ctx)
 
     finish(action, profile=profile, json_output=json, debug=debug)
 
 
-@task(help=dict(COMMON_HELP))
+@task(help={"details": DETAILS_HELP, **COMMON_HELP})
 def check_grading(
     c: object,
+    details: bool = False,
     json: bool = False,
     profile: str | None = None,
     debug: bool = False,
@@ -99,16 +105,17 @@ def check_grading(
     from nbaops.cli.runner import finish
 
     finish(
-        _single_check("grading_completeness", {}, "check-grading"),
+        _single_check("grading_completeness", {}, "check-grading", details),
         profile=profile,
         json_output=json,
         debug=debug,
     )
 
 
-@task(help=dict(COMMON_HELP))
+@task(help={"details": DETAILS_HELP, **COMMON_HELP})
 def check_predictions(
     c: object,
+    details: bool = False,
     json: bool = False,
     profile: str | None = None,
     debug: bool = False,
@@ -117,7 +124,7 @@ def check_predictions(
     from nbaops.cli.runner import finish
 
     finish(
-        _single_check("recent_predictions", {}, "check-predictions"),
+        _single_check("recent_predictions", {}, "check-predictions", details),
         profile=profile,
         json_output=json,
         debug=debug,

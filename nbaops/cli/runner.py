@@ -34,10 +34,17 @@ def _stderr_console() -> Any:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# Not a terminal (CI logs, pipes, files): never wrap. Lines are soft-wrapped (one record
+# per line) and tables get their natural width instead of being squeezed into 80 columns.
+PLAIN_WIDTH = 4096
+
+
 def stdout_console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
 
 
 def one_line(exc: BaseException) -> str:
@@ -106,9 +113,9 @@ def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix:
     if debug:
         sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     _stderr_console().print(f"nbaops: error: {message}", markup=False)
-    if json_output:
-        verdict = "ERROR" if code != EXIT_USAGE else "USAGE"
-        emit_json({"verdict": verdict, "error": message, "exit_code": code})
+    if json_output:  # bad input (exit 2) measured nothing: no verdict, only the error
+        document: dict[str, Any] = {"error": message, "exit_code": code}
+        emit_json(document if code == EXIT_USAGE else {"verdict": "ERROR", **document})
     return code
 
 

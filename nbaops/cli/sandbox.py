@@ -65,7 +65,8 @@ def reset(
 @task(
     help={
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
-        "batch-errors, error-logs, next-revision-degraded, a canary fault (canary-5xx, "
+        "batch-errors, error-logs, next-revision-degraded, drift (commits merged to the "
+        "sandbox's platform repository and not deployed), a canary fault (canary-5xx, "
         "canary-latency, canary-low-traffic) or a stand-in API fault (http-4xx, http-5xx, "
         "timeout, lro-fail, slow-lro, health-5xx, health-timeout, logging-error, "
         "monitoring-error).",
@@ -110,4 +111,34 @@ def status(c: object, json: bool = False, profile: str | None = None, debug: boo
     finish(_local(lifecycle.status), profile=profile, json_output=json, debug=debug)
 
 
-ns = Collection("sandbox", reset, fault, clear, status)
+@task(
+    positional=["query"],
+    iterable=["param"],
+    help={
+        "query": "BigQuery Standard SQL (a SELECT or WITH query), e.g. a runbook's block.",
+        "param": "A named query parameter NAME=VALUE for @NAME (repeatable), e.g. "
+        "game_date=2026-01-14.",
+        **COMMON_HELP,
+        "profile": PROFILE_HELP,
+    },
+)
+def sql(
+    c: object,
+    query: str,
+    param: list[str] | None = None,
+    json: bool = False,
+    profile: str | None = None,
+    debug: bool = False,
+) -> None:
+    """Run BigQuery SQL on the sandbox warehouse (same transpile path as the checks)."""
+    from nbaops.cli.runner import finish
+
+    def action(ctx: Context) -> Report:
+        from nbaops.sandbox.sql import parse_params, run_sql
+
+        return run_sql(ctx, query, parse_params(param or []))
+
+    finish(action, profile=profile, json_output=json, debug=debug)
+
+
+ns = Collection("sandbox", reset, fault, clear, status, sql)

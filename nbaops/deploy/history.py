@@ -89,7 +89,8 @@ class DeployHistory:
                 str(row.get("action", "")),
                 outcome,
                 str(row.get("actor", "")),
-                str(row.get("commit_sha") or "")[:12],
+                # a terminal gets 12 characters; logs and pipes the full, copyable SHA
+                str(row.get("commit_sha") or "")[: 12 if console.is_terminal else None],
             ]
             if wide:  # narrow terminals: revisions are in --json
                 cells.append(

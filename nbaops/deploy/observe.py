@@ -200,12 +200,12 @@ def observe(
         )
     tolerated = failures + inconclusive + errors
     if tolerated or warned:
-        notes = []
+        # "clean" above counts WARN rounds as measured-and-not-failing; say it plainly:
+        # how many passed, how many warned, how many failed but stayed under the limits.
+        parts = [f"{clean - warned} of {len(rounds)} rounds passed"]
         if warned:
-            notes.append(f"{warned} warning round(s)")
+            parts.append(f"{warned} warned")
         if tolerated:
-            notes.append(f"{tolerated} tolerated FAIL/INCONCLUSIVE/ERROR round(s) below the limits")
-        return ObservationResult(
-            Verdict.WARN, f"{clean} of {len(rounds)} rounds clean; {', '.join(notes)}", rounds
-        )
+            parts.append(f"{tolerated} FAIL/INCONCLUSIVE/ERROR tolerated below the limits")
+        return ObservationResult(Verdict.WARN, ", ".join(parts), rounds)
     return ObservationResult(Verdict.PASS, f"all {len(rounds)} rounds passed", rounds)

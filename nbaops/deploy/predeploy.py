@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import GitError
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.verdict import CheckResult, Verdict, clip, worst
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
@@ -94,6 +94,10 @@ class PredeployResult:
         return [c for c in self.checks if c.verdict in (Verdict.FAIL, Verdict.ERROR)]
 
 
+# The page a failing checklist item points at (every report names the doc to open).
+PREDEPLOY_DOC = "docs/deploy.md#the-pre-deploy-checklist"
+
+
 def _result(
     name: str,
     service: str,
@@ -113,6 +117,7 @@ def _result(
         message=message,
         query=query,
         details=details or {},
+        doc=PREDEPLOY_DOC,
     )
 
 
@@ -452,17 +457,20 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
         )
     env = dict(os.environ)
     env["NBAOPS_PREDEPLOY_TESTS"] = "1"
+    from nbaops.heartbeat import heartbeat
+
     try:
-        proc = subprocess.run(  # an argument list from the config, never a shell
-            argv,
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        with heartbeat(f"tests: {command}", timeout_s):
+            proc = subprocess.run(  # an argument list from the config, never a shell
+                argv,
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
     except FileNotFoundError:
         return _result(
             "tests",
@@ -492,7 +500,7 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
             Verdict.FAIL,
             proc.returncode,
             threshold,
-            f"tests failed (exit {proc.returncode}): {last[:300]}",
+            f"tests failed (exit {proc.returncode}): {clip(last, 300)}",
             command,
             {"output_tail": tail[-20:]},
         )
@@ -502,7 +510,7 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
         Verdict.PASS,
         0,
         threshold,
-        f"tests passed: {last[:300]}" if last else "tests passed",
+        f"tests passed: {clip(last, 300)}" if last else "tests passed",
         command,
     )
 

@@ -27,10 +27,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.errors import NbaopsError
+from nbaops.errors import ConfigError, NbaopsError
 from nbaops.gitrepo import Commit, Repo
 from nbaops.verdict import Verdict, worst
 
@@ -315,7 +316,7 @@ def _measure(
     drift.oldest_pending_age_s = age
     window_text = _age_text(window.total_seconds())
     if age is None:
-        message = f"in sync: serving {deployed[:8]}; no change to its paths since"
+        message = f"in sync: serving {deployed[:8]}; no change to its paths since that commit"
     else:
         n = len(drift.pending)
         oldest = drift.oldest_pending
@@ -330,6 +331,23 @@ def _measure(
         verdict = worst([verdict, Verdict.WARN])
     drift.verdict = verdict
     drift.message = message + split_note
+
+
+def repository_root(ctx: Context, repository: str) -> Path:
+    """The repository whose history drift reads (``drift.repository``).
+
+    ``sandbox`` (the local profile's setting) is the sandbox's platform clone, which the
+    ``drift`` fault extends (:mod:`nbaops.sandbox.platform_repo`); anything else is a
+    folder relative to the config's root (``.``: this repository).
+    """
+    if repository != "sandbox":
+        return (ctx.root / repository).resolve()
+    if not ctx.is_local:
+        raise ConfigError("drift.repository: 'sandbox' needs a local profile")
+    from nbaops.sandbox import lifecycle, platform_repo
+
+    lifecycle.ensure_sandbox(ctx)
+    return platform_repo.ensure_platform_repo(lifecycle.settings_for(ctx).home, ctx.root)
 
 
 def detect_drift(
@@ -360,7 +378,7 @@ def detect_drift(
     selected = ctx.config.select_services(service)
     window = window or settings.window
     now = clock.now()
-    repo = Repo(ctx.root)
+    repo = Repo(repository_root(ctx, settings.repository))
     if fetch:
         repo.fetch()
     main_ref = repo.main_ref(branch=settings.main_branch)

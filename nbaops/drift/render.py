@@ -82,12 +82,27 @@ def report_json(report: DriftReport) -> dict[str, Any]:
 def render_table(report: DriftReport, console: Console) -> None:
     from rich.table import Table
 
-    from nbaops.report import verdict_text
+    from nbaops.report import is_table_console, verdict_text
 
+    plain = not is_table_console(console)  # logs and pipes: one line per service, full SHAs
     title = (
-        f"Deployment drift vs {report.main_ref or 'main'} {_short(report.head_commit)} "
+        f"Deployment drift vs {report.main_ref or 'main'} "
+        f"{report.head_commit or '-' if plain else _short(report.head_commit)} "
         f"(window {human_age(report.window_s)})"
     )
+    if plain:
+        console.print(title, soft_wrap=True, highlight=False)
+        for s in report.services:
+            age = human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "-"
+            console.print(
+                verdict_text(s.verdict),
+                f"{s.service} serving {s.deployed_commit or '-'} "
+                f"({s.deployed_revision or 'no revision'}) pending={len(s.pending)} "
+                f"oldest={age}: {s.message}"
+                + (" -> see docs/drift.md" if s.verdict.value != "PASS" else ""),
+                soft_wrap=True,
+                highlight=False,
+            )
     table = Table(title=title, title_justify="left")
     for column in ("service", "verdict", "serving", "pending", "oldest", "message"):
         table.add_column(column, overflow="fold")
@@ -103,15 +118,18 @@ def render_table(report: DriftReport, console: Console) -> None:
             human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "-",
             s.message,
         )
-    console.print(table)
+    if not plain:
+        console.print(table)
     for s in report.services:
         if not s.pending:
             continue
         console.print(f"[bold]{s.service}[/bold] pending commits (newest first):")
         for c in s.pending:
             console.print(
-                f"  {c.short}  {c.committed_at:%Y-%m-%d %H:%M %Z}  {c.author}: {c.subject}",
+                f"  {c.sha if plain else c.short}  {c.committed_at:%Y-%m-%d %H:%M %Z}  "
+                f"{c.author}: {c.subject}",
                 markup=False,
+                soft_wrap=True,
             )
     if report.sync is not None:
         _render_sync(report, console)

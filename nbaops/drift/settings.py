@@ -7,6 +7,8 @@ Keys (all optional; ``schemas/config.schema.json`` rejects unknown ones)::
       main_branch: main           # the branch whose tip should be serving
       issue_label: deployment-drift
       comment_interval: 24h       # at most one "still drifting" comment per issue per interval
+      repository: .               # whose history: "." (this repository) or "sandbox"
+                                  # (local profile: the sandbox's platform clone)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class DriftSettings:
     main_branch: str
     issue_label: str
     comment_interval: dt.timedelta
+    repository: str = "."
 
     @classmethod
     def from_config(cls, config: Config) -> DriftSettings:
@@ -55,4 +58,5 @@ class DriftSettings:
             main_branch=str(section.get("main_branch", DEFAULT_MAIN_BRANCH)),
             issue_label=str(section.get("issue_label", DEFAULT_LABEL)),
             comment_interval=duration("comment_interval", DEFAULT_COMMENT_INTERVAL),
+            repository=str(section.get("repository", ".")),
         )

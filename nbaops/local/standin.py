@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -161,6 +162,17 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     home: Path
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line instead of socketserver's traceback; none when the client gave up.
+
+        A ``timeout`` fault answers after the client's own timeout: writing the answer
+        then fails with a broken pipe, which is the fault working, not an error.
+        """
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        sys.stderr.write(f"nbaops stand-in: request failed: {type(exc).__name__}: {exc}\n")
 
 
 class _Handler(BaseHTTPRequestHandler):

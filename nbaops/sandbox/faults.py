@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 FAULTS_NAME = "sandbox-faults.json"
 ARMED = "next-revision-degraded"
 WORKER_NO_PREDICTIONS = "no-recent-predictions"  # applied form of a degraded worker revision
+# Commits merged to the sandbox's platform clone and not deployed (nbaops.sandbox.platform_repo).
+DRIFT = "drift"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ DEGRADES = {
 def known_faults() -> list[str]:
     from nbaops.local.api_faults import API_FAULT_KINDS
 
-    return [*DATA_FAULTS, ARMED, *API_FAULT_KINDS, *CANARY_FAULTS]
+    return [*DATA_FAULTS, ARMED, DRIFT, *API_FAULT_KINDS, *CANARY_FAULTS]
 
 
 # --------------------------------------------------------------------------- records
@@ -162,6 +164,8 @@ def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
         return service
     if name == ARMED or name in CANARY_FAULTS:
         return service or "prediction-worker"
+    if name == DRIFT:
+        return service or "phase4-processors"
     spec = DATA_FAULTS[name]
     if spec.fixed and service is not None and service != spec.default_service:
         raise UsageError(
@@ -191,6 +195,18 @@ def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
         record = {"name": name, **api_faults.set_api_fault(settings.home, name, service=target)}
         return FaultReport("injected", [record], active(settings.home))
     record = {"name": name, "service": target, "injected_at": now.isoformat()}
+    if name == DRIFT and target is not None:
+        from nbaops.sandbox import platform_repo
+
+        paths = ctx.config.service(target).source_paths
+        service_paths = [p for p in paths if p.startswith("services/")] or list(paths)
+        record["commits"] = platform_repo.add_drift_commits(
+            settings.home, ctx.root, target, service_paths[0], now
+        )
+        record["repository"] = str(platform_repo.platform_path(settings.home))
+        with locked(settings.home):
+            write_records(settings.home, [*read_records(settings.home), record])
+        return FaultReport("injected", [record], active(settings.home))
     with locked(settings.home):
         if name == ARMED:
             record["armed"] = True
@@ -213,6 +229,9 @@ def clear(ctx: Context) -> FaultReport:
         write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
         lifecycle.refresh(settings)
+    from nbaops.sandbox import platform_repo
+
+    platform_repo.remove_platform_repo(settings.home)  # the next drift check re-clones
     return FaultReport("cleared", cleared, {})
 
 

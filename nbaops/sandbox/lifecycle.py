@@ -30,6 +30,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -181,7 +182,27 @@ def ensure_sandbox(ctx: Context) -> None:
             return
         seed = int(marker.get("seed", DEFAULT_SEED)) if marker else DEFAULT_SEED
         from_logs = marker.get("from_logs") if marker else None
-        _build(settings, seed, from_logs, full=need == "build", migrate=need == "migrate")
+        from nbaops.heartbeat import heartbeat
+
+        what = first_run_line(settings.home, marker, need)
+        sys.stderr.write(what + "\n")  # stdout stays for the report (--json)
+        sys.stderr.flush()
+        with heartbeat(f"the sandbox build in {settings.home}"):
+            _build(settings, seed, from_logs, full=need == "build", migrate=need == "migrate")
+
+
+def first_run_line(home: Path, marker: dict[str, Any] | None, need: str) -> str:
+    """What the user is waiting for before the first report appears (stderr)."""
+    if marker is None:
+        return (
+            f"nbaops: building the sandbox in {home} (first run: warehouse, Cloud Run "
+            "stand-in, logs; a few seconds)"
+        )
+    if need == "build":
+        return f"nbaops: rebuilding the sandbox in {home} (its format changed)"
+    if need == "migrate":
+        return f"nbaops: migrating the sandbox warehouse in {home} (the schemas changed)"
+    return f"nbaops: refreshing the sandbox data in {home} for the current clock"
 
 
 def reset(

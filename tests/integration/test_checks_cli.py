@@ -128,3 +128,40 @@ def test_validate_daily_table_and_json(env: Path, capsys: pytest.CaptureFixture[
     assert call(tasks.validate_daily, date="2026-01-13") == 0
     out = capsys.readouterr().out
     assert "validate-daily 2026-01-13" in out and "chain complete" in out
+
+
+def test_check_lines_under_a_coverage_drop_names_games_and_players_in_plain_text(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The on-call's first command: stdout is not a terminal (capsys), so plain lines."""
+    import re
+
+    from nbaops.sandbox import faults
+
+    ctx = Context.create("local")
+    faults.inject(ctx, "lines-coverage-drop")
+    try:
+        assert call(tasks.check_lines) == 1
+        out = capsys.readouterr().out
+        doc_code = call(tasks.check_lines, json=True)
+        doc = json.loads(capsys.readouterr().out)
+    finally:
+        faults.clear(ctx)
+    assert doc_code == 1
+    lines = out.splitlines()
+    head = next(line for line in lines if line.startswith("FAIL lines_coverage"))
+    assert "value=" in head and "%" in head and "threshold: FAIL < 90%" in head
+    assert head.endswith("-> see docs/playbooks/lines-coverage.md")
+    assert "┃" not in out and "│" not in out  # no table off a terminal
+    per_game = doc["checks"][0]["details"]["per_game"]
+    zero = [g for g in per_game if g["expected"] and g["with_line"] == 0]
+    assert zero, "the fault removes whole games' lines"
+    missing = doc["checks"][0]["details"]["missing_players"]
+    for game in zero:
+        pattern = rf"^    ! {re.escape(game['matchup'])} 0/{game['expected']} \(0\.0%\) missing: "
+        line = next(line for line in lines if re.match(pattern, line))
+        names = line.split(" missing: ", 1)[1].split(", ")
+        assert len(names) == game["expected"]  # every missing player, not a top N
+        for player in (p for p in missing if p["game"] == game["matchup"]):
+            assert f"{player['player']} ({player['team']})" in names
+    assert not any(re.match(r"^ +! \S+ (\d+)/\1 ", line) for line in lines)  # full games hidden

@@ -84,3 +84,60 @@ def test_broken_table_is_error(world: World) -> None:
     report = validate_daily(world.ctx)
     assert report.verdict is Verdict.ERROR
     assert "prediction_accuracy" in report.checks[0].message
+
+
+# -- a day in progress (NOW is 12:00 ET on TODAY) ---------------------------------------
+
+
+def test_a_day_before_tip_off_reports_what_is_still_expected_not_a_broken_chain(
+    world: World,
+) -> None:
+    games = world.games(TODAY, 5)  # 19:00 ET tip-off, 100 players
+    world.features(games)
+    world.lines(games)
+    batch = world.batch(TODAY, "11:30", expected=100)
+    world.predictions(games, batch, et(TODAY, 11, 40), per_model={"v8": 50, "v9": 50})
+    report = validate_daily(world.ctx, TODAY)
+    assert report.broke_at is None
+    assert report.verdict is Verdict.WARN  # predictions short, but tip-off is at 19:00 ET
+    stages = _by_stage(report)
+    assert stages["box_scores"].verdict is Verdict.PASS
+    assert stages["box_scores"].message.startswith("box scores: nothing due yet; still expected")
+    assert stages["predictions"].verdict is Verdict.WARN
+    assert "not late yet: predictions before the first tip-off at 19:00 ET" in (
+        stages["predictions"].message
+    )
+    assert stages["grading"].verdict is Verdict.PASS
+    assert report.progress == "0 of 5 games finished, 5 not started (next tip-off 19:00 ET)"
+    doc = report.to_json()
+    assert doc["still_expected"][0] == (
+        "box scores of 5 game(s) not finished yet (last game ends ~22:00 ET)"
+    )
+
+
+def test_late_box_scores_fail_even_while_the_day_is_in_progress(world: World) -> None:
+    early = world.games(TODAY, 2, start_hour_et=6)  # finished 09:00 ET, due 11:00 ET
+    late = world.games(TODAY, 3)  # 19:00 ET
+    world.features(early + late)
+    world.lines(early + late)
+    world.box_scores(early[:1])  # one finished game has no box scores: late
+    report = validate_daily(world.ctx, TODAY)
+    stages = _by_stage(report)
+    assert stages["box_scores"].verdict is Verdict.FAIL
+    assert stages["box_scores"].details["of"] == 2  # only the games whose box scores are due
+    assert report.broke_at == "box scores"
+    assert report.progress == "2 of 5 games finished, 3 not started (next tip-off 19:00 ET)"
+
+
+def test_grading_is_only_late_after_its_grace(world: World) -> None:
+    games = world.games(TODAY, 2, start_hour_et=7)  # finished 10:00 ET, grading due 16:00 ET
+    world.features(games)
+    world.lines(games)
+    world.box_scores(games)
+    batch = world.batch(TODAY, "02:30", expected=40)
+    world.predictions(games, batch, et(TODAY, 2, 40))
+    report = validate_daily(world.ctx, TODAY)
+    stages = _by_stage(report)
+    assert stages["grading"].verdict is Verdict.WARN
+    assert "not late yet: grading of finished games by 16:00 ET" in stages["grading"].message
+    assert report.broke_at is None

@@ -80,3 +80,19 @@ def test_missing_heartbeat_table_is_error(world: World) -> None:
     result = run_check(world.ctx, "processor_heartbeats")
     assert result.verdict is Verdict.ERROR
     assert "processor_heartbeats" in result.message
+
+
+def test_findings_name_every_processor_and_mark_the_stale_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = make_world(
+        tmp_path,
+        monkeypatch,
+        checks={"processor_heartbeats": {"processors": ["box_scores", "shot_zones"]}},
+    )
+    w.heartbeat("box_scores", NOW_DT - 5 * MIN)
+    result = run_check(w.ctx, "processor_heartbeats")
+    problems = [f.text for f in result.findings if f.problem]
+    assert len(result.findings) == 2
+    assert problems == ["shot_zones (unknown service) no heartbeat FAIL"]
+    assert result.unit == "min" and result.doc == "docs/playbooks/processor-heartbeats.md"

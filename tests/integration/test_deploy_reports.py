@@ -91,6 +91,10 @@ def test_history_renders_spooled_rows(dworld: DeployWorld) -> None:
     assert history.flushed == 1
     text = rendered(history)
     assert "rollback" in text and "deploy" in text
+    sha = next(
+        str(r["commit_sha"]) for r in [*history.rows, *history.spooled] if r.get("commit_sha")
+    )
+    assert len(sha) == 40 and sha in text  # not a terminal: the full, copyable SHA
 
 
 def test_rollback_without_an_older_ready_revision_is_usage_error(dworld: DeployWorld) -> None:

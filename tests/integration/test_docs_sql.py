@@ -63,13 +63,16 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
         mp.undo()
 
 
-def test_every_hand_written_query_runs_on_the_local_warehouse(sandbox: Context) -> None:
+def test_every_hand_written_query_runs_with_inv_sandbox_sql(sandbox: Context) -> None:
+    """What the docs promise: paste any block into `inv sandbox.sql "..."` and it runs."""
+    from nbaops.sandbox.sql import run_sql
+
     queries = list(hand_written_sql())
     assert len(queries) >= 10
     failures = []
     for page, line, sql in queries:
         try:
-            sandbox.warehouse.query(sql)
+            run_sql(sandbox, sql)
         except Exception as exc:  # report every failing block, not just the first
             failures.append(f"{page}:{line}: {type(exc).__name__}: {str(exc)[:200]}")
     assert not failures, "\n".join(failures)
@@ -100,3 +103,39 @@ def test_missing_lines_query_names_the_players_the_fault_removed(sandbox: Contex
     finally:
         faults.clear(sandbox)
     assert after > before + 20
+
+
+def test_sandbox_sql_task_prints_rows_plain_or_json_and_binds_parameters(
+    sandbox: Context, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from invoke import Context as InvokeContext
+    from invoke.exceptions import Exit
+
+    from nbaops.cli.sandbox import sql as sql_task
+
+    monkeypatch.setenv("NBAOPS_HOME", str(sandbox.home))
+    query = (
+        "SELECT CONCAT(away_team, '@', home_team) AS matchup, game_date "
+        "FROM `nba_raw.games` WHERE game_date = @day ORDER BY game_id LIMIT 2"
+    )
+    day = str(
+        sandbox.warehouse.query("SELECT MAX(game_date) AS d FROM `nba_raw.games`").rows[0]["d"]
+    )
+    sql_task(InvokeContext(), query, param=[f"day={day}"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "matchup\tgame_date"  # not a terminal: tab-separated, one row a line
+    assert len(lines) == 4 and lines[1].endswith(f"\t{day}") and lines[3].startswith("2 row(s)")
+    sql_task(InvokeContext(), query, param=[f"day={day}"], json=True)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["row_count"] == 2 and doc["columns"] == ["matchup", "game_date"]
+    assert doc["params"] == {"day": day}
+    for bad in ("SELEC 1", "DELETE FROM `nba_raw.games`", "SELECT * FROM `nba_raw.nope`"):
+        with pytest.raises(Exit) as info:
+            sql_task(InvokeContext(), bad)
+        assert info.value.code == 2, bad
+    assert "error" in capsys.readouterr().err
+    with pytest.raises(Exit) as info:
+        sql_task(InvokeContext(), query, param=["no-equals-sign"])
+    assert info.value.code == 2

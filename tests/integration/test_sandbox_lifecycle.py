@@ -202,11 +202,16 @@ def test_next_revision_degraded_is_consumed_by_the_hook(ctx: Context, home: Path
 
 
 def test_stale_data_is_refreshed_but_services_are_kept(
-    ctx: Context, home: Path, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state_before = cloudrun_state.load_state(home)["services"]
     monkeypatch.setenv("NBAOPS_NOW", "2026-01-16T17:00:00Z")  # a day later
     lifecycle.ensure_sandbox(Context.create("local"))
+    captured = capsys.readouterr()
+    first, *beats = captured.err.splitlines()  # a slow machine may add heartbeat lines
+    assert first == f"nbaops: refreshing the sandbox data in {home} for the current clock"
+    assert all(b.startswith("nbaops: still waiting for the sandbox build") for b in beats)
+    assert captured.out == ""
     marker = lifecycle.read_marker(home)
     assert marker is not None and marker["now"].startswith("2026-01-16T17:00")
     assert marker["summary"]["today"] == "2026-01-16"
@@ -216,7 +221,9 @@ def test_stale_data_is_refreshed_but_services_are_kept(
     assert lifecycle.read_marker(home)["summary"]["today"] == "2026-01-15"  # type: ignore[index]
 
 
-def test_format_change_rebuilds_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_format_change_rebuilds_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
     monkeypatch.setenv("NBAOPS_NOW", NOW)
     ctx = Context.create("local")
@@ -224,12 +231,19 @@ def test_format_change_rebuilds_everything(tmp_path: Path, monkeypatch: pytest.M
     assert report.to_json()["seed"] == 11
     first = lifecycle.read_marker(tmp_path)
     monkeypatch.setattr(lifecycle, "FORMAT_VERSION", lifecycle.FORMAT_VERSION + 1)
+    capsys.readouterr()
     lifecycle.ensure_sandbox(ctx)
+    assert "nbaops: rebuilding the sandbox in" in capsys.readouterr().err
     second = lifecycle.read_marker(tmp_path)
     assert second is not None and first is not None
     assert second["format"] == first["format"] + 1 and second["seed"] == 11
     assert second["built_at"] != first["built_at"]
     assert second["counts"] == first["counts"]  # same seed, same clock: same data
+
+
+def test_first_run_says_it_is_building_the_sandbox(tmp_path: Path) -> None:
+    line = lifecycle.first_run_line(tmp_path, None, "build")
+    assert line.startswith(f"nbaops: building the sandbox in {tmp_path} (first run")
 
 
 def test_refuses_non_local_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

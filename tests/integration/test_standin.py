@@ -245,3 +245,25 @@ def test_log_filter_subset_and_rejections() -> None:
     for bad in ("severity >= LOUD", 'a = "b" OR c = "d"', "textPayload : boom"):
         with pytest.raises(log_store.FilterError):
             log_store.compile_filter(bad)
+
+
+def test_a_client_that_gave_up_leaves_no_socketserver_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The `timeout` fault answers after the client left: a broken pipe, not a traceback."""
+    from nbaops.local.standin import _Server
+
+    server = _Server.__new__(_Server)
+    for exc in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(), TimeoutError()):
+        try:
+            raise exc
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == ""
+    try:
+        raise ValueError("bad request body")
+    except ValueError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    err = capsys.readouterr().err
+    assert err == "nbaops stand-in: request failed: ValueError: bad request body\n"
+    assert "Traceback" not in err

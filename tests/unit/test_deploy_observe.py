@@ -131,3 +131,10 @@ def test_limits_below_one_are_config_errors(key: str) -> None:
 def test_negative_interval_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="interval_s"):
         policy(interval_s=-1)
+
+
+def test_warn_summary_counts_passed_and_warned_rounds_separately() -> None:
+    measure, _ = _script(Verdict.WARN, Verdict.WARN, Verdict.WARN)
+    result = observe(measure, policy())
+    assert result.verdict is Verdict.WARN
+    assert result.reason == "0 of 3 rounds passed, 3 warned"  # not "3 of 3 rounds clean"

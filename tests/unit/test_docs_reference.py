@@ -570,3 +570,14 @@ def test_mkdocs_builds_in_strict_mode(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "runbooks" / "prediction-worker.html").is_file()
     architecture = (tmp_path / "site" / "architecture.html").read_text(encoding="utf-8")
     assert '<pre class="mermaid"><code>flowchart' in architecture  # left for mermaid-init.js
+
+
+def test_hook_reference_shows_a_copyable_repo_and_rev_block() -> None:
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "reference" / "hooks.md").read_text(encoding="utf-8")
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert f"  - repo: {project['urls']['Repository']}\n    rev: v{project['version']}\n" in text
+    assert re.search(r"repo: https://\S+", text) and "<this repository>" not in text

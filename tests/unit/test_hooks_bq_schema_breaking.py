@@ -137,6 +137,50 @@ def test_runs_without_importing_google(repo: Path) -> None:
     assert proc.stdout.strip().splitlines()[-1] == "1 []"
 
 
+def test_a_first_commit_has_no_base_and_is_linted_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = tmp_path / "new-svc"
+    (root / "schemas" / "nba_raw").mkdir(parents=True)
+    (root / SCHEMA).write_text(json.dumps(FIELDS, indent=2))
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")  # staged, never committed: HEAD does not exist yet
+    monkeypatch.chdir(root)
+    assert main([SCHEMA]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "note: no commit yet to compare with (HEAD does not exist: a first commit): "
+        "breaking-change rules skipped, 1 schema file(s) linted"
+    ]
+    (root / SCHEMA).write_text(json.dumps([{"name": "bad name", "type": "STRING"}]))
+    assert main([]) == 1  # lint still applies
+    assert main([SCHEMA, "--against", "origin/main"]) == 1
+
+
+def test_an_unknown_ref_in_a_repository_with_commits_is_still_bad_usage(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([SCHEMA, "--against", "no-such-branch"]) == 2
+    assert "unknown git ref 'no-such-branch'" in capsys.readouterr().err
+
+
+def test_a_breaking_change_names_its_doc_anchor_and_the_waiver_syntax(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change(repo, FIELDS[:2])  # points removed
+    assert main([SCHEMA]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "FIELD_NO_DELETE: explained at docs/schema-rules.md#FIELD_NO_DELETE (nbaops docs)" in out
+    assert (
+        "    - {rule: FIELD_NO_DELETE, table: nba_raw.games, column: points, "
+        'reason: "why it is safe", expires: YYYY-MM-DD}'
+    ) in out
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "schema-rules.md").read_text()
+    assert '<a id="FIELD_NO_DELETE"></a>' in doc  # the anchor exists
+
+
 def test_injected_default_is_rejected_and_no_ddl_printed(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,7 +29,11 @@ def test_errors_exit_1_and_print_path_line_rule(
     good.write_text('[{"name": "a", "type": "STRING"}]')
     assert main([str(bad), str(good)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{bad}:2: TYPE_UNKNOWN a: unknown type 'STRNG'; did you mean \"STRING\"?"]
+    assert out == [
+        f"{bad}:2: TYPE_UNKNOWN a: unknown type 'STRNG'; did you mean \"STRING\"?",
+        "TYPE_UNKNOWN: explained at docs/schema-rules.md#TYPE_UNKNOWN (nbaops docs)",
+        "  not waivable: fix the file (see the rule's 'How to fix')",
+    ]
 
 
 def test_one_bad_file_does_not_hide_the_next(

@@ -35,7 +35,11 @@ def test_unknown_column_fails_with_file_and_line(
     )
     assert main([str(src), "--schemas-dir", str(ROOT / "schemas")]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{src}:2: SQL_UNKNOWN_COLUMN unknown column venue (not in `nba_raw.games`)"]
+    assert out == [
+        f"{src}:2: SQL_UNKNOWN_COLUMN unknown column venue (not in `nba_raw.games`)",
+        "SQL_UNKNOWN_COLUMN: explained at docs/schema-rules.md#SQL_UNKNOWN_COLUMN (nbaops docs)",
+        "  not waivable: fix the file (see the rule's 'How to fix')",
+    ]
 
 
 def test_missing_paths_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,3 +60,28 @@ def test_subprocess_imports_no_google_client(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip().splitlines()[-1] == "1 []"
+
+
+def test_a_service_repository_is_scanned_by_default_and_globs_are_configurable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No args: every *.py below the repository (not `nbaops/`), tests and venvs skipped."""
+    svc = tmp_path / "svc"
+    (svc / "services" / "grading").mkdir(parents=True)
+    (svc / "tests").mkdir()
+    (svc / ".venv" / "lib").mkdir(parents=True)
+    bad = "GRADE_SQL = 'SELECT game_id, venue FROM `nba_raw.games`'\n"
+    (svc / "services" / "grading" / "queries.py").write_text(bad)
+    (svc / "tests" / "test_q.py").write_text(bad)
+    (svc / ".venv" / "lib" / "x.py").write_text(bad)
+    monkeypatch.chdir(svc)
+    assert main(["--schemas-dir", str(ROOT / "schemas")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if "SQL_UNKNOWN_COLUMN unknown" in line] == [
+        "services/grading/queries.py:1: SQL_UNKNOWN_COLUMN unknown column venue "
+        "(not in `nba_raw.games`)"
+    ]
+    args = ["--schemas-dir", str(ROOT / "schemas"), "--glob", "tests/*.py", "--exclude", "x"]
+    assert main(args) == 1
+    assert capsys.readouterr().out.startswith("tests/test_q.py:1: SQL_UNKNOWN_COLUMN")
+    assert main(["--schemas-dir", str(ROOT / "schemas"), "--glob", "docs/*.py"]) == 0

@@ -22,4 +22,4 @@ def test_every_rule_id_is_documented_once_and_ids_are_unique() -> None:
     ids = [*LINT_RULES, *BREAKING_RULES, *SQL_RULES]
     assert len(ids) == len(set(ids))
     for rule_id in ids:
-        assert text.count(f"| `{rule_id}` |") == 1, rule_id
+        assert text.count(f'| <a id="{rule_id}"></a>`{rule_id}` |') == 1, rule_id

@@ -1,0 +1,110 @@
+"""The sandbox's platform repository: where ``check-drift`` reads history on the local profile.
+
+The services' ``source_paths`` (``services/phase4_processors/``, ``shared/``, ...) live in
+the platform monorepo, not in this repository, so on the local profile drift always read
+PASS. The sandbox therefore carries ``<sandbox>/platform``: a local clone of this
+repository's history on a ``main`` branch, without a remote. Same commits, same SHAs, so
+the ``commit-sha`` labels of the stand-in's revisions (and of local deploys) resolve in it.
+
+The ``drift`` fault (``inv sandbox.fault drift --service S``) adds commits that touch
+``S``'s first source path (``services/<dir>/...``) to that ``main``, committed
+``DRIFT_AGE`` ago (older than the default 6 h window): they are merged and not deployed,
+so ``check-drift`` FAILs for S and lists them. ``inv sandbox.clear`` removes the clone;
+the next drift check makes a fresh one.
+
+Git runs with argument lists (never a shell), a fixed identity and fixed dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from nbaops.errors import GitError
+
+PLATFORM_DIR = "platform"
+DRIFT_AGE = dt.timedelta(hours=8)
+DRIFT_COMMITS = 2
+TIMEOUT_S = 120.0
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "nbaops sandbox",
+    "GIT_AUTHOR_EMAIL": "sandbox@nbaops.invalid",
+    "GIT_COMMITTER_NAME": "nbaops sandbox",
+    "GIT_COMMITTER_EMAIL": "sandbox@nbaops.invalid",
+}
+
+
+def platform_path(home: Path) -> Path:
+    return Path(home) / PLATFORM_DIR
+
+
+def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    full_env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", **IDENTITY, **(env or {})}
+    try:
+        proc = subprocess.run(  # an argument list, never a shell
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+            env=full_env,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git {args[0]} failed: {exc}") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {lines[0] if lines else proc.returncode}")
+    return proc.stdout.strip()
+
+
+def ensure_platform_repo(home: Path, source: Path) -> Path:
+    """The platform clone (created from ``source``'s HEAD history on first use)."""
+    path = platform_path(home)
+    if (path / ".git").exists():
+        return path
+    if path.exists():
+        shutil.rmtree(path)
+    head = _git(source, "rev-parse", "HEAD")
+    _git(Path(home), "clone", "--quiet", "--no-checkout", str(source), PLATFORM_DIR)
+    _git(path, "checkout", "--quiet", "-B", "main", head)
+    _git(path, "remote", "remove", "origin")  # main is local: no origin/main to prefer
+    return path
+
+
+def add_drift_commits(
+    home: Path, source: Path, service: str, source_path: str, now: dt.datetime
+) -> list[str]:
+    """Commit ``DRIFT_COMMITS`` changes under ``source_path`` on main; returns their SHAs."""
+    path = ensure_platform_repo(home, source)
+    folder = path / source_path.strip("/")
+    folder.mkdir(parents=True, exist_ok=True)
+    shas = []
+    for index in range(1, DRIFT_COMMITS + 1):
+        when = (now - DRIFT_AGE + dt.timedelta(minutes=10 * index)).astimezone(dt.UTC)
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
+        target = folder / "handler.py"
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(f"# change {index} to {service}, merged and not deployed\n")
+        relative = target.relative_to(path).as_posix()
+        _git(path, "add", "--", relative)
+        _git(
+            path,
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            f"{service}: change {index} merged, not deployed (sandbox drift fault)",
+            env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
+        )
+        shas.append(_git(path, "rev-parse", "HEAD"))
+    return shas
+
+
+def remove_platform_repo(home: Path) -> None:
+    path = platform_path(home)
+    if path.exists():
+        shutil.rmtree(path)

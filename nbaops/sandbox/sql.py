@@ -1,0 +1,145 @@
+"""``inv sandbox.sql``: run BigQuery SQL (a runbook's query) on the sandbox warehouse.
+
+The SQL goes through the same path as the checks: the warehouse adapter of the local
+profile transpiles BigQuery Standard SQL to the embedded engine (``nbaops.adapters
+.sql_dialect``), with named ``@parameters`` bound from ``--param name=value``. It is
+planned first (like a BigQuery dry run), so a syntax error, an unknown table or a
+missing parameter is bad input (exit 2) and nothing runs. Only queries (``SELECT`` /
+``WITH``) are accepted: the sandbox's data is rebuilt from its seed, not edited by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import UsageError
+from nbaops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nbaops.context import Context
+
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
+    """``name=value`` pairs as query parameters: dates, integers, numbers, else text."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not _NAME.match(name):
+            raise UsageError(f"--param {pair!r}: expected NAME=VALUE, e.g. game_date=2026-01-14")
+        params[name] = typed(text)
+    return params
+
+
+def typed(text: str) -> Any:
+    """The value a BigQuery parameter of the natural type would carry."""
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    for parse_date in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+        try:
+            return parse_date(text)
+        except ValueError:
+            pass
+    return text
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class SqlReport:
+    """The rows of one query (exit 0 when it ran)."""
+
+    sql: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    duration_s: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "sql": self.sql,
+            "params": {k: cell(v) for k, v in self.params.items()},
+            "columns": self.columns,
+            "rows": [{k: _jsonable(v) for k, v in r.items()} for r in self.rows],
+            "row_count": len(self.rows),
+            "duration_s": round(self.duration_s, 3),
+        }
+
+    def render(self, console: Console) -> None:
+        from rich.table import Table
+
+        from nbaops.report import is_table_console
+
+        if is_table_console(console):
+            table = Table(show_lines=False)
+            for column in self.columns:
+                table.add_column(column, overflow="fold")
+            for row in self.rows:
+                table.add_row(*(cell(row.get(c)) for c in self.columns))
+            console.print(table)
+        else:  # logs and pipes: tab-separated (rich would expand tabs), one row a line
+            lines = ["\t".join(self.columns)]
+            lines += ["\t".join(cell(row.get(c)) for c in self.columns) for row in self.rows]
+            console.file.write("".join(line + "\n" for line in lines))
+        console.print(f"{len(self.rows)} row(s) in {self.duration_s:.2f}s", highlight=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> SqlReport:
+    """Plan, then run one query on the sandbox warehouse.
+
+    Raises:
+        UsageError: empty SQL, not a query, or the query cannot be planned (exit 2).
+        WarehouseError: the query failed while running (exit 3).
+    """
+    from nbaops.sandbox.lifecycle import settings_for
+
+    settings_for(ctx)  # the local profile only (UsageError otherwise)
+    text = sql.strip().rstrip(";").strip()
+    first = _COMMENT.sub(" ", text).split(None, 1)
+    if not first:
+        raise UsageError("sandbox.sql: no SQL given")
+    if first[0].upper() not in ("SELECT", "WITH"):
+        raise UsageError(
+            f"sandbox.sql: only queries (SELECT or WITH) run here, not {first[0].upper()}"
+        )
+    values = dict(params or {})
+    warehouse = ctx.warehouse
+    try:
+        warehouse.estimate_bytes(text, values)  # a dry run: nothing has run yet
+    except Exception as exc:
+        raise UsageError(f"sandbox.sql: {str(exc).strip().splitlines()[0]}") from exc
+    started = time.perf_counter()
+    result = warehouse.query(text, values)
+    columns = list(result.rows[0]) if result.rows else []
+    return SqlReport(text, columns, result.rows, time.perf_counter() - started, values)

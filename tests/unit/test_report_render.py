@@ -1,0 +1,168 @@
+"""The one rendering of check reports: what an on-call engineer reads first."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from nbaops.report import CheckReport, value_text
+from nbaops.verdict import CheckResult, Finding, Verdict, clip
+
+LONG = "no change to its paths since " + " ".join(f"word{i}" for i in range(60))
+
+
+def result(name: str, verdict: Verdict, message: str = "ok", **kw: object) -> CheckResult:
+    fields: dict[str, object] = {"threshold": "FAIL < 90%, WARN < 95%", "unit": "%"}
+    fields.update(kw)
+    return CheckResult(name, "phase4-processors", verdict, 59.05, message=message, **fields)  # type: ignore[arg-type]
+
+
+def plain(report: CheckReport) -> list[str]:
+    stream = io.StringIO()  # not a terminal, like a CI log or a pipe
+    report.render(Console(file=stream, width=4096, soft_wrap=True, color_system=None))
+    return stream.getvalue().splitlines()
+
+
+def failing() -> CheckResult:
+    return result(
+        "lines_coverage",
+        Verdict.FAIL,
+        LONG,
+        doc="docs/playbooks/lines-coverage.md",
+        doc_url="https://example.org/docs/playbooks/lines-coverage.md",
+        findings=[
+            Finding("TOR@MIL 20/20 (100.0%)", False),
+            Finding("DEN@BOS 0/17 (0.0%) missing: A One (DEN), B Two (BOS)", True),
+        ],
+    )
+
+
+def test_value_carries_its_unit() -> None:
+    assert value_text(59.05, "%") == "59.05%"
+    assert value_text(439.6, "min") == "439.6 min"
+    assert value_text(124.2, "% of expected") == "124.2% of expected"
+    assert value_text(None, "%") == "-"
+
+
+def test_a_fail_is_one_unwrapped_line_with_value_threshold_message_and_doc() -> None:
+    lines = plain(CheckReport("check-lines", [failing()]))
+    head = lines[1]
+    assert head.startswith("FAIL lines_coverage [phase4-processors] value=59.05%")
+    assert "threshold: FAIL < 90%, WARN < 95%" in head
+    assert LONG in head  # never cut or folded
+    assert head.endswith(
+        "-> see docs/playbooks/lines-coverage.md "
+        "(https://example.org/docs/playbooks/lines-coverage.md)"
+    )
+
+
+def test_a_fail_shows_its_problem_findings_and_details_show_all() -> None:
+    lines = plain(CheckReport("check-lines", [failing()]))
+    assert "    ! DEN@BOS 0/17 (0.0%) missing: A One (DEN), B Two (BOS)" in lines
+    assert not any("TOR@MIL" in line for line in lines)
+    detailed = plain(CheckReport("check-lines", [failing()], details=True))
+    assert "      TOR@MIL 20/20 (100.0%)" in detailed
+
+
+def test_a_pass_shows_no_doc_and_no_findings_unless_asked() -> None:
+    ok = result("lines_coverage", Verdict.PASS, doc="docs/playbooks/lines-coverage.md")
+    ok.findings = [Finding("TOR@MIL 20/20 (100.0%)")]
+    lines = plain(CheckReport("check-lines", [ok]))
+    assert len(lines) == 3 and "see" not in lines[1]
+    assert "      TOR@MIL 20/20 (100.0%)" in plain(CheckReport("x", [ok], details=True))
+
+
+def test_identical_errors_collapse_into_one_line_naming_the_checks() -> None:
+    msg = "WarehouseError: cannot create the BigQuery client: no credentials"
+    checks = [
+        CheckResult(name, svc, Verdict.ERROR, None, "", msg)
+        for name, svc in (
+            ("lines_coverage", "phase4-processors"),
+            ("grading_completeness", "grading-service"),
+            ("shot_zones", "phase3-processors"),
+        )
+    ]
+    checks.append(CheckResult("error_logs", "grading-service", Verdict.ERROR, None, "", "other"))
+    lines = plain(CheckReport("system-health", checks))
+    errors = [line for line in lines[1:-1] if line.startswith("ERROR ")]
+    assert len(errors) == 2
+    assert errors[0].startswith(
+        "ERROR lines_coverage, grading_completeness, shot_zones "
+        "[phase4-processors, grading-service, phase3-processors] (3 checks)"
+    )
+    assert msg in errors[0] and "docs/troubleshooting.md#every-check-is-error" in errors[0]
+    assert lines[-1] == "ERROR system-health: 4 ERROR"
+
+
+def test_table_only_on_a_wide_terminal_and_problems_still_listed_below() -> None:
+    stream = io.StringIO()
+    console = Console(file=stream, width=200, force_terminal=True, color_system=None)
+    CheckReport("check-lines", [failing()]).render(console)
+    text = stream.getvalue()
+    assert "┃ check" in text  # the rich table
+    assert "FAIL lines_coverage -> see docs/playbooks/lines-coverage.md" in text
+    assert "! DEN@BOS 0/17 (0.0%) missing: A One (DEN), B Two (BOS)" in text
+    narrow = io.StringIO()
+    CheckReport("check-lines", [failing()]).render(
+        Console(file=narrow, width=4096, soft_wrap=True, color_system=None)
+    )
+    assert "┃" not in narrow.getvalue()  # not a terminal: plain lines
+
+
+def test_clip_cuts_at_a_word_boundary() -> None:
+    text = "alpha beta gamma delta epsilon"
+    assert clip(text, 100) == text
+    assert clip(text, 18) == "alpha beta gamma…"
+    assert clip("x" * 40, 10) == "x" * 9 + "…"
+
+
+def test_stdout_console_off_a_terminal_never_wraps() -> None:
+    import sys
+
+    from nbaops.cli.runner import PLAIN_WIDTH, stdout_console
+
+    assert not sys.stdout.isatty()
+    console = stdout_console()
+    assert console.width == PLAIN_WIDTH and console.soft_wrap
+
+
+def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
+    from nbaops.deploy.predeploy import PREDEPLOY_DOC, _result
+
+    item = _result("branch", "phase4-processors", Verdict.FAIL, "h1", "branch == main", "x", "")
+    assert item.doc == PREDEPLOY_DOC == "docs/deploy.md#the-pre-deploy-checklist"
+    assert plain(CheckReport("pre-deploy", [item]))[1].endswith(f"-> see {PREDEPLOY_DOC}")
+
+
+def test_missing_credentials_worded_differently_by_each_client_are_one_line() -> None:
+    warehouse = (
+        "WarehouseError: cannot create the BigQuery client: Your default credentials were "
+        "not found. To set up Application Default Credentials, see https://example"
+    )
+    logging = (
+        "LoggingError: Cloud Logging: no usable credentials (DefaultCredentialsError); run "
+        "`gcloud auth application-default login`"
+    )
+    checks = [
+        CheckResult(f"check_{i}", "svc", Verdict.ERROR, None, "", warehouse) for i in range(6)
+    ]
+    checks += [
+        CheckResult("error_logs", f"s{i}", Verdict.ERROR, None, "", logging) for i in range(5)
+    ]
+    lines = plain(CheckReport("system-health", checks))
+    assert len(lines) == 3  # title, ONE error line, summary
+    assert "(11 checks)" in lines[1] and "gcloud auth application-default login" in lines[1]
+    assert lines[2] == "ERROR system-health: 11 ERROR"
+
+
+def test_every_registered_check_has_a_unit_and_an_existing_playbook() -> None:
+    from pathlib import Path
+
+    from nbaops.checks import REGISTRY, UNITS
+    from nbaops.doclinks import playbook_doc
+
+    root = Path(__file__).resolve().parents[2]
+    for check_id in REGISTRY:
+        assert UNITS.get(check_id), check_id  # a value is never shown without its unit
+        assert (root / playbook_doc(check_id)).is_file(), check_id
