@@ -49,7 +49,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
     check_findings(lint_bytes("x.json", text.encode("utf-8", "surrogatepass")))
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # first call imports SQLGlot
 @given(JSONISH)
 def test_arbitrary_json_shapes_never_raise(value: Any) -> None:
     data = json.dumps(value).encode()
@@ -63,7 +63,7 @@ def test_arbitrary_json_shapes_never_raise(value: Any) -> None:
             compare(schema, to_table_schema(decode_document("y.json", data)), "d.t")
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_layout_catalog_errors_are_layout_errors(text: str) -> None:
     from nbaops.bqschema.parse import LayoutError
