@@ -76,3 +76,93 @@ def standin(nbaops_home: Path) -> Iterator[StandIn]:
     server = StandIn.start(nbaops_home)
     yield server
     server.stop()
+
+
+# ---------------------------------------------------------------- speed: the `fast` subset
+# `pytest -m fast` is the pre-deploy subset (the local profile's deploy.test_command): the
+# unit tests of the library's logic, minus what waits on processes, real data, builds or
+# heavy imports. The full suite (`nox -s tests`) stays in CI. Rules, from
+# `pytest --durations` on the shared dev machine (see README "Performance"):
+# - only tests/unit (tests/static and the integration directories are never fast);
+# - a module listed in SLOW_MODULES is not even imported under `-m fast` (its import or
+#   every test in it is slow); a test listed in SLOW_TESTS is collected but not fast.
+# A new unit test is fast by default: keep it under ~0.2 s or list it here with the reason.
+
+FAST_DIRS = ("unit",)
+SLOW_MODULES = {
+    "test_bqschema_parse.py": "hypothesis property runs (~12 s)",
+    "test_deploy_coverage_plan.py": "dry-runs every post-deploy query on a built warehouse",
+    "test_docs_reference.py": "mkdocs build and `inv` subprocesses",
+    "test_nba_data.py": "reads the real NBA data (three seasons)",
+    "test_regression_gates.py": "1M-row tables, CSV/Parquet/HTML/JUnit files",
+    "test_regression_stats.py": "imports scipy and statsmodels as the reference (~7 s)",
+    "test_sandbox_faults.py": "generates a whole sandbox per fault",
+    "test_sandbox_generate.py": "generates a whole sandbox",
+}
+SLOW_TESTS = {
+    "test_alerts_imports.py::test_no_google_client_is_imported": "subprocess import probe",
+    "test_cloudrun_adapter.py::test_timeout_is_bounded": "a real client timeout",
+    "test_deploy_coverage_lock.py::test_force_unlock_retries_after_a_lost_race_then_gives_up": (
+        "compare-and-swap retries against the stand-in"
+    ),
+    "test_deploy_coverage_lock.py::test_release_retries_after_a_lost_race_then_gives_up": (
+        "compare-and-swap retries against the stand-in"
+    ),
+    "test_gitrepo.py::test_remote_main_tip_fetch_upstream_and_ahead_behind": "git clone/fetch",
+    "test_hooks_bq_schema_breaking.py::test_runs_without_importing_google": "subprocess",
+    "test_hooks_bq_schema_lint.py::test_runs_without_importing_google_or_sqlglot": "subprocess",
+    "test_hooks_sql_schema_refs.py::test_subprocess_imports_no_google_client": "subprocess",
+    "test_hooks_sql_schema_refs.py::test_this_repository_has_no_unknown_references": (
+        "parses every SQL string of the repository"
+    ),
+    "test_sql_cache.py::test_a_warm_process_does_not_import_sqlglot": "two subprocesses",
+    "test_warehouse_duckdb.py::test_lock_wait_is_bounded_and_reported": "a second process",
+    "test_warehouse_duckdb.py::test_second_process_waits_for_the_lock_then_proceeds": (
+        "a second process"
+    ),
+    "test_warehouse_duckdb.py::test_every_schema_file_table_is_created_and_reflects_back_identically": (
+        "creates every table of schemas/"
+    ),
+}
+
+
+def _wants_fast(config: pytest.Config) -> bool:
+    markexpr = str(config.getoption("markexpr", "") or "")
+    return "fast" in markexpr.replace("not fast", "")
+
+
+def _fast_place(path: Path) -> tuple[str, str] | None:
+    """(directory under tests/, module file name) for a test module, else None."""
+    parts = path.parts
+    if "tests" not in parts:
+        return None
+    index = len(parts) - 1 - parts[::-1].index("tests")
+    rest = parts[index + 1 :]
+    return (rest[0], rest[-1]) if len(rest) >= 2 else None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-m fast``, do not import what cannot hold a fast test (saves the imports)."""
+    if not _wants_fast(config):
+        return None
+    place = _fast_place(collection_path)
+    if place is None:
+        return None
+    directory, name = place
+    if collection_path.is_dir():
+        return True if directory not in FAST_DIRS and name == directory else None
+    if directory not in FAST_DIRS or name in SLOW_MODULES:
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the fast subset (see the rules above this hook)."""
+    for item in items:
+        place = _fast_place(Path(str(item.path)))
+        if place is None:
+            continue
+        directory, name = place
+        test_id = f"{name}::{item.name.split('[')[0]}"
+        if directory in FAST_DIRS and name not in SLOW_MODULES and test_id not in SLOW_TESTS:
+            item.add_marker(pytest.mark.fast)
