@@ -98,9 +98,15 @@ SLOW_MODULES = {
     "test_regression_stats.py": "imports scipy and statsmodels as the reference (~7 s)",
     "test_sandbox_faults.py": "generates a whole sandbox per fault",
     "test_sandbox_generate.py": "generates a whole sandbox",
+    "test_warehouse_duckdb.py": "DuckDB files per test, a second process (~13 s in all)",
+    "test_warehouse_sql.py": "transpiles and runs every SQL convention case (~11 s)",
 }
 SLOW_TESTS = {
     "test_alerts_imports.py::test_no_google_client_is_imported": "subprocess import probe",
+    "test_checks_registry.py::test_every_check_query_filters_every_partitioned_table": (
+        "transpiles every check query"
+    ),
+    "test_bqschema_lint.py::test_too_many_columns": "a 10,000-column schema",
     "test_cloudrun_adapter.py::test_timeout_is_bounded": "a real client timeout",
     "test_deploy_coverage_lock.py::test_force_unlock_retries_after_a_lost_race_then_gives_up": (
         "compare-and-swap retries against the stand-in"
@@ -116,13 +122,6 @@ SLOW_TESTS = {
         "parses every SQL string of the repository"
     ),
     "test_sql_cache.py::test_a_warm_process_does_not_import_sqlglot": "two subprocesses",
-    "test_warehouse_duckdb.py::test_lock_wait_is_bounded_and_reported": "a second process",
-    "test_warehouse_duckdb.py::test_second_process_waits_for_the_lock_then_proceeds": (
-        "a second process"
-    ),
-    "test_warehouse_duckdb.py::test_every_schema_file_table_is_created_and_reflects_back_identically": (
-        "creates every table of schemas/"
-    ),
 }
 
 
