@@ -172,9 +172,11 @@ def _validate(path: Path, data: Any, schema_path: Path, text: str | None = None)
     if marker is not None and marker.exists():
         return
     _validate_now(path, data, schema_text)
-    if marker is not None:
-        try:  # only a config that passed is remembered; failures are re-checked every run
-            marker.parent.mkdir(parents=True, exist_ok=True)
+    # Only a config that passed is remembered (failures are re-checked every run), and only
+    # in a state folder that already exists: loading a config never creates one.
+    if marker is not None and marker.parent.parent.is_dir():
+        try:
+            marker.parent.mkdir(exist_ok=True)
             marker.touch()
         except OSError:
             pass  # read-only state folder: validate every time

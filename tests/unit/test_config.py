@@ -118,6 +118,9 @@ def test_a_passed_validation_is_remembered_and_a_changed_config_is_validated_aga
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
     target = tmp_path / "nbaops.yaml"
     shutil.copy(project_root() / "nbaops.yaml", target)
+    config_mod.load_config(target)
+    assert not (tmp_path / "home").exists(), "loading a config created the state folder"
+    (tmp_path / "home").mkdir()
     calls: list[Path] = []
     real = config_mod._validate_now
     monkeypatch.setattr(
