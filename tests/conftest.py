@@ -92,6 +92,7 @@ FAST_DIRS = ("unit",)
 SLOW_MODULES = {
     "test_bqschema_parse.py": "hypothesis property runs (~12 s)",
     "test_deploy_coverage_plan.py": "dry-runs every post-deploy query on a built warehouse",
+    "test_fast_subset.py": "collects the test suite again in a subprocess",
     "test_docs_reference.py": "mkdocs build and `inv` subprocesses",
     "test_nba_data.py": "reads the real NBA data (three seasons)",
     "test_regression_gates.py": "1M-row tables, CSV/Parquet/HTML/JUnit files",
