@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -66,16 +67,39 @@ def _verdict(goal: float, value: float) -> str:
     return "met" if value <= goal else "NOT met"
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(cmd: list[str], **kwargs: Any) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one whole command and its children.
+
+    CPU time (user + system, from ``getrusage(RUSAGE_CHILDREN)``) is what the command
+    itself costs: unlike wall time it hardly moves when other work shares the machine.
+    """
+    cpu0 = _children_cpu()
+    wall, _ = timed(lambda: _run(cmd, **kwargs))
+    return wall, _children_cpu() - cpu0
+
+
 def _side_by_side(
     ours: list[str], theirs: list[str], repeats: int, **kwargs: Any
-) -> tuple[list[float], list[float]]:
-    """Interleaved wall times of two commands (ours first, then the reference, n times)."""
-    a: list[float] = []
-    b: list[float] = []
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Interleaved runs of two commands (ours first, then the reference, n times):
+    wall times of ours and theirs, then CPU times of ours and theirs."""
+    wall_a: list[float] = []
+    wall_b: list[float] = []
+    cpu_a: list[float] = []
+    cpu_b: list[float] = []
     for _ in range(repeats):
-        a.append(timed(lambda: _run(ours, **kwargs))[0])
-        b.append(timed(lambda: _run(theirs, **kwargs))[0])
-    return a, b
+        wall, cpu = run_measured(ours, **kwargs)
+        wall_a.append(wall)
+        cpu_a.append(cpu)
+        wall, cpu = run_measured(theirs, **kwargs)
+        wall_b.append(wall)
+        cpu_b.append(cpu)
+    return wall_a, wall_b, cpu_a, cpu_b
 
 
 # ------------------------------------------------------------------ system-health vs bq
@@ -99,14 +123,21 @@ def system_health_process(repeats: int) -> Row:
         probe = _run([bq, "version"], env=env)
         if probe.returncode != 0:
             return Row.unavailable("system_health_process", title, f"bq failed: {probe.stderr}")
-        ours, theirs = _side_by_side(cmd, [bq, "version"], repeats, cwd=REPO, env=env)
+        ours, theirs, ours_cpu, theirs_cpu = _side_by_side(
+            cmd, [bq, "version"], repeats, cwd=REPO, env=env
+        )
     ratio = _median(ours) / _median(theirs)
     row.measurements = {
         "inv system-health (process)": _median(ours),
         "bq version (process)": _median(theirs),
+        "inv system-health CPU (user+sys)": _median(ours_cpu),
+        "bq version CPU (user+sys)": _median(theirs_cpu),
     }
     goal = GOALS["system_health"]
-    row.ratios = {f"system-health / bq version (goal <= {goal})": ratio}
+    row.ratios = {
+        f"system-health / bq version (goal <= {goal})": ratio,
+        "same, CPU time (load-independent)": _median(ours_cpu) / _median(theirs_cpu),
+    }
     row.notes += [
         f"goal {_verdict(goal, ratio)}",
         f"first run built the sandbox ({build_s:.1f}s), second filled the caches ({warm_s:.1f}s)",
@@ -166,14 +197,19 @@ def regression_process(repeats: int) -> Row:
             check = _run(ref_cmd)
             if check.returncode != 0:
                 raise AssertionError(f"reference group-by failed: {check.stderr[-300:]}")
-            ours, theirs = _side_by_side(ours_cmd, ref_cmd, repeats, cwd=REPO)
+            ours, theirs, ours_cpu, theirs_cpu = _side_by_side(ours_cmd, ref_cmd, repeats, cwd=REPO)
     ratio = _median(ours) / _median(theirs)
     goal = GOALS["regression"]
     row.measurements = {
         "inv regression --from (process)": _median(ours),
         "python + DuckDB group-by (process)": _median(theirs),
+        "inv regression --from CPU (user+sys)": _median(ours_cpu),
+        "DuckDB group-by CPU (user+sys)": _median(theirs_cpu),
     }
-    row.ratios = {f"regression / group-by (goal <= {goal})": ratio}
+    row.ratios = {
+        f"regression / group-by (goal <= {goal})": ratio,
+        "same, CPU time (load-independent)": _median(ours_cpu) / _median(theirs_cpu),
+    }
     row.notes += [
         f"goal {_verdict(goal, ratio)}",
         f"{rows} rows of nbaops.regression.metrics.synthetic_table as Parquet; the "
@@ -196,11 +232,14 @@ def predeploy_process(repeats: int) -> Row:
         cmd = [str(inv), "pre-deploy", "--service", "phase4-processors", "--json"]
         _run([str(inv), "system-health"], cwd=REPO)  # build the sandbox first (not timed)
         walls: list[float] = []
+        cpus: list[float] = []
         tests_s: list[float] = []
         detail = ""
         for _ in range(repeats):
+            cpu0 = _children_cpu()
             wall, done = timed(lambda: _run(cmd, cwd=REPO))
             walls.append(wall)
+            cpus.append(_children_cpu() - cpu0)
             try:
                 doc = json.loads(done.stdout)
             except ValueError as exc:
@@ -217,6 +256,7 @@ def predeploy_process(repeats: int) -> Row:
     row.measurements = {
         "inv pre-deploy (process)": _median(walls),
         "of which the tests check": _median(tests_s),
+        "inv pre-deploy CPU (user+sys, with the tests)": _median(cpus),
     }
     row.ratios = {f"seconds vs budget {goal:g}s": _median(walls) / goal}
     row.notes += [
