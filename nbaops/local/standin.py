@@ -6,7 +6,7 @@ It speaks what the official clients send over REST:
   ``GET/PATCH /v2/projects/P/locations/L/services/S``, ``GET|POST …/services``,
   ``GET …/services/S/revisions[/R]``, ``GET …/operations/ID``. Replies are the v2 JSON
   (camelCase, enums as integers); mutations answer a finished long-running Operation.
-- Cloud Logging ``POST /v2/entries:list`` (REST, as ``nbaops.adapters.logs`` calls it).
+- Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
 - Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
   with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
   tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
