@@ -43,6 +43,7 @@ MESSAGE_LIMIT = 2000
 API_ENDPOINT = "https://logging.googleapis.com"
 READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PAGE_LIMIT = 1000  # entries.list rejects a pageSize above 1000
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
 
 
@@ -174,6 +175,7 @@ class _StdlibTransport:
 
     def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
         import urllib.error
+        import urllib.parse
         import urllib.request
 
         request = urllib.request.Request(
@@ -182,8 +184,12 @@ class _StdlibTransport:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
+        # A loopback stand-in is never reached through an HTTP(S)_PROXY from the environment.
+        host = urllib.parse.urlsplit(url).hostname or ""
+        handlers = [urllib.request.ProxyHandler({})] if host in LOOPBACK else []
+        opener = urllib.request.build_opener(*handlers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as reply:
+            with opener.open(request, timeout=timeout_s) as reply:
                 return int(reply.status), bytes(reply.read())
         except urllib.error.HTTPError as exc:
             return int(exc.code), bytes(exc.read())
