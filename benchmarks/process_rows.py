@@ -284,13 +284,18 @@ def nox_tests_process(repeats: int) -> Row:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "NBAOPS_HOME")}
     # -R: reuse the tests session's environment without reinstalling (an install is setup,
     # not the wait this row is about); run once: it is minutes long.
+    cpu0 = _children_cpu()
     wall, done = timed(
         lambda: _run([str(nox), "-s", "tests", "-R"], cwd=REPO, env=env, timeout=3600)
     )
+    cpu = _children_cpu() - cpu0
     tail = (done.stdout + done.stderr).strip().splitlines()
     summary = next((line for line in reversed(tail) if " passed" in line), tail[-1] if tail else "")
     goal = GOALS["nox_tests_s"]
-    row.measurements = {"nox -s tests (process)": wall}
+    row.measurements = {
+        "nox -s tests (process)": wall,
+        "CPU (user+sys, all workers)": cpu,
+    }
     row.ratios = {f"seconds vs budget {goal:g}s": wall / goal}
     row.notes += [
         f"goal {_verdict(goal, wall)}"
