@@ -71,7 +71,10 @@ def tests(session: nox.Session) -> None:
 COVERAGE_GATES = {
     "deploy": (
         "nbaops/deploy/deploy.py,nbaops/deploy/lock.py,nbaops/deploy/observe.py,"
-        "nbaops/deploy/outcome.py,nbaops/deploy/predeploy.py"
+        "nbaops/deploy/outcome.py,nbaops/deploy/predeploy.py,nbaops/deploy/heartbeat.py,"
+        "nbaops/deploy/journal.py,nbaops/deploy/recovery.py,nbaops/deploy/signals.py,"
+        "nbaops/deploy/plan.py,nbaops/deploy/deploy_report.py,"
+        "nbaops/canary/*"
     ),
     "rollback": "nbaops/deploy/rollback.py",
     "checks": "nbaops/checks/*",
@@ -83,7 +86,7 @@ COVERAGE_GATES = {
 
 @nox.session(python=PYTHON)
 def regression(session: nox.Session) -> None:
-    """Prediction-quality suite on the golden set built from ../shared/data/nba."""
+    """Prediction-quality gate on the committed golden set; prints the HTML report path."""
     install_project(session)
     reports = "reports/regression"
     session.run(
@@ -93,6 +96,9 @@ def regression(session: nox.Session) -> None:
         *session.posargs,
         env={"NBAOPS_REGRESSION_REPORTS": reports, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+    # Fails when any test skipped (a gate that skipped gated nothing); prints the report
+    # path; writes the gate table to reports/regression/summary.md and $GITHUB_STEP_SUMMARY.
+    session.run("python", "-m", "nbaops.regression.ci", "--reports", reports)
 
 
 # bqemulator pins its own DuckDB and SQLGlot, so it gets a virtualenv of its own; offline it

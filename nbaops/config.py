@@ -16,8 +16,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nbaops.errors import ConfigError, UnknownServiceError, UsageError
 from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
 
@@ -129,14 +127,9 @@ def _load_yaml(path: Path) -> tuple[str, Any]:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same rules, faster
-        return text, yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+    from nbaops.yaml_load import load_bounded
+
+    return text, load_bounded(text, str(path))
 
 
 VALIDATED_DIR = "config-validated"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import CloudRun
     from nbaops.adapters.health import HealthProber
     from nbaops.adapters.logs import LogReader
+    from nbaops.adapters.monitoring import MetricsReader
     from nbaops.adapters.warehouse import Warehouse
     from nbaops.local.standin import StandIn
 
@@ -86,6 +87,18 @@ class Context:
 
         endpoint = self.standin.url if self.is_local else None
         return LogReader(self.config.profile, endpoint=endpoint)
+
+    @cached_property
+    def monitoring(self) -> MetricsReader:
+        """Cloud Monitoring (local: the stand-in's gRPC MetricService). Import on first use."""
+        from nbaops.adapters.monitoring import MetricsReader
+
+        endpoint = None
+        if self.is_local:
+            from nbaops.local.monitoring_grpc import MonitoringServer
+
+            endpoint = MonitoringServer.start(self.standin.home).target
+        return MetricsReader(self.config.profile, endpoint=endpoint)
 
     @cached_property
     def health(self) -> HealthProber:

@@ -211,15 +211,20 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
 
     games = counts["games_scheduled"]
     if games == 0:
-        results = [
-            make(
-                "schedule",
-                "phase3-processors",
-                Verdict.PASS,
-                0,
-                f"no games scheduled on {day}: nothing to validate",
-            )
-        ]
+        from nbaops.checks.schedule_known import SQL as SCHEDULE_SQL
+        from nbaops.checks.schedule_known import schedule_status, unknown_message
+
+        try:
+            schedule = schedule_status(lambda sql, a: ctx.warehouse.query(sql, a).rows, day)
+        except Exception as exc:  # could not measure the schedule: never a PASS
+            error = CheckResult.error("daily.schedule", "*", exc, query=SCHEDULE_SQL)
+            return DailyValidationReport(title, [error], game_date=day)
+        if schedule.known:
+            verdict, message = Verdict.PASS, f"no games scheduled on {day}: nothing to validate"
+        else:
+            verdict = Verdict.INCONCLUSIVE
+            message = unknown_message(schedule, f"games were scheduled on {day}")
+        results = [make("schedule", "phase3-processors", verdict, 0, message, schedule.details)]
         return DailyValidationReport(title, results, game_date=day, counts=counts)
     results = [
         make(

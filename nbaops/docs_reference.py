@@ -210,8 +210,11 @@ def _kind_name(kind: Any) -> str:
 def task_docs(collection: Collection) -> list[TaskDoc]:
     """Every task of the namespace, sorted by its dotted name."""
     out: list[TaskDoc] = []
-    for name in sorted(collection.task_names):
+    for name, aliases in sorted(collection.task_names.items()):
         task = collection[name]
+        # A collection's default task is documented under the name users type
+        # (`inv regression`, not `inv regression.regression`).
+        shown = next((a for a in aliases if name.startswith(f"{a}.")), name)
         flags = tuple(
             FlagDoc(
                 names=tuple(arg.names),
@@ -222,8 +225,8 @@ def task_docs(collection: Collection) -> list[TaskDoc]:
             )
             for arg in task.get_arguments()
         )
-        out.append(TaskDoc(name=name, doc=_docstring(task.body), flags=flags))
-    return out
+        out.append(TaskDoc(name=shown, doc=_docstring(task.body), flags=flags))
+    return sorted(out, key=lambda t: t.name)
 
 
 def _usage(task: TaskDoc) -> str:
@@ -688,7 +691,7 @@ def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
             "seconds a new revision may take to answer healthy",
             lambda s: f"{s.health_wait_s:g}",
         ),
-        ("lock_ttl_s", "seconds after which a deploy lock is stale", lambda s: f"{s.lock_ttl_s:g}"),
+        ("lock_ttl_s", "deploy lease seconds (heartbeat-renewed)", lambda s: f"{s.lock_ttl_s:g}"),
     ]
     names = list(configs)
     lines += [

@@ -64,3 +64,7 @@ class CheckFailed(NbaopsError):
     """An operation ran to completion and its verdict is FAIL."""
 
     exit_code = EXIT_FAIL
+
+
+class MonitoringError(AdapterError):
+    """A Cloud Monitoring call failed (or its answer exceeded the page bound)."""

@@ -86,6 +86,7 @@ class DeployedCommit:
     ready: bool
     latest_ready_revision: str | None = None
     percents: dict[str, int] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_split(self) -> bool:
@@ -144,6 +145,7 @@ def deployed_commit_of(info: ServiceInfo, revisions: list[RevisionInfo]) -> Depl
         ready=info.ready,
         latest_ready_revision=info.latest_ready_revision,
         percents=percents,
+        annotations=dict(info.annotations),
     )
 
 
@@ -167,7 +169,10 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
     """The verdict of one service's status."""
     details = dc.to_json()
     query = _api_call(ctx, dc.service)
-    threshold = "PASS ready, one revision serving; WARN split or pinned; FAIL not ready"
+    threshold = (
+        "PASS ready, one revision serving; WARN split or pinned; FAIL not ready or an "
+        "interrupted deploy"
+    )
 
     def result(verdict: Verdict, message: str) -> CheckResult:
         return CheckResult(
@@ -182,8 +187,19 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
             details=details,
         )
 
+    from nbaops.deploy.recovery import inspect_annotations
+
     if not dc.ready:
         return result(Verdict.FAIL, f"service is not ready (serving {dc.serving_revision})")
+    interrupted = inspect_annotations(dc.service, dc.annotations, dc.percents)
+    if interrupted is not None:
+        details["interrupted_deploy"] = interrupted.journal.to_json()
+        return result(
+            Verdict.FAIL,
+            f"INTERRUPTED DEPLOY: {interrupted.describe()}; the next deploy, rollback or "
+            f"verify-deploy restores the pre-deploy traffic (inv rollback --service "
+            f"{dc.service})",
+        )
     if dc.serving_revision is None:
         return result(Verdict.FAIL, "no revision receives traffic")
     if dc.commit is None:

@@ -7,6 +7,32 @@ building a :class:`CloudRun` is free.
 
 Every API failure raises :class:`~nbaops.errors.CloudRunError` with one line; a stale
 ``etag`` on an update raises :class:`ConcurrentModificationError`.
+
+Writes are partial updates. Each one PATCHes a Service message holding only what it
+changes plus ``name`` and ``etag``, with an ``update_mask`` naming exactly those fields:
+``annotations`` (the deploy lock), ``traffic`` (promote, rollback), ``template,labels,
+traffic`` (a deploy). The pinned client (google-cloud-run 0.16.2, REST) sends the mask
+as the query parameter ``updateMask=template,labels,traffic`` next to
+``$alt=json;enum-encoding=int`` (``google.api_core.rest_helpers.transcode_request``
+turns non-path, non-body request fields into query parameters, the FieldMask as its
+comma-joined JSON string). Why it matters:
+
+- "update_mask: The list of fields to be updated" (run.v2 ``services.patch``,
+  https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services/patch);
+  AIP-134 (https://google.aip.dev/134): fields outside the mask are left alone. Without
+  it the whole service is replaced, and fields this client does not know (it parses
+  replies with ``ignore_unknown_fields=True``) would be cleared.
+- Re-sending ``template.revision`` with a template that differs from that revision's
+  (an unknown field dropped by the client is enough) is answered
+  ``409 ALREADY_EXISTS: Revision named X with different configuration already exists``;
+  a traffic or annotation write therefore sends no template at all. A mask alone is
+  not enough: a full read-back service PATCHed with ``update_mask=scaling.…`` still got
+  that 409 (googleapis/google-cloud-python#14259).
+- Mask paths are single top-level field names here (``template``, not
+  ``template.containers``): identical as proto and JSON names, so the camelCase/
+  snake_case ambiguity of nested paths cannot make the API ignore them.
+- ``etag`` (AIP-154, https://google.aip.dev/154): sent on every write, a stale one is
+  answered 409 ``ABORTED`` → :class:`ConcurrentModificationError`.
 """
 
 from __future__ import annotations
@@ -15,6 +41,7 @@ import datetime as dt
 import re
 import secrets
 import string
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +55,7 @@ T = TypeVar("T")
 
 COMMIT_LABEL = "commit-sha"
 REVISION_INDEX_RE = re.compile(r"-(\d{5})-[a-z]{3}$")
+_CONDITION_FAILED = 3  # google.cloud.run.v2.Condition.State.CONDITION_FAILED
 _CONDITION_SUCCEEDED = 4  # google.cloud.run.v2.Condition.State.CONDITION_SUCCEEDED
 _TRAFFIC_LATEST = 1
 _TRAFFIC_REVISION = 2
@@ -142,8 +170,14 @@ def _to_datetime(value: Any) -> dt.datetime | None:
     return None if value.timestamp() <= 0 else value
 
 
+def _is_secret_ref(env_var: Any) -> bool:
+    """True for an env var whose value comes from ``value_source`` (a Secret Manager ref)."""
+    return bool(type(env_var).pb(env_var).HasField("value_source"))
+
+
 def _env_of(container: Any) -> dict[str, str]:
-    return {e.name: e.value for e in getattr(container, "env", [])}
+    """Literal env values; secret-backed variables are left out (their value is not here)."""
+    return {e.name: e.value for e in getattr(container, "env", []) if not _is_secret_ref(e)}
 
 
 def _error_status(exc: Any) -> str:
@@ -188,6 +222,10 @@ class CloudRun:
         timeout_s: per-request timeout.
         lro_timeout_s: how long to wait for a deploy/traffic operation to finish.
         retries: False disables the client's default retries (fault tests).
+        poll_initial_s: first delay between reads of a service that is still rolling
+            out a write (×1.5 each time, at most ``poll_max_s``). None: 1 s against the
+            real API, 0.01 s against a local endpoint.
+        sleep: how to wait between those reads (tests inject a recorder).
     """
 
     def __init__(
@@ -198,6 +236,8 @@ class CloudRun:
         timeout_s: float = 30.0,
         lro_timeout_s: float = 600.0,
         retries: bool = True,
+        poll_initial_s: float | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.project = profile.project
         self.region = profile.region
@@ -205,6 +245,11 @@ class CloudRun:
         self.timeout_s = timeout_s
         self.lro_timeout_s = lro_timeout_s
         self.retries = retries
+        if poll_initial_s is None:
+            poll_initial_s = 0.01 if endpoint else 1.0
+        self.poll_initial_s = poll_initial_s
+        self.poll_max_s = max(poll_initial_s, poll_initial_s * 10 if endpoint else 10.0)
+        self._sleep = sleep or time.sleep
         self._services_client: Any = None
         self._revisions_client: Any = None
 
@@ -426,21 +471,56 @@ class CloudRun:
 
     # ------------------------------------------------------------ writes
 
-    def _update(self, service: str, svc: Any, what: str) -> ServiceInfo:
-        """PATCH the whole service (read-modify-write) and wait for the operation."""
-        from google.api_core import exceptions as gexc
+    def _update(self, service: str, body: Any, mask: list[str], what: str) -> ServiceInfo:
+        """PATCH ``body`` (only the fields in ``mask``) and wait until it has rolled out.
+
+        The wait reads the *service* until ``reconciling`` is false rather than polling
+        the operation: google-api-core's operations REST transport parses an operation
+        strictly (``json_format.Parse(..., ignore_unknown_fields=False)``), so an
+        operation whose Service response carries a field newer than this client (any
+        field the real API adds and a service sets) would fail to parse, while the
+        service GET ignores unknown fields. A failed rollout shows as the service's
+        terminal condition (``CONDITION_FAILED`` with the reason), which is reported as
+        the operation's failure.
+        """
+        from google.protobuf import field_mask_pb2
 
         def call() -> Any:
-            operation = self.services_client.update_service(service=svc, **self._call_options())
-            try:
-                return operation.result(timeout=self.lro_timeout_s)
-            except gexc.GoogleAPICallError as exc:
-                # The request was accepted; the operation itself failed.
-                raise CloudRunError(
-                    f"Cloud Run {what} {service}: operation failed: {api_error_text(exc)}"
-                ) from exc
+            operation = self.services_client.update_service(
+                service=body,
+                update_mask=field_mask_pb2.FieldMask(paths=mask),
+                **self._call_options(),
+            )
+            return operation.operation
 
-        return self._service_info(self._guard(what, service, call))
+        op = self._guard(what, service, call)
+        if op.done and op.error.code:
+            raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {op.error.message}")
+        return self._service_info(self._wait_reconciled(service, what))
+
+    def _wait_reconciled(self, service: str, what: str) -> Any:
+        """The service once it is no longer ``reconciling`` (see :meth:`_update`)."""
+        delay = self.poll_initial_s
+        waited = 0.0
+        while True:
+            svc = self._get_service_raw(service)
+            # run.v2 Service.reconciling: "While reconciliation is in process,
+            # observedGeneration, latest_ready_revison, trafficStatuses, and uri will have
+            # transient values"; done once it is false and observedGeneration caught up.
+            if not svc.reconciling and int(svc.observed_generation) >= int(svc.generation):
+                break
+            if waited >= self.lro_timeout_s:
+                raise CloudRunError(
+                    f"Cloud Run {what} {service}: timed out (still reconciling after "
+                    f"{self.lro_timeout_s:g}s)"
+                )
+            self._sleep(delay)
+            waited += delay
+            delay = min(delay * 1.5, self.poll_max_s)
+        cond = svc.terminal_condition
+        if int(cond.state) == _CONDITION_FAILED:
+            raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {cond.message}")
+        return svc
 
     def deploy_revision(
         self,
@@ -452,38 +532,46 @@ class CloudRun:
         tag: str | None = None,
         no_traffic: bool = False,
         revision_name: str | None = None,
+        fence: Callable[[ServiceInfo], None] | None = None,
     ) -> ServiceInfo:
         """Create a new revision from the current template with ``image``, labels and env.
 
         Labels are merged into the template's labels (``commit-sha`` is also set on the
-        service); ``env`` entries are merged into the first container's environment. The
-        new revision is named like gcloud does (``{service}-{NNNNN}-{abc}``) unless
-        ``revision_name`` is given. Traffic: 100% to the new revision (existing tags kept
-        at 0%), or with ``no_traffic`` the current split pinned to its concrete revisions
-        and the new revision added at 0% (reachable through ``tag``). The update carries
-        the service's ``etag``, so a concurrent change raises
-        :class:`ConcurrentModificationError`. Waits for the operation.
+        service); ``env`` entries set (or add) literal variables of the first container,
+        every other variable, secret-backed ones (``value_source``) included, is kept as
+        it is. The new revision is named like gcloud does (``{service}-{NNNNN}-{abc}``)
+        unless ``revision_name`` is given. Traffic: 100% to the new revision (existing
+        tags kept at 0%), or with ``no_traffic`` the current split pinned to its concrete
+        revisions and the new revision added at 0% (reachable through ``tag``). The
+        update carries the service's ``etag`` and the mask ``template,labels,traffic``,
+        so a concurrent change raises :class:`ConcurrentModificationError`. Waits for the
+        operation. ``fence`` is called with the service as read (the read whose etag the
+        update carries) and may raise to stop the write (the deploy lease's fencing check).
         """
         from google.cloud import run_v2
 
         svc = self._get_service_raw(service)
+        if fence is not None:
+            fence(self._service_info(svc))
         existing = [r.name for r in self.list_revisions(service)]
         name = revision_name or new_revision_name(service, existing)
-        template = svc.template
+        template = run_v2.RevisionTemplate(svc.template)
         template.revision = name
         for key, value in labels.items():
             template.labels[key] = value
+        service_labels = dict(svc.labels)
         if COMMIT_LABEL in labels:
-            svc.labels[COMMIT_LABEL] = labels[COMMIT_LABEL]
+            service_labels[COMMIT_LABEL] = labels[COMMIT_LABEL]
         if not template.containers:
             template.containers.append(run_v2.Container())
         container = template.containers[0]
         container.image = image
-        if env:
-            current = _env_of(container)
-            current.update(env)
-            del container.env[:]
-            for key, value in current.items():
+        for key, value in (env or {}).items():
+            for var in container.env:
+                if var.name == key:
+                    var.value = value  # a literal replaces a secret ref (oneof ``values``)
+                    break
+            else:
                 container.env.append(run_v2.EnvVar(name=key, value=value))
 
         targets: list[Any] = []
@@ -501,9 +589,14 @@ class CloudRun:
                     targets.append(_target(run_v2, split.revision, 0, split.tag))
         if tag:
             targets.append(_target(run_v2, name, 0, tag))
-        del svc.traffic[:]
-        svc.traffic.extend(targets)
-        return self._update(service, svc, "deploy")
+        body = run_v2.Service(
+            name=svc.name,
+            etag=svc.etag,
+            template=template,
+            labels=service_labels,
+            traffic=targets,
+        )
+        return self._update(service, body, ["template", "labels", "traffic"], "deploy")
 
     @staticmethod
     def _current_splits(svc: Any) -> list[TrafficSplit]:
@@ -519,24 +612,31 @@ class CloudRun:
                 merged[t.revision] = merged.get(t.revision, 0) + int(t.percent)
         return [TrafficSplit(r, p) for r, p in merged.items() if p] + tagged
 
-    def set_traffic(self, service: str, splits: list[TrafficSplit]) -> ServiceInfo:
+    def set_traffic(
+        self,
+        service: str,
+        splits: list[TrafficSplit],
+        *,
+        fence: Callable[[ServiceInfo], None] | None = None,
+    ) -> ServiceInfo:
         """Route traffic to concrete revisions (rollback: ``[TrafficSplit(rev, 100)]``).
 
         ``splits`` must sum to 100. Existing tags not named in ``splits`` stay, at 0%.
         Creates no revision. Carries the ``etag`` (concurrent change →
-        :class:`ConcurrentModificationError`).
+        :class:`ConcurrentModificationError`). ``fence`` as in :meth:`deploy_revision`.
         """
         from google.cloud import run_v2
 
         svc = self._get_service_raw(service)
+        if fence is not None:
+            fence(self._service_info(svc))
         new_tags = {s.tag for s in splits if s.tag}
         targets = [_target(run_v2, s.revision, s.percent, s.tag) for s in splits]
         for split in self._current_splits(svc):
             if split.tag and split.tag not in new_tags:
                 targets.append(_target(run_v2, split.revision, 0, split.tag))
-        del svc.traffic[:]
-        svc.traffic.extend(targets)
-        return self._update(service, svc, "set traffic")
+        body = run_v2.Service(name=svc.name, etag=svc.etag, traffic=targets)
+        return self._update(service, body, ["traffic"], "set traffic")
 
     def set_annotations(
         self, service: str, annotations: dict[str, str | None], *, etag: str
@@ -545,17 +645,20 @@ class CloudRun:
 
         A compare-and-swap: no revision is created, and when the service changed since
         ``etag`` was read the API answers 409 ABORTED →
-        :class:`ConcurrentModificationError`.
+        :class:`ConcurrentModificationError`. Sends only the annotations map (mask
+        ``annotations``), so nothing else of the service can be touched.
         """
+        from google.cloud import run_v2
+
         svc = self._get_service_raw(service)
+        merged = dict(svc.annotations)
         for key, value in annotations.items():
             if value is None:
-                if key in svc.annotations:
-                    del svc.annotations[key]
+                merged.pop(key, None)
             else:
-                svc.annotations[key] = value
-        svc.etag = etag
-        return self._update(service, svc, "set annotations")
+                merged[key] = value
+        body = run_v2.Service(name=svc.name, etag=etag, annotations=merged)
+        return self._update(service, body, ["annotations"], "set annotations")
 
 
 def _target(run_v2: Any, revision: str, percent: int, tag: str) -> Any:

@@ -71,6 +71,15 @@ def _parse(sql: str) -> list[Any]:
     return statements
 
 
+def statement_count(sql: str) -> int:
+    """How many statements ``sql`` holds as BigQuery parses it (SQLGlot, BigQuery dialect).
+
+    Raises:
+        WarehouseError: the SQL does not parse.
+    """
+    return len(_parse(sql))
+
+
 def _unit_name(node: Any) -> str:
     unit = node.args.get("unit")
     if unit is None:

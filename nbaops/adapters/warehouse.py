@@ -306,8 +306,11 @@ class DuckDBWarehouse:
         from nbaops.adapters.sql_dialect import to_duckdb
 
         statements = to_duckdb(sql, self.datasets, cache_dir=self.sql_cache_dir)
-        if fetch and len(statements) != 1:
-            raise WarehouseError("query() takes exactly one statement; use execute() for scripts")
+        if len(statements) != 1:  # never a script: one injected ';' cannot add a statement
+            what = "query()" if fetch else "execute()"
+            raise WarehouseError(
+                f"{what} takes exactly one statement, got {len(statements)}; scripts are refused"
+            )
         given = dict(params or {})
         with self._conn.cursor() as cur:
             timer: threading.Timer | None = None
@@ -322,17 +325,9 @@ class DuckDBWarehouse:
                 timer.daemon = True
                 timer.start()
             try:
-                multi = len(statements) > 1
-                if multi:
-                    cur.begin()
-                rows: list[dict[str, Any]] = []
-                for st in statements:
-                    cur.execute(st.sql, self._bind(st.params, st.needs_now, given) or None)
-                    if fetch:
-                        rows = self._fetch(cur)
-                if multi:
-                    cur.commit()
-                return rows
+                (st,) = statements
+                cur.execute(st.sql, self._bind(st.params, st.needs_now, given) or None)
+                return self._fetch(cur) if fetch else []
             except duckdb.Error as exc:
                 _rollback(cur)
                 if timed_out.is_set() or isinstance(exc, duckdb.InterruptException):
@@ -369,7 +364,7 @@ class DuckDBWarehouse:
         return QueryResult(rows, sql, None, time.perf_counter() - started)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        """Run DDL/DML (several statements run in one transaction)."""
+        """Run one DDL/DML statement (a script of several is refused, nothing runs)."""
         self._run(sql, params, timeout_s=None, fetch=False)
 
     def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
@@ -786,6 +781,15 @@ class BigQueryWarehouse:
         return QueryResult(rows, sql, processed, time.perf_counter() - started)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one DDL/DML statement as a query job; a multi-statement script is refused
+        before any job starts (BigQuery itself would run a script)."""
+        from nbaops.adapters.sql_dialect import statement_count
+
+        count = statement_count(sql)
+        if count != 1:
+            raise WarehouseError(
+                f"execute() takes exactly one statement, got {count}; scripts are refused"
+            )
         config = self._job_config(params)
 
         def run() -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
 from nbaops.alerts.secret import Secret, redact
+from nbaops.redact import redact_tree
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
@@ -52,13 +53,15 @@ def outbox_path(home: Path) -> Path:
 
 
 def _report(message: str) -> None:
-    sys.stderr.write(f"nbaops: alerts: {message}\n")
+    sys.stderr.write(redact(f"nbaops: alerts: {message}") + "\n")
     sys.stderr.flush()
 
 
 def _append_outbox(home: Path, record: dict[str, Any]) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(record, default=str, sort_keys=True) + "\n").encode("utf-8")
+    # Every string is redacted before it is written: the outbox is a file people share.
+    plain = json.loads(json.dumps(record, default=str))
+    line = (json.dumps(redact_tree(plain), sort_keys=True) + "\n").encode("utf-8")
     # One O_APPEND write per message: concurrent runs never interleave lines.
     fd = os.open(outbox_path(home), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -19,10 +20,13 @@ from urllib.parse import urlsplit
 from nbaops.alerts.events import AlertEvent, AlertKind
 from nbaops.alerts.secret import Secret, redact
 from nbaops.errors import AdapterError
+from nbaops.redact import has_control_characters
 from nbaops.report import format_value
 from nbaops.verdict import Verdict
 
 MAX_BLOCKS = 50  # Slack's limit per message
+# Slack answers a failed webhook post with a short error code in plain text.
+_SLACK_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 MAX_SECTION_CHARS = 2900  # section text limit is 3000
 
 _EMOJI = {
@@ -134,6 +138,11 @@ def post(webhook: Secret, payload: dict[str, Any], *, timeout_s: float = 10.0) -
             contains the URL.
     """
     url = webhook.reveal()
+    if has_control_characters(url):
+        # urllib's error would echo the URL (and so the token): refuse before any call.
+        raise SlackDeliveryError(
+            "the Slack webhook holds a control character; run `inv slack.configure` again"
+        )
     data = json.dumps(payload).encode("utf-8")
     request = urllib.request.Request(
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
@@ -148,12 +157,14 @@ def post(webhook: Secret, payload: dict[str, Any], *, timeout_s: float = 10.0) -
         with opener.open(request, timeout=timeout_s) as response:
             response.read(1024)
     except urllib.error.HTTPError as exc:
+        # The body is shown only when it is one of Slack's error codes ("invalid_token",
+        # "no_service"): any other body could echo the URL, so it is never printed.
         body = ""
         try:
-            body = exc.read(300).decode("utf-8", "replace").strip()
+            body = exc.read(64).decode("utf-8", "replace").strip()
         except Exception:  # the body is only decoration for the message
             body = ""
-        detail = f": {body.splitlines()[0]}" if body else ""
+        detail = f": {body}" if _SLACK_ERROR_CODE.match(body) else ""
         message = redact(f"Slack webhook returned HTTP {exc.code}{detail}", webhook)
         failure = SlackDeliveryError(message, status=exc.code)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:

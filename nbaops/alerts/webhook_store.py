@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from nbaops.alerts.secret import Secret, redact
 from nbaops.errors import AdapterError, UsageError
+from nbaops.redact import has_control_characters
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -51,6 +52,10 @@ def validate_webhook(value: str) -> Secret:
     text = value.strip()
     if not text:
         raise UsageError("no Slack webhook URL given (empty input)")
+    if has_control_characters(text):
+        raise UsageError(
+            "the Slack webhook URL contains a control character (not shown: it is a secret)"
+        )
     parts = urlsplit(text)
     host = parts.hostname or ""
     loopback = host in ("127.0.0.1", "localhost", "::1")

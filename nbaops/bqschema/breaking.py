@@ -19,12 +19,14 @@ For the allowed part of a change — and for waived changes BigQuery can apply w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nbaops.bqschema import ddl
 from nbaops.bqschema.ddl import Statement
+from nbaops.bqschema.defaults import DefaultExpressionError
 from nbaops.bqschema.model import (
     BIGQUERY,
     CANONICAL_TYPES,
@@ -140,6 +142,16 @@ _CATALOG = [
         "filters consumers rely on change.",
         "Waive it with a reason, then apply with `bq update --clustering_fields` (no DDL).",
         (CONSUMER,),
+    ),
+    Rule(
+        "DEFAULT_VALID",
+        E,
+        "A new or changed column default is not exactly one expression of the forms BigQuery "
+        "accepts (a literal, CURRENT_DATE/DATETIME/TIME/TIMESTAMP, GENERATE_UUID, RAND, "
+        "SESSION_USER, ST_GEOGPOINT, or an ARRAY/STRUCT of them). No DDL is printed or run "
+        "for it: a default is never pasted into SQL.",
+        "Fix `defaultValueExpression` (bq-schema-lint's DEFAULT_INVALID says what is wrong).",
+        (BIGQUERY,),
     ),
 ]
 
@@ -381,6 +393,13 @@ class _Comparer:
             Violation(rule, self.table, column, message, line, ddl_statement, also)
         )
 
+    def allow(self, build: Callable[[], Statement], column: str, line: int) -> None:
+        """An allowed change's DDL, or DEFAULT_VALID when its default cannot be built."""
+        try:
+            self.result.allowed.append(build())
+        except DefaultExpressionError as exc:
+            self.violation("DEFAULT_VALID", column, f"column {column}: {exc}", line)
+
     def fields(self, old: list[Field], new: list[Field], prefix: str, parent_line: int) -> None:
         top = not prefix
         old_map = {f.name.lower(): (i, f) for i, f in enumerate(old)}
@@ -423,7 +442,7 @@ class _Comparer:
                     n.line,
                 )
             elif top:
-                self.result.allowed.append(ddl.add_column(self.table, n))
+                self.allow(functools.partial(ddl.add_column, self.table, n), path, n.line)
             else:
                 self.result.notes.append(
                     f"nested column {path} added: apply with `bq update` "
@@ -526,7 +545,7 @@ class _Comparer:
                 )
         if o.default != n.default:
             if top:
-                self.result.allowed.append(ddl.set_default(self.table, n.name, n.default))
+                self.allow(lambda: ddl.set_default(self.table, n.name, n.default), path, n.line)
             else:
                 self.result.notes.append(f"nested column {path} default changed")
 

@@ -1,14 +1,21 @@
-"""GoogleSQL DDL for the schema changes BigQuery can apply in place.
+"""GoogleSQL DDL for the schema changes BigQuery can apply in place, built as syntax trees.
 
-Every statement names the table as nbaops SQL does (`` `dataset.table` ``, the logical
-dataset; the warehouse adapter qualifies it per profile) and quotes column names.
+Every statement is a SQLGlot tree rendered in the BigQuery dialect: the table is written
+as nbaops SQL writes it (`` `dataset.table` ``, the logical dataset; the warehouse adapter
+qualifies it per profile), column names are quoted identifiers, descriptions are string
+literals and a default is the tree :func:`~nbaops.bqschema.defaults.parse_default`
+returns (one expression of the forms BigQuery allows). No text from a schema file is
+pasted into SQL, and every statement is checked to parse back as exactly one statement.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from nbaops.bqschema.defaults import parse_default
 from nbaops.bqschema.model import Field
+from nbaops.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -34,68 +41,165 @@ class Statement:
         return self.kind == "set_description"
 
 
+def _table(table: str) -> Any:
+    from sqlglot import exp
+
+    return exp.Table(this=exp.to_identifier(table, quoted=True))
+
+
+def _ident(name: str) -> Any:
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True)
+
+
 def quote_table(table: str) -> str:
-    return f"`{table.replace('`', '')}`"
+    return str(_table(table).sql(dialect="bigquery"))
 
 
 def quote_column(name: str) -> str:
-    return f"`{name.replace('`', '')}`"
+    return str(_ident(name).sql(dialect="bigquery"))
 
 
 def string_literal(text: str) -> str:
-    """A GoogleSQL string literal for ``text`` (escapes backslash, quote, newlines)."""
-    escaped = (
-        text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
-    )
-    return f"'{escaped}'"
+    """A GoogleSQL string literal for ``text`` (SQLGlot escapes quotes, backslashes)."""
+    from sqlglot import exp
+
+    return str(exp.Literal.string(text).sql(dialect="bigquery"))
 
 
-def _alter(table: str) -> str:
-    return f"ALTER TABLE {quote_table(table)}"
+def data_type(f: Field, *, with_mode: bool = False) -> Any:
+    """The SQLGlot type of one field (STRUCT sub-fields as quoted column definitions).
+
+    ``with_mode`` wraps REPEATED in ARRAY (REQUIRED sub-fields always get NOT NULL).
+    """
+    from sqlglot import exp
+
+    if f.type == "STRUCT":
+        members = []
+        for sub in f.fields:
+            constraints = (
+                [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
+                if sub.mode == "REQUIRED"
+                else []
+            )
+            members.append(
+                exp.ColumnDef(
+                    this=_ident(sub.name),
+                    kind=data_type(sub, with_mode=True),
+                    constraints=constraints or None,
+                )
+            )
+        base = exp.DataType(this=exp.DataType.Type.STRUCT, expressions=members, nested=True)
+    else:
+        base = exp.DataType.build(f.type, dialect="bigquery")
+        params: list[int] = []
+        if f.type in ("STRING", "BYTES") and f.max_length is not None:
+            params = [f.max_length]
+        elif f.type in ("NUMERIC", "BIGNUMERIC") and f.precision is not None:
+            params = [f.precision] + ([f.scale] if f.scale is not None else [])
+        if params:
+            base.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(p)) for p in params])
+        if f.type == "RANGE" and f.range_element:
+            element = exp.DataType.build(f.range_element, dialect="bigquery")
+            base = exp.DataType(this=exp.DataType.Type.RANGE, expressions=[element], nested=True)
+    if with_mode and f.mode == "REPEATED":
+        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[base], nested=True)
+    return base
+
+
+def _render(node: Any) -> str:
+    import sqlglot
+
+    sql = str(node.sql(dialect="bigquery")) if not isinstance(node, str) else node
+    count = len([s for s in sqlglot.parse(sql, read="bigquery") if s is not None])
+    if count != 1:  # defence in depth: a builder bug must never yield a script
+        raise UsageError(f"internal DDL check: expected one statement, got {count}")
+    return sql
+
+
+def _alter(table: str, action: Any) -> str:
+    from sqlglot import exp
+
+    return _render(exp.Alter(this=_table(table), kind="TABLE", actions=[action]))
 
 
 def add_column(table: str, f: Field) -> Statement:
     """``ADD COLUMN IF NOT EXISTS`` with type, default and description (never NOT NULL at the
-    top level: BigQuery cannot add a REQUIRED column to an existing table)."""
-    column_type = f"ARRAY<{f.type_sql()}>" if f.mode == "REPEATED" else f.type_sql()
-    sql = f"{_alter(table)} ADD COLUMN IF NOT EXISTS {quote_column(f.name)} {column_type}"
+    top level: BigQuery cannot add a REQUIRED column to an existing table).
+
+    Raises:
+        DefaultExpressionError: the field's default is not one allowed expression.
+    """
+    from sqlglot import exp
+
+    constraints = []
     if f.default is not None:
-        sql += f" DEFAULT {f.default}"
+        constraints.append(
+            exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=parse_default(f.default)))
+        )
     if f.description:
-        sql += f" OPTIONS (description = {string_literal(f.description)})"
-    return Statement("add_column", table, f.name, sql)
+        option = exp.Property(this=exp.var("description"), value=exp.Literal.string(f.description))
+        constraints.append(exp.ColumnConstraint(kind=exp.Properties(expressions=[option])))
+    column = exp.ColumnDef(
+        this=_ident(f.name),
+        kind=data_type(f, with_mode=True),
+        constraints=constraints or None,
+        exists=True,
+    )
+    return Statement("add_column", table, f.name, _alter(table, column))
 
 
 def drop_not_null(table: str, column: str) -> Statement:
-    sql = f"{_alter(table)} ALTER COLUMN {quote_column(column)} DROP NOT NULL"
-    return Statement("drop_not_null", table, column, sql)
+    from sqlglot import exp
+
+    action = exp.AlterColumn(this=_ident(column), drop=True, allow_null=True)
+    return Statement("drop_not_null", table, column, _alter(table, action))
 
 
 def set_data_type(table: str, f: Field) -> Statement:
     """``SET DATA TYPE`` to the field's (wider) type."""
-    sql = f"{_alter(table)} ALTER COLUMN {quote_column(f.name)} SET DATA TYPE {f.type_sql()}"
-    return Statement("set_data_type", table, f.name, sql)
+    from sqlglot import exp
+
+    action = exp.AlterColumn(this=_ident(f.name), dtype=data_type(f))
+    return Statement("set_data_type", table, f.name, _alter(table, action))
 
 
 def set_description(table: str, column: str, description: str | None) -> Statement:
+    # SQLGlot has no node for ALTER COLUMN SET OPTIONS: the statement is assembled from
+    # rendered nodes (quoted identifiers, a string literal) and parsed back as one statement.
     value = string_literal(description) if description else "NULL"
-    sql = f"{_alter(table)} ALTER COLUMN {quote_column(column)} SET OPTIONS (description = {value})"
-    return Statement("set_description", table, column, sql)
+    sql = (
+        f"ALTER TABLE {quote_table(table)} ALTER COLUMN {quote_column(column)} "
+        f"SET OPTIONS (description = {value})"
+    )
+    return Statement("set_description", table, column, _render(sql))
 
 
 def set_default(table: str, column: str, expression: str | None) -> Statement:
+    """``SET DEFAULT`` (the expression parsed and checked) or ``DROP DEFAULT`` for None.
+
+    Raises:
+        DefaultExpressionError: ``expression`` is not one allowed expression.
+    """
+    from sqlglot import exp
+
     if expression is None:
-        sql = f"{_alter(table)} ALTER COLUMN {quote_column(column)} DROP DEFAULT"
-        return Statement("drop_default", table, column, sql)
-    sql = f"{_alter(table)} ALTER COLUMN {quote_column(column)} SET DEFAULT {expression}"
-    return Statement("set_default", table, column, sql)
+        action = exp.AlterColumn(this=_ident(column), drop=True)
+        return Statement("drop_default", table, column, _alter(table, action))
+    action = exp.AlterColumn(this=_ident(column), default=parse_default(expression))
+    return Statement("set_default", table, column, _alter(table, action))
 
 
 def drop_column(table: str, column: str) -> Statement:
-    sql = f"{_alter(table)} DROP COLUMN IF EXISTS {quote_column(column)}"
-    return Statement("drop_column", table, column, sql)
+    from sqlglot import exp
+
+    action = exp.Drop(kind="COLUMN", exists=True, tables=[exp.column(_ident(column))])
+    return Statement("drop_column", table, column, _alter(table, action))
 
 
 def rename_column(table: str, old: str, new: str) -> Statement:
-    sql = f"{_alter(table)} RENAME COLUMN {quote_column(old)} TO {quote_column(new)}"
-    return Statement("rename_column", table, old, sql)
+    from sqlglot import exp
+
+    action = exp.RenameColumn(this=exp.column(_ident(old)), to=exp.column(_ident(new)))
+    return Statement("rename_column", table, old, _alter(table, action))

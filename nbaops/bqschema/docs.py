@@ -81,6 +81,21 @@ In-place type changes BigQuery allows (`ALTER COLUMN ... SET DATA TYPE`):
 {coercions}.
 They still break consumers (`FIELD_SAME_TYPE`) until waived.
 
+### How the DDL is built (nothing from a schema file is pasted into SQL)
+
+Every statement is a SQLGlot syntax tree rendered in the BigQuery dialect: table and column
+names are quoted identifiers, descriptions are string literals, and a
+`defaultValueExpression` is parsed as **exactly one expression of the forms BigQuery
+documents for defaults** (a literal, including typed literals such as `DATE '2020-01-01'`;
+`CURRENT_DATE()`, `CURRENT_DATETIME()`, `CURRENT_TIME()`, `CURRENT_TIMESTAMP()`,
+`GENERATE_UUID()`, `RAND()`, `SESSION_USER()`, `ST_GEOGPOINT(x, y)`; or an ARRAY/STRUCT of
+them — <https://cloud.google.com/bigquery/docs/default-values>). Anything else — a second
+statement (`NULL; DROP TABLE nba_ops.deploys; SELECT 1`), a subquery, a column reference —
+is `DEFAULT_INVALID` in `bq-schema-lint` and `DEFAULT_VALID` in `bq-schema-breaking`, and
+no DDL is printed or run for it. Both warehouse engines run **one statement per call**
+(`execute()` refuses a script before anything runs), so `schema-apply` cannot run a script
+even if a statement were built wrongly.
+
 ### Excepting and waiving (`schema_rules:` in `nbaops.yaml`)
 
 ```yaml

@@ -187,6 +187,28 @@ _CATALOG = [
         "Default values apply to top-level columns only; set it on the top-level RECORD.",
     ),
     Rule(
+        "DEFAULT_INVALID",
+        E,
+        "`defaultValueExpression` is not exactly one expression of the forms BigQuery "
+        "documents for defaults: a literal (typed literals such as DATE '2020-01-01' too), "
+        "CURRENT_DATE(), CURRENT_DATETIME(), CURRENT_TIME(), CURRENT_TIMESTAMP(), "
+        "GENERATE_UUID(), RAND(), SESSION_USER(), ST_GEOGPOINT(x, y), or an ARRAY/STRUCT of "
+        "them (https://cloud.google.com/bigquery/docs/default-values). A second statement "
+        "(`NULL; DROP TABLE ...`), a subquery or a column reference is refused.",
+        "Write one literal or one of the listed functions.",
+    ),
+    Rule(
+        "OPTION_VALUE",
+        E,
+        "An option value outside what the BigQuery API documents for TableFieldSchema: "
+        "`collation` other than 'und:ci' or '', a policy tag name not of the form "
+        "projects/P/locations/L/taxonomies/T/policyTags/G, `timestampPrecision` other than "
+        "6 or 12 or on a non-TIMESTAMP field, `dataPolicies` not a list of {name: "
+        "projects/P/locations/L/dataPolicies/D}, `foreignTypeDefinition` not a string or on "
+        "a nested field.",
+        "Use a documented value, or remove the option.",
+    ),
+    Rule(
         "DESCRIPTION_TOO_LONG",
         E,
         "A description longer than 1,024 characters.",
@@ -262,6 +284,12 @@ RESERVED_PREFIXES = (
 )
 ROUNDING_MODES = ("ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN")
 RANGE_ELEMENTS = ("DATE", "DATETIME", "TIMESTAMP")
+COLLATIONS = ("und:ci", "")
+TIMESTAMP_PRECISIONS = (6, 12)
+POLICY_TAG_RE = re.compile(
+    r"^projects/[^/\s]+/locations/[^/\s]+/taxonomies/[^/\s]+/policyTags/[^/\s]+$"
+)
+DATA_POLICY_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/dataPolicies/[^/\s]+$")
 _TYPE_HINTS = {
     "DECIMAL": "NUMERIC",
     "BIGDECIMAL": "BIGNUMERIC",
@@ -507,6 +535,13 @@ def _check_options(
                 key_line("defaultValueExpression"),
                 f'{path}: "defaultValueExpression" must be a string (a SQL expression)',
             )
+        else:
+            from nbaops.bqschema.defaults import DefaultExpressionError, parse_default
+
+            try:
+                parse_default(node["defaultValueExpression"])
+            except DefaultExpressionError as exc:
+                emit("DEFAULT_INVALID", key_line("defaultValueExpression"), f"{path}: {exc}")
     if "roundingMode" in node:
         mode = node["roundingMode"]
         if ftype is not None and ftype not in ("NUMERIC", "BIGNUMERIC"):
@@ -530,6 +565,12 @@ def _check_options(
             )
         elif not isinstance(node["collation"], str):
             emit("KEY_VALUE_TYPE", key_line("collation"), f'{path}: "collation" must be a string')
+        elif node["collation"] not in COLLATIONS:
+            emit(
+                "OPTION_VALUE",
+                key_line("collation"),
+                f"{path}: collation {node['collation'][:40]!r} is not 'und:ci' or ''",
+            )
     if "policyTags" in node:
         tags = node["policyTags"]
         names = tags.get("names") if isinstance(tags, dict) else None
@@ -548,6 +589,14 @@ def _check_options(
                 key_line("policyTags"),
                 f"{path}: at most one policy tag per column, got {len(names)}",
             )
+        elif isinstance(names, list) and names and not POLICY_TAG_RE.match(names[0]):
+            emit(
+                "OPTION_VALUE",
+                key_line("policyTags"),
+                f"{path}: policy tag {names[0][:60]!r} is not "
+                "projects/P/locations/L/taxonomies/T/policyTags/G",
+            )
+    _check_api_options(node, ftype, depth, path, emit, key_line)
     if ftype == "RANGE":
         elem = node.get("rangeElementType")
         etype = elem.get("type") if isinstance(elem, dict) else None
@@ -563,3 +612,56 @@ def _check_options(
             key_line("rangeElementType"),
             f"{path}: rangeElementType applies only to RANGE, not {ftype}",
         )
+
+
+def _check_api_options(
+    node: JObject,
+    ftype: str | None,
+    depth: int,
+    path: str,
+    emit: Emit,
+    key_line: Callable[[str], int],
+) -> None:
+    """timestampPrecision, dataPolicies, foreignTypeDefinition as the API documents them."""
+    if "timestampPrecision" in node:
+        value = _as_int(node["timestampPrecision"])
+        if ftype is not None and ftype != "TIMESTAMP":
+            emit(
+                "OPTION_VALUE",
+                key_line("timestampPrecision"),
+                f"{path}: timestampPrecision applies only to TIMESTAMP, not {ftype}",
+            )
+        elif value not in TIMESTAMP_PRECISIONS:
+            emit(
+                "OPTION_VALUE",
+                key_line("timestampPrecision"),
+                f"{path}: timestampPrecision must be 6 or 12, got "
+                f"{node['timestampPrecision']!r:.40}",
+            )
+    if "dataPolicies" in node:
+        policies = node["dataPolicies"]
+        if not isinstance(policies, list) or not all(
+            isinstance(p, dict)
+            and isinstance(p.get("name"), str)
+            and DATA_POLICY_RE.match(p["name"])
+            for p in policies
+        ):
+            emit(
+                "OPTION_VALUE",
+                key_line("dataPolicies"),
+                f'{path}: "dataPolicies" must be [{{"name": '
+                '"projects/P/locations/L/dataPolicies/D"}, ...]',
+            )
+    if "foreignTypeDefinition" in node:
+        if not isinstance(node["foreignTypeDefinition"], str):
+            emit(
+                "OPTION_VALUE",
+                key_line("foreignTypeDefinition"),
+                f'{path}: "foreignTypeDefinition" must be a string',
+            )
+        elif depth > 1:
+            emit(
+                "OPTION_VALUE",
+                key_line("foreignTypeDefinition"),
+                f"{path}: foreignTypeDefinition is allowed on top-level columns only",
+            )

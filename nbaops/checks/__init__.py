@@ -71,6 +71,7 @@ REGISTRY: dict[str, CheckSpec] = {
         CheckSpec("batch_errors", "prediction-coordinator", "failed batches, REAL_LINES_ONLY"),
         CheckSpec("processor_heartbeats", "phase3-processors", "processor heartbeat age"),
         CheckSpec("shot_zones", "phase3-processors", "shot zones add up, null rate"),
+        CheckSpec("model_hit_rate", "prediction-worker", "serving model's graded hit rate"),
         CheckSpec("error_logs", ALL_SERVICES, "ERROR log entries, last 10m", revision_aware=True),
     )
 }

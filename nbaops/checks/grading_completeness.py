@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, as_utc, below_tiers, pct, pct1
+from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -82,6 +83,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     window = f"{from_date}..{to_date}"
     base: dict[str, Any] = {"window": window, "grace_hours": grace.total_seconds() / 3600}
     if not rows:
+        schedule = schedule_status(m.query, to_date, now)
+        base = {**base, **schedule.details}
+        if not schedule.known:
+            message = unknown_message(schedule, f"any finished game is due for grading in {window}")
+            return m.result(Verdict.INCONCLUSIVE, None, threshold, message, base)
         return m.result(
             Verdict.PASS, None, threshold, f"no finished games due for grading in {window}", base
         )

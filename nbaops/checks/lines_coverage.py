@@ -3,7 +3,8 @@
 Expected players are the feature-store rows of the day's scheduled games (phase 4 builds
 features for every player expected to play). A player is covered when the points-lines
 table has at least one line for them on that game day. The result names the missing
-players (top N) and the coverage of every game; no games scheduled is PASS.
+players (top N) and the coverage of every game; no games scheduled is PASS only when the
+schedule is known around the day (`nbaops/checks/schedule_known.py`), else INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
+from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -79,7 +81,20 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             )
     base = {"game_date": game_date.isoformat()}
     if not games:
-        return m.result(Verdict.PASS, None, threshold, f"no games scheduled on {game_date}", base)
+        schedule = schedule_status(m.query, game_date)
+        if not schedule.known:
+            what = f"games are scheduled on {game_date}"
+            message = unknown_message(schedule, what)
+            return m.result(
+                Verdict.INCONCLUSIVE, None, threshold, message, {**base, **schedule.details}
+            )
+        return m.result(
+            Verdict.PASS,
+            None,
+            threshold,
+            f"no games scheduled on {game_date}",
+            {**base, **schedule.details},
+        )
     expected = sum(g["expected"] for g in games.values())
     covered = sum(g["with_line"] for g in games.values())
     per_game = [

@@ -22,6 +22,7 @@ from nbaops.checks.measure import (
     pct,
     pct1,
 )
+from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -132,6 +133,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                 f"({total_recent} predictions: {by_model}) (FAIL)",
                 details,
             )
+        if not games_today:
+            schedule = schedule_status(m.query, today, now)
+            details.update(schedule.details)
+            if not schedule.known:
+                message = unknown_message(schedule, "a prediction batch was due today")
+                return m.result(Verdict.INCONCLUSIVE, total_recent, threshold, message, details)
         reason = (
             "no games scheduled today"
             if not games_today

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nbaops.checks.measure import Measurement, above_tiers, pct, pct1
+from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -74,6 +75,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "shooting_rows": shooting,
     }
     if shooting == 0 and games == 0:
+        schedule = schedule_status(m.query, game_date)
+        details.update(schedule.details)
+        if not schedule.known:
+            message = unknown_message(schedule, f"games were played on {game_date}")
+            return m.result(Verdict.INCONCLUSIVE, None, threshold, message, details)
         return m.result(
             Verdict.PASS, None, threshold, f"no games scheduled on {game_date}", details
         )

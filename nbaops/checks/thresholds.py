@@ -10,6 +10,8 @@ naming the key, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,21 +25,45 @@ if TYPE_CHECKING:
 Kind = Literal["fraction", "number", "integer", "duration", "date", "texts", "text"]
 
 
+# Every number has an upper bound: a value such as 1e308 would disable a timeout or a
+# window silently. Keys without their own bound get these (schemas/config.schema.json
+# carries the same bounds; a test keeps them equal).
+DEFAULT_MAXIMUM = {"number": 1_000_000.0, "integer": 1_000_000}
+SLOT_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
 @dataclass(frozen=True)
 class Key:
-    """One tunable of a check: its kind, default and meaning (shown in the schema)."""
+    """One tunable of a check: its kind, default and meaning (shown in the schema).
+
+    ``maximum`` bounds a number/integer (default :data:`DEFAULT_MAXIMUM`); ``pattern``
+    is a regular expression every item of a ``texts`` value must match.
+    """
 
     kind: Kind
     default: Any
     help: str
+    maximum: float | None = None
+    pattern: str | None = None
+
+    @property
+    def upper_bound(self) -> float | None:
+        if self.kind not in DEFAULT_MAXIMUM:
+            return None
+        return self.maximum if self.maximum is not None else DEFAULT_MAXIMUM[self.kind]
 
 
 # Keys of the section itself (not of one check).
 RUNNER_KEYS: dict[str, Key] = {
     "timeout_s": Key(
-        "number", 60.0, "Per-check timeout in seconds; a check that runs longer is ERROR."
+        "number",
+        60.0,
+        "Per-check timeout in seconds; a check that runs longer is ERROR.",
+        maximum=3600,
     ),
-    "max_workers": Key("integer", 8, "How many checks system-health runs at the same time."),
+    "max_workers": Key(
+        "integer", 8, "How many checks system-health runs at the same time.", maximum=64
+    ),
 }
 
 CHECK_KEYS: dict[str, dict[str, Key]] = {
@@ -61,7 +87,7 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
         "grace": Key(
             "duration", "6h", "Predictions of games finished longer ago than this must be graded."
         ),
-        "window_days": Key("integer", 3, "How many game days back to look at."),
+        "window_days": Key("integer", 3, "How many game days back to look at.", maximum=366),
         "fail_below": Key("fraction", 0.90, "Graded share below this is FAIL."),
         "warn_below": Key("fraction", 0.99, "Graded share below this is WARN."),
         "lag_warn_hours": Key(
@@ -74,13 +100,17 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
     "recent_predictions": {
         "window": Key("duration", "2h", "Look-back window for predictions and batches."),
         "batch_slots": Key(
-            "texts", ["02:30", "07:00", "11:30"], "Coordinator batch times (HH:MM, US Eastern)."
+            "texts",
+            ["02:30", "07:00", "11:30"],
+            "Coordinator batch times (HH:MM, US Eastern).",
+            pattern=SLOT_PATTERN,
         ),
         "slot_grace": Key("duration", "30m", "A batch slot is due this long after its time."),
         "baseline_days": Key(
             "integer",
             3,
             "Model versions seen in this many previous days are expected in every batch.",
+            maximum=366,
         ),
         "fail_below": Key(
             "fraction",
@@ -108,7 +138,9 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
     "processor_heartbeats": {
         "warn_age": Key("duration", "2h", "Last heartbeat older than this is WARN."),
         "fail_age": Key("duration", "6h", "Last heartbeat older than this is FAIL."),
-        "lookback_days": Key("integer", 7, "Processors seen in this many days are expected."),
+        "lookback_days": Key(
+            "integer", 7, "Processors seen in this many days are expected.", maximum=366
+        ),
         "live_window": Key("duration", "30m", "Heartbeat rows this recent count as live."),
         "max_live_rows": Key(
             "integer",
@@ -143,8 +175,35 @@ CHECK_KEYS: dict[str, dict[str, Key]] = {
         "warn_at": Key("integer", 1, "This many entries per service is WARN."),
         "fail_at": Key("integer", 10, "This many entries per service is FAIL."),
         "min_severity": Key("text", "ERROR", "Lowest severity counted."),
-        "max_entries": Key("integer", 1000, "Most entries read per run."),
+        "max_entries": Key("integer", 1000, "Most entries read per run.", maximum=100_000),
         "top_messages": Key("integer", 5, "How many distinct messages the result names."),
+    },
+    "model_hit_rate": {
+        "model_version": Key(
+            "text",
+            "champion",
+            "Model version (system_id) judged; champion = regression.champion, the serving one.",
+        ),
+        "window_game_days": Key(
+            "integer",
+            14,
+            "How many of the latest game days with graded picks are pooled.",
+            maximum=366,
+        ),
+        "lookback_days": Key(
+            "integer",
+            45,
+            "Calendar days searched for those game days (bounds the query).",
+            maximum=366,
+        ),
+        "min_bets": Key(
+            "integer", 500, "Fewer graded picks (pushes and PASS excluded) is INCONCLUSIVE."
+        ),
+        "confidence_level": Key("fraction", 0.95, "Level of the Wilson interval."),
+        "fail_below": Key(
+            "fraction", 0.45, "Wilson lower bound of the hit rate below this is FAIL."
+        ),
+        "warn_below": Key("fraction", 0.50, "... below this is WARN."),
     },
     "daily_validation": {
         "fail_below": Key(
@@ -165,19 +224,29 @@ def _bad(where: str, message: str) -> ConfigError:
     return ConfigError(f"checks: {where}: {message}")
 
 
-def coerce(kind: Kind, value: Any, where: str) -> Any:
-    """Check that ``value`` has the key's kind and normalise it (durations stay text)."""
+def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
+    """Check that ``value`` has the key's kind (and bounds) and normalise it (durations
+    stay text). ``key`` adds its maximum and pattern; numbers are always finite."""
     if kind == "fraction":
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise _bad(where, f"{value!r} is not a fraction between 0 and 1")
         return float(value)
+    upper = (key.upper_bound if key else None) or DEFAULT_MAXIMUM.get(kind)
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise _bad(where, f"{value!r} is not a non-negative number")
+        if not math.isfinite(value):
+            raise _bad(where, f"{value!r} is not a finite number")
+        if value < 0:
+            raise _bad(where, f"{value!r} is not a non-negative number")
+        if upper is not None and value > upper:
+            raise _bad(where, f"{value!r} is above the maximum {upper:g}")
         return float(value)
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _bad(where, f"{value!r} is not a non-negative integer")
+        if upper is not None and value > upper:
+            raise _bad(where, f"{value!r} is above the maximum {upper:g}")
         return value
     if kind == "duration":
         if isinstance(value, dt.timedelta):
@@ -205,6 +274,10 @@ def coerce(kind: Kind, value: Any, where: str) -> Any:
     if kind == "texts":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise _bad(where, f"{value!r} is not a list of strings")
+        if key is not None and key.pattern is not None:
+            for item in value:
+                if not re.match(key.pattern, item):
+                    raise _bad(where, f"{item[:40]!r} is not a time HH:MM (00:00 to 23:59)")
         return list(value)
     if not isinstance(value, str) or not value:
         raise _bad(where, f"{value!r} is not a non-empty string")
@@ -290,7 +363,7 @@ class Thresholds:
             known = ", ".join(CHECK_KEYS)
             raise ConfigError(f"checks: unknown check {check!r}; known checks: {known}")
         keys = CHECK_KEYS[check]
-        values = {name: coerce(k.kind, k.default, f"{check}.{name}") for name, k in keys.items()}
+        values = {name: coerce(k.kind, k.default, f"{check}.{name}", k) for name, k in keys.items()}
         configured = self.section.get(check) or {}
         for source, layer in (("config", configured), (where, overrides or {})):
             for name, value in layer.items():
@@ -299,7 +372,7 @@ class Thresholds:
                         f"{check}.{name}" if source == "config" else f"{where}: {check}.{name}",
                         f"unknown key; known keys: {', '.join(keys)}",
                     )
-                values[name] = coerce(keys[name].kind, value, f"{check}.{name}")
+                values[name] = coerce(keys[name].kind, value, f"{check}.{name}", keys[name])
         return CheckParams(check, values, service, revision, self.timeout_s)
 
 
@@ -316,11 +389,12 @@ def thresholds_from_section(section: Mapping[str, Any]) -> Thresholds:
             raise _bad(name, f"unknown key; known keys: {', '.join([*RUNNER_KEYS, *CHECK_KEYS])}")
         if not isinstance(value, Mapping):
             raise _bad(name, "must be a mapping of thresholds")
+    timeout_key, workers_key = RUNNER_KEYS["timeout_s"], RUNNER_KEYS["max_workers"]
     timeout = coerce(
-        "number", section.get("timeout_s", RUNNER_KEYS["timeout_s"].default), "timeout_s"
+        "number", section.get("timeout_s", timeout_key.default), "timeout_s", timeout_key
     )
     workers = coerce(
-        "integer", section.get("max_workers", RUNNER_KEYS["max_workers"].default), "max_workers"
+        "integer", section.get("max_workers", workers_key.default), "max_workers", workers_key
     )
     if timeout <= 0:
         raise _bad("timeout_s", "must be greater than 0")

@@ -21,8 +21,8 @@ DEPLOY_HELP = {
     "no_rollback": "Never roll back automatically: a failing or unconfirmed revision is held "
     "(exit 1 or 3) for a person to decide.",
     "skip_tests": SKIP_TESTS_HELP,
-    "force_unlock": "Remove an existing deploy lock first (audited as force-unlock). Only "
-    "when the deploy holding it is dead.",
+    "force_unlock": "Remove an existing deploy lease first (audited as force-unlock). Rarely "
+    "needed: a dead deploy's lease lapses by itself and the next deploy recovers it.",
     **COMMON_HELP,
 }
 
@@ -36,14 +36,11 @@ def _service(service: str | None) -> str:
 
 
 def _canary(text: str | None) -> int | None:
-    from nbaops.errors import UsageError
+    from nbaops.cli.flags import integer
 
     if text is None or text == "":
         return None
-    try:
-        return int(str(text).rstrip("%"))
-    except ValueError:
-        raise UsageError(f"--canary: {text!r} is not a percentage from 1 to 99") from None
+    return integer(str(text).strip().rstrip("%"), "canary", default=0, minimum=1, maximum=99)
 
 
 @task(help={"service": SERVICE_HELP, "skip_tests": SKIP_TESTS_HELP, **COMMON_HELP})
@@ -96,8 +93,10 @@ def deploy(
     """Deploy a service safely: checklist, lock, new revision, observation, auto-rollback."""
     from nbaops.cli.runner import finish
     from nbaops.context import Context
-    from nbaops.deploy.deploy import DeployReport, DeployRequest, run_deploy
+    from nbaops.deploy.deploy import DeployRequest, run_deploy
+    from nbaops.deploy.deploy_report import DeployReport
     from nbaops.deploy.progress import Progress
+    from nbaops.deploy.signals import terminate_as_interrupt
 
     def action(ctx: Context) -> DeployReport:
         req = DeployRequest(
@@ -110,7 +109,8 @@ def deploy(
             skip_tests=skip_tests,
             force_unlock=force_unlock,
         )
-        return run_deploy(ctx, req, progress=Progress.stderr())
+        with terminate_as_interrupt():
+            return run_deploy(ctx, req, progress=Progress.stderr())
 
     finish(action, profile=profile, json_output=json, debug=debug)
 
@@ -118,8 +118,9 @@ def deploy(
 @task(
     help={
         "service": SERVICE_HELP,
-        "to": "Revision to route 100% of traffic to (default: the newest ready revision "
-        "older than the serving one).",
+        "to": "Revision to route 100% of traffic to (default: the pre-deploy revision in "
+        "the service's deploy journal, else the oldest revision of a split, else the newest "
+        "ready revision older than the serving one).",
         "dry_run": "Print the request and verification plan; change nothing.",
         "force_unlock": "Remove an existing deploy lock first (audited).",
         **COMMON_HELP,
@@ -140,16 +141,18 @@ def rollback(
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
     from nbaops.deploy.rollback import RollbackReport, run_rollback
+    from nbaops.deploy.signals import terminate_as_interrupt
 
     def action(ctx: Context) -> RollbackReport:
-        return run_rollback(
-            ctx,
-            _service(service),
-            to=to,
-            dry_run=dry_run,
-            force_unlock=force_unlock,
-            progress=Progress.stderr(),
-        )
+        with terminate_as_interrupt():
+            return run_rollback(
+                ctx,
+                _service(service),
+                to=to,
+                dry_run=dry_run,
+                force_unlock=force_unlock,
+                progress=Progress.stderr(),
+            )
 
     finish(action, profile=profile, json_output=json, debug=debug)
 
@@ -162,7 +165,7 @@ def verify_deploy(
     profile: str | None = None,
     debug: bool = False,
 ) -> None:
-    """Health and post-deploy validation of the revision serving a service now."""
+    """Health and post-deploy validation of what serves now (recovers an interrupted deploy)."""
     from nbaops.cli.runner import finish
     from nbaops.context import Context
     from nbaops.report import CheckReport
@@ -194,6 +197,7 @@ def full_deploy(
     from nbaops.deploy.deploy import DeployRequest
     from nbaops.deploy.full import FullDeployReport, run_full_deploy
     from nbaops.deploy.progress import Progress
+    from nbaops.deploy.signals import terminate_as_interrupt
 
     def action(ctx: Context) -> FullDeployReport:
         req = DeployRequest(
@@ -204,7 +208,8 @@ def full_deploy(
             no_rollback=no_rollback,
             force_unlock=force_unlock,
         )
-        return run_full_deploy(ctx, req, progress=Progress.stderr())
+        with terminate_as_interrupt():
+            return run_full_deploy(ctx, req, progress=Progress.stderr())
 
     finish(action, profile=profile, json_output=json, debug=debug)
 
@@ -212,16 +217,16 @@ def full_deploy(
 @task(
     help={
         "service": "Only this service's deploys.",
-        "limit": "At most this many rows (default 20).",
-        "days": "Look back this many days (default 30; bounds the partition scan).",
+        "limit": "At most this many rows, 1 to 1000 (default 20).",
+        "days": "Look back this many days, 1 to 400 (default 30; bounds the partition scan).",
         **COMMON_HELP,
     }
 )
 def deploys(
     c: object,
     service: str | None = None,
-    limit: int = 20,
-    days: int = 30,
+    limit: str | None = None,
+    days: str | None = None,
     json: bool = False,
     profile: str | None = None,
     debug: bool = False,
@@ -232,7 +237,11 @@ def deploys(
     from nbaops.deploy.history import DeployHistory, recent_deploys
 
     def action(ctx: Context) -> DeployHistory:
-        return recent_deploys(ctx, service=service, limit=limit, days=days)
+        from nbaops.cli.flags import integer
+
+        rows = integer(limit, "limit", default=20, minimum=1, maximum=1000)
+        window = integer(days, "days", default=30, minimum=1, maximum=400)
+        return recent_deploys(ctx, service=service, limit=rows, days=window)
 
     finish(action, profile=profile, json_output=json, debug=debug)
 

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
+from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -46,7 +46,11 @@ def one_line(exc: BaseException) -> str:
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    sys.stdout.write(jsonlib.dumps(document, default=str, sort_keys=False) + "\n")
+    """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`)."""
+    from nbaops.redact import redact_tree
+
+    plain = jsonlib.loads(jsonlib.dumps(document, default=str, sort_keys=False))
+    sys.stdout.write(jsonlib.dumps(redact_tree(plain), sort_keys=False) + "\n")
     sys.stdout.flush()
 
 
@@ -67,29 +71,55 @@ def run(
         report = action(ctx)
     except NbaopsError as exc:
         return _fail(exc, exc.exit_code, json_output, debug)
-    except KeyboardInterrupt:
-        _stderr_console().print("nbaops: interrupted")
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: 130; SIGTERM/SIGHUP during a deploy (nbaops.deploy.signals): its exit_code, 3
+        code = int(getattr(exc, "exit_code", EXIT_INTERRUPTED))
+        how = getattr(exc, "signal_name", None)
+        _stderr_console().print(f"nbaops: interrupted{f' ({how})' if how else ''}")
         if json_output:
-            emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": EXIT_INTERRUPTED})
-        return EXIT_INTERRUPTED
+            emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": code})
+        return code
     except Exception as exc:  # an unexpected bug or library error: still one line
         return _fail(exc, EXIT_UNDETERMINED, json_output, debug, prefix="internal error: ")
     if json_output:
         emit_json(report.to_json())
     else:
-        report.render(stdout_console())
+        _render_redacted(report)
     return exit_code_for(report.verdict)
 
 
+def _render_redacted(report: Report) -> None:
+    """Render the report, then print it with every secret fragment masked."""
+    from nbaops.redact import redact
+
+    console = stdout_console()
+    with console.capture() as captured:
+        report.render(console)
+    sys.stdout.write(redact(captured.get()))
+    sys.stdout.flush()
+
+
 def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix: str = "") -> int:
-    message = f"{prefix}{one_line(exc)}"
+    from nbaops.redact import redact
+
+    message = redact(f"{prefix}{one_line(exc)}")
     if debug:
-        traceback.print_exception(exc)
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     _stderr_console().print(f"nbaops: error: {message}", markup=False)
     if json_output:
         verdict = "ERROR" if code != EXIT_USAGE else "USAGE"
         emit_json({"verdict": verdict, "error": message, "exit_code": code})
     return code
+
+
+def usage_exit(message: str, *, json_output: bool = False) -> None:
+    """Report a command-line usage error (bad flag, unknown task) and exit 2.
+
+    The same one line (and ``--json`` document) as a :class:`~nbaops.errors.UsageError`
+    raised by a task; used by :mod:`nbaops.cli.program` for Invoke's parse errors.
+    """
+    code = _fail(UsageError(message), EXIT_USAGE, json_output, debug=False)
+    raise SystemExit(code)
 
 
 def finish(

@@ -41,7 +41,7 @@ def _local(action: Callable[[Context], Report]) -> Callable[[Context], Report]:
 )
 def reset(
     c: object,
-    seed: int | None = None,
+    seed: str | None = None,
     from_logs: str | None = None,
     json: bool = False,
     profile: str | None = None,
@@ -52,7 +52,12 @@ def reset(
     from nbaops.sandbox import lifecycle
 
     def action(ctx: Context) -> Report:
-        return lifecycle.reset(ctx, seed=None if seed is None else int(seed), from_logs=from_logs)
+        from nbaops.cli.flags import integer
+
+        chosen = (
+            None if seed is None else integer(seed, "seed", default=7, minimum=0, maximum=2**31 - 1)
+        )
+        return lifecycle.reset(ctx, seed=chosen, from_logs=from_logs)
 
     finish(_local(action), profile=profile, json_output=json, debug=debug)
 
@@ -60,8 +65,10 @@ def reset(
 @task(
     help={
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
-        "batch-errors, error-logs, next-revision-degraded, or a stand-in API fault "
-        "(http-4xx, http-5xx, timeout, lro-fail, health-5xx, health-timeout, logging-error).",
+        "batch-errors, error-logs, next-revision-degraded, a canary fault (canary-5xx, "
+        "canary-latency, canary-low-traffic) or a stand-in API fault (http-4xx, http-5xx, "
+        "timeout, lro-fail, slow-lro, health-5xx, health-timeout, logging-error, "
+        "monitoring-error).",
         "service": "Service the fault applies to (defaults per fault; required by none).",
         **COMMON_HELP,
         "profile": PROFILE_HELP,

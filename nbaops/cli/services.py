@@ -42,14 +42,14 @@ def deployed_commit(
 @task(
     help={
         "service": SERVICE_HELP,
-        "timeout": "Seconds to wait for the health endpoint (default 5).",
+        "timeout": "Seconds to wait for the health endpoint, 0.1 to 300 (default 5).",
         **COMMON_HELP,
     }
 )
 def health_check(
     c: object,
     service: str | None = None,
-    timeout: float = 5.0,
+    timeout: str | None = None,
     json: bool = False,
     profile: str | None = None,
     debug: bool = False,
@@ -61,7 +61,10 @@ def health_check(
     from nbaops.services_status import health_check as run_health_check
 
     def action(ctx: Context) -> HealthReport:
-        return run_health_check(ctx, service, timeout_s=float(timeout))
+        from nbaops.cli.flags import number
+
+        seconds = number(timeout, "timeout", default=5.0, minimum=0.1, maximum=300.0)
+        return run_health_check(ctx, service, timeout_s=seconds)
 
     finish(action, profile=profile, json_output=json, debug=debug)
 

@@ -1,13 +1,19 @@
-"""Safe deploys: pre-deploy checklist, locked deploy, observation window, automated rollback.
+"""Safe deploys: checklist, leased and journaled deploy, observation, automated rollback.
 
 Modules (each holds one thing):
 
 - :mod:`~nbaops.deploy.predeploy` — the eight pre-deploy checks.
-- :mod:`~nbaops.deploy.lock` — the per-service deploy lock (annotation + etag CAS).
+- :mod:`~nbaops.deploy.lock` — the per-service deploy lease (annotation + etag CAS,
+  fencing token).
+- :mod:`~nbaops.deploy.heartbeat` — renews the lease while a deploy runs.
+- :mod:`~nbaops.deploy.journal` — intent + pre-deploy state on the service; crash points.
+- :mod:`~nbaops.deploy.recovery` — the next command recovers an interrupted deploy.
+- :mod:`~nbaops.deploy.signals` — SIGTERM/SIGHUP handled like Ctrl-C.
 - :mod:`~nbaops.deploy.image` — the image: ``--image`` or built from the commit.
 - :mod:`~nbaops.deploy.observe` — the observation window and its verdict.
 - :mod:`~nbaops.deploy.outcome` — observation verdict → promote / roll back / hold.
 - :mod:`~nbaops.deploy.deploy` — ``inv deploy``, the orchestration.
+- :mod:`~nbaops.deploy.deploy_report` — its report; :mod:`~nbaops.deploy.plan` — its dry run.
 - :mod:`~nbaops.deploy.rollback` — the verified rollback and ``inv rollback``.
 - :mod:`~nbaops.deploy.verify` — ``inv verify-deploy``.
 - :mod:`~nbaops.deploy.full` — ``inv full-deploy``.

@@ -219,3 +219,33 @@ def write(ctx: Context, record: AuditRecord) -> WriteResult:
             return WriteResult(False, flushed, f"{error}; spool failed: {spool_exc}")
         return WriteResult(False, flushed, error)
     return WriteResult(True, flushed)
+
+
+ROW_OUTCOME_SQL = """
+SELECT outcome
+FROM `nba_ops.deploys`
+WHERE started_at >= @since AND deploy_id = @deploy_id
+ORDER BY finished_at DESC
+LIMIT 1
+"""
+
+
+def row_outcome(ctx: Context, deploy_id: str, started: dt.datetime) -> str | None:
+    """The outcome an attempt's row records (warehouse or local spool); None: no row.
+
+    Recovery asks before writing an interrupted deploy's row, so a deploy that wrote its
+    row and then died before releasing its lease is neither counted twice nor undone. An
+    unreachable warehouse answers None (a duplicate is harmless: readers deduplicate on
+    deploy_id).
+    """
+    for row in spooled_rows(ctx.home):
+        if row.get("deploy_id") == deploy_id:
+            return str(row.get("outcome"))
+    try:
+        result = ctx.warehouse.query(
+            ROW_OUTCOME_SQL,
+            {"since": started - dt.timedelta(days=1), "deploy_id": deploy_id},
+        )
+    except Exception:
+        return None
+    return str(result.rows[0]["outcome"]) if result.rows else None

@@ -33,18 +33,20 @@ with byte estimates in prod — and changes nothing: no lock, no PATCH, no audit
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops import clock
 from nbaops.deploy import audit, lock
+from nbaops.deploy.deploy_report import DeployReport
+from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.image import ImagePlan, plan_image, realize, validate_image
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
 from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
 from nbaops.deploy.outcome import Action, Decision, decide
+from nbaops.deploy.plan import write_plan
 from nbaops.deploy.predeploy import (
     PredeployResult,
     health_url,
@@ -58,8 +60,6 @@ from nbaops.errors import CloudRunError, UsageError
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.adapters.cloudrun import ServiceInfo
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
@@ -111,82 +111,11 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
             )
     if req.image is not None:
         validate_image(req.image)
+    if req.canary is not None:
+        from nbaops.canary.run import canary_settings
+
+        canary_settings(ctx)  # an invalid deploy.canary_analysis is exit 2 before any change
     return cfg, DeploySettings.from_config(ctx.config.section("deploy"))
-
-
-# --------------------------------------------------------------------------- the report
-
-
-@dataclass
-class DeployReport:
-    """Everything a deploy did, as a :class:`~nbaops.report.Report`."""
-
-    service: str
-    deploy_id: str
-    dry_run: bool
-    outcome: str = "failed"
-    verdict_override: Verdict | None = None
-    predeploy: list[CheckResult] = field(default_factory=list)
-    steps: list[CheckResult] = field(default_factory=list)
-    plan: list[str] = field(default_factory=list)
-    commit: str | None = None
-    image: str | None = None
-    revision_before: str | None = None
-    new_revision: str | None = None
-    revision_after: str | None = None
-    canary: int | None = None
-    manual: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    summary: str = ""
-
-    @property
-    def verdict(self) -> Verdict:
-        if self.verdict_override is not None:
-            return self.verdict_override
-        return worst(c.verdict for c in [*self.predeploy, *self.steps])
-
-    def final_line(self) -> str:
-        return self.summary or f"deploy {self.service}: {self.outcome}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "outcome": self.outcome,
-            "service": self.service,
-            "deploy_id": self.deploy_id,
-            "dry_run": self.dry_run,
-            "commit": self.commit,
-            "image": self.image,
-            "revision_before": self.revision_before,
-            "new_revision": self.new_revision,
-            "revision_after": self.revision_after,
-            "canary_percent": self.canary,
-            "checks": [c.to_json() for c in self.predeploy],
-            "steps": [c.to_json() for c in self.steps],
-            "plan": self.plan,
-            "manual_commands": self.manual,
-            "notes": self.notes,
-            "summary": self.final_line(),
-        }
-
-    def render(self, console: Console) -> None:
-        from nbaops.report import CheckReport, verdict_text
-
-        if self.predeploy:
-            CheckReport(f"pre-deploy {self.service}", self.predeploy).render(console)
-        if self.steps:
-            CheckReport(f"deploy {self.service}", self.steps).render(console)
-        if self.plan:
-            console.print(f"Plan (dry run, nothing changed) for {self.service}:", style="bold")
-            for line in self.plan:
-                console.print(f"  {line}", markup=False)
-        for note in self.notes:
-            console.print(f"note: {note}", markup=False)
-        if self.manual:
-            console.print("MANUAL ACTION NEEDED — run:", style="bold red")
-            for command in self.manual:
-                console.print(f"  {command}", markup=False)
-        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -199,6 +128,7 @@ class _State:
     lock_acquired: bool = False
     mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
     settled: bool = False  # the final traffic state was reached and verified
+    lease_lost: bool = False  # the lease was taken over: hands off the service
 
 
 @dataclass
@@ -214,6 +144,9 @@ class _Deploy:
     progress: Progress
     sleep: Callable[[float], None]
     state: _State = field(default_factory=_State)
+    lease: lock.DeployLock | None = None
+    heartbeat: Heartbeat | None = None
+    journal: Journal | None = None
 
     @property
     def service(self) -> str:
@@ -224,8 +157,30 @@ class _Deploy:
         """The revision that served before the deploy ("" when unknown)."""
         return self.report.revision_before or ""
 
+    @property
+    def token(self) -> tuple[str, int]:
+        assert self.lease is not None
+        return self.lease.token
+
+    def fence(self, info: ServiceInfo) -> None:
+        """Every write's precondition: the service still carries our live lease."""
+        if self.heartbeat is not None and self.heartbeat.lost:
+            raise lock.LeaseLostError(self.service, self.report.deploy_id, self.heartbeat.lost)
+        lock.check_fence(info, self.service, self.token)
+
+    def log(self, phase: str, **changes: Any) -> None:
+        """Journal the intent to enter ``phase`` (fenced) before doing it."""
+        assert self.journal is not None
+        self.journal.advance(phase, **changes)
+        lock_journal = self.journal
+        from nbaops.deploy.journal import record
+
+        record(self.ctx.cloudrun, self.service, lock_journal, self.token)
+
     def restore(self, from_revision: str | None) -> RollbackResult:
         """100% back to the previous revision, verified (traffic and health)."""
+        if self.journal is not None and self.lease is not None:
+            self.log("rollback")
         return restore_traffic(
             self.ctx,
             self.cfg,
@@ -233,6 +188,7 @@ class _Deploy:
             from_revision=from_revision,
             health_timeout_s=self.settings.health_timeout_s,
             progress=self.progress,
+            fence=self.fence if self.lease is not None else None,
         )
 
 
@@ -264,6 +220,19 @@ def _alert(
     except Exception as exc:  # an alert never changes the outcome
         note = f"alert NOT delivered: {type(exc).__name__}: {exc}"
     d.report.notes.append(note)
+
+
+def _cas(write: Callable[[], ServiceInfo]) -> ServiceInfo:
+    """Run a fenced write, again after a lost compare-and-swap (our own heartbeat renewing
+    the lease between the write's read and its PATCH): a 409 ABORTED applied nothing."""
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+
+    for _ in range(lock.CAS_ATTEMPTS - 1):
+        try:
+            return write()
+        except ConcurrentModificationError:
+            continue
+    return write()
 
 
 def _wait_ready(d: _Deploy, revision: str) -> CheckResult:
@@ -318,56 +287,6 @@ def _wait_healthy(d: _Deploy, url: str, revision: str) -> CheckResult:
         d.sleep(settings.health_interval_s)
 
 
-def _guess_params(sql: str) -> dict[str, Any]:
-    """Plausible values for a check's ``@params`` so a dry run can estimate its bytes."""
-    now = clock.now()
-    params: dict[str, Any] = {}
-    arrays = set(re.findall(r"UNNEST\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)", sql, re.IGNORECASE))
-    for name in set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", sql)):
-        lowered = name.lower()
-        if name in arrays:  # e.g. IN UNNEST(@real_sources): a scalar guess fails the dry run
-            params[name] = [""]
-        elif "date" in lowered or lowered in ("day", "start_day", "end_day"):
-            params[name] = clock.today_eastern()
-        elif any(k in lowered for k in ("since", "until", "start", "end", "_at", "now", "time")):
-            params[name] = now - dt.timedelta(hours=2)
-        elif any(k in lowered for k in ("limit", "hours", "days", "count", "min")):
-            params[name] = 1
-        else:
-            params[name] = ""
-    return params
-
-
-def _plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
-    """The post-deploy checks' queries, with a byte estimate in prod."""
-    import importlib
-
-    from nbaops.checks import plan_post_deploy
-
-    lines: list[str] = []
-    for planned in plan_post_deploy(ctx, cfg, revision="<new revision>"):
-        module = importlib.import_module(planned.spec.module)
-        sqls = [(k, v) for k, v in vars(module).items() if k.endswith("SQL") and isinstance(v, str)]
-        if not sqls:
-            lines.append(
-                f"  check {planned.spec.id}: Cloud Logging entries:list "
-                f"(resource.labels.revision_name=<new revision>, severity>=ERROR, "
-                "last 10 minutes)"
-            )
-            continue
-        for key, sql in sqls:
-            estimate = "bytes: unknown on the local warehouse"
-            if not ctx.is_local:
-                try:
-                    est = ctx.warehouse.estimate_bytes(sql, _guess_params(sql))
-                    estimate = f"~{est:,} bytes" if est is not None else "bytes: unknown"
-                except Exception as exc:
-                    estimate = f"bytes: could not estimate ({type(exc).__name__})"
-            compact = " ".join(sql.split())
-            lines.append(f"  check {planned.spec.id} {key} [{estimate}]: {compact}")
-    return lines
-
-
 # --------------------------------------------------------------------------- the deploy
 
 
@@ -414,44 +333,109 @@ def run_deploy(
     )
     try:
         _run(d)
-    except KeyboardInterrupt:
-        report.outcome = "interrupted"
-        message = "interrupted (Ctrl-C)"
-        if state.mutated and not state.settled and report.revision_before:
-            progress.step("interrupt", "restoring traffic to the previous revision")
-            try:
-                result = d.restore(report.new_revision)
-                message += (
-                    "; previous revision restored and verified"
-                    if result.ok
-                    else "; restoring the previous revision FAILED: " + "; ".join(result.manual)
-                )
-            except BaseException as exc:  # a second Ctrl-C: still record and release
-                message += f"; restore not completed ({type(exc).__name__})"
-        record.finish("interrupted", message)
+    except KeyboardInterrupt as exc:
+        _interrupted(d, exc)
         raise
     except lock.LockHeldError as exc:
         report.outcome = "refused"
         record.note("lock", "FAIL", str(exc))
         record.finish("refused", str(exc))
         raise
+    except lock.LeaseLostError as exc:
+        state.lease_lost = True
+        report.outcome = "failed"
+        report.verdict_override = Verdict.ERROR
+        report.summary = (
+            f"LEASE LOST {service}: {exc.reason}; this deploy stopped changing the service "
+            "at once (the deploy that took the lease owns it now)"
+        )
+        record.note("lease", "ERROR", report.summary)
+        record.finish("failed", report.summary)
+        progress.step("lease", report.summary, Verdict.ERROR)
     finally:
-        if state.lock_acquired:
-            try:
-                lock.release(ctx.cloudrun, service, deploy_id)
-                progress.step("unlock", "deploy lock released")
-            except Exception as exc:  # the lock expires by itself; say so
-                report.notes.append(
-                    f"could not release the deploy lock ({exc}); it expires "
-                    f"after {settings.lock_ttl_s:g}s or use --force-unlock"
-                )
-        if write_audit and record.outcome != "planned":
-            if record.finished_at is None:
-                record.finish(report.outcome, report.final_line())
-            record.commit_sha = report.commit
-            record.image = report.image
-            record.revision_before = report.revision_before
-            record.revision_after = report.revision_after
+        _wind_up(d, write_audit)
+    return report
+
+
+def _interrupted(d: _Deploy, exc: KeyboardInterrupt) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP: restore the previous traffic if it had moved, record it.
+
+    A second signal during the restore stops it; the exact traffic left is then read and
+    reported (the journal stays, so the next command recovers the service).
+    """
+    report, record, progress, state = d.report, d.record, d.progress, d.state
+    how = getattr(exc, "signal_name", None) or "Ctrl-C"
+    report.outcome = "interrupted"
+    message = f"interrupted ({how})"
+    if state.mutated and not state.settled and report.revision_before and not state.lease_lost:
+        progress.step("interrupt", f"{how}: restoring traffic to the previous revision")
+        try:
+            result = d.restore(report.new_revision)
+            if result.ok:
+                state.settled = True
+                message += "; previous revision restored and verified"
+            else:
+                report.manual = result.manual
+                message += "; restoring the previous revision FAILED: " + "; ".join(result.manual)
+        except BaseException as again:  # a second signal: say exactly what is left
+            second = getattr(again, "signal_name", None) or type(again).__name__
+            message += f"; restore not completed ({second}); {_traffic_left(d)}"
+            report.manual = manual_commands(d.ctx, d.service, d.before)
+    report.summary = f"INTERRUPTED {d.service}: {message}"
+    if how != "Ctrl-C":
+        report.verdict_override = Verdict.ERROR
+    record.finish("interrupted", message)
+    if state.lock_acquired:
+        fields = {"deploy id": report.deploy_id, "previous revision": d.before}
+        _alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None, fields)
+    progress.step("outcome", report.summary, Verdict.ERROR)
+
+
+def _traffic_left(d: _Deploy) -> str:
+    try:
+        info = d.ctx.cloudrun.get_service(d.service)
+    except Exception as exc:  # the API is down too: say we do not know
+        return f"traffic now UNKNOWN (could not read it: {type(exc).__name__})"
+    split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+    return f"traffic left: {split}; the next deploy/rollback/verify-deploy restores {d.before}"
+
+
+def _wind_up(d: _Deploy, write_audit: bool) -> None:
+    """Record the outcome in the journal, write the audit row, release the lease.
+
+    In that order, so a crash at any point leaves either the journal (the next command
+    recovers and, if the row is missing, writes it) or nothing to do.
+    """
+    ctx, report, record, progress, state = d.ctx, d.report, d.record, d.progress, d.state
+    if d.heartbeat is not None:
+        d.heartbeat.stop()
+        report.notes.append(d.heartbeat.describe())
+        if d.heartbeat.lost and not state.lease_lost:
+            state.lease_lost = True
+    if record.finished_at is None:
+        record.finish(report.outcome, report.final_line())
+    keep_journal = state.mutated and not state.settled  # unsettled: the next command recovers
+    held = report.outcome == "held"
+    ours = state.lock_acquired and not state.lease_lost
+    if ours and d.journal is not None and not keep_journal:
+        try:
+            if held:
+                d.log("held", outcome="held", summary=report.final_line()[:500])
+            else:
+                d.log("finished", outcome=record.outcome, summary=report.final_line()[:500])
+        except Exception as exc:  # the lease is gone or the API failed: recovery covers it
+            report.notes.append(f"could not journal the outcome: {exc}")
+    if write_audit and record.outcome != "planned":
+        record.commit_sha = report.commit
+        record.image = report.image
+        record.revision_before = report.revision_before
+        record.revision_after = report.revision_after
+        if d.journal is not None:
+            for step in d.journal.steps:
+                record.note("journal", "PASS", f"{step['step']} at {step['at']}")
+        if state.lease_lost and audit.row_outcome(ctx, report.deploy_id, record.started_at):
+            report.notes.append("the deploy that took over already recorded this attempt")
+        else:
             written = audit.write(ctx, record)
             if not written.written:
                 report.notes.append(
@@ -459,15 +443,35 @@ def run_deploy(
                 )
             progress.step(
                 "audit",
-                f"row {deploy_id} outcome={record.outcome}"
+                f"row {report.deploy_id} outcome={record.outcome}"
                 + ("" if written.written else " (spooled)"),
             )
-    return report
+    crash_point("audit:written")
+    if ours:
+        clear = not keep_journal and not held
+        try:
+            lock.release(
+                ctx.cloudrun,
+                d.service,
+                report.deploy_id,
+                extra={JOURNAL_ANNOTATION: None} if clear else None,
+            )
+            progress.step("unlock", "deploy lease released" + ("" if clear else "; journal kept"))
+        except Exception as exc:  # the lease lapses by itself; say so
+            report.notes.append(
+                f"could not release the deploy lease ({exc}); it lapses after "
+                f"{d.settings.lock_ttl_s:g}s and the next command recovers it"
+            )
 
 
 def _run(d: _Deploy) -> None:
     ctx, req, report, record, progress = d.ctx, d.req, d.report, d.record, d.progress
     service = d.service
+    # ---- 0. an interrupted deploy of this service is recovered first
+    if not req.dry_run:
+        if req.force_unlock:
+            _force_unlock(d)
+        _recover_interrupted(d)
     # ---- 1. pre-deploy
     progress.step("pre-deploy", "running the eight checks")
     pre: PredeployResult = run_predeploy(
@@ -515,31 +519,68 @@ def _run(d: _Deploy) -> None:
         labels[MODEL_LABEL] = sanitize_label(req.model_version)
         env[d.cfg.model_env or "MODEL_VERSION"] = req.model_version
     if req.dry_run:
-        _plan(d, img, labels, env, current.service)
+        write_plan(d, img, labels, env, current.service)
         return
-    # ---- 3. lock
-    if req.force_unlock:
-        _force_unlock(d)
+    # ---- 3. lease, with the journal's first entry in the same write
+    journal = Journal.start(
+        report.deploy_id,
+        "deploy",
+        record.actor,
+        ctx.cloudrun.get_service(service),
+        commit=commit,
+        image=img.ref,
+        canary=req.canary,
+        model_version=req.model_version,
+    )
+    crash_point("lock:before")
     acquired = lock.acquire(
         ctx.cloudrun,
         service,
         holder=record.actor,
         deploy_id=report.deploy_id,
         ttl_s=d.settings.lock_ttl_s,
+        extra={JOURNAL_ANNOTATION: journal.to_annotation()},
     )
     d.state.lock_acquired = True
+    d.lease, d.journal = acquired.lock, journal
+    d.heartbeat = Heartbeat(ctx.cloudrun, service, acquired.lock, d.settings.lock_ttl_s).start()
+    crash_point("lock:after")
     if acquired.took_over is not None:
         report.notes.append(
             f"took over the expired lock of {acquired.took_over.holder} "
             f"(since {acquired.took_over.since.isoformat()})"
         )
-    progress.step("lock", f"acquired for {record.actor} until {acquired.lock.expires:%H:%M:%S}Z")
+    progress.step(
+        "lock",
+        f"acquired for {record.actor}: lease of {d.settings.lock_ttl_s:g}s renewed every "
+        f"{d.heartbeat.interval_s:g}s (generation {acquired.lock.generation}); journal "
+        f"records the pre-deploy traffic ({journal.before_text()})",
+    )
     try:
         _mutate(d, img, labels, env)
-    except (KeyboardInterrupt, lock.LockHeldError):
+    except (KeyboardInterrupt, lock.LockHeldError, lock.LeaseLostError):
         raise
     except Exception as exc:
         _recover(d, exc)
+
+
+def _recover_interrupted(d: _Deploy) -> None:
+    """Recover an interrupted deploy of this service (restore, audit, alert) before ours."""
+    from nbaops.deploy.recovery import recover
+
+    rec = recover(
+        d.ctx,
+        d.cfg,
+        actor=d.record.actor,
+        ttl_s=d.settings.lock_ttl_s,
+        health_timeout_s=d.settings.health_timeout_s,
+        progress=d.progress,
+        sleep=d.sleep,
+    )
+    if rec is not None:
+        d.report.steps.append(rec.to_check())
+        d.report.notes += [rec.message, *rec.notes]
+        d.record.note("recovery", "WARN", rec.message)
 
 
 def _force_unlock(d: _Deploy) -> None:
@@ -574,7 +615,7 @@ def _force_unlock(d: _Deploy) -> None:
 
 
 def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, str]) -> None:
-    from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.adapters.cloudrun import TrafficSplit, new_revision_name
 
     ctx, req, settings, report, progress = d.ctx, d.req, d.settings, d.report, d.progress
     service = d.service
@@ -592,11 +633,23 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     )
     # ---- 5. new revision, tagged, no traffic
     started = time.perf_counter()
-    progress.step("revision", f"creating a revision of {image} (tag {tag}, no traffic)")
+    name = new_revision_name(service, [r.name for r in ctx.cloudrun.list_revisions(service)])
+    d.log("revision", new_revision=name, image=image)
+    progress.step("revision", f"creating {name} from {image} (tag {tag}, no traffic)")
     d.state.mutated = True
-    info = ctx.cloudrun.deploy_revision(
-        service, image=image, labels=labels, env=env or None, tag=tag, no_traffic=True
+    info = _cas(
+        lambda: ctx.cloudrun.deploy_revision(
+            service,
+            image=image,
+            labels=labels,
+            env=env or None,
+            tag=tag,
+            no_traffic=True,
+            revision_name=name,
+            fence=d.fence,
+        )
     )
+    crash_point("revision:created")
     new = info.latest_created_revision
     if not new or new == before:
         raise CloudRunError(f"the deploy created no new revision (latest is {new})")
@@ -641,7 +694,9 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     progress.step(
         "traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%" if percent < 100 else "")
     )
-    ctx.cloudrun.set_traffic(service, splits)
+    d.log("traffic")
+    _cas(lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence))
+    crash_point("traffic:moved")
     report.revision_after = new if percent == 100 else before
     report.steps.append(
         CheckResult.timed(
@@ -657,6 +712,17 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     # ---- 8. observation window
     policy = settings.observation
     progress.step("observe", policy.describe())
+    from nbaops.canary.run import canary_rounds
+
+    canary = canary_rounds(
+        ctx,
+        service,
+        baseline=before,
+        canary=new,
+        percent=percent,
+        step=progress.step,
+        rounds=policy.count,
+    )
 
     def measure(index: int) -> list[CheckResult]:
         from nbaops.checks import run_post_deploy
@@ -669,20 +735,28 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
             name="new_revision_health",
             revision=new,
         )
-        return [health, *run_post_deploy(ctx, d.cfg, revision=new)]
+        checks = [health, *run_post_deploy(ctx, d.cfg, revision=new)]
+        return [*checks, *canary(index)] if canary is not None else checks
 
     def on_round(rnd: ObservationRound) -> None:
         progress.step("observe", rnd.summary(), rnd.verdict)
+        if d.heartbeat is not None and d.heartbeat.lost:  # stop at once, say so
+            raise lock.LeaseLostError(service, report.deploy_id, d.heartbeat.lost)
 
     started = time.perf_counter()
     obs: ObservationResult = observe(measure, policy, sleep=d.sleep, on_round=on_round)
     obs_check = obs.to_check(service, policy)
     obs_check.duration_s = round(time.perf_counter() - started, 3)
     report.steps.append(obs_check)
+    verdict, reason = obs.verdict, obs.reason
+    if canary is not None and canary.last is not None:
+        verdict, reason = canary.conclude(verdict, reason)
+        report.canary_analysis = canary.to_json()
+        d.record.note("canary_analysis", canary.last.verdict.value, canary.last.summary())
     decision = decide(
-        obs.verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
+        verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
     )
-    _finish(d, decision, obs.reason)
+    _finish(d, decision, reason)
 
 
 def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
@@ -701,12 +775,20 @@ def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
         "commit": (report.commit or "")[:12],
         "deploy id": report.deploy_id,
     }
+    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
+        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
+    if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
+        d.fence(ctx.cloudrun.get_service(service))
     if decision.action is Action.PROMOTE:
         started = time.perf_counter()
         info: ServiceInfo = ctx.cloudrun.get_service(service)
         if info.traffic_by_revision.get(new, 0) != 100:
             progress.step("promote", f"{new} → 100%")
-            info = ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)])
+            d.log("promote")
+            info = _cas(
+                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence)
+            )
+            crash_point("promote:moved")
             info = ctx.cloudrun.get_service(service)
         serving = info.traffic_by_revision.get(new, 0)
         if serving != 100:
@@ -846,68 +928,3 @@ def _recover(d: _Deploy, exc: Exception) -> None:
         return
     result = d.restore(report.new_revision)
     _after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)
-
-
-def _plan(
-    d: _Deploy,
-    img: ImagePlan,
-    labels: dict[str, str],
-    env: dict[str, str],
-    info: ServiceInfo,
-) -> None:
-    """Fill the dry-run plan: every request and query the deploy would make."""
-    ctx, req, cfg, settings, report = d.ctx, d.req, d.cfg, d.settings, d.report
-    service = cfg.name
-    path = ctx.cloudrun.service_path(service)
-    tag = settings.candidate_tag
-    before = report.revision_before
-    percent = req.canary or 100
-    held = lock.current_lock(ctx.cloudrun, service)
-    lock_state = (
-        f"held by {held.holder} since {held.since.isoformat()} — the deploy would refuse"
-        if held and not held.expired(clock.now())
-        else "free"
-    )
-    plan = [
-        f"1. lock: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] with etag compare-and-swap "
-        f"(ttl {settings.lock_ttl_s:g}s; now {lock_state})",
-        f"2. image: {img.describe()}",
-    ]
-    if img.build is not None:
-        plan.append(f"   Cloud Build request: {img.build}")
-    plan += [
-        f"3. revision: PATCH {path} template.containers[0].image={img.ref} "
-        f"template.labels+={labels}"
-        + (f" env+={env}" if env else "")
-        + f"; traffic pinned to {before}, new revision tagged {tag!r} at 0%",
-        f"4. wait Ready (≤ {settings.ready_timeout_s:g}s), then GET <tag {tag} URL>"
-        f"{cfg.health_path} until 2xx (≤ {settings.health_wait_s:g}s)",
-        f"5. traffic: PATCH {path} traffic=[new {percent}%"
-        + (f", {before} {100 - percent}%]" if percent < 100 else "]"),
-        f"6. observe: {settings.observation.describe()}; each round: GET <tag URL>"
-        f"{cfg.health_path} and these post-deploy checks:",
-        *_plan_queries(ctx, cfg),
-        "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
-        + (
-            "hold (--no-rollback)"
-            if req.no_rollback
-            else f"PATCH {path} traffic=[{before}=100%] and verify"
-        )
-        + f"; INCONCLUSIVE/ERROR → {'hold' if req.no_rollback else settings.on_inconclusive}",
-        f"8. audit: INSERT 1 row INTO {audit.TABLE}; release the lock",
-    ]
-    report.plan = plan
-    pre_verdict = worst(c.verdict for c in report.predeploy)
-    report.outcome = "planned"
-    report.verdict_override = (
-        pre_verdict if pre_verdict in (Verdict.FAIL, Verdict.ERROR) else Verdict.PASS
-    )
-    would = (
-        "would be REFUSED by the checklist"
-        if report.verdict_override is not Verdict.PASS
-        else "would proceed"
-    )
-    report.summary = (
-        f"DRY RUN deploy {service}: {would}; {img.ref} replacing "
-        f"{before} ({info.image}); nothing changed"
-    )

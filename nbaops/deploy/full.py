@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from nbaops.context import Context
-    from nbaops.deploy.deploy import DeployReport, DeployRequest
+    from nbaops.deploy.deploy import DeployRequest
+    from nbaops.deploy.deploy_report import DeployReport
     from nbaops.deploy.progress import Progress
     from nbaops.report import CheckReport
 

@@ -1,16 +1,25 @@
-"""The per-service deploy lock: a service annotation set by compare-and-swap.
+"""The per-service deploy lease: a service annotation set by compare-and-swap, renewed.
 
-The lock is the annotation ``nbaops.dev/deploy-lock`` on the Cloud Run service itself,
-holding ``{"holder", "since", "deploy_id", "expires"}`` as JSON. It is written with
-``set_annotations(..., etag=...)``: the API rejects a write whose etag is stale, so when
-two deploys race, exactly one write wins and the other re-reads, sees the winner's lock
-and refuses. Because the lock lives in the service, it works the same in prod (shared by
-every laptop and CI runner) and on the local stand-in, and needs no other store.
+The lease is the annotation ``nbaops.dev/deploy-lock`` on the Cloud Run service itself,
+holding ``{"holder", "since", "deploy_id", "generation", "renewed", "expires", "host",
+"pid"}`` as JSON. It is written with ``set_annotations(..., etag=...)``: the API rejects a
+write whose etag is stale, so when two deploys race exactly one write wins; the winner
+re-reads the service and confirms its ``deploy_id`` and ``generation`` before going on,
+the other re-reads, sees the winner's lease and refuses.
 
-A lock past its ``expires`` time is stale (a crashed deploy) and is taken over; the
-takeover is reported. ``force_unlock`` removes any lock; its caller audits it.
-Service-level annotations are not part of the revision template, so taking or releasing
-the lock never creates a revision.
+A lease is short (``deploy.lock_ttl_s``, default 120 s) and renewed by a heartbeat
+(:mod:`nbaops.deploy.heartbeat`) while its deploy runs. Its **fencing token** is
+``(deploy_id, generation)``: every write a deploy makes first checks, on the same read
+whose ``etag`` the write carries, that the service still holds this token and that it has
+not expired (:func:`check_fence`). A deploy whose lease was taken over therefore cannot
+change the service any more: its next write raises :class:`LeaseLostError`.
+
+A lease has *lapsed* (its deploy is dead) when it is past ``expires``, or when it was
+taken on this host by a process that no longer exists (a ``kill -9`` on this machine is
+recognised at once, without waiting for the expiry). A lapsed lease is taken over (the
+generation goes up) and the takeover reported. ``force_unlock`` removes any lease; its
+caller audits it. Service-level annotations are not part of the revision template, so
+taking, renewing or releasing the lease never creates a revision.
 """
 
 from __future__ import annotations
@@ -20,63 +29,94 @@ import getpass
 import json
 import os
 import socket
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import CloudRunError, NbaopsError
 
 if TYPE_CHECKING:
-    from nbaops.adapters.cloudrun import CloudRun
+    from nbaops.adapters.cloudrun import CloudRun, ServiceInfo
 
 LOCK_ANNOTATION = "nbaops.dev/deploy-lock"
-DEFAULT_TTL_S = 1800
+DEFAULT_TTL_S = 120
 CAS_ATTEMPTS = 5
 
 
 class LockHeldError(NbaopsError):
-    """Another deploy holds the service's lock: refused, nothing changed (exit 2)."""
+    """Another deploy holds the service's lease: refused, nothing changed (exit 2)."""
 
     exit_code = 2
 
     def __init__(self, service: str, lock: DeployLock) -> None:
         super().__init__(
-            f"{service}: deploy lock held by {lock.holder} since {lock.since.isoformat()} "
-            f"(deploy {lock.deploy_id}, expires {lock.expires.isoformat()}); refused, nothing "
-            f"changed — wait, or run with --force-unlock if that deploy is dead"
+            f"{service}: deploy lease held by {lock.holder} since {lock.since.isoformat()} "
+            f"(deploy {lock.deploy_id}, renewed {lock.last_renewed.isoformat()}, expires "
+            f"{lock.expires.isoformat()}); refused, nothing changed — if that deploy is dead "
+            "its lease lapses at that time and the next command recovers it (or run with "
+            "--force-unlock)"
         )
         self.service = service
         self.lock = lock
 
 
+class LeaseLostError(NbaopsError):
+    """Our lease expired or was taken over: this deploy must not change the service (exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self, service: str, deploy_id: str, reason: str) -> None:
+        super().__init__(
+            f"{service}: deploy {deploy_id} lost its lease ({reason}); it stopped changing "
+            "the service"
+        )
+        self.service = service
+        self.deploy_id = deploy_id
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class DeployLock:
+    """One lease as stored in the annotation."""
+
     holder: str
     since: dt.datetime
     deploy_id: str
     expires: dt.datetime
+    generation: int = 1
+    renewed: dt.datetime | None = None  # None: never renewed (= since)
+    host: str = ""
+    pid: int = 0
+
+    @property
+    def last_renewed(self) -> dt.datetime:
+        return self.renewed or self.since
+
+    @property
+    def token(self) -> tuple[str, int]:
+        """The fencing token: ``(deploy_id, generation)``."""
+        return (self.deploy_id, self.generation)
 
     def to_annotation(self) -> str:
-        return json.dumps(
-            {
-                "holder": self.holder,
-                "since": self.since.isoformat(),
-                "deploy_id": self.deploy_id,
-                "expires": self.expires.isoformat(),
-            },
-            sort_keys=True,
-        )
+        return json.dumps(self.to_json(), sort_keys=True)
 
     @classmethod
     def from_annotation(cls, text: str) -> DeployLock | None:
-        """Parse the annotation; None when it is not a lock we can read (treated as stale)."""
+        """Parse the annotation; None when it is not a lease we can read (treated as lapsed)."""
         try:
             data = json.loads(text)
+            since = _aware(dt.datetime.fromisoformat(data["since"]))
+            renewed = data.get("renewed")
             return cls(
                 holder=str(data["holder"]),
-                since=_aware(dt.datetime.fromisoformat(data["since"])),
+                since=since,
                 deploy_id=str(data["deploy_id"]),
                 expires=_aware(dt.datetime.fromisoformat(data["expires"])),
+                generation=int(data.get("generation", 1)),
+                renewed=_renewed(renewed, since),
+                host=str(data.get("host", "")),
+                pid=int(data.get("pid", 0)),
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -84,8 +124,38 @@ class DeployLock:
     def expired(self, now: dt.datetime) -> bool:
         return now >= self.expires
 
+    def holder_dead(self) -> bool:
+        """True when the lease was taken on this host by a process that no longer exists."""
+        if not self.pid or self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # exists, owned by someone else
+            return False
+        return False
+
+    def lapsed(self, now: dt.datetime) -> bool:
+        """Its deploy is dead: expired, or its process on this host is gone."""
+        return self.expired(now) or self.holder_dead()
+
     def to_json(self) -> dict[str, Any]:
-        return json.loads(self.to_annotation())  # type: ignore[no-any-return]
+        return {
+            "holder": self.holder,
+            "since": self.since.isoformat(),
+            "deploy_id": self.deploy_id,
+            "generation": self.generation,
+            "renewed": self.last_renewed.isoformat(),
+            "expires": self.expires.isoformat(),
+            "host": self.host,
+            "pid": self.pid,
+        }
+
+
+def _renewed(text: str | None, since: dt.datetime) -> dt.datetime | None:
+    value = _aware(dt.datetime.fromisoformat(text)) if text else None
+    return None if value == since else value
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -93,7 +163,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 def default_holder() -> str:
-    """``user@host`` (or the CI actor), for "who holds the lock"."""
+    """``user@host`` (or the CI actor), for "who holds the lease"."""
     user = os.environ.get("GITHUB_ACTOR") or os.environ.get("USER")
     if not user:
         try:
@@ -106,14 +176,40 @@ def default_holder() -> str:
 @dataclass(frozen=True)
 class Acquired:
     lock: DeployLock
-    took_over: DeployLock | None  # the stale lock that was replaced, if any
+    took_over: DeployLock | None  # the lapsed lease that was replaced, if any
+
+
+def lease_of(info: ServiceInfo) -> DeployLock | None:
+    """The lease carried by a service read (None when there is none)."""
+    text = info.annotations.get(LOCK_ANNOTATION)
+    return DeployLock.from_annotation(text) if text else None
 
 
 def current_lock(cloudrun: CloudRun, service: str) -> DeployLock | None:
-    """The lock on the service now (None when unlocked)."""
-    info = cloudrun.get_service(service)
-    text = info.annotations.get(LOCK_ANNOTATION)
-    return DeployLock.from_annotation(text) if text else None
+    """The lease on the service now (None when there is none)."""
+    return lease_of(cloudrun.get_service(service))
+
+
+def check_fence(info: ServiceInfo, service: str, token: tuple[str, int]) -> None:
+    """Raise LeaseLostError unless ``info`` still carries our unexpired lease.
+
+    Called on the very read whose ``etag`` the following write carries, so the check and
+    the write are one compare-and-swap.
+    """
+    held = lease_of(info)
+    deploy_id, generation = token
+    if held is None:
+        raise LeaseLostError(service, deploy_id, "the lease was removed")
+    if held.token != token:
+        raise LeaseLostError(
+            service,
+            deploy_id,
+            f"taken over by {held.holder} (deploy {held.deploy_id}, generation {held.generation})",
+        )
+    if held.expired(clock.now()):
+        raise LeaseLostError(
+            service, deploy_id, f"it expired at {held.expires.isoformat()} without renewal"
+        )
 
 
 def acquire(
@@ -123,11 +219,15 @@ def acquire(
     holder: str,
     deploy_id: str,
     ttl_s: float = DEFAULT_TTL_S,
+    extra: Mapping[str, str | None] | None = None,
 ) -> Acquired:
-    """Take the service's deploy lock, or refuse.
+    """Take the service's lease (and write ``extra`` annotations in the same write), or refuse.
+
+    After the compare-and-swap wins, the service is read again and must show our
+    ``deploy_id`` and generation; anything else is a lost race (refused).
 
     Raises:
-        LockHeldError: a live lock held by another deploy.
+        LockHeldError: a live lease held by another deploy.
         CloudRunError: the API failed, or the compare-and-swap kept losing.
     """
     from nbaops.adapters.cloudrun import ConcurrentModificationError
@@ -135,33 +235,74 @@ def acquire(
     for _ in range(CAS_ATTEMPTS):
         info = cloudrun.get_service(service)
         now = clock.now()
-        text = info.annotations.get(LOCK_ANNOTATION)
-        existing = DeployLock.from_annotation(text) if text else None
+        existing = lease_of(info)
         if existing is not None and existing.deploy_id == deploy_id:
             return Acquired(existing, None)
-        if existing is not None and not existing.expired(now):
+        if existing is not None and not existing.lapsed(now):
             raise LockHeldError(service, existing)
-        lock = DeployLock(
+        lease = DeployLock(
             holder=holder,
             since=now,
             deploy_id=deploy_id,
             expires=now + dt.timedelta(seconds=ttl_s),
+            generation=(existing.generation + 1) if existing is not None else 1,
+            host=socket.gethostname(),
+            pid=os.getpid(),
         )
         try:
             cloudrun.set_annotations(
-                service, {LOCK_ANNOTATION: lock.to_annotation()}, etag=info.etag
+                service,
+                {**(extra or {}), LOCK_ANNOTATION: lease.to_annotation()},
+                etag=info.etag,
             )
         except ConcurrentModificationError:
             continue  # someone else wrote in between: re-read and decide again
-        return Acquired(lock, existing)
+        confirmed = current_lock(cloudrun, service)
+        if confirmed is None or confirmed.token != lease.token:
+            if confirmed is not None and not confirmed.lapsed(clock.now()):
+                raise LockHeldError(service, confirmed)
+            continue
+        return Acquired(lease, existing)
     raise CloudRunError(
-        f"{service}: could not take the deploy lock: the service kept changing "
+        f"{service}: could not take the deploy lease: the service kept changing "
         f"({CAS_ATTEMPTS} compare-and-swap attempts)"
     )
 
 
-def release(cloudrun: CloudRun, service: str, deploy_id: str) -> bool:
-    """Remove our lock. Returns False when the lock is no longer ours (nothing removed).
+def renew(cloudrun: CloudRun, service: str, lease: DeployLock, ttl_s: float) -> DeployLock:
+    """Push our lease's expiry to ``now + ttl_s``; returns the renewed lease.
+
+    Raises:
+        LeaseLostError: the service no longer carries our token (or it expired).
+        CloudRunError: the API failed or the compare-and-swap kept losing.
+    """
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+
+    for _ in range(CAS_ATTEMPTS):
+        info = cloudrun.get_service(service)
+        check_fence(info, service, lease.token)
+        now = clock.now()
+        renewed = replace(lease, renewed=now, expires=now + dt.timedelta(seconds=ttl_s))
+        try:
+            cloudrun.set_annotations(
+                service, {LOCK_ANNOTATION: renewed.to_annotation()}, etag=info.etag
+            )
+        except ConcurrentModificationError:
+            continue
+        return renewed
+    raise CloudRunError(f"{service}: could not renew the deploy lease (service kept changing)")
+
+
+def release(
+    cloudrun: CloudRun,
+    service: str,
+    deploy_id: str,
+    *,
+    extra: Mapping[str, str | None] | None = None,
+) -> bool:
+    """Remove our lease (and write ``extra`` in the same write).
+
+    Returns False when the lease is no longer ours (nothing removed, ``extra`` not written).
 
     Raises:
         CloudRunError: the API failed.
@@ -170,20 +311,21 @@ def release(cloudrun: CloudRun, service: str, deploy_id: str) -> bool:
 
     for _ in range(CAS_ATTEMPTS):
         info = cloudrun.get_service(service)
-        text = info.annotations.get(LOCK_ANNOTATION)
-        existing = DeployLock.from_annotation(text) if text else None
+        existing = lease_of(info)
         if existing is None or existing.deploy_id != deploy_id:
             return False
         try:
-            cloudrun.set_annotations(service, {LOCK_ANNOTATION: None}, etag=info.etag)
+            cloudrun.set_annotations(
+                service, {**(extra or {}), LOCK_ANNOTATION: None}, etag=info.etag
+            )
         except ConcurrentModificationError:
             continue
         return True
-    raise CloudRunError(f"{service}: could not release the deploy lock (service kept changing)")
+    raise CloudRunError(f"{service}: could not release the deploy lease (service kept changing)")
 
 
 def force_unlock(cloudrun: CloudRun, service: str) -> DeployLock | None:
-    """Remove whatever lock the service carries; returns the removed lock (None: unlocked).
+    """Remove whatever lease the service carries; returns the removed lease (None: none).
 
     Raises:
         CloudRunError: the API failed.
@@ -196,11 +338,11 @@ def force_unlock(cloudrun: CloudRun, service: str) -> DeployLock | None:
         if text is None:
             return None
         removed = DeployLock.from_annotation(text) or DeployLock(
-            holder="(unreadable lock)", since=clock.now(), deploy_id="?", expires=clock.now()
+            holder="(unreadable lease)", since=clock.now(), deploy_id="?", expires=clock.now()
         )
         try:
             cloudrun.set_annotations(service, {LOCK_ANNOTATION: None}, etag=info.etag)
         except ConcurrentModificationError:
             continue
         return removed
-    raise CloudRunError(f"{service}: could not remove the deploy lock (service kept changing)")
+    raise CloudRunError(f"{service}: could not remove the deploy lease (service kept changing)")

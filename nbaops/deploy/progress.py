@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nbaops.deploy.journal import crash_point
 from nbaops.report import VERDICT_STYLE
 from nbaops.verdict import CheckResult, Verdict
 
@@ -43,6 +44,7 @@ class Progress:
         return cls(None)
 
     def step(self, step: str, message: str, verdict: Verdict | None = None) -> None:
+        crash_point(f"progress:{step}")
         elapsed = time.monotonic() - self._started
         tag = f" {verdict.value}" if verdict is not None else ""
         line = f"[{elapsed:6.1f}s] {step:<12}{tag} {message}"

@@ -15,6 +15,7 @@ deploy lock, and writes an audit row (action ``rollback``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,16 +32,20 @@ if TYPE_CHECKING:
 
 
 def manual_commands(ctx: Context, service: str, target: str) -> list[str]:
-    """The exact commands a person runs when the automated rollback failed."""
+    """The exact commands a person runs when the automated rollback failed.
+
+    Each is runnable as printed: ``inv rollback`` carries ``--force-unlock`` (the deploy
+    that printed it has ended; whatever lease is left is its own) and ``--profile`` when
+    not local; the ``gcloud`` commands name the project and region.
+    """
     prof = ctx.config.profile
     where = f"--project={prof.project} --region={prof.region}"
-    commands = [
+    profile = "" if ctx.is_local else f" --profile {ctx.profile}"
+    return [
+        f"inv rollback --service {service} --to {target} --force-unlock{profile}",
         f"gcloud run services update-traffic {service} {where} --to-revisions={target}=100",
         f"gcloud run services describe {service} {where} --format='value(status.traffic)'",
     ]
-    if ctx.is_local:
-        commands.insert(0, f"inv rollback --service {service} --to {target}")
-    return commands
 
 
 @dataclass
@@ -74,8 +79,13 @@ def restore_traffic(
     from_revision: str | None,
     health_timeout_s: float,
     progress: Progress | None = None,
+    fence: Callable[[ServiceInfo], None] | None = None,
 ) -> RollbackResult:
     """PATCH 100% to ``target``, then verify traffic and health. Never raises for API errors.
+
+    ``fence`` (the caller's lease check) runs on the read the PATCH is based on; when it
+    raises :class:`~nbaops.deploy.lock.LeaseLostError` nothing is written and the error
+    propagates: a deploy that lost its lease must not touch the service.
 
     Returns:
         The result; ``ok`` only when the PATCH succeeded, a fresh read shows ``target`` at
@@ -90,8 +100,19 @@ def restore_traffic(
     started = time.perf_counter()
     if progress is not None:
         progress.step("rollback", f"routing 100% of traffic to {target}")
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+    from nbaops.deploy.lock import CAS_ATTEMPTS, LeaseLostError
+
     try:
-        ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)])
+        for attempt in range(CAS_ATTEMPTS):  # a lost compare-and-swap applied nothing
+            try:
+                ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)], fence=fence)
+                break
+            except ConcurrentModificationError:
+                if attempt == CAS_ATTEMPTS - 1:
+                    raise
+    except LeaseLostError:
+        raise
     except Exception as exc:
         result.checks.append(
             CheckResult.timed(
@@ -195,10 +216,17 @@ def previous_ready_revision(
 def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str | None]:
     """``(target, serving)`` for ``inv rollback``.
 
+    Without ``--to``: the pre-deploy revision recorded in the service's deploy journal
+    (a held or interrupted deploy), else — when traffic is split — the oldest ready
+    revision that receives traffic (what served before a canary), else the newest ready
+    revision older than the serving one.
+
     Raises:
         UsageError: ``--to`` names an unknown or not-ready revision or the one serving
             already; no previous ready revision exists.
     """
+    from nbaops.deploy.journal import journal_of
+
     info = ctx.cloudrun.get_service(service)
     serving = info.serving_revision
     revisions = ctx.cloudrun.list_revisions(service)
@@ -212,6 +240,15 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str 
         if info.traffic_by_revision.get(to, 0) == 100:
             raise UsageError(f"--to: revision {to!r} already serves 100% of {service}")
         return to, serving
+    traffic = info.traffic_by_revision
+    journal = journal_of(info)
+    if journal is not None and journal.before_revision:
+        before = next((r for r in revisions if r.name == journal.before_revision), None)
+        if before is not None and before.ready and traffic.get(before.name, 0) != 100:
+            return before.name, serving
+    receiving = [r for r in revisions if traffic.get(r.name, 0) > 0 and r.ready]
+    if len(receiving) > 1:
+        return receiving[-1].name, serving
     previous = previous_ready_revision(revisions, serving)
     if previous is None:
         raise UsageError(f"{service}: no ready revision older than {serving} to roll back to")
@@ -302,40 +339,88 @@ def run_rollback(
     force_unlock: bool = False,
     progress: Progress | None = None,
 ) -> RollbackReport:
-    """``inv rollback``: verified, locked and audited.
+    """``inv rollback``: recovers an interrupted deploy first; verified, leased and audited.
 
     Raises:
         UsageError: bad service or ``--to`` (nothing changed, no audit row).
-        LockHeldError: another deploy holds the lock (a ``refused`` audit row is written).
+        LockHeldError: another deploy holds the lease (a ``refused`` audit row is written).
+        RecoveryFailedError: an interrupted deploy could not be restored (exit 3).
     """
     from nbaops.deploy import audit, lock
     from nbaops.deploy.progress import Progress as ProgressCls
+    from nbaops.deploy.recovery import inspect, recover
     from nbaops.deploy.settings import DeploySettings
 
     cfg = ctx.config.service(service)
     settings = DeploySettings.from_config(ctx.config.section("deploy"))
     progress = progress or ProgressCls.silent()
-    target, serving = choose_target(ctx, service, to)
+    holder = lock.default_holder()
     deploy_id = audit.new_deploy_id(service)
-    report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
-    call = (
-        f"PATCH {ctx.cloudrun.service_path(service)} "
-        f"traffic=[{{type: REVISION, revision: {target}, percent: 100}}]"
-    )
     if dry_run:
+        target, serving = choose_target(ctx, service, to)
+        report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
         report.plan = [
-            f"take the deploy lock ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
-            call,
+            f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
+            f"PATCH {ctx.cloudrun.service_path(service)} "
+            f"traffic=[{{type: REVISION, revision: {target}, percent: 100}}]",
             f"verify: GET service shows {target} at 100%; GET {cfg.health_path} of {target}",
             f"audit: INSERT one row into {audit.TABLE}",
         ]
-        current = lock.current_lock(ctx.cloudrun, service)
+        info = ctx.cloudrun.get_service(service)
+        current = lock.lease_of(info)
         if current is not None:
             report.notes.append(
                 f"lock currently held by {current.holder} since {current.since.isoformat()}"
             )
+        interrupted = inspect(info)
+        if interrupted is not None:
+            report.notes.append(f"would first recover: {interrupted.describe()}")
         return report
-    holder = lock.default_holder()
+    removed_note: str | None = None
+    if force_unlock:
+        removed = lock.force_unlock(ctx.cloudrun, service)
+        removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
+    recovered = recover(
+        ctx,
+        cfg,
+        actor=holder,
+        ttl_s=settings.lock_ttl_s,
+        health_timeout_s=settings.health_timeout_s,
+        progress=progress,
+    )
+    if recovered is not None and recovered.restored is not None and to is None:
+        # The interrupted deploy's pre-deploy state serves again, verified: that IS the
+        # rollback (rolling back further would go one revision too far).
+        done = recovered.interrupted.journal
+        target = done.before_revision or recovered.restored.target
+        report = RollbackReport(service, target, done.new_revision, False, "success", deploy_id)
+        report.result = recovered.restored
+        report.notes += [recovered.message, *recovered.notes]
+        record = audit.AuditRecord(
+            deploy_id=deploy_id,
+            service=service,
+            action="rollback",
+            actor=holder,
+            profile=ctx.profile,
+            revision_before=done.new_revision,
+            revision_after=target,
+        )
+        record.note("recovery", "WARN", recovered.message)
+        record.finish("success", report.final_line())
+        written = audit.write(ctx, record)
+        if not written.written:
+            report.notes.append(f"audit row spooled locally ({written.error})")
+        return report
+    journal = recovered.interrupted.journal if recovered is not None else None
+    if journal is not None and journal.before_revision and to is None:
+        # Nothing had to be restored: the rollback still means "back to before that deploy".
+        target = journal.before_revision
+        serving = ctx.cloudrun.get_service(service).serving_revision
+    else:
+        target, serving = choose_target(ctx, service, to)
+    report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
+    if recovered is not None:
+        report.notes += [recovered.message, *recovered.notes]
     record = audit.AuditRecord(
         deploy_id=deploy_id,
         service=service,
@@ -345,15 +430,10 @@ def run_rollback(
         revision_before=serving,
         revision_after=target,
     )
+    if removed_note is not None:
+        record.note("force_unlock", "WARN", removed_note)
     acquired = False
     try:
-        if force_unlock:
-            removed = lock.force_unlock(ctx.cloudrun, service)
-            record.note(
-                "force_unlock",
-                "WARN",
-                f"removed lock of {removed.holder}" if removed else "no lock to remove",
-            )
         try:
             took = lock.acquire(
                 ctx.cloudrun, service, holder=holder, deploy_id=deploy_id, ttl_s=settings.lock_ttl_s
@@ -365,6 +445,11 @@ def run_rollback(
         if took.took_over is not None:
             report.notes.append(f"took over the expired lock of {took.took_over.holder}")
         progress.step("lock", f"acquired ({deploy_id})")
+        token = took.lock.token
+
+        def fence(info: ServiceInfo) -> None:
+            lock.check_fence(info, service, token)
+
         result = restore_traffic(
             ctx,
             cfg,
@@ -372,15 +457,16 @@ def run_rollback(
             from_revision=serving,
             health_timeout_s=settings.health_timeout_s,
             progress=progress,
+            fence=fence,
         )
         report.result = result
         for check in result.checks:
             record.add("rollback", check)
         report.outcome = "success" if result.ok else "rollback_failed"
         record.finish(report.outcome, report.final_line())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         report.outcome = "interrupted"
-        record.finish("interrupted", "interrupted (Ctrl-C) during the rollback")
+        record.finish("interrupted", f"interrupted ({_signal_name(exc)}) during the rollback")
         raise
     except lock.LockHeldError:
         raise
@@ -390,7 +476,7 @@ def run_rollback(
     finally:
         if acquired:
             try:
-                lock.release(ctx.cloudrun, service, deploy_id)
+                lock.release(ctx.cloudrun, service, deploy_id, extra=_clear_journal(report))
             except Exception as exc:  # reported; the lock expires by itself
                 report.notes.append(f"could not release the deploy lock: {exc}")
         if record.finished_at is None:
@@ -399,3 +485,16 @@ def run_rollback(
         if not written.written:
             report.notes.append(f"audit row spooled locally ({written.error})")
     return report
+
+
+def _clear_journal(report: RollbackReport) -> dict[str, str | None] | None:
+    """A verified rollback ends a held deploy: its journal goes with our lease."""
+    from nbaops.deploy.journal import JOURNAL_ANNOTATION
+
+    if report.result is not None and report.result.ok:
+        return {JOURNAL_ANNOTATION: None}
+    return None
+
+
+def _signal_name(exc: BaseException) -> str:
+    return str(getattr(exc, "signal_name", "") or "Ctrl-C")

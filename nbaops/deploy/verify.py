@@ -9,11 +9,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from nbaops.errors import CloudRunError
 from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
+    from nbaops.config import ServiceConfig
     from nbaops.context import Context
+    from nbaops.deploy.settings import DeploySettings
 
 
 def run_verify(ctx: Context, service: str) -> CheckReport:
@@ -30,6 +33,7 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
     settings = DeploySettings.from_config(ctx.config.section("deploy"))
     plan_post_deploy(ctx, cfg)  # an invalid post_deploy entry fails (exit 2) before any call
     checks: list[CheckResult] = []
+    checks.extend(_recover(ctx, cfg, settings))
     started = time.perf_counter()
     try:
         current = read_current(ctx, service)
@@ -50,3 +54,21 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
             "commit": current.commit,
         },
     )
+
+
+def _recover(ctx: Context, cfg: ServiceConfig, settings: DeploySettings) -> list[CheckResult]:
+    """An interrupted deploy is recovered first; the result is one WARN/ERROR check."""
+    from nbaops.deploy import lock
+    from nbaops.deploy.recovery import RecoveryFailedError, recover
+
+    try:
+        rec = recover(
+            ctx,
+            cfg,
+            actor=lock.default_holder(),
+            ttl_s=settings.lock_ttl_s,
+            health_timeout_s=settings.health_timeout_s,
+        )
+    except (RecoveryFailedError, lock.LockHeldError, CloudRunError) as exc:
+        return [CheckResult.error("interrupted_deploy", cfg.name, exc)]
+    return [rec.to_check()] if rec is not None else []

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import AdapterError, UsageError
+from nbaops.redact import remember
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class GitHubSettings:
         api_url = (source.get("GITHUB_API_URL", "") or DEFAULT_API_URL).strip().rstrip("/")
         if not token:
             raise UsageError("--sync-issues needs GITHUB_TOKEN in the environment")
+        remember(token)  # masked in every later output, whatever error echoes it
         if not repository:
             raise UsageError(
                 "--sync-issues needs GITHUB_REPOSITORY (owner/name) in the environment"

@@ -13,8 +13,12 @@ Kinds and where they apply:
   PATCH is still applied afterwards, as with the real API: a timeout is ambiguous.
 - ``lro-fail``: the next update's operation finishes ``done`` with an ``error``; a new
   revision is created but fails to become ready and traffic is unchanged.
+- ``slow-lro``: the next operation answers ``done: false`` (service ``reconciling``)
+  to its creation reply and to ``polls`` more reads of it or its service (default 3).
 - ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.
 - ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL).
+- ``monitoring-error``: Cloud Monitoring ``timeSeries.list`` (gRPC and HTTP) answers
+  ``status`` (default 500 INTERNAL).
 
 ``service`` limits a fault to one service, ``method`` to one HTTP method (``GET``,
 ``PATCH``, ``POST``), ``count`` to that many hits (None: until cleared).
@@ -34,9 +38,11 @@ API_FAULT_KINDS = (
     "http-5xx",
     "timeout",
     "lro-fail",
+    "slow-lro",
     "health-5xx",
     "health-timeout",
     "logging-error",
+    "monitoring-error",
 )
 
 # Which request family each kind applies to.
@@ -45,12 +51,20 @@ FAULT_SCOPE = {
     "http-5xx": "admin",
     "timeout": "admin",
     "lro-fail": "lro",
+    "slow-lro": "lro-slow",
     "health-5xx": "health",
     "health-timeout": "health",
     "logging-error": "logging",
+    "monitoring-error": "monitoring",
 }
 
-DEFAULT_STATUS = {"http-4xx": 403, "http-5xx": 503, "health-5xx": 500, "logging-error": 500}
+DEFAULT_STATUS = {
+    "http-4xx": 403,
+    "http-5xx": 503,
+    "health-5xx": 500,
+    "logging-error": 500,
+    "monitoring-error": 500,
+}
 
 
 def faults_path(home: Path) -> Path:
@@ -66,6 +80,7 @@ def set_api_fault(
     count: int | None = None,
     status: int | None = None,
     delay_s: float = 30.0,
+    polls: int = 3,
 ) -> dict[str, Any]:
     """Activate an API fault (see the module docstring); returns the stored record.
 
@@ -83,6 +98,7 @@ def set_api_fault(
         "remaining": count,
         "status": status or DEFAULT_STATUS.get(kind),
         "delay_s": delay_s,
+        "polls": polls,
     }
     with locked(home):
         faults = read_json(faults_path(home), [])

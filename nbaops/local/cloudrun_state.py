@@ -34,7 +34,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,14 @@ SETTABLE_SERVICE_FIELDS = (
     "customAudiences",
     "invokerIamDisabled",
     "defaultUriDisabled",
+    # Settable in run.v2.json but unknown to google-cloud-run 0.16.2: a client that
+    # re-sends the whole service without an update mask clears them.
+    "iapEnabled",
+    "sshEnabled",
+    "functionalType",
+    "multiRegionSettings",
 )
+CONDITION_RECONCILING = 2
 
 
 class StandInApiError(Exception):
@@ -98,6 +105,13 @@ class SeedRevision:
     ready: bool = True
     degraded: bool = False
     name: str | None = None
+    # env var name -> (Secret Manager secret, version): ``valueSource.secretKeyRef``
+    secret_env: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # any other RevisionTemplate fields as v2 JSON (resources live in ``containers``):
+    # ``serviceAccount``, ``scaling``, ``timeout``, ``maxInstanceRequestConcurrency``…
+    template_extra: dict[str, Any] = field(default_factory=dict)
+    # extra fields of the first container (``resources``, ``ports``)
+    container_extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +126,9 @@ class SeedService:
     traffic: list[tuple[str, int, str]] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # more Service fields as v2 JSON, e.g. ``{"sshEnabled": true}`` (a field the pinned
+    # client does not know, which an update must not clear) or ``scaling``
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- files
@@ -277,9 +294,14 @@ def serving_revision(state: dict[str, Any], svc: dict[str, Any]) -> str | None:
 
 
 def validate_traffic(
-    traffic: list[dict[str, Any]], service: str, known_revisions: set[str]
+    traffic: list[dict[str, Any]], service: str, known_revisions: set[str] | None
 ) -> list[dict[str, Any]]:
-    """Validate like the real API; return the normalized list (empty → 100% LATEST)."""
+    """Validate like the real API; return the normalized list (empty → 100% LATEST).
+
+    ``known_revisions`` None skips the existence check: on a PATCH the real API accepts a
+    target naming a missing revision and fails the *operation* (see
+    :func:`missing_revisions`), so only seeding checks it here.
+    """
     if not traffic:
         return [{"type": TRAFFIC_LATEST, "percent": 100}]
     total = 0
@@ -302,7 +324,11 @@ def validate_traffic(
             raise StandInApiError(
                 400, "INVALID_ARGUMENT", "traffic target of type LATEST must not name a revision"
             )
-        if ttype == TRAFFIC_REVISION and revision not in known_revisions:
+        if (
+            ttype == TRAFFIC_REVISION
+            and known_revisions is not None
+            and revision not in known_revisions
+        ):
             raise StandInApiError(
                 400,
                 "INVALID_ARGUMENT",
@@ -342,8 +368,15 @@ def validate_traffic(
 # ---------------------------------------------------------------- builders
 
 
-def _container_env(env: dict[str, str]) -> list[dict[str, str]]:
-    return [{"name": k, "value": v} for k, v in env.items()]
+def _container_env(
+    env: dict[str, str], secret_env: dict[str, tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
+    for name, (secret, version) in (secret_env or {}).items():
+        out.append(
+            {"name": name, "valueSource": {"secretKeyRef": {"secret": secret, "version": version}}}
+        )
+    return out
 
 
 def make_revision(
@@ -405,10 +438,16 @@ def seed_services(home: Path, project: str, region: str, services: Sequence[Seed
                 when = rfc3339(srev.create_time or dt.datetime.now(dt.UTC))
                 first_time = first_time or when
                 last_time = when
+                container = {
+                    "image": srev.image,
+                    "env": _container_env(srev.env, srev.secret_env),
+                    **json.loads(json.dumps(srev.container_extra)),
+                }
                 template = {
                     "revision": name,
                     "labels": dict(srev.labels),
-                    "containers": [{"image": srev.image, "env": _container_env(srev.env)}],
+                    **json.loads(json.dumps(srev.template_extra)),
+                    "containers": [container],
                 }
                 rev = make_revision(
                     full, name, template, when=when, ready=srev.ready, degraded=srev.degraded
@@ -456,167 +495,9 @@ def seed_services(home: Path, project: str, region: str, services: Sequence[Seed
                 "latestCreatedRevision": f"{full}/revisions/{short(last_template['revision'])}",
                 "reconciling": False,
                 "etag": new_etag(),
+                **json.loads(json.dumps(seed.extra)),
             }
         save_state(home, state)
-
-
-# ---------------------------------------------------------------- mutations
-
-NewRevisionHook = Callable[[str, str], bool]
-
-
-def update_service(
-    state: dict[str, Any],
-    full_name: str,
-    body: dict[str, Any],
-    *,
-    when: str,
-    on_new_revision: NewRevisionHook | None = None,
-    fail_new_revision: str | None = None,
-) -> tuple[dict[str, Any], str | None, str | None]:
-    """Apply a PATCH (full replacement of client-settable fields) to ``state`` in place.
-
-    Returns ``(service, new_revision_short_name_or_None, operation_error_or_None)``.
-    ``fail_new_revision``: a message; the new revision (if any) fails to become ready,
-    traffic is unchanged and the operation reports that error (``lro-fail`` fault).
-
-    Raises:
-        StandInApiError: 404 unknown service, 409 ABORTED stale etag, 409 ALREADY_EXISTS
-            revision name clash, 400 invalid labels/annotations/traffic.
-    """
-    svc = state["services"].get(full_name)
-    service = short(full_name)
-    if svc is None:
-        raise StandInApiError(
-            404,
-            "NOT_FOUND",
-            f"Resource '{service}' of kind 'SERVICE' "
-            f"in region '{full_name.split('/')[3]}' in project "
-            f"'{full_name.split('/')[1]}' does not exist.",
-        )
-    etag = body.get("etag")
-    if etag and etag != svc.get("etag"):
-        raise StandInApiError(
-            409,
-            "ABORTED",
-            f"etag mismatch for service '{service}': the service was "
-            "modified concurrently; read it again and retry",
-        )
-    template = dict(body.get("template") or {})
-    validate_metadata("label", body.get("labels"), labels=True)
-    validate_metadata("annotation", body.get("annotations"), labels=False)
-    validate_metadata("template label", template.get("labels"), labels=True)
-    validate_metadata("template annotation", template.get("annotations"), labels=False)
-
-    known = {short(r["name"]) for r in revisions_of(state, full_name)}
-    new_rev: str | None = None
-    if template_changed(svc.get("template", {}), template):
-        requested = template.get("revision") or ""
-        if requested:
-            if not requested.startswith(service + "-"):
-                raise StandInApiError(
-                    400,
-                    "INVALID_ARGUMENT",
-                    f"revision name {requested!r} must start with '{service}-'",
-                )
-            if requested in known:
-                raise StandInApiError(
-                    409,
-                    "ALREADY_EXISTS",
-                    f"Revision named '{requested}' with different configuration already exists.",
-                )
-            new_rev = requested
-        else:
-            index = max((revision_index(n) for n in known), default=0) + 1
-            new_rev = generate_revision_name(service, index, when)
-        template["revision"] = new_rev
-    traffic = validate_traffic(
-        list(body.get("traffic") or []), service, known | ({new_rev} if new_rev else set())
-    )
-
-    generation = int(svc.get("generation", "0")) + 1
-    error: str | None = None
-    if new_rev:
-        degraded = False
-        ready = fail_new_revision is None
-        if ready and on_new_revision is not None:
-            degraded = bool(on_new_revision(service, new_rev))
-        rev = make_revision(
-            full_name,
-            new_rev,
-            template,
-            when=when,
-            ready=ready,
-            degraded=degraded,
-            message=fail_new_revision or "",
-        )
-        state["revisions"][rev["name"]] = rev
-        svc["latestCreatedRevision"] = rev["name"]
-        if ready:
-            svc["latestReadyRevision"] = rev["name"]
-        else:
-            error = fail_new_revision
-    elif fail_new_revision is not None:
-        # A failed operation without a new revision changes nothing.
-        return svc, None, fail_new_revision
-
-    for key in SETTABLE_SERVICE_FIELDS:
-        if key == "template":
-            svc["template"] = template
-        elif key == "traffic":
-            if error is None:
-                svc["traffic"] = traffic
-        elif key in body:
-            svc[key] = body[key]
-        elif key in ("labels", "annotations"):
-            svc[key] = {}
-    svc["generation"] = str(generation)
-    svc["observedGeneration"] = str(generation)
-    svc["updateTime"] = when
-    svc["lastModifier"] = "nbaops@local"
-    svc["terminalCondition"] = ready_condition(error is None, when, error or "")
-    svc["conditions"] = [svc["terminalCondition"]]
-    svc["etag"] = new_etag()
-    return svc, new_rev, error
-
-
-def create_service(
-    state: dict[str, Any],
-    parent: str,
-    service_id: str,
-    body: dict[str, Any],
-    *,
-    when: str,
-    on_new_revision: NewRevisionHook | None = None,
-) -> tuple[dict[str, Any], str | None]:
-    """Create a service from a POST body (``?serviceId=``); its first revision too."""
-    full = f"{parent}/services/{service_id}"
-    if full in state["services"]:
-        raise StandInApiError(409, "ALREADY_EXISTS", f"Resource '{service_id}' already exists.")
-    if not re.match(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", service_id):
-        raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid service id {service_id!r}")
-    state["services"][full] = {
-        "name": full,
-        "uid": str(uuid.uuid4()),
-        "generation": "0",
-        "createTime": when,
-        "creator": "nbaops@local",
-        "ingress": INGRESS_ALL,
-        "template": {},
-        "traffic": [],
-        "latestReadyRevision": "",
-        "latestCreatedRevision": "",
-        "reconciling": False,
-        "etag": "",
-    }
-    try:
-        svc, new_rev, _ = update_service(
-            state, full, {**body, "etag": ""}, when=when, on_new_revision=on_new_revision
-        )
-    except StandInApiError:
-        del state["services"][full]
-        raise
-    return svc, new_rev
 
 
 def strip_private(resource: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,12 @@ It speaks what the official clients send over REST:
 - Cloud Run Admin API v2 (``google.cloud.run_v2`` with ``transport="rest"``):
   ``GET/PATCH /v2/projects/P/locations/L/services/S``, ``GET|POST …/services``,
   ``GET …/services/S/revisions[/R]``, ``GET …/operations/ID``. Replies are the v2 JSON
-  (camelCase, enums as integers); mutations answer a finished long-running Operation.
+  (camelCase, enums as integers); mutations answer a long-running Operation that is not
+  done yet (it finishes when it or its service is read).
 - Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
+- Cloud Monitoring ``GET /v3/projects/P/timeSeries`` (:mod:`nbaops.local.monitoring_api`;
+  the official client speaks gRPC to :mod:`nbaops.local.monitoring_grpc`, which answers
+  from the same function).
 - Each revision's endpoints: the service ``uri`` (``/run/P/L/S/…``) reaches the revision
   with the largest traffic percent, a tag URL (``/run-tag/P/L/S/TAG/…``) reaches its
   tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
@@ -17,7 +21,16 @@ State lives in files under ``home`` (``cloudrun.json``, ``logs.jsonl``,
 ``standin-faults.json``), read fresh on every request and written atomically under an
 ``fcntl`` lock, so stand-ins of several processes share one consistent state. URLs are
 computed per response from the live port. Every request is appended to
-``home/standin-requests.jsonl``; :meth:`StandIn.requests` reads it back.
+``home/standin-requests.jsonl`` (:mod:`nbaops.local.request_log`); :meth:`StandIn.requests`
+reads it back.
+
+Every Google API request (paths under ``/v1/``, ``/v2/``, ``/v3/``) is first checked
+against Google's discovery documents (:mod:`nbaops.local.discovery`): an unpublished route,
+an unknown query parameter or body field, a wrong JSON type or an unknown enum value is
+answered with Google's 400 ``INVALID_ARGUMENT`` JSON before any handler runs. A new route
+gets that check by being published in one of ``discovery.STANDIN_APIS``. Cloud Run writes
+follow the API's semantics (:mod:`nbaops.local.cloudrun_update`). docs/standin.md has the
+whole contract.
 """
 
 from __future__ import annotations
@@ -26,18 +39,29 @@ import datetime as dt
 import json
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
-from nbaops.local import api_faults, cloudrun_state, log_store
+from nbaops.local import (
+    api_faults,
+    cloudrun_state,
+    cloudrun_update,
+    discovery,
+    log_store,
+    request_log,
+)
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
-from nbaops.local.state_files import append_jsonl, locked, read_jsonl
+from nbaops.local.discovery import ContractError
+from nbaops.local.state_files import locked
 
-REQUESTS_NAME = "standin-requests.jsonl"
+REQUESTS_NAME = request_log.REQUESTS_NAME
+
+# Paths of Google API requests (validated against the discovery documents); anything
+# else is a revision's own URL or the stand-in's ping.
+API_PREFIXES = ("/v1/", "/v2/", "/v3/")
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 
 
@@ -119,8 +143,8 @@ class StandIn:
 
     @staticmethod
     def requests(home: Path) -> list[dict[str, Any]]:
-        """Every request any stand-in for ``home`` received: ``{method, path, time}``."""
-        return read_jsonl(Path(home) / REQUESTS_NAME)
+        """Every request any stand-in for ``home`` received (see :mod:`request_log`)."""
+        return request_log.read(Path(home))
 
 
 class _Server(ThreadingHTTPServer):
@@ -166,10 +190,71 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid JSON body: {exc}") from exc
+            raise StandInApiError(
+                400, "INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}"
+            ) from exc
         if not isinstance(data, dict):
             raise StandInApiError(400, "INVALID_ARGUMENT", "JSON body must be an object")
         return data
+
+    def _contract_body(self) -> Any:
+        """The body as the contract sees it: JSON, or a form (STS token exchange) as a dict.
+
+        google-auth sends the STS ``v1/token`` exchange form-encoded, which Google accepts
+        for that method; its fields are checked against the request schema like JSON ones.
+        """
+        if not self._raw_body:
+            return None
+        content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip()
+        if content_type == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(self._raw_body.decode("utf-8"), keep_blank_values=True))
+        return self._body()
+
+    def _is_api_request(self, path: str) -> bool:
+        """A Google API call (validated), not a request to a revision's own URL.
+
+        A revision reached through its host (``*.run.app``, ``TAG---SERVICE-…``) serves its
+        own paths, whatever they look like.
+        """
+        host = (self.headers.get("Host") or "").split(":", 1)[0]
+        if host.endswith(".run.app") or "---" in host:
+            return False
+        return path.startswith(API_PREFIXES)
+
+    def _check_contract(self, method: str, path: str, query: str) -> dict[str, Any]:
+        """Validate an API request against the discovery documents; its log entry.
+
+        Raises:
+            StandInApiError | ContractError: the body is not JSON, or the contract
+                rejects the request (the entry is logged first either way).
+        """
+        entry: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "query": request_log.redact_query(query),
+            "time": _wall(),
+            "body": None,
+            "api_method": None,
+            "contract": "service-url",
+        }
+        if not self._is_api_request(path):
+            request_log.record(self.home, entry)
+            return entry
+        try:
+            body = self._contract_body()
+            entry["body"] = request_log.bounded_body(body)
+            contract = discovery.standin_contract()
+            if contract is None:
+                entry["contract"] = "unavailable"
+            else:
+                entry["api_method"] = contract.validate(method, path, query, body).id
+                entry["contract"] = "ok"
+        except (StandInApiError, ContractError):
+            entry["contract"] = "rejected"
+            request_log.record(self.home, entry)
+            raise
+        request_log.record(self.home, entry)
+        return entry
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
@@ -189,12 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._raw_body = self.rfile.read(length) if length > 0 else b""
         split = urlsplit(self.path)
         path = unquote(split.path)
-        append_jsonl(
-            self.home / REQUESTS_NAME,
-            [{"method": method, "path": path, "query": split.query, "time": _wall()}],
-        )
         query = parse_qs(split.query)
         try:
+            self._check_contract(method, path, split.query)
             if path.startswith("/v2/entries:list"):
                 if method != "POST":
                     raise StandInApiError(405, "UNIMPLEMENTED", "use POST for entries:list")
@@ -203,11 +285,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin(method, path, query)
             elif path.startswith(("/run/", "/run-tag/", "/run-rev/")):
                 self._health(method, path)
+            elif path.startswith("/v3/projects/"):
+                self._monitoring(method, path, query)
             elif path == "/_standin/ping":
                 self._send(200, {"ok": True})
             else:
                 raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {method} {path}")
-        except StandInApiError as exc:
+        except (StandInApiError, ContractError) as exc:
             self._send(exc.code, exc.to_json())
         except Exception as exc:  # a stand-in bug must still answer like an API
             self._send(
@@ -231,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("timeout", "health-timeout"):
             time.sleep(float(fault.get("delay_s") or 30.0))
             return None
-        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx"):
+        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx", "monitoring-error"):
             status = int(fault.get("status") or 500)
             names = {
                 400: "INVALID_ARGUMENT",
@@ -280,14 +364,14 @@ class _Handler(BaseHTTPRequestHandler):
         full = f"{parent}/services/{service}"
         if len(parts) == 7:
             if method == "GET":
-                state = cloudrun_state.load_state(self.home)
+                state = self._progress(full)
                 svc = state["services"].get(full)
                 if svc is None:
                     raise self._not_found_service(project, region, service or "")
                 self._send(200, self._render_service(state, svc))
                 return
             if method == "PATCH":
-                self._patch_service(full, self._body())
+                self._patch_service(full, self._body(), query)
                 return
         if len(parts) in (8, 9) and parts[7] == "revisions" and method == "GET":
             state = cloudrun_state.load_state(self.home)
@@ -339,46 +423,72 @@ class _Handler(BaseHTTPRequestHandler):
         out["trafficStatuses"] = statuses
         return out
 
-    def _operation(self, parent: str, full: str, error: str | None) -> dict[str, Any]:
-        op_name = f"{parent}/operations/{uuid.uuid4()}"
-        record: dict[str, Any] = {"name": op_name, "done": True, "_service": full, "_time": _now()}
-        if error:
-            record["error"] = {"code": 9, "message": error}
-        return record
-
     def _render_operation(self, state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
         out = strip_private(op)
         svc = state["services"].get(op["_service"])
-        if "error" not in op and svc is not None:
+        if op.get("done") and "error" not in op and svc is not None:
             out["response"] = {"@type": SERVICE_TYPE, **self._render_service(state, svc)}
         return out
 
     def _get_operation(self, name: str) -> None:
-        state = cloudrun_state.load_state(self.home)
-        op = state["operations"].get(name)
-        if op is None:
-            raise StandInApiError(404, "NOT_FOUND", f"operation {name} does not exist")
-        self._send(200, self._render_operation(state, op))
+        with locked(self.home):
+            state = cloudrun_state.load_state(self.home)
+            op = cloudrun_update.poll_operation(state, name)
+            if op is None:
+                raise StandInApiError(404, "NOT_FOUND", f"operation {name} does not exist")
+            cloudrun_state.save_state(self.home, state)
+            rendered = self._render_operation(state, op)
+        self._send(200, rendered)
 
-    def _patch_service(self, full: str, body: dict[str, Any]) -> None:
+    def _progress(self, full: str) -> dict[str, Any]:
+        """The state after a read of service ``full``: its pending operations advance.
+
+        A rollout progresses while someone watches it, through ``operations.get`` or by
+        reading the service (what nbaops does, see ``CloudRun._update``).
+        """
+        state = cloudrun_state.load_state(self.home)
+        if not cloudrun_update.pending_operations(state, full):
+            return state
+        with locked(self.home):
+            state = cloudrun_state.load_state(self.home)
+            for name in cloudrun_update.pending_operations(state, full):
+                cloudrun_update.poll_operation(state, name)
+            cloudrun_state.save_state(self.home, state)
+        return state
+
+    def _lro_polls(self, service: str | None) -> int:
+        """How many polls the next operation stays ``done: false`` (``slow-lro`` fault)."""
+        fault = api_faults.take_fault(self.home, "lro-slow", service=service, method="PATCH")
+        return int(fault.get("polls") or 0) if fault else 0
+
+    def _patch_service(self, full: str, body: dict[str, Any], query: dict[str, list[str]]) -> None:
         service = short(full)
         fault = self._fault("lro", service, "PATCH")
         fail = (
             f"Revision failed to become ready (injected fault {fault['kind']})" if fault else None
         )
         parent = full.rsplit("/services/", 1)[0]
+        validate_only = (query.get("validateOnly") or ["false"])[0] == "true"
+        polls = self._lro_polls(service)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
-            svc, _new, error = cloudrun_state.update_service(
+            _svc, _new, error = cloudrun_update.update_service(
                 state,
                 full,
                 body,
                 when=_now(),
                 on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
                 fail_new_revision=fail,
+                update_mask=(query.get("updateMask") or [""])[0] or None,
             )
-            op = self._operation(parent, full, error)
-            state["operations"][op["name"]] = op
+            op = cloudrun_update.start_operation(
+                state, parent, full, error, when=_now(), polls=polls
+            )
+            if validate_only:
+                # validated and computed, nothing persisted (a server-side dry run)
+                cloudrun_update.finish_operation(state, op)
+                self._send(200, self._render_operation(state, op))
+                return
             cloudrun_state.save_state(self.home, state)
             rendered = self._render_operation(state, op)
         self._send(200, rendered)
@@ -386,9 +496,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _create_service(self, parent: str, service_id: str, body: dict[str, Any]) -> None:
         if not service_id:
             raise StandInApiError(400, "INVALID_ARGUMENT", "serviceId is required")
+        polls = self._lro_polls(service_id)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
-            svc, _new = cloudrun_state.create_service(
+            svc, _new = cloudrun_update.create_service(
                 state,
                 parent,
                 service_id,
@@ -396,8 +507,9 @@ class _Handler(BaseHTTPRequestHandler):
                 when=_now(),
                 on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
             )
-            op = self._operation(parent, svc["name"], None)
-            state["operations"][op["name"]] = op
+            op = cloudrun_update.start_operation(
+                state, parent, svc["name"], None, when=_now(), polls=polls
+            )
             cloudrun_state.save_state(self.home, state)
             rendered = self._render_operation(state, op)
         self._send(200, rendered)
@@ -432,6 +544,14 @@ class _Handler(BaseHTTPRequestHandler):
         if offset + page_size < len(entries):
             reply["nextPageToken"] = str(offset + page_size)
         self._send(200, reply)
+
+    # ------------------------------------------------------------ Cloud Monitoring
+
+    def _monitoring(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        from nbaops.local import monitoring_api
+
+        self._fault("monitoring", None, method)
+        self._send(200, monitoring_api.route(self.home, method, path, query))
 
     # ------------------------------------------------------------ revision endpoints
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from nbaops.regression.metrics import Metrics, PairedComparison
 from nbaops.regression.settings import RegressionSettings
+from nbaops.regression.stats import format_p
 from nbaops.verdict import CheckResult, Verdict
 
 SERVICE = "prediction-worker"
@@ -112,7 +113,8 @@ def hit_rate_floor(
         threshold=threshold,
         message=f"{version}: hit rate {_pct(g.hit_rate)} on {g.decided} bets "
         f"({g.pushes} pushes excluded); interval {_pct(g.hit_low)}-{_pct(g.hit_high)} "
-        f"{word} the floor; p = {g.p_vs_break_even:.3g} vs break-even {_pct(metrics.break_even)}",
+        f"{word} the floor; p = {format_p(g.p_vs_break_even)} vs break-even "
+        f"{_pct(metrics.break_even)}",
         query=query,
         details=g.to_json(),
     )
@@ -227,11 +229,7 @@ def too_good_to_be_true(
 
 
 def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> list[CheckResult]:
-    dup = {
-        v: s.duplicate_rows + s.duplicate_ids
-        for v, s in metrics.sanity.items()
-        if s.duplicate_rows or s.duplicate_ids
-    }
+    dup = {v: s.duplicates for v, s in metrics.sanity.items() if s.duplicates}
     total_dup = sum(dup.values())
     repredicted = sum(s.repredictions for s in metrics.sanity.values())
     note = (
@@ -245,9 +243,9 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
             service=SERVICE,
             verdict=Verdict.FAIL if total_dup else Verdict.PASS,
             value=total_dup,
-            threshold="0 duplicate (version, game, player, batch) rows or prediction ids",
+            threshold="0 rows repeating a (version, game, player, batch) or a prediction id",
             message=(
-                "duplicates by version: "
+                "duplicate rows by version (each counted once): "
                 + ", ".join(f"{v}={n}" for v, n in sorted(dup.items()))
                 + " (metrics keep the latest of each)"
                 if total_dup
@@ -255,7 +253,8 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
             ),
             query=query,
             details={v: s.to_json() for v, s in metrics.sanity.items()},
-        )
+        ),
+        _outcomes(metrics, settings, query),
     ]
     if settings.real_lines_only:
         missing = {v: s.missing_real_line for v, s in metrics.sanity.items() if s.missing_real_line}
@@ -278,6 +277,7 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         )
     late = {v: s.created_after_start for v, s in metrics.leak.items() if s.created_after_start}
     measured = sum(s.with_timestamps for s in metrics.leak.values())
+    fallback = sum(s.tipoff_from_game_date for s in metrics.leak.values())
     n_late = sum(late.values())
     if measured == 0:
         verdict, message = (
@@ -291,6 +291,8 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         )
     else:
         verdict, message = Verdict.PASS, f"all {measured} predictions created before tip-off"
+    if measured and fallback:
+        message += f" ({fallback} without game_start: judged against 12:00 ET of the game day)"
     checks.append(
         CheckResult(
             name="created_before_tipoff",
@@ -303,6 +305,32 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         )
     )
     return checks
+
+
+def _outcomes(metrics: Metrics, settings: RegressionSettings, query: str) -> CheckResult:
+    """Rows without an outcome are not graded: report how many, and gate their share."""
+    missing = {v: s.missing_outcomes for v, s in metrics.sanity.items() if s.missing_outcomes}
+    total = sum(s.rows for s in metrics.sanity.values())
+    n = sum(missing.values())
+    share = n / total if total else 0.0
+    limit = settings.max_missing_outcomes
+    if not n:
+        verdict, message = Verdict.PASS, f"all {total} rows have an outcome (actual_points)"
+    else:
+        verdict = Verdict.FAIL if share > limit else Verdict.WARN
+        message = (
+            f"{n} of {total} rows ({_pct(share)}) have no actual_points or prediction and are "
+            "not graded: " + ", ".join(f"{v}={k}" for v, k in sorted(missing.items()))
+        )
+    return CheckResult(
+        name="outcomes_present",
+        service=SERVICE,
+        verdict=verdict,
+        value=n,
+        threshold=f"rows without an outcome: WARN > 0, FAIL > {_pct(limit)}",
+        message=message,
+        query=query,
+    )
 
 
 def relative(
@@ -354,7 +382,8 @@ def _mcnemar_check(
     summary = (
         f"on {c.paired_bets} shared bets {c.challenger} hit {_pct(c.challenger_hit_rate)} vs "
         f"{c.champion} {_pct(c.champion_hit_rate)} ({100 * delta:+.1f} points); discordant "
-        f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {p:.3g}"
+        f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {format_p(p)} "
+        f"({settings.mcnemar} McNemar)"
     )
     if worse:
         message = f"{c.challenger} is significantly worse: {summary}"

@@ -25,13 +25,12 @@ from __future__ import annotations
 # identifiers, and bucket edges validated as numbers; values are bound parameters ($name).
 # Hence the "noqa: S608" markers.
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError
-from nbaops.regression import stats
+from nbaops.regression import scan, stats
 
 if TYPE_CHECKING:
     import duckdb
@@ -57,7 +56,6 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "is_home": "BOOLEAN",
     "minutes": "DOUBLE",
 }
-PREPARED = "_regression_graded"
 SEGMENTS = ("all", "line", "venue", "minutes", "side", "week", "confidence", "edge")
 
 
@@ -117,6 +115,7 @@ class LeakStats:
     exact_share: float | None  # share with |predicted - actual| < 0.5
     corr_prediction: float | None  # corr(predicted, actual)
     corr_line: float | None  # corr(line, actual): what a line-based model can hope for
+    tipoff_from_game_date: int = 0  # rows without game_start: 12:00 ET of the game day used
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,11 +125,13 @@ class LeakStats:
 class SanityStats:
     system_id: str
     rows: int
+    duplicates: int  # rows repeating (system, game, player, batch) or an id: counted once
     duplicate_rows: int  # rows beyond the first per (system, game, player[, batch])
     duplicate_ids: int  # rows beyond the first per prediction_id
-    repredictions: int  # rows beyond the first per (system, game, player): later batches
+    repredictions: int  # later batches re-predicting a (system, game, player)
     missing_real_line: int  # no line or line_source other than REAL
     ungraded_bets: int  # OVER/UNDER without a line (cannot be graded)
+    missing_outcomes: int = 0  # rows without actual_points (or prediction): not graded
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -209,145 +210,22 @@ class Metrics:
 
 
 def _ident(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,127}", name):
-        raise UsageError(f"not a table name: {name!r}")
-    return name
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
-
-
-def _bucket_case(expr: str, edges: Sequence[float], fmt: str, missing: str) -> str:
-    """``CASE`` labelling ``expr`` into ``[edge_i, edge_i+1)`` ranges, labels sort as text."""
-    parts = [f"CASE WHEN {expr} IS NULL THEN '{missing}'"]
-    labels = _bucket_labels(edges, fmt)
-    for edge, label in zip(edges, labels, strict=False):
-        parts.append(f"WHEN {expr} < {_num(edge)} THEN '{label}'")
-    parts.append(f"ELSE '{labels[-1]}' END")
-    return " ".join(parts)
-
-
-def _bucket_labels(edges: Sequence[float], fmt: str) -> list[str]:
-    labels = [f"<{format(edges[0], fmt)}"]
-    labels += [
-        f"{format(lo, fmt)}-{format(hi, fmt)}" for lo, hi in zip(edges, edges[1:], strict=False)
-    ]
-    labels.append(f">={format(edges[-1], fmt)}")
-    return labels
+    return scan.ident(name)
 
 
 def bucket_order(edges: Sequence[float], fmt: str) -> list[str]:
-    """Labels of :func:`_bucket_case` in ascending order (for tables and plots)."""
-    return _bucket_labels(edges, fmt)
+    """Bucket labels of a segment in ascending order (for tables and plots)."""
+    return scan.bucket_labels(edges, fmt)
+
+
+def segment_order(buckets: Buckets) -> dict[str, list[str]]:
+    """Every segment's bucket labels in their natural order (the missing-value label last)."""
+    return {name: [*codes[1:], codes[0]] for name, codes in scan.labels(buckets).items()}
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     rows = con.execute(f"DESCRIBE {_ident(table)}").fetchall()
     return {str(r[0]).lower(): str(r[1]) for r in rows}
-
-
-def prepare(con: duckdb.DuckDBPyConnection, table: str, buckets: Buckets | None = None) -> None:
-    """Create the deduplicated, derived working table :data:`PREPARED` from ``table``.
-
-    Duplicates (same system, game, player) keep the latest ``created_at``; the sanity
-    gate reports them separately from the raw table.
-
-    Raises:
-        UsageError: ``table`` lacks a required column.
-    """
-    b = buckets or Buckets()
-    columns = table_columns(con, table)
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise UsageError(
-            f"graded predictions lack column(s) {', '.join(missing)}; required: "
-            + ", ".join(REQUIRED_COLUMNS)
-        )
-    optional = ", ".join(
-        (f"CAST({c} AS {t}) AS {c}" if c in columns else f"CAST(NULL AS {t}) AS {c}")
-        for c, t in OPTIONAL_COLUMNS.items()
-    )
-    edge = "abs(predicted_points - line_value)"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {PREPARED} AS
-        WITH src AS (
-          SELECT CAST(game_id AS VARCHAR) AS game_id, CAST(game_date AS DATE) AS game_date,
-                 CAST(player_lookup AS VARCHAR) AS player_lookup,
-                 CAST(system_id AS VARCHAR) AS system_id,
-                 CAST(predicted_points AS DOUBLE) AS predicted_points,
-                 CAST(line_value AS DOUBLE) AS line_value,
-                 upper(CAST(recommendation AS VARCHAR)) AS recommendation,
-                 CAST(actual_points AS DOUBLE) AS actual_points,
-                 {optional}
-          FROM {_ident(table)}
-          WHERE actual_points IS NOT NULL AND predicted_points IS NOT NULL
-        ),
-        dedup AS (
-          SELECT * FROM src
-          QUALIFY row_number() OVER (
-            PARTITION BY system_id, game_id, player_lookup
-            ORDER BY created_at DESC NULLS LAST, prediction_id DESC NULLS LAST) = 1
-        )
-        SELECT *,
-          recommendation IN ('OVER', 'UNDER') AND line_value IS NOT NULL AS is_bet,
-          recommendation IN ('OVER', 'UNDER') AND line_value IS NOT NULL
-            AND actual_points = line_value AS is_push,
-          (recommendation = 'OVER' AND actual_points > line_value)
-            OR (recommendation = 'UNDER' AND actual_points < line_value) AS is_hit,
-          predicted_points - actual_points AS err,
-          {_bucket_case("line_value", b.line, "g", "no line")} AS line_bucket,
-          CASE WHEN is_home IS NULL THEN 'unknown' WHEN is_home THEN 'home' ELSE 'away' END
-            AS venue,
-          {_bucket_case("minutes", b.minutes, "g", "unknown")} AS minutes_bucket,
-          recommendation AS side,
-          strftime(date_trunc('week', game_date), '%Y-%m-%d') AS week,
-          {_bucket_case("confidence", b.confidence, ".2f", "none")} AS confidence_bucket,
-          {_bucket_case(edge, b.edge, "g", "no line")} AS edge_bucket
-        FROM dedup
-        """  # noqa: S608
-    )
-
-
-_SEGMENT_COLUMNS = {
-    "line": "line_bucket",
-    "venue": "venue",
-    "minutes": "minutes_bucket",
-    "side": "side",
-    "week": "week",
-    "confidence": "confidence_bucket",
-    "edge": "edge_bucket",
-}
-
-
-def _group_sql() -> str:
-    sets = ["(system_id)"] + [f"(system_id, {c})" for c in _SEGMENT_COLUMNS.values()]
-    segment = (
-        "CASE "
-        + " ".join(f"WHEN GROUPING({c}) = 0 THEN '{name}'" for name, c in _SEGMENT_COLUMNS.items())
-        + " ELSE 'all' END"
-    )
-    bucket = (
-        "COALESCE("
-        + ", ".join(f"CASE WHEN GROUPING({c}) = 0 THEN {c} END" for c in _SEGMENT_COLUMNS.values())
-        + ", 'all')"
-    )
-    return f"""
-        SELECT system_id, {segment} AS segment, {bucket} AS bucket,
-          count(*) AS predictions,
-          count(*) FILTER (WHERE is_bet) AS bets,
-          count(*) FILTER (WHERE is_push) AS pushes,
-          count(*) FILTER (WHERE is_bet AND NOT is_push AND is_hit) AS hits,
-          count(*) FILTER (WHERE recommendation = 'PASS') AS passes,
-          avg(abs(err)) AS mae,
-          avg(err) AS bias,
-          avg(confidence) FILTER (WHERE is_bet AND NOT is_push) AS mean_confidence,
-          avg(abs(predicted_points - line_value)) FILTER (WHERE is_bet) AS mean_edge
-        FROM {PREPARED}
-        GROUP BY GROUPING SETS ({", ".join(sets)})
-        ORDER BY system_id, segment, bucket
-    """  # noqa: S608
 
 
 def compute(
@@ -361,10 +239,15 @@ def compute(
     histogram_width: float = 2.0,
     histogram_clip: float = 20.0,
 ) -> Metrics:
-    """All metrics of a graded-predictions table.
+    """All metrics of a graded-predictions table, in two scans when the input is clean.
+
+    See :mod:`nbaops.regression.scan`: one ``GROUPING SETS`` pass (segments, histogram,
+    leakage, sanity), one pass over (game, player) (repeated keys, paired comparisons) and,
+    when ``prediction_id`` exists, one narrow distinct count. Keys predicted twice make it
+    deduplicate (the latest ``created_at`` wins) and rerun both passes on the result.
 
     Args:
-        con: DuckDB connection holding ``table``.
+        con: DuckDB connection holding ``table`` (a table or a view).
         table: graded predictions (see :data:`REQUIRED_COLUMNS`).
         pairs: (champion, challenger) system ids to compare on the same bets.
         buckets: segment bucket edges.
@@ -373,153 +256,176 @@ def compute(
         histogram_width, histogram_clip: signed-error histogram bins (points).
 
     Raises:
-        UsageError: missing columns.
+        UsageError: missing columns, or a recommendation other than OVER/UNDER/PASS.
     """
-    prepare(con, table, buckets)
-    groups = [_group(r, break_even, confidence_level) for r in con.execute(_group_sql()).fetchall()]
-    systems = sorted({g.system_id for g in groups})
-    rows = sum(g.predictions for g in groups if g.segment == "all")
+    b = buckets or Buckets()
+    columns = table_columns(con, table)
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise UsageError(
+            f"graded predictions lack column(s) {', '.join(missing)}; required: "
+            + ", ".join(REQUIRED_COLUMNS)
+        )
+    source = scan.source_sql(table, columns, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+    derived = scan.derived_sql(source, b, histogram_width, histogram_clip)
+    rows = con.execute(scan.groups_sql(derived)).fetchall()
+    systems = sorted({str(r[0]) for r in rows})
+    at = scan.GROUP_FIELDS.index("unknown_recommendations")
+    unknown = sum(int(r[at] or 0) for r in rows if r[1] == "all")
+    if unknown:
+        _unknown_recommendation(con, table)
+    keys = scan.run_keys(con, derived, systems, pairs)
+    dups: dict[str, tuple[int, int, int, int]] = {}
+    if keys.extra_rows:
+        dups = scan.key_duplicates(con, table, columns)
+        derived = scan.derived_sql(scan.dedup(con, source), b, histogram_width, histogram_clip)
+        rows = con.execute(scan.groups_sql(derived)).fetchall()
+        keys = scan.run_keys(con, derived, systems, pairs)
+    elif "prediction_id" in columns:
+        dups = {s: (n, 0, n, 0) for s, n in scan.duplicate_ids(con, table).items()}
+    fields = scan.GROUP_FIELDS
+    records = [_labelled(dict(zip(fields, r, strict=True)), b) for r in rows]
+    overall = {r["system_id"]: r for r in records if r["segment"] == "all"}
+    groups = [
+        _group(r, break_even, confidence_level)
+        for r in records
+        if r["segment"] == "all" or (r["segment"] != scan.HIST and int(r["predictions"] or 0))
+    ]
+    groups.sort(key=lambda g: (g.system_id, g.segment, g.bucket))
+    histogram: dict[str, list[tuple[float, int]]] = {}
+    for r in sorted(
+        (r for r in records if r["segment"] == scan.HIST and r["err_bin"] is not None),
+        key=lambda r: (r["system_id"], r["err_bin"]),
+    ):
+        histogram.setdefault(str(r["system_id"]), []).append(
+            (float(r["err_bin"]), int(r["predictions"] or 0))
+        )
     return Metrics(
-        rows=rows,
+        rows=sum(int(r["predictions"] or 0) for r in overall.values()),
         systems=systems,
         groups=groups,
-        histogram=_histogram(con, histogram_width, histogram_clip),
-        leak=_leak(con),
-        sanity=_sanity(con, table),
-        comparisons=[compare(con, champ, chall, confidence_level) for champ, chall in pairs],
+        histogram=histogram,
+        leak={s: _leak(r) for s, r in sorted(overall.items())},
+        sanity={s: _sanity(r, dups.get(s)) for s, r in sorted(overall.items())},
+        comparisons=[
+            _comparison(champ, chall, keys.pairs[(champ, chall)], confidence_level)
+            for champ, chall in pairs
+        ],
         break_even=break_even,
         confidence_level=confidence_level,
     )
 
 
-def _group(row: tuple[Any, ...], break_even: float, level: float) -> GroupMetrics:
-    (system, segment, bucket, predictions, bets, pushes, hits, passes, mae, bias, conf, edge) = row
-    decided = int(bets) - int(pushes)
-    low, high = stats.wilson_interval(int(hits), decided, level)
-    return GroupMetrics(
-        system_id=str(system),
-        segment=str(segment),
-        bucket=str(bucket),
-        predictions=int(predictions),
-        bets=int(bets),
-        pushes=int(pushes),
-        decided=decided,
-        hits=int(hits),
-        passes=int(passes),
-        hit_rate=hits / decided if decided else None,
-        hit_low=low,
-        hit_high=high,
-        p_vs_break_even=stats.binom_test_greater(int(hits), decided, break_even),
-        mae=_opt(mae),
-        bias=_opt(bias),
-        pass_share=passes / predictions if predictions else None,
-        mean_confidence=_opt(conf),
-        mean_edge=_opt(edge),
+def _labelled(r: dict[str, Any], buckets: Buckets) -> dict[str, Any]:
+    """Turn a segment's bucket code (or week start) back into its label."""
+    segment = r["segment"]
+    if segment in ("all", scan.HIST):
+        r["bucket"] = "all"
+    elif segment == "week":
+        r["bucket"] = str(r["bucket"])[:10]
+    else:
+        r["bucket"] = scan.labels(buckets)[segment][int(r["bucket"])]
+    return r
+
+
+def _unknown_recommendation(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Error path: name the first row whose recommendation is not OVER/UNDER/PASS."""
+    row = con.execute(
+        f"""SELECT n, rec FROM (
+          SELECT row_number() OVER () AS n, CAST(recommendation AS VARCHAR) AS rec
+          FROM {_ident(table)})
+        WHERE rec IS NULL OR upper(trim(rec)) NOT IN ('OVER', 'UNDER', 'PASS')
+        ORDER BY n LIMIT 1"""  # noqa: S608
+    ).fetchone()
+    assert row is not None
+    raise UsageError(
+        f"column recommendation: value {row[1]!r} in row {row[0]} is not OVER, UNDER or PASS"
     )
 
 
-def _histogram(
-    con: duckdb.DuckDBPyConnection, width: float, clip: float
-) -> dict[str, list[tuple[float, int]]]:
-    rows = con.execute(
-        f"""
-        SELECT system_id, greatest(-$clip, least($clip - $width, floor(err / $width) * $width))
-                 AS bin, count(*)
-        FROM {PREPARED} GROUP BY ALL ORDER BY system_id, bin
-        """,  # noqa: S608
-        {"clip": clip, "width": width},
-    ).fetchall()
-    out: dict[str, list[tuple[float, int]]] = {}
-    for system, lower, n in rows:
-        out.setdefault(str(system), []).append((float(lower), int(n)))
-    return out
+def _ratio(total: Any, n: Any) -> float | None:
+    return _opt(float(total) / int(n)) if total is not None and n else None
 
 
-def _leak(con: duckdb.DuckDBPyConnection) -> dict[str, LeakStats]:
-    rows = con.execute(
-        f"""
-        SELECT system_id, count(*),
-          count(*) FILTER (WHERE created_at >= game_start),
-          count(*) FILTER (WHERE created_at IS NOT NULL AND game_start IS NOT NULL),
-          avg(CASE WHEN abs(err) < 0.5 THEN 1.0 ELSE 0.0 END),
-          corr(predicted_points, actual_points),
-          corr(line_value, actual_points)
-        FROM {PREPARED} GROUP BY system_id ORDER BY system_id
-        """  # noqa: S608
-    ).fetchall()
-    return {
-        str(r[0]): LeakStats(
-            system_id=str(r[0]),
-            rows=int(r[1]),
-            created_after_start=int(r[2]),
-            with_timestamps=int(r[3]),
-            exact_share=_opt(r[4]),
-            corr_prediction=_opt(r[5]),
-            corr_line=_opt(r[6]),
-        )
-        for r in rows
-    }
+def _corr(r: dict[str, Any], p: str) -> float | None:
+    """Pearson correlation from the additive sums of pass 1 (None without variance)."""
+    n = int(r["predictions"] if p == "pa" else r["la_n"] or 0)
+    if n < 2:
+        return None
+    sx, sy = float(r[f"{p}_x"] or 0), float(r[f"{p}_y"] or 0)
+    cov = float(r[f"{p}_xy"] or 0) - sx * sy / n
+    vx = float(r[f"{p}_xx"] or 0) - sx * sx / n
+    vy = float(r[f"{p}_yy"] or 0) - sy * sy / n
+    if vx <= 1e-12 * max(1.0, abs(float(r[f"{p}_xx"] or 0))) or vy <= 0:
+        return None
+    return _opt(max(-1.0, min(1.0, cov / math.sqrt(vx * vy))))
 
 
-def _sanity(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, SanityStats]:
-    columns = table_columns(con, table)
-    pid = "prediction_id" if "prediction_id" in columns else "NULL"
-    # A coordinator batch may re-predict a player (lines move): one row per batch is not a
-    # duplicate; the metrics grade the latest prediction before tip-off.
-    batch = "coalesce(CAST(batch_id AS VARCHAR), '')" if "batch_id" in columns else "''"
-    source = "upper(CAST(line_source AS VARCHAR))" if "line_source" in columns else "NULL"
-    rows = con.execute(
-        f"""
-        SELECT CAST(system_id AS VARCHAR) AS system_id, count(*),
-          count(*) - count(DISTINCT (game_id, player_lookup, {batch})),
-          count({pid}) - count(DISTINCT {pid}),
-          count(*) - count(DISTINCT (game_id, player_lookup)),
-          count(*) FILTER (WHERE line_value IS NULL OR coalesce({source}, '') <> 'REAL'),
-          count(*) FILTER (WHERE upper(CAST(recommendation AS VARCHAR)) IN ('OVER', 'UNDER')
-                                 AND line_value IS NULL)
-        FROM {_ident(table)} GROUP BY 1 ORDER BY 1
-        """  # noqa: S608
-    ).fetchall()
-    return {
-        str(r[0]): SanityStats(
-            system_id=str(r[0]),
-            rows=int(r[1]),
-            duplicate_rows=int(r[2]),
-            duplicate_ids=int(r[3]),
-            repredictions=int(r[4]),
-            missing_real_line=int(r[5]),
-            ungraded_bets=int(r[6]),
-        )
-        for r in rows
-    }
+def _group(r: dict[str, Any], break_even: float, level: float) -> GroupMetrics:
+    predictions, bets, pushes, hits = (
+        int(r["predictions"] or 0),
+        int(r["bets"] or 0),
+        int(r["pushes"] or 0),
+        int(r["hits"] or 0),
+    )
+    passes = int(r["passes"] or 0)
+    decided = bets - pushes
+    low, high = stats.wilson_interval(hits, decided, level)
+    return GroupMetrics(
+        system_id=str(r["system_id"]),
+        segment=str(r["segment"]),
+        bucket=str(r["bucket"]),
+        predictions=predictions,
+        bets=bets,
+        pushes=pushes,
+        decided=decided,
+        hits=hits,
+        passes=passes,
+        hit_rate=hits / decided if decided else None,
+        hit_low=low,
+        hit_high=high,
+        p_vs_break_even=stats.binom_test_greater(hits, decided, break_even),
+        mae=_ratio(r["sum_abs_err"], predictions),
+        bias=_ratio(r["sum_err"], predictions),
+        pass_share=passes / predictions if predictions else None,
+        mean_confidence=_ratio(r["sum_confidence"], r["n_confidence"]),
+        mean_edge=_ratio(r["sum_edge"], bets),
+    )
 
 
-def compare(
-    con: duckdb.DuckDBPyConnection, champion: str, challenger: str, confidence_level: float = 0.95
+def _leak(r: dict[str, Any]) -> LeakStats:
+    predictions = int(r["predictions"] or 0)
+    return LeakStats(
+        system_id=str(r["system_id"]),
+        rows=predictions,
+        created_after_start=int(r["late"] or 0),
+        with_timestamps=int(r["with_ts"] or 0),
+        exact_share=int(r["exact"] or 0) / predictions if predictions else None,
+        corr_prediction=_corr(r, "pa"),
+        corr_line=_corr(r, "la"),
+        tipoff_from_game_date=int(r["ts_fallback"] or 0),
+    )
+
+
+def _sanity(r: dict[str, Any], dups: tuple[int, int, int, int] | None) -> SanityStats:
+    duplicates, dup_rows, dup_ids, repredictions = dups or (0, 0, 0, 0)
+    return SanityStats(
+        system_id=str(r["system_id"]),
+        rows=int(r["raw_rows"] or 0),
+        duplicates=duplicates,
+        duplicate_rows=dup_rows,
+        duplicate_ids=dup_ids,
+        repredictions=repredictions,
+        missing_real_line=int(r["missing_real_line"] or 0),
+        ungraded_bets=int(r["ungraded_bets"] or 0),
+        missing_outcomes=int(r["missing_outcomes"] or 0),
+    )
+
+
+def _comparison(
+    champion: str, challenger: str, row: tuple[Any, ...], confidence_level: float
 ) -> PairedComparison:
-    """Paired comparison on the player-games both versions predicted (after :func:`prepare`)."""
-    row = con.execute(
-        f"""
-        WITH a AS (SELECT * FROM {PREPARED} WHERE system_id = $champion),
-             b AS (SELECT * FROM {PREPARED} WHERE system_id = $challenger),
-             j AS (
-               SELECT a.is_bet AND b.is_bet AND NOT a.is_push AND NOT b.is_push AS paired,
-                      a.is_hit AS a_hit, b.is_hit AS b_hit,
-                      abs(b.err) - abs(a.err) AS d, abs(a.err) AS ae, abs(b.err) AS be
-               FROM a JOIN b USING (game_id, player_lookup))
-        SELECT count(*),
-          count(*) FILTER (WHERE paired),
-          count(*) FILTER (WHERE paired AND a_hit AND b_hit),
-          count(*) FILTER (WHERE paired AND NOT a_hit AND NOT b_hit),
-          count(*) FILTER (WHERE paired AND a_hit AND NOT b_hit),
-          count(*) FILTER (WHERE paired AND NOT a_hit AND b_hit),
-          avg(ae), avg(be), sum(d), sum(d * d)
-        FROM j
-        """,  # noqa: S608
-        {"champion": champion, "challenger": challenger},
-    ).fetchone()
-    assert row is not None
-    shared, paired, both_hit, both_miss, b, c = (int(v) for v in row[:6])
+    shared, paired, both_hit, both_miss, b, c = (int(v or 0) for v in row[:6])
     d_sum = float(row[8] or 0.0)
     d_sq = float(row[9] or 0.0)
     low, high = stats.mean_ci(d_sum, d_sq, shared, confidence_level)

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbaops.regression.metrics import GroupMetrics, Metrics
+from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
+from nbaops.regression.stats import format_p
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _p(value: float) -> str:
-    return f"{value:.3g}"
+    return format_p(value)
 
 
 # --------------------------------------------------------------------------- terminal
@@ -369,6 +370,12 @@ _GROUP_HEADER = (
 )
 
 
+_MCNEMAR = {
+    "exact": "one-sided exact binomial test",
+    "midp": "one-sided mid-p test (exact p minus half the probability of the observed count)",
+}
+
+
 def render_html(report: RegressionReport) -> str:
     m = report.metrics
     s = report.settings
@@ -388,12 +395,11 @@ def render_html(report: RegressionReport) -> str:
     if report.golden is not None:
         gs = report.golden
         out.append(
-            f"<p class='muted'>Golden set: {gs.targets} player-games x {len(gs.predictors)} "
-            f"reference predictors ({html.escape(', '.join(gs.predictors))}), "
-            f"{gs.first_date} to {gs.last_date}; lines matched to game logs: "
-            f"{_pct(gs.match.match_rate)} ({gs.match.matched} of {gs.match.lines}). The "
-            "reference predictors are not the production model; this run gates the suite's "
-            "logic and relative comparisons, not production quality.</p>"
+            f"<p class='muted'>Golden set {html.escape(gs.path.name)}: {gs.rows} real "
+            f"player-games with their points lines, {gs.first_date} to {gs.last_date} "
+            f"(content sha256 {gs.content_sha256[:12]}). Stored versions "
+            f"{html.escape(', '.join(gs.versions))} are reference predictors standing in for "
+            "the serving model; a candidate is compared with them on the same bets.</p>"
         )
     out.append(
         "<h2>Gates</h2><table><tr><th>check</th><th>verdict</th><th>value</th>"
@@ -438,29 +444,37 @@ def render_html(report: RegressionReport) -> str:
         f"<figure>{weekly_plot(m, systems, s.hit_rate_floor)}"
         "<figcaption>Hit rate by week, shaded: Wilson interval.</figcaption></figure>"
     )
-    out.append(
-        f"<figure>{calibration_plot(m, systems)}"
-        "<figcaption>Calibration: points on the diagonal are honest confidence."
-        "</figcaption></figure>"
-    )
+    calibration = calibration_plot(m, systems)
+    if calibration.startswith("<svg"):
+        out.append(
+            f"<figure>{calibration}"
+            "<figcaption>Calibration: points on the diagonal are honest confidence."
+            "</figcaption></figure>"
+        )
+    else:  # not measured: the sentence says so, and no caption claims a plot
+        out.append(calibration)
     out.append(
         f"<figure>{error_plot(m, systems)}"
         "<figcaption>Signed error (predicted - actual), clipped at the ends."
         "</figcaption></figure>"
     )
     out.append("</div><h2>Segments</h2>")
+    order = segment_order(s.buckets)
     for segment, title in SEGMENT_TITLES.items():
         rows = [g for g in m.segment(segment) if g.system_id in systems]
         if not rows:
             continue
+        rank = {label: i for i, label in enumerate(order.get(segment, []))}
         out.append(f"<h3>{html.escape(title)}</h3><table>" + _GROUP_HEADER.format(first="bucket"))
-        for g in sorted(rows, key=lambda g: (g.system_id, g.bucket)):
+        # Buckets in their natural order (<10, 10-15, ..., >=25), not as sorted text.
+        for g in sorted(rows, key=lambda g: (g.system_id, rank.get(g.bucket, len(rank)), g.bucket)):
             out.append(_group_row(g, f"{g.system_id} {g.bucket}"))
         out.append("</table>")
     out.append(
         "<p class='muted'>Pushes (actual = line) are counted and excluded from the hit rate. "
         "p vs break-even: one-sided exact binomial test of hit rate > break-even. "
-        "McNemar: one-sided exact test on the discordant pairs of the same bets.</p>"
+        f"McNemar: {_MCNEMAR[s.mcnemar]} on the discordant pairs of the same bets (the "
+        f"gate uses this variant: <code>regression.mcnemar: {html.escape(s.mcnemar)}</code>).</p>"
         "</body></html>"
     )
     return "\n".join(out)

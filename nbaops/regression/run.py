@@ -28,7 +28,9 @@ class RegressionRequest:
     since: dt.date | None = None
     until: dt.date | None = None
     source: Path | None = None  # --from
-    golden: bool = False  # build the golden set from ../shared/data/nba
+    golden: bool = False  # the committed golden set (golden/*.parquet)
+    model: str | None = None  # --model MODULE:FUNCTION (implies the golden set)
+    predictions: Path | None = None  # --predictions PATH (implies the golden set)
     champion: str | None = None
     challenger: str | None = None
     html: Path | None = None
@@ -74,14 +76,7 @@ class RegressionReport:
             "junit": str(self.junit_path) if self.junit_path else None,
         }
         if self.golden is not None:
-            data["golden"] = {
-                "targets": self.golden.targets,
-                "rows": self.golden.rows,
-                "predictors": list(self.golden.predictors),
-                "match_rate": round(self.golden.match.match_rate, 4),
-                "first_date": self.golden.first_date,
-                "last_date": self.golden.last_date,
-            }
+            data["golden"] = self.golden.to_json()
         return data
 
     def render(self, console: Console) -> None:
@@ -126,14 +121,15 @@ def _window(request: RegressionRequest, settings: RegressionSettings) -> tuple[d
 
 
 def _validate(request: RegressionRequest) -> None:
+    if request.model and request.predictions is not None:
+        raise UsageError("choose one of --model and --predictions")
+    golden = request.golden or bool(request.model) or request.predictions is not None
     if request.source is not None and (request.since or request.until):
         raise UsageError("--from reads a file: it cannot be combined with --since/--until")
-    if request.golden and request.source is not None:
-        raise UsageError("choose one of --golden and --from")
-    if request.golden and (request.since or request.until):
-        raise UsageError(
-            "--golden builds its own window: it cannot be combined with --since/--until"
-        )
+    if golden and request.source is not None:
+        raise UsageError("choose one of --golden (--model, --predictions) and --from")
+    if golden and (request.since or request.until):
+        raise UsageError("--golden has its own window: it cannot be combined with --since/--until")
     if request.champion and request.challenger and request.champion == request.challenger:
         raise UsageError("--champion and --challenger must be different model versions")
 
@@ -150,7 +146,8 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
     """Load graded predictions (warehouse window, file or golden set), gate, write reports.
 
     Raises:
-        UsageError: bad flags, unreadable file, missing data folder for ``--golden``.
+        UsageError: bad flags, unreadable file, golden set missing or modified, a
+            candidate that fails (exception, wrong length, NaN).
         WarehouseError: the warehouse query failed.
     """
     from nbaops import nba_data
@@ -160,28 +157,9 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
     con = nba_data.connect()
     golden_summary = None
     try:
-        if request.golden:
-            from nbaops.regression import golden
-
-            gs = base.golden
-            settings = base.with_versions(
-                request.champion or gs.champion, request.challenger or gs.challenger
-            )
-            golden_summary = golden.build_golden(
-                con,
-                root=ctx.root,
-                predictors=gs.predictors,
-                pass_band=gs.pass_band,
-                ewma_halflife=gs.ewma_halflife,
-                table=sources.TABLE,
-            )
-            loaded = sources.Loaded(
-                label=f"golden set from {nba_data.data_dir(ctx.root)} "
-                f"({golden_summary.first_date}..{golden_summary.last_date})",
-                query="nbaops.regression.golden.build_golden (real game logs + points lines)",
-                rows=golden_summary.rows,
-            )
-            title = "Prediction-quality regression (golden set, reference predictors)"
+        if request.golden or request.model or request.predictions is not None:
+            golden_summary, settings, loaded = _load_golden(con, ctx.root, request, base)
+            title = "Prediction-quality regression (golden set)"
         else:
             settings = base.with_versions(request.champion, request.challenger)
             if request.source is not None:
@@ -199,6 +177,47 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
         report, html=request.html or default_html_path(ctx.home, settings), junit=request.junit
     )
     return report
+
+
+def _load_golden(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    request: RegressionRequest,
+    base: RegressionSettings,
+) -> tuple[GoldenSummary, RegressionSettings, sources.Loaded]:
+    """The committed golden set as graded predictions: stored versions (+ the candidate)."""
+    from nbaops.regression import candidate, golden
+
+    gs = base.golden
+    summary = golden.load_golden(con, root)
+    systems = {v: f"{v}_points" for v in golden.STORED_VERSIONS}
+    table = golden.GAMES_TABLE
+    what = ""
+    if request.model:
+        count = candidate.run_model(con, candidate.load_model(request.model), request.model)
+        what = f"--model {request.model} ({count} predictions)"
+    elif request.predictions is not None:
+        count = candidate.load_predictions(con, request.predictions)
+        what = f"--predictions {request.predictions} ({count} predictions)"
+    if what:
+        table = "golden_with_candidate"
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table} AS SELECT g.*, c.predicted_points AS
+            candidate_points FROM {golden.GAMES_TABLE} g JOIN {candidate.CANDIDATE_TABLE} c
+            USING (game_id, player_lookup)"""  # noqa: S608
+        )
+        systems[candidate.CANDIDATE] = "candidate_points"
+    sql, _ = golden.graded_sql(table, systems=systems, pass_band=gs.pass_band)
+    con.execute(f"CREATE OR REPLACE TABLE {sources.TABLE} AS {sql}")
+    challenger = candidate.CANDIDATE if what else gs.challenger
+    settings = base.with_versions(request.champion or gs.champion, request.challenger or challenger)
+    loaded = sources.Loaded(
+        label=f"golden set {summary.path.name} ({summary.rows} player-games, "
+        f"{summary.first_date}..{summary.last_date})" + (f"; candidate: {what}" if what else ""),
+        query=f"nbaops.regression.golden.load_golden({summary.path.name}) + graded_sql",
+        rows=summary.rows * len(systems),
+    )
+    return summary, settings, loaded
 
 
 def write_outputs(report: RegressionReport, *, html: Path | None, junit: Path | None) -> None:

@@ -25,10 +25,9 @@ class LeakageSettings:
 
 @dataclass(frozen=True)
 class GoldenSettings:
-    predictors: tuple[str, ...] = ("season_avg", "last10_avg", "ewma")
-    champion: str = "season_avg"
-    challenger: str = "ewma"
-    pass_band: float = 1.0
+    champion: str = "v8"  # stored versions of the golden set (golden/manifest.json)
+    challenger: str = "v9"  # replaced by ``candidate`` with --model/--predictions
+    pass_band: float = 1.0  # the worker's rule: |predicted - line| < band -> PASS
     ewma_halflife: float = 5.0
 
 
@@ -47,6 +46,7 @@ class RegressionSettings:
     mcnemar: str = "exact"  # or "midp"
     mae_margin: float = 0.25
     real_lines_only: bool = True
+    max_missing_outcomes: float = 0.01  # share of rows without actual_points: above → FAIL
     leakage: LeakageSettings = field(default_factory=LeakageSettings)
     buckets: Buckets = field(default_factory=Buckets)
     golden: GoldenSettings = field(default_factory=GoldenSettings)
@@ -62,7 +62,6 @@ class RegressionSettings:
 
 def _golden(base: GoldenSettings, raw: dict[str, Any]) -> GoldenSettings:
     return GoldenSettings(
-        predictors=tuple(raw.get("predictors", base.predictors)),
         champion=str(raw.get("champion", base.champion)),
         challenger=str(raw.get("challenger", base.challenger)),
         pass_band=float(raw.get("pass_band", base.pass_band)),
@@ -70,7 +69,13 @@ def _golden(base: GoldenSettings, raw: dict[str, Any]) -> GoldenSettings:
     )
 
 
-_PROBABILITY_KEYS = ("break_even", "hit_rate_floor", "hit_rate_ceiling", "alpha")
+_PROBABILITY_KEYS = (
+    "break_even",
+    "hit_rate_floor",
+    "hit_rate_ceiling",
+    "alpha",
+    "max_missing_outcomes",
+)
 
 
 def settings_from_section(
@@ -97,6 +102,7 @@ def settings_from_section(
         "mcnemar",
         "mae_margin",
         "real_lines_only",
+        "max_missing_outcomes",
         "report_dir",
     ):
         if key in section and section[key] is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 # Hence the "noqa: S608" markers.
 import csv
 import datetime as dt
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +83,13 @@ class Loaded:
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) -> Loaded:
     """Load graded predictions from a CSV or Parquet file.
 
+    A Parquet file becomes a view (the metrics scan it directly: no copy); a CSV file is
+    parsed once into a table. Every value of a typed column must parse as its type.
+
     Raises:
-        UsageError: missing file, unknown format, unreadable or lacking required columns.
+        UsageError: missing file, unknown format, unreadable (the decoder's reason is kept),
+            lacking required columns, or a value that is not of its column's type (naming
+            column, value and row).
     """
     import duckdb
 
@@ -91,21 +97,89 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
         raise UsageError(f"--from: file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        reader = "read_parquet($path)"
+        # A view cannot hold a prepared parameter: the path is a quoted literal.
+        literal = "'" + str(path).replace("'", "''") + "'"
+        statement = f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({literal})"  # noqa: S608
     elif suffix in (".csv", ".gz", ".tsv"):
-        reader = "read_csv($path, header = true)"
+        statement = (
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv($path, header = true)"  # noqa: S608
+        )
     else:
         raise UsageError(f"--from: {path.name}: expected a .csv or .parquet file")
     try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {reader}",  # noqa: S608
-            {"path": str(path)},
-        )
+        existing = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = $t",
+            {"t": table},
+        ).fetchone()
+        if existing is not None:
+            kind = "VIEW" if existing[0] == "VIEW" else "TABLE"
+            con.execute(f"DROP {kind} {table}")
+        con.execute(statement, {"path": str(path)} if "$path" in statement else None)
+        _require_columns(con, table, f"--from {path.name}")
+        check_types(con, table, f"--from {path.name}")
+        rows = _count(con, table)
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"--from: cannot read {path}: {first}") from None
-    _require_columns(con, table, f"--from {path.name}")
-    return Loaded(label=f"file {path}", query=f"read {path}", rows=_count(con, table))
+        raise UsageError(f"--from: cannot read {path}: {duckdb_reason(exc)}") from None
+    return Loaded(label=f"file {path}", query=f"read {path}", rows=rows)
+
+
+def duckdb_reason(exc: BaseException) -> str:
+    """The first line of a DuckDB error plus its reason line (e.g. 'not utf-8 encoded'),
+    without the echoed input line, the suggestions and the reader options."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    skip = ("Original Line", "Possible Solution", "LINE ", "^")
+    reason = next(
+        (
+            line
+            for line in lines[1:]
+            if not line.startswith(skip) and not re.match(r"^[\w ]+ = ", line)
+        ),
+        None,
+    )
+    return f"{lines[0]}: {reason}" if reason else lines[0]
+
+
+# The SQL type every known column must parse as (numbers, dates, times, booleans).
+_TYPED: dict[str, str] = {
+    "game_date": "DATE",
+    "predicted_points": "DOUBLE",
+    "line_value": "DOUBLE",
+    "actual_points": "DOUBLE",
+    "confidence": "DOUBLE",
+    "created_at": "TIMESTAMPTZ",
+    "game_start": "TIMESTAMPTZ",
+    "is_home": "BOOLEAN",
+    "minutes": "DOUBLE",
+}
+
+
+def check_types(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
+    """Every value of a typed column parses as its type (only text columns are scanned).
+
+    Raises:
+        UsageError: naming the column, the first bad value and its row (1 = first data row).
+    """
+    rows = con.execute(f"DESCRIBE {table}").fetchall()
+    described = {str(r[0]).lower(): str(r[1]).upper() for r in rows}
+    for column, sql_type in _TYPED.items():
+        have = described.get(column)
+        if have is None or not have.startswith(("VARCHAR", "BLOB")):
+            continue  # already typed by the reader: nothing can be malformed
+        row = con.execute(
+            f"""SELECT n, v FROM (
+              SELECT row_number() OVER () AS n, CAST({column} AS VARCHAR) AS v FROM {table})
+            WHERE v IS NOT NULL AND trim(v) <> '' AND TRY_CAST(v AS {sql_type}) IS NULL
+            ORDER BY n LIMIT 1"""  # noqa: S608
+        ).fetchone()
+        if row is not None:
+            kind = {"DOUBLE": "a number", "DATE": "a date", "BOOLEAN": "true/false"}.get(
+                sql_type, "a timestamp"
+            )
+            raise UsageError(
+                f"{what}: column {column}: value {row[1]!r} in row {row[0]} is not {kind}"
+            )
 
 
 def load_warehouse(

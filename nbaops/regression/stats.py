@@ -175,3 +175,18 @@ def mean_ci(total: float, total_sq: float, n: int, confidence: float = 0.95) -> 
 def _check_counts(k: int, n: int) -> None:
     if n < 0 or k < 0 or k > n:
         raise ValueError(f"invalid counts: {k} of {n}")
+
+
+def format_p(value: float) -> str:
+    """A p-value for people: 3 significant digits, but never rounded up to 1.
+
+    ``0.99951`` would print as ``1`` with ``.3g``; a p-value of 1 claims certainty the test
+    never gives, so values just below 1 keep the digits that show it (``> 0.9999`` at most).
+    """
+    if value >= 1.0:
+        return "1"
+    if value > 0.9999:
+        return "> 0.9999"
+    if value >= 0.995:
+        return f"{value:.4f}"
+    return f"{value:.3g}"

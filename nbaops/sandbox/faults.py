@@ -11,6 +11,8 @@ Data faults (the warehouse and the log store change at once):
   errors, and it wrote predictions without a real line (a REAL_LINES_ONLY violation).
 - ``error-logs`` (default prediction-worker; any service): a burst of 25 ERROR entries
   in the 5 minutes before the injection, on the serving revision.
+- ``hit-rate-drop`` (prediction-worker): over the last 30 days, half of every model's
+  winning graded picks turned into losses (the side flipped): the model_hit_rate check FAILs.
 - ``next-revision-degraded`` (default prediction-worker; any service): armed until the
   stand-in creates the next revision of that service; then :func:`on_new_revision`
   degrades that service's data (phase3: stale heartbeat, phase4: lines coverage drop,
@@ -18,7 +20,16 @@ Data faults (the warehouse and the log store change at once):
   grading: grading stall), writes ERROR entries tagged with the new revision and
   answers True, so the stand-in marks that revision's health endpoint unhealthy.
 
-API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``,
+Canary faults (default prediction-worker; any service) change the stand-in's simulated
+request metrics (:mod:`nbaops.local.monitoring_api`) of revisions created at or after
+the injection only, so a canary is worse than its baseline:
+
+- ``canary-5xx``: ~4% of the new revision's requests answer 5xx (baseline ~0.4%).
+- ``canary-latency``: the new revision's latencies are 1.6× slower.
+- ``canary-low-traffic``: the new revision receives 1% of its traffic share (too little
+  to judge: the analysis is INCONCLUSIVE).
+
+API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``, ``slow-lro``,
 ``health-5xx``, ``health-timeout``, ``logging-error``) are passed to
 :mod:`nbaops.local.api_faults`.
 
@@ -78,6 +89,14 @@ DATA_FAULTS: dict[str, FaultSpec] = {
     "error-logs": FaultSpec(
         "prediction-worker", False, "burst of ERROR log entries in the last 5 minutes"
     ),
+    "hit-rate-drop": FaultSpec(
+        "prediction-worker", True, "half the winning graded picks of the last 30 days lost"
+    ),
+}
+CANARY_FAULTS: dict[str, str] = {
+    "canary-5xx": "new revisions answer ~10x more 5xx than the baseline",
+    "canary-latency": "new revisions answer 1.6x slower than the baseline",
+    "canary-low-traffic": "new revisions receive 1% of their traffic share",
 }
 # What a degraded new revision of each service does to the data.
 DEGRADES = {
@@ -92,7 +111,7 @@ DEGRADES = {
 def known_faults() -> list[str]:
     from nbaops.local.api_faults import API_FAULT_KINDS
 
-    return [*DATA_FAULTS, ARMED, *API_FAULT_KINDS]
+    return [*DATA_FAULTS, ARMED, *API_FAULT_KINDS, *CANARY_FAULTS]
 
 
 # --------------------------------------------------------------------------- records
@@ -141,7 +160,7 @@ def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
         ctx.config.service(service)  # UnknownServiceError listing the known ones
     if name in API_FAULT_KINDS:
         return service
-    if name == ARMED:
+    if name == ARMED or name in CANARY_FAULTS:
         return service or "prediction-worker"
     spec = DATA_FAULTS[name]
     if spec.fixed and service is not None and service != spec.default_service:
@@ -176,7 +195,7 @@ def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
         if name == ARMED:
             record["armed"] = True
         write_records(settings.home, [*read_records(settings.home), record])
-        if name != ARMED:
+        if name != ARMED and name not in CANARY_FAULTS:  # canary faults touch no data
             lifecycle.refresh(settings)
     return FaultReport("injected", [record], active(settings.home))
 
@@ -234,6 +253,19 @@ def on_new_revision(home: Path, service: str, revision: str) -> bool:
         if settings is not None:
             lifecycle.refresh(settings)
     return True
+
+
+def canary_effects(home: Path, service: str, created: str) -> set[str]:
+    """The canary faults that apply to a revision of ``service`` created at ``created``
+    (RFC 3339): those injected for the service at or before that moment."""
+    when = _time(created, dt.datetime.min.replace(tzinfo=dt.UTC))
+    out: set[str] = set()
+    for rec in read_records(home):
+        name = str(rec.get("name"))
+        injected = _time(rec.get("injected_at"), dt.datetime.max.replace(tzinfo=dt.UTC))
+        if name in CANARY_FAULTS and rec.get("service") == service and when >= injected:
+            out.add(name)
+    return out
 
 
 # --------------------------------------------------------------------------- transforms
@@ -373,6 +405,21 @@ def _no_recent_predictions(tables: Tables, now: dt.datetime) -> None:
     _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
 
 
+def _hit_rate_drop(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
+    """Flip the side of half the winning graded picks of the last 30 days (every model)."""
+    since = _today(now) - dt.timedelta(days=30)
+    flip = {"OVER": "UNDER", "UNDER": "OVER"}
+    flipped: set[str] = set()
+    for r in tables.get("nba_predictions.prediction_accuracy", []):
+        if r["game_date"] >= since and r["is_correct"] and rng.random() < 0.5:
+            r["recommendation"] = flip.get(r["recommendation"], r["recommendation"])
+            r["is_correct"] = False
+            flipped.add(r["prediction_id"])
+    for p in tables.get("nba_predictions.player_prop_predictions", []):
+        if p["prediction_id"] in flipped:
+            p["recommendation"] = flip.get(p["recommendation"], p["recommendation"])
+
+
 _ERROR_MESSAGES = (
     "prediction request failed: model endpoint returned 500",
     "Traceback (most recent call last): KeyError: 'points_avg_last_10'",
@@ -423,6 +470,8 @@ def _apply_data(
         _batch_errors(tables, now)
     elif name == WORKER_NO_PREDICTIONS:
         _no_recent_predictions(tables, now)
+    elif name == "hit-rate-drop":
+        _hit_rate_drop(tables, now, rng)
 
 
 def apply_all(

@@ -15,14 +15,18 @@ The sandbox is everything the ``local`` profile runs on, under the state folder
 :func:`ensure_sandbox` is called by every local task: when the marker is current it
 returns after reading one small JSON file and hashing the schema files (well under a
 millisecond of work). It rebuilds everything when the marker is missing, the format
-version or the schema files changed, and refreshes only the data (keeping the stand-in's
-services, deploy history and ``nba_ops`` tables) when the data was built for a clock
-more than :data:`STALE_AFTER` away from now. Builds are serialised between processes
-by the stand-in's state lock, and the warehouse is replaced in one transaction.
+version changed, migrates the warehouse when the schema files changed (additive DDL in
+place, breaking changes rebuilt into a new file swapped in atomically; the stand-in, deploy
+history and ``nba_ops`` tables kept: :mod:`nbaops.sandbox.migrate`), and refreshes only the
+data (keeping the same) when the data was built for a clock more than :data:`STALE_AFTER`
+away from now. ``sandbox.status`` counts rows in the warehouse itself. Builds are
+serialised between processes by the stand-in's state lock, and the warehouse contents are
+replaced in one transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -41,7 +45,9 @@ if TYPE_CHECKING:
 
     from nbaops.context import Context
 
-FORMAT_VERSION = 2  # 2: model skill recalibrated into the 55-58% hit-rate band
+# 2: model skill recalibrated into the 55-58% hit-rate band;
+# 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
+FORMAT_VERSION = 3
 MARKER_NAME = "sandbox.json"
 DEFAULT_SEED = 7
 STALE_AFTER = dt.timedelta(hours=3)
@@ -134,14 +140,15 @@ def schema_fingerprint(root: Path) -> str:
 
 
 def _needs(settings: Settings, marker: dict[str, Any] | None, now: dt.datetime) -> str | None:
-    """None when current; ``"build"`` (everything) or ``"refresh"`` (data only)."""
+    """None when current; ``"build"`` (everything), ``"migrate"`` (schema files changed:
+    migrate the warehouse, keep the stand-in) or ``"refresh"`` (data only)."""
     if marker is None or marker.get("format") != FORMAT_VERSION:
-        return "build"
-    if marker.get("schema_fingerprint") != schema_fingerprint(settings.root):
         return "build"
     home = settings.home
     if not (home / "warehouse.duckdb").is_file() or not (home / "cloudrun.json").is_file():
         return "build"
+    if marker.get("schema_fingerprint") != schema_fingerprint(settings.root):
+        return "migrate"
     try:
         built_for = dt.datetime.fromisoformat(marker["now"])
     except (KeyError, TypeError, ValueError):
@@ -174,7 +181,7 @@ def ensure_sandbox(ctx: Context) -> None:
             return
         seed = int(marker.get("seed", DEFAULT_SEED)) if marker else DEFAULT_SEED
         from_logs = marker.get("from_logs") if marker else None
-        _build(settings, seed, from_logs, full=need == "build")
+        _build(settings, seed, from_logs, full=need == "build", migrate=need == "migrate")
 
 
 def reset(
@@ -224,13 +231,9 @@ def refresh(settings: Settings) -> dict[str, Any]:
 
     with locked(settings.home):
         marker = read_marker(settings.home) or {}
-        if _needs(settings, marker or None, clock.now()) == "build":
-            return _build(
-                settings, int(marker.get("seed", DEFAULT_SEED)), marker.get("from_logs"), full=True
-            )
-        return _build(
-            settings, int(marker.get("seed", DEFAULT_SEED)), marker.get("from_logs"), full=False
-        )
+        need = _needs(settings, marker or None, clock.now())
+        seed, source = int(marker.get("seed", DEFAULT_SEED)), marker.get("from_logs")
+        return _build(settings, seed, source, full=need == "build", migrate=need == "migrate")
 
 
 def settings_from_marker(home: Path) -> Settings | None:
@@ -253,10 +256,23 @@ def _league(
     return generate.synthetic_league(seed, now)
 
 
-def _build(settings: Settings, seed: int, from_logs: str | None, *, full: bool) -> dict[str, Any]:
-    """Generate and write everything. Call under the stand-in lock."""
+def _build(
+    settings: Settings, seed: int, from_logs: str | None, *, full: bool, migrate: bool = False
+) -> dict[str, Any]:
+    """Generate and write everything. Call under the stand-in lock.
+
+    ``full`` recreates every table and reseeds the stand-in; ``migrate`` (schema files
+    changed) migrates the warehouse (:mod:`nbaops.sandbox.migrate`) and keeps the
+    stand-in and the ``nba_ops`` rows; otherwise only the generated data is replaced.
+    """
     from nbaops.adapters.warehouse import WAREHOUSE_FILE, DuckDBWarehouse
     from nbaops.sandbox import faults
+    from nbaops.sandbox.migrate import (
+        apply_in_place,
+        fit_rows,
+        plan_migration,
+        rebuild_atomically,
+    )
     from nbaops.table_catalog import load_catalog
 
     now = clock.now()
@@ -274,17 +290,40 @@ def _build(settings: Settings, seed: int, from_logs: str | None, *, full: bool) 
     generate.recount_batches(data.tables)
 
     catalog = load_catalog(settings.root)
-    warehouse = DuckDBWarehouse(
-        settings.home / WAREHOUSE_FILE, datasets=settings.datasets, root=settings.root
-    )
-    with warehouse.session():
-        warehouse.create_tables(catalog, replace=full)
-        contents = {
+    contents = fit_rows(
+        catalog,
+        {
             spec.ref: data.tables.get(spec.ref, [])
             for spec in catalog
             if spec.dataset != OPS_DATASET
-        }
-        warehouse.replace_contents(contents)
+        },
+    )
+
+    def open_warehouse(path: Path) -> DuckDBWarehouse:
+        return DuckDBWarehouse(path, datasets=settings.datasets, root=settings.root)
+
+    path = settings.home / WAREHOUSE_FILE
+    warehouse = open_warehouse(path)
+    migration: dict[str, Any] | None = None
+    if migrate:
+        with warehouse.session():
+            plan = plan_migration(warehouse, catalog)
+        migration = {"rebuilt": plan.rebuild, "ddl": plan.ddl, "breaking": plan.breaking}
+        if plan.rebuild:
+            rebuild_atomically(
+                path,
+                catalog,
+                make_warehouse=open_warehouse,
+                keep_datasets=(OPS_DATASET,),
+                fill=lambda new: new.replace_contents(contents),
+            )
+        else:
+            with warehouse.session():
+                apply_in_place(warehouse, catalog, plan)
+    if migration is None or not migration["rebuilt"]:
+        with warehouse.session():
+            warehouse.create_tables(catalog, replace=full)
+            warehouse.replace_contents(contents)
     write_logs(settings.home, data.logs)
 
     previous = read_marker(settings.home) or {}
@@ -303,6 +342,8 @@ def _build(settings: Settings, seed: int, from_logs: str | None, *, full: bool) 
         "summary": data.summary,
         "settings": settings.to_json(),
     }
+    if migration is not None:
+        marker["last_migration"] = migration
     _write_marker(settings.home, marker)
     return marker
 
@@ -358,6 +399,34 @@ def repo_commits(root: Path, limit: int = 30) -> tuple[list[CommitInfo], str]:
 _SERVING_COMMIT = (0, 0, 1, 2, 1)
 
 
+def _realistic_template(settings: Settings, service: str) -> dict[str, Any]:
+    """What a production template carries besides image, labels and literal env.
+
+    A secret-backed variable (``valueSource.secretKeyRef``: a deploy must keep it),
+    a runtime service account, CPU/memory limits, a port, and scaling bounds. Scaling is
+    the v2 ``template.scaling`` field: the v1 ``autoscaling.knative.dev/*`` annotations
+    are rejected by the v2 API (reserved prefixes, see ``cloudrun_state``).
+    """
+    return {
+        "secret_env": {"DATA_API_KEY": ("nbaops-data-api-key", "latest")},
+        "template_extra": {
+            "serviceAccount": f"{service}@{settings.project}.iam.gserviceaccount.com",
+            "scaling": {"minInstanceCount": 0, "maxInstanceCount": 10},
+            "maxInstanceRequestConcurrency": 80,
+            "timeout": "300s",
+            "executionEnvironment": 2,  # EXECUTION_ENVIRONMENT_GEN2
+        },
+        "container_extra": {
+            "ports": [{"name": "http1", "containerPort": 8080}],
+            "resources": {
+                "limits": {"cpu": "1", "memory": "512Mi"},
+                "cpuIdle": True,
+                "startupCpuBoost": True,
+            },
+        },
+    }
+
+
 def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
     """Seed the stand-in with every configured service and its revisions; returns the
     commit source (``"git"`` or ``"placeholder: ..."``)."""
@@ -398,6 +467,7 @@ def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
                     env=env,
                     create_time=created,
                     name=generate_revision_name(service, index, f"{commit.sha}:{index}"),
+                    **_realistic_template(settings, service),
                 )
             )
         seeds.append(SeedService(name=service, revisions=revisions))
@@ -487,6 +557,7 @@ def status(ctx: Context) -> StatusReport:
     settings = settings_for(ctx)
     marker = read_marker(settings.home) or {}
     info = {"home": str(settings.home), "format": marker.get("format"), **describe(marker)}
+    info["counts"] = warehouse_counts(ctx)  # what the warehouse holds now, never the marker
     state = cloudrun_state.load_state(settings.home)
     services = []
     for service in settings.services:
@@ -511,6 +582,24 @@ def status(ctx: Context) -> StatusReport:
     info["services"] = services
     info["faults"] = faults.active(settings.home)
     return StatusReport(info)
+
+
+def warehouse_counts(ctx: Context) -> dict[str, int | str]:
+    """Rows per catalog table, counted in the warehouse now (a missing table says so)."""
+    from nbaops.errors import WarehouseError
+    from nbaops.table_catalog import load_catalog
+
+    counts: dict[str, int | str] = {}
+    warehouse = ctx.warehouse
+    session = getattr(warehouse, "session", None)
+    with session() if session is not None else contextlib.nullcontext():
+        for spec in load_catalog(ctx.root):
+            try:
+                sql = f"SELECT COUNT(*) AS n FROM `{spec.ref}`"  # noqa: S608 - identifiers only
+                counts[spec.ref] = int(warehouse.query(sql).rows[0]["n"])
+            except WarehouseError as exc:
+                counts[spec.ref] = f"unreadable: {str(exc).splitlines()[0][:80]}"
+    return counts
 
 
 def render_description(console: Console, title: str, info: dict[str, Any]) -> None:

@@ -126,6 +126,12 @@ class World:
         self.wh.insert_rows("nba_raw.games", rows)
         return out
 
+    def known_schedule(self, day: dt.date) -> None:
+        """One game the day before and one the day after ``day``: the schedule is known
+        around ``day`` (so no games on it is a fact, not missing data)."""
+        for other in (day - dt.timedelta(days=1), day + dt.timedelta(days=1)):
+            self.games(other, 1, players_per_team=1)
+
     def features(self, games: Sequence[Game], *, drop: int = 0) -> None:
         """Feature-store rows for every player of the games (minus ``drop`` per game)."""
         rows = []

@@ -6,8 +6,9 @@
   first is what the stand-in's services run, the second is ``HEAD``.
 - The Cloud Run stand-in seeded directly with the five services (two ready revisions
   each, the newer one serving 100% and labelled with the first commit).
-- An empty local warehouse (tables from ``schemas/``): the post-deploy checks of
-  ``phase4-processors`` pass with "no games scheduled" until a test writes rows.
+- A local warehouse (tables from ``schemas/``) holding only a schedule with no game today:
+  the post-deploy checks of ``phase4-processors`` pass with "no games scheduled" until a
+  test writes rows.
 
 Everything goes through the real adapters (``run_v2`` REST client, DuckDB, HTTP health
 probes); the context gets this stand-in and warehouse instead of the generated sandbox.
@@ -201,7 +202,22 @@ def make_world(
     standin = StandIn.start(home)
     empty_warehouse(home / "warehouse.duckdb", REPO)  # every table, no rows
     wh = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
+    known_schedule(wh)
     return DeployWorld(tmp_path, repo, home, first, head, standin, wh, monkeypatch)
+
+
+def known_schedule(wh: DuckDBWarehouse) -> None:
+    """A game five days ago (outside the grading window) and one tomorrow, none today:
+    "no games scheduled" is then a known fact (issue 14), so the post-deploy checks pass
+    on an otherwise empty warehouse instead of being INCONCLUSIVE."""
+    today = NOW_DT.date()
+    rows = [
+        {"game_id": f"0022400{i}", "game_date": day, "season": "2024-25", "home_team": "BOS",
+         "away_team": "MIA", "start_time": dt.datetime.combine(day, dt.time(23, 30), dt.UTC),
+         "status": "Final" if day < today else "Scheduled", "updated_at": NOW_DT}
+        for i, day in enumerate((today - dt.timedelta(days=5), today + dt.timedelta(days=1)))
+    ]  # fmt: skip
+    wh.insert_rows("nba_raw.games", rows)
 
 
 @pytest.fixture

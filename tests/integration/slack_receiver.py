@@ -32,6 +32,7 @@ class SlackReceiver:
     posts: list[Post] = field(default_factory=list)
     status: int = 200  # what the next posts get
     reply: str = "ok"
+    error_body: str = "service_unavailable"  # what a failed post answers (tests echo URLs)
 
     @property
     def webhook(self) -> str:
@@ -48,7 +49,9 @@ def slack_receiver() -> Iterator[SlackReceiver]:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)
             receiver.posts.append(Post(self.path, json.loads(raw or b"{}")))
-            body = receiver.reply.encode() if receiver.status == 200 else b"service_unavailable"
+            body = (
+                receiver.reply.encode() if receiver.status == 200 else receiver.error_body.encode()
+            )
             self.send_response(receiver.status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))

@@ -60,7 +60,7 @@ def test_system_health_json_is_one_document_and_exit_0(
     out = capsys.readouterr().out
     doc = json.loads(out)
     assert set(doc) == {"verdict", "checks"} and doc["verdict"] == "PASS"
-    assert len(doc["checks"]) == 11
+    assert len(doc["checks"]) == 12
 
 
 def test_a_failed_check_exits_1(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

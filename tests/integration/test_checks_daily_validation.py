@@ -73,6 +73,7 @@ def test_players_without_lines_are_not_expected_to_be_predicted(world: World) ->
 
 
 def test_no_games_is_pass(world: World) -> None:
+    world.known_schedule(TODAY)
     report = validate_daily(world.ctx, TODAY)
     assert report.verdict is Verdict.PASS
     assert report.checks[0].message == f"no games scheduled on {TODAY}: nothing to validate"

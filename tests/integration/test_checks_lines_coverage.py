@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,7 @@ def test_low_coverage_fails_naming_players_and_worst_game(world: World) -> None:
 def test_no_games_scheduled_is_pass_never_failure(world: World) -> None:
     games = world.games(YESTERDAY, 5)  # other days' data must not count
     world.features(games)
+    world.games(TODAY + dt.timedelta(days=1), 1)  # the schedule is known around today
     result = run_check(world.ctx, "lines_coverage")
     assert result.verdict is Verdict.PASS
     assert result.message == f"no games scheduled on {TODAY}"

@@ -67,6 +67,7 @@ def test_no_batch_due_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_no_games_today_passes(world: World) -> None:
+    world.known_schedule(TODAY)
     result = run_check(world.ctx, "recent_predictions")
     assert result.verdict is Verdict.PASS
     assert result.message.startswith("no games scheduled today")

@@ -56,7 +56,7 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
         if c.verdict is not Verdict.PASS
     ]
     assert problems == []
-    assert len(report.checks) == 11
+    assert len(report.checks) == 12
 
 
 @pytest.mark.parametrize(
@@ -92,6 +92,7 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
             "prediction-worker",
             "25 ERROR-or-worse entries for prediction-worker",
         ),
+        ("hit-rate-drop", None, "model_hit_rate", None, "lower bound below 45%"),
     ],
 )
 def test_fault_is_caught_by_its_check(

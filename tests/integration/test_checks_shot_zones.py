@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from checks_world import TODAY, YESTERDAY, World, world_fixture  # noqa: F401 - fixture
 
 from nbaops.checks import run_check
@@ -40,6 +42,7 @@ def test_null_zone_columns_fail(world: World) -> None:
 
 def test_no_games_yesterday_passes(world: World) -> None:
     world.box_scores(world.games(TODAY, 2))  # only today's rows exist
+    world.games(YESTERDAY - dt.timedelta(days=1), 1)  # the schedule is known around yesterday
     result = run_check(world.ctx, "shot_zones")
     assert result.verdict is Verdict.PASS
     assert result.message == f"no games scheduled on {YESTERDAY}"

@@ -154,16 +154,24 @@ def test_lock_that_cannot_be_released_is_reported_and_the_row_still_written(
     report = run_deploy(
         dworld.context(),
         DeployRequest(service=SERVICE),
-        progress=at_steps(("DEPLOYED", patch_fails(dworld))),
+        progress=at_steps(("DEPLOYED", patch_fails(dworld, count=2))),
     )
     assert report.outcome == "success"
+    assert any(n.startswith("could not journal the outcome") for n in report.notes)
     assert any(
-        n.startswith("could not release the deploy lock") and "--force-unlock" in n
+        n.startswith("could not release the deploy lease") and "next command recovers" in n
         for n in report.notes
     )
     held = lock.current_lock(dworld.context().cloudrun, SERVICE)
-    assert held is not None and held.deploy_id == report.deploy_id  # expires by itself
+    assert held is not None and held.deploy_id == report.deploy_id  # lapses by itself
     assert dworld.audit_rows()[0]["outcome"] == "success"
+    # Once the lease lapsed, the next deploy clears it without undoing the successful deploy
+    # (its row says success) and without writing a second row for it.
+    dworld.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:30:00Z")
+    after = run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    assert after.outcome == "success", after.final_line()
+    assert any("its row says success" in n for n in after.notes)
+    assert [r["outcome"] for r in dworld.audit_rows()] == ["success", "success"]
 
 
 def test_health_gate_retries_until_the_new_revision_answers(dworld: DeployWorld) -> None:

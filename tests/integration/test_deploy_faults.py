@@ -72,7 +72,7 @@ def test_5xx_on_the_deploy_request_restores_the_previous_revision_exit_3(
     ctx = dworld.context()
     before = dworld.service().serving_revision
     progress = at_step(
-        "image",
+        "creating phase4",
         lambda: set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1),
     )
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
@@ -90,7 +90,7 @@ def test_timeout_on_the_deploy_request_restores_and_a_late_write_cannot_land(
     ctx = dworld.context(timeout_s=1.0)
     before = dworld.service().serving_revision
     progress = at_step(
-        "image",
+        "creating phase4",
         lambda: set_api_fault(
             dworld.home, "timeout", service=SERVICE, method="PATCH", count=1, delay_s=2.5
         ),
@@ -110,7 +110,7 @@ def test_failed_long_running_operation_leaves_the_previous_revision_serving(
     ctx = dworld.context()
     before = dworld.service().serving_revision
     progress = at_step(
-        "image", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+        "creating phase4", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
     )
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "failed", report.final_line()

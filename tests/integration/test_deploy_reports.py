@@ -107,7 +107,7 @@ def test_rollback_without_an_older_ready_revision_is_usage_error(dworld: DeployW
 
 def test_rollback_to_a_revision_that_is_not_ready_is_usage_error(dworld: DeployWorld) -> None:
     def on(line: str) -> None:
-        if "] image" in line:
+        if "creating phase4" in line:
             set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
 
     report = run_deploy(

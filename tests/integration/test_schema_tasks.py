@@ -13,7 +13,7 @@ from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.bqschema.apply import apply_table
 from nbaops.bqschema.diff import diff_live
 from nbaops.context import Context
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, WarehouseError
 from nbaops.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,3 +100,33 @@ def test_unknown_table_is_a_usage_error(project: tuple[Context, Path]) -> None:
     ctx, _ = project
     with pytest.raises(UsageError, match="unknown table 'nba_raw.nope'"):
         apply_table(ctx, "nba_raw.nope")
+
+
+def test_apply_refuses_an_injected_default_and_the_audit_table_survives(
+    project: tuple[Context, Path],
+) -> None:
+    """Issue 14 item 1: schema-apply with a DROP TABLE default changes nothing."""
+    ctx, root = project
+    ctx.warehouse.execute(
+        "INSERT INTO `nba_ops.deploys` (deploy_id, started_at, profile, service, action, actor, "
+        "dry_run, outcome) VALUES ('d1', CURRENT_TIMESTAMP(), 'local', 'svc', 'deploy', 'me', "
+        "FALSE, 'succeeded')"
+    )
+
+    def change(fields: list[dict[str, Any]]) -> None:
+        fields.append(
+            {"name": "x", "type": "STRING",
+             "defaultValueExpression": "NULL; DROP TABLE nba_ops.deploys; SELECT 1"}
+        )  # fmt: skip
+
+    edit_schema(root, change)
+    before = ctx.warehouse.table_schema(TABLE)
+    report = apply_table(ctx, TABLE)
+    assert report.applied == []
+    assert report.verdict is not Verdict.PASS
+    assert ctx.warehouse.table_schema(TABLE) == before
+    rows = ctx.warehouse.query("SELECT deploy_id FROM `nba_ops.deploys`").rows
+    assert rows == [{"deploy_id": "d1"}]
+    with pytest.raises(WarehouseError, match="exactly one statement"):
+        ctx.warehouse.execute("SELECT 1; DROP TABLE `nba_ops.deploys`")
+    assert ctx.warehouse.query("SELECT COUNT(*) AS n FROM `nba_ops.deploys`").rows == [{"n": 1}]

@@ -38,7 +38,34 @@ def healthy_day(world: World) -> None:
     world.predictions(today, batch, et(TODAY, 11, 40))
     for name in ("box_scores", "shot_zones"):
         world.heartbeat(name, NOW_DT - dt.timedelta(minutes=3))
+    graded_history(world)
     world.use_standin_logs()
+
+
+def graded_history(world: World, days: int = 12, picks: int = 60, hits: int = 34) -> None:
+    """Earlier game days of graded v8 picks (56.7% hit): what model_hit_rate pools."""
+    rows = []
+    for d in range(2, 2 + days):
+        day = TODAY - dt.timedelta(days=d)
+        for i in range(picks):
+            rows.append(
+                {
+                    "prediction_id": f"hist-{day}-{i}",
+                    "game_id": f"hist{day:%m%d}",
+                    "game_date": day,
+                    "player_lookup": f"histplayer{i}",
+                    "system_id": "v8",
+                    "predicted_points": 16.0,
+                    "line_value": 14.5,
+                    "recommendation": "OVER",
+                    "actual_points": 17 if i < hits else 12,
+                    "is_correct": i < hits,
+                    "absolute_error": 1.0,
+                    "signed_error": -1.0,
+                    "graded_at": et(day + dt.timedelta(days=1), 3),
+                }
+            )
+    world.wh.insert_rows("nba_predictions.prediction_accuracy", rows)
 
 
 @pytest.fixture
@@ -57,15 +84,16 @@ def run(world: World, service: str | None = None, record: bool = True):  # type:
 def test_every_check_runs_for_every_service_and_passes(healthy: World) -> None:
     report = run(healthy)
     names = [(c.name, c.service) for c in report.checks]
-    assert names[:6] == [
+    assert names[:7] == [
         ("lines_coverage", "phase4-processors"),
         ("grading_completeness", "grading-service"),
         ("recent_predictions", "prediction-worker"),
         ("batch_errors", "prediction-coordinator"),
         ("processor_heartbeats", "phase3-processors"),
         ("shot_zones", "phase3-processors"),
+        ("model_hit_rate", "prediction-worker"),
     ]
-    assert names[6:] == [("error_logs", s) for s in ALL_SERVICES]
+    assert names[7:] == [("error_logs", s) for s in ALL_SERVICES]
     assert report.verdict is Verdict.PASS, [(c.name, c.verdict, c.message) for c in report.checks]
     assert exit_code_for(report.verdict) == 0
 

@@ -1,209 +1,339 @@
-"""The regression suite on the golden set built from ../shared/data/nba (what CI runs).
+"""The regression gate on the committed golden set (golden/): what CI runs, no ../shared.
 
-The reference predictors are not the production model: these tests gate the suite's own
-logic (no leakage in the golden features, deterministic build, sanity), the leak hunt and
-the relative comparisons on real lines and real outcomes. The HTML report and JUnit XML are
-written to ``$NBAOPS_REGRESSION_REPORTS`` (nox) or a temporary folder.
+The stored versions v8/v9 are reference predictors; these tests gate the suite's own
+logic on real lines and real outcomes: the golden file is intact, a candidate model is
+evaluated next to the stored champion, a leaking, degraded or broken candidate is caught,
+and the reports are written. The HTML report and JUnit XML of the golden run go to
+``$NBAOPS_REGRESSION_REPORTS`` (nox) or a temporary folder.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
+import math
 import os
-import statistics
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from nbaops import nba_data
+from nbaops.cli.runner import run
 from nbaops.config import load_config
-from nbaops.regression import golden, sources
-from nbaops.regression.run import RegressionReport, evaluate, write_outputs
-from nbaops.regression.settings import RegressionSettings, settings_from_section
-from nbaops.verdict import Verdict
+from nbaops.errors import UsageError
+from nbaops.paths import project_root
+from nbaops.regression import candidate, examples, golden
+from nbaops.regression.run import RegressionReport, RegressionRequest, run_regression
+from nbaops.regression.settings import settings_from_section
+from nbaops.verdict import CheckResult, Verdict
 
-pytestmark = [pytest.mark.regression, pytest.mark.realdata]
+pytestmark = [pytest.mark.regression]
 
-
-@pytest.fixture(scope="module")
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = nba_data.connect()
-    try:
-        golden.build_golden(connection, table="graded")
-    except nba_data.NbaDataUnavailable as exc:
-        pytest.skip(f"real NBA data not available: {exc}")
-    yield connection
-    connection.close()
+ROOT = project_root()
 
 
 @pytest.fixture(scope="module")
-def settings() -> RegressionSettings:
-    base = settings_from_section(load_config(profile="local").section("regression"))
-    return base.with_versions(base.golden.champion, base.golden.challenger)
+def games() -> Iterator[duckdb.DuckDBPyConnection]:
+    con = nba_data.connect()
+    golden.load_golden(con, ROOT)
+    yield con
+    con.close()
 
 
-def _evaluate(
-    con: duckdb.DuckDBPyConnection, settings: RegressionSettings, table: str = "graded"
-) -> RegressionReport:
-    loaded = sources.Loaded(label=f"golden ({table})", query="golden.build_golden", rows=0)
-    return evaluate(con, settings, loaded, table=table)
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_ROOT", str(ROOT))
+    return tmp_path
 
 
-def _check(report: RegressionReport, name: str):
+def _run(isolated: Path, **kwargs: Any) -> RegressionReport:
+    from nbaops.context import Context
+
+    request = RegressionRequest(golden=True, html=isolated / "report.html", **kwargs)
+    return run_regression(Context.create("local"), request)
+
+
+def _check(report: RegressionReport, name: str) -> CheckResult:
     found = [c for c in report.checks if c.name == name]
-    assert found, f"no check {name}"
+    assert found, f"no check {name}: {[c.name for c in report.checks]}"
     return found[0]
 
 
-def _derive(con: duckdb.DuckDBPyConnection, name: str, select: str) -> str:
-    """A copy of the golden table with one extra system derived from season_avg."""
-    con.execute(
-        f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM graded UNION ALL BY NAME "
-        f"SELECT * REPLACE ({select}) FROM graded WHERE system_id = 'season_avg'"
+# ------------------------------------------------------------------ the committed file
+
+
+def test_committed_golden_set_is_small_intact_and_attributed() -> None:
+    manifest = golden.read_manifest(ROOT)
+    path = golden.golden_path(ROOT)
+    assert path.stat().st_size < 1_000_000
+    assert golden.file_sha256(path) == manifest["file_sha256"]
+    assert manifest["rows"] > 3000 and manifest["first_date"] < manifest["last_date"]
+    assert set(manifest["columns"]["features"]) == set(golden.FEATURES)
+    assert "AntBap23" in manifest["attribution"] and "spon7ge" in manifest["attribution"]
+    assert {s["path"].split("/")[0] for s in manifest["sources"]} == {
+        "player_game_logs",
+        "points_lines",
+    }
+    licenses = sorted(p.name for p in (ROOT / "golden" / "LICENSES").iterdir())
+    assert licenses == ["player_game_logs.LICENSE", "points_lines.LICENSE"]
+
+
+def test_content_hash_matches_manifest_and_detects_an_edit(
+    games: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    manifest = golden.read_manifest(ROOT)
+    assert golden.content_hash(games) == manifest["content_sha256"]
+    # A copy with one changed outcome no longer loads: the manifest protects the content.
+    (tmp_path / "golden").mkdir()
+    (tmp_path / "golden" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    games.execute(
+        f"COPY (SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN actual_points + 1 "
+        f"ELSE actual_points END AS actual_points) FROM golden_games ORDER BY game_date, "
+        f"game_id, player_lookup) TO '{tmp_path / 'golden' / manifest['file']}' (FORMAT PARQUET)"
     )
-    return name
+    with pytest.raises(UsageError, match="does not match its manifest"):
+        golden.load_golden(nba_data.connect(), tmp_path)
 
 
-def test_golden_set_is_large_and_complete(con: duckdb.DuckDBPyConnection) -> None:
-    row = con.execute(
-        "SELECT count(DISTINCT (game_id, player_lookup)), count(DISTINCT system_id), "
-        "count(*) FILTER (WHERE line_source <> 'REAL' OR line_value IS NULL), "
-        "count(*) FILTER (WHERE created_at >= game_start) FROM graded"
+def test_golden_rows_are_pre_game_complete_and_unique(games: duckdb.DuckDBPyConnection) -> None:
+    row = games.execute(
+        "SELECT count(*), count(DISTINCT (game_id, player_lookup)), "
+        "count(*) FILTER (WHERE line_value IS NULL OR actual_points IS NULL), "
+        "count(*) FILTER (WHERE prior_games < 3 OR season_games > prior_games), "
+        "count(*) FILTER (WHERE days_rest IS NOT NULL AND days_rest < 1) FROM golden_games"
     ).fetchone()
     assert row is not None
-    targets, systems, unreal, late = row
-    assert targets > 3000 and systems == 3
-    assert unreal == 0 and late == 0
+    rows, unique, incomplete, bad_counts, same_day = row
+    assert rows == unique and incomplete == 0 and bad_counts == 0 and same_day == 0
+    assert "actual_points" not in golden.feature_columns()
+    assert "minutes" not in golden.feature_columns()
 
 
-def test_golden_build_is_deterministic(con: duckdb.DuckDBPyConnection) -> None:
-    def digest(c: duckdb.DuckDBPyConnection) -> str:
-        rows = c.execute("SELECT * FROM graded ORDER BY prediction_id").fetchall()
-        return hashlib.sha256(repr(rows).encode()).hexdigest()
-
-    again = nba_data.connect()
-    golden.build_golden(again, table="graded")
-    assert digest(again) == digest(con)
+# ------------------------------------------------------------------ stored versions
 
 
-def test_reference_features_use_only_earlier_games(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute last10_avg in Python from the game logs for a sample: no leakage."""
-    logs = con.execute(
-        "SELECT player_lookup, game_date, points FROM game_logs ORDER BY game_date"
-    ).fetchall()
-    history: dict[str, list[tuple[object, int]]] = {}
-    for lookup, day, points in logs:
-        history.setdefault(lookup, []).append((day, points))
-    sample = con.execute(
-        "SELECT player_lookup, game_date, predicted_points FROM graded "
-        "WHERE system_id = 'last10_avg' AND hash(prediction_id) % 10 = 0"
-    ).fetchall()
-    assert len(sample) > 200
-    for lookup, day, predicted in sample:
-        before = [p for d, p in history[lookup] if d < day][-10:]
-        assert predicted == pytest.approx(statistics.fmean(before), abs=1e-3), (lookup, day)
+def test_stored_versions_are_measured_honestly(isolated: Path) -> None:
+    report = _run(isolated)
+    reports = Path(os.environ.get("NBAOPS_REGRESSION_REPORTS", str(isolated)))
+    from nbaops.regression.run import write_outputs
 
-
-def test_suite_on_golden_set_measures_honestly(
-    con: duckdb.DuckDBPyConnection, settings: RegressionSettings, tmp_path: Path
-) -> None:
-    report = _evaluate(con, settings)
-    reports = Path(os.environ.get("NBAOPS_REGRESSION_REPORTS", str(tmp_path)))
     write_outputs(report, html=reports / "golden.html", junit=reports / "golden-junit.xml")
     assert report.html_path is not None and report.html_path.is_file()
-    assert report.junit_path is not None and report.junit_path.is_file()
-    # Sanity and leak hunt: the golden set is clean by construction.
     for name in ("no_duplicate_predictions", "real_lines_only", "created_before_tipoff"):
         assert _check(report, name).verdict is Verdict.PASS, name
-    for version in (settings.champion, settings.challenger):
+    settings = report.settings
+    assert (settings.champion, settings.challenger) == ("v8", "v9")
+    for version in ("v8", "v9"):
         assert _check(report, f"leakage:{version}").verdict is Verdict.PASS
         g = report.metrics.overall(version)
         assert g is not None and g.hit_rate is not None
-        # Lines are efficient: a season average does not beat them by much, and the
-        # suite must not report it as "too good to be true".
+        # Lines are efficient: a season average does not beat them by much.
         assert 0.45 < g.hit_rate < settings.hit_rate_ceiling
-        assert g.decided >= settings.min_bets
-        assert g.pushes > 0  # whole-number lines exist; pushes are counted, not graded
-    # The relative comparison is measured (enough shared bets), not inconclusive.
-    rel = _check(report, f"challenger_vs_champion:{settings.challenger}>{settings.champion}")
+        assert g.decided >= settings.min_bets and g.pushes > 0
+    rel = _check(report, "challenger_vs_champion:v9>v8")
     assert rel.verdict in (Verdict.PASS, Verdict.FAIL)
-    comparison = report.metrics.comparisons[0]
-    assert comparison.paired_bets >= settings.min_paired_bets
+    assert report.metrics.comparisons[0].paired_bets >= settings.min_paired_bets
 
 
-def test_an_oracle_is_too_good_to_be_true_and_its_leak_is_found(
-    con: duckdb.DuckDBPyConnection, settings: RegressionSettings
-) -> None:
-    table = _derive(
-        con,
-        "with_oracle",
-        "'oracle' AS system_id, 'oracle:' || prediction_id AS prediction_id, "
-        "actual_points + (hash(prediction_id) % 3) - 1 AS predicted_points, "
-        "CASE WHEN actual_points + (hash(prediction_id) % 3) - 1 > line_value THEN 'OVER' "
-        "ELSE 'UNDER' END AS recommendation",
+def test_reference_predictors_do_not_pass_production_floors(isolated: Path) -> None:
+    """Honesty: the prod profile's floor is not met by a season average."""
+    from nbaops.context import Context
+
+    prod = settings_from_section(load_config(profile="prod").section("regression"))
+    report = run_regression(
+        Context.create("local"), RegressionRequest(golden=True, html=isolated / "r.html")
     )
-    report = _evaluate(con, settings.with_versions("season_avg", "oracle"), table)
-    assert _check(report, "too_good_to_be_true:oracle").verdict is Verdict.FAIL
-    assert _check(report, "leakage:oracle").verdict is Verdict.FAIL
+    g = report.metrics.overall("v8")
+    assert g is not None and g.hit_low < prod.hit_rate_floor
+    for system in report.metrics.systems:
+        overall = report.metrics.overall(system)
+        assert overall is not None and overall.hit_low < report.metrics.break_even
+
+
+# ------------------------------------------------------------------ the candidate
+
+
+def test_example_model_runs_as_candidate_next_to_the_champion(isolated: Path) -> None:
+    report = _run(isolated, model="nbaops.regression.examples:blend")
+    assert report.settings.champion == "v8" and report.settings.challenger == "candidate"
+    assert set(report.metrics.systems) == {"candidate", "v8", "v9"}
+    g = report.metrics.overall("candidate")
+    assert g is not None and g.predictions == golden.read_manifest(ROOT)["rows"]
+    for name in (
+        "hit_rate_floor:candidate",
+        "leakage:candidate",
+        "challenger_vs_champion:candidate>v8",
+        "mae_vs_champion:candidate>v8",
+    ):
+        assert _check(report, name).verdict is Verdict.PASS, name
+    assert report.verdict is Verdict.PASS
+    assert "candidate" in report.source.label and report.html_path is not None
+    assert "candidate" in report.html_path.read_text(encoding="utf-8")
+
+
+def test_candidate_recommendations_follow_the_worker_rule(
+    games: duckdb.DuckDBPyConnection,
+) -> None:
+    frame = candidate.features_frame(games)
+    values = examples.blend(frame)
+    candidate.run_model(games, examples.blend, "blend")
+    games.execute(
+        "CREATE OR REPLACE TABLE g2 AS SELECT g.*, c.predicted_points AS candidate_points "
+        "FROM golden_games g JOIN golden_candidate c USING (game_id, player_lookup)"
+    )
+    sql, _ = golden.graded_sql("g2", systems={"candidate": "candidate_points"}, pass_band=1.0)
+    rows = games.execute(
+        f"SELECT predicted_points, line_value, recommendation FROM ({sql}) ORDER BY "
+        + ", ".join(golden.KEY_COLUMNS)
+    ).fetchall()
+    assert [r[0] for r in rows] == pytest.approx(values)
+    for predicted, line, recommendation in rows:
+        edge = predicted - line
+        expected = "PASS" if abs(edge) < 1.0 else ("OVER" if edge > 0 else "UNDER")
+        assert recommendation == expected
+
+
+def _knows_the_outcome(features: Any) -> list[float]:
+    """A leaking candidate: it reads the outcome from the golden file itself."""
+    con = nba_data.connect()
+    golden.load_golden(con, ROOT)
+    actual = dict(
+        ((g, p), a)
+        for g, p, a in con.execute(
+            "SELECT game_id, player_lookup, actual_points FROM golden_games"
+        ).fetchall()
+    )
+    return [
+        actual[(g, p)] + 0.3
+        for g, p in zip(features["game_id"], features["player_lookup"], strict=True)
+    ]
+
+
+def _contrarian(features: Any) -> list[float]:
+    """The opposite side of the champion on every bet: a clear regression."""
+    season = features["season_avg"].round(1)
+    return (2 * features["line_value"] - season).tolist()  # type: ignore[no-any-return]
+
+
+def test_a_candidate_that_knows_the_outcome_fails_the_leak_hunt(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(examples, "leaky", _knows_the_outcome, raising=False)
+    report = _run(isolated, model="nbaops.regression.examples:leaky")
+    assert _check(report, "leakage:candidate").verdict is Verdict.FAIL
+    assert _check(report, "too_good_to_be_true:candidate").verdict is Verdict.FAIL
     assert report.verdict is Verdict.FAIL
 
 
-def test_predictions_made_after_tipoff_are_caught(
-    con: duckdb.DuckDBPyConnection, settings: RegressionSettings
+def test_a_contrarian_candidate_fails_mcnemar_against_the_champion(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    table = _derive(
-        con,
-        "with_late",
-        "'late' AS system_id, 'late:' || prediction_id AS prediction_id, "
-        "CASE WHEN hash(prediction_id) % 50 = 0 THEN game_start + INTERVAL 10 MINUTE "
-        "ELSE created_at END AS created_at",
-    )
-    report = _evaluate(con, settings.with_versions("season_avg", "late"), table)
-    late = _check(report, "created_before_tipoff")
-    assert late.verdict is Verdict.FAIL and isinstance(late.value, int) and late.value > 0
+    monkeypatch.setattr(examples, "contrarian", _contrarian, raising=False)
+    report = _run(isolated, model="nbaops.regression.examples:contrarian")
+    mc = _check(report, "challenger_vs_champion:candidate>v8")
+    comparison = report.metrics.comparisons[0]
+    # Every shared bet is discordant: exactly one of the two sides wins.
+    assert comparison.both_hit == 0 and comparison.both_miss == 0
+    if comparison.champion_only > comparison.challenger_only * 1.15:
+        assert mc.verdict is Verdict.FAIL
+    # Whatever the sign, the p-value is the exact one-sided McNemar of those counts.
+    assert mc.details["mcnemar"]["b"] == comparison.champion_only
 
 
-def test_a_degraded_challenger_fails_and_a_copy_ties(
-    con: duckdb.DuckDBPyConnection, settings: RegressionSettings
-) -> None:
-    # Flip the side of a quarter of the champion's winning bets: a clear regression.
-    flip = (
-        "recommendation IN ('OVER', 'UNDER') AND hash(prediction_id) % 4 = 0 AND "
-        "((recommendation = 'OVER' AND actual_points > line_value) OR "
-        "(recommendation = 'UNDER' AND actual_points < line_value))"
+def test_a_copy_of_the_champion_ties(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        examples, "copy_v8", lambda f: f["season_avg"].round(1).tolist(), raising=False
     )
-    table = _derive(
-        con,
-        "with_degraded",
-        "'degraded' AS system_id, 'degraded:' || prediction_id AS prediction_id, "
-        f"CASE WHEN {flip} THEN (CASE recommendation WHEN 'OVER' THEN 'UNDER' ELSE 'OVER' END) "
-        "ELSE recommendation END AS recommendation, "
-        "predicted_points + 3.0 AS predicted_points",
-    )
-    report = _evaluate(con, settings.with_versions("season_avg", "degraded"), table)
-    assert _check(report, "challenger_vs_champion:degraded>season_avg").verdict is Verdict.FAIL
-    assert _check(report, "mae_vs_champion:degraded>season_avg").verdict is Verdict.FAIL
-
-    table = _derive(
-        con, "with_copy", "'copy' AS system_id, 'copy:' || prediction_id AS prediction_id"
-    )
-    report = _evaluate(con, settings.with_versions("season_avg", "copy"), table)
-    tie = _check(report, "challenger_vs_champion:copy>season_avg")
+    report = _run(isolated, model="nbaops.regression.examples:copy_v8")
+    tie = _check(report, "challenger_vs_champion:candidate>v8")
     assert tie.verdict is Verdict.PASS and tie.message.startswith("tie")
-    assert _check(report, "mae_vs_champion:copy>season_avg").verdict is Verdict.PASS
+    # Pandas rounds halves to even, DuckDB away from zero: a few predictions differ by 0.1.
+    assert abs(float(_check(report, "mae_vs_champion:candidate>v8").value or 1)) < 1e-3
 
 
-def test_reference_predictors_do_not_pass_production_floors(
-    con: duckdb.DuckDBPyConnection,
+def test_predictions_file_from_the_worker_build(isolated: Path) -> None:
+    con = nba_data.connect()
+    golden.load_golden(con, ROOT)
+    path = isolated / "predictions.parquet"
+    con.execute(
+        f"COPY (SELECT game_id, player_lookup, v9_points AS predicted_points FROM golden_games) "
+        f"TO '{path}' (FORMAT PARQUET)"
+    )
+    report = _run(isolated, predictions=path)
+    v9 = report.metrics.overall("v9")
+    cand = report.metrics.overall("candidate")
+    assert v9 is not None and cand is not None
+    assert (cand.hits, cand.decided) == (v9.hits, v9.decided)
+    assert cand.mae == pytest.approx(v9.mae)
+
+
+# ------------------------------------------------------------------ candidate errors
+
+
+def _raises(features: Any) -> list[float]:
+    raise RuntimeError("model weights not found")
+
+
+BROKEN = {
+    "raises": (_raises, "predict raised RuntimeError: model weights not found"),
+    "short": (lambda f: [20.0] * (len(f) - 1), "returned 3926 values for 3927"),
+    "nan": (lambda f: [math.nan] + [20.0] * (len(f) - 1), "prediction nan at row 0"),
+    "text": (lambda f: ["twenty"] * len(f), "value 'twenty' at row 0 is not a number"),
+    "scalar": (lambda f: 20.0, "returned float, not a sequence"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_a_broken_candidate_is_bad_input_with_one_line_exit_2(
+    kind: str, isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Honesty: the prod profile's floors are not met by a season average."""
-    prod = settings_from_section(load_config(profile="prod").section("regression"))
-    prod = prod.with_versions("season_avg", "ewma")
-    report = _evaluate(con, prod)
-    assert _check(report, "hit_rate_floor:season_avg").verdict is Verdict.FAIL
-    # No reference predictor is demonstrably profitable against the real lines.
-    for system in report.metrics.systems:
-        g = report.metrics.overall(system)
-        assert g is not None and g.hit_low < report.metrics.break_even
+    function, message = BROKEN[kind]
+    monkeypatch.setattr(examples, "broken", function, raising=False)
+    request = RegressionRequest(model="nbaops.regression.examples:broken")
+    code = run(lambda ctx: run_regression(ctx, request))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nbaops.regression.examples", "expected MODULE:FUNCTION"),
+        ("no_such_module_h15:predict", "cannot import no_such_module_h15"),
+        ("nbaops.regression.examples:missing", "has no attribute 'missing'"),
+        ("nbaops.regression.golden:GOLDEN_NAME", "is not callable"),
+    ],
+)
+def test_a_model_spec_that_does_not_resolve_is_bad_input(spec: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        candidate.load_model(spec)
+
+
+def test_a_predictions_file_missing_player_games_or_with_bad_values_is_bad_input(
+    isolated: Path,
+) -> None:
+    con = nba_data.connect()
+    golden.load_golden(con, ROOT)
+    partial = isolated / "partial.csv"
+    con.execute(
+        "COPY (SELECT game_id, player_lookup, v8_points AS predicted_points FROM golden_games "
+        f"LIMIT 10) TO '{partial}' (HEADER)"
+    )
+    with pytest.raises(UsageError, match="3917 golden player-games have no prediction"):
+        candidate.load_predictions(con, partial)
+    bad = isolated / "bad.csv"
+    bad.write_text("game_id,player_lookup,predicted_points\ng1,p1,abc\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="value 'abc' in row 1 is not a finite number"):
+        candidate.load_predictions(con, bad)
+    dup = isolated / "dup.csv"
+    dup.write_text("game_id,player_lookup,predicted_points\ng,p,1\ng,p,2\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="2 predictions for p in game g"):
+        candidate.load_predictions(con, dup)
+    with pytest.raises(UsageError, match="missing column"):
+        (isolated / "cols.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+        candidate.load_predictions(con, isolated / "cols.csv")

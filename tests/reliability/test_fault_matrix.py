@@ -11,7 +11,7 @@ How each fault is injected (nothing of nbaops is mocked):
   ``checks.timeout_s`` exceeded (timeout) or the lock wait exhausted (locked); the
   schedule present but the measured tables empty (empty result);
 - Cloud Run Admin API, health endpoints, Cloud Logging: ``nbaops.local.api_faults`` on
-  the Cloud Run/Logging stand-in (http-4xx, http-5xx, timeout, lro-fail, health-5xx,
+  the Cloud Run/Logging stand-in (http-4xx, http-5xx, timeout, lro-fail, slow-lro, health-5xx,
   health-timeout, logging-error), reached through the official ``run_v2``/logging
   clients;
 - Slack and GitHub: HTTP servers on 127.0.0.1 answering 5xx or too slowly;
@@ -333,7 +333,7 @@ def _(env: Env) -> None:
     data_checks = {
         k: c["verdict"] for k, c in checks_of(doc).items() if not k.startswith("error_logs")
     }
-    assert len(data_checks) == 6
+    assert len(data_checks) == 7  # model_hit_rate: INCONCLUSIVE without graded picks
     assert all(v in ("INCONCLUSIVE", "FAIL") for v in data_checks.values()), data_checks
     assert code == 1 and doc["verdict"] == "FAIL"
 
@@ -451,6 +451,26 @@ def _(env: Env) -> None:
     assert info.traffic_by_revision == {before: 100}
     assert info.latest_created_revision != before
     assert [r["outcome"] for r in world.audit_rows()] == ["failed"]
+
+
+@cell(
+    "cloudrun-slow-rollout-deploy",
+    "Cloud Run API",
+    "operations stay running (service reconciling) for several reads",
+    "inv deploy",
+    "every write is waited for until reconciled; the deploy succeeds, exit 0",
+)
+def _(env: Env) -> None:
+    world, code, doc, before = _deploy_under_api_fault(env, "slow-lro", at="image", polls=4)
+    assert doc["outcome"] == "success" and code == 0, doc
+    info = world.service()
+    assert info.ready and info.traffic_by_revision == {doc["new_revision"]: 100}
+    patches = [r for r in world.requests() if r["method"] == "PATCH"]
+    service_path = "/services/phase4-processors"
+    reads = [
+        r for r in world.requests() if r["method"] == "GET" and r["path"].endswith(service_path)
+    ]
+    assert len(patches) >= 3 and len(reads) >= 5 * (len(patches) - 1)
 
 
 @cell(
@@ -613,6 +633,36 @@ def _(env: Env) -> None:
     )
     assert doc["outcome"] == "rolled_back" and code == 3, doc
     assert serving(world) == {before: 100}
+    assert [r["outcome"] for r in world.audit_rows()] == ["rolled_back"]
+
+
+# ---------------------------------------------------------------- Cloud Monitoring
+
+
+@cell(
+    "monitoring-error-canary",
+    "Cloud Monitoring",
+    "timeSeries.list HTTP 500 (gRPC INTERNAL)",
+    "inv deploy --canary (canary analysis)",
+    "every canary metric ERROR (never PASS) -> on_inconclusive rollback, previous 100%, "
+    "audit row 'rolled_back', exit 3",
+)
+def _(env: Env) -> None:
+    from nbaops.deploy.deploy import DeployRequest, run_deploy
+    from nbaops.local.api_faults import set_api_fault
+
+    world = deploy_world(env)
+    before = world.service("prediction-worker").serving_revision
+    set_api_fault(world.home, "monitoring-error")
+    code, doc, _err = env.run(
+        lambda: run_deploy(
+            world.context(),
+            DeployRequest(service="prediction-worker", canary=20, skip_tests=True),
+        )
+    )
+    assert doc["outcome"] == "rolled_back" and code == 3, doc
+    assert {m["verdict"] for m in doc["canary_analysis"]["metrics"]} == {"ERROR"}
+    assert world.service("prediction-worker").traffic_by_revision[before] == 100
     assert [r["outcome"] for r in world.audit_rows()] == ["rolled_back"]
 
 

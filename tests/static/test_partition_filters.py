@@ -132,6 +132,7 @@ def test_the_finder_sees_the_queries_of_every_check_and_ops_module() -> None:
         "checks/batch_errors.py",
         "checks/processor_heartbeats.py",
         "checks/shot_zones.py",
+        "checks/model_hit_rate.py",
         "daily_validation.py",
         "anomaly.py",
         "deploy/history.py",

@@ -191,7 +191,7 @@ def test_no_required_add_and_allowed_adds() -> None:
     assert result.violations == []
     assert [s.sql for s in result.allowed] == [
         "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `venue` STRING "
-        "OPTIONS (description = 'Arena\\'s name')",
+        "OPTIONS (description='Arena\\'s name')",
         "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `quarters` ARRAY<INT64>",
         "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `src` STRING DEFAULT 'nba_api'",
     ]

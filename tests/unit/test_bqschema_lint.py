@@ -397,3 +397,43 @@ def test_every_finding_rule_is_in_the_catalog() -> None:
     for findings in samples:
         for f in findings:
             assert f.rule in LINT_RULES
+
+
+@pytest.mark.parametrize(
+    ("field", "ok"),
+    [
+        ({"type": "STRING", "collation": "und:ci"}, True),
+        ({"type": "STRING", "collation": ""}, True),
+        ({"type": "STRING", "collation": "en:ci"}, False),
+        ({"type": "STRING", "policyTags": {"names": ["p/1"]}}, False),
+        ({"type": "TIMESTAMP", "timestampPrecision": "12"}, True),
+        ({"type": "TIMESTAMP", "timestampPrecision": 6}, True),
+        ({"type": "TIMESTAMP", "timestampPrecision": 9}, False),
+        ({"type": "DATE", "timestampPrecision": 6}, False),
+        ({"type": "STRING", "dataPolicies": [{"name": "projects/p/locations/us/dataPolicies/d"}]},
+         True),
+        ({"type": "STRING", "dataPolicies": [{"name": "d"}]}, False),
+        ({"type": "STRING", "dataPolicies": "d"}, False),
+        ({"type": "STRING", "foreignTypeDefinition": "varchar"}, True),
+        ({"type": "STRING", "foreignTypeDefinition": 3}, False),
+    ],
+)  # fmt: skip
+def test_option_values_follow_the_api_documentation(field: dict[str, Any], ok: bool) -> None:
+    found = rules(lint([{"name": "c", **field}]))
+    assert found == ([] if ok else ["OPTION_VALUE"])
+
+
+def test_foreign_type_definition_only_on_top_level_columns() -> None:
+    inner = {"name": "x", "type": "STRING", "foreignTypeDefinition": "v"}
+    nested = [{"name": "r", "type": "RECORD", "fields": [inner]}]
+    assert rules(lint(nested)) == ["OPTION_VALUE"]
+
+
+@pytest.mark.parametrize(
+    ("default", "ok"),
+    [("CURRENT_TIMESTAMP()", True), ("'x'", True),
+     ("NULL; DROP TABLE nba_ops.deploys; SELECT 1", False), ("col_a", False), (5, None)],
+)  # fmt: skip
+def test_default_value_form(default: Any, ok: bool | None) -> None:
+    found = rules(lint(one_field(defaultValueExpression=default)))
+    assert found == ([] if ok else ["DEFAULT_INVALID"] if ok is False else ["KEY_VALUE_TYPE"])

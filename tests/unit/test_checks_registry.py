@@ -53,6 +53,7 @@ def test_registry_has_every_issue_check_with_its_service() -> None:
         "processor_heartbeats": "phase3-processors",
         "shot_zones": "phase3-processors",
         "error_logs": "*",
+        "model_hit_rate": "prediction-worker",
     }
     for spec in REGISTRY.values():
         module = importlib.import_module(spec.module)
@@ -77,7 +78,7 @@ def test_every_check_query_filters_every_partitioned_table() -> None:
 def test_plan_runs_error_logs_once_per_service(ctx: Context) -> None:
     planned = plan_checks(ctx)
     assert [p.label for p in planned][-5:] == [f"error_logs [{s}]" for s in SERVICES]
-    assert len(planned) == 11
+    assert len(planned) == 12
     only = plan_checks(ctx, service="phase3-processors")
     assert [p.label for p in only] == [
         "processor_heartbeats [phase3-processors]",

@@ -104,7 +104,7 @@ def test_release_retries_after_a_lost_race_then_gives_up(run: CloudRun, nbaops_h
 
     held = lock.acquire(run, SERVICE, holder="ada@h", deploy_id="d2").lock
     lost_races(nbaops_home, lock.CAS_ATTEMPTS)
-    with pytest.raises(CloudRunError, match="could not release the deploy lock"):
+    with pytest.raises(CloudRunError, match="could not release the deploy lease"):
         lock.release(run, SERVICE, "d2")
     assert lock.current_lock(run, SERVICE) == held  # still there: it expires by itself
 
@@ -125,7 +125,7 @@ def test_force_unlock_removes_an_unreadable_lock(
     assert lock.current_lock(run, SERVICE) is None  # unreadable: treated as stale
     removed = lock.force_unlock(run, SERVICE)
     assert removed is not None
-    assert (removed.holder, removed.deploy_id) == ("(unreadable lock)", "?")
+    assert (removed.holder, removed.deploy_id) == ("(unreadable lease)", "?")
     assert removed.since == dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
     assert lock.LOCK_ANNOTATION not in run.get_service(SERVICE).annotations
 
@@ -140,7 +140,7 @@ def test_force_unlock_retries_after_a_lost_race_then_gives_up(
 
     lock.acquire(run, SERVICE, holder="bob@ci", deploy_id="stuck2")
     lost_races(nbaops_home, lock.CAS_ATTEMPTS)
-    with pytest.raises(CloudRunError, match="could not remove the deploy lock"):
+    with pytest.raises(CloudRunError, match="could not remove the deploy lease"):
         lock.force_unlock(run, SERVICE)
     clear_api_faults(nbaops_home)
     assert lock.current_lock(run, SERVICE) is not None

@@ -15,7 +15,8 @@ import pytest
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
-from nbaops.deploy.deploy import _guess_params, _plan_queries
+from nbaops.deploy.plan import guess_params as _guess_params
+from nbaops.deploy.plan import plan_queries as _plan_queries
 from nbaops.deploy.rollback import manual_commands
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,10 +73,12 @@ def test_guessed_params_follow_the_parameter_names(monkeypatch: pytest.MonkeyPat
     assert len(params) == 8
 
 
-def test_manual_commands_on_prod_are_gcloud_only(prod: Context) -> None:
+def test_manual_commands_on_prod_are_runnable_as_printed(prod: Context) -> None:
     commands = manual_commands(prod, "phase4-processors", "phase4-processors-00001-abc")
     prof = prod.config.profile
     assert commands == [
+        "inv rollback --service phase4-processors --to phase4-processors-00001-abc "
+        "--force-unlock --profile prod",
         f"gcloud run services update-traffic phase4-processors --project={prof.project} "
         f"--region={prof.region} --to-revisions=phase4-processors-00001-abc=100",
         f"gcloud run services describe phase4-processors --project={prof.project} "

@@ -18,7 +18,13 @@ from nbaops.verdict import CheckResult, Verdict
 def test_defaults_and_overrides() -> None:
     s = DeploySettings.from_config({"observation": {"count": 2}, "on_inconclusive": "hold"})
     assert s.observation.count == 2 and s.on_inconclusive == "hold"
-    assert DeploySettings.from_config({}).lock_ttl_s == 1800
+    assert DeploySettings.from_config({}).lock_ttl_s == 120
+
+
+def test_a_lease_shorter_than_the_observation_window_is_valid() -> None:
+    """The heartbeat renews the lease, so the old 'TTL > window' rule is gone (issue 13)."""
+    s = DeploySettings.from_config({"lock_ttl_s": 10, "observation": {"interval_s": 30}})
+    assert s.lock_ttl_s == 10 and s.observation.window_s == 270
 
 
 @pytest.mark.parametrize(
@@ -26,7 +32,6 @@ def test_defaults_and_overrides() -> None:
     [
         ({"on_inconclusive": "retry"}, "on_inconclusive"),
         ({"candidate_tag": "Bad_Tag"}, "candidate_tag"),
-        ({"lock_ttl_s": 10, "observation": {"interval_s": 30, "count": 3}}, "lock_ttl_s"),
     ],
 )
 def test_invalid_values_are_config_errors(section: dict[str, object], key: str) -> None:

@@ -315,7 +315,12 @@ def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
 
 def test_every_task_has_a_reference_entry() -> None:
     text = (DOCS / "reference" / "tasks.md").read_text(encoding="utf-8")
-    missing = [n for n in collection().task_names if f"\n## {n}\n" not in text]
+    # A collection's default task is documented under its alias (`regression`).
+    missing = [
+        n
+        for n, aliases in collection().task_names.items()
+        if not any(f"\n## {x}\n" in text for x in (n, *aliases))
+    ]
     assert not missing, f"tasks without a reference entry: {missing}; {REGEN}"
 
 

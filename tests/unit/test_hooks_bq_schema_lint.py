@@ -80,3 +80,14 @@ def test_runs_without_importing_google_or_sqlglot(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip().splitlines()[-1] == "1 []"
+
+
+def test_injected_default_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14 item 1: a default carrying a second statement fails the lint hook."""
+    bad = tmp_path / "deploys.json"
+    injected = "NULL; DROP TABLE nba_ops.deploys; SELECT 1"
+    bad.write_text(
+        json.dumps([{"name": "a", "type": "STRING", "defaultValueExpression": injected}])
+    )
+    assert main([str(bad)]) == 1
+    assert "DEFAULT_INVALID" in capsys.readouterr().out

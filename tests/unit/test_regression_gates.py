@@ -397,7 +397,8 @@ def test_entry_point_from_file_exit_codes_and_printed_path(
     ("request_kwargs", "message"),
     [
         ({"source": Path("x.csv"), "since": dt.date(2024, 11, 1)}, "cannot be combined"),
-        ({"golden": True, "source": Path("x.csv")}, "choose one of --golden and --from"),
+        ({"golden": True, "source": Path("x.csv")}, "choose one of --golden"),
+        ({"model": "m:f", "predictions": Path("p.csv")}, "choose one of --model and --predictions"),
         ({"champion": "v8", "challenger": "v8"}, "must be different"),
         ({"since": dt.date(2024, 12, 2), "until": dt.date(2024, 12, 1)}, "is after"),
         ({"source": Path("/nonexistent/graded.csv")}, "file not found"),

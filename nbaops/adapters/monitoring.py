@@ -1,0 +1,254 @@
+"""Cloud Monitoring reader: ``projects.timeSeries.list`` through ``google.cloud.monitoring_v3``.
+
+``google-cloud-monitoring`` ships only gRPC transports (no ``transport="rest"``; see
+googleapis/google-cloud-python#16852 "Some packages only support gRPC transport"), so
+the local profile switches the endpoint by handing the official client a plain
+``grpc.insecure_channel`` to the stand-in's MetricService on 127.0.0.1
+(:mod:`nbaops.local.monitoring_grpc`); prod builds the client with Application Default
+Credentials. The same :meth:`MetricsReader.list_time_series` code runs in both.
+
+Bounded: the interval may span at most ``max_window_s``, every call has ``timeout_s``,
+and more than ``max_pages`` pages is an error rather than a silently truncated answer.
+The module is imported only when a canary is analysed (the client costs ~0.3 s).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import MonitoringError
+
+if TYPE_CHECKING:
+    from nbaops.config import ProfileConfig
+
+RESOURCE_TYPE = "cloud_run_revision"
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A distribution value: ``bounds`` are the finite bucket boundaries; bucket ``i``
+    holds values in ``[bounds[i-1], bounds[i])`` (bucket 0 underflow, last overflow)."""
+
+    count: int
+    mean: float
+    bounds: tuple[float, ...]
+    bucket_counts: tuple[int, ...]
+
+    def weighted(self) -> list[tuple[float, float]]:
+        """Each non-empty bucket as (representative value, count): the midpoint of a
+        finite bucket, the edge of the underflow/overflow bucket."""
+        out: list[tuple[float, float]] = []
+        for index, count in enumerate(self.bucket_counts):
+            if count <= 0:
+                continue
+            if not self.bounds:
+                value = self.mean
+            elif index == 0:
+                value = self.bounds[0]
+            elif index >= len(self.bounds):
+                value = self.bounds[-1]
+            else:
+                value = (self.bounds[index - 1] + self.bounds[index]) / 2.0
+            out.append((value, float(count)))
+        return out
+
+
+@dataclass(frozen=True)
+class Point:
+    end: dt.datetime
+    value: float | None = None
+    distribution: Distribution | None = None
+
+
+@dataclass(frozen=True)
+class Series:
+    metric_type: str
+    metric_labels: dict[str, str]
+    resource_labels: dict[str, str]
+    points: tuple[Point, ...]
+
+
+def _quote(value: str) -> str:
+    return json.dumps(value)
+
+
+def build_filter(metric_type: str, *, service: str, revision: str) -> str:
+    """The Monitoring filter selecting one revision's series of ``metric_type``."""
+    return " AND ".join(
+        [
+            f"metric.type = {_quote(metric_type)}",
+            f"resource.type = {_quote(RESOURCE_TYPE)}",
+            f"resource.labels.service_name = {_quote(service)}",
+            f"resource.labels.revision_name = {_quote(revision)}",
+        ]
+    )
+
+
+def _bounds(options: Any) -> tuple[float, ...]:
+    """Finite bucket boundaries of a BucketOptions message."""
+    if "exponential_buckets" in options:
+        e = options.exponential_buckets
+        return tuple(e.scale * e.growth_factor**i for i in range(e.num_finite_buckets + 1))
+    if "linear_buckets" in options:
+        lin = options.linear_buckets
+        return tuple(lin.offset + lin.width * i for i in range(lin.num_finite_buckets + 1))
+    if "explicit_buckets" in options:
+        return tuple(float(b) for b in options.explicit_buckets.bounds)
+    return ()
+
+
+def _point(raw: Any) -> Point:
+    end = raw.interval.end_time
+    when = dt.datetime.fromtimestamp(end.timestamp(), dt.UTC)
+    value = raw.value
+    if "distribution_value" in value:
+        d = value.distribution_value
+        return Point(
+            when,
+            distribution=Distribution(
+                count=int(d.count),
+                mean=float(d.mean),
+                bounds=_bounds(d.bucket_options),
+                bucket_counts=tuple(int(c) for c in d.bucket_counts),
+            ),
+        )
+    if "int64_value" in value:
+        return Point(when, value=float(value.int64_value))
+    if "double_value" in value:
+        return Point(when, value=float(value.double_value))
+    return Point(when)
+
+
+class MetricsReader:
+    """Read Cloud Run time series of one project.
+
+    Args:
+        profile: the project comes from here.
+        endpoint: ``127.0.0.1:PORT`` of a local MetricService (gRPC); None: the real API.
+        timeout_s: per call.
+        max_pages: more pages than this is a :class:`~nbaops.errors.MonitoringError`.
+        page_size: time series per page.
+        max_window_s: the longest interval one call may ask for.
+    """
+
+    def __init__(
+        self,
+        profile: ProfileConfig,
+        endpoint: str | None = None,
+        *,
+        timeout_s: float = 30.0,
+        max_pages: int = 10,
+        page_size: int = 1000,
+        max_window_s: float = 6 * 3600,
+    ) -> None:
+        self.project = profile.project
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self.max_pages = max_pages
+        self.page_size = page_size
+        self.max_window_s = max_window_s
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from google.cloud import monitoring_v3
+
+            if self.endpoint:
+                import grpc
+                from google.cloud.monitoring_v3.services.metric_service.transports import (
+                    MetricServiceGrpcTransport,
+                )
+
+                channel = grpc.insecure_channel(self.endpoint)
+                self._client = monitoring_v3.MetricServiceClient(
+                    transport=MetricServiceGrpcTransport(channel=channel)
+                )
+            else:
+                self._client = monitoring_v3.MetricServiceClient()
+        return self._client
+
+    def describe(self, metric_type: str, *, service: str, revision: str) -> str:
+        """The call as one line (for a result's ``query``)."""
+        return (
+            f"monitoring.v3 projects.timeSeries.list projects/{self.project} "
+            f"filter={build_filter(metric_type, service=service, revision=revision)}"
+        )
+
+    def list_time_series(
+        self,
+        metric_type: str,
+        *,
+        service: str,
+        revision: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        alignment_s: int,
+        aligner: str,
+        reducer: str | None = None,
+        group_by: Sequence[str] = (),
+    ) -> list[Series]:
+        """One revision's series of ``metric_type`` in ``[start, end]``, aligned.
+
+        Raises:
+            MonitoringError: a bad interval, an API error or timeout, or more than
+                ``max_pages`` pages.
+        """
+        span = (end - start).total_seconds()
+        if span <= 0 or span > self.max_window_s:
+            raise MonitoringError(
+                f"timeSeries.list interval of {span:g}s is outside (0, {self.max_window_s:g}]s"
+            )
+        aggregation: dict[str, Any] = {
+            "alignment_period": dt.timedelta(seconds=alignment_s),
+            "per_series_aligner": aligner,
+        }
+        if reducer:
+            aggregation["cross_series_reducer"] = reducer
+            aggregation["group_by_fields"] = list(group_by)
+        request = {
+            "name": f"projects/{self.project}",
+            "filter": build_filter(metric_type, service=service, revision=revision),
+            "interval": {"start_time": start, "end_time": end},
+            "aggregation": aggregation,
+            "page_size": self.page_size,
+        }
+        from google.api_core import exceptions as gexc
+        from google.auth import exceptions as auth_exc
+
+        try:
+            pager = self.client.list_time_series(request=request, timeout=self.timeout_s)
+            out: list[Series] = []
+            for number, page in enumerate(pager.pages, start=1):
+                if number > self.max_pages:
+                    raise MonitoringError(
+                        f"timeSeries.list {metric_type}: more than {self.max_pages} pages"
+                    )
+                for ts in page.time_series:
+                    out.append(
+                        Series(
+                            metric_type=str(ts.metric.type),
+                            metric_labels=dict(ts.metric.labels),
+                            resource_labels=dict(ts.resource.labels),
+                            points=tuple(_point(p) for p in ts.points),
+                        )
+                    )
+            return out
+        except gexc.GoogleAPICallError as exc:
+            raise MonitoringError(
+                f"Cloud Monitoring timeSeries.list {metric_type}: "
+                f"{getattr(exc, 'code', '?')}: {exc.message}"
+            ) from exc
+        except gexc.RetryError as exc:
+            raise MonitoringError(
+                f"Cloud Monitoring timeSeries.list {metric_type}: gave up retrying: {exc}"
+            ) from exc
+        except auth_exc.GoogleAuthError as exc:
+            raise MonitoringError(
+                f"Cloud Monitoring: no usable credentials ({type(exc).__name__}); run "
+                "`gcloud auth application-default login`"
+            ) from exc

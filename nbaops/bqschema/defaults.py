@@ -1,0 +1,138 @@
+"""Column default values: exactly one expression of the form BigQuery accepts, as a tree.
+
+BigQuery documents the default value expression of a column as "a literal or one of the
+following functions: CURRENT_DATE, CURRENT_DATETIME, CURRENT_TIME, CURRENT_TIMESTAMP,
+GENERATE_UUID, RAND, SESSION_USER, ST_GEOGPOINT", optionally composed into a STRUCT or
+ARRAY such as ``[CURRENT_DATE(), DATE '2020-01-01']``
+(https://cloud.google.com/bigquery/docs/default-values#default_value_expression).
+
+:func:`parse_default` parses ``defaultValueExpression`` with SQLGlot (BigQuery dialect)
+and accepts only that grammar, so a schema file can never smuggle a second statement
+(``NULL; DROP TABLE ...``), a subquery or a column reference into DDL. The DDL builder
+(:mod:`nbaops.bqschema.ddl`) inserts the parsed *tree*, never the text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbaops.errors import UsageError
+
+ALLOWED_FUNCTIONS = (
+    "CURRENT_DATE",
+    "CURRENT_DATETIME",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "GENERATE_UUID",
+    "RAND",
+    "SESSION_USER",
+    "ST_GEOGPOINT",
+)
+# Longer than any sensible literal default; bounds the parser's work on hostile input.
+MAX_DEFAULT_CHARS = 4096
+
+
+class DefaultExpressionError(UsageError):
+    """A ``defaultValueExpression`` that is not one allowed expression."""
+
+
+def parse_default(text: str) -> Any:
+    """Parse a default value expression into one SQLGlot expression of an allowed form.
+
+    Args:
+        text: the ``defaultValueExpression`` of a schema field.
+
+    Returns:
+        The SQLGlot expression (insert it into a DDL tree; never paste the text).
+
+    Raises:
+        DefaultExpressionError: not exactly one expression, or a form BigQuery does not
+            accept as a default (the message says which).
+    """
+    import sqlglot
+
+    if not text.strip():
+        raise DefaultExpressionError("default value expression is empty")
+    if len(text) > MAX_DEFAULT_CHARS:
+        raise DefaultExpressionError(
+            f"default value expression has {len(text)} characters (at most {MAX_DEFAULT_CHARS})"
+        )
+    try:
+        parsed = [s for s in sqlglot.parse(text, read="bigquery") if s is not None]
+    except (sqlglot.errors.SqlglotError, RecursionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DefaultExpressionError(f"default value does not parse: {first[:120]}") from None
+    if len(parsed) != 1:
+        raise DefaultExpressionError(
+            f"default value must be exactly one expression, got {len(parsed)} statements"
+        )
+    _check(parsed[0])
+    return parsed[0]
+
+
+def _reject(node: Any) -> None:
+    shown = node.sql(dialect="bigquery")[:60]
+    raise DefaultExpressionError(
+        f"default value {shown!r} is not a literal or one of "
+        f"{', '.join(ALLOWED_FUNCTIONS)} (or an ARRAY/STRUCT of them)"
+    )
+
+
+def _is_string_literal(node: Any) -> bool:
+    from sqlglot import exp
+
+    return isinstance(node, exp.Literal) and bool(node.is_string)
+
+
+def _check(node: Any) -> None:
+    from sqlglot import exp
+
+    if isinstance(node, (exp.Literal, exp.Null, exp.Boolean, exp.ByteString, exp.RawString)):
+        return
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        if not node.this.is_string:
+            return
+    elif isinstance(node, exp.Paren):
+        _check(node.this)
+        return
+    elif isinstance(node, exp.Cast):
+        # typed literals: DATE '...', TIMESTAMP '...', NUMERIC '...', RANGE<DATE> '...'
+        if _is_string_literal(node.this) and not node.args.get("format"):
+            return
+    elif isinstance(node, exp.ParseJSON):  # JSON '...'
+        if _is_string_literal(node.this) and node.args.get("is_literal"):
+            return
+    elif isinstance(node, exp.Interval):  # INTERVAL 1 DAY, INTERVAL '1-2' YEAR TO MONTH
+        if isinstance(node.this, exp.Literal):
+            return
+    elif isinstance(node, (exp.Array, exp.Tuple)):
+        for item in node.expressions:
+            _check(item)
+        return
+    elif isinstance(node, exp.Struct):
+        for item in node.expressions:
+            if isinstance(item, exp.PropertyEQ) and isinstance(item.this, exp.Identifier):
+                _check(item.expression)
+            elif isinstance(item, exp.Alias):
+                _check(item.this)
+            else:
+                _check(item)
+        return
+    elif isinstance(node, (exp.CurrentTimestamp, exp.CurrentTime, exp.Uuid, exp.Rand)):
+        if not any(v for k, v in node.args.items() if k != "is_string"):
+            return
+    elif isinstance(node, (exp.CurrentDate, exp.CurrentDatetime)):
+        zone = node.this
+        if zone is None or _is_string_literal(zone):
+            return
+    elif isinstance(node, exp.SessionUser):
+        return
+    elif isinstance(node, exp.Anonymous) and str(node.this).upper() == "ST_GEOGPOINT":
+        args = node.expressions
+        if len(args) == 2 and all(
+            (isinstance(a, exp.Literal) and not a.is_string)
+            or (isinstance(a, exp.Neg) and isinstance(a.this, exp.Literal))
+            for a in args
+        ):
+            return
+    _reject(node)

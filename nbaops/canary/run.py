@@ -1,0 +1,236 @@
+"""One canary analysis per observation round: read the metrics, judge, report.
+
+:func:`canary_rounds` is the deploy's single entry point: it returns a callable (or None
+when the deploy is not a canary or the analysis is disabled) that the observation window
+calls once per round. Each call reads every configured metric for the baseline and the
+canary revision over the last ``window_s`` through :mod:`nbaops.adapters.monitoring`,
+judges them with :mod:`nbaops.canary.analysis`, prints the compact table to the deploy's
+progress and returns the round's ``canary_analysis`` CheckResult. A metric that cannot
+be read is ERROR for that metric only; the other metrics are still judged.
+
+Right after the traffic shift the canary has served little: a round *before the last*
+whose analysis is INCONCLUSIVE (not enough sample yet) returns no result, so it does not
+use up ``inconclusive_limit`` — the canary is still collecting. The last round always
+counts, and :meth:`CanaryRounds.conclude` makes the window's verdict the final
+analysis' when that is FAIL, INCONCLUSIVE or ERROR: a canary that never reached its
+sample is never promoted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.canary.analysis import CanaryAnalysis, Sample, analyse
+from nbaops.canary.settings import CanarySettings, MetricSpec
+from nbaops.errors import MonitoringError
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.adapters.monitoring import MetricsReader, Series
+    from nbaops.context import Context
+
+ERROR_CLASS = "5xx"
+CODE_CLASS = "metric.labels.response_code_class"
+
+
+def canary_settings(ctx: Context) -> CanarySettings:
+    """``deploy.canary_analysis`` of this profile (ConfigError when invalid)."""
+    section = ctx.config.section("deploy").get("canary_analysis") or {}
+    return CanarySettings.from_config(section)
+
+
+def _sample(reader: MetricsReader, spec: MetricSpec, **where: Any) -> Sample:
+    """One revision's sample of one metric (raises MonitoringError when unreadable)."""
+    if spec.kind == "error_rate":
+        series = reader.list_time_series(
+            spec.metric_type,
+            aligner="ALIGN_DELTA",
+            reducer="REDUCE_SUM",
+            group_by=[CODE_CLASS],
+            **where,
+        )
+        total = errors = 0.0
+        for s in series:
+            count = sum(p.value or 0.0 for p in s.points)
+            total += count
+            if s.metric_labels.get("response_code_class") == ERROR_CLASS:
+                errors += count
+        return Sample(n=total, errors=int(errors))
+    if spec.kind == "distribution":
+        series = reader.list_time_series(
+            spec.metric_type, aligner="ALIGN_DELTA", reducer="REDUCE_SUM", **where
+        )
+        merged: dict[float, float] = {}
+        for s in series:
+            for p in s.points:
+                if p.distribution is not None:
+                    for value, weight in p.distribution.weighted():
+                        merged[value] = merged.get(value, 0.0) + weight
+        return Sample(n=sum(merged.values()), values=tuple(sorted(merged.items())))
+    if spec.kind == "gauge":
+        series = reader.list_time_series(spec.metric_type, aligner="ALIGN_MEAN", **where)
+        values = tuple((p.value, 1.0) for s in series for p in s.points if p.value is not None)
+        return Sample(n=float(len(values)), values=values)
+    series = reader.list_time_series(
+        spec.metric_type, aligner="ALIGN_MAX", reducer="REDUCE_SUM", **where
+    )
+    return Sample(n=0.0, peak=_peak(series))
+
+
+def _peak(series: list[Series]) -> float | None:
+    values = [p.value for s in series for p in s.points if p.value is not None]
+    return max(values) if values else None
+
+
+def analyse_canary(
+    ctx: Context,
+    service: str,
+    *,
+    baseline: str,
+    canary: str,
+    settings: CanarySettings,
+    now: dt.datetime | None = None,
+) -> CanaryAnalysis:
+    """Read and judge every metric of ``service`` for the last ``settings.window_s``."""
+    specs = settings.for_service(service)
+    end = now or clock.now()
+    start = end - dt.timedelta(seconds=settings.window_s)
+    window = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
+    samples: list[tuple[Sample, Sample] | BaseException] = []
+    queries: list[str] = []
+    try:
+        reader = ctx.monitoring
+        reader.max_pages = settings.max_pages
+    except Exception as exc:  # no client (credentials, import): every metric is ERROR
+        error = MonitoringError(f"Cloud Monitoring client: {type(exc).__name__}: {exc}")
+        return analyse(
+            specs,
+            [error] * len(specs),
+            alpha=settings.alpha,
+            baseline_revision=baseline,
+            canary_revision=canary,
+            window=window,
+        )
+    common = {"service": service, "start": start, "end": end, "alignment_s": settings.alignment_s}
+    for spec in specs:
+        queries.append(reader.describe(spec.metric_type, service=service, revision=canary))
+        try:
+            pair = (
+                _sample(reader, spec, revision=baseline, **common),
+                _sample(reader, spec, revision=canary, **common),
+            )
+            samples.append(pair)
+        except Exception as exc:  # an unreadable metric is ERROR, the others still count
+            samples.append(exc)
+    return analyse(
+        specs,
+        samples,
+        alpha=settings.alpha,
+        baseline_revision=baseline,
+        canary_revision=canary,
+        window=window,
+        queries=queries,
+    )
+
+
+@dataclass
+class CanaryRounds:
+    """The per-round analysis of one canary deploy; ``last`` is the latest round's."""
+
+    ctx: Context
+    service: str
+    baseline: str
+    canary: str
+    settings: CanarySettings
+    step: Callable[[str, str], None]
+    rounds: int = 1
+    last: CanaryAnalysis | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, index: int) -> list[CheckResult]:
+        """Round ``index``: [the analysis], or [] while still collecting (see module doc)."""
+        analysis = analyse_canary(
+            self.ctx,
+            self.service,
+            baseline=self.baseline,
+            canary=self.canary,
+            settings=self.settings,
+        )
+        self.last = analysis
+        collecting = index < self.rounds and analysis.verdict is Verdict.INCONCLUSIVE
+        self.history.append(
+            {"round": index, "verdict": analysis.verdict.value, "collecting": collecting}
+        )
+        for line in analysis.table():
+            self.step("canary", f"round {index} | {line}")
+        if collecting:
+            self.step(
+                "canary",
+                f"round {index} | still collecting ({analysis.summary()}); decides by round "
+                f"{self.rounds} at the latest",
+            )
+            return []
+        return [analysis.to_check(self.service)]
+
+    def conclude(self, verdict: Verdict, reason: str) -> tuple[Verdict, str]:
+        """The window's verdict and reason, given the final analysis.
+
+        A window that passed (PASS/WARN) takes the final analysis' verdict when that is
+        FAIL, INCONCLUSIVE or ERROR; otherwise the window's verdict stands.
+        """
+        final = self.last
+        if final is None or verdict not in (Verdict.PASS, Verdict.WARN):
+            return verdict, reason
+        if final.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.ERROR):
+            return final.verdict, (
+                f"final canary analysis {final.verdict.value}: canary_analysis {final.summary()}"
+            )
+        return verdict, reason
+
+    def to_json(self) -> dict[str, Any] | None:
+        """The latest round's analysis plus every round's verdict (None before round 1)."""
+        if self.last is None:
+            return None
+        return {**self.last.to_json(), "rounds": self.history}
+
+
+def plan_lines(ctx: Context, service: str, percent: int) -> list[str]:
+    """What the analysis would read, for the dry-run plan (nothing when not a canary).
+
+    Raises:
+        ConfigError: an invalid ``deploy.canary_analysis`` section.
+    """
+    settings = canary_settings(ctx)
+    if percent >= 100 or not settings.enabled:
+        return []
+    names = ", ".join(f"{m.name} ({m.metric_type})" for m in settings.for_service(service))
+    return [
+        f"  canary analysis: monitoring.v3 projects.timeSeries.list for the new and the "
+        f"previous revision over the last {settings.window_s}s: {names}; one-sided tests at "
+        f"alpha {settings.alpha:g} (docs/canary.md)"
+    ]
+
+
+def canary_rounds(
+    ctx: Context,
+    service: str,
+    *,
+    baseline: str,
+    canary: str,
+    percent: int,
+    step: Callable[[str, str], None],
+    rounds: int = 1,
+) -> CanaryRounds | None:
+    """The per-round analysis for a canary deploy, or None (not a canary, or disabled).
+
+    Raises:
+        ConfigError: an invalid ``deploy.canary_analysis`` section.
+    """
+    settings = canary_settings(ctx)
+    if percent >= 100 or not baseline or not settings.enabled:
+        return None
+    return CanaryRounds(ctx, service, baseline, canary, settings, step, rounds)

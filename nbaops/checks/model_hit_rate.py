@@ -1,0 +1,116 @@
+"""Model hit rate (prediction-worker): is the serving model still beating the floor?
+
+Between deploys nothing else watches prediction quality. Every day this check takes the
+graded picks (``is_correct`` set by the grading service: OVER/UNDER bets that did not push)
+of the serving model version over the last ``window_game_days`` game days that have grading,
+and compares the **Wilson lower bound** of their hit rate (``confidence_level``) with the
+floors: below ``fail_below`` is FAIL, below ``warn_below`` WARN. A point estimate would flap
+(at n = 500 its standard error is ~2.2 points; docs/regression.md explains); fewer than
+``min_bets`` graded picks is INCONCLUSIVE, never PASS.
+
+The serving version is ``model_version``; its default ``champion`` means the
+``regression.champion`` setting (the version the worker serves, v8). The query is bounded by
+a ``game_date`` range of ``lookback_days``, so its cost tracks the window, not the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
+from nbaops.regression.stats import wilson_interval
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.checks.thresholds import CheckParams
+    from nbaops.context import Context
+
+NAME = "model_hit_rate"
+SERVICE = "prediction-worker"
+CHAMPION = "champion"
+
+SQL = """
+SELECT game_date,
+       COUNT(*) AS graded,
+       COUNTIF(is_correct IS NOT NULL) AS decided,
+       COUNTIF(is_correct) AS hits
+FROM `nba_predictions.prediction_accuracy`
+WHERE game_date BETWEEN @from_date AND @to_date
+  AND system_id = @model_version
+GROUP BY game_date
+ORDER BY game_date DESC
+"""
+
+
+def serving_version(ctx: Context, configured: str) -> str:
+    """``configured``, or the regression section's champion when it says ``champion``."""
+    if configured != CHAMPION:
+        return configured
+    return str(ctx.config.section("regression").get("champion") or "v8")
+
+
+def run(ctx: Context, params: CheckParams) -> CheckResult:
+    """Wilson lower bound of the serving model's graded hit rate over recent game days."""
+    m = Measurement(ctx, params, NAME, SERVICE)
+    version = serving_version(ctx, params.text("model_version"))
+    window = params.integer("window_game_days")
+    min_bets = params.integer("min_bets")
+    level = params.fraction("confidence_level")
+    fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
+    to_date = clock.eastern_date(clock.now())
+    from_date = to_date - dt.timedelta(days=params.integer("lookback_days"))
+    threshold = (
+        f"Wilson {pct(level)} lower bound FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} "
+        f"over {window} game days, >= {min_bets} graded picks"
+    )
+    rows = m.query(SQL, {"from_date": from_date, "to_date": to_date, "model_version": version})
+    days = [r for r in rows if int(r["decided"] or 0) > 0][:window]
+    hits = sum(int(r["hits"] or 0) for r in days)
+    decided = sum(int(r["decided"] or 0) for r in days)
+    details: dict[str, Any] = {
+        "model_version": version,
+        "lookback": f"{from_date}..{to_date}",
+        "game_days": [str(r["game_date"]) for r in days],
+        "hits": hits,
+        "decided": decided,
+        "per_day": [
+            {
+                "game_date": str(r["game_date"]),
+                "decided": int(r["decided"]),
+                "hits": int(r["hits"] or 0),
+            }
+            for r in days
+        ],
+    }
+    span = f"{days[-1]['game_date']}..{days[0]['game_date']}" if days else f"{from_date}.."
+    if decided == 0:
+        return m.result(
+            Verdict.INCONCLUSIVE,
+            None,
+            threshold,
+            f"too little data: no graded picks of {version} in {from_date}..{to_date} "
+            "(grading stalled, or the version is not serving?)",
+            details,
+        )
+    rate = hits / decided
+    low, high = wilson_interval(hits, decided, level)
+    details.update(hit_rate=round(rate, 4), lower_bound=round(low, 4), upper_bound=round(high, 4))
+    summary = (
+        f"{version} hit {pct1(rate)} of {decided} graded picks over {len(days)} game day(s) "
+        f"{span}; {pct(level)} interval {pct1(low)}-{pct1(high)}"
+    )
+    if decided < min_bets:
+        return m.result(
+            Verdict.INCONCLUSIVE,
+            round(low * 100, 2),
+            threshold,
+            f"too little data: {summary}; fewer than {min_bets} graded picks",
+            details,
+        )
+    verdict = below_tiers(low, fail_below, warn_below)
+    floor = fail_below if verdict is Verdict.FAIL else warn_below
+    relation = "below" if verdict is not Verdict.PASS else "clears"
+    message = f"{summary}; lower bound {relation} {pct(floor)} ({verdict.value})"
+    return m.result(verdict, round(low * 100, 2), threshold, message, details)

@@ -1,0 +1,79 @@
+"""One parse-error path for every task: Invoke's parser errors become one line and exit 2.
+
+Invoke's :class:`~invoke.program.Program` prints a :class:`~invoke.exceptions.ParseError`
+and exits 1, and a typed flag that does not cast (``--limit abc``) escapes as a
+``ValueError`` traceback. :class:`NbaopsProgram` catches both while the command line is
+parsed and reports them like any other usage error (:func:`nbaops.cli.runner.usage_exit`):
+``nbaops: error: ...`` on stderr, a JSON document on stdout with ``--json``, exit 2.
+
+``tasks.py`` calls :func:`adopt_running_program` so the stock ``inv`` command gets the
+same behaviour: Invoke loads ``tasks.py`` (``parse_collection``) before it parses the
+tasks' flags (``parse_tasks``), so switching the running program's class at that moment
+covers unknown tasks, unknown flags, missing values and bad types. (Errors in Invoke's
+own core flags, parsed before ``tasks.py`` loads, keep Invoke's handling.)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from invoke.exceptions import ParseError
+from invoke.program import Program
+
+_UNKNOWN = re.compile(r"^No idea what '(.*)' is!$")
+_NO_VALUE = re.compile(r"^Flag <Argument: (\w+)")
+
+
+def _message(exc: BaseException) -> str:
+    """Invoke's parse error as one line a person understands."""
+    text = str(exc).strip().splitlines()
+    first = text[0][:200] if text else type(exc).__name__
+    if isinstance(exc, ParseError):
+        unknown = _UNKNOWN.match(first)
+        if unknown:
+            return (
+                f"unknown task or flag {unknown.group(1)[:60]!r} "
+                "(`inv --list` shows the tasks, `inv --help TASK` a task's flags)"
+            )
+        no_value = _NO_VALUE.match(first)
+        if no_value:
+            return f"--{no_value.group(1).replace('_', '-')} needs a value"
+        return first
+    return f"bad flag value: {first}"
+
+
+class NbaopsProgram(Program):
+    """Invoke's program with parse errors mapped to the usage contract (exit 2)."""
+
+    def _usage(self, exc: BaseException) -> None:
+        from nbaops.cli.runner import usage_exit
+
+        argv = list(getattr(getattr(self, "core", None), "unparsed", None) or [])
+        argv += list(getattr(self, "argv", None) or [])
+        usage_exit(_message(exc), json_output="--json" in argv)
+
+    def parse_tasks(self) -> None:
+        try:
+            super().parse_tasks()
+        except (ParseError, ValueError) as exc:
+            self._usage(exc)
+
+    def parse_cleanup(self) -> None:
+        try:
+            super().parse_cleanup()
+        except (ParseError, ValueError) as exc:
+            self._usage(exc)
+
+
+def adopt_running_program() -> None:
+    """Give the stock ``inv`` program (``invoke.main.program``) the nbaops parse-error path.
+
+    Only an exact :class:`~invoke.program.Program` is switched (its class has no state of
+    its own, so the switch keeps every attribute); any other program is left alone.
+    """
+    import invoke.main
+
+    running: Any = invoke.main.program
+    if type(running) is Program:
+        running.__class__ = NbaopsProgram

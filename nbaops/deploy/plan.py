@@ -1,0 +1,157 @@
+"""The dry-run plan of ``inv deploy``: every request and query the deploy would make.
+
+:func:`write_plan` fills a :class:`~nbaops.deploy.deploy_report.DeployReport` with the
+lease and journal write, the image, the revision PATCH, health URLs, each post-deploy
+query (with a BigQuery dry-run byte estimate in prod) and the audit insert; it changes
+nothing. Split from :mod:`nbaops.deploy.deploy` to keep that module about the deploy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.deploy import audit, lock
+from nbaops.deploy.heartbeat import default_interval
+from nbaops.deploy.journal import JOURNAL_ANNOTATION
+from nbaops.deploy.recovery import inspect
+from nbaops.verdict import Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.adapters.cloudrun import ServiceInfo
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+    from nbaops.deploy.deploy import _Deploy
+    from nbaops.deploy.image import ImagePlan
+
+
+def guess_params(sql: str) -> dict[str, Any]:
+    """Plausible values for a check's ``@params`` so a dry run can estimate its bytes."""
+    now = clock.now()
+    params: dict[str, Any] = {}
+    arrays = set(re.findall(r"UNNEST\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)", sql, re.IGNORECASE))
+    for name in set(re.findall(r"@([A-Za-z_][A-Za-z0-9_]*)", sql)):
+        lowered = name.lower()
+        if name in arrays:  # e.g. IN UNNEST(@real_sources): a scalar guess fails the dry run
+            params[name] = [""]
+        elif "date" in lowered or lowered in ("day", "start_day", "end_day"):
+            params[name] = clock.today_eastern()
+        elif any(k in lowered for k in ("since", "until", "start", "end", "_at", "now", "time")):
+            params[name] = now - dt.timedelta(hours=2)
+        elif any(k in lowered for k in ("limit", "hours", "days", "count", "min")):
+            params[name] = 1
+        else:
+            params[name] = ""
+    return params
+
+
+def plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
+    """The post-deploy checks' queries, with a byte estimate in prod."""
+    import importlib
+
+    from nbaops.checks import plan_post_deploy
+
+    lines: list[str] = []
+    for planned in plan_post_deploy(ctx, cfg, revision="<new revision>"):
+        module = importlib.import_module(planned.spec.module)
+        sqls = [(k, v) for k, v in vars(module).items() if k.endswith("SQL") and isinstance(v, str)]
+        if not sqls:
+            lines.append(
+                f"  check {planned.spec.id}: Cloud Logging entries:list "
+                f"(resource.labels.revision_name=<new revision>, severity>=ERROR, "
+                "last 10 minutes)"
+            )
+            continue
+        for key, sql in sqls:
+            estimate = "bytes: unknown on the local warehouse"
+            if not ctx.is_local:
+                try:
+                    est = ctx.warehouse.estimate_bytes(sql, guess_params(sql))
+                    estimate = f"~{est:,} bytes" if est is not None else "bytes: unknown"
+                except Exception as exc:
+                    estimate = f"bytes: could not estimate ({type(exc).__name__})"
+            compact = " ".join(sql.split())
+            lines.append(f"  check {planned.spec.id} {key} [{estimate}]: {compact}")
+    return lines
+
+
+def _plan_canary(ctx: Context, service: str, percent: int) -> list[str]:
+    """The canary analysis' reads (nothing unless a canary; nbaops.canary)."""
+    from nbaops.canary.run import plan_lines
+
+    return plan_lines(ctx, service, percent)
+
+
+def write_plan(
+    d: _Deploy,
+    img: ImagePlan,
+    labels: dict[str, str],
+    env: dict[str, str],
+    info: ServiceInfo,
+) -> None:
+    """Fill the dry-run plan: every request and query the deploy would make."""
+    ctx, req, cfg, settings, report = d.ctx, d.req, d.cfg, d.settings, d.report
+    service = cfg.name
+    path = ctx.cloudrun.service_path(service)
+    tag = settings.candidate_tag
+    before = report.revision_before
+    percent = req.canary or 100
+    held = lock.current_lock(ctx.cloudrun, service)
+    lock_state = (
+        f"held by {held.holder} since {held.since.isoformat()} — the deploy would refuse"
+        if held and not held.expired(clock.now())
+        else "free"
+    )
+    plan = [
+        f"1. lease: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] and "
+        f"annotations[{JOURNAL_ANNOTATION}] (pre-deploy traffic) with etag compare-and-swap "
+        f"(lease {settings.lock_ttl_s:g}s, renewed every "
+        f"{default_interval(settings.lock_ttl_s):g}s; now {lock_state}); every later write "
+        "journals its intent first and is fenced by the lease",
+        f"2. image: {img.describe()}",
+    ]
+    if img.build is not None:
+        plan.append(f"   Cloud Build request: {img.build}")
+    plan += [
+        f"3. revision: PATCH {path} template.containers[0].image={img.ref} "
+        f"template.labels+={labels}"
+        + (f" env+={env}" if env else "")
+        + f"; traffic pinned to {before}, new revision tagged {tag!r} at 0%",
+        f"4. wait Ready (≤ {settings.ready_timeout_s:g}s), then GET <tag {tag} URL>"
+        f"{cfg.health_path} until 2xx (≤ {settings.health_wait_s:g}s)",
+        f"5. traffic: PATCH {path} traffic=[new {percent}%"
+        + (f", {before} {100 - percent}%]" if percent < 100 else "]"),
+        f"6. observe: {settings.observation.describe()}; each round: GET <tag URL>"
+        f"{cfg.health_path} and these post-deploy checks:",
+        *plan_queries(ctx, cfg),
+        *_plan_canary(ctx, service, percent),
+        "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
+        + (
+            "hold (--no-rollback)"
+            if req.no_rollback
+            else f"PATCH {path} traffic=[{before}=100%] and verify"
+        )
+        + f"; INCONCLUSIVE/ERROR → {'hold' if req.no_rollback else settings.on_inconclusive}",
+        f"8. journal the outcome; audit: INSERT 1 row INTO {audit.TABLE}; release the lease "
+        "and remove the journal in one write",
+    ]
+    interrupted = inspect(info)
+    if interrupted is not None:
+        plan.insert(0, f"0. recover first: {interrupted.describe()}")
+    report.plan = plan
+    pre_verdict = worst(c.verdict for c in report.predeploy)
+    report.outcome = "planned"
+    report.verdict_override = (
+        pre_verdict if pre_verdict in (Verdict.FAIL, Verdict.ERROR) else Verdict.PASS
+    )
+    would = (
+        "would be REFUSED by the checklist"
+        if report.verdict_override is not Verdict.PASS
+        else "would proceed"
+    )
+    report.summary = (
+        f"DRY RUN deploy {service}: {would}; {img.ref} replacing "
+        f"{before} ({info.image}); nothing changed"
+    )

@@ -1,0 +1,344 @@
+"""Recovery of an interrupted deploy, run by the next command that touches the service.
+
+``inv deploy``, ``inv rollback`` and ``inv verify-deploy`` call :func:`recover` first. It
+reads the service; when it carries a journal (:mod:`nbaops.deploy.journal`) whose lease
+has lapsed (expired, or its process on this host is gone) — or no lease at all — the
+deploy that wrote it was interrupted (``kill -9``, a lost runner, a restore cut short):
+
+1. take the lease (a takeover: the generation goes up, so the dead deploy is fenced off);
+2. if the journal shows a step that may have changed the service, route traffic back to
+   the split recorded in the journal (``before``) and verify it (traffic, and health of a
+   single pre-deploy revision);
+3. write the interrupted deploy's audit row (``outcome: interrupted``, what was restored)
+   unless it already has one (a deploy that died after writing its row), and alert;
+4. remove the lease and the journal in one write — the journal stays if the restore
+   could not be verified, so the next command tries again.
+
+A journal in phase ``finished`` only needs step 3 (if its row is missing) and 4. A journal
+in phase ``held`` belongs to a deploy that ended deliberately with split traffic: it is
+not recovered (``inv rollback`` uses its pre-deploy revision). :func:`inspect` is the
+read-only view ``check-all-services`` and dry runs report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.deploy import audit, lock
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
+from nbaops.errors import NbaopsError
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.adapters.cloudrun import ServiceInfo
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+    from nbaops.deploy.progress import Progress
+    from nbaops.deploy.rollback import RollbackResult
+
+
+SETTLED_OUTCOMES = ("success", "rolled_back", "held")
+
+
+class RecoveryFailedError(NbaopsError):
+    """An interrupted deploy's traffic could not be restored: nothing more is done (exit 3)."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """An interrupted deploy as seen on the service (read-only)."""
+
+    service: str
+    journal: Journal
+    lease: lock.DeployLock | None
+    traffic: dict[str, int]
+
+    def describe(self) -> str:
+        now = ", ".join(f"{r} {p}%" for r, p in self.traffic.items() if p) or "none"
+        j = self.journal
+        return (
+            f"deploy {j.deploy_id} by {j.holder} was interrupted in step {j.phase!r} "
+            f"(started {j.started.isoformat()}); traffic now: {now}; pre-deploy: "
+            f"{j.before_text()}"
+        )
+
+
+def _stale_lease(info: ServiceInfo) -> lock.DeployLock | None:
+    """A live lease over a journal that missed two heartbeats (half its length unrenewed)."""
+    held = lock.lease_of(info)
+    if held is None or journal_of(info) is None or held.lapsed(clock.now()):
+        return None
+    length = held.expires - held.last_renewed
+    return held if clock.now() >= held.last_renewed + length / 2 else None
+
+
+def inspect(info: ServiceInfo) -> Interrupted | None:
+    """The interrupted deploy ``info`` carries, if any (no lease, or a lapsed one)."""
+    return inspect_annotations(info.name, info.annotations, info.traffic_by_revision)
+
+
+def inspect_annotations(
+    service: str, annotations: Mapping[str, str], traffic: Mapping[str, int]
+) -> Interrupted | None:
+    """:func:`inspect` from a service's annotations and traffic (``check-all-services``)."""
+    text = annotations.get(JOURNAL_ANNOTATION)
+    journal = Journal.from_annotation(text) if text else None
+    if journal is None or journal.phase == "held":
+        return None
+    lease_text = annotations.get(lock.LOCK_ANNOTATION)
+    held = lock.DeployLock.from_annotation(lease_text) if lease_text else None
+    if held is not None and not held.lapsed(clock.now()):
+        return None  # its deploy (or a recovery) is alive
+    return Interrupted(service, journal, held, dict(traffic))
+
+
+@dataclass
+class Recovery:
+    """What one recovery did."""
+
+    interrupted: Interrupted
+    restored: RollbackResult | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    row_written: bool = False
+    notes: list[str] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.restored is None or self.restored.ok
+
+    def to_check(self) -> CheckResult:
+        """The recovery as one WARN (restored) or ERROR (not restored) result."""
+        return CheckResult(
+            name="interrupted_deploy",
+            service=self.interrupted.service,
+            verdict=Verdict.WARN if self.ok else Verdict.ERROR,
+            value=self.interrupted.journal.deploy_id,
+            threshold="no interrupted deploy on the service",
+            message=self.message,
+            query=f"run_v2 GetService (annotation {JOURNAL_ANNOTATION})",
+            details={"journal": self.interrupted.journal.to_json()},
+        )
+
+
+def recover(
+    ctx: Context,
+    cfg: ServiceConfig,
+    *,
+    actor: str,
+    ttl_s: float,
+    health_timeout_s: float,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Recovery | None:
+    """Recover an interrupted deploy of ``cfg`` (see the module docstring); None: none.
+
+    A journal whose lease is still valid but has not been renewed for half its length
+    (two missed heartbeats: its deploy most likely died on another machine) is waited
+    for — until its ``expires``, at most one lease length — and recovered if it was not
+    renewed meanwhile.
+
+    Raises:
+        LockHeldError: another command took the lapsed lease first (it recovers).
+        RecoveryFailedError: the pre-deploy traffic could not be restored and verified.
+        CloudRunError: the API failed before anything was changed.
+    """
+    service = cfg.name
+    say = progress.step if progress is not None else (lambda *_a, **_k: None)
+    info = ctx.cloudrun.get_service(service)
+    stale = _stale_lease(info)
+    if stale is not None:
+        wait_s = max((stale.expires - clock.now()).total_seconds(), 0.0)
+        say(
+            "recover",
+            f"the lease of {stale.holder} (deploy {stale.deploy_id}) was last renewed "
+            f"{stale.last_renewed.isoformat()}; waiting {wait_s:.0f}s for it to lapse",
+            Verdict.WARN,
+        )
+        sleep(wait_s)
+        info = ctx.cloudrun.get_service(service)
+    found = inspect(info)
+    if found is None:
+        return None
+    journal = found.journal
+    say("recover", found.describe(), Verdict.WARN)
+    recovery_id = audit.new_deploy_id(service).lower()
+    acquired = lock.acquire(ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=ttl_s)
+    token = acquired.lock.token
+    rec = Recovery(found)
+    clear = False
+    try:
+        crash_point("recover:locked")
+        recorded = audit.row_outcome(ctx, journal.deploy_id, journal.started)
+        if recorded in SETTLED_OUTCOMES:
+            what = f"its row says {recorded}: traffic is where it ended; nothing to restore"
+        elif journal.phase != "finished" and journal.action == "deploy" and journal.mutated:
+            rec.restored = _restore(ctx, cfg, journal, token, health_timeout_s, progress)
+            rec.checks.extend(rec.restored.checks)
+            what = (
+                f"restored {journal.before_text()}, verified"
+                if rec.restored.ok
+                else f"restoring {journal.before_text()} FAILED: "
+                + "; ".join(c.message for c in rec.restored.checks if c.verdict is not Verdict.PASS)
+            )
+        elif journal.phase == "finished":
+            what = f"it had finished ({journal.outcome}) but not released its lease"
+        else:
+            what = "it had not changed the service yet; nothing to restore"
+        rec.message = f"recovered interrupted deploy {journal.deploy_id} ({journal.phase}): {what}"
+        if recorded is None:
+            _write_row(ctx, rec, actor)
+        else:
+            rec.notes.append(f"the audit row of {journal.deploy_id} already exists ({recorded})")
+        _alert(ctx, rec)
+        say("recover", rec.message, Verdict.WARN if rec.ok else Verdict.ERROR)
+        clear = rec.ok
+    finally:
+        try:
+            lock.release(
+                ctx.cloudrun,
+                service,
+                recovery_id,
+                extra={JOURNAL_ANNOTATION: None} if clear else None,
+            )
+        except Exception as exc:  # the lease lapses by itself
+            rec.notes.append(f"could not release the recovery lease: {exc}")
+    if not rec.ok:
+        manual = rec.restored.manual if rec.restored else []
+        raise RecoveryFailedError(
+            f"{service}: {rec.message}; run: " + " && ".join(manual[:1] or ["inv rollback"])
+        )
+    return rec
+
+
+def _restore(
+    ctx: Context,
+    cfg: ServiceConfig,
+    journal: Journal,
+    token: tuple[str, int],
+    health_timeout_s: float,
+    progress: Progress | None,
+) -> RollbackResult:
+    """Route traffic back to the journal's ``before`` split and verify it."""
+    from nbaops.deploy.rollback import RollbackResult, manual_commands, restore_traffic
+
+    service = cfg.name
+
+    def fence(info: ServiceInfo) -> None:
+        lock.check_fence(info, service, token)
+
+    splits = journal.before_splits()
+    if len(splits) == 1 or not splits:
+        target = splits[0].revision if splits else (journal.before_revision or "")
+        return restore_traffic(
+            ctx,
+            cfg,
+            target,
+            from_revision=journal.new_revision,
+            health_timeout_s=health_timeout_s,
+            progress=progress,
+            fence=fence,
+        )
+    # A split served before the deploy: put exactly that split back, verify the traffic.
+    result = RollbackResult(service, journal.before_text(), journal.new_revision)
+    started = time.perf_counter()
+    call = f"run_v2 UpdateService {service} traffic=[{journal.before_text()}]"
+    try:
+        ctx.cloudrun.set_traffic(service, splits, fence=fence)
+        info = ctx.cloudrun.get_service(service)
+        now = {r: p for r, p in info.traffic_by_revision.items() if p}
+        want = {s.revision: s.percent for s in splits}
+        result.checks.append(
+            CheckResult.timed(
+                "rollback_traffic_verified",
+                service,
+                Verdict.PASS if now == want else Verdict.FAIL,
+                f"traffic now: {', '.join(f'{r} {p}%' for r, p in now.items())}",
+                value=", ".join(f"{r} {p}%" for r, p in now.items()),
+                threshold=journal.before_text(),
+                query=call,
+                started=started,
+            )
+        )
+    except Exception as exc:
+        result.checks.append(CheckResult.error("rollback_traffic_verified", service, exc, call))
+    if not result.ok:
+        result.manual = manual_commands(ctx, service, journal.before_revision or "")
+    return result
+
+
+def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
+    journal = rec.interrupted.journal
+    finished = journal.phase == "finished" and journal.outcome
+    record = audit.AuditRecord(
+        deploy_id=journal.deploy_id,
+        service=rec.interrupted.service,
+        action=journal.action,
+        actor=journal.holder,
+        profile=ctx.profile,
+        started_at=journal.started,
+        commit_sha=journal.commit,
+        image=journal.image,
+        revision_before=journal.before_revision,
+        revision_after=journal.before_revision if rec.ok else None,
+        canary_percent=journal.canary,
+        model_version=journal.model_version,
+    )
+    if finished:
+        record.revision_after = (
+            journal.new_revision if journal.outcome == "success" else (journal.before_revision)
+        )
+    for step in journal.steps:
+        record.note("journal", "PASS", f"{step['step']} at {step['at']}")
+    for check in rec.checks:
+        record.add("recovery", check)
+    record.note("recovery", "WARN" if rec.ok else "ERROR", f"{rec.message} (by {actor})")
+    if finished:
+        record.finish(str(journal.outcome), f"{journal.summary} [row written by recovery]")
+    else:
+        record.finish("interrupted", rec.message)
+    written = audit.write(ctx, record)
+    rec.row_written = True
+    if not written.written:
+        rec.notes.append(f"audit row spooled locally ({written.error})")
+
+
+def _alert(ctx: Context, rec: Recovery) -> None:
+    """Alert (never raises): a deploy was interrupted and what recovery did."""
+    try:
+        from nbaops.alerts import AlertEvent, AlertKind, send
+
+        journal = rec.interrupted.journal
+        fields: dict[str, Any] = {
+            "deploy id": journal.deploy_id,
+            "interrupted in": journal.phase,
+            "pre-deploy": journal.before_text(),
+        }
+        delivery = send(
+            ctx,
+            AlertEvent(
+                kind=AlertKind.ROLLBACK,
+                title=(
+                    f"{rec.interrupted.service}: interrupted deploy recovered"
+                    if rec.ok
+                    else f"ACTION NEEDED: {rec.interrupted.service}: interrupted deploy NOT "
+                    "restored"
+                ),
+                text=rec.message,
+                service=rec.interrupted.service,
+                verdict=Verdict.WARN if rec.ok else Verdict.ERROR,
+                fields={k: str(v) for k, v in fields.items()},
+            ),
+        )
+        where = ", ".join(delivery.channels) or "nowhere"
+        rec.notes.append(
+            f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
+        )
+    except Exception as exc:
+        rec.notes.append(f"alert NOT delivered: {type(exc).__name__}: {exc}")

@@ -1,0 +1,358 @@
+"""Cloud Run stand-in mutations: updates, creations and their long-running operations.
+
+The semantics follow the Cloud Run Admin API v2 where nbaops' correctness depends on them
+(each one has a test in ``tests/integration/test_standin_contract.py``):
+
+- ``updateMask`` honoured: only the masked fields change, every other field (including
+  ones the caller's client does not know) stays (AIP-134,
+  https://google.aip.dev/134); no mask replaces every client-settable field;
+- ``etag`` (AIP-154, https://google.aip.dev/154): a stale etag is 409 ``ABORTED``, no
+  etag means last write wins;
+- a ``template.revision`` name reused with a different template is 409
+  ``ALREADY_EXISTS`` ("Revision named ... with different configuration already
+  exists"); an unchanged template creates no revision;
+- a traffic target naming a missing revision is accepted and fails the *operation*;
+- operations answer ``done: false`` (service ``reconciling: true``) until read
+  ``polls`` more times, through ``operations/ID`` or a GET of the service
+  (:func:`poll_operation`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from nbaops.local.cloudrun_state import (
+    CONDITION_RECONCILING,
+    INGRESS_ALL,
+    SETTABLE_SERVICE_FIELDS,
+    TRAFFIC_REVISION,
+    StandInApiError,
+    generate_revision_name,
+    make_revision,
+    new_etag,
+    ready_condition,
+    revision_index,
+    revisions_of,
+    short,
+    template_changed,
+    validate_metadata,
+    validate_traffic,
+)
+
+NewRevisionHook = Callable[[str, str], bool]
+
+
+def missing_revisions(traffic: list[dict[str, Any]], known: set[str]) -> list[str]:
+    """REVISION targets naming a revision the service does not have."""
+    return [
+        t["revision"]
+        for t in traffic
+        if int(t.get("type", 0) or 0) == TRAFFIC_REVISION and t.get("revision") not in known
+    ]
+
+
+def mask_paths(update_mask: str | None) -> list[str] | None:
+    """The camelCase paths of an ``updateMask`` query value; None: no mask or ``*``.
+
+    AIP-134: the mask names the fields to replace; ``*`` means a full replacement.
+    Without a mask Cloud Run v2 replaces every client-settable field (what the pinned
+    client did before it sent masks).
+    """
+    if not update_mask:
+        return None
+    paths = [
+        ".".join(_camel(part) for part in p.strip().split("."))
+        for p in update_mask.split(",")
+        if p.strip()
+    ]
+    return None if "*" in paths else paths
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def masked_body(svc: dict[str, Any], body: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The full settable body an update with ``paths`` amounts to.
+
+    Start from the service's current settable fields and copy only the masked paths from
+    ``body`` (a masked path absent from ``body`` is cleared): every other field, including
+    ones the caller's client does not know, stays as the server has it.
+    """
+    out = {k: json.loads(json.dumps(svc[k])) for k in SETTABLE_SERVICE_FIELDS if k in svc}
+    for path in paths:
+        parts = path.split(".")
+        if parts[0] not in SETTABLE_SERVICE_FIELDS:
+            raise StandInApiError(
+                400,
+                "INVALID_ARGUMENT",
+                f"update_mask path {path!r} does not name a settable field of Service",
+            )
+        source: Any = body
+        for part in parts:
+            source = source.get(part) if isinstance(source, dict) else None
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        if source is None:
+            target.pop(parts[-1], None)
+        else:
+            target[parts[-1]] = json.loads(json.dumps(source))
+    if "etag" in body:
+        out["etag"] = body["etag"]
+    return out
+
+
+def update_service(
+    state: dict[str, Any],
+    full_name: str,
+    body: dict[str, Any],
+    *,
+    when: str,
+    on_new_revision: NewRevisionHook | None = None,
+    fail_new_revision: str | None = None,
+    update_mask: str | None = None,
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """Apply a PATCH to ``state`` in place (Cloud Run Admin API v2 semantics).
+
+    ``update_mask`` (the ``updateMask`` query value) limits the change to the named
+    fields; without one every client-settable field is replaced (see :func:`mask_paths`).
+    An ``etag`` in the body must equal the service's (AIP-154: mismatch → 409 ABORTED);
+    no etag → last write wins.
+
+    Returns ``(service, new_revision_short_name_or_None, operation_error_or_None)``.
+    The operation error covers what the real API accepts but cannot carry out: a traffic
+    target naming a missing revision, or ``fail_new_revision`` (``lro-fail`` fault: the
+    new revision fails to become ready). Traffic is then left unchanged.
+
+    Raises:
+        StandInApiError: 404 unknown service, 409 ABORTED stale etag, 409 ALREADY_EXISTS
+            revision name reused with a different template, 400 invalid labels,
+            annotations, traffic or mask.
+    """
+    svc = state["services"].get(full_name)
+    service = short(full_name)
+    if svc is None:
+        raise StandInApiError(
+            404,
+            "NOT_FOUND",
+            f"Resource '{service}' of kind 'SERVICE' "
+            f"in region '{full_name.split('/')[3]}' in project "
+            f"'{full_name.split('/')[1]}' does not exist.",
+        )
+    etag = body.get("etag")
+    if etag and etag != svc.get("etag"):
+        raise StandInApiError(
+            409,
+            "ABORTED",
+            f"etag mismatch for service '{service}': the service was "
+            "modified concurrently; read it again and retry",
+        )
+    paths = mask_paths(update_mask)
+    if paths is not None:
+        body = masked_body(svc, body, paths)
+    template = dict(body.get("template") or {})
+    validate_metadata("label", body.get("labels"), labels=True)
+    validate_metadata("annotation", body.get("annotations"), labels=False)
+    validate_metadata("template label", template.get("labels"), labels=True)
+    validate_metadata("template annotation", template.get("annotations"), labels=False)
+
+    known = {short(r["name"]) for r in revisions_of(state, full_name)}
+    new_rev: str | None = None
+    if template_changed(svc.get("template", {}), template):
+        requested = template.get("revision") or ""
+        if requested:
+            if not requested.startswith(service + "-"):
+                raise StandInApiError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"revision name {requested!r} must start with '{service}-'",
+                )
+            if requested in known:
+                raise StandInApiError(
+                    409,
+                    "ALREADY_EXISTS",
+                    f"Revision named '{requested}' with different configuration already exists.",
+                )
+            new_rev = requested
+        else:
+            index = max((revision_index(n) for n in known), default=0) + 1
+            new_rev = generate_revision_name(service, index, when)
+        template["revision"] = new_rev
+    traffic = validate_traffic(list(body.get("traffic") or []), service, None)
+    missing = missing_revisions(traffic, known | ({new_rev} if new_rev else set()))
+
+    generation = int(svc.get("generation", "0")) + 1
+    error: str | None = None
+    if new_rev:
+        degraded = False
+        ready = fail_new_revision is None
+        if ready and on_new_revision is not None:
+            degraded = bool(on_new_revision(service, new_rev))
+        rev = make_revision(
+            full_name,
+            new_rev,
+            template,
+            when=when,
+            ready=ready,
+            degraded=degraded,
+            message=fail_new_revision or "",
+        )
+        state["revisions"][rev["name"]] = rev
+        svc["latestCreatedRevision"] = rev["name"]
+        if ready:
+            svc["latestReadyRevision"] = rev["name"]
+        else:
+            error = fail_new_revision
+    elif fail_new_revision is not None:
+        # A failed operation without a new revision changes nothing.
+        return svc, None, fail_new_revision
+    if error is None and missing:
+        error = (
+            f"Revision '{missing[0]}' referenced in traffic not found. "
+            "Set traffic to an existing revision."
+        )
+
+    for key in SETTABLE_SERVICE_FIELDS:
+        if key == "template":
+            svc["template"] = template
+        elif key == "traffic":
+            if error is None:
+                svc["traffic"] = traffic
+        elif key in body:
+            svc[key] = body[key]
+        elif key in ("labels", "annotations"):
+            svc[key] = {}
+        else:
+            svc.pop(key, None)
+    svc["generation"] = str(generation)
+    svc["observedGeneration"] = str(generation)
+    svc["updateTime"] = when
+    svc["lastModifier"] = "nbaops@local"
+    svc["terminalCondition"] = ready_condition(error is None, when, error or "")
+    svc["conditions"] = [svc["terminalCondition"]]
+    svc["etag"] = new_etag()
+    return svc, new_rev, error
+
+
+def create_service(
+    state: dict[str, Any],
+    parent: str,
+    service_id: str,
+    body: dict[str, Any],
+    *,
+    when: str,
+    on_new_revision: NewRevisionHook | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Create a service from a POST body (``?serviceId=``); its first revision too."""
+    full = f"{parent}/services/{service_id}"
+    if full in state["services"]:
+        raise StandInApiError(409, "ALREADY_EXISTS", f"Resource '{service_id}' already exists.")
+    if not re.match(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", service_id):
+        raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid service id {service_id!r}")
+    state["services"][full] = {
+        "name": full,
+        "uid": str(uuid.uuid4()),
+        "generation": "0",
+        "createTime": when,
+        "creator": "nbaops@local",
+        "ingress": INGRESS_ALL,
+        "template": {},
+        "traffic": [],
+        "latestReadyRevision": "",
+        "latestCreatedRevision": "",
+        "reconciling": False,
+        "etag": "",
+    }
+    try:
+        svc, new_rev, _ = update_service(
+            state, full, {**body, "etag": ""}, when=when, on_new_revision=on_new_revision
+        )
+    except StandInApiError:
+        del state["services"][full]
+        raise
+    return svc, new_rev
+
+
+# ---------------------------------------------------------------- operations
+
+OPERATION_ERROR_CODE = 9  # google.rpc.Code FAILED_PRECONDITION
+
+
+def start_operation(
+    state: dict[str, Any],
+    parent: str,
+    full: str,
+    error: str | None,
+    *,
+    when: str,
+    polls: int = 0,
+) -> dict[str, Any]:
+    """Record the operation of a mutation of ``full``: not done until polled.
+
+    The service shows ``reconciling: true`` and a ``CONDITION_RECONCILING`` terminal
+    condition meanwhile, as the real service does while a revision rolls out. The
+    operation answers ``done: false`` to its creation reply and to the next ``polls``
+    reads (``operations.get`` or a GET of the service), then finishes (see
+    :func:`poll_operation`).
+    """
+    svc = state["services"][full]
+    final = svc.get("terminalCondition") or ready_condition(error is None, when, error or "")
+    op: dict[str, Any] = {
+        "name": f"{parent}/operations/{uuid.uuid4()}",
+        "done": False,
+        "_service": full,
+        "_time": when,
+        "_polls_left": max(0, polls),
+        "_error": error,
+        "_final": final,
+        "_generation": svc.get("generation"),
+    }
+    svc["reconciling"] = True
+    svc["terminalCondition"] = {**final, "state": CONDITION_RECONCILING}
+    svc["terminalCondition"].pop("message", None)
+    svc["conditions"] = [svc["terminalCondition"]]
+    state["operations"][op["name"]] = op
+    return op
+
+
+def pending_operations(state: dict[str, Any], full: str) -> list[str]:
+    """Names of the unfinished operations on service ``full``."""
+    return [
+        name
+        for name, op in state["operations"].items()
+        if op.get("_service") == full and not op.get("done")
+    ]
+
+
+def poll_operation(state: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """One ``operations.get``: count the poll down, or finish the operation.
+
+    Finishing sets ``done`` (with ``error`` when the mutation failed) and, unless a later
+    write superseded it, ends the service's reconciliation with the final condition.
+    Returns the operation record, None when unknown.
+    """
+    op: dict[str, Any] | None = state["operations"].get(name)
+    if op is None or op.get("done"):
+        return op
+    if op.get("_polls_left", 0) > 0:
+        op["_polls_left"] -= 1
+        return op
+    finish_operation(state, op)
+    return op
+
+
+def finish_operation(state: dict[str, Any], op: dict[str, Any]) -> None:
+    op["done"] = True
+    if op.get("_error"):
+        op["error"] = {"code": OPERATION_ERROR_CODE, "message": op["_error"]}
+    svc = state["services"].get(op["_service"])
+    if svc is not None and svc.get("generation") == op.get("_generation"):
+        svc["reconciling"] = False
+        svc["terminalCondition"] = op["_final"]
+        svc["conditions"] = [op["_final"]]

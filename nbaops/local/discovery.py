@@ -1,0 +1,528 @@
+"""Google's published API contracts (discovery documents) applied to requests we serve.
+
+The local stand-in answers the official clients like the real APIs do; to keep it honest
+every request it serves is checked against the discovery document Google publishes for
+that API: the route and HTTP method must be a published method, every query parameter
+must be one the method (or the API's system parameters) declares, with a value of the
+declared type, and the JSON body must fit the method's request schema (no unknown field,
+the right JSON type for each field, enum values from the declared list). A violation is
+answered with the 400 ``INVALID_ARGUMENT`` error JSON Google's front end returns::
+
+    {"error": {"code": 400, "status": "INVALID_ARGUMENT",
+               "message": "Invalid JSON payload received. Unknown name \\"foo\\" at
+                           'template': Cannot find field.",
+               "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                            "fieldViolations": [{"field": "template",
+                                                 "description": "..."}]}]}}
+
+(``google.rpc.BadRequest`` in ``google/rpc/error_details.proto``; the message texts are
+the ones Google's JSON transcoder writes: "Unknown name ... Cannot find field.",
+"Invalid value at 'path' (TYPE_STRING), 5", "Cannot bind query parameter".)
+
+Where the documents come from: the ``google-api-python-client`` wheel bundles them under
+``googleapiclient/discovery_cache/documents/`` and they are read with
+:mod:`importlib.resources`; nothing is vendored and nothing is fetched. That package is a
+dev/test dependency only, so a plain install (``pip install nbaops``) has no documents:
+:func:`standin_contract` then returns None and the stand-in serves unvalidated, marking
+each logged request ``"contract": "unavailable"``. The test suite imports the documents
+unconditionally, so every test run validates.
+
+Reuse: a new stand-in route needs no registration here. :meth:`Contract.validate` finds
+the published method whose ``flatPath`` and ``httpMethod`` match among the APIs in
+:data:`STANDIN_APIS` (add an API there if the stand-in starts serving a new one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.resources
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+DOCUMENTS_PACKAGE = "googleapiclient.discovery_cache"
+
+# The APIs the stand-in serves (and the ones colleagues' stand-in routes will serve),
+# in the order used to break ties between two equally specific matching routes: the
+# Cloud Run ``operations/ID`` route also exists in Logging.
+STANDIN_APIS = (
+    "run.v2",
+    "logging.v2",
+    "iamcredentials.v1",
+    "sts.v1",  # token exchange for Workload Identity (external_account credentials)
+    "monitoring.v3",
+    "secretmanager.v1",
+    "cloudscheduler.v1",
+    "cloudbuild.v1",
+)
+
+_TYPE_NAMES = {
+    ("string", None): "TYPE_STRING",
+    ("string", "int64"): "TYPE_INT64",
+    ("string", "uint64"): "TYPE_UINT64",
+    ("string", "byte"): "TYPE_BYTES",
+    ("string", "google-datetime"): "type.googleapis.com/google.protobuf.Timestamp",
+    ("string", "google-duration"): "type.googleapis.com/google.protobuf.Duration",
+    ("string", "google-fieldmask"): "type.googleapis.com/google.protobuf.FieldMask",
+    ("integer", "int32"): "TYPE_INT32",
+    ("integer", "uint32"): "TYPE_UINT32",
+    ("number", "double"): "TYPE_DOUBLE",
+    ("number", "float"): "TYPE_FLOAT",
+    ("boolean", None): "TYPE_BOOL",
+}
+_DURATION_RE = re.compile(r"^-?\d+(\.\d{1,9})?s$")
+_INT_RE = re.compile(r"^-?\d+$")
+_TIMESTAMP_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+)
+_BASE64_RE = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
+_SEGMENT_PARAM_RE = re.compile(r"\{[^}]+\}")
+
+
+class ContractError(Exception):
+    """A request the published contract rejects, as Google's error JSON (:meth:`to_json`)."""
+
+    def __init__(
+        self,
+        code: int,
+        status: str,
+        message: str,
+        violations: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.violations = list(violations)
+
+    def to_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
+        if self.violations:
+            error["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [
+                        {"field": f, "description": d} if f else {"description": d}
+                        for f, d in self.violations
+                    ],
+                }
+            ]
+        return {"error": error}
+
+
+def documents_available() -> bool:
+    """True when the discovery documents can be read (``google-api-python-client`` installed)."""
+    try:
+        root = importlib.resources.files(DOCUMENTS_PACKAGE)
+    except ModuleNotFoundError:
+        return False
+    return root.joinpath("documents", "run.v2.json").is_file()
+
+
+@functools.cache
+def load_document(api: str) -> dict[str, Any]:
+    """The discovery document ``api`` (``"run.v2"``) as bundled by google-api-python-client.
+
+    Raises:
+        FileNotFoundError: the package or that document is not installed.
+    """
+    try:
+        root = importlib.resources.files(DOCUMENTS_PACKAGE)
+    except ModuleNotFoundError as exc:
+        raise FileNotFoundError(
+            f"discovery document {api}: google-api-python-client is not installed"
+        ) from exc
+    text = root.joinpath("documents", f"{api}.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+@dataclass(frozen=True)
+class ApiMethod:
+    """One published REST method: ``api`` document, method ``id``, HTTP route and schemas."""
+
+    api: str
+    id: str
+    http_method: str
+    flat_path: str
+    parameters: Mapping[str, Any]
+    request_ref: str | None
+    pattern: re.Pattern[str] = field(compare=False)
+    specificity: int = 0
+
+    def query_parameters(self) -> dict[str, Any]:
+        return {k: v for k, v in self.parameters.items() if v.get("location") == "query"}
+
+
+def _route_pattern(flat_path: str) -> tuple[re.Pattern[str], int]:
+    """A regex for a ``flatPath`` (``v2/projects/{projectsId}/…:verb``) and its literal length."""
+    regex = ""
+    last = 0
+    literal = 0
+    for match in _SEGMENT_PARAM_RE.finditer(flat_path):
+        chunk = flat_path[last : match.start()]
+        regex += re.escape(chunk)
+        literal += len(chunk)
+        regex += "[^/]+"
+        last = match.end()
+    tail = flat_path[last:]
+    regex += re.escape(tail)
+    literal += len(tail)
+    return re.compile(f"^/{regex}$"), literal
+
+
+def _methods(api: str, node: Mapping[str, Any]) -> Iterable[ApiMethod]:
+    for spec in node.get("methods", {}).values():
+        flat = spec.get("flatPath") or spec["path"]
+        pattern, literal = _route_pattern(flat)
+        yield ApiMethod(
+            api=api,
+            id=spec["id"],
+            http_method=spec["httpMethod"].upper(),
+            flat_path=flat,
+            parameters=spec.get("parameters", {}),
+            request_ref=(spec.get("request") or {}).get("$ref"),
+            pattern=pattern,
+            specificity=literal,
+        )
+    for child in node.get("resources", {}).values():
+        yield from _methods(api, child)
+
+
+def _snake(name: str) -> str:
+    """``latestReadyRevision`` → ``latest_ready_revision`` (error paths use proto names)."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _bad_request(violations: list[tuple[str, str]]) -> ContractError:
+    return ContractError(
+        400, "INVALID_ARGUMENT", "\n".join(d for _, d in violations), violations=violations
+    )
+
+
+class Contract:
+    """The published methods of several APIs served on one host (see the module docstring)."""
+
+    def __init__(self, apis: Sequence[str] = STANDIN_APIS) -> None:
+        self.apis = tuple(apis)
+        self.documents = {api: load_document(api) for api in self.apis}
+        methods: list[tuple[int, int, ApiMethod]] = []
+        for order, api in enumerate(self.apis):
+            for method in _methods(api, self.documents[api]):
+                methods.append((-method.specificity, order, method))
+        methods.sort(key=lambda item: (item[0], item[1]))
+        self.methods = [m for _, _, m in methods]
+
+    # ------------------------------------------------------------ routes
+
+    def match(self, http_method: str, path: str) -> ApiMethod:
+        """The published method for ``http_method path`` (most specific route first).
+
+        Raises:
+            ContractError: 404 NOT_FOUND when no API publishes the path, or publishes it
+                only for other HTTP methods (Google's front end answers both with 404).
+        """
+        other_methods: set[str] = set()
+        for method in self.methods:
+            if method.pattern.match(path):
+                if method.http_method == http_method.upper():
+                    return method
+                other_methods.add(method.http_method)
+        if other_methods:
+            raise ContractError(
+                404,
+                "NOT_FOUND",
+                f"{http_method} {path}: the published API allows only "
+                f"{', '.join(sorted(other_methods))} on this route",
+            )
+        raise ContractError(
+            404, "NOT_FOUND", f"{http_method} {path}: no method of {', '.join(self.apis)}"
+        )
+
+    # ------------------------------------------------------------ validation
+
+    def validate(self, http_method: str, path: str, query: str, body: Any | None) -> ApiMethod:
+        """Check one request; the matching method when the contract accepts it.
+
+        Args:
+            http_method: ``GET``, ``PATCH``…
+            path: the URL path, percent-decoded (``/v2/projects/p/…``).
+            query: the raw query string.
+            body: the parsed JSON body, None when the request had none.
+
+        Raises:
+            ContractError: 404 unknown route or method; 400 INVALID_ARGUMENT for a bad query
+                parameter or body field (every violation listed in ``fieldViolations``).
+        """
+        method = self.match(http_method, path)
+        violations = self._check_query(method, query)
+        if body is not None:
+            if method.request_ref is None:
+                if body not in ({}, None):
+                    violations.append(
+                        ("", f"Invalid JSON payload received. {method.id} takes no request body.")
+                    )
+            else:
+                self._check_value(method.api, {"$ref": method.request_ref}, body, "", violations)
+        if violations:
+            raise _bad_request(violations)
+        return method
+
+    def response_violations(self, method: ApiMethod, payload: Any) -> list[tuple[str, str]]:
+        """How a reply body departs from the method's response schema (empty: it fits).
+
+        For the stand-in's own tests: its replies must only hold published fields.
+        """
+        violations: list[tuple[str, str]] = []
+        response = self._method_spec(method).get("response")
+        if response:
+            self._check_value(method.api, response, payload, "", violations)
+        return violations
+
+    def _method_spec(self, method: ApiMethod) -> dict[str, Any]:
+        def find(node: Mapping[str, Any]) -> dict[str, Any] | None:
+            for spec in node.get("methods", {}).values():
+                if spec["id"] == method.id:
+                    return dict(spec)
+            for child in node.get("resources", {}).values():
+                found = find(child)
+                if found is not None:
+                    return found
+            return None
+
+        return find(self.documents[method.api]) or {}
+
+    def _check_query(self, method: ApiMethod, query: str) -> list[tuple[str, str]]:
+        document = self.documents[method.api]
+        declared = method.query_parameters()
+        system = {k: v for k, v in document.get("parameters", {}).items()}
+        violations: list[tuple[str, str]] = []
+        values = parse_qs(query, keep_blank_values=True)
+        for raw_name, items in values.items():
+            name = raw_name
+            # a query parameter may be spelled with its proto (snake_case) name too
+            spec = declared.get(name) or declared.get(_camel(name))
+            if spec is None:
+                # System parameters may be spelled with a leading "$" ($alt, $fields):
+                # https://cloud.google.com/apis/docs/system-parameters
+                bare = name[1:] if name.startswith("$") and not name.startswith("$.") else name
+                spec = system.get(bare) or system.get(name)
+                if spec is not None and bare == "alt":
+                    # "$alt=json;enum-encoding=int": the REST transports' numeric enums
+                    items = [i.split(";", 1)[0] for i in items]
+            if spec is None:
+                text = (
+                    f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query '
+                    f"parameter. Field '{name}' could not be found in request message."
+                )
+                violations.append(("", text))
+                continue
+            if len(items) > 1 and not spec.get("repeated"):
+                violations.append(
+                    (
+                        _snake(name),
+                        f"Invalid JSON payload received. Repeated values for field "
+                        f"'{name}' that is not repeated.",
+                    )
+                )
+                continue
+            for item in items:
+                problem = _query_value_problem(spec, item)
+                if problem is None and spec.get("format") == "google-fieldmask":
+                    problem = self._fieldmask_problem(method, item)
+                if problem:
+                    violations.append(
+                        (_snake(name), f"Invalid value at '{_snake(name)}' ({problem}), \"{item}\"")
+                    )
+        for name, spec in method.parameters.items():
+            if spec.get("location") == "query" and spec.get("required") and name not in values:
+                violations.append((_snake(name), f"Missing required query parameter '{name}'."))
+        return violations
+
+    def _fieldmask_problem(self, method: ApiMethod, value: str) -> str | None:
+        """A field mask's paths must name fields of the request schema."""
+        if method.request_ref is None or not value:
+            return None
+        for path in value.split(","):
+            path = path.strip()
+            if path in ("*", ""):
+                continue
+            schema: Mapping[str, Any] | None = self.schema(method.api, method.request_ref)
+            for part in path.split("."):
+                props = (schema or {}).get("properties", {})
+                prop = props.get(part) or props.get(_camel(part))
+                if prop is None:
+                    return f"type.googleapis.com/google.protobuf.FieldMask: no field {path!r}"
+                schema = self._resolve(method.api, prop)
+        return None
+
+    def schema(self, api: str, ref: str) -> dict[str, Any]:
+        """The named schema of ``api``'s document."""
+        schema: dict[str, Any] = self.documents[api]["schemas"][ref]
+        return schema
+
+    def _resolve(self, api: str, spec: Mapping[str, Any]) -> Mapping[str, Any]:
+        ref = spec.get("$ref")
+        return self.schema(api, ref) if ref else spec
+
+    def _check_value(
+        self,
+        api: str,
+        spec: Mapping[str, Any],
+        value: Any,
+        path: str,
+        violations: list[tuple[str, str]],
+    ) -> None:
+        """Append a violation for every part of ``value`` that does not fit ``spec``."""
+        if value is None:
+            return  # proto3 JSON: null is the field's default value
+        spec = self._resolve(api, spec)
+        kind = spec.get("type", "any")
+        if kind == "any":
+            return
+        if kind == "object":
+            if not isinstance(value, dict):
+                violations.append(_invalid(path, spec, value, "object"))
+                return
+            props = spec.get("properties")
+            extra = spec.get("additionalProperties")
+            for key, item in value.items():
+                if props is not None and key in props:
+                    self._check_value(api, props[key], item, _join(path, _snake(key)), violations)
+                elif props is not None and _camel(key) in props:
+                    self._check_value(api, props[_camel(key)], item, _join(path, key), violations)
+                elif extra is not None:
+                    self._check_value(api, extra, item, f"{path}[{key!r}]", violations)
+                else:
+                    where = f" at '{path}'" if path else ""
+                    violations.append(
+                        (
+                            path,
+                            f'Invalid JSON payload received. Unknown name "{key}"{where}: '
+                            "Cannot find field.",
+                        )
+                    )
+            return
+        if kind == "array":
+            if not isinstance(value, list):
+                violations.append(_invalid(path, spec, value, "array"))
+                return
+            for index, item in enumerate(value):
+                self._check_value(api, spec.get("items", {}), item, f"{path}[{index}]", violations)
+            return
+        if _scalar_problem(spec, value):
+            violations.append(_invalid(path, spec, value, kind))
+
+
+def _type_name(spec: Mapping[str, Any], kind: str) -> str:
+    if "enum" in spec:
+        return "TYPE_ENUM"
+    if kind in ("object", "array"):
+        return "TYPE_MESSAGE" if kind == "object" else "repeated field"
+    return _TYPE_NAMES.get((kind, spec.get("format")), f"TYPE_{kind.upper()}")
+
+
+def _invalid(path: str, spec: Mapping[str, Any], value: Any, kind: str) -> tuple[str, str]:
+    shown = json.dumps(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return path, f"Invalid value at '{path}' ({_type_name(spec, kind)}), {shown}"
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, str) and bool(_INT_RE.match(value))
+
+
+def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
+    """True when a JSON scalar does not fit the field (proto3 JSON mapping rules)."""
+    kind = spec.get("type")
+    fmt = spec.get("format")
+    enum = spec.get("enum")
+    if enum is not None:
+        if isinstance(value, str):
+            return value not in enum
+        # numeric enums ($alt=json;enum-encoding=int); out of range is rejected
+        return not (_is_int(value) and 0 <= int(value) < len(enum))
+    if kind == "boolean":
+        return not isinstance(value, bool)
+    if kind == "integer":
+        return not _is_int(value)
+    if kind == "number":
+        if isinstance(value, bool):
+            return True
+        if isinstance(value, (int, float)):
+            return False
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                return True
+            return False
+        return True
+    if kind == "string":
+        if fmt in ("int64", "uint64"):
+            return not _is_int(value)
+        if not isinstance(value, str):
+            return True
+        return _string_format_problem(fmt, value)
+    return False
+
+
+def _string_format_problem(fmt: str | None, value: str) -> bool:
+    if fmt == "google-datetime":
+        # RFC 3339 with a time and an offset, up to nanoseconds (protobuf Timestamp JSON)
+        match = _TIMESTAMP_RE.match(value)
+        if not match:
+            return True
+        try:
+            dt.datetime.fromisoformat(match.group(1))
+        except ValueError:
+            return True
+        return False
+    if fmt == "google-duration":
+        return not _DURATION_RE.match(value)
+    if fmt == "byte":
+        # standard or URL-safe base64, padding optional (proto3 JSON accepts both)
+        return not _BASE64_RE.match(value) or len(value.rstrip("=")) % 4 == 1
+    return False
+
+
+def _query_value_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    """The proto type name when a query value does not parse as the parameter's type."""
+    kind = spec.get("type", "string")
+    fmt = spec.get("format")
+    if "enum" in spec:
+        ok = value in spec["enum"] or (_INT_RE.match(value) and int(value) < len(spec["enum"]))
+        return None if ok else "TYPE_ENUM"
+    if kind == "boolean":
+        return None if value in ("true", "false") else "TYPE_BOOL"
+    if kind == "integer" or fmt in ("int64", "uint64"):
+        return None if _INT_RE.match(value) else _type_name(spec, kind)
+    if kind == "string" and _string_format_problem(fmt, value):
+        return _type_name(spec, kind)
+    return None
+
+
+@functools.cache
+def standin_contract() -> Contract | None:
+    """The stand-in's contract, or None when the documents are not installed (see above)."""
+    if not documents_available():
+        return None
+    return Contract(STANDIN_APIS)

@@ -1,0 +1,159 @@
+"""The stand-in's Cloud Monitoring MetricService over gRPC, for the official client.
+
+``google-cloud-monitoring`` has gRPC transports only, so the local profile needs a gRPC
+server: ``google.monitoring.v3.MetricService/ListTimeSeries`` served by a generic
+handler with the client's own proto-plus (de)serializers. Each request is translated to
+the REST query parameters of ``projects.timeSeries.list`` and answered by
+:func:`nbaops.local.monitoring_api.list_time_series`, the one implementation shared
+with the HTTP route; stand-in errors become gRPC status codes. Every call is appended to
+the stand-in's request log as method ``GRPC``, after the translated REST request passed
+the same discovery-document contract check as the HTTP routes
+(:mod:`nbaops.local.discovery`, monitoring.v3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from nbaops.local import discovery, monitoring_api, request_log
+from nbaops.local.cloudrun_state import StandInApiError, rfc3339
+
+SERVICE = "google.monitoring.v3.MetricService"
+METHOD = "ListTimeSeries"
+
+
+def to_params(request: Any) -> tuple[str, dict[str, Any]]:
+    """A ``ListTimeSeriesRequest`` as (project, REST query parameters)."""
+    project = str(request.name).removeprefix("projects/")
+    params: dict[str, Any] = {"filter": str(request.filter)}
+    if "interval" in request:
+        if "start_time" in request.interval:
+            params["interval.startTime"] = rfc3339(request.interval.start_time)
+        if "end_time" in request.interval:
+            params["interval.endTime"] = rfc3339(request.interval.end_time)
+    if "aggregation" in request:
+        agg = request.aggregation
+        if "alignment_period" in agg:
+            params["aggregation.alignmentPeriod"] = f"{int(agg.alignment_period.total_seconds())}s"
+        params["aggregation.perSeriesAligner"] = agg.per_series_aligner.name
+        params["aggregation.crossSeriesReducer"] = agg.cross_series_reducer.name
+        if agg.group_by_fields:
+            params["aggregation.groupByFields"] = [str(f) for f in agg.group_by_fields]
+    if request.page_size:
+        params["pageSize"] = str(request.page_size)
+    if request.page_token:
+        params["pageToken"] = str(request.page_token)
+    return project, params
+
+
+def _status(code: int) -> Any:
+    import grpc
+
+    return {
+        400: grpc.StatusCode.INVALID_ARGUMENT,
+        403: grpc.StatusCode.PERMISSION_DENIED,
+        404: grpc.StatusCode.NOT_FOUND,
+        429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+        503: grpc.StatusCode.UNAVAILABLE,
+        504: grpc.StatusCode.DEADLINE_EXCEEDED,
+    }.get(code, grpc.StatusCode.INTERNAL)
+
+
+@dataclass
+class MonitoringServer:
+    """A running gRPC MetricService for one state folder (one per folder per process)."""
+
+    home: Path
+    server: Any
+    port: int
+    _instances: ClassVar[dict[str, MonitoringServer]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @property
+    def target(self) -> str:
+        """``127.0.0.1:PORT`` (the reader's ``endpoint``)."""
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, home: Path) -> MonitoringServer:
+        import grpc
+        from google.cloud.monitoring_v3.types import (
+            ListTimeSeriesRequest,
+            ListTimeSeriesResponse,
+        )
+
+        key = str(Path(home).resolve())
+        with cls._lock:
+            existing = cls._instances.get(key)
+            if existing is not None:
+                return existing
+            folder = Path(key)
+
+            def list_time_series(request: Any, context: Any) -> Any:
+                from nbaops.local import api_faults
+
+                project, params = to_params(request)
+                path = f"/v3/projects/{project}/timeSeries"
+                query = urlencode(params, doseq=True)
+                entry: dict[str, Any] = {
+                    "method": "GRPC",
+                    "path": f"/{SERVICE}/{METHOD}",
+                    "query": request_log.redact_query(query),
+                    "time": rfc3339(dt.datetime.now(dt.UTC)),
+                    "body": None,
+                    "api_method": None,
+                    "contract": "unavailable",
+                }
+                try:
+                    contract = discovery.standin_contract()
+                    if contract is not None:
+                        entry["contract"] = "rejected"
+                        entry["api_method"] = contract.validate("GET", path, query, None).id
+                        entry["contract"] = "ok"
+                except discovery.ContractError as exc:
+                    request_log.record(folder, entry)
+                    context.abort(_status(exc.code), str(exc))
+                request_log.record(folder, entry)
+                try:
+                    fault = api_faults.take_fault(folder, "monitoring", service=None, method="GRPC")
+                    if fault is not None:
+                        raise StandInApiError(
+                            int(fault.get("status") or 500), "INTERNAL", "injected fault"
+                        )
+                    reply = monitoring_api.list_time_series(folder, project, params)
+                except StandInApiError as exc:
+                    context.abort(_status(exc.code), str(exc))
+                return ListTimeSeriesResponse.from_json(
+                    json.dumps(reply), ignore_unknown_fields=True
+                )
+
+            handler = grpc.method_handlers_generic_handler(
+                SERVICE,
+                {
+                    METHOD: grpc.unary_unary_rpc_method_handler(
+                        list_time_series,
+                        request_deserializer=ListTimeSeriesRequest.deserialize,
+                        response_serializer=ListTimeSeriesResponse.serialize,
+                    )
+                },
+            )
+            server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+            server.add_generic_rpc_handlers((handler,))
+            port = server.add_insecure_port("127.0.0.1:0")
+            server.start()
+            instance = cls(home=folder, server=server, port=port)
+            cls._instances[key] = instance
+            return instance
+
+    def stop(self) -> None:
+        self.server.stop(grace=None)
+        with self._lock:
+            if self._instances.get(str(self.home)) is self:
+                del self._instances[str(self.home)]

@@ -1,0 +1,132 @@
+"""The stand-in's request log, ``home/standin-requests.jsonl``: one JSON line per request.
+
+Each line::
+
+    {"time", "method", "path", "query", "body", "api_method", "contract"}
+
+- ``body``: the request's JSON body (None when it had none), secrets redacted (see
+  :func:`redact`); a body over :data:`MAX_BODY_CHARS` characters of JSON is replaced by
+  ``{"_truncated": true, "chars": N}``.
+- ``api_method``: the published method the request matched (``run.projects.locations.
+  services.patch``), None for service URLs (health probes) and rejected routes.
+- ``contract``: ``"ok"`` (the discovery documents accept it), ``"rejected"`` (answered
+  400/404 by the contract check), ``"unavailable"`` (documents not installed) or
+  ``"service-url"`` (not a Google API request: a revision's own endpoint).
+
+The file is bounded: when it grows past :data:`MAX_LOG_BYTES` the oldest lines are
+dropped (under the stand-in lock) until half of that remains.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from nbaops.local.state_files import append_jsonl, locked, read_jsonl
+
+REQUESTS_NAME = "standin-requests.jsonl"
+MAX_LOG_BYTES = 2_000_000
+MAX_BODY_CHARS = 16_000
+REDACTED = "[REDACTED]"
+
+# Keys whose string values are secrets. ``secretKeyRef.secret`` (a Secret Manager
+# resource name) and ``secretKeyRef.version`` are references, not secret material.
+_SECRET_KEY_RE = re.compile(
+    r"(token|password|passwd|private_?key|api_?key|client_?secret|credential|authorization"
+    r"|webhook)",
+    re.IGNORECASE,
+)
+_SECRET_ENV_NAME_RE = re.compile(
+    r"(token|password|passwd|secret|private_?key|api_?key|credential|webhook)", re.IGNORECASE
+)
+
+
+def log_path(home: Path) -> Path:
+    return Path(home) / REQUESTS_NAME
+
+
+def redact(value: Any, *, parent_key: str = "") -> Any:
+    """A copy of a JSON value with secret material replaced by ``[REDACTED]``.
+
+    Redacted: string values under secret-looking keys (``accessToken``, ``password``…),
+    the literal ``value`` of an env var whose ``name`` looks secret (``SLACK_TOKEN``), and
+    Secret Manager payload ``data``. Secret *references* (``valueSource.secretKeyRef``)
+    are kept: they are what the log must show.
+    """
+    if isinstance(value, list):
+        return [redact(item, parent_key=parent_key) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    env_name = value.get("name") if isinstance(value.get("name"), str) else ""
+    for key, item in value.items():
+        if isinstance(item, str) and (
+            _SECRET_KEY_RE.search(key)
+            or (key == "value" and env_name and _SECRET_ENV_NAME_RE.search(env_name))
+            or (key == "data" and parent_key == "payload")
+        ):
+            out[key] = REDACTED
+        else:
+            out[key] = redact(item, parent_key=key)
+    return out
+
+
+def redact_query(query: str) -> str:
+    """The query string with secret-looking parameters (``access_token``, ``key``) redacted."""
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(_SECRET_KEY_RE.search(k) or k in ("key", "$key") for k, _ in pairs):
+        return query
+    return urlencode(
+        [(k, REDACTED if _SECRET_KEY_RE.search(k) or k in ("key", "$key") else v) for k, v in pairs]
+    )
+
+
+def bounded_body(body: Any) -> Any:
+    """The redacted body, or a truncation marker when its JSON is too long to keep."""
+    if body is None:
+        return None
+    clean = redact(body)
+    text = json.dumps(clean, sort_keys=True)
+    if len(text) > MAX_BODY_CHARS:
+        return {"_truncated": True, "chars": len(text)}
+    return clean
+
+
+def record(home: Path, entry: dict[str, Any]) -> None:
+    """Append one request (already shaped as in the module docstring); trim when too big."""
+    path = log_path(home)
+    append_jsonl(path, [entry])
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        return
+    if size > MAX_LOG_BYTES:
+        trim(home)
+
+
+def trim(home: Path, max_bytes: int = MAX_LOG_BYTES) -> None:
+    """Drop the oldest lines until the log is at most half of ``max_bytes``."""
+    path = log_path(home)
+    with locked(Path(home)):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept: list[str] = []
+        total = 0
+        for line in reversed(lines):
+            total += len(line.encode("utf-8"))
+            if total > max_bytes // 2:
+                break
+            kept.append(line)
+        tmp = path.with_name(f".{path.name}.trim")
+        tmp.write_text("".join(reversed(kept)), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def read(home: Path) -> list[dict[str, Any]]:
+    """Every logged request, oldest first."""
+    return read_jsonl(log_path(home))

@@ -1,0 +1,175 @@
+"""Secrets never show themselves: one redaction function for every output.
+
+A :class:`Secret` wraps a credential (the Slack webhook URL, a GitHub token) as soon as
+it is read; ``str``/``repr``/f-strings print ``***`` and only :meth:`Secret.reveal`
+returns the value. Every secret created in the process is remembered, and
+:func:`redact` masks, in any text:
+
+- every fragment of 8 or more characters of any secret's sensitive part, compared
+  case-insensitively, and its percent-encoded form. An error excerpt that cuts a token
+  short, or a proxy that echoes it upper-cased, is still masked. For a URL the sensitive
+  part is its path (from the first segment that is not a plain lower-case word such as
+  ``services``) and query; scheme and host are public, so ``https://`` or a host name
+  elsewhere in a message stays readable;
+- any Slack incoming-webhook URL, even one it was never told about.
+
+The runner redacts every line and JSON document it prints, alerts redact the outbox and
+every delivery error, and exceptions carrying a message about a secret are built from
+redacted text. ``GITHUB_TOKEN`` and ``SLACK_WEBHOOK_URL`` in the environment are secrets
+too, whether or not any code has read them yet.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+from urllib.parse import quote, urlsplit
+
+MASK = "***"
+MIN_FRAGMENT = 8
+SECRET_ENV_VARS = ("SLACK_WEBHOOK_URL", "GITHUB_TOKEN")
+
+_SLACK_HOOK = re.compile(r"https?://hooks\.slack(?:-gov)?\.com/\S*", re.IGNORECASE)
+_WORD = re.compile(r"^[a-z]+$")
+
+_lock = threading.Lock()
+_known: set[str] = set()  # the sensitive material of every Secret created in this process
+
+
+def sensitive_material(value: str) -> list[str]:
+    """The parts of a secret value whose fragments must never appear (lower-cased)."""
+    text = value.strip()
+    parts = urlsplit(text) if "://" in text else None
+    pieces: list[str] = []
+    if parts is not None and parts.scheme and parts.netloc:
+        segments = [s for s in parts.path.split("/") if s]
+        while segments and _WORD.match(segments[0]):
+            segments.pop(0)  # "services", "hooks", "triggers": public, common words
+        tail = "/".join(segments)
+        if parts.query:
+            tail = f"{tail}?{parts.query}" if tail else parts.query
+        pieces.append(tail or parts.path.strip("/") or text)
+        if parts.username or parts.password:
+            pieces.append(parts.netloc.rsplit("@", 1)[0])
+    else:
+        pieces.append(text)
+    out: list[str] = []
+    for piece in pieces:
+        for form in (piece, quote(piece, safe=""), quote(piece, safe="/")):
+            if len(form) >= MIN_FRAGMENT and form.lower() not in out:
+                out.append(form.lower())
+    return out
+
+
+def remember(value: str) -> None:
+    """Treat ``value`` as a secret in every later :func:`redact` call."""
+    material = sensitive_material(value)
+    with _lock:
+        _known.update(material)
+
+
+class Secret:
+    """A secret string whose ``str``/``repr`` are redacted (and that :func:`redact` knows)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        remember(value)
+
+    def reveal(self) -> str:
+        """The secret value. Use it only to make the call that needs it."""
+        return self._value
+
+    def fragments(self) -> list[str]:
+        """The sensitive material (lower-cased) whose 8+ character pieces are masked."""
+        return sensitive_material(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> tuple[object, ...]:  # never pickle the value by accident
+        raise TypeError("Secret cannot be pickled")
+
+
+@functools.lru_cache(maxsize=64)
+def _grams(material: tuple[str, ...]) -> frozenset[str]:
+    """Every 8-character window of the material (cached: outputs redact many strings)."""
+    return frozenset(
+        m[i : i + MIN_FRAGMENT] for m in material for i in range(len(m) - MIN_FRAGMENT + 1)
+    )
+
+
+def redact(text: str, *secrets: Secret | None) -> str:
+    """``text`` with every 8+ character fragment of every known secret (and of ``secrets``)
+    masked case-insensitively, and any Slack hook URL replaced by ``***``.
+
+    A run of characters is masked when every 8-character window over it is a window of
+    some secret's sensitive material: any fragment of length >= 8 is therefore masked
+    whole, wherever it was cut.
+    """
+    if not text:
+        return text
+    material: list[str] = []
+    for secret in secrets:
+        if secret is not None:
+            material.extend(secret.fragments())
+    for name in SECRET_ENV_VARS:
+        env = os.environ.get(name, "").strip()
+        if env:
+            material.extend(sensitive_material(env))
+    with _lock:
+        material.extend(_known)
+    text = _SLACK_HOOK.sub(f"https://hooks.slack.com/{MASK}", text)
+    grams = _grams(tuple(sorted(set(material))))
+    if not grams or len(text) < MIN_FRAGMENT:
+        return text
+    lowered = text.lower()
+    covered = [False] * len(text)
+    for i in range(len(text) - MIN_FRAGMENT + 1):
+        if lowered[i : i + MIN_FRAGMENT] in grams:
+            for j in range(i, i + MIN_FRAGMENT):
+                covered[j] = True
+    if not any(covered):
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if covered[i]:
+            while i < len(text) and covered[i]:
+                i += 1
+            out.append(MASK)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def redact_tree(value: object) -> object:
+    """A JSON-like value with :func:`redact` applied to every string (keys included)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_tree(v) for k, v in value.items()}
+    return value
+
+
+def has_control_characters(value: str) -> bool:
+    """True when ``value`` holds a control character (C0, DEL or C1), e.g. a newline."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)

@@ -1,0 +1,149 @@
+"""The end of ``nox -s regression``: refuse a run that gated nothing, show where the report is.
+
+``python -m nbaops.regression.ci --reports DIR`` reads the pytest JUnit XML and the gate
+JUnit XML the suite wrote into ``DIR`` and
+
+* fails (exit 1) when pytest ran no test, or skipped any: a gate whose tests skipped gates
+  nothing (the reason CI used to be green without data);
+* prints the HTML report's path;
+* writes the gate table as Markdown to ``DIR/summary.md`` and appends it to
+  ``$GITHUB_STEP_SUMMARY`` when that is set (GitHub Actions' job summary).
+
+``python -m nbaops.regression.ci --gates JUNIT [--html PATH]`` only writes the gate table of
+an ``inv regression --junit JUNIT`` run to ``$GITHUB_STEP_SUMMARY`` (and stdout): what the
+reusable workflow does after gating a candidate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PYTEST_JUNIT = "pytest-junit.xml"
+GATES_JUNIT = "golden-junit.xml"
+HTML = "golden.html"
+SUMMARY = "summary.md"
+
+
+@dataclass(frozen=True)
+class PytestCounts:
+    tests: int
+    skipped: int
+    failures: int
+    errors: int
+    skipped_names: tuple[str, ...]
+
+
+def pytest_counts(path: Path) -> PytestCounts:
+    """Totals of a pytest JUnit XML file (every testsuite summed)."""
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    tests = sum(int(s.get("tests", 0)) for s in suites)
+    skipped = sum(int(s.get("skipped", 0)) for s in suites)
+    failures = sum(int(s.get("failures", 0)) for s in suites)
+    errors = sum(int(s.get("errors", 0)) for s in suites)
+    names = tuple(
+        f"{case.get('classname', '')}::{case.get('name', '')}"
+        for case in root.iter("testcase")
+        if case.find("skipped") is not None
+    )
+    return PytestCounts(tests, skipped, failures, errors, names)
+
+
+def gate_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(gate, verdict, message) from the suite's gate JUnit XML (nbaops.regression.report)."""
+    root = ET.parse(path).getroot()
+    rows: list[tuple[str, str, str]] = []
+    for case in root.iter("testcase"):
+        name = case.get("name", "")
+        if (node := case.find("failure")) is not None:
+            verdict, message = "FAIL", node.get("message", "")
+        elif (node := case.find("error")) is not None:
+            verdict, message = "ERROR", node.get("message", "")
+        elif (node := case.find("skipped")) is not None:
+            verdict, message = (
+                "INCONCLUSIVE",
+                node.get("message", "").removeprefix("INCONCLUSIVE: "),
+            )
+        else:
+            out = case.findtext("system-out", "")
+            verdict, _, message = out.partition(": ")
+            message = message.splitlines()[0] if message else ""
+        rows.append((name, verdict, message))
+    return rows
+
+
+def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
+    lines = ["### Prediction-quality regression (golden set)", ""]
+    if html is not None:
+        lines += [f"HTML report: `{html}` (artifact `regression-report`)", ""]
+    lines += ["| gate | verdict | message |", "|---|---|---|"]
+    for name, verdict, message in rows:
+        text = message.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `{name}` | **{verdict}** | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+def _publish(text: str, copy: Path | None) -> None:
+    if copy is not None:
+        copy.write_text(text, encoding="utf-8")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nbaops.regression.ci", description=__doc__)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--reports", type=Path, help="folder the nox session's suite wrote")
+    mode.add_argument("--gates", type=Path, help="JUnit XML of an inv regression run")
+    parser.add_argument("--html", type=Path, help="with --gates: the HTML report's path")
+    args = parser.parse_args(argv)
+    if args.gates is not None:
+        if not args.gates.is_file():
+            print(f"regression: no gate JUnit XML at {args.gates}")
+            return 1
+        text = markdown(gate_rows(args.gates), args.html)
+        _publish(text, None)
+        print(text, end="")
+        return 0
+    reports: Path = args.reports
+    junit = reports / PYTEST_JUNIT
+    if not junit.is_file():
+        print(f"regression: no pytest JUnit XML at {junit}: the suite did not run")
+        return 1
+    counts = pytest_counts(junit)
+    code = 0
+    if counts.tests == 0 or counts.skipped == counts.tests:
+        print(f"regression: every test skipped ({counts.skipped} of {counts.tests}): gated nothing")
+        code = 1
+    elif counts.skipped:
+        print(f"regression: {counts.skipped} test(s) skipped; the gate must run them all:")
+        for name in counts.skipped_names:
+            print(f"  skipped: {name}")
+        code = 1
+    html = reports / HTML
+    html_path = html.resolve() if html.is_file() else None
+    gates = reports / GATES_JUNIT
+    if gates.is_file():
+        _publish(markdown(gate_rows(gates), html_path), reports / SUMMARY)
+    if html_path is not None:
+        print(f"HTML report: {html_path}")
+    else:
+        print(f"regression: no HTML report at {html}")
+        code = 1
+    print(
+        f"regression: {counts.tests} tests, {counts.skipped} skipped, "
+        f"{counts.failures} failed, {counts.errors} errors"
+    )
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,376 @@
+"""The SQL behind :func:`nbaops.regression.metrics.compute`, in as few scans as possible.
+
+Clean input (one row per version, game and player: the common case) is read **twice**:
+
+1. *groups*: one ``GROUPING SETS`` pass computes, per version, the overall and per-segment
+   aggregates, the signed-error histogram (one more grouping set), the leakage signatures
+   and the sanity counts (extra aggregates of the per-version set);
+2. *keys*: one pass grouped by (game, player) finds duplicate keys and, in the same pass,
+   builds the paired champion/challenger comparison.
+
+Prediction-id uniqueness costs one more (narrow) distinct count when the column exists.
+Only when the keys pass finds a key predicted twice (a duplicate, or a re-prediction of a
+later batch) is the input materialised once, deduplicated (latest ``created_at`` wins), and
+passes 1-2 run on that: the statistics need one row per key.
+
+Values are bound parameters ($name); the SQL interpolates only column names checked
+against the table, table names checked as identifiers and bucket edges checked as numbers.
+"""
+
+from __future__ import annotations
+
+# Hence the "noqa: S608" markers below.
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbaops.errors import UsageError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from nbaops.regression.metrics import Buckets
+
+DEDUPED = "_regression_deduped"
+SEGMENT_COLUMNS = {
+    "line": "line_bucket",
+    "venue": "venue",
+    "minutes": "minutes_bucket",
+    "side": "side",
+    "week": "week",
+    "confidence": "confidence_bucket",
+    "edge": "edge_bucket",
+}
+HIST = "hist"
+RECOMMENDATIONS = ("OVER", "UNDER", "PASS")
+# Without a tip-off time, the earliest regular tip-off of the game day (12:00 ET) stands in:
+# a prediction created after noon on game day, or any later day, is flagged.
+FALLBACK_TIPOFF = "12:00:00"
+
+
+def ident(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,127}", name):
+        raise UsageError(f"not a table name: {name!r}")
+    return name
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def bucket_labels(edges: Sequence[float], fmt: str) -> list[str]:
+    labels = [f"<{format(edges[0], fmt)}"]
+    labels += [
+        f"{format(lo, fmt)}-{format(hi, fmt)}" for lo, hi in zip(edges, edges[1:], strict=False)
+    ]
+    labels.append(f">={format(edges[-1], fmt)}")
+    return labels
+
+
+def _bucket_code(expr: str, edges: Sequence[float]) -> str:
+    """0 when ``expr`` is NULL, then 1.. for ``[edge_i, edge_i+1)`` ranges (small integers
+    hash several times faster than labels; :func:`labels` turns codes back into text)."""
+    parts = [f"CASE WHEN {expr} IS NULL THEN 0"]
+    for i, edge in enumerate(edges):
+        parts.append(f"WHEN {expr} < {_num(edge)} THEN {i + 1}")
+    parts.append(f"ELSE {len(edges) + 1} END::UTINYINT")
+    return " ".join(parts)
+
+
+def labels(buckets: Buckets) -> dict[str, list[str]]:
+    """Per segment, the label of each bucket code (code 0 = value missing)."""
+    return {
+        "line": ["no line", *bucket_labels(buckets.line, "g")],
+        "venue": ["unknown", "home", "away"],
+        "minutes": ["unknown", *bucket_labels(buckets.minutes, "g")],
+        "side": ["unknown", "OVER", "UNDER", "PASS"],
+        "confidence": ["none", *bucket_labels(buckets.confidence, ".2f")],
+        "edge": ["no line", *bucket_labels(buckets.edge, "g")],
+    }
+
+
+def source_sql(
+    table: str, columns: dict[str, str], required: Sequence[str], optional: dict[str, str]
+) -> str:
+    """Typed rows of ``table``: required columns cast, missing optional ones NULL."""
+    typed = {
+        "game_id": "VARCHAR",
+        "game_date": "DATE",
+        "player_lookup": "VARCHAR",
+        "system_id": "VARCHAR",
+        "predicted_points": "DOUBLE",
+        "line_value": "DOUBLE",
+        "recommendation": "VARCHAR",
+        "actual_points": "DOUBLE",
+    }
+    parts = [f"CAST({c} AS {typed[c]}) AS {c}" for c in required]
+    parts += [
+        f"CAST({c} AS {t}) AS {c}" if c in columns else f"CAST(NULL AS {t}) AS {c}"
+        for c, t in optional.items()
+    ]
+    return f"SELECT {', '.join(parts)} FROM {ident(table)}"  # noqa: S608
+
+
+def derived_sql(source: str, buckets: Buckets, width: float, clip: float) -> str:
+    """The source with the graded flags, error, tip-off, segment codes and histogram bin."""
+    b = buckets
+    edge = "abs(predicted_points - line_value)"
+    return f"""
+        SELECT *,
+          actual_points IS NOT NULL AND predicted_points IS NOT NULL AS graded,
+          recommendation IN ('OVER', 'UNDER') AND line_value IS NOT NULL AS is_bet,
+          recommendation IN ('OVER', 'UNDER') AND line_value IS NOT NULL
+            AND actual_points = line_value AS is_push,
+          (recommendation = 'OVER' AND actual_points > line_value)
+            OR (recommendation = 'UNDER' AND actual_points < line_value) AS is_hit,
+          predicted_points - actual_points AS err,
+          coalesce(game_start, timezone('America/New_York', game_date + TIME
+            '{FALLBACK_TIPOFF}')) AS tipoff,
+          {_bucket_code("line_value", b.line)} AS line_bucket,
+          CASE WHEN is_home IS NULL THEN 0 WHEN is_home THEN 1 ELSE 2 END::UTINYINT AS venue,
+          {_bucket_code("minutes", b.minutes)} AS minutes_bucket,
+          CASE recommendation WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN 2 WHEN 'PASS' THEN 3
+            ELSE 0 END::UTINYINT AS side,
+          date_trunc('week', game_date)::DATE AS week,
+          {_bucket_code("confidence", b.confidence)} AS confidence_bucket,
+          {_bucket_code("CASE WHEN line_value IS NULL THEN NULL ELSE " + edge + " END", b.edge)}
+            AS edge_bucket,
+          greatest({_num(-clip)}, least({_num(clip - width)},
+            floor((predicted_points - actual_points) / {_num(width)}) * {_num(width)})) AS err_bin
+        FROM (SELECT * REPLACE (upper(trim(recommendation)) AS recommendation) FROM ({source}))
+    """  # noqa: S608
+
+
+GROUP_FIELDS = (
+    "system_id",
+    "segment",
+    "bucket",
+    "err_bin",
+    "predictions",
+    "bets",
+    "pushes",
+    "hits",
+    "passes",
+    "sum_abs_err",
+    "sum_err",
+    "sum_confidence",
+    "n_confidence",
+    "sum_edge",
+    "raw_rows",
+    "missing_outcomes",
+    "late",
+    "with_ts",
+    "ts_fallback",
+    "exact",
+    "missing_real_line",
+    "ungraded_bets",
+    "unknown_recommendations",
+    "pa_x",
+    "pa_y",
+    "pa_xy",
+    "pa_xx",
+    "pa_yy",
+    "la_n",
+    "la_x",
+    "la_y",
+    "la_xy",
+    "la_xx",
+    "la_yy",
+)
+# Additive aggregates of one row group (everything the statistics need is a sum or count).
+_BASE = {
+    "predictions": "count(*) FILTER (WHERE graded)",
+    "bets": "count(*) FILTER (WHERE graded AND is_bet)",
+    "pushes": "count(*) FILTER (WHERE graded AND is_push)",
+    "hits": "count(*) FILTER (WHERE graded AND is_bet AND NOT is_push AND is_hit)",
+    "passes": "count(*) FILTER (WHERE graded AND recommendation = 'PASS')",
+    "sum_abs_err": "sum(abs(err))",
+    "sum_err": "sum(err)",
+    "sum_confidence": "sum(confidence) FILTER (WHERE graded AND is_bet AND NOT is_push)",
+    "n_confidence": "count(confidence) FILTER (WHERE graded AND is_bet AND NOT is_push)",
+    "sum_edge": "sum(abs(predicted_points - line_value)) FILTER (WHERE graded AND is_bet)",
+    "raw_rows": "count(*)",
+    "missing_outcomes": "count(*) FILTER (WHERE NOT graded)",
+    "late": "count(*) FILTER (WHERE graded AND created_at >= tipoff)",
+    "with_ts": "count(*) FILTER (WHERE graded AND created_at IS NOT NULL AND tipoff IS NOT NULL)",
+    "ts_fallback": "count(*) FILTER (WHERE graded AND created_at IS NOT NULL "
+    "AND game_start IS NULL)",
+    "exact": "count(*) FILTER (WHERE graded AND abs(err) < 0.5)",
+    "missing_real_line": "count(*) FILTER (WHERE line_value IS NULL "
+    "OR coalesce(upper(line_source), '') <> 'REAL')",
+    "ungraded_bets": "count(*) FILTER (WHERE recommendation IN ('OVER', 'UNDER') "
+    "AND line_value IS NULL)",
+    "unknown_recommendations": "count(*) FILTER (WHERE recommendation IS NULL "
+    "OR recommendation NOT IN ('OVER', 'UNDER', 'PASS'))",
+    # Sums for corr(predicted, actual) and corr(line, actual) on graded rows.
+    "pa_x": "sum(predicted_points) FILTER (WHERE graded)",
+    "pa_y": "sum(actual_points) FILTER (WHERE graded)",
+    "pa_xy": "sum(predicted_points * actual_points) FILTER (WHERE graded)",
+    "pa_xx": "sum(predicted_points * predicted_points) FILTER (WHERE graded)",
+    "pa_yy": "sum(actual_points * actual_points) FILTER (WHERE graded)",
+    "la_n": "count(*) FILTER (WHERE graded AND line_value IS NOT NULL)",
+    "la_x": "sum(line_value) FILTER (WHERE graded)",
+    "la_y": "sum(actual_points) FILTER (WHERE graded AND line_value IS NOT NULL)",
+    "la_xy": "sum(line_value * actual_points) FILTER (WHERE graded)",
+    "la_xx": "sum(line_value * line_value) FILTER (WHERE graded)",
+    "la_yy": "sum(actual_points * actual_points) FILTER (WHERE graded AND line_value IS NOT NULL)",
+}
+
+
+def groups_sql(derived: str) -> str:
+    """Pass 1, one scan: additive sums per (version, every segment, error bin), rolled up
+    into the per-version set, each segment's set and the histogram set.
+
+    The data is read once (the inner GROUP BY); the GROUPING SETS run over its few
+    thousand rows, so adding a segment costs almost nothing.
+    """
+    cols = list(SEGMENT_COLUMNS.values())
+    keys = ["system_id", *cols, "err_bin"]
+    sets = ["(system_id)"] + [f"(system_id, {c})" for c in cols] + ["(system_id, err_bin)"]
+    segment = (
+        "CASE "
+        + " ".join(f"WHEN GROUPING({c}) = 0 THEN '{name}'" for name, c in SEGMENT_COLUMNS.items())
+        + f" WHEN GROUPING(err_bin) = 0 THEN '{HIST}' ELSE 'all' END"
+    )
+    bucket = (
+        "COALESCE("
+        + ", ".join(f"CASE WHEN GROUPING({c}) = 0 THEN CAST({c} AS VARCHAR) END" for c in cols)
+        + ", 'all')"
+    )
+    base = ", ".join(f"{expr} AS {name}" for name, expr in _BASE.items())
+    rolled = ", ".join(
+        f"CAST(sum({name}) AS DOUBLE) AS {name}"
+        if name.startswith(("sum_", "pa_", "la_"))
+        else f"CAST(sum({name}) AS BIGINT) AS {name}"
+        for name in _BASE
+    )
+    return f"""
+        WITH base AS (
+          SELECT {", ".join(keys)}, {base}
+          FROM ({derived}) GROUP BY {", ".join(keys)})
+        SELECT system_id, {segment} AS segment, {bucket} AS bucket, err_bin, {rolled}
+        FROM base
+        GROUP BY GROUPING SETS ({", ".join(sets)})
+    """  # noqa: S608
+
+
+@dataclass(frozen=True)
+class KeyStats:
+    """Pass 2: keys predicted more than once, and the paired comparisons."""
+
+    extra_rows: int  # rows beyond the first per (version, game, player)
+    pairs: dict[tuple[str, str], tuple[Any, ...]]
+
+
+def keys_sql(derived: str, systems: Sequence[str], pairs: Sequence[tuple[str, str]]) -> str:
+    """Pass 2 over (game, player): repeated keys per version and every pair's counts."""
+    per: list[str] = []
+    for i, _s in enumerate(systems):
+        sel = f"system_id = $s{i}"
+        per.append(f"count(*) FILTER (WHERE {sel}) AS n{i}")
+        per.append(f"count(*) FILTER (WHERE {sel} AND graded) AS g{i}")
+        per.append(f"bool_or(is_bet AND NOT is_push) FILTER (WHERE {sel} AND graded) AS b{i}")
+        per.append(f"bool_or(is_hit) FILTER (WHERE {sel} AND graded) AS h{i}")
+        per.append(f"max(abs(err)) FILTER (WHERE {sel} AND graded) AS e{i}")
+    extra = " + ".join(f"greatest(n{i} - 1, 0)" for i in range(len(systems))) or "0"
+    index = {s: i for i, s in enumerate(systems)}
+    outer = [f"sum({extra}) AS extra_rows"]
+    for k, (a, b) in enumerate(pairs):
+        ia, ib = index.get(a), index.get(b)
+        if ia is None or ib is None:
+            outer.append(
+                f"0 AS shared{k}, 0 AS paired{k}, 0 AS bh{k}, 0 AS bm{k}, 0 AS co{k}, 0 AS ho{k}, "
+                f"NULL AS ae{k}, NULL AS be{k}, NULL AS ds{k}, NULL AS dq{k}"
+            )
+            continue
+        shared = f"g{ia} > 0 AND g{ib} > 0"
+        paired = f"{shared} AND b{ia} AND b{ib}"
+        d = f"(e{ib} - e{ia})"
+        outer += [
+            f"count(*) FILTER (WHERE {shared}) AS shared{k}",
+            f"count(*) FILTER (WHERE {paired}) AS paired{k}",
+            f"count(*) FILTER (WHERE {paired} AND h{ia} AND h{ib}) AS bh{k}",
+            f"count(*) FILTER (WHERE {paired} AND NOT h{ia} AND NOT h{ib}) AS bm{k}",
+            f"count(*) FILTER (WHERE {paired} AND h{ia} AND NOT h{ib}) AS co{k}",
+            f"count(*) FILTER (WHERE {paired} AND NOT h{ia} AND h{ib}) AS ho{k}",
+            f"avg(e{ia}) FILTER (WHERE {shared}) AS ae{k}",
+            f"avg(e{ib}) FILTER (WHERE {shared}) AS be{k}",
+            f"sum({d}) FILTER (WHERE {shared}) AS ds{k}",
+            f"sum({d} * {d}) FILTER (WHERE {shared}) AS dq{k}",
+        ]
+    return f"""
+        WITH k AS (
+          SELECT game_id, player_lookup, {", ".join(per) or "count(*) AS n"}
+          FROM ({derived}) GROUP BY game_id, player_lookup)
+        SELECT {", ".join(outer)} FROM k
+    """  # noqa: S608
+
+
+def run_keys(
+    con: duckdb.DuckDBPyConnection,
+    derived: str,
+    systems: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
+) -> KeyStats:
+    args = {f"s{i}": s for i, s in enumerate(systems)}
+    row = con.execute(keys_sql(derived, systems, pairs), args or None).fetchone()
+    assert row is not None
+    out: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for k, pair in enumerate(pairs):
+        out[pair] = tuple(row[1 + 10 * k : 11 + 10 * k])
+    return KeyStats(extra_rows=int(row[0] or 0), pairs=out)
+
+
+def dedup(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """Materialise the source with one row per (version, game, player): the latest wins."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {DEDUPED} AS
+        SELECT * FROM ({source})
+        QUALIFY row_number() OVER (
+          PARTITION BY system_id, game_id, player_lookup
+          ORDER BY (actual_points IS NOT NULL) DESC, created_at DESC NULLS LAST,
+                   prediction_id DESC NULLS LAST) = 1
+        """  # noqa: S608
+    )
+    return f"SELECT * FROM {DEDUPED}"  # noqa: S608
+
+
+def duplicate_ids(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
+    """Rows beyond the first per prediction id, by version (one narrow distinct count)."""
+    rows = con.execute(
+        f"""SELECT CAST(system_id AS VARCHAR), count(prediction_id) - count(DISTINCT prediction_id)
+        FROM {ident(table)} GROUP BY 1"""  # noqa: S608
+    ).fetchall()
+    return {str(s): int(n) for s, n in rows}
+
+
+def key_duplicates(
+    con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]
+) -> dict[str, tuple[int, int, int, int]]:
+    """Slow path only: per version, (duplicate rows counted once, rows repeating a key and
+    batch, rows repeating a prediction id, re-predictions of a later batch) of the raw table.
+
+    A row is a duplicate when it repeats (version, game, player, batch) *or* a prediction id;
+    one row that does both is counted once.
+    """
+    batch = "CAST(batch_id AS VARCHAR)" if "batch_id" in columns else "NULL"
+    pid = "CAST(prediction_id AS VARCHAR)" if "prediction_id" in columns else "NULL"
+    rows = con.execute(
+        f"""
+        WITH r AS (
+          SELECT CAST(system_id AS VARCHAR) AS system_id, {pid} AS pid,
+            row_number() OVER (PARTITION BY system_id, game_id, player_lookup, {batch}) AS rk,
+            row_number() OVER (PARTITION BY system_id, {pid}) AS ri,
+            row_number() OVER (PARTITION BY system_id, game_id, player_lookup) AS rn
+          FROM {ident(table)})
+        SELECT system_id,
+          count(*) FILTER (WHERE rk > 1 OR (pid IS NOT NULL AND ri > 1)),
+          count(*) FILTER (WHERE rk > 1),
+          count(*) FILTER (WHERE pid IS NOT NULL AND ri > 1),
+          count(*) FILTER (WHERE rn > 1 AND rk = 1)
+        FROM r GROUP BY system_id
+        """  # noqa: S608
+    ).fetchall()
+    return {str(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}

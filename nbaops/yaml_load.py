@@ -1,0 +1,113 @@
+"""YAML loading with limits: size, alias count, nesting depth, expanded size, finite numbers.
+
+``yaml.safe_load`` builds anything it is given: a 1,000-deep nesting overflows Python's
+stack ("internal error"), and a "billion laughs" alias bomb is cheap to load but
+expands to millions of values for whatever walks it next (a schema validator, an error
+message). :func:`load_bounded` refuses such input with one :class:`ConfigError` line, fast.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import yaml
+
+from nbaops.errors import ConfigError
+
+MAX_BYTES = 1024 * 1024  # nbaops.yaml is a few KiB
+MAX_DEPTH = 32  # nbaops.yaml nests 6 levels deep
+MAX_ALIASES = 100
+MAX_VALUES = 100_000  # values after expanding aliases
+
+
+class _Limit(Exception):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that counts nesting depth and aliases while composing."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Limit(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting outside quotes and comments (a cheap pre-scan: the
+    YAML scanner looks ahead through a whole flow collection, quadratically deep ones)."""
+    depth = deepest = 0
+    quote: str | None = None
+    comment = False
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _check_values(data: Any) -> None:
+    """Count values as a reader would see them (aliases expanded); refuse nan/inf."""
+    seen = 0
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, where = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise _Limit(f"expands to more than {MAX_VALUES} values (an alias bomb?)")
+        if isinstance(node, float) and not math.isfinite(node):
+            raise _Limit(f"{where or 'value'}: {node!r} is not a finite number")
+        if isinstance(node, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+
+
+def load_bounded(text: str, where: str) -> Any:
+    """Parse YAML ``text`` (from ``where``, named in errors) within the limits.
+
+    Raises:
+        ConfigError: too large, too deep, too many aliases, expands too far, a non-finite
+            number, or invalid YAML (one line, with line and column when known).
+    """
+    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_BYTES // 1024} KiB; is this a config file?")
+    try:
+        if _flow_depth(text) > MAX_DEPTH:
+            raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
+        data = yaml.load(text, Loader=_BoundedLoader)
+        _check_values(data)
+    except _Limit as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deep") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}{at}: invalid YAML: {str(problem)[:200]}") from None
+    return data

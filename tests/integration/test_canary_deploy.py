@@ -1,0 +1,145 @@
+"""``inv deploy --service prediction-worker --canary 20`` judged on request metrics.
+
+The stand-in simulates each revision's requests (Cloud Monitoring ``timeSeries.list``
+through the official gRPC client); the sandbox's canary faults make only the new
+revision worse. A healthy canary is promoted with the analysis in its JSON; a canary
+with 10x the 5xx rate or 1.6x the latency is rolled back (exit 1) and the audit row and
+the alert name the metric that decided.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import deploy_world
+from deploy_world import NOW, DeployWorld
+
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.local.api_faults import set_api_fault
+from nbaops.sandbox import faults
+from nbaops.verdict import exit_code_for
+
+dworld = deploy_world.dworld  # the fixture
+
+SERVICE = "prediction-worker"
+
+
+def outbox(world: DeployWorld) -> list[dict[str, Any]]:
+    path = world.home / "outbox.jsonl"
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [e for line in lines if line.strip() for e in json.loads(line)["events"]]
+
+
+def inject(world: DeployWorld, name: str) -> None:
+    """A canary fault as `inv sandbox.fault` records it (no data change needed)."""
+    faults.write_records(world.home, [{"name": name, "service": SERVICE, "injected_at": NOW}])
+
+
+def deploy(world: DeployWorld) -> Any:
+    ctx = world.context()
+    return run_deploy(ctx, DeployRequest(service=SERVICE, canary=20, skip_tests=True))
+
+
+def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: DeployWorld) -> None:
+    report = deploy(dworld)
+    assert report.outcome == "success", report.final_line()
+    data = report.to_json()
+    analysis = data["canary_analysis"]
+    assert analysis["verdict"] == "PASS"
+    assert analysis["canary_revision"] == report.new_revision
+    assert analysis["baseline_revision"] == report.revision_before
+    by_name = {m["name"]: m for m in analysis["metrics"]}
+    assert set(by_name) == {"error_rate", "latency", "instance_count"}
+    for name in ("error_rate", "latency"):
+        metric = by_name[name]
+        assert metric["verdict"] == "PASS"
+        assert (
+            metric["canary_sample"] >= 2000 and metric["baseline_sample"] > metric["canary_sample"]
+        )
+        assert 0.0 <= metric["p_value"] <= 1.0 and metric["test"]
+    assert [r["round"] for r in analysis["rounds"]] == [1, 2]
+    grpc = [r for r in dworld.requests() if r["method"] == "GRPC"]
+    assert grpc and all("timeSeries" not in r["path"] for r in grpc)
+
+
+def test_canary_5xx_rolls_back_exit_1_naming_error_rate(dworld: DeployWorld) -> None:
+    inject(dworld, "canary-5xx")
+    report = deploy(dworld)
+    assert report.outcome == "rolled_back", report.final_line()
+    assert exit_code_for(report.verdict) == 1
+    analysis = report.to_json()["canary_analysis"]
+    assert analysis["verdict"] == "FAIL" and analysis["deciding_metric"] == "error_rate"
+    assert "error_rate FAIL" in report.final_line()
+    assert dworld.service(SERVICE).traffic_by_revision[report.revision_before or ""] == 100
+    row = dworld.audit_rows()[0]
+    assert row["outcome"] == "rolled_back" and "error_rate" in row["message"]
+    alert = next(e for e in outbox(dworld) if e["kind"] == "rollback")
+    assert "error_rate" in alert["text"] and alert["fields"]["canary metric"] == "error_rate"
+
+
+def test_canary_latency_rolls_back_exit_1_naming_latency(dworld: DeployWorld) -> None:
+    inject(dworld, "canary-latency")
+    report = deploy(dworld)
+    assert report.outcome == "rolled_back", report.final_line()
+    assert exit_code_for(report.verdict) == 1
+    analysis = report.to_json()["canary_analysis"]
+    assert analysis["deciding_metric"] == "latency"
+    latency = next(m for m in analysis["metrics"] if m["name"] == "latency")
+    assert latency["canary"] > latency["baseline"] * 1.05 and latency["p_value"] < 0.05
+    error_rate = next(m for m in analysis["metrics"] if m["name"] == "error_rate")
+    assert error_rate["verdict"] == "PASS"  # only the latency is worse
+    row = dworld.audit_rows()[0]
+    assert "latency" in row["message"]
+    alert = next(e for e in outbox(dworld) if e["kind"] == "rollback")
+    assert alert["fields"]["canary metric"] == "latency"
+
+
+def test_low_canary_traffic_is_inconclusive_never_pass_exit_3(dworld: DeployWorld) -> None:
+    inject(dworld, "canary-low-traffic")
+    report = deploy(dworld)
+    assert report.outcome == "rolled_back", report.final_line()  # on_inconclusive: rollback
+    assert exit_code_for(report.verdict) == 3
+    analysis = report.to_json()["canary_analysis"]
+    assert analysis["verdict"] == "INCONCLUSIVE"
+    assert "too little canary traffic" in analysis["metrics"][0]["message"]
+    # round 1 of 2 was still collecting (no vote); the last round decides
+    assert [(r["round"], r["collecting"]) for r in analysis["rounds"]] == [(1, True), (2, False)]
+    assert "final canary analysis INCONCLUSIVE" in report.final_line()
+
+
+def test_unreadable_metrics_are_error_and_follow_on_inconclusive(dworld: DeployWorld) -> None:
+    set_api_fault(dworld.home, "monitoring-error")  # 500: not retried
+    dworld.reconfigure(on_inconclusive="hold")
+    report = deploy(dworld)
+    assert report.outcome == "held", report.final_line()
+    assert exit_code_for(report.verdict) == 3
+    analysis = report.to_json()["canary_analysis"]
+    assert analysis["verdict"] == "ERROR"
+    assert all(m["verdict"] == "ERROR" for m in analysis["metrics"])
+    assert "could not read" in analysis["metrics"][0]["message"]
+
+
+def test_dry_run_plan_names_the_canary_analysis_and_reads_no_metric(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    report = run_deploy(ctx, DeployRequest(service=SERVICE, canary=20, dry_run=True))
+    assert any(
+        "canary analysis: monitoring.v3 projects.timeSeries.list" in line for line in report.plan
+    )
+    assert report.to_json()["canary_analysis"] is None
+    assert not [r for r in dworld.requests() if r["method"] == "GRPC"]
+    full = run_deploy(ctx, DeployRequest(service=SERVICE, dry_run=True))
+    assert not any("canary analysis" in line for line in full.plan)
+
+
+def test_bad_canary_settings_exit_2_before_any_change(dworld: DeployWorld) -> None:
+    import pytest
+
+    from nbaops.errors import ConfigError
+
+    dworld.reconfigure(canary_analysis={"window_s": 60, "alignment_s": 120})
+    with pytest.raises(ConfigError, match="window_s"):
+        deploy(dworld)
+    assert dworld.mutating() == [] and dworld.audit_rows() == []

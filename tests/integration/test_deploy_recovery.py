@@ -1,0 +1,386 @@
+"""Recovery of an interrupted deploy by the next command (deploy, rollback, verify-deploy),
+what check-all-services reports before it, the lease lost mid-deploy, SIGTERM during a
+deploy, and where inv rollback goes by default. Real adapters against the stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any
+
+import deploy_world
+import pytest
+from deploy_world import DeployWorld, hook
+
+from nbaops.adapters.cloudrun import TrafficSplit
+from nbaops.deploy import lock
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, journal_of
+from nbaops.deploy.recovery import RecoveryFailedError, recover
+from nbaops.deploy.rollback import run_rollback
+from nbaops.deploy.settings import DeploySettings
+from nbaops.deploy.signals import Terminated, terminate_as_interrupt
+from nbaops.deploy.verify import run_verify
+from nbaops.local.api_faults import set_api_fault
+from nbaops.services_status import check_all_services
+from nbaops.verdict import Verdict, exit_code_for
+
+dworld = deploy_world.dworld  # the fixture
+
+SERVICE = "phase4-processors"
+LATER = "2025-01-15T17:30:00Z"  # past any lease taken at NOW with the test TTL (600 s)
+
+
+def crashed_deploy(
+    world: DeployWorld, *, phase: str = "traffic", split: tuple[int, int] = (30, 70)
+) -> tuple[str, str]:
+    """A deploy that died mid-way: lease + journal left, traffic split. (before, new)."""
+    ctx = world.context()
+    info = ctx.cloudrun.get_service(SERVICE)
+    before = info.serving_revision or ""
+    journal = Journal.start("dead-deploy-1", "deploy", "old@ci", info, commit=world.head)
+    lock.acquire(
+        ctx.cloudrun,
+        SERVICE,
+        holder="old@ci",
+        deploy_id="dead-deploy-1",
+        ttl_s=600,
+        extra={JOURNAL_ANNOTATION: journal.to_annotation()},
+    )
+    created = ctx.cloudrun.deploy_revision(
+        SERVICE, image="local.nbaops.dev/x:y", labels={}, tag="candidate", no_traffic=True
+    )
+    new = created.latest_created_revision or ""
+    ctx.cloudrun.set_traffic(
+        SERVICE, [TrafficSplit(new, split[0], "candidate"), TrafficSplit(before, split[1])]
+    )
+    journal.advance("revision", new_revision=new).advance(phase)
+    held = lock.current_lock(ctx.cloudrun, SERVICE)
+    assert held is not None
+    ctx.cloudrun.set_annotations(
+        SERVICE,
+        {JOURNAL_ANNOTATION: journal.to_annotation()},
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+    return before, new
+
+
+def outbox(world: DeployWorld) -> list[dict[str, Any]]:
+    path = world.home / "outbox.jsonl"
+    if not path.exists():
+        return []
+    return [e for line in path.read_text().splitlines() for e in json.loads(line)["events"]]
+
+
+def test_check_all_services_reports_an_interrupted_deploy_as_fail(dworld: DeployWorld) -> None:
+    before, new = crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = check_all_services(dworld.context())
+    check = next(c for c in report.checks if c.service == SERVICE)
+    assert check.verdict is Verdict.FAIL
+    assert "INTERRUPTED DEPLOY: deploy dead-deploy-1 by old@ci" in check.message
+    assert f"{new} 30%" in check.message and f"pre-deploy: {before} 100%" in check.message
+    assert check.details["interrupted_deploy"]["phase"] == "traffic"
+
+
+def test_a_live_deploy_is_not_reported_or_recovered(dworld: DeployWorld) -> None:
+    crashed_deploy(dworld)  # lease still valid at NOW, holder pid is this process: alive
+    report = check_all_services(dworld.context())
+    check = next(c for c in report.checks if c.service == SERVICE)
+    assert "INTERRUPTED" not in check.message
+    ctx = dworld.context()
+    settings = DeploySettings.from_config(ctx.config.section("deploy"))
+    cfg = ctx.config.service(SERVICE)
+    assert (
+        recover(ctx, cfg, actor="a", ttl_s=60, health_timeout_s=settings.health_timeout_s) is None
+    )
+
+
+def test_verify_deploy_recovers_restores_audits_and_alerts(dworld: DeployWorld) -> None:
+    before, new = crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_verify(dworld.context(), SERVICE)
+    first = report.checks[0]
+    assert first.name == "interrupted_deploy" and first.verdict is Verdict.WARN
+    assert f"restored {before} 100%, verified" in first.message
+    info = dworld.service()
+    assert info.traffic_by_revision[before] == 100 and info.traffic_by_revision.get(new, 0) == 0
+    assert lock.LOCK_ANNOTATION not in info.annotations
+    assert JOURNAL_ANNOTATION not in info.annotations
+    (row,) = dworld.audit_rows()
+    assert (row["deploy_id"], row["outcome"], row["actor"]) == (
+        "dead-deploy-1",
+        "interrupted",
+        "old@ci",
+    )
+    assert "recovered interrupted deploy dead-deploy-1 (traffic)" in row["message"]
+    assert any(e["fields"].get("deploy id") == "dead-deploy-1" for e in outbox(dworld))
+
+
+def test_the_next_deploy_recovers_first_then_deploys_without_force_unlock(
+    dworld: DeployWorld,
+) -> None:
+    before, _new = crashed_deploy(dworld, phase="promote", split=(60, 40))
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    assert report.outcome == "success", report.final_line()
+    assert report.revision_before == before  # recovered before the checklist read it
+    assert report.steps[0].name == "interrupted_deploy"
+    assert exit_code_for(report.verdict) == 0
+    outcomes = sorted((r["deploy_id"], r["outcome"]) for r in dworld.audit_rows())
+    assert outcomes == sorted([("dead-deploy-1", "interrupted"), (report.deploy_id, "success")])
+
+
+def test_rollback_after_a_crashed_canary_goes_to_the_pre_deploy_revision(
+    dworld: DeployWorld,
+) -> None:
+    before, new = crashed_deploy(dworld, split=(60, 40))  # new has the largest share
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_rollback(dworld.context(), SERVICE)
+    assert report.outcome == "success" and report.target == before
+    assert report.from_revision == new
+    assert dworld.service().traffic_by_revision[before] == 100
+    rows = {r["deploy_id"]: r for r in dworld.audit_rows()}
+    assert rows["dead-deploy-1"]["outcome"] == "interrupted"
+    assert rows[report.deploy_id]["action"] == "rollback"
+
+
+def test_recovery_that_cannot_verify_keeps_the_journal_and_stops(dworld: DeployWorld) -> None:
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+    with pytest.raises(RecoveryFailedError, match="FAILED.*inv rollback --service"):
+        run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    info = dworld.service()
+    assert journal_of(info) is not None  # the next command tries again
+    assert lock.LOCK_ANNOTATION not in info.annotations
+    outcomes = sorted(r["outcome"] for r in dworld.audit_rows())
+    assert outcomes == ["failed", "interrupted"]  # ours (stopped) and the dead one's
+    report = run_rollback(dworld.context(), SERVICE)  # health is back: recovered now
+    assert report.outcome == "success"
+    assert len([r for r in dworld.audit_rows() if r["deploy_id"] == "dead-deploy-1"]) == 1
+
+
+def test_a_pre_deploy_split_is_restored_exactly(dworld: DeployWorld) -> None:
+    ctx = dworld.context()
+    info = ctx.cloudrun.get_service(SERVICE)
+    older = next(
+        r.name for r in ctx.cloudrun.list_revisions(SERVICE) if r.name != info.serving_revision
+    )
+    ctx.cloudrun.set_traffic(
+        SERVICE, [TrafficSplit(info.serving_revision or "", 80), TrafficSplit(older, 20)]
+    )
+    crashed_deploy(dworld, split=(100, 0))
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_verify(dworld.context(), SERVICE)
+    assert report.checks[0].verdict is Verdict.WARN, report.checks[0].message
+    after = {r: p for r, p in dworld.service().traffic_by_revision.items() if p}
+    assert after == {info.serving_revision: 80, older: 20}
+
+
+def test_a_finished_deploy_that_died_before_releasing_is_only_recorded(
+    dworld: DeployWorld,
+) -> None:
+    _before, new = crashed_deploy(dworld, split=(100, 0))
+    ctx = dworld.context()
+    journal = journal_of(ctx.cloudrun.get_service(SERVICE))
+    assert journal is not None
+    journal.advance("finished", outcome="success", summary="DEPLOYED phase4-processors")
+    ctx.cloudrun.set_annotations(
+        SERVICE,
+        {JOURNAL_ANNOTATION: journal.to_annotation()},
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_verify(dworld.context(), SERVICE)
+    assert "it had finished (success)" in report.checks[0].message
+    assert dworld.service().traffic_by_revision[new] == 100  # not undone
+    (row,) = dworld.audit_rows()
+    assert row["outcome"] == "success" and "written by recovery" in row["message"]
+
+
+def test_losing_the_lease_mid_deploy_stops_it_and_says_so(dworld: DeployWorld) -> None:
+    before = dworld.service().serving_revision
+
+    def steal() -> None:  # another deploy takes the lease over mid-observation
+        ctx = dworld.context()
+        lock.force_unlock(ctx.cloudrun, SERVICE)
+        lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="thief", ttl_s=600)
+
+    fired: list[bool] = []
+
+    def on(line: str) -> None:
+        if "round 1" in line and not fired:
+            fired.append(True)
+            steal()
+
+    report = run_deploy(
+        dworld.context(), DeployRequest(service=SERVICE, canary=20), progress=hook(on)
+    )
+    assert report.final_line().startswith("LEASE LOST phase4-processors: taken over by bob@ci")
+    assert exit_code_for(report.verdict) == 3
+    info = dworld.service()
+    assert info.traffic_by_revision[before or ""] == 80  # left for the new holder to decide
+    assert lock.current_lock(dworld.context().cloudrun, SERVICE).deploy_id == "thief"  # type: ignore[union-attr]
+    assert [r["outcome"] for r in dworld.audit_rows()] == ["failed"]
+
+
+def test_sigterm_during_a_deploy_restores_audits_alerts_and_exits_3(dworld: DeployWorld) -> None:
+    from nbaops.cli.runner import run
+
+    before = dworld.service().serving_revision
+    fired: list[bool] = []
+
+    def on(line: str) -> None:
+        if "round 1" in line and not fired:
+            fired.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def action(_ctx: Any) -> Any:
+        with terminate_as_interrupt():
+            return run_deploy(dworld.context(), DeployRequest(service=SERVICE), progress=hook(on))
+
+    assert run(action, json_output=True) == 3
+    info = dworld.service()
+    assert info.traffic_by_revision[before or ""] == 100
+    assert lock.LOCK_ANNOTATION not in info.annotations
+    assert JOURNAL_ANNOTATION not in info.annotations
+    (row,) = dworld.audit_rows()
+    assert row["outcome"] == "interrupted"
+    assert row["message"] == "interrupted (SIGTERM); previous revision restored and verified"
+    assert any("deploy interrupted (SIGTERM)" in e["title"] for e in outbox(dworld))
+
+
+def test_a_second_signal_during_the_restore_reports_the_traffic_left(
+    dworld: DeployWorld,
+) -> None:
+    before = dworld.service().serving_revision
+    fired: list[str] = []
+
+    def on(line: str) -> None:
+        if "round 1" in line and "first" not in fired:
+            fired.append("first")
+            raise Terminated(signal.SIGTERM)
+        if "routing 100% of traffic" in line and "second" not in fired:
+            fired.append("second")
+            raise Terminated(signal.SIGHUP)
+
+    with pytest.raises(Terminated):
+        run_deploy(dworld.context(), DeployRequest(service=SERVICE, canary=30), progress=hook(on))
+    info = dworld.service()
+    new = next(r for r in info.traffic_by_revision if r != before and info.traffic_by_revision[r])
+    (row,) = dworld.audit_rows()
+    assert row["outcome"] == "interrupted"
+    assert "restore not completed (SIGHUP)" in row["message"]
+    assert f"traffic left: {new} 30%, {before} 70%" in row["message"] or (
+        f"traffic left: {before} 70%, {new} 30%" in row["message"]
+    )
+    assert journal_of(info) is not None  # kept: the next command finishes the restore
+    report = run_rollback(dworld.context(), SERVICE)
+    assert report.outcome == "success" and report.target == before
+
+
+def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
+    dworld: DeployWorld,
+) -> None:
+    ctx = dworld.context()
+    info = ctx.cloudrun.get_service(SERVICE)
+    before = info.serving_revision or ""
+    created = ctx.cloudrun.deploy_revision(
+        SERVICE, image="local.nbaops.dev/x:z", labels={}, tag="candidate", no_traffic=True
+    )
+    new = created.latest_created_revision or ""
+    ctx.cloudrun.set_traffic(
+        SERVICE, [TrafficSplit(new, 70, "candidate"), TrafficSplit(before, 30)]
+    )
+    plain = run_rollback(dworld.context(), SERVICE, dry_run=True)
+    assert plain.target == before  # the oldest revision receiving traffic, not one further
+    held = Journal.start("held-1", "deploy", "ada@h", info).advance("held", outcome="held")
+    ctx.cloudrun.set_annotations(
+        SERVICE,
+        {JOURNAL_ANNOTATION: held.to_annotation()},
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+    report = run_rollback(dworld.context(), SERVICE)
+    assert report.target == before and report.outcome == "success"
+    assert JOURNAL_ANNOTATION not in dworld.service().annotations  # the held deploy is over
+
+
+def test_a_lease_that_stopped_being_renewed_is_waited_for_then_recovered(
+    dworld: DeployWorld,
+) -> None:
+    """A deploy that died on another machine: the next deploy waits out its lease."""
+    before, _new = crashed_deploy(dworld)
+    ctx = dworld.context()
+    lease = lock.current_lock(ctx.cloudrun, SERVICE)
+    assert lease is not None
+    ctx.cloudrun.set_annotations(  # "another machine": this host's pid check cannot help
+        SERVICE,
+        {
+            lock.LOCK_ANNOTATION: lock.DeployLock(
+                "old@ci", lease.since, lease.deploy_id, lease.expires, host="runner-7", pid=4242
+            ).to_annotation()
+        },
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+    dworld.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:06:00Z")  # 6 of 10 min unrenewed
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the injected wait moves the pinned clock instead
+        slept.append(seconds)
+        dworld.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:10:00Z")
+
+    report = run_deploy(
+        dworld.context(), DeployRequest(service=SERVICE, skip_tests=True), sleep=sleep
+    )
+    assert slept[0] == 240.0
+    assert report.outcome == "success", report.final_line()
+    assert report.revision_before == before
+    assert any("recovered interrupted deploy dead-deploy-1" in n for n in report.notes)
+
+
+def test_dry_runs_name_the_pending_recovery_and_change_nothing(dworld: DeployWorld) -> None:
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    etag = dworld.service().etag
+    plan = run_deploy(dworld.context(), DeployRequest(service=SERVICE, dry_run=True))
+    assert plan.plan[0].startswith("0. recover first: deploy dead-deploy-1 by old@ci")
+    assert any("renewed every" in line and "fenced by the lease" in line for line in plan.plan)
+    rollback = run_rollback(dworld.context(), SERVICE, dry_run=True)
+    assert any(n.startswith("would first recover: deploy dead-deploy-1") for n in rollback.notes)
+    assert dworld.service().etag == etag and dworld.audit_rows() == []
+
+
+def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
+    dworld: DeployWorld,
+) -> None:
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+    from nbaops.deploy.deploy import _cas
+
+    calls: list[int] = []
+
+    def write() -> Any:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConcurrentModificationError("stale etag")
+        return "written"
+
+    assert _cas(write) == "written" and len(calls) == 3
+    before = dworld.service().serving_revision
+
+    def lost_race() -> None:  # the rollback's traffic PATCH loses one compare-and-swap
+        set_api_fault(dworld.home, "http-4xx", service=SERVICE, method="PATCH", status=409, count=1)
+
+    fired: list[bool] = []
+
+    def on(line: str) -> None:
+        if "still serves" in line and not fired:
+            fired.append(True)
+            set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+        elif "routing 100% of traffic" in line:
+            lost_race()
+
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE), progress=hook(on))
+    assert report.outcome == "rolled_back", report.final_line()
+    assert dworld.service().traffic_by_revision[before or ""] == 100

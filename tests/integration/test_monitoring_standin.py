@@ -1,0 +1,223 @@
+"""Cloud Monitoring ``timeSeries.list``: the official client (gRPC) and the HTTP route of
+the stand-in answer from one simulation, bounded and deterministic; canary faults make
+only revisions created after them worse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from nbaops.adapters.monitoring import Distribution, MetricsReader, build_filter
+from nbaops.canary.run import analyse_canary
+from nbaops.canary.settings import CanarySettings
+from nbaops.config import ProfileConfig
+from nbaops.errors import MonitoringError
+from nbaops.local.api_faults import set_api_fault
+from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
+from nbaops.local.monitoring_grpc import MonitoringServer
+from nbaops.local.standin import StandIn
+from nbaops.sandbox import faults
+from nbaops.verdict import Verdict
+
+PROJECT, REGION, SERVICE = "nbaops-local", "us-west2", "prediction-worker"
+NOW = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
+START = NOW - dt.timedelta(minutes=10)
+OLD, NEW = "prediction-worker-00001-old", "prediction-worker-00002-new"
+REQUEST_COUNT = "run.googleapis.com/request_count"
+LATENCIES = "run.googleapis.com/request_latencies"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    seed_services(
+        tmp_path,
+        PROJECT,
+        REGION,
+        [
+            SeedService(
+                SERVICE,
+                [
+                    SeedRevision("img:old", name=OLD, create_time=NOW - dt.timedelta(days=1)),
+                    SeedRevision("img:new", name=NEW, create_time=NOW),
+                ],
+                traffic=[(OLD, 80, ""), (NEW, 20, "candidate")],
+            )
+        ],
+    )
+    yield tmp_path
+    server = MonitoringServer._instances.get(str(tmp_path.resolve()))
+    if server is not None:
+        server.stop()
+
+
+def reader(home: Path, **kw: Any) -> MetricsReader:
+    profile = ProfileConfig("local", "local", PROJECT, REGION)
+    return MetricsReader(profile, endpoint=MonitoringServer.start(home).target, **kw)
+
+
+def counts(r: MetricsReader, revision: str) -> dict[str, float]:
+    series = r.list_time_series(
+        REQUEST_COUNT,
+        service=SERVICE,
+        revision=revision,
+        start=START,
+        end=NOW,
+        alignment_s=60,
+        aligner="ALIGN_DELTA",
+        reducer="REDUCE_SUM",
+        group_by=["metric.labels.response_code_class"],
+    )
+    return {
+        s.metric_labels["response_code_class"]: sum(p.value or 0 for p in s.points) for s in series
+    }
+
+
+def test_request_counts_follow_the_traffic_split_deterministically(home: Path) -> None:
+    r = reader(home)
+    old, new = counts(r, OLD), counts(r, NEW)
+    assert set(old) == {"2xx", "4xx", "5xx"}
+    assert 3.0 < sum(old.values()) / sum(new.values()) < 5.0  # 80/20
+    assert 0 < new["5xx"] / sum(new.values()) < 0.015
+    assert counts(r, NEW) == new  # the same minute answers the same numbers
+    grpc = [e for e in StandIn.requests(home) if e["method"] == "GRPC"]
+    assert grpc and {e["contract"] for e in grpc} == {"ok"}  # monitoring.v3 discovery check
+    assert {e["api_method"] for e in grpc} == {"monitoring.projects.timeSeries.list"}
+
+
+def test_latency_distribution_and_instances(home: Path) -> None:
+    r = reader(home)
+    (series,) = r.list_time_series(
+        LATENCIES,
+        service=SERVICE,
+        revision=NEW,
+        start=START,
+        end=NOW,
+        alignment_s=300,
+        aligner="ALIGN_DELTA",
+        reducer="REDUCE_SUM",
+    )
+    assert len(series.points) == 2 and series.points[0].end > series.points[1].end
+    dist = series.points[0].distribution
+    assert isinstance(dist, Distribution) and dist.count == sum(dist.bucket_counts) > 1000
+    assert 60 < dist.mean < 120 and dist.bounds[0] == 1.0
+    (inst,) = r.list_time_series(
+        "run.googleapis.com/container/instance_count",
+        service=SERVICE,
+        revision=NEW,
+        start=START,
+        end=NOW,
+        alignment_s=60,
+        aligner="ALIGN_MAX",
+        reducer="REDUCE_SUM",
+    )
+    assert inst.metric_labels == {} and max(p.value or 0 for p in inst.points) >= 1
+
+
+def test_canary_faults_touch_only_revisions_created_after_them(home: Path) -> None:
+    faults.write_records(
+        home, [{"name": "canary-5xx", "service": SERVICE, "injected_at": NOW.isoformat()}]
+    )
+    r = reader(home)
+    old, new = counts(r, OLD), counts(r, NEW)
+    assert new["5xx"] / sum(new.values()) > 0.03
+    assert old["5xx"] / sum(old.values()) < 0.01
+
+
+def test_pages_and_interval_are_bounded(home: Path) -> None:
+    r = reader(home, page_size=1, max_pages=2)
+    with pytest.raises(MonitoringError, match="more than 2 pages"):
+        counts(r, NEW)  # three series (2xx, 4xx, 5xx) on pages of one
+    with pytest.raises(MonitoringError, match="interval"):
+        reader(home).list_time_series(
+            REQUEST_COUNT,
+            service=SERVICE,
+            revision=NEW,
+            start=NOW - dt.timedelta(days=2),
+            end=NOW,
+            alignment_s=60,
+            aligner="ALIGN_DELTA",
+        )
+
+
+def test_api_error_is_a_monitoring_error(home: Path) -> None:
+    set_api_fault(home, "monitoring-error", count=1)
+    with pytest.raises(MonitoringError, match="INTERNAL|500"):
+        counts(reader(home), NEW)
+
+
+def test_rest_route_speaks_the_discovery_shape(home: Path) -> None:
+    url = StandIn.start(home).url + f"/v3/projects/{PROJECT}/timeSeries"
+    params = {
+        "filter": build_filter(REQUEST_COUNT, service=SERVICE, revision=NEW),
+        "interval.startTime": "2025-01-15T16:50:00Z",
+        "interval.endTime": "2025-01-15T17:00:00Z",
+        "aggregation.alignmentPeriod": "600s",
+        "aggregation.perSeriesAligner": "ALIGN_DELTA",
+        "aggregation.crossSeriesReducer": "REDUCE_SUM",
+        "aggregation.groupByFields": "metric.labels.response_code_class",
+        "pageSize": "2",
+    }
+    first = requests.get(url, params=params, timeout=10).json()
+    assert len(first["timeSeries"]) == 2 and first["nextPageToken"] == "2"
+    ts = first["timeSeries"][0]
+    assert ts["metricKind"] == "DELTA" and ts["valueType"] == "INT64"
+    assert isinstance(ts["points"][0]["value"]["int64Value"], str)  # int64 travels as a string
+    second = requests.get(url, params={**params, "pageToken": "2"}, timeout=10).json()
+    assert len(second["timeSeries"]) == 1 and "nextPageToken" not in second
+    bad = requests.get(url, params={**params, "colour": "red"}, timeout=10)
+    assert bad.status_code == 400 and "colour" in bad.json()["error"]["message"]
+    for broken in (
+        {"filter": "metric.type ~ x"},
+        {"interval.endTime": "yesterday"},
+        {"aggregation.alignmentPeriod": "90s"},
+        {"aggregation.groupByFields": "x.y"},
+    ):
+        reply = requests.get(url, params={**params, **broken}, timeout=10)
+        assert reply.status_code == 400, broken
+    assert requests.post(url, timeout=10).status_code == 405
+    assert requests.get(url.replace("timeSeries", "other"), timeout=10).status_code == 404
+
+
+def test_analysis_of_a_custom_gauge_without_data_is_inconclusive(home: Path) -> None:
+    class Ctx:
+        monitoring = reader(home)
+
+    settings = CanarySettings.from_config(
+        {
+            "services": {
+                SERVICE: {
+                    "custom": [
+                        {
+                            "name": "preds",
+                            "kind": "gauge",
+                            "metric_type": "custom.googleapis.com/preds",
+                        }
+                    ]
+                }
+            }
+        }
+    )
+    out = analyse_canary(Ctx(), SERVICE, baseline=OLD, canary=NEW, settings=settings, now=NOW)  # type: ignore[arg-type]
+    by_name = {m.name: m for m in out.metrics}
+    assert by_name["preds"].verdict is Verdict.INCONCLUSIVE
+    assert (
+        by_name["error_rate"].verdict is Verdict.PASS and by_name["latency"].verdict is Verdict.PASS
+    )
+    assert by_name["instance_count"].verdict is Verdict.PASS
+
+
+def test_no_client_makes_every_metric_error() -> None:
+    class Ctx:
+        @property
+        def monitoring(self) -> MetricsReader:
+            raise RuntimeError("no credentials")
+
+    out = analyse_canary(
+        Ctx(), SERVICE, baseline=OLD, canary=NEW, settings=CanarySettings(), now=NOW
+    )  # type: ignore[arg-type]
+    assert out.verdict is Verdict.ERROR and all("no credentials" in m.message for m in out.metrics)

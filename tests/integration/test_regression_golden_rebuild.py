@@ -1,0 +1,72 @@
+"""The committed golden set against the real NBA data it was built from (../shared/data/nba).
+
+These need the shared data folder and skip without it; the regression suite itself
+(tests/regression, `nox -s regression`) runs from the committed file only.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+
+from nbaops import nba_data
+from nbaops.paths import project_root
+from nbaops.regression import golden
+
+pytestmark = [pytest.mark.realdata]
+
+ROOT = project_root()
+
+
+@pytest.fixture(scope="module")
+def rebuilt() -> Iterator[duckdb.DuckDBPyConnection]:
+    con = nba_data.connect()
+    try:
+        golden.build_games(con, root=ROOT)
+    except nba_data.NbaDataUnavailable as exc:
+        pytest.skip(f"real NBA data not available: {exc}")
+    yield con
+    con.close()
+
+
+def test_committed_golden_set_rebuilds_to_the_same_content_hash(
+    rebuilt: duckdb.DuckDBPyConnection,
+) -> None:
+    committed = golden.read_manifest(ROOT)
+    assert golden.content_hash(rebuilt) == committed["content_sha256"]
+    # ... and the committed Parquet file holds exactly that content.
+    con = nba_data.connect()
+    golden.load_golden(con, ROOT)
+    assert golden.content_hash(con) == committed["content_sha256"]
+
+
+def test_manifest_names_the_source_files_with_their_hashes() -> None:
+    try:
+        data = nba_data.data_dir(ROOT)
+    except nba_data.NbaDataUnavailable as exc:
+        pytest.skip(f"real NBA data not available: {exc}")
+    committed = golden.read_manifest(ROOT)
+    for source in committed["sources"]:
+        assert golden.file_sha256(data / source["path"]) == source["sha256"], source["path"]
+
+
+def test_features_use_only_earlier_games(rebuilt: duckdb.DuckDBPyConnection) -> None:
+    """Recompute last10_avg and days_rest in Python from the game logs: no leakage."""
+    logs = rebuilt.execute(
+        "SELECT player_lookup, game_date, points FROM game_logs ORDER BY game_date"
+    ).fetchall()
+    history: dict[str, list[tuple[object, int]]] = {}
+    for lookup, day, points in logs:
+        history.setdefault(lookup, []).append((day, points))
+    sample = rebuilt.execute(
+        "SELECT player_lookup, game_date, last10_avg, days_rest FROM golden_games "
+        "WHERE hash(game_id, player_lookup) % 10 = 0"
+    ).fetchall()
+    assert len(sample) > 200
+    for lookup, day, last10, rest in sample:
+        before = [(d, p) for d, p in history[lookup] if d < day]
+        assert last10 == pytest.approx(statistics.fmean(p for _, p in before[-10:]), abs=1e-3)
+        assert rest == (day - before[-1][0]).days

@@ -1,0 +1,147 @@
+"""Issue 14 item 6: editing a schema file migrates the sandbox instead of wiping it.
+
+A copy of the project (config + schemas) with its own sandbox: an additive edit runs DDL
+in place, a breaking edit rebuilds into a new file swapped in atomically, a failed
+rebuild leaves the old warehouse untouched; the deploy audit rows and the stand-in's
+revisions survive every step, and ``sandbox.status`` counts what the warehouse holds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.context import Context
+from nbaops.errors import NbaopsError
+from nbaops.local import cloudrun_state
+from nbaops.sandbox import lifecycle
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = "2026-01-15T17:00:00Z"
+AUDIT = {
+    "deploy_id": "d-keep-me",
+    "started_at": "2026-01-14T10:00:00+00:00",
+    "profile": "local",
+    "service": "prediction-worker",
+    "action": "deploy",
+    "actor": "ada",
+    "dry_run": False,
+    "outcome": "promoted",
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copy(ROOT / "nbaops.yaml", root / "nbaops.yaml")
+    shutil.copytree(ROOT / "schemas", root / "schemas")
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_NOW", NOW)
+    monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
+    return root
+
+
+def context(root: Path) -> Context:
+    return Context.create("local", config_path=root / "nbaops.yaml")
+
+
+def edit(root: Path, table: str, change: Callable[[list[dict[str, Any]]], None]) -> None:
+    dataset, name = table.split(".")
+    path = root / "schemas" / dataset / f"{name}.json"
+    fields = json.loads(path.read_text())
+    change(fields)
+    path.write_text(json.dumps(fields, indent=2))
+
+
+def revisions(ctx: Context) -> list[str]:
+    state = cloudrun_state.load_state(ctx.home)
+    return sorted(r["name"] for r in state.get("revisions", {}).values())
+
+
+def columns(ctx: Context, table: str) -> list[str]:
+    return [f["name"] for f in ctx.warehouse.table_schema(table)]
+
+
+def audit_ids(ctx: Context) -> list[str]:
+    return [
+        r["deploy_id"] for r in ctx.warehouse.query("SELECT deploy_id FROM `nba_ops.deploys`").rows
+    ]
+
+
+def test_schema_edits_migrate_and_keep_audit_history_and_revisions(project: Path) -> None:
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    ctx.warehouse.insert_rows("nba_ops.deploys", [AUDIT])
+    before_revisions = revisions(ctx)
+    games_before = ctx.warehouse.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows[0]["n"]
+    assert games_before > 0 and before_revisions
+
+    # additive: a new NULLABLE column is applied as DDL in place
+    edit(project, "nba_raw.games", lambda f: f.append({"name": "arena", "type": "STRING"}))
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    marker = lifecycle.read_marker(ctx.home) or {}
+    assert marker["last_migration"]["rebuilt"] is False
+    assert any("ADD COLUMN" in s and "`arena`" in s for s in marker["last_migration"]["ddl"])
+    assert "arena" in columns(ctx, "nba_raw.games")
+    assert audit_ids(ctx) == ["d-keep-me"] and revisions(ctx) == before_revisions
+
+    # breaking: a removed column rebuilds into a new file; history still survives
+    edit(project, "nba_ops.deploys", lambda f: f.append({"name": "ticket", "type": "STRING"}))
+    edit(project, "nba_raw.games", lambda f: f.remove(next(x for x in f if x["name"] == "arena")))
+    edit(project, "nba_raw.games", lambda f: f.remove(next(x for x in f if x["name"] == "status")))
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    marker = lifecycle.read_marker(ctx.home) or {}
+    assert marker["last_migration"]["rebuilt"] is True
+    assert any("FIELD_NO_DELETE" in b for b in marker["last_migration"]["breaking"])
+    assert "status" not in columns(ctx, "nba_raw.games")
+    assert "ticket" in columns(ctx, "nba_ops.deploys")
+    assert audit_ids(ctx) == ["d-keep-me"] and revisions(ctx) == before_revisions
+    assert not (ctx.home / "warehouse.duckdb.rebuild").exists()
+
+    # status counts the warehouse itself, never the marker's cached numbers
+    status = lifecycle.status(ctx)
+    assert status.info["counts"]["nba_ops.deploys"] == 1
+    live_games = ctx.warehouse.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows[0]["n"]
+    assert status.info["counts"]["nba_raw.games"] == live_games > 0
+
+
+def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> None:
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    ctx.warehouse.insert_rows("nba_ops.deploys", [AUDIT])
+    old_marker = lifecycle.read_marker(ctx.home) or {}
+    # a REQUIRED column nobody fills: the rebuild must fail (rows lack it)
+    required = {"name": "must_have", "type": "STRING", "mode": "REQUIRED"}
+    edit(project, "nba_raw.games", lambda f: f.append(required))
+    ctx = context(project)
+    with pytest.raises(NbaopsError, match="must_have"):
+        lifecycle.ensure_sandbox(ctx)
+    # read the file directly: ctx.warehouse would try the migration again
+    raw = DuckDBWarehouse(ctx.home / "warehouse.duckdb", root=ROOT)
+    assert "must_have" not in [f["name"] for f in raw.table_schema("nba_raw.games")]
+    assert [r["deploy_id"] for r in raw.query("SELECT deploy_id FROM `nba_ops.deploys`").rows] == [
+        "d-keep-me"
+    ]
+    assert raw.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows[0]["n"] > 0
+    assert not (ctx.home / "warehouse.duckdb.rebuild").exists()
+    assert (lifecycle.read_marker(ctx.home) or {})["built_at"] == old_marker["built_at"]
+
+    # reverting the file: the old warehouse is current again, data and history intact
+    edit(project, "nba_raw.games",
+         lambda f: f.remove(next(x for x in f if x["name"] == "must_have")))  # fmt: skip
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    assert audit_ids(ctx) == ["d-keep-me"]
+    counts = lifecycle.status(ctx).info["counts"]
+    assert counts["nba_raw.games"] > 0 and counts["nba_ops.deploys"] == 1

@@ -1,0 +1,496 @@
+"""The stand-in held to Google's published contracts, and nbaops' Cloud Run writes held to them.
+
+- every request is validated against the discovery documents (route, method, query, body);
+- Cloud Run semantics nbaops depends on: slow operations, a traffic target naming a missing
+  revision failing the operation, 409 ALREADY_EXISTS for a reused revision name, 409
+  ABORTED for a stale etag, ``updateMask`` honoured (unknown server fields survive);
+- a local deploy rehearsal (canary + model version, and a plain deploy) sends only
+  requests the documents accept, every PATCH with ``updateMask``, secret refs intact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import deploy_world
+import pytest
+from conftest import STANDIN_PROJECT, STANDIN_REGION
+from deploy_world import PROJECT, REGION, DeployWorld
+
+from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError, TrafficSplit
+from nbaops.config import ProfileConfig
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.errors import CloudRunError
+from nbaops.local import cloudrun_state, request_log
+from nbaops.local.api_faults import set_api_fault
+from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
+from nbaops.local.discovery import Contract, ContractError, standin_contract
+from nbaops.local.standin import StandIn
+
+dworld = deploy_world.dworld  # the fixture
+
+SERVICE = "grading-service"
+SECRET_REF = {"secretKeyRef": {"secret": "nbaops-data-api-key", "version": "latest"}}
+
+
+def realistic(name: str, commit: str, *, image_tag: str = "v1") -> SeedService:
+    """A service whose template looks like production's, plus a field the client lacks."""
+    return SeedService(
+        name=name,
+        revisions=[
+            SeedRevision(
+                image=f"local.nbaops.dev/services/{name}:{image_tag}",
+                labels={"commit-sha": commit},
+                env={"MODEL_VERSION": "v8", "LOG_LEVEL": "INFO"},
+                secret_env={"DATA_API_KEY": ("nbaops-data-api-key", "latest")},
+                template_extra={
+                    "serviceAccount": f"{name}@{PROJECT}.iam.gserviceaccount.com",
+                    "scaling": {"minInstanceCount": 1, "maxInstanceCount": 10},
+                    "timeout": "300s",
+                },
+                container_extra={"resources": {"limits": {"cpu": "1", "memory": "512Mi"}}},
+                create_time=dt.datetime(2025, 1, 14, tzinfo=dt.UTC),
+            )
+        ],
+        # sshEnabled is in run.v2.json but not in google-cloud-run 0.16.2's Service
+        extra={"sshEnabled": True},
+    )
+
+
+def raw(url: str, method: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def state_service(home: Path, name: str, project: str = STANDIN_PROJECT) -> dict[str, Any]:
+    region = STANDIN_REGION if project == STANDIN_PROJECT else REGION
+    full = cloudrun_state.service_name(project, region, name)
+    svc: dict[str, Any] = cloudrun_state.load_state(home)["services"][full]
+    return svc
+
+
+@pytest.fixture
+def cloudrun(standin: StandIn, local_profile: ProfileConfig) -> CloudRun:
+    return CloudRun(local_profile, standin.url, timeout_s=2.0, lro_timeout_s=10.0, retries=False)
+
+
+@pytest.fixture
+def service_url(standin: StandIn) -> str:
+    return (
+        f"{standin.url}/v2/projects/{STANDIN_PROJECT}/locations/{STANDIN_REGION}/services/{SERVICE}"
+    )
+
+
+# ---------------------------------------------------------------- the validator
+
+
+def test_contract_rejects_unknown_field_wrong_type_and_unknown_enum_like_google(
+    standin: StandIn, service_url: str, nbaops_home: Path
+) -> None:
+    before = state_service(nbaops_home, SERVICE)
+    status, reply = raw(
+        service_url + "?updateMask=traffic",
+        "PATCH",
+        {
+            "bogusField": 1,
+            "template": {"containers": [{"image": 5}]},
+            "traffic": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_NOPE", "percent": 100}],
+        },
+    )
+    assert status == 400
+    error = reply["error"]
+    assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT")
+    violations = error["details"][0]["fieldViolations"]
+    assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    described = [v["description"] for v in violations]
+    assert 'Invalid JSON payload received. Unknown name "bogusField": Cannot find field.' in (
+        described
+    )
+    assert "Invalid value at 'template.containers[0].image' (TYPE_STRING), 5" in described
+    assert any(
+        v.get("field") == "traffic[0].type" and "TYPE_ENUM" in v["description"] for v in violations
+    )
+    assert error["message"] == "\n".join(described)
+    # rejected before anything changed, and logged as rejected
+    assert state_service(nbaops_home, SERVICE)["etag"] == before["etag"]
+    assert StandIn.requests(nbaops_home)[-1]["contract"] == "rejected"
+
+
+def test_contract_rejects_unknown_query_parameter_route_and_method(
+    standin: StandIn, service_url: str
+) -> None:
+    status, reply = raw(service_url + "?updateMsk=traffic", "PATCH", {})
+    assert status == 400
+    assert "Cannot bind query parameter. Field 'updateMsk'" in reply["error"]["message"]
+    status, reply = raw(service_url + "?updateMask=notAField", "PATCH", {})
+    assert status == 400 and reply["error"]["details"][0]["fieldViolations"][0]["field"] == (
+        "update_mask"
+    )
+    status, reply = raw(service_url + "?validateOnly=maybe", "PATCH", {})
+    assert status == 400 and "(TYPE_BOOL)" in reply["error"]["message"]
+    status, reply = raw(service_url.replace("/services/", "/servicez/"), "GET")
+    assert (status, reply["error"]["status"]) == (404, "NOT_FOUND")
+    status, reply = raw(service_url, "POST", {})
+    assert status == 404 and "allows only DELETE, GET, PATCH" in reply["error"]["message"]
+
+
+def test_validator_accepts_what_the_official_clients_send() -> None:
+    contract = Contract(("run.v2", "logging.v2"))
+    method = contract.validate(
+        "PATCH",
+        "/v2/projects/p/locations/l/services/s",
+        "updateMask=template%2Clabels%2Ctraffic&%24alt=json%3Benum-encoding%3Dint",
+        {
+            "etag": '"x"',
+            "labels": {"commit-sha": "a"},
+            "template": {
+                "revision": "s-00002-abc",
+                "scaling": {"maxInstanceCount": 10},
+                "timeout": "300s",
+                "containers": [{"image": "i", "env": [{"name": "K", "valueSource": SECRET_REF}]}],
+            },
+            "traffic": [{"type": 2, "revision": "s-00001-xyz", "percent": 100, "tag": "c"}],
+        },
+    )
+    assert method.id == "run.projects.locations.services.patch"
+    listed = contract.validate(
+        "POST", "/v2/entries:list", "", {"resourceNames": ["projects/p"], "pageSize": 10}
+    )
+    assert listed.id == "logging.entries.list"
+    # the operations route exists in both documents: the first API listed wins
+    assert contract.match("GET", "/v2/projects/p/locations/l/operations/1").api == "run.v2"
+    with pytest.raises(ContractError, match=r"Invalid value at 'page_size' \(TYPE_INT32\)"):
+        contract.validate(
+            "POST", "/v2/entries:list", "", {"resourceNames": ["projects/p"], "pageSize": "x"}
+        )
+
+
+def test_documents_are_installed_for_the_tests() -> None:
+    # google-api-python-client is a dev dependency: every test run validates.
+    assert standin_contract() is not None
+
+
+def test_request_log_redacts_secrets_keeps_secret_refs_and_stays_bounded(tmp_path: Path) -> None:
+    body = {
+        "template": {
+            "containers": [
+                {
+                    "env": [
+                        {"name": "SLACK_TOKEN", "value": "xoxb-secret"},
+                        {"name": "LOG_LEVEL", "value": "INFO"},
+                        {"name": "DATA_API_KEY", "valueSource": SECRET_REF},
+                    ]
+                }
+            ]
+        },
+        "accessToken": "ya29.x",
+        "payload": {"data": "c2VjcmV0"},
+    }
+    clean = request_log.redact(body)
+    env = clean["template"]["containers"][0]["env"]
+    assert env[0]["value"] == request_log.REDACTED
+    assert env[1]["value"] == "INFO"
+    assert env[2]["valueSource"] == SECRET_REF
+    assert clean["accessToken"] == request_log.REDACTED
+    assert clean["payload"]["data"] == request_log.REDACTED
+    assert "ya29" not in request_log.redact_query("access_token=ya29.x&pageSize=1")
+    assert request_log.bounded_body({"x": "y" * 20_000}) == {"_truncated": True, "chars": 20_009}
+    for index in range(300):
+        request_log.record(tmp_path, {"index": index, "pad": "p" * 100})
+    request_log.trim(tmp_path, max_bytes=10_000)
+    kept = request_log.read(tmp_path)
+    assert kept and kept[-1]["index"] == 299 and len(kept) < 60
+    assert request_log.log_path(tmp_path).stat().st_size <= 5_000
+
+
+# ---------------------------------------------------------------- Cloud Run semantics
+
+
+def test_slow_operation_stays_not_done_and_reconciling_until_polled(
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path, service_url: str
+) -> None:
+    set_api_fault(nbaops_home, "slow-lro", service=SERVICE, count=1, polls=3)
+    status, op = raw(
+        service_url + "?updateMask=annotations", "PATCH", {"annotations": {"owner": "ada"}}
+    )
+    assert status == 200 and op["done"] is False and "response" not in op
+    assert state_service(nbaops_home, SERVICE)["reconciling"] is True
+    op_url = f"{standin.url}/v2/{op['name']}"
+    answers = [raw(op_url, "GET")[1]["done"] for _ in range(4)]
+    assert answers == [False, False, False, True]
+    done = raw(op_url, "GET")[1]
+    assert done["response"]["annotations"] == {"owner": "ada"}
+    assert done["response"]["reconciling"] is False
+    assert done["response"]["terminalCondition"]["state"] == cloudrun_state.CONDITION_SUCCEEDED
+
+
+def test_the_adapter_waits_for_a_slow_rollout_with_injected_sleeps(
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path
+) -> None:
+    sleeps: list[float] = []
+    cloudrun = CloudRun(
+        local_profile, standin.url, lro_timeout_s=1.0, retries=False, sleep=sleeps.append
+    )
+    etag = cloudrun.get_service(SERVICE).etag
+    set_api_fault(nbaops_home, "slow-lro", service=SERVICE, count=1, polls=5)
+    locked = cloudrun.set_annotations(SERVICE, {"lock": "x"}, etag=etag)
+    assert locked.ready and locked.annotations == {"lock": "x"}
+    assert len(sleeps) == 5 and sleeps[0] == 0.01 and sleeps == sorted(sleeps)
+    assert max(sleeps) <= cloudrun.poll_max_s
+    # a rollout that outlasts lro_timeout_s is an error naming the wait, never a hang
+    sleeps.clear()
+    set_api_fault(nbaops_home, "slow-lro", service=SERVICE, count=1, polls=10_000)
+    with pytest.raises(CloudRunError, match="still reconciling after 1s"):
+        cloudrun.set_annotations(SERVICE, {"lock": None}, etag=locked.etag)
+    assert sum(sleeps[:-1]) < 1.0 <= sum(sleeps)
+
+
+def test_traffic_to_a_missing_revision_fails_the_operation_not_the_request(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
+) -> None:
+    before = cloudrun.get_service(SERVICE)
+    body = {"traffic": [{"type": 2, "revision": f"{SERVICE}-00042-abc", "percent": 100}]}
+    status, op = raw(service_url + "?updateMask=traffic", "PATCH", body)
+    assert status == 200  # accepted
+    done = raw(f"{standin.url}/v2/{op['name']}", "GET")[1]
+    assert done["done"] is True
+    assert "referenced in traffic not found" in done["error"]["message"]
+    after = cloudrun.get_service(SERVICE)
+    assert after.traffic == before.traffic
+    assert after.ready is False and "not found" in after.message
+    with pytest.raises(CloudRunError, match="operation failed"):
+        cloudrun.set_traffic(SERVICE, [TrafficSplit(f"{SERVICE}-00042-abc", 100)])
+
+
+def test_reused_revision_name_with_a_different_template_is_409_already_exists(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
+) -> None:
+    svc = state_service(nbaops_home, SERVICE)
+    current = svc["template"]["revision"]
+    template = json.loads(json.dumps(svc["template"]))
+    template["containers"][0]["image"] = "local.nbaops.dev/services/other:1"
+    status, reply = raw(service_url + "?updateMask=template", "PATCH", {"template": template})
+    assert status == 409 and reply["error"]["status"] == "ALREADY_EXISTS"
+    assert f"Revision named '{current}' with different configuration" in reply["error"]["message"]
+    # the same name with the same template is no change (no new revision)
+    status, _op = raw(service_url + "?updateMask=template", "PATCH", {"template": svc["template"]})
+    assert status == 200
+    assert len(cloudrun.list_revisions(SERVICE)) == 2
+    # through the adapter: a deploy naming an existing revision is a CloudRunError
+    with pytest.raises(CloudRunError, match="already exists"):
+        cloudrun.deploy_revision(SERVICE, image="x:1", labels={}, revision_name=current)
+
+
+def test_stale_etag_is_409_aborted_and_a_missing_etag_means_last_write_wins(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
+) -> None:
+    stale = cloudrun.get_service(SERVICE).etag
+    cloudrun.set_annotations(SERVICE, {"a": "1"}, etag=stale)
+    status, reply = raw(
+        service_url + "?updateMask=annotations", "PATCH", {"etag": stale, "annotations": {}}
+    )
+    assert (status, reply["error"]["status"]) == (409, "ABORTED")
+    with pytest.raises(ConcurrentModificationError):
+        cloudrun.set_annotations(SERVICE, {"b": "2"}, etag=stale)
+    status, _ = raw(service_url + "?updateMask=annotations", "PATCH", {"annotations": {"c": "3"}})
+    assert status == 200
+    assert cloudrun.get_service(SERVICE).annotations == {"c": "3"}
+
+
+def test_update_mask_changes_only_masked_fields_and_unknown_server_fields_survive(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
+) -> None:
+    seed_services(nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [realistic(SERVICE, "a" * 40)])
+    first = cloudrun.list_revisions(SERVICE)[0].name
+    info = cloudrun.set_annotations(SERVICE, {"lock": "x"}, etag=cloudrun.get_service(SERVICE).etag)
+    info = cloudrun.deploy_revision(SERVICE, image="img:2", labels={"commit-sha": "b" * 40})
+    cloudrun.set_traffic(SERVICE, [TrafficSplit(first, 100)])
+    svc = state_service(nbaops_home, SERVICE)
+    assert svc["sshEnabled"] is True  # unknown to the client, survived three writes
+    assert svc["annotations"] == {"lock": "x"}  # the deploy and traffic writes left them
+    assert svc["labels"]["commit-sha"] == "b" * 40
+    env = svc["template"]["containers"][0]["env"]
+    assert {"name": "DATA_API_KEY", "valueSource": SECRET_REF} in env
+    assert svc["template"]["serviceAccount"].startswith(SERVICE)
+    assert svc["template"]["scaling"] == {"minInstanceCount": 1, "maxInstanceCount": 10}
+    assert info.latest_created_revision != first
+    # the same write without a mask replaces every settable field: the field is lost
+    status, _ = raw(service_url, "PATCH", {"annotations": {"lock": "y"}})
+    assert status == 200
+    after = state_service(nbaops_home, SERVICE)
+    assert "sshEnabled" not in after and after["labels"] == {}
+    patches = [r for r in StandIn.requests(nbaops_home) if r["method"] == "PATCH"]
+    assert [parse_mask(r["query"]) for r in patches[:3]] == [
+        "annotations",
+        "template,labels,traffic",
+        "traffic",
+    ]
+
+
+def parse_mask(query: str) -> str | None:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query).get("updateMask")
+    return values[0] if values else None
+
+
+# ---------------------------------------------------------------- the deploy rehearsal
+
+
+def test_deploy_rehearsal_sends_only_requests_the_discovery_documents_accept(
+    dworld: DeployWorld,
+) -> None:
+    seed_services(
+        dworld.home,
+        PROJECT,
+        REGION,
+        [realistic(name, dworld.first) for name in ("prediction-worker", "phase4-processors")],
+    )
+    ctx = dworld.context()
+    canary = run_deploy(
+        ctx,
+        DeployRequest(service="prediction-worker", canary=20, model_version="v9", skip_tests=True),
+    )
+    assert canary.outcome == "success", canary.final_line()
+    plain = run_deploy(dworld.context(), DeployRequest(service="phase4-processors"))
+    assert plain.outcome == "success", plain.final_line()
+
+    requests = dworld.requests()
+    api = [r for r in requests if r["path"].startswith(("/v1/", "/v2/", "/v3/"))]
+    assert api and all(r["contract"] == "ok" for r in api), [
+        r for r in api if r["contract"] != "ok"
+    ]
+    contract = standin_contract()
+    assert contract is not None
+    for entry in api:  # re-checked from the log, independently of the stand-in's verdict
+        contract.validate(entry["method"], entry["path"], entry["query"], entry["body"])
+    patches = [r for r in requests if r["method"] == "PATCH"]
+    assert len(patches) >= 6  # lock, deploy, canary shift, promote, unlock per service
+    assert all(parse_mask(r["query"]) for r in patches)
+    for entry in patches:
+        mask = set((parse_mask(entry["query"]) or "").split(","))
+        sent = set(entry["body"]) - {"name", "etag"}
+        assert sent <= mask, (mask, sent)
+        assert "template" not in entry["body"] or mask == {"template", "labels", "traffic"}
+    deploys = [p for p in patches if "template" in p["body"]]
+    worker = next(p for p in deploys if "prediction-worker" in p["path"])
+    sent_env = worker["body"]["template"]["containers"][0]["env"]
+    assert {"name": "DATA_API_KEY", "valueSource": SECRET_REF} in sent_env
+    assert {"name": "MODEL_VERSION", "value": "v9"} in sent_env
+    for name in ("prediction-worker", "phase4-processors"):
+        svc = state_service(dworld.home, name, project=PROJECT)
+        env = svc["template"]["containers"][0]["env"]
+        assert {"name": "DATA_API_KEY", "valueSource": SECRET_REF} in env, name
+        assert svc["sshEnabled"] is True
+        assert svc["template"]["serviceAccount"] == f"{name}@{PROJECT}.iam.gserviceaccount.com"
+    worker_env = state_service(dworld.home, "prediction-worker", project=PROJECT)["template"][
+        "containers"
+    ][0]["env"]
+    assert {"name": "MODEL_VERSION", "value": "v9"} in worker_env
+
+
+def test_validate_only_answers_the_result_without_changing_anything(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    before = state_service(nbaops_home, SERVICE)
+    status, op = raw(
+        service_url + "?updateMask=labels&validateOnly=true", "PATCH", {"labels": {"team": "ops"}}
+    )
+    assert status == 200 and op["done"] is True
+    assert op["response"]["labels"] == {"team": "ops"}
+    assert state_service(nbaops_home, SERVICE) == before
+
+
+def test_the_stand_ins_replies_hold_only_published_fields(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
+) -> None:
+    seed_services(nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [realistic(SERVICE, "a" * 40)])
+    cloudrun.deploy_revision(SERVICE, image="img:2", labels={}, tag="candidate", no_traffic=True)
+    contract = standin_contract()
+    assert contract is not None
+    set_api_fault(nbaops_home, "slow-lro", service=SERVICE, count=1, polls=1)
+    _, pending = raw(service_url + "?updateMask=annotations", "PATCH", {"annotations": {}})
+    revision = cloudrun.list_revisions(SERVICE)[0].name
+    calls = [
+        ("GET", service_url, None),
+        ("GET", service_url.rsplit("/", 1)[0], None),
+        ("GET", f"{service_url}/revisions", None),
+        ("GET", f"{service_url}/revisions/{revision}", None),
+        ("GET", f"{standin.url}/v2/{pending['name']}", None),  # not done yet
+        ("GET", f"{standin.url}/v2/{pending['name']}", None),  # done, with the Service
+        ("POST", f"{standin.url}/v2/entries:list", {"resourceNames": ["projects/x"]}),
+    ]
+    for method, url, body in calls:
+        status, payload = raw(url, method, body)
+        assert status == 200, (url, payload)
+        path = url.split(standin.url, 1)[1]
+        spec = contract.match(method, path)
+        assert contract.response_violations(spec, payload) == [], (spec.id, payload)
+    # and the check can fail: a field the API does not publish is named
+    extra = contract.response_violations(contract.match("POST", path), {"entries": [{"x": 1}]})
+    assert extra and 'Unknown name "x"' in extra[0][1]
+
+
+def test_deploy_env_sets_literals_and_keeps_every_other_variable(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path
+) -> None:
+    seed_services(nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [realistic(SERVICE, "a" * 40)])
+    cloudrun.deploy_revision(
+        SERVICE, image="img:2", labels={}, env={"MODEL_VERSION": "v9", "NEW_FLAG": "1"}
+    )
+    env = state_service(nbaops_home, SERVICE)["template"]["containers"][0]["env"]
+    assert env == [
+        {"name": "MODEL_VERSION", "value": "v9"},
+        {"name": "LOG_LEVEL", "value": "INFO"},
+        {"name": "DATA_API_KEY", "valueSource": SECRET_REF},
+        {"name": "NEW_FLAG", "value": "1"},
+    ]
+    # the adapter reports literal values only; a secret's value is not in the API
+    assert cloudrun.list_revisions(SERVICE)[0].env == {
+        "MODEL_VERSION": "v9",
+        "LOG_LEVEL": "INFO",
+        "NEW_FLAG": "1",
+    }
+    # overriding a secret-backed variable with a literal replaces the reference (oneof)
+    cloudrun.deploy_revision(SERVICE, image="img:3", labels={}, env={"DATA_API_KEY": "plain"})
+    env = state_service(nbaops_home, SERVICE)["template"]["containers"][0]["env"]
+    assert {"name": "DATA_API_KEY", "value": "plain"} in env
+    assert not any("valueSource" in e for e in env)
+
+
+def test_form_encoded_sts_exchange_is_checked_like_json(standin: StandIn) -> None:
+    # what google-auth's external_account credentials send (google/oauth2/sts.py)
+    form = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p",
+        "subject_token": "eyJ.x.y",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "scope": "https://www.googleapis.com/auth/cloud-platform",
+    }
+    contract = standin_contract()
+    assert contract is not None
+    assert contract.validate("POST", "/v1/token", "", form).id == "sts.token"
+    with pytest.raises(ContractError, match='Unknown name "grant_typo"'):
+        contract.validate("POST", "/v1/token", "", {"grant_typo": "x"})
+    request = urllib.request.Request(
+        f"{standin.url}/v1/token",
+        data=b"grant_typo=x",
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=5)
+    assert info.value.code == 400
+    assert 'Unknown name \\"grant_typo\\"' in info.value.read().decode()

@@ -1,0 +1,97 @@
+"""The end of `nox -s regression`: a run that skipped gates nothing and fails; the report
+path is printed and the gate table reaches the GitHub job summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nbaops.regression import ci
+
+pytestmark = [pytest.mark.regression]
+
+
+def _pytest_junit(folder: Path, tests: int, skipped: int) -> None:
+    skip = "<skipped message='x'/>"
+    cases = "".join(
+        f'<testcase classname="t" name="c{i}">{skip if i < skipped else ""}</testcase>'
+        for i in range(tests)
+    )
+    (folder / ci.PYTEST_JUNIT).write_text(
+        f'<testsuites><testsuite name="pytest" tests="{tests}" skipped="{skipped}" '
+        f'failures="0" errors="0">{cases}</testsuite></testsuites>',
+        encoding="utf-8",
+    )
+
+
+def _gates(folder: Path) -> None:
+    (folder / ci.GATES_JUNIT).write_text(
+        '<testsuites><testsuite name="nbaops.regression" tests="3">'
+        '<testcase name="hit_rate_floor:v8"><system-out>PASS: v8: hit rate 51.5% | ok\n'
+        "value: 0.51</system-out></testcase>"
+        '<testcase name="leakage:candidate"><failure message="candidate: leak"/></testcase>'
+        '<testcase name="mae"><skipped message="INCONCLUSIVE: too few"/></testcase>'
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+    (folder / ci.HTML).write_text("<html></html>", encoding="utf-8")
+
+
+def test_a_run_where_every_test_skipped_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pytest_junit(tmp_path, 8, 8)
+    _gates(tmp_path)
+    assert ci.main(["--reports", str(tmp_path)]) == 1
+    assert "every test skipped (8 of 8): gated nothing" in capsys.readouterr().out
+
+
+def test_any_skipped_test_fails_and_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pytest_junit(tmp_path, 5, 1)
+    _gates(tmp_path)
+    assert ci.main(["--reports", str(tmp_path)]) == 1
+    assert "skipped: t::c0" in capsys.readouterr().out
+
+
+def test_a_complete_run_prints_the_report_path_and_writes_the_step_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    _pytest_junit(tmp_path, 5, 0)
+    _gates(tmp_path)
+    assert ci.main(["--reports", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"HTML report: {(tmp_path / ci.HTML).resolve()}" in out
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier\n")
+    assert "| `hit_rate_floor:v8` | **PASS** | v8: hit rate 51.5% \\| ok |" in text
+    assert "| `leakage:candidate` | **FAIL** | candidate: leak |" in text
+    assert "| `mae` | **INCONCLUSIVE** | too few |" in text
+    assert (tmp_path / ci.SUMMARY).read_text(encoding="utf-8") in text
+
+
+def test_missing_outputs_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ci.main(["--reports", str(tmp_path)]) == 1
+    assert "the suite did not run" in capsys.readouterr().out
+    _pytest_junit(tmp_path, 2, 0)
+    assert ci.main(["--reports", str(tmp_path)]) == 1
+    assert "no HTML report" in capsys.readouterr().out
+
+
+def test_gates_mode_writes_the_table_of_one_inv_regression_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    _gates(tmp_path)
+    gates = tmp_path / ci.GATES_JUNIT
+    assert ci.main(["--gates", str(gates), "--html", "report.html"]) == 0
+    text = summary.read_text(encoding="utf-8")
+    assert "HTML report: `report.html`" in text and "**FAIL**" in text
+    assert capsys.readouterr().out == text
+    assert ci.main(["--gates", str(tmp_path / "none.xml")]) == 1

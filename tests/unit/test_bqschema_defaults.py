@@ -1,0 +1,133 @@
+"""Column defaults are parsed as one expression of the documented forms; DDL is a tree.
+
+Issue 14 item 1: ``"defaultValueExpression": "NULL; DROP TABLE nba_ops.deploys; SELECT 1"``
+passed both hooks and ran in schema-apply. These tests pin the grammar and the DDL.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import sqlglot
+
+from nbaops.adapters.warehouse import BigQueryWarehouse
+from nbaops.bqschema import ddl
+from nbaops.bqschema.breaking import compare
+from nbaops.bqschema.defaults import DefaultExpressionError, parse_default
+from nbaops.bqschema.lint import lint_bytes
+from nbaops.bqschema.model import Field, TableSchema
+from nbaops.errors import WarehouseError
+
+INJECTION = "NULL; DROP TABLE nba_ops.deploys; SELECT 1"
+
+ACCEPTED = [
+    "NULL", "TRUE", "42", "-1.5", "1e10", "'nba_api'", "\"x\"", "b'ab'", "r'raw'",
+    "DATE '2020-01-01'", "TIMESTAMP '2020-01-01 00:00:00+00'", "DATETIME '2020-01-01 10:00:00'",
+    "TIME '10:00:00'", "NUMERIC '1.25'", "BIGNUMERIC '1'", "JSON '{\"a\": 1}'",
+    "INTERVAL 1 DAY", "RANGE<DATE> '[2020-01-01, UNBOUNDED)'",
+    "CURRENT_TIMESTAMP()", "CURRENT_TIMESTAMP", "CURRENT_DATE()",
+    "CURRENT_DATE('America/New_York')",
+    "CURRENT_DATETIME()", "CURRENT_TIME()", "GENERATE_UUID()", "RAND()", "SESSION_USER()",
+    "ST_GEOGPOINT(1.5, -2)", "[CURRENT_DATE(), DATE '2020-01-01']", "STRUCT(1 AS a, 'x' AS b)",
+    "(1)",
+]  # fmt: skip
+
+REJECTED = [
+    (INJECTION, "exactly one expression"),
+    ("1; SELECT 2", "exactly one expression"),
+    ("(SELECT MAX(game_id) FROM nba_raw.games)", "not a literal"),
+    ("other_column", "not a literal"),
+    ("UPPER('a')", "not a literal"),
+    ("1 + 1", "not a literal"),
+    ("CAST(game_id AS STRING)", "not a literal"),
+    ("ST_GEOGPOINT(lon, lat)", "not a literal"),
+    ("GENERATE_UUID() || 'x'", "not a literal"),
+    ("", "empty"),
+    ("   ", "empty"),
+    ("'" + "x" * 5000 + "'", "characters"),
+    ("'unterminated", "does not parse"),
+]
+
+
+@pytest.mark.parametrize("text", ACCEPTED)
+def test_documented_forms_are_accepted(text: str) -> None:
+    tree = parse_default(text)
+    # the tree re-renders to one statement: what DDL embeds is the tree, not the text
+    assert len(sqlglot.parse(tree.sql(dialect="bigquery"), read="bigquery")) == 1
+
+
+@pytest.mark.parametrize(("text", "why"), REJECTED)
+def test_anything_else_is_refused_with_a_reason(text: str, why: str) -> None:
+    with pytest.raises(DefaultExpressionError, match=why) as info:
+        parse_default(text)
+    assert "\n" not in str(info.value)
+
+
+def test_ddl_never_contains_an_injected_statement() -> None:
+    with pytest.raises(DefaultExpressionError):
+        ddl.add_column("nba_raw.games", Field("x", "STRING", default=INJECTION))
+    with pytest.raises(DefaultExpressionError):
+        ddl.set_default("nba_raw.games", "x", INJECTION)
+
+
+def test_ddl_quotes_identifiers_and_parses_as_one_statement() -> None:
+    hostile = "a`; DROP TABLE t; --"
+    nested = Field(
+        "rec", "STRUCT", fields=[Field("in`ner", "INT64", mode="REQUIRED"), Field("l", "STRING")]
+    )
+    statements = [
+        ddl.add_column("nba.t", Field(hostile, "STRING", description="it's\n'x'", default="'d'")),
+        ddl.add_column("nba.t", nested),
+        ddl.add_column("nba.t", Field("n", "NUMERIC", precision=10, scale=2)),
+        ddl.add_column("nba.t", Field("s", "STRING", mode="REPEATED", max_length=8)),
+        ddl.add_column("nba.t", Field("r", "RANGE", range_element="DATE")),
+        ddl.drop_not_null("nba.t", hostile),
+        ddl.set_data_type("nba.t", Field(hostile, "NUMERIC")),
+        ddl.set_description("nba.t", hostile, "x'; DROP TABLE t; --"),
+        ddl.set_description("nba.t", hostile, None),
+        ddl.set_default("nba.t", hostile, "CURRENT_TIMESTAMP()"),
+        ddl.set_default("nba.t", hostile, None),
+        ddl.drop_column("nba.t", hostile),
+        ddl.rename_column("nba.t", hostile, "b"),
+    ]
+    for st in statements:
+        parsed = sqlglot.parse(st.sql, read="bigquery")
+        assert len(parsed) == 1, st.sql
+        assert not list(parsed[0].find_all(sqlglot.exp.Drop)) or st.kind == "drop_column"
+    assert "STRUCT<`in\\`ner` INT64 NOT NULL, `l` STRING>" in statements[1].sql
+    assert "NUMERIC(10, 2)" in statements[2].sql
+    assert "ARRAY<STRING(8)>" in statements[3].sql
+    assert "RANGE<DATE>" in statements[4].sql
+    assert statements[9].sql.endswith("SET DEFAULT CURRENT_TIMESTAMP()")
+    assert statements[10].sql.endswith("DROP DEFAULT")
+
+
+def _lint(fields: list[dict[str, Any]]) -> list[str]:
+    return [f.rule for f in lint_bytes("s.json", json.dumps(fields).encode())]
+
+
+def test_lint_refuses_the_injected_default() -> None:
+    assert _lint([{"name": "c", "type": "STRING", "defaultValueExpression": INJECTION}]) == [
+        "DEFAULT_INVALID"
+    ]
+    assert _lint([{"name": "c", "type": "STRING", "defaultValueExpression": "'ok'"}]) == []
+
+
+def test_breaking_check_refuses_an_invalid_default_and_prints_no_ddl() -> None:
+    old = TableSchema([Field("a", "STRING")])
+    added = TableSchema([Field("a", "STRING"), Field("b", "STRING", default=INJECTION)])
+    changed = TableSchema([Field("a", "STRING", default=INJECTION)])
+    for new in (added, changed):
+        result = compare(old, new, "nba_ops.deploys")
+        assert [v.rule for v in result.violations] == ["DEFAULT_VALID"]
+        assert result.allowed == []
+
+
+def test_bigquery_execute_refuses_a_script_before_any_call() -> None:
+    # no client is created: the refusal happens before the API is touched
+    wh = BigQueryWarehouse("p", endpoint="http://127.0.0.1:9")
+    with pytest.raises(WarehouseError, match="exactly one statement"):
+        wh.execute("ALTER TABLE `nba_raw.games` ADD COLUMN x INT64; DROP TABLE nba_ops.deploys")
+    assert wh._client_obj is None

@@ -1,0 +1,254 @@
+"""The per-metric verdict table, the analysis report and ``deploy.canary_analysis``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from nbaops.canary.analysis import CanaryAnalysis, Sample, analyse, judge
+from nbaops.canary.settings import METRIC_DEFAULTS, CanarySettings, MetricSpec
+from nbaops.errors import ConfigError, MonitoringError
+from nbaops.verdict import Verdict
+
+ERR = METRIC_DEFAULTS["error_rate"]
+LAT = METRIC_DEFAULTS["latency"]
+INST = METRIC_DEFAULTS["instance_count"]
+HIST = ((50.0, 400.0), (70.0, 400.0), (120.0, 200.0))
+SLOW = ((70.0, 300.0), (120.0, 500.0), (200.0, 200.0))
+
+
+def test_too_little_canary_traffic_is_inconclusive_never_pass() -> None:
+    result = judge(ERR, Sample(n=10000, errors=10), Sample(n=150, errors=0), alpha=0.05)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "too little canary traffic" in result.message and result.p_value is None
+
+
+def test_too_little_baseline_traffic_is_inconclusive() -> None:
+    result = judge(ERR, Sample(n=100, errors=0), Sample(n=5000, errors=0), alpha=0.05)
+    assert result.verdict is Verdict.INCONCLUSIVE and "baseline" in result.message
+
+
+def test_significantly_worse_beyond_margin_fails() -> None:
+    result = judge(ERR, Sample(n=10000, errors=40), Sample(n=2500, errors=100), alpha=0.05)
+    assert result.verdict is Verdict.FAIL
+    assert result.canary == pytest.approx(0.04) and result.baseline == pytest.approx(0.004)
+    assert "pp worse" in result.message and result.margin == ERR.margin
+
+
+def test_worse_beyond_margin_but_not_significant_warns() -> None:
+    loose = replace(ERR, min_sample=10)
+    result = judge(loose, Sample(n=20, errors=0), Sample(n=20, errors=1), alpha=0.05)
+    assert result.verdict is Verdict.WARN and "not significantly" in result.message
+
+
+def test_significant_but_within_margin_passes() -> None:
+    wide = replace(ERR, margin=0.05)
+    result = judge(wide, Sample(n=100000, errors=400), Sample(n=50000, errors=400), alpha=0.05)
+    assert result.p_value is not None and result.p_value < 0.05
+    assert result.verdict is Verdict.PASS and "within the margin" in result.message
+
+
+def test_a_better_canary_never_fails() -> None:
+    result = judge(LAT, Sample(n=1000, values=SLOW), Sample(n=1000, values=HIST), alpha=0.05)
+    assert result.verdict is Verdict.PASS and result.p_value is not None and result.p_value > 0.5
+
+
+def test_slower_latency_fails_on_percentile_ratio() -> None:
+    result = judge(LAT, Sample(n=1000, values=HIST), Sample(n=1000, values=SLOW), alpha=0.05)
+    assert result.verdict is Verdict.FAIL and result.test == "Mann-Whitney U"
+    assert result.baseline == 120.0 and result.canary == 200.0
+
+
+def test_direction_decrease_makes_lower_worse() -> None:
+    lower = replace(LAT, direction="decrease", name="throughput")
+    assert (
+        judge(lower, Sample(n=1000, values=SLOW), Sample(n=1000, values=HIST), alpha=0.05).verdict
+        is Verdict.FAIL
+    )
+    assert (
+        judge(lower, Sample(n=1000, values=HIST), Sample(n=1000, values=SLOW), alpha=0.05).verdict
+        is Verdict.PASS
+    )
+    ratio = replace(ERR, direction="decrease", min_sample=10)
+    fewer = judge(ratio, Sample(n=10000, errors=2000), Sample(n=10000, errors=1000), alpha=0.05)
+    assert fewer.verdict is Verdict.FAIL
+
+
+def test_gauge_compares_means_of_interval_values() -> None:
+    gauge = MetricSpec("preds", "gauge", "custom.googleapis.com/x", min_sample=5, margin=0.1)
+    base = tuple((v, 1.0) for v in (100.0, 101.0, 99.0, 100.0, 102.0, 98.0))
+    worse = tuple((v, 1.0) for v in (130.0, 131.0, 129.0, 135.0, 128.0, 133.0))
+    result = judge(gauge, Sample(n=6, values=base), Sample(n=6, values=worse), alpha=0.05)
+    assert result.verdict is Verdict.FAIL and result.baseline == pytest.approx(100.0)
+
+
+def test_zero_baseline_ratio() -> None:
+    gauge = MetricSpec("g", "gauge", "x", min_sample=1, margin=0.1)
+    zero = ((0.0, 1.0),)
+    assert (
+        judge(gauge, Sample(n=1, values=zero), Sample(n=1, values=zero), alpha=0.05).verdict
+        is Verdict.PASS
+    )
+    up = judge(gauge, Sample(n=1, values=zero), Sample(n=1, values=((5.0, 1.0),)), alpha=0.05)
+    assert up.verdict in (Verdict.WARN, Verdict.FAIL)
+
+
+def test_no_data_in_the_window_is_inconclusive() -> None:
+    result = judge(LAT, Sample(n=0), Sample(n=0), alpha=0.05)
+    assert result.verdict is Verdict.INCONCLUSIVE and result.canary is None
+
+
+def test_instances_are_reported_once_measured() -> None:
+    assert judge(INST, Sample(n=0, peak=3), Sample(n=0, peak=1), alpha=0.05).verdict is Verdict.PASS
+    missing = judge(INST, Sample(n=0, peak=3), Sample(n=0), alpha=0.05)
+    assert missing.verdict is Verdict.INCONCLUSIVE
+
+
+def test_analysis_names_the_deciding_metric_and_unreadable_is_error() -> None:
+    out = analyse(
+        [ERR, LAT, INST],
+        [
+            (Sample(n=10000, errors=40), Sample(n=2500, errors=100)),
+            MonitoringError("boom"),
+            (Sample(n=0, peak=2), Sample(n=0, peak=1)),
+        ],
+        alpha=0.05,
+        baseline_revision="w-1",
+        canary_revision="w-2",
+        window="a/b",
+        queries=["q1", "q2", "q3"],
+    )
+    assert out.verdict is Verdict.FAIL
+    assert [m.verdict for m in out.metrics] == [Verdict.FAIL, Verdict.ERROR, Verdict.PASS]
+    assert out.metrics[1].message.startswith("could not read the metric: MonitoringError: boom")
+    data = out.to_json()
+    assert data["deciding_metric"] == "error_rate" and data["metrics"][0]["p_value"] < 0.05
+    assert set(data["metrics"][0]) >= {
+        "name",
+        "baseline",
+        "canary",
+        "test",
+        "p_value",
+        "margin",
+        "verdict",
+        "message",
+    }
+    check = out.to_check("prediction-worker")
+    assert check.verdict is Verdict.FAIL and check.message.startswith("error_rate FAIL")
+    assert check.query == "q1; q2; q3"
+    table = out.table()
+    assert table[0].startswith("metric") and "0.40%" in table[1] and "4.00%" in table[1]
+    assert table[2].endswith("ERROR") and " - " in table[2]
+
+
+def test_all_pass_has_no_deciding_metric_and_empty_is_inconclusive() -> None:
+    ok = analyse(
+        [INST],
+        [(Sample(n=0, peak=1), Sample(n=0, peak=1))],
+        alpha=0.05,
+        baseline_revision="a",
+        canary_revision="b",
+        window="w",
+    )
+    assert ok.verdict is Verdict.PASS and ok.deciding is None
+    assert ok.summary() == "all 1 metrics within their margins"
+    empty = CanaryAnalysis("a", "b", "w")
+    assert empty.verdict is Verdict.INCONCLUSIVE and "nothing was compared" in empty.summary()
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_defaults_and_per_service_overrides_and_custom_metrics() -> None:
+    settings = CanarySettings.from_config(
+        {
+            "window_s": 900,
+            "metrics": {"latency": {"percentile": 99}},
+            "services": {
+                "prediction-worker": {
+                    "latency": {"margin": 0.05},
+                    "instance_count": {"enabled": False},
+                    "custom": [
+                        {
+                            "name": "prediction_ms",
+                            "kind": "distribution",
+                            "metric_type": "logging.googleapis.com/user/prediction_ms",
+                        },
+                        {
+                            "name": "predictions",
+                            "kind": "gauge",
+                            "direction": "decrease",
+                            "metric_type": "custom.googleapis.com/predictions",
+                            "min_sample": 3,
+                        },
+                    ],
+                }
+            },
+        }
+    )
+    assert settings.window_s == 900
+    worker = {m.name: m for m in settings.for_service("prediction-worker")}
+    assert set(worker) == {"error_rate", "latency", "prediction_ms", "predictions"}
+    assert worker["latency"].margin == 0.05 and worker["latency"].percentile == 99
+    assert worker["predictions"].direction == "decrease" and worker["predictions"].min_sample == 3
+    assert worker["prediction_ms"].min_sample == 500
+    other = {m.name: m for m in settings.for_service("grading-service")}
+    assert other["latency"].margin == 0.10 and "instance_count" in other
+    assert "higher is worse" in other["latency"].describe()
+
+
+@pytest.mark.parametrize(
+    ("section", "match"),
+    [
+        ({"alignment_s": 30}, "alignment_s"),
+        ({"window_s": 60, "alignment_s": 120}, "window_s"),
+        ({"alpha": 0.7}, "alpha"),
+        ({"metrics": {"cpu": {}}}, "unknown metric"),
+        ({"metrics": {"latency": {"colour": 1}}}, "unknown key"),
+        ({"metrics": {"latency": {"direction": "sideways"}}}, "direction"),
+        ({"metrics": {"latency": {"min_sample": 0}}}, "min_sample"),
+        ({"services": {"w": {"custom": [{"name": "x", "kind": "gauge"}]}}}, "missing metric_type"),
+        (
+            {"services": {"w": {"custom": [{"name": "x", "kind": "ratio", "metric_type": "m"}]}}},
+            "kind",
+        ),
+    ],
+)
+def test_bad_settings_are_config_errors(section: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        CanarySettings.from_config(section)
+
+
+def test_the_monitoring_client_is_imported_only_when_a_canary_is_analysed() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nbaops.deploy.deploy, nbaops.canary.run, nbaops.adapters.monitoring, "
+        "nbaops.context; print('google.cloud.monitoring_v3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_final_analysis_decides_a_window_that_passed() -> None:
+    from nbaops.canary.run import CanaryRounds
+
+    def analysis(verdict: Verdict) -> CanaryAnalysis:
+        out = CanaryAnalysis("a", "b", "w")
+        from nbaops.canary.analysis import MetricResult
+
+        out.metrics.append(MetricResult("error_rate", verdict, "why"))
+        return out
+
+    rounds = CanaryRounds(None, "s", "a", "b", CanarySettings(), lambda *_: None, rounds=3)  # type: ignore[arg-type]
+    assert rounds.conclude(Verdict.PASS, "ok") == (Verdict.PASS, "ok")  # no analysis yet
+    assert rounds.to_json() is None
+    rounds.last = analysis(Verdict.INCONCLUSIVE)
+    verdict, reason = rounds.conclude(Verdict.WARN, "2 of 3 clean")
+    assert verdict is Verdict.INCONCLUSIVE and reason.startswith("final canary analysis")
+    assert "error_rate INCONCLUSIVE" in reason
+    assert rounds.conclude(Verdict.FAIL, "health")[0] is Verdict.FAIL  # a failure stands
+    rounds.last = analysis(Verdict.PASS)
+    assert rounds.conclude(Verdict.WARN, "w") == (Verdict.WARN, "w")

@@ -1,0 +1,124 @@
+"""Issue 14 item 3: every parse error of every task is one line and exit 2 (JSON with --json).
+
+Runs Invoke's parser in-process through :class:`NbaopsProgram` with tasks.py's namespace,
+as ``inv`` does after tasks.py adopts it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from invoke.collection import Collection
+from invoke.loader import FilesystemLoader
+from invoke.program import Program
+
+from nbaops.cli.flags import integer, number
+from nbaops.cli.program import NbaopsProgram, adopt_running_program
+from nbaops.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[2]
+NS = Collection.from_module(FilesystemLoader(start=str(ROOT)).load("tasks")[0])
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
+    monkeypatch.chdir(ROOT)
+
+
+def inv(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    program = NbaopsProgram(namespace=NS, name="nbaops", binary="inv")
+    with pytest.raises(SystemExit) as info:
+        program.run(["inv", *argv])
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return int(code) if isinstance(code, int) else 1, out, err
+
+
+def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("nbaops: error: ") and needle in err, err
+    if json_output:
+        doc: Any = json.loads(out)
+        assert doc["exit_code"] == 2 and doc["verdict"] == "USAGE" and needle in doc["error"]
+    else:
+        assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["deploys", "--limit", "abc"], "--limit: 'abc' is not a whole number"),
+        (["deploys", "--limit", "0"], "--limit: 0 is outside 1 to 1000"),
+        (["deploys", "--days", "1e9"], "--days"),
+        (["health-check", "--service", "prediction-worker", "--timeout", "abc"], "--timeout"),
+        (["health-check", "--service", "prediction-worker", "--timeout", "nan"], "finite"),
+        (["health-check", "--service", "prediction-worker", "--timeout", "inf"], "finite"),
+        (["health-check", "--service", "prediction-worker", "--timeout", "1e308"], "outside"),
+        (["sandbox.reset", "--seed", "abc"], "--seed: 'abc' is not a whole number"),
+        (["deploy", "--service", "prediction-worker", "--canary", "abc"], "--canary"),
+        (["nosuch"], "unknown task or flag 'nosuch'"),
+        (["deploys", "--nope"], "unknown task or flag '--nope'"),
+        (["deploys", "--limit"], "--limit needs a value"),
+        (["--help", "nosuch"], "unknown task or flag 'nosuch'"),
+    ],
+)
+@pytest.mark.parametrize("json_output", [False, True])
+def test_bad_flags_and_tasks_are_one_line_exit_2(
+    argv: list[str], needle: str, json_output: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if json_output:
+        argv = [*argv[:1], "--json", *argv[1:]] if argv[0] != "--help" else argv
+    code, out, err = inv(argv, capsys)
+    assert_usage(code, out, err, json_output=json_output and argv[0] != "--help", needle=needle)
+
+
+def test_good_flags_still_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    program = NbaopsProgram(namespace=NS, name="nbaops", binary="inv")
+    program.run(["inv", "--help", "deploys"], exit=False)
+    assert "--limit" in capsys.readouterr().out
+
+
+def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import invoke.main
+
+    stock = Program(name="Invoke", binary="inv")
+    monkeypatch.setattr(invoke.main, "program", stock)
+    adopt_running_program()
+    assert type(stock) is NbaopsProgram
+    other = NbaopsProgram()
+    monkeypatch.setattr(invoke.main, "program", other)
+    adopt_running_program()  # already ours: unchanged
+    assert type(other) is NbaopsProgram
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(None, 20), ("", None), ("5", 5), (" 7 ", 7), ("+3", 3), ("abc", None), ("1.5", None),
+     ("0", None), ("1001", None), (True, None), ("9" * 30, None)],
+)  # fmt: skip
+def test_integer_flags(value: Any, ok: int | None) -> None:
+    if ok is None:
+        with pytest.raises(UsageError, match="--limit"):
+            integer(value, "limit", default=20, minimum=1, maximum=1000)
+    else:
+        assert integer(value, "limit", default=20, minimum=1, maximum=1000) == ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(None, 5.0), ("2.5", 2.5), ("300", 300.0), ("nan", None), ("-inf", None), ("1e308", None),
+     ("0", None), ("x", None), (False, None)],
+)  # fmt: skip
+def test_number_flags(value: Any, ok: float | None) -> None:
+    if ok is None:
+        with pytest.raises(UsageError, match="--timeout"):
+            number(value, "timeout", default=5.0, minimum=0.1, maximum=300.0)
+    else:
+        assert number(value, "timeout", default=5.0, minimum=0.1, maximum=300.0) == ok

@@ -1,0 +1,175 @@
+"""Issue 14 item 4: config numbers are bounded and finite, YAML loading has size, alias and
+depth limits, and batch slots are validated when the config loads. Each case is one
+ConfigError line (exit 2 through the runner), fast, and nothing is changed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nbaops.checks.thresholds import CHECK_KEYS, RUNNER_KEYS, thresholds_from_section
+from nbaops.cli.runner import run
+from nbaops.config import load_config
+from nbaops.errors import ConfigError
+from nbaops.report import CheckReport
+from nbaops.yaml_load import MAX_BYTES, load_bounded
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = (REPO / "nbaops.yaml").read_text(encoding="utf-8")
+
+
+def with_checks(tmp_path: Path, **checks: Any) -> Path:
+    data = yaml.safe_load(BASE)
+    for key, value in checks.items():
+        section = data["checks"]
+        *parents, leaf = key.split("__")
+        for part in parents:
+            section = section[part]
+        section[leaf] = value
+    path = tmp_path / "nbaops.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def load_fails(path: Path, needle: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(path, "local")
+    message = str(info.value)
+    assert needle in message and "\n" not in message, message
+    assert info.value.exit_code == 2
+    return message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("timeout_s", 1e308, "timeout_s"),
+        ("timeout_s", float("inf"), "timeout_s"),
+        ("timeout_s", float("nan"), "not a finite number"),
+        ("max_workers", 10_000, "max_workers"),
+        ("grading_completeness__lag_warn_hours", 1e300, "lag_warn_hours"),
+        ("recent_predictions__batch_slots", ["25:99"], "batch_slots"),
+        ("recent_predictions__batch_slots", ["7:00"], "batch_slots"),
+    ],
+)
+def test_out_of_range_numbers_and_bad_slots_fail_loading(
+    tmp_path: Path, key: str, value: Any, needle: str
+) -> None:
+    load_fails(with_checks(tmp_path, **{key: value}), needle)
+
+
+@pytest.mark.parametrize(
+    ("section", "needle"),
+    [
+        ({"timeout_s": 1e308}, "above the maximum 3600"),
+        ({"timeout_s": float("nan")}, "not a finite number"),
+        ({"recent_predictions": {"batch_slots": ["02:30", "25:99"]}}, "'25:99' is not a time"),
+    ],
+)
+def test_the_thresholds_registry_enforces_the_same_bounds(section: Any, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        thresholds_from_section(section)
+
+
+def test_every_number_in_the_config_schema_has_an_upper_bound() -> None:
+    schema = json.loads((REPO / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
+    unbounded: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("number", "integer") and not (
+                "maximum" in node or "exclusiveMaximum" in node
+            ):
+                unbounded.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(schema, "")
+    assert unbounded == []
+    checks = schema["$defs"]["checks"]["properties"]
+    for name, key in RUNNER_KEYS.items():
+        assert checks[name]["maximum"] == key.upper_bound
+    for check, keys in CHECK_KEYS.items():
+        for name, key in keys.items():
+            if key.upper_bound is not None:
+                assert checks[check]["properties"][name]["maximum"] == key.upper_bound, name
+
+
+ALIAS_BOMB = "\n".join(
+    ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+       f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+       f"*{chr(97 + i)}]" for i in range(8)]
+)  # fmt: skip
+DEEP = "a: " + "[" * 1000 + "]" * 1000
+DEEP_MAP = "".join(f"{'  ' * i}k{i}:\n" for i in range(1000)) + "  " * 1000 + "v: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (ALIAS_BOMB, "alias"),
+        ("x: &x [1]\n" + "\n".join(f"y{i}: *x" for i in range(200)), "aliases"),
+        (DEEP, "nested more than"),
+        (DEEP_MAP, "nested more than"),
+        ("a: .nan\n", "not a finite number"),
+        ("a: [1, .inf]\n", "not a finite number"),
+        ("a: b: c\n", "invalid YAML"),
+    ],
+    ids=["alias-bomb", "many-aliases", "deep-flow", "deep-map", "nan", "inf", "syntax"],
+)
+def test_hostile_yaml_is_one_line_and_fast(text: str, needle: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        load_bounded(text, "override.yaml")
+    assert time.perf_counter() - started < 5.0  # the bomb is refused, not expanded
+    message = str(info.value)
+    assert needle in message and "\n" not in message and len(message) < 300, message
+
+
+def test_oversized_file_is_refused() -> None:
+    with pytest.raises(ConfigError, match="larger than"):
+        load_bounded("#" * (MAX_BYTES + 1), "big.yaml")
+
+
+def test_a_normal_config_still_loads_with_anchors() -> None:
+    assert load_bounded("a: &x {k: 1}\nb: *x\n", "ok.yaml") == {"a": {"k": 1}, "b": {"k": 1}}
+
+
+@pytest.mark.parametrize("payload", [ALIAS_BOMB, DEEP, None], ids=["bomb", "deep", "1e308"])
+def test_through_the_runner_exit_2_one_line(
+    payload: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "nbaops.yaml"
+    if payload is None:
+        path = with_checks(tmp_path, timeout_s=1e308)
+    else:
+        path.write_text(BASE + "\n" + payload.replace("a:", "zz_extra:", 1), encoding="utf-8")
+    monkeypatch.setenv("NBAOPS_CONFIG", str(path))
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
+    for json_output in (False, True):
+        capsys.readouterr()
+        code = run(lambda ctx: CheckReport("noop", []), json_output=json_output)
+        out, err = capsys.readouterr()
+        assert code == 2
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        if json_output:
+            assert json.loads(out)["exit_code"] == 2
+    assert not (tmp_path / "home").exists() or not any((tmp_path / "home").iterdir())
+
+
+def test_brackets_in_quotes_and_comments_do_not_count_as_nesting() -> None:
+    text = "a: '" + "[" * 100 + "'\nb: \"" + "{" * 100 + '"  # ' + "[" * 100 + "\nc: [[1]]\n"
+    assert load_bounded(text, "ok.yaml")["c"] == [[1]]

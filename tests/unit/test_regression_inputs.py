@@ -1,0 +1,198 @@
+"""Regression inputs a careless export produces: each is bad input (exit 2, one line naming
+column, value and row) or a counted, gated fact, never an internal error or a silent drop."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_regression_gates import SETTINGS, _check, _pair, _row, _run
+
+from nbaops.cli.runner import run
+from nbaops.errors import UsageError
+from nbaops.regression import metrics, sources
+from nbaops.regression.run import RegressionRequest, run_regression
+from nbaops.verdict import Verdict
+
+pytestmark = pytest.mark.unit
+
+COLUMNS = [
+    "game_id",
+    "game_date",
+    "player_lookup",
+    "system_id",
+    "predicted_points",
+    "line_value",
+    "recommendation",
+    "actual_points",
+]
+
+
+def _csv(path: Path, rows: list[dict[str, Any]], columns: list[str] = COLUMNS) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def _exit(request: RegressionRequest, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = run(lambda ctx: run_regression(ctx, request))
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    return code, err
+
+
+def test_dnp_in_actual_points_is_bad_input_naming_column_value_and_row(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _pair(20, 0.5, 0.5)
+    rows[3]["actual_points"] = "DNP"
+    path = _csv(isolated / "dnp.csv", rows)
+    code, err = _exit(RegressionRequest(source=path), capsys)
+    assert code == 2
+    assert "column actual_points: value 'DNP' in row 4 is not a number" in err
+
+
+def test_a_bad_date_is_bad_input(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _pair(5, 0.5, 0.5)
+    rows[0]["game_date"] = "yesterday-ish"
+    code, err = _exit(RegressionRequest(source=_csv(isolated / "d.csv", rows)), capsys)
+    assert code == 2 and "column game_date: value 'yesterday-ish' in row 1 is not a date" in err
+
+
+def test_unknown_recommendation_is_bad_input(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _pair(20, 0.5, 0.5)
+    rows[7]["recommendation"] = "HOLD"
+    code, err = _exit(RegressionRequest(source=_csv(isolated / "rec.csv", rows)), capsys)
+    assert code == 2
+    assert "column recommendation: value 'HOLD' in row 8 is not OVER, UNDER or PASS" in err
+
+
+def test_lowercase_and_padded_recommendations_are_understood() -> None:
+    rows = _pair(120, 0.6, 0.6)
+    for r in rows[::2]:
+        r["recommendation"] = f" {r['recommendation'].lower()} "
+    report = _run(rows)
+    g = report.metrics.overall("v8")
+    assert g is not None and g.bets == 120 and g.hits == 72
+
+
+def test_a_non_utf8_file_keeps_the_decoders_reason(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = isolated / "latin1.csv"
+    path.write_bytes(
+        (",".join(COLUMNS) + "\n").encode() + b"g1,2024-11-01,caf\xe9,v8,20,19.5,OVER,22\n"
+    )
+    code, err = _exit(RegressionRequest(source=path), capsys)
+    assert code == 2 and "not utf-8 encoded" in err
+
+
+def test_missing_outcomes_are_counted_excluded_and_gated() -> None:
+    rows = _pair(200, 0.6, 0.6)
+    rows[0]["actual_points"] = None  # 1 of 400 rows: 0.25% -> WARN
+    report = _run(rows)
+    gate = _check(report, "outcomes_present")
+    assert gate.verdict is Verdict.WARN and gate.value == 1
+    assert "1 of 400 rows" in gate.message and "v8=1" in gate.message
+    assert report.metrics.sanity["v8"].missing_outcomes == 1
+    g = report.metrics.overall("v8")
+    assert g is not None and g.predictions == 199  # not graded, not silently kept
+    for r in rows[1:10]:
+        r["actual_points"] = None  # 10 of 400: 2.5% > 1% -> FAIL
+    assert _check(_run(rows), "outcomes_present").verdict is Verdict.FAIL
+    assert _check(_run(_pair(200, 0.6, 0.6)), "outcomes_present").verdict is Verdict.PASS
+
+
+def test_a_duplicated_row_is_counted_once_and_graded_once() -> None:
+    rows = _pair(150, 0.6, 0.6)
+    rows.append(dict(rows[0]))  # same key, same batch, same prediction id
+    report = _run(rows)
+    dup = _check(report, "no_duplicate_predictions")
+    assert dup.verdict is Verdict.FAIL and dup.value == 1
+    assert "v8=1" in dup.message
+    g = report.metrics.overall("v8")
+    assert g is not None and g.predictions == 150
+
+
+def test_created_after_tipoff_falls_back_to_the_game_date_without_game_start(
+    isolated: Path,
+) -> None:
+    con = __import__("duckdb").connect()
+    rows = _pair(150, 0.6, 0.6)
+    for r in rows:
+        r.pop("game_start")
+        day = r["game_date"]
+        r["created_at"] = dt.datetime(day.year, day.month, day.day, 15, 0, tzinfo=dt.UTC)
+    late = rows[5]
+    day = late["game_date"]
+    late["created_at"] = dt.datetime(day.year, day.month, day.day, 23, 30, tzinfo=dt.UTC)
+    columns = [*COLUMNS, "prediction_id", "created_at", "line_source"]
+    sources.load_file(con, _csv(isolated / "late.csv", rows, columns))
+    from nbaops.regression.run import evaluate
+
+    report = evaluate(con, SETTINGS, sources.Loaded("late", "late.csv", len(rows)))
+    gate = _check(report, "created_before_tipoff")
+    assert gate.verdict is Verdict.FAIL and gate.value == 1
+    assert report.metrics.leak["v8"].tipoff_from_game_date == 150
+    rows[5]["created_at"] = rows[4]["created_at"]
+    sources.load_file(con, _csv(isolated / "ok.csv", rows, columns))
+    report = evaluate(con, SETTINGS, sources.Loaded("ok", "ok.csv", len(rows)))
+    gate = _check(report, "created_before_tipoff")
+    assert gate.verdict is Verdict.PASS and "12:00 ET of the game day" in gate.message
+
+
+def test_parquet_is_read_in_place_as_a_view(isolated: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    sources._rows_to_table(con, _pair(120, 0.6, 0.5), "src")
+    path = isolated / "graded.parquet"
+    con.execute(f"COPY src TO '{path}' (FORMAT PARQUET)")
+    fresh = duckdb.connect()
+    loaded = sources.load_file(fresh, path)
+    kind = fresh.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'graded'"
+    ).fetchone()
+    assert kind == ("VIEW",) and loaded.rows == 240
+    m = metrics.compute(fresh, pairs=[("v8", "v9")])
+    assert m.overall("v8") is not None and m.comparisons[0].paired_bets == 120
+
+
+def test_metrics_match_a_row_by_row_recount() -> None:
+    """The rolled-up sums give the same numbers as counting the rows one by one."""
+    rows = [_row(i, "v8", hit=i % 3 != 0, line=10.5 + i % 17) for i in range(300)]
+    rows += [_row(i, "v9", hit=i % 2 == 0, side="UNDER") for i in range(300)]
+    report = _run(rows)
+    for system in ("v8", "v9"):
+        mine = [r for r in rows if r["system_id"] == system]
+        g = report.metrics.overall(system)
+        assert g is not None
+        hits = sum(
+            (r["actual_points"] > r["line_value"]) == (r["recommendation"] == "OVER") for r in mine
+        )
+        mae = sum(abs(r["predicted_points"] - r["actual_points"]) for r in mine) / len(mine)
+        assert (g.hits, g.decided) == (hits, len(mine))
+        assert g.mae == pytest.approx(mae)
+    line = report.metrics.segment("line", "v8")
+    assert sum(g.predictions for g in line) == 300
+    assert {g.bucket for g in line} <= set(metrics.segment_order(SETTINGS.buckets)["line"])
+
+
+def test_an_unknown_recommendation_raises_in_compute_too() -> None:
+    rows = _pair(5, 0.5, 0.5)
+    rows[2]["recommendation"] = None
+    with pytest.raises(UsageError, match="value None in row 3"):
+        _run(rows)

@@ -1,0 +1,58 @@
+"""The HTML report: segment rows in bucket order, the McNemar variant named, p-values never
+rounded to 1, no calibration caption without calibration."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import replace
+
+import pytest
+from test_regression_gates import SETTINGS, _pair, _row, _run
+
+from nbaops.regression.report import render_html
+from nbaops.regression.stats import format_p
+
+pytestmark = pytest.mark.unit
+
+
+def test_segment_rows_follow_bucket_order_not_text_order() -> None:
+    rows = [
+        _row(i, "v8", hit=i % 2 == 0, line=[8.5, 12.5, 17.5, 22.5, 30.5][i % 5]) for i in range(200)
+    ]
+    rows += [
+        _row(i, "v9", hit=i % 3 == 0, line=[8.5, 12.5, 17.5, 22.5, 30.5][i % 5]) for i in range(200)
+    ]
+    page = render_html(_run(rows))
+    section = page.split("Line bucket (points)")[1].split("</table>")[0]
+    buckets = [html.unescape(b) for b in re.findall(r"<td>v8 ([^<]+)</td>", section)]
+    assert buckets == ["<10", "10-15", "15-20", "20-25", ">=25"]  # text order puts 10-15 first
+
+
+@pytest.mark.parametrize(("variant", "says"), [("exact", "exact binomial"), ("midp", "mid-p")])
+def test_footer_names_the_mcnemar_variant_the_gate_used(variant: str, says: str) -> None:
+    page = render_html(_run(_pair(150, 0.6, 0.55), replace(SETTINGS, mcnemar=variant)))
+    footer = page.rsplit("<p class='muted'>", 1)[1]
+    assert says in footer and f"regression.mcnemar: {variant}" in footer
+
+
+def test_p_values_are_not_rounded_to_one() -> None:
+    assert format_p(0.99951) == "0.9995"
+    assert format_p(0.999991) == "> 0.9999"
+    assert format_p(1.0) == "1"
+    assert format_p(0.0123456) == "0.0123"
+    # A challenger far better than the champion: p(worse) is just below 1.
+    page = render_html(_run(_pair(300, 0.45, 0.65)))
+    cells = re.findall(r"<td class=n>([^<]+)</td>", page.split("Champion vs challenger")[1])
+    assert "1" not in cells[6:8] and any(c.startswith(("> 0.9999", "0.99")) for c in cells[6:8])
+
+
+def test_no_calibration_caption_when_calibration_is_not_measured() -> None:
+    rows = _pair(150, 0.6, 0.55)
+    for r in rows:
+        r["confidence"] = None
+    page = render_html(_run(rows))
+    assert "calibration not measured" in page
+    assert "points on the diagonal are honest confidence" not in page
+    measured = render_html(_run(_pair(150, 0.6, 0.55)))
+    assert "points on the diagonal are honest confidence" in measured
