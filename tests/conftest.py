@@ -95,7 +95,10 @@ SLOW_MODULES = {
     "test_fast_subset.py": "collects the test suite again in a subprocess",
     "test_docs_reference.py": "mkdocs build and `inv` subprocesses",
     "test_nba_data.py": "reads the real NBA data (three seasons)",
+    "test_canary_stats.py": "simulated error-rate and latency distributions",
     "test_regression_gates.py": "1M-row tables, CSV/Parquet/HTML/JUnit files",
+    "test_regression_inputs.py": "CSV/Parquet inputs through DuckDB per test",
+    "test_regression_report.py": "renders whole HTML reports",
     "test_regression_stats.py": "imports scipy and statsmodels as the reference (~7 s)",
     "test_sandbox_faults.py": "generates a whole sandbox per fault",
     "test_sandbox_generate.py": "generates a whole sandbox",
@@ -104,6 +107,13 @@ SLOW_MODULES = {
 }
 SLOW_TESTS = {
     "test_alerts_imports.py::test_no_google_client_is_imported": "subprocess import probe",
+    "test_canary_analysis.py::test_the_monitoring_client_is_imported_only_when_a_canary_is_analysed": (
+        "import probe"
+    ),
+    "test_deploy_lease.py::test_the_heartbeat_renews_until_stopped_and_pushes_the_expiry": (
+        "a real heartbeat thread"
+    ),
+    "test_redact.py::test_no_fragment_of_8_or_more_characters_survives": "exhaustive fragments",
     "test_checks_registry.py::test_every_check_query_filters_every_partitioned_table": (
         "transpiles every check query"
     ),
