@@ -107,7 +107,7 @@ SLOW_MODULES = {
 }
 SLOW_TESTS = {
     "test_alerts_imports.py::test_no_google_client_is_imported": "subprocess import probe",
-    "test_canary_analysis.py::test_the_monitoring_client_is_imported_only_when_a_canary_is_analysed": (
+    "test_canary_analysis.py::test_the_monitoring_client_is_imported_only_when_a_canary_is_analysed": (  # noqa: E501
         "import probe"
     ),
     "test_deploy_lease.py::test_the_heartbeat_renews_until_stopped_and_pushes_the_expiry": (
