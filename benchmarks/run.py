@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 
 from benchmarks.harness import Row, write_reports
+from benchmarks.process_rows import PROCESS_ROWS
 from benchmarks.rows import REPO, ROWS
 
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "reports"))
     args = parser.parse_args(argv)
     rows: list[Row] = []
-    for fn in ROWS:
+    for fn in [*ROWS, *PROCESS_ROWS]:
         if args.only and fn.__name__ not in args.only:
             continue
         print(f"bench: {fn.__name__} ...", file=sys.stderr, flush=True)

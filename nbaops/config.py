@@ -7,6 +7,8 @@ the key and what is wrong (exit 2).
 from __future__ import annotations
 
 import copy
+import hashlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.errors import ConfigError, UnknownServiceError, UsageError
-from nbaops.paths import CONFIG_NAME, project_root, schemas_dir
+from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
 
 SECTIONS = ("checks", "alerts", "deploy", "drift", "schema_rules", "regression")
 
@@ -132,7 +134,8 @@ class Config:
         return self.profile.datasets.get(logical, logical)
 
 
-def _load_yaml(path: Path) -> Any:
+def _load_yaml(path: Path) -> tuple[str, Any]:
+    """The file's text and its data (libyaml's safe loader when PyYAML was built with it)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -141,13 +144,56 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     from nbaops.yaml_load import load_bounded
 
-    return load_bounded(text, str(path))
+    return text, load_bounded(text, str(path))
 
 
-def _validate(path: Path, data: Any, schema_path: Path) -> None:
-    import jsonschema  # local import: only paid when a config is loaded
+VALIDATED_DIR = "config-validated"
 
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+
+def _validator_fingerprint() -> str:
+    """The installed jsonschema (its validators module's size and mtime), found without
+    importing it."""
+    spec = importlib.util.find_spec("jsonschema")
+    if spec is None or not spec.submodule_search_locations:
+        return "none"
+    module = Path(next(iter(spec.submodule_search_locations))) / "validators.py"
+    try:
+        stat = module.stat()
+    except OSError:
+        return "unknown"
+    return f"{module}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _validated_marker(path: Path, text: str, schema_text: str) -> Path:
+    """Where a passed validation of exactly this text against exactly this schema (and
+    validator) is remembered: a run then skips importing jsonschema (~0.3 s)."""
+    digest = hashlib.sha256()
+    for part in (text, schema_text, _validator_fingerprint()):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return state_home(path.parent) / VALIDATED_DIR / digest.hexdigest()
+
+
+def _validate(path: Path, data: Any, schema_path: Path, text: str | None = None) -> None:
+    schema_text = schema_path.read_text(encoding="utf-8")
+    marker = _validated_marker(path, text, schema_text) if text is not None else None
+    if marker is not None and marker.exists():
+        return
+    _validate_now(path, data, schema_text)
+    # Only a config that passed is remembered (failures are re-checked every run), and only
+    # in a state folder that already exists: loading a config never creates one.
+    if marker is not None and marker.parent.parent.is_dir():
+        try:
+            marker.parent.mkdir(exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # read-only state folder: validate every time
+
+
+def _validate_now(path: Path, data: Any, schema_text: str) -> None:
+    import jsonschema  # local import: only paid when a config is validated
+
+    schema = json.loads(schema_text)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
@@ -178,11 +224,11 @@ def load_config(
         env = os.environ.get("NBAOPS_CONFIG")
         path = Path(env) if env else project_root() / CONFIG_NAME
     path = path.resolve()
-    data = _load_yaml(path)
+    text, data = _load_yaml(path)
     schema_path = schemas_dir(Path(__file__).resolve().parent.parent) / "config.schema.json"
     if not schema_path.is_file():
         schema_path = schemas_dir(path.parent) / "config.schema.json"
-    _validate(path, data, schema_path)
+    _validate(path, data, schema_path, text)
     name = profile or os.environ.get("NBAOPS_PROFILE") or data.get("default_profile") or "local"
     profiles = data["profiles"]
     if name not in profiles:

@@ -202,7 +202,7 @@ def warm_adapters(ctx: Context, planned: Sequence[PlannedCheck], stack: ExitStac
 
     def warm_logs() -> None:
         with suppress(Exception):  # reported by the check that needs it
-            _ = ctx.logs.client
+            _ = ctx.logs  # on the local profile: the sandbox and stand-in
 
     worker = threading.Thread(target=warm_logs, daemon=True) if needs_logs else None
     if worker is not None:

@@ -1,18 +1,26 @@
-"""Cloud Logging reader: Cloud Run log entries through ``google.cloud.logging`` over HTTP.
+"""Cloud Logging reader: Cloud Run log entries through the REST ``entries.list`` method.
 
-Local profile: anonymous credentials and the stand-in as ``api_endpoint``; prod:
-Application Default Credentials. Every request is bounded by ``timeout_s`` (a requests
-session that caps the client's 60 s default). :func:`build_filter` always writes the
-time window into the filter: without a ``timestamp`` clause the client silently adds
-"last 24 hours".
+nbaops only *lists* entries, so it calls ``POST {endpoint}/v2/entries:list`` itself
+(https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list: body
+``resourceNames``, ``filter``, ``orderBy``, ``pageSize``, ``pageToken``; reply ``entries``,
+``nextPageToken``) instead of importing ``google.cloud.logging``, whose package import
+pulls in its logging handlers and the App Engine log types (~0.7 s of every health run).
+
+Prod: Application Default Credentials through ``google.auth``'s ``AuthorizedSession``
+(scope ``logging.read``). Local profile: the stand-in as endpoint, anonymous, through the
+standard library's HTTP client (no ``requests`` import); everything but the transport
+(request body, paging, reply parsing, error mapping) is the same code. Every request is
+bounded by ``timeout_s``. :func:`build_filter` always writes the time window into the
+filter: without a ``timestamp`` clause the API applies "last 24 hours".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.errors import LoggingError
 
@@ -32,6 +40,11 @@ SEVERITIES = (
 )
 RESOURCE_TYPE = "cloud_run_revision"
 MESSAGE_LIMIT = 2000
+API_ENDPOINT = "https://logging.googleapis.com"
+READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
+PAGE_LIMIT = 1000  # entries.list rejects a pageSize above 1000
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,144 @@ def _message(payload: Any) -> str:
     return text[:MESSAGE_LIMIT]
 
 
+def parse_timestamp(text: str | None) -> dt.datetime:
+    """An RFC 3339 ``LogEntry.timestamp`` (nanoseconds allowed) as a UTC datetime."""
+    if not text:
+        return dt.datetime.fromtimestamp(0, dt.UTC)
+    match = _RFC3339.match(text.strip())
+    if match is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    whole, fraction, zone = match.groups()
+    micro = (fraction or "0")[:6].ljust(6, "0")  # the API sends up to 9 digits
+    offset = "+00:00" if zone in (None, "Z") else zone
+    return dt.datetime.fromisoformat(f"{whole}.{micro}{offset}").astimezone(dt.UTC)
+
+
+def _entry_message(entry: dict[str, Any]) -> str:
+    for key in ("textPayload", "jsonPayload", "protoPayload"):
+        if key in entry:
+            return _message(entry[key])
+    return ""
+
+
+def to_record(entry: dict[str, Any]) -> LogRecord:
+    """One REST ``LogEntry`` as a :class:`LogRecord`."""
+    labels = dict((entry.get("resource") or {}).get("labels") or {})
+    return LogRecord(
+        timestamp=parse_timestamp(entry.get("timestamp")),
+        severity=str(entry.get("severity") or "DEFAULT"),
+        service=str(labels.get("service_name", "")),
+        revision=str(labels.get("revision_name", "")),
+        message=_entry_message(entry),
+    )
+
+
+def _error_text(status: int, body: bytes) -> str:
+    """The ``error.message`` of a Google error reply, else the start of the body."""
+    try:
+        payload = json.loads(body)
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            message = payload["error"].get("message")
+            if message:
+                return str(message)
+    except ValueError:
+        pass
+    text = body.decode("utf-8", "replace").strip()
+    return text.splitlines()[0][:200] if text else f"HTTP {status}"
+
+
+class _Transport(Protocol):
+    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
+        """POST ``body`` as JSON; the reply's status and raw body.
+
+        Raises:
+            TimeoutError: no reply within ``timeout_s``.
+            ConnectionError: the endpoint cannot be reached.
+            LoggingError: no usable credentials.
+        """
+        ...
+
+
+class _StdlibTransport:
+    """Anonymous HTTP(S) with the standard library (the stand-in: no credentials)."""
+
+    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        # A loopback stand-in is never reached through an HTTP(S)_PROXY from the environment.
+        host = urllib.parse.urlsplit(url).hostname or ""
+        handlers = [urllib.request.ProxyHandler({})] if host in LOOPBACK else []
+        opener = urllib.request.build_opener(*handlers)
+        try:
+            with opener.open(request, timeout=timeout_s) as reply:
+                return int(reply.status), bytes(reply.read())
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), bytes(exc.read())
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise TimeoutError(str(exc.reason)) from exc
+            raise ConnectionError(str(exc.reason)) from exc
+        except OSError as exc:  # reset mid-reply, refused after connect
+            if isinstance(exc, TimeoutError):
+                raise
+            raise ConnectionError(str(exc)) from exc
+
+
+class _SessionTransport:
+    """``google.auth``'s ``AuthorizedSession`` (requests): ADC, or anonymous for tests."""
+
+    def __init__(self, anonymous: bool = False) -> None:
+        self.anonymous = anonymous
+        self._session: Any = None
+
+    def _get(self) -> Any:
+        if self._session is None:
+            import google.auth
+            from google.auth import exceptions as auth_exc
+            from google.auth.transport.requests import AuthorizedSession
+
+            try:
+                if self.anonymous:
+                    from google.auth.credentials import AnonymousCredentials
+
+                    credentials: Any = AnonymousCredentials()  # type: ignore[no-untyped-call]
+                else:
+                    credentials, _ = google.auth.default(scopes=[READ_SCOPE])
+            except auth_exc.GoogleAuthError as exc:
+                raise LoggingError(
+                    f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
+                    "`gcloud auth application-default login`"
+                ) from exc
+            self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+        return self._session
+
+    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
+        import requests
+        from google.auth import exceptions as auth_exc
+
+        session = self._get()
+        try:
+            reply = session.post(url, json=body, timeout=timeout_s)
+        except requests.exceptions.Timeout as exc:
+            raise TimeoutError(str(exc)) from exc
+        except requests.exceptions.RequestException as exc:
+            raise ConnectionError(type(exc).__name__) from exc
+        except auth_exc.GoogleAuthError as exc:  # token refresh failed
+            raise LoggingError(
+                f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
+                "`gcloud auth application-default login`"
+            ) from exc
+        return int(reply.status_code), bytes(reply.content)
+
+
 class LogReader:
     """Read log entries for one project.
 
@@ -106,117 +257,76 @@ class LogReader:
         profile: the project comes from here.
         endpoint: ``http://127.0.0.1:PORT`` for the stand-in; None for the real API.
         timeout_s: per-request timeout.
+        transport: ``"stdlib"`` (anonymous, the default with an endpoint) or ``"session"``
+            (``AuthorizedSession``, the default without one; anonymous with an endpoint).
     """
 
     def __init__(
-        self, profile: ProfileConfig, endpoint: str | None = None, *, timeout_s: float = 30.0
+        self,
+        profile: ProfileConfig,
+        endpoint: str | None = None,
+        *,
+        timeout_s: float = 30.0,
+        transport: str | None = None,
     ) -> None:
         self.project = profile.project
         self.endpoint = endpoint
         self.timeout_s = timeout_s
-        self._client: Any = None
-
-    def _session(self) -> Any:
-        """A requests session whose every call is capped at ``timeout_s``."""
-        import requests
-
-        timeout = self.timeout_s
-        if self.endpoint:
-            base: type[Any] = requests.Session
-            args: tuple[Any, ...] = ()
-        else:
-            import google.auth
-            from google.auth.transport.requests import AuthorizedSession
-
-            credentials, _ = google.auth.default(
-                scopes=["https://www.googleapis.com/auth/logging.read"]
-            )
-            base = AuthorizedSession
-            args = (credentials,)
-
-        class BoundedSession(base):  # type: ignore[misc]
-            def request(self, method: str, url: str, *a: Any, **kw: Any) -> Any:
-                kw["timeout"] = min(float(kw.get("timeout") or timeout), timeout)
-                return super().request(method, url, *a, **kw)
-
-        return BoundedSession(*args)
+        kind = transport or ("stdlib" if endpoint else "session")
+        if kind not in ("stdlib", "session"):
+            raise ValueError(f"unknown transport {kind!r}")
+        self._transport: _Transport = (
+            _StdlibTransport() if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
+        )
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
-            from google.cloud import logging as gcl
+    def url(self) -> str:
+        return f"{(self.endpoint or API_ENDPOINT).rstrip('/')}/v2/entries:list"
 
-            kwargs: dict[str, Any] = {"project": self.project, "_use_grpc": False}
-            if self.endpoint:
-                from google.auth.credentials import AnonymousCredentials
-
-                kwargs["credentials"] = AnonymousCredentials()  # type: ignore[no-untyped-call]
-                kwargs["client_options"] = {"api_endpoint": self.endpoint}
-            self._client = self._guard(
-                lambda: gcl.Client(_http=self._session(), **kwargs)  # type: ignore[no-untyped-call]
-            )
-        return self._client
-
-    def _guard(self, call: Any) -> Any:
-        import requests
-        from google.api_core import exceptions as gexc
-        from google.auth import exceptions as auth_exc
-
+    def _page(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            return call()
-        except gexc.GoogleAPICallError as exc:
-            from nbaops.adapters.errors import api_error_text
-
-            raise LoggingError(
-                f"Cloud Logging entries:list: HTTP {getattr(exc, 'code', '?')}: "
-                f"{api_error_text(exc)}"
-            ) from exc
-        except requests.exceptions.Timeout as exc:
+            status, raw = self._transport.post_json(self.url, body, self.timeout_s)
+        except TimeoutError as exc:
             raise LoggingError(
                 f"Cloud Logging entries:list timed out after {self.timeout_s:g}s"
             ) from exc
-        except requests.exceptions.RequestException as exc:
+        except ConnectionError as exc:
+            raise LoggingError(f"Cloud Logging: cannot reach the API: {exc}") from exc
+        if status >= 400:
             raise LoggingError(
-                f"Cloud Logging: cannot reach the API: {type(exc).__name__}"
-            ) from exc
-        except auth_exc.GoogleAuthError as exc:
-            raise LoggingError(
-                f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
-                "`gcloud auth application-default login`"
-            ) from exc
+                f"Cloud Logging entries:list: HTTP {status}: {_error_text(status, raw)}"
+            )
+        try:
+            reply = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise LoggingError(f"Cloud Logging entries:list: reply is not JSON: {exc}") from exc
+        if not isinstance(reply, dict):
+            raise LoggingError("Cloud Logging entries:list: reply is not a JSON object")
+        return reply
 
     def entries(self, filter_: str, *, max_entries: int = 1000) -> list[LogRecord]:
         """Entries matching ``filter_``, newest first, at most ``max_entries``.
 
         Raises:
-            LoggingError: API error, timeout or missing credentials.
+            LoggingError: API error, timeout, unreachable endpoint or missing credentials.
         """
-        from google.cloud import logging as gcl
-
-        def call() -> list[LogRecord]:
-            iterator = self.client.list_entries(
-                resource_names=[f"projects/{self.project}"],
-                filter_=filter_,
-                order_by=gcl.DESCENDING,
-                max_results=max_entries,
-                page_size=min(max_entries, 1000),
-            )
-            out = []
-            for entry in iterator:
-                labels = dict(getattr(entry.resource, "labels", None) or {})
-                timestamp = entry.timestamp or dt.datetime.fromtimestamp(0, dt.UTC)
-                if timestamp.tzinfo is None:
-                    timestamp = timestamp.replace(tzinfo=dt.UTC)
-                out.append(
-                    LogRecord(
-                        timestamp=timestamp,
-                        severity=str(entry.severity or "DEFAULT"),
-                        service=str(labels.get("service_name", "")),
-                        revision=str(labels.get("revision_name", "")),
-                        message=_message(entry.payload),
-                    )
-                )
-            return out
-
-        result: list[LogRecord] = self._guard(call)
-        return result
+        out: list[LogRecord] = []
+        token: str | None = None
+        while len(out) < max_entries:
+            body: dict[str, Any] = {
+                "resourceNames": [f"projects/{self.project}"],
+                "filter": filter_,
+                "orderBy": "timestamp desc",
+                "pageSize": min(max_entries - len(out), PAGE_LIMIT),
+            }
+            if token:
+                body["pageToken"] = token
+            reply = self._page(body)
+            try:
+                out.extend(to_record(e) for e in reply.get("entries") or [])
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise LoggingError(f"Cloud Logging entries:list: unreadable entry: {exc}") from exc
+            token = reply.get("nextPageToken") or None
+            if not token:
+                break
+        return out[:max_entries]

@@ -23,8 +23,9 @@ Table references: a ``project.`` qualifier is stripped and the dataset is mapped
 the profile's dataset map (DuckDB schemas carry the real dataset names). On BigQuery,
 :func:`qualify_bigquery` writes every ``dataset.table`` as ``project.dataset.table``.
 
-Both functions are cached (the key includes the dataset map), so a check pays for the
-transpile once per process.
+Both functions are cached (the key includes the dataset map) in memory and, given a
+``cache_dir``, on disk (:mod:`nbaops.adapters.sql_cache`), so a warm run does not even
+import SQLGlot.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from nbaops.errors import WarehouseError
@@ -189,13 +191,40 @@ def _to_duckdb_cached(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[
     return tuple(out)
 
 
-def to_duckdb(sql: str, datasets: Mapping[str, str] | None = None) -> tuple[Translated, ...]:
-    """Transpile BigQuery SQL (one or more statements) for DuckDB; cached.
+def to_duckdb(
+    sql: str, datasets: Mapping[str, str] | None = None, *, cache_dir: Path | None = None
+) -> tuple[Translated, ...]:
+    """Transpile BigQuery SQL (one or more statements) for DuckDB; cached (on disk too
+    with ``cache_dir``).
 
     Raises:
         WarehouseError: the SQL does not parse or uses something DuckDB cannot express.
     """
-    return _to_duckdb_cached(sql, _frozen(datasets))
+    from nbaops.adapters.sql_cache import cached
+
+    frozen = _frozen(datasets)
+
+    def compute() -> list[dict[str, Any]]:
+        return [
+            {
+                "sql": t.sql,
+                "params": sorted(t.params),
+                "needs_now": t.needs_now,
+                "is_select": t.is_select,
+            }
+            for t in _to_duckdb_cached(sql, frozen)
+        ]
+
+    stored = cached(cache_dir, "duckdb", (sql, frozen), compute)
+    return tuple(
+        Translated(
+            sql=str(t["sql"]),
+            params=frozenset(t["params"]),
+            needs_now=bool(t["needs_now"]),
+            is_select=bool(t["is_select"]),
+        )
+        for t in stored
+    )
 
 
 @lru_cache(maxsize=2048)
@@ -247,13 +276,30 @@ def _qualify_cached(sql: str, project: str, datasets: tuple[tuple[str, str], ...
     return out
 
 
-def qualify_bigquery(sql: str, project: str, datasets: Mapping[str, str] | None = None) -> str:
-    """Write every ``dataset.table`` as `` `project.dataset.table` `` (datasets mapped); cached.
+def qualify_bigquery(
+    sql: str,
+    project: str,
+    datasets: Mapping[str, str] | None = None,
+    *,
+    cache_dir: Path | None = None,
+) -> str:
+    """Write every ``dataset.table`` as `` `project.dataset.table` `` (datasets mapped); cached
+    (on disk too with ``cache_dir``).
 
     Only the table references change; the rest of the text is sent to BigQuery verbatim.
     References that already name a project are left alone.
     """
-    return _qualify_cached(sql, project, _frozen(datasets))
+    from nbaops.adapters.sql_cache import cached
+
+    frozen = _frozen(datasets)
+    return str(
+        cached(
+            cache_dir,
+            "bigquery",
+            (sql, project, frozen),
+            lambda: _qualify_cached(sql, project, frozen),
+        )
+    )
 
 
 def parameter_names(sql: str) -> frozenset[str]:

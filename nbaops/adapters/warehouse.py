@@ -245,6 +245,8 @@ class DuckDBWarehouse:
         datasets: logical → real dataset names (DuckDB schemas carry the real names).
         root: project root whose ``schemas/`` defines the tables (default: discovered).
         lock_timeout_s: how long to wait for another process holding the file.
+        sql_cache_dir: where transpiled SQL is kept across runs (default: ``sql-cache/``
+            beside the file; see :mod:`nbaops.adapters.sql_cache`).
     """
 
     kind = "duckdb"
@@ -256,10 +258,14 @@ class DuckDBWarehouse:
         datasets: Mapping[str, str] | None = None,
         root: Path | None = None,
         lock_timeout_s: float | None = None,
+        sql_cache_dir: Path | None = None,
     ) -> None:
+        from nbaops.adapters.sql_cache import CACHE_DIR_NAME
+
         self.path = Path(path)
         self.datasets = dict(datasets or {})
         self.root = root
+        self.sql_cache_dir = sql_cache_dir or self.path.parent / CACHE_DIR_NAME
         if lock_timeout_s is None:
             lock_timeout_s = float(os.environ.get(LOCK_TIMEOUT_ENV, "30"))
         self._conn = _shared(self.path, lock_timeout_s)
@@ -299,7 +305,7 @@ class DuckDBWarehouse:
 
         from nbaops.adapters.sql_dialect import to_duckdb
 
-        statements = to_duckdb(sql, self.datasets)
+        statements = to_duckdb(sql, self.datasets, cache_dir=self.sql_cache_dir)
         if len(statements) != 1:  # never a script: one injected ';' cannot add a statement
             what = "query()" if fetch else "execute()"
             raise WarehouseError(
@@ -369,7 +375,7 @@ class DuckDBWarehouse:
 
         from nbaops.adapters.sql_dialect import to_duckdb
 
-        statements = to_duckdb(sql, self.datasets)
+        statements = to_duckdb(sql, self.datasets, cache_dir=self.sql_cache_dir)
         with self._conn.cursor() as cur:
             for st in statements:
                 bound = self._bind(st.params, st.needs_now, dict(params or {}))
@@ -667,6 +673,7 @@ class BigQueryWarehouse:
         root: project root whose ``schemas/`` describes the tables (row validation).
         retry_deadline_s: how long the client retries transient API errors (429/5xx)
             of one call before giving up (the library default is 10 minutes).
+        sql_cache_dir: where qualified SQL is kept across runs (None: in memory only).
     """
 
     kind = "bigquery"
@@ -680,8 +687,10 @@ class BigQueryWarehouse:
         endpoint: str | None = None,
         root: Path | None = None,
         retry_deadline_s: float = 60.0,
+        sql_cache_dir: Path | None = None,
     ) -> None:
         self.project = project
+        self.sql_cache_dir = sql_cache_dir
         self.retry_deadline_s = retry_deadline_s
         self.location = location
         self.datasets = dict(datasets or {})
@@ -721,7 +730,7 @@ class BigQueryWarehouse:
     def _sql(self, sql: str) -> str:
         from nbaops.adapters.sql_dialect import qualify_bigquery
 
-        return qualify_bigquery(sql, self.project, self.datasets)
+        return qualify_bigquery(sql, self.project, self.datasets, cache_dir=self.sql_cache_dir)
 
     def _job_config(self, params: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         from google.cloud import bigquery
@@ -968,12 +977,18 @@ def open_warehouse(ctx: Context) -> Warehouse:
     credentials), which the emulator tests use.
     """
     profile = ctx.config.profile
+    from nbaops.adapters.sql_cache import CACHE_DIR_NAME
+
+    cache = ctx.home / CACHE_DIR_NAME
     if ctx.is_local:
-        return DuckDBWarehouse(ctx.home / WAREHOUSE_FILE, datasets=profile.datasets, root=ctx.root)
+        return DuckDBWarehouse(
+            ctx.home / WAREHOUSE_FILE, datasets=profile.datasets, root=ctx.root, sql_cache_dir=cache
+        )
     return BigQueryWarehouse(
         profile.project,
         profile.bigquery_location,
         datasets=profile.datasets,
         endpoint=os.environ.get(ENDPOINT_ENV) or None,
         root=ctx.root,
+        sql_cache_dir=cache,
     )

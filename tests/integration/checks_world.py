@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import empty_warehouse
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.clock import EASTERN
@@ -407,8 +408,8 @@ def make_world(
     else:
         monkeypatch.delenv("NBAOPS_CONFIG", raising=False)
     ctx = Context.create("local")
+    empty_warehouse(home / "warehouse.duckdb", REPO)  # every table, no rows
     wh = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
-    wh.create_tables()
     # The check tests control every row: give the context this empty warehouse rather
     # than the sandbox's generated game day (the sandbox fault tests use the real one).
     ctx.__dict__["warehouse"] = wh

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import empty_warehouse
 
 from nbaops.adapters.cloudrun import CloudRun
 from nbaops.adapters.warehouse import DuckDBWarehouse
@@ -212,8 +213,8 @@ def make_world(
         monkeypatch.delenv(var, raising=False)
     seed(home, first)
     standin = StandIn.start(home)
+    empty_warehouse(home / "warehouse.duckdb", REPO)  # every table, no rows
     wh = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
-    wh.create_tables()
     known_schedule(wh)
     return DeployWorld(tmp_path, repo, home, first, head, standin, wh, monkeypatch)
 

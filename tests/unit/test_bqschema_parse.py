@@ -49,7 +49,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
     check_findings(lint_bytes("x.json", text.encode("utf-8", "surrogatepass")))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # first call imports SQLGlot
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(JSONISH)
 def test_arbitrary_json_shapes_never_raise(value: Any) -> None:
     data = json.dumps(value).encode()

@@ -353,3 +353,45 @@ def test_logging_errors_become_logging_error(logs: LogReader, nbaops_home: Path)
         logs.entries(build_filter(since=STANDIN_NOW))
     with pytest.raises(LoggingError, match="invalid filter"):
         logs.entries('jsonPayload.message : "x" AND timestamp >= "2024-11-25T00:00:00Z"')
+
+
+def test_logs_session_transport_reads_the_same_entries(
+    logs: LogReader, local_profile: ProfileConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prod transport (google.auth AuthorizedSession) parses and pages like the local one."""
+    session = LogReader(local_profile, logs.endpoint, timeout_s=2, transport="session")
+    since = STANDIN_NOW - dt.timedelta(hours=3)
+    wide = build_filter(since=since, until=STANDIN_NOW, min_severity="DEFAULT")
+    assert session.entries(wide) == logs.entries(wide)
+    # Paging: five entries read two per page come back whole and in order.
+    everything = logs.entries(wide)
+    monkeypatch.setattr("nbaops.adapters.logs.PAGE_LIMIT", 2)
+    assert logs.entries(wide) == everything and len(everything) == 5
+    assert [e.message for e in logs.entries(wide, max_entries=3)] == [
+        e.message for e in logs.entries(wide)[:3]
+    ]
+
+
+def test_logs_timestamps_keep_nanosecond_precision_parsing() -> None:
+    from nbaops.adapters.logs import parse_timestamp, to_record
+
+    when = parse_timestamp("2024-11-25T14:55:00.123456789Z")
+    assert when == dt.datetime(2024, 11, 25, 14, 55, 0, 123456, tzinfo=dt.UTC)
+    assert parse_timestamp("2024-11-25T09:55:00-05:00") == dt.datetime(
+        2024, 11, 25, 14, 55, tzinfo=dt.UTC
+    )
+    record = to_record({"timestamp": "2024-11-25T14:55:00Z", "protoPayload": {"a": 1}})
+    assert record.severity == "DEFAULT" and record.message == '{"a": 1}'
+    with pytest.raises(ValueError, match="RFC 3339"):
+        parse_timestamp("yesterday")
+
+
+def test_logs_unreachable_endpoint_is_a_logging_error(local_profile: ProfileConfig) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    reader = LogReader(local_profile, f"http://127.0.0.1:{port}", timeout_s=1)
+    with pytest.raises(LoggingError, match="cannot reach the API"):
+        reader.entries(build_filter(since=STANDIN_NOW))

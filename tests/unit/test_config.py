@@ -104,3 +104,34 @@ def test_profile_overrides_merge_into_sections(tmp_path: Path) -> None:
     assert load_config(path, "prod").section("drift")["window"] == "12h"
     assert load_config(path, "prod").section("drift")["issue_label"] == "deployment-drift"
     assert load_config(path, "local").section("drift")["window"] == "6h"
+
+
+def test_a_passed_validation_is_remembered_and_a_changed_config_is_validated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Warm runs skip jsonschema for the exact config+schema that passed; any edit re-checks."""
+    import shutil
+
+    from nbaops import config as config_mod
+    from nbaops.paths import project_root
+
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    target = tmp_path / "nbaops.yaml"
+    shutil.copy(project_root() / "nbaops.yaml", target)
+    config_mod.load_config(target)
+    assert not (tmp_path / "home").exists(), "loading a config created the state folder"
+    (tmp_path / "home").mkdir()
+    calls: list[Path] = []
+    real = config_mod._validate_now
+    monkeypatch.setattr(
+        config_mod, "_validate_now", lambda p, d, s: (calls.append(p), real(p, d, s))[1]
+    )
+    config_mod.load_config(target)
+    config_mod.load_config(target)
+    assert len(calls) == 1, "the second load of an unchanged config validated again"
+    target.write_text(target.read_text() + "\nunknown_top_level_key: 1\n")
+    with pytest.raises(ConfigError):
+        config_mod.load_config(target)
+    with pytest.raises(ConfigError):  # a failure is never remembered
+        config_mod.load_config(target)
+    assert len(calls) == 3

@@ -1,0 +1,110 @@
+"""Transpiled SQL kept on disk, so a warm run never imports SQLGlot.
+
+Loading SQLGlot and transpiling the health checks' queries cost about a second per process;
+their results depend only on the query text, the dataset map (and project), SQLGlot's
+version and nbaops' own rewrite rules. This cache stores each result as one small JSON
+file under ``<state folder>/sql-cache/`` named by the SHA-256 of all of those, so:
+
+- a changed query text, dataset map or project is a different key (never a stale hit);
+- upgrading SQLGlot (its ``_version.py`` changes) or editing
+  :mod:`nbaops.adapters.sql_dialect` changes every key: the old files are simply unused;
+- files are written atomically (temporary file + ``os.replace``), so concurrent processes
+  and a crash mid-write leave either no file or a whole one; an unreadable file is a miss.
+
+Failures (SQL that does not parse) are not cached: they are recomputed and raise again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR_NAME = "sql-cache"
+
+_FINGERPRINT: str | None = None
+_MEMORY: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def _file_bytes(path: str | None) -> bytes:
+    if not path:
+        return b"?"
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b"?"
+
+
+def fingerprint() -> str:
+    """What the cached results depend on besides the key: SQLGlot's version file and the
+    rewrite rules' source, found without importing SQLGlot."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        spec = importlib.util.find_spec("sqlglot")
+        version_file = None
+        if spec is not None and spec.submodule_search_locations:
+            version_file = str(Path(next(iter(spec.submodule_search_locations))) / "_version.py")
+        dialect = Path(__file__).with_name("sql_dialect.py")
+        digest = hashlib.sha256()
+        digest.update(_file_bytes(version_file))
+        digest.update(_file_bytes(str(dialect)))
+        _FINGERPRINT = digest.hexdigest()[:16]
+    return _FINGERPRINT
+
+
+def cache_key(kind: str, *parts: Any) -> str:
+    text = json.dumps([kind, fingerprint(), *parts], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cached(
+    directory: Path | None, kind: str, parts: tuple[Any, ...], compute: Callable[[], Any]
+) -> Any:
+    """``compute()``'s JSON-able result for ``(kind, *parts)``: memory, then disk, then computed.
+
+    ``directory`` None keeps the result in memory only.
+    """
+    key = cache_key(kind, *parts)
+    with _LOCK:
+        if key in _MEMORY:
+            return _MEMORY[key]
+    path = directory / f"{key}.json" if directory is not None else None
+    value: Any = None
+    found = False
+    if path is not None:
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))["value"]
+            found = True
+        except (OSError, ValueError, KeyError, TypeError):
+            found = False
+    if not found:
+        value = compute()
+        if path is not None:
+            _write(path, value)
+    with _LOCK:
+        _MEMORY[key] = value
+    return value
+
+
+def _write(path: Path, value: Any) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"value": value}, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full disk only costs the next run a transpile
+
+
+def clear_memory() -> None:
+    """Forget the in-process results (tests)."""
+    with _LOCK:
+        _MEMORY.clear()
