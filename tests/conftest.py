@@ -200,27 +200,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         test_id = f"{name}::{item.name.split('[')[0]}"
         if directory in FAST_DIRS and name not in SLOW_MODULES and test_id not in SLOW_TESTS:
             item.add_marker(pytest.mark.fast)
-
-
-# ---------------------------------------------------------------- speed: an empty warehouse
-_EMPTY_WAREHOUSE: list[Path] = []
-
-
-def empty_warehouse(path: Path, root: Path) -> None:
-    """Put a warehouse with every table of ``root/schemas`` (and no rows) at ``path``.
-
-    ``create_tables`` runs once per test process into a template file; each caller gets a
-    copy of that file (milliseconds instead of ~0.15 s CPU of DDL per test world).
-    """
-    import shutil
-    import tempfile
-
-    from nbaops.adapters.warehouse import DuckDBWarehouse
-
-    if not _EMPTY_WAREHOUSE:
-        folder = Path(tempfile.mkdtemp(prefix="nbaops-empty-warehouse-"))
-        template = folder / "warehouse.duckdb"
-        DuckDBWarehouse(template, root=root).create_tables()  # closed when it returns
-        _EMPTY_WAREHOUSE.append(template)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_EMPTY_WAREHOUSE[0], path)

@@ -471,7 +471,8 @@ def _run(d: _Deploy) -> None:
     if not req.dry_run:
         if req.force_unlock:
             _force_unlock(d)
-        _recover_interrupted(d)
+        if not _recover_interrupted(d):
+            return
     # ---- 1. pre-deploy
     progress.step("pre-deploy", "running the eight checks")
     pre: PredeployResult = run_predeploy(
@@ -564,23 +565,40 @@ def _run(d: _Deploy) -> None:
         _recover(d, exc)
 
 
-def _recover_interrupted(d: _Deploy) -> None:
-    """Recover an interrupted deploy of this service (restore, audit, alert) before ours."""
+def _recover_interrupted(d: _Deploy) -> bool:
+    """Recover an interrupted deploy of this service (restore, audit, alert) before ours.
+
+    Returns False when the service could not be read or recovered: the deploy is then
+    refused (ERROR, audit row) before it changes anything itself.
+    """
     from nbaops.deploy.recovery import recover
 
-    rec = recover(
-        d.ctx,
-        d.cfg,
-        actor=d.record.actor,
-        ttl_s=d.settings.lock_ttl_s,
-        health_timeout_s=d.settings.health_timeout_s,
-        progress=d.progress,
-        sleep=d.sleep,
-    )
+    try:
+        rec = recover(
+            d.ctx,
+            d.cfg,
+            actor=d.record.actor,
+            ttl_s=d.settings.lock_ttl_s,
+            health_timeout_s=d.settings.health_timeout_s,
+            progress=d.progress,
+            sleep=d.sleep,
+        )
+    except CloudRunError as exc:
+        d.report.outcome = "refused"
+        d.report.verdict_override = Verdict.ERROR
+        d.report.summary = (
+            f"REFUSED deploy {d.service}: could not check for an interrupted deploy ({exc}); "
+            "this deploy changed nothing"
+        )
+        d.record.note("recovery", "ERROR", str(exc))
+        d.record.finish("refused", d.report.summary)
+        d.progress.step("recovery", d.report.summary, Verdict.ERROR)
+        return False
     if rec is not None:
         d.report.steps.append(rec.to_check())
         d.report.notes += [rec.message, *rec.notes]
         d.record.note("recovery", "WARN", rec.message)
+    return True
 
 
 def _force_unlock(d: _Deploy) -> None:

@@ -11,7 +11,7 @@ Kinds and where they apply:
 - ``timeout``: a Cloud Run Admin API request sleeps ``delay_s`` (default 30 s, past
   any client timeout nbaops uses in tests) before answering normally. A timed-out
   PATCH is still applied afterwards, as with the real API: a timeout is ambiguous.
-- ``lro-fail``: the next update's operation finishes ``done`` with an ``error``; a new
+- ``lro-fail``: the next template update's operation finishes ``done`` with an ``error``; a new
   revision is created but fails to become ready and traffic is unchanged.
 - ``slow-lro``: the next operation answers ``done: false`` (service ``reconciling``)
   to its creation reply and to ``polls`` more reads of it or its service (default 3).

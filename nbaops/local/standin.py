@@ -72,9 +72,12 @@ REQUESTS_NAME = request_log.REQUESTS_NAME
 # else is a revision's own URL or the stand-in's ping.
 API_PREFIXES = ("/v1/", "/v2/", "/v3/")
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
-# OAuth 2.0 and STS token endpoints: form-encoded credentials, not discovery-documented
-# APIs; never validated as JSON and their bodies never logged.
+# OAuth 2.0 and STS token endpoints (form-encoded). Plain OAuth ``/token`` has no discovery
+# document; STS ``/v1/token`` does (sts.v1) and is validated. Both bodies carry credentials
+# (refresh tokens, subject tokens), so neither body is ever logged.
 IDENTITY_TOKEN_PATHS = ("/token", "/v1/token")
+UNVALIDATED_PATHS = ("/token",)
+CREDENTIAL_BODY_PATHS = IDENTITY_TOKEN_PATHS
 METADATA_IDENTITY = "/computeMetadata/v1/instance/service-accounts/default/identity"
 METADATA_ACCOUNT_INFO = "/computeMetadata/v1/instance/service-accounts/default/"
 
@@ -244,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").split(":", 1)[0]
         if host.endswith(".run.app") or "---" in host:
             return False
-        if path in IDENTITY_TOKEN_PATHS:
+        if path in UNVALIDATED_PATHS:
             return False
         return path.startswith(API_PREFIXES)
 
@@ -269,7 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
             return entry
         try:
             body = self._contract_body()
-            entry["body"] = request_log.bounded_body(body)
+            if path not in CREDENTIAL_BODY_PATHS:
+                entry["body"] = request_log.bounded_body(body)
             contract = discovery.standin_contract()
             if contract is None:
                 entry["contract"] = "unavailable"
@@ -505,7 +509,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _patch_service(self, full: str, body: dict[str, Any], query: dict[str, list[str]]) -> None:
         service = short(full)
-        fault = self._fault("lro", service, "PATCH")
+        update_mask = (query.get("updateMask") or [""])[0] or None
+        # lro-fail is about a new revision failing to become ready: it waits for an update
+        # that can create one (template in the mask, or no mask), not a lease/traffic write.
+        paths = cloudrun_update.mask_paths(update_mask)
+        creates = paths is None or any(p.split(".")[0] == "template" for p in paths)
+        fault = self._fault("lro", service, "PATCH") if creates else None
         fail = (
             f"Revision failed to become ready (injected fault {fault['kind']})" if fault else None
         )
@@ -521,7 +530,7 @@ class _Handler(BaseHTTPRequestHandler):
                 when=_now(),
                 on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
                 fail_new_revision=fail,
-                update_mask=(query.get("updateMask") or [""])[0] or None,
+                update_mask=update_mask,
             )
             op = cloudrun_update.start_operation(
                 state, parent, full, error, when=_now(), polls=polls

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import empty_warehouse
+from warehouse_template import empty_warehouse
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.clock import EASTERN

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import empty_warehouse
+from warehouse_template import empty_warehouse
 
 from nbaops.adapters.cloudrun import CloudRun
 from nbaops.adapters.warehouse import DuckDBWarehouse
