@@ -35,16 +35,19 @@ from nbaops.regression import scan, stats
 if TYPE_CHECKING:
     import duckdb
 
-REQUIRED_COLUMNS = (
-    "game_id",
-    "game_date",
-    "player_lookup",
-    "system_id",
-    "predicted_points",
-    "line_value",
-    "recommendation",
-    "actual_points",
-)
+# Required columns and their SQL type (declared once: the scan casts to them, the CSV
+# reader and the input checks read them).
+REQUIRED_COLUMN_TYPES: dict[str, str] = {
+    "game_id": "VARCHAR",
+    "game_date": "DATE",
+    "player_lookup": "VARCHAR",
+    "system_id": "VARCHAR",
+    "predicted_points": "DOUBLE",
+    "line_value": "DOUBLE",
+    "recommendation": "VARCHAR",
+    "actual_points": "DOUBLE",
+}
+REQUIRED_COLUMNS = tuple(REQUIRED_COLUMN_TYPES)
 # Optional columns and their SQL type; missing ones are NULL (checks needing them say so).
 OPTIONAL_COLUMNS: dict[str, str] = {
     "prediction_id": "VARCHAR",
@@ -266,7 +269,7 @@ def compute(
             f"graded predictions lack column(s) {', '.join(missing)}; required: "
             + ", ".join(REQUIRED_COLUMNS)
         )
-    source = scan.source_sql(table, columns, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+    source = scan.source_sql(table, columns, REQUIRED_COLUMN_TYPES, OPTIONAL_COLUMNS)
     derived = scan.derived_sql(source, b, histogram_width, histogram_clip)
     rows = con.execute(scan.groups_sql(derived)).fetchall()
     systems = sorted({str(r[0]) for r in rows})

@@ -91,20 +91,13 @@ def labels(buckets: Buckets) -> dict[str, list[str]]:
 
 
 def source_sql(
-    table: str, columns: dict[str, str], required: Sequence[str], optional: dict[str, str]
+    table: str, columns: dict[str, str], required: dict[str, str], optional: dict[str, str]
 ) -> str:
-    """Typed rows of ``table``: required columns cast, missing optional ones NULL."""
-    typed = {
-        "game_id": "VARCHAR",
-        "game_date": "DATE",
-        "player_lookup": "VARCHAR",
-        "system_id": "VARCHAR",
-        "predicted_points": "DOUBLE",
-        "line_value": "DOUBLE",
-        "recommendation": "VARCHAR",
-        "actual_points": "DOUBLE",
-    }
-    parts = [f"CAST({c} AS {typed[c]}) AS {c}" for c in required]
+    """Typed rows of ``table``: required columns cast, missing optional ones NULL.
+
+    ``required`` and ``optional`` map each column to its SQL type.
+    """
+    parts = [f"CAST({c} AS {t}) AS {c}" for c, t in required.items()]
     parts += [
         f"CAST({c} AS {t}) AS {c}" if c in columns else f"CAST(NULL AS {t}) AS {c}"
         for c, t in optional.items()

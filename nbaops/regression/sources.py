@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError
-from nbaops.regression.metrics import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from nbaops.regression.metrics import OPTIONAL_COLUMNS, REQUIRED_COLUMN_TYPES, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,17 +55,7 @@ LEFT JOIN (
 WHERE a.game_date BETWEEN @since AND @until
 """.strip()
 
-_COLUMN_TYPES: dict[str, str] = {
-    "game_id": "VARCHAR",
-    "game_date": "DATE",
-    "player_lookup": "VARCHAR",
-    "system_id": "VARCHAR",
-    "predicted_points": "DOUBLE",
-    "line_value": "DOUBLE",
-    "recommendation": "VARCHAR",
-    "actual_points": "DOUBLE",
-    **OPTIONAL_COLUMNS,
-}
+_COLUMN_TYPES: dict[str, str] = {**REQUIRED_COLUMN_TYPES, **OPTIONAL_COLUMNS}
 
 
 @dataclass(frozen=True)
