@@ -26,6 +26,7 @@ reads. A check that raises becomes ERROR with the error text; it is never PASS.
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import importlib
 import os
 import shlex
@@ -34,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import GitError
@@ -432,7 +434,20 @@ def test_argv(command: str) -> list[str]:
     return argv
 
 
-def check_tests(root: str, service: str, command: str, timeout_s: float, skip: bool) -> CheckResult:
+def check_tests(
+    root: str,
+    service: str,
+    command: str,
+    timeout_s: float,
+    skip: bool,
+    *,
+    reuse: tuple[Path, str] | None = None,
+) -> CheckResult:
+    """Run the test command; ``reuse`` = (state folder, clean HEAD) reuses a passing run.
+
+    A passing run of the same command on the same clean HEAD is not repeated (see
+    :mod:`nbaops.deploy.test_results`); the result says it was reused and when it ran.
+    """
     threshold = "test command exits 0"
     if skip:
         return _result(
@@ -455,6 +470,22 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
             "deploy.test_command is empty",
             command,
         )
+    from nbaops.deploy import test_results
+
+    key = test_results.result_key(reuse[1], command) if reuse else None
+    if reuse and key:
+        seen = test_results.lookup(reuse[0], key)
+        if seen is not None:
+            return _result(
+                "tests",
+                service,
+                Verdict.PASS,
+                0,
+                threshold,
+                f"tests passed for {reuse[1][:12]} at {seen['passed_at']} (reused: same commit, "
+                f"same command, clean tree): {clip(str(seen.get('summary', '')), 200)}",
+                command,
+            )
     env = dict(os.environ)
     env["NBAOPS_PREDEPLOY_TESTS"] = "1"
     from nbaops.heartbeat import heartbeat
@@ -504,6 +535,13 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
             command,
             {"output_tail": tail[-20:]},
         )
+    if reuse and key:
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        test_results.remember(
+            reuse[0],
+            key,
+            {"head": reuse[1], "command": command, "passed_at": stamp, "summary": last},
+        )
     return _result(
         "tests",
         service,
@@ -513,6 +551,13 @@ def check_tests(root: str, service: str, command: str, timeout_s: float, skip: b
         f"tests passed: {clip(last, 300)}" if last else "tests passed",
         command,
     )
+
+
+def _reuse(ctx: Context, repo: Repo | None, head: str | None) -> tuple[Path, str] | None:
+    """Where a passing run of this clean HEAD is remembered; None when the tree is dirty."""
+    if repo is None or not head or repo.is_dirty():
+        return None
+    return ctx.home, head
 
 
 # ------------------------------------------------------------------- 7-8: what serves now
@@ -748,6 +793,7 @@ def run_predeploy(
                             settings.test_command,
                             settings.test_timeout_s,
                             skip_tests,
+                            reuse=_reuse(ctx, repo, out.head),
                         ),
                     )
                 )

@@ -160,3 +160,33 @@ def test_not_a_git_repository_is_error_for_the_git_checks(dworld: DeployWorld) -
 def test_other_services_have_their_checklist(dworld: DeployWorld, service: str) -> None:
     got = checks(dworld, service=service, skip_tests=True)
     assert got["commits_since_deployed"].verdict is Verdict.PASS  # type: ignore[attr-defined]
+
+
+def test_a_passing_run_is_reused_only_for_the_same_clean_commit_and_command(
+    dworld: DeployWorld,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    runs = tmp_path / "runs.txt"  # outside the repository: counting runs leaves the tree clean
+    count = f"open({str(runs)!r}, 'a').write('x')"
+    dworld.reconfigure(test_command=f"python -c \"{count}; print('3 passed')\"")
+    first = checks(dworld)["tests"]
+    second = checks(dworld)["tests"]
+    assert runs.read_text() == "x"  # the second checklist did not run the tests again
+    assert first.verdict is second.verdict is Verdict.PASS  # type: ignore[attr-defined]
+    assert "reused: same commit, same command, clean tree" in second.message  # type: ignore[attr-defined]
+    assert "3 passed" in second.message  # type: ignore[attr-defined]
+
+    (dworld.repo / "notes.txt").write_text("todo\n")  # a dirty tree always runs them
+    assert "reused" not in checks(dworld)["tests"].message  # type: ignore[attr-defined]
+    assert runs.read_text() == "xx"
+    git(dworld.repo, "add", "notes.txt")
+    git(dworld.repo, "commit", "-q", "-m", "notes")  # a new commit runs them once more
+    assert "reused" not in checks(dworld)["tests"].message  # type: ignore[attr-defined]
+    assert "reused" in checks(dworld)["tests"].message  # type: ignore[attr-defined]
+    assert runs.read_text() == "xxx"
+
+    failing = f"python -c \"import sys; {count}; print('1 failed'); sys.exit(1)\""
+    dworld.reconfigure(test_command=failing)  # another command; a failure is never remembered
+    assert checks(dworld)["tests"].verdict is Verdict.FAIL  # type: ignore[attr-defined]
+    assert checks(dworld)["tests"].verdict is Verdict.FAIL  # type: ignore[attr-defined]
+    assert runs.read_text() == "xxxxx"
