@@ -394,11 +394,16 @@ class _Comparer:
         )
 
     def allow(self, build: Callable[[], Statement], column: str, line: int) -> None:
-        """An allowed change's DDL, or DEFAULT_VALID when its default cannot be built."""
+        """An allowed change's DDL, or DEFAULT_VALID when its default cannot be built.
+
+        A type DDL cannot name gets no statement, only a note (the lint hook's rule).
+        """
         try:
             self.result.allowed.append(build())
         except DefaultExpressionError as exc:
             self.violation("DEFAULT_VALID", column, f"column {column}: {exc}", line)
+        except ddl.DdlTypeError as exc:
+            self.result.notes.append(f"column {column}: no DDL: {exc}")
 
     def fields(self, old: list[Field], new: list[Field], prefix: str, parent_line: int) -> None:
         top = not prefix

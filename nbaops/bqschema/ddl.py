@@ -18,6 +18,20 @@ from nbaops.bqschema.model import Field
 from nbaops.errors import UsageError
 
 
+class DdlTypeError(UsageError):
+    """A field's type is not one DDL can name (the lint hook reports the type itself)."""
+
+
+def _build_type(name: str) -> Any:
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        return exp.DataType.build(name, dialect="bigquery")
+    except (sqlglot.errors.ParseError, ValueError) as exc:
+        raise DdlTypeError(f"type {name!r} is not a BigQuery type") from exc
+
+
 @dataclass(frozen=True)
 class Statement:
     """One DDL statement and what it does.
@@ -92,7 +106,7 @@ def data_type(f: Field, *, with_mode: bool = False) -> Any:
             )
         base = exp.DataType(this=exp.DataType.Type.STRUCT, expressions=members, nested=True)
     else:
-        base = exp.DataType.build(f.type, dialect="bigquery")
+        base = _build_type(f.type)
         params: list[int] = []
         if f.type in ("STRING", "BYTES") and f.max_length is not None:
             params = [f.max_length]
@@ -101,7 +115,7 @@ def data_type(f: Field, *, with_mode: bool = False) -> Any:
         if params:
             base.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(p)) for p in params])
         if f.type == "RANGE" and f.range_element:
-            element = exp.DataType.build(f.range_element, dialect="bigquery")
+            element = _build_type(f.range_element)
             base = exp.DataType(this=exp.DataType.Type.RANGE, expressions=[element], nested=True)
     if with_mode and f.mode == "REPEATED":
         return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[base], nested=True)

@@ -220,3 +220,18 @@ def test_precision_without_scale_means_scale_zero() -> None:
     narrowed = diff(old, [{"name": "p", "type": "NUMERIC", "precision": "10", "scale": "2"}])
     assert rules(narrowed) == ["TYPE_PARAMS_NO_NARROW"]
     assert "(10, 0) -> (10, 2)" in narrowed.violations[0].message
+
+
+def test_an_added_column_whose_type_ddl_cannot_name_is_a_note_not_a_crash() -> None:
+    # hypothesis found it: [{"name": "", "type": ""}] made SQLGlot raise from the DDL builder
+    from nbaops.bqschema import ddl
+    from nbaops.bqschema.breaking import compare
+    from nbaops.bqschema.model import Field, TableSchema
+
+    old = TableSchema(fields=[Field(name="a", type="STRING")])
+    new = TableSchema(fields=[Field(name="a", type="STRING"), Field(name="b", type="")])
+    result = compare(old, new, "d.t")
+    assert result.allowed == []
+    assert any("no DDL: type '' is not a BigQuery type" in n for n in result.notes)
+    with pytest.raises(ddl.DdlTypeError):
+        ddl.add_column("d.t", Field(name="c", type="NOT A TYPE("))
