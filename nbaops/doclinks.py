@@ -1,10 +1,9 @@
-"""Where the page for a problem lives: the playbook of a check, as a path and a link.
+"""Where the page for a problem lives, as a link.
 
-Every report names the page to open next to a problem: ``docs/playbooks/<check>.md``
-(relative to the repository), and the same page as a URL when ``alerts.runbook_base_url``
-is configured (the prefix that already turns runbook paths into links in Slack alerts).
-The generated reference (:mod:`nbaops.docs_reference`) uses the same function, so a
-report can never point at a page the docs do not have.
+Every report names the page to open next to a problem (a check's playbook is declared in
+its spec, :attr:`nbaops.checks.spec.CheckSpec.playbook`), and the same page as a URL when
+``alerts.runbook_base_url`` is configured (the prefix that already turns runbook paths
+into links in Slack alerts).
 """
 
 from __future__ import annotations
@@ -13,20 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nbaops.config import Config
-
-DAILY_VALIDATION = "daily_validation"
-
-
-def playbook_page(check_id: str) -> str:
-    """The playbook of a check, relative to ``docs/``."""
-    if check_id == DAILY_VALIDATION:
-        return "playbooks/validate-daily.md"
-    return f"playbooks/{check_id.replace('_', '-')}.md"
-
-
-def playbook_doc(check_id: str) -> str:
-    """The playbook of a check, relative to the repository (what a report prints)."""
-    return f"docs/{playbook_page(check_id)}"
 
 
 def base_url(config: Config | None) -> str | None:

@@ -1,8 +1,10 @@
 """Query-parameter types read from the table schemas, never guessed from parameter names.
 
 A dry run (``inv deploy --dry-run`` byte estimates) must bind every ``@param`` with a value
-of the right BigQuery type or BigQuery refuses to plan the query. The type comes from what
-the parameter is compared with, resolved against ``schemas/``:
+of the right BigQuery type or BigQuery refuses to plan the query. The checks declare typed
+example values (:class:`nbaops.checks.spec.Query`); ``tests/static`` checks those types
+against this reading of the schemas. The type comes from what the parameter is compared
+with, resolved against ``schemas/``:
 
 - ``col <op> @p``, ``col BETWEEN @a AND @b``, ``COUNTIF(col >= @p)`` → the column's type;
 - ``expr IN UNNEST(@p)`` → ``ARRAY<type of expr>``;
@@ -16,7 +18,6 @@ unknown, or a parameter used anywhere else, raises :class:`ParamTypeError` namin
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -132,33 +133,3 @@ def parameter_types(sql: str, root: Path | None = None) -> dict[str, str]:
         if types.setdefault(param.name, found) != found:
             raise ParamTypeError(f"@{param.name} is used as {types[param.name]} and as {found}")
     return types
-
-
-def sample_value(bq_type: str, *, now: dt.datetime, today: dt.date) -> Any:
-    """A value of ``bq_type`` to bind for a dry run."""
-    if bq_type.startswith("ARRAY<"):
-        return [sample_value(bq_type[6:-1], now=now, today=today)]
-    values: dict[str, Any] = {
-        "DATE": today,
-        "TIMESTAMP": now,
-        "DATETIME": now.replace(tzinfo=None),
-        "INT64": 0,
-        "FLOAT64": 0.0,
-        "NUMERIC": 0.0,
-        "BIGNUMERIC": 0.0,
-        "STRING": "",
-        "BOOL": False,
-    }
-    if bq_type not in values:
-        raise ParamTypeError(f"no dry-run value for type {bq_type}")
-    return values[bq_type]
-
-
-def dry_run_params(
-    sql: str, root: Path | None, *, now: dt.datetime, today: dt.date
-) -> dict[str, Any]:
-    """Values of the schema-derived type for every parameter of ``sql``."""
-    return {
-        name: sample_value(kind, now=now, today=today)
-        for name, kind in parameter_types(sql, root).items()
-    }

@@ -1,8 +1,10 @@
-"""The data checks: a registry (check id → module and owning service) and their runner.
+"""The data checks: run them, one by id, many concurrently, or a service's post-deploy set.
 
-Each check is one module ``nbaops.checks.<id>`` exposing
-``run(ctx: Context, params: CheckParams) -> CheckResult``. Parameters come from
-:mod:`nbaops.checks.thresholds` (defaults < ``checks:`` config < call-site overrides).
+Each check is one module ``nbaops.checks.<id>`` exporting ``SPEC``
+(:class:`~nbaops.checks.spec.CheckSpec`: id, service, keys, queries, playbook) and
+``run(ctx, params) -> CheckResult``; :mod:`nbaops.checks.registry` lists them.
+Parameters come from :mod:`nbaops.checks.thresholds` (spec defaults < ``checks:`` config
+< call-site overrides).
 
 Entry points:
 
@@ -12,92 +14,30 @@ Entry points:
   with the error text, never a PASS.
 - :func:`run_post_deploy` — the ``post_deploy`` entries of a service (post-deploy
   validation for the deploy tasks), optionally narrowed to one revision.
+- :func:`validate_daily` — the pipeline chain of one game day (``inv validate-daily``).
 """
 
 from __future__ import annotations
 
-import importlib
+import datetime as dt
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
+from nbaops.checks import daily_validation
 from nbaops.checks.measure import MeasurementFailed, current_query_text, forget_current
-from nbaops.checks.thresholds import CheckParams, Thresholds, load_thresholds
+from nbaops.checks.registry import ALL_SERVICES, REGISTRY, get_spec
+from nbaops.checks.spec import CheckParams, CheckSpec
+from nbaops.checks.thresholds import Thresholds, load_thresholds
 from nbaops.errors import ConfigError
 from nbaops.verdict import CheckResult, Verdict, clip
 
 if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
-
-CheckFunction = Callable[["Context", CheckParams], CheckResult]
-ALL_SERVICES = "*"
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """A registered check.
-
-    Attributes:
-        id: stable id, also the module name and the key of its ``checks:`` config.
-        service: the service it belongs to, or ``"*"`` for a check run once per service.
-        title: what it measures, in a few words.
-        revision_aware: whether a revision narrows it (post-deploy of one revision).
-    """
-
-    id: str
-    service: str
-    title: str
-    revision_aware: bool = False
-
-    @property
-    def module(self) -> str:
-        return f"nbaops.checks.{self.id}"
-
-    def load(self) -> CheckFunction:
-        module = importlib.import_module(self.module)
-        return cast(CheckFunction, module.run)
-
-
-REGISTRY: dict[str, CheckSpec] = {
-    spec.id: spec
-    for spec in (
-        CheckSpec("lines_coverage", "phase4-processors", "players with a Vegas points line"),
-        CheckSpec("grading_completeness", "grading-service", "finished games graded"),
-        CheckSpec("recent_predictions", "prediction-worker", "predictions per model, last 2h"),
-        CheckSpec("batch_errors", "prediction-coordinator", "failed batches, REAL_LINES_ONLY"),
-        CheckSpec("processor_heartbeats", "phase3-processors", "processor heartbeat age"),
-        CheckSpec("shot_zones", "phase3-processors", "shot zones add up, null rate"),
-        CheckSpec("model_hit_rate", "prediction-worker", "serving model's graded hit rate"),
-        CheckSpec("error_logs", ALL_SERVICES, "ERROR log entries, last 10m", revision_aware=True),
-    )
-}
-
-# The unit of each check's measured value (``CheckResult.unit``); a check missing here
-# reports a bare number. Kept beside the registry so a new check adds one line.
-UNITS: dict[str, str] = {
-    "lines_coverage": "%",
-    "grading_completeness": "%",
-    "recent_predictions": "predictions",  # "% of expected" when batches state a count
-    "batch_errors": "failed batches",
-    "processor_heartbeats": "min",
-    "shot_zones": "%",
-    "error_logs": "entries",
-    "model_hit_rate": "% (95% lower bound)",
-}
-
-
-def get_spec(check_id: str) -> CheckSpec:
-    """The registered check, or ConfigError listing the known ids."""
-    try:
-        return REGISTRY[check_id]
-    except KeyError:
-        raise ConfigError(
-            f"unknown check {check_id!r}; known checks: {', '.join(REGISTRY)}"
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -177,10 +117,10 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
 
 def annotate(ctx: Context | None, spec: CheckSpec, result: CheckResult) -> CheckResult:
     """Fill the unit and the page to open (playbook path, and link when configured)."""
-    from nbaops.doclinks import base_url, doc_url, playbook_doc
+    from nbaops.doclinks import base_url, doc_url
 
-    result.unit = result.unit or UNITS.get(spec.id, "")
-    result.doc = result.doc or playbook_doc(spec.id)
+    result.unit = result.unit or spec.unit
+    result.doc = result.doc or spec.playbook_doc
     if result.doc_url is None:
         result.doc_url = doc_url(result.doc, base_url(getattr(ctx, "config", None)))
     return result
@@ -359,6 +299,17 @@ def run_post_deploy(
     )
 
 
+def validate_daily(
+    ctx: Context, game_date: dt.date | None = None
+) -> daily_validation.DailyValidationReport:
+    """Measure each stage of ``game_date`` (default: ``checks.daily_validation.game_date``,
+    yesterday Eastern) against the stage before it (:mod:`nbaops.checks.daily_validation`).
+    """
+    thresholds = load_thresholds(ctx.config)
+    params = thresholds.params("daily_validation", {"game_date": game_date} if game_date else None)
+    return daily_validation.run(ctx, params)
+
+
 __all__ = [
     "ALL_SERVICES",
     "REGISTRY",
@@ -372,4 +323,5 @@ __all__ = [
     "run_one",
     "run_planned",
     "run_post_deploy",
+    "validate_daily",
 ]

@@ -11,35 +11,52 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, duration_text, jsonable
 from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, clip
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
-NAME = "batch_errors"
-SERVICE = "prediction-coordinator"
+_DAY = dt.timedelta(days=1)
+_BOUNDS = {
+    "from_date": EXAMPLE_DAY - 2 * _DAY,
+    "to_date": EXAMPLE_DAY + _DAY,
+    "since": EXAMPLE_NOW - _DAY,
+    "now": EXAMPLE_NOW,
+}
 
-BATCHES_SQL = """
+BATCHES = Query(
+    "batches",
+    """
 SELECT batch_id, game_date, scheduled_slot, mode, status, started_at, completed_at,
        error_count, error_message
 FROM `nba_predictions.prediction_batches`
 WHERE game_date BETWEEN @from_date AND @to_date
   AND started_at >= @since AND started_at <= @now
 ORDER BY started_at
-"""
+""",
+    _BOUNDS,
+)
 
-GAMES_SQL = """
+GAMES = Query(
+    "games",
+    """
 SELECT COUNT(*) AS games
 FROM `nba_raw.games`
 WHERE game_date BETWEEN @from_date AND @to_date
   AND start_time >= @since AND start_time <= @now
   AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
-"""
+""",
+    _BOUNDS,
+)
 
-VIOLATIONS_SQL = """
+VIOLATIONS = Query(
+    "violations",
+    """
 SELECT p.batch_id, p.line_source, COUNT(*) AS violations,
        MIN(p.player_lookup) AS example_player
 FROM `nba_predictions.player_prop_predictions` AS p
@@ -51,12 +68,38 @@ WHERE p.game_date BETWEEN @from_date AND @to_date
   AND (p.line_value IS NULL OR NOT (UPPER(p.line_source) IN UNNEST(@real_sources)))
 GROUP BY p.batch_id, p.line_source
 ORDER BY violations DESC, p.batch_id
-"""
+""",
+    {**_BOUNDS, "mode": "REAL_LINES_ONLY", "real_sources": ["REAL", "VEGAS"]},
+)
+
+SPEC = CheckSpec(
+    id="batch_errors",
+    service="prediction-coordinator",
+    title="failed batches, REAL_LINES_ONLY",
+    unit="failed batches",
+    keys={
+        "window": Key("duration", "24h", "Look-back window for coordinator batches."),
+        "warn_errors": Key("integer", 1, "Total per-batch error count at or above this is WARN."),
+        "fail_errors": Key("integer", 50, "Total per-batch error count at or above this is FAIL."),
+        "fail_failed_batches": Key("integer", 1, "This many failed batches is FAIL."),
+        "failed_statuses": Key(
+            "texts", ["FAILED", "ERROR"], "Batch status values that mean the batch failed."
+        ),
+        "real_lines_mode": Key(
+            "text", "REAL_LINES_ONLY", "Batch mode that requires a real line for every prediction."
+        ),
+        "real_line_sources": Key(
+            "texts", ["REAL", "VEGAS"], "line_source values that count as a real sportsbook line."
+        ),
+    },
+    queries=(BATCHES, GAMES, VIOLATIONS, schedule_known.QUERY),
+    playbook="playbooks/batch-errors.md",
+)
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Failed batches, error counts and REAL_LINES_ONLY violations in the window."""
-    m = Measurement(ctx, params, NAME, SERVICE)
+    m = Measurement(ctx, params, SPEC.id, SPEC.service)
     now = clock.now()
     window = params.duration("window")
     since = now - window
@@ -75,9 +118,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f">= {fail_errors} errors; WARN >= {warn_errors} errors"
     )
 
-    batches = m.query(BATCHES_SQL, bounds)
+    batches = m.query(BATCHES, bounds)
     if not batches:
-        games = int(m.query(GAMES_SQL, bounds)[0]["games"])
+        games = int(m.query(GAMES, bounds)[0]["games"])
         empty = {"window": window_text, "games_started": games}
         if games:
             return m.result(
@@ -102,7 +145,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         )
     mode = params.text("real_lines_mode")
     violations = m.query(
-        VIOLATIONS_SQL,
+        VIOLATIONS,
         {
             **bounds,
             "mode": mode,

@@ -13,15 +13,31 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, duration_text
+from nbaops.checks.spec import CheckSpec, Key
 from nbaops.errors import UsageError
 from nbaops.verdict import CheckResult, Finding, Verdict, clip
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
-NAME = "error_logs"
-SERVICE = "*"
+SPEC = CheckSpec(
+    id="error_logs",
+    service="*",  # once per service
+    title="ERROR log entries, last 10m",
+    unit="entries",
+    keys={
+        "window": Key("duration", "10m", "Look-back window for ERROR-or-worse log entries."),
+        "warn_at": Key("integer", 1, "This many entries per service is WARN."),
+        "fail_at": Key("integer", 10, "This many entries per service is FAIL."),
+        "min_severity": Key("text", "ERROR", "Lowest severity counted."),
+        "max_entries": Key("integer", 1000, "Most entries read per run.", maximum=100_000),
+        "top_messages": Key("integer", 5, "How many distinct messages the result names."),
+    },
+    revision_aware=True,
+    reads_logs=True,
+    playbook="playbooks/error-logs.md",
+)
 
 _NUMBERS = re.compile(r"\d+(?:\.\d+)?")
 
@@ -38,7 +54,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
 
     if not params.service:
         raise UsageError("error_logs needs a service")
-    m = Measurement(ctx, params, NAME, params.service)
+    m = Measurement(ctx, params, SPEC.id, params.service)
     now = clock.now()
     window = params.duration("window")
     severity = params.text("min_severity").upper()

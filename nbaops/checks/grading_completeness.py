@@ -15,18 +15,19 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, as_utc, below_tiers, pct, pct1
 from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
-NAME = "grading_completeness"
-SERVICE = "grading-service"
-
-SQL = """
+DUE_GAMES = Query(
+    "due_games",
+    """
 WITH due AS (
   SELECT game_id, game_date, CONCAT(away_team, '@', home_team) AS matchup, start_time
   FROM `nba_raw.games`
@@ -60,12 +61,44 @@ LEFT JOIN played AS b ON b.game_id = p.game_id AND b.player_lookup = p.player_lo
 LEFT JOIN graded AS g ON g.prediction_id = p.prediction_id
 GROUP BY d.game_date, d.game_id, d.matchup, d.start_time
 ORDER BY d.game_date, d.start_time, d.game_id
-"""
+""",
+    {
+        "from_date": EXAMPLE_DAY - dt.timedelta(days=3),
+        "to_date": EXAMPLE_DAY,
+        "started_before": EXAMPLE_NOW - dt.timedelta(hours=9),
+    },
+)
+
+SPEC = CheckSpec(
+    id="grading_completeness",
+    service="grading-service",
+    title="finished games graded",
+    unit="%",
+    keys={
+        "game_length": Key(
+            "duration", "3h", "Assumed game length: a game finishes this long after its start time."
+        ),
+        "grace": Key(
+            "duration", "6h", "Predictions of games finished longer ago than this must be graded."
+        ),
+        "window_days": Key("integer", 3, "How many game days back to look at.", maximum=366),
+        "fail_below": Key("fraction", 0.90, "Graded share below this is FAIL."),
+        "warn_below": Key("fraction", 0.99, "Graded share below this is WARN."),
+        "lag_warn_hours": Key(
+            "number", 12.0, "Oldest ungraded game finished more than this many hours ago is WARN."
+        ),
+        "lag_fail_hours": Key(
+            "number", 24.0, "Oldest ungraded game finished more than this many hours ago is FAIL."
+        ),
+    },
+    queries=(DUE_GAMES, schedule_known.QUERY),
+    playbook="playbooks/grading-completeness.md",
+)
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Graded share of due predictions over the last ``window_days`` game days."""
-    m = Measurement(ctx, params, NAME, SERVICE)
+    m = Measurement(ctx, params, SPEC.id, SPEC.service)
     now = clock.now()
     game_length, grace = params.duration("game_length"), params.duration("grace")
     to_date = clock.eastern_date(now)
@@ -77,7 +110,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"WARN < {pct(warn_below)} or lag > {lag_warn:g}h"
     )
     rows = m.query(
-        SQL,
+        DUE_GAMES,
         {"from_date": from_date, "to_date": to_date, "started_before": now - grace - game_length},
     )
     window = f"{from_date}..{to_date}"

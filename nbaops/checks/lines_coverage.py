@@ -11,20 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
 from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
-
-NAME = "lines_coverage"
-SERVICE = "phase4-processors"
 
 # One row per (scheduled game, expected player); a game without feature rows yields one
 # row with a NULL player so "scheduled but nothing expected" is visible.
-SQL = """
+COVERAGE = Query(
+    "coverage",
+    """
 WITH scheduled AS (
   SELECT game_id, CONCAT(away_team, '@', home_team) AS matchup
   FROM `nba_raw.games`
@@ -48,16 +49,40 @@ FROM scheduled AS s
 LEFT JOIN expected AS e ON e.game_id = s.game_id
 LEFT JOIN lined AS l ON l.player_lookup = e.player_lookup
 ORDER BY s.game_id, e.player_lookup
-"""
+""",
+    {"game_date": EXAMPLE_DAY},
+)
+
+SPEC = CheckSpec(
+    id="lines_coverage",
+    service="phase4-processors",
+    title="players with a Vegas points line",
+    unit="%",
+    keys={
+        "fail_below": Key(
+            "fraction",
+            0.90,
+            "Coverage (share of expected players with a points line) below this is FAIL.",
+        ),
+        "warn_below": Key("fraction", 0.95, "Coverage below this is WARN."),
+        "min_expected_players": Key(
+            "integer", 10, "Fewer expected players than this on a game day is INCONCLUSIVE."
+        ),
+        "top_missing": Key("integer", 20, "How many missing players the result names."),
+        "game_date": Key("date", "today", "Game day (US Eastern): YYYY-MM-DD, today or yesterday."),
+    },
+    queries=(COVERAGE, schedule_known.QUERY),
+    playbook="playbooks/lines-coverage.md",
+)
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Measure lines coverage for ``params.date("game_date")`` (default today, Eastern)."""
-    m = Measurement(ctx, params, NAME, SERVICE)
+    m = Measurement(ctx, params, SPEC.id, SPEC.service)
     game_date = params.date("game_date")
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)}"
-    rows = m.query(SQL, {"game_date": game_date})
+    rows = m.query(COVERAGE, {"game_date": game_date})
     games: dict[str, dict[str, Any]] = {}
     missing: list[dict[str, Any]] = []
     for row in rows:

@@ -1,7 +1,8 @@
 """What one check run measured through: its queries and log filters, bytes and timing.
 
-A check creates one :class:`Measurement`, runs its SQL (BigQuery Standard SQL with named
-parameters) or log filters through it, then builds its :class:`CheckResult` with
+A check creates one :class:`Measurement`, runs its declared queries
+(:class:`~nbaops.checks.spec.Query`: BigQuery Standard SQL with named parameters) or log
+filters through it, then builds its :class:`CheckResult` with
 :meth:`Measurement.result`, which carries every query text, the bytes processed and the
 duration. A failing call raises :class:`MeasurementFailed` carrying the query text, so the
 runner can report ERROR with the error text *and* the query behind it.
@@ -20,7 +21,7 @@ from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.adapters.logs import LogRecord
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams, Query
     from nbaops.context import Context
 
 
@@ -64,11 +65,11 @@ class Measurement:
     def query_text(self) -> str:
         return "\n;\n".join(q.strip() for q in self.queries)
 
-    def query(self, sql: str, args: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run one warehouse query; raises MeasurementFailed with the SQL on any failure."""
-        self.queries.append(sql)
+    def query(self, query: Query, args: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one declared query; raises MeasurementFailed with the SQL on any failure."""
+        self.queries.append(query.sql)
         try:
-            result = self.ctx.warehouse.query(sql, args, timeout_s=self.params.timeout_s)
+            result = self.ctx.warehouse.query(query.sql, args, timeout_s=self.params.timeout_s)
         except Exception as exc:
             raise MeasurementFailed(exc, self.query_text) from exc
         if result.bytes_processed is None:

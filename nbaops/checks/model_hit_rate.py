@@ -20,18 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
+from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.regression.stats import wilson_interval
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
-NAME = "model_hit_rate"
-SERVICE = "prediction-worker"
 CHAMPION = "champion"
 
-SQL = """
+HIT_RATE = Query(
+    "hit_rate",
+    """
 SELECT game_date,
        COUNT(*) AS graded,
        COUNTIF(is_correct IS NOT NULL) AS decided,
@@ -41,7 +42,49 @@ WHERE game_date BETWEEN @from_date AND @to_date
   AND system_id = @model_version
 GROUP BY game_date
 ORDER BY game_date DESC
-"""
+""",
+    {
+        "from_date": EXAMPLE_DAY - dt.timedelta(days=45),
+        "to_date": EXAMPLE_DAY,
+        "model_version": "v8",
+    },
+)
+
+SPEC = CheckSpec(
+    id="model_hit_rate",
+    service="prediction-worker",
+    title="serving model's graded hit rate",
+    unit="% (95% lower bound)",
+    keys={
+        "model_version": Key(
+            "text",
+            CHAMPION,
+            "Model version (system_id) judged; champion = regression.champion, the serving one.",
+        ),
+        "window_game_days": Key(
+            "integer",
+            14,
+            "How many of the latest game days with graded picks are pooled.",
+            maximum=366,
+        ),
+        "lookback_days": Key(
+            "integer",
+            45,
+            "Calendar days searched for those game days (bounds the query).",
+            maximum=366,
+        ),
+        "min_bets": Key(
+            "integer", 500, "Fewer graded picks (pushes and PASS excluded) is INCONCLUSIVE."
+        ),
+        "confidence_level": Key("fraction", 0.95, "Level of the Wilson interval."),
+        "fail_below": Key(
+            "fraction", 0.45, "Wilson lower bound of the hit rate below this is FAIL."
+        ),
+        "warn_below": Key("fraction", 0.50, "... below this is WARN."),
+    },
+    queries=(HIT_RATE,),
+    playbook="playbooks/model-hit-rate.md",
+)
 
 
 def serving_version(ctx: Context, configured: str) -> str:
@@ -53,7 +96,7 @@ def serving_version(ctx: Context, configured: str) -> str:
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Wilson lower bound of the serving model's graded hit rate over recent game days."""
-    m = Measurement(ctx, params, NAME, SERVICE)
+    m = Measurement(ctx, params, SPEC.id, SPEC.service)
     version = serving_version(ctx, params.text("model_version"))
     window = params.integer("window_game_days")
     min_bets = params.integer("min_bets")
@@ -65,7 +108,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"Wilson {pct(level)} lower bound FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} "
         f"over {window} game days, >= {min_bets} graded picks"
     )
-    rows = m.query(SQL, {"from_date": from_date, "to_date": to_date, "model_version": version})
+    rows = m.query(HIT_RATE, {"from_date": from_date, "to_date": to_date, "model_version": version})
     days = [r for r in rows if int(r["decided"] or 0) > 0][:window]
     hits = sum(int(r["hits"] or 0) for r in days)
     decided = sum(int(r["decided"] or 0) for r in days)

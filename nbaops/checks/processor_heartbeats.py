@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks.measure import Measurement, as_utc, duration_text
+from nbaops.checks.spec import EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
-NAME = "processor_heartbeats"
-SERVICE = "phase3-processors"
-
-SQL = """
+HEARTBEATS = Query(
+    "heartbeats",
+    """
 WITH recent AS (
   SELECT processor_name, service, run_id, status, heartbeat_at, message
   FROM `nba_analytics.processor_heartbeats`
@@ -44,7 +44,39 @@ SELECT l.processor_name, l.service, l.status, l.heartbeat_at, l.message,
 FROM latest AS l
 LEFT JOIN live AS v ON v.processor_name = l.processor_name
 ORDER BY l.processor_name
-"""
+""",
+    {
+        "since": EXAMPLE_NOW - dt.timedelta(days=7),
+        "now": EXAMPLE_NOW,
+        "live_since": EXAMPLE_NOW - dt.timedelta(minutes=30),
+    },
+)
+
+SPEC = CheckSpec(
+    id="processor_heartbeats",
+    service="phase3-processors",
+    title="processor heartbeat age",
+    unit="min",
+    keys={
+        "warn_age": Key("duration", "2h", "Last heartbeat older than this is WARN."),
+        "fail_age": Key("duration", "6h", "Last heartbeat older than this is FAIL."),
+        "lookback_days": Key(
+            "integer", 7, "Processors seen in this many days are expected.", maximum=366
+        ),
+        "live_window": Key("duration", "30m", "Heartbeat rows this recent count as live."),
+        "max_live_rows": Key(
+            "integer",
+            1,
+            "More live rows (distinct runs) than this per "
+            "processor is heartbeat proliferation (WARN).",
+        ),
+        "processors": Key(
+            "texts", [], "Processors that must heartbeat (empty: those seen in the look-back)."
+        ),
+    },
+    queries=(HEARTBEATS,),
+    playbook="playbooks/processor-heartbeats.md",
+)
 
 
 def _hours(delta: dt.timedelta) -> str:
@@ -54,7 +86,7 @@ def _hours(delta: dt.timedelta) -> str:
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Age of every processor's last heartbeat, and live-row proliferation."""
-    m = Measurement(ctx, params, NAME, SERVICE)
+    m = Measurement(ctx, params, SPEC.id, SPEC.service)
     now = clock.now()
     warn_age, fail_age = params.duration("warn_age"), params.duration("fail_age")
     lookback = dt.timedelta(days=params.integer("lookback_days"))
@@ -64,7 +96,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"or > {max_live} live row(s)"
     )
     rows = m.query(
-        SQL,
+        HEARTBEATS,
         {"since": now - lookback, "now": now, "live_since": now - params.duration("live_window")},
     )
     seen = {r["processor_name"]: r for r in rows}

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.checks import schedule_known
 from nbaops.checks.measure import (
     Measurement,
     as_utc,
@@ -23,25 +24,44 @@ from nbaops.checks.measure import (
     pct1,
 )
 from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.checks.spec import (
+    EXAMPLE_DAY,
+    EXAMPLE_NOW,
+    SLOT_PATTERN,
+    CheckSpec,
+    Key,
+    Query,
+)
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
-NAME = "recent_predictions"
-SERVICE = "prediction-worker"
+_SINCE = EXAMPLE_NOW - dt.timedelta(hours=2)
+_DAY = dt.timedelta(days=1)
 
-BATCHES_SQL = """
+BATCHES = Query(
+    "batches",
+    """
 SELECT batch_id, scheduled_slot, status, started_at, completed_at, expected_players,
        predictions_written
 FROM `nba_predictions.prediction_batches`
 WHERE game_date BETWEEN @from_date AND @to_date
   AND started_at >= @since AND started_at <= @now
 ORDER BY started_at
-"""
+""",
+    {
+        "from_date": EXAMPLE_DAY - _DAY,
+        "to_date": EXAMPLE_DAY + _DAY,
+        "since": _SINCE,
+        "now": EXAMPLE_NOW,
+    },
+)
 
-PREDICTIONS_SQL = """
+PREDICTIONS = Query(
+    "predictions",
+    """
 SELECT system_id, batch_id,
        COUNTIF(created_at >= @since) AS recent,
        COUNTIF(created_at < @since) AS baseline
@@ -50,14 +70,57 @@ WHERE game_date BETWEEN @baseline_from AND @to_date
   AND created_at <= @now
 GROUP BY system_id, batch_id
 ORDER BY system_id, batch_id
-"""
+""",
+    {
+        "baseline_from": EXAMPLE_DAY - 3 * _DAY,
+        "to_date": EXAMPLE_DAY + _DAY,
+        "since": _SINCE,
+        "now": EXAMPLE_NOW,
+    },
+)
 
-GAMES_SQL = """
+GAMES = Query(
+    "games",
+    """
 SELECT COUNT(*) AS games
 FROM `nba_raw.games`
 WHERE game_date = @game_date
   AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
-"""
+""",
+    {"game_date": EXAMPLE_DAY},
+)
+
+SPEC = CheckSpec(
+    id="recent_predictions",
+    service="prediction-worker",
+    title="predictions per model, last 2h",
+    unit="predictions",  # "% of expected" when the batches state a count
+    keys={
+        "window": Key("duration", "2h", "Look-back window for predictions and batches."),
+        "batch_slots": Key(
+            "texts",
+            ["02:30", "07:00", "11:30"],
+            "Coordinator batch times (HH:MM, US Eastern).",
+            pattern=SLOT_PATTERN,
+        ),
+        "slot_grace": Key("duration", "30m", "A batch slot is due this long after its time."),
+        "baseline_days": Key(
+            "integer",
+            3,
+            "Model versions seen in this many previous days are expected in every batch.",
+            maximum=366,
+        ),
+        "fail_below": Key(
+            "fraction",
+            0.50,
+            "A model version with fewer predictions than this "
+            "share of the batches' expected players is FAIL.",
+        ),
+        "warn_below": Key("fraction", 0.90, "... below this share is WARN."),
+    },
+    queries=(BATCHES, PREDICTIONS, GAMES, schedule_known.QUERY),
+    playbook="playbooks/recent-predictions.md",
+)
 
 
 def due_slots(
@@ -77,7 +140,7 @@ def due_slots(
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Compare predictions created in the window, per model version, with the batches."""
-    m = Measurement(ctx, params, NAME, SERVICE)
+    m = Measurement(ctx, params, SPEC.id, SPEC.service)
     now = clock.now()
     window = params.duration("window")
     since = now - window
@@ -90,10 +153,10 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     window_text = duration_text(window)
 
     batches = m.query(
-        BATCHES_SQL, {"from_date": from_date, "to_date": to_date, "since": since, "now": now}
+        BATCHES, {"from_date": from_date, "to_date": to_date, "since": since, "now": now}
     )
     per_model = m.query(
-        PREDICTIONS_SQL,
+        PREDICTIONS,
         {
             "baseline_from": today - dt.timedelta(days=params.integer("baseline_days")),
             "to_date": to_date,
@@ -101,7 +164,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             "now": now,
         },
     )
-    games_today = int(m.query(GAMES_SQL, {"game_date": today})[0]["games"])
+    games_today = int(m.query(GAMES, {"game_date": today})[0]["games"])
 
     recent: dict[str, int] = {}
     for r in per_model:

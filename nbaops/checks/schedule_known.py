@@ -23,20 +23,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbaops import clock
+from nbaops.checks.spec import EXAMPLE_DAY, Query
 
 AROUND_DAYS = 14
 MAX_AGE = dt.timedelta(hours=36)
+_AROUND = dt.timedelta(days=AROUND_DAYS)
 
-SQL = """
+QUERY = Query(
+    "schedule_known",
+    """
 SELECT
   COUNTIF(game_date <= @day) AS games_on_or_before,
   COUNTIF(game_date >= @day) AS games_on_or_after,
   MAX(updated_at) AS refreshed_at
 FROM `nba_raw.games`
 WHERE game_date BETWEEN @from_date AND @to_date
-"""
+""",
+    {"day": EXAMPLE_DAY, "from_date": EXAMPLE_DAY - _AROUND, "to_date": EXAMPLE_DAY + _AROUND},
+)
 
-Query = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
+RunQuery = Callable[[Query, Mapping[str, Any]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -54,18 +60,19 @@ class ScheduleStatus:
     details: dict[str, Any]
 
 
-def schedule_status(query: Query, day: dt.date, now: dt.datetime | None = None) -> ScheduleStatus:
+def schedule_status(
+    query: RunQuery, day: dt.date, now: dt.datetime | None = None
+) -> ScheduleStatus:
     """Measure whether ``nba_raw.games`` covers ``day`` and was refreshed recently enough.
 
     Args:
-        query: runs one SQL with parameters and returns its rows (a check's
+        query: runs one query with parameters and returns its rows (a check's
             ``Measurement.query``, so the SQL is recorded with the result).
         day: the game day (US Eastern) the caller found no games on.
         now: the current time (default :func:`nbaops.clock.now`).
     """
     now = now or clock.now()
-    window = dt.timedelta(days=AROUND_DAYS)
-    rows = query(SQL, {"day": day, "from_date": day - window, "to_date": day + window})
+    rows = query(QUERY, {"day": day, "from_date": day - _AROUND, "to_date": day + _AROUND})
     row = rows[0] if rows else {}
     before = int(row.get("games_on_or_before") or 0)
     after = int(row.get("games_on_or_after") or 0)

@@ -7,18 +7,18 @@ columns must not be NULL on rows that have field-goal attempts.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, above_tiers, pct, pct1
 from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
-    from nbaops.checks.thresholds import CheckParams
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
-
-NAME = "shot_zones"
-SERVICE = "phase3-processors"
 
 _ZONES_NULL = """(paint_attempts IS NULL OR paint_makes IS NULL
       OR mid_range_attempts IS NULL OR mid_range_makes IS NULL
@@ -27,7 +27,11 @@ _MISMATCH = """(paint_attempts IS NOT NULL AND mid_range_attempts IS NOT NULL
       AND three_pt_attempts IS NOT NULL
       AND ABS(paint_attempts + mid_range_attempts + three_pt_attempts - fga) > @tolerance)"""
 
-SQL = f"""
+_EXAMPLE = {"game_date": EXAMPLE_DAY - dt.timedelta(days=1), "tolerance": 0}
+
+ZONES = Query(
+    "zones",
+    f"""
 SELECT
   (SELECT COUNT(*) FROM `nba_raw.games`
    WHERE game_date = @game_date
@@ -38,9 +42,13 @@ SELECT
   COUNTIF(fga IS NOT NULL AND {_MISMATCH}) AS mismatched_rows
 FROM `nba_analytics.player_game_summary`
 WHERE game_date = @game_date
-"""  # noqa: S608 - fixed column expressions only; values are query parameters
+""",  # noqa: S608 - fixed column expressions only; values are query parameters
+    _EXAMPLE,
+)
 
-EXAMPLES_SQL = f"""
+EXAMPLES = Query(
+    "examples",
+    f"""
 SELECT game_id, player_name, team, fga, paint_attempts, mid_range_attempts, three_pt_attempts,
        {_ZONES_NULL} AS has_null
 FROM `nba_analytics.player_game_summary`
@@ -49,12 +57,41 @@ WHERE game_date = @game_date
   AND ({_ZONES_NULL} OR {_MISMATCH})
 ORDER BY game_id, player_name
 LIMIT 10
-"""  # noqa: S608 - fixed column expressions only; values are query parameters
+""",  # noqa: S608 - fixed column expressions only; values are query parameters
+    _EXAMPLE,
+)
+
+SPEC = CheckSpec(
+    id="shot_zones",
+    service="phase3-processors",
+    title="shot zones add up, null rate",
+    unit="%",
+    keys={
+        "tolerance": Key(
+            "integer",
+            0,
+            "Allowed difference, in attempts, between paint + "
+            "mid-range + three-point attempts and field-goal attempts.",
+        ),
+        "mismatch_warn_above": Key(
+            "fraction", 0.0, "Share of rows whose zones do not add up above this is WARN."
+        ),
+        "mismatch_fail_above": Key("fraction", 0.02, "... above this is FAIL."),
+        "null_warn_above": Key("fraction", 0.02, "Null rate of zone columns above this is WARN."),
+        "null_fail_above": Key("fraction", 0.10, "... above this is FAIL."),
+        "min_rows": Key(
+            "integer", 20, "Fewer box-score rows than this on a game day is INCONCLUSIVE."
+        ),
+        "game_date": Key("date", "yesterday", "Game day checked (US Eastern)."),
+    },
+    queries=(ZONES, EXAMPLES, schedule_known.QUERY),
+    playbook="playbooks/shot-zones.md",
+)
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Zone-sum mismatches and zone null rate on ``game_date`` box scores."""
-    m = Measurement(ctx, params, NAME, SERVICE)
+    m = Measurement(ctx, params, SPEC.id, SPEC.service)
     game_date = params.date("game_date")
     tolerance = params.integer("tolerance")
     mm_warn = params.fraction("mismatch_warn_above")
@@ -66,7 +103,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     )
     args = {"game_date": game_date, "tolerance": tolerance}
     # COUNTIF of no rows is 0 in BigQuery but NULL in DuckDB: read every count as int-or-0.
-    row: dict[str, int] = {k: int(v or 0) for k, v in m.query(SQL, args)[0].items()}
+    row: dict[str, int] = {k: int(v or 0) for k, v in m.query(ZONES, args)[0].items()}
     games, shooting = row["games"], row["shooting_rows"]
     details: dict[str, Any] = {
         "game_date": game_date.isoformat(),
@@ -111,7 +148,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"{v_mismatch.value}); zone null rate {pct1(null_rate)} ({v_null.value})"
     )
     if verdict is not Verdict.PASS:
-        details["examples"] = m.query(EXAMPLES_SQL, args)
+        details["examples"] = m.query(EXAMPLES, args)
     return m.result(
         verdict, round(max(mismatch_rate, null_rate) * 100, 2), threshold, message, details
     )

@@ -143,8 +143,8 @@ def validate_daily(
     from nbaops.cli.runner import finish
 
     def action(ctx: Context) -> Report:
+        from nbaops.checks import validate_daily as run_validation
         from nbaops.clock import parse_date
-        from nbaops.daily_validation import validate_daily as run_validation
 
         return run_validation(ctx, parse_date(date) if date else None)
 

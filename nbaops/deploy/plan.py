@@ -8,7 +8,7 @@ nothing. Split from :mod:`nbaops.deploy.deploy` to keep that module about the de
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
@@ -25,40 +25,34 @@ if TYPE_CHECKING:
     from nbaops.deploy.image import ImagePlan
 
 
-def dry_run_params(ctx: Context, sql: str) -> dict[str, Any]:
-    """Values for a check's ``@params``, typed from ``schemas/`` (nbaops.bqschema.param_types)."""
-    from nbaops.bqschema.param_types import dry_run_params as typed
-
-    return typed(sql, ctx.root, now=clock.now(), today=clock.today_eastern())
-
-
 def plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
-    """The post-deploy checks' queries, with a byte estimate in prod."""
-    import importlib
+    """The post-deploy checks' declared queries, with a byte estimate in prod.
 
+    Estimates bind each query's typed example parameters (:class:`nbaops.checks.spec.Query`)
+    moved to the current time, so they cover the same window the check would.
+    """
     from nbaops.checks import plan_post_deploy
 
     lines: list[str] = []
     for planned in plan_post_deploy(ctx, cfg, revision="<new revision>"):
-        module = importlib.import_module(planned.spec.module)
-        sqls = [(k, v) for k, v in vars(module).items() if k.endswith("SQL") and isinstance(v, str)]
-        if not sqls:
+        spec = planned.spec
+        if spec.reads_logs:
             lines.append(
-                f"  check {planned.spec.id}: Cloud Logging entries:list "
+                f"  check {spec.id}: Cloud Logging entries:list "
                 f"(resource.labels.revision_name=<new revision>, severity>=ERROR, "
                 "last 10 minutes)"
             )
             continue
-        for key, sql in sqls:
+        for query in spec.queries:
             estimate = "bytes: unknown on the local warehouse"
             if not ctx.is_local:
                 try:
-                    est = ctx.warehouse.estimate_bytes(sql, dry_run_params(ctx, sql))
+                    est = ctx.warehouse.estimate_bytes(query.sql, query.example_at(clock.now()))
                     estimate = f"~{est:,} bytes" if est is not None else "bytes: unknown"
                 except Exception as exc:
                     estimate = f"bytes: could not estimate ({type(exc).__name__})"
-            compact = " ".join(sql.split())
-            lines.append(f"  check {planned.spec.id} {key} [{estimate}]: {compact}")
+            compact = " ".join(query.sql.split())
+            lines.append(f"  check {spec.id} {query.name} [{estimate}]: {compact}")
     return lines
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checks_world import TODAY, YESTERDAY, World, et, world_fixture  # noqa: F401 - fixture
 
-from nbaops.daily_validation import validate_daily
+from nbaops.checks import validate_daily
 from nbaops.verdict import Verdict
 
 

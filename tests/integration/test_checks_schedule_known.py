@@ -13,9 +13,8 @@ import datetime as dt
 import pytest
 from checks_world import NOW_DT, TODAY, YESTERDAY, World, world_fixture  # noqa: F401 - fixture
 
-from nbaops.checks import run_check
+from nbaops.checks import run_check, validate_daily
 from nbaops.checks.schedule_known import AROUND_DAYS, schedule_status
-from nbaops.daily_validation import validate_daily
 from nbaops.system_health import run_system_health
 from nbaops.verdict import Verdict
 
@@ -65,7 +64,7 @@ def test_validate_daily_and_system_health_are_inconclusive_on_an_empty_schedule(
 
 
 def _status(world: World, day: dt.date) -> object:
-    return schedule_status(lambda sql, a: world.wh.query(sql, a).rows, day, NOW_DT)
+    return schedule_status(lambda q, a: world.wh.query(q.sql, a).rows, day, NOW_DT)
 
 
 def test_a_schedule_that_stops_before_the_day_is_not_known(world: World) -> None:

@@ -83,7 +83,7 @@ def shot_zones_mixed(w: World) -> list[CheckResult]:
 
 
 def daily_chain(w: World) -> list[CheckResult]:
-    from nbaops.daily_validation import validate_daily
+    from nbaops.checks import validate_daily
 
     games = w.games(YESTERDAY, 5)
     w.features(games)

@@ -1,9 +1,12 @@
 """Every warehouse query in nbaops filters each partitioned table it reads on that table's
 partition column, so its cost tracks the window it asks about, not the table's history.
 
-Queries are found with the schema-hook helper's finder (:func:`nbaops.bqschema.sql_refs.find_sql`:
-strings passed to ``.query/.execute/.estimate_bytes`` and SQL-looking string constants);
-partition columns come from :mod:`nbaops.table_catalog` (``schemas/tables.yaml``).
+The checks' queries are the ones their specs declare (``SPEC.queries``, every check and
+validate-daily); the other modules' queries are found with the schema-hook helper's finder
+(:func:`nbaops.bqschema.sql_refs.find_sql`: strings passed to ``.query/.execute/
+.estimate_bytes`` and SQL-looking string constants), which must find nothing in
+``nbaops/checks/`` that no spec declares. Partition columns come from
+:mod:`nbaops.table_catalog` (``schemas/tables.yaml``).
 
 The analysis here is deliberately stricter than ``table_catalog.partition_filter_problems``:
 the filter must be a top-level conjunct (an ``AND`` branch, never under ``OR`` or ``NOT``)
@@ -22,6 +25,8 @@ import sqlglot
 from sqlglot import exp
 
 from nbaops.bqschema.sql_refs import SqlSite, find_sql, iter_python_files
+from nbaops.checks.registry import ALL_SPECS
+from nbaops.checks.spec import Query
 from nbaops.table_catalog import Catalog, load_catalog
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,33 +121,46 @@ def warehouse_queries() -> list[SqlSite]:
 
 
 SITES = warehouse_queries()
+CHECKS = PACKAGE / "checks"
+OTHER_SITES = [s for s in SITES if not Path(s.path).is_relative_to(CHECKS)]
+DECLARED = {f"{spec.id}.{q.name}": q for spec in ALL_SPECS.values() for q in spec.queries}
 
 
 def _site_id(site: SqlSite) -> str:
     return f"{Path(site.path).relative_to(PACKAGE)}:{site.line}"
 
 
-def test_the_finder_sees_the_queries_of_every_check_and_ops_module() -> None:
+def test_the_finder_sees_the_queries_of_every_ops_module() -> None:
     """Guards against a silent pass: the finder must see each module that queries tables."""
-    seen = {Path(s.path).relative_to(PACKAGE).as_posix() for s in SITES}
-    expected = {
-        "checks/lines_coverage.py",
-        "checks/grading_completeness.py",
-        "checks/recent_predictions.py",
-        "checks/batch_errors.py",
-        "checks/processor_heartbeats.py",
-        "checks/shot_zones.py",
-        "checks/model_hit_rate.py",
-        "daily_validation.py",
-        "anomaly.py",
-        "deploy/history.py",
-        "alerts/state.py",
-        "regression/sources.py",
-    }
+    seen = {Path(s.path).relative_to(PACKAGE).as_posix() for s in OTHER_SITES}
+    expected = {"anomaly.py", "deploy/history.py", "alerts/state.py", "regression/sources.py"}
     assert expected <= seen, f"queries not found in: {sorted(expected - seen)}"
 
 
-@pytest.mark.parametrize("site", SITES, ids=_site_id)
+def test_every_query_in_a_check_module_is_declared_by_a_spec() -> None:
+    declared = {" ".join(q.sql.split()) for q in DECLARED.values()}
+    in_checks = [s for s in SITES if Path(s.path).is_relative_to(CHECKS)]
+    assert len(in_checks) >= 10  # the finder does see the checks' SQL
+    undeclared = [_site_id(s) for s in in_checks if " ".join(s.sql.split()) not in declared]
+    assert not undeclared, f"SQL in nbaops/checks that no SPEC.queries declares: {undeclared}"
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_declared_check_query_filters_every_partitioned_table(name: str) -> None:
+    problems = unfiltered_reads(DECLARED[name].sql, load_catalog(REPO))
+    assert not problems, f"{name} reads without a partition filter: {', '.join(problems)}"
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_declared_example_parameters_have_the_types_the_schemas_give(name: str) -> None:
+    """The typed examples (docs, dry-run estimates) agree with the columns they compare to."""
+    from nbaops.bqschema.param_types import parameter_types
+
+    query: Query = DECLARED[name]
+    assert query.param_types() == parameter_types(query.sql, REPO), name
+
+
+@pytest.mark.parametrize("site", OTHER_SITES, ids=_site_id)
 def test_query_filters_every_partitioned_table_on_its_partition_column(site: SqlSite) -> None:
     problems = unfiltered_reads(site.sql, load_catalog(REPO))
     assert not problems, (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import threading
 import time
@@ -20,7 +21,8 @@ from nbaops.checks import (
     plan_post_deploy,
     run_planned,
 )
-from nbaops.checks.thresholds import CheckParams
+from nbaops.checks.registry import ALL_SPECS
+from nbaops.checks.spec import CheckParams
 from nbaops.config import ServiceConfig
 from nbaops.context import Context
 from nbaops.errors import ConfigError, UnknownServiceError
@@ -57,22 +59,38 @@ def test_registry_has_every_issue_check_with_its_service() -> None:
     }
     for spec in REGISTRY.values():
         module = importlib.import_module(spec.module)
-        assert callable(module.run)
-        assert (spec.id, spec.service) == (module.NAME, module.SERVICE)
+        assert callable(module.run) and spec.load() is module.run
+        assert module.SPEC is spec  # the module's one declaration is what is registered
 
 
-def test_every_check_query_filters_every_partitioned_table() -> None:
-    from nbaops import daily_validation
-
+def test_every_declared_query_filters_partitions_and_reads_the_clock_from_parameters() -> None:
     catalog = load_catalog(REPO)
-    queries = [daily_validation.SQL]
-    for spec in REGISTRY.values():
-        module = importlib.import_module(spec.module)
-        queries += [v for k, v in vars(module).items() if k.endswith("SQL") and isinstance(v, str)]
-    assert len(queries) >= 10
+    queries = {q.sql for spec in ALL_SPECS.values() for q in spec.queries}
+    assert len(queries) >= 12
     for sql in queries:
         assert partition_filter_problems(sql, catalog) == [], sql
         assert "CURRENT_TIMESTAMP" not in sql.upper() and "CURRENT_DATE" not in sql.upper()
+
+
+def test_every_query_example_binds_exactly_the_parameters_its_sql_names() -> None:
+    for spec in ALL_SPECS.values():
+        assert spec.queries or spec.reads_logs, spec.id
+        for query in spec.queries:
+            assert sorted(query.parameters) == sorted(query.example), f"{spec.id}.{query.name}"
+            assert all(value is not None for value in query.example.values())
+
+
+def test_a_query_example_moves_with_the_clock_keeping_its_window() -> None:
+    from nbaops.checks.batch_errors import BATCHES
+
+    now = dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.UTC)
+    moved = BATCHES.example_at(now)
+    assert moved["now"] == now
+    assert moved["now"] - moved["since"] == BATCHES.example["now"] - BATCHES.example["since"]
+    assert moved["to_date"] - moved["from_date"] == (
+        BATCHES.example["to_date"] - BATCHES.example["from_date"]
+    )
+    assert moved["to_date"] == dt.date(2026, 3, 3)  # the day after 2 March, Eastern
 
 
 def test_plan_runs_error_logs_once_per_service(ctx: Context) -> None:

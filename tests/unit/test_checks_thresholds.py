@@ -11,12 +11,9 @@ import pytest
 import yaml
 
 from nbaops.checks.measure import above_tiers, below_tiers, duration_text, pct, pct1
-from nbaops.checks.thresholds import (
-    CHECK_KEYS,
-    RUNNER_KEYS,
-    CheckParams,
-    thresholds_from_section,
-)
+from nbaops.checks.registry import ALL_SPECS
+from nbaops.checks.spec import CheckParams, coerce
+from nbaops.checks.thresholds import section_schema, thresholds_from_section
 from nbaops.config import load_config
 from nbaops.errors import ConfigError
 from nbaops.verdict import Verdict
@@ -96,30 +93,16 @@ def test_dates_resolve_against_the_pinned_eastern_clock(monkeypatch: pytest.Monk
     assert CheckParams("x", {"game_date": dt.date(2024, 1, 1)}).date() == dt.date(2024, 1, 1)
 
 
-def test_schema_describes_every_key_with_its_kind() -> None:
+def test_the_config_schema_of_the_section_is_the_one_derived_from_the_specs() -> None:
+    """schemas/config.schema.json describes exactly the spec keys (regenerated, not typed)."""
     schema = json.loads((REPO / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
-    checks = schema["$defs"]["checks"]
     assert schema["properties"]["checks"] == {"$ref": "#/$defs/checks"}
-    props = checks["properties"]
-    assert checks["additionalProperties"] is False
-    json_type = {
-        "fraction": "number",
-        "number": "number",
-        "integer": "integer",
-        "duration": "string",
-        "date": "string",
-        "texts": "array",
-        "text": "string",
-    }
-    for name, key in RUNNER_KEYS.items():
-        assert props[name]["type"] == json_type[key.kind]
-    assert set(props) == set(RUNNER_KEYS) | set(CHECK_KEYS)
-    for check, keys in CHECK_KEYS.items():
-        described = props[check]["properties"]
-        assert set(described) == set(keys), check
-        for name, key in keys.items():
-            assert described[name]["type"] == json_type[key.kind], f"{check}.{name}"
-            assert described[name]["description"] == key.help, f"{check}.{name}"
+    assert schema["$defs"]["checks"] == section_schema()
+    described = schema["$defs"]["checks"]["properties"]
+    assert described["lines_coverage"]["properties"]["fail_below"]["maximum"] == 1
+    assert set(described["daily_validation"]["properties"]) == set(
+        ALL_SPECS["daily_validation"].keys
+    )
 
 
 def test_config_typo_fails_loading_with_exit_2(tmp_path: Path) -> None:
@@ -130,12 +113,18 @@ def test_config_typo_fails_loading_with_exit_2(tmp_path: Path) -> None:
     assert info.value.exit_code == 2
 
 
-def test_repository_yaml_sets_every_check_key() -> None:
+def test_repository_yaml_states_only_what_differs_from_the_spec_defaults() -> None:
     data = yaml.safe_load((REPO / "nbaops.yaml").read_text(encoding="utf-8"))
-    for check, keys in CHECK_KEYS.items():
-        configured = set(data["checks"][check])
-        assert configured <= set(keys)
-        assert {k for k in keys if k != "game_date"} <= configured, check
+    sections = [data.get("checks") or {}]
+    sections += [(p.get("overrides") or {}).get("checks") or {} for p in data["profiles"].values()]
+    for section in sections:
+        for check, values in section.items():
+            if check not in ALL_SPECS:
+                continue  # runner keys (timeout_s, max_workers)
+            for name, value in values.items():
+                key = ALL_SPECS[check].keys[name]
+                default = coerce(key.kind, key.default, name, key)
+                assert coerce(key.kind, value, name, key) != default, f"{check}.{name}"
 
 
 def test_tiers_and_formatting() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from nbaops.checks.thresholds import CheckParams, coerce, thresholds_from_section
+from nbaops.checks.spec import CheckParams, coerce
+from nbaops.checks.thresholds import thresholds_from_section
 from nbaops.errors import ConfigError
 
 
@@ -52,21 +53,6 @@ def test_call_sites_may_pass_typed_durations_and_dates() -> None:
 def test_durations_kept_as_text_parse_when_read() -> None:
     params = CheckParams("error_logs", {"window": "90s"})
     assert params.duration("window") == dt.timedelta(seconds=90)
-
-
-def test_with_values_overrides_one_key_and_keeps_the_rest() -> None:
-    base = thresholds_from_section({}).params(
-        "lines_coverage", service="phase4-processors", revision="phase4-00002-abc"
-    )
-    changed = base.with_values(game_date=dt.date(2025, 1, 14))
-    assert changed.date() == dt.date(2025, 1, 14)
-    assert changed.fraction("fail_below") == base.fraction("fail_below")
-    assert (changed.service, changed.revision, changed.timeout_s) == (
-        "phase4-processors",
-        "phase4-00002-abc",
-        base.timeout_s,
-    )
-    assert base.values["game_date"] == "today"  # the original is unchanged
 
 
 def test_reading_a_parameter_the_check_does_not_have_names_the_check() -> None:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from nbaops.checks.thresholds import CHECK_KEYS, RUNNER_KEYS, thresholds_from_section
+from nbaops.checks.registry import ALL_SPECS
+from nbaops.checks.thresholds import RUNNER_KEYS, thresholds_from_section
 from nbaops.cli.runner import run
 from nbaops.config import load_config
 from nbaops.errors import ConfigError
@@ -29,7 +30,7 @@ def with_checks(tmp_path: Path, **checks: Any) -> Path:
         section = data["checks"]
         *parents, leaf = key.split("__")
         for part in parents:
-            section = section[part]
+            section = section.setdefault(part, {})
         section[leaf] = value
     path = tmp_path / "nbaops.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -97,8 +98,8 @@ def test_every_number_in_the_config_schema_has_an_upper_bound() -> None:
     checks = schema["$defs"]["checks"]["properties"]
     for name, key in RUNNER_KEYS.items():
         assert checks[name]["maximum"] == key.upper_bound
-    for check, keys in CHECK_KEYS.items():
-        for name, key in keys.items():
+    for check, spec in ALL_SPECS.items():
+        for name, key in spec.keys.items():
             if key.upper_bound is not None:
                 assert checks[check]["properties"][name]["maximum"] == key.upper_bound, name
 

@@ -7,6 +7,7 @@ When one of these fails after a code or config change, regenerate with
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -21,6 +22,8 @@ import pytest
 import yaml
 
 from nbaops import docs_reference as ref
+from nbaops.docs_reference import blocks, hooks_page, markdown, tasks_page
+from nbaops.docs_reference.checks_page import check_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -36,12 +39,12 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @cache
 def collection() -> Any:
-    return ref.load_tasks(ROOT)
+    return tasks_page.load_tasks(ROOT)
 
 
 @cache
 def configs() -> dict[str, Any]:
-    return ref.load_profiles(ROOT)
+    return markdown.load_profiles(ROOT)
 
 
 def doc_pages() -> list[Path]:
@@ -282,10 +285,14 @@ def test_a_changed_threshold_or_new_flag_makes_the_docs_stale(tmp_path: Path) ->
     for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
     config = tmp_path / "nbaops.yaml"
     text = config.read_text(encoding="utf-8")
-    assert "fail_at: 10" in text
-    config.write_text(text.replace("fail_at: 10", "fail_at: 12", 1), encoding="utf-8")
+    assert "\nchecks: {}\n" in text
+    config.write_text(
+        text.replace("\nchecks: {}\n", "\nchecks: {error_logs: {fail_at: 12}}\n"),
+        encoding="utf-8",
+    )
     tasks = tmp_path / "tasks.py"
     tasks.write_text(
         tasks.read_text(encoding="utf-8") + "\n\nfrom invoke import task as _task\n\n\n"
@@ -299,14 +306,40 @@ def test_a_changed_threshold_or_new_flag_makes_the_docs_stale(tmp_path: Path) ->
     assert "docs/reference/services.md" in outdated
     assert "docs/playbooks/error-logs.md" in outdated  # its generated thresholds block
     assert "docs/reference/hooks.md" not in outdated
+    assert "schemas/config.schema.json" not in outdated  # a value, not a key, changed
     pages = ref.build(tmp_path)
     assert "## brand-new" in pages[tmp_path / "docs/reference/tasks.md"]
     assert "`--loud / -l`" in pages[tmp_path / "docs/reference/tasks.md"]
 
 
+def test_a_changed_key_in_a_spec_makes_the_config_schema_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks part of schemas/config.schema.json is generated from the specs."""
+    from nbaops.checks.registry import REGISTRY
+    from nbaops.checks.spec import Key
+    from nbaops.docs_reference import config_schema
+
+    (tmp_path / "schemas").mkdir()
+    shutil.copy(ROOT / "schemas" / "config.schema.json", tmp_path / "schemas")
+    assert config_schema.page(tmp_path) == (ROOT / "schemas/config.schema.json").read_text()
+    keys = REGISTRY["error_logs"].keys
+    assert isinstance(keys, dict)
+    monkeypatch.setitem(keys, "fail_at", Key("integer", 10, "Changed meaning.", maximum=99))
+    regenerated = config_schema.page(tmp_path)
+    assert (
+        '"fail_at": {"description": "Changed meaning.", "type": "integer", "minimum": 0, '
+        '"maximum": 99}' in regenerated
+    )
+    assert (
+        json.loads(regenerated)["$defs"]["alerts"]
+        == json.loads((ROOT / "schemas/config.schema.json").read_text())["$defs"]["alerts"]
+    )  # the hand-written rest is kept as is
+
+
 def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
     missing: list[str] = []
-    for task in ref.task_docs(collection()):
+    for task in tasks_page.task_docs(collection()):
         if not task.doc:
             missing.append(f"{task.name}: no docstring")
         missing += [f"{task.name} --{f.names[0]}: no help" for f in task.flags if not f.help]
@@ -328,7 +361,7 @@ def test_every_service_has_a_runbook_with_its_generated_thresholds() -> None:
     problems: list[str] = []
     first = next(iter(configs().values()))
     for name, service in first.services.items():
-        page = DOCS / ref.runbook_path(name)
+        page = DOCS / markdown.runbook_path(name)
         if not page.is_file():
             problems.append(f"{name}: no runbook {rel(page)}")
             continue
@@ -347,8 +380,8 @@ def test_every_service_has_a_runbook_with_its_generated_thresholds() -> None:
 
 def test_every_check_has_a_playbook_with_its_sql_and_thresholds() -> None:
     problems: list[str] = []
-    for check in ref.check_docs():
-        page = DOCS / ref.playbook_path(check.id)
+    for check in check_specs():
+        page = DOCS / check.playbook
         if not page.is_file():
             problems.append(f"{check.id}: no playbook {rel(page)}")
             continue
@@ -362,22 +395,19 @@ def test_every_check_has_a_playbook_with_its_sql_and_thresholds() -> None:
     assert not problems, "; ".join(problems)
 
 
-def test_playbook_sql_is_the_check_modules_sql() -> None:
-    """The SQL in a playbook is the module constant itself, not a retyped copy."""
-    import importlib
-
-    for check in ref.check_docs():
-        module = importlib.import_module(ref.check_module(check.id))
-        text = (DOCS / ref.playbook_path(check.id)).read_text(encoding="utf-8")
-        for name, value in vars(module).items():
-            if isinstance(value, str) and (name == "SQL" or name.endswith("_SQL")):
-                assert value.strip("\n") in text, f"{check.id}: {name} missing; {REGEN}"
+def test_playbook_sql_is_the_checks_declared_queries() -> None:
+    """The SQL in a playbook is each query of the check's spec itself, not a retyped copy."""
+    for check in check_specs():
+        text = (DOCS / check.playbook).read_text(encoding="utf-8")
+        for query in check.queries:
+            assert query.sql.strip("\n") in text, f"{check.id}: {query.name} missing; {REGEN}"
+            assert f"`{check.id}` query `{query.name}`" in text, check.id
 
 
 def test_every_hook_is_in_the_reference_with_its_module() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     text = (DOCS / "reference" / "hooks.md").read_text(encoding="utf-8")
-    for doc in ref.hook_docs(ROOT):
+    for doc in hooks_page.hook_docs(ROOT):
         assert doc.module, f"{doc.id}: entry {doc.entry!r} resolves to no module"
         assert doc.options, f"{doc.id}: no arguments read from its parser"
     missing = [h["id"] for h in hooks if f"\n## {h['id']}\n" not in text]
@@ -538,13 +568,13 @@ def test_mermaid_diagrams_are_well_formed() -> None:
 
 def test_fill_blocks_rejects_unknown_blocks_and_missing_end_markers() -> None:
     with pytest.raises(ValueError, match="unknown generated block kind"):
-        ref.render_block("nope", "x", configs())
+        blocks.render_block("nope", "x", configs())
     other = "<!-- BEGIN generated:someone-else x -->\nkept\n<!-- END generated -->\n"
-    assert ref.fill_blocks(other, configs()) == other  # another tool's markers are left alone
+    assert blocks.fill_blocks(other, configs()) == other  # another tool's markers are left alone
     with pytest.raises(ValueError, match="unknown check"):
-        ref.fill_blocks("<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs())
+        blocks.fill_blocks("<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs())
     with pytest.raises(ValueError, match="has no"):
-        ref.fill_blocks("<!-- BEGIN generated:sql shot_zones -->\n", configs())
+        blocks.fill_blocks("<!-- BEGIN generated:sql shot_zones -->\n", configs())
 
 
 def test_fill_blocks_replaces_only_the_block() -> None:
@@ -552,10 +582,10 @@ def test_fill_blocks_replaces_only_the_block() -> None:
         "before\n<!-- BEGIN generated:thresholds shot_zones -->\nstale\n"
         "<!-- END generated -->\nafter\n"
     )
-    filled = ref.fill_blocks(text, configs())
+    filled = blocks.fill_blocks(text, configs())
     assert filled.startswith("before\n") and filled.endswith("<!-- END generated -->\nafter\n")
     assert "stale" not in filled and "`mismatch_fail_above`" in filled
-    assert ref.fill_blocks(filled, configs()) == filled
+    assert blocks.fill_blocks(filled, configs()) == filled
 
 
 def test_mkdocs_builds_in_strict_mode(tmp_path: Path) -> None:

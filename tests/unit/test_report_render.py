@@ -159,10 +159,9 @@ def test_missing_credentials_worded_differently_by_each_client_are_one_line() ->
 def test_every_registered_check_has_a_unit_and_an_existing_playbook() -> None:
     from pathlib import Path
 
-    from nbaops.checks import REGISTRY, UNITS
-    from nbaops.doclinks import playbook_doc
+    from nbaops.checks.registry import ALL_SPECS
 
     root = Path(__file__).resolve().parents[2]
-    for check_id in REGISTRY:
-        assert UNITS.get(check_id), check_id  # a value is never shown without its unit
-        assert (root / playbook_doc(check_id)).is_file(), check_id
+    for check_id, spec in ALL_SPECS.items():
+        assert spec.unit, check_id  # a value is never shown without its unit
+        assert (root / spec.playbook_doc).is_file(), check_id

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.checks import schedule_known
 from nbaops.checks.measure import below_tiers, pct, pct1
-from nbaops.checks.thresholds import load_thresholds
-from nbaops.doclinks import DAILY_VALIDATION, base_url, doc_url, playbook_doc
+from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
+from nbaops.doclinks import base_url, doc_url
 from nbaops.game_state import GAMES_SQL, DayState, et
 from nbaops.report import CheckReport, verdict_text
 from nbaops.verdict import CheckResult, Verdict
@@ -33,9 +35,12 @@ from nbaops.verdict import CheckResult, Verdict
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
-SQL = """
+CHAIN = Query(
+    "chain",
+    """
 WITH scheduled AS (
   SELECT DISTINCT game_id
   FROM `nba_raw.games`
@@ -90,7 +95,39 @@ SELECT
   (SELECT COUNT(*) FROM played_predictions) AS played_predictions,
   (SELECT COUNT(*) FROM played_predictions AS p
      JOIN graded AS g ON g.prediction_id = p.prediction_id) AS graded_predictions
-"""
+""",
+    {"game_date": EXAMPLE_DAY - dt.timedelta(days=1)},
+)
+GAMES = Query("games", GAMES_SQL, {"game_date": EXAMPLE_DAY - dt.timedelta(days=1)})
+
+# Not a system-health check: `inv validate-daily` runs it (nbaops.checks.validate_daily).
+SPEC = CheckSpec(
+    id="daily_validation",
+    service="one stage per service",
+    title="the pipeline chain of one game day",
+    unit="%",
+    keys={
+        "fail_below": Key(
+            "fraction",
+            0.90,
+            "A stage covering less than this share of the "
+            "stage before it is FAIL (the chain broke there).",
+        ),
+        "warn_below": Key("fraction", 0.98, "... less than this share is WARN."),
+        "game_date": Key("date", "yesterday", "Game day validated (US Eastern)."),
+        "game_length": Key(
+            "duration", "3h", "Assumed game length: a game finishes this long after its start time."
+        ),
+        "box_score_grace": Key(
+            "duration", "2h", "Box scores of a game are late this long after it finishes."
+        ),
+        "grading_grace": Key(
+            "duration", "6h", "Predictions are late ungraded this long after their game finishes."
+        ),
+    },
+    queries=(CHAIN, GAMES, schedule_known.QUERY),
+    playbook="playbooks/validate-daily.md",
+)
 
 
 @dataclass(frozen=True)
@@ -180,25 +217,23 @@ class DailyValidationReport(CheckReport):
             console.print(verdict_text(self.verdict), "chain complete")
 
 
-def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValidationReport:
-    """Measure each stage of ``game_date`` (default: yesterday, Eastern) against the last.
+def run(ctx: Context, params: CheckParams) -> DailyValidationReport:
+    """Measure each stage of the ``game_date`` parameter against the stage before it.
 
     A query failure is one ERROR result naming the error (never a PASS).
     """
-    thresholds = load_thresholds(ctx.config)
-    params = thresholds.params("daily_validation", {"game_date": game_date} if game_date else None)
     day = params.date("game_date")
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of the stage before"
     title = f"validate-daily {day}"
     started = time.perf_counter()
     try:
-        result = ctx.warehouse.query(SQL, {"game_date": day}, timeout_s=thresholds.timeout_s)
+        result = ctx.warehouse.query(CHAIN.sql, {"game_date": day}, timeout_s=params.timeout_s)
         games_rows = ctx.warehouse.query(
-            GAMES_SQL, {"game_date": day}, timeout_s=thresholds.timeout_s
+            GAMES.sql, {"game_date": day}, timeout_s=params.timeout_s
         ).rows
     except Exception as exc:
-        error = CheckResult.error("daily.schedule", "*", exc, query=SQL)
+        error = CheckResult.error("daily.schedule", "*", exc, query=CHAIN.sql)
         error.duration_s = round(time.perf_counter() - started, 4)
         return DailyValidationReport(title, [error], game_date=day)
     duration = round(time.perf_counter() - started, 4)
@@ -210,7 +245,7 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
         box_score_grace=params.duration("box_score_grace"),
         grading_grace=params.duration("grading_grace"),
     )
-    doc = playbook_doc(DAILY_VALIDATION)
+    doc = SPEC.playbook_doc
     url = doc_url(doc, base_url(ctx.config))
 
     def make(
@@ -228,7 +263,7 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
             value=value,
             threshold=threshold if name != "schedule" else "> 0 games or none",
             message=message,
-            query=SQL.strip(),
+            query=CHAIN.sql.strip(),
             duration_s=duration,
             bytes_processed=result.bytes_processed,
             details={"game_date": str(day), **(details or {})},
@@ -239,13 +274,10 @@ def validate_daily(ctx: Context, game_date: dt.date | None = None) -> DailyValid
 
     games = counts["games_scheduled"]
     if games == 0:
-        from nbaops.checks.schedule_known import SQL as SCHEDULE_SQL
-        from nbaops.checks.schedule_known import schedule_status, unknown_message
-
         try:
-            schedule = schedule_status(lambda sql, a: ctx.warehouse.query(sql, a).rows, day)
+            schedule = schedule_status(lambda q, a: ctx.warehouse.query(q.sql, a).rows, day)
         except Exception as exc:  # could not measure the schedule: never a PASS
-            error = CheckResult.error("daily.schedule", "*", exc, query=SCHEDULE_SQL)
+            error = CheckResult.error("daily.schedule", "*", exc, query=schedule_known.QUERY.sql)
             return DailyValidationReport(title, [error], game_date=day)
         if schedule.known:
             verdict, message = Verdict.PASS, f"no games scheduled on {day}: nothing to validate"

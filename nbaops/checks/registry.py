@@ -1,0 +1,55 @@
+"""Every check, by id: the ``SPEC`` of each module listed here, nothing else.
+
+Adding a check is one module (``nbaops/checks/<id>.py`` with ``SPEC`` and ``run``) and
+one line in :data:`_MODULES`; the thresholds, the config schema of the ``checks:``
+section, the docs reference, the deploy dry-run plan and the SQL tests follow from it.
+"""
+
+from __future__ import annotations
+
+from nbaops.checks import (
+    batch_errors,
+    daily_validation,
+    error_logs,
+    grading_completeness,
+    lines_coverage,
+    model_hit_rate,
+    processor_heartbeats,
+    recent_predictions,
+    shot_zones,
+)
+from nbaops.checks.spec import CheckSpec
+from nbaops.errors import ConfigError
+
+ALL_SERVICES = "*"
+
+# In system-health order (a per-service check last: it runs once per service).
+_MODULES = (
+    lines_coverage,
+    grading_completeness,
+    recent_predictions,
+    batch_errors,
+    processor_heartbeats,
+    shot_zones,
+    model_hit_rate,
+    error_logs,
+)
+
+# The checks system-health and post-deploy validation run.
+REGISTRY: dict[str, CheckSpec] = {m.SPEC.id: m.SPEC for m in _MODULES}
+
+# validate-daily is declared the same way (keys, queries, playbook) but is its own task.
+DAILY_VALIDATION: CheckSpec = daily_validation.SPEC
+
+# Every spec with a ``checks:`` section of its own.
+ALL_SPECS: dict[str, CheckSpec] = {**REGISTRY, DAILY_VALIDATION.id: DAILY_VALIDATION}
+
+
+def get_spec(check_id: str) -> CheckSpec:
+    """The registered check, or ConfigError listing the known ids."""
+    try:
+        return REGISTRY[check_id]
+    except KeyError:
+        raise ConfigError(
+            f"unknown check {check_id!r}; known checks: {', '.join(REGISTRY)}"
+        ) from None

@@ -1,0 +1,112 @@
+"""The generated reference of the docs site, built from the code and the config.
+
+Pages written whole under ``docs/reference/`` (one module each, registered in
+:data:`PAGES`):
+
+- ``tasks.md`` (:mod:`.tasks_page`) — every invoke task of ``tasks.py`` with its flags;
+- ``checks.md`` (:mod:`.checks_page`) — every check spec with its service and every
+  threshold key: meaning, code default and the value in force per profile;
+- ``hooks.md`` (:mod:`.hooks_page`) — every hook of ``.pre-commit-hooks.yaml``;
+- ``services.md`` (:mod:`.services_page`) — every service of ``nbaops.yaml`` with its
+  post-deploy checks per profile and the observation window that decides a deploy.
+
+Also generated: the marked blocks of hand-written pages (:mod:`.blocks`) and the
+``checks`` part of ``schemas/config.schema.json`` (:mod:`.config_schema`).
+
+``python -m nbaops.docs_reference`` (or ``inv docs.reference``) rewrites everything;
+``--check`` changes nothing and exits 1 naming the stale files.
+``tests/unit/test_docs_reference.py`` keeps the committed files equal to the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbaops.docs_reference import checks_page, config_schema, hooks_page, services_page, tasks_page
+from nbaops.docs_reference.blocks import BEGIN_RE, fill_blocks
+from nbaops.docs_reference.markdown import REGENERATE, load_profiles
+
+if TYPE_CHECKING:
+    from nbaops.config import Config
+
+# docs/reference/<name> -> its renderer (root, config per profile) -> Markdown.
+PAGES: dict[str, Callable[[Path, Mapping[str, Config]], str]] = {
+    "tasks.md": tasks_page.page,
+    "checks.md": checks_page.page,
+    "hooks.md": hooks_page.page,
+    "services.md": services_page.page,
+}
+
+
+def build(root: Path) -> dict[Path, str]:
+    """Every generated file and every page with generated blocks: path -> content."""
+    configs = load_profiles(root)
+    docs = root / "docs"
+    pages = {docs / "reference" / name: render(root, configs) for name, render in PAGES.items()}
+    pages[root / "schemas" / "config.schema.json"] = config_schema.page(root)
+    for page in sorted(docs.rglob("*.md")):
+        if page in pages:
+            continue
+        text = page.read_text(encoding="utf-8")
+        if BEGIN_RE.search(text):
+            pages[page] = fill_blocks(text, configs, str(page.relative_to(root)))
+    return pages
+
+
+def stale(root: Path, pages: Mapping[Path, str] | None = None) -> list[Path]:
+    """Pages whose committed content differs from what the generator produces now."""
+    pages = build(root) if pages is None else pages
+    return [
+        path
+        for path, content in pages.items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != content
+    ]
+
+
+def write(root: Path) -> list[Path]:
+    """Write every stale page; returns the pages changed."""
+    pages = build(root)
+    changed = stale(root, pages)
+    for path in changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(pages[path], encoding="utf-8")
+    return changed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from nbaops.errors import NbaopsError
+    from nbaops.paths import project_root
+
+    parser = argparse.ArgumentParser(
+        prog="python -m nbaops.docs_reference",
+        description="Regenerate docs/reference/*.md and the generated blocks of the "
+        "runbooks and playbooks from the code and nbaops.yaml.",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 and name the stale files"
+    )
+    args = parser.parse_args(argv)
+    root = project_root()
+    try:
+        if args.check:
+            outdated = stale(root)
+            for path in outdated:
+                print(f"stale: {path.relative_to(root)}")
+            if outdated:
+                print(f"regenerate with: {REGENERATE}")
+                return 1
+            print("docs reference up to date")
+            return 0
+        changed = write(root)
+    except NbaopsError as exc:
+        print(f"nbaops: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for path in changed:
+        print(f"wrote {path.relative_to(root)}")
+    if not changed:
+        print("docs reference up to date")
+    return 0

@@ -1,0 +1,184 @@
+"""``docs/reference/hooks.md``: every hook of ``.pre-commit-hooks.yaml``.
+
+Each hook with its entry point, file filter and flags, read from the hook's own argparse
+parser (captured before it parses anything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from nbaops.docs_reference.markdown import HEADER, REGENERATE, cell, code, on_path
+
+if TYPE_CHECKING:
+    from nbaops.config import Config
+
+
+@dataclass(frozen=True)
+class HookOption:
+    flags: tuple[str, ...]
+    metavar: str
+    default: Any
+    help: str
+
+
+@dataclass(frozen=True)
+class HookDoc:
+    id: str
+    name: str
+    description: str
+    entry: str
+    module: str
+    files: str
+    exclude: str
+    pass_filenames: bool
+    summary: str
+    options: tuple[HookOption, ...]
+
+
+class _Captured(Exception):
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        super().__init__("parser captured")
+        self.parser = parser
+
+
+def hook_parser(module_name: str) -> argparse.ArgumentParser:
+    """The argparse parser a hook's ``main`` builds, captured before it parses anything."""
+    module = importlib.import_module(module_name)
+
+    def capture(parser: argparse.ArgumentParser, argv: Any) -> Any:
+        raise _Captured(parser)
+
+    original: Callable[..., Any] = getattr(module, "parse_args")  # noqa: B009
+    setattr(module, "parse_args", capture)  # noqa: B010
+    try:
+        module.main([])
+    except _Captured as captured:
+        return captured.parser
+    finally:
+        setattr(module, "parse_args", original)  # noqa: B010
+    raise RuntimeError(f"{module_name}.main did not call parse_args")
+
+
+def _entry_modules(root: Path) -> dict[str, str]:
+    """Console-script name -> module, from ``[project.scripts]`` of pyproject.toml."""
+    import tomllib
+
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = data.get("project", {}).get("scripts", {})
+    return {name: target.split(":", 1)[0] for name, target in scripts.items()}
+
+
+def hook_docs(root: Path) -> list[HookDoc]:
+    entries = _entry_modules(root)
+    hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    out: list[HookDoc] = []
+    for hook in hooks:
+        entry = str(hook["entry"])
+        module = entries.get(entry.split()[0], "")
+        if not module and entry.startswith("python -m "):
+            module = entry.split()[2]
+        options: tuple[HookOption, ...] = ()
+        summary = ""
+        if module:
+            with on_path(root):
+                parser = hook_parser(module)
+            summary = parser.description or ""
+            options = tuple(
+                HookOption(
+                    flags=tuple(action.option_strings) or (action.dest,),
+                    metavar=str(action.metavar or ""),
+                    default=action.default,
+                    help=str(action.help or ""),
+                )
+                for action in parser._actions
+                if not isinstance(action, argparse._HelpAction)
+            )
+        out.append(
+            HookDoc(
+                id=str(hook["id"]),
+                name=str(hook.get("name", "")),
+                description=str(hook.get("description", "")),
+                entry=entry,
+                module=module,
+                files=str(hook.get("files", "")),
+                exclude=str(hook.get("exclude", "")),
+                pass_filenames=bool(hook.get("pass_filenames", True)),
+                summary=summary,
+                options=options,
+            )
+        )
+    return out
+
+
+def hook_source(root: Path) -> tuple[str, str]:
+    """(repo URL, rev) for a service repository's pre-commit config, from pyproject.toml."""
+    import tomllib
+
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return str(project["urls"]["Repository"]), f"v{project['version']}"
+
+
+def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", "<rev>")) -> str:
+    repo_url, rev = source
+    lines = [
+        HEADER.format(cmd=REGENERATE, source=".pre-commit-hooks.yaml and the hooks' parsers"),
+        "# Hook reference",
+        "",
+        "The pre-commit hooks this repository publishes in `.pre-commit-hooks.yaml` (the "
+        "services' own repositories use them; this repository runs the same modules from "
+        "`.pre-commit-config.yaml`). Findings print as `path:line: RULE_ID message`; exit "
+        "0 clean or warnings only, 1 an error finding, 2 bad usage or config, 3 could not "
+        "determine. The rule catalog is [schema rules](../schema-rules.md).",
+        "",
+        "```yaml",
+        "# .pre-commit-config.yaml of a service repository (copy as is)",
+        "repos:",
+        f"  - repo: {repo_url}",
+        f"    rev: {rev}",
+        "    hooks:",
+        *[f"      - id: {hook.id}" for hook in hooks],
+        "```",
+        "",
+        "`pre-commit install` once in that repository. A first commit has no base to "
+        "compare with: `bq-schema-breaking` then lints only. `sql-schema-refs` scans every "
+        "`*.py` below the repository (tests, virtualenvs and build output skipped); narrow "
+        "or widen it with `args: [--glob, 'services/**/*.py', --exclude, 'scripts/**']`. "
+        "Every failure prints the rule's anchor in [schema rules](../schema-rules.md) and, "
+        "for breaking-change rules, the `schema_rules.waivers` entry that waives it.",
+    ]
+    for hook in hooks:
+        lines += ["", f"## {hook.id}", "", hook.description, ""]
+        if hook.summary:
+            lines += [hook.summary, ""]
+        lines.append(f"- name: {hook.name}")
+        lines.append(f"- entry: `{hook.entry}`" + (f" (`{hook.module}`)" if hook.module else ""))
+        if hook.files:
+            lines.append(f"- files: `{hook.files}`")
+        if hook.exclude:
+            lines.append(f"- exclude: `{hook.exclude}`")
+        lines.append(f"- pass_filenames: {'yes' if hook.pass_filenames else 'no'}")
+        if hook.options:
+            lines += [
+                "",
+                "| argument | metavar | default | help |",
+                "| -------- | ------- | ------- | ---- |",
+            ]
+            for opt in hook.options:
+                default = "—" if opt.default in (None, False, [], "") else code(opt.default)
+                lines.append(
+                    f"| `{' / '.join(opt.flags)}` | {cell(opt.metavar) or '—'} | "
+                    f"{cell(default)} | {cell(opt.help) or '(no help)'} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def page(root: Path, configs: Mapping[str, Config]) -> str:
+    return render_hooks(hook_docs(root), hook_source(root))
