@@ -197,8 +197,8 @@ def warm_adapters(ctx: Context, planned: Sequence[PlannedCheck], stack: ExitStac
     first. The local warehouse file is then held open for the whole run (``session``).
     A failure is ignored: each check then reports it as its own ERROR.
     """
-    needs_logs = any(p.spec.id == "error_logs" for p in planned)
-    needs_warehouse = any(p.spec.id != "error_logs" for p in planned)
+    needs_logs = any(p.spec.reads_logs for p in planned)
+    needs_warehouse = any(p.spec.queries for p in planned)
 
     def warm_logs() -> None:
         with suppress(Exception):  # reported by the check that needs it

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from nbaops.checks import daily_validation
-from nbaops.checks.measure import MeasurementFailed, current_query_text, forget_current
+from nbaops.checks.measure import current_query_text, forget_current
 from nbaops.checks.registry import ALL_SERVICES, REGISTRY, get_spec
 from nbaops.checks.spec import CheckParams, CheckSpec
 from nbaops.checks.thresholds import Thresholds, load_thresholds
 from nbaops.errors import ConfigError
-from nbaops.verdict import CheckResult, Verdict, clip
+from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
@@ -79,13 +79,12 @@ def plan_checks(
     for check_id in ids:
         spec = get_spec(check_id)
         layer = (overrides or {}).get(check_id)
-        if spec.service == ALL_SERVICES:
-            for name in selected:
-                planned.append(PlannedCheck(spec, thresholds.params(spec.id, layer, service=name)))
-        elif spec.service in selected:
-            planned.append(
-                PlannedCheck(spec, thresholds.params(spec.id, layer, service=spec.service))
-            )
+        services = selected if spec.service == ALL_SERVICES else [spec.service]
+        planned += [
+            PlannedCheck(spec, thresholds.params(spec.id, layer, service=name))
+            for name in services
+            if name in selected
+        ]
     return planned
 
 
@@ -95,16 +94,6 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
     forget_current()
     try:
         result = planned.spec.load()(ctx, planned.params)
-    except MeasurementFailed as exc:
-        result = CheckResult(
-            name=planned.spec.id,
-            service=planned.service,
-            verdict=Verdict.ERROR,
-            value=None,
-            threshold="",
-            message=clip(str(exc)),
-            query=exc.query,
-        )
     except Exception as exc:  # a check must never take the whole run down
         result = CheckResult.error(
             planned.spec.id, planned.service, exc, query=current_query_text()

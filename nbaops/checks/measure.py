@@ -4,8 +4,9 @@ A check creates one :class:`Measurement`, runs its declared queries
 (:class:`~nbaops.checks.spec.Query`: BigQuery Standard SQL with named parameters) or log
 filters through it, then builds its :class:`CheckResult` with
 :meth:`Measurement.result`, which carries every query text, the bytes processed and the
-duration. A failing call raises :class:`MeasurementFailed` carrying the query text, so the
-runner can report ERROR with the error text *and* the query behind it.
+duration. A failing call raises as it is; the runner reports ERROR with the error text
+*and* the queries behind it (:func:`current_query_text`, the queries of this thread's
+measurement).
 """
 
 from __future__ import annotations
@@ -16,22 +17,12 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import AdapterError
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.adapters.logs import LogRecord
     from nbaops.checks.spec import CheckParams, Query
     from nbaops.context import Context
-
-
-class MeasurementFailed(AdapterError):
-    """A query or log read of a check failed; ``query`` is the text that failed."""
-
-    def __init__(self, cause: BaseException, query: str) -> None:
-        text = str(cause).strip().splitlines()
-        super().__init__(f"{type(cause).__name__}: {text[0] if text else 'failed'}")
-        self.query = query
 
 
 _CURRENT = threading.local()
@@ -66,12 +57,9 @@ class Measurement:
         return "\n;\n".join(q.strip() for q in self.queries)
 
     def query(self, query: Query, args: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run one declared query; raises MeasurementFailed with the SQL on any failure."""
+        """Run one declared query (recorded first, so a failure reports it)."""
         self.queries.append(query.sql)
-        try:
-            result = self.ctx.warehouse.query(query.sql, args, timeout_s=self.params.timeout_s)
-        except Exception as exc:
-            raise MeasurementFailed(exc, self.query_text) from exc
+        result = self.ctx.warehouse.query(query.sql, args, timeout_s=self.params.timeout_s)
         if result.bytes_processed is None:
             self.bytes_known = False
         else:
@@ -79,12 +67,9 @@ class Measurement:
         return list(result.rows)
 
     def log_entries(self, filter_: str, max_entries: int) -> list[LogRecord]:
-        """Read Cloud Logging entries; raises MeasurementFailed with the filter on failure."""
+        """Read Cloud Logging entries (the filter recorded first, so a failure reports it)."""
         self.queries.append(filter_)
-        try:
-            return list(self.ctx.logs.entries(filter_, max_entries=max_entries))
-        except Exception as exc:
-            raise MeasurementFailed(exc, self.query_text) from exc
+        return list(self.ctx.logs.entries(filter_, max_entries=max_entries))
 
     def result(
         self,

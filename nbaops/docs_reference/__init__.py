@@ -10,8 +10,16 @@ Pages written whole under ``docs/reference/`` (one module each, registered in
 - ``services.md`` (:mod:`.services_page`) — every service of ``nbaops.yaml`` with its
   post-deploy checks per profile and the observation window that decides a deploy.
 
-Also generated: the marked blocks of hand-written pages (:mod:`.blocks`) and the
-``checks`` part of ``schemas/config.schema.json`` (:mod:`.config_schema`).
+Also generated: the ``checks`` part of ``schemas/config.schema.json``
+(:mod:`.config_schema`) and the blocks of hand-written pages between markers::
+
+    <!-- BEGIN generated:post-deploy prediction-worker -->
+    ...
+    <!-- END generated -->
+
+Kinds: ``post-deploy SERVICE`` (runbooks), ``thresholds CHECK`` and ``sql CHECK``
+(playbooks: the check's declared queries or Cloud Logging filter, never retyped).
+Other tools' markers are left alone.
 
 ``python -m nbaops.docs_reference`` (or ``inv docs.reference``) rewrites everything;
 ``--check`` changes nothing and exits 1 naming the stale files.
@@ -21,17 +29,58 @@ Also generated: the marked blocks of hand-written pages (:mod:`.blocks`) and the
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops.docs_reference import checks_page, config_schema, hooks_page, services_page, tasks_page
-from nbaops.docs_reference.blocks import BEGIN_RE, fill_blocks
 from nbaops.docs_reference.markdown import REGENERATE, load_profiles
 
 if TYPE_CHECKING:
     from nbaops.config import Config
+
+BLOCK_KINDS = ("post-deploy", "thresholds", "sql")
+BEGIN_RE = re.compile(
+    r"<!-- BEGIN generated:(?P<kind>" + "|".join(BLOCK_KINDS) + r") (?P<arg>[A-Za-z0-9_.-]+) -->"
+)
+END_MARK = "<!-- END generated -->"
+
+
+def render_block(kind: str, arg: str, configs: Mapping[str, Config]) -> str:
+    """The content of one marked block."""
+    from nbaops.checks.registry import ALL_SPECS
+
+    if kind == "post-deploy":
+        next(iter(configs.values())).service(arg)
+        return services_page.post_deploy_block(arg, configs)
+    if kind in ("thresholds", "sql"):
+        if arg not in ALL_SPECS:
+            raise ValueError(f"unknown check {arg!r}; known: {', '.join(ALL_SPECS)}")
+        if kind == "sql":
+            return checks_page.sql_block(ALL_SPECS[arg], configs)
+        return checks_page.thresholds_block(arg, configs)
+    raise ValueError(f"unknown generated block kind {kind!r}")
+
+
+def fill_blocks(text: str, configs: Mapping[str, Config], where: str = "") -> str:
+    """Rewrite every marked block of a page with its generated content."""
+    out: list[str] = []
+    pos = 0
+    for match in BEGIN_RE.finditer(text):
+        if match.start() < pos:
+            continue
+        end = text.find(END_MARK, match.end())
+        if end < 0:
+            raise ValueError(f"{where}: {match.group(0)} has no {END_MARK}")
+        body = render_block(match.group("kind"), match.group("arg"), configs)
+        out.append(text[pos : match.end()])
+        out.append("\n" + body + "\n")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
 
 # docs/reference/<name> -> its renderer (root, config per profile) -> Markdown.
 PAGES: dict[str, Callable[[Path, Mapping[str, Config]], str]] = {

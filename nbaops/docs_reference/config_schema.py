@@ -15,32 +15,14 @@ START = '    "checks": {\n'
 END = "    },\n"
 
 
-def _render(schema: dict[str, Any]) -> str:
-    head = {k: v for k, v in schema.items() if k != "properties"}
-    lines = [START.rstrip("\n")]
-    lines += [f"      {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
-    lines.append('      "properties": {')
-    props = list(schema["properties"].items())
-    for i, (name, prop) in enumerate(props):
-        comma = "," if i < len(props) - 1 else ""
-        if "properties" not in prop:
-            lines.append(f"        {json.dumps(name)}: {json.dumps(prop)}{comma}")
-            continue
-        lines.append(f"        {json.dumps(name)}: {{")
-        lines += [
-            f"          {json.dumps(k)}: {json.dumps(v)},"
-            for k, v in prop.items()
-            if k != "properties"
-        ]
-        lines.append('          "properties": {')
-        keys = list(prop["properties"].items())
-        lines += [
-            f"            {json.dumps(k)}: {json.dumps(v)}" + ("," if j < len(keys) - 1 else "")
-            for j, (k, v) in enumerate(keys)
-        ]
-        lines += ["          }", f"        }}{comma}"]
-    lines += ["      }", END.rstrip("\n")]
-    return "\n".join(lines) + "\n"
+def _render(key: str, value: Any, indent: int) -> str:
+    """An object with ``properties`` (and the ``properties`` map) one entry per line; any
+    other value compact on its own line, as the hand-written file does."""
+    pad = " " * indent
+    if not (isinstance(value, dict) and ("properties" in value or key == "properties")):
+        return f"{pad}{json.dumps(key)}: {json.dumps(value)}"
+    body = ",\n".join(_render(k, v, indent + 2) for k, v in value.items())
+    return f"{pad}{json.dumps(key)}: {{\n{body}\n{pad}}}"
 
 
 def page(root: Path) -> str:
@@ -51,4 +33,4 @@ def page(root: Path) -> str:
     text = path.read_text(encoding="utf-8")
     start = text.index(START, text.index('"$defs"'))
     end = text.index("\n" + END, start) + 1 + len(END)
-    return text[:start] + _render(section_schema()) + text[end:]
+    return text[:start] + _render("checks", section_schema(), 4) + ",\n" + text[end:]

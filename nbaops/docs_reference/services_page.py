@@ -6,7 +6,8 @@ profile, and the observation window that decides a deploy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from nbaops.docs_reference.markdown import HEADER, REGENERATE, anchor, cell, run
 
 if TYPE_CHECKING:
     from nbaops.config import Config
+    from nbaops.deploy.settings import DeploySettings
 
 
 def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
@@ -55,45 +57,22 @@ def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
         name: DeploySettings.from_config(c.section("deploy")) for name, c in configs.items()
     }
     default = DeploySettings()
-    rows: list[tuple[str, str, Callable[[DeploySettings], str]]] = [
-        (
-            "observation.interval_s",
-            "seconds between measurement rounds",
-            lambda s: f"{s.observation.interval_s:g}",
-        ),
-        ("observation.count", "measurement rounds", lambda s: str(s.observation.count)),
-        (
-            "observation.failure_limit",
-            "FAIL rounds that decide FAIL (rollback, exit 1)",
-            lambda s: str(s.observation.failure_limit),
-        ),
-        (
-            "observation.inconclusive_limit",
-            "INCONCLUSIVE rounds that decide INCONCLUSIVE (exit 3)",
-            lambda s: str(s.observation.inconclusive_limit),
-        ),
-        (
-            "observation.consecutive_error_limit",
-            "ERROR rounds in a row that decide ERROR (exit 3)",
-            lambda s: str(s.observation.consecutive_error_limit),
-        ),
-        (
-            "on_inconclusive",
-            "what INCONCLUSIVE/ERROR does: rollback or hold",
-            lambda s: s.on_inconclusive,
-        ),
-        (
-            "ready_timeout_s",
-            "seconds a new revision may take to become Ready",
-            lambda s: f"{s.ready_timeout_s:g}",
-        ),
-        (
-            "health_wait_s",
-            "seconds a new revision may take to answer healthy",
-            lambda s: f"{s.health_wait_s:g}",
-        ),
-        ("lock_ttl_s", "deploy lease seconds (heartbeat-renewed)", lambda s: f"{s.lock_ttl_s:g}"),
-    ]
+    rows = {
+        "observation.interval_s": "seconds between measurement rounds",
+        "observation.count": "measurement rounds",
+        "observation.failure_limit": "FAIL rounds that decide FAIL (rollback, exit 1)",
+        "observation.inconclusive_limit": "INCONCLUSIVE rounds that decide INCONCLUSIVE (exit 3)",
+        "observation.consecutive_error_limit": "ERROR rounds in a row that decide ERROR (exit 3)",
+        "on_inconclusive": "what INCONCLUSIVE/ERROR does: rollback or hold",
+        "ready_timeout_s": "seconds a new revision may take to become Ready",
+        "health_wait_s": "seconds a new revision may take to answer healthy",
+        "lock_ttl_s": "deploy lease seconds (heartbeat-renewed)",
+    }
+
+    def get(settings: DeploySettings, key: str) -> str:
+        value = reduce(getattr, key.split("."), settings)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
     names = list(configs)
     lines += [
         "",
@@ -102,9 +81,9 @@ def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
         "| key | meaning | default | " + " | ".join(names) + " |",
         "| --- | ------- | ------- | " + " | ".join("-" * len(n) for n in names) + " |",
     ]
-    for key, meaning, get in rows:
-        base = get(default)
-        values = [get(settings[n]) for n in names]
+    for key, meaning in rows.items():
+        base = get(default, key)
+        values = [get(settings[n], key) for n in names]
         lines.append(
             f"| `{key}` | {meaning} | {base} | "
             + " | ".join(v if v == base else f"**{v}**" for v in values)

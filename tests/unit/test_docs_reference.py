@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from nbaops import docs_reference as ref
-from nbaops.docs_reference import blocks, hooks_page, markdown, tasks_page
+from nbaops.docs_reference import hooks_page, markdown, tasks_page
 from nbaops.docs_reference.checks_page import check_specs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -568,13 +568,13 @@ def test_mermaid_diagrams_are_well_formed() -> None:
 
 def test_fill_blocks_rejects_unknown_blocks_and_missing_end_markers() -> None:
     with pytest.raises(ValueError, match="unknown generated block kind"):
-        blocks.render_block("nope", "x", configs())
+        ref.render_block("nope", "x", configs())
     other = "<!-- BEGIN generated:someone-else x -->\nkept\n<!-- END generated -->\n"
-    assert blocks.fill_blocks(other, configs()) == other  # another tool's markers are left alone
+    assert ref.fill_blocks(other, configs()) == other  # another tool's markers are left alone
     with pytest.raises(ValueError, match="unknown check"):
-        blocks.fill_blocks("<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs())
+        ref.fill_blocks("<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs())
     with pytest.raises(ValueError, match="has no"):
-        blocks.fill_blocks("<!-- BEGIN generated:sql shot_zones -->\n", configs())
+        ref.fill_blocks("<!-- BEGIN generated:sql shot_zones -->\n", configs())
 
 
 def test_fill_blocks_replaces_only_the_block() -> None:
@@ -582,10 +582,10 @@ def test_fill_blocks_replaces_only_the_block() -> None:
         "before\n<!-- BEGIN generated:thresholds shot_zones -->\nstale\n"
         "<!-- END generated -->\nafter\n"
     )
-    filled = blocks.fill_blocks(text, configs())
+    filled = ref.fill_blocks(text, configs())
     assert filled.startswith("before\n") and filled.endswith("<!-- END generated -->\nafter\n")
     assert "stale" not in filled and "`mismatch_fail_above`" in filled
-    assert blocks.fill_blocks(filled, configs()) == filled
+    assert ref.fill_blocks(filled, configs()) == filled
 
 
 def test_mkdocs_builds_in_strict_mode(tmp_path: Path) -> None:
