@@ -135,18 +135,20 @@ class Stage:
     """One link of the chain: its numerator/denominator columns and owning service."""
 
     name: str
-    title: str
     service: str
     done: str
     of: str
     unit: str
     base: str  # what the denominator counts, for "nothing to compare against"
 
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ")
+
 
 STAGES = (
     Stage(
         "box_scores",
-        "box scores",
         "phase3-processors",
         "games_with_box_scores",
         "games_scheduled",
@@ -154,7 +156,6 @@ STAGES = (
         "scheduled games",
     ),
     Stage(
-        "features",
         "features",
         "phase4-processors",
         "box_players_with_features",
@@ -164,7 +165,6 @@ STAGES = (
     ),
     Stage(
         "predictions",
-        "predictions",
         "prediction-worker",
         "predicted_players",
         "predictable_players",
@@ -172,7 +172,6 @@ STAGES = (
         "players with features and a points line",
     ),
     Stage(
-        "grading",
         "grading",
         "grading-service",
         "graded_predictions",
