@@ -65,6 +65,7 @@ from nbaops.local import (
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
 from nbaops.local.discovery import ContractError
 from nbaops.local.state_files import locked
+from nbaops.local.world import NO_FAULTS, WorldHooks
 
 REQUESTS_NAME = request_log.REQUESTS_NAME
 
@@ -93,23 +94,12 @@ def _wall() -> str:
     return rfc3339(dt.datetime.now(dt.UTC))
 
 
-def _on_new_revision(home: Path, service: str, revision: str) -> bool:
-    """Ask the sandbox whether this new revision is degraded (no sandbox: never)."""
-    try:
-        from nbaops.sandbox.faults import (  # type: ignore[import-not-found, unused-ignore]
-            on_new_revision,
-        )
-    except ImportError:
-        return False
-    return bool(on_new_revision(home, service, revision))
-
-
 @dataclass
 class StandIn:
     """A running stand-in server. Use :meth:`start`; one per state folder per process."""
 
     home: Path
-    server: ThreadingHTTPServer
+    server: _Server
     thread: threading.Thread
     _instances: ClassVar[dict[str, StandIn]] = {}
     _start_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -125,17 +115,24 @@ class StandIn:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, home: Path) -> StandIn:
-        """The stand-in serving ``home`` in this process, started on first call."""
+    def start(cls, home: Path, hooks: WorldHooks | None = None) -> StandIn:
+        """The stand-in serving ``home`` in this process, started on first call.
+
+        ``hooks`` answer for the served world (:mod:`nbaops.local.world`); given to a
+        running stand-in they replace its hooks, omitted they keep them.
+        """
         key = str(Path(home).resolve())
         with cls._start_lock:
             existing = cls._instances.get(key)
             if existing is not None and existing.thread.is_alive():
+                if hooks is not None:
+                    existing.server.hooks = hooks
                 return existing
             home_path = Path(key)
             home_path.mkdir(parents=True, exist_ok=True)
             server = _Server(("127.0.0.1", 0), _Handler)
             server.home = home_path
+            server.hooks = hooks or NO_FAULTS
             thread = threading.Thread(
                 target=server.serve_forever,
                 # shutdown() waits for the loop's next poll: 0.5 s by default, paid by
@@ -168,6 +165,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     home: Path
+    hooks: WorldHooks
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line instead of socketserver's traceback; none when the client gave up.
@@ -528,7 +526,7 @@ class _Handler(BaseHTTPRequestHandler):
                 full,
                 body,
                 when=_now(),
-                on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
+                on_new_revision=lambda s, r: self.server.hooks.on_new_revision(self.home, s, r),
                 fail_new_revision=fail,
                 update_mask=update_mask,
             )
@@ -556,7 +554,7 @@ class _Handler(BaseHTTPRequestHandler):
                 service_id,
                 body,
                 when=_now(),
-                on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
+                on_new_revision=lambda s, r: self.server.hooks.on_new_revision(self.home, s, r),
             )
             op = cloudrun_update.start_operation(
                 state, parent, svc["name"], None, when=_now(), polls=polls
@@ -654,7 +652,7 @@ class _Handler(BaseHTTPRequestHandler):
         from nbaops.local import monitoring_api
 
         self._fault("monitoring", None, method)
-        self._send(200, monitoring_api.route(self.home, method, path, query))
+        self._send(200, monitoring_api.route(self.home, method, path, query, self.server.hooks))
 
     # ------------------------------------------------------------ revision endpoints
 

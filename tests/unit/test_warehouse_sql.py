@@ -14,6 +14,7 @@ from nbaops.adapters.sql_dialect import parameter_names, qualify_bigquery, to_du
 from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, open_warehouse
 from nbaops.context import Context
 from nbaops.errors import ConfigError, WarehouseError
+from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import duckdb_type, load_catalog, partition_filter_problems
 
 pytestmark = pytest.mark.unit
@@ -186,7 +187,7 @@ def test_open_warehouse_picks_the_engine_by_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
-    local = open_warehouse(Context.create("local"))
+    local = open_warehouse(open_context("local"))
     assert isinstance(local, DuckDBWarehouse) and local.path == tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("NBAOPS_BQ_ENDPOINT", "http://127.0.0.1:9")
     prod = open_warehouse(Context.create("prod"))
