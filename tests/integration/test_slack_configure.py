@@ -14,13 +14,13 @@ from invoke.exceptions import Exit
 from secretmanager_fake import fake_secret_manager
 from slack_receiver import TOKEN, SlackReceiver, slack_receiver
 
+from nbaops.alerts import configure as configure_webhook
 from nbaops.alerts.webhook_store import (
     FileWebhookStore,
     read_url_input,
     resolve_webhook,
     validate_webhook,
 )
-from nbaops.alerts.webhook_store import configure as configure_webhook
 from nbaops.cli import slack as slack_tasks
 from nbaops.context import Context
 from nbaops.sandbox.world import open_context
