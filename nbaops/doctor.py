@@ -195,16 +195,10 @@ def check_credentials(ctx: Context) -> tuple[CheckResult, bool]:
 
 
 def _refresh(credentials: Any) -> tuple[Verdict, str]:
-    import google.auth.transport.requests
-    from google.auth import exceptions as auth_exc
+    from nbaops.adapters.credentials import refresh_outcome
 
-    try:
-        credentials.refresh(google.auth.transport.requests.Request())
-    except auth_exc.RefreshError as exc:  # the token endpoint answered: refused
-        return Verdict.FAIL, f"refresh refused: {_line(exc)}"
-    except (auth_exc.GoogleAuthError, OSError) as exc:
-        return Verdict.ERROR, f"refresh failed: {type(exc).__name__}: {_line(exc)}"
-    return Verdict.PASS, "a token was issued"
+    issued, message = refresh_outcome(credentials)
+    return {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.ERROR}[issued], message
 
 
 # ---------------------------------------------------------------- Cloud Run

@@ -17,11 +17,12 @@ from google.auth.credentials import AnonymousCredentials
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 
+from nbaops.adapters.scheduler import SchedulerError
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.context import Context
 from nbaops.errors import UsageError
 from nbaops.sandbox.world import open_context
-from nbaops.schedule import SchedulerError, install
+from nbaops.schedule import install
 
 pytestmark = pytest.mark.integration
 
