@@ -270,7 +270,7 @@ def _add_past_seasons(ctx: Any, years: int) -> None:
         column = spec.partition
         if not column:
             continue
-        kind = str((spec.field(column) or {}).get("type", "DATE")).upper()
+        kind = spec.partition_type or "DATE"
         bound = "@since" if kind == "DATE" else "TIMESTAMP(@since)"
         low = ctx.warehouse.query(
             f"SELECT MIN({column}) AS low FROM `{spec.ref}` WHERE {column} >= {bound}",  # noqa: S608
