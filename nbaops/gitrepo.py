@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -41,7 +40,6 @@ DEFAULT_REMOTE = "origin"
 _FIELD = "\x1f"
 _RECORD = "\x1e"
 _LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%cI", "%s"]) + _RECORD
-_HEX = re.compile(r"^[0-9a-fA-F]{4,40}$")
 
 
 @dataclass(frozen=True)
@@ -220,18 +218,6 @@ class Repo:
             return None
         return proc.stdout.decode().strip() or None
 
-    def require_branch(self) -> str:
-        """The checked-out branch name.
-
-        Raises:
-            GitError: HEAD is detached (names the commit it points at).
-        """
-        branch = self.current_branch()
-        if branch is None:
-            where = self._try("rev-parse", "--short", "HEAD").stdout.decode().strip() or "?"
-            raise GitError(f"detached HEAD at {where}: check out a branch (e.g. {MAIN_BRANCH})")
-        return branch
-
     def is_shallow(self) -> bool:
         """Whether this is a shallow clone (history cut off: old commits are unknown)."""
         return self._out("rev-parse", "--is-shallow-repository").strip() == "true"
@@ -243,10 +229,6 @@ class Repo:
         if proc.returncode in (0, 1):
             return proc.returncode == 0
         raise GitError(f"git merge-base failed: {_first_line(proc.stderr.decode())}")
-
-    def commit_time(self, sha: str) -> dt.datetime:
-        """The committer time of a commit (timezone-aware)."""
-        return _parse_time(self._out("show", "-s", "--format=%cI", self.resolve(sha)))
 
     def commit(self, sha: str) -> Commit:
         """One commit's metadata."""
@@ -415,21 +397,6 @@ class Repo:
         raw = self._out(*args)
         return sorted({p for p in raw.split("\0") if p})
 
-    def show_file(self, rev: str, path: str) -> bytes | None:
-        """The content of ``path`` at ``rev``; None when the file does not exist there.
-
-        Raises:
-            GitError: ``rev`` is unknown.
-        """
-        sha = self.resolve(rev)
-        clean = path.lstrip("/")
-        if not clean or clean.startswith("-"):
-            raise GitError(f"invalid path {path!r}")
-        proc = self._try("cat-file", "blob", f"{sha}:{clean}")
-        if proc.returncode != 0:
-            return None
-        return proc.stdout
-
 
 def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = {**os.environ, **(extra or {})}
@@ -502,13 +469,3 @@ def _parse_log(text: str) -> list[Commit]:
             )
         )
     return commits
-
-
-def looks_like_sha(text: str) -> bool:
-    """Whether ``text`` has the shape of a (possibly abbreviated) hex commit id."""
-    return bool(_HEX.match(text))
-
-
-def open_repo(root: Path | str) -> Repo:
-    """The repository holding ``root`` (the project root, typically)."""
-    return Repo(root)

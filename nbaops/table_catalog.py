@@ -29,8 +29,6 @@ from nbaops.bqschema.model import Field, TableSchema
 from nbaops.errors import ConfigError
 from nbaops.paths import project_root, schemas_dir
 
-LOGICAL_DATASETS = ("nba_raw", "nba_analytics", "nba_precompute", "nba_predictions", "nba_ops")
-
 _SCALAR_TO_DUCKDB = {
     "STRING": "VARCHAR",
     "BYTES": "BLOB",
@@ -75,10 +73,6 @@ class TableSpec:
         return self.model.field_map().get(name.lower())
 
     @property
-    def required_columns(self) -> list[str]:
-        return [f.name for f in self.model.fields if f.mode == "REQUIRED"]
-
-    @property
     def partition_type(self) -> str | None:
         """The bq type of the partition column (DATE or TIMESTAMP), or None."""
         f = self.field(self.partition) if self.partition else None
@@ -112,10 +106,6 @@ class Catalog:
     @property
     def datasets(self) -> list[str]:
         return sorted({t.dataset for t in self.tables.values()})
-
-    def partition_column(self, ref: str) -> str | None:
-        spec = self.find(ref)
-        return spec.partition if spec else None
 
     def __iter__(self) -> Any:
         return iter(self.tables.values())

@@ -65,13 +65,3 @@ class GitBase:
         """Repository-relative paths of files below ``under`` at the ref."""
         raw = self.repo.git("ls-tree", "-r", "--name-only", "-z", self.sha, "--", under)
         return [p for p in raw.decode(errors="replace").split("\0") if p]
-
-
-def read_at_ref(start: Path | str, ref: str, path: str) -> bytes | None:
-    """``git show REF:path`` for one file (None when the file is not there).
-
-    Raises:
-        GitError: not a repository, or the ref is unknown.
-    """
-    base = GitBase(start, ref)
-    return base.read(base.relative(path))
