@@ -128,7 +128,8 @@ class Context:
         if self.is_local:
             from nbaops.local.monitoring_grpc import MonitoringServer
 
-            endpoint = MonitoringServer.start(self.home, self._local_world().hooks).target
+            standin = self.standin  # the world is ensured once, by the stand-in
+            endpoint = MonitoringServer.start(standin.home, standin.server.hooks).target
         return MetricsReader(self.config.profile, endpoint=endpoint)
 
     @cached_property
