@@ -25,6 +25,7 @@ refuses with exit 2 (nothing changed) and ``--dry-run`` prints the plan (exit 0)
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -98,35 +99,25 @@ class SchedulePlan:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "schedule": self.cron,
-            "time_zone": self.time_zone,
-            "http_target": {
-                "uri": self.run_uri,
-                "http_method": "POST",
-                "headers": {"Content-Type": "application/json"},
-                "body": "{}",
-                "oauth_token": {"service_account_email": self.service_account, "scope": SCOPE},
-            },
-            "retry_config": {"retry_count": 1},
-            "attempt_deadline": f"{ATTEMPT_DEADLINE_S}s",
-            "runs": HEALTH_COMMAND,
-        }
+        return {"name": self.name, **_nested(self.fields()), "runs": HEALTH_COMMAND}
 
     def to_proto(self) -> Any:
-        return job_message(
-            name=self.name,
-            description=self.description,
-            schedule=self.cron,
-            time_zone=self.time_zone,
-            uri=self.run_uri,
-            service_account=self.service_account,
-            scope=SCOPE,
-            retry_count=1,
-            attempt_deadline_s=ATTEMPT_DEADLINE_S,
-        )
+        job = {"name": self.name, **_nested(self.fields())}
+        job["http_target"]["body"] = b"{}"
+        job["attempt_deadline"] = dt.timedelta(seconds=ATTEMPT_DEADLINE_S)
+        return job_message(job)
+
+
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` → ``{"a": {"b": 1}}`` (the update-mask paths as the job's shape)."""
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        *parents, leaf = path.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
 
 
 def build_plan(ctx: Context) -> SchedulePlan:

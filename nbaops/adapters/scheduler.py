@@ -7,7 +7,7 @@ server on 127.0.0.1.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nbaops.adapters.errors import google_call
@@ -48,37 +48,12 @@ def get_job(name: str, *, endpoint: str | None = None, credentials: Any = None) 
     return google_call(API, f"get job {name}", call, error=SchedulerError, timeout_s=30.0)
 
 
-def job_message(
-    *,
-    name: str,
-    description: str,
-    schedule: str,
-    time_zone: str,
-    uri: str,
-    service_account: str,
-    scope: str,
-    retry_count: int,
-    attempt_deadline_s: int,
-) -> Any:
-    """A ``scheduler_v1.Job`` whose HTTP target POSTs ``{}`` (JSON) with an OAuth token."""
+def job_message(job: Mapping[str, Any]) -> Any:
+    """A ``scheduler_v1.Job`` from its field mapping (snake_case names, nested messages as
+    mappings, enums by name, ``bytes`` body, ``timedelta`` deadline)."""
     from google.cloud import scheduler_v1
-    from google.protobuf import duration_pb2
 
-    return scheduler_v1.Job(
-        name=name,
-        description=description,
-        schedule=schedule,
-        time_zone=time_zone,
-        http_target=scheduler_v1.HttpTarget(
-            uri=uri,
-            http_method=scheduler_v1.HttpMethod.POST,
-            headers={"Content-Type": "application/json"},
-            body=b"{}",
-            oauth_token=scheduler_v1.OAuthToken(service_account_email=service_account, scope=scope),
-        ),
-        retry_config=scheduler_v1.RetryConfig(retry_count=retry_count),
-        attempt_deadline=duration_pb2.Duration(seconds=attempt_deadline_s),
-    )
+    return scheduler_v1.Job(dict(job))
 
 
 def _install_error(exc: BaseException) -> SchedulerError:
