@@ -26,7 +26,6 @@ from sqlglot import exp
 
 from nbaops.bqschema.sql_refs import SqlSite, find_sql, iter_python_files
 from nbaops.checks.registry import ALL_SPECS
-from nbaops.checks.spec import Query
 from nbaops.table_catalog import Catalog, load_catalog
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,15 +148,6 @@ def test_every_query_in_a_check_module_is_declared_by_a_spec() -> None:
 def test_declared_check_query_filters_every_partitioned_table(name: str) -> None:
     problems = unfiltered_reads(DECLARED[name].sql, load_catalog(REPO))
     assert not problems, f"{name} reads without a partition filter: {', '.join(problems)}"
-
-
-@pytest.mark.parametrize("name", sorted(DECLARED))
-def test_declared_example_parameters_have_the_types_the_schemas_give(name: str) -> None:
-    """The typed examples (docs, dry-run estimates) agree with the columns they compare to."""
-    from nbaops.bqschema.param_types import parameter_types
-
-    query: Query = DECLARED[name]
-    assert query.param_types() == parameter_types(query.sql, REPO), name
 
 
 @pytest.mark.parametrize("site", OTHER_SITES, ids=_site_id)

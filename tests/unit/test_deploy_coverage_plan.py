@@ -1,6 +1,6 @@
 """The prod dry-run plan: every post-deploy check's declared query gets a byte estimate
 with its typed example ``@params`` (checked against ``schemas/`` by
-``tests/static/test_partition_filters.py``) that the warehouse can plan, and an estimate
+``tests/static/test_query_param_types.py``) that the warehouse can plan, and an estimate
 that fails is said, not fatal.
 Also the manual rollback commands on prod (no ``inv rollback`` line: it needs the repo).
 
@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
-from nbaops.bqschema.param_types import ParamTypeError, parameter_types
 from nbaops.context import Context
 from nbaops.deploy.plan import plan_queries as _plan_queries
 from nbaops.deploy.rollback import manual_commands
@@ -57,38 +56,6 @@ def test_an_estimate_that_fails_is_reported_in_the_plan(prod: Context) -> None:
     lines = _plan_queries(prod, prod.config.service("phase4-processors"))
     failed = [line for line in lines if "could not estimate (WarehouseError)" in line]
     assert failed and all("lines_coverage" in line for line in failed)
-
-
-def test_param_types_come_from_the_schemas_not_the_names(prod: Context) -> None:
-    sql = (
-        "SELECT 1 FROM `nba_raw.games` g JOIN `nba_predictions.prediction_batches` b "
-        "ON g.game_date = b.game_date WHERE g.game_date = @start_of_it "  # DATE, not a name
-        "AND b.started_at >= @day AND UPPER(b.mode) = UPPER(@x) "  # TIMESTAMP, STRING
-        "AND UPPER(g.status) IN UNNEST(@statuses) LIMIT @n"
-    )
-    assert parameter_types(sql, REPO) == {
-        "start_of_it": "DATE",
-        "day": "TIMESTAMP",
-        "x": "STRING",
-        "statuses": "ARRAY<STRING>",
-        "n": "INT64",
-    }
-
-
-@pytest.mark.parametrize(
-    "sql, problem",
-    [
-        ("SELECT 1 FROM `nba_raw.games` WHERE no_such_column = @p", "is in no schema table"),
-        ("SELECT @p FROM `nba_raw.games`", "cannot be read from the schemas"),
-        (
-            "SELECT 1 FROM `nba_raw.games` WHERE game_date = @p AND start_time > @p",
-            "used as DATE and as TIMESTAMP",
-        ),
-    ],
-)
-def test_an_untypeable_parameter_is_named_not_guessed(sql: str, problem: str) -> None:
-    with pytest.raises(ParamTypeError, match=problem):
-        parameter_types(sql, REPO)
 
 
 def test_manual_commands_on_prod_are_runnable_as_printed(prod: Context) -> None:

@@ -1,10 +1,10 @@
-"""Query-parameter types read from the table schemas, never guessed from parameter names.
+"""The checks' typed example parameters have the types the table schemas give.
 
-A dry run (``inv deploy --dry-run`` byte estimates) must bind every ``@param`` with a value
-of the right BigQuery type or BigQuery refuses to plan the query. The checks declare typed
-example values (:class:`nbaops.checks.spec.Query`); ``tests/static`` checks those types
-against this reading of the schemas. The type comes from what the parameter is compared
-with, resolved against ``schemas/``:
+A check declares each query with a typed example value per ``@parameter``
+(:class:`nbaops.checks.spec.Query`); the docs show those types and the deploy dry run binds
+those values, so a wrong type would fail a BigQuery dry run in production. This test reads
+each parameter's type from what it is compared with, resolved against ``schemas/``
+(through :mod:`nbaops.table_catalog`), never from its name:
 
 - ``col <op> @p``, ``col BETWEEN @a AND @b``, ``COUNTIF(col >= @p)`` → the column's type;
 - ``expr IN UNNEST(@p)`` → ``ARRAY<type of expr>``;
@@ -21,14 +21,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nbaops.errors import NbaopsError
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from nbaops.checks.registry import ALL_SPECS
+from nbaops.table_catalog import load_catalog
+
+REPO = Path(__file__).resolve().parents[2]
 
 _NUMERIC = ("INT64", "INTEGER", "FLOAT64", "FLOAT", "NUMERIC", "BIGNUMERIC")
 _ALIASES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
 
 
-class ParamTypeError(NbaopsError):
-    """A parameter's type cannot be read from the schemas (exit 3: undetermined)."""
+class ParamTypeError(Exception):
+    """A parameter's type cannot be read from the schemas."""
 
 
 def _canonical(bq_type: str) -> str:
@@ -38,10 +45,6 @@ def _canonical(bq_type: str) -> str:
 
 class _Resolver:
     def __init__(self, tree: Any, root: Path | None) -> None:
-        from sqlglot import exp
-
-        from nbaops.table_catalog import load_catalog
-
         catalog = load_catalog(root)
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
         self.by_alias: dict[str, Any] = {}
@@ -69,8 +72,6 @@ class _Resolver:
         return types.pop()
 
     def expression(self, node: Any) -> str:
-        from sqlglot import exp
-
         if isinstance(node, exp.Column):
             return self.column(node)
         if isinstance(node, (exp.Upper, exp.Lower, exp.Trim)):
@@ -92,8 +93,6 @@ class _Resolver:
 
 
 def _parameter_type(resolver: _Resolver, param: Any) -> str:
-    from sqlglot import exp
-
     parent = param.parent
     if isinstance(parent, (exp.Upper, exp.Lower)):
         return "STRING"
@@ -119,9 +118,6 @@ def parameter_types(sql: str, root: Path | None = None) -> dict[str, str]:
         ParamTypeError: a parameter's type is not determined by the schemas, or two uses
             of one parameter disagree.
     """
-    import sqlglot
-    from sqlglot import exp
-
     try:
         tree = sqlglot.parse_one(sql, dialect="bigquery")
     except sqlglot.errors.ParseError as exc:
@@ -133,3 +129,44 @@ def parameter_types(sql: str, root: Path | None = None) -> dict[str, str]:
         if types.setdefault(param.name, found) != found:
             raise ParamTypeError(f"@{param.name} is used as {types[param.name]} and as {found}")
     return types
+
+
+DECLARED = {f"{spec.id}.{q.name}": q for spec in ALL_SPECS.values() for q in spec.queries}
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_declared_example_parameters_have_the_types_the_schemas_give(name: str) -> None:
+    query = DECLARED[name]
+    assert query.param_types() == parameter_types(query.sql, REPO), name
+
+
+def test_param_types_come_from_the_schemas_not_the_names() -> None:
+    sql = (
+        "SELECT 1 FROM `nba_raw.games` g JOIN `nba_predictions.prediction_batches` b "
+        "ON g.game_date = b.game_date WHERE g.game_date = @start_of_it "  # DATE, not a name
+        "AND b.started_at >= @day AND UPPER(b.mode) = UPPER(@x) "  # TIMESTAMP, STRING
+        "AND UPPER(g.status) IN UNNEST(@statuses) LIMIT @n"
+    )
+    assert parameter_types(sql, REPO) == {
+        "start_of_it": "DATE",
+        "day": "TIMESTAMP",
+        "x": "STRING",
+        "statuses": "ARRAY<STRING>",
+        "n": "INT64",
+    }
+
+
+@pytest.mark.parametrize(
+    "sql, problem",
+    [
+        ("SELECT 1 FROM `nba_raw.games` WHERE no_such_column = @p", "is in no schema table"),
+        ("SELECT @p FROM `nba_raw.games`", "cannot be read from the schemas"),
+        (
+            "SELECT 1 FROM `nba_raw.games` WHERE game_date = @p AND start_time > @p",
+            "used as DATE and as TIMESTAMP",
+        ),
+    ],
+)
+def test_an_untypeable_parameter_is_named_not_guessed(sql: str, problem: str) -> None:
+    with pytest.raises(ParamTypeError, match=problem):
+        parameter_types(sql, REPO)
