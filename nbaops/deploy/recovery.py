@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
-    from nbaops.deploy.rollback import RollbackResult
+    from nbaops.deploy.restore import RollbackResult
 
 
 SETTLED_OUTCOMES = ("success", "rolled_back", "held")
@@ -226,7 +226,7 @@ def _restore(
     progress: Progress | None,
 ) -> RollbackResult:
     """Route traffic back to the journal's ``before`` split and verify it."""
-    from nbaops.deploy.rollback import RollbackResult, manual_commands, restore_traffic
+    from nbaops.deploy.restore import RollbackResult, manual_commands, restore_traffic
 
     service = cfg.name
 
