@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 from nbaops.paths import project_root, shared_data_dir
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ def create_game_logs_table(
         names = [r[0] for r in con.execute("SELECT DISTINCT PLAYER_NAME FROM _raw_logs").fetchall()]
     except duckdb.Error as exc:
         raise NbaDataUnavailable(
-            f"cannot read game logs from {source}: {_first_line(exc)}"
+            f"cannot read game logs from {source}: {first_line(exc)}"
         ) from None
     _register_names(con, "_log_names", names)
     con.execute(
@@ -356,7 +356,7 @@ def create_points_lines_table(
         names = [r[0] for r in con.execute("SELECT DISTINCT player FROM _points_rows").fetchall()]
     except duckdb.Error as exc:
         raise NbaDataUnavailable(
-            f"cannot read points lines from {source}: {_first_line(exc)}"
+            f"cannot read points lines from {source}: {first_line(exc)}"
         ) from None
     _register_names(con, "_line_names", names)
     con.execute("CREATE OR REPLACE TEMP TABLE _teams (name VARCHAR, tricode VARCHAR)")
@@ -727,8 +727,3 @@ def _sql(template: str, *, raw: dict[str, str] | None = None, **identifiers: str
         if not _IDENTIFIER.match(value):
             raise ValueError(f"not a table identifier: {value!r}")
     return template.format(**identifiers, **(raw or {}))
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import CloudRunError, UsageError
+from nbaops.errors import CloudRunError, UsageError, first_line
 from nbaops.report import format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict, clip, worst
 
@@ -303,7 +303,7 @@ def check_all_services(ctx: Context) -> ServicesStatusReport:
             return _status_check(ctx, deployed_commit(ctx, name), started)
         except CloudRunError as exc:
             result = CheckResult.error("service_status", name, exc, query=_api_call(ctx, name))
-            result.message = str(exc).splitlines()[0]
+            result.message = first_line(exc)
             result.duration_s = time.monotonic() - started
             return result
 

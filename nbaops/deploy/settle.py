@@ -11,7 +11,7 @@ from nbaops.deploy.inflight import InFlight, alert, cas
 from nbaops.deploy.journal import crash_point
 from nbaops.deploy.outcome import Action, Decision
 from nbaops.deploy.restore import RollbackResult, manual_commands
-from nbaops.errors import CloudRunError
+from nbaops.errors import CloudRunError, first_line
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def recover_from_error(d: InFlight, exc: Exception) -> None:
     """An error after the lock: restore and verify the previous revision if anything moved."""
     report, record, progress, state = d.report, d.record, d.progress, d.state
     service = d.service
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
+    text = first_line(exc, typed=True)[:400]
     report.steps.append(CheckResult.error("deploy_error", service, exc))
     progress.step("error", text, Verdict.ERROR)
     fields = {
