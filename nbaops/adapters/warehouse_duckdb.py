@@ -404,11 +404,6 @@ class DuckDBWarehouse:
             out.append(field)
         return out
 
-    def table_exists(self, table: str) -> bool:
-        schema, name = self._real(table)
-        with self._conn.cursor() as cur:
-            return bool(self._columns(cur, schema, name))
-
     def dataset_location(self, dataset: str) -> str | None:
         """``""`` when the dataset (a DuckDB schema) exists (embedded: no location), else None."""
         real = self.datasets.get(dataset, dataset)
@@ -454,11 +449,6 @@ def _rollback(cur: Any) -> None:
     # No transaction open means nothing to undo.
     with contextlib.suppress(Exception):
         cur.rollback()
-
-
-def _insert_value(value: Any, duck_type: str) -> Any:
-    """One python value → what DuckDB's parameter binding expects for ``duck_type``."""
-    return _converter(duck_type)(value)
 
 
 def _identity(value: Any) -> Any:

@@ -17,7 +17,7 @@ from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, 
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.gitbase import GitBase
 from nbaops.bqschema.lint_rules import LINT_RULES
-from nbaops.bqschema.model import Finding, Partitioning, TableSchema
+from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
     Document,
     Layout,
@@ -37,10 +37,6 @@ def is_schema_path(path: str) -> bool:
     """A BigQuery schema file: ``*.json`` that is not a JSON Schema (``*.schema.json``)."""
     name = PurePosixPath(path).name
     return name.endswith(".json") and not name.endswith(".schema.json")
-
-
-def is_layout_path(path: str) -> bool:
-    return PurePosixPath(path).name in (LAYOUT_FILE, "tables.yml")
 
 
 @dataclass
@@ -280,10 +276,6 @@ def render_lines(result: DiffResult) -> list[str]:
                 f"-- {t.table}: {v.rule} {v.message}: no DDL can apply it; migrate by hand"
             )
     return lines
-
-
-def partitioning_text(p: Partitioning | None) -> str:
-    return p.describe() if p else "none"
 
 
 # -- tasks: schema-diff ----------------------------------------------------------------------

@@ -84,7 +84,6 @@ class PredeployResult:
     checks: list[CheckResult]
     head: str | None = None
     current: CurrentDeployment | None = None
-    skipped_tests: bool = False
 
     @property
     def verdict(self) -> Verdict:
@@ -720,7 +719,7 @@ def run_predeploy(
 
     settings = PredeploySettings.from_config(ctx.config.section("deploy"))
     service = cfg.name
-    out = PredeployResult(service=service, checks=[], skipped_tests=skip_tests)
+    out = PredeployResult(service=service, checks=[])
     results: dict[str, CheckResult] = {}
 
     def emit(result: CheckResult) -> CheckResult:

@@ -105,7 +105,6 @@ class Recovery:
     interrupted: Interrupted
     restored: RollbackResult | None = None
     checks: list[CheckResult] = field(default_factory=list)
-    row_written: bool = False
     notes: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -304,7 +303,6 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
     else:
         record.finish("interrupted", rec.message)
     written = audit.write(ctx, record)
-    rec.row_written = True
     if not written.written:
         rec.notes.append(f"audit row spooled locally ({written.error})")
 
