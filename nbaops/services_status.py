@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbaops.concurrency import map_concurrently
 from nbaops.errors import CloudRunError, UsageError, first_line
 from nbaops.report import format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict, clip, worst
@@ -309,8 +309,7 @@ def check_all_services(ctx: Context) -> ServicesStatusReport:
 
     # Build the clients once before fanning out, so threads share them.
     _ = cloudrun.services_client, cloudrun.revisions_client
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
-        checks = list(pool.map(one, names))
+    checks = map_concurrently(one, names)
     return ServicesStatusReport(profile=ctx.profile, checks=checks)
 
 

@@ -25,7 +25,6 @@ reads. A check that raises becomes ERROR with the error text; it is never PASS.
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import importlib
 import os
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbaops.concurrency import map_concurrently
 from nbaops.errors import GitError
 from nbaops.verdict import CheckResult, Verdict, clip, worst
 
@@ -776,30 +776,29 @@ def run_predeploy(
             )
         )
 
-    with concurrent.futures.ThreadPoolExecutor(5, thread_name_prefix="predeploy") as pool:
-        futures: list[concurrent.futures.Future[Any]] = [
-            pool.submit(git_check, "uncommitted_changes", lambda r: check_uncommitted(r, cfg)),
-            pool.submit(git_check, "branch", lambda r: check_branch(r, service)),
-            pool.submit(git_check, "remote_sync", lambda r: check_sync(r, service)),
-            pool.submit(
-                lambda: emit(
-                    _timed(
-                        "tests",
-                        service,
-                        lambda: check_tests(
-                            str(repo.root if repo else ctx.root),
-                            service,
-                            settings.test_command,
-                            settings.test_timeout_s,
-                            skip_tests,
-                            reuse=_reuse(ctx, repo, out.head),
-                        ),
-                    )
-                )
-            ),
-            pool.submit(cloud_part),
-        ]
-        for future in futures:
-            future.result()
+    def tests_part() -> None:
+        emit(
+            _timed(
+                "tests",
+                service,
+                lambda: check_tests(
+                    str(repo.root if repo else ctx.root),
+                    service,
+                    settings.test_command,
+                    settings.test_timeout_s,
+                    skip_tests,
+                    reuse=_reuse(ctx, repo, out.head),
+                ),
+            )
+        )
+
+    parts: list[Callable[[], object]] = [
+        lambda: git_check("uncommitted_changes", lambda r: check_uncommitted(r, cfg)),
+        lambda: git_check("branch", lambda r: check_branch(r, service)),
+        lambda: git_check("remote_sync", lambda r: check_sync(r, service)),
+        tests_part,
+        cloud_part,
+    ]
+    map_concurrently(lambda part: part(), parts, name="predeploy")
     out.checks = [results[name] for name in CHECK_NAMES if name in results]
     return out
