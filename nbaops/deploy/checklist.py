@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
-from typing import Any
 
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.verdict import CheckResult
 
 # The page a failing checklist item points at (every report names the doc to open).
 PREDEPLOY_DOC = "docs/deploy.md#the-pre-deploy-checklist"
 
 
-def result(
-    name: str,
-    service: str,
-    verdict: Verdict,
-    value: float | int | str | None,
-    threshold: str,
-    message: str,
-    query: str,
-    details: dict[str, Any] | None = None,
-) -> CheckResult:
-    return CheckResult(
-        name=name,
-        service=service,
-        verdict=verdict,
-        value=value,
-        threshold=threshold,
-        message=message,
-        query=query,
-        details=details or {},
-        doc=PREDEPLOY_DOC,
-    )
+# A pre-deploy check's result: CheckResult's own fields, pointing at the checklist's page.
+result = functools.partial(CheckResult, doc=PREDEPLOY_DOC)
 
 
 def timed(name: str, service: str, fn: Callable[[], CheckResult]) -> CheckResult:
     started = time.perf_counter()
     try:
-        result = fn()
+        out = fn()
     except Exception as exc:  # a check that could not measure is ERROR, never PASS
-        result = CheckResult.error(name, service, exc)
-    result.duration_s = round(time.perf_counter() - started, 3)
-    return result
+        out = CheckResult.error(name, service, exc)
+    out.duration_s = round(time.perf_counter() - started, 3)
+    return out

@@ -41,7 +41,10 @@ def check_uncommitted(repo: Repo, cfg: ServiceConfig) -> CheckResult:
             f"{len(in_service)} uncommitted change(s) in {cfg.name}'s source paths "
             f"(they would not ship): {', '.join(in_service[:5])}",
             query,
-            {"service_paths": in_service[:MAX_LISTED], "elsewhere": everywhere[:MAX_LISTED]},
+            details={
+                "service_paths": in_service[:MAX_LISTED],
+                "elsewhere": everywhere[:MAX_LISTED],
+            },
         )
     if everywhere:
         return _result(
@@ -53,7 +56,7 @@ def check_uncommitted(repo: Repo, cfg: ServiceConfig) -> CheckResult:
             f"{len(everywhere)} uncommitted change(s) outside {cfg.name}'s source paths: "
             f"{', '.join(everywhere[:5])}",
             query,
-            {"elsewhere": everywhere[:MAX_LISTED]},
+            details={"elsewhere": everywhere[:MAX_LISTED]},
         )
     return _result(
         "uncommitted_changes",
@@ -201,7 +204,7 @@ def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> 
             f"would remove {len(lost)} live commit(s) "
             f"({'; '.join(c.short + ' ' + c.subject for c in lost[:3])})",
             f"git log {head[:12]}..{deployed[:12]}",
-            {"would_remove": [c.to_json() for c in lost[:MAX_LISTED]]},
+            details={"would_remove": [c.to_json() for c in lost[:MAX_LISTED]]},
         )
     commits = repo.commits_between(deployed, head)
     listed = [f"{c.short} {c.author}: {c.subject}" for c in commits[:MAX_LISTED]]
@@ -224,7 +227,7 @@ def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> 
         threshold,
         f"{len(commits)} commit(s) since {deployed[:12]}: {'; '.join(listed[:5])}{more}",
         query,
-        {"commits": [c.to_json() for c in commits[:MAX_LISTED]], "listed": listed},
+        details={"commits": [c.to_json() for c in commits[:MAX_LISTED]], "listed": listed},
     )
 
 
@@ -287,7 +290,7 @@ def check_schema_changes(
             f"{len(changed)} table schema file(s) changed since {deployed[:12]}; breaking-change "
             f"rules unavailable, review them: {', '.join(changed[:5])}",
             query,
-            {"changed": changed},
+            details={"changed": changed},
         )
     query += "; nbaops.bqschema breaking rules"
     if problems:
@@ -299,7 +302,7 @@ def check_schema_changes(
             threshold,
             f"{len(problems)} breaking schema change(s) since {deployed[:12]}: {problems[0]}",
             query,
-            {"changed": changed, "breaking": problems[:MAX_LISTED]},
+            details={"changed": changed, "breaking": problems[:MAX_LISTED]},
         )
     return _result(
         name,
@@ -309,5 +312,5 @@ def check_schema_changes(
         threshold,
         f"{len(changed)} table schema file(s) changed, none breaking: {', '.join(changed[:5])}",
         query,
-        {"changed": changed},
+        details={"changed": changed},
     )

@@ -210,7 +210,7 @@ def check_tests(
             threshold,
             f"tests failed (exit {proc.returncode}): {clip(last, 300)}",
             command,
-            {"output_tail": tail[-20:]},
+            details={"output_tail": tail[-20:]},
         )
     if reuse and key:
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -342,7 +342,7 @@ def probe_health(
         threshold,
         f"{who} unhealthy: {result.error or 'HTTP ' + str(result.status)}",
         f"GET {url}",
-        {"body": result.body[:300]},
+        details={"body": result.body[:300]},
     )
 
 
