@@ -7,6 +7,7 @@ picks one per profile and describes the SQL convention both follow.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -79,3 +80,14 @@ def check_rows(
                     f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
                 )
     return [c for c in columns if c in used]
+
+
+def utc_values(value: Any) -> Any:
+    """An engine's value → the contract's: tz-aware datetimes in ``datetime.UTC`` (nested too)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    if isinstance(value, list):
+        return [utc_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: utc_values(v) for k, v in value.items()}
+    return value

@@ -7,14 +7,19 @@ emulator endpoint with anonymous credentials (``NBAOPS_BQ_ENDPOINT`` or ``endpoi
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbaops.adapters.warehouse_base import MAX_INSERT_ROWS, QueryResult, check_rows, split_ref
+from nbaops.adapters.warehouse_base import (
+    MAX_INSERT_ROWS,
+    QueryResult,
+    check_rows,
+    split_ref,
+    utc_values,
+)
 from nbaops.errors import WarehouseError
 
 if TYPE_CHECKING:
@@ -140,7 +145,7 @@ class BigQueryWarehouse:
             job = self.client.query(self._sql(sql), job_config=config, location=self.location)
             job_box.append(job)
             result = job.result(timeout=timeout_s)
-            return [{k: _bq_value(v) for k, v in row.items()} for row in result]
+            return [{k: utc_values(v) for k, v in row.items()} for row in result]
 
         try:
             rows = self._call("BigQuery query", run, timeout_s)
@@ -300,16 +305,6 @@ def _cancel_quietly(job: Any) -> None:
     # Best effort: the job may already be done or gone.
     with contextlib.suppress(Exception):
         job.cancel()
-
-
-def _bq_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC)
-    if isinstance(value, list):
-        return [_bq_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _bq_value(v) for k, v in value.items()}
-    return value
 
 
 def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue, as_utc
-from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref
+from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref, utc_values
 from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
@@ -44,17 +44,6 @@ LOCK_TIMEOUT_ENV = "NBAOPS_WAREHOUSE_LOCK_TIMEOUT"
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc)
     return "Could not set lock" in text or "Conflicting lock" in text
-
-
-def _py(value: Any) -> Any:
-    """DuckDB → python values of the contract (UTC datetimes with ``datetime.UTC``)."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC) if value.tzinfo is not None else value
-    if isinstance(value, list):
-        return [_py(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _py(v) for k, v in value.items()}
-    return value
 
 
 def _param_value(value: Any) -> Any:
@@ -264,7 +253,7 @@ class DuckDBWarehouse:
             for i, (name, value) in enumerate(zip(names, raw, strict=True)):
                 if i in json_cols and isinstance(value, str):
                     value = json.loads(value)
-                row[name] = _py(value)
+                row[name] = utc_values(value)
             out.append(row)
         return out
 
