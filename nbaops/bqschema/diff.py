@@ -28,7 +28,7 @@ from nbaops.bqschema.parse import (
     table_name_for,
     to_table_schema,
 )
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 
 LAYOUT_FILE = "tables.yaml"
 
@@ -431,7 +431,7 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
         try:
             old = live_schema(warehouse.table_schema(name), name)
         except WarehouseError as exc:
-            report.errors[name] = str(exc).splitlines()[0] if str(exc) else "warehouse error"
+            report.errors[name] = first_line(exc)
             continue
         comparison = compare(old, new, name)
         report.tables.append(
