@@ -26,6 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from nbaops.checks.registry import ALL_SPECS
+from nbaops.errors import first_line
 from nbaops.table_catalog import load_catalog
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,7 +122,7 @@ def parameter_types(sql: str, root: Path | None = None) -> dict[str, str]:
     try:
         tree = sqlglot.parse_one(sql, dialect="bigquery")
     except sqlglot.errors.ParseError as exc:
-        raise ParamTypeError(f"cannot parse the query: {str(exc).splitlines()[0]}") from None
+        raise ParamTypeError(f"cannot parse the query: {first_line(exc)}") from None
     resolver = _Resolver(tree, root)
     types: dict[str, str] = {}
     for param in tree.find_all(exp.Parameter):

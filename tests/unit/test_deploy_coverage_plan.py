@@ -17,7 +17,7 @@ import pytest
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.deploy.plan import plan_queries as _plan_queries
-from nbaops.deploy.rollback import manual_commands
+from nbaops.deploy.restore import manual_commands
 
 REPO = Path(__file__).resolve().parents[2]
 
