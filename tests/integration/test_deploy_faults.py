@@ -6,17 +6,14 @@ from __future__ import annotations
 import threading
 import time
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, hook
+from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.deploy import audit
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import exit_code_for
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 

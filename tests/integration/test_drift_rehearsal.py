@@ -11,8 +11,6 @@ from nbaops.drift.detect import detect_drift
 from nbaops.sandbox import faults, platform_repo
 from nbaops.verdict import Verdict
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:

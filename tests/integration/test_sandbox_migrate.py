@@ -22,8 +22,6 @@ from nbaops.errors import NbaopsError
 from nbaops.local import cloudrun_state
 from nbaops.sandbox import lifecycle
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-01-15T17:00:00Z"
 AUDIT = {

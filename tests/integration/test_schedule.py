@@ -22,8 +22,6 @@ from nbaops.context import Context
 from nbaops.errors import UsageError
 from nbaops.schedule import SchedulerError, install
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 JOB = "projects/nba-props-platform/locations/us-west2/jobs/nbaops-system-health"
 RUN_URI = (

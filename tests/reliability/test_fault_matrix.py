@@ -40,14 +40,8 @@ from typing import Any
 import pytest
 import yaml
 
-INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
-if str(INTEGRATION) not in sys.path:  # also when run as a script (doc generation)
-    sys.path.insert(0, str(INTEGRATION))
-
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "fault-matrix.md"
-
-pytestmark = pytest.mark.reliability
 
 
 # ---------------------------------------------------------------- harness
@@ -350,7 +344,7 @@ def _deploy_under_api_fault(
     service: str | None = "phase4-processors",
     **fault: Any,
 ) -> tuple[Any, int, dict[str, Any], str | None]:
-    from deploy_world import hook
+    from worlds.deploy_world import hook
 
     from nbaops.deploy.deploy import DeployRequest, run_deploy
     from nbaops.local.api_faults import set_api_fault
@@ -383,7 +377,7 @@ def _deploy_under_api_fault(
     "pre-deploy ERROR: refused before any change (no mutating request), audit row, exit 3",
 )
 def _(env: Env) -> None:
-    from deploy_world import hook
+    from worlds.deploy_world import hook
 
     from nbaops.deploy.deploy import DeployRequest, run_deploy
     from nbaops.local.api_faults import set_api_fault
@@ -672,7 +666,7 @@ def _(env: Env) -> None:
 def _slack_run(
     env: Env, *, status: int = 200, delay_s: float = 0.0
 ) -> tuple[int, dict[str, Any], str, list[str]]:
-    import slack_receiver
+    from worlds import slack_receiver
 
     world = checks_world(env, alerts={"timeout_s": 0.5})
     game_day(world, missing_lines=10)  # 50% coverage: FAIL
@@ -828,7 +822,7 @@ def _drift_task(env: Env, **flags: Any) -> tuple[int, dict[str, Any], str]:
     "exit 3 (sync ERROR) with the drift report intact; the token never printed",
 )
 def _(env: Env) -> None:
-    import drift_world
+    from worlds import drift_world
 
     world = drift_world.build_world(env.tmp, env.mp)
     drift_world.seed_default(world, env.mp)
@@ -864,7 +858,7 @@ def _path_without_git(env: Env) -> str:
     "one-line error 'git is not installed', no traceback; exit 3",
 )
 def _(env: Env) -> None:
-    import drift_world
+    from worlds import drift_world
 
     world = drift_world.build_world(env.tmp, env.mp)
     drift_world.seed_default(world, env.mp)
@@ -908,7 +902,7 @@ def _(env: Env) -> None:
     "one-line error 'not a git repository'; exit 3",
 )
 def _(env: Env) -> None:
-    import drift_world
+    from worlds import drift_world
 
     world = drift_world.build_world(env.tmp, env.mp)
     drift_world.seed_default(world, env.mp)

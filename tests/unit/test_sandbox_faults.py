@@ -11,8 +11,6 @@ import pytest
 from nbaops.sandbox import faults, generate
 from nbaops.sandbox.lifecycle import Settings
 
-pytestmark = pytest.mark.unit
-
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 1, 15)
 SETTINGS = Settings(

@@ -16,8 +16,6 @@ from nbaops.context import Context
 from nbaops.errors import ConfigError, WarehouseError
 from nbaops.table_catalog import duckdb_type, load_catalog, partition_filter_problems
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,7 +12,7 @@
 
 Everything goes through the real adapters (``run_v2`` REST client, DuckDB, HTTP health
 probes); the context gets this stand-in and warehouse instead of the generated sandbox.
-Imported by module name (pytest puts this folder on ``sys.path``).
+``dworld`` is the fixture (registered for every test directory by ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 import yaml
-from warehouse_template import empty_warehouse
 
 from nbaops.adapters.cloudrun import CloudRun
 from nbaops.adapters.warehouse import DuckDBWarehouse
@@ -35,6 +34,7 @@ from nbaops.context import Context
 from nbaops.deploy.progress import Progress
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.standin import StandIn
+from worlds.warehouse_template import empty_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "nbaops-local"
