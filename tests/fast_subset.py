@@ -47,4 +47,7 @@ SLOW_TESTS = {
         "parses every SQL string of the repository"
     ),
     "test_sql_cache.py::test_a_warm_process_does_not_import_sqlglot": "two subprocesses",
+    "test_workflows_regression.py::test_ci_session_list_step_prints_the_default_sessions": (
+        "a nox subprocess"
+    ),
 }
