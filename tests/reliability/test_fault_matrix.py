@@ -109,7 +109,7 @@ def write_config(env: Env, base: Path, **sections: dict[str, Any]) -> Path:
 
 def checks_world(env: Env, **sections: dict[str, Any]) -> Any:
     """The data-check world (empty local warehouse, pinned clock), config sections merged."""
-    import checks_world as cw
+    from worlds import checks_world as cw
 
     from nbaops.context import Context
 
@@ -124,7 +124,7 @@ def checks_world(env: Env, **sections: dict[str, Any]) -> Any:
 
 def game_day(world: Any, *, missing_lines: int = 0) -> None:
     """One game today with features and lines (``missing_lines`` players without one)."""
-    import checks_world as cw
+    from worlds import checks_world as cw
 
     games = world.games(cw.TODAY, 1)
     world.features(games)
@@ -156,7 +156,7 @@ def serving(world: Any) -> dict[str, int]:
 
 
 def deploy_world(env: Env, **deploy: Any) -> Any:
-    import deploy_world as dw
+    from worlds import deploy_world as dw
 
     world = dw.make_world(env.tmp, env.mp, deploy or None)
     env.cleanups.append(world.standin.stop)
@@ -165,7 +165,7 @@ def deploy_world(env: Env, **deploy: Any) -> Any:
 
 def standin_ctx(env: Env, *, timeout_s: float = 5.0) -> tuple[Any, Path]:
     """A context on a stand-in seeded with the five services (no sandbox, no warehouse)."""
-    import deploy_world as dw
+    from worlds import deploy_world as dw
 
     from nbaops.adapters.cloudrun import CloudRun
     from nbaops.context import Context
@@ -311,7 +311,7 @@ def _(env: Env) -> None:
     "every warehouse check is INCONCLUSIVE or FAIL, none PASS; exit 1 (a FAIL dominates)",
 )
 def _(env: Env) -> None:
-    import checks_world as cw
+    from worlds import checks_world as cw
 
     from nbaops.system_health import run_system_health
 
@@ -426,7 +426,7 @@ def _(env: Env) -> None:
         env, "timeout", at="image", timeout_s=1.0, method="PATCH", count=1, delay_s=2.0
     )
     assert doc["outcome"] == "failed" and code == 3, doc
-    time.sleep(1.5)  # the late PATCH lands on a stale etag and must not move traffic
+    assert world.standin.wait_idle()  # the late PATCH lands on a stale etag: no traffic move
     assert serving(world) == {before: 100}
     assert [r["outcome"] for r in world.audit_rows()] == ["failed"]
 
@@ -927,7 +927,7 @@ def _(env: Env) -> None:
     "branch check FAIL: refused before any change (no mutating request), audit row; exit 1",
 )
 def _(env: Env) -> None:
-    import deploy_world as dw
+    from worlds import deploy_world as dw
 
     from nbaops.deploy.deploy import DeployRequest, run_deploy
 
