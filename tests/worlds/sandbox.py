@@ -33,11 +33,13 @@ def _shared_temp(factory: pytest.TempPathFactory) -> Path:
     return base.parent if base.name.startswith("popen-gw") else base
 
 
-def template_for(factory: pytest.TempPathFactory, now: str) -> Path:
-    """The template sandbox home for the clock ``now`` (built on first use)."""
-    if now in _TEMPLATES:
-        return _TEMPLATES[now]
-    folder = _shared_temp(factory) / f"sandbox-template-{now.replace(':', '')}"
+def template_for(factory: pytest.TempPathFactory, now: str | None) -> Path:
+    """The template sandbox home for the clock ``now`` (None: the real clock), built on
+    first use."""
+    key = now or "real-clock"
+    if key in _TEMPLATES:
+        return _TEMPLATES[key]
+    folder = _shared_temp(factory) / f"sandbox-template-{key.replace(':', '')}"
     folder.mkdir(parents=True, exist_ok=True)
     home = folder / "home"
     with open(folder / ".lock", "w") as lock:
@@ -45,11 +47,12 @@ def template_for(factory: pytest.TempPathFactory, now: str) -> Path:
         if lifecycle.read_marker(home) is None:
             with pytest.MonkeyPatch.context() as mp:
                 mp.setenv("NBAOPS_HOME", str(home))
-                mp.setenv("NBAOPS_NOW", now)
-                for name in CLEAN_ENV:
+                if now:
+                    mp.setenv("NBAOPS_NOW", now)
+                for name in (*CLEAN_ENV, *([] if now else ["NBAOPS_NOW"])):
                     mp.delenv(name, raising=False)
                 lifecycle.ensure_sandbox(Context.create("local"))
-    _TEMPLATES[now] = home
+    _TEMPLATES[key] = home
     return home
 
 
@@ -61,8 +64,9 @@ def _copy(template: Path, home: Path) -> None:
     lifecycle.marker_path(home).write_text(json.dumps(marker), encoding="utf-8")
 
 
-def sandbox_home(factory: pytest.TempPathFactory, home: Path, now: str) -> Path:
-    """A built, current sandbox at ``home`` for the clock ``now`` (a copy of the template)."""
+def sandbox_home(factory: pytest.TempPathFactory, home: Path, now: str | None) -> Path:
+    """A built, current sandbox at ``home`` for the clock ``now`` (None: the real clock),
+    a copy of the template."""
     _copy(template_for(factory, now), home)
     return home
 
