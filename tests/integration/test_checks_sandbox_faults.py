@@ -14,6 +14,7 @@ from worlds.sandbox import CLEAN_ENV, restore_home, sandbox_home
 
 from nbaops.checks import run_check
 from nbaops.context import Context
+from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
 NOW = "2026-01-14T17:00:00Z"  # Wednesday 12:00 ET: lines, three batches, yesterday graded
@@ -27,7 +28,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
         mp.setenv("NBAOPS_NOW", NOW)
         for name in CLEAN_ENV:
             mp.delenv(name, raising=False)
-        ctx = Context.create("local")
+        ctx = open_context("local")
         _ = ctx.warehouse  # the copy is current: nothing is rebuilt
         yield ctx
 
@@ -101,9 +102,9 @@ def test_fault_is_caught_by_its_check(
     check_service: str | None,
     says: str,
 ) -> None:
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    faults.inject(clean, fault, service)
+    fault_injection.inject(clean, fault, service)
     result = run_check(clean, check, service=check_service)
     assert result.verdict is Verdict.FAIL, result.message
     assert says in result.message
@@ -112,7 +113,7 @@ def test_fault_is_caught_by_its_check(
 
 def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
     from nbaops.checks import run_post_deploy
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
     phase4 = clean.config.service("phase4-processors")
     healthy = run_post_deploy(clean, phase4)
@@ -120,8 +121,8 @@ def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
         ("lines_coverage", Verdict.PASS),
         ("error_logs", Verdict.PASS),
     ]
-    faults.inject(clean, "lines-coverage-drop")
-    faults.inject(clean, "error-logs", "phase4-processors")
+    fault_injection.inject(clean, "lines-coverage-drop")
+    fault_injection.inject(clean, "error-logs", "phase4-processors")
     degraded = run_post_deploy(clean, phase4)
     assert [(r.name, r.service, r.verdict) for r in degraded] == [
         ("lines_coverage", "phase4-processors", Verdict.FAIL),
@@ -131,9 +132,9 @@ def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
 
 
 def test_logging_api_fault_is_error(clean: Context) -> None:
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    faults.inject(clean, "logging-error")
+    fault_injection.inject(clean, "logging-error")
     result = run_check(clean, "error_logs", service="grading-service")
     assert result.verdict is Verdict.ERROR
     assert "500" in result.message

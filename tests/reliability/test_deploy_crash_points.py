@@ -61,6 +61,7 @@ from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
 from nbaops.deploy.rollback import run_rollback
 from nbaops.local.standin import StandIn
 from nbaops.sandbox import faults
+from nbaops.sandbox.world import HOOKS, open_context
 
 SERVICE = "phase4-processors"
 WORKER = "prediction-worker"
@@ -155,8 +156,8 @@ class Sandbox:
     tmp: Path
 
     def context(self) -> Context:
-        ctx = Context.create("local")
-        standin = StandIn.start(self.home)
+        ctx = open_context("local")
+        standin = StandIn.start(self.home, HOOKS)
         ctx.__dict__["standin"] = standin
         ctx.__dict__["warehouse"] = DuckDBWarehouse(self.home / "warehouse.duckdb", root=REPO)
         ctx.__dict__["cloudrun"] = CloudRun(

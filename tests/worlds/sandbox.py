@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from nbaops.context import Context
 from nbaops.sandbox import lifecycle
+from nbaops.sandbox.world import open_context
 
 CLEAN_ENV = ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL")
 _TEMPLATES: dict[str, Path] = {}
@@ -51,7 +51,7 @@ def template_for(factory: pytest.TempPathFactory, now: str | None) -> Path:
                     mp.setenv("NBAOPS_NOW", now)
                 for name in (*CLEAN_ENV, *([] if now else ["NBAOPS_NOW"])):
                     mp.delenv(name, raising=False)
-                lifecycle.ensure_sandbox(Context.create("local"))
+                lifecycle.ensure_sandbox(open_context("local"))
     _TEMPLATES[key] = home
     return home
 
