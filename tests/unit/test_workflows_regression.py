@@ -7,6 +7,7 @@ import ast
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def test_ci_runs_every_default_nox_session() -> None:
 def test_ci_session_list_step_prints_the_default_sessions(tmp_path: Path) -> None:
     """The `sessions` job's list step, run here, outputs exactly nox.options.sessions."""
     step = next(s for s in _load("ci.yml")["jobs"]["sessions"]["steps"] if s.get("id") == "list")
-    nox_bin = shutil.which("nox") or str(REPO / ".venv" / "bin" / "nox")
+    nox_bin = shutil.which("nox") or str(Path(sys.executable).parent / "nox")
     if not Path(nox_bin).exists():
         pytest.skip("nox is not installed")
     output = tmp_path / "github-output"
