@@ -112,6 +112,7 @@ class StandIn:
             home_path.mkdir(parents=True, exist_ok=True)
             server = _Server(("127.0.0.1", 0), _Handler)
             server.home = home_path
+            server.in_flight = _InFlight()
             server.hooks = hooks or NO_FAULTS
             thread = threading.Thread(
                 target=server.serve_forever,
@@ -135,16 +136,41 @@ class StandIn:
             if self._instances.get(key) is self:
                 del self._instances[key]
 
+    def wait_idle(self, timeout_s: float = 30.0) -> bool:
+        """Wait until no request is being handled (tests: a delayed ``timeout`` fault's
+        request has been answered); False when ``timeout_s`` passed first."""
+        flight = self.server.in_flight
+        with flight.changed:
+            return flight.changed.wait_for(lambda: flight.count == 0, timeout_s)
+
     @staticmethod
     def requests(home: Path) -> list[dict[str, Any]]:
         """Every request any stand-in for ``home`` received (see :mod:`request_log`)."""
         return request_log.read(Path(home))
 
 
+class _InFlight:
+    """How many requests are being handled (:meth:`StandIn.wait_idle`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self.changed:
+            self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     home: Path
+    in_flight: _InFlight
     hooks: WorldHooks
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -277,6 +303,10 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (timeout fault); nothing to answer
 
     def _dispatch(self, method: str) -> None:
+        with self.server.in_flight:
+            self._handle(method)
+
+    def _handle(self, method: str) -> None:
         # Read the whole body first: a reply sent before reading it (a fault) would leave
         # it in the keep-alive stream and corrupt the next request.
         length = int(self.headers.get("Content-Length") or 0)

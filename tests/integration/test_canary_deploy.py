@@ -12,15 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import deploy_world
-from deploy_world import NOW, DeployWorld
+from worlds.deploy_world import NOW, DeployWorld
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.local.api_faults import set_api_fault
 from nbaops.sandbox import faults
 from nbaops.verdict import exit_code_for
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "prediction-worker"
 

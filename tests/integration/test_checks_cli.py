@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
+from worlds.sandbox import CLEAN_ENV, sandbox_home
 
 from nbaops.cli import checks as tasks
 from nbaops.sandbox.world import open_context
@@ -19,13 +20,12 @@ NOW = "2026-01-14T17:00:00Z"
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("checks-cli") / "home"
+    path = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("checks-cli") / "home", NOW)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBAOPS_HOME", str(path))
         mp.setenv("NBAOPS_NOW", NOW)
-        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
+        for name in CLEAN_ENV:
             mp.delenv(name, raising=False)
-        _ = open_context("local").warehouse  # build the sandbox once
         yield path
 
 

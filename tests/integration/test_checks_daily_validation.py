@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks_world import TODAY, YESTERDAY, World, et, world_fixture  # noqa: F401 - fixture
+from worlds.checks_world import TODAY, YESTERDAY, World, et
 
 from nbaops.checks import validate_daily
 from nbaops.verdict import Verdict

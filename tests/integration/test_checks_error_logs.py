@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from checks_world import NOW_DT, World, world_fixture  # noqa: F401 - fixture
+from worlds.checks_world import NOW_DT, World
 
 from nbaops.checks import run_check
 from nbaops.checks.error_logs import message_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from checks_world import NOW_DT, TODAY, YESTERDAY, World, et, world_fixture  # noqa: F401 - fixture
+from worlds.checks_world import NOW_DT, TODAY, YESTERDAY, World, et
 
 from nbaops.checks import run_check
 from nbaops.verdict import Verdict

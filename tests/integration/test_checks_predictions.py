@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from checks_world import TODAY, World, et, make_world, world_fixture  # noqa: F401 - fixture
+from worlds.checks_world import TODAY, World, et, make_world
 
 from nbaops.checks import run_check
 from nbaops.checks.recent_predictions import due_slots

@@ -8,9 +8,9 @@ injects one fault through ``nbaops.sandbox.faults`` and clears it again.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from worlds.sandbox import CLEAN_ENV, restore_home, sandbox_home
 
 from nbaops.checks import run_check
 from nbaops.context import Context
@@ -22,29 +22,27 @@ NOW = "2026-01-14T17:00:00Z"  # Wednesday 12:00 ET: lines, three batches, yester
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    home: Path = tmp_path_factory.mktemp("sandbox-faults") / "home"
+    home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("sandbox-faults") / "home", NOW)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBAOPS_HOME", str(home))
         mp.setenv("NBAOPS_NOW", NOW)
-        for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
+        for name in CLEAN_ENV:
             mp.delenv(name, raising=False)
         ctx = open_context("local")
-        _ = ctx.warehouse  # builds the sandbox
+        _ = ctx.warehouse  # the copy is current: nothing is rebuilt
         yield ctx
 
 
 @pytest.fixture
-def clean(sandbox: Context) -> Iterator[Context]:
-    """The sandbox; afterwards every injected fault is cleared (data restored from the seed)."""
-    from nbaops.local.api_faults import active_api_faults, clear_api_faults
-    from nbaops.sandbox import fault_injection, faults
+def clean(sandbox: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    """The sandbox; afterwards every injected fault is gone (the home copied back from the
+    template: what ``faults.clear`` would regenerate from the seed)."""
+    from nbaops.local.api_faults import active_api_faults
+    from nbaops.sandbox import faults
 
     yield sandbox
-    data_faults = faults.read_records(sandbox.home)
-    if data_faults:
-        fault_injection.clear(sandbox)  # regenerates the data: only when a data fault was injected
-    elif active_api_faults(sandbox.home):
-        clear_api_faults(sandbox.home)
+    if faults.read_records(sandbox.home) or active_api_faults(sandbox.home):
+        restore_home(tmp_path_factory, sandbox.home, NOW)
 
 
 def test_clean_sandbox_passes_every_check(clean: Context) -> None:

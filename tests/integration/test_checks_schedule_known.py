@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from checks_world import NOW_DT, TODAY, YESTERDAY, World, world_fixture  # noqa: F401 - fixture
+from worlds.checks_world import NOW_DT, TODAY, YESTERDAY, World
 
 from nbaops.checks import run_check, validate_daily
 from nbaops.checks.schedule_known import AROUND_DAYS, schedule_status

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, hook
 from rich.console import Console
+from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.deploy import lock
 from nbaops.deploy.deploy import DeployRequest, run_deploy
@@ -22,8 +21,6 @@ from nbaops.deploy.rollback import RollbackReport, run_rollback
 from nbaops.errors import CloudRunError
 from nbaops.local.api_faults import clear_api_faults, set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 

@@ -4,19 +4,15 @@ lock contention between two deploys, Ctrl-C, and an unreachable audit table."""
 from __future__ import annotations
 
 import threading
-import time
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, hook
+from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.deploy import audit
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import exit_code_for
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 
@@ -99,7 +95,8 @@ def test_timeout_on_the_deploy_request_restores_and_a_late_write_cannot_land(
     assert report.outcome == "failed", report.final_line()
     assert "timed out" in report.final_line()
     assert exit_code_for(report.verdict) == 3
-    time.sleep(3.0)  # let the delayed PATCH arrive: its etag is stale, so it is rejected
+    # let the delayed PATCH land (its etag is stale, so it is rejected): wait for its answer
+    assert dworld.standin.wait_idle()
     info = dworld.service()
     assert info.traffic_by_revision == {before: 100}
 

@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, hook
+from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 
@@ -110,7 +107,7 @@ def test_unhealthy_new_revision_is_rolled_back_before_traffic_alert_exit_1(
 
 def test_validation_failure_after_traffic_rolls_back_and_verifies(dworld: DeployWorld) -> None:
     """The new revision took 100%, the lines-coverage check then FAILs → rollback, exit 1."""
-    from checks_world import World
+    from worlds.checks_world import World
 
     ctx = dworld.context()
     before = dworld.service().serving_revision
@@ -135,7 +132,7 @@ def world_today() -> Any:
 
 
 def test_inconclusive_validation_rolls_back_with_exit_3_or_holds(dworld: DeployWorld) -> None:
-    from checks_world import World
+    from worlds.checks_world import World
 
     ctx = dworld.context()
     world = World(ctx=ctx, wh=dworld.wh, home=dworld.home)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, git
+from worlds.deploy_world import DeployWorld, git
 
 from nbaops.deploy.predeploy import CHECK_NAMES, run_predeploy
 from nbaops.verdict import Verdict
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 
@@ -90,7 +87,7 @@ def test_head_without_the_deployed_commit_fails(dworld: DeployWorld) -> None:
     git(dworld.repo, "commit", "-q", "-m", "diverged")
     ctx = dworld.context()
     # the service runs the (now unreachable) commit dworld.head
-    from deploy_world import seed
+    from worlds.deploy_world import seed
 
     seed(dworld.home, dworld.head)
     result = run_predeploy(ctx, ctx.config.service(SERVICE), skip_tests=True)
@@ -100,7 +97,7 @@ def test_head_without_the_deployed_commit_fails(dworld: DeployWorld) -> None:
 
 
 def test_unknown_deployed_commit_is_inconclusive_not_blocking(dworld: DeployWorld) -> None:
-    from deploy_world import seed
+    from worlds.deploy_world import seed
 
     seed(dworld.home, "f" * 40)
     got = checks(dworld, skip_tests=True)

@@ -9,9 +9,8 @@ import os
 import signal
 from typing import Any
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, hook
+from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.adapters.cloudrun import TrafficSplit
 from nbaops.deploy import lock
@@ -25,8 +24,6 @@ from nbaops.deploy.verify import run_verify
 from nbaops.local.api_faults import set_api_fault
 from nbaops.services_status import check_all_services
 from nbaops.verdict import Verdict, exit_code_for
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 LATER = "2025-01-15T17:30:00Z"  # past any lease taken at NOW with the test TTL (600 s)

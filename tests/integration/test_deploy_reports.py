@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, hook
 from rich.console import Console
+from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.full import run_full_deploy
@@ -14,8 +13,6 @@ from nbaops.deploy.rollback import previous_ready_revision, run_rollback
 from nbaops.errors import UsageError
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import Verdict
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 

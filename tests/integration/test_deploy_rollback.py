@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld, hook
 from invoke.context import Context as InvokeContext
 from invoke.exceptions import Exit
+from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.history import recent_deploys
@@ -18,8 +17,6 @@ from nbaops.deploy.verify import run_verify
 from nbaops.errors import UsageError
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "phase4-processors"
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from worlds.sandbox import sandbox_home
 
 from nbaops.context import Context
 from nbaops.sandbox.world import open_context
@@ -54,7 +55,8 @@ def block(page: str, needle: str) -> str:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     mp = pytest.MonkeyPatch()
-    mp.setenv("NBAOPS_HOME", str(tmp_path_factory.mktemp("docs-sql-home")))
+    home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("docs-sql-home"), None)
+    mp.setenv("NBAOPS_HOME", str(home))
     mp.delenv("NBAOPS_PROFILE", raising=False)
     mp.delenv("NBAOPS_NOW", raising=False)
     ctx = open_context("local")

@@ -9,16 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import deploy_world
 import pytest
-from deploy_world import DeployWorld
+from worlds.deploy_world import DeployWorld
 
 from nbaops.doctor import run_doctor
 from nbaops.verdict import Verdict, exit_code_for
-
-pytestmark = pytest.mark.integration
-
-dworld = deploy_world.dworld  # the fixture
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = {

@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drift_world import World, build_world, commit, git, seed_default
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
+from worlds.drift_world import World, build_world, commit, git, seed_default
 
 from nbaops.cli.drift import check_drift
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

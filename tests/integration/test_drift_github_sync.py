@@ -16,17 +16,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from drift_world import World, build_world, commit, seed_default
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
+from worlds.drift_world import World, build_world, commit, seed_default
 
 from nbaops.adapters.github import GitHubClient, GitHubError, GitHubSettings
 from nbaops.cli.drift import check_drift
 from nbaops.context import Context
 from nbaops.drift.github_issues import marker_service
 from nbaops.verdict import Verdict
-
-pytestmark = pytest.mark.integration
 
 TOKEN = "ghs_s3cretTOKENvalue0123456789"
 REPO = "nba/props"

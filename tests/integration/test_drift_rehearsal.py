@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from worlds.sandbox import sandbox_home
 
 from nbaops.context import Context
 from nbaops.drift.detect import detect_drift
@@ -12,13 +13,12 @@ from nbaops.sandbox import fault_injection, platform_repo
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBAOPS_HOME", str(tmp_path_factory.mktemp("drift-rehearsal")))
+        home = tmp_path_factory.mktemp("drift-rehearsal")
+        mp.setenv("NBAOPS_HOME", str(sandbox_home(tmp_path_factory, home, None)))
         mp.delenv("NBAOPS_PROFILE", raising=False)
         mp.delenv("NBAOPS_NOW", raising=False)
         yield open_context("local")

@@ -18,8 +18,6 @@ from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import load_catalog, partition_filter_problems
 from nbaops.verdict import CheckResult, Verdict
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 1, 20, 19, 0, tzinfo=dt.UTC)  # 14:00 Eastern, Jan 20
 TODAY = dt.date(2026, 1, 20)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STANDIN_INVOKER, STANDIN_PROJECT, STANDIN_REGION, standin_prober
+from worlds.standin import STANDIN_INVOKER, STANDIN_PROJECT, STANDIN_REGION, standin_prober
 
 from nbaops.adapters.credentials import standin_user_credentials
 from nbaops.adapters.errors import CredentialsError
@@ -34,8 +34,6 @@ from nbaops.errors import ConfigError
 from nbaops.local import iam_standin, run_urls
 from nbaops.local.cloudrun_state import load_state, save_state, service_name
 from nbaops.local.standin import StandIn
-
-pytestmark = pytest.mark.integration
 
 SA_EMAIL = "nbaops-ci@nbaops-local.iam.gserviceaccount.com"
 TARGET = "nbaops-deployer@nbaops-local.iam.gserviceaccount.com"

@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from checks_world import World, make_world
+from worlds.checks_world import World, make_world
 
 from nbaops.checks import run_check
 from nbaops.paths import project_root, shared_data_dir

@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 pytestmark = [
-    pytest.mark.integration,
     pytest.mark.skipif(
         importlib.util.find_spec("pre_commit") is None, reason="pre-commit is not installed"
     ),

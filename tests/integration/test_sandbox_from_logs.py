@@ -16,8 +16,6 @@ from nbaops.sandbox import generate, lifecycle
 from nbaops.sandbox.import_logs import import_league
 from nbaops.sandbox.world import open_context
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
 COLUMNS = [

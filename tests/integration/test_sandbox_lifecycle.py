@@ -22,8 +22,6 @@ from nbaops.local import cloudrun_state, log_store
 from nbaops.sandbox import fault_injection, faults, lifecycle
 from nbaops.sandbox.world import open_context
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-01-15T17:00:00Z"  # 12:00 ET
 TODAY = dt.date(2026, 1, 15)

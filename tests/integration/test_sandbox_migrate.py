@@ -23,8 +23,6 @@ from nbaops.local import cloudrun_state
 from nbaops.sandbox import lifecycle
 from nbaops.sandbox.world import open_context
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-01-15T17:00:00Z"
 AUDIT = {

@@ -24,8 +24,6 @@ from nbaops.errors import UsageError
 from nbaops.sandbox.world import open_context
 from nbaops.schedule import install
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 JOB = "projects/nba-props-platform/locations/us-west2/jobs/nbaops-system-health"
 RUN_URI = (

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STANDIN_PROJECT, STANDIN_REGION, STANDIN_SERVICES, fake_sha, standard_seed
 from invoke import Collection, Program
+from worlds.standin import (
+    STANDIN_PROJECT,
+    STANDIN_REGION,
+    STANDIN_SERVICES,
+    fake_sha,
+    standard_seed,
+)
 
 from nbaops.adapters.cloudrun import CloudRun
 from nbaops.cli.services import TASKS
@@ -23,8 +29,6 @@ from nbaops.context import Context
 from nbaops.local.api_faults import set_api_fault
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.standin import StandIn
-
-pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 KNOWN = ", ".join(STANDIN_SERVICES)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slack_receiver import TOKEN, SlackReceiver, slack_receiver
+from worlds.slack_receiver import TOKEN, SlackReceiver
 
 from nbaops.alerts import AlertEvent, AlertKind, dispatch, outbox_path, send
 from nbaops.cli.runner import run
@@ -23,16 +22,8 @@ from nbaops.report import CheckReport
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import CheckResult, Verdict
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def receiver() -> Iterator[SlackReceiver]:
-    with slack_receiver() as r:
-        yield r
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
-from secretmanager_fake import fake_secret_manager
-from slack_receiver import TOKEN, SlackReceiver, slack_receiver
+from worlds.secretmanager_fake import fake_secret_manager
+from worlds.slack_receiver import TOKEN, SlackReceiver
 
 from nbaops.alerts import configure as configure_webhook
 from nbaops.alerts.webhook_store import (
@@ -26,15 +25,7 @@ from nbaops.context import Context
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def receiver() -> Iterator[SlackReceiver]:
-    with slack_receiver() as r:
-        yield r
 
 
 @pytest.fixture

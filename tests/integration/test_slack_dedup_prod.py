@@ -8,12 +8,11 @@ schemas/ (the same Warehouse interface BigQuery implements) and a Slack receiver
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from secretmanager_fake import fake_secret_manager
-from slack_receiver import SlackReceiver, slack_receiver
+from worlds.secretmanager_fake import fake_secret_manager
+from worlds.slack_receiver import SlackReceiver
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.alerts import dispatch, outbox_path
@@ -21,16 +20,8 @@ from nbaops.context import Context
 from nbaops.history import record_run
 from nbaops.verdict import CheckResult, Verdict
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def receiver() -> Iterator[SlackReceiver]:
-    with slack_receiver() as r:
-        yield r
 
 
 def prod_ctx(wh: DuckDBWarehouse) -> Context:

@@ -5,11 +5,10 @@ in the exception, the task's output, the --json document or the local outbox."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slack_receiver import HOOK_PATH, SlackReceiver, slack_receiver
+from worlds.slack_receiver import HOOK_PATH, SlackReceiver
 
 from nbaops.alerts import AlertEvent, AlertKind, outbox_path, send
 from nbaops.alerts.slack import SlackDeliveryError, post
@@ -19,8 +18,6 @@ from nbaops.redact import MIN_FRAGMENT, Secret
 from nbaops.report import CheckReport
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import CheckResult, Verdict
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_PART = HOOK_PATH.removeprefix("/services/")
@@ -33,12 +30,6 @@ def leaked(text: str) -> list[str]:
         for i in range(len(SECRET_PART) - MIN_FRAGMENT + 1)
         if SECRET_PART[i : i + MIN_FRAGMENT].lower() in low
     ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[SlackReceiver]:
-    with slack_receiver() as r:
-        yield r
 
 
 def echoes(receiver: SlackReceiver) -> list[str]:

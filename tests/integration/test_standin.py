@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STANDIN_PROJECT, STANDIN_REGION, fake_sha, standin_prober
+from worlds.standin import STANDIN_PROJECT, STANDIN_REGION, fake_sha, standin_prober
 
 from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError
 from nbaops.config import ProfileConfig
@@ -21,8 +21,6 @@ from nbaops.local import log_store
 from nbaops.local.api_faults import active_api_faults, clear_api_faults, set_api_fault
 from nbaops.local.standin import StandIn
 from nbaops.local.world import WorldHooks
-
-pytestmark = pytest.mark.integration
 
 BASE = f"/v2/projects/{STANDIN_PROJECT}/locations/{STANDIN_REGION}"
 REPO = Path(__file__).resolve().parents[2]

@@ -17,10 +17,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import deploy_world
 import pytest
-from conftest import STANDIN_PROJECT, STANDIN_REGION
-from deploy_world import PROJECT, REGION, DeployWorld
+from worlds.deploy_world import PROJECT, REGION, DeployWorld
+from worlds.standin import STANDIN_PROJECT, STANDIN_REGION
 
 from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError, TrafficSplit
 from nbaops.config import ProfileConfig
@@ -31,8 +30,6 @@ from nbaops.local.api_faults import set_api_fault
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.discovery import Contract, ContractError, standin_contract
 from nbaops.local.standin import StandIn
-
-dworld = deploy_world.dworld  # the fixture
 
 SERVICE = "grading-service"
 SECRET_REF = {"secretKeyRef": {"secret": "nbaops-data-api-key", "version": "latest"}}

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from checks_world import NOW_DT, TODAY, YESTERDAY, World, et, make_world
+from worlds.checks_world import NOW_DT, TODAY, YESTERDAY, World, et, make_world
 
 from nbaops.verdict import Verdict, exit_code_for
 

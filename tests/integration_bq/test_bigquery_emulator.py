@@ -16,8 +16,6 @@ from nbaops.errors import WarehouseError
 from nbaops.sandbox import generate
 from nbaops.table_catalog import load_catalog
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 1, 15)

@@ -6,13 +6,13 @@ Skipped with the reason when no emulator is reachable (``NBAOPS_BQ_EMULATOR``).
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from worlds.checks_world import NOW, TODAY, YESTERDAY, World, et
 
 from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse
 from nbaops.sandbox.world import open_context
@@ -20,11 +20,7 @@ from nbaops.table_catalog import load_catalog
 from nbaops.verdict import CheckResult
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from checks_world import NOW, TODAY, YESTERDAY, World, et  # noqa: E402
-
-pytestmark = pytest.mark.integration
 
 Scenario = Callable[[World], list[CheckResult]]
 
@@ -69,7 +65,7 @@ def batch_errors_fail(w: World) -> list[CheckResult]:
 def heartbeats_warn(w: World) -> list[CheckResult]:
     import datetime as dt
 
-    from checks_world import NOW_DT
+    from worlds.checks_world import NOW_DT
 
     w.heartbeat("box_scores", NOW_DT - dt.timedelta(minutes=150))
     w.heartbeat("shot_zones", NOW_DT - dt.timedelta(minutes=2), run_id="a")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,6 @@ from hypothesis import strategies as st
 from nbaops.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
-INTEGRATION = REPO / "tests" / "integration"
-if str(INTEGRATION) not in sys.path:
-    sys.path.insert(0, str(INTEGRATION))
 
 BASE_CONFIG: dict[str, Any] = yaml.safe_load((REPO / "nbaops.yaml").read_text(encoding="utf-8"))
 SERVICES = tuple(BASE_CONFIG["services"])
@@ -41,8 +37,6 @@ FAST = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-pytestmark = pytest.mark.unit
 
 
 # ---------------------------------------------------------------- config files
@@ -259,7 +253,7 @@ def test_lint_hook_reports_findings_for_random_json_never_raises(
 
 @pytest.fixture
 def deploy_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    import deploy_world
+    from worlds import deploy_world
 
     world = deploy_world.make_world(tmp_path, monkeypatch)
     yield world

@@ -24,8 +24,6 @@ from invoke.loader import FilesystemLoader
 
 from nbaops.cli.program import NbaopsProgram
 
-pytestmark = pytest.mark.unit
-
 REPO = Path(__file__).resolve().parents[2]
 NS = Collection.from_module(FilesystemLoader(start=str(REPO)).load("tasks")[0])
 TASKS = sorted(NS.task_names)

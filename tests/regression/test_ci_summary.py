@@ -9,8 +9,6 @@ import pytest
 
 from nbaops.regression import ci
 
-pytestmark = [pytest.mark.regression]
-
 
 def _pytest_junit(folder: Path, tests: int, skipped: int) -> None:
     skip = "<skipped message='x'/>"

@@ -29,8 +29,6 @@ from nbaops.regression.run import RegressionReport, RegressionRequest, run_regre
 from nbaops.regression.settings import settings_from_section
 from nbaops.verdict import CheckResult, Verdict
 
-pytestmark = [pytest.mark.regression]
-
 ROOT = project_root()
 
 

@@ -41,12 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
-if str(INTEGRATION) not in sys.path:
-    sys.path.insert(0, str(INTEGRATION))
-
-from deploy_world import (  # noqa: E402
+from worlds.deploy_world import (
     FAST_DEPLOY,
     NOW,
     NOW_DT,
@@ -56,19 +51,17 @@ from deploy_world import (  # noqa: E402
     seed,
 )
 
-from nbaops.adapters.cloudrun import CloudRun  # noqa: E402
-from nbaops.adapters.warehouse import DuckDBWarehouse  # noqa: E402
-from nbaops.context import Context  # noqa: E402
-from nbaops.deploy import journal as journal_mod  # noqa: E402
-from nbaops.deploy.deploy import DeployRequest, run_deploy  # noqa: E402
-from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of  # noqa: E402
-from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError  # noqa: E402
-from nbaops.deploy.rollback import run_rollback  # noqa: E402
-from nbaops.local.standin import StandIn  # noqa: E402
-from nbaops.sandbox import faults  # noqa: E402
-from nbaops.sandbox.world import HOOKS, open_context  # noqa: E402
-
-pytestmark = pytest.mark.reliability
+from nbaops.adapters.cloudrun import CloudRun
+from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.context import Context
+from nbaops.deploy import journal as journal_mod
+from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of
+from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
+from nbaops.deploy.rollback import run_rollback
+from nbaops.local.standin import StandIn
+from nbaops.sandbox import faults
+from nbaops.sandbox.world import HOOKS, open_context
 
 SERVICE = "phase4-processors"
 WORKER = "prediction-worker"

@@ -40,14 +40,8 @@ from typing import Any
 import pytest
 import yaml
 
-INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
-if str(INTEGRATION) not in sys.path:  # also when run as a script (doc generation)
-    sys.path.insert(0, str(INTEGRATION))
-
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "fault-matrix.md"
-
-pytestmark = pytest.mark.reliability
 
 
 # ---------------------------------------------------------------- harness
@@ -115,7 +109,7 @@ def write_config(env: Env, base: Path, **sections: dict[str, Any]) -> Path:
 
 def checks_world(env: Env, **sections: dict[str, Any]) -> Any:
     """The data-check world (empty local warehouse, pinned clock), config sections merged."""
-    import checks_world as cw
+    from worlds import checks_world as cw
 
     from nbaops.sandbox.world import open_context
 
@@ -130,7 +124,7 @@ def checks_world(env: Env, **sections: dict[str, Any]) -> Any:
 
 def game_day(world: Any, *, missing_lines: int = 0) -> None:
     """One game today with features and lines (``missing_lines`` players without one)."""
-    import checks_world as cw
+    from worlds import checks_world as cw
 
     games = world.games(cw.TODAY, 1)
     world.features(games)
@@ -162,7 +156,7 @@ def serving(world: Any) -> dict[str, int]:
 
 
 def deploy_world(env: Env, **deploy: Any) -> Any:
-    import deploy_world as dw
+    from worlds import deploy_world as dw
 
     world = dw.make_world(env.tmp, env.mp, deploy or None)
     env.cleanups.append(world.standin.stop)
@@ -171,7 +165,7 @@ def deploy_world(env: Env, **deploy: Any) -> Any:
 
 def standin_ctx(env: Env, *, timeout_s: float = 5.0) -> tuple[Any, Path]:
     """A context on a stand-in seeded with the five services (no sandbox, no warehouse)."""
-    import deploy_world as dw
+    from worlds import deploy_world as dw
 
     from nbaops.adapters.cloudrun import CloudRun
     from nbaops.local.standin import StandIn
@@ -317,7 +311,7 @@ def _(env: Env) -> None:
     "every warehouse check is INCONCLUSIVE or FAIL, none PASS; exit 1 (a FAIL dominates)",
 )
 def _(env: Env) -> None:
-    import checks_world as cw
+    from worlds import checks_world as cw
 
     from nbaops.system_health import run_system_health
 
@@ -350,7 +344,7 @@ def _deploy_under_api_fault(
     service: str | None = "phase4-processors",
     **fault: Any,
 ) -> tuple[Any, int, dict[str, Any], str | None]:
-    from deploy_world import hook
+    from worlds.deploy_world import hook
 
     from nbaops.deploy.deploy import DeployRequest, run_deploy
     from nbaops.local.api_faults import set_api_fault
@@ -383,7 +377,7 @@ def _deploy_under_api_fault(
     "pre-deploy ERROR: refused before any change (no mutating request), audit row, exit 3",
 )
 def _(env: Env) -> None:
-    from deploy_world import hook
+    from worlds.deploy_world import hook
 
     from nbaops.deploy.deploy import DeployRequest, run_deploy
     from nbaops.local.api_faults import set_api_fault
@@ -432,7 +426,7 @@ def _(env: Env) -> None:
         env, "timeout", at="image", timeout_s=1.0, method="PATCH", count=1, delay_s=2.0
     )
     assert doc["outcome"] == "failed" and code == 3, doc
-    time.sleep(1.5)  # the late PATCH lands on a stale etag and must not move traffic
+    assert world.standin.wait_idle()  # the late PATCH lands on a stale etag: no traffic move
     assert serving(world) == {before: 100}
     assert [r["outcome"] for r in world.audit_rows()] == ["failed"]
 
@@ -672,7 +666,7 @@ def _(env: Env) -> None:
 def _slack_run(
     env: Env, *, status: int = 200, delay_s: float = 0.0
 ) -> tuple[int, dict[str, Any], str, list[str]]:
-    import slack_receiver
+    from worlds import slack_receiver
 
     world = checks_world(env, alerts={"timeout_s": 0.5})
     game_day(world, missing_lines=10)  # 50% coverage: FAIL
@@ -828,7 +822,7 @@ def _drift_task(env: Env, **flags: Any) -> tuple[int, dict[str, Any], str]:
     "exit 3 (sync ERROR) with the drift report intact; the token never printed",
 )
 def _(env: Env) -> None:
-    import drift_world
+    from worlds import drift_world
 
     world = drift_world.build_world(env.tmp, env.mp)
     drift_world.seed_default(world, env.mp)
@@ -864,7 +858,7 @@ def _path_without_git(env: Env) -> str:
     "one-line error 'git is not installed', no traceback; exit 3",
 )
 def _(env: Env) -> None:
-    import drift_world
+    from worlds import drift_world
 
     world = drift_world.build_world(env.tmp, env.mp)
     drift_world.seed_default(world, env.mp)
@@ -908,7 +902,7 @@ def _(env: Env) -> None:
     "one-line error 'not a git repository'; exit 3",
 )
 def _(env: Env) -> None:
-    import drift_world
+    from worlds import drift_world
 
     world = drift_world.build_world(env.tmp, env.mp)
     drift_world.seed_default(world, env.mp)
@@ -933,7 +927,7 @@ def _(env: Env) -> None:
     "branch check FAIL: refused before any change (no mutating request), audit row; exit 1",
 )
 def _(env: Env) -> None:
-    import deploy_world as dw
+    from worlds import deploy_world as dw
 
     from nbaops.deploy.deploy import DeployRequest, run_deploy
 

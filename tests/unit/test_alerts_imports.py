@@ -5,10 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
-pytestmark = pytest.mark.unit
-
 MODULES = [
     "nbaops.alerts",
     "nbaops.alerts.slack",

@@ -14,8 +14,6 @@ from nbaops.alerts.webhook_store import validate_webhook
 from nbaops.errors import UsageError
 from nbaops.verdict import Verdict
 
-pytestmark = pytest.mark.unit
-
 URL = "https://hooks.slack.com/services/T0NBAOPS1/B0NBAOPS2/s3cr3tT0kenValue123"
 
 

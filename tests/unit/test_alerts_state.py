@@ -10,8 +10,6 @@ import pytest
 from nbaops.alerts.state import FileStateStore, Mark, key_of, marks_for, plan
 from nbaops.verdict import CheckResult, Verdict
 
-pytestmark = pytest.mark.unit
-
 NOW = dt.datetime(2026, 1, 20, 18, 0, tzinfo=dt.UTC)
 INTERVAL = dt.timedelta(hours=12)
 

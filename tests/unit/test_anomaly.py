@@ -20,8 +20,6 @@ from nbaops.anomaly import (
 from nbaops.config import load_config
 from nbaops.verdict import CheckResult, Verdict
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = AnomalySettings(min_history=7, window_game_days=20, k=3.5, lookback_days=60)
 TODAY = dt.date(2026, 1, 20)

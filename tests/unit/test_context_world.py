@@ -11,8 +11,6 @@ from nbaops.errors import ConfigError
 from nbaops.local.world import NO_FAULTS, WorldHooks
 from nbaops.sandbox.world import HOOKS, SandboxWorld, open_context
 
-pytestmark = pytest.mark.unit
-
 REPO = Path(__file__).resolve().parents[2]
 
 

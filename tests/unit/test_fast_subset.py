@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FAST_DIRS, SLOW_MODULES, SLOW_TESTS
+from fast_subset import FAST_DIRS, SLOW_MODULES, SLOW_TESTS
 
 from nbaops.config import load_config
 

@@ -12,8 +12,6 @@ import pytest
 from nbaops.errors import GitError
 from nbaops.gitrepo import Commit, Repo
 
-pytestmark = pytest.mark.unit
-
 
 def git(cwd: Path, *args: str, date: str | None = None) -> str:
     env = {

@@ -17,8 +17,6 @@ from nbaops.regression import metrics, sources
 from nbaops.regression.run import RegressionRequest, run_regression
 from nbaops.verdict import Verdict
 
-pytestmark = pytest.mark.unit
-
 COLUMNS = [
     "game_id",
     "game_date",

@@ -13,8 +13,6 @@ from test_regression_gates import SETTINGS, _pair, _row, _run
 from nbaops.regression.report import render_html
 from nbaops.regression.stats import format_p
 
-pytestmark = pytest.mark.unit
-
 
 def test_segment_rows_follow_bucket_order_not_text_order() -> None:
     rows = [

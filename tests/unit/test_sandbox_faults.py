@@ -9,8 +9,6 @@ import pytest
 
 from nbaops.sandbox import faults, generate
 
-pytestmark = pytest.mark.unit
-
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 1, 15)
 REVS = {

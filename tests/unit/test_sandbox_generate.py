@@ -12,8 +12,6 @@ import pytest
 from nbaops.clock import EASTERN
 from nbaops.sandbox import generate
 
-pytestmark = pytest.mark.unit
-
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)  # 12:00 ET: all three batches due
 TODAY = dt.date(2026, 1, 15)
 REVS = {

@@ -19,8 +19,6 @@ from nbaops.adapters.warehouse import DuckDBWarehouse, Warehouse
 from nbaops.errors import WarehouseError
 from nbaops.table_catalog import load_catalog
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 15, 20, 0, tzinfo=UTC)

@@ -18,8 +18,6 @@ from nbaops.errors import ConfigError, WarehouseError
 from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import duckdb_type, load_catalog, partition_filter_problems
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

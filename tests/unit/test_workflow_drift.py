@@ -21,8 +21,6 @@ import yaml
 
 from nbaops.cli.drift import check_drift
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "check-deployment-drift.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}$")

@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 import yaml
 
-pytestmark = pytest.mark.unit
-
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "health.yml"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 

@@ -4,15 +4,15 @@ inputs only through the environment, and zizmor --offline clean."""
 from __future__ import annotations
 
 import ast
+import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -42,9 +42,33 @@ def _default_sessions() -> list[str]:
 
 
 def test_ci_runs_every_default_nox_session() -> None:
-    matrix = _load("ci.yml")["jobs"]["nox"]["strategy"]["matrix"]["session"]
-    assert matrix == _default_sessions()
-    assert "regression" in matrix
+    """noxfile.py is the one place naming the default sessions: CI's matrix is read from it."""
+    jobs = _load("ci.yml")["jobs"]
+    matrix = jobs["nox"]["strategy"]["matrix"]["session"]
+    assert matrix == "${{ fromJSON(needs.sessions.outputs.sessions) }}"
+    assert jobs["nox"]["needs"] == "sessions"
+    assert jobs["sessions"]["outputs"]["sessions"] == "${{ steps.list.outputs.sessions }}"
+    assert "regression" in _default_sessions()
+
+
+def test_ci_session_list_step_prints_the_default_sessions(tmp_path: Path) -> None:
+    """The `sessions` job's list step, run here, outputs exactly nox.options.sessions."""
+    step = next(s for s in _load("ci.yml")["jobs"]["sessions"]["steps"] if s.get("id") == "list")
+    nox_bin = shutil.which("nox") or str(Path(sys.executable).parent / "nox")
+    if not Path(nox_bin).exists():
+        pytest.skip("nox is not installed")
+    output = tmp_path / "github-output"
+    work = tmp_path / "work"
+    shutil.copytree(
+        REPO, work, ignore=shutil.ignore_patterns(".*", "site", "reports", "*.egg-info")
+    )
+    env = {"PATH": f"{Path(nox_bin).parent}:/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-800:]
+    key, _, value = output.read_text(encoding="utf-8").strip().partition("=")
+    assert key == "sessions" and json.loads(value) == _default_sessions()
 
 
 def test_ci_uploads_the_regression_report_even_when_the_gate_fails() -> None:

@@ -2,8 +2,7 @@
 different services' paths, a config whose services own those paths, and the Cloud Run
 stand-in seeded with revisions labelled with some of those commits.
 
-Used by ``test_drift.py`` and ``test_drift_github_sync.py`` (imported by module name:
-pytest puts this folder on ``sys.path``).
+Used by ``test_drift.py`` and ``test_drift_github_sync.py``.
 """
 
 from __future__ import annotations

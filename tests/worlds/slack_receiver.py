@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
 # Shaped like a real webhook: the path is the credential.
 HOOK_PATH = "/services/T0NBAOPS01/B0NBAOPS02/zq8SecretWebhookToken77"
 TOKEN = "zq8SecretWebhookToken77"
@@ -70,3 +72,10 @@ def slack_receiver() -> Iterator[SlackReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[SlackReceiver]:
+    """A running receiver for one test (``tests/conftest.py`` registers this module)."""
+    with slack_receiver() as r:
+        yield r

@@ -12,14 +12,16 @@
 
 Everything goes through the real adapters (``run_v2`` REST client, DuckDB, HTTP health
 probes); the context gets this stand-in and warehouse instead of the generated sandbox.
-Imported by module name (pytest puts this folder on ``sys.path``).
+``dworld`` is the fixture (registered for every test directory by ``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,6 @@ from typing import Any
 
 import pytest
 import yaml
-from warehouse_template import empty_warehouse
 
 from nbaops.adapters.cloudrun import CloudRun
 from nbaops.adapters.warehouse import DuckDBWarehouse
@@ -36,6 +37,7 @@ from nbaops.deploy.progress import Progress
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.standin import StandIn
 from nbaops.sandbox.world import HOOKS, open_context
+from worlds.warehouse_template import empty_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "nbaops-local"
@@ -86,8 +88,26 @@ def git(repo: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
+_REPO_TEMPLATES: dict[str, tuple[Path, str, str]] = {}
+
+
 def make_repo(root: Path, deploy: dict[str, Any]) -> tuple[Path, str, str]:
-    """The temp repository; returns ``(path, first_commit, head_commit)``."""
+    """The temp repository; returns ``(path, first_commit, head_commit)``.
+
+    Built once per ``deploy`` section in this process and copied (the commits have fixed
+    dates and authors, so a fresh build would have the same ids).
+    """
+    key = json.dumps(deploy, sort_keys=True, default=repr)
+    if key not in _REPO_TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="nbaops-deploy-repo-"))
+        _REPO_TEMPLATES[key] = _build_repo(folder, deploy)
+    template, first, head = _REPO_TEMPLATES[key]
+    repo = root / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    return repo, first, head
+
+
+def _build_repo(root: Path, deploy: dict[str, Any]) -> tuple[Path, str, str]:
     repo = root / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import STANDIN_NOW, fake_sha, standin_prober
+from worlds.standin import STANDIN_NOW, fake_sha, standin_prober
 
 from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError, TrafficSplit
 from nbaops.adapters.health import HealthProber

@@ -4,8 +4,8 @@ An empty local warehouse (DuckDB, tables created from ``schemas/``) under a temp
 ``NBAOPS_HOME``, ``NBAOPS_NOW`` pinned, and builders that insert exactly the rows a test
 needs (schedule, features, lines, predictions, grading, batches, heartbeats, box scores,
 log entries). The context gets this warehouse instead of the sandbox's, so every verdict
-follows from the rows the test wrote. Imported by module name (pytest puts this folder
-on ``sys.path``); ``world`` is the fixture.
+follows from the rows the test wrote. ``world`` is the fixture (registered for every
+test directory by ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 import yaml
-from warehouse_template import empty_warehouse
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.clock import EASTERN
 from nbaops.context import Context
 from nbaops.sandbox.world import HOOKS, open_context
+from worlds.warehouse_template import empty_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = "2025-01-15T17:00:00Z"  # 12:00 ET on a Wednesday, after the 11:30 ET batch
