@@ -10,12 +10,12 @@ import copy
 import hashlib
 import importlib.util
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from nbaops.environment import read
 from nbaops.errors import ConfigError, UnknownServiceError, UsageError
 from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
 
@@ -221,7 +221,7 @@ def load_config(
         UsageError: unknown profile.
     """
     if path is None:
-        env = os.environ.get("NBAOPS_CONFIG")
+        env = read("NBAOPS_CONFIG")
         path = Path(env) if env else project_root() / CONFIG_NAME
     path = path.resolve()
     text, data = _load_yaml(path)
@@ -229,7 +229,7 @@ def load_config(
     if not schema_path.is_file():
         schema_path = schemas_dir(path.parent) / "config.schema.json"
     _validate(path, data, schema_path, text)
-    name = profile or os.environ.get("NBAOPS_PROFILE") or data.get("default_profile") or "local"
+    name = profile or read("NBAOPS_PROFILE") or data.get("default_profile") or "local"
     profiles = data["profiles"]
     if name not in profiles:
         raise UsageError(f"unknown profile {name!r}; known profiles: {', '.join(profiles)}")

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from nbaops.doclinks import DAILY_VALIDATION, playbook_page
+from nbaops.environment import render_reference as render_environment
 
 if TYPE_CHECKING:
     from invoke.collection import Collection
@@ -820,6 +821,10 @@ def build(root: Path) -> dict[Path, str]:
         docs / "reference" / "checks.md": render_checks(check_docs(), configs),
         docs / "reference" / "hooks.md": render_hooks(hook_docs(root), hook_source(root)),
         docs / "reference" / "services.md": render_services(configs),
+        docs / "reference" / "task-map.md": _task_map(),
+        docs / "reference" / "environment.md": render_environment(
+            HEADER.format(cmd=REGENERATE, source="nbaops.environment")
+        ),
     }
     for page in sorted(docs.rglob("*.md")):
         if page in pages:
@@ -828,6 +833,12 @@ def build(root: Path) -> dict[Path, str]:
         if BEGIN_RE.search(text):
             pages[page] = fill_blocks(text, configs, str(page.relative_to(root)))
     return pages
+
+
+def _task_map() -> str:
+    from nbaops.cli.task_map import render_task_map, task_hops
+
+    return render_task_map(task_hops(), HEADER.format(cmd=REGENERATE, source="nbaops_task(calls)"))
 
 
 def stale(root: Path, pages: Mapping[Path, str] | None = None) -> list[Path]:

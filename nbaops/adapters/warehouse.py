@@ -34,7 +34,6 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -46,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue, as_utc
+from nbaops.environment import read
 from nbaops.errors import WarehouseError
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ class DuckDBWarehouse:
         self.root = root
         self.sql_cache_dir = sql_cache_dir or self.path.parent / CACHE_DIR_NAME
         if lock_timeout_s is None:
-            lock_timeout_s = float(os.environ.get(LOCK_TIMEOUT_ENV, "30"))
+            lock_timeout_s = float(read(LOCK_TIMEOUT_ENV) or "30")
         self._conn = _shared(self.path, lock_timeout_s)
 
     # -- connection management -------------------------------------------------------
@@ -988,7 +988,7 @@ def open_warehouse(ctx: Context) -> Warehouse:
         profile.project,
         profile.bigquery_location,
         datasets=profile.datasets,
-        endpoint=os.environ.get(ENDPOINT_ENV) or None,
+        endpoint=read(ENDPOINT_ENV),
         root=ctx.root,
         sql_cache_dir=cache,
     )

@@ -3,17 +3,12 @@
 Invoke picks a short flag from the first free letter of each argument, so the same long
 flag got different letters in different tasks (``--debug`` was ``-d`` next to ``--json``
 and ``-e`` next to ``--date``). Here the letter of every long flag is declared once;
-a flag not listed gets no short form. ``tasks.py`` applies it to the whole collection
-(:func:`apply_short_flags`); ``tests/static/test_short_flags.py`` keeps it complete
-and collision-free.
+a flag not listed gets no short form. Every task built by
+:func:`nbaops.cli.task.nbaops_task` uses it; ``tests/static/test_short_flags.py`` keeps it
+complete and collision-free.
 """
 
 from __future__ import annotations
-
-from typing import Any
-
-from invoke.collection import Collection
-from invoke.tasks import Task
 
 SHORT_FLAGS: dict[str, str] = {
     # the common flags: the same letter in every task
@@ -66,24 +61,3 @@ SHORT_FLAGS: dict[str, str] = {
     "predictions": "x",
     "build": "B",
 }
-
-
-class FixedShortFlags(Task[Any]):
-    """A task whose short flags come from :data:`SHORT_FLAGS` (none when unlisted)."""
-
-    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
-        opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
-        long_name = opts["names"][0]
-        short = SHORT_FLAGS.get(name)
-        opts["names"] = [long_name, short] if short else [long_name]
-        return opts
-
-
-def apply_short_flags(collection: Collection) -> Collection:
-    """Give every task of ``collection`` (and its sub-collections) the fixed short flags."""
-    for task in collection.tasks.values():
-        if isinstance(task, Task) and not isinstance(task, FixedShortFlags):
-            task.__class__ = FixedShortFlags
-    for sub in collection.collections.values():
-        apply_short_flags(sub)
-    return collection
