@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nbaops.environment import read
 from nbaops.errors import ConfigError, UnknownServiceError, UsageError
 from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
 
+SettingsT = TypeVar("SettingsT")
 SECTIONS = ("checks", "alerts", "deploy", "drift", "schema_rules", "regression")
 
 
@@ -128,6 +129,12 @@ class Config:
             raise KeyError(name)
         base = self.raw.get(name, {}) or {}
         return _deep_merge(base, self.profile.overrides.get(name, {}) or {})
+
+    def settings(self, name: str, cls: type[SettingsT]) -> SettingsT:
+        """Section ``name`` as typed, validated settings (:mod:`nbaops.settings`)."""
+        from nbaops.settings import load_section
+
+        return load_section(self.section(name), cls, name)
 
     def dataset(self, logical: str) -> str:
         """The real dataset name for a logical one used in nbaops SQL."""

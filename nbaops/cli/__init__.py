@@ -13,19 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from invoke.collection import Collection
 
-TASK_MODULES = (
-    "services",
-    "checks",
-    "drift",
-    "deploy",
-    "schema",
-    "doctor",
-    "sandbox",
-    "slack",
-    "schedule",
-    "docs",
-    "regression",
-)
+TASK_MODULES = "services checks drift deploy schema doctor sandbox slack schedule docs regression"
 
 
 def namespace() -> Collection:
@@ -33,7 +21,7 @@ def namespace() -> Collection:
     from invoke.collection import Collection
 
     root = Collection()
-    for name in TASK_MODULES:
+    for name in TASK_MODULES.split():
         module_ns: Collection = importlib.import_module(f"nbaops.cli.{name}").ns
         if module_ns.name:
             root.add_collection(module_ns)

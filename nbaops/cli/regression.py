@@ -80,9 +80,10 @@ def regression(
 def golden_set(ctx: Context, build: bool = False) -> Report:
     """Build (--build) or verify the committed golden set from the real NBA data."""
     from nbaops.regression.golden import build as build_golden
+    from nbaops.regression.settings import RegressionSettings
 
-    halflife = ctx.config.section("regression").get("golden", {}).get("ewma_halflife", 5.0)
-    return build_golden(ctx.root, ewma_halflife=float(halflife), write=build)
+    golden = ctx.config.settings("regression", RegressionSettings).golden
+    return build_golden(ctx.root, ewma_halflife=golden.ewma_halflife, write=build)
 
 
 ns = Collection("regression", regression, golden_set)

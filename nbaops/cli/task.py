@@ -25,13 +25,66 @@ from typing import Any
 
 from invoke.tasks import Task
 
-from nbaops.cli.short_flags import SHORT_FLAGS
-
 COMMON_HELP = {
     "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
     "(real GCP, Application Default Credentials). Also NBAOPS_PROFILE.",
     "json": "Print exactly one JSON document on stdout instead of the table.",
     "debug": "Show tracebacks for errors (nothing else does).",
+}
+# One short flag per long flag, across every task: Invoke's first free letter gave the same
+# long flag different letters in different tasks (``--debug`` was ``-d`` next to ``--json``
+# and ``-e`` next to ``--date``). A flag not listed gets no short form;
+# ``tests/static/test_short_flags.py`` keeps it complete and collision-free.
+SHORT_FLAGS: dict[str, str] = {
+    # the common flags: the same letter in every task
+    "debug": "d",
+    "json": "j",
+    "profile": "p",
+    "service": "s",
+    "dry_run": "n",
+    "details": "v",
+    # the others, by task family
+    "date": "D",
+    "days": "y",
+    "limit": "l",
+    "canary": "c",
+    "image": "i",
+    "model_version": "m",
+    "no_rollback": "b",
+    "skip_tests": "k",
+    "force_unlock": "F",
+    "no_record": "R",
+    "to": "t",
+    "window": "w",
+    "markdown": "M",
+    "sync_issues": "Y",
+    "fetch": "f",
+    "against": "a",
+    "live": "L",
+    "table": "t",
+    "check": "c",
+    "since": "S",
+    "until": "u",
+    "golden": "g",
+    "from_": "f",
+    "from_report": "r",
+    "champion": "C",
+    "challenger": "H",
+    "html": "T",
+    "junit": "J",
+    "json_file": "o",
+    "markdown_file": "A",
+    "seed": "e",
+    "from_logs": "l",
+    "from_env": "E",
+    "name": "N",
+    "no_test": "x",
+    "timeout": "W",
+    "query": "q",
+    "param": "P",
+    "model": "m",
+    "predictions": "x",
+    "build": "B",
 }
 _FLAG = inspect.Parameter.POSITIONAL_OR_KEYWORD
 COMMON_PARAMETERS = (

@@ -54,7 +54,8 @@ def task_hops(collection: Collection | None = None) -> list[TaskHop]:
     return sorted(hops, key=lambda hop: hop.task)
 
 
-def render_task_map(hops: list[TaskHop], header: str) -> str:
+def render_reference(header: str) -> str:
+    """``docs/reference/task-map.md``."""
     lines = [
         header,
         "# Task map",
@@ -67,5 +68,7 @@ def render_task_map(hops: list[TaskHop], header: str) -> str:
         "| task | task module | calls | defined in |",
         "| ---- | ----------- | ----- | ---------- |",
     ]
-    lines += [f"| `inv {h.task}` | `{h.entry}` | `{h.function}` | `{h.module}` |" for h in hops]
+    lines += [
+        f"| `inv {h.task}` | `{h.entry}` | `{h.function}` | `{h.module}` |" for h in task_hops()
+    ]
     return "\n".join(lines) + "\n"
