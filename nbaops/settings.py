@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import operator
 import types
 import typing
@@ -64,7 +65,7 @@ def load_section(
             unknown key when ``strict``; a failed ``check``.
     """
     values = dict(values or {})
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     changes: dict[str, Any] = {}
     known = set()
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
@@ -80,6 +81,11 @@ def load_section(
     if check is not None:
         check(where)
     return out
+
+
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # resolved once per settings type
 
 
 def _value(raw: Any, kind: Any, field: dataclasses.Field[Any], key: str) -> Any:
