@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import operator
 import types
 import typing
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 from nbaops.errors import ConfigError, UsageError
 
 T = TypeVar("T")
+_HINTS: dict[type, dict[str, Any]] = {}  # resolved once per settings type
 
 
 def setting(
@@ -65,7 +65,7 @@ def load_section(
             unknown key when ``strict``; a failed ``check``.
     """
     values = dict(values or {})
-    hints = _hints(cls)
+    hints = _HINTS.get(cls) or _HINTS.setdefault(cls, typing.get_type_hints(cls))
     changes: dict[str, Any] = {}
     known = set()
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
@@ -81,11 +81,6 @@ def load_section(
     if check is not None:
         check(where)
     return out
-
-
-@functools.cache
-def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls)  # resolved once per settings type
 
 
 def _value(raw: Any, kind: Any, field: dataclasses.Field[Any], key: str) -> Any:
