@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from nbaops.config import Config
+from nbaops.doclinks import doc_url
 from nbaops.settings import setting
 
 
@@ -35,6 +36,4 @@ class AlertSettings:
 
     def runbook_link(self, runbook_path: str) -> str:
         """The runbook as a link when a base URL is configured, else the repository path."""
-        if self.runbook_base_url:
-            return self.runbook_base_url.rstrip("/") + "/" + runbook_path.lstrip("/")
-        return runbook_path
+        return doc_url(runbook_path, self.runbook_base_url) or runbook_path
