@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import typing
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -82,3 +85,64 @@ def test_the_config_sections_load_through_it(tmp_path: object) -> None:
     assert alerts.suppression == dt.timedelta(hours=12) and alerts.timeout_s > 0
     assert DriftSettings.from_config(config).window >= dt.timedelta(0)
     assert config.settings("regression", RegressionSettings).golden.ewma_halflife > 0
+
+
+# Keys of a section that another reader owns (not a field of the section's settings type).
+READ_ELSEWHERE = {
+    "alerts": {"anomaly", "schedule"},  # AnomalySettings (own row), nbaops.schedule
+    "deploy": {"build", "canary_analysis"},  # deploy.image, CanarySettings (own row)
+    "deploy.canary_analysis": {"metrics"},  # merged per metric by canary.settings._apply
+}
+
+
+def _properties(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        node = schema["$defs"][ref.rsplit("/", 1)[1]]
+    return dict(node.get("properties", {}))
+
+
+def _mismatches(schema: dict[str, Any], node: dict[str, Any], cls: type, where: str) -> list[str]:
+    props = _properties(schema, node)
+    keys = {f.metadata.get("key") or f.name: f.name for f in dataclasses.fields(cls)}
+    out = [f"{where}.{k}: a setting the schema refuses" for k in keys if k not in props]
+    out += [
+        f"{where}.{k}: in the schema, read by no setting"
+        for k in props
+        if k not in keys and k not in READ_ELSEWHERE.get(where, set())
+    ]
+    hints = typing.get_type_hints(cls)
+    for key, name in keys.items():
+        if dataclasses.is_dataclass(hints[name]) and key in props:
+            out += _mismatches(schema, props[key], hints[name], f"{where}.{key}")
+    return out
+
+
+def test_every_setting_is_in_the_config_schema_and_every_schema_key_is_read() -> None:
+    import json
+    from pathlib import Path
+
+    from nbaops.alerts.settings import AlertSettings
+    from nbaops.anomaly import AnomalySettings
+    from nbaops.canary.settings import CanarySettings
+    from nbaops.deploy.settings import DeploySettings
+    from nbaops.drift.settings import DriftSettings
+    from nbaops.regression.settings import RegressionSettings
+
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads((root / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
+    top = schema["properties"]
+    rows = [
+        (top["alerts"], AlertSettings, "alerts"),
+        (_properties(schema, top["alerts"])["anomaly"], AnomalySettings, "alerts.anomaly"),
+        (top["drift"], DriftSettings, "drift"),
+        (top["deploy"], DeploySettings, "deploy"),
+        (
+            _properties(schema, top["deploy"])["canary_analysis"],
+            CanarySettings,
+            "deploy.canary_analysis",
+        ),
+        (top["regression"], RegressionSettings, "regression"),
+    ]
+    problems = [p for node, cls, where in rows for p in _mismatches(schema, node, cls, where)]
+    assert problems == []
