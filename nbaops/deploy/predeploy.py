@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,8 +59,6 @@ CHECK_NAMES = (
 )
 MAIN = "main"
 SCHEMA_DIR = "schemas/"
-DEFAULT_TEST_COMMAND = "python -m pytest -q -x tests/unit"
-DEFAULT_TEST_TIMEOUT_S = 900.0
 MAX_LISTED = 20
 
 Progress = Callable[[CheckResult], None]
@@ -689,22 +687,6 @@ def check_health(
 # ------------------------------------------------------------------- the checklist
 
 
-@dataclass
-class PredeploySettings:
-    test_command: str = DEFAULT_TEST_COMMAND
-    test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S
-    health_timeout_s: float = 10.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_config(cls, section: dict[str, Any]) -> PredeploySettings:
-        return cls(
-            test_command=str(section.get("test_command", DEFAULT_TEST_COMMAND)),
-            test_timeout_s=float(section.get("test_timeout_s", DEFAULT_TEST_TIMEOUT_S)),
-            health_timeout_s=float(section.get("health_timeout_s", 10.0)),
-        )
-
-
 def run_predeploy(
     ctx: Context,
     cfg: ServiceConfig,
@@ -716,9 +698,10 @@ def run_predeploy(
 
     Never raises for a failing check: each becomes FAIL or ERROR in the result.
     """
+    from nbaops.deploy.settings import DeploySettings
     from nbaops.gitrepo import Repo
 
-    settings = PredeploySettings.from_config(ctx.config.section("deploy"))
+    settings = ctx.config.settings("deploy", DeploySettings)
     service = cfg.name
     out = PredeployResult(service=service, checks=[], skipped_tests=skip_tests)
     results: dict[str, CheckResult] = {}

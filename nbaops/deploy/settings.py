@@ -34,7 +34,6 @@ from typing import Any
 
 from nbaops.deploy.observe import ObservationPolicy
 from nbaops.deploy.outcome import ON_INCONCLUSIVE
-from nbaops.deploy.predeploy import DEFAULT_TEST_COMMAND, DEFAULT_TEST_TIMEOUT_S
 from nbaops.errors import ConfigError
 from nbaops.settings import load_section, setting
 
@@ -45,8 +44,8 @@ _TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
 class DeploySettings:
     lock_ttl_s: float = setting(120.0, above=0)
     on_inconclusive: str = setting("rollback", choices=ON_INCONCLUSIVE)
-    test_command: str = DEFAULT_TEST_COMMAND
-    test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S
+    test_command: str = "python -m pytest -q -x tests/unit"
+    test_timeout_s: float = 900.0
     health_timeout_s: float = 10.0
     health_wait_s: float = 60.0
     health_interval_s: float = 2.0
