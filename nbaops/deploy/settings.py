@@ -41,6 +41,12 @@ _TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
+class BuildSettings:
+    repository: str | None = None  # Cloud Build connected repository (prod only)
+    timeout_s: int = 1200
+
+
+@dataclass(frozen=True)
 class DeploySettings:
     lock_ttl_s: float = setting(120.0, above=0)
     on_inconclusive: str = setting("rollback", choices=ON_INCONCLUSIVE)
@@ -52,6 +58,7 @@ class DeploySettings:
     ready_timeout_s: float = 300.0
     candidate_tag: str = "candidate"
     observation: ObservationPolicy = field(default_factory=ObservationPolicy)
+    build: BuildSettings = field(default_factory=BuildSettings)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> DeploySettings:
