@@ -46,7 +46,7 @@ def reset(ctx: Context, seed: str | None = None, from_logs: str | None = None) -
 
 
 @nbaops_task(
-    "nbaops.sandbox.faults.inject",
+    "nbaops.sandbox.fault_injection.inject",
     help={
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
         "batch-errors, error-logs, next-revision-degraded, drift (commits merged to the "
@@ -60,17 +60,17 @@ def reset(ctx: Context, seed: str | None = None, from_logs: str | None = None) -
 )
 def fault(ctx: Context, name: str, service: str | None = None) -> Report:
     """Inject a fault into the sandbox (data faults apply at once; next-revision-degraded arms)."""
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    return faults.inject(_local(ctx), name, service=service)
+    return fault_injection.inject(_local(ctx), name, service=service)
 
 
-@nbaops_task("nbaops.sandbox.faults.clear", help={"profile": PROFILE_HELP})
+@nbaops_task("nbaops.sandbox.fault_injection.clear", help={"profile": PROFILE_HELP})
 def clear(ctx: Context) -> Report:
     """Clear every sandbox fault and restore the data from the seed."""
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    return faults.clear(_local(ctx))
+    return fault_injection.clear(_local(ctx))
 
 
 @nbaops_task("nbaops.sandbox.lifecycle.status", help={"profile": PROFILE_HELP})

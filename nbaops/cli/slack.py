@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 @nbaops_task(
-    "nbaops.alerts.webhook_store.configure",
+    "nbaops.alerts.configure",
     help={
         "from_env": "Take the URL from $SLACK_WEBHOOK_URL instead of a hidden prompt "
         "(or one line on stdin when piped). The URL is never accepted as a flag: "
@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 )
 def configure(ctx: Context, from_env: bool = False, no_test: bool = False) -> Report:
     """Store the Slack webhook (prod: Secret Manager; local: 0600 file) after a test message."""
+    from nbaops import alerts
     from nbaops.alerts import webhook_store
 
     secret = webhook_store.read_url_input(from_env=from_env)
-    return webhook_store.configure(ctx, secret, send_test=not no_test)
+    return alerts.configure(ctx, secret, send_test=not no_test)
 
 
 @nbaops_task("nbaops.alerts.send")

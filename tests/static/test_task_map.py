@@ -66,7 +66,7 @@ def test_a_body_that_declares_json_receives_it_and_errors_map_to_exit_codes(
         seen.update(flag=flag, json=json, ctx=type(ctx).__name__)
         raise UsageError("bad --flag")
 
-    monkeypatch.setattr("nbaops.context.Context.create", lambda profile: object())
+    monkeypatch.setattr("nbaops.sandbox.world.open_context", lambda profile: object())
     with pytest.raises(Exit) as raised:
         probe(InvokeContext(), "x", json=True)
     assert raised.value.code == 2
