@@ -15,11 +15,22 @@ Keys (also described in ``schemas/config.schema.json``)::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nbaops.config import Config
 from nbaops.doclinks import doc_url
 from nbaops.settings import setting
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """``alerts.schedule``: the Cloud Scheduler job of the health run (nbaops.schedule)."""
+
+    job: str = "nbaops-system-health"
+    cron: str = "0 */6 * * *"
+    time_zone: str = "Etc/UTC"
+    cloud_run_job: str = "nbaops-health"
+    service_account: str = "nbaops-scheduler@{project}.iam.gserviceaccount.com"  # {project}
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class AlertSettings:
     slack_secret: str = "nbaops-slack-webhook"
     runbook_base_url: str | None = None
     timeout_s: float = setting(10.0, above=0)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     @classmethod
     def from_config(cls, config: Config) -> AlertSettings:

@@ -89,7 +89,7 @@ def test_the_config_sections_load_through_it(tmp_path: object) -> None:
 
 # Keys of a section that another reader owns (not a field of the section's settings type).
 READ_ELSEWHERE = {
-    "alerts": {"anomaly", "schedule"},  # AnomalySettings (own row), nbaops.schedule
+    "alerts": {"anomaly"},  # AnomalySettings (own row)
     "deploy": {"canary_analysis"},  # CanarySettings (own row)
     "deploy.canary_analysis": {"metrics"},  # merged per metric by canary.settings._apply
 }
