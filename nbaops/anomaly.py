@@ -60,13 +60,9 @@ class AnomalySettings:
 
     @classmethod
     def from_config(cls, config: Config) -> AnomalySettings:
-        raw: dict[str, Any] = config.section("alerts").get("anomaly", {}) or {}
-        return cls(
-            min_history=int(raw.get("min_history", cls.min_history)),
-            window_game_days=int(raw.get("window_game_days", cls.window_game_days)),
-            k=float(raw.get("k", cls.k)),
-            lookback_days=int(raw.get("lookback_days", cls.lookback_days)),
-        )
+        from nbaops.settings import load_section
+
+        return load_section(config.section("alerts").get("anomaly"), cls, "alerts.anomaly")
 
 
 @dataclass(frozen=True)

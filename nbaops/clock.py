@@ -7,9 +7,9 @@ asks this clock, so sandbox data, check windows and ages are reproducible.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from zoneinfo import ZoneInfo
 
+from nbaops.environment import read
 from nbaops.errors import UsageError
 
 UTC = dt.UTC
@@ -18,7 +18,7 @@ EASTERN = ZoneInfo("America/New_York")
 
 def now() -> dt.datetime:
     """Timezone-aware UTC now (or ``NBAOPS_NOW``)."""
-    pinned = os.environ.get("NBAOPS_NOW")
+    pinned = read("NBAOPS_NOW")
     if pinned:
         try:
             value = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))

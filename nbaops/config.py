@@ -10,29 +10,36 @@ import copy
 import hashlib
 import importlib.util
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from nbaops.environment import read
 from nbaops.errors import ConfigError, UnknownServiceError, UsageError
 from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
+from nbaops.settings import load_section, setting
 
+SettingsT = TypeVar("SettingsT")
 SECTIONS = ("checks", "alerts", "deploy", "drift", "schema_rules", "regression")
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    name: str
-    owner: str
-    source_paths: tuple[str, ...]
-    health_path: str
-    post_deploy: tuple[dict[str, Any], ...]
+    name: str = ""
+    owner: str = ""
+    source_paths: tuple[str, ...] = ()
+    health_path: str = ""
+    post_deploy: tuple[dict[str, Any], ...] = ()
     description: str = ""
     model_env: str | None = None
-    runbook: str = ""
-    dockerfile_path: str | None = None
+    runbook_path: str | None = setting(None, key="runbook")
+    dockerfile_path: str | None = setting(None, key="dockerfile")
+
+    @property
+    def runbook(self) -> str:
+        """The service's runbook: ``runbook`` or ``docs/runbooks/<service>.md``."""
+        return self.runbook_path or f"docs/runbooks/{self.name}.md"
 
     @property
     def dockerfile(self) -> str:
@@ -92,20 +99,10 @@ class Config:
 
     @cached_property
     def services(self) -> dict[str, ServiceConfig]:
-        out: dict[str, ServiceConfig] = {}
-        for name, body in self.raw["services"].items():
-            out[name] = ServiceConfig(
-                name=name,
-                owner=body["owner"],
-                source_paths=tuple(body["source_paths"]),
-                health_path=body["health_path"],
-                post_deploy=tuple(body.get("post_deploy", [])),
-                description=body.get("description", ""),
-                model_env=body.get("model_env"),
-                runbook=body.get("runbook", f"docs/runbooks/{name}.md"),
-                dockerfile_path=body.get("dockerfile"),
-            )
-        return out
+        return {
+            name: load_section({**body, "name": name}, ServiceConfig, f"services.{name}")
+            for name, body in self.raw["services"].items()
+        }
 
     @property
     def service_names(self) -> list[str]:
@@ -128,6 +125,10 @@ class Config:
             raise KeyError(name)
         base = self.raw.get(name, {}) or {}
         return _deep_merge(base, self.profile.overrides.get(name, {}) or {})
+
+    def settings(self, name: str, cls: type[SettingsT]) -> SettingsT:
+        """Section ``name`` as typed, validated settings (:mod:`nbaops.settings`)."""
+        return load_section(self.section(name), cls, name)
 
     def dataset(self, logical: str) -> str:
         """The real dataset name for a logical one used in nbaops SQL."""
@@ -221,7 +222,7 @@ def load_config(
         UsageError: unknown profile.
     """
     if path is None:
-        env = os.environ.get("NBAOPS_CONFIG")
+        env = read("NBAOPS_CONFIG")
         path = Path(env) if env else project_root() / CONFIG_NAME
     path = path.resolve()
     text, data = _load_yaml(path)
@@ -229,20 +230,12 @@ def load_config(
     if not schema_path.is_file():
         schema_path = schemas_dir(path.parent) / "config.schema.json"
     _validate(path, data, schema_path, text)
-    name = profile or os.environ.get("NBAOPS_PROFILE") or data.get("default_profile") or "local"
+    name = profile or read("NBAOPS_PROFILE") or data.get("default_profile") or "local"
     profiles = data["profiles"]
     if name not in profiles:
         raise UsageError(f"unknown profile {name!r}; known profiles: {', '.join(profiles)}")
     body = profiles[name]
-    prof = ProfileConfig(
-        name=name,
-        kind=body["kind"],
-        project=body["project"],
-        region=body["region"],
-        datasets=dict(body.get("datasets", {})),
-        image_repository=body.get("image_repository"),
-        overrides=dict(body.get("overrides", {})),
-        invoker_service_account=body.get("invoker_service_account"),
-        bigquery_location=str((body.get("bigquery") or {}).get("location") or "US"),
-    )
+    location = (body.get("bigquery") or {}).get("location")
+    base = ProfileConfig(name, body["kind"], body["project"], body["region"])
+    prof = load_section({**body, "bigquery_location": location}, ProfileConfig, name, base=base)
     return Config(path=path, raw=data, profile=prof)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from nbaops.environment import read
 
 CONFIG_NAME = "nbaops.yaml"
 
@@ -14,7 +15,7 @@ def project_root(start: Path | None = None) -> Path:
     ``NBAOPS_ROOT`` overrides the search. Falls back to the folder this package was
     installed from (an editable install of the repository).
     """
-    env = os.environ.get("NBAOPS_ROOT")
+    env = read("NBAOPS_ROOT")
     if env:
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
@@ -30,11 +31,11 @@ def schemas_dir(root: Path) -> Path:
 
 def state_home(root: Path) -> Path:
     """The one git-ignored folder holding all local state (``$NBAOPS_HOME`` or ``.nbaops/``)."""
-    env = os.environ.get("NBAOPS_HOME")
+    env = read("NBAOPS_HOME")
     return Path(env).resolve() if env else root / ".nbaops"
 
 
 def shared_data_dir(root: Path) -> Path:
     """The real NBA data folder (``$NBAOPS_DATA`` or ``../shared/data/nba`` beside the repo)."""
-    env = os.environ.get("NBAOPS_DATA")
+    env = read("NBAOPS_DATA")
     return Path(env).resolve() if env else (root.parent / "shared" / "data" / "nba").resolve()

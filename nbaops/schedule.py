@@ -40,13 +40,6 @@ if TYPE_CHECKING:
 
 HEALTH_COMMAND = "inv system-health --profile prod --json"
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-DEFAULTS = {
-    "job": "nbaops-system-health",
-    "cron": "0 */6 * * *",
-    "time_zone": "Etc/UTC",
-    "cloud_run_job": "nbaops-health",
-    "service_account": "nbaops-scheduler@{project}.iam.gserviceaccount.com",
-}
 ATTEMPT_DEADLINE_S = 300  # the scheduler waits for jobs.run to accept, not for the run
 
 
@@ -122,16 +115,18 @@ def _nested(flat: dict[str, Any]) -> dict[str, Any]:
 
 def build_plan(ctx: Context) -> SchedulePlan:
     """The job for the context's profile, from ``alerts.schedule`` (defaults filled in)."""
-    raw = {**DEFAULTS, **(ctx.config.section("alerts").get("schedule", {}) or {})}
+    from nbaops.alerts.settings import AlertSettings
+
+    job = AlertSettings.from_config(ctx.config).schedule
     profile = ctx.config.profile
     return SchedulePlan(
         project=profile.project,
         region=profile.region,
-        job_id=str(raw["job"]),
-        cron=str(raw["cron"]),
-        time_zone=str(raw["time_zone"]),
-        cloud_run_job=str(raw["cloud_run_job"]),
-        service_account=str(raw["service_account"]).replace("{project}", profile.project),
+        job_id=job.job,
+        cron=job.cron,
+        time_zone=job.time_zone,
+        cloud_run_job=job.cloud_run_job,
+        service_account=job.service_account.replace("{project}", profile.project),
     )
 
 

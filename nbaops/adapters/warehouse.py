@@ -26,13 +26,13 @@ per profile (:func:`open_warehouse`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from nbaops.adapters.warehouse_base import Warehouse
 from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
 from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE, DuckDBWarehouse
+from nbaops.environment import read
 
 if TYPE_CHECKING:
     from nbaops.config import Config
@@ -76,7 +76,7 @@ def open_warehouse(ctx: WarehouseSite) -> Warehouse:
         profile.project,
         profile.bigquery_location,
         datasets=profile.datasets,
-        endpoint=os.environ.get(ENDPOINT_ENV) or None,
+        endpoint=read(ENDPOINT_ENV),
         root=ctx.root,
         sql_cache_dir=cache,
     )

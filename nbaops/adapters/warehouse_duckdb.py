@@ -20,7 +20,6 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue, as_utc
 from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref, utc_values
+from nbaops.environment import read
 from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class DuckDBWarehouse:
         self.root = root
         self.sql_cache_dir = sql_cache_dir or self.path.parent / CACHE_DIR_NAME
         if lock_timeout_s is None:
-            lock_timeout_s = float(os.environ.get(LOCK_TIMEOUT_ENV, "30"))
+            lock_timeout_s = float(read(LOCK_TIMEOUT_ENV) or "30")
         self._conn = _shared(self.path, lock_timeout_s)
 
     # -- connection management -------------------------------------------------------

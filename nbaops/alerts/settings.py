@@ -15,44 +15,37 @@ Keys (also described in ``schemas/config.schema.json``)::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-from nbaops.clock import parse_duration
 from nbaops.config import Config
-from nbaops.errors import ConfigError
+from nbaops.doclinks import doc_url
+from nbaops.settings import setting
 
-DEFAULT_SUPPRESSION = "12h"
-DEFAULT_SECRET_ID = "nbaops-slack-webhook"
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """``alerts.schedule``: the Cloud Scheduler job of the health run (nbaops.schedule)."""
+
+    job: str = "nbaops-system-health"
+    cron: str = "0 */6 * * *"
+    time_zone: str = "Etc/UTC"
+    cloud_run_job: str = "nbaops-health"
+    service_account: str = "nbaops-scheduler@{project}.iam.gserviceaccount.com"  # {project}
 
 
 @dataclass(frozen=True)
 class AlertSettings:
-    suppression: dt.timedelta
-    recovery_messages: bool
-    slack_secret: str
-    runbook_base_url: str | None
-    timeout_s: float
+    suppression: dt.timedelta = setting(dt.timedelta(hours=12), key="suppression_interval")
+    recovery_messages: bool = True
+    slack_secret: str = "nbaops-slack-webhook"
+    runbook_base_url: str | None = None
+    timeout_s: float = setting(10.0, above=0)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     @classmethod
     def from_config(cls, config: Config) -> AlertSettings:
-        section: dict[str, Any] = config.section("alerts")
-        raw = str(section.get("suppression_interval", DEFAULT_SUPPRESSION))
-        try:
-            suppression = parse_duration(raw, "alerts.suppression_interval")
-        except Exception as exc:  # UsageError from the parser: report it as config
-            raise ConfigError(f"{config.path}: {exc}") from None
-        base = section.get("runbook_base_url")
-        return cls(
-            suppression=suppression,
-            recovery_messages=bool(section.get("recovery_messages", True)),
-            slack_secret=str(section.get("slack_secret", DEFAULT_SECRET_ID)),
-            runbook_base_url=str(base) if base else None,
-            timeout_s=float(section.get("timeout_s", 10.0)),
-        )
+        return config.settings("alerts", cls)
 
     def runbook_link(self, runbook_path: str) -> str:
         """The runbook as a link when a base URL is configured, else the repository path."""
-        if self.runbook_base_url:
-            return self.runbook_base_url.rstrip("/") + "/" + runbook_path.lstrip("/")
-        return runbook_path
+        return doc_url(runbook_path, self.runbook_base_url) or runbook_path

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from nbaops.alerts.secret import Secret, redact
+from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError
 from nbaops.fsutil import write_text_atomic
 from nbaops.redact import has_control_characters
@@ -160,7 +161,7 @@ def open_store(
     return SecretManagerWebhookStore(
         ctx.config.profile.project,
         settings.slack_secret,
-        endpoint=endpoint or os.environ.get(ENDPOINT_ENV) or None,
+        endpoint=endpoint or read(ENDPOINT_ENV),
         credentials=credentials,
     )
 

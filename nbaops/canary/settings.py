@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nbaops.errors import ConfigError
+from nbaops.settings import load_section, setting
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -43,10 +44,10 @@ class MetricSpec:
     kind: str  # error_rate | distribution | gauge | instances
     metric_type: str
     enabled: bool = True
-    min_sample: int = 0
-    margin: float = 0.0
-    direction: str = "increase"
-    percentile: float = 95.0
+    min_sample: int = setting(0, minimum=1)
+    margin: float = setting(0.0, minimum=0)
+    direction: str = setting("increase", choices=DIRECTIONS)
+    percentile: float = setting(95.0, above=0, below=100)
 
     def describe(self) -> str:
         worse = "higher" if self.direction == "increase" else "lower"
@@ -61,6 +62,7 @@ METRIC_DEFAULTS: dict[str, MetricSpec] = {
     "latency": MetricSpec("latency", "distribution", REQUEST_LATENCIES, True, 500, 0.10),
     "instance_count": MetricSpec("instance_count", "instances", INSTANCE_COUNT, True, 1, 0.0),
 }
+WHERE = "deploy.canary_analysis"
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,11 @@ class CanarySettings:
 
     enabled: bool = True
     window_s: int = 600
-    alignment_s: int = 60
-    alpha: float = 0.05
+    alignment_s: int = setting(60, minimum=60)
+    alpha: float = setting(0.05, above=0.0, below=0.5)
     max_pages: int = 10
     metrics: tuple[MetricSpec, ...] = field(default_factory=lambda: tuple(METRIC_DEFAULTS.values()))
-    service_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    service_overrides: Mapping[str, Mapping[str, Any]] = setting(key="services", factory=dict)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> CanarySettings:
@@ -82,27 +84,18 @@ class CanarySettings:
         Raises:
             ConfigError: a value the schema cannot express (e.g. window < alignment).
         """
-        d = cls()
         metrics = _merge_metrics(tuple(METRIC_DEFAULTS.values()), section.get("metrics") or {})
-        settings = cls(
-            enabled=bool(section.get("enabled", d.enabled)),
-            window_s=int(section.get("window_s", d.window_s)),
-            alignment_s=int(section.get("alignment_s", d.alignment_s)),
-            alpha=float(section.get("alpha", d.alpha)),
-            max_pages=int(section.get("max_pages", d.max_pages)),
-            metrics=metrics,
-            service_overrides=dict(section.get("services") or {}),
-        )
-        if settings.alignment_s < 60 or settings.window_s < settings.alignment_s:
+        rest = {k: v for k, v in section.items() if k != "metrics"}
+        return replace(load_section(rest, cls, WHERE), metrics=metrics)
+
+    def check(self, where: str) -> None:
+        if self.window_s < self.alignment_s:
             raise ConfigError(
-                "deploy.canary_analysis: alignment_s must be >= 60 and window_s >= alignment_s "
-                f"(got {settings.alignment_s} and {settings.window_s})"
+                f"{where}: window_s must be >= alignment_s "
+                f"(got {self.window_s} and {self.alignment_s})"
             )
-        if not 0.0 < settings.alpha < 0.5:
-            raise ConfigError(f"deploy.canary_analysis.alpha: {settings.alpha} is not in (0, 0.5)")
-        for name in settings.service_overrides:
-            settings.for_service(name)  # validate every override now, not mid-deploy
-        return settings
+        for name in self.service_overrides:
+            self.for_service(name)  # validate every override now, not mid-deploy
 
     def for_service(self, service: str) -> tuple[MetricSpec, ...]:
         """The enabled metrics of ``service``: defaults, its overrides, its custom metrics.
@@ -117,29 +110,6 @@ class CanarySettings:
         return tuple(m for m in (*metrics, *extra) if m.enabled)
 
 
-_KEYS = {"enabled": bool, "min_sample": int, "margin": float, "direction": str, "percentile": float}
-
-
-def _apply(spec: MetricSpec, values: Mapping[str, Any], where: str) -> MetricSpec:
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in _KEYS:
-            raise ConfigError(f"deploy.canary_analysis.{where}{spec.name}: unknown key {key!r}")
-        changes[key] = _KEYS[key](value)
-    out = replace(spec, **changes)
-    if out.direction not in DIRECTIONS:
-        raise ConfigError(
-            f"deploy.canary_analysis.{where}{spec.name}.direction: {out.direction!r} is not "
-            f"one of {', '.join(DIRECTIONS)}"
-        )
-    if out.min_sample < 1 or out.margin < 0 or not 0 < out.percentile < 100:
-        raise ConfigError(
-            f"deploy.canary_analysis.{where}{spec.name}: min_sample must be >= 1, margin >= 0 "
-            "and percentile in (0, 100)"
-        )
-    return out
-
-
 def _merge_metrics(
     base: tuple[MetricSpec, ...], overrides: Mapping[str, Any], where: str = "metrics."
 ) -> tuple[MetricSpec, ...]:
@@ -147,23 +117,28 @@ def _merge_metrics(
     for name, values in overrides.items():
         if name not in by_name:
             raise ConfigError(
-                f"deploy.canary_analysis.{where}{name}: unknown metric; built-in metrics are "
+                f"{WHERE}.{where}{name}: unknown metric; built-in metrics are "
                 f"{', '.join(METRIC_DEFAULTS)} (add others under custom)"
             )
-        by_name[name] = _apply(by_name[name], values or {}, where)
+        by_name[name] = _apply(by_name[name], values, f"{WHERE}.{where}{name}")
     return tuple(by_name.values())
 
 
+def _apply(spec: MetricSpec, values: Mapping[str, Any] | None, where: str) -> MetricSpec:
+    """``spec`` with the judging keys of ``values`` (never its name, kind or metric)."""
+    if set(values or {}) & {"name", "kind", "metric_type"}:
+        raise ConfigError(f"{where}: unknown key {sorted(set(values or {}))[0]!r}")
+    return load_section(values, MetricSpec, where, base=spec, strict=True)
+
+
 def _custom(service: str, item: Mapping[str, Any]) -> MetricSpec:
-    where = f"services.{service}.custom"
+    where = f"{WHERE}.services.{service}.custom"
     try:
         name, kind, metric_type = str(item["name"]), str(item["kind"]), str(item["metric_type"])
     except KeyError as exc:
-        raise ConfigError(f"deploy.canary_analysis.{where}: missing {exc.args[0]}") from None
+        raise ConfigError(f"{where}: missing {exc.args[0]}") from None
     if kind not in ("distribution", "gauge"):
-        raise ConfigError(
-            f"deploy.canary_analysis.{where}.{name}.kind: {kind!r} is not distribution or gauge"
-        )
+        raise ConfigError(f"{where}.{name}.kind: {kind!r} is not distribution or gauge")
     defaults = MetricSpec(name, kind, metric_type, True, 500 if kind == "distribution" else 5, 0.1)
     rest = {k: v for k, v in item.items() if k not in ("name", "kind", "metric_type")}
-    return _apply(defaults, rest, f"{where}.")
+    return _apply(defaults, rest, f"{where}.{name}")

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from invoke.tasks import task
+from invoke.collection import Collection
 
-from nbaops.cli.runner import COMMON_HELP
+from nbaops.cli.task import nbaops_task
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 DETAILS_HELP = "Show every game / service measured, not only the problems (plain text)."
 DATE_HELP = "Game day (US Eastern): YYYY-MM-DD, today or yesterday (default: {default})."
+RUN_CHECK = "nbaops.checks.run_check"
 
 
 def _single_check(
@@ -34,121 +35,64 @@ def _single_check(
     return action
 
 
-def _date_override(date: str | None) -> dict[str, Any]:
-    from nbaops.clock import parse_date
-
-    return {"game_date": parse_date(date)} if date else {}
-
-
-@task(
+@nbaops_task(
+    "nbaops.system_health.run_system_health",
     help={
         "service": "Only the checks of this service (default: every service in nbaops.yaml).",
         "no_record": "Do not write the run to history and send no alerts.",
         "details": DETAILS_HELP,
-        **COMMON_HELP,
-    }
+    },
 )
 def system_health(
-    c: object,
+    ctx: Context,
     service: str | None = None,
     json: bool = False,
     no_record: bool = False,
     details: bool = False,
-    profile: str | None = None,
-    debug: bool = False,
-) -> None:
+) -> Report:
     """Run every data check concurrently: verdicts, values, thresholds; history and alerts."""
-    from nbaops.cli.runner import finish
+    from nbaops.cli.runner import stdout_console
+    from nbaops.system_health import run_system_health
 
-    def action(ctx: Context) -> Report:
-        from nbaops.cli.runner import stdout_console
-        from nbaops.system_health import run_system_health
-
-        live = stdout_console() if sys.stdout.isatty() and not json else None
-        report = run_system_health(ctx, service, live=live, record=not no_record)
-        report.details = details
-        if json:  # stdout carries exactly one JSON document: notes go to stderr
-            for note in report.notes:
-                sys.stderr.write(f"nbaops: {note}\n")
-        return report
-
-    finish(action, profile=profile, json_output=json, debug=debug)
+    live = stdout_console() if sys.stdout.isatty() and not json else None
+    report = run_system_health(ctx, service, live=live, record=not no_record)
+    report.details = details
+    if json:  # stdout carries exactly one JSON document: notes go to stderr
+        for note in report.notes:
+            sys.stderr.write(f"nbaops: {note}\n")
+    return report
 
 
-@task(help={"date": DATE_HELP.format(default="today"), "details": DETAILS_HELP, **COMMON_HELP})
-def check_lines(
-    c: object,
-    date: str | None = None,
-    details: bool = False,
-    json: bool = False,
-    profile: str | None = None,
-    debug: bool = False,
-) -> None:
+@nbaops_task(RUN_CHECK, help={"date": DATE_HELP.format(default="today"), "details": DETAILS_HELP})
+def check_lines(ctx: Context, date: str | None = None, details: bool = False) -> Report:
     """Lines coverage: share of expected players with a Vegas points line (per game)."""
-    from nbaops.cli.runner import finish
+    from nbaops.clock import parse_date
 
-    def action(ctx: Context) -> Report:
-        return _single_check("lines_coverage", _date_override(date), "check-lines", details)(ctx)
-
-    finish(action, profile=profile, json_output=json, debug=debug)
+    overrides = {"game_date": parse_date(date)} if date else {}
+    return _single_check("lines_coverage", overrides, "check-lines", details)(ctx)
 
 
-@task(help={"details": DETAILS_HELP, **COMMON_HELP})
-def check_grading(
-    c: object,
-    details: bool = False,
-    json: bool = False,
-    profile: str | None = None,
-    debug: bool = False,
-) -> None:
+@nbaops_task(RUN_CHECK, help={"details": DETAILS_HELP})
+def check_grading(ctx: Context, details: bool = False) -> Report:
     """Grading completeness: graded share of finished games' predictions, oldest lag."""
-    from nbaops.cli.runner import finish
-
-    finish(
-        _single_check("grading_completeness", {}, "check-grading", details),
-        profile=profile,
-        json_output=json,
-        debug=debug,
-    )
+    return _single_check("grading_completeness", {}, "check-grading", details)(ctx)
 
 
-@task(help={"details": DETAILS_HELP, **COMMON_HELP})
-def check_predictions(
-    c: object,
-    details: bool = False,
-    json: bool = False,
-    profile: str | None = None,
-    debug: bool = False,
-) -> None:
+@nbaops_task(RUN_CHECK, help={"details": DETAILS_HELP})
+def check_predictions(ctx: Context, details: bool = False) -> Report:
     """Recent predictions: last 2h per model version against the coordinator's batches."""
-    from nbaops.cli.runner import finish
-
-    finish(
-        _single_check("recent_predictions", {}, "check-predictions", details),
-        profile=profile,
-        json_output=json,
-        debug=debug,
-    )
+    return _single_check("recent_predictions", {}, "check-predictions", details)(ctx)
 
 
-@task(help={"date": DATE_HELP.format(default="yesterday"), **COMMON_HELP})
-def validate_daily(
-    c: object,
-    date: str | None = None,
-    json: bool = False,
-    profile: str | None = None,
-    debug: bool = False,
-) -> None:
+@nbaops_task(
+    "nbaops.checks.validate_daily", help={"date": DATE_HELP.format(default="yesterday")}
+)
+def validate_daily(ctx: Context, date: str | None = None) -> Report:
     """Validate one game day: schedule → box scores → features → predictions → grading."""
-    from nbaops.cli.runner import finish
+    from nbaops.clock import parse_date
+    from nbaops.checks import validate_daily as run_validation
 
-    def action(ctx: Context) -> Report:
-        from nbaops.checks import validate_daily as run_validation
-        from nbaops.clock import parse_date
-
-        return run_validation(ctx, parse_date(date) if date else None)
-
-    finish(action, profile=profile, json_output=json, debug=debug)
+    return run_validation(ctx, parse_date(date) if date else None)
 
 
-TASKS = [system_health, check_lines, check_grading, check_predictions, validate_daily]
+ns = Collection(system_health, check_lines, check_grading, check_predictions, validate_daily)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from invoke.collection import Collection
-from invoke.tasks import task
+
+from nbaops.cli.task import nbaops_task
 
 
-@task(help={"check": "Change nothing; exit 1 and name the stale files (what CI checks)."})
-def reference(c: object, check: bool = False) -> None:
+@nbaops_task(
+    "nbaops.docs_reference.main",
+    context=False,
+    help={"check": "Change nothing; exit 1 and name the stale files (what CI checks)."},
+)
+def reference(check: bool = False) -> int:
     """Regenerate docs/reference/*.md and the generated blocks of runbooks and playbooks."""
-    from invoke.exceptions import Exit
-
     from nbaops.docs_reference import main
 
-    code = main(["--check"] if check else [])
-    if code:
-        raise Exit(code=code)
+    return main(["--check"] if check else [])
 
 
 ns = Collection("docs", reference)

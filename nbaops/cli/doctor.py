@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from invoke.tasks import task
+from typing import TYPE_CHECKING
 
-from nbaops.cli.runner import COMMON_HELP
+from invoke.collection import Collection
+
+from nbaops.cli.task import nbaops_task
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.report import Report
 
 
-@task(help={**COMMON_HELP})
-def doctor(c: object, json: bool = False, profile: str | None = None, debug: bool = False) -> None:
+@nbaops_task("nbaops.doctor.run_doctor")
+def doctor(ctx: Context) -> Report:
     """Read-only preflight: credentials, access, ID tokens, datasets, schemas, integrations."""
-    from nbaops.cli.runner import finish
     from nbaops.doctor import run_doctor
 
-    finish(run_doctor, profile=profile, json_output=json, debug=debug)
+    return run_doctor(ctx)
 
 
-TASKS = [doctor]
+ns = Collection(doctor)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from invoke.tasks import task
+from typing import TYPE_CHECKING
 
-from nbaops.cli.runner import COMMON_HELP
+from invoke.collection import Collection
+
+from nbaops.cli.task import nbaops_task
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.report import Report
 
 
-@task(
+@nbaops_task(
+    "nbaops.drift.run.check_drift",
     help={
         "service": "Only this service (default: all services in nbaops.yaml).",
         "window": "How long a merged change may wait before drift FAILs, e.g. 6h "
@@ -23,11 +30,10 @@ from nbaops.cli.runner import COMMON_HELP
         "json_file": "Also write the JSON report to this file.",
         "from_report": "Use a report saved with --json-file instead of measuring (the "
         "workflow syncs issues in a job without cloud credentials).",
-        **COMMON_HELP,
-    }
+    },
 )
 def check_drift(
-    c: object,
+    ctx: Context,
     service: str | None = None,
     window: str | None = None,
     json: bool = False,
@@ -38,33 +44,25 @@ def check_drift(
     markdown_file: str | None = None,
     json_file: str | None = None,
     from_report: str | None = None,
-    profile: str | None = None,
-    debug: bool = False,
-) -> None:
+) -> Report:
     """Compare the commit serving each service with main: pending commits and their age."""
-    from nbaops.cli.runner import finish
-    from nbaops.context import Context
     from nbaops.drift.run import check_drift as run_check
     from nbaops.errors import UsageError
-    from nbaops.report import Report
 
-    def action(ctx: Context) -> Report:
-        if json and markdown:
-            raise UsageError("choose one of --json and --markdown")
-        return run_check(
-            ctx,
-            service=service,
-            window=window,
-            fetch=fetch,
-            sync_issues=sync_issues,
-            dry_run=dry_run,
-            output_format="markdown" if markdown else "table",
-            markdown_file=markdown_file,
-            json_file=json_file,
-            from_report=from_report,
-        )
-
-    finish(action, profile=profile, json_output=json, debug=debug)
+    if json and markdown:
+        raise UsageError("choose one of --json and --markdown")
+    return run_check(
+        ctx,
+        service=service,
+        window=window,
+        fetch=fetch,
+        sync_issues=sync_issues,
+        dry_run=dry_run,
+        output_format="markdown" if markdown else "table",
+        markdown_file=markdown_file,
+        json_file=json_file,
+        from_report=from_report,
+    )
 
 
-TASKS = [check_drift]
+ns = Collection(check_drift)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke.collection import Collection
-from invoke.tasks import task
 
-from nbaops.cli.runner import COMMON_HELP
+from nbaops.cli.task import nbaops_task
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.report import Report
 
 
-@task(
+@nbaops_task(
+    "nbaops.regression.run.run_regression",
     help={
         "since": "First game date of the window (YYYY-MM-DD, today, yesterday; default: "
         "regression.window_days before --until).",
@@ -26,12 +32,11 @@ from nbaops.cli.runner import COMMON_HELP
         "html": "Write the HTML report here (default: a new file under "
         ".nbaops/reports/regression/; the path is printed).",
         "junit": "Also write JUnit XML here (for CI).",
-        **COMMON_HELP,
     },
     default=True,
 )
 def regression(
-    c: object,
+    ctx: Context,
     since: str | None = None,
     until: str | None = None,
     from_: str | None = None,
@@ -41,63 +46,44 @@ def regression(
     challenger: str | None = None,
     html: str | None = None,
     junit: str | None = None,
-    json: bool = False,
-    profile: str | None = None,
-    debug: bool = False,
-    predictions: str | None = None,  # after profile: -p stays --profile, as in every task
-) -> None:
+    predictions: str | None = None,
+) -> Report:
     """Hit rate, intervals, leakage and champion/challenger gates of graded predictions."""
     from pathlib import Path
 
-    from nbaops.cli.runner import finish
     from nbaops.clock import parse_date
-    from nbaops.context import Context
-    from nbaops.regression.run import RegressionReport, RegressionRequest, run_regression
+    from nbaops.regression.run import RegressionRequest, run_regression
 
-    def action(ctx: Context) -> RegressionReport:
-        request = RegressionRequest(
-            since=parse_date(since, "--since") if since else None,
-            until=parse_date(until, "--until") if until else None,
-            source=Path(from_) if from_ else None,
-            golden=golden,
-            model=model,
-            predictions=Path(predictions) if predictions else None,
-            champion=champion,
-            challenger=challenger,
-            html=Path(html) if html else None,
-            junit=Path(junit) if junit else None,
-        )
-        return run_regression(ctx, request)
-
-    finish(action, profile=profile, json_output=json, debug=debug)
+    request = RegressionRequest(
+        since=parse_date(since, "--since") if since else None,
+        until=parse_date(until, "--until") if until else None,
+        source=Path(from_) if from_ else None,
+        golden=golden,
+        model=model,
+        predictions=Path(predictions) if predictions else None,
+        champion=champion,
+        challenger=challenger,
+        html=Path(html) if html else None,
+        junit=Path(junit) if junit else None,
+    )
+    return run_regression(ctx, request)
 
 
-@task(
+@nbaops_task(
+    "nbaops.regression.golden.build",
     name="golden",
     help={
         "build": "Write golden/ (Parquet + manifest) from ../shared/data/nba; without it, "
         "rebuild in memory and FAIL if the committed set differs.",
-        **COMMON_HELP,
     },
 )
-def golden_set(
-    c: object,
-    build: bool = False,
-    json: bool = False,
-    profile: str | None = None,
-    debug: bool = False,
-) -> None:
+def golden_set(ctx: Context, build: bool = False) -> Report:
     """Build (--build) or verify the committed golden set from the real NBA data."""
-    from nbaops.cli.runner import finish
-    from nbaops.context import Context
-    from nbaops.regression.golden import BuildResult
     from nbaops.regression.golden import build as build_golden
+    from nbaops.regression.settings import RegressionSettings
 
-    def action(ctx: Context) -> BuildResult:
-        halflife = ctx.config.section("regression").get("golden", {}).get("ewma_halflife", 5.0)
-        return build_golden(ctx.root, ewma_halflife=float(halflife), write=build)
-
-    finish(action, profile=profile, json_output=json, debug=debug)
+    golden = ctx.config.settings("regression", RegressionSettings).golden
+    return build_golden(ctx.root, ewma_halflife=golden.ewma_halflife, write=build)
 
 
 ns = Collection("regression", regression, golden_set)

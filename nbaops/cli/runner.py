@@ -21,13 +21,6 @@ if TYPE_CHECKING:
 
 EXIT_INTERRUPTED = 130
 
-COMMON_HELP = {
-    "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
-    "(real GCP, Application Default Credentials). Also NBAOPS_PROFILE.",
-    "json": "Print exactly one JSON document on stdout instead of the table.",
-    "debug": "Show tracebacks for errors (nothing else does).",
-}
-
 
 def _stderr_console() -> Any:
     from rich.console import Console

@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke.collection import Collection
-from invoke.tasks import task
 
-from nbaops.cli.runner import COMMON_HELP
+from nbaops.cli.task import nbaops_task
+
+if TYPE_CHECKING:
+    from nbaops.context import Context
+    from nbaops.report import Report
 
 
-@task(
+@nbaops_task(
+    "nbaops.schedule.install",
     help={
         "dry_run": "Print the job that would be created or updated; make no API call. "
         "Works on every profile.",
-        **COMMON_HELP,
-    }
+    },
 )
-def install(
-    c: object,
-    dry_run: bool = False,
-    profile: str | None = None,
-    json: bool = False,
-    debug: bool = False,
-) -> None:
+def install(ctx: Context, dry_run: bool = False) -> Report:
     """Create or update the Cloud Scheduler job that triggers the health run (prod)."""
-    from nbaops.cli.runner import finish
-    from nbaops.context import Context
-    from nbaops.report import Report
     from nbaops.schedule import install as run_install
 
-    def action(ctx: Context) -> Report:
-        return run_install(ctx, dry_run=dry_run)
-
-    finish(action, profile=profile, json_output=json, debug=debug)
+    return run_install(ctx, dry_run=dry_run)
 
 
 ns = Collection("schedule", install)

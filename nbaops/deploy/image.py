@@ -87,8 +87,10 @@ def build_request(ctx: Context, service: str, commit: str, ref: str) -> dict[str
     Raises:
         ConfigError: ``deploy.build.repository`` is not configured.
     """
-    build_cfg = dict(ctx.config.section("deploy").get("build") or {})
-    repository = build_cfg.get("repository")
+    from nbaops.deploy.settings import DeploySettings
+
+    build = ctx.config.settings("deploy", DeploySettings).build
+    repository = build.repository
     if not repository:
         raise ConfigError(
             "deploy.build.repository: required to build images with Cloud Build "
@@ -105,7 +107,7 @@ def build_request(ctx: Context, service: str, commit: str, ref: str) -> dict[str
             }
         ],
         "images": [ref],
-        "timeout_s": int(build_cfg.get("timeout_s", 1200)),
+        "timeout_s": build.timeout_s,
         "tags": [f"nbaops-{service}", f"commit-{commit[:12]}"],
     }
 

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import lock
+from nbaops.environment import read
 from nbaops.errors import CloudRunError
 
 if TYPE_CHECKING:
@@ -219,8 +220,8 @@ _SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "HUP": signal.SIGHUP
 def crash_point(label: str) -> None:
     """A step boundary; test-only: may kill or pause this process (module docstring)."""
     global _crash_count
-    spec = os.environ.get(CRASH_ENV)
-    trace = os.environ.get(TRACE_ENV)
+    spec = read(CRASH_ENV)
+    trace = read(TRACE_ENV)
     if not spec and not trace:
         return
     with _crash_lock:
@@ -241,7 +242,7 @@ def crash_point(label: str) -> None:
     elif wanted != label or int(nth or 1) != seen:
         return
     if how == "PAUSE":
-        home = Path(os.environ.get("NBAOPS_HOME", "."))
+        home = Path(read("NBAOPS_HOME") or ".")
         (home / "crash-paused").write_text(str(os.getpid()), encoding="utf-8")
         deadline = time.monotonic() + 60
         while not (home / "crash-resume").exists() and time.monotonic() < deadline:

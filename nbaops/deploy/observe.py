@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbaops.errors import ConfigError
+from nbaops.settings import load_section, setting
 from nbaops.verdict import CheckResult, Verdict, worst
 
 
@@ -30,35 +30,16 @@ from nbaops.verdict import CheckResult, Verdict, worst
 class ObservationPolicy:
     """How long and how strictly a new revision is observed (``deploy.observation``)."""
 
-    interval_s: float = 30.0
-    count: int = 10
-    failure_limit: int = 1
-    inconclusive_limit: int = 3
-    consecutive_error_limit: int = 3
+    interval_s: float = setting(30.0, minimum=0)
+    count: int = setting(10, minimum=1)
+    failure_limit: int = setting(1, minimum=1)
+    inconclusive_limit: int = setting(3, minimum=1)
+    consecutive_error_limit: int = setting(3, minimum=1)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> ObservationPolicy:
-        """Build from the ``observation`` mapping of the ``deploy:`` section.
-
-        Raises:
-            ConfigError: a value out of range (the JSON schema catches most first).
-        """
-        default = cls()
-        policy = cls(
-            interval_s=float(section.get("interval_s", default.interval_s)),
-            count=int(section.get("count", default.count)),
-            failure_limit=int(section.get("failure_limit", default.failure_limit)),
-            inconclusive_limit=int(section.get("inconclusive_limit", default.inconclusive_limit)),
-            consecutive_error_limit=int(
-                section.get("consecutive_error_limit", default.consecutive_error_limit)
-            ),
-        )
-        if policy.interval_s < 0:
-            raise ConfigError("deploy.observation.interval_s: must be >= 0")
-        for key in ("count", "failure_limit", "inconclusive_limit", "consecutive_error_limit"):
-            if getattr(policy, key) < 1:
-                raise ConfigError(f"deploy.observation.{key}: must be >= 1")
-        return policy
+        """Build from the ``observation`` mapping of the ``deploy:`` section (ConfigError)."""
+        return load_section(section, cls, "deploy.observation")
 
     @property
     def window_s(self) -> float:

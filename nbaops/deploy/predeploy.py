@@ -32,9 +32,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops.concurrency import map_concurrently
 from nbaops.deploy.checklist import result as _result
@@ -65,8 +65,6 @@ CHECK_NAMES = (
     "deployment_status",
     "service_health",
 )
-DEFAULT_TEST_COMMAND = "python -m pytest -q -x tests/unit"
-DEFAULT_TEST_TIMEOUT_S = 900.0
 
 Progress = Callable[[CheckResult], None]
 
@@ -366,22 +364,6 @@ def check_health(
 # ------------------------------------------------------------------- the checklist
 
 
-@dataclass
-class PredeploySettings:
-    test_command: str = DEFAULT_TEST_COMMAND
-    test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S
-    health_timeout_s: float = 10.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_config(cls, section: dict[str, Any]) -> PredeploySettings:
-        return cls(
-            test_command=str(section.get("test_command", DEFAULT_TEST_COMMAND)),
-            test_timeout_s=float(section.get("test_timeout_s", DEFAULT_TEST_TIMEOUT_S)),
-            health_timeout_s=float(section.get("health_timeout_s", 10.0)),
-        )
-
-
 def run_predeploy(
     ctx: Context,
     cfg: ServiceConfig,
@@ -393,9 +375,10 @@ def run_predeploy(
 
     Never raises for a failing check: each becomes FAIL or ERROR in the result.
     """
+    from nbaops.deploy.settings import DeploySettings
     from nbaops.gitrepo import Repo
 
-    settings = PredeploySettings.from_config(ctx.config.section("deploy"))
+    settings = ctx.config.settings("deploy", DeploySettings)
     service = cfg.name
     out = PredeployResult(service=service, checks=[])
     results: dict[str, CheckResult] = {}

@@ -34,49 +34,40 @@ from typing import Any
 
 from nbaops.deploy.observe import ObservationPolicy
 from nbaops.deploy.outcome import ON_INCONCLUSIVE
-from nbaops.deploy.predeploy import DEFAULT_TEST_COMMAND, DEFAULT_TEST_TIMEOUT_S
 from nbaops.errors import ConfigError
+from nbaops.settings import load_section, setting
 
 _TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
+class BuildSettings:
+    repository: str | None = None  # Cloud Build connected repository (prod only)
+    timeout_s: int = 1200
+
+
+@dataclass(frozen=True)
 class DeploySettings:
-    lock_ttl_s: float = 120.0
-    on_inconclusive: str = "rollback"
-    test_command: str = DEFAULT_TEST_COMMAND
-    test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S
+    lock_ttl_s: float = setting(120.0, above=0)
+    on_inconclusive: str = setting("rollback", choices=ON_INCONCLUSIVE)
+    test_command: str = "python -m pytest -q -x tests/unit"
+    test_timeout_s: float = 900.0
     health_timeout_s: float = 10.0
     health_wait_s: float = 60.0
     health_interval_s: float = 2.0
     ready_timeout_s: float = 300.0
     candidate_tag: str = "candidate"
     observation: ObservationPolicy = field(default_factory=ObservationPolicy)
+    build: BuildSettings = field(default_factory=BuildSettings)
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> DeploySettings:
         """Raises ConfigError (exit 2) for values the schema cannot express."""
-        d = cls()
-        settings = cls(
-            lock_ttl_s=float(section.get("lock_ttl_s", d.lock_ttl_s)),
-            on_inconclusive=str(section.get("on_inconclusive", d.on_inconclusive)),
-            test_command=str(section.get("test_command", d.test_command)),
-            test_timeout_s=float(section.get("test_timeout_s", d.test_timeout_s)),
-            health_timeout_s=float(section.get("health_timeout_s", d.health_timeout_s)),
-            health_wait_s=float(section.get("health_wait_s", d.health_wait_s)),
-            health_interval_s=float(section.get("health_interval_s", d.health_interval_s)),
-            ready_timeout_s=float(section.get("ready_timeout_s", d.ready_timeout_s)),
-            candidate_tag=str(section.get("candidate_tag", d.candidate_tag)),
-            observation=ObservationPolicy.from_config(section.get("observation") or {}),
-        )
-        if settings.on_inconclusive not in ON_INCONCLUSIVE:
+        return load_section(section, cls, "deploy")
+
+    def check(self, where: str) -> None:
+        if not _TAG_RE.match(self.candidate_tag):
             raise ConfigError(
-                f"deploy.on_inconclusive: {settings.on_inconclusive!r} is not one of "
-                f"{', '.join(ON_INCONCLUSIVE)}"
-            )
-        if not _TAG_RE.match(settings.candidate_tag):
-            raise ConfigError(
-                f"deploy.candidate_tag: {settings.candidate_tag!r} is not a traffic tag "
+                f"{where}.candidate_tag: {self.candidate_tag!r} is not a traffic tag "
                 "(lowercase letters, digits, '-')"
             )
-        return settings

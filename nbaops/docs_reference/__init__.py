@@ -8,7 +8,9 @@ Pages written whole under ``docs/reference/`` (one module each, registered in
   threshold key: meaning, code default and the value in force per profile;
 - ``hooks.md`` (:mod:`.hooks_page`) — every hook of ``.pre-commit-hooks.yaml``;
 - ``services.md`` (:mod:`.services_page`) — every service of ``nbaops.yaml`` with its
-  post-deploy checks per profile and the observation window that decides a deploy.
+  post-deploy checks per profile and the observation window that decides a deploy;
+- ``task-map.md`` (:mod:`nbaops.cli.task_map`) — task → function → module, the one-hop map;
+- ``environment.md`` (:mod:`nbaops.environment`) — every ``NBAOPS_*`` variable.
 
 Also generated: the ``checks`` part of ``schemas/config.schema.json``
 (:mod:`.config_schema`) and the blocks of hand-written pages between markers::
@@ -29,6 +31,7 @@ Other tools' markers are left alone.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops.docs_reference import checks_page, config_schema, hooks_page, services_page, tasks_page
-from nbaops.docs_reference.markdown import REGENERATE, load_profiles
+from nbaops.docs_reference.markdown import HEADER, REGENERATE, load_profiles
 
 if TYPE_CHECKING:
     from nbaops.config import Config
@@ -89,6 +92,8 @@ PAGES: dict[str, Callable[[Path, Mapping[str, Config]], str]] = {
     "hooks.md": hooks_page.page,
     "services.md": services_page.page,
 }
+# Pages rendered by the module that declares their content: render_reference(header).
+OWN_PAGES = {"task-map.md": "nbaops.cli.task_map", "environment.md": "nbaops.environment"}
 
 
 def build(root: Path) -> dict[Path, str]:
@@ -96,6 +101,9 @@ def build(root: Path) -> dict[Path, str]:
     configs = load_profiles(root)
     docs = root / "docs"
     pages = {docs / "reference" / name: render(root, configs) for name, render in PAGES.items()}
+    for name, module in OWN_PAGES.items():
+        render_own = importlib.import_module(module).render_reference
+        pages[docs / "reference" / name] = render_own(HEADER.format(cmd=REGENERATE, source=module))
     pages[root / "schemas" / "config.schema.json"] = config_schema.page(root)
     for page in sorted(docs.rglob("*.md")):
         if page in pages:

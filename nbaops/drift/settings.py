@@ -17,24 +17,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nbaops.clock import parse_duration
-from nbaops.errors import ConfigError, UsageError
-
 if TYPE_CHECKING:
     from nbaops.config import Config
-
-DEFAULT_WINDOW = "6h"
-DEFAULT_MAIN_BRANCH = "main"
-DEFAULT_LABEL = "deployment-drift"
-DEFAULT_COMMENT_INTERVAL = "24h"
 
 
 @dataclass(frozen=True)
 class DriftSettings:
-    window: dt.timedelta
-    main_branch: str
-    issue_label: str
-    comment_interval: dt.timedelta
+    window: dt.timedelta = dt.timedelta(hours=6)
+    main_branch: str = "main"
+    issue_label: str = "deployment-drift"
+    comment_interval: dt.timedelta = dt.timedelta(hours=24)
     repository: str = "."
 
     @classmethod
@@ -44,19 +36,4 @@ class DriftSettings:
         Raises:
             ConfigError: a duration that does not parse (exit 2).
         """
-        section = config.section("drift")
-
-        def duration(key: str, default: str) -> dt.timedelta:
-            text = str(section.get(key, default))
-            try:
-                return parse_duration(text, flag=f"drift.{key}")
-            except UsageError as exc:
-                raise ConfigError(f"{config.path}: {exc}") from None
-
-        return cls(
-            window=duration("window", DEFAULT_WINDOW),
-            main_branch=str(section.get("main_branch", DEFAULT_MAIN_BRANCH)),
-            issue_label=str(section.get("issue_label", DEFAULT_LABEL)),
-            comment_interval=duration("comment_interval", DEFAULT_COMMENT_INTERVAL),
-            repository=str(section.get("repository", ".")),
-        )
+        return config.settings("drift", cls)

@@ -47,7 +47,7 @@ def call(task: object, **kwargs: object) -> int:
 
 
 def test_every_flag_has_help() -> None:
-    for task in tasks.TASKS:
+    for task in tasks.ns.tasks.values():
         params = [p for p in inspect.signature(task.body).parameters if p != "c"]
         assert sorted(task.help) == sorted(params), task.name
         assert all(text.strip() for text in task.help.values())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from invoke import Collection, Program
+from invoke import Program
 from worlds.standin import (
     STANDIN_PROJECT,
     STANDIN_REGION,
@@ -23,7 +23,7 @@ from worlds.standin import (
 )
 
 from nbaops.adapters.cloudrun import CloudRun
-from nbaops.cli.services import TASKS
+from nbaops.cli.services import ns
 from nbaops.config import ProfileConfig
 from nbaops.context import Context
 from nbaops.local.api_faults import set_api_fault
@@ -41,7 +41,7 @@ def seeded_context(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_task(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    program = Program(namespace=Collection(*TASKS), name="nbaops", binary="inv")
+    program = Program(namespace=ns, name="nbaops", binary="inv")
     try:
         program.run(["inv", *argv])
         code = 0
@@ -183,8 +183,8 @@ def test_missing_service_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str
 def test_unknown_service_exits_2_with_one_line_and_no_traceback(task: str, tmp_path: Path) -> None:
     """Through a real process: the message, the exit code and nothing else."""
     launcher = (
-        "from invoke import Collection, Program; from nbaops.cli.services import TASKS; "
-        "Program(namespace=Collection(*TASKS), binary='inv').run()"
+        "from invoke import Program; from nbaops.cli.services import ns; "
+        "Program(namespace=ns, binary='inv').run()"
     )
     env = {"NBAOPS_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(

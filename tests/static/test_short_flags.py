@@ -1,4 +1,4 @@
-"""One short flag per long flag across every task (nbaops.cli.short_flags.SHORT_FLAGS)."""
+"""One short flag per long flag across every task (nbaops.cli.task.SHORT_FLAGS)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from invoke.collection import Collection
 from invoke.loader import FilesystemLoader
 
-from nbaops.cli.short_flags import SHORT_FLAGS
+from nbaops.cli.task import SHORT_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 

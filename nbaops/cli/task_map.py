@@ -1,0 +1,74 @@
+"""The one-hop map: every task, the nbaops function it calls and the module that holds it.
+
+Read from what :func:`nbaops.cli.task.nbaops_task` records (``calls``), rendered into
+``docs/reference/task-map.md`` by :mod:`nbaops.docs_reference`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from invoke.collection import Collection
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class TaskHop:
+    task: str  # as typed after `inv`
+    entry: str  # the task module, e.g. nbaops/cli/deploy.py
+    function: str  # the function's name
+    module: str  # the file that defines it, e.g. nbaops/deploy/deploy.py
+
+
+def _file(obj: Any) -> str:
+    path = Path(inspect.getfile(obj)).resolve()
+    return str(path.relative_to(PACKAGE_ROOT)) if path.is_relative_to(PACKAGE_ROOT) else str(path)
+
+
+def resolve(dotted: str) -> Any:
+    """The object named by ``package.module.name`` (imports the module)."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def task_hops(collection: Collection | None = None) -> list[TaskHop]:
+    """One row per task and function it calls, sorted by task name."""
+    if collection is None:
+        from nbaops.cli import namespace
+
+        collection = namespace()
+    hops: list[TaskHop] = []
+    for name, aliases in sorted(collection.task_names.items()):
+        task = collection[name]
+        shown = next((a for a in aliases if name.startswith(f"{a}.")), name)
+        entry = _file(inspect.unwrap(task.body))
+        for dotted in getattr(task, "calls", ()):
+            target = inspect.unwrap(resolve(dotted))
+            hops.append(TaskHop(shown, entry, target.__name__, _file(target)))
+    return sorted(hops, key=lambda hop: hop.task)
+
+
+def render_reference(header: str) -> str:
+    """``docs/reference/task-map.md``."""
+    lines = [
+        header,
+        "# Task map",
+        "",
+        "Each task, the one nbaops function it calls and the module holding that function: "
+        "a behaviour is one hop from the command that runs it. The task module only parses "
+        "flags; `nbaops/cli/task.py` adds `--profile/--json/--debug` and maps the report to "
+        "an exit code (`nbaops/cli/runner.py`).",
+        "",
+        "| task | task module | calls | defined in |",
+        "| ---- | ----------- | ----- | ---------- |",
+    ]
+    lines += [
+        f"| `inv {h.task}` | `{h.entry}` | `{h.function}` | `{h.module}` |" for h in task_hops()
+    ]
+    return "\n".join(lines) + "\n"
