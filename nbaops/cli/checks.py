@@ -84,13 +84,11 @@ def check_predictions(ctx: Context, details: bool = False) -> Report:
     return _single_check("recent_predictions", {}, "check-predictions", details)(ctx)
 
 
-@nbaops_task(
-    "nbaops.checks.validate_daily", help={"date": DATE_HELP.format(default="yesterday")}
-)
+@nbaops_task("nbaops.checks.validate_daily", help={"date": DATE_HELP.format(default="yesterday")})
 def validate_daily(ctx: Context, date: str | None = None) -> Report:
     """Validate one game day: schedule → box scores → features → predictions → grading."""
-    from nbaops.clock import parse_date
     from nbaops.checks import validate_daily as run_validation
+    from nbaops.clock import parse_date
 
     return run_validation(ctx, parse_date(date) if date else None)
 
