@@ -54,6 +54,18 @@ def task_hops(collection: Collection | None = None) -> list[TaskHop]:
     return sorted(hops, key=lambda hop: hop.task)
 
 
+def render_table() -> str:
+    """The map as one Markdown table (also filled into ``docs/architecture.md``)."""
+    lines = [
+        "| task | task module | calls | defined in |",
+        "| ---- | ----------- | ----- | ---------- |",
+    ]
+    lines += [
+        f"| `inv {h.task}` | `{h.entry}` | `{h.function}` | `{h.module}` |" for h in task_hops()
+    ]
+    return "\n".join(lines)
+
+
 def render_reference(header: str) -> str:
     """``docs/reference/task-map.md``."""
     lines = [
@@ -65,10 +77,6 @@ def render_reference(header: str) -> str:
         "flags; `nbaops/cli/task.py` adds `--profile/--json/--debug` and maps the report to "
         "an exit code (`nbaops/cli/runner.py`).",
         "",
-        "| task | task module | calls | defined in |",
-        "| ---- | ----------- | ----- | ---------- |",
-    ]
-    lines += [
-        f"| `inv {h.task}` | `{h.entry}` | `{h.function}` | `{h.module}` |" for h in task_hops()
+        render_table(),
     ]
     return "\n".join(lines) + "\n"

@@ -20,7 +20,8 @@ Also generated: the ``checks`` part of ``schemas/config.schema.json``
     <!-- END generated -->
 
 Kinds: ``post-deploy SERVICE`` (runbooks), ``thresholds CHECK`` and ``sql CHECK``
-(playbooks: the check's declared queries or Cloud Logging filter, never retyped).
+(playbooks: the check's declared queries or Cloud Logging filter, never retyped) and
+``task-map tasks`` (``docs/architecture.md``: every task → function → module).
 Other tools' markers are left alone.
 
 ``python -m nbaops.docs_reference`` (or ``inv docs.reference``) rewrites everything;
@@ -44,7 +45,7 @@ from nbaops.docs_reference.markdown import HEADER, REGENERATE, load_profiles
 if TYPE_CHECKING:
     from nbaops.config import Config
 
-BLOCK_KINDS = ("post-deploy", "thresholds", "sql")
+BLOCK_KINDS = ("post-deploy", "thresholds", "sql", "task-map")
 BEGIN_RE = re.compile(
     r"<!-- BEGIN generated:(?P<kind>" + "|".join(BLOCK_KINDS) + r") (?P<arg>[A-Za-z0-9_.-]+) -->"
 )
@@ -64,6 +65,8 @@ def render_block(kind: str, arg: str, configs: Mapping[str, Config]) -> str:
         if kind == "sql":
             return checks_page.sql_block(ALL_SPECS[arg], configs)
         return checks_page.thresholds_block(arg, configs)
+    if kind == "task-map":  # docs/architecture.md: the one-hop map of every task
+        return importlib.import_module("nbaops.cli.task_map").render_table()
     raise ValueError(f"unknown generated block kind {kind!r}")
 
 
