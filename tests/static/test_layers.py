@@ -32,9 +32,6 @@ GOOGLE_ROOTS = ("google", "googleapiclient")
 # that is gone must leave the set (the test says so), a new one can never join it.
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        frozenset({"nbaops.adapters.warehouse", "nbaops.context"}),  # hsplit: open_warehouse
-        frozenset({"nbaops.deploy.recovery", "nbaops.deploy.rollback"}),  # hsplit
-        frozenset({"nbaops.deploy.deploy", "nbaops.deploy.plan"}),  # hsplit
         frozenset({"nbaops.regression.metrics", "nbaops.regression.scan"}),  # hspeed
         frozenset({"nbaops.regression.report", "nbaops.regression.run"}),  # hspeed
     }
