@@ -278,31 +278,19 @@ def check_id_token(ctx: Context, service: str) -> CheckResult:
         probe = ctx.health.probe(info.uri + ctx.config.service(service).health_path)
         query = f"ID token aud={audience} ({ctx.id_tokens.plan()}); GET {probe.url}"
         if probe.status in (401, 403):
-            return _result(
-                "id_token",
-                service,
-                Verdict.FAIL,
-                f"token minted but the service refused it (HTTP {probe.status})",
-                fix=fix,
-                query=query,
-                started=started,
-                value=probe.status,
-            )
-        if probe.status is None:
-            return _result(
-                "id_token",
-                service,
-                Verdict.ERROR,
-                f"token minted; the probe could not tell: {probe.error}",
-                fix=fix,
-                query=query,
-                started=started,
-            )
+            verdict = Verdict.FAIL
+            message = f"token minted but the service refused it (HTTP {probe.status})"
+        elif probe.status is None:
+            verdict = Verdict.ERROR
+            message = f"token minted; the probe could not tell: {probe.error}"
+        else:
+            verdict = Verdict.PASS
+            message = f"ID token for {audience} accepted (health answered HTTP {probe.status})"
         return _result(
             "id_token",
             service,
-            Verdict.PASS,
-            f"ID token for {audience} accepted (health answered HTTP {probe.status})",
+            verdict,
+            message,
             fix=fix,
             query=query,
             started=started,

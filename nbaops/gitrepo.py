@@ -127,27 +127,6 @@ class Repo:
             raise GitError(f"{start}: not a git repository")
         self.root = Path(proc.stdout.decode().strip())
 
-    @classmethod
-    def clone(
-        cls,
-        source: Path | str,
-        dest: Path,
-        *options: str,
-        timeout_s: float = FETCH_TIMEOUT_S,
-        env: Mapping[str, str] | None = None,
-    ) -> Repo:
-        """``git clone [options] source dest``; the new repository (same ``env``).
-
-        Raises:
-            GitError: git is missing or the clone failed (git's first line).
-        """
-        full_env = _environment(env)
-        git = _git_binary(full_env)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        args = ["clone", *options, "--", str(source), str(dest)]
-        _check(args, _spawn(git, args, dest.parent, full_env, timeout_s))
-        return cls(dest, timeout_s=timeout_s, env=env)
-
     # -- plumbing ---------------------------------------------------------------------
 
     def git(self, *args: str, stdin: bytes | None = None, timeout: float | None = None) -> bytes:

@@ -14,18 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import UsageError
-from nbaops.sandbox import lifecycle
-from nbaops.sandbox.faults import (
-    ARMED,
-    CANARY_FAULTS,
-    DATA_FAULTS,
-    DEGRADES,
-    DRIFT,
-    active,
-    known_faults,
-    read_records,
-    write_records,
-)
+from nbaops.sandbox import faults, lifecycle
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -37,18 +26,18 @@ if TYPE_CHECKING:
 def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
     from nbaops.local.api_faults import API_FAULT_KINDS
 
-    names = known_faults()
+    names = faults.known_faults()
     if name not in names:
         raise UsageError(f"unknown fault {name!r}; known faults: {', '.join(names)}")
     if service is not None:
         ctx.config.service(service)  # UnknownServiceError listing the known ones
     if name in API_FAULT_KINDS:
         return service
-    if name == ARMED or name in CANARY_FAULTS:
+    if name == faults.ARMED or name in faults.CANARY_FAULTS:
         return service or "prediction-worker"
-    if name == DRIFT:
+    if name == faults.DRIFT:
         return service or "phase4-processors"
-    spec = DATA_FAULTS[name]
+    spec = faults.DATA_FAULTS[name]
     if spec.fixed and service is not None and service != spec.default_service:
         raise UsageError(
             f"fault {name} belongs to {spec.default_service}; omit --service or pass "
@@ -74,9 +63,9 @@ def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
     now = clock.now()
     if name in api_faults.API_FAULT_KINDS:
         record = {"name": name, **api_faults.set_api_fault(settings.home, name, service=target)}
-        return FaultReport("injected", [record], active(settings.home))
+        return FaultReport("injected", [record], faults.active(settings.home))
     record = {"name": name, "service": target, "injected_at": now.isoformat()}
-    if name == DRIFT and target is not None:
+    if name == faults.DRIFT and target is not None:
         from nbaops.sandbox import platform_repo
 
         paths = ctx.config.service(target).source_paths
@@ -86,15 +75,15 @@ def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
         )
         record["repository"] = str(platform_repo.platform_path(settings.home))
         with locked(settings.home):
-            write_records(settings.home, [*read_records(settings.home), record])
-        return FaultReport("injected", [record], active(settings.home))
+            faults.write_records(settings.home, [*faults.read_records(settings.home), record])
+        return FaultReport("injected", [record], faults.active(settings.home))
     with locked(settings.home):
-        if name == ARMED:
+        if name == faults.ARMED:
             record["armed"] = True
-        write_records(settings.home, [*read_records(settings.home), record])
-        if name != ARMED and name not in CANARY_FAULTS:  # canary faults touch no data
+        faults.write_records(settings.home, [*faults.read_records(settings.home), record])
+        if name != faults.ARMED and name not in faults.CANARY_FAULTS:  # canary faults touch no data
             lifecycle.refresh(settings)
-    return FaultReport("injected", [record], active(settings.home))
+    return FaultReport("injected", [record], faults.active(settings.home))
 
 
 def clear(ctx: Context) -> FaultReport:
@@ -105,8 +94,8 @@ def clear(ctx: Context) -> FaultReport:
     settings = lifecycle.settings_for(ctx)
     lifecycle.ensure_sandbox(ctx)
     with locked(settings.home):
-        cleared = [r for records in active(settings.home).values() for r in records]
-        write_records(settings.home, [])
+        cleared = [r for records in faults.active(settings.home).values() for r in records]
+        faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
         lifecycle.refresh(settings)
     from nbaops.sandbox import platform_repo
@@ -123,30 +112,34 @@ def on_new_revision(home: Path, service: str, revision: str) -> bool:
     stand-in then marks the revision unhealthy). Otherwise return False (cheap: one
     small file read).
     """
-    records = read_records(home)
+    records = faults.read_records(home)
     armed = [
         r
         for r in records
-        if r.get("name") == ARMED and r.get("armed") and r.get("service") == service
+        if r.get("name") == faults.ARMED and r.get("armed") and r.get("service") == service
     ]
     if not armed:
         return False
     from nbaops.local.state_files import locked
 
     with locked(home):
-        records = read_records(home)
+        records = faults.read_records(home)
         for rec in records:
-            if rec.get("name") == ARMED and rec.get("armed") and rec.get("service") == service:
+            if (
+                rec.get("name") == faults.ARMED
+                and rec.get("armed")
+                and rec.get("service") == service
+            ):
                 rec.update(
                     armed=False,
-                    applied=DEGRADES.get(service, "error-logs"),
+                    applied=faults.DEGRADES.get(service, "error-logs"),
                     revision=revision,
                     applied_at=clock.now().isoformat(),
                 )
                 break
         else:
             return False
-        write_records(home, records)
+        faults.write_records(home, records)
         settings = lifecycle.settings_from_marker(home)
         if settings is not None:
             lifecycle.refresh(settings)

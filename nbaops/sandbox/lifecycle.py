@@ -32,7 +32,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,7 +207,7 @@ def first_run_line(home: Path, marker: dict[str, Any] | None, need: str) -> str:
 
 def reset(
     ctx: Context, seed: int | None = None, from_logs: Path | str | None = None
-) -> BuildReport:
+) -> SandboxReport:
     """Rebuild the sandbox from scratch: warehouse, stand-in services, logs; faults cleared.
 
     Args:
@@ -237,9 +237,8 @@ def reset(
         chosen = seed if seed is not None else int((marker or {}).get("seed", DEFAULT_SEED))
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
-        started = time.perf_counter()
         built = _build(settings, chosen, source, full=True)
-    return BuildReport("sandbox reset", built, time.perf_counter() - started)
+    return SandboxReport("sandbox reset", describe(built))
 
 
 def refresh(settings: Settings) -> dict[str, Any]:
@@ -523,30 +522,11 @@ def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
 
 
 @dataclass
-class BuildReport:
-    """The result of a reset: what was built, how big, how long."""
+class SandboxReport:
+    """What ``sandbox.reset`` built or ``sandbox.status`` found: a titled description."""
 
     title: str
-    marker: dict[str, Any]
-    duration_s: float = 0.0
-
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict.PASS
-
-    def to_json(self) -> dict[str, Any]:
-        return {"verdict": self.verdict.value, **describe(self.marker)}
-
-    def render(self, console: Console) -> None:
-        render_description(console, self.title, describe(self.marker))
-
-
-@dataclass
-class StatusReport:
-    """``inv sandbox.status``: the marker, services, faults."""
-
     info: dict[str, Any]
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -556,7 +536,7 @@ class StatusReport:
         return {"verdict": self.verdict.value, **self.info}
 
     def render(self, console: Console) -> None:
-        render_description(console, "sandbox", self.info)
+        render_description(console, self.title, self.info)
 
 
 def describe(marker: dict[str, Any]) -> dict[str, Any]:
@@ -576,7 +556,7 @@ def describe(marker: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def status(ctx: Context) -> StatusReport:
+def status(ctx: Context) -> SandboxReport:
     """Describe the sandbox (creating it first if needed): data, services, faults."""
     from nbaops.local import cloudrun_state
     from nbaops.sandbox import faults
@@ -609,7 +589,7 @@ def status(ctx: Context) -> StatusReport:
         )
     info["services"] = services
     info["faults"] = faults.active(settings.home)
-    return StatusReport(info)
+    return SandboxReport("sandbox", info)
 
 
 def warehouse_counts(ctx: Context) -> dict[str, int | str]:

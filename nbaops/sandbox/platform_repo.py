@@ -47,8 +47,10 @@ def ensure_platform_repo(home: Path, source: Path) -> Path:
         return path
     if path.exists():
         shutil.rmtree(path)
-    head = Repo(source).head()
-    clone = Repo.clone(source, path, "--quiet", "--no-checkout", timeout_s=TIMEOUT_S, env=IDENTITY)
+    origin = Repo(source, timeout_s=TIMEOUT_S)
+    head = origin.head()
+    origin.git("clone", "--quiet", "--no-checkout", "--", str(origin.root), str(path.resolve()))
+    clone = Repo(path, env=IDENTITY)
     clone.git("checkout", "--quiet", "-B", "main", head)
     clone.git("remote", "remove", "origin")  # main is local: no origin/main to prefer
     return path
