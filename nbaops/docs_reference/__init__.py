@@ -66,7 +66,7 @@ def render_block(kind: str, arg: str, configs: Mapping[str, Config]) -> str:
             return checks_page.sql_block(ALL_SPECS[arg], configs)
         return checks_page.thresholds_block(arg, configs)
     if kind == "task-map":  # docs/architecture.md: the one-hop map of every task
-        return importlib.import_module("nbaops.cli.task_map").render_table()
+        return str(importlib.import_module("nbaops.cli.task_map").render_table())
     raise ValueError(f"unknown generated block kind {kind!r}")
 
 
