@@ -59,7 +59,7 @@ def _check_shape(text: str, loader: Any) -> None:
 def _load(text: str, loader: Any = _FAST_LOADER) -> Any:
     try:
         _check_shape(text, loader)
-        return yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError:
         if loader is yaml.SafeLoader:
             raise
