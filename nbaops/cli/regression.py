@@ -52,7 +52,8 @@ def regression(
     from nbaops.cli.runner import finish
     from nbaops.clock import parse_date
     from nbaops.context import Context
-    from nbaops.regression.run import RegressionReport, RegressionRequest, run_regression
+    from nbaops.regression.report import RegressionReport
+    from nbaops.regression.run import RegressionRequest, run_regression
 
     def action(ctx: Context) -> RegressionReport:
         request = RegressionRequest(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError
 from nbaops.regression import scan, stats
+from nbaops.regression.scan import Buckets as Buckets  # declared with the SQL that uses it
 
 if TYPE_CHECKING:
     import duckdb
@@ -60,26 +61,6 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "minutes": "DOUBLE",
 }
 SEGMENTS = ("all", "line", "venue", "minutes", "side", "week", "confidence", "edge")
-
-
-@dataclass(frozen=True)
-class Buckets:
-    """Bucket edges for the segments (points, minutes, stated confidence, edge in points)."""
-
-    line: tuple[float, ...] = (10.0, 15.0, 20.0, 25.0)
-    minutes: tuple[float, ...] = (20.0, 30.0, 36.0)
-    confidence: tuple[float, ...] = (0.55, 0.6, 0.65, 0.7, 0.8)
-    edge: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0)
-
-    def __post_init__(self) -> None:
-        for name in ("line", "minutes", "confidence", "edge"):
-            edges = getattr(self, name)
-            if (
-                not edges
-                or any(not math.isfinite(e) for e in edges)
-                or list(edges) != sorted(set(edges))
-            ):
-                raise UsageError(f"regression.buckets.{name}: edges must be increasing numbers")
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,20 @@ import html
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
 from nbaops.regression.stats import format_p
-from nbaops.verdict import Verdict
+from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nbaops.regression.run import RegressionReport
+    from nbaops.regression import sources
+    from nbaops.regression.golden import GoldenSummary
+    from nbaops.regression.settings import RegressionSettings
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 SEGMENT_TITLES = {
@@ -44,6 +47,52 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 def _p(value: float) -> str:
     return format_p(value)
+
+
+@dataclass
+class RegressionReport:
+    """Metrics, gate verdicts and where the HTML/JUnit outputs were written."""
+
+    title: str
+    source: sources.Loaded
+    settings: RegressionSettings
+    metrics: Metrics
+    checks: list[CheckResult]
+    html_path: Path | None = None
+    junit_path: Path | None = None
+    golden: GoldenSummary | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst(c.verdict for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        overall = [g.to_json() for g in self.metrics.groups if g.segment == "all"]
+        data: dict[str, Any] = {
+            "verdict": self.verdict.value,
+            "title": self.title,
+            "source": {
+                "label": self.source.label,
+                "rows": self.source.rows,
+                "since": self.source.since,
+                "until": self.source.until,
+                "bytes_processed": self.source.bytes_processed,
+            },
+            "champion": self.settings.champion,
+            "challenger": self.settings.challenger,
+            "checks": [c.to_json() for c in self.checks],
+            "versions": overall,
+            "comparisons": [c.to_json() for c in self.metrics.comparisons],
+            "html": str(self.html_path) if self.html_path else None,
+            "junit": str(self.junit_path) if self.junit_path else None,
+        }
+        if self.golden is not None:
+            data["golden"] = self.golden.to_json()
+        return data
+
+    def render(self, console: Console) -> None:
+        render_terminal(self, console)
 
 
 # --------------------------------------------------------------------------- terminal

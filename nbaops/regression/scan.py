@@ -20,6 +20,7 @@ against the table, table names checked as identifiers and bucket edges checked a
 from __future__ import annotations
 
 # Hence the "noqa: S608" markers below.
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,8 +30,6 @@ from nbaops.errors import UsageError
 
 if TYPE_CHECKING:
     import duckdb
-
-    from nbaops.regression.metrics import Buckets
 
 DEDUPED = "_regression_deduped"
 SEGMENT_COLUMNS = {
@@ -47,6 +46,26 @@ RECOMMENDATIONS = ("OVER", "UNDER", "PASS")
 # Without a tip-off time, the earliest regular tip-off of the game day (12:00 ET) stands in:
 # a prediction created after noon on game day, or any later day, is flagged.
 FALLBACK_TIPOFF = "12:00:00"
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Bucket edges for the segments (points, minutes, stated confidence, edge in points)."""
+
+    line: tuple[float, ...] = (10.0, 15.0, 20.0, 25.0)
+    minutes: tuple[float, ...] = (20.0, 30.0, 36.0)
+    confidence: tuple[float, ...] = (0.55, 0.6, 0.65, 0.7, 0.8)
+    edge: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0)
+
+    def __post_init__(self) -> None:
+        for name in ("line", "minutes", "confidence", "edge"):
+            edges = getattr(self, name)
+            if (
+                not edges
+                or any(not math.isfinite(e) for e in edges)
+                or list(edges) != sorted(set(edges))
+            ):
+                raise UsageError(f"regression.buckets.{name}: edges must be increasing numbers")
 
 
 def ident(name: str) -> str:
