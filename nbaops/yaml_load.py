@@ -56,7 +56,7 @@ def _check_shape(text: str, loader: Any) -> None:
         parser.dispose()
 
 
-def _load(text: str, loader: Any = _FAST_LOADER) -> Any:
+def _load(text: str, loader: Any) -> Any:
     try:
         _check_shape(text, loader)
         return yaml.load(text, Loader=loader)
@@ -119,7 +119,7 @@ def load_bounded(text: str, where: str) -> Any:
     try:
         if _flow_depth(text) > MAX_DEPTH:
             raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
-        data = _load(text)
+        data = _load(text, _FAST_LOADER)
         _check_values(data)
     except _Limit as exc:
         raise ConfigError(f"{where}: {exc}") from None
