@@ -2,9 +2,9 @@
 
 Clean input (one row per version, game and player: the common case) is read **twice**:
 
-1. *groups*: one ``GROUPING SETS`` pass computes, per version, the overall and per-segment
-   aggregates, the signed-error histogram (one more grouping set), the leakage signatures
-   and the sanity counts (extra aggregates of the per-version set);
+1. *groups*: one ``GROUPING SETS`` pass groups the rows two small ways (coded segments;
+   week and error bin), from which the per-version totals (leakage signatures, sanity
+   counts), every segment's buckets and the signed-error histogram roll up;
 2. *keys*: one pass grouped by (game, player) finds duplicate keys and, in the same pass,
    builds the paired champion/challenger comparison.
 
@@ -124,6 +124,11 @@ def source_sql(
     return f"SELECT {', '.join(parts)} FROM {ident(table)}"  # noqa: S608
 
 
+# The recommendation as a code (1 OVER, 2 UNDER, 3 PASS, 0 other): compared once per row,
+# trimmed and upper-cased only when it is not already exact.
+_SIDE = "CASE {r} WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN 2 WHEN 'PASS' THEN 3"
+
+
 def derived_sql(source: str, buckets: Buckets, width: float, clip: float) -> str:
     """The source with the graded flags, error, tip-off, segment codes and histogram bin."""
     b = buckets
@@ -131,26 +136,25 @@ def derived_sql(source: str, buckets: Buckets, width: float, clip: float) -> str
     return f"""
         SELECT *,
           actual_points IS NOT NULL AND predicted_points IS NOT NULL AS graded,
-          recommendation IN ('OVER', 'UNDER') AND line_value IS NOT NULL AS is_bet,
-          recommendation IN ('OVER', 'UNDER') AND line_value IS NOT NULL
-            AND actual_points = line_value AS is_push,
-          (recommendation = 'OVER' AND actual_points > line_value)
-            OR (recommendation = 'UNDER' AND actual_points < line_value) AS is_hit,
+          side IN (1, 2) AND line_value IS NOT NULL AS is_bet,
+          side IN (1, 2) AND line_value IS NOT NULL AND actual_points = line_value AS is_push,
+          (side = 1 AND actual_points > line_value)
+            OR (side = 2 AND actual_points < line_value) AS is_hit,
           predicted_points - actual_points AS err,
           coalesce(game_start, timezone('America/New_York', game_date + TIME
             '{FALLBACK_TIPOFF}')) AS tipoff,
           {_bucket_code("line_value", b.line)} AS line_bucket,
           CASE WHEN is_home IS NULL THEN 0 WHEN is_home THEN 1 ELSE 2 END::UTINYINT AS venue,
           {_bucket_code("minutes", b.minutes)} AS minutes_bucket,
-          CASE recommendation WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN 2 WHEN 'PASS' THEN 3
-            ELSE 0 END::UTINYINT AS side,
           date_trunc('week', game_date)::DATE AS week,
           {_bucket_code("confidence", b.confidence)} AS confidence_bucket,
           {_bucket_code("CASE WHEN line_value IS NULL THEN NULL ELSE " + edge + " END", b.edge)}
             AS edge_bucket,
           greatest({_num(-clip)}, least({_num(clip - width)},
             floor((predicted_points - actual_points) / {_num(width)}) * {_num(width)})) AS err_bin
-        FROM (SELECT * REPLACE (upper(trim(recommendation)) AS recommendation) FROM ({source}))
+        FROM (SELECT *, {_SIDE.format(r="recommendation")}
+          ELSE {_SIDE.format(r="upper(trim(recommendation))")} ELSE 0 END END::UTINYINT AS side
+          FROM ({source}))
     """  # noqa: S608
 
 
@@ -207,7 +211,7 @@ _BASE = {
     "bets": f"count_if({_GRADED_BET})",
     "pushes": "count_if(graded AND is_push)",
     "hits": f"count_if({_DECIDED} AND is_hit)",
-    "passes": "count_if(graded AND recommendation = 'PASS')",
+    "passes": "count_if(graded AND side = 3)",
     "sum_abs_err": "sum(abs(err))",
     "sum_err": "sum(err)",
     "sum_confidence": _sum_if(_DECIDED, "confidence"),
@@ -221,9 +225,8 @@ _BASE = {
     "exact": "count_if(graded AND abs(err) < 0.5)",
     "missing_real_line": "count_if(line_value IS NULL "
     "OR coalesce(upper(line_source), '') <> 'REAL')",
-    "ungraded_bets": "count_if(recommendation IN ('OVER', 'UNDER') AND line_value IS NULL)",
-    "unknown_recommendations": "count_if(recommendation IS NULL "
-    "OR recommendation NOT IN ('OVER', 'UNDER', 'PASS'))",
+    "ungraded_bets": "count_if(side IN (1, 2) AND line_value IS NULL)",
+    "unknown_recommendations": "count_if(side = 0)",
     # Sums for corr(predicted, actual) and corr(line, actual) on graded rows.
     "pa_x": _sum_if("graded", "predicted_points"),
     "pa_y": _sum_if("graded", "actual_points"),
