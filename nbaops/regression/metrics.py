@@ -193,22 +193,13 @@ class Metrics:
 # --------------------------------------------------------------------------- SQL
 
 
-def _ident(name: str) -> str:
-    return scan.ident(name)
-
-
-def bucket_order(edges: Sequence[float], fmt: str) -> list[str]:
-    """Bucket labels of a segment in ascending order (for tables and plots)."""
-    return scan.bucket_labels(edges, fmt)
-
-
 def segment_order(buckets: Buckets) -> dict[str, list[str]]:
     """Every segment's bucket labels in their natural order (the missing-value label last)."""
     return {name: [*codes[1:], codes[0]] for name, codes in scan.labels(buckets).items()}
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    rows = con.execute(f"DESCRIBE {_ident(table)}").fetchall()
+    rows = con.execute(f"DESCRIBE {scan.ident(table)}").fetchall()
     return {str(r[0]).lower(): str(r[1]) for r in rows}
 
 
@@ -317,7 +308,7 @@ def _unknown_recommendation(con: duckdb.DuckDBPyConnection, table: str) -> None:
     row = con.execute(
         f"""SELECT n, rec FROM (
           SELECT row_number() OVER () AS n, CAST(recommendation AS VARCHAR) AS rec
-          FROM {_ident(table)})
+          FROM {scan.ident(table)})
         WHERE rec IS NULL OR upper(trim(rec)) NOT IN ('OVER', 'UNDER', 'PASS')
         ORDER BY n LIMIT 1"""  # noqa: S608
     ).fetchone()
@@ -463,7 +454,7 @@ def synthetic_table(
     games = rows // n_systems
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE {_ident(table)} AS
+        CREATE OR REPLACE TABLE {scan.ident(table)} AS
         WITH base AS (
           SELECT i,
             (hash(i, $seed, 1) % 1000003) / 1000003.0 * 0.999 + 0.0005 AS u1,

@@ -42,7 +42,6 @@ SEGMENT_COLUMNS = {
     "edge": "edge_bucket",
 }
 HIST = "hist"
-RECOMMENDATIONS = ("OVER", "UNDER", "PASS")
 # Without a tip-off time, the earliest regular tip-off of the game day (12:00 ET) stands in:
 # a prediction created after noon on game day, or any later day, is flagged.
 FALLBACK_TIPOFF = "12:00:00"

@@ -131,18 +131,8 @@ def duckdb_reason(exc: BaseException) -> str:
     return f"{lines[0]}: {reason}" if reason else lines[0]
 
 
-# The SQL type every known column must parse as (numbers, dates, times, booleans).
-_TYPED: dict[str, str] = {
-    "game_date": "DATE",
-    "predicted_points": "DOUBLE",
-    "line_value": "DOUBLE",
-    "actual_points": "DOUBLE",
-    "confidence": "DOUBLE",
-    "created_at": "TIMESTAMPTZ",
-    "game_start": "TIMESTAMPTZ",
-    "is_home": "BOOLEAN",
-    "minutes": "DOUBLE",
-}
+# The SQL type every known non-text column must parse as (numbers, dates, times, booleans).
+_TYPED = {c: t for c, t in _COLUMN_TYPES.items() if t != "VARCHAR"}
 
 
 def check_types(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
