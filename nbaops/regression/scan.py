@@ -193,51 +193,54 @@ GROUP_FIELDS = (
     "la_xx",
     "la_yy",
 )
-# Additive aggregates of one row group (everything the statistics need is a sum or count).
-# count_if and sum(CASE ...) rather than FILTER clauses: the same values, but DuckDB
-# evaluates them several times faster (FILTER builds a selection per aggregate).
+# Additive aggregates of one row group (everything the statistics need is a sum or count):
+# name -> (aggregate, its per-row input). The inputs are computed once per row, before the
+# groupings (GROUPING SETS would otherwise evaluate them once per grouping), and count_if /
+# sum(CASE ...) replace FILTER clauses: the same values, several times faster in DuckDB.
 _GRADED_BET = "graded AND is_bet"
 _DECIDED = "graded AND is_bet AND NOT is_push"
 _WITH_LINE = "graded AND line_value IS NOT NULL"
 
 
-def _sum_if(condition: str, expr: str) -> str:
-    return f"sum(CASE WHEN {condition} THEN {expr} END)"
+def _when(condition: str, expr: str) -> tuple[str, str]:
+    return "sum", f"CASE WHEN {condition} THEN {expr} END"
 
 
-_BASE = {
-    "predictions": "count_if(graded)",
-    "bets": f"count_if({_GRADED_BET})",
-    "pushes": "count_if(graded AND is_push)",
-    "hits": f"count_if({_DECIDED} AND is_hit)",
-    "passes": "count_if(graded AND side = 3)",
-    "sum_abs_err": "sum(abs(err))",
-    "sum_err": "sum(err)",
-    "sum_confidence": _sum_if(_DECIDED, "confidence"),
-    "n_confidence": f"count_if({_DECIDED} AND confidence IS NOT NULL)",
-    "sum_edge": _sum_if(_GRADED_BET, "abs(predicted_points - line_value)"),
-    "raw_rows": "count(*)",
-    "missing_outcomes": "count_if(NOT graded)",
-    "late": "count_if(graded AND created_at >= tipoff)",
-    "with_ts": "count_if(graded AND created_at IS NOT NULL AND tipoff IS NOT NULL)",
-    "ts_fallback": "count_if(graded AND created_at IS NOT NULL AND game_start IS NULL)",
-    "exact": "count_if(graded AND abs(err) < 0.5)",
-    "missing_real_line": "count_if(line_value IS NULL "
-    "OR coalesce(upper(line_source), '') <> 'REAL')",
-    "ungraded_bets": "count_if(side IN (1, 2) AND line_value IS NULL)",
-    "unknown_recommendations": "count_if(side = 0)",
+_BASE: dict[str, tuple[str, str]] = {
+    "predictions": ("count_if", "graded"),
+    "bets": ("count_if", _GRADED_BET),
+    "pushes": ("count_if", "graded AND is_push"),
+    "hits": ("count_if", f"{_DECIDED} AND is_hit"),
+    "passes": ("count_if", "graded AND side = 3"),
+    "sum_abs_err": ("sum", "abs(err)"),
+    "sum_err": ("sum", "err"),
+    "sum_confidence": _when(_DECIDED, "confidence"),
+    "n_confidence": ("count_if", f"{_DECIDED} AND confidence IS NOT NULL"),
+    "sum_edge": _when(_GRADED_BET, "abs(predicted_points - line_value)"),
+    "raw_rows": ("count_if", "true"),
+    "missing_outcomes": ("count_if", "NOT graded"),
+    "late": ("count_if", "graded AND created_at >= tipoff"),
+    "with_ts": ("count_if", "graded AND created_at IS NOT NULL AND tipoff IS NOT NULL"),
+    "ts_fallback": ("count_if", "graded AND created_at IS NOT NULL AND game_start IS NULL"),
+    "exact": ("count_if", "graded AND abs(err) < 0.5"),
+    "missing_real_line": (
+        "count_if",
+        "line_value IS NULL OR coalesce(upper(line_source), '') <> 'REAL'",
+    ),
+    "ungraded_bets": ("count_if", "side IN (1, 2) AND line_value IS NULL"),
+    "unknown_recommendations": ("count_if", "side = 0"),
     # Sums for corr(predicted, actual) and corr(line, actual) on graded rows.
-    "pa_x": _sum_if("graded", "predicted_points"),
-    "pa_y": _sum_if("graded", "actual_points"),
-    "pa_xy": _sum_if("graded", "predicted_points * actual_points"),
-    "pa_xx": _sum_if("graded", "predicted_points * predicted_points"),
-    "pa_yy": _sum_if("graded", "actual_points * actual_points"),
-    "la_n": f"count_if({_WITH_LINE})",
-    "la_x": _sum_if("graded", "line_value"),
-    "la_y": _sum_if(_WITH_LINE, "actual_points"),
-    "la_xy": _sum_if("graded", "line_value * actual_points"),
-    "la_xx": _sum_if("graded", "line_value * line_value"),
-    "la_yy": _sum_if(_WITH_LINE, "actual_points * actual_points"),
+    "pa_x": _when("graded", "predicted_points"),
+    "pa_y": _when("graded", "actual_points"),
+    "pa_xy": _when("graded", "predicted_points * actual_points"),
+    "pa_xx": _when("graded", "predicted_points * predicted_points"),
+    "pa_yy": _when("graded", "actual_points * actual_points"),
+    "la_n": ("count_if", _WITH_LINE),
+    "la_x": _when("graded", "line_value"),
+    "la_y": _when(_WITH_LINE, "actual_points"),
+    "la_xy": _when("graded", "line_value * actual_points"),
+    "la_xx": _when("graded", "line_value * line_value"),
+    "la_yy": _when(_WITH_LINE, "actual_points * actual_points"),
 }
 # The segments whose bucket codes are small integers: grouped together in pass 1.
 _CODED = [c for c in SEGMENT_COLUMNS.values() if c != "week"]
@@ -253,7 +256,8 @@ def groups_sql(derived: str) -> str:
     segments and the bin together has ~100 times the groups and costs twice the time.)
     """
     coded = ", ".join(_CODED)
-    base = ", ".join(f"{expr} AS {name}" for name, expr in _BASE.items())
+    inputs = ", ".join(f"{expr} AS _{name}" for name, (_, expr) in _BASE.items())
+    base = ", ".join(f"{agg}(_{name}) AS {name}" for name, (agg, _) in _BASE.items())
     rolled = ", ".join(
         f"CAST(sum({name}) AS DOUBLE) AS {name}"
         if name.startswith(("sum_", "pa_", "la_"))
@@ -278,7 +282,7 @@ def groups_sql(derived: str) -> str:
     return f"""
         WITH base AS MATERIALIZED (
           SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS by_code, {base}
-          FROM ({derived})
+          FROM (SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived}))
           GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin)))
         SELECT system_id, {segment} AS segment, {bucket} AS bucket, NULL AS err_bin, {rolled}
         FROM base WHERE by_code = 1
