@@ -35,8 +35,6 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
         frozenset({"nbaops.adapters.warehouse", "nbaops.context"}),  # hsplit: open_warehouse
         frozenset({"nbaops.deploy.recovery", "nbaops.deploy.rollback"}),  # hsplit
         frozenset({"nbaops.deploy.deploy", "nbaops.deploy.plan"}),  # hsplit
-        frozenset({"nbaops.regression.metrics", "nbaops.regression.scan"}),  # hspeed
-        frozenset({"nbaops.regression.report", "nbaops.regression.run"}),  # hspeed
     }
 )
 
