@@ -42,16 +42,12 @@ def _check_shape(text: str, loader: Any) -> None:
     try:
         while parser.check_event():
             event = parser.get_event()
-            if isinstance(event, yaml.AliasEvent):
-                aliases += 1
-                if aliases > MAX_ALIASES:
-                    raise _Limit(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)")
-            if isinstance(event, _NODE) and depth + 1 > MAX_DEPTH:
+            aliases += isinstance(event, yaml.AliasEvent)
+            if aliases > MAX_ALIASES:
+                raise _Limit(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)")
+            if isinstance(event, _NODE) and depth >= MAX_DEPTH:
                 raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
-            if isinstance(event, _COLLECTION_START):
-                depth += 1
-            elif isinstance(event, _COLLECTION_END):
-                depth -= 1
+            depth += isinstance(event, _COLLECTION_START) - isinstance(event, _COLLECTION_END)
     finally:
         parser.dispose()
 

@@ -11,7 +11,7 @@ import html
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,6 @@ class RegressionReport:
     html_path: Path | None = None
     junit_path: Path | None = None
     golden: GoldenSummary | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:

@@ -105,9 +105,9 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
             kind = "VIEW" if existing[0] == "VIEW" else "TABLE"
             con.execute(f"DROP {kind} {table}")
         con.execute(statement, {"path": str(path)} if "$path" in statement else None)
-        _require_columns(con, table, f"--from {path.name}")
         check_types(con, table, f"--from {path.name}")
-        rows = _count(con, table)
+        counted = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+        rows = int(counted[0]) if counted else 0
     except duckdb.Error as exc:
         raise UsageError(f"--from: cannot read {path}: {duckdb_reason(exc)}") from None
     return Loaded(label=f"file {path}", query=f"read {path}", rows=rows)
@@ -136,13 +136,21 @@ _TYPED = {c: t for c, t in _COLUMN_TYPES.items() if t != "VARCHAR"}
 
 
 def check_types(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
-    """Every value of a typed column parses as its type (only text columns are scanned).
+    """The required columns are there, and every value of a typed column parses as its
+    type (only text columns are scanned).
 
     Raises:
-        UsageError: naming the column, the first bad value and its row (1 = first data row).
+        UsageError: naming the missing columns, or the column, first bad value and its row
+            (1 = first data row).
     """
     rows = con.execute(f"DESCRIBE {table}").fetchall()
     described = {str(r[0]).lower(): str(r[1]).upper() for r in rows}
+    missing = [c for c in REQUIRED_COLUMNS if c not in described]
+    if missing:
+        raise UsageError(
+            f"{what}: missing column(s) {', '.join(missing)}; required: "
+            + ", ".join(REQUIRED_COLUMNS)
+        )
     for column, sql_type in _TYPED.items():
         have = described.get(column)
         if have is None or not have.startswith(("VARCHAR", "BLOB")):
@@ -213,18 +221,3 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
-
-
-def _require_columns(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
-    present = {str(r[0]).lower() for r in con.execute(f"DESCRIBE {table}").fetchall()}
-    missing = [c for c in REQUIRED_COLUMNS if c not in present]
-    if missing:
-        raise UsageError(
-            f"{what}: missing column(s) {', '.join(missing)}; required: "
-            + ", ".join(REQUIRED_COLUMNS)
-        )
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
-    return int(row[0]) if row else 0
