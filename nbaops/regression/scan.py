@@ -193,10 +193,9 @@ GROUP_FIELDS = (
     "la_xx",
     "la_yy",
 )
-# Additive aggregates of one row group (everything the statistics need is a sum or count):
-# name -> (aggregate, its per-row input). The inputs are computed once per row, before the
-# groupings (GROUPING SETS would otherwise evaluate them once per grouping), and count_if /
-# sum(CASE ...) replace FILTER clauses: the same values, several times faster in DuckDB.
+# Additive aggregates, name -> (aggregate, per-row input): inputs computed once per row
+# (GROUPING SETS would evaluate them per grouping); count_if / sum(CASE) are several times
+# faster in DuckDB than the same values with FILTER clauses.
 _GRADED_BET = "graded AND is_bet"
 _DECIDED = "graded AND is_bet AND NOT is_push"
 _WITH_LINE = "graded AND line_value IS NOT NULL"
@@ -247,14 +246,10 @@ _CODED = [c for c in SEGMENT_COLUMNS.values() if c != "week"]
 
 
 def groups_sql(derived: str) -> str:
-    """Pass 1, one scan: additive sums per version and segment bucket, and the histogram.
-
-    The data is read once into two small groupings (``GROUPING SETS``): by version and
-    every coded segment (a few thousand groups), and by version, week and error bin. Each
-    partitions every version's rows, so the per-version totals, each segment's buckets and
-    the histogram roll up from them over a few thousand rows. (One grouping by all
-    segments and the bin together has ~100 times the groups and costs twice the time.)
-    """
+    """Pass 1, one scan into two small groupings (``GROUPING SETS``): by version and the
+    coded segments, and by version, week and error bin. Each partitions every version's
+    rows, so the totals, each segment's buckets and the histogram roll up from them (one
+    grouping by every segment and the bin at once has ~100x the groups, twice the time)."""
     coded = ", ".join(_CODED)
     inputs = ", ".join(f"{expr} AS _{name}" for name, (_, expr) in _BASE.items())
     base = ", ".join(f"{agg}(_{name}) AS {name}" for name, (agg, _) in _BASE.items())
