@@ -74,10 +74,12 @@ COVERAGE_GATES = {
         "nbaops/deploy/deploy.py,nbaops/deploy/lock.py,nbaops/deploy/observe.py,"
         "nbaops/deploy/outcome.py,nbaops/deploy/predeploy.py,nbaops/deploy/heartbeat.py,"
         "nbaops/deploy/journal.py,nbaops/deploy/recovery.py,nbaops/deploy/signals.py,"
-        "nbaops/deploy/plan.py,nbaops/deploy/deploy_report.py,"
+        "nbaops/deploy/plan.py,nbaops/deploy/deploy_report.py,nbaops/deploy/inflight.py,"
+        "nbaops/deploy/request.py,nbaops/deploy/settle.py,nbaops/deploy/checklist.py,"
+        "nbaops/deploy/checklist_git.py,"
         "nbaops/canary/*"
     ),
-    "rollback": "nbaops/deploy/rollback.py",
+    "rollback": "nbaops/deploy/rollback.py,nbaops/deploy/restore.py",
     "checks": "nbaops/checks/*",
     "schema rules": (
         "nbaops/bqschema/breaking.py,nbaops/bqschema/lint_rules.py,nbaops/bqschema/lint.py"

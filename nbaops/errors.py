@@ -60,11 +60,17 @@ class GitError(AdapterError):
     """git is missing, the folder is not a repository, or a git command failed."""
 
 
-class CheckFailed(NbaopsError):
-    """An operation ran to completion and its verdict is FAIL."""
-
-    exit_code = EXIT_FAIL
-
-
 class MonitoringError(AdapterError):
     """A Cloud Monitoring call failed (or its answer exceeded the page bound)."""
+
+
+def first_line(exc: BaseException, *, typed: bool = False) -> str:
+    """The first line of ``exc``'s message, its type name when the message is empty.
+
+    ``typed`` prefixes the type (``"TimeoutError: took too long"``). The one helper for
+    turning an exception into a one-line note or error message.
+    """
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {lines[0]}" if typed else lines[0]

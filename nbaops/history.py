@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import anomaly, clock
+from nbaops.errors import first_line
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
@@ -78,11 +79,6 @@ def _warn(message: str) -> None:
     sys.stderr.flush()
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def _with_details(results: Sequence[CheckResult], **extra: Any) -> list[CheckResult]:
     return [dataclasses.replace(r, details={**r.details, **extra}) for r in results]
 
@@ -109,14 +105,14 @@ def prepare(ctx: Context) -> PreparedHistory:
     try:
         warehouse = ctx.warehouse
     except Exception as exc:  # the run must not be lost because history is unavailable
-        return PreparedHistory(run_at, commit, None, None, _one_line(exc))
+        return PreparedHistory(run_at, commit, None, None, first_line(exc, typed=True))
     settings = anomaly.AnomalySettings.from_config(ctx.config)
     try:
         history = anomaly.load_history(
             warehouse, profile=ctx.profile, now=run_at, settings=settings
         )
     except Exception as exc:
-        return PreparedHistory(run_at, commit, None, _one_line(exc), None)
+        return PreparedHistory(run_at, commit, None, first_line(exc, typed=True), None)
     return PreparedHistory(run_at, commit, history, None, None)
 
 
@@ -150,7 +146,7 @@ def record_run(
                 out, prepared.history, anomaly.AnomalySettings.from_config(ctx.config)
             )
         except Exception as exc:
-            reason = _one_line(exc)
+            reason = first_line(exc, typed=True)
             _warn(f"anomaly check skipped: {reason}")
             out = _with_details(out, anomaly_skipped=reason)
     else:
@@ -168,7 +164,7 @@ def record_run(
         if rows:
             ctx.warehouse.insert_rows(TABLE, rows)
     except Exception as exc:
-        reason = _one_line(exc)
+        reason = first_line(exc, typed=True)
         _warn(f"run {run_id} not recorded in {TABLE}: {reason}")
         return _with_details(out, history=f"not recorded: {reason}")
     return _with_details(out, history="recorded")

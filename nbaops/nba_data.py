@@ -8,7 +8,8 @@ Two sources, both public CSVs (see the folder's README):
   per side (Over/Under) and sometimes several alternative lines per player and game.
 
 Lines join game logs on (normalised player name, US Eastern date of ``commence_time``) =
-(``PLAYER_NAME``, ``GAME_DATE``); about 95% of lines match.
+(``PLAYER_NAME``, ``GAME_DATE``); about 95% of lines match. Names are normalised by
+:mod:`nbaops.nba_names`.
 
 The work happens in DuckDB (typed ``read_csv`` + SQL), so three seasons load in well under a
 second. Two ways to use this module:
@@ -27,13 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
+from nbaops.nba_names import TEAM_TRICODES, normalise_name, player_lookup
 from nbaops.paths import project_root, shared_data_dir
 
 if TYPE_CHECKING:
@@ -42,107 +43,9 @@ if TYPE_CHECKING:
 GAME_LOGS_DIR = "player_game_logs"
 POINTS_LINES_DIR = "points_lines"
 
-# Name variants that differ between the odds feed and nba_api beyond accents, punctuation
-# and suffixes (found by listing feed names with no game-log name, 2024-25). Keys and
-# values are normalised; both sources are mapped, so the value is the one key for the
-# player (the nba_api spelling).
-NAME_ALIASES: dict[str, str] = {
-    "nicolas claxton": "nic claxton",
-    "carlton carrington": "bub carrington",
-    "herb jones": "herbert jones",
-    "moe wagner": "moritz wagner",
-    "ron holland": "ronald holland",
-    "james huff": "jay huff",
-    "bj boston": "brandon boston",
-}
-
-# Generational suffixes dropped from the end of a name ("Jr.", "Sr.", "II".."V").
-NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})
-
-# Letters that NFKD does not decompose into an ASCII base + combining mark.
-_SPECIAL_LETTERS = str.maketrans(
-    {
-        "ø": "o",
-        "Ø": "O",
-        "đ": "d",
-        "Đ": "D",
-        "ł": "l",
-        "Ł": "L",
-        "æ": "ae",
-        "Æ": "AE",
-        "ß": "ss",
-        "ı": "i",
-        "þ": "th",
-        "ð": "d",
-    }
-)
-_DROP_PUNCT = re.compile(r"[.'’‘`´]")
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-# Full team names in the odds feed -> NBA tricodes used by nba_api.
-TEAM_TRICODES: dict[str, str] = {
-    "Atlanta Hawks": "ATL",
-    "Boston Celtics": "BOS",
-    "Brooklyn Nets": "BKN",
-    "Charlotte Hornets": "CHA",
-    "Chicago Bulls": "CHI",
-    "Cleveland Cavaliers": "CLE",
-    "Dallas Mavericks": "DAL",
-    "Denver Nuggets": "DEN",
-    "Detroit Pistons": "DET",
-    "Golden State Warriors": "GSW",
-    "Houston Rockets": "HOU",
-    "Indiana Pacers": "IND",
-    "Los Angeles Clippers": "LAC",
-    "LA Clippers": "LAC",
-    "Los Angeles Lakers": "LAL",
-    "Memphis Grizzlies": "MEM",
-    "Miami Heat": "MIA",
-    "Milwaukee Bucks": "MIL",
-    "Minnesota Timberwolves": "MIN",
-    "New Orleans Pelicans": "NOP",
-    "New York Knicks": "NYK",
-    "Oklahoma City Thunder": "OKC",
-    "Orlando Magic": "ORL",
-    "Philadelphia 76ers": "PHI",
-    "Phoenix Suns": "PHX",
-    "Portland Trail Blazers": "POR",
-    "Sacramento Kings": "SAC",
-    "San Antonio Spurs": "SAS",
-    "Toronto Raptors": "TOR",
-    "Utah Jazz": "UTA",
-    "Washington Wizards": "WAS",
-}
-
 
 class NbaDataUnavailable(UsageError):
     """The real-data folder or one of its files is missing or unreadable."""
-
-
-# --------------------------------------------------------------------------- names
-
-
-def normalise_name(name: str) -> str:
-    """A player's name as a comparison key: ASCII, lower case, no punctuation or suffix.
-
-    ``"Luka Dončić"`` -> ``"luka doncic"``, ``"Jaren Jackson Jr."`` -> ``"jaren jackson"``,
-    ``"B.J. Boston Jr"`` -> ``"bj boston"``, ``"Nicolas Claxton"`` -> ``"nic claxton"``
-    (via :data:`NAME_ALIASES`). Hyphens become spaces, so both sources agree on
-    ``"nickeil alexander walker"``.
-    """
-    text = unicodedata.normalize("NFKD", name.translate(_SPECIAL_LETTERS))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = _DROP_PUNCT.sub("", text)
-    words = _NON_ALNUM.sub(" ", text).split()
-    while len(words) > 1 and words[-1] in NAME_SUFFIXES:
-        words.pop()
-    key = " ".join(words)
-    return NAME_ALIASES.get(key, key)
-
-
-def player_lookup(name: str) -> str:
-    """The platform's ``player_lookup`` key: the normalised name without spaces."""
-    return normalise_name(name).replace(" ", "")
 
 
 # --------------------------------------------------------------------------- files
@@ -278,7 +181,7 @@ def create_game_logs_table(
         names = [r[0] for r in con.execute("SELECT DISTINCT PLAYER_NAME FROM _raw_logs").fetchall()]
     except duckdb.Error as exc:
         raise NbaDataUnavailable(
-            f"cannot read game logs from {source}: {_first_line(exc)}"
+            f"cannot read game logs from {source}: {first_line(exc)}"
         ) from None
     _register_names(con, "_log_names", names)
     con.execute(
@@ -356,7 +259,7 @@ def create_points_lines_table(
         names = [r[0] for r in con.execute("SELECT DISTINCT player FROM _points_rows").fetchall()]
     except duckdb.Error as exc:
         raise NbaDataUnavailable(
-            f"cannot read points lines from {source}: {_first_line(exc)}"
+            f"cannot read points lines from {source}: {first_line(exc)}"
         ) from None
     _register_names(con, "_line_names", names)
     con.execute("CREATE OR REPLACE TEMP TABLE _teams (name VARCHAR, tricode VARCHAR)")
@@ -727,8 +630,3 @@ def _sql(template: str, *, raw: dict[str, str] | None = None, **identifiers: str
         if not _IDENTIFIER.match(value):
             raise ValueError(f"not a table identifier: {value!r}")
     return template.format(**identifiers, **(raw or {}))
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

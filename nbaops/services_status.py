@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import CloudRunError, UsageError
+from nbaops.concurrency import map_concurrently
+from nbaops.errors import CloudRunError, UsageError, first_line
 from nbaops.report import format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict, clip, worst
 
@@ -303,14 +303,13 @@ def check_all_services(ctx: Context) -> ServicesStatusReport:
             return _status_check(ctx, deployed_commit(ctx, name), started)
         except CloudRunError as exc:
             result = CheckResult.error("service_status", name, exc, query=_api_call(ctx, name))
-            result.message = str(exc).splitlines()[0]
+            result.message = first_line(exc)
             result.duration_s = time.monotonic() - started
             return result
 
     # Build the clients once before fanning out, so threads share them.
     _ = cloudrun.services_client, cloudrun.revisions_client
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
-        checks = list(pool.map(one, names))
+    checks = map_concurrently(one, names)
     return ServicesStatusReport(profile=ctx.profile, checks=checks)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from nbaops.errors import EXIT_FAIL, EXIT_OK, EXIT_UNDETERMINED
+from nbaops.errors import EXIT_FAIL, EXIT_OK, EXIT_UNDETERMINED, first_line
 
 
 class Verdict(enum.StrEnum):
@@ -154,6 +154,6 @@ class CheckResult:
             verdict=Verdict.ERROR,
             value=None,
             threshold="",
-            message=clip(f"{type(exc).__name__}: {exc}".splitlines()[0]),
+            message=clip(first_line(exc, typed=True)),
             query=query,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbaops.adapters.errors import CREDENTIALS_FIX, CredentialsError
+from nbaops.errors import first_line
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 LOCAL_CLIENT_ID = "nbaops-local.apps.googleusercontent.com"
@@ -32,7 +33,7 @@ def default_credentials() -> Any:
     try:
         credentials, _project = google.auth.default(scopes=[SCOPE])
     except auth_exc.GoogleAuthError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         raise CredentialsError(
             f"no Application Default Credentials ({first}); {CREDENTIALS_FIX}"
         ) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from nbaops.errors import AdapterError
+from nbaops.errors import AdapterError, first_line
 
 T = TypeVar("T")
 
@@ -105,5 +105,5 @@ def google_call(
     except auth_exc.GoogleAuthError as exc:
         raise CredentialsError(
             f"{api} {what}: no usable credentials ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}); {CREDENTIALS_FIX}"
+            f"{first_line(exc)}); {CREDENTIALS_FIX}"
         ) from exc

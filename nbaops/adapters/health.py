@@ -54,10 +54,6 @@ class HealthProber:
         self.id_tokens = id_tokens
         self.route = route
 
-    @property
-    def authenticated(self) -> bool:
-        return self.id_tokens is not None
-
     def probe(
         self, url: str, *, timeout_s: float = 5.0, audience: str | None = None
     ) -> HealthResult:

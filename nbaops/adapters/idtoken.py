@@ -52,7 +52,6 @@ KINDS = (
     "anonymous",
     "unknown",
 )
-SELF_MINTING = ("service_account", "impersonated", "compute_engine")
 REFRESH_MARGIN_S = 300  # mint again when a cached token has less than this left (1 h tokens)
 
 

@@ -16,15 +16,16 @@ Failures (SQL that does not parse) are not cached: they are recomputed and raise
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from nbaops.fsutil import write_text_atomic
 
 CACHE_DIR_NAME = "sql-cache"
 
@@ -94,14 +95,8 @@ def cached(
 
 
 def _write(path: Path, value: Any) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"value": value}, handle)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only or full disk only costs the next run a transpile
+    with contextlib.suppress(OSError):  # a read-only or full disk costs the next run a transpile
+        write_text_atomic(path, json.dumps({"value": value}))
 
 
 def clear_memory() -> None:

@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from nbaops.errors import WarehouseError
+from nbaops.errors import WarehouseError, first_line
 
 NOW_PARAM = "_nbaops_now"
 
@@ -63,9 +63,7 @@ def _parse(sql: str) -> list[Any]:
     try:
         statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
     except sqlglot.errors.SqlglotError as exc:
-        raise WarehouseError(
-            f"SQL does not parse as BigQuery SQL: {str(exc).splitlines()[0]}"
-        ) from None
+        raise WarehouseError(f"SQL does not parse as BigQuery SQL: {first_line(exc)}") from None
     if not statements:
         raise WarehouseError("empty SQL statement")
     return statements
@@ -178,7 +176,7 @@ def _to_duckdb_cached(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[
             text = tree.sql(dialect="duckdb", unsupported_level="raise")
         except Exception as exc:  # sqlglot UnsupportedError and friends
             raise WarehouseError(
-                f"SQL cannot run on the local warehouse: {str(exc).splitlines()[0]}"
+                f"SQL cannot run on the local warehouse: {first_line(exc)}"
             ) from None
         out.append(
             Translated(

@@ -26,16 +26,14 @@ Where the state lives:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nbaops.fsutil import write_json_atomic
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -52,20 +50,6 @@ FROM `nba_ops.check_results`
 WHERE run_at >= @since AND run_at <= @now
   AND profile = @profile
   AND STARTS_WITH(check_name, @prefix)"""
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically (readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def key_of(check: str, service: str) -> str:
@@ -180,7 +164,7 @@ class FileStateStore:
                 "at": mark.at.isoformat(),
                 "run_id": run_id,
             }
-        write_text_atomic(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        write_json_atomic(self.path, data)
 
 
 class WarehouseStateStore:

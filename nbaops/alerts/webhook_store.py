@@ -14,16 +14,15 @@ never printed, logged or put in an exception message.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from nbaops.alerts.secret import Secret, redact
 from nbaops.errors import AdapterError, UsageError
+from nbaops.fsutil import write_text_atomic
 from nbaops.redact import has_control_characters
 
 if TYPE_CHECKING:
@@ -98,16 +97,7 @@ class FileWebhookStore:
         os.chmod(folder, 0o700)
         # mkstemp creates the file 0600 from the start: the value never sits in a
         # world-readable file, not even for a moment.
-        fd, tmp = tempfile.mkstemp(prefix=".slack-webhook.", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(secret.reveal() + "\n")
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_text_atomic(self.path, secret.reveal() + "\n", mode=0o600)
 
 
 class SecretManagerWebhookStore:

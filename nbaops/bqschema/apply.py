@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbaops.bqschema.diff import SchemaDiffReport, diff_live
+from nbaops.errors import first_line
 
 
 def apply_table(ctx: Any, table: str, *, dry_run: bool = False) -> SchemaDiffReport:
@@ -53,8 +54,7 @@ def apply_table(ctx: Any, table: str, *, dry_run: bool = False) -> SchemaDiffRep
             except WarehouseError as exc:
                 done = "; ".join(report.applied) or "none"
                 raise WarehouseError(
-                    f"{statement.sql} failed: {str(exc).splitlines()[0] if str(exc) else exc}"
-                    f" (already applied: {done})"
+                    f"{statement.sql} failed: {first_line(exc)} (already applied: {done})"
                 ) from None
             report.applied.append(statement.sql)
     return report

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 
 ALLOWED_FUNCTIONS = (
     "CURRENT_DATE",
@@ -60,7 +60,7 @@ def parse_default(text: str) -> Any:
     try:
         parsed = [s for s in sqlglot.parse(text, read="bigquery") if s is not None]
     except (sqlglot.errors.SqlglotError, RecursionError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise DefaultExpressionError(f"default value does not parse: {first[:120]}") from None
     if len(parsed) != 1:
         raise DefaultExpressionError(

@@ -17,7 +17,7 @@ from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, 
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.gitbase import GitBase
 from nbaops.bqschema.lint_rules import LINT_RULES
-from nbaops.bqschema.model import Finding, Partitioning, TableSchema
+from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
     Document,
     Layout,
@@ -28,7 +28,7 @@ from nbaops.bqschema.parse import (
     table_name_for,
     to_table_schema,
 )
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 
 LAYOUT_FILE = "tables.yaml"
 
@@ -37,10 +37,6 @@ def is_schema_path(path: str) -> bool:
     """A BigQuery schema file: ``*.json`` that is not a JSON Schema (``*.schema.json``)."""
     name = PurePosixPath(path).name
     return name.endswith(".json") and not name.endswith(".schema.json")
-
-
-def is_layout_path(path: str) -> bool:
-    return PurePosixPath(path).name in (LAYOUT_FILE, "tables.yml")
 
 
 @dataclass
@@ -282,10 +278,6 @@ def render_lines(result: DiffResult) -> list[str]:
     return lines
 
 
-def partitioning_text(p: Partitioning | None) -> str:
-    return p.describe() if p else "none"
-
-
 # -- tasks: schema-diff ----------------------------------------------------------------------
 
 
@@ -439,7 +431,7 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
         try:
             old = live_schema(warehouse.table_schema(name), name)
         except WarehouseError as exc:
-            report.errors[name] = str(exc).splitlines()[0] if str(exc) else "warehouse error"
+            report.errors[name] = first_line(exc)
             continue
         comparison = compare(old, new, name)
         report.tables.append(

@@ -20,7 +20,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from nbaops.errors import NbaopsError
+from nbaops.errors import NbaopsError, first_line
 
 _NUMERIC = ("INT64", "INTEGER", "FLOAT64", "FLOAT", "NUMERIC", "BIGNUMERIC")
 _ALIASES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
@@ -124,7 +124,7 @@ def parameter_types(sql: str, root: Path | None = None) -> dict[str, str]:
     try:
         tree = sqlglot.parse_one(sql, dialect="bigquery")
     except sqlglot.errors.ParseError as exc:
-        raise ParamTypeError(f"cannot parse the query: {str(exc).splitlines()[0]}") from None
+        raise ParamTypeError(f"cannot parse the query: {first_line(exc)}") from None
     resolver = _Resolver(tree, root)
     types: dict[str, str] = {}
     for param in tree.find_all(exp.Parameter):

@@ -32,6 +32,7 @@ from typing import Any
 
 from nbaops.canary import stats
 from nbaops.canary.settings import MetricSpec
+from nbaops.errors import first_line
 from nbaops.verdict import CheckResult, Verdict, worst
 
 
@@ -160,7 +161,7 @@ def _fmt(name: str, value: float | None) -> str:
 
 def error(spec: MetricSpec, exc: BaseException, query: str = "") -> MetricResult:
     """An unreadable metric: ERROR with the cause."""
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    text = first_line(exc, typed=True)[:300]
     return MetricResult(spec.name, Verdict.ERROR, f"could not read the metric: {text}", query=query)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
+from nbaops.errors import first_line as one_line
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -45,11 +46,6 @@ def stdout_console() -> Any:
     if sys.stdout.isatty():
         return Console(highlight=False)
     return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def emit_json(document: dict[str, Any]) -> None:

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.errors import first_line
+from nbaops.fsutil import file_lock
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -125,16 +125,8 @@ def spool_path(home: Path) -> Path:
     return home / SPOOL_NAME
 
 
-@contextlib.contextmanager
-def _spool_lock(home: Path) -> Iterator[None]:
-    home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(home / f".{SPOOL_NAME}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+def _spool_lock(home: Path) -> contextlib.AbstractContextManager[None]:
+    return file_lock(home / f".{SPOOL_NAME}.lock", mode=0o600)
 
 
 def _encode(row: dict[str, Any]) -> str:
@@ -211,7 +203,7 @@ def write(ctx: Context, record: AuditRecord) -> WriteResult:
         flushed = flush_spool(ctx)
         ctx.warehouse.insert_rows(TABLE, [row])
     except Exception as exc:  # any failure (warehouse, sandbox, bug) means: spool the row
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        error = first_line(exc, typed=True)[:300]
         try:
             spool(ctx.home, row)
         except OSError as spool_exc:  # last resort: the row goes to stderr, never nowhere

@@ -33,19 +33,18 @@ with byte estimates in prod — and changes nothing: no lock, no PATCH, no audit
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops.deploy import audit, lock
 from nbaops.deploy.deploy_report import DeployReport
 from nbaops.deploy.heartbeat import Heartbeat
-from nbaops.deploy.image import ImagePlan, plan_image, realize, validate_image
+from nbaops.deploy.image import ImagePlan, plan_image, realize
+from nbaops.deploy.inflight import InFlight, alert, cas, wait_healthy, wait_ready
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
 from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
-from nbaops.deploy.outcome import Action, Decision, decide
+from nbaops.deploy.outcome import decide
 from nbaops.deploy.plan import write_plan
 from nbaops.deploy.predeploy import (
     PredeployResult,
@@ -54,237 +53,16 @@ from nbaops.deploy.predeploy import (
     run_predeploy,
 )
 from nbaops.deploy.progress import Progress
-from nbaops.deploy.rollback import RollbackResult, manual_commands, restore_traffic
-from nbaops.deploy.settings import DeploySettings
-from nbaops.errors import CloudRunError, UsageError
+from nbaops.deploy.request import MODEL_LABEL, DeployRequest, sanitize_label, validate_request
+from nbaops.deploy.restore import manual_commands
+from nbaops.deploy.settle import recover_from_error, settle
+from nbaops.errors import CloudRunError
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
-    from nbaops.adapters.cloudrun import ServiceInfo
-    from nbaops.config import ServiceConfig
     from nbaops.context import Context
 
-MODEL_VERSION_RE = re.compile(r"^v[0-9]{1,4}(?:[._-][0-9a-z]{1,20})?$")
-_LABEL_BAD = re.compile(r"[^a-z0-9_-]+")
-MODEL_LABEL = "model-version"
-
-
-def sanitize_label(value: str) -> str:
-    """A Cloud Run label value: lowercase ``[a-z0-9_-]``, at most 63 characters."""
-    cleaned = _LABEL_BAD.sub("_", value.lower()).strip("_")
-    return cleaned[:63] or "unknown"
-
-
-@dataclass(frozen=True)
-class DeployRequest:
-    """What the user asked for (the ``inv deploy`` flags)."""
-
-    service: str
-    image: str | None = None
-    canary: int | None = None
-    model_version: str | None = None
-    dry_run: bool = False
-    no_rollback: bool = False
-    skip_tests: bool = False
-    force_unlock: bool = False
-
-
-def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, DeploySettings]:
-    """Check every input before anything is read or changed.
-
-    Raises:
-        UsageError: unknown service, bad ``--canary``/``--model-version``/``--image``.
-        ConfigError: an invalid ``deploy:`` section.
-    """
-    cfg = ctx.config.service(req.service)
-    if req.canary is not None and not 1 <= req.canary <= 99:
-        raise UsageError(f"--canary: {req.canary} is not a percentage from 1 to 99")
-    if req.model_version is not None:
-        if not cfg.model_env:
-            raise UsageError(
-                f"--model-version: {req.service} has no model (only services with model_env, "
-                f"e.g. {', '.join(n for n, s in ctx.config.services.items() if s.model_env)})"
-            )
-        if not MODEL_VERSION_RE.match(req.model_version):
-            raise UsageError(
-                f"--model-version: {req.model_version!r} is not a model version like v9 or v10"
-            )
-    if req.image is not None:
-        validate_image(req.image)
-    if req.canary is not None:
-        from nbaops.canary.run import canary_settings
-
-        canary_settings(ctx)  # an invalid deploy.canary_analysis is exit 2 before any change
-    return cfg, DeploySettings.from_config(ctx.config.section("deploy"))
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class _State:
-    """What has changed so far (decides what an error or Ctrl-C must undo)."""
-
-    lock_acquired: bool = False
-    mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
-    settled: bool = False  # the final traffic state was reached and verified
-    lease_lost: bool = False  # the lease was taken over: hands off the service
-
-
-@dataclass
-class _Deploy:
-    """One deploy in flight: what was asked, its settings, and what it has done so far."""
-
-    ctx: Context
-    req: DeployRequest
-    cfg: ServiceConfig
-    settings: DeploySettings
-    report: DeployReport
-    record: audit.AuditRecord
-    progress: Progress
-    sleep: Callable[[float], None]
-    state: _State = field(default_factory=_State)
-    lease: lock.DeployLock | None = None
-    heartbeat: Heartbeat | None = None
-    journal: Journal | None = None
-
-    @property
-    def service(self) -> str:
-        return self.cfg.name
-
-    @property
-    def before(self) -> str:
-        """The revision that served before the deploy ("" when unknown)."""
-        return self.report.revision_before or ""
-
-    @property
-    def token(self) -> tuple[str, int]:
-        assert self.lease is not None
-        return self.lease.token
-
-    def fence(self, info: ServiceInfo) -> None:
-        """Every write's precondition: the service still carries our live lease."""
-        if self.heartbeat is not None and self.heartbeat.lost:
-            raise lock.LeaseLostError(self.service, self.report.deploy_id, self.heartbeat.lost)
-        lock.check_fence(info, self.service, self.token)
-
-    def log(self, phase: str, **changes: Any) -> None:
-        """Journal the intent to enter ``phase`` (fenced) before doing it."""
-        assert self.journal is not None
-        self.journal.advance(phase, **changes)
-        lock_journal = self.journal
-        from nbaops.deploy.journal import record
-
-        record(self.ctx.cloudrun, self.service, lock_journal, self.token)
-
-    def restore(self, from_revision: str | None) -> RollbackResult:
-        """100% back to the previous revision, verified (traffic and health)."""
-        if self.journal is not None and self.lease is not None:
-            self.log("rollback")
-        return restore_traffic(
-            self.ctx,
-            self.cfg,
-            self.before,
-            from_revision=from_revision,
-            health_timeout_s=self.settings.health_timeout_s,
-            progress=self.progress,
-            fence=self.fence if self.lease is not None else None,
-        )
-
-
-def _alert(
-    d: _Deploy,
-    kind: str,
-    title: str,
-    text: str,
-    verdict: Verdict | None,
-    fields: dict[str, str],
-) -> None:
-    """Send a deploy/rollback alert and note its delivery in the report (never raises)."""
-    try:
-        from nbaops.alerts import AlertEvent, AlertKind, send
-
-        delivery = send(
-            d.ctx,
-            AlertEvent(
-                kind=AlertKind(kind),
-                title=title,
-                text=text,
-                service=d.service,
-                verdict=verdict,
-                fields=fields,
-            ),
-        )
-        where = ", ".join(delivery.channels) or "nowhere"
-        note = f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
-    except Exception as exc:  # an alert never changes the outcome
-        note = f"alert NOT delivered: {type(exc).__name__}: {exc}"
-    d.report.notes.append(note)
-
-
-def _cas(write: Callable[[], ServiceInfo]) -> ServiceInfo:
-    """Run a fenced write, again after a lost compare-and-swap (our own heartbeat renewing
-    the lease between the write's read and its PATCH): a 409 ABORTED applied nothing."""
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
-
-    for _ in range(lock.CAS_ATTEMPTS - 1):
-        try:
-            return write()
-        except ConcurrentModificationError:
-            continue
-    return write()
-
-
-def _wait_ready(d: _Deploy, revision: str) -> CheckResult:
-    timeout_s = d.settings.ready_timeout_s
-    started = time.perf_counter()
-    deadline = time.monotonic() + timeout_s
-    while True:
-        rev = d.ctx.cloudrun.get_revision(d.service, revision)
-        if rev.ready or time.monotonic() >= deadline:
-            message = (
-                f"{revision} is Ready"
-                if rev.ready
-                else f"{revision} not Ready after {timeout_s:g}s: "
-                f"{rev.message or 'no reason given'}"
-            )
-            return CheckResult.timed(
-                "revision_ready",
-                d.service,
-                Verdict.PASS if rev.ready else Verdict.FAIL,
-                message,
-                value=revision,
-                query=f"run_v2 GetRevision {revision}",
-                threshold=f"Ready within {timeout_s:g}s",
-                started=started,
-            )
-        d.sleep(max(d.settings.health_interval_s, 0.1))
-
-
-def _wait_healthy(d: _Deploy, url: str, revision: str) -> CheckResult:
-    settings = d.settings
-    started = time.perf_counter()
-    deadline = time.monotonic() + settings.health_wait_s
-    attempts = 0
-    while True:
-        attempts += 1
-        result = probe_health(
-            d.ctx,
-            d.service,
-            url,
-            timeout_s=settings.health_timeout_s,
-            name="new_revision_health",
-            revision=revision,
-        )
-        if result.verdict is Verdict.PASS or time.monotonic() >= deadline:
-            result.duration_s = round(time.perf_counter() - started, 3)
-            result.threshold = (
-                f"HTTP 2xx within {settings.health_wait_s:g}s "
-                f"(probe timeout {settings.health_timeout_s:g}s)"
-            )
-            result.message += f" after {attempts} probe(s)"
-            return result
-        d.sleep(settings.health_interval_s)
+__all__ = ["DeployRequest", "run_deploy"]  # DeployRequest: the callers' one import of a deploy
 
 
 # --------------------------------------------------------------------------- the deploy
@@ -323,7 +101,7 @@ def run_deploy(
         model_version=req.model_version,
         dry_run=req.dry_run,
     )
-    d = _Deploy(ctx, req, cfg, settings, report, record, progress, sleep)
+    d = InFlight(ctx, req, cfg, settings, report, record, progress, sleep)
     state = d.state
     write_audit = not req.dry_run
     progress.step(
@@ -357,7 +135,7 @@ def run_deploy(
     return report
 
 
-def _interrupted(d: _Deploy, exc: KeyboardInterrupt) -> None:
+def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
     """Ctrl-C, SIGTERM or SIGHUP: restore the previous traffic if it had moved, record it.
 
     A second signal during the restore stops it; the exact traffic left is then read and
@@ -387,11 +165,11 @@ def _interrupted(d: _Deploy, exc: KeyboardInterrupt) -> None:
     record.finish("interrupted", message)
     if state.lock_acquired:
         fields = {"deploy id": report.deploy_id, "previous revision": d.before}
-        _alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None, fields)
+        alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None, fields)
     progress.step("outcome", report.summary, Verdict.ERROR)
 
 
-def _traffic_left(d: _Deploy) -> str:
+def _traffic_left(d: InFlight) -> str:
     try:
         info = d.ctx.cloudrun.get_service(d.service)
     except Exception as exc:  # the API is down too: say we do not know
@@ -400,7 +178,7 @@ def _traffic_left(d: _Deploy) -> str:
     return f"traffic left: {split}; the next deploy/rollback/verify-deploy restores {d.before}"
 
 
-def _wind_up(d: _Deploy, write_audit: bool) -> None:
+def _wind_up(d: InFlight, write_audit: bool) -> None:
     """Record the outcome in the journal, write the audit row, release the lease.
 
     In that order, so a crash at any point leaves either the journal (the next command
@@ -464,7 +242,7 @@ def _wind_up(d: _Deploy, write_audit: bool) -> None:
             )
 
 
-def _run(d: _Deploy) -> None:
+def _run(d: InFlight) -> None:
     ctx, req, report, record, progress = d.ctx, d.req, d.report, d.record, d.progress
     service = d.service
     # ---- 0. an interrupted deploy of this service is recovered first
@@ -562,10 +340,10 @@ def _run(d: _Deploy) -> None:
     except (KeyboardInterrupt, lock.LockHeldError, lock.LeaseLostError):
         raise
     except Exception as exc:
-        _recover(d, exc)
+        recover_from_error(d, exc)
 
 
-def _recover_interrupted(d: _Deploy) -> bool:
+def _recover_interrupted(d: InFlight) -> bool:
     """Recover an interrupted deploy of this service (restore, audit, alert) before ours.
 
     Returns False when the service could not be read or recovered: the deploy is then
@@ -601,7 +379,7 @@ def _recover_interrupted(d: _Deploy) -> bool:
     return True
 
 
-def _force_unlock(d: _Deploy) -> None:
+def _force_unlock(d: InFlight) -> None:
     """Remove any lock and audit that as its own row (action ``force-unlock``)."""
     ctx, service = d.ctx, d.service
     record = audit.AuditRecord(
@@ -632,7 +410,7 @@ def _force_unlock(d: _Deploy) -> None:
         audit.write(ctx, record)
 
 
-def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, str]) -> None:
+def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, str]) -> None:
     from nbaops.adapters.cloudrun import TrafficSplit, new_revision_name
 
     ctx, req, settings, report, progress = d.ctx, d.req, d.settings, d.report, d.progress
@@ -655,7 +433,7 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     d.log("revision", new_revision=name, image=image)
     progress.step("revision", f"creating {name} from {image} (tag {tag}, no traffic)")
     d.state.mutated = True
-    info = _cas(
+    info = cas(
         lambda: ctx.cloudrun.deploy_revision(
             service,
             image=image,
@@ -685,14 +463,14 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     )
     progress.step("revision", f"created {new}; {before} still serves")
     # ---- 6. Ready, then healthy before any traffic
-    ready = _wait_ready(d, new)
+    ready = wait_ready(d, new)
     report.steps.append(ready)
     progress.check("ready", ready)
     url = ""
     if ready.verdict is Verdict.PASS:
         info = ctx.cloudrun.get_service(service)
         url = health_url(ctx, info, new, d.cfg.health_path)
-        gate = _wait_healthy(d, url, new)
+        gate = wait_healthy(d, url, new)
         report.steps.append(gate)
         progress.check("health", gate)
     else:
@@ -701,7 +479,7 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
         decision = decide(
             Verdict.FAIL, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
         )
-        _finish(d, decision, f"new revision {new} failed before receiving traffic: {gate.message}")
+        settle(d, decision, f"new revision {new} failed before receiving traffic: {gate.message}")
         return
     # ---- 7. traffic
     percent = req.canary or 100
@@ -713,7 +491,7 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
         "traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%" if percent < 100 else "")
     )
     d.log("traffic")
-    _cas(lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence))
+    cas(lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence))
     crash_point("traffic:moved")
     report.revision_after = new if percent == 100 else before
     report.steps.append(
@@ -774,175 +552,4 @@ def _mutate(d: _Deploy, img: ImagePlan, labels: dict[str, str], env: dict[str, s
     decision = decide(
         verdict, on_inconclusive=settings.on_inconclusive, no_rollback=req.no_rollback
     )
-    _finish(d, decision, reason)
-
-
-def _finish(d: _Deploy, decision: Decision, reason: str) -> None:
-    """Carry out the decision: promote, roll back or hold; alert; set the outcome."""
-    from nbaops.adapters.cloudrun import TrafficSplit
-
-    ctx, report, record, progress = d.ctx, d.report, d.record, d.progress
-    service = d.service
-    new = report.new_revision or ""
-    before = d.before
-    for step in report.steps:
-        record.add("deploy", step)
-    fields = {
-        "new revision": new,
-        "previous revision": before,
-        "commit": (report.commit or "")[:12],
-        "deploy id": report.deploy_id,
-    }
-    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
-        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
-    if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
-        d.fence(ctx.cloudrun.get_service(service))
-    if decision.action is Action.PROMOTE:
-        started = time.perf_counter()
-        info: ServiceInfo = ctx.cloudrun.get_service(service)
-        if info.traffic_by_revision.get(new, 0) != 100:
-            progress.step("promote", f"{new} → 100%")
-            d.log("promote")
-            info = _cas(
-                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence)
-            )
-            crash_point("promote:moved")
-            info = ctx.cloudrun.get_service(service)
-        serving = info.traffic_by_revision.get(new, 0)
-        if serving != 100:
-            raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
-        d.state.settled = True
-        report.revision_after = new
-        report.steps.append(
-            CheckResult.timed(
-                "promote",
-                service,
-                Verdict.PASS,
-                f"{new} serves 100%",
-                value=100,
-                query=f"run_v2 GetService {service}",
-                started=started,
-            )
-        )
-        record.add("deploy", report.steps[-1])
-        report.outcome = "success"
-        report.verdict_override = worst(
-            [Verdict.PASS, *(c.verdict for c in [*report.predeploy, *report.steps])]
-        )
-        report.summary = (
-            f"DEPLOYED {service}: {new} serves 100% (commit "
-            f"{(report.commit or '')[:12]}, was {before}); {reason}"
-        )
-        _alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS, fields)
-        record.finish("success", report.summary)
-        progress.step("outcome", report.summary, Verdict.PASS)
-        return
-    if decision.action is Action.HOLD:
-        d.state.settled = True
-        report.outcome = "held"
-        report.verdict_override = decision.verdict
-        info = ctx.cloudrun.get_service(service)
-        split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
-        report.summary = (
-            f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
-            f"decide by hand: inv rollback --service {service} --to {before}"
-        )
-        report.manual = manual_commands(ctx, service, before)
-        _alert(
-            d,
-            "deploy",
-            f"ACTION NEEDED: {service} deploy held ({decision.verdict.value})",
-            f"{report.summary}. {reason}",
-            decision.verdict,
-            fields,
-        )
-        record.finish("held", f"{report.summary}. {reason}")
-        progress.step("outcome", report.summary, decision.verdict)
-        return
-    # ROLLBACK
-    progress.step("rollback", f"{decision.reason}: {reason}", decision.verdict)
-    result = d.restore(new)
-    _after_rollback(d, decision.verdict, result, "rolled_back", reason, fields)
-
-
-def _after_rollback(
-    d: _Deploy,
-    verdict: Verdict,
-    result: RollbackResult,
-    outcome: str,
-    reason: str,
-    fields: dict[str, str],
-) -> None:
-    report, record = d.report, d.record
-    service = d.service
-    report.steps.extend(result.checks)
-    for check in result.checks:
-        record.add("rollback", check)
-    before = d.before
-    if result.ok:
-        d.state.settled = True
-        report.outcome = outcome
-        report.revision_after = before
-        report.verdict_override = verdict
-        what = "ROLLED BACK" if outcome == "rolled_back" else "DEPLOY FAILED"
-        report.summary = (
-            f"{what} {service} ({verdict.value}): {reason}; {before} serves 100% "
-            f"again, verified (new revision {report.new_revision} has no traffic)"
-        )
-        loud = "" if verdict is Verdict.FAIL else "ACTION NEEDED: "
-        _alert(
-            d,
-            "rollback",
-            f"{loud}{service} deploy rolled back ({verdict.value})",
-            report.summary,
-            verdict,
-            fields,
-        )
-    else:
-        report.outcome = "rollback_failed"
-        report.revision_after = None
-        report.verdict_override = Verdict.ERROR
-        report.manual = result.manual
-        report.summary = (
-            f"ROLLBACK FAILED {service}: {reason}; traffic may still reach "
-            f"{report.new_revision}: run the manual commands above"
-        )
-        _alert(
-            d,
-            "rollback",
-            f"ROLLBACK FAILED: {service} needs manual action",
-            report.summary + " Commands: " + " && ".join(result.manual[-2:]),
-            Verdict.ERROR,
-            {**fields, "manual": result.manual[-2]},
-        )
-    record.finish(report.outcome, report.summary)
-    d.progress.step("outcome", report.summary, report.verdict)
-
-
-def _recover(d: _Deploy, exc: Exception) -> None:
-    """An error after the lock: restore and verify the previous revision if anything moved."""
-    report, record, progress, state = d.report, d.record, d.progress, d.state
-    service = d.service
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
-    report.steps.append(CheckResult.error("deploy_error", service, exc))
-    progress.step("error", text, Verdict.ERROR)
-    fields = {
-        "new revision": report.new_revision or "-",
-        "previous revision": d.before,
-        "commit": (report.commit or "")[:12],
-        "deploy id": report.deploy_id,
-    }
-    for step in report.steps:
-        record.add("deploy", step)
-    if not state.mutated or state.settled:
-        report.outcome = "failed"
-        report.verdict_override = Verdict.ERROR
-        report.summary = f"DEPLOY FAILED {service}: {text}"
-        if state.settled:
-            report.summary += " (after the outcome was reached)"
-        _alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR, fields)
-        record.finish("failed", report.summary)
-        progress.step("outcome", report.summary, Verdict.ERROR)
-        return
-    result = d.restore(report.new_revision)
-    _after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)
+    settle(d, decision, reason)

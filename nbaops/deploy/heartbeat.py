@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.deploy import lock
+from nbaops.errors import first_line
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import CloudRun
@@ -70,7 +71,7 @@ class Heartbeat:
             self.lost = exc.reason
             return False
         except Exception as exc:  # an API error: the lease may still be ours; try again
-            self.errors.append(f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
+            self.errors.append(first_line(exc, typed=True)[:200])
             if self.lease.expired(clock.now()):
                 self.lost = (
                     f"it expired at {self.lease.expires.isoformat()}: the last renewals "

@@ -96,10 +96,6 @@ class ObservationResult:
     reason: str
     rounds: list[ObservationRound] = field(default_factory=list)
 
-    @property
-    def last_results(self) -> list[CheckResult]:
-        return self.rounds[-1].results if self.rounds else []
-
     def to_check(self, service: str, policy: ObservationPolicy) -> CheckResult:
         """The whole window as one CheckResult (for reports and the audit row)."""
         return CheckResult(

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import ServiceInfo
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
-    from nbaops.deploy.deploy import _Deploy
     from nbaops.deploy.image import ImagePlan
+    from nbaops.deploy.inflight import InFlight
 
 
 def dry_run_params(ctx: Context, sql: str) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _plan_canary(ctx: Context, service: str, percent: int) -> list[str]:
 
 
 def write_plan(
-    d: _Deploy,
+    d: InFlight,
     img: ImagePlan,
     labels: dict[str, str],
     env: dict[str, str],

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
-    from nbaops.deploy.rollback import RollbackResult
+    from nbaops.deploy.restore import RollbackResult
 
 
 SETTLED_OUTCOMES = ("success", "rolled_back", "held")
@@ -105,7 +105,6 @@ class Recovery:
     interrupted: Interrupted
     restored: RollbackResult | None = None
     checks: list[CheckResult] = field(default_factory=list)
-    row_written: bool = False
     notes: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -226,7 +225,7 @@ def _restore(
     progress: Progress | None,
 ) -> RollbackResult:
     """Route traffic back to the journal's ``before`` split and verify it."""
-    from nbaops.deploy.rollback import RollbackResult, manual_commands, restore_traffic
+    from nbaops.deploy.restore import RollbackResult, manual_commands, restore_traffic
 
     service = cfg.name
 
@@ -304,7 +303,6 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
     else:
         record.finish("interrupted", rec.message)
     written = audit.write(ctx, record)
-    rec.row_written = True
     if not written.written:
         rec.notes.append(f"audit row spooled locally ({written.error})")
 

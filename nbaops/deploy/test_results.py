@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nbaops.local.state_files import write_json_atomic
+from nbaops.fsutil import write_json_atomic
 
 FOLDER = "test-results"
 

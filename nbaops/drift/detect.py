@@ -25,11 +25,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops import clock
+from nbaops.concurrency import map_concurrently
 from nbaops.drift.report import DriftReport, ServiceDrift, ServingState, TrafficShare, human_age
 from nbaops.errors import ConfigError, NbaopsError
 from nbaops.gitrepo import Commit, Repo
@@ -257,22 +257,12 @@ def detect_drift(
     head = repo.main_tip(branch=settings.main_branch)
     if resolver is serving_state:
         _warm_cloudrun(ctx)
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(selected)))) as pool:
-        futures = [
-            pool.submit(
-                detect_service,
-                ctx,
-                svc,
-                repo,
-                head=head,
-                main_ref=main_ref,
-                window=window,
-                now=now,
-                resolver=resolver,
-            )
-            for svc in selected
-        ]
-        results = [f.result() for f in futures]
+    results = map_concurrently(
+        lambda svc: detect_service(
+            ctx, svc, repo, head=head, main_ref=main_ref, window=window, now=now, resolver=resolver
+        ),
+        selected,
+    )
     return DriftReport(
         services=results,
         head_commit=head,

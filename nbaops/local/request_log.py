@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from nbaops.fsutil import write_text_atomic
 from nbaops.local.state_files import append_jsonl, locked, read_jsonl
 
 REQUESTS_NAME = "standin-requests.jsonl"
@@ -122,9 +123,7 @@ def trim(home: Path, max_bytes: int = MAX_LOG_BYTES) -> None:
             if total > max_bytes // 2:
                 break
             kept.append(line)
-        tmp = path.with_name(f".{path.name}.trim")
-        tmp.write_text("".join(reversed(kept)), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, "".join(reversed(kept)))
 
 
 def read(home: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from rich.console import Console
 from nbaops.deploy import lock
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.progress import Progress
-from nbaops.deploy.rollback import RollbackReport, restore_traffic, run_rollback
+from nbaops.deploy.restore import restore_traffic
+from nbaops.deploy.rollback import RollbackReport, run_rollback
 from nbaops.errors import CloudRunError
 from nbaops.local.api_faults import clear_api_faults, set_api_fault
 from nbaops.verdict import Verdict, exit_code_for

@@ -356,7 +356,7 @@ def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
     dworld: DeployWorld,
 ) -> None:
     from nbaops.adapters.cloudrun import ConcurrentModificationError
-    from nbaops.deploy.deploy import _cas
+    from nbaops.deploy.inflight import cas as _cas
 
     calls: list[int] = []
 

@@ -39,7 +39,7 @@ pytestmark = [
 
 def expected_by_hand(day: dt.date) -> dict[str, object]:
     """Coverage of ``day`` from the raw CSVs: played players with a line that Eastern day."""
-    from nbaops.nba_data import player_lookup
+    from nbaops.nba_names import player_lookup
 
     eastern = ZoneInfo("America/New_York")
     played: dict[str, str] = {}  # player_lookup -> NBA game id

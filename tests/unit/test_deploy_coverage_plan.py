@@ -19,7 +19,7 @@ from nbaops.bqschema.param_types import ParamTypeError, parameter_types
 from nbaops.context import Context
 from nbaops.deploy.plan import dry_run_params as _dry_run_params
 from nbaops.deploy.plan import plan_queries as _plan_queries
-from nbaops.deploy.rollback import manual_commands
+from nbaops.deploy.restore import manual_commands
 
 REPO = Path(__file__).resolve().parents[2]
 

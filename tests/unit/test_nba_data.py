@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nbaops import nba_data as nd
+from nbaops import nba_names
 from nbaops.errors import UsageError
 
 LOG_HEADER = (
@@ -209,15 +210,15 @@ def small_data(tmp_path: Path) -> Path:
     ],
 )
 def test_normalise_name_folds_accents_punctuation_suffixes_and_aliases(raw: str, key: str) -> None:
-    assert nd.normalise_name(raw) == key
+    assert nba_names.normalise_name(raw) == key
 
 
 def test_suffix_alone_is_not_stripped_to_nothing() -> None:
-    assert nd.normalise_name("V") == "v"
+    assert nba_names.normalise_name("V") == "v"
 
 
 def test_player_lookup_is_the_key_without_spaces() -> None:
-    assert nd.player_lookup("Luka Dončić") == "lukadoncic"
+    assert nba_names.player_lookup("Luka Dončić") == "lukadoncic"
 
 
 def test_game_logs_are_typed_with_opponent_and_home_away(small_data: Path) -> None:
@@ -333,4 +334,4 @@ def test_real_data_loads_three_seasons_and_matches_about_95_percent() -> None:
             "SELECT name_key FROM game_logs UNION SELECT name_key FROM points_lines"
         ).fetchall()
     }
-    assert set(nd.NAME_ALIASES.values()) <= keys
+    assert set(nba_names.NAME_ALIASES.values()) <= keys

@@ -49,7 +49,7 @@ def test_bigquery_location_from_the_profile_reaches_the_client(
 
 def test_every_bigquery_job_call_passes_the_location() -> None:
     """Each ``client.query(...)`` in the BigQuery engine names ``location=self.location``."""
-    tree = ast.parse((REPO / "nbaops/adapters/warehouse.py").read_text())
+    tree = ast.parse((REPO / "nbaops/adapters/warehouse_bigquery.py").read_text())
     calls = [
         node
         for node in ast.walk(tree)

@@ -1,0 +1,93 @@
+"""The warehouse contract shared by both engines: the result type, the protocol, row checks.
+
+Engines: :mod:`nbaops.adapters.warehouse_duckdb` (the local profile) and
+:mod:`nbaops.adapters.warehouse_bigquery` (prod profiles); :mod:`nbaops.adapters.warehouse`
+picks one per profile and describes the SQL convention both follow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from nbaops.errors import WarehouseError
+
+# BigQuery's insertAll limit per request; above it one request (= one atomic unit) is impossible.
+MAX_INSERT_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of one query, the SQL as the caller wrote it, and what it cost."""
+
+    rows: list[dict[str, Any]]
+    sql: str
+    bytes_processed: int | None
+    duration_s: float
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    kind: str
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> QueryResult: ...
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def table_schema(self, table: str) -> list[dict[str, Any]]: ...
+
+    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None: ...
+
+
+def split_ref(table: str) -> tuple[str, str]:
+    """``dataset.table`` (a ``project.`` prefix and backticks ignored) → (dataset, table)."""
+    parts = [p.strip("`") for p in table.strip().strip("`").split(".") if p]
+    if len(parts) < 2 or not all(parts):
+        raise WarehouseError(f"table {table!r} must be written as dataset.table")
+    return parts[-2], parts[-1]
+
+
+def check_rows(
+    table: str, columns: Mapping[str, bool], rows: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Validate rows against ``{column: required}``; return the columns used (in table order).
+
+    Raises:
+        WarehouseError: a row names an unknown column or lacks a required one (nothing
+            is written: both engines validate before writing).
+    """
+    lowered = {c.lower(): c for c in columns}
+    required = [c for c, is_required in columns.items() if is_required]
+    used: set[str] = set()
+    seen_keys: set[tuple[str, ...]] = set()  # rows usually share one key set: check it once
+    for i, row in enumerate(rows):
+        keys = tuple(row)
+        if keys not in seen_keys:
+            for key in keys:
+                if key.lower() not in lowered:
+                    raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
+                used.add(lowered[key.lower()])
+            seen_keys.add(keys)
+        for col in required:
+            if row.get(col) is None:
+                raise WarehouseError(
+                    f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
+                )
+    return [c for c in columns if c in used]
+
+
+def utc_values(value: Any) -> Any:
+    """An engine's value → the contract's: tz-aware datetimes in ``datetime.UTC`` (nested too)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    if isinstance(value, list):
+        return [utc_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: utc_values(v) for k, v in value.items()}
+    return value

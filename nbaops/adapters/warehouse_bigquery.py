@@ -1,0 +1,323 @@
+"""The BigQuery warehouse engine (prod profiles).
+
+``google.cloud.bigquery`` is imported on first use; Application Default Credentials, or an
+emulator endpoint with anonymous credentials (``NBAOPS_BQ_ENDPOINT`` or ``endpoint=``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops.adapters.warehouse_base import (
+    MAX_INSERT_ROWS,
+    QueryResult,
+    check_rows,
+    split_ref,
+    utc_values,
+)
+from nbaops.errors import WarehouseError
+
+if TYPE_CHECKING:
+    from nbaops.table_catalog import Catalog
+
+
+class BigQueryWarehouse:
+    """BigQuery through ``google.cloud.bigquery`` (imported on first use).
+
+    Args:
+        project: the GCP project (jobs run there; tables are qualified with it).
+        location: where every job runs: the datasets' BigQuery location
+            (``profiles.<p>.bigquery.location``, default ``US``), never the Cloud Run region.
+        datasets: logical → real dataset names.
+        endpoint: an emulator URL such as ``http://127.0.0.1:9050`` (anonymous
+            credentials); None = the real API with Application Default Credentials.
+        root: project root whose ``schemas/`` describes the tables (row validation).
+        retry_deadline_s: how long the client retries transient API errors (429/5xx)
+            of one call before giving up (the library default is 10 minutes).
+        sql_cache_dir: where qualified SQL is kept across runs (None: in memory only).
+    """
+
+    kind = "bigquery"
+
+    def __init__(
+        self,
+        project: str,
+        location: str = "US",
+        *,
+        datasets: Mapping[str, str] | None = None,
+        endpoint: str | None = None,
+        root: Path | None = None,
+        retry_deadline_s: float = 60.0,
+        sql_cache_dir: Path | None = None,
+    ) -> None:
+        self.project = project
+        self.sql_cache_dir = sql_cache_dir
+        self.retry_deadline_s = retry_deadline_s
+        self.location = location
+        self.datasets = dict(datasets or {})
+        self.endpoint = endpoint
+        self.root = root
+        self._client_obj: Any = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        with self._client_lock:
+            if self._client_obj is None:
+                self._client_obj = self._make_client()
+            return self._client_obj
+
+    def _make_client(self) -> Any:
+        from google.cloud import bigquery
+
+        try:
+            if self.endpoint:
+                from google.auth.credentials import AnonymousCredentials
+
+                return bigquery.Client(
+                    project=self.project,
+                    location=self.location,
+                    credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                    client_options={"api_endpoint": self.endpoint},
+                )
+            return bigquery.Client(project=self.project, location=self.location)
+        except Exception as exc:  # DefaultCredentialsError and friends
+            raise WarehouseError(f"cannot create the BigQuery client: {exc}") from None
+
+    def table_id(self, table: str) -> str:
+        dataset, name = split_ref(table)
+        return f"{self.project}.{self.datasets.get(dataset, dataset)}.{name}"
+
+    def _sql(self, sql: str) -> str:
+        from nbaops.adapters.sql_dialect import qualify_bigquery
+
+        return qualify_bigquery(sql, self.project, self.datasets, cache_dir=self.sql_cache_dir)
+
+    def _job_config(self, params: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        from google.cloud import bigquery
+
+        from nbaops.adapters.bq_params import to_query_parameters
+
+        return bigquery.QueryJobConfig(
+            query_parameters=to_query_parameters(params), use_legacy_sql=False, **kwargs
+        )
+
+    def _call(self, what: str, fn: Callable[[], Any], timeout_s: float | None = None) -> Any:
+        import concurrent.futures
+
+        from google.api_core import exceptions as gexc
+
+        try:
+            return fn()
+        except (concurrent.futures.TimeoutError, TimeoutError) as exc:
+            raise WarehouseError(f"{what} timed out after {timeout_s:g}s") from exc
+        except gexc.GoogleAPIError as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            if timeout_s is not None and "timeout" in message.lower():
+                raise WarehouseError(f"{what} timed out after {timeout_s:g}s: {message}") from None
+            raise WarehouseError(f"{what} failed: {message}".splitlines()[0]) from None
+        except WarehouseError:
+            raise
+        except Exception as exc:  # transport errors (requests), auth errors
+            if timeout_s is not None and "timed out" in str(exc).lower():
+                raise WarehouseError(f"{what} timed out after {timeout_s:g}s") from None
+            raise WarehouseError(
+                f"{what} failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            ) from None
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> QueryResult:
+        """Run one query job; ``timeout_s`` bounds the job (job_timeout_ms) and the wait."""
+        started = time.perf_counter()
+        extra: dict[str, Any] = {}
+        if timeout_s is not None:
+            extra["job_timeout_ms"] = max(1, int(timeout_s * 1000))
+        config = self._job_config(params, **extra)
+        job_box: list[Any] = []
+
+        def run() -> list[dict[str, Any]]:
+            job = self.client.query(self._sql(sql), job_config=config, location=self.location)
+            job_box.append(job)
+            result = job.result(timeout=timeout_s)
+            return [{k: utc_values(v) for k, v in row.items()} for row in result]
+
+        try:
+            rows = self._call("BigQuery query", run, timeout_s)
+        except WarehouseError:
+            if job_box and timeout_s is not None:
+                _cancel_quietly(job_box[0])
+            raise
+        processed = getattr(job_box[0], "total_bytes_processed", None) if job_box else None
+        return QueryResult(rows, sql, processed, time.perf_counter() - started)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one DDL/DML statement as a query job; a multi-statement script is refused
+        before any job starts (BigQuery itself would run a script)."""
+        from nbaops.adapters.sql_dialect import statement_count
+
+        count = statement_count(sql)
+        if count != 1:
+            raise WarehouseError(
+                f"execute() takes exactly one statement, got {count}; scripts are refused"
+            )
+        config = self._job_config(params)
+
+        def run() -> None:
+            job = self.client.query(self._sql(sql), job_config=config, location=self.location)
+            job.result()
+
+        self._call("BigQuery statement", run)
+
+    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
+        """Bytes the query would scan (a dry run: free, nothing runs)."""
+        config = self._job_config(params, dry_run=True, use_query_cache=False)
+
+        def run() -> int | None:
+            job = self.client.query(self._sql(sql), job_config=config, location=self.location)
+            value = job.total_bytes_processed
+            return int(value) if value is not None else None
+
+        result: int | None = self._call("BigQuery dry run", run)
+        return result
+
+    def _fields(self, table: str) -> list[dict[str, Any]]:
+        from nbaops.table_catalog import load_catalog
+
+        try:
+            spec = load_catalog(self.root).find(table)
+        except Exception:  # an invalid catalog must not block a write: ask BigQuery
+            spec = None
+        return spec.schema() if spec is not None else self.table_schema(table)
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Streaming insert of all rows in ONE ``insertAll`` request, skipInvalidRows=false.
+
+        Guarantee: rows are validated against the schema first (unknown column, missing
+        required value → WarehouseError, nothing sent); BigQuery then rejects the whole
+        request if any row is invalid, so either every row is written or none is. Each
+        row carries an insertId, so the client's automatic retries of the same request
+        are de-duplicated (best effort, as BigQuery documents). More than 50,000 rows
+        cannot be atomic and are refused.
+        """
+        if not rows:
+            return
+        if len(rows) > MAX_INSERT_ROWS:
+            raise WarehouseError(
+                f"insert into {table}: {len(rows)} rows exceed one atomic insertAll "
+                f"request ({MAX_INSERT_ROWS}); nothing was written"
+            )
+        from nbaops.adapters.bq_params import json_rows
+
+        fields = self._fields(table)
+        check_rows(table, {f["name"]: f.get("mode") == "REQUIRED" for f in fields}, rows)
+        payload = json_rows(rows, fields)
+        table_id = self.table_id(table)
+
+        def run() -> list[Any]:
+            from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+            errors: list[Any] = self.client.insert_rows_json(
+                table_id,
+                payload,
+                skip_invalid_rows=False,
+                ignore_unknown_values=False,
+                retry=DEFAULT_RETRY.with_deadline(self.retry_deadline_s),
+            )
+            return errors
+
+        errors = self._call(f"insert into {table}", run)
+        if errors:
+            first = errors[0]
+            reasons = "; ".join(
+                f"{e.get('reason', '')}: {e.get('message', '')}" for e in first.get("errors", [])
+            )
+            raise WarehouseError(
+                f"insert into {table} rejected ({len(errors)} row(s) with errors; nothing "
+                f"written): row {first.get('index')}: {reasons}"
+            )
+
+    def table_schema(self, table: str) -> list[dict[str, Any]]:
+        table_id = self.table_id(table)
+
+        def run() -> list[dict[str, Any]]:
+            return [
+                _normalise_field(f.to_api_repr()) for f in self.client.get_table(table_id).schema
+            ]
+
+        result: list[dict[str, Any]] = self._call(f"get table {table}", run)
+        return result
+
+    def dataset_location(self, dataset: str) -> str | None:
+        """The dataset's BigQuery location (``US``, ``EU``, a region), None when missing."""
+        from google.api_core import exceptions as gexc
+
+        dataset_id = f"{self.project}.{self.datasets.get(dataset, dataset)}"
+
+        def run() -> str | None:
+            try:
+                return str(self.client.get_dataset(dataset_id).location or "")
+            except gexc.NotFound:
+                return None
+
+        result: str | None = self._call(f"get dataset {dataset_id}", run)
+        return result
+
+    def create_tables(self, catalog: Catalog | None = None) -> list[str]:
+        """Create missing datasets and tables from the catalog (partitioning + clustering)."""
+        from google.cloud import bigquery
+
+        from nbaops.table_catalog import load_catalog
+
+        cat = catalog or load_catalog(self.root)
+        created: list[str] = []
+
+        def run() -> None:
+            for dataset in cat.datasets:
+                ds = bigquery.Dataset(f"{self.project}.{self.datasets.get(dataset, dataset)}")
+                if self.location:
+                    ds.location = self.location
+                self.client.create_dataset(ds, exists_ok=True)
+            for spec in cat:
+                table = bigquery.Table(
+                    self.table_id(spec.ref),
+                    schema=[bigquery.SchemaField.from_api_repr(f) for f in spec.schema()],
+                )
+                if spec.partition:
+                    table.time_partitioning = bigquery.TimePartitioning(
+                        type_=bigquery.TimePartitioningType.DAY, field=spec.partition
+                    )
+                if spec.cluster:
+                    table.clustering_fields = list(spec.cluster)
+                self.client.create_table(table, exists_ok=True)
+                created.append(spec.ref)
+
+        self._call("creating BigQuery tables", run)
+        return created
+
+
+def _cancel_quietly(job: Any) -> None:
+    # Best effort: the job may already be done or gone.
+    with contextlib.suppress(Exception):
+        job.cancel()
+
+
+def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": raw["name"],
+        "type": str(raw["type"]).upper(),
+        "mode": str(raw.get("mode") or "NULLABLE").upper(),
+    }
+    if raw.get("description"):
+        out["description"] = raw["description"]
+    for key in ("precision", "scale", "maxLength"):
+        if raw.get(key) not in (None, ""):
+            out[key] = str(raw[key])
+    if raw.get("fields"):
+        out["fields"] = [_normalise_field(f) for f in raw["fields"]]
+    return out

@@ -1,0 +1,549 @@
+"""The local warehouse engine: one DuckDB file, BigQuery SQL transpiled by SQLGlot.
+
+Tables are created from ``schemas/`` (see :mod:`nbaops.table_catalog`); the same SQL as
+on BigQuery is transpiled with BigQuery's semantics restored where they differ (see
+:mod:`nbaops.adapters.sql_dialect`).
+
+Concurrency: checks run in threads of one process, and two nbaops processes may run at
+once. DuckDB lets one *process* hold the file read-write, so the local warehouse opens
+the file only while an operation is in flight: threads share that one connection, each
+with its own cursor; when the last operation finishes the file is closed and another
+process may take it. Opening retries "Could not set lock" with a bounded exponential
+backoff (``lock_timeout_s``, default 30 s, env ``NBAOPS_WAREHOUSE_LOCK_TIMEOUT``).
+:meth:`DuckDBWarehouse.session` keeps the file open across many operations (a whole
+check run, a sandbox build).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbaops import clock
+from nbaops.adapters.bq_params import TypedValue, as_utc
+from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref, utc_values
+from nbaops.errors import WarehouseError, first_line
+
+if TYPE_CHECKING:
+    from nbaops.table_catalog import Catalog
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+LOCK_TIMEOUT_ENV = "NBAOPS_WAREHOUSE_LOCK_TIMEOUT"
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _param_value(value: Any) -> Any:
+    if isinstance(value, TypedValue):
+        value = value.value
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    if isinstance(value, tuple):
+        return [_param_value(v) for v in value]
+    if isinstance(value, list):
+        return [_param_value(v) for v in value]
+    return value
+
+
+class _SharedConnection:
+    """One DuckDB connection per process, open only while operations are in flight."""
+
+    def __init__(self, path: Path, lock_timeout_s: float) -> None:
+        self.path = path
+        self.lock_timeout_s = lock_timeout_s
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._users = 0
+
+    def _open(self) -> Any:
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.02
+        while True:
+            try:
+                conn = duckdb.connect(str(self.path))
+                conn.execute("SET TimeZone = 'UTC'")
+                return conn
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise WarehouseError(
+                        f"cannot open local warehouse {self.path}: {exc}"
+                    ) from None
+                if time.monotonic() + delay > deadline:
+                    raise WarehouseError(
+                        f"local warehouse {self.path} is locked by another process "
+                        f"(waited {self.lock_timeout_s:g}s): {first_line(exc)}"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def hold(self) -> Iterator[Any]:
+        """Keep the connection open for the duration of the block; yields it."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._open()
+            self._users += 1
+            conn = self._conn
+        try:
+            yield conn
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor of its own for this thread's operation."""
+        with self.hold() as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute("SET TimeZone = 'UTC'")
+                yield cur
+            finally:
+                cur.close()
+
+
+_CONNECTIONS: dict[Path, _SharedConnection] = {}
+_CONNECTIONS_LOCK = threading.Lock()
+
+
+def _shared(path: Path, lock_timeout_s: float) -> _SharedConnection:
+    key = path.resolve()
+    with _CONNECTIONS_LOCK:
+        shared = _CONNECTIONS.get(key)
+        if shared is None:
+            shared = _CONNECTIONS[key] = _SharedConnection(key, lock_timeout_s)
+        shared.lock_timeout_s = lock_timeout_s
+        return shared
+
+
+def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
+    return WarehouseError(f"{what}: {first_line(exc)}")
+
+
+class DuckDBWarehouse:
+    """The local warehouse: one DuckDB file, BigQuery SQL transpiled with SQLGlot.
+
+    Args:
+        path: the DuckDB file (created on first use).
+        datasets: logical → real dataset names (DuckDB schemas carry the real names).
+        root: project root whose ``schemas/`` defines the tables (default: discovered).
+        lock_timeout_s: how long to wait for another process holding the file.
+        sql_cache_dir: where transpiled SQL is kept across runs (default: ``sql-cache/``
+            beside the file; see :mod:`nbaops.adapters.sql_cache`).
+    """
+
+    kind = "duckdb"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        datasets: Mapping[str, str] | None = None,
+        root: Path | None = None,
+        lock_timeout_s: float | None = None,
+        sql_cache_dir: Path | None = None,
+    ) -> None:
+        from nbaops.adapters.sql_cache import CACHE_DIR_NAME
+
+        self.path = Path(path)
+        self.datasets = dict(datasets or {})
+        self.root = root
+        self.sql_cache_dir = sql_cache_dir or self.path.parent / CACHE_DIR_NAME
+        if lock_timeout_s is None:
+            lock_timeout_s = float(os.environ.get(LOCK_TIMEOUT_ENV, "30"))
+        self._conn = _shared(self.path, lock_timeout_s)
+
+    # -- connection management -------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[DuckDBWarehouse]:
+        """Keep the file open across several operations (other processes wait meanwhile)."""
+        with self._conn.hold():
+            yield self
+
+    # -- SQL ---------------------------------------------------------------------------
+
+    def _bind(
+        self, names: frozenset[str], needs_now: bool, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        from nbaops.adapters.sql_dialect import NOW_PARAM
+
+        missing = sorted(n for n in names if n not in params)
+        if missing:
+            raise WarehouseError(f"query parameter @{missing[0]} is used but not given")
+        bound = {n: _param_value(params[n]) for n in names}
+        if needs_now:
+            bound[NOW_PARAM] = clock.now()
+        return bound
+
+    def _run(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None,
+        *,
+        timeout_s: float | None,
+        fetch: bool,
+    ) -> list[dict[str, Any]]:
+        import duckdb
+
+        from nbaops.adapters.sql_dialect import to_duckdb
+
+        statements = to_duckdb(sql, self.datasets, cache_dir=self.sql_cache_dir)
+        if len(statements) != 1:  # never a script: one injected ';' cannot add a statement
+            what = "query()" if fetch else "execute()"
+            raise WarehouseError(
+                f"{what} takes exactly one statement, got {len(statements)}; scripts are refused"
+            )
+        given = dict(params or {})
+        with self._conn.cursor() as cur:
+            timer: threading.Timer | None = None
+            timed_out = threading.Event()
+            if timeout_s is not None:
+
+                def _interrupt() -> None:
+                    timed_out.set()
+                    cur.interrupt()
+
+                timer = threading.Timer(timeout_s, _interrupt)
+                timer.daemon = True
+                timer.start()
+            try:
+                (st,) = statements
+                cur.execute(st.sql, self._bind(st.params, st.needs_now, given) or None)
+                return self._fetch(cur) if fetch else []
+            except duckdb.Error as exc:
+                _rollback(cur)
+                if timed_out.is_set() or isinstance(exc, duckdb.InterruptException):
+                    raise WarehouseError(f"query timed out after {timeout_s:g}s") from None
+                raise _duckdb_error(exc, "local warehouse query failed") from None
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+    @staticmethod
+    def _fetch(cur: Any) -> list[dict[str, Any]]:
+        description = cur.description or []
+        names = [d[0] for d in description]
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise WarehouseError(f"duplicate column names in the result: {', '.join(dupes)}")
+        json_cols = {i for i, d in enumerate(description) if str(d[1]) == "JSON"}
+        out: list[dict[str, Any]] = []
+        for raw in cur.fetchall():
+            row: dict[str, Any] = {}
+            for i, (name, value) in enumerate(zip(names, raw, strict=True)):
+                if i in json_cols and isinstance(value, str):
+                    value = json.loads(value)
+                row[name] = utc_values(value)
+            out.append(row)
+        return out
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> QueryResult:
+        """Run one SELECT; rows as dicts. ``timeout_s`` interrupts the query."""
+        started = time.perf_counter()
+        rows = self._run(sql, params, timeout_s=timeout_s, fetch=True)
+        return QueryResult(rows, sql, None, time.perf_counter() - started)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one DDL/DML statement (a script of several is refused, nothing runs)."""
+        self._run(sql, params, timeout_s=None, fetch=False)
+
+    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
+        """Unknown locally (None), but like a dry run the SQL is planned (``EXPLAIN``), so a
+        query that would fail (syntax, unknown table or column, missing parameter) fails
+        here too."""
+        import duckdb
+
+        from nbaops.adapters.sql_dialect import to_duckdb
+
+        statements = to_duckdb(sql, self.datasets, cache_dir=self.sql_cache_dir)
+        with self._conn.cursor() as cur:
+            for st in statements:
+                bound = self._bind(st.params, st.needs_now, dict(params or {}))
+                try:
+                    cur.execute(f"EXPLAIN {st.sql}", bound or None)
+                except duckdb.Error as exc:
+                    raise _duckdb_error(exc, "local warehouse dry run failed") from None
+        return None
+
+    # -- tables ------------------------------------------------------------------------
+
+    def _real(self, table: str) -> tuple[str, str]:
+        dataset, name = split_ref(table)
+        return self.datasets.get(dataset, dataset), name
+
+    def _columns(self, cur: Any, schema: str, name: str) -> list[tuple[str, str, bool, str | None]]:
+        rows = cur.execute(
+            "SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns() "
+            "WHERE schema_name = $s AND table_name = $t ORDER BY column_index",
+            {"s": schema, "t": name},
+        ).fetchall()
+        return [(r[0], r[1], bool(r[2]), r[3]) for r in rows]
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows into ``dataset.table`` in one transaction: all rows or none."""
+        if not rows:
+            return
+        with self._conn.cursor() as cur:
+            self._insert(cur, table, rows)
+
+    def _insert(
+        self, cur: Any, table: str, rows: Sequence[Mapping[str, Any]], *, own_tx: bool = True
+    ) -> None:
+        import duckdb
+
+        from nbaops.table_catalog import quote_ident
+
+        schema, name = self._real(table)
+        try:
+            columns = self._columns(cur, schema, name)
+        except duckdb.Error as exc:
+            raise _duckdb_error(exc, f"insert into {table} failed") from None
+        if not columns:
+            raise WarehouseError(f"insert into {table}: no such table in the local warehouse")
+        types = {c[0]: c[1] for c in columns}
+        used = check_rows(table, {c[0]: not c[2] for c in columns}, rows)
+        lowered = {c.lower(): c for c in types}
+        key_sets = {tuple(row) for row in rows}
+        if all(k in types for keys in key_sets for k in keys):
+            norm: Sequence[Mapping[str, Any]] = rows  # already spelled like the table
+        else:
+            norm = [{lowered[k.lower()]: v for k, v in row.items()} for row in rows]
+        params: dict[str, Any] = {}
+        selects: list[str] = []
+        for i, col in enumerate(used):
+            convert = _converter(types[col])
+            params[f"c{i}"] = [convert(r.get(col)) for r in norm]
+            selects.append(f"UNNEST(CAST($c{i} AS {types[col]}[])) AS {quote_ident(col)}")
+        sql = (
+            f"INSERT INTO {quote_ident(schema)}.{quote_ident(name)} "
+            f"({', '.join(quote_ident(c) for c in used)}) SELECT {', '.join(selects)}"
+        )
+        try:
+            if own_tx:
+                cur.begin()
+            cur.execute(sql, params)
+            if own_tx:
+                cur.commit()
+        except duckdb.Error as exc:
+            if own_tx:
+                _rollback(cur)
+            raise _duckdb_error(exc, f"insert into {table} failed (nothing written)") from None
+
+    def replace_contents(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """In one transaction: empty each named table and insert its new rows.
+
+        Readers see either the old contents or the new ones, never a half-built state.
+        """
+        import duckdb
+
+        from nbaops.table_catalog import quote_ident
+
+        with self._conn.cursor() as cur:
+            try:
+                cur.begin()
+                for table, rows in tables.items():
+                    schema, name = self._real(table)
+                    target = f"{quote_ident(schema)}.{quote_ident(name)}"
+                    cur.execute(f"DELETE FROM {target}")  # noqa: S608 - quoted identifiers
+                    if rows:
+                        self._insert(cur, table, rows, own_tx=False)
+                cur.commit()
+            except (duckdb.Error, WarehouseError) as exc:
+                _rollback(cur)
+                if isinstance(exc, WarehouseError):
+                    raise
+                raise _duckdb_error(exc, "replacing warehouse contents failed") from None
+
+    def table_schema(self, table: str) -> list[dict[str, Any]]:
+        """The table's columns in the bq JSON array form, reflected from DuckDB."""
+        schema, name = self._real(table)
+        with self._conn.cursor() as cur:
+            columns = self._columns(cur, schema, name)
+        if not columns:
+            raise WarehouseError(f"table {table} not found in the local warehouse")
+        out = []
+        for col, type_text, nullable, comment in columns:
+            field = duckdb_type_to_bq(col, type_text)
+            if not nullable and field["mode"] == "NULLABLE":
+                field["mode"] = "REQUIRED"
+            if comment:
+                field["description"] = comment
+            out.append(field)
+        return out
+
+    def dataset_location(self, dataset: str) -> str | None:
+        """``""`` when the dataset (a DuckDB schema) exists (embedded: no location), else None."""
+        real = self.datasets.get(dataset, dataset)
+        with self._conn.cursor() as cur:
+            rows = cur.execute(
+                "SELECT 1 FROM duckdb_schemas() WHERE schema_name = $s", {"s": real}
+            ).fetchall()
+        return "" if rows else None
+
+    def create_tables(self, catalog: Catalog | None = None, *, replace: bool = False) -> list[str]:
+        """Create every catalog table that is missing (``replace``: drop and recreate).
+
+        Returns:
+            The logical names of the tables created.
+        """
+        import duckdb
+
+        from nbaops.table_catalog import duckdb_ddl, load_catalog, quote_ident
+
+        cat = catalog or load_catalog(self.root)
+        created: list[str] = []
+        with self._conn.cursor() as cur:
+            try:
+                cur.begin()
+                for spec in cat:
+                    schema = self.datasets.get(spec.dataset, spec.dataset)
+                    exists = bool(self._columns(cur, schema, spec.name))
+                    if exists and not replace:
+                        continue
+                    if exists:
+                        cur.execute(f"DROP TABLE {quote_ident(schema)}.{quote_ident(spec.name)}")
+                    for statement in duckdb_ddl(spec, schema):
+                        cur.execute(statement)
+                    created.append(spec.ref)
+                cur.commit()
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise _duckdb_error(exc, "creating local warehouse tables failed") from None
+        return created
+
+
+def _rollback(cur: Any) -> None:
+    # No transaction open means nothing to undo.
+    with contextlib.suppress(Exception):
+        cur.rollback()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _to_json_text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _to_timestamptz(value: Any) -> Any:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    return value
+
+
+def _to_date(value: Any) -> Any:
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _to_timestamp(value: Any) -> Any:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _to_double(value: Any) -> Any:
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _converter(duck_type: str) -> Callable[[Any], Any]:
+    """The per-column conversion, chosen once per column rather than once per value."""
+    upper = duck_type.upper()
+    if upper == "JSON":
+        return _to_json_text
+    if upper.startswith("TIMESTAMP WITH TIME ZONE") or upper == "TIMESTAMPTZ":
+        return _to_timestamptz
+    if upper == "DATE":
+        return _to_date
+    if upper == "TIMESTAMP":
+        return _to_timestamp
+    if upper == "DOUBLE":
+        return _to_double
+    if upper.startswith("DECIMAL"):
+        return _to_decimal
+    return _identity
+
+
+_DUCK_TO_BQ = {
+    "VARCHAR": "STRING",
+    "BLOB": "BYTES",
+    "BIGINT": "INT64",
+    "INTEGER": "INT64",
+    "SMALLINT": "INT64",
+    "TINYINT": "INT64",
+    "HUGEINT": "INT64",
+    "UBIGINT": "INT64",
+    "UINTEGER": "INT64",
+    "DOUBLE": "FLOAT64",
+    "FLOAT": "FLOAT64",
+    "BOOLEAN": "BOOL",
+    "DATE": "DATE",
+    "TIME": "TIME",
+    "TIMESTAMP": "DATETIME",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
+    "JSON": "JSON",
+    "INTERVAL": "INTERVAL",
+}
+
+
+def duckdb_type_to_bq(name: str, type_text: str) -> dict[str, Any]:
+    """One DuckDB column type → a bq JSON field (LIST → REPEATED, STRUCT → RECORD)."""
+    from sqlglot import exp
+
+    def convert(col: str, dtype: Any, mode: str) -> dict[str, Any]:
+        if dtype.this in (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST):
+            return convert(col, dtype.expressions[0], "REPEATED")
+        if dtype.this == exp.DataType.Type.STRUCT:
+            fields = [convert(sub.name, sub.args["kind"], "NULLABLE") for sub in dtype.expressions]
+            return {"name": col, "type": "RECORD", "mode": mode, "fields": fields}
+        if dtype.this == exp.DataType.Type.DECIMAL:
+            params = [int(p.name) for p in dtype.expressions]
+            field: dict[str, Any] = {"name": col, "type": "NUMERIC", "mode": mode}
+            if params and params != [38, 9]:
+                field["precision"] = str(params[0])
+                if len(params) > 1:
+                    field["scale"] = str(params[1])
+            return field
+        text = dtype.sql(dialect="duckdb").upper()
+        if text == "TIMESTAMPTZ":
+            text = "TIMESTAMP WITH TIME ZONE"
+        return {"name": col, "type": _DUCK_TO_BQ.get(text, "STRING"), "mode": mode}
+
+    return convert(name, exp.DataType.build(type_text, dialect="duckdb"), "NULLABLE")

@@ -1,0 +1,193 @@
+"""One deploy in flight: its request, settings, lease and journal, and the fenced steps
+every phase of :mod:`nbaops.deploy.deploy` uses (alert, compare-and-swap retry, the
+Ready and health waits)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops.deploy import lock
+from nbaops.deploy.predeploy import probe_health
+from nbaops.deploy.restore import RollbackResult, restore_traffic
+from nbaops.verdict import CheckResult, Verdict
+
+if TYPE_CHECKING:
+    from nbaops.adapters.cloudrun import ServiceInfo
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+    from nbaops.deploy import audit
+    from nbaops.deploy.deploy_report import DeployReport
+    from nbaops.deploy.heartbeat import Heartbeat
+    from nbaops.deploy.journal import Journal
+    from nbaops.deploy.progress import Progress
+    from nbaops.deploy.request import DeployRequest
+    from nbaops.deploy.settings import DeploySettings
+
+
+@dataclass
+class DeployState:
+    """What has changed so far (decides what an error or Ctrl-C must undo)."""
+
+    lock_acquired: bool = False
+    mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
+    settled: bool = False  # the final traffic state was reached and verified
+    lease_lost: bool = False  # the lease was taken over: hands off the service
+
+
+@dataclass
+class InFlight:
+    """One deploy in flight: what was asked, its settings, and what it has done so far."""
+
+    ctx: Context
+    req: DeployRequest
+    cfg: ServiceConfig
+    settings: DeploySettings
+    report: DeployReport
+    record: audit.AuditRecord
+    progress: Progress
+    sleep: Callable[[float], None]
+    state: DeployState = field(default_factory=DeployState)
+    lease: lock.DeployLock | None = None
+    heartbeat: Heartbeat | None = None
+    journal: Journal | None = None
+
+    @property
+    def service(self) -> str:
+        return self.cfg.name
+
+    @property
+    def before(self) -> str:
+        """The revision that served before the deploy ("" when unknown)."""
+        return self.report.revision_before or ""
+
+    @property
+    def token(self) -> tuple[str, int]:
+        assert self.lease is not None
+        return self.lease.token
+
+    def fence(self, info: ServiceInfo) -> None:
+        """Every write's precondition: the service still carries our live lease."""
+        if self.heartbeat is not None and self.heartbeat.lost:
+            raise lock.LeaseLostError(self.service, self.report.deploy_id, self.heartbeat.lost)
+        lock.check_fence(info, self.service, self.token)
+
+    def log(self, phase: str, **changes: Any) -> None:
+        """Journal the intent to enter ``phase`` (fenced) before doing it."""
+        assert self.journal is not None
+        self.journal.advance(phase, **changes)
+        lock_journal = self.journal
+        from nbaops.deploy.journal import record
+
+        record(self.ctx.cloudrun, self.service, lock_journal, self.token)
+
+    def restore(self, from_revision: str | None) -> RollbackResult:
+        """100% back to the previous revision, verified (traffic and health)."""
+        if self.journal is not None and self.lease is not None:
+            self.log("rollback")
+        return restore_traffic(
+            self.ctx,
+            self.cfg,
+            self.before,
+            from_revision=from_revision,
+            health_timeout_s=self.settings.health_timeout_s,
+            progress=self.progress,
+            fence=self.fence if self.lease is not None else None,
+        )
+
+
+def alert(
+    d: InFlight,
+    kind: str,
+    title: str,
+    text: str,
+    verdict: Verdict | None,
+    fields: dict[str, str],
+) -> None:
+    """Send a deploy/rollback alert and note its delivery in the report (never raises)."""
+    try:
+        from nbaops.alerts import AlertEvent, AlertKind, send
+
+        delivery = send(
+            d.ctx,
+            AlertEvent(
+                kind=AlertKind(kind),
+                title=title,
+                text=text,
+                service=d.service,
+                verdict=verdict,
+                fields=fields,
+            ),
+        )
+        where = ", ".join(delivery.channels) or "nowhere"
+        note = f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
+    except Exception as exc:  # an alert never changes the outcome
+        note = f"alert NOT delivered: {type(exc).__name__}: {exc}"
+    d.report.notes.append(note)
+
+
+def cas(write: Callable[[], ServiceInfo]) -> ServiceInfo:
+    """Run a fenced write, again after a lost compare-and-swap (our own heartbeat renewing
+    the lease between the write's read and its PATCH): a 409 ABORTED applied nothing."""
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+
+    for _ in range(lock.CAS_ATTEMPTS - 1):
+        try:
+            return write()
+        except ConcurrentModificationError:
+            continue
+    return write()
+
+
+def wait_ready(d: InFlight, revision: str) -> CheckResult:
+    timeout_s = d.settings.ready_timeout_s
+    started = time.perf_counter()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rev = d.ctx.cloudrun.get_revision(d.service, revision)
+        if rev.ready or time.monotonic() >= deadline:
+            message = (
+                f"{revision} is Ready"
+                if rev.ready
+                else f"{revision} not Ready after {timeout_s:g}s: "
+                f"{rev.message or 'no reason given'}"
+            )
+            return CheckResult.timed(
+                "revision_ready",
+                d.service,
+                Verdict.PASS if rev.ready else Verdict.FAIL,
+                message,
+                value=revision,
+                query=f"run_v2 GetRevision {revision}",
+                threshold=f"Ready within {timeout_s:g}s",
+                started=started,
+            )
+        d.sleep(max(d.settings.health_interval_s, 0.1))
+
+
+def wait_healthy(d: InFlight, url: str, revision: str) -> CheckResult:
+    settings = d.settings
+    started = time.perf_counter()
+    deadline = time.monotonic() + settings.health_wait_s
+    attempts = 0
+    while True:
+        attempts += 1
+        result = probe_health(
+            d.ctx,
+            d.service,
+            url,
+            timeout_s=settings.health_timeout_s,
+            name="new_revision_health",
+            revision=revision,
+        )
+        if result.verdict is Verdict.PASS or time.monotonic() >= deadline:
+            result.duration_s = round(time.perf_counter() - started, 3)
+            result.threshold = (
+                f"HTTP 2xx within {settings.health_wait_s:g}s "
+                f"(probe timeout {settings.health_timeout_s:g}s)"
+            )
+            result.message += f" after {attempts} probe(s)"
+            return result
+        d.sleep(settings.health_interval_s)

@@ -1,0 +1,192 @@
+"""The one rollback procedure: route 100% of traffic to a known-good revision, then verify.
+
+:func:`restore_traffic` is used by the automated rollback of ``inv deploy``, by the
+recovery of an interrupted deploy and by ``inv rollback``: one PATCH
+``traffic = [{type: REVISION, revision: TARGET, percent: 100}]`` (what
+``gcloud run services update-traffic --to-revisions=TARGET=100`` does), then a fresh read
+that confirms the target serves 100%, then the target's health endpoint. Anything short
+of that is a failed rollback, reported with the exact manual commands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.adapters.cloudrun import ServiceInfo
+    from nbaops.config import ServiceConfig
+    from nbaops.context import Context
+    from nbaops.deploy.progress import Progress
+
+
+def manual_commands(ctx: Context, service: str, target: str) -> list[str]:
+    """The exact commands a person runs when the automated rollback failed.
+
+    Each is runnable as printed: ``inv rollback`` carries ``--force-unlock`` (the deploy
+    that printed it has ended; whatever lease is left is its own) and ``--profile`` when
+    not local; the ``gcloud`` commands name the project and region.
+    """
+    prof = ctx.config.profile
+    where = f"--project={prof.project} --region={prof.region}"
+    profile = "" if ctx.is_local else f" --profile {ctx.profile}"
+    return [
+        f"inv rollback --service {service} --to {target} --force-unlock{profile}",
+        f"gcloud run services update-traffic {service} {where} --to-revisions={target}=100",
+        f"gcloud run services describe {service} {where} --format='value(status.traffic)'",
+    ]
+
+
+@dataclass
+class RollbackResult:
+    service: str
+    target: str
+    from_revision: str | None
+    checks: list[CheckResult] = field(default_factory=list)
+    manual: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.verdict is Verdict.PASS for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "target": self.target,
+            "from_revision": self.from_revision,
+            "ok": self.ok,
+            "checks": [c.to_json() for c in self.checks],
+            "manual_commands": self.manual,
+        }
+
+
+def restore_traffic(
+    ctx: Context,
+    cfg: ServiceConfig,
+    target: str,
+    *,
+    from_revision: str | None,
+    health_timeout_s: float,
+    progress: Progress | None = None,
+    fence: Callable[[ServiceInfo], None] | None = None,
+) -> RollbackResult:
+    """PATCH 100% to ``target``, then verify traffic and health. Never raises for API errors.
+
+    ``fence`` (the caller's lease check) runs on the read the PATCH is based on; when it
+    raises :class:`~nbaops.deploy.lock.LeaseLostError` nothing is written and the error
+    propagates: a deploy that lost its lease must not touch the service.
+
+    Returns:
+        The result; ``ok`` only when the PATCH succeeded, a fresh read shows ``target`` at
+        100% and its health endpoint answers 2xx. Otherwise ``manual`` holds the commands.
+    """
+    from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.deploy.predeploy import health_url, probe_health
+
+    service = cfg.name
+    result = RollbackResult(service, target, from_revision)
+    call = f"run_v2 UpdateService {service} traffic=[REVISION {target} 100%]"
+    started = time.perf_counter()
+    if progress is not None:
+        progress.step("rollback", f"routing 100% of traffic to {target}")
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+    from nbaops.deploy.lock import CAS_ATTEMPTS, LeaseLostError
+
+    try:
+        for attempt in range(CAS_ATTEMPTS):  # a lost compare-and-swap applied nothing
+            try:
+                ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)], fence=fence)
+                break
+            except ConcurrentModificationError:
+                if attempt == CAS_ATTEMPTS - 1:
+                    raise
+    except LeaseLostError:
+        raise
+    except Exception as exc:
+        result.checks.append(
+            CheckResult.timed(
+                "rollback_traffic_update",
+                service,
+                Verdict.ERROR,
+                f"traffic update failed: {exc}",
+                threshold="PATCH succeeds",
+                query=call,
+                started=started,
+            )
+        )
+        result.manual = manual_commands(ctx, service, target)
+        return result
+    result.checks.append(
+        CheckResult.timed(
+            "rollback_traffic_update",
+            service,
+            Verdict.PASS,
+            f"traffic update to {target} accepted",
+            value=target,
+            threshold="PATCH succeeds",
+            query=call,
+            started=started,
+        )
+    )
+    started = time.perf_counter()
+    info: ServiceInfo | None = None
+    try:
+        info = ctx.cloudrun.get_service(service)
+        percent = info.traffic_by_revision.get(target, 0)
+        verdict = Verdict.PASS if percent == 100 else Verdict.FAIL
+        split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+        result.checks.append(
+            CheckResult.timed(
+                "rollback_traffic_verified",
+                service,
+                verdict,
+                f"traffic now: {split}",
+                value=percent,
+                threshold=f"{target} serves 100%",
+                query=f"run_v2 GetService {service}",
+                started=started,
+            )
+        )
+    except Exception as exc:
+        result.checks.append(
+            CheckResult.timed(
+                "rollback_traffic_verified",
+                service,
+                Verdict.ERROR,
+                f"could not read traffic: {exc}",
+                threshold=f"{target} serves 100%",
+                query=f"run_v2 GetService {service}",
+                started=started,
+            )
+        )
+    if info is not None:
+        started = time.perf_counter()
+        try:
+            url = health_url(ctx, info, target, cfg.health_path)
+            check = probe_health(
+                ctx,
+                service,
+                url,
+                timeout_s=health_timeout_s,
+                name="rollback_health",
+                revision=target,
+            )
+        except Exception as exc:
+            check = CheckResult.error("rollback_health", service, exc)
+        check.duration_s = round(time.perf_counter() - started, 3)
+        result.checks.append(check)
+    if not result.ok:
+        result.manual = manual_commands(ctx, service, target)
+    if progress is not None:
+        verdict = worst(c.verdict for c in result.checks)
+        progress.step(
+            "rollback",
+            f"{'verified' if result.ok else 'NOT verified'}: "
+            f"{'; '.join(c.message for c in result.checks)}",
+            verdict,
+        )
+    return result

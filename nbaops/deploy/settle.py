@@ -1,0 +1,189 @@
+"""How a deploy in flight ends: promote, hold or roll back as decided, or restore the
+previous revision after an error; each ends with the alert, the audit outcome and the
+summary."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from nbaops.deploy.inflight import InFlight, alert, cas
+from nbaops.deploy.journal import crash_point
+from nbaops.deploy.outcome import Action, Decision
+from nbaops.deploy.restore import RollbackResult, manual_commands
+from nbaops.errors import CloudRunError, first_line
+from nbaops.verdict import CheckResult, Verdict, worst
+
+if TYPE_CHECKING:
+    from nbaops.adapters.cloudrun import ServiceInfo
+
+
+def settle(d: InFlight, decision: Decision, reason: str) -> None:
+    """Carry out the decision: promote, roll back or hold; alert; set the outcome."""
+    from nbaops.adapters.cloudrun import TrafficSplit
+
+    ctx, report, record, progress = d.ctx, d.report, d.record, d.progress
+    service = d.service
+    new = report.new_revision or ""
+    before = d.before
+    for step in report.steps:
+        record.add("deploy", step)
+    fields = {
+        "new revision": new,
+        "previous revision": before,
+        "commit": (report.commit or "")[:12],
+        "deploy id": report.deploy_id,
+    }
+    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
+        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
+    if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
+        d.fence(ctx.cloudrun.get_service(service))
+    if decision.action is Action.PROMOTE:
+        started = time.perf_counter()
+        info: ServiceInfo = ctx.cloudrun.get_service(service)
+        if info.traffic_by_revision.get(new, 0) != 100:
+            progress.step("promote", f"{new} → 100%")
+            d.log("promote")
+            info = cas(
+                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence)
+            )
+            crash_point("promote:moved")
+            info = ctx.cloudrun.get_service(service)
+        serving = info.traffic_by_revision.get(new, 0)
+        if serving != 100:
+            raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
+        d.state.settled = True
+        report.revision_after = new
+        report.steps.append(
+            CheckResult.timed(
+                "promote",
+                service,
+                Verdict.PASS,
+                f"{new} serves 100%",
+                value=100,
+                query=f"run_v2 GetService {service}",
+                started=started,
+            )
+        )
+        record.add("deploy", report.steps[-1])
+        report.outcome = "success"
+        report.verdict_override = worst(
+            [Verdict.PASS, *(c.verdict for c in [*report.predeploy, *report.steps])]
+        )
+        report.summary = (
+            f"DEPLOYED {service}: {new} serves 100% (commit "
+            f"{(report.commit or '')[:12]}, was {before}); {reason}"
+        )
+        alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS, fields)
+        record.finish("success", report.summary)
+        progress.step("outcome", report.summary, Verdict.PASS)
+        return
+    if decision.action is Action.HOLD:
+        d.state.settled = True
+        report.outcome = "held"
+        report.verdict_override = decision.verdict
+        info = ctx.cloudrun.get_service(service)
+        split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+        report.summary = (
+            f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
+            f"decide by hand: inv rollback --service {service} --to {before}"
+        )
+        report.manual = manual_commands(ctx, service, before)
+        alert(
+            d,
+            "deploy",
+            f"ACTION NEEDED: {service} deploy held ({decision.verdict.value})",
+            f"{report.summary}. {reason}",
+            decision.verdict,
+            fields,
+        )
+        record.finish("held", f"{report.summary}. {reason}")
+        progress.step("outcome", report.summary, decision.verdict)
+        return
+    # ROLLBACK
+    progress.step("rollback", f"{decision.reason}: {reason}", decision.verdict)
+    result = d.restore(new)
+    after_rollback(d, decision.verdict, result, "rolled_back", reason, fields)
+
+
+def after_rollback(
+    d: InFlight,
+    verdict: Verdict,
+    result: RollbackResult,
+    outcome: str,
+    reason: str,
+    fields: dict[str, str],
+) -> None:
+    report, record = d.report, d.record
+    service = d.service
+    report.steps.extend(result.checks)
+    for check in result.checks:
+        record.add("rollback", check)
+    before = d.before
+    if result.ok:
+        d.state.settled = True
+        report.outcome = outcome
+        report.revision_after = before
+        report.verdict_override = verdict
+        what = "ROLLED BACK" if outcome == "rolled_back" else "DEPLOY FAILED"
+        report.summary = (
+            f"{what} {service} ({verdict.value}): {reason}; {before} serves 100% "
+            f"again, verified (new revision {report.new_revision} has no traffic)"
+        )
+        loud = "" if verdict is Verdict.FAIL else "ACTION NEEDED: "
+        alert(
+            d,
+            "rollback",
+            f"{loud}{service} deploy rolled back ({verdict.value})",
+            report.summary,
+            verdict,
+            fields,
+        )
+    else:
+        report.outcome = "rollback_failed"
+        report.revision_after = None
+        report.verdict_override = Verdict.ERROR
+        report.manual = result.manual
+        report.summary = (
+            f"ROLLBACK FAILED {service}: {reason}; traffic may still reach "
+            f"{report.new_revision}: run the manual commands above"
+        )
+        alert(
+            d,
+            "rollback",
+            f"ROLLBACK FAILED: {service} needs manual action",
+            report.summary + " Commands: " + " && ".join(result.manual[-2:]),
+            Verdict.ERROR,
+            {**fields, "manual": result.manual[-2]},
+        )
+    record.finish(report.outcome, report.summary)
+    d.progress.step("outcome", report.summary, report.verdict)
+
+
+def recover_from_error(d: InFlight, exc: Exception) -> None:
+    """An error after the lock: restore and verify the previous revision if anything moved."""
+    report, record, progress, state = d.report, d.record, d.progress, d.state
+    service = d.service
+    text = first_line(exc, typed=True)[:400]
+    report.steps.append(CheckResult.error("deploy_error", service, exc))
+    progress.step("error", text, Verdict.ERROR)
+    fields = {
+        "new revision": report.new_revision or "-",
+        "previous revision": d.before,
+        "commit": (report.commit or "")[:12],
+        "deploy id": report.deploy_id,
+    }
+    for step in report.steps:
+        record.add("deploy", step)
+    if not state.mutated or state.settled:
+        report.outcome = "failed"
+        report.verdict_override = Verdict.ERROR
+        report.summary = f"DEPLOY FAILED {service}: {text}"
+        if state.settled:
+            report.summary += " (after the outcome was reached)"
+        alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR, fields)
+        record.finish("failed", report.summary)
+        progress.step("outcome", report.summary, Verdict.ERROR)
+        return
+    result = d.restore(report.new_revision)
+    after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)

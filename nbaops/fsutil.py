@@ -1,0 +1,73 @@
+"""The one atomic file write and the one inter-process file lock (kernel).
+
+Readers never see half a file: a write goes to a temporary file in the same folder
+(created 0600 by ``mkstemp``) and replaces the target with ``os.replace``. Writers that
+read-modify-write hold :func:`file_lock`, an exclusive ``fcntl`` lock that is re-entrant
+within one thread and exclusive between threads and processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_held = threading.local()
+
+
+def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``text`` atomically; ``mode`` sets the file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as indented, key-sorted JSON, atomically."""
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path, *, mode: int = 0o644) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created if missing) for the block.
+
+    Re-entrant within one thread (a hook called under the lock may take it again);
+    exclusive between threads and processes (each holder opens its own descriptor).
+    """
+    key = str(lock_path.resolve())
+    depth: dict[str, int] = getattr(_held, "depth", None) or {}
+    _held.depth = depth
+    if depth.get(key):
+        depth[key] += 1
+        try:
+            yield
+        finally:
+            depth[key] -= 1
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        depth[key] = 1
+        try:
+            yield
+        finally:
+            depth[key] = 0
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
