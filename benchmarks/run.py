@@ -6,6 +6,7 @@ python -m benchmarks.run [--repeats N] [--only ROW ...] [--out reports]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -23,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=str(REPO / "reports"))
     args = parser.parse_args(argv)
+    # Time processes as a user's machine runs them: with bytecode cached. A session that
+    # sets PYTHONDONTWRITEBYTECODE would otherwise make every timed process (ours and the
+    # Python-based references alike) recompile each module it imports.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     rows: list[Row] = []
     for fn in [*ROWS, *PROCESS_ROWS]:
         if args.only and fn.__name__ not in args.only:

@@ -264,9 +264,9 @@ def run_system_health(
             )
         if reader.ident is not None:  # started
             reader.join()
-    notes: list[str] = []
-    if record and results:
-        results, notes = record_and_alert(ctx, results, prepared[0] if prepared else None)
+        notes: list[str] = []
+        if record and results:  # still in the session: the history insert reuses the file
+            results, notes = record_and_alert(ctx, results, prepared[0] if prepared else None)
     report = HealthReport(title=title, checks=results, notes=notes)
     append_step_summary(report, profile=ctx.profile, service=service)
     return report

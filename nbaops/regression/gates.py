@@ -19,14 +19,10 @@ from __future__ import annotations
 
 from nbaops.regression.metrics import Metrics, PairedComparison
 from nbaops.regression.settings import RegressionSettings
-from nbaops.regression.stats import format_p
+from nbaops.regression.stats import format_num, format_p, format_pct
 from nbaops.verdict import CheckResult, Verdict
 
 SERVICE = "prediction-worker"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def evaluate(metrics: Metrics, settings: RegressionSettings, query: str = "") -> list[CheckResult]:
@@ -84,7 +80,7 @@ def hit_rate_floor(
     g = metrics.overall(version)
     level = int(round(100 * settings.confidence_level))
     threshold = (
-        f"Wilson {level}% lower bound > {_pct(settings.hit_rate_floor)} "
+        f"Wilson {level}% lower bound > {format_pct(settings.hit_rate_floor)} "
         f"with >= {settings.min_bets} decided bets"
     )
     name = f"hit_rate_floor:{version}"
@@ -97,8 +93,9 @@ def hit_rate_floor(
             value=None if g is None else g.hit_rate,
             threshold=threshold,
             message=f"{version}: {n} decided bets < {settings.min_bets}: too few to judge "
-            f"(hit rate {_pct(None if g is None else g.hit_rate)}, interval "
-            f"{_pct(None if g is None else g.hit_low)}-{_pct(None if g is None else g.hit_high)})",
+            f"(hit rate {format_pct(None if g is None else g.hit_rate)}, interval "
+            f"{format_pct(None if g is None else g.hit_low)}-"
+            f"{format_pct(None if g is None else g.hit_high)})",
             query=query,
             details={} if g is None else g.to_json(),
         )
@@ -111,10 +108,10 @@ def hit_rate_floor(
         verdict=verdict,
         value=round(g.hit_rate, 4),
         threshold=threshold,
-        message=f"{version}: hit rate {_pct(g.hit_rate)} on {g.decided} bets "
-        f"({g.pushes} pushes excluded); interval {_pct(g.hit_low)}-{_pct(g.hit_high)} "
+        message=f"{version}: hit rate {format_pct(g.hit_rate)} on {g.decided} bets "
+        f"({g.pushes} pushes excluded); interval {format_pct(g.hit_low)}-{format_pct(g.hit_high)} "
         f"{word} the floor; p = {format_p(g.p_vs_break_even)} vs break-even "
-        f"{_pct(metrics.break_even)}",
+        f"{format_pct(metrics.break_even)}",
         query=query,
         details=g.to_json(),
     )
@@ -129,8 +126,8 @@ def _leak_evidence(metrics: Metrics, version: str, settings: RegressionSettings)
         found.append(f"{leak.created_after_start} predictions created at or after tip-off")
     if leak.exact_share is not None and leak.exact_share > settings.leakage.max_exact_share:
         found.append(
-            f"{_pct(leak.exact_share)} of predictions within 0.5 points of the actual "
-            f"(limit {_pct(settings.leakage.max_exact_share)})"
+            f"{format_pct(leak.exact_share)} of predictions within 0.5 points of the actual "
+            f"(limit {format_pct(settings.leakage.max_exact_share)})"
         )
     if leak.corr_prediction is not None and leak.corr_line is not None:
         gain = leak.corr_prediction - leak.corr_line
@@ -148,7 +145,7 @@ def leakage(
     leak = metrics.leak.get(version)
     evidence = _leak_evidence(metrics, version, settings)
     threshold = (
-        f"exact share <= {_pct(settings.leakage.max_exact_share)}, corr gain over the line "
+        f"exact share <= {format_pct(settings.leakage.max_exact_share)}, corr gain over the line "
         f"<= {settings.leakage.max_corr_gain:.2f}, none created after tip-off"
     )
     details = {} if leak is None else leak.to_json()
@@ -170,9 +167,9 @@ def leakage(
         value=0,
         threshold=threshold,
         message=f"{version}: no leakage signature (exact share "
-        f"{_pct(None if leak is None else leak.exact_share)}, corr "
-        f"{_fmt(None if leak is None else leak.corr_prediction)} vs line "
-        f"{_fmt(None if leak is None else leak.corr_line)})",
+        f"{format_pct(None if leak is None else leak.exact_share)}, corr "
+        f"{format_num(None if leak is None else leak.corr_prediction)} vs line "
+        f"{format_num(None if leak is None else leak.corr_line)})",
         query=query,
         details=details,
     )
@@ -183,7 +180,7 @@ def too_good_to_be_true(
 ) -> CheckResult:
     g = metrics.overall(version)
     name = f"too_good_to_be_true:{version}"
-    threshold = f"hit rate <= {_pct(settings.hit_rate_ceiling)} (top of the target band)"
+    threshold = f"hit rate <= {format_pct(settings.hit_rate_ceiling)} (top of the target band)"
     if g is None or g.hit_rate is None or g.decided < settings.min_bets:
         return CheckResult(
             name=name,
@@ -201,7 +198,7 @@ def too_good_to_be_true(
             verdict=Verdict.PASS,
             value=round(g.hit_rate, 4),
             threshold=threshold,
-            message=f"{version}: hit rate {_pct(g.hit_rate)} is within the plausible range",
+            message=f"{version}: hit rate {format_pct(g.hit_rate)} is within the plausible range",
             query=query,
         )
     evidence = _leak_evidence(metrics, version, settings)
@@ -212,7 +209,7 @@ def too_good_to_be_true(
             verdict=Verdict.FAIL,
             value=round(g.hit_rate, 4),
             threshold=threshold,
-            message=f"{version}: hit rate {_pct(g.hit_rate)} is too good to be true and the "
+            message=f"{version}: hit rate {format_pct(g.hit_rate)} is too good to be true and the "
             "leak hunt found: " + "; ".join(evidence),
             query=query,
         )
@@ -222,7 +219,7 @@ def too_good_to_be_true(
         verdict=Verdict.WARN,
         value=round(g.hit_rate, 4),
         threshold=threshold,
-        message=f"{version}: hit rate {_pct(g.hit_rate)} is above the target band; no leak "
+        message=f"{version}: hit rate {format_pct(g.hit_rate)} is above the target band; no leak "
         "signature found, but check the features for information from after tip-off",
         query=query,
     )
@@ -319,15 +316,15 @@ def _outcomes(metrics: Metrics, settings: RegressionSettings, query: str) -> Che
     else:
         verdict = Verdict.FAIL if share > limit else Verdict.WARN
         message = (
-            f"{n} of {total} rows ({_pct(share)}) have no actual_points or prediction and are "
-            "not graded: " + ", ".join(f"{v}={k}" for v, k in sorted(missing.items()))
+            f"{n} of {total} rows ({format_pct(share)}) have no actual_points or prediction "
+            "and are not graded: " + ", ".join(f"{v}={k}" for v, k in sorted(missing.items()))
         )
     return CheckResult(
         name="outcomes_present",
         service=SERVICE,
         verdict=verdict,
         value=n,
-        threshold=f"rows without an outcome: WARN > 0, FAIL > {_pct(limit)}",
+        threshold=f"rows without an outcome: WARN > 0, FAIL > {format_pct(limit)}",
         message=message,
         query=query,
     )
@@ -380,8 +377,8 @@ def _mcnemar_check(
     worse = p < settings.alpha
     verdict = Verdict.FAIL if worse else Verdict.PASS
     summary = (
-        f"on {c.paired_bets} shared bets {c.challenger} hit {_pct(c.challenger_hit_rate)} vs "
-        f"{c.champion} {_pct(c.champion_hit_rate)} ({100 * delta:+.1f} points); discordant "
+        f"on {c.paired_bets} shared bets {c.challenger} hit {format_pct(c.challenger_hit_rate)} vs "
+        f"{c.champion} {format_pct(c.champion_hit_rate)} ({100 * delta:+.1f} points); discordant "
         f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {format_p(p)} "
         f"({settings.mcnemar} McNemar)"
     )
@@ -439,7 +436,3 @@ def _mae_check(
         query=query,
         details=details,
     )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import nba_data
 from nbaops.errors import UsageError
+from nbaops.regression.scan import ident
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def build_games(
     _features(con, ewma_halflife)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE {_table(table)} AS
+        CREATE OR REPLACE TABLE {ident(table)} AS
         SELECT t.game_id, t.game_date, t.player_lookup, t.player_name, t.team, t.opponent,
           t.is_home, t.bookmaker, CAST(t.line AS DOUBLE) AS line_value,
           t.commence_time AS game_start,
@@ -226,12 +227,6 @@ def _features(con: duckdb.DuckDBPyConnection, halflife: float) -> None:
     )
 
 
-def _table(name: str) -> str:
-    if not name.isidentifier():
-        raise UsageError(f"not a table name: {name!r}")
-    return name
-
-
 # --------------------------------------------------------------------------- hash, files
 
 
@@ -252,7 +247,7 @@ def content_hash(con: duckdb.DuckDBPyConnection, table: str = GAMES_TABLE) -> st
     """SHA-256 of the rows in key order, each value in a canonical text form."""
     cols = ", ".join(COLUMNS)
     keys = ", ".join(KEY_COLUMNS)
-    rows = con.execute(f"SELECT {cols} FROM {_table(table)} ORDER BY {keys}").fetchall()  # noqa: S608
+    rows = con.execute(f"SELECT {cols} FROM {ident(table)} ORDER BY {keys}").fetchall()  # noqa: S608
     digest = hashlib.sha256("\t".join(COLUMNS).encode())
     for row in rows:
         digest.update(("\n" + "\t".join(_canonical(v) for v in row)).encode())
@@ -286,7 +281,7 @@ def manifest(
     ]
     row = con.execute(
         f"SELECT count(*), min(game_date), max(game_date), count(DISTINCT game_id), "  # noqa: S608
-        f"count(DISTINCT player_lookup) FROM {_table(table)}"
+        f"count(DISTINCT player_lookup) FROM {ident(table)}"
     ).fetchone()
     assert row is not None
     return {
@@ -331,7 +326,7 @@ def write_golden(
     tmp = target.with_suffix(".parquet.tmp")
     cols = ", ".join(COLUMNS)
     con.execute(
-        f"COPY (SELECT {cols} FROM {_table(table)} ORDER BY {', '.join(KEY_COLUMNS)}) "  # noqa: S608
+        f"COPY (SELECT {cols} FROM {ident(table)} ORDER BY {', '.join(KEY_COLUMNS)}) "  # noqa: S608
         f"TO '{_quote(str(tmp))}' (FORMAT PARQUET, COMPRESSION ZSTD)"
     )
     tmp.replace(target)
@@ -443,7 +438,7 @@ def load_golden(
     if not path.is_file():
         raise UsageError(f"golden set not found: {path} (build it: inv regression.golden --build)")
     con.execute(
-        f"CREATE OR REPLACE TABLE {_table(table)} AS SELECT * FROM read_parquet($path)",  # noqa: S608
+        f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM read_parquet($path)",  # noqa: S608
         {"path": str(path)},
     )
     digest = content_hash(con, table)
@@ -481,7 +476,7 @@ def graded_sql(table: str, *, systems: Mapping[str, str], pass_band: float) -> t
             raise UsageError(f"not a column: {column!r}")
         selects.append(
             f"SELECT g.*, '{_quote(system)}' AS system_id, CAST({column} AS DOUBLE) "  # noqa: S608
-            f"AS predicted_points FROM {_table(table)} g"
+            f"AS predicted_points FROM {ident(table)} g"
         )
     union = "\nUNION ALL\n".join(selects)
     sql = f"""

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError
 from nbaops.regression import scan, stats
+from nbaops.regression.scan import Buckets as Buckets  # declared with the SQL that uses it
+from nbaops.regression.scan import ident as _ident  # the name tests/static/test_security knows
 
 if TYPE_CHECKING:
     import duckdb
@@ -60,26 +62,6 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "minutes": "DOUBLE",
 }
 SEGMENTS = ("all", "line", "venue", "minutes", "side", "week", "confidence", "edge")
-
-
-@dataclass(frozen=True)
-class Buckets:
-    """Bucket edges for the segments (points, minutes, stated confidence, edge in points)."""
-
-    line: tuple[float, ...] = (10.0, 15.0, 20.0, 25.0)
-    minutes: tuple[float, ...] = (20.0, 30.0, 36.0)
-    confidence: tuple[float, ...] = (0.55, 0.6, 0.65, 0.7, 0.8)
-    edge: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0)
-
-    def __post_init__(self) -> None:
-        for name in ("line", "minutes", "confidence", "edge"):
-            edges = getattr(self, name)
-            if (
-                not edges
-                or any(not math.isfinite(e) for e in edges)
-                or list(edges) != sorted(set(edges))
-            ):
-                raise UsageError(f"regression.buckets.{name}: edges must be increasing numbers")
 
 
 @dataclass(frozen=True)
@@ -210,15 +192,6 @@ class Metrics:
 
 
 # --------------------------------------------------------------------------- SQL
-
-
-def _ident(name: str) -> str:
-    return scan.ident(name)
-
-
-def bucket_order(edges: Sequence[float], fmt: str) -> list[str]:
-    """Bucket labels of a segment in ascending order (for tables and plots)."""
-    return scan.bucket_labels(edges, fmt)
 
 
 def segment_order(buckets: Buckets) -> dict[str, list[str]]:

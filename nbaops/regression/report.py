@@ -11,17 +11,20 @@ import html
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
-from nbaops.regression.stats import format_p
-from nbaops.verdict import Verdict
+from nbaops.regression.stats import format_num, format_p, format_pct
+from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nbaops.regression.run import RegressionReport
+    from nbaops.regression import sources
+    from nbaops.regression.golden import GoldenSummary
+    from nbaops.regression.settings import RegressionSettings
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 SEGMENT_TITLES = {
@@ -34,16 +37,49 @@ SEGMENT_TITLES = {
 }
 
 
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{100 * value:.{digits}f}%"
+@dataclass
+class RegressionReport:
+    """Metrics, gate verdicts and where the HTML/JUnit outputs were written."""
 
+    title: str
+    source: sources.Loaded
+    settings: RegressionSettings
+    metrics: Metrics
+    checks: list[CheckResult]
+    html_path: Path | None = None
+    junit_path: Path | None = None
+    golden: GoldenSummary | None = None
 
-def _num(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+    @property
+    def verdict(self) -> Verdict:
+        return worst(c.verdict for c in self.checks)
 
+    def to_json(self) -> dict[str, Any]:
+        overall = [g.to_json() for g in self.metrics.groups if g.segment == "all"]
+        data: dict[str, Any] = {
+            "verdict": self.verdict.value,
+            "title": self.title,
+            "source": {
+                "label": self.source.label,
+                "rows": self.source.rows,
+                "since": self.source.since,
+                "until": self.source.until,
+                "bytes_processed": self.source.bytes_processed,
+            },
+            "champion": self.settings.champion,
+            "challenger": self.settings.challenger,
+            "checks": [c.to_json() for c in self.checks],
+            "versions": overall,
+            "comparisons": [c.to_json() for c in self.metrics.comparisons],
+            "html": str(self.html_path) if self.html_path else None,
+            "junit": str(self.junit_path) if self.junit_path else None,
+        }
+        if self.golden is not None:
+            data["golden"] = self.golden.to_json()
+        return data
 
-def _p(value: float) -> str:
-    return format_p(value)
+    def render(self, console: Console) -> None:
+        render_terminal(self, console)
 
 
 # --------------------------------------------------------------------------- terminal
@@ -84,12 +120,12 @@ def render_terminal(report: RegressionReport, console: Console) -> None:
             str(g.predictions),
             str(g.bets),
             str(g.pushes),
-            _pct(g.hit_rate),
-            f"{_pct(g.hit_low)}-{_pct(g.hit_high)}",
-            _p(g.p_vs_break_even),
-            _num(g.mae),
-            _num(g.bias, 2),
-            _pct(g.pass_share),
+            format_pct(g.hit_rate),
+            f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
+            format_p(g.p_vs_break_even),
+            format_num(g.mae),
+            format_num(g.bias, 2),
+            format_pct(g.pass_share),
         )
     console.print(table)
     CheckReport(title="Gates", checks=report.checks).render(console)
@@ -214,9 +250,9 @@ def weekly_plot(m: Metrics, systems: Sequence[str], floor: float | None) -> str:
         "week starting",
         [(i, w[5:]) for i, w in enumerate(weeks) if i % step == 0],
     )
-    plot.hline(m.break_even, "#555", f"break-even {_pct(m.break_even)}")
+    plot.hline(m.break_even, "#555", f"break-even {format_pct(m.break_even)}")
     if floor is not None:
-        plot.hline(floor, "#b00", f"floor {_pct(floor)}", dash="2 2")
+        plot.hline(floor, "#b00", f"floor {format_pct(floor)}", dash="2 2")
     colors = _colors(systems)
     for system in systems:
         groups = sorted(
@@ -238,7 +274,8 @@ def weekly_plot(m: Metrics, systems: Sequence[str], floor: float | None) -> str:
             plot.add(
                 f'<circle cx="{plot.x(index[g.bucket]):.1f}" cy="{plot.y(g.hit_rate or 0):.1f}" '
                 f'r="3" fill="{color}"><title>{html.escape(system)} week {g.bucket}: '
-                f"{_pct(g.hit_rate)} of {g.decided} ({_pct(g.hit_low)}-{_pct(g.hit_high)})"
+                f"{format_pct(g.hit_rate)} of {g.decided} "
+                f"({format_pct(g.hit_low)}-{format_pct(g.hit_high)})"
                 "</title></circle>"
             )
     plot.legend([(s, colors[s]) for s in systems])
@@ -283,7 +320,7 @@ def calibration_plot(m: Metrics, systems: Sequence[str]) -> str:
                 f'y2="{plot.y(g.hit_high):.1f}" stroke="{color}" stroke-opacity="0.5"/>'
                 f'<circle cx="{xx:.1f}" cy="{plot.y(g.hit_rate or 0):.1f}" r="3" fill="{color}">'
                 f"<title>{html.escape(system)} {html.escape(g.bucket)}: "
-                f"stated {_pct(g.mean_confidence)}, realised {_pct(g.hit_rate)} "
+                f"stated {format_pct(g.mean_confidence)}, realised {format_pct(g.hit_rate)} "
                 f"of {g.decided}</title></circle>"
             )
     plot.legend([(s, colors[s]) for s in systems])
@@ -348,13 +385,13 @@ def _group_row(g: GroupMetrics, first: str) -> str:
         str(g.predictions),
         str(g.bets),
         str(g.pushes),
-        _pct(g.hit_rate),
-        f"{_pct(g.hit_low)}-{_pct(g.hit_high)}",
-        _p(g.p_vs_break_even),
-        _num(g.mae),
-        _num(g.bias),
-        _pct(g.pass_share),
-        _pct(g.mean_confidence),
+        format_pct(g.hit_rate),
+        f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
+        format_p(g.p_vs_break_even),
+        format_num(g.mae),
+        format_num(g.bias),
+        format_pct(g.pass_share),
+        format_pct(g.mean_confidence),
     ]
     return (
         "<tr>"
@@ -389,7 +426,7 @@ def render_html(report: RegressionReport) -> str:
         f"<p>Source: {html.escape(report.source.label)}; {m.rows} graded predictions; "
         f"versions: {html.escape(', '.join(m.systems))}. Champion "
         f"<b>{html.escape(s.champion)}</b>, challenger <b>{html.escape(s.challenger)}</b>. "
-        f"Break-even at -110: {_pct(m.break_even, 2)}. Intervals: Wilson "
+        f"Break-even at -110: {format_pct(m.break_even, 2)}. Intervals: Wilson "
         f"{int(round(100 * m.confidence_level))}%.</p>",
     ]
     if report.golden is not None:
@@ -432,11 +469,11 @@ def render_html(report: RegressionReport) -> str:
                 f"<td class=n>{pair.shared}</td><td class=n>{pair.paired_bets}</td>"
                 f"<td class=n>{pair.both_hit}</td><td class=n>{pair.both_miss}</td>"
                 f"<td class=n>{pair.champion_only}</td><td class=n>{pair.challenger_only}</td>"
-                f"<td class=n>{_p(pair.mcnemar.p_challenger_worse)}</td>"
-                f"<td class=n>{_p(pair.mcnemar.p_challenger_worse_mid)}</td>"
-                f"<td class=n>{_num(pair.mae_diff, 3)}</td>"
-                f"<td class=n>{_num(_finite(pair.mae_diff_low), 3)} to "
-                f"{_num(_finite(pair.mae_diff_high), 3)}</td></tr>"
+                f"<td class=n>{format_p(pair.mcnemar.p_challenger_worse)}</td>"
+                f"<td class=n>{format_p(pair.mcnemar.p_challenger_worse_mid)}</td>"
+                f"<td class=n>{format_num(pair.mae_diff, 3)}</td>"
+                f"<td class=n>{format_num(_finite(pair.mae_diff_low), 3)} to "
+                f"{format_num(_finite(pair.mae_diff_high), 3)}</td></tr>"
             )
         out.append("</table>")
     out.append("<h2>Plots</h2><div class='plots'>")

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.errors import UsageError
 from nbaops.regression import gates, metrics, sources
+from nbaops.regression.report import RegressionReport, write_html, write_junit
 from nbaops.regression.settings import RegressionSettings, settings_from_section
-from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
     import duckdb
-    from rich.console import Console
 
     from nbaops.context import Context
     from nbaops.regression.golden import GoldenSummary
@@ -35,54 +34,6 @@ class RegressionRequest:
     challenger: str | None = None
     html: Path | None = None
     junit: Path | None = None
-
-
-@dataclass
-class RegressionReport:
-    """Metrics, gate verdicts and where the HTML/JUnit outputs were written."""
-
-    title: str
-    source: sources.Loaded
-    settings: RegressionSettings
-    metrics: metrics.Metrics
-    checks: list[CheckResult]
-    html_path: Path | None = None
-    junit_path: Path | None = None
-    golden: GoldenSummary | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def verdict(self) -> Verdict:
-        return worst(c.verdict for c in self.checks)
-
-    def to_json(self) -> dict[str, Any]:
-        overall = [g.to_json() for g in self.metrics.groups if g.segment == "all"]
-        data: dict[str, Any] = {
-            "verdict": self.verdict.value,
-            "title": self.title,
-            "source": {
-                "label": self.source.label,
-                "rows": self.source.rows,
-                "since": self.source.since,
-                "until": self.source.until,
-                "bytes_processed": self.source.bytes_processed,
-            },
-            "champion": self.settings.champion,
-            "challenger": self.settings.challenger,
-            "checks": [c.to_json() for c in self.checks],
-            "versions": overall,
-            "comparisons": [c.to_json() for c in self.metrics.comparisons],
-            "html": str(self.html_path) if self.html_path else None,
-            "junit": str(self.junit_path) if self.junit_path else None,
-        }
-        if self.golden is not None:
-            data["golden"] = self.golden.to_json()
-        return data
-
-    def render(self, console: Console) -> None:
-        from nbaops.regression.report import render_terminal
-
-        render_terminal(self, console)
 
 
 def evaluate(
@@ -222,8 +173,6 @@ def _load_golden(
 
 def write_outputs(report: RegressionReport, *, html: Path | None, junit: Path | None) -> None:
     """Write the HTML report and JUnit XML; record their paths on the report."""
-    from nbaops.regression.report import write_html, write_junit
-
     if html is not None:
         report.html_path = write_html(report, html)
     if junit is not None:

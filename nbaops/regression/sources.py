@@ -105,9 +105,9 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
             kind = "VIEW" if existing[0] == "VIEW" else "TABLE"
             con.execute(f"DROP {kind} {table}")
         con.execute(statement, {"path": str(path)} if "$path" in statement else None)
-        _require_columns(con, table, f"--from {path.name}")
         check_types(con, table, f"--from {path.name}")
-        rows = _count(con, table)
+        counted = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+        rows = int(counted[0]) if counted else 0
     except duckdb.Error as exc:
         raise UsageError(f"--from: cannot read {path}: {duckdb_reason(exc)}") from None
     return Loaded(label=f"file {path}", query=f"read {path}", rows=rows)
@@ -131,28 +131,26 @@ def duckdb_reason(exc: BaseException) -> str:
     return f"{lines[0]}: {reason}" if reason else lines[0]
 
 
-# The SQL type every known column must parse as (numbers, dates, times, booleans).
-_TYPED: dict[str, str] = {
-    "game_date": "DATE",
-    "predicted_points": "DOUBLE",
-    "line_value": "DOUBLE",
-    "actual_points": "DOUBLE",
-    "confidence": "DOUBLE",
-    "created_at": "TIMESTAMPTZ",
-    "game_start": "TIMESTAMPTZ",
-    "is_home": "BOOLEAN",
-    "minutes": "DOUBLE",
-}
+# The SQL type every known non-text column must parse as (numbers, dates, times, booleans).
+_TYPED = {c: t for c, t in _COLUMN_TYPES.items() if t != "VARCHAR"}
 
 
 def check_types(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
-    """Every value of a typed column parses as its type (only text columns are scanned).
+    """The required columns are there, and every value of a typed column parses as its
+    type (only text columns are scanned).
 
     Raises:
-        UsageError: naming the column, the first bad value and its row (1 = first data row).
+        UsageError: naming the missing columns, or the column, first bad value and its row
+            (1 = first data row).
     """
     rows = con.execute(f"DESCRIBE {table}").fetchall()
     described = {str(r[0]).lower(): str(r[1]).upper() for r in rows}
+    missing = [c for c in REQUIRED_COLUMNS if c not in described]
+    if missing:
+        raise UsageError(
+            f"{what}: missing column(s) {', '.join(missing)}; required: "
+            + ", ".join(REQUIRED_COLUMNS)
+        )
     for column, sql_type in _TYPED.items():
         have = described.get(column)
         if have is None or not have.startswith(("VARCHAR", "BLOB")):
@@ -223,18 +221,3 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
-
-
-def _require_columns(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
-    present = {str(r[0]).lower() for r in con.execute(f"DESCRIBE {table}").fetchall()}
-    missing = [c for c in REQUIRED_COLUMNS if c not in present]
-    if missing:
-        raise UsageError(
-            f"{what}: missing column(s) {', '.join(missing)}; required: "
-            + ", ".join(REQUIRED_COLUMNS)
-        )
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
-    return int(row[0]) if row else 0

@@ -177,6 +177,15 @@ def _check_counts(k: int, n: int) -> None:
         raise ValueError(f"invalid counts: {k} of {n}")
 
 
+def format_pct(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage (``54.2%``), ``-`` when unknown."""
+    return "-" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def format_num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def format_p(value: float) -> str:
     """A p-value for people: 3 significant digits, but never rounded up to 1.
 

@@ -174,3 +174,21 @@ def test_through_the_runner_exit_2_one_line(
 def test_brackets_in_quotes_and_comments_do_not_count_as_nesting() -> None:
     text = "a: '" + "[" * 100 + "'\nb: \"" + "{" * 100 + '"  # ' + "[" * 100 + "\nc: [[1]]\n"
     assert load_bounded(text, "ok.yaml")["c"] == [[1]]
+
+
+def test_libyaml_loads_the_config_as_the_pure_python_loader_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libyaml (the fast path every run takes) and the reference loader read nbaops.yaml
+    alike and refuse the same hostile input; the limits hold on either path."""
+    from nbaops import yaml_load
+
+    assert yaml_load._FAST_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = (Path(__file__).resolve().parents[2] / "nbaops.yaml").read_text(encoding="utf-8")
+    fast = load_bounded(text, "nbaops.yaml")
+    many_aliases = "x: &x [1]\n" + "\n".join(f"y{i}: *x" for i in range(200))
+    monkeypatch.setattr(yaml_load, "_FAST_LOADER", yaml.SafeLoader)
+    assert load_bounded(text, "nbaops.yaml") == fast
+    for hostile, needle in ((DEEP_MAP, "nested more than"), (many_aliases, "aliases")):
+        with pytest.raises(ConfigError, match=needle):
+            load_bounded(hostile, "override.yaml")

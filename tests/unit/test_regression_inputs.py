@@ -194,3 +194,27 @@ def test_an_unknown_recommendation_raises_in_compute_too() -> None:
     rows[2]["recommendation"] = None
     with pytest.raises(UsageError, match="value None in row 3"):
         _run(rows)
+
+
+def test_every_segment_and_the_histogram_partition_each_versions_rows() -> None:
+    """Pass 1 rolls the totals, each segment and the histogram up from two groupings: every
+    segment's buckets and the histogram's bins add up to the version's totals, nothing
+    counted twice or dropped (weeks included: they come from the second grouping)."""
+    import duckdb
+
+    con = duckdb.connect()
+    metrics.synthetic_table(con, 20_000, systems=("v8", "v9"))  # 10 game days: 2 weeks
+    con.execute("UPDATE graded SET actual_points = NULL WHERE hash(prediction_id) % 17 = 0")
+    m = metrics.compute(con, pairs=[("v8", "v9")])
+    for system in ("v8", "v9"):
+        total = m.overall(system)
+        assert total is not None and 0 < total.predictions < 10_000
+        for name in metrics.SEGMENTS[1:]:
+            buckets = m.segment(name, system)
+            assert len(buckets) > 1, name
+            assert sum(g.predictions for g in buckets) == total.predictions, name
+            assert sum(g.bets for g in buckets) == total.bets, name
+            assert sum(g.hits for g in buckets) == total.hits, name
+        assert sum(n for _, n in m.histogram[system]) == total.predictions
+        assert m.sanity[system].rows == 10_000
+        assert m.sanity[system].missing_outcomes == 10_000 - total.predictions
