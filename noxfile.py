@@ -27,9 +27,10 @@ def install_project(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Run every pre-commit hook (ruff included) on all files."""
+    """Run every pre-commit hook (ruff included) on all files, then the layer contract."""
     install_project(session)
     session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
+    session.run("lint-imports")  # pyproject [tool.importlinter]: kernel -> ... -> cli
 
 
 @nox.session(python=PYTHON)

@@ -75,12 +75,12 @@ def system_health(repeats: int) -> Row:
     if not _has("nbaops.sandbox.lifecycle"):
         return Row.unavailable("system_health", title, "the sandbox has not landed")
     from nbaops.checks import plan_checks, run_one
-    from nbaops.context import Context
+    from nbaops.sandbox.world import open_context
     from nbaops.system_health import run_system_health
 
     row = Row("system_health", title, repeats=repeats)
     with scenario("health"):
-        ctx = Context.create("local")
+        ctx = open_context("local")
         build_s, _ = timed(lambda: (ctx.warehouse, ctx.logs))
         row.notes.append(f"sandbox built once before timing ({build_s:.1f}s)")
         planned = plan_checks(ctx)
@@ -270,7 +270,7 @@ def _add_past_seasons(ctx: Any, years: int) -> None:
         column = spec.partition
         if not column:
             continue
-        kind = str((spec.field(column) or {}).get("type", "DATE")).upper()
+        kind = spec.partition_type or "DATE"
         bound = "@since" if kind == "DATE" else "TIMESTAMP(@since)"
         low = ctx.warehouse.query(
             f"SELECT MIN({column}) AS low FROM `{spec.ref}` WHERE {column} >= {bound}",  # noqa: S608
@@ -301,8 +301,8 @@ def seasons(repeats: int) -> Row:
     one = logs / "player_logs_2024-25.csv"
     if not one.exists():
         return Row.unavailable("seasons", title, f"real game logs not found under {logs}")
-    from nbaops.context import Context
     from nbaops.sandbox.lifecycle import reset
+    from nbaops.sandbox.world import open_context
     from nbaops.system_health import run_system_health
 
     row = Row("seasons", title, repeats=repeats)
@@ -310,7 +310,7 @@ def seasons(repeats: int) -> Row:
     sizes: dict[str, dict[str, int]] = {}
     for label, past in (("1 season", 0), ("3 seasons", 2)):
         with scenario(label.replace(" ", "")):
-            ctx = Context.create("local")
+            ctx = open_context("local")
             build_s, _ = timed(lambda ctx=ctx: reset(ctx, from_logs=one))
             if past:
                 _add_past_seasons(ctx, past)
@@ -466,8 +466,8 @@ def deploy_rehearsal(repeats: int) -> Row:
     for module in ("nbaops.deploy.deploy", "nbaops.sandbox.lifecycle"):
         if not _has(module):
             return Row.unavailable("deploy", title, f"{module} has not landed")
-    from nbaops.context import Context
     from nbaops.deploy.deploy import DeployRequest, run_deploy
+    from nbaops.sandbox.world import open_context
 
     row = Row("deploy", title, repeats=repeats)
     with tempfile.TemporaryDirectory(prefix="nbaops-bench-clone-") as tmp:
@@ -476,7 +476,7 @@ def deploy_rehearsal(repeats: int) -> Row:
         if done.returncode != 0:
             return Row.unavailable("deploy", title, f"git clone failed: {done.stderr[:120]}")
         with scenario("deploy", NBAOPS_ROOT=str(clone)):
-            Context.create("local").standin  # noqa: B018 - build the sandbox before timing
+            open_context("local").standin  # noqa: B018 - build the sandbox before timing
             walls, waits, outcomes = [], [], []
             for _ in range(repeats):
                 slept: list[float] = []
@@ -486,7 +486,7 @@ def deploy_rehearsal(repeats: int) -> Row:
                     time.sleep(seconds)
                     slept.append(time.perf_counter() - started)
 
-                ctx = Context.create("local")
+                ctx = open_context("local")
                 wall, report = timed(
                     lambda ctx=ctx, sleep=sleep: run_deploy(
                         ctx,

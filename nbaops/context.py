@@ -2,9 +2,11 @@
 
 Every task builds one :class:`Context` and passes it to one library function. Adapters
 (warehouse, Cloud Run, logs, health) are created on first use, so a task that needs only
-git never imports a Google client. On the ``local`` profile the first adapter use
-creates the sandbox (embedded warehouse + Cloud Run/Logging stand-in) under the state
-folder and starts the stand-in server in-process on 127.0.0.1.
+git never imports a Google client. On the ``local`` profile the first adapter use asks
+the injected :class:`LocalWorld` to prepare the local data (the sandbox's embedded
+warehouse and stand-in state) and starts the stand-in server in-process on 127.0.0.1,
+with the world's hooks. The context never imports the sandbox: the layer above injects
+it (:func:`nbaops.sandbox.world.open_context`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.config import Config, load_config
+from nbaops.errors import ConfigError
 from nbaops.paths import state_home
 
 if TYPE_CHECKING:
@@ -26,16 +29,49 @@ if TYPE_CHECKING:
     from nbaops.adapters.monitoring import MetricsReader
     from nbaops.adapters.warehouse import Warehouse
     from nbaops.local.standin import StandIn
+    from nbaops.local.world import WorldHooks
+
+
+class LocalWorld(Protocol):
+    """What the local profile serves, injected (:class:`nbaops.sandbox.world.SandboxWorld`)."""
+
+    @property
+    def hooks(self) -> WorldHooks: ...
+
+    def ensure(self, ctx: Context) -> None:
+        """Create or refresh the local data before its first use (cheap when current)."""
 
 
 @dataclass
 class Context:
     config: Config
+    world: LocalWorld | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def create(cls, profile: str | None = None, config_path: Path | None = None) -> Context:
-        return cls(config=load_config(config_path, profile))
+    def create(
+        cls,
+        profile: str | None = None,
+        config_path: Path | None = None,
+        *,
+        world: LocalWorld | None = None,
+    ) -> Context:
+        return cls(config=load_config(config_path, profile), world=world)
+
+    def _local_world(self) -> LocalWorld:
+        """The injected world, prepared under the lock (local profile only).
+
+        Raises:
+            ConfigError: a local context built without a world (a wiring bug).
+        """
+        if self.world is None:
+            raise ConfigError(
+                f"profile {self.profile!r} is local but this context has no local world; "
+                "build it with nbaops.sandbox.world.open_context"
+            )
+        with self._lock:
+            self.world.ensure(self)
+        return self.world
 
     @property
     def profile(self) -> str:
@@ -56,23 +92,17 @@ class Context:
 
     @cached_property
     def standin(self) -> StandIn:
-        """The local Cloud Run + Logging stand-in (local profile only), sandbox ensured."""
+        """The local Cloud Run + Logging stand-in (local profile only), world ensured."""
         from nbaops.local.standin import StandIn
-        from nbaops.sandbox.lifecycle import ensure_sandbox
 
-        with self._lock:
-            ensure_sandbox(self)
-            return StandIn.start(self.home)
+        return StandIn.start(self.home, self._local_world().hooks)
 
     @cached_property
     def warehouse(self) -> Warehouse:
         from nbaops.adapters.warehouse import open_warehouse
 
         if self.is_local:
-            from nbaops.sandbox.lifecycle import ensure_sandbox
-
-            with self._lock:
-                ensure_sandbox(self)
+            self._local_world()
         return open_warehouse(self)
 
     @cached_property
@@ -98,7 +128,8 @@ class Context:
         if self.is_local:
             from nbaops.local.monitoring_grpc import MonitoringServer
 
-            endpoint = MonitoringServer.start(self.standin.home).target
+            standin = self.standin  # the world is ensured once, by the stand-in
+            endpoint = MonitoringServer.start(standin.home, standin.server.hooks).target
         return MetricsReader(self.config.profile, endpoint=endpoint)
 
     @cached_property

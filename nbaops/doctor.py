@@ -152,59 +152,35 @@ def _line(exc: BaseException) -> str:
 
 def check_credentials(ctx: Context) -> tuple[CheckResult, bool]:
     """Credentials found, their kind, and a successful refresh. Returns (result, usable)."""
+    from nbaops.adapters.credentials import refresh_outcome
     from nbaops.adapters.idtoken import credential_kind
 
     started = time.perf_counter()
-    query = "google.auth.default() + credentials.refresh()"
-    try:
-        credentials = ctx.credentials
-    except NbaopsError as exc:
+
+    def result(verdict: Verdict, message: str, kind: str | None = None) -> CheckResult:
+        query = "google.auth.default() + credentials.refresh()"
         return _result(
             "credentials",
             "*",
-            Verdict.ERROR,
-            _line(exc),
-            fix=CREDENTIALS_FIX,
-            query=query,
-            started=started,
-        ), False
-    kind = credential_kind(credentials)
-    if kind == "anonymous":
-        return _result(
-            "credentials",
-            "*",
-            Verdict.FAIL,
-            "anonymous credentials cannot call Google APIs",
+            verdict,
+            message,
             fix=CREDENTIALS_FIX,
             query=query,
             started=started,
             value=kind,
-        ), False
-    verdict, message = _refresh(credentials)
-    return _result(
-        "credentials",
-        "*",
-        verdict,
-        f"{kind} credentials: {message}",
-        fix=CREDENTIALS_FIX,
-        query=query,
-        started=started,
-        value=kind,
-        threshold="a token is issued",
-    ), verdict is Verdict.PASS
-
-
-def _refresh(credentials: Any) -> tuple[Verdict, str]:
-    import google.auth.transport.requests
-    from google.auth import exceptions as auth_exc
+            threshold="a token is issued",
+        )
 
     try:
-        credentials.refresh(google.auth.transport.requests.Request())
-    except auth_exc.RefreshError as exc:  # the token endpoint answered: refused
-        return Verdict.FAIL, f"refresh refused: {_line(exc)}"
-    except (auth_exc.GoogleAuthError, OSError) as exc:
-        return Verdict.ERROR, f"refresh failed: {type(exc).__name__}: {_line(exc)}"
-    return Verdict.PASS, "a token was issued"
+        credentials = ctx.credentials
+    except NbaopsError as exc:
+        return result(Verdict.ERROR, _line(exc)), False
+    kind = credential_kind(credentials)
+    if kind == "anonymous":
+        return result(Verdict.FAIL, "anonymous credentials cannot call Google APIs", kind), False
+    issued, message = refresh_outcome(credentials)
+    verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.ERROR}[issued]
+    return result(verdict, f"{kind} credentials: {message}", kind), issued is True
 
 
 # ---------------------------------------------------------------- Cloud Run

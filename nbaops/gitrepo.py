@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -41,7 +40,6 @@ DEFAULT_REMOTE = "origin"
 _FIELD = "\x1f"
 _RECORD = "\x1e"
 _LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%cI", "%s"]) + _RECORD
-_HEX = re.compile(r"^[0-9a-fA-F]{4,40}$")
 
 
 @dataclass(frozen=True)
@@ -119,57 +117,60 @@ class Repo:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.timeout_s = timeout_s
-        base_env = dict(os.environ)
-        if env:
-            base_env.update(env)
-        base_env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
-        self._env = base_env
-        git = shutil.which("git", path=base_env.get("PATH"))
-        if git is None:
-            raise GitError("git is not installed (no 'git' on PATH)")
-        self._git = git
+        self._env = _environment(env)
+        self._git = _git_binary(self._env)
         start = Path(root)
         if not start.is_dir():
             raise GitError(f"{start}: not a git repository (folder does not exist)")
-        proc = self._spawn(["rev-parse", "--show-toplevel"], cwd=start, timeout=self.timeout_s)
+        proc = _spawn(self._git, ["rev-parse", "--show-toplevel"], start, self._env, timeout_s)
         if proc.returncode != 0:
             raise GitError(f"{start}: not a git repository")
         self.root = Path(proc.stdout.decode().strip())
 
+    @classmethod
+    def clone(
+        cls,
+        source: Path | str,
+        dest: Path,
+        *options: str,
+        timeout_s: float = FETCH_TIMEOUT_S,
+        env: Mapping[str, str] | None = None,
+    ) -> Repo:
+        """``git clone [options] source dest``; the new repository (same ``env``).
+
+        Raises:
+            GitError: git is missing or the clone failed (git's first line).
+        """
+        full_env = _environment(env)
+        git = _git_binary(full_env)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        args = ["clone", *options, "--", str(source), str(dest)]
+        _check(args, _spawn(git, args, dest.parent, full_env, timeout_s))
+        return cls(dest, timeout_s=timeout_s, env=env)
+
     # -- plumbing ---------------------------------------------------------------------
 
-    def _spawn(
-        self, args: Sequence[str], *, cwd: Path, timeout: float
-    ) -> subprocess.CompletedProcess[bytes]:
-        cmd = [self._git, "-c", "core.quotepath=off", "-c", "color.ui=never", *args]
-        try:
-            return subprocess.run(  # argument list, never a shell
-                cmd,
-                cwd=cwd,
-                env=self._env,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed (no 'git' on PATH)") from None
-        except subprocess.TimeoutExpired:
-            raise GitError(f"git {args[0]} timed out after {timeout:g}s") from None
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc}") from None
+    def git(self, *args: str, stdin: bytes | None = None, timeout: float | None = None) -> bytes:
+        """Run ``git args`` in the repository root; its stdout.
 
-    def _run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+        The one git runner of nbaops: an argument list (never a shell), bounded, with
+        ``LC_ALL=C`` and no optional locks.
+
+        Raises:
+            GitError: git failed or timed out (git's own first line).
+        """
+        return self._run(*args, timeout=timeout, stdin=stdin).stdout
+
+    def _run(
+        self, *args: str, timeout: float | None = None, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; GitError with git's own first line on failure."""
-        proc = self._spawn(args, cwd=self.root, timeout=timeout or self.timeout_s)
-        if proc.returncode != 0:
-            message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
-            raise GitError(f"git {args[0]} failed: {message}")
-        return proc
+        proc = _spawn(self._git, args, self.root, self._env, timeout or self.timeout_s, stdin)
+        return _check(args, proc)
 
     def _try(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; the caller interprets a non-zero exit."""
-        return self._spawn(args, cwd=self.root, timeout=self.timeout_s)
+        return _spawn(self._git, args, self.root, self._env, self.timeout_s)
 
     def _out(self, *args: str) -> str:
         return self._run(*args).stdout.decode(errors="replace")
@@ -217,18 +218,6 @@ class Repo:
             return None
         return proc.stdout.decode().strip() or None
 
-    def require_branch(self) -> str:
-        """The checked-out branch name.
-
-        Raises:
-            GitError: HEAD is detached (names the commit it points at).
-        """
-        branch = self.current_branch()
-        if branch is None:
-            where = self._try("rev-parse", "--short", "HEAD").stdout.decode().strip() or "?"
-            raise GitError(f"detached HEAD at {where}: check out a branch (e.g. {MAIN_BRANCH})")
-        return branch
-
     def is_shallow(self) -> bool:
         """Whether this is a shallow clone (history cut off: old commits are unknown)."""
         return self._out("rev-parse", "--is-shallow-repository").strip() == "true"
@@ -240,10 +229,6 @@ class Repo:
         if proc.returncode in (0, 1):
             return proc.returncode == 0
         raise GitError(f"git merge-base failed: {_first_line(proc.stderr.decode())}")
-
-    def commit_time(self, sha: str) -> dt.datetime:
-        """The committer time of a commit (timezone-aware)."""
-        return _parse_time(self._out("show", "-s", "--format=%cI", self.resolve(sha)))
 
     def commit(self, sha: str) -> Commit:
         """One commit's metadata."""
@@ -412,20 +397,54 @@ class Repo:
         raw = self._out(*args)
         return sorted({p for p in raw.split("\0") if p})
 
-    def show_file(self, rev: str, path: str) -> bytes | None:
-        """The content of ``path`` at ``rev``; None when the file does not exist there.
 
-        Raises:
-            GitError: ``rev`` is unknown.
-        """
-        sha = self.resolve(rev)
-        clean = path.lstrip("/")
-        if not clean or clean.startswith("-"):
-            raise GitError(f"invalid path {path!r}")
-        proc = self._try("cat-file", "blob", f"{sha}:{clean}")
-        if proc.returncode != 0:
-            return None
-        return proc.stdout
+def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {**os.environ, **(extra or {})}
+    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
+    return env
+
+
+def _git_binary(env: Mapping[str, str]) -> str:
+    git = shutil.which("git", path=env.get("PATH"))
+    if git is None:
+        raise GitError("git is not installed (no 'git' on PATH)")
+    return git
+
+
+def _spawn(
+    git: str,
+    args: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    stdin: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    cmd = [git, "-c", "core.quotepath=off", "-c", "color.ui=never", *args]
+    try:
+        return subprocess.run(  # argument list, never a shell
+            cmd,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            input=stdin if stdin is not None else b"",
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed (no 'git' on PATH)") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} timed out after {timeout:g}s") from None
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc}") from None
+
+
+def _check(
+    args: Sequence[str], proc: subprocess.CompletedProcess[bytes]
+) -> subprocess.CompletedProcess[bytes]:
+    if proc.returncode != 0:
+        message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
+        raise GitError(f"git {args[0]} failed: {message}")
+    return proc
 
 
 def _parse_log(text: str) -> list[Commit]:
@@ -450,13 +469,3 @@ def _parse_log(text: str) -> list[Commit]:
             )
         )
     return commits
-
-
-def looks_like_sha(text: str) -> bool:
-    """Whether ``text`` has the shape of a (possibly abbreviated) hex commit id."""
-    return bool(_HEX.match(text))
-
-
-def open_repo(root: Path | str) -> Repo:
-    """The repository holding ``root`` (the project root, typically)."""
-    return Repo(root)

@@ -25,10 +25,11 @@ refuses with exit 2 (nothing changed) and ``--dry-run`` prints the plan (exit 0)
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops.adapters.scheduler import SchedulerError, scheduler_client
+from nbaops.adapters.scheduler import job_message, upsert_job
 from nbaops.errors import UsageError
 from nbaops.verdict import Verdict
 
@@ -98,44 +99,25 @@ class SchedulePlan:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "schedule": self.cron,
-            "time_zone": self.time_zone,
-            "http_target": {
-                "uri": self.run_uri,
-                "http_method": "POST",
-                "headers": {"Content-Type": "application/json"},
-                "body": "{}",
-                "oauth_token": {"service_account_email": self.service_account, "scope": SCOPE},
-            },
-            "retry_config": {"retry_count": 1},
-            "attempt_deadline": f"{ATTEMPT_DEADLINE_S}s",
-            "runs": HEALTH_COMMAND,
-        }
+        return {"name": self.name, **_nested(self.fields()), "runs": HEALTH_COMMAND}
 
     def to_proto(self) -> Any:
-        from google.cloud import scheduler_v1
-        from google.protobuf import duration_pb2
+        job = {"name": self.name, **_nested(self.fields())}
+        job["http_target"]["body"] = b"{}"
+        job["attempt_deadline"] = dt.timedelta(seconds=ATTEMPT_DEADLINE_S)
+        return job_message(job)
 
-        return scheduler_v1.Job(
-            name=self.name,
-            description=self.description,
-            schedule=self.cron,
-            time_zone=self.time_zone,
-            http_target=scheduler_v1.HttpTarget(
-                uri=self.run_uri,
-                http_method=scheduler_v1.HttpMethod.POST,
-                headers={"Content-Type": "application/json"},
-                body=b"{}",
-                oauth_token=scheduler_v1.OAuthToken(
-                    service_account_email=self.service_account, scope=SCOPE
-                ),
-            ),
-            retry_config=scheduler_v1.RetryConfig(retry_count=1),
-            attempt_deadline=duration_pb2.Duration(seconds=ATTEMPT_DEADLINE_S),
-        )
+
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` → ``{"a": {"b": 1}}`` (the update-mask paths as the job's shape)."""
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        *parents, leaf = path.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
 
 
 def build_plan(ctx: Context) -> SchedulePlan:
@@ -225,15 +207,6 @@ class ScheduleReport:
         console.print(json.dumps(self.plan.to_json(), indent=2), markup=False)
 
 
-def _api_error(exc: BaseException, what: str) -> SchedulerError:
-    text = str(exc).strip().splitlines()
-    message = text[0] if text else type(exc).__name__
-    hint = ""
-    if "403" in message or "PermissionDenied" in type(exc).__name__:
-        hint = " (needs roles/cloudscheduler.admin and actAs on the scheduler service account)"
-    return SchedulerError(f"Cloud Scheduler {what} failed: {message}{hint}")
-
-
 def install(
     ctx: Context,
     *,
@@ -267,29 +240,11 @@ def install(
             "schedule.install needs a gcp profile (--profile prod): Cloud Scheduler has no "
             "local stand-in; nothing was changed (use --dry-run to see the job)"
         )
-    from google.api_core import exceptions as gexc
-
-    client = scheduler_client(endpoint, credentials)
-    failure: SchedulerError | None = None
-    report: ScheduleReport | None = None
-    try:
-        try:
-            existing = client.get_job(name=plan.name, timeout=30.0)
-        except gexc.NotFound:
-            client.create_job(parent=plan.parent, job=plan.to_proto(), timeout=30.0)
-            report = ScheduleReport("created", plan, ctx.profile)
-        else:
-            paths = differing_paths(plan, existing)
-            if paths:
-                client.update_job(job=plan.to_proto(), update_mask={"paths": paths}, timeout=30.0)
-                report = ScheduleReport("updated", plan, ctx.profile, changed=paths)
-            else:
-                report = ScheduleReport("unchanged", plan, ctx.profile)
-    except gexc.GoogleAPICallError as exc:
-        failure = _api_error(exc, "install")
-    except Exception as exc:  # transport/auth errors (no ADC, network)
-        failure = _api_error(exc, "install")
-    if failure is not None:
-        raise failure
-    assert report is not None
-    return report
+    action, paths = upsert_job(
+        plan.parent,
+        plan.to_proto(),
+        lambda existing: differing_paths(plan, existing),
+        endpoint=endpoint,
+        credentials=credentials,
+    )
+    return ScheduleReport(action, plan, ctx.profile, changed=paths)

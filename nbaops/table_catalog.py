@@ -2,44 +2,39 @@
 
 ``schemas/<dataset>/<table>.json`` (the JSON array form ``bq show --schema`` prints) is
 the single source of truth for columns; ``schemas/tables.yaml`` adds the partition
-column and clustering per table. The local warehouse creates its tables from here,
-the BigQuery adapter creates datasets/tables from here, and the schema hooks and the
-"every query filters on the partition column" test reuse :func:`load_catalog` and
-:func:`partition_filter_problems`.
+column and clustering per table. Both are read by :mod:`nbaops.bqschema.parse` into the
+one schema model (:class:`nbaops.bqschema.model.TableSchema`) and linted by the same
+rules as the ``bq-schema-lint`` hook: a file the hook rejects is a ConfigError here.
+The local warehouse creates its tables from here, the BigQuery adapter creates
+datasets/tables from here, and the schema hooks and the "every query filters on the
+partition column" test reuse :func:`load_catalog` and :func:`partition_filter_problems`.
 
-Type mapping BigQuery → DuckDB (see :func:`duckdb_type`): STRING→VARCHAR, BYTES→BLOB,
-INT64→BIGINT, FLOAT64→DOUBLE, NUMERIC→DECIMAL(38,9) (BigQuery's exact precision and
-scale; ``NUMERIC(P,S)`` keeps P,S), BIGNUMERIC→DOUBLE (DuckDB decimals stop at 38
-digits: approximate), BOOL→BOOLEAN, DATE→DATE, DATETIME→TIMESTAMP, TIME→TIME,
-TIMESTAMP→TIMESTAMPTZ, JSON→JSON, GEOGRAPHY→VARCHAR (WKT), INTERVAL→INTERVAL,
-RECORD/STRUCT→STRUCT(...), mode REPEATED→``type[]``, mode REQUIRED→NOT NULL.
+Type mapping BigQuery → DuckDB (see :func:`duckdb_type`; the model's types are
+canonical): STRING→VARCHAR, BYTES→BLOB, INT64→BIGINT, FLOAT64→DOUBLE,
+NUMERIC→DECIMAL(38,9) (BigQuery's exact precision and scale; ``NUMERIC(P,S)`` keeps P,S),
+BIGNUMERIC→DOUBLE (DuckDB decimals stop at 38 digits: approximate), BOOL→BOOLEAN,
+DATE→DATE, DATETIME→TIMESTAMP, TIME→TIME, TIMESTAMP→TIMESTAMPTZ, JSON→JSON,
+GEOGRAPHY→VARCHAR (WKT), INTERVAL→INTERVAL, STRUCT→STRUCT(...), mode REPEATED→``type[]``,
+mode REQUIRED→NOT NULL.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from nbaops.bqschema.model import Field, TableSchema
 from nbaops.errors import ConfigError
 from nbaops.paths import project_root, schemas_dir
-
-LOGICAL_DATASETS = ("nba_raw", "nba_analytics", "nba_precompute", "nba_predictions", "nba_ops")
 
 _SCALAR_TO_DUCKDB = {
     "STRING": "VARCHAR",
     "BYTES": "BLOB",
     "INT64": "BIGINT",
-    "INTEGER": "BIGINT",
     "FLOAT64": "DOUBLE",
-    "FLOAT": "DOUBLE",
     "BOOL": "BOOLEAN",
-    "BOOLEAN": "BOOLEAN",
     "DATE": "DATE",
     "DATETIME": "TIMESTAMP",
     "TIME": "TIME",
@@ -48,18 +43,16 @@ _SCALAR_TO_DUCKDB = {
     "GEOGRAPHY": "VARCHAR",
     "INTERVAL": "INTERVAL",
     "BIGNUMERIC": "DOUBLE",
-    "BIGDECIMAL": "DOUBLE",
 }
-_VALID_MODES = ("NULLABLE", "REQUIRED", "REPEATED")
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One table: its logical ``dataset.table`` name, bq JSON fields and partitioning."""
+    """One table: its logical ``dataset.table`` name, its schema model and partitioning."""
 
     dataset: str
     name: str
-    fields: tuple[dict[str, Any], ...]
+    model: TableSchema
     partition: str | None = None
     cluster: tuple[str, ...] = ()
     path: Path | None = None
@@ -69,31 +62,25 @@ class TableSpec:
         return f"{self.dataset}.{self.name}"
 
     @property
-    def column_names(self) -> list[str]:
-        return [f["name"] for f in self.fields]
-
-    def field(self, name: str) -> dict[str, Any] | None:
-        for f in self.fields:
-            if f["name"].lower() == name.lower():
-                return f
-        return None
+    def fields(self) -> list[Field]:
+        return self.model.fields
 
     @property
-    def required_columns(self) -> list[str]:
-        return [f["name"] for f in self.fields if f.get("mode", "NULLABLE") == "REQUIRED"]
+    def column_names(self) -> list[str]:
+        return [f.name for f in self.model.fields]
+
+    def field(self, name: str) -> Field | None:
+        return self.model.field_map().get(name.lower())
 
     @property
     def partition_type(self) -> str | None:
         """The bq type of the partition column (DATE or TIMESTAMP), or None."""
-        if not self.partition:
-            return None
-        f = self.field(self.partition)
-        return f["type"].upper() if f else None
+        f = self.field(self.partition) if self.partition else None
+        return f.type if f else None
 
     def schema(self) -> list[dict[str, Any]]:
-        """The bq JSON array form (a deep copy)."""
-        copied: list[dict[str, Any]] = json.loads(json.dumps(list(self.fields)))
-        return copied
+        """The bq JSON array form (canonical types and modes; a fresh copy)."""
+        return self.model.to_json()
 
 
 @dataclass(frozen=True)
@@ -120,10 +107,6 @@ class Catalog:
     def datasets(self) -> list[str]:
         return sorted({t.dataset for t in self.tables.values()})
 
-    def partition_column(self, ref: str) -> str | None:
-        spec = self.find(ref)
-        return spec.partition if spec else None
-
     def __iter__(self) -> Any:
         return iter(self.tables.values())
 
@@ -139,63 +122,50 @@ def normalise_ref(ref: str) -> str:
     return ".".join(p.strip("`") for p in parts[-2:])
 
 
-def _validate_fields(path: Path, fields: Any, where: str = "") -> None:
-    if not isinstance(fields, list) or not fields:
-        raise ConfigError(f"{path}: {where or '(top level)'}: expected a non-empty array of fields")
-    seen: set[str] = set()
-    for i, f in enumerate(fields):
-        at = f"{where}[{i}]"
-        if not isinstance(f, dict) or not isinstance(f.get("name"), str) or not f["name"]:
-            raise ConfigError(f"{path}: {at}: every field needs a string 'name'")
-        if not isinstance(f.get("type"), str):
-            raise ConfigError(f"{path}: {at}.{f['name']}: every field needs a string 'type'")
-        lowered = f["name"].lower()
-        if lowered in seen:
-            raise ConfigError(f"{path}: {at}: duplicate column {f['name']!r}")
-        seen.add(lowered)
-        mode = f.get("mode", "NULLABLE").upper()
-        if mode not in _VALID_MODES:
-            raise ConfigError(f"{path}: {at}.{f['name']}: unknown mode {f.get('mode')!r}")
-        kind = f["type"].upper()
-        if kind in ("RECORD", "STRUCT"):
-            _validate_fields(path, f.get("fields"), f"{at}.{f['name']}.fields")
-        elif kind not in _SCALAR_TO_DUCKDB and kind not in ("NUMERIC", "DECIMAL"):
-            raise ConfigError(f"{path}: {at}.{f['name']}: unknown BigQuery type {f['type']!r}")
+def read_table_schema(path: Path) -> TableSchema:
+    """One schema file as the model, linted like the ``bq-schema-lint`` hook does.
+
+    Raises:
+        ConfigError: the file's first lint error (unreadable, invalid JSON, a field
+            without name or type, an unknown type or mode, a duplicate column, ...).
+    """
+    from nbaops.bqschema.lint import lint_document
+    from nbaops.bqschema.parse import read_document, to_table_schema
+
+    doc = read_document(str(path))
+    errors = [f for f in lint_document(doc) if f.is_error]
+    schema = to_table_schema(doc)
+    if errors or schema is None:
+        problem = errors[0].format() if errors else f"{path}: not a schema"
+        raise ConfigError(f"cannot use table schema {problem}")
+    return schema
 
 
 def _load(root: Path) -> Catalog:
+    from nbaops.bqschema.parse import LayoutError, parse_layouts
+
     base = schemas_dir(root)
     layout_path = base / "tables.yaml"
     layout: dict[str, Any] = {}
     if layout_path.is_file():
         try:
-            loaded = yaml.safe_load(layout_path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{layout_path}: invalid YAML: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{layout_path}: expected a mapping of dataset.table to options")
-        layout = loaded
+            layout = parse_layouts(layout_path.read_text(encoding="utf-8"))
+        except LayoutError as exc:
+            raise ConfigError(f"{layout_path}: {exc}") from None
     tables: dict[str, TableSpec] = {}
     for path in sorted(base.glob("*/*.json")):
         dataset, name = path.parent.name, path.stem
-        try:
-            fields = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path}: cannot read table schema: {exc}") from None
-        _validate_fields(path, fields)
+        model = read_table_schema(path)
         ref = f"{dataset}.{name}"
-        opts = layout.get(ref) or {}
-        if not isinstance(opts, dict):
-            raise ConfigError(f"{layout_path}: {ref}: expected a mapping")
-        partition = opts.get("partition")
-        cluster = tuple(opts.get("cluster") or ())
-        names = {f["name"] for f in fields}
+        partitioning, cluster = layout.get(ref) or (None, ())
+        partition = partitioning.field if partitioning else None
+        names = {f.name for f in model.fields}
         if partition is not None and partition not in names:
             raise ConfigError(f"{layout_path}: {ref}.partition: {partition!r} is not a column")
         for col in cluster:
             if col not in names:
                 raise ConfigError(f"{layout_path}: {ref}.cluster: {col!r} is not a column")
-        tables[ref] = TableSpec(dataset, name, tuple(fields), partition, cluster, path)
+        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster), path)
     unknown = sorted(set(layout) - set(tables))
     if unknown:
         raise ConfigError(
@@ -229,21 +199,24 @@ def load_catalog(root: Path | None = None) -> Catalog:
 # --------------------------------------------------------------------------- DuckDB DDL
 
 
-def duckdb_type(f: Mapping[str, Any]) -> str:
-    """The DuckDB column type for one bq JSON field (mode REPEATED → LIST)."""
-    kind = str(f["type"]).upper()
-    if kind in ("RECORD", "STRUCT"):
-        inner = ", ".join(f"{quote_ident(sub['name'])} {duckdb_type(sub)}" for sub in f["fields"])
+def duckdb_type(f: Field) -> str:
+    """The DuckDB column type of one model field (mode REPEATED → LIST).
+
+    Raises:
+        ConfigError: a type DuckDB has no column for (RANGE).
+    """
+    if f.type == "STRUCT":
+        inner = ", ".join(f"{quote_ident(sub.name)} {duckdb_type(sub)}" for sub in f.fields)
         base = f"STRUCT({inner})"
-    elif kind in ("NUMERIC", "DECIMAL"):
-        precision = int(f.get("precision") or 38)
-        scale = int(f.get("scale") or (9 if not f.get("precision") else 0))
+    elif f.type == "NUMERIC":
+        precision = f.precision or 38
+        scale = f.scale if f.scale is not None else (9 if f.precision is None else 0)
         base = f"DECIMAL({min(precision, 38)},{scale})"
+    elif f.type in _SCALAR_TO_DUCKDB:
+        base = _SCALAR_TO_DUCKDB[f.type]
     else:
-        base = _SCALAR_TO_DUCKDB[kind]
-    if str(f.get("mode", "NULLABLE")).upper() == "REPEATED":
-        return f"{base}[]"
-    return base
+        raise ConfigError(f"column {f.name!r}: no DuckDB type for BigQuery {f.type}")
+    return f"{base}[]" if f.mode == "REPEATED" else base
 
 
 def quote_ident(name: str) -> str:
@@ -254,20 +227,18 @@ def duckdb_ddl(spec: TableSpec, schema: str | None = None) -> list[str]:
     """``CREATE SCHEMA``/``CREATE TABLE IF NOT EXISTS`` + column comments for one table."""
     target_schema = schema or spec.dataset
     table = f"{quote_ident(target_schema)}.{quote_ident(spec.name)}"
-    columns = []
-    for f in spec.fields:
-        col = f"{quote_ident(f['name'])} {duckdb_type(f)}"
-        if str(f.get("mode", "NULLABLE")).upper() == "REQUIRED":
-            col += " NOT NULL"
-        columns.append(col)
+    columns = [
+        f"{quote_ident(f.name)} {duckdb_type(f)}" + (" NOT NULL" if f.mode == "REQUIRED" else "")
+        for f in spec.fields
+    ]
     statements = [
         f"CREATE SCHEMA IF NOT EXISTS {quote_ident(target_schema)}",
         f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})",
     ]
     for f in spec.fields:
-        if f.get("description"):
-            text = str(f["description"]).replace("'", "''")
-            statements.append(f"COMMENT ON COLUMN {table}.{quote_ident(f['name'])} IS '{text}'")
+        if f.description:
+            text = f.description.replace("'", "''")
+            statements.append(f"COMMENT ON COLUMN {table}.{quote_ident(f.name)} IS '{text}'")
     return statements
 
 
@@ -340,16 +311,3 @@ def _filtered(table: Any, column: str, alias: str) -> bool:
             if not qualifier or qualifier.lower() in (alias.lower(), table.name.lower()):
                 return True
     return False
-
-
-def ddl_for_catalog(catalog: Catalog, datasets: Mapping[str, str] | None = None) -> list[str]:
-    """Every statement that creates the catalog's tables in DuckDB (datasets mapped)."""
-    mapping = datasets or {}
-    out: list[str] = []
-    for spec in catalog:
-        out.extend(duckdb_ddl(spec, mapping.get(spec.dataset, spec.dataset)))
-    return out
-
-
-def column_names(fields: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [str(f["name"]) for f in fields]

@@ -58,3 +58,27 @@ def standin_user_credentials(endpoint: str) -> Any:
         scopes=[SCOPE],
     )
     return creds.with_token_uri(f"{endpoint}/token")
+
+
+def refresh_outcome(credentials: Any) -> tuple[bool | None, str]:
+    """Refresh ``credentials`` once (a token request), never raising.
+
+    Returns:
+        ``(True, "a token was issued")``; ``(False, "refresh refused: …")`` when the token
+        endpoint answered with a refusal; ``(None, "refresh failed: …")`` when it could
+        not be asked (network, a malformed credential).
+    """
+    import google.auth.transport.requests
+    from google.auth import exceptions as auth_exc
+
+    def line(exc: BaseException) -> str:
+        text = str(exc).strip().splitlines()
+        return text[0][:500] if text else type(exc).__name__
+
+    try:
+        credentials.refresh(google.auth.transport.requests.Request())
+    except auth_exc.RefreshError as exc:  # the token endpoint answered: refused
+        return False, f"refresh refused: {line(exc)}"
+    except (auth_exc.GoogleAuthError, OSError) as exc:
+        return None, f"refresh failed: {type(exc).__name__}: {line(exc)}"
+    return True, "a token was issued"

@@ -7,6 +7,7 @@ server on 127.0.0.1.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nbaops.adapters.errors import google_call
@@ -45,3 +46,55 @@ def get_job(name: str, *, endpoint: str | None = None, credentials: Any = None) 
             return None
 
     return google_call(API, f"get job {name}", call, error=SchedulerError, timeout_s=30.0)
+
+
+def job_message(job: Mapping[str, Any]) -> Any:
+    """A ``scheduler_v1.Job`` from its field mapping (snake_case names, nested messages as
+    mappings, enums by name, ``bytes`` body, ``timedelta`` deadline)."""
+    from google.cloud import scheduler_v1
+
+    return scheduler_v1.Job(dict(job))
+
+
+def _install_error(exc: BaseException) -> SchedulerError:
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else type(exc).__name__
+    hint = ""
+    if "403" in message or "PermissionDenied" in type(exc).__name__:
+        hint = " (needs roles/cloudscheduler.admin and actAs on the scheduler service account)"
+    return SchedulerError(f"Cloud Scheduler install failed: {message}{hint}")
+
+
+def upsert_job(
+    parent: str,
+    job: Any,
+    differing: Callable[[Any], list[str]],
+    *,
+    endpoint: str | None = None,
+    credentials: Any = None,
+) -> tuple[str, list[str]]:
+    """Create ``job`` under ``parent``, or update exactly the fields ``differing(existing)`` names.
+
+    Returns:
+        ``("created" | "updated" | "unchanged", the update-mask paths written)``.
+
+    Raises:
+        SchedulerError: any API, transport or credentials failure (one line; a 403 names
+            the roles the installer needs).
+    """
+    from google.api_core import exceptions as gexc
+
+    try:
+        client = scheduler_client(endpoint, credentials)
+        try:
+            existing = client.get_job(name=job.name, timeout=30.0)
+        except gexc.NotFound:
+            client.create_job(parent=parent, job=job, timeout=30.0)
+            return "created", []
+        paths = differing(existing)
+        if not paths:
+            return "unchanged", []
+        client.update_job(job=job, update_mask={"paths": paths}, timeout=30.0)
+        return "updated", paths
+    except Exception as exc:  # API errors and transport/auth errors (no ADC, network)
+        raise _install_error(exc) from None

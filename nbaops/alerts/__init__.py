@@ -6,6 +6,8 @@ Public API:
   alerts for new FAIL/ERROR results, reminders after the suppression interval,
   "recovered" messages; returns an :class:`AlertSummary` (``.summary`` is one line).
 - :func:`send` — one non-check event (deploy, rollback, test) → :class:`Delivery`.
+- :func:`configure` — ``inv slack.configure``: test a webhook, then store it
+  (:mod:`nbaops.alerts.webhook_store`).
 
 Delivery never raises and never changes a run's verdict or exit code: a Slack failure
 is reported on stderr and in the summary. On the local profile every message is also
@@ -31,7 +33,9 @@ from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
     from nbaops.alerts.settings import AlertSettings
+    from nbaops.alerts.webhook_store import WebhookStore
     from nbaops.context import Context
+    from nbaops.report import CheckReport
 
 __all__ = [
     "AlertEvent",
@@ -277,3 +281,52 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
             message = redact(f"alert state not saved ({store.where}): {exc}".splitlines()[0])
             summary.errors.append(message)
             _report(message)
+
+
+def configure(
+    ctx: Context,
+    secret: Secret,
+    *,
+    send_test: bool = True,
+    store: WebhookStore | None = None,
+) -> CheckReport:
+    """``inv slack.configure``: send a test message through ``secret``, then store it.
+
+    The test goes first so a mistyped webhook is not stored (nothing is changed); pass
+    ``send_test=False`` to store without sending. The report never contains the URL.
+    """
+    from nbaops.alerts.webhook_store import open_store
+    from nbaops.report import CheckReport
+    from nbaops.verdict import Verdict
+
+    store = store or open_store(ctx)
+    if send_test:
+        event = AlertEvent(
+            kind=AlertKind.TEST,
+            title="nbaops: Slack alerts configured",
+            text=f"Test message from `inv slack.configure` on the {ctx.profile} profile. "
+            "Health-check alerts for this profile will arrive here.",
+        )
+        delivery = send(ctx, event, webhook=secret)
+        if not delivery.ok:
+            result = CheckResult(
+                name="slack.configure",
+                service="*",
+                verdict=Verdict.ERROR,
+                value=None,
+                threshold="",
+                message=f"test message failed, webhook NOT stored: {delivery.error}",
+            )
+            return CheckReport("slack.configure", [result])
+    store.save(secret)
+    tested = "test message sent, " if send_test else ""
+    result = CheckResult(
+        name="slack.configure",
+        service="*",
+        verdict=Verdict.PASS,
+        value=None,
+        threshold="",
+        message=f"{tested}webhook stored in {store.where}",
+        details={"store": store.where, "tested": send_test},
+    )
+    return CheckReport("slack.configure", [result])

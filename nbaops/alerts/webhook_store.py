@@ -27,7 +27,6 @@ from nbaops.redact import has_control_characters
 
 if TYPE_CHECKING:
     from nbaops.context import Context
-    from nbaops.report import CheckReport
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
 # A Secret Manager endpoint (e.g. a local test server, anonymous credentials), like
@@ -200,53 +199,3 @@ def read_url_input(*, from_env: bool = False) -> Secret:
     else:
         value = sys.stdin.readline() if sys.stdin is not None else ""
     return validate_webhook(value)
-
-
-def configure(
-    ctx: Context,
-    secret: Secret,
-    *,
-    send_test: bool = True,
-    store: WebhookStore | None = None,
-) -> CheckReport:
-    """``inv slack.configure``: send a test message through ``secret``, then store it.
-
-    The test goes first so a mistyped webhook is not stored (nothing is changed); pass
-    ``send_test=False`` to store without sending. The report never contains the URL.
-    """
-    from nbaops.alerts import send
-    from nbaops.alerts.events import AlertEvent, AlertKind
-    from nbaops.report import CheckReport
-    from nbaops.verdict import CheckResult, Verdict
-
-    store = store or open_store(ctx)
-    if send_test:
-        event = AlertEvent(
-            kind=AlertKind.TEST,
-            title="nbaops: Slack alerts configured",
-            text=f"Test message from `inv slack.configure` on the {ctx.profile} profile. "
-            "Health-check alerts for this profile will arrive here.",
-        )
-        delivery = send(ctx, event, webhook=secret)
-        if not delivery.ok:
-            result = CheckResult(
-                name="slack.configure",
-                service="*",
-                verdict=Verdict.ERROR,
-                value=None,
-                threshold="",
-                message=f"test message failed, webhook NOT stored: {delivery.error}",
-            )
-            return CheckReport("slack.configure", [result])
-    store.save(secret)
-    tested = "test message sent, " if send_test else ""
-    result = CheckResult(
-        name="slack.configure",
-        service="*",
-        verdict=Verdict.PASS,
-        value=None,
-        threshold="",
-        message=f"{tested}webhook stored in {store.where}",
-        details={"store": store.where, "tested": send_test},
-    )
-    return CheckReport("slack.configure", [result])

@@ -61,7 +61,7 @@ class _Resolver:
             candidates = [self.by_alias[column.table]]
         else:
             candidates = self.tables
-        types = {_canonical(f["type"]) for s in candidates if (f := s.field(name)) is not None}
+        types = {_canonical(f.type) for s in candidates if (f := s.field(name)) is not None}
         if len(types) != 1:
             problem = "is in no schema table" if not types else f"is ambiguous ({sorted(types)})"
             raise ParamTypeError(f"column {column.sql('bigquery')} {problem}")

@@ -68,9 +68,9 @@ def run(
     from nbaops.verdict import exit_code_for
 
     try:
-        from nbaops.context import Context
+        from nbaops.sandbox.world import open_context
 
-        ctx = Context.create(profile)
+        ctx = open_context(profile)
         report = action(ctx)
     except NbaopsError as exc:
         return _fail(exc, exc.exit_code, json_output, debug)

@@ -85,10 +85,10 @@ def fault(
 ) -> None:
     """Inject a fault into the sandbox (data faults apply at once; next-revision-degraded arms)."""
     from nbaops.cli.runner import finish
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
     def action(ctx: Context) -> Report:
-        return faults.inject(ctx, name, service=service)
+        return fault_injection.inject(ctx, name, service=service)
 
     finish(_local(action), profile=profile, json_output=json, debug=debug)
 
@@ -97,9 +97,9 @@ def fault(
 def clear(c: object, json: bool = False, profile: str | None = None, debug: bool = False) -> None:
     """Clear every sandbox fault and restore the data from the seed."""
     from nbaops.cli.runner import finish
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    finish(_local(faults.clear), profile=profile, json_output=json, debug=debug)
+    finish(_local(fault_injection.clear), profile=profile, json_output=json, debug=debug)
 
 
 @task(help={**COMMON_HELP, "profile": PROFILE_HELP})

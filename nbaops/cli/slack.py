@@ -27,6 +27,7 @@ def configure(
     debug: bool = False,
 ) -> None:
     """Store the Slack webhook (prod: Secret Manager; local: 0600 file) after a test message."""
+    from nbaops import alerts
     from nbaops.alerts import webhook_store
     from nbaops.cli.runner import finish
     from nbaops.context import Context
@@ -34,7 +35,7 @@ def configure(
 
     def action(ctx: Context) -> Report:
         secret = webhook_store.read_url_input(from_env=from_env)
-        return webhook_store.configure(ctx, secret, send_test=not no_test)
+        return alerts.configure(ctx, secret, send_test=not no_test)
 
     finish(action, profile=profile, json_output=json, debug=debug)
 

@@ -25,148 +25,22 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.concurrency import map_concurrently
+from nbaops.drift.report import DriftReport, ServiceDrift, ServingState, TrafficShare, human_age
 from nbaops.errors import ConfigError, NbaopsError
 from nbaops.gitrepo import Commit, Repo
 from nbaops.verdict import Verdict, worst
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
-    from nbaops.drift.github_issues import SyncResult
 
 DEFAULT_WINDOW = dt.timedelta(hours=6)
 COMMIT_LABEL = "commit-sha"
-
-
-@dataclass(frozen=True)
-class TrafficShare:
-    """One revision receiving traffic, with the commit its label names."""
-
-    revision: str
-    percent: int
-    commit: str | None
-    tag: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "percent": self.percent,
-            "commit": self.commit,
-            "tag": self.tag,
-        }
-
-
-@dataclass(frozen=True)
-class ServingState:
-    """What serves a service now: the main revision, its commit, and every share."""
-
-    revision: str | None
-    commit: str | None
-    traffic: tuple[TrafficShare, ...] = ()
-    raw_label: str | None = None  # the label as found, when it is not a usable SHA
-
-    @property
-    def split(self) -> bool:
-        return sum(1 for t in self.traffic if t.percent > 0) > 1
-
-
-@dataclass
-class ServiceDrift:
-    """The drift of one service. ``pending`` is newest first."""
-
-    service: str
-    verdict: Verdict
-    message: str
-    source_paths: tuple[str, ...]
-    window_s: float
-    deployed_commit: str | None = None
-    deployed_revision: str | None = None
-    head_commit: str | None = None
-    main_ref: str | None = None
-    traffic: tuple[TrafficShare, ...] = ()
-    pending: list[Commit] = field(default_factory=list)
-    oldest_pending_age_s: float | None = None
-    deployed_on_main: bool | None = None
-    duration_s: float = 0.0
-
-    @property
-    def split(self) -> bool:
-        return sum(1 for t in self.traffic if t.percent > 0) > 1
-
-    @property
-    def oldest_pending(self) -> Commit | None:
-        return self.pending[-1] if self.pending else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "verdict": self.verdict.value,
-            "deployed_commit": self.deployed_commit,
-            "head_commit": self.head_commit,
-            "pending": [c.to_json() for c in self.pending],
-            "oldest_pending_age_s": self.oldest_pending_age_s,
-            "message": self.message,
-            "deployed_revision": self.deployed_revision,
-            "main_ref": self.main_ref,
-            "traffic": [t.to_json() for t in self.traffic],
-            "traffic_split": self.split,
-            "deployed_on_main": self.deployed_on_main,
-            "pending_count": len(self.pending),
-            "window_s": self.window_s,
-            "source_paths": list(self.source_paths),
-            "duration_s": round(self.duration_s, 3),
-        }
-
-
-@dataclass
-class DriftReport:
-    """Drift of the selected services; satisfies :class:`nbaops.report.Report`.
-
-    The overall verdict is the worst service verdict, except that a failed issue sync
-    makes it ERROR (exit 3): the run did not do everything it was asked to, and the
-    drift verdicts are still in the report.
-    """
-
-    services: list[ServiceDrift]
-    head_commit: str | None
-    main_ref: str | None
-    window_s: float
-    generated_at: dt.datetime
-    profile: str
-    sync: SyncResult | None = None
-    output_format: str = "table"  # table | markdown (what render() prints)
-
-    @property
-    def drift_verdict(self) -> Verdict:
-        return worst(s.verdict for s in self.services)
-
-    @property
-    def verdict(self) -> Verdict:
-        if self.sync is not None and not self.sync.ok:
-            return Verdict.ERROR
-        return self.drift_verdict
-
-    def to_json(self) -> dict[str, Any]:
-        from nbaops.drift.render import report_json
-
-        return report_json(self)
-
-    def render(self, console: Console) -> None:
-        from nbaops.drift.render import markdown_report, render_table
-
-        if self.output_format == "markdown":
-            console.file.write(markdown_report(self))
-            console.file.flush()
-        else:
-            render_table(self, console)
 
 
 ServingResolver = Callable[["Context", str], ServingState]
@@ -225,8 +99,6 @@ def classify(
 
 
 def _age_text(seconds: float) -> str:
-    from nbaops.drift.render import human_age
-
     return human_age(seconds)
 
 

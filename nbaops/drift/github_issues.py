@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbaops.adapters.github import GitHubClient, GitHubError
+from nbaops.drift.report import (
+    DriftReport,
+    IssueAction,
+    ServiceDrift,
+    SyncResult,
+    issue_body,
+    persist_comment,
+    resolved_comment,
+)
 from nbaops.verdict import Verdict
-
-if TYPE_CHECKING:
-    from nbaops.drift.detect import DriftReport, ServiceDrift
 
 DEFAULT_LABEL = "deployment-drift"
 DEFAULT_COMMENT_INTERVAL = dt.timedelta(hours=24)
@@ -52,43 +57,6 @@ def marker_service(body: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------- sync
-
-
-@dataclass
-class IssueAction:
-    """What sync did (or, in a dry run, would do) for one service."""
-
-    service: str
-    action: str  # open | update | update+comment | close | none | skip | error
-    number: int | None = None
-    url: str | None = None
-    reason: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class SyncResult:
-    repository: str
-    label: str
-    dry_run: bool
-    actions: list[IssueAction] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "repository": self.repository,
-            "label": self.label,
-            "dry_run": self.dry_run,
-            "ok": self.ok,
-            "actions": [a.to_json() for a in self.actions],
-            "errors": list(self.errors),
-        }
 
 
 def issue_title(service: str) -> str:
@@ -192,7 +160,6 @@ def _sync_one(
     dry_run: bool,
     label_ready: bool,
 ) -> IssueAction:
-    from nbaops.drift.render import issue_body, persist_comment, resolved_comment
 
     number = int(issue["number"]) if issue else None
     url = issue.get("html_url") if issue else None

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from nbaops.context import Context
-    from nbaops.drift.detect import DriftReport, ServingResolver
+    from nbaops.drift.detect import ServingResolver
+    from nbaops.drift.report import DriftReport
 
 
 def check_drift(
@@ -102,7 +103,7 @@ def load_report(path: str, *, service: str | None = None) -> DriftReport:
     Raises:
         UsageError: unreadable file, not JSON, not a drift report, or ``service`` absent.
     """
-    from nbaops.drift.render import report_from_json
+    from nbaops.drift.report import report_from_json
 
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -120,7 +121,7 @@ def load_report(path: str, *, service: str | None = None) -> DriftReport:
 
 def write_files(report: DriftReport, *, markdown_file: str | None, json_file: str | None) -> None:
     """Write the report files asked for (parents created)."""
-    from nbaops.drift.render import markdown_report, report_json
+    from nbaops.drift.report import markdown_report, report_json
 
     if markdown_file:
         path = Path(markdown_file)

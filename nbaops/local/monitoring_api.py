@@ -11,7 +11,7 @@ first). The HTTP stand-in serves it under ``/v3/``; the gRPC bridge
 
 Traffic is simulated per minute and per revision from the service's *current* traffic
 split, applied to the whole interval (the stand-in keeps no traffic history, and the
-local clock may be pinned), deterministically from the sandbox seed, so the same minute always
+local clock may be pinned), deterministically from the world's seed, so the same minute always
 answers the same numbers:
 
 - ``run.googleapis.com/request_count`` (DELTA INT64) by ``response_code_class``
@@ -20,8 +20,9 @@ answers the same numbers:
   buckets), log-normal;
 - ``run.googleapis.com/container/instance_count`` (GAUGE INT64, ``state=active``).
 
-Sandbox faults ``canary-5xx``, ``canary-latency`` and ``canary-low-traffic``
-(:mod:`nbaops.sandbox.faults`) change only revisions created at or after their injection.
+The world's canary effects (``WorldHooks.canary_effects``, :mod:`nbaops.local.world`; the
+sandbox's faults ``canary-5xx``, ``canary-latency``, ``canary-low-traffic``) change only
+revisions created at or after their injection.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 
 from nbaops.local import cloudrun_state
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short
+from nbaops.local.world import NO_FAULTS, WorldHooks
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -139,23 +141,6 @@ def _duration(raw: str | None) -> int:
 # --------------------------------------------------------------------------- simulation
 
 
-def _seed(home: Path) -> int:
-    try:
-        from nbaops.sandbox.lifecycle import DEFAULT_SEED, read_marker
-    except ImportError:  # pragma: no cover - the sandbox package ships with nbaops
-        return 7
-    marker = read_marker(home) or {}
-    return int(marker.get("seed", DEFAULT_SEED))
-
-
-def _effects(home: Path, service: str, created: str) -> set[str]:
-    try:
-        from nbaops.sandbox.faults import canary_effects
-    except ImportError:  # pragma: no cover - the sandbox package ships with nbaops
-        return set()
-    return canary_effects(home, service, created)
-
-
 def _poisson(rng: random.Random, mean: float) -> int:
     """Knuth's method (small means only)."""
     limit, k, product = math.exp(-mean), 0, rng.random()
@@ -223,7 +208,12 @@ def _minute(
 
 
 def _raw_series(
-    home: Path, project: str, where: Mapping[str, str], start: dt.datetime, end: dt.datetime
+    home: Path,
+    project: str,
+    where: Mapping[str, str],
+    start: dt.datetime,
+    end: dt.datetime,
+    hooks: WorldHooks,
 ) -> list[dict[str, Any]]:
     """Unaligned per-minute series matching the filter: ``{metric, resource, points}``."""
     metric_type = where["metric.type"]
@@ -232,7 +222,7 @@ def _raw_series(
     if where.get("resource.type", "cloud_run_revision") != "cloud_run_revision":
         return []
     state = cloudrun_state.load_state(home)
-    seed = _seed(home)
+    seed = hooks.seed(home)
     out: list[dict[str, Any]] = []
     for full, svc in sorted(state["services"].items()):
         if not full.startswith(f"projects/{project}/"):
@@ -251,7 +241,7 @@ def _raw_series(
                 continue
             record = state["revisions"].get(f"{full}/revisions/{revision}") or {}
             created_text = str(record.get("createTime") or "1970-01-01T00:00:00Z")
-            effects = _effects(home, service, created_text)
+            effects = hooks.canary_effects(home, service, created_text)
             resource = {
                 "type": "cloud_run_revision",
                 "labels": {
@@ -334,10 +324,13 @@ def _label(series: Mapping[str, Any], field: str) -> str:
     raise StandInApiError(400, "INVALID_ARGUMENT", f"unsupported groupByFields {field!r}")
 
 
-def list_time_series(home: Path, project: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def list_time_series(
+    home: Path, project: str, params: Mapping[str, Any], hooks: WorldHooks = NO_FAULTS
+) -> dict[str, Any]:
     """Answer ``projects.timeSeries.list`` (REST shape in and out; see the module docstring).
 
-    ``params`` maps each query parameter to a string or a list of strings.
+    ``params`` maps each query parameter to a string or a list of strings; ``hooks``
+    give the simulation's seed and the canary faults (:mod:`nbaops.local.world`).
 
     Raises:
         StandInApiError: 400 for an unknown parameter, a bad filter/interval/aggregation.
@@ -361,7 +354,7 @@ def list_time_series(home: Path, project: str, params: Mapping[str, Any]) -> dic
     aligner = flat.get("aggregation.perSeriesAligner", "ALIGN_NONE")
     reducer = flat.get("aggregation.crossSeriesReducer", "REDUCE_NONE")
     kind, value_type = METRIC_KINDS.get(where["metric.type"], ("GAUGE", "INT64"))
-    raw = _raw_series(home, project, where, start, end)
+    raw = _raw_series(home, project, where, start, end, hooks)
     aligned: list[dict[str, Any]] = []
     for series in raw:
         windows: dict[int, list[Any]] = {}
@@ -435,7 +428,13 @@ def list_time_series(home: Path, project: str, params: Mapping[str, Any]) -> dic
     return reply
 
 
-def route(home: Path, method: str, path: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
+def route(
+    home: Path,
+    method: str,
+    path: str,
+    query: Mapping[str, list[str]],
+    hooks: WorldHooks = NO_FAULTS,
+) -> dict[str, Any]:
     """The HTTP route: ``GET /v3/projects/{p}/timeSeries``.
 
     Raises:
@@ -446,4 +445,4 @@ def route(home: Path, method: str, path: str, query: Mapping[str, list[str]]) ->
         raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {method} {path}")
     if method != "GET":
         raise StandInApiError(405, "UNIMPLEMENTED", "timeSeries.list is GET")
-    return list_time_series(home, parts[2], query)
+    return list_time_series(home, parts[2], query, hooks)

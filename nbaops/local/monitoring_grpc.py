@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from nbaops.local import discovery, monitoring_api, request_log
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339
+from nbaops.local.world import NO_FAULTS, WorldHooks
 
 SERVICE = "google.monitoring.v3.MetricService"
 METHOD = "ListTimeSeries"
@@ -82,7 +83,11 @@ class MonitoringServer:
         return f"127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, home: Path) -> MonitoringServer:
+    def start(cls, home: Path, hooks: WorldHooks = NO_FAULTS) -> MonitoringServer:
+        """The server for ``home`` in this process, started on first call with ``hooks``.
+
+        ``hooks`` (:mod:`nbaops.local.world`) give the simulation's seed and canary faults.
+        """
         import grpc
         from google.cloud.monitoring_v3.types import (
             ListTimeSeriesRequest,
@@ -127,7 +132,7 @@ class MonitoringServer:
                         raise StandInApiError(
                             int(fault.get("status") or 500), "INTERNAL", "injected fault"
                         )
-                    reply = monitoring_api.list_time_series(folder, project, params)
+                    reply = monitoring_api.list_time_series(folder, project, params, hooks)
                 except StandInApiError as exc:
                     context.abort(_status(exc.code), str(exc))
                 return ListTimeSeriesResponse.from_json(

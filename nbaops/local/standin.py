@@ -1,42 +1,22 @@
-"""The local Cloud Run + Cloud Logging stand-in: one HTTP server on 127.0.0.1 per process.
+"""The local Google API stand-in: one HTTP server on 127.0.0.1 per state folder per process.
 
-It speaks what the official clients send over REST:
+It speaks what the official clients send over REST (docs/standin.md has the whole
+contract): Cloud Run Admin API v2 (services, revisions, long-running operations that
+finish when read; :mod:`~nbaops.local.cloudrun_update` has the write semantics), Cloud
+Logging ``entries:list``, Cloud Monitoring ``timeSeries.list``
+(:mod:`~nbaops.local.monitoring_api`; gRPC: :mod:`~nbaops.local.monitoring_grpc`), identity
+(OAuth/STS tokens, IAM Credentials, the metadata server: :mod:`~nbaops.local.iam_standin`)
+and each revision's own URLs (:mod:`~nbaops.local.run_urls`): the health JSON, 503 when
+the revision is degraded or not ready, 403/401 without a valid ID token for its audience.
 
-- Cloud Run Admin API v2 (``google.cloud.run_v2`` with ``transport="rest"``):
-  ``GET/PATCH /v2/projects/P/locations/L/services/S``, ``GET|POST …/services``,
-  ``GET …/services/S/revisions[/R]``, ``GET …/operations/ID``. Replies are the v2 JSON
-  (camelCase, enums as integers); mutations answer a long-running Operation that is not
-  done yet (it finishes when it or its service is read).
-- Cloud Logging ``POST /v2/entries:list`` (``google.cloud.logging``, HTTP).
-- Cloud Monitoring ``GET /v3/projects/P/timeSeries`` (:mod:`nbaops.local.monitoring_api`;
-  the official client speaks gRPC to :mod:`nbaops.local.monitoring_grpc`, which answers
-  from the same function).
-- Each revision's endpoints: the service ``uri`` (``https://S-HASH-CODE.a.run.app``, see
-  :mod:`nbaops.local.run_urls`, reached on 127.0.0.1 with that ``Host`` header; also
-  ``/run/P/L/S/…``) reaches the revision with the largest traffic percent, a tag URL
-  (``https://TAG---S-HASH-CODE.a.run.app``, also ``/run-tag/P/L/S/TAG/…``) reaches its
-  tagged revision and ``/run-rev/P/L/S/REV/…`` one revision. Any path answers the health
-  JSON: 200 ``{"status": "ok", "service", "revision", "commit"}`` or 503 when the revision
-  is degraded or not ready. Like Cloud Run's invoker check, a request without an ID token
-  gets 403, one with an ID token whose ``aud`` is not the service URL (or a
-  ``customAudiences`` entry) 401.
-- Identity (:mod:`nbaops.local.iam_standin`): OAuth ``POST /token``, STS ``POST /v1/token``
-  and IAM Credentials ``…/serviceAccounts/EMAIL:generateIdToken|generateAccessToken``.
-
-State lives in files under ``home`` (``cloudrun.json``, ``logs.jsonl``,
-``standin-faults.json``), read fresh on every request and written atomically under an
-``fcntl`` lock, so stand-ins of several processes share one consistent state. URLs are
-computed per response from the live port. Every request is appended to
-``home/standin-requests.jsonl`` (:mod:`nbaops.local.request_log`); :meth:`StandIn.requests`
-reads it back.
-
-Every Google API request (paths under ``/v1/``, ``/v2/``, ``/v3/``) is first checked
-against Google's discovery documents (:mod:`nbaops.local.discovery`): an unpublished route,
-an unknown query parameter or body field, a wrong JSON type or an unknown enum value is
-answered with Google's 400 ``INVALID_ARGUMENT`` JSON before any handler runs. A new route
-gets that check by being published in one of ``discovery.STANDIN_APIS``. Cloud Run writes
-follow the API's semantics (:mod:`nbaops.local.cloudrun_update`). docs/standin.md has the
-whole contract.
+Every Google API request is first checked against Google's discovery documents
+(:mod:`~nbaops.local.discovery`): anything they do not publish gets Google's 400
+``INVALID_ARGUMENT`` before a handler runs. State lives in files under ``home``, read
+fresh per request and written atomically under a lock, so stand-ins of several processes
+share it; every request is appended to ``home/standin-requests.jsonl``
+(:mod:`~nbaops.local.request_log`). What the served world decides (a degraded new
+revision, the metrics' seed and canary faults) comes from injected
+:class:`~nbaops.local.world.WorldHooks`.
 """
 
 from __future__ import annotations
@@ -65,6 +45,7 @@ from nbaops.local import (
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
 from nbaops.local.discovery import ContractError
 from nbaops.local.state_files import locked
+from nbaops.local.world import NO_FAULTS, WorldHooks
 
 REQUESTS_NAME = request_log.REQUESTS_NAME
 
@@ -93,23 +74,12 @@ def _wall() -> str:
     return rfc3339(dt.datetime.now(dt.UTC))
 
 
-def _on_new_revision(home: Path, service: str, revision: str) -> bool:
-    """Ask the sandbox whether this new revision is degraded (no sandbox: never)."""
-    try:
-        from nbaops.sandbox.faults import (  # type: ignore[import-not-found, unused-ignore]
-            on_new_revision,
-        )
-    except ImportError:
-        return False
-    return bool(on_new_revision(home, service, revision))
-
-
 @dataclass
 class StandIn:
     """A running stand-in server. Use :meth:`start`; one per state folder per process."""
 
     home: Path
-    server: ThreadingHTTPServer
+    server: _Server
     thread: threading.Thread
     _instances: ClassVar[dict[str, StandIn]] = {}
     _start_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -125,17 +95,24 @@ class StandIn:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, home: Path) -> StandIn:
-        """The stand-in serving ``home`` in this process, started on first call."""
+    def start(cls, home: Path, hooks: WorldHooks | None = None) -> StandIn:
+        """The stand-in serving ``home`` in this process, started on first call.
+
+        ``hooks`` answer for the served world (:mod:`nbaops.local.world`); given to a
+        running stand-in they replace its hooks, omitted they keep them.
+        """
         key = str(Path(home).resolve())
         with cls._start_lock:
             existing = cls._instances.get(key)
             if existing is not None and existing.thread.is_alive():
+                if hooks is not None:
+                    existing.server.hooks = hooks
                 return existing
             home_path = Path(key)
             home_path.mkdir(parents=True, exist_ok=True)
             server = _Server(("127.0.0.1", 0), _Handler)
             server.home = home_path
+            server.hooks = hooks or NO_FAULTS
             thread = threading.Thread(
                 target=server.serve_forever,
                 # shutdown() waits for the loop's next poll: 0.5 s by default, paid by
@@ -168,6 +145,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     home: Path
+    hooks: WorldHooks
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line instead of socketserver's traceback; none when the client gave up.
@@ -528,7 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
                 full,
                 body,
                 when=_now(),
-                on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
+                on_new_revision=lambda s, r: self.server.hooks.on_new_revision(self.home, s, r),
                 fail_new_revision=fail,
                 update_mask=update_mask,
             )
@@ -556,7 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
                 service_id,
                 body,
                 when=_now(),
-                on_new_revision=lambda s, r: _on_new_revision(self.home, s, r),
+                on_new_revision=lambda s, r: self.server.hooks.on_new_revision(self.home, s, r),
             )
             op = cloudrun_update.start_operation(
                 state, parent, svc["name"], None, when=_now(), polls=polls
@@ -654,7 +632,7 @@ class _Handler(BaseHTTPRequestHandler):
         from nbaops.local import monitoring_api
 
         self._fault("monitoring", None, method)
-        self._send(200, monitoring_api.route(self.home, method, path, query))
+        self._send(200, monitoring_api.route(self.home, method, path, query, self.server.hooks))
 
     # ------------------------------------------------------------ revision endpoints
 
@@ -724,13 +702,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not cloudrun_state.is_ready(rev):
             self._send(503, {"status": "not-ready", **body, "error": "revision is not ready"})
         elif rev.get("_degraded"):
-            self._send(
-                503,
-                {
-                    "status": "degraded",
-                    **body,
-                    "error": "dependency check failed: upstream data degraded",
-                },
-            )
+            error = "dependency check failed: upstream data degraded"
+            self._send(503, {"status": "degraded", **body, "error": error})
         else:
             self._send(200, {"status": "ok", **body})

@@ -14,7 +14,8 @@ Data faults (the warehouse and the log store change at once):
 - ``hit-rate-drop`` (prediction-worker): over the last 30 days, half of every model's
   winning graded picks turned into losses (the side flipped): the model_hit_rate check FAILs.
 - ``next-revision-degraded`` (default prediction-worker; any service): armed until the
-  stand-in creates the next revision of that service; then :func:`on_new_revision`
+  stand-in creates the next revision of that service; then
+  :func:`nbaops.sandbox.fault_injection.on_new_revision`
   degrades that service's data (phase3: stale heartbeat, phase4: lines coverage drop,
   coordinator: batch errors, worker: the batches of the last 12 h wrote no predictions,
   grading: grading stall), writes ERROR entries tagged with the new revision and
@@ -35,7 +36,9 @@ API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail`
 
 Active faults live in ``sandbox-faults.json``. The sandbox's state is a pure function of
 (seed, clock, faults): injecting or clearing a fault regenerates the data from the seed
-and re-applies every remaining fault, so :func:`clear` restores the data exactly.
+and re-applies every remaining fault, so clearing restores the data exactly. This module
+holds the catalog, the records and the data transforms (:func:`apply_all`, used by every
+build); :mod:`nbaops.sandbox.fault_injection` injects and clears them.
 """
 
 from __future__ import annotations
@@ -46,18 +49,10 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbaops import clock
-from nbaops.errors import UsageError
 from nbaops.sandbox import generate
-from nbaops.verdict import Verdict
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from nbaops.context import Context
-    from nbaops.sandbox.lifecycle import Settings
 
 FAULTS_NAME = "sandbox-faults.json"
 ARMED = "next-revision-degraded"
@@ -147,131 +142,6 @@ def active(home: Path) -> dict[str, list[dict[str, Any]]]:
     for rec in active_api_faults(home):
         out[str(rec["kind"])].append({"name": rec["kind"], **rec})
     return dict(out)
-
-
-# --------------------------------------------------------------------------- API
-
-
-def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
-    from nbaops.local.api_faults import API_FAULT_KINDS
-
-    names = known_faults()
-    if name not in names:
-        raise UsageError(f"unknown fault {name!r}; known faults: {', '.join(names)}")
-    if service is not None:
-        ctx.config.service(service)  # UnknownServiceError listing the known ones
-    if name in API_FAULT_KINDS:
-        return service
-    if name == ARMED or name in CANARY_FAULTS:
-        return service or "prediction-worker"
-    if name == DRIFT:
-        return service or "phase4-processors"
-    spec = DATA_FAULTS[name]
-    if spec.fixed and service is not None and service != spec.default_service:
-        raise UsageError(
-            f"fault {name} belongs to {spec.default_service}; omit --service or pass "
-            f"--service {spec.default_service}"
-        )
-    return service or spec.default_service
-
-
-def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
-    """Inject a fault (data faults apply at once; ``next-revision-degraded`` is armed).
-
-    Raises:
-        UsageError: unknown fault (the message lists the known ones), a service the
-            fault cannot apply to, or not the local profile.
-        UnknownServiceError: a service the config does not know.
-    """
-    from nbaops.local import api_faults
-    from nbaops.local.state_files import locked
-    from nbaops.sandbox import lifecycle
-
-    settings = lifecycle.settings_for(ctx)
-    target = _resolve(ctx, name, service)
-    lifecycle.ensure_sandbox(ctx)
-    now = clock.now()
-    if name in api_faults.API_FAULT_KINDS:
-        record = {"name": name, **api_faults.set_api_fault(settings.home, name, service=target)}
-        return FaultReport("injected", [record], active(settings.home))
-    record = {"name": name, "service": target, "injected_at": now.isoformat()}
-    if name == DRIFT and target is not None:
-        from nbaops.sandbox import platform_repo
-
-        paths = ctx.config.service(target).source_paths
-        service_paths = [p for p in paths if p.startswith("services/")] or list(paths)
-        record["commits"] = platform_repo.add_drift_commits(
-            settings.home, ctx.root, target, service_paths[0], now
-        )
-        record["repository"] = str(platform_repo.platform_path(settings.home))
-        with locked(settings.home):
-            write_records(settings.home, [*read_records(settings.home), record])
-        return FaultReport("injected", [record], active(settings.home))
-    with locked(settings.home):
-        if name == ARMED:
-            record["armed"] = True
-        write_records(settings.home, [*read_records(settings.home), record])
-        if name != ARMED and name not in CANARY_FAULTS:  # canary faults touch no data
-            lifecycle.refresh(settings)
-    return FaultReport("injected", [record], active(settings.home))
-
-
-def clear(ctx: Context) -> FaultReport:
-    """Clear every fault (data, armed and API faults) and restore the data from the seed."""
-    from nbaops.local import api_faults
-    from nbaops.local.state_files import locked
-    from nbaops.sandbox import lifecycle
-
-    settings = lifecycle.settings_for(ctx)
-    lifecycle.ensure_sandbox(ctx)
-    with locked(settings.home):
-        cleared = [r for records in active(settings.home).values() for r in records]
-        write_records(settings.home, [])
-        api_faults.clear_api_faults(settings.home)
-        lifecycle.refresh(settings)
-    from nbaops.sandbox import platform_repo
-
-    platform_repo.remove_platform_repo(settings.home)  # the next drift check re-clones
-    return FaultReport("cleared", cleared, {})
-
-
-def on_new_revision(home: Path, service: str, revision: str) -> bool:
-    """The stand-in's hook: a new revision of ``service`` was just created.
-
-    When ``next-revision-degraded`` is armed for the service, consume it: degrade the
-    service's data, log ERROR entries tagged with ``revision`` and return True (the
-    stand-in then marks the revision unhealthy). Otherwise return False (cheap: one
-    small file read).
-    """
-    records = read_records(home)
-    armed = [
-        r
-        for r in records
-        if r.get("name") == ARMED and r.get("armed") and r.get("service") == service
-    ]
-    if not armed:
-        return False
-    from nbaops.local.state_files import locked
-    from nbaops.sandbox import lifecycle
-
-    with locked(home):
-        records = read_records(home)
-        for rec in records:
-            if rec.get("name") == ARMED and rec.get("armed") and rec.get("service") == service:
-                rec.update(
-                    armed=False,
-                    applied=DEGRADES.get(service, "error-logs"),
-                    revision=revision,
-                    applied_at=clock.now().isoformat(),
-                )
-                break
-        else:
-            return False
-        write_records(home, records)
-        settings = lifecycle.settings_from_marker(home)
-        if settings is not None:
-            lifecycle.refresh(settings)
-    return True
 
 
 def canary_effects(home: Path, service: str, created: str) -> set[str]:
@@ -449,7 +319,7 @@ _ERROR_MESSAGES = (
 
 def _error_burst(
     logs: list[dict[str, Any]],
-    settings: Settings,
+    where: tuple[str, str],
     service: str,
     revision: str,
     anchor: dt.datetime,
@@ -460,8 +330,8 @@ def _error_burst(
         when = anchor - dt.timedelta(seconds=rng.uniform(5, 290))
         logs.append(
             generate.log_entry(
-                project=settings.project,
-                region=settings.region,
+                project=where[0],
+                region=where[1],
                 service=service,
                 revision=revision,
                 when=when,
@@ -498,10 +368,14 @@ def apply_all(
     records: Sequence[Mapping[str, Any]],
     *,
     now: dt.datetime,
-    settings: Settings,
+    project: str,
+    region: str,
     revisions: Mapping[str, Sequence[generate.Revision]],
 ) -> None:
-    """Apply every active fault record to freshly generated data (in injection order)."""
+    """Apply every active fault record to freshly generated data (in injection order).
+
+    ``project`` and ``region`` label the ERROR log entries of ``error-logs`` faults.
+    """
     for index, rec in enumerate(records):
         name = str(rec.get("name"))
         service = str(rec.get("service") or "prediction-worker")
@@ -515,10 +389,10 @@ def apply_all(
             revision = str(
                 rec.get("revision") or generate.revision_at(revisions.get(service, []), anchor)
             )
-            _error_burst(data.logs, settings, service, revision, anchor, rng)
+            _error_burst(data.logs, (project, region), service, revision, anchor, rng)
         elif name == "error-logs":
             revision = generate.revision_at(revisions.get(service, []), anchor)
-            _error_burst(data.logs, settings, service, revision, anchor, rng)
+            _error_burst(data.logs, (project, region), service, revision, anchor, rng)
         else:
             _apply_data(name, data.tables, now, service, rng)
     data.logs.sort(key=lambda e: e["timestamp"])
@@ -530,38 +404,3 @@ def _time(text: Any, default: dt.datetime) -> dt.datetime:
     except ValueError:
         return default
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-# --------------------------------------------------------------------------- report
-
-
-@dataclass
-class FaultReport:
-    """What ``sandbox.fault`` / ``sandbox.clear`` did and what is active now."""
-
-    action: str
-    records: list[dict[str, Any]]
-    active: dict[str, list[dict[str, Any]]]
-
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict.PASS
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "action": self.action,
-            "faults": self.records,
-            "active": self.active,
-        }
-
-    def render(self, console: Console) -> None:
-        if not self.records:
-            console.print(f"{self.action}: no faults were active")
-        for rec in self.records:
-            name = rec.get("name")
-            where = f" on {rec['service']}" if rec.get("service") else ""
-            note = " (armed: applies when the next revision is created)" if rec.get("armed") else ""
-            console.print(f"{self.action} {name}{where}{note}")
-        names = sorted(self.active)
-        console.print(f"active faults: {', '.join(names) if names else 'none'}")

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import UsageError
+from nbaops.local.world import DEFAULT_SEED
 from nbaops.sandbox import generate
 from nbaops.verdict import Verdict
 
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 # 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
 FORMAT_VERSION = 3
 MARKER_NAME = "sandbox.json"
-DEFAULT_SEED = 7
 STALE_AFTER = dt.timedelta(hours=3)
 REVISIONS_PER_SERVICE = 3
 OPS_DATASET = "nba_ops"  # written by nbaops itself (deploy audit, check history): kept on refresh
@@ -307,7 +307,14 @@ def _build(
         league, now, seed, project=settings.project, region=settings.region, revisions=revisions
     )
     records = faults.read_records(settings.home)
-    faults.apply_all(data, records, now=now, settings=settings, revisions=revisions)
+    faults.apply_all(
+        data,
+        records,
+        now=now,
+        project=settings.project,
+        region=settings.region,
+        revisions=revisions,
+    )
     generate.recount_batches(data.tables)
 
     catalog = load_catalog(settings.root)

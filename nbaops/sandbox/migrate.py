@@ -47,11 +47,8 @@ class MigrationPlan:
 
 def plan_migration(warehouse: DuckDBWarehouse, catalog: Catalog) -> MigrationPlan:
     """Compare every catalog table with the warehouse; no change is made."""
-    import json
-
     from nbaops.bqschema.breaking import compare
     from nbaops.bqschema.diff import live_schema
-    from nbaops.bqschema.parse import decode_document, to_table_schema
     from nbaops.errors import UsageError, WarehouseError
 
     plan = MigrationPlan()
@@ -61,13 +58,8 @@ def plan_migration(warehouse: DuckDBWarehouse, catalog: Catalog) -> MigrationPla
         except WarehouseError:
             plan.missing_tables.append(spec.ref)
             continue
-        doc = decode_document(f"schemas:{spec.ref}", json.dumps(list(spec.fields)).encode())
-        wanted = to_table_schema(doc)
-        if wanted is None:
-            plan.breaking.append(f"{spec.ref}: the schema file is not a field list")
-            continue
         try:
-            comparison = compare(live, wanted, spec.ref)
+            comparison = compare(live, spec.model, spec.ref)
         except UsageError as exc:
             plan.breaking.append(f"{spec.ref}: {exc}")
             continue

@@ -12,18 +12,17 @@ The ``drift`` fault (``inv sandbox.fault drift --service S``) adds commits that 
 so ``check-drift`` FAILs for S and lists them. ``inv sandbox.clear`` removes the clone;
 the next drift check makes a fresh one.
 
-Git runs with argument lists (never a shell), a fixed identity and fixed dates.
+Git runs through :class:`nbaops.gitrepo.Repo` (argument lists, never a shell) with a
+fixed identity and fixed dates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from nbaops.errors import GitError
+from nbaops.gitrepo import Repo
 
 PLATFORM_DIR = "platform"
 DRIFT_AGE = dt.timedelta(hours=8)
@@ -41,26 +40,6 @@ def platform_path(home: Path) -> Path:
     return Path(home) / PLATFORM_DIR
 
 
-def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    full_env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", **IDENTITY, **(env or {})}
-    try:
-        proc = subprocess.run(  # an argument list, never a shell
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            check=False,
-            env=full_env,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"git {args[0]} failed: {exc}") from None
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {lines[0] if lines else proc.returncode}")
-    return proc.stdout.strip()
-
-
 def ensure_platform_repo(home: Path, source: Path) -> Path:
     """The platform clone (created from ``source``'s HEAD history on first use)."""
     path = platform_path(home)
@@ -68,10 +47,10 @@ def ensure_platform_repo(home: Path, source: Path) -> Path:
         return path
     if path.exists():
         shutil.rmtree(path)
-    head = _git(source, "rev-parse", "HEAD")
-    _git(Path(home), "clone", "--quiet", "--no-checkout", str(source), PLATFORM_DIR)
-    _git(path, "checkout", "--quiet", "-B", "main", head)
-    _git(path, "remote", "remove", "origin")  # main is local: no origin/main to prefer
+    head = Repo(source).head()
+    clone = Repo.clone(source, path, "--quiet", "--no-checkout", timeout_s=TIMEOUT_S, env=IDENTITY)
+    clone.git("checkout", "--quiet", "-B", "main", head)
+    clone.git("remote", "remove", "origin")  # main is local: no origin/main to prefer
     return path
 
 
@@ -89,18 +68,11 @@ def add_drift_commits(
         target = folder / "handler.py"
         with target.open("a", encoding="utf-8") as handle:
             handle.write(f"# change {index} to {service}, merged and not deployed\n")
-        relative = target.relative_to(path).as_posix()
-        _git(path, "add", "--", relative)
-        _git(
-            path,
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-m",
-            f"{service}: change {index} merged, not deployed (sandbox drift fault)",
-            env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
-        )
-        shas.append(_git(path, "rev-parse", "HEAD"))
+        repo = Repo(path, env={**IDENTITY, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+        repo.git("add", "--", target.relative_to(path).as_posix())
+        message = f"{service}: change {index} merged, not deployed (sandbox drift fault)"
+        repo.git("commit", "--quiet", "--no-verify", "-m", message)
+        shas.append(repo.head())
     return shas
 
 

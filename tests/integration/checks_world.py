@@ -24,6 +24,7 @@ from warehouse_template import empty_warehouse
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.clock import EASTERN
 from nbaops.context import Context
+from nbaops.sandbox.world import HOOKS, open_context
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = "2025-01-15T17:00:00Z"  # 12:00 ET on a Wednesday, after the 11:30 ET batch
@@ -366,7 +367,7 @@ class World:
         from nbaops.adapters.logs import LogReader
         from nbaops.local.standin import StandIn
 
-        standin = StandIn.start(self.home)
+        standin = StandIn.start(self.home, HOOKS)
         self.ctx.__dict__["logs"] = LogReader(
             self.ctx.config.profile, endpoint=standin.url, timeout_s=5.0
         )
@@ -407,7 +408,7 @@ def make_world(
         monkeypatch.setenv("NBAOPS_CONFIG", str(write_config(tmp_path, checks)))
     else:
         monkeypatch.delenv("NBAOPS_CONFIG", raising=False)
-    ctx = Context.create("local")
+    ctx = open_context("local")
     empty_warehouse(home / "warehouse.duckdb", REPO)  # every table, no rows
     wh = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
     # The check tests control every row: give the context this empty warehouse rather

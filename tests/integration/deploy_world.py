@@ -35,6 +35,7 @@ from nbaops.context import Context
 from nbaops.deploy.progress import Progress
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.standin import StandIn
+from nbaops.sandbox.world import HOOKS, open_context
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "nbaops-local"
@@ -157,7 +158,7 @@ class DeployWorld:
 
     def context(self, *, timeout_s: float = 10.0) -> Context:
         """A fresh context on this world (separate Cloud Run client, shared stand-in)."""
-        ctx = Context.create("local")
+        ctx = open_context("local")
         ctx.__dict__["standin"] = self.standin
         ctx.__dict__["warehouse"] = self.wh
         ctx.__dict__["cloudrun"] = CloudRun(
@@ -212,7 +213,7 @@ def make_world(
     for var in ("NBAOPS_PROFILE", "SLACK_WEBHOOK_URL", "GITHUB_ACTOR", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(var, raising=False)
     seed(home, first)
-    standin = StandIn.start(home)
+    standin = StandIn.start(home, HOOKS)
     empty_warehouse(home / "warehouse.duckdb", REPO)  # every table, no rows
     wh = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
     known_schedule(wh)

@@ -12,7 +12,7 @@ from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 
 from nbaops.cli import checks as tasks
-from nbaops.context import Context
+from nbaops.sandbox.world import open_context
 
 NOW = "2026-01-14T17:00:00Z"
 
@@ -25,7 +25,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("NBAOPS_NOW", NOW)
         for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
             mp.delenv(name, raising=False)
-        _ = Context.create("local").warehouse  # build the sandbox once
+        _ = open_context("local").warehouse  # build the sandbox once
         yield path
 
 
@@ -64,14 +64,14 @@ def test_system_health_json_is_one_document_and_exit_0(
 
 
 def test_a_failed_check_exits_1(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    ctx = Context.create("local")
-    faults.inject(ctx, "batch-errors")
+    ctx = open_context("local")
+    fault_injection.inject(ctx, "batch-errors")
     try:
         assert call(tasks.system_health, service="prediction-coordinator", json=True) == 1
     finally:
-        faults.clear(ctx)
+        fault_injection.clear(ctx)
     doc = json.loads(capsys.readouterr().out)
     assert doc["verdict"] == "FAIL"
     by = {c["name"]: c for c in doc["checks"]}
@@ -136,17 +136,17 @@ def test_check_lines_under_a_coverage_drop_names_games_and_players_in_plain_text
     """The on-call's first command: stdout is not a terminal (capsys), so plain lines."""
     import re
 
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    ctx = Context.create("local")
-    faults.inject(ctx, "lines-coverage-drop")
+    ctx = open_context("local")
+    fault_injection.inject(ctx, "lines-coverage-drop")
     try:
         assert call(tasks.check_lines) == 1
         out = capsys.readouterr().out
         doc_code = call(tasks.check_lines, json=True)
         doc = json.loads(capsys.readouterr().out)
     finally:
-        faults.clear(ctx)
+        fault_injection.clear(ctx)
     assert doc_code == 1
     lines = out.splitlines()
     head = next(line for line in lines if line.startswith("FAIL lines_coverage"))

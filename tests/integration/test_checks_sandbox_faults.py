@@ -14,6 +14,7 @@ import pytest
 
 from nbaops.checks import run_check
 from nbaops.context import Context
+from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
 NOW = "2026-01-14T17:00:00Z"  # Wednesday 12:00 ET: lines, three batches, yesterday graded
@@ -27,7 +28,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
         mp.setenv("NBAOPS_NOW", NOW)
         for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
             mp.delenv(name, raising=False)
-        ctx = Context.create("local")
+        ctx = open_context("local")
         _ = ctx.warehouse  # builds the sandbox
         yield ctx
 
@@ -36,12 +37,12 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
 def clean(sandbox: Context) -> Iterator[Context]:
     """The sandbox; afterwards every injected fault is cleared (data restored from the seed)."""
     from nbaops.local.api_faults import active_api_faults, clear_api_faults
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection, faults
 
     yield sandbox
     data_faults = faults.read_records(sandbox.home)
     if data_faults:
-        faults.clear(sandbox)  # regenerates the data: only when a data fault was injected
+        fault_injection.clear(sandbox)  # regenerates the data: only when a data fault was injected
     elif active_api_faults(sandbox.home):
         clear_api_faults(sandbox.home)
 
@@ -103,9 +104,9 @@ def test_fault_is_caught_by_its_check(
     check_service: str | None,
     says: str,
 ) -> None:
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    faults.inject(clean, fault, service)
+    fault_injection.inject(clean, fault, service)
     result = run_check(clean, check, service=check_service)
     assert result.verdict is Verdict.FAIL, result.message
     assert says in result.message
@@ -114,7 +115,7 @@ def test_fault_is_caught_by_its_check(
 
 def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
     from nbaops.checks import run_post_deploy
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
     phase4 = clean.config.service("phase4-processors")
     healthy = run_post_deploy(clean, phase4)
@@ -122,8 +123,8 @@ def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
         ("lines_coverage", Verdict.PASS),
         ("error_logs", Verdict.PASS),
     ]
-    faults.inject(clean, "lines-coverage-drop")
-    faults.inject(clean, "error-logs", "phase4-processors")
+    fault_injection.inject(clean, "lines-coverage-drop")
+    fault_injection.inject(clean, "error-logs", "phase4-processors")
     degraded = run_post_deploy(clean, phase4)
     assert [(r.name, r.service, r.verdict) for r in degraded] == [
         ("lines_coverage", "phase4-processors", Verdict.FAIL),
@@ -133,9 +134,9 @@ def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
 
 
 def test_logging_api_fault_is_error(clean: Context) -> None:
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
-    faults.inject(clean, "logging-error")
+    fault_injection.inject(clean, "logging-error")
     result = run_check(clean, "error_logs", service="grading-service")
     assert result.verdict is Verdict.ERROR
     assert "500" in result.message

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from nbaops.context import Context
+from nbaops.sandbox.world import open_context
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 FENCE = re.compile(r"^\s*(`{3,})\s*([\w+-]*)")
@@ -56,7 +57,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     mp.setenv("NBAOPS_HOME", str(tmp_path_factory.mktemp("docs-sql-home")))
     mp.delenv("NBAOPS_PROFILE", raising=False)
     mp.delenv("NBAOPS_NOW", raising=False)
-    ctx = Context.create("local")
+    ctx = open_context("local")
     try:
         yield ctx
     finally:
@@ -79,29 +80,29 @@ def test_every_hand_written_query_runs_with_inv_sandbox_sql(sandbox: Context) ->
 
 
 def test_real_lines_only_confirm_query_finds_the_injected_violations(sandbox: Context) -> None:
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
     sql = block("runbooks/prediction-coordinator.md", "line_value IS NULL")
     assert sandbox.warehouse.query(sql).rows == []
-    faults.inject(sandbox, "batch-errors")
+    fault_injection.inject(sandbox, "batch-errors")
     try:
         rows = sandbox.warehouse.query(sql).rows
     finally:
-        faults.clear(sandbox)
+        fault_injection.clear(sandbox)
     assert rows and sum(int(r["predictions"]) for r in rows) > 0
     assert {str(r["line_source"]).upper() for r in rows} - {"REAL", "VEGAS"}
 
 
 def test_missing_lines_query_names_the_players_the_fault_removed(sandbox: Context) -> None:
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import fault_injection
 
     sql = block("playbooks/lines-coverage.md", "l.player_lookup IS NULL")
     before = len(sandbox.warehouse.query(sql).rows)
-    faults.inject(sandbox, "lines-coverage-drop")
+    fault_injection.inject(sandbox, "lines-coverage-drop")
     try:
         after = len(sandbox.warehouse.query(sql).rows)
     finally:
-        faults.clear(sandbox)
+        fault_injection.clear(sandbox)
     assert after > before + 20
 
 

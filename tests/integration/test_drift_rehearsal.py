@@ -8,7 +8,8 @@ import pytest
 
 from nbaops.context import Context
 from nbaops.drift.detect import detect_drift
-from nbaops.sandbox import faults, platform_repo
+from nbaops.sandbox import fault_injection, platform_repo
+from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
 pytestmark = pytest.mark.integration
@@ -20,7 +21,7 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
         mp.setenv("NBAOPS_HOME", str(tmp_path_factory.mktemp("drift-rehearsal")))
         mp.delenv("NBAOPS_PROFILE", raising=False)
         mp.delenv("NBAOPS_NOW", raising=False)
-        yield Context.create("local")
+        yield open_context("local")
 
 
 def test_local_drift_reads_the_sandbox_platform_clone_and_the_fault_makes_it_fail(
@@ -30,7 +31,7 @@ def test_local_drift_reads_the_sandbox_platform_clone_and_the_fault_makes_it_fai
     assert {s.service: s.verdict for s in clean.services} == dict.fromkeys(
         ctx.config.services, Verdict.PASS
     )
-    report = faults.inject(ctx, "drift", service="phase4-processors")
+    report = fault_injection.inject(ctx, "drift", service="phase4-processors")
     added = report.records[0]["commits"]
     try:
         drifted = detect_drift(ctx)
@@ -42,7 +43,7 @@ def test_local_drift_reads_the_sandbox_platform_clone_and_the_fault_makes_it_fai
         assert [c.sha for c in phase4.pending] == list(reversed(added))  # newest first
         assert all(by[s].verdict is Verdict.PASS for s in by if s != "phase4-processors")
     finally:
-        faults.clear(ctx)
+        fault_injection.clear(ctx)
     assert detect_drift(ctx, service="phase4-processors").verdict is Verdict.PASS
 
 
@@ -50,4 +51,4 @@ def test_drift_fault_refuses_an_unknown_service(ctx: Context) -> None:
     from nbaops.errors import UsageError
 
     with pytest.raises(UsageError):
-        faults.inject(ctx, "drift", service="nope")
+        fault_injection.inject(ctx, "drift", service="nope")

@@ -14,6 +14,7 @@ from nbaops.alerts.state import LEDGER_SQL
 from nbaops.anomaly import GAME_DAYS_SQL, HISTORY_SQL
 from nbaops.context import Context
 from nbaops.history import TABLE, record_run
+from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import load_catalog, partition_filter_problems
 from nbaops.verdict import CheckResult, Verdict
 
@@ -29,7 +30,7 @@ HISTORY = [0.95, 0.96, 0.97, 0.98, 0.99, 0.96, 0.97]  # median .97, MAD .01
 def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NBAOPS_NOW", NOW.isoformat())
-    context = Context.create("local", config_path=ROOT / "nbaops.yaml")
+    context = open_context("local", config_path=ROOT / "nbaops.yaml")
     wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb", root=ROOT)
     wh.create_tables()
     context.warehouse = wh  # the real local adapter, without building the whole sandbox

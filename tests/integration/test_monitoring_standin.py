@@ -22,6 +22,7 @@ from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.monitoring_grpc import MonitoringServer
 from nbaops.local.standin import StandIn
 from nbaops.sandbox import faults
+from nbaops.sandbox.world import HOOKS
 from nbaops.verdict import Verdict
 
 PROJECT, REGION, SERVICE = "nbaops-local", "us-west2", "prediction-worker"
@@ -57,7 +58,7 @@ def home(tmp_path: Path) -> Iterator[Path]:
 
 def reader(home: Path, **kw: Any) -> MetricsReader:
     profile = ProfileConfig("local", "local", PROJECT, REGION)
-    return MetricsReader(profile, endpoint=MonitoringServer.start(home).target, **kw)
+    return MetricsReader(profile, endpoint=MonitoringServer.start(home, HOOKS).target, **kw)
 
 
 def counts(r: MetricsReader, revision: str) -> dict[str, float]:
@@ -151,7 +152,7 @@ def test_api_error_is_a_monitoring_error(home: Path) -> None:
 
 
 def test_rest_route_speaks_the_discovery_shape(home: Path) -> None:
-    url = StandIn.start(home).url + f"/v3/projects/{PROJECT}/timeSeries"
+    url = StandIn.start(home, HOOKS).url + f"/v3/projects/{PROJECT}/timeSeries"
     params = {
         "filter": build_filter(REQUEST_COUNT, service=SERVICE, revision=NEW),
         "interval.startTime": "2025-01-15T16:50:00Z",

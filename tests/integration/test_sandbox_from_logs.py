@@ -10,11 +10,11 @@ import pytest
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.clock import EASTERN
-from nbaops.context import Context
 from nbaops.errors import UsageError
 from nbaops.paths import shared_data_dir
 from nbaops.sandbox import generate, lifecycle
 from nbaops.sandbox.import_logs import import_league
+from nbaops.sandbox.world import open_context
 
 pytestmark = pytest.mark.integration
 
@@ -156,7 +156,7 @@ def test_reset_from_the_shared_real_game_logs(
         pytest.skip(f"real NBA data not found at {logs} (set NBAOPS_DATA)")
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
     monkeypatch.setenv("NBAOPS_NOW", NOW.isoformat())
-    report = lifecycle.reset(Context.create("local"), from_logs=logs)
+    report = lifecycle.reset(open_context("local"), from_logs=logs)
     info = report.to_json()
     assert info["source"] == str(logs.resolve())
     assert info["counts"]["nba_analytics.player_game_summary"] > 5000

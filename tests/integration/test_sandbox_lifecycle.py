@@ -19,7 +19,8 @@ from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.errors import UnknownServiceError, UsageError
 from nbaops.local import cloudrun_state, log_store
-from nbaops.sandbox import faults, lifecycle
+from nbaops.sandbox import fault_injection, faults, lifecycle
+from nbaops.sandbox.world import open_context
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("NBAOPS_HOME", str(folder))
         mp.setenv("NBAOPS_NOW", NOW)
         mp.delenv("NBAOPS_PROFILE", raising=False)
-        lifecycle.ensure_sandbox(Context.create("local"))
+        lifecycle.ensure_sandbox(open_context("local"))
         yield folder
 
 
@@ -43,7 +44,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def ctx(home: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
     monkeypatch.setenv("NBAOPS_HOME", str(home))
     monkeypatch.setenv("NBAOPS_NOW", NOW)
-    return Context.create("local")
+    return open_context("local")
 
 
 def count(home: Path, sql: str, **params: Any) -> int:
@@ -77,7 +78,7 @@ def test_services_have_revisions_labelled_with_real_commits(home: Path) -> None:
         ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
     state = cloudrun_state.load_state(home)
-    ctx = Context.create("local")
+    ctx = open_context("local")
     serving_commits = []
     for service in ctx.config.service_names:
         full = cloudrun_state.service_name("nbaops-local", "us-west2", service)
@@ -106,15 +107,15 @@ def test_ensure_is_a_fast_no_op_when_current(ctx: Context, home: Path) -> None:
 
 def test_inject_and_clear_restore_the_data_exactly(ctx: Context, home: Path) -> None:
     baseline = count(home, LINES_TODAY, d=TODAY)
-    report = faults.inject(ctx, "lines-coverage-drop")
+    report = fault_injection.inject(ctx, "lines-coverage-drop")
     assert report.to_json()["active"]["lines-coverage-drop"][0]["service"] == "phase4-processors"
     dropped = count(home, LINES_TODAY, d=TODAY)
     assert 0.5 * baseline <= dropped <= 0.7 * baseline
-    faults.inject(ctx, "grading-stall")
+    fault_injection.inject(ctx, "grading-stall")
     graded = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
     assert set(faults.active(home)) == {"lines-coverage-drop", "grading-stall"}
-    faults.clear(ctx)
+    fault_injection.clear(ctx)
     assert faults.active(home) == {}
     assert count(home, LINES_TODAY, d=TODAY) == baseline
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) > 0
@@ -124,18 +125,18 @@ def test_fault_names_and_services_are_validated(ctx: Context, home: Path) -> Non
     with pytest.raises(
         UsageError, match="unknown fault 'bogus'; known faults: lines-coverage-drop"
     ):
-        faults.inject(ctx, "bogus")
+        fault_injection.inject(ctx, "bogus")
     with pytest.raises(UnknownServiceError, match="known services: phase3-processors"):
-        faults.inject(ctx, "error-logs", service="nope")
+        fault_injection.inject(ctx, "error-logs", service="nope")
     with pytest.raises(UsageError, match="belongs to grading-service"):
-        faults.inject(ctx, "grading-stall", service="prediction-worker")
+        fault_injection.inject(ctx, "grading-stall", service="prediction-worker")
     assert faults.active(home) == {}
 
 
 def test_error_logs_and_stale_heartbeat_faults(ctx: Context, home: Path) -> None:
     now = dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
-    faults.inject(ctx, "error-logs", service="grading-service")
-    faults.inject(ctx, "stale-heartbeat")
+    fault_injection.inject(ctx, "error-logs", service="grading-service")
+    fault_injection.inject(ctx, "stale-heartbeat")
     try:
         recent = log_store.query(
             home,
@@ -154,13 +155,13 @@ def test_error_logs_and_stale_heartbeat_faults(ctx: Context, home: Path) -> None
         )
         assert now - last >= dt.timedelta(hours=7)
     finally:
-        faults.clear(ctx)
+        fault_injection.clear(ctx)
 
 
 def test_batch_errors_fault_fails_the_latest_batch_with_estimated_lines(
     ctx: Context, home: Path
 ) -> None:
-    faults.inject(ctx, "batch-errors")
+    fault_injection.inject(ctx, "batch-errors")
     try:
         wh = DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
         latest = wh.query(
@@ -176,16 +177,17 @@ def test_batch_errors_fault_fails_the_latest_batch_with_estimated_lines(
         ).rows[0]["n"]
         assert violations > 0
     finally:
-        faults.clear(ctx)
+        fault_injection.clear(ctx)
 
 
 def test_next_revision_degraded_is_consumed_by_the_hook(ctx: Context, home: Path) -> None:
-    faults.inject(ctx, "next-revision-degraded", service="grading-service")
-    assert faults.on_new_revision(home, "prediction-worker", "prediction-worker-00009-xyz") is False
+    fault_injection.inject(ctx, "next-revision-degraded", service="grading-service")
+    hook = fault_injection.on_new_revision
+    assert hook(home, "prediction-worker", "prediction-worker-00009-xyz") is False
     graded = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) > 0  # armed only
     try:
-        assert faults.on_new_revision(home, "grading-service", "grading-service-00009-xyz") is True
+        assert hook(home, "grading-service", "grading-service-00009-xyz") is True
         assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
         entries = [
             e
@@ -194,11 +196,11 @@ def test_next_revision_degraded_is_consumed_by_the_hook(ctx: Context, home: Path
         ]
         assert len(entries) >= 20 and {e["severity"] for e in entries} <= {"ERROR", "CRITICAL"}
         # consumed: the next revision is healthy again
-        assert faults.on_new_revision(home, "grading-service", "grading-service-00010-abc") is False
+        assert hook(home, "grading-service", "grading-service-00010-abc") is False
         (record,) = faults.active(home)["next-revision-degraded"]
         assert record["armed"] is False and record["applied"] == "grading-stall"
     finally:
-        faults.clear(ctx)
+        fault_injection.clear(ctx)
 
 
 def test_stale_data_is_refreshed_but_services_are_kept(
@@ -206,7 +208,7 @@ def test_stale_data_is_refreshed_but_services_are_kept(
 ) -> None:
     state_before = cloudrun_state.load_state(home)["services"]
     monkeypatch.setenv("NBAOPS_NOW", "2026-01-16T17:00:00Z")  # a day later
-    lifecycle.ensure_sandbox(Context.create("local"))
+    lifecycle.ensure_sandbox(open_context("local"))
     captured = capsys.readouterr()
     first, *beats = captured.err.splitlines()  # a slow machine may add heartbeat lines
     assert first == f"nbaops: refreshing the sandbox data in {home} for the current clock"
@@ -217,7 +219,7 @@ def test_stale_data_is_refreshed_but_services_are_kept(
     assert marker["summary"]["today"] == "2026-01-16"
     assert cloudrun_state.load_state(home)["services"] == state_before
     monkeypatch.setenv("NBAOPS_NOW", NOW)
-    lifecycle.ensure_sandbox(Context.create("local"))
+    lifecycle.ensure_sandbox(open_context("local"))
     assert lifecycle.read_marker(home)["summary"]["today"] == "2026-01-15"  # type: ignore[index]
 
 
@@ -226,7 +228,7 @@ def test_format_change_rebuilds_everything(
 ) -> None:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
     monkeypatch.setenv("NBAOPS_NOW", NOW)
-    ctx = Context.create("local")
+    ctx = open_context("local")
     report = lifecycle.reset(ctx, seed=11)
     assert report.to_json()["seed"] == 11
     first = lifecycle.read_marker(tmp_path)
@@ -254,7 +256,7 @@ def test_refuses_non_local_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     with pytest.raises(UsageError, match="only on the local profile"):
         lifecycle.reset(prod)
     with pytest.raises(UsageError, match="only on the local profile"):
-        faults.inject(prod, "grading-stall")
+        fault_injection.inject(prod, "grading-stall")
 
 
 def _inv(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -290,9 +292,9 @@ def test_tasks_map_results_to_exit_codes(home: Path) -> None:
 
 _ENSURE = """
 import datetime
-from nbaops.context import Context
 from nbaops.sandbox.lifecycle import ensure_sandbox, read_marker
-ctx = Context.create("local")
+from nbaops.sandbox.world import open_context
+ctx = open_context("local")
 ensure_sandbox(ctx)
 wh = ctx.warehouse
 n = wh.query(

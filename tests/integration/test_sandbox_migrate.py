@@ -21,6 +21,7 @@ from nbaops.context import Context
 from nbaops.errors import NbaopsError
 from nbaops.local import cloudrun_state
 from nbaops.sandbox import lifecycle
+from nbaops.sandbox.world import open_context
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +52,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def context(root: Path) -> Context:
-    return Context.create("local", config_path=root / "nbaops.yaml")
+    return open_context("local", config_path=root / "nbaops.yaml")
 
 
 def edit(root: Path, table: str, change: Callable[[list[dict[str, Any]]], None]) -> None:

@@ -17,10 +17,12 @@ from google.auth.credentials import AnonymousCredentials
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 
+from nbaops.adapters.scheduler import SchedulerError
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.context import Context
 from nbaops.errors import UsageError
-from nbaops.schedule import SchedulerError, install
+from nbaops.sandbox.world import open_context
+from nbaops.schedule import install
 
 pytestmark = pytest.mark.integration
 
@@ -155,7 +157,7 @@ def test_local_profile_refuses_install_but_prints_the_plan(
 ) -> None:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NBAOPS_CONFIG", str(ROOT / "nbaops.yaml"))
-    local = Context.create("local", config_path=ROOT / "nbaops.yaml")
+    local = open_context("local", config_path=ROOT / "nbaops.yaml")
     with pytest.raises(UsageError, match="needs a gcp profile"):
         install(local)
     with pytest.raises(Exit) as info:

@@ -14,6 +14,7 @@ from nbaops.bqschema.apply import apply_table
 from nbaops.bqschema.diff import diff_live
 from nbaops.context import Context
 from nbaops.errors import UsageError, WarehouseError
+from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Context, P
     shutil.copytree(ROOT / "schemas", root / "schemas")
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NBAOPS_NOW", "2026-11-25T15:00:00Z")
-    ctx = Context.create("local", config_path=root / "nbaops.yaml")
+    ctx = open_context("local", config_path=root / "nbaops.yaml")
     warehouse = DuckDBWarehouse(tmp_path / "wh.duckdb", root=root)
     warehouse.create_tables()
     ctx.__dict__["warehouse"] = warehouse

@@ -20,6 +20,7 @@ from nbaops.alerts import AlertEvent, AlertKind, dispatch, outbox_path, send
 from nbaops.cli.runner import run
 from nbaops.context import Context
 from nbaops.report import CheckReport
+from nbaops.sandbox.world import open_context
 from nbaops.verdict import CheckResult, Verdict
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,7 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: SlackReceiver
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SLACK_WEBHOOK_URL", receiver.webhook)
     at(monkeypatch, T0)
-    return Context.create("local", config_path=ROOT / "nbaops.yaml")
+    return open_context("local", config_path=ROOT / "nbaops.yaml")
 
 
 def at(monkeypatch: pytest.MonkeyPatch, moment: dt.datetime) -> None:

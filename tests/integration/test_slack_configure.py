@@ -14,15 +14,16 @@ from invoke.exceptions import Exit
 from secretmanager_fake import fake_secret_manager
 from slack_receiver import TOKEN, SlackReceiver, slack_receiver
 
+from nbaops.alerts import configure as configure_webhook
 from nbaops.alerts.webhook_store import (
     FileWebhookStore,
     read_url_input,
     resolve_webhook,
     validate_webhook,
 )
-from nbaops.alerts.webhook_store import configure as configure_webhook
 from nbaops.cli import slack as slack_tasks
 from nbaops.context import Context
+from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def local() -> Context:
-    return Context.create("local", config_path=ROOT / "nbaops.yaml")
+    return open_context("local", config_path=ROOT / "nbaops.yaml")
 
 
 def test_configure_sends_a_test_then_stores_the_url_mode_0600(

@@ -17,6 +17,7 @@ from nbaops.cli.runner import run
 from nbaops.context import Context
 from nbaops.redact import MIN_FRAGMENT, Secret
 from nbaops.report import CheckReport
+from nbaops.sandbox.world import open_context
 from nbaops.verdict import CheckResult, Verdict
 
 pytestmark = pytest.mark.integration
@@ -81,7 +82,7 @@ def test_send_output_json_and_outbox_stay_clean(
     monkeypatch.setenv("SLACK_WEBHOOK_URL", receiver.webhook)
     receiver.status = 500
     receiver.error_body = f"upstream rejected {receiver.webhook.upper()}"
-    ctx = Context.create("local", config_path=ROOT / "nbaops.yaml")
+    ctx = open_context("local", config_path=ROOT / "nbaops.yaml")
     event = AlertEvent(kind=AlertKind.FAILING, title="c FAIL", text=f"see {receiver.webhook}")
     delivery = send(ctx, event)
     assert not delivery.ok and delivery.error and leaked(delivery.error) == []

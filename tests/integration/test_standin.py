@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import threading
-import types
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,6 +20,7 @@ from nbaops.config import ProfileConfig
 from nbaops.local import log_store
 from nbaops.local.api_faults import active_api_faults, clear_api_faults, set_api_fault
 from nbaops.local.standin import StandIn
+from nbaops.local.world import WorldHooks
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +98,7 @@ from pathlib import Path
 from nbaops.adapters.cloudrun import CloudRun
 from nbaops.config import ProfileConfig
 from nbaops.local.standin import StandIn
+from nbaops.local.world import WorldHooks
 server = StandIn.start(Path({str(nbaops_home)!r}))
 profile = ProfileConfig("local", "local", {STANDIN_PROJECT!r}, {STANDIN_REGION!r})
 info = CloudRun(profile, server.url).deploy_revision(
@@ -140,7 +141,7 @@ def test_concurrent_compare_and_swap_has_exactly_one_winner(
 
 
 def test_new_revision_hook_marks_the_revision_degraded(
-    standin: StandIn, local_profile: ProfileConfig, monkeypatch: pytest.MonkeyPatch
+    standin: StandIn, local_profile: ProfileConfig
 ) -> None:
     calls: list[tuple[str, str]] = []
 
@@ -148,9 +149,7 @@ def test_new_revision_hook_marks_the_revision_degraded(
         calls.append((service, revision))
         return service == "prediction-worker"
 
-    fake = types.ModuleType("nbaops.sandbox.faults")
-    fake.on_new_revision = on_new_revision  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nbaops.sandbox.faults", fake)
+    StandIn.start(standin.home, WorldHooks(on_new_revision=on_new_revision))
     cloudrun = CloudRun(local_profile, standin.url, retries=False)
     worker = cloudrun.deploy_revision(
         "prediction-worker", image="w", labels={"commit-sha": fake_sha("w")}

@@ -70,12 +70,11 @@ def test_tables_are_created_from_the_schema_files(
     for spec in load_catalog(ROOT):
         remote = bq.table_schema(spec.ref)
         assert [(f["name"], f["type"], f["mode"]) for f in remote] == [
-            (f["name"], f["type"], f.get("mode", "NULLABLE")) for f in spec.fields
+            (f.name, f.type, f.mode) for f in spec.fields
         ], spec.ref
         assert duck.table_schema(spec.ref) == [
             {k: v for k, v in f.items() if k in ("name", "type", "mode", "description")}
-            | {"mode": f.get("mode", "NULLABLE")}
-            for f in spec.fields
+            for f in spec.schema()
         ]
 
 

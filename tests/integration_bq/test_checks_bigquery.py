@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse
-from nbaops.context import Context
+from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import load_catalog
 from nbaops.verdict import CheckResult
 
@@ -110,7 +110,7 @@ def _world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warehouse: Any) -> W
     monkeypatch.setenv("NBAOPS_NOW", NOW)
     for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(name, raising=False)
-    ctx = Context.create("local", ROOT / "nbaops.yaml")
+    ctx = open_context("local", ROOT / "nbaops.yaml")
     ctx.__dict__["warehouse"] = warehouse  # this engine instead of the sandbox's
     return World(ctx=ctx, wh=warehouse, home=tmp_path / "home")
 

@@ -50,10 +50,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _run(isolated: Path, **kwargs: Any) -> RegressionReport:
-    from nbaops.context import Context
+    from nbaops.sandbox.world import open_context
 
     request = RegressionRequest(golden=True, html=isolated / "report.html", **kwargs)
-    return run_regression(Context.create("local"), request)
+    return run_regression(open_context("local"), request)
 
 
 def _check(report: RegressionReport, name: str) -> CheckResult:
@@ -140,11 +140,11 @@ def test_stored_versions_are_measured_honestly(isolated: Path) -> None:
 
 def test_reference_predictors_do_not_pass_production_floors(isolated: Path) -> None:
     """Honesty: the prod profile's floor is not met by a season average."""
-    from nbaops.context import Context
+    from nbaops.sandbox.world import open_context
 
     prod = settings_from_section(load_config(profile="prod").section("regression"))
     report = run_regression(
-        Context.create("local"), RegressionRequest(golden=True, html=isolated / "r.html")
+        open_context("local"), RegressionRequest(golden=True, html=isolated / "r.html")
     )
     g = report.metrics.overall("v8")
     assert g is not None and g.hit_low < prod.hit_rate_floor

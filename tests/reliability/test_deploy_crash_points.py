@@ -66,6 +66,7 @@ from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError  # noqa: E402
 from nbaops.deploy.rollback import run_rollback  # noqa: E402
 from nbaops.local.standin import StandIn  # noqa: E402
 from nbaops.sandbox import faults  # noqa: E402
+from nbaops.sandbox.world import HOOKS, open_context  # noqa: E402
 
 pytestmark = pytest.mark.reliability
 
@@ -162,8 +163,8 @@ class Sandbox:
     tmp: Path
 
     def context(self) -> Context:
-        ctx = Context.create("local")
-        standin = StandIn.start(self.home)
+        ctx = open_context("local")
+        standin = StandIn.start(self.home, HOOKS)
         ctx.__dict__["standin"] = standin
         ctx.__dict__["warehouse"] = DuckDBWarehouse(self.home / "warehouse.duckdb", root=REPO)
         ctx.__dict__["cloudrun"] = CloudRun(

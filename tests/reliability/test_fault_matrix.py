@@ -117,13 +117,13 @@ def checks_world(env: Env, **sections: dict[str, Any]) -> Any:
     """The data-check world (empty local warehouse, pinned clock), config sections merged."""
     import checks_world as cw
 
-    from nbaops.context import Context
+    from nbaops.sandbox.world import open_context
 
     world = cw.make_world(env.tmp, env.mp)
     if sections:
         write_config(env, REPO / "nbaops.yaml", **sections)
         wh = world.ctx.warehouse
-        world.ctx = Context.create("local")
+        world.ctx = open_context("local")
         world.ctx.__dict__["warehouse"] = wh
     return world
 
@@ -174,8 +174,8 @@ def standin_ctx(env: Env, *, timeout_s: float = 5.0) -> tuple[Any, Path]:
     import deploy_world as dw
 
     from nbaops.adapters.cloudrun import CloudRun
-    from nbaops.context import Context
     from nbaops.local.standin import StandIn
+    from nbaops.sandbox.world import HOOKS, open_context
 
     home = env.tmp / "home"
     home.mkdir()
@@ -183,9 +183,9 @@ def standin_ctx(env: Env, *, timeout_s: float = 5.0) -> tuple[Any, Path]:
     for var in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "NBAOPS_ROOT"):
         env.mp.delenv(var, raising=False)
     dw.seed(home, "a" * 40)  # the five services, two ready revisions each
-    standin = StandIn.start(home)
+    standin = StandIn.start(home, HOOKS)
     env.cleanups.append(standin.stop)
-    ctx = Context.create("local")
+    ctx = open_context("local")
     ctx.__dict__["standin"] = standin
     ctx.__dict__["cloudrun"] = CloudRun(
         ctx.config.profile, endpoint=standin.url, timeout_s=timeout_s, retries=False

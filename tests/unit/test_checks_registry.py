@@ -24,6 +24,7 @@ from nbaops.checks.thresholds import CheckParams
 from nbaops.config import ServiceConfig
 from nbaops.context import Context
 from nbaops.errors import ConfigError, UnknownServiceError
+from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import load_catalog, partition_filter_problems
 from nbaops.verdict import CheckResult, Verdict
 
@@ -41,7 +42,7 @@ SERVICES = [
 def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("NBAOPS_CONFIG", raising=False)
-    return Context.create("local", REPO / "nbaops.yaml")
+    return open_context("local", REPO / "nbaops.yaml")
 
 
 def test_registry_has_every_issue_check_with_its_service() -> None:

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nbaops.sandbox import faults, generate
-from nbaops.sandbox.lifecycle import Settings
 
 pytestmark = pytest.mark.unit
 
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 1, 15)
-SETTINGS = Settings(
-    home=Path("/nonexistent"),
-    root=Path("."),
-    project="nbaops-local",
-    region="us-west2",
-    datasets={},
-    services=list(generate.PROCESSORS),
-    model_env={},
-    image_repository="r",
-)
 REVS = {
     s: [generate.Revision(f"{s}-00001-abc", NOW - dt.timedelta(days=3))]
     for s in generate.PROCESSORS
@@ -36,7 +24,9 @@ def build(*records: dict[str, Any]) -> generate.SandboxData:
         generate.synthetic_league(7, NOW), NOW, 7, project="nbaops-local", region="us-west2",
         revisions=REVS,
     )  # fmt: skip
-    faults.apply_all(data, list(records), now=NOW, settings=SETTINGS, revisions=REVS)
+    faults.apply_all(
+        data, list(records), now=NOW, project="nbaops-local", region="us-west2", revisions=REVS
+    )
     generate.recount_batches(data.tables)
     return data
 

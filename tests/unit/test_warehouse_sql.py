@@ -12,8 +12,10 @@ import pytest
 from nbaops.adapters.bq_params import TypedValue, json_rows, to_query_parameters
 from nbaops.adapters.sql_dialect import parameter_names, qualify_bigquery, to_duckdb
 from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, open_warehouse
+from nbaops.bqschema.model import Field
 from nbaops.context import Context
 from nbaops.errors import ConfigError, WarehouseError
+from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import duckdb_type, load_catalog, partition_filter_problems
 
 pytestmark = pytest.mark.unit
@@ -131,15 +133,16 @@ def test_catalog_reads_every_schema_with_partitions() -> None:
 
 
 def test_bigquery_types_map_to_duckdb() -> None:
-    assert duckdb_type({"type": "TIMESTAMP"}) == "TIMESTAMPTZ"
-    assert duckdb_type({"type": "NUMERIC"}) == "DECIMAL(38,9)"
-    assert duckdb_type({"type": "NUMERIC", "precision": "10", "scale": "2"}) == "DECIMAL(10,2)"
-    assert duckdb_type({"type": "INT64", "mode": "REPEATED"}) == "BIGINT[]"
-    assert duckdb_type({"type": "JSON"}) == "JSON"
-    assert (
-        duckdb_type({"type": "RECORD", "fields": [{"name": "a", "type": "DATETIME"}]})
-        == 'STRUCT("a" TIMESTAMP)'
-    )
+    assert duckdb_type(Field("t", "TIMESTAMP")) == "TIMESTAMPTZ"
+    assert duckdb_type(Field("n", "NUMERIC")) == "DECIMAL(38,9)"
+    assert duckdb_type(Field("n", "NUMERIC", precision=10, scale=2)) == "DECIMAL(10,2)"
+    assert duckdb_type(Field("n", "NUMERIC", precision=10)) == "DECIMAL(10,0)"
+    assert duckdb_type(Field("i", "INT64", mode="REPEATED")) == "BIGINT[]"
+    assert duckdb_type(Field("j", "JSON")) == "JSON"
+    struct = Field("s", "STRUCT", fields=[Field("a", "DATETIME")])
+    assert duckdb_type(struct) == 'STRUCT("a" TIMESTAMP)'
+    with pytest.raises(ConfigError, match="no DuckDB type for BigQuery RANGE"):
+        duckdb_type(Field("r", "RANGE", range_element="DATE"))
 
 
 def test_catalog_errors_name_the_file(tmp_path: Path) -> None:
@@ -147,7 +150,8 @@ def test_catalog_errors_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "schemas" / "nba_raw" / "t.json").write_text(
         json.dumps([{"name": "a", "type": "STRANGE"}])
     )
-    with pytest.raises(ConfigError, match=r"t.json: \[0\].a: unknown BigQuery type 'STRANGE'"):
+    # the same lint rules as the bq-schema-lint hook, with the file and line
+    with pytest.raises(ConfigError, match=r"t\.json:1: TYPE_UNKNOWN a: unknown type 'STRANGE'"):
         load_catalog(tmp_path)
     (tmp_path / "schemas" / "nba_raw" / "t.json").write_text(
         json.dumps([{"name": "a", "type": "DATE"}])
@@ -186,7 +190,7 @@ def test_open_warehouse_picks_the_engine_by_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
-    local = open_warehouse(Context.create("local"))
+    local = open_warehouse(open_context("local"))
     assert isinstance(local, DuckDBWarehouse) and local.path == tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("NBAOPS_BQ_ENDPOINT", "http://127.0.0.1:9")
     prod = open_warehouse(Context.create("prod"))

@@ -1,0 +1,48 @@
+"""What the stand-in asks of the world it serves, injected by whoever builds that world.
+
+The stand-in (:mod:`nbaops.local`) simulates Google's APIs; the data it simulates *about*
+(the sandbox's seed and faults) belongs to :mod:`nbaops.sandbox`, a layer above. So
+``local/`` never imports the sandbox: the sandbox passes its answers in as a
+:class:`WorldHooks` (``StandIn.start(home, hooks)``, ``MonitoringServer.start(home, hooks)``).
+Without hooks the stand-in serves a world without faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_SEED = 7
+
+
+def _never_degraded(home: Path, service: str, revision: str) -> bool:
+    return False
+
+
+def _default_seed(home: Path) -> int:
+    return DEFAULT_SEED
+
+
+def _no_effects(home: Path, service: str, created: str) -> set[str]:
+    return set()
+
+
+@dataclass(frozen=True)
+class WorldHooks:
+    """Callbacks of the served world, each a pure function of the state folder's files.
+
+    Attributes:
+        on_new_revision: ``(home, service, revision) -> degraded``, asked once when a
+            revision is created; True makes its health endpoint answer 503.
+        seed: ``home -> seed`` of the simulated request metrics (Cloud Monitoring).
+        canary_effects: ``(home, service, createTime) -> {fault names}`` acting on the
+            simulated metrics of a revision created at ``createTime``.
+    """
+
+    on_new_revision: Callable[[Path, str, str], bool] = _never_degraded
+    seed: Callable[[Path], int] = _default_seed
+    canary_effects: Callable[[Path, str, str], set[str]] = _no_effects
+
+
+NO_FAULTS = WorldHooks()
