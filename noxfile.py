@@ -44,7 +44,7 @@ def typecheck(session: nox.Session) -> None:
 
 
 def bytecode_cache(session: nox.Session) -> dict[str, str]:
-    """Compiled bytecode kept under the session's tmp folder, outside the source tree.
+    """Compiled bytecode kept in the session's virtualenv, outside the source tree.
 
     Every xdist worker and every subprocess a test starts (``python -c`` import probes,
     hooks, forked deploys) imports google-cloud, DuckDB and SQLGlot; without a bytecode
@@ -53,7 +53,9 @@ def bytecode_cache(session: nox.Session) -> dict[str, str]:
     folders next to the sources; the empty ``PYTHONDONTWRITEBYTECODE`` lifts an inherited
     ``=1`` (CPython treats an empty value as unset).
     """
-    prefix = Path(session.create_tmp()) / "pycache"
+    # Not session.create_tmp(): that also points TMPDIR into the checkout, and tests that
+    # need "not inside a git repository" would then find this one.
+    prefix = Path(session.virtualenv.location) / "pycache"
     return {"PYTHONPYCACHEPREFIX": str(prefix), "PYTHONDONTWRITEBYTECODE": ""}
 
 
