@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
@@ -44,6 +43,7 @@ from nbaops.local import (
 )
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
 from nbaops.local.discovery import ContractError
+from nbaops.local.http_server import InFlight, StandInServer
 from nbaops.local.state_files import locked
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
@@ -79,7 +79,7 @@ class StandIn:
     """A running stand-in server. Use :meth:`start`; one per state folder per process."""
 
     home: Path
-    server: _Server
+    server: StandInServer
     thread: threading.Thread
     _instances: ClassVar[dict[str, StandIn]] = {}
     _start_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -110,9 +110,9 @@ class StandIn:
                 return existing
             home_path = Path(key)
             home_path.mkdir(parents=True, exist_ok=True)
-            server = _Server(("127.0.0.1", 0), _Handler)
+            server = StandInServer(("127.0.0.1", 0), _Handler)
             server.home = home_path
-            server.in_flight = _InFlight()
+            server.in_flight = InFlight()
             server.hooks = hooks or NO_FAULTS
             thread = threading.Thread(
                 target=server.serve_forever,
@@ -149,44 +149,8 @@ class StandIn:
         return request_log.read(Path(home))
 
 
-class _InFlight:
-    """How many requests are being handled (:meth:`StandIn.wait_idle`)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.changed = threading.Condition()
-
-    def __enter__(self) -> None:
-        with self.changed:
-            self.count += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self.changed:
-            self.count -= 1
-            self.changed.notify_all()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    home: Path
-    in_flight: _InFlight
-    hooks: WorldHooks
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """One line instead of socketserver's traceback; none when the client gave up.
-
-        A ``timeout`` fault answers after the client's own timeout: writing the answer
-        then fails with a broken pipe, which is the fault working, not an error.
-        """
-        exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError | TimeoutError):
-            return
-        sys.stderr.write(f"nbaops stand-in: request failed: {type(exc).__name__}: {exc}\n")
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: StandInServer
     protocol_version = "HTTP/1.1"
     _raw_body: bytes = b""
 

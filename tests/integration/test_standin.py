@@ -248,9 +248,9 @@ def test_a_client_that_gave_up_leaves_no_socketserver_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The `timeout` fault answers after the client left: a broken pipe, not a traceback."""
-    from nbaops.local.standin import _Server
+    from nbaops.local.http_server import StandInServer
 
-    server = _Server.__new__(_Server)
+    server = StandInServer.__new__(StandInServer)
     for exc in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(), TimeoutError()):
         try:
             raise exc
