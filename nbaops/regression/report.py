@@ -85,54 +85,62 @@ class RegressionReport:
 # --------------------------------------------------------------------------- terminal
 
 
-def render_terminal(report: RegressionReport, console: Console) -> None:
-    from rich.table import Table
-
-    from nbaops.report import CheckReport
-
+def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
+    """Per model version: the columns of :data:`_VERSION_COLUMNS`, formatted."""
     m = report.metrics
-    console.print(f"[bold]{report.title}[/bold]: {report.source.label}, {m.rows} predictions")
-    table = Table(title="Per model version", title_justify="left")
-    for column in (
-        "version",
-        "predictions",
-        "bets",
-        "pushes",
-        "hit rate",
-        f"{int(round(100 * m.confidence_level))}% interval",
-        "p vs 52.38%",
-        "MAE",
-        "bias",
-        "PASS share",
-    ):
-        table.add_column(column, justify="right" if column != "version" else "left")
+    roles = {report.settings.champion: " (champion)", report.settings.challenger: " (challenger)"}
+    rows: list[tuple[str, ...]] = []
     for system in m.systems:
         g = m.overall(system)
         if g is None:
             continue
-        marker = ""
-        if system == report.settings.champion:
-            marker = " (champion)"
-        elif system == report.settings.challenger:
-            marker = " (challenger)"
-        table.add_row(
-            system + marker,
-            str(g.predictions),
-            str(g.bets),
-            str(g.pushes),
-            format_pct(g.hit_rate),
-            f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
-            format_p(g.p_vs_break_even),
-            format_num(g.mae),
-            format_num(g.bias, 2),
-            format_pct(g.pass_share),
+        rows.append(
+            (
+                system + roles.get(system, ""),
+                str(g.predictions),
+                str(g.bets),
+                str(g.pushes),
+                format_pct(g.hit_rate),
+                f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
+                format_p(g.p_vs_break_even),
+                format_num(g.mae),
+                format_num(g.bias, 2),
+                format_pct(g.pass_share),
+            )
         )
-    console.print(table)
+    return rows
+
+
+def render_terminal(report: RegressionReport, console: Console) -> None:
+    """A table per model version on a wide terminal; elsewhere (logs, pipes) one plain
+    line per version, so plain output needs no Rich (see :func:`nbaops.report.is_table_console`)."""
+    from nbaops.report import CheckReport, is_table_console
+
+    m = report.metrics
+    interval = f"{int(round(100 * m.confidence_level))}% interval"
+    columns = ["version", "predictions", "bets", "pushes", "hit rate", interval]
+    columns += ["p vs 52.38%", "MAE", "bias", "PASS share"]
+    rows = _version_rows(report)
+    if is_table_console(console):
+        from rich.table import Table
+
+        console.print(f"[bold]{report.title}[/bold]: {report.source.label}, {m.rows} predictions")
+        table = Table(title="Per model version", title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column != "version" else "left")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        console.print(f"{report.title}: {report.source.label}, {m.rows} predictions", markup=False)
+        for row in rows:
+            pairs = ", ".join(f"{c} {v}" for c, v in zip(columns[1:], row[1:], strict=True))
+            console.print(f"{row[0]}: {pairs}", markup=False, soft_wrap=True)
     CheckReport(title="Gates", checks=report.checks).render(console)
     if report.html_path:
-        console.print(f"HTML report: {report.html_path}")
+        console.print(f"HTML report: {report.html_path}", markup=False)
     if report.junit_path:
-        console.print(f"JUnit XML: {report.junit_path}")
+        console.print(f"JUnit XML: {report.junit_path}", markup=False)
 
 
 # --------------------------------------------------------------------------- SVG
