@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbaops.fsutil import write_text_atomic
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
 from nbaops.regression.stats import format_num, format_p, format_pct
 from nbaops.verdict import CheckResult, Verdict, worst
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from nbaops.regression.golden import GoldenSummary
     from nbaops.regression.settings import RegressionSettings
 
+# Reports are read by others (CI artifacts, a browser): world-readable, as before.
+REPORT_MODE = 0o644
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 SEGMENT_TITLES = {
     "line": "Line bucket (points)",
@@ -531,10 +534,7 @@ def _finite(value: float) -> float | None:
 
 def write_html(report: RegressionReport, path: Path) -> Path:
     path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render_html(report), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, render_html(report), mode=REPORT_MODE)
     return path
 
 
@@ -577,8 +577,5 @@ def render_junit(report: RegressionReport) -> str:
 
 def write_junit(report: RegressionReport, path: Path) -> Path:
     path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render_junit(report) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, render_junit(report) + "\n", mode=REPORT_MODE)
     return path
