@@ -20,7 +20,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from nbaops.errors import ConfigError, UsageError
+from nbaops.errors import ConfigError, UsageError, first_line
 
 T = TypeVar("T")
 _HINTS: dict[type, dict[str, Any]] = {}  # resolved once per settings type
@@ -91,8 +91,7 @@ def _value(raw: Any, kind: Any, field: dataclasses.Field[Any], key: str) -> Any:
     try:
         value = _convert(raw, kind, key)
     except (TypeError, ValueError, UsageError) as exc:
-        text = str(exc).strip().splitlines()
-        raise ConfigError(f"{key}: {text[0] if text else 'bad value'}") from None
+        raise ConfigError(f"{key}: {first_line(exc)}") from None
     _bounds(value, field.metadata, key)
     return value
 

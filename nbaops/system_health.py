@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from nbaops import clock
 from nbaops.checks import PlannedCheck, plan_checks, run_planned
 from nbaops.checks.thresholds import load_thresholds
+from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
 from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict
@@ -177,14 +178,14 @@ def record_and_alert(
 
         results = record_run(ctx, results, prepared)
     except Exception as exc:
-        notes.append(f"history: not recorded: {type(exc).__name__}: {exc}".splitlines()[0])
+        notes.append(f"history: not recorded: {first_line(exc, typed=True)}")
     try:
         from nbaops.alerts import dispatch
 
         summary = dispatch(ctx, results)
         notes.append(str(getattr(summary, "summary", summary)))
     except Exception as exc:
-        notes.append(f"alerts: not dispatched: {type(exc).__name__}: {exc}".splitlines()[0])
+        notes.append(f"alerts: not dispatched: {first_line(exc, typed=True)}")
     return results, notes
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.bqschema.model import Field, TableSchema
-from nbaops.errors import ConfigError
+from nbaops.errors import ConfigError, first_line
 from nbaops.paths import project_root, schemas_dir
 
 _SCALAR_TO_DUCKDB = {
@@ -266,9 +266,7 @@ def partition_filter_problems(sql: str, catalog: Catalog) -> list[str]:
     try:
         statements = sqlglot.parse(sql, read="bigquery")
     except sqlglot.errors.ParseError as exc:
-        raise ConfigError(
-            f"SQL does not parse as BigQuery SQL: {str(exc).splitlines()[0]}"
-        ) from None
+        raise ConfigError(f"SQL does not parse as BigQuery SQL: {first_line(exc)}") from None
     problems: list[str] = []
     for statement in statements:
         if statement is None:

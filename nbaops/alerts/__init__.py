@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
 from nbaops.alerts.secret import Secret, redact
+from nbaops.errors import first_line
 from nbaops.redact import redact_tree
 from nbaops.verdict import CheckResult
 
@@ -221,7 +222,7 @@ def dispatch(ctx: Context, results: Sequence[CheckResult]) -> AlertSummary:
     try:
         _dispatch(ctx, list(results), summary)
     except Exception as exc:  # the run must still report
-        message = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        message = redact(first_line(exc, typed=True))
         summary.errors.append(message)
         _report(message)
     return summary
@@ -242,7 +243,7 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
         store = state.open_state(ctx)
         marks = store.load(now, settings.suppression)
     except Exception as exc:  # without state, alert anyway: a duplicate beats a miss
-        message = redact(f"alert state unavailable, not deduplicating: {exc}".splitlines()[0])
+        message = redact(f"alert state unavailable, not deduplicating: {first_line(exc)}")
         summary.errors.append(message)
         _report(message)
     decided = state.plan(
@@ -278,7 +279,7 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
         try:
             store.save(state.marks_for(to_mark, now), run_id=run_id, profile=ctx.profile)
         except Exception as exc:
-            message = redact(f"alert state not saved ({store.where}): {exc}".splitlines()[0])
+            message = redact(f"alert state not saved ({store.where}): {first_line(exc)}")
             summary.errors.append(message)
             _report(message)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from nbaops.bqschema.model import Field, Finding, Rule, Severity
 from nbaops.bqschema.parse import read_document, table_name_for, to_table_schema
+from nbaops.errors import first_line
 
 SQL_RULES: dict[str, Rule] = {
     r.id: r
@@ -276,8 +277,7 @@ def check_sql(site: SqlSite, catalog: Catalog) -> list[Finding]:
     except SqlglotError as exc:
         if not site.explicit:
             return []
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [_finding(site, "SQL_PARSE", 1, f"cannot parse SQL: {first[:160]}")]
+        return [_finding(site, "SQL_PARSE", 1, f"cannot parse SQL: {first_line(exc)[:160]}")]
     findings: list[Finding] = []
     for stmt in statements:
         if stmt is None or type(stmt).__name__ not in _CHECKED_STATEMENTS:
