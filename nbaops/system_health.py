@@ -14,7 +14,6 @@ The JSON form is exactly ``{"verdict": ..., "checks": [...]}``.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 from nbaops import clock
 from nbaops.checks import PlannedCheck, plan_checks, run_planned
 from nbaops.checks.thresholds import load_thresholds
+from nbaops.environment import step_summary_path
 from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
 from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from nbaops.context import Context
-
-STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
 @dataclass
@@ -152,7 +150,7 @@ def step_summary_markdown(report: HealthReport, *, profile: str, service: str | 
 
 def append_step_summary(report: HealthReport, *, profile: str, service: str | None) -> bool:
     """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
-    target = os.environ.get(STEP_SUMMARY_ENV)
+    target = step_summary_path()
     if not target:
         return False
     try:
