@@ -49,3 +49,8 @@ class AlertSettings:
     def runbook_link(self, runbook_path: str) -> str:
         """The runbook as a link when a base URL is configured, else the repository path."""
         return doc_url(runbook_path, self.runbook_base_url) or runbook_path
+
+
+def runbook_base_url(config: Config | None) -> str | None:
+    """``alerts.runbook_base_url`` (e.g. ``https://github.com/ORG/REPO/blob/main/``) or None."""
+    return AlertSettings.from_config(config).runbook_base_url if config is not None else None

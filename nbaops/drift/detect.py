@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
 
-DEFAULT_WINDOW = dt.timedelta(hours=6)
 COMMIT_LABEL = "commit-sha"
 
 
