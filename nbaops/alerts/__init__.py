@@ -167,7 +167,7 @@ def send(ctx: Context, event: AlertEvent, *, webhook: Secret | None = None) -> D
     from nbaops.alerts.settings import AlertSettings
 
     try:
-        settings = AlertSettings.from_config(ctx.config)
+        settings = ctx.config.settings("alerts", AlertSettings)
         delivery = _deliver(
             ctx,
             [event],
@@ -232,7 +232,7 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
     from nbaops.alerts import state
     from nbaops.alerts.settings import AlertSettings
 
-    settings = AlertSettings.from_config(ctx.config)
+    settings = ctx.config.settings("alerts", AlertSettings)
     now = summary.at or clock.now()
     run_ids = {str(r.details["run_id"]) for r in results if r.details.get("run_id")}
     run_id = run_ids.pop() if len(run_ids) == 1 else uuid.uuid4().hex[:16]

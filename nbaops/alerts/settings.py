@@ -42,10 +42,6 @@ class AlertSettings:
     timeout_s: float = setting(10.0, above=0)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
-    @classmethod
-    def from_config(cls, config: Config) -> AlertSettings:
-        return config.settings("alerts", cls)
-
     def runbook_link(self, runbook_path: str) -> str:
         """The runbook as a link when a base URL is configured, else the repository path."""
         return doc_url(runbook_path, self.runbook_base_url) or runbook_path
@@ -53,4 +49,4 @@ class AlertSettings:
 
 def runbook_base_url(config: Config | None) -> str | None:
     """``alerts.runbook_base_url`` (e.g. ``https://github.com/ORG/REPO/blob/main/``) or None."""
-    return AlertSettings.from_config(config).runbook_base_url if config is not None else None
+    return config.settings("alerts", AlertSettings).runbook_base_url if config is not None else None

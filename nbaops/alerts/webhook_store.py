@@ -157,7 +157,7 @@ def open_store(
         return FileWebhookStore(ctx.home)
     from nbaops.alerts.settings import AlertSettings
 
-    settings = AlertSettings.from_config(ctx.config)
+    settings = ctx.config.settings("alerts", AlertSettings)
     return SecretManagerWebhookStore(
         ctx.config.profile.project,
         settings.slack_secret,

@@ -245,7 +245,7 @@ def detect_drift(
     """
     from nbaops.drift.settings import DriftSettings
 
-    settings = DriftSettings.from_config(ctx.config)
+    settings = ctx.config.settings("drift", DriftSettings)
     selected = ctx.config.select_services(service)
     window = window or settings.window
     now = clock.now()

@@ -81,9 +81,9 @@ def test_the_config_sections_load_through_it(tmp_path: object) -> None:
     from nbaops.regression.settings import RegressionSettings
 
     config = load_config(project_root() / "nbaops.yaml", profile="local")
-    alerts = AlertSettings.from_config(config)
+    alerts = config.settings("alerts", AlertSettings)
     assert alerts.suppression == dt.timedelta(hours=12) and alerts.timeout_s > 0
-    assert DriftSettings.from_config(config).window >= dt.timedelta(0)
+    assert config.settings("drift", DriftSettings).window >= dt.timedelta(0)
     assert config.settings("regression", RegressionSettings).golden.ewma_halflife > 0
 
 
