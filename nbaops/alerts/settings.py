@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from nbaops.anomaly import AnomalySettings
 from nbaops.config import Config
 from nbaops.doclinks import doc_url
 from nbaops.settings import setting
@@ -41,6 +42,7 @@ class AlertSettings:
     runbook_base_url: str | None = None
     timeout_s: float = setting(10.0, above=0)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    anomaly: AnomalySettings = field(default_factory=AnomalySettings)
 
     def runbook_link(self, runbook_path: str) -> str:
         """The runbook as a link when a base URL is configured, else the repository path."""
