@@ -1,14 +1,17 @@
 """The SQL behind :func:`nbaops.regression.metrics.compute`, in as few scans as possible.
 
-Clean input (one row per version, game and player: the common case) is read **twice**:
+Clean input (one row per version, game and player: the common case) takes two passes:
 
 1. *groups*: one ``GROUPING SETS`` pass groups the rows two small ways (coded segments;
-   week and error bin), from which the per-version totals (leakage signatures, sanity
-   counts), every segment's buckets and the signed-error histogram roll up;
+   week and error bin), from which every segment's buckets, the signed-error histogram
+   and the per-version totals roll up; the per-version-only sums (leakage signatures,
+   sanity counts) come from a plain grouping by version in the same query (its own scan
+   of the input's few columns: cheaper than aggregating them per grouping set);
 2. *keys*: one pass grouped by (game, player) finds duplicate keys and, in the same pass,
    builds the paired champion/challenger comparison.
 
-Prediction-id uniqueness costs one more (narrow) distinct count when the column exists.
+Prediction-id uniqueness costs one more narrow pass when the column exists (distinct
+hashes first, the exact count only when they fall short: :func:`duplicate_ids`).
 Only when the keys pass finds a key predicted twice (a duplicate, or a re-prediction of a
 later batch) is the input materialised once, deduplicated (latest ``created_at`` wins), and
 passes 1-2 run on that: the statistics need one row per key.
