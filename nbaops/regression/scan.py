@@ -275,11 +275,11 @@ def groups_sql(derived: str) -> str:
           SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS by_code, {per_group}
           FROM r GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))),
         totals AS MATERIALIZED (SELECT system_id, {per_version} FROM r GROUP BY system_id)
-        SELECT system_id, 'all' AS segment, 'all' AS bucket, NULL AS err_bin,
-          g.* EXCLUDE (system_id), {_typed(_PER_VERSION, "{}")}
+        SELECT g.system_id, 'all' AS segment, 'all' AS bucket, NULL AS err_bin,
+          g.* EXCLUDE (system_id), {_typed(_PER_VERSION, "t.{}")}
         FROM (SELECT system_id, {_typed(_PER_GROUP, "sum({})")}
               FROM base WHERE by_code = 1 GROUP BY system_id) AS g
-        JOIN totals USING (system_id)
+        JOIN totals AS t ON g.system_id IS NOT DISTINCT FROM t.system_id
         UNION ALL
         SELECT system_id, {segment}, {bucket}, NULL, {_typed(_PER_GROUP, "sum({})")}, {nulls}
         FROM base WHERE by_code = 1
