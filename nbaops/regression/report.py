@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import math
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -544,6 +543,8 @@ def write_html(report: RegressionReport, path: Path) -> Path:
 def render_junit(report: RegressionReport) -> str:
     """One testsuite; each gate a testcase: FAIL -> failure, ERROR -> error,
     INCONCLUSIVE -> skipped (with the reason), WARN -> passed with a system-out note."""
+    import xml.etree.ElementTree as ET  # only with --junit
+
     checks = report.checks
     suite = ET.Element(
         "testsuite",
