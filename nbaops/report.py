@@ -1,8 +1,12 @@
 """Reports: what a library operation returns to an entry point.
 
 A report has an overall verdict (which decides the exit code), a JSON form (exactly
-one document for ``--json``) and a terminal rendering. :class:`CheckReport` is the
-common case: a list of :class:`~nbaops.verdict.CheckResult`.
+one document for ``--json``) and a terminal rendering. Every task returns a
+:class:`Report`; :class:`CheckReport` is the default one: its checks (a list of
+:class:`~nbaops.verdict.CheckResult`), ``extra`` fields for the JSON document, ``notes``
+shown under the checks, and one rendering for all (a table on a wide terminal, one
+unwrapped line per check elsewhere). A class of its own is only for a different shape
+(the deploy timeline, a schema diff, query rows), and says so in its docstring.
 """
 
 from __future__ import annotations
@@ -175,36 +179,46 @@ class CheckReport:
     gets a table; anything else (pipes, CI logs, narrow terminals) gets one line per check
     that never wraps, with full values. Under each FAIL/WARN check come the findings that
     caused it (games under threshold and their missing players); ``details`` shows every
-    finding. Identical ERRORs are one line naming the checks.
+    finding. Identical ERRORs are one line naming the checks. Then the ``notes`` (plain
+    lines, never markup), then the verdict with ``summary`` (default: the counts).
+
+    JSON: ``verdict``, ``checks``, then ``extra`` in its order. An action report (a fault
+    set, a job installed: ``outcome`` given, nothing checked) has no ``checks`` key: its
+    verdict is ``outcome``, not the worst of an empty list (which is INCONCLUSIVE).
     """
 
     title: str
     checks: list[CheckResult] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     details: bool = False
+    notes: list[str] = field(default_factory=list)
+    summary: str = ""
+    outcome: Verdict | None = None  # the verdict when it is not the worst of the checks
 
     @property
     def verdict(self) -> Verdict:
+        if self.outcome is not None:
+            return self.outcome
         return worst(c.verdict for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "checks": [c.to_json() for c in self.checks],
-            **self.extra,
-        }
+        document: dict[str, Any] = {"verdict": self.verdict.value}
+        if self.checks or self.outcome is None:
+            document["checks"] = [c.to_json() for c in self.checks]
+        return {**document, **self.extra}
 
     def render(self, console: Console) -> None:
+        from rich.text import Text
+
         groups = group_checks(self.checks)
-        if is_table_console(console):
+        if groups and is_table_console(console):
             self._render_table(console, groups)
         else:
             self._render_lines(console, groups)
-        console.print(
-            verdict_text(self.verdict),
-            f"{self.title}: {summary_counts(self.checks)}",
-            soft_wrap=True,
-        )
+        for note in self.notes:
+            console.print(Text(note), highlight=False, soft_wrap=True)
+        summary = self.summary or f"{self.title}: {summary_counts(self.checks)}"
+        console.print(verdict_text(self.verdict), Text(summary), soft_wrap=True)
 
     def _render_findings(self, console: Console, c: CheckResult, indent: str) -> None:
         from rich.text import Text

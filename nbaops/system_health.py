@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,9 +40,7 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 @dataclass
 class HealthReport(CheckReport):
-    """The checks' results plus notes about history and alerts (shown, not in JSON)."""
-
-    notes: list[str] = field(default_factory=list)
+    """The checks' results, their anomalies and notes about history and alerts (not in JSON)."""
 
     def render(self, console: Console) -> None:
         from rich.text import Text
@@ -53,8 +51,6 @@ class HealthReport(CheckReport):
                 line = Text("anomaly ", style="magenta")
                 line.append(f"{c.name} [{c.service}]: {c.details['anomaly']}")
                 console.print(line, highlight=False)
-        for note in self.notes:
-            console.print(note, markup=False, highlight=False)
 
 
 class LiveProgress:

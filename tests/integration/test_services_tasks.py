@@ -70,10 +70,11 @@ def test_check_all_services_table_shows_every_service_with_its_commit(
 ) -> None:
     code, out, err = run_task(capsys, "check-all-services")
     assert code == 0, err
-    for name in STANDIN_SERVICES:
-        assert name in out
-        assert f"commit:  {fake_sha(f'{name}-2')}" in out
-    assert "PASS" in out and "5 PASS" in out
+    lines = out.splitlines()
+    for name in STANDIN_SERVICES:  # one whole (copyable) line per service: commit and URL
+        assert any(f"[{name}] value={fake_sha(f'{name}-2')}" in line for line in lines)
+        assert any(line.startswith(f"{name}: https://{name}-") for line in lines)
+    assert lines[-1] == "PASS Cloud Run services (local): 5 PASS"
 
 
 def test_check_all_services_json_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,6 +147,7 @@ def test_deployed_commit_prints_the_serving_commit(capsys: pytest.CaptureFixture
     code, out, _ = run_task(capsys, "deployed-commit", "--service", "prediction-worker")
     assert code == 0
     assert out.splitlines()[0] == fake_sha("prediction-worker-2")
+    assert out.splitlines()[-1].startswith("PASS prediction-worker: ")
 
 
 def test_deployed_commit_json(capsys: pytest.CaptureFixture[str]) -> None:
