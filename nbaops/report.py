@@ -163,12 +163,15 @@ def check_line(group: CheckGroup) -> Any:
 
 
 def finding_lines(c: CheckResult, *, all_findings: bool) -> list[str]:
-    """The findings to show under a check: its problems when not PASS, all with ``--details``."""
+    """The findings to show under a check: its problems when not PASS, all with ``--details``;
+    then, when not PASS, its fix (``details["fix"]``: the command or step that repairs it)."""
     if all_findings:
-        return [("! " if f.problem else "  ") + f.text for f in c.findings]
-    if c.verdict is Verdict.PASS:
-        return []
-    return ["! " + f.text for f in c.findings if f.problem]
+        lines = [("! " if f.problem else "  ") + f.text for f in c.findings]
+    else:
+        lines = ["! " + f.text for f in c.findings if f.problem and c.verdict is not Verdict.PASS]
+    if c.verdict is not Verdict.PASS and c.details.get("fix"):
+        lines.append(f"fix: {c.details['fix']}")
+    return lines
 
 
 @dataclass

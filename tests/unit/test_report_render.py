@@ -166,3 +166,19 @@ def test_every_registered_check_has_a_unit_and_an_existing_playbook() -> None:
     for check_id, spec in ALL_SPECS.items():
         assert spec.unit, check_id  # a value is never shown without its unit
         assert (root / spec.playbook_doc).is_file(), check_id
+
+
+def test_a_check_that_is_not_pass_shows_its_fix_under_it() -> None:
+    broken = result("credentials", Verdict.ERROR, "no credentials", details={"fix": "run login"})
+    ok = result("project", Verdict.PASS, details={"fix": "grant a role"})
+    lines = plain(CheckReport("nbaops doctor", [broken, ok], notes=["  -  x: not applicable"]))
+    assert lines[2] == "    fix: run login"
+    assert not any("grant a role" in line for line in lines)
+    assert lines[-2:] == ["  -  x: not applicable", "ERROR nbaops doctor: 1 ERROR, 1 PASS"]
+
+
+def test_an_action_report_has_its_outcome_and_no_checks_key() -> None:
+    done = CheckReport("sandbox.fault", extra={"action": "set"}, outcome=Verdict.PASS)
+    assert done.to_json() == {"verdict": "PASS", "action": "set"}
+    assert plain(done)[-1] == "PASS sandbox.fault: no checks"
+    assert CheckReport("nothing").to_json() == {"verdict": "INCONCLUSIVE", "checks": []}
