@@ -11,6 +11,9 @@ unwrapped line per check elsewhere). A class of its own is only for a different 
 
 from __future__ import annotations
 
+import contextlib
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -21,6 +24,9 @@ if TYPE_CHECKING:
 
 # Below this many columns a table would fold every message: print one block per check.
 WIDE_LAYOUT_MIN = 120
+# Not a terminal (CI logs, pipes, files): never wrap. Lines are soft-wrapped (one record
+# per line) and tables get their natural width instead of being squeezed into 80 columns.
+PLAIN_WIDTH = 4096
 
 VERDICT_STYLE = {
     Verdict.PASS: "bold green",
@@ -55,6 +61,54 @@ def verdict_text(verdict: Verdict) -> Any:
     return Text(verdict.value, style=VERDICT_STYLE[verdict])
 
 
+Part = str | tuple[str, str]  # a piece of a line: text, or (text, Rich style)
+
+
+class PlainConsole:
+    """The console for logs, pipes and files: plain lines, never wrapped.
+
+    :func:`emit` writes to it without importing Rich (~50 ms of every plain run); anything
+    else printed (a Rich table, markup) goes through a Rich console on the same buffer,
+    built on first use. ``capture()``/``get()`` mirror Rich's, for the runner.
+    """
+
+    is_terminal = False
+    soft_wrap = True
+    width = PLAIN_WIDTH
+
+    def __init__(self) -> None:
+        self.file = io.StringIO()
+        self._rich: Console | None = None
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if self._rich is None:
+            from rich.console import Console
+
+            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
+        self._rich.print(*objects, **options)
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[PlainConsole]:
+        yield self
+
+    def get(self) -> str:
+        return self.file.getvalue()
+
+
+def emit(console: Console | PlainConsole, *parts: Part) -> None:
+    """Print one line as it is (no markup, never wrapped); the styles only on a Rich console."""
+    if isinstance(console, PlainConsole):
+        console.file.write("".join(p if isinstance(p, str) else p[0] for p in parts) + "\n")
+        return
+    from rich.text import Text
+
+    console.print(Text.assemble(*parts), highlight=False, soft_wrap=True)
+
+
+def verdict_part(verdict: Verdict) -> Part:
+    return (verdict.value, VERDICT_STYLE[verdict])
+
+
 def value_text(value: object, unit: str = "") -> str:
     """A measured value with its unit: ``59.05%``, ``19.7 min``, ``0 entries``, ``-``."""
     text = format_value(value)
@@ -63,7 +117,7 @@ def value_text(value: object, unit: str = "") -> str:
     return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
 
 
-def is_table_console(console: Console) -> bool:
+def is_table_console(console: Console | PlainConsole) -> bool:
     """The rich table only on a wide interactive terminal; logs and pipes get plain lines."""
     return bool(console.is_terminal) and console.width >= WIDE_LAYOUT_MIN
 
@@ -143,13 +197,10 @@ def group_checks(checks: list[CheckResult]) -> list[CheckGroup]:
     return groups
 
 
-def check_line(group: CheckGroup) -> Any:
+def check_line(group: CheckGroup) -> list[Part]:
     """The one line of a check (or of identical ERRORs): verdict, value, threshold, message, doc."""
-    from rich.text import Text
-
     c = group.first
-    line = Text.assemble(verdict_text(c.verdict), " ", (group.names, "bold"))
-    line.append(f" [{group.services}]")
+    line: list[Part] = [verdict_part(c.verdict), " ", (group.names, "bold"), f" [{group.services}]"]
     if len(group.checks) > 1:
         line.append(f" ({len(group.checks)} checks)")
     else:
@@ -158,7 +209,7 @@ def check_line(group: CheckGroup) -> Any:
         line.append(f" threshold: {c.threshold}")
     line.append(f" ({max(x.duration_s for x in group.checks):.2f}s): {group.message}")
     if c.verdict is not Verdict.PASS and group.doc:
-        line.append(f" -> see {group.doc}", style="cyan")
+        line.append((f" -> see {group.doc}", "cyan"))
     return line
 
 
@@ -210,28 +261,26 @@ class CheckReport:
             document["checks"] = [c.to_json() for c in self.checks]
         return {**document, **self.extra}
 
-    def render(self, console: Console) -> None:
-        from rich.text import Text
-
+    def render(self, console: Console | PlainConsole) -> None:
         groups = group_checks(self.checks)
         if groups and is_table_console(console):
             self._render_table(console, groups)
-        else:
-            self._render_lines(console, groups)
+        else:  # logs, pipes and narrow terminals: one line per check, never wrapped or cut
+            emit(console, (self.title, "bold"))
+            for g in groups:
+                emit(console, *check_line(g))
+                self._render_findings(console, g.first)
         for note in self.notes:
-            console.print(Text(note), highlight=False, soft_wrap=True)
+            emit(console, note)
         summary = self.summary or f"{self.title}: {summary_counts(self.checks)}"
-        console.print(verdict_text(self.verdict), Text(summary), soft_wrap=True)
+        emit(console, verdict_part(self.verdict), " ", summary)
 
-    def _render_findings(self, console: Console, c: CheckResult, indent: str) -> None:
-        from rich.text import Text
-
+    def _render_findings(self, console: Console | PlainConsole, c: CheckResult) -> None:
         for text in finding_lines(c, all_findings=self.details):
-            console.print(Text(indent + text), highlight=False, soft_wrap=True)
+            emit(console, "    " + text)
 
-    def _render_table(self, console: Console, groups: list[CheckGroup]) -> None:
+    def _render_table(self, console: Console | PlainConsole, groups: list[CheckGroup]) -> None:
         from rich.table import Table
-        from rich.text import Text
 
         table = Table(title=self.title, title_justify="left")
         table.add_column("check", overflow="fold")
@@ -253,25 +302,16 @@ class CheckReport:
                 f"{max(x.duration_s for x in g.checks):.2f}",
             )
         console.print(table)
-        for g in groups:
+        for g in groups:  # under the table: what made each check WARN/FAIL, and its doc
             c = g.first
             lines = finding_lines(c, all_findings=self.details)
             if c.verdict is Verdict.PASS and not lines:
                 continue
-            head = Text.assemble(verdict_text(c.verdict), " ", (g.names, "bold"))
+            head: list[Part] = [verdict_part(c.verdict), " ", (g.names, "bold")]
             if c.verdict is not Verdict.PASS and g.doc:
-                head.append(f" -> see {g.doc}", style="cyan")
-            console.print(head, highlight=False, soft_wrap=True)
-            self._render_findings(console, c, "    ")
-
-    def _render_lines(self, console: Console, groups: list[CheckGroup]) -> None:
-        """Logs, pipes and narrow terminals: one line per check, never wrapped or cut."""
-        from rich.text import Text
-
-        console.print(Text(self.title, style="bold"), soft_wrap=True)
-        for g in groups:
-            console.print(check_line(g), highlight=False, soft_wrap=True)
-            self._render_findings(console, g.first, "    ")
+                head.append((f" -> see {g.doc}", "cyan"))
+            emit(console, *head)
+            self._render_findings(console, c)
 
 
 def summary_counts(checks: list[CheckResult]) -> str:

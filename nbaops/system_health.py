@@ -27,7 +27,14 @@ from nbaops import clock
 from nbaops.checks import PlannedCheck, plan_checks, run_planned
 from nbaops.checks.thresholds import load_thresholds
 from nbaops.history import PreparedHistory, prepare
-from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
+from nbaops.report import (
+    CheckReport,
+    PlainConsole,
+    emit,
+    format_value,
+    summary_counts,
+    verdict_text,
+)
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -42,15 +49,12 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 class HealthReport(CheckReport):
     """The checks' results, their anomalies and notes about history and alerts (not in JSON)."""
 
-    def render(self, console: Console) -> None:
-        from rich.text import Text
-
+    def render(self, console: Console | PlainConsole) -> None:
         super().render(console)
         for c in self.checks:
             if c.details.get("anomaly"):
-                line = Text("anomaly ", style="magenta")
-                line.append(f"{c.name} [{c.service}]: {c.details['anomaly']}")
-                console.print(line, highlight=False)
+                anomaly = f"{c.name} [{c.service}]: {c.details['anomaly']}"
+                emit(console, ("anomaly ", "magenta"), anomaly)
 
 
 class LiveProgress:
