@@ -13,7 +13,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class DeployReport:
-    """Everything a deploy did, as a :class:`~nbaops.report.Report`."""
+    """Everything a deploy did, as a :class:`~nbaops.report.Report`.
+
+    Its own class, not a :class:`~nbaops.report.CheckReport`: a deploy is a timeline (the
+    checklist, then the steps, the plan, manual commands) with an outcome that is not the
+    worst of its checks; it renders each list through ``CheckReport`` itself.
+    """
 
     service: str
     deploy_id: str

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class FullDeployReport:
+    """Two reports in one (the deploy, then verify-deploy), not a list of checks: the JSON
+    nests both documents and the rendering prints one after the other."""
+
     deploy: DeployReport
     verify: CheckReport | None
 
