@@ -60,8 +60,8 @@ def doctor_report(
         f"{title} ({profile})",
         checks,
         extra={
-            "checks": [{**c.to_json(), "fix": c.details.get("fix", "")} for c in checks],
             "profile": profile,
+            "checks": [{**c.to_json(), "fix": c.details.get("fix", "")} for c in checks],
             "not_applicable": not_applicable,
             "summary": summary_counts(checks),
         },

@@ -236,9 +236,10 @@ class CheckReport:
     finding. Identical ERRORs are one line naming the checks. Then the ``notes`` (plain
     lines, never markup), then the verdict with ``summary`` (default: the counts).
 
-    JSON: ``verdict``, ``checks``, then ``extra`` in its order. An action report (a fault
-    set, a job installed: ``outcome`` given, nothing checked) has no ``checks`` key: its
-    verdict is ``outcome``, not the worst of an empty list (which is INCONCLUSIVE).
+    JSON: ``verdict``, ``checks``, then ``extra`` in its order (``extra`` may place
+    ``checks`` itself, to keep a document's key order). An action report (a fault set, a
+    job installed: ``outcome`` given, nothing checked) has no ``checks`` key: its verdict
+    is ``outcome``, not the worst of an empty list (which is INCONCLUSIVE).
     """
 
     title: str
@@ -257,7 +258,7 @@ class CheckReport:
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {"verdict": self.verdict.value}
-        if self.checks or self.outcome is None:
+        if "checks" not in self.extra and (self.checks or self.outcome is None):
             document["checks"] = [c.to_json() for c in self.checks]
         return {**document, **self.extra}
 

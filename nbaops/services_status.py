@@ -242,7 +242,11 @@ def services_status_report(profile: str, checks: list[CheckResult]) -> CheckRepo
     return CheckReport(
         f"Cloud Run services ({profile})",
         checks,
-        extra={"profile": profile, "services": services},
+        extra={
+            "profile": profile,
+            "services": services,
+            "checks": [c.to_json() for c in checks],
+        },
         notes=notes,
     )
 
@@ -352,7 +356,7 @@ def health_check(
     return CheckReport(
         f"health-check {name}",
         [check],
-        extra={**details, "message": message},
+        extra={**details, "message": message, "checks": [check.to_json()]},
         notes=notes,
         summary=f"{name}: {message}",
     )

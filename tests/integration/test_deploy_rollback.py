@@ -47,6 +47,10 @@ def test_rollback_dry_run_changes_nothing(dworld: DeployWorld) -> None:
     report = run_rollback(dworld.context(), SERVICE, dry_run=True)
     doc = report.to_json()
     assert doc["dry_run"] and report.verdict is Verdict.PASS and doc["checks"] == []
+    assert list(doc) == [
+        *("verdict", "outcome", "service", "deploy_id", "target", "from_revision", "dry_run"),
+        *("plan", "checks", "manual_commands", "notes", "summary"),
+    ]
     assert any("PATCH" in line for line in doc["plan"])
     assert dworld.mutating(mark) == []
     assert dworld.audit_rows() == []

@@ -42,6 +42,7 @@ def test_doctor_passes_on_the_local_profile_and_changes_nothing(dworld: DeployWo
     assert any("generateIdToken" in r["path"] for r in dworld.requests()[mark:])
     assert dworld.mutating(mark) == []  # read-only: token requests are not mutations
     document = report.to_json()
+    assert list(document) == ["verdict", "profile", "checks", "not_applicable", "summary"]
     assert set(document["not_applicable"]) == {"slack_secret", "scheduler_job", "github_issues"}
     assert all(c["fix"] for c in document["checks"])
 

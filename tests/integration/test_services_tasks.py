@@ -81,6 +81,7 @@ def test_check_all_services_json_is_one_document(capsys: pytest.CaptureFixture[s
     code, out, _ = run_task(capsys, "check-all-services", "--json")
     assert code == 0
     doc = one_json(out)
+    assert list(doc) == ["verdict", "profile", "services", "checks"]  # the documented order
     assert doc["verdict"] == "PASS" and doc["profile"] == "local"
     by_name = {s["service"]: s for s in doc["services"]}
     assert list(by_name) == list(STANDIN_SERVICES)
@@ -224,6 +225,7 @@ def test_unknown_service_exits_2_with_one_line_and_no_traceback(task: str, tmp_p
 def test_health_check_passes_on_a_healthy_revision(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_task(capsys, "health-check", "--service", "phase3-processors", "--json")
     doc = one_json(out)
+    assert list(doc)[0] == "verdict" and list(doc)[-2:] == ["message", "checks"]
     assert code == 0 and doc["verdict"] == "PASS"
     assert doc["status"] == 200 and doc["url"].startswith("https://phase3-processors-")
     assert doc["url"].endswith(".a.run.app/health")
