@@ -15,7 +15,7 @@ import contextlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -37,8 +37,9 @@ VERDICT_STYLE = {
 }
 
 
-@runtime_checkable
 class Report(Protocol):
+    """What every task returns: a verdict (the exit code), one JSON document, a rendering."""
+
     @property
     def verdict(self) -> Verdict: ...
 
