@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import NbaopsError
+from nbaops.errors import NbaopsError, first_line
 from nbaops.report import CheckReport, summary_counts
 from nbaops.verdict import CheckResult, Verdict
 
@@ -125,8 +125,7 @@ def _guarded(
 
 
 def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:500] if text else type(exc).__name__
+    return first_line(exc)[:500]
 
 
 # ---------------------------------------------------------------- credentials
