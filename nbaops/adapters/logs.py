@@ -22,6 +22,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nbaops.adapters.credentials import anonymous_credentials
 from nbaops.errors import LoggingError
 
 if TYPE_CHECKING:
@@ -218,9 +219,7 @@ class _SessionTransport:
 
             try:
                 if self.anonymous:
-                    from google.auth.credentials import AnonymousCredentials
-
-                    credentials: Any = AnonymousCredentials()  # type: ignore[no-untyped-call]
+                    credentials: Any = anonymous_credentials()
                 else:
                     credentials, _ = google.auth.default(scopes=[READ_SCOPE])
             except auth_exc.GoogleAuthError as exc:
