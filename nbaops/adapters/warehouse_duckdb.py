@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.adapters.bq_params import TypedValue, as_utc
+from nbaops.adapters.bq_params import TypedValue
 from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref, utc_values
+from nbaops.clock import as_utc
 from nbaops.environment import read
 from nbaops.errors import WarehouseError, first_line
 

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, as_utc, below_tiers, pct, pct1
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
+from nbaops.clock import as_utc
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:

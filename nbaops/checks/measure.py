@@ -147,15 +147,6 @@ def pct1(fraction: float) -> str:
     return f"{fraction * 100:.1f}%"
 
 
-def as_utc(value: Any) -> dt.datetime:
-    """A warehouse TIMESTAMP value as an aware UTC datetime (naive values are UTC)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"expected a timestamp, got {value!r}")
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def duration_text(window: dt.timedelta) -> str:
     """A timedelta the way the config writes it: ``2h``, ``10m``, ``90s``."""
     seconds = int(window.total_seconds())

@@ -16,7 +16,6 @@ from nbaops import clock
 from nbaops.checks import schedule_known
 from nbaops.checks.measure import (
     Measurement,
-    as_utc,
     below_tiers,
     duration_text,
     jsonable,
@@ -219,7 +218,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     settled = [
         b
         for b in batches
-        if as_utc(b["started_at"]) <= now - grace or b["completed_at"] is not None
+        if clock.as_utc(b["started_at"]) <= now - grace or b["completed_at"] is not None
     ]
     if not settled:
         running = ", ".join(f"{b['batch_id']} ({b['scheduled_slot']} ET)" for b in batches)
