@@ -52,9 +52,7 @@ def _param_value(value: Any) -> Any:
         value = value.value
     if isinstance(value, dt.datetime):
         return as_utc(value)
-    if isinstance(value, tuple):
-        return [_param_value(v) for v in value]
-    if isinstance(value, list):
+    if isinstance(value, tuple | list):
         return [_param_value(v) for v in value]
     return value
 
@@ -452,11 +450,7 @@ def _to_json_text(value: Any) -> Any:
 
 
 def _to_timestamptz(value: Any) -> Any:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if isinstance(value, dt.datetime):
-        return as_utc(value)
-    return value
+    return as_utc(value) if isinstance(value, str | dt.datetime) else value
 
 
 def _to_date(value: Any) -> Any:
