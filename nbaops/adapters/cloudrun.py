@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from nbaops.adapters.credentials import client_kwargs
 from nbaops.adapters.errors import api_error_text
 from nbaops.adapters.errors import error_status as _error_status
+from nbaops.clock import as_utc
 from nbaops.errors import CloudRunError
 
 if TYPE_CHECKING:
@@ -168,8 +169,7 @@ def _to_datetime(value: Any) -> dt.datetime | None:
     """proto-plus timestamps arrive as DatetimeWithNanoseconds (a datetime); unset = epoch."""
     if not isinstance(value, dt.datetime):
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+    value = as_utc(value)
     return None if value.timestamp() <= 0 else value
 
 
