@@ -245,7 +245,7 @@ def test_lines_collapse_sides_and_alternatives_to_one_posted_line(small_data: Pa
     assert not lines[("Ja Morant", "PrizePicks")].two_sided
 
 
-def test_join_matches_on_name_key_and_eastern_date_and_reports_stats(small_data: Path) -> None:
+def test_sql_join_matches_name_key_eastern_date_and_team(small_data: Path) -> None:
     con = nd.connect()
     nd.create_game_logs_table(con, small_data / "player_game_logs")
     load = nd.create_points_lines_table(con, small_data / "points_lines")
