@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from nbaops.regression import sources
     from nbaops.regression.golden import GoldenSummary
     from nbaops.regression.settings import RegressionSettings
+    from nbaops.report import PlainConsole
 
 # Reports are read by others (CI artifacts, a browser): world-readable, as before.
 REPORT_MODE = 0o644
@@ -80,7 +81,7 @@ class RegressionReport:
             data["golden"] = self.golden.to_json()
         return data
 
-    def render(self, console: Console) -> None:
+    def render(self, console: Console | PlainConsole) -> None:
         render_terminal(self, console)
 
 
@@ -113,20 +114,20 @@ def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
     return rows
 
 
-def render_terminal(report: RegressionReport, console: Console) -> None:
+def render_terminal(report: RegressionReport, console: Console | PlainConsole) -> None:
     """A table per model version on a wide terminal; elsewhere (logs, pipes) one plain
-    line per version, so plain output needs no Rich (see :func:`nbaops.report.is_table_console`)."""
-    from nbaops.report import CheckReport, is_table_console
+    line per version, written by :func:`nbaops.report.emit` without importing Rich."""
+    from nbaops.report import CheckReport, emit, is_table_console
 
     m = report.metrics
     interval = f"{int(round(100 * m.confidence_level))}% interval"
     columns = ["version", "predictions", "bets", "pushes", "hit rate", interval]
     columns += ["p vs 52.38%", "MAE", "bias", "PASS share"]
     rows = _version_rows(report)
+    emit(console, (report.title, "bold"), f": {report.source.label}, {m.rows} predictions")
     if is_table_console(console):
         from rich.table import Table
 
-        console.print(f"[bold]{report.title}[/bold]: {report.source.label}, {m.rows} predictions")
         table = Table(title="Per model version", title_justify="left")
         for column in columns:
             table.add_column(column, justify="right" if column != "version" else "left")
@@ -134,15 +135,14 @@ def render_terminal(report: RegressionReport, console: Console) -> None:
             table.add_row(*row)
         console.print(table)
     else:
-        console.print(f"{report.title}: {report.source.label}, {m.rows} predictions", markup=False)
         for row in rows:
             pairs = ", ".join(f"{c} {v}" for c, v in zip(columns[1:], row[1:], strict=True))
-            console.print(f"{row[0]}: {pairs}", markup=False, soft_wrap=True)
+            emit(console, f"{row[0]}: {pairs}")
     CheckReport(title="Gates", checks=report.checks).render(console)
     if report.html_path:
-        console.print(f"HTML report: {report.html_path}", markup=False)
+        emit(console, f"HTML report: {report.html_path}")
     if report.junit_path:
-        console.print(f"JUnit XML: {report.junit_path}", markup=False)
+        emit(console, f"JUnit XML: {report.junit_path}")
 
 
 # --------------------------------------------------------------------------- SVG
