@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbaops.environment import read
 from nbaops.errors import NbaopsError, first_line
 from nbaops.report import summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict, worst
@@ -513,8 +514,6 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
 
 
 def check_github(ctx: Context) -> CheckResult:
-    import os
-
     from nbaops.adapters.github import GitHubClient, GitHubSettings
 
     fix = (
@@ -522,7 +521,7 @@ def check_github(ctx: Context) -> CheckResult:
         "repository (the daily workflow sets both)"
     )
     started = time.perf_counter()
-    if not os.environ.get("GITHUB_TOKEN") or not os.environ.get("GITHUB_REPOSITORY"):
+    if not read("GITHUB_TOKEN") or not read("GITHUB_REPOSITORY"):
         return _result(
             "github_issues",
             "*",
