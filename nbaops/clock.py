@@ -7,6 +7,7 @@ asks this clock, so sandbox data, check windows and ages are reproducible.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nbaops.environment import read
@@ -16,15 +17,29 @@ UTC = dt.UTC
 EASTERN = ZoneInfo("America/New_York")
 
 
+def as_utc(value: Any) -> dt.datetime:
+    """A timestamp (a datetime, or ISO 8601 / RFC 3339 text such as ``...T15:00:00Z``) as
+    an aware UTC datetime; naive values are UTC. The one timestamp normaliser.
+
+    Raises:
+        ValueError: text that is not a timestamp.
+        TypeError: neither text nor a datetime.
+    """
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.strip())  # 3.11+: "Z" and offsets included
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a timestamp, got {value!r}")
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def now() -> dt.datetime:
     """Timezone-aware UTC now (or ``NBAOPS_NOW``)."""
     pinned = read("NBAOPS_NOW")
     if pinned:
         try:
-            value = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+            return as_utc(pinned)
         except ValueError as exc:
             raise UsageError(f"NBAOPS_NOW: {pinned!r} is not an ISO 8601 timestamp") from exc
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
     return dt.datetime.now(UTC)
 
 

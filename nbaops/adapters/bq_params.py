@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from nbaops.clock import as_utc
 from nbaops.errors import WarehouseError
 
 
@@ -54,13 +55,6 @@ def bq_type_of(value: Any) -> str:
     if isinstance(value, dt.time):
         return "TIME"
     raise WarehouseError(f"query parameter of type {type(value).__name__} is not supported")
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """A tz-aware UTC datetime (naive values are taken as UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 def _scalar_value(value: Any) -> Any:

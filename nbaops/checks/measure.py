@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from nbaops.clock import as_utc as as_utc  # the checks' timestamp values, re-exported
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -120,15 +121,6 @@ def pct(fraction: float) -> str:
 def pct1(fraction: float) -> str:
     """Always one decimal: 0.62 → ``62.0%`` (measured values)."""
     return f"{fraction * 100:.1f}%"
-
-
-def as_utc(value: Any) -> dt.datetime:
-    """A warehouse TIMESTAMP value as an aware UTC datetime (naive values are UTC)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"expected a timestamp, got {value!r}")
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def duration_text(window: dt.timedelta) -> str:

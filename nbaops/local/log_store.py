@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from nbaops.clock import as_utc
 from nbaops.local.state_files import append_jsonl, locked, read_jsonl
 
 LOG_NAME = "logs.jsonl"
@@ -96,8 +97,7 @@ def read_entries(home: Path) -> list[dict[str, Any]]:
 
 
 def parse_time(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return as_utc(text)
 
 
 def _unquote(text: str) -> str:

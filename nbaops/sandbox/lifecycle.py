@@ -512,7 +512,7 @@ def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
         full = cloudrun_state.service_name(settings.project, settings.region, service)
         revs = []
         for rev in cloudrun_state.revisions_of(state, full):
-            created = dt.datetime.fromisoformat(str(rev["createTime"]).replace("Z", "+00:00"))
+            created = clock.as_utc(str(rev["createTime"]))
             revs.append(generate.Revision(cloudrun_state.short(rev["name"]), created))
         out[service] = sorted(revs, key=lambda r: r.created)
     return out
