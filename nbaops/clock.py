@@ -17,21 +17,6 @@ UTC = dt.UTC
 EASTERN = ZoneInfo("America/New_York")
 
 
-def as_utc(value: Any) -> dt.datetime:
-    """A timestamp (a datetime, or ISO 8601 / RFC 3339 text such as ``...T15:00:00Z``) as
-    an aware UTC datetime; naive values are UTC. The one timestamp normaliser.
-
-    Raises:
-        ValueError: text that is not a timestamp.
-        TypeError: neither text nor a datetime.
-    """
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.strip())  # 3.11+: "Z" and offsets included
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"expected a timestamp, got {value!r}")
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def now() -> dt.datetime:
     """Timezone-aware UTC now (or ``NBAOPS_NOW``)."""
     pinned = read("NBAOPS_NOW")
@@ -41,6 +26,18 @@ def now() -> dt.datetime:
         except ValueError as exc:
             raise UsageError(f"NBAOPS_NOW: {pinned!r} is not an ISO 8601 timestamp") from exc
     return dt.datetime.now(UTC)
+
+
+def as_utc(value: Any) -> dt.datetime:
+    """A timestamp (datetime or ISO 8601 text, ``Z`` allowed) as an aware UTC datetime.
+
+    Naive values are UTC (how the warehouse and the local stores hand them back).
+    """
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a timestamp, got {value!r}")
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def eastern_date(moment: dt.datetime) -> dt.date:

@@ -52,9 +52,7 @@ def _param_value(value: Any) -> Any:
         value = value.value
     if isinstance(value, dt.datetime):
         return as_utc(value)
-    if isinstance(value, tuple):
-        return [_param_value(v) for v in value]
-    if isinstance(value, list):
+    if isinstance(value, tuple | list):
         return [_param_value(v) for v in value]
     return value
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nbaops.clock import as_utc as as_utc  # the checks' timestamp values, re-exported
+from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -92,6 +92,30 @@ class Measurement:
             bytes_processed=self.bytes_total if self.bytes_known and self.queries else None,
             details=details or {},
         )
+
+    def no_games_result(
+        self,
+        day: dt.date,
+        *,
+        what: str,
+        none_message: str,
+        threshold: str,
+        details: dict[str, Any],
+        value: float | int | None = None,
+        now: dt.datetime | None = None,
+    ) -> CheckResult:
+        """The result when the data shows no games on ``day``: a fact only if the schedule says so.
+
+        PASS with ``none_message`` (and ``value``) when ``nba_raw.games`` covers ``day``
+        and is fresh; else INCONCLUSIVE "cannot tell whether ``what``" with the reason.
+        The schedule query is recorded with the result; its measurements join ``details``.
+        """
+        schedule = schedule_status(self.query, day, now)
+        details = {**details, **schedule.details}
+        if not schedule.known:
+            message = unknown_message(schedule, what)
+            return self.result(Verdict.INCONCLUSIVE, None, threshold, message, details)
+        return self.result(Verdict.PASS, value, threshold, none_message, details)
 
 
 def below_tiers(value: float, fail_below: float, warn_below: float) -> Verdict:
