@@ -7,6 +7,7 @@ as ``inv`` does after tasks.py adopts it.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,21 @@ def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(invoke.main, "program", other)
     adopt_running_program()  # already ours: unchanged
     assert type(other) is NbaopsProgram
+
+
+@pytest.mark.parametrize("python_flag", [0, 1])
+def test_adopting_gives_back_pythons_bytecode_setting(
+    monkeypatch: pytest.MonkeyPatch, python_flag: int
+) -> None:
+    """Invoke sets ``sys.dont_write_bytecode`` for every run; nbaops modules imported after
+    ``tasks.py`` adopts the program are cached again unless Python itself was told not to
+    (``-B`` / ``PYTHONDONTWRITEBYTECODE``)."""
+    import types
+
+    monkeypatch.setattr(sys, "flags", types.SimpleNamespace(dont_write_bytecode=python_flag))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # what Invoke's parse_core did
+    adopt_running_program()
+    assert sys.dont_write_bytecode is bool(python_flag)
 
 
 @pytest.mark.parametrize(
