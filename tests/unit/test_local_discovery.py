@@ -47,6 +47,27 @@ def test_routes_resolve_to_published_methods_of_each_api(contract: Contract) -> 
         assert contract.match(method, path).id == method_id, path
 
 
+def test_route_matching_agrees_with_each_routes_full_regex(contract: Contract) -> None:
+    """The literal pre-checks of ``ApiMethod.matches`` only skip regexes that cannot match:
+    every published route, filled in, is matched by exactly the methods whose whole-route
+    regex (``{param}`` = one or more non-``/`` characters) matches it."""
+    import re
+
+    def full_regex(flat: str) -> re.Pattern[str]:
+        parts = re.split(r"\{[^}]+\}", flat)
+        return re.compile("/" + "[^/]+".join(re.escape(p) for p in parts))
+
+    paths = {"/" + re.sub(r"\{[^}]+\}", "x", m.flat_path) for m in contract.methods}
+    paths |= {p + "/extra" for p in sorted(paths)[::40]} | {"/", "/v2", "/v2/entries:list:x"}
+    for method in contract.methods:
+        expected = full_regex(method.flat_path)
+        for path in paths:
+            assert method.matches(path) is bool(expected.fullmatch(path)), (method.id, path)
+    assert max(m.specificity for m in contract.methods if m.id == "logging.entries.list") == len(
+        "v2/entries:list"
+    )
+
+
 def test_unknown_route_and_wrong_method_are_404(contract: Contract) -> None:
     error = rejection(contract, "GET", "/v2/projects/p/nothing", "", None)
     assert (error.code, error.status) == (404, "NOT_FOUND")
