@@ -1,0 +1,40 @@
+"""The stand-in's log store: entries parsed once per version of the file, never stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from nbaops.local import log_store
+
+WHEN = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+
+
+def entry(service: str, severity: str = "ERROR") -> dict[str, object]:
+    return {
+        "resource": {"type": "cloud_run_revision", "labels": {"service_name": service}},
+        "severity": severity,
+        "timestamp": WHEN,
+        "textPayload": f"{service} failed",
+    }
+
+
+def test_unchanged_file_is_parsed_once_and_an_append_is_seen(tmp_path: Path) -> None:
+    log_store.append_entries(tmp_path, [entry("a")])
+    first = log_store.read_entries(tmp_path)
+    assert log_store.read_entries(tmp_path) is first  # same version: the parsed list reused
+    log_store.append_entries(tmp_path, [entry("b", "WARNING")])
+    services = [e["resource"]["labels"]["service_name"] for e in log_store.read_entries(tmp_path)]
+    assert services == ["a", "b"]
+
+
+def test_query_returns_copies_so_a_caller_cannot_change_the_store(tmp_path: Path) -> None:
+    log_store.append_entries(tmp_path, [entry("a"), entry("b", "INFO")])
+    (matched,) = log_store.query(tmp_path, 'severity>=ERROR AND resource.type="cloud_run_revision"')
+    matched["logName"] = "changed"
+    assert log_store.query(tmp_path, "severity>=ERROR")[0]["logName"] != "changed"
+
+
+def test_a_missing_file_has_no_entries(tmp_path: Path) -> None:
+    assert log_store.read_entries(tmp_path) == []
+    assert log_store.query(tmp_path, "severity>=ERROR") == []
