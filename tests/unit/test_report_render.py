@@ -120,7 +120,7 @@ def test_clip_cuts_at_a_word_boundary() -> None:
 def test_stdout_console_off_a_terminal_never_wraps() -> None:
     import sys
 
-    from nbaops.cli.runner import PLAIN_WIDTH, stdout_console
+    from nbaops.cli.plain import PLAIN_WIDTH, stdout_console
 
     assert not sys.stdout.isatty()
     console = stdout_console()
