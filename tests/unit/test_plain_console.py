@@ -62,7 +62,7 @@ def rich_plain(report: CheckReport) -> str:
     """What the runner printed before: Rich's console off a terminal."""
     console = Console(file=io.StringIO(), highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
     with console.capture() as captured:
-        report.render(console)  # type: ignore[arg-type]  # duck-typed: the part reports use
+        report.render(console)
     return captured.get()
 
 
