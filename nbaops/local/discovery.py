@@ -20,12 +20,12 @@ the ones Google's JSON transcoder writes: "Unknown name ... Cannot find field.",
 "Invalid value at 'path' (TYPE_STRING), 5", "Cannot bind query parameter".)
 
 Where the documents come from: the ``google-api-python-client`` wheel bundles them under
-``googleapiclient/discovery_cache/documents/`` and they are read with
-:mod:`importlib.resources`; nothing is vendored and nothing is fetched. That package is a
-dev/test dependency only, so a plain install (``pip install nbaops``) has no documents:
-:func:`standin_contract` then returns None and the stand-in serves unvalidated, marking
-each logged request ``"contract": "unavailable"``. The test suite imports the documents
-unconditionally, so every test run validates.
+``googleapiclient/discovery_cache/documents/`` and they are read from the folder
+:func:`importlib.util.find_spec` locates; nothing is vendored and nothing is fetched.
+That package is a dev/test dependency only, so a plain install (``pip install nbaops``)
+has no documents: :func:`standin_contract` then returns None and the stand-in serves
+unvalidated, marking each logged request ``"contract": "unavailable"``. The test suite
+imports the documents unconditionally, so every test run validates.
 
 Reuse: a new stand-in route needs no registration here. :meth:`Contract.validate` finds
 the published method whose ``flatPath`` and ``httpMethod`` match among the APIs in
@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib.resources
+import importlib.util
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -114,13 +115,25 @@ class ContractError(Exception):
         return {"error": error}
 
 
+@functools.cache
+def _documents_dir() -> Path | None:
+    """``googleapiclient/discovery_cache/documents``, or None without the package.
+
+    Found with :func:`importlib.util.find_spec`, which does not run the package's
+    ``__init__`` (that imports :mod:`logging` and more: ~20 ms of the stand-in's first
+    request, which ``importlib.resources.files`` paid).
+    """
+    spec = importlib.util.find_spec(DOCUMENTS_PACKAGE.split(".")[0])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / DOCUMENTS_PACKAGE.split(".", 1)[1] / "documents"
+
+
 def documents_available() -> bool:
     """True when the discovery documents can be read (``google-api-python-client`` installed)."""
-    try:
-        root = importlib.resources.files(DOCUMENTS_PACKAGE)
-    except ModuleNotFoundError:
-        return False
-    return root.joinpath("documents", "run.v2.json").is_file()
+    folder = _documents_dir()
+    return folder is not None and (folder / "run.v2.json").is_file()
 
 
 @functools.cache
@@ -130,13 +143,12 @@ def load_document(api: str) -> dict[str, Any]:
     Raises:
         FileNotFoundError: the package or that document is not installed.
     """
-    try:
-        root = importlib.resources.files(DOCUMENTS_PACKAGE)
-    except ModuleNotFoundError as exc:
+    folder = _documents_dir()
+    if folder is None:
         raise FileNotFoundError(
             f"discovery document {api}: google-api-python-client is not installed"
-        ) from exc
-    text = root.joinpath("documents", f"{api}.json").read_text(encoding="utf-8")
+        )
+    text = (folder / f"{api}.json").read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

@@ -187,8 +187,15 @@ def test_a_body_on_a_method_without_one_is_rejected(contract: Contract) -> None:
     assert "takes no request body" in error.message
 
 
-def test_documents_load_through_importlib_resources() -> None:
+def test_documents_load_from_the_installed_package_without_importing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "googleapiclient", raising=False)
+    discovery._documents_dir.cache_clear()
     assert discovery.documents_available()
+    assert "googleapiclient" not in sys.modules  # found by its spec, its __init__ not run
     document = discovery.load_document("run.v2")
     assert document["name"] == "run" and document["version"] == "v2"
     with pytest.raises(FileNotFoundError):
