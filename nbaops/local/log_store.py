@@ -22,6 +22,7 @@ operators ``=``, ``!=``, ``>=``, ``<=``, ``>``, ``<``; anything else is rejected
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import threading
 import uuid
@@ -152,18 +153,20 @@ def _get(entry: dict[str, Any], path: str) -> Any:
     return value
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+
+
 def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None:
         return op == "!="
-    checks: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda a, b: bool(a == b),
-        "!=": lambda a, b: bool(a != b),
-        ">=": lambda a, b: bool(a >= b),
-        "<=": lambda a, b: bool(a <= b),
-        ">": lambda a, b: bool(a > b),
-        "<": lambda a, b: bool(a < b),
-    }
-    return checks[op](left, right)
+    return bool(_OPERATORS[op](left, right))
 
 
 def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:

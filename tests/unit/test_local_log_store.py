@@ -38,3 +38,20 @@ def test_query_returns_copies_so_a_caller_cannot_change_the_store(tmp_path: Path
 def test_a_missing_file_has_no_entries(tmp_path: Path) -> None:
     assert log_store.read_entries(tmp_path) == []
     assert log_store.query(tmp_path, "severity>=ERROR") == []
+
+
+def test_each_filter_operator_compares_like_cloud_logging() -> None:
+    record = {"severity": "WARNING", "resource": {"labels": {"service_name": "b"}}}
+    cases = {
+        "severity = WARNING": True,
+        "severity != WARNING": False,
+        "severity >= WARNING": True,
+        "severity > WARNING": False,
+        "severity <= INFO": False,
+        "severity < ERROR": True,
+        'resource.labels.service_name != "a"': True,
+        'resource.labels.revision_name != "r"': True,  # a missing field differs from any value
+        'resource.labels.revision_name = "r"': False,
+    }
+    for filter_, expected in cases.items():
+        assert log_store.compile_filter(filter_)(record) is expected, filter_
