@@ -86,6 +86,38 @@ def test_good_flags_still_parse(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--limit" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["deploys", "--limit", "5"], {"deploys"}),
+        (["check-grading", "check-lines", "--date", "today"], {"check-grading", "check-lines"}),
+        (["--help", "sandbox.reset"], {"sandbox.reset"}),
+        (["--help=deploys"], {"deploys"}),
+        (["health-check", "--service", "deploys"], {"health-check", "deploys"}),  # a value too
+    ],
+)
+def test_the_parser_holds_the_named_tasks_and_parses_them_as_before(
+    argv: list[str], named: set[str]
+) -> None:
+    """Only the tasks named on the command line get a parser context (Invoke built all
+    of them); those parse exactly as with every context."""
+    from invoke.program import Program
+
+    def parse(program: Program) -> Any:
+        program.create_config()
+        program.parse_core(["inv", *argv])
+        program.parse_collection()
+        program.parse_tasks()
+        contexts = {name for name in program.parser.contexts if name in NS.task_names}
+        parsed = [(c.name, {k: a.value for k, a in c.args.items()}) for c in program.tasks]
+        return contexts, parsed, program.args.help.value
+
+    ours, parsed, help_value = parse(NbaopsProgram(namespace=NS, name="nbaops", binary="inv"))
+    stock, stock_parsed, stock_help = parse(Program(namespace=NS, name="nbaops", binary="inv"))
+    assert ours == named and stock == set(NS.task_names)
+    assert (parsed, help_value) == (stock_parsed, stock_help)
+
+
 def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
     import invoke.main
 
