@@ -39,6 +39,7 @@ import functools
 import importlib.util
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -539,9 +540,21 @@ def _query_value_problem(spec: Mapping[str, Any], value: str) -> str | None:
     return None
 
 
-@functools.cache
+_CONTRACT_LOCK = threading.Lock()
+
+
 def standin_contract() -> Contract | None:
-    """The stand-in's contract, or None when the documents are not installed (see above)."""
+    """The stand-in's contract, or None when the documents are not installed (see above).
+
+    Built once per process: the requests that arrive together at a new stand-in (a health
+    run's five log queries) wait for that one build instead of each building it.
+    """
+    with _CONTRACT_LOCK:
+        return _build_contract()
+
+
+@functools.cache
+def _build_contract() -> Contract | None:
     if not documents_available():
         return None
     return Contract(STANDIN_APIS)

@@ -100,21 +100,21 @@ _PARSED_LOCK = threading.Lock()
 
 
 def read_entries(home: Path) -> list[dict[str, Any]]:
-    """Every stored entry (parsed once per version of the file: treat them as read-only)."""
+    """Every stored entry (parsed once per version of the file: treat them as read-only).
+
+    Requests that arrive together wait for one parse (the lock is held across it).
+    """
     path = log_path(home)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return []
-    version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     with _PARSED_LOCK:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return []
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         cached = _PARSED.get(path)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-    entries = read_jsonl(path)
-    with _PARSED_LOCK:
-        _PARSED[path] = (version, entries)
-    return entries
+        if cached is None or cached[0] != version:
+            cached = _PARSED[path] = (version, read_jsonl(path))
+        return cached[1]
 
 
 def parse_time(text: str) -> dt.datetime:

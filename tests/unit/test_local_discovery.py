@@ -200,3 +200,33 @@ def test_documents_load_from_the_installed_package_without_importing_it(
     assert document["name"] == "run" and document["version"] == "v2"
     with pytest.raises(FileNotFoundError):
         discovery.load_document("nosuchapi.v0")
+
+
+def test_requests_arriving_together_share_one_contract_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    builds: list[int] = []
+    real_init = Contract.__init__
+
+    def counted(self: Contract, *args: Any) -> None:
+        builds.append(1)
+        real_init(self, *args)
+
+    monkeypatch.setattr(Contract, "__init__", counted)
+    discovery._build_contract.cache_clear()
+    start = threading.Barrier(5)
+    got: list[Contract | None] = []
+
+    def request() -> None:
+        start.wait()
+        got.append(discovery.standin_contract())
+
+    threads = [threading.Thread(target=request) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    discovery._build_contract.cache_clear()  # later tests build their own, uncounted
+    assert len(builds) == 1 and len({id(c) for c in got}) == 1 and got[0] is not None

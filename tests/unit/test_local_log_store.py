@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from nbaops.local import log_store
 
 WHEN = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -55,3 +57,32 @@ def test_each_filter_operator_compares_like_cloud_logging() -> None:
     }
     for filter_, expected in cases.items():
         assert log_store.compile_filter(filter_)(record) is expected, filter_
+
+
+def test_requests_arriving_together_share_one_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    log_store.append_entries(tmp_path, [entry("a")])
+    from nbaops.local.state_files import read_jsonl as real
+
+    parses: list[int] = []
+
+    def counted(path: Path) -> list[dict[str, object]]:
+        parses.append(1)
+        return real(path)
+
+    monkeypatch.setattr("nbaops.local.log_store.read_jsonl", counted)
+    start = threading.Barrier(5)
+
+    def request() -> None:
+        start.wait()
+        log_store.query(tmp_path, "severity>=ERROR")
+
+    threads = [threading.Thread(target=request) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert parses == [1]
