@@ -82,7 +82,7 @@ class _SharedConnection:
         while True:
             try:
                 conn = duckdb.connect(str(self.path))
-                conn.execute("SET TimeZone = 'UTC'")
+                conn.execute("SET GLOBAL TimeZone = 'UTC'")  # every cursor's too
                 return conn
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
@@ -120,7 +120,6 @@ class _SharedConnection:
         with self.hold() as conn:
             cur = conn.cursor()
             try:
-                cur.execute("SET TimeZone = 'UTC'")
                 yield cur
             finally:
                 cur.close()
