@@ -22,11 +22,17 @@ from typing import Any
 # per line) and tables get their natural width instead of being squeezed into 80 columns.
 PLAIN_WIDTH = 4096
 
-# What Rich would change in a string: markup, tabs, control characters, ``:emoji:`` codes
-# (the last two also without markup); in a ``Text``: tabs and control characters.
-_RICH_SYNTAX = re.compile(r"[\[\t\x00-\x08\x0b-\x1f\x7f]|:\S*?:")
-_RICH_SYNTAX_NO_MARKUP = re.compile(r"[\t\x00-\x08\x0b-\x1f\x7f]|:\S*?:")
-_RICH_TEXT = re.compile(r"[\t\x00-\x08\x0b-\x1f\x7f]")
+# What Rich would change in a string: tabs and control characters always, markup unless
+# ``markup=False``, ``:emoji:`` codes unless ``emoji=False``; in a ``Text``: the first two.
+_CONTROL = r"[\t\x00-\x08\x0b-\x1f\x7f]"
+_RICH_SYNTAX = {
+    (markup, emoji): re.compile(
+        "|".join([_CONTROL, *([r"\["] if markup else []), *([r":\S*?:"] if emoji else [])])
+    )
+    for markup in (False, True)
+    for emoji in (False, True)
+}
+_RICH_TEXT = _RICH_SYNTAX[False, False]
 # Variables that make Rich treat any output as a terminal (colour, tables).
 _FORCE_TERMINAL = ("FORCE_COLOR", "TTY_COMPATIBLE")
 
@@ -73,15 +79,19 @@ class PlainConsole:
         sep: str = " ",
         end: str = "\n",
         markup: bool | None = None,
+        emoji: bool | None = None,
         **options: Any,
     ) -> None:
-        texts = [_plain(o, markup) for o in objects]
+        syntax = _RICH_SYNTAX[markup is not False, emoji is not False]
+        texts = [_plain(o, syntax) for o in objects]
         if (
             None in texts
             or set(options) - {"highlight", "soft_wrap"}
             or options.get("soft_wrap") is False
         ):
-            self._via_rich("print")(*objects, sep=sep, end=end, markup=markup, **options)
+            self._via_rich("print")(
+                *objects, sep=sep, end=end, markup=markup, emoji=emoji, **options
+            )
         else:
             self._write(sep.join(t for t in texts if t is not None) + end)
 
@@ -128,10 +138,9 @@ class PlainConsole:
             sys.stdout.write(text)
 
 
-def _plain(value: Any, markup: bool | None) -> str | None:
+def _plain(value: Any, syntax: re.Pattern[str]) -> str | None:
     """The text Rich would print for ``value``, or None when only Rich can tell."""
     if isinstance(value, str):
-        syntax = _RICH_SYNTAX_NO_MARKUP if markup is False else _RICH_SYNTAX
         return None if syntax.search(value) else value
     if type(value).__name__ == "Text" and type(value).__module__ == "rich.text":
         plain = str(value.plain)
