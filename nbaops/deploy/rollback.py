@@ -205,6 +205,18 @@ def run_rollback(
         if interrupted is not None:
             report.notes.append(f"would first recover: {interrupted.describe()}")
         return report
+
+    def audit_record(*, before: str | None, after: str) -> audit.AuditRecord:
+        return audit.AuditRecord(
+            deploy_id=deploy_id,
+            service=service,
+            action="rollback",
+            actor=holder,
+            profile=ctx.profile,
+            revision_before=before,
+            revision_after=after,
+        )
+
     removed_note: str | None = None
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)
@@ -225,20 +237,10 @@ def run_rollback(
         report = RollbackReport(service, target, done.new_revision, False, "success", deploy_id)
         report.result = recovered.restored
         report.notes += [recovered.message, *recovered.notes]
-        record = audit.AuditRecord(
-            deploy_id=deploy_id,
-            service=service,
-            action="rollback",
-            actor=holder,
-            profile=ctx.profile,
-            revision_before=done.new_revision,
-            revision_after=target,
-        )
+        record = audit_record(before=done.new_revision, after=target)
         record.note("recovery", "WARN", recovered.message)
         record.finish("success", report.final_line())
-        written = audit.write(ctx, record)
-        if not written.written:
-            report.notes.append(f"audit row spooled locally ({written.error})")
+        audit.write_noting(ctx, record, report.notes)
         return report
     journal = recovered.interrupted.journal if recovered is not None else None
     if journal is not None and journal.before_revision and to is None:
@@ -250,15 +252,7 @@ def run_rollback(
     report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]
-    record = audit.AuditRecord(
-        deploy_id=deploy_id,
-        service=service,
-        action="rollback",
-        actor=holder,
-        profile=ctx.profile,
-        revision_before=serving,
-        revision_after=target,
-    )
+    record = audit_record(before=serving, after=target)
     if removed_note is not None:
         record.note("force_unlock", "WARN", removed_note)
     acquired = False
@@ -310,9 +304,7 @@ def run_rollback(
                 report.notes.append(f"could not release the deploy lock: {exc}")
         if record.finished_at is None:
             record.finish("failed", "ended unexpectedly")
-        written = audit.write(ctx, record)
-        if not written.written:
-            report.notes.append(f"audit row spooled locally ({written.error})")
+        audit.write_noting(ctx, record, report.notes)
     return report
 
 

@@ -164,10 +164,9 @@ def test_a_console_that_is_not_rich_gets_the_same_lines_as_plain_text_without_ri
 
 
 def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
-    from nbaops.deploy.checklist import PREDEPLOY_DOC
-    from nbaops.deploy.checklist import result as _result
+    from nbaops.deploy.checklist import PREDEPLOY_DOC, Item
 
-    item = _result("branch", "phase4-processors", Verdict.FAIL, "h1", "branch == main", "x", "")
+    item = Item("branch", "phase4-processors", "branch == main").result(Verdict.FAIL, "h1", "x")
     assert item.doc == PREDEPLOY_DOC == "docs/deploy.md#the-pre-deploy-checklist"
     assert plain(CheckReport("pre-deploy", [item]))[1].endswith(f"-> see {PREDEPLOY_DOC}")
 
