@@ -22,13 +22,16 @@ from typing import Any
 _held = threading.local()
 
 
-def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``text`` atomically; ``mode`` sets the file's permissions."""
+@contextlib.contextmanager
+def atomic_target(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+    """A temporary file beside ``path`` for the block to write (also by another writer,
+    e.g. DuckDB's ``COPY ... TO``); it replaces ``path`` when the block ends normally and
+    is removed when it raises. ``mode`` sets the file's permissions (else 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        yield Path(tmp)
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -36,6 +39,12 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``text`` atomically; ``mode`` sets the file's permissions."""
+    with atomic_target(path, mode=mode) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
