@@ -57,8 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nbaops.bqschema.lint import has_errors
     from nbaops.bqschema.rule_help import help_lines
     from nbaops.bqschema.sql_refs import check_paths
+    from nbaops.errors import ConfigError
 
-    findings = check_paths(paths, args.schemas_dir)
+    try:
+        findings = check_paths(paths, args.schemas_dir)
+    except ConfigError as exc:  # a schema file the one catalog loader refuses: bad config
+        print(f"sql-schema-refs: error: {exc}", file=sys.stderr)
+        return 2
     for finding in findings:
         print(finding.format())
     for line in help_lines(findings):

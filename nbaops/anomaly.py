@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.clock import EASTERN
-from nbaops.config import Config
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -53,16 +52,12 @@ WHERE run_at >= @since AND run_at < @until
 
 @dataclass(frozen=True)
 class AnomalySettings:
+    """``alerts.anomaly``: read as ``config.settings("alerts", AlertSettings).anomaly``."""
+
     min_history: int = 7
     window_game_days: int = 20
     k: float = 3.5
     lookback_days: int = 60
-
-    @classmethod
-    def from_config(cls, config: Config) -> AnomalySettings:
-        from nbaops.settings import load_section
-
-        return load_section(config.section("alerts").get("anomaly"), cls, "alerts.anomaly")
 
 
 @dataclass(frozen=True)

@@ -3,24 +3,10 @@
 Every report names the page to open next to a problem (a check's playbook is declared in
 its spec, :attr:`nbaops.checks.spec.CheckSpec.playbook`), and the same page as a URL when
 ``alerts.runbook_base_url`` is configured (the prefix that already turns runbook paths
-into links in Slack alerts).
+into links in Slack alerts; :func:`nbaops.alerts.settings.runbook_base_url` reads it).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from nbaops.config import Config
-
-
-def base_url(config: Config | None) -> str | None:
-    """``alerts.runbook_base_url`` (e.g. ``https://github.com/ORG/REPO/blob/main/``) or None."""
-    if config is None:
-        return None
-    section: dict[str, Any] = config.section("alerts")
-    base = section.get("runbook_base_url")
-    return str(base) if base else None
 
 
 def doc_url(doc: str, base: str | None) -> str | None:

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import NbaopsError
+from nbaops.errors import NbaopsError, first_line
 from nbaops.report import summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -143,8 +143,7 @@ def _guarded(
 
 
 def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:500] if text else type(exc).__name__
+    return first_line(exc)[:500]
 
 
 # ---------------------------------------------------------------- credentials

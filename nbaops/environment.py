@@ -38,6 +38,18 @@ VARIABLES: dict[str, str] = {
 }
 
 
+# Variables set by CI rather than by the user, read here too.
+CI_VARIABLES: dict[str, str] = {
+    "GITHUB_STEP_SUMMARY": "GitHub Actions' job summary file: `inv system-health` and "
+    "`python -m nbaops.regression.ci` append their Markdown summary to it when it is set.",
+}
+
+
+def step_summary_path() -> str | None:
+    """``$GITHUB_STEP_SUMMARY`` (GitHub Actions' job summary file); None outside a workflow."""
+    return os.environ.get("GITHUB_STEP_SUMMARY") or None
+
+
 def read(name: str) -> str | None:
     """The value of a declared variable; None when it is unset or empty.
 
@@ -53,4 +65,6 @@ def render_reference(header: str) -> str:
     """``docs/reference/environment.md``: every variable and what it does."""
     lines = [header, "# Environment variables", "", "| variable | meaning |", "| --- | --- |"]
     lines += [f"| `{name}` | {meaning} |" for name, meaning in VARIABLES.items()]
+    lines += ["", "Also read, when CI sets them:", ""]
+    lines += [f"- `{name}`: {meaning}" for name, meaning in CI_VARIABLES.items()]
     return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import anomaly, clock
+from nbaops.alerts.settings import AlertSettings
 from nbaops.errors import first_line
 from nbaops.verdict import CheckResult
 
@@ -106,7 +107,7 @@ def prepare(ctx: Context) -> PreparedHistory:
         warehouse = ctx.warehouse
     except Exception as exc:  # the run must not be lost because history is unavailable
         return PreparedHistory(run_at, commit, None, None, first_line(exc, typed=True))
-    settings = anomaly.AnomalySettings.from_config(ctx.config)
+    settings = ctx.config.settings("alerts", AlertSettings).anomaly
     try:
         history = anomaly.load_history(
             warehouse, profile=ctx.profile, now=run_at, settings=settings
@@ -143,7 +144,7 @@ def record_run(
     if prepared.history is not None:
         try:
             out = anomaly.annotate(
-                out, prepared.history, anomaly.AnomalySettings.from_config(ctx.config)
+                out, prepared.history, ctx.config.settings("alerts", AlertSettings).anomaly
             )
         except Exception as exc:
             reason = first_line(exc, typed=True)

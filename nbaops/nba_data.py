@@ -17,7 +17,7 @@ second. Two ways to use this module:
 * SQL: :func:`connect` + :func:`create_game_logs_table` / :func:`create_points_lines_table`
   / :func:`create_matched_lines_table` build typed tables in a DuckDB connection (the
   regression suite builds its golden data set on top of them);
-* Python rows: :func:`load_game_logs`, :func:`load_points_lines`, :func:`join_lines` return
+* Python rows: :func:`load_game_logs`, :func:`load_points_lines` return
   frozen dataclasses (the sandbox's ``--from-logs`` import uses them).
 
 A missing data folder or file raises :class:`NbaDataUnavailable` (a :class:`UsageError`,
@@ -489,25 +489,6 @@ class PointsLine:
     game_date: dt.date  # US Eastern
 
 
-@dataclass(frozen=True)
-class MatchedLine:
-    """A points line matched to the player's game log of that Eastern date."""
-
-    line: PointsLine
-    log: GameLog
-
-
-@dataclass(frozen=True)
-class JoinResult:
-    matched: list[MatchedLine]
-    unmatched: list[PointsLine]
-
-    @property
-    def match_rate(self) -> float:
-        total = len(self.matched) + len(self.unmatched)
-        return len(self.matched) / total if total else 0.0
-
-
 def load_game_logs(source: Path | None = None) -> list[GameLog]:
     """Typed game-log rows from a CSV file or folder (default: the shared folder)."""
     con = connect()
@@ -528,27 +509,6 @@ def load_points_lines(source: Path | None = None) -> list[PointsLine]:
     finally:
         con.close()
     return [_points_line(r) for r in rows]
-
-
-def join_lines(lines: Sequence[PointsLine], logs: Sequence[GameLog]) -> JoinResult:
-    """Match each line to a game log by (player_lookup, Eastern date) and team."""
-    index: dict[tuple[str, dt.date], list[GameLog]] = {}
-    for log in logs:
-        index.setdefault((log.player_lookup, log.game_date), []).append(log)
-    matched: list[MatchedLine] = []
-    unmatched: list[PointsLine] = []
-    for line in lines:
-        teams = {line.home_tricode, line.away_tricode}
-        found = [
-            g
-            for g in index.get((line.player_lookup, line.game_date), [])
-            if line.home_tricode is None or g.team in teams
-        ]
-        if found:
-            matched.append(MatchedLine(line=line, log=found[0]))
-        else:
-            unmatched.append(line)
-    return JoinResult(matched=matched, unmatched=unmatched)
 
 
 # --------------------------------------------------------------------------- internals

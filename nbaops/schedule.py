@@ -117,7 +117,7 @@ def build_plan(ctx: Context) -> SchedulePlan:
     """The job for the context's profile, from ``alerts.schedule`` (defaults filled in)."""
     from nbaops.alerts.settings import AlertSettings
 
-    job = AlertSettings.from_config(ctx.config).schedule
+    job = ctx.config.settings("alerts", AlertSettings).schedule
     profile = ctx.config.profile
     return SchedulePlan(
         project=profile.project,

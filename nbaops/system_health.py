@@ -14,7 +14,6 @@ The JSON form is exactly ``{"verdict": ..., "checks": [...]}``.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING
 from nbaops import clock
 from nbaops.checks import PlannedCheck, plan_checks, run_planned
 from nbaops.checks.thresholds import load_thresholds
+from nbaops.environment import step_summary_path
+from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
 from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from nbaops.context import Context
-
-STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
 @dataclass
@@ -151,7 +150,7 @@ def step_summary_markdown(report: HealthReport, *, profile: str, service: str | 
 
 def append_step_summary(report: HealthReport, *, profile: str, service: str | None) -> bool:
     """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
-    target = os.environ.get(STEP_SUMMARY_ENV)
+    target = step_summary_path()
     if not target:
         return False
     try:
@@ -177,14 +176,14 @@ def record_and_alert(
 
         results = record_run(ctx, results, prepared)
     except Exception as exc:
-        notes.append(f"history: not recorded: {type(exc).__name__}: {exc}".splitlines()[0])
+        notes.append(f"history: not recorded: {first_line(exc, typed=True)}")
     try:
         from nbaops.alerts import dispatch
 
         summary = dispatch(ctx, results)
         notes.append(str(getattr(summary, "summary", summary)))
     except Exception as exc:
-        notes.append(f"alerts: not dispatched: {type(exc).__name__}: {exc}".splitlines()[0])
+        notes.append(f"alerts: not dispatched: {first_line(exc, typed=True)}")
     return results, notes
 
 

@@ -7,7 +7,8 @@ one schema model (:class:`nbaops.bqschema.model.TableSchema`) and linted by the 
 rules as the ``bq-schema-lint`` hook: a file the hook rejects is a ConfigError here.
 The local warehouse creates its tables from here, the BigQuery adapter creates
 datasets/tables from here, and the schema hooks and the "every query filters on the
-partition column" test reuse :func:`load_catalog` and :func:`partition_filter_problems`.
+partition column" test reuse :func:`load_catalog` and :func:`partition_filter_problems`;
+the ``sql-schema-refs`` hook checks queries against :meth:`Catalog.columns`.
 
 Type mapping BigQuery → DuckDB (see :func:`duckdb_type`; the model's types are
 canonical): STRING→VARCHAR, BYTES→BLOB, INT64→BIGINT, FLOAT64→DOUBLE,
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.bqschema.model import Field, TableSchema
-from nbaops.errors import ConfigError
+from nbaops.errors import ConfigError, first_line
 from nbaops.paths import project_root, schemas_dir
 
 _SCALAR_TO_DUCKDB = {
@@ -87,7 +88,6 @@ class TableSpec:
 class Catalog:
     """All tables under ``schemas/``, keyed by logical ``dataset.table``."""
 
-    root: Path
     tables: dict[str, TableSpec] = field(default_factory=dict)
 
     def get(self, ref: str) -> TableSpec:
@@ -102,6 +102,11 @@ class Catalog:
 
     def find(self, ref: str) -> TableSpec | None:
         return self.tables.get(normalise_ref(ref))
+
+    def columns(self, ref: str) -> dict[str, Field] | None:
+        """The columns of ``dataset.table`` (any case) by lower-cased name; None if unknown."""
+        spec = next((s for key, s in self.tables.items() if key.lower() == ref.lower()), None)
+        return spec.model.field_map() if spec is not None else None
 
     @property
     def datasets(self) -> list[str]:
@@ -141,10 +146,9 @@ def read_table_schema(path: Path) -> TableSchema:
     return schema
 
 
-def _load(root: Path) -> Catalog:
+def _load(base: Path) -> Catalog:
     from nbaops.bqschema.parse import LayoutError, parse_layouts
 
-    base = schemas_dir(root)
     layout_path = base / "tables.yaml"
     layout: dict[str, Any] = {}
     if layout_path.is_file():
@@ -172,27 +176,27 @@ def _load(root: Path) -> Catalog:
             f"{layout_path}: {unknown[0]}: no schema file schemas/"
             f"{unknown[0].replace('.', '/')}.json"
         )
-    return Catalog(root=root, tables=tables)
+    return Catalog(tables=tables)
 
 
 @lru_cache(maxsize=8)
-def _cached(root: Path, stamp: tuple[tuple[str, int], ...]) -> Catalog:
-    return _load(root)
+def _cached(base: Path, stamp: tuple[tuple[str, int], ...]) -> Catalog:
+    return _load(base)
 
 
-def _stamp(root: Path) -> tuple[tuple[str, int], ...]:
-    base = schemas_dir(root)
+def _stamp(base: Path) -> tuple[tuple[str, int], ...]:
     paths = [base / "tables.yaml", *sorted(base.glob("*/*.json"))]
     return tuple((str(p), p.stat().st_mtime_ns) for p in paths if p.exists())
 
 
-def load_catalog(root: Path | None = None) -> Catalog:
-    """Load (and cache until a file changes) the catalog of ``root/schemas``.
+def load_catalog(root: Path | None = None, *, schemas: Path | None = None) -> Catalog:
+    """Load (and cache until a file changes) the catalog of ``root/schemas`` (or of the
+    folder ``schemas``: a services repository's copy).
 
     Raises:
         ConfigError: an unreadable/invalid schema file or an inconsistent tables.yaml.
     """
-    base = (root or project_root()).resolve()
+    base = (schemas or schemas_dir(root or project_root())).resolve()
     return _cached(base, _stamp(base))
 
 
@@ -266,9 +270,7 @@ def partition_filter_problems(sql: str, catalog: Catalog) -> list[str]:
     try:
         statements = sqlglot.parse(sql, read="bigquery")
     except sqlglot.errors.ParseError as exc:
-        raise ConfigError(
-            f"SQL does not parse as BigQuery SQL: {str(exc).splitlines()[0]}"
-        ) from None
+        raise ConfigError(f"SQL does not parse as BigQuery SQL: {first_line(exc)}") from None
     problems: list[str] = []
     for statement in statements:
         if statement is None:

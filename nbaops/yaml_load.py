@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from nbaops.errors import ConfigError
+from nbaops.errors import ConfigError, first_line
 
 MAX_BYTES = 1024 * 1024  # nbaops.yaml is a few KiB
 MAX_DEPTH = 32  # nbaops.yaml nests 6 levels deep
@@ -129,6 +129,6 @@ def load_bounded(text: str, where: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or first_line(exc)
         raise ConfigError(f"{where}{at}: invalid YAML: {str(problem)[:200]}") from None
     return data

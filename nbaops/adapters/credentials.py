@@ -71,14 +71,10 @@ def refresh_outcome(credentials: Any) -> tuple[bool | None, str]:
     import google.auth.transport.requests
     from google.auth import exceptions as auth_exc
 
-    def line(exc: BaseException) -> str:
-        text = str(exc).strip().splitlines()
-        return text[0][:500] if text else type(exc).__name__
-
     try:
         credentials.refresh(google.auth.transport.requests.Request())
     except auth_exc.RefreshError as exc:  # the token endpoint answered: refused
-        return False, f"refresh refused: {line(exc)}"
+        return False, f"refresh refused: {first_line(exc)[:500]}"
     except (auth_exc.GoogleAuthError, OSError) as exc:
-        return None, f"refresh failed: {type(exc).__name__}: {line(exc)}"
+        return None, f"refresh failed: {first_line(exc, typed=True)[:500]}"
     return True, "a token was issued"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nbaops.adapters.errors import google_call
-from nbaops.errors import AdapterError
+from nbaops.errors import AdapterError, first_line
 
 API = "Cloud Scheduler"
 
@@ -57,8 +57,7 @@ def job_message(job: Mapping[str, Any]) -> Any:
 
 
 def _install_error(exc: BaseException) -> SchedulerError:
-    text = str(exc).strip().splitlines()
-    message = text[0] if text else type(exc).__name__
+    message = first_line(exc)
     hint = ""
     if "403" in message or "PermissionDenied" in type(exc).__name__:
         hint = " (needs roles/cloudscheduler.admin and actAs on the scheduler service account)"

@@ -298,13 +298,3 @@ def qualify_bigquery(
             lambda: _qualify_cached(sql, project, frozen),
         )
     )
-
-
-def parameter_names(sql: str) -> frozenset[str]:
-    """The ``@name`` parameters a BigQuery statement uses."""
-    from sqlglot import exp
-
-    names: set[str] = set()
-    for statement in _parse(sql):
-        names.update(p.name for p in statement.find_all(exp.Parameter))
-    return frozenset(names)

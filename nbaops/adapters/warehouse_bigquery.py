@@ -20,7 +20,7 @@ from nbaops.adapters.warehouse_base import (
     split_ref,
     utc_values,
 )
-from nbaops.errors import WarehouseError
+from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
     from nbaops.table_catalog import Catalog
@@ -126,9 +126,7 @@ class BigQueryWarehouse:
         except Exception as exc:  # transport errors (requests), auth errors
             if timeout_s is not None and "timed out" in str(exc).lower():
                 raise WarehouseError(f"{what} timed out after {timeout_s:g}s") from None
-            raise WarehouseError(
-                f"{what} failed: {type(exc).__name__}: {exc}".splitlines()[0]
-            ) from None
+            raise WarehouseError(f"{what} failed: {first_line(exc, typed=True)}") from None
 
     def query(
         self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
 from nbaops.alerts.secret import Secret, redact
+from nbaops.errors import first_line
 from nbaops.redact import redact_tree
 from nbaops.verdict import CheckResult
 
@@ -166,7 +167,7 @@ def send(ctx: Context, event: AlertEvent, *, webhook: Secret | None = None) -> D
     from nbaops.alerts.settings import AlertSettings
 
     try:
-        settings = AlertSettings.from_config(ctx.config)
+        settings = ctx.config.settings("alerts", AlertSettings)
         delivery = _deliver(
             ctx,
             [event],
@@ -221,7 +222,7 @@ def dispatch(ctx: Context, results: Sequence[CheckResult]) -> AlertSummary:
     try:
         _dispatch(ctx, list(results), summary)
     except Exception as exc:  # the run must still report
-        message = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        message = redact(first_line(exc, typed=True))
         summary.errors.append(message)
         _report(message)
     return summary
@@ -231,7 +232,7 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
     from nbaops.alerts import state
     from nbaops.alerts.settings import AlertSettings
 
-    settings = AlertSettings.from_config(ctx.config)
+    settings = ctx.config.settings("alerts", AlertSettings)
     now = summary.at or clock.now()
     run_ids = {str(r.details["run_id"]) for r in results if r.details.get("run_id")}
     run_id = run_ids.pop() if len(run_ids) == 1 else uuid.uuid4().hex[:16]
@@ -242,7 +243,7 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
         store = state.open_state(ctx)
         marks = store.load(now, settings.suppression)
     except Exception as exc:  # without state, alert anyway: a duplicate beats a miss
-        message = redact(f"alert state unavailable, not deduplicating: {exc}".splitlines()[0])
+        message = redact(f"alert state unavailable, not deduplicating: {first_line(exc)}")
         summary.errors.append(message)
         _report(message)
     decided = state.plan(
@@ -278,7 +279,7 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
         try:
             store.save(state.marks_for(to_mark, now), run_id=run_id, profile=ctx.profile)
         except Exception as exc:
-            message = redact(f"alert state not saved ({store.where}): {exc}".splitlines()[0])
+            message = redact(f"alert state not saved ({store.where}): {first_line(exc)}")
             summary.errors.append(message)
             _report(message)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from nbaops.anomaly import AnomalySettings
 from nbaops.config import Config
 from nbaops.doclinks import doc_url
 from nbaops.settings import setting
@@ -41,11 +42,13 @@ class AlertSettings:
     runbook_base_url: str | None = None
     timeout_s: float = setting(10.0, above=0)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
-
-    @classmethod
-    def from_config(cls, config: Config) -> AlertSettings:
-        return config.settings("alerts", cls)
+    anomaly: AnomalySettings = field(default_factory=AnomalySettings)
 
     def runbook_link(self, runbook_path: str) -> str:
         """The runbook as a link when a base URL is configured, else the repository path."""
         return doc_url(runbook_path, self.runbook_base_url) or runbook_path
+
+
+def runbook_base_url(config: Config | None) -> str | None:
+    """``alerts.runbook_base_url`` (e.g. ``https://github.com/ORG/REPO/blob/main/``) or None."""
+    return config.settings("alerts", AlertSettings).runbook_base_url if config is not None else None

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from nbaops.alerts.secret import Secret, redact
 from nbaops.environment import read
-from nbaops.errors import AdapterError, UsageError
+from nbaops.errors import AdapterError, UsageError, first_line
 from nbaops.fsutil import write_text_atomic
 from nbaops.redact import has_control_characters
 
@@ -131,7 +131,7 @@ class SecretManagerWebhookStore:
         try:
             data = self._api().read_latest(self.secret_id)
         except Exception as exc:
-            text = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            text = redact(first_line(exc))
             raise SecretStoreError(f"cannot read {self.where}: {text}") from None
         value = data.decode("utf-8").strip() if data is not None else ""
         return Secret(value) if value else None
@@ -143,7 +143,7 @@ class SecretManagerWebhookStore:
                 self.secret_id, secret.reveal().encode("utf-8"), labels={"managed-by": "nbaops"}
             )
         except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            first = first_line(exc)
             failure = redact(f"cannot write {self.where}: {first}", secret)
         if failure is not None:
             raise SecretStoreError(failure)
@@ -157,7 +157,7 @@ def open_store(
         return FileWebhookStore(ctx.home)
     from nbaops.alerts.settings import AlertSettings
 
-    settings = AlertSettings.from_config(ctx.config)
+    settings = ctx.config.settings("alerts", AlertSettings)
     return SecretManagerWebhookStore(
         ctx.config.profile.project,
         settings.slack_secret,

@@ -39,6 +39,7 @@ from nbaops.bqschema.model import (
     TableSchema,
 )
 from nbaops.errors import ConfigError
+from nbaops.settings import load_section, setting
 
 E = Severity.ERROR
 _BOTH = (BIGQUERY, CONSUMER)
@@ -168,15 +169,18 @@ COERCIONS: dict[str, frozenset[str]] = {
 # -- config --------------------------------------------------------------------------------
 
 
+NO_DATE = dt.date.min  # a waiver without ``expires`` (refused by Waiver.check)
+
+
 @dataclass(frozen=True)
 class Waiver:
     """One breaking change accepted until ``expires`` (inclusive)."""
 
-    rule: str
-    table: str
-    column: str | None
-    reason: str
-    expires: dt.date
+    rule: str = ""
+    table: str = ""
+    column: str | None = None
+    reason: str = ""
+    expires: dt.date = NO_DATE
 
     def matches(self, rule: str, table: str, columns: Sequence[str]) -> bool:
         if rule != self.rule or table.lower() != self.table.lower():
@@ -185,81 +189,48 @@ class Waiver:
             return True
         return any(self.column.lower() == c.lower() for c in columns if c)
 
+    def check(self, where: str) -> None:
+        _check_rule_id(self.rule, f"{where}.rule")
+        if "." not in self.table:
+            raise ConfigError(f"{where}.table: must be dataset.table")
+        if not self.reason.strip():
+            raise ConfigError(f"{where}.reason: a waiver needs a reason")
+        if self.expires == NO_DATE:
+            raise ConfigError(f"{where}.expires: must be a date (YYYY-MM-DD)")
+
 
 @dataclass(frozen=True)
 class RuleConfig:
     """The ``schema_rules:`` section: categories in use, excepted ids, waivers."""
 
-    use: tuple[str, ...] = CATEGORIES
-    except_ids: frozenset[str] = frozenset()
+    use: tuple[str, ...] = setting(CATEGORIES, choices=CATEGORIES)
+    except_ids: frozenset[str] = setting(frozenset(), key="except")
     waivers: tuple[Waiver, ...] = ()
+
+    def check(self, where: str) -> None:
+        for rule in sorted(self.except_ids):
+            _check_rule_id(rule, f"{where}.except")
 
     @classmethod
     def from_mapping(
         cls, data: Mapping[str, Any] | None, source: str = "schema_rules"
     ) -> RuleConfig:
-        """Validate the section.
+        """The section read strictly (:func:`nbaops.settings.load_section`): a services
+        repository's file is not checked by nbaops' JSON Schema.
 
         Raises:
             ConfigError: unknown keys, categories, rule ids, or a malformed waiver.
         """
-        if not data:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{source}: must be a mapping")
-        unknown = sorted(set(data) - {"use", "except", "waivers"})
-        if unknown:
-            raise ConfigError(f"{source}: unknown key {unknown[0]!r} (use, except, waivers)")
-        use = data.get("use", list(CATEGORIES))
-        if not isinstance(use, list) or not all(u in CATEGORIES for u in use):
-            raise ConfigError(f"{source}.use: must be a list of {', '.join(CATEGORIES)}")
-        excepted = data.get("except", []) or []
-        if not isinstance(excepted, list):
-            raise ConfigError(f"{source}.except: must be a list of rule ids")
-        for rule in excepted:
-            _check_rule_id(rule, f"{source}.except")
-        waivers = data.get("waivers", []) or []
-        if not isinstance(waivers, list):
-            raise ConfigError(f"{source}.waivers: must be a list")
-        parsed = tuple(_waiver(w, f"{source}.waivers[{i}]") for i, w in enumerate(waivers))
-        return cls(use=tuple(use), except_ids=frozenset(excepted), waivers=parsed)
+        return load_section(data, cls, source, strict=True)
 
 
-def _check_rule_id(rule: Any, where: str) -> str:
-    if not isinstance(rule, str) or rule not in BREAKING_RULES:
+def _check_rule_id(rule: str, where: str) -> None:
+    if rule not in BREAKING_RULES:
         from nbaops.bqschema.lint_rules import suggest
 
-        hint = suggest(rule, list(BREAKING_RULES)) if isinstance(rule, str) else None
+        hint = suggest(rule, list(BREAKING_RULES))
         tail = f"; did you mean {hint}?" if hint else ""
         raise ConfigError(f"{where}: unknown rule id {rule!r}{tail}")
-    return rule
-
-
-def _waiver(data: Any, where: str) -> Waiver:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: must be a mapping with rule, table, reason, expires")
-    unknown = sorted(set(data) - {"rule", "table", "column", "reason", "expires"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
-    rule = _check_rule_id(data.get("rule"), f"{where}.rule")
-    table, column, reason = data.get("table"), data.get("column"), data.get("reason")
-    if not isinstance(table, str) or "." not in table:
-        raise ConfigError(f"{where}.table: must be dataset.table")
-    if column is not None and not isinstance(column, str):
-        raise ConfigError(f"{where}.column: must be a column name")
-    if not isinstance(reason, str) or not reason.strip():
-        raise ConfigError(f"{where}.reason: a waiver needs a reason")
-    expires = data.get("expires")
-    if isinstance(expires, dt.datetime):
-        expires = expires.date()
-    elif isinstance(expires, str):
-        try:
-            expires = dt.date.fromisoformat(expires.strip())
-        except ValueError:
-            expires = None
-    if not isinstance(expires, dt.date):
-        raise ConfigError(f"{where}.expires: must be a date (YYYY-MM-DD)")
-    return Waiver(rule, table, column, reason.strip(), expires)
 
 
 def load_rule_config(path: str | None) -> RuleConfig:
@@ -272,7 +243,7 @@ def load_rule_config(path: str | None) -> RuleConfig:
     """
     import os
 
-    import yaml
+    from nbaops.yaml_load import load_bounded
 
     if path is None:
         if not os.path.isfile("nbaops.yaml"):
@@ -280,11 +251,12 @@ def load_rule_config(path: str | None) -> RuleConfig:
         path = "nbaops.yaml"
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            text = handle.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise ConfigError(f"{path}: invalid YAML") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read: not UTF-8 text") from None
+    data = load_bounded(text, path)  # the one YAML loader: limits, one-line errors
     if data is None:
         return RuleConfig()
     if not isinstance(data, Mapping):

@@ -397,7 +397,7 @@ class SchemaDiffReport:
 
 def diff_against_ref(ctx: Any, table: str | None, ref: str) -> SchemaDiffReport:
     """``schema-diff --against REF``: schema files in the working tree vs ``ref``."""
-    config = RuleConfig.from_mapping(ctx.config.section("schema_rules"))
+    config = ctx.config.settings("schema_rules", RuleConfig)
     tables = resolve_tables(ctx.root, table)
     paths = [str(schema_path(ctx.root, t)) for t in tables] if table else []
     result = check_against_ref(paths, ref=ref, config=config, start=ctx.root)
@@ -411,7 +411,7 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
     from nbaops.clock import today_eastern
     from nbaops.errors import WarehouseError
 
-    config = RuleConfig.from_mapping(ctx.config.section("schema_rules"))
+    config = ctx.config.settings("schema_rules", RuleConfig)
     tables = resolve_tables(ctx.root, table)
     report = SchemaDiffReport("schema-diff", against=f"live ({ctx.profile} warehouse)")
     warehouse = ctx.warehouse

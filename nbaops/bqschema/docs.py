@@ -50,7 +50,9 @@ _HOOKS = [
     ),
     (
         "sql-schema-refs",
-        "every SQL query in `nbaops/` names only tables and columns that exist in `schemas/`",
+        "every SQL query in `nbaops/` names only tables and columns that exist in `schemas/` "
+        "(`<dataset>/<table>.json`, read by the same strict loader as the warehouse: a schema "
+        "file it refuses exits 2)",
     ),
 ]
 _HEADER = _HEADER_TEMPLATE.replace(

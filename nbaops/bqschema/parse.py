@@ -344,12 +344,6 @@ def to_table_schema(doc: Document) -> TableSchema | None:
     return schema
 
 
-def load_schema(path: str) -> tuple[TableSchema | None, list[Finding]]:
-    """Read a schema file into the typed model plus the lint findings of its shape."""
-    doc = read_document(path)
-    return to_table_schema(doc), doc.findings
-
-
 def table_name_for(path: str, schema: TableSchema | None = None) -> str:
     """``dataset.table`` of a schema file: the table resource's own reference, else
     ``<parent folder>.<file stem>`` (``schemas/nba_raw/games.json`` → ``nba_raw.games``)."""

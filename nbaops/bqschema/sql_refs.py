@@ -20,12 +20,13 @@ import ast
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nbaops.bqschema.model import Field, Finding, Rule, Severity
-from nbaops.bqschema.parse import read_document, table_name_for, to_table_schema
+from nbaops.errors import first_line
+from nbaops.table_catalog import Catalog, load_catalog
 
 SQL_RULES: dict[str, Rule] = {
     r.id: r
@@ -86,33 +87,6 @@ class SqlSite:
     line: int  # the line where the string literal starts
     sql: str
     explicit: bool  # passed to a warehouse call (parse failures are reported)
-
-
-@dataclass
-class Catalog:
-    """Tables known from the schema files: ``dataset.table`` → columns (lower-cased)."""
-
-    tables: dict[str, dict[str, Field]] = field(default_factory=dict)
-
-    @classmethod
-    def from_dir(cls, schemas_dir: str | Path) -> Catalog:
-        catalog = cls()
-        root = Path(schemas_dir)
-        if not root.is_dir():
-            return catalog
-        for path in sorted(root.rglob("*.json")):
-            if path.name.endswith(".schema.json"):
-                continue
-            doc = read_document(str(path))
-            schema = to_table_schema(doc)
-            if schema is None:
-                continue
-            name = table_name_for(str(path.relative_to(root)), schema).lower()
-            catalog.tables[name] = {f.name.lower(): f for f in schema.fields}
-        return catalog
-
-    def columns(self, table: str) -> dict[str, Field] | None:
-        return self.tables.get(table.lower())
 
 
 # -- finding SQL in Python sources ---------------------------------------------------------
@@ -277,8 +251,7 @@ def check_sql(site: SqlSite, catalog: Catalog) -> list[Finding]:
     except SqlglotError as exc:
         if not site.explicit:
             return []
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [_finding(site, "SQL_PARSE", 1, f"cannot parse SQL: {first[:160]}")]
+        return [_finding(site, "SQL_PARSE", 1, f"cannot parse SQL: {first_line(exc)[:160]}")]
     findings: list[Finding] = []
     for stmt in statements:
         if stmt is None or type(stmt).__name__ not in _CHECKED_STATEMENTS:
@@ -507,8 +480,13 @@ def find_python_files(
 
 
 def check_paths(paths: Sequence[str], schemas_dir: str | Path) -> list[Finding]:
-    """Check every SQL query in the given Python files/folders against ``schemas_dir``."""
-    catalog = Catalog.from_dir(schemas_dir)
+    """Check every SQL query in the given Python files/folders against ``schemas_dir``.
+
+    Raises:
+        ConfigError: a schema file or ``tables.yaml`` there is not usable (the one
+            catalog loader, :func:`nbaops.table_catalog.load_catalog`, is strict).
+    """
+    catalog = load_catalog(schemas=Path(schemas_dir))
     findings: list[Finding] = []
     for path in iter_python_files(paths):
         try:

@@ -32,7 +32,6 @@ REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 INSTANCE_COUNT = "run.googleapis.com/container/instance_count"
 
-KINDS = ("error_rate", "distribution", "gauge", "instances")
 DIRECTIONS = ("increase", "decrease")
 
 

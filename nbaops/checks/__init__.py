@@ -106,12 +106,13 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
 
 def annotate(ctx: Context | None, spec: CheckSpec, result: CheckResult) -> CheckResult:
     """Fill the unit and the page to open (playbook path, and link when configured)."""
-    from nbaops.doclinks import base_url, doc_url
+    from nbaops.alerts.settings import runbook_base_url
+    from nbaops.doclinks import doc_url
 
     result.unit = result.unit or spec.unit
     result.doc = result.doc or spec.playbook_doc
     if result.doc_url is None:
-        result.doc_url = doc_url(result.doc, base_url(getattr(ctx, "config", None)))
+        result.doc_url = doc_url(result.doc, runbook_base_url(getattr(ctx, "config", None)))
     return result
 
 

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.alerts.settings import runbook_base_url
 from nbaops.checks import schedule_known
 from nbaops.checks.measure import below_tiers, pct, pct1
 from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
-from nbaops.doclinks import base_url, doc_url
+from nbaops.doclinks import doc_url
 from nbaops.game_state import GAMES_SQL, DayState, et
 from nbaops.report import CheckReport, verdict_text
 from nbaops.verdict import CheckResult, Verdict
@@ -245,7 +246,7 @@ def run(ctx: Context, params: CheckParams) -> DailyValidationReport:
         grading_grace=params.duration("grading_grace"),
     )
     doc = SPEC.playbook_doc
-    url = doc_url(doc, base_url(ctx.config))
+    url = doc_url(doc, runbook_base_url(ctx.config))
 
     def make(
         name: str,

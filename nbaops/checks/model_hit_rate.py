@@ -91,7 +91,9 @@ def serving_version(ctx: Context, configured: str) -> str:
     """``configured``, or the regression section's champion when it says ``champion``."""
     if configured != CHAMPION:
         return configured
-    return str(ctx.config.section("regression").get("champion") or "v8")
+    from nbaops.regression.settings import RegressionSettings
+
+    return ctx.config.settings("regression", RegressionSettings).champion
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:

@@ -21,14 +21,15 @@ from typing import Any
 from invoke.exceptions import ParseError
 from invoke.program import Program
 
+from nbaops.errors import first_line
+
 _UNKNOWN = re.compile(r"^No idea what '(.*)' is!$")
 _NO_VALUE = re.compile(r"^Flag <Argument: (\w+)")
 
 
 def _message(exc: BaseException) -> str:
     """Invoke's parse error as one line a person understands."""
-    text = str(exc).strip().splitlines()
-    first = text[0][:200] if text else type(exc).__name__
+    first = first_line(exc)[:200]
     if isinstance(exc, ParseError):
         unknown = _UNKNOWN.match(first)
         if unknown:

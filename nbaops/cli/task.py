@@ -12,7 +12,7 @@ A task module holds only its own flags::
 :func:`nbaops.cli.runner.finish` (one line, exit code). A body that declares ``json``
 still receives it. Every flag's short form comes from :data:`SHORT_FLAGS`. ``calls``
 names the one nbaops function the task runs (a dotted path, so ``inv --list`` imports
-nothing heavy); :mod:`nbaops.cli.task_map` renders the task -> function -> module table
+nothing heavy); :mod:`nbaops.docs_reference.task_map` renders the task -> function -> module table
 from it and ``tests/static/test_task_map.py`` checks every path resolves. Bodies import
 nbaops modules inside the function: importing every feature module costs ``inv --list``
 about 0.6 s on this machine.

@@ -7,14 +7,14 @@ them concurrently) is :mod:`nbaops.deploy.predeploy`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops.deploy.checklist import result as _result
 from nbaops.errors import GitError
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
+    from nbaops.bqschema.breaking import RuleConfig
     from nbaops.config import ServiceConfig
     from nbaops.gitrepo import Repo
 
@@ -232,19 +232,14 @@ def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> 
 
 
 def _breaking_findings(
-    repo: Repo, deployed: str, changed: list[str], rules: dict[str, Any]
-) -> list[str] | None:
+    repo: Repo, deployed: str, changed: list[str], rules: RuleConfig
+) -> list[str]:
     """Breaking changes between the deployed commit and the tree, as ``path:line: RULE msg``
-    lines, judged by :mod:`nbaops.bqschema` (``schema_rules`` applied); None when that rule
-    set is not available."""
-    try:
-        diff = importlib.import_module("nbaops.bqschema.diff")
-        breaking = importlib.import_module("nbaops.bqschema.breaking")
-    except ImportError:
-        return None
-    config = breaking.RuleConfig.from_mapping(rules or None, "schema_rules")
+    lines, judged by :mod:`nbaops.bqschema` (``schema_rules`` applied)."""
+    from nbaops.bqschema.diff import check_against_ref
+
     absolute = [str(repo.root / p) for p in changed]  # the hook resolves paths from the cwd
-    result = diff.check_against_ref(absolute, ref=deployed, config=config, start=str(repo.root))
+    result = check_against_ref(absolute, ref=deployed, config=rules, start=str(repo.root))
     return [str(f.format()) for f in result.all_findings if f.is_error]
 
 
@@ -259,7 +254,7 @@ def check_schema_changes(
     service: str,
     deployed: str | None,
     head: str,
-    rules: dict[str, Any] | None = None,
+    rules: RuleConfig,
 ) -> CheckResult:
     name = "schema_changes"
     threshold = "no breaking table schema change since the deployed commit"
@@ -279,19 +274,7 @@ def check_schema_changes(
             f"no table schema changed since {deployed[:12]}",
             query,
         )
-    problems = _breaking_findings(repo, deployed, changed, rules or {})
-    if problems is None:
-        return _result(
-            name,
-            service,
-            Verdict.WARN,
-            len(changed),
-            threshold,
-            f"{len(changed)} table schema file(s) changed since {deployed[:12]}; breaking-change "
-            f"rules unavailable, review them: {', '.join(changed[:5])}",
-            query,
-            details={"changed": changed},
-        )
+    problems = _breaking_findings(repo, deployed, changed, rules)
     query += "; nbaops.bqschema breaking rules"
     if problems:
         return _result(

@@ -18,11 +18,10 @@ PASS, or WARN when some round warned or a tolerated FAIL/ERROR/INCONCLUSIVE occu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from nbaops.settings import load_section, setting
+from nbaops.settings import setting
 from nbaops.verdict import CheckResult, Verdict, worst
 
 
@@ -35,11 +34,6 @@ class ObservationPolicy:
     failure_limit: int = setting(1, minimum=1)
     inconclusive_limit: int = setting(3, minimum=1)
     consecutive_error_limit: int = setting(3, minimum=1)
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> ObservationPolicy:
-        """Build from the ``observation`` mapping of the ``deploy:`` section (ConfigError)."""
-        return load_section(section, cls, "deploy.observation")
 
     @property
     def window_s(self) -> float:

@@ -375,6 +375,7 @@ def run_predeploy(
 
     Never raises for a failing check: each becomes FAIL or ERROR in the result.
     """
+    from nbaops.bqschema.breaking import RuleConfig
     from nbaops.deploy.settings import DeploySettings
     from nbaops.gitrepo import Repo
 
@@ -425,7 +426,7 @@ def run_predeploy(
         git_check(
             "schema_changes",
             lambda r: check_schema_changes(
-                r, service, current.commit, head, ctx.config.section("schema_rules")
+                r, service, current.commit, head, ctx.config.settings("schema_rules", RuleConfig)
             ),
         )
         emit(_timed("deployment_status", service, lambda: check_status(current, service)))

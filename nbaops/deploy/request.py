@@ -68,4 +68,4 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
         from nbaops.canary.run import canary_settings
 
         canary_settings(ctx)  # an invalid deploy.canary_analysis is exit 2 before any change
-    return cfg, DeploySettings.from_config(ctx.config.section("deploy"))
+    return cfg, ctx.config.settings("deploy", DeploySettings)

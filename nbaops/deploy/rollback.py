@@ -176,7 +176,7 @@ def run_rollback(
     from nbaops.deploy.settings import DeploySettings
 
     cfg = ctx.config.service(service)
-    settings = DeploySettings.from_config(ctx.config.section("deploy"))
+    settings = ctx.config.settings("deploy", DeploySettings)
     progress = progress or ProgressCls.silent()
     holder = lock.default_holder()
     deploy_id = audit.new_deploy_id(service)

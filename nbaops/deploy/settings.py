@@ -28,14 +28,12 @@ Keys (all optional; defaults in brackets) — also described in
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from nbaops.deploy.observe import ObservationPolicy
 from nbaops.deploy.outcome import ON_INCONCLUSIVE
 from nbaops.errors import ConfigError
-from nbaops.settings import load_section, setting
+from nbaops.settings import setting
 
 _TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
 
@@ -59,11 +57,6 @@ class DeploySettings:
     candidate_tag: str = "candidate"
     observation: ObservationPolicy = field(default_factory=ObservationPolicy)
     build: BuildSettings = field(default_factory=BuildSettings)
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> DeploySettings:
-        """Raises ConfigError (exit 2) for values the schema cannot express."""
-        return load_section(section, cls, "deploy")
 
     def check(self, where: str) -> None:
         if not _TAG_RE.match(self.candidate_tag):

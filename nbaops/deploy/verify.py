@@ -30,7 +30,7 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
     from nbaops.deploy.settings import DeploySettings
 
     cfg = ctx.config.service(service)
-    settings = DeploySettings.from_config(ctx.config.section("deploy"))
+    settings = ctx.config.settings("deploy", DeploySettings)
     plan_post_deploy(ctx, cfg)  # an invalid post_deploy entry fails (exit 2) before any call
     checks: list[CheckResult] = []
     checks.extend(_recover(ctx, cfg, settings))

@@ -9,7 +9,7 @@ Pages written whole under ``docs/reference/`` (one module each, registered in
 - ``hooks.md`` (:mod:`.hooks_page`) — every hook of ``.pre-commit-hooks.yaml``;
 - ``services.md`` (:mod:`.services_page`) — every service of ``nbaops.yaml`` with its
   post-deploy checks per profile and the observation window that decides a deploy;
-- ``task-map.md`` (:mod:`nbaops.cli.task_map`) — task → function → module, the one-hop map;
+- ``task-map.md`` (:mod:`.task_map`) — task → function → module, the one-hop map;
 - ``environment.md`` (:mod:`nbaops.environment`) — every ``NBAOPS_*`` variable.
 
 Also generated: the ``checks`` part of ``schemas/config.schema.json``
@@ -32,14 +32,21 @@ Other tools' markers are left alone.
 from __future__ import annotations
 
 import argparse
-import importlib
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbaops.docs_reference import checks_page, config_schema, hooks_page, services_page, tasks_page
+from nbaops import environment
+from nbaops.docs_reference import (
+    checks_page,
+    config_schema,
+    hooks_page,
+    services_page,
+    task_map,
+    tasks_page,
+)
 from nbaops.docs_reference.markdown import HEADER, REGENERATE, load_profiles
 
 if TYPE_CHECKING:
@@ -66,7 +73,8 @@ def render_block(kind: str, arg: str, configs: Mapping[str, Config]) -> str:
             return checks_page.sql_block(ALL_SPECS[arg], configs)
         return checks_page.thresholds_block(arg, configs)
     if kind == "task-map":  # docs/architecture.md: the one-hop map of every task
-        return str(importlib.import_module("nbaops.cli.task_map").render_table())
+        root = next(iter(configs.values())).root
+        return task_map.render_table(tasks_page.load_tasks(root))
     raise ValueError(f"unknown generated block kind {kind!r}")
 
 
@@ -94,9 +102,11 @@ PAGES: dict[str, Callable[[Path, Mapping[str, Config]], str]] = {
     "checks.md": checks_page.page,
     "hooks.md": hooks_page.page,
     "services.md": services_page.page,
+    "task-map.md": task_map.page,
+    "environment.md": lambda root, configs: environment.render_reference(
+        HEADER.format(cmd=REGENERATE, source=environment.__name__)
+    ),
 }
-# Pages rendered by the module that declares their content: render_reference(header).
-OWN_PAGES = {"task-map.md": "nbaops.cli.task_map", "environment.md": "nbaops.environment"}
 
 
 def build(root: Path) -> dict[Path, str]:
@@ -104,9 +114,6 @@ def build(root: Path) -> dict[Path, str]:
     configs = load_profiles(root)
     docs = root / "docs"
     pages = {docs / "reference" / name: render(root, configs) for name, render in PAGES.items()}
-    for name, module in OWN_PAGES.items():
-        render_own = importlib.import_module(module).render_reference
-        pages[docs / "reference" / name] = render_own(HEADER.format(cmd=REGENERATE, source=module))
     pages[root / "schemas" / "config.schema.json"] = config_schema.page(root)
     for page in sorted(docs.rglob("*.md")):
         if page in pages:

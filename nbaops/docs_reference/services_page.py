@@ -53,9 +53,7 @@ def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
             "",
             *threshold_rows(check_id, configs, {name: overrides for name in configs}),
         ]
-    settings = {
-        name: DeploySettings.from_config(c.section("deploy")) for name, c in configs.items()
-    }
+    settings = {name: c.settings("deploy", DeploySettings) for name, c in configs.items()}
     default = DeploySettings()
     rows = {
         "observation.interval_s": "seconds between measurement rounds",

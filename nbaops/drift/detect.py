@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from nbaops import clock
 from nbaops.concurrency import map_concurrently
 from nbaops.drift.report import DriftReport, ServiceDrift, ServingState, TrafficShare, human_age
-from nbaops.errors import ConfigError, NbaopsError
+from nbaops.errors import ConfigError, NbaopsError, first_line
 from nbaops.gitrepo import Commit, Repo
 from nbaops.verdict import Verdict, worst
 
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
 
-DEFAULT_WINDOW = dt.timedelta(hours=6)
 COMMIT_LABEL = "commit-sha"
 
 
@@ -128,7 +127,7 @@ def detect_service(
         _measure(ctx, service, repo, drift, head=head, window=window, now=now, resolver=resolver)
     except NbaopsError as exc:
         drift.verdict = Verdict.ERROR
-        drift.message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        drift.message = first_line(exc)
     drift.duration_s = time.monotonic() - started
     return drift
 
@@ -246,7 +245,7 @@ def detect_drift(
     """
     from nbaops.drift.settings import DriftSettings
 
-    settings = DriftSettings.from_config(ctx.config)
+    settings = ctx.config.settings("drift", DriftSettings)
     selected = ctx.config.select_services(service)
     window = window or settings.window
     now = clock.now()

@@ -37,8 +37,6 @@ from nbaops.drift.report import (
 )
 from nbaops.verdict import Verdict
 
-DEFAULT_LABEL = "deployment-drift"
-DEFAULT_COMMENT_INTERVAL = dt.timedelta(hours=24)
 LABEL_COLOR = "d93f0b"
 LABEL_DESCRIPTION = "Code merged to main that is not serving in production (nbaops check-drift)"
 COMMENT_MARKER = "<!-- nbaops:deployment-drift comment -->"
@@ -103,11 +101,14 @@ def sync_issues(
     client: GitHubClient,
     *,
     now: dt.datetime,
-    label: str = DEFAULT_LABEL,
-    comment_interval: dt.timedelta = DEFAULT_COMMENT_INTERVAL,
+    label: str,
+    comment_interval: dt.timedelta,
     dry_run: bool = False,
 ) -> SyncResult:
     """Open, update or close the drift issue of each service in ``report``.
+
+    ``label`` and ``comment_interval`` come from the drift settings (``issue_label``,
+    ``comment_interval``: :class:`nbaops.drift.settings.DriftSettings`).
 
     GitHub failures do not raise: they are collected in :attr:`SyncResult.errors` so the
     caller still prints the drift report (and exits 3).

@@ -65,7 +65,7 @@ def check_drift(
 
     if output_format not in ("table", "markdown"):
         raise UsageError(f"unknown output format {output_format!r}")
-    settings = DriftSettings.from_config(ctx.config)
+    settings = ctx.config.settings("drift", DriftSettings)
     span = clock.parse_duration(window, flag="--window") if window else settings.window
     ctx.config.select_services(service)  # unknown service: exit 2 before any call
     if from_report and (window or fetch):

@@ -15,25 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from nbaops.config import Config
 
 
 @dataclass(frozen=True)
 class DriftSettings:
+    """Read with ``config.settings("drift", DriftSettings)`` (profile overrides merged)."""
+
     window: dt.timedelta = dt.timedelta(hours=6)
     main_branch: str = "main"
     issue_label: str = "deployment-drift"
     comment_interval: dt.timedelta = dt.timedelta(hours=24)
     repository: str = "."
-
-    @classmethod
-    def from_config(cls, config: Config) -> DriftSettings:
-        """Settings from the config's ``drift`` section (profile overrides merged).
-
-        Raises:
-            ConfigError: a duration that does not parse (exit 2).
-        """
-        return config.settings("drift", cls)

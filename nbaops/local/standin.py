@@ -166,10 +166,6 @@ class _Handler(BaseHTTPRequestHandler):
     def home(self) -> Path:
         return self.server.home
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
     def do_GET(self) -> None:
         self._dispatch("GET")
 

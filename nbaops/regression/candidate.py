@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 from nbaops.regression import golden
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def load_model(spec: str) -> Predictor:
         module = importlib.import_module(module_name)
     except Exception as exc:  # any import failure of user code is bad input
         raise UsageError(
-            f"--model {spec}: cannot import {module_name}: {type(exc).__name__}: {_first(exc)}"
+            f"--model {spec}: cannot import {module_name}: {first_line(exc, typed=True)[:300]}"
         ) from None
     target: Any = module
     for part in attr.split("."):
@@ -55,11 +55,6 @@ def load_model(spec: str) -> Predictor:
     if not callable(target):
         raise UsageError(f"--model {spec}: {attr} is not callable")
     return target  # type: ignore[no-any-return]
-
-
-def _first(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:300] if lines else "(no message)"
 
 
 def features_frame(con: duckdb.DuckDBPyConnection, table: str = golden.GAMES_TABLE) -> Any:
@@ -94,7 +89,7 @@ def run_model(
         raw = predictor(frame.copy())
     except Exception as exc:  # the candidate's own failure is bad input, not our crash
         raise UsageError(
-            f"--model {name}: predict raised {type(exc).__name__}: {_first(exc)}"
+            f"--model {name}: predict raised {first_line(exc, typed=True)[:300]}"
         ) from None
     values = _as_floats(raw, name, len(frame))
     keys = frame[["game_id", "player_lookup"]].itertuples(index=False, name=None)
@@ -171,7 +166,7 @@ def load_predictions(
             {"path": str(path)},
         )
     except duckdb.Error as exc:
-        raise UsageError(f"--predictions: cannot read {path}: {_first(exc)}") from None
+        raise UsageError(f"--predictions: cannot read {path}: {first_line(exc)[:300]}") from None
     present = {str(r[0]).lower() for r in con.execute("DESCRIBE _candidate_raw").fetchall()}
     missing = [c for c in ("game_id", "player_lookup", "predicted_points") if c not in present]
     if missing:

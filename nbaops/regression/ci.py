@@ -17,12 +17,13 @@ reusable workflow does after gating a candidate.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from nbaops.environment import step_summary_path
 
 PYTEST_JUNIT = "pytest-junit.xml"
 GATES_JUNIT = "golden-junit.xml"
@@ -92,7 +93,7 @@ def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
 def _publish(text: str, copy: Path | None) -> None:
     if copy is not None:
         copy.write_text(text, encoding="utf-8")
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    step_summary = step_summary_path()
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
             handle.write(text)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nbaops.errors import ConfigError
-from nbaops.regression.metrics import Buckets
+from nbaops.regression.scan import Buckets
 from nbaops.regression.stats import BREAK_EVEN_MINUS_110
 from nbaops.settings import load_section, setting
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.sandbox import generate
 from nbaops.verdict import Verdict
@@ -606,7 +606,7 @@ def warehouse_counts(ctx: Context) -> dict[str, int | str]:
                 sql = f"SELECT COUNT(*) AS n FROM `{spec.ref}`"  # noqa: S608 - identifiers only
                 counts[spec.ref] = int(warehouse.query(sql).rows[0]["n"])
             except WarehouseError as exc:
-                counts[spec.ref] = f"unreadable: {str(exc).splitlines()[0][:80]}"
+                counts[spec.ref] = f"unreadable: {first_line(exc)[:80]}"
     return counts
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
     try:
         warehouse.estimate_bytes(text, values)  # a dry run: nothing has run yet
     except Exception as exc:
-        raise UsageError(f"sandbox.sql: {str(exc).strip().splitlines()[0]}") from exc
+        raise UsageError(f"sandbox.sql: {first_line(exc)}") from exc
     started = time.perf_counter()
     result = warehouse.query(text, values)
     columns = list(result.rows[0]) if result.rows else []

@@ -87,7 +87,7 @@ def test_a_live_deploy_is_not_reported_or_recovered(dworld: DeployWorld) -> None
     check = next(c for c in report.checks if c.service == SERVICE)
     assert "INTERRUPTED" not in check.message
     ctx = dworld.context()
-    settings = DeploySettings.from_config(ctx.config.section("deploy"))
+    settings = ctx.config.settings("deploy", DeploySettings)
     cfg = ctx.config.service(SERVICE)
     assert (
         recover(ctx, cfg, actor="a", ttl_s=60, health_timeout_s=settings.health_timeout_s) is None

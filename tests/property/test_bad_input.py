@@ -100,9 +100,9 @@ def build_every_section(config: Any) -> None:
     from nbaops.regression.settings import settings_from_section
 
     load_thresholds(config)
-    DeploySettings.from_config(config.section("deploy"))
-    AlertSettings.from_config(config)
-    DriftSettings.from_config(config)
+    config.settings("deploy", DeploySettings)
+    config.settings("alerts", AlertSettings)
+    config.settings("drift", DriftSettings)
     settings_from_section(config.section("regression"))
     for name in config.service_names:
         config.service(name)

@@ -1,4 +1,4 @@
-"""The one task decorator and the one-hop map (nbaops.cli.task, nbaops.cli.task_map)."""
+"""The one task decorator and the one-hop map (nbaops.cli.task, nbaops.docs_reference.task_map)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from invoke.exceptions import Exit
 
 from nbaops.cli import TASK_MODULES, namespace
 from nbaops.cli.task import COMMON_HELP, NbaopsTask, nbaops_task
-from nbaops.cli.task_map import resolve, task_hops
+from nbaops.docs_reference.task_map import resolve, task_hops
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ def test_a_task_without_context_returns_its_exit_code() -> None:
 
 
 def test_the_map_has_a_row_for_every_task() -> None:
-    hops = task_hops()
+    hops = task_hops(namespace())
     shown = {h.task for h in hops}
     assert len(shown) == len(_tasks())
     row = next(h for h in hops if h.task == "deploy")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nbaops.alerts.settings import AlertSettings
 from nbaops.anomaly import (
     AnomalySettings,
     History,
@@ -195,5 +196,6 @@ def test_empty_history_is_no_note() -> None:
 
 
 def test_settings_come_from_the_alerts_section() -> None:
-    settings = AnomalySettings.from_config(load_config(ROOT / "nbaops.yaml", "local"))
+    config = load_config(ROOT / "nbaops.yaml", "local")
+    settings = config.settings("alerts", AlertSettings).anomaly
     assert settings == AnomalySettings(min_history=7, window_game_days=20, k=3.5, lookback_days=60)

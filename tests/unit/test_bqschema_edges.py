@@ -57,8 +57,8 @@ def shot(**changes: dict[str, Any]) -> dict[str, Any]:
     ("section", "message"),
     [
         (["FIELD_NO_DELETE"], "schema_rules: must be a mapping"),
-        ({"except": "CLUSTER_SAME"}, "except: must be a list of rule ids"),
-        ({"except": [42]}, "unknown rule id 42"),
+        ({"except": "CLUSTER_SAME"}, "except: must be a list"),
+        ({"except": [42]}, r"except\[0\]: 42 is not text"),
         ({"waivers": {"rule": "FIELD_NO_DELETE"}}, "waivers: must be a list"),
         ({"waivers": ["FIELD_NO_DELETE"]}, r"waivers\[0\]: must be a mapping"),
         (
@@ -77,7 +77,7 @@ def shot(**changes: dict[str, Any]) -> dict[str, Any]:
                     }
                 ]
             },
-            r"waivers\[0\]\.column: must be a column name",
+            r"waivers\[0\]\.column: 7 is not text",
         ),
     ],
 )

@@ -135,3 +135,28 @@ def test_a_passed_validation_is_remembered_and_a_changed_config_is_validated_aga
     with pytest.raises(ConfigError):  # a failure is never remembered
         config_mod.load_config(target)
     assert len(calls) == 3
+
+
+def test_a_check_result_links_its_playbook_under_alerts_runbook_base_url(
+    tmp_path: Path,
+) -> None:
+    """The link prefix is read through the alerts settings (profile overrides merged)."""
+    from types import SimpleNamespace
+
+    from nbaops.checks import annotate
+    from nbaops.checks.registry import get_spec
+    from nbaops.verdict import CheckResult, Verdict
+
+    def with_base(data: dict) -> None:  # type: ignore[type-arg]
+        data["alerts"]["runbook_base_url"] = "https://example.org/repo/blob/main/"
+
+    spec = get_spec("lines_coverage")
+    linked = SimpleNamespace(config=load_config(write_config(tmp_path, with_base), "local"))
+    plain = SimpleNamespace(config=load_config(REPO / "nbaops.yaml", "local"))
+    for ctx, expected in (
+        (linked, f"https://example.org/repo/blob/main/{spec.playbook_doc}"),
+        (plain, None),
+    ):
+        measured = CheckResult("lines_coverage", "x", Verdict.PASS, 1.0, "FAIL < 0.9", "ok")
+        result = annotate(ctx, spec, measured)  # type: ignore[arg-type]
+        assert (result.doc, result.doc_url) == (spec.playbook_doc, expected)

@@ -6,6 +6,7 @@ import pytest
 
 from nbaops.deploy.observe import ObservationPolicy, observe
 from nbaops.errors import ConfigError
+from nbaops.settings import load_section
 from nbaops.verdict import CheckResult, Verdict
 
 
@@ -39,7 +40,7 @@ def policy(**kw: float) -> ObservationPolicy:
         "consecutive_error_limit": 2,
     }
     base.update(kw)
-    return ObservationPolicy.from_config(base)
+    return load_section(base, ObservationPolicy, "deploy.observation")
 
 
 def test_all_rounds_pass_is_pass() -> None:

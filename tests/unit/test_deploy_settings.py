@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,18 +13,23 @@ from nbaops.deploy.deploy import sanitize_label
 from nbaops.deploy.lock import DeployLock
 from nbaops.deploy.settings import DeploySettings
 from nbaops.errors import ConfigError
+from nbaops.settings import load_section
 from nbaops.verdict import CheckResult, Verdict
 
 
+def deploy_settings(section: dict[str, Any]) -> DeploySettings:
+    return load_section(section, DeploySettings, "deploy")
+
+
 def test_defaults_and_overrides() -> None:
-    s = DeploySettings.from_config({"observation": {"count": 2}, "on_inconclusive": "hold"})
+    s = deploy_settings({"observation": {"count": 2}, "on_inconclusive": "hold"})
     assert s.observation.count == 2 and s.on_inconclusive == "hold"
-    assert DeploySettings.from_config({}).lock_ttl_s == 120
+    assert deploy_settings({}).lock_ttl_s == 120
 
 
 def test_a_lease_shorter_than_the_observation_window_is_valid() -> None:
     """The heartbeat renews the lease, so the old 'TTL > window' rule is gone (issue 13)."""
-    s = DeploySettings.from_config({"lock_ttl_s": 10, "observation": {"interval_s": 30}})
+    s = deploy_settings({"lock_ttl_s": 10, "observation": {"interval_s": 30}})
     assert s.lock_ttl_s == 10 and s.observation.window_s == 270
 
 
@@ -36,7 +42,7 @@ def test_a_lease_shorter_than_the_observation_window_is_valid() -> None:
 )
 def test_invalid_values_are_config_errors(section: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=key):
-        DeploySettings.from_config(section)
+        deploy_settings(section)
 
 
 def test_config_schema_rejects_a_typo(tmp_path: Path) -> None:

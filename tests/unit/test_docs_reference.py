@@ -523,9 +523,10 @@ def test_every_page_is_in_the_nav_and_every_nav_entry_exists() -> None:
 
 
 def test_sql_in_the_docs_names_only_known_tables_and_columns() -> None:
-    from nbaops.bqschema.sql_refs import Catalog, SqlSite, check_sql
+    from nbaops.bqschema.sql_refs import SqlSite, check_sql
+    from nbaops.table_catalog import load_catalog
 
-    catalog = Catalog.from_dir(ROOT / "schemas")
+    catalog = load_catalog(ROOT)
     problems: list[str] = []
     count = 0
     for page in doc_pages():

@@ -85,3 +85,16 @@ def test_a_service_repository_is_scanned_by_default_and_globs_are_configurable(
     assert main(args) == 1
     assert capsys.readouterr().out.startswith("tests/test_q.py:1: SQL_UNKNOWN_COLUMN")
     assert main(["--schemas-dir", str(ROOT / "schemas"), "--glob", "docs/*.py"]) == 0
+
+
+def test_a_schema_file_the_catalog_refuses_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hook reads schemas/ with the same strict loader as the warehouse (table_catalog)."""
+    (tmp_path / "nba_raw").mkdir()
+    (tmp_path / "nba_raw" / "games.json").write_text('[{"name": "game_id"}]')
+    src = tmp_path / "q.py"
+    src.write_text("def f(wh):\n    return wh.query('SELECT game_id FROM `nba_raw.games`')\n")
+    assert main([str(src), "--schemas-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("sql-schema-refs: error: cannot use table schema")

@@ -245,19 +245,9 @@ def test_lines_collapse_sides_and_alternatives_to_one_posted_line(small_data: Pa
     assert not lines[("Ja Morant", "PrizePicks")].two_sided
 
 
-def test_join_matches_on_name_key_and_eastern_date(small_data: Path) -> None:
-    result = nd.join_lines(
-        nd.load_points_lines(small_data / "points_lines"),
-        nd.load_game_logs(small_data / "player_game_logs"),
-    )
-    matched = {m.line.player: m.log for m in result.matched}
-    assert set(matched) == {"Luka Doncic", "Nicolas Claxton", "Jaren Jackson Jr"}
-    assert matched["Luka Doncic"].points == 28
-    assert [u.player for u in result.unmatched] == ["Ja Morant"]
-    assert result.match_rate == pytest.approx(0.75)
-
-
-def test_sql_join_agrees_with_python_join_and_reports_stats(small_data: Path) -> None:
+def test_sql_join_matches_name_key_eastern_date_and_team(
+    small_data: Path,
+) -> None:
     con = nd.connect()
     nd.create_game_logs_table(con, small_data / "player_game_logs")
     load = nd.create_points_lines_table(con, small_data / "points_lines")

@@ -81,9 +81,9 @@ def test_the_config_sections_load_through_it(tmp_path: object) -> None:
     from nbaops.regression.settings import RegressionSettings
 
     config = load_config(project_root() / "nbaops.yaml", profile="local")
-    alerts = AlertSettings.from_config(config)
+    alerts = config.settings("alerts", AlertSettings)
     assert alerts.suppression == dt.timedelta(hours=12) and alerts.timeout_s > 0
-    assert DriftSettings.from_config(config).window >= dt.timedelta(0)
+    assert config.settings("drift", DriftSettings).window >= dt.timedelta(0)
     assert config.settings("regression", RegressionSettings).golden.ewma_halflife > 0
 
 
@@ -146,3 +146,45 @@ def test_every_setting_is_in_the_config_schema_and_every_schema_key_is_read() ->
     ]
     problems = [p for node, cls, where in rows for p in _mismatches(schema, node, cls, where)]
     assert problems == []
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str = ""
+    until: dt.date = dt.date.min
+
+
+@dataclass(frozen=True)
+class Listing:
+    tags: frozenset[str] = setting(frozenset(), choices=("x", "y"))
+    entries: tuple[Entry, ...] = ()
+
+
+def test_lists_become_tuples_or_frozensets_of_checked_items_and_dates_parse() -> None:
+    got = load_section(
+        {"tags": ["x", "y", "x"], "entries": [{"name": "a", "until": "2027-01-31"},
+                                              {"name": "b", "until": dt.datetime(2027, 2, 1, 9)}]},
+        Listing,
+        "l",
+        strict=True,
+    )  # fmt: skip
+    assert got.tags == frozenset({"x", "y"})
+    assert got.entries == (Entry("a", dt.date(2027, 1, 31)), Entry("b", dt.date(2027, 2, 1)))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["tags"], "l: must be a mapping"),
+        ({"tags": "x"}, "l.tags: must be a list"),
+        ({"tags": ["z"]}, "l.tags[0]: 'z' is not one of x, y"),
+        ({"entries": ["a"]}, "l.entries[0]: must be a mapping"),
+        ({"entries": [{"name": 7}]}, "l.entries[0].name: 7 is not text"),
+        ({"entries": [{"until": "soon"}]}, "l.entries[0].until: must be a date (YYYY-MM-DD)"),
+        ({"entries": [{"nmae": "a"}]}, "l.entries[0]: unknown key 'nmae'"),  # strict nests
+    ],
+)
+def test_bad_lists_and_items_are_one_line_naming_the_item(values: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_section(values, Listing, "l", strict=True)
+    assert str(raised.value) == message

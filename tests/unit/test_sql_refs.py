@@ -5,10 +5,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from nbaops.bqschema.sql_refs import Catalog, SqlSite, check_paths, check_sql, find_sql
+from nbaops.bqschema.sql_refs import SqlSite, check_paths, check_sql, find_sql
+from nbaops.table_catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG = Catalog.from_dir(ROOT / "schemas")
+CATALOG = load_catalog(ROOT)
 
 
 def check(sql: str) -> list[str]:

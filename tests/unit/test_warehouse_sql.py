@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nbaops.adapters.bq_params import TypedValue, json_rows, to_query_parameters
-from nbaops.adapters.sql_dialect import parameter_names, qualify_bigquery, to_duckdb
+from nbaops.adapters.sql_dialect import qualify_bigquery, to_duckdb
 from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, open_warehouse
 from nbaops.bqschema.model import Field
 from nbaops.context import Context
@@ -51,7 +51,6 @@ def test_to_duckdb_maps_datasets_and_lists_parameters() -> None:
     )
     assert "raw_dev" in st.sql and "proj" not in st.sql
     assert st.params == frozenset({"a", "b"}) and not st.needs_now and st.is_select
-    assert parameter_names("SELECT @x, @y") == frozenset({"x", "y"})
 
 
 def test_to_duckdb_rejects_unparseable_sql() -> None:

@@ -1,19 +1,27 @@
 """The one-hop map: every task, the nbaops function it calls and the module that holds it.
 
-Read from what :func:`nbaops.cli.task.nbaops_task` records (``calls``), rendered into
-``docs/reference/task-map.md`` by :mod:`nbaops.docs_reference`.
+Read from what :func:`nbaops.cli.task.nbaops_task` records (``calls``) on the tasks of
+``tasks.py``, loaded as data the way ``inv`` loads them (:func:`.tasks_page.load_tasks`): the
+generator imports nothing from the cli layer. Rendered into ``docs/reference/task-map.md``
+and the ``task-map`` block of ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbaops.docs_reference.markdown import HEADER, REGENERATE
+from nbaops.docs_reference.tasks_page import load_tasks
+
 if TYPE_CHECKING:
     from invoke.collection import Collection
+
+    from nbaops.config import Config
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,12 +45,8 @@ def resolve(dotted: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def task_hops(collection: Collection | None = None) -> list[TaskHop]:
-    """One row per task and function it calls, sorted by task name."""
-    if collection is None:
-        from nbaops.cli import namespace
-
-        collection = namespace()
+def task_hops(collection: Collection) -> list[TaskHop]:
+    """One row per task of ``collection`` and function it calls, sorted by task name."""
     hops: list[TaskHop] = []
     for name, aliases in sorted(collection.task_names.items()):
         task = collection[name]
@@ -54,22 +58,23 @@ def task_hops(collection: Collection | None = None) -> list[TaskHop]:
     return sorted(hops, key=lambda hop: hop.task)
 
 
-def render_table() -> str:
+def render_table(collection: Collection) -> str:
     """The map as one Markdown table (also filled into ``docs/architecture.md``)."""
     lines = [
         "| task | task module | calls | defined in |",
         "| ---- | ----------- | ----- | ---------- |",
     ]
     lines += [
-        f"| `inv {h.task}` | `{h.entry}` | `{h.function}` | `{h.module}` |" for h in task_hops()
+        f"| `inv {h.task}` | `{h.entry}` | `{h.function}` | `{h.module}` |"
+        for h in task_hops(collection)
     ]
     return "\n".join(lines)
 
 
-def render_reference(header: str) -> str:
+def page(root: Path, configs: Mapping[str, Config]) -> str:
     """``docs/reference/task-map.md``."""
     lines = [
-        header,
+        HEADER.format(cmd=REGENERATE, source=__name__),
         "# Task map",
         "",
         "Each task, the one nbaops function it calls and the module holding that function: "
@@ -77,6 +82,6 @@ def render_reference(header: str) -> str:
         "flags; `nbaops/cli/task.py` adds `--profile/--json/--debug` and maps the report to "
         "an exit code (`nbaops/cli/runner.py`).",
         "",
-        render_table(),
+        render_table(load_tasks(root)),
     ]
     return "\n".join(lines) + "\n"
