@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worlds.sandbox import sandbox_home
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
@@ -38,7 +39,12 @@ AUDIT = {
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A copy of the project whose sandbox is a copy of the session's template for NOW
+    (the same schemas: current, so each test's first ``ensure_sandbox`` is a no-op)."""
+    sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
     root = tmp_path / "proj"
     root.mkdir()
     shutil.copy(ROOT / "nbaops.yaml", root / "nbaops.yaml")

@@ -92,7 +92,7 @@ def scheduler() -> Iterator[FakeScheduler]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["f"] = FakeScheduler(url=f"http://127.0.0.1:{server.server_address[1]}")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield state["f"]
     finally:

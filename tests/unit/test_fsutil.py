@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from nbaops.errors import first_line
-from nbaops.fsutil import atomic_target, file_lock, write_json_atomic, write_text_atomic
+from nbaops.fsutil import (
+    atomic_target,
+    create_once,
+    file_lock,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 
 def test_atomic_write_replaces_the_file_sets_the_mode_and_leaves_no_temporary(
@@ -78,3 +84,27 @@ def test_first_line_of_an_exception() -> None:
     assert first_line(ValueError("  \n")) == "ValueError"
     assert first_line(TimeoutError("took\ntoo long"), typed=True) == "TimeoutError: took"
     assert first_line(KeyError(), typed=True) == "KeyError"
+
+
+def test_create_once_keeps_the_first_writers_bytes_private_and_leaves_no_temporary(
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "home" / "key"
+    assert create_once(key, b"first") == b"first"
+    assert create_once(key, b"second") == b"first"  # a later writer reads the winner's
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert os.listdir(key.parent) == ["key"]
+
+
+def test_create_once_loses_a_race_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process links its file between our read and our link: we return its bytes."""
+    key = tmp_path / "key"
+    real_link = os.link
+
+    def racing_link(src: str, dst: Path) -> None:
+        key.write_bytes(b"theirs")
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", racing_link)
+    assert create_once(key, b"ours") == b"theirs"
+    assert os.listdir(tmp_path) == ["key"]
