@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from nbaops.regression import sources
     from nbaops.regression.golden import GoldenSummary
     from nbaops.regression.settings import RegressionSettings
-    from nbaops.report import PlainConsole
 
 # Reports are read by others (CI artifacts, a browser): world-readable, as before.
 REPORT_MODE = 0o644
@@ -81,7 +80,7 @@ class RegressionReport:
             data["golden"] = self.golden.to_json()
         return data
 
-    def render(self, console: Console | PlainConsole) -> None:
+    def render(self, console: Console) -> None:
         render_terminal(self, console)
 
 
@@ -114,7 +113,7 @@ def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
     return rows
 
 
-def render_terminal(report: RegressionReport, console: Console | PlainConsole) -> None:
+def render_terminal(report: RegressionReport, console: Console) -> None:
     """A table per model version on a wide terminal; elsewhere (logs, pipes) one plain
     line per version, written by :func:`nbaops.report.emit` without importing Rich."""
     from nbaops.report import CheckReport, emit, is_table_console

@@ -59,15 +59,17 @@ def test_no_calibration_caption_when_calibration_is_not_measured() -> None:
 def test_plain_output_is_one_line_per_version_without_rich() -> None:
     """Logs and pipes get one unwrapped line per version and no table: the plain console
     never builds its Rich console (Rich's import is ~50 ms of every plain run)."""
-    from nbaops.report import PlainConsole
+    from nbaops.cli.plain import PlainConsole
 
     report = _run(_pair(150, 0.6, 0.55))
     console = PlainConsole()
-    report.render(console)
-    lines = console.get().splitlines()
+    with console.capture() as captured:
+        report.render(console)  # type: ignore[arg-type]  # the runner's plain console
+    text = captured.get()
+    lines = text.splitlines()
     assert console._rich is None
     assert lines[0].startswith("Prediction-quality regression: crafted, 300 predictions")
     v8 = next(line for line in lines if line.startswith("v8 (champion): "))
     assert "predictions 150, bets 150, pushes 0, hit rate 60.0%" in v8
     assert any(line.startswith("v9 (challenger): predictions 150") for line in lines)
-    assert not any(ch in console.get() for ch in "┏│━")
+    assert not any(ch in text for ch in "┏│━")
