@@ -7,6 +7,7 @@ asks this clock, so sandbox data, check windows and ages are reproducible.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nbaops.environment import read
@@ -21,11 +22,22 @@ def now() -> dt.datetime:
     pinned = read("NBAOPS_NOW")
     if pinned:
         try:
-            value = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+            return as_utc(pinned)
         except ValueError as exc:
             raise UsageError(f"NBAOPS_NOW: {pinned!r} is not an ISO 8601 timestamp") from exc
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
     return dt.datetime.now(UTC)
+
+
+def as_utc(value: Any) -> dt.datetime:
+    """A timestamp (datetime or ISO 8601 text, ``Z`` allowed) as an aware UTC datetime.
+
+    Naive values are UTC (how the warehouse and the local stores hand them back).
+    """
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a timestamp, got {value!r}")
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def eastern_date(moment: dt.datetime) -> dt.date:

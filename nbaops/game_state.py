@@ -36,14 +36,6 @@ def et(moment: dt.datetime) -> str:
     return moment.astimezone(clock.EASTERN).strftime("%H:%M ET")
 
 
-def _utc(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"expected a timestamp, got {value!r}")
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 @dataclass(frozen=True)
 class DayState:
     """The games of one day against the clock."""
@@ -65,8 +57,8 @@ class DayState:
         box_score_grace: dt.timedelta,
         grading_grace: dt.timedelta,
     ) -> DayState:
-        ordered = sorted(rows, key=lambda r: _utc(r["start_time"]))
-        starts = tuple(_utc(r["start_time"]) for r in ordered)
+        ordered = sorted(rows, key=lambda r: clock.as_utc(r["start_time"]))
+        starts = tuple(clock.as_utc(r["start_time"]) for r in ordered)
         with_box = tuple(bool(r.get("has_box_scores")) for r in ordered)
         return cls(now, starts, with_box, game_length, box_score_grace, grading_grace)
 

@@ -17,8 +17,9 @@ second. Two ways to use this module:
 * SQL: :func:`connect` + :func:`create_game_logs_table` / :func:`create_points_lines_table`
   / :func:`create_matched_lines_table` build typed tables in a DuckDB connection (the
   regression suite builds its golden data set on top of them);
-* Python rows: :func:`load_game_logs`, :func:`load_points_lines` return
-  frozen dataclasses (the sandbox's ``--from-logs`` import uses them).
+* Python rows: :func:`load_game_logs`, :func:`load_points_lines` return frozen dataclasses
+  (the sandbox's ``--from-logs`` import uses them); the join is SQL only
+  (:func:`create_matched_lines_table`).
 
 A missing data folder or file raises :class:`NbaDataUnavailable` (a :class:`UsageError`,
 exit 2); tests turn it into ``pytest.skip(str(exc))``.
@@ -26,12 +27,13 @@ exit 2); tests turn it into ``pytest.skip(str(exc))``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.errors import UsageError, first_line
 from nbaops.nba_names import TEAM_TRICODES, normalise_name, player_lookup
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 GAME_LOGS_DIR = "player_game_logs"
 POINTS_LINES_DIR = "points_lines"
+_Row = TypeVar("_Row")
 
 
 class NbaDataUnavailable(UsageError):
@@ -491,82 +494,50 @@ class PointsLine:
 
 def load_game_logs(source: Path | None = None) -> list[GameLog]:
     """Typed game-log rows from a CSV file or folder (default: the shared folder)."""
-    con = connect()
-    try:
-        create_game_logs_table(con, source or game_logs_source())
-        rows = con.execute("SELECT * FROM game_logs").fetchall()
-    finally:
-        con.close()
-    return [_game_log(r) for r in rows]
+    return _load_rows(create_game_logs_table, source or game_logs_source(), "game_logs", GameLog)
 
 
 def load_points_lines(source: Path | None = None) -> list[PointsLine]:
     """Collapsed points lines from a CSV file or folder (default: the shared folder)."""
-    con = connect()
-    try:
-        create_points_lines_table(con, source or points_lines_source())
-        rows = con.execute("SELECT * FROM points_lines").fetchall()
-    finally:
-        con.close()
-    return [_points_line(r) for r in rows]
+    source = source or points_lines_source()
+    return _load_rows(create_points_lines_table, source, "points_lines", PointsLine)
 
 
 # --------------------------------------------------------------------------- internals
 
 
-def _game_log(r: tuple[Any, ...]) -> GameLog:
-    return GameLog(
-        season=r[0],
-        season_id=r[1],
-        player_id=int(r[2]),
-        player_name=r[3],
-        name_key=r[4],
-        player_lookup=r[5],
-        team=r[6],
-        team_id=_int(r[7]),
-        game_id=r[8],
-        game_date=r[9],
-        matchup=r[10],
-        opponent=r[11],
-        is_home=bool(r[12]),
-        wl=r[13],
-        minutes=float(r[14]),
-        points=int(r[15]),
-        fgm=_int(r[16]),
-        fga=_int(r[17]),
-        fg3m=_int(r[18]),
-        fg3a=_int(r[19]),
-        ftm=_int(r[20]),
-        fta=_int(r[21]),
-        reb=_int(r[22]),
-        ast=_int(r[23]),
-    )
+def _load_rows(
+    create: Callable[[duckdb.DuckDBPyConnection, Path], object],
+    source: Path,
+    table: str,
+    row_type: type[_Row],
+) -> list[_Row]:
+    """``create`` the table in a fresh connection and return its rows as ``row_type``.
+
+    The dataclass's fields are the table's columns (by name); a NULL in an ``int`` field
+    (a box-score count missing from the CSV) becomes 0, timestamps come back in UTC.
+    """
+    con = connect()
+    try:
+        create(con, source)
+        cursor = con.execute(_sql("SELECT * FROM {t}", t=table))
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        con.close()
+    ints = {f.name for f in dataclasses.fields(row_type) if f.type == "int"}  # type: ignore[arg-type]
+    return [
+        row_type(**{c: _python_value(v, c in ints) for c, v in zip(columns, r, strict=True)})
+        for r in rows
+    ]
 
 
-def _points_line(r: tuple[Any, ...]) -> PointsLine:
-    commence = r[12]
-    if isinstance(commence, dt.datetime):
-        commence = commence.astimezone(dt.UTC)
-    return PointsLine(
-        player=r[0],
-        name_key=r[1],
-        player_lookup=r[2],
-        bookmaker=r[3],
-        line=float(r[4]),
-        n_lines=int(r[5]),
-        two_sided=bool(r[6]),
-        home_team=r[7],
-        away_team=r[8],
-        home_tricode=r[9],
-        away_tricode=r[10],
-        odds_game_id=r[11],
-        commence_time=commence,
-        game_date=r[13],
-    )
-
-
-def _int(value: Any) -> int:
-    return int(value) if value is not None else 0
+def _python_value(value: Any, is_int: bool) -> Any:
+    if is_int:
+        return int(value) if value is not None else 0
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    return value
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

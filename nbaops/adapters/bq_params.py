@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from nbaops.clock import as_utc
 from nbaops.errors import WarehouseError
 
 
@@ -33,34 +34,26 @@ class TypedValue:
     array: bool = False
 
 
+# Checked in order: bool before int (a bool is an int), datetime before date.
+_BQ_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "BOOL"),
+    (int, "INT64"),
+    (float, "FLOAT64"),
+    (Decimal, "NUMERIC"),
+    (str, "STRING"),
+    (bytes, "BYTES"),
+    (dt.datetime, "TIMESTAMP"),
+    (dt.date, "DATE"),
+    (dt.time, "TIME"),
+)
+
+
 def bq_type_of(value: Any) -> str:
-    """The BigQuery scalar type for a python value (bool is checked before int)."""
-    if isinstance(value, bool):
-        return "BOOL"
-    if isinstance(value, int):
-        return "INT64"
-    if isinstance(value, float):
-        return "FLOAT64"
-    if isinstance(value, Decimal):
-        return "NUMERIC"
-    if isinstance(value, str):
-        return "STRING"
-    if isinstance(value, bytes):
-        return "BYTES"
-    if isinstance(value, dt.datetime):
-        return "TIMESTAMP"
-    if isinstance(value, dt.date):
-        return "DATE"
-    if isinstance(value, dt.time):
-        return "TIME"
+    """The BigQuery scalar type for a python value."""
+    for python_type, bq_type in _BQ_TYPES:
+        if isinstance(value, python_type):
+            return bq_type
     raise WarehouseError(f"query parameter of type {type(value).__name__} is not supported")
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """A tz-aware UTC datetime (naive values are taken as UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 def _scalar_value(value: Any) -> Any:

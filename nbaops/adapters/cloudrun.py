@@ -46,8 +46,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from nbaops.adapters.credentials import client_kwargs
 from nbaops.adapters.errors import api_error_text
 from nbaops.adapters.errors import error_status as _error_status
+from nbaops.clock import as_utc
 from nbaops.errors import CloudRunError
 
 if TYPE_CHECKING:
@@ -167,8 +169,7 @@ def _to_datetime(value: Any) -> dt.datetime | None:
     """proto-plus timestamps arrive as DatetimeWithNanoseconds (a datetime); unset = epoch."""
     if not isinstance(value, dt.datetime):
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+    value = as_utc(value)
     return None if value.timestamp() <= 0 else value
 
 
@@ -234,22 +235,13 @@ class CloudRun:
 
     # ------------------------------------------------------------ clients
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"transport": "rest"}
-        if self.endpoint:
-            from google.auth.credentials import AnonymousCredentials
-
-            kwargs["credentials"] = AnonymousCredentials()  # type: ignore[no-untyped-call]
-            kwargs["client_options"] = {"api_endpoint": self.endpoint}
-        return kwargs
-
     @property
     def services_client(self) -> Any:
         if self._services_client is None:
             from google.cloud import run_v2
 
             self._services_client = self._guard(
-                "connect", "", lambda: run_v2.ServicesClient(**self._client_kwargs())
+                "connect", "", lambda: run_v2.ServicesClient(**client_kwargs(self.endpoint))
             )
         return self._services_client
 
@@ -259,7 +251,7 @@ class CloudRun:
             from google.cloud import run_v2
 
             self._revisions_client = self._guard(
-                "connect", "", lambda: run_v2.RevisionsClient(**self._client_kwargs())
+                "connect", "", lambda: run_v2.RevisionsClient(**client_kwargs(self.endpoint))
             )
         return self._revisions_client
 

@@ -40,6 +40,28 @@ def default_credentials() -> Any:
     return credentials
 
 
+def anonymous_credentials() -> Any:
+    """Credentials that send no token (a local stand-in endpoint accepts them)."""
+    from google.auth.credentials import AnonymousCredentials
+
+    return AnonymousCredentials()  # type: ignore[no-untyped-call]
+
+
+def client_kwargs(endpoint: str | None, credentials: Any = None) -> dict[str, Any]:
+    """The keyword arguments every GAPIC client of nbaops is built with.
+
+    Always the REST transport. ``endpoint`` (a stand-in's ``http://127.0.0.1:PORT``)
+    becomes ``client_options.api_endpoint`` and, unless ``credentials`` are given,
+    anonymous credentials; with neither, the client uses the real API and ADC.
+    """
+    kwargs: dict[str, Any] = {"transport": "rest", "credentials": credentials}
+    if endpoint:
+        kwargs["client_options"] = {"api_endpoint": endpoint}
+        if credentials is None:
+            kwargs["credentials"] = anonymous_credentials()
+    return kwargs
+
+
 def standin_user_credentials(endpoint: str) -> Any:
     """An ``authorized_user`` credential refreshed at the stand-in's ``/token``.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from nbaops.adapters.credentials import client_kwargs
 from nbaops.adapters.errors import google_call
 from nbaops.errors import AdapterError
 
@@ -50,9 +51,7 @@ class IamCredentials:
         if self._client is None:
             from google.cloud import iam_credentials_v1
 
-            kwargs: dict[str, Any] = {"transport": "rest", "credentials": self.credentials}
-            if self.endpoint:
-                kwargs["client_options"] = {"api_endpoint": self.endpoint}
+            kwargs = client_kwargs(self.endpoint, self.credentials)
             self._client = google_call(
                 API,
                 "connect",

@@ -22,6 +22,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nbaops.adapters.credentials import anonymous_credentials
+from nbaops.clock import as_utc
 from nbaops.errors import LoggingError
 
 if TYPE_CHECKING:
@@ -66,9 +68,7 @@ def _quote(value: str) -> str:
 
 
 def _ts(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def build_filter(
@@ -218,9 +218,7 @@ class _SessionTransport:
 
             try:
                 if self.anonymous:
-                    from google.auth.credentials import AnonymousCredentials
-
-                    credentials: Any = AnonymousCredentials()  # type: ignore[no-untyped-call]
+                    credentials: Any = anonymous_credentials()
                 else:
                     credentials, _ = google.auth.default(scopes=[READ_SCOPE])
             except auth_exc.GoogleAuthError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from nbaops.adapters.credentials import client_kwargs
 from nbaops.adapters.errors import google_call
 from nbaops.errors import AdapterError, first_line
 
@@ -24,10 +25,7 @@ def scheduler_client(endpoint: str | None, credentials: Any) -> Any:
     """A ``CloudSchedulerClient`` (default endpoint and ADC when both are None)."""
     from google.cloud import scheduler_v1  # lazy: Google clients cost ~0.4 s to import
 
-    options = {"api_endpoint": endpoint} if endpoint else None
-    return scheduler_v1.CloudSchedulerClient(
-        credentials=credentials, transport="rest", client_options=options
-    )
+    return scheduler_v1.CloudSchedulerClient(**client_kwargs(endpoint, credentials))
 
 
 def get_job(name: str, *, endpoint: str | None = None, credentials: Any = None) -> Any | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from nbaops.adapters.credentials import client_kwargs
+
 
 class SecretManager:
     """One project's secrets."""
@@ -23,16 +25,8 @@ class SecretManager:
     def _client(self) -> Any:
         from google.cloud import secretmanager  # lazy: ~0.4 s import
 
-        credentials = self.credentials
-        options = None
-        if self.endpoint:
-            options = {"api_endpoint": self.endpoint}
-            if credentials is None:
-                from google.auth.credentials import AnonymousCredentials
-
-                credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
         return secretmanager.SecretManagerServiceClient(
-            credentials=credentials, transport="rest", client_options=options
+            **client_kwargs(self.endpoint, self.credentials)
         )
 
     def secret_name(self, secret_id: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbaops.adapters.credentials import anonymous_credentials
 from nbaops.adapters.warehouse_base import (
     MAX_INSERT_ROWS,
     QueryResult,
@@ -77,12 +78,10 @@ class BigQueryWarehouse:
 
         try:
             if self.endpoint:
-                from google.auth.credentials import AnonymousCredentials
-
                 return bigquery.Client(
                     project=self.project,
                     location=self.location,
-                    credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                    credentials=anonymous_credentials(),
                     client_options={"api_endpoint": self.endpoint},
                 )
             return bigquery.Client(project=self.project, location=self.location)

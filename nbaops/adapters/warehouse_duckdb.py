@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.adapters.bq_params import TypedValue, as_utc
+from nbaops.adapters.bq_params import TypedValue
 from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref, utc_values
+from nbaops.clock import as_utc
 from nbaops.environment import read
 from nbaops.errors import WarehouseError, first_line
 
@@ -51,9 +52,7 @@ def _param_value(value: Any) -> Any:
         value = value.value
     if isinstance(value, dt.datetime):
         return as_utc(value)
-    if isinstance(value, tuple):
-        return [_param_value(v) for v in value]
-    if isinstance(value, list):
+    if isinstance(value, tuple | list):
         return [_param_value(v) for v in value]
     return value
 
@@ -451,11 +450,7 @@ def _to_json_text(value: Any) -> Any:
 
 
 def _to_timestamptz(value: Any) -> Any:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if isinstance(value, dt.datetime):
-        return as_utc(value)
-    return value
+    return as_utc(value) if isinstance(value, str | dt.datetime) else value
 
 
 def _to_date(value: Any) -> Any:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, duration_text, jsonable
-from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, clip
 
@@ -131,17 +130,14 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                 f"although {games} game(s) started in it",
                 empty,
             )
-        schedule = schedule_status(m.query, clock.eastern_date(now), now)
-        empty.update(schedule.details)
-        if not schedule.known:
-            message = unknown_message(schedule, f"any game started in the last {window_text}")
-            return m.result(Verdict.INCONCLUSIVE, None, threshold, message, empty)
-        return m.result(
-            Verdict.PASS,
-            0,
-            threshold,
-            f"no coordinator batches and no games in the last {window_text}",
-            empty,
+        return m.no_games_result(
+            clock.eastern_date(now),
+            what=f"any game started in the last {window_text}",
+            none_message=f"no coordinator batches and no games in the last {window_text}",
+            threshold=threshold,
+            details=empty,
+            value=0,
+            now=now,
         )
     mode = params.text("real_lines_mode")
     violations = m.query(

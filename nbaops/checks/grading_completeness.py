@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, as_utc, below_tiers, pct, pct1
-from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
+from nbaops.clock import as_utc
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
@@ -116,13 +116,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     window = f"{from_date}..{to_date}"
     base: dict[str, Any] = {"window": window, "grace_hours": grace.total_seconds() / 3600}
     if not rows:
-        schedule = schedule_status(m.query, to_date, now)
-        base = {**base, **schedule.details}
-        if not schedule.known:
-            message = unknown_message(schedule, f"any finished game is due for grading in {window}")
-            return m.result(Verdict.INCONCLUSIVE, None, threshold, message, base)
-        return m.result(
-            Verdict.PASS, None, threshold, f"no finished games due for grading in {window}", base
+        return m.no_games_result(
+            to_date,
+            what=f"any finished game is due for grading in {window}",
+            none_message=f"no finished games due for grading in {window}",
+            threshold=threshold,
+            details=base,
+            now=now,
         )
     predictions = sum(int(r["predictions"]) for r in rows)
     graded = sum(int(r["graded"]) for r in rows)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
-from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
@@ -106,19 +105,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             )
     base = {"game_date": game_date.isoformat()}
     if not games:
-        schedule = schedule_status(m.query, game_date)
-        if not schedule.known:
-            what = f"games are scheduled on {game_date}"
-            message = unknown_message(schedule, what)
-            return m.result(
-                Verdict.INCONCLUSIVE, None, threshold, message, {**base, **schedule.details}
-            )
-        return m.result(
-            Verdict.PASS,
-            None,
-            threshold,
-            f"no games scheduled on {game_date}",
-            {**base, **schedule.details},
+        return m.no_games_result(
+            game_date,
+            what=f"games are scheduled on {game_date}",
+            none_message=f"no games scheduled on {game_date}",
+            threshold=threshold,
+            details=base,
         )
     expected = sum(g["expected"] for g in games.values())
     covered = sum(g["with_line"] for g in games.values())

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -92,6 +93,30 @@ class Measurement:
             details=details or {},
         )
 
+    def no_games_result(
+        self,
+        day: dt.date,
+        *,
+        what: str,
+        none_message: str,
+        threshold: str,
+        details: dict[str, Any],
+        value: float | int | None = None,
+        now: dt.datetime | None = None,
+    ) -> CheckResult:
+        """The result when the data shows no games on ``day``: a fact only if the schedule says so.
+
+        PASS with ``none_message`` (and ``value``) when ``nba_raw.games`` covers ``day``
+        and is fresh; else INCONCLUSIVE "cannot tell whether ``what``" with the reason.
+        The schedule query is recorded with the result; its measurements join ``details``.
+        """
+        schedule = schedule_status(self.query, day, now)
+        details = {**details, **schedule.details}
+        if not schedule.known:
+            message = unknown_message(schedule, what)
+            return self.result(Verdict.INCONCLUSIVE, None, threshold, message, details)
+        return self.result(Verdict.PASS, value, threshold, none_message, details)
+
 
 def below_tiers(value: float, fail_below: float, warn_below: float) -> Verdict:
     """FAIL when ``value < fail_below``, WARN when ``value < warn_below``, else PASS."""
@@ -120,15 +145,6 @@ def pct(fraction: float) -> str:
 def pct1(fraction: float) -> str:
     """Always one decimal: 0.62 → ``62.0%`` (measured values)."""
     return f"{fraction * 100:.1f}%"
-
-
-def as_utc(value: Any) -> dt.datetime:
-    """A warehouse TIMESTAMP value as an aware UTC datetime (naive values are UTC)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"expected a timestamp, got {value!r}")
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def duration_text(window: dt.timedelta) -> str:

@@ -12,8 +12,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.checks.measure import Measurement, as_utc, duration_text
+from nbaops.checks.measure import Measurement, duration_text
 from nbaops.checks.spec import EXAMPLE_NOW, CheckSpec, Key, Query
+from nbaops.clock import as_utc
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:

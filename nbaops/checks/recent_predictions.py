@@ -16,7 +16,6 @@ from nbaops import clock
 from nbaops.checks import schedule_known
 from nbaops.checks.measure import (
     Measurement,
-    as_utc,
     below_tiers,
     duration_text,
     jsonable,
@@ -184,53 +183,50 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     }
     by_model = ", ".join(f"{k} {recent.get(k, 0)}" for k in models) or "none"
 
+    def outcome(verdict: Verdict, message: str, value: float | int | None = None) -> CheckResult:
+        """A result with this run's threshold and details (value: the predictions counted)."""
+        return m.result(
+            verdict, total_recent if value is None else value, threshold, message, details
+        )
+
     if not batches:
         if slots and games_today:
             slot_text = ", ".join(details["due_slots"])
-            return m.result(
+            return outcome(
                 Verdict.FAIL,
-                total_recent,
-                threshold,
                 f"no prediction batch in the last {window_text} although the "
                 f"{slot_text} batch was due with {games_today} games today "
                 f"({total_recent} predictions: {by_model}) (FAIL)",
-                details,
             )
         if not games_today:
             schedule = schedule_status(m.query, today, now)
             details.update(schedule.details)
             if not schedule.known:
                 message = unknown_message(schedule, "a prediction batch was due today")
-                return m.result(Verdict.INCONCLUSIVE, total_recent, threshold, message, details)
+                return outcome(Verdict.INCONCLUSIVE, message)
         reason = (
             "no games scheduled today"
             if not games_today
             else f"no batch due in the last {window_text}"
         )
-        return m.result(
+        return outcome(
             Verdict.PASS,
-            total_recent,
-            threshold,
             f"{reason}; {total_recent} predictions in the last {window_text} ({by_model})",
-            details,
         )
 
     # A batch that started less than slot_grace ago and is still running owes nothing yet.
     settled = [
         b
         for b in batches
-        if as_utc(b["started_at"]) <= now - grace or b["completed_at"] is not None
+        if clock.as_utc(b["started_at"]) <= now - grace or b["completed_at"] is not None
     ]
     if not settled:
         running = ", ".join(f"{b['batch_id']} ({b['scheduled_slot']} ET)" for b in batches)
-        return m.result(
+        return outcome(
             Verdict.PASS,
-            total_recent,
-            threshold,
             f"nothing due yet: batch {running} started less than "
             f"{duration_text(grace)} ago and is still running; {total_recent} "
             f"predictions so far ({by_model})",
-            details,
         )
     settled_ids = {b["batch_id"] for b in settled}
     written: dict[str, int] = dict.fromkeys(models, 0)
@@ -241,43 +237,32 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     if not stated:
         missing = [k for k in models if not written.get(k)]
         if models and not missing:
-            return m.result(
+            return outcome(
                 Verdict.PASS,
-                total_recent,
-                threshold,
                 f"{total_recent} predictions in the last {window_text} "
                 f"({by_model}); the batches state no expected count",
-                details,
             )
-        return m.result(
+        return outcome(
             Verdict.INCONCLUSIVE,
-            total_recent,
-            threshold,
             f"too little data: {len(settled)} batch(es) in the last {window_text} "
             f"state no expected player count and {total_recent} predictions "
             f"({by_model}) cannot be judged",
-            details,
         )
     expected = sum(int(b["expected_players"]) for b in stated)
     details["expected_per_model"] = expected
     if expected == 0:
-        return m.result(
+        return outcome(
             Verdict.PASS,
-            total_recent,
-            threshold,
             f"{len(settled)} batch(es) in the last {window_text} had no new or "
             f"moved lines to predict ({total_recent} predictions)",
-            details,
         )
     if not models:
-        return m.result(
+        return outcome(
             Verdict.FAIL,
-            0,
-            threshold,
             f"{len(settled)} batch(es) in the last {window_text} expected "
             f"{expected} predictions per model but no model version wrote any "
             "(FAIL)",
-            details,
+            value=0,
         )
     ratios = {k: written.get(k, 0) / expected for k in models}
     verdict = worst(below_tiers(r, fail_below, warn_below) for r in ratios.values())

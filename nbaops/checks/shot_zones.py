@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, above_tiers, pct, pct1
-from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -112,13 +111,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "shooting_rows": shooting,
     }
     if shooting == 0 and games == 0:
-        schedule = schedule_status(m.query, game_date)
-        details.update(schedule.details)
-        if not schedule.known:
-            message = unknown_message(schedule, f"games were played on {game_date}")
-            return m.result(Verdict.INCONCLUSIVE, None, threshold, message, details)
-        return m.result(
-            Verdict.PASS, None, threshold, f"no games scheduled on {game_date}", details
+        return m.no_games_result(
+            game_date,
+            what=f"games were played on {game_date}",
+            none_message=f"no games scheduled on {game_date}",
+            threshold=threshold,
+            details=details,
         )
     min_rows = params.integer("min_rows")
     if shooting < max(min_rows, 1):

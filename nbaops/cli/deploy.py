@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
@@ -53,6 +54,15 @@ def _request(service: str | None, canary: str | None, **flags: Any) -> DeployReq
     return DeployRequest(service=name, canary=percent, **flags)
 
 
+def _interruptible(run: Callable[..., Report], *args: Any, **kwargs: Any) -> Report:
+    """``run`` with progress on stderr; SIGTERM stops it like Ctrl-C (it cleans up)."""
+    from nbaops.deploy.progress import Progress
+    from nbaops.deploy.signals import terminate_as_interrupt
+
+    with terminate_as_interrupt():
+        return run(*args, progress=Progress.stderr(), **kwargs)
+
+
 @nbaops_task(
     "nbaops.deploy.predeploy.run_predeploy",
     help={"service": SERVICE_HELP, "skip_tests": SKIP_TESTS_HELP},
@@ -88,8 +98,6 @@ def deploy(
 ) -> Report:
     """Deploy a service safely: checklist, lock, new revision, observation, auto-rollback."""
     from nbaops.deploy.deploy import run_deploy
-    from nbaops.deploy.progress import Progress
-    from nbaops.deploy.signals import terminate_as_interrupt
 
     req = _request(
         service,
@@ -101,8 +109,7 @@ def deploy(
         skip_tests=skip_tests,
         force_unlock=force_unlock,
     )
-    with terminate_as_interrupt():
-        return run_deploy(ctx, req, progress=Progress.stderr())
+    return _interruptible(run_deploy, ctx, req)
 
 
 @nbaops_task(
@@ -124,19 +131,11 @@ def rollback(
     force_unlock: bool = False,
 ) -> Report:
     """Route 100% of a service's traffic to a previous revision, verified and audited."""
-    from nbaops.deploy.progress import Progress
     from nbaops.deploy.rollback import run_rollback
-    from nbaops.deploy.signals import terminate_as_interrupt
 
-    with terminate_as_interrupt():
-        return run_rollback(
-            ctx,
-            _service(service),
-            to=to,
-            dry_run=dry_run,
-            force_unlock=force_unlock,
-            progress=Progress.stderr(),
-        )
+    return _interruptible(
+        run_rollback, ctx, _service(service), to=to, dry_run=dry_run, force_unlock=force_unlock
+    )
 
 
 @nbaops_task("nbaops.deploy.verify.run_verify", help={"service": SERVICE_HELP})
@@ -162,8 +161,6 @@ def full_deploy(
 ) -> Report:
     """Pre-deploy (tests always run), deploy, then verify-deploy."""
     from nbaops.deploy.full import run_full_deploy
-    from nbaops.deploy.progress import Progress
-    from nbaops.deploy.signals import terminate_as_interrupt
 
     req = _request(
         service,
@@ -173,8 +170,7 @@ def full_deploy(
         no_rollback=no_rollback,
         force_unlock=force_unlock,
     )
-    with terminate_as_interrupt():
-        return run_full_deploy(ctx, req, progress=Progress.stderr())
+    return _interruptible(run_full_deploy, ctx, req)
 
 
 @nbaops_task(

@@ -28,17 +28,16 @@ def _stderr_console() -> Any:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-# Not a terminal (CI logs, pipes, files): never wrap. Lines are soft-wrapped (one record
-# per line) and tables get their natural width instead of being squeezed into 80 columns.
-PLAIN_WIDTH = 4096
-
-
 def stdout_console() -> Any:
-    from rich.console import Console
-
+    """Rich on a terminal; elsewhere (CI logs, pipes, files) plain lines, never wrapped, and
+    no Rich import for a report that prints only lines (:class:`nbaops.report.PlainConsole`)."""
     if sys.stdout.isatty():
+        from rich.console import Console
+
         return Console(highlight=False)
-    return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
+    from nbaops.report import PlainConsole
+
+    return PlainConsole()
 
 
 def emit_json(document: dict[str, Any]) -> None:

@@ -213,6 +213,14 @@ def write(ctx: Context, record: AuditRecord) -> WriteResult:
     return WriteResult(True, flushed)
 
 
+def write_noting(ctx: Context, record: AuditRecord, notes: list[str]) -> WriteResult:
+    """:func:`write`, and when the row had to be spooled, say so in the report's ``notes``."""
+    written = write(ctx, record)
+    if not written.written:
+        notes.append(f"audit row spooled locally, retried next time ({written.error})")
+    return written
+
+
 ROW_OUTCOME_SQL = """
 SELECT outcome
 FROM `nba_ops.deploys`

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nbaops.deploy.checklist import result as _result
+from nbaops.deploy.checklist import Item
 from nbaops.errors import GitError
 from nbaops.verdict import CheckResult, Verdict
 
@@ -30,87 +30,54 @@ def check_uncommitted(repo: Repo, cfg: ServiceConfig) -> CheckResult:
     paths = list(cfg.source_paths)
     in_service = repo.is_dirty(paths)
     everywhere = repo.is_dirty()
-    query = f"git status --porcelain -- {' '.join(paths)}"
-    if in_service:
-        return _result(
-            "uncommitted_changes",
-            cfg.name,
-            Verdict.FAIL,
-            len(in_service),
-            "FAIL if the service's source paths have changes; WARN elsewhere",
-            f"{len(in_service)} uncommitted change(s) in {cfg.name}'s source paths "
-            f"(they would not ship): {', '.join(in_service[:5])}",
-            query,
-            details={
-                "service_paths": in_service[:MAX_LISTED],
-                "elsewhere": everywhere[:MAX_LISTED],
-            },
-        )
-    if everywhere:
-        return _result(
-            "uncommitted_changes",
-            cfg.name,
-            Verdict.WARN,
-            len(everywhere),
-            "FAIL if the service's source paths have changes; WARN elsewhere",
-            f"{len(everywhere)} uncommitted change(s) outside {cfg.name}'s source paths: "
-            f"{', '.join(everywhere[:5])}",
-            query,
-            details={"elsewhere": everywhere[:MAX_LISTED]},
-        )
-    return _result(
+    item = Item(
         "uncommitted_changes",
         cfg.name,
-        Verdict.PASS,
-        0,
-        "no uncommitted changes",
-        "working tree clean",
-        query,
+        "FAIL if the service's source paths have changes; WARN elsewhere",
+        f"git status --porcelain -- {' '.join(paths)}",
     )
+    if in_service:
+        return item.result(
+            Verdict.FAIL,
+            len(in_service),
+            f"{len(in_service)} uncommitted change(s) in {cfg.name}'s source paths "
+            f"(they would not ship): {', '.join(in_service[:5])}",
+            {"service_paths": in_service[:MAX_LISTED], "elsewhere": everywhere[:MAX_LISTED]},
+        )
+    if everywhere:
+        return item.result(
+            Verdict.WARN,
+            len(everywhere),
+            f"{len(everywhere)} uncommitted change(s) outside {cfg.name}'s source paths: "
+            f"{', '.join(everywhere[:5])}",
+            {"elsewhere": everywhere[:MAX_LISTED]},
+        )
+    return item.result(Verdict.PASS, 0, "working tree clean", threshold="no uncommitted changes")
 
 
 def check_branch(repo: Repo, service: str) -> CheckResult:
     branch = repo.current_branch()
-    query = "git symbolic-ref --short HEAD"
+    item = Item("branch", service, f"branch == {MAIN}", "git symbolic-ref --short HEAD")
     if branch is None:
-        return _result(
-            "branch",
-            service,
-            Verdict.FAIL,
-            None,
-            f"branch == {MAIN}",
-            f"detached HEAD: check out {MAIN} to deploy",
-            query,
-        )
+        return item.result(Verdict.FAIL, None, f"detached HEAD: check out {MAIN} to deploy")
     if branch != MAIN:
-        return _result(
-            "branch",
-            service,
-            Verdict.FAIL,
-            branch,
-            f"branch == {MAIN}",
-            f"on branch {branch!r}, not {MAIN}: deploys ship {MAIN} only",
-            query,
+        return item.result(
+            Verdict.FAIL, branch, f"on branch {branch!r}, not {MAIN}: deploys ship {MAIN} only"
         )
-    return _result(
-        "branch", service, Verdict.PASS, branch, f"branch == {MAIN}", f"on {MAIN}", query
-    )
+    return item.result(Verdict.PASS, branch, f"on {MAIN}")
 
 
 def check_sync(repo: Repo, service: str) -> CheckResult:
-    threshold = "0 ahead, 0 behind the upstream"
+    item = Item("remote_sync", service, "0 ahead, 0 behind the upstream")
     upstream = repo.upstream()
     if upstream is None:
-        return _result(
-            "remote_sync",
-            service,
+        return item.result(
             Verdict.WARN,
             None,
-            threshold,
             "no upstream branch configured: cannot compare with the remote",
-            "git rev-parse @{upstream}",
+            query="git rev-parse @{upstream}",
         )
-    query = f"git fetch --all --prune; git rev-list --left-right --count HEAD...{upstream}"
+    item.query = f"git fetch --all --prune; git rev-list --left-right --count HEAD...{upstream}"
     fetch_note = ""
     try:
         repo.fetch()
@@ -119,115 +86,80 @@ def check_sync(repo: Repo, service: str) -> CheckResult:
     ahead, behind = repo.ahead_behind(upstream)
     value = f"ahead {ahead}, behind {behind}"
     if behind:
-        return _result(
-            "remote_sync",
-            service,
+        return item.result(
             Verdict.FAIL,
             value,
-            threshold,
             f"{behind} commit(s) behind {upstream}: pull first, or the deploy "
             f"would drop them{fetch_note}",
-            query,
         )
     if ahead:
-        return _result(
-            "remote_sync",
-            service,
+        return item.result(
             Verdict.FAIL,
             value,
-            threshold,
             f"{ahead} unpushed commit(s) ahead of {upstream}: push and merge first{fetch_note}",
-            query,
         )
-    if fetch_note:
-        return _result(
-            "remote_sync",
-            service,
-            Verdict.WARN,
-            value,
-            threshold,
-            f"in sync with {upstream}{fetch_note}",
-            query,
-        )
-    return _result(
-        "remote_sync", service, Verdict.PASS, value, threshold, f"in sync with {upstream}", query
-    )
+    verdict = Verdict.WARN if fetch_note else Verdict.PASS
+    return item.result(verdict, value, f"in sync with {upstream}{fetch_note}")
 
 
 # ------------------------------------------------------------------- 4-5: since the deployed commit
 
 
-def _deployed_commit_problem(
-    name: str, repo: Repo, service: str, deployed: str | None, threshold: str
-) -> CheckResult | None:
+def _deployed_commit_problem(item: Item, repo: Repo, deployed: str | None) -> CheckResult | None:
     if not deployed:
-        return _result(
-            name,
-            service,
+        return item.result(
             Verdict.INCONCLUSIVE,
             None,
-            threshold,
             "the serving revision has no commit-sha label: cannot compare",
-            "run_v2 GetRevision labels['commit-sha']",
+            query="run_v2 GetRevision labels['commit-sha']",
         )
     if not repo.commit_exists(deployed):
-        return _result(
-            name,
-            service,
+        return item.result(
             Verdict.INCONCLUSIVE,
             deployed[:12],
-            threshold,
             f"deployed commit {deployed[:12]} is not in this repository "
             "(fetch it, or it was deployed from elsewhere): cannot compare",
-            f"git rev-parse {deployed}",
+            query=f"git rev-parse {deployed}",
         )
     return None
 
 
 def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> CheckResult:
-    name = "commits_since_deployed"
-    threshold = "HEAD contains the deployed commit; WARN when nothing new"
-    problem = _deployed_commit_problem(name, repo, service, deployed, threshold)
+    item = Item(
+        "commits_since_deployed",
+        service,
+        "HEAD contains the deployed commit; WARN when nothing new",
+    )
+    problem = _deployed_commit_problem(item, repo, deployed)
     if problem is not None:
         return problem
     assert deployed is not None
-    query = f"git log {deployed[:12]}..{head[:12]}"
+    item.query = f"git log {deployed[:12]}..{head[:12]}"
     if not repo.is_ancestor(deployed, head):
         lost = repo.commits_between(head, deployed)
-        return _result(
-            name,
-            service,
+        return item.result(
             Verdict.FAIL,
             -len(lost),
-            threshold,
             f"HEAD {head[:12]} does not contain the deployed commit {deployed[:12]}: the deploy "
             f"would remove {len(lost)} live commit(s) "
             f"({'; '.join(c.short + ' ' + c.subject for c in lost[:3])})",
-            f"git log {head[:12]}..{deployed[:12]}",
-            details={"would_remove": [c.to_json() for c in lost[:MAX_LISTED]]},
+            {"would_remove": [c.to_json() for c in lost[:MAX_LISTED]]},
+            query=f"git log {head[:12]}..{deployed[:12]}",
         )
     commits = repo.commits_between(deployed, head)
     listed = [f"{c.short} {c.author}: {c.subject}" for c in commits[:MAX_LISTED]]
     if not commits:
-        return _result(
-            name,
-            service,
+        return item.result(
             Verdict.WARN,
             0,
-            threshold,
             f"nothing new: HEAD is the deployed commit {deployed[:12]} (a redeploy)",
-            query,
         )
     more = f" (+{len(commits) - MAX_LISTED} more)" if len(commits) > MAX_LISTED else ""
-    return _result(
-        name,
-        service,
+    return item.result(
         Verdict.PASS,
         len(commits),
-        threshold,
         f"{len(commits)} commit(s) since {deployed[:12]}: {'; '.join(listed[:5])}{more}",
-        query,
-        details={"commits": [c.to_json() for c in commits[:MAX_LISTED]], "listed": listed},
+        {"commits": [c.to_json() for c in commits[:MAX_LISTED]], "listed": listed},
     )
 
 
@@ -256,44 +188,29 @@ def check_schema_changes(
     head: str,
     rules: RuleConfig,
 ) -> CheckResult:
-    name = "schema_changes"
-    threshold = "no breaking table schema change since the deployed commit"
-    problem = _deployed_commit_problem(name, repo, service, deployed, threshold)
+    item = Item(
+        "schema_changes", service, "no breaking table schema change since the deployed commit"
+    )
+    problem = _deployed_commit_problem(item, repo, deployed)
     if problem is not None:
         return problem
     assert deployed is not None
     changed = [p for p in repo.changed_files(deployed, head, [SCHEMA_DIR]) if is_table_schema(p)]
-    query = f"git diff --name-only {deployed[:12]} {head[:12]} -- {SCHEMA_DIR}"
+    item.query = f"git diff --name-only {deployed[:12]} {head[:12]} -- {SCHEMA_DIR}"
     if not changed:
-        return _result(
-            name,
-            service,
-            Verdict.PASS,
-            0,
-            threshold,
-            f"no table schema changed since {deployed[:12]}",
-            query,
-        )
+        return item.result(Verdict.PASS, 0, f"no table schema changed since {deployed[:12]}")
     problems = _breaking_findings(repo, deployed, changed, rules)
-    query += "; nbaops.bqschema breaking rules"
+    item.query += "; nbaops.bqschema breaking rules"
     if problems:
-        return _result(
-            name,
-            service,
+        return item.result(
             Verdict.FAIL,
             len(problems),
-            threshold,
             f"{len(problems)} breaking schema change(s) since {deployed[:12]}: {problems[0]}",
-            query,
-            details={"changed": changed, "breaking": problems[:MAX_LISTED]},
+            {"changed": changed, "breaking": problems[:MAX_LISTED]},
         )
-    return _result(
-        name,
-        service,
+    return item.result(
         Verdict.PASS,
         len(changed),
-        threshold,
         f"{len(changed)} table schema file(s) changed, none breaking: {', '.join(changed[:5])}",
-        query,
-        details={"changed": changed},
+        {"changed": changed},
     )

@@ -214,11 +214,7 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
         if state.lease_lost and audit.row_outcome(ctx, report.deploy_id, record.started_at):
             report.notes.append("the deploy that took over already recorded this attempt")
         else:
-            written = audit.write(ctx, record)
-            if not written.written:
-                report.notes.append(
-                    f"audit row spooled locally, retried next time ({written.error})"
-                )
+            written = audit.write_noting(ctx, record, report.notes)
             progress.step(
                 "audit",
                 f"row {report.deploy_id} outcome={record.outcome}"

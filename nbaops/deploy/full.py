@@ -20,11 +20,14 @@ if TYPE_CHECKING:
     from nbaops.deploy.deploy import DeployRequest
     from nbaops.deploy.deploy_report import DeployReport
     from nbaops.deploy.progress import Progress
-    from nbaops.report import CheckReport
+    from nbaops.report import CheckReport, PlainConsole
 
 
 @dataclass
 class FullDeployReport:
+    """Two reports in one (the deploy, then verify-deploy), not a list of checks: the JSON
+    nests both documents and the rendering prints one after the other."""
+
     deploy: DeployReport
     verify: CheckReport | None
 
@@ -48,13 +51,13 @@ class FullDeployReport:
             "summary": self.final_line(),
         }
 
-    def render(self, console: Console) -> None:
-        from nbaops.report import verdict_text
+    def render(self, console: Console | PlainConsole) -> None:
+        from nbaops.report import emit, verdict_part
 
         self.deploy.render(console)
         if self.verify is not None:
             self.verify.render(console)
-        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+        emit(console, verdict_part(self.verdict), " ", self.final_line())
 
 
 def run_full_deploy(

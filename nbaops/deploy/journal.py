@@ -152,12 +152,11 @@ class Journal:
         """Parse the annotation; None when unreadable."""
         try:
             data = json.loads(text)
-            started = dt.datetime.fromisoformat(data["started"])
             return cls(
                 deploy_id=str(data["deploy_id"]),
                 action=str(data.get("action", "deploy")),
                 holder=str(data.get("holder", "?")),
-                started=started if started.tzinfo else started.replace(tzinfo=dt.UTC),
+                started=clock.as_utc(data["started"]),
                 before=[
                     {"revision": str(b["revision"]), "percent": int(b["percent"])}
                     for b in data.get("before", [])

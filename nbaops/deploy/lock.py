@@ -106,13 +106,13 @@ class DeployLock:
         """Parse the annotation; None when it is not a lease we can read (treated as lapsed)."""
         try:
             data = json.loads(text)
-            since = _aware(dt.datetime.fromisoformat(data["since"]))
+            since = clock.as_utc(data["since"])
             renewed = data.get("renewed")
             return cls(
                 holder=str(data["holder"]),
                 since=since,
                 deploy_id=str(data["deploy_id"]),
-                expires=_aware(dt.datetime.fromisoformat(data["expires"])),
+                expires=clock.as_utc(data["expires"]),
                 generation=int(data.get("generation", 1)),
                 renewed=_renewed(renewed, since),
                 host=str(data.get("host", "")),
@@ -154,12 +154,8 @@ class DeployLock:
 
 
 def _renewed(text: str | None, since: dt.datetime) -> dt.datetime | None:
-    value = _aware(dt.datetime.fromisoformat(text)) if text else None
+    value = clock.as_utc(text) if text else None
     return None if value == since else value
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def default_holder() -> str:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops.concurrency import map_concurrently
-from nbaops.deploy.checklist import result as _result
+from nbaops.deploy.checklist import Item
 from nbaops.deploy.checklist import timed as _timed
 from nbaops.deploy.checklist_git import (
     check_branch,
@@ -123,43 +123,27 @@ def check_tests(
     A passing run of the same command on the same clean HEAD is not repeated (see
     :mod:`nbaops.deploy.test_results`); the result says it was reused and when it ran.
     """
-    threshold = "test command exits 0"
+    item = Item("tests", service, "test command exits 0", command)
     if skip:
-        return _result(
-            "tests",
-            service,
+        return item.result(
             Verdict.WARN,
             None,
-            threshold,
             "skipped (--skip-tests): the deploy is not covered by the test suite",
-            command,
         )
     argv = test_argv(command)
     if not argv:
-        return _result(
-            "tests",
-            service,
-            Verdict.ERROR,
-            None,
-            threshold,
-            "deploy.test_command is empty",
-            command,
-        )
+        return item.result(Verdict.ERROR, None, "deploy.test_command is empty")
     from nbaops.deploy import test_results
 
     key = test_results.result_key(reuse[1], command) if reuse else None
     if reuse and key:
         seen = test_results.lookup(reuse[0], key)
         if seen is not None:
-            return _result(
-                "tests",
-                service,
+            return item.result(
                 Verdict.PASS,
                 0,
-                threshold,
                 f"tests passed for {reuse[1][:12]} at {seen['passed_at']} (reused: same commit, "
                 f"same command, clean tree): {clip(str(seen.get('summary', '')), 200)}",
-                command,
             )
     env = dict(os.environ)
     env["NBAOPS_PREDEPLOY_TESTS"] = "1"
@@ -178,37 +162,17 @@ def check_tests(
                 stdin=subprocess.DEVNULL,
             )
     except FileNotFoundError:
-        return _result(
-            "tests",
-            service,
-            Verdict.ERROR,
-            None,
-            threshold,
-            f"test command not found: {argv[0]}",
-            command,
-        )
+        return item.result(Verdict.ERROR, None, f"test command not found: {argv[0]}")
     except subprocess.TimeoutExpired:
-        return _result(
-            "tests",
-            service,
-            Verdict.ERROR,
-            None,
-            threshold,
-            f"test command timed out after {timeout_s:g}s",
-            command,
-        )
+        return item.result(Verdict.ERROR, None, f"test command timed out after {timeout_s:g}s")
     tail = [ln for ln in (proc.stdout + "\n" + proc.stderr).strip().splitlines() if ln.strip()]
     last = tail[-1].strip() if tail else ""
     if proc.returncode != 0:
-        return _result(
-            "tests",
-            service,
+        return item.result(
             Verdict.FAIL,
             proc.returncode,
-            threshold,
             f"tests failed (exit {proc.returncode}): {clip(last, 300)}",
-            command,
-            details={"output_tail": tail[-20:]},
+            {"output_tail": tail[-20:]},
         )
     if reuse and key:
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -217,14 +181,8 @@ def check_tests(
             key,
             {"head": reuse[1], "command": command, "passed_at": stamp, "summary": last},
         )
-    return _result(
-        "tests",
-        service,
-        Verdict.PASS,
-        0,
-        threshold,
-        f"tests passed: {clip(last, 300)}" if last else "tests passed",
-        command,
+    return item.result(
+        Verdict.PASS, 0, f"tests passed: {clip(last, 300)}" if last else "tests passed"
     )
 
 
@@ -247,29 +205,21 @@ def read_current(ctx: Context, service: str) -> CurrentDeployment:
 
 def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     info = current.service
-    threshold = "Ready; 100% of traffic on the latest ready revision"
-    query = f"run_v2 GetService {service}"
+    item = Item(
+        "deployment_status",
+        service,
+        "Ready; 100% of traffic on the latest ready revision",
+        f"run_v2 GetService {service}",
+    )
     split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
     if not info.ready:
-        return _result(
-            "deployment_status",
-            service,
+        return item.result(
             Verdict.FAIL,
             split or None,
-            threshold,
             f"service is not Ready: {info.message or 'no reason given'}",
-            query,
         )
     if current.serving is None:
-        return _result(
-            "deployment_status",
-            service,
-            Verdict.FAIL,
-            None,
-            threshold,
-            "no revision serves traffic",
-            query,
-        )
+        return item.result(Verdict.FAIL, None, "no revision serves traffic")
     notes = []
     by_rev = info.traffic_by_revision
     if by_rev.get(info.latest_ready_revision or "", 0) != 100:
@@ -280,24 +230,8 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     if info.latest_created_revision and info.latest_created_revision != info.latest_ready_revision:
         notes.append(f"the latest created revision {info.latest_created_revision} is not ready")
     if notes:
-        return _result(
-            "deployment_status",
-            service,
-            Verdict.WARN,
-            split,
-            threshold,
-            "Ready, but " + "; ".join(notes),
-            query,
-        )
-    return _result(
-        "deployment_status",
-        service,
-        Verdict.PASS,
-        split,
-        threshold,
-        f"Ready; {current.serving.name} serves 100%",
-        query,
-    )
+        return item.result(Verdict.WARN, split, "Ready, but " + "; ".join(notes))
+    return item.result(Verdict.PASS, split, f"Ready; {current.serving.name} serves 100%")
 
 
 def health_url(ctx: Context, info: ServiceInfo, revision: str, path: str) -> str:
@@ -320,27 +254,19 @@ def probe_health(
     revision: str = "",
 ) -> CheckResult:
     result = ctx.health.probe(url, timeout_s=timeout_s)
-    threshold = f"HTTP 2xx within {timeout_s:g}s"
+    item = Item(name, service, f"HTTP 2xx within {timeout_s:g}s", f"GET {url}")
     who = f"revision {revision}" if revision else "service"
     if result.ok:
-        return _result(
-            name,
-            service,
+        return item.result(
             Verdict.PASS,
             result.status,
-            threshold,
             f"{who} healthy: HTTP {result.status} in {result.latency_s:.2f}s",
-            f"GET {url}",
         )
-    return _result(
-        name,
-        service,
+    return item.result(
         Verdict.FAIL,
         result.status,
-        threshold,
         f"{who} unhealthy: {result.error or 'HTTP ' + str(result.status)}",
-        f"GET {url}",
-        details={"body": result.body[:300]},
+        {"body": result.body[:300]},
     )
 
 
@@ -348,14 +274,8 @@ def check_health(
     ctx: Context, current: CurrentDeployment, cfg: ServiceConfig, timeout_s: float
 ) -> CheckResult:
     if current.serving is None:
-        return _result(
-            "service_health",
-            cfg.name,
-            Verdict.FAIL,
-            None,
-            "HTTP 2xx",
-            "no revision serves traffic: nothing to probe",
-            "",
+        return Item("service_health", cfg.name, "HTTP 2xx").result(
+            Verdict.FAIL, None, "no revision serves traffic: nothing to probe"
         )
     url = health_url(ctx, current.service, current.serving.name, cfg.health_path)
     return probe_health(ctx, cfg.name, url, timeout_s=timeout_s, revision=current.serving.name)

@@ -302,9 +302,7 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
         record.finish(str(journal.outcome), f"{journal.summary} [row written by recovery]")
     else:
         record.finish("interrupted", rec.message)
-    written = audit.write(ctx, record)
-    if not written.written:
-        rec.notes.append(f"audit row spooled locally ({written.error})")
+    audit.write_noting(ctx, record, rec.notes)
 
 
 def _alert(ctx: Context, rec: Recovery) -> None:

@@ -104,65 +104,49 @@ def restore_traffic(
             except ConcurrentModificationError:
                 if attempt == CAS_ATTEMPTS - 1:
                     raise
+        verdict, message = Verdict.PASS, f"traffic update to {target} accepted"
     except LeaseLostError:
         raise
     except Exception as exc:
-        result.checks.append(
-            CheckResult.timed(
-                "rollback_traffic_update",
-                service,
-                Verdict.ERROR,
-                f"traffic update failed: {exc}",
-                threshold="PATCH succeeds",
-                query=call,
-                started=started,
-            )
-        )
-        result.manual = manual_commands(ctx, service, target)
-        return result
+        verdict, message = Verdict.ERROR, f"traffic update failed: {exc}"
     result.checks.append(
         CheckResult.timed(
             "rollback_traffic_update",
             service,
-            Verdict.PASS,
-            f"traffic update to {target} accepted",
-            value=target,
+            verdict,
+            message,
+            value=target if verdict is Verdict.PASS else None,
             threshold="PATCH succeeds",
             query=call,
             started=started,
         )
     )
+    if verdict is not Verdict.PASS:
+        result.manual = manual_commands(ctx, service, target)
+        return result
     started = time.perf_counter()
     info: ServiceInfo | None = None
+    percent: int | None = None
     try:
         info = ctx.cloudrun.get_service(service)
         percent = info.traffic_by_revision.get(target, 0)
         verdict = Verdict.PASS if percent == 100 else Verdict.FAIL
         split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
-        result.checks.append(
-            CheckResult.timed(
-                "rollback_traffic_verified",
-                service,
-                verdict,
-                f"traffic now: {split}",
-                value=percent,
-                threshold=f"{target} serves 100%",
-                query=f"run_v2 GetService {service}",
-                started=started,
-            )
-        )
+        message = f"traffic now: {split}"
     except Exception as exc:
-        result.checks.append(
-            CheckResult.timed(
-                "rollback_traffic_verified",
-                service,
-                Verdict.ERROR,
-                f"could not read traffic: {exc}",
-                threshold=f"{target} serves 100%",
-                query=f"run_v2 GetService {service}",
-                started=started,
-            )
+        verdict, message, percent = Verdict.ERROR, f"could not read traffic: {exc}", None
+    result.checks.append(
+        CheckResult.timed(
+            "rollback_traffic_verified",
+            service,
+            verdict,
+            message,
+            value=percent,
+            threshold=f"{target} serves 100%",
+            query=f"run_v2 GetService {service}",
+            started=started,
         )
+    )
     if info is not None:
         started = time.perf_counter()
         try:

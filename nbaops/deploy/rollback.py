@@ -9,15 +9,14 @@ takes the deploy lock, restores traffic with :func:`nbaops.deploy.restore.restor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops.deploy.restore import RollbackResult, restore_traffic
 from nbaops.errors import UsageError
+from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
@@ -83,7 +82,9 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str 
 
 
 @dataclass
-class RollbackReport:
+class Rollback:
+    """One rollback as it happens; :meth:`to_report` is what ``inv rollback`` prints."""
+
     service: str
     target: str
     from_revision: str | None
@@ -122,36 +123,32 @@ class RollbackReport:
             "run the manual commands above"
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "outcome": self.outcome,
-            "service": self.service,
-            "deploy_id": self.deploy_id,
-            "target": self.target,
-            "from_revision": self.from_revision,
-            "dry_run": self.dry_run,
-            "plan": self.plan,
-            "checks": [c.to_json() for c in self.checks],
-            "manual_commands": self.result.manual if self.result else [],
-            "notes": self.notes,
-            "summary": self.final_line(),
-        }
-
-    def render(self, console: Console) -> None:
-        from nbaops.report import CheckReport, verdict_text
-
-        for line in self.plan:
-            console.print(f"  plan: {line}", markup=False)
-        if self.checks:
-            CheckReport(f"rollback {self.service}", self.checks).render(console)
-        for note in self.notes:
-            console.print(f"  note: {note}", markup=False)
-        if self.result and self.result.manual:
-            console.print("Manual rollback commands:", style="bold red")
-            for command in self.result.manual:
-                console.print(f"  {command}", markup=False)
-        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+    def to_report(self) -> CheckReport:
+        """The generic report: the restore's checks, then the plan, notes and manual commands."""
+        manual = self.result.manual if self.result else []
+        lines = [f"  plan: {line}" for line in self.plan] + [f"  note: {n}" for n in self.notes]
+        if manual:
+            lines += ["Manual rollback commands:", *(f"  {command}" for command in manual)]
+        return CheckReport(
+            f"rollback {self.service}",
+            self.checks,
+            extra={
+                "outcome": self.outcome,
+                "service": self.service,
+                "deploy_id": self.deploy_id,
+                "target": self.target,
+                "from_revision": self.from_revision,
+                "dry_run": self.dry_run,
+                "plan": self.plan,
+                "checks": [c.to_json() for c in self.checks],  # also on a dry run: []
+                "manual_commands": manual,
+                "notes": self.notes,
+                "summary": self.final_line(),
+            },
+            notes=lines,
+            summary=self.final_line(),
+            outcome=self.verdict,
+        )
 
 
 def run_rollback(
@@ -162,7 +159,7 @@ def run_rollback(
     dry_run: bool = False,
     force_unlock: bool = False,
     progress: Progress | None = None,
-) -> RollbackReport:
+) -> CheckReport:
     """``inv rollback``: recovers an interrupted deploy first; verified, leased and audited.
 
     Raises:
@@ -182,7 +179,7 @@ def run_rollback(
     deploy_id = audit.new_deploy_id(service)
     if dry_run:
         target, serving = choose_target(ctx, service, to)
-        report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
+        report = Rollback(service, target, serving, dry_run, "planned", deploy_id)
         report.plan = [
             f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
             f"PATCH {ctx.cloudrun.service_path(service)} "
@@ -199,7 +196,19 @@ def run_rollback(
         interrupted = inspect(info)
         if interrupted is not None:
             report.notes.append(f"would first recover: {interrupted.describe()}")
-        return report
+        return report.to_report()
+
+    def audit_record(*, before: str | None, after: str) -> audit.AuditRecord:
+        return audit.AuditRecord(
+            deploy_id=deploy_id,
+            service=service,
+            action="rollback",
+            actor=holder,
+            profile=ctx.profile,
+            revision_before=before,
+            revision_after=after,
+        )
+
     removed_note: str | None = None
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)
@@ -217,24 +226,14 @@ def run_rollback(
         # rollback (rolling back further would go one revision too far).
         done = recovered.interrupted.journal
         target = done.before_revision or recovered.restored.target
-        report = RollbackReport(service, target, done.new_revision, False, "success", deploy_id)
+        report = Rollback(service, target, done.new_revision, False, "success", deploy_id)
         report.result = recovered.restored
         report.notes += [recovered.message, *recovered.notes]
-        record = audit.AuditRecord(
-            deploy_id=deploy_id,
-            service=service,
-            action="rollback",
-            actor=holder,
-            profile=ctx.profile,
-            revision_before=done.new_revision,
-            revision_after=target,
-        )
+        record = audit_record(before=done.new_revision, after=target)
         record.note("recovery", "WARN", recovered.message)
         record.finish("success", report.final_line())
-        written = audit.write(ctx, record)
-        if not written.written:
-            report.notes.append(f"audit row spooled locally ({written.error})")
-        return report
+        audit.write_noting(ctx, record, report.notes)
+        return report.to_report()
     journal = recovered.interrupted.journal if recovered is not None else None
     if journal is not None and journal.before_revision and to is None:
         # Nothing had to be restored: the rollback still means "back to before that deploy".
@@ -242,18 +241,10 @@ def run_rollback(
         serving = ctx.cloudrun.get_service(service).serving_revision
     else:
         target, serving = choose_target(ctx, service, to)
-    report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
+    report = Rollback(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]
-    record = audit.AuditRecord(
-        deploy_id=deploy_id,
-        service=service,
-        action="rollback",
-        actor=holder,
-        profile=ctx.profile,
-        revision_before=serving,
-        revision_after=target,
-    )
+    record = audit_record(before=serving, after=target)
     if removed_note is not None:
         record.note("force_unlock", "WARN", removed_note)
     acquired = False
@@ -305,13 +296,11 @@ def run_rollback(
                 report.notes.append(f"could not release the deploy lock: {exc}")
         if record.finished_at is None:
             record.finish("failed", "ended unexpectedly")
-        written = audit.write(ctx, record)
-        if not written.written:
-            report.notes.append(f"audit row spooled locally ({written.error})")
-    return report
+        audit.write_noting(ctx, record, report.notes)
+    return report.to_report()
 
 
-def _clear_journal(report: RollbackReport) -> dict[str, str | None] | None:
+def _clear_journal(report: Rollback) -> dict[str, str | None] | None:
     """A verified rollback ends a held deploy: its journal goes with our lease."""
     from nbaops.deploy.journal import JOURNAL_ANNOTATION
 

@@ -102,6 +102,9 @@ class ServiceDrift:
 class DriftReport:
     """Drift of the selected services; satisfies :class:`nbaops.report.Report`.
 
+    Its own class, not a :class:`~nbaops.report.CheckReport`: per service the pending
+    commits and traffic, rendered as a table or as Markdown (the GitHub issue body).
+
     The overall verdict is the worst service verdict, except that a failed issue sync
     makes it ERROR (exit 3): the run did not do everything it was asked to, and the
     drift verdicts are still in the report.

@@ -400,7 +400,6 @@ def apply_all(
 
 def _time(text: Any, default: dt.datetime) -> dt.datetime:
     try:
-        value = dt.datetime.fromisoformat(str(text))
+        return clock.as_utc(str(text))
     except ValueError:
         return default
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

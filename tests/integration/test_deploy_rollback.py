@@ -26,7 +26,7 @@ def test_rollback_to_previous_ready_revision_is_verified_and_audited(dworld: Dep
     revisions = ctx.cloudrun.list_revisions(SERVICE)
     serving, older = revisions[0].name, revisions[1].name
     report = run_rollback(ctx, SERVICE)
-    assert report.verdict is Verdict.PASS, report.final_line()
+    assert report.verdict is Verdict.PASS, report.summary
     assert dworld.service().traffic_by_revision == {older: 100}
     assert {c.name for c in report.checks} == {
         "rollback_traffic_update",
@@ -45,11 +45,16 @@ def test_rollback_to_previous_ready_revision_is_verified_and_audited(dworld: Dep
 def test_rollback_dry_run_changes_nothing(dworld: DeployWorld) -> None:
     mark = len(dworld.requests())
     report = run_rollback(dworld.context(), SERVICE, dry_run=True)
-    assert report.dry_run and report.verdict is Verdict.PASS
-    assert any("PATCH" in line for line in report.plan)
+    doc = report.to_json()
+    assert doc["dry_run"] and report.verdict is Verdict.PASS and doc["checks"] == []
+    assert list(doc) == [
+        *("verdict", "outcome", "service", "deploy_id", "target", "from_revision", "dry_run"),
+        *("plan", "checks", "manual_commands", "notes", "summary"),
+    ]
+    assert any("PATCH" in line for line in doc["plan"])
     assert dworld.mutating(mark) == []
     assert dworld.audit_rows() == []
-    assert "nothing changed" in report.final_line()
+    assert "nothing changed" in report.summary
 
 
 @pytest.mark.parametrize("to", ["phase4-processors-99999-zzz", "does-not-exist"])
@@ -86,9 +91,8 @@ def test_rollback_api_failure_reports_manual_commands(dworld: DeployWorld) -> No
 
     report = run_rollback(dworld.context(), SERVICE, progress=hook(on))
     assert report.verdict is Verdict.ERROR
-    assert report.result is not None
-    assert any("--to-revisions=" in c for c in report.result.manual)
-    assert "ROLLBACK FAILED" in report.final_line()
+    assert any("--to-revisions=" in c for c in report.to_json()["manual_commands"])
+    assert "ROLLBACK FAILED" in report.summary
     assert dworld.audit_rows()[-1]["outcome"] == "rollback_failed"
 
 

@@ -4,6 +4,7 @@ the stand-in hook, the Cloud Run seeding with real commits, and the tasks' exit 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import subprocess
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from worlds.sandbox import restore_home, sandbox_home
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.errors import UnknownServiceError, UsageError
 from nbaops.local import cloudrun_state, log_store
+from nbaops.report import CheckReport
 from nbaops.sandbox import fault_injection, faults, lifecycle
 from nbaops.sandbox.world import open_context
 
@@ -119,13 +122,19 @@ def test_inject_and_clear_restore_the_data_exactly(ctx: Context, home: Path) -> 
     baseline = count(home, LINES_TODAY, d=TODAY)
     report = fault_injection.inject(ctx, "lines-coverage-drop")
     assert report.to_json()["active"]["lines-coverage-drop"][0]["service"] == "phase4-processors"
+    assert plain(report)[-2:] == [
+        "injected lines-coverage-drop on phase4-processors",
+        "PASS active faults: lines-coverage-drop",
+    ]
     dropped = count(home, LINES_TODAY, d=TODAY)
     assert 0.5 * baseline <= dropped <= 0.7 * baseline
     fault_injection.inject(ctx, "grading-stall")
     graded = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
     assert set(faults.active(home)) == {"lines-coverage-drop", "grading-stall"}
-    fault_injection.clear(ctx)
+    cleared = plain(fault_injection.clear(ctx))
+    assert "cleared grading-stall on grading-service" in cleared
+    assert cleared[-1] == "PASS active faults: none"
     assert faults.active(home) == {}
     assert count(home, LINES_TODAY, d=TODAY) == baseline
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) > 0
@@ -261,6 +270,27 @@ def test_refuses_non_local_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         lifecycle.reset(prod)
     with pytest.raises(UsageError, match="only on the local profile"):
         fault_injection.inject(prod, "grading-stall")
+
+
+def plain(report: CheckReport) -> list[str]:
+    """What a log or a pipe shows of a report."""
+    stream = io.StringIO()
+    report.render(Console(file=stream, width=4096, color_system=None))
+    return stream.getvalue().splitlines()
+
+
+def test_status_describes_data_services_and_faults_in_plain_lines(ctx: Context) -> None:
+    report = lifecycle.status(ctx)
+    doc, lines = report.to_json(), plain(report)
+    assert doc["verdict"] == "PASS" and "checks" not in doc  # nothing was checked
+    assert lines[0] == "sandbox" and f"home: {doc['home']}" in lines
+    assert f"  nba_raw.games: {doc['counts']['nba_raw.games']}" in lines
+    worker = next(s for s in doc["services"] if s["service"] == "prediction-worker")
+    assert (
+        f"  prediction-worker: serving {worker['serving']} at {worker['commit']}, "
+        f"{worker['revisions']} revision(s)"
+    ) in lines
+    assert lines[-1] == f"PASS sandbox: {doc['home']}; no active fault(s)"
 
 
 def _inv(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

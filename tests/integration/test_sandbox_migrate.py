@@ -116,9 +116,9 @@ def test_schema_edits_migrate_and_keep_audit_history_and_revisions(project: Path
 
     # status counts the warehouse itself, never the marker's cached numbers
     status = lifecycle.status(ctx)
-    assert status.info["counts"]["nba_ops.deploys"] == 1
+    assert status.to_json()["counts"]["nba_ops.deploys"] == 1
     live_games = ctx.warehouse.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows[0]["n"]
-    assert status.info["counts"]["nba_raw.games"] == live_games > 0
+    assert status.to_json()["counts"]["nba_raw.games"] == live_games > 0
 
 
 def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> None:
@@ -148,5 +148,5 @@ def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> N
     ctx = context(project)
     lifecycle.ensure_sandbox(ctx)
     assert audit_ids(ctx) == ["d-keep-me"]
-    counts = lifecycle.status(ctx).info["counts"]
+    counts = lifecycle.status(ctx).to_json()["counts"]
     assert counts["nba_raw.games"] > 0 and counts["nba_ops.deploys"] == 1

@@ -245,9 +245,7 @@ def test_lines_collapse_sides_and_alternatives_to_one_posted_line(small_data: Pa
     assert not lines[("Ja Morant", "PrizePicks")].two_sided
 
 
-def test_sql_join_matches_name_key_eastern_date_and_team(
-    small_data: Path,
-) -> None:
+def test_sql_join_matches_name_key_eastern_date_and_team(small_data: Path) -> None:
     con = nd.connect()
     nd.create_game_logs_table(con, small_data / "player_game_logs")
     load = nd.create_points_lines_table(con, small_data / "points_lines")
@@ -256,6 +254,10 @@ def test_sql_join_matches_name_key_eastern_date_and_team(
     assert (stats.lines, stats.matched) == (4, 3)
     assert stats.raw_rows == 9 and stats.raw_rows_matched == 8
     assert stats.unmatched_names == ("Ja Morant",)
+    assert stats.match_rate == pytest.approx(0.75)
+    matched = dict(con.execute("SELECT player, actual_points FROM matched_lines").fetchall())
+    assert set(matched) == {"Luka Doncic", "Nicolas Claxton", "Jaren Jackson Jr"}
+    assert matched["Luka Doncic"] == 28
     row = con.execute(
         "SELECT actual_points, is_home, opponent, game_id FROM matched_lines "
         "WHERE player = 'Jaren Jackson Jr'"

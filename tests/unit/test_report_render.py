@@ -120,18 +120,62 @@ def test_clip_cuts_at_a_word_boundary() -> None:
 def test_stdout_console_off_a_terminal_never_wraps() -> None:
     import sys
 
-    from nbaops.cli.runner import PLAIN_WIDTH, stdout_console
+    from nbaops.cli.runner import stdout_console
+    from nbaops.report import PLAIN_WIDTH, PlainConsole
 
     assert not sys.stdout.isatty()
     console = stdout_console()
-    assert console.width == PLAIN_WIDTH and console.soft_wrap
+    assert isinstance(console, PlainConsole)
+    assert console.width == PLAIN_WIDTH and console.soft_wrap and not console.is_terminal
+
+
+def test_the_plain_console_prints_what_rich_prints_off_a_terminal() -> None:
+    from nbaops.report import PlainConsole
+
+    report = CheckReport("check-lines", [failing(), result("x", Verdict.PASS)], notes=["n [x]"])
+    console = PlainConsole()
+    with console.capture() as captured:
+        report.render(console)
+        console.print("[bold]a table or markup[/bold] goes through Rich")
+    lines = captured.get().splitlines()
+    assert lines[:-1] == plain(report)
+    assert lines[-1] == "a table or markup goes through Rich"
+
+
+def test_a_plain_check_report_does_not_import_rich() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nbaops.cli.runner import stdout_console\n"
+        "from nbaops.report import CheckReport\n"
+        "from nbaops.verdict import CheckResult, Finding, Verdict\n"
+        "c = CheckResult('lines_coverage', 'p4', Verdict.FAIL, 1.0, 'x', 'low', "
+        "findings=[Finding('DEN@BOS', True)], details={'fix': 'rerun'})\n"
+        "console = stdout_console()\n"
+        "CheckReport('t', [c], notes=['a note']).render(console)\n"
+        "assert 'rich' not in sys.modules, sorted(m for m in sys.modules if 'rich' in m)\n"
+        "print(console.get(), end='')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "t",
+        "FAIL lines_coverage [p4] value=1 threshold: x (0.00s): low",
+        "    ! DEN@BOS",
+        "    fix: rerun",
+        "a note",
+        "FAIL t: 1 FAIL",
+    ]
 
 
 def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
-    from nbaops.deploy.checklist import PREDEPLOY_DOC
-    from nbaops.deploy.checklist import result as _result
+    from nbaops.deploy.checklist import PREDEPLOY_DOC, Item
 
-    item = _result("branch", "phase4-processors", Verdict.FAIL, "h1", "branch == main", "x", "")
+    item = Item("branch", "phase4-processors", "branch == main").result(Verdict.FAIL, "h1", "x")
     assert item.doc == PREDEPLOY_DOC == "docs/deploy.md#the-pre-deploy-checklist"
     assert plain(CheckReport("pre-deploy", [item]))[1].endswith(f"-> see {PREDEPLOY_DOC}")
 
@@ -166,3 +210,19 @@ def test_every_registered_check_has_a_unit_and_an_existing_playbook() -> None:
     for check_id, spec in ALL_SPECS.items():
         assert spec.unit, check_id  # a value is never shown without its unit
         assert (root / spec.playbook_doc).is_file(), check_id
+
+
+def test_a_check_that_is_not_pass_shows_its_fix_under_it() -> None:
+    broken = result("credentials", Verdict.ERROR, "no credentials", details={"fix": "run login"})
+    ok = result("project", Verdict.PASS, details={"fix": "grant a role"})
+    lines = plain(CheckReport("nbaops doctor", [broken, ok], notes=["  -  x: not applicable"]))
+    assert lines[2] == "    fix: run login"
+    assert not any("grant a role" in line for line in lines)
+    assert lines[-2:] == ["  -  x: not applicable", "ERROR nbaops doctor: 1 ERROR, 1 PASS"]
+
+
+def test_an_action_report_has_its_outcome_and_no_checks_key() -> None:
+    done = CheckReport("sandbox.fault", extra={"action": "set"}, outcome=Verdict.PASS)
+    assert done.to_json() == {"verdict": "PASS", "action": "set"}
+    assert plain(done)[-1] == "PASS sandbox.fault: no checks"
+    assert CheckReport("nothing").to_json() == {"verdict": "INCONCLUSIVE", "checks": []}
