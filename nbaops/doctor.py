@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nbaops.environment import read
 from nbaops.errors import NbaopsError, first_line
 from nbaops.report import CheckReport, summary_counts
 from nbaops.verdict import CheckResult, Verdict
@@ -495,8 +496,6 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
 
 
 def check_github(ctx: Context) -> CheckResult:
-    import os
-
     from nbaops.adapters.github import GitHubClient, GitHubSettings
 
     fix = (
@@ -504,7 +503,7 @@ def check_github(ctx: Context) -> CheckResult:
         "repository (the daily workflow sets both)"
     )
     started = time.perf_counter()
-    if not os.environ.get("GITHUB_TOKEN") or not os.environ.get("GITHUB_REPOSITORY"):
+    if not read("GITHUB_TOKEN") or not read("GITHUB_REPOSITORY"):
         return _result(
             "github_issues",
             "*",

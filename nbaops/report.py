@@ -11,9 +11,7 @@ unwrapped line per check elsewhere). A class of its own is only for a different 
 
 from __future__ import annotations
 
-import contextlib
-import io
-from collections.abc import Iterator
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,9 +22,6 @@ if TYPE_CHECKING:
 
 # Below this many columns a table would fold every message: print one block per check.
 WIDE_LAYOUT_MIN = 120
-# Not a terminal (CI logs, pipes, files): never wrap. Lines are soft-wrapped (one record
-# per line) and tables get their natural width instead of being squeezed into 80 columns.
-PLAIN_WIDTH = 4096
 
 VERDICT_STYLE = {
     Verdict.PASS: "bold green",
@@ -65,41 +60,16 @@ def verdict_text(verdict: Verdict) -> Any:
 Part = str | tuple[str, str]  # a piece of a line: text, or (text, Rich style)
 
 
-class PlainConsole:
-    """The console for logs, pipes and files: plain lines, never wrapped.
+def emit(console: Console, *parts: Part) -> None:
+    """Print one line as it is (no markup, never wrapped); the styles only on a Rich console.
 
-    :func:`emit` writes to it without importing Rich (~50 ms of every plain run); anything
-    else printed (a Rich table, markup) goes through a Rich console on the same buffer,
-    built on first use. ``capture()``/``get()`` mirror Rich's, for the runner.
+    Any other console (off a terminal the runner's plain one, ``nbaops.cli.plain``) gets
+    the plain text, so a report of lines renders without importing Rich.
     """
-
-    is_terminal = False
-    soft_wrap = True
-    width = PLAIN_WIDTH
-
-    def __init__(self) -> None:
-        self.file = io.StringIO()
-        self._rich: Console | None = None
-
-    def print(self, *objects: Any, **options: Any) -> None:
-        if self._rich is None:
-            from rich.console import Console
-
-            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
-        self._rich.print(*objects, **options)
-
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[PlainConsole]:
-        yield self
-
-    def get(self) -> str:
-        return self.file.getvalue()
-
-
-def emit(console: Console | PlainConsole, *parts: Part) -> None:
-    """Print one line as it is (no markup, never wrapped); the styles only on a Rich console."""
-    if isinstance(console, PlainConsole):
-        console.file.write("".join(p if isinstance(p, str) else p[0] for p in parts) + "\n")
+    rich_console = sys.modules.get("rich.console")
+    if rich_console is None or not isinstance(console, rich_console.Console):
+        text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+        console.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
         return
     from rich.text import Text
 
@@ -118,7 +88,7 @@ def value_text(value: object, unit: str = "") -> str:
     return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
 
 
-def is_table_console(console: Console | PlainConsole) -> bool:
+def is_table_console(console: Console) -> bool:
     """The rich table only on a wide interactive terminal; logs and pipes get plain lines."""
     return bool(console.is_terminal) and console.width >= WIDE_LAYOUT_MIN
 
@@ -263,7 +233,7 @@ class CheckReport:
             document["checks"] = [c.to_json() for c in self.checks]
         return {**document, **self.extra}
 
-    def render(self, console: Console | PlainConsole) -> None:
+    def render(self, console: Console) -> None:
         groups = group_checks(self.checks)
         if groups and is_table_console(console):
             self._render_table(console, groups)
@@ -277,11 +247,11 @@ class CheckReport:
         summary = self.summary or f"{self.title}: {summary_counts(self.checks)}"
         emit(console, verdict_part(self.verdict), " ", summary)
 
-    def _render_findings(self, console: Console | PlainConsole, c: CheckResult) -> None:
+    def _render_findings(self, console: Console, c: CheckResult) -> None:
         for text in finding_lines(c, all_findings=self.details):
             emit(console, "    " + text)
 
-    def _render_table(self, console: Console | PlainConsole, groups: list[CheckGroup]) -> None:
+    def _render_table(self, console: Console, groups: list[CheckGroup]) -> None:
         from rich.table import Table
 
         table = Table(title=self.title, title_justify="left")

@@ -30,7 +30,6 @@ from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
 from nbaops.report import (
     CheckReport,
-    PlainConsole,
     emit,
     format_value,
     summary_counts,
@@ -48,7 +47,7 @@ if TYPE_CHECKING:
 class HealthReport(CheckReport):
     """The checks' results, their anomalies and notes about history and alerts (not in JSON)."""
 
-    def render(self, console: Console | PlainConsole) -> None:
+    def render(self, console: Console) -> None:
         super().render(console)
         for c in self.checks:
             if c.details.get("anomaly"):

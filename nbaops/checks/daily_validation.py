@@ -30,7 +30,7 @@ from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.doclinks import doc_url
 from nbaops.game_state import GAMES_SQL, DayState, et
-from nbaops.report import CheckReport, PlainConsole, emit, verdict_part
+from nbaops.report import CheckReport, emit, verdict_part
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ class DailyValidationReport(CheckReport):
             "still_expected": self.expected,
         }
 
-    def render(self, console: Console | PlainConsole) -> None:
+    def render(self, console: Console) -> None:
         super().render(console)
         if self.broke_at:
             emit(console, verdict_part(Verdict.FAIL), f" chain broke at: {self.broke_at}")

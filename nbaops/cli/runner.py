@@ -28,18 +28,6 @@ def _stderr_console() -> Any:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def stdout_console() -> Any:
-    """Rich on a terminal; elsewhere (CI logs, pipes, files) plain lines, never wrapped, and
-    no Rich import for a report that prints only lines (:class:`nbaops.report.PlainConsole`)."""
-    if sys.stdout.isatty():
-        from rich.console import Console
-
-        return Console(highlight=False)
-    from nbaops.report import PlainConsole
-
-    return PlainConsole()
-
-
 def emit_json(document: dict[str, Any]) -> None:
     """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`)."""
     from nbaops.redact import redact_tree
@@ -85,6 +73,7 @@ def run(
 
 def _render_redacted(report: Report) -> None:
     """Render the report, then print it with every secret fragment masked."""
+    from nbaops.cli.plain import stdout_console
     from nbaops.redact import redact
 
     console = stdout_console()

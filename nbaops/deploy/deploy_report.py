@@ -10,8 +10,6 @@ from nbaops.verdict import CheckResult, Verdict, worst
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nbaops.report import PlainConsole
-
 
 @dataclass
 class DeployReport:
@@ -72,7 +70,7 @@ class DeployReport:
             "summary": self.final_line(),
         }
 
-    def render(self, console: Console | PlainConsole) -> None:
+    def render(self, console: Console) -> None:
         """The checklist, then the steps with the plan, notes and manual commands under them."""
         from nbaops.report import CheckReport
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from nbaops.deploy.deploy import DeployRequest
     from nbaops.deploy.deploy_report import DeployReport
     from nbaops.deploy.progress import Progress
-    from nbaops.report import CheckReport, PlainConsole
+    from nbaops.report import CheckReport
 
 
 @dataclass
@@ -51,7 +51,7 @@ class FullDeployReport:
             "summary": self.final_line(),
         }
 
-    def render(self, console: Console | PlainConsole) -> None:
+    def render(self, console: Console) -> None:
         from nbaops.report import emit, verdict_part
 
         self.deploy.render(console)

@@ -9,7 +9,7 @@ takes the deploy lock, restores traffic with :func:`nbaops.deploy.restore.restor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbaops.deploy.restore import RollbackResult, restore_traffic
 from nbaops.errors import UsageError
@@ -17,6 +17,8 @@ from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
@@ -82,8 +84,8 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str 
 
 
 @dataclass
-class Rollback:
-    """One rollback as it happens; :meth:`to_report` is what ``inv rollback`` prints."""
+class RollbackReport:
+    """One rollback as it happens; printed as the generic report :meth:`to_report` builds."""
 
     service: str
     target: str
@@ -150,6 +152,12 @@ class Rollback:
             outcome=self.verdict,
         )
 
+    def to_json(self) -> dict[str, Any]:
+        return self.to_report().to_json()
+
+    def render(self, console: Console) -> None:
+        self.to_report().render(console)
+
 
 def run_rollback(
     ctx: Context,
@@ -159,7 +167,7 @@ def run_rollback(
     dry_run: bool = False,
     force_unlock: bool = False,
     progress: Progress | None = None,
-) -> CheckReport:
+) -> RollbackReport:
     """``inv rollback``: recovers an interrupted deploy first; verified, leased and audited.
 
     Raises:
@@ -179,7 +187,7 @@ def run_rollback(
     deploy_id = audit.new_deploy_id(service)
     if dry_run:
         target, serving = choose_target(ctx, service, to)
-        report = Rollback(service, target, serving, dry_run, "planned", deploy_id)
+        report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
         report.plan = [
             f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
             f"PATCH {ctx.cloudrun.service_path(service)} "
@@ -196,7 +204,7 @@ def run_rollback(
         interrupted = inspect(info)
         if interrupted is not None:
             report.notes.append(f"would first recover: {interrupted.describe()}")
-        return report.to_report()
+        return report
 
     def audit_record(*, before: str | None, after: str) -> audit.AuditRecord:
         return audit.AuditRecord(
@@ -226,14 +234,14 @@ def run_rollback(
         # rollback (rolling back further would go one revision too far).
         done = recovered.interrupted.journal
         target = done.before_revision or recovered.restored.target
-        report = Rollback(service, target, done.new_revision, False, "success", deploy_id)
+        report = RollbackReport(service, target, done.new_revision, False, "success", deploy_id)
         report.result = recovered.restored
         report.notes += [recovered.message, *recovered.notes]
         record = audit_record(before=done.new_revision, after=target)
         record.note("recovery", "WARN", recovered.message)
         record.finish("success", report.final_line())
         audit.write_noting(ctx, record, report.notes)
-        return report.to_report()
+        return report
     journal = recovered.interrupted.journal if recovered is not None else None
     if journal is not None and journal.before_revision and to is None:
         # Nothing had to be restored: the rollback still means "back to before that deploy".
@@ -241,7 +249,7 @@ def run_rollback(
         serving = ctx.cloudrun.get_service(service).serving_revision
     else:
         target, serving = choose_target(ctx, service, to)
-    report = Rollback(service, target, serving, dry_run, "planned", deploy_id)
+    report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]
     record = audit_record(before=serving, after=target)
@@ -297,10 +305,10 @@ def run_rollback(
         if record.finished_at is None:
             record.finish("failed", "ended unexpectedly")
         audit.write_noting(ctx, record, report.notes)
-    return report.to_report()
+    return report
 
 
-def _clear_journal(report: Rollback) -> dict[str, str | None] | None:
+def _clear_journal(report: RollbackReport) -> dict[str, str | None] | None:
     """A verified rollback ends a held deploy: its journal goes with our lease."""
     from nbaops.deploy.journal import JOURNAL_ANNOTATION
 

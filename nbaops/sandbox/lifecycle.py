@@ -40,11 +40,11 @@ from nbaops import clock
 from nbaops.errors import UsageError, first_line
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
-from nbaops.sandbox import generate
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
     from nbaops.context import Context
+    from nbaops.sandbox import generate  # imported where used: a warm check needs none
 
 # 2: model skill recalibrated into the 55-58% hit-rate band;
 # 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
@@ -268,6 +268,8 @@ def settings_from_marker(home: Path) -> Settings | None:
 def _league(
     settings: Settings, seed: int, from_logs: str | None, now: dt.datetime
 ) -> generate.League:
+    from nbaops.sandbox import generate
+
     if from_logs:
         from nbaops.sandbox.import_logs import import_league
 
@@ -285,7 +287,7 @@ def _build(
     stand-in and the ``nba_ops`` rows; otherwise only the generated data is replaced.
     """
     from nbaops.adapters.warehouse import WAREHOUSE_FILE, DuckDBWarehouse
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import faults, generate
     from nbaops.sandbox.migrate import (
         apply_in_place,
         fit_rows,
@@ -504,6 +506,7 @@ def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
 def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
     """Each configured service's revisions (name, create time) from the stand-in state."""
     from nbaops.local import cloudrun_state
+    from nbaops.sandbox import generate
 
     state = cloudrun_state.load_state(settings.home)
     out: dict[str, list[generate.Revision]] = {}
@@ -511,7 +514,7 @@ def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
         full = cloudrun_state.service_name(settings.project, settings.region, service)
         revs = []
         for rev in cloudrun_state.revisions_of(state, full):
-            created = dt.datetime.fromisoformat(str(rev["createTime"]).replace("Z", "+00:00"))
+            created = clock.as_utc(str(rev["createTime"]))
             revs.append(generate.Revision(cloudrun_state.short(rev["name"]), created))
         out[service] = sorted(revs, key=lambda r: r.created)
     return out

@@ -17,7 +17,7 @@ from nbaops.deploy import lock
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.progress import Progress
 from nbaops.deploy.restore import restore_traffic
-from nbaops.deploy.rollback import Rollback, run_rollback
+from nbaops.deploy.rollback import RollbackReport, run_rollback
 from nbaops.errors import CloudRunError
 from nbaops.local.api_faults import clear_api_faults, set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
@@ -218,9 +218,8 @@ def test_rollback_dry_run_names_the_current_lock_holder(dworld: DeployWorld) -> 
     ctx = dworld.context()
     lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="deploy-7")
     report = run_rollback(ctx, SERVICE, dry_run=True)
-    note = "lock currently held by bob@ci since 2025-01-15T17:00:00+00:00"
-    assert report.to_json()["notes"] == [note]
-    assert f"  note: {note}" in rendered(report)
+    assert report.notes == ["lock currently held by bob@ci since 2025-01-15T17:00:00+00:00"]
+    assert f"  note: {report.notes[0]}" in rendered(report)
     assert dworld.audit_rows() == []
 
 
@@ -228,8 +227,8 @@ def test_rollback_takes_over_an_expired_lock(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="crashed", ttl_s=0)
     report = run_rollback(ctx, SERVICE)
-    assert report.verdict is Verdict.PASS, report.summary
-    assert report.to_json()["notes"] == ["took over the expired lock of old@ci"]
+    assert report.verdict is Verdict.PASS, report.final_line()
+    assert report.notes == ["took over the expired lock of old@ci"]
     assert lock.current_lock(ctx.cloudrun, SERVICE) is None
 
 
@@ -249,8 +248,7 @@ def test_rollback_lock_release_failure_is_a_note_in_the_report(dworld: DeployWor
         dworld.context(), SERVICE, progress=at_steps(("verified:", patch_fails(dworld)))
     )
     assert report.verdict is Verdict.PASS
-    notes = report.to_json()["notes"]
-    assert notes and notes[0].startswith("could not release the deploy lock")
+    assert report.notes and report.notes[0].startswith("could not release the deploy lock")
     assert "note: could not release the deploy lock" in rendered(report)
     assert dworld.audit_rows()[0]["outcome"] == "success"
 
@@ -269,8 +267,8 @@ def test_restore_without_progress_reports_failure_with_manual_commands(
     assert (data["ok"], data["target"], data["from_revision"]) == (False, older, serving)
     assert data["checks"][0]["verdict"] == "ERROR"
     assert any(f"--to-revisions={older}=100" in c for c in data["manual_commands"])
-    report = Rollback(SERVICE, older, serving, False, "rollback_failed", "id-1", failed)
-    text = rendered(report.to_report())
+    report = RollbackReport(SERVICE, older, serving, False, "rollback_failed", "id-1", failed)
+    text = rendered(report)
     assert "Manual rollback commands:" in text and f"--to-revisions={older}=100" in text
 
     done = restore_traffic(ctx, cfg, older, from_revision=serving, health_timeout_s=3)

@@ -135,13 +135,12 @@ def test_rollback_after_a_crashed_canary_goes_to_the_pre_deploy_revision(
     before, new = crashed_deploy(dworld, split=(60, 40))  # new has the largest share
     dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
     report = run_rollback(dworld.context(), SERVICE)
-    done = report.extra
-    assert done["outcome"] == "success" and done["target"] == before
-    assert done["from_revision"] == new
+    assert report.outcome == "success" and report.target == before
+    assert report.from_revision == new
     assert dworld.service().traffic_by_revision[before] == 100
     rows = {r["deploy_id"]: r for r in dworld.audit_rows()}
     assert rows["dead-deploy-1"]["outcome"] == "interrupted"
-    assert rows[done["deploy_id"]]["action"] == "rollback"
+    assert rows[report.deploy_id]["action"] == "rollback"
 
 
 def test_recovery_that_cannot_verify_keeps_the_journal_and_stops(dworld: DeployWorld) -> None:
@@ -156,7 +155,7 @@ def test_recovery_that_cannot_verify_keeps_the_journal_and_stops(dworld: DeployW
     outcomes = sorted(r["outcome"] for r in dworld.audit_rows())
     assert outcomes == ["failed", "interrupted"]  # ours (stopped) and the dead one's
     report = run_rollback(dworld.context(), SERVICE)  # health is back: recovered now
-    assert report.extra["outcome"] == "success"
+    assert report.outcome == "success"
     assert len([r for r in dworld.audit_rows() if r["deploy_id"] == "dead-deploy-1"]) == 1
 
 
@@ -276,7 +275,7 @@ def test_a_second_signal_during_the_restore_reports_the_traffic_left(
     )
     assert journal_of(info) is not None  # kept: the next command finishes the restore
     report = run_rollback(dworld.context(), SERVICE)
-    assert report.extra["outcome"] == "success" and report.extra["target"] == before
+    assert report.outcome == "success" and report.target == before
 
 
 def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
@@ -293,7 +292,7 @@ def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
         SERVICE, [TrafficSplit(new, 70, "candidate"), TrafficSplit(before, 30)]
     )
     plain = run_rollback(dworld.context(), SERVICE, dry_run=True)
-    assert plain.extra["target"] == before  # the oldest revision receiving traffic, not one further
+    assert plain.target == before  # the oldest revision receiving traffic, not one further
     held = Journal.start("held-1", "deploy", "ada@h", info).advance("held", outcome="held")
     ctx.cloudrun.set_annotations(
         SERVICE,
@@ -301,7 +300,7 @@ def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
         etag=ctx.cloudrun.get_service(SERVICE).etag,
     )
     report = run_rollback(dworld.context(), SERVICE)
-    assert report.extra["target"] == before and report.extra["outcome"] == "success"
+    assert report.target == before and report.outcome == "success"
     assert JOURNAL_ANNOTATION not in dworld.service().annotations  # the held deploy is over
 
 
@@ -346,8 +345,7 @@ def test_dry_runs_name_the_pending_recovery_and_change_nothing(dworld: DeployWor
     assert plan.plan[0].startswith("0. recover first: deploy dead-deploy-1 by old@ci")
     assert any("renewed every" in line and "fenced by the lease" in line for line in plan.plan)
     rollback = run_rollback(dworld.context(), SERVICE, dry_run=True)
-    notes = rollback.extra["notes"]
-    assert any(n.startswith("would first recover: deploy dead-deploy-1") for n in notes)
+    assert any(n.startswith("would first recover: deploy dead-deploy-1") for n in rollback.notes)
     assert dworld.service().etag == etag and dworld.audit_rows() == []
 
 

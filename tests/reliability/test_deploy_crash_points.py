@@ -63,7 +63,6 @@ from nbaops.deploy.rollback import run_rollback
 from nbaops.local.standin import StandIn
 from nbaops.sandbox import faults
 from nbaops.sandbox.world import HOOKS, open_context
-from nbaops.verdict import Verdict
 
 SERVICE = "phase4-processors"
 WORKER = "prediction-worker"
@@ -322,8 +321,8 @@ def test_deploy_killed_at_a_boundary_is_recovered_by_the_next_command(
         follow_id, final = report.deploy_id, report.new_revision
     else:
         rb = run_rollback(sandbox.context(), service)
-        assert rb.verdict is Verdict.PASS, rb.summary  # restored and verified
-        follow_id, final = rb.extra["deploy_id"], rb.extra["target"]
+        assert rb.result is not None and rb.result.ok, rb.final_line()
+        follow_id, final = rb.deploy_id, rb.target
 
     # ---- the invariant
     info = sandbox.service(ctx, service)

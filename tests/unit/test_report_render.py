@@ -120,43 +120,30 @@ def test_clip_cuts_at_a_word_boundary() -> None:
 def test_stdout_console_off_a_terminal_never_wraps() -> None:
     import sys
 
-    from nbaops.cli.runner import stdout_console
-    from nbaops.report import PLAIN_WIDTH, PlainConsole
+    from nbaops.cli.plain import PLAIN_WIDTH, stdout_console
 
     assert not sys.stdout.isatty()
     console = stdout_console()
-    assert isinstance(console, PlainConsole)
-    assert console.width == PLAIN_WIDTH and console.soft_wrap and not console.is_terminal
+    assert console.width == PLAIN_WIDTH and console.soft_wrap
 
 
-def test_the_plain_console_prints_what_rich_prints_off_a_terminal() -> None:
-    from nbaops.report import PlainConsole
-
-    report = CheckReport("check-lines", [failing(), result("x", Verdict.PASS)], notes=["n [x]"])
-    console = PlainConsole()
-    with console.capture() as captured:
-        report.render(console)
-        console.print("[bold]a table or markup[/bold] goes through Rich")
-    lines = captured.get().splitlines()
-    assert lines[:-1] == plain(report)
-    assert lines[-1] == "a table or markup goes through Rich"
-
-
-def test_a_plain_check_report_does_not_import_rich() -> None:
+def test_a_console_that_is_not_rich_gets_the_same_lines_as_plain_text_without_rich() -> None:
     import subprocess
     import sys
 
     code = (
         "import sys\n"
-        "from nbaops.cli.runner import stdout_console\n"
         "from nbaops.report import CheckReport\n"
         "from nbaops.verdict import CheckResult, Finding, Verdict\n"
-        "c = CheckResult('lines_coverage', 'p4', Verdict.FAIL, 1.0, 'x', 'low', "
+        "class Lines:  # what the runner's plain console is to a report: print(text, ...)\n"
+        "    is_terminal, width = False, 4096\n"
+        "    def print(self, *objects, **options):\n"
+        "        assert [type(o) for o in objects] == [str] and options['markup'] is False\n"
+        "        print(*objects)\n"
+        "c = CheckResult('lines_coverage', 'p4', Verdict.FAIL, 1.0, 'x', 'low [a]', "
         "findings=[Finding('DEN@BOS', True)], details={'fix': 'rerun'})\n"
-        "console = stdout_console()\n"
-        "CheckReport('t', [c], notes=['a note']).render(console)\n"
+        "CheckReport('t', [c], notes=['a note']).render(Lines())\n"
         "assert 'rich' not in sys.modules, sorted(m for m in sys.modules if 'rich' in m)\n"
-        "print(console.get(), end='')\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
@@ -164,12 +151,16 @@ def test_a_plain_check_report_does_not_import_rich() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "t",
-        "FAIL lines_coverage [p4] value=1 threshold: x (0.00s): low",
+        "FAIL lines_coverage [p4] value=1 threshold: x (0.00s): low [a]",
         "    ! DEN@BOS",
         "    fix: rerun",
         "a note",
         "FAIL t: 1 FAIL",
     ]
+    rich = CheckReport(
+        "t", [CheckResult("lines_coverage", "p4", Verdict.FAIL, 1.0, "x", "low [a]")]
+    )
+    assert plain(rich)[1] == done.stdout.splitlines()[1]  # Rich off a terminal: the same line
 
 
 def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
