@@ -70,7 +70,10 @@ def tests(session: nox.Session) -> None:
         "tests/static",
         "tests/reliability",
         "tests/property",
-        "--numprocesses=auto",  # the suite waits on local servers; two workers halve it
+        "--numprocesses=auto",  # CPU-bound: one worker per core (two on the dev machine)
+        # Tests last from milliseconds to ~10 s: an idle worker steals queued tests from the
+        # other instead of waiting out its tail (pytest-xdist docs/distribution.rst).
+        "--dist=worksteal",
         "--cov=nbaops",
         "--cov=hooks",
         "--cov-branch",
