@@ -7,11 +7,13 @@ at import time, so `inv --list` stays fast.
 
 from __future__ import annotations
 
-from nbaops.cli import namespace
 from nbaops.cli.program import adopt_running_program
-
-ns = namespace()
 
 # `inv` parses the tasks' flags after loading this file: bad flags, values and task names
 # then exit 2 with one line (and a JSON document with --json), like every other usage error.
+# Before the task modules load: it also lets Python cache their bytecode again.
 adopt_running_program()
+
+from nbaops.cli import namespace  # noqa: E402
+
+ns = namespace()

@@ -33,16 +33,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbaops.environment import read
 from nbaops.errors import NbaopsError, first_line
-from nbaops.report import summary_counts, verdict_text
-from nbaops.verdict import CheckResult, Verdict, worst
+from nbaops.report import CheckReport, summary_counts
+from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.context import Context
 
 UPDATE_PERMISSION = "run.services.update"
@@ -53,39 +51,24 @@ CREDENTIALS_FIX = (
 )
 
 
-@dataclass
-class DoctorReport:
-    """The preflight's checks, each with its fix (``details.fix``)."""
-
-    profile: str
-    checks: list[CheckResult] = field(default_factory=list)
-    not_applicable: dict[str, str] = field(default_factory=dict)
-    title: str = "nbaops doctor"
-
-    @property
-    def verdict(self) -> Verdict:
-        return worst(c.verdict for c in self.checks)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "profile": self.profile,
-            "checks": [{**c.to_json(), "fix": c.details.get("fix", "")} for c in self.checks],
-            "not_applicable": dict(self.not_applicable),
-            "summary": summary_counts(self.checks),
-        }
-
-    def render(self, console: Console) -> None:
-        console.print(f"{self.title} ({self.profile})", style="bold", highlight=False)
-        for c in self.checks:
-            where = f" {c.service}" if c.service != "*" else ""
-            console.print(verdict_text(c.verdict), f"{c.name}{where}: {c.message}", markup=False)
-            fix = c.details.get("fix")
-            if fix and c.verdict is not Verdict.PASS:
-                console.print(f"    fix: {fix}", markup=False, soft_wrap=True)
-        for name, reason in self.not_applicable.items():
-            console.print(f"  -  {name}: not applicable: {reason}", markup=False)
-        console.print(verdict_text(self.verdict), f"{self.title}: {summary_counts(self.checks)}")
+def doctor_report(
+    profile: str, checks: list[CheckResult], not_applicable: dict[str, str]
+) -> CheckReport:
+    """The preflight's checks; each carries its fix (``details.fix``, also ``fix`` in the
+    JSON, shown under a check that is not PASS)."""
+    title = "nbaops doctor"
+    return CheckReport(
+        f"{title} ({profile})",
+        checks,
+        extra={
+            "profile": profile,
+            "checks": [{**c.to_json(), "fix": c.details.get("fix", "")} for c in checks],
+            "not_applicable": not_applicable,
+            "summary": summary_counts(checks),
+        },
+        notes=[f"  -  {name}: not applicable: {why}" for name, why in not_applicable.items()],
+        summary=f"{title}: {summary_counts(checks)}",
+    )
 
 
 def _result(
@@ -513,8 +496,6 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
 
 
 def check_github(ctx: Context) -> CheckResult:
-    import os
-
     from nbaops.adapters.github import GitHubClient, GitHubSettings
 
     fix = (
@@ -522,7 +503,7 @@ def check_github(ctx: Context) -> CheckResult:
         "repository (the daily workflow sets both)"
     )
     started = time.perf_counter()
-    if not os.environ.get("GITHUB_TOKEN") or not os.environ.get("GITHUB_REPOSITORY"):
+    if not read("GITHUB_TOKEN") or not read("GITHUB_REPOSITORY"):
         return _result(
             "github_issues",
             "*",
@@ -561,11 +542,12 @@ def check_github(ctx: Context) -> CheckResult:
 # ---------------------------------------------------------------- the preflight
 
 
-def run_doctor(ctx: Context) -> DoctorReport:
+def run_doctor(ctx: Context) -> CheckReport:
     """Every check, in dependency order (credentials first). Read-only."""
-    report = DoctorReport(profile=ctx.profile)
+    checks: list[CheckResult] = []
+    not_applicable: dict[str, str] = {}
     credentials, usable = check_credentials(ctx)
-    report.checks.append(credentials)
+    checks.append(credentials)
     services = ctx.config.service_names
     if not usable:
         for name in (
@@ -578,7 +560,7 @@ def run_doctor(ctx: Context) -> DoctorReport:
             "slack_secret",
             "scheduler_job",
         ):
-            report.checks.append(
+            checks.append(
                 _result(
                     name,
                     "*",
@@ -589,28 +571,28 @@ def run_doctor(ctx: Context) -> DoctorReport:
                     started=time.perf_counter(),
                 )
             )
-        report.checks.append(check_github(ctx))
-        return report
-    report.checks.append(check_project(ctx))
+        checks.append(check_github(ctx))
+        return doctor_report(ctx.profile, checks, not_applicable)
+    checks.append(check_project(ctx))
     for service in services:
-        report.checks.append(check_service(ctx, service))
+        checks.append(check_service(ctx, service))
     for service in services:
-        report.checks.append(check_permissions(ctx, service))
+        checks.append(check_permissions(ctx, service))
     for service in services:
-        report.checks.append(check_id_token(ctx, service))
-    report.checks.extend(check_datasets(ctx))
-    report.checks.extend(check_table_schemas(ctx))
+        checks.append(check_id_token(ctx, service))
+    checks.extend(check_datasets(ctx))
+    checks.extend(check_table_schemas(ctx))
     slack = check_slack_secret(ctx)
     if slack is None:
-        report.not_applicable["slack_secret"] = (
+        not_applicable["slack_secret"] = (
             "local profile without a webhook: alerts print to the console"
         )
     else:
-        report.checks.append(slack)
+        checks.append(slack)
     if ctx.is_local:
-        report.not_applicable["scheduler_job"] = "Cloud Scheduler has no local stand-in"
-        report.not_applicable["github_issues"] = "GitHub is not reachable from the sandbox"
+        not_applicable["scheduler_job"] = "Cloud Scheduler has no local stand-in"
+        not_applicable["github_issues"] = "GitHub is not reachable from the sandbox"
     else:
-        report.checks.append(check_scheduler(ctx))
-        report.checks.append(check_github(ctx))
-    return report
+        checks.append(check_scheduler(ctx))
+        checks.append(check_github(ctx))
+    return doctor_report(ctx.profile, checks, not_applicable)

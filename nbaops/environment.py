@@ -1,7 +1,8 @@
-"""Every ``NBAOPS_*`` environment variable, declared once and read only here (:func:`read`).
+"""Every environment variable nbaops reads, declared once and read only here (:func:`read`).
 
-:data:`VARIABLES` is the list the docs show (``docs/reference/environment.md``);
-``tests/static/test_environment.py`` fails when a module reads an ``NBAOPS_*`` variable
+:data:`VARIABLES` (nbaops' own ``NBAOPS_*``) and :data:`OTHER_VARIABLES` (set by CI or
+the shell) are the lists the docs show (``docs/reference/environment.md``);
+``tests/static/test_environment.py`` fails when a module reads a declared variable
 itself or a variable is used anywhere (code, tests, nox, docs) without a declaration here.
 """
 
@@ -38,26 +39,34 @@ VARIABLES: dict[str, str] = {
 }
 
 
-# Variables set by CI rather than by the user, read here too.
-CI_VARIABLES: dict[str, str] = {
+# Variables set by CI or the shell rather than for nbaops, read here too.
+OTHER_VARIABLES: dict[str, str] = {
     "GITHUB_STEP_SUMMARY": "GitHub Actions' job summary file: `inv system-health` and "
     "`python -m nbaops.regression.ci` append their Markdown summary to it when it is set.",
+    "GITHUB_TOKEN": "Token for `inv check-drift --sync-issues` (issues: write); masked in "
+    "every output.",
+    "GITHUB_REPOSITORY": "`owner/name` whose issues `--sync-issues` keeps.",
+    "GITHUB_API_URL": "GitHub API base URL (default `https://api.github.com`).",
+    "GITHUB_ACTOR": "Who holds a deploy lease when run in CI (else `USER`).",
+    "USER": "Who holds a deploy lease outside CI.",
+    "SLACK_WEBHOOK_URL": "The Slack incoming webhook; wins over the configured store; "
+    "masked in every output.",
 }
 
 
 def step_summary_path() -> str | None:
     """``$GITHUB_STEP_SUMMARY`` (GitHub Actions' job summary file); None outside a workflow."""
-    return os.environ.get("GITHUB_STEP_SUMMARY") or None
+    return read("GITHUB_STEP_SUMMARY")
 
 
 def read(name: str) -> str | None:
     """The value of a declared variable; None when it is unset or empty.
 
     Raises:
-        KeyError: ``name`` is not declared in :data:`VARIABLES`.
+        KeyError: ``name`` is not declared in :data:`VARIABLES` or :data:`OTHER_VARIABLES`.
     """
-    if name not in VARIABLES:
-        raise KeyError(f"{name} is not declared in nbaops.environment.VARIABLES")
+    if name not in VARIABLES and name not in OTHER_VARIABLES:
+        raise KeyError(f"{name} is not declared in nbaops.environment")
     return os.environ.get(name) or None
 
 
@@ -65,6 +74,6 @@ def render_reference(header: str) -> str:
     """``docs/reference/environment.md``: every variable and what it does."""
     lines = [header, "# Environment variables", "", "| variable | meaning |", "| --- | --- |"]
     lines += [f"| `{name}` | {meaning} |" for name, meaning in VARIABLES.items()]
-    lines += ["", "Also read, when CI sets them:", ""]
-    lines += [f"- `{name}`: {meaning}" for name, meaning in CI_VARIABLES.items()]
+    lines += ["", "Also read, when CI or the shell sets them:", ""]
+    lines += [f"- `{name}`: {meaning}" for name, meaning in OTHER_VARIABLES.items()]
     return "\n".join(lines) + "\n"

@@ -3,7 +3,8 @@
 Readers never see half a file: a write goes to a temporary file in the same folder
 (created 0600 by ``mkstemp``) and replaces the target with ``os.replace``. Writers that
 read-modify-write hold :func:`file_lock`, an exclusive ``fcntl`` lock that is re-entrant
-within one thread and exclusive between threads and processes.
+within one thread and exclusive between threads and processes. :func:`create_once` is the
+"first writer wins" variant (a key every process of a state folder must share).
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from typing import Any
 _held = threading.local()
 
 
-def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``text`` atomically; ``mode`` sets the file's permissions."""
+@contextlib.contextmanager
+def atomic_target(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+    """A temporary file beside ``path`` for the block to write (also by another writer,
+    e.g. DuckDB's ``COPY ... TO``); it replaces ``path`` when the block ends normally and
+    is removed when it raises. ``mode`` sets the file's permissions (else 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        yield Path(tmp)
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -37,9 +41,37 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
         raise
 
 
+def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``text`` atomically; ``mode`` sets the file's permissions."""
+    with atomic_target(path, mode=mode) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as indented, key-sorted JSON, atomically."""
     write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def create_once(path: Path, data: bytes) -> bytes:
+    """``path``'s content, written as ``data`` (0600) first if it does not exist yet.
+
+    The first writer wins: a whole temporary file is hard-linked into place, which fails
+    when another process got there first, so every caller returns the same bytes.
+    """
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    return path.read_bytes()
 
 
 @contextlib.contextmanager

@@ -22,10 +22,11 @@ too, whether or not any code has read them yet.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import threading
 from urllib.parse import quote, urlsplit
+
+from nbaops.environment import read
 
 MASK = "***"
 MIN_FRAGMENT = 8
@@ -129,7 +130,7 @@ def redact(text: str, *secrets: Secret | None) -> str:
         if secret is not None:
             material.extend(secret.fragments())
     for name in SECRET_ENV_VARS:
-        env = os.environ.get(name, "").strip()
+        env = (read(name) or "").strip()
         if env:
             material.extend(sensitive_material(env))
     with _lock:

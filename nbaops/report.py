@@ -1,14 +1,19 @@
 """Reports: what a library operation returns to an entry point.
 
 A report has an overall verdict (which decides the exit code), a JSON form (exactly
-one document for ``--json``) and a terminal rendering. :class:`CheckReport` is the
-common case: a list of :class:`~nbaops.verdict.CheckResult`.
+one document for ``--json``) and a terminal rendering. Every task returns a
+:class:`Report`; :class:`CheckReport` is the default one: its checks (a list of
+:class:`~nbaops.verdict.CheckResult`), ``extra`` fields for the JSON document, ``notes``
+shown under the checks, and one rendering for all (a table on a wide terminal, one
+unwrapped line per check elsewhere). A class of its own is only for a different shape
+(the deploy timeline, a schema diff, query rows), and says so in its docstring.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -27,8 +32,9 @@ VERDICT_STYLE = {
 }
 
 
-@runtime_checkable
 class Report(Protocol):
+    """What every task returns: a verdict (the exit code), one JSON document, a rendering."""
+
     @property
     def verdict(self) -> Verdict: ...
 
@@ -49,6 +55,29 @@ def verdict_text(verdict: Verdict) -> Any:
     from rich.text import Text
 
     return Text(verdict.value, style=VERDICT_STYLE[verdict])
+
+
+Part = str | tuple[str, str]  # a piece of a line: text, or (text, Rich style)
+
+
+def emit(console: Console, *parts: Part) -> None:
+    """Print one line as it is (no markup, never wrapped); the styles only on a Rich console.
+
+    Any other console (off a terminal the runner's plain one, ``nbaops.cli.plain``) gets
+    the plain text, so a report of lines renders without importing Rich.
+    """
+    rich_console = sys.modules.get("rich.console")
+    if rich_console is None or not isinstance(console, rich_console.Console):
+        text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+        console.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
+        return
+    from rich.text import Text
+
+    console.print(Text.assemble(*parts), highlight=False, soft_wrap=True)
+
+
+def verdict_part(verdict: Verdict) -> Part:
+    return (verdict.value, VERDICT_STYLE[verdict])
 
 
 def value_text(value: object, unit: str = "") -> str:
@@ -139,13 +168,10 @@ def group_checks(checks: list[CheckResult]) -> list[CheckGroup]:
     return groups
 
 
-def check_line(group: CheckGroup) -> Any:
+def check_line(group: CheckGroup) -> list[Part]:
     """The one line of a check (or of identical ERRORs): verdict, value, threshold, message, doc."""
-    from rich.text import Text
-
     c = group.first
-    line = Text.assemble(verdict_text(c.verdict), " ", (group.names, "bold"))
-    line.append(f" [{group.services}]")
+    line: list[Part] = [verdict_part(c.verdict), " ", (group.names, "bold"), f" [{group.services}]"]
     if len(group.checks) > 1:
         line.append(f" ({len(group.checks)} checks)")
     else:
@@ -154,17 +180,20 @@ def check_line(group: CheckGroup) -> Any:
         line.append(f" threshold: {c.threshold}")
     line.append(f" ({max(x.duration_s for x in group.checks):.2f}s): {group.message}")
     if c.verdict is not Verdict.PASS and group.doc:
-        line.append(f" -> see {group.doc}", style="cyan")
+        line.append((f" -> see {group.doc}", "cyan"))
     return line
 
 
 def finding_lines(c: CheckResult, *, all_findings: bool) -> list[str]:
-    """The findings to show under a check: its problems when not PASS, all with ``--details``."""
+    """The findings to show under a check: its problems when not PASS, all with ``--details``;
+    then, when not PASS, its fix (``details["fix"]``: the command or step that repairs it)."""
     if all_findings:
-        return [("! " if f.problem else "  ") + f.text for f in c.findings]
-    if c.verdict is Verdict.PASS:
-        return []
-    return ["! " + f.text for f in c.findings if f.problem]
+        lines = [("! " if f.problem else "  ") + f.text for f in c.findings]
+    else:
+        lines = ["! " + f.text for f in c.findings if f.problem and c.verdict is not Verdict.PASS]
+    if c.verdict is not Verdict.PASS and c.details.get("fix"):
+        lines.append(f"fix: {c.details['fix']}")
+    return lines
 
 
 @dataclass
@@ -175,46 +204,55 @@ class CheckReport:
     gets a table; anything else (pipes, CI logs, narrow terminals) gets one line per check
     that never wraps, with full values. Under each FAIL/WARN check come the findings that
     caused it (games under threshold and their missing players); ``details`` shows every
-    finding. Identical ERRORs are one line naming the checks.
+    finding. Identical ERRORs are one line naming the checks. Then the ``notes`` (plain
+    lines, never markup), then the verdict with ``summary`` (default: the counts).
+
+    JSON: ``verdict``, ``checks``, then ``extra`` in its order (``extra`` may place
+    ``checks`` itself, to keep a document's key order). An action report (a fault set, a
+    job installed: ``outcome`` given, nothing checked) has no ``checks`` key: its verdict
+    is ``outcome``, not the worst of an empty list (which is INCONCLUSIVE).
     """
 
     title: str
     checks: list[CheckResult] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     details: bool = False
+    notes: list[str] = field(default_factory=list)
+    summary: str = ""
+    outcome: Verdict | None = None  # the verdict when it is not the worst of the checks
 
     @property
     def verdict(self) -> Verdict:
+        if self.outcome is not None:
+            return self.outcome
         return worst(c.verdict for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "checks": [c.to_json() for c in self.checks],
-            **self.extra,
-        }
+        document: dict[str, Any] = {"verdict": self.verdict.value}
+        if "checks" not in self.extra and (self.checks or self.outcome is None):
+            document["checks"] = [c.to_json() for c in self.checks]
+        return {**document, **self.extra}
 
     def render(self, console: Console) -> None:
         groups = group_checks(self.checks)
-        if is_table_console(console):
+        if groups and is_table_console(console):
             self._render_table(console, groups)
-        else:
-            self._render_lines(console, groups)
-        console.print(
-            verdict_text(self.verdict),
-            f"{self.title}: {summary_counts(self.checks)}",
-            soft_wrap=True,
-        )
+        else:  # logs, pipes and narrow terminals: one line per check, never wrapped or cut
+            emit(console, (self.title, "bold"))
+            for g in groups:
+                emit(console, *check_line(g))
+                self._render_findings(console, g.first)
+        for note in self.notes:
+            emit(console, note)
+        summary = self.summary or f"{self.title}: {summary_counts(self.checks)}"
+        emit(console, verdict_part(self.verdict), " ", summary)
 
-    def _render_findings(self, console: Console, c: CheckResult, indent: str) -> None:
-        from rich.text import Text
-
+    def _render_findings(self, console: Console, c: CheckResult) -> None:
         for text in finding_lines(c, all_findings=self.details):
-            console.print(Text(indent + text), highlight=False, soft_wrap=True)
+            emit(console, "    " + text)
 
     def _render_table(self, console: Console, groups: list[CheckGroup]) -> None:
         from rich.table import Table
-        from rich.text import Text
 
         table = Table(title=self.title, title_justify="left")
         table.add_column("check", overflow="fold")
@@ -236,25 +274,16 @@ class CheckReport:
                 f"{max(x.duration_s for x in g.checks):.2f}",
             )
         console.print(table)
-        for g in groups:
+        for g in groups:  # under the table: what made each check WARN/FAIL, and its doc
             c = g.first
             lines = finding_lines(c, all_findings=self.details)
             if c.verdict is Verdict.PASS and not lines:
                 continue
-            head = Text.assemble(verdict_text(c.verdict), " ", (g.names, "bold"))
+            head: list[Part] = [verdict_part(c.verdict), " ", (g.names, "bold")]
             if c.verdict is not Verdict.PASS and g.doc:
-                head.append(f" -> see {g.doc}", style="cyan")
-            console.print(head, highlight=False, soft_wrap=True)
-            self._render_findings(console, c, "    ")
-
-    def _render_lines(self, console: Console, groups: list[CheckGroup]) -> None:
-        """Logs, pipes and narrow terminals: one line per check, never wrapped or cut."""
-        from rich.text import Text
-
-        console.print(Text(self.title, style="bold"), soft_wrap=True)
-        for g in groups:
-            console.print(check_line(g), highlight=False, soft_wrap=True)
-            self._render_findings(console, g.first, "    ")
+                head.append((f" -> see {g.doc}", "cyan"))
+            emit(console, *head)
+            self._render_findings(console, c)
 
 
 def summary_counts(checks: list[CheckResult]) -> str:

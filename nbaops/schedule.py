@@ -26,16 +26,15 @@ refuses with exit 2 (nothing changed) and ``--dry-run`` prints the plan (exit 0)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.scheduler import job_message, upsert_job
 from nbaops.errors import UsageError
+from nbaops.report import CheckReport
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.context import Context
 
 HEALTH_COMMAND = "inv system-health --profile prod --json"
@@ -163,43 +162,29 @@ def differing_paths(plan: SchedulePlan, job: Any) -> list[str]:
     return [path for path, value in want.items() if have.get(path) != value]
 
 
-@dataclass
-class ScheduleReport:
-    """What ``schedule.install`` did: created, updated, unchanged or dry-run."""
+def schedule_report(
+    action: str, plan: SchedulePlan, profile: str, changed: list[str] | None = None, note: str = ""
+) -> CheckReport:
+    """What ``schedule.install`` did (``action``: created, updated, unchanged or dry-run):
+    an action report (PASS) whose lines are the note and the job as JSON."""
+    import json
 
-    action: str
-    plan: SchedulePlan
-    profile: str
-    changed: list[str] = field(default_factory=list)
-    note: str = ""
-
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict.PASS
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "action": self.action,
-            "profile": self.profile,
-            "changed_fields": list(self.changed),
-            "note": self.note,
-            "job": self.plan.to_json(),
-        }
-
-    def render(self, console: Console) -> None:
-        import json
-
-        headline = {
-            "dry-run": f"dry run: would create or update {self.plan.name} (no API call made)",
-            "created": f"created {self.plan.name}",
-            "updated": f"updated {self.plan.name}: {', '.join(self.changed)}",
-            "unchanged": f"{self.plan.name} is already up to date",
-        }.get(self.action, self.action)
-        console.print(headline, markup=False)
-        if self.note:
-            console.print(self.note, markup=False)
-        console.print(json.dumps(self.plan.to_json(), indent=2), markup=False)
+    changed = list(changed or [])
+    headline = {
+        "dry-run": f"dry run: would create or update {plan.name} (no API call made)",
+        "created": f"created {plan.name}",
+        "updated": f"updated {plan.name}: {', '.join(changed)}",
+        "unchanged": f"{plan.name} is already up to date",
+    }.get(action, action)
+    job = plan.to_json()
+    extra = {"action": action, "profile": profile, "changed_fields": changed}
+    return CheckReport(
+        "schedule.install",
+        extra={**extra, "note": note, "job": job},
+        notes=[note, json.dumps(job, indent=2)] if note else [json.dumps(job, indent=2)],
+        summary=headline,
+        outcome=Verdict.PASS,
+    )
 
 
 def install(
@@ -208,7 +193,7 @@ def install(
     dry_run: bool = False,
     endpoint: str | None = None,
     credentials: Any = None,
-) -> ScheduleReport:
+) -> CheckReport:
     """Create or update the Cloud Scheduler job (``dry_run``: print it, call nothing).
 
     Args:
@@ -229,7 +214,7 @@ def install(
                 "local profile: Cloud Scheduler has no local stand-in; run with "
                 "--profile prod to install this job."
             )
-        return ScheduleReport("dry-run", plan, ctx.profile, note=note)
+        return schedule_report("dry-run", plan, ctx.profile, note=note)
     if ctx.is_local:
         raise UsageError(
             "schedule.install needs a gcp profile (--profile prod): Cloud Scheduler has no "
@@ -242,4 +227,4 @@ def install(
         endpoint=endpoint,
         credentials=credentials,
     )
-    return ScheduleReport(action, plan, ctx.profile, changed=paths)
+    return schedule_report(action, plan, ctx.profile, changed=paths)

@@ -24,12 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.concurrency import map_concurrently
 from nbaops.errors import CloudRunError, UsageError, first_line
-from nbaops.report import format_value, summary_counts, verdict_text
-from nbaops.verdict import CheckResult, Verdict, clip, worst
+from nbaops.report import CheckReport
+from nbaops.verdict import CheckResult, Verdict, clip
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo, TrafficSplit
     from nbaops.context import Context
 
@@ -222,77 +220,38 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
 # ---------------------------------------------------------------- check-all-services
 
 
-@dataclass
-class ServicesStatusReport:
-    """Status of every configured service (one CheckResult each)."""
-
-    profile: str
-    checks: list[CheckResult]
-    title: str = "Cloud Run services"
-
-    @property
-    def verdict(self) -> Verdict:
-        return worst(c.verdict for c in self.checks)
-
-    def to_json(self) -> dict[str, Any]:
-        services = []
-        for c in self.checks:
-            details = c.details
-            services.append(
-                {
-                    "service": c.service,
-                    "verdict": c.verdict.value,
-                    "serving_revision": details.get("serving_revision"),
-                    "commit": details.get("commit"),
-                    "traffic": details.get("traffic", []),
-                    "ready": details.get("ready"),
-                    "url": details.get("url"),
-                    "message": c.message,
-                }
-            )
-        return {
-            "verdict": self.verdict.value,
-            "profile": self.profile,
-            "services": services,
-            "checks": [c.to_json() for c in self.checks],
-        }
-
-    def render(self, console: Console) -> None:
-        # One block per service rather than a table: a 40-hex commit and a URL stay whole
-        # (copyable) at any terminal width.
-        console.print(
-            f"{self.title} ({self.profile})", style="bold", highlight=False, soft_wrap=True
+def services_status_report(profile: str, checks: list[CheckResult]) -> CheckReport:
+    """One ``service_status`` check per service (its value: the 40-hex commit, whole and
+    copyable); the JSON adds ``profile`` and a ``services`` summary row per service."""
+    services = []
+    for c in checks:
+        d = c.details
+        services.append(
+            {
+                "service": c.service,
+                "verdict": c.verdict.value,
+                "serving_revision": d.get("serving_revision"),
+                "commit": d.get("commit"),
+                "traffic": d.get("traffic", []),
+                "ready": d.get("ready"),
+                "url": d.get("url"),
+                "message": c.message,
+            }
         )
-        for c in self.checks:
-            d = c.details
-            traffic = ", ".join(
-                f"{t['revision']}={t['percent']}%" + (f" [{t['tag']}]" if t["tag"] else "")
-                for t in d.get("traffic", [])
-            )
-            console.print(
-                verdict_text(c.verdict),
-                c.service,
-                f"revision {format_value(d.get('serving_revision'))}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            console.print(
-                f"    commit:  {format_value(d.get('commit'))}", highlight=False, soft_wrap=True
-            )
-            console.print(
-                f"    traffic: {traffic or '-'}; ready: {'yes' if d.get('ready') else 'no'}",
-                highlight=False,
-                soft_wrap=True,
-                markup=False,
-            )
-            console.print(
-                f"    url:     {format_value(d.get('url'))}", highlight=False, soft_wrap=True
-            )
-            console.print(f"    {c.message}", highlight=False, markup=False, soft_wrap=True)
-        console.print(verdict_text(self.verdict), f"{self.title}: {summary_counts(self.checks)}")
+    notes = [f"{s['service']}: {s['url']}" for s in services if s["url"]]
+    return CheckReport(
+        f"Cloud Run services ({profile})",
+        checks,
+        extra={
+            "profile": profile,
+            "services": services,
+            "checks": [c.to_json() for c in checks],
+        },
+        notes=notes,
+    )
 
 
-def check_all_services(ctx: Context) -> ServicesStatusReport:
+def check_all_services(ctx: Context) -> CheckReport:
     """Status of every service in the config, read concurrently."""
     cloudrun = ctx.cloudrun
     names = ctx.config.service_names
@@ -309,43 +268,18 @@ def check_all_services(ctx: Context) -> ServicesStatusReport:
 
     # Build the clients once before fanning out, so threads share them.
     _ = cloudrun.services_client, cloudrun.revisions_client
-    checks = map_concurrently(one, names)
-    return ServicesStatusReport(profile=ctx.profile, checks=checks)
+    return services_status_report(ctx.profile, map_concurrently(one, names))
 
 
 # ---------------------------------------------------------------- deployed-commit
 
 
-@dataclass
-class DeployedCommitReport:
-    check: CheckResult
-    deployed: DeployedCommit
+def deployed_commit_report(ctx: Context, service: str | None) -> CheckReport:
+    """The commit serving ``service``, as a report (WARN when traffic is split).
 
-    @property
-    def verdict(self) -> Verdict:
-        return self.check.verdict
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            **self.deployed.to_json(),
-            "message": self.check.message,
-            "query": self.check.query,
-        }
-
-    def render(self, console: Console) -> None:
-        dc = self.deployed
-        console.print(dc.commit or "-", markup=False)
-        console.print(
-            verdict_text(self.verdict),
-            f"{dc.service}: {self.check.message}; traffic {dc.traffic_text()}",
-            highlight=False,
-            soft_wrap=True,
-        )
-
-
-def deployed_commit_report(ctx: Context, service: str | None) -> DeployedCommitReport:
-    """The commit serving ``service``, as a report (WARN when traffic is split)."""
+    The report's title is the commit (``-`` when unknown), so the first line printed is
+    the bare SHA for scripts (``$(inv deployed-commit --service S | head -1)``).
+    """
     started = time.monotonic()
     name = _require_service(ctx, service)
     dc = deployed_commit(ctx, name)
@@ -354,44 +288,20 @@ def deployed_commit_report(ctx: Context, service: str | None) -> DeployedCommitR
     if check.verdict is Verdict.WARN and dc.is_split and len(dc.distinct_commits) == 1:
         check.verdict = Verdict.PASS
         check.message = f"traffic split over revisions of one commit: {dc.traffic_text()}"
-    return DeployedCommitReport(check=check, deployed=dc)
+    return CheckReport(
+        dc.commit or "-",
+        [check],
+        extra={**dc.to_json(), "message": check.message, "query": check.query},
+        summary=f"{dc.service}: {check.message}; traffic {dc.traffic_text()}",
+    )
 
 
 # ---------------------------------------------------------------- health-check
 
 
-@dataclass
-class HealthReport:
-    check: CheckResult
-
-    @property
-    def verdict(self) -> Verdict:
-        return self.check.verdict
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            **self.check.details,
-            "message": self.check.message,
-            "checks": [self.check.to_json()],
-        }
-
-    def render(self, console: Console) -> None:
-        d = self.check.details
-        console.print(
-            verdict_text(self.verdict),
-            f"{self.check.service}: {self.check.message}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        console.print(f"  url: {d.get('url')}", markup=False, highlight=False, soft_wrap=True)
-        if d.get("body"):
-            console.print(f"  body: {d['body']}", markup=False, highlight=False, soft_wrap=True)
-
-
 def health_check(
     ctx: Context, service: str | None, *, timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S
-) -> HealthReport:
+) -> CheckReport:
     """Probe the health endpoint of the revision serving ``service`` (via the service URL)."""
     started = time.monotonic()
     name = _require_service(ctx, service)
@@ -442,4 +352,11 @@ def health_check(
         duration_s=time.monotonic() - started,
         details=details,
     )
-    return HealthReport(check=check)
+    notes = [f"url: {url}"] + ([f"body: {details['body']}"] if details.get("body") else [])
+    return CheckReport(
+        f"health-check {name}",
+        [check],
+        extra={**details, "message": message, "checks": [check.to_json()]},
+        notes=notes,
+        summary=f"{name}: {message}",
+    )

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,13 @@ from nbaops.checks.thresholds import load_thresholds
 from nbaops.environment import step_summary_path
 from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
-from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
+from nbaops.report import (
+    CheckReport,
+    emit,
+    format_value,
+    summary_counts,
+    verdict_text,
+)
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -39,21 +45,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class HealthReport(CheckReport):
-    """The checks' results plus notes about history and alerts (shown, not in JSON)."""
-
-    notes: list[str] = field(default_factory=list)
+    """The checks' results, their anomalies and notes about history and alerts (not in JSON)."""
 
     def render(self, console: Console) -> None:
-        from rich.text import Text
-
         super().render(console)
         for c in self.checks:
             if c.details.get("anomaly"):
-                line = Text("anomaly ", style="magenta")
-                line.append(f"{c.name} [{c.service}]: {c.details['anomaly']}")
-                console.print(line, highlight=False)
-        for note in self.notes:
-            console.print(note, markup=False, highlight=False)
+                anomaly = f"{c.name} [{c.service}]: {c.details['anomaly']}"
+                emit(console, ("anomaly ", "magenta"), anomaly)
 
 
 class LiveProgress:

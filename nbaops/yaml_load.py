@@ -9,6 +9,7 @@ message). :func:`load_bounded` refuses such input with one :class:`ConfigError` 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import yaml
@@ -63,13 +64,17 @@ def _load(text: str, loader: Any) -> Any:
         return _load(text, yaml.SafeLoader)
 
 
+_FLOW_CHARS = re.compile(r"""[\[\]{}'"#\n]""")
+
+
 def _flow_depth(text: str) -> int:
     """The deepest ``[``/``{`` nesting outside quotes and comments (a cheap pre-scan: the
     YAML scanner looks ahead through a whole flow collection, quadratically deep ones)."""
     depth = deepest = 0
     quote: str | None = None
     comment = False
-    for char in text:
+    for match in _FLOW_CHARS.finditer(text):  # no other character changes the state
+        char = match.group()
         if comment:
             comment = char != "\n"
         elif quote:

@@ -24,7 +24,7 @@ SLOW_MODULES = {
     "test_regression_inputs.py": "CSV/Parquet inputs through DuckDB per test",
     "test_regression_report.py": "renders whole HTML reports",
     "test_regression_stats.py": "imports scipy and statsmodels as the reference (~7 s)",
-    "test_sandbox_faults.py": "generates a whole sandbox per fault",
+    "test_sandbox_faults.py": "generates a whole sandbox (once per process, ~1 s)",
     "test_sandbox_generate.py": "generates a whole sandbox",
     "test_warehouse_duckdb.py": "DuckDB files per test, a second process (~13 s in all)",
     "test_warehouse_sql.py": "transpiles and runs every SQL convention case (~11 s)",

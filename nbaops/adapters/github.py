@@ -10,7 +10,6 @@ Stdlib HTTP with bounded timeouts; every failure is one :class:`GitHubError` lin
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.error
 import urllib.parse
@@ -19,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError
 from nbaops.redact import remember
 
@@ -48,7 +48,8 @@ class GitHubSettings:
         Raises:
             UsageError: a variable is missing or malformed (nothing was changed).
         """
-        source = os.environ if env is None else env
+        names = ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL")
+        source = env if env is not None else {name: read(name) or "" for name in names}
         token = source.get("GITHUB_TOKEN", "").strip()
         repository = source.get("GITHUB_REPOSITORY", "").strip()
         api_url = (source.get("GITHUB_API_URL", "") or DEFAULT_API_URL).strip().rstrip("/")

@@ -172,7 +172,7 @@ def resolve_webhook(ctx: Context, store: WebhookStore | None = None) -> tuple[Se
     Raises:
         SecretStoreError: the store could not be read.
     """
-    env = os.environ.get(ENV_VAR, "").strip()
+    env = (read(ENV_VAR) or "").strip()
     if env:
         return Secret(env), f"${ENV_VAR}"
     store = store or open_store(ctx)
@@ -189,7 +189,7 @@ def read_url_input(*, from_env: bool = False) -> Secret:
         UsageError: nothing given or not a webhook URL.
     """
     if from_env:
-        value = os.environ.get(ENV_VAR, "")
+        value = read(ENV_VAR) or ""
         if not value.strip():
             raise UsageError(f"--from-env: ${ENV_VAR} is not set")
         return validate_webhook(value)

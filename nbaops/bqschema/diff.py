@@ -327,7 +327,11 @@ def live_schema(fields: list[dict[str, Any]], table: str) -> TableSchema:
 
 @dataclass
 class SchemaDiffReport:
-    """The result of ``schema-diff`` / ``schema-apply`` (implements the Report protocol)."""
+    """The result of ``schema-diff`` / ``schema-apply`` (implements the Report protocol).
+
+    Its own class, not a :class:`~nbaops.report.CheckReport`: per table a diff, its
+    breaking-rule findings and DDL plan; the verdict comes from the findings.
+    """
 
     title: str
     against: str

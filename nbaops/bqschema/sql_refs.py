@@ -138,8 +138,9 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError):
         return [], []  # ruff reports syntax errors; nothing to check here
+    nodes = list(ast.walk(tree))  # walked once: the passes below reuse the list
     constants: dict[str, list[ast.AST]] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         targets: list[ast.expr] = []
         value: ast.AST | None = None
         if isinstance(node, ast.Assign):
@@ -153,7 +154,7 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
     sites: dict[int, SqlSite] = {}
     findings: list[Finding] = []
     explicit_nodes: set[int] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -192,12 +193,12 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
     # The literal pieces of an f-string are not queries of their own.
     inner = {
         id(child)
-        for node in ast.walk(tree)
+        for node in nodes
         if isinstance(node, ast.JoinedStr)
         for child in ast.walk(node)
         if child is not node
     }
-    for node in ast.walk(tree):
+    for node in nodes:
         if id(node) in explicit_nodes or id(node) in sites or id(node) in inner:
             continue
         if isinstance(node, ast.JoinedStr | ast.Constant):

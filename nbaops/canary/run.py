@@ -39,8 +39,9 @@ CODE_CLASS = "metric.labels.response_code_class"
 
 def canary_settings(ctx: Context) -> CanarySettings:
     """``deploy.canary_analysis`` of this profile (ConfigError when invalid)."""
-    section = ctx.config.section("deploy").get("canary_analysis") or {}
-    return CanarySettings.from_config(section)
+    from nbaops.deploy.settings import DeploySettings
+
+    return ctx.config.settings("deploy", DeploySettings).canary_analysis
 
 
 def _sample(reader: MetricsReader, spec: MetricSpec, **where: Any) -> Sample:

@@ -22,7 +22,8 @@ Keys of a metric:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from nbaops.errors import ConfigError
@@ -73,19 +74,13 @@ class CanarySettings:
     alignment_s: int = setting(60, minimum=60)
     alpha: float = setting(0.05, above=0.0, below=0.5)
     max_pages: int = 10
-    metrics: tuple[MetricSpec, ...] = field(default_factory=lambda: tuple(METRIC_DEFAULTS.values()))
+    metric_overrides: Mapping[str, Mapping[str, Any]] = setting(key="metrics", factory=dict)
     service_overrides: Mapping[str, Mapping[str, Any]] = setting(key="services", factory=dict)
 
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> CanarySettings:
-        """Build from ``deploy.canary_analysis``.
-
-        Raises:
-            ConfigError: a value the schema cannot express (e.g. window < alignment).
-        """
-        metrics = _merge_metrics(tuple(METRIC_DEFAULTS.values()), section.get("metrics") or {})
-        rest = {k: v for k, v in section.items() if k != "metrics"}
-        return replace(load_section(rest, cls, WHERE), metrics=metrics)
+    @cached_property
+    def metrics(self) -> tuple[MetricSpec, ...]:
+        """The built-in metrics with the ``metrics:`` overrides applied."""
+        return _merge_metrics(tuple(METRIC_DEFAULTS.values()), self.metric_overrides)
 
     def check(self, where: str) -> None:
         if self.window_s < self.alignment_s:
@@ -93,7 +88,7 @@ class CanarySettings:
                 f"{where}: window_s must be >= alignment_s "
                 f"(got {self.window_s} and {self.alignment_s})"
             )
-        for name in self.service_overrides:
+        for name in ("*", *self.service_overrides):  # "*": the metrics every service shares
             self.for_service(name)  # validate every override now, not mid-deploy
 
     def for_service(self, service: str) -> tuple[MetricSpec, ...]:

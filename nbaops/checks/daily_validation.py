@@ -30,7 +30,7 @@ from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.doclinks import doc_url
 from nbaops.game_state import GAMES_SQL, DayState, et
-from nbaops.report import CheckReport, verdict_text
+from nbaops.report import CheckReport, emit, verdict_part
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -206,15 +206,13 @@ class DailyValidationReport(CheckReport):
     def render(self, console: Console) -> None:
         super().render(console)
         if self.broke_at:
-            console.print(
-                verdict_text(Verdict.FAIL), f"chain broke at: {self.broke_at}", soft_wrap=True
-            )
+            emit(console, verdict_part(Verdict.FAIL), f" chain broke at: {self.broke_at}")
         elif self.progress:
-            console.print(verdict_text(self.verdict), f"day in progress: {self.progress}")
+            emit(console, verdict_part(self.verdict), f" day in progress: {self.progress}")
             for item in self.expected:
-                console.print(f"    still expected: {item}", soft_wrap=True, highlight=False)
+                emit(console, f"    still expected: {item}")
         elif self.verdict in (Verdict.PASS, Verdict.WARN):
-            console.print(verdict_text(self.verdict), "chain complete")
+            emit(console, verdict_part(self.verdict), " chain complete")
 
 
 def run(ctx: Context, params: CheckParams) -> DailyValidationReport:

@@ -51,10 +51,10 @@ def system_health(
     details: bool = False,
 ) -> Report:
     """Run every data check concurrently: verdicts, values, thresholds; history and alerts."""
-    from nbaops.cli.runner import stdout_console
+    from nbaops.cli.plain import rich_console
     from nbaops.system_health import run_system_health
 
-    live = stdout_console() if sys.stdout.isatty() and not json else None
+    live = rich_console() if sys.stdout.isatty() and not json else None
     report = run_system_health(ctx, service, live=live, record=not no_record)
     report.details = details
     if json:  # stdout carries exactly one JSON document: notes go to stderr

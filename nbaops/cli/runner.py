@@ -28,19 +28,6 @@ def _stderr_console() -> Any:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-# Not a terminal (CI logs, pipes, files): never wrap. Lines are soft-wrapped (one record
-# per line) and tables get their natural width instead of being squeezed into 80 columns.
-PLAIN_WIDTH = 4096
-
-
-def stdout_console() -> Any:
-    from rich.console import Console
-
-    if sys.stdout.isatty():
-        return Console(highlight=False)
-    return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
-
-
 def emit_json(document: dict[str, Any]) -> None:
     """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`)."""
     from nbaops.redact import redact_tree
@@ -86,6 +73,7 @@ def run(
 
 def _render_redacted(report: Report) -> None:
     """Render the report, then print it with every secret fragment masked."""
+    from nbaops.cli.plain import stdout_console
     from nbaops.redact import redact
 
     console = stdout_console()

@@ -13,7 +13,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class DeployReport:
-    """Everything a deploy did, as a :class:`~nbaops.report.Report`."""
+    """Everything a deploy did, as a :class:`~nbaops.report.Report`.
+
+    Its own class, not a :class:`~nbaops.report.CheckReport`: a deploy is a timeline (the
+    checklist, then the steps, the plan, manual commands) with an outcome that is not the
+    worst of its checks; it renders each list through ``CheckReport`` itself.
+    """
 
     service: str
     deploy_id: str
@@ -66,20 +71,16 @@ class DeployReport:
         }
 
     def render(self, console: Console) -> None:
-        from nbaops.report import CheckReport, verdict_text
+        """The checklist, then the steps with the plan, notes and manual commands under them."""
+        from nbaops.report import CheckReport
 
         if self.predeploy:
             CheckReport(f"pre-deploy {self.service}", self.predeploy).render(console)
-        if self.steps:
-            CheckReport(f"deploy {self.service}", self.steps).render(console)
-        if self.plan:
-            console.print(f"Plan (dry run, nothing changed) for {self.service}:", style="bold")
-            for line in self.plan:
-                console.print(f"  {line}", markup=False)
-        for note in self.notes:
-            console.print(f"note: {note}", markup=False)
+        lines = [f"Plan (dry run, nothing changed) for {self.service}:"] if self.plan else []
+        lines += [f"  {line}" for line in self.plan] + [f"note: {n}" for n in self.notes]
         if self.manual:
-            console.print("MANUAL ACTION NEEDED — run:", style="bold red")
-            for command in self.manual:
-                console.print(f"  {command}", markup=False)
-        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+            lines += ["MANUAL ACTION NEEDED — run:", *(f"  {c}" for c in self.manual)]
+        summary, verdict = self.final_line(), self.verdict
+        CheckReport(
+            f"deploy {self.service}", self.steps, notes=lines, summary=summary, outcome=verdict
+        ).render(console)

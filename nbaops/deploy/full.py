@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class FullDeployReport:
+    """Two reports in one (the deploy, then verify-deploy), not a list of checks: the JSON
+    nests both documents and the rendering prints one after the other."""
+
     deploy: DeployReport
     verify: CheckReport | None
 
@@ -49,12 +52,12 @@ class FullDeployReport:
         }
 
     def render(self, console: Console) -> None:
-        from nbaops.report import verdict_text
+        from nbaops.report import emit, verdict_part
 
         self.deploy.render(console)
         if self.verify is not None:
             self.verify.render(console)
-        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+        emit(console, verdict_part(self.verdict), " ", self.final_line())
 
 
 def run_full_deploy(

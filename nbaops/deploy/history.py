@@ -40,6 +40,8 @@ _BAD = {"rolled_back", "failed", "rollback_failed", "interrupted", "refused", "h
 
 @dataclass
 class DeployHistory:
+    """Recent audit rows: a result set (a table of rows), not checks with verdicts."""
+
     rows: list[dict[str, Any]]
     sql: str
     spooled: list[dict[str, Any]] = field(default_factory=list)

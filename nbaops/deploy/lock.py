@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.environment import read
 from nbaops.errors import CloudRunError, NbaopsError
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def _renewed(text: str | None, since: dt.datetime) -> dt.datetime | None:
 
 def default_holder() -> str:
     """``user@host`` (or the CI actor), for "who holds the lease"."""
-    user = os.environ.get("GITHUB_ACTOR") or os.environ.get("USER")
+    user = read("GITHUB_ACTOR") or read("USER")
     if not user:
         try:
             user = getpass.getuser()

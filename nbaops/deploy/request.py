@@ -64,8 +64,5 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
             )
     if req.image is not None:
         validate_image(req.image)
-    if req.canary is not None:
-        from nbaops.canary.run import canary_settings
-
-        canary_settings(ctx)  # an invalid deploy.canary_analysis is exit 2 before any change
+    # an invalid deploy section (deploy.canary_analysis included) is exit 2 before any change
     return cfg, ctx.config.settings("deploy", DeploySettings)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.deploy.restore import RollbackResult, restore_traffic
 from nbaops.errors import UsageError
+from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str 
 
 @dataclass
 class RollbackReport:
+    """One rollback as it happens; printed as the generic report :meth:`to_report` builds."""
+
     service: str
     target: str
     from_revision: str | None
@@ -122,36 +125,38 @@ class RollbackReport:
             "run the manual commands above"
         )
 
+    def to_report(self) -> CheckReport:
+        """The generic report: the restore's checks, then the plan, notes and manual commands."""
+        manual = self.result.manual if self.result else []
+        lines = [f"  plan: {line}" for line in self.plan] + [f"  note: {n}" for n in self.notes]
+        if manual:
+            lines += ["Manual rollback commands:", *(f"  {command}" for command in manual)]
+        return CheckReport(
+            f"rollback {self.service}",
+            self.checks,
+            extra={
+                "outcome": self.outcome,
+                "service": self.service,
+                "deploy_id": self.deploy_id,
+                "target": self.target,
+                "from_revision": self.from_revision,
+                "dry_run": self.dry_run,
+                "plan": self.plan,
+                "checks": [c.to_json() for c in self.checks],  # also on a dry run: []
+                "manual_commands": manual,
+                "notes": self.notes,
+                "summary": self.final_line(),
+            },
+            notes=lines,
+            summary=self.final_line(),
+            outcome=self.verdict,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "outcome": self.outcome,
-            "service": self.service,
-            "deploy_id": self.deploy_id,
-            "target": self.target,
-            "from_revision": self.from_revision,
-            "dry_run": self.dry_run,
-            "plan": self.plan,
-            "checks": [c.to_json() for c in self.checks],
-            "manual_commands": self.result.manual if self.result else [],
-            "notes": self.notes,
-            "summary": self.final_line(),
-        }
+        return self.to_report().to_json()
 
     def render(self, console: Console) -> None:
-        from nbaops.report import CheckReport, verdict_text
-
-        for line in self.plan:
-            console.print(f"  plan: {line}", markup=False)
-        if self.checks:
-            CheckReport(f"rollback {self.service}", self.checks).render(console)
-        for note in self.notes:
-            console.print(f"  note: {note}", markup=False)
-        if self.result and self.result.manual:
-            console.print("Manual rollback commands:", style="bold red")
-            for command in self.result.manual:
-                console.print(f"  {command}", markup=False)
-        console.print(verdict_text(self.verdict), self.final_line(), markup=False)
+        self.to_report().render(console)
 
 
 def run_rollback(

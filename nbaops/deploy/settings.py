@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from nbaops.canary.settings import CanarySettings
 from nbaops.deploy.observe import ObservationPolicy
 from nbaops.deploy.outcome import ON_INCONCLUSIVE
 from nbaops.errors import ConfigError
@@ -57,6 +58,7 @@ class DeploySettings:
     candidate_tag: str = "candidate"
     observation: ObservationPolicy = field(default_factory=ObservationPolicy)
     build: BuildSettings = field(default_factory=BuildSettings)
+    canary_analysis: CanarySettings = field(default_factory=CanarySettings)
 
     def check(self, where: str) -> None:
         if not _TAG_RE.match(self.candidate_tag):

@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from nbaops.adapters.github import GitHubClient, GitHubError
+from nbaops.clock import as_utc
 from nbaops.drift.report import (
     DriftReport,
     IssueAction,
@@ -65,10 +66,9 @@ def _parse_github_time(text: str | None) -> dt.datetime | None:
     if not text:
         return None
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return as_utc(text)
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _last_notice(client: GitHubClient, issue: dict[str, Any]) -> dt.datetime | None:

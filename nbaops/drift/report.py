@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbaops.clock import as_utc
 from nbaops.gitrepo import Commit
 from nbaops.verdict import Verdict, worst
 
@@ -101,6 +102,9 @@ class ServiceDrift:
 @dataclass
 class DriftReport:
     """Drift of the selected services; satisfies :class:`nbaops.report.Report`.
+
+    Its own class, not a :class:`~nbaops.report.CheckReport`: per service the pending
+    commits and traffic, rendered as a table or as Markdown (the GitHub issue body).
 
     The overall verdict is the worst service verdict, except that a failed issue sync
     makes it ERROR (exit 3): the run did not do everything it was asked to, and the
@@ -449,10 +453,9 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
 
     def when(value: Any, key: str) -> dt.datetime:
         try:
-            parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            return as_utc(str(value))
         except ValueError:
             raise fail(key) from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
     if not isinstance(doc, dict) or not isinstance(doc.get("services"), list):
         raise fail("services")

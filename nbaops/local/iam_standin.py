@@ -32,13 +32,13 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import time
 from pathlib import Path
 from typing import Any
 
+from nbaops.fsutil import create_once
 from nbaops.local.cloudrun_state import StandInApiError
 
 KEY_NAME = "standin-iam.key"
@@ -65,21 +65,7 @@ def _unb64(text: str) -> bytes:
 
 def signing_key(home: Path) -> bytes:
     """The state folder's token key, created once (shared by every process of ``home``)."""
-    path = Path(home) / KEY_NAME
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_bytes(32)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(key)
-    try:
-        os.link(tmp, path)  # atomic: the first process to link wins, the others read it
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path.read_bytes()
+    return create_once(Path(home) / KEY_NAME, secrets.token_bytes(32))
 
 
 def mint(home: Path, claims: dict[str, Any], *, now: float | None = None) -> str:

@@ -22,12 +22,15 @@ operators ``=``, ``!=``, ``>=``, ``<=``, ``>``, ``<``; anything else is rejected
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from nbaops.clock import as_utc
 from nbaops.local.state_files import append_jsonl, locked, read_jsonl
 
 LOG_NAME = "logs.jsonl"
@@ -91,13 +94,32 @@ def append_entries(home: Path, entries: Sequence[dict[str, Any]]) -> None:
         append_jsonl(log_path(home), records)
 
 
+# The parsed log file, kept while the file is unchanged: one health run lists entries once
+# per service, and parsing every line again for each request cost ~10 ms a request.
+_PARSED: dict[Path, tuple[tuple[int, int, int], list[dict[str, Any]]]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
 def read_entries(home: Path) -> list[dict[str, Any]]:
-    return read_jsonl(log_path(home))
+    """Every stored entry (parsed once per version of the file: treat them as read-only).
+
+    Requests that arrive together wait for one parse (the lock is held across it).
+    """
+    path = log_path(home)
+    with _PARSED_LOCK:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return []
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        cached = _PARSED.get(path)
+        if cached is None or cached[0] != version:
+            cached = _PARSED[path] = (version, read_jsonl(path))
+        return cached[1]
 
 
 def parse_time(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return as_utc(text)
 
 
 def _unquote(text: str) -> str:
@@ -131,18 +153,20 @@ def _get(entry: dict[str, Any], path: str) -> Any:
     return value
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+
+
 def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None:
         return op == "!="
-    checks: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda a, b: bool(a == b),
-        "!=": lambda a, b: bool(a != b),
-        ">=": lambda a, b: bool(a >= b),
-        "<=": lambda a, b: bool(a <= b),
-        ">": lambda a, b: bool(a > b),
-        "<": lambda a, b: bool(a < b),
-    }
-    return checks[op](left, right)
+    return bool(_OPERATORS[op](left, right))
 
 
 def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
@@ -193,9 +217,9 @@ def query(
     order_desc: bool = True,
     project: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries matching ``filter_``, sorted by timestamp (newest first by default)."""
+    """Entries matching ``filter_`` (copies), sorted by timestamp (newest first by default)."""
     predicate = compile_filter(filter_)
-    matched = [e for e in read_entries(home) if predicate(e)]
+    matched = [dict(e) for e in read_entries(home) if predicate(e)]
     if project:
         matched = [e for e in matched if _get(e, "resource.labels.project_id") in (None, project)]
     matched.sort(key=lambda e: parse_time(str(e["timestamp"])), reverse=order_desc)

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nbaops.clock import as_utc
 from nbaops.local import cloudrun_state
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short
 from nbaops.local.world import NO_FAULTS, WorldHooks
@@ -121,10 +122,9 @@ def _time(params: Mapping[str, str], key: str) -> dt.datetime:
     if not raw:
         raise StandInApiError(400, "INVALID_ARGUMENT", f"{key} is required")
     try:
-        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return as_utc(raw)
     except ValueError as exc:
         raise StandInApiError(400, "INVALID_ARGUMENT", f"{key}: {raw!r} is not RFC 3339") from exc
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _duration(raw: str | None) -> int:

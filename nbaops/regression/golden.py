@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import nba_data
 from nbaops.errors import UsageError
+from nbaops.fsutil import atomic_target, write_text_atomic
 from nbaops.regression.scan import ident
 from nbaops.verdict import Verdict
 
@@ -322,19 +323,16 @@ def write_golden(
 ) -> Path:
     """Write the Parquet file and its manifest under ``root/golden`` (atomically each)."""
     target = golden_path(root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".parquet.tmp")
     cols = ", ".join(COLUMNS)
-    con.execute(
-        f"COPY (SELECT {cols} FROM {ident(table)} ORDER BY {', '.join(KEY_COLUMNS)}) "  # noqa: S608
-        f"TO '{_quote(str(tmp))}' (FORMAT PARQUET, COMPRESSION ZSTD)"
-    )
-    tmp.replace(target)
+    with atomic_target(target, mode=0o644) as tmp:
+        con.execute(
+            f"COPY (SELECT {cols} FROM {ident(table)} ORDER BY {', '.join(KEY_COLUMNS)}) "  # noqa: S608
+            f"TO '{_quote(str(tmp))}' (FORMAT PARQUET, COMPRESSION ZSTD)"
+        )
     body = dict(data)
     body["file_sha256"] = file_sha256(target)
-    mtmp = manifest_path(root).with_suffix(".json.tmp")
-    mtmp.write_text(json.dumps(body, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    mtmp.replace(manifest_path(root))
+    manifest = json.dumps(body, indent=2, sort_keys=False) + "\n"
+    write_text_atomic(manifest_path(root), manifest, mode=0o644)
     return target
 
 

@@ -215,11 +215,12 @@ def compute(
     histogram_width: float = 2.0,
     histogram_clip: float = 20.0,
 ) -> Metrics:
-    """All metrics of a graded-predictions table, in two scans when the input is clean.
+    """All metrics of a graded-predictions table, in two passes when the input is clean.
 
     See :mod:`nbaops.regression.scan`: one ``GROUPING SETS`` pass (segments, histogram,
     leakage, sanity), one pass over (game, player) (repeated keys, paired comparisons) and,
-    when ``prediction_id`` exists, one narrow distinct count. Keys predicted twice make it
+    when ``prediction_id`` exists, one narrow pass over its distinct hashes
+    (:func:`~nbaops.regression.scan.duplicate_ids`). Keys predicted twice make it
     deduplicate (the latest ``created_at`` wins) and rerun both passes on the result.
 
     Args:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import html
 import math
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbaops.fsutil import write_text_atomic
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
 from nbaops.regression.stats import format_num, format_p, format_pct
 from nbaops.verdict import CheckResult, Verdict, worst
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from nbaops.regression.golden import GoldenSummary
     from nbaops.regression.settings import RegressionSettings
 
+# Reports are read by others (CI artifacts, a browser): world-readable, as before.
+REPORT_MODE = 0o644
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 SEGMENT_TITLES = {
     "line": "Line bucket (points)",
@@ -85,54 +87,62 @@ class RegressionReport:
 # --------------------------------------------------------------------------- terminal
 
 
-def render_terminal(report: RegressionReport, console: Console) -> None:
-    from rich.table import Table
-
-    from nbaops.report import CheckReport
-
+def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
+    """Per model version: the columns of :data:`_VERSION_COLUMNS`, formatted."""
     m = report.metrics
-    console.print(f"[bold]{report.title}[/bold]: {report.source.label}, {m.rows} predictions")
-    table = Table(title="Per model version", title_justify="left")
-    for column in (
-        "version",
-        "predictions",
-        "bets",
-        "pushes",
-        "hit rate",
-        f"{int(round(100 * m.confidence_level))}% interval",
-        "p vs 52.38%",
-        "MAE",
-        "bias",
-        "PASS share",
-    ):
-        table.add_column(column, justify="right" if column != "version" else "left")
+    roles = {report.settings.champion: " (champion)", report.settings.challenger: " (challenger)"}
+    rows: list[tuple[str, ...]] = []
     for system in m.systems:
         g = m.overall(system)
         if g is None:
             continue
-        marker = ""
-        if system == report.settings.champion:
-            marker = " (champion)"
-        elif system == report.settings.challenger:
-            marker = " (challenger)"
-        table.add_row(
-            system + marker,
-            str(g.predictions),
-            str(g.bets),
-            str(g.pushes),
-            format_pct(g.hit_rate),
-            f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
-            format_p(g.p_vs_break_even),
-            format_num(g.mae),
-            format_num(g.bias, 2),
-            format_pct(g.pass_share),
+        rows.append(
+            (
+                system + roles.get(system, ""),
+                str(g.predictions),
+                str(g.bets),
+                str(g.pushes),
+                format_pct(g.hit_rate),
+                f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
+                format_p(g.p_vs_break_even),
+                format_num(g.mae),
+                format_num(g.bias, 2),
+                format_pct(g.pass_share),
+            )
         )
-    console.print(table)
+    return rows
+
+
+def render_terminal(report: RegressionReport, console: Console) -> None:
+    """A table per model version on a wide terminal; elsewhere (logs, pipes) one plain
+    line per version, so plain output needs no Rich (see :func:`nbaops.report.is_table_console`)."""
+    from nbaops.report import CheckReport, is_table_console
+
+    m = report.metrics
+    interval = f"{int(round(100 * m.confidence_level))}% interval"
+    columns = ["version", "predictions", "bets", "pushes", "hit rate", interval]
+    columns += ["p vs 52.38%", "MAE", "bias", "PASS share"]
+    rows = _version_rows(report)
+    if is_table_console(console):
+        from rich.table import Table
+
+        console.print(f"[bold]{report.title}[/bold]: {report.source.label}, {m.rows} predictions")
+        table = Table(title="Per model version", title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column != "version" else "left")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        console.print(f"{report.title}: {report.source.label}, {m.rows} predictions", markup=False)
+        for row in rows:
+            pairs = ", ".join(f"{c} {v}" for c, v in zip(columns[1:], row[1:], strict=True))
+            console.print(f"{row[0]}: {pairs}", markup=False, soft_wrap=True)
     CheckReport(title="Gates", checks=report.checks).render(console)
     if report.html_path:
-        console.print(f"HTML report: {report.html_path}")
+        console.print(f"HTML report: {report.html_path}", markup=False)
     if report.junit_path:
-        console.print(f"JUnit XML: {report.junit_path}")
+        console.print(f"JUnit XML: {report.junit_path}", markup=False)
 
 
 # --------------------------------------------------------------------------- SVG
@@ -523,10 +533,7 @@ def _finite(value: float) -> float | None:
 
 def write_html(report: RegressionReport, path: Path) -> Path:
     path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render_html(report), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, render_html(report), mode=REPORT_MODE)
     return path
 
 
@@ -536,6 +543,8 @@ def write_html(report: RegressionReport, path: Path) -> Path:
 def render_junit(report: RegressionReport) -> str:
     """One testsuite; each gate a testcase: FAIL -> failure, ERROR -> error,
     INCONCLUSIVE -> skipped (with the reason), WARN -> passed with a system-out note."""
+    import xml.etree.ElementTree as ET  # only with --junit
+
     checks = report.checks
     suite = ET.Element(
         "testsuite",
@@ -569,8 +578,5 @@ def render_junit(report: RegressionReport) -> str:
 
 def write_junit(report: RegressionReport, path: Path) -> Path:
     path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render_junit(report) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, render_junit(report) + "\n", mode=REPORT_MODE)
     return path

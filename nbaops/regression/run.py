@@ -11,7 +11,7 @@ from nbaops import clock
 from nbaops.errors import UsageError
 from nbaops.regression import gates, metrics, sources
 from nbaops.regression.report import RegressionReport, write_html, write_junit
-from nbaops.regression.settings import RegressionSettings, settings_from_section
+from nbaops.regression.settings import RegressionSettings
 
 if TYPE_CHECKING:
     import duckdb
@@ -104,7 +104,7 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
     from nbaops import nba_data
 
     _validate(request)
-    base = settings_from_section(ctx.config.section("regression"))
+    base = ctx.config.settings("regression", RegressionSettings)
     con = nba_data.connect()
     golden_summary = None
     try:

@@ -1,6 +1,6 @@
 """The ``regression:`` config section, typed and checked.
 
-``Config.section("regression")`` merges the top-level section with
+``config.settings("regression", RegressionSettings)`` reads the top-level section merged with
 ``profiles.<p>.overrides.regression``: the top level holds the values the local/CI run
 uses (it gates the suite's own logic and relative comparisons on reference predictors);
 the prod profile overrides them with production floors for the real model.
@@ -8,14 +8,13 @@ the prod profile overrides them with production floors for the real model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nbaops.errors import ConfigError
 from nbaops.regression.scan import Buckets
 from nbaops.regression.stats import BREAK_EVEN_MINUS_110
-from nbaops.settings import load_section, setting
+from nbaops.settings import setting
 
 
 def _probability(default: float) -> Any:
@@ -67,14 +66,3 @@ class RegressionSettings:
     def check(self, where: str) -> None:
         if self.hit_rate_floor >= self.hit_rate_ceiling:
             raise ConfigError(f"{where}.hit_rate_floor must be below hit_rate_ceiling")
-
-
-def settings_from_section(
-    section: Mapping[str, Any], where: str = "regression"
-) -> RegressionSettings:
-    """Build settings from the merged config section (unknown keys are the schema's job).
-
-    Raises:
-        ConfigError: a value out of range (the JSON Schema checks the types).
-    """
-    return load_section(section, RegressionSettings, where)

@@ -81,7 +81,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
             lacking required columns, or a value that is not of its column's type (naming
             column, value and row).
     """
-    import duckdb
+    import _duckdb as duckdb  # the engine without the package's Python layer (nba_data.connect)
 
     if not path.is_file():
         raise UsageError(f"--from: file not found: {path}")

@@ -8,18 +8,16 @@ Data faults regenerate the data from the seed with every active fault re-applied
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import UsageError
+from nbaops.report import CheckReport
 from nbaops.sandbox import faults, lifecycle
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.context import Context
 
 
@@ -46,7 +44,7 @@ def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
     return service or spec.default_service
 
 
-def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
+def inject(ctx: Context, name: str, service: str | None = None) -> CheckReport:
     """Inject a fault (data faults apply at once; ``next-revision-degraded`` is armed).
 
     Raises:
@@ -63,7 +61,7 @@ def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
     now = clock.now()
     if name in api_faults.API_FAULT_KINDS:
         record = {"name": name, **api_faults.set_api_fault(settings.home, name, service=target)}
-        return FaultReport("injected", [record], faults.active(settings.home))
+        return fault_report("injected", [record], faults.active(settings.home))
     record = {"name": name, "service": target, "injected_at": now.isoformat()}
     if name == faults.DRIFT and target is not None:
         from nbaops.sandbox import platform_repo
@@ -76,17 +74,17 @@ def inject(ctx: Context, name: str, service: str | None = None) -> FaultReport:
         record["repository"] = str(platform_repo.platform_path(settings.home))
         with locked(settings.home):
             faults.write_records(settings.home, [*faults.read_records(settings.home), record])
-        return FaultReport("injected", [record], faults.active(settings.home))
+        return fault_report("injected", [record], faults.active(settings.home))
     with locked(settings.home):
         if name == faults.ARMED:
             record["armed"] = True
         faults.write_records(settings.home, [*faults.read_records(settings.home), record])
         if name != faults.ARMED and name not in faults.CANARY_FAULTS:  # canary faults touch no data
             lifecycle.refresh(settings)
-    return FaultReport("injected", [record], faults.active(settings.home))
+    return fault_report("injected", [record], faults.active(settings.home))
 
 
-def clear(ctx: Context) -> FaultReport:
+def clear(ctx: Context) -> CheckReport:
     """Clear every fault (data, armed and API faults) and restore the data from the seed."""
     from nbaops.local import api_faults
     from nbaops.local.state_files import locked
@@ -101,7 +99,7 @@ def clear(ctx: Context) -> FaultReport:
     from nbaops.sandbox import platform_repo
 
     platform_repo.remove_platform_repo(settings.home)  # the next drift check re-clones
-    return FaultReport("cleared", cleared, {})
+    return fault_report("cleared", cleared, {})
 
 
 def on_new_revision(home: Path, service: str, revision: str) -> bool:
@@ -146,33 +144,20 @@ def on_new_revision(home: Path, service: str, revision: str) -> bool:
     return True
 
 
-@dataclass
-class FaultReport:
-    """What ``sandbox.fault`` / ``sandbox.clear`` did and what is active now."""
-
-    action: str
-    records: list[dict[str, Any]]
-    active: dict[str, list[dict[str, Any]]]
-
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict.PASS
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "action": self.action,
-            "faults": self.records,
-            "active": self.active,
-        }
-
-    def render(self, console: Console) -> None:
-        if not self.records:
-            console.print(f"{self.action}: no faults were active")
-        for rec in self.records:
-            name = rec.get("name")
-            where = f" on {rec['service']}" if rec.get("service") else ""
-            note = " (armed: applies when the next revision is created)" if rec.get("armed") else ""
-            console.print(f"{self.action} {name}{where}{note}")
-        names = sorted(self.active)
-        console.print(f"active faults: {', '.join(names) if names else 'none'}")
+def fault_report(
+    action: str, records: list[dict[str, Any]], active: dict[str, list[dict[str, Any]]]
+) -> CheckReport:
+    """What ``sandbox.fault`` / ``sandbox.clear`` did (``injected``/``cleared`` records) and
+    what is active now: an action report (PASS when done)."""
+    lines = [] if records else [f"{action}: no faults were active"]
+    for rec in records:
+        where = f" on {rec['service']}" if rec.get("service") else ""
+        note = " (armed: applies when the next revision is created)" if rec.get("armed") else ""
+        lines.append(f"{action} {rec.get('name')}{where}{note}")
+    return CheckReport(
+        "sandbox faults",
+        extra={"action": action, "faults": records, "active": active},
+        notes=lines,
+        summary=f"active faults: {', '.join(sorted(active)) or 'none'}",
+        outcome=Verdict.PASS,
+    )

@@ -39,13 +39,12 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.errors import UsageError, first_line
 from nbaops.local.world import DEFAULT_SEED
-from nbaops.sandbox import generate
+from nbaops.report import CheckReport
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.context import Context
+    from nbaops.sandbox import generate  # imported where used: a warm check needs none
 
 # 2: model skill recalibrated into the 55-58% hit-rate band;
 # 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
@@ -207,7 +206,7 @@ def first_run_line(home: Path, marker: dict[str, Any] | None, need: str) -> str:
 
 def reset(
     ctx: Context, seed: int | None = None, from_logs: Path | str | None = None
-) -> SandboxReport:
+) -> CheckReport:
     """Rebuild the sandbox from scratch: warehouse, stand-in services, logs; faults cleared.
 
     Args:
@@ -238,7 +237,7 @@ def reset(
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
         built = _build(settings, chosen, source, full=True)
-    return SandboxReport("sandbox reset", describe(built))
+    return sandbox_report("sandbox reset", describe(built))
 
 
 def refresh(settings: Settings) -> dict[str, Any]:
@@ -269,6 +268,8 @@ def settings_from_marker(home: Path) -> Settings | None:
 def _league(
     settings: Settings, seed: int, from_logs: str | None, now: dt.datetime
 ) -> generate.League:
+    from nbaops.sandbox import generate
+
     if from_logs:
         from nbaops.sandbox.import_logs import import_league
 
@@ -286,7 +287,7 @@ def _build(
     stand-in and the ``nba_ops`` rows; otherwise only the generated data is replaced.
     """
     from nbaops.adapters.warehouse import WAREHOUSE_FILE, DuckDBWarehouse
-    from nbaops.sandbox import faults
+    from nbaops.sandbox import faults, generate
     from nbaops.sandbox.migrate import (
         apply_in_place,
         fit_rows,
@@ -505,6 +506,7 @@ def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
 def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
     """Each configured service's revisions (name, create time) from the stand-in state."""
     from nbaops.local import cloudrun_state
+    from nbaops.sandbox import generate
 
     state = cloudrun_state.load_state(settings.home)
     out: dict[str, list[generate.Revision]] = {}
@@ -512,7 +514,7 @@ def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
         full = cloudrun_state.service_name(settings.project, settings.region, service)
         revs = []
         for rev in cloudrun_state.revisions_of(state, full):
-            created = dt.datetime.fromisoformat(str(rev["createTime"]).replace("Z", "+00:00"))
+            created = clock.as_utc(str(rev["createTime"]))
             revs.append(generate.Revision(cloudrun_state.short(rev["name"]), created))
         out[service] = sorted(revs, key=lambda r: r.created)
     return out
@@ -521,22 +523,38 @@ def service_revisions(settings: Settings) -> dict[str, list[generate.Revision]]:
 # --------------------------------------------------------------------------- reports
 
 
-@dataclass
-class SandboxReport:
-    """What ``sandbox.reset`` built or ``sandbox.status`` found: a titled description."""
-
-    title: str
-    info: dict[str, Any]
-
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict.PASS
-
-    def to_json(self) -> dict[str, Any]:
-        return {"verdict": self.verdict.value, **self.info}
-
-    def render(self, console: Console) -> None:
-        render_description(console, self.title, self.info)
+def sandbox_report(title: str, info: dict[str, Any]) -> CheckReport:
+    """What ``sandbox.reset`` built or ``sandbox.status`` found: an action report (PASS)
+    whose JSON is ``info`` and whose lines describe it (the lists and tables indented)."""
+    lines = []
+    for key, value in info.items():
+        if key not in ("counts", "services", "faults"):
+            shown = " .. ".join(map(str, value)) if isinstance(value, list) else value
+            lines.append(f"{key}: {'-' if shown is None else shown}")
+    if info.get("counts"):
+        lines.append("rows per table:")
+        lines += [f"  {ref}: {n}" for ref, n in info["counts"].items()]
+    if info.get("services"):
+        lines.append("Cloud Run stand-in:")
+        lines += [
+            f"  {s['service']}: serving {s.get('serving')} at {s.get('commit')}, "
+            f"{s['revisions']} revision(s)"
+            for s in info["services"]
+        ]
+    for name, records in (info.get("faults") or {}).items():
+        for rec in records:
+            detail = ", ".join(
+                f"{k}={v}" for k, v in rec.items() if k not in ("name", "service") and v is not None
+            )
+            lines.append(f"active fault {name} [{rec.get('service') or '-'}]: {detail}")
+    faults = f"; {len(info['faults']) or 'no'} active fault(s)" if "faults" in info else ""
+    return CheckReport(
+        title,
+        extra=info,
+        notes=lines,
+        summary=f"{title}: {info.get('home') or 'built'}{faults}",
+        outcome=Verdict.PASS,
+    )
 
 
 def describe(marker: dict[str, Any]) -> dict[str, Any]:
@@ -556,7 +574,7 @@ def describe(marker: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def status(ctx: Context) -> SandboxReport:
+def status(ctx: Context) -> CheckReport:
     """Describe the sandbox (creating it first if needed): data, services, faults."""
     from nbaops.local import cloudrun_state
     from nbaops.sandbox import faults
@@ -589,7 +607,7 @@ def status(ctx: Context) -> SandboxReport:
         )
     info["services"] = services
     info["faults"] = faults.active(settings.home)
-    return SandboxReport("sandbox", info)
+    return sandbox_report("sandbox", info)
 
 
 def warehouse_counts(ctx: Context) -> dict[str, int | str]:
@@ -608,53 +626,3 @@ def warehouse_counts(ctx: Context) -> dict[str, int | str]:
             except WarehouseError as exc:
                 counts[spec.ref] = f"unreadable: {first_line(exc)[:80]}"
     return counts
-
-
-def render_description(console: Console, title: str, info: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", show_header=False)
-    table.add_column("key")
-    table.add_column("value", overflow="fold")
-    for key, value in info.items():
-        if key in ("counts", "services", "faults"):
-            continue
-        if isinstance(value, list):
-            value = " .. ".join(str(v) for v in value)
-        table.add_row(key, "-" if value is None else str(value))
-    console.print(table)
-    counts = info.get("counts") or {}
-    if counts:
-        rows = Table(title="rows per table", title_justify="left")
-        rows.add_column("table")
-        rows.add_column("rows", justify="right")
-        for ref, n in counts.items():
-            rows.add_row(ref, str(n))
-        console.print(rows)
-    services = info.get("services") or []
-    if services:
-        svc = Table(title="Cloud Run stand-in", title_justify="left")
-        for col in ("service", "serving", "commit", "revisions"):
-            svc.add_column(col)
-        for s in services:
-            svc.add_row(
-                s["service"], str(s.get("serving")), str(s.get("commit")), str(s["revisions"])
-            )
-        console.print(svc)
-    if "faults" in info:
-        active = info["faults"]
-        if active:
-            ft = Table(title="active faults", title_justify="left")
-            for col in ("fault", "service", "detail"):
-                ft.add_column(col)
-            for name, records in active.items():
-                for rec in records:
-                    detail = ", ".join(
-                        f"{k}={v}"
-                        for k, v in rec.items()
-                        if k not in ("name", "service") and v is not None
-                    )
-                    ft.add_row(name, str(rec.get("service") or "-"), detail)
-            console.print(ft)
-        else:
-            console.print("no active faults")

@@ -65,7 +65,11 @@ def cell(value: Any) -> str:
 
 @dataclass
 class SqlReport:
-    """The rows of one query (exit 0 when it ran)."""
+    """The rows of one query (exit 0 when it ran).
+
+    Its own class, not a :class:`~nbaops.report.CheckReport`: the shape is a result set
+    (columns and rows, tab-separated off a terminal), not checks with verdicts.
+    """
 
     sql: str
     columns: list[str]

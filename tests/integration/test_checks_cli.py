@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
-from worlds.sandbox import CLEAN_ENV, sandbox_home
+from worlds.sandbox import CLEAN_ENV, restore_home, sandbox_home
 
 from nbaops.cli import checks as tasks
 from nbaops.sandbox.world import open_context
@@ -63,7 +63,9 @@ def test_system_health_json_is_one_document_and_exit_0(
     assert len(doc["checks"]) == 12
 
 
-def test_a_failed_check_exits_1(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_check_exits_1(
+    env: Path, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from nbaops.sandbox import fault_injection
 
     ctx = open_context("local")
@@ -71,7 +73,7 @@ def test_a_failed_check_exits_1(env: Path, capsys: pytest.CaptureFixture[str]) -
     try:
         assert call(tasks.system_health, service="prediction-coordinator", json=True) == 1
     finally:
-        fault_injection.clear(ctx)
+        restore_home(tmp_path_factory, env, NOW)  # the template: what clear regenerates
     doc = json.loads(capsys.readouterr().out)
     assert doc["verdict"] == "FAIL"
     by = {c["name"]: c for c in doc["checks"]}
@@ -131,7 +133,7 @@ def test_validate_daily_table_and_json(env: Path, capsys: pytest.CaptureFixture[
 
 
 def test_check_lines_under_a_coverage_drop_names_games_and_players_in_plain_text(
-    env: Path, capsys: pytest.CaptureFixture[str]
+    env: Path, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The on-call's first command: stdout is not a terminal (capsys), so plain lines."""
     import re
@@ -146,7 +148,7 @@ def test_check_lines_under_a_coverage_drop_names_games_and_players_in_plain_text
         doc_code = call(tasks.check_lines, json=True)
         doc = json.loads(capsys.readouterr().out)
     finally:
-        fault_injection.clear(ctx)
+        restore_home(tmp_path_factory, env, NOW)  # the template: what clear regenerates
     assert doc_code == 1
     lines = out.splitlines()
     head = next(line for line in lines if line.startswith("FAIL lines_coverage"))

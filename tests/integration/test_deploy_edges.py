@@ -219,6 +219,7 @@ def test_rollback_dry_run_names_the_current_lock_holder(dworld: DeployWorld) -> 
     lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="deploy-7")
     report = run_rollback(ctx, SERVICE, dry_run=True)
     assert report.notes == ["lock currently held by bob@ci since 2025-01-15T17:00:00+00:00"]
+    assert f"  note: {report.notes[0]}" in rendered(report)
     assert dworld.audit_rows() == []
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from worlds.sandbox import sandbox_home
+from worlds.sandbox import restore_home, sandbox_home
 
 from nbaops.context import Context
 from nbaops.sandbox.world import open_context
@@ -54,6 +54,8 @@ def block(page: str, needle: str) -> str:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    """A copy of the real-clock sandbox template; a test that injects a fault copies the
+    template back (:func:`worlds.sandbox.restore_home`) instead of regenerating the data."""
     mp = pytest.MonkeyPatch()
     home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("docs-sql-home"), None)
     mp.setenv("NBAOPS_HOME", str(home))
@@ -81,7 +83,9 @@ def test_every_hand_written_query_runs_with_inv_sandbox_sql(sandbox: Context) ->
     assert not failures, "\n".join(failures)
 
 
-def test_real_lines_only_confirm_query_finds_the_injected_violations(sandbox: Context) -> None:
+def test_real_lines_only_confirm_query_finds_the_injected_violations(
+    sandbox: Context, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from nbaops.sandbox import fault_injection
 
     sql = block("runbooks/prediction-coordinator.md", "line_value IS NULL")
@@ -90,12 +94,14 @@ def test_real_lines_only_confirm_query_finds_the_injected_violations(sandbox: Co
     try:
         rows = sandbox.warehouse.query(sql).rows
     finally:
-        fault_injection.clear(sandbox)
+        restore_home(tmp_path_factory, sandbox.home, None)
     assert rows and sum(int(r["predictions"]) for r in rows) > 0
     assert {str(r["line_source"]).upper() for r in rows} - {"REAL", "VEGAS"}
 
 
-def test_missing_lines_query_names_the_players_the_fault_removed(sandbox: Context) -> None:
+def test_missing_lines_query_names_the_players_the_fault_removed(
+    sandbox: Context, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from nbaops.sandbox import fault_injection
 
     sql = block("playbooks/lines-coverage.md", "l.player_lookup IS NULL")
@@ -104,7 +110,7 @@ def test_missing_lines_query_names_the_players_the_fault_removed(sandbox: Contex
     try:
         after = len(sandbox.warehouse.query(sql).rows)
     finally:
-        fault_injection.clear(sandbox)
+        restore_home(tmp_path_factory, sandbox.home, None)
     assert after > before + 20
 
 

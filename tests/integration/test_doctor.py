@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from worlds.deploy_world import DeployWorld
 
 from nbaops.doctor import run_doctor
@@ -39,8 +41,9 @@ def test_doctor_passes_on_the_local_profile_and_changes_nothing(dworld: DeployWo
     # the ID token went through user ADC → IAM Credentials generateIdToken, like prod
     assert any("generateIdToken" in r["path"] for r in dworld.requests()[mark:])
     assert dworld.mutating(mark) == []  # read-only: token requests are not mutations
-    assert set(report.not_applicable) == {"slack_secret", "scheduler_job", "github_issues"}
     document = report.to_json()
+    assert list(document) == ["verdict", "profile", "checks", "not_applicable", "summary"]
+    assert set(document["not_applicable"]) == {"slack_secret", "scheduler_job", "github_issues"}
     assert all(c["fix"] for c in document["checks"])
 
 
@@ -51,6 +54,13 @@ def test_a_drifted_table_is_named_and_fails(dworld: DeployWorld) -> None:
     assert [c.service for c in drifted] == ["nba_ops.deploys"]
     assert drifted[0].verdict is Verdict.FAIL and drifted[0].details["rules"]
     assert exit_code_for(report.verdict) == 1
+    stream = io.StringIO()  # a log or a pipe: the failing table's line, its fix, the rest
+    report.render(Console(file=stream, width=200, color_system=None))
+    lines = stream.getvalue().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("FAIL table_schema"))
+    assert lines[at + 1] == f"    fix: {drifted[0].details['fix']}"
+    assert "  -  scheduler_job: not applicable: Cloud Scheduler has no local stand-in" in lines
+    assert lines[-1].startswith("FAIL nbaops doctor: ") and "1 FAIL" in lines[-1]
 
 
 def _doctor_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,7 @@ def test_local_drift_reads_the_sandbox_platform_clone_and_the_fault_makes_it_fai
         ctx.config.services, Verdict.PASS
     )
     report = fault_injection.inject(ctx, "drift", service="phase4-processors")
-    added = report.records[0]["commits"]
+    added = report.to_json()["faults"][0]["commits"]
     try:
         drifted = detect_drift(ctx)
         by = {s.service: s for s in drifted.services}

@@ -14,7 +14,7 @@ import requests
 
 from nbaops.adapters.monitoring import Distribution, MetricsReader, build_filter
 from nbaops.canary.run import analyse_canary
-from nbaops.canary.settings import CanarySettings
+from nbaops.canary.settings import WHERE, CanarySettings
 from nbaops.config import ProfileConfig
 from nbaops.errors import MonitoringError
 from nbaops.local.api_faults import set_api_fault
@@ -23,7 +23,14 @@ from nbaops.local.monitoring_grpc import MonitoringServer
 from nbaops.local.standin import StandIn
 from nbaops.sandbox import faults
 from nbaops.sandbox.world import HOOKS
+from nbaops.settings import load_section
 from nbaops.verdict import Verdict
+
+
+def canary_settings(section: dict[str, Any]) -> CanarySettings:
+    """``deploy.canary_analysis`` read the way DeploySettings reads it."""
+    return load_section(section, CanarySettings, WHERE)
+
 
 PROJECT, REGION, SERVICE = "nbaops-local", "us-west2", "prediction-worker"
 NOW = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
@@ -188,7 +195,7 @@ def test_analysis_of_a_custom_gauge_without_data_is_inconclusive(home: Path) -> 
     class Ctx:
         monitoring = reader(home)
 
-    settings = CanarySettings.from_config(
+    settings = canary_settings(
         {
             "services": {
                 SERVICE: {

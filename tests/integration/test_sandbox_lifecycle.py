@@ -4,6 +4,7 @@ the stand-in hook, the Cloud Run seeding with real commits, and the tasks' exit 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import subprocess
@@ -14,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from worlds.sandbox import restore_home, sandbox_home
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.errors import UnknownServiceError, UsageError
 from nbaops.local import cloudrun_state, log_store
+from nbaops.report import CheckReport
 from nbaops.sandbox import fault_injection, faults, lifecycle
 from nbaops.sandbox.world import open_context
 
@@ -29,13 +33,24 @@ TODAY = dt.date(2026, 1, 15)
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("sandbox")
+    """A copy of the session's sandbox template for NOW (built by ``ensure_sandbox`` on
+    an empty home: what the first-use test inspects)."""
+    folder = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("sandbox"), NOW)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBAOPS_HOME", str(folder))
         mp.setenv("NBAOPS_NOW", NOW)
         mp.delenv("NBAOPS_PROFILE", raising=False)
-        lifecycle.ensure_sandbox(open_context("local"))
+        lifecycle.ensure_sandbox(open_context("local"))  # a no-op on the current copy
         yield folder
+
+
+@pytest.fixture
+def restore(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Afterwards the home is the template again (what ``fault_injection.clear``
+    regenerates from the seed in seconds; test_inject_and_clear_restore_the_data_exactly
+    tests that ``clear`` itself restores the data exactly)."""
+    yield
+    restore_home(tmp_path_factory, home, NOW)
 
 
 @pytest.fixture
@@ -107,13 +122,19 @@ def test_inject_and_clear_restore_the_data_exactly(ctx: Context, home: Path) -> 
     baseline = count(home, LINES_TODAY, d=TODAY)
     report = fault_injection.inject(ctx, "lines-coverage-drop")
     assert report.to_json()["active"]["lines-coverage-drop"][0]["service"] == "phase4-processors"
+    assert plain(report)[-2:] == [
+        "injected lines-coverage-drop on phase4-processors",
+        "PASS active faults: lines-coverage-drop",
+    ]
     dropped = count(home, LINES_TODAY, d=TODAY)
     assert 0.5 * baseline <= dropped <= 0.7 * baseline
     fault_injection.inject(ctx, "grading-stall")
     graded = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
     assert set(faults.active(home)) == {"lines-coverage-drop", "grading-stall"}
-    fault_injection.clear(ctx)
+    cleared = plain(fault_injection.clear(ctx))
+    assert "cleared grading-stall on grading-service" in cleared
+    assert cleared[-1] == "PASS active faults: none"
     assert faults.active(home) == {}
     assert count(home, LINES_TODAY, d=TODAY) == baseline
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) > 0
@@ -131,78 +152,75 @@ def test_fault_names_and_services_are_validated(ctx: Context, home: Path) -> Non
     assert faults.active(home) == {}
 
 
-def test_error_logs_and_stale_heartbeat_faults(ctx: Context, home: Path) -> None:
+def test_error_logs_and_stale_heartbeat_faults(ctx: Context, home: Path, restore: None) -> None:
     now = dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
     fault_injection.inject(ctx, "error-logs", service="grading-service")
     fault_injection.inject(ctx, "stale-heartbeat")
-    try:
-        recent = log_store.query(
-            home,
-            f'resource.labels.service_name = "grading-service" AND severity >= ERROR AND '
-            f'timestamp >= "{(now - dt.timedelta(minutes=10)).isoformat()}"',
+    recent = log_store.query(
+        home,
+        f'resource.labels.service_name = "grading-service" AND severity >= ERROR AND '
+        f'timestamp >= "{(now - dt.timedelta(minutes=10)).isoformat()}"',
+    )
+    assert len(recent) >= 20
+    last = (
+        DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
+        .query(
+            "SELECT MAX(heartbeat_at) AS t FROM nba_analytics.processor_heartbeats "
+            "WHERE heartbeat_at >= @since AND processor_name = @p",
+            {"since": now - dt.timedelta(days=2), "p": "player_game_summary_processor"},
         )
-        assert len(recent) >= 20
-        last = (
-            DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
-            .query(
-                "SELECT MAX(heartbeat_at) AS t FROM nba_analytics.processor_heartbeats "
-                "WHERE heartbeat_at >= @since AND processor_name = @p",
-                {"since": now - dt.timedelta(days=2), "p": "player_game_summary_processor"},
-            )
-            .rows[0]["t"]
-        )
-        assert now - last >= dt.timedelta(hours=7)
-    finally:
-        fault_injection.clear(ctx)
+        .rows[0]["t"]
+    )
+    assert now - last >= dt.timedelta(hours=7)
 
 
 def test_batch_errors_fault_fails_the_latest_batch_with_estimated_lines(
-    ctx: Context, home: Path
+    ctx: Context, home: Path, restore: None
 ) -> None:
     fault_injection.inject(ctx, "batch-errors")
-    try:
-        wh = DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
-        latest = wh.query(
-            "SELECT batch_id, status, error_count FROM nba_predictions.prediction_batches "
-            "WHERE game_date = @d ORDER BY started_at DESC LIMIT 1",
-            {"d": TODAY},
-        ).rows[0]
-        assert latest["status"] == "failed" and latest["error_count"] > 50
-        violations = wh.query(
-            "SELECT COUNT(*) AS n FROM nba_predictions.player_prop_predictions "
-            "WHERE game_date = @d AND batch_id = @b AND line_source != 'REAL'",
-            {"d": TODAY, "b": latest["batch_id"]},
-        ).rows[0]["n"]
-        assert violations > 0
-    finally:
-        fault_injection.clear(ctx)
+    wh = DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
+    latest = wh.query(
+        "SELECT batch_id, status, error_count FROM nba_predictions.prediction_batches "
+        "WHERE game_date = @d ORDER BY started_at DESC LIMIT 1",
+        {"d": TODAY},
+    ).rows[0]
+    assert latest["status"] == "failed" and latest["error_count"] > 50
+    violations = wh.query(
+        "SELECT COUNT(*) AS n FROM nba_predictions.player_prop_predictions "
+        "WHERE game_date = @d AND batch_id = @b AND line_source != 'REAL'",
+        {"d": TODAY, "b": latest["batch_id"]},
+    ).rows[0]["n"]
+    assert violations > 0
 
 
-def test_next_revision_degraded_is_consumed_by_the_hook(ctx: Context, home: Path) -> None:
+def test_next_revision_degraded_is_consumed_by_the_hook(
+    ctx: Context, home: Path, restore: None
+) -> None:
     fault_injection.inject(ctx, "next-revision-degraded", service="grading-service")
     hook = fault_injection.on_new_revision
     assert hook(home, "prediction-worker", "prediction-worker-00009-xyz") is False
     graded = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
     assert count(home, graded, d=TODAY - dt.timedelta(days=1)) > 0  # armed only
-    try:
-        assert hook(home, "grading-service", "grading-service-00009-xyz") is True
-        assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
-        entries = [
-            e
-            for e in log_store.read_entries(home)
-            if e["resource"]["labels"]["revision_name"] == "grading-service-00009-xyz"
-        ]
-        assert len(entries) >= 20 and {e["severity"] for e in entries} <= {"ERROR", "CRITICAL"}
-        # consumed: the next revision is healthy again
-        assert hook(home, "grading-service", "grading-service-00010-abc") is False
-        (record,) = faults.active(home)["next-revision-degraded"]
-        assert record["armed"] is False and record["applied"] == "grading-stall"
-    finally:
-        fault_injection.clear(ctx)
+    assert hook(home, "grading-service", "grading-service-00009-xyz") is True
+    assert count(home, graded, d=TODAY - dt.timedelta(days=1)) == 0
+    entries = [
+        e
+        for e in log_store.read_entries(home)
+        if e["resource"]["labels"]["revision_name"] == "grading-service-00009-xyz"
+    ]
+    assert len(entries) >= 20 and {e["severity"] for e in entries} <= {"ERROR", "CRITICAL"}
+    # consumed: the next revision is healthy again
+    assert hook(home, "grading-service", "grading-service-00010-abc") is False
+    (record,) = faults.active(home)["next-revision-degraded"]
+    assert record["armed"] is False and record["applied"] == "grading-stall"
 
 
 def test_stale_data_is_refreshed_but_services_are_kept(
-    ctx: Context, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ctx: Context,
+    home: Path,
+    restore: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state_before = cloudrun_state.load_state(home)["services"]
     monkeypatch.setenv("NBAOPS_NOW", "2026-01-16T17:00:00Z")  # a day later
@@ -216,9 +234,6 @@ def test_stale_data_is_refreshed_but_services_are_kept(
     assert marker is not None and marker["now"].startswith("2026-01-16T17:00")
     assert marker["summary"]["today"] == "2026-01-16"
     assert cloudrun_state.load_state(home)["services"] == state_before
-    monkeypatch.setenv("NBAOPS_NOW", NOW)
-    lifecycle.ensure_sandbox(open_context("local"))
-    assert lifecycle.read_marker(home)["summary"]["today"] == "2026-01-15"  # type: ignore[index]
 
 
 def test_format_change_rebuilds_everything(
@@ -255,6 +270,27 @@ def test_refuses_non_local_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         lifecycle.reset(prod)
     with pytest.raises(UsageError, match="only on the local profile"):
         fault_injection.inject(prod, "grading-stall")
+
+
+def plain(report: CheckReport) -> list[str]:
+    """What a log or a pipe shows of a report."""
+    stream = io.StringIO()
+    report.render(Console(file=stream, width=4096, color_system=None))
+    return stream.getvalue().splitlines()
+
+
+def test_status_describes_data_services_and_faults_in_plain_lines(ctx: Context) -> None:
+    report = lifecycle.status(ctx)
+    doc, lines = report.to_json(), plain(report)
+    assert doc["verdict"] == "PASS" and "checks" not in doc  # nothing was checked
+    assert lines[0] == "sandbox" and f"home: {doc['home']}" in lines
+    assert f"  nba_raw.games: {doc['counts']['nba_raw.games']}" in lines
+    worker = next(s for s in doc["services"] if s["service"] == "prediction-worker")
+    assert (
+        f"  prediction-worker: serving {worker['serving']} at {worker['commit']}, "
+        f"{worker['revisions']} revision(s)"
+    ) in lines
+    assert lines[-1] == f"PASS sandbox: {doc['home']}; no active fault(s)"
 
 
 def _inv(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

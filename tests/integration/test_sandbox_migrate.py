@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worlds.sandbox import sandbox_home
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
 from nbaops.context import Context
@@ -38,7 +39,12 @@ AUDIT = {
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A copy of the project whose sandbox is a copy of the session's template for NOW
+    (the same schemas: current, so each test's first ``ensure_sandbox`` is a no-op)."""
+    sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
     root = tmp_path / "proj"
     root.mkdir()
     shutil.copy(ROOT / "nbaops.yaml", root / "nbaops.yaml")
@@ -110,9 +116,9 @@ def test_schema_edits_migrate_and_keep_audit_history_and_revisions(project: Path
 
     # status counts the warehouse itself, never the marker's cached numbers
     status = lifecycle.status(ctx)
-    assert status.info["counts"]["nba_ops.deploys"] == 1
+    assert status.to_json()["counts"]["nba_ops.deploys"] == 1
     live_games = ctx.warehouse.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows[0]["n"]
-    assert status.info["counts"]["nba_raw.games"] == live_games > 0
+    assert status.to_json()["counts"]["nba_raw.games"] == live_games > 0
 
 
 def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> None:
@@ -142,5 +148,5 @@ def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> N
     ctx = context(project)
     lifecycle.ensure_sandbox(ctx)
     assert audit_ids(ctx) == ["d-keep-me"]
-    counts = lifecycle.status(ctx).info["counts"]
+    counts = lifecycle.status(ctx).to_json()["counts"]
     assert counts["nba_raw.games"] > 0 and counts["nba_ops.deploys"] == 1

@@ -3,6 +3,7 @@ against a Cloud Scheduler stand-in on 127.0.0.1; --dry-run makes no API call."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
+from rich.console import Console
 
 from nbaops.adapters.scheduler import SchedulerError
 from nbaops.cli import schedule as schedule_tasks
@@ -90,7 +92,7 @@ def scheduler() -> Iterator[FakeScheduler]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["f"] = FakeScheduler(url=f"http://127.0.0.1:{server.server_address[1]}")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield state["f"]
     finally:
@@ -111,8 +113,14 @@ def run_install(ctx: Context, fake: FakeScheduler, **kw: Any):
 def test_dry_run_makes_no_api_call(prod: Context, scheduler: FakeScheduler) -> None:
     report = run_install(prod, scheduler, dry_run=True)
     assert scheduler.requests == []
-    job = report.to_json()["job"]
-    assert report.action == "dry-run" and job["name"] == JOB
+    document = report.to_json()
+    job = document["job"]
+    assert document["action"] == "dry-run" and job["name"] == JOB
+    stream = io.StringIO()  # plain output: the job as JSON, then what was (not) done
+    report.render(Console(file=stream, width=4096, color_system=None))
+    lines = stream.getvalue().splitlines()
+    assert json.loads("\n".join(lines[1:-1])) == job
+    assert lines[-1] == f"PASS dry run: would create or update {JOB} (no API call made)"
     assert job["schedule"] == "0 */6 * * *" and job["time_zone"] == "Etc/UTC"
     assert job["http_target"]["uri"] == RUN_URI
     assert job["http_target"]["oauth_token"]["service_account_email"] == (
@@ -124,19 +132,19 @@ def test_dry_run_makes_no_api_call(prod: Context, scheduler: FakeScheduler) -> N
 def test_creates_then_leaves_alone_then_updates_only_what_differs(
     prod: Context, scheduler: FakeScheduler
 ) -> None:
-    assert run_install(prod, scheduler).action == "created"
+    assert run_install(prod, scheduler).to_json()["action"] == "created"
     created = scheduler.jobs[JOB]
     assert created["schedule"] == "0 */6 * * *"
     assert created["httpTarget"]["uri"] == RUN_URI
     assert created["httpTarget"]["oauthToken"]["scope"].endswith("/auth/cloud-platform")
     assert [r[0] for r in scheduler.requests] == ["GET", "POST"]
 
-    assert run_install(prod, scheduler).action == "unchanged"
+    assert run_install(prod, scheduler).summary == f"{JOB} is already up to date"
     assert [r[0] for r in scheduler.requests][2:] == ["GET"]  # no write
 
     prod.config.raw["alerts"]["schedule"]["cron"] = "30 */4 * * *"
-    report = run_install(prod, scheduler)
-    assert (report.action, report.changed) == ("updated", ["schedule"])
+    document = run_install(prod, scheduler).to_json()
+    assert (document["action"], document["changed_fields"]) == ("updated", ["schedule"])
     method, path, query = scheduler.requests[-1]
     assert (method, path, query["updateMask"]) == ("PATCH", f"/v1/{JOB}", ["schedule"])
     assert scheduler.jobs[JOB]["schedule"] == "30 */4 * * *"

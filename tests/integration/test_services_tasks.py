@@ -70,16 +70,18 @@ def test_check_all_services_table_shows_every_service_with_its_commit(
 ) -> None:
     code, out, err = run_task(capsys, "check-all-services")
     assert code == 0, err
-    for name in STANDIN_SERVICES:
-        assert name in out
-        assert f"commit:  {fake_sha(f'{name}-2')}" in out
-    assert "PASS" in out and "5 PASS" in out
+    lines = out.splitlines()
+    for name in STANDIN_SERVICES:  # one whole (copyable) line per service: commit and URL
+        assert any(f"[{name}] value={fake_sha(f'{name}-2')}" in line for line in lines)
+        assert any(line.startswith(f"{name}: https://{name}-") for line in lines)
+    assert lines[-1] == "PASS Cloud Run services (local): 5 PASS"
 
 
 def test_check_all_services_json_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_task(capsys, "check-all-services", "--json")
     assert code == 0
     doc = one_json(out)
+    assert list(doc) == ["verdict", "profile", "services", "checks"]  # the documented order
     assert doc["verdict"] == "PASS" and doc["profile"] == "local"
     by_name = {s["service"]: s for s in doc["services"]}
     assert list(by_name) == list(STANDIN_SERVICES)
@@ -146,6 +148,7 @@ def test_deployed_commit_prints_the_serving_commit(capsys: pytest.CaptureFixture
     code, out, _ = run_task(capsys, "deployed-commit", "--service", "prediction-worker")
     assert code == 0
     assert out.splitlines()[0] == fake_sha("prediction-worker-2")
+    assert out.splitlines()[-1].startswith("PASS prediction-worker: ")
 
 
 def test_deployed_commit_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -222,6 +225,7 @@ def test_unknown_service_exits_2_with_one_line_and_no_traceback(task: str, tmp_p
 def test_health_check_passes_on_a_healthy_revision(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_task(capsys, "health-check", "--service", "phase3-processors", "--json")
     doc = one_json(out)
+    assert list(doc)[0] == "verdict" and list(doc)[-2:] == ["message", "checks"]
     assert code == 0 and doc["verdict"] == "PASS"
     assert doc["status"] == 200 and doc["url"].startswith("https://phase3-processors-")
     assert doc["url"].endswith(".a.run.app/health")

@@ -190,7 +190,8 @@ def test_a_hung_check_times_out_as_error_without_delaying_the_rest(
     assert all(c.verdict is Verdict.ERROR for c in logs)
     assert all(c.message == "timed out after 1.5s (checks.timeout_s)" for c in logs)
     assert {c.verdict for c in report.checks if c.name != "error_logs"} == {Verdict.PASS}
-    assert elapsed < 10, "the run waited for the hung checks instead of their timeout"
+    # the hung endpoint holds 30 s: under that, the timeout ended it (a loaded machine has slack)
+    assert elapsed < 25, "the run waited for the hung checks instead of their timeout"
     assert exit_code_for(report.verdict) == 3
 
 

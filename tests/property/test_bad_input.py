@@ -97,13 +97,13 @@ def build_every_section(config: Any) -> None:
     from nbaops.checks.thresholds import load_thresholds
     from nbaops.deploy.settings import DeploySettings
     from nbaops.drift.settings import DriftSettings
-    from nbaops.regression.settings import settings_from_section
+    from nbaops.regression.settings import RegressionSettings
 
     load_thresholds(config)
     config.settings("deploy", DeploySettings)
     config.settings("alerts", AlertSettings)
     config.settings("drift", DriftSettings)
-    settings_from_section(config.section("regression"))
+    config.settings("regression", RegressionSettings)
     for name in config.service_names:
         config.service(name)
 

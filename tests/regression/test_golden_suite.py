@@ -26,7 +26,7 @@ from nbaops.errors import UsageError
 from nbaops.paths import project_root
 from nbaops.regression import candidate, examples, golden
 from nbaops.regression.run import RegressionReport, RegressionRequest, run_regression
-from nbaops.regression.settings import settings_from_section
+from nbaops.regression.settings import RegressionSettings
 from nbaops.verdict import CheckResult, Verdict
 
 ROOT = project_root()
@@ -140,7 +140,7 @@ def test_reference_predictors_do_not_pass_production_floors(isolated: Path) -> N
     """Honesty: the prod profile's floor is not met by a season average."""
     from nbaops.sandbox.world import open_context
 
-    prod = settings_from_section(load_config(profile="prod").section("regression"))
+    prod = load_config(profile="prod").settings("regression", RegressionSettings)
     report = run_regression(
         open_context("local"), RegressionRequest(golden=True, html=isolated / "r.html")
     )

@@ -1,4 +1,4 @@
-"""NBAOPS_* environment variables: declared once in nbaops.environment and read only there."""
+"""Environment variables: declared once in nbaops.environment and read only there."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ NAME_RE = re.compile(r"\bNBAOPS_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
 
 
 def _env_reads(tree: ast.Module) -> list[str]:
-    """The NBAOPS_* names a module reads with os.environ.get / os.getenv / os.environ[...]."""
+    """The declared (or NBAOPS_*) names a module reads with os.environ.get / os.getenv /
+    os.environ[...]."""
     constants = {
         target.id: node.value.value
         for node in tree.body
@@ -36,10 +37,11 @@ def _env_reads(tree: ast.Module) -> list[str]:
             found.append(name_of(node.args[0]))
         elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
             found.append(name_of(node.slice) if isinstance(node.ctx, ast.Load) else "")
-    return [name for name in found if name.startswith("NBAOPS_")]
+    declared = {*environment.VARIABLES, *environment.OTHER_VARIABLES}
+    return [name for name in found if name.startswith("NBAOPS_") or name in declared]
 
 
-def test_only_the_environment_module_reads_nbaops_variables() -> None:
+def test_only_the_environment_module_reads_environment_variables() -> None:
     offenders = {}
     for path in sorted((ROOT / "nbaops").rglob("*.py")):
         if path.name == "environment.py" and path.parent.name == "nbaops":
@@ -47,14 +49,15 @@ def test_only_the_environment_module_reads_nbaops_variables() -> None:
         reads = _env_reads(ast.parse(path.read_text(encoding="utf-8")))
         if reads:
             offenders[str(path.relative_to(ROOT))] = reads
-    assert offenders == {}, "read NBAOPS_* variables through nbaops.environment.read"
+    assert offenders == {}, "read environment variables through nbaops.environment.read"
 
 
 def test_the_scan_sees_a_direct_read() -> None:
     tree = ast.parse(
-        'import os\nX = "NBAOPS_HOME"\na = os.environ.get(X)\nb = os.environ["NBAOPS_NOW"]'
+        'import os\nX = "NBAOPS_HOME"\na = os.environ.get(X)\nb = os.environ["NBAOPS_NOW"]\n'
+        'c = os.getenv("GITHUB_ACTOR")\nd = os.getenv("TERM")'
     )
-    assert _env_reads(tree) == ["NBAOPS_HOME", "NBAOPS_NOW"]
+    assert _env_reads(tree) == ["NBAOPS_HOME", "NBAOPS_NOW", "GITHUB_ACTOR"]
 
 
 def test_every_variable_used_in_code_config_and_docs_is_declared() -> None:

@@ -64,9 +64,10 @@ class _Scan:
         self.path = path
         self.lines = source.splitlines()
         self.tree = ast.parse(source, filename=str(path))
+        self.names = _assignments(self.tree)  # every assignment, at any depth
         self.module_names = {
             name: values
-            for name, values in _assignments(self.tree).items()
+            for name, values in self.names.items()
             if all(self._top_level(v) for v in values)
         }
 
@@ -135,36 +136,33 @@ class _Scan:
         return False
 
     def findings(self) -> Iterator[Formatted]:
-        scopes: list[ast.AST] = [self.tree]
-        scopes += [
-            n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
+        """Every SQL call whose string (or any assignment anywhere in the module to the name
+        it passes) interpolates an unsafe piece. One walk: the module's assignments hold
+        every function's too, so a per-function pass could only find the same sites."""
         seen: set[tuple[int, int]] = set()
-        for scope in scopes:
-            names = _assignments(scope)
-            for call in ast.walk(scope):
-                if not (
-                    isinstance(call, ast.Call)
-                    and isinstance(call.func, ast.Attribute)
-                    and call.func.attr in SQL_SINKS
-                    and call.args
-                ):
+        for call in ast.walk(self.tree):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr in SQL_SINKS
+                and call.args
+            ):
+                continue
+            arg = call.args[0]
+            candidates = self.names.get(arg.id, []) if isinstance(arg, ast.Name) else [arg]
+            for cand in candidates:
+                key = (call.lineno, cand.lineno)
+                parts = self.pieces(cand)
+                if key in seen or not parts:
                     continue
-                arg = call.args[0]
-                candidates = names.get(arg.id, []) if isinstance(arg, ast.Name) else [arg]
-                for cand in candidates:
-                    key = (call.lineno, cand.lineno)
-                    parts = self.pieces(cand)
-                    if key in seen or not parts:
-                        continue
-                    seen.add(key)
-                    unsafe = [p for p in parts if not self.safe_piece(p)]
-                    if unsafe and not self.marked(call, cand):
-                        yield Formatted(
-                            str(self.path.relative_to(REPO)),
-                            cand.lineno,
-                            tuple(ast.unparse(p) for p in unsafe),
-                        )
+                seen.add(key)
+                unsafe = [p for p in parts if not self.safe_piece(p)]
+                if unsafe and not self.marked(call, cand):
+                    yield Formatted(
+                        str(self.path.relative_to(REPO)),
+                        cand.lineno,
+                        tuple(ast.unparse(p) for p in unsafe),
+                    )
 
 
 def formatted_sql(paths: list[Path]) -> list[Formatted]:

@@ -7,9 +7,16 @@ from dataclasses import replace
 import pytest
 
 from nbaops.canary.analysis import CanaryAnalysis, Sample, analyse, judge
-from nbaops.canary.settings import METRIC_DEFAULTS, CanarySettings, MetricSpec
+from nbaops.canary.settings import METRIC_DEFAULTS, WHERE, CanarySettings, MetricSpec
 from nbaops.errors import ConfigError, MonitoringError
+from nbaops.settings import load_section
 from nbaops.verdict import Verdict
+
+
+def canary_settings(section: dict[str, object]) -> CanarySettings:
+    """``deploy.canary_analysis`` read the way DeploySettings reads it."""
+    return load_section(section, CanarySettings, WHERE)
+
 
 ERR = METRIC_DEFAULTS["error_rate"]
 LAT = METRIC_DEFAULTS["latency"]
@@ -161,7 +168,7 @@ def test_all_pass_has_no_deciding_metric_and_empty_is_inconclusive() -> None:
 
 
 def test_defaults_and_per_service_overrides_and_custom_metrics() -> None:
-    settings = CanarySettings.from_config(
+    settings = canary_settings(
         {
             "window_s": 900,
             "metrics": {"latency": {"percentile": 99}},
@@ -217,7 +224,7 @@ def test_defaults_and_per_service_overrides_and_custom_metrics() -> None:
 )
 def test_bad_settings_are_config_errors(section: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
-        CanarySettings.from_config(section)
+        canary_settings(section)
 
 
 def test_the_monitoring_client_is_imported_only_when_a_canary_is_analysed() -> None:

@@ -196,7 +196,7 @@ def test_runner_times_out_a_stuck_check_without_waiting_for_it(ctx: Context) -> 
     assert results[0].verdict is Verdict.ERROR
     assert results[0].message == "timed out after 0.3s (checks.timeout_s)"
     assert results[1].verdict is Verdict.PASS  # ran on a replacement worker
-    assert elapsed < 5
+    assert elapsed < 20  # the stuck check holds 30 s: under that, its timeout ended it
     assert ("done", "stuck") in events and ("start", "ok") in events
 
 

@@ -7,6 +7,7 @@ as ``inv`` does after tasks.py adopts it.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,38 @@ def test_good_flags_still_parse(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--limit" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["deploys", "--limit", "5"], {"deploys"}),
+        (["check-grading", "check-lines", "--date", "today"], {"check-grading", "check-lines"}),
+        (["--help", "sandbox.reset"], {"sandbox.reset"}),
+        (["--help=deploys"], {"deploys"}),
+        (["health-check", "--service", "deploys"], {"health-check", "deploys"}),  # a value too
+    ],
+)
+def test_the_parser_holds_the_named_tasks_and_parses_them_as_before(
+    argv: list[str], named: set[str]
+) -> None:
+    """Only the tasks named on the command line get a parser context (Invoke built all
+    of them); those parse exactly as with every context."""
+    from invoke.program import Program
+
+    def parse(program: Program) -> Any:
+        program.create_config()
+        program.parse_core(["inv", *argv])
+        program.parse_collection()
+        program.parse_tasks()
+        contexts = {name for name in program.parser.contexts if name in NS.task_names}
+        parsed = [(c.name, {k: a.value for k, a in c.args.items()}) for c in program.tasks]
+        return contexts, parsed, program.args.help.value
+
+    ours, parsed, help_value = parse(NbaopsProgram(namespace=NS, name="nbaops", binary="inv"))
+    stock, stock_parsed, stock_help = parse(Program(namespace=NS, name="nbaops", binary="inv"))
+    assert ours == named and stock == set(NS.task_names)
+    assert (parsed, help_value) == (stock_parsed, stock_help)
+
+
 def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
     import invoke.main
 
@@ -96,6 +129,21 @@ def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(invoke.main, "program", other)
     adopt_running_program()  # already ours: unchanged
     assert type(other) is NbaopsProgram
+
+
+@pytest.mark.parametrize("python_flag", [0, 1])
+def test_adopting_gives_back_pythons_bytecode_setting(
+    monkeypatch: pytest.MonkeyPatch, python_flag: int
+) -> None:
+    """Invoke sets ``sys.dont_write_bytecode`` for every run; nbaops modules imported after
+    ``tasks.py`` adopts the program are cached again unless Python itself was told not to
+    (``-B`` / ``PYTHONDONTWRITEBYTECODE``)."""
+    import types
+
+    monkeypatch.setattr(sys, "flags", types.SimpleNamespace(dont_write_bytecode=python_flag))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # what Invoke's parse_core did
+    adopt_running_program()
+    assert sys.dont_write_bytecode is bool(python_flag)
 
 
 @pytest.mark.parametrize(

@@ -46,3 +46,17 @@ def test_bad_durations(text: str) -> None:
 def test_eastern_date_of_a_late_utc_moment_is_the_previous_day() -> None:
     assert clock.eastern_date(dt.datetime(2026, 11, 25, 3, tzinfo=dt.UTC)) == dt.date(2026, 11, 24)
     assert clock.eastern_date(dt.datetime(2026, 11, 25, 5, tzinfo=dt.UTC)) == dt.date(2026, 11, 25)
+
+
+def test_as_utc_reads_rfc3339_text_and_datetimes_and_treats_naive_as_utc() -> None:
+    from nbaops.clock import as_utc
+
+    want = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
+    for value in ("2026-11-25T15:00:00Z", " 2026-11-25T10:00:00-05:00 ", "2026-11-25T15:00:00",
+                  dt.datetime(2026, 11, 25, 15, 0), want.astimezone(clock.EASTERN)):  # fmt: skip
+        got = as_utc(value)
+        assert got == want and got.tzinfo is dt.UTC, value
+    with pytest.raises(ValueError):
+        as_utc("yesterday")
+    with pytest.raises(TypeError, match="expected a timestamp"):
+        as_utc(dt.date(2026, 11, 25))

@@ -128,10 +128,10 @@ DEEP_MAP = "".join(f"{'  ' * i}k{i}:\n" for i in range(1000)) + "  " * 1000 + "v
     ids=["alias-bomb", "many-aliases", "deep-flow", "deep-map", "nan", "inf", "syntax"],
 )
 def test_hostile_yaml_is_one_line_and_fast(text: str, needle: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU, not wall: a loaded machine does not fail it
     with pytest.raises(ConfigError) as info:
         load_bounded(text, "override.yaml")
-    assert time.perf_counter() - started < 5.0  # the bomb is refused, not expanded
+    assert time.process_time() - started < 5.0  # the bomb is refused, not expanded
     message = str(info.value)
     assert needle in message and "\n" not in message and len(message) < 300, message
 

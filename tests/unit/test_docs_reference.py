@@ -146,11 +146,19 @@ def _placeholder(token: str) -> bool:
     )
 
 
-def resolve_inv(command: str) -> list[str]:
-    """Problems with one ``inv`` command line (empty when it would parse)."""
+@cache
+def _parser_contexts() -> tuple[dict[str, Any], dict[str, str]]:
+    """The task parser contexts by name and the aliases (built once: ``to_contexts`` makes
+    a parser for every task)."""
     coll = collection()
     contexts = {c.name: c for c in coll.to_contexts()}
     aliases = {alias: name for name, al in coll.task_names.items() for alias in al}
+    return contexts, aliases
+
+
+def resolve_inv(command: str) -> list[str]:
+    """Problems with one ``inv`` command line (empty when it would parse)."""
+    contexts, aliases = _parser_contexts()
     text = command.replace("\\|", " ").replace("[", " ").replace("]", " ")
     text = text.replace("|", " ")
     try:

@@ -47,6 +47,34 @@ def test_routes_resolve_to_published_methods_of_each_api(contract: Contract) -> 
         assert contract.match(method, path).id == method_id, path
 
 
+def test_route_matching_agrees_with_each_routes_full_regex(contract: Contract) -> None:
+    """The literal pre-checks of ``ApiMethod.matches`` only skip regexes that cannot match:
+    each published route, against its own path filled in (and variants one segment off)
+    and a sample of every other route's, agrees with its whole-route regex (``{param}`` =
+    one or more non-``/`` characters)."""
+    import re
+
+    def full_regex(flat: str) -> re.Pattern[str]:
+        parts = re.split(r"\{[^}]+\}", flat)
+        return re.compile("/" + "[^/]+".join(re.escape(p) for p in parts))
+
+    def filled(flat: str, value: str = "x") -> str:
+        return "/" + re.sub(r"\{[^}]+\}", value, flat)
+
+    sample = sorted({filled(m.flat_path) for m in contract.methods})[::8]
+    sample += ["/", "/v2", "/v2/entries:list:x"]
+    for method in contract.methods:
+        own = filled(method.flat_path)
+        paths = [own, own + "/x", own + ":x", filled(method.flat_path, ""), *sample]
+        expected = full_regex(method.flat_path)
+        assert method.matches(own), method.id
+        for path in paths:
+            assert method.matches(path) is bool(expected.fullmatch(path)), (method.id, path)
+    assert max(m.specificity for m in contract.methods if m.id == "logging.entries.list") == len(
+        "v2/entries:list"
+    )
+
+
 def test_unknown_route_and_wrong_method_are_404(contract: Contract) -> None:
     error = rejection(contract, "GET", "/v2/projects/p/nothing", "", None)
     assert (error.code, error.status) == (404, "NOT_FOUND")
@@ -166,9 +194,46 @@ def test_a_body_on_a_method_without_one_is_rejected(contract: Contract) -> None:
     assert "takes no request body" in error.message
 
 
-def test_documents_load_through_importlib_resources() -> None:
+def test_documents_load_from_the_installed_package_without_importing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "googleapiclient", raising=False)
+    discovery._documents_dir.cache_clear()
     assert discovery.documents_available()
+    assert "googleapiclient" not in sys.modules  # found by its spec, its __init__ not run
     document = discovery.load_document("run.v2")
     assert document["name"] == "run" and document["version"] == "v2"
     with pytest.raises(FileNotFoundError):
         discovery.load_document("nosuchapi.v0")
+
+
+def test_requests_arriving_together_share_one_contract_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    builds: list[int] = []
+    real_init = Contract.__init__
+
+    def counted(self: Contract, *args: Any) -> None:
+        builds.append(1)
+        real_init(self, *args)
+
+    monkeypatch.setattr(Contract, "__init__", counted)
+    discovery._build_contract.cache_clear()
+    start = threading.Barrier(5)
+    got: list[Contract | None] = []
+
+    def request() -> None:
+        start.wait()
+        got.append(discovery.standin_contract())
+
+    threads = [threading.Thread(target=request) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    discovery._build_contract.cache_clear()  # later tests build their own, uncounted
+    assert len(builds) == 1 and len({id(c) for c in got}) == 1 and got[0] is not None

@@ -16,7 +16,8 @@ import pytest
 from nbaops.errors import UsageError
 from nbaops.regression import metrics, sources
 from nbaops.regression.run import RegressionReport, evaluate, write_outputs
-from nbaops.regression.settings import RegressionSettings, settings_from_section
+from nbaops.regression.settings import RegressionSettings
+from nbaops.settings import load_section
 from nbaops.verdict import Verdict
 
 START = dt.datetime(2024, 11, 1, 23, 0, tzinfo=dt.UTC)
@@ -289,23 +290,27 @@ def test_missing_version_and_empty_window_are_inconclusive() -> None:
 # --------------------------------------------------------------------------- settings
 
 
-def test_settings_from_section_merges_and_validates() -> None:
-    s = settings_from_section({"min_bets": 50, "leakage": {"max_exact_share": 0.3}})
+def test_regression_settings_merge_and_validate() -> None:
+    s = load_section(
+        {"min_bets": 50, "leakage": {"max_exact_share": 0.3}}, RegressionSettings, "regression"
+    )
     assert s.min_bets == 50 and s.leakage.max_exact_share == 0.3
     assert s.leakage.max_corr_gain == 0.10
     from nbaops.errors import ConfigError
 
     with pytest.raises(ConfigError, match="hit_rate_floor"):
-        settings_from_section({"hit_rate_floor": 0.6, "hit_rate_ceiling": 0.58})
+        load_section(
+            {"hit_rate_floor": 0.6, "hit_rate_ceiling": 0.58}, RegressionSettings, "regression"
+        )
     with pytest.raises(ConfigError, match="alpha"):
-        settings_from_section({"alpha": 1.5})
+        load_section({"alpha": 1.5}, RegressionSettings, "regression")
 
 
 def test_profiles_gate_differently() -> None:
     from nbaops.config import load_config
 
-    local = settings_from_section(load_config(profile="local").section("regression"))
-    prod = settings_from_section(load_config(profile="prod").section("regression"))
+    local = load_config(profile="local").settings("regression", RegressionSettings)
+    prod = load_config(profile="prod").settings("regression", RegressionSettings)
     assert prod.hit_rate_floor > local.hit_rate_floor
     assert prod.min_bets > local.min_bets
 

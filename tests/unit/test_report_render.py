@@ -120,11 +120,47 @@ def test_clip_cuts_at_a_word_boundary() -> None:
 def test_stdout_console_off_a_terminal_never_wraps() -> None:
     import sys
 
-    from nbaops.cli.runner import PLAIN_WIDTH, stdout_console
+    from nbaops.cli.plain import PLAIN_WIDTH, stdout_console
 
     assert not sys.stdout.isatty()
     console = stdout_console()
     assert console.width == PLAIN_WIDTH and console.soft_wrap
+
+
+def test_a_console_that_is_not_rich_gets_the_same_lines_as_plain_text_without_rich() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nbaops.report import CheckReport\n"
+        "from nbaops.verdict import CheckResult, Finding, Verdict\n"
+        "class Lines:  # what the runner's plain console is to a report: print(text, ...)\n"
+        "    is_terminal, width = False, 4096\n"
+        "    def print(self, *objects, **options):\n"
+        "        assert [type(o) for o in objects] == [str] and options['markup'] is False\n"
+        "        print(*objects)\n"
+        "c = CheckResult('lines_coverage', 'p4', Verdict.FAIL, 1.0, 'x', 'low [a]', "
+        "findings=[Finding('DEN@BOS', True)], details={'fix': 'rerun'})\n"
+        "CheckReport('t', [c], notes=['a note']).render(Lines())\n"
+        "assert 'rich' not in sys.modules, sorted(m for m in sys.modules if 'rich' in m)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "t",
+        "FAIL lines_coverage [p4] value=1 threshold: x (0.00s): low [a]",
+        "    ! DEN@BOS",
+        "    fix: rerun",
+        "a note",
+        "FAIL t: 1 FAIL",
+    ]
+    rich = CheckReport(
+        "t", [CheckResult("lines_coverage", "p4", Verdict.FAIL, 1.0, "x", "low [a]")]
+    )
+    assert plain(rich)[1] == done.stdout.splitlines()[1]  # Rich off a terminal: the same line
 
 
 def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
@@ -165,3 +201,19 @@ def test_every_registered_check_has_a_unit_and_an_existing_playbook() -> None:
     for check_id, spec in ALL_SPECS.items():
         assert spec.unit, check_id  # a value is never shown without its unit
         assert (root / spec.playbook_doc).is_file(), check_id
+
+
+def test_a_check_that_is_not_pass_shows_its_fix_under_it() -> None:
+    broken = result("credentials", Verdict.ERROR, "no credentials", details={"fix": "run login"})
+    ok = result("project", Verdict.PASS, details={"fix": "grant a role"})
+    lines = plain(CheckReport("nbaops doctor", [broken, ok], notes=["  -  x: not applicable"]))
+    assert lines[2] == "    fix: run login"
+    assert not any("grant a role" in line for line in lines)
+    assert lines[-2:] == ["  -  x: not applicable", "ERROR nbaops doctor: 1 ERROR, 1 PASS"]
+
+
+def test_an_action_report_has_its_outcome_and_no_checks_key() -> None:
+    done = CheckReport("sandbox.fault", extra={"action": "set"}, outcome=Verdict.PASS)
+    assert done.to_json() == {"verdict": "PASS", "action": "set"}
+    assert plain(done)[-1] == "PASS sandbox.fault: no checks"
+    assert CheckReport("nothing").to_json() == {"verdict": "INCONCLUSIVE", "checks": []}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import pickle
 from typing import Any
 
 import pytest
@@ -17,11 +19,20 @@ REVS = {
 }
 
 
-def build(*records: dict[str, Any]) -> generate.SandboxData:
+@functools.cache
+def _generated() -> bytes:
+    """The generated data, once per process (pickled: each test gets its own copy)."""
     data = generate.build_tables(
         generate.synthetic_league(7, NOW), NOW, 7, project="nbaops-local", region="us-west2",
         revisions=REVS,
     )  # fmt: skip
+    return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
+
+
+def build(*records: dict[str, Any]) -> generate.SandboxData:
+    """What the sandbox build does after generating (the generation is deterministic:
+    seed 7 at NOW always gives the same rows, tested in test_sandbox_generate)."""
+    data: generate.SandboxData = pickle.loads(_generated())
     faults.apply_all(
         data, list(records), now=NOW, project="nbaops-local", region="us-west2", revisions=REVS
     )

@@ -463,3 +463,23 @@ def test_execute_runs_bigquery_dml(tmp_path: Path) -> None:
     assert w.query(
         "SELECT status FROM nba_raw.games WHERE game_date = @d", {"d": dt.date(2026, 2, 1)}
     ).rows == [{"status": "final"}]
+
+
+def test_every_cursor_computes_in_utc_whatever_the_machines_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zone is set once for the database (``SET GLOBAL``), not per cursor: a query on
+    any thread's cursor reads day boundaries in UTC even where DuckDB's default is not."""
+    import _duckdb
+
+    real_connect = _duckdb.connect
+
+    def new_york_machine(*args: object, **kwargs: object) -> object:
+        conn = real_connect(*args, **kwargs)  # type: ignore[arg-type]
+        conn.execute("SET GLOBAL TimeZone = 'America/New_York'")
+        return conn
+
+    monkeypatch.setattr(_duckdb, "connect", new_york_machine)
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
+    sql = "SELECT DATE(TIMESTAMP '2026-01-15 02:00:00+00') AS day"
+    assert w.query(sql).rows == [{"day": dt.date(2026, 1, 15)}]  # New York: the 14th

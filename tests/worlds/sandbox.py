@@ -71,7 +71,7 @@ def sandbox_home(factory: pytest.TempPathFactory, home: Path, now: str | None) -
     return home
 
 
-def restore_home(factory: pytest.TempPathFactory, home: Path, now: str) -> None:
+def restore_home(factory: pytest.TempPathFactory, home: Path, now: str | None) -> None:
     """Put ``home`` back to the template: every file a fault added or changed is replaced."""
     for entry in home.iterdir():
         if entry.is_dir():

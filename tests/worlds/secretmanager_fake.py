@@ -78,7 +78,7 @@ def fake_secret_manager() -> Iterator[FakeSecretManager]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["f"] = FakeSecretManager(url=f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state["f"]

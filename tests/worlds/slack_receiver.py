@@ -65,7 +65,7 @@ def slack_receiver() -> Iterator[SlackReceiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["r"] = SlackReceiver(url=f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state["r"]
