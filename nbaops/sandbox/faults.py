@@ -244,15 +244,12 @@ def _batch_errors(tables: Tables, now: dt.datetime) -> None:
         for r in tables.get("nba_precompute.points_lines", [])
         if r["game_date"] == latest["game_date"]
     }
-    candidates = [
-        r
-        for r in tables.get("nba_precompute.ml_feature_store", [])
-        if r["game_date"] == latest["game_date"] and r["player_lookup"] not in lined
-    ] or [
+    features = [
         r
         for r in tables.get("nba_precompute.ml_feature_store", [])
         if r["game_date"] == latest["game_date"]
     ]
+    candidates = [r for r in features if r["player_lookup"] not in lined] or features
     created = latest["started_at"] + dt.timedelta(minutes=1)
     for row in candidates[:8]:
         for model in generate.MODELS:
