@@ -87,6 +87,21 @@ class RegressionReport:
 # --------------------------------------------------------------------------- terminal
 
 
+def _metric_cells(g: GroupMetrics) -> list[str]:
+    """A group's figures as the terminal table and the HTML table both show them."""
+    return [
+        str(g.predictions),
+        str(g.bets),
+        str(g.pushes),
+        format_pct(g.hit_rate),
+        f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
+        format_p(g.p_vs_break_even),
+        format_num(g.mae),
+        format_num(g.bias),
+        format_pct(g.pass_share),
+    ]
+
+
 def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
     """Per model version: the columns of :data:`_VERSION_COLUMNS`, formatted."""
     m = report.metrics
@@ -96,20 +111,7 @@ def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
         g = m.overall(system)
         if g is None:
             continue
-        rows.append(
-            (
-                system + roles.get(system, ""),
-                str(g.predictions),
-                str(g.bets),
-                str(g.pushes),
-                format_pct(g.hit_rate),
-                f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
-                format_p(g.p_vs_break_even),
-                format_num(g.mae),
-                format_num(g.bias, 2),
-                format_pct(g.pass_share),
-            )
-        )
+        rows.append((system + roles.get(system, ""), *_metric_cells(g)))
     return rows
 
 
@@ -389,19 +391,7 @@ font-size:13px}th{background:#f4f4f4;text-align:left}td.n{text-align:right}
 
 
 def _group_row(g: GroupMetrics, first: str) -> str:
-    cells = [
-        html.escape(first),
-        str(g.predictions),
-        str(g.bets),
-        str(g.pushes),
-        format_pct(g.hit_rate),
-        f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
-        format_p(g.p_vs_break_even),
-        format_num(g.mae),
-        format_num(g.bias),
-        format_pct(g.pass_share),
-        format_pct(g.mean_confidence),
-    ]
+    cells = [html.escape(first), *_metric_cells(g), format_pct(g.mean_confidence)]
     return (
         "<tr>"
         + "".join(f"<td{' class=n' if i else ''}>{c}</td>" for i, c in enumerate(cells))
