@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from pathlib import Path
 
+import git_commands
 import pytest
 
 from nbaops.errors import GitError
@@ -14,22 +13,8 @@ from nbaops.gitrepo import Commit, Repo
 
 
 def git(cwd: Path, *args: str, date: str | None = None) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Ada Author",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Cy Committer",
-        "GIT_COMMITTER_EMAIL": "cy@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    if date:
-        env["GIT_AUTHOR_DATE"] = date
-        env["GIT_COMMITTER_DATE"] = date
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return proc.stdout.strip()
+    """The committer differs from the author, so tests can tell the two apart."""
+    return git_commands.git(cwd, *args, date=date, committer=("Cy Committer", "cy@example.com"))
 
 
 def commit_file(repo: Path, path: str, content: str, message: str, date: str) -> str:

@@ -8,12 +8,11 @@ Used by ``test_drift.py`` and ``test_drift_github_sync.py``.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from git_commands import git
 
 NOW = "2026-03-01T12:00:00Z"
 NOW_DT = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -60,25 +59,6 @@ drift:
   issue_label: deployment-drift
   comment_interval: 24h
 """
-
-
-def git(cwd: Path, *args: str, date: str | None = None) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Ada Author",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Ada Author",
-        "GIT_COMMITTER_EMAIL": "ada@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    if date:
-        env["GIT_AUTHOR_DATE"] = date
-        env["GIT_COMMITTER_DATE"] = date
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return proc.stdout.strip()
 
 
 def commit(repo: Path, files: dict[str, str], message: str, date: str) -> str:
