@@ -4,9 +4,7 @@ Clean input (one row per version, game and player: the common case) takes two pa
 
 1. *groups*: one ``GROUPING SETS`` pass groups the rows two small ways (coded segments;
    week and error bin), from which every segment's buckets, the signed-error histogram
-   and the per-version totals roll up; the per-version-only sums (leakage signatures,
-   sanity counts) come from a plain grouping by version in the same query (its own scan
-   of the input's few columns: cheaper than aggregating them per grouping set);
+   and the per-version totals (leakage signatures, sanity counts) roll up;
 2. *keys*: one pass grouped by (game, player) finds duplicate keys and, in the same pass,
    builds the paired champion/challenger comparison.
 
@@ -208,9 +206,8 @@ _BASE: dict[str, tuple[str, str]] = {
     "la_xx": _when("graded", "line_value * line_value"),
     "la_yy": _when(_WITH_LINE, "actual_points * actual_points"),
 }
-# What a segment bucket, a week and the histogram report (GroupMetrics): aggregated in the
-# two groupings. The rest (leakage signatures, sanity counts, correlation sums) is only
-# reported per version, so it is aggregated once per version, not once per grouping.
+# What a segment bucket, a week and the histogram report (GroupMetrics). The rest (leakage
+# signatures, sanity counts, correlation sums) is only reported per version: NULL elsewhere.
 _PER_GROUP = (
     "predictions",
     "bets",
@@ -232,7 +229,7 @@ _CODED = [c for c in SEGMENT_COLUMNS.values() if c != "week"]
 
 def _typed(names: Sequence[str], template: str) -> str:
     """Each aggregate as its output type (sums DOUBLE, counts BIGINT): ``template``
-    wraps the name (``sum({})``: rolled up; ``{}``: as aggregated)."""
+    wraps the name (``sum({})``: rolled up)."""
     return ", ".join(
         f"CAST({template.format(name)} AS "
         f"{'DOUBLE' if name.startswith(('sum_', 'pa_', 'la_')) else 'BIGINT'}) AS {name}"
@@ -243,15 +240,15 @@ def _typed(names: Sequence[str], template: str) -> str:
 def groups_sql(derived: str) -> str:
     """Pass 1, one scan into two small groupings (``GROUPING SETS``): by version and the
     coded segments, and by version, week and error bin. Each partitions every version's
-    rows, so each segment's buckets, the weeks, the histogram and the version's totals roll
-    up from them (one grouping by every segment and the bin at once has ~100x the groups,
-    twice the time). The per-version-only sums (:data:`_PER_VERSION`) are aggregated in a
-    third, plain grouping by version over the same rows: aggregating them in both grouping
-    sets cost a third more CPU. Rows other than a version's ``all`` have them NULL."""
+    rows, so each segment's buckets, the weeks, the histogram and the version's totals
+    (every sum in :data:`_BASE` is additive) roll up from them. One grouping by every
+    segment and the bin at once has ~100x the groups and takes twice the time; a second
+    scan for the per-version-only sums costs more than aggregating them in both sets
+    (measured in instructions: ~17% more for the pass, 1M rows). Rows other than a
+    version's ``all`` have the per-version sums NULL."""
     coded = ", ".join(_CODED)
     inputs = ", ".join(f"{expr} AS _{name}" for name, (_, expr) in _BASE.items())
-    per_group = ", ".join(f"{_BASE[name][0]}(_{name}) AS {name}" for name in _PER_GROUP)
-    per_version = ", ".join(f"{_BASE[name][0]}(_{name}) AS {name}" for name in _PER_VERSION)
+    aggregates = ", ".join(f"{agg}(_{name}) AS {name}" for name, (agg, _) in _BASE.items())
     nulls = ", ".join(f"NULL AS {name}" for name in _PER_VERSION)
     segment = (
         "CASE "
@@ -268,29 +265,31 @@ def groups_sql(derived: str) -> str:
         + ")"
     )
     coded_sets = ", ".join(f"(system_id, {c})" for c in _CODED)
+    per_group = _typed(_PER_GROUP, "sum({})")
     return f"""
-        WITH r AS NOT MATERIALIZED (
-          SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived})),
-        base AS MATERIALIZED (
-          SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS by_code, {per_group}
-          FROM r GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))),
-        totals AS MATERIALIZED (SELECT system_id, {per_version} FROM r GROUP BY system_id)
-        SELECT g.system_id, 'all' AS segment, 'all' AS bucket, NULL AS err_bin,
-          g.* EXCLUDE (system_id), {_typed(_PER_VERSION, "t.{}")}
-        FROM (SELECT system_id, {_typed(_PER_GROUP, "sum({})")}
-              FROM base WHERE by_code = 1 GROUP BY system_id) AS g
-        JOIN totals AS t ON g.system_id IS NOT DISTINCT FROM t.system_id
+        WITH base AS MATERIALIZED (
+          SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS by_code, {aggregates}
+          FROM (SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived}))
+          GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin)))
+        SELECT system_id, 'all' AS segment, 'all' AS bucket, NULL AS err_bin, {per_group},
+          {_typed(_PER_VERSION, "sum({})")}
+        FROM base WHERE by_code = 1 GROUP BY system_id
         UNION ALL
-        SELECT system_id, {segment}, {bucket}, NULL, {_typed(_PER_GROUP, "sum({})")}, {nulls}
+        SELECT system_id, {segment}, {bucket}, NULL, {per_group}, {nulls}
         FROM base WHERE by_code = 1
         GROUP BY GROUPING SETS ({coded_sets})
         UNION ALL
         SELECT system_id, CASE WHEN GROUPING(week) = 0 THEN 'week' ELSE '{HIST}' END,
           CASE WHEN GROUPING(week) = 0 THEN CAST(week AS VARCHAR) ELSE 'all' END,
-          err_bin, {_typed(_PER_GROUP, "sum({})")}, {nulls}
+          err_bin, {per_group}, {nulls}
         FROM base WHERE by_code = 0
         GROUP BY GROUPING SETS ((system_id, week), (system_id, err_bin))
     """  # noqa: S608
+
+
+# A graded row's outcome for the paired comparison: 0 no decided bet (no bet, or a push),
+# 1 a decided miss, 2 a decided hit (is_hit is known whenever the bet is decided).
+_OUTCOME = "CASE WHEN NOT is_bet OR is_push THEN 0 WHEN is_hit THEN 2 ELSE 1 END"
 
 
 @dataclass(frozen=True)
@@ -302,15 +301,19 @@ class KeyStats:
 
 
 def keys_sql(derived: str, systems: Sequence[str], pairs: Sequence[tuple[str, str]]) -> str:
-    """Pass 2 over (game, player): repeated keys per version and every pair's counts."""
+    """Pass 2 over (game, player): repeated keys per version and every pair's counts.
+
+    Per version, three aggregates: its rows (repeated keys), the outcome code of its graded
+    row (NULL: none, 0: no decided bet, 1: a miss, 2: a hit) and its absolute error. A key
+    repeated within a version makes the caller deduplicate and run this again, so the
+    codes and errors are only read when every version has at most one row per key.
+    """
     per: list[str] = []
     for i, _s in enumerate(systems):
         # si: the version's index (one string comparison per row, not one per aggregate)
         sel = f"si = {i + 1} AND graded"
         per.append(f"count_if(si = {i + 1}) AS n{i}")
-        per.append(f"count_if({sel}) AS g{i}")
-        per.append(f"bool_or(CASE WHEN {sel} THEN is_bet AND NOT is_push END) AS b{i}")
-        per.append(f"bool_or(CASE WHEN {sel} THEN is_hit END) AS h{i}")
+        per.append(f"max(CASE WHEN {sel} THEN {_OUTCOME} END) AS c{i}")
         per.append(f"max(CASE WHEN {sel} THEN abs(err) END) AS e{i}")
     extra = " + ".join(f"greatest(n{i} - 1, 0)" for i in range(len(systems))) or "0"
     index = {s: i for i, s in enumerate(systems)}
@@ -323,16 +326,16 @@ def keys_sql(derived: str, systems: Sequence[str], pairs: Sequence[tuple[str, st
                 f"NULL AS ae{k}, NULL AS be{k}, NULL AS ds{k}, NULL AS dq{k}"
             )
             continue
-        shared = f"g{ia} > 0 AND g{ib} > 0"
-        paired = f"{shared} AND b{ia} AND b{ib}"
+        ca, cb = f"c{ia}", f"c{ib}"
+        shared = f"{ca} IS NOT NULL AND {cb} IS NOT NULL"
         d = f"(e{ib} - e{ia})"
         outer += [
             f"count_if({shared}) AS shared{k}",
-            f"count_if({paired}) AS paired{k}",
-            f"count_if({paired} AND h{ia} AND h{ib}) AS bh{k}",
-            f"count_if({paired} AND NOT h{ia} AND NOT h{ib}) AS bm{k}",
-            f"count_if({paired} AND h{ia} AND NOT h{ib}) AS co{k}",
-            f"count_if({paired} AND NOT h{ia} AND h{ib}) AS ho{k}",
+            f"count_if({ca} > 0 AND {cb} > 0) AS paired{k}",
+            f"count_if({ca} = 2 AND {cb} = 2) AS bh{k}",
+            f"count_if({ca} = 1 AND {cb} = 1) AS bm{k}",
+            f"count_if({ca} = 2 AND {cb} = 1) AS co{k}",
+            f"count_if({ca} = 1 AND {cb} = 2) AS ho{k}",
             f"avg(CASE WHEN {shared} THEN e{ia} END) AS ae{k}",
             f"avg(CASE WHEN {shared} THEN e{ib} END) AS be{k}",
             f"sum(CASE WHEN {shared} THEN {d} END) AS ds{k}",

@@ -1,6 +1,6 @@
 """The regression scans give the numbers of the direct computation they replace.
 
-Pass 1 rolls every version's totals up from two groupings plus one per-version grouping
+Pass 1 rolls every version's totals up from two groupings
 (:func:`nbaops.regression.scan.groups_sql`); the prediction-id check counts distinct
 hashes first (:func:`nbaops.regression.scan.duplicate_ids`). Each is compared here with
 the direct SQL (one ``GROUP BY`` per question, distinct strings) on data with ties
@@ -116,3 +116,31 @@ def test_duplicate_ids_match_the_distinct_string_count_per_version() -> None:
     )
     assert direct == {"v8": 0, "v9": 3, "v10": 2}
     assert scan.duplicate_ids(con, "graded") == {"v9": 3, "v10": 2}
+
+
+def test_paired_counts_equal_a_direct_join_of_the_two_versions() -> None:
+    """Pass 2's outcome codes give the counts and errors of a plain join on (game, player)."""
+    con = _messy()
+    con.execute("DELETE FROM graded WHERE system_id = 'v9' AND hash(prediction_id) % 3 = 0")
+    keys = scan.run_keys(con, _derived(con), ["v10", "v8", "v9"], [("v8", "v9")])
+    assert keys.extra_rows == 0
+    got = keys.pairs[("v8", "v9")]
+    direct = con.execute(
+        f"""
+        WITH d AS (SELECT * FROM ({_derived(con)}) WHERE graded),
+        a AS (SELECT * FROM d WHERE system_id = 'v8'),
+        b AS (SELECT * FROM d WHERE system_id = 'v9'),
+        j AS (SELECT a.is_bet AND NOT a.is_push AND b.is_bet AND NOT b.is_push AS paired,
+                a.is_hit AS ha, b.is_hit AS hb, abs(a.err) AS ea, abs(b.err) AS eb
+              FROM a JOIN b USING (game_id, player_lookup))
+        SELECT count(*), count_if(paired), count_if(paired AND ha AND hb),
+          count_if(paired AND NOT ha AND NOT hb), count_if(paired AND ha AND NOT hb),
+          count_if(paired AND NOT ha AND hb), avg(ea), avg(eb), sum(eb - ea),
+          sum((eb - ea) * (eb - ea))
+        FROM j"""
+    ).fetchone()
+    assert direct is not None
+    assert got[:6] == direct[:6]
+    assert all(_same(x, y) for x, y in zip(got[6:], direct[6:], strict=True))
+    # the messy parts are really there: pushes and unmatched keys leave bets unpaired
+    assert 0 < direct[1] < direct[0] and min(direct[2:6]) > 0
