@@ -41,7 +41,7 @@ from nbaops.deploy import audit, lock
 from nbaops.deploy.deploy_report import DeployReport
 from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.image import ImagePlan, plan_image, realize
-from nbaops.deploy.inflight import InFlight, alert, cas, wait_healthy, wait_ready
+from nbaops.deploy.inflight import InFlight, alert, wait_healthy, wait_ready
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
 from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
 from nbaops.deploy.outcome import decide
@@ -429,7 +429,7 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
     d.log("revision", new_revision=name, image=image)
     progress.step("revision", f"creating {name} from {image} (tag {tag}, no traffic)")
     d.state.mutated = True
-    info = cas(
+    info = lock.retry_cas(
         lambda: ctx.cloudrun.deploy_revision(
             service,
             image=image,
@@ -439,7 +439,8 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
             no_traffic=True,
             revision_name=name,
             fence=d.fence,
-        )
+        ),
+        f"{service}: could not create the new revision",
     )
     crash_point("revision:created")
     new = info.latest_created_revision
@@ -487,7 +488,10 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
         "traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%" if percent < 100 else "")
     )
     d.log("traffic")
-    cas(lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence))
+    lock.retry_cas(
+        lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence),
+        f"{service}: could not move traffic",
+    )
     crash_point("traffic:moved")
     report.revision_after = new if percent == 100 else before
     report.steps.append(

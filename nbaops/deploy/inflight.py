@@ -76,12 +76,10 @@ class InFlight:
 
     def log(self, phase: str, **changes: Any) -> None:
         """Journal the intent to enter ``phase`` (fenced) before doing it."""
-        assert self.journal is not None
-        self.journal.advance(phase, **changes)
-        lock_journal = self.journal
         from nbaops.deploy.journal import record
 
-        record(self.ctx.cloudrun, self.service, lock_journal, self.token)
+        assert self.journal is not None
+        record(self.ctx.cloudrun, self.service, self.journal.advance(phase, **changes), self.token)
 
     def restore(self, from_revision: str | None) -> RollbackResult:
         """100% back to the previous revision, verified (traffic and health)."""
@@ -126,19 +124,6 @@ def alert(
     except Exception as exc:  # an alert never changes the outcome
         note = f"alert NOT delivered: {type(exc).__name__}: {exc}"
     d.report.notes.append(note)
-
-
-def cas(write: Callable[[], ServiceInfo]) -> ServiceInfo:
-    """Run a fenced write, again after a lost compare-and-swap (our own heartbeat renewing
-    the lease between the write's read and its PATCH): a 409 ABORTED applied nothing."""
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
-
-    for _ in range(lock.CAS_ATTEMPTS - 1):
-        try:
-            return write()
-        except ConcurrentModificationError:
-            continue
-    return write()
 
 
 def wait_ready(d: InFlight, revision: str) -> CheckResult:

@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.deploy import lock
 from nbaops.environment import read
-from nbaops.errors import CloudRunError
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import CloudRun, ServiceInfo, TrafficSplit
@@ -182,30 +181,21 @@ def journal_of(info: ServiceInfo) -> Journal | None:
     return Journal.from_annotation(text) if text else None
 
 
-def record(
-    cloudrun: CloudRun, service: str, journal: Journal, token: tuple[str, int]
-) -> ServiceInfo:
+def record(cloudrun: CloudRun, service: str, journal: Journal, token: tuple[str, int]) -> None:
     """Write the journal, fenced by ``token`` (compare-and-swap on the read's etag).
 
     Raises:
         LeaseLostError: the service no longer carries our lease.
         CloudRunError: the API failed or the compare-and-swap kept losing.
     """
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
+
+    def changes(info: ServiceInfo) -> dict[str, str | None]:
+        lock.check_fence(info, service, token)  # a heartbeat renewal in between: re-read
+        return {JOURNAL_ANNOTATION: journal.to_annotation()}
 
     crash_point(f"journal:{journal.phase}:before")
-    for _ in range(lock.CAS_ATTEMPTS):
-        info = cloudrun.get_service(service)
-        lock.check_fence(info, service, token)
-        try:
-            written = cloudrun.set_annotations(
-                service, {JOURNAL_ANNOTATION: journal.to_annotation()}, etag=info.etag
-            )
-        except ConcurrentModificationError:
-            continue  # a heartbeat renewal landed in between: re-read, re-check
-        crash_point(f"journal:{journal.phase}:after")
-        return written
-    raise CloudRunError(f"{service}: could not write the deploy journal (service kept changing)")
+    lock.write_annotations(cloudrun, service, changes, "write the deploy journal")
+    crash_point(f"journal:{journal.phase}:after")
 
 
 # --------------------------------------------------------------------- crash points

@@ -93,17 +93,13 @@ def restore_traffic(
     started = time.perf_counter()
     if progress is not None:
         progress.step("rollback", f"routing 100% of traffic to {target}")
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
-    from nbaops.deploy.lock import CAS_ATTEMPTS, LeaseLostError
+    from nbaops.deploy.lock import LeaseLostError, retry_cas
 
     try:
-        for attempt in range(CAS_ATTEMPTS):  # a lost compare-and-swap applied nothing
-            try:
-                ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)], fence=fence)
-                break
-            except ConcurrentModificationError:
-                if attempt == CAS_ATTEMPTS - 1:
-                    raise
+        retry_cas(
+            lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)], fence=fence),
+            f"{service}: could not route traffic to {target}",
+        )
         verdict, message = Verdict.PASS, f"traffic update to {target} accepted"
     except LeaseLostError:
         raise

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from nbaops.deploy.inflight import InFlight, alert, cas
+from nbaops.deploy.inflight import InFlight, alert
 from nbaops.deploy.journal import crash_point
+from nbaops.deploy.lock import retry_cas
 from nbaops.deploy.outcome import Action, Decision
 from nbaops.deploy.restore import RollbackResult, manual_commands
 from nbaops.errors import CloudRunError, first_line
@@ -44,8 +45,9 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         if info.traffic_by_revision.get(new, 0) != 100:
             progress.step("promote", f"{new} → 100%")
             d.log("promote")
-            info = cas(
-                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence)
+            retry_cas(
+                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence),
+                f"{service}: could not promote {new}",
             )
             crash_point("promote:moved")
             info = ctx.cloudrun.get_service(service)

@@ -353,7 +353,7 @@ def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
     dworld: DeployWorld,
 ) -> None:
     from nbaops.adapters.cloudrun import ConcurrentModificationError
-    from nbaops.deploy.inflight import cas as _cas
+    from nbaops.deploy.lock import retry_cas
 
     calls: list[int] = []
 
@@ -363,7 +363,7 @@ def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
             raise ConcurrentModificationError("stale etag")
         return "written"
 
-    assert _cas(write) == "written" and len(calls) == 3
+    assert retry_cas(write, "write") == "written" and len(calls) == 3
     before = dworld.service().serving_revision
 
     def lost_race() -> None:  # the rollback's traffic PATCH loses one compare-and-swap
