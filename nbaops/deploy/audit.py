@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,26 +96,7 @@ class AuditRecord:
         self.duration_s = round((self.finished_at - self.started_at).total_seconds(), 3)
 
     def to_row(self) -> dict[str, Any]:
-        return {
-            "deploy_id": self.deploy_id,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "profile": self.profile,
-            "service": self.service,
-            "action": self.action,
-            "actor": self.actor,
-            "commit_sha": self.commit_sha,
-            "image": self.image,
-            "revision_before": self.revision_before,
-            "revision_after": self.revision_after,
-            "canary_percent": self.canary_percent,
-            "model_version": self.model_version,
-            "dry_run": self.dry_run,
-            "outcome": self.outcome,
-            "verdicts": json.dumps(self.verdicts, sort_keys=True),
-            "message": self.message,
-            "duration_s": self.duration_s,
-        }
+        return {**asdict(self), "verdicts": json.dumps(self.verdicts, sort_keys=True)}
 
 
 # ------------------------------------------------------------------------- the spool

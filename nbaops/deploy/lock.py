@@ -31,7 +31,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops import clock
@@ -144,16 +144,8 @@ class DeployLock:
         return self.expired(now) or self.holder_dead()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "holder": self.holder,
-            "since": self.since.isoformat(),
-            "deploy_id": self.deploy_id,
-            "generation": self.generation,
-            "renewed": self.last_renewed.isoformat(),
-            "expires": self.expires.isoformat(),
-            "host": self.host,
-            "pid": self.pid,
-        }
+        times = {"since": self.since, "renewed": self.last_renewed, "expires": self.expires}
+        return {**asdict(self), **{k: t.isoformat() for k, t in times.items()}}
 
 
 def _renewed(text: str | None, since: dt.datetime) -> dt.datetime | None:
