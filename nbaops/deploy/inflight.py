@@ -96,34 +96,34 @@ class InFlight:
         )
 
 
-def alert(
-    d: InFlight,
+def notify(
+    ctx: Context,
+    notes: list[str],
+    service: str,
     kind: str,
     title: str,
     text: str,
     verdict: Verdict | None,
     fields: dict[str, str],
 ) -> None:
-    """Send a deploy/rollback alert and note its delivery in the report (never raises)."""
+    """Send a deploy/rollback alert and note its delivery in ``notes`` (never raises)."""
     try:
         from nbaops.alerts import AlertEvent, AlertKind, send
 
-        delivery = send(
-            d.ctx,
-            AlertEvent(
-                kind=AlertKind(kind),
-                title=title,
-                text=text,
-                service=d.service,
-                verdict=verdict,
-                fields=fields,
-            ),
-        )
+        event = AlertEvent(AlertKind(kind), title, text, service, verdict, fields=fields)
+        delivery = send(ctx, event)
         where = ", ".join(delivery.channels) or "nowhere"
         note = f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
     except Exception as exc:  # an alert never changes the outcome
         note = f"alert NOT delivered: {type(exc).__name__}: {exc}"
-    d.report.notes.append(note)
+    notes.append(note)
+
+
+def alert(
+    d: InFlight, kind: str, title: str, text: str, verdict: Verdict | None, fields: dict[str, str]
+) -> None:
+    """:func:`notify` about the deploy in flight, noted in its report."""
+    notify(d.ctx, d.report.notes, d.service, kind, title, text, verdict, fields)
 
 
 def wait_ready(d: InFlight, revision: str) -> CheckResult:

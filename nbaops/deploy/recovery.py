@@ -25,10 +25,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
+from nbaops.deploy.inflight import notify
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
 from nbaops.errors import NbaopsError
 from nbaops.verdict import CheckResult, Verdict
@@ -195,8 +196,19 @@ def recover(
             _write_row(ctx, rec, actor)
         else:
             rec.notes.append(f"the audit row of {journal.deploy_id} already exists ({recorded})")
-        _alert(ctx, rec)
-        say("recover", rec.message, Verdict.WARN if rec.ok else Verdict.ERROR)
+        verdict = Verdict.WARN if rec.ok else Verdict.ERROR
+        title = (
+            f"{service}: interrupted deploy recovered"
+            if rec.ok
+            else f"ACTION NEEDED: {service}: interrupted deploy NOT restored"
+        )
+        fields = {
+            "deploy id": journal.deploy_id,
+            "interrupted in": journal.phase,
+            "pre-deploy": journal.before_text(),
+        }
+        notify(ctx, rec.notes, service, "rollback", title, rec.message, verdict, fields)
+        say("recover", rec.message, verdict)
         clear = rec.ok
     finally:
         try:
@@ -224,52 +236,23 @@ def _restore(
     health_timeout_s: float,
     progress: Progress | None,
 ) -> RollbackResult:
-    """Route traffic back to the journal's ``before`` split and verify it."""
-    from nbaops.deploy.restore import RollbackResult, manual_commands, restore_traffic
-
-    service = cfg.name
+    """Route traffic back to the journal's ``before`` split (exactly) and verify it."""
+    from nbaops.deploy.restore import restore_traffic
 
     def fence(info: ServiceInfo) -> None:
-        lock.check_fence(info, service, token)
+        lock.check_fence(info, cfg.name, token)
 
     splits = journal.before_splits()
-    if len(splits) == 1 or not splits:
-        target = splits[0].revision if splits else (journal.before_revision or "")
-        return restore_traffic(
-            ctx,
-            cfg,
-            target,
-            from_revision=journal.new_revision,
-            health_timeout_s=health_timeout_s,
-            progress=progress,
-            fence=fence,
-        )
-    # A split served before the deploy: put exactly that split back, verify the traffic.
-    result = RollbackResult(service, journal.before_text(), journal.new_revision)
-    started = time.perf_counter()
-    call = f"run_v2 UpdateService {service} traffic=[{journal.before_text()}]"
-    try:
-        ctx.cloudrun.set_traffic(service, splits, fence=fence)
-        info = ctx.cloudrun.get_service(service)
-        now = {r: p for r, p in info.traffic_by_revision.items() if p}
-        want = {s.revision: s.percent for s in splits}
-        result.checks.append(
-            CheckResult.timed(
-                "rollback_traffic_verified",
-                service,
-                Verdict.PASS if now == want else Verdict.FAIL,
-                f"traffic now: {', '.join(f'{r} {p}%' for r, p in now.items())}",
-                value=", ".join(f"{r} {p}%" for r, p in now.items()),
-                threshold=journal.before_text(),
-                query=call,
-                started=started,
-            )
-        )
-    except Exception as exc:
-        result.checks.append(CheckResult.error("rollback_traffic_verified", service, exc, call))
-    if not result.ok:
-        result.manual = manual_commands(ctx, service, journal.before_revision or "")
-    return result
+    return restore_traffic(
+        ctx,
+        cfg,
+        splits[0].revision if len(splits) == 1 else (journal.before_revision or ""),
+        from_revision=journal.new_revision,
+        health_timeout_s=health_timeout_s,
+        progress=progress,
+        fence=fence,
+        splits=splits,
+    )
 
 
 def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
@@ -303,38 +286,3 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
     else:
         record.finish("interrupted", rec.message)
     audit.write_noting(ctx, record, rec.notes)
-
-
-def _alert(ctx: Context, rec: Recovery) -> None:
-    """Alert (never raises): a deploy was interrupted and what recovery did."""
-    try:
-        from nbaops.alerts import AlertEvent, AlertKind, send
-
-        journal = rec.interrupted.journal
-        fields: dict[str, Any] = {
-            "deploy id": journal.deploy_id,
-            "interrupted in": journal.phase,
-            "pre-deploy": journal.before_text(),
-        }
-        delivery = send(
-            ctx,
-            AlertEvent(
-                kind=AlertKind.ROLLBACK,
-                title=(
-                    f"{rec.interrupted.service}: interrupted deploy recovered"
-                    if rec.ok
-                    else f"ACTION NEEDED: {rec.interrupted.service}: interrupted deploy NOT "
-                    "restored"
-                ),
-                text=rec.message,
-                service=rec.interrupted.service,
-                verdict=Verdict.WARN if rec.ok else Verdict.ERROR,
-                fields={k: str(v) for k, v in fields.items()},
-            ),
-        )
-        where = ", ".join(delivery.channels) or "nowhere"
-        rec.notes.append(
-            f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
-        )
-    except Exception as exc:
-        rec.notes.append(f"alert NOT delivered: {type(exc).__name__}: {exc}")
