@@ -56,6 +56,7 @@ from nbaops.deploy.progress import Progress
 from nbaops.deploy.request import MODEL_LABEL, DeployRequest, sanitize_label, validate_request
 from nbaops.deploy.restore import manual_commands
 from nbaops.deploy.settle import recover_from_error, settle
+from nbaops.deploy.signals import signal_name
 from nbaops.errors import CloudRunError
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -142,7 +143,7 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
     reported (the journal stays, so the next command recovers the service).
     """
     report, record, progress, state = d.report, d.record, d.progress, d.state
-    how = getattr(exc, "signal_name", None) or "Ctrl-C"
+    how = signal_name(exc)
     report.outcome = "interrupted"
     message = f"interrupted ({how})"
     if state.mutated and not state.settled and report.revision_before and not state.lease_lost:
@@ -156,7 +157,7 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
                 report.manual = result.manual
                 message += "; restoring the previous revision FAILED: " + "; ".join(result.manual)
         except BaseException as again:  # a second signal: say exactly what is left
-            second = getattr(again, "signal_name", None) or type(again).__name__
+            second = signal_name(again, type(again).__name__)
             message += f"; restore not completed ({second}); {_traffic_left(d)}"
             report.manual = manual_commands(d.ctx, d.service, d.before)
     report.summary = f"INTERRUPTED {d.service}: {message}"
@@ -164,8 +165,7 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
         report.verdict_override = Verdict.ERROR
     record.finish("interrupted", message)
     if state.lock_acquired:
-        fields = {"deploy id": report.deploy_id, "previous revision": d.before}
-        alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None, fields)
+        alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None)
     progress.step("outcome", report.summary, Verdict.ERROR)
 
 
@@ -348,15 +348,7 @@ def _recover_interrupted(d: InFlight) -> bool:
     from nbaops.deploy.recovery import recover
 
     try:
-        rec = recover(
-            d.ctx,
-            d.cfg,
-            actor=d.record.actor,
-            ttl_s=d.settings.lock_ttl_s,
-            health_timeout_s=d.settings.health_timeout_s,
-            progress=d.progress,
-            sleep=d.sleep,
-        )
+        rec = recover(d.ctx, d.cfg, progress=d.progress, sleep=d.sleep)
     except CloudRunError as exc:
         d.report.outcome = "refused"
         d.report.verdict_override = Verdict.ERROR

@@ -120,10 +120,25 @@ def notify(
 
 
 def alert(
-    d: InFlight, kind: str, title: str, text: str, verdict: Verdict | None, fields: dict[str, str]
+    d: InFlight,
+    kind: str,
+    title: str,
+    text: str,
+    verdict: Verdict | None,
+    extra: dict[str, str] | None = None,
 ) -> None:
-    """:func:`notify` about the deploy in flight, noted in its report."""
-    notify(d.ctx, d.report.notes, d.service, kind, title, text, verdict, fields)
+    """:func:`notify` about the deploy in flight (its revisions, commit, id and deciding
+    canary metric as fields), noted in its report."""
+    report = d.report
+    fields = {
+        "new revision": report.new_revision or "-",
+        "previous revision": d.before,
+        "commit": (report.commit or "")[:12],
+        "deploy id": report.deploy_id,
+    }
+    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
+        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
+    notify(d.ctx, report.notes, d.service, kind, title, text, verdict, {**fields, **(extra or {})})
 
 
 def wait_ready(d: InFlight, revision: str) -> CheckResult:

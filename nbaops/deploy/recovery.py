@@ -25,12 +25,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
 from nbaops.deploy.inflight import notify
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
+from nbaops.deploy.restore import RollbackResult, restore_traffic
+from nbaops.deploy.settings import DeploySettings
 from nbaops.errors import NbaopsError
 from nbaops.verdict import CheckResult, Verdict
 
@@ -39,7 +42,6 @@ if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
-    from nbaops.deploy.restore import RollbackResult
 
 
 SETTLED_OUTCOMES = ("success", "rolled_back", "held")
@@ -131,9 +133,6 @@ def recover(
     ctx: Context,
     cfg: ServiceConfig,
     *,
-    actor: str,
-    ttl_s: float,
-    health_timeout_s: float,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Recovery | None:
@@ -149,7 +148,8 @@ def recover(
         RecoveryFailedError: the pre-deploy traffic could not be restored and verified.
         CloudRunError: the API failed before anything was changed.
     """
-    service = cfg.name
+    service, actor = cfg.name, lock.default_holder()
+    settings = ctx.config.settings("deploy", DeploySettings)
     say = progress.step if progress is not None else (lambda *_a, **_k: None)
     info = ctx.cloudrun.get_service(service)
     stale = _stale_lease(info)
@@ -169,7 +169,9 @@ def recover(
     journal = found.journal
     say("recover", found.describe(), Verdict.WARN)
     recovery_id = audit.new_deploy_id(service).lower()
-    acquired = lock.acquire(ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=ttl_s)
+    acquired = lock.acquire(
+        ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=settings.lock_ttl_s
+    )
     token = acquired.lock.token
     rec = Recovery(found)
     clear = False
@@ -179,7 +181,17 @@ def recover(
         if recorded in SETTLED_OUTCOMES:
             what = f"its row says {recorded}: traffic is where it ended; nothing to restore"
         elif journal.phase != "finished" and journal.action == "deploy" and journal.mutated:
-            rec.restored = _restore(ctx, cfg, journal, token, health_timeout_s, progress)
+            splits = journal.before_splits()  # exactly the split that served before
+            rec.restored = restore_traffic(
+                ctx,
+                cfg,
+                splits[0].revision if len(splits) == 1 else (journal.before_revision or ""),
+                from_revision=journal.new_revision,
+                health_timeout_s=settings.health_timeout_s,
+                progress=progress,
+                fence=partial(lock.check_fence, service=service, token=token),
+                splits=splits,
+            )
             rec.checks.extend(rec.restored.checks)
             what = (
                 f"restored {journal.before_text()}, verified"
@@ -226,33 +238,6 @@ def recover(
             f"{service}: {rec.message}; run: " + " && ".join(manual[:1] or ["inv rollback"])
         )
     return rec
-
-
-def _restore(
-    ctx: Context,
-    cfg: ServiceConfig,
-    journal: Journal,
-    token: tuple[str, int],
-    health_timeout_s: float,
-    progress: Progress | None,
-) -> RollbackResult:
-    """Route traffic back to the journal's ``before`` split (exactly) and verify it."""
-    from nbaops.deploy.restore import restore_traffic
-
-    def fence(info: ServiceInfo) -> None:
-        lock.check_fence(info, cfg.name, token)
-
-    splits = journal.before_splits()
-    return restore_traffic(
-        ctx,
-        cfg,
-        splits[0].revision if len(splits) == 1 else (journal.before_revision or ""),
-        from_revision=journal.new_revision,
-        health_timeout_s=health_timeout_s,
-        progress=progress,
-        fence=fence,
-        splits=splits,
-    )
 
 
 def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:

@@ -9,9 +9,11 @@ takes the deploy lock, restores traffic with :func:`nbaops.deploy.restore.restor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from nbaops.deploy.restore import RollbackResult, restore_traffic
+from nbaops.deploy.signals import signal_name
 from nbaops.errors import UsageError
 from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
@@ -19,7 +21,7 @@ from nbaops.verdict import CheckResult, Verdict
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
+    from nbaops.adapters.cloudrun import RevisionInfo
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
 
@@ -221,14 +223,7 @@ def run_rollback(
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)
         removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
-    recovered = recover(
-        ctx,
-        cfg,
-        actor=holder,
-        ttl_s=settings.lock_ttl_s,
-        health_timeout_s=settings.health_timeout_s,
-        progress=progress,
-    )
+    recovered = recover(ctx, cfg, progress=progress)
     if recovered is not None and recovered.restored is not None and to is None:
         # The interrupted deploy's pre-deploy state serves again, verified: that IS the
         # rollback (rolling back further would go one revision too far).
@@ -268,11 +263,6 @@ def run_rollback(
         if took.took_over is not None:
             report.notes.append(f"took over the expired lock of {took.took_over.holder}")
         progress.step("lock", f"acquired ({deploy_id})")
-        token = took.lock.token
-
-        def fence(info: ServiceInfo) -> None:
-            lock.check_fence(info, service, token)
-
         result = restore_traffic(
             ctx,
             cfg,
@@ -280,7 +270,7 @@ def run_rollback(
             from_revision=serving,
             health_timeout_s=settings.health_timeout_s,
             progress=progress,
-            fence=fence,
+            fence=partial(lock.check_fence, service=service, token=took.lock.token),
         )
         report.result = result
         for check in result.checks:
@@ -289,7 +279,7 @@ def run_rollback(
         record.finish(report.outcome, report.final_line())
     except KeyboardInterrupt as exc:
         report.outcome = "interrupted"
-        record.finish("interrupted", f"interrupted ({_signal_name(exc)}) during the rollback")
+        record.finish("interrupted", f"interrupted ({signal_name(exc)}) during the rollback")
         raise
     except lock.LockHeldError:
         raise
@@ -315,7 +305,3 @@ def _clear_journal(report: RollbackReport) -> dict[str, str | None] | None:
     if report.result is not None and report.result.ok:
         return {JOURNAL_ANNOTATION: None}
     return None
-
-
-def _signal_name(exc: BaseException) -> str:
-    return str(getattr(exc, "signal_name", "") or "Ctrl-C")

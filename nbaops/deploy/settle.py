@@ -29,14 +29,6 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
     before = d.before
     for step in report.steps:
         record.add("deploy", step)
-    fields = {
-        "new revision": new,
-        "previous revision": before,
-        "commit": (report.commit or "")[:12],
-        "deploy id": report.deploy_id,
-    }
-    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
-        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
     if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
         d.fence(ctx.cloudrun.get_service(service))
     if decision.action is Action.PROMOTE:
@@ -76,7 +68,7 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
             f"DEPLOYED {service}: {new} serves 100% (commit "
             f"{(report.commit or '')[:12]}, was {before}); {reason}"
         )
-        alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS, fields)
+        alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS)
         record.finish("success", report.summary)
         progress.step("outcome", report.summary, Verdict.PASS)
         return
@@ -97,7 +89,6 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
             f"ACTION NEEDED: {service} deploy held ({decision.verdict.value})",
             f"{report.summary}. {reason}",
             decision.verdict,
-            fields,
         )
         record.finish("held", f"{report.summary}. {reason}")
         progress.step("outcome", report.summary, decision.verdict)
@@ -105,16 +96,11 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
     # ROLLBACK
     progress.step("rollback", f"{decision.reason}: {reason}", decision.verdict)
     result = d.restore(new)
-    after_rollback(d, decision.verdict, result, "rolled_back", reason, fields)
+    after_rollback(d, decision.verdict, result, "rolled_back", reason)
 
 
 def after_rollback(
-    d: InFlight,
-    verdict: Verdict,
-    result: RollbackResult,
-    outcome: str,
-    reason: str,
-    fields: dict[str, str],
+    d: InFlight, verdict: Verdict, result: RollbackResult, outcome: str, reason: str
 ) -> None:
     report, record = d.report, d.record
     service = d.service
@@ -139,7 +125,6 @@ def after_rollback(
             f"{loud}{service} deploy rolled back ({verdict.value})",
             report.summary,
             verdict,
-            fields,
         )
     else:
         report.outcome = "rollback_failed"
@@ -156,7 +141,7 @@ def after_rollback(
             f"ROLLBACK FAILED: {service} needs manual action",
             report.summary + " Commands: " + " && ".join(result.manual[-2:]),
             Verdict.ERROR,
-            {**fields, "manual": result.manual[-2]},
+            {"manual": result.manual[-2]},
         )
     record.finish(report.outcome, report.summary)
     d.progress.step("outcome", report.summary, report.verdict)
@@ -169,12 +154,6 @@ def recover_from_error(d: InFlight, exc: Exception) -> None:
     text = first_line(exc, typed=True)[:400]
     report.steps.append(CheckResult.error("deploy_error", service, exc))
     progress.step("error", text, Verdict.ERROR)
-    fields = {
-        "new revision": report.new_revision or "-",
-        "previous revision": d.before,
-        "commit": (report.commit or "")[:12],
-        "deploy id": report.deploy_id,
-    }
     for step in report.steps:
         record.add("deploy", step)
     if not state.mutated or state.settled:
@@ -183,9 +162,9 @@ def recover_from_error(d: InFlight, exc: Exception) -> None:
         report.summary = f"DEPLOY FAILED {service}: {text}"
         if state.settled:
             report.summary += " (after the outcome was reached)"
-        alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR, fields)
+        alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR)
         record.finish("failed", report.summary)
         progress.step("outcome", report.summary, Verdict.ERROR)
         return
     result = d.restore(report.new_revision)
-    after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)
+    after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}")

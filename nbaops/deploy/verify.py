@@ -16,7 +16,6 @@ from nbaops.verdict import CheckResult
 if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
-    from nbaops.deploy.settings import DeploySettings
 
 
 def run_verify(ctx: Context, service: str) -> CheckReport:
@@ -33,7 +32,7 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
     settings = ctx.config.settings("deploy", DeploySettings)
     plan_post_deploy(ctx, cfg)  # an invalid post_deploy entry fails (exit 2) before any call
     checks: list[CheckResult] = []
-    checks.extend(_recover(ctx, cfg, settings))
+    checks.extend(_recover(ctx, cfg))
     started = time.perf_counter()
     try:
         current = read_current(ctx, service)
@@ -56,19 +55,13 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
     )
 
 
-def _recover(ctx: Context, cfg: ServiceConfig, settings: DeploySettings) -> list[CheckResult]:
+def _recover(ctx: Context, cfg: ServiceConfig) -> list[CheckResult]:
     """An interrupted deploy is recovered first; the result is one WARN/ERROR check."""
     from nbaops.deploy import lock
     from nbaops.deploy.recovery import RecoveryFailedError, recover
 
     try:
-        rec = recover(
-            ctx,
-            cfg,
-            actor=lock.default_holder(),
-            ttl_s=settings.lock_ttl_s,
-            health_timeout_s=settings.health_timeout_s,
-        )
+        rec = recover(ctx, cfg)
     except (RecoveryFailedError, lock.LockHeldError, CloudRunError) as exc:
         return [CheckResult.error("interrupted_deploy", cfg.name, exc)]
     return [rec.to_check()] if rec is not None else []
