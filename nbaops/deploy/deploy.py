@@ -410,11 +410,7 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
     progress.step("image", img.describe())
     image = realize(ctx, img)
     report.image = image
-    report.steps.append(
-        CheckResult.timed(
-            "image", service, Verdict.PASS, img.describe(), value=image, started=started
-        )
-    )
+    d.passed("image", img.describe(), image, started)
     # ---- 5. new revision, tagged, no traffic
     started = time.perf_counter()
     name = new_revision_name(service, [r.name for r in ctx.cloudrun.list_revisions(service)])
@@ -439,17 +435,8 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
     if not new or new == before:
         raise CloudRunError(f"the deploy created no new revision (latest is {new})")
     report.new_revision = new
-    report.steps.append(
-        CheckResult.timed(
-            "new_revision",
-            service,
-            Verdict.PASS,
-            f"created {new} with labels {labels}",
-            value=new,
-            query=f"run_v2 UpdateService {service} (template, tag {tag})",
-            started=started,
-        )
-    )
+    call = f"run_v2 UpdateService {service} (template, tag {tag})"
+    d.passed("new_revision", f"created {new} with labels {labels}", new, started, call)
     progress.step("revision", f"created {new}; {before} still serves")
     # ---- 6. Ready, then healthy before any traffic
     ready = wait_ready(d, new)
@@ -486,17 +473,8 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
     )
     crash_point("traffic:moved")
     report.revision_after = new if percent == 100 else before
-    report.steps.append(
-        CheckResult.timed(
-            "traffic",
-            service,
-            Verdict.PASS,
-            f"{new} now receives {percent}%",
-            value=percent,
-            query=f"run_v2 UpdateService {service} traffic",
-            started=started,
-        )
-    )
+    call = f"run_v2 UpdateService {service} traffic"
+    d.passed("traffic", f"{new} now receives {percent}%", percent, started, call)
     # ---- 8. observation window
     policy = settings.observation
     progress.step("observe", policy.describe())

@@ -81,6 +81,15 @@ class InFlight:
         assert self.journal is not None
         record(self.ctx.cloudrun, self.service, self.journal.advance(phase, **changes), self.token)
 
+    def passed(
+        self, name: str, message: str, value: str | int, started: float, query: str = ""
+    ) -> None:
+        """Add a step that did what it should to the report (PASS, timed from ``started``)."""
+        step = CheckResult.timed(
+            name, self.service, Verdict.PASS, message, value=value, query=query, started=started
+        )
+        self.report.steps.append(step)
+
     def restore(self, from_revision: str | None) -> RollbackResult:
         """100% back to the previous revision, verified (traffic and health)."""
         if self.journal is not None and self.lease is not None:

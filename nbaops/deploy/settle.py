@@ -48,17 +48,7 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
             raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
         d.state.settled = True
         report.revision_after = new
-        report.steps.append(
-            CheckResult.timed(
-                "promote",
-                service,
-                Verdict.PASS,
-                f"{new} serves 100%",
-                value=100,
-                query=f"run_v2 GetService {service}",
-                started=started,
-            )
-        )
+        d.passed("promote", f"{new} serves 100%", 100, started, f"run_v2 GetService {service}")
         record.add("deploy", report.steps[-1])
         report.outcome = "success"
         report.verdict_override = worst(
