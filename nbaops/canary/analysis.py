@@ -27,7 +27,7 @@ audit row and the alert name it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nbaops.canary import stats
@@ -172,23 +172,24 @@ def judge(
     if spec.kind == "instances":
         return _instances(spec, baseline, canary, query)
     value_b, value_c = _point(spec, baseline), _point(spec, canary)
-    common = {
-        "baseline": value_b,
-        "canary": value_c,
-        "baseline_n": baseline.n,
-        "canary_n": canary.n,
-        "margin": spec.margin,
-        "query": query,
-    }
+    measured = MetricResult(
+        spec.name,
+        Verdict.INCONCLUSIVE,
+        "",
+        baseline=value_b,
+        canary=value_c,
+        baseline_n=baseline.n,
+        canary_n=canary.n,
+        margin=spec.margin,
+        query=query,
+    )
     small = min(baseline.n, canary.n)
     if small < spec.min_sample:
         who = "canary" if canary.n <= baseline.n else "baseline"
-        return MetricResult(
-            spec.name,
-            Verdict.INCONCLUSIVE,
-            f"too little {who} traffic: {small:g} < min sample {spec.min_sample} "
+        return replace(
+            measured,
+            message=f"too little {who} traffic: {small:g} < min sample {spec.min_sample} "
             "(cannot tell, never PASS)",
-            **common,  # type: ignore[arg-type]
         )
     result = _test(spec, baseline, canary)
     effect = _effect(spec, value_b, value_c)
@@ -205,13 +206,8 @@ def judge(
         verdict, text = Verdict.WARN, f"canary worse but not significantly: {how}"
     else:
         verdict, text = Verdict.PASS, f"within the margin: {how}"
-    return MetricResult(
-        spec.name,
-        verdict,
-        text,
-        test=result.test,
-        p_value=result.p_value,
-        **common,  # type: ignore[arg-type]
+    return replace(
+        measured, verdict=verdict, message=text, test=result.test, p_value=result.p_value
     )
 
 

@@ -111,8 +111,7 @@ def _spool_lock(home: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def _encode(row: dict[str, Any]) -> str:
-    data = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
-    return json.dumps(data, sort_keys=True)
+    return json.dumps(row, sort_keys=True, default=dt.datetime.isoformat)
 
 
 def _decode(line: str) -> dict[str, Any]:
