@@ -107,7 +107,6 @@ class Recovery:
 
     interrupted: Interrupted
     restored: RollbackResult | None = None
-    checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -192,7 +191,6 @@ def recover(
                 fence=partial(lock.check_fence, service=service, token=token),
                 splits=splits,
             )
-            rec.checks.extend(rec.restored.checks)
             what = (
                 f"restored {journal.before_text()}, verified"
                 if rec.restored.ok
@@ -263,7 +261,7 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
         )
     for step in journal.steps:
         record.note("journal", "PASS", f"{step['step']} at {step['at']}")
-    for check in rec.checks:
+    for check in rec.restored.checks if rec.restored else []:
         record.add("recovery", check)
     record.note("recovery", "WARN" if rec.ok else "ERROR", f"{rec.message} (by {actor})")
     if finished:

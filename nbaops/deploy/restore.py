@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -52,16 +52,6 @@ class RollbackResult:
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.verdict is Verdict.PASS for c in self.checks)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "target": self.target,
-            "from_revision": self.from_revision,
-            "ok": self.ok,
-            "checks": [c.to_json() for c in self.checks],
-            "manual_commands": self.manual,
-        }
 
 
 def restore_traffic(

@@ -105,11 +105,8 @@ class RollbackReport:
 
     @property
     def verdict(self) -> Verdict:
-        if self.dry_run:
-            return Verdict.PASS
-        if self.result is None or not self.result.ok:
-            return Verdict.ERROR
-        return Verdict.PASS
+        ok = self.dry_run or (self.result is not None and self.result.ok)
+        return Verdict.PASS if ok else Verdict.ERROR
 
     def final_line(self) -> str:
         if self.dry_run:
