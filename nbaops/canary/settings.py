@@ -49,11 +49,6 @@ class MetricSpec:
     direction: str = setting("increase", choices=DIRECTIONS)
     percentile: float = setting(95.0, above=0, below=100)
 
-    def describe(self) -> str:
-        worse = "higher" if self.direction == "increase" else "lower"
-        unit = "absolute" if self.kind == "error_rate" else "relative"
-        return f"{worse} is worse; margin {self.margin:g} ({unit}); min sample {self.min_sample}"
-
 
 METRIC_DEFAULTS: dict[str, MetricSpec] = {
     # 2000 canary requests catch a doubling of a 1% error rate with >= 90% power at

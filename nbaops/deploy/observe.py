@@ -35,11 +35,6 @@ class ObservationPolicy:
     inconclusive_limit: int = setting(3, minimum=1)
     consecutive_error_limit: int = setting(3, minimum=1)
 
-    @property
-    def window_s(self) -> float:
-        """The longest the window can take, excluding the measurements themselves."""
-        return self.interval_s * max(self.count - 1, 0)
-
     def describe(self) -> str:
         return (
             f"{self.count} rounds every {self.interval_s:g}s; stop at {self.failure_limit} FAIL, "

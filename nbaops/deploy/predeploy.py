@@ -47,7 +47,7 @@ from nbaops.deploy.checklist_git import (
     check_uncommitted,
 )
 from nbaops.errors import GitError
-from nbaops.verdict import CheckResult, Verdict, clip, worst
+from nbaops.verdict import CheckResult, Verdict, clip
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
@@ -87,10 +87,6 @@ class PredeployResult:
     checks: list[CheckResult]
     head: str | None = None
     current: CurrentDeployment | None = None
-
-    @property
-    def verdict(self) -> Verdict:
-        return worst(c.verdict for c in self.checks)
 
     @property
     def blocking(self) -> list[CheckResult]:
