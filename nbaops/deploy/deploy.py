@@ -196,11 +196,9 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
     held = report.outcome == "held"
     ours = state.lock_acquired and not state.lease_lost
     if ours and d.journal is not None and not keep_journal:
-        try:
-            if held:
-                d.log("held", outcome="held", summary=report.final_line()[:500])
-            else:
-                d.log("finished", outcome=record.outcome, summary=report.final_line()[:500])
+        try:  # a held deploy's outcome is "held" in the record too
+            phase = "held" if held else "finished"
+            d.log(phase, outcome=record.outcome, summary=report.final_line()[:500])
         except Exception as exc:  # the lease is gone or the API failed: recovery covers it
             report.notes.append(f"could not journal the outcome: {exc}")
     if write_audit and record.outcome != "planned":
