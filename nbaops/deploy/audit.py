@@ -165,22 +165,15 @@ def flush_spool(ctx: Context) -> int:
         return len(rows)
 
 
-@dataclass(frozen=True)
-class WriteResult:
-    written: bool  # False: spooled locally
-    flushed: int  # older spooled rows written along with it
-    error: str | None = None
-
-
-def write(ctx: Context, record: AuditRecord) -> WriteResult:
+def write(ctx: Context, record: AuditRecord) -> str | None:
     """Write the row to ``nba_ops.deploys``; spool it locally if that fails.
 
-    Never raises (except KeyboardInterrupt): losing the row is the one thing it must not do.
+    Returns None when the row was written, else why it was spooled. Never raises (except
+    KeyboardInterrupt): losing the row is the one thing it must not do.
     """
     row = record.to_row()
-    flushed = 0
     try:
-        flushed = flush_spool(ctx)
+        flush_spool(ctx)
         ctx.warehouse.insert_rows(TABLE, [row])
     except Exception as exc:  # any failure (warehouse, sandbox, bug) means: spool the row
         error = first_line(exc, typed=True)[:300]
@@ -188,17 +181,17 @@ def write(ctx: Context, record: AuditRecord) -> WriteResult:
             spool(ctx.home, row)
         except OSError as spool_exc:  # last resort: the row goes to stderr, never nowhere
             sys.stderr.write(f"nbaops: audit row could not be stored: {_encode(row)}\n")
-            return WriteResult(False, flushed, f"{error}; spool failed: {spool_exc}")
-        return WriteResult(False, flushed, error)
-    return WriteResult(True, flushed)
+            return f"{error}; spool failed: {spool_exc}"
+        return error
+    return None
 
 
-def write_noting(ctx: Context, record: AuditRecord, notes: list[str]) -> WriteResult:
+def write_noting(ctx: Context, record: AuditRecord, notes: list[str]) -> str | None:
     """:func:`write`, and when the row had to be spooled, say so in the report's ``notes``."""
-    written = write(ctx, record)
-    if not written.written:
-        notes.append(f"audit row spooled locally, retried next time ({written.error})")
-    return written
+    error = write(ctx, record)
+    if error is not None:
+        notes.append(f"audit row spooled locally, retried next time ({error})")
+    return error
 
 
 ROW_OUTCOME_SQL = """

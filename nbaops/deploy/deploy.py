@@ -212,11 +212,11 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
         if state.lease_lost and audit.row_outcome(ctx, report.deploy_id, record.started_at):
             report.notes.append("the deploy that took over already recorded this attempt")
         else:
-            written = audit.write_noting(ctx, record, report.notes)
+            spooled = audit.write_noting(ctx, record, report.notes)
             progress.step(
                 "audit",
                 f"row {report.deploy_id} outcome={record.outcome}"
-                + ("" if written.written else " (spooled)"),
+                + ("" if spooled is None else " (spooled)"),
             )
     crash_point("audit:written")
     if ours:

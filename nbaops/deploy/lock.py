@@ -60,8 +60,6 @@ class LockHeldError(NbaopsError):
             "its lease lapses at that time and the next command recovers it (or run with "
             "--force-unlock)"
         )
-        self.service = service
-        self.lock = lock
 
 
 class LeaseLostError(NbaopsError):
@@ -74,8 +72,6 @@ class LeaseLostError(NbaopsError):
             f"{service}: deploy {deploy_id} lost its lease ({reason}); it stopped changing "
             "the service"
         )
-        self.service = service
-        self.deploy_id = deploy_id
         self.reason = reason
 
 

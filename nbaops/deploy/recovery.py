@@ -59,7 +59,6 @@ class Interrupted:
 
     service: str
     journal: Journal
-    lease: lock.DeployLock | None
     traffic: dict[str, int]
 
     def describe(self) -> str:
@@ -98,7 +97,7 @@ def inspect_annotations(
     held = lock.DeployLock.from_annotation(lease_text) if lease_text else None
     if held is not None and not held.lapsed(clock.now()):
         return None  # its deploy (or a recovery) is alive
-    return Interrupted(service, journal, held, dict(traffic))
+    return Interrupted(service, journal, dict(traffic))
 
 
 @dataclass
