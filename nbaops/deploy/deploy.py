@@ -103,7 +103,6 @@ def run_deploy(
         dry_run=req.dry_run,
     )
     d = InFlight(ctx, req, cfg, settings, report, record, progress, sleep)
-    state = d.state
     write_audit = not req.dry_run
     progress.step(
         "start",
@@ -121,7 +120,7 @@ def run_deploy(
         record.finish("refused", str(exc))
         raise
     except lock.LeaseLostError as exc:
-        state.lease_lost = True
+        d.lease_lost = True
         report.outcome = "failed"
         report.verdict_override = Verdict.ERROR
         report.summary = (
@@ -142,16 +141,16 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
     A second signal during the restore stops it; the exact traffic left is then read and
     reported (the journal stays, so the next command recovers the service).
     """
-    report, record, progress, state = d.report, d.record, d.progress, d.state
+    report, record, progress = d.report, d.record, d.progress
     how = signal_name(exc)
     report.outcome = "interrupted"
     message = f"interrupted ({how})"
-    if state.mutated and not state.settled and report.revision_before and not state.lease_lost:
+    if d.mutated and not d.settled and report.revision_before and not d.lease_lost:
         progress.step("interrupt", f"{how}: restoring traffic to the previous revision")
         try:
             result = d.restore(report.new_revision)
             if result.ok:
-                state.settled = True
+                d.settled = True
                 message += "; previous revision restored and verified"
             else:
                 report.manual = result.manual
@@ -164,7 +163,7 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
     if how != "Ctrl-C":
         report.verdict_override = Verdict.ERROR
     record.finish("interrupted", message)
-    if state.lock_acquired:
+    if d.lock_acquired:
         alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None)
     progress.step("outcome", report.summary, Verdict.ERROR)
 
@@ -184,17 +183,17 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
     In that order, so a crash at any point leaves either the journal (the next command
     recovers and, if the row is missing, writes it) or nothing to do.
     """
-    ctx, report, record, progress, state = d.ctx, d.report, d.record, d.progress, d.state
+    ctx, report, record, progress = d.ctx, d.report, d.record, d.progress
     if d.heartbeat is not None:
         d.heartbeat.stop()
         report.notes.append(d.heartbeat.describe())
-        if d.heartbeat.lost and not state.lease_lost:
-            state.lease_lost = True
+        if d.heartbeat.lost and not d.lease_lost:
+            d.lease_lost = True
     if record.finished_at is None:
         record.finish(report.outcome, report.final_line())
-    keep_journal = state.mutated and not state.settled  # unsettled: the next command recovers
+    keep_journal = d.mutated and not d.settled  # unsettled: the next command recovers
     held = report.outcome == "held"
-    ours = state.lock_acquired and not state.lease_lost
+    ours = d.lock_acquired and not d.lease_lost
     if ours and d.journal is not None and not keep_journal:
         try:  # a held deploy's outcome is "held" in the record too
             phase = "held" if held else "finished"
@@ -209,7 +208,7 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
         if d.journal is not None:
             for step in d.journal.steps:
                 record.note("journal", "PASS", f"{step['step']} at {step['at']}")
-        if state.lease_lost and audit.row_outcome(ctx, report.deploy_id, record.started_at):
+        if d.lease_lost and audit.row_outcome(ctx, report.deploy_id, record.started_at):
             report.notes.append("the deploy that took over already recorded this attempt")
         else:
             spooled = audit.write_noting(ctx, record, report.notes)
@@ -314,7 +313,7 @@ def _run(d: InFlight) -> None:
         ttl_s=d.settings.lock_ttl_s,
         extra={JOURNAL_ANNOTATION: journal.to_annotation()},
     )
-    d.state.lock_acquired = True
+    d.lock_acquired = True
     d.lease, d.journal = acquired.lock, journal
     d.heartbeat = Heartbeat(ctx.cloudrun, service, acquired.lock, d.settings.lock_ttl_s).start()
     crash_point("lock:after")
@@ -414,7 +413,7 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
     name = new_revision_name(service, [r.name for r in ctx.cloudrun.list_revisions(service)])
     d.log("revision", new_revision=name, image=image)
     progress.step("revision", f"creating {name} from {image} (tag {tag}, no traffic)")
-    d.state.mutated = True
+    d.mutated = True
     info = lock.retry_cas(
         lambda: ctx.cloudrun.deploy_revision(
             service,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.deploy import lock
@@ -28,16 +28,6 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class DeployState:
-    """What has changed so far (decides what an error or Ctrl-C must undo)."""
-
-    lock_acquired: bool = False
-    mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
-    settled: bool = False  # the final traffic state was reached and verified
-    lease_lost: bool = False  # the lease was taken over: hands off the service
-
-
-@dataclass
 class InFlight:
     """One deploy in flight: what was asked, its settings, and what it has done so far."""
 
@@ -49,7 +39,11 @@ class InFlight:
     record: audit.AuditRecord
     progress: Progress
     sleep: Callable[[float], None]
-    state: DeployState = field(default_factory=DeployState)
+    # what has changed so far (decides what an error or Ctrl-C must undo)
+    lock_acquired: bool = False
+    mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
+    settled: bool = False  # the final traffic state was reached and verified
+    lease_lost: bool = False  # the lease was taken over: hands off the service
     lease: lock.DeployLock | None = None
     heartbeat: Heartbeat | None = None
     journal: Journal | None = None

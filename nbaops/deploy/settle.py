@@ -46,7 +46,7 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         serving = info.traffic_by_revision.get(new, 0)
         if serving != 100:
             raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
-        d.state.settled = True
+        d.settled = True
         report.revision_after = new
         d.passed("promote", f"{new} serves 100%", 100, started, f"run_v2 GetService {service}")
         record.add("deploy", report.steps[-1])
@@ -63,7 +63,7 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         progress.step("outcome", report.summary, Verdict.PASS)
         return
     if decision.action is Action.HOLD:
-        d.state.settled = True
+        d.settled = True
         report.outcome = "held"
         report.verdict_override = decision.verdict
         info = ctx.cloudrun.get_service(service)
@@ -99,7 +99,7 @@ def after_rollback(
         record.add("rollback", check)
     before = d.before
     if result.ok:
-        d.state.settled = True
+        d.settled = True
         report.outcome = outcome
         report.revision_after = before
         report.verdict_override = verdict
@@ -139,18 +139,18 @@ def after_rollback(
 
 def recover_from_error(d: InFlight, exc: Exception) -> None:
     """An error after the lock: restore and verify the previous revision if anything moved."""
-    report, record, progress, state = d.report, d.record, d.progress, d.state
+    report, record, progress = d.report, d.record, d.progress
     service = d.service
     text = first_line(exc, typed=True)[:400]
     report.steps.append(CheckResult.error("deploy_error", service, exc))
     progress.step("error", text, Verdict.ERROR)
     for step in report.steps:
         record.add("deploy", step)
-    if not state.mutated or state.settled:
+    if not d.mutated or d.settled:
         report.outcome = "failed"
         report.verdict_override = Verdict.ERROR
         report.summary = f"DEPLOY FAILED {service}: {text}"
-        if state.settled:
+        if d.settled:
             report.summary += " (after the outcome was reached)"
         alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR)
         record.finish("failed", report.summary)
