@@ -109,17 +109,9 @@ def observe(
             results = measure(index)
         except Exception as exc:  # a round that could not measure is an ERROR round
             results = [CheckResult.error("observation_round", "*", exc)]
-        if not results:
-            results = [
-                CheckResult(
-                    name="observation_round",
-                    service="*",
-                    verdict=Verdict.INCONCLUSIVE,
-                    value=None,
-                    threshold="",
-                    message="no post-deploy measurement returned a result",
-                )
-            ]
+        if not results:  # nothing measured is never PASS
+            message = "no post-deploy measurement returned a result"
+            results = [CheckResult.timed("observation_round", "*", Verdict.INCONCLUSIVE, message)]
         rnd = ObservationRound(index, results)
         rounds.append(rnd)
         if on_round is not None:

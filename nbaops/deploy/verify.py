@@ -31,27 +31,24 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
     cfg = ctx.config.service(service)
     settings = ctx.config.settings("deploy", DeploySettings)
     plan_post_deploy(ctx, cfg)  # an invalid post_deploy entry fails (exit 2) before any call
-    checks: list[CheckResult] = []
-    checks.extend(_recover(ctx, cfg))
+    checks = _recover(ctx, cfg)
     started = time.perf_counter()
     try:
         current = read_current(ctx, service)
     except Exception as exc:
         error = CheckResult.error("deployment_status", service, exc, f"run_v2 GetService {service}")
         error.duration_s = round(time.perf_counter() - started, 3)
-        return CheckReport(f"verify-deploy {service}", [error])
-    checks.append(check_status(current, service))
-    checks.append(check_health(ctx, current, cfg, settings.health_timeout_s))
+        return CheckReport(f"verify-deploy {service}", [*checks, error])
     serving = current.serving.name if current.serving else None
-    checks.extend(run_post_deploy(ctx, cfg, revision=serving))
+    checks += [
+        check_status(current, service),
+        check_health(ctx, current, cfg, settings.health_timeout_s),
+        *run_post_deploy(ctx, cfg, revision=serving),
+    ]
     return CheckReport(
         f"verify-deploy {service}",
         checks,
-        extra={
-            "service": service,
-            "serving_revision": serving,
-            "commit": current.commit,
-        },
+        extra={"service": service, "serving_revision": serving, "commit": current.commit},
     )
 
 
