@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of
 from nbaops.deploy.restore import RollbackResult, restore_traffic
 from nbaops.deploy.signals import signal_name
 from nbaops.errors import UsageError
@@ -52,8 +53,6 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str 
         UsageError: ``--to`` names an unknown or not-ready revision or the one serving
             already; no previous ready revision exists.
     """
-    from nbaops.deploy.journal import journal_of
-
     info = ctx.cloudrun.get_service(service)
     serving = info.serving_revision
     revisions = ctx.cloudrun.list_revisions(service)
@@ -286,19 +285,13 @@ def run_rollback(
     finally:
         if acquired:
             try:
-                lock.release(ctx.cloudrun, service, deploy_id, extra=_clear_journal(report))
+                # a verified rollback ends a held deploy: its journal goes with our lease
+                ended = report.result is not None and report.result.ok
+                extra = {JOURNAL_ANNOTATION: None} if ended else None
+                lock.release(ctx.cloudrun, service, deploy_id, extra=extra)
             except Exception as exc:  # reported; the lock expires by itself
                 report.notes.append(f"could not release the deploy lock: {exc}")
         if record.finished_at is None:
             record.finish("failed", "ended unexpectedly")
         audit.write_noting(ctx, record, report.notes)
     return report
-
-
-def _clear_journal(report: RollbackReport) -> dict[str, str | None] | None:
-    """A verified rollback ends a held deploy: its journal goes with our lease."""
-    from nbaops.deploy.journal import JOURNAL_ANNOTATION
-
-    if report.result is not None and report.result.ok:
-        return {JOURNAL_ANNOTATION: None}
-    return None
