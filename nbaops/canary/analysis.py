@@ -27,7 +27,7 @@ audit row and the alert name it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from nbaops.canary import stats
@@ -60,26 +60,15 @@ class MetricResult:
     test: str = ""
     baseline: float | None = None
     canary: float | None = None
-    baseline_n: float | None = None
-    canary_n: float | None = None
+    baseline_sample: float | None = None
+    canary_sample: float | None = None
     p_value: float | None = None
     margin: float | None = None
     query: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "baseline": _round(self.baseline),
-            "canary": _round(self.canary),
-            "baseline_sample": self.baseline_n,
-            "canary_sample": self.canary_n,
-            "test": self.test,
-            "p_value": _round(self.p_value),
-            "margin": self.margin,
-            "verdict": self.verdict.value,
-            "message": self.message,
-            "query": self.query,
-        }
+        rounded = {key: _round(getattr(self, key)) for key in ("baseline", "canary", "p_value")}
+        return {**asdict(self), "verdict": self.verdict.value, **rounded}
 
 
 def _round(value: float | None) -> float | None:
@@ -178,8 +167,8 @@ def judge(
         "",
         baseline=value_b,
         canary=value_c,
-        baseline_n=baseline.n,
-        canary_n=canary.n,
+        baseline_sample=baseline.n,
+        canary_sample=canary.n,
         margin=spec.margin,
         query=query,
     )
