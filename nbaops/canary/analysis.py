@@ -27,7 +27,7 @@ audit row and the alert name it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from nbaops.canary import stats
@@ -60,26 +60,15 @@ class MetricResult:
     test: str = ""
     baseline: float | None = None
     canary: float | None = None
-    baseline_n: float | None = None
-    canary_n: float | None = None
+    baseline_sample: float | None = None
+    canary_sample: float | None = None
     p_value: float | None = None
     margin: float | None = None
     query: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "baseline": _round(self.baseline),
-            "canary": _round(self.canary),
-            "baseline_sample": self.baseline_n,
-            "canary_sample": self.canary_n,
-            "test": self.test,
-            "p_value": _round(self.p_value),
-            "margin": self.margin,
-            "verdict": self.verdict.value,
-            "message": self.message,
-            "query": self.query,
-        }
+        rounded = {key: _round(getattr(self, key)) for key in ("baseline", "canary", "p_value")}
+        return {**asdict(self), "verdict": self.verdict.value, **rounded}
 
 
 def _round(value: float | None) -> float | None:
@@ -172,23 +161,24 @@ def judge(
     if spec.kind == "instances":
         return _instances(spec, baseline, canary, query)
     value_b, value_c = _point(spec, baseline), _point(spec, canary)
-    common = {
-        "baseline": value_b,
-        "canary": value_c,
-        "baseline_n": baseline.n,
-        "canary_n": canary.n,
-        "margin": spec.margin,
-        "query": query,
-    }
+    measured = MetricResult(
+        spec.name,
+        Verdict.INCONCLUSIVE,
+        "",
+        baseline=value_b,
+        canary=value_c,
+        baseline_sample=baseline.n,
+        canary_sample=canary.n,
+        margin=spec.margin,
+        query=query,
+    )
     small = min(baseline.n, canary.n)
     if small < spec.min_sample:
         who = "canary" if canary.n <= baseline.n else "baseline"
-        return MetricResult(
-            spec.name,
-            Verdict.INCONCLUSIVE,
-            f"too little {who} traffic: {small:g} < min sample {spec.min_sample} "
+        return replace(
+            measured,
+            message=f"too little {who} traffic: {small:g} < min sample {spec.min_sample} "
             "(cannot tell, never PASS)",
-            **common,  # type: ignore[arg-type]
         )
     result = _test(spec, baseline, canary)
     effect = _effect(spec, value_b, value_c)
@@ -205,13 +195,8 @@ def judge(
         verdict, text = Verdict.WARN, f"canary worse but not significantly: {how}"
     else:
         verdict, text = Verdict.PASS, f"within the margin: {how}"
-    return MetricResult(
-        spec.name,
-        verdict,
-        text,
-        test=result.test,
-        p_value=result.p_value,
-        **common,  # type: ignore[arg-type]
+    return replace(
+        measured, verdict=verdict, message=text, test=result.test, p_value=result.p_value
     )
 
 

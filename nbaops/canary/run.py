@@ -108,23 +108,13 @@ def analyse_canary(
         reader.max_pages = settings.max_pages
     except Exception as exc:  # no client (credentials, import): every metric is ERROR
         error = MonitoringError(f"Cloud Monitoring client: {type(exc).__name__}: {exc}")
-        return analyse(
-            specs,
-            [error] * len(specs),
-            alpha=settings.alpha,
-            baseline_revision=baseline,
-            canary_revision=canary,
-            window=window,
-        )
+        samples = [error] * len(specs)
     common = {"service": service, "start": start, "end": end, "alignment_s": settings.alignment_s}
-    for spec in specs:
+    for spec in specs if not samples else ():  # samples already: there is no client
         queries.append(reader.describe(spec.metric_type, service=service, revision=canary))
         try:
-            pair = (
-                _sample(reader, spec, revision=baseline, **common),
-                _sample(reader, spec, revision=canary, **common),
-            )
-            samples.append(pair)
+            baseline_sample = _sample(reader, spec, revision=baseline, **common)
+            samples.append((baseline_sample, _sample(reader, spec, revision=canary, **common)))
         except Exception as exc:  # an unreadable metric is ERROR, the others still count
             samples.append(exc)
     return analyse(

@@ -6,17 +6,7 @@ exit 2. Per service, ``deploy.canary_analysis.services.<service>`` overrides any
 metric's keys and may add ``custom`` metrics (log-based or custom metrics in Cloud
 Monitoring).
 
-Keys of a metric:
-
-- ``enabled`` [true]
-- ``min_sample``: requests (or, for a ``gauge`` metric, intervals) each revision needs
-  before the test is trusted; fewer on either side is INCONCLUSIVE, never PASS.
-- ``margin``: how much worse the canary may be before it can FAIL — absolute for
-  ``error_rate`` (0.005 = half a percentage point), relative for the others
-  (0.10 = 10% higher percentile or mean).
-- ``direction`` [increase]: which way is worse (``increase`` or ``decrease``); a canary
-  better than its baseline never fails.
-- ``percentile`` [95]: the latency percentile whose ratio is the effect size.
+The keys of a metric are :class:`MetricSpec`'s judging fields (docs/canary.md).
 """
 
 from __future__ import annotations
@@ -44,15 +34,13 @@ class MetricSpec:
     kind: str  # error_rate | distribution | gauge | instances
     metric_type: str
     enabled: bool = True
+    # requests (intervals for a gauge) each revision needs: fewer is INCONCLUSIVE, never PASS
     min_sample: int = setting(0, minimum=1)
+    # how much worse may pass: absolute for error_rate (0.005 = half a percentage point),
+    # relative for the others (0.10 = 10% higher percentile or mean)
     margin: float = setting(0.0, minimum=0)
-    direction: str = setting("increase", choices=DIRECTIONS)
-    percentile: float = setting(95.0, above=0, below=100)
-
-    def describe(self) -> str:
-        worse = "higher" if self.direction == "increase" else "lower"
-        unit = "absolute" if self.kind == "error_rate" else "relative"
-        return f"{worse} is worse; margin {self.margin:g} ({unit}); min sample {self.min_sample}"
+    direction: str = setting("increase", choices=DIRECTIONS)  # which way is worse
+    percentile: float = setting(95.0, above=0, below=100)  # the latency percentile compared
 
 
 METRIC_DEFAULTS: dict[str, MetricSpec] = {

@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,26 +96,7 @@ class AuditRecord:
         self.duration_s = round((self.finished_at - self.started_at).total_seconds(), 3)
 
     def to_row(self) -> dict[str, Any]:
-        return {
-            "deploy_id": self.deploy_id,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "profile": self.profile,
-            "service": self.service,
-            "action": self.action,
-            "actor": self.actor,
-            "commit_sha": self.commit_sha,
-            "image": self.image,
-            "revision_before": self.revision_before,
-            "revision_after": self.revision_after,
-            "canary_percent": self.canary_percent,
-            "model_version": self.model_version,
-            "dry_run": self.dry_run,
-            "outcome": self.outcome,
-            "verdicts": json.dumps(self.verdicts, sort_keys=True),
-            "message": self.message,
-            "duration_s": self.duration_s,
-        }
+        return {**asdict(self), "verdicts": json.dumps(self.verdicts, sort_keys=True)}
 
 
 # ------------------------------------------------------------------------- the spool
@@ -130,8 +111,7 @@ def _spool_lock(home: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def _encode(row: dict[str, Any]) -> str:
-    data = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
-    return json.dumps(data, sort_keys=True)
+    return json.dumps(row, sort_keys=True, default=dt.datetime.isoformat)
 
 
 def _decode(line: str) -> dict[str, Any]:
@@ -185,22 +165,15 @@ def flush_spool(ctx: Context) -> int:
         return len(rows)
 
 
-@dataclass(frozen=True)
-class WriteResult:
-    written: bool  # False: spooled locally
-    flushed: int  # older spooled rows written along with it
-    error: str | None = None
-
-
-def write(ctx: Context, record: AuditRecord) -> WriteResult:
+def write(ctx: Context, record: AuditRecord) -> str | None:
     """Write the row to ``nba_ops.deploys``; spool it locally if that fails.
 
-    Never raises (except KeyboardInterrupt): losing the row is the one thing it must not do.
+    Returns None when the row was written, else why it was spooled. Never raises (except
+    KeyboardInterrupt): losing the row is the one thing it must not do.
     """
     row = record.to_row()
-    flushed = 0
     try:
-        flushed = flush_spool(ctx)
+        flush_spool(ctx)
         ctx.warehouse.insert_rows(TABLE, [row])
     except Exception as exc:  # any failure (warehouse, sandbox, bug) means: spool the row
         error = first_line(exc, typed=True)[:300]
@@ -208,17 +181,17 @@ def write(ctx: Context, record: AuditRecord) -> WriteResult:
             spool(ctx.home, row)
         except OSError as spool_exc:  # last resort: the row goes to stderr, never nowhere
             sys.stderr.write(f"nbaops: audit row could not be stored: {_encode(row)}\n")
-            return WriteResult(False, flushed, f"{error}; spool failed: {spool_exc}")
-        return WriteResult(False, flushed, error)
-    return WriteResult(True, flushed)
+            return f"{error}; spool failed: {spool_exc}"
+        return error
+    return None
 
 
-def write_noting(ctx: Context, record: AuditRecord, notes: list[str]) -> WriteResult:
+def write_noting(ctx: Context, record: AuditRecord, notes: list[str]) -> str | None:
     """:func:`write`, and when the row had to be spooled, say so in the report's ``notes``."""
-    written = write(ctx, record)
-    if not written.written:
-        notes.append(f"audit row spooled locally, retried next time ({written.error})")
-    return written
+    error = write(ctx, record)
+    if error is not None:
+        notes.append(f"audit row spooled locally, retried next time ({error})")
+    return error
 
 
 ROW_OUTCOME_SQL = """

@@ -41,7 +41,7 @@ from nbaops.deploy import audit, lock
 from nbaops.deploy.deploy_report import DeployReport
 from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.image import ImagePlan, plan_image, realize
-from nbaops.deploy.inflight import InFlight, alert, cas, wait_healthy, wait_ready
+from nbaops.deploy.inflight import InFlight, alert, wait_healthy, wait_ready
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
 from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
 from nbaops.deploy.outcome import decide
@@ -56,6 +56,7 @@ from nbaops.deploy.progress import Progress
 from nbaops.deploy.request import MODEL_LABEL, DeployRequest, sanitize_label, validate_request
 from nbaops.deploy.restore import manual_commands
 from nbaops.deploy.settle import recover_from_error, settle
+from nbaops.deploy.signals import signal_name
 from nbaops.errors import CloudRunError
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -102,7 +103,6 @@ def run_deploy(
         dry_run=req.dry_run,
     )
     d = InFlight(ctx, req, cfg, settings, report, record, progress, sleep)
-    state = d.state
     write_audit = not req.dry_run
     progress.step(
         "start",
@@ -120,7 +120,7 @@ def run_deploy(
         record.finish("refused", str(exc))
         raise
     except lock.LeaseLostError as exc:
-        state.lease_lost = True
+        d.lease_lost = True
         report.outcome = "failed"
         report.verdict_override = Verdict.ERROR
         report.summary = (
@@ -141,31 +141,30 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
     A second signal during the restore stops it; the exact traffic left is then read and
     reported (the journal stays, so the next command recovers the service).
     """
-    report, record, progress, state = d.report, d.record, d.progress, d.state
-    how = getattr(exc, "signal_name", None) or "Ctrl-C"
+    report, record, progress = d.report, d.record, d.progress
+    how = signal_name(exc)
     report.outcome = "interrupted"
     message = f"interrupted ({how})"
-    if state.mutated and not state.settled and report.revision_before and not state.lease_lost:
+    if d.mutated and not d.settled and report.revision_before and not d.lease_lost:
         progress.step("interrupt", f"{how}: restoring traffic to the previous revision")
         try:
             result = d.restore(report.new_revision)
             if result.ok:
-                state.settled = True
+                d.settled = True
                 message += "; previous revision restored and verified"
             else:
                 report.manual = result.manual
                 message += "; restoring the previous revision FAILED: " + "; ".join(result.manual)
         except BaseException as again:  # a second signal: say exactly what is left
-            second = getattr(again, "signal_name", None) or type(again).__name__
+            second = signal_name(again, type(again).__name__)
             message += f"; restore not completed ({second}); {_traffic_left(d)}"
             report.manual = manual_commands(d.ctx, d.service, d.before)
     report.summary = f"INTERRUPTED {d.service}: {message}"
     if how != "Ctrl-C":
         report.verdict_override = Verdict.ERROR
     record.finish("interrupted", message)
-    if state.lock_acquired:
-        fields = {"deploy id": report.deploy_id, "previous revision": d.before}
-        alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None, fields)
+    if d.lock_acquired:
+        alert(d, "rollback", f"{d.service} deploy interrupted ({how})", message, None)
     progress.step("outcome", report.summary, Verdict.ERROR)
 
 
@@ -184,23 +183,21 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
     In that order, so a crash at any point leaves either the journal (the next command
     recovers and, if the row is missing, writes it) or nothing to do.
     """
-    ctx, report, record, progress, state = d.ctx, d.report, d.record, d.progress, d.state
+    ctx, report, record, progress = d.ctx, d.report, d.record, d.progress
     if d.heartbeat is not None:
         d.heartbeat.stop()
         report.notes.append(d.heartbeat.describe())
-        if d.heartbeat.lost and not state.lease_lost:
-            state.lease_lost = True
+        if d.heartbeat.lost and not d.lease_lost:
+            d.lease_lost = True
     if record.finished_at is None:
         record.finish(report.outcome, report.final_line())
-    keep_journal = state.mutated and not state.settled  # unsettled: the next command recovers
+    keep_journal = d.mutated and not d.settled  # unsettled: the next command recovers
     held = report.outcome == "held"
-    ours = state.lock_acquired and not state.lease_lost
+    ours = d.lock_acquired and not d.lease_lost
     if ours and d.journal is not None and not keep_journal:
-        try:
-            if held:
-                d.log("held", outcome="held", summary=report.final_line()[:500])
-            else:
-                d.log("finished", outcome=record.outcome, summary=report.final_line()[:500])
+        try:  # a held deploy's outcome is "held" in the record too
+            phase = "held" if held else "finished"
+            d.log(phase, outcome=record.outcome, summary=report.final_line()[:500])
         except Exception as exc:  # the lease is gone or the API failed: recovery covers it
             report.notes.append(f"could not journal the outcome: {exc}")
     if write_audit and record.outcome != "planned":
@@ -211,14 +208,14 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
         if d.journal is not None:
             for step in d.journal.steps:
                 record.note("journal", "PASS", f"{step['step']} at {step['at']}")
-        if state.lease_lost and audit.row_outcome(ctx, report.deploy_id, record.started_at):
+        if d.lease_lost and audit.row_outcome(ctx, report.deploy_id, record.started_at):
             report.notes.append("the deploy that took over already recorded this attempt")
         else:
-            written = audit.write_noting(ctx, record, report.notes)
+            spooled = audit.write_noting(ctx, record, report.notes)
             progress.step(
                 "audit",
                 f"row {report.deploy_id} outcome={record.outcome}"
-                + ("" if written.written else " (spooled)"),
+                + ("" if spooled is None else " (spooled)"),
             )
     crash_point("audit:written")
     if ours:
@@ -316,7 +313,7 @@ def _run(d: InFlight) -> None:
         ttl_s=d.settings.lock_ttl_s,
         extra={JOURNAL_ANNOTATION: journal.to_annotation()},
     )
-    d.state.lock_acquired = True
+    d.lock_acquired = True
     d.lease, d.journal = acquired.lock, journal
     d.heartbeat = Heartbeat(ctx.cloudrun, service, acquired.lock, d.settings.lock_ttl_s).start()
     crash_point("lock:after")
@@ -348,15 +345,7 @@ def _recover_interrupted(d: InFlight) -> bool:
     from nbaops.deploy.recovery import recover
 
     try:
-        rec = recover(
-            d.ctx,
-            d.cfg,
-            actor=d.record.actor,
-            ttl_s=d.settings.lock_ttl_s,
-            health_timeout_s=d.settings.health_timeout_s,
-            progress=d.progress,
-            sleep=d.sleep,
-        )
+        rec = recover(d.ctx, d.cfg, progress=d.progress, sleep=d.sleep)
     except CloudRunError as exc:
         d.report.outcome = "refused"
         d.report.verdict_override = Verdict.ERROR
@@ -418,18 +407,14 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
     progress.step("image", img.describe())
     image = realize(ctx, img)
     report.image = image
-    report.steps.append(
-        CheckResult.timed(
-            "image", service, Verdict.PASS, img.describe(), value=image, started=started
-        )
-    )
+    d.passed("image", img.describe(), image, started)
     # ---- 5. new revision, tagged, no traffic
     started = time.perf_counter()
     name = new_revision_name(service, [r.name for r in ctx.cloudrun.list_revisions(service)])
     d.log("revision", new_revision=name, image=image)
     progress.step("revision", f"creating {name} from {image} (tag {tag}, no traffic)")
-    d.state.mutated = True
-    info = cas(
+    d.mutated = True
+    info = lock.retry_cas(
         lambda: ctx.cloudrun.deploy_revision(
             service,
             image=image,
@@ -439,24 +424,16 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
             no_traffic=True,
             revision_name=name,
             fence=d.fence,
-        )
+        ),
+        f"{service}: could not create the new revision",
     )
     crash_point("revision:created")
     new = info.latest_created_revision
     if not new or new == before:
         raise CloudRunError(f"the deploy created no new revision (latest is {new})")
     report.new_revision = new
-    report.steps.append(
-        CheckResult.timed(
-            "new_revision",
-            service,
-            Verdict.PASS,
-            f"created {new} with labels {labels}",
-            value=new,
-            query=f"run_v2 UpdateService {service} (template, tag {tag})",
-            started=started,
-        )
-    )
+    call = f"run_v2 UpdateService {service} (template, tag {tag})"
+    d.passed("new_revision", f"created {new} with labels {labels}", new, started, call)
     progress.step("revision", f"created {new}; {before} still serves")
     # ---- 6. Ready, then healthy before any traffic
     ready = wait_ready(d, new)
@@ -487,20 +464,14 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
         "traffic", f"{new} {percent}%" + (f", {before} {100 - percent}%" if percent < 100 else "")
     )
     d.log("traffic")
-    cas(lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence))
+    lock.retry_cas(
+        lambda: ctx.cloudrun.set_traffic(service, splits, fence=d.fence),
+        f"{service}: could not move traffic",
+    )
     crash_point("traffic:moved")
     report.revision_after = new if percent == 100 else before
-    report.steps.append(
-        CheckResult.timed(
-            "traffic",
-            service,
-            Verdict.PASS,
-            f"{new} now receives {percent}%",
-            value=percent,
-            query=f"run_v2 UpdateService {service} traffic",
-            started=started,
-        )
-    )
+    call = f"run_v2 UpdateService {service} traffic"
+    d.passed("traffic", f"{new} now receives {percent}%", percent, started, call)
     # ---- 8. observation window
     policy = settings.observation
     progress.step("observe", policy.describe())

@@ -9,7 +9,6 @@ waiting in the local spool are retried first, and any that remain are listed too
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -129,10 +128,7 @@ def recent_deploys(
     flushed = audit.flush_spool(ctx)
     since = clock.now() - dt.timedelta(days=days)
     result = ctx.warehouse.query(SQL, {"since": since, "service": service or "", "limit": limit})
-    rows = [dict(r) for r in result.rows]
-    for row in rows:
-        if isinstance(row.get("verdicts"), str):
-            row["verdicts"] = json.loads(row["verdicts"])
+    rows = [dict(r) for r in result.rows]  # the query leaves out the verdicts
     spooled = [
         r for r in audit.spooled_rows(ctx.home) if not service or r.get("service") == service
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.deploy import lock
@@ -28,16 +28,6 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class DeployState:
-    """What has changed so far (decides what an error or Ctrl-C must undo)."""
-
-    lock_acquired: bool = False
-    mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
-    settled: bool = False  # the final traffic state was reached and verified
-    lease_lost: bool = False  # the lease was taken over: hands off the service
-
-
-@dataclass
 class InFlight:
     """One deploy in flight: what was asked, its settings, and what it has done so far."""
 
@@ -49,7 +39,11 @@ class InFlight:
     record: audit.AuditRecord
     progress: Progress
     sleep: Callable[[float], None]
-    state: DeployState = field(default_factory=DeployState)
+    # what has changed so far (decides what an error or Ctrl-C must undo)
+    lock_acquired: bool = False
+    mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
+    settled: bool = False  # the final traffic state was reached and verified
+    lease_lost: bool = False  # the lease was taken over: hands off the service
     lease: lock.DeployLock | None = None
     heartbeat: Heartbeat | None = None
     journal: Journal | None = None
@@ -76,12 +70,19 @@ class InFlight:
 
     def log(self, phase: str, **changes: Any) -> None:
         """Journal the intent to enter ``phase`` (fenced) before doing it."""
-        assert self.journal is not None
-        self.journal.advance(phase, **changes)
-        lock_journal = self.journal
         from nbaops.deploy.journal import record
 
-        record(self.ctx.cloudrun, self.service, lock_journal, self.token)
+        assert self.journal is not None
+        record(self.ctx.cloudrun, self.service, self.journal.advance(phase, **changes), self.token)
+
+    def passed(
+        self, name: str, message: str, value: str | int, started: float, query: str = ""
+    ) -> None:
+        """Add a step that did what it should to the report (PASS, timed from ``started``)."""
+        step = CheckResult.timed(
+            name, self.service, Verdict.PASS, message, value=value, query=query, started=started
+        )
+        self.report.steps.append(step)
 
     def restore(self, from_revision: str | None) -> RollbackResult:
         """100% back to the previous revision, verified (traffic and health)."""
@@ -98,47 +99,49 @@ class InFlight:
         )
 
 
-def alert(
-    d: InFlight,
+def notify(
+    ctx: Context,
+    notes: list[str],
+    service: str,
     kind: str,
     title: str,
     text: str,
     verdict: Verdict | None,
     fields: dict[str, str],
 ) -> None:
-    """Send a deploy/rollback alert and note its delivery in the report (never raises)."""
+    """Send a deploy/rollback alert and note its delivery in ``notes`` (never raises)."""
     try:
         from nbaops.alerts import AlertEvent, AlertKind, send
 
-        delivery = send(
-            d.ctx,
-            AlertEvent(
-                kind=AlertKind(kind),
-                title=title,
-                text=text,
-                service=d.service,
-                verdict=verdict,
-                fields=fields,
-            ),
-        )
+        event = AlertEvent(AlertKind(kind), title, text, service, verdict, fields=fields)
+        delivery = send(ctx, event)
         where = ", ".join(delivery.channels) or "nowhere"
         note = f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
     except Exception as exc:  # an alert never changes the outcome
         note = f"alert NOT delivered: {type(exc).__name__}: {exc}"
-    d.report.notes.append(note)
+    notes.append(note)
 
 
-def cas(write: Callable[[], ServiceInfo]) -> ServiceInfo:
-    """Run a fenced write, again after a lost compare-and-swap (our own heartbeat renewing
-    the lease between the write's read and its PATCH): a 409 ABORTED applied nothing."""
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
-
-    for _ in range(lock.CAS_ATTEMPTS - 1):
-        try:
-            return write()
-        except ConcurrentModificationError:
-            continue
-    return write()
+def alert(
+    d: InFlight,
+    kind: str,
+    title: str,
+    text: str,
+    verdict: Verdict | None,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """:func:`notify` about the deploy in flight (its revisions, commit, id and deciding
+    canary metric as fields), noted in its report."""
+    report = d.report
+    fields = {
+        "new revision": report.new_revision or "-",
+        "previous revision": d.before,
+        "commit": (report.commit or "")[:12],
+        "deploy id": report.deploy_id,
+    }
+    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
+        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
+    notify(d.ctx, report.notes, d.service, kind, title, text, verdict, {**fields, **(extra or {})})
 
 
 def wait_ready(d: InFlight, revision: str) -> CheckResult:

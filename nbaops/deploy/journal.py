@@ -39,14 +39,13 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import lock
 from nbaops.environment import read
-from nbaops.errors import CloudRunError
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import CloudRun, ServiceInfo, TrafficSplit
@@ -126,23 +125,7 @@ class Journal:
         return ", ".join(f"{b['revision']} {b['percent']}%" for b in self.before) or "nothing"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "deploy_id": self.deploy_id,
-            "action": self.action,
-            "holder": self.holder,
-            "started": self.started.isoformat(),
-            "before": self.before,
-            "before_revision": self.before_revision,
-            "phase": self.phase,
-            "steps": self.steps,
-            "new_revision": self.new_revision,
-            "commit": self.commit,
-            "image": self.image,
-            "canary": self.canary,
-            "model_version": self.model_version,
-            "outcome": self.outcome,
-            "summary": self.summary,
-        }
+        return {**asdict(self), "started": self.started.isoformat()}
 
     def to_annotation(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)
@@ -152,25 +135,21 @@ class Journal:
         """Parse the annotation; None when unreadable."""
         try:
             data = json.loads(text)
+            known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
             return cls(
-                deploy_id=str(data["deploy_id"]),
-                action=str(data.get("action", "deploy")),
-                holder=str(data.get("holder", "?")),
-                started=clock.as_utc(data["started"]),
-                before=[
-                    {"revision": str(b["revision"]), "percent": int(b["percent"])}
-                    for b in data.get("before", [])
-                ],
-                before_revision=data.get("before_revision"),
-                phase=str(data.get("phase", "lock")),
-                steps=[dict(s) for s in data.get("steps", [])],
-                new_revision=data.get("new_revision"),
-                commit=data.get("commit"),
-                image=data.get("image"),
-                canary=data.get("canary"),
-                model_version=data.get("model_version"),
-                outcome=data.get("outcome"),
-                summary=data.get("summary"),
+                **{
+                    **known,
+                    "deploy_id": str(data["deploy_id"]),
+                    "action": str(data.get("action", "deploy")),
+                    "holder": str(data.get("holder", "?")),
+                    "started": clock.as_utc(data["started"]),
+                    "before": [
+                        {"revision": str(b["revision"]), "percent": int(b["percent"])}
+                        for b in data.get("before", [])
+                    ],
+                    "phase": str(data.get("phase", "lock")),
+                    "steps": [dict(s) for s in data.get("steps", [])],
+                }
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -182,30 +161,21 @@ def journal_of(info: ServiceInfo) -> Journal | None:
     return Journal.from_annotation(text) if text else None
 
 
-def record(
-    cloudrun: CloudRun, service: str, journal: Journal, token: tuple[str, int]
-) -> ServiceInfo:
+def record(cloudrun: CloudRun, service: str, journal: Journal, token: tuple[str, int]) -> None:
     """Write the journal, fenced by ``token`` (compare-and-swap on the read's etag).
 
     Raises:
         LeaseLostError: the service no longer carries our lease.
         CloudRunError: the API failed or the compare-and-swap kept losing.
     """
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
+
+    def changes(info: ServiceInfo) -> dict[str, str | None]:
+        lock.check_fence(info, service, token)  # a heartbeat renewal in between: re-read
+        return {JOURNAL_ANNOTATION: journal.to_annotation()}
 
     crash_point(f"journal:{journal.phase}:before")
-    for _ in range(lock.CAS_ATTEMPTS):
-        info = cloudrun.get_service(service)
-        lock.check_fence(info, service, token)
-        try:
-            written = cloudrun.set_annotations(
-                service, {JOURNAL_ANNOTATION: journal.to_annotation()}, etag=info.etag
-            )
-        except ConcurrentModificationError:
-            continue  # a heartbeat renewal landed in between: re-read, re-check
-        crash_point(f"journal:{journal.phase}:after")
-        return written
-    raise CloudRunError(f"{service}: could not write the deploy journal (service kept changing)")
+    lock.write_annotations(cloudrun, service, changes, "write the deploy journal")
+    crash_point(f"journal:{journal.phase}:after")
 
 
 # --------------------------------------------------------------------- crash points

@@ -24,14 +24,15 @@ taking, renewing or releasing the lease never creates a revision.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import json
 import os
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops import clock
 from nbaops.environment import read
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 LOCK_ANNOTATION = "nbaops.dev/deploy-lock"
 DEFAULT_TTL_S = 120
 CAS_ATTEMPTS = 5
+T = TypeVar("T")
 
 
 class LockHeldError(NbaopsError):
@@ -58,8 +60,6 @@ class LockHeldError(NbaopsError):
             "its lease lapses at that time and the next command recovers it (or run with "
             "--force-unlock)"
         )
-        self.service = service
-        self.lock = lock
 
 
 class LeaseLostError(NbaopsError):
@@ -72,8 +72,6 @@ class LeaseLostError(NbaopsError):
             f"{service}: deploy {deploy_id} lost its lease ({reason}); it stopped changing "
             "the service"
         )
-        self.service = service
-        self.deploy_id = deploy_id
         self.reason = reason
 
 
@@ -142,16 +140,8 @@ class DeployLock:
         return self.expired(now) or self.holder_dead()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "holder": self.holder,
-            "since": self.since.isoformat(),
-            "deploy_id": self.deploy_id,
-            "generation": self.generation,
-            "renewed": self.last_renewed.isoformat(),
-            "expires": self.expires.isoformat(),
-            "host": self.host,
-            "pid": self.pid,
-        }
+        times = {"since": self.since, "renewed": self.last_renewed, "expires": self.expires}
+        return {**asdict(self), **{k: t.isoformat() for k, t in times.items()}}
 
 
 def _renewed(text: str | None, since: dt.datetime) -> dt.datetime | None:
@@ -209,6 +199,44 @@ def check_fence(info: ServiceInfo, service: str, token: tuple[str, int]) -> None
         )
 
 
+def retry_cas(write: Callable[[], T], what: str) -> T:
+    """``write()``, again after a lost compare-and-swap (a 409 ABORTED applied nothing;
+    each attempt reads the service afresh), at most :data:`CAS_ATTEMPTS` times.
+
+    Raises:
+        CloudRunError: every attempt lost (``what`` says what could not be done).
+    """
+    from nbaops.adapters.cloudrun import ConcurrentModificationError
+
+    for _ in range(CAS_ATTEMPTS):
+        with contextlib.suppress(ConcurrentModificationError):
+            return write()
+    raise CloudRunError(
+        f"{what}: the service kept changing ({CAS_ATTEMPTS} compare-and-swap attempts)"
+    )
+
+
+def write_annotations(
+    cloudrun: CloudRun,
+    service: str,
+    changes: Callable[[ServiceInfo], dict[str, str | None] | None],
+    what: str,
+) -> ServiceInfo | None:
+    """Write ``changes(info)`` with the etag of the read ``info`` it was decided on.
+
+    ``changes`` may raise (a fence check) or return None: nothing is written, None returned.
+    """
+
+    def attempt() -> ServiceInfo | None:
+        info = cloudrun.get_service(service)
+        annotations = changes(info)
+        if annotations is None:
+            return None
+        return cloudrun.set_annotations(service, annotations, etag=info.etag)
+
+    return retry_cas(attempt, f"{service}: could not {what}")
+
+
 def acquire(
     cloudrun: CloudRun,
     service: str,
@@ -229,7 +257,7 @@ def acquire(
     """
     from nbaops.adapters.cloudrun import ConcurrentModificationError
 
-    for _ in range(CAS_ATTEMPTS):
+    def attempt() -> Acquired:
         info = cloudrun.get_service(service)
         now = clock.now()
         existing = lease_of(info)
@@ -246,24 +274,17 @@ def acquire(
             host=socket.gethostname(),
             pid=os.getpid(),
         )
-        try:
-            cloudrun.set_annotations(
-                service,
-                {**(extra or {}), LOCK_ANNOTATION: lease.to_annotation()},
-                etag=info.etag,
-            )
-        except ConcurrentModificationError:
-            continue  # someone else wrote in between: re-read and decide again
+        cloudrun.set_annotations(
+            service, {**(extra or {}), LOCK_ANNOTATION: lease.to_annotation()}, etag=info.etag
+        )
         confirmed = current_lock(cloudrun, service)
         if confirmed is None or confirmed.token != lease.token:
             if confirmed is not None and not confirmed.lapsed(clock.now()):
                 raise LockHeldError(service, confirmed)
-            continue
+            raise ConcurrentModificationError(f"{service}: the lease write was overtaken")
         return Acquired(lease, existing)
-    raise CloudRunError(
-        f"{service}: could not take the deploy lease: the service kept changing "
-        f"({CAS_ATTEMPTS} compare-and-swap attempts)"
-    )
+
+    return retry_cas(attempt, f"{service}: could not take the deploy lease")
 
 
 def renew(cloudrun: CloudRun, service: str, lease: DeployLock, ttl_s: float) -> DeployLock:
@@ -273,21 +294,15 @@ def renew(cloudrun: CloudRun, service: str, lease: DeployLock, ttl_s: float) -> 
         LeaseLostError: the service no longer carries our token (or it expired).
         CloudRunError: the API failed or the compare-and-swap kept losing.
     """
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
+    now = clock.now()
+    renewed = replace(lease, renewed=now, expires=now + dt.timedelta(seconds=ttl_s))
 
-    for _ in range(CAS_ATTEMPTS):
-        info = cloudrun.get_service(service)
+    def changes(info: ServiceInfo) -> dict[str, str | None]:
         check_fence(info, service, lease.token)
-        now = clock.now()
-        renewed = replace(lease, renewed=now, expires=now + dt.timedelta(seconds=ttl_s))
-        try:
-            cloudrun.set_annotations(
-                service, {LOCK_ANNOTATION: renewed.to_annotation()}, etag=info.etag
-            )
-        except ConcurrentModificationError:
-            continue
-        return renewed
-    raise CloudRunError(f"{service}: could not renew the deploy lease (service kept changing)")
+        return {LOCK_ANNOTATION: renewed.to_annotation()}
+
+    write_annotations(cloudrun, service, changes, "renew the deploy lease")
+    return renewed
 
 
 def release(
@@ -304,21 +319,14 @@ def release(
     Raises:
         CloudRunError: the API failed.
     """
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
 
-    for _ in range(CAS_ATTEMPTS):
-        info = cloudrun.get_service(service)
+    def changes(info: ServiceInfo) -> dict[str, str | None] | None:
         existing = lease_of(info)
         if existing is None or existing.deploy_id != deploy_id:
-            return False
-        try:
-            cloudrun.set_annotations(
-                service, {**(extra or {}), LOCK_ANNOTATION: None}, etag=info.etag
-            )
-        except ConcurrentModificationError:
-            continue
-        return True
-    raise CloudRunError(f"{service}: could not release the deploy lease (service kept changing)")
+            return None
+        return {**(extra or {}), LOCK_ANNOTATION: None}
+
+    return write_annotations(cloudrun, service, changes, "release the deploy lease") is not None
 
 
 def force_unlock(cloudrun: CloudRun, service: str) -> DeployLock | None:
@@ -327,19 +335,17 @@ def force_unlock(cloudrun: CloudRun, service: str) -> DeployLock | None:
     Raises:
         CloudRunError: the API failed.
     """
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
+    removed: list[DeployLock] = []
 
-    for _ in range(CAS_ATTEMPTS):
-        info = cloudrun.get_service(service)
+    def changes(info: ServiceInfo) -> dict[str, str | None] | None:
         text = info.annotations.get(LOCK_ANNOTATION)
         if text is None:
             return None
-        removed = DeployLock.from_annotation(text) or DeployLock(
-            holder="(unreadable lease)", since=clock.now(), deploy_id="?", expires=clock.now()
-        )
-        try:
-            cloudrun.set_annotations(service, {LOCK_ANNOTATION: None}, etag=info.etag)
-        except ConcurrentModificationError:
-            continue
-        return removed
-    raise CloudRunError(f"{service}: could not remove the deploy lease (service kept changing)")
+        removed[:] = [
+            DeployLock.from_annotation(text)
+            or DeployLock("(unreadable lease)", clock.now(), "?", expires=clock.now())
+        ]
+        return {LOCK_ANNOTATION: None}
+
+    written = write_annotations(cloudrun, service, changes, "remove the deploy lease")
+    return removed[0] if written is not None else None

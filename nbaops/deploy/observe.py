@@ -35,11 +35,6 @@ class ObservationPolicy:
     inconclusive_limit: int = setting(3, minimum=1)
     consecutive_error_limit: int = setting(3, minimum=1)
 
-    @property
-    def window_s(self) -> float:
-        """The longest the window can take, excluding the measurements themselves."""
-        return self.interval_s * max(self.count - 1, 0)
-
     def describe(self) -> str:
         return (
             f"{self.count} rounds every {self.interval_s:g}s; stop at {self.failure_limit} FAIL, "
@@ -114,17 +109,9 @@ def observe(
             results = measure(index)
         except Exception as exc:  # a round that could not measure is an ERROR round
             results = [CheckResult.error("observation_round", "*", exc)]
-        if not results:
-            results = [
-                CheckResult(
-                    name="observation_round",
-                    service="*",
-                    verdict=Verdict.INCONCLUSIVE,
-                    value=None,
-                    threshold="",
-                    message="no post-deploy measurement returned a result",
-                )
-            ]
+        if not results:  # nothing measured is never PASS
+            message = "no post-deploy measurement returned a result"
+            results = [CheckResult.timed("observation_round", "*", Verdict.INCONCLUSIVE, message)]
         rnd = ObservationRound(index, results)
         rounds.append(rnd)
         if on_round is not None:

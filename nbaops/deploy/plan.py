@@ -56,13 +56,6 @@ def plan_queries(ctx: Context, cfg: ServiceConfig) -> list[str]:
     return lines
 
 
-def _plan_canary(ctx: Context, service: str, percent: int) -> list[str]:
-    """The canary analysis' reads (nothing unless a canary; nbaops.canary)."""
-    from nbaops.canary.run import plan_lines
-
-    return plan_lines(ctx, service, percent)
-
-
 def write_plan(
     d: InFlight,
     img: ImagePlan,
@@ -71,6 +64,8 @@ def write_plan(
     info: ServiceInfo,
 ) -> None:
     """Fill the dry-run plan: every request and query the deploy would make."""
+    from nbaops.canary.run import plan_lines
+
     ctx, req, cfg, settings, report = d.ctx, d.req, d.cfg, d.settings, d.report
     service = cfg.name
     path = ctx.cloudrun.service_path(service)
@@ -105,7 +100,7 @@ def write_plan(
         f"6. observe: {settings.observation.describe()}; each round: GET <tag URL>"
         f"{cfg.health_path} and these post-deploy checks:",
         *plan_queries(ctx, cfg),
-        *_plan_canary(ctx, service, percent),
+        *plan_lines(ctx, service, percent),
         "7. outcome: PASS/WARN → promote (PATCH traffic new=100%); FAIL → "
         + (
             "hold (--no-rollback)"

@@ -47,7 +47,7 @@ from nbaops.deploy.checklist_git import (
     check_uncommitted,
 )
 from nbaops.errors import GitError
-from nbaops.verdict import CheckResult, Verdict, clip, worst
+from nbaops.verdict import CheckResult, Verdict, clip
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
@@ -87,10 +87,6 @@ class PredeployResult:
     checks: list[CheckResult]
     head: str | None = None
     current: CurrentDeployment | None = None
-
-    @property
-    def verdict(self) -> Verdict:
-        return worst(c.verdict for c in self.checks)
 
     @property
     def blocking(self) -> list[CheckResult]:
@@ -304,11 +300,13 @@ def run_predeploy(
     out = PredeployResult(service=service, checks=[])
     results: dict[str, CheckResult] = {}
 
-    def emit(result: CheckResult) -> CheckResult:
+    def emit(result: CheckResult) -> None:
         results[result.name] = result
         if progress is not None:
             progress(result)
-        return result
+
+    def run(name: str, check: Callable[[], CheckResult]) -> None:
+        emit(_timed(name, service, check))
 
     repo: Repo | None = None
     repo_error: Exception | None = None
@@ -318,10 +316,11 @@ def run_predeploy(
     except GitError as exc:
         repo_error = exc
 
-    def git_check(name: str, fn: Callable[[Repo], CheckResult]) -> CheckResult:
+    def git_check(name: str, fn: Callable[[Repo], CheckResult]) -> None:
         if repo is None:
-            return emit(CheckResult.error(name, service, repo_error or GitError("no repository")))
-        return emit(_timed(name, service, lambda: fn(repo)))
+            emit(CheckResult.error(name, service, repo_error or GitError("no repository")))
+        else:
+            run(name, lambda: fn(repo))
 
     def cloud_part() -> None:
         started = time.perf_counter()
@@ -349,29 +348,20 @@ def run_predeploy(
                 r, service, current.commit, head, ctx.config.settings("schema_rules", RuleConfig)
             ),
         )
-        emit(_timed("deployment_status", service, lambda: check_status(current, service)))
-        emit(
-            _timed(
-                "service_health",
-                service,
-                lambda: check_health(ctx, current, cfg, settings.health_timeout_s),
-            )
-        )
+        run("deployment_status", lambda: check_status(current, service))
+        run("service_health", lambda: check_health(ctx, current, cfg, settings.health_timeout_s))
 
     def tests_part() -> None:
-        emit(
-            _timed(
-                "tests",
+        run(
+            "tests",
+            lambda: check_tests(
+                str(repo.root if repo else ctx.root),
                 service,
-                lambda: check_tests(
-                    str(repo.root if repo else ctx.root),
-                    service,
-                    settings.test_command,
-                    settings.test_timeout_s,
-                    skip_tests,
-                    reuse=_reuse(ctx, repo, out.head),
-                ),
-            )
+                settings.test_command,
+                settings.test_timeout_s,
+                skip_tests,
+                reuse=_reuse(ctx, repo, out.head),
+            ),
         )
 
     parts: list[Callable[[], object]] = [

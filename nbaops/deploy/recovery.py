@@ -25,11 +25,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
+from nbaops.deploy.inflight import notify
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
+from nbaops.deploy.restore import RollbackResult, restore_traffic
+from nbaops.deploy.settings import DeploySettings
 from nbaops.errors import NbaopsError
 from nbaops.verdict import CheckResult, Verdict
 
@@ -38,7 +42,6 @@ if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
-    from nbaops.deploy.restore import RollbackResult
 
 
 SETTLED_OUTCOMES = ("success", "rolled_back", "held")
@@ -56,7 +59,6 @@ class Interrupted:
 
     service: str
     journal: Journal
-    lease: lock.DeployLock | None
     traffic: dict[str, int]
 
     def describe(self) -> str:
@@ -95,7 +97,7 @@ def inspect_annotations(
     held = lock.DeployLock.from_annotation(lease_text) if lease_text else None
     if held is not None and not held.lapsed(clock.now()):
         return None  # its deploy (or a recovery) is alive
-    return Interrupted(service, journal, held, dict(traffic))
+    return Interrupted(service, journal, dict(traffic))
 
 
 @dataclass
@@ -104,7 +106,6 @@ class Recovery:
 
     interrupted: Interrupted
     restored: RollbackResult | None = None
-    checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -130,9 +131,6 @@ def recover(
     ctx: Context,
     cfg: ServiceConfig,
     *,
-    actor: str,
-    ttl_s: float,
-    health_timeout_s: float,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Recovery | None:
@@ -148,7 +146,8 @@ def recover(
         RecoveryFailedError: the pre-deploy traffic could not be restored and verified.
         CloudRunError: the API failed before anything was changed.
     """
-    service = cfg.name
+    service, actor = cfg.name, lock.default_holder()
+    settings = ctx.config.settings("deploy", DeploySettings)
     say = progress.step if progress is not None else (lambda *_a, **_k: None)
     info = ctx.cloudrun.get_service(service)
     stale = _stale_lease(info)
@@ -168,7 +167,9 @@ def recover(
     journal = found.journal
     say("recover", found.describe(), Verdict.WARN)
     recovery_id = audit.new_deploy_id(service).lower()
-    acquired = lock.acquire(ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=ttl_s)
+    acquired = lock.acquire(
+        ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=settings.lock_ttl_s
+    )
     token = acquired.lock.token
     rec = Recovery(found)
     clear = False
@@ -178,8 +179,17 @@ def recover(
         if recorded in SETTLED_OUTCOMES:
             what = f"its row says {recorded}: traffic is where it ended; nothing to restore"
         elif journal.phase != "finished" and journal.action == "deploy" and journal.mutated:
-            rec.restored = _restore(ctx, cfg, journal, token, health_timeout_s, progress)
-            rec.checks.extend(rec.restored.checks)
+            splits = journal.before_splits()  # exactly the split that served before
+            rec.restored = restore_traffic(
+                ctx,
+                cfg,
+                splits[0].revision if len(splits) == 1 else (journal.before_revision or ""),
+                from_revision=journal.new_revision,
+                health_timeout_s=settings.health_timeout_s,
+                progress=progress,
+                fence=partial(lock.check_fence, service=service, token=token),
+                splits=splits,
+            )
             what = (
                 f"restored {journal.before_text()}, verified"
                 if rec.restored.ok
@@ -195,8 +205,19 @@ def recover(
             _write_row(ctx, rec, actor)
         else:
             rec.notes.append(f"the audit row of {journal.deploy_id} already exists ({recorded})")
-        _alert(ctx, rec)
-        say("recover", rec.message, Verdict.WARN if rec.ok else Verdict.ERROR)
+        verdict = Verdict.WARN if rec.ok else Verdict.ERROR
+        title = (
+            f"{service}: interrupted deploy recovered"
+            if rec.ok
+            else f"ACTION NEEDED: {service}: interrupted deploy NOT restored"
+        )
+        fields = {
+            "deploy id": journal.deploy_id,
+            "interrupted in": journal.phase,
+            "pre-deploy": journal.before_text(),
+        }
+        notify(ctx, rec.notes, service, "rollback", title, rec.message, verdict, fields)
+        say("recover", rec.message, verdict)
         clear = rec.ok
     finally:
         try:
@@ -214,62 +235,6 @@ def recover(
             f"{service}: {rec.message}; run: " + " && ".join(manual[:1] or ["inv rollback"])
         )
     return rec
-
-
-def _restore(
-    ctx: Context,
-    cfg: ServiceConfig,
-    journal: Journal,
-    token: tuple[str, int],
-    health_timeout_s: float,
-    progress: Progress | None,
-) -> RollbackResult:
-    """Route traffic back to the journal's ``before`` split and verify it."""
-    from nbaops.deploy.restore import RollbackResult, manual_commands, restore_traffic
-
-    service = cfg.name
-
-    def fence(info: ServiceInfo) -> None:
-        lock.check_fence(info, service, token)
-
-    splits = journal.before_splits()
-    if len(splits) == 1 or not splits:
-        target = splits[0].revision if splits else (journal.before_revision or "")
-        return restore_traffic(
-            ctx,
-            cfg,
-            target,
-            from_revision=journal.new_revision,
-            health_timeout_s=health_timeout_s,
-            progress=progress,
-            fence=fence,
-        )
-    # A split served before the deploy: put exactly that split back, verify the traffic.
-    result = RollbackResult(service, journal.before_text(), journal.new_revision)
-    started = time.perf_counter()
-    call = f"run_v2 UpdateService {service} traffic=[{journal.before_text()}]"
-    try:
-        ctx.cloudrun.set_traffic(service, splits, fence=fence)
-        info = ctx.cloudrun.get_service(service)
-        now = {r: p for r, p in info.traffic_by_revision.items() if p}
-        want = {s.revision: s.percent for s in splits}
-        result.checks.append(
-            CheckResult.timed(
-                "rollback_traffic_verified",
-                service,
-                Verdict.PASS if now == want else Verdict.FAIL,
-                f"traffic now: {', '.join(f'{r} {p}%' for r, p in now.items())}",
-                value=", ".join(f"{r} {p}%" for r, p in now.items()),
-                threshold=journal.before_text(),
-                query=call,
-                started=started,
-            )
-        )
-    except Exception as exc:
-        result.checks.append(CheckResult.error("rollback_traffic_verified", service, exc, call))
-    if not result.ok:
-        result.manual = manual_commands(ctx, service, journal.before_revision or "")
-    return result
 
 
 def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
@@ -295,7 +260,7 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
         )
     for step in journal.steps:
         record.note("journal", "PASS", f"{step['step']} at {step['at']}")
-    for check in rec.checks:
+    for check in rec.restored.checks if rec.restored else []:
         record.add("recovery", check)
     record.note("recovery", "WARN" if rec.ok else "ERROR", f"{rec.message} (by {actor})")
     if finished:
@@ -303,38 +268,3 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
     else:
         record.finish("interrupted", rec.message)
     audit.write_noting(ctx, record, rec.notes)
-
-
-def _alert(ctx: Context, rec: Recovery) -> None:
-    """Alert (never raises): a deploy was interrupted and what recovery did."""
-    try:
-        from nbaops.alerts import AlertEvent, AlertKind, send
-
-        journal = rec.interrupted.journal
-        fields: dict[str, Any] = {
-            "deploy id": journal.deploy_id,
-            "interrupted in": journal.phase,
-            "pre-deploy": journal.before_text(),
-        }
-        delivery = send(
-            ctx,
-            AlertEvent(
-                kind=AlertKind.ROLLBACK,
-                title=(
-                    f"{rec.interrupted.service}: interrupted deploy recovered"
-                    if rec.ok
-                    else f"ACTION NEEDED: {rec.interrupted.service}: interrupted deploy NOT "
-                    "restored"
-                ),
-                text=rec.message,
-                service=rec.interrupted.service,
-                verdict=Verdict.WARN if rec.ok else Verdict.ERROR,
-                fields={k: str(v) for k, v in fields.items()},
-            ),
-        )
-        where = ", ".join(delivery.channels) or "nowhere"
-        rec.notes.append(
-            f"alert sent ({where})" if delivery.ok else f"alert NOT delivered: {delivery.error}"
-        )
-    except Exception as exc:
-        rec.notes.append(f"alert NOT delivered: {type(exc).__name__}: {exc}")

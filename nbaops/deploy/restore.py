@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
-    from nbaops.adapters.cloudrun import ServiceInfo
+    from nbaops.adapters.cloudrun import ServiceInfo, TrafficSplit
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
@@ -53,16 +53,6 @@ class RollbackResult:
     def ok(self) -> bool:
         return bool(self.checks) and all(c.verdict is Verdict.PASS for c in self.checks)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "target": self.target,
-            "from_revision": self.from_revision,
-            "ok": self.ok,
-            "checks": [c.to_json() for c in self.checks],
-            "manual_commands": self.manual,
-        }
-
 
 def restore_traffic(
     ctx: Context,
@@ -73,38 +63,39 @@ def restore_traffic(
     health_timeout_s: float,
     progress: Progress | None = None,
     fence: Callable[[ServiceInfo], None] | None = None,
+    splits: list[TrafficSplit] | None = None,
 ) -> RollbackResult:
-    """PATCH 100% to ``target``, then verify traffic and health. Never raises for API errors.
+    """PATCH 100% to ``target`` (or exactly ``splits``, a split that served before), then
+    verify the traffic and, when one revision serves, its health. Never raises for API errors.
 
     ``fence`` (the caller's lease check) runs on the read the PATCH is based on; when it
     raises :class:`~nbaops.deploy.lock.LeaseLostError` nothing is written and the error
     propagates: a deploy that lost its lease must not touch the service.
 
     Returns:
-        The result; ``ok`` only when the PATCH succeeded, a fresh read shows ``target`` at
-        100% and its health endpoint answers 2xx. Otherwise ``manual`` holds the commands.
+        The result; ``ok`` only when the PATCH succeeded, a fresh read shows the wanted
+        traffic and a single target's health endpoint answers 2xx. Otherwise ``manual``
+        holds the commands (back to ``target``).
     """
     from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.deploy.lock import LeaseLostError, retry_cas
     from nbaops.deploy.predeploy import health_url, probe_health
 
     service = cfg.name
+    splits = splits or [TrafficSplit(target, 100)]
+    want = {s.revision: s.percent for s in splits}
+    wanted = ", ".join(f"{r} {p}%" for r, p in want.items())
     result = RollbackResult(service, target, from_revision)
-    call = f"run_v2 UpdateService {service} traffic=[REVISION {target} 100%]"
     started = time.perf_counter()
     if progress is not None:
-        progress.step("rollback", f"routing 100% of traffic to {target}")
-    from nbaops.adapters.cloudrun import ConcurrentModificationError
-    from nbaops.deploy.lock import CAS_ATTEMPTS, LeaseLostError
-
+        moving = f"100% of traffic to {target}" if len(want) == 1 else f"traffic to {wanted}"
+        progress.step("rollback", f"routing {moving}")
     try:
-        for attempt in range(CAS_ATTEMPTS):  # a lost compare-and-swap applied nothing
-            try:
-                ctx.cloudrun.set_traffic(service, [TrafficSplit(target, 100)], fence=fence)
-                break
-            except ConcurrentModificationError:
-                if attempt == CAS_ATTEMPTS - 1:
-                    raise
-        verdict, message = Verdict.PASS, f"traffic update to {target} accepted"
+        retry_cas(
+            lambda: ctx.cloudrun.set_traffic(service, splits, fence=fence),
+            f"{service}: could not route traffic to {wanted}",
+        )
+        verdict, message = Verdict.PASS, f"traffic update to {wanted} accepted"
     except LeaseLostError:
         raise
     except Exception as exc:
@@ -115,9 +106,9 @@ def restore_traffic(
             service,
             verdict,
             message,
-            value=target if verdict is Verdict.PASS else None,
+            value=wanted if verdict is Verdict.PASS else None,
             threshold="PATCH succeeds",
-            query=call,
+            query=f"run_v2 UpdateService {service} traffic=[{wanted}]",
             started=started,
         )
     )
@@ -126,28 +117,26 @@ def restore_traffic(
         return result
     started = time.perf_counter()
     info: ServiceInfo | None = None
-    percent: int | None = None
     try:
         info = ctx.cloudrun.get_service(service)
-        percent = info.traffic_by_revision.get(target, 0)
-        verdict = Verdict.PASS if percent == 100 else Verdict.FAIL
-        split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
-        message = f"traffic now: {split}"
+        now = {r: p for r, p in info.traffic_by_revision.items() if p}
+        split = ", ".join(f"{r} {p}%" for r, p in now.items())
+        verdict, message = (Verdict.PASS if now == want else Verdict.FAIL), f"traffic now: {split}"
     except Exception as exc:
-        verdict, message, percent = Verdict.ERROR, f"could not read traffic: {exc}", None
+        verdict, message, split = Verdict.ERROR, f"could not read traffic: {exc}", ""
     result.checks.append(
         CheckResult.timed(
             "rollback_traffic_verified",
             service,
             verdict,
             message,
-            value=percent,
-            threshold=f"{target} serves 100%",
+            value=split or None,
+            threshold=f"traffic: {wanted}",
             query=f"run_v2 GetService {service}",
             started=started,
         )
     )
-    if info is not None:
+    if info is not None and len(want) == 1:
         started = time.perf_counter()
         try:
             url = health_url(ctx, info, target, cfg.health_path)
@@ -166,11 +155,10 @@ def restore_traffic(
     if not result.ok:
         result.manual = manual_commands(ctx, service, target)
     if progress is not None:
-        verdict = worst(c.verdict for c in result.checks)
         progress.step(
             "rollback",
             f"{'verified' if result.ok else 'NOT verified'}: "
             f"{'; '.join(c.message for c in result.checks)}",
-            verdict,
+            worst(c.verdict for c in result.checks),
         )
     return result

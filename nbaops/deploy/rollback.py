@@ -9,9 +9,12 @@ takes the deploy lock, restores traffic with :func:`nbaops.deploy.restore.restor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of
 from nbaops.deploy.restore import RollbackResult, restore_traffic
+from nbaops.deploy.signals import signal_name
 from nbaops.errors import UsageError
 from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
@@ -19,7 +22,7 @@ from nbaops.verdict import CheckResult, Verdict
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
+    from nbaops.adapters.cloudrun import RevisionInfo
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
 
@@ -50,8 +53,6 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str 
         UsageError: ``--to`` names an unknown or not-ready revision or the one serving
             already; no previous ready revision exists.
     """
-    from nbaops.deploy.journal import journal_of
-
     info = ctx.cloudrun.get_service(service)
     serving = info.serving_revision
     revisions = ctx.cloudrun.list_revisions(service)
@@ -103,11 +104,8 @@ class RollbackReport:
 
     @property
     def verdict(self) -> Verdict:
-        if self.dry_run:
-            return Verdict.PASS
-        if self.result is None or not self.result.ok:
-            return Verdict.ERROR
-        return Verdict.PASS
+        ok = self.dry_run or (self.result is not None and self.result.ok)
+        return Verdict.PASS if ok else Verdict.ERROR
 
     def final_line(self) -> str:
         if self.dry_run:
@@ -221,14 +219,7 @@ def run_rollback(
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)
         removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
-    recovered = recover(
-        ctx,
-        cfg,
-        actor=holder,
-        ttl_s=settings.lock_ttl_s,
-        health_timeout_s=settings.health_timeout_s,
-        progress=progress,
-    )
+    recovered = recover(ctx, cfg, progress=progress)
     if recovered is not None and recovered.restored is not None and to is None:
         # The interrupted deploy's pre-deploy state serves again, verified: that IS the
         # rollback (rolling back further would go one revision too far).
@@ -268,11 +259,6 @@ def run_rollback(
         if took.took_over is not None:
             report.notes.append(f"took over the expired lock of {took.took_over.holder}")
         progress.step("lock", f"acquired ({deploy_id})")
-        token = took.lock.token
-
-        def fence(info: ServiceInfo) -> None:
-            lock.check_fence(info, service, token)
-
         result = restore_traffic(
             ctx,
             cfg,
@@ -280,7 +266,7 @@ def run_rollback(
             from_revision=serving,
             health_timeout_s=settings.health_timeout_s,
             progress=progress,
-            fence=fence,
+            fence=partial(lock.check_fence, service=service, token=took.lock.token),
         )
         report.result = result
         for check in result.checks:
@@ -289,7 +275,7 @@ def run_rollback(
         record.finish(report.outcome, report.final_line())
     except KeyboardInterrupt as exc:
         report.outcome = "interrupted"
-        record.finish("interrupted", f"interrupted ({_signal_name(exc)}) during the rollback")
+        record.finish("interrupted", f"interrupted ({signal_name(exc)}) during the rollback")
         raise
     except lock.LockHeldError:
         raise
@@ -299,23 +285,13 @@ def run_rollback(
     finally:
         if acquired:
             try:
-                lock.release(ctx.cloudrun, service, deploy_id, extra=_clear_journal(report))
+                # a verified rollback ends a held deploy: its journal goes with our lease
+                ended = report.result is not None and report.result.ok
+                extra = {JOURNAL_ANNOTATION: None} if ended else None
+                lock.release(ctx.cloudrun, service, deploy_id, extra=extra)
             except Exception as exc:  # reported; the lock expires by itself
                 report.notes.append(f"could not release the deploy lock: {exc}")
         if record.finished_at is None:
             record.finish("failed", "ended unexpectedly")
         audit.write_noting(ctx, record, report.notes)
     return report
-
-
-def _clear_journal(report: RollbackReport) -> dict[str, str | None] | None:
-    """A verified rollback ends a held deploy: its journal goes with our lease."""
-    from nbaops.deploy.journal import JOURNAL_ANNOTATION
-
-    if report.result is not None and report.result.ok:
-        return {JOURNAL_ANNOTATION: None}
-    return None
-
-
-def _signal_name(exc: BaseException) -> str:
-    return str(getattr(exc, "signal_name", "") or "Ctrl-C")

@@ -1,28 +1,10 @@
 """The ``deploy:`` config section (with the profile's overrides), typed.
 
-Keys (all optional; defaults in brackets) — also described in
-``schemas/config.schema.json`` so a typo fails with exit 2:
-
-- ``lock_ttl_s`` [120]: the deploy lease's length. A heartbeat renews it every quarter of
-  that while the deploy runs, so it need not exceed the observation window; a lease not
-  renewed for this long has lapsed (its deploy is dead) and the next command recovers it.
-- ``on_inconclusive`` [rollback]: ``rollback`` or ``hold`` when validation is
-  INCONCLUSIVE or ERROR.
-- ``test_command`` [``python -m pytest -q -x tests/unit``]: pre-deploy check 6.
-- ``test_timeout_s`` [900]: bound for the test command.
-- ``health_timeout_s`` [10]: one health probe.
-- ``health_wait_s`` [60] / ``health_interval_s`` [2]: how long a new revision may take to
-  answer healthy, and how often it is probed meanwhile.
-- ``ready_timeout_s`` [300]: how long a new revision may take to become Ready.
-- ``candidate_tag`` [candidate]: the traffic tag that reaches a new revision before it
-  gets traffic.
-- ``observation``: ``interval_s`` [30], ``count`` [10], ``failure_limit`` [1],
-  ``inconclusive_limit`` [3], ``consecutive_error_limit`` [3].
-- ``build``: ``repository`` (Cloud Build connected repository), ``timeout_s`` [1200] —
-  prod only. The Dockerfile is per service (``services.<s>.dockerfile``, default the
-  ``Dockerfile`` in its first source path).
-- ``canary_analysis``: the ``--canary`` comparison with the baseline revision, read by
-  :mod:`nbaops.canary.settings` (docs/canary.md).
+Each field is a key with its default; ``schemas/config.schema.json`` describes the same
+keys so a typo fails with exit 2, and docs/deploy.md ("Config") says what each one does.
+The lease (``lock_ttl_s``) is renewed every quarter of its length while a deploy runs, so
+it need not exceed the observation window. ``canary_analysis`` is
+:mod:`nbaops.canary.settings` (docs/canary.md).
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from nbaops.deploy.inflight import InFlight, alert, cas
+from nbaops.deploy.inflight import InFlight, alert
 from nbaops.deploy.journal import crash_point
+from nbaops.deploy.lock import retry_cas
 from nbaops.deploy.outcome import Action, Decision
 from nbaops.deploy.restore import RollbackResult, manual_commands
 from nbaops.errors import CloudRunError, first_line
@@ -28,14 +29,6 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
     before = d.before
     for step in report.steps:
         record.add("deploy", step)
-    fields = {
-        "new revision": new,
-        "previous revision": before,
-        "commit": (report.commit or "")[:12],
-        "deploy id": report.deploy_id,
-    }
-    if report.canary_analysis and report.canary_analysis.get("deciding_metric"):
-        fields["canary metric"] = str(report.canary_analysis["deciding_metric"])
     if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
         d.fence(ctx.cloudrun.get_service(service))
     if decision.action is Action.PROMOTE:
@@ -44,27 +37,18 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         if info.traffic_by_revision.get(new, 0) != 100:
             progress.step("promote", f"{new} → 100%")
             d.log("promote")
-            info = cas(
-                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence)
+            retry_cas(
+                lambda: ctx.cloudrun.set_traffic(service, [TrafficSplit(new, 100)], fence=d.fence),
+                f"{service}: could not promote {new}",
             )
             crash_point("promote:moved")
             info = ctx.cloudrun.get_service(service)
         serving = info.traffic_by_revision.get(new, 0)
         if serving != 100:
             raise CloudRunError(f"promotion not confirmed: {new} serves {serving}%")
-        d.state.settled = True
+        d.settled = True
         report.revision_after = new
-        report.steps.append(
-            CheckResult.timed(
-                "promote",
-                service,
-                Verdict.PASS,
-                f"{new} serves 100%",
-                value=100,
-                query=f"run_v2 GetService {service}",
-                started=started,
-            )
-        )
+        d.passed("promote", f"{new} serves 100%", 100, started, f"run_v2 GetService {service}")
         record.add("deploy", report.steps[-1])
         report.outcome = "success"
         report.verdict_override = worst(
@@ -74,12 +58,12 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
             f"DEPLOYED {service}: {new} serves 100% (commit "
             f"{(report.commit or '')[:12]}, was {before}); {reason}"
         )
-        alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS, fields)
+        alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS)
         record.finish("success", report.summary)
         progress.step("outcome", report.summary, Verdict.PASS)
         return
     if decision.action is Action.HOLD:
-        d.state.settled = True
+        d.settled = True
         report.outcome = "held"
         report.verdict_override = decision.verdict
         info = ctx.cloudrun.get_service(service)
@@ -95,7 +79,6 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
             f"ACTION NEEDED: {service} deploy held ({decision.verdict.value})",
             f"{report.summary}. {reason}",
             decision.verdict,
-            fields,
         )
         record.finish("held", f"{report.summary}. {reason}")
         progress.step("outcome", report.summary, decision.verdict)
@@ -103,16 +86,11 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
     # ROLLBACK
     progress.step("rollback", f"{decision.reason}: {reason}", decision.verdict)
     result = d.restore(new)
-    after_rollback(d, decision.verdict, result, "rolled_back", reason, fields)
+    after_rollback(d, decision.verdict, result, "rolled_back", reason)
 
 
 def after_rollback(
-    d: InFlight,
-    verdict: Verdict,
-    result: RollbackResult,
-    outcome: str,
-    reason: str,
-    fields: dict[str, str],
+    d: InFlight, verdict: Verdict, result: RollbackResult, outcome: str, reason: str
 ) -> None:
     report, record = d.report, d.record
     service = d.service
@@ -121,7 +99,7 @@ def after_rollback(
         record.add("rollback", check)
     before = d.before
     if result.ok:
-        d.state.settled = True
+        d.settled = True
         report.outcome = outcome
         report.revision_after = before
         report.verdict_override = verdict
@@ -137,7 +115,6 @@ def after_rollback(
             f"{loud}{service} deploy rolled back ({verdict.value})",
             report.summary,
             verdict,
-            fields,
         )
     else:
         report.outcome = "rollback_failed"
@@ -154,7 +131,7 @@ def after_rollback(
             f"ROLLBACK FAILED: {service} needs manual action",
             report.summary + " Commands: " + " && ".join(result.manual[-2:]),
             Verdict.ERROR,
-            {**fields, "manual": result.manual[-2]},
+            {"manual": result.manual[-2]},
         )
     record.finish(report.outcome, report.summary)
     d.progress.step("outcome", report.summary, report.verdict)
@@ -162,28 +139,22 @@ def after_rollback(
 
 def recover_from_error(d: InFlight, exc: Exception) -> None:
     """An error after the lock: restore and verify the previous revision if anything moved."""
-    report, record, progress, state = d.report, d.record, d.progress, d.state
+    report, record, progress = d.report, d.record, d.progress
     service = d.service
     text = first_line(exc, typed=True)[:400]
     report.steps.append(CheckResult.error("deploy_error", service, exc))
     progress.step("error", text, Verdict.ERROR)
-    fields = {
-        "new revision": report.new_revision or "-",
-        "previous revision": d.before,
-        "commit": (report.commit or "")[:12],
-        "deploy id": report.deploy_id,
-    }
     for step in report.steps:
         record.add("deploy", step)
-    if not state.mutated or state.settled:
+    if not d.mutated or d.settled:
         report.outcome = "failed"
         report.verdict_override = Verdict.ERROR
         report.summary = f"DEPLOY FAILED {service}: {text}"
-        if state.settled:
+        if d.settled:
             report.summary += " (after the outcome was reached)"
-        alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR, fields)
+        alert(d, "deploy", f"{service} deploy failed", report.summary, Verdict.ERROR)
         record.finish("failed", report.summary)
         progress.step("outcome", report.summary, Verdict.ERROR)
         return
     result = d.restore(report.new_revision)
-    after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}", fields)
+    after_rollback(d, Verdict.ERROR, result, "failed", f"deploy error: {text}")

@@ -32,6 +32,11 @@ class Terminated(KeyboardInterrupt):
         super().__init__(self.signal_name)
 
 
+def signal_name(exc: BaseException, default: str = "Ctrl-C") -> str:
+    """The signal behind an interrupt (``default`` for a plain KeyboardInterrupt)."""
+    return str(getattr(exc, "signal_name", None) or default)
+
+
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[list[str]]:
     """Within the block, SIGTERM/SIGHUP raise :class:`Terminated` (at most twice).

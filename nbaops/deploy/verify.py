@@ -16,7 +16,6 @@ from nbaops.verdict import CheckResult
 if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
-    from nbaops.deploy.settings import DeploySettings
 
 
 def run_verify(ctx: Context, service: str) -> CheckReport:
@@ -32,43 +31,34 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
     cfg = ctx.config.service(service)
     settings = ctx.config.settings("deploy", DeploySettings)
     plan_post_deploy(ctx, cfg)  # an invalid post_deploy entry fails (exit 2) before any call
-    checks: list[CheckResult] = []
-    checks.extend(_recover(ctx, cfg, settings))
+    checks = _recover(ctx, cfg)
     started = time.perf_counter()
     try:
         current = read_current(ctx, service)
     except Exception as exc:
         error = CheckResult.error("deployment_status", service, exc, f"run_v2 GetService {service}")
         error.duration_s = round(time.perf_counter() - started, 3)
-        return CheckReport(f"verify-deploy {service}", [error])
-    checks.append(check_status(current, service))
-    checks.append(check_health(ctx, current, cfg, settings.health_timeout_s))
+        return CheckReport(f"verify-deploy {service}", [*checks, error])
     serving = current.serving.name if current.serving else None
-    checks.extend(run_post_deploy(ctx, cfg, revision=serving))
+    checks += [
+        check_status(current, service),
+        check_health(ctx, current, cfg, settings.health_timeout_s),
+        *run_post_deploy(ctx, cfg, revision=serving),
+    ]
     return CheckReport(
         f"verify-deploy {service}",
         checks,
-        extra={
-            "service": service,
-            "serving_revision": serving,
-            "commit": current.commit,
-        },
+        extra={"service": service, "serving_revision": serving, "commit": current.commit},
     )
 
 
-def _recover(ctx: Context, cfg: ServiceConfig, settings: DeploySettings) -> list[CheckResult]:
+def _recover(ctx: Context, cfg: ServiceConfig) -> list[CheckResult]:
     """An interrupted deploy is recovered first; the result is one WARN/ERROR check."""
     from nbaops.deploy import lock
     from nbaops.deploy.recovery import RecoveryFailedError, recover
 
     try:
-        rec = recover(
-            ctx,
-            cfg,
-            actor=lock.default_holder(),
-            ttl_s=settings.lock_ttl_s,
-            health_timeout_s=settings.health_timeout_s,
-        )
+        rec = recover(ctx, cfg)
     except (RecoveryFailedError, lock.LockHeldError, CloudRunError) as exc:
         return [CheckResult.error("interrupted_deploy", cfg.name, exc)]
     return [rec.to_check()] if rec is not None else []

@@ -263,10 +263,9 @@ def test_restore_without_progress_reports_failure_with_manual_commands(
     patch_fails(dworld)()
     failed = restore_traffic(ctx, cfg, older, from_revision=serving, health_timeout_s=3)
     assert not failed.ok
-    data = failed.to_json()
-    assert (data["ok"], data["target"], data["from_revision"]) == (False, older, serving)
-    assert data["checks"][0]["verdict"] == "ERROR"
-    assert any(f"--to-revisions={older}=100" in c for c in data["manual_commands"])
+    assert (failed.target, failed.from_revision) == (older, serving)
+    assert failed.checks[0].verdict is Verdict.ERROR
+    assert any(f"--to-revisions={older}=100" in c for c in failed.manual)
     report = RollbackReport(SERVICE, older, serving, False, "rollback_failed", "id-1", failed)
     text = rendered(report)
     assert "Manual rollback commands:" in text and f"--to-revisions={older}=100" in text

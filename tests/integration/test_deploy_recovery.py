@@ -18,7 +18,6 @@ from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, journal_of
 from nbaops.deploy.recovery import RecoveryFailedError, recover
 from nbaops.deploy.rollback import run_rollback
-from nbaops.deploy.settings import DeploySettings
 from nbaops.deploy.signals import Terminated, terminate_as_interrupt
 from nbaops.deploy.verify import run_verify
 from nbaops.local.api_faults import set_api_fault
@@ -87,11 +86,8 @@ def test_a_live_deploy_is_not_reported_or_recovered(dworld: DeployWorld) -> None
     check = next(c for c in report.checks if c.service == SERVICE)
     assert "INTERRUPTED" not in check.message
     ctx = dworld.context()
-    settings = ctx.config.settings("deploy", DeploySettings)
     cfg = ctx.config.service(SERVICE)
-    assert (
-        recover(ctx, cfg, actor="a", ttl_s=60, health_timeout_s=settings.health_timeout_s) is None
-    )
+    assert recover(ctx, cfg) is None
 
 
 def test_verify_deploy_recovers_restores_audits_and_alerts(dworld: DeployWorld) -> None:
@@ -353,7 +349,7 @@ def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
     dworld: DeployWorld,
 ) -> None:
     from nbaops.adapters.cloudrun import ConcurrentModificationError
-    from nbaops.deploy.inflight import cas as _cas
+    from nbaops.deploy.lock import retry_cas
 
     calls: list[int] = []
 
@@ -363,7 +359,7 @@ def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
             raise ConcurrentModificationError("stale etag")
         return "written"
 
-    assert _cas(write) == "written" and len(calls) == 3
+    assert retry_cas(write, "write") == "written" and len(calls) == 3
     before = dworld.service().serving_revision
 
     def lost_race() -> None:  # the rollback's traffic PATCH loses one compare-and-swap

@@ -202,7 +202,7 @@ def test_defaults_and_per_service_overrides_and_custom_metrics() -> None:
     assert worker["prediction_ms"].min_sample == 500
     other = {m.name: m for m in settings.for_service("grading-service")}
     assert other["latency"].margin == 0.10 and "instance_count" in other
-    assert "higher is worse" in other["latency"].describe()
+    assert other["latency"].direction == "increase"  # the default: higher is worse
 
 
 @pytest.mark.parametrize(
