@@ -4,7 +4,9 @@ Clean input (one row per version, game and player: the common case) takes two pa
 
 1. *groups*: one ``GROUPING SETS`` pass groups the rows two small ways (coded segments;
    week and error bin), from which every segment's buckets, the signed-error histogram
-   and the per-version totals (leakage signatures, sanity counts) roll up;
+   and the per-version totals roll up; the per-version-only sums (leakage signatures,
+   sanity counts) come from a plain grouping by version in the same query (its own scan
+   of the input's few columns: cheaper than aggregating them per grouping set);
 2. *keys*: one pass grouped by (game, player) finds duplicate keys and, in the same pass,
    builds the paired champion/challenger comparison.
 
@@ -206,8 +208,9 @@ _BASE: dict[str, tuple[str, str]] = {
     "la_xx": _when("graded", "line_value * line_value"),
     "la_yy": _when(_WITH_LINE, "actual_points * actual_points"),
 }
-# What a segment bucket, a week and the histogram report (GroupMetrics). The rest (leakage
-# signatures, sanity counts, correlation sums) is only reported per version: NULL elsewhere.
+# What a segment bucket, a week and the histogram report (GroupMetrics): aggregated in the
+# two groupings. The rest (leakage signatures, sanity counts, correlation sums) is only
+# reported per version, so it is aggregated once per version, not once per grouping.
 _PER_GROUP = (
     "predictions",
     "bets",
@@ -229,7 +232,7 @@ _CODED = [c for c in SEGMENT_COLUMNS.values() if c != "week"]
 
 def _typed(names: Sequence[str], template: str) -> str:
     """Each aggregate as its output type (sums DOUBLE, counts BIGINT): ``template``
-    wraps the name (``sum({})``: rolled up)."""
+    wraps the name (``sum({})``: rolled up; ``{}``: as aggregated)."""
     return ", ".join(
         f"CAST({template.format(name)} AS "
         f"{'DOUBLE' if name.startswith(('sum_', 'pa_', 'la_')) else 'BIGINT'}) AS {name}"
@@ -240,15 +243,17 @@ def _typed(names: Sequence[str], template: str) -> str:
 def groups_sql(derived: str) -> str:
     """Pass 1, one scan into two small groupings (``GROUPING SETS``): by version and the
     coded segments, and by version, week and error bin. Each partitions every version's
-    rows, so each segment's buckets, the weeks, the histogram and the version's totals
-    (every sum in :data:`_BASE` is additive) roll up from them. One grouping by every
-    segment and the bin at once has ~100x the groups and takes twice the time; a second
-    scan for the per-version-only sums costs more than aggregating them in both sets
-    (measured in instructions: ~17% more for the pass, 1M rows). Rows other than a
-    version's ``all`` have the per-version sums NULL."""
+    rows, so each segment's buckets, the weeks, the histogram and the version's totals roll
+    up from them (one grouping by every segment and the bin at once has ~100x the groups,
+    twice the time). The per-version-only sums (:data:`_PER_VERSION`) are aggregated in a
+    third, plain grouping by version over the same rows: aggregating them in both grouping
+    sets cost a third more CPU (and, counted with callgrind on 1M rows, ~5% more
+    instructions with two DuckDB threads, though 17% fewer with one: keep the third
+    grouping). Rows other than a version's ``all`` have them NULL."""
     coded = ", ".join(_CODED)
     inputs = ", ".join(f"{expr} AS _{name}" for name, (_, expr) in _BASE.items())
-    aggregates = ", ".join(f"{agg}(_{name}) AS {name}" for name, (agg, _) in _BASE.items())
+    per_group = ", ".join(f"{_BASE[name][0]}(_{name}) AS {name}" for name in _PER_GROUP)
+    per_version = ", ".join(f"{_BASE[name][0]}(_{name}) AS {name}" for name in _PER_VERSION)
     nulls = ", ".join(f"NULL AS {name}" for name in _PER_VERSION)
     segment = (
         "CASE "
@@ -265,23 +270,26 @@ def groups_sql(derived: str) -> str:
         + ")"
     )
     coded_sets = ", ".join(f"(system_id, {c})" for c in _CODED)
-    per_group = _typed(_PER_GROUP, "sum({})")
     return f"""
-        WITH base AS MATERIALIZED (
-          SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS by_code, {aggregates}
-          FROM (SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived}))
-          GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin)))
-        SELECT system_id, 'all' AS segment, 'all' AS bucket, NULL AS err_bin, {per_group},
-          {_typed(_PER_VERSION, "sum({})")}
-        FROM base WHERE by_code = 1 GROUP BY system_id
+        WITH r AS NOT MATERIALIZED (
+          SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived})),
+        base AS MATERIALIZED (
+          SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS by_code, {per_group}
+          FROM r GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))),
+        totals AS MATERIALIZED (SELECT system_id, {per_version} FROM r GROUP BY system_id)
+        SELECT g.system_id, 'all' AS segment, 'all' AS bucket, NULL AS err_bin,
+          g.* EXCLUDE (system_id), {_typed(_PER_VERSION, "t.{}")}
+        FROM (SELECT system_id, {_typed(_PER_GROUP, "sum({})")}
+              FROM base WHERE by_code = 1 GROUP BY system_id) AS g
+        JOIN totals AS t ON g.system_id IS NOT DISTINCT FROM t.system_id
         UNION ALL
-        SELECT system_id, {segment}, {bucket}, NULL, {per_group}, {nulls}
+        SELECT system_id, {segment}, {bucket}, NULL, {_typed(_PER_GROUP, "sum({})")}, {nulls}
         FROM base WHERE by_code = 1
         GROUP BY GROUPING SETS ({coded_sets})
         UNION ALL
         SELECT system_id, CASE WHEN GROUPING(week) = 0 THEN 'week' ELSE '{HIST}' END,
           CASE WHEN GROUPING(week) = 0 THEN CAST(week AS VARCHAR) ELSE 'all' END,
-          err_bin, {per_group}, {nulls}
+          err_bin, {_typed(_PER_GROUP, "sum({})")}, {nulls}
         FROM base WHERE by_code = 0
         GROUP BY GROUPING SETS ((system_id, week), (system_id, err_bin))
     """  # noqa: S608

@@ -1,6 +1,6 @@
 """The regression scans give the numbers of the direct computation they replace.
 
-Pass 1 rolls every version's totals up from two groupings
+Pass 1 rolls every version's totals up from two groupings plus one per-version grouping
 (:func:`nbaops.regression.scan.groups_sql`); the prediction-id check counts distinct
 hashes first (:func:`nbaops.regression.scan.duplicate_ids`). Each is compared here with
 the direct SQL (one ``GROUP BY`` per question, distinct strings) on data with ties
