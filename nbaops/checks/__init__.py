@@ -33,6 +33,7 @@ from nbaops.checks.registry import ALL_SERVICES, REGISTRY, get_spec
 from nbaops.checks.spec import CheckParams, CheckSpec
 from nbaops.checks.thresholds import Thresholds, load_thresholds
 from nbaops.errors import ConfigError
+from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -289,9 +290,7 @@ def run_post_deploy(
     )
 
 
-def validate_daily(
-    ctx: Context, game_date: dt.date | None = None
-) -> daily_validation.DailyValidationReport:
+def validate_daily(ctx: Context, game_date: dt.date | None = None) -> CheckReport:
     """Measure each stage of ``game_date`` (default: ``checks.daily_validation.game_date``,
     yesterday Eastern) against the stage before it (:mod:`nbaops.checks.daily_validation`).
     """
