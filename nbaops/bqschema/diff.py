@@ -16,7 +16,7 @@ from typing import Any
 from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, judge
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.gitbase import GitBase
-from nbaops.bqschema.lint_rules import LINT_RULES
+from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
     Document,
@@ -108,11 +108,7 @@ def _parse_layout(
     try:
         return parse_layouts(data.decode("utf-8"))
     except (LayoutError, UnicodeDecodeError) as exc:
-        findings.append(
-            Finding(
-                path, 1, "LAYOUT_INVALID", LINT_RULES["LAYOUT_INVALID"].severity, f"{side}: {exc}"
-            )
-        )
+        findings.append(lint_finding(path, 1, "LAYOUT_INVALID", f"{side}: {exc}"))
         return None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbaops.bqschema.jsonpos import JObject
-from nbaops.bqschema.model import ACCEPTED_TYPES, MODES, Rule, Severity, canonical_type
+from nbaops.bqschema.model import ACCEPTED_TYPES, MODES, Finding, Rule, Severity, canonical_type
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -248,6 +248,12 @@ _CATALOG = [
 
 LINT_RULES: dict[str, Rule] = {r.id: r for r in _CATALOG}
 
+
+def lint_finding(path: str, line: int, rule: str, message: str) -> Finding:
+    """A finding of one of these rules, with the rule's severity."""
+    return Finding(path, line, rule, LINT_RULES[rule].severity, message)
+
+
 # -- what the checks know --------------------------------------------------------------
 
 FIELD_KEYS = (
@@ -333,7 +339,7 @@ def unknown_keys(node: JObject, known: tuple[str, ...], what: str) -> Iterator[t
         yield key, f'unknown key "{key}" in {what}{_did_you_mean(suggest(key, known))}'
 
 
-def _as_int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     """bq prints int64 values as strings ("10"); accept both, reject bools and floats."""
     if isinstance(value, bool):
         return None
@@ -476,8 +482,8 @@ def check_field(
 def _precision_problem(ftype: str, node: JObject) -> str | None:
     """What is wrong with a NUMERIC/BIGNUMERIC field's precision and scale, if anything."""
     has_p, has_s = "precision" in node, "scale" in node
-    precision = _as_int(node.get("precision")) if has_p else None
-    scale = _as_int(node.get("scale")) if has_s else None
+    precision = as_int(node.get("precision")) if has_p else None
+    scale = as_int(node.get("scale")) if has_s else None
     if has_p and precision is None:
         return "precision must be an integer"
     if has_s and scale is None:
@@ -503,7 +509,7 @@ def _check_type_params(f: _Field) -> None:
         elif problem := _precision_problem(ftype, node):
             f.at(key, "PRECISION_SCALE_RANGE", f"{ftype} {problem}")
     if "maxLength" in node and not f.misplaced("maxLength"):
-        value = _as_int(node["maxLength"])
+        value = as_int(node["maxLength"])
         if value is None or value < 1:
             message = f"maxLength must be a positive integer, got {node['maxLength']!r:.40}"
             f.at("maxLength", "MAX_LENGTH_RANGE", message)
@@ -577,7 +583,7 @@ def _check_api_options(f: _Field) -> None:
     if (
         "timestampPrecision" in node
         and not f.misplaced("timestampPrecision")
-        and _as_int(precision) not in TIMESTAMP_PRECISIONS
+        and as_int(precision) not in TIMESTAMP_PRECISIONS
     ):
         message = f"timestampPrecision must be 6 or 12, got {precision!r:.40}"
         f.at("timestampPrecision", "OPTION_VALUE", message)
