@@ -127,29 +127,6 @@ class Field:
     range_element: str | None = None
     line: int = 1
 
-    def type_sql(self) -> str:
-        """The GoogleSQL type of one value (without ARRAY for REPEATED)."""
-        if self.type == "STRUCT":
-            inner = ", ".join(f"`{f.name}` {f.column_sql()}" for f in self.fields)
-            return f"STRUCT<{inner}>"
-        if self.type in ("STRING", "BYTES") and self.max_length is not None:
-            return f"{self.type}({self.max_length})"
-        if self.type in ("NUMERIC", "BIGNUMERIC") and self.precision is not None:
-            if self.scale is not None:
-                return f"{self.type}({self.precision}, {self.scale})"
-            return f"{self.type}({self.precision})"
-        if self.type == "RANGE" and self.range_element:
-            return f"RANGE<{self.range_element}>"
-        return self.type
-
-    def column_sql(self) -> str:
-        """The column type as DDL writes it: ARRAY<...> for REPEATED, NOT NULL for REQUIRED."""
-        if self.mode == "REPEATED":
-            return f"ARRAY<{self.type_sql()}>"
-        if self.mode == "REQUIRED":
-            return f"{self.type_sql()} NOT NULL"
-        return self.type_sql()
-
     def to_json(self) -> dict[str, Any]:
         """The bq JSON form of this field."""
         out: dict[str, Any] = {"name": self.name, "type": self.type, "mode": self.mode}
