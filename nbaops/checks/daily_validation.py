@@ -297,50 +297,27 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
         if pending:
             expected.append(pending)
         details = {"done": done, "of": of, "measures": stage.unit, "due": due}
-        if of == 0:
-            if not due or state.in_progress:
-                results.append(
-                    make(
-                        stage.name,
-                        stage.service,
-                        Verdict.PASS,
-                        None,
-                        f"{stage.title}: nothing due yet"
-                        + (f"; still expected: {pending}" if pending else f" (no {stage.base})"),
-                        details,
-                    )
-                )
-                continue
+        value: float | None = None
+        if of == 0 and (not due or state.in_progress):
+            verdict = Verdict.PASS
+            message = f"{stage.title}: nothing due yet" + (
+                f"; still expected: {pending}" if pending else f" (no {stage.base})"
+            )
+        elif of == 0:
+            verdict = Verdict.INCONCLUSIVE
             why = f"; chain broke at {broke_at}" if broke_at else ""
-            results.append(
-                make(
-                    stage.name,
-                    stage.service,
-                    Verdict.INCONCLUSIVE,
-                    None,
-                    f"{stage.title}: nothing to compare against: no {stage.base} on {day}{why}",
-                    details,
-                )
-            )
-            continue
-        share = done / of
-        verdict = below_tiers(share, fail_below, warn_below)
-        note = ""
-        if not due and verdict is Verdict.FAIL:  # short, but not late yet
-            verdict, note = Verdict.WARN, f"; not late yet: {pending}"
-        if verdict is Verdict.FAIL and broke_at is None:
-            broke_at = stage.title
-        results.append(
-            make(
-                stage.name,
-                stage.service,
-                verdict,
-                round(share * 100, 2),
-                f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})"
-                + note,
-                details,
-            )
-        )
+            message = f"{stage.title}: nothing to compare against: no {stage.base} on {day}{why}"
+        else:
+            share, value = done / of, round(done / of * 100, 2)
+            verdict = below_tiers(share, fail_below, warn_below)
+            note = ""
+            if not due and verdict is Verdict.FAIL:  # short, but not late yet
+                verdict, note = Verdict.WARN, f"; not late yet: {pending}"
+            if verdict is Verdict.FAIL and broke_at is None:
+                broke_at = stage.title
+            message = f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})"
+            message += note
+        results.append(make(stage.name, stage.service, verdict, value, message, details))
     progress = state.summary() if state.in_progress else None
     return _report(
         title,
