@@ -122,19 +122,10 @@ ProgressCallback = Callable[[Event, PlannedCheck, CheckResult | None], None]
 
 
 def _timed_out(planned: PlannedCheck, timeout_s: float) -> CheckResult:
-    return annotate(
-        None,
-        planned.spec,
-        CheckResult(
-            name=planned.spec.id,
-            service=planned.service,
-            verdict=Verdict.ERROR,
-            value=None,
-            threshold="",
-            message=f"timed out after {timeout_s:g}s (checks.timeout_s)",
-            duration_s=round(timeout_s, 4),
-        ),
-    )
+    message = f"timed out after {timeout_s:g}s (checks.timeout_s)"
+    result = CheckResult(planned.spec.id, planned.service, Verdict.ERROR, None, "", message)
+    result.duration_s = round(timeout_s, 4)
+    return annotate(None, planned.spec, result)
 
 
 def run_planned(
