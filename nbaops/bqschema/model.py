@@ -6,7 +6,7 @@ Kept free of heavy imports: the pre-commit hooks import this on every commit.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -61,15 +61,7 @@ class Finding:
         return f"{self.path}:{self.line}: {self.rule} {prefix}{self.message}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "rule": self.rule,
-            "severity": self.severity.value,
-            "message": self.message,
-            "table": self.table,
-            "column": self.column,
-        }
+        return {**asdict(self), "severity": self.severity.value}
 
 
 # Legacy SQL names and their GoogleSQL equivalents: both spellings are the same type.
@@ -136,12 +128,13 @@ class Field:
             out["description"] = self.description
         if self.policy_tags:
             out["policyTags"] = {"names": list(self.policy_tags)}
-        if self.max_length is not None:
-            out["maxLength"] = str(self.max_length)
-        if self.precision is not None:
-            out["precision"] = str(self.precision)
-        if self.scale is not None:
-            out["scale"] = str(self.scale)
+        for key, number in (
+            ("maxLength", self.max_length),
+            ("precision", self.precision),
+            ("scale", self.scale),
+        ):
+            if number is not None:  # bq prints int64 values as strings
+                out[key] = str(number)
         if self.default is not None:
             out["defaultValueExpression"] = self.default
         if self.range_element is not None:
