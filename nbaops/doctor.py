@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops.environment import read
@@ -71,58 +72,53 @@ def doctor_report(
     )
 
 
-def _result(
-    name: str,
-    service: str,
-    verdict: Verdict,
-    message: str,
-    *,
-    fix: str,
-    query: str,
-    started: float,
-    value: float | int | str | None = None,
-    threshold: str = "",
-    **details: Any,
-) -> CheckResult:
-    return CheckResult.timed(
-        name,
-        service,
-        verdict,
-        message,
-        value=value,
-        threshold=threshold,
-        query=query,
-        started=started,
-        details={"fix": fix, **details},
-    )
+@dataclass
+class _Probe:
+    """One check of the preflight: its name, service, fix and the call behind it."""
 
+    name: str
+    service: str
+    fix: str
+    query: str
+    started: float = field(default_factory=time.perf_counter)
 
-def _guarded(
-    name: str, service: str, query: str, fix: str, body: Callable[[float], CheckResult]
-) -> CheckResult:
-    """Run one check; an error it raises becomes FAIL (proved) or ERROR (undetermined)."""
-    from nbaops.adapters.errors import NotFoundError, PermissionDeniedError
-
-    started = time.perf_counter()
-    try:
-        return body(started)
-    except (NotFoundError, PermissionDeniedError) as exc:
-        return _result(
-            name, service, Verdict.FAIL, _line(exc), fix=fix, query=query, started=started
+    def result(
+        self,
+        verdict: Verdict,
+        message: str,
+        *,
+        value: float | int | str | None = None,
+        threshold: str = "",
+        query: str | None = None,
+        **details: Any,
+    ) -> CheckResult:
+        """The result, timed from the probe's start, its fix in ``details``."""
+        return CheckResult.timed(
+            self.name,
+            self.service,
+            verdict,
+            message,
+            value=value,
+            threshold=threshold,
+            query=self.query if query is None else query,
+            started=self.started,
+            details={"fix": self.fix, **details},
         )
-    except NbaopsError as exc:
-        verdict = Verdict.FAIL if exc.exit_code in (1, 2) else Verdict.ERROR
-        return _result(name, service, verdict, _line(exc), fix=fix, query=query, started=started)
-    except Exception as exc:  # a library surprise is still one line, never a traceback
-        return _result(
-            name,
-            service,
-            Verdict.ERROR,
-            f"{type(exc).__name__}: {_line(exc)}",
-            fix=fix,
-            query=query,
-            started=started,
-        )
+
+    def run(self, body: Callable[[_Probe], CheckResult]) -> CheckResult:
+        """``body(self)``; an error it raises becomes FAIL (proved) or ERROR (undetermined)."""
+        from nbaops.adapters.errors import NotFoundError, PermissionDeniedError
+
+        try:
+            return body(self)
+        except (NotFoundError, PermissionDeniedError) as exc:
+            return self.result(Verdict.FAIL, _line(exc))
+        except NbaopsError as exc:
+            return self.result(
+                Verdict.FAIL if exc.exit_code in (1, 2) else Verdict.ERROR, _line(exc)
+            )
+        except Exception as exc:  # a library surprise is still one line, never a traceback
+            return self.result(Verdict.ERROR, f"{type(exc).__name__}: {_line(exc)}")
 
 
 def _line(exc: BaseException) -> str:
@@ -137,32 +133,22 @@ def check_credentials(ctx: Context) -> tuple[CheckResult, bool]:
     from nbaops.adapters.credentials import refresh_outcome
     from nbaops.adapters.idtoken import credential_kind
 
-    started = time.perf_counter()
-
-    def result(verdict: Verdict, message: str, kind: str | None = None) -> CheckResult:
-        query = "google.auth.default() + credentials.refresh()"
-        return _result(
-            "credentials",
-            "*",
-            verdict,
-            message,
-            fix=CREDENTIALS_FIX,
-            query=query,
-            started=started,
-            value=kind,
-            threshold="a token is issued",
-        )
-
+    probe = _Probe(
+        "credentials", "*", CREDENTIALS_FIX, "google.auth.default() + credentials.refresh()"
+    )
+    threshold = "a token is issued"
     try:
         credentials = ctx.credentials
     except NbaopsError as exc:
-        return result(Verdict.ERROR, _line(exc)), False
+        return probe.result(Verdict.ERROR, _line(exc), threshold=threshold), False
     kind = credential_kind(credentials)
     if kind == "anonymous":
-        return result(Verdict.FAIL, "anonymous credentials cannot call Google APIs", kind), False
+        message = "anonymous credentials cannot call Google APIs"
+        return probe.result(Verdict.FAIL, message, value=kind, threshold=threshold), False
     issued, message = refresh_outcome(credentials)
     verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.ERROR}[issued]
-    return result(verdict, f"{kind} credentials: {message}", kind), issued is True
+    message = f"{kind} credentials: {message}"
+    return probe.result(verdict, message, value=kind, threshold=threshold), issued is True
 
 
 # ---------------------------------------------------------------- Cloud Run
@@ -176,40 +162,24 @@ def check_project(ctx: Context) -> CheckResult:
         "run.googleapis.com, and grant yourself roles/run.viewer"
     )
 
-    def body(started: float) -> CheckResult:
+    def body(probe: _Probe) -> CheckResult:
         services = ctx.cloudrun.list_services()
-        return _result(
-            "project",
-            "*",
-            Verdict.PASS,
-            f"{where} answers: {len(services)} Cloud Run services",
-            fix=fix,
-            query=f"run_v2 ListServices {where}",
-            started=started,
-            value=len(services),
-        )
+        message = f"{where} answers: {len(services)} Cloud Run services"
+        return probe.result(Verdict.PASS, message, value=len(services))
 
-    return _guarded("project", "*", f"run_v2 ListServices {where}", fix, body)
+    return _Probe("project", "*", fix, f"run_v2 ListServices {where}").run(body)
 
 
 def check_service(ctx: Context, service: str) -> CheckResult:
     query = f"run_v2 GetService {ctx.cloudrun.service_path(service)}"
     fix = f"deploy {service} once with gcloud, or fix its name in nbaops.yaml"
 
-    def body(started: float) -> CheckResult:
+    def body(probe: _Probe) -> CheckResult:
         info = ctx.cloudrun.get_service(service)
-        return _result(
-            "service",
-            service,
-            Verdict.PASS,
-            f"readable; serving {info.serving_revision or 'nothing'} at {info.uri}",
-            fix=fix,
-            query=query,
-            started=started,
-            value=info.uri,
-        )
+        message = f"readable; serving {info.serving_revision or 'nothing'} at {info.uri}"
+        return probe.result(Verdict.PASS, message, value=info.uri)
 
-    return _guarded("service", service, query, fix, body)
+    return _Probe("service", service, fix, query).run(body)
 
 
 def check_permissions(ctx: Context, service: str) -> CheckResult:
@@ -220,25 +190,18 @@ def check_permissions(ctx: Context, service: str) -> CheckResult:
         "to the identity running nbaops"
     )
 
-    def body(started: float) -> CheckResult:
+    def body(probe: _Probe) -> CheckResult:
         held = set(ctx.cloudrun.test_iam_permissions(service, wanted))
         missing = [p for p in wanted if p not in held]
-        verdict = Verdict.FAIL if missing else Verdict.PASS
-        message = f"missing {', '.join(missing)}" if missing else "update and invoke allowed"
-        return _result(
-            "permissions",
-            service,
-            verdict,
-            message,
-            fix=fix,
-            query=query,
-            started=started,
+        return probe.result(
+            Verdict.FAIL if missing else Verdict.PASS,
+            f"missing {', '.join(missing)}" if missing else "update and invoke allowed",
             value=len(held),
             threshold=f"all of {wanted}",
             missing=missing,
         )
 
-    return _guarded("permissions", service, query, fix, body)
+    return _Probe("permissions", service, fix, query).run(body)
 
 
 def check_id_token(ctx: Context, service: str) -> CheckResult:
@@ -253,33 +216,24 @@ def check_id_token(ctx: Context, service: str) -> CheckResult:
         f"grant {invoker} roles/run.invoker on {service}"
     )
 
-    def body(started: float) -> CheckResult:
+    def body(probe: _Probe) -> CheckResult:
         info = ctx.cloudrun.get_service(service)
         audience = service_audience(info.uri)
         ctx.id_tokens.token(audience)
-        probe = ctx.health.probe(info.uri + ctx.config.service(service).health_path)
-        query = f"ID token aud={audience} ({ctx.id_tokens.plan()}); GET {probe.url}"
-        if probe.status in (401, 403):
+        answer = ctx.health.probe(info.uri + ctx.config.service(service).health_path)
+        query = f"ID token aud={audience} ({ctx.id_tokens.plan()}); GET {answer.url}"
+        if answer.status in (401, 403):
             verdict = Verdict.FAIL
-            message = f"token minted but the service refused it (HTTP {probe.status})"
-        elif probe.status is None:
+            message = f"token minted but the service refused it (HTTP {answer.status})"
+        elif answer.status is None:
             verdict = Verdict.ERROR
-            message = f"token minted; the probe could not tell: {probe.error}"
+            message = f"token minted; the probe could not tell: {answer.error}"
         else:
             verdict = Verdict.PASS
-            message = f"ID token for {audience} accepted (health answered HTTP {probe.status})"
-        return _result(
-            "id_token",
-            service,
-            verdict,
-            message,
-            fix=fix,
-            query=query,
-            started=started,
-            value=probe.status,
-        )
+            message = f"ID token for {audience} accepted (health answered HTTP {answer.status})"
+        return probe.result(verdict, message, value=answer.status, query=query)
 
-    return _guarded("id_token", service, f"ID token for {service}", fix, body)
+    return _Probe("id_token", service, fix, f"ID token for {service}").run(body)
 
 
 # ---------------------------------------------------------------- BigQuery
@@ -289,6 +243,18 @@ def check_datasets(ctx: Context) -> list[CheckResult]:
     from nbaops.table_catalog import load_catalog
 
     location = ctx.config.profile.bigquery_location
+    threshold = f"exists in {location}"
+
+    def body(probe: _Probe) -> CheckResult:
+        found = ctx.warehouse.dataset_location(probe.service)  # type: ignore[attr-defined]
+        if found is None:
+            return probe.result(Verdict.FAIL, "missing", threshold=threshold)
+        if found and found.upper() != location.upper():
+            message = f"in {found}, but jobs run in {location}: queries would fail"
+            return probe.result(Verdict.FAIL, message, value=found, threshold=threshold)
+        where = found or "the embedded local warehouse"
+        return probe.result(Verdict.PASS, f"present in {where}", value=found, threshold=threshold)
+
     out = []
     for dataset in load_catalog(ctx.root).datasets:
         real = ctx.config.dataset(dataset)
@@ -297,120 +263,44 @@ def check_datasets(ctx: Context) -> list[CheckResult]:
             f"profiles.{ctx.profile}.bigquery.location to where it is"
         )
         query = f"bigquery GetDataset {ctx.config.profile.project}.{real}"
-
-        def body(
-            started: float, dataset: str = dataset, fix: str = fix, query: str = query
-        ) -> CheckResult:
-            found = ctx.warehouse.dataset_location(dataset)  # type: ignore[attr-defined]
-            if found is None:
-                return _result(
-                    "dataset",
-                    dataset,
-                    Verdict.FAIL,
-                    "missing",
-                    fix=fix,
-                    query=query,
-                    started=started,
-                    threshold=f"exists in {location}",
-                )
-            if found and found.upper() != location.upper():
-                return _result(
-                    "dataset",
-                    dataset,
-                    Verdict.FAIL,
-                    f"in {found}, but jobs run in {location}: queries would fail",
-                    fix=fix,
-                    query=query,
-                    started=started,
-                    value=found,
-                    threshold=f"exists in {location}",
-                )
-            where = found or "the embedded local warehouse"
-            return _result(
-                "dataset",
-                dataset,
-                Verdict.PASS,
-                f"present in {where}",
-                fix=fix,
-                query=query,
-                started=started,
-                value=found,
-                threshold=f"exists in {location}",
-            )
-
-        out.append(_guarded("dataset", dataset, query, fix, body))
+        out.append(_Probe("dataset", dataset, fix, query).run(body))
     return out
 
 
 def check_table_schemas(ctx: Context) -> list[CheckResult]:
     from nbaops.bqschema.diff import diff_live
 
-    started = time.perf_counter()
     fix_drift = "review `inv schema-diff --live`, then `inv schema-apply` or fix schemas/"
+    probe = _Probe("table_schema", "*", fix_drift, "schema-diff --live")
     try:
         report = diff_live(ctx, None)
     except NbaopsError as exc:
-        return [
-            _result(
-                "table_schema",
-                "*",
-                Verdict.ERROR,
-                _line(exc),
-                fix=fix_drift,
-                query="schema-diff --live",
-                started=started,
-            )
-        ]
+        return [probe.result(Verdict.ERROR, _line(exc))]
     out = []
     for table, message in report.errors.items():
         missing = "not found" in message.lower()
-        out.append(
-            _result(
-                "table_schema",
-                table,
-                Verdict.FAIL if missing else Verdict.ERROR,
-                message,
-                fix="`inv schema-apply` creates missing tables" if missing else fix_drift,
-                query=f"bigquery GetTable {table}",
-                started=started,
-            )
+        fix = "`inv schema-apply` creates missing tables" if missing else fix_drift
+        table_probe = _Probe(
+            "table_schema", table, fix, f"bigquery GetTable {table}", probe.started
         )
+        out.append(table_probe.result(Verdict.FAIL if missing else Verdict.ERROR, message))
     for diff in report.tables:
         findings = diff.verdicts.findings
         rules = sorted({f.rule for f in findings})
         if any(f.is_error for f in findings):
-            verdict, message = (
-                Verdict.FAIL,
-                f"live schema drifted from schemas/: {', '.join(rules)}",
-            )
+            verdict = Verdict.FAIL
+            message = f"live schema drifted from schemas/: {', '.join(rules)}"
         elif diff.comparison.changed:
             verdict, message = Verdict.WARN, "live schema differs from schemas/ (non-breaking)"
         else:
             verdict, message = Verdict.PASS, "live schema equals schemas/"
-        out.append(
-            _result(
-                "table_schema",
-                diff.table,
-                verdict,
-                message,
-                fix=fix_drift,
-                query=f"bigquery GetTable {diff.table} vs {diff.path}",
-                started=started,
-                rules=rules,
-            )
-        )
+        query = f"bigquery GetTable {diff.table} vs {diff.path}"
+        table_probe = _Probe("table_schema", diff.table, fix_drift, query, probe.started)
+        out.append(table_probe.result(verdict, message, rules=rules))
     for finding in report.findings:
-        out.append(
-            _result(
-                "table_schema",
-                "*",
-                Verdict.FAIL if finding.is_error else Verdict.WARN,
-                finding.format(),
-                fix="fix the schema file",
-                query="schemas/",
-                started=started,
-            )
-        )
+        file_probe = _Probe("table_schema", "*", "fix the schema file", "schemas/", probe.started)
+        verdict = Verdict.FAIL if finding.is_error else Verdict.WARN
+        out.append(file_probe.result(verdict, finding.format()))
     return out
 
 
@@ -423,33 +313,18 @@ def check_slack_secret(ctx: Context) -> CheckResult | None:
 
     fix = "`inv slack.configure` stores the webhook (Secret Manager in prod)"
 
-    def body(started: float) -> CheckResult:
+    def body(probe: _Probe) -> CheckResult:
         secret, source = webhook_store.resolve_webhook(ctx)
         if secret is None:
-            return _result(
-                "slack_secret",
-                "*",
-                Verdict.FAIL,
-                f"no webhook in {source}",
-                fix=fix,
-                query=f"read {source}",
-                started=started,
-            )
-        return _result(
-            "slack_secret",
-            "*",
-            Verdict.PASS,
-            f"webhook readable from {source} (not shown)",
-            fix=fix,
-            query=f"read {source}",
-            started=started,
-        )
+            return probe.result(Verdict.FAIL, f"no webhook in {source}", query=f"read {source}")
+        message = f"webhook readable from {source} (not shown)"
+        return probe.result(Verdict.PASS, message, query=f"read {source}")
 
     if ctx.is_local:
         secret, _source = webhook_store.resolve_webhook(ctx)
         if secret is None:
             return None
-    return _guarded("slack_secret", "*", "read the Slack webhook secret", fix, body)
+    return _Probe("slack_secret", "*", fix, "read the Slack webhook secret").run(body)
 
 
 def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult:
@@ -458,41 +333,20 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
 
     plan = build_plan(ctx)
     fix = "`inv schedule.install --profile prod` creates or updates the job"
-    query = f"cloudscheduler GetJob {plan.name}"
 
-    def body(started: float) -> CheckResult:
+    def body(probe: _Probe) -> CheckResult:
         job = get_job(plan.name, endpoint=endpoint, credentials=ctx.credentials)
         if job is None:
-            return _result(
-                "scheduler_job",
-                "*",
-                Verdict.FAIL,
-                f"job {plan.job_id} does not exist",
-                fix=fix,
-                query=query,
-                started=started,
-            )
+            return probe.result(Verdict.FAIL, f"job {plan.job_id} does not exist")
         found = (str(job.schedule), str(job.time_zone))
         want = (plan.cron, plan.time_zone)
         verdict = Verdict.PASS if found == want else Verdict.FAIL
-        message = (
-            f"job {plan.job_id} runs {found[0]} ({found[1]})"
-            if verdict is Verdict.PASS
-            else f"job {plan.job_id} runs {found[0]} ({found[1]}), configured {want[0]} ({want[1]})"
-        )
-        return _result(
-            "scheduler_job",
-            "*",
-            verdict,
-            message,
-            fix=fix,
-            query=query,
-            started=started,
-            value=found[0],
-            threshold=f"{want[0]} ({want[1]})",
-        )
+        message = f"job {plan.job_id} runs {found[0]} ({found[1]})"
+        if verdict is Verdict.FAIL:
+            message += f", configured {want[0]} ({want[1]})"
+        return probe.result(verdict, message, value=found[0], threshold=f"{want[0]} ({want[1]})")
 
-    return _guarded("scheduler_job", "*", query, fix, body)
+    return _Probe("scheduler_job", "*", fix, f"cloudscheduler GetJob {plan.name}").run(body)
 
 
 def check_github(ctx: Context) -> CheckResult:
@@ -502,20 +356,15 @@ def check_github(ctx: Context) -> CheckResult:
         "export GITHUB_TOKEN (issues: write) and GITHUB_REPOSITORY=owner/name of the drift "
         "repository (the daily workflow sets both)"
     )
-    started = time.perf_counter()
+    probe = _Probe("github_issues", "*", fix, "GET /repos/{GITHUB_REPOSITORY}")
     if not read("GITHUB_TOKEN") or not read("GITHUB_REPOSITORY"):
-        return _result(
-            "github_issues",
-            "*",
-            Verdict.WARN,
+        message = (
             "GITHUB_TOKEN/GITHUB_REPOSITORY not set here: drift issues cannot be opened "
-            "from this shell",
-            fix=fix,
-            query="environment",
-            started=started,
+            "from this shell"
         )
+        return probe.result(Verdict.WARN, message, query="environment")
 
-    def body(started: float) -> CheckResult:
+    def body(probe: _Probe) -> CheckResult:
         settings = GitHubSettings.from_env()
         reply = GitHubClient(settings).request("GET", f"/repos/{settings.repository}")
         permissions = dict(reply.get("permissions") or {})
@@ -526,62 +375,44 @@ def check_github(ctx: Context) -> CheckResult:
             verdict, message = Verdict.FAIL, f"the token may only read {settings.repository}"
         else:
             verdict, message = Verdict.PASS, f"the token can open issues in {settings.repository}"
-        return _result(
-            "github_issues",
-            "*",
-            verdict,
-            message,
-            fix=fix,
-            query=f"GET /repos/{settings.repository}",
-            started=started,
-        )
+        return probe.result(verdict, message, query=f"GET /repos/{settings.repository}")
 
-    return _guarded("github_issues", "*", "GET /repos/{GITHUB_REPOSITORY}", fix, body)
+    return probe.run(body)
 
 
 # ---------------------------------------------------------------- the preflight
 
+# What needs usable credentials (all but GitHub, which has its own token).
+NEEDS_CREDENTIALS = (
+    "project",
+    "service",
+    "permissions",
+    "id_token",
+    "dataset",
+    "table_schema",
+    "slack_secret",
+    "scheduler_job",
+)
+
 
 def run_doctor(ctx: Context) -> CheckReport:
     """Every check, in dependency order (credentials first). Read-only."""
-    checks: list[CheckResult] = []
     not_applicable: dict[str, str] = {}
     credentials, usable = check_credentials(ctx)
-    checks.append(credentials)
+    checks = [credentials]
     services = ctx.config.service_names
     if not usable:
-        for name in (
-            "project",
-            "service",
-            "permissions",
-            "id_token",
-            "dataset",
-            "table_schema",
-            "slack_secret",
-            "scheduler_job",
-        ):
-            checks.append(
-                _result(
-                    name,
-                    "*",
-                    Verdict.ERROR,
-                    "not run: the credentials are not usable",
-                    fix=CREDENTIALS_FIX,
-                    query="",
-                    started=time.perf_counter(),
-                )
-            )
+        message = "not run: the credentials are not usable"
+        for name in NEEDS_CREDENTIALS:
+            checks.append(_Probe(name, "*", CREDENTIALS_FIX, "").result(Verdict.ERROR, message))
         checks.append(check_github(ctx))
         return doctor_report(ctx.profile, checks, not_applicable)
     checks.append(check_project(ctx))
-    for service in services:
-        checks.append(check_service(ctx, service))
-    for service in services:
-        checks.append(check_permissions(ctx, service))
-    for service in services:
-        checks.append(check_id_token(ctx, service))
-    checks.extend(check_datasets(ctx))
-    checks.extend(check_table_schemas(ctx))
+    checks += [check_service(ctx, service) for service in services]
+    checks += [check_permissions(ctx, service) for service in services]
+    checks += [check_id_token(ctx, service) for service in services]
+    checks += check_datasets(ctx)
+    checks += check_table_schemas(ctx)
     slack = check_slack_secret(ctx)
     if slack is None:
         not_applicable["slack_secret"] = (

@@ -51,6 +51,9 @@ OTHER_VARIABLES: dict[str, str] = {
     "USER": "Who holds a deploy lease outside CI.",
     "SLACK_WEBHOOK_URL": "The Slack incoming webhook; wins over the configured store; "
     "masked in every output.",
+    "FORCE_COLOR": "Set (non-empty): reports render as on a terminal (Rich, colour) even "
+    "when stdout is a pipe or file.",
+    "TTY_COMPATIBLE": "Set (non-empty): the same as `FORCE_COLOR` for the report console.",
 }
 
 

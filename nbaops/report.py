@@ -205,7 +205,9 @@ class CheckReport:
     that never wraps, with full values. Under each FAIL/WARN check come the findings that
     caused it (games under threshold and their missing players); ``details`` shows every
     finding. Identical ERRORs are one line naming the checks. Then the ``notes`` (plain
-    lines, never markup), then the verdict with ``summary`` (default: the counts).
+    lines, never markup), then the verdict with ``summary`` (default: the counts), then
+    the ``after`` lines (e.g. where validate-daily's chain broke) and one line per check
+    that history marked as an anomaly (``details["anomaly"]``, system-health).
 
     JSON: ``verdict``, ``checks``, then ``extra`` in its order (``extra`` may place
     ``checks`` itself, to keep a document's key order). An action report (a fault set, a
@@ -220,6 +222,7 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     summary: str = ""
     outcome: Verdict | None = None  # the verdict when it is not the worst of the checks
+    after: list[list[Part]] = field(default_factory=list)  # lines under the verdict
 
     @property
     def verdict(self) -> Verdict:
@@ -246,6 +249,15 @@ class CheckReport:
             emit(console, note)
         summary = self.summary or f"{self.title}: {summary_counts(self.checks)}"
         emit(console, verdict_part(self.verdict), " ", summary)
+        for line in self.after:
+            emit(console, *line)
+        for c in self.checks:
+            if c.details.get("anomaly"):
+                emit(
+                    console,
+                    ("anomaly ", "magenta"),
+                    f"{c.name} [{c.service}]: {c.details['anomaly']}",
+                )
 
     def _render_findings(self, console: Console, c: CheckResult) -> None:
         for text in finding_lines(c, all_findings=self.details):

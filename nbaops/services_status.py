@@ -223,21 +223,19 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
 def services_status_report(profile: str, checks: list[CheckResult]) -> CheckReport:
     """One ``service_status`` check per service (its value: the 40-hex commit, whole and
     copyable); the JSON adds ``profile`` and a ``services`` summary row per service."""
-    services = []
-    for c in checks:
-        d = c.details
-        services.append(
-            {
-                "service": c.service,
-                "verdict": c.verdict.value,
-                "serving_revision": d.get("serving_revision"),
-                "commit": d.get("commit"),
-                "traffic": d.get("traffic", []),
-                "ready": d.get("ready"),
-                "url": d.get("url"),
-                "message": c.message,
-            }
-        )
+    services = [
+        {
+            "service": c.service,
+            "verdict": c.verdict.value,
+            "serving_revision": c.details.get("serving_revision"),
+            "commit": c.details.get("commit"),
+            "traffic": c.details.get("traffic", []),
+            "ready": c.details.get("ready"),
+            "url": c.details.get("url"),
+            "message": c.message,
+        }
+        for c in checks
+    ]
     notes = [f"{s['service']}: {s['url']}" for s in services if s["url"]]
     return CheckReport(
         f"Cloud Run services ({profile})",
@@ -325,14 +323,10 @@ def health_check(
         **probe.to_json(),
     }
     threshold = f"2xx within {timeout_s:g}s; WARN slower than {HEALTH_WARN_LATENCY_S:g}s"
-    if probe.ok:
-        if probe.latency_s > HEALTH_WARN_LATENCY_S:
-            verdict, message = (
-                Verdict.WARN,
-                f"HTTP {probe.status} but slow ({probe.latency_s:.2f}s)",
-            )
-        else:
-            verdict, message = Verdict.PASS, f"HTTP {probe.status} in {probe.latency_s:.2f}s"
+    if probe.ok and probe.latency_s > HEALTH_WARN_LATENCY_S:
+        verdict, message = Verdict.WARN, f"HTTP {probe.status} but slow ({probe.latency_s:.2f}s)"
+    elif probe.ok:
+        verdict, message = Verdict.PASS, f"HTTP {probe.status} in {probe.latency_s:.2f}s"
     elif probe.status is not None:
         verdict, message = Verdict.FAIL, f"HTTP {probe.status}: {clip(probe.body, 160)}"
     elif probe.error and "timed out" in probe.error:

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,31 +27,13 @@ from nbaops.checks.thresholds import load_thresholds
 from nbaops.environment import step_summary_path
 from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
-from nbaops.report import (
-    CheckReport,
-    emit,
-    format_value,
-    summary_counts,
-    verdict_text,
-)
+from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from nbaops.context import Context
-
-
-@dataclass
-class HealthReport(CheckReport):
-    """The checks' results, their anomalies and notes about history and alerts (not in JSON)."""
-
-    def render(self, console: Console) -> None:
-        super().render(console)
-        for c in self.checks:
-            if c.details.get("anomaly"):
-                anomaly = f"{c.name} [{c.service}]: {c.details['anomaly']}"
-                emit(console, ("anomaly ", "magenta"), anomaly)
 
 
 class LiveProgress:
@@ -116,7 +97,7 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def step_summary_markdown(report: HealthReport, *, profile: str, service: str | None) -> str:
+def step_summary_markdown(report: CheckReport, *, profile: str, service: str | None) -> str:
     """The run as Markdown for ``$GITHUB_STEP_SUMMARY``."""
     icon = {
         Verdict.PASS: "✅",
@@ -147,7 +128,7 @@ def step_summary_markdown(report: HealthReport, *, profile: str, service: str | 
     return "\n".join(lines) + "\n\n"
 
 
-def append_step_summary(report: HealthReport, *, profile: str, service: str | None) -> bool:
+def append_step_summary(report: CheckReport, *, profile: str, service: str | None) -> bool:
     """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
     target = step_summary_path()
     if not target:
@@ -224,7 +205,7 @@ def run_system_health(
     *,
     live: Console | None = None,
     record: bool = True,
-) -> HealthReport:
+) -> CheckReport:
     """Run every check (or those of ``service``) concurrently and build the report.
 
     Args:
@@ -265,6 +246,6 @@ def run_system_health(
         notes: list[str] = []
         if record and results:  # still in the session: the history insert reuses the file
             results, notes = record_and_alert(ctx, results, prepared[0] if prepared else None)
-    report = HealthReport(title=title, checks=results, notes=notes)
+    report = CheckReport(title=title, checks=results, notes=notes)
     append_step_summary(report, profile=ctx.profile, service=service)
     return report

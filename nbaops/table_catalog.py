@@ -7,7 +7,7 @@ one schema model (:class:`nbaops.bqschema.model.TableSchema`) and linted by the 
 rules as the ``bq-schema-lint`` hook: a file the hook rejects is a ConfigError here.
 The local warehouse creates its tables from here, the BigQuery adapter creates
 datasets/tables from here, and the schema hooks and the "every query filters on the
-partition column" test reuse :func:`load_catalog` and :func:`partition_filter_problems`;
+partition column" test (``tests/static/test_partition_filters.py``) reuse :func:`load_catalog`;
 the ``sql-schema-refs`` hook checks queries against :meth:`Catalog.columns`.
 
 Type mapping BigQuery → DuckDB (see :func:`duckdb_type`; the model's types are
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.bqschema.model import Field, TableSchema
-from nbaops.errors import ConfigError, first_line
+from nbaops.errors import ConfigError
 from nbaops.paths import project_root, schemas_dir
 
 _SCALAR_TO_DUCKDB = {
@@ -244,72 +244,3 @@ def duckdb_ddl(spec: TableSpec, schema: str | None = None) -> list[str]:
             text = f.description.replace("'", "''")
             statements.append(f"COMMENT ON COLUMN {table}.{quote_ident(f.name)} IS '{text}'")
     return statements
-
-
-# ------------------------------------------------------------- partition-filter analysis
-
-
-def partition_filter_problems(sql: str, catalog: Catalog) -> list[str]:
-    """Reads of partitioned tables that do not filter on the partition column.
-
-    For every SELECT scope that reads a partitioned table of the catalog, the scope's
-    WHERE clause (or a JOIN ... ON condition) must reference that table's partition
-    column (qualified by the table's alias, or unqualified). This is the static form of
-    BigQuery's ``require_partition_filter``: a query's cost then tracks its window,
-    not the table's history. DML (UPDATE/DELETE/MERGE) is checked the same way.
-
-    Returns:
-        One message per offending table reference (empty when the SQL is fine).
-
-    Raises:
-        ConfigError: the SQL does not parse as BigQuery Standard SQL.
-    """
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        statements = sqlglot.parse(sql, read="bigquery")
-    except sqlglot.errors.ParseError as exc:
-        raise ConfigError(f"SQL does not parse as BigQuery SQL: {first_line(exc)}") from None
-    problems: list[str] = []
-    for statement in statements:
-        if statement is None:
-            continue
-        for table in statement.find_all(exp.Table):
-            if not table.args.get("db"):
-                continue
-            spec = catalog.find(f"{table.args['db'].name}.{table.name}")
-            if spec is None or not spec.partition:
-                continue
-            alias = table.alias_or_name
-            if not _filtered(table, spec.partition, alias):
-                problems.append(
-                    f"{spec.ref} is read without a filter on its partition column "
-                    f"{spec.partition!r}"
-                )
-    return problems
-
-
-def _filtered(table: Any, column: str, alias: str) -> bool:
-    from sqlglot import exp
-
-    scope_node = table.find_ancestor(exp.Select, exp.Update, exp.Delete, exp.Merge)
-    if scope_node is None:
-        return False
-    conditions: list[Any] = []
-    where = scope_node.args.get("where")
-    if where is not None:
-        conditions.append(where)
-    for join in scope_node.args.get("joins") or []:
-        if join.args.get("on") is not None:
-            conditions.append(join.args["on"])
-    if isinstance(scope_node, exp.Merge) and scope_node.args.get("on") is not None:
-        conditions.append(scope_node.args["on"])
-    for cond in conditions:
-        for col in cond.find_all(exp.Column):
-            if col.name.lower() != column.lower():
-                continue
-            qualifier = col.table
-            if not qualifier or qualifier.lower() in (alias.lower(), table.name.lower()):
-                return True
-    return False

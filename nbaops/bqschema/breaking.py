@@ -581,6 +581,13 @@ class Verdicts:
     def failed(self) -> bool:
         return any(f.is_error for f in self.findings)
 
+    def accept(self, v: Violation) -> None:
+        """A violation let through (excepted, outside ``use``, waived): its DDL, or by hand."""
+        if v.ddl is not None:
+            self.plan.append(v.ddl)
+        else:
+            self.unappliable.append(v)
+
 
 def judge(
     comparison: Comparison,
@@ -594,10 +601,7 @@ def judge(
     for v in comparison.violations:
         rule = BREAKING_RULES[v.rule]
         if v.rule in config.except_ids or not set(rule.categories) & set(config.use):
-            if v.ddl is not None:
-                out.plan.append(v.ddl)
-            else:
-                out.unappliable.append(v)
+            out.accept(v)
             continue
         waiver = next(
             (w for w in config.waivers if w.matches(v.rule, v.table, (v.column, *v.also))), None
@@ -614,10 +618,7 @@ def judge(
                     v.column,
                 )
             )
-            if v.ddl is not None:
-                out.plan.append(v.ddl)
-            else:
-                out.unappliable.append(v)
+            out.accept(v)
             continue
         message = v.message
         if waiver is not None:

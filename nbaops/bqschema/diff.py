@@ -16,7 +16,7 @@ from typing import Any
 from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, judge
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.gitbase import GitBase
-from nbaops.bqschema.lint_rules import LINT_RULES
+from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
     Document,
@@ -108,11 +108,7 @@ def _parse_layout(
     try:
         return parse_layouts(data.decode("utf-8"))
     except (LayoutError, UnicodeDecodeError) as exc:
-        findings.append(
-            Finding(
-                path, 1, "LAYOUT_INVALID", LINT_RULES["LAYOUT_INVALID"].severity, f"{side}: {exc}"
-            )
-        )
+        findings.append(lint_finding(path, 1, "LAYOUT_INVALID", f"{side}: {exc}"))
         return None
 
 
@@ -368,27 +364,26 @@ class SchemaDiffReport:
         }
 
     def render(self, console: Any) -> None:
-        from nbaops.report import verdict_text
+        from nbaops.report import emit, verdict_part
 
-        console.print(f"[bold]{self.title}[/bold] (against {self.against})")
+        emit(console, (self.title, "bold"), f" (against {self.against})")
         for f in self.findings:
-            console.print(f.format(), markup=False)
+            emit(console, f.format())
         for table, message in self.errors.items():
-            console.print(f"{table}: could not compare: {message}", markup=False)
+            emit(console, f"{table}: could not compare: {message}")
         unchanged = [t.table for t in self.tables if not t.comparison.changed]
         for t in self.tables:
             if not t.comparison.changed:
                 continue
-            console.print(f"[bold]{t.table}[/bold] ({t.path}): changed")
+            emit(console, (t.table, "bold"), f" ({t.path}): changed")
             for f in t.verdicts.findings:
-                console.print(f"  {f.format()}", markup=False)
+                emit(console, f"  {f.format()}")
             for s in t.verdicts.plan:
-                mark = "applied" if s.sql in self.applied else "ddl"
-                console.print(f"  {mark}: {s.sql};", markup=False)
+                emit(console, f"  {'applied' if s.sql in self.applied else 'ddl'}: {s.sql};")
             for note in t.verdicts.notes:
-                console.print(f"  note: {note}", markup=False)
+                emit(console, f"  note: {note}")
             for v in t.verdicts.unappliable:
-                console.print(f"  manual: {v.rule} {v.message} (no DDL can apply it)", markup=False)
+                emit(console, f"  manual: {v.rule} {v.message} (no DDL can apply it)")
         summary = f"{len(self.tables)} table(s) compared, {len(unchanged)} unchanged"
         if self.refused:
             summary += "; refused: breaking changes (see the rule ids above), nothing applied"
@@ -396,7 +391,7 @@ class SchemaDiffReport:
             summary += f"; {len(self.applied)} statement(s) applied"
         elif self.dry_run:
             summary += "; dry run, nothing applied"
-        console.print(verdict_text(self.verdict), summary)
+        emit(console, verdict_part(self.verdict), " ", summary)
 
 
 def diff_against_ref(ctx: Any, table: str | None, ref: str) -> SchemaDiffReport:

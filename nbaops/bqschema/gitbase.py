@@ -58,9 +58,6 @@ class GitBase:
                 pos += int(header[2]) + 1
         return out
 
-    def read(self, path: str) -> bytes | None:
-        return self.read_many([path])[path]
-
     def list_files(self, under: str) -> list[str]:
         """Repository-relative paths of files below ``under`` at the ref."""
         raw = self.repo.git("ls-tree", "-r", "--name-only", "-z", self.sha, "--", under)

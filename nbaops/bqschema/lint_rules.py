@@ -10,10 +10,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from nbaops.bqschema.jsonpos import JObject
-from nbaops.bqschema.model import ACCEPTED_TYPES, MODES, Rule, Severity, canonical_type
+from nbaops.bqschema.model import ACCEPTED_TYPES, MODES, Finding, Rule, Severity, canonical_type
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -247,6 +248,12 @@ _CATALOG = [
 
 LINT_RULES: dict[str, Rule] = {r.id: r for r in _CATALOG}
 
+
+def lint_finding(path: str, line: int, rule: str, message: str) -> Finding:
+    """A finding of one of these rules, with the rule's severity."""
+    return Finding(path, line, rule, LINT_RULES[rule].severity, message)
+
+
 # -- what the checks know --------------------------------------------------------------
 
 FIELD_KEYS = (
@@ -329,12 +336,10 @@ def unknown_keys(node: JObject, known: tuple[str, ...], what: str) -> Iterator[t
     for key in node:
         if key in known:
             continue
-        hint = suggest(key, known)
-        tail = f'; did you mean "{hint}"?' if hint else ""
-        yield key, f'unknown key "{key}" in {what}{tail}'
+        yield key, f'unknown key "{key}" in {what}{_did_you_mean(suggest(key, known))}'
 
 
-def _as_int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     """bq prints int64 values as strings ("10"); accept both, reject bools and floats."""
     if isinstance(value, bool):
         return None
@@ -387,281 +392,218 @@ def check_name(name: Any, where: str, emit: Emit, line: int) -> str | None:
     return name
 
 
+# Keys that apply to some types only: (those types, the rule when on another type).
+_ONLY_FOR: dict[str, tuple[tuple[str, ...], str]] = {
+    "maxLength": (("STRING", "BYTES"), "MAX_LENGTH_TYPE"),
+    "roundingMode": (("NUMERIC", "BIGNUMERIC"), "OPTION_TYPE"),
+    "collation": (("STRING",), "OPTION_TYPE"),
+    "timestampPrecision": (("TIMESTAMP",), "OPTION_VALUE"),
+    "rangeElementType": (("RANGE",), "RANGE_ELEMENT_TYPE"),
+}
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One field object under check: emits a rule at a key's line, the path first."""
+
+    node: JObject
+    ftype: str | None  # the canonical type; None when missing or unknown
+    depth: int
+    path: str
+    emit: Emit
+    line_of: Callable[[int], int]
+
+    def at(self, key: str | None, rule: str, message: str) -> None:
+        """``rule`` at the line of ``key``'s value (the field's line for None or a missing key)."""
+        pos = self.node.pos if key is None else self.node.value_pos.get(key, self.node.pos)
+        self.emit(rule, self.line_of(pos), f"{self.path}: {message}")
+
+    def misplaced(self, key: str) -> bool:
+        """Whether ``key`` sits on a type it does not apply to (:data:`_ONLY_FOR`; emitted)."""
+        types, rule = _ONLY_FOR[key]
+        if self.ftype is None or self.ftype in types:
+            return False
+        self.at(key, rule, f"{key} applies only to {' and '.join(types)}, not {self.ftype}")
+        return True
+
+
+def _did_you_mean(hint: str | None) -> str:
+    return f'; did you mean "{hint}"?' if hint else ""
+
+
 def check_field(
     node: JObject, depth: int, path: str, emit: Emit, line_of: Callable[[int], int]
 ) -> None:
     """All checks of one field object except its sub-fields (the walker recurses)."""
-    line = line_of(node.pos)
-
-    def key_line(key: str) -> int:
-        return line_of(node.value_pos.get(key, node.pos))
-
+    f = _Field(node, _type_of(node), depth, path, emit, line_of)
     for key, pos in node.duplicates:
         emit("JSON_DUPLICATE_KEY", line_of(pos), f'{path}: key "{key}" appears more than once')
     for key, message in unknown_keys(node, FIELD_KEYS, f"field {path}"):
-        emit("UNKNOWN_KEY", key_line(key), message)
+        emit("UNKNOWN_KEY", line_of(node.value_pos.get(key, node.pos)), message)
 
-    # type
     raw_type = node.get("type")
-    ftype = _type_of(node)
     if "type" not in node:
-        emit("TYPE_MISSING", line, f"{path}: field has no type")
+        f.at(None, "TYPE_MISSING", "field has no type")
     elif not isinstance(raw_type, str):
-        emit(
-            "TYPE_UNKNOWN",
-            key_line("type"),
-            f"{path}: type must be a string, got {type(raw_type).__name__}",
-        )
-    elif ftype is None:
+        f.at("type", "TYPE_UNKNOWN", f"type must be a string, got {type(raw_type).__name__}")
+    elif f.ftype is None:
         hint = _TYPE_HINTS.get(raw_type.upper()) or suggest(raw_type, list(ACCEPTED_TYPES))
-        tail = f'; did you mean "{hint}"?' if hint else ""
-        emit("TYPE_UNKNOWN", key_line("type"), f"{path}: unknown type {raw_type[:40]!r}{tail}")
+        f.at("type", "TYPE_UNKNOWN", f"unknown type {raw_type[:40]!r}{_did_you_mean(hint)}")
+    mode = node.get("mode")
+    if "mode" in node and (not isinstance(mode, str) or mode.upper() not in MODES):
+        hint = suggest(mode, list(MODES)) if isinstance(mode, str) else None
+        f.at(
+            "mode",
+            "MODE_UNKNOWN",
+            f"unknown mode {repr(mode)[:40]} (NULLABLE, REQUIRED or REPEATED){_did_you_mean(hint)}",
+        )
 
-    # mode
-    if "mode" in node:
-        mode = node["mode"]
-        if not isinstance(mode, str) or mode.upper() not in MODES:
-            shown = repr(mode)[:40]
-            hint = suggest(mode, list(MODES)) if isinstance(mode, str) else None
-            tail = f'; did you mean "{hint}"?' if hint else ""
-            emit(
-                "MODE_UNKNOWN",
-                key_line("mode"),
-                f"{path}: unknown mode {shown} (NULLABLE, REQUIRED or REPEATED){tail}",
-            )
-
-    # sub-fields
     sub = node.get("fields")
     if "fields" in node and not isinstance(sub, list):
-        emit("KEY_VALUE_TYPE", key_line("fields"), f'{path}: "fields" must be a list')
-    if ftype == "STRUCT":
+        f.at("fields", "KEY_VALUE_TYPE", '"fields" must be a list')
+    if f.ftype == "STRUCT":
         if not isinstance(sub, list) or not sub:
-            emit("RECORD_NO_FIELDS", line, f"{path}: RECORD/STRUCT field has no sub-fields")
-    elif isinstance(sub, list) and sub and ftype is not None:
-        emit(
-            "FIELDS_ON_NON_RECORD",
-            key_line("fields"),
-            f"{path}: sub-fields on a {ftype} field (only RECORD/STRUCT has them)",
-        )
+            f.at(None, "RECORD_NO_FIELDS", "RECORD/STRUCT field has no sub-fields")
+    elif isinstance(sub, list) and sub and f.ftype is not None:
+        message = f"sub-fields on a {f.ftype} field (only RECORD/STRUCT has them)"
+        f.at("fields", "FIELDS_ON_NON_RECORD", message)
 
-    # description
-    if "description" in node:
-        desc = node["description"]
-        if not isinstance(desc, str):
-            emit(
-                "KEY_VALUE_TYPE", key_line("description"), f'{path}: "description" must be a string'
-            )
-        elif len(desc) > MAX_DESCRIPTION:
-            emit(
-                "DESCRIPTION_TOO_LONG",
-                key_line("description"),
-                f"{path}: description has {len(desc)} characters (at most {MAX_DESCRIPTION})",
-            )
+    desc = node.get("description")
+    if "description" in node and not isinstance(desc, str):
+        f.at("description", "KEY_VALUE_TYPE", '"description" must be a string')
+    elif isinstance(desc, str) and len(desc) > MAX_DESCRIPTION:
+        message = f"description has {len(desc)} characters (at most {MAX_DESCRIPTION})"
+        f.at("description", "DESCRIPTION_TOO_LONG", message)
 
-    _check_type_params(node, ftype, path, emit, key_line)
-    _check_options(node, ftype, depth, path, emit, key_line)
+    _check_type_params(f)
+    _check_options(f)
 
 
-def _check_type_params(
-    node: JObject, ftype: str | None, path: str, emit: Emit, key_line: Callable[[str], int]
-) -> None:
+def _precision_problem(ftype: str, node: JObject) -> str | None:
+    """What is wrong with a NUMERIC/BIGNUMERIC field's precision and scale, if anything."""
     has_p, has_s = "precision" in node, "scale" in node
-    if has_p or has_s:
-        key = "precision" if has_p else "scale"
-        if ftype is not None and ftype not in ("NUMERIC", "BIGNUMERIC"):
-            emit(
-                "PRECISION_SCALE_TYPE",
-                key_line(key),
-                f"{path}: precision/scale apply only to NUMERIC and BIGNUMERIC, not {ftype}",
-            )
-        elif ftype is not None:
-            precision = _as_int(node.get("precision")) if has_p else None
-            scale = _as_int(node.get("scale")) if has_s else None
-            problem = None
-            if has_p and precision is None:
-                problem = "precision must be an integer"
-            elif has_s and scale is None:
-                problem = "scale must be an integer"
-            elif has_s and not has_p:
-                problem = "scale needs a precision"
-            else:
-                max_scale, max_int = (9, 29) if ftype == "NUMERIC" else (38, 38)
-                s = scale or 0
-                p = precision if precision is not None else 0
-                if not 0 <= s <= max_scale:
-                    problem = f"scale {s} is outside 0..{max_scale}"
-                elif not 1 <= p - s <= max_int:
-                    problem = (
-                        f"precision {p} with scale {s} leaves {p - s} integer digits "
-                        f"(1..{max_int} allowed)"
-                    )
-            if problem:
-                emit("PRECISION_SCALE_RANGE", key_line(key), f"{path}: {ftype} {problem}")
-    if "maxLength" in node:
-        if ftype is not None and ftype not in ("STRING", "BYTES"):
-            emit(
-                "MAX_LENGTH_TYPE",
-                key_line("maxLength"),
-                f"{path}: maxLength applies only to STRING and BYTES, not {ftype}",
-            )
-        else:
-            value = _as_int(node["maxLength"])
-            if value is None or value < 1:
-                emit(
-                    "MAX_LENGTH_RANGE",
-                    key_line("maxLength"),
-                    f"{path}: maxLength must be a positive integer, got {node['maxLength']!r:.40}",
-                )
+    precision = as_int(node.get("precision")) if has_p else None
+    scale = as_int(node.get("scale")) if has_s else None
+    if has_p and precision is None:
+        return "precision must be an integer"
+    if has_s and scale is None:
+        return "scale must be an integer"
+    if has_s and not has_p:
+        return "scale needs a precision"
+    max_scale, max_int = (9, 29) if ftype == "NUMERIC" else (38, 38)
+    s, p = scale or 0, precision or 0
+    if not 0 <= s <= max_scale:
+        return f"scale {s} is outside 0..{max_scale}"
+    if not 1 <= p - s <= max_int:
+        return f"precision {p} with scale {s} leaves {p - s} integer digits (1..{max_int} allowed)"
+    return None
 
 
-def _check_options(
-    node: JObject,
-    ftype: str | None,
-    depth: int,
-    path: str,
-    emit: Emit,
-    key_line: Callable[[str], int],
-) -> None:
+def _check_type_params(f: _Field) -> None:
+    node, ftype = f.node, f.ftype
+    if ("precision" in node or "scale" in node) and ftype is not None:
+        key = "precision" if "precision" in node else "scale"
+        if ftype not in ("NUMERIC", "BIGNUMERIC"):
+            message = f"precision/scale apply only to NUMERIC and BIGNUMERIC, not {ftype}"
+            f.at(key, "PRECISION_SCALE_TYPE", message)
+        elif problem := _precision_problem(ftype, node):
+            f.at(key, "PRECISION_SCALE_RANGE", f"{ftype} {problem}")
+    if "maxLength" in node and not f.misplaced("maxLength"):
+        value = as_int(node["maxLength"])
+        if value is None or value < 1:
+            message = f"maxLength must be a positive integer, got {node['maxLength']!r:.40}"
+            f.at("maxLength", "MAX_LENGTH_RANGE", message)
+
+
+def _check_options(f: _Field) -> None:
+    node = f.node
+    expression = node.get("defaultValueExpression")
     if "defaultValueExpression" in node:
-        if depth > 1:
-            emit(
-                "DEFAULT_NOT_TOP_LEVEL",
-                key_line("defaultValueExpression"),
-                f"{path}: defaultValueExpression is allowed on top-level columns only",
-            )
-        elif not isinstance(node["defaultValueExpression"], str):
-            emit(
-                "KEY_VALUE_TYPE",
-                key_line("defaultValueExpression"),
-                f'{path}: "defaultValueExpression" must be a string (a SQL expression)',
-            )
+        if f.depth > 1:
+            message = "defaultValueExpression is allowed on top-level columns only"
+            f.at("defaultValueExpression", "DEFAULT_NOT_TOP_LEVEL", message)
+        elif not isinstance(expression, str):
+            message = '"defaultValueExpression" must be a string (a SQL expression)'
+            f.at("defaultValueExpression", "KEY_VALUE_TYPE", message)
         else:
             from nbaops.bqschema.defaults import DefaultExpressionError, parse_default
 
             try:
-                parse_default(node["defaultValueExpression"])
+                parse_default(expression)
             except DefaultExpressionError as exc:
-                emit("DEFAULT_INVALID", key_line("defaultValueExpression"), f"{path}: {exc}")
-    if "roundingMode" in node:
-        mode = node["roundingMode"]
-        if ftype is not None and ftype not in ("NUMERIC", "BIGNUMERIC"):
-            emit(
-                "OPTION_TYPE",
-                key_line("roundingMode"),
-                f"{path}: roundingMode applies only to NUMERIC and BIGNUMERIC, not {ftype}",
-            )
-        elif mode not in ROUNDING_MODES:
-            emit(
-                "OPTION_TYPE",
-                key_line("roundingMode"),
-                f"{path}: roundingMode must be one of {', '.join(ROUNDING_MODES)}",
-            )
-    if "collation" in node:
-        if ftype is not None and ftype != "STRING":
-            emit(
-                "OPTION_TYPE",
-                key_line("collation"),
-                f"{path}: collation applies only to STRING, not {ftype}",
-            )
-        elif not isinstance(node["collation"], str):
-            emit("KEY_VALUE_TYPE", key_line("collation"), f'{path}: "collation" must be a string')
-        elif node["collation"] not in COLLATIONS:
-            emit(
-                "OPTION_VALUE",
-                key_line("collation"),
-                f"{path}: collation {node['collation'][:40]!r} is not 'und:ci' or ''",
-            )
+                f.at("defaultValueExpression", "DEFAULT_INVALID", str(exc))
+    rounding = node.get("roundingMode")
+    if (
+        "roundingMode" in node
+        and not f.misplaced("roundingMode")
+        and rounding not in ROUNDING_MODES
+    ):
+        message = f"roundingMode must be one of {', '.join(ROUNDING_MODES)}"
+        f.at("roundingMode", "OPTION_TYPE", message)
+    collation = node.get("collation")
+    if "collation" in node and not f.misplaced("collation"):
+        if not isinstance(collation, str):
+            f.at("collation", "KEY_VALUE_TYPE", '"collation" must be a string')
+        elif collation not in COLLATIONS:
+            f.at("collation", "OPTION_VALUE", f"collation {collation[:40]!r} is not 'und:ci' or ''")
     if "policyTags" in node:
-        tags = node["policyTags"]
-        names = tags.get("names") if isinstance(tags, dict) else None
-        if not isinstance(tags, dict) or (
-            "names" in tags
-            and (not isinstance(names, list) or not all(isinstance(n, str) for n in names))
-        ):
-            emit(
-                "KEY_VALUE_TYPE",
-                key_line("policyTags"),
-                f'{path}: "policyTags" must be {{"names": ["projects/.../policyTags/..."]}}',
-            )
-        elif isinstance(names, list) and len(names) > 1:
-            emit(
-                "OPTION_TYPE",
-                key_line("policyTags"),
-                f"{path}: at most one policy tag per column, got {len(names)}",
-            )
-        elif isinstance(names, list) and names and not POLICY_TAG_RE.match(names[0]):
-            emit(
-                "OPTION_VALUE",
-                key_line("policyTags"),
-                f"{path}: policy tag {names[0][:60]!r} is not "
-                "projects/P/locations/L/taxonomies/T/policyTags/G",
-            )
-    _check_api_options(node, ftype, depth, path, emit, key_line)
-    if ftype == "RANGE":
+        _check_policy_tags(f, node["policyTags"])
+    _check_api_options(f)
+    if f.ftype == "RANGE":
         elem = node.get("rangeElementType")
         etype = elem.get("type") if isinstance(elem, dict) else None
         if not isinstance(etype, str) or etype.upper() not in RANGE_ELEMENTS:
-            emit(
-                "RANGE_ELEMENT_TYPE",
-                key_line("rangeElementType" if elem else "type"),
-                f"{path}: RANGE needs rangeElementType.type of DATE, DATETIME or TIMESTAMP",
-            )
-    elif "rangeElementType" in node and ftype is not None:
-        emit(
-            "RANGE_ELEMENT_TYPE",
-            key_line("rangeElementType"),
-            f"{path}: rangeElementType applies only to RANGE, not {ftype}",
+            message = "RANGE needs rangeElementType.type of DATE, DATETIME or TIMESTAMP"
+            f.at("rangeElementType" if elem else "type", "RANGE_ELEMENT_TYPE", message)
+    elif "rangeElementType" in node:
+        f.misplaced("rangeElementType")
+
+
+def _check_policy_tags(f: _Field, tags: Any) -> None:
+    names = tags.get("names") if isinstance(tags, dict) else None
+    if not isinstance(tags, dict) or (
+        "names" in tags
+        and (not isinstance(names, list) or not all(isinstance(n, str) for n in names))
+    ):
+        message = '"policyTags" must be {"names": ["projects/.../policyTags/..."]}'
+        f.at("policyTags", "KEY_VALUE_TYPE", message)
+    elif isinstance(names, list) and len(names) > 1:
+        f.at("policyTags", "OPTION_TYPE", f"at most one policy tag per column, got {len(names)}")
+    elif isinstance(names, list) and names and not POLICY_TAG_RE.match(names[0]):
+        message = (
+            f"policy tag {names[0][:60]!r} is not projects/P/locations/L/taxonomies/T/policyTags/G"
         )
+        f.at("policyTags", "OPTION_VALUE", message)
 
 
-def _check_api_options(
-    node: JObject,
-    ftype: str | None,
-    depth: int,
-    path: str,
-    emit: Emit,
-    key_line: Callable[[str], int],
-) -> None:
+def _check_api_options(f: _Field) -> None:
     """timestampPrecision, dataPolicies, foreignTypeDefinition as the API documents them."""
-    if "timestampPrecision" in node:
-        value = _as_int(node["timestampPrecision"])
-        if ftype is not None and ftype != "TIMESTAMP":
-            emit(
-                "OPTION_VALUE",
-                key_line("timestampPrecision"),
-                f"{path}: timestampPrecision applies only to TIMESTAMP, not {ftype}",
-            )
-        elif value not in TIMESTAMP_PRECISIONS:
-            emit(
-                "OPTION_VALUE",
-                key_line("timestampPrecision"),
-                f"{path}: timestampPrecision must be 6 or 12, got "
-                f"{node['timestampPrecision']!r:.40}",
-            )
-    if "dataPolicies" in node:
-        policies = node["dataPolicies"]
-        if not isinstance(policies, list) or not all(
+    node = f.node
+    precision = node.get("timestampPrecision")
+    if (
+        "timestampPrecision" in node
+        and not f.misplaced("timestampPrecision")
+        and as_int(precision) not in TIMESTAMP_PRECISIONS
+    ):
+        message = f"timestampPrecision must be 6 or 12, got {precision!r:.40}"
+        f.at("timestampPrecision", "OPTION_VALUE", message)
+    policies = node.get("dataPolicies")
+    if "dataPolicies" in node and not (
+        isinstance(policies, list)
+        and all(
             isinstance(p, dict)
             and isinstance(p.get("name"), str)
             and DATA_POLICY_RE.match(p["name"])
             for p in policies
-        ):
-            emit(
-                "OPTION_VALUE",
-                key_line("dataPolicies"),
-                f'{path}: "dataPolicies" must be [{{"name": '
-                '"projects/P/locations/L/dataPolicies/D"}, ...]',
-            )
+        )
+    ):
+        message = '"dataPolicies" must be [{"name": "projects/P/locations/L/dataPolicies/D"}, ...]'
+        f.at("dataPolicies", "OPTION_VALUE", message)
     if "foreignTypeDefinition" in node:
         if not isinstance(node["foreignTypeDefinition"], str):
-            emit(
-                "OPTION_VALUE",
-                key_line("foreignTypeDefinition"),
-                f'{path}: "foreignTypeDefinition" must be a string',
+            f.at(
+                "foreignTypeDefinition", "OPTION_VALUE", '"foreignTypeDefinition" must be a string'
             )
-        elif depth > 1:
-            emit(
-                "OPTION_VALUE",
-                key_line("foreignTypeDefinition"),
-                f"{path}: foreignTypeDefinition is allowed on top-level columns only",
-            )
+        elif f.depth > 1:
+            message = "foreignTypeDefinition is allowed on top-level columns only"
+            f.at("foreignTypeDefinition", "OPTION_VALUE", message)

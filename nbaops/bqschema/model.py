@@ -6,7 +6,7 @@ Kept free of heavy imports: the pre-commit hooks import this on every commit.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -61,15 +61,7 @@ class Finding:
         return f"{self.path}:{self.line}: {self.rule} {prefix}{self.message}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "rule": self.rule,
-            "severity": self.severity.value,
-            "message": self.message,
-            "table": self.table,
-            "column": self.column,
-        }
+        return {**asdict(self), "severity": self.severity.value}
 
 
 # Legacy SQL names and their GoogleSQL equivalents: both spellings are the same type.
@@ -127,29 +119,6 @@ class Field:
     range_element: str | None = None
     line: int = 1
 
-    def type_sql(self) -> str:
-        """The GoogleSQL type of one value (without ARRAY for REPEATED)."""
-        if self.type == "STRUCT":
-            inner = ", ".join(f"`{f.name}` {f.column_sql()}" for f in self.fields)
-            return f"STRUCT<{inner}>"
-        if self.type in ("STRING", "BYTES") and self.max_length is not None:
-            return f"{self.type}({self.max_length})"
-        if self.type in ("NUMERIC", "BIGNUMERIC") and self.precision is not None:
-            if self.scale is not None:
-                return f"{self.type}({self.precision}, {self.scale})"
-            return f"{self.type}({self.precision})"
-        if self.type == "RANGE" and self.range_element:
-            return f"RANGE<{self.range_element}>"
-        return self.type
-
-    def column_sql(self) -> str:
-        """The column type as DDL writes it: ARRAY<...> for REPEATED, NOT NULL for REQUIRED."""
-        if self.mode == "REPEATED":
-            return f"ARRAY<{self.type_sql()}>"
-        if self.mode == "REQUIRED":
-            return f"{self.type_sql()} NOT NULL"
-        return self.type_sql()
-
     def to_json(self) -> dict[str, Any]:
         """The bq JSON form of this field."""
         out: dict[str, Any] = {"name": self.name, "type": self.type, "mode": self.mode}
@@ -159,12 +128,13 @@ class Field:
             out["description"] = self.description
         if self.policy_tags:
             out["policyTags"] = {"names": list(self.policy_tags)}
-        if self.max_length is not None:
-            out["maxLength"] = str(self.max_length)
-        if self.precision is not None:
-            out["precision"] = str(self.precision)
-        if self.scale is not None:
-            out["scale"] = str(self.scale)
+        for key, number in (
+            ("maxLength", self.max_length),
+            ("precision", self.precision),
+            ("scale", self.scale),
+        ):
+            if number is not None:  # bq prints int64 values as strings
+                out[key] = str(number)
         if self.default is not None:
             out["defaultValueExpression"] = self.default
         if self.range_element is not None:

@@ -22,7 +22,7 @@ from pathlib import PurePath
 from typing import Any
 
 from nbaops.bqschema.jsonpos import JArray, JObject, LineIndex, loads
-from nbaops.bqschema.lint_rules import LINT_RULES
+from nbaops.bqschema.lint_rules import as_int, lint_finding, unknown_keys
 from nbaops.bqschema.model import (
     MODES,
     Field,
@@ -112,7 +112,7 @@ class Document:
         return self.lines.line(offset) if self.lines is not None else 1
 
     def add(self, rule: str, line: int, message: str) -> None:
-        self.findings.append(Finding(self.path, line, rule, LINT_RULES[rule].severity, message))
+        self.findings.append(lint_finding(self.path, line, rule, message))
 
     @property
     def ok(self) -> bool:
@@ -129,24 +129,13 @@ def read_bytes(path: str) -> tuple[bytes | None, Finding | None]:
     try:
         size = os.stat(path).st_size
         if size > MAX_BYTES:
-            return None, Finding(
-                path,
-                1,
-                "FILE_TOO_LARGE",
-                LINT_RULES["FILE_TOO_LARGE"].severity,
-                f"file has {size} bytes; a schema file is at most {MAX_BYTES} bytes",
-            )
+            message = f"file has {size} bytes; a schema file is at most {MAX_BYTES} bytes"
+            return None, lint_finding(path, 1, "FILE_TOO_LARGE", message)
         with open(path, "rb") as handle:
             return handle.read(MAX_BYTES + 1), None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return None, Finding(
-            path,
-            1,
-            "FILE_UNREADABLE",
-            LINT_RULES["FILE_UNREADABLE"].severity,
-            f"cannot read file: {reason}",
-        )
+        return None, lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
 
 
 def decode_document(path: str, data: bytes) -> Document:
@@ -213,8 +202,6 @@ def _kind(value: Any) -> str:
 
 def _locate(doc: Document) -> None:
     """Find the field list in one of the three forms (or report SCHEMA_SHAPE)."""
-    from nbaops.bqschema.lint_rules import unknown_keys
-
     root = doc.root
     if isinstance(root, JArray):
         doc.form, doc.fields_node = FORM_ARRAY, root
@@ -265,16 +252,6 @@ def _locate(doc: Document) -> None:
 # -- the typed model ---------------------------------------------------------------------
 
 
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
 def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
     out: list[Field] = []
     if not isinstance(nodes, list) or depth > 16:
@@ -305,9 +282,9 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
                 policy_tags=tuple(n for n in names if isinstance(n, str))
                 if isinstance(names, list)
                 else (),
-                max_length=_int_or_none(item.get("maxLength")),
-                precision=_int_or_none(item.get("precision")),
-                scale=_int_or_none(item.get("scale")),
+                max_length=as_int(item.get("maxLength")),
+                precision=as_int(item.get("precision")),
+                scale=as_int(item.get("scale")),
                 default=default if isinstance(default, str) else None,
                 range_element=etype.upper() if isinstance(etype, str) else None,
                 line=doc.line_of(item.pos),

@@ -21,11 +21,6 @@ from nbaops.bqschema.model import Finding
 DOC = "docs/schema-rules.md"
 
 
-def anchor(rule: str) -> str:
-    """The HTML id of a rule's row in docs/schema-rules.md."""
-    return rule
-
-
 def help_lines(findings: Sequence[Finding]) -> list[str]:
     """The doc anchor and the waiver syntax (or why there is none) per failed rule."""
     from nbaops.bqschema.breaking import BREAKING_RULES
@@ -36,7 +31,8 @@ def help_lines(findings: Sequence[Finding]) -> list[str]:
         if not f.is_error or (f.rule, f.table, f.column) in seen:
             continue
         seen.add((f.rule, f.table, f.column))
-        lines.append(f"{f.rule}: explained at {DOC}#{anchor(f.rule)} (nbaops docs)")
+        # The rule id is the HTML id of its row in docs/schema-rules.md.
+        lines.append(f"{f.rule}: explained at {DOC}#{f.rule} (nbaops docs)")
         if f.rule in BREAKING_RULES:
             where = f"table: {f.table or 'DATASET.TABLE'}"
             if f.column:

@@ -181,15 +181,8 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
                 # Backquoted names mark warehouse (BigQuery) SQL; other f-strings here are
                 # local DuckDB statements, not ours to check.
                 explicit_nodes.add(id(cand))
-                findings.append(
-                    Finding(
-                        path,
-                        cand.lineno,
-                        "SQL_DYNAMIC",
-                        SQL_RULES["SQL_DYNAMIC"].severity,
-                        f"{node.func.attr}() gets an f-string; its SQL was not checked",
-                    )
-                )
+                message = f"{node.func.attr}() gets an f-string; its SQL was not checked"
+                findings.append(_finding(path, cand.lineno, "SQL_DYNAMIC", message))
     # The literal pieces of an f-string are not queries of their own.
     inner = {
         id(child)
@@ -213,17 +206,17 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
 # -- checking one SQL text -----------------------------------------------------------------
 
 
-def _finding(site: SqlSite, rule: str, offset_line: int, message: str) -> Finding:
-    return Finding(
-        site.path, site.line + max(offset_line, 1) - 1, rule, SQL_RULES[rule].severity, message
-    )
+def _finding(path: str, line: int, rule: str, message: str) -> Finding:
+    return Finding(path, line, rule, SQL_RULES[rule].severity, message)
 
 
-def _meta_line(node: Any) -> int:
+def _at(site: SqlSite, node: Any, rule: str, message: str) -> Finding:
+    """A finding at ``node``'s line within the SQL (its first line for None)."""
     target = getattr(node, "this", None)
     meta = getattr(target, "meta", None) or getattr(node, "meta", None) or {}
     line = meta.get("line") if isinstance(meta, dict) else None
-    return line if isinstance(line, int) else 1
+    offset = line if isinstance(line, int) and line > 0 else 1
+    return _finding(site.path, site.line + offset - 1, rule, message)
 
 
 def _table_key(table: Any) -> str | None:
@@ -251,7 +244,7 @@ def check_sql(site: SqlSite, catalog: Catalog) -> list[Finding]:
     except SqlglotError as exc:
         if not site.explicit:
             return []
-        return [_finding(site, "SQL_PARSE", 1, f"cannot parse SQL: {first_line(exc)[:160]}")]
+        return [_at(site, None, "SQL_PARSE", f"cannot parse SQL: {first_line(exc)[:160]}")]
     findings: list[Finding] = []
     for stmt in statements:
         if stmt is None or type(stmt).__name__ not in _CHECKED_STATEMENTS:
@@ -276,14 +269,8 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
             continue  # a CTE, UNNEST alias or local table: only dataset.table is ours
         columns = catalog.columns(key)
         if columns is None:
-            findings.append(
-                _finding(
-                    site,
-                    "SQL_UNKNOWN_TABLE",
-                    _meta_line(table),
-                    f"unknown table `{key}` (no schema file in schemas/)",
-                )
-            )
+            message = f"unknown table `{key}` (no schema file in schemas/)"
+            findings.append(_at(site, table, "SQL_UNKNOWN_TABLE", message))
         else:
             known_tables[key.lower()] = columns
 
@@ -295,14 +282,8 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
         if columns is not None:
             for ident in stmt.this.expressions:
                 if isinstance(ident, exp.Identifier) and ident.name.lower() not in columns:
-                    findings.append(
-                        _finding(
-                            site,
-                            "SQL_UNKNOWN_COLUMN",
-                            _meta_line(ident),
-                            f"unknown column {ident.name} in `{key}`",
-                        )
-                    )
+                    message = f"unknown column {ident.name} in `{key}`"
+                    findings.append(_at(site, ident, "SQL_UNKNOWN_COLUMN", message))
 
     try:
         scopes = list(traverse_scope(stmt))
@@ -323,14 +304,8 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
                     else (col.name.lower() if col.table.lower() in aliases else head)
                 )
                 if name not in union and head not in aliases:
-                    findings.append(
-                        _finding(
-                            site,
-                            "SQL_UNKNOWN_COLUMN",
-                            _meta_line(col),
-                            f"unknown column {col.sql('bigquery')}",
-                        )
-                    )
+                    message = f"unknown column {col.sql('bigquery')}"
+                    findings.append(_at(site, col, "SQL_UNKNOWN_COLUMN", message))
         return findings
 
     for scope in scopes:
@@ -400,23 +375,16 @@ def _check_scope(
             cols = provided[head]
             name = parts[1].lower()
             if cols is not None and name not in cols:
-                yield _finding(
-                    site,
-                    "SQL_UNKNOWN_COLUMN",
-                    _meta_line(col),
-                    f"unknown column {parts[1]} in {_describe(sources[head], exp)}",
-                )
+                message = f"unknown column {parts[1]} in {_describe(sources[head], exp)}"
+                yield _at(site, col, "SQL_UNKNOWN_COLUMN", message)
             continue
         # unqualified (or a struct path starting with a column)
         if head in union or head in sources or head in select_aliases:
             continue
         if all_known and sources:
             where = ", ".join(sorted(_describe(s, exp) for s in own.values()))
-            yield _finding(
-                site,
-                "SQL_UNKNOWN_COLUMN",
-                _meta_line(col),
-                f"unknown column {parts[0]} (not in {where})",
+            yield _at(
+                site, col, "SQL_UNKNOWN_COLUMN", f"unknown column {parts[0]} (not in {where})"
             )
 
 

@@ -33,6 +33,7 @@ from nbaops.checks.registry import ALL_SERVICES, REGISTRY, get_spec
 from nbaops.checks.spec import CheckParams, CheckSpec
 from nbaops.checks.thresholds import Thresholds, load_thresholds
 from nbaops.errors import ConfigError
+from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -121,19 +122,10 @@ ProgressCallback = Callable[[Event, PlannedCheck, CheckResult | None], None]
 
 
 def _timed_out(planned: PlannedCheck, timeout_s: float) -> CheckResult:
-    return annotate(
-        None,
-        planned.spec,
-        CheckResult(
-            name=planned.spec.id,
-            service=planned.service,
-            verdict=Verdict.ERROR,
-            value=None,
-            threshold="",
-            message=f"timed out after {timeout_s:g}s (checks.timeout_s)",
-            duration_s=round(timeout_s, 4),
-        ),
-    )
+    message = f"timed out after {timeout_s:g}s (checks.timeout_s)"
+    result = CheckResult(planned.spec.id, planned.service, Verdict.ERROR, None, "", message)
+    result.duration_s = round(timeout_s, 4)
+    return annotate(None, planned.spec, result)
 
 
 def run_planned(
@@ -289,9 +281,7 @@ def run_post_deploy(
     )
 
 
-def validate_daily(
-    ctx: Context, game_date: dt.date | None = None
-) -> daily_validation.DailyValidationReport:
+def validate_daily(ctx: Context, game_date: dt.date | None = None) -> CheckReport:
     """Measure each stage of ``game_date`` (default: ``checks.daily_validation.game_date``,
     yesterday Eastern) against the stage before it (:mod:`nbaops.checks.daily_validation`).
     """

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, duration_text, jsonable
+from nbaops.checks.measure import Measurement, count_tiers, duration_text, jsonable
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
-from nbaops.verdict import CheckResult, Finding, Verdict, clip
+from nbaops.verdict import CheckResult, Finding, Verdict, clip, worst
 
 if TYPE_CHECKING:
     from nbaops.checks.spec import CheckParams
@@ -112,7 +112,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     fail_batches = params.integer("fail_failed_batches")
     warn_errors, fail_errors = params.integer("warn_errors"), params.integer("fail_errors")
     failed_statuses = {s.upper() for s in params.texts("failed_statuses")}
-    threshold = (
+    m.threshold = (
         f"FAIL >= {fail_batches} failed batch(es), any REAL_LINES_ONLY violation or "
         f">= {fail_errors} errors; WARN >= {warn_errors} errors"
     )
@@ -122,11 +122,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         games = int(m.query(GAMES, bounds)[0]["games"])
         empty = {"window": window_text, "games_started": games}
         if games:
-            return m.result(
-                Verdict.INCONCLUSIVE,
+            return m.too_little_data(
                 None,
-                threshold,
-                f"too little data: no coordinator batches in the last {window_text} "
+                f"no coordinator batches in the last {window_text} "
                 f"although {games} game(s) started in it",
                 empty,
             )
@@ -134,7 +132,6 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             clock.eastern_date(now),
             what=f"any game started in the last {window_text}",
             none_message=f"no coordinator batches and no games in the last {window_text}",
-            threshold=threshold,
             details=empty,
             value=0,
             now=now,
@@ -183,15 +180,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"line (e.g. {top['example_player']} in {top['batch_id']}, line source "
             f"{top['line_source']})"
         )
-    if errors >= max(fail_errors, 1):
-        verdict = Verdict.FAIL
-    elif errors >= max(warn_errors, 1) and verdict is Verdict.PASS:
-        verdict = Verdict.WARN
+    verdict = worst([verdict, count_tiers(errors, fail_errors, warn_errors)])
     if errors:
         problems.append(f"{errors} batch error(s)")
     summary = "; ".join(problems) if problems else "no failures, no errors"
     message = f"{len(batches)} batch(es) in the last {window_text}: {summary} ({verdict.value})"
-    result = m.result(verdict, len(failed), threshold, message, details)
+    result = m.result(verdict, len(failed), message, details)
     violating = {str(v["batch_id"]) for v in violations if int(v["violations"])}
     result.findings = [
         Finding(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
@@ -30,12 +30,10 @@ from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.doclinks import doc_url
 from nbaops.game_state import GAMES_SQL, DayState, et
-from nbaops.report import CheckReport, emit, verdict_part
+from nbaops.report import CheckReport, verdict_part
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from nbaops.checks.spec import CheckParams
     from nbaops.context import Context
 
@@ -183,39 +181,35 @@ STAGES = (
 )
 
 
-@dataclass
-class DailyValidationReport(CheckReport):
-    """The chain's stages as check results, plus where it broke."""
-
-    game_date: dt.date | None = None
-    broke_at: str | None = None
-    counts: dict[str, int] | None = None
-    progress: str | None = None  # "3 of 12 games finished, ..." while the day is in progress
-    expected: list[str] = field(default_factory=list)  # what is still expected, and by when
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **super().to_json(),
-            "game_date": str(self.game_date),
-            "broke_at": self.broke_at,
-            "counts": self.counts or {},
-            "in_progress": self.progress,
-            "still_expected": self.expected,
-        }
-
-    def render(self, console: Console) -> None:
-        super().render(console)
-        if self.broke_at:
-            emit(console, verdict_part(Verdict.FAIL), f" chain broke at: {self.broke_at}")
-        elif self.progress:
-            emit(console, verdict_part(self.verdict), f" day in progress: {self.progress}")
-            for item in self.expected:
-                emit(console, f"    still expected: {item}")
-        elif self.verdict in (Verdict.PASS, Verdict.WARN):
-            emit(console, verdict_part(self.verdict), " chain complete")
+def _report(
+    title: str,
+    checks: list[CheckResult],
+    day: dt.date,
+    counts: dict[str, int] | None = None,
+    broke_at: str | None = None,
+    progress: str | None = None,  # "3 of 12 games finished, ..." while the day is in progress
+    expected: list[str] | None = None,  # what is still expected, and by when
+) -> CheckReport:
+    """The chain's stages as check results, plus where it broke (a line under the verdict)."""
+    report = CheckReport(title, checks)
+    report.extra = {
+        "game_date": str(day),
+        "broke_at": broke_at,
+        "counts": counts or {},
+        "in_progress": progress,
+        "still_expected": expected or [],
+    }
+    if broke_at:
+        report.after = [[verdict_part(Verdict.FAIL), f" chain broke at: {broke_at}"]]
+    elif progress:
+        report.after = [[verdict_part(report.verdict), f" day in progress: {progress}"]]
+        report.after += [[f"    still expected: {item}"] for item in expected or []]
+    elif report.verdict in (Verdict.PASS, Verdict.WARN):
+        report.after = [[verdict_part(report.verdict), " chain complete"]]
+    return report
 
 
-def run(ctx: Context, params: CheckParams) -> DailyValidationReport:
+def run(ctx: Context, params: CheckParams) -> CheckReport:
     """Measure each stage of the ``game_date`` parameter against the stage before it.
 
     A query failure is one ERROR result naming the error (never a PASS).
@@ -233,7 +227,7 @@ def run(ctx: Context, params: CheckParams) -> DailyValidationReport:
     except Exception as exc:
         error = CheckResult.error("daily.schedule", "*", exc, query=CHAIN.sql)
         error.duration_s = round(time.perf_counter() - started, 4)
-        return DailyValidationReport(title, [error], game_date=day)
+        return _report(title, [error], day)
     duration = round(time.perf_counter() - started, 4)
     counts = {k: int(v or 0) for k, v in result.rows[0].items()}
     state = DayState.of(
@@ -276,14 +270,14 @@ def run(ctx: Context, params: CheckParams) -> DailyValidationReport:
             schedule = schedule_status(lambda q, a: ctx.warehouse.query(q.sql, a).rows, day)
         except Exception as exc:  # could not measure the schedule: never a PASS
             error = CheckResult.error("daily.schedule", "*", exc, query=schedule_known.QUERY.sql)
-            return DailyValidationReport(title, [error], game_date=day)
+            return _report(title, [error], day)
         if schedule.known:
             verdict, message = Verdict.PASS, f"no games scheduled on {day}: nothing to validate"
         else:
             verdict = Verdict.INCONCLUSIVE
             message = unknown_message(schedule, f"games were scheduled on {day}")
         results = [make("schedule", "phase3-processors", verdict, 0, message, schedule.details)]
-        return DailyValidationReport(title, results, game_date=day, counts=counts)
+        return _report(title, results, day, counts)
     results = [
         make(
             "schedule",
@@ -303,59 +297,36 @@ def run(ctx: Context, params: CheckParams) -> DailyValidationReport:
         if pending:
             expected.append(pending)
         details = {"done": done, "of": of, "measures": stage.unit, "due": due}
-        if of == 0:
-            if not due or state.in_progress:
-                results.append(
-                    make(
-                        stage.name,
-                        stage.service,
-                        Verdict.PASS,
-                        None,
-                        f"{stage.title}: nothing due yet"
-                        + (f"; still expected: {pending}" if pending else f" (no {stage.base})"),
-                        details,
-                    )
-                )
-                continue
+        value: float | None = None
+        if of == 0 and (not due or state.in_progress):
+            verdict = Verdict.PASS
+            message = f"{stage.title}: nothing due yet" + (
+                f"; still expected: {pending}" if pending else f" (no {stage.base})"
+            )
+        elif of == 0:
+            verdict = Verdict.INCONCLUSIVE
             why = f"; chain broke at {broke_at}" if broke_at else ""
-            results.append(
-                make(
-                    stage.name,
-                    stage.service,
-                    Verdict.INCONCLUSIVE,
-                    None,
-                    f"{stage.title}: nothing to compare against: no {stage.base} on {day}{why}",
-                    details,
-                )
-            )
-            continue
-        share = done / of
-        verdict = below_tiers(share, fail_below, warn_below)
-        note = ""
-        if not due and verdict is Verdict.FAIL:  # short, but not late yet
-            verdict, note = Verdict.WARN, f"; not late yet: {pending}"
-        if verdict is Verdict.FAIL and broke_at is None:
-            broke_at = stage.title
-        results.append(
-            make(
-                stage.name,
-                stage.service,
-                verdict,
-                round(share * 100, 2),
-                f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})"
-                + note,
-                details,
-            )
-        )
+            message = f"{stage.title}: nothing to compare against: no {stage.base} on {day}{why}"
+        else:
+            share, value = done / of, round(done / of * 100, 2)
+            verdict = below_tiers(share, fail_below, warn_below)
+            note = ""
+            if not due and verdict is Verdict.FAIL:  # short, but not late yet
+                verdict, note = Verdict.WARN, f"; not late yet: {pending}"
+            if verdict is Verdict.FAIL and broke_at is None:
+                broke_at = stage.title
+            message = f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})"
+            message += note
+        results.append(make(stage.name, stage.service, verdict, value, message, details))
     progress = state.summary() if state.in_progress else None
-    return DailyValidationReport(
+    return _report(
         title,
         results,
-        game_date=day,
-        broke_at=broke_at,
-        counts=counts,
-        progress=progress,
-        expected=expected if progress or any(expected) else [],
+        day,
+        counts,
+        broke_at,
+        progress,
+        expected if progress or any(expected) else [],
     )
 
 

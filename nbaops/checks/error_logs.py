@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.checks.measure import Measurement, duration_text
+from nbaops.checks.measure import Measurement, count_tiers, duration_text
 from nbaops.checks.spec import CheckSpec, Key
 from nbaops.errors import UsageError
 from nbaops.verdict import CheckResult, Finding, Verdict, clip
@@ -60,7 +60,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     severity = params.text("min_severity").upper()
     warn_at, fail_at = params.integer("warn_at"), params.integer("fail_at")
     max_entries = params.integer("max_entries")
-    threshold = f"FAIL >= {fail_at}, WARN >= {warn_at} entries in {duration_text(window)}"
+    m.threshold = f"FAIL >= {fail_at}, WARN >= {warn_at} entries in {duration_text(window)}"
     filter_ = build_filter(
         since=now - window,
         until=now,
@@ -87,16 +87,10 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         return m.result(
             Verdict.PASS,
             0,
-            threshold,
             f"no {severity}-or-worse entries for {scope} in the last {duration_text(window)}",
             details,
         )
-    if count >= max(fail_at, 1):
-        verdict = Verdict.FAIL
-    elif count >= max(warn_at, 1):
-        verdict = Verdict.WARN
-    else:
-        verdict = Verdict.PASS
+    verdict = count_tiers(count, fail_at, warn_at)
     amount = f"at least {count}" if truncated else str(count)
     revisions = ", ".join(f"{rev} {n}" for rev, n in per_revision.most_common(3))
     message = (
@@ -104,6 +98,6 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"{duration_text(window)} ({verdict.value}; by revision: {revisions}); top: "
         f'"{clip(top[0][0], 120)}" x{top[0][1]}'
     )
-    result = m.result(verdict, count, threshold, message, details)
+    result = m.result(verdict, count, message, details)
     result.findings = [Finding(f"x{n} {text}", verdict is not Verdict.PASS) for text, n in top]
     return result

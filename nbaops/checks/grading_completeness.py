@@ -19,7 +19,7 @@ from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.clock import as_utc
-from nbaops.verdict import CheckResult, Finding, Verdict, worst
+from nbaops.verdict import CheckResult, Finding, worst
 
 if TYPE_CHECKING:
     from nbaops.checks.spec import CheckParams
@@ -105,7 +105,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     from_date = to_date - dt.timedelta(days=params.integer("window_days"))
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     lag_warn, lag_fail = params.number("lag_warn_hours"), params.number("lag_fail_hours")
-    threshold = (
+    m.threshold = (
         f"FAIL < {pct(fail_below)} or lag > {lag_fail:g}h, "
         f"WARN < {pct(warn_below)} or lag > {lag_warn:g}h"
     )
@@ -120,7 +120,6 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             to_date,
             what=f"any finished game is due for grading in {window}",
             none_message=f"no finished games due for grading in {window}",
-            threshold=threshold,
             details=base,
             now=now,
         )
@@ -160,11 +159,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             if no_box
             else "no predictions to grade"
         )
-        return m.result(
-            Verdict.INCONCLUSIVE,
+        return m.too_little_data(
             None,
-            threshold,
-            f"too little data: {len(rows)} finished game(s) in {window} but {why}",
+            f"{len(rows)} finished game(s) in {window} but {why}",
             details,
         )
     share = graded / predictions
@@ -198,7 +195,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"; worst day {worst_day['game_date']} {worst_day['graded']}/{worst_day['predictions']}"
         )
     message += f" ({verdict.value})"
-    result = m.result(verdict, round(share * 100, 2), threshold, message, details)
+    result = m.result(verdict, round(share * 100, 2), message, details)
     result.findings = [
         Finding(
             f"{r['game_date']} {r['matchup']} graded {int(r['graded'])}/{int(r['predictions'])}"

@@ -80,7 +80,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     m = Measurement(ctx, params, SPEC.id, SPEC.service)
     game_date = params.date("game_date")
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
-    threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)}"
+    m.threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)}"
     rows = m.query(COVERAGE, {"game_date": game_date})
     games: dict[str, dict[str, Any]] = {}
     missing: list[dict[str, Any]] = []
@@ -109,7 +109,6 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             game_date,
             what=f"games are scheduled on {game_date}",
             none_message=f"no games scheduled on {game_date}",
-            threshold=threshold,
             details=base,
         )
     expected = sum(g["expected"] for g in games.values())
@@ -130,11 +129,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     no_features = [g["matchup"] for g in games.values() if not g["expected"]]
     min_expected = params.integer("min_expected_players")
     if expected < max(min_expected, 1):
-        return m.result(
-            Verdict.INCONCLUSIVE,
+        return m.too_little_data(
             expected,
-            threshold,
-            f"too little data: {len(games)} game(s) scheduled on {game_date} but only "
+            f"{len(games)} game(s) scheduled on {game_date} but only "
             f"{expected} expected player(s) in the feature store (need {min_expected})",
             details,
         )
@@ -158,7 +155,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         # Players of those games are invisible to the ratio: never call that a clean PASS.
         verdict = worst([verdict, Verdict.WARN])
         message += f"; no feature rows for {', '.join(no_features)} (WARN)"
-    result = m.result(verdict, round(coverage * 100, 2), threshold, message, details)
+    result = m.result(verdict, round(coverage * 100, 2), message, details)
     result.findings = game_findings(per_game, missing, warn_below)
     return result
 

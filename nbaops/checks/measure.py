@@ -51,6 +51,7 @@ class Measurement:
         self.queries: list[str] = []
         self.bytes_known = True
         self.bytes_total = 0
+        self.threshold = ""  # what the verdict is judged against; the check sets it
         self._started = time.perf_counter()
 
     @property
@@ -76,7 +77,6 @@ class Measurement:
         self,
         verdict: Verdict,
         value: float | int | str | None,
-        threshold: str,
         message: str,
         details: dict[str, Any] | None = None,
     ) -> CheckResult:
@@ -85,7 +85,7 @@ class Measurement:
             service=self.service,
             verdict=verdict,
             value=value,
-            threshold=threshold,
+            threshold=self.threshold,
             message=message,
             query=self.query_text,
             duration_s=round(time.perf_counter() - self._started, 4),
@@ -99,7 +99,6 @@ class Measurement:
         *,
         what: str,
         none_message: str,
-        threshold: str,
         details: dict[str, Any],
         value: float | int | None = None,
         now: dt.datetime | None = None,
@@ -114,8 +113,14 @@ class Measurement:
         details = {**details, **schedule.details}
         if not schedule.known:
             message = unknown_message(schedule, what)
-            return self.result(Verdict.INCONCLUSIVE, None, threshold, message, details)
-        return self.result(Verdict.PASS, value, threshold, none_message, details)
+            return self.result(Verdict.INCONCLUSIVE, None, message, details)
+        return self.result(Verdict.PASS, value, none_message, details)
+
+    def too_little_data(
+        self, value: float | int | None, why: str, details: dict[str, Any]
+    ) -> CheckResult:
+        """INCONCLUSIVE "too little data: ``why``": measured, but too thin to judge."""
+        return self.result(Verdict.INCONCLUSIVE, value, f"too little data: {why}", details)
 
 
 def below_tiers(value: float, fail_below: float, warn_below: float) -> Verdict:
@@ -129,11 +134,15 @@ def below_tiers(value: float, fail_below: float, warn_below: float) -> Verdict:
 
 def above_tiers(value: float, fail_above: float, warn_above: float) -> Verdict:
     """FAIL when ``value > fail_above``, WARN when ``value > warn_above``, else PASS."""
-    if value > fail_above:
-        return Verdict.FAIL
-    if value > warn_above:
-        return Verdict.WARN
-    return Verdict.PASS
+    return below_tiers(-value, -fail_above, -warn_above)
+
+
+def count_tiers(count: int, fail_at: int, warn_at: int) -> Verdict:
+    """FAIL when ``count >= fail_at``, WARN when ``count >= warn_at``, else PASS.
+
+    A limit under 1 counts as 1: nothing counted is never a problem.
+    """
+    return below_tiers(-count, 1 - max(fail_at, 1), 1 - max(warn_at, 1))
 
 
 def pct(fraction: float) -> str:

@@ -106,7 +106,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     to_date = clock.eastern_date(clock.now())
     from_date = to_date - dt.timedelta(days=params.integer("lookback_days"))
-    threshold = (
+    m.threshold = (
         f"Wilson {pct(level)} lower bound FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} "
         f"over {window} game days, >= {min_bets} graded picks"
     )
@@ -131,11 +131,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     }
     span = f"{days[-1]['game_date']}..{days[0]['game_date']}" if days else f"{from_date}.."
     if decided == 0:
-        return m.result(
-            Verdict.INCONCLUSIVE,
+        return m.too_little_data(
             None,
-            threshold,
-            f"too little data: no graded picks of {version} in {from_date}..{to_date} "
+            f"no graded picks of {version} in {from_date}..{to_date} "
             "(grading stalled, or the version is not serving?)",
             details,
         )
@@ -147,15 +145,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"{span}; {pct(level)} interval {pct1(low)}-{pct1(high)}"
     )
     if decided < min_bets:
-        return m.result(
-            Verdict.INCONCLUSIVE,
+        return m.too_little_data(
             round(low * 100, 2),
-            threshold,
-            f"too little data: {summary}; fewer than {min_bets} graded picks",
+            f"{summary}; fewer than {min_bets} graded picks",
             details,
         )
     verdict = below_tiers(low, fail_below, warn_below)
     floor = fail_below if verdict is Verdict.FAIL else warn_below
     relation = "below" if verdict is not Verdict.PASS else "clears"
     message = f"{summary}; lower bound {relation} {pct(floor)} ({verdict.value})"
-    return m.result(verdict, round(low * 100, 2), threshold, message, details)
+    return m.result(verdict, round(low * 100, 2), message, details)

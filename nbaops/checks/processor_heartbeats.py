@@ -12,7 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.checks.measure import Measurement, duration_text
+from nbaops.checks.measure import Measurement, above_tiers, duration_text
 from nbaops.checks.spec import EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.clock import as_utc
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
@@ -90,9 +90,10 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     m = Measurement(ctx, params, SPEC.id, SPEC.service)
     now = clock.now()
     warn_age, fail_age = params.duration("warn_age"), params.duration("fail_age")
+    fail_s = fail_age.total_seconds()
     lookback = dt.timedelta(days=params.integer("lookback_days"))
     max_live = params.integer("max_live_rows")
-    threshold = (
+    m.threshold = (
         f"FAIL age > {duration_text(fail_age)}, WARN age > {duration_text(warn_age)} "
         f"or > {max_live} live row(s)"
     )
@@ -104,11 +105,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     configured = params.texts("processors")
     expected = configured or sorted(seen)
     if not expected:
-        return m.result(
-            Verdict.INCONCLUSIVE,
+        return m.too_little_data(
             None,
-            threshold,
-            f"too little data: no processor heartbeats in the last "
+            f"no processor heartbeats in the last "
             f"{lookback.days} days and no processors configured",
             {},
         )
@@ -127,9 +126,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             )
             continue
         age = now - as_utc(row["heartbeat_at"])
-        verdict = (
-            Verdict.FAIL if age > fail_age else Verdict.WARN if age > warn_age else Verdict.PASS
-        )
+        verdict = above_tiers(age.total_seconds(), fail_s, warn_age.total_seconds())
         if int(row["live_runs"]) > max_live:
             verdict = worst([verdict, Verdict.WARN])
         processors.append(
@@ -158,7 +155,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         key=lambda p: -p["age_s"],
     )
     for p in stale[:3]:
-        limit = fail_age if p["age_s"] > fail_age.total_seconds() else warn_age
+        limit = fail_age if p["age_s"] > fail_s else warn_age
         problems.append(
             f"{p['processor']} ({p['service']}) last heartbeat "
             f"{_hours(dt.timedelta(seconds=p['age_s']))} ago > {duration_text(limit)}"
@@ -184,7 +181,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "value_unit": "minutes since the stalest heartbeat",
         "proliferating": [p["processor"] for p in proliferating],
     }
-    result = m.result(verdict, value, threshold, message, details)
+    result = m.result(verdict, value, message, details)
     result.findings = [
         Finding(
             f"{p['processor']} ({p.get('service') or 'unknown service'}) "

@@ -148,7 +148,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     from_date = clock.eastern_date(since) - dt.timedelta(days=1)
     to_date = today + dt.timedelta(days=1)
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
-    threshold = f"per model FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of expected"
+    m.threshold = f"per model FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of expected"
     window_text = duration_text(window)
 
     batches = m.query(
@@ -185,9 +185,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
 
     def outcome(verdict: Verdict, message: str, value: float | int | None = None) -> CheckResult:
         """A result with this run's threshold and details (value: the predictions counted)."""
-        return m.result(
-            verdict, total_recent if value is None else value, threshold, message, details
-        )
+        return m.result(verdict, total_recent if value is None else value, message, details)
 
     if not batches:
         if slots and games_today:
@@ -274,7 +272,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
         + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})"
     )
-    result = m.result(verdict, round(ratios[weakest] * 100, 2), threshold, message, details)
+    result = m.result(verdict, round(ratios[weakest] * 100, 2), message, details)
     result.unit = "% of expected"  # the other outcomes report a count of predictions
     result.findings = [
         Finding(

@@ -96,7 +96,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     mm_warn = params.fraction("mismatch_warn_above")
     mm_fail = params.fraction("mismatch_fail_above")
     nl_warn, nl_fail = params.fraction("null_warn_above"), params.fraction("null_fail_above")
-    threshold = (
+    m.threshold = (
         f"mismatch FAIL > {pct(mm_fail)}, WARN > {pct(mm_warn)}; "
         f"null FAIL > {pct(nl_fail)}, WARN > {pct(nl_warn)}"
     )
@@ -115,16 +115,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             game_date,
             what=f"games were played on {game_date}",
             none_message=f"no games scheduled on {game_date}",
-            threshold=threshold,
             details=details,
         )
     min_rows = params.integer("min_rows")
     if shooting < max(min_rows, 1):
-        return m.result(
-            Verdict.INCONCLUSIVE,
+        return m.too_little_data(
             None,
-            threshold,
-            f"too little data: {shooting} box-score rows with shots on {game_date} "
+            f"{shooting} box-score rows with shots on {game_date} "
             f"for {games} game(s) (need {min_rows})",
             details,
         )
@@ -147,6 +144,4 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     )
     if verdict is not Verdict.PASS:
         details["examples"] = m.query(EXAMPLES, args)
-    return m.result(
-        verdict, round(max(mismatch_rate, null_rate) * 100, 2), threshold, message, details
-    )
+    return m.result(verdict, round(max(mismatch_rate, null_rate) * 100, 2), message, details)

@@ -1,5 +1,5 @@
 """Invoke task modules: thin entry points that parse flags, call one nbaops function and
-map its report to an exit code through :func:`nbaops.cli.runner.finish`.
+map its report to an exit code through :func:`nbaops.cli.runner.run`.
 
 Every task module exposes its tasks the same way: a ``ns`` collection, named for a task
 family (``inv sandbox.reset``) or unnamed for top-level tasks (``inv deploy``).

@@ -11,12 +11,13 @@ the same either way (``tests/unit/test_plain_console.py`` renders reports both w
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from nbaops.environment import read
 
 # Not a terminal (CI logs, pipes, files): never wrap. Lines are soft-wrapped (one record
 # per line) and tables get their natural width instead of being squeezed into 80 columns.
@@ -48,7 +49,7 @@ def rich_console() -> Any:
 
 def stdout_console() -> Any:
     """The console reports render to: Rich's on a terminal, else a :class:`PlainConsole`."""
-    if sys.stdout.isatty() or any(name in os.environ for name in _FORCE_TERMINAL):
+    if sys.stdout.isatty() or any(read(name) for name in _FORCE_TERMINAL):
         return rich_console()
     return PlainConsole()
 

@@ -104,18 +104,3 @@ def usage_exit(message: str, *, json_output: bool = False) -> None:
     """
     code = _fail(UsageError(message), EXIT_USAGE, json_output, debug=False)
     raise SystemExit(code)
-
-
-def finish(
-    action: Callable[[Context], Report],
-    *,
-    profile: str | None = None,
-    json_output: bool = False,
-    debug: bool = False,
-) -> None:
-    """Run the action and exit with the contract's code (for invoke tasks)."""
-    from invoke.exceptions import Exit
-
-    code = run(action, profile=profile, json_output=json_output, debug=debug)
-    if code:
-        raise Exit(code=code)

@@ -9,7 +9,7 @@ A task module holds only its own flags::
 
 :func:`nbaops_task` adds ``--profile/--json/--debug`` (with their help), builds the
 :class:`~nbaops.context.Context` and hands the returned report to
-:func:`nbaops.cli.runner.finish` (one line, exit code). A body that declares ``json``
+:func:`nbaops.cli.runner.run` (one line, exit code). A body that declares ``json``
 still receives it. Every flag's short form comes from :data:`SHORT_FLAGS`. ``calls``
 names the one nbaops function the task runs (a dotted path, so ``inv --list`` imports
 nothing heavy); :mod:`nbaops.docs_reference.task_map` renders the task -> function -> module table
@@ -28,7 +28,7 @@ from typing import Any
 from invoke.exceptions import Exit
 from invoke.tasks import Task
 
-from nbaops.cli.runner import finish
+from nbaops.cli.runner import run
 
 COMMON_HELP = {
     "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
@@ -150,19 +150,19 @@ def nbaops_task(
             bound.apply_defaults()
             flags = dict(bound.arguments)
             del flags["c"]
-            if not context:
+            if context:
+                json_output, profile, debug = (flags.pop(k) for k in ("json", "profile", "debug"))
+                if takes_json:
+                    flags["json"] = json_output
+
+                def action(ctx: Any) -> Any:
+                    return body(ctx, **flags)
+
+                code = run(action, profile=profile, json_output=json_output, debug=debug)
+            else:
                 code = body(**flags)
-                if code:
-                    raise Exit(code=code)
-                return
-            json_output, profile, debug = (flags.pop(k) for k in ("json", "profile", "debug"))
-            if takes_json:
-                flags["json"] = json_output
-
-            def action(ctx: Any) -> Any:
-                return body(ctx, **flags)
-
-            finish(action, profile=profile, json_output=json_output, debug=debug)
+            if code:
+                raise Exit(code=code)
 
         functools.update_wrapper(run_task, body)  # name, docstring, ``__wrapped__``
         run_task.__signature__ = signature  # type: ignore[attr-defined]

@@ -13,7 +13,8 @@ Pages written whole under ``docs/reference/`` (one module each, registered in
 - ``environment.md`` (:mod:`nbaops.environment`) — every ``NBAOPS_*`` variable.
 
 Also generated: the ``checks`` part of ``schemas/config.schema.json``
-(:mod:`.config_schema`) and the blocks of hand-written pages between markers::
+(:mod:`.config_schema`), ``docs/schema-rules.md`` (:mod:`nbaops.bqschema.docs`) and the
+blocks of hand-written pages between markers::
 
     <!-- BEGIN generated:post-deploy prediction-worker -->
     ...
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops import environment
+from nbaops.bqschema.docs import render_markdown
 from nbaops.docs_reference import (
     checks_page,
     config_schema,
@@ -115,6 +117,7 @@ def build(root: Path) -> dict[Path, str]:
     docs = root / "docs"
     pages = {docs / "reference" / name: render(root, configs) for name, render in PAGES.items()}
     pages[root / "schemas" / "config.schema.json"] = config_schema.page(root)
+    pages[docs / "schema-rules.md"] = render_markdown()  # the schema rule catalogs
     for page in sorted(docs.rglob("*.md")):
         if page in pages:
             continue

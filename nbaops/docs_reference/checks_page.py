@@ -23,7 +23,7 @@ from nbaops.docs_reference.markdown import (
 )
 
 if TYPE_CHECKING:
-    from nbaops.checks.spec import CheckSpec
+    from nbaops.checks.spec import CheckSpec, Key
     from nbaops.config import Config
 
 
@@ -34,11 +34,23 @@ def check_specs() -> list[CheckSpec]:
     return list(ALL_SPECS.values())
 
 
-def _table(configs: Mapping[str, Config]) -> list[str]:
-    return [
-        "| key | meaning | default | " + " | ".join(configs) + " |",
-        "| --- | ------- | ------- | " + " | ".join("-" * len(p) for p in configs) + " |",
+def _key_rows(
+    keys: Mapping[str, Key], defaults: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """A table of keys: meaning, default, the value per profile (**bold** where it differs)."""
+    lines = [
+        "| key | meaning | default | " + " | ".join(values) + " |",
+        "| --- | ------- | ------- | " + " | ".join("-" * len(p) for p in values) + " |",
     ]
+    for name, key in keys.items():
+        default = format_value(key.kind, defaults[name])
+        shown = [cell(format_value(key.kind, v[name])) for v in values.values()]
+        lines.append(
+            f"| `{name}` | {cell(key.help)} | {cell(default)} | "
+            + " | ".join(v if v == cell(default) else f"**{v}**" for v in shown)
+            + " |"
+        )
+    return lines
 
 
 def threshold_rows(
@@ -51,37 +63,22 @@ def threshold_rows(
     from nbaops.checks.spec import coerce
     from nbaops.checks.thresholds import load_thresholds
 
-    resolved = {
+    keys = ALL_SPECS[check_id].keys
+    defaults = {name: coerce(k.kind, k.default, name) for name, k in keys.items()}
+    values = {
         name: load_thresholds(cfg).params(check_id, (overrides or {}).get(name)).values
         for name, cfg in configs.items()
     }
-    lines = _table(configs)
-    for key, spec in ALL_SPECS[check_id].keys.items():
-        default = format_value(spec.kind, coerce(spec.kind, spec.default, key))
-        values = []
-        for name in configs:
-            text = format_value(spec.kind, resolved[name][key])
-            values.append(f"**{cell(text)}**" if text != default else cell(text))
-        lines.append(
-            f"| `{key}` | {cell(spec.help)} | {cell(default)} | " + " | ".join(values) + " |"
-        )
-    return lines
+    return _key_rows(keys, defaults, values)
 
 
 def _runner_rows(configs: Mapping[str, Config]) -> list[str]:
     from nbaops.checks.thresholds import RUNNER_KEYS, load_thresholds
 
-    lines = _table(configs)
+    defaults = {name: key.default for name, key in RUNNER_KEYS.items()}
     loaded = {name: load_thresholds(cfg) for name, cfg in configs.items()}
-    for key, spec in RUNNER_KEYS.items():
-        default = format_value(spec.kind, spec.default)
-        values = [format_value(spec.kind, getattr(t, key)) for t in loaded.values()]
-        lines.append(
-            f"| `{key}` | {cell(spec.help)} | {default} | "
-            + " | ".join(v if v == default else f"**{v}**" for v in values)
-            + " |"
-        )
-    return lines
+    values = {p: {k: getattr(t, k) for k in RUNNER_KEYS} for p, t in loaded.items()}
+    return _key_rows(RUNNER_KEYS, defaults, values)
 
 
 def render_checks(specs: list[CheckSpec], configs: Mapping[str, Config]) -> str:

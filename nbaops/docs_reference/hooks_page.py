@@ -22,25 +22,17 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class HookOption:
-    flags: tuple[str, ...]
-    metavar: str
-    default: Any
-    help: str
-
-
-@dataclass(frozen=True)
 class HookDoc:
-    id: str
-    name: str
-    description: str
-    entry: str
+    """One hook of ``.pre-commit-hooks.yaml``: the entry as written, its module and parser."""
+
+    hook: Mapping[str, Any]
     module: str
-    files: str
-    exclude: str
-    pass_filenames: bool
-    summary: str
-    options: tuple[HookOption, ...]
+    parser: argparse.ArgumentParser | None
+
+    @property
+    def options(self) -> list[argparse.Action]:
+        actions = self.parser._actions if self.parser else []
+        return [a for a in actions if not isinstance(a, argparse._HelpAction)]
 
 
 class _Captured(Exception):
@@ -85,36 +77,11 @@ def hook_docs(root: Path) -> list[HookDoc]:
         module = entries.get(entry.split()[0], "")
         if not module and entry.startswith("python -m "):
             module = entry.split()[2]
-        options: tuple[HookOption, ...] = ()
-        summary = ""
+        parser = None
         if module:
             with on_path(root):
                 parser = hook_parser(module)
-            summary = parser.description or ""
-            options = tuple(
-                HookOption(
-                    flags=tuple(action.option_strings) or (action.dest,),
-                    metavar=str(action.metavar or ""),
-                    default=action.default,
-                    help=str(action.help or ""),
-                )
-                for action in parser._actions
-                if not isinstance(action, argparse._HelpAction)
-            )
-        out.append(
-            HookDoc(
-                id=str(hook["id"]),
-                name=str(hook.get("name", "")),
-                description=str(hook.get("description", "")),
-                entry=entry,
-                module=module,
-                files=str(hook.get("files", "")),
-                exclude=str(hook.get("exclude", "")),
-                pass_filenames=bool(hook.get("pass_filenames", True)),
-                summary=summary,
-                options=options,
-            )
-        )
+        out.append(HookDoc(hook, module, parser))
     return out
 
 
@@ -144,7 +111,7 @@ def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", 
         f"  - repo: {repo_url}",
         f"    rev: {rev}",
         "    hooks:",
-        *[f"      - id: {hook.id}" for hook in hooks],
+        *[f"      - id: {doc.hook['id']}" for doc in hooks],
         "```",
         "",
         "`pre-commit install` once in that repository. A first commit has no base to "
@@ -154,29 +121,28 @@ def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", 
         "Every failure prints the rule's anchor in [schema rules](../schema-rules.md) and, "
         "for breaking-change rules, the `schema_rules.waivers` entry that waives it.",
     ]
-    for hook in hooks:
-        lines += ["", f"## {hook.id}", "", hook.description, ""]
-        if hook.summary:
-            lines += [hook.summary, ""]
-        lines.append(f"- name: {hook.name}")
-        lines.append(f"- entry: `{hook.entry}`" + (f" (`{hook.module}`)" if hook.module else ""))
-        if hook.files:
-            lines.append(f"- files: `{hook.files}`")
-        if hook.exclude:
-            lines.append(f"- exclude: `{hook.exclude}`")
-        lines.append(f"- pass_filenames: {'yes' if hook.pass_filenames else 'no'}")
-        if hook.options:
+    for doc in hooks:
+        hook = doc.hook
+        lines += ["", f"## {hook['id']}", "", str(hook.get("description", "")), ""]
+        if doc.parser and doc.parser.description:
+            lines += [doc.parser.description, ""]
+        lines.append(f"- name: {hook.get('name', '')}")
+        lines.append(f"- entry: `{hook['entry']}`" + (f" (`{doc.module}`)" if doc.module else ""))
+        lines += [f"- {key}: `{hook[key]}`" for key in ("files", "exclude") if hook.get(key)]
+        lines.append(f"- pass_filenames: {'yes' if hook.get('pass_filenames', True) else 'no'}")
+        if doc.options:
             lines += [
                 "",
                 "| argument | metavar | default | help |",
                 "| -------- | ------- | ------- | ---- |",
             ]
-            for opt in hook.options:
-                default = "—" if opt.default in (None, False, [], "") else code(opt.default)
-                lines.append(
-                    f"| `{' / '.join(opt.flags)}` | {cell(opt.metavar) or '—'} | "
-                    f"{cell(default)} | {cell(opt.help) or '(no help)'} |"
-                )
+        for opt in doc.options:
+            flags = " / ".join(opt.option_strings) or opt.dest
+            default = "—" if opt.default in (None, False, [], "") else code(opt.default)
+            lines.append(
+                f"| `{flags}` | {cell(opt.metavar or '') or '—'} | "
+                f"{cell(default)} | {cell(opt.help or '') or '(no help)'} |"
+            )
     return "\n".join(lines) + "\n"
 
 

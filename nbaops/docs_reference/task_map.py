@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops.docs_reference.markdown import HEADER, REGENERATE
-from nbaops.docs_reference.tasks_page import load_tasks
+from nbaops.docs_reference.tasks_page import load_tasks, named_tasks
 
 if TYPE_CHECKING:
     from invoke.collection import Collection
@@ -48,14 +48,12 @@ def resolve(dotted: str) -> Any:
 def task_hops(collection: Collection) -> list[TaskHop]:
     """One row per task of ``collection`` and function it calls, sorted by task name."""
     hops: list[TaskHop] = []
-    for name, aliases in sorted(collection.task_names.items()):
-        task = collection[name]
-        shown = next((a for a in aliases if name.startswith(f"{a}.")), name)
+    for name, task in named_tasks(collection):
         entry = _file(inspect.unwrap(task.body))
         for dotted in getattr(task, "calls", ()):
             target = inspect.unwrap(resolve(dotted))
-            hops.append(TaskHop(shown, entry, target.__name__, _file(target)))
-    return sorted(hops, key=lambda hop: hop.task)
+            hops.append(TaskHop(name, entry, target.__name__, _file(target)))
+    return hops
 
 
 def render_table(collection: Collection) -> str:

@@ -7,8 +7,7 @@ task's docstring and every flag (long and short names, value kind, default and h
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,32 +23,10 @@ from nbaops.docs_reference.markdown import (
 
 if TYPE_CHECKING:
     from invoke.collection import Collection
+    from invoke.parser.argument import Argument
+    from invoke.tasks import Task
 
     from nbaops.config import Config
-
-
-@dataclass(frozen=True)
-class FlagDoc:
-    names: tuple[str, ...]
-    kind: str
-    default: Any
-    help: str
-    positional: bool
-
-    @property
-    def usage(self) -> str:
-        long, short = self.names[0], [n for n in self.names[1:] if len(n) == 1]
-        text = f"--{long}"
-        if short:
-            text += f" / -{short[0]}"
-        return text
-
-
-@dataclass(frozen=True)
-class TaskDoc:
-    name: str
-    doc: str
-    flags: tuple[FlagDoc, ...]
 
 
 def load_tasks(root: Path) -> Collection:
@@ -66,47 +43,44 @@ def _kind_name(kind: Any) -> str:
     return getattr(kind, "__name__", str(kind))
 
 
-def task_docs(collection: Collection) -> list[TaskDoc]:
-    """Every task of the namespace, sorted by its dotted name."""
-    out: list[TaskDoc] = []
-    for name, aliases in sorted(collection.task_names.items()):
-        task = collection[name]
-        # A collection's default task is documented under the name users type
-        # (`inv regression`, not `inv regression.regression`).
-        shown = next((a for a in aliases if name.startswith(f"{a}.")), name)
-        flags = tuple(
-            FlagDoc(
-                names=tuple(arg.names),
-                kind=_kind_name(arg.kind),
-                default=arg.default,
-                help=arg.help or "",
-                positional=bool(arg.positional),
-            )
-            for arg in task.get_arguments()
-        )
-        out.append(TaskDoc(name=shown, doc=docstring(task.body), flags=flags))
-    return sorted(out, key=lambda t: t.name)
+def named_tasks(collection: Collection) -> list[tuple[str, Task[Any]]]:
+    """Every task of the namespace under the name users type, sorted by it.
+
+    A collection's default task goes by its collection's name (`inv regression`, not
+    `inv regression.regression`).
+    """
+    named = [
+        (next((a for a in aliases if name.startswith(f"{a}.")), name), collection[name])
+        for name, aliases in collection.task_names.items()
+    ]
+    return sorted(named, key=lambda pair: pair[0])
 
 
-def _usage(task: TaskDoc) -> str:
-    parts = [f"inv {task.name}"]
-    for flag in task.flags:
+def _usage(name: str, flags: list[Argument]) -> str:
+    parts = [f"inv {name}"]
+    for flag in flags:
         if flag.positional:
             parts.append(flag.names[0].upper())
-        elif flag.kind == "bool":
+        elif _kind_name(flag.kind) == "bool":
             parts.append(f"[--{flag.names[0]}]")
         else:
             parts.append(f"[--{flag.names[0]} {flag.names[0].upper().replace('-', '_')}]")
     return " ".join(parts)
 
 
-def _default_text(flag: FlagDoc) -> str:
-    if flag.kind == "bool":
-        return "off" if not flag.default else "on"
-    return "—" if flag.default is None else code(flag.default)
+def _flag_row(flag: Argument) -> str:
+    """``| --long / -s | kind | default | help |``"""
+    short = [n for n in flag.names[1:] if len(n) == 1]
+    usage = f"--{flag.names[0]}" + (f" / -{short[0]}" if short else "")
+    kind = _kind_name(flag.kind)
+    if kind == "bool":
+        value, default = "—", "on" if flag.default else "off"
+    else:
+        value, default = kind, "—" if flag.default is None else code(flag.default)
+    return f"| `{usage}` | {value} | {cell(default)} | {cell(flag.help or '(no help)')} |"
 
 
-def render_tasks(tasks: Sequence[TaskDoc]) -> str:
+def render_tasks(tasks: list[tuple[str, Task[Any]]]) -> str:
     lines = [
         HEADER.format(cmd=REGENERATE, source="tasks.py (invoke Collection)"),
         "# Task reference",
@@ -120,24 +94,20 @@ def render_tasks(tasks: Sequence[TaskDoc]) -> str:
         "| task | what it does |",
         "| ---- | ------------ |",
     ]
-    for task in tasks:
-        first = task.doc.splitlines()[0] if task.doc else "(no docstring)"
-        lines.append(f"| [`{task.name}`](#{anchor(task.name)}) | {cell(first)} |")
-    for task in tasks:
-        lines += ["", f"## {task.name}", ""]
-        lines += [task.doc or "(no docstring)", "", "```bash", _usage(task), "```", ""]
-        if not task.flags:
+    docs = {name: docstring(task.body) or "(no docstring)" for name, task in tasks}
+    lines += [
+        f"| [`{name}`](#{anchor(name)}) | {cell(docs[name].splitlines()[0])} |" for name in docs
+    ]
+    for name, task in tasks:
+        flags = task.get_arguments()
+        lines += ["", f"## {name}", "", docs[name], "", "```bash", _usage(name, flags), "```", ""]
+        if not flags:
             lines.append("No flags.")
             continue
         lines += ["| flag | value | default | help |", "| ---- | ----- | ------- | ---- |"]
-        for flag in task.flags:
-            value = "—" if flag.kind == "bool" else flag.kind
-            helptext = flag.help or "(no help)"
-            lines.append(
-                f"| `{flag.usage}` | {value} | {cell(_default_text(flag))} | {cell(helptext)} |"
-            )
+        lines += [_flag_row(flag) for flag in flags]
     return "\n".join(lines) + "\n"
 
 
 def page(root: Path, configs: Mapping[str, Config]) -> str:
-    return render_tasks(task_docs(load_tasks(root)))
+    return render_tasks(named_tasks(load_tasks(root)))

@@ -28,7 +28,7 @@ def test_complete_chain_passes(world: World) -> None:
     _full_day(world)
     report = validate_daily(world.ctx)
     assert report.verdict is Verdict.PASS
-    assert report.broke_at is None
+    assert report.extra["broke_at"] is None
     stages = _by_stage(report)
     assert list(stages) == ["schedule", "box_scores", "features", "predictions", "grading"]
     assert stages["grading"].message == (
@@ -42,7 +42,7 @@ def test_chain_breaks_at_grading(world: World) -> None:
     _full_day(world, grade=100)
     report = validate_daily(world.ctx)
     assert report.verdict is Verdict.FAIL
-    assert report.broke_at == "grading"
+    assert report.extra["broke_at"] == "grading"
     assert _by_stage(report)["grading"].value == 50.0
     assert _by_stage(report)["predictions"].verdict is Verdict.PASS
 
@@ -50,7 +50,7 @@ def test_chain_breaks_at_grading(world: World) -> None:
 def test_missing_box_scores_break_the_chain_and_later_stages_compare_to_them(world: World) -> None:
     _full_day(world, box_games=0)
     report = validate_daily(world.ctx)
-    assert report.broke_at == "box scores"
+    assert report.extra["broke_at"] == "box scores"
     stages = _by_stage(report)
     assert stages["box_scores"].verdict is Verdict.FAIL
     assert stages["box_scores"].message.startswith("box scores: 0 of 5 scheduled games")
@@ -98,7 +98,7 @@ def test_a_day_before_tip_off_reports_what_is_still_expected_not_a_broken_chain(
     batch = world.batch(TODAY, "11:30", expected=100)
     world.predictions(games, batch, et(TODAY, 11, 40), per_model={"v8": 50, "v9": 50})
     report = validate_daily(world.ctx, TODAY)
-    assert report.broke_at is None
+    assert report.extra["broke_at"] is None
     assert report.verdict is Verdict.WARN  # predictions short, but tip-off is at 19:00 ET
     stages = _by_stage(report)
     assert stages["box_scores"].verdict is Verdict.PASS
@@ -108,7 +108,10 @@ def test_a_day_before_tip_off_reports_what_is_still_expected_not_a_broken_chain(
         stages["predictions"].message
     )
     assert stages["grading"].verdict is Verdict.PASS
-    assert report.progress == "0 of 5 games finished, 5 not started (next tip-off 19:00 ET)"
+    assert (
+        report.extra["in_progress"]
+        == "0 of 5 games finished, 5 not started (next tip-off 19:00 ET)"
+    )
     doc = report.to_json()
     assert doc["still_expected"][0] == (
         "box scores of 5 game(s) not finished yet (last game ends ~22:00 ET)"
@@ -125,8 +128,11 @@ def test_late_box_scores_fail_even_while_the_day_is_in_progress(world: World) ->
     stages = _by_stage(report)
     assert stages["box_scores"].verdict is Verdict.FAIL
     assert stages["box_scores"].details["of"] == 2  # only the games whose box scores are due
-    assert report.broke_at == "box scores"
-    assert report.progress == "2 of 5 games finished, 3 not started (next tip-off 19:00 ET)"
+    assert report.extra["broke_at"] == "box scores"
+    assert (
+        report.extra["in_progress"]
+        == "2 of 5 games finished, 3 not started (next tip-off 19:00 ET)"
+    )
 
 
 def test_grading_is_only_late_after_its_grace(world: World) -> None:
@@ -140,4 +146,4 @@ def test_grading_is_only_late_after_its_grace(world: World) -> None:
     stages = _by_stage(report)
     assert stages["grading"].verdict is Verdict.WARN
     assert "not late yet: grading of finished games by 16:00 ET" in stages["grading"].message
-    assert report.broke_at is None
+    assert report.extra["broke_at"] is None

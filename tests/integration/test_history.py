@@ -10,12 +10,9 @@ from pathlib import Path
 import pytest
 
 from nbaops.adapters.warehouse import DuckDBWarehouse
-from nbaops.alerts.state import LEDGER_SQL
-from nbaops.anomaly import GAME_DAYS_SQL, HISTORY_SQL
 from nbaops.context import Context
 from nbaops.history import TABLE, record_run
 from nbaops.sandbox.world import open_context
-from nbaops.table_catalog import load_catalog, partition_filter_problems
 from nbaops.verdict import CheckResult, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,9 +161,3 @@ def test_a_failed_write_keeps_the_run(
     assert all(r.details["history"].startswith("not recorded: ") for r in out)
     err = capsys.readouterr().err
     assert "not recorded" in err and TABLE in err
-
-
-def test_history_queries_filter_on_the_partition_column() -> None:
-    catalog = load_catalog(ROOT)
-    for sql in (GAME_DAYS_SQL, HISTORY_SQL, LEDGER_SQL):
-        assert partition_filter_problems(sql, catalog) == []

@@ -8,9 +8,9 @@ validate-daily); the other modules' queries are found with the schema-hook helpe
 ``nbaops/checks/`` that no spec declares. Partition columns come from
 :mod:`nbaops.table_catalog` (``schemas/tables.yaml``).
 
-The analysis here is deliberately stricter than ``table_catalog.partition_filter_problems``:
-the filter must be a top-level conjunct (an ``AND`` branch, never under ``OR`` or ``NOT``)
-of the WHERE clause or of a JOIN ``ON`` of the same SELECT/DML scope, and it must compare
+The analysis is deliberately strict: the filter must be a top-level conjunct (an ``AND``
+branch, never under ``OR`` or ``NOT``) of the WHERE clause or of a JOIN ``ON`` of the same
+SELECT/DML scope, and it must compare
 the partition column (``=``, ``<``, ``<=``, ``>``, ``>=``, ``BETWEEN``, ``IN``) — the
 forms BigQuery can prune partitions with.
 """

@@ -347,10 +347,10 @@ def test_a_changed_key_in_a_spec_makes_the_config_schema_stale(
 
 def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
     missing: list[str] = []
-    for task in tasks_page.task_docs(collection()):
-        if not task.doc:
-            missing.append(f"{task.name}: no docstring")
-        missing += [f"{task.name} --{f.names[0]}: no help" for f in task.flags if not f.help]
+    for name, task in tasks_page.named_tasks(collection()):
+        if not markdown.docstring(task.body):
+            missing.append(f"{name}: no docstring")
+        missing += [f"{name} --{f.names[0]}: no help" for f in task.get_arguments() if not f.help]
     assert not missing, "; ".join(missing)
 
 
@@ -416,8 +416,8 @@ def test_every_hook_is_in_the_reference_with_its_module() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     text = (DOCS / "reference" / "hooks.md").read_text(encoding="utf-8")
     for doc in hooks_page.hook_docs(ROOT):
-        assert doc.module, f"{doc.id}: entry {doc.entry!r} resolves to no module"
-        assert doc.options, f"{doc.id}: no arguments read from its parser"
+        assert doc.module, f"{doc.hook['id']}: entry {doc.hook['entry']!r} resolves to no module"
+        assert doc.options, f"{doc.hook['id']}: no arguments read from its parser"
     missing = [h["id"] for h in hooks if f"\n## {h['id']}\n" not in text]
     assert not missing, f"hooks without a reference entry: {missing}; {REGEN}"
 

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from nbaops.cli.plain import PLAIN_WIDTH, PlainConsole, stdout_console
 from nbaops.report import CheckReport
-from nbaops.system_health import HealthReport
 from nbaops.verdict import CheckResult, Finding, Verdict
 
 TRICKY = [
@@ -54,7 +53,7 @@ def reports() -> list[CheckReport]:
         CheckReport("check-lines", checks),
         CheckReport("check-lines", checks, details=True),
         CheckReport("empty", []),
-        HealthReport("system-health", [anomalous, *checks], notes=["alerts: 0 sent", *TRICKY]),
+        CheckReport("system-health", [anomalous, *checks], notes=["alerts: 0 sent", *TRICKY]),
     ]
 
 

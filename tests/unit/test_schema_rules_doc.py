@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_doc_matches_the_catalog() -> None:
     current = (ROOT / "docs" / "schema-rules.md").read_text(encoding="utf-8")
-    assert current == render_markdown(), "run: python -m nbaops.bqschema.docs --write"
+    assert current == render_markdown(), "run: python -m nbaops.docs_reference"
 
 
 def test_every_rule_id_is_documented_once_and_ids_are_unique() -> None:

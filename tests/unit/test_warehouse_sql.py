@@ -16,7 +16,7 @@ from nbaops.bqschema.model import Field
 from nbaops.context import Context
 from nbaops.errors import ConfigError, WarehouseError
 from nbaops.sandbox.world import open_context
-from nbaops.table_catalog import duckdb_type, load_catalog, partition_filter_problems
+from nbaops.table_catalog import duckdb_type, load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,31 +156,6 @@ def test_catalog_errors_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "schemas" / "tables.yaml").write_text("nba_raw.t: {partition: b}\n")
     with pytest.raises(ConfigError, match="'b' is not a column"):
         load_catalog(tmp_path)
-
-
-def test_partition_filter_problems_finds_unbounded_reads() -> None:
-    catalog = load_catalog(ROOT)
-    ok = (
-        "SELECT COUNT(*) FROM `nba_predictions.player_prop_predictions` p "
-        "JOIN nba_raw.games g ON g.game_id = p.game_id AND g.game_date = @d "
-        "WHERE p.game_date = @d"
-    )
-    assert partition_filter_problems(ok, catalog) == []
-    bad = (
-        "SELECT COUNT(*) FROM `nba_predictions.player_prop_predictions` p "
-        "JOIN nba_raw.games g ON g.game_id = p.game_id WHERE p.game_date = @d"
-    )
-    assert partition_filter_problems(bad, catalog) == [
-        "nba_raw.games is read without a filter on its partition column 'game_date'"
-    ]
-    # a filter on another alias's partition column does not count
-    wrong_alias = (
-        "SELECT 1 FROM nba_raw.games g JOIN nba_precompute.points_lines l "
-        "ON l.game_id = g.game_id WHERE g.game_date = @d"
-    )
-    assert len(partition_filter_problems(wrong_alias, catalog)) == 1
-    # tables without a partition (CTEs, UNNEST) are not flagged
-    assert partition_filter_problems("WITH x AS (SELECT 1 AS a) SELECT * FROM x", catalog) == []
 
 
 def test_open_warehouse_picks_the_engine_by_profile(
