@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops import clock
-from nbaops.sandbox import generate
+from nbaops.sandbox import generate, league
 
 FAULTS_NAME = "sandbox-faults.json"
 ARMED = "next-revision-degraded"
@@ -256,7 +256,7 @@ def _batch_errors(tables: Tables, now: dt.datetime) -> None:
             estimate = row["points_avg_last_10"] or row["points_avg_season"] or 10.0
             preds.append(
                 {
-                    "prediction_id": generate.stable_id(
+                    "prediction_id": league.stable_id(
                         "estimated", latest["batch_id"], model, row["player_lookup"]
                     ),
                     "game_id": row["game_id"],

@@ -35,34 +35,14 @@ from typing import Any
 
 from nbaops import clock
 from nbaops.sandbox.league import (
-    TEAMS,
-    WINDOW_DAYS,
     BoxLine,
     Game,
     League,
-    Player,
     eastern,
     rng_for,
-    season_of,
     shot_zones,
     stable_id,
-    synthetic_league,
 )
-
-# The league's names used as ``generate.X`` by the sandbox and its tests.
-__all__ = [
-    "TEAMS",
-    "WINDOW_DAYS",
-    "BoxLine",
-    "Game",
-    "League",
-    "Player",
-    "eastern",
-    "rng_for",
-    "season_of",
-    "stable_id",
-    "synthetic_league",
-]
 
 BATCH_SLOTS = ("02:30", "07:00", "11:30")
 MODELS = ("v8", "v9")

@@ -44,7 +44,7 @@ from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
     from nbaops.context import Context
-    from nbaops.sandbox import generate  # imported where used: a warm check needs none
+    from nbaops.sandbox import generate, league  # imported where used: a warm check needs none
 
 # 2: model skill recalibrated into the 55-58% hit-rate band;
 # 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
@@ -267,14 +267,14 @@ def settings_from_marker(home: Path) -> Settings | None:
 
 def _league(
     settings: Settings, seed: int, from_logs: str | None, now: dt.datetime
-) -> generate.League:
-    from nbaops.sandbox import generate
+) -> league.League:
+    from nbaops.sandbox import league
 
     if from_logs:
         from nbaops.sandbox.import_logs import import_league
 
         return import_league(Path(from_logs), now, seed)
-    return generate.synthetic_league(seed, now)
+    return league.synthetic_league(seed, now)
 
 
 def _build(
