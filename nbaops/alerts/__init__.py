@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
-from nbaops.alerts.secret import Secret, redact
 from nbaops.errors import first_line
-from nbaops.redact import redact_tree
+from nbaops.redact import Secret, redact, redact_tree
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
@@ -37,17 +36,6 @@ if TYPE_CHECKING:
     from nbaops.alerts.webhook_store import WebhookStore
     from nbaops.context import Context
     from nbaops.report import CheckReport
-
-__all__ = [
-    "AlertEvent",
-    "AlertKind",
-    "AlertSummary",
-    "Delivery",
-    "Secret",
-    "dispatch",
-    "outbox_path",
-    "send",
-]
 
 OUTBOX_NAME = "outbox.jsonl"
 
@@ -310,24 +298,14 @@ def configure(
         )
         delivery = send(ctx, event, webhook=secret)
         if not delivery.ok:
-            result = CheckResult(
-                name="slack.configure",
-                service="*",
-                verdict=Verdict.ERROR,
-                value=None,
-                threshold="",
-                message=f"test message failed, webhook NOT stored: {delivery.error}",
+            failed = f"test message failed, webhook NOT stored: {delivery.error}"
+            return CheckReport(
+                "slack.configure",
+                [CheckResult("slack.configure", "*", Verdict.ERROR, None, "", failed)],
             )
-            return CheckReport("slack.configure", [result])
     store.save(secret)
     tested = "test message sent, " if send_test else ""
-    result = CheckResult(
-        name="slack.configure",
-        service="*",
-        verdict=Verdict.PASS,
-        value=None,
-        threshold="",
-        message=f"{tested}webhook stored in {store.where}",
-        details={"store": store.where, "tested": send_test},
-    )
+    stored = f"{tested}webhook stored in {store.where}"
+    details = {"store": store.where, "tested": send_test}
+    result = CheckResult("slack.configure", "*", Verdict.PASS, None, "", stored, details=details)
     return CheckReport("slack.configure", [result])

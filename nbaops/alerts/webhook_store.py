@@ -8,7 +8,7 @@ the profile's store:
   (:mod:`nbaops.adapters.secretmanager`).
 - **local**: ``<state folder>/secrets/slack-webhook``, mode 0600 in a 0700 folder.
 
-The URL is wrapped in :class:`~nbaops.alerts.secret.Secret` the moment it is read and is
+The URL is wrapped in :class:`~nbaops.redact.Secret` the moment it is read and is
 never printed, logged or put in an exception message.
 """
 
@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from nbaops.alerts.secret import Secret, redact
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError, first_line
 from nbaops.fsutil import write_text_atomic
-from nbaops.redact import has_control_characters
+from nbaops.redact import Secret, has_control_characters, redact
 
 if TYPE_CHECKING:
     from nbaops.context import Context
