@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import CheckReport
 
+__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "send"]
+
 OUTBOX_NAME = "outbox.jsonl"
 
 

@@ -29,12 +29,7 @@ class TrafficShare:
     tag: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "percent": self.percent,
-            "commit": self.commit,
-            "tag": self.tag,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -151,9 +146,6 @@ class IssueAction:
     url: str | None = None
     reason: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class SyncResult:
@@ -168,14 +160,13 @@ class SyncResult:
         return not self.errors
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "repository": self.repository,
-            "label": self.label,
-            "dry_run": self.dry_run,
-            "ok": self.ok,
-            "actions": [a.to_json() for a in self.actions],
-            "errors": list(self.errors),
-        }
+        return {**asdict(self), "ok": self.ok}
+
+    def verb(self, action: IssueAction) -> str:
+        """What was (or, in a dry run, would be) done: ``would open``, ``close``, ``skip``."""
+        if action.action in ("none", "skip", "error") or not self.dry_run:
+            return action.action
+        return f"would {action.action}"
 
 
 MAX_LISTED = 30  # pending commits listed per service in Markdown (the rest are counted)
@@ -309,12 +300,10 @@ def render_table(report: DriftReport, console: Console) -> None:
 def _render_sync(report: DriftReport, console: Console) -> None:
     sync = report.sync
     assert sync is not None
-    prefix = "would " if sync.dry_run else ""
     console.print(f"[bold]GitHub issues[/bold] ({sync.repository}, label {sync.label}):")
     for a in sync.actions:
         ref = f" #{a.number}" if a.number else ""
-        verb = a.action if a.action in ("none", "skip", "error") else prefix + a.action
-        console.print(f"  {a.service}: {verb}{ref} - {a.reason}", markup=False)
+        console.print(f"  {a.service}: {sync.verb(a)}{ref} - {a.reason}", markup=False)
     for err in sync.errors:
         console.print(f"  [bold red]sync error:[/bold red] {err}", highlight=False)
 
@@ -391,12 +380,10 @@ def markdown_report(report: DriftReport) -> str:
         lines.append(service_markdown(s))
     if report.sync is not None:
         sync = report.sync
-        prefix = "would " if sync.dry_run else ""
         lines += ["### GitHub issues", ""]
         for a in sync.actions:
             ref = f" #{a.number}" if a.number else ""
-            verb = a.action if a.action in ("none", "skip", "error") else prefix + a.action
-            lines.append(f"- {a.service}: {verb}{ref} ({_md_escape(a.reason)})")
+            lines.append(f"- {a.service}: {sync.verb(a)}{ref} ({_md_escape(a.reason)})")
         for err in sync.errors:
             lines.append(f"- **sync error**: {_md_escape(err)}")
         lines.append("")
