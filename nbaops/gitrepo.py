@@ -26,7 +26,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +66,8 @@ class Commit:
     subject: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "sha": self.sha,
-            "short": self.short,
-            "author": self.author,
-            "author_email": self.author_email,
-            "date": self.date.isoformat(),
-            "committed_at": self.committed_at.isoformat(),
-            "subject": self.subject,
-        }
+        dates = {"date": self.date.isoformat(), "committed_at": self.committed_at.isoformat()}
+        return {**asdict(self), **dates}
 
 
 def _first_line(text: str) -> str:
@@ -90,10 +83,6 @@ def _check_rev(rev: str) -> str:
     if not rev or rev.startswith("-") or any(ch in rev for ch in "\x00\n\r"):
         raise GitError(f"invalid git revision {rev!r}")
     return rev
-
-
-def _parse_time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.strip())
 
 
 class Repo:
@@ -186,10 +175,6 @@ class Repo:
             raise GitError(f"{self.root}: repository has no commits yet")
         return proc.stdout.decode().strip()
 
-    def short(self, sha: str) -> str:
-        """The abbreviated id of a commit."""
-        return self._out("rev-parse", "--short", self.resolve(sha)).strip()
-
     def current_branch(self) -> str | None:
         """The checked-out branch name, or None on a detached HEAD."""
         proc = self._try("symbolic-ref", "--quiet", "--short", "HEAD")
@@ -208,14 +193,6 @@ class Repo:
         if proc.returncode in (0, 1):
             return proc.returncode == 0
         raise GitError(f"git merge-base failed: {_first_line(proc.stderr.decode())}")
-
-    def commit(self, sha: str) -> Commit:
-        """One commit's metadata."""
-        text = self._out("show", "-s", f"--format={_LOG_FORMAT}", self.resolve(sha))
-        commits = _parse_log(text)
-        if not commits:
-            raise GitError(f"unknown commit {sha!r} in {self.root}")
-        return commits[0]
 
     # -- working tree -------------------------------------------------------------------
 
@@ -268,14 +245,13 @@ class Repo:
         Raises:
             GitError: the fetch failed (network, authentication, unknown remote).
         """
-        if remote is None:
-            if not self.remotes():
-                return False
-            self._run("fetch", "--quiet", "--prune", "--all", timeout=FETCH_TIMEOUT_S)
-            return True
-        if remote not in self.remotes():
+        remotes = self.remotes()
+        if remote is None and not remotes:
+            return False
+        if remote is not None and remote not in remotes:
             raise GitError(f"unknown git remote {remote!r}")
-        self._run("fetch", "--quiet", "--prune", _check_rev(remote), timeout=FETCH_TIMEOUT_S)
+        which = "--all" if remote is None else _check_rev(remote)
+        self._run("fetch", "--quiet", "--prune", which, timeout=FETCH_TIMEOUT_S)
         return True
 
     def upstream(self) -> str | None:
@@ -442,8 +418,8 @@ def _parse_log(text: str) -> list[Commit]:
                 short=short,
                 author=author,
                 author_email=email,
-                date=_parse_time(adate),
-                committed_at=_parse_time(cdate),
+                date=dt.datetime.fromisoformat(adate.strip()),
+                committed_at=dt.datetime.fromisoformat(cdate.strip()),
                 subject=subject,
             )
         )
