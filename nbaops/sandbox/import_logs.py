@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from nbaops.nba_data import GameLog
 
 MIN_EXPECTED_MINUTES = 10.0
+# The box-score fields a game log carries under the same name (rebounds, assists differ).
+BOX_FIELDS = (
+    "team", "opponent", "is_home", "minutes", "points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta",
+)  # fmt: skip
 
 
 def anchor_day(rows: Sequence[GameLog]) -> dt.date:
@@ -126,23 +130,9 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> league.League:
                 away,
                 league.eastern(day, minutes // 60, minutes % 60),
             )
+        shared = {name: getattr(log, name) for name in BOX_FIELDS}
         box[log.game_id].append(
-            league.BoxLine(
-                lookup=lookup,
-                team=log.team,
-                opponent=log.opponent,
-                is_home=log.is_home,
-                minutes=log.minutes,
-                points=log.points,
-                fgm=log.fgm,
-                fga=log.fga,
-                fg3m=log.fg3m,
-                fg3a=log.fg3a,
-                ftm=log.ftm,
-                fta=log.fta,
-                rebounds=log.reb,
-                assists=log.ast,
-            )
+            league.BoxLine(lookup=lookup, rebounds=log.reb, assists=log.ast, **shared)
         )
     if not games:
         raise UsageError(f"--from-logs: no games of season {season} in {path}")
