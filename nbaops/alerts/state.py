@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -131,10 +131,8 @@ class FileStateStore:
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (OSError, ValueError):  # missing, or damaged: alerting again is safe
             return {}
-        except (OSError, ValueError):
-            return {}  # a damaged state file must not stop alerts: alerting again is safe
         return data if isinstance(data, dict) else {}
 
     def load(self, now: dt.datetime, suppression: dt.timedelta) -> dict[str, Mark]:
@@ -157,13 +155,7 @@ class FileStateStore:
             return
         data = self._read()
         for mark in marks:
-            data[mark.key] = {
-                "check": mark.check,
-                "service": mark.service,
-                "verdict": mark.verdict,
-                "at": mark.at.isoformat(),
-                "run_id": run_id,
-            }
+            data[mark.key] = {**asdict(mark), "at": mark.at.isoformat(), "run_id": run_id}
         write_json_atomic(self.path, data)
 
 

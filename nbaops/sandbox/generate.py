@@ -523,6 +523,7 @@ def log_entries(
     out: list[dict[str, Any]] = []
     for service, revs in revisions.items():
         rng = rng_for(seed, f"logs:{service}")
+        entries: list[tuple[dt.datetime, str, str]] = []
         infos = _INFO.get(service, ("request handled in {s}s",))
         when = now - dt.timedelta(hours=24)
         while True:
@@ -535,30 +536,23 @@ def log_entries(
             else:
                 severity, text = "INFO", rng.choice(infos)
             message = text.format(n=rng.randint(10, 900), s=round(rng.uniform(0.2, 9.0), 1))
-            out.append(
-                log_entry(
-                    project=project,
-                    region=region,
-                    service=service,
-                    revision=revision_at(revs, when),
-                    when=when,
-                    severity=severity,
-                    message=message,
-                )
-            )
+            entries.append((when, severity, message))
         for hours in (18, 9):
             when = now - dt.timedelta(hours=hours) - _minutes(rng, 0, 60)
-            out.append(
-                log_entry(
-                    project=project,
-                    region=region,
-                    service=service,
-                    revision=revision_at(revs, when),
-                    when=when,
-                    severity="ERROR",
-                    message="upstream request failed: 502 Bad Gateway (recovered on retry)",
-                )
+            failed = "upstream request failed: 502 Bad Gateway (recovered on retry)"
+            entries.append((when, "ERROR", failed))
+        out += [
+            log_entry(
+                project=project,
+                region=region,
+                service=service,
+                revision=revision_at(revs, when),
+                when=when,
+                severity=severity,
+                message=message,
             )
+            for when, severity, message in entries
+        ]
     out.sort(key=lambda e: e["timestamp"])
     return out
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import UsageError, first_line
+from nbaops.fsutil import write_json_atomic
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
 from nbaops.verdict import Verdict
@@ -75,16 +76,8 @@ class Settings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
-        return cls(
-            home=Path(data["home"]),
-            root=Path(data["root"]),
-            project=data["project"],
-            region=data["region"],
-            datasets=dict(data.get("datasets") or {}),
-            services=list(data["services"]),
-            model_env=dict(data.get("model_env") or {}),
-            image_repository=data["image_repository"],
-        )
+        """The settings :meth:`to_json` wrote into the marker."""
+        return cls(**{**data, "home": Path(data["home"]), "root": Path(data["root"])})
 
 
 def settings_for(ctx: Context) -> Settings:
@@ -120,12 +113,6 @@ def read_marker(home: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _write_marker(home: Path, marker: dict[str, Any]) -> None:
-    from nbaops.local.state_files import write_json_atomic
-
-    write_json_atomic(marker_path(home), marker)
 
 
 def schema_fingerprint(root: Path) -> str:
@@ -372,7 +359,7 @@ def _build(
     }
     if migration is not None:
         marker["last_migration"] = migration
-    _write_marker(settings.home, marker)
+    write_json_atomic(marker_path(settings.home), marker)
     return marker
 
 
