@@ -161,6 +161,7 @@ def canary_effects(home: Path, service: str, created: str) -> set[str]:
 
 
 Tables = dict[str, list[dict[str, Any]]]
+PREDICTIONS = "nba_predictions.player_prop_predictions"
 
 
 def _today(now: dt.datetime) -> dt.date:
@@ -192,16 +193,10 @@ def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
         "nba_precompute.points_lines",
         lambda r: r["game_date"] == today and r["player_lookup"] in removed,
     )
-    gone = {
-        p["prediction_id"]
-        for p in tables.get("nba_predictions.player_prop_predictions", [])
-        if p["game_date"] == today and p["player_lookup"] in removed
-    }
-    _remove(tables, "nba_predictions.player_prop_predictions", lambda r: r["prediction_id"] in gone)
-    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+    _drop_predictions(tables, lambda p: p["game_date"] == today and p["player_lookup"] in removed)
     # the coordinator never saw those players: they are not expected by today's batches
     per_batch: dict[str, set[str]] = defaultdict(set)
-    for p in tables.get("nba_predictions.player_prop_predictions", []):
+    for p in tables.get(PREDICTIONS, []):
         if p["game_date"] == today:
             per_batch[p["batch_id"]].add(p["player_lookup"])
     for b in tables.get("nba_predictions.prediction_batches", []):
@@ -225,10 +220,21 @@ def _stale_heartbeat(tables: Tables, now: dt.datetime, service: str) -> None:
     )
 
 
-def _batch_errors(tables: Tables, now: dt.datetime) -> None:
-    batches = [
+def _finished_batches(tables: Tables) -> list[dict[str, Any]]:
+    return [
         b for b in tables.get("nba_predictions.prediction_batches", []) if b["status"] != "running"
     ]
+
+
+def _drop_predictions(tables: Tables, which: Callable[[dict[str, Any]], bool]) -> None:
+    """Remove the predictions ``which`` selects, and their grading."""
+    gone = {p["prediction_id"] for p in tables.get(PREDICTIONS, []) if which(p)}
+    _remove(tables, PREDICTIONS, lambda r: r["prediction_id"] in gone)
+    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+
+
+def _batch_errors(tables: Tables, now: dt.datetime) -> None:
+    batches = _finished_batches(tables)
     if not batches:
         return
     latest = max(batches, key=lambda b: b["started_at"])
@@ -238,7 +244,7 @@ def _batch_errors(tables: Tables, now: dt.datetime) -> None:
         error_message="73 players failed: prediction-worker returned 500 "
         "(model endpoint unavailable)",
     )
-    preds = tables.setdefault("nba_predictions.player_prop_predictions", [])
+    preds = tables.setdefault(PREDICTIONS, [])
     lined = {
         r["player_lookup"]
         for r in tables.get("nba_precompute.points_lines", [])
@@ -275,20 +281,12 @@ def _batch_errors(tables: Tables, now: dt.datetime) -> None:
 
 
 def _no_recent_predictions(tables: Tables, now: dt.datetime) -> None:
-    batches = [
-        b for b in tables.get("nba_predictions.prediction_batches", []) if b["status"] != "running"
-    ]
+    batches = _finished_batches(tables)
     if not batches:
         return
     recent = {b["batch_id"] for b in batches if b["started_at"] >= now - dt.timedelta(hours=12)}
     recent.add(max(batches, key=lambda b: b["started_at"])["batch_id"])
-    gone = {
-        p["prediction_id"]
-        for p in tables.get("nba_predictions.player_prop_predictions", [])
-        if p["batch_id"] in recent
-    }
-    _remove(tables, "nba_predictions.player_prop_predictions", lambda r: r["prediction_id"] in gone)
-    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+    _drop_predictions(tables, lambda p: p["batch_id"] in recent)
 
 
 def _hit_rate_drop(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
@@ -301,7 +299,7 @@ def _hit_rate_drop(tables: Tables, now: dt.datetime, rng: random.Random) -> None
             r["recommendation"] = flip.get(r["recommendation"], r["recommendation"])
             r["is_correct"] = False
             flipped.add(r["prediction_id"])
-    for p in tables.get("nba_predictions.player_prop_predictions", []):
+    for p in tables.get(PREDICTIONS, []):
         if p["prediction_id"] in flipped:
             p["recommendation"] = flip.get(p["recommendation"], p["recommendation"])
 

@@ -10,6 +10,7 @@ missing parameter is bad input (exit 2) and nothing runs. Only queries (``SELECT
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -42,16 +43,9 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
 
 def typed(text: str) -> Any:
     """The value a BigQuery parameter of the natural type would carry."""
-    for parse in (int, float):
-        try:
+    for parse in (int, float, dt.date.fromisoformat, dt.datetime.fromisoformat):
+        with contextlib.suppress(ValueError):
             return parse(text)
-        except ValueError:
-            pass
-    for parse_date in (dt.date.fromisoformat, dt.datetime.fromisoformat):
-        try:
-            return parse_date(text)
-        except ValueError:
-            pass
     return text
 
 
