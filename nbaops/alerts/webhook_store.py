@@ -122,10 +122,6 @@ class SecretManagerWebhookStore:
 
         return SecretManager(self.project, endpoint=self.endpoint, credentials=self.credentials)
 
-    @property
-    def secret_name(self) -> str:
-        return f"projects/{self.project}/secrets/{self.secret_id}"
-
     def load(self) -> Secret | None:
         try:
             data = self._api().read_latest(self.secret_id)

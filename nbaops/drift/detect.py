@@ -186,8 +186,7 @@ def _measure(
         message = f"in sync: serving {deployed[:8]}; no change to its paths since that commit"
     else:
         n = len(drift.pending)
-        oldest = drift.oldest_pending
-        assert oldest is not None
+        oldest = drift.pending[-1]  # newest first
         message = (
             f"{n} pending commit{'s' if n != 1 else ''} touching its paths; oldest "
             f"{oldest.short} waiting {human_age(age)} "

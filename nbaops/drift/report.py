@@ -69,10 +69,6 @@ class ServiceDrift:
     def split(self) -> bool:
         return sum(1 for t in self.traffic if t.percent > 0) > 1
 
-    @property
-    def oldest_pending(self) -> Commit | None:
-        return self.pending[-1] if self.pending else None
-
     def to_json(self) -> dict[str, Any]:
         return {
             "service": self.service,

@@ -25,6 +25,7 @@ pure function of (seed, now, league) and unrelated draws do not shift each other
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import random
@@ -118,11 +119,7 @@ class _History:
 
     def before(self, lookup: str, day: dt.date) -> list[tuple[dt.date, int, float]]:
         games = self.by_player.get(lookup, [])
-        # the list is in date order: stop at the first game on/after ``day``
-        end = len(games)
-        while end and games[end - 1][0] >= day:
-            end -= 1
-        return games[:end]
+        return games[: bisect.bisect_left(games, day, key=lambda g: g[0])]  # in date order
 
 
 def build_tables(
