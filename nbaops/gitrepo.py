@@ -143,6 +143,11 @@ class Repo:
     def _out(self, *args: str) -> str:
         return self._run(*args).stdout.decode(errors="replace")
 
+    def _text_or_none(self, *args: str) -> str | None:
+        """git's trimmed output, or None when it exits non-zero or prints nothing."""
+        proc = self._try(*args)
+        return (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
+
     # -- revisions ----------------------------------------------------------------------
 
     def resolve(self, rev: str) -> str:
@@ -151,10 +156,12 @@ class Repo:
         Raises:
             GitError: the revision does not name a commit in this repository.
         """
-        proc = self._try("rev-parse", "--verify", "--quiet", f"{_check_rev(rev)}^{{commit}}")
-        if proc.returncode != 0:
+        sha = self._text_or_none(
+            "rev-parse", "--verify", "--quiet", f"{_check_rev(rev)}^{{commit}}"
+        )
+        if sha is None:
             raise GitError(f"unknown commit {rev!r} in {self.root}")
-        return proc.stdout.decode().strip()
+        return sha
 
     def commit_exists(self, sha: str) -> bool:
         """Whether ``sha`` (full or abbreviated, or any commit-ish) names a commit here."""
@@ -170,17 +177,14 @@ class Repo:
         Raises:
             GitError: the repository has no commit yet.
         """
-        proc = self._try("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-        if proc.returncode != 0:
+        sha = self._text_or_none("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        if sha is None:
             raise GitError(f"{self.root}: repository has no commits yet")
-        return proc.stdout.decode().strip()
+        return sha
 
     def current_branch(self) -> str | None:
         """The checked-out branch name, or None on a detached HEAD."""
-        proc = self._try("symbolic-ref", "--quiet", "--short", "HEAD")
-        if proc.returncode != 0:
-            return None
-        return proc.stdout.decode().strip() or None
+        return self._text_or_none("symbolic-ref", "--quiet", "--short", "HEAD")
 
     def is_shallow(self) -> bool:
         """Whether this is a shallow clone (history cut off: old commits are unknown)."""
@@ -215,19 +219,13 @@ class Repo:
             if not paths:
                 return []
             args += ["--", *paths]
-        raw = self._run(*args).stdout.decode(errors="replace")
-        entries = raw.split("\0")
+        entries = iter(self._out(*args).split("\0"))
         out: set[str] = set()
-        i = 0
-        while i < len(entries):
-            entry = entries[i]
-            i += 1
-            if len(entry) < 4:
-                continue
-            status, path = entry[:2], entry[3:]
-            out.add(path)
-            if "R" in status or "C" in status:
-                i += 1  # the next field is the rename/copy source
+        for entry in entries:
+            if len(entry) >= 4:  # "XY path"
+                out.add(entry[3:])
+                if "R" in entry[:2] or "C" in entry[:2]:
+                    next(entries, None)  # the next field is the rename/copy source
         return sorted(out)
 
     # -- remotes ------------------------------------------------------------------------
@@ -256,10 +254,9 @@ class Repo:
 
     def upstream(self) -> str | None:
         """The current branch's upstream (e.g. ``origin/main``); None when unset or detached."""
-        proc = self._try("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
-        if proc.returncode != 0:
-            return None
-        return proc.stdout.decode().strip() or None
+        return self._text_or_none(
+            "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"
+        )
 
     def ahead_behind(self, upstream: str) -> tuple[int, int]:
         """How many commits ``HEAD`` is ahead of and behind ``upstream``."""

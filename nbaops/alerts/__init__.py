@@ -111,7 +111,6 @@ def _deliver(
             "no Slack webhook configured: set SLACK_WEBHOOK_URL or run "
             f"`inv slack.configure --profile {ctx.profile}`"
         )
-        slack_status = "not configured"
     outbox_ok = False
     if ctx.is_local:
         try:
