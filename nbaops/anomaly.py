@@ -200,14 +200,7 @@ def annotate(
         if note is None or stats is None:
             out.append(result)
             continue
-        details = dict(result.details)
-        details["anomaly"] = note
-        details["anomaly_stats"] = {
-            "median": stats.median,
-            "mad": stats.mad,
-            "samples": stats.samples,
-            "game_days": stats.game_days,
-        }
+        details = {**result.details, "anomaly": note, "anomaly_stats": dataclasses.asdict(stats)}
         out.append(
             dataclasses.replace(result, message=f"{result.message} [{note}]", details=details)
         )

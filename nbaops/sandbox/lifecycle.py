@@ -581,14 +581,8 @@ def status(ctx: Context) -> CheckReport:
             continue
         serving = cloudrun_state.serving_revision(state, svc)
         revs = cloudrun_state.revisions_of(state, full)
-        commit = next(
-            (
-                r.get("labels", {}).get("commit-sha")
-                for r in revs
-                if cloudrun_state.short(r["name"]) == serving
-            ),
-            None,
-        )
+        labels = {cloudrun_state.short(r["name"]): r.get("labels", {}) for r in revs}
+        commit = labels.get(serving or "", {}).get("commit-sha")
         services.append(
             {"service": service, "serving": serving, "commit": commit, "revisions": len(revs)}
         )
