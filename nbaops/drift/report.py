@@ -8,6 +8,7 @@ syncs issues from it; both import this module, never each other.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -286,9 +287,7 @@ def render_table(report: DriftReport, console: Console) -> None:
             )
     if report.sync is not None:
         _render_sync(report, console)
-    counts: dict[str, int] = {}
-    for s in report.services:
-        counts[s.verdict.value] = counts.get(s.verdict.value, 0) + 1
+    counts = Counter(s.verdict.value for s in report.services)  # in order of appearance
     summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no services"
     console.print(verdict_text(report.verdict), f"drift: {summary}")
 
