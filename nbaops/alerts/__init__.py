@@ -111,7 +111,6 @@ def _deliver(
             "no Slack webhook configured: set SLACK_WEBHOOK_URL or run "
             f"`inv slack.configure --profile {ctx.profile}`"
         )
-    outbox_ok = False
     if ctx.is_local:
         try:
             _append_outbox(
@@ -126,11 +125,10 @@ def _deliver(
                 },
             )
             channels.append("outbox")
-            outbox_ok = True
         except OSError as exc:
             error = error or f"cannot write the outbox: {exc.strerror}"
     # Primary channel: Slack when a webhook is configured, else (local only) the outbox.
-    ok = "slack" in channels if webhook is not None else outbox_ok
+    ok = ("slack" if webhook is not None else "outbox") in channels
     return Delivery(ok=ok, channels=tuple(channels), error=None if ok else error)
 
 

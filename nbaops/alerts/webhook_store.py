@@ -57,9 +57,7 @@ def validate_webhook(value: str) -> Secret:
     parts = urlsplit(text)
     host = parts.hostname or ""
     loopback = host in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "https" and host:
-        return Secret(text)
-    if parts.scheme == "http" and loopback:
+    if (parts.scheme == "https" and host) or (parts.scheme == "http" and loopback):
         return Secret(text)
     raise UsageError(
         "the Slack webhook must be an https:// URL (http:// only to 127.0.0.1); "

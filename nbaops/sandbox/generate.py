@@ -111,8 +111,8 @@ class _History:
 
     def __init__(self, rows: Sequence[tuple[dt.date, str, int, float]]) -> None:
         self.by_player: dict[str, list[tuple[dt.date, int, float]]] = defaultdict(list)
-        for day, lookup, points, minutes in sorted(rows):
-            self.by_player[lookup].append((day, points, minutes))
+        for row in sorted(rows):
+            self.add(*row)
 
     def add(self, day: dt.date, lookup: str, points: int, minutes: float) -> None:
         self.by_player[lookup].append((day, points, minutes))
