@@ -303,10 +303,8 @@ def _batches_and_predictions(
         todo: list[tuple[str, float]] = []
         for lookup, snaps in sorted(day_lines.items()):
             known = [s for s in snaps if s[0] <= started]
-            if not known:
-                continue
             fresh = previous is None or any(s[0] > previous for s in known)
-            if not fresh:
+            if not known or not fresh:
                 continue
             # the line used: the newest snapshot, DraftKings first on ties
             at, _book, value = max(known, key=lambda s: (s[0], s[1] == "draftkings"))
@@ -340,10 +338,8 @@ def _batches_and_predictions(
                 rho, tau = MODEL_SKILL[model]
                 predicted = round(max(0.0, mean + rho * (actual - mean) + mrng.gauss(0, tau)), 1)
                 edge = predicted - line
-                if abs(edge) < PASS_EDGE:
-                    recommendation = "PASS"
-                else:
-                    recommendation = "OVER" if edge > 0 else "UNDER"
+                side = "OVER" if edge > 0 else "UNDER"
+                recommendation = "PASS" if abs(edge) < PASS_EDGE else side
                 confidence = min(0.95, 0.5 + abs(edge) / (2 * sigma) * 0.8)
                 tables["nba_predictions.player_prop_predictions"].append(
                     {
@@ -383,10 +379,8 @@ def _grade(
             continue
         actual = box[p["player_lookup"]].points
         line = p["line_value"]
-        if p["recommendation"] == "PASS" or line is None or actual == line:
-            correct = None
-        else:
-            correct = (actual > line) == (p["recommendation"] == "OVER")
+        push = p["recommendation"] == "PASS" or line is None or actual == line  # no pick
+        correct = None if push else (actual > line) == (p["recommendation"] == "OVER")
         error = p["predicted_points"] - actual
         tables["nba_predictions.prediction_accuracy"].append(
             {

@@ -163,8 +163,7 @@ def box_line(
     minutes = round(min(44.0, max(4.0, rng.gauss(12 + 0.95 * mean, 4))), 1)
     fg3m = min(points // 3, max(0, round(rng.gauss(points * 0.11, 1))))
     rest = points - 3 * fg3m
-    ftm = max(0, round(rng.gauss(rest * 0.2, 1)))
-    ftm = min(ftm, rest)
+    ftm = min(rest, max(0, round(rng.gauss(rest * 0.2, 1))))
     if (rest - ftm) % 2:
         ftm += 1 if ftm < rest else -1
     fg2m = (rest - ftm) // 2
