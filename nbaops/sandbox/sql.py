@@ -106,11 +106,7 @@ class SqlReport:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
+    return value if value is None or isinstance(value, int | float | str | bool) else cell(value)
 
 
 def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> SqlReport:
