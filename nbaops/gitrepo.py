@@ -134,7 +134,10 @@ class Repo:
     ) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; GitError with git's own first line on failure."""
         proc = _spawn(self._git, args, self.root, self._env, timeout or self.timeout_s, stdin)
-        return _check(args, proc)
+        if proc.returncode != 0:
+            message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
+            raise GitError(f"git {args[0]} failed: {message}")
+        return proc
 
     def _try(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; the caller interprets a non-zero exit."""
@@ -388,15 +391,6 @@ def _spawn(
         raise GitError(f"git {args[0]} timed out after {timeout:g}s") from None
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from None
-
-
-def _check(
-    args: Sequence[str], proc: subprocess.CompletedProcess[bytes]
-) -> subprocess.CompletedProcess[bytes]:
-    if proc.returncode != 0:
-        message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
-        raise GitError(f"git {args[0]} failed: {message}")
-    return proc
 
 
 def _parse_log(text: str) -> list[Commit]:

@@ -56,7 +56,6 @@ def to_row(
     commit: str | None,
 ) -> dict[str, Any]:
     """One ``check_results`` row; a non-numeric value is stored as NULL."""
-    value = anomaly.numeric_value(result)
     note = result.details.get("anomaly")
     return {
         "run_id": run_id,
@@ -66,7 +65,7 @@ def to_row(
         "check_name": result.name,
         "service": result.service,
         "verdict": result.verdict.value,
-        "value": value,
+        "value": anomaly.numeric_value(result),
         "threshold": result.threshold or None,
         "message": result.message,
         "duration_s": float(result.duration_s),

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nbaops.clock import as_utc
 from nbaops.fsutil import write_json_atomic
 from nbaops.verdict import CheckResult, Verdict
 
@@ -176,10 +177,7 @@ class WarehouseStateStore:
         marks: dict[str, Mark] = {}
         for row in result.rows:
             check = str(row["check_name"])[len(LEDGER_PREFIX) :]
-            at = row["run_at"]
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=dt.UTC)
-            mark = Mark(check, str(row["service"]), str(row["verdict"]), at)
+            mark = Mark(check, str(row["service"]), str(row["verdict"]), as_utc(row["run_at"]))
             current = marks.get(mark.key)
             if current is None or mark.at >= current.at:
                 marks[mark.key] = mark
