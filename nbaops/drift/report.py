@@ -29,9 +29,6 @@ class TrafficShare:
     commit: str | None
     tag: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class ServingState:
@@ -81,7 +78,7 @@ class ServiceDrift:
             "message": self.message,
             "deployed_revision": self.deployed_revision,
             "main_ref": self.main_ref,
-            "traffic": [t.to_json() for t in self.traffic],
+            "traffic": [asdict(t) for t in self.traffic],
             "traffic_split": self.split,
             "deployed_on_main": self.deployed_on_main,
             "pending_count": len(self.pending),
