@@ -120,7 +120,20 @@ class DriftReport:
         return self.drift_verdict
 
     def to_json(self) -> dict[str, Any]:
-        return report_json(self)
+        """The ``--json`` document: ``{"verdict", "services": [...], ...}``."""
+        doc: dict[str, Any] = {
+            "verdict": self.verdict.value,
+            "services": [s.to_json() for s in self.services],
+            "drift_verdict": self.drift_verdict.value,
+            "head_commit": self.head_commit,
+            "main_ref": self.main_ref,
+            "window_s": self.window_s,
+            "generated_at": self.generated_at.isoformat(),
+            "profile": self.profile,
+        }
+        if self.sync is not None:
+            doc["issues"] = self.sync.to_json()
+        return doc
 
     def render(self, console: Console) -> None:
         if self.output_format == "markdown":
@@ -205,26 +218,6 @@ def _md_escape(text: str) -> str:
         .replace("@", "@\u200b")
         .replace("\n", " ")
     )
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def report_json(report: DriftReport) -> dict[str, Any]:
-    """The ``--json`` document: ``{"verdict", "services": [...], ...}``."""
-    doc: dict[str, Any] = {
-        "verdict": report.verdict.value,
-        "services": [s.to_json() for s in report.services],
-        "drift_verdict": report.drift_verdict.value,
-        "head_commit": report.head_commit,
-        "main_ref": report.main_ref,
-        "window_s": report.window_s,
-        "generated_at": report.generated_at.isoformat(),
-        "profile": report.profile,
-    }
-    if report.sync is not None:
-        doc["issues"] = report.sync.to_json()
-    return doc
 
 
 # ---------------------------------------------------------------- terminal
@@ -417,7 +410,7 @@ def resolved_comment(s: ServiceDrift) -> str:
 
 
 def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
-    """Rebuild a :class:`DriftReport` from :func:`report_json`'s document.
+    """Rebuild a :class:`DriftReport` from :meth:`DriftReport.to_json`'s document.
 
     The daily workflow measures drift in a job that holds cloud credentials and syncs
     issues in another that holds the GitHub token; the JSON report travels between them.

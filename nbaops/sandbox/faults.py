@@ -164,12 +164,8 @@ Tables = dict[str, list[dict[str, Any]]]
 PREDICTIONS = "nba_predictions.player_prop_predictions"
 
 
-def _today(now: dt.datetime) -> dt.date:
-    return clock.eastern_date(now)
-
-
 def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
-    today = _today(now)
+    today = clock.eastern_date(now)
     expected: dict[str, list[str]] = defaultdict(list)
     for row in tables.get("nba_precompute.ml_feature_store", []):
         if row["game_date"] == today:
@@ -205,7 +201,7 @@ def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
 
 
 def _stall_grading(tables: Tables, now: dt.datetime) -> None:
-    since = _today(now) - dt.timedelta(days=1)
+    since = clock.eastern_date(now) - dt.timedelta(days=1)
     _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["game_date"] >= since)
 
 
@@ -291,7 +287,7 @@ def _no_recent_predictions(tables: Tables, now: dt.datetime) -> None:
 
 def _hit_rate_drop(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
     """Flip the side of half the winning graded picks of the last 30 days (every model)."""
-    since = _today(now) - dt.timedelta(days=30)
+    since = clock.eastern_date(now) - dt.timedelta(days=30)
     flip = {"OVER": "UNDER", "UNDER": "OVER"}
     flipped: set[str] = set()
     for r in tables.get("nba_predictions.prediction_accuracy", []):
