@@ -229,7 +229,7 @@ def _drop_predictions(tables: Tables, which: Callable[[dict[str, Any]], bool]) -
     _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
 
 
-def _batch_errors(tables: Tables, now: dt.datetime) -> None:
+def _batch_errors(tables: Tables) -> None:
     batches = _finished_batches(tables)
     if not batches:
         return
@@ -347,7 +347,7 @@ def _apply_data(
     elif name == "stale-heartbeat":
         _stale_heartbeat(tables, now, service)
     elif name == "batch-errors":
-        _batch_errors(tables, now)
+        _batch_errors(tables)
     elif name == WORKER_NO_PREDICTIONS:
         _no_recent_predictions(tables, now)
     elif name == "hit-rate-drop":

@@ -252,9 +252,7 @@ def settings_from_marker(home: Path) -> Settings | None:
 # --------------------------------------------------------------------------- build
 
 
-def _league(
-    settings: Settings, seed: int, from_logs: str | None, now: dt.datetime
-) -> league.League:
+def _league(seed: int, from_logs: str | None, now: dt.datetime) -> league.League:
     from nbaops.sandbox import league
 
     if from_logs:
@@ -285,7 +283,7 @@ def _build(
 
     now = clock.now()
     started = time.perf_counter()
-    league = _league(settings, seed, from_logs, now)
+    league = _league(seed, from_logs, now)
     git_source = None
     if full:
         git_source = seed_cloudrun(settings, now)
