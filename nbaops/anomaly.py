@@ -112,12 +112,6 @@ class History:
         return Stats(median, mad, len(values), len({d for d, _ in rows}))
 
 
-def eastern_day(moment: dt.datetime) -> dt.date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return clock.eastern_date(moment)
-
-
 def build_history(
     game_days: Iterable[dt.date],
     rows: Iterable[dict[str, Any]],
@@ -135,7 +129,7 @@ def build_history(
         name = str(row["check_name"])
         if name.startswith(LEDGER_PREFIX) or row.get("value") is None:
             continue
-        day = eastern_day(row["run_at"])
+        day = clock.eastern_date(clock.as_utc(row["run_at"]))
         if day not in keep:
             continue
         key = (name, str(row["service"]))
@@ -147,7 +141,7 @@ def load_history(
     warehouse: Warehouse, *, profile: str, now: dt.datetime, settings: AnomalySettings
 ) -> History:
     """Query game days and check history (both partition-bounded) for the window."""
-    today = eastern_day(now)
+    today = clock.eastern_date(clock.as_utc(now))
     since_day = today - dt.timedelta(days=settings.lookback_days)
     games = warehouse.query(GAME_DAYS_SQL, {"since": since_day, "today": today})
     game_days = [row["game_date"] for row in games.rows]
@@ -206,14 +200,7 @@ def annotate(
         if note is None or stats is None:
             out.append(result)
             continue
-        details = dict(result.details)
-        details["anomaly"] = note
-        details["anomaly_stats"] = {
-            "median": stats.median,
-            "mad": stats.mad,
-            "samples": stats.samples,
-            "game_days": stats.game_days,
-        }
+        details = {**result.details, "anomaly": note, "anomaly_stats": dataclasses.asdict(stats)}
         out.append(
             dataclasses.replace(result, message=f"{result.message} [{note}]", details=details)
         )

@@ -175,15 +175,15 @@ def _validated_marker(path: Path, text: str, schema_text: str) -> Path:
     return state_home(path.parent) / VALIDATED_DIR / digest.hexdigest()
 
 
-def _validate(path: Path, data: Any, schema_path: Path, text: str | None = None) -> None:
+def _validate(path: Path, data: Any, schema_path: Path, text: str) -> None:
     schema_text = schema_path.read_text(encoding="utf-8")
-    marker = _validated_marker(path, text, schema_text) if text is not None else None
-    if marker is not None and marker.exists():
+    marker = _validated_marker(path, text, schema_text)
+    if marker.exists():
         return
     _validate_now(path, data, schema_text)
     # Only a config that passed is remembered (failures are re-checked every run), and only
     # in a state folder that already exists: loading a config never creates one.
-    if marker is not None and marker.parent.parent.is_dir():
+    if marker.parent.parent.is_dir():
         try:
             marker.parent.mkdir(exist_ok=True)
             marker.touch()

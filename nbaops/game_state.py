@@ -32,7 +32,7 @@ ORDER BY g.start_time, g.game_id
 
 
 def et(moment: dt.datetime) -> str:
-    """``19:30 ET`` (with the date when it is not the same Eastern day as ``now``)."""
+    """``19:30 ET``: a moment as US Eastern wall-clock time."""
     return moment.astimezone(clock.EASTERN).strftime("%H:%M ET")
 
 

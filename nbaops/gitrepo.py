@@ -26,7 +26,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +66,8 @@ class Commit:
     subject: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "sha": self.sha,
-            "short": self.short,
-            "author": self.author,
-            "author_email": self.author_email,
-            "date": self.date.isoformat(),
-            "committed_at": self.committed_at.isoformat(),
-            "subject": self.subject,
-        }
+        dates = {"date": self.date.isoformat(), "committed_at": self.committed_at.isoformat()}
+        return {**asdict(self), **dates}
 
 
 def _first_line(text: str) -> str:
@@ -90,10 +83,6 @@ def _check_rev(rev: str) -> str:
     if not rev or rev.startswith("-") or any(ch in rev for ch in "\x00\n\r"):
         raise GitError(f"invalid git revision {rev!r}")
     return rev
-
-
-def _parse_time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.strip())
 
 
 class Repo:
@@ -145,7 +134,10 @@ class Repo:
     ) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; GitError with git's own first line on failure."""
         proc = _spawn(self._git, args, self.root, self._env, timeout or self.timeout_s, stdin)
-        return _check(args, proc)
+        if proc.returncode != 0:
+            message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
+            raise GitError(f"git {args[0]} failed: {message}")
+        return proc
 
     def _try(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; the caller interprets a non-zero exit."""
@@ -153,6 +145,11 @@ class Repo:
 
     def _out(self, *args: str) -> str:
         return self._run(*args).stdout.decode(errors="replace")
+
+    def _text_or_none(self, *args: str) -> str | None:
+        """git's trimmed output, or None when it exits non-zero or prints nothing."""
+        proc = self._try(*args)
+        return (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
 
     # -- revisions ----------------------------------------------------------------------
 
@@ -162,10 +159,12 @@ class Repo:
         Raises:
             GitError: the revision does not name a commit in this repository.
         """
-        proc = self._try("rev-parse", "--verify", "--quiet", f"{_check_rev(rev)}^{{commit}}")
-        if proc.returncode != 0:
+        sha = self._text_or_none(
+            "rev-parse", "--verify", "--quiet", f"{_check_rev(rev)}^{{commit}}"
+        )
+        if sha is None:
             raise GitError(f"unknown commit {rev!r} in {self.root}")
-        return proc.stdout.decode().strip()
+        return sha
 
     def commit_exists(self, sha: str) -> bool:
         """Whether ``sha`` (full or abbreviated, or any commit-ish) names a commit here."""
@@ -181,21 +180,14 @@ class Repo:
         Raises:
             GitError: the repository has no commit yet.
         """
-        proc = self._try("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-        if proc.returncode != 0:
+        sha = self._text_or_none("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        if sha is None:
             raise GitError(f"{self.root}: repository has no commits yet")
-        return proc.stdout.decode().strip()
-
-    def short(self, sha: str) -> str:
-        """The abbreviated id of a commit."""
-        return self._out("rev-parse", "--short", self.resolve(sha)).strip()
+        return sha
 
     def current_branch(self) -> str | None:
         """The checked-out branch name, or None on a detached HEAD."""
-        proc = self._try("symbolic-ref", "--quiet", "--short", "HEAD")
-        if proc.returncode != 0:
-            return None
-        return proc.stdout.decode().strip() or None
+        return self._text_or_none("symbolic-ref", "--quiet", "--short", "HEAD")
 
     def is_shallow(self) -> bool:
         """Whether this is a shallow clone (history cut off: old commits are unknown)."""
@@ -208,14 +200,6 @@ class Repo:
         if proc.returncode in (0, 1):
             return proc.returncode == 0
         raise GitError(f"git merge-base failed: {_first_line(proc.stderr.decode())}")
-
-    def commit(self, sha: str) -> Commit:
-        """One commit's metadata."""
-        text = self._out("show", "-s", f"--format={_LOG_FORMAT}", self.resolve(sha))
-        commits = _parse_log(text)
-        if not commits:
-            raise GitError(f"unknown commit {sha!r} in {self.root}")
-        return commits[0]
 
     # -- working tree -------------------------------------------------------------------
 
@@ -238,19 +222,13 @@ class Repo:
             if not paths:
                 return []
             args += ["--", *paths]
-        raw = self._run(*args).stdout.decode(errors="replace")
-        entries = raw.split("\0")
+        entries = iter(self._out(*args).split("\0"))
         out: set[str] = set()
-        i = 0
-        while i < len(entries):
-            entry = entries[i]
-            i += 1
-            if len(entry) < 4:
-                continue
-            status, path = entry[:2], entry[3:]
-            out.add(path)
-            if "R" in status or "C" in status:
-                i += 1  # the next field is the rename/copy source
+        for entry in entries:
+            if len(entry) >= 4:  # "XY path"
+                out.add(entry[3:])
+                if "R" in entry[:2] or "C" in entry[:2]:
+                    next(entries, None)  # the next field is the rename/copy source
         return sorted(out)
 
     # -- remotes ------------------------------------------------------------------------
@@ -268,22 +246,20 @@ class Repo:
         Raises:
             GitError: the fetch failed (network, authentication, unknown remote).
         """
-        if remote is None:
-            if not self.remotes():
-                return False
-            self._run("fetch", "--quiet", "--prune", "--all", timeout=FETCH_TIMEOUT_S)
-            return True
-        if remote not in self.remotes():
+        remotes = self.remotes()
+        if remote is None and not remotes:
+            return False
+        if remote is not None and remote not in remotes:
             raise GitError(f"unknown git remote {remote!r}")
-        self._run("fetch", "--quiet", "--prune", _check_rev(remote), timeout=FETCH_TIMEOUT_S)
+        which = "--all" if remote is None else _check_rev(remote)
+        self._run("fetch", "--quiet", "--prune", which, timeout=FETCH_TIMEOUT_S)
         return True
 
     def upstream(self) -> str | None:
         """The current branch's upstream (e.g. ``origin/main``); None when unset or detached."""
-        proc = self._try("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
-        if proc.returncode != 0:
-            return None
-        return proc.stdout.decode().strip() or None
+        return self._text_or_none(
+            "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"
+        )
 
     def ahead_behind(self, upstream: str) -> tuple[int, int]:
         """How many commits ``HEAD`` is ahead of and behind ``upstream``."""
@@ -417,15 +393,6 @@ def _spawn(
         raise GitError(f"cannot run git: {exc}") from None
 
 
-def _check(
-    args: Sequence[str], proc: subprocess.CompletedProcess[bytes]
-) -> subprocess.CompletedProcess[bytes]:
-    if proc.returncode != 0:
-        message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
-        raise GitError(f"git {args[0]} failed: {message}")
-    return proc
-
-
 def _parse_log(text: str) -> list[Commit]:
     commits: list[Commit] = []
     for record in text.split(_RECORD):
@@ -442,8 +409,8 @@ def _parse_log(text: str) -> list[Commit]:
                 short=short,
                 author=author,
                 author_email=email,
-                date=_parse_time(adate),
-                committed_at=_parse_time(cdate),
+                date=dt.datetime.fromisoformat(adate.strip()),
+                committed_at=dt.datetime.fromisoformat(cdate.strip()),
                 subject=subject,
             )
         )

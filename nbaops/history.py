@@ -56,7 +56,6 @@ def to_row(
     commit: str | None,
 ) -> dict[str, Any]:
     """One ``check_results`` row; a non-numeric value is stored as NULL."""
-    value = anomaly.numeric_value(result)
     note = result.details.get("anomaly")
     return {
         "run_id": run_id,
@@ -66,7 +65,7 @@ def to_row(
         "check_name": result.name,
         "service": result.service,
         "verdict": result.verdict.value,
-        "value": value,
+        "value": anomaly.numeric_value(result),
         "threshold": result.threshold or None,
         "message": result.message,
         "duration_s": float(result.duration_s),
@@ -141,19 +140,16 @@ def record_run(
         _warn(f"run {run_id} not recorded: {prepared.warehouse_problem}")
         return _with_details(out, history=f"not recorded: {prepared.warehouse_problem}")
 
+    skipped = prepared.problem or "history unavailable"
     if prepared.history is not None:
         try:
-            out = anomaly.annotate(
-                out, prepared.history, ctx.config.settings("alerts", AlertSettings).anomaly
-            )
+            settings = ctx.config.settings("alerts", AlertSettings).anomaly
+            out, skipped = anomaly.annotate(out, prepared.history, settings), ""
         except Exception as exc:
-            reason = first_line(exc, typed=True)
-            _warn(f"anomaly check skipped: {reason}")
-            out = _with_details(out, anomaly_skipped=reason)
-    else:
-        reason = prepared.problem or "history unavailable"
-        _warn(f"anomaly check skipped: {reason}")
-        out = _with_details(out, anomaly_skipped=reason)
+            skipped = first_line(exc, typed=True)
+    if skipped:
+        _warn(f"anomaly check skipped: {skipped}")
+        out = _with_details(out, anomaly_skipped=skipped)
 
     rows = [
         to_row(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -144,9 +144,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _register_names(con: duckdb.DuckDBPyConnection, table: str, names: Iterable[str]) -> None:
-    """A (name, name_key, player_lookup) mapping table, normalised in Python once per name."""
-    rows = [(n, normalise_name(n), player_lookup(n)) for n in sorted(set(names))]
+def _register_names(con: duckdb.DuckDBPyConnection, table: str, source: str, column: str) -> None:
+    """A (name, name_key, player_lookup) table of ``source``'s distinct ``column`` values,
+    normalised in Python once per name."""
+    distinct = con.execute(_sql("SELECT DISTINCT {c} FROM {s}", c=column, s=source)).fetchall()
+    rows = [(n, normalise_name(n), player_lookup(n)) for n in sorted(r[0] for r in distinct)]
     con.execute(
         _sql(
             "CREATE OR REPLACE TEMP TABLE {t} (name VARCHAR, name_key VARCHAR, lookup VARCHAR)",
@@ -157,10 +159,25 @@ def _register_names(con: duckdb.DuckDBPyConnection, table: str, names: Iterable[
         con.executemany(_sql("INSERT INTO {t} VALUES (?, ?, ?)", t=table), rows)
 
 
-def _read_csv_sql(files: Sequence[Path], types: dict[str, str]) -> tuple[str, list[Any]]:
+def _read_csvs(
+    con: duckdb.DuckDBPyConnection, source: Path, types: dict[str, str], table: str, what: str
+) -> set[str]:
+    """Read the CSVs of ``source`` into the temp ``table`` with ``types``; its column names.
+
+    Raises:
+        NbaDataUnavailable: missing files, or CSVs without the typed columns.
+    """
+    import duckdb
+
     type_sql = ", ".join(f"'{k}': '{v}'" for k, v in types.items())
-    sql = f"read_csv(?, header = true, union_by_name = true, types = {{{type_sql}}})"
-    return sql, [[str(f) for f in files]]
+    reader = f"read_csv(?, header = true, union_by_name = true, types = {{{type_sql}}})"
+    files = [str(f) for f in csv_files(source)]
+    try:
+        create = "CREATE OR REPLACE TEMP TABLE {t} AS SELECT * FROM {r}"
+        con.execute(_sql(create, t=table, raw={"r": reader}), [files])
+    except duckdb.Error as exc:
+        raise NbaDataUnavailable(f"cannot read {what} from {source}: {first_line(exc)}") from None
+    return {r[0].lower() for r in con.execute(_sql("DESCRIBE {t}", t=table)).fetchall()}
 
 
 def create_game_logs_table(
@@ -178,21 +195,8 @@ def create_game_logs_table(
     Raises:
         NbaDataUnavailable: missing files or a file that is not a game-log CSV.
     """
-    import duckdb
-
-    files = csv_files(source)
-    reader, params = _read_csv_sql(files, _GAME_LOG_TYPES)
-    try:
-        con.execute(
-            _sql("CREATE OR REPLACE TEMP TABLE _raw_logs AS SELECT * FROM {r}", raw={"r": reader}),
-            params,
-        )
-        names = [r[0] for r in con.execute("SELECT DISTINCT PLAYER_NAME FROM _raw_logs").fetchall()]
-    except duckdb.Error as exc:
-        raise NbaDataUnavailable(
-            f"cannot read game logs from {source}: {first_line(exc)}"
-        ) from None
-    _register_names(con, "_log_names", names)
+    _read_csvs(con, source, _GAME_LOG_TYPES, "_raw_logs", "game logs")
+    _register_names(con, "_log_names", "_raw_logs", "PLAYER_NAME")
     con.execute(
         _sql(
             """
@@ -247,30 +251,10 @@ def create_points_lines_table(
     Raises:
         NbaDataUnavailable: missing files or a file that is not a points-lines CSV.
     """
-    import duckdb
-
-    files = csv_files(source)
-    reader, params = _read_csv_sql(files, _LINE_TYPES)
-    try:
-        con.execute(
-            _sql("CREATE OR REPLACE TEMP TABLE _raw_lines AS SELECT * FROM {r}", raw={"r": reader}),
-            params,
-        )
-        columns = {r[0].lower() for r in con.execute("DESCRIBE _raw_lines").fetchall()}
-        keep = "market = 'player_points'" if "market" in columns else "TRUE"
-        con.execute(
-            _sql(
-                "CREATE OR REPLACE TEMP TABLE _points_rows AS SELECT * FROM _raw_lines WHERE {k}",
-                raw={"k": keep},
-            )
-        )
-        raw_rows = _count(con, "_points_rows")
-        names = [r[0] for r in con.execute("SELECT DISTINCT player FROM _points_rows").fetchall()]
-    except duckdb.Error as exc:
-        raise NbaDataUnavailable(
-            f"cannot read points lines from {source}: {first_line(exc)}"
-        ) from None
-    _register_names(con, "_line_names", names)
+    if "market" in _read_csvs(con, source, _LINE_TYPES, "_points_rows", "points lines"):
+        con.execute("DELETE FROM _points_rows WHERE market IS DISTINCT FROM 'player_points'")
+    raw_rows = _count(con, "_points_rows")
+    _register_names(con, "_line_names", "_points_rows", "player")
     con.execute("CREATE OR REPLACE TEMP TABLE _teams (name VARCHAR, tricode VARCHAR)")
     con.executemany("INSERT INTO _teams VALUES (?, ?)", list(TEAM_TRICODES.items()))
     con.execute(
@@ -316,7 +300,6 @@ def create_points_lines_table(
             table=table,
         )
     )
-    con.execute("DROP TABLE _raw_lines")
     return LinesLoad(raw_rows=raw_rows, lines=_count(con, table))
 
 

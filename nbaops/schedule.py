@@ -170,18 +170,18 @@ def schedule_report(
     import json
 
     changed = list(changed or [])
+    job = plan.to_json()
     headline = {
         "dry-run": f"dry run: would create or update {plan.name} (no API call made)",
         "created": f"created {plan.name}",
         "updated": f"updated {plan.name}: {', '.join(changed)}",
         "unchanged": f"{plan.name} is already up to date",
     }.get(action, action)
-    job = plan.to_json()
-    extra = {"action": action, "profile": profile, "changed_fields": changed}
+    extra = {"action": action, "profile": profile, "changed_fields": changed, "note": note}
     return CheckReport(
         "schedule.install",
-        extra={**extra, "note": note, "job": job},
-        notes=[note, json.dumps(job, indent=2)] if note else [json.dumps(job, indent=2)],
+        extra={**extra, "job": job},
+        notes=[line for line in (note, json.dumps(job, indent=2)) if line],
         summary=headline,
         outcome=Verdict.PASS,
     )

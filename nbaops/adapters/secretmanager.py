@@ -2,7 +2,7 @@
 
 Reads the latest version of a secret and adds versions (creating the secret on first
 write). Values travel as bytes and are never part of a message: callers wrap them (the
-Slack webhook becomes a :class:`~nbaops.alerts.secret.Secret` at once) and redact errors.
+Slack webhook becomes a :class:`~nbaops.redact.Secret` at once) and redact errors.
 ``endpoint`` points the client at a local server (anonymous credentials unless given).
 """
 

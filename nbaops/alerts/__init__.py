@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
-from nbaops.alerts.secret import Secret, redact
 from nbaops.errors import first_line
-from nbaops.redact import redact_tree
+from nbaops.redact import Secret, redact, redact_tree
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
@@ -38,16 +37,7 @@ if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import CheckReport
 
-__all__ = [
-    "AlertEvent",
-    "AlertKind",
-    "AlertSummary",
-    "Delivery",
-    "Secret",
-    "dispatch",
-    "outbox_path",
-    "send",
-]
+__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "send"]
 
 OUTBOX_NAME = "outbox.jsonl"
 
@@ -121,8 +111,6 @@ def _deliver(
             "no Slack webhook configured: set SLACK_WEBHOOK_URL or run "
             f"`inv slack.configure --profile {ctx.profile}`"
         )
-        slack_status = "not configured"
-    outbox_ok = False
     if ctx.is_local:
         try:
             _append_outbox(
@@ -137,11 +125,10 @@ def _deliver(
                 },
             )
             channels.append("outbox")
-            outbox_ok = True
         except OSError as exc:
             error = error or f"cannot write the outbox: {exc.strerror}"
     # Primary channel: Slack when a webhook is configured, else (local only) the outbox.
-    ok = "slack" in channels if webhook is not None else outbox_ok
+    ok = ("slack" if webhook is not None else "outbox") in channels
     return Delivery(ok=ok, channels=tuple(channels), error=None if ok else error)
 
 
@@ -310,24 +297,14 @@ def configure(
         )
         delivery = send(ctx, event, webhook=secret)
         if not delivery.ok:
-            result = CheckResult(
-                name="slack.configure",
-                service="*",
-                verdict=Verdict.ERROR,
-                value=None,
-                threshold="",
-                message=f"test message failed, webhook NOT stored: {delivery.error}",
+            failed = f"test message failed, webhook NOT stored: {delivery.error}"
+            return CheckReport(
+                "slack.configure",
+                [CheckResult("slack.configure", "*", Verdict.ERROR, None, "", failed)],
             )
-            return CheckReport("slack.configure", [result])
     store.save(secret)
     tested = "test message sent, " if send_test else ""
-    result = CheckResult(
-        name="slack.configure",
-        service="*",
-        verdict=Verdict.PASS,
-        value=None,
-        threshold="",
-        message=f"{tested}webhook stored in {store.where}",
-        details={"store": store.where, "tested": send_test},
-    )
+    stored = f"{tested}webhook stored in {store.where}"
+    details = {"store": store.where, "tested": send_test}
+    result = CheckResult("slack.configure", "*", Verdict.PASS, None, "", stored, details=details)
     return CheckReport("slack.configure", [result])

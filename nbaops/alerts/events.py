@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nbaops.verdict import Verdict
@@ -55,19 +55,8 @@ class AlertEvent:
     runbook: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": str(self.kind),
-            "title": self.title,
-            "text": self.text,
-            "service": self.service,
-            "verdict": self.verdict.value if self.verdict else None,
-            "check": self.check,
-            "value": self.value,
-            "threshold": self.threshold,
-            "fields": dict(self.fields),
-            "owner": self.owner,
-            "runbook": self.runbook,
-        }
+        verdict = self.verdict.value if self.verdict else None
+        return {**asdict(self), "kind": str(self.kind), "verdict": verdict}
 
 
 @dataclass(frozen=True)
@@ -125,12 +114,7 @@ class AlertSummary:
         return text
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "summary": self.summary,
-            "alerted": list(self.alerted),
-            "recovered": list(self.recovered),
-            "suppressed": list(self.suppressed),
-            "undelivered": list(self.undelivered),
-            "channels": list(self.channels),
-            "errors": list(self.errors),
-        }
+        """Every list, and the one-line summary (not ``at``)."""
+        lists = asdict(self)
+        del lists["at"]
+        return {"summary": self.summary, **lists}

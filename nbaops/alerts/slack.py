@@ -2,7 +2,7 @@
 
 The message says what failed, the value against its threshold, who owns the service and
 where its runbook is. The post itself is :func:`nbaops.adapters.slack.post` (stdlib HTTP,
-every error message redacted), re-exported here.
+every error message redacted).
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nbaops.adapters.slack import SlackDeliveryError as SlackDeliveryError  # re-exported
 from nbaops.alerts.events import AlertEvent, AlertKind
-from nbaops.alerts.secret import Secret, redact
+from nbaops.redact import Secret, redact
 from nbaops.report import format_value
 from nbaops.verdict import Verdict
 

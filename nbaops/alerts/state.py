@@ -29,10 +29,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nbaops.clock import as_utc
 from nbaops.fsutil import write_json_atomic
 from nbaops.verdict import CheckResult, Verdict
 
@@ -131,10 +132,8 @@ class FileStateStore:
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (OSError, ValueError):  # missing, or damaged: alerting again is safe
             return {}
-        except (OSError, ValueError):
-            return {}  # a damaged state file must not stop alerts: alerting again is safe
         return data if isinstance(data, dict) else {}
 
     def load(self, now: dt.datetime, suppression: dt.timedelta) -> dict[str, Mark]:
@@ -157,13 +156,7 @@ class FileStateStore:
             return
         data = self._read()
         for mark in marks:
-            data[mark.key] = {
-                "check": mark.check,
-                "service": mark.service,
-                "verdict": mark.verdict,
-                "at": mark.at.isoformat(),
-                "run_id": run_id,
-            }
+            data[mark.key] = {**asdict(mark), "at": mark.at.isoformat(), "run_id": run_id}
         write_json_atomic(self.path, data)
 
 
@@ -184,10 +177,7 @@ class WarehouseStateStore:
         marks: dict[str, Mark] = {}
         for row in result.rows:
             check = str(row["check_name"])[len(LEDGER_PREFIX) :]
-            at = row["run_at"]
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=dt.UTC)
-            mark = Mark(check, str(row["service"]), str(row["verdict"]), at)
+            mark = Mark(check, str(row["service"]), str(row["verdict"]), as_utc(row["run_at"]))
             current = marks.get(mark.key)
             if current is None or mark.at >= current.at:
                 marks[mark.key] = mark

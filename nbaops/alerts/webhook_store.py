@@ -8,7 +8,7 @@ the profile's store:
   (:mod:`nbaops.adapters.secretmanager`).
 - **local**: ``<state folder>/secrets/slack-webhook``, mode 0600 in a 0700 folder.
 
-The URL is wrapped in :class:`~nbaops.alerts.secret.Secret` the moment it is read and is
+The URL is wrapped in :class:`~nbaops.redact.Secret` the moment it is read and is
 never printed, logged or put in an exception message.
 """
 
@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from nbaops.alerts.secret import Secret, redact
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError, first_line
 from nbaops.fsutil import write_text_atomic
-from nbaops.redact import has_control_characters
+from nbaops.redact import Secret, has_control_characters, redact
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -58,9 +57,7 @@ def validate_webhook(value: str) -> Secret:
     parts = urlsplit(text)
     host = parts.hostname or ""
     loopback = host in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "https" and host:
-        return Secret(text)
-    if parts.scheme == "http" and loopback:
+    if (parts.scheme == "https" and host) or (parts.scheme == "http" and loopback):
         return Secret(text)
     raise UsageError(
         "the Slack webhook must be an https:// URL (http:// only to 127.0.0.1); "
@@ -122,10 +119,6 @@ class SecretManagerWebhookStore:
         from nbaops.adapters.secretmanager import SecretManager
 
         return SecretManager(self.project, endpoint=self.endpoint, credentials=self.credentials)
-
-    @property
-    def secret_name(self) -> str:
-        return f"projects/{self.project}/secrets/{self.secret_id}"
 
     def load(self) -> Secret | None:
         try:

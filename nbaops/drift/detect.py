@@ -97,10 +97,6 @@ def classify(
     return (Verdict.FAIL if age > window.total_seconds() else Verdict.WARN), age
 
 
-def _age_text(seconds: float) -> str:
-    return human_age(seconds)
-
-
 def detect_service(
     ctx: Context,
     service: ServiceConfig,
@@ -185,16 +181,15 @@ def _measure(
     drift.pending = repo.commits_between(deployed, head, list(service.source_paths))
     verdict, age = classify(pending=drift.pending, now=now, window=window)
     drift.oldest_pending_age_s = age
-    window_text = _age_text(window.total_seconds())
+    window_text = human_age(window.total_seconds())
     if age is None:
         message = f"in sync: serving {deployed[:8]}; no change to its paths since that commit"
     else:
         n = len(drift.pending)
-        oldest = drift.oldest_pending
-        assert oldest is not None
+        oldest = drift.pending[-1]  # newest first
         message = (
             f"{n} pending commit{'s' if n != 1 else ''} touching its paths; oldest "
-            f"{oldest.short} waiting {_age_text(age)} "
+            f"{oldest.short} waiting {human_age(age)} "
             f"({'over' if verdict is Verdict.FAIL else 'within'} the {window_text} window)"
         )
     if not drift.deployed_on_main:

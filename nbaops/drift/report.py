@@ -8,6 +8,7 @@ syncs issues from it; both import this module, never each other.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +28,6 @@ class TrafficShare:
     percent: int
     commit: str | None
     tag: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "percent": self.percent,
-            "commit": self.commit,
-            "tag": self.tag,
-        }
 
 
 @dataclass(frozen=True)
@@ -74,10 +67,6 @@ class ServiceDrift:
     def split(self) -> bool:
         return sum(1 for t in self.traffic if t.percent > 0) > 1
 
-    @property
-    def oldest_pending(self) -> Commit | None:
-        return self.pending[-1] if self.pending else None
-
     def to_json(self) -> dict[str, Any]:
         return {
             "service": self.service,
@@ -89,7 +78,7 @@ class ServiceDrift:
             "message": self.message,
             "deployed_revision": self.deployed_revision,
             "main_ref": self.main_ref,
-            "traffic": [t.to_json() for t in self.traffic],
+            "traffic": [asdict(t) for t in self.traffic],
             "traffic_split": self.split,
             "deployed_on_main": self.deployed_on_main,
             "pending_count": len(self.pending),
@@ -131,7 +120,20 @@ class DriftReport:
         return self.drift_verdict
 
     def to_json(self) -> dict[str, Any]:
-        return report_json(self)
+        """The ``--json`` document: ``{"verdict", "services": [...], ...}``."""
+        doc: dict[str, Any] = {
+            "verdict": self.verdict.value,
+            "services": [s.to_json() for s in self.services],
+            "drift_verdict": self.drift_verdict.value,
+            "head_commit": self.head_commit,
+            "main_ref": self.main_ref,
+            "window_s": self.window_s,
+            "generated_at": self.generated_at.isoformat(),
+            "profile": self.profile,
+        }
+        if self.sync is not None:
+            doc["issues"] = self.sync.to_json()
+        return doc
 
     def render(self, console: Console) -> None:
         if self.output_format == "markdown":
@@ -151,9 +153,6 @@ class IssueAction:
     url: str | None = None
     reason: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class SyncResult:
@@ -168,14 +167,13 @@ class SyncResult:
         return not self.errors
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "repository": self.repository,
-            "label": self.label,
-            "dry_run": self.dry_run,
-            "ok": self.ok,
-            "actions": [a.to_json() for a in self.actions],
-            "errors": list(self.errors),
-        }
+        return {**asdict(self), "ok": self.ok}
+
+    def verb(self, action: IssueAction) -> str:
+        """What was (or, in a dry run, would be) done: ``would open``, ``close``, ``skip``."""
+        if action.action in ("none", "skip", "error") or not self.dry_run:
+            return action.action
+        return f"would {action.action}"
 
 
 MAX_LISTED = 30  # pending commits listed per service in Markdown (the rest are counted)
@@ -220,26 +218,6 @@ def _md_escape(text: str) -> str:
         .replace("@", "@\u200b")
         .replace("\n", " ")
     )
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def report_json(report: DriftReport) -> dict[str, Any]:
-    """The ``--json`` document: ``{"verdict", "services": [...], ...}``."""
-    doc: dict[str, Any] = {
-        "verdict": report.verdict.value,
-        "services": [s.to_json() for s in report.services],
-        "drift_verdict": report.drift_verdict.value,
-        "head_commit": report.head_commit,
-        "main_ref": report.main_ref,
-        "window_s": report.window_s,
-        "generated_at": report.generated_at.isoformat(),
-        "profile": report.profile,
-    }
-    if report.sync is not None:
-        doc["issues"] = report.sync.to_json()
-    return doc
 
 
 # ---------------------------------------------------------------- terminal
@@ -299,9 +277,7 @@ def render_table(report: DriftReport, console: Console) -> None:
             )
     if report.sync is not None:
         _render_sync(report, console)
-    counts: dict[str, int] = {}
-    for s in report.services:
-        counts[s.verdict.value] = counts.get(s.verdict.value, 0) + 1
+    counts = Counter(s.verdict.value for s in report.services)  # in order of appearance
     summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no services"
     console.print(verdict_text(report.verdict), f"drift: {summary}")
 
@@ -309,12 +285,10 @@ def render_table(report: DriftReport, console: Console) -> None:
 def _render_sync(report: DriftReport, console: Console) -> None:
     sync = report.sync
     assert sync is not None
-    prefix = "would " if sync.dry_run else ""
     console.print(f"[bold]GitHub issues[/bold] ({sync.repository}, label {sync.label}):")
     for a in sync.actions:
         ref = f" #{a.number}" if a.number else ""
-        verb = a.action if a.action in ("none", "skip", "error") else prefix + a.action
-        console.print(f"  {a.service}: {verb}{ref} - {a.reason}", markup=False)
+        console.print(f"  {a.service}: {sync.verb(a)}{ref} - {a.reason}", markup=False)
     for err in sync.errors:
         console.print(f"  [bold red]sync error:[/bold red] {err}", highlight=False)
 
@@ -391,12 +365,10 @@ def markdown_report(report: DriftReport) -> str:
         lines.append(service_markdown(s))
     if report.sync is not None:
         sync = report.sync
-        prefix = "would " if sync.dry_run else ""
         lines += ["### GitHub issues", ""]
         for a in sync.actions:
             ref = f" #{a.number}" if a.number else ""
-            verb = a.action if a.action in ("none", "skip", "error") else prefix + a.action
-            lines.append(f"- {a.service}: {verb}{ref} ({_md_escape(a.reason)})")
+            lines.append(f"- {a.service}: {sync.verb(a)}{ref} ({_md_escape(a.reason)})")
         for err in sync.errors:
             lines.append(f"- **sync error**: {_md_escape(err)}")
         lines.append("")
@@ -438,7 +410,7 @@ def resolved_comment(s: ServiceDrift) -> str:
 
 
 def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
-    """Rebuild a :class:`DriftReport` from :func:`report_json`'s document.
+    """Rebuild a :class:`DriftReport` from :meth:`DriftReport.to_json`'s document.
 
     The daily workflow measures drift in a job that holds cloud credentials and syncs
     issues in another that holds the GitHub token; the JSON report travels between them.

@@ -121,7 +121,7 @@ def load_report(path: str, *, service: str | None = None) -> DriftReport:
 
 def write_files(report: DriftReport, *, markdown_file: str | None, json_file: str | None) -> None:
     """Write the report files asked for (parents created)."""
-    from nbaops.drift.report import markdown_report, report_json
+    from nbaops.drift.report import markdown_report
 
     if markdown_file:
         path = Path(markdown_file)
@@ -130,4 +130,4 @@ def write_files(report: DriftReport, *, markdown_file: str | None, json_file: st
     if json_file:
         path = Path(json_file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report_json(report), indent=2) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -72,14 +72,11 @@ def inject(ctx: Context, name: str, service: str | None = None) -> CheckReport:
             settings.home, ctx.root, target, service_paths[0], now
         )
         record["repository"] = str(platform_repo.platform_path(settings.home))
-        with locked(settings.home):
-            faults.write_records(settings.home, [*faults.read_records(settings.home), record])
-        return fault_report("injected", [record], faults.active(settings.home))
+    elif name == faults.ARMED:
+        record["armed"] = True
     with locked(settings.home):
-        if name == faults.ARMED:
-            record["armed"] = True
         faults.write_records(settings.home, [*faults.read_records(settings.home), record])
-        if name != faults.ARMED and name not in faults.CANARY_FAULTS:  # canary faults touch no data
+        if name in faults.DATA_FAULTS:  # drift, armed and canary faults touch no data (yet)
             lifecycle.refresh(settings)
     return fault_report("injected", [record], faults.active(settings.home))
 
@@ -110,24 +107,22 @@ def on_new_revision(home: Path, service: str, revision: str) -> bool:
     stand-in then marks the revision unhealthy). Otherwise return False (cheap: one
     small file read).
     """
-    records = faults.read_records(home)
-    armed = [
-        r
-        for r in records
-        if r.get("name") == faults.ARMED and r.get("armed") and r.get("service") == service
-    ]
-    if not armed:
+
+    def armed(rec: dict[str, Any]) -> bool:
+        return (
+            rec.get("name") == faults.ARMED
+            and bool(rec.get("armed"))
+            and rec.get("service") == service
+        )
+
+    if not any(armed(r) for r in faults.read_records(home)):
         return False
     from nbaops.local.state_files import locked
 
     with locked(home):
         records = faults.read_records(home)
         for rec in records:
-            if (
-                rec.get("name") == faults.ARMED
-                and rec.get("armed")
-                and rec.get("service") == service
-            ):
+            if armed(rec):
                 rec.update(
                     armed=False,
                     applied=faults.DEGRADES.get(service, "error-logs"),

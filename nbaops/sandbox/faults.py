@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops import clock
-from nbaops.sandbox import generate
+from nbaops.sandbox import generate, league
 
 FAULTS_NAME = "sandbox-faults.json"
 ARMED = "next-revision-degraded"
@@ -161,14 +161,11 @@ def canary_effects(home: Path, service: str, created: str) -> set[str]:
 
 
 Tables = dict[str, list[dict[str, Any]]]
-
-
-def _today(now: dt.datetime) -> dt.date:
-    return clock.eastern_date(now)
+PREDICTIONS = "nba_predictions.player_prop_predictions"
 
 
 def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
-    today = _today(now)
+    today = clock.eastern_date(now)
     expected: dict[str, list[str]] = defaultdict(list)
     for row in tables.get("nba_precompute.ml_feature_store", []):
         if row["game_date"] == today:
@@ -192,16 +189,10 @@ def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
         "nba_precompute.points_lines",
         lambda r: r["game_date"] == today and r["player_lookup"] in removed,
     )
-    gone = {
-        p["prediction_id"]
-        for p in tables.get("nba_predictions.player_prop_predictions", [])
-        if p["game_date"] == today and p["player_lookup"] in removed
-    }
-    _remove(tables, "nba_predictions.player_prop_predictions", lambda r: r["prediction_id"] in gone)
-    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+    _drop_predictions(tables, lambda p: p["game_date"] == today and p["player_lookup"] in removed)
     # the coordinator never saw those players: they are not expected by today's batches
     per_batch: dict[str, set[str]] = defaultdict(set)
-    for p in tables.get("nba_predictions.player_prop_predictions", []):
+    for p in tables.get(PREDICTIONS, []):
         if p["game_date"] == today:
             per_batch[p["batch_id"]].add(p["player_lookup"])
     for b in tables.get("nba_predictions.prediction_batches", []):
@@ -210,7 +201,7 @@ def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
 
 
 def _stall_grading(tables: Tables, now: dt.datetime) -> None:
-    since = _today(now) - dt.timedelta(days=1)
+    since = clock.eastern_date(now) - dt.timedelta(days=1)
     _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["game_date"] >= since)
 
 
@@ -225,10 +216,21 @@ def _stale_heartbeat(tables: Tables, now: dt.datetime, service: str) -> None:
     )
 
 
-def _batch_errors(tables: Tables, now: dt.datetime) -> None:
-    batches = [
+def _finished_batches(tables: Tables) -> list[dict[str, Any]]:
+    return [
         b for b in tables.get("nba_predictions.prediction_batches", []) if b["status"] != "running"
     ]
+
+
+def _drop_predictions(tables: Tables, which: Callable[[dict[str, Any]], bool]) -> None:
+    """Remove the predictions ``which`` selects, and their grading."""
+    gone = {p["prediction_id"] for p in tables.get(PREDICTIONS, []) if which(p)}
+    _remove(tables, PREDICTIONS, lambda r: r["prediction_id"] in gone)
+    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+
+
+def _batch_errors(tables: Tables) -> None:
+    batches = _finished_batches(tables)
     if not batches:
         return
     latest = max(batches, key=lambda b: b["started_at"])
@@ -238,7 +240,7 @@ def _batch_errors(tables: Tables, now: dt.datetime) -> None:
         error_message="73 players failed: prediction-worker returned 500 "
         "(model endpoint unavailable)",
     )
-    preds = tables.setdefault("nba_predictions.player_prop_predictions", [])
+    preds = tables.setdefault(PREDICTIONS, [])
     lined = {
         r["player_lookup"]
         for r in tables.get("nba_precompute.points_lines", [])
@@ -256,7 +258,7 @@ def _batch_errors(tables: Tables, now: dt.datetime) -> None:
             estimate = row["points_avg_last_10"] or row["points_avg_season"] or 10.0
             preds.append(
                 {
-                    "prediction_id": generate.stable_id(
+                    "prediction_id": league.stable_id(
                         "estimated", latest["batch_id"], model, row["player_lookup"]
                     ),
                     "game_id": row["game_id"],
@@ -275,25 +277,17 @@ def _batch_errors(tables: Tables, now: dt.datetime) -> None:
 
 
 def _no_recent_predictions(tables: Tables, now: dt.datetime) -> None:
-    batches = [
-        b for b in tables.get("nba_predictions.prediction_batches", []) if b["status"] != "running"
-    ]
+    batches = _finished_batches(tables)
     if not batches:
         return
     recent = {b["batch_id"] for b in batches if b["started_at"] >= now - dt.timedelta(hours=12)}
     recent.add(max(batches, key=lambda b: b["started_at"])["batch_id"])
-    gone = {
-        p["prediction_id"]
-        for p in tables.get("nba_predictions.player_prop_predictions", [])
-        if p["batch_id"] in recent
-    }
-    _remove(tables, "nba_predictions.player_prop_predictions", lambda r: r["prediction_id"] in gone)
-    _remove(tables, "nba_predictions.prediction_accuracy", lambda r: r["prediction_id"] in gone)
+    _drop_predictions(tables, lambda p: p["batch_id"] in recent)
 
 
 def _hit_rate_drop(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
     """Flip the side of half the winning graded picks of the last 30 days (every model)."""
-    since = _today(now) - dt.timedelta(days=30)
+    since = clock.eastern_date(now) - dt.timedelta(days=30)
     flip = {"OVER": "UNDER", "UNDER": "OVER"}
     flipped: set[str] = set()
     for r in tables.get("nba_predictions.prediction_accuracy", []):
@@ -301,7 +295,7 @@ def _hit_rate_drop(tables: Tables, now: dt.datetime, rng: random.Random) -> None
             r["recommendation"] = flip.get(r["recommendation"], r["recommendation"])
             r["is_correct"] = False
             flipped.add(r["prediction_id"])
-    for p in tables.get("nba_predictions.player_prop_predictions", []):
+    for p in tables.get(PREDICTIONS, []):
         if p["prediction_id"] in flipped:
             p["recommendation"] = flip.get(p["recommendation"], p["recommendation"])
 
@@ -353,7 +347,7 @@ def _apply_data(
     elif name == "stale-heartbeat":
         _stale_heartbeat(tables, now, service)
     elif name == "batch-errors":
-        _batch_errors(tables, now)
+        _batch_errors(tables)
     elif name == WORKER_NO_PREDICTIONS:
         _no_recent_predictions(tables, now)
     elif name == "hit-rate-drop":

@@ -25,6 +25,7 @@ pure function of (seed, now, league) and unrelated draws do not shift each other
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import random
@@ -35,34 +36,14 @@ from typing import Any
 
 from nbaops import clock
 from nbaops.sandbox.league import (
-    TEAMS,
-    WINDOW_DAYS,
     BoxLine,
     Game,
     League,
-    Player,
     eastern,
     rng_for,
-    season_of,
     shot_zones,
     stable_id,
-    synthetic_league,
 )
-
-# The league's names used as ``generate.X`` by the sandbox and its tests.
-__all__ = [
-    "TEAMS",
-    "WINDOW_DAYS",
-    "BoxLine",
-    "Game",
-    "League",
-    "Player",
-    "eastern",
-    "rng_for",
-    "season_of",
-    "stable_id",
-    "synthetic_league",
-]
 
 BATCH_SLOTS = ("02:30", "07:00", "11:30")
 MODELS = ("v8", "v9")
@@ -130,19 +111,15 @@ class _History:
 
     def __init__(self, rows: Sequence[tuple[dt.date, str, int, float]]) -> None:
         self.by_player: dict[str, list[tuple[dt.date, int, float]]] = defaultdict(list)
-        for day, lookup, points, minutes in sorted(rows):
-            self.by_player[lookup].append((day, points, minutes))
+        for row in sorted(rows):
+            self.add(*row)
 
     def add(self, day: dt.date, lookup: str, points: int, minutes: float) -> None:
         self.by_player[lookup].append((day, points, minutes))
 
     def before(self, lookup: str, day: dt.date) -> list[tuple[dt.date, int, float]]:
         games = self.by_player.get(lookup, [])
-        # the list is in date order: stop at the first game on/after ``day``
-        end = len(games)
-        while end and games[end - 1][0] >= day:
-            end -= 1
-        return games[:end]
+        return games[: bisect.bisect_left(games, day, key=lambda g: g[0])]  # in date order
 
 
 def build_tables(
@@ -276,19 +253,7 @@ def build_tables(
                         "player_id": player.player_id,
                         "player_lookup": b.lookup,
                         "player_name": player.name,
-                        "team": b.team,
-                        "opponent": b.opponent,
-                        "is_home": b.is_home,
-                        "minutes": b.minutes,
-                        "points": b.points,
-                        "fgm": b.fgm,
-                        "fga": b.fga,
-                        "fg3m": b.fg3m,
-                        "fg3a": b.fg3a,
-                        "ftm": b.ftm,
-                        "fta": b.fta,
-                        "rebounds": b.rebounds,
-                        "assists": b.assists,
+                        **{k: v for k, v in vars(b).items() if k != "lookup"},  # the box score
                         **shot_zones(b, f"{seed}:{game.game_id}:{b.lookup}"),
                         "source": "nba.com/stats" if league.source == "synthetic" else "nba_api",
                         "processed_at": processed_at,
@@ -338,10 +303,8 @@ def _batches_and_predictions(
         todo: list[tuple[str, float]] = []
         for lookup, snaps in sorted(day_lines.items()):
             known = [s for s in snaps if s[0] <= started]
-            if not known:
-                continue
             fresh = previous is None or any(s[0] > previous for s in known)
-            if not fresh:
+            if not known or not fresh:
                 continue
             # the line used: the newest snapshot, DraftKings first on ties
             at, _book, value = max(known, key=lambda s: (s[0], s[1] == "draftkings"))
@@ -375,10 +338,8 @@ def _batches_and_predictions(
                 rho, tau = MODEL_SKILL[model]
                 predicted = round(max(0.0, mean + rho * (actual - mean) + mrng.gauss(0, tau)), 1)
                 edge = predicted - line
-                if abs(edge) < PASS_EDGE:
-                    recommendation = "PASS"
-                else:
-                    recommendation = "OVER" if edge > 0 else "UNDER"
+                side = "OVER" if edge > 0 else "UNDER"
+                recommendation = "PASS" if abs(edge) < PASS_EDGE else side
                 confidence = min(0.95, 0.5 + abs(edge) / (2 * sigma) * 0.8)
                 tables["nba_predictions.player_prop_predictions"].append(
                     {
@@ -418,10 +379,8 @@ def _grade(
             continue
         actual = box[p["player_lookup"]].points
         line = p["line_value"]
-        if p["recommendation"] == "PASS" or line is None or actual == line:
-            correct = None
-        else:
-            correct = (actual > line) == (p["recommendation"] == "OVER")
+        push = p["recommendation"] == "PASS" or line is None or actual == line  # no pick
+        correct = None if push else (actual > line) == (p["recommendation"] == "OVER")
         error = p["predicted_points"] - actual
         tables["nba_predictions.prediction_accuracy"].append(
             {
@@ -543,6 +502,7 @@ def log_entries(
     out: list[dict[str, Any]] = []
     for service, revs in revisions.items():
         rng = rng_for(seed, f"logs:{service}")
+        entries: list[tuple[dt.datetime, str, str]] = []
         infos = _INFO.get(service, ("request handled in {s}s",))
         when = now - dt.timedelta(hours=24)
         while True:
@@ -555,30 +515,23 @@ def log_entries(
             else:
                 severity, text = "INFO", rng.choice(infos)
             message = text.format(n=rng.randint(10, 900), s=round(rng.uniform(0.2, 9.0), 1))
-            out.append(
-                log_entry(
-                    project=project,
-                    region=region,
-                    service=service,
-                    revision=revision_at(revs, when),
-                    when=when,
-                    severity=severity,
-                    message=message,
-                )
-            )
+            entries.append((when, severity, message))
         for hours in (18, 9):
             when = now - dt.timedelta(hours=hours) - _minutes(rng, 0, 60)
-            out.append(
-                log_entry(
-                    project=project,
-                    region=region,
-                    service=service,
-                    revision=revision_at(revs, when),
-                    when=when,
-                    severity="ERROR",
-                    message="upstream request failed: 502 Bad Gateway (recovered on retry)",
-                )
+            failed = "upstream request failed: 502 Bad Gateway (recovered on retry)"
+            entries.append((when, "ERROR", failed))
+        out += [
+            log_entry(
+                project=project,
+                region=region,
+                service=service,
+                revision=revision_at(revs, when),
+                when=when,
+                severity=severity,
+                message=message,
             )
+            for when, severity, message in entries
+        ]
     out.sort(key=lambda e: e["timestamp"])
     return out
 

@@ -35,12 +35,16 @@ from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.errors import UsageError
-from nbaops.sandbox import generate
+from nbaops.sandbox import league
 
 if TYPE_CHECKING:
     from nbaops.nba_data import GameLog
 
 MIN_EXPECTED_MINUTES = 10.0
+# The box-score fields a game log carries under the same name (rebounds, assists differ).
+BOX_FIELDS = (
+    "team", "opponent", "is_home", "minutes", "points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta",
+)  # fmt: skip
 
 
 def anchor_day(rows: Sequence[GameLog]) -> dt.date:
@@ -55,8 +59,8 @@ def anchor_day(rows: Sequence[GameLog]) -> dt.date:
     return days[-1]
 
 
-def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
-    """Build a :class:`~nbaops.sandbox.generate.League` from real game logs.
+def import_league(path: Path, now: dt.datetime, seed: int) -> league.League:
+    """Build a :class:`~nbaops.sandbox.league.League` from real game logs.
 
     Raises:
         UsageError: the path has no readable game logs (``NbaDataUnavailable`` included).
@@ -77,7 +81,7 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
     )
     today = clock.eastern_date(now)
     shift = today - anchor_day(rows)
-    first_day = today - dt.timedelta(days=generate.WINDOW_DAYS)
+    first_day = today - dt.timedelta(days=league.WINDOW_DAYS)
     last_day = today + dt.timedelta(days=1)
 
     # one lookup per player id (two players normalising to the same name stay apart)
@@ -95,16 +99,16 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
     totals: dict[str, list[int]] = defaultdict(list)
     for log in rows:
         totals[lookups[log.player_id]].append(log.points)
-    players: dict[str, generate.Player] = {}
+    players: dict[str, league.Player] = {}
     for log in rows:  # the last row wins: the player's latest team
         lookup = lookups[log.player_id]
         pts = totals[lookup]
-        players[lookup] = generate.Player(
+        players[lookup] = league.Player(
             log.player_id, log.player_name, lookup, log.team, round(sum(pts) / len(pts), 1)
         )
 
-    games: dict[str, generate.Game] = {}
-    box: dict[str, list[generate.BoxLine]] = defaultdict(list)
+    games: dict[str, league.Game] = {}
+    box: dict[str, list[league.BoxLine]] = defaultdict(list)
     history: list[tuple[dt.date, str, int, float]] = []
     for log in rows:
         day = log.game_date + shift
@@ -115,34 +119,20 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
         if day > last_day:
             continue
         if log.game_id not in games:
-            rng = generate.rng_for(seed, f"tipoff:{log.game_id}")
+            rng = league.rng_for(seed, f"tipoff:{log.game_id}")
             minutes = 19 * 60 + rng.randrange(0, 8) * 30
             home, away = (log.team, log.opponent) if log.is_home else (log.opponent, log.team)
-            games[log.game_id] = generate.Game(
+            games[log.game_id] = league.Game(
                 log.game_id,
                 day,
-                generate.season_of(day),
+                league.season_of(day),
                 home,
                 away,
-                generate.eastern(day, minutes // 60, minutes % 60),
+                league.eastern(day, minutes // 60, minutes % 60),
             )
+        shared = {name: getattr(log, name) for name in BOX_FIELDS}
         box[log.game_id].append(
-            generate.BoxLine(
-                lookup=lookup,
-                team=log.team,
-                opponent=log.opponent,
-                is_home=log.is_home,
-                minutes=log.minutes,
-                points=log.points,
-                fgm=log.fgm,
-                fga=log.fga,
-                fg3m=log.fg3m,
-                fg3a=log.fg3a,
-                ftm=log.ftm,
-                fta=log.fta,
-                rebounds=log.reb,
-                assists=log.ast,
-            )
+            league.BoxLine(lookup=lookup, rebounds=log.reb, assists=log.ast, **shared)
         )
     if not games:
         raise UsageError(f"--from-logs: no games of season {season} in {path}")
@@ -150,7 +140,7 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> generate.League:
         gid: [b.lookup for b in lines if b.minutes >= MIN_EXPECTED_MINUTES]
         for gid, lines in box.items()
     }
-    return generate.League(
+    return league.League(
         players=players,
         games=sorted(games.values(), key=lambda g: (g.game_date, g.start_time, g.game_id)),
         box=dict(box),

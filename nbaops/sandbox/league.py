@@ -163,8 +163,7 @@ def box_line(
     minutes = round(min(44.0, max(4.0, rng.gauss(12 + 0.95 * mean, 4))), 1)
     fg3m = min(points // 3, max(0, round(rng.gauss(points * 0.11, 1))))
     rest = points - 3 * fg3m
-    ftm = max(0, round(rng.gauss(rest * 0.2, 1)))
-    ftm = min(ftm, rest)
+    ftm = min(rest, max(0, round(rng.gauss(rest * 0.2, 1))))
     if (rest - ftm) % 2:
         ftm += 1 if ftm < rest else -1
     fg2m = (rest - ftm) // 2
@@ -228,6 +227,18 @@ def _schedule(seed: int, days: Sequence[dt.date], prefix: str) -> list[Game]:
     return games
 
 
+def _played(seed: int, game: Game, by_team: dict[str, list[Player]]) -> list[BoxLine]:
+    """The box lines of one game: each team's rotation, less ~4% injured or rested."""
+    rng = rng_for(seed, f"box:{game.game_id}")
+    lines: list[BoxLine] = []
+    for team, opp, home in ((game.home, game.away, True), (game.away, game.home, False)):
+        for p in by_team[team][:10]:
+            if rng.random() < 0.04:  # injured / rested: not expected, no box score
+                continue
+            lines.append(box_line(rng, p, opp, home))
+    return lines
+
+
 def synthetic_league(seed: int, now: dt.datetime) -> League:
     """Invented players and games over the window (plus a pre-window history)."""
     players = _players(seed)
@@ -236,26 +247,12 @@ def synthetic_league(seed: int, now: dt.datetime) -> League:
         by_team[p.team].append(p)
     days = window_days(now)
     pre = [days[0] - dt.timedelta(days=i) for i in range(HISTORY_DAYS, 0, -1)]
-    history: list[tuple[dt.date, str, int, float]] = []
-    for game in _schedule(seed, pre, "H02"):
-        rng = rng_for(seed, f"box:{game.game_id}")
-        for team, opp, home in ((game.home, game.away, True), (game.away, game.home, False)):
-            for p in by_team[team][:10]:
-                if rng.random() < 0.04:
-                    continue
-                line = box_line(rng, p, opp, home)
-                history.append((game.game_date, p.lookup, line.points, line.minutes))
+    history = [
+        (game.game_date, b.lookup, b.points, b.minutes)
+        for game in _schedule(seed, pre, "H02")
+        for b in _played(seed, game, by_team)
+    ]
     games = _schedule(seed, days, "002")
-    box: dict[str, list[BoxLine]] = {}
-    expected: dict[str, list[str]] = {}
-    for game in games:
-        rng = rng_for(seed, f"box:{game.game_id}")
-        lines: list[BoxLine] = []
-        for team, opp, home in ((game.home, game.away, True), (game.away, game.home, False)):
-            for p in by_team[team][:10]:
-                if rng.random() < 0.04:  # injured / rested: not expected, no box score
-                    continue
-                lines.append(box_line(rng, p, opp, home))
-        box[game.game_id] = lines
-        expected[game.game_id] = [b.lookup for b in lines]
+    box = {game.game_id: _played(seed, game, by_team) for game in games}
+    expected = {gid: [b.lookup for b in lines] for gid, lines in box.items()}
     return League(players, games, box, expected, history, "synthetic")

@@ -38,13 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import UsageError, first_line
+from nbaops.fsutil import write_json_atomic
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
     from nbaops.context import Context
-    from nbaops.sandbox import generate  # imported where used: a warm check needs none
+    from nbaops.sandbox import generate, league  # imported where used: a warm check needs none
 
 # 2: model skill recalibrated into the 55-58% hit-rate band;
 # 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
@@ -75,16 +76,8 @@ class Settings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
-        return cls(
-            home=Path(data["home"]),
-            root=Path(data["root"]),
-            project=data["project"],
-            region=data["region"],
-            datasets=dict(data.get("datasets") or {}),
-            services=list(data["services"]),
-            model_env=dict(data.get("model_env") or {}),
-            image_repository=data["image_repository"],
-        )
+        """The settings :meth:`to_json` wrote into the marker."""
+        return cls(**{**data, "home": Path(data["home"]), "root": Path(data["root"])})
 
 
 def settings_for(ctx: Context) -> Settings:
@@ -120,12 +113,6 @@ def read_marker(home: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _write_marker(home: Path, marker: dict[str, Any]) -> None:
-    from nbaops.local.state_files import write_json_atomic
-
-    write_json_atomic(marker_path(home), marker)
 
 
 def schema_fingerprint(root: Path) -> str:
@@ -265,16 +252,14 @@ def settings_from_marker(home: Path) -> Settings | None:
 # --------------------------------------------------------------------------- build
 
 
-def _league(
-    settings: Settings, seed: int, from_logs: str | None, now: dt.datetime
-) -> generate.League:
-    from nbaops.sandbox import generate
+def _league(seed: int, from_logs: str | None, now: dt.datetime) -> league.League:
+    from nbaops.sandbox import league
 
     if from_logs:
         from nbaops.sandbox.import_logs import import_league
 
         return import_league(Path(from_logs), now, seed)
-    return generate.synthetic_league(seed, now)
+    return league.synthetic_league(seed, now)
 
 
 def _build(
@@ -298,7 +283,7 @@ def _build(
 
     now = clock.now()
     started = time.perf_counter()
-    league = _league(settings, seed, from_logs, now)
+    league = _league(seed, from_logs, now)
     git_source = None
     if full:
         git_source = seed_cloudrun(settings, now)
@@ -372,7 +357,7 @@ def _build(
     }
     if migration is not None:
         marker["last_migration"] = migration
-    _write_marker(settings.home, marker)
+    write_json_atomic(marker_path(settings.home), marker)
     return marker
 
 
@@ -594,14 +579,8 @@ def status(ctx: Context) -> CheckReport:
             continue
         serving = cloudrun_state.serving_revision(state, svc)
         revs = cloudrun_state.revisions_of(state, full)
-        commit = next(
-            (
-                r.get("labels", {}).get("commit-sha")
-                for r in revs
-                if cloudrun_state.short(r["name"]) == serving
-            ),
-            None,
-        )
+        labels = {cloudrun_state.short(r["name"]): r.get("labels", {}) for r in revs}
+        commit = labels.get(serving or "", {}).get("commit-sha")
         services.append(
             {"service": service, "serving": serving, "commit": commit, "revisions": len(revs)}
         )

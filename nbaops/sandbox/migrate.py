@@ -37,7 +37,6 @@ class MigrationPlan:
     """What a schema edit needs: in-place DDL, or a rebuild (and why)."""
 
     ddl: list[str] = field(default_factory=list)
-    missing_tables: list[str] = field(default_factory=list)
     breaking: list[str] = field(default_factory=list)
 
     @property
@@ -55,8 +54,7 @@ def plan_migration(warehouse: DuckDBWarehouse, catalog: Catalog) -> MigrationPla
     for spec in catalog:
         try:
             live = live_schema(warehouse.table_schema(spec.ref), spec.ref)
-        except WarehouseError:
-            plan.missing_tables.append(spec.ref)
+        except WarehouseError:  # a new table: apply_in_place creates it
             continue
         try:
             comparison = compare(live, spec.model, spec.ref)

@@ -10,6 +10,7 @@ missing parameter is bad input (exit 2) and nothing runs. Only queries (``SELECT
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -42,16 +43,9 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
 
 def typed(text: str) -> Any:
     """The value a BigQuery parameter of the natural type would carry."""
-    for parse in (int, float):
-        try:
+    for parse in (int, float, dt.date.fromisoformat, dt.datetime.fromisoformat):
+        with contextlib.suppress(ValueError):
             return parse(text)
-        except ValueError:
-            pass
-    for parse_date in (dt.date.fromisoformat, dt.datetime.fromisoformat):
-        try:
-            return parse_date(text)
-        except ValueError:
-            pass
     return text
 
 
@@ -112,11 +106,7 @@ class SqlReport:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
+    return value if value is None or isinstance(value, int | float | str | bool) else cell(value)
 
 
 def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> SqlReport:

@@ -14,6 +14,7 @@ from nbaops.errors import UsageError
 from nbaops.paths import shared_data_dir
 from nbaops.sandbox import generate, lifecycle
 from nbaops.sandbox.import_logs import import_league
+from nbaops.sandbox.league import TEAMS
 from nbaops.sandbox.world import open_context
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ COLUMNS = [
 def _write_logs(path: Path) -> None:
     """Two seasons; the later one has 8 games a day on 2025-04-01 .. 2025-04-10."""
     rows = []
-    teams = generate.TEAMS[:16]
+    teams = TEAMS[:16]
     gid = 0
     for season, start in (("2023-24", dt.date(2024, 3, 1)), ("2024-25", dt.date(2025, 4, 1))):
         for d in range(10):

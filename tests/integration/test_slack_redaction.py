@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from worlds.slack_receiver import HOOK_PATH, SlackReceiver
 
+from nbaops.adapters.slack import SlackDeliveryError
 from nbaops.alerts import AlertEvent, AlertKind, outbox_path, send
-from nbaops.alerts.slack import SlackDeliveryError, post
+from nbaops.alerts.slack import post
 from nbaops.cli.runner import run
 from nbaops.context import Context
 from nbaops.redact import MIN_FRAGMENT, Secret

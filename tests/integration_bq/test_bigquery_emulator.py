@@ -14,6 +14,7 @@ import pytest
 from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, Warehouse
 from nbaops.errors import WarehouseError
 from nbaops.sandbox import generate
+from nbaops.sandbox.league import TEAMS, synthetic_league
 from nbaops.table_catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ def _recent(ref: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, list[dict[str, Any]]]:
-    league = generate.synthetic_league(5, NOW)
+    league = synthetic_league(5, NOW)
     built = generate.build_tables(
         league, NOW, 5, project="nbaops-bq", region="us-west2", revisions={}
     )
@@ -187,7 +188,7 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         ORDER BY points DESC, player_lookup
         LIMIT 5
         """,
-        {"from_date": KEEP_FROM, "teams": list(generate.TEAMS[:10])},
+        {"from_date": KEEP_FROM, "teams": list(TEAMS[:10])},
     ),
 }
 

@@ -8,10 +8,10 @@ import pickle
 import pytest
 
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary
-from nbaops.alerts.secret import Secret, redact
 from nbaops.alerts.slack import MAX_BLOCKS, build_message, escape, event_text
 from nbaops.alerts.webhook_store import validate_webhook
 from nbaops.errors import UsageError
+from nbaops.redact import Secret, redact
 from nbaops.verdict import Verdict
 
 URL = "https://hooks.slack.com/services/T0NBAOPS1/B0NBAOPS2/s3cr3tT0kenValue123"

@@ -206,7 +206,8 @@ def test_is_ancestor_and_commit(repo_dir: Path, history: dict[str, str]) -> None
     repo = Repo(repo_dir)
     assert repo.is_ancestor(history["c1"], history["c3"])
     assert not repo.is_ancestor(history["c3"], history["c1"])
-    assert repo.commit(history["c2"]).subject == "worker: model v9"
+    [c2] = repo.commits_between(history["c1"], history["c2"])
+    assert c2.subject == "worker: model v9"
 
 
 def test_first_parent_lists_only_mainline(repo_dir: Path, history: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from nbaops.sandbox import faults, generate
+from nbaops.sandbox.league import synthetic_league
 
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 1, 15)
@@ -23,7 +24,7 @@ REVS = {
 def _generated() -> bytes:
     """The generated data, once per process (pickled: each test gets its own copy)."""
     data = generate.build_tables(
-        generate.synthetic_league(7, NOW), NOW, 7, project="nbaops-local", region="us-west2",
+        synthetic_league(7, NOW), NOW, 7, project="nbaops-local", region="us-west2",
         revisions=REVS,
     )  # fmt: skip
     return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)

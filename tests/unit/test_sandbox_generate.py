@@ -11,6 +11,7 @@ import pytest
 
 from nbaops.clock import EASTERN
 from nbaops.sandbox import generate
+from nbaops.sandbox.league import TEAMS, synthetic_league
 
 NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)  # 12:00 ET: all three batches due
 TODAY = dt.date(2026, 1, 15)
@@ -23,7 +24,7 @@ REVS = {
 
 
 def build(seed: int = 7, now: dt.datetime = NOW) -> generate.SandboxData:
-    league = generate.synthetic_league(seed, now)
+    league = synthetic_league(seed, now)
     return generate.build_tables(
         league, now, seed, project="nbaops-local", region="us-west2", revisions=REVS
     )
@@ -56,7 +57,7 @@ def test_schedule_covers_45_days_today_and_tomorrow_with_8_to_12_games(
     assert len(per_day) == 47
     assert all(8 <= n <= 12 for n in per_day.values())
     for g in games:
-        assert g["home_team"] in generate.TEAMS and g["away_team"] in generate.TEAMS
+        assert g["home_team"] in TEAMS and g["away_team"] in TEAMS
         assert g["home_team"] != g["away_team"]
         tip = g["start_time"].astimezone(EASTERN)
         assert tip.date() == g["game_date"]
