@@ -44,11 +44,11 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import api_error_text
-from nbaops.adapters.errors import error_status as _error_status
+from nbaops.adapters.errors import api_error_text, error_status, google_call
 from nbaops.clock import as_utc
 from nbaops.errors import CloudRunError
 
@@ -230,30 +230,24 @@ class CloudRun:
         self.poll_initial_s = poll_initial_s
         self.poll_max_s = max(poll_initial_s, poll_initial_s * 10 if endpoint else 10.0)
         self._sleep = sleep or time.sleep
-        self._services_client: Any = None
-        self._revisions_client: Any = None
 
     # ------------------------------------------------------------ clients
 
-    @property
+    @cached_property
     def services_client(self) -> Any:
-        if self._services_client is None:
-            from google.cloud import run_v2
+        from google.cloud import run_v2
 
-            self._services_client = self._guard(
-                "connect", "", lambda: run_v2.ServicesClient(**client_kwargs(self.endpoint))
-            )
-        return self._services_client
+        return self._guard("connect", "", lambda: run_v2.ServicesClient(**self._client_kwargs))
+
+    @cached_property
+    def revisions_client(self) -> Any:
+        from google.cloud import run_v2
+
+        return self._guard("connect", "", lambda: run_v2.RevisionsClient(**self._client_kwargs))
 
     @property
-    def revisions_client(self) -> Any:
-        if self._revisions_client is None:
-            from google.cloud import run_v2
-
-            self._revisions_client = self._guard(
-                "connect", "", lambda: run_v2.RevisionsClient(**client_kwargs(self.endpoint))
-            )
-        return self._revisions_client
+    def _client_kwargs(self) -> dict[str, Any]:
+        return client_kwargs(self.endpoint)
 
     def _call_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"timeout": self.timeout_s}
@@ -268,58 +262,44 @@ class CloudRun:
     def service_path(self, service: str) -> str:
         return f"{self.location}/services/{service}"
 
-    def _guard(
-        self, what: str, service: str, call: Callable[[], T], deadline_s: float | None = None
-    ) -> T:
-        """Run one client call; map every failure to a one-line CloudRunError."""
-        import concurrent.futures
+    def _guard(self, what: str, service: str, call: Callable[[], T]) -> T:
+        """Run one client call; every failure is one CloudRunError line (``google_call``).
 
-        import requests
+        A missing service is named with its project/region; a 409 ``ABORTED`` (stale etag)
+        is a :class:`ConcurrentModificationError`.
+        """
         from google.api_core import exceptions as gexc
-        from google.auth import exceptions as auth_exc
 
         from nbaops.heartbeat import heartbeat
 
-        where = f"{self.project}/{self.region}"
-        # A request may take timeout_s (with retries, more); an update waits for its
-        # operation up to lro_timeout_s: say so every 10 s instead of going silent.
-        try:
-            with heartbeat(f"Cloud Run {what} {service}".rstrip(), deadline_s or self.timeout_s):
+        def cloud_run_call() -> T:
+            try:
                 return call()
-        except gexc.NotFound as exc:
-            raise CloudRunError(
-                f"Cloud Run {what}: service {service!r} not found in {where}: {api_error_text(exc)}"
-            ) from exc
-        except gexc.Conflict as exc:
-            if _error_status(exc) == "ABORTED":
+            except gexc.NotFound as exc:
+                raise CloudRunError(
+                    f"Cloud Run {what}: service {service!r} not found in "
+                    f"{self.project}/{self.region}: {api_error_text(exc)}"
+                ) from exc
+            except gexc.Conflict as exc:
+                if error_status(exc) != "ABORTED":
+                    raise
                 raise ConcurrentModificationError(
                     f"Cloud Run {what} {service}: the service was modified concurrently "
                     "(stale etag); read it again and retry"
                 ) from exc
-            raise CloudRunError(f"Cloud Run {what} {service}: {api_error_text(exc)}") from exc
-        except gexc.RetryError as exc:
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: gave up retrying: {api_error_text(exc.cause or exc)}"
-            ) from exc
-        except gexc.GoogleAPICallError as exc:
-            code = getattr(exc, "code", None)
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: HTTP {code}: {api_error_text(exc)}"
-            ) from exc
-        except (requests.exceptions.Timeout, concurrent.futures.TimeoutError, TimeoutError) as exc:
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: timed out (limit {self.timeout_s:g}s for a "
-                f"request, {self.lro_timeout_s:g}s for an operation)"
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: cannot reach the API: {type(exc).__name__}"
-            ) from exc
-        except auth_exc.GoogleAuthError as exc:
-            raise CloudRunError(
-                f"Cloud Run {what}: no usable credentials ({type(exc).__name__}); run "
-                "`gcloud auth application-default login`"
-            ) from exc
+
+        label = f"{what} {service}".rstrip()
+        # A request may take timeout_s (with retries, more): say so every 10 s instead of
+        # going silent.
+        with heartbeat(f"Cloud Run {label}", self.timeout_s):
+            return google_call(
+                "Cloud Run",
+                label,
+                cloud_run_call,
+                error=CloudRunError,
+                timeout_s=self.timeout_s,
+                typed=False,
+            )
 
     # ------------------------------------------------------------ conversion
 
