@@ -82,16 +82,45 @@ CONDITION_RECONCILING = 2
 
 
 class StandInApiError(Exception):
-    """An error the stand-in answers as Google API error JSON."""
+    """An error the stand-in answers as Google API error JSON (:meth:`to_json`).
 
-    def __init__(self, code: int, status: str, message: str) -> None:
+    ``violations`` (field, description) become the ``google.rpc.BadRequest`` details
+    Google's front end adds to a 400 (see :mod:`nbaops.local.discovery`).
+    """
+
+    def __init__(
+        self, code: int, status: str, message: str, violations: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
+        self.violations = list(violations)
 
     def to_json(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
+        if self.violations:
+            error["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [
+                        {"field": f, "description": d} if f else {"description": d}
+                        for f, d in self.violations
+                    ],
+                }
+            ]
+        return {"error": error}
+
+
+def not_found_service(full: str) -> StandInApiError:
+    """Cloud Run's 404 for the service ``projects/P/locations/L/services/S``."""
+    _, project, _, region, _, service = full.split("/")[:6]
+    return StandInApiError(
+        404,
+        "NOT_FOUND",
+        f"Resource '{service}' of kind 'SERVICE' in region '{region}' "
+        f"in project '{project}' does not exist.",
+    )
 
 
 @dataclass

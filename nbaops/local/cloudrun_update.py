@@ -34,6 +34,7 @@ from nbaops.local.cloudrun_state import (
     generate_revision_name,
     make_revision,
     new_etag,
+    not_found_service,
     ready_condition,
     revision_index,
     revisions_of,
@@ -42,6 +43,7 @@ from nbaops.local.cloudrun_state import (
     validate_metadata,
     validate_traffic,
 )
+from nbaops.local.discovery import camel
 
 NewRevisionHook = Callable[[str, str], bool]
 
@@ -65,16 +67,11 @@ def mask_paths(update_mask: str | None) -> list[str] | None:
     if not update_mask:
         return None
     paths = [
-        ".".join(_camel(part) for part in p.strip().split("."))
+        ".".join(camel(part) for part in p.strip().split("."))
         for p in update_mask.split(",")
         if p.strip()
     ]
     return None if "*" in paths else paths
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def masked_body(svc: dict[str, Any], body: dict[str, Any], paths: list[str]) -> dict[str, Any]:
@@ -138,13 +135,7 @@ def update_service(
     svc = state["services"].get(full_name)
     service = short(full_name)
     if svc is None:
-        raise StandInApiError(
-            404,
-            "NOT_FOUND",
-            f"Resource '{service}' of kind 'SERVICE' "
-            f"in region '{full_name.split('/')[3]}' in project "
-            f"'{full_name.split('/')[1]}' does not exist.",
-        )
+        raise not_found_service(full_name)
     etag = body.get("etag")
     if etag and etag != svc.get("etag"):
         raise StandInApiError(

@@ -46,6 +46,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from nbaops.local.cloudrun_state import StandInApiError
+
 DOCUMENTS_PACKAGE = "googleapiclient.discovery_cache"
 
 # The APIs the stand-in serves (and the ones colleagues' stand-in routes will serve),
@@ -85,35 +87,8 @@ _BASE64_RE = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
 _SEGMENT_PARAM_RE = re.compile(r"\{[^}]+\}")
 
 
-class ContractError(Exception):
-    """A request the published contract rejects, as Google's error JSON (:meth:`to_json`)."""
-
-    def __init__(
-        self,
-        code: int,
-        status: str,
-        message: str,
-        violations: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
-        self.violations = list(violations)
-
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
-        if self.violations:
-            error["details"] = [
-                {
-                    "@type": "type.googleapis.com/google.rpc.BadRequest",
-                    "fieldViolations": [
-                        {"field": f, "description": d} if f else {"description": d}
-                        for f, d in self.violations
-                    ],
-                }
-            ]
-        return {"error": error}
+class ContractError(StandInApiError):
+    """A request the published contract rejects, answered as Google's error JSON."""
 
 
 @functools.cache
@@ -218,7 +193,8 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
+    """``update_mask`` → ``updateMask`` (a proto field name as its JSON name)."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
@@ -334,7 +310,7 @@ class Contract:
         for raw_name, items in values.items():
             name = raw_name
             # a query parameter may be spelled with its proto (snake_case) name too
-            spec = declared.get(name) or declared.get(_camel(name))
+            spec = declared.get(name) or declared.get(camel(name))
             if spec is None:
                 # System parameters may be spelled with a leading "$" ($alt, $fields):
                 # https://cloud.google.com/apis/docs/system-parameters
@@ -383,7 +359,7 @@ class Contract:
             schema: Mapping[str, Any] | None = self.schema(method.api, method.request_ref)
             for part in path.split("."):
                 props = (schema or {}).get("properties", {})
-                prop = props.get(part) or props.get(_camel(part))
+                prop = props.get(part) or props.get(camel(part))
                 if prop is None:
                     return f"type.googleapis.com/google.protobuf.FieldMask: no field {path!r}"
                 schema = self._resolve(method.api, prop)
@@ -422,8 +398,8 @@ class Contract:
             for key, item in value.items():
                 if props is not None and key in props:
                     self._check_value(api, props[key], item, _join(path, _snake(key)), violations)
-                elif props is not None and _camel(key) in props:
-                    self._check_value(api, props[_camel(key)], item, _join(path, key), violations)
+                elif props is not None and camel(key) in props:
+                    self._check_value(api, props[camel(key)], item, _join(path, key), violations)
                 elif extra is not None:
                     self._check_value(api, extra, item, f"{path}[{key!r}]", violations)
                 else:

@@ -21,7 +21,6 @@ revision, the metrics' seed and canary faults) comes from injected
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
@@ -35,14 +34,12 @@ from nbaops.local import (
     api_faults,
     cloudrun_state,
     cloudrun_update,
-    discovery,
     iam_standin,
     log_store,
     request_log,
     run_urls,
 )
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
-from nbaops.local.discovery import ContractError
 from nbaops.local.http_server import InFlight, StandInServer
 from nbaops.local.state_files import locked
 from nbaops.local.world import NO_FAULTS, WorldHooks
@@ -68,10 +65,6 @@ def _now() -> str:
     from nbaops import clock
 
     return rfc3339(clock.now())
-
-
-def _wall() -> str:
-    return rfc3339(dt.datetime.now(dt.UTC))
 
 
 @dataclass
@@ -166,18 +159,6 @@ class _Handler(BaseHTTPRequestHandler):
     def home(self) -> Path:
         return self.server.home
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
     def _body(self) -> dict[str, Any]:
         raw = self._raw_body
         if not raw:
@@ -218,41 +199,24 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return path.startswith(API_PREFIXES)
 
-    def _check_contract(self, method: str, path: str, query: str) -> dict[str, Any]:
-        """Validate an API request against the discovery documents; its log entry.
+    def _check_contract(self, method: str, path: str, query: str) -> None:
+        """Validate an API request against the discovery documents and log it; a request
+        to a revision's own URL is logged unvalidated.
 
         Raises:
-            StandInApiError | ContractError: the body is not JSON, or the contract
-                rejects the request (the entry is logged first either way).
+            StandInApiError: the body is not JSON, or the contract rejects the request.
         """
-        entry: dict[str, Any] = {
-            "method": method,
-            "path": path,
-            "query": request_log.redact_query(query),
-            "time": _wall(),
-            "body": None,
-            "api_method": None,
-            "contract": "service-url",
-        }
         if not self._is_api_request(path):
-            request_log.record(self.home, entry)
-            return entry
-        try:
-            body = self._contract_body()
-            if path not in CREDENTIAL_BODY_PATHS:
-                entry["body"] = request_log.bounded_body(body)
-            contract = discovery.standin_contract()
-            if contract is None:
-                entry["contract"] = "unavailable"
-            else:
-                entry["api_method"] = contract.validate(method, path, query, body).id
-                entry["contract"] = "ok"
-        except (StandInApiError, ContractError):
-            entry["contract"] = "rejected"
-            request_log.record(self.home, entry)
-            raise
-        request_log.record(self.home, entry)
-        return entry
+            request_log.record(self.home, request_log.entry(method, path, query, "service-url"))
+            return
+        request_log.check_and_record(
+            self.home,
+            method,
+            path,
+            query,
+            self._contract_body,
+            log_body=path not in CREDENTIAL_BODY_PATHS,
+        )
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
@@ -265,9 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout fault); nothing to answer
 
-    def _dispatch(self, method: str) -> None:
+    def _dispatch(self) -> None:
         with self.server.in_flight:
-            self._handle(method)
+            self._handle(self.command)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _dispatch
 
     def _handle(self, method: str) -> None:
         # Read the whole body first: a reply sent before reading it (a fault) would leave
@@ -303,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, {"ok": True})
             else:
                 raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {method} {path}")
-        except (StandInApiError, ContractError) as exc:
+        except StandInApiError as exc:
             self._send(exc.code, exc.to_json())
         except Exception as exc:  # a stand-in bug must still answer like an API
             self._send(
@@ -384,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
                 state = self._progress(full)
                 svc = state["services"].get(full)
                 if svc is None:
-                    raise self._not_found_service(project, region, service or "")
+                    raise cloudrun_state.not_found_service(full)
                 self._send(200, self._render_service(state, svc))
                 return
             if method == "PATCH":
@@ -393,7 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) in (8, 9) and parts[7] == "revisions" and method == "GET":
             state = cloudrun_state.load_state(self.home)
             if full not in state["services"]:
-                raise self._not_found_service(project, region, service or "")
+                raise cloudrun_state.not_found_service(full)
             if len(parts) == 8:
                 revs = [strip_private(r) for r in cloudrun_state.revisions_of(state, full)]
                 self._send(200, {"revisions": revs})
@@ -411,32 +377,15 @@ class _Handler(BaseHTTPRequestHandler):
             501, "UNIMPLEMENTED", f"{method} {path} is not supported by the local stand-in"
         )
 
-    @staticmethod
-    def _not_found_service(project: str, region: str, service: str) -> StandInApiError:
-        return StandInApiError(
-            404,
-            "NOT_FOUND",
-            f"Resource '{service}' of kind 'SERVICE' in region '{region}' "
-            f"in project '{project}' does not exist.",
-        )
-
-    def _service_uri(self, full: str) -> str:
-        _, project, _, region, _, service = full.split("/")[:6]
-        return run_urls.service_url(project, region, service)
-
-    def _tag_uri(self, full: str, tag: str) -> str:
-        _, project, _, region, _, service = full.split("/")[:6]
-        return run_urls.tag_url(project, region, service, tag)
-
     def _render_service(self, state: dict[str, Any], svc: dict[str, Any]) -> dict[str, Any]:
         out = strip_private(svc)
-        uri = self._service_uri(svc["name"])
-        out["uri"] = uri
-        out["urls"] = [uri]
+        _, project, _, region, _, service = svc["name"].split("/")[:6]
+        out["uri"] = run_urls.service_url(project, region, service)
+        out["urls"] = [out["uri"]]
         statuses = cloudrun_state.resolve_traffic(state, svc)
         for entry in statuses:
             if entry.get("tag"):
-                entry["uri"] = self._tag_uri(svc["name"], entry["tag"])
+                entry["uri"] = run_urls.tag_url(project, region, service, entry["tag"])
         out["trafficStatuses"] = statuses
         return out
 
@@ -572,8 +521,7 @@ class _Handler(BaseHTTPRequestHandler):
         except a service's private ``_denied_permissions`` (tests of a missing grant)."""
         state = cloudrun_state.load_state(self.home)
         if full not in state["services"]:
-            _, project, _, region, _, service = full.split("/")[:6]
-            raise self._not_found_service(project, region, service)
+            raise cloudrun_state.not_found_service(full)
         asked = self._body().get("permissions") or []
         for permission in asked:
             if not isinstance(permission, str) or not permission.startswith("run."):
