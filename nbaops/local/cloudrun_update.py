@@ -32,6 +32,7 @@ from nbaops.local.cloudrun_state import (
     TRAFFIC_REVISION,
     StandInApiError,
     generate_revision_name,
+    invalid_argument,
     make_revision,
     new_etag,
     not_found_service,
@@ -85,10 +86,8 @@ def masked_body(svc: dict[str, Any], body: dict[str, Any], paths: list[str]) -> 
     for path in paths:
         parts = path.split(".")
         if parts[0] not in SETTABLE_SERVICE_FIELDS:
-            raise StandInApiError(
-                400,
-                "INVALID_ARGUMENT",
-                f"update_mask path {path!r} does not name a settable field of Service",
+            raise invalid_argument(
+                f"update_mask path {path!r} does not name a settable field of Service"
             )
         source: Any = body
         for part in parts:
@@ -159,11 +158,7 @@ def update_service(
         requested = template.get("revision") or ""
         if requested:
             if not requested.startswith(service + "-"):
-                raise StandInApiError(
-                    400,
-                    "INVALID_ARGUMENT",
-                    f"revision name {requested!r} must start with '{service}-'",
-                )
+                raise invalid_argument(f"revision name {requested!r} must start with '{service}-'")
             if requested in known:
                 raise StandInApiError(
                     409,
@@ -245,7 +240,7 @@ def create_service(
     if full in state["services"]:
         raise StandInApiError(409, "ALREADY_EXISTS", f"Resource '{service_id}' already exists.")
     if not re.match(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", service_id):
-        raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid service id {service_id!r}")
+        raise invalid_argument(f"invalid service id {service_id!r}")
     state["services"][full] = {
         "name": full,
         "uid": str(uuid.uuid4()),

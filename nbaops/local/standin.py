@@ -39,7 +39,14 @@ from nbaops.local import (
     request_log,
     run_urls,
 )
-from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
+from nbaops.local.cloudrun_state import (
+    StandInApiError,
+    invalid_argument,
+    not_found,
+    rfc3339,
+    short,
+    strip_private,
+)
 from nbaops.local.http_server import InFlight, StandInServer
 from nbaops.local.state_files import locked
 from nbaops.local.world import NO_FAULTS, WorldHooks
@@ -166,11 +173,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            raise StandInApiError(
-                400, "INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}"
-            ) from exc
+            raise invalid_argument(f"Invalid JSON payload received. {exc}") from exc
         if not isinstance(data, dict):
-            raise StandInApiError(400, "INVALID_ARGUMENT", "JSON body must be an object")
+            raise invalid_argument("JSON body must be an object")
         return data
 
     def _contract_body(self) -> Any:
@@ -268,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/_standin/ping":
                 self._send(200, {"ok": True})
             else:
-                raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {method} {path}")
+                raise not_found(f"no such endpoint: {method} {path}")
         except StandInApiError as exc:
             self._send(exc.code, exc.to_json())
         except Exception as exc:  # a stand-in bug must still answer like an API
@@ -315,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         # v2 projects P locations L (services S (revisions R)?)? | operations ID
         if len(parts) < 6 or parts[1] != "projects" or parts[3] != "locations":
-            raise StandInApiError(404, "NOT_FOUND", f"no such resource: {path}")
+            raise not_found(f"no such resource: {path}")
         project, region, collection = parts[2], parts[4], parts[5]
         service = parts[6] if collection == "services" and len(parts) > 6 else None
         self._fault("admin", service, method)
@@ -324,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._get_operation(f"{parent}/operations/{parts[6]}")
             return
         if collection != "services":
-            raise StandInApiError(404, "NOT_FOUND", f"no such collection: {collection}")
+            raise not_found(f"no such collection: {collection}")
         if len(parts) == 6:
             if method == "GET":
                 state = cloudrun_state.load_state(self.home)
@@ -366,11 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             rev = state["revisions"].get(f"{full}/revisions/{parts[8]}")
             if rev is None:
-                raise StandInApiError(
-                    404,
-                    "NOT_FOUND",
-                    f"Revision '{parts[8]}' of service '{service}' does not exist.",
-                )
+                raise not_found(f"Revision '{parts[8]}' of service '{service}' does not exist.")
             self._send(200, strip_private(rev))
             return
         raise StandInApiError(
@@ -401,7 +402,7 @@ class _Handler(BaseHTTPRequestHandler):
             state = cloudrun_state.load_state(self.home)
             op = cloudrun_update.poll_operation(state, name)
             if op is None:
-                raise StandInApiError(404, "NOT_FOUND", f"operation {name} does not exist")
+                raise not_found(f"operation {name} does not exist")
             cloudrun_state.save_state(self.home, state)
             rendered = self._render_operation(state, op)
         self._send(200, rendered)
@@ -466,7 +467,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _create_service(self, parent: str, service_id: str, body: dict[str, Any]) -> None:
         if not service_id:
-            raise StandInApiError(400, "INVALID_ARGUMENT", "serviceId is required")
+            raise invalid_argument("serviceId is required")
         polls = self._lro_polls(service_id)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
@@ -504,7 +505,7 @@ class _Handler(BaseHTTPRequestHandler):
                 project=projects[0] if len(projects) == 1 else None,
             )
         except log_store.FilterError as exc:
-            raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid filter: {exc}") from exc
+            raise invalid_argument(f"invalid filter: {exc}") from exc
         page_size = int(body.get("pageSize") or 1000)
         offset = int(body.get("pageToken") or 0)
         page = entries[offset : offset + page_size]
@@ -525,9 +526,7 @@ class _Handler(BaseHTTPRequestHandler):
         asked = self._body().get("permissions") or []
         for permission in asked:
             if not isinstance(permission, str) or not permission.startswith("run."):
-                raise StandInApiError(
-                    400, "INVALID_ARGUMENT", f"Permission {permission!r} is not valid."
-                )
+                raise invalid_argument(f"Permission {permission!r} is not valid.")
         denied = set(state["services"][full].get("_denied_permissions") or [])
         held = [p for p in asked if p not in denied]
         self._send(200, {"permissions": held} if held else {})
@@ -558,7 +557,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._metadata_flavor()
         audience = (query.get("audience") or [""])[0]
         if not audience:
-            raise StandInApiError(400, "INVALID_ARGUMENT", "audience is required")
+            raise invalid_argument("audience is required")
         token = iam_standin.metadata_id_token(self.home, audience).encode("ascii")
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -591,7 +590,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         kind = parts[0]
         if len(parts) < 4 or (kind != "run" and len(parts) < 5):
-            raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
+            raise not_found(f"no such endpoint: {path}")
         selector = parts[4] if kind != "run" else None
         self._serve_revision(method, parts[1], parts[2], parts[3], kind, selector)
 
@@ -603,7 +602,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = cloudrun_state.load_state(self.home)
         svc = state["services"].get(full)
         if svc is None:
-            raise StandInApiError(404, "NOT_FOUND", f"no service {service} here")
+            raise not_found(f"no service {service} here")
         audiences = [run_urls.service_url(project, region, service)]
         if kind == "run-tag" and selector:
             audiences.append(run_urls.tag_url(project, region, service, selector))
