@@ -141,25 +141,6 @@ class ServiceInfo:
             out[split.revision] = out.get(split.revision, 0) + split.percent
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "uri": self.uri,
-            "ready": self.ready,
-            "serving_revision": self.serving_revision,
-            "latest_ready_revision": self.latest_ready_revision,
-            "latest_created_revision": self.latest_created_revision,
-            "traffic": [
-                {"revision": s.revision, "percent": s.percent, "tag": s.tag} for s in self.traffic
-            ],
-            "tag_urls": dict(self.tag_urls),
-            "labels": dict(self.labels),
-            "annotations": dict(self.annotations),
-            "image": self.image,
-            "generation": self.generation,
-            "message": self.message,
-        }
-
 
 def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1] if name else ""

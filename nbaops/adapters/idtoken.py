@@ -43,15 +43,6 @@ from nbaops.adapters.iamcredentials import IamCredentials
 from nbaops.errors import AdapterError, ConfigError
 
 RUN_APP_SUFFIX = ".run.app"
-KINDS = (
-    "service_account",
-    "impersonated",
-    "authorized_user",
-    "external_account",
-    "compute_engine",
-    "anonymous",
-    "unknown",
-)
 REFRESH_MARGIN_S = 300  # mint again when a cached token has less than this left (1 h tokens)
 
 
@@ -85,7 +76,8 @@ class LazyIdTokens:
 
 
 def credential_kind(credentials: Any) -> str:
-    """Which of :data:`KINDS` ``credentials`` is (by class, never by guessing from a file)."""
+    """The kind of ``credentials`` (the module docstring's table, or ``anonymous`` /
+    ``unknown``), by class, never by guessing from a file."""
     from google.auth import credentials as base
     from google.auth import (
         external_account,
@@ -140,7 +132,7 @@ class IdTokenSource:
     """Mints (and caches per audience) ID tokens from one credential.
 
     Args:
-        credentials: google-auth credentials of any kind in :data:`KINDS`.
+        credentials: google-auth credentials of any kind (:func:`credential_kind`).
         invoker_service_account: the account to mint for when the credentials cannot.
         iam_endpoint: IAM Credentials ``api_endpoint`` (the stand-in); None = the real API.
         clock: seconds since the epoch (tests), to know when a cached token is too old.

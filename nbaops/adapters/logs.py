@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.adapters.credentials import anonymous_credentials
@@ -56,11 +56,6 @@ class LogRecord:
     service: str
     revision: str
     message: str
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["timestamp"] = self.timestamp.isoformat()
-        return data
 
 
 def _quote(value: str) -> str:
@@ -222,10 +217,7 @@ class _SessionTransport:
                 else:
                     credentials, _ = google.auth.default(scopes=[READ_SCOPE])
             except auth_exc.GoogleAuthError as exc:
-                raise LoggingError(
-                    f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
-                    "`gcloud auth application-default login`"
-                ) from exc
+                raise _no_credentials(exc) from exc
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session
 
@@ -241,11 +233,15 @@ class _SessionTransport:
         except requests.exceptions.RequestException as exc:
             raise ConnectionError(type(exc).__name__) from exc
         except auth_exc.GoogleAuthError as exc:  # token refresh failed
-            raise LoggingError(
-                f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
-                "`gcloud auth application-default login`"
-            ) from exc
+            raise _no_credentials(exc) from exc
         return int(reply.status_code), bytes(reply.content)
+
+
+def _no_credentials(exc: BaseException) -> LoggingError:
+    return LoggingError(
+        f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
+        "`gcloud auth application-default login`"
+    )
 
 
 class LogReader:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import json
 import threading
 import time
@@ -495,23 +494,21 @@ def _to_decimal(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=64)
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "JSON": _to_json_text,
+    "TIMESTAMP WITH TIME ZONE": _to_timestamptz,
+    "TIMESTAMPTZ": _to_timestamptz,
+    "DATE": _to_date,
+    "TIMESTAMP": _to_timestamp,
+    "DOUBLE": _to_double,
+    "DECIMAL": _to_decimal,
+}
+
+
 def _converter(duck_type: str) -> Callable[[Any], Any]:
     """The per-column conversion, chosen once per column rather than once per value."""
-    upper = duck_type.upper()
-    if upper == "JSON":
-        return _to_json_text
-    if upper.startswith("TIMESTAMP WITH TIME ZONE") or upper == "TIMESTAMPTZ":
-        return _to_timestamptz
-    if upper == "DATE":
-        return _to_date
-    if upper == "TIMESTAMP":
-        return _to_timestamp
-    if upper == "DOUBLE":
-        return _to_double
-    if upper.startswith("DECIMAL"):
-        return _to_decimal
-    return _identity
+    upper = duck_type.upper().split("(", 1)[0]  # DECIMAL(38,9) → DECIMAL
+    return _CONVERTERS.get(upper, _identity)
 
 
 _DUCK_TO_BQ = {

@@ -33,19 +33,7 @@ from nbaops.local.state_files import locked, read_json, write_json_atomic
 
 FAULTS_NAME = "standin-faults.json"
 
-API_FAULT_KINDS = (
-    "http-4xx",
-    "http-5xx",
-    "timeout",
-    "lro-fail",
-    "slow-lro",
-    "health-5xx",
-    "health-timeout",
-    "logging-error",
-    "monitoring-error",
-)
-
-# Which request family each kind applies to.
+# Each kind and the request family it applies to.
 FAULT_SCOPE = {
     "http-4xx": "admin",
     "http-5xx": "admin",
@@ -57,6 +45,7 @@ FAULT_SCOPE = {
     "logging-error": "logging",
     "monitoring-error": "monitoring",
 }
+API_FAULT_KINDS = tuple(FAULT_SCOPE)
 
 DEFAULT_STATUS = {
     "http-4xx": 403,

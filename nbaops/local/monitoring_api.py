@@ -365,24 +365,20 @@ def list_time_series(
         grouped: dict[tuple[str, ...], dict[str, Any]] = {}
         for series in aligned:
             group_key = tuple(_label(series, f) for f in groups)
+            by_field = list(zip(groups, group_key, strict=True))
             into = grouped.setdefault(
                 group_key,
                 {
-                    "metric": {
-                        "type": series["metric"]["type"],
-                        "labels": {
-                            f.rsplit(".", 1)[-1]: k
-                            for f, k in zip(groups, group_key, strict=True)
-                            if f.startswith("metric.")
-                        },
-                    },
-                    "resource": {
-                        "type": series["resource"]["type"],
-                        "labels": {
-                            f.rsplit(".", 1)[-1]: k
-                            for f, k in zip(groups, group_key, strict=True)
-                            if f.startswith("resource.")
-                        },
+                    **{
+                        side: {
+                            "type": series[side]["type"],
+                            "labels": {
+                                f.rsplit(".", 1)[-1]: k
+                                for f, k in by_field
+                                if f.startswith(f"{side}.")
+                            },
+                        }
+                        for side in ("metric", "resource")
                     },
                     "parts": {},
                 },
