@@ -53,17 +53,11 @@ def to_params(request: Any) -> tuple[str, dict[str, Any]]:
     return project, params
 
 
-def _status(code: int) -> Any:
+def _status(exc: StandInApiError) -> Any:
+    """The gRPC code of a stand-in error: Google's status names are gRPC's code names."""
     import grpc
 
-    return {
-        400: grpc.StatusCode.INVALID_ARGUMENT,
-        403: grpc.StatusCode.PERMISSION_DENIED,
-        404: grpc.StatusCode.NOT_FOUND,
-        429: grpc.StatusCode.RESOURCE_EXHAUSTED,
-        503: grpc.StatusCode.UNAVAILABLE,
-        504: grpc.StatusCode.DEADLINE_EXCEEDED,
-    }.get(code, grpc.StatusCode.INTERNAL)
+    return getattr(grpc.StatusCode, exc.status, grpc.StatusCode.INTERNAL)
 
 
 @dataclass
@@ -112,12 +106,10 @@ class MonitoringServer:
                     )
                     fault = api_faults.take_fault(folder, "monitoring", service=None, method="GRPC")
                     if fault is not None:
-                        raise StandInApiError(
-                            int(fault.get("status") or 500), "INTERNAL", "injected fault"
-                        )
+                        raise api_faults.fault_error(fault)
                     reply = monitoring_api.list_time_series(folder, project, params, hooks)
                 except StandInApiError as exc:
-                    context.abort(_status(exc.code), str(exc))
+                    context.abort(_status(exc), str(exc))
                 return ListTimeSeriesResponse.from_json(
                     json.dumps(reply), ignore_unknown_fields=True
                 )

@@ -299,19 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(float(fault.get("delay_s") or 30.0))
             return None
         if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx", "monitoring-error"):
-            status = int(fault.get("status") or 500)
-            names = {
-                400: "INVALID_ARGUMENT",
-                401: "UNAUTHENTICATED",
-                403: "PERMISSION_DENIED",
-                404: "NOT_FOUND",
-                409: "ABORTED",
-                429: "RESOURCE_EXHAUSTED",
-                500: "INTERNAL",
-                503: "UNAVAILABLE",
-                504: "DEADLINE_EXCEEDED",
-            }
-            raise StandInApiError(status, names.get(status, "UNKNOWN"), f"injected fault {kind}")
+            raise api_faults.fault_error(fault)
         return fault  # lro-fail: the caller applies it
 
     # ------------------------------------------------------------ Cloud Run Admin API
