@@ -266,8 +266,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._logging(method)
             elif path.startswith("/v2/projects/"):
                 self._admin(method, path, query)
-            elif path.startswith(("/run/", "/run-tag/", "/run-rev/")):
-                self._health(method, path)
             elif path.startswith("/v3/projects/"):
                 self._monitoring(method, path, query)
             elif path == "/_standin/ping":
@@ -569,22 +567,14 @@ class _Handler(BaseHTTPRequestHandler):
         for full in sorted(state["services"]):
             _, project, _, region, _, service = full.split("/")[:6]
             if run_urls.service_host(project, region, service) == host.service_host:
-                selector = ("run-tag", host.tag) if host.tag else ("run", None)
-                self._serve_revision(method, project, region, service, *selector)
+                self._serve_revision(method, project, region, service, host.tag)
                 return
         self._send(404, {"status": "not-found", "error": "no service has this URL"})
 
-    def _health(self, method: str, path: str) -> None:
-        parts = path.strip("/").split("/")
-        kind = parts[0]
-        if len(parts) < 4 or (kind != "run" and len(parts) < 5):
-            raise not_found(f"no such endpoint: {path}")
-        selector = parts[4] if kind != "run" else None
-        self._serve_revision(method, parts[1], parts[2], parts[3], kind, selector)
-
     def _serve_revision(
-        self, method: str, project: str, region: str, service: str, kind: str, selector: str | None
+        self, method: str, project: str, region: str, service: str, tag: str | None
     ) -> None:
+        """The service URL (``tag`` None: the serving revision) or a tag URL's revision."""
         full = cloudrun_state.service_name(project, region, service)
         self._fault("health", service, method)
         state = cloudrun_state.load_state(self.home)
@@ -592,8 +582,8 @@ class _Handler(BaseHTTPRequestHandler):
         if svc is None:
             raise not_found(f"no service {service} here")
         audiences = [run_urls.service_url(project, region, service)]
-        if kind == "run-tag" and selector:
-            audiences.append(run_urls.tag_url(project, region, service, selector))
+        if tag:
+            audiences.append(run_urls.tag_url(project, region, service, tag))
         audiences.extend(str(a) for a in svc.get("customAudiences") or [])
         denial = iam_standin.invoker_denial(
             self.home, self.headers.get("Authorization"), audiences, svc.get("_invokers")
@@ -603,18 +593,10 @@ class _Handler(BaseHTTPRequestHandler):
             state_name = "forbidden" if status == 403 else "unauthorized"
             self._send(status, {"status": state_name, "service": service, "error": reason})
             return
-        revision: str | None
-        if kind == "run":
-            revision = cloudrun_state.serving_revision(state, svc)
-        elif kind == "run-tag":
-            tagged = [
-                e["revision"]
-                for e in cloudrun_state.resolve_traffic(state, svc)
-                if e.get("tag") == selector
-            ]
-            revision = tagged[0] if tagged else None
-        else:
-            revision = selector
+        revision = cloudrun_state.serving_revision(state, svc)
+        if tag:
+            statuses = cloudrun_state.resolve_traffic(state, svc)
+            revision = next((e["revision"] for e in statuses if e.get("tag") == tag), None)
         rev = state["revisions"].get(f"{full}/revisions/{revision}") if revision else None
         if rev is None:
             self._send(
