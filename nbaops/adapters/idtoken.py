@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from nbaops.adapters.errors import CredentialsError, google_call
-from nbaops.adapters.iamcredentials import IamCredentials
+from nbaops.adapters.iamcredentials import generate_id_token
 from nbaops.errors import AdapterError, ConfigError
 
 RUN_APP_SUFFIX = ".run.app"
@@ -224,8 +224,14 @@ class IdTokenSource:
         if kind == "impersonated":
             source = self.credentials._source_credentials
             delegates = list(self.credentials._delegates or [])
-        iam = IamCredentials(source, self.iam_endpoint, timeout_s=self.timeout_s)
-        return iam.generate_id_token(target, audience, delegates=delegates)
+        return generate_id_token(
+            source,
+            target,
+            audience,
+            delegates=delegates,
+            endpoint=self.iam_endpoint,
+            timeout_s=self.timeout_s,
+        )
 
     def _service_account_token(self, audience: str) -> str:
         import google.auth.transport.requests
