@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,7 +45,6 @@ API_ENDPOINT = "https://logging.googleapis.com"
 READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PAGE_LIMIT = 1000  # entries.list rejects a pageSize above 1000
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
 
 
 @dataclass(frozen=True)
@@ -108,16 +106,14 @@ def _message(payload: Any) -> str:
 
 
 def parse_timestamp(text: str | None) -> dt.datetime:
-    """An RFC 3339 ``LogEntry.timestamp`` (nanoseconds allowed) as a UTC datetime."""
+    """An RFC 3339 ``LogEntry.timestamp`` as a UTC datetime (the API sends up to 9 fraction
+    digits; Python 3.11's ``fromisoformat`` keeps the first 6)."""
     if not text:
         return dt.datetime.fromtimestamp(0, dt.UTC)
-    match = _RFC3339.match(text.strip())
-    if match is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    whole, fraction, zone = match.groups()
-    micro = (fraction or "0")[:6].ljust(6, "0")  # the API sends up to 9 digits
-    offset = "+00:00" if zone in (None, "Z") else zone
-    return dt.datetime.fromisoformat(f"{whole}.{micro}{offset}").astimezone(dt.UTC)
+    try:
+        return as_utc(text)
+    except ValueError:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}") from None
 
 
 def _entry_message(entry: dict[str, Any]) -> str:
