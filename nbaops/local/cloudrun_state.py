@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbaops.clock import as_utc
 from nbaops.local.state_files import locked, read_json, write_json_atomic
 
 STATE_NAME = "cloudrun.json"
@@ -203,9 +204,8 @@ def save_state(home: Path, state: dict[str, Any]) -> None:
 
 
 def rfc3339(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2024-11-25T15:00:00.000000Z``: UTC with a ``Z``, as Google's REST APIs write it."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def service_name(project: str, region: str, service: str) -> str:
