@@ -3,36 +3,18 @@
 Always the REST transport. Local profile: anonymous credentials and the stand-in's
 ``http://127.0.0.1:PORT`` as ``api_endpoint``; prod: Application Default Credentials and
 the real endpoint. Google modules are imported lazily (the first call pays ~0.4 s), so
-building a :class:`CloudRun` is free.
+building a :class:`CloudRun` is free. Every API failure raises
+:class:`~nbaops.errors.CloudRunError` with one line; a stale ``etag`` on an update raises
+:class:`ConcurrentModificationError`.
 
-Every API failure raises :class:`~nbaops.errors.CloudRunError` with one line; a stale
-``etag`` on an update raises :class:`ConcurrentModificationError`.
-
-Writes are partial updates. Each one PATCHes a Service message holding only what it
-changes plus ``name`` and ``etag``, with an ``update_mask`` naming exactly those fields:
-``annotations`` (the deploy lock), ``traffic`` (promote, rollback), ``template,labels,
-traffic`` (a deploy). The pinned client (google-cloud-run 0.16.2, REST) sends the mask
-as the query parameter ``updateMask=template,labels,traffic`` next to
-``$alt=json;enum-encoding=int`` (``google.api_core.rest_helpers.transcode_request``
-turns non-path, non-body request fields into query parameters, the FieldMask as its
-comma-joined JSON string). Why it matters:
-
-- "update_mask: The list of fields to be updated" (run.v2 ``services.patch``,
-  https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services/patch);
-  AIP-134 (https://google.aip.dev/134): fields outside the mask are left alone. Without
-  it the whole service is replaced, and fields this client does not know (it parses
-  replies with ``ignore_unknown_fields=True``) would be cleared.
-- Re-sending ``template.revision`` with a template that differs from that revision's
-  (an unknown field dropped by the client is enough) is answered
-  ``409 ALREADY_EXISTS: Revision named X with different configuration already exists``;
-  a traffic or annotation write therefore sends no template at all. A mask alone is
-  not enough: a full read-back service PATCHed with ``update_mask=scaling.…`` still got
-  that 409 (googleapis/google-cloud-python#14259).
-- Mask paths are single top-level field names here (``template``, not
-  ``template.containers``): identical as proto and JSON names, so the camelCase/
-  snake_case ambiguity of nested paths cannot make the API ignore them.
-- ``etag`` (AIP-154, https://google.aip.dev/154): sent on every write, a stale one is
-  answered 409 ``ABORTED`` → :class:`ConcurrentModificationError`.
+Writes are partial updates: a Service holding only ``name``, ``etag`` (AIP-154, a stale
+one is 409 ``ABORTED``) and what changes, with an ``update_mask`` naming exactly those
+top-level fields (AIP-134: fields outside the mask, also ones this client does not know,
+are left alone): ``annotations`` (the deploy lock), ``traffic`` (promote, rollback),
+``template,labels,traffic`` (a deploy). A traffic or annotation write sends no template:
+re-sending ``template.revision`` with a template that differs is answered 409
+``ALREADY_EXISTS``, mask or not (googleapis/google-cloud-python#14259). docs/standin.md,
+"How nbaops writes to Cloud Run", has the whole reasoning with its sources.
 """
 
 from __future__ import annotations

@@ -1,20 +1,11 @@
 """Cloud Run stand-in mutations: updates, creations and their long-running operations.
 
-The semantics follow the Cloud Run Admin API v2 where nbaops' correctness depends on them
-(each one has a test in ``tests/integration/test_standin_contract.py``):
-
-- ``updateMask`` honoured: only the masked fields change, every other field (including
-  ones the caller's client does not know) stays (AIP-134,
-  https://google.aip.dev/134); no mask replaces every client-settable field;
-- ``etag`` (AIP-154, https://google.aip.dev/154): a stale etag is 409 ``ABORTED``, no
-  etag means last write wins;
-- a ``template.revision`` name reused with a different template is 409
-  ``ALREADY_EXISTS`` ("Revision named ... with different configuration already
-  exists"); an unchanged template creates no revision;
-- a traffic target naming a missing revision is accepted and fails the *operation*;
-- operations answer ``done: false`` (service ``reconciling: true``) until read
-  ``polls`` more times, through ``operations/ID`` or a GET of the service
-  (:func:`poll_operation`).
+The semantics follow the Cloud Run Admin API v2 where nbaops' correctness depends on them:
+``updateMask`` (AIP-134), ``etag`` (AIP-154), a revision name reused with a different
+template (409 ``ALREADY_EXISTS``), a traffic target naming a missing revision (the
+*operation* fails), operations that finish only when polled (:func:`poll_operation`).
+docs/standin.md, "Cloud Run behaviour nbaops depends on", gives each one's source and its
+test in ``tests/integration/test_standin_contract.py``.
 """
 
 from __future__ import annotations
