@@ -1,35 +1,18 @@
 """Google's published API contracts (discovery documents) applied to requests we serve.
 
-The local stand-in answers the official clients like the real APIs do; to keep it honest
-every request it serves is checked against the discovery document Google publishes for
-that API: the route and HTTP method must be a published method, every query parameter
-must be one the method (or the API's system parameters) declares, with a value of the
-declared type, and the JSON body must fit the method's request schema (no unknown field,
-the right JSON type for each field, enum values from the declared list). A violation is
-answered with the 400 ``INVALID_ARGUMENT`` error JSON Google's front end returns::
+Every request the stand-in serves must be a published method (route and HTTP method), with
+only declared query parameters of the declared types and a JSON body that fits the
+method's request schema (no unknown field, the right JSON type, enum values from the
+list). A violation is answered like Google's front end: 400 ``INVALID_ARGUMENT`` with the
+JSON transcoder's messages ("Unknown name ... Cannot find field.", "Invalid value at
+'path' (TYPE_STRING), 5", "Cannot bind query parameter") and a ``google.rpc.BadRequest``
+detail listing every field violation.
 
-    {"error": {"code": 400, "status": "INVALID_ARGUMENT",
-               "message": "Invalid JSON payload received. Unknown name \\"foo\\" at
-                           'template': Cannot find field.",
-               "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
-                            "fieldViolations": [{"field": "template",
-                                                 "description": "..."}]}]}}
-
-(``google.rpc.BadRequest`` in ``google/rpc/error_details.proto``; the message texts are
-the ones Google's JSON transcoder writes: "Unknown name ... Cannot find field.",
-"Invalid value at 'path' (TYPE_STRING), 5", "Cannot bind query parameter".)
-
-Where the documents come from: the ``google-api-python-client`` wheel bundles them under
-``googleapiclient/discovery_cache/documents/`` and they are read from the folder
-:func:`importlib.util.find_spec` locates; nothing is vendored and nothing is fetched.
-That package is a dev/test dependency only, so a plain install (``pip install nbaops``)
-has no documents: :func:`standin_contract` then returns None and the stand-in serves
-unvalidated, marking each logged request ``"contract": "unavailable"``. The test suite
-imports the documents unconditionally, so every test run validates.
-
-Reuse: a new stand-in route needs no registration here. :meth:`Contract.validate` finds
-the published method whose ``flatPath`` and ``httpMethod`` match among the APIs in
-:data:`STANDIN_APIS` (add an API there if the stand-in starts serving a new one).
+The documents are the ones ``google-api-python-client`` bundles (a dev/test dependency,
+found with :func:`importlib.util.find_spec`; nothing is vendored or fetched): without it
+:func:`standin_contract` is None and the stand-in serves unvalidated. A new route needs no
+registration (:meth:`Contract.validate` finds the method by route among
+:data:`STANDIN_APIS`). docs/standin.md has the whole contract and its tests.
 """
 
 from __future__ import annotations
