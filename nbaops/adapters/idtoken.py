@@ -3,29 +3,15 @@
 Cloud Run's invoker check wants a Google-signed ID token whose ``aud`` is the service's
 ``*.run.app`` URL or one of its custom audiences (Cloud Run docs, "Set custom audiences").
 ``google.oauth2.id_token.fetch_id_token`` only handles ``service_account`` /
-``impersonated_service_account`` key files and the metadata server, so user ADC from
-``gcloud auth application-default login`` (``authorized_user``) and Workload Identity in CI
-(``external_account``) could never probe a service. How each kind gets one here:
-
-================================  =====================================================
-credential kind                   ID token
-================================  =====================================================
-``service_account``               itself: a JWT-bearer grant with ``target_audience`` to
-                                  the key's ``token_uri``
-                                  (``service_account.IDTokenCredentials``)
-``impersonated``                  IAM Credentials ``generateIdToken`` for the
-                                  impersonated account, authorized by the source
-                                  credentials (what ``impersonated_credentials.
-                                  IDTokenCredentials`` does, but endpoint-switchable)
-``compute_engine``                the metadata server's identity endpoint
-``authorized_user``,              IAM Credentials ``generateIdToken`` for the configured
-``external_account``              invoker account (``profiles.<p>.invoker_service_account``);
-                                  an ``external_account`` that already impersonates an
-                                  account uses that one when none is configured
-================================  =====================================================
-
-The caller needs ``roles/iam.serviceAccountTokenCreator`` on the invoker account for the
-IAM path, and the invoker account needs ``roles/run.invoker`` on the services.
+``impersonated_service_account`` key files and the metadata server, so user ADC
+(``authorized_user``) and Workload Identity in CI (``external_account``) could never probe
+a service. Here a ``service_account`` key signs its own token (a JWT-bearer grant with
+``target_audience``), ``compute_engine`` asks the metadata server's identity endpoint, and
+every other kind calls IAM Credentials ``generateIdToken`` (endpoint-switchable): for the
+``impersonated`` account, else for ``profiles.<p>.invoker_service_account`` (an
+``external_account`` that impersonates an account uses that one when none is set). The
+caller needs ``roles/iam.serviceAccountTokenCreator`` on the invoker account, and that
+account ``roles/run.invoker`` on the services (docs/first-prod-run.md).
 """
 
 from __future__ import annotations
