@@ -97,6 +97,11 @@ class Context:
 
         return StandIn.start(self.home, self._local_world().hooks)
 
+    @property
+    def _standin_url(self) -> str | None:
+        """The stand-in as every Google client's endpoint (local); None: the real APIs."""
+        return self.standin.url if self.is_local else None
+
     @cached_property
     def warehouse(self) -> Warehouse:
         from nbaops.adapters.warehouse import open_warehouse
@@ -109,15 +114,13 @@ class Context:
     def cloudrun(self) -> CloudRun:
         from nbaops.adapters.cloudrun import CloudRun
 
-        endpoint = self.standin.url if self.is_local else None
-        return CloudRun(self.config.profile, endpoint=endpoint)
+        return CloudRun(self.config.profile, endpoint=self._standin_url)
 
     @cached_property
     def logs(self) -> LogReader:
         from nbaops.adapters.logs import LogReader
 
-        endpoint = self.standin.url if self.is_local else None
-        return LogReader(self.config.profile, endpoint=endpoint)
+        return LogReader(self.config.profile, endpoint=self._standin_url)
 
     @cached_property
     def monitoring(self) -> MetricsReader:
@@ -153,7 +156,7 @@ class Context:
         return IdTokenSource(
             self.credentials,
             invoker_service_account=self.config.profile.invoker_service_account,
-            iam_endpoint=self.standin.url if self.is_local else None,
+            iam_endpoint=self._standin_url,
         )
 
     @cached_property

@@ -130,18 +130,10 @@ _LINE_TYPES = {
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with UTC as its session time zone.
+    """An in-memory DuckDB connection in UTC (:mod:`nbaops.adapters.duckdb_engine`)."""
+    from nbaops.adapters.duckdb_engine import connect as connect_engine
 
-    Opened through ``_duckdb``, the C++ extension the ``duckdb`` package re-exports (see
-    that package's ``__init__``): the same connection class, without importing the
-    package's Python relation layer (~0.1 s of every ``inv regression``; as
-    ``nbaops/adapters/warehouse_duckdb.py`` does).
-    """
-    import _duckdb
-
-    con = _duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    return con
+    return connect_engine()
 
 
 def _register_names(con: duckdb.DuckDBPyConnection, table: str, source: str, column: str) -> None:

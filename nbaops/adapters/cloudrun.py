@@ -3,36 +3,18 @@
 Always the REST transport. Local profile: anonymous credentials and the stand-in's
 ``http://127.0.0.1:PORT`` as ``api_endpoint``; prod: Application Default Credentials and
 the real endpoint. Google modules are imported lazily (the first call pays ~0.4 s), so
-building a :class:`CloudRun` is free.
+building a :class:`CloudRun` is free. Every API failure raises
+:class:`~nbaops.errors.CloudRunError` with one line; a stale ``etag`` on an update raises
+:class:`ConcurrentModificationError`.
 
-Every API failure raises :class:`~nbaops.errors.CloudRunError` with one line; a stale
-``etag`` on an update raises :class:`ConcurrentModificationError`.
-
-Writes are partial updates. Each one PATCHes a Service message holding only what it
-changes plus ``name`` and ``etag``, with an ``update_mask`` naming exactly those fields:
-``annotations`` (the deploy lock), ``traffic`` (promote, rollback), ``template,labels,
-traffic`` (a deploy). The pinned client (google-cloud-run 0.16.2, REST) sends the mask
-as the query parameter ``updateMask=template,labels,traffic`` next to
-``$alt=json;enum-encoding=int`` (``google.api_core.rest_helpers.transcode_request``
-turns non-path, non-body request fields into query parameters, the FieldMask as its
-comma-joined JSON string). Why it matters:
-
-- "update_mask: The list of fields to be updated" (run.v2 ``services.patch``,
-  https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services/patch);
-  AIP-134 (https://google.aip.dev/134): fields outside the mask are left alone. Without
-  it the whole service is replaced, and fields this client does not know (it parses
-  replies with ``ignore_unknown_fields=True``) would be cleared.
-- Re-sending ``template.revision`` with a template that differs from that revision's
-  (an unknown field dropped by the client is enough) is answered
-  ``409 ALREADY_EXISTS: Revision named X with different configuration already exists``;
-  a traffic or annotation write therefore sends no template at all. A mask alone is
-  not enough: a full read-back service PATCHed with ``update_mask=scaling.…`` still got
-  that 409 (googleapis/google-cloud-python#14259).
-- Mask paths are single top-level field names here (``template``, not
-  ``template.containers``): identical as proto and JSON names, so the camelCase/
-  snake_case ambiguity of nested paths cannot make the API ignore them.
-- ``etag`` (AIP-154, https://google.aip.dev/154): sent on every write, a stale one is
-  answered 409 ``ABORTED`` → :class:`ConcurrentModificationError`.
+Writes are partial updates: a Service holding only ``name``, ``etag`` (AIP-154, a stale
+one is 409 ``ABORTED``) and what changes, with an ``update_mask`` naming exactly those
+top-level fields (AIP-134: fields outside the mask, also ones this client does not know,
+are left alone): ``annotations`` (the deploy lock), ``traffic`` (promote, rollback),
+``template,labels,traffic`` (a deploy). A traffic or annotation write sends no template:
+re-sending ``template.revision`` with a template that differs is answered 409
+``ALREADY_EXISTS``, mask or not (googleapis/google-cloud-python#14259). docs/standin.md,
+"How nbaops writes to Cloud Run", has the whole reasoning with its sources.
 """
 
 from __future__ import annotations
@@ -44,11 +26,11 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import api_error_text
-from nbaops.adapters.errors import error_status as _error_status
+from nbaops.adapters.errors import api_error_text, error_status, google_call
 from nbaops.clock import as_utc
 from nbaops.errors import CloudRunError
 
@@ -141,25 +123,6 @@ class ServiceInfo:
             out[split.revision] = out.get(split.revision, 0) + split.percent
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "uri": self.uri,
-            "ready": self.ready,
-            "serving_revision": self.serving_revision,
-            "latest_ready_revision": self.latest_ready_revision,
-            "latest_created_revision": self.latest_created_revision,
-            "traffic": [
-                {"revision": s.revision, "percent": s.percent, "tag": s.tag} for s in self.traffic
-            ],
-            "tag_urls": dict(self.tag_urls),
-            "labels": dict(self.labels),
-            "annotations": dict(self.annotations),
-            "image": self.image,
-            "generation": self.generation,
-            "message": self.message,
-        }
-
 
 def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1] if name else ""
@@ -230,30 +193,24 @@ class CloudRun:
         self.poll_initial_s = poll_initial_s
         self.poll_max_s = max(poll_initial_s, poll_initial_s * 10 if endpoint else 10.0)
         self._sleep = sleep or time.sleep
-        self._services_client: Any = None
-        self._revisions_client: Any = None
 
     # ------------------------------------------------------------ clients
 
-    @property
+    @cached_property
     def services_client(self) -> Any:
-        if self._services_client is None:
-            from google.cloud import run_v2
+        from google.cloud import run_v2
 
-            self._services_client = self._guard(
-                "connect", "", lambda: run_v2.ServicesClient(**client_kwargs(self.endpoint))
-            )
-        return self._services_client
+        return self._guard("connect", "", lambda: run_v2.ServicesClient(**self._client_kwargs))
+
+    @cached_property
+    def revisions_client(self) -> Any:
+        from google.cloud import run_v2
+
+        return self._guard("connect", "", lambda: run_v2.RevisionsClient(**self._client_kwargs))
 
     @property
-    def revisions_client(self) -> Any:
-        if self._revisions_client is None:
-            from google.cloud import run_v2
-
-            self._revisions_client = self._guard(
-                "connect", "", lambda: run_v2.RevisionsClient(**client_kwargs(self.endpoint))
-            )
-        return self._revisions_client
+    def _client_kwargs(self) -> dict[str, Any]:
+        return client_kwargs(self.endpoint)
 
     def _call_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"timeout": self.timeout_s}
@@ -268,58 +225,44 @@ class CloudRun:
     def service_path(self, service: str) -> str:
         return f"{self.location}/services/{service}"
 
-    def _guard(
-        self, what: str, service: str, call: Callable[[], T], deadline_s: float | None = None
-    ) -> T:
-        """Run one client call; map every failure to a one-line CloudRunError."""
-        import concurrent.futures
+    def _guard(self, what: str, service: str, call: Callable[[], T]) -> T:
+        """Run one client call; every failure is one CloudRunError line (``google_call``).
 
-        import requests
+        A missing service is named with its project/region; a 409 ``ABORTED`` (stale etag)
+        is a :class:`ConcurrentModificationError`.
+        """
         from google.api_core import exceptions as gexc
-        from google.auth import exceptions as auth_exc
 
         from nbaops.heartbeat import heartbeat
 
-        where = f"{self.project}/{self.region}"
-        # A request may take timeout_s (with retries, more); an update waits for its
-        # operation up to lro_timeout_s: say so every 10 s instead of going silent.
-        try:
-            with heartbeat(f"Cloud Run {what} {service}".rstrip(), deadline_s or self.timeout_s):
+        def cloud_run_call() -> T:
+            try:
                 return call()
-        except gexc.NotFound as exc:
-            raise CloudRunError(
-                f"Cloud Run {what}: service {service!r} not found in {where}: {api_error_text(exc)}"
-            ) from exc
-        except gexc.Conflict as exc:
-            if _error_status(exc) == "ABORTED":
+            except gexc.NotFound as exc:
+                raise CloudRunError(
+                    f"Cloud Run {what}: service {service!r} not found in "
+                    f"{self.project}/{self.region}: {api_error_text(exc)}"
+                ) from exc
+            except gexc.Conflict as exc:
+                if error_status(exc) != "ABORTED":
+                    raise
                 raise ConcurrentModificationError(
                     f"Cloud Run {what} {service}: the service was modified concurrently "
                     "(stale etag); read it again and retry"
                 ) from exc
-            raise CloudRunError(f"Cloud Run {what} {service}: {api_error_text(exc)}") from exc
-        except gexc.RetryError as exc:
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: gave up retrying: {api_error_text(exc.cause or exc)}"
-            ) from exc
-        except gexc.GoogleAPICallError as exc:
-            code = getattr(exc, "code", None)
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: HTTP {code}: {api_error_text(exc)}"
-            ) from exc
-        except (requests.exceptions.Timeout, concurrent.futures.TimeoutError, TimeoutError) as exc:
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: timed out (limit {self.timeout_s:g}s for a "
-                f"request, {self.lro_timeout_s:g}s for an operation)"
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise CloudRunError(
-                f"Cloud Run {what} {service}: cannot reach the API: {type(exc).__name__}"
-            ) from exc
-        except auth_exc.GoogleAuthError as exc:
-            raise CloudRunError(
-                f"Cloud Run {what}: no usable credentials ({type(exc).__name__}); run "
-                "`gcloud auth application-default login`"
-            ) from exc
+
+        label = f"{what} {service}".rstrip()
+        # A request may take timeout_s (with retries, more): say so every 10 s instead of
+        # going silent.
+        with heartbeat(f"Cloud Run {label}", self.timeout_s):
+            return google_call(
+                "Cloud Run",
+                label,
+                cloud_run_call,
+                error=CloudRunError,
+                timeout_s=self.timeout_s,
+                typed=False,
+            )
 
     # ------------------------------------------------------------ conversion
 

@@ -34,27 +34,26 @@ class NotFoundError(AdapterError):
     """The named resource does not exist (HTTP 404)."""
 
 
-def error_status(exc: Any) -> str:
-    """The ``error.status`` of a REST error reply (``ABORTED``, ``ALREADY_EXISTS``…)."""
+def _reply_error(exc: Any) -> dict[str, Any]:
+    """The ``error`` object of a Google REST error reply ({} when the reply has none)."""
     response = getattr(exc, "response", None)
     try:
-        payload = response.json() if response is not None else {}
-        return str(payload.get("error", {}).get("status", ""))
+        payload = response.json() if response is not None else None
     except (ValueError, AttributeError):
-        return ""
+        return {}
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def error_status(exc: Any) -> str:
+    """The ``error.status`` of a REST error reply (``ABORTED``, ``ALREADY_EXISTS``…)."""
+    return str(_reply_error(exc).get("status", ""))
 
 
 def api_error_text(exc: Any) -> str:
     """The message of a Google API error reply (its JSON ``error.message`` when present)."""
-    response = getattr(exc, "response", None)
-    try:
-        payload = response.json() if response is not None else None
-        if isinstance(payload, dict) and payload.get("error", {}).get("message"):
-            return str(payload["error"]["message"])
-    except (ValueError, AttributeError):
-        pass
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
+    text = str(_reply_error(exc).get("message") or getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def google_call(
@@ -64,8 +63,13 @@ def google_call(
     *,
     error: type[AdapterError] = AdapterError,
     timeout_s: float | None = None,
+    typed: bool = True,
 ) -> T:
     """Run ``call``; map every Google client failure to one-line errors.
+
+    ``typed=False`` raises ``error`` for credentials, 403 and 404 too, with the same
+    messages: for an adapter whose callers catch its own class (Cloud Run, Monitoring).
+    An :class:`~nbaops.errors.AdapterError` raised by ``call`` itself passes unchanged.
 
     Raises:
         CredentialsError: credentials missing or refused (401 included).
@@ -79,31 +83,32 @@ def google_call(
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
 
+    def kind(specific: type[AdapterError]) -> type[AdapterError]:
+        return specific if typed else error
+
+    where = f"{api} {what}"
     try:
         return call()
     except gexc.Unauthorized as exc:  # 401 (Unauthenticated is a subclass)
-        raise CredentialsError(
-            f"{api} {what}: credentials refused (HTTP 401: {api_error_text(exc)}); "
-            f"{CREDENTIALS_FIX}"
+        raise kind(CredentialsError)(
+            f"{where}: credentials refused (HTTP 401: {api_error_text(exc)}); {CREDENTIALS_FIX}"
         ) from exc
     except gexc.Forbidden as exc:  # 403 (PermissionDenied is a subclass)
-        raise PermissionDeniedError(
-            f"{api} {what}: permission denied: {api_error_text(exc)}"
+        raise kind(PermissionDeniedError)(
+            f"{where}: permission denied (HTTP 403): {api_error_text(exc)}"
         ) from exc
     except gexc.NotFound as exc:
-        raise NotFoundError(f"{api} {what}: not found: {api_error_text(exc)}") from exc
+        raise kind(NotFoundError)(f"{where}: not found: {api_error_text(exc)}") from exc
     except gexc.RetryError as exc:
-        raise error(f"{api} {what}: gave up retrying: {api_error_text(exc.cause or exc)}") from exc
+        raise error(f"{where}: gave up retrying: {api_error_text(exc.cause or exc)}") from exc
     except gexc.GoogleAPICallError as exc:
-        code = getattr(exc, "code", None)
-        raise error(f"{api} {what}: HTTP {code}: {api_error_text(exc)}") from exc
+        raise error(f"{where}: HTTP {getattr(exc, 'code', None)}: {api_error_text(exc)}") from exc
     except (requests.exceptions.Timeout, concurrent.futures.TimeoutError, TimeoutError) as exc:
         limit = f" (limit {timeout_s:g}s)" if timeout_s else ""
-        raise error(f"{api} {what}: timed out{limit}") from exc
+        raise error(f"{where}: timed out{limit}") from exc
     except requests.exceptions.RequestException as exc:
-        raise error(f"{api} {what}: cannot reach the API: {type(exc).__name__}") from exc
+        raise error(f"{where}: cannot reach the API: {type(exc).__name__}") from exc
     except auth_exc.GoogleAuthError as exc:
-        raise CredentialsError(
-            f"{api} {what}: no usable credentials ({type(exc).__name__}: "
-            f"{first_line(exc)}); {CREDENTIALS_FIX}"
+        raise kind(CredentialsError)(
+            f"{where}: no usable credentials ({first_line(exc, typed=True)}); {CREDENTIALS_FIX}"
         ) from exc

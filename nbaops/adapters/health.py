@@ -93,14 +93,10 @@ class HealthProber:
             status = int(exc.code)
             body = exc.read(BODY_LIMIT * 4).decode("utf-8", "replace")
             error = f"HTTP {exc.code}"
-        except TimeoutError:
-            error = f"timed out after {timeout_s:g}s"
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, TimeoutError):
-                error = f"timed out after {timeout_s:g}s"
-            else:
-                error = f"cannot connect: {reason}"
+        except (TimeoutError, urllib.error.URLError) as exc:
+            reason = getattr(exc, "reason", exc)
+            timed_out = isinstance(reason, TimeoutError)
+            error = f"timed out after {timeout_s:g}s" if timed_out else f"cannot connect: {reason}"
         except OSError as exc:
             error = f"connection failed: {type(exc).__name__}: {exc}"
         latency = time.monotonic() - started

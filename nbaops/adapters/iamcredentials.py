@@ -31,58 +31,45 @@ def service_account_resource(email: str) -> str:
     return email if email.startswith("projects/") else f"projects/-/serviceAccounts/{email}"
 
 
-class IamCredentials:
-    """IAM Credentials v1 with the given credentials.
+def generate_id_token(
+    credentials: Any,
+    service_account: str,
+    audience: str,
+    *,
+    delegates: Sequence[str] = (),
+    endpoint: str | None = None,
+    timeout_s: float = 30.0,
+) -> str:
+    """An ID token for ``service_account`` with ``aud`` = ``audience`` (email included).
 
     Args:
         credentials: google-auth credentials that authorize the call (their access token).
         endpoint: ``http://127.0.0.1:PORT`` for the stand-in; None for the real API.
         timeout_s: per-request timeout.
+
+    Raises:
+        CredentialsError: the caller's credentials are missing or refused.
+        PermissionDeniedError: the caller may not mint tokens for this account.
+        NotFoundError: no such service account.
+        IamCredentialsError: any other failure.
     """
+    from google.cloud import iam_credentials_v1
 
-    def __init__(self, credentials: Any, endpoint: str | None = None, timeout_s: float = 30.0):
-        self.credentials = credentials
-        self.endpoint = endpoint
-        self.timeout_s = timeout_s
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from google.cloud import iam_credentials_v1
-
-            kwargs = client_kwargs(self.endpoint, self.credentials)
-            self._client = google_call(
-                API,
-                "connect",
-                lambda: iam_credentials_v1.IAMCredentialsClient(**kwargs),
-                error=IamCredentialsError,
-            )
-        return self._client
-
-    def generate_id_token(
-        self, service_account: str, audience: str, *, delegates: Sequence[str] = ()
-    ) -> str:
-        """An ID token for ``service_account`` with ``aud`` = ``audience`` (email included).
-
-        Raises:
-            CredentialsError: the caller's credentials are missing or refused.
-            PermissionDeniedError: the caller may not mint tokens for this account.
-            NotFoundError: no such service account.
-            IamCredentialsError: any other failure.
-        """
-        client = self.client
-        response = google_call(
-            API,
-            f"generateIdToken for {service_account}",
-            lambda: client.generate_id_token(
-                name=service_account_resource(service_account),
-                delegates=[service_account_resource(d) for d in delegates],
-                audience=audience,
-                include_email=True,
-                timeout=self.timeout_s,
-            ),
-            error=IamCredentialsError,
-            timeout_s=self.timeout_s,
+    def call() -> Any:
+        client = iam_credentials_v1.IAMCredentialsClient(**client_kwargs(endpoint, credentials))
+        return client.generate_id_token(
+            name=service_account_resource(service_account),
+            delegates=[service_account_resource(d) for d in delegates],
+            audience=audience,
+            include_email=True,
+            timeout=timeout_s,
         )
-        return str(response.token)
+
+    response = google_call(
+        API,
+        f"generateIdToken for {service_account}",
+        call,
+        error=IamCredentialsError,
+        timeout_s=timeout_s,
+    )
+    return str(response.token)

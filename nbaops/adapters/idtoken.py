@@ -3,29 +3,15 @@
 Cloud Run's invoker check wants a Google-signed ID token whose ``aud`` is the service's
 ``*.run.app`` URL or one of its custom audiences (Cloud Run docs, "Set custom audiences").
 ``google.oauth2.id_token.fetch_id_token`` only handles ``service_account`` /
-``impersonated_service_account`` key files and the metadata server, so user ADC from
-``gcloud auth application-default login`` (``authorized_user``) and Workload Identity in CI
-(``external_account``) could never probe a service. How each kind gets one here:
-
-================================  =====================================================
-credential kind                   ID token
-================================  =====================================================
-``service_account``               itself: a JWT-bearer grant with ``target_audience`` to
-                                  the key's ``token_uri``
-                                  (``service_account.IDTokenCredentials``)
-``impersonated``                  IAM Credentials ``generateIdToken`` for the
-                                  impersonated account, authorized by the source
-                                  credentials (what ``impersonated_credentials.
-                                  IDTokenCredentials`` does, but endpoint-switchable)
-``compute_engine``                the metadata server's identity endpoint
-``authorized_user``,              IAM Credentials ``generateIdToken`` for the configured
-``external_account``              invoker account (``profiles.<p>.invoker_service_account``);
-                                  an ``external_account`` that already impersonates an
-                                  account uses that one when none is configured
-================================  =====================================================
-
-The caller needs ``roles/iam.serviceAccountTokenCreator`` on the invoker account for the
-IAM path, and the invoker account needs ``roles/run.invoker`` on the services.
+``impersonated_service_account`` key files and the metadata server, so user ADC
+(``authorized_user``) and Workload Identity in CI (``external_account``) could never probe
+a service. Here a ``service_account`` key signs its own token (a JWT-bearer grant with
+``target_audience``), ``compute_engine`` asks the metadata server's identity endpoint, and
+every other kind calls IAM Credentials ``generateIdToken`` (endpoint-switchable): for the
+``impersonated`` account, else for ``profiles.<p>.invoker_service_account`` (an
+``external_account`` that impersonates an account uses that one when none is set). The
+caller needs ``roles/iam.serviceAccountTokenCreator`` on the invoker account, and that
+account ``roles/run.invoker`` on the services (docs/first-prod-run.md).
 """
 
 from __future__ import annotations
@@ -39,19 +25,10 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from nbaops.adapters.errors import CredentialsError, google_call
-from nbaops.adapters.iamcredentials import IamCredentials
+from nbaops.adapters.iamcredentials import generate_id_token
 from nbaops.errors import AdapterError, ConfigError
 
 RUN_APP_SUFFIX = ".run.app"
-KINDS = (
-    "service_account",
-    "impersonated",
-    "authorized_user",
-    "external_account",
-    "compute_engine",
-    "anonymous",
-    "unknown",
-)
 REFRESH_MARGIN_S = 300  # mint again when a cached token has less than this left (1 h tokens)
 
 
@@ -85,7 +62,8 @@ class LazyIdTokens:
 
 
 def credential_kind(credentials: Any) -> str:
-    """Which of :data:`KINDS` ``credentials`` is (by class, never by guessing from a file)."""
+    """The kind of ``credentials`` (the module docstring's table, or ``anonymous`` /
+    ``unknown``), by class, never by guessing from a file."""
     from google.auth import credentials as base
     from google.auth import (
         external_account,
@@ -140,7 +118,7 @@ class IdTokenSource:
     """Mints (and caches per audience) ID tokens from one credential.
 
     Args:
-        credentials: google-auth credentials of any kind in :data:`KINDS`.
+        credentials: google-auth credentials of any kind (:func:`credential_kind`).
         invoker_service_account: the account to mint for when the credentials cannot.
         iam_endpoint: IAM Credentials ``api_endpoint`` (the stand-in); None = the real API.
         clock: seconds since the epoch (tests), to know when a cached token is too old.
@@ -232,8 +210,14 @@ class IdTokenSource:
         if kind == "impersonated":
             source = self.credentials._source_credentials
             delegates = list(self.credentials._delegates or [])
-        iam = IamCredentials(source, self.iam_endpoint, timeout_s=self.timeout_s)
-        return iam.generate_id_token(target, audience, delegates=delegates)
+        return generate_id_token(
+            source,
+            target,
+            audience,
+            delegates=delegates,
+            endpoint=self.iam_endpoint,
+            timeout_s=self.timeout_s,
+        )
 
     def _service_account_token(self, audience: str) -> str:
         import google.auth.transport.requests

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.adapters.credentials import anonymous_credentials
@@ -46,7 +45,6 @@ API_ENDPOINT = "https://logging.googleapis.com"
 READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PAGE_LIMIT = 1000  # entries.list rejects a pageSize above 1000
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
 
 
 @dataclass(frozen=True)
@@ -56,11 +54,6 @@ class LogRecord:
     service: str
     revision: str
     message: str
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["timestamp"] = self.timestamp.isoformat()
-        return data
 
 
 def _quote(value: str) -> str:
@@ -113,16 +106,14 @@ def _message(payload: Any) -> str:
 
 
 def parse_timestamp(text: str | None) -> dt.datetime:
-    """An RFC 3339 ``LogEntry.timestamp`` (nanoseconds allowed) as a UTC datetime."""
+    """An RFC 3339 ``LogEntry.timestamp`` as a UTC datetime (the API sends up to 9 fraction
+    digits; Python 3.11's ``fromisoformat`` keeps the first 6)."""
     if not text:
         return dt.datetime.fromtimestamp(0, dt.UTC)
-    match = _RFC3339.match(text.strip())
-    if match is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    whole, fraction, zone = match.groups()
-    micro = (fraction or "0")[:6].ljust(6, "0")  # the API sends up to 9 digits
-    offset = "+00:00" if zone in (None, "Z") else zone
-    return dt.datetime.fromisoformat(f"{whole}.{micro}{offset}").astimezone(dt.UTC)
+    try:
+        return as_utc(text)
+    except ValueError:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}") from None
 
 
 def _entry_message(entry: dict[str, Any]) -> str:
@@ -222,10 +213,7 @@ class _SessionTransport:
                 else:
                     credentials, _ = google.auth.default(scopes=[READ_SCOPE])
             except auth_exc.GoogleAuthError as exc:
-                raise LoggingError(
-                    f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
-                    "`gcloud auth application-default login`"
-                ) from exc
+                raise _no_credentials(exc) from exc
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session
 
@@ -241,11 +229,15 @@ class _SessionTransport:
         except requests.exceptions.RequestException as exc:
             raise ConnectionError(type(exc).__name__) from exc
         except auth_exc.GoogleAuthError as exc:  # token refresh failed
-            raise LoggingError(
-                f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
-                "`gcloud auth application-default login`"
-            ) from exc
+            raise _no_credentials(exc) from exc
         return int(reply.status_code), bytes(reply.content)
+
+
+def _no_credentials(exc: BaseException) -> LoggingError:
+    return LoggingError(
+        f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
+        "`gcloud auth application-default login`"
+    )
 
 
 class LogReader:

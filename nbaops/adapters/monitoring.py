@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbaops.adapters.errors import google_call
 from nbaops.errors import MonitoringError
 
 if TYPE_CHECKING:
@@ -217,10 +218,8 @@ class MetricsReader:
             "aggregation": aggregation,
             "page_size": self.page_size,
         }
-        from google.api_core import exceptions as gexc
-        from google.auth import exceptions as auth_exc
 
-        try:
+        def call() -> list[Series]:
             pager = self.client.list_time_series(request=request, timeout=self.timeout_s)
             out: list[Series] = []
             for number, page in enumerate(pager.pages, start=1):
@@ -238,17 +237,12 @@ class MetricsReader:
                         )
                     )
             return out
-        except gexc.GoogleAPICallError as exc:
-            raise MonitoringError(
-                f"Cloud Monitoring timeSeries.list {metric_type}: "
-                f"{getattr(exc, 'code', '?')}: {exc.message}"
-            ) from exc
-        except gexc.RetryError as exc:
-            raise MonitoringError(
-                f"Cloud Monitoring timeSeries.list {metric_type}: gave up retrying: {exc}"
-            ) from exc
-        except auth_exc.GoogleAuthError as exc:
-            raise MonitoringError(
-                f"Cloud Monitoring: no usable credentials ({type(exc).__name__}); run "
-                "`gcloud auth application-default login`"
-            ) from exc
+
+        return google_call(
+            "Cloud Monitoring",
+            f"timeSeries.list {metric_type}",
+            call,
+            error=MonitoringError,
+            timeout_s=self.timeout_s,
+            typed=False,
+        )

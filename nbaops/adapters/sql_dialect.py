@@ -31,7 +31,7 @@ import SQLGlot.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -202,27 +202,11 @@ def to_duckdb(
 
     frozen = _frozen(datasets)
 
-    def compute() -> list[dict[str, Any]]:
-        return [
-            {
-                "sql": t.sql,
-                "params": sorted(t.params),
-                "needs_now": t.needs_now,
-                "is_select": t.is_select,
-            }
-            for t in _to_duckdb_cached(sql, frozen)
-        ]
+    def compute() -> list[dict[str, Any]]:  # JSON for the cache: params as a sorted list
+        return [{**asdict(t), "params": sorted(t.params)} for t in _to_duckdb_cached(sql, frozen)]
 
     stored = cached(cache_dir, "duckdb", (sql, frozen), compute)
-    return tuple(
-        Translated(
-            sql=str(t["sql"]),
-            params=frozenset(t["params"]),
-            needs_now=bool(t["needs_now"]),
-            is_select=bool(t["is_select"]),
-        )
-        for t in stored
-    )
+    return tuple(Translated(**{**t, "params": frozenset(t["params"])}) for t in stored)
 
 
 @lru_cache(maxsize=2048)

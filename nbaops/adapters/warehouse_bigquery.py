@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.adapters.credentials import anonymous_credentials
 from nbaops.adapters.warehouse_base import (
@@ -25,6 +25,8 @@ from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
     from nbaops.table_catalog import Catalog
+
+T = TypeVar("T")
 
 
 class BigQueryWarehouse:
@@ -106,7 +108,7 @@ class BigQueryWarehouse:
             query_parameters=to_query_parameters(params), use_legacy_sql=False, **kwargs
         )
 
-    def _call(self, what: str, fn: Callable[[], Any], timeout_s: float | None = None) -> Any:
+    def _call(self, what: str, fn: Callable[[], T], timeout_s: float | None = None) -> T:
         import concurrent.futures
 
         from google.api_core import exceptions as gexc
@@ -180,8 +182,7 @@ class BigQueryWarehouse:
             value = job.total_bytes_processed
             return int(value) if value is not None else None
 
-        result: int | None = self._call("BigQuery dry run", run)
-        return result
+        return self._call("BigQuery dry run", run)
 
     def _fields(self, table: str) -> list[dict[str, Any]]:
         from nbaops.table_catalog import load_catalog
@@ -247,8 +248,7 @@ class BigQueryWarehouse:
                 _normalise_field(f.to_api_repr()) for f in self.client.get_table(table_id).schema
             ]
 
-        result: list[dict[str, Any]] = self._call(f"get table {table}", run)
-        return result
+        return self._call(f"get table {table}", run)
 
     def dataset_location(self, dataset: str) -> str | None:
         """The dataset's BigQuery location (``US``, ``EU``, a region), None when missing."""
@@ -262,8 +262,7 @@ class BigQueryWarehouse:
             except gexc.NotFound:
                 return None
 
-        result: str | None = self._call(f"get dataset {dataset_id}", run)
-        return result
+        return self._call(f"get dataset {dataset_id}", run)
 
     def create_tables(self, catalog: Catalog | None = None) -> list[str]:
         """Create missing datasets and tables from the catalog (partitioning + clustering)."""

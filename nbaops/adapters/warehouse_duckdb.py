@@ -12,18 +12,13 @@ process may take it. Opening retries "Could not set lock" with a bounded exponen
 backoff (``lock_timeout_s``, default 30 s, env ``NBAOPS_WAREHOUSE_LOCK_TIMEOUT``).
 :meth:`DuckDBWarehouse.session` keeps the file open across many operations (a whole
 check run, a sandbox build).
-
-The engine is imported as ``_duckdb``, the C++ extension the ``duckdb`` package
-re-exports (its ``__init__`` says so; typed by ``_duckdb-stubs``): connections, cursors,
-parameters and the exception classes are the same objects, without the package's
-Python relation and expression layers, which cost ~0.1 s of every local run's import.
+DuckDB itself comes from :mod:`nbaops.adapters.duckdb_engine`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import json
 import threading
 import time
@@ -35,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue
+from nbaops.adapters.duckdb_engine import connect, engine
 from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref, utc_values
 from nbaops.clock import as_utc
 from nbaops.environment import read
@@ -73,17 +69,13 @@ class _SharedConnection:
         self._users = 0
 
     def _open(self) -> Any:
-        import _duckdb as duckdb
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.02
         while True:
             try:
-                conn = duckdb.connect(str(self.path))
-                conn.execute("SET GLOBAL TimeZone = 'UTC'")  # every cursor's too
-                return conn
-            except duckdb.Error as exc:
+                return connect(str(self.path))
+            except engine().Error as exc:
                 if not _is_lock_error(exc):
                     raise WarehouseError(
                         f"cannot open local warehouse {self.path}: {exc}"
@@ -206,7 +198,7 @@ class DuckDBWarehouse:
         timeout_s: float | None,
         fetch: bool,
     ) -> list[dict[str, Any]]:
-        import _duckdb as duckdb
+        duckdb = engine()
 
         from nbaops.adapters.sql_dialect import to_duckdb
 
@@ -276,7 +268,7 @@ class DuckDBWarehouse:
         """Unknown locally (None), but like a dry run the SQL is planned (``EXPLAIN``), so a
         query that would fail (syntax, unknown table or column, missing parameter) fails
         here too."""
-        import _duckdb as duckdb
+        duckdb = engine()
 
         from nbaops.adapters.sql_dialect import to_duckdb
 
@@ -312,7 +304,7 @@ class DuckDBWarehouse:
         column of the catalog, and its first call in a process took ~40 ms of a run's
         history insert.
         """
-        import _duckdb as duckdb
+        duckdb = engine()
 
         from nbaops.table_catalog import quote_ident
 
@@ -335,7 +327,7 @@ class DuckDBWarehouse:
     def _insert(
         self, cur: Any, table: str, rows: Sequence[Mapping[str, Any]], *, own_tx: bool = True
     ) -> None:
-        import _duckdb as duckdb
+        duckdb = engine()
 
         from nbaops.table_catalog import quote_ident
 
@@ -380,7 +372,7 @@ class DuckDBWarehouse:
 
         Readers see either the old contents or the new ones, never a half-built state.
         """
-        import _duckdb as duckdb
+        duckdb = engine()
 
         from nbaops.table_catalog import quote_ident
 
@@ -432,7 +424,7 @@ class DuckDBWarehouse:
         Returns:
             The logical names of the tables created.
         """
-        import _duckdb as duckdb
+        duckdb = engine()
 
         from nbaops.table_catalog import duckdb_ddl, load_catalog, quote_ident
 
@@ -502,23 +494,21 @@ def _to_decimal(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=64)
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "JSON": _to_json_text,
+    "TIMESTAMP WITH TIME ZONE": _to_timestamptz,
+    "TIMESTAMPTZ": _to_timestamptz,
+    "DATE": _to_date,
+    "TIMESTAMP": _to_timestamp,
+    "DOUBLE": _to_double,
+    "DECIMAL": _to_decimal,
+}
+
+
 def _converter(duck_type: str) -> Callable[[Any], Any]:
     """The per-column conversion, chosen once per column rather than once per value."""
-    upper = duck_type.upper()
-    if upper == "JSON":
-        return _to_json_text
-    if upper.startswith("TIMESTAMP WITH TIME ZONE") or upper == "TIMESTAMPTZ":
-        return _to_timestamptz
-    if upper == "DATE":
-        return _to_date
-    if upper == "TIMESTAMP":
-        return _to_timestamp
-    if upper == "DOUBLE":
-        return _to_double
-    if upper.startswith("DECIMAL"):
-        return _to_decimal
-    return _identity
+    upper = duck_type.upper().split("(", 1)[0]  # DECIMAL(38,9) → DECIMAL
+    return _CONVERTERS.get(upper, _identity)
 
 
 _DUCK_TO_BQ = {

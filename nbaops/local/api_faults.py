@@ -29,23 +29,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nbaops.local.cloudrun_state import StandInApiError
 from nbaops.local.state_files import locked, read_json, write_json_atomic
 
 FAULTS_NAME = "standin-faults.json"
 
-API_FAULT_KINDS = (
-    "http-4xx",
-    "http-5xx",
-    "timeout",
-    "lro-fail",
-    "slow-lro",
-    "health-5xx",
-    "health-timeout",
-    "logging-error",
-    "monitoring-error",
-)
-
-# Which request family each kind applies to.
+# Each kind and the request family it applies to.
 FAULT_SCOPE = {
     "http-4xx": "admin",
     "http-5xx": "admin",
@@ -57,6 +46,20 @@ FAULT_SCOPE = {
     "logging-error": "logging",
     "monitoring-error": "monitoring",
 }
+API_FAULT_KINDS = tuple(FAULT_SCOPE)
+
+# Google's canonical status (google.rpc.Code) of each HTTP code a fault may answer.
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 DEFAULT_STATUS = {
     "http-4xx": 403,
@@ -65,6 +68,13 @@ DEFAULT_STATUS = {
     "logging-error": 500,
     "monitoring-error": 500,
 }
+
+
+def fault_error(fault: dict[str, Any]) -> StandInApiError:
+    """The Google error JSON an injected HTTP-status fault answers."""
+    status = int(fault.get("status") or 500)
+    name = STATUS_NAMES.get(status, "UNKNOWN")
+    return StandInApiError(status, name, f"injected fault {fault['kind']}")
 
 
 def faults_path(home: Path) -> Path:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbaops.clock import as_utc
 from nbaops.local.state_files import locked, read_json, write_json_atomic
 
 STATE_NAME = "cloudrun.json"
@@ -82,16 +83,53 @@ CONDITION_RECONCILING = 2
 
 
 class StandInApiError(Exception):
-    """An error the stand-in answers as Google API error JSON."""
+    """An error the stand-in answers as Google API error JSON (:meth:`to_json`).
 
-    def __init__(self, code: int, status: str, message: str) -> None:
+    ``violations`` (field, description) become the ``google.rpc.BadRequest`` details
+    Google's front end adds to a 400 (see :mod:`nbaops.local.discovery`).
+    """
+
+    def __init__(
+        self, code: int, status: str, message: str, violations: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
+        self.violations = list(violations)
 
     def to_json(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
+        if self.violations:
+            error["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [
+                        {"field": f, "description": d} if f else {"description": d}
+                        for f, d in self.violations
+                    ],
+                }
+            ]
+        return {"error": error}
+
+
+def invalid_argument(message: str) -> StandInApiError:
+    """Google's 400 ``INVALID_ARGUMENT`` reply."""
+    return StandInApiError(400, "INVALID_ARGUMENT", message)
+
+
+def not_found(message: str) -> StandInApiError:
+    """Google's 404 ``NOT_FOUND`` reply."""
+    return StandInApiError(404, "NOT_FOUND", message)
+
+
+def not_found_service(full: str) -> StandInApiError:
+    """Cloud Run's 404 for the service ``projects/P/locations/L/services/S``."""
+    _, project, _, region, _, service = full.split("/")[:6]
+    return not_found(
+        f"Resource '{service}' of kind 'SERVICE' in region '{region}' "
+        f"in project '{project}' does not exist."
+    )
 
 
 @dataclass
@@ -166,9 +204,8 @@ def save_state(home: Path, state: dict[str, Any]) -> None:
 
 
 def rfc3339(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2024-11-25T15:00:00.000000Z``: UTC with a ``Z``, as Google's REST APIs write it."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def service_name(project: str, region: str, service: str) -> str:
@@ -245,25 +282,19 @@ def validate_metadata(kind: str, values: dict[str, Any] | None, *, labels: bool)
     """Reject system prefixes; labels also need lowercase keys/values of ≤ 63 chars."""
     for key, value in (values or {}).items():
         if any(part in key for part in FORBIDDEN_KEY_PARTS):
-            raise StandInApiError(
-                400,
-                "INVALID_ARGUMENT",
+            raise invalid_argument(
                 f"{kind} {key!r}: keys under run.googleapis.com, cloud.googleapis.com "
-                "and knative.dev are reserved",
+                "and knative.dev are reserved"
             )
         if labels:
             if not LABEL_KEY_RE.match(key):
-                raise StandInApiError(
-                    400,
-                    "INVALID_ARGUMENT",
-                    f"{kind} key {key!r}: must be 1-63 lowercase letters, digits, '_' or '-'",
+                raise invalid_argument(
+                    f"{kind} key {key!r}: must be 1-63 lowercase letters, digits, '_' or '-'"
                 )
             if not isinstance(value, str) or not LABEL_VALUE_RE.match(value):
-                raise StandInApiError(
-                    400,
-                    "INVALID_ARGUMENT",
+                raise invalid_argument(
                     f"{kind} {key}={value!r}: value must be at most 63 lowercase letters, "
-                    "digits, '_' or '-'",
+                    "digits, '_' or '-'"
                 )
 
 
@@ -313,41 +344,29 @@ def validate_traffic(
         revision = target.get("revision", "") or ""
         tag = target.get("tag", "") or ""
         if ttype not in (TRAFFIC_LATEST, TRAFFIC_REVISION):
-            raise StandInApiError(
-                400, "INVALID_ARGUMENT", "traffic target type must be LATEST or REVISION"
-            )
+            raise invalid_argument("traffic target type must be LATEST or REVISION")
         if ttype == TRAFFIC_REVISION and not revision:
-            raise StandInApiError(
-                400, "INVALID_ARGUMENT", "traffic target of type REVISION needs a revision"
-            )
+            raise invalid_argument("traffic target of type REVISION needs a revision")
         if ttype == TRAFFIC_LATEST and revision:
-            raise StandInApiError(
-                400, "INVALID_ARGUMENT", "traffic target of type LATEST must not name a revision"
-            )
+            raise invalid_argument("traffic target of type LATEST must not name a revision")
         if (
             ttype == TRAFFIC_REVISION
             and known_revisions is not None
             and revision not in known_revisions
         ):
-            raise StandInApiError(
-                400,
-                "INVALID_ARGUMENT",
-                f"Revision named '{revision}' does not exist in service '{service}'",
+            raise invalid_argument(
+                f"Revision named '{revision}' does not exist in service '{service}'"
             )
         if not 0 <= percent <= 100:
-            raise StandInApiError(
-                400, "INVALID_ARGUMENT", f"traffic percent {percent} must be between 0 and 100"
-            )
+            raise invalid_argument(f"traffic percent {percent} must be between 0 and 100")
         if tag:
             if not TAG_RE.match(tag):
-                raise StandInApiError(
-                    400,
-                    "INVALID_ARGUMENT",
+                raise invalid_argument(
                     f"traffic tag {tag!r} must be lowercase letters, digits "
-                    "or '-', start with a letter, at most 46 characters",
+                    "or '-', start with a letter, at most 46 characters"
                 )
             if tag in tags:
-                raise StandInApiError(400, "INVALID_ARGUMENT", f"traffic tag {tag!r} repeated")
+                raise invalid_argument(f"traffic tag {tag!r} repeated")
             tags.add(tag)
         total += percent
         entry: dict[str, Any] = {"type": ttype}
@@ -359,9 +378,7 @@ def validate_traffic(
             entry["tag"] = tag
         out.append(entry)
     if total != 100:
-        raise StandInApiError(
-            400, "INVALID_ARGUMENT", f"traffic percents must sum to 100, got {total}"
-        )
+        raise invalid_argument(f"traffic percents must sum to 100, got {total}")
     return out
 
 

@@ -1,20 +1,11 @@
 """Cloud Run stand-in mutations: updates, creations and their long-running operations.
 
-The semantics follow the Cloud Run Admin API v2 where nbaops' correctness depends on them
-(each one has a test in ``tests/integration/test_standin_contract.py``):
-
-- ``updateMask`` honoured: only the masked fields change, every other field (including
-  ones the caller's client does not know) stays (AIP-134,
-  https://google.aip.dev/134); no mask replaces every client-settable field;
-- ``etag`` (AIP-154, https://google.aip.dev/154): a stale etag is 409 ``ABORTED``, no
-  etag means last write wins;
-- a ``template.revision`` name reused with a different template is 409
-  ``ALREADY_EXISTS`` ("Revision named ... with different configuration already
-  exists"); an unchanged template creates no revision;
-- a traffic target naming a missing revision is accepted and fails the *operation*;
-- operations answer ``done: false`` (service ``reconciling: true``) until read
-  ``polls`` more times, through ``operations/ID`` or a GET of the service
-  (:func:`poll_operation`).
+The semantics follow the Cloud Run Admin API v2 where nbaops' correctness depends on them:
+``updateMask`` (AIP-134), ``etag`` (AIP-154), a revision name reused with a different
+template (409 ``ALREADY_EXISTS``), a traffic target naming a missing revision (the
+*operation* fails), operations that finish only when polled (:func:`poll_operation`).
+docs/standin.md, "Cloud Run behaviour nbaops depends on", gives each one's source and its
+test in ``tests/integration/test_standin_contract.py``.
 """
 
 from __future__ import annotations
@@ -32,8 +23,10 @@ from nbaops.local.cloudrun_state import (
     TRAFFIC_REVISION,
     StandInApiError,
     generate_revision_name,
+    invalid_argument,
     make_revision,
     new_etag,
+    not_found_service,
     ready_condition,
     revision_index,
     revisions_of,
@@ -42,6 +35,7 @@ from nbaops.local.cloudrun_state import (
     validate_metadata,
     validate_traffic,
 )
+from nbaops.local.discovery import camel
 
 NewRevisionHook = Callable[[str, str], bool]
 
@@ -65,16 +59,11 @@ def mask_paths(update_mask: str | None) -> list[str] | None:
     if not update_mask:
         return None
     paths = [
-        ".".join(_camel(part) for part in p.strip().split("."))
+        ".".join(camel(part) for part in p.strip().split("."))
         for p in update_mask.split(",")
         if p.strip()
     ]
     return None if "*" in paths else paths
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def masked_body(svc: dict[str, Any], body: dict[str, Any], paths: list[str]) -> dict[str, Any]:
@@ -88,10 +77,8 @@ def masked_body(svc: dict[str, Any], body: dict[str, Any], paths: list[str]) -> 
     for path in paths:
         parts = path.split(".")
         if parts[0] not in SETTABLE_SERVICE_FIELDS:
-            raise StandInApiError(
-                400,
-                "INVALID_ARGUMENT",
-                f"update_mask path {path!r} does not name a settable field of Service",
+            raise invalid_argument(
+                f"update_mask path {path!r} does not name a settable field of Service"
             )
         source: Any = body
         for part in parts:
@@ -138,13 +125,7 @@ def update_service(
     svc = state["services"].get(full_name)
     service = short(full_name)
     if svc is None:
-        raise StandInApiError(
-            404,
-            "NOT_FOUND",
-            f"Resource '{service}' of kind 'SERVICE' "
-            f"in region '{full_name.split('/')[3]}' in project "
-            f"'{full_name.split('/')[1]}' does not exist.",
-        )
+        raise not_found_service(full_name)
     etag = body.get("etag")
     if etag and etag != svc.get("etag"):
         raise StandInApiError(
@@ -168,11 +149,7 @@ def update_service(
         requested = template.get("revision") or ""
         if requested:
             if not requested.startswith(service + "-"):
-                raise StandInApiError(
-                    400,
-                    "INVALID_ARGUMENT",
-                    f"revision name {requested!r} must start with '{service}-'",
-                )
+                raise invalid_argument(f"revision name {requested!r} must start with '{service}-'")
             if requested in known:
                 raise StandInApiError(
                     409,
@@ -254,7 +231,7 @@ def create_service(
     if full in state["services"]:
         raise StandInApiError(409, "ALREADY_EXISTS", f"Resource '{service_id}' already exists.")
     if not re.match(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", service_id):
-        raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid service id {service_id!r}")
+        raise invalid_argument(f"invalid service id {service_id!r}")
     state["services"][full] = {
         "name": full,
         "uid": str(uuid.uuid4()),

@@ -1,35 +1,18 @@
 """Google's published API contracts (discovery documents) applied to requests we serve.
 
-The local stand-in answers the official clients like the real APIs do; to keep it honest
-every request it serves is checked against the discovery document Google publishes for
-that API: the route and HTTP method must be a published method, every query parameter
-must be one the method (or the API's system parameters) declares, with a value of the
-declared type, and the JSON body must fit the method's request schema (no unknown field,
-the right JSON type for each field, enum values from the declared list). A violation is
-answered with the 400 ``INVALID_ARGUMENT`` error JSON Google's front end returns::
+Every request the stand-in serves must be a published method (route and HTTP method), with
+only declared query parameters of the declared types and a JSON body that fits the
+method's request schema (no unknown field, the right JSON type, enum values from the
+list). A violation is answered like Google's front end: 400 ``INVALID_ARGUMENT`` with the
+JSON transcoder's messages ("Unknown name ... Cannot find field.", "Invalid value at
+'path' (TYPE_STRING), 5", "Cannot bind query parameter") and a ``google.rpc.BadRequest``
+detail listing every field violation.
 
-    {"error": {"code": 400, "status": "INVALID_ARGUMENT",
-               "message": "Invalid JSON payload received. Unknown name \\"foo\\" at
-                           'template': Cannot find field.",
-               "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
-                            "fieldViolations": [{"field": "template",
-                                                 "description": "..."}]}]}}
-
-(``google.rpc.BadRequest`` in ``google/rpc/error_details.proto``; the message texts are
-the ones Google's JSON transcoder writes: "Unknown name ... Cannot find field.",
-"Invalid value at 'path' (TYPE_STRING), 5", "Cannot bind query parameter".)
-
-Where the documents come from: the ``google-api-python-client`` wheel bundles them under
-``googleapiclient/discovery_cache/documents/`` and they are read from the folder
-:func:`importlib.util.find_spec` locates; nothing is vendored and nothing is fetched.
-That package is a dev/test dependency only, so a plain install (``pip install nbaops``)
-has no documents: :func:`standin_contract` then returns None and the stand-in serves
-unvalidated, marking each logged request ``"contract": "unavailable"``. The test suite
-imports the documents unconditionally, so every test run validates.
-
-Reuse: a new stand-in route needs no registration here. :meth:`Contract.validate` finds
-the published method whose ``flatPath`` and ``httpMethod`` match among the APIs in
-:data:`STANDIN_APIS` (add an API there if the stand-in starts serving a new one).
+The documents are the ones ``google-api-python-client`` bundles (a dev/test dependency,
+found with :func:`importlib.util.find_spec`; nothing is vendored or fetched): without it
+:func:`standin_contract` is None and the stand-in serves unvalidated. A new route needs no
+registration (:meth:`Contract.validate` finds the method by route among
+:data:`STANDIN_APIS`). docs/standin.md has the whole contract and its tests.
 """
 
 from __future__ import annotations
@@ -45,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+from nbaops.local.cloudrun_state import StandInApiError
 
 DOCUMENTS_PACKAGE = "googleapiclient.discovery_cache"
 
@@ -85,35 +70,8 @@ _BASE64_RE = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
 _SEGMENT_PARAM_RE = re.compile(r"\{[^}]+\}")
 
 
-class ContractError(Exception):
-    """A request the published contract rejects, as Google's error JSON (:meth:`to_json`)."""
-
-    def __init__(
-        self,
-        code: int,
-        status: str,
-        message: str,
-        violations: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
-        self.violations = list(violations)
-
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
-        if self.violations:
-            error["details"] = [
-                {
-                    "@type": "type.googleapis.com/google.rpc.BadRequest",
-                    "fieldViolations": [
-                        {"field": f, "description": d} if f else {"description": d}
-                        for f, d in self.violations
-                    ],
-                }
-            ]
-        return {"error": error}
+class ContractError(StandInApiError):
+    """A request the published contract rejects, answered as Google's error JSON."""
 
 
 @functools.cache
@@ -164,6 +122,7 @@ class ApiMethod:
     flat_path: str
     parameters: Mapping[str, Any]
     request_ref: str | None
+    response: Mapping[str, Any] | None = None
     specificity: int = 0
 
     def query_parameters(self) -> dict[str, Any]:
@@ -207,6 +166,7 @@ def _methods(api: str, node: Mapping[str, Any]) -> Iterable[ApiMethod]:
             flat_path=flat,
             parameters=spec.get("parameters", {}),
             request_ref=(spec.get("request") or {}).get("$ref"),
+            response=spec.get("response"),
             specificity=len(_SEGMENT_PARAM_RE.sub("", flat)),  # its literal characters
         )
     for child in node.get("resources", {}).values():
@@ -218,7 +178,8 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
+    """``update_mask`` → ``updateMask`` (a proto field name as its JSON name)."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
@@ -307,23 +268,9 @@ class Contract:
         For the stand-in's own tests: its replies must only hold published fields.
         """
         violations: list[tuple[str, str]] = []
-        response = self._method_spec(method).get("response")
-        if response:
-            self._check_value(method.api, response, payload, "", violations)
+        if method.response:
+            self._check_value(method.api, method.response, payload, "", violations)
         return violations
-
-    def _method_spec(self, method: ApiMethod) -> dict[str, Any]:
-        def find(node: Mapping[str, Any]) -> dict[str, Any] | None:
-            for spec in node.get("methods", {}).values():
-                if spec["id"] == method.id:
-                    return dict(spec)
-            for child in node.get("resources", {}).values():
-                found = find(child)
-                if found is not None:
-                    return found
-            return None
-
-        return find(self.documents[method.api]) or {}
 
     def _check_query(self, method: ApiMethod, query: str) -> list[tuple[str, str]]:
         document = self.documents[method.api]
@@ -334,7 +281,7 @@ class Contract:
         for raw_name, items in values.items():
             name = raw_name
             # a query parameter may be spelled with its proto (snake_case) name too
-            spec = declared.get(name) or declared.get(_camel(name))
+            spec = declared.get(name) or declared.get(camel(name))
             if spec is None:
                 # System parameters may be spelled with a leading "$" ($alt, $fields):
                 # https://cloud.google.com/apis/docs/system-parameters
@@ -383,7 +330,7 @@ class Contract:
             schema: Mapping[str, Any] | None = self.schema(method.api, method.request_ref)
             for part in path.split("."):
                 props = (schema or {}).get("properties", {})
-                prop = props.get(part) or props.get(_camel(part))
+                prop = props.get(part) or props.get(camel(part))
                 if prop is None:
                     return f"type.googleapis.com/google.protobuf.FieldMask: no field {path!r}"
                 schema = self._resolve(method.api, prop)
@@ -422,8 +369,8 @@ class Contract:
             for key, item in value.items():
                 if props is not None and key in props:
                     self._check_value(api, props[key], item, _join(path, _snake(key)), violations)
-                elif props is not None and _camel(key) in props:
-                    self._check_value(api, props[_camel(key)], item, _join(path, key), violations)
+                elif props is not None and camel(key) in props:
+                    self._check_value(api, props[camel(key)], item, _join(path, key), violations)
                 elif extra is not None:
                     self._check_value(api, extra, item, f"{path}[{key!r}]", violations)
                 else:

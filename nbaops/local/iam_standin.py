@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.fsutil import create_once
-from nbaops.local.cloudrun_state import StandInApiError
+from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found
 
 KEY_NAME = "standin-iam.key"
 ISSUER = "https://accounts.google.com"
@@ -87,14 +87,10 @@ def verify(home: Path, token: str, *, now: float | None = None) -> dict[str, Any
     try:
         if not hmac.compare_digest(_unb64(parts[2]), expected.digest()):
             return None
-        claims = json.loads(_unb64(parts[1]))
-    except ValueError:
+        claims = _unverified_claims(token)
+    except (ValueError, StandInApiError):
         return None
-    if not isinstance(claims, dict):
-        return None
-    if float(claims.get("exp", 0)) <= (time.time() if now is None else now):
-        return None
-    return claims
+    return claims if float(claims.get("exp", 0)) > (time.time() if now is None else now) else None
 
 
 def _unverified_claims(assertion: str) -> dict[str, Any]:
@@ -105,7 +101,7 @@ def _unverified_claims(assertion: str) -> dict[str, Any]:
     except ValueError:
         claims = None
     if not isinstance(claims, dict):
-        raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_grant: malformed assertion")
+        raise invalid_argument("invalid_grant: malformed assertion")
     return claims
 
 
@@ -143,23 +139,23 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
     grant = form.get("grant_type", "")
     if grant == "refresh_token":
         if not form.get("refresh_token") or not form.get("client_id"):
-            raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_request: refresh_token")
+            raise invalid_argument("invalid_request: refresh_token")
         return _access_token(home, f"user:{form['client_id']}")
     if grant == JWT_BEARER:
         claims = _unverified_claims(form.get("assertion", ""))
         email = str(claims.get("iss", ""))
         if not _SA_EMAIL_RE.match(email):
-            raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_grant: unknown issuer")
+            raise invalid_argument("invalid_grant: unknown issuer")
         if claims.get("target_audience"):
             return {"id_token": _id_token(home, email, str(claims["target_audience"]))}
         return _access_token(home, f"serviceAccount:{email}")
-    raise StandInApiError(400, "INVALID_ARGUMENT", f"unsupported_grant_type: {grant!r}")
+    raise invalid_argument(f"unsupported_grant_type: {grant!r}")
 
 
 def sts_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
     """``POST /v1/token``: Workload Identity Federation token exchange."""
     if form.get("grant_type") != TOKEN_EXCHANGE or not form.get("subject_token"):
-        raise StandInApiError(400, "INVALID_ARGUMENT", "invalid_request: token exchange")
+        raise invalid_argument("invalid_request: token exchange")
     audience = form.get("audience", "")
     reply = _access_token(home, f"principal://{audience.removeprefix('//')}")
     reply["issued_token_type"] = "urn:ietf:params:oauth:token-type:access_token"
@@ -212,19 +208,17 @@ def iam_credentials(
     """``POST …/serviceAccounts/EMAIL:generateIdToken|generateAccessToken``."""
     match = _IAM_PATH_RE.match(path)
     if match is None:
-        raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
+        raise not_found(f"no such endpoint: {path}")
     caller(home, authorization)
     email = match.group("email")
     if match.group("project") != "-":
-        raise StandInApiError(
-            400, "INVALID_ARGUMENT", "The project must be '-' (projects/-/serviceAccounts/…)"
-        )
+        raise invalid_argument("The project must be '-' (projects/-/serviceAccounts/…)")
     if not _SA_EMAIL_RE.match(email):
-        raise StandInApiError(404, "NOT_FOUND", f"Service account {email} not found.")
+        raise not_found(f"Service account {email} not found.")
     if match.group("method") == "generateIdToken":
         audience = body.get("audience")
         if not isinstance(audience, str) or not audience:
-            raise StandInApiError(400, "INVALID_ARGUMENT", "audience is required")
+            raise invalid_argument("audience is required")
         return {"token": _id_token(home, email, audience, bool(body.get("includeEmail")))}
     expire = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + TOKEN_LIFETIME_S))
     token = mint(home, {"sub": f"serviceAccount:{email}", "kind": "access"})

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.clock import as_utc
+from nbaops.local.cloudrun_state import rfc3339
 from nbaops.local.state_files import append_jsonl, locked, read_jsonl
 
 LOG_NAME = "logs.jsonl"
@@ -84,11 +85,8 @@ def append_entries(home: Path, entries: Sequence[dict[str, Any]]) -> None:
         if "timestamp" not in record:
             raise ValueError("log entry needs a timestamp")
         stamp = record["timestamp"]
-        when = stamp if isinstance(stamp, dt.datetime) else parse_time(str(stamp))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        # Cloud Logging returns RFC 3339 in UTC with a Z; the client parses only that.
-        record["timestamp"] = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        when = as_utc(stamp if isinstance(stamp, dt.datetime) else str(stamp))
+        record["timestamp"] = rfc3339(when)  # the client parses only RFC 3339 UTC with a Z
         records.append(record)
     with locked(home):
         append_jsonl(log_path(home), records)
@@ -116,10 +114,6 @@ def read_entries(home: Path) -> list[dict[str, Any]]:
         if cached is None or cached[0] != version:
             cached = _PARSED[path] = (version, read_jsonl(path))
         return cached[1]
-
-
-def parse_time(text: str) -> dt.datetime:
-    return as_utc(text)
 
 
 def _unquote(text: str) -> str:
@@ -191,12 +185,12 @@ def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
             tests.append(sev_test)
         elif field == "timestamp":
             try:
-                when = parse_time(value)
+                when = as_utc(value)
             except ValueError as exc:
                 raise FilterError(f"invalid timestamp {value!r}") from exc
 
             def ts_test(e: dict[str, Any], op: str = op, when: dt.datetime = when) -> bool:
-                return _compare(op, parse_time(str(e["timestamp"])), when)
+                return _compare(op, as_utc(str(e["timestamp"])), when)
 
             tests.append(ts_test)
         else:
@@ -222,5 +216,5 @@ def query(
     matched = [dict(e) for e in read_entries(home) if predicate(e)]
     if project:
         matched = [e for e in matched if _get(e, "resource.labels.project_id") in (None, project)]
-    matched.sort(key=lambda e: parse_time(str(e["timestamp"])), reverse=order_desc)
+    matched.sort(key=lambda e: as_utc(str(e["timestamp"])), reverse=order_desc)
     return matched

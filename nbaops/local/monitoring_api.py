@@ -37,7 +37,7 @@ from typing import Any
 
 from nbaops.clock import as_utc
 from nbaops.local import cloudrun_state
-from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short
+from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found, rfc3339, short
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
@@ -109,22 +109,22 @@ def parse_filter(text: str) -> dict[str, str]:
     for clause in re.split(r"\s+AND\s+", text.strip()):
         match = _CLAUSE.fullmatch(clause)
         if not match:
-            raise StandInApiError(400, "INVALID_ARGUMENT", f"unsupported filter clause {clause!r}")
+            raise invalid_argument(f"unsupported filter clause {clause!r}")
         key = match.group(1).replace("resource.label.", "resource.labels.")
         out[key.replace("metric.label.", "metric.labels.")] = match.group(2)
     if "metric.type" not in out:
-        raise StandInApiError(400, "INVALID_ARGUMENT", "the filter must name metric.type")
+        raise invalid_argument("the filter must name metric.type")
     return out
 
 
 def _time(params: Mapping[str, str], key: str) -> dt.datetime:
     raw = params.get(key)
     if not raw:
-        raise StandInApiError(400, "INVALID_ARGUMENT", f"{key} is required")
+        raise invalid_argument(f"{key} is required")
     try:
         return as_utc(raw)
     except ValueError as exc:
-        raise StandInApiError(400, "INVALID_ARGUMENT", f"{key}: {raw!r} is not RFC 3339") from exc
+        raise invalid_argument(f"{key}: {raw!r} is not RFC 3339") from exc
 
 
 def _duration(raw: str | None) -> int:
@@ -132,9 +132,7 @@ def _duration(raw: str | None) -> int:
         return 60
     match = re.fullmatch(r"(\d+)(?:\.0+)?s", raw)
     if not match or int(match.group(1)) < 60 or int(match.group(1)) % 60:
-        raise StandInApiError(
-            400, "INVALID_ARGUMENT", f"aggregation.alignmentPeriod {raw!r}: a multiple of 60s"
-        )
+        raise invalid_argument(f"aggregation.alignmentPeriod {raw!r}: a multiple of 60s")
     return int(match.group(1))
 
 
@@ -321,7 +319,7 @@ def _label(series: Mapping[str, Any], field: str) -> str:
     parts = field.replace(".label.", ".labels.").split(".")
     if len(parts) == 3 and parts[1] == "labels" and parts[0] in ("metric", "resource"):
         return str(series[parts[0]]["labels"].get(parts[2], ""))
-    raise StandInApiError(400, "INVALID_ARGUMENT", f"unsupported groupByFields {field!r}")
+    raise invalid_argument(f"unsupported groupByFields {field!r}")
 
 
 def list_time_series(
@@ -339,7 +337,7 @@ def list_time_series(
     groups: list[str] = []
     for key, value in params.items():
         if key not in QUERY_PARAMETERS:
-            raise StandInApiError(400, "INVALID_ARGUMENT", f"unknown query parameter {key!r}")
+            raise invalid_argument(f"unknown query parameter {key!r}")
         values = [value] if isinstance(value, str) else list(value)
         if key == "aggregation.groupByFields":
             groups.extend(str(v) for v in values)
@@ -349,7 +347,7 @@ def list_time_series(
     end = _time(flat, "interval.endTime")
     start = _time(flat, "interval.startTime") if flat.get("interval.startTime") else end
     if start > end or end - start > MAX_WINDOW:
-        raise StandInApiError(400, "INVALID_ARGUMENT", "interval: start after end or over 1 day")
+        raise invalid_argument("interval: start after end or over 1 day")
     period = _duration(flat.get("aggregation.alignmentPeriod"))
     aligner = flat.get("aggregation.perSeriesAligner", "ALIGN_NONE")
     reducer = flat.get("aggregation.crossSeriesReducer", "REDUCE_NONE")
@@ -367,24 +365,20 @@ def list_time_series(
         grouped: dict[tuple[str, ...], dict[str, Any]] = {}
         for series in aligned:
             group_key = tuple(_label(series, f) for f in groups)
+            by_field = list(zip(groups, group_key, strict=True))
             into = grouped.setdefault(
                 group_key,
                 {
-                    "metric": {
-                        "type": series["metric"]["type"],
-                        "labels": {
-                            f.rsplit(".", 1)[-1]: k
-                            for f, k in zip(groups, group_key, strict=True)
-                            if f.startswith("metric.")
-                        },
-                    },
-                    "resource": {
-                        "type": series["resource"]["type"],
-                        "labels": {
-                            f.rsplit(".", 1)[-1]: k
-                            for f, k in zip(groups, group_key, strict=True)
-                            if f.startswith("resource.")
-                        },
+                    **{
+                        side: {
+                            "type": series[side]["type"],
+                            "labels": {
+                                f.rsplit(".", 1)[-1]: k
+                                for f, k in by_field
+                                if f.startswith(f"{side}.")
+                            },
+                        }
+                        for side in ("metric", "resource")
                     },
                     "parts": {},
                 },
@@ -442,7 +436,7 @@ def route(
     """
     parts = path.strip("/").split("/")
     if len(parts) != 4 or parts[:2] != ["v3", "projects"] or parts[3] != "timeSeries":
-        raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {method} {path}")
+        raise not_found(f"no such endpoint: {method} {path}")
     if method != "GET":
         raise StandInApiError(405, "UNIMPLEMENTED", "timeSeries.list is GET")
     return list_time_series(home, parts[2], query, hooks)

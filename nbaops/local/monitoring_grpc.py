@@ -13,7 +13,6 @@ the same discovery-document contract check as the HTTP routes
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 from concurrent import futures
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from nbaops.local import discovery, monitoring_api, request_log
+from nbaops.local import monitoring_api, request_log
 from nbaops.local.cloudrun_state import StandInApiError, rfc3339
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
@@ -54,17 +53,11 @@ def to_params(request: Any) -> tuple[str, dict[str, Any]]:
     return project, params
 
 
-def _status(code: int) -> Any:
+def _status(exc: StandInApiError) -> Any:
+    """The gRPC code of a stand-in error: Google's status names are gRPC's code names."""
     import grpc
 
-    return {
-        400: grpc.StatusCode.INVALID_ARGUMENT,
-        403: grpc.StatusCode.PERMISSION_DENIED,
-        404: grpc.StatusCode.NOT_FOUND,
-        429: grpc.StatusCode.RESOURCE_EXHAUSTED,
-        503: grpc.StatusCode.UNAVAILABLE,
-        504: grpc.StatusCode.DEADLINE_EXCEEDED,
-    }.get(code, grpc.StatusCode.INTERNAL)
+    return getattr(grpc.StatusCode, exc.status, grpc.StatusCode.INTERNAL)
 
 
 @dataclass
@@ -107,34 +100,16 @@ class MonitoringServer:
                 project, params = to_params(request)
                 path = f"/v3/projects/{project}/timeSeries"
                 query = urlencode(params, doseq=True)
-                entry: dict[str, Any] = {
-                    "method": "GRPC",
-                    "path": f"/{SERVICE}/{METHOD}",
-                    "query": request_log.redact_query(query),
-                    "time": rfc3339(dt.datetime.now(dt.UTC)),
-                    "body": None,
-                    "api_method": None,
-                    "contract": "unavailable",
-                }
                 try:
-                    contract = discovery.standin_contract()
-                    if contract is not None:
-                        entry["contract"] = "rejected"
-                        entry["api_method"] = contract.validate("GET", path, query, None).id
-                        entry["contract"] = "ok"
-                except discovery.ContractError as exc:
-                    request_log.record(folder, entry)
-                    context.abort(_status(exc.code), str(exc))
-                request_log.record(folder, entry)
-                try:
+                    request_log.check_and_record(
+                        folder, "GET", path, query, logged_as=("GRPC", f"/{SERVICE}/{METHOD}")
+                    )
                     fault = api_faults.take_fault(folder, "monitoring", service=None, method="GRPC")
                     if fault is not None:
-                        raise StandInApiError(
-                            int(fault.get("status") or 500), "INTERNAL", "injected fault"
-                        )
+                        raise api_faults.fault_error(fault)
                     reply = monitoring_api.list_time_series(folder, project, params, hooks)
                 except StandInApiError as exc:
-                    context.abort(_status(exc.code), str(exc))
+                    context.abort(_status(exc), str(exc))
                 return ListTimeSeriesResponse.from_json(
                     json.dumps(reply), ignore_unknown_fields=True
                 )

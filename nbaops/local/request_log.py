@@ -19,14 +19,17 @@ dropped (under the stand-in lock) until half of that remains.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from nbaops.fsutil import write_text_atomic
+from nbaops.local.cloudrun_state import rfc3339
 from nbaops.local.state_files import append_jsonl, locked, read_jsonl
 
 REQUESTS_NAME = "standin-requests.jsonl"
@@ -97,6 +100,56 @@ def bounded_body(body: Any) -> Any:
     if len(text) > MAX_BODY_CHARS:
         return {"_truncated": True, "chars": len(text)}
     return clean
+
+
+def entry(method: str, path: str, query: str, contract: str) -> dict[str, Any]:
+    """A log line for one request (no body, no matched method yet)."""
+    return {
+        "method": method,
+        "path": path,
+        "query": redact_query(query),
+        "time": rfc3339(dt.datetime.now(dt.UTC)),
+        "body": None,
+        "api_method": None,
+        "contract": contract,
+    }
+
+
+def check_and_record(
+    home: Path,
+    method: str,
+    path: str,
+    query: str,
+    body: Callable[[], Any] | None = None,
+    *,
+    log_body: bool = True,
+    logged_as: tuple[str, str] | None = None,
+) -> None:
+    """Check one Google API request against the discovery documents; log it either way.
+
+    ``body`` parses the request's body (and may refuse it); ``log_body`` False keeps a
+    body that carries credentials out of the log; ``logged_as`` is the (method, path) a
+    request that is not REST (gRPC) is logged under.
+
+    Raises:
+        StandInApiError: the body does not parse or the contract rejects the request
+            (``contract`` is logged as ``"rejected"``).
+    """
+    from nbaops.local import discovery
+
+    line = entry(*(logged_as or (method, path)), query, contract="rejected")
+    try:
+        parsed = body() if body is not None else None
+        if log_body:
+            line["body"] = bounded_body(parsed)
+        contract = discovery.standin_contract()
+        if contract is None:
+            line["contract"] = "unavailable"
+        else:
+            line["api_method"] = contract.validate(method, path, query, parsed).id
+            line["contract"] = "ok"
+    finally:
+        record(home, line)
 
 
 def record(home: Path, entry: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ revision, the metrics' seed and canary faults) comes from injected
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
@@ -35,14 +34,19 @@ from nbaops.local import (
     api_faults,
     cloudrun_state,
     cloudrun_update,
-    discovery,
     iam_standin,
     log_store,
     request_log,
     run_urls,
 )
-from nbaops.local.cloudrun_state import StandInApiError, rfc3339, short, strip_private
-from nbaops.local.discovery import ContractError
+from nbaops.local.cloudrun_state import (
+    StandInApiError,
+    invalid_argument,
+    not_found,
+    rfc3339,
+    short,
+    strip_private,
+)
 from nbaops.local.http_server import InFlight, StandInServer
 from nbaops.local.state_files import locked
 from nbaops.local.world import NO_FAULTS, WorldHooks
@@ -68,10 +72,6 @@ def _now() -> str:
     from nbaops import clock
 
     return rfc3339(clock.now())
-
-
-def _wall() -> str:
-    return rfc3339(dt.datetime.now(dt.UTC))
 
 
 @dataclass
@@ -166,18 +166,6 @@ class _Handler(BaseHTTPRequestHandler):
     def home(self) -> Path:
         return self.server.home
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
     def _body(self) -> dict[str, Any]:
         raw = self._raw_body
         if not raw:
@@ -185,11 +173,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            raise StandInApiError(
-                400, "INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}"
-            ) from exc
+            raise invalid_argument(f"Invalid JSON payload received. {exc}") from exc
         if not isinstance(data, dict):
-            raise StandInApiError(400, "INVALID_ARGUMENT", "JSON body must be an object")
+            raise invalid_argument("JSON body must be an object")
         return data
 
     def _contract_body(self) -> Any:
@@ -218,41 +204,24 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return path.startswith(API_PREFIXES)
 
-    def _check_contract(self, method: str, path: str, query: str) -> dict[str, Any]:
-        """Validate an API request against the discovery documents; its log entry.
+    def _check_contract(self, method: str, path: str, query: str) -> None:
+        """Validate an API request against the discovery documents and log it; a request
+        to a revision's own URL is logged unvalidated.
 
         Raises:
-            StandInApiError | ContractError: the body is not JSON, or the contract
-                rejects the request (the entry is logged first either way).
+            StandInApiError: the body is not JSON, or the contract rejects the request.
         """
-        entry: dict[str, Any] = {
-            "method": method,
-            "path": path,
-            "query": request_log.redact_query(query),
-            "time": _wall(),
-            "body": None,
-            "api_method": None,
-            "contract": "service-url",
-        }
         if not self._is_api_request(path):
-            request_log.record(self.home, entry)
-            return entry
-        try:
-            body = self._contract_body()
-            if path not in CREDENTIAL_BODY_PATHS:
-                entry["body"] = request_log.bounded_body(body)
-            contract = discovery.standin_contract()
-            if contract is None:
-                entry["contract"] = "unavailable"
-            else:
-                entry["api_method"] = contract.validate(method, path, query, body).id
-                entry["contract"] = "ok"
-        except (StandInApiError, ContractError):
-            entry["contract"] = "rejected"
-            request_log.record(self.home, entry)
-            raise
-        request_log.record(self.home, entry)
-        return entry
+            request_log.record(self.home, request_log.entry(method, path, query, "service-url"))
+            return
+        request_log.check_and_record(
+            self.home,
+            method,
+            path,
+            query,
+            self._contract_body,
+            log_body=path not in CREDENTIAL_BODY_PATHS,
+        )
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
@@ -265,9 +234,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout fault); nothing to answer
 
-    def _dispatch(self, method: str) -> None:
+    def _dispatch(self) -> None:
         with self.server.in_flight:
-            self._handle(method)
+            self._handle(self.command)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _dispatch
 
     def _handle(self, method: str) -> None:
         # Read the whole body first: a reply sent before reading it (a fault) would leave
@@ -295,15 +266,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._logging(method)
             elif path.startswith("/v2/projects/"):
                 self._admin(method, path, query)
-            elif path.startswith(("/run/", "/run-tag/", "/run-rev/")):
-                self._health(method, path)
             elif path.startswith("/v3/projects/"):
                 self._monitoring(method, path, query)
             elif path == "/_standin/ping":
                 self._send(200, {"ok": True})
             else:
-                raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {method} {path}")
-        except (StandInApiError, ContractError) as exc:
+                raise not_found(f"no such endpoint: {method} {path}")
+        except StandInApiError as exc:
             self._send(exc.code, exc.to_json())
         except Exception as exc:  # a stand-in bug must still answer like an API
             self._send(
@@ -328,19 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(float(fault.get("delay_s") or 30.0))
             return None
         if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx", "monitoring-error"):
-            status = int(fault.get("status") or 500)
-            names = {
-                400: "INVALID_ARGUMENT",
-                401: "UNAUTHENTICATED",
-                403: "PERMISSION_DENIED",
-                404: "NOT_FOUND",
-                409: "ABORTED",
-                429: "RESOURCE_EXHAUSTED",
-                500: "INTERNAL",
-                503: "UNAVAILABLE",
-                504: "DEADLINE_EXCEEDED",
-            }
-            raise StandInApiError(status, names.get(status, "UNKNOWN"), f"injected fault {kind}")
+            raise api_faults.fault_error(fault)
         return fault  # lro-fail: the caller applies it
 
     # ------------------------------------------------------------ Cloud Run Admin API
@@ -349,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         # v2 projects P locations L (services S (revisions R)?)? | operations ID
         if len(parts) < 6 or parts[1] != "projects" or parts[3] != "locations":
-            raise StandInApiError(404, "NOT_FOUND", f"no such resource: {path}")
+            raise not_found(f"no such resource: {path}")
         project, region, collection = parts[2], parts[4], parts[5]
         service = parts[6] if collection == "services" and len(parts) > 6 else None
         self._fault("admin", service, method)
@@ -358,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._get_operation(f"{parent}/operations/{parts[6]}")
             return
         if collection != "services":
-            raise StandInApiError(404, "NOT_FOUND", f"no such collection: {collection}")
+            raise not_found(f"no such collection: {collection}")
         if len(parts) == 6:
             if method == "GET":
                 state = cloudrun_state.load_state(self.home)
@@ -384,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
                 state = self._progress(full)
                 svc = state["services"].get(full)
                 if svc is None:
-                    raise self._not_found_service(project, region, service or "")
+                    raise cloudrun_state.not_found_service(full)
                 self._send(200, self._render_service(state, svc))
                 return
             if method == "PATCH":
@@ -393,50 +350,29 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) in (8, 9) and parts[7] == "revisions" and method == "GET":
             state = cloudrun_state.load_state(self.home)
             if full not in state["services"]:
-                raise self._not_found_service(project, region, service or "")
+                raise cloudrun_state.not_found_service(full)
             if len(parts) == 8:
                 revs = [strip_private(r) for r in cloudrun_state.revisions_of(state, full)]
                 self._send(200, {"revisions": revs})
                 return
             rev = state["revisions"].get(f"{full}/revisions/{parts[8]}")
             if rev is None:
-                raise StandInApiError(
-                    404,
-                    "NOT_FOUND",
-                    f"Revision '{parts[8]}' of service '{service}' does not exist.",
-                )
+                raise not_found(f"Revision '{parts[8]}' of service '{service}' does not exist.")
             self._send(200, strip_private(rev))
             return
         raise StandInApiError(
             501, "UNIMPLEMENTED", f"{method} {path} is not supported by the local stand-in"
         )
 
-    @staticmethod
-    def _not_found_service(project: str, region: str, service: str) -> StandInApiError:
-        return StandInApiError(
-            404,
-            "NOT_FOUND",
-            f"Resource '{service}' of kind 'SERVICE' in region '{region}' "
-            f"in project '{project}' does not exist.",
-        )
-
-    def _service_uri(self, full: str) -> str:
-        _, project, _, region, _, service = full.split("/")[:6]
-        return run_urls.service_url(project, region, service)
-
-    def _tag_uri(self, full: str, tag: str) -> str:
-        _, project, _, region, _, service = full.split("/")[:6]
-        return run_urls.tag_url(project, region, service, tag)
-
     def _render_service(self, state: dict[str, Any], svc: dict[str, Any]) -> dict[str, Any]:
         out = strip_private(svc)
-        uri = self._service_uri(svc["name"])
-        out["uri"] = uri
-        out["urls"] = [uri]
+        _, project, _, region, _, service = svc["name"].split("/")[:6]
+        out["uri"] = run_urls.service_url(project, region, service)
+        out["urls"] = [out["uri"]]
         statuses = cloudrun_state.resolve_traffic(state, svc)
         for entry in statuses:
             if entry.get("tag"):
-                entry["uri"] = self._tag_uri(svc["name"], entry["tag"])
+                entry["uri"] = run_urls.tag_url(project, region, service, entry["tag"])
         out["trafficStatuses"] = statuses
         return out
 
@@ -452,7 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
             state = cloudrun_state.load_state(self.home)
             op = cloudrun_update.poll_operation(state, name)
             if op is None:
-                raise StandInApiError(404, "NOT_FOUND", f"operation {name} does not exist")
+                raise not_found(f"operation {name} does not exist")
             cloudrun_state.save_state(self.home, state)
             rendered = self._render_operation(state, op)
         self._send(200, rendered)
@@ -517,7 +453,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _create_service(self, parent: str, service_id: str, body: dict[str, Any]) -> None:
         if not service_id:
-            raise StandInApiError(400, "INVALID_ARGUMENT", "serviceId is required")
+            raise invalid_argument("serviceId is required")
         polls = self._lro_polls(service_id)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
@@ -555,7 +491,7 @@ class _Handler(BaseHTTPRequestHandler):
                 project=projects[0] if len(projects) == 1 else None,
             )
         except log_store.FilterError as exc:
-            raise StandInApiError(400, "INVALID_ARGUMENT", f"invalid filter: {exc}") from exc
+            raise invalid_argument(f"invalid filter: {exc}") from exc
         page_size = int(body.get("pageSize") or 1000)
         offset = int(body.get("pageToken") or 0)
         page = entries[offset : offset + page_size]
@@ -572,14 +508,11 @@ class _Handler(BaseHTTPRequestHandler):
         except a service's private ``_denied_permissions`` (tests of a missing grant)."""
         state = cloudrun_state.load_state(self.home)
         if full not in state["services"]:
-            _, project, _, region, _, service = full.split("/")[:6]
-            raise self._not_found_service(project, region, service)
+            raise cloudrun_state.not_found_service(full)
         asked = self._body().get("permissions") or []
         for permission in asked:
             if not isinstance(permission, str) or not permission.startswith("run."):
-                raise StandInApiError(
-                    400, "INVALID_ARGUMENT", f"Permission {permission!r} is not valid."
-                )
+                raise invalid_argument(f"Permission {permission!r} is not valid.")
         denied = set(state["services"][full].get("_denied_permissions") or [])
         held = [p for p in asked if p not in denied]
         self._send(200, {"permissions": held} if held else {})
@@ -610,7 +543,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._metadata_flavor()
         audience = (query.get("audience") or [""])[0]
         if not audience:
-            raise StandInApiError(400, "INVALID_ARGUMENT", "audience is required")
+            raise invalid_argument("audience is required")
         token = iam_standin.metadata_id_token(self.home, audience).encode("ascii")
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -634,31 +567,23 @@ class _Handler(BaseHTTPRequestHandler):
         for full in sorted(state["services"]):
             _, project, _, region, _, service = full.split("/")[:6]
             if run_urls.service_host(project, region, service) == host.service_host:
-                selector = ("run-tag", host.tag) if host.tag else ("run", None)
-                self._serve_revision(method, project, region, service, *selector)
+                self._serve_revision(method, project, region, service, host.tag)
                 return
         self._send(404, {"status": "not-found", "error": "no service has this URL"})
 
-    def _health(self, method: str, path: str) -> None:
-        parts = path.strip("/").split("/")
-        kind = parts[0]
-        if len(parts) < 4 or (kind != "run" and len(parts) < 5):
-            raise StandInApiError(404, "NOT_FOUND", f"no such endpoint: {path}")
-        selector = parts[4] if kind != "run" else None
-        self._serve_revision(method, parts[1], parts[2], parts[3], kind, selector)
-
     def _serve_revision(
-        self, method: str, project: str, region: str, service: str, kind: str, selector: str | None
+        self, method: str, project: str, region: str, service: str, tag: str | None
     ) -> None:
+        """The service URL (``tag`` None: the serving revision) or a tag URL's revision."""
         full = cloudrun_state.service_name(project, region, service)
         self._fault("health", service, method)
         state = cloudrun_state.load_state(self.home)
         svc = state["services"].get(full)
         if svc is None:
-            raise StandInApiError(404, "NOT_FOUND", f"no service {service} here")
+            raise not_found(f"no service {service} here")
         audiences = [run_urls.service_url(project, region, service)]
-        if kind == "run-tag" and selector:
-            audiences.append(run_urls.tag_url(project, region, service, selector))
+        if tag:
+            audiences.append(run_urls.tag_url(project, region, service, tag))
         audiences.extend(str(a) for a in svc.get("customAudiences") or [])
         denial = iam_standin.invoker_denial(
             self.home, self.headers.get("Authorization"), audiences, svc.get("_invokers")
@@ -668,18 +593,10 @@ class _Handler(BaseHTTPRequestHandler):
             state_name = "forbidden" if status == 403 else "unauthorized"
             self._send(status, {"status": state_name, "service": service, "error": reason})
             return
-        revision: str | None
-        if kind == "run":
-            revision = cloudrun_state.serving_revision(state, svc)
-        elif kind == "run-tag":
-            tagged = [
-                e["revision"]
-                for e in cloudrun_state.resolve_traffic(state, svc)
-                if e.get("tag") == selector
-            ]
-            revision = tagged[0] if tagged else None
-        else:
-            revision = selector
+        revision = cloudrun_state.serving_revision(state, svc)
+        if tag:
+            statuses = cloudrun_state.resolve_traffic(state, svc)
+            revision = next((e["revision"] for e in statuses if e.get("tag") == tag), None)
         rev = state["revisions"].get(f"{full}/revisions/{revision}") if revision else None
         if rev is None:
             self._send(

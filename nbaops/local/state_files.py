@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ from nbaops.fsutil import file_lock, write_json_atomic
 __all__ = ["locked", "read_json", "write_json_atomic", "append_jsonl", "read_jsonl"]
 
 LOCK_NAME = ".standin.lock"
-
-_held = threading.local()
 
 
 def locked(home: Path) -> contextlib.AbstractContextManager[None]:

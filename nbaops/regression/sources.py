@@ -81,7 +81,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
             lacking required columns, or a value that is not of its column's type (naming
             column, value and row).
     """
-    import _duckdb as duckdb  # the engine without the package's Python layer (nba_data.connect)
+    from nbaops.adapters.duckdb_engine import engine
 
     if not path.is_file():
         raise UsageError(f"--from: file not found: {path}")
@@ -108,7 +108,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
         check_types(con, table, f"--from {path.name}")
         counted = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
         rows = int(counted[0]) if counted else 0
-    except duckdb.Error as exc:
+    except engine().Error as exc:
         raise UsageError(f"--from: cannot read {path}: {duckdb_reason(exc)}") from None
     return Loaded(label=f"file {path}", query=f"read {path}", rows=rows)
 

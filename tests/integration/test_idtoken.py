@@ -190,13 +190,13 @@ def test_anonymous_credentials_cannot_mint() -> None:
 def test_generate_id_token_needs_an_access_token_from_the_caller(standin: StandIn) -> None:
     from google.oauth2.credentials import Credentials
 
-    from nbaops.adapters.iamcredentials import IamCredentials
+    from nbaops.adapters.iamcredentials import generate_id_token
 
     expiry = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=1)
-    iam = IamCredentials(Credentials(token="not-issued-by-google", expiry=expiry), standin.url)
+    caller = Credentials(token="not-issued-by-google", expiry=expiry)
     # the stand-in answers 401; the transport then tries to refresh and cannot
     with pytest.raises(CredentialsError, match="application-default login"):
-        iam.generate_id_token(STANDIN_INVOKER, AUDIENCE)
+        generate_id_token(caller, STANDIN_INVOKER, AUDIENCE, endpoint=standin.url)
     assert [r for r in StandIn.requests(standin.home) if "generateIdToken" in r["path"]]
 
 
