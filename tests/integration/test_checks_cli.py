@@ -13,7 +13,6 @@ from invoke.exceptions import Exit
 from worlds.sandbox import CLEAN_ENV, restore_home, sandbox_home
 
 from nbaops.cli import checks as tasks
-from nbaops.sandbox.world import open_context
 
 NOW = "2026-01-14T17:00:00Z"
 
@@ -66,10 +65,7 @@ def test_system_health_json_is_one_document_and_exit_0(
 def test_a_failed_check_exits_1(
     env: Path, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from nbaops.sandbox import fault_injection
-
-    ctx = open_context("local")
-    fault_injection.inject(ctx, "batch-errors")
+    restore_home(tmp_path_factory, env, NOW, [("batch-errors", None)])  # as inject makes it
     try:
         assert call(tasks.system_health, service="prediction-coordinator", json=True) == 1
     finally:
@@ -138,10 +134,7 @@ def test_check_lines_under_a_coverage_drop_names_games_and_players_in_plain_text
     """The on-call's first command: stdout is not a terminal (capsys), so plain lines."""
     import re
 
-    from nbaops.sandbox import fault_injection
-
-    ctx = open_context("local")
-    fault_injection.inject(ctx, "lines-coverage-drop")
+    restore_home(tmp_path_factory, env, NOW, [("lines-coverage-drop", None)])  # as inject makes it
     try:
         assert call(tasks.check_lines) == 1
         out = capsys.readouterr().out

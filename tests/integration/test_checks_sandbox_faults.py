@@ -1,8 +1,11 @@
 """Each sandbox fault is caught by its check; the clean sandbox passes every check.
 
-One sandbox (generated game day, Cloud Run + Logging stand-in) is built for the module
-under a temporary NBAOPS_HOME with the clock pinned at midday Eastern; every test
-injects one fault through ``nbaops.sandbox.faults`` and clears it again.
+One sandbox (generated game day, Cloud Run + Logging stand-in) is copied for the module
+into a temporary NBAOPS_HOME with the clock pinned at midday Eastern; every test puts
+the home onto the session's template with its faults injected through
+``fault_injection.inject`` (:func:`worlds.sandbox.restore_home`: each fault's data is
+regenerated once per session, shared with the other files that inject it at this
+clock) and the home goes back to the clean template afterwards.
 """
 
 from __future__ import annotations
@@ -96,24 +99,24 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
 )
 def test_fault_is_caught_by_its_check(
     clean: Context,
+    tmp_path_factory: pytest.TempPathFactory,
     fault: str,
     service: str | None,
     check: str,
     check_service: str | None,
     says: str,
 ) -> None:
-    from nbaops.sandbox import fault_injection
-
-    fault_injection.inject(clean, fault, service)
+    restore_home(tmp_path_factory, clean.home, NOW, [(fault, service)])
     result = run_check(clean, check, service=check_service)
     assert result.verdict is Verdict.FAIL, result.message
     assert says in result.message
     assert result.query
 
 
-def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
+def test_post_deploy_checks_of_a_degraded_service_fail(
+    clean: Context, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from nbaops.checks import run_post_deploy
-    from nbaops.sandbox import fault_injection
 
     phase4 = clean.config.service("phase4-processors")
     healthy = run_post_deploy(clean, phase4)
@@ -121,8 +124,8 @@ def test_post_deploy_checks_of_a_degraded_service_fail(clean: Context) -> None:
         ("lines_coverage", Verdict.PASS),
         ("error_logs", Verdict.PASS),
     ]
-    fault_injection.inject(clean, "lines-coverage-drop")
-    fault_injection.inject(clean, "error-logs", "phase4-processors")
+    degrade = [("lines-coverage-drop", None), ("error-logs", "phase4-processors")]
+    restore_home(tmp_path_factory, clean.home, NOW, degrade)
     degraded = run_post_deploy(clean, phase4)
     assert [(r.name, r.service, r.verdict) for r in degraded] == [
         ("lines_coverage", "phase4-processors", Verdict.FAIL),

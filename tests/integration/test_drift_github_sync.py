@@ -10,15 +10,15 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import pytest
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 from worlds.drift_world import World, build_world, commit, seed_default
+from worlds.http_fake import FakeServer, Request
 
 from nbaops.adapters.github import GitHubClient, GitHubError, GitHubSettings
 from nbaops.cli.drift import check_drift
@@ -75,16 +75,10 @@ class FakeGitHub:
     def mutations(self) -> list[tuple[str, str]]:
         return [r for r in self.requests if r[0] != "GET"]
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: Any,
-        body: dict[str, Any],
-    ) -> tuple[int, Any]:
+    def route(self, request: Request) -> tuple[int, Any]:
+        method, path, query, body = request.method, request.path, request.query, request.json()
         self.requests.append((method, path))
-        if headers.get("Authorization") != f"Bearer {TOKEN}":
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return 401, {"message": "Bad credentials"}
         if self.fail_status and method in self.fail_methods:
             return self.fail_status, {"message": "Server Error"}
@@ -148,45 +142,10 @@ class FakeGitHub:
 @pytest.fixture
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
     fake = FakeGitHub()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _serve(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else {}
-            status, payload = fake.handle(
-                method, parts.path, parse_qs(parts.query), self.headers, body
-            )
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_PATCH(self) -> None:
-            self._serve("PATCH")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("GITHUB_API_URL", fake.url)
-    try:
+    with FakeServer(fake.route) as server:
+        fake.url = server.url
+        monkeypatch.setenv("GITHUB_API_URL", fake.url)
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

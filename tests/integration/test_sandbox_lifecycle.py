@@ -27,8 +27,9 @@ from nbaops.sandbox import fault_injection, faults, lifecycle
 from nbaops.sandbox.world import open_context
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = "2026-01-15T17:00:00Z"  # 12:00 ET
-TODAY = dt.date(2026, 1, 15)
+# 12:00 ET, the clock of test_checks_sandbox_faults: they share the session's templates
+NOW = "2026-01-14T17:00:00Z"
+TODAY = dt.date(2026, 1, 14)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ LINES_TODAY = (
 def test_first_use_creates_warehouse_standin_state_logs_and_marker(home: Path) -> None:
     marker = lifecycle.read_marker(home)
     assert marker is not None and marker["format"] == lifecycle.FORMAT_VERSION
-    assert marker["seed"] == lifecycle.DEFAULT_SEED and marker["now"].startswith("2026-01-15T17:00")
+    assert marker["seed"] == lifecycle.DEFAULT_SEED and marker["now"].startswith(NOW[:16])
     assert marker["counts"]["nba_predictions.player_prop_predictions"] > 10_000
     assert (home / "warehouse.duckdb").is_file() and (home / "cloudrun.json").is_file()
     assert len(log_store.read_entries(home)) == marker["log_entries"] > 100
@@ -152,10 +153,12 @@ def test_fault_names_and_services_are_validated(ctx: Context, home: Path) -> Non
     assert faults.active(home) == {}
 
 
-def test_error_logs_and_stale_heartbeat_faults(ctx: Context, home: Path, restore: None) -> None:
+def test_error_logs_and_stale_heartbeat_faults(
+    home: Path, restore: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     now = dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
-    fault_injection.inject(ctx, "error-logs", service="grading-service")
-    fault_injection.inject(ctx, "stale-heartbeat")
+    injected = [("stale-heartbeat", None), ("error-logs", "grading-service")]
+    restore_home(tmp_path_factory, home, NOW, injected)  # what inject() makes of the home
     recent = log_store.query(
         home,
         f'resource.labels.service_name = "grading-service" AND severity >= ERROR AND '
@@ -175,9 +178,9 @@ def test_error_logs_and_stale_heartbeat_faults(ctx: Context, home: Path, restore
 
 
 def test_batch_errors_fault_fails_the_latest_batch_with_estimated_lines(
-    ctx: Context, home: Path, restore: None
+    home: Path, restore: None, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    fault_injection.inject(ctx, "batch-errors")
+    restore_home(tmp_path_factory, home, NOW, [("batch-errors", None)])  # as inject() makes it
     wh = DuckDBWarehouse(home / "warehouse.duckdb", root=ROOT)
     latest = wh.query(
         "SELECT batch_id, status, error_count FROM nba_predictions.prediction_batches "
@@ -223,7 +226,7 @@ def test_stale_data_is_refreshed_but_services_are_kept(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     state_before = cloudrun_state.load_state(home)["services"]
-    monkeypatch.setenv("NBAOPS_NOW", "2026-01-16T17:00:00Z")  # a day later
+    monkeypatch.setenv("NBAOPS_NOW", "2026-01-15T17:00:00Z")  # a day later
     lifecycle.ensure_sandbox(open_context("local"))
     captured = capsys.readouterr()
     first, *beats = captured.err.splitlines()  # a slow machine may add heartbeat lines
@@ -231,8 +234,8 @@ def test_stale_data_is_refreshed_but_services_are_kept(
     assert all(b.startswith("nbaops: still waiting for the sandbox build") for b in beats)
     assert captured.out == ""
     marker = lifecycle.read_marker(home)
-    assert marker is not None and marker["now"].startswith("2026-01-16T17:00")
-    assert marker["summary"]["today"] == "2026-01-16"
+    assert marker is not None and marker["now"].startswith("2026-01-15T17:00")
+    assert marker["summary"]["today"] == "2026-01-15"
     assert cloudrun_state.load_state(home)["services"] == state_before
 
 
@@ -333,7 +336,7 @@ ensure_sandbox(ctx)
 wh = ctx.warehouse
 n = wh.query(
     "SELECT COUNT(*) AS n FROM nba_raw.games WHERE game_date = @d",
-    {"d": datetime.date(2026, 1, 15)},
+    {"d": datetime.date(2026, 1, 14)},
 ).rows[0]["n"]
 print(read_marker(ctx.home)["built_at"], n)
 """

@@ -25,7 +25,7 @@ from nbaops.sandbox import lifecycle
 from nbaops.sandbox.world import open_context
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = "2026-01-15T17:00:00Z"
+NOW = "2026-01-14T17:00:00Z"  # the clock of test_checks_sandbox_faults: one template
 AUDIT = {
     "deploy_id": "d-keep-me",
     "started_at": "2026-01-14T10:00:00+00:00",

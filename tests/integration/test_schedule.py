@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 from rich.console import Console
+from worlds.http_fake import FakeServer, Request, google_error
 
 from nbaops.adapters.scheduler import SchedulerError
 from nbaops.cli import schedule as schedule_tasks
@@ -36,68 +34,37 @@ RUN_URI = (
 
 @dataclass
 class FakeScheduler:
-    url: str
+    url: str = ""
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     fail_with: int | None = None
 
+    def route(self, request: Request) -> tuple[int, Any]:
+        self.requests.append((request.method, request.path, request.query))
+        body = request.json()
+        if self.fail_with:
+            status = {403: "PERMISSION_DENIED"}.get(self.fail_with, "INTERNAL")
+            return google_error(self.fail_with, status, "denied")
+        path = request.path.removeprefix("/v1/")
+        if request.method == "GET":
+            if path not in self.jobs:
+                return google_error(404, "NOT_FOUND")
+            return 200, self.jobs[path]
+        if request.method == "POST":
+            self.jobs[body["name"]] = body
+            return 200, body
+        if request.method == "PATCH":
+            self.jobs[path] = {**self.jobs[path], **body}
+            return 200, self.jobs[path]
+        return 405, {}
+
 
 @pytest.fixture
 def scheduler() -> Iterator[FakeScheduler]:
-    state: dict[str, FakeScheduler] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _handle(self, method: str) -> None:
-            fake = state["f"]
-            parts = urlsplit(self.path)
-            fake.requests.append((method, parts.path, parse_qs(parts.query)))
-            length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length) or b"{}")
-            if fake.fail_with:
-                status = {403: "PERMISSION_DENIED"}.get(fake.fail_with, "INTERNAL")
-                error = {"code": fake.fail_with, "message": "denied", "status": status}
-                return self._reply(fake.fail_with, {"error": error})
-            path = parts.path.removeprefix("/v1/")
-            if method == "GET":
-                if path not in fake.jobs:
-                    return self._reply(404, {"error": {"code": 404, "status": "NOT_FOUND"}})
-                return self._reply(200, fake.jobs[path])
-            if method == "POST":
-                fake.jobs[body["name"]] = body
-                return self._reply(200, body)
-            if method == "PATCH":
-                fake.jobs[path] = {**fake.jobs[path], **body}
-                return self._reply(200, fake.jobs[path])
-            return self._reply(405, {})
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_PATCH(self) -> None:
-            self._handle("PATCH")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["f"] = FakeScheduler(url=f"http://127.0.0.1:{server.server_address[1]}")
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield state["f"]
-    finally:
-        server.shutdown()
-        server.server_close()
+    fake = FakeScheduler()
+    with FakeServer(fake.route) as server:
+        fake.url = server.url
+        yield fake
 
 
 @pytest.fixture

@@ -33,12 +33,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from worlds.http_fake import FakeServer, Request
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "fault-matrix.md"
@@ -706,36 +706,21 @@ class _HoldingProxy:
     wall-clock bound to tune to the machine's load)."""
 
     def __init__(self, target: str) -> None:
-        path = "/" + target.split("/", 3)[3]
         self.received = threading.Event()
         self.release = threading.Event()
         self.answered = threading.Event()
-        outer = self
+        self._server = FakeServer(self._hold)
+        self.url = self._server.url + "/" + target.split("/", 3)[3]
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.received.set()
-                outer.release.wait(60)
-                outer.answered.set()
-                try:
-                    self.send_response(200)
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+    def _hold(self, request: Request) -> tuple[int, bytes]:
+        self.received.set()
+        self.release.wait(60)
+        self.answered.set()
+        return 200, b"ok"
 
     def stop(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.close()
 
 
 @cell(
@@ -782,33 +767,13 @@ class _Failing5xx:
 
     def __init__(self) -> None:
         self.requests: list[str] = []
-        outer = self
+        self._server = FakeServer(self._fail)
+        self.url = self._server.url
+        self.stop = self._server.close
 
-        class Handler(BaseHTTPRequestHandler):
-            def _fail(self) -> None:
-                outer.requests.append(f"{self.command} {self.path}")
-                length = int(self.headers.get("Content-Length", "0") or 0)
-                if length:
-                    self.rfile.read(length)
-                body = b'{"message": "Server Error"}'
-                self.send_response(502)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PATCH = _fail
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _fail(self, request: Request) -> tuple[int, Any]:
+        self.requests.append(f"{request.method} {request.path}")
+        return 502, {"message": "Server Error"}
 
 
 def _drift_task(env: Env, **flags: Any) -> tuple[int, dict[str, Any], str]:
