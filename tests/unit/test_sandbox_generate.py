@@ -45,8 +45,8 @@ def test_same_seed_and_clock_give_identical_data(data: generate.SandboxData) -> 
     assert again.logs == data.logs
     # another seed, another league (the tables are built from it: the same build twice is
     # enough to show they follow the league; a third build only cost seconds)
-    other = generate.synthetic_league(8, NOW)
-    assert other.games != generate.synthetic_league(7, NOW).games
+    other = synthetic_league(8, NOW)
+    assert other.games != synthetic_league(7, NOW).games
 
 
 def test_schedule_covers_45_days_today_and_tomorrow_with_8_to_12_games(
