@@ -7,12 +7,18 @@ from whatever credential kind is in use. The local profile does exactly the same
 the stand-in: its ``*.a.run.app`` URLs are routed to 127.0.0.1 with the original ``Host``
 header (``route``), and its invoker check refuses a probe without the right ID token.
 A probe never raises: failures come back as a :class:`HealthResult` with ``error``.
+
+A loopback target (the stand-in) is always connected to directly: an ``HTTP(S)_PROXY`` in
+the environment would otherwise receive, and swallow, the request. Any other host keeps
+the environment's proxies (a corporate proxy may be the only way to ``*.run.app``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,6 +32,16 @@ if TYPE_CHECKING:
 Route = Callable[[str], tuple[str, "str | None"]]
 
 BODY_LIMIT = 500
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy at all
+
+
+def is_loopback(url: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
+        return False
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,8 @@ class HealthProber:
         body = ""
         error: str | None = None
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            opener = _DIRECT.open if is_loopback(target) else urllib.request.urlopen
+            with opener(request, timeout=timeout_s) as response:
                 status = int(response.status)
                 body = response.read(BODY_LIMIT * 4).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:

@@ -75,8 +75,12 @@ def run_deploy(
     *,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> DeployReport:
     """Run one deploy (see the module docstring). Returns the report; exit code by verdict.
+
+    ``sleep`` and ``monotonic`` are the deploy's clock, injected together: every wait
+    sleeps through the one and measures its deadline on the other.
 
     Raises:
         UsageError: bad input (nothing read or changed, no audit row).
@@ -102,7 +106,7 @@ def run_deploy(
         model_version=req.model_version,
         dry_run=req.dry_run,
     )
-    d = InFlight(ctx, req, cfg, settings, report, record, progress, sleep)
+    d = InFlight(ctx, req, cfg, settings, report, record, progress, sleep, monotonic)
     write_audit = not req.dry_run
     progress.step(
         "start",

@@ -1,0 +1,90 @@
+"""The health prober and proxies: a loopback target (the local profile's stand-in) is
+reached directly even when HTTP_PROXY points at a dead port; any other host still goes
+through the environment's proxy (a corporate proxy may be needed for *.run.app)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from worlds.http_fake import FakeServer, Request
+
+from nbaops.adapters.health import HealthProber, is_loopback
+
+
+def dead_port() -> int:
+    """A port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def dead_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = f"http://127.0.0.1:{dead_port()}"
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(var, proxy)
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_a_loopback_probe_bypasses_a_dead_http_proxy(dead_proxy: None) -> None:
+    seen: list[str] = []
+
+    def route(req: Request) -> tuple[int, object]:
+        seen.append(req.path)
+        return 200, {"status": "ok"}
+
+    with FakeServer(route) as server:
+        result = HealthProber().probe(server.url + "/health", timeout_s=3)
+    assert result.ok, result.error
+    assert result.status == 200
+    assert seen == ["/health"]
+
+
+def test_a_routed_run_app_url_to_loopback_bypasses_the_proxy(dead_proxy: None) -> None:
+    hosts: list[str | None] = []
+
+    def route(req: Request) -> tuple[int, object]:
+        hosts.append(req.headers.get("Host"))
+        return 204, b""
+
+    with FakeServer(route) as server:
+        prober = HealthProber(route=lambda url: (server.url + "/health", "svc-abc.a.run.app"))
+        result = prober.probe("https://svc-abc.a.run.app/health", timeout_s=3)
+    assert result.ok, result.error
+    assert hosts == ["svc-abc.a.run.app"]
+
+
+def test_a_real_host_still_goes_through_the_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[str | None] = []
+
+    def proxy(req: Request) -> tuple[int, object]:
+        asked.append(req.headers.get("Host"))
+        return 200, {"via": "proxy"}
+
+    with FakeServer(proxy) as server:
+        monkeypatch.setenv("HTTP_PROXY", server.url)
+        monkeypatch.setenv("http_proxy", server.url)
+        for var in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(var, raising=False)
+        result = HealthProber().probe("http://service.example.invalid/health", timeout_s=3)
+    assert result.ok, result.error
+    assert asked == ["service.example.invalid"]
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8080/x", True),
+        ("http://127.9.9.9/x", True),
+        ("http://localhost:1/x", True),
+        ("http://[::1]:80/x", True),
+        ("https://svc-abc-uw.a.run.app/health", False),
+        ("http://10.0.0.1/x", False),
+    ],
+)
+def test_only_loopback_hosts_count_as_loopback(url: str, loopback: bool) -> None:
+    assert is_loopback(url) is loopback
