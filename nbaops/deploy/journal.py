@@ -131,10 +131,10 @@ class Journal:
         return json.dumps(self.to_json(), sort_keys=True)
 
     @classmethod
-    def from_annotation(cls, text: str) -> Journal | None:
-        """Parse the annotation; None when unreadable."""
+    def from_annotation(cls, text: str | None) -> Journal | None:
+        """Parse the annotation; None when absent or unreadable."""
         try:
-            data = json.loads(text)
+            data = json.loads(text or "")
             known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
             return cls(
                 **{
@@ -157,8 +157,7 @@ class Journal:
 
 def journal_of(info: ServiceInfo) -> Journal | None:
     """The journal carried by a service read (None when there is none)."""
-    text = info.annotations.get(JOURNAL_ANNOTATION)
-    return Journal.from_annotation(text) if text else None
+    return Journal.from_annotation(info.annotations.get(JOURNAL_ANNOTATION))
 
 
 def record(cloudrun: CloudRun, service: str, journal: Journal, token: tuple[str, int]) -> None:

@@ -101,10 +101,10 @@ class DeployLock:
         return json.dumps(self.to_json(), sort_keys=True)
 
     @classmethod
-    def from_annotation(cls, text: str) -> DeployLock | None:
-        """Parse the annotation; None when it is not a lease we can read (treated as lapsed)."""
+    def from_annotation(cls, text: str | None) -> DeployLock | None:
+        """Parse the annotation; None when absent or not a lease we can read (lapsed)."""
         try:
-            data = json.loads(text)
+            data = json.loads(text or "")
             since = clock.as_utc(data["since"])
             renewed = data.get("renewed")
             return cls(
@@ -168,8 +168,7 @@ class Acquired:
 
 def lease_of(info: ServiceInfo) -> DeployLock | None:
     """The lease carried by a service read (None when there is none)."""
-    text = info.annotations.get(LOCK_ANNOTATION)
-    return DeployLock.from_annotation(text) if text else None
+    return DeployLock.from_annotation(info.annotations.get(LOCK_ANNOTATION))
 
 
 def current_lock(cloudrun: CloudRun, service: str) -> DeployLock | None:

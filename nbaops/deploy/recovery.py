@@ -89,12 +89,10 @@ def inspect_annotations(
     service: str, annotations: Mapping[str, str], traffic: Mapping[str, int]
 ) -> Interrupted | None:
     """:func:`inspect` from a service's annotations and traffic (``check-all-services``)."""
-    text = annotations.get(JOURNAL_ANNOTATION)
-    journal = Journal.from_annotation(text) if text else None
+    journal = Journal.from_annotation(annotations.get(JOURNAL_ANNOTATION))
     if journal is None or journal.phase == "held":
         return None
-    lease_text = annotations.get(lock.LOCK_ANNOTATION)
-    held = lock.DeployLock.from_annotation(lease_text) if lease_text else None
+    held = lock.DeployLock.from_annotation(annotations.get(lock.LOCK_ANNOTATION))
     if held is not None and not held.lapsed(clock.now()):
         return None  # its deploy (or a recovery) is alive
     return Interrupted(service, journal, dict(traffic))

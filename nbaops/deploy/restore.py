@@ -78,6 +78,7 @@ def restore_traffic(
         holds the commands (back to ``target``).
     """
     from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.deploy.checklist import timed
     from nbaops.deploy.lock import LeaseLostError, retry_cas
     from nbaops.deploy.predeploy import health_url, probe_health
 
@@ -137,10 +138,10 @@ def restore_traffic(
         )
     )
     if info is not None and len(want) == 1:
-        started = time.perf_counter()
-        try:
-            url = health_url(ctx, info, target, cfg.health_path)
-            check = probe_health(
+
+        def probe(served: ServiceInfo = info) -> CheckResult:
+            url = health_url(ctx, served, target, cfg.health_path)
+            return probe_health(
                 ctx,
                 service,
                 url,
@@ -148,10 +149,8 @@ def restore_traffic(
                 name="rollback_health",
                 revision=target,
             )
-        except Exception as exc:
-            check = CheckResult.error("rollback_health", service, exc)
-        check.duration_s = round(time.perf_counter() - started, 3)
-        result.checks.append(check)
+
+        result.checks.append(timed("rollback_health", service, probe))
     if not result.ok:
         result.manual = manual_commands(ctx, service, target)
     if progress is not None:
