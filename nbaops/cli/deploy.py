@@ -186,10 +186,10 @@ def deploys(
 ) -> Report:
     """Recent deploy, rollback and force-unlock audit rows."""
     from nbaops.cli.flags import integer
-    from nbaops.deploy.history import recent_deploys
+    from nbaops.deploy.history import MAX_DAYS, MAX_LIMIT, recent_deploys
 
-    rows = integer(limit, "limit", default=20, minimum=1, maximum=1000)
-    window = integer(days, "days", default=30, minimum=1, maximum=400)
+    rows = integer(limit, "limit", default=20, minimum=1, maximum=MAX_LIMIT)
+    window = integer(days, "days", default=30, minimum=1, maximum=MAX_DAYS)
     return recent_deploys(ctx, service=service, limit=rows, days=window)
 
 

@@ -34,6 +34,8 @@ ORDER BY started_at DESC
 LIMIT @limit
 """
 
+MAX_LIMIT = 1000  # rows
+MAX_DAYS = 400  # the look-back bounds the partition scan
 _BAD = {"rolled_back", "failed", "rollback_failed", "interrupted", "refused", "held"}
 
 
@@ -121,10 +123,10 @@ def recent_deploys(
     """
     if service:
         ctx.config.service(service)
-    if not 1 <= limit <= 1000:
-        raise UsageError(f"--limit: {limit} must be between 1 and 1000")
-    if not 1 <= days <= 3650:
-        raise UsageError(f"--days: {days} must be between 1 and 3650")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"--limit: {limit} must be between 1 and {MAX_LIMIT}")
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(f"--days: {days} must be between 1 and {MAX_DAYS}")
     flushed = audit.flush_spool(ctx)
     since = clock.now() - dt.timedelta(days=days)
     result = ctx.warehouse.query(SQL, {"since": since, "service": service or "", "limit": limit})
