@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from nbaops.deploy import lock
 from nbaops.deploy.predeploy import probe_health
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from nbaops.deploy.progress import Progress
     from nbaops.deploy.request import DeployRequest
     from nbaops.deploy.settings import DeploySettings
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -149,77 +147,53 @@ def alert(
     notify(d.ctx, report.notes, d.service, kind, title, text, verdict, {**fields, **(extra or {})})
 
 
-def _poll(
-    d: InFlight,
-    timeout_s: float,
-    interval_s: float,
-    attempt: Callable[[], T],
-    done: Callable[[T], bool],
-) -> tuple[T, int]:
-    """``attempt()`` until ``done`` or ``timeout_s`` has passed, ``interval_s`` apart; returns
-    the last value and the number of attempts. The deadline is measured on ``d.monotonic``,
-    the clock injected with ``d.sleep``: a test's fake sleep advances it, so no wait spins on
-    real time."""
-    deadline = d.monotonic() + timeout_s
-    attempts = 0
-    while True:
-        attempts += 1
-        value = attempt()
-        if done(value) or d.monotonic() >= deadline:
-            return value, attempts
-        d.sleep(interval_s)
-
-
 def wait_ready(d: InFlight, revision: str) -> CheckResult:
-    """Read the revision until it is Ready (FAIL with Cloud Run's reason after the timeout)."""
     timeout_s = d.settings.ready_timeout_s
     started = time.perf_counter()
-    rev, _ = _poll(
-        d,
-        timeout_s,
-        max(d.settings.health_interval_s, 0.1),
-        lambda: d.ctx.cloudrun.get_revision(d.service, revision),
-        lambda rev: rev.ready,
-    )
-    message = (
-        f"{revision} is Ready"
-        if rev.ready
-        else f"{revision} not Ready after {timeout_s:g}s: {rev.message or 'no reason given'}"
-    )
-    return CheckResult.timed(
-        "revision_ready",
-        d.service,
-        Verdict.PASS if rev.ready else Verdict.FAIL,
-        message,
-        value=revision,
-        query=f"run_v2 GetRevision {revision}",
-        threshold=f"Ready within {timeout_s:g}s",
-        started=started,
-    )
+    deadline = d.monotonic() + timeout_s
+    while True:
+        rev = d.ctx.cloudrun.get_revision(d.service, revision)
+        if rev.ready or d.monotonic() >= deadline:
+            message = (
+                f"{revision} is Ready"
+                if rev.ready
+                else f"{revision} not Ready after {timeout_s:g}s: "
+                f"{rev.message or 'no reason given'}"
+            )
+            return CheckResult.timed(
+                "revision_ready",
+                d.service,
+                Verdict.PASS if rev.ready else Verdict.FAIL,
+                message,
+                value=revision,
+                query=f"run_v2 GetRevision {revision}",
+                threshold=f"Ready within {timeout_s:g}s",
+                started=started,
+            )
+        d.sleep(max(d.settings.health_interval_s, 0.1))
 
 
 def wait_healthy(d: InFlight, url: str, revision: str) -> CheckResult:
-    """Probe the new revision until it answers 2xx (FAIL after ``health_wait_s``)."""
     settings = d.settings
     started = time.perf_counter()
-    result, attempts = _poll(
-        d,
-        settings.health_wait_s,
-        settings.health_interval_s,
-        lambda: probe_health(
+    deadline = d.monotonic() + settings.health_wait_s
+    attempts = 0
+    while True:
+        attempts += 1
+        result = probe_health(
             d.ctx,
             d.service,
             url,
             timeout_s=settings.health_timeout_s,
             name="new_revision_health",
             revision=revision,
-        ),
-        lambda result: result.verdict is Verdict.PASS,
-    )
-    result.duration_s = round(time.perf_counter() - started, 3)
-    result.threshold = (
-        f"HTTP 2xx within {settings.health_wait_s:g}s "
-        f"(probe timeout {settings.health_timeout_s:g}s)"
-    )
-    result.message += f" after {attempts} probe(s)"
-    return result
+        )
+        if result.verdict is Verdict.PASS or d.monotonic() >= deadline:
+            result.duration_s = round(time.perf_counter() - started, 3)
+            result.threshold = (
+                f"HTTP 2xx within {settings.health_wait_s:g}s "
+                f"(probe timeout {settings.health_timeout_s:g}s)"
+            )
+            result.message += f" after {attempts} probe(s)"
+            return result
+        d.sleep(settings.health_interval_s)
