@@ -2,8 +2,8 @@
 
 Modules (each holds one thing):
 
-- :mod:`~nbaops.deploy.predeploy` — the eight pre-deploy checks (the git ones in
-  :mod:`~nbaops.deploy.checklist_git`, their shared result in :mod:`~nbaops.deploy.checklist`).
+- :mod:`~nbaops.deploy.predeploy` — the eight pre-deploy checks (the git ones and their
+  shared result in :mod:`~nbaops.deploy.checklist`).
 - :mod:`~nbaops.deploy.lock` — the per-service deploy lease (annotation + etag CAS,
   fencing token).
 - :mod:`~nbaops.deploy.heartbeat` — renews the lease while a deploy runs.

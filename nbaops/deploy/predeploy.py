@@ -37,14 +37,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops.concurrency import map_concurrently
-from nbaops.deploy.checklist import Item
-from nbaops.deploy.checklist import timed as _timed
-from nbaops.deploy.checklist_git import (
+from nbaops.deploy.checklist import (
+    Item,
     check_branch,
     check_commits,
     check_schema_changes,
     check_sync,
     check_uncommitted,
+    timed,
 )
 from nbaops.errors import GitError
 from nbaops.verdict import CheckResult, Verdict, clip
@@ -306,7 +306,7 @@ def run_predeploy(
             progress(result)
 
     def run(name: str, check: Callable[[], CheckResult]) -> None:
-        emit(_timed(name, service, check))
+        emit(timed(name, service, check))
 
     repo: Repo | None = None
     repo_error: Exception | None = None
