@@ -102,8 +102,10 @@ class HealthProber:
         body = ""
         error: str | None = None
         try:
-            opener = _DIRECT.open if is_loopback(target) else urllib.request.urlopen
-            with opener(request, timeout=timeout_s) as response:
+            # a fresh opener reads the proxies of the environment now (urlopen's global one
+            # keeps whatever they were at its first use)
+            opener = _DIRECT if is_loopback(target) else urllib.request.build_opener()
+            with opener.open(request, timeout=timeout_s) as response:
                 status = int(response.status)
                 body = response.read(BODY_LIMIT * 4).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:

@@ -5,6 +5,7 @@ through the environment's proxy (a corporate proxy may be needed for *.run.app).
 from __future__ import annotations
 
 import socket
+import urllib.request
 
 import pytest
 from worlds.http_fake import FakeServer, Request
@@ -73,6 +74,15 @@ def test_a_real_host_still_goes_through_the_environment_proxy(
         result = HealthProber().probe("http://service.example.invalid/health", timeout_s=3)
     assert result.ok, result.error
     assert asked == ["service.example.invalid"]
+    # the probe left no proxy behind: once the variables are gone, urllib's own global
+    # opener (built at its first use) still reaches loopback directly
+    for var in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(var)
+    with (
+        FakeServer(lambda req: (200, b"ok")) as local,
+        urllib.request.urlopen(local.url + "/", timeout=3) as response,
+    ):
+        assert response.status == 200
 
 
 @pytest.mark.parametrize(
