@@ -16,15 +16,7 @@ with tag URIs). Keys starting with ``_`` are private to the stand-in and never r
 a revision's ``_degraded`` (its health endpoint answers 503). Revision names follow
 ``{service}-{5 digits}-{3 letters}``.
 
-Seeding (used by the sandbox)::
-
-    seed_services(home, project, region, [
-        SeedService("grading-service", revisions=[
-            SeedRevision(image="…/grading:abc", labels={"commit-sha": "<40 hex>"},
-                         env={"K": "V"}, create_time=datetime(...)),
-            SeedRevision(...),                      # later revisions last
-        ], traffic=None),                           # None: 100% to the last revision
-    ])
+The sandbox seeds services and revisions with :func:`seed_services`.
 """
 
 from __future__ import annotations

@@ -275,11 +275,10 @@ class Contract:
     def _check_query(self, method: ApiMethod, query: str) -> list[tuple[str, str]]:
         document = self.documents[method.api]
         declared = method.query_parameters()
-        system = {k: v for k, v in document.get("parameters", {}).items()}
+        system = document.get("parameters", {})
         violations: list[tuple[str, str]] = []
         values = parse_qs(query, keep_blank_values=True)
-        for raw_name, items in values.items():
-            name = raw_name
+        for name, items in values.items():
             # a query parameter may be spelled with its proto (snake_case) name too
             spec = declared.get(name) or declared.get(camel(name))
             if spec is None:
@@ -431,18 +430,14 @@ def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
         return not isinstance(value, bool)
     if kind == "integer":
         return not _is_int(value)
-    if kind == "number":
-        if isinstance(value, bool):
-            return True
-        if isinstance(value, (int, float)):
-            return False
+    if kind == "number":  # a JSON number, or a string that parses as one ("NaN" too)
         if isinstance(value, str):
             try:
                 float(value)
             except ValueError:
                 return True
             return False
-        return True
+        return isinstance(value, bool) or not isinstance(value, (int, float))
     if kind == "string":
         if fmt in ("int64", "uint64"):
             return not _is_int(value)

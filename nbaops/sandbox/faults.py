@@ -337,21 +337,15 @@ def _remove(tables: Tables, ref: str, predicate: Callable[[dict[str, Any]], bool
         tables[ref] = [r for r in tables[ref] if not predicate(r)]
 
 
-def _apply_data(
-    name: str, tables: Tables, now: dt.datetime, service: str, rng: random.Random
-) -> None:
-    if name == "lines-coverage-drop":
-        _drop_lines(tables, now, rng)
-    elif name == "grading-stall":
-        _stall_grading(tables, now)
-    elif name == "stale-heartbeat":
-        _stale_heartbeat(tables, now, service)
-    elif name == "batch-errors":
-        _batch_errors(tables)
-    elif name == WORKER_NO_PREDICTIONS:
-        _no_recent_predictions(tables, now)
-    elif name == "hit-rate-drop":
-        _hit_rate_drop(tables, now, rng)
+# Each data transform by the fault (or applied degradation) name: (tables, now, service, rng).
+_TRANSFORMS: dict[str, Callable[[Tables, dt.datetime, str, random.Random], None]] = {
+    "lines-coverage-drop": lambda tables, now, _service, rng: _drop_lines(tables, now, rng),
+    "grading-stall": lambda tables, now, _service, _rng: _stall_grading(tables, now),
+    "stale-heartbeat": lambda tables, now, service, _rng: _stale_heartbeat(tables, now, service),
+    "batch-errors": lambda tables, _now, _service, _rng: _batch_errors(tables),
+    WORKER_NO_PREDICTIONS: lambda tables, now, _service, _rng: _no_recent_predictions(tables, now),
+    "hit-rate-drop": lambda tables, now, _service, rng: _hit_rate_drop(tables, now, rng),
+}
 
 
 def apply_all(
@@ -376,7 +370,8 @@ def apply_all(
             if rec.get("armed"):
                 continue
             applied = str(rec.get("applied") or "error-logs")
-            _apply_data(applied, data.tables, now, service, rng)
+            if applied in _TRANSFORMS:
+                _TRANSFORMS[applied](data.tables, now, service, rng)
             revision = str(
                 rec.get("revision") or generate.revision_at(revisions.get(service, []), anchor)
             )
@@ -384,8 +379,8 @@ def apply_all(
         elif name == "error-logs":
             revision = generate.revision_at(revisions.get(service, []), anchor)
             _error_burst(data.logs, (project, region), service, revision, anchor, rng)
-        else:
-            _apply_data(name, data.tables, now, service, rng)
+        elif name in _TRANSFORMS:
+            _TRANSFORMS[name](data.tables, now, service, rng)
     data.logs.sort(key=lambda e: e["timestamp"])
 
 
