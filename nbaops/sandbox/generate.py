@@ -533,4 +533,3 @@ def log_entries(
         ]
     out.sort(key=lambda e: e["timestamp"])
     return out
-

@@ -134,8 +134,7 @@ def fit_rows(
             continue
         columns = {c.lower(): c for c in spelled}
         out[spec.ref] = [
-            {columns[k.lower()]: v for k, v in row.items() if k.lower() in columns}
-            for row in rows
+            {columns[k.lower()]: v for k, v in row.items() if k.lower() in columns} for row in rows
         ]
     return out
 
