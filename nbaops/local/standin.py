@@ -285,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("timeout", "health-timeout"):
             time.sleep(float(fault.get("delay_s") or 30.0))
             return None
-        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx", "monitoring-error"):
+        if kind in api_faults.DEFAULT_STATUS:
             raise api_faults.fault_error(fault)
         return fault  # lro-fail: the caller applies it
 
