@@ -31,7 +31,7 @@ import datetime as dt
 import math
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ METRIC_KINDS = {
     REQUEST_LATENCIES: ("DELTA", "DISTRIBUTION"),
     INSTANCE_COUNT: ("GAUGE", "INT64"),
 }
+# The metric label each metric's series are split by (latencies: one series a revision).
+SERIES_LABEL = {REQUEST_COUNT: "response_code_class", INSTANCE_COUNT: "state"}
 MAX_WINDOW = dt.timedelta(days=1)  # the stand-in refuses to simulate more per call
 RATE_PER_MINUTE = {"prediction-worker": 3000}
 DEFAULT_RATE = 2400
@@ -228,13 +230,7 @@ def _raw_series(
                     per_label.setdefault("active", []).append((minute, sim["instances"]))
                 minute += dt.timedelta(minutes=1)
             for label, points in per_label.items():
-                labels = (
-                    {"response_code_class": label}
-                    if metric_type == REQUEST_COUNT
-                    else {"state": label}
-                    if metric_type == INSTANCE_COUNT
-                    else {}
-                )
+                labels = {SERIES_LABEL[metric_type]: label} if metric_type in SERIES_LABEL else {}
                 if any(where.get(f"metric.labels.{k}", v) != v for k, v in labels.items()):
                     continue
                 out.append(
@@ -250,19 +246,21 @@ def _raw_series(
 # --------------------------------------------------------------------------- aggregation
 
 
+_ALIGNERS: dict[str, Callable[[Sequence[Any]], Any]] = {
+    "ALIGN_MAX": max,
+    "ALIGN_MIN": min,
+    "ALIGN_MEAN": lambda values: sum(values) / len(values),
+}
+
+
 def _merge(values: Sequence[Any], kind: str, aligner: str) -> Any:
     if kind == "DISTRIBUTION":
         count = sum(v["count"] for v in values)
         buckets = [sum(col) for col in zip(*(v["buckets"] for v in values), strict=True)]
         mean = sum(v["mean"] * v["count"] for v in values) / count if count else 0.0
         return {"count": count, "mean": mean, "buckets": buckets}
-    if aligner in ("ALIGN_MAX",):
-        return max(values)
-    if aligner in ("ALIGN_MIN",):
-        return min(values)
-    if aligner in ("ALIGN_MEAN",):
-        return sum(values) / len(values)
-    return sum(values)  # ALIGN_DELTA / ALIGN_SUM / ALIGN_NONE of a DELTA count
+    # ALIGN_DELTA / ALIGN_SUM / ALIGN_NONE of a DELTA count: the sum
+    return _ALIGNERS.get(aligner, sum)(values)
 
 
 def _value(kind: str, value: Any) -> dict[str, Any]:
