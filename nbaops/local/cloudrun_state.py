@@ -168,15 +168,11 @@ def state_path(home: Path) -> Path:
     return home / STATE_NAME
 
 
-def empty_state() -> dict[str, Any]:
-    return {"version": 1, "services": {}, "revisions": {}, "operations": {}}
-
-
 def load_state(home: Path) -> dict[str, Any]:
     """The current state (fresh from disk)."""
     data = read_json(state_path(home), None)
     if not isinstance(data, dict):
-        return empty_state()
+        data = {"version": 1}
     for key in ("services", "revisions", "operations"):
         data.setdefault(key, {})
     return data

@@ -188,12 +188,6 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _bad_request(violations: list[tuple[str, str]]) -> ContractError:
-    return ContractError(
-        400, "INVALID_ARGUMENT", "\n".join(d for _, d in violations), violations=violations
-    )
-
-
 class Contract:
     """The published methods of several APIs served on one host (see the module docstring)."""
 
@@ -259,7 +253,8 @@ class Contract:
             else:
                 self._check_value(method.api, {"$ref": method.request_ref}, body, "", violations)
         if violations:
-            raise _bad_request(violations)
+            message = "\n".join(d for _, d in violations)
+            raise ContractError(400, "INVALID_ARGUMENT", message, violations=violations)
         return method
 
     def response_violations(self, method: ApiMethod, payload: Any) -> list[tuple[str, str]]:
