@@ -30,9 +30,8 @@ the injection only, so a canary is worse than its baseline:
 - ``canary-low-traffic``: the new revision receives 1% of its traffic share (too little
   to judge: the analysis is INCONCLUSIVE).
 
-API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``, ``slow-lro``,
-``health-5xx``, ``health-timeout``, ``logging-error``) are passed to
-:mod:`nbaops.local.api_faults`.
+API faults of the stand-in (the kinds of :data:`nbaops.local.api_faults.FAULT_SCOPE`) are
+passed to :mod:`nbaops.local.api_faults`.
 
 Active faults live in ``sandbox-faults.json``. The sandbox's state is a pure function of
 (seed, clock, faults): injecting or clearing a fault regenerates the data from the seed
@@ -63,38 +62,22 @@ DRIFT = "drift"
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """A data fault: the service it belongs to (``fixed``: the only one allowed)."""
+    """A data fault (described in the module docstring): the service it belongs to
+    (``fixed``: the only one allowed)."""
 
     default_service: str
     fixed: bool
-    summary: str
 
 
 DATA_FAULTS: dict[str, FaultSpec] = {
-    "lines-coverage-drop": FaultSpec(
-        "phase4-processors", True, "today's lines missing for ~40% of expected players"
-    ),
-    "grading-stall": FaultSpec("grading-service", True, "yesterday's and today's grading missing"),
-    "stale-heartbeat": FaultSpec(
-        "phase3-processors", False, "one processor's last heartbeat ~7 h old"
-    ),
-    "batch-errors": FaultSpec(
-        "prediction-coordinator",
-        True,
-        "latest batch failed with errors; predictions without a real line",
-    ),
-    "error-logs": FaultSpec(
-        "prediction-worker", False, "burst of ERROR log entries in the last 5 minutes"
-    ),
-    "hit-rate-drop": FaultSpec(
-        "prediction-worker", True, "half the winning graded picks of the last 30 days lost"
-    ),
+    "lines-coverage-drop": FaultSpec("phase4-processors", fixed=True),
+    "grading-stall": FaultSpec("grading-service", fixed=True),
+    "stale-heartbeat": FaultSpec("phase3-processors", fixed=False),
+    "batch-errors": FaultSpec("prediction-coordinator", fixed=True),
+    "error-logs": FaultSpec("prediction-worker", fixed=False),
+    "hit-rate-drop": FaultSpec("prediction-worker", fixed=True),
 }
-CANARY_FAULTS: dict[str, str] = {
-    "canary-5xx": "new revisions answer ~10x more 5xx than the baseline",
-    "canary-latency": "new revisions answer 1.6x slower than the baseline",
-    "canary-low-traffic": "new revisions receive 1% of their traffic share",
-}
+CANARY_FAULTS = ("canary-5xx", "canary-latency", "canary-low-traffic")
 # What a degraded new revision of each service does to the data.
 DEGRADES = {
     "phase3-processors": "stale-heartbeat",
