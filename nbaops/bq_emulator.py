@@ -98,9 +98,14 @@ class Emulator:
                 self.process.wait(timeout=15)
 
 
+# The emulator listens on 127.0.0.1: an HTTP(S)_PROXY in the environment must not carry
+# the probe away (urlopen's default opener honours it), so the probe uses no proxy at all.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _ready(endpoint: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/bigquery/v2/projects/probe/datasets", timeout=2):
+        with _NO_PROXY.open(f"{endpoint}/bigquery/v2/projects/probe/datasets", timeout=2):
             return True
     except (urllib.error.URLError, OSError):
         return False

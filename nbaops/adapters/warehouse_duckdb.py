@@ -350,7 +350,8 @@ class DuckDBWarehouse:
         selects: list[str] = []
         for i, col in enumerate(used):
             convert = _converter(types[col])
-            params[f"c{i}"] = [convert(r.get(col)) for r in norm]
+            values = [r.get(col) for r in norm]
+            params[f"c{i}"] = values if convert is _identity else [convert(v) for v in values]
             selects.append(f"UNNEST(CAST($c{i} AS {types[col]}[])) AS {quote_ident(col)}")
         sql = (
             f"INSERT INTO {quote_ident(schema)}.{quote_ident(name)} "

@@ -1,6 +1,6 @@
 """Local stand-ins for Google Cloud services (local profile and tests).
 
-``standin`` serves Cloud Run Admin API v2 (REST), Cloud Logging ``entries:list`` and each
-revision's health endpoint on 127.0.0.1; ``cloudrun_state`` and ``log_store`` hold its
-persisted state; ``api_faults`` injects API failures for fault tests.
+:mod:`~nbaops.local.standin` serves the Google APIs nbaops calls on 127.0.0.1 (its
+docstring lists them and the modules behind each); what the served world decides comes
+from injected :class:`~nbaops.local.world.WorldHooks`, so ``local/`` never imports the sandbox.
 """

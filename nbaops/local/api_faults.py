@@ -61,6 +61,7 @@ STATUS_NAMES = {
     504: "DEADLINE_EXCEEDED",
 }
 
+# The kinds that answer an HTTP error status, and their default status.
 DEFAULT_STATUS = {
     "http-4xx": 403,
     "http-5xx": 503,

@@ -16,15 +16,7 @@ with tag URIs). Keys starting with ``_`` are private to the stand-in and never r
 a revision's ``_degraded`` (its health endpoint answers 503). Revision names follow
 ``{service}-{5 digits}-{3 letters}``.
 
-Seeding (used by the sandbox)::
-
-    seed_services(home, project, region, [
-        SeedService("grading-service", revisions=[
-            SeedRevision(image="…/grading:abc", labels={"commit-sha": "<40 hex>"},
-                         env={"K": "V"}, create_time=datetime(...)),
-            SeedRevision(...),                      # later revisions last
-        ], traffic=None),                           # None: 100% to the last revision
-    ])
+The sandbox seeds services and revisions with :func:`seed_services`.
 """
 
 from __future__ import annotations
@@ -176,15 +168,11 @@ def state_path(home: Path) -> Path:
     return home / STATE_NAME
 
 
-def empty_state() -> dict[str, Any]:
-    return {"version": 1, "services": {}, "revisions": {}, "operations": {}}
-
-
 def load_state(home: Path) -> dict[str, Any]:
     """The current state (fresh from disk)."""
     data = read_json(state_path(home), None)
     if not isinstance(data, dict):
-        return empty_state()
+        data = {"version": 1}
     for key in ("services", "revisions", "operations"):
         data.setdefault(key, {})
     return data
@@ -298,6 +286,11 @@ def validate_metadata(kind: str, values: dict[str, Any] | None, *, labels: bool)
                 )
 
 
+def _set(**fields: Any) -> dict[str, Any]:
+    """The fields that are set: proto3 JSON omits a field holding its default (0, "")."""
+    return {k: v for k, v in fields.items() if v}
+
+
 def resolve_traffic(state: dict[str, Any], svc: dict[str, Any]) -> list[dict[str, Any]]:
     """Traffic targets resolved to concrete revisions (the ``trafficStatuses`` list)."""
     latest_ready = short(svc.get("latestReadyRevision", "")) or ""
@@ -305,12 +298,10 @@ def resolve_traffic(state: dict[str, Any], svc: dict[str, Any]) -> list[dict[str
     for target in svc.get("traffic") or [{"type": TRAFFIC_LATEST, "percent": 100}]:
         ttype = int(target.get("type", TRAFFIC_LATEST) or TRAFFIC_LATEST)
         revision = latest_ready if ttype == TRAFFIC_LATEST else target.get("revision", "")
-        entry: dict[str, Any] = {"type": ttype, "revision": revision}
-        if target.get("percent"):
-            entry["percent"] = int(target["percent"])
-        if target.get("tag"):
-            entry["tag"] = target["tag"]
-        out.append(entry)
+        percent = int(target.get("percent") or 0)
+        out.append(
+            {"type": ttype, "revision": revision, **_set(percent=percent, tag=target.get("tag"))}
+        )
     return out
 
 
@@ -369,14 +360,7 @@ def validate_traffic(
                 raise invalid_argument(f"traffic tag {tag!r} repeated")
             tags.add(tag)
         total += percent
-        entry: dict[str, Any] = {"type": ttype}
-        if revision:
-            entry["revision"] = revision
-        if percent:
-            entry["percent"] = percent
-        if tag:
-            entry["tag"] = tag
-        out.append(entry)
+        out.append({"type": ttype, **_set(revision=revision, percent=percent, tag=tag)})
     if total != 100:
         raise invalid_argument(f"traffic percents must sum to 100, got {total}")
     return out

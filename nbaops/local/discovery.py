@@ -188,12 +188,6 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _bad_request(violations: list[tuple[str, str]]) -> ContractError:
-    return ContractError(
-        400, "INVALID_ARGUMENT", "\n".join(d for _, d in violations), violations=violations
-    )
-
-
 class Contract:
     """The published methods of several APIs served on one host (see the module docstring)."""
 
@@ -259,7 +253,8 @@ class Contract:
             else:
                 self._check_value(method.api, {"$ref": method.request_ref}, body, "", violations)
         if violations:
-            raise _bad_request(violations)
+            message = "\n".join(d for _, d in violations)
+            raise ContractError(400, "INVALID_ARGUMENT", message, violations=violations)
         return method
 
     def response_violations(self, method: ApiMethod, payload: Any) -> list[tuple[str, str]]:
@@ -275,11 +270,10 @@ class Contract:
     def _check_query(self, method: ApiMethod, query: str) -> list[tuple[str, str]]:
         document = self.documents[method.api]
         declared = method.query_parameters()
-        system = {k: v for k, v in document.get("parameters", {}).items()}
+        system = document.get("parameters", {})
         violations: list[tuple[str, str]] = []
         values = parse_qs(query, keep_blank_values=True)
-        for raw_name, items in values.items():
-            name = raw_name
+        for name, items in values.items():
             # a query parameter may be spelled with its proto (snake_case) name too
             spec = declared.get(name) or declared.get(camel(name))
             if spec is None:
@@ -431,18 +425,14 @@ def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
         return not isinstance(value, bool)
     if kind == "integer":
         return not _is_int(value)
-    if kind == "number":
-        if isinstance(value, bool):
-            return True
-        if isinstance(value, (int, float)):
-            return False
+    if kind == "number":  # a JSON number, or a string that parses as one ("NaN" too)
         if isinstance(value, str):
             try:
                 float(value)
             except ValueError:
                 return True
             return False
-        return True
+        return isinstance(value, bool) or not isinstance(value, (int, float))
     if kind == "string":
         if fmt in ("int64", "uint64"):
             return not _is_int(value)

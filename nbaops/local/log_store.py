@@ -22,6 +22,7 @@ operators ``=``, ``!=``, ``>=``, ``<=``, ``>``, ``<``; anything else is rejected
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import re
 import threading
@@ -163,9 +164,17 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     return bool(_OPERATORS[op](left, right))
 
 
+def _severity_rank(entry: dict[str, Any]) -> int:
+    return SEVERITY_RANK.get(str(entry.get("severity", "DEFAULT")), 0)
+
+
+def _timestamp(entry: dict[str, Any]) -> dt.datetime:
+    return as_utc(str(entry["timestamp"]))
+
+
 def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
     """A predicate for ``filter_`` (the supported subset); FilterError otherwise."""
-    tests: list[Callable[[dict[str, Any]], bool]] = []
+    tests: list[tuple[str, Callable[[dict[str, Any]], Any], Any]] = []  # (op, read, value)
     for clause in _split_and(filter_ or ""):
         match = _CLAUSE_RE.match(clause)
         if not match:
@@ -173,35 +182,22 @@ def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
         field, op, raw = match.groups()
         if field not in _FIELDS:
             raise FilterError(f"unsupported filter field: {field!r}")
-        value = _unquote(raw)
+        value: Any = _unquote(raw)
         if field == "severity":
             if value.upper() not in SEVERITY_RANK:
                 raise FilterError(f"unknown severity {value!r}")
-            rank = SEVERITY_RANK[value.upper()]
-
-            def sev_test(e: dict[str, Any], op: str = op, rank: int = rank) -> bool:
-                return _compare(op, SEVERITY_RANK.get(str(e.get("severity", "DEFAULT")), 0), rank)
-
-            tests.append(sev_test)
+            value = SEVERITY_RANK[value.upper()]
+            read: Callable[[dict[str, Any]], Any] = _severity_rank
         elif field == "timestamp":
             try:
-                when = as_utc(value)
+                value = as_utc(value)
             except ValueError as exc:
                 raise FilterError(f"invalid timestamp {value!r}") from exc
-
-            def ts_test(e: dict[str, Any], op: str = op, when: dt.datetime = when) -> bool:
-                return _compare(op, as_utc(str(e["timestamp"])), when)
-
-            tests.append(ts_test)
+            read = _timestamp
         else:
-
-            def field_test(
-                e: dict[str, Any], op: str = op, field: str = field, value: str = value
-            ) -> bool:
-                return _compare(op, _get(e, field), value)
-
-            tests.append(field_test)
-    return lambda entry: all(t(entry) for t in tests)
+            read = functools.partial(_get, path=field)
+        tests.append((op, read, value))
+    return lambda entry: all(_compare(op, read(entry), value) for op, read, value in tests)
 
 
 def query(
@@ -216,5 +212,5 @@ def query(
     matched = [dict(e) for e in read_entries(home) if predicate(e)]
     if project:
         matched = [e for e in matched if _get(e, "resource.labels.project_id") in (None, project)]
-    matched.sort(key=lambda e: as_utc(str(e["timestamp"])), reverse=order_desc)
+    matched.sort(key=_timestamp, reverse=order_desc)
     return matched

@@ -31,7 +31,7 @@ import datetime as dt
 import math
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,41 +48,8 @@ METRIC_KINDS = {
     REQUEST_LATENCIES: ("DELTA", "DISTRIBUTION"),
     INSTANCE_COUNT: ("GAUGE", "INT64"),
 }
-# monitoring.v3.json (googleapiclient's bundled discovery document), projects.timeSeries.list:
-# the method's query parameters, then the document's standard ones; the reply uses only
-# ListTimeSeriesResponse/TimeSeries/Point/TypedValue/Distribution fields of that document.
-QUERY_PARAMETERS = frozenset(
-    {
-        "filter",
-        "interval.startTime",
-        "interval.endTime",
-        "aggregation.alignmentPeriod",
-        "aggregation.perSeriesAligner",
-        "aggregation.crossSeriesReducer",
-        "aggregation.groupByFields",
-        "secondaryAggregation.alignmentPeriod",
-        "secondaryAggregation.perSeriesAligner",
-        "secondaryAggregation.crossSeriesReducer",
-        "secondaryAggregation.groupByFields",
-        "orderBy",
-        "view",
-        "pageSize",
-        "pageToken",
-        # the discovery document's standard parameters, valid on every method
-        "$.xgafv",
-        "$alt",
-        "access_token",
-        "alt",
-        "callback",
-        "fields",
-        "key",
-        "oauth_token",
-        "prettyPrint",
-        "quotaUser",
-        "uploadType",
-        "upload_protocol",
-    }
-)
+# The metric label each metric's series are split by (latencies: one series a revision).
+SERIES_LABEL = {REQUEST_COUNT: "response_code_class", INSTANCE_COUNT: "state"}
 MAX_WINDOW = dt.timedelta(days=1)  # the stand-in refuses to simulate more per call
 RATE_PER_MINUTE = {"prediction-worker": 3000}
 DEFAULT_RATE = 2400
@@ -263,13 +230,7 @@ def _raw_series(
                     per_label.setdefault("active", []).append((minute, sim["instances"]))
                 minute += dt.timedelta(minutes=1)
             for label, points in per_label.items():
-                labels = (
-                    {"response_code_class": label}
-                    if metric_type == REQUEST_COUNT
-                    else {"state": label}
-                    if metric_type == INSTANCE_COUNT
-                    else {}
-                )
+                labels = {SERIES_LABEL[metric_type]: label} if metric_type in SERIES_LABEL else {}
                 if any(where.get(f"metric.labels.{k}", v) != v for k, v in labels.items()):
                     continue
                 out.append(
@@ -285,19 +246,21 @@ def _raw_series(
 # --------------------------------------------------------------------------- aggregation
 
 
+_ALIGNERS: dict[str, Callable[[Sequence[Any]], Any]] = {
+    "ALIGN_MAX": max,
+    "ALIGN_MIN": min,
+    "ALIGN_MEAN": lambda values: sum(values) / len(values),
+}
+
+
 def _merge(values: Sequence[Any], kind: str, aligner: str) -> Any:
     if kind == "DISTRIBUTION":
         count = sum(v["count"] for v in values)
         buckets = [sum(col) for col in zip(*(v["buckets"] for v in values), strict=True)]
         mean = sum(v["mean"] * v["count"] for v in values) / count if count else 0.0
         return {"count": count, "mean": mean, "buckets": buckets}
-    if aligner in ("ALIGN_MAX",):
-        return max(values)
-    if aligner in ("ALIGN_MIN",):
-        return min(values)
-    if aligner in ("ALIGN_MEAN",):
-        return sum(values) / len(values)
-    return sum(values)  # ALIGN_DELTA / ALIGN_SUM / ALIGN_NONE of a DELTA count
+    # ALIGN_DELTA / ALIGN_SUM / ALIGN_NONE of a DELTA count: the sum
+    return _ALIGNERS.get(aligner, sum)(values)
 
 
 def _value(kind: str, value: Any) -> dict[str, Any]:
@@ -331,13 +294,11 @@ def list_time_series(
     give the simulation's seed and the canary faults (:mod:`nbaops.local.world`).
 
     Raises:
-        StandInApiError: 400 for an unknown parameter, a bad filter/interval/aggregation.
+        StandInApiError: 400 for a bad filter, interval or aggregation.
     """
     flat: dict[str, str] = {}
     groups: list[str] = []
-    for key, value in params.items():
-        if key not in QUERY_PARAMETERS:
-            raise invalid_argument(f"unknown query parameter {key!r}")
+    for key, value in params.items():  # names and types: checked by the discovery contract
         values = [value] if isinstance(value, str) else list(value)
         if key == "aggregation.groupByFields":
             groups.extend(str(v) for v in values)
@@ -364,27 +325,15 @@ def list_time_series(
     if reducer != "REDUCE_NONE":
         grouped: dict[tuple[str, ...], dict[str, Any]] = {}
         for series in aligned:
-            group_key = tuple(_label(series, f) for f in groups)
-            by_field = list(zip(groups, group_key, strict=True))
-            into = grouped.setdefault(
-                group_key,
-                {
-                    **{
-                        side: {
-                            "type": series[side]["type"],
-                            "labels": {
-                                f.rsplit(".", 1)[-1]: k
-                                for f, k in by_field
-                                if f.startswith(f"{side}.")
-                            },
-                        }
-                        for side in ("metric", "resource")
-                    },
-                    "parts": {},
-                },
-            )
+            group = tuple(_label(series, f) for f in groups)
+            if group not in grouped:  # its series carries only the grouped-by labels
+                by_field = list(zip(groups, group, strict=True))
+                grouped[group] = {"parts": {}}
+                for side in ("metric", "resource"):
+                    labels = {f.rsplit(".", 1)[-1]: v for f, v in by_field if f.startswith(side)}
+                    grouped[group][side] = {"type": series[side]["type"], "labels": labels}
             for index, value in series["points"].items():
-                into["parts"].setdefault(index, []).append(value)
+                grouped[group]["parts"].setdefault(index, []).append(value)
         op = "ALIGN_MAX" if reducer == "REDUCE_MAX" else "ALIGN_SUM"
         aligned = [
             {**g, "points": {i: _merge(v, value_type, op) for i, v in g.pop("parts").items()}}

@@ -36,12 +36,6 @@ _HOST_RE = re.compile(
 )
 
 
-def _project_hash(project: str) -> str:
-    digest = hashlib.sha256(project.encode("utf-8")).hexdigest()
-    # Cloud Run's hash starts with a letter or digit; lowercase alphanumerics only.
-    return digest[:10]
-
-
 def region_code(region: str) -> str:
     if region in REGION_CODES:
         return REGION_CODES[region]
@@ -50,7 +44,9 @@ def region_code(region: str) -> str:
 
 
 def service_host(project: str, region: str, service: str) -> str:
-    return f"{service}-{_project_hash(project)}-{region_code(region)}{RUN_APP_SUFFIX}"
+    # Cloud Run's hash: 10 lowercase alphanumerics (here derived from the project)
+    digest = hashlib.sha256(project.encode("utf-8")).hexdigest()[:10]
+    return f"{service}-{digest}-{region_code(region)}{RUN_APP_SUFFIX}"
 
 
 def service_url(project: str, region: str, service: str) -> str:

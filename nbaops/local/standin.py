@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,18 +51,14 @@ from nbaops.local.http_server import InFlight, StandInServer
 from nbaops.local.state_files import locked
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
-REQUESTS_NAME = request_log.REQUESTS_NAME
-
 # Paths of Google API requests (validated against the discovery documents); anything
 # else is a revision's own URL or the stand-in's ping.
 API_PREFIXES = ("/v1/", "/v2/", "/v3/")
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 # OAuth 2.0 and STS token endpoints (form-encoded). Plain OAuth ``/token`` has no discovery
-# document; STS ``/v1/token`` does (sts.v1) and is validated. Both bodies carry credentials
-# (refresh tokens, subject tokens), so neither body is ever logged.
+# document (nor an API prefix: unvalidated); STS ``/v1/token`` has one (sts.v1). Both
+# bodies carry credentials (refresh tokens, subject tokens), so neither is ever logged.
 IDENTITY_TOKEN_PATHS = ("/token", "/v1/token")
-UNVALIDATED_PATHS = ("/token",)
-CREDENTIAL_BODY_PATHS = IDENTITY_TOKEN_PATHS
 METADATA_IDENTITY = "/computeMetadata/v1/instance/service-accounts/default/identity"
 METADATA_ACCOUNT_INFO = "/computeMetadata/v1/instance/service-accounts/default/"
 
@@ -83,7 +79,6 @@ class StandIn:
     thread: threading.Thread
     _instances: ClassVar[dict[str, StandIn]] = {}
     _start_lock: ClassVar[threading.Lock] = threading.Lock()
-    started_at: float = field(default_factory=time.monotonic)
 
     @property
     def port(self) -> int:
@@ -200,8 +195,6 @@ class _Handler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").split(":", 1)[0]
         if host.endswith(".run.app") or "---" in host:
             return False
-        if path in UNVALIDATED_PATHS:
-            return False
         return path.startswith(API_PREFIXES)
 
     def _check_contract(self, method: str, path: str, query: str) -> None:
@@ -220,14 +213,18 @@ class _Handler(BaseHTTPRequestHandler):
             path,
             query,
             self._contract_body,
-            log_body=path not in CREDENTIAL_BODY_PATHS,
+            log_body=path not in IDENTITY_TOKEN_PATHS,
         )
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode("utf-8")
+    def _send(self, status: int, payload: dict[str, Any] | bytes, **headers: str) -> None:
+        """A JSON reply, or ``bytes`` as text/plain (the metadata server's token)."""
+        plain = isinstance(payload, bytes)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
+        content_type = "text/plain" if plain else "application/json; charset=UTF-8"
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            for name, value in {"Content-Type": content_type, **headers}.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -275,16 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
         except StandInApiError as exc:
             self._send(exc.code, exc.to_json())
         except Exception as exc:  # a stand-in bug must still answer like an API
-            self._send(
-                500,
-                {
-                    "error": {
-                        "code": 500,
-                        "status": "INTERNAL",
-                        "message": f"stand-in error: {type(exc).__name__}: {exc}",
-                    }
-                },
-            )
+            bug = StandInApiError(500, "INTERNAL", f"stand-in error: {type(exc).__name__}: {exc}")
+            self._send(500, bug.to_json())
 
     # ------------------------------------------------------------ faults
 
@@ -296,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("timeout", "health-timeout"):
             time.sleep(float(fault.get("delay_s") or 30.0))
             return None
-        if kind in ("http-4xx", "http-5xx", "logging-error", "health-5xx", "monitoring-error"):
+        if kind in api_faults.DEFAULT_STATUS:
             raise api_faults.fault_error(fault)
         return fault  # lro-fail: the caller applies it
 
@@ -522,7 +511,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _identity(self, method: str, path: str) -> None:
         if method != "POST":
             raise StandInApiError(405, "UNIMPLEMENTED", f"use POST for {path}")
-        if path == "/token" or path == "/v1/token":
+        if path in IDENTITY_TOKEN_PATHS:
             form = dict(parse_qsl(self._raw_body.decode("utf-8", "replace")))
             if not form and self._raw_body:
                 form = {k: str(v) for k, v in self._body().items()}
@@ -545,12 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not audience:
             raise invalid_argument("audience is required")
         token = iam_standin.metadata_id_token(self.home, audience).encode("ascii")
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Metadata-Flavor", "Google")
-        self.send_header("Content-Length", str(len(token)))
-        self.end_headers()
-        self.wfile.write(token)
+        self._send(200, token, **{"Metadata-Flavor": "Google"})
 
     # ------------------------------------------------------------ Cloud Monitoring
 

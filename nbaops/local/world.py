@@ -16,18 +16,6 @@ from pathlib import Path
 DEFAULT_SEED = 7
 
 
-def _never_degraded(home: Path, service: str, revision: str) -> bool:
-    return False
-
-
-def _default_seed(home: Path) -> int:
-    return DEFAULT_SEED
-
-
-def _no_effects(home: Path, service: str, created: str) -> set[str]:
-    return set()
-
-
 @dataclass(frozen=True)
 class WorldHooks:
     """Callbacks of the served world, each a pure function of the state folder's files.
@@ -40,9 +28,9 @@ class WorldHooks:
             simulated metrics of a revision created at ``createTime``.
     """
 
-    on_new_revision: Callable[[Path, str, str], bool] = _never_degraded
-    seed: Callable[[Path], int] = _default_seed
-    canary_effects: Callable[[Path, str, str], set[str]] = _no_effects
+    on_new_revision: Callable[[Path, str, str], bool] = lambda home, service, revision: False
+    seed: Callable[[Path], int] = lambda home: DEFAULT_SEED
+    canary_effects: Callable[[Path, str, str], set[str]] = lambda home, service, created: set()
 
 
 NO_FAULTS = WorldHooks()

@@ -30,9 +30,8 @@ the injection only, so a canary is worse than its baseline:
 - ``canary-low-traffic``: the new revision receives 1% of its traffic share (too little
   to judge: the analysis is INCONCLUSIVE).
 
-API faults of the stand-in (``http-4xx``, ``http-5xx``, ``timeout``, ``lro-fail``, ``slow-lro``,
-``health-5xx``, ``health-timeout``, ``logging-error``) are passed to
-:mod:`nbaops.local.api_faults`.
+API faults of the stand-in (the kinds of :data:`nbaops.local.api_faults.FAULT_SCOPE`) are
+passed to :mod:`nbaops.local.api_faults`.
 
 Active faults live in ``sandbox-faults.json``. The sandbox's state is a pure function of
 (seed, clock, faults): injecting or clearing a fault regenerates the data from the seed
@@ -63,38 +62,22 @@ DRIFT = "drift"
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """A data fault: the service it belongs to (``fixed``: the only one allowed)."""
+    """A data fault (described in the module docstring): the service it belongs to
+    (``fixed``: the only one allowed)."""
 
     default_service: str
     fixed: bool
-    summary: str
 
 
 DATA_FAULTS: dict[str, FaultSpec] = {
-    "lines-coverage-drop": FaultSpec(
-        "phase4-processors", True, "today's lines missing for ~40% of expected players"
-    ),
-    "grading-stall": FaultSpec("grading-service", True, "yesterday's and today's grading missing"),
-    "stale-heartbeat": FaultSpec(
-        "phase3-processors", False, "one processor's last heartbeat ~7 h old"
-    ),
-    "batch-errors": FaultSpec(
-        "prediction-coordinator",
-        True,
-        "latest batch failed with errors; predictions without a real line",
-    ),
-    "error-logs": FaultSpec(
-        "prediction-worker", False, "burst of ERROR log entries in the last 5 minutes"
-    ),
-    "hit-rate-drop": FaultSpec(
-        "prediction-worker", True, "half the winning graded picks of the last 30 days lost"
-    ),
+    "lines-coverage-drop": FaultSpec("phase4-processors", fixed=True),
+    "grading-stall": FaultSpec("grading-service", fixed=True),
+    "stale-heartbeat": FaultSpec("phase3-processors", fixed=False),
+    "batch-errors": FaultSpec("prediction-coordinator", fixed=True),
+    "error-logs": FaultSpec("prediction-worker", fixed=False),
+    "hit-rate-drop": FaultSpec("prediction-worker", fixed=True),
 }
-CANARY_FAULTS: dict[str, str] = {
-    "canary-5xx": "new revisions answer ~10x more 5xx than the baseline",
-    "canary-latency": "new revisions answer 1.6x slower than the baseline",
-    "canary-low-traffic": "new revisions receive 1% of their traffic share",
-}
+CANARY_FAULTS = ("canary-5xx", "canary-latency", "canary-low-traffic")
 # What a degraded new revision of each service does to the data.
 DEGRADES = {
     "phase3-processors": "stale-heartbeat",
@@ -337,21 +320,15 @@ def _remove(tables: Tables, ref: str, predicate: Callable[[dict[str, Any]], bool
         tables[ref] = [r for r in tables[ref] if not predicate(r)]
 
 
-def _apply_data(
-    name: str, tables: Tables, now: dt.datetime, service: str, rng: random.Random
-) -> None:
-    if name == "lines-coverage-drop":
-        _drop_lines(tables, now, rng)
-    elif name == "grading-stall":
-        _stall_grading(tables, now)
-    elif name == "stale-heartbeat":
-        _stale_heartbeat(tables, now, service)
-    elif name == "batch-errors":
-        _batch_errors(tables)
-    elif name == WORKER_NO_PREDICTIONS:
-        _no_recent_predictions(tables, now)
-    elif name == "hit-rate-drop":
-        _hit_rate_drop(tables, now, rng)
+# Each data transform by the fault (or applied degradation) name: (tables, now, service, rng).
+_TRANSFORMS: dict[str, Callable[[Tables, dt.datetime, str, random.Random], None]] = {
+    "lines-coverage-drop": lambda tables, now, _service, rng: _drop_lines(tables, now, rng),
+    "grading-stall": lambda tables, now, _service, _rng: _stall_grading(tables, now),
+    "stale-heartbeat": lambda tables, now, service, _rng: _stale_heartbeat(tables, now, service),
+    "batch-errors": lambda tables, _now, _service, _rng: _batch_errors(tables),
+    WORKER_NO_PREDICTIONS: lambda tables, now, _service, _rng: _no_recent_predictions(tables, now),
+    "hit-rate-drop": lambda tables, now, _service, rng: _hit_rate_drop(tables, now, rng),
+}
 
 
 def apply_all(
@@ -376,7 +353,8 @@ def apply_all(
             if rec.get("armed"):
                 continue
             applied = str(rec.get("applied") or "error-logs")
-            _apply_data(applied, data.tables, now, service, rng)
+            if applied in _TRANSFORMS:
+                _TRANSFORMS[applied](data.tables, now, service, rng)
             revision = str(
                 rec.get("revision") or generate.revision_at(revisions.get(service, []), anchor)
             )
@@ -384,8 +362,8 @@ def apply_all(
         elif name == "error-logs":
             revision = generate.revision_at(revisions.get(service, []), anchor)
             _error_burst(data.logs, (project, region), service, revision, anchor, rng)
-        else:
-            _apply_data(name, data.tables, now, service, rng)
+        elif name in _TRANSFORMS:
+            _TRANSFORMS[name](data.tables, now, service, rng)
     data.logs.sort(key=lambda e: e["timestamp"])
 
 

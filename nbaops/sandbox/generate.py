@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import math
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -534,11 +533,3 @@ def log_entries(
         ]
     out.sort(key=lambda e: e["timestamp"])
     return out
-
-
-def hit_rate(rows: Sequence[Mapping[str, Any]], model: str) -> float:
-    """Share of correct graded picks (PASS and pushes excluded) of one model."""
-    picks = [
-        r["is_correct"] for r in rows if r["system_id"] == model and r["is_correct"] is not None
-    ]
-    return sum(1 for c in picks if c) / len(picks) if picks else math.nan

@@ -125,12 +125,16 @@ def fit_rows(
     schema file is dropped from kept and generated rows alike)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for spec in catalog:
-        if spec.ref not in rows_by_table:
+        rows = rows_by_table.get(spec.ref)
+        if rows is None:
             continue
-        columns = {c.lower(): c for c in spec.column_names}
+        spelled = set(spec.column_names)
+        if all(key in spelled for keys in {tuple(row) for row in rows} for key in keys):
+            out[spec.ref] = list(rows)  # the usual case (generated rows): nothing to copy
+            continue
+        columns = {c.lower(): c for c in spelled}
         out[spec.ref] = [
-            {columns[k.lower()]: v for k, v in row.items() if k.lower() in columns}
-            for row in rows_by_table[spec.ref]
+            {columns[k.lower()]: v for k, v in row.items() if k.lower() in columns} for row in rows
         ]
     return out
 
