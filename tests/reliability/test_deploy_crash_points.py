@@ -218,6 +218,29 @@ def request(variant: str) -> DeployRequest:
     return DeployRequest(service=SERVICE, skip_tests=True)
 
 
+# A forked child that never ends fails its test instead of hanging the suite: gRPC does not
+# support fork() once the parent created gRPC objects ("pre-fork" usage, grpc/grpc
+# doc/fork_support.md), and a pytest worker that ran a Monitoring stand-in test earlier has;
+# a child whose Monitoring call deadlocks on that inherited state is killed here.
+CHILD_TIMEOUT_S = 180.0
+
+
+def wait_child(pid: int, out: Path, timeout_s: float = CHILD_TIMEOUT_S) -> int:
+    """Wait for a forked child; SIGKILL it and fail the test after ``timeout_s``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    tail = out.read_text(errors="replace")[-2000:] if out.exists() else ""
+    pytest.fail(f"forked child {pid} still running after {timeout_s:g}s, killed:\n{tail}")
+
+
 def untraced_child() -> None:
     """In a forked child: stop the coverage tracer it inherited. The child ends with
     ``os._exit``, so nothing it traced would be saved; tracing only doubled its CPU."""
@@ -256,8 +279,7 @@ def in_child(box: Sandbox, env: dict[str, str], action: Callable[[Context], Any]
         finally:
             sys.stdout.flush()
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return status
+    return wait_child(pid, out)
 
 
 def settled(box: Sandbox, ctx: Context, service: str, before: str | None) -> None:
@@ -401,7 +423,7 @@ def test_two_deploys_racing_with_a_lease_shorter_than_the_deploy_exactly_one_pro
     assert any("recovered interrupted deploy" in n for n in b.notes)
     after_b = sandbox.service(ctx, SERVICE).traffic_by_revision
     (sandbox.home / "crash-resume").write_text("go")
-    _, status = os.waitpid(pid, 0)
+    status = wait_child(pid, sandbox.tmp / "a.out")
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3, (sandbox.tmp / "a.out").read_text()
     a_doc = json.loads((sandbox.tmp / "a.out").read_text().strip().splitlines()[-1])
     assert a_doc["summary"].startswith("LEASE LOST"), a_doc
