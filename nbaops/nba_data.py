@@ -14,9 +14,9 @@ Lines join game logs on (normalised player name, US Eastern date of ``commence_t
 The work happens in DuckDB (typed ``read_csv`` + SQL), so three seasons load in well under a
 second. Two ways to use this module:
 
-* SQL: :func:`connect` + :func:`create_game_logs_table` / :func:`create_points_lines_table`
-  / :func:`create_matched_lines_table` build typed tables in a DuckDB connection (the
-  regression suite builds its golden data set on top of them);
+* SQL: :func:`create_game_logs_table` / :func:`create_points_lines_table` /
+  :func:`create_matched_lines_table` build typed tables in a :func:`connect` connection
+  (DuckDB in UTC; the regression suite builds its golden data set on top of them);
 * Python rows: :func:`load_game_logs`, :func:`load_points_lines` return frozen dataclasses
   (the sandbox's ``--from-logs`` import uses them); the join is SQL only
   (:func:`create_matched_lines_table`).
@@ -35,12 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from nbaops.adapters.duckdb_engine import connect as connect  # the module's own API
+from nbaops.adapters.duckdb_engine import engine
 from nbaops.errors import UsageError, first_line
 from nbaops.nba_names import TEAM_TRICODES, normalise_name, player_lookup
 from nbaops.paths import project_root, shared_data_dir
 
 if TYPE_CHECKING:
-    import duckdb
+    import _duckdb
 
 GAME_LOGS_DIR = "player_game_logs"
 POINTS_LINES_DIR = "points_lines"
@@ -129,14 +131,7 @@ _LINE_TYPES = {
 }
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection in UTC (:mod:`nbaops.adapters.duckdb_engine`)."""
-    from nbaops.adapters.duckdb_engine import connect as connect_engine
-
-    return connect_engine()
-
-
-def _register_names(con: duckdb.DuckDBPyConnection, table: str, source: str, column: str) -> None:
+def _register_names(con: _duckdb.DuckDBPyConnection, table: str, source: str, column: str) -> None:
     """A (name, name_key, player_lookup) table of ``source``'s distinct ``column`` values,
     normalised in Python once per name."""
     distinct = con.execute(_sql("SELECT DISTINCT {c} FROM {s}", c=column, s=source)).fetchall()
@@ -152,28 +147,26 @@ def _register_names(con: duckdb.DuckDBPyConnection, table: str, source: str, col
 
 
 def _read_csvs(
-    con: duckdb.DuckDBPyConnection, source: Path, types: dict[str, str], table: str, what: str
+    con: _duckdb.DuckDBPyConnection, source: Path, types: dict[str, str], table: str, what: str
 ) -> set[str]:
     """Read the CSVs of ``source`` into the temp ``table`` with ``types``; its column names.
 
     Raises:
         NbaDataUnavailable: missing files, or CSVs without the typed columns.
     """
-    import duckdb
-
     type_sql = ", ".join(f"'{k}': '{v}'" for k, v in types.items())
     reader = f"read_csv(?, header = true, union_by_name = true, types = {{{type_sql}}})"
     files = [str(f) for f in csv_files(source)]
     try:
         create = "CREATE OR REPLACE TEMP TABLE {t} AS SELECT * FROM {r}"
         con.execute(_sql(create, t=table, raw={"r": reader}), [files])
-    except duckdb.Error as exc:
+    except engine().Error as exc:
         raise NbaDataUnavailable(f"cannot read {what} from {source}: {first_line(exc)}") from None
     return {r[0].lower() for r in con.execute(_sql("DESCRIBE {t}", t=table)).fetchall()}
 
 
 def create_game_logs_table(
-    con: duckdb.DuckDBPyConnection, source: Path, table: str = "game_logs"
+    con: _duckdb.DuckDBPyConnection, source: Path, table: str = "game_logs"
 ) -> int:
     """Load nba_api LeagueGameLog CSVs (a file or a folder) into a typed table.
 
@@ -228,7 +221,7 @@ def create_game_logs_table(
 
 
 def create_points_lines_table(
-    con: duckdb.DuckDBPyConnection, source: Path, table: str = "points_lines"
+    con: _duckdb.DuckDBPyConnection, source: Path, table: str = "points_lines"
 ) -> LinesLoad:
     """Load points-lines CSVs and collapse them to one line per player, game and bookmaker.
 
@@ -324,7 +317,7 @@ class MatchStats:
 
 
 def create_matched_lines_table(
-    con: duckdb.DuckDBPyConnection,
+    con: _duckdb.DuckDBPyConnection,
     *,
     lines: str = "points_lines",
     logs: str = "game_logs",
@@ -409,7 +402,7 @@ def create_matched_lines_table(
     )
 
 
-def load_real_data(con: duckdb.DuckDBPyConnection, root: Path | None = None) -> MatchStats:
+def load_real_data(con: _duckdb.DuckDBPyConnection, root: Path | None = None) -> MatchStats:
     """Create ``game_logs``, ``points_lines`` and ``matched_lines`` from the shared folder.
 
     Raises:
@@ -488,7 +481,7 @@ def load_points_lines(source: Path | None = None) -> list[PointsLine]:
 
 
 def _load_rows(
-    create: Callable[[duckdb.DuckDBPyConnection, Path], object],
+    create: Callable[[_duckdb.DuckDBPyConnection, Path], object],
     source: Path,
     table: str,
     row_type: type[_Row],
@@ -521,12 +514,12 @@ def _python_value(value: Any, is_int: bool) -> Any:
     return value
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+def _count(con: _duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(_sql("SELECT count(*) FROM {t}", t=table)).fetchone()
     return int(row[0]) if row else 0
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def _exists(con: _duckdb.DuckDBPyConnection, table: str) -> bool:
     row = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
     ).fetchone()

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbaops.adapters.loopback import opener_for
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError
 from nbaops.redact import remember
@@ -74,11 +75,7 @@ class GitHubClient:
     def __init__(self, settings: GitHubSettings, *, timeout_s: float = TIMEOUT_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
-        host = urllib.parse.urlparse(settings.api_url).hostname or ""
-        handlers: list[urllib.request.BaseHandler] = []
-        if host in ("127.0.0.1", "localhost", "::1"):
-            handlers.append(urllib.request.ProxyHandler({}))  # loopback never via a proxy
-        self._opener = urllib.request.build_opener(*handlers)
+        self._opener = opener_for(settings.api_url)
 
     def __repr__(self) -> str:
         return f"GitHubClient({self.settings.repository!r}, {self.settings.api_url!r})"

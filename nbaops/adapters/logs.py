@@ -44,7 +44,6 @@ MESSAGE_LIMIT = 2000
 API_ENDPOINT = "https://logging.googleapis.com"
 READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PAGE_LIMIT = 1000  # entries.list rejects a pageSize above 1000
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -166,8 +165,9 @@ class _StdlibTransport:
 
     def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
         import urllib.error
-        import urllib.parse
         import urllib.request
+
+        from nbaops.adapters.loopback import opener_for
 
         request = urllib.request.Request(
             url,
@@ -175,12 +175,8 @@ class _StdlibTransport:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        # A loopback stand-in is never reached through an HTTP(S)_PROXY from the environment.
-        host = urllib.parse.urlsplit(url).hostname or ""
-        handlers = [urllib.request.ProxyHandler({})] if host in LOOPBACK else []
-        opener = urllib.request.build_opener(*handlers)
         try:
-            with opener.open(request, timeout=timeout_s) as reply:
+            with opener_for(url).open(request, timeout=timeout_s) as reply:
                 return int(reply.status), bytes(reply.read())
         except urllib.error.HTTPError as exc:
             return int(exc.code), bytes(exc.read())

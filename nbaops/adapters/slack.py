@@ -7,15 +7,14 @@ its token). Every error message is redacted; a loopback URL (tests) bypasses pro
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
+from nbaops.adapters.loopback import opener_for
 from nbaops.errors import AdapterError
 from nbaops.redact import has_control_characters
 
@@ -29,17 +28,6 @@ class SlackDeliveryError(AdapterError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def post(
@@ -60,14 +48,9 @@ def post(
     request = urllib.request.Request(
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
-    # A local test server must not be sent through an HTTP proxy from the environment.
-    handlers: list[urllib.request.BaseHandler] = []
-    if _is_loopback(urlsplit(url).hostname):
-        handlers.append(urllib.request.ProxyHandler({}))
-    opener = urllib.request.build_opener(*handlers)
     failure: SlackDeliveryError | None = None
     try:
-        with opener.open(request, timeout=timeout_s) as response:
+        with opener_for(url).open(request, timeout=timeout_s) as response:
             response.read(1024)
     except urllib.error.HTTPError as exc:
         # The body is shown only when it is one of Slack's error codes ("invalid_token",
