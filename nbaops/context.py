@@ -108,7 +108,7 @@ class Context:
 
         if self.is_local:
             self._local_world()
-        return open_warehouse(self)
+        return open_warehouse(self.config.profile, self.home, self.root)
 
     @cached_property
     def cloudrun(self) -> CloudRun:

@@ -104,7 +104,6 @@ class ServiceInfo:
     generation: int = 0
     message: str = ""
     env: dict[str, str] = field(default_factory=dict)
-    update_time: dt.datetime | None = None
 
     @property
     def serving_revision(self) -> str | None:
@@ -289,7 +288,6 @@ class CloudRun:
             generation=int(svc.generation),
             message=cond.message,
             env=_env_of(containers[0]) if containers else {},
-            update_time=_to_datetime(svc.update_time),
         )
 
     @staticmethod

@@ -67,9 +67,9 @@ class Point:
 
 @dataclass(frozen=True)
 class Series:
-    metric_type: str
+    """One series of the filtered metric, revision and service: its metric labels and points."""
+
     metric_labels: dict[str, str]
-    resource_labels: dict[str, str]
     points: tuple[Point, ...]
 
 
@@ -228,14 +228,8 @@ class MetricsReader:
                         f"timeSeries.list {metric_type}: more than {self.max_pages} pages"
                     )
                 for ts in page.time_series:
-                    out.append(
-                        Series(
-                            metric_type=str(ts.metric.type),
-                            metric_labels=dict(ts.metric.labels),
-                            resource_labels=dict(ts.resource.labels),
-                            points=tuple(_point(p) for p in ts.points),
-                        )
-                    )
+                    points = tuple(_point(p) for p in ts.points)
+                    out.append(Series(dict(ts.metric.labels), points))
             return out
 
         return google_call(

@@ -274,6 +274,7 @@ def test_open_warehouse_honours_the_emulator_endpoint(
 
     monkeypatch.setenv("NBAOPS_BQ_ENDPOINT", endpoint)
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
-    wh: Warehouse = open_warehouse(Context.create("prod"))
+    ctx = Context.create("prod")
+    wh: Warehouse = open_warehouse(ctx.config.profile, ctx.home, ctx.root)
     assert isinstance(wh, BigQueryWarehouse) and wh.endpoint == endpoint
     assert wh.query("SELECT 1 + @x AS y", {"x": 1}).rows == [{"y": 2}]
