@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbaops.adapters.loopback import opener_for
+from nbaops.adapters.stdlib_http import send
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError
 from nbaops.redact import remember
@@ -75,7 +74,6 @@ class GitHubClient:
     def __init__(self, settings: GitHubSettings, *, timeout_s: float = TIMEOUT_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
-        self._opener = opener_for(settings.api_url)
 
     def __repr__(self) -> str:
         return f"GitHubClient({self.settings.repository!r}, {self.settings.api_url!r})"
@@ -110,22 +108,16 @@ class GitHubClient:
             req.add_header("Content-Type", "application/json")
         where = f"GitHub {method} {path}"
         try:
-            with self._opener.open(req, timeout=self.timeout_s) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            detail = ""
+            status, raw = send(req, self.timeout_s)
+        except (TimeoutError, ConnectionError) as exc:
+            raise GitHubError(f"{where} failed: {exc}") from None
+        if status >= 400:
             try:
-                payload = json.loads(exc.read() or b"{}")
-                if isinstance(payload, dict):
-                    detail = str(payload.get("message", ""))[:200]
-            except (ValueError, OSError):
-                detail = ""
-            raise GitHubError(
-                f"{where} failed: HTTP {exc.code}" + (f": {detail}" if detail else "")
-            ) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GitHubError(f"{where} failed: {reason}") from None
+                payload = json.loads(raw or b"{}")
+            except ValueError:
+                payload = None
+            detail = str(payload.get("message", ""))[:200] if isinstance(payload, dict) else ""
+            raise GitHubError(f"{where} failed: HTTP {status}" + (f": {detail}" if detail else ""))
         if not raw:
             return None
         try:

@@ -164,30 +164,13 @@ class _StdlibTransport:
     """Anonymous HTTP(S) with the standard library (the stand-in: no credentials)."""
 
     def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
-        import urllib.error
         import urllib.request
 
-        from nbaops.adapters.loopback import opener_for
+        from nbaops.adapters.stdlib_http import send
 
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(body).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with opener_for(url).open(request, timeout=timeout_s) as reply:
-                return int(reply.status), bytes(reply.read())
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), bytes(exc.read())
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise TimeoutError(str(exc.reason)) from exc
-            raise ConnectionError(str(exc.reason)) from exc
-        except OSError as exc:  # reset mid-reply, refused after connect
-            if isinstance(exc, TimeoutError):
-                raise
-            raise ConnectionError(str(exc)) from exc
+        data = json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        return send(urllib.request.Request(url, data, headers, method="POST"), timeout_s)
 
 
 class _SessionTransport:

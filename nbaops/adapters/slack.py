@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from nbaops.adapters.loopback import opener_for
+from nbaops.adapters.stdlib_http import send
 from nbaops.errors import AdapterError
 from nbaops.redact import has_control_characters
 
@@ -48,24 +47,17 @@ def post(
     request = urllib.request.Request(
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
-    failure: SlackDeliveryError | None = None
     try:
-        with opener_for(url).open(request, timeout=timeout_s) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
+        status, reply = send(request, timeout_s)
+    except (TimeoutError, ConnectionError) as exc:
+        failure = SlackDeliveryError(scrub(f"Slack webhook unreachable: {exc}"))
+    else:
+        if 200 <= status < 300:
+            return
         # The body is shown only when it is one of Slack's error codes ("invalid_token",
         # "no_service"): any other body could echo the URL, so it is never printed.
-        body = ""
-        try:
-            body = exc.read(64).decode("utf-8", "replace").strip()
-        except Exception:  # the body is only decoration for the message
-            body = ""
+        body = reply[:64].decode("utf-8", "replace").strip()
         detail = f": {body}" if _SLACK_ERROR_CODE.match(body) else ""
-        message = scrub(f"Slack webhook returned HTTP {exc.code}{detail}")
-        failure = SlackDeliveryError(message, status=exc.code)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        failure = SlackDeliveryError(scrub(f"Slack webhook unreachable: {reason}"))
-    if failure is not None:
-        # Raised outside the except block: no chained exception carries the URL along.
-        raise failure
+        failure = SlackDeliveryError(scrub(f"Slack webhook returned HTTP {status}{detail}"), status)
+    # Raised outside the except block: no chained exception carries the URL along.
+    raise failure

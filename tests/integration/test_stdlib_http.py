@@ -1,4 +1,4 @@
-"""nbaops.adapters.loopback: a proxy in the environment never swallows a call to 127.0.0.1.
+"""nbaops.adapters.stdlib_http: a proxy in the environment never swallows a call to 127.0.0.1.
 
 Every stdlib HTTP adapter (GitHub, Slack, the Cloud Logging stand-in transport) opens its
 requests through :func:`opener_for`; with ``HTTP_PROXY``/``HTTPS_PROXY`` pointing at a dead
@@ -18,7 +18,7 @@ from worlds.http_fake import FakeServer, Request
 from nbaops.adapters import slack
 from nbaops.adapters.github import GitHubClient, GitHubSettings
 from nbaops.adapters.logs import LogReader
-from nbaops.adapters.loopback import is_loopback, opener_for
+from nbaops.adapters.stdlib_http import is_loopback, opener_for
 from nbaops.config import ProfileConfig
 
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
@@ -45,8 +45,9 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
 def test_the_default_opener_would_send_loopback_calls_to_the_dead_proxy(
     server: FakeServer,
 ) -> None:
+    # a fresh opener, as urlopen's global one would keep the dead proxy for later tests
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"{server.url}/plain", timeout=5)
+        urllib.request.build_opener().open(f"{server.url}/plain", timeout=5)
 
 
 def test_github_reaches_a_loopback_api_past_the_proxy(server: FakeServer) -> None:
