@@ -127,24 +127,18 @@ class Repo:
         Raises:
             GitError: git failed or timed out (git's own first line).
         """
-        return self._run(*args, timeout=timeout, stdin=stdin).stdout
-
-    def _run(
-        self, *args: str, timeout: float | None = None, stdin: bytes | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Run git in the repository root; GitError with git's own first line on failure."""
         proc = _spawn(self._git, args, self.root, self._env, timeout or self.timeout_s, stdin)
         if proc.returncode != 0:
             message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
             raise GitError(f"git {args[0]} failed: {message}")
-        return proc
+        return proc.stdout
 
     def _try(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; the caller interprets a non-zero exit."""
         return _spawn(self._git, args, self.root, self._env, self.timeout_s)
 
     def _out(self, *args: str) -> str:
-        return self._run(*args).stdout.decode(errors="replace")
+        return self.git(*args).decode(errors="replace")
 
     def _text_or_none(self, *args: str) -> str | None:
         """git's trimmed output, or None when it exits non-zero or prints nothing."""
@@ -252,7 +246,7 @@ class Repo:
         if remote is not None and remote not in remotes:
             raise GitError(f"unknown git remote {remote!r}")
         which = "--all" if remote is None else _check_rev(remote)
-        self._run("fetch", "--quiet", "--prune", which, timeout=FETCH_TIMEOUT_S)
+        self.git("fetch", "--quiet", "--prune", which, timeout=FETCH_TIMEOUT_S)
         return True
 
     def upstream(self) -> str | None:

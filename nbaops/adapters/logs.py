@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.credentials import anonymous_credentials
 from nbaops.clock import as_utc
@@ -148,29 +149,21 @@ def _error_text(status: int, body: bytes) -> str:
     return text.splitlines()[0][:200] if text else f"HTTP {status}"
 
 
-class _Transport(Protocol):
-    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
-        """POST ``body`` as JSON; the reply's status and raw body.
-
-        Raises:
-            TimeoutError: no reply within ``timeout_s``.
-            ConnectionError: the endpoint cannot be reached.
-            LoggingError: no usable credentials.
-        """
-        ...
+# A transport POSTs a JSON body and returns the reply's status and raw body; it raises
+# TimeoutError (no reply in time), ConnectionError (unreachable) or LoggingError (no
+# usable credentials).
+Transport = Callable[[str, dict[str, Any], float], tuple[int, bytes]]
 
 
-class _StdlibTransport:
+def _stdlib_post(url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
     """Anonymous HTTP(S) with the standard library (the stand-in: no credentials)."""
+    import urllib.request
 
-    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
-        import urllib.request
+    from nbaops.adapters.stdlib_http import send
 
-        from nbaops.adapters.stdlib_http import send
-
-        data = json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        return send(urllib.request.Request(url, data, headers, method="POST"), timeout_s)
+    data = json.dumps(body).encode("utf-8")
+    headers = {"Content-Type": "application/json"}
+    return send(urllib.request.Request(url, data, headers, method="POST"), timeout_s)
 
 
 class _SessionTransport:
@@ -196,7 +189,7 @@ class _SessionTransport:
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session
 
-    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
+    def __call__(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
         import requests
         from google.auth import exceptions as auth_exc
 
@@ -244,8 +237,8 @@ class LogReader:
         kind = transport or ("stdlib" if endpoint else "session")
         if kind not in ("stdlib", "session"):
             raise ValueError(f"unknown transport {kind!r}")
-        self._transport: _Transport = (
-            _StdlibTransport() if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
+        self._post: Transport = (
+            _stdlib_post if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
         )
 
     @property
@@ -254,7 +247,7 @@ class LogReader:
 
     def _page(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            status, raw = self._transport.post_json(self.url, body, self.timeout_s)
+            status, raw = self._post(self.url, body, self.timeout_s)
         except TimeoutError as exc:
             raise LoggingError(
                 f"Cloud Logging entries:list timed out after {self.timeout_s:g}s"
