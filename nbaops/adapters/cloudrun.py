@@ -197,19 +197,17 @@ class CloudRun:
 
     @cached_property
     def services_client(self) -> Any:
-        from google.cloud import run_v2
-
-        return self._guard("connect", "", lambda: run_v2.ServicesClient(**self._client_kwargs))
+        return self._client("ServicesClient")
 
     @cached_property
     def revisions_client(self) -> Any:
+        return self._client("RevisionsClient")
+
+    def _client(self, name: str) -> Any:
         from google.cloud import run_v2
 
-        return self._guard("connect", "", lambda: run_v2.RevisionsClient(**self._client_kwargs))
-
-    @property
-    def _client_kwargs(self) -> dict[str, Any]:
-        return client_kwargs(self.endpoint)
+        make = getattr(run_v2, name)
+        return self._guard("connect", "", lambda: make(**client_kwargs(self.endpoint)))
 
     def _call_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"timeout": self.timeout_s}
