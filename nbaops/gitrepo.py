@@ -44,26 +44,17 @@ _LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%cI", "%s"]) + _REC
 
 @dataclass(frozen=True)
 class Commit:
-    """One commit as ``git log`` describes it.
+    """One commit as ``git log`` describes it (dates timezone-aware)."""
 
-    Attributes:
-        sha: the full 40-hex id.
-        short: the abbreviated id git chose (unique in this repository).
-        author: author name.
-        author_email: author e-mail.
-        date: author date (timezone-aware).
-        committed_at: committer date (timezone-aware): when the commit was made in this
-            history (rebases and cherry-picks move it, authoring does not).
-        subject: the first line of the message.
-    """
-
-    sha: str
-    short: str
+    sha: str  # the full 40-hex id
+    short: str  # the abbreviated id git chose (unique in this repository)
     author: str
     author_email: str
-    date: dt.datetime
+    date: dt.datetime  # author date
+    # committer date: when the commit was made in this history (rebases and cherry-picks
+    # move it, authoring does not)
     committed_at: dt.datetime
-    subject: str
+    subject: str  # the first line of the message
 
     def to_json(self) -> dict[str, Any]:
         dates = {"date": self.date.isoformat(), "committed_at": self.committed_at.isoformat()}
