@@ -161,19 +161,15 @@ class GitHubClient:
             )
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
-        reply = self.request(
-            "POST",
-            self._repo_path("/issues"),
-            body={"title": title, "body": body, "labels": labels},
-        )
-        return reply if isinstance(reply, dict) else {}
+        return self._object("POST", "/issues", {"title": title, "body": body, "labels": labels})
 
     def update_issue(self, number: int, **fields: Any) -> dict[str, Any]:
-        reply = self.request("PATCH", self._repo_path(f"/issues/{number}"), body=fields)
-        return reply if isinstance(reply, dict) else {}
+        return self._object("PATCH", f"/issues/{number}", fields)
 
     def add_comment(self, number: int, body: str) -> dict[str, Any]:
-        reply = self.request(
-            "POST", self._repo_path(f"/issues/{number}/comments"), body={"body": body}
-        )
+        return self._object("POST", f"/issues/{number}/comments", {"body": body})
+
+    def _object(self, method: str, suffix: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A write to the repository whose reply is a JSON object ({} when it is not)."""
+        reply = self.request(method, self._repo_path(suffix), body=body)
         return reply if isinstance(reply, dict) else {}
