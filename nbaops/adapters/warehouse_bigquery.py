@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nbaops.adapters.credentials import anonymous_credentials
+from nbaops.adapters.credentials import client_kwargs
 from nbaops.adapters.errors import google_call
 from nbaops.adapters.warehouse_base import (
     MAX_INSERT_ROWS,
@@ -79,14 +79,9 @@ class BigQueryWarehouse:
     def _make_client(self) -> Any:
         from google.cloud import bigquery
 
-        if self.endpoint:
-            return bigquery.Client(
-                project=self.project,
-                location=self.location,
-                credentials=anonymous_credentials(),
-                client_options={"api_endpoint": self.endpoint},
-            )
-        return bigquery.Client(project=self.project, location=self.location)
+        kwargs = client_kwargs(self.endpoint)
+        del kwargs["transport"]  # BigQuery's client has one (REST) transport
+        return bigquery.Client(project=self.project, location=self.location, **kwargs)
 
     def table_id(self, table: str) -> str:
         dataset, name = split_ref(table)
