@@ -379,19 +379,14 @@ class GameLog:
     """One player's box score in one game (nba_api LeagueGameLog)."""
 
     season: str
-    season_id: str
     player_id: int
     player_name: str
-    name_key: str
     player_lookup: str
     team: str
-    team_id: int
     game_id: str
     game_date: dt.date
-    matchup: str
     opponent: str
     is_home: bool
-    wl: str | None
     minutes: float
     points: int
     fgm: int
@@ -446,8 +441,9 @@ def _load_rows(
 ) -> list[_Row]:
     """``create`` the table in a fresh connection and return its rows as ``row_type``.
 
-    The dataclass's fields are the table's columns (by name); a NULL in an ``int`` field
-    (a box-score count missing from the CSV) becomes 0, timestamps come back in UTC.
+    Each dataclass field is read from the table's column of that name (other columns are
+    left out); a NULL in an ``int`` field (a box-score count missing from the CSV) becomes
+    0, timestamps come back in UTC.
     """
     con = connect()
     try:
@@ -457,11 +453,9 @@ def _load_rows(
         rows = cursor.fetchall()
     finally:
         con.close()
-    ints = {f.name for f in dataclasses.fields(row_type) if f.type == "int"}  # type: ignore[arg-type]
-    return [
-        row_type(**{c: _python_value(v, c in ints) for c, v in zip(columns, r, strict=True)})
-        for r in rows
-    ]
+    ints = {f.name: f.type == "int" for f in dataclasses.fields(row_type)}  # type: ignore[arg-type]
+    kept = [(i, c, ints[c]) for i, c in enumerate(columns) if c in ints]
+    return [row_type(**{c: _python_value(r[i], is_int) for i, c, is_int in kept}) for r in rows]
 
 
 def _python_value(value: Any, is_int: bool) -> Any:
