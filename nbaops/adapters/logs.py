@@ -93,18 +93,6 @@ def build_filter(
     return " AND ".join(clauses)
 
 
-def _message(payload: Any) -> str:
-    if payload is None:
-        return ""
-    if isinstance(payload, str):
-        text = payload
-    elif isinstance(payload, dict):
-        text = str(payload.get("message") or json.dumps(payload, sort_keys=True, default=str))
-    else:
-        text = str(payload)
-    return text[:MESSAGE_LIMIT]
-
-
 def parse_timestamp(text: str | None) -> dt.datetime:
     """An RFC 3339 ``LogEntry.timestamp`` as a UTC datetime (the API sends up to 9 fraction
     digits; Python 3.11's ``fromisoformat`` keeps the first 6)."""
@@ -117,10 +105,12 @@ def parse_timestamp(text: str | None) -> dt.datetime:
 
 
 def _entry_message(entry: dict[str, Any]) -> str:
-    for key in ("textPayload", "jsonPayload", "protoPayload"):
-        if key in entry:
-            return _message(entry[key])
-    return ""
+    """The entry's text, or its JSON payload's ``message`` (else the whole payload as JSON)."""
+    keys = ("textPayload", "jsonPayload", "protoPayload")
+    payload = next((entry[k] for k in keys if k in entry), None)
+    if isinstance(payload, dict):
+        payload = payload.get("message") or json.dumps(payload, sort_keys=True, default=str)
+    return "" if payload is None else str(payload)[:MESSAGE_LIMIT]
 
 
 def to_record(entry: dict[str, Any]) -> LogRecord:
