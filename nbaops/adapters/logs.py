@@ -60,6 +60,17 @@ def _quote(value: str) -> str:
     return json.dumps(value)  # a double-quoted string with escapes, as the filter syntax wants
 
 
+def cloud_run_clauses(service: str | None = None, revision: str | None = None) -> list[str]:
+    """The clauses selecting Cloud Run revisions (of a service, one revision): the same in
+    Cloud Logging and Cloud Monitoring filters."""
+    clauses = [f"resource.type = {_quote(RESOURCE_TYPE)}"]
+    if service:
+        clauses.append(f"resource.labels.service_name = {_quote(service)}")
+    if revision:
+        clauses.append(f"resource.labels.revision_name = {_quote(revision)}")
+    return clauses
+
+
 def _ts(value: dt.datetime) -> str:
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -80,11 +91,7 @@ def build_filter(
     severity = min_severity.upper()
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {min_severity!r}; use one of {', '.join(SEVERITIES)}")
-    clauses = [f"resource.type = {_quote(RESOURCE_TYPE)}"]
-    if service:
-        clauses.append(f"resource.labels.service_name = {_quote(service)}")
-    if revision:
-        clauses.append(f"resource.labels.revision_name = {_quote(revision)}")
+    clauses = cloud_run_clauses(service, revision)
     if severity != "DEFAULT":
         clauses.append(f"severity >= {severity}")
     clauses.append(f'timestamp >= "{_ts(since)}"')

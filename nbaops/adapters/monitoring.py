@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.errors import google_call
+from nbaops.adapters.logs import cloud_run_clauses
 from nbaops.errors import MonitoringError
 
 if TYPE_CHECKING:
     from nbaops.config import ProfileConfig
-
-RESOURCE_TYPE = "cloud_run_revision"
 
 
 @dataclass(frozen=True)
@@ -73,20 +72,10 @@ class Series:
     points: tuple[Point, ...]
 
 
-def _quote(value: str) -> str:
-    return json.dumps(value)
-
-
 def build_filter(metric_type: str, *, service: str, revision: str) -> str:
     """The Monitoring filter selecting one revision's series of ``metric_type``."""
-    return " AND ".join(
-        [
-            f"metric.type = {_quote(metric_type)}",
-            f"resource.type = {_quote(RESOURCE_TYPE)}",
-            f"resource.labels.service_name = {_quote(service)}",
-            f"resource.labels.revision_name = {_quote(revision)}",
-        ]
-    )
+    metric = f"metric.type = {json.dumps(metric_type)}"
+    return " AND ".join([metric, *cloud_run_clauses(service, revision)])
 
 
 def _bounds(options: Any) -> tuple[float, ...]:
