@@ -108,11 +108,8 @@ class ServiceInfo:
     @property
     def serving_revision(self) -> str | None:
         """The revision with the largest traffic percent (None when nothing serves)."""
-        best: TrafficSplit | None = None
-        for split in self.traffic:
-            if split.percent > 0 and (best is None or split.percent > best.percent):
-                best = split
-        return best.revision if best else None
+        serving = [split for split in self.traffic if split.percent > 0]
+        return max(serving, key=lambda split: split.percent).revision if serving else None
 
     @property
     def traffic_by_revision(self) -> dict[str, int]:
