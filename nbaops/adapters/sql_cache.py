@@ -91,9 +91,3 @@ def cached(
     with _LOCK:
         _MEMORY[key] = value
     return value
-
-
-def clear_memory() -> None:
-    """Forget the in-process results (tests)."""
-    with _LOCK:
-        _MEMORY.clear()
