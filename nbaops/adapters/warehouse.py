@@ -1,10 +1,10 @@
 """The warehouse: BigQuery Standard SQL with named parameters, on BigQuery or DuckDB.
 
-One interface (:class:`Warehouse`, its :class:`QueryResult` and row checks in
-:mod:`nbaops.adapters.warehouse_base`), two engines, picked per profile by
-:func:`open_warehouse`: :class:`BigQueryWarehouse` (prod profiles,
-:mod:`nbaops.adapters.warehouse_bigquery`) and :class:`DuckDBWarehouse` (the local profile:
-one DuckDB file, the same SQL transpiled by SQLGlot, :mod:`nbaops.adapters.warehouse_duckdb`).
+This module is the contract (:class:`Warehouse`, :class:`QueryResult`, the row checks);
+two engines follow it, picked per profile by :func:`nbaops.context.open_warehouse`:
+:class:`~nbaops.adapters.warehouse_bigquery.BigQueryWarehouse` (prod profiles) and
+:class:`~nbaops.adapters.warehouse_duckdb.DuckDBWarehouse` (the local profile: one DuckDB
+file, the same SQL transpiled by SQLGlot).
 
 SQL convention: tables written as logical ``dataset.table`` (the adapter maps datasets
 per profile and qualifies the project), values only as ``@name`` parameters (python
@@ -17,41 +17,87 @@ engine's error text.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
-from nbaops.adapters.warehouse_base import Warehouse
-from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
-from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE, DuckDBWarehouse
-from nbaops.environment import read
+from nbaops.errors import WarehouseError
 
-if TYPE_CHECKING:
-    from nbaops.config import ProfileConfig
-
-__all__ = ["WAREHOUSE_FILE", "BigQueryWarehouse", "DuckDBWarehouse", "Warehouse", "open_warehouse"]
-
-ENDPOINT_ENV = "NBAOPS_BQ_ENDPOINT"
+# BigQuery's insertAll limit per request; above it one request (= one atomic unit) is impossible.
+MAX_INSERT_ROWS = 50_000
 
 
-def open_warehouse(profile: ProfileConfig, home: Path, root: Path) -> Warehouse:
-    """The profile's warehouse: DuckDB under the state folder ``home`` (local) or BigQuery.
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of one query, the SQL as the caller wrote it, and what it cost."""
 
-    A gcp-kind profile honours ``NBAOPS_BQ_ENDPOINT`` (a BigQuery emulator, anonymous
-    credentials), which the emulator tests use. ``root``: the project whose ``schemas/``
-    describe the tables.
+    rows: list[dict[str, Any]]
+    sql: str
+    bytes_processed: int | None
+    duration_s: float
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    kind: str
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> QueryResult: ...
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def table_schema(self, table: str) -> list[dict[str, Any]]: ...
+
+    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None: ...
+
+
+def split_ref(table: str) -> tuple[str, str]:
+    """``dataset.table`` (a ``project.`` prefix and backticks ignored) → (dataset, table)."""
+    parts = [p.strip("`") for p in table.strip().strip("`").split(".") if p]
+    if len(parts) < 2 or not all(parts):
+        raise WarehouseError(f"table {table!r} must be written as dataset.table")
+    return parts[-2], parts[-1]
+
+
+def check_rows(
+    table: str, columns: Mapping[str, bool], rows: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Validate rows against ``{column: required}``; return the columns used (in table order).
+
+    Raises:
+        WarehouseError: a row names an unknown column or lacks a required one (nothing
+            is written: both engines validate before writing).
     """
-    from nbaops.adapters.sql_cache import CACHE_DIR_NAME
+    lowered = {c.lower(): c for c in columns}
+    required = [c for c, is_required in columns.items() if is_required]
+    used: set[str] = set()
+    seen_keys: set[tuple[str, ...]] = set()  # rows usually share one key set: check it once
+    for i, row in enumerate(rows):
+        keys = tuple(row)
+        if keys not in seen_keys:
+            for key in keys:
+                if key.lower() not in lowered:
+                    raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
+                used.add(lowered[key.lower()])
+            seen_keys.add(keys)
+        for col in required:
+            if row.get(col) is None:
+                raise WarehouseError(
+                    f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
+                )
+    return [c for c in columns if c in used]
 
-    cache = home / CACHE_DIR_NAME
-    if profile.is_local:
-        return DuckDBWarehouse(
-            home / WAREHOUSE_FILE, datasets=profile.datasets, root=root, sql_cache_dir=cache
-        )
-    return BigQueryWarehouse(
-        profile.project,
-        profile.bigquery_location,
-        datasets=profile.datasets,
-        endpoint=read(ENDPOINT_ENV),
-        root=root,
-        sql_cache_dir=cache,
-    )
+
+def utc_values(value: Any) -> Any:
+    """An engine's value → the contract's: tz-aware datetimes in ``datetime.UTC`` (nested too)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    if isinstance(value, list):
+        return [utc_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: utc_values(v) for k, v in value.items()}
+    return value

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.adapters.credentials import client_kwargs
 from nbaops.adapters.errors import google_call
-from nbaops.adapters.warehouse_base import (
+from nbaops.adapters.warehouse import (
     MAX_INSERT_ROWS,
     QueryResult,
     check_rows,

@@ -11,9 +11,10 @@ import pytest
 
 from nbaops.adapters.bq_params import TypedValue, json_rows, to_query_parameters
 from nbaops.adapters.sql_dialect import qualify_bigquery, to_duckdb
-from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, open_warehouse
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.bqschema.model import Field
-from nbaops.context import Context
+from nbaops.context import Context, open_warehouse
 from nbaops.errors import ConfigError, WarehouseError
 from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import duckdb_type, load_catalog
