@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from nbaops.environment import read
 from nbaops.errors import UsageError
 
-UTC = dt.UTC
 EASTERN = ZoneInfo("America/New_York")
 
 
@@ -25,7 +24,7 @@ def now() -> dt.datetime:
             return as_utc(pinned)
         except ValueError as exc:
             raise UsageError(f"NBAOPS_NOW: {pinned!r} is not an ISO 8601 timestamp") from exc
-    return dt.datetime.now(UTC)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: Any) -> dt.datetime:
@@ -37,7 +36,7 @@ def as_utc(value: Any) -> dt.datetime:
         value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if not isinstance(value, dt.datetime):
         raise TypeError(f"expected a timestamp, got {value!r}")
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def eastern_date(moment: dt.datetime) -> dt.date:

@@ -17,7 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from nbaops.config import Config, load_config
+from nbaops.config import Config, ProfileConfig, load_config
+from nbaops.environment import read
 from nbaops.errors import ConfigError
 from nbaops.paths import state_home
 
@@ -30,6 +31,33 @@ if TYPE_CHECKING:
     from nbaops.adapters.warehouse import Warehouse
     from nbaops.local.standin import StandIn
     from nbaops.local.world import WorldHooks
+
+
+def open_warehouse(profile: ProfileConfig, home: Path, root: Path) -> Warehouse:
+    """The profile's warehouse: DuckDB under the state folder ``home`` (local) or BigQuery.
+
+    A gcp-kind profile honours ``NBAOPS_BQ_ENDPOINT`` (a BigQuery emulator, anonymous
+    credentials), which the emulator tests use. ``root``: the project whose ``schemas/``
+    describe the tables.
+    """
+    from nbaops.adapters.sql_cache import CACHE_DIR_NAME
+
+    cache = home / CACHE_DIR_NAME
+    if profile.is_local:
+        from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE, DuckDBWarehouse
+
+        path = home / WAREHOUSE_FILE
+        return DuckDBWarehouse(path, datasets=profile.datasets, root=root, sql_cache_dir=cache)
+    from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+
+    return BigQueryWarehouse(
+        profile.project,
+        profile.bigquery_location,
+        datasets=profile.datasets,
+        endpoint=read("NBAOPS_BQ_ENDPOINT"),
+        root=root,
+        sql_cache_dir=cache,
+    )
 
 
 class LocalWorld(Protocol):
@@ -104,11 +132,9 @@ class Context:
 
     @cached_property
     def warehouse(self) -> Warehouse:
-        from nbaops.adapters.warehouse import open_warehouse
-
         if self.is_local:
             self._local_world()
-        return open_warehouse(self)
+        return open_warehouse(self.config.profile, self.home, self.root)
 
     @cached_property
     def cloudrun(self) -> CloudRun:

@@ -44,26 +44,17 @@ _LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%cI", "%s"]) + _REC
 
 @dataclass(frozen=True)
 class Commit:
-    """One commit as ``git log`` describes it.
+    """One commit as ``git log`` describes it (dates timezone-aware)."""
 
-    Attributes:
-        sha: the full 40-hex id.
-        short: the abbreviated id git chose (unique in this repository).
-        author: author name.
-        author_email: author e-mail.
-        date: author date (timezone-aware).
-        committed_at: committer date (timezone-aware): when the commit was made in this
-            history (rebases and cherry-picks move it, authoring does not).
-        subject: the first line of the message.
-    """
-
-    sha: str
-    short: str
+    sha: str  # the full 40-hex id
+    short: str  # the abbreviated id git chose (unique in this repository)
     author: str
     author_email: str
-    date: dt.datetime
+    date: dt.datetime  # author date
+    # committer date: when the commit was made in this history (rebases and cherry-picks
+    # move it, authoring does not)
     committed_at: dt.datetime
-    subject: str
+    subject: str  # the first line of the message
 
     def to_json(self) -> dict[str, Any]:
         dates = {"date": self.date.isoformat(), "committed_at": self.committed_at.isoformat()}
@@ -127,24 +118,18 @@ class Repo:
         Raises:
             GitError: git failed or timed out (git's own first line).
         """
-        return self._run(*args, timeout=timeout, stdin=stdin).stdout
-
-    def _run(
-        self, *args: str, timeout: float | None = None, stdin: bytes | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Run git in the repository root; GitError with git's own first line on failure."""
         proc = _spawn(self._git, args, self.root, self._env, timeout or self.timeout_s, stdin)
         if proc.returncode != 0:
             message = _first_line(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
             raise GitError(f"git {args[0]} failed: {message}")
-        return proc
+        return proc.stdout
 
     def _try(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         """Run git in the repository root; the caller interprets a non-zero exit."""
         return _spawn(self._git, args, self.root, self._env, self.timeout_s)
 
     def _out(self, *args: str) -> str:
-        return self._run(*args).stdout.decode(errors="replace")
+        return self.git(*args).decode(errors="replace")
 
     def _text_or_none(self, *args: str) -> str | None:
         """git's trimmed output, or None when it exits non-zero or prints nothing."""
@@ -252,7 +237,7 @@ class Repo:
         if remote is not None and remote not in remotes:
             raise GitError(f"unknown git remote {remote!r}")
         which = "--all" if remote is None else _check_rev(remote)
-        self._run("fetch", "--quiet", "--prune", which, timeout=FETCH_TIMEOUT_S)
+        self.git("fetch", "--quiet", "--prune", which, timeout=FETCH_TIMEOUT_S)
         return True
 
     def upstream(self) -> str | None:

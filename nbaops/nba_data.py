@@ -14,9 +14,9 @@ Lines join game logs on (normalised player name, US Eastern date of ``commence_t
 The work happens in DuckDB (typed ``read_csv`` + SQL), so three seasons load in well under a
 second. Two ways to use this module:
 
-* SQL: :func:`connect` + :func:`create_game_logs_table` / :func:`create_points_lines_table`
-  / :func:`create_matched_lines_table` build typed tables in a DuckDB connection (the
-  regression suite builds its golden data set on top of them);
+* SQL: :func:`create_game_logs_table` / :func:`create_points_lines_table` /
+  :func:`create_matched_lines_table` build typed tables in a :func:`connect` connection
+  (DuckDB in UTC; the regression suite builds its golden data set on top of them);
 * Python rows: :func:`load_game_logs`, :func:`load_points_lines` return frozen dataclasses
   (the sandbox's ``--from-logs`` import uses them); the join is SQL only
   (:func:`create_matched_lines_table`).
@@ -35,12 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from nbaops.adapters.duckdb_engine import connect as connect  # the module's own API
+from nbaops.adapters.duckdb_engine import engine
 from nbaops.errors import UsageError, first_line
 from nbaops.nba_names import TEAM_TRICODES, normalise_name, player_lookup
 from nbaops.paths import project_root, shared_data_dir
 
 if TYPE_CHECKING:
-    import duckdb
+    import _duckdb
 
 GAME_LOGS_DIR = "player_game_logs"
 POINTS_LINES_DIR = "points_lines"
@@ -129,14 +131,7 @@ _LINE_TYPES = {
 }
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection in UTC (:mod:`nbaops.adapters.duckdb_engine`)."""
-    from nbaops.adapters.duckdb_engine import connect as connect_engine
-
-    return connect_engine()
-
-
-def _register_names(con: duckdb.DuckDBPyConnection, table: str, source: str, column: str) -> None:
+def _register_names(con: _duckdb.DuckDBPyConnection, table: str, source: str, column: str) -> None:
     """A (name, name_key, player_lookup) table of ``source``'s distinct ``column`` values,
     normalised in Python once per name."""
     distinct = con.execute(_sql("SELECT DISTINCT {c} FROM {s}", c=column, s=source)).fetchall()
@@ -152,30 +147,26 @@ def _register_names(con: duckdb.DuckDBPyConnection, table: str, source: str, col
 
 
 def _read_csvs(
-    con: duckdb.DuckDBPyConnection, source: Path, types: dict[str, str], table: str, what: str
+    con: _duckdb.DuckDBPyConnection, source: Path, types: dict[str, str], table: str, what: str
 ) -> set[str]:
     """Read the CSVs of ``source`` into the temp ``table`` with ``types``; its column names.
 
     Raises:
         NbaDataUnavailable: missing files, or CSVs without the typed columns.
     """
-    import duckdb
-
     type_sql = ", ".join(f"'{k}': '{v}'" for k, v in types.items())
     reader = f"read_csv(?, header = true, union_by_name = true, types = {{{type_sql}}})"
     files = [str(f) for f in csv_files(source)]
     try:
         create = "CREATE OR REPLACE TEMP TABLE {t} AS SELECT * FROM {r}"
         con.execute(_sql(create, t=table, raw={"r": reader}), [files])
-    except duckdb.Error as exc:
+    except engine().Error as exc:
         raise NbaDataUnavailable(f"cannot read {what} from {source}: {first_line(exc)}") from None
     return {r[0].lower() for r in con.execute(_sql("DESCRIBE {t}", t=table)).fetchall()}
 
 
-def create_game_logs_table(
-    con: duckdb.DuckDBPyConnection, source: Path, table: str = "game_logs"
-) -> int:
-    """Load nba_api LeagueGameLog CSVs (a file or a folder) into a typed table.
+def create_game_logs_table(con: _duckdb.DuckDBPyConnection, source: Path) -> int:
+    """Load nba_api LeagueGameLog CSVs (a file or a folder) into the typed table ``game_logs``.
 
     Columns: season (``2024-25``), season_id, player_id, player_name, name_key,
     player_lookup, team, team_id, game_id, game_date, matchup, opponent, is_home,
@@ -190,9 +181,8 @@ def create_game_logs_table(
     _read_csvs(con, source, _GAME_LOG_TYPES, "_raw_logs", "game logs")
     _register_names(con, "_log_names", "_raw_logs", "PLAYER_NAME")
     con.execute(
-        _sql(
-            """
-        CREATE OR REPLACE TABLE {table} AS
+        """
+        CREATE OR REPLACE TABLE game_logs AS
         SELECT
           CASE WHEN r.SEASON_ID IS NULL THEN NULL
                ELSE right(r.SEASON_ID, 4) || '-' ||
@@ -219,18 +209,14 @@ def create_game_logs_table(
         FROM _raw_logs r JOIN _log_names n ON n.name = r.PLAYER_NAME
         WHERE r.PTS IS NOT NULL AND r.GAME_DATE IS NOT NULL
         ORDER BY r.GAME_DATE, r.GAME_ID, r.PLAYER_ID
-        """,
-            table=table,
-        )
+        """
     )
     con.execute("DROP TABLE _raw_logs")
-    return _count(con, table)
+    return _count(con, "game_logs")
 
 
-def create_points_lines_table(
-    con: duckdb.DuckDBPyConnection, source: Path, table: str = "points_lines"
-) -> LinesLoad:
-    """Load points-lines CSVs and collapse them to one line per player, game and bookmaker.
+def create_points_lines_table(con: _duckdb.DuckDBPyConnection, source: Path) -> LinesLoad:
+    """Load points-lines CSVs into ``points_lines``: one line per player, game and bookmaker.
 
     The feed has one row per side, and for some player/games several alternative lines.
     The collapsed line is the lower median of the lines offered on both sides (or of all
@@ -250,9 +236,8 @@ def create_points_lines_table(
     con.execute("CREATE OR REPLACE TEMP TABLE _teams (name VARCHAR, tricode VARCHAR)")
     con.executemany("INSERT INTO _teams VALUES (?, ?)", list(TEAM_TRICODES.items()))
     con.execute(
-        _sql(
-            """
-        CREATE OR REPLACE TABLE {table} AS
+        """
+        CREATE OR REPLACE TABLE points_lines AS
         WITH offers AS (
           SELECT player, bookmaker, game_id AS odds_game_id, line,
                  bool_or(lower(side) = 'over') AND bool_or(lower(side) = 'under') AS two_sided,
@@ -288,11 +273,9 @@ def create_points_lines_table(
         LEFT JOIN _teams h ON h.name = c.home_team
         LEFT JOIN _teams a ON a.name = c.away_team
         ORDER BY game_date, c.odds_game_id, n.lookup, c.bookmaker
-        """,
-            table=table,
-        )
+        """
     )
-    return LinesLoad(raw_rows=raw_rows, lines=_count(con, table))
+    return LinesLoad(raw_rows=raw_rows, lines=_count(con, "points_lines"))
 
 
 @dataclass(frozen=True)
@@ -323,14 +306,9 @@ class MatchStats:
         return self.raw_rows_matched / self.raw_rows if self.raw_rows else 0.0
 
 
-def create_matched_lines_table(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    lines: str = "points_lines",
-    logs: str = "game_logs",
-    table: str = "matched_lines",
-) -> MatchStats:
-    """Join collapsed lines to game logs on (player_lookup, Eastern game date).
+def create_matched_lines_table(con: _duckdb.DuckDBPyConnection) -> MatchStats:
+    """``matched_lines``: ``points_lines`` joined to ``game_logs`` on (player_lookup, Eastern
+    game date), after :func:`create_game_logs_table` and :func:`create_points_lines_table`.
 
     The result has every column of the lines table plus the game log's player_id,
     player_name, team, opponent, is_home, game_id (NBA), minutes and actual points.
@@ -338,78 +316,51 @@ def create_matched_lines_table(
     in ``team_mismatches``): the name key matched a different player.
     """
     con.execute(
-        _sql(
-            """
-        CREATE OR REPLACE TABLE {table} AS
+        """
+        CREATE OR REPLACE TABLE matched_lines AS
         SELECT l.*, g.player_id, g.player_name, g.team, g.opponent, g.is_home,
                g.game_id, g.season, g.minutes, g.points AS actual_points
-        FROM {lines} l
-        JOIN {logs} g ON g.player_lookup = l.player_lookup AND g.game_date = l.game_date
+        FROM points_lines l
+        JOIN game_logs g ON g.player_lookup = l.player_lookup AND g.game_date = l.game_date
         WHERE l.home_tricode IS NULL OR g.team IN (l.home_tricode, l.away_tricode)
         ORDER BY l.game_date, g.game_id, l.player_lookup, l.bookmaker
-        """,
-            lines=lines,
-            logs=logs,
-            table=table,
-        )
+        """
     )
     row = con.execute(
-        _sql(
-            """
+        """
         SELECT
-          (SELECT count(*) FROM {lines}),
-          (SELECT count(*) FROM {table}),
-          (SELECT count(*) FROM {lines} l JOIN {logs} g
+          (SELECT count(*) FROM points_lines),
+          (SELECT count(*) FROM matched_lines),
+          (SELECT count(*) FROM _points_rows),
+          (SELECT count(*) FROM _points_rows r WHERE EXISTS (
+             SELECT 1 FROM matched_lines m WHERE m.player = r.player
+               AND m.odds_game_id = r.game_id AND m.bookmaker = r.bookmaker)),
+          (SELECT count(*) FROM points_lines l JOIN game_logs g
              ON g.player_lookup = l.player_lookup AND g.game_date = l.game_date
            WHERE l.home_tricode IS NOT NULL AND g.team NOT IN (l.home_tricode, l.away_tricode))
-        """,
-            lines=lines,
-            logs=logs,
-            table=table,
-        )
+        """
     ).fetchone()
     assert row is not None
-    n_lines, n_matched, mismatches = (int(v) for v in row)
-    raw = (
-        con.execute(
-            _sql(
-                """
-        SELECT count(*),
-               count(*) FILTER (WHERE EXISTS (
-                 SELECT 1 FROM {table} m WHERE m.player = r.player
-                   AND m.odds_game_id = r.game_id AND m.bookmaker = r.bookmaker))
-        FROM _points_rows r
-        """,
-                table=table,
-            )
-        ).fetchone()
-        if _exists(con, "_points_rows")
-        else (n_lines, n_matched)
-    )
-    assert raw is not None
+    n_lines, n_matched, raw_rows, raw_matched, mismatches = (int(v) for v in row)
     unmatched = con.execute(
-        _sql(
-            """
-        SELECT l.player, count(*) AS n FROM {lines} l
-        WHERE NOT EXISTS (SELECT 1 FROM {table} m WHERE m.player = l.player
+        """
+        SELECT l.player, count(*) AS n FROM points_lines l
+        WHERE NOT EXISTS (SELECT 1 FROM matched_lines m WHERE m.player = l.player
                             AND m.odds_game_id = l.odds_game_id AND m.bookmaker = l.bookmaker)
         GROUP BY l.player ORDER BY n DESC, l.player LIMIT 25
-        """,
-            lines=lines,
-            table=table,
-        )
+        """
     ).fetchall()
     return MatchStats(
         lines=n_lines,
         matched=n_matched,
-        raw_rows=int(raw[0]),
-        raw_rows_matched=int(raw[1]),
+        raw_rows=raw_rows,
+        raw_rows_matched=raw_matched,
         team_mismatches=mismatches,
         unmatched_names=tuple(str(r[0]) for r in unmatched),
     )
 
 
-def load_real_data(con: duckdb.DuckDBPyConnection, root: Path | None = None) -> MatchStats:
+def load_real_data(con: _duckdb.DuckDBPyConnection, root: Path | None = None) -> MatchStats:
     """Create ``game_logs``, ``points_lines`` and ``matched_lines`` from the shared folder.
 
     Raises:
@@ -428,19 +379,14 @@ class GameLog:
     """One player's box score in one game (nba_api LeagueGameLog)."""
 
     season: str
-    season_id: str
     player_id: int
     player_name: str
-    name_key: str
     player_lookup: str
     team: str
-    team_id: int
     game_id: str
     game_date: dt.date
-    matchup: str
     opponent: str
     is_home: bool
-    wl: str | None
     minutes: float
     points: int
     fgm: int
@@ -488,15 +434,16 @@ def load_points_lines(source: Path | None = None) -> list[PointsLine]:
 
 
 def _load_rows(
-    create: Callable[[duckdb.DuckDBPyConnection, Path], object],
+    create: Callable[[_duckdb.DuckDBPyConnection, Path], object],
     source: Path,
     table: str,
     row_type: type[_Row],
 ) -> list[_Row]:
     """``create`` the table in a fresh connection and return its rows as ``row_type``.
 
-    The dataclass's fields are the table's columns (by name); a NULL in an ``int`` field
-    (a box-score count missing from the CSV) becomes 0, timestamps come back in UTC.
+    Each dataclass field is read from the table's column of that name (other columns are
+    left out); a NULL in an ``int`` field (a box-score count missing from the CSV) becomes
+    0, timestamps come back in UTC.
     """
     con = connect()
     try:
@@ -506,11 +453,9 @@ def _load_rows(
         rows = cursor.fetchall()
     finally:
         con.close()
-    ints = {f.name for f in dataclasses.fields(row_type) if f.type == "int"}  # type: ignore[arg-type]
-    return [
-        row_type(**{c: _python_value(v, c in ints) for c, v in zip(columns, r, strict=True)})
-        for r in rows
-    ]
+    ints = {f.name: f.type == "int" for f in dataclasses.fields(row_type)}  # type: ignore[arg-type]
+    kept = [(i, c, ints[c]) for i, c in enumerate(columns) if c in ints]
+    return [row_type(**{c: _python_value(r[i], is_int) for i, c, is_int in kept}) for r in rows]
 
 
 def _python_value(value: Any, is_int: bool) -> Any:
@@ -521,16 +466,9 @@ def _python_value(value: Any, is_int: bool) -> Any:
     return value
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+def _count(con: _duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(_sql("SELECT count(*) FROM {t}", t=table)).fetchone()
     return int(row[0]) if row else 0
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")

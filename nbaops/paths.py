@@ -1,4 +1,5 @@
-"""Where things live: the project root, the config file, the schemas and local state."""
+"""Where things live: the project root, the config file, the schemas, local state, and a
+repository page as a link."""
 
 from __future__ import annotations
 
@@ -39,3 +40,14 @@ def shared_data_dir(root: Path) -> Path:
     """The real NBA data folder (``$NBAOPS_DATA`` or ``../shared/data/nba`` beside the repo)."""
     env = read("NBAOPS_DATA")
     return Path(env).resolve() if env else (root.parent / "shared" / "data" / "nba").resolve()
+
+
+def doc_url(doc: str, base: str | None) -> str | None:
+    """``doc`` (a repository path) as a link under ``base``, or None without a base URL.
+
+    Reports name the page to open next to a problem (a check's playbook, a runbook) and
+    the same page as a URL when ``alerts.runbook_base_url`` is configured.
+    """
+    if not base or not doc:
+        return None
+    return base.rstrip("/") + "/" + doc.lstrip("/")

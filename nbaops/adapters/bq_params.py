@@ -74,25 +74,20 @@ def to_query_parameters(params: Mapping[str, Any] | None) -> list[Any]:
     out: list[Any] = []
     for name, value in (params or {}).items():
         if isinstance(value, TypedValue):
-            if value.array:
-                items = [_scalar_value(v) for v in value.value or []]
-                out.append(bigquery.ArrayQueryParameter(name, value.bq_type, items))
-            else:
-                out.append(
-                    bigquery.ScalarQueryParameter(name, value.bq_type, _scalar_value(value.value))
-                )
+            bq_type, array, raw = value.bq_type, value.array, value.value
         elif isinstance(value, (list, tuple)):
             types = {bq_type_of(v) for v in value if v is not None}
             if len(types) > 1:
                 raise WarehouseError(f"query parameter @{name}: array mixes types {sorted(types)}")
-            element = types.pop() if types else "STRING"
-            out.append(
-                bigquery.ArrayQueryParameter(name, element, [_scalar_value(v) for v in value])
-            )
-        elif value is None:
-            out.append(bigquery.ScalarQueryParameter(name, "STRING", None))
+            bq_type, array, raw = types.pop() if types else "STRING", True, value
         else:
-            out.append(bigquery.ScalarQueryParameter(name, bq_type_of(value), _scalar_value(value)))
+            bq_type = bq_type_of(value) if value is not None else "STRING"
+            array, raw = False, value
+        if array:
+            items = [_scalar_value(v) for v in raw or []]
+            out.append(bigquery.ArrayQueryParameter(name, bq_type, items))
+        else:
+            out.append(bigquery.ScalarQueryParameter(name, bq_type, _scalar_value(raw)))
     return out
 
 

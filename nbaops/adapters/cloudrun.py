@@ -104,16 +104,12 @@ class ServiceInfo:
     generation: int = 0
     message: str = ""
     env: dict[str, str] = field(default_factory=dict)
-    update_time: dt.datetime | None = None
 
     @property
     def serving_revision(self) -> str | None:
         """The revision with the largest traffic percent (None when nothing serves)."""
-        best: TrafficSplit | None = None
-        for split in self.traffic:
-            if split.percent > 0 and (best is None or split.percent > best.percent):
-                best = split
-        return best.revision if best else None
+        serving = [split for split in self.traffic if split.percent > 0]
+        return max(serving, key=lambda split: split.percent).revision if serving else None
 
     @property
     def traffic_by_revision(self) -> dict[str, int]:
@@ -198,19 +194,17 @@ class CloudRun:
 
     @cached_property
     def services_client(self) -> Any:
-        from google.cloud import run_v2
-
-        return self._guard("connect", "", lambda: run_v2.ServicesClient(**self._client_kwargs))
+        return self._client("ServicesClient")
 
     @cached_property
     def revisions_client(self) -> Any:
+        return self._client("RevisionsClient")
+
+    def _client(self, name: str) -> Any:
         from google.cloud import run_v2
 
-        return self._guard("connect", "", lambda: run_v2.RevisionsClient(**self._client_kwargs))
-
-    @property
-    def _client_kwargs(self) -> dict[str, Any]:
-        return client_kwargs(self.endpoint)
+        make = getattr(run_v2, name)
+        return self._guard("connect", "", lambda: make(**client_kwargs(self.endpoint)))
 
     def _call_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"timeout": self.timeout_s}
@@ -289,7 +283,6 @@ class CloudRun:
             generation=int(svc.generation),
             message=cond.message,
             env=_env_of(containers[0]) if containers else {},
-            update_time=_to_datetime(svc.update_time),
         )
 
     @staticmethod

@@ -48,7 +48,8 @@ def anonymous_credentials() -> Any:
 
 
 def client_kwargs(endpoint: str | None, credentials: Any = None) -> dict[str, Any]:
-    """The keyword arguments every GAPIC client of nbaops is built with.
+    """The keyword arguments every Google client of nbaops is built with (BigQuery's, which
+    has no transport choice, takes all but ``transport``).
 
     Always the REST transport. ``endpoint`` (a stand-in's ``http://127.0.0.1:PORT``)
     becomes ``client_options.api_endpoint`` and, unless ``credentials`` are given,

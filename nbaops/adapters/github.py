@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbaops.adapters.stdlib_http import send
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError
 from nbaops.redact import remember
@@ -74,11 +74,6 @@ class GitHubClient:
     def __init__(self, settings: GitHubSettings, *, timeout_s: float = TIMEOUT_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
-        host = urllib.parse.urlparse(settings.api_url).hostname or ""
-        handlers: list[urllib.request.BaseHandler] = []
-        if host in ("127.0.0.1", "localhost", "::1"):
-            handlers.append(urllib.request.ProxyHandler({}))  # loopback never via a proxy
-        self._opener = urllib.request.build_opener(*handlers)
 
     def __repr__(self) -> str:
         return f"GitHubClient({self.settings.repository!r}, {self.settings.api_url!r})"
@@ -113,22 +108,16 @@ class GitHubClient:
             req.add_header("Content-Type", "application/json")
         where = f"GitHub {method} {path}"
         try:
-            with self._opener.open(req, timeout=self.timeout_s) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            detail = ""
+            status, raw = send(req, self.timeout_s)
+        except (TimeoutError, ConnectionError) as exc:
+            raise GitHubError(f"{where} failed: {exc}") from None
+        if status >= 400:
             try:
-                payload = json.loads(exc.read() or b"{}")
-                if isinstance(payload, dict):
-                    detail = str(payload.get("message", ""))[:200]
-            except (ValueError, OSError):
-                detail = ""
-            raise GitHubError(
-                f"{where} failed: HTTP {exc.code}" + (f": {detail}" if detail else "")
-            ) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GitHubError(f"{where} failed: {reason}") from None
+                payload = json.loads(raw or b"{}")
+            except ValueError:
+                payload = None
+            detail = str(payload.get("message", ""))[:200] if isinstance(payload, dict) else ""
+            raise GitHubError(f"{where} failed: HTTP {status}" + (f": {detail}" if detail else ""))
         if not raw:
             return None
         try:
@@ -172,19 +161,15 @@ class GitHubClient:
             )
 
     def create_issue(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
-        reply = self.request(
-            "POST",
-            self._repo_path("/issues"),
-            body={"title": title, "body": body, "labels": labels},
-        )
-        return reply if isinstance(reply, dict) else {}
+        return self._object("POST", "/issues", {"title": title, "body": body, "labels": labels})
 
     def update_issue(self, number: int, **fields: Any) -> dict[str, Any]:
-        reply = self.request("PATCH", self._repo_path(f"/issues/{number}"), body=fields)
-        return reply if isinstance(reply, dict) else {}
+        return self._object("PATCH", f"/issues/{number}", fields)
 
     def add_comment(self, number: int, body: str) -> dict[str, Any]:
-        reply = self.request(
-            "POST", self._repo_path(f"/issues/{number}/comments"), body={"body": body}
-        )
+        return self._object("POST", f"/issues/{number}/comments", {"body": body})
+
+    def _object(self, method: str, suffix: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A write to the repository whose reply is a JSON object ({} when it is not)."""
+        reply = self.request(method, self._repo_path(suffix), body=body)
         return reply if isinstance(reply, dict) else {}

@@ -17,6 +17,7 @@ account ``roles/run.invoker`` on the services (docs/first-prod-run.md).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 import time
@@ -185,10 +186,8 @@ class IdTokenSource:
 
     def _mint(self, audience: str) -> str:
         kind = self.kind
-        if kind == "service_account":
-            return self._service_account_token(audience)
-        if kind == "compute_engine":
-            return self._metadata_token(audience)
+        if kind in ("service_account", "compute_engine"):
+            return self._own_token(audience)
         if kind == "anonymous":
             raise CredentialsError(
                 "anonymous credentials cannot mint ID tokens; run "
@@ -219,39 +218,30 @@ class IdTokenSource:
             timeout_s=self.timeout_s,
         )
 
-    def _service_account_token(self, audience: str) -> str:
-        import google.auth.transport.requests
-        from google.oauth2 import service_account
-
-        creds = self.credentials
-        id_creds = service_account.IDTokenCredentials(  # type: ignore[no-untyped-call]
-            creds.signer,
-            creds.service_account_email,
-            creds._token_uri,
-            target_audience=audience,
-            quota_project_id=creds.quota_project_id,
-        )
-        request = google.auth.transport.requests.Request()
-        google_call(
-            "OAuth token endpoint",
-            f"ID token for {audience}",
-            lambda: id_creds.refresh(request),
-            error=IdTokenError,
-        )
-        return str(id_creds.token)
-
-    def _metadata_token(self, audience: str) -> str:
+    def _own_token(self, audience: str) -> str:
+        """A token the credentials mint themselves: a service account key signs it, a
+        Compute Engine credential asks the metadata server's identity endpoint."""
         import google.auth.transport.requests
         from google.auth import compute_engine
+        from google.oauth2 import service_account
 
         request = google.auth.transport.requests.Request()
-        id_creds = compute_engine.IDTokenCredentials(  # type: ignore[no-untyped-call]
-            request, audience, use_metadata_identity_endpoint=True
-        )
-        google_call(
-            "metadata server",
-            f"ID token for {audience}",
-            lambda: id_creds.refresh(request),  # type: ignore[no-untyped-call]
-            error=IdTokenError,
-        )
+        creds = self.credentials
+        id_creds: Any
+        if self.kind == "service_account":
+            api = "OAuth token endpoint"
+            id_creds = service_account.IDTokenCredentials(  # type: ignore[no-untyped-call]
+                creds.signer,
+                creds.service_account_email,
+                creds._token_uri,
+                target_audience=audience,
+                quota_project_id=creds.quota_project_id,
+            )
+        else:
+            api = "metadata server"
+            id_creds = compute_engine.IDTokenCredentials(  # type: ignore[no-untyped-call]
+                request, audience, use_metadata_identity_endpoint=True
+            )
+        refresh = functools.partial(id_creds.refresh, request)
+        google_call(api, f"ID token for {audience}", refresh, error=IdTokenError)
         return str(id_creds.token)

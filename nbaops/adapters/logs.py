@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.credentials import anonymous_credentials
 from nbaops.clock import as_utc
@@ -44,7 +45,6 @@ MESSAGE_LIMIT = 2000
 API_ENDPOINT = "https://logging.googleapis.com"
 READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PAGE_LIMIT = 1000  # entries.list rejects a pageSize above 1000
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,17 @@ class LogRecord:
 
 def _quote(value: str) -> str:
     return json.dumps(value)  # a double-quoted string with escapes, as the filter syntax wants
+
+
+def cloud_run_clauses(service: str | None = None, revision: str | None = None) -> list[str]:
+    """The clauses selecting Cloud Run revisions (of a service, one revision): the same in
+    Cloud Logging and Cloud Monitoring filters."""
+    clauses = [f"resource.type = {_quote(RESOURCE_TYPE)}"]
+    if service:
+        clauses.append(f"resource.labels.service_name = {_quote(service)}")
+    if revision:
+        clauses.append(f"resource.labels.revision_name = {_quote(revision)}")
+    return clauses
 
 
 def _ts(value: dt.datetime) -> str:
@@ -80,29 +91,13 @@ def build_filter(
     severity = min_severity.upper()
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {min_severity!r}; use one of {', '.join(SEVERITIES)}")
-    clauses = [f"resource.type = {_quote(RESOURCE_TYPE)}"]
-    if service:
-        clauses.append(f"resource.labels.service_name = {_quote(service)}")
-    if revision:
-        clauses.append(f"resource.labels.revision_name = {_quote(revision)}")
+    clauses = cloud_run_clauses(service, revision)
     if severity != "DEFAULT":
         clauses.append(f"severity >= {severity}")
     clauses.append(f'timestamp >= "{_ts(since)}"')
     if until is not None:
         clauses.append(f'timestamp <= "{_ts(until)}"')
     return " AND ".join(clauses)
-
-
-def _message(payload: Any) -> str:
-    if payload is None:
-        return ""
-    if isinstance(payload, str):
-        text = payload
-    elif isinstance(payload, dict):
-        text = str(payload.get("message") or json.dumps(payload, sort_keys=True, default=str))
-    else:
-        text = str(payload)
-    return text[:MESSAGE_LIMIT]
 
 
 def parse_timestamp(text: str | None) -> dt.datetime:
@@ -117,10 +112,12 @@ def parse_timestamp(text: str | None) -> dt.datetime:
 
 
 def _entry_message(entry: dict[str, Any]) -> str:
-    for key in ("textPayload", "jsonPayload", "protoPayload"):
-        if key in entry:
-            return _message(entry[key])
-    return ""
+    """The entry's text, or its JSON payload's ``message`` (else the whole payload as JSON)."""
+    keys = ("textPayload", "jsonPayload", "protoPayload")
+    payload = next((entry[k] for k in keys if k in entry), None)
+    if isinstance(payload, dict):
+        payload = payload.get("message") or json.dumps(payload, sort_keys=True, default=str)
+    return "" if payload is None else str(payload)[:MESSAGE_LIMIT]
 
 
 def to_record(entry: dict[str, Any]) -> LogRecord:
@@ -149,49 +146,21 @@ def _error_text(status: int, body: bytes) -> str:
     return text.splitlines()[0][:200] if text else f"HTTP {status}"
 
 
-class _Transport(Protocol):
-    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
-        """POST ``body`` as JSON; the reply's status and raw body.
-
-        Raises:
-            TimeoutError: no reply within ``timeout_s``.
-            ConnectionError: the endpoint cannot be reached.
-            LoggingError: no usable credentials.
-        """
-        ...
+# A transport POSTs a JSON body and returns the reply's status and raw body; it raises
+# TimeoutError (no reply in time), ConnectionError (unreachable) or LoggingError (no
+# usable credentials).
+Transport = Callable[[str, dict[str, Any], float], tuple[int, bytes]]
 
 
-class _StdlibTransport:
+def _stdlib_post(url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
     """Anonymous HTTP(S) with the standard library (the stand-in: no credentials)."""
+    import urllib.request
 
-    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
-        import urllib.error
-        import urllib.parse
-        import urllib.request
+    from nbaops.adapters.stdlib_http import send
 
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(body).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        # A loopback stand-in is never reached through an HTTP(S)_PROXY from the environment.
-        host = urllib.parse.urlsplit(url).hostname or ""
-        handlers = [urllib.request.ProxyHandler({})] if host in LOOPBACK else []
-        opener = urllib.request.build_opener(*handlers)
-        try:
-            with opener.open(request, timeout=timeout_s) as reply:
-                return int(reply.status), bytes(reply.read())
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), bytes(exc.read())
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise TimeoutError(str(exc.reason)) from exc
-            raise ConnectionError(str(exc.reason)) from exc
-        except OSError as exc:  # reset mid-reply, refused after connect
-            if isinstance(exc, TimeoutError):
-                raise
-            raise ConnectionError(str(exc)) from exc
+    data = json.dumps(body).encode("utf-8")
+    headers = {"Content-Type": "application/json"}
+    return send(urllib.request.Request(url, data, headers, method="POST"), timeout_s)
 
 
 class _SessionTransport:
@@ -217,7 +186,7 @@ class _SessionTransport:
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session
 
-    def post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
+    def __call__(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
         import requests
         from google.auth import exceptions as auth_exc
 
@@ -265,8 +234,8 @@ class LogReader:
         kind = transport or ("stdlib" if endpoint else "session")
         if kind not in ("stdlib", "session"):
             raise ValueError(f"unknown transport {kind!r}")
-        self._transport: _Transport = (
-            _StdlibTransport() if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
+        self._post: Transport = (
+            _stdlib_post if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
         )
 
     @property
@@ -275,7 +244,7 @@ class LogReader:
 
     def _page(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            status, raw = self._transport.post_json(self.url, body, self.timeout_s)
+            status, raw = self._post(self.url, body, self.timeout_s)
         except TimeoutError as exc:
             raise LoggingError(
                 f"Cloud Logging entries:list timed out after {self.timeout_s:g}s"

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.errors import google_call
+from nbaops.adapters.logs import cloud_run_clauses
 from nbaops.errors import MonitoringError
 
 if TYPE_CHECKING:
     from nbaops.config import ProfileConfig
-
-RESOURCE_TYPE = "cloud_run_revision"
 
 
 @dataclass(frozen=True)
@@ -67,26 +66,16 @@ class Point:
 
 @dataclass(frozen=True)
 class Series:
-    metric_type: str
+    """One series of the filtered metric, revision and service: its metric labels and points."""
+
     metric_labels: dict[str, str]
-    resource_labels: dict[str, str]
     points: tuple[Point, ...]
-
-
-def _quote(value: str) -> str:
-    return json.dumps(value)
 
 
 def build_filter(metric_type: str, *, service: str, revision: str) -> str:
     """The Monitoring filter selecting one revision's series of ``metric_type``."""
-    return " AND ".join(
-        [
-            f"metric.type = {_quote(metric_type)}",
-            f"resource.type = {_quote(RESOURCE_TYPE)}",
-            f"resource.labels.service_name = {_quote(service)}",
-            f"resource.labels.revision_name = {_quote(revision)}",
-        ]
-    )
+    metric = f"metric.type = {json.dumps(metric_type)}"
+    return " AND ".join([metric, *cloud_run_clauses(service, revision)])
 
 
 def _bounds(options: Any) -> tuple[float, ...]:
@@ -228,14 +217,8 @@ class MetricsReader:
                         f"timeSeries.list {metric_type}: more than {self.max_pages} pages"
                     )
                 for ts in page.time_series:
-                    out.append(
-                        Series(
-                            metric_type=str(ts.metric.type),
-                            metric_labels=dict(ts.metric.labels),
-                            resource_labels=dict(ts.resource.labels),
-                            points=tuple(_point(p) for p in ts.points),
-                        )
-                    )
+                    points = tuple(_point(p) for p in ts.points)
+                    out.append(Series(dict(ts.metric.labels), points))
             return out
 
         return google_call(

@@ -7,15 +7,13 @@ its token). Every error message is redacted; a loopback URL (tests) bypasses pro
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
+from nbaops.adapters.stdlib_http import send
 from nbaops.errors import AdapterError
 from nbaops.redact import has_control_characters
 
@@ -29,17 +27,6 @@ class SlackDeliveryError(AdapterError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def post(
@@ -60,29 +47,17 @@ def post(
     request = urllib.request.Request(
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
-    # A local test server must not be sent through an HTTP proxy from the environment.
-    handlers: list[urllib.request.BaseHandler] = []
-    if _is_loopback(urlsplit(url).hostname):
-        handlers.append(urllib.request.ProxyHandler({}))
-    opener = urllib.request.build_opener(*handlers)
-    failure: SlackDeliveryError | None = None
     try:
-        with opener.open(request, timeout=timeout_s) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
+        status, reply = send(request, timeout_s)
+    except (TimeoutError, ConnectionError) as exc:
+        failure = SlackDeliveryError(scrub(f"Slack webhook unreachable: {exc}"))
+    else:
+        if 200 <= status < 300:
+            return
         # The body is shown only when it is one of Slack's error codes ("invalid_token",
         # "no_service"): any other body could echo the URL, so it is never printed.
-        body = ""
-        try:
-            body = exc.read(64).decode("utf-8", "replace").strip()
-        except Exception:  # the body is only decoration for the message
-            body = ""
+        body = reply[:64].decode("utf-8", "replace").strip()
         detail = f": {body}" if _SLACK_ERROR_CODE.match(body) else ""
-        message = scrub(f"Slack webhook returned HTTP {exc.code}{detail}")
-        failure = SlackDeliveryError(message, status=exc.code)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        failure = SlackDeliveryError(scrub(f"Slack webhook unreachable: {reason}"))
-    if failure is not None:
-        # Raised outside the except block: no chained exception carries the URL along.
-        raise failure
+        failure = SlackDeliveryError(scrub(f"Slack webhook returned HTTP {status}{detail}"), status)
+    # Raised outside the except block: no chained exception carries the URL along.
+    raise failure

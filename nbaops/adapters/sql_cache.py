@@ -32,6 +32,7 @@ CACHE_DIR_NAME = "sql-cache"
 _FINGERPRINT: str | None = None
 _MEMORY: dict[str, Any] = {}
 _LOCK = threading.Lock()
+_MISS = object()  # no usable file: compute
 
 
 def _file_bytes(path: str | None) -> bytes:
@@ -77,29 +78,16 @@ def cached(
         if key in _MEMORY:
             return _MEMORY[key]
     path = directory / f"{key}.json" if directory is not None else None
-    value: Any = None
-    found = False
+    value: Any = _MISS
     if path is not None:
-        try:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             value = json.loads(path.read_text(encoding="utf-8"))["value"]
-            found = True
-        except (OSError, ValueError, KeyError, TypeError):
-            found = False
-    if not found:
+    if value is _MISS:
         value = compute()
         if path is not None:
-            _write(path, value)
+            # a read-only or full disk costs the next run a transpile
+            with contextlib.suppress(OSError):
+                write_text_atomic(path, json.dumps({"value": value}))
     with _LOCK:
         _MEMORY[key] = value
     return value
-
-
-def _write(path: Path, value: Any) -> None:
-    with contextlib.suppress(OSError):  # a read-only or full disk costs the next run a transpile
-        write_text_atomic(path, json.dumps({"value": value}))
-
-
-def clear_memory() -> None:
-    """Forget the in-process results (tests)."""
-    with _LOCK:
-        _MEMORY.clear()

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,6 @@ class Translated:
     sql: str
     params: frozenset[str]
     needs_now: bool
-    is_select: bool
 
 
 def _frozen(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
@@ -163,8 +161,7 @@ def _rewrite_tables(tree: Any, datasets: Mapping[str, str], project: str | None)
     return tree.transform(visit)
 
 
-@lru_cache(maxsize=2048)
-def _to_duckdb_cached(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[Translated, ...]:
+def _to_duckdb(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[Translated, ...]:
     from sqlglot import exp
 
     out: list[Translated] = []
@@ -178,14 +175,7 @@ def _to_duckdb_cached(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[
             raise WarehouseError(
                 f"SQL cannot run on the local warehouse: {first_line(exc)}"
             ) from None
-        out.append(
-            Translated(
-                sql=text,
-                params=params - {NOW_PARAM},
-                needs_now=NOW_PARAM in params,
-                is_select=isinstance(tree, exp.Query),
-            )
-        )
+        out.append(Translated(text, params - {NOW_PARAM}, NOW_PARAM in params))
     return tuple(out)
 
 
@@ -203,14 +193,13 @@ def to_duckdb(
     frozen = _frozen(datasets)
 
     def compute() -> list[dict[str, Any]]:  # JSON for the cache: params as a sorted list
-        return [{**asdict(t), "params": sorted(t.params)} for t in _to_duckdb_cached(sql, frozen)]
+        return [{**asdict(t), "params": sorted(t.params)} for t in _to_duckdb(sql, frozen)]
 
     stored = cached(cache_dir, "duckdb", (sql, frozen), compute)
     return tuple(Translated(**{**t, "params": frozenset(t["params"])}) for t in stored)
 
 
-@lru_cache(maxsize=2048)
-def _qualify_cached(sql: str, project: str, datasets: tuple[tuple[str, str], ...]) -> str:
+def _qualify(sql: str, project: str, datasets: tuple[tuple[str, str], ...]) -> str:
     from sqlglot import exp
     from sqlglot.dialects.bigquery import BigQuery
     from sqlglot.tokenizer_core import TokenType
@@ -279,6 +268,6 @@ def qualify_bigquery(
             cache_dir,
             "bigquery",
             (sql, project, frozen),
-            lambda: _qualify_cached(sql, project, frozen),
+            lambda: _qualify(sql, project, frozen),
         )
     )

@@ -1,14 +1,10 @@
 """The warehouse: BigQuery Standard SQL with named parameters, on BigQuery or DuckDB.
 
-One interface (:class:`Warehouse`), two engines:
-
-- :class:`BigQueryWarehouse` (prod profiles): ``google.cloud.bigquery`` (imported
-  lazily), Application Default Credentials, or an emulator endpoint with anonymous
-  credentials (``NBAOPS_BQ_ENDPOINT`` or ``endpoint=``).
-- :class:`DuckDBWarehouse` (the local profile): one DuckDB file under the state folder
-  (``warehouse.duckdb``), tables created from ``schemas/`` (see
-  :mod:`nbaops.table_catalog`), the same SQL transpiled by SQLGlot with BigQuery's
-  semantics restored where they differ (see :mod:`nbaops.adapters.sql_dialect`).
+This module is the contract (:class:`Warehouse`, :class:`QueryResult`, the row checks);
+two engines follow it, picked per profile by :func:`nbaops.context.open_warehouse`:
+:class:`~nbaops.adapters.warehouse_bigquery.BigQueryWarehouse` (prod profiles) and
+:class:`~nbaops.adapters.warehouse_duckdb.DuckDBWarehouse` (the local profile: one DuckDB
+file, the same SQL transpiled by SQLGlot).
 
 SQL convention: tables written as logical ``dataset.table`` (the adapter maps datasets
 per profile and qualifies the project), values only as ``@name`` parameters (python
@@ -17,66 +13,91 @@ per profile and qualifies the project), values only as ``@name`` parameters (pyt
 python values; TIMESTAMP values are tz-aware UTC datetimes, JSON values are parsed.
 Every failure or timeout raises :class:`~nbaops.errors.WarehouseError` with the
 engine's error text.
-
-Modules: the contract (:class:`QueryResult`, :class:`Warehouse`, row checks) lives in
-:mod:`nbaops.adapters.warehouse_base`, the engines in :mod:`nbaops.adapters.warehouse_duckdb`
-and :mod:`nbaops.adapters.warehouse_bigquery`; this module re-exports them and picks one
-per profile (:func:`open_warehouse`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
-from nbaops.adapters.warehouse_base import Warehouse
-from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
-from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE, DuckDBWarehouse
-from nbaops.environment import read
+from nbaops.errors import WarehouseError
 
-if TYPE_CHECKING:
-    from nbaops.config import Config
-
-__all__ = ["WAREHOUSE_FILE", "BigQueryWarehouse", "DuckDBWarehouse", "Warehouse", "open_warehouse"]
-
-ENDPOINT_ENV = "NBAOPS_BQ_ENDPOINT"
+# BigQuery's insertAll limit per request; above it one request (= one atomic unit) is impossible.
+MAX_INSERT_ROWS = 50_000
 
 
-class WarehouseSite(Protocol):
-    """What :func:`open_warehouse` reads of the run context (typed structurally, so the
-    adapters layer never imports :mod:`nbaops.context`)."""
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of one query, the SQL as the caller wrote it, and what it cost."""
 
-    config: Config
-
-    @property
-    def is_local(self) -> bool: ...
-
-    @property
-    def home(self) -> Path: ...
-
-    @property
-    def root(self) -> Path: ...
+    rows: list[dict[str, Any]]
+    sql: str
+    bytes_processed: int | None
+    duration_s: float
 
 
-def open_warehouse(ctx: WarehouseSite) -> Warehouse:
-    """The profile's warehouse: DuckDB under the state folder (local) or BigQuery.
+@runtime_checkable
+class Warehouse(Protocol):
+    kind: str
 
-    A gcp-kind profile honours ``NBAOPS_BQ_ENDPOINT`` (a BigQuery emulator, anonymous
-    credentials), which the emulator tests use.
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> QueryResult: ...
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def table_schema(self, table: str) -> list[dict[str, Any]]: ...
+
+    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None: ...
+
+
+def split_ref(table: str) -> tuple[str, str]:
+    """``dataset.table`` (a ``project.`` prefix and backticks ignored) → (dataset, table)."""
+    parts = [p.strip("`") for p in table.strip().strip("`").split(".") if p]
+    if len(parts) < 2 or not all(parts):
+        raise WarehouseError(f"table {table!r} must be written as dataset.table")
+    return parts[-2], parts[-1]
+
+
+def check_rows(
+    table: str, columns: Mapping[str, bool], rows: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Validate rows against ``{column: required}``; return the columns used (in table order).
+
+    Raises:
+        WarehouseError: a row names an unknown column or lacks a required one (nothing
+            is written: both engines validate before writing).
     """
-    profile = ctx.config.profile
-    from nbaops.adapters.sql_cache import CACHE_DIR_NAME
+    lowered = {c.lower(): c for c in columns}
+    required = [c for c, is_required in columns.items() if is_required]
+    used: set[str] = set()
+    seen_keys: set[tuple[str, ...]] = set()  # rows usually share one key set: check it once
+    for i, row in enumerate(rows):
+        keys = tuple(row)
+        if keys not in seen_keys:
+            for key in keys:
+                if key.lower() not in lowered:
+                    raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
+                used.add(lowered[key.lower()])
+            seen_keys.add(keys)
+        for col in required:
+            if row.get(col) is None:
+                raise WarehouseError(
+                    f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
+                )
+    return [c for c in columns if c in used]
 
-    cache = ctx.home / CACHE_DIR_NAME
-    if ctx.is_local:
-        return DuckDBWarehouse(
-            ctx.home / WAREHOUSE_FILE, datasets=profile.datasets, root=ctx.root, sql_cache_dir=cache
-        )
-    return BigQueryWarehouse(
-        profile.project,
-        profile.bigquery_location,
-        datasets=profile.datasets,
-        endpoint=read(ENDPOINT_ENV),
-        root=ctx.root,
-        sql_cache_dir=cache,
-    )
+
+def utc_values(value: Any) -> Any:
+    """An engine's value → the contract's: tz-aware datetimes in ``datetime.UTC`` (nested too)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    if isinstance(value, list):
+        return [utc_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: utc_values(v) for k, v in value.items()}
+    return value

@@ -13,15 +13,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nbaops.adapters.credentials import anonymous_credentials
-from nbaops.adapters.warehouse_base import (
+from nbaops.adapters.credentials import client_kwargs
+from nbaops.adapters.errors import google_call
+from nbaops.adapters.warehouse import (
     MAX_INSERT_ROWS,
     QueryResult,
     check_rows,
     split_ref,
     utc_values,
 )
-from nbaops.errors import WarehouseError, first_line
+from nbaops.errors import WarehouseError
 
 if TYPE_CHECKING:
     from nbaops.table_catalog import Catalog
@@ -72,23 +73,15 @@ class BigQueryWarehouse:
     def client(self) -> Any:
         with self._client_lock:
             if self._client_obj is None:
-                self._client_obj = self._make_client()
+                self._client_obj = self._call("client", self._make_client)
             return self._client_obj
 
     def _make_client(self) -> Any:
         from google.cloud import bigquery
 
-        try:
-            if self.endpoint:
-                return bigquery.Client(
-                    project=self.project,
-                    location=self.location,
-                    credentials=anonymous_credentials(),
-                    client_options={"api_endpoint": self.endpoint},
-                )
-            return bigquery.Client(project=self.project, location=self.location)
-        except Exception as exc:  # DefaultCredentialsError and friends
-            raise WarehouseError(f"cannot create the BigQuery client: {exc}") from None
+        kwargs = client_kwargs(self.endpoint)
+        del kwargs["transport"]  # BigQuery's client has one (REST) transport
+        return bigquery.Client(project=self.project, location=self.location, **kwargs)
 
     def table_id(self, table: str) -> str:
         dataset, name = split_ref(table)
@@ -109,25 +102,10 @@ class BigQueryWarehouse:
         )
 
     def _call(self, what: str, fn: Callable[[], T], timeout_s: float | None = None) -> T:
-        import concurrent.futures
-
-        from google.api_core import exceptions as gexc
-
-        try:
-            return fn()
-        except (concurrent.futures.TimeoutError, TimeoutError) as exc:
-            raise WarehouseError(f"{what} timed out after {timeout_s:g}s") from exc
-        except gexc.GoogleAPIError as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            if timeout_s is not None and "timeout" in message.lower():
-                raise WarehouseError(f"{what} timed out after {timeout_s:g}s: {message}") from None
-            raise WarehouseError(f"{what} failed: {message}".splitlines()[0]) from None
-        except WarehouseError:
-            raise
-        except Exception as exc:  # transport errors (requests), auth errors
-            if timeout_s is not None and "timed out" in str(exc).lower():
-                raise WarehouseError(f"{what} timed out after {timeout_s:g}s") from None
-            raise WarehouseError(f"{what} failed: {first_line(exc, typed=True)}") from None
+        """``fn()``; every failure is one WarehouseError line (``errors.google_call``)."""
+        return google_call(
+            "BigQuery", what, fn, error=WarehouseError, timeout_s=timeout_s, typed=False
+        )
 
     def query(
         self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
@@ -147,7 +125,7 @@ class BigQueryWarehouse:
             return [{k: utc_values(v) for k, v in row.items()} for row in result]
 
         try:
-            rows = self._call("BigQuery query", run, timeout_s)
+            rows = self._call("query", run, timeout_s)
         except WarehouseError:
             if job_box and timeout_s is not None:
                 _cancel_quietly(job_box[0])
@@ -171,7 +149,7 @@ class BigQueryWarehouse:
             job = self.client.query(self._sql(sql), job_config=config, location=self.location)
             job.result()
 
-        self._call("BigQuery statement", run)
+        self._call("statement", run)
 
     def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
         """Bytes the query would scan (a dry run: free, nothing runs)."""
@@ -182,7 +160,7 @@ class BigQueryWarehouse:
             value = job.total_bytes_processed
             return int(value) if value is not None else None
 
-        return self._call("BigQuery dry run", run)
+        return self._call("dry run", run)
 
     def _fields(self, table: str) -> list[dict[str, Any]]:
         from nbaops.table_catalog import load_catalog
@@ -293,7 +271,7 @@ class BigQueryWarehouse:
                 self.client.create_table(table, exists_ok=True)
                 created.append(spec.ref)
 
-        self._call("creating BigQuery tables", run)
+        self._call("creating tables", run)
         return created
 
 

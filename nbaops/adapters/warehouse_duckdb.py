@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue
 from nbaops.adapters.duckdb_engine import connect, engine
-from nbaops.adapters.warehouse_base import QueryResult, check_rows, split_ref, utc_values
+from nbaops.adapters.warehouse import QueryResult, check_rows, split_ref, utc_values
 from nbaops.clock import as_utc
 from nbaops.environment import read
 from nbaops.errors import WarehouseError, first_line

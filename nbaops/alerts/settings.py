@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from nbaops.anomaly import AnomalySettings
 from nbaops.config import Config
-from nbaops.doclinks import doc_url
+from nbaops.paths import doc_url
 from nbaops.settings import setting
 
 

@@ -108,7 +108,7 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
 def annotate(ctx: Context | None, spec: CheckSpec, result: CheckResult) -> CheckResult:
     """Fill the unit and the page to open (playbook path, and link when configured)."""
     from nbaops.alerts.settings import runbook_base_url
-    from nbaops.doclinks import doc_url
+    from nbaops.paths import doc_url
 
     result.unit = result.unit or spec.unit
     result.doc = result.doc or spec.playbook_doc

@@ -28,8 +28,8 @@ from nbaops.checks import schedule_known
 from nbaops.checks.measure import below_tiers, pct, pct1
 from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
-from nbaops.doclinks import doc_url
 from nbaops.game_state import GAMES_SQL, DayState, et
+from nbaops.paths import doc_url
 from nbaops.report import CheckReport, verdict_part
 from nbaops.verdict import CheckResult, Verdict
 

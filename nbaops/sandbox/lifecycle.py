@@ -271,7 +271,7 @@ def _build(
     changed) migrates the warehouse (:mod:`nbaops.sandbox.migrate`) and keeps the
     stand-in and the ``nba_ops`` rows; otherwise only the generated data is replaced.
     """
-    from nbaops.adapters.warehouse import WAREHOUSE_FILE, DuckDBWarehouse
+    from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE, DuckDBWarehouse
     from nbaops.sandbox import faults, generate
     from nbaops.sandbox.migrate import (
         apply_in_place,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nbaops.adapters.warehouse import DuckDBWarehouse
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
     from nbaops.table_catalog import Catalog
 
 REBUILD_SUFFIX = ".rebuild"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.history import TABLE, record_run
 from nbaops.sandbox.world import open_context

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.regression import metrics, sources
 
 ROOT = Path(__file__).resolve().parents[2]

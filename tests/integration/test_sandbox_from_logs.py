@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.clock import EASTERN
 from nbaops.errors import UsageError
 from nbaops.paths import shared_data_dir

@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 from worlds.sandbox import restore_home, sandbox_home
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.errors import UnknownServiceError, UsageError
 from nbaops.local import cloudrun_state, log_store

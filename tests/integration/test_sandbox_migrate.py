@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from worlds.sandbox import sandbox_home
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.errors import NbaopsError
 from nbaops.local import cloudrun_state

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.bqschema.apply import apply_table
 from nbaops.bqschema.diff import diff_live
 from nbaops.context import Context

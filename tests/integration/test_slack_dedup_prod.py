@@ -14,7 +14,7 @@ import pytest
 from worlds.secretmanager_fake import fake_secret_manager
 from worlds.slack_receiver import SlackReceiver
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.alerts import dispatch, outbox_path
 from nbaops.context import Context
 from nbaops.history import record_run

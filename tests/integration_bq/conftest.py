@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from nbaops.adapters.warehouse import BigQueryWarehouse
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
 
 ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
 

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, Warehouse
+from nbaops.adapters.warehouse import Warehouse
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.errors import WarehouseError
 from nbaops.sandbox import generate
 from nbaops.sandbox.league import TEAMS, synthetic_league
@@ -269,11 +271,11 @@ def test_insert_rows_is_all_or_nothing(loaded: tuple[BigQueryWarehouse, DuckDBWa
 def test_open_warehouse_honours_the_emulator_endpoint(
     endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from nbaops.adapters.warehouse import open_warehouse
-    from nbaops.context import Context
+    from nbaops.context import Context, open_warehouse
 
     monkeypatch.setenv("NBAOPS_BQ_ENDPOINT", endpoint)
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
-    wh: Warehouse = open_warehouse(Context.create("prod"))
+    ctx = Context.create("prod")
+    wh: Warehouse = open_warehouse(ctx.config.profile, ctx.home, ctx.root)
     assert isinstance(wh, BigQueryWarehouse) and wh.endpoint == endpoint
     assert wh.query("SELECT 1 + @x AS y", {"x": 1}).rows == [{"y": 2}]

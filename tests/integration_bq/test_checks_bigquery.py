@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from worlds.checks_world import NOW, TODAY, YESTERDAY, World, et
 
-from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import load_catalog
 from nbaops.verdict import CheckResult

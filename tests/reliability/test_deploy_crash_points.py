@@ -53,7 +53,7 @@ from worlds.deploy_world import (
 )
 
 from nbaops.adapters.cloudrun import CloudRun
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.deploy import journal as journal_mod
 from nbaops.deploy.deploy import DeployRequest, run_deploy

@@ -267,7 +267,7 @@ def _(env: Env) -> None:
     "check ERROR 'timed out after 1s' while the warehouse hangs; exit 3",
 )
 def _(env: Env) -> None:
-    from nbaops.adapters.warehouse import DuckDBWarehouse
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
     from nbaops.cli.checks import _single_check
 
     world = checks_world(env, checks={"timeout_s": 1})
@@ -291,7 +291,7 @@ def _(env: Env) -> None:
     "check ERROR naming the lock; exit 3",
 )
 def _(env: Env) -> None:
-    from nbaops.adapters.warehouse import DuckDBWarehouse
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
     from nbaops.cli.checks import _single_check
 
     world = checks_world(env)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlglot
 
-from nbaops.adapters.warehouse import BigQueryWarehouse
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
 from nbaops.bqschema import ddl
 from nbaops.bqschema.breaking import compare
 from nbaops.bqschema.defaults import DefaultExpressionError, parse_default

@@ -215,7 +215,7 @@ def test_every_declared_query_runs_on_the_local_warehouse_with_its_example(
     tmp_path: Path,
 ) -> None:
     """The typed examples bind: each query runs as declared (empty tables, no rows needed)."""
-    from nbaops.adapters.warehouse import DuckDBWarehouse
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 
     wh = DuckDBWarehouse(tmp_path / "warehouse.duckdb", root=REPO)
     wh.create_tables()

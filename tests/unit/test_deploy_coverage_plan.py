@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.deploy.plan import plan_queries as _plan_queries
 from nbaops.deploy.restore import manual_commands

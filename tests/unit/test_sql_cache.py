@@ -15,10 +15,17 @@ from nbaops.errors import WarehouseError
 SQL = "SELECT COUNT(*) AS n FROM `nba_raw.games` WHERE game_date >= @since"
 
 
-def test_disk_hit_returns_the_same_translation(tmp_path: Path) -> None:
+def forget_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh process's view: nothing transpiled in memory yet."""
+    monkeypatch.setattr(sql_cache, "_MEMORY", {})
+
+
+def test_disk_hit_returns_the_same_translation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = to_duckdb(SQL, {"nba_raw": "raw_x"}, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.json"))) == 1
-    sql_cache.clear_memory()
+    forget_memory(monkeypatch)
     again = to_duckdb(SQL, {"nba_raw": "raw_x"}, cache_dir=tmp_path)
     assert again == first and "raw_x" in again[0].sql and again[0].params == {"since"}
 
@@ -33,11 +40,13 @@ def test_key_covers_text_dataset_map_and_project(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.json"))) == 4
 
 
-def test_unreadable_file_is_a_miss_and_errors_are_not_cached(tmp_path: Path) -> None:
+def test_unreadable_file_is_a_miss_and_errors_are_not_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     to_duckdb(SQL, cache_dir=tmp_path)
     (stored,) = tmp_path.glob("*.json")
     stored.write_text("{truncated")
-    sql_cache.clear_memory()
+    forget_memory(monkeypatch)
     assert to_duckdb(SQL, cache_dir=tmp_path)[0].params == {"since"}
     with pytest.raises(WarehouseError, match="does not parse"):
         to_duckdb("SELEC nonsense FROM", cache_dir=tmp_path)

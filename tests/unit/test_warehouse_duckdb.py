@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from nbaops.adapters.warehouse import DuckDBWarehouse, Warehouse
+from nbaops.adapters.warehouse import Warehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.errors import WarehouseError
 from nbaops.table_catalog import load_catalog
 
@@ -395,7 +396,7 @@ _HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from nbaops.adapters.warehouse import DuckDBWarehouse
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
     w = DuckDBWarehouse(Path(sys.argv[1]), root=Path(sys.argv[2]))
     with w.session():
         w.query("SELECT 1 AS x")

@@ -11,9 +11,10 @@ import pytest
 
 from nbaops.adapters.bq_params import TypedValue, json_rows, to_query_parameters
 from nbaops.adapters.sql_dialect import qualify_bigquery, to_duckdb
-from nbaops.adapters.warehouse import BigQueryWarehouse, DuckDBWarehouse, open_warehouse
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.bqschema.model import Field
-from nbaops.context import Context
+from nbaops.context import Context, open_warehouse
 from nbaops.errors import ConfigError, WarehouseError
 from nbaops.sandbox.world import open_context
 from nbaops.table_catalog import duckdb_type, load_catalog
@@ -50,7 +51,7 @@ def test_to_duckdb_maps_datasets_and_lists_parameters() -> None:
         {"nba_raw": "raw_dev"},
     )
     assert "raw_dev" in st.sql and "proj" not in st.sql
-    assert st.params == frozenset({"a", "b"}) and not st.needs_now and st.is_select
+    assert st.params == frozenset({"a", "b"}) and not st.needs_now
 
 
 def test_to_duckdb_rejects_unparseable_sql() -> None:
@@ -162,10 +163,12 @@ def test_open_warehouse_picks_the_engine_by_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NBAOPS_HOME", str(tmp_path))
-    local = open_warehouse(open_context("local"))
+    ctx = open_context("local")
+    local = open_warehouse(ctx.config.profile, ctx.home, ctx.root)
     assert isinstance(local, DuckDBWarehouse) and local.path == tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("NBAOPS_BQ_ENDPOINT", "http://127.0.0.1:9")
-    prod = open_warehouse(Context.create("prod"))
+    ctx = Context.create("prod")
+    prod = open_warehouse(ctx.config.profile, ctx.home, ctx.root)
     assert isinstance(prod, BigQueryWarehouse)
     assert prod.project == "nba-props-platform" and prod.endpoint == "http://127.0.0.1:9"
     assert prod.table_id("nba_raw.games") == "nba-props-platform.nba_raw.games"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.clock import EASTERN
 from nbaops.context import Context
 from nbaops.sandbox.world import HOOKS, open_context

@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from nbaops.adapters.cloudrun import CloudRun
-from nbaops.adapters.warehouse import DuckDBWarehouse
+from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.deploy.progress import Progress
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services

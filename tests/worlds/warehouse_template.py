@@ -20,7 +20,7 @@ def empty_warehouse(path: Path, root: Path) -> None:
     import shutil
     import tempfile
 
-    from nbaops.adapters.warehouse import DuckDBWarehouse
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 
     if not _EMPTY_WAREHOUSE:
         folder = Path(tempfile.mkdtemp(prefix="nbaops-empty-warehouse-"))

@@ -1,0 +1,60 @@
+"""Standard-library HTTP for the adapters that need no Google client (GitHub, Slack, the
+Cloud Logging stand-in), with one rule: a loopback call never goes through a proxy.
+
+``urllib`` sends every request through ``HTTP(S)_PROXY`` from the environment unless
+``NO_PROXY`` names the host, so a proxy set in a CI job or a shell would swallow the calls
+to a server on 127.0.0.1 (the local stand-in, a test server). Real hosts keep the
+environment's proxies: a corporate proxy may be the only way out to GitHub or Slack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+
+def is_loopback(host: str | None) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``)."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def opener_for(url: str) -> urllib.request.OpenerDirector:
+    """An opener for ``url``: no proxy for a loopback host, the environment's otherwise."""
+    direct = is_loopback(urlsplit(url).hostname)
+    return urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if direct else []))
+
+
+def send(request: urllib.request.Request, timeout_s: float) -> tuple[int, bytes]:
+    """Send ``request`` (through :func:`opener_for`); the reply's status and body, an HTTP
+    error status included.
+
+    Raises:
+        TimeoutError: no reply within ``timeout_s``.
+        ConnectionError: the server cannot be reached (refused, reset, unknown host); the
+            message is the reason only, never the URL.
+    """
+    try:
+        with opener_for(request.full_url).open(request, timeout=timeout_s) as reply:
+            return int(reply.status), bytes(reply.read())
+    except urllib.error.HTTPError as exc:
+        with contextlib.suppress(OSError):  # the error body is only decoration
+            return int(exc.code), bytes(exc.read())
+        return int(exc.code), b""
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise TimeoutError(str(exc.reason)) from None
+        raise ConnectionError(str(exc.reason)) from None
+    except TimeoutError:
+        raise
+    except OSError as exc:  # reset mid-reply, refused after connect
+        raise ConnectionError(str(exc)) from None
