@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
 from nbaops.errors import first_line
+from nbaops.fsutil import append_jsonl
 from nbaops.redact import Secret, redact, redact_tree
 from nbaops.verdict import CheckResult
 
@@ -53,16 +53,9 @@ def _report(message: str) -> None:
 
 
 def _append_outbox(home: Path, record: dict[str, Any]) -> None:
-    home.mkdir(parents=True, exist_ok=True)
     # Every string is redacted before it is written: the outbox is a file people share.
     plain = json.loads(json.dumps(record, default=str))
-    line = (json.dumps(redact_tree(plain), sort_keys=True) + "\n").encode("utf-8")
-    # One O_APPEND write per message: concurrent runs never interleave lines.
-    fd = os.open(outbox_path(home), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    append_jsonl(outbox_path(home), [redact_tree(plain)], mode=0o600)
 
 
 def _enrich(ctx: Context, event: AlertEvent, settings: AlertSettings) -> AlertEvent:
