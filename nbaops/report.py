@@ -31,6 +31,15 @@ VERDICT_STYLE = {
     Verdict.ERROR: "bold red reverse",
 }
 
+# The verdict in Markdown (GitHub job summaries and issues).
+VERDICT_ICON = {
+    Verdict.PASS: "✅",
+    Verdict.WARN: "⚠️",
+    Verdict.FAIL: "❌",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.ERROR: "🛑",
+}
+
 
 class Report(Protocol):
     """What every task returns: a verdict (the exit code), one JSON document, a rendering."""

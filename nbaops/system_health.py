@@ -27,8 +27,8 @@ from nbaops.checks.thresholds import load_thresholds
 from nbaops.environment import step_summary_path
 from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
-from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.report import VERDICT_ICON, CheckReport, format_value, summary_counts, verdict_text
+from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -99,13 +99,7 @@ def _cell(text: object) -> str:
 
 def step_summary_markdown(report: CheckReport, *, profile: str, service: str | None) -> str:
     """The run as Markdown for ``$GITHUB_STEP_SUMMARY``."""
-    icon = {
-        Verdict.PASS: "✅",
-        Verdict.WARN: "⚠️",
-        Verdict.FAIL: "❌",
-        Verdict.INCONCLUSIVE: "❔",
-        Verdict.ERROR: "🛑",
-    }
+    icon = VERDICT_ICON
     scope = f" ({service})" if service else ""
     lines = [
         f"## {icon[report.verdict]} nbaops system-health{scope}: {report.verdict.value}",

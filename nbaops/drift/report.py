@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.clock import as_utc
 from nbaops.gitrepo import Commit
+from nbaops.report import VERDICT_ICON
 from nbaops.verdict import Verdict, worst
 
 if TYPE_CHECKING:
@@ -164,14 +165,6 @@ class SyncResult:
 
 MAX_LISTED = 30  # pending commits listed per service in Markdown (the rest are counted)
 
-_ICON = {
-    Verdict.PASS: "✅",
-    Verdict.WARN: "⚠️",
-    Verdict.FAIL: "❌",
-    Verdict.INCONCLUSIVE: "❔",
-    Verdict.ERROR: "🛑",
-}
-
 
 def human_age(seconds: float) -> str:
     """``42m``, ``5h 10m``, ``3d 4h``: coarse enough to read at a glance."""
@@ -303,7 +296,7 @@ def _traffic_lines(s: ServiceDrift) -> list[str]:
 def service_markdown(s: ServiceDrift, *, heading: str = "###") -> str:
     """One service's section: verdict, serving commit, pending commits."""
     lines = [
-        f"{heading} {_ICON[s.verdict]} {s.service}: {s.verdict.value}",
+        f"{heading} {VERDICT_ICON[s.verdict]} {s.service}: {s.verdict.value}",
         "",
         _md_escape(s.message),
         "",
@@ -338,7 +331,7 @@ def markdown_report(report: DriftReport) -> str:
     ]
     for s in report.services:
         lines.append(
-            f"| {s.service} | {_ICON[s.verdict]} {s.verdict.value} | "
+            f"| {s.service} | {VERDICT_ICON[s.verdict]} {s.verdict.value} | "
             f"`{_short(s.deployed_commit)}` | {len(s.pending)} | {_age(s)} |"
         )
     lines.append("")
