@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nbaops import clock
+from nbaops.alerts.state import LEDGER_PREFIX  # alert-state rows in the history table
 from nbaops.clock import EASTERN
 from nbaops.verdict import CheckResult, Verdict
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from nbaops.adapters.warehouse import Warehouse
 
 MAD_SCALE = 1.4826
-LEDGER_PREFIX = "alert:"  # alert-state rows in the history table (nbaops.alerts.state)
 
 GAME_DAYS_SQL = """SELECT DISTINCT game_date
 FROM `nba_raw.games`

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -222,18 +222,14 @@ def run_system_health(
         reader = threading.Thread(target=lambda: prepared.append(prepare(ctx)), daemon=True)
         if record and planned:
             reader.start()
-        if live is not None and planned:
-            with LiveProgress(planned, live) as progress:
-                results = run_planned(
-                    ctx,
-                    planned,
-                    timeout_s=thresholds.timeout_s,
-                    max_workers=thresholds.max_workers,
-                    progress=progress,
-                )
-        else:
+        view = LiveProgress(planned, live) if live is not None and planned else nullcontext()
+        with view as progress:
             results = run_planned(
-                ctx, planned, timeout_s=thresholds.timeout_s, max_workers=thresholds.max_workers
+                ctx,
+                planned,
+                timeout_s=thresholds.timeout_s,
+                max_workers=thresholds.max_workers,
+                progress=progress,
             )
         if reader.ident is not None:  # started
             reader.join()
