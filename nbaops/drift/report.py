@@ -382,6 +382,10 @@ def resolved_comment(s: ServiceDrift) -> str:
 # ---------------------------------------------------------------- reading a saved report
 
 
+# ServiceDrift fields that a saved report holds as they are (text, or None).
+_AS_SAVED = ("deployed_commit", "deployed_revision", "head_commit", "main_ref", "deployed_on_main")
+
+
 def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
     """Rebuild a :class:`DriftReport` from :meth:`DriftReport.to_json`'s document.
 
@@ -410,25 +414,18 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
         if not isinstance(s, dict):
             raise fail(where)
         try:
-            verdict = Verdict(s["verdict"])
             pending = [
                 Commit(
-                    sha=str(c["sha"]),
-                    short=str(c["short"]),
-                    author=str(c["author"]),
+                    **{k: str(c[k]) for k in ("sha", "short", "author", "subject")},
                     author_email=str(c.get("author_email", "")),
                     date=when(c["date"], f"{where}.pending.date"),
                     committed_at=when(c["committed_at"], f"{where}.pending.committed_at"),
-                    subject=str(c["subject"]),
                 )
                 for c in s.get("pending", [])
             ]
             traffic = tuple(
                 TrafficShare(
-                    revision=str(t["revision"]),
-                    percent=int(t["percent"]),
-                    commit=t.get("commit"),
-                    tag=str(t.get("tag", "")),
+                    str(t["revision"]), int(t["percent"]), t.get("commit"), str(t.get("tag", ""))
                 )
                 for t in s.get("traffic", [])
             )
@@ -436,19 +433,15 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
             services.append(
                 ServiceDrift(
                     service=str(s["service"]),
-                    verdict=verdict,
+                    verdict=Verdict(s["verdict"]),
                     message=str(s.get("message", "")),
                     source_paths=tuple(str(p) for p in s.get("source_paths", [])),
                     window_s=float(s.get("window_s") or doc.get("window_s") or 0),
-                    deployed_commit=s.get("deployed_commit"),
-                    deployed_revision=s.get("deployed_revision"),
-                    head_commit=s.get("head_commit"),
-                    main_ref=s.get("main_ref"),
                     traffic=traffic,
                     pending=pending,
                     oldest_pending_age_s=float(age) if age is not None else None,
-                    deployed_on_main=s.get("deployed_on_main"),
                     duration_s=float(s.get("duration_s") or 0),
+                    **{k: s.get(k) for k in _AS_SAVED},
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:

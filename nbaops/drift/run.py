@@ -34,18 +34,10 @@ def check_drift(
 ) -> DriftReport:
     """Measure drift and, with ``sync_issues``, open/update/close the GitHub issues.
 
-    Args:
-        ctx: the run context.
-        service: one service, or None for all.
-        window: e.g. ``6h``; default the config's ``drift.window``.
-        fetch: ``git fetch`` first.
-        sync_issues: keep one GitHub issue per drifting service.
-        dry_run: with ``sync_issues``, only report what would be opened/updated/closed.
-        output_format: ``table`` or ``markdown`` (``--json`` is the runner's business).
-        markdown_file: also write the Markdown report to this path.
-        json_file: also write the JSON report to this path.
-        from_report: read a saved JSON report (``--json-file`` of an earlier run)
-            instead of measuring: the workflow's issue job has no cloud access.
+    The arguments are the ``check-drift`` flags (``nbaops.cli.drift``); ``output_format``
+    is ``table`` or ``markdown`` (``--json`` is the runner's business), ``from_report``
+    replays a report saved with ``json_file`` instead of measuring (the workflow's issue
+    job has no cloud access).
 
     Raises:
         UsageError: bad window, unknown service, or missing GitHub settings (before
