@@ -7,7 +7,7 @@ Public API:
   "recovered" messages; returns an :class:`AlertSummary` (``.summary`` is one line).
 - :func:`send` — one non-check event (deploy, rollback, test) → :class:`Delivery`.
 - :func:`configure` — ``inv slack.configure``: test a webhook, then store it
-  (:mod:`nbaops.alerts.webhook_store`).
+  (:mod:`nbaops.alerts.webhook_store`); :func:`send_test` — ``inv slack.test``.
 
 Delivery never raises and never changes a run's verdict or exit code: a Slack failure
 is reported on stderr and in the summary. On the local profile every message is also
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import CheckReport
 
-__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "send"]
+__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "send", "send_test"]
 
 OUTBOX_NAME = "outbox.jsonl"
 
@@ -161,6 +161,42 @@ def send(ctx: Context, event: AlertEvent, *, webhook: Secret | None = None) -> D
     if not delivery.ok:
         _report(f"{event.title!r} not delivered: {delivery.error}")
     return delivery
+
+
+def send_test(ctx: Context) -> CheckReport:
+    """``inv slack.test``: one test message through the configured webhook.
+
+    Raises:
+        UsageError: no webhook is configured for the profile (nothing is sent).
+    """
+    from nbaops.alerts.webhook_store import resolve_webhook
+    from nbaops.errors import UsageError
+    from nbaops.report import CheckReport
+    from nbaops.verdict import Verdict
+
+    secret, source = resolve_webhook(ctx)
+    if secret is None:
+        raise UsageError(
+            f"no Slack webhook configured for profile {ctx.profile}: set "
+            f"SLACK_WEBHOOK_URL or run `inv slack.configure --profile {ctx.profile}`"
+        )
+    event = AlertEvent(
+        kind=AlertKind.TEST,
+        title="nbaops: Slack test message",
+        text=f"Sent by `inv slack.test` on the {ctx.profile} profile.",
+    )
+    delivery = send(ctx, event, webhook=secret)
+    if delivery.ok:
+        verdict = Verdict.PASS
+        message = (
+            f"test message delivered to {', '.join(delivery.channels)} (webhook from {source})"
+        )
+    else:
+        verdict = Verdict.ERROR
+        message = f"test message failed (webhook from {source}): {delivery.error}"
+    details = {"delivery": delivery.to_json()}
+    result = CheckResult("slack.test", "*", verdict, None, "", message, details=details)
+    return CheckReport("slack.test", [result])
 
 
 def check_event(result: CheckResult, *, recovered: bool = False) -> AlertEvent:
