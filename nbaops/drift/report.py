@@ -123,9 +123,9 @@ class DriftReport:
         return doc
 
     def render(self, console: Console) -> None:
-        if self.output_format == "markdown":
-            console.file.write(markdown_report(self))
-            console.file.flush()
+        if self.output_format == "markdown":  # verbatim, and through the runner's redaction
+            text = markdown_report(self)
+            console.print(text, end="", markup=False, emoji=False, highlight=False, soft_wrap=True)
         else:
             render_table(self, console)
 

@@ -12,7 +12,13 @@ from pathlib import Path
 from rich.console import Console
 
 from nbaops.cli.plain import PlainConsole
-from nbaops.drift.report import DriftReport, IssueAction, ServiceDrift, SyncResult
+from nbaops.drift.report import (
+    DriftReport,
+    IssueAction,
+    ServiceDrift,
+    SyncResult,
+    markdown_report,
+)
 from nbaops.gitrepo import Commit
 from nbaops.verdict import Verdict
 
@@ -59,6 +65,17 @@ def test_plain_output_is_one_verbatim_line_per_service() -> None:
     ]
 
 
+def test_markdown_goes_through_the_console_verbatim() -> None:
+    """Through the console, so the runner's capture (and its redaction) sees it."""
+    markdown = report()
+    markdown.output_format = "markdown"
+    console = PlainConsole()
+    with console.capture() as captured:
+        markdown.render(console)
+    assert captured.get() == markdown_report(markdown)
+    assert "| phase4-processors | ❌ FAIL |" in captured.get()
+
+
 def test_plain_output_imports_no_rich() -> None:
     code = (
         "import sys\n"
@@ -68,6 +85,9 @@ def test_plain_output_imports_no_rich() -> None:
         "for name in [m for m in sys.modules if m.startswith('rich.')]:\n"
         "    del sys.modules[name]\n"
         "report().render(PlainConsole())\n"
+        "markdown = report()\n"
+        "markdown.output_format = 'markdown'\n"
+        "markdown.render(PlainConsole())\n"
         "print('RICH', sorted(m for m in sys.modules if m.startswith('rich')))\n"
     )
     out = subprocess.run(
