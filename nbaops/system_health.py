@@ -200,16 +200,10 @@ def run_system_health(
     live: Console | None = None,
     record: bool = True,
 ) -> CheckReport:
-    """Run every check (or those of ``service``) concurrently and build the report.
-
-    Args:
-        ctx: the run context.
-        service: only this service's checks (UnknownServiceError, exit 2, if unknown).
-        live: a console for the live progress view (interactive terminals), or None.
-        record: write history and dispatch alerts after the run.
-
-    Returns:
-        The report; its verdict is the worst result (exit 1 FAIL, 3 ERROR/INCONCLUSIVE).
+    """Run every check (or those of ``service``: UnknownServiceError, exit 2, if unknown)
+    concurrently and build the report; its verdict is the worst result. ``live``: a
+    console for the live progress view (interactive terminals); ``record``: write history
+    and dispatch alerts after the run.
     """
     thresholds = load_thresholds(ctx.config)
     planned = plan_checks(ctx, service=service, thresholds=thresholds)

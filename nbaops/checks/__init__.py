@@ -254,18 +254,10 @@ def run_post_deploy(
 
     Each entry of ``services.<name>.post_deploy`` is ``{"check": <id>, **overrides}``;
     the overrides are threshold keys of that check (e.g. ``fail_below: 0.9``). Per-service
-    checks (``error_logs``) run for this service and, when ``revision`` is given, only for
-    that revision's entries. Combine with :func:`nbaops.verdict.worst`.
-
-    Args:
-        ctx: the run context.
-        service_cfg: the deployed service's config (``ctx.config.service(name)``).
-        revision: the new revision (short id) to narrow revision-aware checks to.
-        progress: optional callback ``(event, planned, result)``.
-
-    Returns:
-        One CheckResult per entry, in config order (ERROR for a check that raised or
-        timed out; never PASS without a measurement).
+    checks (``error_logs``) run for this service and, when ``revision`` (the new
+    revision's short id) is given, only for that revision's entries. Returns one result
+    per entry in config order (ERROR for a check that raised or timed out; never PASS
+    without a measurement); combine them with :func:`nbaops.verdict.worst`.
 
     Raises:
         ConfigError: an unknown check id or override key (exit 2), before anything runs.
