@@ -21,7 +21,7 @@ RUN_CHECK = "nbaops.checks.run_check"
 
 
 def _single_check(
-    ctx: Context, check_id: str, overrides: dict[str, Any], title: str, details: bool
+    ctx: Context, check_id: str, overrides: dict[str, Any], title: str, details: bool = False
 ) -> Report:
     """Run one registered check and report it."""
     from nbaops.checks import run_check
