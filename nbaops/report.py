@@ -12,6 +12,8 @@ unwrapped line per check elsewhere). A class of its own is only for a different 
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -256,7 +258,7 @@ class CheckReport:
                 self._render_findings(console, g.first)
         for note in self.notes:
             emit(console, note)
-        summary = self.summary or f"{self.title}: {summary_counts(self.checks)}"
+        summary = self.summary or f"{self.title}: {summary_counts(c.verdict for c in self.checks)}"
         emit(console, verdict_part(self.verdict), " ", summary)
         for line in self.after:
             emit(console, *line)
@@ -307,8 +309,7 @@ class CheckReport:
             self._render_findings(console, c)
 
 
-def summary_counts(checks: list[CheckResult]) -> str:
-    counts: dict[str, int] = {}
-    for c in checks:
-        counts[c.verdict.value] = counts.get(c.verdict.value, 0) + 1
-    return ", ".join(f"{n} {v}" for v, n in counts.items()) or "no checks"
+def summary_counts(verdicts: Iterable[Verdict], empty: str = "no checks") -> str:
+    """``2 PASS, 1 FAIL``: how many of each verdict, in order of first appearance."""
+    counts = Counter(v.value for v in verdicts)
+    return ", ".join(f"{n} {v}" for v, n in counts.items()) or empty

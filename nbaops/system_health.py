@@ -105,7 +105,7 @@ def step_summary_markdown(report: CheckReport, *, profile: str, service: str | N
         f"## {icon[report.verdict]} nbaops system-health{scope}: {report.verdict.value}",
         "",
         f"Profile `{profile}` at {clock.now().isoformat(timespec='seconds')}: "
-        f"{summary_counts(report.checks)}.",
+        f"{summary_counts(c.verdict for c in report.checks)}.",
         "",
         "| check | service | verdict | value | threshold | message | s |",
         "|---|---|---|---|---|---|---|",

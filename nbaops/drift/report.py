@@ -8,7 +8,6 @@ syncs issues from it; both import this module, never each other.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -209,7 +208,7 @@ def _md_escape(text: str) -> str:
 def render_table(report: DriftReport, console: Console) -> None:
     """A Rich table on a wide terminal; elsewhere one line per service with full SHAs,
     through :func:`nbaops.report.emit` (no Rich import off a terminal)."""
-    from nbaops.report import emit, is_table_console, verdict_part
+    from nbaops.report import emit, is_table_console, summary_counts, verdict_part
 
     table = is_table_console(console)
     head = _short(report.head_commit) if table else report.head_commit or "-"
@@ -245,8 +244,7 @@ def render_table(report: DriftReport, console: Console) -> None:
             emit(console, f"  {a.service}: {sync.verb(a)}{ref} - {a.reason}")
         for err in sync.errors:
             emit(console, "  ", ("sync error:", "bold red"), f" {err}")
-    counts = Counter(s.verdict.value for s in report.services)  # in order of appearance
-    summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no services"
+    summary = summary_counts((s.verdict for s in report.services), empty="no services")
     emit(console, verdict_part(report.verdict), f" drift: {summary}")
 
 
