@@ -7,7 +7,7 @@ Public API:
   "recovered" messages; returns an :class:`AlertSummary` (``.summary`` is one line).
 - :func:`send` — one non-check event (deploy, rollback, test) → :class:`Delivery`.
 - :func:`configure` — ``inv slack.configure``: test a webhook, then store it
-  (:mod:`nbaops.alerts.webhook_store`); :func:`send_test` — ``inv slack.test``.
+  (:mod:`nbaops.alerts.webhook_store`); :func:`send_test_message` — ``inv slack.test``.
 
 Delivery never raises and never changes a run's verdict or exit code: a Slack failure
 is reported on stderr and in the summary. On the local profile every message is also
@@ -29,7 +29,7 @@ from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
 from nbaops.errors import first_line
 from nbaops.fsutil import append_jsonl
 from nbaops.redact import Secret, redact, redact_tree
-from nbaops.verdict import CheckResult
+from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.alerts.settings import AlertSettings
@@ -37,7 +37,15 @@ if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import CheckReport
 
-__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "send", "send_test"]
+__all__ = [
+    "AlertEvent",
+    "AlertKind",
+    "configure",
+    "dispatch",
+    "outbox_path",
+    "send",
+    "send_test_message",
+]
 
 OUTBOX_NAME = "outbox.jsonl"
 
@@ -163,7 +171,7 @@ def send(ctx: Context, event: AlertEvent, *, webhook: Secret | None = None) -> D
     return delivery
 
 
-def send_test(ctx: Context) -> CheckReport:
+def send_test_message(ctx: Context) -> CheckReport:
     """``inv slack.test``: one test message through the configured webhook.
 
     Raises:
@@ -171,8 +179,6 @@ def send_test(ctx: Context) -> CheckReport:
     """
     from nbaops.alerts.webhook_store import resolve_webhook
     from nbaops.errors import UsageError
-    from nbaops.report import CheckReport
-    from nbaops.verdict import Verdict
 
     secret, source = resolve_webhook(ctx)
     if secret is None:
@@ -194,9 +200,14 @@ def send_test(ctx: Context) -> CheckReport:
     else:
         verdict = Verdict.ERROR
         message = f"test message failed (webhook from {source}): {delivery.error}"
-    details = {"delivery": delivery.to_json()}
-    result = CheckResult("slack.test", "*", verdict, None, "", message, details=details)
-    return CheckReport("slack.test", [result])
+    return _task_report("slack.test", verdict, message, delivery=delivery.to_json())
+
+
+def _task_report(task: str, verdict: Verdict, message: str, **details: Any) -> CheckReport:
+    """The report of a Slack task: one result named for the task, its facts in ``details``."""
+    from nbaops.report import CheckReport
+
+    return CheckReport(task, [CheckResult(task, "*", verdict, None, "", message, details=details)])
 
 
 def check_event(result: CheckResult, *, recovered: bool = False) -> AlertEvent:
@@ -313,8 +324,6 @@ def configure(
     ``send_test=False`` to store without sending. The report never contains the URL.
     """
     from nbaops.alerts.webhook_store import open_store
-    from nbaops.report import CheckReport
-    from nbaops.verdict import Verdict
 
     store = store or open_store(ctx)
     if send_test:
@@ -327,13 +336,10 @@ def configure(
         delivery = send(ctx, event, webhook=secret)
         if not delivery.ok:
             failed = f"test message failed, webhook NOT stored: {delivery.error}"
-            return CheckReport(
-                "slack.configure",
-                [CheckResult("slack.configure", "*", Verdict.ERROR, None, "", failed)],
-            )
+            return _task_report("slack.configure", Verdict.ERROR, failed)
     store.save(secret)
     tested = "test message sent, " if send_test else ""
     stored = f"{tested}webhook stored in {store.where}"
-    details = {"store": store.where, "tested": send_test}
-    result = CheckResult("slack.configure", "*", Verdict.PASS, None, "", stored, details=details)
-    return CheckReport("slack.configure", [result])
+    return _task_report(
+        "slack.configure", Verdict.PASS, stored, store=store.where, tested=send_test
+    )
