@@ -7,7 +7,7 @@ Public API:
   "recovered" messages; returns an :class:`AlertSummary` (``.summary`` is one line).
 - :func:`send` — one non-check event (deploy, rollback, test) → :class:`Delivery`.
 - :func:`configure` — ``inv slack.configure``: test a webhook, then store it
-  (:mod:`nbaops.alerts.webhook_store`); :func:`send_test_message` — ``inv slack.test``.
+  (:mod:`nbaops.alerts.webhook_store`); :func:`ping` — ``inv slack.test``.
 
 Delivery never raises and never changes a run's verdict or exit code: a Slack failure
 is reported on stderr and in the summary. On the local profile every message is also
@@ -37,15 +37,7 @@ if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import CheckReport
 
-__all__ = [
-    "AlertEvent",
-    "AlertKind",
-    "configure",
-    "dispatch",
-    "outbox_path",
-    "send",
-    "send_test_message",
-]
+__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "ping", "send"]
 
 OUTBOX_NAME = "outbox.jsonl"
 
@@ -171,7 +163,7 @@ def send(ctx: Context, event: AlertEvent, *, webhook: Secret | None = None) -> D
     return delivery
 
 
-def send_test_message(ctx: Context) -> CheckReport:
+def ping(ctx: Context) -> CheckReport:
     """``inv slack.test``: one test message through the configured webhook.
 
     Raises:

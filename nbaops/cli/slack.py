@@ -32,12 +32,12 @@ def configure(ctx: Context, from_env: bool = False, no_test: bool = False) -> Re
     return alerts.configure(ctx, secret, send_test=not no_test)
 
 
-@nbaops_task("nbaops.alerts.send_test_message")
+@nbaops_task("nbaops.alerts.ping")
 def test(ctx: Context) -> Report:
     """Send a test message through the configured webhook ($SLACK_WEBHOOK_URL, then the store)."""
-    from nbaops.alerts import send_test_message
+    from nbaops.alerts import ping
 
-    return send_test_message(ctx)
+    return ping(ctx)
 
 
 ns = Collection("slack", configure, test)
