@@ -33,7 +33,6 @@ from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.alerts.settings import AlertSettings
-    from nbaops.alerts.webhook_store import WebhookStore
     from nbaops.context import Context
     from nbaops.report import CheckReport
 
@@ -308,7 +307,6 @@ def configure(
     secret: Secret,
     *,
     send_test: bool = True,
-    store: WebhookStore | None = None,
 ) -> CheckReport:
     """``inv slack.configure``: send a test message through ``secret``, then store it.
 
@@ -317,7 +315,7 @@ def configure(
     """
     from nbaops.alerts.webhook_store import open_store
 
-    store = store or open_store(ctx)
+    store = open_store(ctx)
     if send_test:
         event = AlertEvent(
             kind=AlertKind.TEST,
