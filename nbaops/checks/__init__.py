@@ -58,12 +58,7 @@ class PlannedCheck:
 
 
 def plan_checks(
-    ctx: Context,
-    *,
-    service: str | None = None,
-    check_ids: Sequence[str] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    thresholds: Thresholds | None = None,
+    ctx: Context, *, service: str | None = None, thresholds: Thresholds | None = None
 ) -> list[PlannedCheck]:
     """Every registered check for the selected services (all by default).
 
@@ -71,18 +66,15 @@ def plan_checks(
 
     Raises:
         UnknownServiceError: ``service`` is not in the config (exit 2).
-        ConfigError: an unknown check id or threshold key (exit 2).
+        ConfigError: an unknown threshold key in the config (exit 2).
     """
     thresholds = thresholds or load_thresholds(ctx.config)
     selected = [s.name for s in ctx.config.select_services(service)]
-    ids = list(check_ids) if check_ids is not None else list(REGISTRY)
     planned: list[PlannedCheck] = []
-    for check_id in ids:
-        spec = get_spec(check_id)
-        layer = (overrides or {}).get(check_id)
+    for spec in REGISTRY.values():
         services = selected if spec.service == ALL_SERVICES else [spec.service]
         planned += [
-            PlannedCheck(spec, thresholds.params(spec.id, layer, service=name))
+            PlannedCheck(spec, thresholds.params(spec.id, service=name))
             for name in services
             if name in selected
         ]
