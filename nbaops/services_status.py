@@ -50,9 +50,7 @@ def _require_service(ctx: Context, service: str | None) -> str:
 
 
 def _api_call(ctx: Context, service: str) -> str:
-    profile = ctx.config.profile
-    location = f"projects/{profile.project}/locations/{profile.region}"
-    return f"run_v2 GetService {location}/services/{service}"
+    return f"run_v2 GetService {ctx.cloudrun.service_path(service)}"
 
 
 # ---------------------------------------------------------------- deployed commit
