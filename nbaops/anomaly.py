@@ -47,7 +47,9 @@ ORDER BY game_date DESC"""
 # One row per (check, service): median, MAD and counts over the window's game days,
 # aggregated in the warehouse, so the answer stays one row per metric however many runs
 # the window holds. PERCENTILE_CONT(x, 0.5) is the median (the mean of the middle two for
-# an even count); the ledger rows of nbaops.alerts.state are not check values.
+# an even count); in BigQuery it is a navigation function, hence OVER + ANY_VALUE
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/navigation_functions#percentile_cont).
+# The ledger rows of nbaops.alerts.state are not check values.
 STATS_SQL = """WITH samples AS (
   SELECT check_name, service, value,
          EXTRACT(DATE FROM run_at AT TIME ZONE 'America/New_York') AS game_day
