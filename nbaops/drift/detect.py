@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,16 +60,6 @@ def traffic_shares(dc: DeployedCommit) -> tuple[TrafficShare, ...]:
         )
         for rev in dc.revisions
     )
-
-
-def _warm_cloudrun(ctx: Context) -> None:
-    """Build the Cloud Run clients once before the threads share them (as
-    ``check-all-services`` does). A failure here is reported per service instead."""
-    try:
-        cloudrun = ctx.cloudrun
-        _ = cloudrun.services_client, cloudrun.revisions_client
-    except NbaopsError:
-        return
 
 
 def classify(
@@ -234,7 +225,10 @@ def detect_drift(
         repo.fetch()
     main_ref = repo.main_ref(branch=settings.main_branch)
     head = repo.main_tip(branch=settings.main_branch)
-    _warm_cloudrun(ctx)
+    from nbaops.services_status import warm_cloudrun
+
+    with suppress(NbaopsError):  # a failure here is reported per service instead
+        warm_cloudrun(ctx)
     results = map_concurrently(
         lambda svc: detect_service(
             ctx, svc, repo, head=head, main_ref=main_ref, window=window, now=now
