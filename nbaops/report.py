@@ -104,10 +104,6 @@ def is_table_console(console: Console) -> bool:
     return bool(console.is_terminal) and console.width >= WIDE_LAYOUT_MIN
 
 
-def doc_text(doc: str, url: str | None) -> str:
-    return f"{doc} ({url})" if url else doc
-
-
 @dataclass
 class CheckGroup:
     """Checks shown as one line: a single check, or identical ERRORs collapsed."""
@@ -137,9 +133,10 @@ class CheckGroup:
 
     @property
     def doc(self) -> str:
-        if len(self.checks) == 1:
-            return doc_text(self.first.doc, self.first.doc_url) if self.first.doc else ""
-        return TROUBLESHOOTING
+        if len(self.checks) > 1:
+            return TROUBLESHOOTING
+        first = self.first
+        return f"{first.doc} ({first.doc_url})" if first.doc and first.doc_url else first.doc
 
 
 # Where identical ERRORs of several checks (credentials, network) are explained.
