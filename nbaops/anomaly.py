@@ -14,8 +14,10 @@ the MAD estimate the standard deviation for normal data. If the history is const
 (MAD = 0), any different value is noted. Every run of a game day is one sample (several
 scheduled runs a day), and ``min_history`` counts distinct game days, not runs.
 
-Both queries are bounded: games by a ``game_date`` range, history by a ``run_at`` range
-(``lookback_days``), so their cost tracks the window, not the tables' history.
+Both queries are bounded: games by a ``game_date`` range (``lookback_days``), history by
+a ``run_at`` range (the window's game days); the history is aggregated in the warehouse
+(one row per check and service), so neither cost grows with the tables' history or the
+number of runs.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbaops import clock
+from nbaops.alerts.state import LEDGER_PREFIX  # alert-state rows in the history table
 from nbaops.clock import EASTERN
 from nbaops.verdict import CheckResult, Verdict
 
@@ -36,18 +38,42 @@ if TYPE_CHECKING:
     from nbaops.adapters.warehouse import Warehouse
 
 MAD_SCALE = 1.4826
-LEDGER_PREFIX = "alert:"  # alert-state rows in the history table (nbaops.alerts.state)
 
 GAME_DAYS_SQL = """SELECT DISTINCT game_date
 FROM `nba_raw.games`
 WHERE game_date BETWEEN @since AND @today
 ORDER BY game_date DESC"""
 
-HISTORY_SQL = """SELECT check_name, service, run_at, value
-FROM `nba_ops.check_results`
-WHERE run_at >= @since AND run_at < @until
-  AND profile = @profile
-  AND value IS NOT NULL"""
+# One row per (check, service): median, MAD and counts over the window's game days,
+# aggregated in the warehouse, so the answer stays one row per metric however many runs
+# the window holds. PERCENTILE_CONT(x, 0.5) is the median (the mean of the middle two for
+# an even count); in BigQuery it is a navigation function, hence OVER + ANY_VALUE
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/navigation_functions#percentile_cont).
+# The ledger rows of nbaops.alerts.state are not check values.
+STATS_SQL = """WITH samples AS (
+  SELECT check_name, service, value,
+         EXTRACT(DATE FROM run_at AT TIME ZONE 'America/New_York') AS game_day
+  FROM `nba_ops.check_results`
+  WHERE run_at >= @since AND run_at < @until
+    AND profile = @profile
+    AND value IS NOT NULL
+    AND NOT STARTS_WITH(check_name, @ledger_prefix)
+),
+centred AS (
+  SELECT check_name, service, value, game_day,
+         PERCENTILE_CONT(value, 0.5) OVER (PARTITION BY check_name, service) AS median
+  FROM samples
+  WHERE game_day IN UNNEST(@game_days)
+),
+spread AS (
+  SELECT check_name, service, game_day, median,
+         PERCENTILE_CONT(ABS(value - median), 0.5) OVER (PARTITION BY check_name, service) AS mad
+  FROM centred
+)
+SELECT check_name, service, ANY_VALUE(median) AS median, ANY_VALUE(mad) AS mad,
+       COUNT(*) AS samples, COUNT(DISTINCT game_day) AS game_days
+FROM spread
+GROUP BY check_name, service"""
 
 
 @dataclass(frozen=True)
@@ -83,75 +109,41 @@ class Stats:
         return delta / self.scale
 
 
-def median_mad(values: Sequence[float]) -> tuple[float, float]:
-    """Median and (unscaled) median absolute deviation of ``values``.
-
-    Raises:
-        ValueError: ``values`` is empty.
-    """
-    if not values:
-        raise ValueError("median_mad() of an empty sequence")
-    median = statistics.median(values)
-    return median, statistics.median(abs(v - median) for v in values)
-
-
 @dataclass
 class History:
-    """Samples per (check, service) from game days, and whether today is a game day."""
+    """The window's game days (newest first), whether today is one, and the statistics
+    per (check, service) over them."""
 
     game_days: list[dt.date]
     today_is_game_day: bool
-    samples: dict[tuple[str, str], list[tuple[dt.date, float]]] = field(default_factory=dict)
-
-    def stats(self, check: str, service: str) -> Stats | None:
-        rows = self.samples.get((check, service), [])
-        if not rows:
-            return None
-        values = [v for _, v in rows]
-        median, mad = median_mad(values)
-        return Stats(median, mad, len(values), len({d for d, _ in rows}))
-
-
-def build_history(
-    game_days: Iterable[dt.date],
-    rows: Iterable[dict[str, Any]],
-    *,
-    today: dt.date,
-    window_game_days: int,
-) -> History:
-    """Keep the last ``window_game_days`` game days before/including today and their samples."""
-    days = sorted({d for d in game_days if d <= today}, reverse=True)
-    today_is_game_day = bool(days) and days[0] == today
-    window = days[:window_game_days]
-    keep = set(window)
-    history = History(game_days=window, today_is_game_day=today_is_game_day)
-    for row in rows:
-        name = str(row["check_name"])
-        if name.startswith(LEDGER_PREFIX) or row.get("value") is None:
-            continue
-        day = clock.eastern_date(clock.as_utc(row["run_at"]))
-        if day not in keep:
-            continue
-        key = (name, str(row["service"]))
-        history.samples.setdefault(key, []).append((day, float(row["value"])))
-    return history
+    stats: dict[tuple[str, str], Stats] = field(default_factory=dict)
 
 
 def load_history(
     warehouse: Warehouse, *, profile: str, now: dt.datetime, settings: AnomalySettings
 ) -> History:
-    """Query game days and check history (both partition-bounded) for the window."""
+    """The last ``window_game_days`` game days up to today and, when today is one of
+    them, each check's statistics over them (both queries partition-bounded)."""
     today = clock.eastern_date(clock.as_utc(now))
     since_day = today - dt.timedelta(days=settings.lookback_days)
     games = warehouse.query(GAME_DAYS_SQL, {"since": since_day, "today": today})
-    game_days = [row["game_date"] for row in games.rows]
-    days = sorted({d for d in game_days if d <= today}, reverse=True)[: settings.window_game_days]
-    if not days:
-        return History(game_days=[], today_is_game_day=False)
-    earliest = min(days)
+    days = sorted({r["game_date"] for r in games.rows}, reverse=True)[: settings.window_game_days]
+    history = History(game_days=days, today_is_game_day=bool(days) and days[0] == today)
+    if not history.today_is_game_day:  # no note on a day without games: nothing to read
+        return history
+    earliest = min(history.game_days)
     start = dt.datetime.combine(earliest, dt.time(0), tzinfo=EASTERN).astimezone(dt.UTC)
-    rows = warehouse.query(HISTORY_SQL, {"since": start, "until": now, "profile": profile}).rows
-    return build_history(game_days, rows, today=today, window_game_days=settings.window_game_days)
+    args = {
+        "since": start,
+        "until": now,
+        "profile": profile,
+        "ledger_prefix": LEDGER_PREFIX,
+        "game_days": history.game_days,
+    }
+    for r in warehouse.query(STATS_SQL, args).rows:
+        stats = Stats(float(r["median"]), float(r["mad"]), int(r["samples"]), int(r["game_days"]))
+        history.stats[str(r["check_name"]), str(r["service"])] = stats
+    return history
 
 
 def _fmt(value: float) -> str:
@@ -195,7 +187,7 @@ def annotate(
         note = None
         stats = None
         if value is not None and measured and history.today_is_game_day:
-            stats = history.stats(result.name, result.service)
+            stats = history.stats.get((result.name, result.service))
             note = assess(value, stats, settings)
         if note is None or stats is None:
             out.append(result)

@@ -65,10 +65,10 @@ def doctor_report(
             "profile": profile,
             "checks": [{**c.to_json(), "fix": c.details.get("fix", "")} for c in checks],
             "not_applicable": not_applicable,
-            "summary": summary_counts(checks),
+            "summary": summary_counts(c.verdict for c in checks),
         },
         notes=[f"  -  {name}: not applicable: {why}" for name, why in not_applicable.items()],
-        summary=f"{title}: {summary_counts(checks)}",
+        summary=f"{title}: {summary_counts(c.verdict for c in checks)}",
     )
 
 

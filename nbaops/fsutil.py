@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,20 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as indented, key-sorted JSON, atomically."""
     write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def append_jsonl(path: Path, records: Sequence[object], *, mode: int = 0o644) -> None:
+    """Append records as key-sorted JSON lines in one ``O_APPEND`` write, so concurrent
+    writers never interleave lines; ``mode`` applies when the file is created."""
+    if not records:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        os.write(fd, payload)
+    finally:
+        os.close(fd)
 
 
 def create_once(path: Path, data: bytes) -> bytes:

@@ -12,6 +12,8 @@ unwrapped line per check elsewhere). A class of its own is only for a different 
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +31,15 @@ VERDICT_STYLE = {
     Verdict.FAIL: "bold red",
     Verdict.INCONCLUSIVE: "bold magenta",
     Verdict.ERROR: "bold red reverse",
+}
+
+# The verdict in Markdown (GitHub job summaries and issues).
+VERDICT_ICON = {
+    Verdict.PASS: "✅",
+    Verdict.WARN: "⚠️",
+    Verdict.FAIL: "❌",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.ERROR: "🛑",
 }
 
 
@@ -93,10 +104,6 @@ def is_table_console(console: Console) -> bool:
     return bool(console.is_terminal) and console.width >= WIDE_LAYOUT_MIN
 
 
-def doc_text(doc: str, url: str | None) -> str:
-    return f"{doc} ({url})" if url else doc
-
-
 @dataclass
 class CheckGroup:
     """Checks shown as one line: a single check, or identical ERRORs collapsed."""
@@ -126,9 +133,10 @@ class CheckGroup:
 
     @property
     def doc(self) -> str:
-        if len(self.checks) == 1:
-            return doc_text(self.first.doc, self.first.doc_url) if self.first.doc else ""
-        return TROUBLESHOOTING
+        if len(self.checks) > 1:
+            return TROUBLESHOOTING
+        first = self.first
+        return f"{first.doc} ({first.doc_url})" if first.doc and first.doc_url else first.doc
 
 
 # Where identical ERRORs of several checks (credentials, network) are explained.
@@ -247,7 +255,7 @@ class CheckReport:
                 self._render_findings(console, g.first)
         for note in self.notes:
             emit(console, note)
-        summary = self.summary or f"{self.title}: {summary_counts(self.checks)}"
+        summary = self.summary or f"{self.title}: {summary_counts(c.verdict for c in self.checks)}"
         emit(console, verdict_part(self.verdict), " ", summary)
         for line in self.after:
             emit(console, *line)
@@ -298,8 +306,7 @@ class CheckReport:
             self._render_findings(console, c)
 
 
-def summary_counts(checks: list[CheckResult]) -> str:
-    counts: dict[str, int] = {}
-    for c in checks:
-        counts[c.verdict.value] = counts.get(c.verdict.value, 0) + 1
-    return ", ".join(f"{n} {v}" for v, n in counts.items()) or "no checks"
+def summary_counts(verdicts: Iterable[Verdict], empty: str = "no checks") -> str:
+    """``2 PASS, 1 FAIL``: how many of each verdict, in order of first appearance."""
+    counts = Counter(v.value for v in verdicts)
+    return ", ".join(f"{n} {v}" for v, n in counts.items()) or empty

@@ -50,9 +50,7 @@ def _require_service(ctx: Context, service: str | None) -> str:
 
 
 def _api_call(ctx: Context, service: str) -> str:
-    profile = ctx.config.profile
-    location = f"projects/{profile.project}/locations/{profile.region}"
-    return f"run_v2 GetService {location}/services/{service}"
+    return f"run_v2 GetService {ctx.cloudrun.service_path(service)}"
 
 
 # ---------------------------------------------------------------- deployed commit
@@ -249,9 +247,14 @@ def services_status_report(profile: str, checks: list[CheckResult]) -> CheckRepo
     )
 
 
+def warm_cloudrun(ctx: Context) -> None:
+    """Build the Cloud Run clients once, before the threads that share them."""
+    cloudrun = ctx.cloudrun
+    _ = cloudrun.services_client, cloudrun.revisions_client
+
+
 def check_all_services(ctx: Context) -> CheckReport:
     """Status of every service in the config, read concurrently."""
-    cloudrun = ctx.cloudrun
     names = ctx.config.service_names
 
     def one(name: str) -> CheckResult:
@@ -264,8 +267,7 @@ def check_all_services(ctx: Context) -> CheckReport:
             result.duration_s = time.monotonic() - started
             return result
 
-    # Build the clients once before fanning out, so threads share them.
-    _ = cloudrun.services_client, cloudrun.revisions_client
+    warm_cloudrun(ctx)
     return services_status_report(ctx.profile, map_concurrently(one, names))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,8 +27,8 @@ from nbaops.checks.thresholds import load_thresholds
 from nbaops.environment import step_summary_path
 from nbaops.errors import first_line
 from nbaops.history import PreparedHistory, prepare
-from nbaops.report import CheckReport, format_value, summary_counts, verdict_text
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.report import VERDICT_ICON, CheckReport, format_value, summary_counts, verdict_text
+from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -99,19 +99,13 @@ def _cell(text: object) -> str:
 
 def step_summary_markdown(report: CheckReport, *, profile: str, service: str | None) -> str:
     """The run as Markdown for ``$GITHUB_STEP_SUMMARY``."""
-    icon = {
-        Verdict.PASS: "✅",
-        Verdict.WARN: "⚠️",
-        Verdict.FAIL: "❌",
-        Verdict.INCONCLUSIVE: "❔",
-        Verdict.ERROR: "🛑",
-    }
+    icon = VERDICT_ICON
     scope = f" ({service})" if service else ""
     lines = [
         f"## {icon[report.verdict]} nbaops system-health{scope}: {report.verdict.value}",
         "",
         f"Profile `{profile}` at {clock.now().isoformat(timespec='seconds')}: "
-        f"{summary_counts(report.checks)}.",
+        f"{summary_counts(c.verdict for c in report.checks)}.",
         "",
         "| check | service | verdict | value | threshold | message | s |",
         "|---|---|---|---|---|---|---|",
@@ -206,16 +200,10 @@ def run_system_health(
     live: Console | None = None,
     record: bool = True,
 ) -> CheckReport:
-    """Run every check (or those of ``service``) concurrently and build the report.
-
-    Args:
-        ctx: the run context.
-        service: only this service's checks (UnknownServiceError, exit 2, if unknown).
-        live: a console for the live progress view (interactive terminals), or None.
-        record: write history and dispatch alerts after the run.
-
-    Returns:
-        The report; its verdict is the worst result (exit 1 FAIL, 3 ERROR/INCONCLUSIVE).
+    """Run every check (or those of ``service``: UnknownServiceError, exit 2, if unknown)
+    concurrently and build the report; its verdict is the worst result. ``live``: a
+    console for the live progress view (interactive terminals); ``record``: write history
+    and dispatch alerts after the run.
     """
     thresholds = load_thresholds(ctx.config)
     planned = plan_checks(ctx, service=service, thresholds=thresholds)
@@ -228,18 +216,14 @@ def run_system_health(
         reader = threading.Thread(target=lambda: prepared.append(prepare(ctx)), daemon=True)
         if record and planned:
             reader.start()
-        if live is not None and planned:
-            with LiveProgress(planned, live) as progress:
-                results = run_planned(
-                    ctx,
-                    planned,
-                    timeout_s=thresholds.timeout_s,
-                    max_workers=thresholds.max_workers,
-                    progress=progress,
-                )
-        else:
+        view = LiveProgress(planned, live) if live is not None and planned else nullcontext()
+        with view as progress:
             results = run_planned(
-                ctx, planned, timeout_s=thresholds.timeout_s, max_workers=thresholds.max_workers
+                ctx,
+                planned,
+                timeout_s=thresholds.timeout_s,
+                max_workers=thresholds.max_workers,
+                progress=progress,
             )
         if reader.ident is not None:  # started
             reader.join()

@@ -7,7 +7,7 @@ Public API:
   "recovered" messages; returns an :class:`AlertSummary` (``.summary`` is one line).
 - :func:`send` — one non-check event (deploy, rollback, test) → :class:`Delivery`.
 - :func:`configure` — ``inv slack.configure``: test a webhook, then store it
-  (:mod:`nbaops.alerts.webhook_store`).
+  (:mod:`nbaops.alerts.webhook_store`); :func:`ping` — ``inv slack.test``.
 
 Delivery never raises and never changes a run's verdict or exit code: a Slack failure
 is reported on stderr and in the summary. On the local profile every message is also
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -28,16 +27,16 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
 from nbaops.errors import first_line
+from nbaops.fsutil import append_jsonl
 from nbaops.redact import Secret, redact, redact_tree
-from nbaops.verdict import CheckResult
+from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.alerts.settings import AlertSettings
-    from nbaops.alerts.webhook_store import WebhookStore
     from nbaops.context import Context
     from nbaops.report import CheckReport
 
-__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "send"]
+__all__ = ["AlertEvent", "AlertKind", "configure", "dispatch", "outbox_path", "ping", "send"]
 
 OUTBOX_NAME = "outbox.jsonl"
 
@@ -53,16 +52,9 @@ def _report(message: str) -> None:
 
 
 def _append_outbox(home: Path, record: dict[str, Any]) -> None:
-    home.mkdir(parents=True, exist_ok=True)
     # Every string is redacted before it is written: the outbox is a file people share.
     plain = json.loads(json.dumps(record, default=str))
-    line = (json.dumps(redact_tree(plain), sort_keys=True) + "\n").encode("utf-8")
-    # One O_APPEND write per message: concurrent runs never interleave lines.
-    fd = os.open(outbox_path(home), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    append_jsonl(outbox_path(home), [redact_tree(plain)], mode=0o600)
 
 
 def _enrich(ctx: Context, event: AlertEvent, settings: AlertSettings) -> AlertEvent:
@@ -168,6 +160,45 @@ def send(ctx: Context, event: AlertEvent, *, webhook: Secret | None = None) -> D
     if not delivery.ok:
         _report(f"{event.title!r} not delivered: {delivery.error}")
     return delivery
+
+
+def ping(ctx: Context) -> CheckReport:
+    """``inv slack.test``: one test message through the configured webhook.
+
+    Raises:
+        UsageError: no webhook is configured for the profile (nothing is sent).
+    """
+    from nbaops.alerts.webhook_store import resolve_webhook
+    from nbaops.errors import UsageError
+
+    secret, source = resolve_webhook(ctx)
+    if secret is None:
+        raise UsageError(
+            f"no Slack webhook configured for profile {ctx.profile}: set "
+            f"SLACK_WEBHOOK_URL or run `inv slack.configure --profile {ctx.profile}`"
+        )
+    event = AlertEvent(
+        kind=AlertKind.TEST,
+        title="nbaops: Slack test message",
+        text=f"Sent by `inv slack.test` on the {ctx.profile} profile.",
+    )
+    delivery = send(ctx, event, webhook=secret)
+    if delivery.ok:
+        verdict = Verdict.PASS
+        message = (
+            f"test message delivered to {', '.join(delivery.channels)} (webhook from {source})"
+        )
+    else:
+        verdict = Verdict.ERROR
+        message = f"test message failed (webhook from {source}): {delivery.error}"
+    return _task_report("slack.test", verdict, message, delivery=delivery.to_json())
+
+
+def _task_report(task: str, verdict: Verdict, message: str, **details: Any) -> CheckReport:
+    """The report of a Slack task: one result named for the task, its facts in ``details``."""
+    from nbaops.report import CheckReport
+
+    return CheckReport(task, [CheckResult(task, "*", verdict, None, "", message, details=details)])
 
 
 def check_event(result: CheckResult, *, recovered: bool = False) -> AlertEvent:
@@ -276,7 +307,6 @@ def configure(
     secret: Secret,
     *,
     send_test: bool = True,
-    store: WebhookStore | None = None,
 ) -> CheckReport:
     """``inv slack.configure``: send a test message through ``secret``, then store it.
 
@@ -284,10 +314,8 @@ def configure(
     ``send_test=False`` to store without sending. The report never contains the URL.
     """
     from nbaops.alerts.webhook_store import open_store
-    from nbaops.report import CheckReport
-    from nbaops.verdict import Verdict
 
-    store = store or open_store(ctx)
+    store = open_store(ctx)
     if send_test:
         event = AlertEvent(
             kind=AlertKind.TEST,
@@ -298,13 +326,10 @@ def configure(
         delivery = send(ctx, event, webhook=secret)
         if not delivery.ok:
             failed = f"test message failed, webhook NOT stored: {delivery.error}"
-            return CheckReport(
-                "slack.configure",
-                [CheckResult("slack.configure", "*", Verdict.ERROR, None, "", failed)],
-            )
+            return _task_report("slack.configure", Verdict.ERROR, failed)
     store.save(secret)
     tested = "test message sent, " if send_test else ""
     stored = f"{tested}webhook stored in {store.where}"
-    details = {"store": store.where, "tested": send_test}
-    result = CheckResult("slack.configure", "*", Verdict.PASS, None, "", stored, details=details)
-    return CheckReport("slack.configure", [result])
+    return _task_report(
+        "slack.configure", Verdict.PASS, stored, store=store.where, tested=send_test
+    )

@@ -140,12 +140,8 @@ class FileStateStore:
         marks: dict[str, Mark] = {}
         for key, body in self._read().items():
             try:
-                mark = Mark(
-                    check=str(body["check"]),
-                    service=str(body["service"]),
-                    verdict=str(body["verdict"]),
-                    at=dt.datetime.fromisoformat(str(body["at"])),
-                )
+                fields = {k: str(body[k]) for k in ("check", "service", "verdict")}
+                mark = Mark(**fields, at=dt.datetime.fromisoformat(str(body["at"])))
             except (KeyError, TypeError, ValueError):
                 continue
             marks[key] = mark

@@ -101,24 +101,16 @@ class FileWebhookStore:
 class SecretManagerWebhookStore:
     """The prod store: a Secret Manager secret; ``save`` adds a new version."""
 
-    def __init__(
-        self,
-        project: str,
-        secret_id: str,
-        *,
-        endpoint: str | None = None,
-        credentials: Any = None,
-    ) -> None:
+    def __init__(self, project: str, secret_id: str, endpoint: str | None) -> None:
         self.project = project
         self.secret_id = secret_id
         self.endpoint = endpoint
-        self.credentials = credentials
         self.where = f"Secret Manager projects/{project}/secrets/{secret_id}"
 
     def _api(self) -> Any:
         from nbaops.adapters.secretmanager import SecretManager
 
-        return SecretManager(self.project, endpoint=self.endpoint, credentials=self.credentials)
+        return SecretManager(self.project, endpoint=self.endpoint)
 
     def load(self) -> Secret | None:
         try:
@@ -142,24 +134,18 @@ class SecretManagerWebhookStore:
             raise SecretStoreError(failure)
 
 
-def open_store(
-    ctx: Context, *, endpoint: str | None = None, credentials: Any = None
-) -> WebhookStore:
+def open_store(ctx: Context) -> WebhookStore:
     """The profile's webhook store (local file or Secret Manager)."""
     if ctx.is_local:
         return FileWebhookStore(ctx.home)
     from nbaops.alerts.settings import AlertSettings
 
     settings = ctx.config.settings("alerts", AlertSettings)
-    return SecretManagerWebhookStore(
-        ctx.config.profile.project,
-        settings.slack_secret,
-        endpoint=endpoint or read(ENDPOINT_ENV),
-        credentials=credentials,
-    )
+    project = ctx.config.profile.project
+    return SecretManagerWebhookStore(project, settings.slack_secret, read(ENDPOINT_ENV))
 
 
-def resolve_webhook(ctx: Context, store: WebhookStore | None = None) -> tuple[Secret | None, str]:
+def resolve_webhook(ctx: Context) -> tuple[Secret | None, str]:
     """The webhook to post to and where it came from: ``SLACK_WEBHOOK_URL``, then the store.
 
     Raises:
@@ -168,7 +154,7 @@ def resolve_webhook(ctx: Context, store: WebhookStore | None = None) -> tuple[Se
     env = (read(ENV_VAR) or "").strip()
     if env:
         return Secret(env), f"${ENV_VAR}"
-    store = store or open_store(ctx)
+    store = open_store(ctx)
     return store.load(), store.where
 
 

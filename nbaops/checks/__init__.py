@@ -58,12 +58,7 @@ class PlannedCheck:
 
 
 def plan_checks(
-    ctx: Context,
-    *,
-    service: str | None = None,
-    check_ids: Sequence[str] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    thresholds: Thresholds | None = None,
+    ctx: Context, *, service: str | None = None, thresholds: Thresholds | None = None
 ) -> list[PlannedCheck]:
     """Every registered check for the selected services (all by default).
 
@@ -71,18 +66,15 @@ def plan_checks(
 
     Raises:
         UnknownServiceError: ``service`` is not in the config (exit 2).
-        ConfigError: an unknown check id or threshold key (exit 2).
+        ConfigError: an unknown threshold key in the config (exit 2).
     """
     thresholds = thresholds or load_thresholds(ctx.config)
     selected = [s.name for s in ctx.config.select_services(service)]
-    ids = list(check_ids) if check_ids is not None else list(REGISTRY)
     planned: list[PlannedCheck] = []
-    for check_id in ids:
-        spec = get_spec(check_id)
-        layer = (overrides or {}).get(check_id)
+    for spec in REGISTRY.values():
         services = selected if spec.service == ALL_SERVICES else [spec.service]
         planned += [
-            PlannedCheck(spec, thresholds.params(spec.id, layer, service=name))
+            PlannedCheck(spec, thresholds.params(spec.id, service=name))
             for name in services
             if name in selected
         ]
@@ -254,18 +246,10 @@ def run_post_deploy(
 
     Each entry of ``services.<name>.post_deploy`` is ``{"check": <id>, **overrides}``;
     the overrides are threshold keys of that check (e.g. ``fail_below: 0.9``). Per-service
-    checks (``error_logs``) run for this service and, when ``revision`` is given, only for
-    that revision's entries. Combine with :func:`nbaops.verdict.worst`.
-
-    Args:
-        ctx: the run context.
-        service_cfg: the deployed service's config (``ctx.config.service(name)``).
-        revision: the new revision (short id) to narrow revision-aware checks to.
-        progress: optional callback ``(event, planned, result)``.
-
-    Returns:
-        One CheckResult per entry, in config order (ERROR for a check that raised or
-        timed out; never PASS without a measurement).
+    checks (``error_logs``) run for this service and, when ``revision`` (the new
+    revision's short id) is given, only for that revision's entries. Returns one result
+    per entry in config order (ERROR for a check that raised or timed out; never PASS
+    without a measurement); combine them with :func:`nbaops.verdict.worst`.
 
     Raises:
         ConfigError: an unknown check id or override key (exit 2), before anything runs.

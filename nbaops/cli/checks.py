@@ -5,7 +5,6 @@ code (0 pass/warn, 1 fail, 2 bad input, 3 error/inconclusive)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
@@ -22,17 +21,13 @@ RUN_CHECK = "nbaops.checks.run_check"
 
 
 def _single_check(
-    check_id: str, overrides: dict[str, Any], title: str, details: bool = False
-) -> Callable[[Context], Report]:
-    """An action running one registered check and reporting it."""
+    ctx: Context, check_id: str, overrides: dict[str, Any], title: str, details: bool = False
+) -> Report:
+    """Run one registered check and report it."""
+    from nbaops.checks import run_check
+    from nbaops.report import CheckReport
 
-    def action(ctx: Context) -> Report:
-        from nbaops.checks import run_check
-        from nbaops.report import CheckReport
-
-        return CheckReport(title, [run_check(ctx, check_id, overrides)], details=details)
-
-    return action
+    return CheckReport(title, [run_check(ctx, check_id, overrides)], details=details)
 
 
 @nbaops_task(
@@ -69,19 +64,19 @@ def check_lines(ctx: Context, date: str | None = None, details: bool = False) ->
     from nbaops.clock import parse_date
 
     overrides = {"game_date": parse_date(date)} if date else {}
-    return _single_check("lines_coverage", overrides, "check-lines", details)(ctx)
+    return _single_check(ctx, "lines_coverage", overrides, "check-lines", details)
 
 
 @nbaops_task(RUN_CHECK, help={"details": DETAILS_HELP})
 def check_grading(ctx: Context, details: bool = False) -> Report:
     """Grading completeness: graded share of finished games' predictions, oldest lag."""
-    return _single_check("grading_completeness", {}, "check-grading", details)(ctx)
+    return _single_check(ctx, "grading_completeness", {}, "check-grading", details)
 
 
 @nbaops_task(RUN_CHECK, help={"details": DETAILS_HELP})
 def check_predictions(ctx: Context, details: bool = False) -> Report:
     """Recent predictions: last 2h per model version against the coordinator's batches."""
-    return _single_check("recent_predictions", {}, "check-predictions", details)(ctx)
+    return _single_check(ctx, "recent_predictions", {}, "check-predictions", details)
 
 
 @nbaops_task("nbaops.checks.validate_daily", help={"date": DATE_HELP.format(default="yesterday")})

@@ -21,19 +21,7 @@ def integer(value: object, flag: str, *, default: int, minimum: int, maximum: in
     Raises:
         UsageError: not a whole number, or out of range (the message names the flag).
     """
-    if value is None:
-        return default
-    if isinstance(value, bool) or value == "":
-        raise UsageError(f"--{flag} needs a whole number from {minimum} to {maximum}")
-    text = str(value).strip()
-    if not _INT_RE.match(text):
-        raise UsageError(
-            f"--{flag}: {text[:40]!r} is not a whole number (expected {minimum} to {maximum})"
-        )
-    number_ = int(text)
-    if not minimum <= number_ <= maximum:
-        raise UsageError(f"--{flag}: {number_} is outside {minimum} to {maximum}")
-    return number_
+    return int(_bounded(value, flag, default, minimum, maximum, whole=True))
 
 
 def number(value: object, flag: str, *, default: float, minimum: float, maximum: float) -> float:
@@ -42,19 +30,27 @@ def number(value: object, flag: str, *, default: float, minimum: float, maximum:
     Raises:
         UsageError: not a finite number, or out of range (the message names the flag).
     """
+    return _bounded(value, flag, default, minimum, maximum, whole=False)
+
+
+def _bounded(
+    value: object, flag: str, default: float, minimum: float, maximum: float, *, whole: bool
+) -> float:
     if value is None:
         return default
+    noun, shown = ("whole number", "{}") if whole else ("number", "{:g}")
+    span = f"{shown.format(minimum)} to {shown.format(maximum)}"
     if isinstance(value, bool) or value == "":
-        raise UsageError(f"--{flag} needs a number from {minimum:g} to {maximum:g}")
+        raise UsageError(f"--{flag} needs a {noun} from {span}")
     text = str(value).strip()
     try:
-        parsed = float(text)
+        if whole and not _INT_RE.match(text):
+            raise ValueError(text)
+        parsed = int(text) if whole else float(text)
     except ValueError:
-        raise UsageError(
-            f"--{flag}: {text[:40]!r} is not a number (expected {minimum:g} to {maximum:g})"
-        ) from None
+        raise UsageError(f"--{flag}: {text[:40]!r} is not a {noun} (expected {span})") from None
     if not math.isfinite(parsed):
         raise UsageError(f"--{flag}: {text[:40]!r} is not a finite number")
     if not minimum <= parsed <= maximum:
-        raise UsageError(f"--{flag}: {parsed:g} is outside {minimum:g} to {maximum:g}")
+        raise UsageError(f"--{flag}: {shown.format(parsed)} is outside {span}")
     return parsed

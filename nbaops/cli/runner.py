@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 EXIT_INTERRUPTED = 130
 
 
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+def _stderr_line(text: str) -> None:
+    """One line on stderr as it is (no Rich: no markup, emoji codes or wrapping)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def emit_json(document: dict[str, Any]) -> None:
@@ -58,7 +58,7 @@ def run(
         # Ctrl-C: 130; SIGTERM/SIGHUP during a deploy (nbaops.deploy.signals): its exit_code, 3
         code = int(getattr(exc, "exit_code", EXIT_INTERRUPTED))
         how = getattr(exc, "signal_name", None)
-        _stderr_console().print(f"nbaops: interrupted{f' ({how})' if how else ''}")
+        _stderr_line(f"nbaops: interrupted{f' ({how})' if how else ''}")
         if json_output:
             emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": code})
         return code
@@ -89,7 +89,7 @@ def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix:
     message = redact(f"{prefix}{one_line(exc)}")
     if debug:
         sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-    _stderr_console().print(f"nbaops: error: {message}", markup=False)
+    _stderr_line(f"nbaops: error: {message}")
     if json_output:  # bad input (exit 2) measured nothing: no verdict, only the error
         document: dict[str, Any] = {"error": message, "exit_code": code}
         emit_json(document if code == EXIT_USAGE else {"verdict": "ERROR", **document})

@@ -41,9 +41,10 @@ def deployed_commit(ctx: Context, service: str | None = None) -> Report:
 def health_check(ctx: Context, service: str | None = None, timeout: str | None = None) -> Report:
     """GET the health endpoint of the revision serving a service's traffic."""
     from nbaops.cli.flags import number
+    from nbaops.services_status import DEFAULT_HEALTH_TIMEOUT_S as DEFAULT
     from nbaops.services_status import health_check as run_health_check
 
-    seconds = number(timeout, "timeout", default=5.0, minimum=0.1, maximum=300.0)
+    seconds = number(timeout, "timeout", default=DEFAULT, minimum=0.1, maximum=300.0)
     return run_health_check(ctx, service, timeout_s=seconds)
 
 

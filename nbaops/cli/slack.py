@@ -32,42 +32,12 @@ def configure(ctx: Context, from_env: bool = False, no_test: bool = False) -> Re
     return alerts.configure(ctx, secret, send_test=not no_test)
 
 
-@nbaops_task("nbaops.alerts.send")
+@nbaops_task("nbaops.alerts.ping")
 def test(ctx: Context) -> Report:
     """Send a test message through the configured webhook ($SLACK_WEBHOOK_URL, then the store)."""
-    from nbaops.alerts import AlertEvent, AlertKind, send, webhook_store
-    from nbaops.errors import UsageError
-    from nbaops.report import CheckReport
-    from nbaops.verdict import CheckResult, Verdict
+    from nbaops.alerts import ping
 
-    secret, source = webhook_store.resolve_webhook(ctx)
-    if secret is None:
-        raise UsageError(
-            f"no Slack webhook configured for profile {ctx.profile}: set "
-            f"SLACK_WEBHOOK_URL or run `inv slack.configure --profile {ctx.profile}`"
-        )
-    event = AlertEvent(
-        kind=AlertKind.TEST,
-        title="nbaops: Slack test message",
-        text=f"Sent by `inv slack.test` on the {ctx.profile} profile.",
-    )
-    delivery = send(ctx, event, webhook=secret)
-    ok = delivery.ok
-    message = (
-        f"test message delivered to {', '.join(delivery.channels)} (webhook from {source})"
-        if ok
-        else f"test message failed (webhook from {source}): {delivery.error}"
-    )
-    result = CheckResult(
-        name="slack.test",
-        service="*",
-        verdict=Verdict.PASS if ok else Verdict.ERROR,
-        value=None,
-        threshold="",
-        message=message,
-        details={"delivery": delivery.to_json()},
-    )
-    return CheckReport("slack.test", [result])
+    return ping(ctx)
 
 
 ns = Collection("slack", configure, test)

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.concurrency import map_concurrently
-from nbaops.drift.report import DriftReport, ServiceDrift, ServingState, TrafficShare, human_age
+from nbaops.drift.report import DriftReport, ServiceDrift, TrafficShare, human_age
 from nbaops.errors import ConfigError, NbaopsError, first_line
 from nbaops.gitrepo import Commit, Repo
 from nbaops.verdict import Verdict, worst
@@ -38,28 +38,20 @@ from nbaops.verdict import Verdict, worst
 if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
+    from nbaops.services_status import DeployedCommit
 
 COMMIT_LABEL = "commit-sha"
 
 
-ServingResolver = Callable[["Context", str], ServingState]
+def traffic_shares(dc: DeployedCommit) -> tuple[TrafficShare, ...]:
+    """Every revision receiving traffic, with the commit its label names and its tag.
 
-
-def serving_state(ctx: Context, service: str) -> ServingState:
-    """The serving revision, its commit and every traffic share.
-
-    Reuses :func:`nbaops.services_status.deployed_commit` (what ``inv deployed-commit``
-    and ``inv check-all-services`` show), so all three agree on what is deployed. A label
-    that is not a 40-hex SHA counts as missing.
-
-    Raises:
-        CloudRunError: the service cannot be read.
+    The serving commit comes from :func:`nbaops.services_status.deployed_commit` (what
+    ``inv deployed-commit`` and ``inv check-all-services`` show), so all three agree on
+    what is deployed. A label that is not a 40-hex SHA counts as missing.
     """
-    from nbaops.services_status import deployed_commit
-
-    dc = deployed_commit(ctx, service)
     tags = {split.revision: split.tag for split in dc.traffic if split.tag}
-    shares = tuple(
+    return tuple(
         TrafficShare(
             revision=rev.name,
             percent=dc.percents.get(rev.name, 0),
@@ -68,19 +60,6 @@ def serving_state(ctx: Context, service: str) -> ServingState:
         )
         for rev in dc.revisions
     )
-    return ServingState(
-        revision=dc.serving_revision, commit=dc.commit, traffic=shares, raw_label=dc.raw_label
-    )
-
-
-def _warm_cloudrun(ctx: Context) -> None:
-    """Build the Cloud Run clients once before the threads share them (as
-    ``check-all-services`` does). A failure here is reported per service instead."""
-    try:
-        cloudrun = ctx.cloudrun
-        _ = cloudrun.services_client, cloudrun.revisions_client
-    except NbaopsError:
-        return
 
 
 def classify(
@@ -106,7 +85,6 @@ def detect_service(
     main_ref: str,
     window: dt.timedelta,
     now: dt.datetime,
-    resolver: ServingResolver = serving_state,
 ) -> ServiceDrift:
     """The drift of one service (never raises for adapter or git trouble: ERROR instead)."""
     started = time.monotonic()
@@ -120,7 +98,7 @@ def detect_service(
         main_ref=main_ref,
     )
     try:
-        _measure(ctx, service, repo, drift, head=head, window=window, now=now, resolver=resolver)
+        _measure(ctx, service, repo, drift, head=head, window=window, now=now)
     except NbaopsError as exc:
         drift.verdict = Verdict.ERROR
         drift.message = first_line(exc)
@@ -137,20 +115,21 @@ def _measure(
     head: str,
     window: dt.timedelta,
     now: dt.datetime,
-    resolver: ServingResolver,
 ) -> None:
-    state = resolver(ctx, service.name)
-    drift.traffic = state.traffic
-    drift.deployed_revision = state.revision
+    from nbaops.services_status import deployed_commit
+
+    state = deployed_commit(ctx, service.name)
+    drift.traffic = traffic_shares(state)
+    revision = drift.deployed_revision = state.serving_revision
     split_note = ""
-    if state.split:
+    if drift.split:
         shares = ", ".join(
             f"{t.revision} {t.percent}% ({(t.commit or 'no commit label')[:8]})"
-            for t in state.traffic
+            for t in drift.traffic
             if t.percent > 0
         )
         split_note = f"; traffic split: {shares}"
-    if state.revision is None:
+    if revision is None:
         drift.verdict = Verdict.INCONCLUSIVE
         drift.message = "no revision serves traffic; cannot tell which commit is deployed"
         return
@@ -162,7 +141,7 @@ def _measure(
         )
         drift.verdict = Verdict.INCONCLUSIVE
         drift.message = (
-            f"serving revision {state.revision} has {what}; "
+            f"serving revision {revision} has {what}; "
             f"cannot tell which commit is deployed{split_note}"
         )
         return
@@ -171,7 +150,7 @@ def _measure(
         shallow = " (this clone is shallow: fetch full history)" if repo.is_shallow() else ""
         drift.verdict = Verdict.ERROR
         drift.message = (
-            f"serving commit {state.commit[:12]} (revision {state.revision}) is not in this "
+            f"serving commit {state.commit[:12]} (revision {revision}) is not in this "
             f"repository{shallow}"
         )
         return
@@ -222,7 +201,6 @@ def detect_drift(
     service: str | None = None,
     window: dt.timedelta | None = None,
     fetch: bool = False,
-    resolver: ServingResolver = serving_state,
 ) -> DriftReport:
     """Measure the drift of one service (``service``) or all of them.
 
@@ -231,8 +209,6 @@ def detect_drift(
         service: a service name, or None for all (UnknownServiceError → exit 2).
         window: the allowed age of undeployed commits; default ``drift.window`` (6h).
         fetch: run ``git fetch`` first so ``origin/main`` is current.
-        resolver: how to find the serving commit (tests and other tasks may pass
-            their own; the default asks Cloud Run through ``ctx.cloudrun``).
 
     Raises:
         UsageError: unknown service or a bad window (nothing measured).
@@ -249,11 +225,13 @@ def detect_drift(
         repo.fetch()
     main_ref = repo.main_ref(branch=settings.main_branch)
     head = repo.main_tip(branch=settings.main_branch)
-    if resolver is serving_state:
-        _warm_cloudrun(ctx)
+    from nbaops.services_status import warm_cloudrun
+
+    with suppress(NbaopsError):  # a failure here is reported per service instead
+        warm_cloudrun(ctx)
     results = map_concurrently(
         lambda svc: detect_service(
-            ctx, svc, repo, head=head, main_ref=main_ref, window=window, now=now, resolver=resolver
+            ctx, svc, repo, head=head, main_ref=main_ref, window=window, now=now
         ),
         selected,
     )

@@ -8,12 +8,12 @@ syncs issues from it; both import this module, never each other.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops.clock import as_utc
 from nbaops.gitrepo import Commit
+from nbaops.report import VERDICT_ICON
 from nbaops.verdict import Verdict, worst
 
 if TYPE_CHECKING:
@@ -28,20 +28,6 @@ class TrafficShare:
     percent: int
     commit: str | None
     tag: str = ""
-
-
-@dataclass(frozen=True)
-class ServingState:
-    """What serves a service now: the main revision, its commit, and every share."""
-
-    revision: str | None
-    commit: str | None
-    traffic: tuple[TrafficShare, ...] = ()
-    raw_label: str | None = None  # the label as found, when it is not a usable SHA
-
-    @property
-    def split(self) -> bool:
-        return sum(1 for t in self.traffic if t.percent > 0) > 1
 
 
 @dataclass
@@ -136,9 +122,9 @@ class DriftReport:
         return doc
 
     def render(self, console: Console) -> None:
-        if self.output_format == "markdown":
-            console.file.write(markdown_report(self))
-            console.file.flush()
+        if self.output_format == "markdown":  # verbatim, and through the runner's redaction
+            text = markdown_report(self)
+            console.print(text, end="", markup=False, emoji=False, highlight=False, soft_wrap=True)
         else:
             render_table(self, console)
 
@@ -178,14 +164,6 @@ class SyncResult:
 
 MAX_LISTED = 30  # pending commits listed per service in Markdown (the rest are counted)
 
-_ICON = {
-    Verdict.PASS: "✅",
-    Verdict.WARN: "⚠️",
-    Verdict.FAIL: "❌",
-    Verdict.INCONCLUSIVE: "❔",
-    Verdict.ERROR: "🛑",
-}
-
 
 def human_age(seconds: float) -> str:
     """``42m``, ``5h 10m``, ``3d 4h``: coarse enough to read at a glance."""
@@ -198,6 +176,10 @@ def human_age(seconds: float) -> str:
     if hours:
         return f"{hours}h {minutes}m" if minutes else f"{hours}h"
     return f"{minutes}m" if minutes else f"{total}s"
+
+
+def _age(s: ServiceDrift, missing: str = "-") -> str:
+    return human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else missing
 
 
 def _utc(when: dt.datetime) -> str:
@@ -224,29 +206,54 @@ def _md_escape(text: str) -> str:
 
 
 def render_table(report: DriftReport, console: Console) -> None:
-    from rich.table import Table
+    """A Rich table on a wide terminal; elsewhere one line per service with full SHAs,
+    through :func:`nbaops.report.emit` (no Rich import off a terminal)."""
+    from nbaops.report import emit, is_table_console, summary_counts, verdict_part
 
-    from nbaops.report import is_table_console, verdict_text
-
-    plain = not is_table_console(console)  # logs and pipes: one line per service, full SHAs
-    title = (
-        f"Deployment drift vs {report.main_ref or 'main'} "
-        f"{report.head_commit or '-' if plain else _short(report.head_commit)} "
-        f"(window {human_age(report.window_s)})"
-    )
-    if plain:
-        console.print(title, soft_wrap=True, highlight=False)
+    table = is_table_console(console)
+    head = _short(report.head_commit) if table else report.head_commit or "-"
+    window = human_age(report.window_s)
+    title = f"Deployment drift vs {report.main_ref or 'main'} {head} (window {window})"
+    if table:
+        _print_table(report, console, title)
+    else:
+        emit(console, title)
         for s in report.services:
-            age = human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "-"
-            console.print(
-                verdict_text(s.verdict),
-                f"{s.service} serving {s.deployed_commit or '-'} "
+            emit(
+                console,
+                verdict_part(s.verdict),
+                f" {s.service} serving {s.deployed_commit or '-'} "
                 f"({s.deployed_revision or 'no revision'}) pending={len(s.pending)} "
-                f"oldest={age}: {s.message}"
-                + (" -> see docs/drift.md" if s.verdict.value != "PASS" else ""),
-                soft_wrap=True,
-                highlight=False,
+                f"oldest={_age(s)}: {s.message}"
+                + (" -> see docs/drift.md" if s.verdict is not Verdict.PASS else ""),
             )
+    for s in report.services:
+        if s.pending:
+            emit(console, (s.service, "bold"), " pending commits (newest first):")
+        for c in s.pending:
+            emit(
+                console,
+                f"  {c.short if table else c.sha}  {c.committed_at:%Y-%m-%d %H:%M %Z}  "
+                f"{c.author}: {c.subject}",
+            )
+    if report.sync is not None:
+        sync = report.sync
+        emit(console, ("GitHub issues", "bold"), f" ({sync.repository}, label {sync.label}):")
+        for a in sync.actions:
+            ref = f" #{a.number}" if a.number else ""
+            emit(console, f"  {a.service}: {sync.verb(a)}{ref} - {a.reason}")
+        for err in sync.errors:
+            emit(console, "  ", ("sync error:", "bold red"), f" {err}")
+    summary = summary_counts((s.verdict for s in report.services), empty="no services")
+    emit(console, verdict_part(report.verdict), f" drift: {summary}")
+
+
+def _print_table(report: DriftReport, console: Console, title: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from nbaops.report import verdict_text
+
     table = Table(title=title, title_justify="left")
     for column in ("service", "verdict", "serving", "pending", "oldest", "message"):
         table.add_column(column, overflow="fold")
@@ -254,43 +261,9 @@ def render_table(report: DriftReport, console: Console) -> None:
         serving = _short(s.deployed_commit)
         if s.deployed_revision:
             serving += f" ({s.deployed_revision})"
-        table.add_row(
-            s.service,
-            verdict_text(s.verdict),
-            serving,
-            str(len(s.pending)),
-            human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "-",
-            s.message,
-        )
-    if not plain:
-        console.print(table)
-    for s in report.services:
-        if not s.pending:
-            continue
-        console.print(f"[bold]{s.service}[/bold] pending commits (newest first):")
-        for c in s.pending:
-            console.print(
-                f"  {c.sha if plain else c.short}  {c.committed_at:%Y-%m-%d %H:%M %Z}  "
-                f"{c.author}: {c.subject}",
-                markup=False,
-                soft_wrap=True,
-            )
-    if report.sync is not None:
-        _render_sync(report, console)
-    counts = Counter(s.verdict.value for s in report.services)  # in order of appearance
-    summary = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no services"
-    console.print(verdict_text(report.verdict), f"drift: {summary}")
-
-
-def _render_sync(report: DriftReport, console: Console) -> None:
-    sync = report.sync
-    assert sync is not None
-    console.print(f"[bold]GitHub issues[/bold] ({sync.repository}, label {sync.label}):")
-    for a in sync.actions:
-        ref = f" #{a.number}" if a.number else ""
-        console.print(f"  {a.service}: {sync.verb(a)}{ref} - {a.reason}", markup=False)
-    for err in sync.errors:
-        console.print(f"  [bold red]sync error:[/bold red] {err}", highlight=False)
+        row = (s.service, verdict_text(s.verdict), serving, str(len(s.pending)), _age(s))
+        table.add_row(*row, Text(s.message))  # a message is text, never markup
+    console.print(table)
 
 
 # ---------------------------------------------------------------- Markdown
@@ -321,7 +294,7 @@ def _traffic_lines(s: ServiceDrift) -> list[str]:
 def service_markdown(s: ServiceDrift, *, heading: str = "###") -> str:
     """One service's section: verdict, serving commit, pending commits."""
     lines = [
-        f"{heading} {_ICON[s.verdict]} {s.service}: {s.verdict.value}",
+        f"{heading} {VERDICT_ICON[s.verdict]} {s.service}: {s.verdict.value}",
         "",
         _md_escape(s.message),
         "",
@@ -355,10 +328,9 @@ def markdown_report(report: DriftReport) -> str:
         "|---|---|---|---|---|",
     ]
     for s in report.services:
-        age = human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "-"
         lines.append(
-            f"| {s.service} | {_ICON[s.verdict]} {s.verdict.value} | "
-            f"`{_short(s.deployed_commit)}` | {len(s.pending)} | {age} |"
+            f"| {s.service} | {VERDICT_ICON[s.verdict]} {s.verdict.value} | "
+            f"`{_short(s.deployed_commit)}` | {len(s.pending)} | {_age(s)} |"
         )
     lines.append("")
     for s in report.services:
@@ -388,8 +360,7 @@ def issue_body(s: ServiceDrift, report: DriftReport) -> str:
 
 def persist_comment(s: ServiceDrift) -> str:
     """The (at most daily) comment on an issue whose drift persists."""
-    age = human_age(s.oldest_pending_age_s) if s.oldest_pending_age_s is not None else "?"
-    n = len(s.pending)
+    age, n = _age(s, "?"), len(s.pending)
     return (
         f"Still drifting ({s.verdict.value}): {n} pending commit{'s' if n != 1 else ''}, "
         f"the oldest waiting {age}. Serving `{_short(s.deployed_commit)}`, main is "
@@ -407,6 +378,10 @@ def resolved_comment(s: ServiceDrift) -> str:
 
 
 # ---------------------------------------------------------------- reading a saved report
+
+
+# ServiceDrift fields that a saved report holds as they are (text, or None).
+_AS_SAVED = ("deployed_commit", "deployed_revision", "head_commit", "main_ref", "deployed_on_main")
 
 
 def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
@@ -437,25 +412,18 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
         if not isinstance(s, dict):
             raise fail(where)
         try:
-            verdict = Verdict(s["verdict"])
             pending = [
                 Commit(
-                    sha=str(c["sha"]),
-                    short=str(c["short"]),
-                    author=str(c["author"]),
+                    **{k: str(c[k]) for k in ("sha", "short", "author", "subject")},
                     author_email=str(c.get("author_email", "")),
                     date=when(c["date"], f"{where}.pending.date"),
                     committed_at=when(c["committed_at"], f"{where}.pending.committed_at"),
-                    subject=str(c["subject"]),
                 )
                 for c in s.get("pending", [])
             ]
             traffic = tuple(
                 TrafficShare(
-                    revision=str(t["revision"]),
-                    percent=int(t["percent"]),
-                    commit=t.get("commit"),
-                    tag=str(t.get("tag", "")),
+                    str(t["revision"]), int(t["percent"]), t.get("commit"), str(t.get("tag", ""))
                 )
                 for t in s.get("traffic", [])
             )
@@ -463,19 +431,15 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
             services.append(
                 ServiceDrift(
                     service=str(s["service"]),
-                    verdict=verdict,
+                    verdict=Verdict(s["verdict"]),
                     message=str(s.get("message", "")),
                     source_paths=tuple(str(p) for p in s.get("source_paths", [])),
                     window_s=float(s.get("window_s") or doc.get("window_s") or 0),
-                    deployed_commit=s.get("deployed_commit"),
-                    deployed_revision=s.get("deployed_revision"),
-                    head_commit=s.get("head_commit"),
-                    main_ref=s.get("main_ref"),
                     traffic=traffic,
                     pending=pending,
                     oldest_pending_age_s=float(age) if age is not None else None,
-                    deployed_on_main=s.get("deployed_on_main"),
                     duration_s=float(s.get("duration_s") or 0),
+                    **{k: s.get(k) for k in _AS_SAVED},
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -15,10 +15,7 @@ from nbaops import clock
 from nbaops.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from nbaops.context import Context
-    from nbaops.drift.detect import ServingResolver
     from nbaops.drift.report import DriftReport
 
 
@@ -34,25 +31,13 @@ def check_drift(
     markdown_file: str | None = None,
     json_file: str | None = None,
     from_report: str | None = None,
-    env: Mapping[str, str] | None = None,
-    resolver: ServingResolver | None = None,
 ) -> DriftReport:
     """Measure drift and, with ``sync_issues``, open/update/close the GitHub issues.
 
-    Args:
-        ctx: the run context.
-        service: one service, or None for all.
-        window: e.g. ``6h``; default the config's ``drift.window``.
-        fetch: ``git fetch`` first.
-        sync_issues: keep one GitHub issue per drifting service.
-        dry_run: with ``sync_issues``, only report what would be opened/updated/closed.
-        output_format: ``table`` or ``markdown`` (``--json`` is the runner's business).
-        markdown_file: also write the Markdown report to this path.
-        json_file: also write the JSON report to this path.
-        from_report: read a saved JSON report (``--json-file`` of an earlier run)
-            instead of measuring: the workflow's issue job has no cloud access.
-        env: environment for the GitHub settings (default ``os.environ``).
-        resolver: how to read the serving commit (default: Cloud Run via ``ctx.cloudrun``).
+    The arguments are the ``check-drift`` flags (``nbaops.cli.drift``); ``output_format``
+    is ``table`` or ``markdown`` (``--json`` is the runner's business), ``from_report``
+    replays a report saved with ``json_file`` instead of measuring (the workflow's issue
+    job has no cloud access).
 
     Raises:
         UsageError: bad window, unknown service, or missing GitHub settings (before
@@ -70,7 +55,7 @@ def check_drift(
     ctx.config.select_services(service)  # unknown service: exit 2 before any call
     if from_report and (window or fetch):
         raise UsageError("--from-report replays a measured report: drop --window/--fetch")
-    github = GitHubSettings.from_env(env) if sync_issues else None
+    github = GitHubSettings.from_env() if sync_issues else None
     if from_report:
         report = load_report(from_report, service=service)
     else:
@@ -79,7 +64,6 @@ def check_drift(
             service=service,
             window=span,
             fetch=fetch,
-            resolver=resolver or detect.serving_state,
         )
     report.output_format = output_format
     try:

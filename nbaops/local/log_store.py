@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.clock import as_utc
+from nbaops.fsutil import append_jsonl
 from nbaops.local.cloudrun_state import rfc3339
-from nbaops.local.state_files import append_jsonl, locked, read_jsonl
+from nbaops.local.state_files import locked, read_jsonl
 
 LOG_NAME = "logs.jsonl"
 DEFAULT_PROJECT = "nbaops-local"

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from nbaops.fsutil import write_text_atomic
+from nbaops.fsutil import append_jsonl, write_text_atomic
 from nbaops.local.cloudrun_state import rfc3339
-from nbaops.local.state_files import append_jsonl, locked, read_jsonl
+from nbaops.local.state_files import locked, read_jsonl
 
 REQUESTS_NAME = "standin-requests.jsonl"
 MAX_LOG_BYTES = 2_000_000

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from nbaops.fsutil import file_lock, write_json_atomic
 
-__all__ = ["locked", "read_json", "write_json_atomic", "append_jsonl", "read_jsonl"]
+__all__ = ["locked", "read_json", "write_json_atomic", "read_jsonl"]
 
 LOCK_NAME = ".standin.lock"
 
@@ -33,19 +32,6 @@ def read_json(path: Path, default: Any) -> Any:
     except FileNotFoundError:
         return default
     return json.loads(text) if text.strip() else default
-
-
-def append_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    """Append records as JSON lines in one write (O_APPEND keeps lines whole)."""
-    if not records:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, payload)
-    finally:
-        os.close(fd)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

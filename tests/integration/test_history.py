@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
+from nbaops.anomaly import AnomalySettings, Stats, load_history
 from nbaops.context import Context
 from nbaops.history import TABLE, record_run
 from nbaops.sandbox.world import open_context
@@ -44,13 +45,20 @@ def game(day: dt.date) -> dict:
     }
 
 
-def history_row(day: dt.date, value: float, profile: str = "local") -> dict:
+def history_row(
+    day: dt.date,
+    value: float,
+    profile: str = "local",
+    *,
+    check: str = "lines_coverage",
+    at: dt.time = dt.time(19, 0),  # 14:00 Eastern: the same calendar day in both zones
+) -> dict:
     return {
         "run_id": f"old-{day}",
-        "run_at": dt.datetime.combine(day, dt.time(19, 0), tzinfo=dt.UTC),
+        "run_at": dt.datetime.combine(day, at, tzinfo=dt.UTC),
         "profile": profile,
         "git_commit": None,
-        "check_name": "lines_coverage",
+        "check_name": check,
         "service": "phase4-processors",
         "verdict": "PASS",
         "value": value,
@@ -161,3 +169,83 @@ def test_a_failed_write_keeps_the_run(
     assert all(r.details["history"].startswith("not recorded: ") for r in out)
     err = capsys.readouterr().err
     assert "not recorded" in err and TABLE in err
+
+
+# The statistics behind the notes, as the warehouse aggregates them (anomaly.STATS_SQL).
+SETTINGS = AnomalySettings(min_history=7, window_game_days=20, k=3.5, lookback_days=60)
+KEY = ("lines_coverage", "phase4-processors")
+
+
+def stats(ctx: Context, settings: AnomalySettings = SETTINGS) -> dict[tuple[str, str], Stats]:
+    return load_history(ctx.warehouse, profile="local", now=NOW, settings=settings).stats
+
+
+def test_median_and_mad_come_from_the_warehouse(ctx: Context) -> None:
+    seed(ctx)  # HISTORY on 7 game days; wild values on days without games and in prod
+    got = stats(ctx)[KEY]
+    assert (got.median, got.mad) == (pytest.approx(0.97), pytest.approx(0.01))
+    assert (got.samples, got.game_days) == (7, 7)
+
+
+@pytest.mark.parametrize(
+    ("values", "median", "mad"),
+    [
+        ([1, 2, 3, 4, 100], 3, 1),  # |x-3| = 2,1,0,1,97: the outlier does not move the MAD
+        ([2, 4, 4, 4, 5, 5, 7, 9], 4.5, 0.5),  # even count: the mean of the middle two
+    ],
+)
+def test_median_and_mad_hand_computed(
+    ctx: Context, values: list[float], median: float, mad: float
+) -> None:
+    days = [TODAY - dt.timedelta(days=i + 1) for i in range(len(values))]
+    ctx.warehouse.insert_rows("nba_raw.games", [game(d) for d in [TODAY, *days]])
+    ctx.warehouse.insert_rows(TABLE, [history_row(d, v) for d, v in zip(days, values, strict=True)])
+    got = stats(ctx)[KEY]
+    assert (got.median, got.mad, got.game_days) == (median, mad, len(values))
+
+
+def test_history_window_is_the_last_n_game_days(ctx: Context) -> None:
+    seed(ctx)
+    history = load_history(
+        ctx.warehouse,
+        profile="local",
+        now=NOW,
+        settings=AnomalySettings(min_history=7, window_game_days=4, k=3.5, lookback_days=60),
+    )
+    assert history.game_days == [TODAY - dt.timedelta(days=2 * i) for i in range(4)]
+    assert history.stats[KEY].game_days == 3  # today has no sample yet
+
+
+def test_runs_count_as_samples_and_days_as_game_days(ctx: Context) -> None:
+    days = [TODAY - dt.timedelta(days=1), TODAY - dt.timedelta(days=2)]
+    ctx.warehouse.insert_rows("nba_raw.games", [game(d) for d in [TODAY, *days]])
+    rows = [history_row(d, 0.9, at=dt.time(h)) for d in days for h in (15, 17, 19, 21)]
+    ctx.warehouse.insert_rows(TABLE, rows)
+    got = stats(ctx)[KEY]
+    assert (got.samples, got.game_days) == (8, 2)
+
+
+def test_history_groups_runs_by_eastern_day(ctx: Context) -> None:
+    # 03:00 UTC on Jan 19 is 22:00 Eastern on Jan 18: it belongs to Jan 18.
+    late = history_row(dt.date(2026, 1, 19), 1.0, at=dt.time(3, 0))
+    ctx.warehouse.insert_rows(TABLE, [late])
+    ctx.warehouse.insert_rows("nba_raw.games", [game(TODAY), game(dt.date(2026, 1, 18))])
+    assert stats(ctx)[KEY].game_days == 1
+    ctx.warehouse.execute(
+        "DELETE FROM `nba_raw.games` WHERE game_date = @d", {"d": dt.date(2026, 1, 18)}
+    )
+    ctx.warehouse.insert_rows("nba_raw.games", [game(dt.date(2026, 1, 19))])
+    assert KEY not in stats(ctx)
+
+
+def test_alert_ledger_rows_are_not_history(ctx: Context) -> None:
+    day = TODAY - dt.timedelta(days=2)
+    ctx.warehouse.insert_rows("nba_raw.games", [game(TODAY), game(day)])
+    ctx.warehouse.insert_rows(TABLE, [history_row(day, 1.0, check="alert:lines_coverage")])
+    assert stats(ctx) == {}
+
+
+def test_no_history_is_read_on_a_day_without_games(ctx: Context) -> None:
+    seed(ctx, today_has_games=False)
+    history = load_history(ctx.warehouse, profile="local", now=NOW, settings=SETTINGS)
+    assert not history.today_is_game_day and history.stats == {}

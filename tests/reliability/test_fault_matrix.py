@@ -203,7 +203,7 @@ def _(env: Env) -> None:
     world = checks_world(env)
     game_day(world)
     world.break_table("nba_precompute.points_lines")
-    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(world.ctx))
+    code, doc, _err = env.run(lambda: _single_check(world.ctx, "lines_coverage", {}, "check-lines"))
     check = doc["checks"][0]
     assert check["verdict"] == "ERROR", check
     assert "points_lines" in check["message"] and "points_lines" in check["query"]
@@ -275,7 +275,7 @@ def _(env: Env) -> None:
     hold_duckdb_file(env, world.wh.path)
     world.ctx.__dict__["warehouse"] = DuckDBWarehouse(world.wh.path, root=REPO, lock_timeout_s=30)
     started = time.monotonic()
-    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(world.ctx))
+    code, doc, _err = env.run(lambda: _single_check(world.ctx, "lines_coverage", {}, "check-lines"))
     # the 1 s check timeout ended it, not the 30 s lock wait (a loaded machine has slack)
     assert time.monotonic() - started < 25
     check = doc["checks"][0]
@@ -298,7 +298,7 @@ def _(env: Env) -> None:
     game_day(world)
     hold_duckdb_file(env, world.wh.path)
     world.ctx.__dict__["warehouse"] = DuckDBWarehouse(world.wh.path, root=REPO, lock_timeout_s=0.3)
-    code, doc, _err = env.run(lambda: _single_check("lines_coverage", {}, "check-lines")(world.ctx))
+    code, doc, _err = env.run(lambda: _single_check(world.ctx, "lines_coverage", {}, "check-lines"))
     check = doc["checks"][0]
     assert check["verdict"] == "ERROR" and "locked by another process" in check["message"]
     assert code == 3

@@ -1,0 +1,107 @@
+"""The drift report's terminal output: one verbatim line per service off a terminal
+(through ``report.emit``, no Rich import needed), a table on a wide terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from nbaops.cli.plain import PlainConsole
+from nbaops.drift.report import (
+    DriftReport,
+    IssueAction,
+    ServiceDrift,
+    SyncResult,
+    markdown_report,
+)
+from nbaops.gitrepo import Commit
+from nbaops.verdict import Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
+HEAD, SERVING, PENDING = "c" * 40, "b" * 40, "a" * 40
+
+
+def report() -> DriftReport:
+    commit = Commit(PENDING, "aaaaaaa", "Bob [x]", "b@x", NOW, NOW, "fix [bold]lines[/bold]")
+    drifting = ServiceDrift(
+        "phase4-processors",
+        Verdict.FAIL,
+        "1 pending commit [red]over[/red] the window",
+        ("data_processors/",),
+        3600,
+        deployed_commit=SERVING,
+        deployed_revision="phase4-00007",
+        head_commit=HEAD,
+        pending=[commit],
+        oldest_pending_age_s=7200,
+    )
+    in_sync = ServiceDrift("grading-service", Verdict.PASS, "in sync", ("grading/",), 3600)
+    sync = SyncResult("org/repo", "deployment-drift", True, errors=["GitHub said [no]"])
+    sync.actions.append(IssueAction("phase4-processors", "open", None, None, "drifting"))
+    return DriftReport([drifting, in_sync], HEAD, "origin/main", 3600, NOW, "local", sync)
+
+
+def test_plain_output_is_one_verbatim_line_per_service() -> None:
+    console = PlainConsole()
+    with console.capture() as captured:
+        report().render(console)
+    assert captured.get().splitlines() == [
+        f"Deployment drift vs origin/main {HEAD} (window 1h)",
+        f"FAIL phase4-processors serving {SERVING} (phase4-00007) pending=1 oldest=2h: "
+        "1 pending commit [red]over[/red] the window -> see docs/drift.md",
+        "PASS grading-service serving - (no revision) pending=0 oldest=-: in sync",
+        "phase4-processors pending commits (newest first):",
+        f"  {PENDING}  2026-12-01 03:00 UTC  Bob [x]: fix [bold]lines[/bold]",
+        "GitHub issues (org/repo, label deployment-drift):",
+        "  phase4-processors: would open - drifting",
+        "  sync error: GitHub said [no]",
+        "ERROR drift: 1 FAIL, 1 PASS",
+    ]
+
+
+def test_markdown_goes_through_the_console_verbatim() -> None:
+    """Through the console, so the runner's capture (and its redaction) sees it."""
+    markdown = report()
+    markdown.output_format = "markdown"
+    console = PlainConsole()
+    with console.capture() as captured:
+        markdown.render(console)
+    assert captured.get() == markdown_report(markdown)
+    assert "| phase4-processors | ❌ FAIL |" in captured.get()
+
+
+def test_plain_output_imports_no_rich() -> None:
+    code = (
+        "import sys\n"
+        "from tests.unit.test_drift_render import report\n"
+        "from nbaops.cli.plain import PlainConsole\n"
+        "sys.modules.pop('rich', None)\n"
+        "for name in [m for m in sys.modules if m.startswith('rich.')]:\n"
+        "    del sys.modules[name]\n"
+        "report().render(PlainConsole())\n"
+        "markdown = report()\n"
+        "markdown.output_format = 'markdown'\n"
+        "markdown.render(PlainConsole())\n"
+        "print('RICH', sorted(m for m in sys.modules if m.startswith('rich')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.splitlines()[-1] == "RICH []"
+
+
+def test_wide_terminal_gets_a_table_with_short_shas() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=160, force_terminal=True, color_system=None)
+    report().render(console)
+    text = out.getvalue()
+    assert "┃ service" in text and "bbbbbbbb (phase4-00007)" in text
+    assert "[red]over[/red]" in text  # a message is text in the table too, never markup
+    assert "  aaaaaaa  2026-12-01 03:00 UTC  Bob [x]: fix [bold]lines[/bold]" in text
+    assert text.rstrip().endswith("ERROR drift: 1 FAIL, 1 PASS")
