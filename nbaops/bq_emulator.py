@@ -25,11 +25,11 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbaops.adapters.stdlib_http import opener_for
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
 
 ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
@@ -98,14 +98,11 @@ class Emulator:
                 self.process.wait(timeout=15)
 
 
-# The emulator listens on 127.0.0.1: an HTTP(S)_PROXY in the environment must not carry
-# the probe away (urlopen's default opener honours it), so the probe uses no proxy at all.
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 def _ready(endpoint: str) -> bool:
     try:
-        with _NO_PROXY.open(f"{endpoint}/bigquery/v2/projects/probe/datasets", timeout=2):
+        # the emulator listens on 127.0.0.1: opener_for never sends that through a proxy
+        url = f"{endpoint}/bigquery/v2/projects/probe/datasets"
+        with opener_for(url).open(url, timeout=2):
             return True
     except (urllib.error.URLError, OSError):
         return False

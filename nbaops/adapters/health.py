@@ -15,7 +15,6 @@ the environment's proxies (a corporate proxy may be the only way to ``*.run.app`
 
 from __future__ import annotations
 
-import ipaddress
 import time
 import urllib.error
 import urllib.parse
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.idtoken import service_audience
+from nbaops.adapters.stdlib_http import opener_for
 
 if TYPE_CHECKING:
     from nbaops.adapters.idtoken import TokenSource
@@ -32,16 +32,6 @@ if TYPE_CHECKING:
 Route = Callable[[str], tuple[str, "str | None"]]
 
 BODY_LIMIT = 500
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy at all
-
-
-def is_loopback(url: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name
-        return False
 
 
 @dataclass(frozen=True)
@@ -102,10 +92,9 @@ class HealthProber:
         body = ""
         error: str | None = None
         try:
-            # a fresh opener reads the proxies of the environment now (urlopen's global one
-            # keeps whatever they were at its first use)
-            opener = _DIRECT if is_loopback(target) else urllib.request.build_opener()
-            with opener.open(request, timeout=timeout_s) as response:
+            # a fresh opener: no proxy for loopback, the environment's proxies as they are now
+            # (urlopen's global opener keeps whatever they were at its first use)
+            with opener_for(target).open(request, timeout=timeout_s) as response:
                 status = int(response.status)
                 body = response.read(BODY_LIMIT * 4).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from nbaops.adapters.stdlib_http import is_loopback
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError, first_line
 from nbaops.fsutil import write_text_atomic
@@ -56,8 +57,7 @@ def validate_webhook(value: str) -> Secret:
         )
     parts = urlsplit(text)
     host = parts.hostname or ""
-    loopback = host in ("127.0.0.1", "localhost", "::1")
-    if (parts.scheme == "https" and host) or (parts.scheme == "http" and loopback):
+    if (parts.scheme == "https" and host) or (parts.scheme == "http" and is_loopback(host)):
         return Secret(text)
     raise UsageError(
         "the Slack webhook must be an https:// URL (http:// only to 127.0.0.1); "

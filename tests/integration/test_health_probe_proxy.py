@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from worlds.http_fake import FakeServer, Request
 
-from nbaops.adapters.health import HealthProber, is_loopback
+from nbaops.adapters.health import HealthProber
 
 
 def dead_port() -> int:
@@ -83,18 +83,3 @@ def test_a_real_host_still_goes_through_the_environment_proxy(
         urllib.request.urlopen(local.url + "/", timeout=3) as response,
     ):
         assert response.status == 200
-
-
-@pytest.mark.parametrize(
-    ("url", "loopback"),
-    [
-        ("http://127.0.0.1:8080/x", True),
-        ("http://127.9.9.9/x", True),
-        ("http://localhost:1/x", True),
-        ("http://[::1]:80/x", True),
-        ("https://svc-abc-uw.a.run.app/health", False),
-        ("http://10.0.0.1/x", False),
-    ],
-)
-def test_only_loopback_hosts_count_as_loopback(url: str, loopback: bool) -> None:
-    assert is_loopback(url) is loopback
