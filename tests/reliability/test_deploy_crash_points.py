@@ -1,6 +1,6 @@
 """The crash-point harness: a deploy killed at every step boundary, then the next command.
 
-Each case forks a real child process that runs a deploy (plain, ``--canary``,
+Each case starts a real child process that runs a deploy (plain, ``--canary``,
 ``--model-version``, or one whose new revision fails its health gate and is rolled back)
 the way the ``inv deploy`` task does (``nbaops.cli.runner.run`` with SIGTERM/SIGHUP
 handled by :func:`nbaops.deploy.signals.terminate_as_interrupt`), against the Cloud Run
@@ -24,7 +24,9 @@ other is fenced off the moment it tries to write.
 
 Cheap by construction (CI budget): one git repo and one seeded home per module, copied per
 case; the clock is pinned (``NBAOPS_NOW``), the observation window has a zero interval,
-tests are skipped in the checklist, and the child is a fork (no interpreter start-up).
+tests are skipped in the checklist, and the child is forked from a fork server (no
+interpreter start-up; not from the pytest worker, whose gRPC state a fork must not
+inherit: :mod:`worlds.forked_deploy`).
 """
 
 from __future__ import annotations
@@ -34,9 +36,7 @@ import os
 import random
 import shutil
 import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from worlds.deploy_world import (
     make_repo,
     seed,
 )
+from worlds.forked_deploy import ForkedDeploy
 
 from nbaops.adapters.cloudrun import CloudRun
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
@@ -218,70 +219,6 @@ def request(variant: str) -> DeployRequest:
     return DeployRequest(service=SERVICE, skip_tests=True)
 
 
-# A forked child that never ends fails its test instead of hanging the suite: gRPC does not
-# support fork() once the parent created gRPC objects ("pre-fork" usage, grpc/grpc
-# doc/fork_support.md), and a pytest worker that ran a Monitoring stand-in test earlier has;
-# a child whose Monitoring call deadlocks on that inherited state is killed here.
-CHILD_TIMEOUT_S = 180.0
-
-
-def wait_child(pid: int, out: Path, timeout_s: float = CHILD_TIMEOUT_S) -> int:
-    """Wait for a forked child; SIGKILL it and fail the test after ``timeout_s``."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    tail = out.read_text(errors="replace")[-2000:] if out.exists() else ""
-    pytest.fail(f"forked child {pid} still running after {timeout_s:g}s, killed:\n{tail}")
-
-
-def untraced_child() -> None:
-    """In a forked child: stop the coverage tracer it inherited. The child ends with
-    ``os._exit``, so nothing it traced would be saved; tracing only doubled its CPU."""
-    sys.settrace(None)
-    threading.settrace(None)
-
-
-def in_child(box: Sandbox, env: dict[str, str], action: Callable[[Context], Any]) -> int:
-    """Fork; the child runs ``action`` like the task does and exits; returns wait status."""
-    out = box.tmp / f"child-{len(list(box.tmp.glob('child-*')))}.out"
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        untraced_child()
-        code = 98
-        try:
-            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            sys.stdout = os.fdopen(1, "w", buffering=1)
-            sys.stderr = os.fdopen(2, "w", buffering=1)
-            os.environ.update(env)
-            journal_mod.reset_crash_points()
-            StandIn._instances.clear()  # the parent's server thread does not exist here
-            from nbaops.cli.runner import run
-            from nbaops.deploy.signals import terminate_as_interrupt
-
-            ctx = box.context()
-
-            def task(_ctx: Context) -> Any:
-                with terminate_as_interrupt():
-                    return action(ctx)
-
-            code = run(task, json_output=True)
-        except BaseException:
-            code = 99
-        finally:
-            sys.stdout.flush()
-            os._exit(code)
-    return wait_child(pid, out)
-
-
 def settled(box: Sandbox, ctx: Context, service: str, before: str | None) -> None:
     """No recovery needed: 100% on the pre-deploy or a validated revision, no lease."""
     info = box.service(ctx, service)
@@ -289,10 +226,6 @@ def settled(box: Sandbox, ctx: Context, service: str, before: str | None) -> Non
     validated = {r["revision_after"] for r in box.rows(ctx) if r["outcome"] == "success"}
     assert len(serving) == 1 and (before in serving or set(serving) <= validated), serving
     assert LOCK_ANNOTATION not in info.annotations
-
-
-def deploy_action(req: DeployRequest) -> Callable[[Context], Any]:
-    return lambda ctx: run_deploy(ctx, req)
 
 
 # ---------------------------------------------------------------- the harness
@@ -311,14 +244,15 @@ def test_deploy_killed_at_a_boundary_is_recovered_by_the_next_command(
             sandbox.home, [{"name": faults.ARMED, "service": service, "armed": True}]
         )
     where = case.where if case.where.isdigit() else f"{case.where}#1"
-    status = in_child(
-        sandbox,
+    status = ForkedDeploy(
+        sandbox.home,
         {
             journal_mod.CRASH_ENV: f"{where}:{case.how}",
             journal_mod.TRACE_ENV: str(sandbox.tmp / "trace.txt"),
         },
-        deploy_action(req),
-    )
+        sandbox.tmp / "child.out",
+        req,
+    ).wait()
     trace = sandbox.trace()
     fired = any(
         line.split(" ", 1)[-1] == case.where or line.split(" ", 1)[0] == case.where
@@ -381,31 +315,12 @@ def test_two_deploys_racing_with_a_lease_shorter_than_the_deploy_exactly_one_pro
     ctx = sandbox.context()
     before = sandbox.service(ctx, SERVICE).serving_revision
     monkeypatch.setenv("NBAOPS_CONFIG", str(path))
-    pid = os.fork()
-    if pid == 0:
-        untraced_child()
-        code = 98
-        try:
-            fd = os.open(sandbox.tmp / "a.out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            sys.stdout = os.fdopen(1, "w", buffering=1)
-            sys.stderr = os.fdopen(2, "w", buffering=1)
-            os.environ[journal_mod.CRASH_ENV] = "traffic:moved#1:PAUSE"
-            journal_mod.reset_crash_points()
-            StandIn._instances.clear()
-            from nbaops.cli.runner import run
-
-            box_ctx = sandbox.context()
-            code = run(
-                lambda _c: run_deploy(box_ctx, DeployRequest(service=SERVICE, skip_tests=True)),
-                json_output=True,
-            )
-        except BaseException:
-            code = 99
-        finally:
-            sys.stdout.flush()
-            os._exit(code)
+    child_a = ForkedDeploy(
+        sandbox.home,
+        {journal_mod.CRASH_ENV: "traffic:moved#1:PAUSE"},
+        sandbox.tmp / "a.out",
+        DeployRequest(service=SERVICE, skip_tests=True),
+    )
     paused = sandbox.home / "crash-paused"
     import time
 
@@ -423,7 +338,7 @@ def test_two_deploys_racing_with_a_lease_shorter_than_the_deploy_exactly_one_pro
     assert any("recovered interrupted deploy" in n for n in b.notes)
     after_b = sandbox.service(ctx, SERVICE).traffic_by_revision
     (sandbox.home / "crash-resume").write_text("go")
-    status = wait_child(pid, sandbox.tmp / "a.out")
+    status = child_a.wait()
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3, (sandbox.tmp / "a.out").read_text()
     a_doc = json.loads((sandbox.tmp / "a.out").read_text().strip().splitlines()[-1])
     assert a_doc["summary"].startswith("LEASE LOST"), a_doc

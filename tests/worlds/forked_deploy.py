@@ -1,0 +1,93 @@
+"""A deploy in a child process, the way ``inv deploy`` runs it, started from a clean parent.
+
+The children start from a ``forkserver`` (a fresh interpreter that forks them), not from
+the pytest worker: gRPC does not support ``fork()`` once a process has created gRPC
+objects ("pre-fork" usage, grpc/grpc ``doc/fork_support.md``), and a worker that ran a
+Monitoring stand-in test (a gRPC server and channel) earlier has. Forked from such a
+worker, a child's own Monitoring call could deadlock on the inherited gRPC state and hang
+the suite. The fork server only imports modules, so its children start clean and still
+skip the interpreter start-up. A child still running after ``timeout_s`` is killed and
+its test fails with the child's output.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from nbaops.deploy.deploy import DeployRequest
+
+_SERVER = multiprocessing.get_context("forkserver")
+_SERVER.set_forkserver_preload(["worlds.forked_deploy"])
+CHILD_TIMEOUT_S = 180.0
+
+
+def _child(home: str, env: dict[str, str], out: str, req: DeployRequest) -> None:
+    """The child: output to ``out``, the parent's environment, one deploy; exits with the
+    task's exit code (a crash point may kill it first)."""
+    sys.settrace(None)  # a tracer inherited from the fork server would only cost CPU
+    threading.settrace(None)
+    code = 98
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        sys.stdout = os.fdopen(1, "w", buffering=1)
+        sys.stderr = os.fdopen(2, "w", buffering=1)
+        os.environ.clear()
+        os.environ.update(env)
+        from nbaops.adapters.cloudrun import CloudRun
+        from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
+        from nbaops.cli.runner import run
+        from nbaops.deploy import journal
+        from nbaops.deploy.deploy import run_deploy
+        from nbaops.deploy.signals import terminate_as_interrupt
+        from nbaops.local.standin import StandIn
+        from nbaops.sandbox.world import HOOKS, open_context
+        from worlds.deploy_world import REPO
+
+        journal.reset_crash_points()
+        ctx = open_context("local")
+        standin = StandIn.start(Path(home), HOOKS)
+        ctx.__dict__["standin"] = standin
+        ctx.__dict__["warehouse"] = DuckDBWarehouse(Path(home) / "warehouse.duckdb", root=REPO)
+        ctx.__dict__["cloudrun"] = CloudRun(
+            ctx.config.profile, endpoint=standin.url, timeout_s=10.0, retries=False
+        )
+
+        def task(_ctx: object) -> object:
+            with terminate_as_interrupt():
+                return run_deploy(ctx, req)
+
+        code = run(task, json_output=True)
+    except BaseException:
+        code = 99
+    finally:
+        sys.stdout.flush()
+        os._exit(code)
+
+
+class ForkedDeploy:
+    """A started child; :meth:`wait` returns its status encoded like ``os.waitpid``'s."""
+
+    def __init__(self, home: Path, env: dict[str, str], out: Path, req: DeployRequest) -> None:
+        self.out = out
+        child_env = {**os.environ, **env}
+        self.process = _SERVER.Process(target=_child, args=(str(home), child_env, str(out), req))
+        self.process.start()
+
+    def wait(self, timeout_s: float = CHILD_TIMEOUT_S) -> int:
+        self.process.join(timeout_s)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+            tail = self.out.read_text(errors="replace")[-2000:] if self.out.exists() else ""
+            pytest.fail(f"deploy child still running after {timeout_s:g}s, killed:\n{tail}")
+        code = self.process.exitcode
+        assert code is not None
+        return -code if code < 0 else code << 8  # WIFSIGNALED/WEXITSTATUS read it
