@@ -2,7 +2,7 @@
 
 Public API (light imports only; sqlglot is loaded by :mod:`nbaops.bqschema.sql_refs`):
 
-- :func:`nbaops.bqschema.lint.lint_paths` / ``lint_file`` → list of :class:`Finding`
+- :func:`nbaops.bqschema.lint.lint_paths` / ``lint_document`` → list of :class:`Finding`
 - :func:`nbaops.bqschema.parse.read_document` / ``to_table_schema``
 - :func:`nbaops.bqschema.breaking.compare` (two :class:`TableSchema`) and
   :func:`~nbaops.bqschema.breaking.judge` (apply ``schema_rules``)

@@ -256,12 +256,13 @@ def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, start: str | Pa
     return result
 
 
-def render_lines(result: DiffResult) -> list[str]:
-    """The hook's output: findings as ``path:line: RULE_ID message``, then the DDL."""
+def render_lines(result: DiffResult, *, ddl: bool = True) -> list[str]:
+    """The hook's output: findings as ``path:line: RULE_ID message``, then (unless ``ddl``
+    is False) the DDL, notes and changes to migrate by hand as ``-- `` lines."""
     lines = [f.format() for f in sorted(result.all_findings, key=lambda f: (f.path, f.line))]
     if result.note:
         lines.insert(0, f"note: {result.note}")
-    for t in result.tables:
+    for t in result.tables if ddl else []:
         if t.verdicts.plan:
             lines.append(f"-- {t.table}: DDL for the allowed changes ({t.path})")
             lines.extend(f"{s.sql};" for s in t.verdicts.plan)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from nbaops.bqschema.jsonpos import JArray, JObject
 from nbaops.bqschema.lint_rules import (
@@ -19,7 +19,6 @@ from nbaops.bqschema.parse import (
     PARTITION_KEYS,
     PARTITION_TYPES,
     Document,
-    decode_document,
     read_document,
 )
 
@@ -173,23 +172,6 @@ def _lint_layout(doc: Document, table: JObject, fields: JArray) -> None:
                 )
 
 
-def lint_file(path: str) -> list[Finding]:
-    """Lint one schema file; never raises for bad input."""
-    return lint_document(read_document(path))
-
-
-def lint_bytes(path: str, data: bytes) -> list[Finding]:
-    """Lint schema content already in memory (e.g. read from git)."""
-    return lint_document(decode_document(path, data))
-
-
 def lint_paths(paths: Iterable[str]) -> list[Finding]:
-    """Lint many files in one process, in the given order."""
-    findings: list[Finding] = []
-    for path in paths:
-        findings.extend(lint_file(path))
-    return findings
-
-
-def has_errors(findings: Sequence[Finding]) -> bool:
-    return any(f.is_error for f in findings)
+    """Lint many files in one process, in the given order; never raises for bad input."""
+    return [f for path in paths for f in lint_document(read_document(path))]

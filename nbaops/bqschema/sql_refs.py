@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.bqschema.model import Field, Finding, Rule, Severity
-from nbaops.errors import first_line
+from nbaops.errors import UsageError, first_line
 from nbaops.table_catalog import Catalog, load_catalog
 
 SQL_RULES: dict[str, Rule] = {
@@ -429,12 +429,11 @@ def find_python_files(
     import fnmatch
 
     def matches(rel: str, patterns: Sequence[str]) -> bool:
-        for pattern in patterns:
-            if fnmatch.fnmatch(rel, pattern):
-                return True
-            if pattern.startswith("**/") and fnmatch.fnmatch(rel, pattern[3:]):
-                return True
-        return False
+        return any(
+            fnmatch.fnmatch(rel, pattern)
+            or (pattern.startswith("**/") and fnmatch.fnmatch(rel, pattern[3:]))
+            for pattern in patterns
+        )
 
     base = Path(root)
     found: list[str] = []
@@ -447,13 +446,25 @@ def find_python_files(
     return found
 
 
-def check_paths(paths: Sequence[str], schemas_dir: str | Path) -> list[Finding]:
-    """Check every SQL query in the given Python files/folders against ``schemas_dir``.
+def check_paths(
+    paths: Sequence[str],
+    schemas_dir: str | Path,
+    *,
+    globs: Sequence[str] | None = None,
+    excludes: Sequence[str] | None = None,
+) -> list[Finding]:
+    """Check every SQL query in the given Python files/folders against ``schemas_dir``;
+    no paths means every file :func:`find_python_files` finds with ``globs``/``excludes``.
 
     Raises:
+        UsageError: a path or ``schemas_dir`` does not exist.
         ConfigError: a schema file or ``tables.yaml`` there is not usable (the one
             catalog loader, :func:`nbaops.table_catalog.load_catalog`, is strict).
     """
+    paths = paths or find_python_files(globs or DEFAULT_GLOBS, excludes or DEFAULT_EXCLUDES)
+    missing = [p for p in [*paths, str(schemas_dir)] if not os.path.exists(p)]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
     catalog = load_catalog(schemas=Path(schemas_dir))
     findings: list[Finding] = []
     for path in iter_python_files(paths):

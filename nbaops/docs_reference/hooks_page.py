@@ -1,14 +1,14 @@
 """``docs/reference/hooks.md``: every hook of ``.pre-commit-hooks.yaml``.
 
 Each hook with its entry point, file filter and flags, read from the hook's own argparse
-parser (captured before it parses anything).
+parser (its module's ``PARSER``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,28 +35,12 @@ class HookDoc:
         return [a for a in actions if not isinstance(a, argparse._HelpAction)]
 
 
-class _Captured(Exception):
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        super().__init__("parser captured")
-        self.parser = parser
-
-
 def hook_parser(module_name: str) -> argparse.ArgumentParser:
-    """The argparse parser a hook's ``main`` builds, captured before it parses anything."""
-    module = importlib.import_module(module_name)
-
-    def capture(parser: argparse.ArgumentParser, argv: Any) -> Any:
-        raise _Captured(parser)
-
-    original: Callable[..., Any] = getattr(module, "parse_args")  # noqa: B009
-    setattr(module, "parse_args", capture)  # noqa: B010
-    try:
-        module.main([])
-    except _Captured as captured:
-        return captured.parser
-    finally:
-        setattr(module, "parse_args", original)  # noqa: B010
-    raise RuntimeError(f"{module_name}.main did not call parse_args")
+    """The argparse parser a hook module declares (``PARSER``; see :mod:`hooks`)."""
+    parser = getattr(importlib.import_module(module_name), "PARSER", None)
+    if not isinstance(parser, argparse.ArgumentParser):
+        raise RuntimeError(f"{module_name} declares no PARSER")
+    return parser
 
 
 def _entry_modules(root: Path) -> dict[str, str]:
