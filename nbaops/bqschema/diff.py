@@ -19,12 +19,12 @@ from nbaops.bqschema.gitbase import GitBase
 from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
-    Document,
     Layout,
     LayoutError,
     decode_document,
     parse_layouts,
     read_bytes,
+    read_schema,
     table_name_for,
     to_table_schema,
 )
@@ -82,10 +82,6 @@ class DiffResult:
     @property
     def plan(self) -> list[Statement]:
         return [s for t in self.tables for s in t.verdicts.plan]
-
-
-def _doc_errors(doc: Document) -> list[Finding]:
-    return [f for f in doc.findings if f.is_error]
 
 
 def _with_layout(
@@ -199,16 +195,10 @@ def check_against_ref(
         path = shown(rel)
         new_schema: TableSchema | None = None
         if (root / rel).exists():
-            data, problem = read_bytes(str(root / rel))
-            if data is None:
-                result.findings.extend([problem] if problem else [])
-                continue
-            doc = decode_document(path, data)
-            errors = _doc_errors(doc)
-            if not doc.ok:
+            new_schema, errors = read_schema(path)
+            if new_schema is None:
                 result.findings.extend(errors)
                 continue
-            new_schema = to_table_schema(doc)
         old_data = old_bytes.get(rel)
         old_schema: TableSchema | None = None
         if old_data is not None:
@@ -299,14 +289,10 @@ def resolve_tables(root: Path, table: str | None) -> list[str]:
     Raises:
         UsageError: unknown table (names the known ones).
     """
-    from nbaops.errors import UsageError
-
     tables = known_tables(root)
-    if table is None:
-        return tables
-    if table not in tables:
+    if table is not None and table not in tables:
         raise UsageError(f"unknown table {table!r}; known tables: {', '.join(tables)}")
-    return [table]
+    return tables if table is None else [table]
 
 
 def live_schema(fields: list[dict[str, Any]], table: str) -> TableSchema:
@@ -419,14 +405,9 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
     for name in tables:
         path = schema_path(ctx.root, name)
         shown = os.path.relpath(path)
-        data, problem = read_bytes(str(path))
-        if data is None:
-            report.findings.extend([problem] if problem else [])
-            continue
-        doc = decode_document(shown, data)
-        new = to_table_schema(doc)
+        new, errors = read_schema(shown)
         if new is None:
-            report.findings.extend(_doc_errors(doc))
+            report.findings.extend(errors)
             continue
         try:
             old = live_schema(warehouse.table_schema(name), name)

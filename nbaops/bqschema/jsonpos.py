@@ -54,6 +54,17 @@ class LineIndex:
 ScanOnce = Callable[[str, int], tuple[Any, int]]
 
 
+def _recording(scan_once: ScanOnce) -> tuple[list[int], ScanOnce]:
+    """``scan_once`` that also records the offset where each value starts."""
+    positions: list[int] = []
+
+    def scan(string: str, idx: int) -> tuple[Any, int]:
+        positions.append(idx)
+        return scan_once(string, idx)
+
+    return positions, scan
+
+
 def _reject_constant(name: str) -> Any:
     # NaN/Infinity are not JSON; BigQuery's parser rejects them, so do we.
     raise ValueError(f"{name} is not valid JSON")
@@ -78,12 +89,7 @@ class PositionalDecoder(json.JSONDecoder):
         memo: dict[str, str] | None = None,
     ) -> tuple[JObject, int]:
         start = s_and_end[1] - 1
-        positions: list[int] = []
-
-        def scan(string: str, idx: int) -> tuple[Any, int]:
-            positions.append(idx)
-            return scan_once(string, idx)
-
+        positions, scan = _recording(scan_once)
         pairs, end = _JSONObject(s_and_end, strict, scan, None, list, memo)
         obj = JObject()
         obj.pos = start
@@ -99,12 +105,7 @@ class PositionalDecoder(json.JSONDecoder):
     @staticmethod
     def _parse_array(s_and_end: tuple[str, int], scan_once: ScanOnce) -> tuple[JArray, int]:
         start = s_and_end[1] - 1
-        positions: list[int] = []
-
-        def scan(string: str, idx: int) -> tuple[Any, int]:
-            positions.append(idx)
-            return scan_once(string, idx)
-
+        positions, scan = _recording(scan_once)
         values, end = _JSONArray(s_and_end, scan)
         arr = JArray(values)
         arr.pos = start

@@ -34,10 +34,6 @@ from nbaops.bqschema.model import (
 
 MAX_BYTES = 8 * 1024 * 1024
 
-FORM_ARRAY = "array"
-FORM_OBJECT = "object"
-FORM_TABLE = "table"
-
 SCHEMA_KEYS = ("fields", "foreignTypeInfo")
 TABLE_KEYS = (
     "kind",
@@ -98,13 +94,12 @@ PARTITION_TYPES = ("DAY", "HOUR", "MONTH", "YEAR")
 
 @dataclass
 class Document:
-    """One schema file, decoded (``root`` is None when it could not be)."""
+    """One schema file, decoded: ``fields_node`` is None unless it is shaped like a schema
+    (field-level findings may still exist); ``table_node`` is set for a table resource."""
 
     path: str
-    root: Any = None
     findings: list[Finding] = field(default_factory=list)
     lines: LineIndex | None = None
-    form: str | None = None
     fields_node: JArray | None = None
     table_node: JObject | None = None
 
@@ -113,11 +108,6 @@ class Document:
 
     def add(self, rule: str, line: int, message: str) -> None:
         self.findings.append(lint_finding(self.path, line, rule, message))
-
-    @property
-    def ok(self) -> bool:
-        """Decoded and shaped like a schema (field-level findings may still exist)."""
-        return self.fields_node is not None
 
 
 def _line_of_byte(data: bytes, offset: int) -> int:
@@ -155,7 +145,7 @@ def decode_document(path: str, data: bytes) -> Document:
         return doc
     doc.lines = LineIndex(text)
     try:
-        doc.root = loads(text)
+        root = loads(text)
     except json.JSONDecodeError as exc:
         doc.add(
             "JSON_SYNTAX",
@@ -171,7 +161,7 @@ def decode_document(path: str, data: bytes) -> Document:
         line = doc.line_of(match.start()) if match else 1
         doc.add("JSON_SYNTAX", line, f"invalid JSON: {exc}")
         return doc
-    _locate(doc)
+    _locate(doc, root)
     return doc
 
 
@@ -184,6 +174,13 @@ def read_document(path: str) -> Document:
             doc.findings.append(problem)
         return doc
     return decode_document(path, data)
+
+
+def read_schema(path: str) -> tuple[TableSchema | None, list[Finding]]:
+    """The typed schema of one file, or None and the errors that make it unreadable."""
+    doc = read_document(path)
+    schema = to_table_schema(doc)
+    return schema, [] if schema is not None else [f for f in doc.findings if f.is_error]
 
 
 def _kind(value: Any) -> str:
@@ -200,11 +197,10 @@ def _kind(value: Any) -> str:
     return "a number"
 
 
-def _locate(doc: Document) -> None:
+def _locate(doc: Document, root: Any) -> None:
     """Find the field list in one of the three forms (or report SCHEMA_SHAPE)."""
-    root = doc.root
     if isinstance(root, JArray):
-        doc.form, doc.fields_node = FORM_ARRAY, root
+        doc.fields_node = root
         return
     if not isinstance(root, JObject):
         doc.add(
@@ -217,7 +213,7 @@ def _locate(doc: Document) -> None:
     for key, pos in root.duplicates:
         doc.add("JSON_DUPLICATE_KEY", doc.line_of(pos), f'key "{key}" appears more than once')
     if "schema" in root and "fields" not in root:
-        doc.form, doc.table_node = FORM_TABLE, root
+        doc.table_node = root
         for key, message in unknown_keys(root, TABLE_KEYS, "the table resource"):
             doc.add("UNKNOWN_KEY", doc.line_of(root.value_pos[key]), message)
         schema = root["schema"]
@@ -230,7 +226,7 @@ def _locate(doc: Document) -> None:
             return
         holder = schema
     elif "fields" in root:
-        doc.form, holder = FORM_OBJECT, root
+        holder = root
     else:
         keys = ", ".join(sorted(root)[:5]) or "no keys"
         doc.add(
