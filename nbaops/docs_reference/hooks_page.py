@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,17 +43,17 @@ def hook_parser(module_name: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _entry_modules(root: Path) -> dict[str, str]:
-    """Console-script name -> module, from ``[project.scripts]`` of pyproject.toml."""
+def _project(root: Path) -> dict[str, Any]:
+    """The ``[project]`` table of pyproject.toml."""
     import tomllib
 
-    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    scripts = data.get("project", {}).get("scripts", {})
-    return {name: target.split(":", 1)[0] for name, target in scripts.items()}
+    return dict(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"])
 
 
 def hook_docs(root: Path) -> list[HookDoc]:
-    entries = _entry_modules(root)
+    # console-script name -> module, from [project.scripts]
+    scripts = _project(root).get("scripts", {})
+    entries = {name: target.split(":", 1)[0] for name, target in scripts.items()}
     hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     out: list[HookDoc] = []
     for hook in hooks:
@@ -69,16 +69,12 @@ def hook_docs(root: Path) -> list[HookDoc]:
     return out
 
 
-def hook_source(root: Path) -> tuple[str, str]:
-    """(repo URL, rev) for a service repository's pre-commit config, from pyproject.toml."""
-    import tomllib
-
-    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return str(project["urls"]["Repository"]), f"v{project['version']}"
-
-
-def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", "<rev>")) -> str:
-    repo_url, rev = source
+def page(root: Path, configs: Mapping[str, Config]) -> str:
+    """``docs/reference/hooks.md``; the copyable block names the repository and ``v<version>``
+    (pyproject.toml) a service repository's pre-commit config fetches the hooks from."""
+    hooks = hook_docs(root)
+    project = _project(root)
+    repo_url, rev = project["urls"]["Repository"], f"v{project['version']}"
     lines = [
         HEADER.format(cmd=REGENERATE, source=".pre-commit-hooks.yaml and the hooks' parsers"),
         "# Hook reference",
@@ -128,7 +124,3 @@ def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", 
                 f"{cell(default)} | {cell(opt.help or '') or '(no help)'} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def page(root: Path, configs: Mapping[str, Config]) -> str:
-    return render_hooks(hook_docs(root), hook_source(root))
