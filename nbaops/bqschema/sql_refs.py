@@ -397,18 +397,6 @@ def _describe(source: Any, exp: Any) -> str:
 # -- the package walk ----------------------------------------------------------------------
 
 
-def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
-    for p in paths:
-        if os.path.isdir(p):
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-                for name in sorted(files):
-                    if name.endswith(".py"):
-                        yield os.path.join(root, name)
-        elif p.endswith(".py"):
-            yield p
-
-
 # Where a repository's queries are by default (sql-schema-refs without paths): every
 # Python file below the current folder, except tests, virtualenvs and build output.
 DEFAULT_GLOBS = ("**/*.py",)
@@ -444,6 +432,15 @@ def find_python_files(
             if matches(rel, globs) and not matches(rel, excludes):
                 found.append(os.path.join(folder, name) if str(base) != "." else rel)
     return found
+
+
+def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
+    """The given ``.py`` files, and every Python file below the given folders."""
+    for p in paths:
+        if os.path.isdir(p):
+            yield from find_python_files(DEFAULT_GLOBS, (), root=p)
+        elif p.endswith(".py"):
+            yield p
 
 
 def check_paths(
