@@ -27,7 +27,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-    from nbaops.bqschema.rule_help import help_lines
+    from nbaops.bqschema.docs import help_lines
     from nbaops.errors import NbaopsError
 
     try:

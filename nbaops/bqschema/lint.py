@@ -13,13 +13,14 @@ from nbaops.bqschema.lint_rules import (
     check_name,
     unknown_keys,
 )
-from nbaops.bqschema.model import Finding, canonical_type
+from nbaops.bqschema.model import Finding
 from nbaops.bqschema.parse import (
     CLUSTER_KEYS,
     PARTITION_KEYS,
     PARTITION_TYPES,
     Document,
     read_document,
+    to_table_schema,
 )
 
 # Types BigQuery cannot cluster on.
@@ -41,7 +42,7 @@ def lint_document(doc: Document) -> list[Finding]:
             f"{count} columns including nested fields (at most {MAX_COLUMNS})",
         )
     if doc.table_node is not None:
-        _lint_layout(doc, doc.table_node, doc.fields_node)
+        _lint_layout(doc, doc.table_node)
     return sorted(doc.findings, key=lambda f: (f.line, f.rule))
 
 
@@ -96,21 +97,9 @@ def _lint_level(doc: Document, fields: JArray, depth: int, prefix: str) -> int:
     return count
 
 
-def _top_level_types(fields: JArray) -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    for item in fields:
-        if isinstance(item, JObject):
-            name, ftype, mode = item.get("name"), item.get("type"), item.get("mode", "NULLABLE")
-            if isinstance(name, str) and isinstance(ftype, str):
-                out[name.lower()] = (
-                    canonical_type(ftype),
-                    mode.upper() if isinstance(mode, str) else "NULLABLE",
-                )
-    return out
-
-
-def _lint_layout(doc: Document, table: JObject, fields: JArray) -> None:
-    columns = _top_level_types(fields)
+def _lint_layout(doc: Document, table: JObject) -> None:
+    schema = to_table_schema(doc)
+    columns = {f.name.lower(): (f.type, f.mode) for f in schema.fields} if schema else {}
     part = table.get("timePartitioning")
     if part is not None:
         line = doc.line_of(table.value_pos["timePartitioning"])
