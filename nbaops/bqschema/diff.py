@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,6 +37,11 @@ def is_schema_path(path: str) -> bool:
     """A BigQuery schema file: ``*.json`` that is not a JSON Schema (``*.schema.json``)."""
     name = PurePosixPath(path).name
     return name.endswith(".json") and not name.endswith(".schema.json")
+
+
+def schema_files(root: Path, schemas_dir: str) -> Iterator[Path]:
+    """The schema files below ``root/schemas_dir`` (none when it is not a folder)."""
+    return (p for p in (root / schemas_dir).rglob("*.json") if is_schema_path(p.name))
 
 
 @dataclass
@@ -149,19 +154,13 @@ def check_against_ref(
         return os.path.relpath(root / rel)
 
     given = [base.relative(p) for p in paths]
-    at_base_all = [p for p in base.list_files(schemas_dir)] if schemas_dir else []
-    base_schemas = {p for p in at_base_all if is_schema_path(p)}
+    at_base = base.list_files(schemas_dir) if schemas_dir else []
+    base_schemas = {p for p in at_base if is_schema_path(p)}
     if given:
         schema_paths = [p for p in given if is_schema_path(p)]
     else:
-        schema_paths = (
-            sorted(
-                p.relative_to(root).as_posix()
-                for p in (root / schemas_dir).rglob("*.json")
-                if is_schema_path(p.name)
-            )
-            if (root / schemas_dir).is_dir()
-            else []
+        schema_paths = sorted(
+            p.relative_to(root).as_posix() for p in schema_files(root, schemas_dir)
         )
     # Removed tables: schema files at the base that are gone from the working tree.
     for p in sorted(base_schemas):
@@ -234,10 +233,9 @@ def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, start: str | Pa
 
     root = Repo(start).root
     if paths:
-        files = [p for p in paths if is_schema_path(Path(p).name)]
+        files = [p for p in paths if is_schema_path(p)]
     else:
-        folder = root / schemas_dir
-        files = sorted(os.path.relpath(p) for p in folder.rglob("*.json") if is_schema_path(p.name))
+        files = sorted(os.path.relpath(p) for p in schema_files(root, schemas_dir))
     result = DiffResult(against=ref, findings=lint_paths(files))
     result.note = (
         f"no commit yet to compare with ({ref} does not exist: a first commit): "

@@ -292,17 +292,13 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
     if not scopes:
         # UPDATE/DELETE/MERGE: check columns against every table the statement names.
         if known_tables and len(known_tables) == len(list(stmt.find_all(exp.Table))):
-            union: dict[str, Field] = {}
-            for cols in known_tables.values():
-                union.update(cols)
+            union = {name for cols in known_tables.values() for name in cols}
             aliases = {t.alias_or_name.lower() for t in stmt.find_all(exp.Table)}
             for col in stmt.find_all(exp.Column):
                 head = col.parts[0].name.lower()
-                name = (
-                    col.name.lower()
-                    if not col.table
-                    else (col.name.lower() if col.table.lower() in aliases else head)
-                )
+                # unqualified or qualified by a table: the column; else a struct path
+                plain = not col.table or col.table.lower() in aliases
+                name = col.name.lower() if plain else head
                 if name not in union and head not in aliases:
                     message = f"unknown column {col.sql('bigquery')}"
                     findings.append(_at(site, col, "SQL_UNKNOWN_COLUMN", message))
