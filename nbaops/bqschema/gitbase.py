@@ -37,10 +37,8 @@ class GitBase:
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """Content of each repository-relative path at the ref (None: not there)."""
-        out: dict[str, bytes | None] = {}
-        wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p]
-        for p in paths:
-            out[p] = None
+        out: dict[str, bytes | None] = dict.fromkeys(paths)
+        wanted = [p for p in out if p and "\n" not in p]
         if not wanted:
             return out
         request = "".join(f"{self.sha}:{p}\n" for p in wanted).encode()

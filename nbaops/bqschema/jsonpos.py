@@ -75,6 +75,8 @@ class PositionalDecoder(json.JSONDecoder):
 
     def __init__(self) -> None:
         super().__init__(strict=True, parse_constant=_reject_constant)
+        # py_make_scanner reads the parsers from the decoder (instance attributes: the
+        # base __init__ sets its own there)
         self.parse_object = self._parse_object
         self.parse_array = self._parse_array
         self.scan_once = _py_make_scanner(self)
@@ -84,8 +86,8 @@ class PositionalDecoder(json.JSONDecoder):
         s_and_end: tuple[str, int],
         strict: bool,
         scan_once: ScanOnce,
-        object_hook: Any,
-        object_pairs_hook: Any,
+        _object_hook: Any,
+        _object_pairs_hook: Any,
         memo: dict[str, str] | None = None,
     ) -> tuple[JObject, int]:
         start = s_and_end[1] - 1
