@@ -99,7 +99,7 @@ def _lint_level(doc: Document, fields: JArray, depth: int, prefix: str) -> int:
 
 def _lint_layout(doc: Document, table: JObject) -> None:
     schema = to_table_schema(doc)
-    columns = {f.name.lower(): (f.type, f.mode) for f in schema.fields} if schema else {}
+    columns = schema.field_map() if schema else {}  # top-level columns by lower-cased name
     part = table.get("timePartitioning")
     if part is not None:
         line = doc.line_of(table.value_pos["timePartitioning"])
@@ -110,28 +110,21 @@ def _lint_layout(doc: Document, table: JObject) -> None:
                 doc.add("UNKNOWN_KEY", line, message)
             ptype = part.get("type", "DAY")
             if not isinstance(ptype, str) or ptype.upper() not in PARTITION_TYPES:
-                doc.add(
-                    "PARTITION_INVALID",
-                    line,
-                    f"timePartitioning.type {ptype!r:.30} is not one of DAY, HOUR, MONTH, YEAR",
+                message = (
+                    f"timePartitioning.type {ptype!r:.30} is not one of DAY, HOUR, MONTH, YEAR"
                 )
+                doc.add("PARTITION_INVALID", line, message)
             pfield = part.get("field")
-            if pfield is not None:
-                if not isinstance(pfield, str) or pfield.lower() not in columns:
-                    doc.add(
-                        "PARTITION_INVALID",
-                        line,
-                        f"partition column {pfield!r:.60} is not a top-level column",
-                    )
-                elif columns[pfield.lower()][0] not in _PARTITION_COLUMN_TYPES or (
-                    columns[pfield.lower()][1] == "REPEATED"
-                ):
-                    doc.add(
-                        "PARTITION_INVALID",
-                        line,
-                        f"partition column {pfield!r} is "
-                        f"{columns[pfield.lower()][0]}; must be DATE, TIMESTAMP or DATETIME",
-                    )
+            column = columns.get(pfield.lower()) if isinstance(pfield, str) else None
+            if pfield is not None and column is None:
+                message = f"partition column {pfield!r:.60} is not a top-level column"
+                doc.add("PARTITION_INVALID", line, message)
+            elif column is not None and (
+                column.type not in _PARTITION_COLUMN_TYPES or column.mode == "REPEATED"
+            ):
+                must = "must be DATE, TIMESTAMP or DATETIME"
+                message = f"partition column {pfield!r} is {column.type}; {must}"
+                doc.add("PARTITION_INVALID", line, message)
     clus = table.get("clustering")
     if clus is not None:
         line = doc.line_of(table.value_pos["clustering"])
@@ -144,21 +137,14 @@ def _lint_layout(doc: Document, table: JObject) -> None:
         if len(cfields) > 4:
             doc.add("CLUSTER_INVALID", line, f"{len(cfields)} clustering columns (at most 4)")
         for col in cfields:
-            if not isinstance(col, str) or col.lower() not in columns:
-                doc.add(
-                    "CLUSTER_INVALID",
-                    line,
-                    f"clustering column {col!r:.60} is not a top-level column",
-                )
-                continue
-            ctype, cmode = columns[col.lower()]
-            if ctype in _NOT_CLUSTERABLE or cmode == "REPEATED":
-                what = "REPEATED" if cmode == "REPEATED" else ctype
-                doc.add(
-                    "CLUSTER_INVALID",
-                    line,
-                    f"clustering column {col!r} is {what}, which BigQuery cannot cluster on",
-                )
+            column = columns.get(col.lower()) if isinstance(col, str) else None
+            if column is None:
+                message = f"clustering column {col!r:.60} is not a top-level column"
+                doc.add("CLUSTER_INVALID", line, message)
+            elif column.type in _NOT_CLUSTERABLE or column.mode == "REPEATED":
+                what = "REPEATED" if column.mode == "REPEATED" else column.type
+                message = f"clustering column {col!r} is {what}, which BigQuery cannot cluster on"
+                doc.add("CLUSTER_INVALID", line, message)
 
 
 def lint_paths(paths: Iterable[str]) -> list[Finding]:
