@@ -207,8 +207,7 @@ def duckdb_type(f: Field) -> str:
         inner = ", ".join(f"{quote_ident(sub.name)} {duckdb_type(sub)}" for sub in f.fields)
         base = f"STRUCT({inner})"
     elif f.type == "NUMERIC":
-        precision = f.precision or 38
-        scale = f.scale if f.scale is not None else (9 if f.precision is None else 0)
+        precision, scale = f.numeric_params()
         base = f"DECIMAL({min(precision, 38)},{scale})"
     elif f.type in _SCALAR_TO_DUCKDB:
         base = _SCALAR_TO_DUCKDB[f.type]

@@ -314,15 +314,9 @@ def _params_narrowed(old: Field, new: Field) -> str | None:
         was = "unbounded" if old.max_length is None else str(old.max_length)
         return f"maxLength {was} -> {new.max_length}"
     if new.precision is not None and new.type in ("NUMERIC", "BIGNUMERIC"):
-        old_p = (
-            old.precision if old.precision is not None else (38 if old.type == "NUMERIC" else 76)
-        )
-        old_s = old.scale if old.scale is not None else (9 if old.type == "NUMERIC" else 38)
-        if old.precision is not None and old.scale is None:
-            old_s = 0
-        new_s = new.scale or 0
-        if new_s < old_s or (new.precision - new_s) < (old_p - old_s):
-            return f"precision/scale ({old_p}, {old_s}) -> ({new.precision}, {new_s})"
+        (old_p, old_s), (new_p, new_s) = old.numeric_params(), new.numeric_params()
+        if new_s < old_s or new_p - new_s < old_p - old_s:
+            return f"precision/scale ({old_p}, {old_s}) -> ({new_p}, {new_s})"
     return None
 
 
