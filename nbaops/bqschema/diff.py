@@ -170,11 +170,10 @@ def check_against_ref(
     layout_rel = f"{schemas_dir}/{LAYOUT_FILE}" if schemas_dir else LAYOUT_FILE
     wanted = [*schema_paths, layout_rel]
     old_bytes = base.read_many(wanted)
-    new_layout_bytes, problem = (
-        read_bytes(str(root / layout_rel)) if (root / layout_rel).is_file() else (None, None)
-    )
-    if problem is not None:
-        result.findings.append(problem)
+    new_layout_bytes = read_bytes(str(root / layout_rel)) if (root / layout_rel).is_file() else None
+    if isinstance(new_layout_bytes, Finding):
+        result.findings.append(new_layout_bytes)
+        new_layout_bytes = None
     old_layouts = _parse_layout(
         shown(layout_rel), old_bytes[layout_rel], result.findings, f"at {ref}"
     )

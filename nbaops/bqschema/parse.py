@@ -110,22 +110,18 @@ class Document:
         self.findings.append(lint_finding(self.path, line, rule, message))
 
 
-def _line_of_byte(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, max(0, offset)) + 1
-
-
-def read_bytes(path: str) -> tuple[bytes | None, Finding | None]:
+def read_bytes(path: str) -> bytes | Finding:
     """The file's bytes, or a FILE_UNREADABLE / FILE_TOO_LARGE finding."""
     try:
         size = os.stat(path).st_size
         if size > MAX_BYTES:
             message = f"file has {size} bytes; a schema file is at most {MAX_BYTES} bytes"
-            return None, lint_finding(path, 1, "FILE_TOO_LARGE", message)
+            return lint_finding(path, 1, "FILE_TOO_LARGE", message)
         with open(path, "rb") as handle:
-            return handle.read(MAX_BYTES + 1), None
+            return handle.read(MAX_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return None, lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
+        return lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
 
 
 def decode_document(path: str, data: bytes) -> Document:
@@ -139,7 +135,7 @@ def decode_document(path: str, data: bytes) -> Document:
     except UnicodeDecodeError as exc:
         doc.add(
             "FILE_ENCODING",
-            _line_of_byte(data, exc.start),
+            data.count(b"\n", 0, exc.start) + 1,
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
         )
         return doc
@@ -167,12 +163,9 @@ def decode_document(path: str, data: bytes) -> Document:
 
 def read_document(path: str) -> Document:
     """Read and decode one schema file; problems become findings on the document."""
-    data, problem = read_bytes(path)
-    if data is None:
-        doc = Document(path)
-        if problem is not None:
-            doc.findings.append(problem)
-        return doc
+    data = read_bytes(path)
+    if isinstance(data, Finding):
+        return Document(path, [data])
     return decode_document(path, data)
 
 
