@@ -56,7 +56,6 @@ class TableSpec:
     model: TableSchema
     partition: str | None = None
     cluster: tuple[str, ...] = ()
-    path: Path | None = None
 
     @property
     def ref(self) -> str:
@@ -163,7 +162,7 @@ def _load(base: Path) -> Catalog:
         for col in cluster:
             if col not in names:
                 raise ConfigError(f"{layout_path}: {ref}.cluster: {col!r} is not a column")
-        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster), path)
+        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster))
     unknown = sorted(set(layout) - set(tables))
     if unknown:
         raise ConfigError(
