@@ -631,12 +631,9 @@ def judge(
 
 
 def _dedupe_plan(out: Verdicts) -> None:
-    seen: set[str] = set()
-    plan: list[Statement] = []
+    unique: dict[str, Statement] = {}
     for s in out.plan:
-        if s.sql not in seen:
-            seen.add(s.sql)
-            plan.append(s)
+        unique.setdefault(s.sql, s)
     # ALTERs that rename must run before ones that use the new name; drops last.
     order = {
         "rename_column": 0,
@@ -648,4 +645,4 @@ def _dedupe_plan(out: Verdicts) -> None:
         "set_description": 5,
         "drop_column": 6,
     }
-    out.plan = sorted(plan, key=lambda s: order.get(s.kind, 9))
+    out.plan = sorted(unique.values(), key=lambda s: order.get(s.kind, 9))
