@@ -161,21 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = project_root()
     try:
-        if args.check:
-            outdated = stale(root)
-            for path in outdated:
-                print(f"stale: {path.relative_to(root)}")
-            if outdated:
-                print(f"regenerate with: {REGENERATE}")
-                return 1
-            print("docs reference up to date")
-            return 0
-        changed = write(root)
+        changed = stale(root) if args.check else write(root)
     except NbaopsError as exc:
         print(f"nbaops: error: {exc}", file=sys.stderr)
         return exc.exit_code
     for path in changed:
-        print(f"wrote {path.relative_to(root)}")
+        print(f"{'stale:' if args.check else 'wrote'} {path.relative_to(root)}")
     if not changed:
         print("docs reference up to date")
+    elif args.check:
+        print(f"regenerate with: {REGENERATE}")
+        return 1
     return 0
