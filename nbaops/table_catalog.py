@@ -10,13 +10,10 @@ datasets/tables from here, and the schema hooks and the "every query filters on 
 partition column" test (``tests/static/test_partition_filters.py``) reuse :func:`load_catalog`;
 the ``sql-schema-refs`` hook checks queries against :meth:`Catalog.columns`.
 
-Type mapping BigQuery → DuckDB (see :func:`duckdb_type`; the model's types are
-canonical): STRING→VARCHAR, BYTES→BLOB, INT64→BIGINT, FLOAT64→DOUBLE,
-NUMERIC→DECIMAL(38,9) (BigQuery's exact precision and scale; ``NUMERIC(P,S)`` keeps P,S),
-BIGNUMERIC→DOUBLE (DuckDB decimals stop at 38 digits: approximate), BOOL→BOOLEAN,
-DATE→DATE, DATETIME→TIMESTAMP, TIME→TIME, TIMESTAMP→TIMESTAMPTZ, JSON→JSON,
-GEOGRAPHY→VARCHAR (WKT), INTERVAL→INTERVAL, STRUCT→STRUCT(...), mode REPEATED→``type[]``,
-mode REQUIRED→NOT NULL.
+The DuckDB column types (:func:`duckdb_type`, table ``_SCALAR_TO_DUCKDB``): NUMERIC keeps
+BigQuery's exact precision and scale (``DECIMAL(38,9)`` by default); BIGNUMERIC becomes
+DOUBLE (DuckDB decimals stop at 38 digits: approximate); GEOGRAPHY is WKT text; mode
+REPEATED is a list (``type[]``), REQUIRED is NOT NULL.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ from nbaops.bqschema.parse import (
     table_name_for,
     to_table_schema,
 )
-from nbaops.errors import UsageError, first_line
+from nbaops.errors import GitError, UsageError, first_line
+from nbaops.gitrepo import Repo
 
 LAYOUT_FILE = "tables.yaml"
 
@@ -141,12 +142,15 @@ def check_against_ref(
 
     config = config or RuleConfig()
     today = today or today_eastern()
+    repo = Repo(start)  # GitError (exit 3): not a git repository
     try:
-        base = GitBase(start, ref)
+        base = GitBase(repo, ref)
     except UsageError:
-        if _has_commits(start):
-            raise
-        return _lint_only(paths, ref, schemas_dir, start)
+        try:
+            repo.resolve("HEAD")
+        except GitError:  # no commit at all: a first commit has nothing to compare with
+            return _lint_only(paths, ref, schemas_dir, repo.root)
+        raise
     result = DiffResult(against=ref)
     root = base.root
 
@@ -213,24 +217,10 @@ def check_against_ref(
     return result
 
 
-def _has_commits(start: str | Path) -> bool:
-    """Whether the repository has any commit (a first commit has none to compare with)."""
-    from nbaops.errors import GitError
-    from nbaops.gitrepo import Repo
-
-    try:
-        Repo(start).resolve("HEAD")
-    except GitError:
-        return False
-    return True
-
-
-def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, start: str | Path) -> DiffResult:
+def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, root: Path) -> DiffResult:
     """A repository's first commit: nothing to break yet, so lint the schema files only."""
     from nbaops.bqschema.lint import lint_paths
-    from nbaops.gitrepo import Repo
 
-    root = Repo(start).root
     if paths:
         files = [p for p in paths if is_schema_path(p)]
     else:

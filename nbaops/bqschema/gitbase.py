@@ -18,9 +18,9 @@ from nbaops.gitrepo import Repo
 class GitBase:
     """The files of one repository at one ref."""
 
-    def __init__(self, start: Path | str, ref: str) -> None:
-        self.repo = Repo(start)
-        self.root = self.repo.root
+    def __init__(self, repo: Repo, ref: str) -> None:
+        self.repo = repo
+        self.root = repo.root
         self.ref = ref
         try:
             self.sha = self.repo.resolve(ref)
