@@ -249,9 +249,7 @@ def check_sql(site: SqlSite, catalog: Catalog) -> list[Finding]:
     for stmt in statements:
         if stmt is None or type(stmt).__name__ not in _CHECKED_STATEMENTS:
             continue
-        if not any(t.db for t in stmt.find_all(exp.Table)) and not any(
-            "." in t.name for t in stmt.find_all(exp.Table)
-        ):
+        if not any(t.db or "." in t.name for t in stmt.find_all(exp.Table)):
             continue  # no dataset.table: a local (DuckDB) statement, not warehouse SQL
         findings.extend(_check_statement(site, stmt, catalog, exp))
     return sorted(findings, key=lambda f: f.line)
