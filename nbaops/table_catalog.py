@@ -69,6 +69,12 @@ class TableSpec:
     def field(self, name: str) -> Field | None:
         return self.model.field_map().get(name.lower())
 
+    @property
+    def partition_type(self) -> str | None:
+        """The bq type of the partition column (DATE or TIMESTAMP), or None."""
+        f = self.field(self.partition) if self.partition else None
+        return f.type if f else None
+
     def schema(self) -> list[dict[str, Any]]:
         """The bq JSON array form (canonical types and modes; a fresh copy)."""
         return self.model.to_json()

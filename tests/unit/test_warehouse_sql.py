@@ -116,7 +116,7 @@ def test_json_rows_serialise_for_insert_all() -> None:
 def test_catalog_reads_every_schema_with_partitions() -> None:
     catalog = load_catalog(ROOT)
     games = catalog.get("nba_raw.games")
-    assert games.partition == "game_date" and games.field("game_date").type == "DATE"
+    assert games.partition == "game_date" and games.partition_type == "DATE"
     assert catalog.get("`proj.nba_ops.deploys`").partition == "started_at"
     assert set(catalog.datasets) == {
         "nba_raw",
