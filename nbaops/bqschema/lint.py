@@ -36,11 +36,8 @@ def lint_document(doc: Document) -> list[Finding]:
         doc.add("SCHEMA_EMPTY", doc.line_of(doc.fields_node.pos), "schema has no columns")
     count = _lint_level(doc, doc.fields_node, depth=1, prefix="")
     if count > MAX_COLUMNS:
-        doc.add(
-            "TOO_MANY_COLUMNS",
-            1,
-            f"{count} columns including nested fields (at most {MAX_COLUMNS})",
-        )
+        message = f"{count} columns including nested fields (at most {MAX_COLUMNS})"
+        doc.add("TOO_MANY_COLUMNS", 1, message)
     if doc.table_node is not None:
         _lint_layout(doc, doc.table_node)
     return sorted(doc.findings, key=lambda f: (f.line, f.rule))
@@ -54,11 +51,8 @@ def _lint_level(doc: Document, fields: JArray, depth: int, prefix: str) -> int:
         if not isinstance(item, JObject):
             pos = fields.item_pos[index] if index < len(fields.item_pos) else fields.pos
             where = f"{prefix}[{index}]" if prefix else f"field #{index + 1}"
-            doc.add(
-                "SCHEMA_SHAPE",
-                doc.line_of(pos),
-                f"{where} is not an object; each field must be an object with name and type",
-            )
+            message = f"{where} is not an object; each field must be an object with name and type"
+            doc.add("SCHEMA_SHAPE", doc.line_of(pos), message)
             continue
         count += 1
         line = doc.line_of(item.pos)
@@ -76,22 +70,16 @@ def _lint_level(doc: Document, fields: JArray, depth: int, prefix: str) -> int:
         if name is not None:
             key = name.lower()
             if key in seen:
-                doc.add(
-                    "FIELD_NAME_DUPLICATE",
-                    line,
-                    f"{path}: duplicates column {seen[key]!r} (names are case-insensitive)",
-                )
+                message = f"{path}: duplicates column {seen[key]!r} (names are case-insensitive)"
+                doc.add("FIELD_NAME_DUPLICATE", line, message)
             else:
                 seen[key] = name
         check_field(item, depth, path, doc.add, doc.line_of)
         sub = item.get("fields")
         if isinstance(sub, JArray) and sub:
             if depth >= MAX_DEPTH:
-                doc.add(
-                    "NESTING_TOO_DEEP",
-                    doc.line_of(sub.pos),
-                    f"{path}: RECORD nested deeper than {MAX_DEPTH} levels",
-                )
+                message = f"{path}: RECORD nested deeper than {MAX_DEPTH} levels"
+                doc.add("NESTING_TOO_DEEP", doc.line_of(sub.pos), message)
             else:
                 count += _lint_level(doc, sub, depth + 1, path)
     return count
