@@ -1,22 +1,43 @@
 """pre-commit hooks: thin entry points over :mod:`nbaops.bqschema`.
 
-Each module has ``main(argv) -> int`` that parses arguments, calls one nbaops function,
-prints findings as ``path:line: RULE_ID message`` and returns the exit code: 0 clean or
-warnings only, 1 an error finding, 2 bad usage or config, 3 could not determine.
+Each module declares its ``PARSER`` and a ``check(args)`` that makes one nbaops call and
+returns the lines to print and the findings; ``main(argv)`` is :func:`run` over the two.
+Findings print as ``path:line: RULE_ID message``, then each failed rule's doc anchor and
+waiver syntax. Exit codes: 0 clean or warnings only, 1 an error finding, 2 bad usage or
+config, 3 could not determine (an :class:`~nbaops.errors.NbaopsError`'s own code).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbaops.bqschema.model import Finding
+
+Check = Callable[[argparse.Namespace], tuple[list[str], list["Finding"]]]
 
 
-def parse_args(
-    parser: argparse.ArgumentParser, argv: Sequence[str] | None
-) -> argparse.Namespace | int:
-    """Parse ``argv``; an int is the exit code argparse chose (2 for bad usage, 0 for
-    --help) so ``main`` can return it instead of raising."""
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Check) -> int:
+    """Parse ``argv``, run ``check``, print its lines (and the rule help) and return the
+    exit code; argparse's own exit (2 bad usage, 0 --help) is returned, not raised."""
     try:
-        return parser.parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
+    from nbaops.bqschema.docs import help_lines
+    from nbaops.errors import NbaopsError
+
+    try:
+        lines, findings = check(args)
+    except NbaopsError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if not getattr(args, "json", False):  # one JSON document, nothing after it
+        lines = [*lines, *help_lines(findings)]
+    for line in lines:
+        print(line)
+    sys.stdout.flush()
+    return 1 if any(f.is_error for f in findings) else 0

@@ -10,13 +10,10 @@ datasets/tables from here, and the schema hooks and the "every query filters on 
 partition column" test (``tests/static/test_partition_filters.py``) reuse :func:`load_catalog`;
 the ``sql-schema-refs`` hook checks queries against :meth:`Catalog.columns`.
 
-Type mapping BigQuery → DuckDB (see :func:`duckdb_type`; the model's types are
-canonical): STRING→VARCHAR, BYTES→BLOB, INT64→BIGINT, FLOAT64→DOUBLE,
-NUMERIC→DECIMAL(38,9) (BigQuery's exact precision and scale; ``NUMERIC(P,S)`` keeps P,S),
-BIGNUMERIC→DOUBLE (DuckDB decimals stop at 38 digits: approximate), BOOL→BOOLEAN,
-DATE→DATE, DATETIME→TIMESTAMP, TIME→TIME, TIMESTAMP→TIMESTAMPTZ, JSON→JSON,
-GEOGRAPHY→VARCHAR (WKT), INTERVAL→INTERVAL, STRUCT→STRUCT(...), mode REPEATED→``type[]``,
-mode REQUIRED→NOT NULL.
+The DuckDB column types (:func:`duckdb_type`, table ``_SCALAR_TO_DUCKDB``): NUMERIC keeps
+BigQuery's exact precision and scale (``DECIMAL(38,9)`` by default); BIGNUMERIC becomes
+DOUBLE (DuckDB decimals stop at 38 digits: approximate); GEOGRAPHY is WKT text; mode
+REPEATED is a list (``type[]``), REQUIRED is NOT NULL.
 """
 
 from __future__ import annotations
@@ -56,7 +53,6 @@ class TableSpec:
     model: TableSchema
     partition: str | None = None
     cluster: tuple[str, ...] = ()
-    path: Path | None = None
 
     @property
     def ref(self) -> str:
@@ -169,7 +165,7 @@ def _load(base: Path) -> Catalog:
         for col in cluster:
             if col not in names:
                 raise ConfigError(f"{layout_path}: {ref}.cluster: {col!r} is not a column")
-        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster), path)
+        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster))
     unknown = sorted(set(layout) - set(tables))
     if unknown:
         raise ConfigError(
@@ -213,8 +209,7 @@ def duckdb_type(f: Field) -> str:
         inner = ", ".join(f"{quote_ident(sub.name)} {duckdb_type(sub)}" for sub in f.fields)
         base = f"STRUCT({inner})"
     elif f.type == "NUMERIC":
-        precision = f.precision or 38
-        scale = f.scale if f.scale is not None else (9 if f.precision is None else 0)
+        precision, scale = f.numeric_params()
         base = f"DECIMAL({min(precision, 38)},{scale})"
     elif f.type in _SCALAR_TO_DUCKDB:
         base = _SCALAR_TO_DUCKDB[f.type]

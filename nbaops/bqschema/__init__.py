@@ -2,7 +2,7 @@
 
 Public API (light imports only; sqlglot is loaded by :mod:`nbaops.bqschema.sql_refs`):
 
-- :func:`nbaops.bqschema.lint.lint_paths` / ``lint_file`` → list of :class:`Finding`
+- :func:`nbaops.bqschema.lint.lint_paths` / ``lint_document`` → list of :class:`Finding`
 - :func:`nbaops.bqschema.parse.read_document` / ``to_table_schema``
 - :func:`nbaops.bqschema.breaking.compare` (two :class:`TableSchema`) and
   :func:`~nbaops.bqschema.breaking.judge` (apply ``schema_rules``)
@@ -10,10 +10,6 @@ Public API (light imports only; sqlglot is loaded by :mod:`nbaops.bqschema.sql_r
 - :func:`nbaops.bqschema.sql_refs.check_paths` (SQL in Python sources vs ``schemas/``)
 - rule catalogs: ``lint_rules.LINT_RULES``, ``breaking.BREAKING_RULES``,
   ``sql_refs.SQL_RULES`` (documented in ``docs/schema-rules.md``)
+- the vocabulary (:class:`Finding`, :class:`Rule`, :class:`TableSchema`, ...):
+  :mod:`nbaops.bqschema.model`
 """
-
-from __future__ import annotations
-
-from nbaops.bqschema.model import Field, Finding, Partitioning, Rule, Severity, TableSchema
-
-__all__ = ["Field", "Finding", "Partitioning", "Rule", "Severity", "TableSchema"]

@@ -314,15 +314,9 @@ def _params_narrowed(old: Field, new: Field) -> str | None:
         was = "unbounded" if old.max_length is None else str(old.max_length)
         return f"maxLength {was} -> {new.max_length}"
     if new.precision is not None and new.type in ("NUMERIC", "BIGNUMERIC"):
-        old_p = (
-            old.precision if old.precision is not None else (38 if old.type == "NUMERIC" else 76)
-        )
-        old_s = old.scale if old.scale is not None else (9 if old.type == "NUMERIC" else 38)
-        if old.precision is not None and old.scale is None:
-            old_s = 0
-        new_s = new.scale or 0
-        if new_s < old_s or (new.precision - new_s) < (old_p - old_s):
-            return f"precision/scale ({old_p}, {old_s}) -> ({new.precision}, {new_s})"
+        (old_p, old_s), (new_p, new_s) = old.numeric_params(), new.numeric_params()
+        if new_s < old_s or new_p - new_s < old_p - old_s:
+            return f"precision/scale ({old_p}, {old_s}) -> ({new_p}, {new_s})"
     return None
 
 
@@ -365,11 +359,15 @@ class _Comparer:
             Violation(rule, self.table, column, message, line, ddl_statement, also)
         )
 
-    def allow(self, build: Callable[[], Statement], column: str, line: int) -> None:
-        """An allowed change's DDL, or DEFAULT_VALID when its default cannot be built.
-
-        A type DDL cannot name gets no statement, only a note (the lint hook's rule).
-        """
+    def allow(
+        self, top: bool, build: Callable[[], Statement], column: str, line: int, nested: str
+    ) -> None:
+        """An allowed change: at the top level its DDL (DEFAULT_VALID when its default
+        cannot be built; a type DDL cannot name gets only a note, the lint hook's rule);
+        nested, the note ``nested column COLUMN <nested>`` (DDL cannot reach it)."""
+        if not top:
+            self.result.notes.append(f"nested column {column} {nested}")
+            return
         try:
             self.result.allowed.append(build())
         except DefaultExpressionError as exc:
@@ -418,12 +416,13 @@ class _Comparer:
                     f"REQUIRED column {path} added to an existing table",
                     n.line,
                 )
-            elif top:
-                self.allow(functools.partial(ddl.add_column, self.table, n), path, n.line)
             else:
-                self.result.notes.append(
-                    f"nested column {path} added: apply with `bq update` "
-                    "(tables.patch); DDL cannot add nested fields"
+                self.allow(
+                    top,
+                    functools.partial(ddl.add_column, self.table, n),
+                    path,
+                    n.line,
+                    "added: apply with `bq update` (tables.patch); DDL cannot add nested fields",
                 )
         for key, (_, o) in old_map.items():
             if key in new_map:
@@ -451,12 +450,13 @@ class _Comparer:
                 self.violation(
                     "MODE_NO_TIGHTEN", path, f"column {path} mode NULLABLE -> REQUIRED", n.line
                 )
-            elif top:
-                self.result.allowed.append(ddl.drop_not_null(self.table, n.name))
             else:
-                self.result.notes.append(
-                    f"nested column {path} relaxed to NULLABLE: apply "
-                    "with `bq update` (tables.patch)"
+                self.allow(
+                    top,
+                    functools.partial(ddl.drop_not_null, self.table, n.name),
+                    path,
+                    n.line,
+                    "relaxed to NULLABLE: apply with `bq update` (tables.patch)",
                 )
         # type (an unknown type is a lint error, not a type change)
         if o.type not in CANONICAL_TYPES or n.type not in CANONICAL_TYPES:
@@ -485,11 +485,13 @@ class _Comparer:
             narrowed = _params_narrowed(o, n)
             if narrowed:
                 self.violation("TYPE_PARAMS_NO_NARROW", path, f"column {path} {narrowed}", n.line)
-            elif top:
-                self.result.allowed.append(ddl.set_data_type(self.table, n))
             else:
-                self.result.notes.append(
-                    f"nested column {path} type parameters widened: apply with `bq update`"
+                self.allow(
+                    top,
+                    functools.partial(ddl.set_data_type, self.table, n),
+                    path,
+                    n.line,
+                    "type parameters widened: apply with `bq update`",
                 )
         elif o.range_element != n.range_element:
             self.violation(
@@ -514,17 +516,11 @@ class _Comparer:
             self.result.notes.append(f"column {path} policy tag added: apply with `bq update`")
         # metadata
         if (o.description or None) != (n.description or None):
-            if top:
-                self.result.allowed.append(ddl.set_description(self.table, n.name, n.description))
-            else:
-                self.result.notes.append(
-                    f"nested column {path} description changed: apply with `bq update`"
-                )
+            build = functools.partial(ddl.set_description, self.table, n.name, n.description)
+            self.allow(top, build, path, n.line, "description changed: apply with `bq update`")
         if o.default != n.default:
-            if top:
-                self.allow(lambda: ddl.set_default(self.table, n.name, n.default), path, n.line)
-            else:
-                self.result.notes.append(f"nested column {path} default changed")
+            build = functools.partial(ddl.set_default, self.table, n.name, n.default)
+            self.allow(top, build, path, n.line, "default changed")
 
 
 def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Comparison:
@@ -635,12 +631,9 @@ def judge(
 
 
 def _dedupe_plan(out: Verdicts) -> None:
-    seen: set[str] = set()
-    plan: list[Statement] = []
+    unique: dict[str, Statement] = {}
     for s in out.plan:
-        if s.sql not in seen:
-            seen.add(s.sql)
-            plan.append(s)
+        unique.setdefault(s.sql, s)
     # ALTERs that rename must run before ones that use the new name; drops last.
     order = {
         "rename_column": 0,
@@ -652,4 +645,4 @@ def _dedupe_plan(out: Verdicts) -> None:
         "set_description": 5,
         "drop_column": 6,
     }
-    out.plan = sorted(plan, key=lambda s: order.get(s.kind, 9))
+    out.plan = sorted(unique.values(), key=lambda s: order.get(s.kind, 9))

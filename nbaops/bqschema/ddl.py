@@ -67,21 +67,6 @@ def _ident(name: str) -> Any:
     return exp.to_identifier(name, quoted=True)
 
 
-def quote_table(table: str) -> str:
-    return str(_table(table).sql(dialect="bigquery"))
-
-
-def quote_column(name: str) -> str:
-    return str(_ident(name).sql(dialect="bigquery"))
-
-
-def string_literal(text: str) -> str:
-    """A GoogleSQL string literal for ``text`` (SQLGlot escapes quotes, backslashes)."""
-    from sqlglot import exp
-
-    return str(exp.Literal.string(text).sql(dialect="bigquery"))
-
-
 def data_type(f: Field, *, with_mode: bool = False) -> Any:
     """The SQLGlot type of one field (STRUCT sub-fields as quoted column definitions).
 
@@ -181,11 +166,16 @@ def set_data_type(table: str, f: Field) -> Statement:
 
 def set_description(table: str, column: str, description: str | None) -> Statement:
     # SQLGlot has no node for ALTER COLUMN SET OPTIONS: the statement is assembled from
-    # rendered nodes (quoted identifiers, a string literal) and parsed back as one statement.
-    value = string_literal(description) if description else "NULL"
+    # rendered nodes (quoted identifiers, a string literal SQLGlot escapes) and parsed back
+    # as one statement.
+    from sqlglot import exp
+
+    value = exp.Literal.string(description) if description else exp.Null()
+    table_sql, column_sql, value_sql = (
+        n.sql(dialect="bigquery") for n in (_table(table), _ident(column), value)
+    )
     sql = (
-        f"ALTER TABLE {quote_table(table)} ALTER COLUMN {quote_column(column)} "
-        f"SET OPTIONS (description = {value})"
+        f"ALTER TABLE {table_sql} ALTER COLUMN {column_sql} SET OPTIONS (description = {value_sql})"
     )
     return Statement("set_description", table, column, _render(sql))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -19,16 +19,17 @@ from nbaops.bqschema.gitbase import GitBase
 from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
-    Document,
     Layout,
     LayoutError,
     decode_document,
     parse_layouts,
     read_bytes,
+    read_schema,
     table_name_for,
     to_table_schema,
 )
-from nbaops.errors import UsageError, first_line
+from nbaops.errors import GitError, UsageError, first_line
+from nbaops.gitrepo import Repo
 
 LAYOUT_FILE = "tables.yaml"
 
@@ -37,6 +38,11 @@ def is_schema_path(path: str) -> bool:
     """A BigQuery schema file: ``*.json`` that is not a JSON Schema (``*.schema.json``)."""
     name = PurePosixPath(path).name
     return name.endswith(".json") and not name.endswith(".schema.json")
+
+
+def schema_files(root: Path, schemas_dir: str) -> Iterator[Path]:
+    """The schema files below ``root/schemas_dir`` (none when it is not a folder)."""
+    return (p for p in (root / schemas_dir).rglob("*.json") if is_schema_path(p.name))
 
 
 @dataclass
@@ -82,10 +88,6 @@ class DiffResult:
     @property
     def plan(self) -> list[Statement]:
         return [s for t in self.tables for s in t.verdicts.plan]
-
-
-def _doc_errors(doc: Document) -> list[Finding]:
-    return [f for f in doc.findings if f.is_error]
 
 
 def _with_layout(
@@ -140,12 +142,15 @@ def check_against_ref(
 
     config = config or RuleConfig()
     today = today or today_eastern()
+    repo = Repo(start)  # GitError (exit 3): not a git repository
     try:
-        base = GitBase(start, ref)
+        base = GitBase(repo, ref)
     except UsageError:
-        if _has_commits(start):
-            raise
-        return _lint_only(paths, ref, schemas_dir, start)
+        try:
+            repo.resolve("HEAD")
+        except GitError:  # no commit at all: a first commit has nothing to compare with
+            return _lint_only(paths, ref, schemas_dir, repo.root)
+        raise
     result = DiffResult(against=ref)
     root = base.root
 
@@ -153,19 +158,13 @@ def check_against_ref(
         return os.path.relpath(root / rel)
 
     given = [base.relative(p) for p in paths]
-    at_base_all = [p for p in base.list_files(schemas_dir)] if schemas_dir else []
-    base_schemas = {p for p in at_base_all if is_schema_path(p)}
+    at_base = base.list_files(schemas_dir) if schemas_dir else []
+    base_schemas = {p for p in at_base if is_schema_path(p)}
     if given:
         schema_paths = [p for p in given if is_schema_path(p)]
     else:
-        schema_paths = (
-            sorted(
-                p.relative_to(root).as_posix()
-                for p in (root / schemas_dir).rglob("*.json")
-                if is_schema_path(p.name)
-            )
-            if (root / schemas_dir).is_dir()
-            else []
+        schema_paths = sorted(
+            p.relative_to(root).as_posix() for p in schema_files(root, schemas_dir)
         )
     # Removed tables: schema files at the base that are gone from the working tree.
     for p in sorted(base_schemas):
@@ -175,11 +174,10 @@ def check_against_ref(
     layout_rel = f"{schemas_dir}/{LAYOUT_FILE}" if schemas_dir else LAYOUT_FILE
     wanted = [*schema_paths, layout_rel]
     old_bytes = base.read_many(wanted)
-    new_layout_bytes, problem = (
-        read_bytes(str(root / layout_rel)) if (root / layout_rel).is_file() else (None, None)
-    )
-    if problem is not None:
-        result.findings.append(problem)
+    new_layout_bytes = read_bytes(str(root / layout_rel)) if (root / layout_rel).is_file() else None
+    if isinstance(new_layout_bytes, Finding):
+        result.findings.append(new_layout_bytes)
+        new_layout_bytes = None
     old_layouts = _parse_layout(
         shown(layout_rel), old_bytes[layout_rel], result.findings, f"at {ref}"
     )
@@ -199,16 +197,10 @@ def check_against_ref(
         path = shown(rel)
         new_schema: TableSchema | None = None
         if (root / rel).exists():
-            data, problem = read_bytes(str(root / rel))
-            if data is None:
-                result.findings.extend([problem] if problem else [])
-                continue
-            doc = decode_document(path, data)
-            errors = _doc_errors(doc)
-            if not doc.ok:
+            new_schema, errors = read_schema(path)
+            if new_schema is None:
                 result.findings.extend(errors)
                 continue
-            new_schema = to_table_schema(doc)
         old_data = old_bytes.get(rel)
         old_schema: TableSchema | None = None
         if old_data is not None:
@@ -225,29 +217,14 @@ def check_against_ref(
     return result
 
 
-def _has_commits(start: str | Path) -> bool:
-    """Whether the repository has any commit (a first commit has none to compare with)."""
-    from nbaops.errors import GitError
-    from nbaops.gitrepo import Repo
-
-    try:
-        Repo(start).resolve("HEAD")
-    except GitError:
-        return False
-    return True
-
-
-def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, start: str | Path) -> DiffResult:
+def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, root: Path) -> DiffResult:
     """A repository's first commit: nothing to break yet, so lint the schema files only."""
     from nbaops.bqschema.lint import lint_paths
-    from nbaops.gitrepo import Repo
 
-    root = Repo(start).root
     if paths:
-        files = [p for p in paths if is_schema_path(Path(p).name)]
+        files = [p for p in paths if is_schema_path(p)]
     else:
-        folder = root / schemas_dir
-        files = sorted(os.path.relpath(p) for p in folder.rglob("*.json") if is_schema_path(p.name))
+        files = sorted(os.path.relpath(p) for p in schema_files(root, schemas_dir))
     result = DiffResult(against=ref, findings=lint_paths(files))
     result.note = (
         f"no commit yet to compare with ({ref} does not exist: a first commit): "
@@ -256,12 +233,13 @@ def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, start: str | Pa
     return result
 
 
-def render_lines(result: DiffResult) -> list[str]:
-    """The hook's output: findings as ``path:line: RULE_ID message``, then the DDL."""
+def render_lines(result: DiffResult, *, ddl: bool = True) -> list[str]:
+    """The hook's output: findings as ``path:line: RULE_ID message``, then (unless ``ddl``
+    is False) the DDL, notes and changes to migrate by hand as ``-- `` lines."""
     lines = [f.format() for f in sorted(result.all_findings, key=lambda f: (f.path, f.line))]
     if result.note:
         lines.insert(0, f"note: {result.note}")
-    for t in result.tables:
+    for t in result.tables if ddl else []:
         if t.verdicts.plan:
             lines.append(f"-- {t.table}: DDL for the allowed changes ({t.path})")
             lines.extend(f"{s.sql};" for s in t.verdicts.plan)
@@ -298,14 +276,10 @@ def resolve_tables(root: Path, table: str | None) -> list[str]:
     Raises:
         UsageError: unknown table (names the known ones).
     """
-    from nbaops.errors import UsageError
-
     tables = known_tables(root)
-    if table is None:
-        return tables
-    if table not in tables:
+    if table is not None and table not in tables:
         raise UsageError(f"unknown table {table!r}; known tables: {', '.join(tables)}")
-    return [table]
+    return tables if table is None else [table]
 
 
 def live_schema(fields: list[dict[str, Any]], table: str) -> TableSchema:
@@ -418,14 +392,9 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
     for name in tables:
         path = schema_path(ctx.root, name)
         shown = os.path.relpath(path)
-        data, problem = read_bytes(str(path))
-        if data is None:
-            report.findings.extend([problem] if problem else [])
-            continue
-        doc = decode_document(shown, data)
-        new = to_table_schema(doc)
+        new, errors = read_schema(shown)
         if new is None:
-            report.findings.extend(_doc_errors(doc))
+            report.findings.extend(errors)
             continue
         try:
             old = live_schema(warehouse.table_schema(name), name)

@@ -1,16 +1,28 @@
-"""``docs/schema-rules.md`` from the rule catalogs (the doc never drifts from code).
+"""``docs/schema-rules.md`` from the rule catalogs (the doc never drifts from code), and
+what the hooks print about a failed rule: where it is explained and how to waive it.
 
-Written and checked with the rest of the generated docs (``python -m nbaops.docs_reference``,
-``--check``); a unit test runs the same comparison.
+The page is written and checked with the rest of the generated docs (``python -m
+nbaops.docs_reference``, ``--check``); a unit test runs the same comparison. After their
+findings the hooks print one block per failed rule (and table/column)::
+
+    FIELD_NO_DELETE: explained at docs/schema-rules.md#FIELD_NO_DELETE (nbaops docs)
+      waive it (schema_rules.waivers in nbaops.yaml or --config FILE):
+        - {rule: FIELD_NO_DELETE, table: nba_raw.games, column: status,
+           reason: "...", expires: YYYY-MM-DD}     <- one line in the output
+
+Breaking-change rules can be waived one change at a time or excepted everywhere
+(``schema_rules.except``); lint and SQL reference rules cannot: the fix is in the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from nbaops.bqschema.breaking import BREAKING_RULES, COERCIONS
 from nbaops.bqschema.lint_rules import LINT_RULES
-from nbaops.bqschema.model import BIGQUERY, CONSUMER, Rule
+from nbaops.bqschema.model import BIGQUERY, CONSUMER, Finding, Rule
+
+DOC = "docs/schema-rules.md"
 
 _HEADER_TEMPLATE = """\
 # Schema rules
@@ -157,3 +169,26 @@ def render_markdown() -> str:
     parts += ["", _SQL_INTRO]
     parts += _table(SQL_RULES.values(), with_category=False)
     return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def help_lines(findings: Sequence[Finding]) -> list[str]:
+    """The doc anchor and the waiver syntax (or why there is none) per failed rule."""
+    lines: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    for f in findings:
+        if not f.is_error or (f.rule, f.table, f.column) in seen:
+            continue
+        seen.add((f.rule, f.table, f.column))
+        # The rule id is the HTML id of its row in the page (see _table).
+        lines.append(f"{f.rule}: explained at {DOC}#{f.rule} (nbaops docs)")
+        if f.rule in BREAKING_RULES:
+            where = f"table: {f.table or 'DATASET.TABLE'}"
+            if f.column:
+                where += f", column: {f.column}"
+            lines.append("  waive it (schema_rules.waivers in nbaops.yaml or --config FILE):")
+            lines.append(
+                f'    - {{rule: {f.rule}, {where}, reason: "why it is safe", expires: YYYY-MM-DD}}'
+            )
+        else:
+            lines.append("  not waivable: fix the file (see the rule's 'How to fix')")
+    return lines

@@ -18,9 +18,9 @@ from nbaops.gitrepo import Repo
 class GitBase:
     """The files of one repository at one ref."""
 
-    def __init__(self, start: Path | str, ref: str) -> None:
-        self.repo = Repo(start)
-        self.root = self.repo.root
+    def __init__(self, repo: Repo, ref: str) -> None:
+        self.repo = repo
+        self.root = repo.root
         self.ref = ref
         try:
             self.sha = self.repo.resolve(ref)
@@ -37,10 +37,8 @@ class GitBase:
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """Content of each repository-relative path at the ref (None: not there)."""
-        out: dict[str, bytes | None] = {}
-        wanted = [p for p in dict.fromkeys(paths) if p and "\n" not in p]
-        for p in paths:
-            out[p] = None
+        out: dict[str, bytes | None] = dict.fromkeys(paths)
+        wanted = [p for p in out if p and "\n" not in p]
         if not wanted:
             return out
         request = "".join(f"{self.sha}:{p}\n" for p in wanted).encode()

@@ -54,6 +54,17 @@ class LineIndex:
 ScanOnce = Callable[[str, int], tuple[Any, int]]
 
 
+def _recording(scan_once: ScanOnce) -> tuple[list[int], ScanOnce]:
+    """``scan_once`` that also records the offset where each value starts."""
+    positions: list[int] = []
+
+    def scan(string: str, idx: int) -> tuple[Any, int]:
+        positions.append(idx)
+        return scan_once(string, idx)
+
+    return positions, scan
+
+
 def _reject_constant(name: str) -> Any:
     # NaN/Infinity are not JSON; BigQuery's parser rejects them, so do we.
     raise ValueError(f"{name} is not valid JSON")
@@ -64,6 +75,8 @@ class PositionalDecoder(json.JSONDecoder):
 
     def __init__(self) -> None:
         super().__init__(strict=True, parse_constant=_reject_constant)
+        # py_make_scanner reads the parsers from the decoder (instance attributes: the
+        # base __init__ sets its own there)
         self.parse_object = self._parse_object
         self.parse_array = self._parse_array
         self.scan_once = _py_make_scanner(self)
@@ -73,17 +86,12 @@ class PositionalDecoder(json.JSONDecoder):
         s_and_end: tuple[str, int],
         strict: bool,
         scan_once: ScanOnce,
-        object_hook: Any,
-        object_pairs_hook: Any,
+        _object_hook: Any,
+        _object_pairs_hook: Any,
         memo: dict[str, str] | None = None,
     ) -> tuple[JObject, int]:
         start = s_and_end[1] - 1
-        positions: list[int] = []
-
-        def scan(string: str, idx: int) -> tuple[Any, int]:
-            positions.append(idx)
-            return scan_once(string, idx)
-
+        positions, scan = _recording(scan_once)
         pairs, end = _JSONObject(s_and_end, strict, scan, None, list, memo)
         obj = JObject()
         obj.pos = start
@@ -99,12 +107,7 @@ class PositionalDecoder(json.JSONDecoder):
     @staticmethod
     def _parse_array(s_and_end: tuple[str, int], scan_once: ScanOnce) -> tuple[JArray, int]:
         start = s_and_end[1] - 1
-        positions: list[int] = []
-
-        def scan(string: str, idx: int) -> tuple[Any, int]:
-            positions.append(idx)
-            return scan_once(string, idx)
-
+        positions, scan = _recording(scan_once)
         values, end = _JSONArray(s_and_end, scan)
         arr = JArray(values)
         arr.pos = start

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from nbaops.bqschema.jsonpos import JArray, JObject
 from nbaops.bqschema.lint_rules import (
@@ -13,14 +13,14 @@ from nbaops.bqschema.lint_rules import (
     check_name,
     unknown_keys,
 )
-from nbaops.bqschema.model import Finding, canonical_type
+from nbaops.bqschema.model import Finding
 from nbaops.bqschema.parse import (
     CLUSTER_KEYS,
     PARTITION_KEYS,
     PARTITION_TYPES,
     Document,
-    decode_document,
     read_document,
+    to_table_schema,
 )
 
 # Types BigQuery cannot cluster on.
@@ -36,13 +36,10 @@ def lint_document(doc: Document) -> list[Finding]:
         doc.add("SCHEMA_EMPTY", doc.line_of(doc.fields_node.pos), "schema has no columns")
     count = _lint_level(doc, doc.fields_node, depth=1, prefix="")
     if count > MAX_COLUMNS:
-        doc.add(
-            "TOO_MANY_COLUMNS",
-            1,
-            f"{count} columns including nested fields (at most {MAX_COLUMNS})",
-        )
+        message = f"{count} columns including nested fields (at most {MAX_COLUMNS})"
+        doc.add("TOO_MANY_COLUMNS", 1, message)
     if doc.table_node is not None:
-        _lint_layout(doc, doc.table_node, doc.fields_node)
+        _lint_layout(doc, doc.table_node)
     return sorted(doc.findings, key=lambda f: (f.line, f.rule))
 
 
@@ -54,11 +51,8 @@ def _lint_level(doc: Document, fields: JArray, depth: int, prefix: str) -> int:
         if not isinstance(item, JObject):
             pos = fields.item_pos[index] if index < len(fields.item_pos) else fields.pos
             where = f"{prefix}[{index}]" if prefix else f"field #{index + 1}"
-            doc.add(
-                "SCHEMA_SHAPE",
-                doc.line_of(pos),
-                f"{where} is not an object; each field must be an object with name and type",
-            )
+            message = f"{where} is not an object; each field must be an object with name and type"
+            doc.add("SCHEMA_SHAPE", doc.line_of(pos), message)
             continue
         count += 1
         line = doc.line_of(item.pos)
@@ -76,42 +70,24 @@ def _lint_level(doc: Document, fields: JArray, depth: int, prefix: str) -> int:
         if name is not None:
             key = name.lower()
             if key in seen:
-                doc.add(
-                    "FIELD_NAME_DUPLICATE",
-                    line,
-                    f"{path}: duplicates column {seen[key]!r} (names are case-insensitive)",
-                )
+                message = f"{path}: duplicates column {seen[key]!r} (names are case-insensitive)"
+                doc.add("FIELD_NAME_DUPLICATE", line, message)
             else:
                 seen[key] = name
         check_field(item, depth, path, doc.add, doc.line_of)
         sub = item.get("fields")
         if isinstance(sub, JArray) and sub:
             if depth >= MAX_DEPTH:
-                doc.add(
-                    "NESTING_TOO_DEEP",
-                    doc.line_of(sub.pos),
-                    f"{path}: RECORD nested deeper than {MAX_DEPTH} levels",
-                )
+                message = f"{path}: RECORD nested deeper than {MAX_DEPTH} levels"
+                doc.add("NESTING_TOO_DEEP", doc.line_of(sub.pos), message)
             else:
                 count += _lint_level(doc, sub, depth + 1, path)
     return count
 
 
-def _top_level_types(fields: JArray) -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    for item in fields:
-        if isinstance(item, JObject):
-            name, ftype, mode = item.get("name"), item.get("type"), item.get("mode", "NULLABLE")
-            if isinstance(name, str) and isinstance(ftype, str):
-                out[name.lower()] = (
-                    canonical_type(ftype),
-                    mode.upper() if isinstance(mode, str) else "NULLABLE",
-                )
-    return out
-
-
-def _lint_layout(doc: Document, table: JObject, fields: JArray) -> None:
-    columns = _top_level_types(fields)
+def _lint_layout(doc: Document, table: JObject) -> None:
+    schema = to_table_schema(doc)
+    columns = schema.field_map() if schema else {}  # top-level columns by lower-cased name
     part = table.get("timePartitioning")
     if part is not None:
         line = doc.line_of(table.value_pos["timePartitioning"])
@@ -122,28 +98,21 @@ def _lint_layout(doc: Document, table: JObject, fields: JArray) -> None:
                 doc.add("UNKNOWN_KEY", line, message)
             ptype = part.get("type", "DAY")
             if not isinstance(ptype, str) or ptype.upper() not in PARTITION_TYPES:
-                doc.add(
-                    "PARTITION_INVALID",
-                    line,
-                    f"timePartitioning.type {ptype!r:.30} is not one of DAY, HOUR, MONTH, YEAR",
+                message = (
+                    f"timePartitioning.type {ptype!r:.30} is not one of DAY, HOUR, MONTH, YEAR"
                 )
+                doc.add("PARTITION_INVALID", line, message)
             pfield = part.get("field")
-            if pfield is not None:
-                if not isinstance(pfield, str) or pfield.lower() not in columns:
-                    doc.add(
-                        "PARTITION_INVALID",
-                        line,
-                        f"partition column {pfield!r:.60} is not a top-level column",
-                    )
-                elif columns[pfield.lower()][0] not in _PARTITION_COLUMN_TYPES or (
-                    columns[pfield.lower()][1] == "REPEATED"
-                ):
-                    doc.add(
-                        "PARTITION_INVALID",
-                        line,
-                        f"partition column {pfield!r} is "
-                        f"{columns[pfield.lower()][0]}; must be DATE, TIMESTAMP or DATETIME",
-                    )
+            column = columns.get(pfield.lower()) if isinstance(pfield, str) else None
+            if pfield is not None and column is None:
+                message = f"partition column {pfield!r:.60} is not a top-level column"
+                doc.add("PARTITION_INVALID", line, message)
+            elif column is not None and (
+                column.type not in _PARTITION_COLUMN_TYPES or column.mode == "REPEATED"
+            ):
+                must = "must be DATE, TIMESTAMP or DATETIME"
+                message = f"partition column {pfield!r} is {column.type}; {must}"
+                doc.add("PARTITION_INVALID", line, message)
     clus = table.get("clustering")
     if clus is not None:
         line = doc.line_of(table.value_pos["clustering"])
@@ -156,40 +125,16 @@ def _lint_layout(doc: Document, table: JObject, fields: JArray) -> None:
         if len(cfields) > 4:
             doc.add("CLUSTER_INVALID", line, f"{len(cfields)} clustering columns (at most 4)")
         for col in cfields:
-            if not isinstance(col, str) or col.lower() not in columns:
-                doc.add(
-                    "CLUSTER_INVALID",
-                    line,
-                    f"clustering column {col!r:.60} is not a top-level column",
-                )
-                continue
-            ctype, cmode = columns[col.lower()]
-            if ctype in _NOT_CLUSTERABLE or cmode == "REPEATED":
-                what = "REPEATED" if cmode == "REPEATED" else ctype
-                doc.add(
-                    "CLUSTER_INVALID",
-                    line,
-                    f"clustering column {col!r} is {what}, which BigQuery cannot cluster on",
-                )
-
-
-def lint_file(path: str) -> list[Finding]:
-    """Lint one schema file; never raises for bad input."""
-    return lint_document(read_document(path))
-
-
-def lint_bytes(path: str, data: bytes) -> list[Finding]:
-    """Lint schema content already in memory (e.g. read from git)."""
-    return lint_document(decode_document(path, data))
+            column = columns.get(col.lower()) if isinstance(col, str) else None
+            if column is None:
+                message = f"clustering column {col!r:.60} is not a top-level column"
+                doc.add("CLUSTER_INVALID", line, message)
+            elif column.type in _NOT_CLUSTERABLE or column.mode == "REPEATED":
+                what = "REPEATED" if column.mode == "REPEATED" else column.type
+                message = f"clustering column {col!r} is {what}, which BigQuery cannot cluster on"
+                doc.add("CLUSTER_INVALID", line, message)
 
 
 def lint_paths(paths: Iterable[str]) -> list[Finding]:
-    """Lint many files in one process, in the given order."""
-    findings: list[Finding] = []
-    for path in paths:
-        findings.extend(lint_file(path))
-    return findings
-
-
-def has_errors(findings: Sequence[Finding]) -> bool:
-    return any(f.is_error for f in findings)
+    """Lint many files in one process, in the given order; never raises for bad input."""
+    return [f for path in paths for f in lint_document(read_document(path))]

@@ -119,6 +119,14 @@ class Field:
     range_element: str | None = None
     line: int = 1
 
+    def numeric_params(self) -> tuple[int, int]:
+        """(precision, scale) of a NUMERIC/BIGNUMERIC column: BigQuery's defaults when
+        unset (NUMERIC 38, 9; BIGNUMERIC 76, 38), scale 0 when only precision is given."""
+        precision, scale = (38, 9) if self.type == "NUMERIC" else (76, 38)
+        if self.precision is not None:
+            precision, scale = self.precision, 0
+        return precision, self.scale if self.scale is not None else scale
+
     def to_json(self) -> dict[str, Any]:
         """The bq JSON form of this field."""
         out: dict[str, Any] = {"name": self.name, "type": self.type, "mode": self.mode}

@@ -34,10 +34,6 @@ from nbaops.bqschema.model import (
 
 MAX_BYTES = 8 * 1024 * 1024
 
-FORM_ARRAY = "array"
-FORM_OBJECT = "object"
-FORM_TABLE = "table"
-
 SCHEMA_KEYS = ("fields", "foreignTypeInfo")
 TABLE_KEYS = (
     "kind",
@@ -98,13 +94,12 @@ PARTITION_TYPES = ("DAY", "HOUR", "MONTH", "YEAR")
 
 @dataclass
 class Document:
-    """One schema file, decoded (``root`` is None when it could not be)."""
+    """One schema file, decoded: ``fields_node`` is None unless it is shaped like a schema
+    (field-level findings may still exist); ``table_node`` is set for a table resource."""
 
     path: str
-    root: Any = None
     findings: list[Finding] = field(default_factory=list)
     lines: LineIndex | None = None
-    form: str | None = None
     fields_node: JArray | None = None
     table_node: JObject | None = None
 
@@ -114,28 +109,19 @@ class Document:
     def add(self, rule: str, line: int, message: str) -> None:
         self.findings.append(lint_finding(self.path, line, rule, message))
 
-    @property
-    def ok(self) -> bool:
-        """Decoded and shaped like a schema (field-level findings may still exist)."""
-        return self.fields_node is not None
 
-
-def _line_of_byte(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, max(0, offset)) + 1
-
-
-def read_bytes(path: str) -> tuple[bytes | None, Finding | None]:
+def read_bytes(path: str) -> bytes | Finding:
     """The file's bytes, or a FILE_UNREADABLE / FILE_TOO_LARGE finding."""
     try:
         size = os.stat(path).st_size
         if size > MAX_BYTES:
             message = f"file has {size} bytes; a schema file is at most {MAX_BYTES} bytes"
-            return None, lint_finding(path, 1, "FILE_TOO_LARGE", message)
+            return lint_finding(path, 1, "FILE_TOO_LARGE", message)
         with open(path, "rb") as handle:
-            return handle.read(MAX_BYTES + 1), None
+            return handle.read(MAX_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return None, lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
+        return lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
 
 
 def decode_document(path: str, data: bytes) -> Document:
@@ -149,13 +135,13 @@ def decode_document(path: str, data: bytes) -> Document:
     except UnicodeDecodeError as exc:
         doc.add(
             "FILE_ENCODING",
-            _line_of_byte(data, exc.start),
+            data.count(b"\n", 0, exc.start) + 1,
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
         )
         return doc
     doc.lines = LineIndex(text)
     try:
-        doc.root = loads(text)
+        root = loads(text)
     except json.JSONDecodeError as exc:
         doc.add(
             "JSON_SYNTAX",
@@ -171,19 +157,23 @@ def decode_document(path: str, data: bytes) -> Document:
         line = doc.line_of(match.start()) if match else 1
         doc.add("JSON_SYNTAX", line, f"invalid JSON: {exc}")
         return doc
-    _locate(doc)
+    _locate(doc, root)
     return doc
 
 
 def read_document(path: str) -> Document:
     """Read and decode one schema file; problems become findings on the document."""
-    data, problem = read_bytes(path)
-    if data is None:
-        doc = Document(path)
-        if problem is not None:
-            doc.findings.append(problem)
-        return doc
+    data = read_bytes(path)
+    if isinstance(data, Finding):
+        return Document(path, [data])
     return decode_document(path, data)
+
+
+def read_schema(path: str) -> tuple[TableSchema | None, list[Finding]]:
+    """The typed schema of one file, or None and the errors that make it unreadable."""
+    doc = read_document(path)
+    schema = to_table_schema(doc)
+    return schema, [] if schema is not None else [f for f in doc.findings if f.is_error]
 
 
 def _kind(value: Any) -> str:
@@ -200,11 +190,10 @@ def _kind(value: Any) -> str:
     return "a number"
 
 
-def _locate(doc: Document) -> None:
+def _locate(doc: Document, root: Any) -> None:
     """Find the field list in one of the three forms (or report SCHEMA_SHAPE)."""
-    root = doc.root
     if isinstance(root, JArray):
-        doc.form, doc.fields_node = FORM_ARRAY, root
+        doc.fields_node = root
         return
     if not isinstance(root, JObject):
         doc.add(
@@ -217,7 +206,7 @@ def _locate(doc: Document) -> None:
     for key, pos in root.duplicates:
         doc.add("JSON_DUPLICATE_KEY", doc.line_of(pos), f'key "{key}" appears more than once')
     if "schema" in root and "fields" not in root:
-        doc.form, doc.table_node = FORM_TABLE, root
+        doc.table_node = root
         for key, message in unknown_keys(root, TABLE_KEYS, "the table resource"):
             doc.add("UNKNOWN_KEY", doc.line_of(root.value_pos[key]), message)
         schema = root["schema"]
@@ -230,7 +219,7 @@ def _locate(doc: Document) -> None:
             return
         holder = schema
     elif "fields" in root:
-        doc.form, holder = FORM_OBJECT, root
+        holder = root
     else:
         keys = ", ".join(sorted(root)[:5]) or "no keys"
         doc.add(

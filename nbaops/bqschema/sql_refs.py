@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.bqschema.model import Field, Finding, Rule, Severity
-from nbaops.errors import first_line
+from nbaops.errors import UsageError, first_line
 from nbaops.table_catalog import Catalog, load_catalog
 
 SQL_RULES: dict[str, Rule] = {
@@ -249,9 +249,7 @@ def check_sql(site: SqlSite, catalog: Catalog) -> list[Finding]:
     for stmt in statements:
         if stmt is None or type(stmt).__name__ not in _CHECKED_STATEMENTS:
             continue
-        if not any(t.db for t in stmt.find_all(exp.Table)) and not any(
-            "." in t.name for t in stmt.find_all(exp.Table)
-        ):
+        if not any(t.db or "." in t.name for t in stmt.find_all(exp.Table)):
             continue  # no dataset.table: a local (DuckDB) statement, not warehouse SQL
         findings.extend(_check_statement(site, stmt, catalog, exp))
     return sorted(findings, key=lambda f: f.line)
@@ -292,17 +290,13 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
     if not scopes:
         # UPDATE/DELETE/MERGE: check columns against every table the statement names.
         if known_tables and len(known_tables) == len(list(stmt.find_all(exp.Table))):
-            union: dict[str, Field] = {}
-            for cols in known_tables.values():
-                union.update(cols)
+            union = {name for cols in known_tables.values() for name in cols}
             aliases = {t.alias_or_name.lower() for t in stmt.find_all(exp.Table)}
             for col in stmt.find_all(exp.Column):
                 head = col.parts[0].name.lower()
-                name = (
-                    col.name.lower()
-                    if not col.table
-                    else (col.name.lower() if col.table.lower() in aliases else head)
-                )
+                # unqualified or qualified by a table: the column; else a struct path
+                plain = not col.table or col.table.lower() in aliases
+                name = col.name.lower() if plain else head
                 if name not in union and head not in aliases:
                     message = f"unknown column {col.sql('bigquery')}"
                     findings.append(_at(site, col, "SQL_UNKNOWN_COLUMN", message))
@@ -397,18 +391,6 @@ def _describe(source: Any, exp: Any) -> str:
 # -- the package walk ----------------------------------------------------------------------
 
 
-def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
-    for p in paths:
-        if os.path.isdir(p):
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-                for name in sorted(files):
-                    if name.endswith(".py"):
-                        yield os.path.join(root, name)
-        elif p.endswith(".py"):
-            yield p
-
-
 # Where a repository's queries are by default (sql-schema-refs without paths): every
 # Python file below the current folder, except tests, virtualenvs and build output.
 DEFAULT_GLOBS = ("**/*.py",)
@@ -429,12 +411,11 @@ def find_python_files(
     import fnmatch
 
     def matches(rel: str, patterns: Sequence[str]) -> bool:
-        for pattern in patterns:
-            if fnmatch.fnmatch(rel, pattern):
-                return True
-            if pattern.startswith("**/") and fnmatch.fnmatch(rel, pattern[3:]):
-                return True
-        return False
+        return any(
+            fnmatch.fnmatch(rel, pattern)
+            or (pattern.startswith("**/") and fnmatch.fnmatch(rel, pattern[3:]))
+            for pattern in patterns
+        )
 
     base = Path(root)
     found: list[str] = []
@@ -447,13 +428,34 @@ def find_python_files(
     return found
 
 
-def check_paths(paths: Sequence[str], schemas_dir: str | Path) -> list[Finding]:
-    """Check every SQL query in the given Python files/folders against ``schemas_dir``.
+def iter_python_files(paths: Iterable[str]) -> Iterator[str]:
+    """The given ``.py`` files, and every Python file below the given folders."""
+    for p in paths:
+        if os.path.isdir(p):
+            yield from find_python_files(DEFAULT_GLOBS, (), root=p)
+        elif p.endswith(".py"):
+            yield p
+
+
+def check_paths(
+    paths: Sequence[str],
+    schemas_dir: str | Path,
+    *,
+    globs: Sequence[str] | None = None,
+    excludes: Sequence[str] | None = None,
+) -> list[Finding]:
+    """Check every SQL query in the given Python files/folders against ``schemas_dir``;
+    no paths means every file :func:`find_python_files` finds with ``globs``/``excludes``.
 
     Raises:
+        UsageError: a path or ``schemas_dir`` does not exist.
         ConfigError: a schema file or ``tables.yaml`` there is not usable (the one
             catalog loader, :func:`nbaops.table_catalog.load_catalog`, is strict).
     """
+    paths = paths or find_python_files(globs or DEFAULT_GLOBS, excludes or DEFAULT_EXCLUDES)
+    missing = [p for p in [*paths, str(schemas_dir)] if not os.path.exists(p)]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
     catalog = load_catalog(schemas=Path(schemas_dir))
     findings: list[Finding] = []
     for path in iter_python_files(paths):

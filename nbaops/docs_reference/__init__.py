@@ -65,8 +65,7 @@ def render_block(kind: str, arg: str, configs: Mapping[str, Config]) -> str:
     """The content of one marked block."""
     from nbaops.checks.registry import ALL_SPECS
 
-    if kind == "post-deploy":
-        next(iter(configs.values())).service(arg)
+    if kind == "post-deploy":  # an unknown service raises UnknownServiceError
         return services_page.post_deploy_block(arg, configs)
     if kind in ("thresholds", "sql"):
         if arg not in ALL_SPECS:
@@ -162,21 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = project_root()
     try:
-        if args.check:
-            outdated = stale(root)
-            for path in outdated:
-                print(f"stale: {path.relative_to(root)}")
-            if outdated:
-                print(f"regenerate with: {REGENERATE}")
-                return 1
-            print("docs reference up to date")
-            return 0
-        changed = write(root)
+        changed = stale(root) if args.check else write(root)
     except NbaopsError as exc:
         print(f"nbaops: error: {exc}", file=sys.stderr)
         return exc.exit_code
     for path in changed:
-        print(f"wrote {path.relative_to(root)}")
+        print(f"{'stale:' if args.check else 'wrote'} {path.relative_to(root)}")
     if not changed:
         print("docs reference up to date")
+    elif args.check:
+        print(f"regenerate with: {REGENERATE}")
+        return 1
     return 0

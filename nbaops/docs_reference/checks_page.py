@@ -81,9 +81,12 @@ def _runner_rows(configs: Mapping[str, Config]) -> list[str]:
     return _key_rows(RUNNER_KEYS, defaults, values)
 
 
-def render_checks(specs: list[CheckSpec], configs: Mapping[str, Config]) -> str:
+def page(root: Path, configs: Mapping[str, Config]) -> str:
+    """``docs/reference/checks.md``."""
     from nbaops.checks.registry import ALL_SERVICES
 
+    specs = check_specs()
+    service = {s.id: "every service" if s.service == ALL_SERVICES else s.service for s in specs}
     lines = [
         HEADER.format(cmd=REGENERATE, source="the check specs (nbaops/checks) and nbaops.yaml"),
         "# Check reference",
@@ -99,9 +102,8 @@ def render_checks(specs: list[CheckSpec], configs: Mapping[str, Config]) -> str:
         "| ----- | ------- | -------- | -------- |",
     ]
     for spec in specs:
-        service = "every service" if spec.service == ALL_SERVICES else spec.service
         lines.append(
-            f"| [`{spec.id}`](#{anchor(spec.id)}) | {cell(service)} | "
+            f"| [`{spec.id}`](#{anchor(spec.id)}) | {cell(service[spec.id])} | "
             f"{cell(spec.title)} | [playbook](../{spec.playbook}) |"
         )
     lines += [
@@ -113,9 +115,7 @@ def render_checks(specs: list[CheckSpec], configs: Mapping[str, Config]) -> str:
         *_runner_rows(configs),
     ]
     for spec in specs:
-        service = "every service" if spec.service == ALL_SERVICES else spec.service
-        lines += ["", f"## {spec.id}", ""]
-        lines.append(f"- service: {service}")
+        lines += ["", f"## {spec.id}", "", f"- service: {service[spec.id]}"]
         lines.append(f"- module: `{spec.module}`")
         if spec.revision_aware:
             lines.append("- revision-aware: after a deploy it measures the new revision only")
@@ -185,7 +185,3 @@ def thresholds_block(check_id: str, configs: Mapping[str, Config]) -> str:
             *threshold_rows(check_id, configs),
         ]
     )
-
-
-def page(root: Path, configs: Mapping[str, Config]) -> str:
-    return render_checks(check_specs(), configs)

@@ -1,14 +1,14 @@
 """``docs/reference/hooks.md``: every hook of ``.pre-commit-hooks.yaml``.
 
 Each hook with its entry point, file filter and flags, read from the hook's own argparse
-parser (captured before it parses anything).
+parser (its module's ``PARSER``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,41 +35,25 @@ class HookDoc:
         return [a for a in actions if not isinstance(a, argparse._HelpAction)]
 
 
-class _Captured(Exception):
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        super().__init__("parser captured")
-        self.parser = parser
-
-
 def hook_parser(module_name: str) -> argparse.ArgumentParser:
-    """The argparse parser a hook's ``main`` builds, captured before it parses anything."""
-    module = importlib.import_module(module_name)
-
-    def capture(parser: argparse.ArgumentParser, argv: Any) -> Any:
-        raise _Captured(parser)
-
-    original: Callable[..., Any] = getattr(module, "parse_args")  # noqa: B009
-    setattr(module, "parse_args", capture)  # noqa: B010
-    try:
-        module.main([])
-    except _Captured as captured:
-        return captured.parser
-    finally:
-        setattr(module, "parse_args", original)  # noqa: B010
-    raise RuntimeError(f"{module_name}.main did not call parse_args")
+    """The argparse parser a hook module declares (``PARSER``; see :mod:`hooks`)."""
+    parser = getattr(importlib.import_module(module_name), "PARSER", None)
+    if not isinstance(parser, argparse.ArgumentParser):
+        raise RuntimeError(f"{module_name} declares no PARSER")
+    return parser
 
 
-def _entry_modules(root: Path) -> dict[str, str]:
-    """Console-script name -> module, from ``[project.scripts]`` of pyproject.toml."""
+def _project(root: Path) -> dict[str, Any]:
+    """The ``[project]`` table of pyproject.toml."""
     import tomllib
 
-    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    scripts = data.get("project", {}).get("scripts", {})
-    return {name: target.split(":", 1)[0] for name, target in scripts.items()}
+    return dict(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"])
 
 
 def hook_docs(root: Path) -> list[HookDoc]:
-    entries = _entry_modules(root)
+    # console-script name -> module, from [project.scripts]
+    scripts = _project(root).get("scripts", {})
+    entries = {name: target.split(":", 1)[0] for name, target in scripts.items()}
     hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     out: list[HookDoc] = []
     for hook in hooks:
@@ -85,16 +69,12 @@ def hook_docs(root: Path) -> list[HookDoc]:
     return out
 
 
-def hook_source(root: Path) -> tuple[str, str]:
-    """(repo URL, rev) for a service repository's pre-commit config, from pyproject.toml."""
-    import tomllib
-
-    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return str(project["urls"]["Repository"]), f"v{project['version']}"
-
-
-def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", "<rev>")) -> str:
-    repo_url, rev = source
+def page(root: Path, configs: Mapping[str, Config]) -> str:
+    """``docs/reference/hooks.md``; the copyable block names the repository and ``v<version>``
+    (pyproject.toml) a service repository's pre-commit config fetches the hooks from."""
+    hooks = hook_docs(root)
+    project = _project(root)
+    repo_url, rev = project["urls"]["Repository"], f"v{project['version']}"
     lines = [
         HEADER.format(cmd=REGENERATE, source=".pre-commit-hooks.yaml and the hooks' parsers"),
         "# Hook reference",
@@ -144,7 +124,3 @@ def render_hooks(hooks: Sequence[HookDoc], source: tuple[str, str] = ("<repo>", 
                 f"{cell(default)} | {cell(opt.help or '') or '(no help)'} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def page(root: Path, configs: Mapping[str, Config]) -> str:
-    return render_hooks(hook_docs(root), hook_source(root))

@@ -80,7 +80,9 @@ def _flag_row(flag: Argument) -> str:
     return f"| `{usage}` | {value} | {cell(default)} | {cell(flag.help or '(no help)')} |"
 
 
-def render_tasks(tasks: list[tuple[str, Task[Any]]]) -> str:
+def page(root: Path, configs: Mapping[str, Config]) -> str:
+    """``docs/reference/tasks.md``."""
+    tasks = named_tasks(load_tasks(root))
     lines = [
         HEADER.format(cmd=REGENERATE, source="tasks.py (invoke Collection)"),
         "# Task reference",
@@ -107,7 +109,3 @@ def render_tasks(tasks: list[tuple[str, Task[Any]]]) -> str:
         lines += ["| flag | value | default | help |", "| ---- | ----- | ------- | ---- |"]
         lines += [_flag_row(flag) for flag in flags]
     return "\n".join(lines) + "\n"
-
-
-def page(root: Path, configs: Mapping[str, Config]) -> str:
-    return render_tasks(named_tasks(load_tasks(root)))

@@ -16,8 +16,9 @@ from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
 from nbaops.bqschema import ddl
 from nbaops.bqschema.breaking import compare
 from nbaops.bqschema.defaults import DefaultExpressionError, parse_default
-from nbaops.bqschema.lint import lint_bytes
+from nbaops.bqschema.lint import lint_document
 from nbaops.bqschema.model import Field, TableSchema
+from nbaops.bqschema.parse import decode_document
 from nbaops.errors import WarehouseError
 
 INJECTION = "NULL; DROP TABLE nba_ops.deploys; SELECT 1"
@@ -105,7 +106,7 @@ def test_ddl_quotes_identifiers_and_parses_as_one_statement() -> None:
 
 
 def _lint(fields: list[dict[str, Any]]) -> list[str]:
-    return [f.rule for f in lint_bytes("s.json", json.dumps(fields).encode())]
+    return [f.rule for f in lint_document(decode_document("s.json", json.dumps(fields).encode()))]
 
 
 def test_lint_refuses_the_injected_default() -> None:

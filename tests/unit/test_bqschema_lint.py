@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from nbaops.bqschema.lint import lint_bytes, lint_file
+from nbaops.bqschema.lint import lint_document, lint_paths
 from nbaops.bqschema.lint_rules import LINT_RULES
 from nbaops.bqschema.model import CANONICAL_TYPES, MODES, Severity
+from nbaops.bqschema.parse import decode_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +48,9 @@ def every_type_fields() -> list[dict[str, Any]]:
 
 def lint(data: Any, raw: bool = False) -> list[Any]:
     text = data if raw else json.dumps(data, indent=2)
-    return lint_bytes("schema.json", text.encode() if isinstance(text, str) else text)
+    return lint_document(
+        decode_document("schema.json", text.encode() if isinstance(text, str) else text)
+    )
 
 
 def rules(findings: list[Any]) -> list[str]:
@@ -90,7 +93,7 @@ def test_repository_schemas_are_clean() -> None:
     files = sorted((ROOT / "schemas").glob("*/*.json"))
     assert files, "schemas/ has table schema files"
     for path in files:
-        assert lint_file(str(path)) == [], path
+        assert lint_paths([str(path)]) == [], path
 
 
 # -- the file and JSON --------------------------------------------------------------------
@@ -113,18 +116,20 @@ def test_invalid_json_variants_are_json_syntax_findings(text: str) -> None:
 
 
 def test_non_utf8_and_binary_are_encoding_findings() -> None:
-    findings = lint_bytes("x.json", b'[\n{"name": "caf\xe9", "type": "STRING"}]')
+    findings = lint_document(
+        decode_document("x.json", b'[\n{"name": "caf\xe9", "type": "STRING"}]')
+    )
     assert rules(findings) == ["FILE_ENCODING"] and findings[0].line == 2
-    assert rules(lint_bytes("x.json", bytes(range(256)))) == ["FILE_ENCODING"]
+    assert rules(lint_document(decode_document("x.json", bytes(range(256))))) == ["FILE_ENCODING"]
 
 
 def test_unreadable_and_huge_files(tmp_path: Path) -> None:
-    assert rules(lint_file(str(tmp_path / "missing.json"))) == ["FILE_UNREADABLE"]
-    assert rules(lint_file(str(tmp_path))) == ["FILE_UNREADABLE"]
+    assert rules(lint_paths([str(tmp_path / "missing.json")])) == ["FILE_UNREADABLE"]
+    assert rules(lint_paths([str(tmp_path)])) == ["FILE_UNREADABLE"]
     big = tmp_path / "big.json"
     with big.open("wb") as handle:
         handle.truncate(9 * 1024 * 1024)
-    assert rules(lint_file(str(big))) == ["FILE_TOO_LARGE"]
+    assert rules(lint_paths([str(big)])) == ["FILE_TOO_LARGE"]
 
 
 def test_duplicate_json_key() -> None:

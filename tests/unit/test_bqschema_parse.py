@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbaops.bqschema.breaking import compare
-from nbaops.bqschema.lint import lint_bytes
+from nbaops.bqschema.lint import lint_document
 from nbaops.bqschema.model import Finding
 from nbaops.bqschema.parse import decode_document, parse_layouts, to_table_schema
 
@@ -40,13 +40,13 @@ def check_findings(findings: list[Finding]) -> None:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
-    check_findings(lint_bytes("x.json", data))
+    check_findings(lint_document(decode_document("x.json", data)))
 
 
 @settings(max_examples=300)
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_raises(text: str) -> None:
-    check_findings(lint_bytes("x.json", text.encode("utf-8", "surrogatepass")))
+    check_findings(lint_document(decode_document("x.json", text.encode("utf-8", "surrogatepass"))))
 
 
 # 150 shapes a run (was 400): generating recursive shapes is most of the cost, and each run
@@ -55,10 +55,10 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 @given(JSONISH)
 def test_arbitrary_json_shapes_never_raise(value: Any) -> None:
     data = json.dumps(value).encode()
-    check_findings(lint_bytes("x.json", data))
+    check_findings(lint_document(decode_document("x.json", data)))
     for wrapped in ({"fields": value}, {"schema": {"fields": value}}, [value]):
         raw = json.dumps(wrapped).encode()
-        check_findings(lint_bytes("x.json", raw))
+        check_findings(lint_document(decode_document("x.json", raw)))
         schema = to_table_schema(decode_document("x.json", raw))
         if schema is not None:
             compare(schema, schema, "d.t")
