@@ -23,7 +23,21 @@ import pytest
 from nbaops.deploy.deploy import DeployRequest
 
 _SERVER = multiprocessing.get_context("forkserver")
-_SERVER.set_forkserver_preload(["worlds.forked_deploy"])
+# Imported once in the fork server, not per child (importing creates no gRPC channel,
+# server or thread: only using them does).
+_SERVER.set_forkserver_preload(
+    [
+        "worlds.forked_deploy",
+        "nbaops.cli.runner",
+        "nbaops.sandbox.world",
+        "nbaops.local.standin",
+        "nbaops.adapters.warehouse_duckdb",
+        "google.cloud.run_v2",
+        "google.cloud.monitoring_v3",
+        "google.iam.v1.iam_policy_pb2",
+        "_duckdb",
+    ]
+)
 CHILD_TIMEOUT_S = 180.0
 
 
