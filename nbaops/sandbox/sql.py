@@ -98,10 +98,13 @@ class SqlReport:
             for row in self.rows:
                 table.add_row(*(cell(row.get(c)) for c in self.columns))
             console.print(table)
-        else:  # logs and pipes: tab-separated (rich would expand tabs), one row a line
+        else:  # logs and pipes: tab-separated, one row a line, written to the console's file
+            # (printing would expand the tabs), so past the runner's capture: redacted here
+            from nbaops.redact import redact
+
             lines = ["\t".join(self.columns)]
             lines += ["\t".join(cell(row.get(c)) for c in self.columns) for row in self.rows]
-            console.file.write("".join(line + "\n" for line in lines))
+            console.file.write(redact("".join(line + "\n" for line in lines)))
         console.print(f"{len(self.rows)} row(s) in {self.duration_s:.2f}s", highlight=False)
 
 

@@ -149,3 +149,11 @@ def test_known_faults_include_data_armed_and_api_faults() -> None:
     for name in (*faults.DATA_FAULTS, "next-revision-degraded", "http-5xx", "health-5xx"):
         assert name in names
     assert set(faults.DEGRADES) == set(generate.PROCESSORS)
+
+
+def test_the_fault_task_help_names_every_known_fault() -> None:
+    from nbaops.cli.sandbox import fault
+
+    text = fault.help["name"]
+    missing = [name for name in faults.known_faults() if name not in text]
+    assert not missing, f"inv sandbox.fault --help does not name: {missing}"
