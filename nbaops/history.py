@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import anomaly, clock
 from nbaops.alerts.settings import AlertSettings
+from nbaops.alerts.state import HISTORY_TABLE
 from nbaops.errors import first_line
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
     from nbaops.context import Context
 
-TABLE = "nba_ops.check_results"
+TABLE = HISTORY_TABLE  # declared once, beside the alert ledger that shares the table
 
 
 def git_commit(root: Path) -> str | None:
