@@ -39,6 +39,12 @@ def as_utc(value: Any) -> dt.datetime:
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def rfc3339(value: dt.datetime) -> str:
+    """``2024-11-25T15:00:00.000000Z``: UTC with a ``Z``, as Google's REST APIs write it and
+    Cloud Logging filters read it."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def eastern_date(moment: dt.datetime) -> dt.date:
     """The NBA calendar day (US Eastern) of an aware moment: how game dates are stated."""
     return moment.astimezone(EASTERN).date()

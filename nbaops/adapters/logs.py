@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.credentials import anonymous_credentials
-from nbaops.clock import as_utc
+from nbaops.clock import as_utc, rfc3339
 from nbaops.errors import LoggingError
 
 if TYPE_CHECKING:
@@ -71,10 +71,6 @@ def cloud_run_clauses(service: str | None = None, revision: str | None = None) -
     return clauses
 
 
-def _ts(value: dt.datetime) -> str:
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def build_filter(
     *,
     since: dt.datetime,
@@ -94,9 +90,9 @@ def build_filter(
     clauses = cloud_run_clauses(service, revision)
     if severity != "DEFAULT":
         clauses.append(f"severity >= {severity}")
-    clauses.append(f'timestamp >= "{_ts(since)}"')
+    clauses.append(f'timestamp >= "{rfc3339(since)}"')
     if until is not None:
-        clauses.append(f'timestamp <= "{_ts(until)}"')
+        clauses.append(f'timestamp <= "{rfc3339(until)}"')
     return " AND ".join(clauses)
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbaops.clock import as_utc
+from nbaops.clock import rfc3339
 from nbaops.local.state_files import locked, read_json, write_json_atomic
 
 STATE_NAME = "cloudrun.json"
@@ -189,11 +189,6 @@ def save_state(home: Path, state: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def rfc3339(value: dt.datetime) -> str:
-    """``2024-11-25T15:00:00.000000Z``: UTC with a ``Z``, as Google's REST APIs write it."""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def service_name(project: str, region: str, service: str) -> str:

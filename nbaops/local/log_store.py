@@ -31,9 +31,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nbaops.clock import as_utc
+from nbaops.clock import as_utc, rfc3339
 from nbaops.fsutil import append_jsonl
-from nbaops.local.cloudrun_state import rfc3339
 from nbaops.local.state_files import locked, read_jsonl
 
 LOG_NAME = "logs.jsonl"

@@ -35,9 +35,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nbaops.clock import as_utc
+from nbaops.clock import as_utc, rfc3339
 from nbaops.local import cloudrun_state
-from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found, rfc3339, short
+from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found, short
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
 REQUEST_COUNT = "run.googleapis.com/request_count"

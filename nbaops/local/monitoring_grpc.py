@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from nbaops.clock import rfc3339
 from nbaops.local import monitoring_api, request_log
-from nbaops.local.cloudrun_state import StandInApiError, rfc3339
+from nbaops.local.cloudrun_state import StandInApiError
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
 SERVICE = "google.monitoring.v3.MetricService"

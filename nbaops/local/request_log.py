@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from nbaops.clock import rfc3339
 from nbaops.fsutil import append_jsonl, write_text_atomic
-from nbaops.local.cloudrun_state import rfc3339
 from nbaops.local.state_files import locked, read_jsonl
 
 REQUESTS_NAME = "standin-requests.jsonl"

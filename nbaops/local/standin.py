@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
+from nbaops.clock import rfc3339
 from nbaops.local import (
     api_faults,
     cloudrun_state,
@@ -43,7 +44,6 @@ from nbaops.local.cloudrun_state import (
     StandInApiError,
     invalid_argument,
     not_found,
-    rfc3339,
     short,
     strip_private,
 )
