@@ -148,20 +148,3 @@ def test_sandbox_sql_task_prints_rows_plain_or_json_and_binds_parameters(
     with pytest.raises(Exit) as info:
         sql_task(InvokeContext(), query, param=["no-equals-sign"])
     assert info.value.code == 2
-
-
-def test_sandbox_sql_plain_rows_are_redacted_like_every_other_output(
-    sandbox: Context, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from invoke import Context as InvokeContext
-
-    from nbaops.cli.sandbox import sql as sql_task
-    from nbaops.redact import Secret
-
-    monkeypatch.setenv("NBAOPS_HOME", str(sandbox.home))
-    token = "Zq8Wx7Vc6Bn5Mk4Lj3Hg"
-    Secret(f"https://hooks.example.net/services/T0/B0/{token}")  # a secret this process knows
-    sql_task(InvokeContext(), "SELECT @v AS leaked", param=[f"v=row {token} end"])
-    out = capsys.readouterr().out
-    assert token not in out and "***" in out, out
-    assert out.splitlines()[0] == "leaked"
