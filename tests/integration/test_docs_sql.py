@@ -8,9 +8,11 @@ faults that rehearse those incidents.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from worlds.sandbox import restore_home, sandbox_home
@@ -52,15 +54,29 @@ def block(page: str, needle: str) -> str:
     return found[0]
 
 
+def noon_today_eastern() -> str:
+    """12:00 ET of today's Eastern date (UTC, ``Z``): the documented queries filter on the
+    real ``CURRENT_DATE('America/New_York')``, so the sandbox is built for today's date; at
+    noon, when all three prediction batches have run (at the real time of day, between
+    midnight and the 02:30 batch, today had no predictions and the fault tests failed)."""
+    eastern = ZoneInfo("America/New_York")
+    today = dt.datetime.now(eastern).date()
+    noon = dt.datetime.combine(today, dt.time(12), tzinfo=eastern).astimezone(dt.UTC)
+    return noon.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+NOW = noon_today_eastern()
+
+
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    """A copy of the real-clock sandbox template; a test that injects a fault copies the
-    template back (:func:`worlds.sandbox.restore_home`) instead of regenerating the data."""
+    """A copy of the sandbox template for :data:`NOW`; a test that injects a fault copies
+    the template back (:func:`worlds.sandbox.restore_home`) instead of regenerating it."""
     mp = pytest.MonkeyPatch()
-    home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("docs-sql-home"), None)
+    home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("docs-sql-home"), NOW)
     mp.setenv("NBAOPS_HOME", str(home))
     mp.delenv("NBAOPS_PROFILE", raising=False)
-    mp.delenv("NBAOPS_NOW", raising=False)
+    mp.setenv("NBAOPS_NOW", NOW)
     ctx = open_context("local")
     try:
         yield ctx
@@ -94,7 +110,7 @@ def test_real_lines_only_confirm_query_finds_the_injected_violations(
     try:
         rows = sandbox.warehouse.query(sql).rows
     finally:
-        restore_home(tmp_path_factory, sandbox.home, None)
+        restore_home(tmp_path_factory, sandbox.home, NOW)
     assert rows and sum(int(r["predictions"]) for r in rows) > 0
     assert {str(r["line_source"]).upper() for r in rows} - {"REAL", "VEGAS"}
 
@@ -110,7 +126,7 @@ def test_missing_lines_query_names_the_players_the_fault_removed(
     try:
         after = len(sandbox.warehouse.query(sql).rows)
     finally:
-        restore_home(tmp_path_factory, sandbox.home, None)
+        restore_home(tmp_path_factory, sandbox.home, NOW)
     assert after > before + 20
 
 
