@@ -51,9 +51,8 @@ from worlds.deploy_world import (
     make_repo,
     seed,
 )
-from worlds.forked_deploy import ForkedDeploy
+from worlds.forked_deploy import ForkedDeploy, sandbox_context
 
-from nbaops.adapters.cloudrun import CloudRun
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
 from nbaops.deploy import journal as journal_mod
@@ -63,7 +62,6 @@ from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
 from nbaops.deploy.rollback import run_rollback
 from nbaops.local.standin import StandIn
 from nbaops.sandbox import faults
-from nbaops.sandbox.world import HOOKS, open_context
 
 SERVICE = "phase4-processors"
 WORKER = "prediction-worker"
@@ -158,14 +156,7 @@ class Sandbox:
     tmp: Path
 
     def context(self) -> Context:
-        ctx = open_context("local")
-        standin = StandIn.start(self.home, HOOKS)
-        ctx.__dict__["standin"] = standin
-        ctx.__dict__["warehouse"] = DuckDBWarehouse(self.home / "warehouse.duckdb", root=REPO)
-        ctx.__dict__["cloudrun"] = CloudRun(
-            ctx.config.profile, endpoint=standin.url, timeout_s=10.0, retries=False
-        )
-        return ctx
+        return sandbox_context(self.home)
 
     def service(self, ctx: Context, name: str) -> Any:
         return ctx.cloudrun.get_service(name)

@@ -167,9 +167,8 @@ def standin_ctx(env: Env, *, timeout_s: float = 5.0) -> tuple[Any, Path]:
     """A context on a stand-in seeded with the five services (no sandbox, no warehouse)."""
     from worlds import deploy_world as dw
 
-    from nbaops.adapters.cloudrun import CloudRun
     from nbaops.local.standin import StandIn
-    from nbaops.sandbox.world import HOOKS, open_context
+    from nbaops.sandbox.world import HOOKS
 
     home = env.tmp / "home"
     home.mkdir()
@@ -179,12 +178,7 @@ def standin_ctx(env: Env, *, timeout_s: float = 5.0) -> tuple[Any, Path]:
     dw.seed(home, "a" * 40)  # the five services, two ready revisions each
     standin = StandIn.start(home, HOOKS)
     env.cleanups.append(standin.stop)
-    ctx = open_context("local")
-    ctx.__dict__["standin"] = standin
-    ctx.__dict__["cloudrun"] = CloudRun(
-        ctx.config.profile, endpoint=standin.url, timeout_s=timeout_s, retries=False
-    )
-    return ctx, home
+    return dw.local_context(standin, timeout_s=timeout_s), home
 
 
 # ---------------------------------------------------------------- warehouse

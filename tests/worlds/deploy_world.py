@@ -165,6 +165,21 @@ def _is_read_only_post(path: str) -> bool:
     )
 
 
+def local_context(
+    standin: StandIn, warehouse: DuckDBWarehouse | None = None, *, timeout_s: float = 10.0
+) -> Context:
+    """A local context wired to ``standin`` (and ``warehouse``) whose Cloud Run client fails
+    fast (``timeout_s``, no retries)."""
+    ctx = open_context("local")
+    ctx.__dict__["standin"] = standin
+    if warehouse is not None:
+        ctx.__dict__["warehouse"] = warehouse
+    ctx.__dict__["cloudrun"] = CloudRun(
+        ctx.config.profile, endpoint=standin.url, timeout_s=timeout_s, retries=False
+    )
+    return ctx
+
+
 @dataclass
 class DeployWorld:
     tmp: Path
@@ -178,13 +193,7 @@ class DeployWorld:
 
     def context(self, *, timeout_s: float = 10.0) -> Context:
         """A fresh context on this world (separate Cloud Run client, shared stand-in)."""
-        ctx = open_context("local")
-        ctx.__dict__["standin"] = self.standin
-        ctx.__dict__["warehouse"] = self.wh
-        ctx.__dict__["cloudrun"] = CloudRun(
-            ctx.config.profile, endpoint=self.standin.url, timeout_s=timeout_s, retries=False
-        )
-        return ctx
+        return local_context(self.standin, self.wh, timeout_s=timeout_s)
 
     def requests(self) -> list[dict[str, Any]]:
         return StandIn.requests(self.home)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from nbaops.context import Context
 from nbaops.deploy.deploy import DeployRequest
 
 _SERVER = multiprocessing.get_context("forkserver")
@@ -41,6 +42,18 @@ _SERVER.set_forkserver_preload(
 CHILD_TIMEOUT_S = 180.0
 
 
+def sandbox_context(home: Path) -> Context:
+    """A local context on ``home``: its stand-in, its DuckDB file, a Cloud Run client that
+    fails fast (10 s, no retries): what the harness and its children deploy through."""
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
+    from nbaops.local.standin import StandIn
+    from nbaops.sandbox.world import HOOKS
+    from worlds.deploy_world import REPO, local_context
+
+    warehouse = DuckDBWarehouse(home / "warehouse.duckdb", root=REPO)
+    return local_context(StandIn.start(home, HOOKS), warehouse)
+
+
 def _child(home: str, env: dict[str, str], out: str, req: DeployRequest) -> None:
     """The child: output to ``out``, the parent's environment, one deploy; exits with the
     task's exit code (a crash point may kill it first)."""
@@ -55,24 +68,13 @@ def _child(home: str, env: dict[str, str], out: str, req: DeployRequest) -> None
         sys.stderr = os.fdopen(2, "w", buffering=1)
         os.environ.clear()
         os.environ.update(env)
-        from nbaops.adapters.cloudrun import CloudRun
-        from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
         from nbaops.cli.runner import run
         from nbaops.deploy import journal
         from nbaops.deploy.deploy import run_deploy
         from nbaops.deploy.signals import terminate_as_interrupt
-        from nbaops.local.standin import StandIn
-        from nbaops.sandbox.world import HOOKS, open_context
-        from worlds.deploy_world import REPO
 
         journal.reset_crash_points()
-        ctx = open_context("local")
-        standin = StandIn.start(Path(home), HOOKS)
-        ctx.__dict__["standin"] = standin
-        ctx.__dict__["warehouse"] = DuckDBWarehouse(Path(home) / "warehouse.duckdb", root=REPO)
-        ctx.__dict__["cloudrun"] = CloudRun(
-            ctx.config.profile, endpoint=standin.url, timeout_s=10.0, retries=False
-        )
+        ctx = sandbox_context(Path(home))
 
         def task(_ctx: object) -> object:
             with terminate_as_interrupt():
