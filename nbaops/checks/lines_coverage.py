@@ -5,15 +5,21 @@ features for every player expected to play). A player is covered when the points
 table has at least one line for them on that game day. The result names the missing
 players (top N) and the coverage of every game; no games scheduled is PASS only when the
 schedule is known around the day (`nbaops/checks/schedule_known.py`), else INCONCLUSIVE.
+
+``today`` is the latest game day whose features are due: phase 4 builds a day's features
+after midnight (``features_due``, 01:30 ET), so before that time the check measures the
+previous game day instead of reporting every night that today has no features yet.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from nbaops import clock
 from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
-from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
+from nbaops.checks.spec import EXAMPLE_DAY, SLOT_PATTERN, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
@@ -68,17 +74,40 @@ SPEC = CheckSpec(
             "integer", 10, "Fewer expected players than this on a game day is INCONCLUSIVE."
         ),
         "top_missing": Key("integer", 20, "How many missing players the result names."),
-        "game_date": Key("date", "today", "Game day (US Eastern): YYYY-MM-DD, today or yesterday."),
+        "game_date": Key(
+            "date",
+            "today",
+            "Game day (US Eastern): YYYY-MM-DD, today or yesterday; "
+            "today before features_due is the previous game day.",
+        ),
+        "features_due": Key(
+            "text",
+            "01:30",
+            "Phase 4 has built the day's features by this time (HH:MM, US Eastern).",
+            pattern=SLOT_PATTERN,
+        ),
     },
     queries=(COVERAGE, schedule_known.QUERY),
     playbook="playbooks/lines-coverage.md",
 )
 
 
+def game_day(params: CheckParams, now: dt.datetime) -> tuple[dt.date, str]:
+    """The game day to measure and, when ``today`` was moved back, why (else ``""``)."""
+    if params.values.get("game_date") != "today":
+        return params.date("game_date"), ""
+    due = params.text("features_due")
+    local = now.astimezone(clock.EASTERN)
+    if local.strftime("%H:%M") >= due:
+        return local.date(), ""
+    return local.date() - dt.timedelta(days=1), f"today's features are due at {due} ET"
+
+
 def run(ctx: Context, params: CheckParams) -> CheckResult:
-    """Measure lines coverage for ``params.date("game_date")`` (default today, Eastern)."""
+    """Measure lines coverage for the game day of ``game_date`` (default today, Eastern)."""
     m = Measurement(ctx, params, SPEC.id, SPEC.service)
-    game_date = params.date("game_date")
+    game_date, moved = game_day(params, clock.now())
+    day_text = f"{game_date} ({moved})" if moved else f"{game_date}"
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     m.threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)}"
     rows = m.query(COVERAGE, {"game_date": game_date})
@@ -103,12 +132,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                     "game": row["matchup"],
                 }
             )
-    base = {"game_date": game_date.isoformat()}
+    base = {"game_date": game_date.isoformat(), **({"game_date_moved": moved} if moved else {})}
     if not games:
         return m.no_games_result(
             game_date,
-            what=f"games are scheduled on {game_date}",
-            none_message=f"no games scheduled on {game_date}",
+            what=f"games are scheduled on {day_text}",
+            none_message=f"no games scheduled on {day_text}",
             details=base,
         )
     expected = sum(g["expected"] for g in games.values())
@@ -131,7 +160,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     if expected < max(min_expected, 1):
         return m.too_little_data(
             expected,
-            f"{len(games)} game(s) scheduled on {game_date} but only "
+            f"{len(games)} game(s) scheduled on {day_text} but only "
             f"{expected} expected player(s) in the feature store (need {min_expected})",
             details,
         )
@@ -147,7 +176,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         Verdict.PASS: f">= {pct(warn_below)}",
     }[verdict]
     message = (
-        f"coverage {pct1(coverage)} {comparison} ({verdict.value}): {len(missing)} of "
+        f"{day_text}: coverage {pct1(coverage)} {comparison} ({verdict.value}): {len(missing)} of "
         f"{expected} players without a line; worst game {worst_game['matchup']} "
         f"{worst_game['with_line']}/{worst_game['expected']}"
     )

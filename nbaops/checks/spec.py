@@ -46,7 +46,7 @@ class Key:
     """One tunable of a check: its kind, default and meaning (shown in the schema and docs).
 
     ``maximum`` bounds a number/integer (default :data:`DEFAULT_MAXIMUM`); ``pattern``
-    is a regular expression every item of a ``texts`` value must match.
+    is a regular expression a ``text`` value, or every item of a ``texts`` value, must match.
     """
 
     kind: Kind
@@ -208,6 +208,8 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
         return list(value)
     if not isinstance(value, str) or not value:
         raise _bad(where, f"{value!r} is not a non-empty string")
+    if key is not None and key.pattern is not None and not re.match(key.pattern, value):
+        raise _bad(where, f"{value[:40]!r} is not a time HH:MM (00:00 to 23:59)")
     return value
 
 

@@ -109,6 +109,8 @@ def key_schema(key: Key) -> dict[str, Any]:
     if key.kind == "texts":
         item = {"type": "string", "pattern": key.pattern} if key.pattern else None
         return {**described, "type": "array", "items": item or {"type": "string", "minLength": 1}}
+    if key.pattern:
+        return {**described, "type": "string", "pattern": key.pattern}
     return {**described, "type": "string", "minLength": 1}
 
 

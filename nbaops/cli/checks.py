@@ -58,7 +58,12 @@ def system_health(
     return report
 
 
-@nbaops_task(RUN_CHECK, help={"date": DATE_HELP.format(default="today"), "details": DETAILS_HELP})
+LINES_DEFAULT = "today; before checks.lines_coverage.features_due, 01:30 ET, yesterday"
+
+
+@nbaops_task(
+    RUN_CHECK, help={"date": DATE_HELP.format(default=LINES_DEFAULT), "details": DETAILS_HELP}
+)
 def check_lines(ctx: Context, date: str | None = None, details: bool = False) -> Report:
     """Lines coverage: share of expected players with a Vegas points line (per game)."""
     from nbaops.clock import parse_date

@@ -8,13 +8,14 @@ Two steps:
    pipeline would have written them up to ``now``: the schedule (last 45 days, today,
    tomorrow), box scores with shot zones of finished games, processor heartbeats,
    feature-store rows for every expected player (season / last-10 / last-5 averages
-   from the history), points lines from two bookmakers for ~97% of expected players,
+   from the history), points lines from two bookmakers for ~99% of expected players,
    prediction batches at 02:30, 07:00 and 11:30 ET (REAL_LINES_ONLY) with predictions of
    the models ``v8`` and ``v9`` (v9 slightly better), grading of finished games, and
    Cloud Logging entries. Only what is already due at ``now`` exists.
 
-Timing of one game day D (US Eastern): features at 01:30; initial lines between 18:00 on
-D-1 and 02:00 on D, a few late lines 03:00–11:00, ~20% of lines move 05:00–11:00;
+Timing of one game day D (US Eastern): features 01:20–01:30 (done by the
+``lines_coverage`` check's ``features_due``); initial lines between 18:00 on D-1 and 01:00
+on D for ~98.5% of players, ~0.5% late lines 03:00–11:00, ~20% of lines move 05:00–11:00;
 batch 02:30 predicts every player with a line, 07:00 and 11:30 re-predict players whose
 line is new or moved since the previous batch; games tip 19:00–22:30 and last 2.5 h;
 box scores land 15–40 min after the final buzzer; grading 45–100 min after it.
@@ -161,7 +162,7 @@ def build_tables(
                 }
             )
             # features + lines for every expected player of the game
-            feat_at = eastern(day, 1, 30) + _minutes(rng, 0, 10)
+            feat_at = eastern(day, 1, 20) + _minutes(rng, 0, 10)
             for lookup in league.expected.get(game.game_id, []):
                 player = league.players[lookup]
                 line_box = box_index[game.game_id][lookup]
@@ -188,7 +189,7 @@ def build_tables(
                             "created_at": feat_at,
                         }
                     )
-                if rng.random() >= 0.97:
+                if rng.random() >= 0.985:
                     continue  # no book posted a line for this player
                 basis = (
                     0.6 * (_avg(points[-10:]) or 0) + 0.4 * player.mean_points
@@ -196,7 +197,7 @@ def build_tables(
                     else player.mean_points
                 )
                 fair = basis + rng.gauss(0, 1.0)
-                late = rng.random() < 0.04
+                late = rng.random() < 0.005
                 books = [b for b in BOOKMAKERS if rng.random() < 0.88] or [rng.choice(BOOKMAKERS)]
                 for book in books:
                     value = _half(fair + rng.choice((-0.5, 0.0, 0.0, 0.5)))
@@ -205,7 +206,7 @@ def build_tables(
                     first = (
                         eastern(day, 3) + _minutes(rng, 0, 480)
                         if late
-                        else eastern(day - dt.timedelta(days=1), 18) + _minutes(rng, 0, 480)
+                        else eastern(day - dt.timedelta(days=1), 18) + _minutes(rng, 0, 420)
                     )
                     snaps = [(first, value)]
                     if rng.random() < 0.2:

@@ -9,6 +9,7 @@ import pytest
 from worlds.checks_world import TODAY, YESTERDAY, World, make_world
 
 from nbaops.checks import run_check
+from nbaops.errors import ConfigError
 from nbaops.verdict import Verdict
 
 
@@ -45,7 +46,7 @@ def test_low_coverage_fails_naming_players_and_worst_game(world: World) -> None:
     assert result.verdict is Verdict.FAIL
     assert result.value == round(67 / 108 * 100, 2)
     assert result.message.startswith(
-        "coverage 62.0% < 90% (FAIL): 41 of 108 players without a "
+        f"{TODAY}: coverage 62.0% < 90% (FAIL): 41 of 108 players without a "
         f"line; worst game {games[0].matchup} 4/18"
     )
     assert len(result.details["missing_players"]) == 20  # top 20 only
@@ -121,3 +122,37 @@ def test_query_timeout_is_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     result = run_check(slow.ctx, "lines_coverage")
     assert result.verdict is Verdict.ERROR
     assert "timed out after 0.001s" in result.message
+
+
+# 00:45 ET on TODAY: the games of TODAY are scheduled, phase 4 builds their features at 01:30.
+BEFORE_FEATURES = "2025-01-15T05:45:00Z"
+
+
+def test_before_features_are_due_today_is_the_previous_game_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    night = make_world(tmp_path, monkeypatch, now=BEFORE_FEATURES)
+    last_night = night.games(YESTERDAY, 5)
+    night.features(last_night)
+    night.lines(last_night)
+    night.games(TODAY, 8)  # tonight's slate: no features yet, and none due
+    result = run_check(night.ctx, "lines_coverage")
+    assert result.verdict is Verdict.PASS
+    assert result.message.startswith(
+        f"{YESTERDAY} (today's features are due at 01:30 ET): coverage 100.0% >= 95% (PASS)"
+    )
+    assert result.details["game_date"] == YESTERDAY.isoformat()
+    # A day named explicitly is measured as named, whatever the hour.
+    named = run_check(night.ctx, "lines_coverage", {"game_date": TODAY})
+    assert named.verdict is Verdict.INCONCLUSIVE and "game_date_moved" not in named.details
+
+
+def test_features_due_is_configurable_and_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    night = make_world(tmp_path, monkeypatch, now=BEFORE_FEATURES)
+    night.games(TODAY, 8)  # due from 00:30: today's missing features are now a finding
+    early = run_check(night.ctx, "lines_coverage", {"features_due": "00:30"})
+    assert early.verdict is Verdict.INCONCLUSIVE and f"on {TODAY} but only 0" in early.message
+    with pytest.raises(ConfigError, match=r"lines_coverage.features_due: '1:30am' is not a time"):
+        run_check(night.ctx, "lines_coverage", {"features_due": "1:30am"})

@@ -61,6 +61,31 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
     assert len(report.checks) == 12
 
 
+# The night, when the pipeline is between steps: 00:40 ET (today's features not due yet),
+# 01:40 (features built, initial lines in, no batch yet), 02:40 (just after the first batch).
+NIGHT = ("2026-01-14T05:40:00Z", "2026-01-14T06:40:00Z", "2026-01-14T07:40:00Z")
+
+
+@pytest.mark.parametrize("now", NIGHT)
+def test_fresh_sandbox_passes_every_check_through_the_night(
+    now: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """README command 1 on a fresh machine is all PASS whatever the hour it is run at."""
+    from nbaops.system_health import run_system_health
+
+    home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("night") / "home", now)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBAOPS_HOME", str(home))
+        mp.setenv("NBAOPS_NOW", now)
+        for name in CLEAN_ENV:
+            mp.delenv(name, raising=False)
+        report = run_system_health(open_context("local"), record=False)
+    problems = [
+        (c.name, c.verdict.value, c.message) for c in report.checks if c.verdict is not Verdict.PASS
+    ]
+    assert problems == []
+
+
 @pytest.mark.parametrize(
     ("fault", "service", "check", "check_service", "says"),
     [
