@@ -51,7 +51,12 @@ if TYPE_CHECKING:
 # 3: realistic Cloud Run templates (secret env, service account, resources, scaling)
 FORMAT_VERSION = 3
 MARKER_NAME = "sandbox.json"
-STALE_AFTER = dt.timedelta(hours=3)
+# Data built for a clock further than this from now is regenerated (the data only): a
+# frozen game day goes wrong as the pipeline's next step falls due (features, a batch,
+# heartbeats older than 2 h), so this stays shorter than every such lead: the sandbox's
+# features are complete 20 min before lines_coverage's features_due, a batch is only due
+# 30 min after its slot (recent_predictions' slot_grace).
+STALE_AFTER = dt.timedelta(minutes=15)
 REVISIONS_PER_SERVICE = 3
 OPS_DATASET = "nba_ops"  # written by nbaops itself (deploy audit, check history): kept on refresh
 

@@ -10,6 +10,7 @@ clock) and the home goes back to the clean template afterwards.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,8 @@ from worlds.sandbox import CLEAN_ENV, restore_home, sandbox_home
 
 from nbaops.checks import run_check
 from nbaops.context import Context
+from nbaops.sandbox import lifecycle
+from nbaops.sandbox.lifecycle import STALE_AFTER
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
@@ -61,25 +64,34 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
     assert len(report.checks) == 12
 
 
-# The night, when the pipeline is between steps: 00:40 ET (today's features not due yet)
-# and 02:40 (features and initial lines in, the first batch just ran, late lines to come).
-NIGHT = ("2026-01-14T05:40:00Z", "2026-01-14T07:40:00Z")
+# The night, when the pipeline is between steps, as (built for, run at) clocks: fresh at
+# 00:40 ET (today's features not due yet); built at 00:40 and run at 02:40 (features,
+# initial lines and the first batch happened since: the stale data is regenerated); built
+# at 01:15 and run at 01:30 (not stale yet: the features must already be complete).
+NIGHT = (
+    ("2026-01-14T05:40:00Z", "2026-01-14T05:40:00Z"),
+    ("2026-01-14T05:40:00Z", "2026-01-14T07:40:00Z"),
+    ("2026-01-14T06:15:00Z", "2026-01-14T06:30:00Z"),
+)
 
 
-@pytest.mark.parametrize("now", NIGHT)
-def test_fresh_sandbox_passes_every_check_through_the_night(
-    now: str, tmp_path_factory: pytest.TempPathFactory
+@pytest.mark.parametrize(("built", "now"), NIGHT)
+def test_a_healthy_sandbox_passes_every_check_through_the_night(
+    built: str, now: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """README command 1 on a fresh machine is all PASS whatever the hour it is run at."""
+    """README command 1 is all PASS whatever the hour, on a fresh or an older sandbox."""
     from nbaops.system_health import run_system_health
 
-    home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("night") / "home", now)
+    home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("night") / "home", built)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBAOPS_HOME", str(home))
         mp.setenv("NBAOPS_NOW", now)
         for name in CLEAN_ENV:
             mp.delenv(name, raising=False)
         report = run_system_health(open_context("local"), record=False)
+        marker = lifecycle.read_marker(home)
+    stale = dt.datetime.fromisoformat(now) - dt.datetime.fromisoformat(built) > STALE_AFTER
+    assert marker is not None and marker["now"][:16] == (now if stale else built)[:16]
     problems = [
         (c.name, c.verdict.value, c.message) for c in report.checks if c.verdict is not Verdict.PASS
     ]
