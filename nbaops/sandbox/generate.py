@@ -8,7 +8,7 @@ Two steps:
    pipeline would have written them up to ``now``: the schedule (last 45 days, today,
    tomorrow), box scores with shot zones of finished games, processor heartbeats,
    feature-store rows for every expected player (season / last-10 / last-5 averages
-   from the history), points lines from two bookmakers for ~99% of expected players,
+   from the history), points lines from two bookmakers for ~98.5% of expected players,
    prediction batches at 02:30, 07:00 and 11:30 ET (REAL_LINES_ONLY) with predictions of
    the models ``v8`` and ``v9`` (v9 slightly better), grading of finished games, and
    Cloud Logging entries. Only what is already due at ``now`` exists.
