@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
-from worlds.sandbox import CLEAN_ENV, restore_home, sandbox_home
+from worlds.sandbox import restore_home, sandbox_home, use_sandbox
 
 from nbaops.cli import checks as tasks
 
@@ -21,19 +21,13 @@ NOW = "2026-01-14T17:00:00Z"
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("checks-cli") / "home", NOW)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBAOPS_HOME", str(path))
-        mp.setenv("NBAOPS_NOW", NOW)
-        for name in CLEAN_ENV:
-            mp.delenv(name, raising=False)
+        use_sandbox(mp, path, NOW)
         yield path
 
 
 @pytest.fixture
 def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("NBAOPS_HOME", str(home))
-    monkeypatch.setenv("NBAOPS_NOW", NOW)
-    for name in ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL"):
-        monkeypatch.delenv(name, raising=False)
+    use_sandbox(monkeypatch, home, NOW)
     return home
 
 

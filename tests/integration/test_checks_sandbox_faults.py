@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from worlds.sandbox import CLEAN_ENV, restore_home, sandbox_home
+from worlds.sandbox import restore_home, sandbox_home, use_sandbox
 
 from nbaops.checks import run_check
 from nbaops.context import Context
@@ -30,10 +30,7 @@ NOW = "2026-01-14T17:00:00Z"  # Wednesday 12:00 ET: lines, three batches, yester
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("sandbox-faults") / "home", NOW)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBAOPS_HOME", str(home))
-        mp.setenv("NBAOPS_NOW", NOW)
-        for name in CLEAN_ENV:
-            mp.delenv(name, raising=False)
+        use_sandbox(mp, home, NOW)
         ctx = open_context("local")
         _ = ctx.warehouse  # the copy is current: nothing is rebuilt
         yield ctx
@@ -84,10 +81,7 @@ def test_a_healthy_sandbox_passes_every_check_through_the_night(
 
     home = sandbox_home(tmp_path_factory, tmp_path_factory.mktemp("night") / "home", built)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NBAOPS_HOME", str(home))
-        mp.setenv("NBAOPS_NOW", now)
-        for name in CLEAN_ENV:
-            mp.delenv(name, raising=False)
+        use_sandbox(mp, home, now)
         report = run_system_health(open_context("local"), record=False)
         marker = lifecycle.read_marker(home)
     stale = dt.datetime.fromisoformat(now) - dt.datetime.fromisoformat(built) > STALE_AFTER

@@ -27,6 +27,18 @@ from nbaops.sandbox import fault_injection, lifecycle
 from nbaops.sandbox.world import open_context
 
 CLEAN_ENV = ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL")
+
+
+def use_sandbox(mp: pytest.MonkeyPatch, home: Path, now: str | None) -> None:
+    """Point this process at the sandbox ``home`` on the clock ``now`` (None: the real
+    clock), without the profile, config and alert variables of the environment."""
+    mp.setenv("NBAOPS_HOME", str(home))
+    if now:
+        mp.setenv("NBAOPS_NOW", now)
+    for name in (*CLEAN_ENV, *([] if now else ["NBAOPS_NOW"])):
+        mp.delenv(name, raising=False)
+
+
 _TEMPLATES: dict[str, Path] = {}
 
 
@@ -63,11 +75,7 @@ def template_for(
             if faults:
                 _copy(template_for(factory, now, faults[:-1]), home)
             with pytest.MonkeyPatch.context() as mp:
-                mp.setenv("NBAOPS_HOME", str(home))
-                if now:
-                    mp.setenv("NBAOPS_NOW", now)
-                for name in (*CLEAN_ENV, *([] if now else ["NBAOPS_NOW"])):
-                    mp.delenv(name, raising=False)
+                use_sandbox(mp, home, now)
                 if faults:
                     fault_injection.inject(open_context("local"), *faults[-1])
                 else:
