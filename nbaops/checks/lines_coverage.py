@@ -7,7 +7,7 @@ players (top N) and the coverage of every game; no games scheduled is PASS only 
 schedule is known around the day (`nbaops/checks/schedule_known.py`), else INCONCLUSIVE.
 
 ``today`` is the latest game day whose features are due: phase 4 builds a day's features
-after midnight (``features_due``, 01:30 ET), so before that time the check measures the
+from 01:30 (done by ``features_due``, 02:00 ET), so before that time the check measures the
 previous game day instead of reporting every night that today has no features yet.
 """
 
@@ -82,7 +82,7 @@ SPEC = CheckSpec(
         ),
         "features_due": Key(
             "text",
-            "01:30",
+            "02:00",
             "Phase 4 has built the day's features by this time (HH:MM, US Eastern).",
             pattern=SLOT_PATTERN,
         ),

@@ -58,7 +58,7 @@ def system_health(
     return report
 
 
-LINES_DEFAULT = "today; before checks.lines_coverage.features_due, 01:30 ET, yesterday"
+LINES_DEFAULT = "today; before checks.lines_coverage.features_due, 02:00 ET, yesterday"
 
 
 @nbaops_task(

@@ -13,9 +13,9 @@ Two steps:
    the models ``v8`` and ``v9`` (v9 slightly better), grading of finished games, and
    Cloud Logging entries. Only what is already due at ``now`` exists.
 
-Timing of one game day D (US Eastern): features 01:00–01:10 (complete 20 min before the
+Timing of one game day D (US Eastern): features 01:30–01:40 (complete 20 min before the
 ``lines_coverage`` check's ``features_due``, longer than the sandbox's ``STALE_AFTER``);
-initial lines between 18:00 on D-1 and 01:00 on D for ~98.5% of players, ~0.5% late
+initial lines between 18:00 on D-1 and 01:30 on D for ~98.5% of players, ~0.5% late
 lines 03:00–11:00, ~20% of lines move 05:00–11:00; batch 02:30 predicts every player with
 a line, 07:00 and 11:30 re-predict players whose line is new or moved since the previous
 batch; games tip 19:00–22:30 and last 2.5 h;
@@ -163,7 +163,7 @@ def build_tables(
                 }
             )
             # features + lines for every expected player of the game
-            feat_at = eastern(day, 1) + _minutes(rng, 0, 10)
+            feat_at = eastern(day, 1, 30) + _minutes(rng, 0, 10)
             for lookup in league.expected.get(game.game_id, []):
                 player = league.players[lookup]
                 line_box = box_index[game.game_id][lookup]
@@ -207,7 +207,7 @@ def build_tables(
                     first = (
                         eastern(day, 3) + _minutes(rng, 0, 480)
                         if late
-                        else eastern(day - dt.timedelta(days=1), 18) + _minutes(rng, 0, 420)
+                        else eastern(day - dt.timedelta(days=1), 18) + _minutes(rng, 0, 450)
                     )
                     snaps = [(first, value)]
                     if rng.random() < 0.2:

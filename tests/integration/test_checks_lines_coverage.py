@@ -124,7 +124,7 @@ def test_query_timeout_is_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "timed out after 0.001s" in result.message
 
 
-# 00:45 ET on TODAY: the games of TODAY are scheduled, phase 4 builds their features at 01:30.
+# 00:45 ET on TODAY: the games of TODAY are scheduled, their features are due at 02:00.
 BEFORE_FEATURES = "2025-01-15T05:45:00Z"
 
 
@@ -139,7 +139,7 @@ def test_before_features_are_due_today_is_the_previous_game_day(
     result = run_check(night.ctx, "lines_coverage")
     assert result.verdict is Verdict.PASS
     assert result.message.startswith(
-        f"{YESTERDAY} (today's features are due at 01:30 ET): coverage 100.0% >= 95% (PASS)"
+        f"{YESTERDAY} (today's features are due at 02:00 ET): coverage 100.0% >= 95% (PASS)"
     )
     assert result.details["game_date"] == YESTERDAY.isoformat()
     # A day named explicitly is measured as named, whatever the hour.

@@ -64,11 +64,11 @@ def test_clean_sandbox_passes_every_check(clean: Context) -> None:
 # The night, when the pipeline is between steps, as (built for, run at) clocks: fresh at
 # 00:40 ET (today's features not due yet); built at 00:40 and run at 02:40 (features,
 # initial lines and the first batch happened since: the stale data is regenerated); built
-# at 01:15 and run at 01:30 (not stale yet: the features must already be complete).
+# at 01:45 and run at 02:00 (not stale yet: the features must already be complete).
 NIGHT = (
     ("2026-01-14T05:40:00Z", "2026-01-14T05:40:00Z"),
     ("2026-01-14T05:40:00Z", "2026-01-14T07:40:00Z"),
-    ("2026-01-14T06:15:00Z", "2026-01-14T06:30:00Z"),
+    ("2026-01-14T06:45:00Z", "2026-01-14T07:00:00Z"),
 )
 
 
