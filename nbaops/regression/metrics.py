@@ -61,7 +61,6 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "is_home": "BOOLEAN",
     "minutes": "DOUBLE",
 }
-SEGMENTS = ("all", "line", "venue", "minutes", "side", "week", "confidence", "edge")
 
 
 @dataclass(frozen=True)
