@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbaops import clock
+from nbaops.checks.recent_predictions import SPEC as PREDICTIONS
 from nbaops.sandbox.league import (
     BoxLine,
     Game,
@@ -46,7 +47,8 @@ from nbaops.sandbox.league import (
     stable_id,
 )
 
-BATCH_SLOTS = ("02:30", "07:00", "11:30")
+# The coordinator's batch times, declared once: what recent_predictions expects by default.
+BATCH_SLOTS = tuple(PREDICTIONS.keys["batch_slots"].default)
 MODELS = ("v8", "v9")
 BOOKMAKERS = ("draftkings", "fanduel")
 PASS_EDGE = 1.0
