@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbaops import clock
+from nbaops.checks.batch_errors import SPEC as BATCH_CHECK
 from nbaops.checks.recent_predictions import SPEC as PREDICTIONS
 from nbaops.sandbox.league import (
     BoxLine,
@@ -52,8 +53,8 @@ BATCH_SLOTS = tuple(PREDICTIONS.keys["batch_slots"].default)
 MODELS = ("v8", "v9")
 BOOKMAKERS = ("draftkings", "fanduel")
 PASS_EDGE = 1.0
-MODE = "REAL_LINES_ONLY"
-LINE_SOURCE = "REAL"
+MODE = BATCH_CHECK.keys["real_lines_mode"].default  # the mode batch_errors watches
+LINE_SOURCE = BATCH_CHECK.keys["real_line_sources"].default[0]  # a real sportsbook line
 FEATURE_VERSION = "v9-features-2"
 
 # Model quality: predicted = mean + rho * (actual - mean) + N(0, tau). Calibrated so the
