@@ -19,7 +19,6 @@ from worlds.sandbox import restore_home, sandbox_home, use_sandbox
 from nbaops.checks import run_check
 from nbaops.context import Context
 from nbaops.sandbox import lifecycle
-from nbaops.sandbox.lifecycle import STALE_AFTER
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
@@ -84,7 +83,8 @@ def test_a_healthy_sandbox_passes_every_check_through_the_night(
         use_sandbox(mp, home, now)
         report = run_system_health(open_context("local"), record=False)
         marker = lifecycle.read_marker(home)
-    stale = dt.datetime.fromisoformat(now) - dt.datetime.fromisoformat(built) > STALE_AFTER
+    age = dt.datetime.fromisoformat(now) - dt.datetime.fromisoformat(built)
+    stale = age > lifecycle.STALE_AFTER
     assert marker is not None and marker["now"][:16] == (now if stale else built)[:16]
     problems = [
         (c.name, c.verdict.value, c.message) for c in report.checks if c.verdict is not Verdict.PASS
