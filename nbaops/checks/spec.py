@@ -201,16 +201,16 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
     if kind == "texts":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise _bad(where, f"{value!r} is not a list of strings")
-        if key is not None and key.pattern is not None:
-            for item in value:
-                if not re.match(key.pattern, item):
-                    raise _bad(where, f"{item[:40]!r} is not a time HH:MM (00:00 to 23:59)")
-        return list(value)
-    if not isinstance(value, str) or not value:
+        items = list(value)
+    elif not isinstance(value, str) or not value:
         raise _bad(where, f"{value!r} is not a non-empty string")
-    if key is not None and key.pattern is not None and not re.match(key.pattern, value):
-        raise _bad(where, f"{value[:40]!r} is not a time HH:MM (00:00 to 23:59)")
-    return value
+    else:
+        items = [value]
+    pattern = key.pattern if key is not None else None
+    for item in items:  # a text, or every item of texts, matches the key's pattern
+        if pattern is not None and not re.match(pattern, item):
+            raise _bad(where, f"{item[:40]!r} is not a time HH:MM (00:00 to 23:59)")
+    return items if kind == "texts" else value
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,9 @@ def reset(ctx: Context, seed: str | None = None, from_logs: str | None = None) -
         # runs (tests/unit/test_sandbox_faults.py keeps this list complete)
         "name": "Fault to inject: lines-coverage-drop, grading-stall, stale-heartbeat, "
         "batch-errors, error-logs, hit-rate-drop, next-revision-degraded, drift (commits "
-        "merged to the "
-        "sandbox's platform repository and not deployed), a canary fault (canary-5xx, "
-        "canary-latency, canary-low-traffic) or a stand-in API fault (http-4xx, http-5xx, "
-        "timeout, lro-fail, slow-lro, health-5xx, health-timeout, logging-error, "
+        "merged to the sandbox's platform repository and not deployed), a canary fault "
+        "(canary-5xx, canary-latency, canary-low-traffic) or a stand-in API fault (http-4xx, "
+        "http-5xx, timeout, lro-fail, slow-lro, health-5xx, health-timeout, logging-error, "
         "monitoring-error).",
         "service": "Service the fault applies to (defaults per fault; required by none).",
         "profile": PROFILE_HELP,
