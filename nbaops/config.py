@@ -115,6 +115,14 @@ class Config:
         except KeyError:
             raise UnknownServiceError(name, self.service_names) from None
 
+    def required_service(self, name: str | None) -> ServiceConfig:
+        """The service a task's ``--service`` names: given, and one of the known ones."""
+        if not name:
+            raise UsageError(
+                f"--service is required; known services: {', '.join(self.service_names)}"
+            )
+        return self.service(name)
+
     def select_services(self, name: str | None) -> list[ServiceConfig]:
         """All services, or just the named one (validated)."""
         return [self.service(name)] if name else list(self.services.values())

@@ -40,15 +40,6 @@ def is_commit_sha(value: str | None) -> bool:
     return bool(value and SHA_RE.match(value))
 
 
-def _require_service(ctx: Context, service: str | None) -> str:
-    """Validate the name against the config before any cloud call (exit 2 on error)."""
-    if not service:
-        raise UsageError(
-            f"--service is required; known services: {', '.join(ctx.config.service_names)}"
-        )
-    return ctx.config.service(service).name
-
-
 def _api_call(ctx: Context, service: str) -> str:
     return f"run_v2 GetService {ctx.cloudrun.service_path(service)}"
 
@@ -152,7 +143,7 @@ def deployed_commit(ctx: Context, service: str) -> DeployedCommit:
         UnknownServiceError: the config does not know ``service`` (exit 2).
         CloudRunError: the API call failed or the service does not exist in Cloud Run.
     """
-    name = _require_service(ctx, service)
+    name = ctx.config.required_service(service).name
     cloudrun = ctx.cloudrun
     info = cloudrun.get_service(name)
     revisions = [
@@ -281,7 +272,7 @@ def deployed_commit_report(ctx: Context, service: str | None) -> CheckReport:
     the bare SHA for scripts (``$(inv deployed-commit --service S | head -1)``).
     """
     started = time.monotonic()
-    name = _require_service(ctx, service)
+    name = ctx.config.required_service(service).name
     dc = deployed_commit(ctx, name)
     check = _status_check(ctx, dc, started)
     check.name = "deployed_commit"
@@ -304,7 +295,7 @@ def health_check(
 ) -> CheckReport:
     """Probe the health endpoint of the revision serving ``service`` (via the service URL)."""
     started = time.monotonic()
-    name = _require_service(ctx, service)
+    name = ctx.config.required_service(service).name
     if timeout_s <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout_s:g}")
     health_path = ctx.config.service(name).health_path

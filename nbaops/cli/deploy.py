@@ -34,20 +34,16 @@ DEPLOY_HELP = {
 }
 
 
-def _service(service: str | None) -> str:
-    from nbaops.errors import UsageError
-
-    if not service:
-        raise UsageError("--service is required (e.g. --service phase4-processors)")
-    return service
+def _service(ctx: Context, service: str | None) -> str:
+    return ctx.config.required_service(service).name
 
 
-def _request(service: str | None, canary: str | None, **flags: Any) -> DeployRequest:
+def _request(ctx: Context, service: str | None, canary: str | None, **flags: Any) -> DeployRequest:
     """The deploy request of ``--service``/``--canary`` (checked) and the other flags."""
     from nbaops.cli.flags import integer
     from nbaops.deploy.deploy import DeployRequest
 
-    name, percent = _service(service), None
+    name, percent = _service(ctx, service), None
     if canary is not None and canary != "":
         text = str(canary).strip().rstrip("%")
         percent = integer(text, "canary", default=0, minimum=1, maximum=99)
@@ -75,7 +71,7 @@ def pre_deploy(
     from nbaops.deploy.progress import Progress
     from nbaops.report import CheckReport
 
-    cfg = ctx.config.service(_service(service))
+    cfg = ctx.config.required_service(service)
     progress = Progress.silent() if json else Progress.stderr()
     result = run_predeploy(
         ctx, cfg, skip_tests=skip_tests, progress=lambda r: progress.check("pre-deploy", r)
@@ -100,6 +96,7 @@ def deploy(
     from nbaops.deploy.deploy import run_deploy
 
     req = _request(
+        ctx,
         service,
         canary,
         image=image,
@@ -134,7 +131,7 @@ def rollback(
     from nbaops.deploy.rollback import run_rollback
 
     return _interruptible(
-        run_rollback, ctx, _service(service), to=to, dry_run=dry_run, force_unlock=force_unlock
+        run_rollback, ctx, _service(ctx, service), to=to, dry_run=dry_run, force_unlock=force_unlock
     )
 
 
@@ -143,7 +140,7 @@ def verify_deploy(ctx: Context, service: str | None = None) -> Report:
     """Health and post-deploy validation of what serves now (recovers an interrupted deploy)."""
     from nbaops.deploy.verify import run_verify
 
-    return run_verify(ctx, _service(service))
+    return run_verify(ctx, _service(ctx, service))
 
 
 @nbaops_task(
@@ -163,6 +160,7 @@ def full_deploy(
     from nbaops.deploy.full import run_full_deploy
 
     req = _request(
+        ctx,
         service,
         canary,
         image=image,

@@ -19,13 +19,14 @@ import re
 import sys
 from typing import Any
 
-from invoke.exceptions import ParseError
+from invoke.exceptions import Exit, ParseError
 from invoke.parser import Parser
 from invoke.parser.context import ParserContext
 from invoke.program import Program
 
 from nbaops.errors import first_line
 
+HELP_FLAGS = ("-h", "--help")
 _UNKNOWN = re.compile(r"^No idea what '(.*)' is!$")
 _NO_VALUE = re.compile(r"^Flag <Argument: (\w+)")
 
@@ -89,12 +90,24 @@ class NbaopsProgram(Program):
             super().parse_tasks()
         except (ParseError, ValueError) as exc:
             self._usage(exc)
+        # Invoke gives the token after a task name to the task's missing positional
+        # argument, even ``--help``: ``inv sandbox.sql --help`` ran the SQL "--help" (a
+        # comment). A help flag in a positional's place asks for the task's help.
+        for task in self.tasks:
+            if any(arg.value in HELP_FLAGS for arg in task.positional_args):
+                self.args.help.value = task.name
+                break
 
     def parse_cleanup(self) -> None:
         try:
             super().parse_cleanup()
         except (ParseError, ValueError) as exc:
             self._usage(exc)
+        except BrokenPipeError:  # `inv --list | head`: help and lists exit 0 as usual
+            from nbaops.cli.runner import silence_broken_pipe
+
+            silence_broken_pipe()
+            raise Exit from None
 
 
 def adopt_running_program() -> None:

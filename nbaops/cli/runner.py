@@ -7,6 +7,7 @@ message and an exit code. Tracebacks are shown only with ``--debug``.
 from __future__ import annotations
 
 import json as jsonlib
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -28,13 +29,30 @@ def _stderr_line(text: str) -> None:
     sys.stderr.flush()
 
 
+def silence_broken_pipe() -> None:
+    """The reader of stdout went away (``inv ... | head``): send the rest of the output
+    nowhere, so neither the failed write nor Python's flush at exit prints a traceback
+    (Python's advice: https://docs.python.org/3/library/signal.html#note-on-sigpipe). The
+    command still exits with its own code: only the output was cut short."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_broken_pipe()
+
+
 def emit_json(document: dict[str, Any]) -> None:
     """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`)."""
     from nbaops.redact import redact_tree
 
     plain = jsonlib.loads(jsonlib.dumps(document, default=str, sort_keys=False))
-    sys.stdout.write(jsonlib.dumps(redact_tree(plain), sort_keys=False) + "\n")
-    sys.stdout.flush()
+    _stdout(jsonlib.dumps(redact_tree(plain), sort_keys=False) + "\n")
 
 
 def run(
@@ -79,8 +97,7 @@ def _render_redacted(report: Report) -> None:
     console = stdout_console()
     with console.capture() as captured:
         report.render(console)
-    sys.stdout.write(redact(captured.get()))
-    sys.stdout.flush()
+    _stdout(redact(captured.get()))
 
 
 def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix: str = "") -> int:

@@ -175,10 +175,14 @@ def test_deployed_commit_without_label_is_inconclusive(
     )
 
 
-def test_missing_service_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_task(capsys, "deployed-commit")
+@pytest.mark.parametrize("task", ["deployed-commit", "health-check"])
+def test_missing_service_flag_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], task: str
+) -> None:
+    """The same line as the deploy tasks' (tests/unit/test_cli_program.py)."""
+    code, out, err = run_task(capsys, task)
     assert code == 2
-    assert "--service is required" in err and KNOWN in err
+    assert err == f"nbaops: error: --service is required; known services: {KNOWN}\n"
     assert out == ""
 
 

@@ -80,6 +80,24 @@ def test_bad_flags_and_tasks_are_one_line_exit_2(
     assert_usage(code, out, err, json_output=json_output and argv[0] != "--help", needle=needle)
 
 
+@pytest.mark.parametrize(
+    "task", ["pre-deploy", "deploy", "full-deploy", "rollback", "verify-deploy"]
+)
+@pytest.mark.parametrize("json_output", [False, True])
+def test_a_missing_service_flag_is_the_same_usage_error_for_every_task(
+    task: str, json_output: bool, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """One message wherever --service is required (the services tasks' too), naming the
+    known services; nothing is built or changed."""
+    from nbaops.config import load_config
+
+    known = ", ".join(load_config().service_names)
+    code, out, err = inv([task, *(["--json"] if json_output else [])], capsys)
+    assert_usage(code, out, err, json_output=json_output, needle="--service is required")
+    assert err == f"nbaops: error: --service is required; known services: {known}\n"
+    assert not (tmp_path / "home").exists()
+
+
 def test_good_flags_still_parse(capsys: pytest.CaptureFixture[str]) -> None:
     program = NbaopsProgram(namespace=NS, name="nbaops", binary="inv")
     program.run(["inv", "--help", "deploys"], exit=False)

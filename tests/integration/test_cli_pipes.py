@@ -1,0 +1,84 @@
+"""`inv ... | head`: a reader that stops reading cuts the output, never adds a traceback
+or changes the exit code; and `inv TASK --help` shows help even for a task whose first
+argument is positional (Invoke handed `--help` to it: `inv sandbox.sql --help` ran SQL).
+
+Whole ``inv`` processes: the broken pipe is the operating system's (a pipe whose read end
+is closed before the process starts, so every write fails with EPIPE).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "NBAOPS_HOME": str(tmp_path / "home")}
+    env.pop("NBAOPS_PROFILE", None)
+    return env
+
+
+def _inv_into_closed_pipe(tmp_path: Path, *args: str) -> tuple[int, str]:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=ROOT,
+            env=_env(tmp_path),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    return proc.returncode, proc.stderr
+
+
+def _inv(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--list",),
+        ("--help", "deploys"),
+        ("regression", "--golden"),
+        ("regression", "--golden", "--json"),
+    ],
+    ids=["list", "task-help", "report", "json"],
+)
+def test_a_closed_stdout_keeps_the_exit_code_and_prints_no_traceback(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    expected = _inv(tmp_path, *args)
+    assert expected.stdout, "the command prints something: the pipe case is exercised"
+    code, err = _inv_into_closed_pipe(tmp_path, *args)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code == expected.returncode, err
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_after_a_task_with_a_positional_argument_shows_the_help(
+    tmp_path: Path, flag: str
+) -> None:
+    shown = _inv(tmp_path, "sandbox.sql", flag)
+    assert shown.returncode == 0, shown.stderr
+    assert "Run BigQuery SQL on the sandbox warehouse" in shown.stdout
+    assert "--query" in shown.stdout and shown.stderr == ""
+    assert not (tmp_path / "home").exists(), "help built no sandbox"
