@@ -29,6 +29,7 @@ from nbaops.errors import first_line
 HELP_FLAGS = ("-h", "--help")
 _UNKNOWN = re.compile(r"^No idea what '(.*)' is!$")
 _NO_VALUE = re.compile(r"^Flag <Argument: (\w+)")
+_NO_POSITIONAL = re.compile(r"^'(.+)' did not receive required positional arguments: '(\w+)'")
 
 
 def _message(exc: BaseException) -> str:
@@ -44,6 +45,13 @@ def _message(exc: BaseException) -> str:
         no_value = _NO_VALUE.match(first)
         if no_value:
             return f"--{no_value.group(1).replace('_', '-')} needs a value"
+        no_positional = _NO_POSITIONAL.match(first)
+        if no_positional:
+            task, flag = no_positional.group(1), no_positional.group(2).replace("_", "-")
+            return (
+                f"{task} needs its {flag} (`inv {task} {flag.upper()}` or --{flag}; "
+                f"`inv --help {task}` explains it)"
+            )
         return first
     return f"bad flag value: {first}"
 

@@ -68,6 +68,8 @@ def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: st
         (["deploys", "--nope"], "unknown task or flag '--nope'"),
         (["deploys", "--limit"], "--limit needs a value"),
         (["--help", "nosuch"], "unknown task or flag 'nosuch'"),
+        (["sandbox.fault"], "sandbox.fault needs its name (`inv sandbox.fault NAME` or --name;"),
+        (["sandbox.sql"], "sandbox.sql needs its query (`inv sandbox.sql QUERY` or --query;"),
     ],
 )
 @pytest.mark.parametrize("json_output", [False, True])
