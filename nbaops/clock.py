@@ -10,21 +10,15 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nbaops.environment import read
+from nbaops.environment import timestamp
 from nbaops.errors import UsageError
 
 EASTERN = ZoneInfo("America/New_York")
 
 
 def now() -> dt.datetime:
-    """Timezone-aware UTC now (or ``NBAOPS_NOW``)."""
-    pinned = read("NBAOPS_NOW")
-    if pinned:
-        try:
-            return as_utc(pinned)
-        except ValueError as exc:
-            raise UsageError(f"NBAOPS_NOW: {pinned!r} is not an ISO 8601 timestamp") from exc
-    return dt.datetime.now(dt.UTC)
+    """Timezone-aware UTC now (or ``NBAOPS_NOW``; UsageError when that is no timestamp)."""
+    return timestamp("NBAOPS_NOW") or dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: Any) -> dt.datetime:

@@ -8,7 +8,13 @@ itself or a variable is used anywhere (code, tests, nox, docs) without a declara
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
+from collections.abc import Callable
+from typing import Any
+
+from nbaops.errors import UsageError
 
 VARIABLES: dict[str, str] = {
     "NBAOPS_CONFIG": "The config file (default: `nbaops.yaml` at the project root).",
@@ -73,10 +79,69 @@ def read(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def timestamp(name: str) -> dt.datetime | None:
+    """A declared variable holding an ISO 8601 timestamp (``Z`` allowed), as aware UTC.
+
+    Raises:
+        UsageError: set to something else (naming the variable).
+    """
+    text = read(name)
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{name}: {text!r} is not an ISO 8601 timestamp") from None
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def seconds(name: str, default: float) -> float:
+    """A declared variable holding a number of seconds (finite, > 0); ``default`` unset.
+
+    Raises:
+        UsageError: set to something else (naming the variable).
+    """
+    text = read(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{name}: {text!r} is not a number of seconds above 0")
+    return value
+
+
+# The variables whose value has a form, each with its reader: :func:`check` parses them
+# all before a task runs, so a bad value is bad input (one line, exit 2), not an ERROR
+# verdict from whichever check happens to read it first.
+TYPED: dict[str, Callable[[str], Any]] = {
+    "NBAOPS_NOW": timestamp,
+    "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": lambda name: seconds(name, 1.0),
+}
+
+
+def check() -> None:
+    """Parse every typed variable that is set.
+
+    Raises:
+        UsageError: the first one whose value does not parse.
+    """
+    for name, reader in TYPED.items():
+        reader(name)
+
+
 def render_reference(header: str) -> str:
     """``docs/reference/environment.md``: every variable and what it does."""
     lines = [header, "# Environment variables", "", "| variable | meaning |", "| --- | --- |"]
     lines += [f"| `{name}` | {meaning} |" for name, meaning in VARIABLES.items()]
+    typed = " or ".join(f"`{name}`" for name in TYPED)
+    lines += [
+        "",
+        f"A malformed value of {typed} stops every task before it runs: one line naming "
+        "the variable, exit 2.",
+    ]
     lines += ["", "Also read, when CI or the shell sets them:", ""]
     lines += [f"- `{name}`: {meaning}" for name, meaning in OTHER_VARIABLES.items()]
     return "\n".join(lines) + "\n"

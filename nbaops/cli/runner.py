@@ -66,8 +66,10 @@ def run(
     from nbaops.verdict import exit_code_for
 
     try:
+        from nbaops import environment
         from nbaops.sandbox.world import open_context
 
+        environment.check()  # e.g. a bad NBAOPS_NOW: one line and exit 2 before anything runs
         ctx = open_context(profile)
         report = action(ctx)
     except NbaopsError as exc:

@@ -104,3 +104,43 @@ def test_interrupt_is_130(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unknown_service_error_type_is_usage() -> None:
     assert UnknownServiceError("x", ["a"]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NBAOPS_NOW", "garbage"),
+        ("NBAOPS_NOW", "2026-13-01T00:00:00Z"),
+        ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "abc"),
+        ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "-5"),
+        ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "nan"),
+        ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0"),
+    ],
+)
+def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
+) -> None:
+    """Not an ERROR verdict from whichever check reads it first (a thread's traceback
+    on stderr, exit 3): one line naming the variable, exit 2, the action never called."""
+    monkeypatch.setenv(name, value)
+    called: list[Context] = []
+    assert run(lambda ctx: called.append(ctx) or report_of(Verdict.PASS)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nbaops: error: {name}: {value!r} is not ") and err.count("\n") == 1
+    assert called == []
+
+
+def test_well_formed_environment_variables_are_read_as_their_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import datetime as dt
+
+    from nbaops import clock, environment
+
+    monkeypatch.setenv("NBAOPS_NOW", "2026-11-25T10:00:00-05:00")
+    monkeypatch.setenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", " 2.5 ")
+    environment.check()
+    assert clock.now() == dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
+    assert environment.seconds("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", 30.0) == 2.5
+    monkeypatch.delenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT")
+    assert environment.seconds("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", 30.0) == 30.0
