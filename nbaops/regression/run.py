@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,6 +106,8 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
 
     _validate(request)
     base = ctx.config.settings("regression", RegressionSettings)
+    html = _output("--html", request.html or default_html_path(ctx.home, base))
+    junit = _output("--junit", request.junit) if request.junit is not None else None
     con = nba_data.connect()
     golden_summary = None
     try:
@@ -124,10 +127,23 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
     finally:
         con.close()
     report.golden = golden_summary
-    write_outputs(
-        report, html=request.html or default_html_path(ctx.home, settings), junit=request.junit
-    )
+    write_outputs(report, html=html, junit=junit)
     return report
+
+
+def _output(flag: str, path: Path) -> Path:
+    """An output file's path, its folder created now: a path that cannot be written fails
+    before the evaluation runs and before any other output is written."""
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"{flag}: {path} is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot create {path.parent}: {exc.strerror or exc}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"{flag}: {path.parent} is not writable")
+    return path
 
 
 def _load_golden(

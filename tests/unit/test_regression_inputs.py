@@ -68,6 +68,28 @@ def test_a_bad_date_is_bad_input(isolated: Path, capsys: pytest.CaptureFixture[s
     assert code == 2 and "column game_date: value 'yesterday-ish' in row 1 is not a date" in err
 
 
+@pytest.mark.parametrize(
+    ("flag", "where", "needle"),
+    [
+        ("junit", "a-file/report.xml", "--junit: cannot create "),
+        ("html", "a-file/report.html", "--html: cannot create "),
+        ("html", ".", "is a folder; give a file name"),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_fails_before_anything_is_written(
+    isolated: Path, capsys: pytest.CaptureFixture[str], flag: str, where: str, needle: str
+) -> None:
+    """A JUnit or HTML path under a file (or a folder given as the file) is bad input
+    found before the evaluation: exit 2, and no report (the other output) left behind."""
+    (isolated / "a-file").write_text("not a folder", encoding="utf-8")
+    source = _csv(isolated / "ok.csv", _pair(20, 0.5, 0.5))
+    html = isolated / "out" / "report.html"
+    outputs = {"html": html, flag: isolated / where}
+    code, err = _exit(RegressionRequest(source=source, **outputs), capsys)
+    assert code == 2 and needle in err and err.startswith(f"nbaops: error: --{flag}: ")
+    assert not html.exists() and not (isolated / "home" / "reports").exists()
+
+
 def test_unknown_recommendation_is_bad_input(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
