@@ -161,8 +161,24 @@ def _read_csvs(
         create = "CREATE OR REPLACE TEMP TABLE {t} AS SELECT * FROM {r}"
         con.execute(_sql(create, t=table, raw={"r": reader}), [files])
     except engine().Error as exc:
-        raise NbaDataUnavailable(f"cannot read {what} from {source}: {first_line(exc)}") from None
+        missing = _missing_columns(con, files, types)
+        why = f"missing column(s) {', '.join(missing)}" if missing else first_line(exc)
+        raise NbaDataUnavailable(f"cannot read {what} from {source}: {why}") from None
     return {r[0].lower() for r in con.execute(_sql("DESCRIBE {t}", t=table)).fetchall()}
+
+
+def _missing_columns(
+    con: _duckdb.DuckDBPyConnection, files: list[str], types: dict[str, str]
+) -> list[str]:
+    """The typed columns no file has (DuckDB names them in one long line, unsorted)."""
+    try:
+        described = con.execute(
+            "DESCRIBE SELECT * FROM read_csv(?, header = true, union_by_name = true)", [files]
+        ).fetchall()
+    except engine().Error:
+        return []
+    present = {str(r[0]) for r in described}
+    return [c for c in types if c not in present]
 
 
 def create_game_logs_table(con: _duckdb.DuckDBPyConnection, source: Path) -> int:

@@ -297,8 +297,17 @@ def test_missing_folder_raises_a_named_usage_error(
 def test_a_csv_of_another_shape_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(nd.NbaDataUnavailable, match="cannot read game logs"):
+    with pytest.raises(nd.NbaDataUnavailable, match="cannot read game logs") as info:
         nd.load_game_logs(bad)
+    assert str(info.value).endswith(
+        "bad.csv: missing column(s) SEASON_ID, PLAYER_ID, PLAYER_NAME, TEAM_ID, "
+        "TEAM_ABBREVIATION, GAME_ID, GAME_DATE, MATCHUP, WL, MIN, PTS, FGM, FGA, FG3M, FG3A, "
+        "FTM, FTA, REB, AST"
+    )
+    bad.write_text("PTS,MIN,a\n1,2,3\n", encoding="utf-8")  # some present: only the rest
+    with pytest.raises(nd.NbaDataUnavailable, match="missing column") as info:
+        nd.load_game_logs(bad)
+    assert "PTS" not in str(info.value) and ", MIN," not in str(info.value)
 
 
 def _real_dir() -> Path:
