@@ -47,6 +47,7 @@ class DeployHistory:
     sql: str
     spooled: list[dict[str, Any]] = field(default_factory=list)
     flushed: int = 0
+    scope: str = ""  # what was asked for: "last 30 days" or "phase4-processors, last 7 days"
 
     @property
     def verdict(self) -> Verdict:
@@ -72,8 +73,13 @@ class DeployHistory:
 
         from nbaops.report import WIDE_LAYOUT_MIN
 
+        if not self.rows and not self.spooled:
+            console.print(f"recent deploys ({self.scope}): none", highlight=False)
+            if self.flushed:
+                console.print(f"{self.flushed} spooled row(s) written now")
+            return
         wide = console.width >= WIDE_LAYOUT_MIN
-        table = Table(title="recent deploys", title_justify="left")
+        table = Table(title=f"recent deploys ({self.scope})", title_justify="left")
         columns = ["started (UTC)", "service", "action", "outcome", "actor", "commit"]
         if wide:
             columns += ["before → after", "s"]
@@ -134,4 +140,5 @@ def recent_deploys(
     spooled = [
         r for r in audit.spooled_rows(ctx.home) if not service or r.get("service") == service
     ]
-    return DeployHistory(rows=rows, sql=SQL, spooled=spooled, flushed=flushed)
+    scope = f"{service + ', ' if service else ''}last {days} day{'s' if days != 1 else ''}"
+    return DeployHistory(rows=rows, sql=SQL, spooled=spooled, flushed=flushed, scope=scope)

@@ -129,3 +129,13 @@ def test_ctrl_c_during_rollback_is_recorded(dworld: DeployWorld) -> None:
         run_rollback(dworld.context(), SERVICE, progress=hook(on))
     assert dworld.audit_rows()[0]["outcome"] == "interrupted"
     assert "nbaops.dev/deploy-lock" not in dworld.service().annotations
+
+
+def test_history_says_what_window_it_read_and_when_it_is_empty(dworld: DeployWorld) -> None:
+    """No rows: one line naming the scope, not an empty table; rows: the scope in the title."""
+    empty = rendered(recent_deploys(dworld.context(), service=SERVICE, days=1))
+    assert empty.strip() == f"recent deploys ({SERVICE}, last 1 day): none"
+    run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    text = rendered(recent_deploys(dworld.context(), days=7))
+    assert text.startswith("recent deploys (last 7 days)") and SERVICE in text
+    assert "1 row(s)" in text
