@@ -61,7 +61,10 @@ def reset(ctx: Context, seed: str | None = None, from_logs: str | None = None) -
     },
 )
 def fault(ctx: Context, name: str, service: str | None = None) -> Report:
-    """Inject a fault into the sandbox (data faults apply at once; next-revision-degraded arms)."""
+    """Inject a fault into the sandbox (data faults apply at once; next-revision-degraded arms).
+
+    Example: inv sandbox.fault grading-stall, then inv system-health; inv sandbox.clear ends it.
+    """
     from nbaops.sandbox import fault_injection
 
     return fault_injection.inject(_local(ctx), name, service=service)
@@ -95,7 +98,11 @@ def status(ctx: Context) -> Report:
     },
 )
 def sql(ctx: Context, query: str, param: list[str] | None = None) -> Report:
-    """Run BigQuery SQL on the sandbox warehouse (same transpile path as the checks)."""
+    """Run BigQuery SQL on the sandbox warehouse (same transpile path as the checks).
+
+    Example: inv sandbox.sql "SELECT COUNT(*) AS games FROM `nba_raw.games`
+    WHERE game_date = @day" --param day=2026-01-14
+    """
     from nbaops.sandbox.sql import parse_params, run_sql
 
     return run_sql(ctx, query, parse_params(param or []))
