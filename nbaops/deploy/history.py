@@ -91,9 +91,7 @@ class DeployHistory:
             if row in self.spooled:
                 outcome += " (spooled)"
             cells = [
-                started.strftime("%Y-%m-%d %H:%M")
-                if isinstance(started, dt.datetime)
-                else str(started),
+                _started_text(started),
                 str(row.get("service", "")),
                 str(row.get("action", "")),
                 outcome,
@@ -110,12 +108,20 @@ class DeployHistory:
                 )
             table.add_row(*cells, style="red" if row.get("outcome") in _BAD else None)
         console.print(table)
+        for row in [*self.spooled, *self.rows]:  # what went wrong, without --json
+            if row.get("outcome") in _BAD and row.get("message"):
+                when = _started_text(row.get("started_at"))
+                console.print(f"  {when}: {row['message']}", style="red", highlight=False)
         note = f"{len(self.rows)} row(s)"
         if self.flushed:
             note += f"; {self.flushed} spooled row(s) written now"
         if self.spooled:
             note += f"; {len(self.spooled)} row(s) still spooled locally (warehouse unreachable)"
         console.print(note)
+
+
+def _started_text(started: Any) -> str:
+    return started.strftime("%Y-%m-%d %H:%M") if isinstance(started, dt.datetime) else str(started)
 
 
 def recent_deploys(

@@ -1,0 +1,53 @@
+"""`inv deploys` as a person reads it: the window it read, and why a deploy went wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.console import Console
+
+from nbaops.deploy.history import SQL, DeployHistory
+
+
+def rendered(history: DeployHistory) -> str:
+    console = Console(record=True, width=240)
+    history.render(console)
+    return console.export_text()
+
+
+def row(outcome: str, message: str, revision: str = "svc-00003-abc") -> dict[str, Any]:
+    return {
+        "deploy_id": f"d-{outcome}",
+        "started_at": dt.datetime(2026, 12, 1, 9, 55, tzinfo=dt.UTC),
+        "service": "phase4-processors",
+        "action": "deploy",
+        "outcome": outcome,
+        "actor": "ci",
+        "commit_sha": "a" * 40,
+        "revision_before": revision,
+        "revision_after": revision,
+        "duration_s": 9.0,
+        "message": message,
+    }
+
+
+def test_a_deploy_that_went_wrong_says_why_under_the_table() -> None:
+    """Rolled back: before and after are the same revision, so the failed one and the
+    reason are printed under the table (they were only in --json)."""
+    why = "ROLLED BACK phase4-processors (FAIL): new revision svc-00004-xyz unhealthy"
+    text = rendered(
+        DeployHistory(
+            rows=[row("rolled_back", why), row("success", "promoted svc-00004-abc")],
+            sql=SQL,
+            scope="last 30 days",
+        )
+    )
+    assert f"  2026-12-01 09:55: {why}" in text
+    assert "promoted svc-00004-abc" not in text  # a good deploy's message stays in --json
+    assert text.startswith("recent deploys (last 30 days)") and "2 row(s)" in text
+
+
+def test_no_rows_is_one_line_naming_the_scope() -> None:
+    empty = DeployHistory(rows=[], sql=SQL, scope="grading-service, last 7 days")
+    assert rendered(empty).strip() == "recent deploys (grading-service, last 7 days): none"
