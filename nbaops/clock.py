@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nbaops.environment import timestamp
+from nbaops.environment import typed
 from nbaops.errors import UsageError
 
 EASTERN = ZoneInfo("America/New_York")
@@ -18,7 +18,8 @@ EASTERN = ZoneInfo("America/New_York")
 
 def now() -> dt.datetime:
     """Timezone-aware UTC now (or ``NBAOPS_NOW``; UsageError when that is no timestamp)."""
-    return timestamp("NBAOPS_NOW") or dt.datetime.now(dt.UTC)
+    pinned: dt.datetime | None = typed("NBAOPS_NOW")
+    return pinned or dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: Any) -> dt.datetime:

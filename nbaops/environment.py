@@ -79,47 +79,42 @@ def read(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def timestamp(name: str) -> dt.datetime | None:
-    """A declared variable holding an ISO 8601 timestamp (``Z`` allowed), as aware UTC.
+def _utc_timestamp(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(text)
+    return value
+
+
+# The variables whose value has a form: how it is parsed, and what it must be. :func:`check`
+# parses them all before a task runs, so a bad value is bad input (one line, exit 2), not
+# an ERROR verdict from whichever check happens to read it first.
+TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
+    "NBAOPS_NOW": (_utc_timestamp, "an ISO 8601 timestamp"),
+    "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0"),
+}
+
+
+def typed(name: str) -> Any:
+    """A variable of :data:`TYPED`, parsed (``NBAOPS_NOW``: an aware UTC datetime;
+    seconds: a float); None when it is unset or empty.
 
     Raises:
-        UsageError: set to something else (naming the variable).
+        UsageError: its value does not parse (naming the variable).
     """
+    parse, what = TYPED[name]
     text = read(name)
     if text is None:
         return None
     try:
-        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse(text.strip())
     except ValueError:
-        raise UsageError(f"{name}: {text!r} is not an ISO 8601 timestamp") from None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def seconds(name: str, default: float) -> float:
-    """A declared variable holding a number of seconds (finite, > 0); ``default`` unset.
-
-    Raises:
-        UsageError: set to something else (naming the variable).
-    """
-    text = read(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{name}: {text!r} is not a number of seconds above 0")
-    return value
-
-
-# The variables whose value has a form, each with its reader: :func:`check` parses them
-# all before a task runs, so a bad value is bad input (one line, exit 2), not an ERROR
-# verdict from whichever check happens to read it first.
-TYPED: dict[str, Callable[[str], Any]] = {
-    "NBAOPS_NOW": timestamp,
-    "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": lambda name: seconds(name, 1.0),
-}
+        raise UsageError(f"{name}: {text!r} is not {what}") from None
 
 
 def check() -> None:
@@ -128,8 +123,8 @@ def check() -> None:
     Raises:
         UsageError: the first one whose value does not parse.
     """
-    for name, reader in TYPED.items():
-        reader(name)
+    for name in TYPED:
+        typed(name)
 
 
 def render_reference(header: str) -> str:

@@ -33,7 +33,7 @@ from nbaops.adapters.bq_params import TypedValue
 from nbaops.adapters.duckdb_engine import connect, engine
 from nbaops.adapters.warehouse import QueryResult, check_rows, split_ref, utc_values
 from nbaops.clock import as_utc
-from nbaops.environment import seconds
+from nbaops.environment import typed
 from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ class DuckDBWarehouse:
         self.root = root
         self.sql_cache_dir = sql_cache_dir or self.path.parent / CACHE_DIR_NAME
         if lock_timeout_s is None:
-            lock_timeout_s = seconds(LOCK_TIMEOUT_ENV, 30.0)
+            lock_timeout_s = typed(LOCK_TIMEOUT_ENV) or 30.0
         self._conn = _shared(self.path, lock_timeout_s)
 
     # -- connection management -------------------------------------------------------

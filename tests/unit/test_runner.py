@@ -115,6 +115,7 @@ def test_unknown_service_error_type_is_usage() -> None:
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "-5"),
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "nan"),
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0"),
+        ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "inf"),
     ],
 )
 def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
@@ -141,6 +142,8 @@ def test_well_formed_environment_variables_are_read_as_their_kind(
     monkeypatch.setenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", " 2.5 ")
     environment.check()
     assert clock.now() == dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
-    assert environment.seconds("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", 30.0) == 2.5
+    assert environment.typed("NBAOPS_WAREHOUSE_LOCK_TIMEOUT") == 2.5
+    monkeypatch.setenv("NBAOPS_NOW", "2026-11-25T15:00:00")  # naive: UTC
+    assert clock.now() == dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
     monkeypatch.delenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT")
-    assert environment.seconds("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", 30.0) == 30.0
+    assert environment.typed("NBAOPS_WAREHOUSE_LOCK_TIMEOUT") is None
