@@ -97,8 +97,12 @@ def _render_redacted(report: Report) -> None:
     from nbaops.redact import redact
 
     console = stdout_console()
-    with console.capture() as captured:
-        report.render(console)
+    try:  # a report may stream past the capture (sandbox.sql's rows): redacted itself
+        with console.capture() as captured:
+            report.render(console)
+    except BrokenPipeError:
+        silence_broken_pipe()
+        return
     _stdout(redact(captured.get()))
 
 

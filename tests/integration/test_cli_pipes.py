@@ -14,12 +14,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from worlds.sandbox import sandbox_home
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+NOW = "2026-01-14T17:00:00Z"
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {**os.environ, "NBAOPS_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "NBAOPS_HOME": str(tmp_path / "home"), "NBAOPS_NOW": NOW}
     env.pop("NBAOPS_PROFILE", None)
     return env
 
@@ -60,12 +64,16 @@ def _inv(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         ("--help", "deploys"),
         ("regression", "--golden"),
         ("regression", "--golden", "--json"),
+        ("sandbox.sql", "SELECT game_id FROM `nba_raw.games`"),  # rows streamed past capture
+        ("check-lines",),
     ],
-    ids=["list", "task-help", "report", "json"],
+    ids=["list", "task-help", "report", "json", "streamed-rows", "check"],
 )
 def test_a_closed_stdout_keeps_the_exit_code_and_prints_no_traceback(
-    tmp_path: Path, args: tuple[str, ...]
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, args: tuple[str, ...]
 ) -> None:
+    if args[0] in ("sandbox.sql", "check-lines"):
+        sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
     expected = _inv(tmp_path, *args)
     assert expected.stdout, "the command prints something: the pipe case is exercised"
     code, err = _inv_into_closed_pipe(tmp_path, *args)
