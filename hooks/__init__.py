@@ -37,7 +37,13 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
         return exc.exit_code
     if not getattr(args, "json", False):  # one JSON document, nothing after it
         lines = [*lines, *help_lines(findings)]
-    for line in lines:
-        print(line)
-    sys.stdout.flush()
-    return 1 if any(f.is_error for f in findings) else 0
+    code = 1 if any(f.is_error for f in findings) else 0
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the output is cut short, the exit code stands
+        from nbaops.cli.runner import silence_broken_pipe
+
+        silence_broken_pipe()
+    return code

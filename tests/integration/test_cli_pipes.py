@@ -1,5 +1,5 @@
-"""`inv ... | head`: a reader that stops reading cuts the output, never adds a traceback
-or changes the exit code; and `inv TASK --help` shows help even for a task whose first
+"""`inv ... | head` (and a hook's): a reader that stops reading cuts the output, never adds a
+traceback or changes the exit code; and `inv TASK --help` shows help even for a task whose first
 argument is positional (Invoke handed `--help` to it: `inv sandbox.sql --help` ran SQL).
 
 Whole ``inv`` processes: the broken pipe is the operating system's (a pipe whose read end
@@ -90,3 +90,23 @@ def test_help_after_a_task_with_a_positional_argument_shows_the_help(
     assert "Run BigQuery SQL on the sandbox warehouse" in shown.stdout
     assert "--query" in shown.stdout and shown.stderr == ""
     assert not (tmp_path / "home").exists(), "help built no sandbox"
+
+
+def test_a_hook_into_a_closed_stdout_keeps_its_exit_code(tmp_path: Path) -> None:
+    """The pre-commit hooks print through one runner (hooks.run): the same contract."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"name": "a", "type": "STRANG"}]', encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "hooks.bq_schema_lint", str(bad)],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 1 and proc.stderr == ""
