@@ -28,12 +28,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _inv_into_closed_pipe(tmp_path: Path, *args: str) -> tuple[int, str]:
+def _into_closed_pipe(tmp_path: Path, module: str, *args: str) -> tuple[int, str]:
+    """``python -m module args`` with a stdout nobody reads: (exit code, stderr)."""
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "invoke", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=_env(tmp_path),
             stdout=write_end,
@@ -76,7 +77,7 @@ def test_a_closed_stdout_keeps_the_exit_code_and_prints_no_traceback(
         sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
     expected = _inv(tmp_path, *args)
     assert expected.stdout, "the command prints something: the pipe case is exercised"
-    code, err = _inv_into_closed_pipe(tmp_path, *args)
+    code, err = _into_closed_pipe(tmp_path, "invoke", *args)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert code == expected.returncode, err
 
@@ -96,17 +97,4 @@ def test_a_hook_into_a_closed_stdout_keeps_its_exit_code(tmp_path: Path) -> None
     """The pre-commit hooks print through one runner (hooks.run): the same contract."""
     bad = tmp_path / "bad.json"
     bad.write_text('[{"name": "a", "type": "STRANG"}]', encoding="utf-8")
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "hooks.bq_schema_lint", str(bad)],
-            cwd=ROOT,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        os.close(write_end)
-    assert proc.returncode == 1 and proc.stderr == ""
+    assert _into_closed_pipe(tmp_path, "hooks.bq_schema_lint", str(bad)) == (1, "")
