@@ -220,9 +220,9 @@ def plan_post_deploy(
     planned: list[PlannedCheck] = []
     for position, entry in enumerate(service_cfg.post_deploy):
         check_id = str(entry.get("check", ""))
-        spec = get_spec(check_id)
-        overrides = {k: v for k, v in entry.items() if k != "check"}
         where = f"services.{service_cfg.name}.post_deploy[{position}]"
+        spec = get_spec(check_id, where)
+        overrides = {k: v for k, v in entry.items() if k != "check"}
         service = service_cfg.name if spec.service == ALL_SERVICES else spec.service
         params = thresholds.params(
             check_id,

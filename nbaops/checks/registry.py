@@ -45,11 +45,13 @@ DAILY_VALIDATION: CheckSpec = daily_validation.SPEC
 ALL_SPECS: dict[str, CheckSpec] = {**REGISTRY, DAILY_VALIDATION.id: DAILY_VALIDATION}
 
 
-def get_spec(check_id: str) -> CheckSpec:
-    """The registered check, or ConfigError listing the known ids."""
+def get_spec(check_id: str, where: str | None = None) -> CheckSpec:
+    """The registered check, or ConfigError listing the known ids (after ``where``, the
+    config location that named it, when given)."""
     try:
         return REGISTRY[check_id]
     except KeyError:
         raise ConfigError(
-            f"unknown check {check_id!r}; known checks: {', '.join(REGISTRY)}"
+            f"{where + ': ' if where else ''}unknown check {check_id!r}; "
+            f"known checks: {', '.join(REGISTRY)}"
         ) from None

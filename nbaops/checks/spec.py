@@ -282,10 +282,8 @@ def resolve(
     values = {name: coerce(k.kind, k.default, where(name), k) for name, k in spec_keys.items()}
     for source, layer in layers:
         for name, value in layer.items():
+            located = where(name) if source == "config" else f"{source}: {where(name)}"
             if name not in spec_keys:
-                raise _bad(
-                    where(name) if source == "config" else f"{source}: {where(name)}",
-                    f"unknown key; known keys: {', '.join(spec_keys)}",
-                )
-            values[name] = coerce(spec_keys[name].kind, value, where(name), spec_keys[name])
+                raise _bad(located, f"unknown key; known keys: {', '.join(spec_keys)}")
+            values[name] = coerce(spec_keys[name].kind, value, located, spec_keys[name])
     return values

@@ -290,12 +290,18 @@ def run_predeploy(
     """Run the eight checks (concurrently where independent), in the documented order.
 
     Never raises for a failing check: each becomes FAIL or ERROR in the result.
+
+    Raises:
+        ConfigError: an invalid ``deploy:`` section or ``post_deploy`` entry of the service
+            (what the deploy would refuse, exit 2).
     """
     from nbaops.bqschema.breaking import RuleConfig
+    from nbaops.checks import plan_post_deploy
     from nbaops.deploy.settings import DeploySettings
     from nbaops.gitrepo import Repo
 
     settings = ctx.config.settings("deploy", DeploySettings)
+    plan_post_deploy(ctx, cfg, revision="<new revision>")
     service = cfg.name
     out = PredeployResult(service=service, checks=[])
     results: dict[str, CheckResult] = {}

@@ -220,3 +220,46 @@ def test_bad_input_exits_2_with_nothing_changed_and_no_audit_row(
     assert info.value.exit_code == 2
     assert dworld.requests()[mark:] == []
     assert dworld.audit_rows() == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"check": "lines_coverag"},
+            r"services\.phase4-processors\.post_deploy\[0\]: unknown check 'lines_coverag'",
+        ),
+        (
+            {"check": "lines_coverage", "fail_below": "ninety"},
+            r"services\.phase4-processors\.post_deploy\[0\]: lines_coverage\.fail_below: "
+            r"'ninety' is not a fraction",
+        ),
+        (
+            {"check": "lines_coverage", "fail_belo": 0.9},
+            r"post_deploy\[0\]: lines_coverage\.fail_belo: unknown key",
+        ),
+    ],
+)
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_bad_post_deploy_entry_is_refused_before_the_deploy_changes_anything(
+    dworld: DeployWorld, entry: dict[str, Any], message: str, dry_run: bool
+) -> None:
+    """Found when the request is validated (exit 2, no audit row, no Cloud Run call), not
+    after the new revision took traffic: there every observation round was ERROR and the
+    deploy was rolled back (found by running `inv deploy` with such a config)."""
+    import yaml
+    from git_commands import git
+
+    from nbaops.errors import ConfigError
+
+    path = dworld.repo / "nbaops.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["services"][SERVICE]["post_deploy"] = [entry]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    git(dworld.repo, "commit", "-q", "-am", "a typo in post_deploy")
+    mark = len(dworld.requests())
+    with pytest.raises(ConfigError, match=message) as info:
+        run_deploy(dworld.context(), DeployRequest(service=SERVICE, dry_run=dry_run))
+    assert info.value.exit_code == 2
+    assert dworld.requests()[mark:] == []
+    assert dworld.audit_rows() == []
