@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from nbaops import clock
 from nbaops.alerts.state import LEDGER_PREFIX  # alert-state rows in the history table
 from nbaops.clock import EASTERN
+from nbaops.errors import ConfigError
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -84,6 +85,20 @@ class AnomalySettings:
     window_game_days: int = 20
     k: float = 3.5
     lookback_days: int = 60
+
+    def check(self, where: str) -> None:
+        """min_history <= window_game_days <= lookback_days: otherwise the history could
+        never hold enough game days, and no note would ever be made (silently)."""
+        if self.min_history > self.window_game_days:
+            raise ConfigError(
+                f"{where}.min_history: {self.min_history} is more than window_game_days "
+                f"({self.window_game_days}): no anomaly note could ever be made"
+            )
+        if self.window_game_days > self.lookback_days:
+            raise ConfigError(
+                f"{where}.window_game_days: {self.window_game_days} game days do not fit in "
+                f"lookback_days ({self.lookback_days} calendar days)"
+            )
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,10 @@ def run_system_health(
     """
     thresholds = load_thresholds(ctx.config)
     planned = plan_checks(ctx, service=service, thresholds=thresholds)
+    if record:  # a bad alerts section is exit 2 now, not a traceback in the history reader
+        from nbaops.alerts.settings import AlertSettings
+
+        ctx.config.settings("alerts", AlertSettings)
     title = "system-health" + (f" ({service})" if service else "")
     with ExitStack() as stack:
         warm_adapters(ctx, planned, stack)

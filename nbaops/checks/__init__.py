@@ -81,8 +81,9 @@ def plan_checks(
     return planned
 
 
-def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
-    """Run one planned check; any exception becomes an ERROR result with its text."""
+def run_one(ctx: Context, planned: PlannedCheck, base_url: str | None = None) -> CheckResult:
+    """Run one planned check; any exception becomes an ERROR result with its text.
+    ``base_url``: ``alerts.runbook_base_url``, read once per run."""
     started = time.perf_counter()
     forget_current()
     try:
@@ -94,18 +95,17 @@ def run_one(ctx: Context, planned: PlannedCheck) -> CheckResult:
     finally:
         forget_current()
     result.duration_s = round(time.perf_counter() - started, 4)
-    return annotate(ctx, planned.spec, result)
+    return annotate(planned.spec, result, base_url)
 
 
-def annotate(ctx: Context | None, spec: CheckSpec, result: CheckResult) -> CheckResult:
-    """Fill the unit and the page to open (playbook path, and link when configured)."""
-    from nbaops.alerts.settings import runbook_base_url
+def annotate(spec: CheckSpec, result: CheckResult, base_url: str | None) -> CheckResult:
+    """Fill the unit and the page to open (playbook path, and its link under ``base_url``)."""
     from nbaops.paths import doc_url
 
     result.unit = result.unit or spec.unit
     result.doc = result.doc or spec.playbook_doc
     if result.doc_url is None:
-        result.doc_url = doc_url(result.doc, runbook_base_url(getattr(ctx, "config", None)))
+        result.doc_url = doc_url(result.doc, base_url)
     return result
 
 
@@ -113,11 +113,11 @@ Event = Literal["start", "done"]
 ProgressCallback = Callable[[Event, PlannedCheck, CheckResult | None], None]
 
 
-def _timed_out(planned: PlannedCheck, timeout_s: float) -> CheckResult:
+def _timed_out(planned: PlannedCheck, timeout_s: float, base_url: str | None) -> CheckResult:
     message = f"timed out after {timeout_s:g}s (checks.timeout_s)"
     result = CheckResult(planned.spec.id, planned.service, Verdict.ERROR, None, "", message)
     result.duration_s = round(timeout_s, 4)
-    return annotate(None, planned.spec, result)
+    return annotate(planned.spec, result, base_url)
 
 
 def run_planned(
@@ -136,6 +136,11 @@ def run_planned(
     """
     if not planned:
         return []
+    from nbaops.alerts.settings import runbook_base_url
+
+    # read once, before any check: a bad alerts section is exit 2 here, not a failure in
+    # every worker
+    base_url = runbook_base_url(getattr(ctx, "config", None))
     jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(planned)):
         jobs.put(index)
@@ -151,9 +156,13 @@ def run_planned(
                 return
             with lock:
                 started[index] = time.monotonic()
-            if progress is not None:
-                progress("start", planned[index], None)
-            finished.put((index, run_one(ctx, planned[index])))
+            try:
+                if progress is not None:
+                    progress("start", planned[index], None)
+                result = run_one(ctx, planned[index], base_url)
+            except Exception as exc:  # never lose a job: it would wait out the timeout
+                result = CheckResult.error(planned[index].spec.id, planned[index].service, exc)
+            finished.put((index, result))
 
     def spawn() -> None:
         threading.Thread(target=worker, name="nbaops-check", daemon=True).start()
@@ -169,7 +178,7 @@ def run_planned(
         else:
             if index not in results:
                 if result.duration_s > timeout_s:  # finished, but too late: still a timeout
-                    result = _timed_out(planned[index], timeout_s)
+                    result = _timed_out(planned[index], timeout_s, base_url)
                 results[index] = result
                 if progress is not None:
                     progress("done", planned[index], result)
@@ -177,7 +186,7 @@ def run_planned(
         with lock:
             overdue = [i for i, t0 in started.items() if i not in results and now - t0 > timeout_s]
         for index in overdue:
-            results[index] = _timed_out(planned[index], timeout_s)
+            results[index] = _timed_out(planned[index], timeout_s, base_url)
             if progress is not None:
                 progress("done", planned[index], results[index])
             spawn()  # the stuck worker is lost: keep the pool at size

@@ -258,3 +258,43 @@ def test_live_progress_view_and_table_render_on_a_terminal(healthy: World) -> No
     assert "grading_completeness" in text and "PASS system-health (grading-service)" in text
     assert "anomaly grading_completeness [grading-service]: value 50 is 6.1 MADs" in text
     assert "alerts: 0 sent" in text
+
+
+def test_a_bad_alerts_section_stops_the_run_before_the_checks(
+    healthy: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 2 naming the key, not a run whose alerts are silently never sent (the error
+    used to surface only as an 'alerts: not dispatched' note and a thread's traceback)."""
+    import dataclasses
+
+    from nbaops.errors import ConfigError
+
+    config = healthy.ctx.config
+    raw = {**config.raw, "alerts": {**config.raw["alerts"], "anomaly": {"min_history": 30}}}
+    monkeypatch.setattr(healthy.ctx, "config", dataclasses.replace(config, raw=raw))
+    for record in (True, False):  # the checks link their playbooks through it too
+        with pytest.raises(ConfigError, match="alerts.anomaly.min_history: 30") as info:
+            run(healthy, record=record)
+        assert info.value.exit_code == 2
+
+
+def test_a_failure_outside_a_check_is_its_error_at_once_not_a_timeout(healthy: World) -> None:
+    """A worker that raised outside the check's own code (here the caller's progress
+    callback) still delivers the check's result: before, the job was lost and waited out
+    the whole timeout (120 s in a run whose alerts section could not be read)."""
+    import time
+
+    from nbaops.checks import plan_checks, run_planned
+
+    planned = plan_checks(healthy.ctx)
+
+    def progress(event: str, item: object, result: object) -> None:
+        if event == "start" and item is planned[0]:
+            raise RuntimeError("progress view broke")
+
+    started = time.monotonic()
+    results = run_planned(healthy.ctx, planned, timeout_s=60.0, progress=progress)
+    assert time.monotonic() - started < 30.0
+    assert results[0].verdict is Verdict.ERROR
+    assert "progress view broke" in results[0].message
+    assert [r.verdict for r in results[1:]] == [Verdict.PASS] * (len(planned) - 1)

@@ -121,3 +121,23 @@ def test_settings_come_from_the_alerts_section() -> None:
     config = load_config(ROOT / "nbaops.yaml", "local")
     settings = config.settings("alerts", AlertSettings).anomaly
     assert settings == AnomalySettings(min_history=7, window_game_days=20, k=3.5, lookback_days=60)
+
+
+@pytest.mark.parametrize(
+    ("anomaly", "message"),
+    [
+        ({"min_history": 30}, r"alerts\.anomaly\.min_history: 30 is more than window_game_days"),
+        ({"lookback_days": 10}, r"alerts\.anomaly\.window_game_days: 20 game days do not fit"),
+    ],
+)
+def test_settings_under_which_no_note_could_ever_be_made_are_a_config_error(
+    anomaly: dict[str, int], message: str
+) -> None:
+    """The schema bounds each key alone; together they must leave room for a note (a
+    min_history above the window silently switched the notes off)."""
+    from nbaops.errors import ConfigError
+    from nbaops.settings import load_section
+
+    with pytest.raises(ConfigError, match=message) as info:
+        load_section({"anomaly": anomaly}, AlertSettings, "alerts")
+    assert info.value.exit_code == 2

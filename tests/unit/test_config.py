@@ -141,8 +141,7 @@ def test_a_check_result_links_its_playbook_under_alerts_runbook_base_url(
     tmp_path: Path,
 ) -> None:
     """The link prefix is read through the alerts settings (profile overrides merged)."""
-    from types import SimpleNamespace
-
+    from nbaops.alerts.settings import runbook_base_url
     from nbaops.checks import annotate
     from nbaops.checks.registry import get_spec
     from nbaops.verdict import CheckResult, Verdict
@@ -151,12 +150,12 @@ def test_a_check_result_links_its_playbook_under_alerts_runbook_base_url(
         data["alerts"]["runbook_base_url"] = "https://example.org/repo/blob/main/"
 
     spec = get_spec("lines_coverage")
-    linked = SimpleNamespace(config=load_config(write_config(tmp_path, with_base), "local"))
-    plain = SimpleNamespace(config=load_config(REPO / "nbaops.yaml", "local"))
-    for ctx, expected in (
+    linked = load_config(write_config(tmp_path, with_base), "local")
+    plain = load_config(REPO / "nbaops.yaml", "local")
+    for config, expected in (
         (linked, f"https://example.org/repo/blob/main/{spec.playbook_doc}"),
         (plain, None),
     ):
         measured = CheckResult("lines_coverage", "x", Verdict.PASS, 1.0, "FAIL < 0.9", "ok")
-        result = annotate(ctx, spec, measured)  # type: ignore[arg-type]
+        result = annotate(spec, measured, runbook_base_url(config))
         assert (result.doc, result.doc_url) == (spec.playbook_doc, expected)
