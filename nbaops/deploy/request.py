@@ -47,15 +47,17 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
 
     Raises:
         UsageError: unknown service, bad ``--canary``/``--model-version``/``--image``.
-        ConfigError: an invalid ``deploy:`` section, or a ``post_deploy`` entry of the
-            service naming an unknown check or a bad override (found before the new
-            revision exists, not as an ERROR of every observation round after it took
-            traffic).
+        ConfigError: an invalid ``deploy:`` or ``alerts:`` section, or a ``post_deploy``
+            entry of the service naming an unknown check or a bad override (found before
+            the new revision exists, not as an ERROR of every observation round after it
+            took traffic).
     """
+    from nbaops.alerts.settings import AlertSettings
     from nbaops.checks import plan_post_deploy
 
     cfg = ctx.config.service(req.service)
     plan_post_deploy(ctx, cfg, revision="<new revision>")
+    ctx.config.settings("alerts", AlertSettings)  # read by every observation round and the alert
     if req.canary is not None and not 1 <= req.canary <= 99:
         raise UsageError(f"--canary: {req.canary} is not a percentage from 1 to 99")
     if req.model_version is not None:

@@ -238,15 +238,17 @@ def test_bad_input_exits_2_with_nothing_changed_and_no_audit_row(
             {"check": "lines_coverage", "fail_belo": 0.9},
             r"post_deploy\[0\]: lines_coverage\.fail_belo: unknown key",
         ),
+        (None, r"alerts\.anomaly\.min_history: 30 is more than window_game_days"),
     ],
 )
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_a_bad_post_deploy_entry_is_refused_before_the_deploy_changes_anything(
-    dworld: DeployWorld, entry: dict[str, Any], message: str, dry_run: bool
+def test_config_the_deploy_reads_later_is_refused_before_it_changes_anything(
+    dworld: DeployWorld, entry: dict[str, Any] | None, message: str, dry_run: bool
 ) -> None:
-    """Found when the request is validated (exit 2, no audit row, no Cloud Run call), not
-    after the new revision took traffic: there every observation round was ERROR and the
-    deploy was rolled back (found by running `inv deploy` with such a config)."""
+    """A bad post_deploy entry or alerts section is found when the request is validated
+    (exit 2, no audit row, no Cloud Run call), not after the new revision took traffic:
+    there every observation round was ERROR and the deploy was rolled back (found by
+    running `inv deploy` with such a config)."""
     import yaml
     from git_commands import git
 
@@ -254,7 +256,10 @@ def test_a_bad_post_deploy_entry_is_refused_before_the_deploy_changes_anything(
 
     path = dworld.repo / "nbaops.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["services"][SERVICE]["post_deploy"] = [entry]
+    if entry is None:  # the alerts section every observation round reads
+        data["alerts"] = {**data.get("alerts", {}), "anomaly": {"min_history": 30}}
+    else:
+        data["services"][SERVICE]["post_deploy"] = [entry]
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     git(dworld.repo, "commit", "-q", "-am", "a typo in post_deploy")
     mark = len(dworld.requests())
