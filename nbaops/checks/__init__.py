@@ -224,7 +224,17 @@ def run_check(
 def plan_post_deploy(
     ctx: Context, service_cfg: ServiceConfig, revision: str | None = None
 ) -> list[PlannedCheck]:
-    """The planned checks of a service's ``post_deploy`` entries (validated, not run)."""
+    """The planned checks of a service's ``post_deploy`` entries (validated, not run).
+
+    Also reads the ``alerts`` section their results will link playbooks through (and a
+    deploy alerts with): every caller is about to run them, so a bad one fails now.
+
+    Raises:
+        ConfigError: an unknown check or key, a bad value, a bad ``alerts`` section.
+    """
+    from nbaops.alerts.settings import runbook_base_url
+
+    runbook_base_url(ctx.config)
     thresholds = load_thresholds(ctx.config)
     planned: list[PlannedCheck] = []
     for position, entry in enumerate(service_cfg.post_deploy):

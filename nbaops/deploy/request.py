@@ -52,12 +52,10 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
             the new revision exists, not as an ERROR of every observation round after it
             took traffic).
     """
-    from nbaops.alerts.settings import AlertSettings
     from nbaops.checks import plan_post_deploy
 
     cfg = ctx.config.service(req.service)
-    plan_post_deploy(ctx, cfg, revision="<new revision>")
-    ctx.config.settings("alerts", AlertSettings)  # read by every observation round and the alert
+    plan_post_deploy(ctx, cfg, revision="<new revision>")  # with the alerts section
     if req.canary is not None and not 1 <= req.canary <= 99:
         raise UsageError(f"--canary: {req.canary} is not a percentage from 1 to 99")
     if req.model_version is not None:
