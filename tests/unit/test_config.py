@@ -35,6 +35,39 @@ def test_repository_config_is_valid_for_every_profile() -> None:
         }
 
 
+@pytest.mark.parametrize("profile", ["local", "prod"])
+def test_every_section_of_the_repository_config_reads_as_its_settings(profile: str) -> None:
+    """What the schema cannot say (a floor below its ceiling, an anomaly window that can
+    hold min_history, a post_deploy entry naming real checks and keys) holds for every
+    profile, so a config that would stop a task with exit 2 cannot land."""
+    from types import SimpleNamespace
+
+    from nbaops.alerts.settings import AlertSettings
+    from nbaops.bqschema.breaking import RuleConfig
+    from nbaops.checks import plan_post_deploy
+    from nbaops.checks.thresholds import load_thresholds
+    from nbaops.config import SECTIONS
+    from nbaops.deploy.settings import DeploySettings
+    from nbaops.drift.settings import DriftSettings
+    from nbaops.regression.settings import RegressionSettings
+
+    config = load_config(REPO / "nbaops.yaml", profile)
+    readers = {
+        "checks": lambda: load_thresholds(config),
+        "alerts": lambda: config.settings("alerts", AlertSettings),
+        "deploy": lambda: config.settings("deploy", DeploySettings),
+        "drift": lambda: config.settings("drift", DriftSettings),
+        "schema_rules": lambda: config.settings("schema_rules", RuleConfig),
+        "regression": lambda: config.settings("regression", RegressionSettings),
+    }
+    assert set(readers) == set(SECTIONS)
+    for read in readers.values():
+        read()
+    for service in config.services.values():
+        planned = plan_post_deploy(SimpleNamespace(config=config), service)  # type: ignore[arg-type]
+        assert [p.spec.id for p in planned] == [e["check"] for e in service.post_deploy]
+
+
 def test_default_profile_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
     assert load_config(REPO / "nbaops.yaml").profile.is_local
