@@ -161,7 +161,9 @@ def run_planned(
                     progress("start", planned[index], None)
                 result = run_one(ctx, planned[index], base_url)
             except Exception as exc:  # never lose a job: it would wait out the timeout
-                result = CheckResult.error(planned[index].spec.id, planned[index].service, exc)
+                spec = planned[index].spec
+                error = CheckResult.error(spec.id, planned[index].service, exc)
+                result = annotate(spec, error, base_url)
             finished.put((index, result))
 
     def spawn() -> None:

@@ -297,4 +297,5 @@ def test_a_failure_outside_a_check_is_its_error_at_once_not_a_timeout(healthy: W
     assert time.monotonic() - started < 30.0
     assert results[0].verdict is Verdict.ERROR
     assert "progress view broke" in results[0].message
+    assert results[0].doc == planned[0].spec.playbook_doc  # the page to open, as ever
     assert [r.verdict for r in results[1:]] == [Verdict.PASS] * (len(planned) - 1)
