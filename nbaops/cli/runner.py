@@ -106,10 +106,16 @@ def _render_redacted(report: Report) -> None:
     _stdout(redact(captured.get()))
 
 
+MAX_ERROR_CHARS = 1000  # a pasted file as a flag value is echoed, not printed whole
+
+
 def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix: str = "") -> int:
     from nbaops.redact import redact
 
     message = redact(f"{prefix}{one_line(exc)}")
+    if len(message) > MAX_ERROR_CHARS:
+        cut = len(message) - MAX_ERROR_CHARS
+        message = f"{message[:MAX_ERROR_CHARS]}... ({cut} more characters)"
     if debug:
         sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     _stderr_line(f"nbaops: error: {message}")

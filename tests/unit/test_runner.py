@@ -147,3 +147,19 @@ def test_well_formed_environment_variables_are_read_as_their_kind(
     assert clock.now() == dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
     monkeypatch.delenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT")
     assert environment.typed("NBAOPS_WAREHOUSE_LOCK_TIMEOUT") is None
+
+
+def test_an_error_echoing_a_huge_value_stays_a_readable_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A pasted file as --service is named in the error, not printed in full."""
+
+    def action(ctx: Context) -> CheckReport:
+        ctx.config.service("a" * 5000)
+        raise AssertionError("unreachable")
+
+    assert run(action, json_output=True) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("nbaops: error: unknown service 'aaaa") and err.count("\n") == 1
+    assert len(err) < 1100 and "more characters)" in err
+    assert json.loads(out)["error"] == err.removeprefix("nbaops: error: ").rstrip("\n")
