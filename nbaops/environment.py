@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from nbaops.errors import UsageError
@@ -91,12 +92,20 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _folder(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(text)
+    return path
+
+
 # The variables whose value has a form: how it is parsed, and what it must be. :func:`check`
 # parses them all before a task runs, so a bad value is bad input (one line, exit 2), not
 # an ERROR verdict from whichever check happens to read it first.
 TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
     "NBAOPS_NOW": (_utc_timestamp, "an ISO 8601 timestamp"),
     "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0"),
+    "NBAOPS_HOME": (_folder, "a folder (a file of that name exists)"),
 }
 
 

@@ -116,13 +116,21 @@ def test_unknown_service_error_type_is_usage() -> None:
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "nan"),
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0"),
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "inf"),
+        ("NBAOPS_HOME", "a-file"),
     ],
 )
 def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    name: str,
+    value: str,
 ) -> None:
     """Not an ERROR verdict from whichever check reads it first (a thread's traceback
     on stderr, exit 3): one line naming the variable, exit 2, the action never called."""
+    if name == "NBAOPS_HOME":  # a state folder that is a file
+        (tmp_path / value).write_text("", encoding="utf-8")
+        value = str(tmp_path / value)
     monkeypatch.setenv(name, value)
     called: list[Context] = []
     assert run(lambda ctx: called.append(ctx) or report_of(Verdict.PASS)) == 2
