@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nbaops.environment import typed
+from nbaops.environment import iso_timestamp, typed
 from nbaops.errors import UsageError
 
 EASTERN = ZoneInfo("America/New_York")
@@ -18,8 +18,8 @@ EASTERN = ZoneInfo("America/New_York")
 
 def now() -> dt.datetime:
     """Timezone-aware UTC now (or ``NBAOPS_NOW``; UsageError when that is no timestamp)."""
-    pinned: dt.datetime | None = typed("NBAOPS_NOW")
-    return pinned or dt.datetime.now(dt.UTC)
+    pinned = typed("NBAOPS_NOW")
+    return as_utc(pinned) if pinned is not None else dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: Any) -> dt.datetime:
@@ -28,7 +28,7 @@ def as_utc(value: Any) -> dt.datetime:
     Naive values are UTC (how the warehouse and the local stores hand them back).
     """
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        value = iso_timestamp(value)
     if not isinstance(value, dt.datetime):
         raise TypeError(f"expected a timestamp, got {value!r}")
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -80,9 +80,15 @@ def read(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def _utc_timestamp(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+def iso_timestamp(text: str) -> dt.datetime:
+    """ISO 8601 text (``Z`` allowed) as a datetime, naive when it names no offset: the one
+    reader of timestamp text (:func:`nbaops.clock.as_utc` makes it UTC). It lives here, below
+    the clock, because the clock reads ``NBAOPS_NOW`` through this module.
+
+    Raises:
+        ValueError: not ISO 8601.
+    """
+    return dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
 
 
 def _seconds(text: str) -> float:
@@ -103,15 +109,15 @@ def _folder(text: str) -> Path:
 # parses them all before a task runs, so a bad value is bad input (one line, exit 2), not
 # an ERROR verdict from whichever check happens to read it first.
 TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
-    "NBAOPS_NOW": (_utc_timestamp, "an ISO 8601 timestamp"),
+    "NBAOPS_NOW": (iso_timestamp, "an ISO 8601 timestamp"),
     "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0"),
     "NBAOPS_HOME": (_folder, "a folder (a file of that name exists)"),
 }
 
 
 def typed(name: str) -> Any:
-    """A variable of :data:`TYPED`, parsed (``NBAOPS_NOW``: an aware UTC datetime;
-    seconds: a float); None when it is unset or empty.
+    """A variable of :data:`TYPED`, parsed (``NBAOPS_NOW``: a datetime; seconds: a float;
+    ``NBAOPS_HOME``: a path); None when it is unset or empty.
 
     Raises:
         UsageError: its value does not parse (naming the variable).
