@@ -37,13 +37,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
         return exc.exit_code
     if not getattr(args, "json", False):  # one JSON document, nothing after it
         lines = [*lines, *help_lines(findings)]
-    code = 1 if any(f.is_error for f in findings) else 0
-    try:
-        for line in lines:
-            print(line)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `... | head`: the output is cut short, the exit code stands
-        from nbaops.cli.runner import silence_broken_pipe
+    from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else
 
-        silence_broken_pipe()
-    return code
+    write_stdout("".join(line + "\n" for line in lines))
+    return 1 if any(f.is_error for f in findings) else 0

@@ -39,7 +39,8 @@ def silence_broken_pipe() -> None:
     os.close(devnull)
 
 
-def _stdout(text: str) -> None:
+def write_stdout(text: str) -> None:
+    """Write and flush ``text``; a reader that went away cuts it short, nothing else."""
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -52,7 +53,7 @@ def emit_json(document: dict[str, Any]) -> None:
     from nbaops.redact import redact_tree
 
     plain = jsonlib.loads(jsonlib.dumps(document, default=str, sort_keys=False))
-    _stdout(jsonlib.dumps(redact_tree(plain), sort_keys=False) + "\n")
+    write_stdout(jsonlib.dumps(redact_tree(plain), sort_keys=False) + "\n")
 
 
 def run(
@@ -103,7 +104,7 @@ def _render_redacted(report: Report) -> None:
     except BrokenPipeError:
         silence_broken_pipe()
         return
-    _stdout(redact(captured.get()))
+    write_stdout(redact(captured.get()))
 
 
 MAX_ERROR_CHARS = 1000  # a pasted file as a flag value is echoed, not printed whole
