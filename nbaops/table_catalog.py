@@ -236,6 +236,17 @@ def duckdb_ddl(spec: TableSpec, schema: str | None = None) -> list[str]:
     ]
     for f in spec.fields:
         if f.description:
-            text = f.description.replace("'", "''")
-            statements.append(f"COMMENT ON COLUMN {table}.{quote_ident(f.name)} IS '{text}'")
+            statements.append(duckdb_comment(target_schema, spec.name, f.name, f.description))
     return statements
+
+
+def duckdb_comment(schema: str, table: str, column: str, description: str | None) -> str:
+    """``COMMENT ON COLUMN`` (DuckDB keeps a BigQuery description as the column comment).
+
+    DuckDB takes no parameter here: the text is a string literal, its quotes doubled (in
+    DuckDB's standard strings a backslash is not an escape), the names quoted identifiers;
+    None clears the comment.
+    """
+    text = "NULL" if description is None else "'" + description.replace("'", "''") + "'"
+    target = f"{quote_ident(schema)}.{quote_ident(table)}.{quote_ident(column)}"
+    return f"COMMENT ON COLUMN {target} IS {text}"

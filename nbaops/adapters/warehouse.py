@@ -20,9 +20,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nbaops.errors import WarehouseError
+
+if TYPE_CHECKING:
+    from nbaops.bqschema.ddl import Statement
 
 # BigQuery's insertAll limit per request; above it one request (= one atomic unit) is impossible.
 MAX_INSERT_ROWS = 50_000
@@ -47,6 +50,8 @@ class Warehouse(Protocol):
     ) -> QueryResult: ...
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def apply_ddl(self, statement: Statement) -> None: ...
 
     def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
 

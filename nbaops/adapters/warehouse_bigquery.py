@@ -25,6 +25,7 @@ from nbaops.adapters.warehouse import (
 from nbaops.errors import WarehouseError
 
 if TYPE_CHECKING:
+    from nbaops.bqschema.ddl import Statement
     from nbaops.table_catalog import Catalog
 
 T = TypeVar("T")
@@ -150,6 +151,10 @@ class BigQueryWarehouse:
             job.result()
 
         self._call("statement", run)
+
+    def apply_ddl(self, statement: Statement) -> None:
+        """Run one schema-change statement (BigQuery runs all of them as written)."""
+        self.execute(statement.sql)
 
     def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
         """Bytes the query would scan (a dry run: free, nothing runs)."""

@@ -37,6 +37,7 @@ from nbaops.environment import typed
 from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
+    from nbaops.bqschema.ddl import Statement
     from nbaops.table_catalog import Catalog
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -263,6 +264,28 @@ class DuckDBWarehouse:
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run one DDL/DML statement (a script of several is refused, nothing runs)."""
         self._run(sql, params, timeout_s=None, fetch=False)
+
+    def apply_ddl(self, statement: Statement) -> None:
+        """Run one schema-change statement, keeping its description as the column comment.
+
+        DuckDB's dialect drops ``OPTIONS (description = ...)`` from ``ADD COLUMN`` and cannot
+        parse ``ALTER COLUMN ... SET OPTIONS``, so the description is set with ``COMMENT ON
+        COLUMN``, which :meth:`table_schema` reads back (BigQuery's own statement sets it
+        there). A changed description therefore applies locally too, and a live diff after
+        it is clean.
+        """
+        from nbaops.table_catalog import duckdb_comment
+
+        if statement.kind != "set_description":
+            self.execute(statement.sql)
+        if statement.kind == "set_description" or statement.description:
+            schema, name = self._real(statement.table)
+            comment = duckdb_comment(schema, name, statement.column, statement.description)
+            with self._conn.cursor() as cur:
+                try:
+                    cur.execute(comment)
+                except engine().Error as exc:
+                    raise _duckdb_error(exc, "setting a column description failed") from None
 
     def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
         """Unknown locally (None), but like a dry run the SQL is planned (``EXPLAIN``), so a

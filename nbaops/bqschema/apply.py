@@ -44,13 +44,8 @@ def apply_table(ctx: Any, table: str, *, dry_run: bool = False) -> SchemaDiffRep
     warehouse = ctx.warehouse
     for diff in report.tables:
         for statement in diff.verdicts.plan:
-            if statement.metadata_only and warehouse.kind == "duckdb":
-                diff.verdicts.notes.append(
-                    f"skipped on the local warehouse (descriptions are not kept): {statement.sql}"
-                )
-                continue
             try:
-                warehouse.execute(statement.sql)
+                warehouse.apply_ddl(statement)
             except WarehouseError as exc:
                 done = "; ".join(report.applied) or "none"
                 raise WarehouseError(

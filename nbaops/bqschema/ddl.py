@@ -42,17 +42,17 @@ class Statement:
         table: logical ``dataset.table``.
         column: the column it changes.
         sql: the statement (no trailing semicolon).
+        description: the column description it sets (``add_column``, ``set_description``;
+            None for the others). The local warehouse keeps descriptions as DuckDB column
+            comments, which its dialect cannot set from this GoogleSQL (see
+            :meth:`~nbaops.adapters.warehouse_duckdb.DuckDBWarehouse.apply_ddl`).
     """
 
     kind: str
     table: str
     column: str
     sql: str
-
-    @property
-    def metadata_only(self) -> bool:
-        """Changes only descriptions: the local warehouse keeps none."""
-        return self.kind == "set_description"
+    description: str | None = None
 
 
 def _table(table: str) -> Any:
@@ -108,10 +108,21 @@ def data_type(f: Field, *, with_mode: bool = False) -> Any:
 
 
 def _render(node: Any) -> str:
+    import logging
+
     import sqlglot
 
     sql = str(node.sql(dialect="bigquery")) if not isinstance(node, str) else node
-    count = len([s for s in sqlglot.parse(sql, read="bigquery") if s is not None])
+    # SQLGlot parses ALTER COLUMN SET OPTIONS as a generic command and logs a warning
+    # saying so on stderr (users saw it on every schema-diff); the count is what matters.
+    parser_log = logging.getLogger("sqlglot")
+    level = parser_log.level
+    parser_log.setLevel(logging.ERROR)
+    try:
+        parsed = sqlglot.parse(sql, read="bigquery")
+    finally:
+        parser_log.setLevel(level)
+    count = len([s for s in parsed if s is not None])
     if count != 1:  # defence in depth: a builder bug must never yield a script
         raise UsageError(f"internal DDL check: expected one statement, got {count}")
     return sql
@@ -146,7 +157,7 @@ def add_column(table: str, f: Field) -> Statement:
         constraints=constraints or None,
         exists=True,
     )
-    return Statement("add_column", table, f.name, _alter(table, column))
+    return Statement("add_column", table, f.name, _alter(table, column), f.description)
 
 
 def drop_not_null(table: str, column: str) -> Statement:
@@ -177,7 +188,7 @@ def set_description(table: str, column: str, description: str | None) -> Stateme
     sql = (
         f"ALTER TABLE {table_sql} ALTER COLUMN {column_sql} SET OPTIONS (description = {value_sql})"
     )
-    return Statement("set_description", table, column, _render(sql))
+    return Statement("set_description", table, column, _render(sql), description)
 
 
 def set_default(table: str, column: str, expression: str | None) -> Statement:

@@ -326,7 +326,11 @@ def _build(
     if migrate:
         with warehouse.session():
             plan = plan_migration(warehouse, catalog)
-        migration = {"rebuilt": plan.rebuild, "ddl": plan.ddl, "breaking": plan.breaking}
+        migration = {
+            "rebuilt": plan.rebuild,
+            "ddl": [s.sql for s in plan.ddl],
+            "breaking": plan.breaking,
+        }
         if plan.rebuild:
             rebuild_atomically(
                 path,

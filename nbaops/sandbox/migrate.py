@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
+    from nbaops.bqschema.ddl import Statement
     from nbaops.table_catalog import Catalog
 
 REBUILD_SUFFIX = ".rebuild"
@@ -36,7 +37,7 @@ REBUILD_SUFFIX = ".rebuild"
 class MigrationPlan:
     """What a schema edit needs: in-place DDL, or a rebuild (and why)."""
 
-    ddl: list[str] = field(default_factory=list)
+    ddl: list[Statement] = field(default_factory=list)
     breaking: list[str] = field(default_factory=list)
 
     @property
@@ -63,15 +64,15 @@ def plan_migration(warehouse: DuckDBWarehouse, catalog: Catalog) -> MigrationPla
             continue
         for violation in comparison.violations:
             plan.breaking.append(f"{violation.rule} {spec.ref}: {violation.message}")
-        plan.ddl.extend(s.sql for s in comparison.allowed if not s.metadata_only)
+        plan.ddl.extend(comparison.allowed)
     return plan
 
 
 def apply_in_place(warehouse: DuckDBWarehouse, catalog: Catalog, plan: MigrationPlan) -> None:
     """Create the missing tables and run the additive DDL, one statement per call."""
     warehouse.create_tables(catalog)
-    for sql in plan.ddl:
-        warehouse.execute(sql)
+    for statement in plan.ddl:
+        warehouse.apply_ddl(statement)
 
 
 def rebuild_atomically(

@@ -90,14 +90,16 @@ def test_schema_edits_migrate_and_keep_audit_history_and_revisions(project: Path
     games_before = ctx.warehouse.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows[0]["n"]
     assert games_before > 0 and before_revisions
 
-    # additive: a new NULLABLE column is applied as DDL in place
+    # additive: a new NULLABLE column is applied as DDL in place, descriptions included
     edit(project, "nba_raw.games", lambda f: f.append({"name": "arena", "type": "STRING"}))
+    edit(project, "nba_raw.games", lambda f: f[0].update(description="changed here"))
     ctx = context(project)
     lifecycle.ensure_sandbox(ctx)
     marker = lifecycle.read_marker(ctx.home) or {}
     assert marker["last_migration"]["rebuilt"] is False
     assert any("ADD COLUMN" in s and "`arena`" in s for s in marker["last_migration"]["ddl"])
     assert "arena" in columns(ctx, "nba_raw.games")
+    assert ctx.warehouse.table_schema("nba_raw.games")[0]["description"] == "changed here"
     assert audit_ids(ctx) == ["d-keep-me"] and revisions(ctx) == before_revisions
 
     # breaking: a removed column rebuilds into a new file; history still survives

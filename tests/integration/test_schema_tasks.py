@@ -131,3 +131,34 @@ def test_apply_refuses_an_injected_default_and_the_audit_table_survives(
     with pytest.raises(WarehouseError, match="exactly one statement"):
         ctx.warehouse.execute("SELECT 1; DROP TABLE `nba_ops.deploys`")
     assert ctx.warehouse.query("SELECT COUNT(*) AS n FROM `nba_ops.deploys`").rows == [{"n": 1}]
+
+
+def test_descriptions_apply_to_the_local_warehouse_and_the_diff_is_clean_after(
+    project: tuple[Context, Path],
+) -> None:
+    """A description edit (and a new column's description) is applied locally as a DuckDB
+    column comment: schema-apply used to skip it ("descriptions are not kept") although
+    the warehouse keeps them, so the live diff stayed "changed" and every apply WARNed."""
+    ctx, root = project
+    hostile = "it's \\n a 'quoted'; DROP TABLE x; --"
+
+    def change(fields: list[dict[str, Any]]) -> None:
+        col(fields, "season")["description"] = hostile
+        fields.append({"name": "arena", "type": "STRING", "description": "Where it's played"})
+
+    edit_schema(root, change)
+    done = apply_table(ctx, TABLE)
+    assert sorted(s.kind for t in done.tables for s in t.verdicts.plan) == [
+        "add_column",
+        "set_description",
+    ]
+    assert len(done.applied) == 2 and done.verdict is Verdict.PASS, done.to_json()
+    live = {f["name"]: f for f in ctx.warehouse.table_schema(TABLE)}
+    assert live["season"]["description"] == hostile
+    assert live["arena"]["description"] == "Where it's played"
+    assert diff_live(ctx, TABLE).verdict is Verdict.PASS  # nothing left to apply
+
+    edit_schema(root, lambda fields: col(fields, "season").pop("description"))
+    assert len(apply_table(ctx, TABLE).applied) == 1
+    assert "description" not in {f["name"]: f for f in ctx.warehouse.table_schema(TABLE)}["season"]
+    assert diff_live(ctx, TABLE).verdict is Verdict.PASS

@@ -7,6 +7,7 @@ passed both hooks and ran in schema-apply. These tests pin the grammar and the D
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -132,3 +133,15 @@ def test_bigquery_execute_refuses_a_script_before_any_call() -> None:
     with pytest.raises(WarehouseError, match="exactly one statement"):
         wh.execute("ALTER TABLE `nba_raw.games` ADD COLUMN x INT64; DROP TABLE nba_ops.deploys")
     assert wh._client_obj is None
+
+
+def test_building_a_description_statement_logs_no_parser_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SQLGlot parses ALTER COLUMN SET OPTIONS as a generic command and warns so; the
+    parse-back check used to print that warning on stderr of every schema-diff."""
+    caplog.set_level("DEBUG")
+    statement = ddl.set_description("nba.t", "c", "new text")
+    assert statement.description == "new text" and "SET OPTIONS" in statement.sql
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot")] == []
+    assert logging.getLogger("sqlglot").level == logging.NOTSET  # restored
