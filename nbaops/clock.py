@@ -45,6 +45,22 @@ def eastern_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(EASTERN).date()
 
 
+def eastern_wall_time(day: dt.date, at: dt.time) -> dt.datetime | None:
+    """The UTC instant of an Eastern wall-clock time, as a wall-clock scheduler runs it.
+
+    None when the time does not exist that day (the hour skipped when daylight saving
+    starts, e.g. 02:30 on 2026-03-08); when it occurs twice (the hour repeated when it ends)
+    the later one, so nothing is due before both have passed. Cloud Scheduler runs on wall
+    clock time and documents that around these changes a job may run unexpectedly or not at
+    all (cloud.google.com/scheduler/docs/configuring/cron-job-schedules, "Time zone").
+    """
+    first = dt.datetime.combine(day, at, EASTERN)
+    instant = first.astimezone(dt.UTC)
+    if instant.astimezone(EASTERN).replace(tzinfo=None) != first.replace(tzinfo=None):
+        return None  # no such wall time: the round trip lands an hour off
+    return first.replace(fold=1).astimezone(dt.UTC)
+
+
 def today_eastern() -> dt.date:
     """The NBA's calendar day (US Eastern) of :func:`now`."""
     return eastern_date(now())

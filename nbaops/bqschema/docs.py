@@ -85,7 +85,11 @@ Allowed without a finding: adding a NULLABLE or REPEATED column, relaxing REQUIR
 NULLABLE, widening a type parameter (`maxLength`, precision/scale), changing a description
 or default. For these the hook prints the DDL (`ALTER TABLE ... ADD COLUMN`,
 `ALTER COLUMN ... DROP NOT NULL`, `ALTER COLUMN ... SET DATA TYPE`, `SET OPTIONS`);
-`inv schema-apply --table T` runs it against the profile's warehouse.
+`inv schema-apply --table T` runs it against the profile's warehouse. The local warehouse
+keeps descriptions as DuckDB column comments (its dialect cannot run `SET OPTIONS` or keep
+`OPTIONS (description=...)` on `ADD COLUMN`), so there the description part is applied as
+`COMMENT ON COLUMN`; the sandbox's own migration after a schema edit does the same, and a
+live diff after either is clean.
 
 In-place type changes BigQuery allows (`ALTER COLUMN ... SET DATA TYPE`):
 {coercions}.

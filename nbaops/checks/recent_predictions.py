@@ -125,14 +125,19 @@ SPEC = CheckSpec(
 def due_slots(
     now: dt.datetime, since: dt.datetime, slots: list[str], grace: dt.timedelta
 ) -> list[dt.datetime]:
-    """Batch slot times (UTC) that fell in ``[since, now - grace]``."""
+    """Batch slot times (UTC) that fell in ``[since, now - grace]``.
+
+    A slot in the hour skipped when daylight saving starts is never due (a wall-clock
+    scheduler may not run it; see :func:`nbaops.clock.eastern_wall_time`), so 02:30 on that
+    Sunday is no false FAIL.
+    """
     out: list[dt.datetime] = []
     today = clock.eastern_date(now)
     for day in (today - dt.timedelta(days=1), today):
         for slot in slots:
             hour, minute = (int(part) for part in slot.split(":", 1))
-            at = dt.datetime.combine(day, dt.time(hour, minute), clock.EASTERN).astimezone(dt.UTC)
-            if since <= at <= now - grace:
+            at = clock.eastern_wall_time(day, dt.time(hour, minute))
+            if at is not None and since <= at <= now - grace:
                 out.append(at)
     return sorted(out)
 

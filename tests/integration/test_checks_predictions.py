@@ -125,3 +125,23 @@ def test_due_slots_are_eastern_times_in_the_window() -> None:
     )
     assert slots == [et(TODAY, 11, 30)]
     assert due_slots(et(TODAY, 11, 45), et(TODAY, 9, 45), ["11:30"], dt.timedelta(minutes=30)) == []
+
+
+def test_a_slot_in_the_skipped_daylight_saving_hour_is_never_due() -> None:
+    """02:30 ET does not exist on 2026-03-08; Cloud Scheduler runs on wall-clock time and
+    may not run it, so the check must not FAIL that morning for a batch that never was."""
+    utc = dt.UTC
+    grace = dt.timedelta(minutes=30)
+    spring = dt.datetime(2026, 3, 8, 10, 0, tzinfo=utc)  # 06:00 EDT
+    assert due_slots(spring, spring - dt.timedelta(hours=4), ["02:30"], grace) == []
+    day_after = dt.datetime(2026, 3, 9, 10, 0, tzinfo=utc)
+    assert due_slots(day_after, day_after - dt.timedelta(hours=4), ["02:30"], grace) == [
+        dt.datetime(2026, 3, 9, 6, 30, tzinfo=utc)  # 02:30 EDT
+    ]
+    # a repeated wall time (01:30 on 2026-11-01) is due only after its second occurrence
+    fall = dt.datetime(2026, 11, 1, 6, 15, tzinfo=utc)  # 01:15 EST, 45 min after 01:30 EDT
+    assert due_slots(fall, fall - dt.timedelta(hours=4), ["01:30"], grace) == []
+    later = dt.datetime(2026, 11, 1, 7, 15, tzinfo=utc)
+    assert due_slots(later, later - dt.timedelta(hours=4), ["01:30"], grace) == [
+        dt.datetime(2026, 11, 1, 6, 30, tzinfo=utc)  # 01:30 EST
+    ]
