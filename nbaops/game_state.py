@@ -98,6 +98,12 @@ class DayState:
     def last_end(self) -> dt.datetime | None:
         return self.starts[-1] + self.game_length if self.starts else None
 
+    @property
+    def box_scores_due_by(self) -> dt.datetime | None:
+        """When the last game's box scores are due (None: no games)."""
+        last_end = self.last_end
+        return last_end + self.box_score_grace if last_end else None
+
     def predictions_due(self) -> bool:
         """Predictions must exist by the first tip-off."""
         return self.first_tip is not None and self.now >= self.first_tip

@@ -336,9 +336,14 @@ def _due(stage: str, state: DayState, games: int) -> tuple[bool, str]:
         waiting = games - state.box_scores_due
         if not waiting:
             return True, ""
+        due_by = state.box_scores_due_by
+        by = f" by ~{et(due_by)}" if due_by else ""
+        unfinished = games - state.finished
+        if not unfinished:  # every game is over; its box scores are within their grace
+            return True, f"box scores of {waiting} finished game(s){by}"
         last_end = state.last_end
-        by = f" (last game ends ~{et(last_end)})" if last_end else ""
-        return True, f"box scores of {waiting} game(s) not finished yet{by}"
+        ends = f", last game ends ~{et(last_end)}" if last_end else ""
+        return True, f"box scores of {waiting} game(s){by} ({unfinished} not finished yet{ends})"
     if stage == "predictions":
         if state.predictions_due() or state.first_tip is None:
             return True, ""
@@ -349,7 +354,8 @@ def _due(stage: str, state: DayState, games: int) -> tuple[bool, str]:
             return True, ""
         if due_at is None:
             return False, "grading after the games finish"
+        playing = state.finished < len(state.starts)
         return False, f"grading of finished games by {et(due_at)}" + (
-            ", the rest after their games" if state.in_progress else ""
+            ", the rest after their games" if playing else ""
         )
     return True, ""

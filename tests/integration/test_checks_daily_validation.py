@@ -114,8 +114,24 @@ def test_a_day_before_tip_off_reports_what_is_still_expected_not_a_broken_chain(
     )
     doc = report.to_json()
     assert doc["still_expected"][0] == (
-        "box scores of 5 game(s) not finished yet (last game ends ~22:00 ET)"
+        "box scores of 5 game(s) by ~00:00 ET (5 not finished yet, last game ends ~22:00 ET)"
     )
+
+
+def test_finished_games_within_their_box_score_grace_are_not_called_unfinished(
+    world: World,
+) -> None:
+    """At 02:15 ET every game was over but two box scores were within their grace, and
+    the report said "10 of 10 games finished" above "box scores of 2 game(s) not finished
+    yet" and "the rest after their games"."""
+    games = world.games(TODAY, 2, start_hour_et=8)  # finished 11:00 ET, box scores due 13:00
+    world.features(games)
+    world.lines(games)
+    report = validate_daily(world.ctx, TODAY)
+    assert report.extra["in_progress"] == "2 of 2 games finished"
+    assert report.extra["still_expected"][0] == "box scores of 2 finished game(s) by ~13:00 ET"
+    assert not any("not finished" in item for item in report.extra["still_expected"])
+    assert not any("after their games" in item for item in report.extra["still_expected"])
 
 
 def test_late_box_scores_fail_even_while_the_day_is_in_progress(world: World) -> None:
