@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.config import Config, ProfileConfig, load_config
 from nbaops.environment import read
-from nbaops.errors import ConfigError
+from nbaops.errors import ConfigError, NbaopsError
 from nbaops.paths import state_home
 
 if TYPE_CHECKING:
@@ -75,6 +75,9 @@ class Context:
     config: Config
     world: LocalWorld | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # the first failure to prepare the local world, re-raised instead of retried: the
+    # concurrent checks of one run used to retry it (and print its progress line) each
+    _world_error: NbaopsError | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -98,7 +101,13 @@ class Context:
                 "build it with nbaops.sandbox.world.open_context"
             )
         with self._lock:
-            self.world.ensure(self)
+            if self._world_error is not None:
+                raise self._world_error.with_traceback(None)
+            try:
+                self.world.ensure(self)
+            except NbaopsError as exc:
+                self._world_error = exc
+                raise
         return self.world
 
     @property

@@ -174,7 +174,9 @@ def ensure_sandbox(ctx: Context) -> None:
         seed = int(marker.get("seed", DEFAULT_SEED)) if marker else DEFAULT_SEED
         from_logs = marker.get("from_logs") if marker else None
         from nbaops.heartbeat import heartbeat
+        from nbaops.table_catalog import load_catalog
 
+        load_catalog(settings.root)  # a schema file that does not parse: ConfigError, no work
         what = first_run_line(settings.home, marker, need)
         sys.stderr.write(what + "\n")  # stdout stays for the report (--json)
         sys.stderr.flush()

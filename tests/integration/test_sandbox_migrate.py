@@ -152,3 +152,39 @@ def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> N
     assert audit_ids(ctx) == ["d-keep-me"]
     counts = lifecycle.status(ctx).to_json()["counts"]
     assert counts["nba_raw.games"] > 0 and counts["nba_ops.deploys"] == 1
+
+
+def test_a_schema_file_that_does_not_parse_is_tried_once_per_run_and_named_by_each_check(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken schema file used to start a "migrating the sandbox" attempt (and print its
+    line) in every check thread of system-health: 15 retries and 16 s before 12 ERRORs.
+    Now the catalog is read before any work (no progress line) and the context re-raises
+    the first failure instead of retrying it; every check is an ERROR naming the file."""
+    from nbaops.errors import ConfigError
+    from nbaops.system_health import run_system_health
+    from nbaops.verdict import Verdict
+
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    (project / "schemas" / "nba_raw" / "broken.json").write_bytes(b"\xff\xfe[")
+    capsys.readouterr()
+
+    calls: list[int] = []
+    ctx = context(project)
+    world = ctx.world
+    assert world is not None
+    real_ensure = world.ensure
+
+    def counting_ensure(c: Context) -> None:
+        calls.append(1)
+        real_ensure(c)
+
+    world.ensure = counting_ensure  # type: ignore[method-assign]
+    report = run_system_health(ctx, record=False)
+    assert report.checks and {r.verdict for r in report.checks} == {Verdict.ERROR}
+    assert all("broken.json:1: FILE_ENCODING" in r.message for r in report.checks)
+    with pytest.raises(ConfigError, match="broken.json"):
+        _ = ctx.warehouse
+    assert len(calls) == 1  # tried once; the failure is re-raised, not retried
+    assert "migrating" not in capsys.readouterr().err  # no work was started
