@@ -1,4 +1,5 @@
-"""YAML loading with limits: size, alias count, nesting depth, expanded size, finite numbers.
+"""YAML loading with limits: size, alias count, nesting depth, expanded size, finite numbers,
+and no key written twice in one mapping.
 
 ``yaml.safe_load`` builds anything it is given: a 1,000-deep nesting overflows Python's
 stack ("internal error"), and a "billion laughs" alias bomb is cheap to load but
@@ -36,21 +37,50 @@ _NODE = (yaml.ScalarEvent, yaml.AliasEvent, *_COLLECTION_START)
 
 
 def _check_shape(text: str, loader: Any) -> None:
-    """Nesting depth and alias count, from the parser's events (the parser keeps its own
-    stack, so a deep document cannot overflow Python's) before anything is composed."""
+    """Nesting depth, alias count and duplicate keys, from the parser's events (the parser
+    keeps its own stack, so a deep document cannot overflow Python's) before anything is
+    composed.
+
+    A key written twice in one mapping is refused with its line: YAML forbids it, but
+    PyYAML keeps the last one silently, so a second ``fail_below:`` further down a section
+    would quietly replace the first.
+    """
     parser = loader(text)
     depth = aliases = 0
+    # per open collection: [is a mapping, the next node is a key, the keys seen]
+    open_collections: list[tuple[bool, list[bool], set[str]]] = []
     try:
         while parser.check_event():
             event = parser.get_event()
             aliases += isinstance(event, yaml.AliasEvent)
             if aliases > MAX_ALIASES:
                 raise _Limit(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)")
-            if isinstance(event, _NODE) and depth >= MAX_DEPTH:
-                raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
+            if isinstance(event, _NODE):
+                if depth >= MAX_DEPTH:
+                    raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
+                if open_collections and open_collections[-1][0]:
+                    _, key_next, keys = open_collections[-1]
+                    if key_next[0] and isinstance(event, yaml.ScalarEvent):
+                        _check_key(event, keys)
+                    key_next[0] = not key_next[0]
+                if isinstance(event, _COLLECTION_START):
+                    mapping = isinstance(event, yaml.MappingStartEvent)
+                    open_collections.append((mapping, [True], set()))
+            elif isinstance(event, _COLLECTION_END):
+                open_collections.pop()
             depth += isinstance(event, _COLLECTION_START) - isinstance(event, _COLLECTION_END)
     finally:
         parser.dispose()
+
+
+def _check_key(event: Any, keys: set[str]) -> None:
+    key = event.value
+    if key == "<<":  # a merge key may repeat; it is not a key of the mapping
+        return
+    if key in keys:
+        problem = f"key {key!r} appears twice in the same mapping"
+        raise yaml.MarkedYAMLError(problem=problem, problem_mark=event.start_mark)
+    keys.add(key)
 
 
 def _load(text: str, loader: Any) -> Any:

@@ -337,14 +337,13 @@ def parse_layouts(text: str) -> dict[str, Layout]:
     Raises:
         LayoutError: the YAML is invalid or an entry has the wrong shape.
     """
-    import yaml
+    from nbaops.errors import ConfigError
+    from nbaops.yaml_load import load_bounded
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise LayoutError(f"invalid YAML{where}") from None
+    try:  # the config's loader: bounded, and a table listed twice is an error, not the last
+        data = load_bounded(text, "tables.yaml")
+    except ConfigError as exc:
+        raise LayoutError(str(exc)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -136,6 +136,40 @@ def test_hostile_yaml_is_one_line_and_fast(text: str, needle: str) -> None:
     assert needle in message and "\n" not in message and len(message) < 300, message
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\nversion: 2\n", ":2:1:"),
+        ("checks:\n  lines_coverage:\n    fail_below: 0.9\n    fail_below: 0.1\n", ":4:5:"),
+        ("a: [{x: 1, x: 2}]\n", ":1:12:"),
+    ],
+    ids=["top", "nested", "flow"],
+)
+def test_a_key_written_twice_in_one_mapping_is_refused_with_its_line(text: str, where: str) -> None:
+    """PyYAML keeps the last of two equal keys silently: a second fail_below further down
+    a section quietly replaced the first."""
+    with pytest.raises(ConfigError, match="appears twice in the same mapping") as info:
+        load_bounded(text, "nbaops.yaml")
+    assert str(info.value).startswith(f"nbaops.yaml{where} invalid YAML: key ")
+
+
+def test_equal_keys_in_different_mappings_and_merge_keys_still_load() -> None:
+    text = "a: {x: 1}\nb: {x: 2}\nc: [{x: 1}, {x: 2}]\nd:\n  <<: {k: 1}\n  x: 3\n"
+    assert load_bounded(text, "ok.yaml") == {
+        "a": {"x": 1},
+        "b": {"x": 2},
+        "c": [{"x": 1}, {"x": 2}],
+        "d": {"k": 1, "x": 3},
+    }
+
+
+def test_a_table_listed_twice_in_tables_yaml_is_a_layout_error() -> None:
+    from nbaops.bqschema.parse import LayoutError, parse_layouts
+
+    with pytest.raises(LayoutError, match="'nba_raw.games' appears twice"):
+        parse_layouts("nba_raw.games: {partition: game_date}\nnba_raw.games: {}\n")
+
+
 def test_oversized_file_is_refused() -> None:
     with pytest.raises(ConfigError, match="larger than"):
         load_bounded("#" * (MAX_BYTES + 1), "big.yaml")
