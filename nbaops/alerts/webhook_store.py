@@ -51,9 +51,10 @@ def validate_webhook(value: str) -> Secret:
     text = value.strip()
     if not text:
         raise UsageError("no Slack webhook URL given (empty input)")
-    if has_control_characters(text):
+    if has_control_characters(text) or any(c.isspace() for c in text):
         raise UsageError(
-            "the Slack webhook URL contains a control character (not shown: it is a secret)"
+            "the Slack webhook URL contains a space or control character "
+            "(not shown: it is a secret)"
         )
     parts = urlsplit(text)
     host = parts.hostname or ""

@@ -22,6 +22,7 @@ from nbaops.alerts.webhook_store import (
 )
 from nbaops.cli import slack as slack_tasks
 from nbaops.context import Context
+from nbaops.errors import UsageError
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
@@ -133,6 +134,22 @@ def test_bad_input_exits_2_without_echoing_it(
     out, err = capsys.readouterr()
     assert "https://" in err and "zzSecretzz" not in out + err
     assert not (home / "secrets" / "slack-webhook").exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://hooks.slack.com/services/T0/B0/zzSecretzz extra",
+        "https://hooks.slack.com/services/T0/B0/zz\tSecretzz",
+    ],
+    ids=["space", "tab"],
+)
+def test_a_url_with_whitespace_inside_is_refused_before_any_request(value: str) -> None:
+    """A pasted URL with a space inside used to reach the HTTP client and come back as an
+    ERROR (exit 3) from the test message; it is bad input (exit 2), named without the value."""
+    with pytest.raises(UsageError, match="space or control character") as info:
+        validate_webhook(value)
+    assert "zzSecretzz" not in str(info.value)
 
 
 def test_slack_test_without_any_webhook_is_a_usage_error(
