@@ -116,7 +116,8 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
     """Plan, then run one query on the sandbox warehouse.
 
     Raises:
-        UsageError: empty SQL, not a query, or the query cannot be planned (exit 2).
+        UsageError: empty SQL, not a query, more than one statement, or the query cannot
+            be planned (exit 2).
         WarehouseError: the query failed while running (exit 3).
     """
     from nbaops.sandbox.lifecycle import settings_for
@@ -130,6 +131,14 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
         raise UsageError(
             f"sandbox.sql: only queries (SELECT or WITH) run here, not {first[0].upper()}"
         )
+    from nbaops.adapters.sql_dialect import statement_count
+
+    try:
+        count = statement_count(text)
+    except Exception as exc:  # does not parse: the same exit 2 as a failed dry run
+        raise UsageError(f"sandbox.sql: {first_line(exc)}") from exc
+    if count != 1:
+        raise UsageError(f"sandbox.sql: one query at a time, got {count} statements")
     values = dict(params or {})
     warehouse = ctx.warehouse
     try:

@@ -164,3 +164,27 @@ def test_sandbox_sql_task_prints_rows_plain_or_json_and_binds_parameters(
     with pytest.raises(Exit) as info:
         sql_task(InvokeContext(), query, param=["no-equals-sign"])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("sql", "needle"),
+    [
+        ("DROP TABLE `nba_raw.games`", "only queries (SELECT or WITH) run here, not DROP"),
+        ("SELECT 1; DROP TABLE `nba_raw.games`", "one query at a time, got 2 statements"),
+        ("SELECT 1; SELECT 2", "one query at a time, got 2 statements"),
+        ("SELECT (1", "does not parse"),
+        ("SELECT * FROM `nba_raw.nope`", "nope"),
+        ("   ", "no SQL given"),
+    ],
+    ids=["ddl", "script-with-ddl", "script", "syntax", "unknown-table", "empty"],
+)
+def test_sandbox_sql_refuses_bad_input_as_usage_errors_and_runs_nothing(
+    sandbox: Context, sql: str, needle: str
+) -> None:
+    """Every refusal is exit 2 (a script used to reach the warehouse and exit 3)."""
+    from nbaops.errors import UsageError
+    from nbaops.sandbox.sql import run_sql
+
+    with pytest.raises(UsageError, match=re.escape(needle)):
+        run_sql(sandbox, sql)
+    assert sandbox.warehouse.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows[0]["n"] > 0
