@@ -5,6 +5,7 @@ Readers never see half a file: a write goes to a temporary file in the same fold
 read-modify-write hold :func:`file_lock`, an exclusive ``fcntl`` lock that is re-entrant
 within one thread and exclusive between threads and processes. :func:`create_once` is the
 "first writer wins" variant (a key every process of a state folder must share).
+:func:`output_file` checks a user-given output path before the work that fills it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,30 @@ from pathlib import Path
 from typing import Any
 
 _held = threading.local()
+
+
+def output_file(flag: str, given: str | Path) -> Path:
+    """The path of an output file a flag names, its folder created now.
+
+    Called before the work whose result it will hold, so a path that cannot be written
+    (a folder, an unwritable or uncreatable parent) is one usage line and exit 2 before
+    anything is measured or written, not a traceback after.
+
+    Raises:
+        UsageError: the path is a folder, or its folder cannot be created or written.
+    """
+    from nbaops.errors import UsageError
+
+    path = Path(given).expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"{flag}: {path} is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot create {path.parent}: {exc.strerror or exc}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"{flag}: {path.parent} is not writable")
+    return path
 
 
 @contextlib.contextmanager

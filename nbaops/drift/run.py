@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.errors import UsageError
+from nbaops.fsutil import output_file
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -40,8 +41,8 @@ def check_drift(
     job has no cloud access).
 
     Raises:
-        UsageError: bad window, unknown service, or missing GitHub settings (before
-            anything is measured or changed).
+        UsageError: bad window, unknown service, missing GitHub settings, or an output
+            file that cannot be written (before anything is measured or changed).
     """
     from nbaops.adapters.github import GitHubClient, GitHubSettings
     from nbaops.drift import detect
@@ -56,6 +57,9 @@ def check_drift(
     if from_report and (window or fetch):
         raise UsageError("--from-report replays a measured report: drop --window/--fetch")
     github = GitHubSettings.from_env() if sync_issues else None
+    # an output path that cannot be written: exit 2 now, not a traceback after measuring
+    markdown_path = output_file("--markdown-file", markdown_file) if markdown_file else None
+    json_path = output_file("--json-file", json_file) if json_file else None
     if from_report:
         report = load_report(from_report, service=service)
     else:
@@ -77,7 +81,7 @@ def check_drift(
                 dry_run=dry_run,
             )
     finally:
-        write_files(report, markdown_file=markdown_file, json_file=json_file)
+        write_files(report, markdown_file=markdown_path, json_file=json_path)
     return report
 
 
@@ -103,15 +107,11 @@ def load_report(path: str, *, service: str | None = None) -> DriftReport:
     return report
 
 
-def write_files(report: DriftReport, *, markdown_file: str | None, json_file: str | None) -> None:
-    """Write the report files asked for (parents created)."""
+def write_files(report: DriftReport, *, markdown_file: Path | None, json_file: Path | None) -> None:
+    """Write the report files asked for (paths from :func:`~nbaops.fsutil.output_file`)."""
     from nbaops.drift.report import markdown_report
 
     if markdown_file:
-        path = Path(markdown_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown_report(report), encoding="utf-8")
+        markdown_file.write_text(markdown_report(report), encoding="utf-8")
     if json_file:
-        path = Path(json_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        json_file.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.errors import UsageError
+from nbaops.fsutil import output_file
 from nbaops.regression import gates, metrics, sources
 from nbaops.regression.report import RegressionReport, write_html, write_junit
 from nbaops.regression.settings import RegressionSettings
@@ -106,8 +106,8 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
 
     _validate(request)
     base = ctx.config.settings("regression", RegressionSettings)
-    html = _output("--html", request.html or default_html_path(ctx.home, base))
-    junit = _output("--junit", request.junit) if request.junit is not None else None
+    html = output_file("--html", request.html or default_html_path(ctx.home, base))
+    junit = output_file("--junit", request.junit) if request.junit is not None else None
     con = nba_data.connect()
     golden_summary = None
     try:
@@ -129,21 +129,6 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
     report.golden = golden_summary
     write_outputs(report, html=html, junit=junit)
     return report
-
-
-def _output(flag: str, path: Path) -> Path:
-    """An output file's path, its folder created now: a path that cannot be written fails
-    before the evaluation runs and before any other output is written."""
-    path = path.expanduser().resolve()
-    if path.is_dir():
-        raise UsageError(f"{flag}: {path} is a folder; give a file name")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{flag}: cannot create {path.parent}: {exc.strerror or exc}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise UsageError(f"{flag}: {path.parent} is not writable")
-    return path
 
 
 def _load_golden(

@@ -203,6 +203,8 @@ def test_report_files_are_written(world: World, capsys: pytest.CaptureFixture[st
         ({"window": "soon"}, "--window: 'soon' is not a duration"),
         ({"markdown": True, "json": True}, "choose one of --json and --markdown"),
         ({"sync_issues": True}, "GITHUB_TOKEN"),
+        ({"markdown_file": "/"}, "--markdown-file: / is a folder; give a file name"),
+        ({"json_file": "/proc/nbaops/x.json"}, "--json-file: cannot create /proc/nbaops"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
