@@ -117,7 +117,7 @@ def deploy(
         "the service's deploy journal, else the oldest revision of a split, else the newest "
         "ready revision older than the serving one).",
         "dry_run": "Print the request and verification plan; change nothing.",
-        "force_unlock": "Remove an existing deploy lock first (audited).",
+        "force_unlock": "Remove an existing deploy lease first (audited as force-unlock).",
     },
 )
 def rollback(

@@ -1,7 +1,7 @@
 """``inv rollback --service S [--to REVISION] [--dry-run]`` (:func:`run_rollback`).
 
 It picks the newest ready revision older than the serving one unless ``--to`` names one,
-takes the deploy lock, restores traffic with :func:`nbaops.deploy.restore.restore_traffic`
+takes the deploy lease, restores traffic with :func:`nbaops.deploy.restore.restore_traffic`
 (100% to the target, verified: traffic and health) and writes an audit row (action
 ``rollback``).
 """
@@ -290,7 +290,7 @@ def run_rollback(
                 extra = {JOURNAL_ANNOTATION: None} if ended else None
                 lock.release(ctx.cloudrun, service, deploy_id, extra=extra)
             except Exception as exc:  # reported; the lock expires by itself
-                report.notes.append(f"could not release the deploy lock: {exc}")
+                report.notes.append(f"could not release the deploy lease: {exc}")
         if record.finished_at is None:
             record.finish("failed", "ended unexpectedly")
         audit.write_noting(ctx, record, report.notes)

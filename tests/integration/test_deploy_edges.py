@@ -248,8 +248,8 @@ def test_rollback_lock_release_failure_is_a_note_in_the_report(dworld: DeployWor
         dworld.context(), SERVICE, progress=at_steps(("verified:", patch_fails(dworld)))
     )
     assert report.verdict is Verdict.PASS
-    assert report.notes and report.notes[0].startswith("could not release the deploy lock")
-    assert "note: could not release the deploy lock" in rendered(report)
+    assert report.notes and report.notes[0].startswith("could not release the deploy lease")
+    assert "note: could not release the deploy lease" in rendered(report)
     assert dworld.audit_rows()[0]["outcome"] == "success"
 
 
