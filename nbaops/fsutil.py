@@ -5,7 +5,8 @@ Readers never see half a file: a write goes to a temporary file in the same fold
 read-modify-write hold :func:`file_lock`, an exclusive ``fcntl`` lock that is re-entrant
 within one thread and exclusive between threads and processes. :func:`create_once` is the
 "first writer wins" variant (a key every process of a state folder must share).
-:func:`output_file` checks a user-given output path before the work that fills it.
+:func:`input_file` and :func:`output_file` check a user-given path before the work that
+reads or fills it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,26 @@ from pathlib import Path
 from typing import Any
 
 _held = threading.local()
+
+
+def input_file(flag: str, given: str | Path) -> Path:
+    """The path of an input file a flag names, checked to be a readable regular file.
+
+    Raises:
+        UsageError: missing, a folder, not a regular file (a device, a pipe), or unreadable.
+    """
+    from nbaops.errors import UsageError
+
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise UsageError(f"{flag}: file not found: {path}")
+    if path.is_dir():
+        raise UsageError(f"{flag}: {path} is a folder; give a file")
+    if not path.is_file():
+        raise UsageError(f"{flag}: {path} is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"{flag}: {path} is not readable")
+    return path
 
 
 def output_file(flag: str, given: str | Path) -> Path:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError, first_line
+from nbaops.fsutil import input_file
 from nbaops.regression import golden
 
 if TYPE_CHECKING:
@@ -151,8 +152,7 @@ def load_predictions(
     """
     import duckdb
 
-    if not path.is_file():
-        raise UsageError(f"--predictions: file not found: {path}")
+    path = input_file("--predictions", path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         reader = "read_parquet($path)"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError
+from nbaops.fsutil import input_file
 from nbaops.regression.metrics import OPTIONAL_COLUMNS, REQUIRED_COLUMN_TYPES, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
@@ -83,8 +84,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = TABLE) ->
     """
     from nbaops.adapters.duckdb_engine import engine
 
-    if not path.is_file():
-        raise UsageError(f"--from: file not found: {path}")
+    path = input_file("--from", path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         # A view cannot hold a prepared parameter: the path is a quoted literal.

@@ -407,6 +407,9 @@ def test_entry_point_from_file_exit_codes_and_printed_path(
         ({"champion": "v8", "challenger": "v8"}, "must be different"),
         ({"since": dt.date(2024, 12, 2), "until": dt.date(2024, 12, 1)}, "is after"),
         ({"source": Path("/nonexistent/graded.csv")}, "file not found"),
+        ({"source": Path("/dev/null")}, "--from: /dev/null is not a regular file"),
+        ({"source": Path("/")}, "--from: / is a folder; give a file"),
+        ({"golden": True, "predictions": Path("/")}, "--predictions: / is a folder"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(
