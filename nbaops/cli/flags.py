@@ -12,7 +12,8 @@ import re
 
 from nbaops.errors import UsageError
 
-_INT_RE = re.compile(r"^[+-]?\d{1,18}$")
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_MAX_DIGITS = 18  # beyond every range a flag has; longer text is never converted
 
 
 def integer(value: object, flag: str, *, default: int, minimum: int, maximum: int) -> int:
@@ -43,6 +44,8 @@ def _bounded(
     if isinstance(value, bool) or value == "":
         raise UsageError(f"--{flag} needs a {noun} from {span}")
     text = str(value).strip()
+    if whole and _INT_RE.match(text) and len(text.lstrip("+-")) > _MAX_DIGITS:
+        raise UsageError(f"--{flag}: {text[:40]!r} is outside {span}")
     try:
         if whole and not _INT_RE.match(text):
             raise ValueError(text)

@@ -63,6 +63,8 @@ def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: st
         (["health-check", "--service", "prediction-worker", "--timeout", "inf"], "finite"),
         (["health-check", "--service", "prediction-worker", "--timeout", "1e308"], "outside"),
         (["sandbox.reset", "--seed", "abc"], "--seed: 'abc' is not a whole number"),
+        (["sandbox.reset", "--seed", "9" * 20], f"--seed: '{'9' * 20}' is outside 0 to"),
+        (["deploys", "--limit", "-" + "1" * 30], "is outside 1 to 1000"),
         (["deploy", "--service", "prediction-worker", "--canary", "abc"], "--canary"),
         (["nosuch"], "unknown task or flag 'nosuch'"),
         (["deploys", "--nope"], "unknown task or flag '--nope'"),
