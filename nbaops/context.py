@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.config import Config, ProfileConfig, load_config
 from nbaops.environment import read
-from nbaops.errors import ConfigError, NbaopsError
+from nbaops.errors import ConfigError
 from nbaops.paths import state_home
 
 if TYPE_CHECKING:
@@ -75,9 +75,10 @@ class Context:
     config: Config
     world: LocalWorld | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # the first failure to prepare the local world, re-raised instead of retried: the
-    # concurrent checks of one run used to retry it (and print its progress line) each
-    _world_error: NbaopsError | None = field(default=None, repr=False)
+    # a ConfigError preparing the local world (a schema file that does not parse), re-raised
+    # instead of retried: the concurrent checks of one run used to retry it (and print its
+    # progress line) each. Other failures (a lock held by another process) may pass: retried.
+    _world_error: ConfigError | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -105,7 +106,7 @@ class Context:
                 raise self._world_error.with_traceback(None)
             try:
                 self.world.ensure(self)
-            except NbaopsError as exc:
+            except ConfigError as exc:
                 self._world_error = exc
                 raise
         return self.world
