@@ -90,8 +90,9 @@ def hit_rate_floor(
             name=name,
             service=SERVICE,
             verdict=Verdict.INCONCLUSIVE,
-            value=None if g is None else g.hit_rate,
+            value=None if g is None or not g.decided else round(g.hit_low, 4),
             threshold=threshold,
+            unit=f"({level}% lower bound)",
             message=f"{version}: {n} decided bets < {settings.min_bets}: too few to judge "
             f"(hit rate {format_pct(None if g is None else g.hit_rate)}, interval "
             f"{format_pct(None if g is None else g.hit_low)}-"
@@ -106,8 +107,9 @@ def hit_rate_floor(
         name=name,
         service=SERVICE,
         verdict=verdict,
-        value=round(g.hit_rate, 4),
+        value=round(g.hit_low, 4),  # what the threshold compares: the interval's lower bound
         threshold=threshold,
+        unit=f"({level}% lower bound)",
         message=f"{version}: hit rate {format_pct(g.hit_rate)} on {g.decided} bets "
         f"({g.pushes} pushes excluded); interval {format_pct(g.hit_low)}-{format_pct(g.hit_high)} "
         f"{word} the floor; p = {format_p(g.p_vs_break_even)} vs break-even "
@@ -392,8 +394,9 @@ def _mcnemar_check(
         name=name,
         service=SERVICE,
         verdict=verdict,
-        value=round(delta, 4),
+        value=round(p, 4),  # what the threshold compares (the hit-rate gap is in the message)
         threshold=threshold,
+        unit="p-value",
         message=message,
         query=query,
         details=details,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops.fsutil import write_text_atomic
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
 from nbaops.regression.stats import format_num, format_p, format_pct
+from nbaops.report import value_text
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -442,10 +443,10 @@ def render_html(report: RegressionReport) -> str:
         "<th>threshold</th><th>message</th></tr>"
     )
     for c in report.checks:
-        value = c.value if not isinstance(c.value, float) else f"{c.value:.4g}"
+        value = value_text(c.value, c.unit)
         out.append(
             f"<tr><td>{html.escape(c.name)}</td><td class='{c.verdict.value}'>{c.verdict.value}"
-            f"</td><td class=n>{html.escape(str(value if value is not None else '-'))}</td>"
+            f"</td><td class=n>{html.escape(value)}</td>"
             f"<td>{html.escape(c.threshold)}</td><td>{html.escape(c.message)}</td></tr>"
         )
     out.append("</table>")
@@ -550,7 +551,7 @@ def render_junit(report: RegressionReport) -> str:
         case = ET.SubElement(
             suite, "testcase", {"classname": f"regression.{c.service}", "name": c.name}
         )
-        text = f"{c.message}\nvalue: {c.value}\nthreshold: {c.threshold}"
+        text = f"{c.message}\nvalue: {value_text(c.value, c.unit)}\nthreshold: {c.threshold}"
         if c.verdict is Verdict.FAIL:
             ET.SubElement(case, "failure", {"message": c.message[:500]}).text = text
         elif c.verdict is Verdict.ERROR:

@@ -73,3 +73,23 @@ def test_plain_output_is_one_line_per_version_without_rich() -> None:
     assert "predictions 150, bets 150, pushes 0, hit rate 60.0%" in v8
     assert any(line.startswith("v9 (challenger): predictions 150") for line in lines)
     assert not any(ch in text for ch in "┏│━")
+
+
+def test_gate_values_are_what_their_thresholds_compare_with_the_unit_shown() -> None:
+    """The floor's value was the hit rate and McNemar's the hit-rate gap, next to thresholds
+    on the lower bound and on p: a 51% FAIL under "lower bound > 50%" read as a bug."""
+    from nbaops.regression.report import render_junit
+
+    report = _run(_pair(500, 0.51, 0.51), replace(SETTINGS, hit_rate_floor=0.5))
+    gates = page_gates(render_html(report))
+    floor = gates["hit_rate_floor:v8"]
+    assert floor.endswith("(95% lower bound)") and float(floor.split()[0]) < 0.5
+    assert gates["challenger_vs_champion:v9&gt;v8"].endswith(" p-value")
+    assert "value: 0.4" in render_junit(report) and "(95% lower bound)" in render_junit(report)
+
+
+def page_gates(page: str) -> dict[str, str]:
+    table = page.split("<h2>Gates</h2>")[1].split("</table>")[0]
+    return dict(
+        re.findall(r"<tr><td>([^<]+)</td><td class='\w+'>\w+</td><td class=n>([^<]+)</td>", table)
+    )
