@@ -243,7 +243,8 @@ def check_datasets(ctx: Context) -> list[CheckResult]:
     from nbaops.table_catalog import load_catalog
 
     location = ctx.config.profile.bigquery_location
-    threshold = f"exists in {location}"
+    # the embedded warehouse has no locations: there the dataset only has to exist
+    threshold = "exists" if ctx.is_local else f"exists in {location}"
 
     def body(probe: _Probe) -> CheckResult:
         found = ctx.warehouse.dataset_location(probe.service)  # type: ignore[attr-defined]
@@ -253,7 +254,9 @@ def check_datasets(ctx: Context) -> list[CheckResult]:
             message = f"in {found}, but jobs run in {location}: queries would fail"
             return probe.result(Verdict.FAIL, message, value=found, threshold=threshold)
         where = found or "the embedded local warehouse"
-        return probe.result(Verdict.PASS, f"present in {where}", value=found, threshold=threshold)
+        return probe.result(
+            Verdict.PASS, f"present in {where}", value=found or None, threshold=threshold
+        )
 
     out = []
     for dataset in load_catalog(ctx.root).datasets:

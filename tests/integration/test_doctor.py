@@ -45,6 +45,9 @@ def test_doctor_passes_on_the_local_profile_and_changes_nothing(dworld: DeployWo
     assert list(document) == ["verdict", "profile", "checks", "not_applicable", "summary"]
     assert set(document["not_applicable"]) == {"slack_secret", "scheduler_job", "github_issues"}
     assert all(c["fix"] for c in document["checks"])
+    # the embedded warehouse has no locations: no blank value, no "in US" to satisfy
+    datasets = [c for c in report.checks if c.name == "dataset"]
+    assert datasets and all(c.value is None and c.threshold == "exists" for c in datasets)
 
 
 def test_a_drifted_table_is_named_and_fails(dworld: DeployWorld) -> None:
