@@ -307,15 +307,23 @@ def configure(
     secret: Secret,
     *,
     send_test: bool = True,
+    dry_run: bool = False,
 ) -> CheckReport:
     """``inv slack.configure``: send a test message through ``secret``, then store it.
 
     The test goes first so a mistyped webhook is not stored (nothing is changed); pass
-    ``send_test=False`` to store without sending. The report never contains the URL.
+    ``send_test=False`` to store without sending. ``dry_run``: the URL was checked by the
+    caller; say where it would go, send and store nothing. The report never contains the URL.
     """
     from nbaops.alerts.webhook_store import open_store
 
     store = open_store(ctx)
+    if dry_run:
+        steps = "send a test message, then store" if send_test else "store"
+        message = f"dry run: would {steps} the webhook in {store.where}; nothing sent or stored"
+        return _task_report(
+            "slack.configure", Verdict.PASS, message, store=store.where, tested=False
+        )
     if send_test:
         event = AlertEvent(
             kind=AlertKind.TEST,

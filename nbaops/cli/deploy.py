@@ -135,17 +135,24 @@ def rollback(
     )
 
 
-@nbaops_task("nbaops.deploy.verify.run_verify", help={"service": SERVICE_HELP})
-def verify_deploy(ctx: Context, service: str | None = None) -> Report:
+@nbaops_task(
+    "nbaops.deploy.verify.run_verify",
+    help={
+        "service": SERVICE_HELP,
+        "dry_run": "Do not recover an interrupted deploy (report what recovery would do); "
+        "the read-only checks run as usual.",
+    },
+)
+def verify_deploy(ctx: Context, service: str | None = None, dry_run: bool = False) -> Report:
     """Health and post-deploy validation of what serves now (recovers an interrupted deploy)."""
     from nbaops.deploy.verify import run_verify
 
-    return run_verify(ctx, _service(ctx, service))
+    return run_verify(ctx, _service(ctx, service), dry_run=dry_run)
 
 
 @nbaops_task(
     "nbaops.deploy.full.run_full_deploy",
-    help={k: v for k, v in DEPLOY_HELP.items() if k not in ("skip_tests", "dry_run")},
+    help={k: v for k, v in DEPLOY_HELP.items() if k != "skip_tests"},
 )
 def full_deploy(
     ctx: Context,
@@ -153,6 +160,7 @@ def full_deploy(
     image: str | None = None,
     canary: str | None = None,
     model_version: str | None = None,
+    dry_run: bool = False,
     no_rollback: bool = False,
     force_unlock: bool = False,
 ) -> Report:
@@ -165,6 +173,7 @@ def full_deploy(
         canary,
         image=image,
         model_version=model_version,
+        dry_run=dry_run,
         no_rollback=no_rollback,
         force_unlock=force_unlock,
     )

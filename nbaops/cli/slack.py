@@ -21,15 +21,18 @@ if TYPE_CHECKING:
         "flags end up in shell history.",
         "no_test": "Store without sending the test message (default: test first, and "
         "store only if Slack accepted it).",
+        "dry_run": "Check the URL and name where it would be stored; send nothing, store nothing.",
     },
 )
-def configure(ctx: Context, from_env: bool = False, no_test: bool = False) -> Report:
+def configure(
+    ctx: Context, from_env: bool = False, no_test: bool = False, dry_run: bool = False
+) -> Report:
     """Store the Slack webhook (prod: Secret Manager; local: 0600 file) after a test message."""
     from nbaops import alerts
     from nbaops.alerts import webhook_store
 
     secret = webhook_store.read_url_input(from_env=from_env)
-    return alerts.configure(ctx, secret, send_test=not no_test)
+    return alerts.configure(ctx, secret, send_test=not no_test, dry_run=dry_run)
 
 
 @nbaops_task("nbaops.alerts.ping")

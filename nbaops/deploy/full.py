@@ -1,4 +1,5 @@
 """``inv full-deploy``: the deploy (checklist with tests always run) and then verify-deploy.
+``--dry-run`` is the deploy's dry run (tests included); verify-deploy is only named.
 
 The deploy already runs the pre-deploy checklist; ``full-deploy`` forbids skipping its
 tests and, when the deploy succeeded, verifies what serves afterwards. The verdict is the
@@ -39,6 +40,8 @@ class FullDeployReport:
         return worst(verdicts)
 
     def final_line(self) -> str:
+        if self.deploy.dry_run:
+            return f"{self.deploy.final_line()} (then verify-deploy of what serves)"
         if self.verify is None:
             return f"{self.deploy.final_line()} (verify-deploy skipped)"
         return f"{self.deploy.final_line()}; verify-deploy {self.verify.verdict.value}"
@@ -63,7 +66,12 @@ class FullDeployReport:
 def run_full_deploy(
     ctx: Context, req: DeployRequest, *, progress: Progress | None = None
 ) -> FullDeployReport:
-    """Deploy with tests forced on, then verify-deploy when the deploy succeeded."""
+    """Deploy with tests forced on, then verify-deploy when the deploy succeeded.
+
+    With ``req.dry_run`` only the deploy's dry run runs (the checklist, its tests included,
+    and the plan); verify-deploy is named, not run: it may recover an interrupted deploy,
+    which changes the cloud.
+    """
     from nbaops.deploy.deploy import run_deploy
     from nbaops.deploy.verify import run_verify
 

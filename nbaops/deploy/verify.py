@@ -14,12 +14,17 @@ from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
+    from nbaops.adapters.cloudrun import ServiceInfo
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
 
 
-def run_verify(ctx: Context, service: str) -> CheckReport:
+def run_verify(ctx: Context, service: str, *, dry_run: bool = False) -> CheckReport:
     """Verify the serving revision of ``service``.
+
+    An interrupted deploy on the service is recovered first (that changes traffic); with
+    ``dry_run`` it is only reported (``interrupted_deploy`` WARN: what recovery would do)
+    and everything else, read-only, runs as usual on the service as it is.
 
     Raises:
         UnknownServiceError: unknown service (exit 2).
@@ -31,14 +36,17 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
     cfg = ctx.config.service(service)
     settings = ctx.config.settings("deploy", DeploySettings)
     plan_post_deploy(ctx, cfg)  # an invalid post_deploy entry fails (exit 2) before any call
-    checks = _recover(ctx, cfg)
+    checks = [] if dry_run else _recover(ctx, cfg)
+    title = f"verify-deploy {service}" + (" (dry run: nothing recovered)" if dry_run else "")
     started = time.perf_counter()
     try:
         current = read_current(ctx, service)
     except Exception as exc:
         error = CheckResult.error("deployment_status", service, exc, f"run_v2 GetService {service}")
         error.duration_s = round(time.perf_counter() - started, 3)
-        return CheckReport(f"verify-deploy {service}", [*checks, error])
+        return CheckReport(title, [*checks, error])
+    if dry_run:
+        checks += _would_recover(current.service)
     serving = current.serving.name if current.serving else None
     checks += [
         check_status(current, service),
@@ -46,10 +54,33 @@ def run_verify(ctx: Context, service: str) -> CheckReport:
         *run_post_deploy(ctx, cfg, revision=serving),
     ]
     return CheckReport(
-        f"verify-deploy {service}",
+        title,
         checks,
         extra={"service": service, "serving_revision": serving, "commit": current.commit},
     )
+
+
+def _would_recover(info: ServiceInfo) -> list[CheckResult]:
+    """The interrupted deploy a real run would recover first, as one WARN (none: [])."""
+    from nbaops.deploy.journal import JOURNAL_ANNOTATION
+    from nbaops.deploy.recovery import inspect
+    from nbaops.verdict import Verdict
+
+    found = inspect(info)
+    if found is None:
+        return []
+    return [
+        CheckResult(
+            name="interrupted_deploy",
+            service=info.name,
+            verdict=Verdict.WARN,
+            value=found.journal.deploy_id,
+            threshold="no interrupted deploy on the service",
+            message=f"dry run, not recovered: a real run would recover first: {found.describe()}",
+            query=f"run_v2 GetService (annotation {JOURNAL_ANNOTATION})",
+            details={"journal": found.journal.to_json()},
+        )
+    ]
 
 
 def _recover(ctx: Context, cfg: ServiceConfig) -> list[CheckResult]:

@@ -111,6 +111,25 @@ def test_verify_deploy_recovers_restores_audits_and_alerts(dworld: DeployWorld) 
     assert any(e["fields"].get("deploy id") == "dead-deploy-1" for e in outbox(dworld))
 
 
+def test_verify_deploy_dry_run_reports_the_recovery_and_changes_nothing(
+    dworld: DeployWorld,
+) -> None:
+    """verify-deploy recovers (changes traffic) and had no --dry-run."""
+    before, new = crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    mark = len(dworld.requests())
+    report = run_verify(dworld.context(), SERVICE, dry_run=True)
+    first = report.checks[0]
+    assert first.name == "interrupted_deploy" and first.verdict is Verdict.WARN
+    assert first.message.startswith("dry run, not recovered: a real run would recover first: ")
+    assert "dead-deploy-1" in first.message and "dry run" in report.title
+    assert dworld.mutating(mark) == [] and dworld.audit_rows() == []
+    info = dworld.service()
+    assert info.traffic_by_revision[new] == 30 and JOURNAL_ANNOTATION in info.annotations
+    # the real run afterwards still finds it and recovers
+    assert run_verify(dworld.context(), SERVICE).checks[0].message.find("restored") >= 0
+
+
 def test_the_next_deploy_recovers_first_then_deploys_without_force_unlock(
     dworld: DeployWorld,
 ) -> None:

@@ -36,6 +36,21 @@ def test_full_deploy_deploys_then_verifies_and_renders(dworld: DeployWorld) -> N
     assert report.to_json()["deploy"]["outcome"] == "success"
 
 
+def test_full_deploy_dry_run_runs_the_checklist_with_tests_and_changes_nothing(
+    dworld: DeployWorld,
+) -> None:
+    """full-deploy had no --dry-run although it changes the cloud."""
+    mark = len(dworld.requests())
+    req = DeployRequest(service=SERVICE, dry_run=True, skip_tests=True)
+    report = run_full_deploy(dworld.context(), req)
+    assert report.deploy.dry_run and report.verify is None
+    tests = next(c for c in report.deploy.predeploy if c.name == "tests")
+    assert tests.verdict is Verdict.PASS  # tests still forced on
+    assert dworld.mutating(mark) == [] and dworld.audit_rows() == []
+    assert report.final_line().endswith("(then verify-deploy of what serves)")
+    assert report.to_json()["verify"] is None
+
+
 def test_full_deploy_skips_verify_when_refused(dworld: DeployWorld) -> None:
     (dworld.repo / "services" / "phase4_processors" / "main.py").write_text("wip\n")
     report = run_full_deploy(dworld.context(), DeployRequest(service=SERVICE))

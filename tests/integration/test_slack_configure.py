@@ -57,6 +57,16 @@ def test_configure_sends_a_test_then_stores_the_url_mode_0600(
     assert TOKEN not in str(report.to_json())
 
 
+def test_configure_dry_run_sends_nothing_and_stores_nothing(
+    home: Path, receiver: SlackReceiver
+) -> None:
+    report = configure_webhook(local(), validate_webhook(receiver.webhook), dry_run=True)
+    assert report.verdict is Verdict.PASS
+    assert report.checks[0].message.startswith("dry run: would send a test message, then store")
+    assert receiver.posts == [] and FileWebhookStore(home).load() is None
+    assert TOKEN not in str(report.to_json())
+
+
 def test_configure_stores_nothing_when_the_test_message_fails(
     home: Path, receiver: SlackReceiver
 ) -> None:

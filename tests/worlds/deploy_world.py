@@ -157,11 +157,14 @@ def seed(home: Path, commit: str) -> None:
 
 
 def _is_read_only_post(path: str) -> bool:
-    """Token requests (OAuth, STS, IAM Credentials) and testIamPermissions change nothing."""
+    """Token requests (OAuth, STS, IAM Credentials), testIamPermissions and Logging's
+    entries.list (a query sent as POST) change nothing."""
     from nbaops.local.iam_standin import is_iam_path
 
     return (
-        path in ("/token", "/v1/token") or is_iam_path(path) or path.endswith(":testIamPermissions")
+        path in ("/token", "/v1/token", "/v2/entries:list")
+        or is_iam_path(path)
+        or path.endswith(":testIamPermissions")
     )
 
 
