@@ -98,10 +98,20 @@ def _seconds(text: str) -> float:
     return value
 
 
+class _Unusable(ValueError):
+    """A value of the right form that cannot be used; its message says why."""
+
+
 def _folder(text: str) -> Path:
+    """A folder; one that does not exist yet is created now (every task would create it on
+    first use), so a path that cannot be a folder is named before the task runs."""
     path = Path(text).expanduser()
     if path.exists() and not path.is_dir():
-        raise ValueError(text)
+        raise _Unusable("a file of that name exists")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _Unusable(f"cannot create it: {exc.strerror or exc}") from None
     return path
 
 
@@ -111,7 +121,7 @@ def _folder(text: str) -> Path:
 TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
     "NBAOPS_NOW": (iso_timestamp, "an ISO 8601 timestamp"),
     "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0"),
-    "NBAOPS_HOME": (_folder, "a folder (a file of that name exists)"),
+    "NBAOPS_HOME": (_folder, "a folder nbaops can use"),
 }
 
 
@@ -128,6 +138,8 @@ def typed(name: str) -> Any:
         return None
     try:
         return parse(text.strip())
+    except _Unusable as exc:
+        raise UsageError(f"{name}: {text!r} is not {what}: {exc}") from None
     except ValueError:
         raise UsageError(f"{name}: {text!r} is not {what}") from None
 

@@ -117,6 +117,8 @@ def test_unknown_service_error_type_is_usage() -> None:
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0"),
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "inf"),
         ("NBAOPS_HOME", "a-file"),
+        ("NBAOPS_HOME", "a-file/below/it"),
+        ("NBAOPS_HOME", "/proc/nbaops-cannot-be-created"),
     ],
 )
 def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
@@ -128,8 +130,8 @@ def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
 ) -> None:
     """Not an ERROR verdict from whichever check reads it first (a thread's traceback
     on stderr, exit 3): one line naming the variable, exit 2, the action never called."""
-    if name == "NBAOPS_HOME":  # a state folder that is a file
-        (tmp_path / value).write_text("", encoding="utf-8")
+    if name == "NBAOPS_HOME" and value.startswith("a-file"):  # a file, or a path below one
+        (tmp_path / "a-file").write_text("", encoding="utf-8")
         value = str(tmp_path / value)
     monkeypatch.setenv(name, value)
     called: list[Context] = []
