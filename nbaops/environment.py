@@ -103,15 +103,22 @@ class _Unusable(ValueError):
 
 
 def _folder(text: str) -> Path:
-    """A folder; one that does not exist yet is created now (every task would create it on
-    first use), so a path that cannot be a folder is named before the task runs."""
+    """A folder, or a path nbaops can create one at: its nearest existing ancestor is a
+    folder it may write in. Nothing is created here: bad input changes nothing."""
+    import os
+
     path = Path(text).expanduser()
-    if path.exists() and not path.is_dir():
-        raise _Unusable("a file of that name exists")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _Unusable(f"cannot create it: {exc.strerror or exc}") from None
+    if path.exists():
+        if not path.is_dir():
+            raise _Unusable("a file of that name exists")
+        return path
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise _Unusable(f"it cannot be created below the file {ancestor}")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise _Unusable(f"it cannot be created: {ancestor} is not writable")
     return path
 
 

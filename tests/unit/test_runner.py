@@ -118,7 +118,6 @@ def test_unknown_service_error_type_is_usage() -> None:
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "inf"),
         ("NBAOPS_HOME", "a-file"),
         ("NBAOPS_HOME", "a-file/below/it"),
-        ("NBAOPS_HOME", "/proc/nbaops-cannot-be-created"),
     ],
 )
 def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
