@@ -11,6 +11,7 @@ from nbaops.bqschema.lint_rules import (
     NAME_RE,
     check_field,
     check_name,
+    path_name_problem,
     unknown_keys,
 )
 from nbaops.bqschema.model import Finding
@@ -30,6 +31,9 @@ _PARTITION_COLUMN_TYPES = {"DATE", "TIMESTAMP", "DATETIME"}
 
 def lint_document(doc: Document) -> list[Finding]:
     """All findings for one decoded document (its decode/shape findings included)."""
+    problem = path_name_problem(doc.path)
+    if problem is not None:
+        doc.add("TABLE_PATH_NAME", 1, problem)
     if doc.fields_node is None:
         return list(doc.findings)
     if not doc.fields_node:

@@ -59,6 +59,16 @@ _CATALOG = [
         "Use one of the three forms; every field is an object with at least name and type.",
     ),
     Rule(
+        "TABLE_PATH_NAME",
+        E,
+        "Under `schemas/<dataset>/<table>.json`, the folder is not a BigQuery dataset name "
+        "(letters, digits, underscores; at most 1,024) or the file name is not a table name "
+        "(letters, marks, digits, connectors, dashes, spaces; at most 1,024 UTF-8 bytes).",
+        "Rename the folder or file: the dataset and table are created under these names "
+        "(cloud.google.com/bigquery/docs/datasets#dataset-naming, "
+        "cloud.google.com/bigquery/docs/tables#table_naming).",
+    ),
+    Rule(
         "SCHEMA_EMPTY",
         W,
         "The schema has no columns.",
@@ -607,3 +617,33 @@ def _check_api_options(f: _Field) -> None:
         elif f.depth > 1:
             message = "foreignTypeDefinition is allowed on top-level columns only"
             f.at("foreignTypeDefinition", "OPTION_VALUE", message)
+
+
+_DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
+_TABLE_PUNCTUATION = ("Pc", "Pd", "Zs")  # with every letter (L*), mark (M*) and number (N*)
+
+
+def path_name_problem(path: str) -> str | None:
+    """Why ``schemas/<dataset>/<table>.json`` does not name a BigQuery table (None: it does,
+    or the path is not in that layout)."""
+    import unicodedata
+    from pathlib import PurePath
+
+    parts = PurePath(path).parts
+    if len(parts) < 3 or parts[-3] != "schemas" or not parts[-1].endswith(".json"):
+        return None
+    dataset, table = parts[-2], parts[-1][: -len(".json")]
+    if not _DATASET_NAME.fullmatch(dataset):
+        return f"folder {dataset!r} is not a BigQuery dataset name (letters, digits, underscores)"
+    bad = sorted(
+        {
+            c
+            for c in table
+            if unicodedata.category(c) not in _TABLE_PUNCTUATION
+            and unicodedata.category(c)[0] not in "LMN"
+        }
+    )
+    if not table or bad or len(table.encode("utf-8")) > 1024:
+        why = f"characters {''.join(bad)!r} are not allowed" if bad else "empty or too long"
+        return f"file name {table!r} is not a BigQuery table name: {why}"
+    return None

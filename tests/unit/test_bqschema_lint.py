@@ -442,3 +442,33 @@ def test_foreign_type_definition_only_on_top_level_columns() -> None:
 def test_default_value_form(default: Any, ok: bool | None) -> None:
     found = rules(lint(one_field(defaultValueExpression=default)))
     assert found == ([] if ok else ["DEFAULT_INVALID"] if ok is False else ["KEY_VALUE_TYPE"])
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("schemas/nba_raw/games.json", None),
+        ("/repo/schemas/nba_raw/gämes – 2024 x.json", None),  # letters, dash, space, digits
+        ("schemas/config.schema.json", None),  # not the dataset/table layout
+        ("elsewhere/nba-raw/games.json", None),
+        ("schemas/nba-raw/games.json", "folder 'nba-raw' is not a BigQuery dataset name"),
+        ("schemas/nba raw/games.json", "folder 'nba raw'"),
+        ("schemas/nba_raw/games@v2.json", "characters '@' are not allowed"),
+        ("schemas/nba_raw/a.b.json", "characters '.' are not allowed"),
+        ("schemas/nba_raw/" + "t" * 1025 + ".json", "empty or too long"),
+    ],
+)
+def test_the_schema_path_must_name_a_bigquery_dataset_and_table(
+    path: str, problem: str | None
+) -> None:
+    """schemas/<dataset>/<table>.json creates that dataset and table: a name BigQuery
+    refuses would only fail at schema-apply/doctor in prod."""
+    text = json.dumps([{"name": "a", "type": "STRING"}]).encode()
+    findings = [
+        f for f in lint_document(decode_document(path, text)) if f.rule == "TABLE_PATH_NAME"
+    ]
+    if problem is None:
+        assert findings == []
+    else:
+        assert len(findings) == 1 and problem in findings[0].message
+        assert findings[0].severity is Severity.ERROR
