@@ -56,8 +56,13 @@ def _frozen(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
 
 
 def _parse(sql: str) -> list[Any]:
+    import logging
+
     import sqlglot
 
+    # Its parser logs "unsupported syntax, falling back to a command" on stderr for
+    # statements it has no node for (ALTER COLUMN SET OPTIONS): the count is what is used.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
     except sqlglot.errors.SqlglotError as exc:

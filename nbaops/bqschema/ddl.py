@@ -115,14 +115,8 @@ def _render(node: Any) -> str:
     sql = str(node.sql(dialect="bigquery")) if not isinstance(node, str) else node
     # SQLGlot parses ALTER COLUMN SET OPTIONS as a generic command and logs a warning
     # saying so on stderr (users saw it on every schema-diff); the count is what matters.
-    parser_log = logging.getLogger("sqlglot")
-    level = parser_log.level
-    parser_log.setLevel(logging.ERROR)
-    try:
-        parsed = sqlglot.parse(sql, read="bigquery")
-    finally:
-        parser_log.setLevel(level)
-    count = len([s for s in parsed if s is not None])
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    count = len([s for s in sqlglot.parse(sql, read="bigquery") if s is not None])
     if count != 1:  # defence in depth: a builder bug must never yield a script
         raise UsageError(f"internal DDL check: expected one statement, got {count}")
     return sql

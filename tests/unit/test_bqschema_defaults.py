@@ -144,4 +144,17 @@ def test_building_a_description_statement_logs_no_parser_warning(
     statement = ddl.set_description("nba.t", "c", "new text")
     assert statement.description == "new text" and "SET OPTIONS" in statement.sql
     assert [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot")] == []
-    assert logging.getLogger("sqlglot").level == logging.NOTSET  # restored
+
+
+def test_counting_statements_for_the_warehouse_logs_no_parser_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """BigQuery's execute() counts statements before it runs one: schema-apply's SET OPTIONS
+    printed SQLGlot's fallback warning there too."""
+    from nbaops.adapters.sql_dialect import statement_count
+
+    sql = "ALTER TABLE `nba.t` ALTER COLUMN `c` SET OPTIONS (description = 'x')"
+    logging.getLogger("sqlglot").setLevel(logging.NOTSET)
+    caplog.set_level("DEBUG")
+    assert statement_count(sql) == 1
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot")] == []
