@@ -31,9 +31,14 @@ ORDER BY g.start_time, g.game_id
 """
 
 
-def et(moment: dt.datetime) -> str:
-    """``19:30 ET``: a moment as US Eastern wall-clock time."""
-    return moment.astimezone(clock.EASTERN).strftime("%H:%M ET")
+def et(moment: dt.datetime, now: dt.datetime | None = None) -> str:
+    """``19:30 ET``: a moment as US Eastern wall-clock time; ``03:30 ET on 2026-12-03``
+    when it falls on another Eastern day than ``now``."""
+    local = moment.astimezone(clock.EASTERN)
+    text = local.strftime("%H:%M ET")
+    if now is not None and local.date() != clock.eastern_date(now):
+        text += f" on {local.date().isoformat()}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,8 @@ class DayState:
         return due is not None and self.now >= due
 
     def summary(self) -> str:
-        """``3 of 12 games finished, 2 in progress, 7 not started (next tip-off 22:00 ET)``."""
+        """``3 of 12 games finished, 2 in progress, 7 not started (next tip-off 22:00 ET)``
+        (times on another day than now carry their date)."""
         total = len(self.starts)
         playing = self.started - self.finished
         waiting = total - self.started
@@ -127,5 +133,5 @@ class DayState:
             parts.append(f"{playing} in progress")
         if waiting:
             upcoming = next(s for s in self.starts if s > self.now)
-            parts.append(f"{waiting} not started (next tip-off {et(upcoming)})")
+            parts.append(f"{waiting} not started (next tip-off {et(upcoming, self.now)})")
         return ", ".join(parts)

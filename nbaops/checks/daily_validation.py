@@ -337,17 +337,17 @@ def _due(stage: str, state: DayState, games: int) -> tuple[bool, str]:
         if not waiting:
             return True, ""
         due_by = state.box_scores_due_by
-        by = f" by ~{et(due_by)}" if due_by else ""
+        by = f" by ~{et(due_by, state.now)}" if due_by else ""
         unfinished = games - state.finished
         if not unfinished:  # every game is over; its box scores are within their grace
             return True, f"box scores of {waiting} finished game(s){by}"
         last_end = state.last_end
-        ends = f", last game ends ~{et(last_end)}" if last_end else ""
+        ends = f", last game ends ~{et(last_end, state.now)}" if last_end else ""
         return True, f"box scores of {waiting} game(s){by} ({unfinished} not finished yet{ends})"
     if stage == "predictions":
         if state.predictions_due() or state.first_tip is None:
             return True, ""
-        return False, f"predictions before the first tip-off at {et(state.first_tip)}"
+        return False, f"predictions before the first tip-off at {et(state.first_tip, state.now)}"
     if stage == "grading":
         due_at = state.grading_due_at()
         if state.grading_due() and not state.in_progress:
@@ -355,7 +355,7 @@ def _due(stage: str, state: DayState, games: int) -> tuple[bool, str]:
         if due_at is None:
             return False, "grading after the games finish"
         playing = state.finished < len(state.starts)
-        return False, f"grading of finished games by {et(due_at)}" + (
+        return False, f"grading of finished games by {et(due_at, state.now)}" + (
             ", the rest after their games" if playing else ""
         )
     return True, ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from worlds.checks_world import TODAY, YESTERDAY, World, et
 
 from nbaops.checks import validate_daily
@@ -114,7 +116,8 @@ def test_a_day_before_tip_off_reports_what_is_still_expected_not_a_broken_chain(
     )
     doc = report.to_json()
     assert doc["still_expected"][0] == (
-        "box scores of 5 game(s) by ~00:00 ET (5 not finished yet, last game ends ~22:00 ET)"
+        f"box scores of 5 game(s) by ~00:00 ET on {TODAY + dt.timedelta(days=1)} "
+        "(5 not finished yet, last game ends ~22:00 ET)"
     )
 
 
