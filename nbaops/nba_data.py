@@ -83,7 +83,9 @@ def csv_files(source: Path) -> list[Path]:
         files = sorted(p for p in source.glob("*.csv") if p.is_file())
         if files:
             return files
-        raise NbaDataUnavailable(f"no CSV files in {source}")
+        below = sorted({p.parent.name for p in source.glob("*/*.csv") if p.is_file()})
+        hint = f" (its folder(s) {', '.join(below)} have some)" if below else ""
+        raise NbaDataUnavailable(f"no CSV files in {source}{hint}")
     raise NbaDataUnavailable(f"real NBA data not found: {source}")
 
 

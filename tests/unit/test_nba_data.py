@@ -290,8 +290,14 @@ def test_missing_folder_raises_a_named_usage_error(
     with pytest.raises(nd.NbaDataUnavailable, match="not found"):
         nd.load_game_logs(tmp_path / "absent")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(nd.NbaDataUnavailable, match="no CSV files"):
+    with pytest.raises(nd.NbaDataUnavailable, match="no CSV files") as info:
         nd.load_points_lines(tmp_path / "empty")
+    assert str(info.value).endswith("empty")  # nothing below it either: no hint
+    # the data folder itself instead of its player_game_logs/: the error points there
+    (tmp_path / "data" / "player_game_logs").mkdir(parents=True)
+    (tmp_path / "data" / "player_game_logs" / "x.csv").write_text("a\n", encoding="utf-8")
+    with pytest.raises(nd.NbaDataUnavailable, match=r"its folder\(s\) player_game_logs have"):
+        nd.load_game_logs(tmp_path / "data")
 
 
 def test_a_csv_of_another_shape_is_a_clear_error(tmp_path: Path) -> None:
