@@ -19,10 +19,14 @@ How the real season is placed on today's calendar:
 
 Players, teams (per game, so trades are kept), game ids, home/away (``vs.`` = home),
 minutes and box-score stats are the real ones. What the logs do not have is derived:
-tip-off times (19:00–22:30 ET, seeded), shot zones (three-point = FG3A/FG3M, the other
-attempts split between paint and mid-range), and the players the pipeline "expects"
-(those who played at least 10 minutes). Games that have not finished by ``now`` keep
-their real outcome hidden until they do, and grading then uses it.
+tip-off times (19:00–22:30 ET, seeded) and shot zones (three-point = FG3A/FG3M, the other
+attempts split between paint and mid-range). The players the pipeline "expects" (feature
+rows, lines, predictions) are every player who played, as in the generated league: the
+checks hold phase 4 to features for every player with a box score (``validate-daily``)
+and books to lines for every player with features (``lines_coverage``), so a league that
+expected only its 10-minute players failed ``validate-daily`` at features (~80%) although
+nothing was wrong. Games that have not finished by ``now`` keep their real outcome hidden
+until they do, and grading then uses it.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ from nbaops.sandbox import league
 if TYPE_CHECKING:
     from nbaops.nba_data import GameLog
 
-MIN_EXPECTED_MINUTES = 10.0
 # The box-score fields a game log carries under the same name (rebounds, assists differ).
 BOX_FIELDS = (
     "team", "opponent", "is_home", "minutes", "points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta",
@@ -136,10 +139,7 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> league.League:
         )
     if not games:
         raise UsageError(f"--from-logs: no games of season {season} in {path}")
-    expected = {
-        gid: [b.lookup for b in lines if b.minutes >= MIN_EXPECTED_MINUTES]
-        for gid, lines in box.items()
-    }
+    expected = {gid: [b.lookup for b in lines] for gid, lines in box.items()}
     return league.League(
         players=players,
         games=sorted(games.values(), key=lambda g: (g.game_date, g.start_time, g.game_id)),

@@ -125,9 +125,9 @@ def test_latest_season_is_shifted_so_its_last_full_slate_is_today(tmp_path: Path
     first = league.games[0]
     tip = first.start_time.astimezone(EASTERN)
     assert tip.date() == first.game_date
-    # real players: normalised lookups, suffix dropped; expected = played 10+ minutes
+    # real players: normalised lookups, suffix dropped; expected = every player who played
     assert "player3test" in league.players
-    assert all(len(v) == 4 for v in league.expected.values())  # 2 of 3 per team play 10+ min
+    assert all(len(v) == 6 for v in league.expected.values())  # 3 per team, 10+ min or not
     data = generate.build_tables(league, NOW, 3, project="p-1", region="us-west2", revisions={})
     box = data.tables["nba_analytics.player_game_summary"]
     assert box and all(
@@ -175,3 +175,10 @@ def test_reset_from_the_shared_real_game_logs(
         ).rows[0]["n"]
         > 50
     )
+    # a healthy real-data sandbox passes the daily chain (it failed at features: only
+    # 10-minute players had feature rows, every player who played has a box score)
+    from nbaops.checks import validate_daily
+
+    daily = validate_daily(open_context("local"), dt.date(2026, 1, 14))
+    assert daily.extra["broke_at"] is None, [c.message for c in daily.checks]
+    assert {c.verdict.value for c in daily.checks} == {"PASS"}
