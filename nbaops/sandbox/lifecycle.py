@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.errors import UsageError, first_line
+from nbaops.errors import ConfigError, UsageError, first_line
 from nbaops.fsutil import write_json_atomic
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
@@ -177,6 +177,12 @@ def ensure_sandbox(ctx: Context) -> None:
         from nbaops.table_catalog import load_catalog
 
         load_catalog(settings.root)  # a schema file that does not parse: ConfigError, no work
+        if from_logs and not Path(from_logs).exists():
+            raise ConfigError(
+                f"the sandbox was built from real game logs at {from_logs}, which are no "
+                "longer there: `inv sandbox.reset` rebuilds it from generated data (or "
+                "`inv sandbox.reset --from-logs PATH` from other logs)"
+            )
         what = first_run_line(settings.home, marker, need)
         sys.stderr.write(what + "\n")  # stdout stays for the report (--json)
         sys.stderr.flush()

@@ -182,3 +182,24 @@ def test_reset_from_the_shared_real_game_logs(
     daily = validate_daily(open_context("local"), dt.date(2026, 1, 14))
     assert daily.extra["broke_at"] is None, [c.message for c in daily.checks]
     assert {c.verdict.value for c in daily.checks} == {"PASS"}
+
+
+def test_logs_that_are_gone_name_the_way_back_instead_of_failing_every_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox refreshes from its recorded logs; when they were deleted every task
+    failed with "real NBA data not found" and nothing said how to get out."""
+    from nbaops.errors import ConfigError
+
+    source = tmp_path / "logs" / "player_logs.csv"
+    _write_logs(source)
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_NOW", NOW.isoformat())
+    lifecycle.reset(open_context("local"), from_logs=source)
+    source.unlink()
+    monkeypatch.setenv("NBAOPS_NOW", (NOW + dt.timedelta(hours=2)).isoformat())  # stale: refresh
+    with pytest.raises(ConfigError, match=r"no longer there: `inv sandbox.reset` rebuilds"):
+        lifecycle.ensure_sandbox(open_context("local"))
+    report = lifecycle.reset(open_context("local"))  # back to generated data
+    assert report.to_json()["source"] == "synthetic"
+    lifecycle.ensure_sandbox(open_context("local"))  # current again: nothing to do
