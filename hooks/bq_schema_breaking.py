@@ -35,10 +35,10 @@ PARSER.add_argument(
 )
 PARSER.add_argument(
     "--schemas-dir",
-    default="schemas",
+    default=None,
     metavar="DIR",
     help="folder of schema files, relative to the repository root "
-    "(for removed tables and tables.yaml)",
+    "(for removed tables and tables.yaml; default schemas)",
 )
 PARSER.add_argument("--no-ddl", action="store_true", help="do not print the DDL")
 
@@ -49,7 +49,11 @@ def check(args: argparse.Namespace) -> tuple[list[str], list[Finding]]:
 
     config = load_rule_config(args.config)
     result = check_against_ref(
-        args.filenames, ref=args.against, config=config, schemas_dir=args.schemas_dir
+        args.filenames,
+        ref=args.against,
+        config=config,
+        schemas_dir=args.schemas_dir or "schemas",
+        schemas_dir_given=args.schemas_dir is not None,
     )
     return render_lines(result, ddl=not args.no_ddl), result.all_findings
 

@@ -122,6 +122,7 @@ def check_against_ref(
     schemas_dir: str = "schemas",
     start: str | Path = ".",
     today: dt.date | None = None,
+    schemas_dir_given: bool = False,
 ) -> DiffResult:
     """Compare schema files in the working tree with the same files at ``ref``.
 
@@ -134,9 +135,15 @@ def check_against_ref(
             partition/cluster catalog (relative to the repository root).
         start: a folder inside the repository.
         today: the date waivers are checked against (default: today, US Eastern).
+        schemas_dir_given: the user named ``schemas_dir`` (``--schemas-dir``): a folder
+            that exists neither in the working tree nor at ``ref`` is then a typo (it would
+            silently turn off removed-table detection); the default may be absent (schema
+            files in nested ``schemas/`` folders).
 
     Raises:
         GitError: not a git repository or unknown ref.
+        UsageError: ``schemas_dir`` is outside the repository (an absolute path inside it
+            is taken relative to its root), or was given and does not exist.
     """
     from nbaops.clock import today_eastern
 
@@ -158,7 +165,20 @@ def check_against_ref(
         return os.path.relpath(root / rel)
 
     given = [base.relative(p) for p in paths]
+    if schemas_dir and Path(schemas_dir).is_absolute():  # as sql-schema-refs takes it
+        try:
+            schemas_dir = Path(schemas_dir).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            raise UsageError(
+                f"--schemas-dir: {schemas_dir} is outside the repository {root}"
+            ) from None
+    if schemas_dir and ".." in Path(schemas_dir).parts:
+        raise UsageError(
+            f"--schemas-dir: {schemas_dir!r} must be a folder inside the repository {root}"
+        )
     at_base = base.list_files(schemas_dir) if schemas_dir else []
+    if schemas_dir_given and not at_base and not (root / schemas_dir).is_dir():
+        raise UsageError(f"--schemas-dir: no folder {schemas_dir!r} in {root} or at {ref}")
     base_schemas = {p for p in at_base if is_schema_path(p)}
     if given:
         schema_paths = [p for p in given if is_schema_path(p)]

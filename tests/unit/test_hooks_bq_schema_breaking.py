@@ -192,3 +192,20 @@ def test_injected_default_is_rejected_and_no_ddl_printed(
     assert "DEFAULT_VALID" in out
     assert "DROP TABLE" not in out.replace(inj, "")
     assert "ADD COLUMN" not in out
+
+
+def test_schemas_dir_is_checked_and_may_be_absolute_inside_the_repository(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in --schemas-dir silently turned off removed-table detection; an absolute
+    path (as sql-schema-refs takes it) was a git failure (exit 3)."""
+    (repo / "schemas" / "nba_raw" / "games.json").unlink()  # a removed table
+    assert main([]) == 1 and "games" in capsys.readouterr().out
+    assert main(["--schemas-dir", str(repo / "schemas")]) == 1  # absolute, inside: same
+    assert "games" in capsys.readouterr().out
+    assert main(["--schemas-dir", "schema"]) == 2
+    assert "--schemas-dir: no folder 'schema'" in capsys.readouterr().err
+    assert main(["--schemas-dir", "/elsewhere"]) == 2
+    assert "is outside the repository" in capsys.readouterr().err
+    assert main(["--schemas-dir", "../schemas"]) == 2
+    assert "must be a folder inside the repository" in capsys.readouterr().err
