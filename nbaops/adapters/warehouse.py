@@ -60,6 +60,16 @@ class Warehouse(Protocol):
     def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None: ...
 
 
+def interrupt_local_queries() -> None:
+    """Stop the local warehouse's running queries (Ctrl-C) and wait briefly for them; a
+    no-op when DuckDB was never loaded (prod runs, tasks without the warehouse)."""
+    import sys
+
+    engine = sys.modules.get("nbaops.adapters.warehouse_duckdb")
+    if engine is not None:
+        engine.interrupt_all()
+
+
 def split_ref(table: str) -> tuple[str, str]:
     """``dataset.table`` (a ``project.`` prefix and backticks ignored) → (dataset, table)."""
     parts = [p.strip("`") for p in table.strip().strip("`").split(".") if p]

@@ -68,6 +68,7 @@ class _SharedConnection:
         self._lock = threading.Lock()
         self._conn: Any = None
         self._users = 0
+        self.active: set[Any] = set()  # cursors in use (interrupt_all stops their queries)
 
     def _open(self) -> Any:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,9 +112,13 @@ class _SharedConnection:
         """A cursor of its own for this thread's operation."""
         with self.hold() as conn:
             cur = conn.cursor()
+            with self._lock:
+                self.active.add(cur)
             try:
                 yield cur
             finally:
+                with self._lock:
+                    self.active.discard(cur)
                 cur.close()
 
 
@@ -129,6 +134,29 @@ def _shared(path: Path, lock_timeout_s: float) -> _SharedConnection:
             shared = _CONNECTIONS[key] = _SharedConnection(key, lock_timeout_s)
         shared.lock_timeout_s = lock_timeout_s
         return shared
+
+
+def interrupt_all(wait_s: float = 2.0) -> bool:
+    """Stop every query of this process and wait (up to ``wait_s``) until none runs.
+
+    For an interrupted process (Ctrl-C) before it exits: a check thread still inside
+    DuckDB when the interpreter shuts down is ended by a forced unwind that DuckDB's C++
+    swallows, and the process aborts ("FATAL: exception not rethrown", exit -6) instead
+    of exiting 130. Returns whether every query ended in time.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        with _CONNECTIONS_LOCK:
+            shared = list(_CONNECTIONS.values())
+        running = [cur for conn in shared for cur in list(conn.active)]
+        if not running:
+            return True
+        for cur in running:
+            with contextlib.suppress(Exception):  # it may have just finished
+                cur.interrupt()
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
@@ -228,8 +256,10 @@ class DuckDBWarehouse:
                 return self._fetch(cur) if fetch else []
             except duckdb.Error as exc:
                 _rollback(cur)
-                if timed_out.is_set() or isinstance(exc, duckdb.InterruptException):
+                if timed_out.is_set() and timeout_s is not None:
                     raise WarehouseError(f"query timed out after {timeout_s:g}s") from None
+                if isinstance(exc, duckdb.InterruptException):
+                    raise WarehouseError("query interrupted") from None
                 raise _duckdb_error(exc, "local warehouse query failed") from None
             finally:
                 if timer is not None:

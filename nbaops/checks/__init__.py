@@ -147,9 +147,10 @@ def run_planned(
     finished: queue.SimpleQueue[tuple[int, CheckResult]] = queue.SimpleQueue()
     started: dict[int, float] = {}
     lock = threading.Lock()
+    stop = threading.Event()  # Ctrl-C: no worker takes another check
 
     def worker() -> None:
-        while True:
+        while not stop.is_set():
             try:
                 index = jobs.get_nowait()
             except queue.Empty:
@@ -172,26 +173,35 @@ def run_planned(
     for _ in range(max(1, min(max_workers, len(planned)))):
         spawn()
     results: dict[int, CheckResult] = {}
-    while len(results) < len(planned):
-        try:
-            index, result = finished.get(timeout=0.05)
-        except queue.Empty:
-            pass
-        else:
-            if index not in results:
-                if result.duration_s > timeout_s:  # finished, but too late: still a timeout
-                    result = _timed_out(planned[index], timeout_s, base_url)
-                results[index] = result
+    try:
+        while len(results) < len(planned):
+            try:
+                index, result = finished.get(timeout=0.05)
+            except queue.Empty:
+                pass
+            else:
+                if index not in results:
+                    if result.duration_s > timeout_s:  # finished, but too late: a timeout
+                        result = _timed_out(planned[index], timeout_s, base_url)
+                    results[index] = result
+                    if progress is not None:
+                        progress("done", planned[index], result)
+            now = time.monotonic()
+            with lock:
+                overdue = [
+                    i for i, t0 in started.items() if i not in results and now - t0 > timeout_s
+                ]
+            for index in overdue:
+                results[index] = _timed_out(planned[index], timeout_s, base_url)
                 if progress is not None:
-                    progress("done", planned[index], result)
-        now = time.monotonic()
-        with lock:
-            overdue = [i for i, t0 in started.items() if i not in results and now - t0 > timeout_s]
-        for index in overdue:
-            results[index] = _timed_out(planned[index], timeout_s, base_url)
-            if progress is not None:
-                progress("done", planned[index], results[index])
-            spawn()  # the stuck worker is lost: keep the pool at size
+                    progress("done", planned[index], results[index])
+                spawn()  # the stuck worker is lost: keep the pool at size
+    except KeyboardInterrupt:
+        from nbaops.adapters.warehouse import interrupt_local_queries
+
+        stop.set()
+        interrupt_local_queries()  # the workers' running queries end; they take no more
+        raise
     return [results[i] for i in range(len(planned))]
 
 

@@ -78,6 +78,10 @@ def run(
     except KeyboardInterrupt as exc:
         # Ctrl-C: 130; SIGTERM/SIGHUP during a deploy (nbaops.deploy.signals): its exit_code, 3
         code = int(getattr(exc, "exit_code", EXIT_INTERRUPTED))
+        # a worker thread still inside DuckDB at shutdown aborts the process (exit -6)
+        from nbaops.adapters.warehouse import interrupt_local_queries
+
+        interrupt_local_queries()
         how = getattr(exc, "signal_name", None)
         _stderr_line(f"nbaops: interrupted{f' ({how})' if how else ''}")
         if json_output:
