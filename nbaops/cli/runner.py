@@ -6,11 +6,13 @@ message and an exit code. Tracebacks are shown only with ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
@@ -66,34 +68,72 @@ def run(
     """Build the context, run ``action``, print its report and return the exit code."""
     from nbaops.verdict import exit_code_for
 
-    try:
-        from nbaops import environment
-        from nbaops.sandbox.world import open_context
+    with _sigint_noted() as ctrl_c:
+        try:
+            from nbaops import environment
+            from nbaops.sandbox.world import open_context
 
-        environment.check()  # e.g. a bad NBAOPS_NOW: one line and exit 2 before anything runs
-        ctx = open_context(profile)
-        report = action(ctx)
-    except NbaopsError as exc:
-        return _fail(exc, exc.exit_code, json_output, debug)
-    except KeyboardInterrupt as exc:
-        # Ctrl-C: 130; SIGTERM/SIGHUP during a deploy (nbaops.deploy.signals): its exit_code, 3
-        code = int(getattr(exc, "exit_code", EXIT_INTERRUPTED))
-        # a worker thread still inside DuckDB at shutdown aborts the process (exit -6)
-        from nbaops.adapters.warehouse import interrupt_local_queries
-
-        interrupt_local_queries()
-        how = getattr(exc, "signal_name", None)
-        _stderr_line(f"nbaops: interrupted{f' ({how})' if how else ''}")
-        if json_output:
-            emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": code})
-        return code
-    except Exception as exc:  # an unexpected bug or library error: still one line
-        return _fail(exc, EXIT_UNDETERMINED, json_output, debug, prefix="internal error: ")
+            environment.check()  # e.g. a bad NBAOPS_NOW: one line, exit 2, before anything runs
+            ctx = open_context(profile)
+            report = action(ctx)
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc, json_output)
+        except Exception as exc:
+            if ctrl_c:  # DuckDB turns Ctrl-C into its own error ("Query interrupted")
+                return _interrupted(KeyboardInterrupt(), json_output)
+            if isinstance(exc, NbaopsError):
+                return _fail(exc, exc.exit_code, json_output, debug)
+            # an unexpected bug or library error: still one line
+            return _fail(exc, EXIT_UNDETERMINED, json_output, debug, prefix="internal error: ")
     if json_output:
         emit_json(report.to_json())
     else:
         _render_redacted(report)
     return exit_code_for(report.verdict)
+
+
+@contextlib.contextmanager
+def _sigint_noted() -> Iterator[list[bool]]:
+    """Note whether Ctrl-C arrived while the action ran (then raise KeyboardInterrupt as
+    Python does). A DuckDB query in the main thread catches the interrupt itself and
+    raises its own error, which is reported as the interruption it is, not as a failure.
+    Off the main thread, or where SIGINT is ignored, nothing is installed."""
+    seen: list[bool] = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def noted(signum: int, frame: Any) -> None:
+        seen.append(True)
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    if previous is signal.SIG_IGN:
+        yield seen
+        return
+    try:
+        signal.signal(signal.SIGINT, noted)
+    except ValueError:  # not the main thread
+        yield seen
+        return
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(exc: KeyboardInterrupt, json_output: bool) -> int:
+    """Ctrl-C: 130; SIGTERM/SIGHUP during a deploy (nbaops.deploy.signals): its exit_code, 3."""
+    code = int(getattr(exc, "exit_code", EXIT_INTERRUPTED))
+    # a worker thread still inside DuckDB at shutdown aborts the process (exit -6)
+    from nbaops.adapters.warehouse import interrupt_local_queries
+
+    interrupt_local_queries()
+    how = getattr(exc, "signal_name", None)
+    _stderr_line(f"nbaops: interrupted{f' ({how})' if how else ''}")
+    if json_output:
+        emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": code})
+    return code
 
 
 def _render_redacted(report: Report) -> None:

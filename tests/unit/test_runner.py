@@ -102,6 +102,35 @@ def test_interrupt_is_130(capsys: pytest.CaptureFixture[str]) -> None:
     assert "interrupted" in capsys.readouterr().err
 
 
+def test_ctrl_c_that_a_library_turned_into_its_own_error_is_still_130(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DuckDB running in the main thread catches Ctrl-C and raises "Query interrupted":
+    `inv regression` interrupted that way printed "internal error" and exited 3."""
+    import signal
+
+    class QueryInterrupted(Exception):
+        pass
+
+    def action(ctx: Context) -> CheckReport:
+        try:
+            signal.raise_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
+        except KeyboardInterrupt:
+            raise QueryInterrupted("INTERRUPT Error: Query interrupted") from None
+        raise AssertionError("the signal was not delivered")
+
+    before = signal.getsignal(signal.SIGINT)
+    assert run(action) == 130
+    assert capsys.readouterr().err == "nbaops: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+
+    def failing(ctx: Context) -> CheckReport:
+        raise QueryInterrupted("a real failure, no Ctrl-C")
+
+    assert run(failing) == 3  # without Ctrl-C an error stays an error
+    assert "internal error: a real failure" in capsys.readouterr().err
+
+
 def test_unknown_service_error_type_is_usage() -> None:
     assert UnknownServiceError("x", ["a"]).exit_code == 2
 
