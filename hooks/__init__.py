@@ -4,7 +4,8 @@ Each module declares its ``PARSER`` and a ``check(args)`` that makes one nbaops 
 returns the lines to print and the findings; ``main(argv)`` is :func:`run` over the two.
 Findings print as ``path:line: RULE_ID message``, then each failed rule's doc anchor and
 waiver syntax. Exit codes: 0 clean or warnings only, 1 an error finding, 2 bad usage or
-config, 3 could not determine (an :class:`~nbaops.errors.NbaopsError`'s own code).
+config, 3 could not determine (an :class:`~nbaops.errors.NbaopsError`'s own code), 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
     except NbaopsError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl-C: one line and 130, as every task
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
     if not getattr(args, "json", False):  # one JSON document, nothing after it
         lines = [*lines, *help_lines(findings)]
     from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else

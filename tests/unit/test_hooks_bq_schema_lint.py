@@ -95,3 +95,17 @@ def test_injected_default_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     assert main([str(bad)]) == 1
     assert "DEFAULT_INVALID" in capsys.readouterr().out
+
+
+def test_ctrl_c_is_one_line_and_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like every task: no KeyboardInterrupt traceback from a hook."""
+
+    def interrupted(paths: object) -> list[object]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("nbaops.bqschema.lint.lint_paths", interrupted)
+    (tmp_path / "t.json").write_text("[]", encoding="utf-8")
+    assert main([str(tmp_path / "t.json")]) == 130
+    assert capsys.readouterr().err == "bq-schema-lint: interrupted\n"
