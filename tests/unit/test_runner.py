@@ -119,10 +119,14 @@ def test_ctrl_c_that_a_library_turned_into_its_own_error_is_still_130(
             raise QueryInterrupted("INTERRUPT Error: Query interrupted") from None
         raise AssertionError("the signal was not delivered")
 
-    before = signal.getsignal(signal.SIGINT)
-    assert run(action) == 130
-    assert capsys.readouterr().err == "nbaops: interrupted\n"
-    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+    # as in a terminal (an xdist worker ignores SIGINT: its controller takes Ctrl-C)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert run(action) == 130
+        assert capsys.readouterr().err == "nbaops: interrupted\n"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, outer)
 
     def failing(ctx: Context) -> CheckReport:
         raise QueryInterrupted("a real failure, no Ctrl-C")
