@@ -51,11 +51,29 @@ def write_stdout(text: str) -> None:
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`)."""
+    """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`).
+
+    Strict JSON: a NaN or infinite number is written as its name in a string (``"NaN"``,
+    ``"Infinity"``, ``"-Infinity"``, as BigQuery's REST API writes FLOAT64), not as the bare
+    ``NaN`` Python would print and ``jq`` refuses.
+    """
     from nbaops.redact import redact_tree
 
     plain = jsonlib.loads(jsonlib.dumps(document, default=str, sort_keys=False))
-    write_stdout(jsonlib.dumps(redact_tree(plain), sort_keys=False) + "\n")
+    strict = _finite(redact_tree(plain))
+    write_stdout(jsonlib.dumps(strict, sort_keys=False, allow_nan=False) + "\n")
+
+
+def _finite(tree: Any) -> Any:
+    if isinstance(tree, float) and tree != tree:
+        return "NaN"
+    if isinstance(tree, float) and tree in (float("inf"), float("-inf")):
+        return "Infinity" if tree > 0 else "-Infinity"
+    if isinstance(tree, list):
+        return [_finite(v) for v in tree]
+    if isinstance(tree, dict):
+        return {k: _finite(v) for k, v in tree.items()}
+    return tree
 
 
 def run(

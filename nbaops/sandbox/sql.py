@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError, first_line
@@ -54,6 +56,10 @@ def cell(value: Any) -> str:
         return "NULL"
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, Decimal):  # as BigQuery prints NUMERIC: 1.25, not 1.250000000
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, float) and not math.isfinite(value):  # BigQuery's NaN, Infinity
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
     return str(value)
 
 
@@ -109,7 +115,20 @@ class SqlReport:
 
 
 def _jsonable(value: Any) -> Any:
-    return value if value is None or isinstance(value, int | float | str | bool) else cell(value)
+    """A result value as BigQuery's REST API writes it: ARRAY a list, STRUCT and JSON an
+    object, BYTES base64, NUMERIC and BIGNUMERIC text (exact), dates and times ISO 8601
+    (a NaN or infinite FLOAT64 becomes its name in :func:`nbaops.cli.runner.emit_json`)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, bytes | bytearray | memoryview):
+        import base64
+
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return cell(value)
 
 
 def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> SqlReport:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
+from decimal import Decimal
 
+import pytest
 from rich.console import Console
 
+from nbaops.cli.runner import emit_json
 from nbaops.redact import Secret
 from nbaops.sandbox.sql import SqlReport
 
@@ -25,3 +30,40 @@ def test_plain_rows_keep_their_tabs_and_are_redacted() -> None:
     assert lines[0] == "name\tnote"  # written as is: printing would expand the tabs
     assert token not in out.getvalue() and lines[1] == "a\trow *** end", lines
     assert lines[2] == "b\tplain" and lines[3].startswith("2 row(s)")
+
+
+def test_values_are_written_as_bigquery_writes_them_and_json_stays_strict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--json printed arrays, structs and JSON as Python reprs ("{'x': 1}"), BYTES as
+    "b'ab'" and a NaN as a bare NaN that jq refuses; NUMERIC showed DuckDB's scale."""
+    row = {
+        "n": Decimal("1.250000000"),
+        "h": Decimal("100.000000000"),
+        "d": dt.date(2026, 1, 1),
+        "a": [1, 2],
+        "s": {"x": 1, "arr": [{"z": "y"}]},
+        "by": b"ab",
+        "f": float("nan"),
+        "g": float("-inf"),
+    }
+    report = SqlReport(sql="SELECT ...", columns=list(row), rows=[row], duration_s=0.01)
+    emit_json(report.to_json())
+    text = capsys.readouterr().out
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert doc["rows"] == [
+        {
+            "n": "1.25",
+            "h": "100",
+            "d": "2026-01-01",
+            "a": [1, 2],
+            "s": {"x": 1, "arr": [{"z": "y"}]},
+            "by": "YWI=",
+            "f": "NaN",
+            "g": "-Infinity",
+        }
+    ]
+    out = io.StringIO()
+    report.render(Console(file=out, width=200, force_terminal=False))
+    assert out.getvalue().splitlines()[1].split("\t")[:2] == ["1.25", "100"]
+    assert out.getvalue().splitlines()[1].split("\t")[-2:] == ["NaN", "-Infinity"]
