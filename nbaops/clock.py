@@ -7,6 +7,7 @@ asks this clock, so sandbox data, check windows and ages are reproducible.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,10 +80,22 @@ def parse_date(text: str, flag: str = "--date") -> dt.date:
         raise UsageError(f"{flag}: {text!r} is not a date (YYYY-MM-DD, today, yesterday)") from exc
 
 
+MAX_DURATION = dt.timedelta(days=3650)  # ten years: longer is a typo (and overflows)
+_DURATION = re.compile(r"0*([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 def parse_duration(text: str, flag: str = "--window") -> dt.timedelta:
-    """Parse ``90s``, ``10m``, ``6h``, ``2d`` into a timedelta; UsageError otherwise."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    raw = text.strip().lower()
-    if len(raw) >= 2 and raw[-1] in units and raw[:-1].isdigit() and int(raw[:-1]) > 0:
-        return dt.timedelta(seconds=int(raw[:-1]) * units[raw[-1]])
+    """Parse ``90s``, ``10m``, ``6h``, ``2d`` (at most :data:`MAX_DURATION`) into a
+    timedelta; UsageError otherwise."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is not None:
+        digits, unit = match.groups()
+        if len(digits) > 12:  # never converted: it means nothing, and may be 5,000 digits
+            raise UsageError(f"{flag}: {text.strip()[:40]!r} is longer than 3650d")
+        seconds = int(digits) * _UNIT_SECONDS[unit]
+        if seconds > MAX_DURATION.total_seconds():
+            raise UsageError(f"{flag}: {text.strip()[:40]!r} is longer than 3650d")
+        if seconds > 0:
+            return dt.timedelta(seconds=seconds)
     raise UsageError(f"{flag}: {text!r} is not a duration such as 90s, 10m, 6h or 2d")

@@ -37,10 +37,20 @@ def test_durations(text: str, seconds: int) -> None:
     assert clock.parse_duration(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("text", ["6", "h", "-1h", "0h", "1w", "1.5h"])
+@pytest.mark.parametrize("text", ["6", "h", "-1h", "0h", "1w", "1.5h", "\u0663h"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(UsageError, match="--window"):
         clock.parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["3651d", "99999999999d", "9" * 5000 + "d"])
+def test_a_duration_too_long_to_mean_anything_is_a_usage_error(text: str) -> None:
+    """--window 99999999999d was an OverflowError ("internal error", exit 3), and 5,000
+    digits hit Python's integer-conversion limit."""
+    with pytest.raises(UsageError, match="is longer than 3650d"):
+        clock.parse_duration(text)
+    assert clock.parse_duration("3650d") == clock.MAX_DURATION
+    assert clock.parse_duration("0006h").total_seconds() == 21600
 
 
 def test_eastern_date_of_a_late_utc_moment_is_the_previous_day() -> None:
