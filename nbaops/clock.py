@@ -67,17 +67,28 @@ def today_eastern() -> dt.date:
     return eastern_date(now())
 
 
+FIRST_GAME_DAY = dt.date(1946, 11, 1)  # the first BAA/NBA game: no game day is earlier
+
+
 def parse_date(text: str, flag: str = "--date") -> dt.date:
-    """Parse ``YYYY-MM-DD``, ``today`` or ``yesterday`` (Eastern); UsageError otherwise."""
+    """Parse ``YYYY-MM-DD``, ``today`` or ``yesterday`` (Eastern) into a game day from
+    :data:`FIRST_GAME_DAY` to a year ahead; UsageError otherwise (a date like 9999-12-31
+    overflowed in the day arithmetic of the checks: "internal error")."""
     lowered = text.strip().lower()
     if lowered == "today":
         return today_eastern()
     if lowered == "yesterday":
         return today_eastern() - dt.timedelta(days=1)
     try:
-        return dt.date.fromisoformat(lowered)
+        day = dt.date.fromisoformat(lowered)
     except ValueError as exc:
         raise UsageError(f"{flag}: {text!r} is not a date (YYYY-MM-DD, today, yesterday)") from exc
+    if day < FIRST_GAME_DAY:
+        raise UsageError(f"{flag}: {day} is before the first NBA game day ({FIRST_GAME_DAY})")
+    latest = today_eastern() + dt.timedelta(days=366)
+    if day > latest:
+        raise UsageError(f"{flag}: {day} is more than a year ahead (latest {latest})")
+    return day
 
 
 MAX_DURATION = dt.timedelta(days=3650)  # ten years: longer is a typo (and overflows)

@@ -30,6 +30,21 @@ def test_bad_date(text: str) -> None:
         clock.parse_date(text)
 
 
+def test_a_date_is_a_possible_game_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--date 9999-12-31 overflowed in the checks' day arithmetic (an ERROR naming
+    OverflowError); 0001-01-01 likewise. Game days run from the first NBA game to a year
+    ahead of the clock."""
+    monkeypatch.setenv("NBAOPS_NOW", "2026-12-01T12:00:00Z")
+    with pytest.raises(UsageError, match="9999-12-31 is more than a year ahead"):
+        clock.parse_date("9999-12-31")
+    with pytest.raises(UsageError, match="before the first NBA game day"):
+        clock.parse_date("0001-01-01", "--since")
+    assert clock.parse_date("1946-11-01") == clock.FIRST_GAME_DAY
+    assert clock.parse_date("2027-12-02") == dt.date(2027, 12, 2)
+    with pytest.raises(UsageError, match="more than a year ahead"):
+        clock.parse_date("2027-12-03")
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"), [("90s", 90), ("10m", 600), ("6h", 21600), ("2d", 172800)]
 )
