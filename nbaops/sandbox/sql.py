@@ -39,7 +39,12 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
         name, sep, text = pair.partition("=")
         if not sep or not _NAME.match(name):
             raise UsageError(f"--param {pair!r}: expected NAME=VALUE, e.g. game_date=2026-01-14")
-        params[name] = typed(text)
+        if name in params:  # the last one silently won
+            raise UsageError(f"--param {name}: given twice")
+        value = typed(text)
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise UsageError(f"--param {name}: {text[:40]} is outside INT64")
+        params[name] = value
     return params
 
 

@@ -67,3 +67,21 @@ def test_values_are_written_as_bigquery_writes_them_and_json_stays_strict(
     report.render(Console(file=out, width=200, force_terminal=False))
     assert out.getvalue().splitlines()[1].split("\t")[:2] == ["1.25", "100"]
     assert out.getvalue().splitlines()[1].split("\t")[-2:] == ["NaN", "-Infinity"]
+
+
+def test_a_parameter_given_twice_or_outside_int64_is_bad_input() -> None:
+    """--param x=1 --param x=2 ran with x=2 silently; a 23-digit integer reached DuckDB as
+    a HUGEINT where BigQuery has no such INT64."""
+    from nbaops.errors import UsageError
+    from nbaops.sandbox.sql import parse_params
+
+    assert parse_params(["d=2026-01-14", "n=3", "t=text"]) == {
+        "d": dt.date(2026, 1, 14),
+        "n": 3,
+        "t": "text",
+    }
+    with pytest.raises(UsageError, match="--param x: given twice"):
+        parse_params(["x=1", "x=2"])
+    with pytest.raises(UsageError, match="outside INT64"):
+        parse_params(["x=" + "9" * 23])
+    assert parse_params([f"x={2**63 - 1}"]) == {"x": 2**63 - 1}
