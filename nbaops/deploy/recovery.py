@@ -70,6 +70,19 @@ class Interrupted:
             f"{j.before_text()}"
         )
 
+    def to_check(self, verdict: Verdict, message: str) -> CheckResult:
+        """The ``interrupted_deploy`` result about this deploy (recovered or only seen)."""
+        return CheckResult(
+            name="interrupted_deploy",
+            service=self.service,
+            verdict=verdict,
+            value=self.journal.deploy_id,
+            threshold="no interrupted deploy on the service",
+            message=message,
+            query=f"run_v2 GetService (annotation {JOURNAL_ANNOTATION})",
+            details={"journal": self.journal.to_json()},
+        )
+
 
 def _stale_lease(info: ServiceInfo) -> lock.DeployLock | None:
     """A live lease over a journal that missed two heartbeats (half its length unrenewed)."""
@@ -113,16 +126,7 @@ class Recovery:
 
     def to_check(self) -> CheckResult:
         """The recovery as one WARN (restored) or ERROR (not restored) result."""
-        return CheckResult(
-            name="interrupted_deploy",
-            service=self.interrupted.service,
-            verdict=Verdict.WARN if self.ok else Verdict.ERROR,
-            value=self.interrupted.journal.deploy_id,
-            threshold="no interrupted deploy on the service",
-            message=self.message,
-            query=f"run_v2 GetService (annotation {JOURNAL_ANNOTATION})",
-            details={"journal": self.interrupted.journal.to_json()},
-        )
+        return self.interrupted.to_check(Verdict.WARN if self.ok else Verdict.ERROR, self.message)
 
 
 def recover(

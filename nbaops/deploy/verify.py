@@ -62,25 +62,14 @@ def run_verify(ctx: Context, service: str, *, dry_run: bool = False) -> CheckRep
 
 def _would_recover(info: ServiceInfo) -> list[CheckResult]:
     """The interrupted deploy a real run would recover first, as one WARN (none: [])."""
-    from nbaops.deploy.journal import JOURNAL_ANNOTATION
     from nbaops.deploy.recovery import inspect
     from nbaops.verdict import Verdict
 
     found = inspect(info)
     if found is None:
         return []
-    return [
-        CheckResult(
-            name="interrupted_deploy",
-            service=info.name,
-            verdict=Verdict.WARN,
-            value=found.journal.deploy_id,
-            threshold="no interrupted deploy on the service",
-            message=f"dry run, not recovered: a real run would recover first: {found.describe()}",
-            query=f"run_v2 GetService (annotation {JOURNAL_ANNOTATION})",
-            details={"journal": found.journal.to_json()},
-        )
-    ]
+    message = f"dry run, not recovered: a real run would recover first: {found.describe()}"
+    return [found.to_check(Verdict.WARN, message)]
 
 
 def _recover(ctx: Context, cfg: ServiceConfig) -> list[CheckResult]:
