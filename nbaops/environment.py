@@ -105,8 +105,6 @@ class _Unusable(ValueError):
 def _folder(text: str) -> Path:
     """A folder, or a path nbaops can create one at: its nearest existing ancestor is a
     folder it may write in. Nothing is created here: bad input changes nothing."""
-    import os
-
     path = Path(text).expanduser()
     if path.exists():
         if not path.is_dir():

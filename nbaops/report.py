@@ -54,6 +54,16 @@ class Report(Protocol):
     def render(self, console: Console) -> None: ...
 
 
+def nonfinite_name(value: float) -> str | None:
+    """``NaN``, ``Infinity`` or ``-Infinity`` for a float that is not finite, as BigQuery
+    writes such a FLOAT64 (its REST API and its console); None for a finite one."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return None
+
+
 def format_value(value: object) -> str:
     if value is None:
         return "-"

@@ -65,10 +65,10 @@ def emit_json(document: dict[str, Any]) -> None:
 
 
 def _finite(tree: Any) -> Any:
-    if isinstance(tree, float) and tree != tree:
-        return "NaN"
-    if isinstance(tree, float) and tree in (float("inf"), float("-inf")):
-        return "Infinity" if tree > 0 else "-Infinity"
+    from nbaops.report import nonfinite_name
+
+    if isinstance(tree, float):
+        return nonfinite_name(tree) or tree
     if isinstance(tree, list):
         return [_finite(v) for v in tree]
     if isinstance(tree, dict):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import math
 import re
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import UsageError, first_line
+from nbaops.report import nonfinite_name
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -63,8 +63,8 @@ def cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, Decimal):  # as BigQuery prints NUMERIC: 1.25, not 1.250000000
         return format(value.normalize(), "f") if value.is_finite() else str(value)
-    if isinstance(value, float) and not math.isfinite(value):  # BigQuery's NaN, Infinity
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, float):  # BigQuery's NaN, Infinity
+        return nonfinite_name(value) or str(value)
     return str(value)
 
 
