@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of
 from nbaops.deploy.restore import RollbackResult, restore_traffic
 from nbaops.deploy.signals import signal_name
-from nbaops.errors import UsageError
+from nbaops.errors import CloudRunError, UsageError
 from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
@@ -41,8 +41,9 @@ def previous_ready_revision(
     return None
 
 
-def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str | None]:
-    """``(target, serving)`` for ``inv rollback``.
+def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionInfo, str | None]:
+    """``(target, serving)`` for ``inv rollback``: the target revision (its commit label and
+    image go into the audit row) and the name of the one serving now.
 
     Without ``--to``: the pre-deploy revision recorded in the service's deploy journal
     (a held or interrupted deploy), else — when traffic is split — the oldest ready
@@ -65,20 +66,29 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[str, str 
             raise UsageError(f"--to: revision {to!r} is not ready; pick a ready revision")
         if info.traffic_by_revision.get(to, 0) == 100:
             raise UsageError(f"--to: revision {to!r} already serves 100% of {service}")
-        return to, serving
+        return found, serving
     traffic = info.traffic_by_revision
     journal = journal_of(info)
     if journal is not None and journal.before_revision:
         before = next((r for r in revisions if r.name == journal.before_revision), None)
         if before is not None and before.ready and traffic.get(before.name, 0) != 100:
-            return before.name, serving
+            return before, serving
     receiving = [r for r in revisions if traffic.get(r.name, 0) > 0 and r.ready]
     if len(receiving) > 1:
-        return receiving[-1].name, serving
+        return receiving[-1], serving
     previous = previous_ready_revision(revisions, serving)
     if previous is None:
         raise UsageError(f"{service}: no ready revision older than {serving} to roll back to")
-    return previous.name, serving
+    return previous, serving
+
+
+def _revision_or_none(ctx: Context, service: str, name: str) -> RevisionInfo | None:
+    """The named revision, for the audit row's commit and image; None when it cannot be
+    read (the row is written without them rather than not at all)."""
+    try:
+        return next((r for r in ctx.cloudrun.list_revisions(service) if r.name == name), None)
+    except CloudRunError:
+        return None
 
 
 # --------------------------------------------------------------------- inv rollback
@@ -95,6 +105,7 @@ class RollbackReport:
     outcome: str
     deploy_id: str
     result: RollbackResult | None = None
+    target_commit: str | None = None  # the target revision's commit-sha label
     plan: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -108,14 +119,15 @@ class RollbackReport:
         return Verdict.PASS if ok else Verdict.ERROR
 
     def final_line(self) -> str:
+        at = f" at {self.target_commit[:12]}" if self.target_commit else ""
         if self.dry_run:
             return (
-                f"DRY RUN rollback {self.service}: would route 100% to {self.target} "
+                f"DRY RUN rollback {self.service}: would route 100% to {self.target}{at} "
                 f"(from {self.from_revision}); nothing changed"
             )
         if self.verdict is Verdict.PASS:
             return (
-                f"ROLLED BACK {self.service}: {self.target} serves 100% "
+                f"ROLLED BACK {self.service}: {self.target}{at} serves 100% "
                 f"(was {self.from_revision}), verified"
             )
         return (
@@ -137,6 +149,7 @@ class RollbackReport:
                 "service": self.service,
                 "deploy_id": self.deploy_id,
                 "target": self.target,
+                "target_commit": self.target_commit,
                 "from_revision": self.from_revision,
                 "dry_run": self.dry_run,
                 "plan": self.plan,
@@ -184,8 +197,10 @@ def run_rollback(
     holder = lock.default_holder()
     deploy_id = audit.new_deploy_id(service)
     if dry_run:
-        target, serving = choose_target(ctx, service, to)
+        planned, serving = choose_target(ctx, service, to)
+        target = planned.name
         report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
+        report.target_commit = planned.commit
         report.plan = [
             f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
             f"PATCH {ctx.cloudrun.service_path(service)} "
@@ -204,13 +219,19 @@ def run_rollback(
             report.notes.append(f"would first recover: {interrupted.describe()}")
         return report
 
-    def audit_record(*, before: str | None, after: str) -> audit.AuditRecord:
+    def audit_record(
+        *, before: str | None, after: str, revision: RevisionInfo | None = None
+    ) -> audit.AuditRecord:
+        # commit_sha and image: what serves after the rollback (the target revision's)
+        revision = revision or _revision_or_none(ctx, service, after)
         return audit.AuditRecord(
             deploy_id=deploy_id,
             service=service,
             action="rollback",
             actor=holder,
             profile=ctx.profile,
+            commit_sha=revision.commit if revision else None,
+            image=revision.image if revision else None,
             revision_before=before,
             revision_after=after,
         )
@@ -229,21 +250,25 @@ def run_rollback(
         report.result = recovered.restored
         report.notes += [recovered.message, *recovered.notes]
         record = audit_record(before=done.new_revision, after=target)
+        report.target_commit = record.commit_sha
         record.note("recovery", "WARN", recovered.message)
         record.finish("success", report.final_line())
         audit.write_noting(ctx, record, report.notes)
         return report
     journal = recovered.interrupted.journal if recovered is not None else None
+    chosen: RevisionInfo | None = None
     if journal is not None and journal.before_revision and to is None:
         # Nothing had to be restored: the rollback still means "back to before that deploy".
         target = journal.before_revision
         serving = ctx.cloudrun.get_service(service).serving_revision
     else:
-        target, serving = choose_target(ctx, service, to)
+        chosen, serving = choose_target(ctx, service, to)
+        target = chosen.name
     report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]
-    record = audit_record(before=serving, after=target)
+    record = audit_record(before=serving, after=target, revision=chosen)
+    report.target_commit = record.commit_sha
     if removed_note is not None:
         record.note("force_unlock", "WARN", removed_note)
     acquired = False

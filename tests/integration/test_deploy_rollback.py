@@ -36,6 +36,9 @@ def test_rollback_to_previous_ready_revision_is_verified_and_audited(dworld: Dep
     row = dworld.audit_rows()[0]
     assert (row["action"], row["outcome"]) == ("rollback", "success")
     assert (row["revision_before"], row["revision_after"]) == (serving, older)
+    # the row and the last line name the code that serves now, not only the revision
+    assert (row["commit_sha"], row["image"]) == (revisions[1].commit, revisions[1].image)
+    assert row["commit_sha"] and f"at {row['commit_sha'][:12]} serves 100%" in report.final_line()
     # --to back to the newer one
     back = run_rollback(dworld.context(), SERVICE, to=serving)
     assert back.verdict is Verdict.PASS
@@ -47,8 +50,8 @@ def test_rollback_dry_run_changes_nothing(dworld: DeployWorld) -> None:
     report = run_rollback(dworld.context(), SERVICE, dry_run=True)
     assert report.dry_run and report.verdict is Verdict.PASS
     assert list(report.to_json()) == [  # the generic report keeps the document's key order
-        *("verdict", "outcome", "service", "deploy_id", "target", "from_revision", "dry_run"),
-        *("plan", "checks", "manual_commands", "notes", "summary"),
+        *("verdict", "outcome", "service", "deploy_id", "target", "target_commit"),
+        *("from_revision", "dry_run", "plan", "checks", "manual_commands", "notes", "summary"),
     ]
     assert any("PATCH" in line for line in report.plan)
     assert dworld.mutating(mark) == []
