@@ -17,6 +17,7 @@ DuckDB itself comes from :mod:`nbaops.adapters.duckdb_engine`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import json
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 WAREHOUSE_FILE = "warehouse.duckdb"
 LOCK_TIMEOUT_ENV = "NBAOPS_WAREHOUSE_LOCK_TIMEOUT"
+STOPPED_MESSAGE = "local warehouse: interrupted, no new query starts"
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -82,6 +84,8 @@ class _SharedConnection:
                     raise WarehouseError(
                         f"cannot open local warehouse {self.path}: {exc}"
                     ) from None
+                if _STOPPED:  # the process is ending: stop waiting for the lock
+                    raise WarehouseError(STOPPED_MESSAGE) from None
                 if time.monotonic() + delay > deadline:
                     raise WarehouseError(
                         f"local warehouse {self.path} is locked by another process "
@@ -92,20 +96,26 @@ class _SharedConnection:
 
     @contextmanager
     def hold(self) -> Iterator[Any]:
-        """Keep the connection open for the duration of the block; yields it."""
-        with self._lock:
-            if self._conn is None:
-                self._conn = self._open()
-            self._users += 1
-            conn = self._conn
-        try:
-            yield conn
-        finally:
+        """Keep the connection open for the duration of the block; yields it.
+
+        Raises:
+            WarehouseError: the process was interrupted (:func:`interrupt_all`): no
+                DuckDB call starts after that.
+        """
+        with _in_duckdb():
             with self._lock:
-                self._users -= 1
-                if self._users == 0 and self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
+                if self._conn is None:
+                    self._conn = self._open()
+                self._users += 1
+                conn = self._conn
+            try:
+                yield conn
+            finally:
+                with self._lock:
+                    self._users -= 1
+                    if self._users == 0 and self._conn is not None:
+                        self._conn.close()
+                        self._conn = None
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
@@ -124,6 +134,25 @@ class _SharedConnection:
 
 _CONNECTIONS: dict[Path, _SharedConnection] = {}
 _CONNECTIONS_LOCK = threading.Lock()
+# Set by interrupt_all (the process is ending): no DuckDB call starts after it.
+_STOPPED = False
+# Threads inside a hold() block (opening, querying, closing): interrupt_all waits for 0.
+_IN_FLIGHT = 0
+
+
+@contextmanager
+def _in_duckdb() -> Iterator[None]:
+    """Count this thread in :data:`_IN_FLIGHT` for the block; refuse once stopped."""
+    global _IN_FLIGHT
+    with _CONNECTIONS_LOCK:
+        if _STOPPED:
+            raise WarehouseError(STOPPED_MESSAGE)
+        _IN_FLIGHT += 1
+    try:
+        yield
+    finally:
+        with _CONNECTIONS_LOCK:
+            _IN_FLIGHT -= 1
 
 
 def _shared(path: Path, lock_timeout_s: float) -> _SharedConnection:
@@ -136,20 +165,27 @@ def _shared(path: Path, lock_timeout_s: float) -> _SharedConnection:
         return shared
 
 
-def interrupt_all(wait_s: float = 2.0) -> bool:
-    """Stop every query of this process and wait (up to ``wait_s``) until none runs.
+def interrupt_all(wait_s: float = 2.0, *, refuse_new: bool = False) -> bool:
+    """Stop every query of this process and wait (up to ``wait_s``) until no thread is
+    inside DuckDB; with ``refuse_new`` (the process is ending) no DuckDB call starts after.
 
-    For an interrupted process (Ctrl-C) before it exits: a check thread still inside
-    DuckDB when the interpreter shuts down is ended by a forced unwind that DuckDB's C++
-    swallows, and the process aborts ("FATAL: exception not rethrown", exit -6) instead
-    of exiting 130. Returns whether every query ended in time.
+    A thread still inside DuckDB when the interpreter shuts down is ended by a forced
+    unwind that DuckDB's C++ swallows, and the process aborts ("FATAL: exception not
+    rethrown", SIGABRT) instead of exiting with its code: the runner calls this on Ctrl-C
+    (the queries stop before "interrupted" is printed) and ``atexit`` calls it with
+    ``refuse_new`` (a check left behind by its timeout, or a thread that reached the
+    warehouse after the Ctrl-C, gets a WarehouseError instead of entering DuckDB during
+    the shutdown). Returns whether every thread left DuckDB in time.
     """
+    global _STOPPED
     deadline = time.monotonic() + wait_s
     while True:
         with _CONNECTIONS_LOCK:
+            _STOPPED = _STOPPED or refuse_new
             shared = list(_CONNECTIONS.values())
+            in_flight = _IN_FLIGHT
         running = [cur for conn in shared for cur in list(conn.active)]
-        if not running:
+        if not in_flight:
             return True
         for cur in running:
             with contextlib.suppress(Exception):  # it may have just finished
@@ -157,6 +193,12 @@ def interrupt_all(wait_s: float = 2.0) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
+
+
+# At every exit, not only on Ctrl-C: a check that timed out (checks.timeout_s) may still
+# be inside DuckDB when the process ends; atexit runs before the interpreter ends daemon
+# threads, so the query is stopped there instead of the process aborting (exit 134).
+atexit.register(interrupt_all, refuse_new=True)
 
 
 def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
