@@ -253,6 +253,7 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
             query=query,
             details={v: s.to_json() for v, s in metrics.sanity.items()},
         ),
+        _finite(metrics, query),
         _outcomes(metrics, settings, query),
     ]
     if settings.real_lines_only:
@@ -304,6 +305,28 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         )
     )
     return checks
+
+
+def _finite(metrics: Metrics, query: str) -> CheckResult:
+    """A NaN or infinite number is a broken export or model: FAIL, naming where; the
+    metrics read those values as missing (a NaN prediction is an ungraded row)."""
+    bad = {v: s.nonfinite for v, s in metrics.sanity.items() if s.nonfinite}
+    n = sum(bad.values())
+    return CheckResult(
+        name="finite_values",
+        service=SERVICE,
+        verdict=Verdict.FAIL if n else Verdict.PASS,
+        value=n,
+        threshold="0 rows with a NaN or infinite number",
+        message=(
+            "rows with a NaN or infinite predicted_points, actual_points, line_value, "
+            "confidence or minutes (read as missing): "
+            + ", ".join(f"{v}={k}" for v, k in sorted(bad.items()))
+            if n
+            else "every number is finite"
+        ),
+        query=query,
+    )
 
 
 def _outcomes(metrics: Metrics, settings: RegressionSettings, query: str) -> CheckResult:

@@ -116,6 +116,7 @@ class SanityStats:
     missing_real_line: int  # no line or line_source other than REAL
     ungraded_bets: int  # OVER/UNDER without a line (cannot be graded)
     missing_outcomes: int = 0  # rows without actual_points (or prediction): not graded
+    nonfinite: int = 0  # rows with a NaN or infinite number (read as missing)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -395,6 +396,7 @@ def _sanity(r: dict[str, Any], dups: tuple[int, int, int, int] | None) -> Sanity
         missing_real_line=int(r["missing_real_line"] or 0),
         ungraded_bets=int(r["ungraded_bets"] or 0),
         missing_outcomes=int(r["missing_outcomes"] or 0),
+        nonfinite=int(r["nonfinite"] or 0),
     )
 
 

@@ -116,14 +116,23 @@ def source_sql(
 ) -> str:
     """Typed rows of ``table``: required columns cast, missing optional ones NULL.
 
-    ``required`` and ``optional`` map each column to its SQL type.
+    ``required`` and ``optional`` map each column to its SQL type. A NaN or infinite
+    number (a model emitting NaN; FLOAT64 holds them) becomes NULL, so no statistic is
+    poisoned by it, and the row is flagged (``nonfinite``: counted and gated by
+    ``finite_values``).
     """
     parts = [f"CAST({c} AS {t}) AS {c}" for c, t in required.items()]
     parts += [
         f"CAST({c} AS {t}) AS {c}" if c in columns else f"CAST(NULL AS {t}) AS {c}"
         for c, t in optional.items()
     ]
-    return f"SELECT {', '.join(parts)} FROM {ident(table)}"  # noqa: S608
+    typed = f"SELECT {', '.join(parts)} FROM {ident(table)}"  # noqa: S608
+    numbers = [c for c, t in {**required, **optional}.items() if t == "DOUBLE"]
+    if not numbers:
+        return typed
+    cleaned = ", ".join(f"CASE WHEN isfinite({c}) THEN {c} END AS {c}" for c in numbers)
+    flag = " OR ".join(f"coalesce(NOT isfinite({c}), false)" for c in numbers)
+    return f"SELECT * REPLACE ({cleaned}), {flag} AS nonfinite FROM ({typed})"  # noqa: S608
 
 
 # The recommendation as a code (1 OVER, 2 UNDER, 3 PASS, 0 other): compared once per row,
@@ -195,6 +204,7 @@ _BASE: dict[str, tuple[str, str]] = {
     ),
     "ungraded_bets": ("count_if", "side IN (1, 2) AND line_value IS NULL"),
     "unknown_recommendations": ("count_if", "side = 0"),
+    "nonfinite": ("count_if", "nonfinite"),  # rows with a NaN/infinite number (now NULL)
     # Sums for corr(predicted, actual) and corr(line, actual) on graded rows.
     "pa_x": _when("graded", "predicted_points"),
     "pa_y": _when("graded", "actual_points"),

@@ -136,6 +136,28 @@ def test_missing_outcomes_are_counted_excluded_and_gated() -> None:
     assert _check(_run(_pair(200, 0.6, 0.6)), "outcomes_present").verdict is Verdict.PASS
 
 
+def test_nan_and_infinite_numbers_are_gated_and_do_not_poison_the_metrics() -> None:
+    # A model emitting NaN (FLOAT64 holds it) made MAE and bias "-" and the correlation
+    # NaN, which the leakage gate read as a leak (FAIL "corr 1.00"); now the values are
+    # read as missing and finite_values names the rows.
+    clean = _run(_pair(200, 0.6, 0.6))
+    rows = _pair(200, 0.6, 0.6)
+    rows[0]["predicted_points"] = float("nan")
+    rows[1]["actual_points"] = float("inf")
+    rows[250]["line_value"] = float("-inf")  # a v9 row
+    report = _run(rows)
+    gate = _check(report, "finite_values")
+    assert (gate.verdict, gate.value) == (Verdict.FAIL, 3)
+    assert gate.message.endswith("(read as missing): v8=2, v9=1")
+    assert _check(clean, "finite_values").verdict is Verdict.PASS
+    v8 = report.metrics.overall("v8")
+    assert v8 is not None and v8.predictions == 198  # the two rows are not graded
+    assert v8.mae is not None and v8.bias is not None  # finite: two rows fewer than clean
+    assert v8.mae == pytest.approx(clean.metrics.overall("v8").mae, abs=0.1)  # type: ignore[union-attr]
+    assert _check(report, "leakage:v8").verdict is _check(clean, "leakage:v8").verdict
+    assert report.metrics.sanity["v9"].nonfinite == 1
+
+
 def test_a_duplicated_row_is_counted_once_and_graded_once() -> None:
     rows = _pair(150, 0.6, 0.6)
     rows.append(dict(rows[0]))  # same key, same batch, same prediction id
