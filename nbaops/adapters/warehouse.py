@@ -18,7 +18,8 @@ engine's error text.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -88,23 +89,27 @@ def check_rows(
             is written: both engines validate before writing).
     """
     lowered = {c.lower(): c for c in columns}
-    required = [c for c, is_required in columns.items() if is_required]
-    used: set[str] = set()
-    seen_keys: set[tuple[str, ...]] = set()  # rows usually share one key set: check it once
-    for i, row in enumerate(rows):
-        keys = tuple(row)
-        if keys not in seen_keys:
-            for key in keys:
-                if key.lower() not in lowered:
-                    raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
-                used.add(lowered[key.lower()])
-            seen_keys.add(keys)
-        for col in required:
-            if row.get(col) is None:
-                raise WarehouseError(
-                    f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
-                )
+    # Rows usually share one key set: each distinct set is checked once. The per-row work
+    # runs in C (map, set, `in`): a sandbox build inserts ~80,000 rows through here.
+    key_sets = set(map(tuple, rows))
+    used = {lowered.get(key.lower()) for keys in key_sets for key in keys}
+    if None in used:
+        i, key = next((i, k) for i, row in enumerate(rows) for k in row if k.lower() not in lowered)
+        raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
+    missing = [c for c, required in columns.items() if required and None in map(_get(c), rows)]
+    if missing:
+        i, col = min(
+            (next(i for i, row in enumerate(rows) if row.get(c) is None), c) for c in missing
+        )
+        raise WarehouseError(
+            f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
+        )
     return [c for c in columns if c in used]
+
+
+def _get(key: str) -> Callable[[Mapping[str, Any]], Any]:
+    """``row.get(key)`` as a C-level callable (for ``map``)."""
+    return operator.methodcaller("get", key)
 
 
 def utc_values(value: Any) -> Any:

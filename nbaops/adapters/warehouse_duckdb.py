@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import datetime as dt
 import json
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -436,17 +437,18 @@ class DuckDBWarehouse:
         types = {c[0]: c[1] for c in columns}
         used = check_rows(table, {c[0]: not c[2] for c in columns}, rows)
         lowered = {c.lower(): c for c in types}
-        key_sets = {tuple(row) for row in rows}
+        key_sets = set(map(tuple, rows))
         if all(k in types for keys in key_sets for k in keys):
             norm: Sequence[Mapping[str, Any]] = rows  # already spelled like the table
         else:
             norm = [{lowered[k.lower()]: v for k, v in row.items()} for row in rows]
+            key_sets = set(map(tuple, norm))
         params: dict[str, Any] = {}
         selects: list[str] = []
-        for i, col in enumerate(used):
-            convert = _converter(types[col])
-            values = [r.get(col) for r in norm]
-            params[f"c{i}"] = values if convert is _identity else [convert(v) for v in values]
+        for i, (col, values) in enumerate(
+            zip(used, _columns_of(norm, used, key_sets), strict=True)
+        ):
+            params[f"c{i}"] = _converted(types[col], values)
             selects.append(f"UNNEST(CAST($c{i} AS {types[col]}[])) AS {quote_ident(col)}")
         sql = (
             f"INSERT INTO {quote_ident(schema)}.{quote_ident(name)} "
@@ -605,6 +607,48 @@ def _converter(duck_type: str) -> Callable[[Any], Any]:
     """The per-column conversion, chosen once per column rather than once per value."""
     upper = duck_type.upper().split("(", 1)[0]  # DECIMAL(38,9) → DECIMAL
     return _CONVERTERS.get(upper, _identity)
+
+
+# Per converter, the value types it returns unchanged: a column holding only those is
+# passed as it is (checked in C with map/set, not one Python call per value).
+_UNCHANGED: dict[Callable[[Any], Any], frozenset[type]] = {
+    _to_json_text: frozenset({str, type(None)}),
+    _to_date: frozenset({dt.date, type(None)}),
+    _to_timestamp: frozenset({dt.datetime, type(None)}),
+    _to_double: frozenset({float, type(None)}),
+    _to_decimal: frozenset({Decimal, type(None)}),
+}
+
+
+def _converted(duck_type: str, values: list[Any]) -> list[Any]:
+    """``values`` as the column's type needs them (see :data:`_CONVERTERS`)."""
+    convert = _converter(duck_type)
+    if convert is _identity:
+        return values
+    kinds = set(map(type, values))
+    if convert is _to_timestamptz:
+        aware_utc = kinds <= {dt.datetime, type(None)} and set(
+            map(operator.attrgetter("tzinfo"), filter(None, values))
+        ) <= {dt.UTC}
+        return values if aware_utc else [convert(v) for v in values]
+    return values if kinds <= _UNCHANGED[convert] else [convert(v) for v in values]
+
+
+def _columns_of(
+    rows: Sequence[Mapping[str, Any]], used: Sequence[str], key_sets: set[tuple[str, ...]]
+) -> list[list[Any]]:
+    """The rows' values column by column, in ``used`` order (a missing key is None).
+
+    When every row has every used key (the usual case), one C-level transpose
+    (``itemgetter`` + ``zip``) replaces a Python ``row.get`` per value.
+    """
+    if not rows or not used:
+        return [[] for _ in used]
+    if all(set(used) <= set(keys) for keys in key_sets):
+        if len(used) == 1:
+            return [list(map(operator.itemgetter(used[0]), rows))]
+        return [list(column) for column in zip(*map(operator.itemgetter(*used), rows), strict=True)]
+    return [[row.get(col) for row in rows] for col in used]
 
 
 _DUCK_TO_BQ = {

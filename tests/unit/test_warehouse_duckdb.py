@@ -149,6 +149,42 @@ def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Pat
     assert row["local_at"] == dt.datetime(2026, 1, 15, 15, 0)
 
 
+def test_insert_converts_mixed_columns_and_passes_clean_ones_as_they_are(tmp_path: Path) -> None:
+    # A column of already-right values skips the per-value conversion (checked in C); one
+    # mixed value sends the whole column through it. Both must store the same instants.
+    root = tmp_path / "proj"
+    (root / "schemas" / "nba_ops").mkdir(parents=True)
+    fields = [
+        {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+        {"name": "x", "type": "FLOAT64"},
+        {"name": "at", "type": "TIMESTAMP"},
+        {"name": "day", "type": "DATE"},
+    ]
+    (root / "schemas" / "nba_ops" / "mixed.json").write_text(json.dumps(fields))
+    (root / "schemas" / "tables.yaml").write_text("nba_ops.mixed: {partition: day}\n")
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=root)
+    w.create_tables()
+    at = dt.datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    clean = [
+        {"id": "c1", "x": 1.5, "at": at, "day": dt.date(2026, 1, 15)},
+        {"id": "c2", "x": None, "at": None, "day": None},
+    ]
+    mixed = [
+        {"id": "m1", "x": 2, "at": at.astimezone(eastern), "day": at},  # int, -05:00, datetime
+        {"id": "m2", "x": 2.5, "at": dt.datetime(2026, 1, 15, 20, 0), "day": "2026-01-15"},
+        {"id": "m3", "at": "2026-01-15T20:00:00Z"},  # sparse: x and day missing
+    ]
+    w.insert_rows("nba_ops.mixed", clean)
+    w.insert_rows("nba_ops.mixed", mixed)
+    rows = {r["id"]: r for r in w.query("SELECT * FROM nba_ops.mixed").rows}
+    assert rows["c1"] == {"id": "c1", "x": 1.5, "at": at, "day": dt.date(2026, 1, 15)}
+    assert rows["c2"] == {"id": "c2", "x": None, "at": None, "day": None}
+    assert (rows["m1"]["x"], rows["m1"]["at"], rows["m1"]["day"]) == (2.0, at, at.date())
+    assert (rows["m2"]["x"], rows["m2"]["at"], rows["m2"]["day"]) == (2.5, at, at.date())
+    assert (rows["m3"]["x"], rows["m3"]["at"], rows["m3"]["day"]) == (None, at, None)
+
+
 def test_timestamps_come_back_as_tz_aware_utc_datetimes(wh: DuckDBWarehouse) -> None:
     rows = wh.query(
         "SELECT start_time FROM `nba_raw.games` WHERE game_date = @d",
