@@ -4,7 +4,8 @@ The services' ``source_paths`` (``services/phase4_processors/``, ``shared/``, ..
 the platform monorepo, not in this repository, so on the local profile drift always read
 PASS. The sandbox therefore carries ``<sandbox>/platform``: a local clone of this
 repository's history on a ``main`` branch, without a remote. Same commits, same SHAs, so
-the ``commit-sha`` labels of the stand-in's revisions (and of local deploys) resolve in it.
+the ``commit-sha`` labels of the stand-in's revisions (and of local deploys) resolve in it;
+each use brings this repository's newer HEAD in (a commit made and deployed since).
 
 The ``drift`` fault (``inv sandbox.fault drift --service S``) adds commits that touch
 ``S``'s first source path (``services/<dir>/...``) to that ``main``, committed
@@ -41,19 +42,38 @@ def platform_path(home: Path) -> Path:
 
 
 def ensure_platform_repo(home: Path, source: Path) -> Path:
-    """The platform clone (created from ``source``'s HEAD history on first use)."""
+    """The platform clone (created from ``source``'s HEAD history on first use), following
+    ``source``'s later commits (see :func:`_follow`)."""
     path = platform_path(home)
+    origin = Repo(source, timeout_s=TIMEOUT_S)
+    head = origin.head()
     if (path / ".git").exists():
+        _follow(Repo(path, env=IDENTITY, timeout_s=TIMEOUT_S), origin, head)
         return path
     if path.exists():
         shutil.rmtree(path)
-    origin = Repo(source, timeout_s=TIMEOUT_S)
-    head = origin.head()
     origin.git("clone", "--quiet", "--no-checkout", "--", str(origin.root), str(path.resolve()))
     clone = Repo(path, env=IDENTITY)
     clone.git("checkout", "--quiet", "-B", "main", head)
     clone.git("remote", "remove", "origin")  # main is local: no origin/main to prefer
     return path
+
+
+def _follow(clone: Repo, origin: Repo, head: str) -> None:
+    """Bring ``origin``'s HEAD into the clone: a commit made (and deployed locally) after
+    the clone was created must resolve in it, or ``check-drift`` reads ERROR "not in this
+    repository" for the service just deployed. ``main`` moves to that HEAD while it holds
+    only ``origin``'s commits; with the ``drift`` fault's commits on top it stays (the
+    rehearsal), and the new commits are only fetched.
+    """
+    main = clone.head()
+    if main == head or clone.commit_exists(head):
+        if main != head and origin.commit_exists(main):
+            clone.git("checkout", "--quiet", "-B", "main", head)
+        return
+    clone.git("fetch", "--quiet", "--no-tags", "--", str(origin.root), head)
+    if origin.commit_exists(main):  # no fault commits on top: main is the source's HEAD
+        clone.git("checkout", "--quiet", "-B", "main", head)
 
 
 def add_drift_commits(
