@@ -39,6 +39,14 @@ _CATALOG = [
         "Save the file as UTF-8.",
     ),
     Rule(
+        "FILE_BOM",
+        E,
+        "The file starts with a UTF-8 byte-order mark (EF BB BF). `bq --schema` and the "
+        "client's `Client.schema_from_json` read schema files with `json.load`, which "
+        'refuses it ("Unexpected UTF-8 BOM"): the deploy that creates the table fails.',
+        "Save the file as UTF-8 without a BOM.",
+    ),
+    Rule(
         "JSON_SYNTAX",
         E,
         "The file is not valid JSON; the finding names the line and column.",

@@ -14,6 +14,7 @@ exception.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -139,6 +140,8 @@ def decode_document(path: str, data: bytes) -> Document:
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
         )
         return doc
+    if data.startswith(codecs.BOM_UTF8):
+        doc.add("FILE_BOM", 1, "starts with a UTF-8 byte-order mark: bq and json.load refuse it")
     doc.lines = LineIndex(text)
     try:
         root = loads(text)

@@ -123,6 +123,16 @@ def test_non_utf8_and_binary_are_encoding_findings() -> None:
     assert rules(lint_document(decode_document("x.json", bytes(range(256))))) == ["FILE_ENCODING"]
 
 
+def test_a_byte_order_mark_is_a_finding_because_json_load_refuses_it() -> None:
+    # bq --schema and Client.schema_from_json read the file with json.load: a BOM fails
+    # there ("Unexpected UTF-8 BOM"), so the hook must not pass it. The rest is still linted.
+    body = b'[{"name": "a", "type": "STRING"}]'
+    assert rules(lint_document(decode_document("x.json", b"\xef\xbb\xbf" + body))) == ["FILE_BOM"]
+    assert rules(lint_document(decode_document("x.json", body))) == []
+    with_error = b'\xef\xbb\xbf[{"name": "a", "type": "STRNG"}]'
+    assert set(rules(lint_document(decode_document("x.json", with_error)))) > {"FILE_BOM"}
+
+
 def test_unreadable_and_huge_files(tmp_path: Path) -> None:
     assert rules(lint_paths([str(tmp_path / "missing.json")])) == ["FILE_UNREADABLE"]
     assert rules(lint_paths([str(tmp_path)])) == ["FILE_UNREADABLE"]
