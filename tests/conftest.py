@@ -7,6 +7,8 @@ every test directory, so no test module inserts paths or re-exports a fixture.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         test_id = f"{name}::{item.name.split('[')[0]}"
         if directory in FAST_DIRS and name not in SLOW_MODULES and test_id not in SLOW_TESTS:
             item.add_marker(pytest.mark.fast)
+
+
+# ---------------------------------------------------------------- process-wide state
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test_only() -> Iterator[None]:
+    """Every secret a process creates is masked in all its later output (nbaops.redact):
+    right for one command, wrong across tests sharing a worker. A property test's random
+    webhook URL held "Infinity" and a later test's "-Infinity" cell printed as "-***".
+    Secrets a test remembers are forgotten after it (module fixtures' stay)."""
+    redact = sys.modules.get("nbaops.redact")
+    before = set(redact._known) if redact is not None else set()
+    yield
+    redact = sys.modules.get("nbaops.redact")
+    if redact is not None:
+        with redact._lock:
+            redact._known.intersection_update(before)
