@@ -94,7 +94,11 @@ def run_deploy(
     deploy_id = sanitize_label(audit.new_deploy_id(service))
     actor = lock.default_holder()
     report = DeployReport(
-        service=service, deploy_id=deploy_id, dry_run=req.dry_run, canary=req.canary
+        service=service,
+        deploy_id=deploy_id,
+        dry_run=req.dry_run,
+        canary=req.canary,
+        model_version=req.model_version,
     )
     record = audit.AuditRecord(
         deploy_id=deploy_id,

@@ -34,6 +34,7 @@ class DeployReport:
     new_revision: str | None = None
     revision_after: str | None = None
     canary: int | None = None
+    model_version: str | None = None  # --model-version (the service's model_env)
     manual: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     summary: str = ""
@@ -61,6 +62,7 @@ class DeployReport:
             "new_revision": self.new_revision,
             "revision_after": self.revision_after,
             "canary_percent": self.canary,
+            "model_version": self.model_version,
             "canary_analysis": self.canary_analysis,
             "checks": [c.to_json() for c in self.predeploy],
             "steps": [c.to_json() for c in self.steps],

@@ -81,6 +81,9 @@ class DeployHistory:
         wide = console.width >= WIDE_LAYOUT_MIN
         table = Table(title=f"recent deploys ({self.scope})", title_justify="left")
         columns = ["started (UTC)", "service", "action", "outcome", "actor", "commit"]
+        models = any(r.get("model_version") for r in [*self.spooled, *self.rows])
+        if models:  # only when a row deployed a model version (--model-version)
+            columns.append("model")
         if wide:
             columns += ["before → after", "s"]
         for column in columns:
@@ -99,6 +102,8 @@ class DeployHistory:
                 # a terminal gets 12 characters; logs and pipes the full, copyable SHA
                 str(row.get("commit_sha") or "")[: 12 if console.is_terminal else None],
             ]
+            if models:
+                cells.append(str(row.get("model_version") or ""))
             if wide:  # narrow terminals: revisions are in --json
                 cells.append(
                     f"{row.get('revision_before') or '-'} → {row.get('revision_after') or '-'}"

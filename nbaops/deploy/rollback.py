@@ -82,6 +82,12 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionI
     return previous, serving
 
 
+def model_of(revision: RevisionInfo | None, model_env: str | None) -> str | None:
+    """The model version a revision runs: its ``model_env`` variable (services with a
+    model only; None when unknown)."""
+    return revision.env.get(model_env) if revision is not None and model_env else None
+
+
 def _revision_or_none(ctx: Context, service: str, name: str) -> RevisionInfo | None:
     """The named revision, for the audit row's commit and image; None when it cannot be
     read (the row is written without them rather than not at all)."""
@@ -106,6 +112,7 @@ class RollbackReport:
     deploy_id: str
     result: RollbackResult | None = None
     target_commit: str | None = None  # the target revision's commit-sha label
+    target_model: str | None = None  # the model version it runs (the service's model_env)
     plan: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -120,6 +127,7 @@ class RollbackReport:
 
     def final_line(self) -> str:
         at = f" at {self.target_commit[:12]}" if self.target_commit else ""
+        at += f" (model {self.target_model})" if self.target_model else ""
         if self.dry_run:
             return (
                 f"DRY RUN rollback {self.service}: would route 100% to {self.target}{at} "
@@ -150,6 +158,7 @@ class RollbackReport:
                 "deploy_id": self.deploy_id,
                 "target": self.target,
                 "target_commit": self.target_commit,
+                "target_model": self.target_model,
                 "from_revision": self.from_revision,
                 "dry_run": self.dry_run,
                 "plan": self.plan,
@@ -201,6 +210,7 @@ def run_rollback(
         target = planned.name
         report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
         report.target_commit = planned.commit
+        report.target_model = model_of(planned, cfg.model_env)
         report.plan = [
             f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
             f"PATCH {ctx.cloudrun.service_path(service)} "
@@ -232,6 +242,7 @@ def run_rollback(
             profile=ctx.profile,
             commit_sha=revision.commit if revision else None,
             image=revision.image if revision else None,
+            model_version=model_of(revision, cfg.model_env),
             revision_before=before,
             revision_after=after,
         )
@@ -250,7 +261,7 @@ def run_rollback(
         report.result = recovered.restored
         report.notes += [recovered.message, *recovered.notes]
         record = audit_record(before=done.new_revision, after=target)
-        report.target_commit = record.commit_sha
+        report.target_commit, report.target_model = record.commit_sha, record.model_version
         record.note("recovery", "WARN", recovered.message)
         record.finish("success", report.final_line())
         audit.write_noting(ctx, record, report.notes)
@@ -268,7 +279,7 @@ def run_rollback(
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]
     record = audit_record(before=serving, after=target, revision=chosen)
-    report.target_commit = record.commit_sha
+    report.target_commit, report.target_model = record.commit_sha, record.model_version
     if removed_note is not None:
         record.note("force_unlock", "WARN", removed_note)
     acquired = False

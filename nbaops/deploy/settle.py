@@ -54,9 +54,10 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         report.verdict_override = worst(
             [Verdict.PASS, *(c.verdict for c in [*report.predeploy, *report.steps])]
         )
+        model = f", model {report.model_version}" if report.model_version else ""
         report.summary = (
             f"DEPLOYED {service}: {new} serves 100% (commit "
-            f"{(report.commit or '')[:12]}, was {before}); {reason}"
+            f"{(report.commit or '')[:12]}{model}, was {before}); {reason}"
         )
         alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS)
         record.finish("success", report.summary)

@@ -11,6 +11,7 @@ from worlds.deploy_world import DeployWorld, hook
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION
+from nbaops.deploy.rollback import run_rollback
 from nbaops.local.api_faults import set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
 
@@ -62,6 +63,14 @@ def test_model_version_sets_env_and_label_for_prediction_worker(dworld: DeployWo
     assert rev.labels["model-version"] == "v9"
     assert rev.env["MODEL_VERSION"] == "v9"
     assert dworld.audit_rows()[0]["model_version"] == "v9"
+    # the outcome names the model, not only the commit (a model change is the point)
+    assert f"(commit {dworld.head[:12]}, model v9, was " in report.final_line()
+    assert report.to_json()["model_version"] == "v9"
+    back = run_rollback(dworld.context(), "prediction-worker")
+    assert "(model " not in back.final_line()  # the previous revision ran no model_env value
+    again = run_rollback(dworld.context(), "prediction-worker", to=report.new_revision)
+    assert f"at {dworld.head[:12]} (model v9) serves 100%" in again.final_line()
+    assert dworld.audit_rows()[-1]["model_version"] == "v9"  # what serves after it
     tests = next(c for c in report.predeploy if c.name == "tests")
     assert tests.verdict is Verdict.WARN and "skipped" in tests.message
 

@@ -50,7 +50,7 @@ def test_rollback_dry_run_changes_nothing(dworld: DeployWorld) -> None:
     report = run_rollback(dworld.context(), SERVICE, dry_run=True)
     assert report.dry_run and report.verdict is Verdict.PASS
     assert list(report.to_json()) == [  # the generic report keeps the document's key order
-        *("verdict", "outcome", "service", "deploy_id", "target", "target_commit"),
+        *("verdict", "outcome", "service", "deploy_id", "target", "target_commit", "target_model"),
         *("from_revision", "dry_run", "plan", "checks", "manual_commands", "notes", "summary"),
     ]
     assert any("PATCH" in line for line in report.plan)

@@ -51,3 +51,12 @@ def test_a_deploy_that_went_wrong_says_why_under_the_table() -> None:
 def test_no_rows_is_one_line_naming_the_scope() -> None:
     empty = DeployHistory(rows=[], sql=SQL, scope="grading-service, last 7 days")
     assert rendered(empty).strip() == "recent deploys (grading-service, last 7 days): none"
+
+
+def test_a_model_column_appears_only_when_a_row_deployed_a_model_version() -> None:
+    plain = rendered(DeployHistory(rows=[row("success", "ok")], sql=SQL, scope="last 30 days"))
+    assert "model" not in plain
+    model = {**row("success", "ok"), "service": "prediction-worker", "model_version": "v10"}
+    text = rendered(DeployHistory(rows=[model, row("success", "ok")], sql=SQL, scope="x"))
+    header = next(line for line in text.splitlines() if "started (UTC)" in line)
+    assert "model" in header and "│ v10 " in text
