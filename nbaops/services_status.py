@@ -155,6 +155,10 @@ def deployed_commit(ctx: Context, service: str) -> DeployedCommit:
 def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResult:
     """The verdict of one service's status."""
     details = dc.to_json()
+    serving = next((r for r in dc.revisions if r.name == dc.serving_revision), None)
+    model = serving.model_version(ctx.config.service(dc.service).model_env) if serving else None
+    if model:
+        details["model_version"] = model  # what the serving revision runs (its model_env)
     query = _api_call(ctx, dc.service)
     threshold = (
         "PASS ready, one revision serving; WARN split or pinned; FAIL not ready or an "
@@ -203,7 +207,8 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
             f"traffic pinned to {dc.serving_revision}; latest ready revision is "
             f"{dc.latest_ready_revision}",
         )
-    return result(Verdict.PASS, f"{dc.serving_revision} serves 100% at {dc.commit[:12]}")
+    runs = f" (model {model})" if model else ""
+    return result(Verdict.PASS, f"{dc.serving_revision} serves 100% at {dc.commit[:12]}{runs}")
 
 
 # ---------------------------------------------------------------- check-all-services

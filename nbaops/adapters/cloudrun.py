@@ -76,6 +76,11 @@ class RevisionInfo:
         """The ``commit-sha`` label: the commit this revision was built from."""
         return self.labels.get(COMMIT_LABEL)
 
+    def model_version(self, model_env: str | None) -> str | None:
+        """The model version this revision runs: its ``model_env`` variable (None when the
+        service has no model or the variable is unset)."""
+        return self.env.get(model_env) if model_env else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -82,12 +82,6 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionI
     return previous, serving
 
 
-def model_of(revision: RevisionInfo | None, model_env: str | None) -> str | None:
-    """The model version a revision runs: its ``model_env`` variable (services with a
-    model only; None when unknown)."""
-    return revision.env.get(model_env) if revision is not None and model_env else None
-
-
 def _revision_or_none(ctx: Context, service: str, name: str) -> RevisionInfo | None:
     """The named revision, for the audit row's commit and image; None when it cannot be
     read (the row is written without them rather than not at all)."""
@@ -210,7 +204,7 @@ def run_rollback(
         target = planned.name
         report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
         report.target_commit = planned.commit
-        report.target_model = model_of(planned, cfg.model_env)
+        report.target_model = planned.model_version(cfg.model_env)
         report.plan = [
             f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
             f"PATCH {ctx.cloudrun.service_path(service)} "
@@ -242,7 +236,7 @@ def run_rollback(
             profile=ctx.profile,
             commit_sha=revision.commit if revision else None,
             image=revision.image if revision else None,
-            model_version=model_of(revision, cfg.model_env),
+            model_version=revision.model_version(cfg.model_env) if revision else None,
             revision_before=before,
             revision_after=after,
         )

@@ -13,6 +13,7 @@ from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION
 from nbaops.deploy.rollback import run_rollback
 from nbaops.local.api_faults import set_api_fault
+from nbaops.services_status import check_all_services
 from nbaops.verdict import Verdict, exit_code_for
 
 SERVICE = "phase4-processors"
@@ -66,6 +67,11 @@ def test_model_version_sets_env_and_label_for_prediction_worker(dworld: DeployWo
     # the outcome names the model, not only the commit (a model change is the point)
     assert f"(commit {dworld.head[:12]}, model v9, was " in report.final_line()
     assert report.to_json()["model_version"] == "v9"
+    status = next(
+        c for c in check_all_services(dworld.context()).checks if c.service == "prediction-worker"
+    )
+    assert status.message.endswith(f"at {dworld.head[:12]} (model v9)")
+    assert status.details["model_version"] == "v9"
     back = run_rollback(dworld.context(), "prediction-worker")
     assert "(model " not in back.final_line()  # the previous revision ran no model_env value
     again = run_rollback(dworld.context(), "prediction-worker", to=report.new_revision)
