@@ -128,11 +128,10 @@ def source_sql(
     ]
     typed = f"SELECT {', '.join(parts)} FROM {ident(table)}"  # noqa: S608
     numbers = [c for c, t in {**required, **optional}.items() if t == "DOUBLE"]
-    if not numbers:
-        return typed
     cleaned = ", ".join(f"CASE WHEN isfinite({c}) THEN {c} END AS {c}" for c in numbers)
-    flag = " OR ".join(f"coalesce(NOT isfinite({c}), false)" for c in numbers)
-    return f"SELECT * REPLACE ({cleaned}), {flag} AS nonfinite FROM ({typed})"  # noqa: S608
+    flag = " OR ".join(f"coalesce(NOT isfinite({c}), false)" for c in numbers) or "false"
+    replace = f" REPLACE ({cleaned})" if cleaned else ""
+    return f"SELECT *{replace}, {flag} AS nonfinite FROM ({typed})"  # noqa: S608
 
 
 # The recommendation as a code (1 OVER, 2 UNDER, 3 PASS, 0 other): compared once per row,
