@@ -136,6 +136,8 @@ def _needs(settings: Settings, marker: dict[str, Any] | None, now: dt.datetime) 
     migrate the warehouse, keep the stand-in) or ``"refresh"`` (data only)."""
     if marker is None or marker.get("format") != FORMAT_VERSION:
         return "build"
+    if marker.get("incomplete") in ("build", "migrate", "refresh"):
+        return str(marker["incomplete"])  # a build that was interrupted: do it again
     home = settings.home
     if not (home / "warehouse.duckdb").is_file() or not (home / "cloudrun.json").is_file():
         return "build"
@@ -197,6 +199,8 @@ def first_run_line(home: Path, marker: dict[str, Any] | None, need: str) -> str:
             f"nbaops: building the sandbox in {home} (first run: warehouse, Cloud Run "
             "stand-in, logs; a few seconds)"
         )
+    if marker.get("incomplete"):
+        return f"nbaops: redoing the interrupted sandbox {marker['incomplete']} in {home}"
     if need == "build":
         return f"nbaops: rebuilding the sandbox in {home} (its format changed)"
     if need == "migrate":
@@ -297,6 +301,15 @@ def _build(
     now = clock.now()
     started = time.perf_counter()
     league = _league(seed, from_logs, now)
+    # Before the first change (stand-in, tables, logs): an interrupted build (Ctrl-C,
+    # kill -9) must not leave the last complete marker claiming the half-written state;
+    # the next use sees "incomplete" and does this build again (same seed and source).
+    previous = read_marker(settings.home) or {"format": FORMAT_VERSION}
+    kind = "build" if full else "migrate" if migrate else "refresh"
+    write_json_atomic(
+        marker_path(settings.home),
+        {**previous, "seed": seed, "from_logs": from_logs, "incomplete": kind},
+    )
     git_source = None
     if full:
         git_source = seed_cloudrun(settings, now)
@@ -356,7 +369,6 @@ def _build(
             warehouse.replace_contents(contents)
     write_logs(settings.home, data.logs)
 
-    previous = read_marker(settings.home) or {}
     counts = {ref: len(rows) for ref, rows in sorted(contents.items())}
     marker = {
         "format": FORMAT_VERSION,

@@ -239,6 +239,34 @@ def test_stale_data_is_refreshed_but_services_are_kept(
     assert cloudrun_state.load_state(home)["services"] == state_before
 
 
+def test_an_interrupted_reset_is_redone_by_the_next_task(
+    ctx: Context,
+    home: Path,
+    restore: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Ctrl-C (or kill -9) after the tables were recreated and before they were filled left
+    # them empty under the previous build's complete marker: every later check read
+    # "no games" (INCONCLUSIVE) and nothing rebuilt them.
+    def interrupted(self: DuckDBWarehouse, tables: Any) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DuckDBWarehouse, "replace_contents", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            lifecycle.reset(ctx)
+    assert count(home, LINES_TODAY, d=TODAY) == 0  # the half-written state
+    marker = lifecycle.read_marker(home)
+    assert marker is not None and marker["incomplete"] == "build"
+    capsys.readouterr()
+    lifecycle.ensure_sandbox(open_context("local"))
+    assert f"nbaops: redoing the interrupted sandbox build in {home}" in capsys.readouterr().err
+    assert count(home, LINES_TODAY, d=TODAY) > 0
+    done = lifecycle.read_marker(home)
+    assert done is not None and "incomplete" not in done and done["seed"] == marker["seed"]
+
+
 def test_format_change_rebuilds_everything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
