@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nbaops.regression.metrics import Metrics, PairedComparison
 from nbaops.regression.settings import RegressionSettings
 from nbaops.regression.stats import format_num, format_p, format_pct
@@ -228,8 +230,6 @@ def too_good_to_be_true(
 
 
 def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> list[CheckResult]:
-    dup = {v: s.duplicates for v, s in metrics.sanity.items() if s.duplicates}
-    total_dup = sum(dup.values())
     repredicted = sum(s.repredictions for s in metrics.sanity.values())
     note = (
         f"; {repredicted} re-predictions in later batches (the latest before tip-off is graded)"
@@ -237,41 +237,37 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         else ""
     )
     checks = [
-        CheckResult(
-            name="no_duplicate_predictions",
-            service=SERVICE,
-            verdict=Verdict.FAIL if total_dup else Verdict.PASS,
-            value=total_dup,
+        _rows_gate(
+            "no_duplicate_predictions",
+            {v: s.duplicates for v, s in metrics.sanity.items()},
             threshold="0 rows repeating a (version, game, player, batch) or a prediction id",
-            message=(
-                "duplicate rows by version (each counted once): "
-                + ", ".join(f"{v}={n}" for v, n in sorted(dup.items()))
-                + " (metrics keep the latest of each)"
-                if total_dup
-                else "one prediction per version, game, player and batch" + note
-            ),
+            failing="duplicate rows by version (each counted once): {} (metrics keep the latest "
+            "of each)",
+            passing="one prediction per version, game, player and batch" + note,
             query=query,
             details={v: s.to_json() for v, s in metrics.sanity.items()},
         ),
-        _finite(metrics, query),
+        # A NaN or infinite number is a broken export or model; the metrics read those
+        # values as missing (a NaN prediction is an ungraded row).
+        _rows_gate(
+            "finite_values",
+            {v: s.nonfinite for v, s in metrics.sanity.items()},
+            threshold="0 rows with a NaN or infinite number",
+            failing="rows with a NaN or infinite predicted_points, actual_points, line_value, "
+            "confidence or minutes (read as missing): {}",
+            passing="every number is finite",
+            query=query,
+        ),
         _outcomes(metrics, settings, query),
     ]
     if settings.real_lines_only:
-        missing = {v: s.missing_real_line for v, s in metrics.sanity.items() if s.missing_real_line}
-        n_missing = sum(missing.values())
         checks.append(
-            CheckResult(
-                name="real_lines_only",
-                service=SERVICE,
-                verdict=Verdict.FAIL if n_missing else Verdict.PASS,
-                value=n_missing,
+            _rows_gate(
+                "real_lines_only",
+                {v: s.missing_real_line for v, s in metrics.sanity.items()},
                 threshold="every prediction has a REAL line (REAL_LINES_ONLY)",
-                message=(
-                    "predictions without a real line: "
-                    + ", ".join(f"{v}={n}" for v, n in sorted(missing.items()))
-                    if n_missing
-                    else "every prediction has a real line"
-                ),
+                failing="predictions without a real line: {}",
+                passing="every prediction has a real line",
                 query=query,
             )
         )
@@ -307,25 +303,30 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
     return checks
 
 
-def _finite(metrics: Metrics, query: str) -> CheckResult:
-    """A NaN or infinite number is a broken export or model: FAIL, naming where; the
-    metrics read those values as missing (a NaN prediction is an ungraded row)."""
-    bad = {v: s.nonfinite for v, s in metrics.sanity.items() if s.nonfinite}
-    n = sum(bad.values())
+def _rows_gate(
+    name: str,
+    counts: dict[str, int],
+    *,
+    threshold: str,
+    failing: str,
+    passing: str,
+    query: str,
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
+    """FAIL when any version has such rows (``failing`` lists them: ``v8=2, v9=1`` in
+    place of ``{}``), PASS otherwise; the value is the total."""
+    bad = {v: n for v, n in sorted(counts.items()) if n}
+    total = sum(bad.values())
+    listed = ", ".join(f"{v}={n}" for v, n in bad.items())
     return CheckResult(
-        name="finite_values",
+        name=name,
         service=SERVICE,
-        verdict=Verdict.FAIL if n else Verdict.PASS,
-        value=n,
-        threshold="0 rows with a NaN or infinite number",
-        message=(
-            "rows with a NaN or infinite predicted_points, actual_points, line_value, "
-            "confidence or minutes (read as missing): "
-            + ", ".join(f"{v}={k}" for v, k in sorted(bad.items()))
-            if n
-            else "every number is finite"
-        ),
+        verdict=Verdict.FAIL if total else Verdict.PASS,
+        value=total,
+        threshold=threshold,
+        message=failing.format(listed) if total else passing,
         query=query,
+        details=details or {},
     )
 
 
