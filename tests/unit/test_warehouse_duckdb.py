@@ -12,6 +12,7 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,9 +85,19 @@ def test_every_schema_file_table_is_created_and_reflects_back_identically(
         assert wh.table_schema(spec.ref) == expected, spec.ref
 
 
-def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Path) -> None:
+def _one_table_project(
+    tmp_path: Path, table: str, fields: list[dict[str, Any]], *, partition: str
+) -> DuckDBWarehouse:
+    """A project whose schemas/ hold one table, and a warehouse over it."""
+    dataset, name = table.split(".")
     root = tmp_path / "proj"
-    (root / "schemas" / "nba_ops").mkdir(parents=True)
+    (root / "schemas" / dataset).mkdir(parents=True)
+    (root / "schemas" / dataset / f"{name}.json").write_text(json.dumps(fields))
+    (root / "schemas" / "tables.yaml").write_text(f"{table}: {{partition: {partition}}}\n")
+    return DuckDBWarehouse(tmp_path / "w.duckdb", root=root)
+
+
+def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Path) -> None:
     fields = [
         {"name": "id", "type": "STRING", "mode": "REQUIRED"},
         {"name": "amount", "type": "NUMERIC"},
@@ -102,9 +113,7 @@ def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Pat
         {"name": "at", "type": "TIMESTAMP"},
         {"name": "local_at", "type": "DATETIME"},
     ]
-    (root / "schemas" / "nba_ops" / "things.json").write_text(json.dumps(fields))
-    (root / "schemas" / "tables.yaml").write_text("nba_ops.things: {partition: at}\n")
-    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=root)
+    w = _one_table_project(tmp_path, "nba_ops.things", fields, partition="at")
     assert w.create_tables() == ["nba_ops.things"]
     assert w.table_schema("nba_ops.things") == [
         {"name": "id", "type": "STRING", "mode": "REQUIRED"},
@@ -152,17 +161,13 @@ def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Pat
 def test_insert_converts_mixed_columns_and_passes_clean_ones_as_they_are(tmp_path: Path) -> None:
     # A column of already-right values skips the per-value conversion (checked in C); one
     # mixed value sends the whole column through it. Both must store the same instants.
-    root = tmp_path / "proj"
-    (root / "schemas" / "nba_ops").mkdir(parents=True)
     fields = [
         {"name": "id", "type": "STRING", "mode": "REQUIRED"},
         {"name": "x", "type": "FLOAT64"},
         {"name": "at", "type": "TIMESTAMP"},
         {"name": "day", "type": "DATE"},
     ]
-    (root / "schemas" / "nba_ops" / "mixed.json").write_text(json.dumps(fields))
-    (root / "schemas" / "tables.yaml").write_text("nba_ops.mixed: {partition: day}\n")
-    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=root)
+    w = _one_table_project(tmp_path, "nba_ops.mixed", fields, partition="day")
     w.create_tables()
     at = dt.datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
     eastern = dt.timezone(dt.timedelta(hours=-5))
