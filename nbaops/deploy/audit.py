@@ -123,11 +123,22 @@ def _decode(line: str) -> dict[str, Any]:
 
 
 def spool(home: Path, row: dict[str, Any]) -> None:
-    """Append a row to the local spool (fsynced)."""
+    """Append a row to the local spool (fsynced).
+
+    A process killed while appending leaves a last line without its newline; the row is
+    then started on a line of its own, or it would be glued to that fragment and lost
+    with it (undecodable lines are skipped).
+    """
     with _spool_lock(home):
         path = spool_path(home)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(_encode(row) + "\n")
+        with path.open("a+b") as handle:  # appends go to the end whatever the position
+            size = handle.seek(0, os.SEEK_END)
+            cut = False
+            if size:
+                handle.seek(size - 1)
+                cut = handle.read(1) != b"\n"
+            text = ("\n" if cut else "") + _encode(row) + "\n"
+            handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
 

@@ -101,3 +101,19 @@ def test_audit_record_row_and_spool_encoding(tmp_path: Path) -> None:
     rows = audit.spooled_rows(tmp_path)
     assert len(rows) == 1 and rows[0]["started_at"] == row["started_at"]
     assert audit.new_deploy_id("svc").startswith("svc-")
+
+
+def test_a_row_spooled_after_a_torn_append_is_kept(tmp_path: Path) -> None:
+    # kill -9 while appending leaves a last line without its newline; the next row was
+    # written straight after that fragment, became part of an undecodable line and was
+    # skipped: an audit row lost.
+    record = audit.AuditRecord(
+        deploy_id="d-2", service="s", action="rollback", actor="a", profile="local"
+    )
+    record.finish("success")
+    path = tmp_path / audit.SPOOL_NAME
+    path.write_text('{"deploy_id": "d-1", "service": "s", "acti', encoding="utf-8")  # torn
+    audit.spool(tmp_path, record.to_row())
+    assert [r["deploy_id"] for r in audit.spooled_rows(tmp_path)] == ["d-2"]
+    audit.spool(tmp_path, record.to_row())  # a clean file gets no blank lines
+    assert path.read_text(encoding="utf-8").count("\n") == 3
