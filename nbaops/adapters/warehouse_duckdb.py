@@ -442,12 +442,9 @@ class DuckDBWarehouse:
             norm: Sequence[Mapping[str, Any]] = rows  # already spelled like the table
         else:
             norm = [{lowered[k.lower()]: v for k, v in row.items()} for row in rows]
-            key_sets = set(map(tuple, norm))
         params: dict[str, Any] = {}
         selects: list[str] = []
-        for i, (col, values) in enumerate(
-            zip(used, _columns_of(norm, used, key_sets), strict=True)
-        ):
+        for i, (col, values) in enumerate(zip(used, _columns_of(norm, used), strict=True)):
             params[f"c{i}"] = _converted(types[col], values)
             selects.append(f"UNNEST(CAST($c{i} AS {types[col]}[])) AS {quote_ident(col)}")
         sql = (
@@ -554,10 +551,6 @@ def _rollback(cur: Any) -> None:
         cur.rollback()
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
 def _to_json_text(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
@@ -592,51 +585,43 @@ def _to_decimal(value: Any) -> Any:
     return value
 
 
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "JSON": _to_json_text,
-    "TIMESTAMP WITH TIME ZONE": _to_timestamptz,
-    "TIMESTAMPTZ": _to_timestamptz,
-    "DATE": _to_date,
-    "TIMESTAMP": _to_timestamp,
-    "DOUBLE": _to_double,
-    "DECIMAL": _to_decimal,
-}
+def _only(*kinds: type) -> Callable[[list[Any]], bool]:
+    """Whether a column's values are all of ``kinds`` (or None), checked in C (map, set)."""
+    allowed = {*kinds, type(None)}
+    return lambda values: set(map(type, values)) <= allowed
 
 
-def _converter(duck_type: str) -> Callable[[Any], Any]:
-    """The per-column conversion, chosen once per column rather than once per value."""
-    upper = duck_type.upper().split("(", 1)[0]  # DECIMAL(38,9) → DECIMAL
-    return _CONVERTERS.get(upper, _identity)
+def _aware_utc(values: list[Any]) -> bool:
+    """Whether every value is None or a datetime already in ``datetime.UTC``."""
+    return set(map(type, values)) <= {dt.datetime, type(None)} and set(
+        map(operator.attrgetter("tzinfo"), filter(None, values))
+    ) <= {dt.UTC}
 
 
-# Per converter, the value types it returns unchanged: a column holding only those is
-# passed as it is (checked in C with map/set, not one Python call per value).
-_UNCHANGED: dict[Callable[[Any], Any], frozenset[type]] = {
-    _to_json_text: frozenset({str, type(None)}),
-    _to_date: frozenset({dt.date, type(None)}),
-    _to_timestamp: frozenset({dt.datetime, type(None)}),
-    _to_double: frozenset({float, type(None)}),
-    _to_decimal: frozenset({Decimal, type(None)}),
+# Per column type: its conversion, and when a column needs none (every value already as
+# the conversion would return it), so it is passed as it is instead of one Python call per
+# value.
+_CONVERTERS: dict[str, tuple[Callable[[Any], Any], Callable[[list[Any]], bool]]] = {
+    "JSON": (_to_json_text, _only(str)),
+    "TIMESTAMP WITH TIME ZONE": (_to_timestamptz, _aware_utc),
+    "TIMESTAMPTZ": (_to_timestamptz, _aware_utc),
+    "DATE": (_to_date, _only(dt.date)),
+    "TIMESTAMP": (_to_timestamp, _only(dt.datetime)),
+    "DOUBLE": (_to_double, _only(float)),
+    "DECIMAL": (_to_decimal, _only(Decimal)),
 }
 
 
 def _converted(duck_type: str, values: list[Any]) -> list[Any]:
     """``values`` as the column's type needs them (see :data:`_CONVERTERS`)."""
-    convert = _converter(duck_type)
-    if convert is _identity:
+    entry = _CONVERTERS.get(duck_type.upper().split("(", 1)[0])  # DECIMAL(38,9) → DECIMAL
+    if entry is None:
         return values
-    kinds = set(map(type, values))
-    if convert is _to_timestamptz:
-        aware_utc = kinds <= {dt.datetime, type(None)} and set(
-            map(operator.attrgetter("tzinfo"), filter(None, values))
-        ) <= {dt.UTC}
-        return values if aware_utc else [convert(v) for v in values]
-    return values if kinds <= _UNCHANGED[convert] else [convert(v) for v in values]
+    convert, fits = entry
+    return values if fits(values) else [convert(v) for v in values]
 
 
-def _columns_of(
-    rows: Sequence[Mapping[str, Any]], used: Sequence[str], key_sets: set[tuple[str, ...]]
-) -> list[list[Any]]:
+def _columns_of(rows: Sequence[Mapping[str, Any]], used: Sequence[str]) -> list[list[Any]]:
     """The rows' values column by column, in ``used`` order (a missing key is None).
 
     When every row has every used key (the usual case), one C-level transpose
@@ -644,11 +629,12 @@ def _columns_of(
     """
     if not rows or not used:
         return [[] for _ in used]
-    if all(set(used) <= set(keys) for keys in key_sets):
+    try:
         if len(used) == 1:
             return [list(map(operator.itemgetter(used[0]), rows))]
         return [list(column) for column in zip(*map(operator.itemgetter(*used), rows), strict=True)]
-    return [[row.get(col) for row in rows] for col in used]
+    except KeyError:  # a row without some column: NULL there
+        return [[row.get(col) for row in rows] for col in used]
 
 
 _DUCK_TO_BQ = {
