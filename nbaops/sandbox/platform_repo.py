@@ -67,11 +67,10 @@ def _follow(clone: Repo, origin: Repo, head: str) -> None:
     rehearsal), and the new commits are only fetched.
     """
     main = clone.head()
-    if main == head or clone.commit_exists(head):
-        if main != head and origin.commit_exists(main):
-            clone.git("checkout", "--quiet", "-B", "main", head)
+    if main == head:
         return
-    clone.git("fetch", "--quiet", "--no-tags", "--", str(origin.root), head)
+    if not clone.commit_exists(head):
+        clone.git("fetch", "--quiet", "--no-tags", "--", str(origin.root), head)
     if origin.commit_exists(main):  # no fault commits on top: main is the source's HEAD
         clone.git("checkout", "--quiet", "-B", "main", head)
 
