@@ -185,10 +185,9 @@ def interrupt_all(wait_s: float = 2.0, *, refuse_new: bool = False) -> bool:
             _STOPPED = _STOPPED or refuse_new
             shared = list(_CONNECTIONS.values())
             in_flight = _IN_FLIGHT
-        running = [cur for conn in shared for cur in list(conn.active)]
         if not in_flight:
             return True
-        for cur in running:
+        for cur in [cur for conn in shared for cur in list(conn.active)]:
             with contextlib.suppress(Exception):  # it may have just finished
                 cur.interrupt()
         if time.monotonic() >= deadline:
