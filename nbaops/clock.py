@@ -102,11 +102,11 @@ def parse_duration(text: str, flag: str = "--window") -> dt.timedelta:
     match = _DURATION.fullmatch(text.strip().lower())
     if match is not None:
         digits, unit = match.groups()
-        if len(digits) > 12:  # never converted: it means nothing, and may be 5,000 digits
-            raise UsageError(f"{flag}: {text.strip()[:40]!r} is longer than 3650d")
-        seconds = int(digits) * _UNIT_SECONDS[unit]
-        if seconds > MAX_DURATION.total_seconds():
-            raise UsageError(f"{flag}: {text.strip()[:40]!r} is longer than 3650d")
+        # more than 12 digits is never converted: it means nothing, and may be 5,000 digits
+        seconds = int(digits) * _UNIT_SECONDS[unit] if len(digits) <= 12 else None
+        if seconds is None or seconds > MAX_DURATION.total_seconds():
+            longest = f"{MAX_DURATION.days}d"
+            raise UsageError(f"{flag}: {text.strip()[:40]!r} is longer than {longest}")
         if seconds > 0:
             return dt.timedelta(seconds=seconds)
     raise UsageError(f"{flag}: {text!r} is not a duration such as 90s, 10m, 6h or 2d")
