@@ -56,15 +56,12 @@ def _frozen(mapping: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
 
 
 def _parse(sql: str) -> list[Any]:
-    import logging
-
     import sqlglot
 
-    # Its parser logs "unsupported syntax, falling back to a command" on stderr for
-    # statements it has no node for (ALTER COLUMN SET OPTIONS): the count is what is used.
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    from nbaops.bqschema.ddl import parse_bigquery
+
     try:
-        statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+        statements = parse_bigquery(sql)
     except sqlglot.errors.SqlglotError as exc:
         raise WarehouseError(f"SQL does not parse as BigQuery SQL: {first_line(exc)}") from None
     if not statements:

@@ -10,6 +10,7 @@ pasted into SQL, and every statement is checked to parse back as exactly one sta
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,16 +108,25 @@ def data_type(f: Field, *, with_mode: bool = False) -> Any:
     return base
 
 
-def _render(node: Any) -> str:
-    import logging
+def parse_bigquery(sql: str) -> list[Any]:
+    """The statements of ``sql`` as SQLGlot's BigQuery dialect reads them (empty ones
+    dropped), without its "falling back to a command" warnings on stderr.
 
+    Raises:
+        sqlglot.errors.SqlglotError: the SQL does not parse.
+    """
     import sqlglot
 
-    sql = str(node.sql(dialect="bigquery")) if not isinstance(node, str) else node
-    # SQLGlot parses ALTER COLUMN SET OPTIONS as a generic command and logs a warning
-    # saying so on stderr (users saw it on every schema-diff); the count is what matters.
+    # SQLGlot parses statements it has no node for (ALTER COLUMN SET OPTIONS) as a generic
+    # command and logs a warning saying so on stderr (users saw it on every schema-diff);
+    # callers only count or inspect the statements.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    count = len([s for s in sqlglot.parse(sql, read="bigquery") if s is not None])
+    return [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+
+
+def _render(node: Any) -> str:
+    sql = str(node.sql(dialect="bigquery")) if not isinstance(node, str) else node
+    count = len(parse_bigquery(sql))
     if count != 1:  # defence in depth: a builder bug must never yield a script
         raise UsageError(f"internal DDL check: expected one statement, got {count}")
     return sql
