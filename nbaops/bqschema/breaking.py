@@ -132,7 +132,9 @@ _CATALOG = [
         "PARTITION_SAME",
         E,
         "The table's partitioning (column or granularity) changed. BigQuery cannot change "
-        "it in place, and every query's partition filter depends on it.",
+        "it in place, and every query's partition filter depends on it. Reported at the "
+        "table's entry in `schemas/tables.yaml` (or at its schema file when that states "
+        "`timePartitioning` itself).",
         "Create a new table with the new partitioning and migrate.",
         _BOTH,
     ),
@@ -140,7 +142,8 @@ _CATALOG = [
         "CLUSTER_SAME",
         E,
         "The table's clustering columns changed: query cost and the partition/cluster "
-        "filters consumers rely on change.",
+        "filters consumers rely on change. Reported where the clustering is declared, like "
+        "PARTITION_SAME.",
         "Waive it with a reason, then apply with `bq update --clustering_fields` (no DDL).",
         (CONSUMER,),
     ),

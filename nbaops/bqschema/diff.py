@@ -6,6 +6,7 @@ Used by the ``bq-schema-breaking`` hook (files vs a git ref) and the ``schema-di
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from nbaops.bqschema.parse import (
     Layout,
     LayoutError,
     decode_document,
+    layout_lines,
     parse_layouts,
     read_bytes,
     read_schema,
@@ -88,6 +90,18 @@ class DiffResult:
     @property
     def plan(self) -> list[Statement]:
         return [s for t in self.tables for s in t.verdicts.plan]
+
+
+# The rules about a table's partitioning and clustering (from the catalog, unless the
+# schema file states them itself).
+LAYOUT_RULES = frozenset({"PARTITION_SAME", "CLUSTER_SAME"})
+
+
+def _located(finding: Finding, rules: frozenset[str], at: tuple[str, int]) -> Finding:
+    """``finding`` pointed at ``at`` (path, line) when its rule is one of ``rules``."""
+    if finding.rule not in rules:
+        return finding
+    return dataclasses.replace(finding, path=at[0], line=at[1])
 
 
 def _with_layout(
@@ -204,6 +218,12 @@ def check_against_ref(
     new_layouts = _parse_layout(
         shown(layout_rel), new_layout_bytes, result.findings, "working tree"
     )
+    # Where a partition/cluster finding points: the table's entry in the catalog.
+    entry_lines = (
+        layout_lines(new_layout_bytes.decode("utf-8"))
+        if new_layouts is not None and new_layout_bytes is not None
+        else {}
+    )
     # A changed catalog entry makes its table part of the check even if its file is not.
     if old_layouts is not None and new_layouts is not None:
         for table in set(old_layouts) | set(new_layouts):
@@ -229,10 +249,14 @@ def check_against_ref(
             if old_schema is None:  # the base itself was broken: nothing to protect
                 continue
         table = table_name_for(rel, new_schema or old_schema)
+        from_catalog = new_schema is not None and not new_schema.layout_known
         new_schema = _with_layout(new_schema, table, new_layouts)
         old_schema = _with_layout(old_schema, table, old_layouts)
         comparison = compare(old_schema, new_schema, table)
         verdicts = judge(comparison, config, path=path, today=today)
+        if from_catalog:
+            at = (shown(layout_rel), entry_lines.get(table, 1))
+            verdicts.findings = [_located(f, LAYOUT_RULES, at) for f in verdicts.findings]
         result.tables.append(TableDiff(table, path, comparison, verdicts))
     return result
 

@@ -367,3 +367,18 @@ def parse_layouts(text: str) -> dict[str, Layout]:
         partitioning = Partitioning(field=part, type=ptype.upper()) if part else None
         out[table] = (partitioning, tuple(cluster))
     return out
+
+
+def layout_lines(text: str) -> dict[str, int]:
+    """The line (1-based) of each table's entry in a ``tables.yaml`` that
+    :func:`parse_layouts` accepted: where a partition/cluster finding points."""
+    import yaml
+
+    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): key.start_mark.line + 1
+        for key, _value in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -444,6 +445,29 @@ def test_history_table_removed_and_layout_changed(repo: Path) -> None:
         "nba_analytics.player_game_summary: {partition: game_date, cluster: [player_id]}\n"
     )
     assert rules_of(check_against_ref(["schemas/tables.yaml"], today=TODAY)) == ["CLUSTER_SAME"]
+
+
+def test_history_layout_findings_point_at_the_catalog_entry(repo: Path) -> None:
+    # The change is in tables.yaml, not in the table's JSON: that is where the finding points
+    # (an editor jumping to player_game_summary.json:1 would find nothing to undo).
+    (repo / "schemas" / "tables.yaml").write_text(
+        "# catalog\n\nnba_analytics.player_game_summary: {partition: created_at, cluster: []}\n"
+    )
+    findings = check_against_ref([], today=TODAY).all_findings
+    found = sorted((f.rule, f.path, f.line) for f in findings)
+    catalog = os.path.join("schemas", "tables.yaml")
+    assert found == [("CLUSTER_SAME", catalog, 3), ("PARTITION_SAME", catalog, 3)]
+    # A layout the schema file states itself is reported in that file.
+    git(repo, "checkout", "-q", "--", "schemas")
+    write(repo, "nba_analytics/player_game_summary.json", {
+        "schema": {"fields": edit(lambda f: None)},
+        "timePartitioning": {"type": "DAY", "field": "created_at"},
+        "clustering": {"fields": ["game_id"]},
+    })  # fmt: skip
+    found = sorted((f.rule, f.path) for f in check_against_ref([], today=TODAY).all_findings)
+    assert found == [
+        ("PARTITION_SAME", os.path.join("schemas", "nba_analytics", "player_game_summary.json"))
+    ]
 
 
 def test_history_against_an_older_commit(repo: Path) -> None:
