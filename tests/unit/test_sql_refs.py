@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from nbaops.bqschema.sql_refs import SqlSite, check_paths, check_sql, find_sql
 from nbaops.table_catalog import load_catalog
@@ -100,6 +103,18 @@ def test_unparseable_sql_is_a_warning_only_when_passed_to_the_warehouse() -> Non
     (found,) = check_sql(SqlSite("q.py", 3, "SELECT FROM WHERE (", True), CATALOG)
     assert found.rule == "SQL_PARSE" and not found.is_error and found.line == 3
     assert check_sql(SqlSite("q.py", 3, "SELECT FROM WHERE (", False), CATALOG) == []
+
+
+def test_ddl_sqlglot_cannot_model_is_skipped_without_a_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLGlot parses ALTER ... SET OPTIONS as a generic command and logs a warning (on the
+    # hook's stderr, for a statement the hook does not check anyway).
+    monkeypatch.setattr(logging.getLogger("sqlglot"), "level", logging.NOTSET)
+    sql = "ALTER TABLE `nba_ops.deploys` ALTER COLUMN service SET OPTIONS (description = 'x')"
+    with caplog.at_level(logging.WARNING):
+        assert check(sql) == []
+    assert [r.getMessage() for r in caplog.records] == []
 
 
 def test_find_sql_sources() -> None:
