@@ -218,6 +218,8 @@ def check_against_ref(
     new_layouts = _parse_layout(
         shown(layout_rel), new_layout_bytes, result.findings, "working tree"
     )
+    if new_layouts is None and old_layouts is not None and not (root / layout_rel).exists():
+        new_layouts = {}  # the catalog was deleted: every table lost its partitioning/clustering
     # Where a partition/cluster finding points: the table's entry in the catalog.
     entry_lines = (
         layout_lines(new_layout_bytes.decode("utf-8"))

@@ -54,7 +54,9 @@ _HOOKS = [
         "bq-schema-breaking",
         "each schema file against a git base (`--against`, default "
         "`HEAD`; CI uses `origin/main`), plus `schemas/tables.yaml` (partitioning and "
-        "clustering) and removed files",
+        "clustering) and removed files (or a removed `tables.yaml`); it runs on every "
+        "commit (`always_run`: pre-commit passes no deleted file), checking every schema "
+        "when given none",
     ),
     (
         "sql-schema-refs",

@@ -34,14 +34,15 @@ SCHEMA = "schemas/nba_analytics/player_game_summary.json"
 
 
 def config() -> str:
+    """The schema hooks as .pre-commit-hooks.yaml declares them (files, exclude,
+    always_run...), run with this Python instead of a pre-commit-built environment."""
     hooks = []
-    for hook_id, module, extra in [
-        ("bq-schema-lint", "hooks.bq_schema_lint", {"files": r"^schemas/.+\.json$"}),
-        ("bq-schema-breaking", "hooks.bq_schema_breaking",
-         {"files": r"^schemas/", "pass_filenames": False}),
-    ]:  # fmt: skip
-        hooks.append({"id": hook_id, "name": hook_id, "language": "system",
-                      "entry": f"{sys.executable} -m {module}", **extra})  # fmt: skip
+    for hook_id, module in [
+        ("bq-schema-lint", "hooks.bq_schema_lint"),
+        ("bq-schema-breaking", "hooks.bq_schema_breaking"),
+    ]:
+        declared = manifest()[hook_id]
+        hooks.append({**declared, "language": "system", "entry": f"{sys.executable} -m {module}"})
     return yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]})
 
 
@@ -79,8 +80,8 @@ def test_clean_change_passes(repo: Path) -> None:
     run(repo, "git", "add", SCHEMA)
     proc = pre_commit(repo, SCHEMA)
     assert proc.returncode == 0, proc.stdout
-    assert re.search(r"bq-schema-lint\.+Passed", proc.stdout)
-    assert re.search(r"bq-schema-breaking\.+Passed", proc.stdout)
+    assert re.search(r"BigQuery schema lint\.+Passed", proc.stdout)
+    assert re.search(r"BigQuery schema breaking changes\.+Passed", proc.stdout)
 
 
 def test_invalid_schema_and_breaking_change_fail(repo: Path) -> None:
@@ -91,6 +92,17 @@ def test_invalid_schema_and_breaking_change_fail(repo: Path) -> None:
     assert proc.returncode == 1
     assert f"{SCHEMA}:9: TYPE_UNKNOWN game_date: unknown type 'DATES'" in proc.stdout
     assert "FIELD_NO_DELETE column points (NULLABLE INT64) removed" in proc.stdout
+
+
+def test_a_commit_that_only_deletes_a_schema_is_blocked(repo: Path) -> None:
+    # pre-commit passes no deleted file: the hook must run anyway (always_run) and compare
+    # every schema with HEAD, where the table still exists.
+    run(repo, sys.executable, "-m", "pre_commit", "install")
+    run(repo, "git", "rm", "-q", SCHEMA)
+    proc = run(repo, "git", "commit", "-m", "drop the table", check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert "TABLE_NO_DELETE table nba_analytics.player_game_summary removed" in proc.stderr
+    assert run(repo, "git", "log", "--oneline").stdout.count("\n") == 1  # not committed
 
 
 def test_git_commit_is_blocked_by_the_installed_hook(repo: Path) -> None:

@@ -457,6 +457,13 @@ def test_history_layout_findings_point_at_the_catalog_entry(repo: Path) -> None:
     found = sorted((f.rule, f.path, f.line) for f in findings)
     catalog = os.path.join("schemas", "tables.yaml")
     assert found == [("CLUSTER_SAME", catalog, 3), ("PARTITION_SAME", catalog, 3)]
+    # Deleting the catalog removes every table's partitioning and clustering.
+    (repo / "schemas" / "tables.yaml").unlink()
+    findings = check_against_ref([], today=TODAY).all_findings
+    assert sorted((f.rule, f.path, f.line) for f in findings) == [
+        ("CLUSTER_SAME", catalog, 1),
+        ("PARTITION_SAME", catalog, 1),
+    ]
     # A layout the schema file states itself is reported in that file.
     git(repo, "checkout", "-q", "--", "schemas")
     write(repo, "nba_analytics/player_game_summary.json", {
