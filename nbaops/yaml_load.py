@@ -138,6 +138,30 @@ def _check_values(data: Any) -> None:
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
 
 
+def _unbuildable_at(text: str) -> str:
+    """``:LINE:COLUMN`` of the first scalar whose value cannot be built (a date that does not
+    exist), or "" (only on that error path: it composes the document once more)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        stack = [loader.get_single_node()]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node)
+                except (ValueError, OverflowError):
+                    return f":{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(reversed(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                stack.extend(n for pair in reversed(node.value) for n in reversed(pair))
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return ""
+
+
 def load_bounded(text: str, where: str) -> Any:
     """Parse YAML ``text`` (from ``where``, named in errors) within the limits.
 
@@ -156,6 +180,9 @@ def load_bounded(text: str, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{where}: nested too deep") from None
+    except (ValueError, OverflowError) as exc:  # a value's constructor: 2027-02-29 is no date
+        at = _unbuildable_at(text)
+        raise ConfigError(f"{where}{at}: invalid value: {first_line(exc)[:200]}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

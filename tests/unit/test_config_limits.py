@@ -153,6 +153,21 @@ def test_a_key_written_twice_in_one_mapping_is_refused_with_its_line(text: str, 
     assert str(info.value).startswith(f"nbaops.yaml{where} invalid YAML: key ")
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("waivers:\n  - {rule: X, expires: 2027-02-29}\n", ":2:24:"),
+        ("a: 1\nsince: 2026-06-31\n", ":2:8:"),
+    ],
+)
+def test_a_date_that_does_not_exist_is_one_line_with_its_place(text: str, where: str) -> None:
+    # PyYAML builds YAML timestamps with datetime: February 29th of a common year raised a
+    # ValueError, an internal-error traceback instead of a config error.
+    with pytest.raises(ConfigError) as info:
+        load_bounded(text, "nbaops.yaml")
+    assert str(info.value) == f"nbaops.yaml{where} invalid value: day is out of range for month"
+
+
 def test_equal_keys_in_different_mappings_and_merge_keys_still_load() -> None:
     text = "a: {x: 1}\nb: {x: 2}\nc: [{x: 1}, {x: 2}]\nd:\n  <<: {k: 1}\n  x: 3\n"
     assert load_bounded(text, "ok.yaml") == {
