@@ -36,24 +36,34 @@ class GitBase:
             raise GitError(f"{path}: outside the repository {self.root}") from None
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
-        """Content of each repository-relative path at the ref (None: not there)."""
+        """Content of each repository-relative path at the ref (None: not there).
+
+        A symlink is followed within the tree at the ref, as opening the file in the
+        working tree follows it (a schema file linked from a shared folder is compared
+        with its target, not with the link's text); one that leaves the repository,
+        dangles or loops reads as not there.
+        """
         out: dict[str, bytes | None] = dict.fromkeys(paths)
         wanted = [p for p in out if p and "\n" not in p]
         if not wanted:
             return out
         request = "".join(f"{self.sha}:{p}\n" for p in wanted).encode()
-        data = self.repo.git("cat-file", "--batch", stdin=request)
+        data = self.repo.git("cat-file", "--batch", "--follow-symlinks", stdin=request)
         pos = 0
         for p in wanted:
             end = data.index(b"\n", pos)
-            header = data[pos:end].split()
+            line = data[pos:end]
             pos = end + 1
+            # "<name> missing" echoes the request, whose path may hold spaces: no content.
+            if line.endswith((b" missing", b" ambiguous")):
+                continue
+            header = line.split(b" ")
+            # "<sha> <type> <size>", or "symlink|dangling|loop|notdir <size>" (a symlink
+            # git cannot follow inside the tree; its target follows): content either way.
+            size = int(header[-1])
             if len(header) == 3 and header[1] == b"blob":
-                size = int(header[2])
                 out[p] = data[pos : pos + size]
-                pos += size + 1  # content plus its trailing newline
-            elif len(header) == 3:  # a tree or other object at that path
-                pos += int(header[2]) + 1
+            pos += size + 1  # content plus its trailing newline
         return out
 
     def list_files(self, under: str) -> list[str]:

@@ -477,6 +477,29 @@ def test_history_layout_findings_point_at_the_catalog_entry(repo: Path) -> None:
     ]
 
 
+def test_history_a_new_schema_file_with_a_space_in_its_name(repo: Path) -> None:
+    # git echoes a missing path back ("HEAD:schemas/my games.json missing"): the space
+    # made that line look like an object header and the hook crash.
+    write(repo, "nba_analytics/my games.json", BASE)
+    assert check_against_ref([], today=TODAY).all_findings == []
+
+
+def test_history_a_symlinked_schema_is_compared_with_its_target(repo: Path) -> None:
+    shared = repo / "shared"
+    shared.mkdir()
+    (shared / "summary.json").write_text(json.dumps(BASE))
+    link = repo / "schemas" / "nba_analytics" / "linked.json"
+    link.symlink_to(Path("..", "..", "shared", "summary.json"))
+    (repo / "schemas" / "nba_analytics" / "outside.json").symlink_to("/nonexistent/x.json")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "linked schema")
+    (repo / "schemas" / "nba_analytics" / "outside.json").unlink()
+    # At HEAD the link's blob is its text ("../../shared/summary.json"), which does not
+    # parse: the table was skipped as "broken at the base", so a dropped column passed.
+    (shared / "summary.json").write_text(json.dumps(edit(lambda f: f.remove(col(f, "code")))))
+    assert rules_of(check_against_ref([], today=TODAY)) == ["FIELD_NO_DELETE"]
+
+
 def test_history_against_an_older_commit(repo: Path) -> None:
     history(repo, lambda f: f.remove(col(f, "code")))
     git(repo, "commit", "-qam", "drop code")
