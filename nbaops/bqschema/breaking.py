@@ -94,7 +94,8 @@ _CATALOG = [
         "TYPE_PARAMS_NO_NARROW",
         E,
         "A parameterized type was narrowed: maxLength added or lowered, NUMERIC/BIGNUMERIC "
-        "precision or scale reduced. BigQuery only widens type parameters.",
+        "precision or scale reduced, also together with a coercion (INT64 -> NUMERIC(3), "
+        "NUMERIC(10, 2) -> BIGNUMERIC(4, 1)). BigQuery only widens type parameters.",
         "Keep the wider parameters, or recreate the table.",
         (BIGQUERY,),
     ),
@@ -317,9 +318,12 @@ def _params_narrowed(old: Field, new: Field) -> str | None:
         was = "unbounded" if old.max_length is None else str(old.max_length)
         return f"maxLength {was} -> {new.max_length}"
     if new.precision is not None and new.type in ("NUMERIC", "BIGNUMERIC"):
-        (old_p, old_s), (new_p, new_s) = old.numeric_params(), new.numeric_params()
+        # INT64 (a coercion to NUMERIC/BIGNUMERIC) holds 19 integer digits, no fraction.
+        old_p, old_s = (19, 0) if old.type == "INT64" else old.numeric_params()
+        new_p, new_s = new.numeric_params()
         if new_s < old_s or new_p - new_s < old_p - old_s:
-            return f"precision/scale ({old_p}, {old_s}) -> ({new_p}, {new_s})"
+            was = f"{old.type} " if old.type != new.type else ""
+            return f"precision/scale {was}({old_p}, {old_s}) -> ({new_p}, {new_s})"
     return None
 
 
@@ -466,7 +470,12 @@ class _Comparer:
             pass
         elif o.type != n.type:
             coercible = n.type in COERCIONS.get(o.type, frozenset())
-            statement = ddl.set_data_type(self.table, n) if top and coercible else None
+            # NUMERIC(10, 2) -> BIGNUMERIC(4, 1) is a coercion that loses digits.
+            narrowed = _params_narrowed(o, n) if coercible else None
+            if narrowed:
+                self.violation("TYPE_PARAMS_NO_NARROW", path, f"column {path} {narrowed}", n.line)
+            applies = top and coercible and not narrowed
+            statement = ddl.set_data_type(self.table, n) if applies else None
             self.violation(
                 "FIELD_SAME_TYPE",
                 path,

@@ -165,6 +165,32 @@ def test_type_params_narrow_and_widen() -> None:
     assert violations(price) == []
 
 
+@pytest.mark.parametrize(
+    ("column", "params", "narrowed"),
+    [
+        ("price", {"type": "BIGNUMERIC", "precision": "4", "scale": "1"}, True),  # (10, 2)
+        ("price", {"type": "BIGNUMERIC", "precision": "40", "scale": "2"}, False),
+        ("points", {"type": "NUMERIC", "precision": "3"}, True),  # INT64: 19 digits
+        ("points", {"type": "NUMERIC", "precision": "19"}, False),
+        ("points", {"type": "BIGNUMERIC", "precision": "20", "scale": "2"}, True),
+    ],
+)
+def test_a_coercion_that_also_narrows_the_parameters(
+    column: str, params: dict[str, str], narrowed: bool
+) -> None:
+    # The type change is a coercion (FIELD_SAME_TYPE, waivable, with its DDL), but digits
+    # the old type holds must still fit: BigQuery only widens type parameters.
+    new = edit(lambda f: col(f, column).update(params))
+    (v_same,) = [v for v in compare(schema(BASE), schema(new), "nba.t").violations
+                 if v.rule == "FIELD_SAME_TYPE"]  # fmt: skip
+    if narrowed:
+        assert violations(new) == ["FIELD_SAME_TYPE", "TYPE_PARAMS_NO_NARROW"]
+        assert v_same.ddl is None  # no SET DATA TYPE to offer: BigQuery would refuse it
+    else:
+        assert violations(new) == ["FIELD_SAME_TYPE"]
+        assert v_same.ddl is not None
+
+
 def test_modes() -> None:
     assert violations(edit(lambda f: col(f, "points").update(mode="REQUIRED"))) == [
         "MODE_NO_TIGHTEN"
