@@ -33,7 +33,7 @@ MIN_FRAGMENT = 8
 SECRET_ENV_VARS = ("SLACK_WEBHOOK_URL", "GITHUB_TOKEN")
 
 _SLACK_HOOK = re.compile(r"https?://hooks\.slack(?:-gov)?\.com/\S*", re.IGNORECASE)
-_WORD = re.compile(r"^[a-z]+$")
+_WORD = re.compile(r"^[a-z]+\Z")
 
 _lock = threading.Lock()
 _known: set[str] = set()  # the sensitive material of every Secret created in this process

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo, TrafficSplit
     from nbaops.context import Context
 
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA_RE = re.compile(r"^[0-9a-f]{40}\Z")
 DEFAULT_HEALTH_TIMEOUT_S = 5.0
 HEALTH_WARN_LATENCY_S = 2.0
 

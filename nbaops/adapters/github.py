@@ -23,7 +23,7 @@ from nbaops.errors import AdapterError, UsageError
 from nbaops.redact import remember
 
 DEFAULT_API_URL = "https://api.github.com"
-_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
 PER_PAGE = 100
 MAX_PAGES = 20
 TIMEOUT_S = 20.0

@@ -18,7 +18,7 @@ from nbaops.errors import AdapterError
 from nbaops.redact import has_control_characters
 
 # Slack answers a failed webhook post with a short error code in plain text.
-_SLACK_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
+_SLACK_ERROR_CODE = re.compile(r"^[a-z_]{1,40}\Z")
 
 
 class SlackDeliveryError(AdapterError):

@@ -293,7 +293,7 @@ FIELD_KEYS = (
     "timestampPrecision",
     "categories",
 )
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_NAME = 300
 MAX_DESCRIPTION = 1024
 MAX_DEPTH = 15
@@ -312,9 +312,9 @@ RANGE_ELEMENTS = ("DATE", "DATETIME", "TIMESTAMP")
 COLLATIONS = ("und:ci", "")
 TIMESTAMP_PRECISIONS = (6, 12)
 POLICY_TAG_RE = re.compile(
-    r"^projects/[^/\s]+/locations/[^/\s]+/taxonomies/[^/\s]+/policyTags/[^/\s]+$"
+    r"^projects/[^/\s]+/locations/[^/\s]+/taxonomies/[^/\s]+/policyTags/[^/\s]+\Z"
 )
-DATA_POLICY_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/dataPolicies/[^/\s]+$")
+DATA_POLICY_RE = re.compile(r"^projects/[^/\s]+/locations/[^/\s]+/dataPolicies/[^/\s]+\Z")
 _TYPE_HINTS = {
     "DECIMAL": "NUMERIC",
     "BIGDECIMAL": "BIGNUMERIC",

@@ -12,7 +12,7 @@ import re
 
 from nbaops.errors import UsageError
 
-_INT_RE = re.compile(r"^[+-]?\d+$")
+_INT_RE = re.compile(r"^[+-]?\d+\Z")
 _MAX_DIGITS = 18  # beyond every range a flag has; longer text is never converted
 
 

@@ -27,7 +27,7 @@ from invoke.program import Program
 from nbaops.errors import first_line
 
 HELP_FLAGS = ("-h", "--help")
-_UNKNOWN = re.compile(r"^No idea what '(.*)' is!$")
+_UNKNOWN = re.compile(r"^No idea what '(.*)' is!\Z")
 _NO_VALUE = re.compile(r"^Flag <Argument: (\w+)")
 _NO_POSITIONAL = re.compile(r"^'(.+)' did not receive required positional arguments: '(\w+)'")
 

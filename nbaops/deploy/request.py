@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
 
-MODEL_VERSION_RE = re.compile(r"^v[0-9]{1,4}(?:[._-][0-9a-z]{1,20})?$")
+MODEL_VERSION_RE = re.compile(r"^v[0-9]{1,4}(?:[._-][0-9a-z]{1,20})?\Z")
 _LABEL_BAD = re.compile(r"[^a-z0-9_-]+")
 MODEL_LABEL = "model-version"
 

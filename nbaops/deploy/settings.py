@@ -18,7 +18,7 @@ from nbaops.deploy.outcome import ON_INCONCLUSIVE
 from nbaops.errors import ConfigError
 from nbaops.settings import setting
 
-_TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+_TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?\Z")
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,9 @@ CONDITION_SUCCEEDED = 4
 INGRESS_ALL = 1
 
 FORBIDDEN_KEY_PARTS = ("run.googleapis.com", "cloud.googleapis.com", "knative.dev")
-LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
-TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
+LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}\Z")
+TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?\Z")
 REVISION_INDEX_RE = re.compile(r"-(\d{5})-[a-z]{3}$")
 
 # Fields of a Service a client may set; everything else in a PATCH body is output-only.

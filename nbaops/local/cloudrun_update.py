@@ -230,7 +230,7 @@ def create_service(
     full = f"{parent}/services/{service_id}"
     if full in state["services"]:
         raise StandInApiError(409, "ALREADY_EXISTS", f"Resource '{service_id}' already exists.")
-    if not re.match(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", service_id):
+    if not re.match(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?\Z", service_id):
         raise invalid_argument(f"invalid service id {service_id!r}")
     state["services"][full] = {
         "name": full,

@@ -61,12 +61,12 @@ _TYPE_NAMES = {
     ("number", "float"): "TYPE_FLOAT",
     ("boolean", None): "TYPE_BOOL",
 }
-_DURATION_RE = re.compile(r"^-?\d+(\.\d{1,9})?s$")
-_INT_RE = re.compile(r"^-?\d+$")
+_DURATION_RE = re.compile(r"^-?\d+(\.\d{1,9})?s\Z")
+_INT_RE = re.compile(r"^-?\d+\Z")
 _TIMESTAMP_RE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})\Z"
 )
-_BASE64_RE = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
+_BASE64_RE = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}\Z")
 _SEGMENT_PARAM_RE = re.compile(r"\{[^}]+\}")
 
 

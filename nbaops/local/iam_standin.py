@@ -46,10 +46,10 @@ ISSUER = "https://accounts.google.com"
 TOKEN_LIFETIME_S = 3600
 # The service account a workload on Cloud Run / GCE runs as, seen through the metadata server.
 METADATA_ACCOUNT = "nbaops-runtime@nbaops-local.iam.gserviceaccount.com"
-_SA_EMAIL_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$")
+_SA_EMAIL_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com\Z")
 _IAM_PATH_RE = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts/(?P<email>[^/:]+)"
-    r":(?P<method>generateIdToken|generateAccessToken)$"
+    r":(?P<method>generateIdToken|generateAccessToken)\Z"
 )
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"

@@ -51,7 +51,7 @@ SEVERITY_RANK = {
     "EMERGENCY": 800,
 }
 
-_CLAUSE_RE = re.compile(r"^\s*([A-Za-z_.]+)\s*(>=|<=|!=|=|>|<)\s*(.+?)\s*$")
+_CLAUSE_RE = re.compile(r"^\s*([A-Za-z_.]+)\s*(>=|<=|!=|=|>|<)\s*(.+?)\s*\Z")
 _FIELDS = {
     "resource.type",
     "resource.labels.service_name",

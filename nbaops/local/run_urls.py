@@ -32,7 +32,7 @@ REGION_CODES = {
 }
 _HOST_RE = re.compile(
     r"^(?:(?P<tag>[a-z0-9-]+?)---)?(?P<service>[a-z0-9-]+)-(?P<hash>[a-z0-9]{10})"
-    r"-(?P<code>[a-z]{2})\.a\.run\.app$"
+    r"-(?P<code>[a-z]{2})\.a\.run\.app\Z"
 )
 
 

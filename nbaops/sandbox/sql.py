@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from nbaops.context import Context
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def parse_params(pairs: Iterable[str]) -> dict[str, Any]:

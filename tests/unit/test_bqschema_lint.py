@@ -210,6 +210,7 @@ def test_key_value_type() -> None:
         ("1st", "FIELD_NAME_INVALID"),
         ("has space", "FIELD_NAME_INVALID"),
         ("dash-ed", "FIELD_NAME_INVALID"),
+        ("note\n", "FIELD_NAME_INVALID"),  # `$` matches before a final newline
         ("x" * 301, "FIELD_NAME_TOO_LONG"),
         ("_TABLE_SUFFIX", "FIELD_NAME_RESERVED"),
         ("_file_name", "FIELD_NAME_RESERVED"),
