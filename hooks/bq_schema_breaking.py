@@ -31,7 +31,8 @@ PARSER.add_argument(
     "--config",
     default=None,
     metavar="PATH",
-    help="YAML file with a schema_rules: section (default nbaops.yaml when present)",
+    help="YAML file with a schema_rules: section (default: nbaops.yaml in this folder or "
+    "the nearest one above it, up to the repository root)",
 )
 PARSER.add_argument(
     "--schemas-dir",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,6 +238,22 @@ def _check_rule_id(rule: str, where: str) -> None:
         raise ConfigError(f"{where}: unknown rule id {rule!r}{tail}")
 
 
+def _default_config() -> str | None:
+    """``nbaops.yaml`` in the current folder or the nearest one above it, up to the
+    repository root (the folder holding ``.git``): run from ``schemas/``, the hook still
+    reads the waivers a run from the root reads."""
+    from pathlib import Path
+
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / "nbaops.yaml"
+        if candidate.is_file():
+            return os.path.relpath(candidate)
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
 def load_rule_config(path: str | None) -> RuleConfig:
     """The ``schema_rules`` section of a YAML file (``nbaops.yaml`` or a services repo's own).
 
@@ -245,14 +262,12 @@ def load_rule_config(path: str | None) -> RuleConfig:
     Raises:
         ConfigError: the file is unreadable or invalid, or the section is.
     """
-    import os
-
     from nbaops.yaml_load import load_bounded
 
     if path is None:
-        if not os.path.isfile("nbaops.yaml"):
+        path = _default_config()
+        if path is None:
             return RuleConfig()
-        path = "nbaops.yaml"
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -535,6 +550,11 @@ class _Comparer:
             self.allow(top, build, path, n.line, "default changed")
 
 
+def _partition_key(schema: TableSchema) -> tuple[str, str | None] | None:
+    p = schema.partitioning
+    return None if p is None else (p.type, p.field.lower() if p.field else None)
+
+
 def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Comparison:
     """Every difference between ``old`` (the base) and ``new`` (the proposal).
 
@@ -550,7 +570,7 @@ def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Com
         return result
     cmp.fields(old.fields, new.fields, "", 1)
     if old.layout_known and new.layout_known:
-        if old.partitioning != new.partitioning:
+        if _partition_key(old) != _partition_key(new):  # column names ignore case
             before = old.partitioning.describe() if old.partitioning else "none"
             after = new.partitioning.describe() if new.partitioning else "none"
             cmp.violation(

@@ -33,7 +33,7 @@ class GitBase:
         try:
             return absolute.relative_to(self.root.resolve()).as_posix()
         except ValueError:
-            raise GitError(f"{path}: outside the repository {self.root}") from None
+            raise UsageError(f"{path}: outside the repository {self.root}") from None
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """Content of each repository-relative path at the ref (None: not there).

@@ -331,6 +331,7 @@ class LayoutError(ValueError):
 
 
 Layout = tuple[Partitioning | None, tuple[str, ...]]
+LAYOUT_KEYS = ("partition", "partition_type", "cluster")
 
 
 def parse_layouts(text: str) -> dict[str, Layout]:
@@ -355,12 +356,17 @@ def parse_layouts(text: str) -> dict[str, Layout]:
     for table, body in data.items():
         if not isinstance(table, str) or not isinstance(body, dict):
             raise LayoutError(f"{table!r}: expected a mapping with partition/cluster")
+        unknown = sorted(str(k) for k in body if k not in LAYOUT_KEYS)
+        if unknown:  # a typo (partiton:) would silently leave the table unpartitioned
+            raise LayoutError(
+                f"{table}: unknown key {unknown[0]!r} (expected {', '.join(LAYOUT_KEYS)})"
+            )
         part = body.get("partition")
         ptype = body.get("partition_type", "DAY")
         cluster = body.get("cluster", [])
         if part is not None and not isinstance(part, str):
             raise LayoutError(f"{table}: partition must be a column name")
-        if not isinstance(ptype, str):
+        if not isinstance(ptype, str) or ptype.upper() not in PARTITION_TYPES:
             raise LayoutError(f"{table}: partition_type must be DAY, HOUR, MONTH or YEAR")
         if not isinstance(cluster, list) or not all(isinstance(c, str) for c in cluster):
             raise LayoutError(f"{table}: cluster must be a list of column names")

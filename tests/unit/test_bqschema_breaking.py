@@ -246,6 +246,9 @@ def test_partition_and_cluster_from_table_resources() -> None:
 
     same = compare(table("game_date", ["game_id"]), table("game_date", ["game_id"]), "t")
     assert same.violations == []
+    # Column names ignore case in BigQuery, for the partition column as for clustering.
+    case = compare(table("game_date", ["game_id"]), table("GAME_DATE", ["Game_Id"]), "t")
+    assert case.violations == []
     part = compare(table("game_date", ["game_id"]), table(None, ["game_id"]), "t")
     assert [v.rule for v in part.violations] == ["PARTITION_SAME"]
     clus = compare(table("game_date", ["game_id"]), table("game_date", ["code"]), "t")

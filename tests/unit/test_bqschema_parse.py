@@ -6,12 +6,13 @@ import contextlib
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbaops.bqschema.breaking import compare
 from nbaops.bqschema.lint import lint_document
-from nbaops.bqschema.model import Finding
+from nbaops.bqschema.model import Finding, Partitioning
 from nbaops.bqschema.parse import decode_document, parse_layouts, to_table_schema
 
 KEYS = st.sampled_from(
@@ -72,3 +73,23 @@ def test_layout_catalog_errors_are_layout_errors(text: str) -> None:
 
     with contextlib.suppress(LayoutError):  # anything else escapes and fails the test
         parse_layouts(text)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        # a typo would silently leave the table unpartitioned
+        ("{partiton: d}", "t.x: unknown key 'partiton' (expected partition, partition_type,"),
+        ("{partition: d, clusterr: [id]}", "t.x: unknown key 'clusterr'"),
+        ("{partition: d, partition_type: WEEKLY}", "partition_type must be DAY, HOUR, MONTH"),
+    ],
+)
+def test_layout_catalog_refuses_unknown_keys_and_partition_types(entry: str, message: str) -> None:
+    from nbaops.bqschema.parse import LayoutError
+
+    with pytest.raises(LayoutError) as info:
+        parse_layouts(f"t.x: {entry}\n")
+    assert message in str(info.value)
+    assert parse_layouts("t.x: {partition: d, partition_type: month, cluster: [id]}\n") == {
+        "t.x": (Partitioning(field="d", type="MONTH"), ("id",))
+    }

@@ -92,6 +92,33 @@ def test_waiver_from_config_file(repo: Path, capsys: pytest.CaptureFixture[str])
     assert "waiver expired on 2026-11-01" in capsys.readouterr().out
 
 
+def test_the_default_config_is_found_from_a_subfolder(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run from schemas/, the hook read no nbaops.yaml: the waiver vanished and it failed.
+    change(repo, FIELDS[:2])
+    (repo / "nbaops.yaml").write_text(
+        "schema_rules:\n  waivers:\n    - {rule: FIELD_NO_DELETE, table: nba_raw.games, "
+        "column: points, reason: moved to box scores, expires: 2026-12-01}\n"
+    )
+    monkeypatch.chdir(repo / "schemas")
+    assert main(["nba_raw/games.json"]) == 0
+    assert "FIELD_NO_DELETE warning:" in capsys.readouterr().out
+    # ... but not from above the repository.
+    (repo.parent / "nbaops.yaml").write_text("schema_rules:\n  except: [NOT_A_RULE]\n")
+    (repo / "nbaops.yaml").unlink()
+    assert main(["nba_raw/games.json"]) == 1
+
+
+def test_a_file_outside_the_repository_is_a_usage_error(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text("[]")
+    assert main([str(outside)]) == 2
+    assert "elsewhere.json: outside the repository" in capsys.readouterr().err
+
+
 def test_bad_config_and_bad_ref_exit_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "nbaops.yaml").write_text("schema_rules:\n  except: [NOT_A_RULE]\n")
     assert main([SCHEMA]) == 2
