@@ -92,6 +92,31 @@ class DiffResult:
         return [s for t in self.tables for s in t.verdicts.plan]
 
 
+def _expand_given(given: list[str], root: Path, base: GitBase) -> list[str]:
+    """The named paths, a folder standing for the schema files below it. A path that is
+    neither in the working tree nor at the base is a typo: refused, not compared with
+    nothing and passed.
+
+    Raises:
+        UsageError: a named path exists neither in the working tree nor at the base.
+    """
+    out: list[str] = []
+    at_base: dict[str, bytes | None] | None = None
+    for rel in given:
+        where = root / rel
+        if where.is_dir():
+            below = {p.relative_to(root).as_posix() for p in schema_files(root, rel)}
+            below |= {p for p in base.list_files(rel) if is_schema_path(p)}
+            out.extend(sorted(below))
+            continue
+        if not where.exists() and not where.is_symlink():
+            at_base = at_base if at_base is not None else base.read_many(given)
+            if at_base.get(rel) is None and not base.list_files(rel):
+                raise UsageError(f"{rel}: no such file in the working tree or at {base.ref}")
+        out.append(rel)
+    return out
+
+
 # The rules about a table's partitioning and clustering (from the catalog, unless the
 # schema file states them itself).
 LAYOUT_RULES = frozenset({"PARTITION_SAME", "CLUSTER_SAME"})
@@ -179,6 +204,7 @@ def check_against_ref(
         return os.path.relpath(root / rel)
 
     given = [base.relative(p) for p in paths]
+    given = _expand_given(given, root, base)
     if schemas_dir and Path(schemas_dir).is_absolute():  # as sql-schema-refs takes it
         try:
             schemas_dir = Path(schemas_dir).resolve().relative_to(root.resolve()).as_posix()

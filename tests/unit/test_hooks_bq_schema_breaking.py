@@ -110,6 +110,21 @@ def test_the_default_config_is_found_from_a_subfolder(
     assert main(["nba_raw/games.json"]) == 1
 
 
+def test_a_folder_stands_for_its_schemas_and_a_missing_path_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Both were ignored: nothing compared, exit 0, a breaking change unreported.
+    change(repo, FIELDS[:2])
+    assert main(["schemas/nba_raw"]) == 1
+    assert "FIELD_NO_DELETE column points" in capsys.readouterr().out
+    assert main(["schemas/nba_raw/gamez.json"]) == 2
+    assert "gamez.json: no such file in the working tree or at HEAD" in capsys.readouterr().err
+    # A file deleted in the working tree still exists at the base: compared, not refused.
+    (repo / SCHEMA).unlink()
+    assert main([SCHEMA]) == 1
+    assert "TABLE_NO_DELETE" in capsys.readouterr().out
+
+
 def test_a_file_outside_the_repository_is_a_usage_error(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
