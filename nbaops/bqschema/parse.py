@@ -193,8 +193,37 @@ def _kind(value: Any) -> str:
     return "a number"
 
 
+def _report_duplicates(doc: Document, root: Any) -> None:
+    """JSON_DUPLICATE_KEY for every object but the fields (their check names the column):
+    the table resource, ``schema``, ``timePartitioning``, a field's ``policyTags`` ... The
+    last of two equal keys is what a JSON reader keeps, silently."""
+    # (node, its path for messages, the column it belongs to, is it a field object)
+    stack: list[tuple[Any, str, str, bool]] = [(root, "", "", False)]
+    while stack:
+        node, where, column, is_field = stack.pop()
+        if isinstance(node, JObject):
+            if is_field:
+                name = node.get("name")
+                column = where = f"{column}.{name}".lstrip(".") if isinstance(name, str) else where
+            for key, pos in () if is_field else node.duplicates:
+                at = f"{where}: " if where else ""
+                doc.add(
+                    "JSON_DUPLICATE_KEY",
+                    doc.line_of(pos),
+                    f'{at}key "{key}" appears more than once',
+                )
+            for key, value in node.items():
+                inner = f"{where}.{key}" if where else key
+                stack.append((value, inner, column if is_field else "", False))
+        elif isinstance(node, JArray):
+            holds_fields = node is root or where.endswith("fields")
+            for i, item in enumerate(node):
+                stack.append((item, f"{where}[{i}]", column, holds_fields))
+
+
 def _locate(doc: Document, root: Any) -> None:
     """Find the field list in one of the three forms (or report SCHEMA_SHAPE)."""
+    _report_duplicates(doc, root)
     if isinstance(root, JArray):
         doc.fields_node = root
         return
@@ -206,8 +235,6 @@ def _locate(doc: Document, root: Any) -> None:
             'an object with "fields" or a table resource with "schema"',
         )
         return
-    for key, pos in root.duplicates:
-        doc.add("JSON_DUPLICATE_KEY", doc.line_of(pos), f'key "{key}" appears more than once')
     if "schema" in root and "fields" not in root:
         doc.table_node = root
         for key, message in unknown_keys(root, TABLE_KEYS, "the table resource"):

@@ -148,6 +148,32 @@ def test_duplicate_json_key() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # only the root and the field objects were checked: the second value won, silently
+        (
+            '{"schema": {"fields": [{"name": "a", "type": "DATE"}], "fields": []}}',
+            'schema: key "fields" appears more than once',
+        ),
+        (
+            '{"schema": {"fields": [{"name": "a", "type": "DATE"}]}, '
+            '"timePartitioning": {"field": "a", "field": "a"}}',
+            'timePartitioning: key "field" appears more than once',
+        ),
+        (
+            '[{"name": "r", "type": "RECORD", "fields": [{"name": "ssn", "type": "STRING", '
+            '"policyTags": {"names": ["projects/p/locations/us/taxonomies/1/policyTags/9"], '
+            '"names": []}}]}]',
+            'r.ssn.policyTags: key "names" appears more than once',
+        ),
+    ],
+)
+def test_duplicate_json_key_in_any_object(text: str, message: str) -> None:
+    found = [f for f in lint(text, raw=True) if f.rule == "JSON_DUPLICATE_KEY"]
+    assert [f.message for f in found] == [message]
+
+
+@pytest.mark.parametrize(
     "doc",
     ['"just a string"', "42", "null", '{"$schema": "x", "properties": {}}', '{"fields": {}}',
      '{"schema": []}', '["a", 1]'],
