@@ -550,9 +550,9 @@ class _Comparer:
             self.allow(top, build, path, n.line, "default changed")
 
 
-def _partition_key(schema: TableSchema) -> tuple[str, str | None] | None:
+def _partition_key(schema: TableSchema) -> tuple[Any, ...] | None:
     p = schema.partitioning
-    return None if p is None else (p.type, p.field.lower() if p.field else None)
+    return None if p is None else (p.type, p.field.lower() if p.field else None, p.bounds)
 
 
 def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Comparison:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from nbaops.bqschema.jsonpos import JArray, JObject
 from nbaops.bqschema.lint_rules import (
     MAX_COLUMNS,
     MAX_DEPTH,
     NAME_RE,
+    as_int,
     check_field,
     check_name,
     path_name_problem,
     unknown_keys,
 )
-from nbaops.bqschema.model import Finding
+from nbaops.bqschema.model import Field, Finding
 from nbaops.bqschema.parse import (
     CLUSTER_KEYS,
+    MAX_PARTITIONS,
     PARTITION_KEYS,
     PARTITION_TYPES,
+    RANGE_KEYS,
+    RANGE_PARTITION_KEYS,
     Document,
     read_document,
     to_table_schema,
@@ -117,6 +122,9 @@ def _lint_layout(doc: Document, table: JObject) -> None:
                 must = "must be DATE, TIMESTAMP or DATETIME"
                 message = f"partition column {pfield!r} is {column.type}; {must}"
                 doc.add("PARTITION_INVALID", line, message)
+    ranged = table.get("rangePartitioning")
+    if ranged is not None:
+        _lint_range_partitioning(doc, table, ranged, columns)
     clus = table.get("clustering")
     if clus is not None:
         line = doc.line_of(table.value_pos["clustering"])
@@ -137,6 +145,47 @@ def _lint_layout(doc: Document, table: JObject) -> None:
                 what = "REPEATED" if column.mode == "REPEATED" else column.type
                 message = f"clustering column {col!r} is {what}, which BigQuery cannot cluster on"
                 doc.add("CLUSTER_INVALID", line, message)
+
+
+def _lint_range_partitioning(
+    doc: Document, table: JObject, ranged: Any, columns: dict[str, Field]
+) -> None:
+    """``rangePartitioning``: an INTEGER top-level column (REQUIRED or NULLABLE), integer
+    start < end, interval > 0, at most :data:`MAX_PARTITIONS` ranges; never together with
+    ``timePartitioning`` (BigQuery: creating-integer-range-partitions, Limitations)."""
+    line = doc.line_of(table.value_pos["rangePartitioning"])
+    if "timePartitioning" in table:
+        message = "both timePartitioning and rangePartitioning: a table has one partitioning"
+        doc.add("PARTITION_INVALID", line, message)
+    bounds = ranged.get("range") if isinstance(ranged, JObject) else None
+    if not isinstance(ranged, JObject) or not isinstance(bounds, JObject):
+        message = '"rangePartitioning" must be {"field": column, "range": {start, end, interval}}'
+        doc.add("KEY_VALUE_TYPE", line, message)
+        return
+    for _key, message in unknown_keys(ranged, RANGE_PARTITION_KEYS, "rangePartitioning"):
+        doc.add("UNKNOWN_KEY", line, message)
+    for _key, message in unknown_keys(bounds, RANGE_KEYS, "rangePartitioning.range"):
+        doc.add("UNKNOWN_KEY", line, message)
+    rfield = ranged.get("field")
+    column = columns.get(rfield.lower()) if isinstance(rfield, str) else None
+    if column is None:
+        message = f"range partition column {rfield!r:.60} is not a top-level column"
+        doc.add("PARTITION_INVALID", line, message)
+    elif column.type != "INT64" or column.mode == "REPEATED":
+        what = "REPEATED" if column.mode == "REPEATED" else column.type
+        message = f"range partition column {rfield!r} is {what}; must be an INTEGER (INT64)"
+        doc.add("PARTITION_INVALID", line, message)
+    start, end, interval = (as_int(bounds.get(key)) for key in RANGE_KEYS)
+    if start is None or end is None or interval is None:
+        message = "rangePartitioning.range needs integer start, end and interval"
+        doc.add("PARTITION_INVALID", line, message)
+    elif interval <= 0 or end <= start:
+        message = f"range [{start}, {end}) by {interval}: needs start < end and interval > 0"
+        doc.add("PARTITION_INVALID", line, message)
+    elif -(-(end - start) // interval) > MAX_PARTITIONS:
+        count = -(-(end - start) // interval)
+        message = f"range [{start}, {end}) by {interval} makes {count} partitions"
+        doc.add("PARTITION_INVALID", line, f"{message} (at most {MAX_PARTITIONS})")
 
 
 def lint_paths(paths: Iterable[str]) -> list[Finding]:

@@ -245,8 +245,12 @@ _CATALOG = [
         "PARTITION_INVALID",
         E,
         "A table resource's timePartitioning names a missing column, a column that is not "
-        "a top-level DATE/TIMESTAMP/DATETIME, or an unknown type (DAY, HOUR, MONTH, YEAR).",
-        "Partition on an existing top-level DATE, TIMESTAMP or DATETIME column.",
+        "a top-level DATE/TIMESTAMP/DATETIME, or an unknown type (DAY, HOUR, MONTH, YEAR); "
+        "or its rangePartitioning names a column that is not a top-level INTEGER, or a range "
+        "without integer start < end and interval > 0, or more than 10,000 partitions; or "
+        "it has both.",
+        "Partition on an existing top-level DATE, TIMESTAMP or DATETIME column, or an "
+        "INTEGER column with a range of at most 10,000 intervals.",
     ),
     Rule(
         "CLUSTER_INVALID",

@@ -152,12 +152,19 @@ class Field:
 
 @dataclass(frozen=True)
 class Partitioning:
-    """Time partitioning: ``field`` None means ingestion-time (``_PARTITIONTIME``)."""
+    """Time partitioning (``type`` DAY/HOUR/MONTH/YEAR; ``field`` None means ingestion
+    time, ``_PARTITIONTIME``) or integer-range partitioning (``type`` RANGE, ``bounds``
+    (start, end, interval) as the table resource's ``rangePartitioning.range`` states
+    them; None where a value is not an integer)."""
 
     field: str | None
     type: str = "DAY"
+    bounds: tuple[int | None, int | None, int | None] | None = None
 
     def describe(self) -> str:
+        if self.type == "RANGE":
+            start, end, interval = self.bounds or (None, None, None)
+            return f"RANGE on {self.field} [{start}, {end}) by {interval}"
         return f"{self.type} on {self.field or '_PARTITIONTIME'}"
 
 

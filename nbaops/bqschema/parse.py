@@ -89,6 +89,9 @@ TABLE_KEYS = (
     "managedTableType",
 )
 PARTITION_KEYS = ("type", "field", "expirationMs", "requirePartitionFilter")
+RANGE_PARTITION_KEYS = ("field", "range")
+RANGE_KEYS = ("start", "end", "interval")
+MAX_PARTITIONS = 10_000  # BigQuery's limit of partitions per table
 CLUSTER_KEYS = ("fields",)
 PARTITION_TYPES = ("DAY", "HOUR", "MONTH", "YEAR")
 
@@ -327,6 +330,20 @@ def to_table_schema(doc: Document) -> TableSchema | None:
             schema.partitioning = Partitioning(
                 field=pfield if isinstance(pfield, str) else None,
                 type=ptype.upper() if isinstance(ptype, str) else "DAY",
+            )
+        ranged = table.get("rangePartitioning")
+        if isinstance(ranged, dict) and schema.partitioning is None:
+            rfield = ranged.get("field")
+            bounds = ranged.get("range")
+            bounds = bounds if isinstance(bounds, dict) else {}
+            schema.partitioning = Partitioning(
+                field=rfield if isinstance(rfield, str) else None,
+                type="RANGE",
+                bounds=(
+                    as_int(bounds.get("start")),
+                    as_int(bounds.get("end")),
+                    as_int(bounds.get("interval")),
+                ),
             )
         clus = table.get("clustering")
         cfields = clus.get("fields") if isinstance(clus, dict) else None

@@ -257,6 +257,24 @@ def test_partition_and_cluster_from_table_resources() -> None:
     assert compare(schema(BASE), table(None, []), "t").violations == []
 
 
+def test_range_partitioning_is_compared() -> None:
+    # rangePartitioning was not read: a changed range passed, and a switch to time
+    # partitioning read as "none -> DAY on ...".
+    def ranged(interval: str) -> Any:
+        bounds = {"start": "0", "end": "100", "interval": interval}
+        return schema(BASE, {"rangePartitioning": {"field": "points", "range": bounds}})
+
+    assert compare(ranged("10"), ranged("10"), "t").violations == []
+    (changed,) = compare(ranged("10"), ranged("5"), "t").violations
+    assert changed.rule == "PARTITION_SAME"
+    assert changed.message == (
+        "table t partitioning RANGE on points [0, 100) by 10 -> RANGE on points [0, 100) by 5"
+    )
+    timed = schema(BASE, {"timePartitioning": {"type": "DAY", "field": "game_date"}})
+    (switched,) = compare(ranged("10"), timed, "t").violations
+    assert switched.message.endswith("RANGE on points [0, 100) by 10 -> DAY on game_date")
+
+
 def test_table_no_delete_and_new_table() -> None:
     assert [v.rule for v in compare(schema(BASE), None, "t").violations] == ["TABLE_NO_DELETE"]
     required_new = compare(None, schema(BASE), "t")

@@ -417,6 +417,43 @@ def test_partition_and_cluster_checks() -> None:
     assert rules(lint(table(cluster=["d", "s", "d", "s", "s"]))) == ["CLUSTER_INVALID"]
 
 
+def ranged(field: str, start: Any = "0", end: Any = "100", interval: Any = "10") -> dict[str, Any]:
+    doc = table()
+    doc["schema"]["fields"].append({"name": "id", "type": "INTEGER", "mode": "REQUIRED"})
+    doc["rangePartitioning"] = {
+        "field": field,
+        "range": {"start": start, "end": end, "interval": interval},
+    }
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (ranged("id"), None),
+        (ranged("id", 0, 100, 10), None),  # numbers as well as bq's int64 strings
+        (ranged("s"), "range partition column 's' is STRING; must be an INTEGER (INT64)"),
+        (ranged("nope"), "range partition column 'nope' is not a top-level column"),
+        (ranged("id", interval="0"), "range [0, 100) by 0: needs start < end and interval > 0"),
+        (ranged("id", start="100"), "range [100, 100) by 10: needs start < end"),
+        (ranged("id", end="100001"), "makes 10001 partitions (at most 10000)"),
+        (ranged("id", end="x"), "needs integer start, end and interval"),
+        (
+            {**ranged("id"), "timePartitioning": {"field": "d"}},
+            "both timePartitioning and rangePartitioning",
+        ),
+    ],
+)
+def test_range_partitioning_checks(doc: dict[str, Any], message: str | None) -> None:
+    # rangePartitioning was not checked at all: any column, any range passed.
+    found = lint(doc)
+    if message is None:
+        assert found == []
+    else:
+        assert rules(found) == ["PARTITION_INVALID"]
+        assert message in found[0].message
+
+
 # -- output --------------------------------------------------------------------------------
 
 
