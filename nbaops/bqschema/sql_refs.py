@@ -284,28 +284,49 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
                     message = f"unknown column {ident.name} in `{key}`"
                     findings.append(_at(site, ident, "SQL_UNKNOWN_COLUMN", message))
 
+    if isinstance(stmt, (exp.Update, exp.Delete, exp.Merge)):
+        findings.extend(_check_dml(site, stmt, catalog, exp))
     try:
         scopes = list(traverse_scope(stmt))
     except (SqlglotError, RecursionError, ValueError, KeyError):
         scopes = []
-    if not scopes:
-        # UPDATE/DELETE/MERGE: check columns against every table the statement names.
-        if known_tables and len(known_tables) == len(list(stmt.find_all(exp.Table))):
-            union = {name for cols in known_tables.values() for name in cols}
-            aliases = {t.alias_or_name.lower() for t in stmt.find_all(exp.Table)}
-            for col in stmt.find_all(exp.Column):
-                head = col.parts[0].name.lower()
-                # unqualified or qualified by a table: the column; else a struct path
-                plain = not col.table or col.table.lower() in aliases
-                name = col.name.lower() if plain else head
-                if name not in union and head not in aliases:
-                    message = f"unknown column {col.sql('bigquery')}"
-                    findings.append(_at(site, col, "SQL_UNKNOWN_COLUMN", message))
-        return findings
-
-    for scope in scopes:
-        findings.extend(_check_scope(site, scope, catalog, exp, Scope))
+    for scope in scopes:  # the queries (a DML statement's subqueries: its own columns above)
+        if isinstance(scope.expression, exp.Select):
+            findings.extend(_check_scope(site, scope, catalog, exp, Scope))
     return findings
+
+
+def _check_dml(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> Iterator[Finding]:
+    """UPDATE/DELETE/MERGE: the statement's own columns (not those of its subqueries,
+    which are queries of their own) against the tables and subqueries it names, when
+    every one of them is known."""
+    provided: dict[str, set[str] | None] = {}
+    for table in stmt.find_all(exp.Table):
+        if table.find_ancestor(exp.Select) is not None:
+            continue  # inside a subquery
+        key = _table_key(table)
+        columns = catalog.columns(key) if key else None
+        if columns is None:
+            return  # an unknown table (reported) or not ours: its columns are unknown
+        provided[table.alias_or_name.lower()] = set(columns)
+    for sub in stmt.find_all(exp.Subquery):  # MERGE ... USING (SELECT ...) AS s
+        if sub.alias and sub.find_ancestor(exp.Select) is None:
+            inner = sub.this
+            named = getattr(inner, "named_selects", None)
+            provided[sub.alias.lower()] = {n.lower() for n in named} if named else None
+    union = {name for cols in provided.values() for name in cols or ()}
+    for col in stmt.find_all(exp.Column):
+        if col.find_ancestor(exp.Select) is not None:
+            continue  # a subquery's column: checked in its scope
+        parts = [part.name.lower() for part in col.parts]
+        if not parts or isinstance(col.this, exp.Star):
+            continue
+        if len(parts) >= 2 and parts[0] in provided:  # alias.column (or alias.record.field)
+            cols = provided[parts[0]]
+            if cols is not None and parts[1] not in cols:
+                yield _at(site, col, "SQL_UNKNOWN_COLUMN", f"unknown column {col.sql('bigquery')}")
+        elif parts[0] not in union and parts[0] not in provided:
+            yield _at(site, col, "SQL_UNKNOWN_COLUMN", f"unknown column {col.sql('bigquery')}")
 
 
 def _source_columns(source: Any, catalog: Catalog, exp: Any, scope_cls: Any) -> set[str] | None:
@@ -331,6 +352,21 @@ def _source_columns(source: Any, catalog: Catalog, exp: Any, scope_cls: Any) -> 
             except (AttributeError, ValueError):
                 return None
     return None
+
+
+def _scope_columns(scope: Any, exp: Any) -> list[Any]:
+    """The scope's columns, plus the unqualified ones of HAVING and QUALIFY, which SQLGlot
+    leaves out (they may name a select alias: :func:`_check_scope` accepts those)."""
+    columns = list(scope.columns)
+    seen = {id(c) for c in columns}
+    expr = scope.expression
+    for clause in ("having", "qualify"):
+        node = expr.args.get(clause) if isinstance(expr, exp.Select) else None
+        for col in node.find_all(exp.Column) if node is not None else ():
+            if id(col) not in seen and col.find_ancestor(exp.Select) is expr:
+                seen.add(id(col))
+                columns.append(col)
+    return columns
 
 
 def _check_scope(
@@ -359,7 +395,7 @@ def _check_scope(
             isinstance(j, (exp.Unnest, exp.Lateral)) for j in expr.find_all(exp.Unnest, exp.Lateral)
         ):
             all_known = False
-    for col in scope.columns:
+    for col in _scope_columns(scope, exp):
         if col.find_ancestor(exp.Select) is not expr and isinstance(expr, exp.Select):
             continue  # belongs to a subquery: checked in that scope
         parts = [p.name for p in col.parts]

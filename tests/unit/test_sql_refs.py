@@ -86,6 +86,64 @@ def test_unknown_column_in_cte_output_and_insert_and_update() -> None:
     ]
 
 
+DEPLOYS = "`nba_ops.deploys`"
+GAMES = "`nba_raw.games`"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # a subquery used to switch the statement's own check off
+        (
+            f"DELETE FROM {DEPLOYS} WHERE stage = 1 AND service IN (SELECT home_team FROM {GAMES})",
+            ["unknown column stage"],
+        ),
+        (
+            f"UPDATE {DEPLOYS} SET outcome = NULL WHERE service IN "
+            f"(SELECT home_team FROM {GAMES}) AND stage = 2",
+            ["unknown column stage"],
+        ),
+        (
+            f"DELETE FROM {DEPLOYS} WHERE service IN (SELECT team FROM {GAMES})",
+            ["unknown column team (not in `nba_raw.games`)"],
+        ),
+        # MERGE: the target's and the source's columns, a subquery source by its selects
+        (
+            f"MERGE {DEPLOYS} AS t USING {DEPLOYS} AS s ON t.stage = s.deploy_id "
+            "WHEN MATCHED THEN DELETE",
+            ["unknown column t.stage"],
+        ),
+        (
+            f"MERGE {DEPLOYS} AS t USING (SELECT home_team AS svc FROM {GAMES}) AS s "
+            "ON t.service = s.svc WHEN MATCHED THEN UPDATE SET t.outcome = s.svc "
+            "WHEN NOT MATCHED THEN INSERT (service) VALUES (s.svc)",
+            [],
+        ),
+        (
+            f"MERGE {DEPLOYS} AS t USING (SELECT home_team AS svc FROM {GAMES}) AS s "
+            "ON t.service = s.team WHEN MATCHED THEN DELETE",
+            ["unknown column s.team"],
+        ),
+        # HAVING and QUALIFY: SQLGlot leaves their unqualified columns out of the scope
+        (
+            f"SELECT home_team FROM {GAMES} GROUP BY home_team HAVING MAX(attendance) > 0",
+            ["unknown column attendance (not in `nba_raw.games`)"],
+        ),
+        (
+            f"SELECT game_id FROM {GAMES} WHERE TRUE "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY arena ORDER BY game_id) = 1",
+            ["unknown column arena (not in `nba_raw.games`)"],
+        ),
+        (
+            f"SELECT home_team, COUNT(*) AS n FROM {GAMES} GROUP BY home_team HAVING n > 1",
+            [],
+        ),
+    ],
+)
+def test_dml_statements_and_having_qualify_are_checked(sql: str, expected: list[str]) -> None:
+    assert [f.split(":", 2)[2] for f in check(sql)] == expected
+
+
 def test_select_alias_may_be_used_in_order_by_but_not_invented() -> None:
     assert check("SELECT points AS p FROM `nba_analytics.player_game_summary` ORDER BY p") == []
     assert check("SELECT pts FROM `nba_analytics.player_game_summary` ORDER BY pts") != []
