@@ -29,8 +29,9 @@ _CATALOG = [
     Rule(
         "FILE_TOO_LARGE",
         E,
-        "The file is larger than a schema file can sensibly be (8 MiB).",
-        "A BigQuery schema with 10,000 columns is well under 8 MiB; is this a data file?",
+        "The file is larger than any schema BigQuery accepts can be (64 MiB: 10,000 columns, "
+        "each with a 1,024-character description).",
+        "Is this a data file? A schema file holds only the columns' definitions.",
     ),
     Rule(
         "FILE_ENCODING",

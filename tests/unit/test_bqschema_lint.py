@@ -11,7 +11,7 @@ import pytest
 from nbaops.bqschema.lint import lint_document, lint_paths
 from nbaops.bqschema.lint_rules import LINT_RULES
 from nbaops.bqschema.model import CANONICAL_TYPES, MODES, Severity
-from nbaops.bqschema.parse import decode_document
+from nbaops.bqschema.parse import MAX_BYTES, decode_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,8 +138,20 @@ def test_unreadable_and_huge_files(tmp_path: Path) -> None:
     assert rules(lint_paths([str(tmp_path)])) == ["FILE_UNREADABLE"]
     big = tmp_path / "big.json"
     with big.open("wb") as handle:
-        handle.truncate(9 * 1024 * 1024)
+        handle.truncate(MAX_BYTES + 1)
     assert rules(lint_paths([str(big)])) == ["FILE_TOO_LARGE"]
+
+
+def test_the_largest_schema_bigquery_accepts_is_not_too_large() -> None:
+    # 10,000 columns with 1,024-character descriptions (4-byte characters): ~40 MiB of
+    # legal schema (~40 MB), refused as FILE_TOO_LARGE under the old 8 MiB limit.
+    description = "\U0001f3c0" * 1024
+    fields = [
+        {"name": f"c{i}", "type": "STRING", "description": description} for i in range(10_000)
+    ]
+    text = json.dumps(fields, ensure_ascii=False)
+    assert len(text.encode()) > 32 * 1024 * 1024  # four times the old limit
+    assert lint(text, raw=True) == []
 
 
 def test_duplicate_json_key() -> None:
