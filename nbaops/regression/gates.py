@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from nbaops.regression.metrics import Metrics, PairedComparison
@@ -173,7 +174,12 @@ def leakage(
         message=f"{version}: no leakage signature (exact share "
         f"{format_pct(None if leak is None else leak.exact_share)}, corr "
         f"{format_num(None if leak is None else leak.corr_prediction)} vs line "
-        f"{format_num(None if leak is None else leak.corr_line)})",
+        f"{format_num(None if leak is None else leak.corr_line)})"
+        + (
+            "; creation times unknown (see created_before_tipoff)"
+            if leak is None or not leak.with_timestamps
+            else ""
+        ),
         query=query,
         details=details,
     )
@@ -236,17 +242,30 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         if repredicted
         else ""
     )
+    duplicates = _rows_gate(
+        "no_duplicate_predictions",
+        {v: s.duplicates for v, s in metrics.sanity.items()},
+        threshold="0 rows repeating a (version, game, player, batch) or a prediction id",
+        failing="duplicate rows by version (each counted once): {} (metrics keep the latest "
+        "of each)",
+        passing="one prediction per version, game, player and batch" + note,
+        query=query,
+        details={v: s.to_json() for v, s in metrics.sanity.items()},
+    )
+    repeated_keys = sum(s.duplicate_rows for s in metrics.sanity.values())
+    repeated_ids = sum(s.duplicate_ids for s in metrics.sanity.values())
+    if "batch_id" in metrics.missing_columns and repeated_keys and not repeated_ids:
+        # A (version, game, player) predicted twice is a re-prediction of a later batch or a
+        # duplicate: without batch_id the two look the same.
+        duplicates = replace(
+            duplicates,
+            verdict=Verdict.INCONCLUSIVE,
+            message=f"{repeated_keys} rows repeat a (version, game, player) and the input has "
+            "no batch_id column: cannot tell re-predictions of later batches from duplicates "
+            "(metrics keep the latest of each)",
+        )
     checks = [
-        _rows_gate(
-            "no_duplicate_predictions",
-            {v: s.duplicates for v, s in metrics.sanity.items()},
-            threshold="0 rows repeating a (version, game, player, batch) or a prediction id",
-            failing="duplicate rows by version (each counted once): {} (metrics keep the latest "
-            "of each)",
-            passing="one prediction per version, game, player and batch" + note,
-            query=query,
-            details={v: s.to_json() for v, s in metrics.sanity.items()},
-        ),
+        duplicates,
         # A NaN or infinite number is a broken export or model; the metrics read those
         # values as missing (a NaN prediction is an ungraded row).
         _rows_gate(
@@ -261,16 +280,23 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         _outcomes(metrics, settings, query),
     ]
     if settings.real_lines_only:
-        checks.append(
-            _rows_gate(
-                "real_lines_only",
-                {v: s.missing_real_line for v, s in metrics.sanity.items()},
-                threshold="every prediction has a REAL line (REAL_LINES_ONLY)",
-                failing="predictions without a real line: {}",
-                passing="every prediction has a real line",
-                query=query,
-            )
+        real_lines = _rows_gate(
+            "real_lines_only",
+            {v: s.missing_real_line for v, s in metrics.sanity.items()},
+            threshold="every prediction has a REAL line (REAL_LINES_ONLY)",
+            failing="predictions without a real line: {}",
+            passing="every prediction has a real line",
+            query=query,
         )
+        if "line_source" in metrics.missing_columns:
+            real_lines = replace(
+                real_lines,
+                verdict=Verdict.INCONCLUSIVE,
+                value=None,
+                message="the input has no line_source column: cannot tell REAL lines from "
+                "estimated ones",
+            )
+        checks.append(real_lines)
     late = {v: s.created_after_start for v, s in metrics.leak.items() if s.created_after_start}
     measured = sum(s.with_timestamps for s in metrics.leak.values())
     fallback = sum(s.tipoff_from_game_date for s in metrics.leak.values())

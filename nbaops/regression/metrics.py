@@ -163,6 +163,8 @@ class Metrics:
     comparisons: list[PairedComparison] = field(default_factory=list)
     break_even: float = stats.BREAK_EVEN_MINUS_110
     confidence_level: float = 0.95
+    # Optional columns the input lacks (read as NULL): the gates needing them cannot measure.
+    missing_columns: tuple[str, ...] = ()
 
     def overall(self, system_id: str) -> GroupMetrics | None:
         for g in self.groups:
@@ -188,6 +190,7 @@ class Metrics:
             "leak": {k: v.to_json() for k, v in self.leak.items()},
             "sanity": {k: v.to_json() for k, v in self.sanity.items()},
             "comparisons": [c.to_json() for c in self.comparisons],
+            "missing_columns": list(self.missing_columns),
         }
 
 
@@ -290,6 +293,7 @@ def compute(
         ],
         break_even=break_even,
         confidence_level=confidence_level,
+        missing_columns=tuple(c for c in OPTIONAL_COLUMNS if c not in columns),
     )
 
 

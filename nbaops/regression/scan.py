@@ -430,14 +430,19 @@ def key_duplicates(
     """
     batch = "CAST(batch_id AS VARCHAR)" if "batch_id" in columns else "NULL"
     pid = "CAST(prediction_id AS VARCHAR)" if "prediction_id" in columns else "NULL"
+    # Every window orders by the row's position (rid): an exact duplicate is then the
+    # second row of both its key and its id, counted once; unordered windows could each
+    # pick a different row of the pair as the first, and the pair counted twice.
     rows = con.execute(
         f"""
-        WITH r AS (
+        WITH t AS (SELECT *, row_number() OVER () AS rid FROM {ident(table)}),
+        r AS (
           SELECT CAST(system_id AS VARCHAR) AS system_id, {pid} AS pid,
-            row_number() OVER (PARTITION BY system_id, game_id, player_lookup, {batch}) AS rk,
-            row_number() OVER (PARTITION BY system_id, {pid}) AS ri,
-            row_number() OVER (PARTITION BY system_id, game_id, player_lookup) AS rn
-          FROM {ident(table)})
+            row_number() OVER (
+              PARTITION BY system_id, game_id, player_lookup, {batch} ORDER BY rid) AS rk,
+            row_number() OVER (PARTITION BY system_id, {pid} ORDER BY rid) AS ri,
+            row_number() OVER (PARTITION BY system_id, game_id, player_lookup ORDER BY rid) AS rn
+          FROM t)
         SELECT system_id,
           count(*) FILTER (WHERE rk > 1 OR (pid IS NOT NULL AND ri > 1)),
           count(*) FILTER (WHERE rk > 1),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_regression_gates import SETTINGS, _check, _pair, _row, _run
+from test_regression_gates import SETTINGS, START, _check, _pair, _row, _run
 
 from nbaops.cli.runner import run
 from nbaops.errors import UsageError
@@ -167,6 +167,56 @@ def test_a_duplicated_row_is_counted_once_and_graded_once() -> None:
     assert "v8=1" in dup.message
     g = report.metrics.overall("v8")
     assert g is not None and g.predictions == 150
+
+
+def test_exact_duplicates_are_counted_once_whichever_row_the_windows_see_first() -> None:
+    # Each duplicate pair repeats both its key and its prediction id: unordered windows
+    # could pick different rows of a pair as "the first" and count the pair twice.
+    rows = _pair(400, 0.6, 0.6)
+    rows += [dict(r) for r in rows[:40]]
+    for _ in range(3):
+        dup = _check(_run(rows), "no_duplicate_predictions")
+        assert dup.verdict is Verdict.FAIL and dup.value == 40, dup.message
+
+
+def _from_file(folder: Path, rows: list[dict[str, Any]], columns: list[str]) -> Any:
+    """Evaluate ``rows`` written to a CSV with only ``columns`` (an export lacking some)."""
+    from nbaops.regression.run import evaluate
+
+    con = __import__("duckdb").connect()
+    loaded = sources.load_file(con, _csv(folder / "graded.csv", rows, columns))
+    return evaluate(con, SETTINGS, loaded)
+
+
+ALL_BUT_BATCH = [*COLUMNS, "prediction_id", "line_source", "created_at", "game_start"]
+
+
+def test_without_line_source_real_lines_only_is_inconclusive_not_fail(isolated: Path) -> None:
+    # docs/regression.md: a missing optional column makes the check needing it INCONCLUSIVE.
+    columns = [c for c in ALL_BUT_BATCH if c != "line_source"]
+    report = _from_file(isolated, _pair(150, 0.6, 0.6), columns)
+    gate = _check(report, "real_lines_only")
+    assert gate.verdict is Verdict.INCONCLUSIVE and gate.value is None
+    assert "no line_source column" in gate.message
+    assert "line_source" in report.metrics.missing_columns
+    with_source = _from_file(isolated, _pair(150, 0.6, 0.6), ALL_BUT_BATCH)
+    assert _check(with_source, "real_lines_only").verdict is Verdict.PASS
+
+
+def test_without_batch_id_a_repeated_key_is_inconclusive_but_a_repeated_id_still_fails(
+    isolated: Path,
+) -> None:
+    rows = _pair(150, 0.6, 0.6)
+    later = dict(rows[0], prediction_id="v8-0-again", created_at=START - dt.timedelta(hours=1))
+    gate = _check(_from_file(isolated, [*rows, later], ALL_BUT_BATCH), "no_duplicate_predictions")
+    assert gate.verdict is Verdict.INCONCLUSIVE
+    assert "1 rows repeat a (version, game, player)" in gate.message
+    assert "no batch_id column" in gate.message
+    again = _from_file(isolated, [*rows, dict(rows[0])], ALL_BUT_BATCH)  # the same id too
+    gate = _check(again, "no_duplicate_predictions")
+    assert gate.verdict is Verdict.FAIL and gate.value == 1
+    clean = _from_file(isolated, rows, ALL_BUT_BATCH)
+    assert _check(clean, "no_duplicate_predictions").verdict is Verdict.PASS
 
 
 def test_created_after_tipoff_falls_back_to_the_game_date_without_game_start(
