@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,11 +90,28 @@ def _validate(request: RegressionRequest) -> None:
 
 
 def default_html_path(ctx_home: Path, settings: RegressionSettings) -> Path:
+    """A new report file ``regression-<UTC time>[-N].html``, created empty now (exclusively:
+    two runs in the same second, or on a pinned clock, get two files; the run replaces it
+    with the report, or removes it if it fails).
+
+    Raises:
+        UsageError: the report folder cannot be created or written.
+    """
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     folder = Path(settings.report_dir)
     if not folder.is_absolute():
         folder = ctx_home / folder
-    return folder / f"regression-{stamp}.html"
+    folder = output_file("--html", folder / "regression.html").parent  # usage errors first
+    for n in itertools.count(1):
+        path = folder / f"regression-{stamp}{'' if n == 1 else f'-{n}'}.html"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"--html: cannot create {path}: {exc.strerror or exc}") from None
+        return path
+    raise AssertionError("unreachable")
 
 
 def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport:
@@ -102,12 +122,31 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
             candidate that fails (exception, wrong length, NaN).
         WarehouseError: the warehouse query failed.
     """
-    from nbaops import nba_data
-
     _validate(request)
     base = ctx.config.settings("regression", RegressionSettings)
-    html = output_file("--html", request.html or default_html_path(ctx.home, base))
     junit = output_file("--junit", request.junit) if request.junit is not None else None
+    if request.html is not None:
+        html = output_file("--html", request.html)
+        return _run(ctx, request, base, html, junit)
+    html = default_html_path(ctx.home, base)
+    try:
+        return _run(ctx, request, base, html, junit)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if html.stat().st_size == 0:  # still the empty placeholder: no report was written
+                html.unlink()
+        raise
+
+
+def _run(
+    ctx: Context,
+    request: RegressionRequest,
+    base: RegressionSettings,
+    html: Path,
+    junit: Path | None,
+) -> RegressionReport:
+    from nbaops import nba_data
+
     con = nba_data.connect()
     golden_summary = None
     try:

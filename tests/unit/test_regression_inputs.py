@@ -312,3 +312,22 @@ def test_every_segment_and_the_histogram_partition_each_versions_rows() -> None:
         assert sum(n for _, n in m.histogram[system]) == total.predictions
         assert m.sanity[system].rows == 10_000
         assert m.sanity[system].missing_outcomes == 10_000 - total.predictions
+
+
+def test_runs_in_the_same_second_write_their_own_default_reports(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The name had second resolution: a second run (or any run on a pinned clock)
+    # replaced the first one's report, whose printed path then showed the other run.
+    monkeypatch.setenv("NBAOPS_NOW", "2026-12-01T12:00:00Z")
+    source = _csv(isolated / "ok.csv", _pair(20, 0.5, 0.5))
+    for _ in range(2):
+        assert run(lambda ctx: run_regression(ctx, RegressionRequest(source=source))) in (0, 3)
+    reports = isolated / "home" / "reports" / "regression"
+    names = sorted(p.name for p in reports.iterdir())
+    assert names == ["regression-20261201T120000Z-2.html", "regression-20261201T120000Z.html"]
+    printed = [line for line in capsys.readouterr().out.splitlines() if "HTML report" in line]
+    assert [line.rsplit("/", 1)[1] for line in printed] == sorted(names, reverse=True)
+    # A run that fails leaves no empty report behind.
+    code, _ = _exit(RegressionRequest(source=isolated / "missing.csv"), capsys)
+    assert code == 2 and sorted(p.name for p in reports.iterdir()) == names
