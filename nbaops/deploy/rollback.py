@@ -20,6 +20,8 @@ from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.console import Console
 
     from nbaops.adapters.cloudrun import RevisionInfo
@@ -128,10 +130,12 @@ class RollbackReport:
                 f"(from {self.from_revision}); nothing changed"
             )
         if self.verdict is Verdict.PASS:
-            return (
-                f"ROLLED BACK {self.service}: {self.target}{at} serves 100% "
-                f"(was {self.from_revision}), verified"
+            was = (
+                "it already served"
+                if self.from_revision == self.target
+                else f"was {self.from_revision}"
             )
+            return f"ROLLED BACK {self.service}: {self.target}{at} serves 100% ({was}), verified"
         return (
             f"ROLLBACK FAILED {self.service}: traffic may not be on {self.target}; "
             "run the manual commands above"
@@ -171,6 +175,16 @@ class RollbackReport:
 
     def render(self, console: Console) -> None:
         self.to_report().render(console)
+
+
+def _served_before(traffic: Mapping[str, int], new_revision: str | None) -> str | None:
+    """What served when the rollback began, as the audit row's one ``revision_before``:
+    the interrupted deploy's new revision if it had any traffic, else the revision with
+    the most (the deploy may have died before its new revision served at all)."""
+    serving = {revision: percent for revision, percent in traffic.items() if percent}
+    if new_revision in serving or not serving:
+        return new_revision
+    return max(serving, key=lambda revision: serving[revision])
 
 
 def run_rollback(
@@ -251,10 +265,11 @@ def run_rollback(
         # rollback (rolling back further would go one revision too far).
         done = recovered.interrupted.journal
         target = done.before_revision or recovered.restored.target
-        report = RollbackReport(service, target, done.new_revision, False, "success", deploy_id)
+        before = _served_before(recovered.interrupted.traffic, done.new_revision)
+        report = RollbackReport(service, target, before, False, "success", deploy_id)
         report.result = recovered.restored
         report.notes += [recovered.message, *recovered.notes]
-        record = audit_record(before=done.new_revision, after=target)
+        record = audit_record(before=before, after=target)
         report.target_commit, report.target_model = record.commit_sha, record.model_version
         record.note("recovery", "WARN", recovered.message)
         record.finish("success", report.final_line())

@@ -158,6 +158,21 @@ def test_rollback_after_a_crashed_canary_goes_to_the_pre_deploy_revision(
     assert rows[report.deploy_id]["action"] == "rollback"
 
 
+def test_rollback_after_a_deploy_that_died_before_its_revision_served(
+    dworld: DeployWorld,
+) -> None:
+    # The new revision was created but never given traffic: "was <new>" and the audit
+    # row's revision_before named a revision that never served.
+    before, new = crashed_deploy(dworld, split=(0, 100))
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_rollback(dworld.context(), SERVICE)
+    assert report.outcome == "success" and report.target == before
+    assert report.from_revision == before != new
+    assert report.final_line().endswith("serves 100% (it already served), verified")
+    row = next(r for r in dworld.audit_rows() if r["deploy_id"] == report.deploy_id)
+    assert (row["revision_before"], row["revision_after"]) == (before, before)
+
+
 def test_recovery_that_cannot_verify_keeps_the_journal_and_stops(dworld: DeployWorld) -> None:
     crashed_deploy(dworld)
     dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
