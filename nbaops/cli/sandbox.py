@@ -93,7 +93,7 @@ def status(ctx: Context) -> Report:
     help={
         "query": "BigQuery Standard SQL (a SELECT or WITH query), e.g. a runbook's block.",
         "param": "A named query parameter NAME=VALUE for @NAME (repeatable), e.g. "
-        "game_date=2026-01-14.",
+        'game_date=2026-01-14; an ARRAY as JSON: sources=["REAL","VEGAS"].',
         "profile": PROFILE_HELP,
     },
 )
@@ -101,7 +101,7 @@ def sql(ctx: Context, query: str, param: list[str] | None = None) -> Report:
     """Run BigQuery SQL on the sandbox warehouse (same transpile path as the checks).
 
     Example: inv sandbox.sql "SELECT COUNT(*) AS games FROM `nba_raw.games`
-    WHERE game_date = @day" --param day=2026-01-14
+    WHERE game_date = @day" --param day=$(date +%F)
     """
     from nbaops.sandbox.sql import parse_params, run_sql
 

@@ -33,7 +33,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
-    """``name=value`` pairs as query parameters: dates, integers, numbers, else text."""
+    """``name=value`` pairs as query parameters: dates, integers, numbers, else text; a
+    JSON array (``sources=["REAL","VEGAS"]``) is an ARRAY of one such type."""
     params: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
@@ -41,11 +42,32 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
             raise UsageError(f"--param {pair!r}: expected NAME=VALUE, e.g. game_date=2026-01-14")
         if name in params:  # the last one silently won
             raise UsageError(f"--param {name}: given twice")
-        value = typed(text)
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise UsageError(f"--param {name}: {text[:40]} is outside INT64")
+        value = _array(name, text) if text.lstrip().startswith("[") else typed(text)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, int) and not -(2**63) <= item < 2**63:
+                raise UsageError(f"--param {name}: {str(item)[:40]} is outside INT64")
         params[name] = value
     return params
+
+
+def _array(name: str, text: str) -> list[Any]:
+    """An ARRAY parameter from a JSON array of strings or numbers (one type; strings are
+    typed like a plain value, so ``["2026-01-14"]`` is an ARRAY<DATE>)."""
+    import json
+
+    try:
+        items = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--param {name}: not a JSON array ({first_line(exc)[:80]})") from None
+    if not isinstance(items, list) or not all(
+        isinstance(i, str | int | float) and not isinstance(i, bool) for i in items
+    ):
+        raise UsageError(f'--param {name}: an array holds strings or numbers, e.g. ["a", "b"]')
+    values = [typed(i) if isinstance(i, str) else i for i in items]
+    if len({type(v) for v in values}) > 1:
+        kinds = ", ".join(sorted({type(v).__name__ for v in values}))
+        raise UsageError(f"--param {name}: an array holds one type, got {kinds}")
+    return values
 
 
 def typed(text: str) -> Any:

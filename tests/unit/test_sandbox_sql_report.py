@@ -85,3 +85,25 @@ def test_a_parameter_given_twice_or_outside_int64_is_bad_input() -> None:
     with pytest.raises(UsageError, match="outside INT64"):
         parse_params(["x=" + "9" * 23])
     assert parse_params([f"x={2**63 - 1}"]) == {"x": 2**63 - 1}
+
+
+def test_an_array_parameter_is_given_as_json() -> None:
+    """A runbook query with an ARRAY<STRING> parameter (batch-errors' @real_sources) could
+    not be run as written: every value was a scalar."""
+    from nbaops.errors import UsageError
+    from nbaops.sandbox.sql import parse_params
+
+    assert parse_params(['s=["REAL", "VEGAS"]', "n=[1, 2]", 'd=["2026-01-14"]']) == {
+        "s": ["REAL", "VEGAS"],
+        "n": [1, 2],
+        "d": [dt.date(2026, 1, 14)],
+    }
+    for bad, message in [
+        ('s=["REAL", 1]', "an array holds one type, got int, str"),
+        ("s=[1,", "not a JSON array"),
+        ('s=[["x"]]', "an array holds strings or numbers"),
+        ("s=[true]", "an array holds strings or numbers"),
+        (f"s=[{2**63}]", "outside INT64"),
+    ]:
+        with pytest.raises(UsageError, match=message.replace("[", "\\[")):
+            parse_params([bad])
