@@ -69,25 +69,23 @@ class DeployHistory:
         }
 
     def render(self, console: Console) -> None:
-        from rich.table import Table
-
-        from nbaops.report import WIDE_LAYOUT_MIN
+        from nbaops.report import WIDE_LAYOUT_MIN, is_table_console
 
         if not self.rows and not self.spooled:
             console.print(f"recent deploys ({self.scope}): none", highlight=False)
             if self.flushed:
                 console.print(f"{self.flushed} spooled row(s) written now")
             return
-        wide = console.width >= WIDE_LAYOUT_MIN
-        table = Table(title=f"recent deploys ({self.scope})", title_justify="left")
+        table = is_table_console(console)
+        # logs and pipes: every column; narrow terminals: revisions in --json
+        wide = console.width >= WIDE_LAYOUT_MIN or not table
         columns = ["started (UTC)", "service", "action", "outcome", "actor", "commit"]
         models = any(r.get("model_version") for r in [*self.spooled, *self.rows])
         if models:  # only when a row deployed a model version (--model-version)
             columns.append("model")
         if wide:
             columns += ["before → after", "s"]
-        for column in columns:
-            table.add_column(column, overflow="fold")
+        rows: list[tuple[list[str], bool]] = []
         for row in [*self.spooled, *self.rows]:
             started = row.get("started_at")
             outcome = str(row.get("outcome", ""))
@@ -104,15 +102,28 @@ class DeployHistory:
             ]
             if models:
                 cells.append(str(row.get("model_version") or ""))
-            if wide:  # narrow terminals: revisions are in --json
+            if wide:
                 cells.append(
                     f"{row.get('revision_before') or '-'} → {row.get('revision_after') or '-'}"
                 )
                 cells.append(
                     f"{row['duration_s']:.0f}" if row.get("duration_s") is not None else "-"
                 )
-            table.add_row(*cells, style="red" if row.get("outcome") in _BAD else None)
-        console.print(table)
+            rows.append((cells, row.get("outcome") in _BAD))
+        if table:
+            from rich.table import Table
+
+            grid = Table(title=f"recent deploys ({self.scope})", title_justify="left")
+            for column in columns:
+                grid.add_column(column, overflow="fold")
+            for cells, bad in rows:
+                grid.add_row(*cells, style="red" if bad else None)
+            console.print(grid)
+        else:  # logs and pipes: plain lines, never wrapped (--json for scripts)
+            console.print(f"recent deploys ({self.scope})", highlight=False)
+            for cells in [columns, *(cells for cells, _bad in rows)]:
+                line = "  ".join(cell or "-" for cell in cells)
+                console.print(line, soft_wrap=True, highlight=False, markup=False)
         for row in [*self.spooled, *self.rows]:  # what went wrong, without --json
             if row.get("outcome") in _BAD and row.get("message"):
                 when = _started_text(row.get("started_at"))

@@ -10,8 +10,8 @@ from rich.console import Console
 from nbaops.deploy.history import SQL, DeployHistory
 
 
-def rendered(history: DeployHistory) -> str:
-    console = Console(record=True, width=240)
+def rendered(history: DeployHistory, terminal: bool = True) -> str:
+    console = Console(record=True, width=240, force_terminal=terminal)
     history.render(console)
     return console.export_text()
 
@@ -60,3 +60,21 @@ def test_a_model_column_appears_only_when_a_row_deployed_a_model_version() -> No
     text = rendered(DeployHistory(rows=[model, row("success", "ok")], sql=SQL, scope="x"))
     header = next(line for line in text.splitlines() if "started (UTC)" in line)
     assert "model" in header and "│ v10 " in text
+
+
+def test_pipes_and_logs_get_plain_lines_not_a_box_table() -> None:
+    """README: off a terminal the output is plain lines; `inv deploys | cat` drew a box."""
+    model = {**row("success", "ok"), "service": "prediction-worker", "model_version": "v10"}
+    history = DeployHistory(rows=[model, row("success", "ok")], sql=SQL, scope="x")
+    text = rendered(history, terminal=False)
+    assert not set("┏━┃│└─") & set(text)
+    lines = text.splitlines()
+    assert lines[:2] == [
+        "recent deploys (x)",
+        "started (UTC)  service  action  outcome  actor  commit  model  before → after  s",
+    ]
+    assert lines[2] == (
+        f"2026-12-01 09:55  prediction-worker  deploy  success  ci  {'a' * 40}  v10  "
+        "svc-00003-abc → svc-00003-abc  9"
+    )
+    assert "  ci  " + "a" * 40 + "  -  svc-00003-abc" in lines[3]  # no model: "-", not a gap
