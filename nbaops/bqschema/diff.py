@@ -410,13 +410,16 @@ class SchemaDiffReport:
         }
 
     def render(self, console: Any) -> None:
-        from nbaops.report import emit, verdict_part
+        from nbaops.report import emit, error_cause, verdict_part
 
         emit(console, (self.title, "bold"), f" (against {self.against})")
         for f in self.findings:
             emit(console, f.format())
+        causes: dict[str, list[str]] = {}  # tables failing the same way: one line
         for table, message in self.errors.items():
-            emit(console, f"{table}: could not compare: {message}")
+            causes.setdefault(error_cause(message), []).append(table)
+        for cause, tables in causes.items():
+            emit(console, f"{', '.join(tables)}: could not compare: {cause}")
         unchanged = [t.table for t in self.tables if not t.comparison.changed]
         for t in self.tables:
             if not t.comparison.changed:
@@ -431,6 +434,8 @@ class SchemaDiffReport:
             for v in t.verdicts.unappliable:
                 emit(console, f"  manual: {v.rule} {v.message} (no DDL can apply it)")
         summary = f"{len(self.tables)} table(s) compared, {len(unchanged)} unchanged"
+        if self.errors:
+            summary += f", {len(self.errors)} could not be compared"
         if self.refused:
             summary += "; refused: breaking changes (see the rule ids above), nothing applied"
         elif self.applied:

@@ -208,7 +208,14 @@ def _md_escape(text: str) -> str:
 def render_table(report: DriftReport, console: Console) -> None:
     """A Rich table on a wide terminal; elsewhere one line per service with full SHAs,
     through :func:`nbaops.report.emit` (no Rich import off a terminal)."""
-    from nbaops.report import emit, is_table_console, summary_counts, verdict_part
+    from nbaops.report import (
+        TROUBLESHOOTING,
+        emit,
+        error_cause,
+        is_table_console,
+        summary_counts,
+        verdict_part,
+    )
 
     table = is_table_console(console)
     head = _short(report.head_commit) if table else report.head_commit or "-"
@@ -218,7 +225,24 @@ def render_table(report: DriftReport, console: Console) -> None:
         _print_table(report, console, title)
     else:
         emit(console, title)
+        errors: dict[str, list[ServiceDrift]] = {}  # services failing the same way: one line
         for s in report.services:
+            if s.verdict is Verdict.ERROR:
+                errors.setdefault(error_cause(s.message), []).append(s)
+        shown: set[str] = set()
+        for s in report.services:
+            same = errors.get(error_cause(s.message), []) if s.verdict is Verdict.ERROR else []
+            if len(same) > 1:
+                cause = error_cause(s.message)
+                if cause not in shown:
+                    shown.add(cause)
+                    names = ", ".join(x.service for x in same)
+                    emit(
+                        console,
+                        verdict_part(s.verdict),
+                        f" {names} ({len(same)} services): {cause} -> see {TROUBLESHOOTING}",
+                    )
+                continue
             emit(
                 console,
                 verdict_part(s.verdict),

@@ -565,3 +565,24 @@ def test_history_new_table_and_broken_file(repo: Path) -> None:
 def test_unknown_ref_is_a_usage_error(repo: Path) -> None:
     with pytest.raises(UsageError, match="unknown git ref 'nope'"):
         check_against_ref([], ref="nope")
+
+
+def test_tables_that_could_not_be_compared_the_same_way_are_one_line() -> None:
+    """schema-diff --live without credentials printed ten identical lines, then a summary
+    '0 table(s) compared' that did not say ten could not be."""
+    from nbaops.bqschema.diff import SchemaDiffReport
+    from nbaops.cli.plain import PlainConsole
+
+    why = "BigQuery client: no usable credentials (DefaultCredentialsError: not found)"
+    report = SchemaDiffReport("schema-diff", against="live")
+    report.errors = {"nba_raw.games": why, "nba_ops.deploys": why, "nba_x.t": "403 Forbidden"}
+    console = PlainConsole()
+    with console.capture() as captured:
+        report.render(console)
+    assert captured.get().splitlines() == [
+        "schema-diff (against live)",
+        "nba_raw.games, nba_ops.deploys: could not compare: no usable Google credentials: run "
+        "`gcloud auth application-default login` (Workload Identity in CI)",
+        "nba_x.t: could not compare: 403 Forbidden",
+        "ERROR 0 table(s) compared, 0 unchanged, 3 could not be compared",
+    ]

@@ -65,6 +65,26 @@ def test_plain_output_is_one_verbatim_line_per_service() -> None:
     ]
 
 
+def test_services_failing_the_same_way_are_one_line() -> None:
+    """--profile prod without credentials printed five identical ERROR lines (README:
+    identical ERRORs collapse to one line naming them)."""
+    why = "Cloud Run connect: no usable credentials (DefaultCredentialsError: not found)"
+    names = ["phase3-processors", "phase4-processors", "grading-service"]
+    failing = [ServiceDrift(n, Verdict.ERROR, why, ("x/",), 3600) for n in names]
+    other = ServiceDrift("prediction-worker", Verdict.ERROR, "API timeout", ("w/",), 3600)
+    console = PlainConsole()
+    with console.capture() as captured:
+        DriftReport([*failing, other], HEAD, "main", 3600, NOW, "prod").render(console)
+    lines = captured.get().splitlines()
+    assert lines[1] == (
+        "ERROR phase3-processors, phase4-processors, grading-service (3 services): no usable "
+        "Google credentials: run `gcloud auth application-default login` (Workload Identity "
+        "in CI) -> see docs/troubleshooting.md#every-check-is-error"
+    )
+    assert lines[2].startswith("ERROR prediction-worker serving - ") and "API timeout" in lines[2]
+    assert lines[3:] == ["ERROR drift: 4 ERROR"]
+
+
 def test_markdown_goes_through_the_console_verbatim() -> None:
     """Through the console, so the runner's capture (and its redaction) sees it."""
     markdown = report()
