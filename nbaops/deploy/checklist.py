@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # The page a failing checklist item points at (every report names the doc to open).
 PREDEPLOY_DOC = "docs/deploy.md#the-pre-deploy-checklist"
+# ... and a deploy's or rollback's own steps (the new revision's health, the rollback's).
+DEPLOY_STEPS_DOC = "docs/deploy.md#what-inv-deploy-does"
 
 
 @dataclass
@@ -29,13 +31,15 @@ class Item:
     """One pre-deploy check being judged: what stays the same whatever it finds.
 
     ``query`` (the git command or API call behind it) may be refined as the check goes;
-    :meth:`result` adds what was measured and points the result at the checklist's page.
+    :meth:`result` adds what was measured and points the result at ``doc`` (the checklist's
+    page unless it is a step of the deploy itself).
     """
 
     name: str
     service: str
     threshold: str
     query: str = ""
+    doc: str = PREDEPLOY_DOC
 
     def result(
         self,
@@ -56,7 +60,7 @@ class Item:
             message,
             self.query if query is None else query,
             details=details or {},
-            doc=PREDEPLOY_DOC,
+            doc=self.doc,
         )
 
 

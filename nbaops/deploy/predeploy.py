@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 
 from nbaops.concurrency import map_concurrently
 from nbaops.deploy.checklist import (
+    DEPLOY_STEPS_DOC,
+    PREDEPLOY_DOC,
     Item,
     check_branch,
     check_commits,
@@ -250,7 +252,10 @@ def probe_health(
     revision: str = "",
 ) -> CheckResult:
     result = ctx.health.probe(url, timeout_s=timeout_s)
-    item = Item(name, service, f"HTTP 2xx within {timeout_s:g}s", f"GET {url}")
+    # service_health is a checklist item; the new revision's and a rollback's probes are
+    # steps of the deploy (or rollback) itself
+    doc = PREDEPLOY_DOC if name == "service_health" else DEPLOY_STEPS_DOC
+    item = Item(name, service, f"HTTP 2xx within {timeout_s:g}s", f"GET {url}", doc)
     who = f"revision {revision}" if revision else "service"
     if result.ok:
         return item.result(

@@ -171,6 +171,34 @@ def test_pre_deploy_checklist_items_point_at_the_checklist_doc() -> None:
     assert plain(CheckReport("pre-deploy", [item]))[1].endswith(f"-> see {PREDEPLOY_DOC}")
 
 
+def test_the_deploys_own_health_steps_point_at_the_deploy_steps_not_the_checklist() -> None:
+    """new_revision_health is a step of the deploy, not a checklist item: its FAIL line
+    sent the reader to the checklist's section."""
+    import socket
+    import types
+
+    from nbaops.adapters.health import HealthProber
+    from nbaops.deploy.checklist import DEPLOY_STEPS_DOC, PREDEPLOY_DOC
+    from nbaops.deploy.predeploy import probe_health
+
+    with socket.socket() as closed:  # a port nothing listens on: the probe FAILs at once
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/health"
+    ctx = types.SimpleNamespace(health=HealthProber())
+    results = {
+        name: probe_health(ctx, "svc", url, timeout_s=1, name=name)  # type: ignore[arg-type]
+        for name in ("service_health", "new_revision_health", "rollback_health")
+    }
+    assert {r.verdict for r in results.values()} == {Verdict.FAIL}
+    docs = {name: r.doc for name, r in results.items()}
+    assert docs == {
+        "service_health": PREDEPLOY_DOC,
+        "new_revision_health": DEPLOY_STEPS_DOC,
+        "rollback_health": DEPLOY_STEPS_DOC,
+    }
+    assert DEPLOY_STEPS_DOC == "docs/deploy.md#what-inv-deploy-does"
+
+
 def test_missing_credentials_worded_differently_by_each_client_are_one_line() -> None:
     warehouse = (
         "WarehouseError: cannot create the BigQuery client: Your default credentials were "
