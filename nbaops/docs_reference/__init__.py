@@ -21,8 +21,10 @@ blocks of hand-written pages between markers::
     <!-- END generated -->
 
 Kinds: ``post-deploy SERVICE`` (runbooks), ``thresholds CHECK`` and ``sql CHECK``
-(playbooks: the check's declared queries or Cloud Logging filter, never retyped) and
-``task-map tasks`` (``docs/architecture.md``: every task → function → module).
+(playbooks: the check's declared queries or Cloud Logging filter, never retyped),
+``task-map tasks`` (``docs/architecture.md``: every task → function → module),
+``faults sandbox`` (the sandbox's fault catalog) and ``adrs all`` (``docs/index.md``: the
+decision records of ``docs/adr/``, from their titles).
 Other tools' markers are left alone.
 
 ``python -m nbaops.docs_reference`` (or ``inv docs.reference``) rewrites everything;
@@ -54,7 +56,7 @@ from nbaops.docs_reference.markdown import HEADER, REGENERATE, load_profiles
 if TYPE_CHECKING:
     from nbaops.config import Config
 
-BLOCK_KINDS = ("post-deploy", "thresholds", "sql", "task-map")
+BLOCK_KINDS = ("post-deploy", "thresholds", "sql", "task-map", "faults", "adrs")
 BEGIN_RE = re.compile(
     r"<!-- BEGIN generated:(?P<kind>" + "|".join(BLOCK_KINDS) + r") (?P<arg>[A-Za-z0-9_.-]+) -->"
 )
@@ -73,10 +75,45 @@ def render_block(kind: str, arg: str, configs: Mapping[str, Config]) -> str:
         if kind == "sql":
             return checks_page.sql_block(ALL_SPECS[arg], configs)
         return checks_page.thresholds_block(arg, configs)
+    root = next(iter(configs.values())).root
     if kind == "task-map":  # docs/architecture.md: the one-hop map of every task
-        root = next(iter(configs.values())).root
         return task_map.render_table(tasks_page.load_tasks(root))
+    if kind == "faults":  # the sandbox's fault catalog
+        return faults_block()
+    if kind == "adrs":  # docs/index.md: every decision record, from its title
+        return adr_table(root / "docs" / "adr")
     raise ValueError(f"unknown generated block kind {kind!r}")
+
+
+def faults_block() -> str:
+    """Every fault ``inv sandbox.fault`` injects, by kind, from the catalogs."""
+    from nbaops.local.api_faults import API_FAULT_KINDS
+    from nbaops.sandbox.faults import ARMED, CANARY_FAULTS, DATA_FAULTS, DRIFT
+
+    def names(items: Sequence[str]) -> str:
+        return ", ".join(f"`{n}`" for n in items)
+
+    return "\n".join(
+        [
+            f"- data faults (applied at once): {names(list(DATA_FAULTS))};",
+            f"- {names([ARMED])}: armed until the service's next revision, which it degrades "
+            "(unhealthy, and that service's data fault);",
+            f"- {names([DRIFT])}: commits merged to the sandbox's platform repository and not "
+            "deployed;",
+            f"- canary faults: {names(CANARY_FAULTS)};",
+            f"- API faults of the stand-in: {names(API_FAULT_KINDS)}.",
+        ]
+    )
+
+
+def adr_table(folder: Path) -> str:
+    """The decision records of ``folder``: number (linked) and title (``# ADR N — title``)."""
+    rows = ["| ADR | decision |", "| --- | -------- |"]
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-*.md")):
+        first = path.read_text(encoding="utf-8").partition("\n")[0]
+        title = first.partition("—")[2].strip() or first.lstrip("# ").strip()
+        rows.append(f"| [{path.name[:4]}]({folder.name}/{path.name}) | {title} |")
+    return "\n".join(rows)
 
 
 def fill_blocks(text: str, configs: Mapping[str, Config], where: str = "") -> str:

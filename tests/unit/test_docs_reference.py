@@ -620,3 +620,20 @@ def test_hook_reference_shows_a_copyable_repo_and_rev_block() -> None:
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert f"  - repo: {project['urls']['Repository']}\n    rev: v{project['version']}\n" in text
     assert re.search(r"repo: https://\S+", text) and "<this repository>" not in text
+
+
+def test_the_fault_list_and_the_adr_table_are_derived_not_retyped(tmp_path: Path) -> None:
+    """docs/index.md listed faults and ADRs by hand: hit-rate-drop and ADRs 0010-0011 were
+    missing. Both blocks now come from the catalogs and the ADR files."""
+    from nbaops.docs_reference import adr_table, faults_block
+    from nbaops.sandbox.faults import known_faults
+
+    block = faults_block()
+    assert all(f"`{name}`" in block for name in known_faults())
+    (tmp_path / "0001-first.md").write_text("# ADR 0001 — First thing\n\nbody\n")
+    (tmp_path / "0012-new.md").write_text("# ADR 0012 — A new decision\n")
+    (tmp_path / "README.md").write_text("# not a record\n")
+    assert adr_table(tmp_path).splitlines()[2:] == [
+        f"| [0001]({tmp_path.name}/0001-first.md) | First thing |",
+        f"| [0012]({tmp_path.name}/0012-new.md) | A new decision |",
+    ]
