@@ -127,8 +127,10 @@ def _leak_evidence(metrics: Metrics, version: str, settings: RegressionSettings)
     if leak is None:
         return []
     found: list[str] = []
-    if leak.created_after_start:
+    if leak.created_after_start:  # a fact: one is enough
         found.append(f"{leak.created_after_start} predictions created at or after tip-off")
+    if leak.rows < settings.min_bets:  # the statistical signatures need a sample (ADR 0006)
+        return found
     if leak.exact_share is not None and leak.exact_share > settings.leakage.max_exact_share:
         found.append(
             f"{format_pct(leak.exact_share)} of predictions within 0.5 points of the actual "
@@ -162,6 +164,19 @@ def leakage(
             value=len(evidence),
             threshold=threshold,
             message=f"{version}: leakage signature: " + "; ".join(evidence),
+            query=query,
+            details=details,
+        )
+    if leak is None or leak.rows < settings.min_bets:
+        n = 0 if leak is None else leak.rows
+        return CheckResult(
+            name=f"leakage:{version}",
+            service=SERVICE,
+            verdict=Verdict.INCONCLUSIVE,
+            value=None,
+            threshold=threshold,
+            message=f"{version}: too few graded predictions to judge the exact share and the "
+            f"correlations ({n} < {settings.min_bets}); none created after tip-off",
             query=query,
             details=details,
         )

@@ -256,8 +256,10 @@ def compute(
         _unknown_recommendation(con, table)
     keys = scan.run_keys(con, derived, systems, pairs)
     dups: dict[str, tuple[int, int, int, int]] = {}
+    late: dict[str, int] | None = None  # slow path: late rows counted before deduplication
     if keys.extra_rows:
         dups = scan.key_duplicates(con, table, columns)
+        late = scan.late_rows(con, derived)
         derived = scan.derived_sql(scan.dedup(con, source), b, histogram_width, histogram_clip)
         rows = con.execute(scan.groups_sql(derived)).fetchall()
         keys = scan.run_keys(con, derived, systems, pairs)
@@ -266,6 +268,9 @@ def compute(
     fields = scan.GROUP_FIELDS
     records = [_labelled(dict(zip(fields, r, strict=True)), b) for r in rows]
     overall = {r["system_id"]: r for r in records if r["segment"] == "all"}
+    if late is not None:
+        for system, r in overall.items():
+            r["late"] = late.get(str(system), 0)
     groups = [
         _group(r, break_even, confidence_level)
         for r in records

@@ -13,8 +13,8 @@ Clean input (one row per version, game and player: the common case) takes two pa
 Prediction-id uniqueness costs one more narrow pass when the column exists (distinct
 hashes first, the exact count only when they fall short: :func:`duplicate_ids`).
 Only when the keys pass finds a key predicted twice (a duplicate, or a re-prediction of a
-later batch) is the input materialised once, deduplicated (latest ``created_at`` wins), and
-passes 1-2 run on that: the statistics need one row per key.
+later batch) is the input materialised once, deduplicated (:func:`dedup`: the latest made
+before tip-off wins), and passes 1-2 run on that: the statistics need one row per key.
 
 Values are bound parameters ($name); the SQL interpolates only column names checked
 against the table, table names checked as identifiers and bucket edges checked as numbers.
@@ -48,6 +48,7 @@ HIST = "hist"
 # Without a tip-off time, the earliest regular tip-off of the game day (12:00 ET) stands in:
 # a prediction created after noon on game day, or any later day, is flagged.
 FALLBACK_TIPOFF = "12:00:00"
+TIPOFF = f"coalesce(game_start, timezone('America/New_York', game_date + TIME '{FALLBACK_TIPOFF}'))"
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,7 @@ def derived_sql(source: str, buckets: Buckets, width: float, clip: float) -> str
           (side = 1 AND actual_points > line_value)
             OR (side = 2 AND actual_points < line_value) AS is_hit,
           predicted_points - actual_points AS err,
-          coalesce(game_start, timezone('America/New_York', game_date + TIME
-            '{FALLBACK_TIPOFF}')) AS tipoff,
+          {TIPOFF} AS tipoff,
           {_bucket_code("line_value", b.line)} AS line_bucket,
           CASE WHEN is_home IS NULL THEN 0 WHEN is_home THEN 1 ELSE 2 END::UTINYINT AS venue,
           {_bucket_code("minutes", b.minutes)} AS minutes_bucket,
@@ -160,8 +160,11 @@ def derived_sql(source: str, buckets: Buckets, width: float, clip: float) -> str
           {_bucket_code("confidence", b.confidence)} AS confidence_bucket,
           {_bucket_code("CASE WHEN line_value IS NULL THEN NULL ELSE " + edge + " END", b.edge)}
             AS edge_bucket,
-          greatest({_num(-clip)}, least({_num(clip - width)},
-            floor((predicted_points - actual_points) / {_num(width)}) * {_num(width)})) AS err_bin
+          -- (greatest/least skip NULLs: a row without an error would land in the last bin)
+          CASE WHEN predicted_points - actual_points IS NOT NULL THEN
+            greatest({_num(-clip)}, least({_num(clip - width)},
+              floor((predicted_points - actual_points) / {_num(width)}) * {_num(width)}))
+          END AS err_bin
         FROM (SELECT *, {_SIDE.format(r="recommendation")}
           ELSE {_SIDE.format(r="upper(trim(recommendation))")} ELSE 0 END END::UTINYINT AS side
           FROM ({source}))
@@ -382,18 +385,31 @@ def run_keys(
 
 
 def dedup(con: duckdb.DuckDBPyConnection, source: str) -> str:
-    """Materialise the source with one row per (version, game, player): the latest wins."""
+    """Materialise the source with one row per (version, game, player): the graded one, made
+    before tip-off, latest first (a re-prediction after tip-off is not what was bet on; the
+    ``created_before_tipoff`` gate counts it from the raw rows: :func:`late_rows`)."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {DEDUPED} AS
         SELECT * FROM ({source})
         QUALIFY row_number() OVER (
           PARTITION BY system_id, game_id, player_lookup
-          ORDER BY (actual_points IS NOT NULL) DESC, created_at DESC NULLS LAST,
-                   prediction_id DESC NULLS LAST) = 1
+          ORDER BY (actual_points IS NOT NULL) DESC,
+                   coalesce(created_at < {TIPOFF}, false) DESC,
+                   created_at DESC NULLS LAST, prediction_id DESC NULLS LAST) = 1
         """  # noqa: S608
     )
     return f"SELECT * FROM {DEDUPED}"  # noqa: S608
+
+
+def late_rows(con: duckdb.DuckDBPyConnection, derived: str) -> dict[str, int]:
+    """Graded rows created at or after tip-off, by version, before deduplication (the
+    deduplicated rows keep a version made before tip-off where there is one)."""
+    rows = con.execute(
+        f"""SELECT CAST(system_id AS VARCHAR), count_if(graded AND created_at >= tipoff)
+        FROM ({derived}) GROUP BY 1"""  # noqa: S608
+    ).fetchall()
+    return {str(s): int(n) for s, n in rows}
 
 
 def duplicate_ids(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:

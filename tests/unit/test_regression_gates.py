@@ -204,6 +204,20 @@ def test_a_leak_is_caught() -> None:
     assert _check(report, "leakage:v8").verdict is Verdict.PASS
 
 
+def test_leakage_on_a_tiny_sample_is_inconclusive_unless_a_prediction_came_late() -> None:
+    # ADR 0006: below min_bets a gate is INCONCLUSIVE, never PASS or FAIL. One of three
+    # predictions within 0.5 points (honest models: ~6%) FAILed the run.
+    rows = [_row(i, "v8", hit=True) for i in range(3)]
+    rows[0]["predicted_points"] = rows[0]["actual_points"] + 0.2
+    gate = _check(_run(rows), "leakage:v8")
+    assert gate.verdict is Verdict.INCONCLUSIVE and gate.value is None
+    assert "too few graded predictions" in gate.message
+    assert f"(3 < {SETTINGS.min_bets})" in gate.message
+    rows[1]["created_at"] = START + dt.timedelta(minutes=5)  # a fact, not a statistic
+    gate = _check(_run(rows), "leakage:v8")
+    assert gate.verdict is Verdict.FAIL and "created at or after tip-off" in gate.message
+
+
 def test_too_good_without_leak_signature_warns() -> None:
     report = _run(_pair(500, 0.53, 0.62))
     check = _check(report, "too_good_to_be_true:v9")

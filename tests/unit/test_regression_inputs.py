@@ -331,3 +331,30 @@ def test_runs_in_the_same_second_write_their_own_default_reports(
     # A run that fails leaves no empty report behind.
     code, _ = _exit(RegressionRequest(source=isolated / "missing.csv"), capsys)
     assert code == 2 and sorted(p.name for p in reports.iterdir()) == names
+
+
+def test_a_re_prediction_after_tip_off_is_not_graded_but_is_flagged() -> None:
+    # docs/regression.md: the metrics grade the latest prediction *before* tip-off; the
+    # latest one was graded even when it came an hour after the game started.
+    rows = _pair(150, 0.6, 0.6)
+    for r in rows:
+        r["batch_id"] = "b1"
+    first = rows[0]  # v8 OVER, a hit, created 6 h before tip-off
+    late = dict(first, prediction_id="v8-0-late", batch_id="b2", recommendation="UNDER",
+                created_at=START + dt.timedelta(hours=1))  # fmt: skip
+    report = _run([*rows, late])
+    clean = _run(rows)
+    v8, v8_clean = report.metrics.overall("v8"), clean.metrics.overall("v8")
+    assert v8 is not None and v8_clean is not None
+    assert (v8.hits, v8.bets) == (v8_clean.hits, v8_clean.bets)  # the pre-tip-off OVER
+    gate = _check(report, "created_before_tipoff")
+    assert gate.verdict is Verdict.FAIL and gate.value == 1  # counted from the raw rows
+    assert "v8=1" in gate.message
+
+
+def test_rows_without_an_outcome_add_no_histogram_bin() -> None:
+    # greatest/least skip NULLs: an ungraded row landed in the last bin (+18) with count 0.
+    rows = _pair(20, 0.5, 0.5)
+    rows[0]["actual_points"] = None
+    edges = {edge for edge, _n in _run(rows).metrics.histogram["v8"]}
+    assert edges == {edge for edge, _n in _run(rows[1:]).metrics.histogram["v8"]}
