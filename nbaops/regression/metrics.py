@@ -333,18 +333,12 @@ def _ratio(total: Any, n: Any) -> float | None:
     return _opt(float(total) / int(n)) if total is not None and n else None
 
 
-def _corr(r: dict[str, Any], p: str) -> float | None:
-    """Pearson correlation from the additive sums of pass 1 (None without variance)."""
-    n = int(r["predictions"] if p == "pa" else r["la_n"] or 0)
-    if n < 2:
+def _corr(value: Any) -> float | None:
+    """A correlation from pass 1 (DuckDB's corr: None without two pairs, NaN without
+    variance: None too), clipped to [-1, 1] against rounding."""
+    if value is None or not math.isfinite(float(value)):
         return None
-    sx, sy = float(r[f"{p}_x"] or 0), float(r[f"{p}_y"] or 0)
-    cov = float(r[f"{p}_xy"] or 0) - sx * sy / n
-    vx = float(r[f"{p}_xx"] or 0) - sx * sx / n
-    vy = float(r[f"{p}_yy"] or 0) - sy * sy / n
-    if vx <= 1e-12 * max(1.0, abs(float(r[f"{p}_xx"] or 0))) or vy <= 0:
-        return None
-    return _opt(max(-1.0, min(1.0, cov / math.sqrt(vx * vy))))
+    return max(-1.0, min(1.0, float(value)))
 
 
 def _group(r: dict[str, Any], break_even: float, level: float) -> GroupMetrics:
@@ -387,8 +381,8 @@ def _leak(r: dict[str, Any]) -> LeakStats:
         created_after_start=int(r["late"] or 0),
         with_timestamps=int(r["with_ts"] or 0),
         exact_share=int(r["exact"] or 0) / predictions if predictions else None,
-        corr_prediction=_corr(r, "pa"),
-        corr_line=_corr(r, "la"),
+        corr_prediction=_corr(r["corr_prediction"]),
+        corr_line=_corr(r["corr_line"]),
         tipoff_from_game_date=int(r["ts_fallback"] or 0),
     )
 

@@ -176,7 +176,6 @@ def derived_sql(source: str, buckets: Buckets, width: float, clip: float) -> str
 # faster in DuckDB than the same values with FILTER clauses.
 _GRADED_BET = "graded AND is_bet"
 _DECIDED = "graded AND is_bet AND NOT is_push"
-_WITH_LINE = "graded AND line_value IS NOT NULL"
 
 
 def _when(condition: str, expr: str) -> tuple[str, str]:
@@ -207,21 +206,16 @@ _BASE: dict[str, tuple[str, str]] = {
     "ungraded_bets": ("count_if", "side IN (1, 2) AND line_value IS NULL"),
     "unknown_recommendations": ("count_if", "side = 0"),
     "nonfinite": ("count_if", "nonfinite"),  # rows with a NaN/infinite number (now NULL)
-    # Sums for corr(predicted, actual) and corr(line, actual) on graded rows.
-    "pa_x": _when("graded", "predicted_points"),
-    "pa_y": _when("graded", "actual_points"),
-    "pa_xy": _when("graded", "predicted_points * actual_points"),
-    "pa_xx": _when("graded", "predicted_points * predicted_points"),
-    "pa_yy": _when("graded", "actual_points * actual_points"),
-    "la_n": ("count_if", _WITH_LINE),
-    "la_x": _when("graded", "line_value"),
-    "la_y": _when(_WITH_LINE, "actual_points"),
-    "la_xy": _when("graded", "line_value * actual_points"),
-    "la_xx": _when("graded", "line_value * line_value"),
-    "la_yy": _when(_WITH_LINE, "actual_points * actual_points"),
+}
+# Per version only: corr(predicted, actual) and corr(line, actual) on graded rows, by
+# DuckDB's corr (numerically stable: sums of squares lost the 4th decimal at values ~1e6
+# and all of it at ~1e7; corr skips a pair with a NULL side).
+_CORRELATIONS = {
+    "corr_prediction": ("predicted_points", "actual_points"),
+    "corr_line": ("line_value", "actual_points"),
 }
 # What a segment bucket, a week and the histogram report (GroupMetrics): aggregated in the
-# two groupings. The rest (leakage signatures, sanity counts, correlation sums) is only
+# two groupings. The rest (leakage signatures, sanity counts, correlations) is only
 # reported per version, so it is aggregated once per version, not once per grouping.
 _PER_GROUP = (
     "predictions",
@@ -235,7 +229,7 @@ _PER_GROUP = (
     "n_confidence",
     "sum_edge",
 )
-_PER_VERSION = tuple(name for name in _BASE if name not in _PER_GROUP)
+_PER_VERSION = (*(name for name in _BASE if name not in _PER_GROUP), *_CORRELATIONS)
 # The columns of every pass-1 row (what :func:`groups_sql` selects, in order).
 GROUP_FIELDS = ("system_id", "segment", "bucket", "err_bin", *_PER_GROUP, *_PER_VERSION)
 # The segments whose bucket codes are small integers: grouped together in pass 1.
@@ -247,7 +241,7 @@ def _typed(names: Sequence[str], template: str) -> str:
     wraps the name (``sum({})``: rolled up; ``{}``: as aggregated)."""
     return ", ".join(
         f"CAST({template.format(name)} AS "
-        f"{'DOUBLE' if name.startswith(('sum_', 'pa_', 'la_')) else 'BIGINT'}) AS {name}"
+        f"{'DOUBLE' if name.startswith(('sum_', 'corr_')) else 'BIGINT'}) AS {name}"
         for name in names
     )
 
@@ -263,9 +257,21 @@ def groups_sql(derived: str) -> str:
     instructions with two DuckDB threads, though 17% fewer with one: keep the third
     grouping). Rows other than a version's ``all`` have them NULL."""
     coded = ", ".join(_CODED)
-    inputs = ", ".join(f"{expr} AS _{name}" for name, (_, expr) in _BASE.items())
+    inputs = ", ".join(
+        [f"{expr} AS _{name}" for name, (_, expr) in _BASE.items()]
+        + [
+            f"CASE WHEN graded THEN {x} END AS _{name}_x, "
+            f"CASE WHEN graded THEN {y} END AS _{name}_y"
+            for name, (x, y) in _CORRELATIONS.items()
+        ]
+    )
     per_group = ", ".join(f"{_BASE[name][0]}(_{name}) AS {name}" for name in _PER_GROUP)
-    per_version = ", ".join(f"{_BASE[name][0]}(_{name}) AS {name}" for name in _PER_VERSION)
+    per_version = ", ".join(
+        f"corr(_{name}_x, _{name}_y) AS {name}"
+        if name in _CORRELATIONS
+        else f"{_BASE[name][0]}(_{name}) AS {name}"
+        for name in _PER_VERSION
+    )
     nulls = ", ".join(f"NULL AS {name}" for name in _PER_VERSION)
     segment = (
         "CASE "

@@ -358,3 +358,25 @@ def test_rows_without_an_outcome_add_no_histogram_bin() -> None:
     rows[0]["actual_points"] = None
     edges = {edge for edge, _n in _run(rows).metrics.histogram["v8"]}
     assert edges == {edge for edge, _n in _run(rows[1:]).metrics.histogram["v8"]}
+
+
+def test_correlations_keep_their_precision_at_large_values() -> None:
+    # Pearson from raw sums of squares lost the 4th decimal around 1e6 and returned None
+    # from ~1e7, which switched the leakage correlation test off.
+    import math
+    import random
+
+    rng = random.Random(7)
+    rows = []
+    for i in range(400):
+        actual = 1e9 + rng.gauss(0, 7)
+        rows.append(_row(i, "v8", hit=True, line=actual + rng.gauss(0, 5),
+                         predicted=actual + rng.gauss(0, 6), actual=actual))  # fmt: skip
+    leak = _run(rows).metrics.leak["v8"]
+    xs = [r["predicted_points"] for r in rows]
+    ys = [r["actual_points"] for r in rows]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    expected = cov / math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+    assert leak.corr_prediction == pytest.approx(expected, abs=1e-6)
+    assert leak.corr_line is not None
