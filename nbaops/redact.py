@@ -42,7 +42,10 @@ _known: set[str] = set()  # the sensitive material of every Secret created in th
 def sensitive_material(value: str) -> list[str]:
     """The parts of a secret value whose fragments must never appear (lower-cased)."""
     text = value.strip()
-    parts = urlsplit(text) if "://" in text else None
+    try:
+        parts = urlsplit(text) if "://" in text else None
+    except ValueError:  # not a URL after all ("https://[::1/..."): the whole value is secret
+        parts = None
     pieces: list[str] = []
     if parts is not None and parts.scheme and parts.netloc:
         segments = [s for s in parts.path.split("/") if s]
@@ -58,7 +61,9 @@ def sensitive_material(value: str) -> list[str]:
         pieces.append(text)
     out: list[str] = []
     for piece in pieces:
-        for form in (piece, quote(piece, safe=""), quote(piece, safe="/")):
+        # surrogateescape: a value read from the environment may hold undecodable bytes
+        quoted = [quote(piece, safe=safe, errors="surrogateescape") for safe in ("", "/")]
+        for form in (piece, *quoted):
             if len(form) >= MIN_FRAGMENT and form.lower() not in out:
                 out.append(form.lower())
     return out

@@ -84,12 +84,14 @@ def _deliver(
     channels: list[str] = []
     error: str | None = None
     slack_status = "not configured"
+    unreadable = False  # a webhook is configured but cannot be used: Slack did not get it
     if webhook is None:
         try:
             webhook, _source = webhook_store.resolve_webhook(ctx)
         except Exception as exc:  # store unreadable: report, still write the outbox
             error = redact(f"cannot read the Slack webhook: {exc}")
             slack_status = f"failed: {error}"
+            unreadable = True
     if webhook is not None:
         try:
             slack.post(webhook, payload, timeout_s=settings.timeout_s)
@@ -119,8 +121,9 @@ def _deliver(
             channels.append("outbox")
         except OSError as exc:
             error = error or f"cannot write the outbox: {exc.strerror}"
-    # Primary channel: Slack when a webhook is configured, else (local only) the outbox.
-    ok = ("slack" if webhook is not None else "outbox") in channels
+    # Primary channel: Slack when a webhook is configured (even one that could not be
+    # read), else (local only) the outbox.
+    ok = ("slack" if webhook is not None or unreadable else "outbox") in channels
     return Delivery(ok=ok, channels=tuple(channels), error=None if ok else error)
 
 

@@ -100,7 +100,9 @@ def plan(
                 mark is None
                 or not mark.alerting
                 or mark.verdict != result.verdict.value
-                or now - mark.at >= suppression
+                # a mark from the future (the clock went back, or a run with a pinned
+                # future clock) is no recent alert: it must not silence this one for days
+                or not dt.timedelta(0) <= now - mark.at < suppression
             ):
                 out.alerts.append(result)
             else:
@@ -144,7 +146,8 @@ class FileStateStore:
                 mark = Mark(**fields, at=dt.datetime.fromisoformat(str(body["at"])))
             except (KeyError, TypeError, ValueError):
                 continue
-            marks[key] = mark
+            if mark.at <= now:  # as the warehouse ledger reads only rows up to now
+                marks[key] = mark
         return marks
 
     def save(self, marks: Sequence[Mark], *, run_id: str, profile: str) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from nbaops.adapters.stdlib_http import is_loopback
 from nbaops.environment import read
-from nbaops.errors import AdapterError, UsageError, first_line
+from nbaops.errors import EXIT_USAGE, AdapterError, UsageError, first_line
 from nbaops.fsutil import write_text_atomic
 from nbaops.redact import Secret, has_control_characters, redact
 
@@ -38,6 +38,13 @@ LOCAL_FILE = Path("secrets") / "slack-webhook"
 
 class SecretStoreError(AdapterError):
     """Reading or writing the webhook store failed (message redacted)."""
+
+
+class InvalidWebhookError(SecretStoreError):
+    """The configured webhook ($SLACK_WEBHOOK_URL or the store) is not one nbaops posts to:
+    a configuration to fix (exit 2), not an outage."""
+
+    exit_code = EXIT_USAGE
 
 
 def validate_webhook(value: str) -> Secret:
@@ -56,8 +63,14 @@ def validate_webhook(value: str) -> Secret:
             "the Slack webhook URL contains a space or control character "
             "(not shown: it is a secret)"
         )
-    parts = urlsplit(text)
-    host = parts.hostname or ""
+    try:
+        text.encode("utf-8")
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except (UnicodeError, ValueError):  # undecodable bytes; "https://[::1/..."
+        raise UsageError(
+            "the Slack webhook URL is not a valid URL (not shown: it is a secret)"
+        ) from None
     if (parts.scheme == "https" and host) or (parts.scheme == "http" and is_loopback(host)):
         return Secret(text)
     raise UsageError(
@@ -88,7 +101,9 @@ class FileWebhookStore:
             return None
         except OSError as exc:
             raise SecretStoreError(f"cannot read {self.path}: {exc.strerror}") from None
-        return Secret(text) if text else None
+        except UnicodeDecodeError:
+            raise SecretStoreError(f"cannot read {self.path}: not UTF-8 text") from None
+        return _usable(text, self.where) if text else None
 
     def save(self, secret: Secret) -> None:
         folder = self.path.parent
@@ -119,8 +134,11 @@ class SecretManagerWebhookStore:
         except Exception as exc:
             text = redact(first_line(exc))
             raise SecretStoreError(f"cannot read {self.where}: {text}") from None
-        value = data.decode("utf-8").strip() if data is not None else ""
-        return Secret(value) if value else None
+        try:
+            value = data.decode("utf-8").strip() if data is not None else ""
+        except UnicodeDecodeError:
+            raise SecretStoreError(f"cannot read {self.where}: not UTF-8 text") from None
+        return _usable(value, self.where) if value else None
 
     def save(self, secret: Secret) -> None:
         failure: str | None = None
@@ -133,6 +151,19 @@ class SecretManagerWebhookStore:
             failure = redact(f"cannot write {self.where}: {first}", secret)
         if failure is not None:
             raise SecretStoreError(failure)
+
+
+def _usable(value: str, where: str) -> Secret:
+    """A stored or configured webhook, checked like ``slack.configure`` checks its input:
+    a value changed by hand (plain http to a remote host, a typo) is never posted to.
+
+    Raises:
+        InvalidWebhookError: the value is not a usable webhook (why, never the value).
+    """
+    try:
+        return validate_webhook(value)
+    except UsageError as exc:
+        raise InvalidWebhookError(f"{where}: {exc}") from None
 
 
 def open_store(ctx: Context) -> WebhookStore:
@@ -150,13 +181,23 @@ def resolve_webhook(ctx: Context) -> tuple[Secret | None, str]:
     """The webhook to post to and where it came from: ``SLACK_WEBHOOK_URL``, then the store.
 
     Raises:
-        SecretStoreError: the store could not be read.
+        SecretStoreError: the store could not be read, or the value is not a usable webhook
+            (not https, plain http to a remote host, not a URL).
     """
     env = (read(ENV_VAR) or "").strip()
     if env:
-        return Secret(env), f"${ENV_VAR}"
+        return _usable(env, f"${ENV_VAR}"), f"${ENV_VAR}"
     store = open_store(ctx)
     return store.load(), store.where
+
+
+def configured(ctx: Context) -> bool:
+    """Whether a webhook is configured at all (set or stored), without reading it: on the
+    local profile none means alerts only go to the outbox."""
+    if (read(ENV_VAR) or "").strip():
+        return True
+    store = open_store(ctx)
+    return not isinstance(store, FileWebhookStore) or os.path.lexists(store.path)
 
 
 def read_url_input(*, from_env: bool = False) -> Secret:

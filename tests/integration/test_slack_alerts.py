@@ -156,6 +156,38 @@ def test_outbox_gets_every_alert_even_without_a_webhook(
     assert (ctx.home / "alerts" / "state.json").is_file()
 
 
+def test_a_configured_webhook_that_cannot_be_read_is_not_delivered_and_not_recorded(
+    ctx: Context, receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store (a folder here) could not be read: the outbox copy counted as delivered,
+    # the alert was recorded, and Slack never heard of it.
+    monkeypatch.delenv("SLACK_WEBHOOK_URL")
+    (ctx.home / "secrets" / "slack-webhook").mkdir(parents=True)
+    summary = dispatch(ctx, [coverage(Verdict.FAIL)])
+    assert summary.undelivered == ["lines_coverage@phase4-processors"] and not summary.alerted
+    assert "cannot read the Slack webhook" in summary.summary
+    assert not (ctx.home / "alerts" / "state.json").exists()  # the next run alerts again
+
+
+@pytest.mark.parametrize(
+    "webhook",
+    [
+        "http://192.0.2.10:9/services/T1/B2/plaintextsecret",  # plain http, not loopback
+        "ftp://example.org/services/T1/B2/plaintextsecret",
+    ],
+)
+def test_a_webhook_from_the_environment_is_checked_before_anything_is_sent(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch, webhook: str
+) -> None:
+    # Only slack.configure checked the URL: $SLACK_WEBHOOK_URL was posted to as it was,
+    # over plain HTTP to any host (the token in the clear).
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", webhook)
+    summary = dispatch(ctx, [coverage(Verdict.FAIL)])
+    assert summary.undelivered == ["lines_coverage@phase4-processors"]
+    assert "$SLACK_WEBHOOK_URL: the Slack webhook must be an https:// URL" in summary.summary
+    assert "plaintextsecret" not in summary.summary
+
+
 def test_send_for_deploy_events(ctx: Context, receiver: SlackReceiver) -> None:
     event = AlertEvent(
         kind=AlertKind.ROLLBACK,

@@ -87,7 +87,14 @@ def test_redact_removes_url_path_and_token(caplog: pytest.LogCaptureFixture) -> 
 def test_validate_webhook_rejects_without_echoing_the_value() -> None:
     assert validate_webhook(URL + "\n") == Secret(URL)
     assert validate_webhook("http://127.0.0.1:9/hook").reveal() == "http://127.0.0.1:9/hook"
-    for bad in ("", "   ", "http://hooks.slack.com/services/AAAAAAAAAA/secretvalue", "ftp://x/y"):
+    for bad in (
+        "",
+        "   ",
+        "http://hooks.slack.com/services/AAAAAAAAAA/secretvalue",
+        "ftp://x/y",
+        "https://[::1/services/T1/B2/secretvalue",  # urlsplit: "Invalid IPv6 URL"
+        "https://hooks.slack.com/services/T1/B2/secret\udcffvalue",  # undecodable byte
+    ):
         with pytest.raises(UsageError) as info:
             validate_webhook(bad)
         assert "secretvalue" not in str(info.value)

@@ -39,6 +39,17 @@ def test_repeat_within_interval_is_suppressed_and_after_it_alerts_again() -> Non
     assert decide([res(Verdict.FAIL)], marks(old)).alerts == [res(Verdict.FAIL)]
 
 
+def test_a_mark_from_the_future_does_not_suppress(tmp_path: Path) -> None:
+    # The clock went back (or one run had a pinned future clock): a mark dated after now
+    # silenced a still-failing check for days (9999-12-31: for good).
+    future = Mark("lines_coverage", "phase4-processors", "FAIL", NOW + dt.timedelta(days=3))
+    assert decide([res(Verdict.FAIL)], marks(future)).alerts == [res(Verdict.FAIL)]
+    store = FileStateStore(tmp_path)
+    store.save([future], run_id="r-future", profile="local")
+    assert store.load(NOW, INTERVAL) == {}  # as the warehouse ledger reads run_at <= now
+    assert store.load(future.at, INTERVAL) == marks(future)
+
+
 def test_a_changed_failing_verdict_alerts_within_the_interval() -> None:
     prior = Mark("lines_coverage", "phase4-processors", "ERROR", NOW - dt.timedelta(hours=1))
     assert decide([res(Verdict.FAIL)], marks(prior)).alerts == [res(Verdict.FAIL)]

@@ -99,6 +99,17 @@ def test_environment_secrets_are_masked(monkeypatch: pytest.MonkeyPatch) -> None
     assert "EnvironmentToken" not in redact("401 for token ghp_environmenttoken987654321")
 
 
+def test_secrets_that_are_not_clean_text_are_masked_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A byte that is not UTF-8 reaches Python as a surrogate (os.environ decodes with
+    # surrogateescape): quoting it raised, and every task died with a traceback, exit 1.
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_ab\udcffcdefghijkl")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://[::1/services/T1/B2/BrokenUrlToken77")
+    assert "cdefghijkl" not in redact("token ghp_ab\udcffcdefghijkl")
+    assert "BrokenUrlToken" not in redact("posting to BrokenUrlToken77 failed")
+
+
 def test_public_parts_of_urls_stay_readable() -> None:
     secret = Secret("https://alerts.example.com/services/T0PUBLIC1/B0PUBLIC2/PublicPartsToken9")
     text = "see https://alerts.example.com/docs and the services list"
