@@ -95,7 +95,15 @@ class Config:
 
     @property
     def root(self) -> Path:
-        return self.path.parent
+        """The project: ``NBAOPS_ROOT``, else the config's folder when it is a project
+        (holds ``schemas/``), else the nearest project at or above the current folder (a
+        config copied elsewhere, ``NBAOPS_CONFIG=/tmp/x/nbaops.yaml``, still checks this
+        project's schemas instead of none)."""
+        if read("NBAOPS_ROOT"):
+            return project_root()
+        if schemas_dir(self.path.parent).is_dir():
+            return self.path.parent
+        return project_root()
 
     @cached_property
     def services(self) -> dict[str, ServiceConfig]:

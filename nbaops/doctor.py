@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.environment import read
 from nbaops.errors import NbaopsError, first_line
+from nbaops.paths import schemas_dir
 from nbaops.report import CheckReport, summary_counts
 from nbaops.verdict import CheckResult, Verdict
 
@@ -267,6 +268,11 @@ def check_datasets(ctx: Context) -> list[CheckResult]:
         )
         query = f"bigquery GetDataset {ctx.config.profile.project}.{real}"
         out.append(_Probe("dataset", dataset, fix, query).run(body))
+    if not out:  # nothing to check is not a pass: the preflight would be green unchecked
+        where = schemas_dir(ctx.root)
+        fix = "run from the project (or set NBAOPS_ROOT to it): its schemas/ declares the tables"
+        probe = _Probe("dataset", "*", fix, f"list {where}")
+        out.append(probe.result(Verdict.ERROR, f"no table schemas in {where}: nothing checked"))
     return out
 
 

@@ -21,7 +21,9 @@ VARIABLES: dict[str, str] = {
     "NBAOPS_CONFIG": "The config file (default: `nbaops.yaml` at the project root).",
     "NBAOPS_PROFILE": "The profile when `--profile` is not given (default: the config's "
     "`default_profile`, else `local`).",
-    "NBAOPS_ROOT": "The project root (default: the nearest folder holding `nbaops.yaml`).",
+    "NBAOPS_ROOT": "The project root, whose `schemas/` declares the tables (default: the "
+    "config's folder when it holds `schemas/`, else the nearest folder at or above the "
+    "current one holding `nbaops.yaml`).",
     "NBAOPS_HOME": "The folder of all local state: sandbox, history, locks (default: "
     "`.nbaops/` at the project root).",
     "NBAOPS_DATA": "The real NBA data folder (default: `../shared/data/nba` beside the "

@@ -50,6 +50,19 @@ def test_doctor_passes_on_the_local_profile_and_changes_nothing(dworld: DeployWo
     assert datasets and all(c.value is None and c.threshold == "exists" for c in datasets)
 
 
+def test_a_root_without_schemas_is_an_error_not_a_green_preflight(
+    dworld: DeployWorld, tmp_path: Path
+) -> None:
+    # No schemas/ under the root (a config copied elsewhere): every dataset and table check
+    # was silently skipped and the preflight PASSed.
+    dworld.monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
+    report = run_doctor(dworld.context())
+    rows = [c for c in report.checks if c.name == "dataset"]
+    assert [(c.verdict, c.service) for c in rows] == [(Verdict.ERROR, "*")]
+    assert f"no table schemas in {tmp_path / 'schemas'}: nothing checked" in rows[0].message
+    assert report.verdict is Verdict.ERROR
+
+
 def test_a_drifted_table_is_named_and_fails(dworld: DeployWorld) -> None:
     dworld.wh.execute("ALTER TABLE nba_ops.deploys DROP COLUMN outcome")
     report = run_doctor(dworld.context())

@@ -192,3 +192,20 @@ def test_a_check_result_links_its_playbook_under_alerts_runbook_base_url(
         measured = CheckResult("lines_coverage", "x", Verdict.PASS, 1.0, "FAIL < 0.9", "ok")
         result = annotate(spec, measured, runbook_base_url(config))
         assert (result.doc, result.doc_url) == (spec.playbook_doc, expected)
+
+
+def test_the_project_root_of_a_config_kept_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root was always the config's folder: a copy in /tmp found no schemas/ and the
+    doctor checked no dataset; NBAOPS_ROOT was documented but ignored."""
+    monkeypatch.delenv("NBAOPS_ROOT", raising=False)
+    monkeypatch.chdir(REPO)
+    copy = tmp_path / "elsewhere" / "nbaops.yaml"
+    copy.parent.mkdir()
+    copy.write_text((REPO / "nbaops.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_config(copy).root == REPO  # the project the command runs in
+    (copy.parent / "schemas").mkdir()
+    assert load_config(copy).root == copy.parent  # a project of its own
+    monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
+    assert load_config(copy).root == tmp_path  # said explicitly: wins
