@@ -30,7 +30,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import api_error_text, error_status, google_call
+from nbaops.adapters.errors import (
+    NotFoundError,
+    api_error_text,
+    error_status,
+    google_call,
+    typed_as,
+)
 from nbaops.clock import as_utc
 from nbaops.errors import CloudRunError
 
@@ -238,7 +244,7 @@ class CloudRun:
             try:
                 return call()
             except gexc.NotFound as exc:
-                raise CloudRunError(
+                raise typed_as(NotFoundError, CloudRunError)(
                     f"Cloud Run {what}: service {service!r} not found in "
                     f"{self.project}/{self.region}: {api_error_text(exc)}"
                 ) from exc

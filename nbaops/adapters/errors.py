@@ -34,6 +34,21 @@ class NotFoundError(AdapterError):
     """The named resource does not exist (HTTP 404)."""
 
 
+_TYPED: dict[tuple[type[AdapterError], type[AdapterError]], type[AdapterError]] = {}
+
+
+def typed_as(specific: type[AdapterError], error: type[AdapterError]) -> type[AdapterError]:
+    """An error that is both ``error`` (what the adapter's callers catch) and ``specific``
+    (what proves something: a refused permission, a missing resource), so a preflight can
+    tell a proved FAIL from an undetermined ERROR whichever adapter raised it."""
+    if issubclass(error, specific):
+        return error
+    key = (specific, error)
+    if key not in _TYPED:
+        _TYPED[key] = type(f"{error.__name__}{specific.__name__}", (specific, error), {})
+    return _TYPED[key]
+
+
 def _reply_error(exc: Any) -> dict[str, Any]:
     """The ``error`` object of a Google REST error reply ({} when the reply has none)."""
     response = getattr(exc, "response", None)
@@ -68,7 +83,8 @@ def google_call(
     """Run ``call``; map every Google client failure to one-line errors.
 
     ``typed=False`` raises ``error`` for credentials, 403 and 404 too, with the same
-    messages: for an adapter whose callers catch its own class (Cloud Run, Monitoring).
+    messages: for an adapter whose callers catch its own class (Cloud Run, Monitoring);
+    the error is then also the specific class (:func:`typed_as`).
     An :class:`~nbaops.errors.AdapterError` raised by ``call`` itself passes unchanged.
 
     Raises:
@@ -84,7 +100,7 @@ def google_call(
     from google.auth import exceptions as auth_exc
 
     def kind(specific: type[AdapterError]) -> type[AdapterError]:
-        return specific if typed else error
+        return specific if typed else typed_as(specific, error)
 
     where = f"{api} {what}"
     try:

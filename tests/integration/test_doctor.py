@@ -134,3 +134,18 @@ def test_a_missing_grant_and_a_refused_invoker_are_proved_failures(dworld: Deplo
     assert refused.verdict is Verdict.FAIL and "HTTP 403" in refused.message
     assert "roles/run.invoker" in refused.details["fix"]
     assert check_id_token(ctx, "phase3-processors").verdict is Verdict.PASS
+
+
+def test_a_refused_cloud_run_call_is_a_proved_failure_not_undetermined(
+    dworld: DeployWorld,
+) -> None:
+    # docs/first-prod-run.md: exit 1 when a check proved something wrong (a refused
+    # permission). The Cloud Run adapter's 403 was only a CloudRunError: ERROR, exit 3.
+    from nbaops.local.api_faults import set_api_fault
+
+    set_api_fault(dworld.home, "http-4xx", count=100)
+    report = run_doctor(dworld.context())
+    cloud_run = [c for c in report.checks if c.name in ("project", "service", "permissions")]
+    assert cloud_run and {c.verdict for c in cloud_run} == {Verdict.FAIL}
+    assert all("permission denied (HTTP 403)" in c.message for c in cloud_run)
+    assert exit_code_for(report.verdict) == 1
