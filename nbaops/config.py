@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nbaops.environment import read
-from nbaops.errors import ConfigError, UnknownServiceError, UsageError
+from nbaops.errors import ConfigError, UnknownServiceError, UsageError, first_line
 from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
 from nbaops.settings import load_section, setting
 
@@ -143,8 +143,17 @@ class Config:
         return _deep_merge(base, self.profile.overrides.get(name, {}) or {})
 
     def settings(self, name: str, cls: type[SettingsT]) -> SettingsT:
-        """Section ``name`` as typed, validated settings (:mod:`nbaops.settings`)."""
-        return load_section(self.section(name), cls, name)
+        """Section ``name`` as typed, validated settings (:mod:`nbaops.settings`).
+
+        Raises:
+            ConfigError: a value of the section is invalid; the line names the file.
+        """
+        try:
+            return load_section(self.section(name), cls, name)
+        except ConfigError as exc:
+            here = Path.cwd()
+            shown = self.path.relative_to(here) if self.path.is_relative_to(here) else self.path
+            raise ConfigError(f"{shown}: {first_line(exc)}") from None
 
     def dataset(self, logical: str) -> str:
         """The real dataset name for a logical one used in nbaops SQL."""

@@ -102,7 +102,8 @@ def _value(raw: Any, kind: Any, field: dataclasses.Field[Any], key: str, strict:
     try:
         value = _convert(raw, kind, key)
     except (TypeError, ValueError, UsageError) as exc:
-        raise ConfigError(f"{key}: {first_line(exc)}") from None
+        text = first_line(exc)  # (parse_duration already names the key)
+        raise ConfigError(text if text.startswith(f"{key}: ") else f"{key}: {text}") from None
     _bounds(value, field.metadata, key)
     return value
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from nbaops.anomaly import AnomalySettings
 from nbaops.config import Config
+from nbaops.errors import ConfigError
 from nbaops.paths import doc_url
 from nbaops.settings import setting
 
@@ -32,6 +33,70 @@ class ScheduleSettings:
     time_zone: str = "Etc/UTC"
     cloud_run_job: str = "nbaops-health"
     service_account: str = "nbaops-scheduler@{project}.iam.gserviceaccount.com"  # {project}
+
+    def check(self, where: str) -> None:
+        """The schedule Cloud Scheduler would refuse is refused here, before any plan:
+        unix-cron (five fields in range) and an IANA time zone.
+
+        Raises:
+            ConfigError: naming the key and what is wrong.
+        """
+        from zoneinfo import ZoneInfo
+
+        problem = cron_problem(self.cron)
+        if problem:
+            raise ConfigError(f"{where}.cron: {self.cron!r}: {problem}")
+        try:
+            ZoneInfo(self.time_zone)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            raise ConfigError(
+                f"{where}.time_zone: {self.time_zone!r} is not an IANA time zone "
+                "(e.g. Etc/UTC, America/New_York)"
+            ) from None
+
+
+# unix-cron (Cloud Scheduler's format): minute hour day-of-month month day-of-week, each a
+# list of *, N or N-M, optionally /STEP; months and weekdays also by their English names.
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+                      "NOV", "DEC")),
+    ("day of week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)  # fmt: skip
+
+
+def cron_problem(cron: str) -> str | None:
+    """Why ``cron`` is not a unix-cron schedule (None: it is)."""
+    fields = cron.split()
+    if len(fields) != 5:
+        return f"needs 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}"
+    for text, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+
+        def number(token: str, name: str = name, names: tuple[str, ...] = names) -> int:
+            if token.upper() in names:
+                return names.index(token.upper()) + (1 if name == "month" else 0)
+            if not token.isdigit():
+                raise ValueError(f"{token!r} is not a number")
+            return int(token)
+
+        for item in text.split(","):
+            span, _, step = item.partition("/")
+            try:
+                if step and (not step.isdigit() or int(step) == 0):
+                    return f"{name}: step {step!r} must be a positive number"
+                if span == "*":
+                    continue
+                start, _, end = span.partition("-")
+                values = [number(start)] + ([number(end)] if end else [])
+            except ValueError as exc:
+                return f"{name}: {exc}"
+            if any(not low <= v <= high for v in values):
+                return f"{name}: {span!r} is outside {low}-{high}"
+            if values != sorted(values):
+                return f"{name}: the range {span!r} runs backwards"
+    return None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,33 @@ def test_a_damaged_state_file_means_alert_again(tmp_path: Path) -> None:
     store.path.parent.mkdir(parents=True)
     store.path.write_text("{not json", encoding="utf-8")
     assert store.load(NOW, INTERVAL) == {}
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ({"cron": "0 */6 * * *", "time_zone": "America/New_York"}, None),
+        ({"cron": "*/15 2-4 1,15 JAN MON-FRI"}, None),
+        ({"cron": "99 99 99 99 99"}, "alerts.schedule.cron: '99 99 99 99 99': minute: '99'"),
+        ({"cron": "0 0 * *"}, "needs 5 fields"),
+        ({"cron": "0 0 0 * *"}, "day of month: '0' is outside 1-31"),
+        ({"cron": "5-2 * * * *"}, "the range '5-2' runs backwards"),
+        ({"cron": "*/0 * * * *"}, "step '0' must be a positive number"),
+        ({"time_zone": "Mars/Phobos"}, "alerts.schedule.time_zone: 'Mars/Phobos' is not an IANA"),
+        ({"time_zone": "../../etc/passwd"}, "is not an IANA time zone"),
+    ],
+)
+def test_a_schedule_cloud_scheduler_would_refuse_is_a_config_error(
+    schedule: dict[str, str], message: str | None
+) -> None:
+    """schedule.install --dry-run printed a plan (PASS) for a cron or time zone the API
+    refuses."""
+    from nbaops.alerts.settings import AlertSettings
+    from nbaops.errors import ConfigError
+    from nbaops.settings import load_section
+
+    if message is None:
+        assert load_section({"schedule": schedule}, AlertSettings, "alerts").schedule
+        return
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_section({"schedule": schedule}, AlertSettings, "alerts")

@@ -209,3 +209,20 @@ def test_the_project_root_of_a_config_kept_elsewhere(
     assert load_config(copy).root == copy.parent  # a project of its own
     monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
     assert load_config(copy).root == tmp_path  # said explicitly: wins
+
+
+def test_an_invalid_section_value_names_the_file_and_the_key_once(tmp_path: Path) -> None:
+    """'alerts.suppression_interval: alerts.suppression_interval: ...' without the file."""
+    from nbaops.alerts.settings import AlertSettings
+
+    path = tmp_path / "nbaops.yaml"
+    text = (REPO / "nbaops.yaml").read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("  suppression_interval: 12h", "  suppression_interval: 999999999999d"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, "local").settings("alerts", AlertSettings)
+    assert str(info.value) == (
+        f"{path}: alerts.suppression_interval: '999999999999d' is longer than 3650d"
+    )
