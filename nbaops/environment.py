@@ -122,11 +122,20 @@ def _folder(text: str) -> Path:
     return path
 
 
+def _moment(text: str) -> dt.datetime:
+    """``NBAOPS_NOW``: an ISO 8601 timestamp within years 1900-2999 (the clock reaches days
+    and seasons around it: year 1 or 9999 made every check an OverflowError ERROR)."""
+    moment = iso_timestamp(text)
+    if not 1900 <= moment.year <= 2999:
+        raise _Unusable(f"year {moment.year}")
+    return moment
+
+
 # The variables whose value has a form: how it is parsed, and what it must be. :func:`check`
 # parses them all before a task runs, so a bad value is bad input (one line, exit 2), not
 # an ERROR verdict from whichever check happens to read it first.
 TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
-    "NBAOPS_NOW": (iso_timestamp, "an ISO 8601 timestamp"),
+    "NBAOPS_NOW": (_moment, "an ISO 8601 timestamp of years 1900-2999"),
     "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0"),
     "NBAOPS_HOME": (_folder, "a folder nbaops can use"),
 }

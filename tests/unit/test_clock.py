@@ -24,6 +24,16 @@ def test_bad_pinned_time_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> No
         clock.now()
 
 
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+def test_a_pinned_time_far_from_any_season_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Year 1 or 9999 was accepted and every check then ERRORed with OverflowError."""
+    monkeypatch.setenv("NBAOPS_NOW", moment)
+    with pytest.raises(UsageError, match=r"NBAOPS_NOW: .* of years 1900-2999: year \d+"):
+        clock.now()
+
+
 @pytest.mark.parametrize("text", ["2026-13-01", "soon", ""])
 def test_bad_date(text: str) -> None:
     with pytest.raises(UsageError, match="--date"):
