@@ -182,8 +182,7 @@ def _lint_range_partitioning(
     elif interval <= 0 or end <= start:
         message = f"range [{start}, {end}) by {interval}: needs start < end and interval > 0"
         doc.add("PARTITION_INVALID", line, message)
-    elif -(-(end - start) // interval) > MAX_PARTITIONS:
-        count = -(-(end - start) // interval)
+    elif (count := -(-(end - start) // interval)) > MAX_PARTITIONS:  # ceil
         message = f"range [{start}, {end}) by {interval} makes {count} partitions"
         doc.add("PARTITION_INVALID", line, f"{message} (at most {MAX_PARTITIONS})")
 
