@@ -45,7 +45,8 @@ def typed_as(specific: type[AdapterError], error: type[AdapterError]) -> type[Ad
         return error
     key = (specific, error)
     if key not in _TYPED:
-        _TYPED[key] = type(f"{error.__name__}{specific.__name__}", (specific, error), {})
+        # named as the adapter's own error: messages say "WarehouseError: ..." as before
+        _TYPED[key] = type(error.__name__, (specific, error), {"__qualname__": error.__qualname__})
     return _TYPED[key]
 
 
