@@ -30,6 +30,51 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# How one BigQuery call is retried (the client's own defaults retry for 10 minutes, job
+# failures for 40, and send requests without a timeout: an unreachable endpoint hung a
+# health run for as long). BigQuery documents retrying 5xx and the rateLimitExceeded /
+# backendError reasons with backoff; a connection that cannot be made is retried twice
+# (a blip), then reported at once as unreachable, not as a slow query.
+RETRY_REASONS = frozenset({"rateLimitExceeded", "backendError", "internalError", "badGateway"})
+UNREACHABLE_RETRIES = 2
+
+
+def bounded_retry(deadline_s: float) -> Any:
+    """A ``google.api_core`` Retry for one call: transient API errors until ``deadline_s``,
+    an unreachable endpoint :data:`UNREACHABLE_RETRIES` times."""
+    import requests
+    from google.api_core import exceptions as gexc
+    from google.api_core.retry import Retry
+    from google.auth import exceptions as auth_exc
+
+    transient = (
+        gexc.TooManyRequests,
+        gexc.InternalServerError,
+        gexc.BadGateway,
+        gexc.ServiceUnavailable,
+        gexc.GatewayTimeout,
+    )
+    unreachable = (
+        ConnectionError,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+        auth_exc.TransportError,
+    )
+    seen = [0]
+
+    def predicate(exc: Exception) -> bool:
+        if isinstance(exc, unreachable):
+            seen[0] += 1
+            return seen[0] <= UNREACHABLE_RETRIES
+        if isinstance(exc, transient):
+            return True
+        errors = getattr(exc, "errors", None) or [{}]
+        reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
+        return reason in RETRY_REASONS
+
+    return Retry(predicate=predicate, initial=1.0, maximum=8.0, timeout=deadline_s)
+
 
 class BigQueryWarehouse:
     """BigQuery through ``google.cloud.bigquery`` (imported on first use).
@@ -44,6 +89,8 @@ class BigQueryWarehouse:
         root: project root whose ``schemas/`` describes the tables (row validation).
         retry_deadline_s: how long the client retries transient API errors (429/5xx)
             of one call before giving up (the library default is 10 minutes).
+        timeout_s: what one call may take, retries included, when its caller gives no
+            timeout (a query's own ``timeout_s`` otherwise); every HTTP request is bounded.
         sql_cache_dir: where qualified SQL is kept across runs (None: in memory only).
     """
 
@@ -58,9 +105,11 @@ class BigQueryWarehouse:
         endpoint: str | None = None,
         root: Path | None = None,
         retry_deadline_s: float = 60.0,
+        timeout_s: float = 120.0,
         sql_cache_dir: Path | None = None,
     ) -> None:
         self.project = project
+        self.timeout_s = timeout_s
         self.sql_cache_dir = sql_cache_dir
         self.retry_deadline_s = retry_deadline_s
         self.location = location
@@ -108,6 +157,26 @@ class BigQueryWarehouse:
             "BigQuery", what, fn, error=WarehouseError, timeout_s=timeout_s, typed=False
         )
 
+    def _bounds(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """``retry`` and ``timeout`` for one client call (see :func:`bounded_retry`)."""
+        limit = timeout_s if timeout_s is not None else self.timeout_s
+        return {"retry": bounded_retry(min(self.retry_deadline_s, limit)), "timeout": limit}
+
+    def _run_query(self, sql: str, config: Any, timeout_s: float | None) -> Any:
+        """Start a query job; returns it with the bounds and the job retry its ``result()``
+        takes. Every request and retry is bounded by the call's time. ``job_retry=None`` at
+        the insert: the client otherwise wraps jobs.insert in its own 10-minute retry of
+        any connection error, around ours; a job that *fails* with a retryable reason is
+        still run again, by ``result()``, within the same time."""
+        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
+
+        limit = timeout_s if timeout_s is not None else self.timeout_s
+        bounds = self._bounds(limit)
+        job = self.client.query(
+            self._sql(sql), job_config=config, location=self.location, job_retry=None, **bounds
+        )
+        return job, {**bounds, "job_retry": DEFAULT_JOB_RETRY.with_timeout(limit)}
+
     def query(
         self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
     ) -> QueryResult:
@@ -119,14 +188,16 @@ class BigQueryWarehouse:
         config = self._job_config(params, **extra)
         job_box: list[Any] = []
 
+        limit = timeout_s if timeout_s is not None else self.timeout_s
+
         def run() -> list[dict[str, Any]]:
-            job = self.client.query(self._sql(sql), job_config=config, location=self.location)
+            job, bounds = self._run_query(sql, config, limit)
             job_box.append(job)
-            result = job.result(timeout=timeout_s)
+            result = job.result(**bounds)
             return [{k: utc_values(v) for k, v in row.items()} for row in result]
 
         try:
-            rows = self._call("query", run, timeout_s)
+            rows = self._call("query", run, limit)
         except WarehouseError:
             if job_box and timeout_s is not None:
                 _cancel_quietly(job_box[0])
@@ -147,10 +218,10 @@ class BigQueryWarehouse:
         config = self._job_config(params)
 
         def run() -> None:
-            job = self.client.query(self._sql(sql), job_config=config, location=self.location)
-            job.result()
+            job, bounds = self._run_query(sql, config, None)
+            job.result(**bounds)
 
-        self._call("statement", run)
+        self._call("statement", run, self.timeout_s)
 
     def apply_ddl(self, statement: Statement) -> None:
         """Run one schema-change statement (BigQuery runs all of them as written)."""
@@ -161,11 +232,11 @@ class BigQueryWarehouse:
         config = self._job_config(params, dry_run=True, use_query_cache=False)
 
         def run() -> int | None:
-            job = self.client.query(self._sql(sql), job_config=config, location=self.location)
+            job, _waits = self._run_query(sql, config, None)
             value = job.total_bytes_processed
             return int(value) if value is not None else None
 
-        return self._call("dry run", run)
+        return self._call("dry run", run, self.timeout_s)
 
     def _fields(self, table: str) -> list[dict[str, Any]]:
         from nbaops.table_catalog import load_catalog
@@ -201,14 +272,12 @@ class BigQueryWarehouse:
         table_id = self.table_id(table)
 
         def run() -> list[Any]:
-            from google.cloud.bigquery.retry import DEFAULT_RETRY
-
             errors: list[Any] = self.client.insert_rows_json(
                 table_id,
                 payload,
                 skip_invalid_rows=False,
                 ignore_unknown_values=False,
-                retry=DEFAULT_RETRY.with_deadline(self.retry_deadline_s),
+                **self._bounds(),
             )
             return errors
 
@@ -227,11 +296,10 @@ class BigQueryWarehouse:
         table_id = self.table_id(table)
 
         def run() -> list[dict[str, Any]]:
-            return [
-                _normalise_field(f.to_api_repr()) for f in self.client.get_table(table_id).schema
-            ]
+            table = self.client.get_table(table_id, **self._bounds())
+            return [_normalise_field(f.to_api_repr()) for f in table.schema]
 
-        return self._call(f"get table {table}", run)
+        return self._call(f"get table {table}", run, self.timeout_s)
 
     def dataset_location(self, dataset: str) -> str | None:
         """The dataset's BigQuery location (``US``, ``EU``, a region), None when missing."""
@@ -241,11 +309,11 @@ class BigQueryWarehouse:
 
         def run() -> str | None:
             try:
-                return str(self.client.get_dataset(dataset_id).location or "")
+                return str(self.client.get_dataset(dataset_id, **self._bounds()).location or "")
             except gexc.NotFound:
                 return None
 
-        return self._call(f"get dataset {dataset_id}", run)
+        return self._call(f"get dataset {dataset_id}", run, self.timeout_s)
 
     def create_tables(self, catalog: Catalog | None = None) -> list[str]:
         """Create missing datasets and tables from the catalog (partitioning + clustering)."""
@@ -261,7 +329,7 @@ class BigQueryWarehouse:
                 ds = bigquery.Dataset(f"{self.project}.{self.datasets.get(dataset, dataset)}")
                 if self.location:
                     ds.location = self.location
-                self.client.create_dataset(ds, exists_ok=True)
+                self.client.create_dataset(ds, exists_ok=True, **self._bounds())
             for spec in cat:
                 table = bigquery.Table(
                     self.table_id(spec.ref),
@@ -273,7 +341,7 @@ class BigQueryWarehouse:
                     )
                 if spec.cluster:
                     table.clustering_fields = list(spec.cluster)
-                self.client.create_table(table, exists_ok=True)
+                self.client.create_table(table, exists_ok=True, **self._bounds())
                 created.append(spec.ref)
 
         self._call("creating tables", run)

@@ -1,0 +1,94 @@
+"""The BigQuery engine when the API cannot be reached or never answers: a bounded ERROR.
+
+The client's defaults retry a connection error for 10 minutes (40 for a job) and send
+requests without a timeout: `inv system-health --profile prod` sat silent past any
+schedule, and a check said "timed out after 60s (raise checks.timeout_s)" for an endpoint
+that refused every connection. Each test runs against 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+from nbaops.errors import WarehouseError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """Accepts connections and never answers (a blackholed proxy, a hung server)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_an_endpoint_that_refuses_connections_is_reported_unreachable_at_once() -> None:
+    warehouse = BigQueryWarehouse("p", endpoint=f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(WarehouseError, match="BigQuery query: cannot reach the API"):
+        warehouse.query("SELECT 1 AS x", timeout_s=60)
+
+
+def test_an_endpoint_that_never_answers_is_bounded_by_the_call_time(silent_endpoint: str) -> None:
+    warehouse = BigQueryWarehouse("p", endpoint=silent_endpoint, timeout_s=2)
+    started = time.monotonic()
+    with pytest.raises(WarehouseError, match="BigQuery"):
+        warehouse.table_schema("nba_raw.games")
+    with pytest.raises(WarehouseError, match="BigQuery query"):
+        warehouse.query("SELECT 1 AS x", timeout_s=2)
+    assert time.monotonic() - started < 60  # was: 10 minutes per call, then more
+
+
+def test_a_task_on_an_unreachable_warehouse_exits_3_not_hangs(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "NBAOPS_HOME": str(tmp_path / "home"),
+        "NBAOPS_BQ_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "deploys", "--profile", "prod"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # hung for 10+ minutes
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "BigQuery query: cannot reach the API" in done.stderr
+    assert "Traceback" not in done.stderr
