@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from nbaops.environment import read
@@ -414,23 +416,46 @@ def run_doctor(ctx: Context) -> CheckReport:
             checks.append(_Probe(name, "*", CREDENTIALS_FIX, "").result(Verdict.ERROR, message))
         checks.append(check_github(ctx))
         return doctor_report(ctx.profile, checks, not_applicable)
-    checks.append(check_project(ctx))
-    checks += [check_service(ctx, service) for service in services]
-    checks += [check_permissions(ctx, service) for service in services]
-    checks += [check_id_token(ctx, service) for service in services]
-    checks += check_datasets(ctx)
-    checks += check_table_schemas(ctx)
-    slack = check_slack_secret(ctx)
-    if slack is None:
-        not_applicable["slack_secret"] = (
-            "local profile without a webhook: alerts print to the console"
-        )
+    project = check_project(ctx)
+    checks.append(project)
+    # The rest are independent reads: run concurrently (each bounded by its client's
+    # timeout), reported in this order. Cloud Run that did not answer the project check
+    # (ERROR: unreachable, timed out) is not asked 15 more times, one timeout each.
+    jobs: list[Callable[[], list[CheckResult]]] = []
+    per_service = (check_service, check_permissions, check_id_token)
+    if project.verdict is Verdict.ERROR:
+        message = f"not run: Cloud Run did not answer the project check ({project.message})"
+        for check in per_service:
+            name = check.__name__.removeprefix("check_")
+            checks += [
+                _Probe(name, service, CREDENTIALS_FIX, "").result(Verdict.ERROR, message[:300])
+                for service in services
+            ]
     else:
-        checks.append(slack)
+        jobs += [
+            partial(_one, check, ctx, service) for check in per_service for service in services
+        ]
+    jobs += [partial(check_datasets, ctx), partial(check_table_schemas, ctx)]
+    jobs.append(partial(_optional, check_slack_secret, ctx))
     if ctx.is_local:
         not_applicable["scheduler_job"] = "Cloud Scheduler has no local stand-in"
         not_applicable["github_issues"] = "GitHub is not reachable from the sandbox"
     else:
-        checks.append(check_scheduler(ctx))
-        checks.append(check_github(ctx))
+        jobs += [partial(_one, check_scheduler, ctx), partial(_one, check_github, ctx)]
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="nbaops-doctor") as pool:
+        for found in pool.map(lambda job: job(), jobs):
+            checks += found
+    if not any(c.name == "slack_secret" for c in checks):
+        not_applicable["slack_secret"] = (
+            "local profile without a webhook: alerts print to the console"
+        )
     return doctor_report(ctx.profile, checks, not_applicable)
+
+
+def _one(check: Callable[..., CheckResult], *args: Any) -> list[CheckResult]:
+    return [check(*args)]
+
+
+def _optional(check: Callable[..., CheckResult | None], *args: Any) -> list[CheckResult]:
+    found = check(*args)
+    return [] if found is None else [found]

@@ -63,6 +63,8 @@ OTHER_VARIABLES: dict[str, str] = {
     "FORCE_COLOR": "Set (non-empty): reports render as on a terminal (Rich, colour) even "
     "when stdout is a pipe or file.",
     "TTY_COMPATIBLE": "Set (non-empty): the same as `FORCE_COLOR` for the report console.",
+    "GOOGLE_APPLICATION_CREDENTIALS": "A credentials file for Application Default "
+    "Credentials (prod profiles; else gcloud's ADC); named, never shown, when unusable.",
 }
 
 

@@ -15,27 +15,41 @@ from __future__ import annotations
 from typing import Any
 
 from nbaops.adapters.errors import CREDENTIALS_FIX, CredentialsError
+from nbaops.environment import read
 from nbaops.errors import first_line
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 LOCAL_CLIENT_ID = "nbaops-local.apps.googleusercontent.com"
 
 
-def default_credentials() -> Any:
-    """ADC with the cloud-platform scope.
+# What google.auth.default raises for a credentials file it cannot read besides its own
+# errors: valid JSON that is not an object ('list' object has no attribute 'get'), a
+# field of the wrong type, a key it cannot parse.
+UNREADABLE_CREDENTIALS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+
+
+def default_credentials(scopes: tuple[str, ...] = (SCOPE,)) -> Any:
+    """ADC with the cloud-platform scope (or ``scopes``).
 
     Raises:
-        CredentialsError: no ADC found (one line with the fix).
+        CredentialsError: no ADC found, or a credentials file google-auth cannot read (one
+            line with the fix).
     """
     import google.auth
     from google.auth import exceptions as auth_exc
 
     try:
-        credentials, _project = google.auth.default(scopes=[SCOPE])
+        credentials, _project = google.auth.default(scopes=list(scopes))
     except auth_exc.GoogleAuthError as exc:
         first = first_line(exc)
         raise CredentialsError(
             f"no Application Default Credentials ({first}); {CREDENTIALS_FIX}"
+        ) from None
+    except UNREADABLE_CREDENTIALS as exc:
+        where = read("GOOGLE_APPLICATION_CREDENTIALS") or "the Application Default Credentials"
+        raise CredentialsError(
+            f"{where} is not a usable credentials file ({first_line(exc, typed=True)[:200]}); "
+            f"{CREDENTIALS_FIX}"
         ) from None
     return credentials
 
@@ -60,6 +74,8 @@ def client_kwargs(endpoint: str | None, credentials: Any = None) -> dict[str, An
         kwargs["client_options"] = {"api_endpoint": endpoint}
         if credentials is None:
             kwargs["credentials"] = anonymous_credentials()
+    elif credentials is None:  # ADC read here, so an unusable file is one CredentialsError
+        kwargs["credentials"] = default_credentials()
     return kwargs
 
 
@@ -96,8 +112,18 @@ def refresh_outcome(credentials: Any) -> tuple[bool | None, str]:
 
     try:
         credentials.refresh(google.auth.transport.requests.Request())
-    except auth_exc.RefreshError as exc:  # the token endpoint answered: refused
-        return False, f"refresh refused: {first_line(exc)[:500]}"
+    except auth_exc.RefreshError as exc:
+        # args[0] says why; args[1] is the raw reply (printed, it made a tuple of the line)
+        reason = (str(exc.args[0]) if exc.args else str(exc)).strip().splitlines()
+        why = reason[0][:500] if reason else type(exc).__name__
+        if getattr(exc, "retryable", False):  # a 5xx or 429: nothing proved
+            return None, f"refresh failed (temporary, retry later): {why}"
+        return False, f"refresh refused: {why}"  # the token endpoint said no
     except (auth_exc.GoogleAuthError, OSError) as exc:
         return None, f"refresh failed: {first_line(exc, typed=True)[:500]}"
+    except Exception as exc:  # a reply google-auth cannot read (an HTML proxy page)
+        return None, (
+            "refresh failed: the token endpoint's reply could not be read "
+            f"({first_line(exc, typed=True)[:300]})"
+        )
     return True, "a token was issued"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbaops.adapters.credentials import anonymous_credentials
+from nbaops.adapters.credentials import UNREADABLE_CREDENTIALS, anonymous_credentials
 from nbaops.clock import as_utc, rfc3339
 from nbaops.errors import LoggingError
 
@@ -177,7 +177,7 @@ class _SessionTransport:
                     credentials: Any = anonymous_credentials()
                 else:
                     credentials, _ = google.auth.default(scopes=[READ_SCOPE])
-            except auth_exc.GoogleAuthError as exc:
+            except (auth_exc.GoogleAuthError, *UNREADABLE_CREDENTIALS) as exc:
                 raise _no_credentials(exc) from exc
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session

@@ -149,3 +149,23 @@ def test_a_refused_cloud_run_call_is_a_proved_failure_not_undetermined(
     assert cloud_run and {c.verdict for c in cloud_run} == {Verdict.FAIL}
     assert all("permission denied (HTTP 403)" in c.message for c in cloud_run)
     assert exit_code_for(report.verdict) == 1
+
+
+def test_cloud_run_that_does_not_answer_is_not_asked_once_per_service(
+    dworld: DeployWorld,
+) -> None:
+    # An unreachable Cloud Run took 17 calls of one timeout each, one after another
+    # (8.5 minutes); the project check's ERROR now stands for the per-service checks.
+    from nbaops.local.api_faults import set_api_fault
+
+    set_api_fault(dworld.home, "http-5xx", count=100)
+    mark = len(dworld.requests())
+    report = run_doctor(dworld.context())
+    project = next(c for c in report.checks if c.name == "project")
+    assert project.verdict is Verdict.ERROR
+    skipped = [c for c in report.checks if c.name in ("service", "permissions", "id_token")]
+    assert len(skipped) == 3 * len(dworld.context().config.service_names)
+    assert all(c.verdict is Verdict.ERROR for c in skipped)
+    assert all(c.message.startswith("not run: Cloud Run did not answer") for c in skipped)
+    run_paths = [r["path"] for r in dworld.requests()[mark:] if "/services" in r["path"]]
+    assert all(path.endswith("/services") for path in run_paths)  # only the project's list

@@ -1,0 +1,86 @@
+"""Credentials that cannot be used: one line with the right fix, never an internal error.
+
+A credentials file that is JSON but not an object, a token endpoint answering HTML (a
+captive proxy) or a 5xx: google-auth raises AttributeError/TypeError, or a RefreshError
+whose text is a tuple; tasks printed "internal error", and a 5xx read as a refusal (FAIL).
+The token endpoint is a fake on 127.0.0.1 (a service-account key's token_uri).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from worlds.http_fake import FakeServer, Request
+
+from nbaops.adapters.credentials import default_credentials, refresh_outcome
+from nbaops.adapters.errors import CredentialsError
+
+
+def service_account_key(path: Path, token_uri: str) -> Path:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "p",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "sa@p.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": token_uri,
+            }
+        )
+    )
+    return path
+
+
+def test_a_credentials_file_that_is_not_an_object_is_a_credentials_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "key.json"
+    path.write_text("[1, 2]")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    with pytest.raises(CredentialsError) as info:
+        default_credentials()
+    message = str(info.value)
+    assert message.startswith(f"{path} is not a usable credentials file (AttributeError")
+    assert "gcloud auth application-default login" in message
+
+
+@pytest.mark.parametrize(
+    ("reply", "issued", "words"),
+    [
+        ((500, {"error": "internal", "error_description": "backend down"}), None, "temporary"),
+        ((400, {"error": "invalid_grant", "error_description": "bad key"}), False, "refused"),
+        ((200, b"<html>Sign in to the Wi-Fi</html>"), None, "could not be read"),
+        ((200, {"access_token": "t", "expires_in": 3600}), True, "issued"),
+    ],
+)
+def test_a_token_endpoint_reply_is_judged_by_what_it_proves(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reply: tuple[int, Any],
+    issued: bool | None,
+    words: str,
+) -> None:
+    def token(_request: Request) -> tuple[int, Any]:
+        return reply
+
+    with FakeServer(token) as server:
+        key = service_account_key(tmp_path / "sa.json", f"{server.url}/token")
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+        outcome, message = refresh_outcome(default_credentials())
+    assert outcome is issued, message
+    assert words in message
+    assert "\n" not in message and "({" not in message  # one line, not a tuple's repr
