@@ -133,6 +133,22 @@ def _moment(text: str) -> dt.datetime:
     return moment
 
 
+def _endpoint(text: str) -> str:
+    """An API endpoint such as ``http://127.0.0.1:9050``: a scheme, a host, a valid port
+    (``127.0.0.1:9050`` without ``http://`` reached the client as "InvalidSchema")."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError when not a number in 0-65535
+    except ValueError as exc:
+        raise _Unusable(str(exc)) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Unusable("it needs http:// or https://, a host and a port")
+    del port
+    return text
+
+
 # The variables whose value has a form: how it is parsed, and what it must be. :func:`check`
 # parses them all before a task runs, so a bad value is bad input (one line, exit 2), not
 # an ERROR verdict from whichever check happens to read it first.
@@ -140,6 +156,8 @@ TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
     "NBAOPS_NOW": (_moment, "an ISO 8601 timestamp of years 1900-2999"),
     "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0"),
     "NBAOPS_HOME": (_folder, "a folder nbaops can use"),
+    "NBAOPS_BQ_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9050"),
+    "NBAOPS_SECRETMANAGER_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9060"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -95,3 +96,26 @@ def test_as_utc_reads_rfc3339_text_and_datetimes_and_treats_naive_as_utc() -> No
         as_utc("yesterday")
     with pytest.raises(TypeError, match="expected a timestamp"):
         as_utc(dt.date(2026, 11, 25))
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("127.0.0.1:9050", "it needs http:// or https://"),  # GCP_LOCAL.md's classic trap
+        ("not a url", "it needs http:// or https://"),
+        ("http://127.0.0.1:99999", "Port out of range"),
+    ],
+)
+def test_an_endpoint_variable_must_be_an_endpoint_url(
+    monkeypatch: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    """It reached the client as 'cannot reach the API: InvalidSchema', exit 3: bad config
+    read as an outage."""
+    from nbaops import environment
+
+    for name in ("NBAOPS_BQ_ENDPOINT", "NBAOPS_SECRETMANAGER_ENDPOINT"):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(UsageError, match=f"{name}: .*{re.escape(why)}"):
+            environment.check()
+        monkeypatch.setenv(name, "http://127.0.0.1:9050")
+    environment.check()
