@@ -114,18 +114,41 @@ class _Probe:
 
         try:
             return body(self)
-        except (NotFoundError, PermissionDeniedError) as exc:
+        except PermissionDeniedError as exc:  # the fix is a role, whatever the check
+            return self.result(Verdict.FAIL, _line(exc), fix=PERMISSION_FIX)
+        except NotFoundError as exc:
             return self.result(Verdict.FAIL, _line(exc))
         except NbaopsError as exc:
-            return self.result(
-                Verdict.FAIL if exc.exit_code in (1, 2) else Verdict.ERROR, _line(exc)
-            )
+            verdict = Verdict.FAIL if exc.exit_code in (1, 2) else Verdict.ERROR
+            message = _line(exc)
+            fix = NETWORK_FIX if unreachable(message) else self.fix
+            return self.result(verdict, message, fix=fix)
         except Exception as exc:  # a library surprise is still one line, never a traceback
             return self.result(Verdict.ERROR, f"{type(exc).__name__}: {_line(exc)}")
 
 
 def _line(exc: BaseException) -> str:
     return first_line(exc)[:500]
+
+
+# A check that could not reach the API has nothing to do with its own fix (a missing
+# dataset, a service name): the network is what to look at.
+NETWORK_FIX = (
+    "the API could not be reached: check the network path to Google APIs (proxy "
+    "HTTPS_PROXY, DNS, firewall; an NBAOPS_*_ENDPOINT left set) and run again"
+)
+PERMISSION_FIX = (
+    "grant this identity the role the call needs (docs/first-prod-run.md lists them per "
+    "check), or run as an identity that has it"
+)
+
+
+def unreachable(message: str) -> bool:
+    """Whether an error line says the API (or the token endpoint) was not reached."""
+    return any(
+        words in message
+        for words in ("cannot reach", "timed out", "gave up retrying", "TransportError")
+    )
 
 
 # ---------------------------------------------------------------- credentials
@@ -150,8 +173,10 @@ def check_credentials(ctx: Context) -> tuple[CheckResult, bool]:
         return probe.result(Verdict.FAIL, message, value=kind, threshold=threshold), False
     issued, message = refresh_outcome(credentials)
     verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.ERROR}[issued]
+    fix = NETWORK_FIX if issued is None and unreachable(message) else CREDENTIALS_FIX
     message = f"{kind} credentials: {message}"
-    return probe.result(verdict, message, value=kind, threshold=threshold), issued is True
+    result = probe.result(verdict, message, value=kind, threshold=threshold, fix=fix)
+    return result, issued is True
 
 
 # ---------------------------------------------------------------- Cloud Run

@@ -123,8 +123,16 @@ def google_call(
     except (requests.exceptions.Timeout, concurrent.futures.TimeoutError, TimeoutError) as exc:
         limit = f" (limit {timeout_s:g}s)" if timeout_s else ""
         raise error(f"{where}: timed out{limit}") from exc
+    except requests.exceptions.JSONDecodeError as exc:  # reached, but no API answered
+        raise error(
+            f"{where}: the reply is not the API's JSON (a proxy or captive portal page?)"
+        ) from exc
     except requests.exceptions.RequestException as exc:
         raise error(f"{where}: cannot reach the API: {type(exc).__name__}") from exc
+    except auth_exc.TransportError as exc:  # the token request failed on the network
+        raise error(
+            f"{where}: cannot reach Google's token endpoint ({first_line(exc, typed=True)[:200]})"
+        ) from exc
     except auth_exc.GoogleAuthError as exc:
         raise kind(CredentialsError)(
             f"{where}: no usable credentials ({first_line(exc, typed=True)}); {CREDENTIALS_FIX}"

@@ -149,6 +149,19 @@ def test_a_refused_cloud_run_call_is_a_proved_failure_not_undetermined(
     assert cloud_run and {c.verdict for c in cloud_run} == {Verdict.FAIL}
     assert all("permission denied (HTTP 403)" in c.message for c in cloud_run)
     assert exit_code_for(report.verdict) == 1
+    # the fix is a role, not the check's usual one ("deploy it once, or fix its name")
+    from nbaops.doctor import PERMISSION_FIX
+
+    assert {c.details["fix"] for c in cloud_run} == {PERMISSION_FIX}
+
+
+def test_a_check_that_could_not_reach_its_api_points_at_the_network() -> None:
+    from nbaops.doctor import unreachable
+
+    assert unreachable("BigQuery query: cannot reach the API: ConnectionError")
+    assert unreachable("Cloud Run list services: timed out (limit 30s)")
+    assert unreachable("refresh failed: TransportError: HTTPSConnectionPool(...)")
+    assert not unreachable("Cloud Run get service x: not found: no such service")
 
 
 def test_cloud_run_that_does_not_answer_is_not_asked_once_per_service(
