@@ -50,6 +50,16 @@ def typed_as(specific: type[AdapterError], error: type[AdapterError]) -> type[Ad
     return _TYPED[key]
 
 
+def _raised_by_client(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside a Google client library reading a reply (``{}``
+    where a job was expected: KeyError 'jobReference'), not in nbaops' own code."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    last = frames[-1].filename.replace("\\", "/") if frames else ""
+    return "/site-packages/google/" in last
+
+
 def _reply_error(exc: Any) -> dict[str, Any]:
     """The ``error`` object of a Google REST error reply ({} when the reply has none)."""
     response = getattr(exc, "response", None)
@@ -129,6 +139,13 @@ def google_call(
         ) from exc
     except requests.exceptions.RequestException as exc:
         raise error(f"{where}: cannot reach the API: {type(exc).__name__}") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        if not _raised_by_client(exc):
+            raise  # ours: a bug, shown as one (internal error)
+        raise error(
+            f"{where}: the reply could not be read ({first_line(exc, typed=True)[:120]}): "
+            "not the API's answer (a proxy?) or a changed API"
+        ) from exc
     except auth_exc.TransportError as exc:  # the token request failed on the network
         raise error(
             f"{where}: cannot reach Google's token endpoint ({first_line(exc, typed=True)[:200]})"

@@ -92,3 +92,22 @@ def test_a_task_on_an_unreachable_warehouse_exits_3_not_hangs(tmp_path: Path) ->
     assert done.returncode == 3, done.stderr
     assert "BigQuery query: cannot reach the API" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_reply_that_is_not_the_apis_is_an_error_not_an_internal_error() -> None:
+    """`{}` where a job was expected: the client's KeyError 'jobReference' escaped as an
+    internal error. A KeyError of nbaops' own code still is one (a bug)."""
+    from worlds.http_fake import FakeServer
+
+    with FakeServer(lambda _request: (200, {})) as server:
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
+        with pytest.raises(WarehouseError, match="the reply could not be read \\(KeyError"):
+            warehouse.query("SELECT 1 AS x")
+
+    from nbaops.adapters.errors import google_call
+
+    def ours() -> None:
+        raise KeyError("a bug in nbaops")
+
+    with pytest.raises(KeyError):
+        google_call("BigQuery", "query", ours, error=WarehouseError)
