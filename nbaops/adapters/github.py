@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbaops.adapters.stdlib_http import send
+from nbaops.adapters.stdlib_http import send_with_headers
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError
 from nbaops.redact import remember
@@ -68,6 +68,15 @@ class GitHubSettings:
         return cls(repository=repository, api_url=api_url, token=token)
 
 
+def _next_link(link: str) -> str | None:
+    """The ``rel="next"`` URL of a ``Link`` header (RFC 8288), or None."""
+    for part in link.split(","):
+        target, _, rest = part.partition(";")
+        if 'rel="next"' in rest.replace(" ", "") or "rel=next" in rest.replace(" ", ""):
+            return target.strip().strip("<>") or None
+    return None
+
+
 class GitHubClient:
     """The handful of REST calls issue sync needs (stdlib HTTP, bounded timeouts)."""
 
@@ -98,6 +107,12 @@ class GitHubClient:
         url = self.settings.api_url + path
         if params:
             url += "?" + urllib.parse.urlencode(params)
+        return self._request_url(method, url, path, body)[0]
+
+    def _request_url(
+        self, method: str, url: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> tuple[Any, dict[str, str]]:
+        """:meth:`request` for a full URL (a ``Link`` header's); the reply and its headers."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "application/vnd.github+json")
@@ -108,7 +123,7 @@ class GitHubClient:
             req.add_header("Content-Type", "application/json")
         where = f"GitHub {method} {path}"
         try:
-            status, raw = send(req, self.timeout_s)
+            status, raw, headers = send_with_headers(req, self.timeout_s)
         except (TimeoutError, ConnectionError) as exc:
             raise GitHubError(f"{where} failed: {exc}") from None
         if status >= 400:
@@ -119,21 +134,38 @@ class GitHubClient:
             detail = str(payload.get("message", ""))[:200] if isinstance(payload, dict) else ""
             raise GitHubError(f"{where} failed: HTTP {status}" + (f": {detail}" if detail else ""))
         if not raw:
-            return None
+            return None, headers
         try:
-            return json.loads(raw)
+            return json.loads(raw), headers
         except ValueError:
             raise GitHubError(f"{where} failed: reply is not JSON") from None
 
     def _paged(self, path: str, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
+        """Every item of a listing, following the ``Link: rel="next"`` URLs GitHub gives
+        (a page shorter than asked for is not the last one when the server pages smaller).
+
+        Raises:
+            GitHubError: a call failed, or the listing has more than :data:`MAX_PAGES`
+                pages (an incomplete list would open a second issue for a service).
+        """
         out: list[dict[str, Any]] = []
-        for page in range(1, MAX_PAGES + 1):
-            batch = self.request("GET", path, params={**params, "per_page": PER_PAGE, "page": page})
+        query = urllib.parse.urlencode({**params, "per_page": PER_PAGE})
+        url: str | None = f"{self.settings.api_url}{path}?{query}"
+        for _page in range(MAX_PAGES):
+            if url is None:
+                return out
+            batch, headers = self._request_url("GET", url, path)
             if not isinstance(batch, list):
                 raise GitHubError(f"GitHub GET {path} failed: expected a list")
             out.extend(item for item in batch if isinstance(item, dict))
-            if len(batch) < PER_PAGE:
-                break
+            url = _next_link(headers.get("link", ""))
+            if url is not None and not url.startswith(self.settings.api_url + "/"):
+                # the token goes with every request: never to another host
+                raise GitHubError(
+                    f"GitHub GET {path}: the next page is not on {self.settings.api_url}"
+                )
+        if url is not None:
+            raise GitHubError(f"GitHub GET {path}: more than {MAX_PAGES} pages; not all read")
         return out
 
     def list_issues(self, label: str, state: str = "open") -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ environment's proxies: a corporate proxy may be the only way out to GitHub or Sl
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import urllib.error
 import urllib.request
@@ -35,21 +36,32 @@ def opener_for(url: str) -> urllib.request.OpenerDirector:
 
 
 def send(request: urllib.request.Request, timeout_s: float) -> tuple[int, bytes]:
-    """Send ``request`` (through :func:`opener_for`); the reply's status and body, an HTTP
-    error status included.
+    """:func:`send_with_headers` without the headers."""
+    status, body, _headers = send_with_headers(request, timeout_s)
+    return status, body
+
+
+def send_with_headers(
+    request: urllib.request.Request, timeout_s: float
+) -> tuple[int, bytes, dict[str, str]]:
+    """Send ``request`` (through :func:`opener_for`); the reply's status, body and headers
+    (names lower-cased), an HTTP error status included.
 
     Raises:
         TimeoutError: no reply within ``timeout_s``.
-        ConnectionError: the server cannot be reached (refused, reset, unknown host); the
-            message is the reason only, never the URL.
+        ConnectionError: the server cannot be reached (refused, reset, unknown host) or
+            its reply is broken (cut short, no HTTP status line); the message is the
+            reason only, never the URL.
     """
     try:
         with opener_for(request.full_url).open(request, timeout=timeout_s) as reply:
-            return int(reply.status), bytes(reply.read())
+            headers = {k.lower(): v for k, v in reply.headers.items()}
+            return int(reply.status), bytes(reply.read()), headers
     except urllib.error.HTTPError as exc:
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         with contextlib.suppress(OSError):  # the error body is only decoration
-            return int(exc.code), bytes(exc.read())
-        return int(exc.code), b""
+            return int(exc.code), bytes(exc.read()), headers
+        return int(exc.code), b"", headers
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             raise TimeoutError(str(exc.reason)) from None
@@ -58,3 +70,5 @@ def send(request: urllib.request.Request, timeout_s: float) -> tuple[int, bytes]
         raise
     except OSError as exc:  # reset mid-reply, refused after connect
         raise ConnectionError(str(exc)) from None
+    except http.client.HTTPException as exc:  # a reply cut short, a garbage status line
+        raise ConnectionError(f"a broken HTTP reply ({type(exc).__name__})") from None

@@ -165,7 +165,9 @@ def _measure(
         message = f"in sync: serving {deployed[:8]}; no change to its paths since that commit"
     else:
         n = len(drift.pending)
-        oldest = drift.pending[-1]  # newest first
+        # by committer time, as classify() measures the age: not the last listed (a rebase
+        # can give a parent a later committer date than its child)
+        oldest = min(drift.pending, key=lambda c: c.committed_at)
         message = (
             f"{n} pending commit{'s' if n != 1 else ''} touching its paths; oldest "
             f"{oldest.short} waiting {human_age(age)} "

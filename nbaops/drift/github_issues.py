@@ -176,8 +176,10 @@ def _sync_one(
         if issue is None or number is None:
             return IssueAction(drift.service, "none", None, None, "in sync; no open issue")
         if not dry_run:
-            client.add_comment(number, resolved_comment(drift))
+            # closed first: a failed close (retried by the next run) must not post the
+            # "back in sync" comment again each time; a failed comment leaves it closed
             client.update_issue(number, state="closed", state_reason="completed")
+            client.add_comment(number, resolved_comment(drift))
         return IssueAction(drift.service, "close", number, url, "back in sync")
     # WARN or FAIL: drifting.
     body = service_marker(drift.service) + "\n" + issue_body(drift, report)

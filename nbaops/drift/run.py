@@ -108,10 +108,14 @@ def load_report(path: str, *, service: str | None = None) -> DriftReport:
 
 
 def write_files(report: DriftReport, *, markdown_file: Path | None, json_file: Path | None) -> None:
-    """Write the report files asked for (paths from :func:`~nbaops.fsutil.output_file`)."""
+    """Write the report files asked for (paths from :func:`~nbaops.fsutil.output_file`),
+    redacted like everything printed: a GitHub error body may echo the token, and the
+    workflow copies the Markdown into the job summary."""
     from nbaops.drift.report import markdown_report
+    from nbaops.redact import redact, redact_tree
 
     if markdown_file:
-        markdown_file.write_text(markdown_report(report), encoding="utf-8")
+        markdown_file.write_text(redact(markdown_report(report)), encoding="utf-8")
     if json_file:
-        json_file.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        document = redact_tree(report.to_json())
+        json_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -100,6 +100,22 @@ def test_drift_older_than_window_fails_with_pending_commits_named(
     assert svc["window_s"] == 6 * 3600
 
 
+def test_the_oldest_commit_named_is_the_one_whose_age_is_reported(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # After a rebase a child can carry an older committer date than its parent: the
+    # message named the last listed commit (c1, 10 h) with the age of another (11 h).
+    from worlds.drift_world import commit
+
+    late = commit(
+        world.repo, {"services/phase4/app.py": "p4 v4\n"}, "phase4: rebased", "2026-03-01T01:00:00Z"
+    )
+    code, doc = drift_json(capsys, service="phase4-processors")
+    (svc,) = doc["services"]
+    assert svc["oldest_pending_age_s"] == 11 * 3600
+    assert f"oldest {late[:7]}" in svc["message"] and "waiting 11h" in svc["message"]
+
+
 def test_drift_within_window_warns_and_window_flag_moves_the_line(
     world: World, capsys: pytest.CaptureFixture[str]
 ):

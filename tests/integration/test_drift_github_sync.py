@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 import pytest
 from invoke import Context as InvokeContext
@@ -41,10 +41,12 @@ class FakeGitHub:
         self.requests: list[tuple[str, str]] = []
         self.now = "2026-03-01T12:00:00Z"
         self.fail_status: int | None = None
+        self.fail_message = "Server Error"
         self.fail_methods: set[str] = {"GET", "POST", "PATCH"}
         self.permissions = {"admin": False, "push": True, "triage": True, "pull": True}
         self.next_number = 1
         self.url = ""
+        self.page_cap: int | None = None  # a server that pages smaller than asked, with Link
         self.lock = threading.Lock()
         # A pull request with the label: the issues endpoint returns PRs too.
         self._add_issue({"title": "PR", "body": "", "labels": [LABEL]}, pull_request=True)
@@ -75,13 +77,28 @@ class FakeGitHub:
     def mutations(self) -> list[tuple[str, str]]:
         return [r for r in self.requests if r[0] != "GET"]
 
-    def route(self, request: Request) -> tuple[int, Any]:
+    def _page(
+        self, path: str, query: dict[str, list[str]], items: list[dict[str, Any]]
+    ) -> tuple[Any, ...]:
+        """One page, and GitHub's ``Link: <...>; rel="next"`` when more follow."""
+        per_page = int(query.get("per_page", ["30"])[0])
+        if self.page_cap is not None:
+            per_page = min(per_page, self.page_cap)
+        page = int(query.get("page", ["1"])[0])
+        batch = items[(page - 1) * per_page : page * per_page]
+        if page * per_page >= len(items):
+            return 200, batch
+        params = {k: v[0] for k, v in query.items()} | {"page": str(page + 1)}
+        link = f'<{self.url}{path}?{urlencode(params)}>; rel="next"'
+        return 200, batch, {"Link": link}
+
+    def route(self, request: Request) -> tuple[Any, ...]:
         method, path, query, body = request.method, request.path, request.query, request.json()
         self.requests.append((method, path))
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return 401, {"message": "Bad credentials"}
         if self.fail_status and method in self.fail_methods:
-            return self.fail_status, {"message": "Server Error"}
+            return self.fail_status, {"message": self.fail_message}
         prefix = f"/repos/{REPO}"
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}
@@ -92,15 +109,13 @@ class FakeGitHub:
             if rest == "/issues" and method == "GET":
                 labels = set(query.get("labels", [""])[0].split(",")) - {""}
                 state = query.get("state", ["open"])[0]
-                per_page = int(query.get("per_page", ["30"])[0])
-                page = int(query.get("page", ["1"])[0])
                 items = [
                     i
                     for i in sorted(self.issues.values(), key=lambda i: i["number"])
                     if (state == "all" or i["state"] == state)
                     and labels <= {lab["name"] for lab in i["labels"]}
                 ]
-                return 200, items[(page - 1) * per_page : page * per_page]
+                return self._page(path, query, items)
             if rest == "/issues" and method == "POST":
                 return 201, self._add_issue(body)
             m = re.fullmatch(r"/issues/(\d+)", rest)
@@ -119,9 +134,7 @@ class FakeGitHub:
                 if number not in self.issues:
                     return 404, {"message": "Not Found"}
                 if method == "GET":
-                    per_page = int(query.get("per_page", ["30"])[0])
-                    page = int(query.get("page", ["1"])[0])
-                    return 200, self.comments[number][(page - 1) * per_page : page * per_page]
+                    return self._page(path, query, self.comments[number])
                 comment = {
                     "id": len(self.comments[number]) + 1,
                     "body": body["body"],
@@ -229,6 +242,70 @@ def test_drift_persists_updates_without_duplicates_and_comments_at_most_daily(
     assert len(issue_of(github, "phase4-processors")) == 1
 
 
+def test_every_page_is_read_when_the_server_pages_smaller_than_asked(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Paging stopped at the first page shorter than per_page: the service's issue on a
+    # later page was not seen and a second one was opened.
+    for n in range(70):  # labelled issues of other origins, older than ours
+        github._add_issue({"title": f"other {n}", "body": "", "labels": [LABEL]})
+    assert sync(capsys)[0] == 1
+    (first,) = issue_of(github, "phase4-processors")
+    assert first["number"] > 60  # on the third page of 30
+    github.page_cap = 30
+    code, report, _ = sync(capsys)
+    assert code == 1
+    assert [i["number"] for i in issue_of(github, "phase4-processors")] == [first["number"]]
+    action = next(a for a in report["issues"]["actions"] if a["service"] == "phase4-processors")
+    assert action["action"].startswith("update") and action["number"] == first["number"]
+
+
+def test_report_files_are_redacted_like_the_output(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GitHub's error echoed the token; only stdout was redacted, and the workflow copies
+    # the Markdown file into the job summary.
+    github.fail_status = 422
+    github.fail_message = f"Bearer {TOKEN} is not allowed here"
+    files = {"json_file": tmp_path / "drift.json", "markdown_file": tmp_path / "drift.md"}
+    code, doc, err = sync(capsys, **{k: str(v) for k, v in files.items()})
+    assert code == 3 and doc["issues"]["errors"]
+    for path in files.values():
+        text = path.read_text(encoding="utf-8")
+        assert "is not allowed here" in text and TOKEN not in text, path
+
+
+def test_a_broken_reply_is_a_sync_error_and_the_report_is_kept(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reply cut short (IncompleteRead) was an internal error: the report was lost.
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+
+    def cut_short() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n[{"a":')
+            conn.close()
+
+    threading.Thread(target=cut_short, daemon=True).start()
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.getsockname()[1]}")
+    try:
+        code, doc, _err = sync(capsys)
+    finally:
+        server.close()
+    assert code == 3 and doc["drift_verdict"] == "FAIL"
+    assert "a broken HTTP reply (IncompleteRead)" in doc["issues"]["errors"][0]
+
+
 def test_back_in_sync_closes_the_issue_with_a_comment(
     world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
 ):
@@ -243,6 +320,23 @@ def test_back_in_sync_closes_the_issue_with_a_comment(
     assert "Back in sync" in github.comments[issue["number"]][-1]["body"]
     # The other service's issue is untouched by a --service run.
     assert len(issue_of(github, "phase4-processors")) == 1
+
+
+def test_a_close_that_failed_is_retried_without_a_second_comment(
+    world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The comment went first: each failed close (retried next run) posted it again.
+    sync(capsys)
+    (issue,) = issue_of(github, "prediction-worker")
+    world.seed("prediction-worker", (world.commits["c0"], 0), (world.commits["c4"], 100))
+    github.fail_status, github.fail_methods = 500, {"PATCH"}
+    for _ in range(2):
+        assert sync(capsys, service="prediction-worker")[0] == 3
+    github.fail_status = None
+    assert sync(capsys, service="prediction-worker")[0] == 0
+    assert github.issues[issue["number"]]["state"] == "closed"
+    comments = [c["body"] for c in github.comments[issue["number"]]]
+    assert sum("Back in sync" in body for body in comments) == 1
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(

@@ -33,7 +33,8 @@ class Request:
         return json.loads(self.raw or b"{}")
 
 
-Route = Callable[[Request], tuple[int, Any]]
+# (status, body) or (status, body, extra response headers)
+Route = Callable[[Request], tuple[Any, ...]]
 
 
 def google_error(status: int, reason: str, message: str | None = None) -> tuple[int, Any]:
@@ -55,13 +56,16 @@ class FakeServer:
                 request = Request(
                     self.command, parts.path, parse_qs(parts.query), self.headers, raw
                 )
-                status, body = route(request)
+                status, body, *more = route(request)  # (status, body[, headers])
+                extra: dict[str, str] = more[0] if more else {}
                 plain = isinstance(body, bytes)
                 data = body if plain else json.dumps(body).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/plain" if plain else "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in extra.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
