@@ -1,7 +1,8 @@
 """Model hit rate (prediction-worker): is the serving model still beating the floor?
 
 Between deploys nothing else watches prediction quality. Every day this check takes the
-graded picks (``is_correct`` set by the grading service: OVER/UNDER bets that did not push)
+graded picks (``is_correct`` set by the grading service: OVER/UNDER bets that did not push;
+one per player-game, the latest prediction made before tip-off)
 of the serving model version over the last ``window_game_days`` game days that have grading,
 and compares the **Wilson lower bound** of their hit rate (``confidence_level``) with the
 floors: below ``fail_below`` is FAIL, below ``warn_below`` WARN. A point estimate would flap
@@ -30,16 +31,36 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"
 
+# One pick per player-game: the 07:00 and 11:30 batches re-predict players, and each
+# re-prediction is graded too; the pick is the latest made before tip-off (as
+# docs/regression.md grades it), not every graded row (a third more "picks", a narrower
+# interval, min_bets reached too early).
 HIT_RATE = Query(
     "hit_rate",
     """
+WITH picks AS (
+  SELECT a.game_date, a.is_correct
+  FROM `nba_predictions.prediction_accuracy` AS a
+  LEFT JOIN (
+    SELECT prediction_id, created_at FROM `nba_predictions.player_prop_predictions`
+    WHERE game_date BETWEEN @from_date AND @to_date
+  ) AS p ON p.prediction_id = a.prediction_id
+  LEFT JOIN (
+    SELECT game_id, start_time FROM `nba_raw.games`
+    WHERE game_date BETWEEN @from_date AND @to_date
+  ) AS g ON g.game_id = a.game_id
+  WHERE a.game_date BETWEEN @from_date AND @to_date
+    AND a.system_id = @model_version
+  QUALIFY ROW_NUMBER() OVER (
+    PARTITION BY a.game_id, a.player_lookup
+    ORDER BY IFNULL(p.created_at < g.start_time, FALSE) DESC,
+             p.created_at DESC, a.prediction_id DESC) = 1
+)
 SELECT game_date,
        COUNT(*) AS graded,
        COUNTIF(is_correct IS NOT NULL) AS decided,
        COUNTIF(is_correct) AS hits
-FROM `nba_predictions.prediction_accuracy`
-WHERE game_date BETWEEN @from_date AND @to_date
-  AND system_id = @model_version
+FROM picks
 GROUP BY game_date
 ORDER BY game_date DESC
 """,

@@ -114,3 +114,22 @@ def test_model_version_and_bands_come_from_config(
     result = run_check(world.ctx, "model_hit_rate")
     assert result.verdict is Verdict.PASS, result.message
     assert result.details["model_version"] == "v9" and result.details["decided"] == 120
+
+
+def test_a_re_prediction_is_one_pick_not_two(world: World) -> None:
+    """The 07:00 and 11:30 batches re-predict players and each re-prediction is graded:
+    every graded row counted (~a third more picks), so min_bets was reached too early and
+    the interval was too narrow. One pick per player-game: the latest before tip-off."""
+    for day in _days(14):
+        _graded(world, day, 20, 15)  # 490 player-games: below min_bets (500)
+    # The same player-games predicted again by a later batch (graded the same way).
+    for day in _days(14):
+        rows = world.wh.query(
+            "SELECT * FROM `nba_predictions.prediction_accuracy` WHERE game_date = @d",
+            {"d": day},
+        ).rows
+        again = [{**r, "prediction_id": r["prediction_id"] + "-1130"} for r in rows]
+        world.wh.insert_rows("nba_predictions.prediction_accuracy", again)
+    result = run_check(world.ctx, "model_hit_rate")
+    assert result.details["decided"] == 35 * 14  # 490 player-games, not 980 rows
+    assert result.verdict is Verdict.INCONCLUSIVE  # 490 < min_bets 500: too few picks
