@@ -19,7 +19,7 @@ from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.clock import as_utc
-from nbaops.verdict import CheckResult, Finding, worst
+from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
     from nbaops.checks.spec import CheckParams
@@ -194,6 +194,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         message += (
             f"; worst day {worst_day['game_date']} {worst_day['graded']}/{worst_day['predictions']}"
         )
+    if no_box and verdict is Verdict.PASS:
+        # every gradable prediction is graded, but a finished game has none gradable yet
+        # (no box scores past the grace): whether grading will do its part is unknown
+        verdict = Verdict.INCONCLUSIVE
+        message += "; cannot tell yet whether those will be graded (phase 3 is late)"
     message += f" ({verdict.value})"
     result = m.result(verdict, round(share * 100, 2), message, details)
     result.findings = [

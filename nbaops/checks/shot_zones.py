@@ -36,9 +36,9 @@ SELECT
    WHERE game_date = @game_date
      AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')) AS games,
   COUNT(*) AS box_rows,
-  COUNTIF(fga IS NOT NULL) AS shooting_rows,
-  COUNTIF(fga IS NOT NULL AND {_ZONES_NULL}) AS null_rows,
-  COUNTIF(fga IS NOT NULL AND {_MISMATCH}) AS mismatched_rows
+  COUNTIF(fga > 0) AS shooting_rows,
+  COUNTIF(fga > 0 AND {_ZONES_NULL}) AS null_rows,
+  COUNTIF(fga > 0 AND {_MISMATCH}) AS mismatched_rows
 FROM `nba_analytics.player_game_summary`
 WHERE game_date = @game_date
 """,  # noqa: S608 - fixed column expressions only; values are query parameters
@@ -52,7 +52,7 @@ SELECT game_id, player_name, team, fga, paint_attempts, mid_range_attempts, thre
        {_ZONES_NULL} AS has_null
 FROM `nba_analytics.player_game_summary`
 WHERE game_date = @game_date
-  AND fga IS NOT NULL
+  AND fga > 0
   AND ({_ZONES_NULL} OR {_MISMATCH})
 ORDER BY game_id, player_name
 LIMIT 10

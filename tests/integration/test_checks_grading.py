@@ -93,6 +93,20 @@ def test_finished_games_without_box_scores_are_inconclusive(world: World) -> Non
     assert "4 of them have predictions but no box scores yet" in result.message
 
 
+def test_a_graded_day_with_one_game_still_without_box_scores_is_not_a_pass(
+    world: World,
+) -> None:
+    # playbook: PASS means every due prediction graded. One finished game without box
+    # scores dropped out of the denominator: "graded 100.0% ... (PASS)".
+    rows = _predicted(world, YESTERDAY)
+    world.grade(rows, et(TODAY, 3))
+    _predicted(world, TWO_DAYS_AGO, games=1, box_scores=False)
+    result = run_check(world.ctx, "grading_completeness")
+    assert result.verdict is Verdict.INCONCLUSIVE, result.message
+    assert "1 game(s) without box scores yet" in result.message
+    assert "cannot tell yet whether those will be graded" in result.message
+
+
 def test_finished_games_without_predictions_are_inconclusive(world: World) -> None:
     world.games(YESTERDAY, 6)
     result = run_check(world.ctx, "grading_completeness")

@@ -58,3 +58,27 @@ def test_games_without_box_scores_inconclusive(world: World) -> None:
 def test_missing_box_score_table_is_error(world: World) -> None:
     world.break_table("nba_analytics.player_game_summary")
     assert run_check(world.ctx, "shot_zones").verdict is Verdict.ERROR
+
+
+def test_rows_without_shots_are_not_in_the_null_rate(world: World) -> None:
+    """playbook: the null rate is on rows that have shots. DNP-style rows (FGA 0) with no
+    zones were counted: 5 null of 105 rows -> 4.8% (FAIL) for 0 of 100 shooters."""
+    games = world.games(YESTERDAY, 5)
+    world.box_scores(games)  # 100 shooters, zones complete
+    rows = world.wh.query(
+        "SELECT * FROM `nba_analytics.player_game_summary` WHERE game_date = @d LIMIT 5",
+        {"d": YESTERDAY},
+    ).rows
+    zones = ("paint_attempts", "paint_makes", "mid_range_attempts", "mid_range_makes")
+    zones += ("three_pt_attempts", "three_pt_makes")
+    world.wh.insert_rows(
+        "nba_analytics.player_game_summary",
+        [
+            {**r, "player_id": r["player_id"] + 500, "player_lookup": r["player_lookup"] + "_dnp",
+             "fga": 0, "fgm": 0, **dict.fromkeys(zones)}
+            for r in rows
+        ],
+    )  # fmt: skip
+    result = run_check(world.ctx, "shot_zones")
+    assert result.details["shooting_rows"] == 100
+    assert result.verdict is Verdict.PASS, result.message
