@@ -82,7 +82,19 @@ def test_games_played_but_no_batches_is_inconclusive(world: World) -> None:
     world.games(YESTERDAY, 4)  # started 19:00 ET yesterday, inside the 24h window
     result = run_check(world.ctx, "batch_errors")
     assert result.verdict is Verdict.INCONCLUSIVE
-    assert "4 game(s) started" in result.message
+    assert "none at all for 4 game(s) that started in it" in result.message
+
+
+def test_a_day_without_games_after_a_game_night_passes(world: World) -> None:
+    """Last night's games started in the window, their batches (02:30-11:30 ET) ran
+    before it, and today has no games: INCONCLUSIVE every afternoon of an off day."""
+    games = world.games(YESTERDAY, 4)  # 19:00 ET yesterday: inside the 24h window
+    for slot in ("02:30", "07:00"):  # 07:30 and 12:00 UTC yesterday: before the window
+        world.predictions(games, world.batch(YESTERDAY, slot, expected=80), et(YESTERDAY, 8))
+    world.games(TODAY + dt.timedelta(days=1), 1)  # the schedule is known around today
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.PASS, result.message
+    assert "were predicted by earlier batches" in result.message
 
 
 def test_missing_predictions_table_is_error(world: World) -> None:
