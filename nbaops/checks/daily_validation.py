@@ -291,7 +291,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
     expected: list[str] = []
     for stage in STAGES:
         done, of = counts[stage.done], counts[stage.of]
-        due, pending = _due(stage.name, state, games)
+        due, pending = _due(stage.name, state, games, counts)
         if stage.name == "box_scores" and state.in_progress:
             done, of = state.box_scores_due_done, state.box_scores_due
         if pending:
@@ -330,10 +330,13 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
     )
 
 
-def _due(stage: str, state: DayState, games: int) -> tuple[bool, str]:
-    """Whether ``stage`` is late if short (may FAIL), and what is still expected of it."""
+def _due(stage: str, state: DayState, games: int, counts: dict[str, int]) -> tuple[bool, str]:
+    """Whether ``stage`` is late if short (may FAIL), and what is still expected of it
+    (what has not arrived yet and is not late: never what ``counts`` shows is there)."""
     if stage == "box_scores":
-        waiting = games - state.box_scores_due
+        missing = games - counts["games_with_box_scores"]
+        late = state.box_scores_due - state.box_scores_due_done
+        waiting = max(missing - late, 0)
         if not waiting:
             return True, ""
         due_by = state.box_scores_due_by
@@ -352,6 +355,13 @@ def _due(stage: str, state: DayState, games: int) -> tuple[bool, str]:
         due_at = state.grading_due_at()
         if state.grading_due() and not state.in_progress:
             return True, ""
+        played = counts["played_predictions"]
+        if (
+            played
+            and counts["graded_predictions"] >= played
+            and state.finished == len(state.starts)
+        ):
+            return False, ""  # every game over and every prediction already graded
         if due_at is None:
             return False, "grading after the games finish"
         playing = state.finished < len(state.starts)

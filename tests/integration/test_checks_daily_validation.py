@@ -137,6 +137,21 @@ def test_finished_games_within_their_box_score_grace_are_not_called_unfinished(
     assert not any("after their games" in item for item in report.extra["still_expected"])
 
 
+def test_what_has_arrived_is_not_still_expected(world: World) -> None:
+    """'still expected: box scores of 2 finished game(s)' and 'grading of finished games'
+    beside 'box scores 2 of 2' and 'graded 100%': only what has not arrived is expected."""
+    games = world.games(TODAY, 2, start_hour_et=8)  # finished 11:00 ET, box scores due 13:00
+    world.features(games)
+    world.lines(games)
+    world.box_scores(games)  # early: both already in
+    batch = world.batch(TODAY, "07:00", expected=40)
+    world.grade(world.predictions(games, batch, et(TODAY, 7, 10)), et(TODAY, 11, 30))
+    report = validate_daily(world.ctx, TODAY)
+    assert report.extra["still_expected"] == [], report.extra["still_expected"]
+    stages = _by_stage(report)
+    assert stages["grading"].details["done"] == stages["grading"].details["of"] > 0
+
+
 def test_late_box_scores_fail_even_while_the_day_is_in_progress(world: World) -> None:
     early = world.games(TODAY, 2, start_hour_et=6)  # finished 09:00 ET, due 11:00 ET
     late = world.games(TODAY, 3)  # 19:00 ET
