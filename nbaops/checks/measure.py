@@ -152,8 +152,14 @@ def pct(fraction: float) -> str:
 
 
 def pct1(fraction: float) -> str:
-    """Always one decimal: 0.62 → ``62.0%`` (measured values)."""
-    return f"{fraction * 100:.1f}%"
+    """One decimal: 0.62 → ``62.0%`` (measured values); two when one would round onto a
+    whole percent it is not: 0.9496 → ``94.96%``, not ``95.0%`` beside "< 95% (WARN)"
+    (thresholds are whole percents), and never ``100.0%`` for 99.96%."""
+    value = fraction * 100
+    shown = round(value, 1)
+    if shown == round(shown) and abs(value - shown) >= 0.005:
+        return f"{value:.2f}%"
+    return f"{shown:.1f}%"
 
 
 def duration_text(window: dt.timedelta) -> str:

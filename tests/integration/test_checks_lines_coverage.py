@@ -46,7 +46,7 @@ def test_low_coverage_fails_naming_players_and_worst_game(world: World) -> None:
     assert result.verdict is Verdict.FAIL
     assert result.value == round(67 / 108 * 100, 2)
     assert result.message.startswith(
-        f"{TODAY}: coverage 62.0% < 90% (FAIL): 41 of 108 players without a "
+        f"{TODAY}: coverage 62.04% < 90% (FAIL): 41 of 108 players without a "
         f"line; worst game {games[0].matchup} 4/18"
     )
     assert len(result.details["missing_players"]) == 20  # top 20 only

@@ -142,3 +142,22 @@ def test_tiers_and_formatting() -> None:
         "2d",
         "90s",
     ]
+
+
+@pytest.mark.parametrize(
+    ("fraction", "shown"),
+    [
+        (0.62, "62.0%"),
+        (0.95, "95.0%"),
+        (0.9496, "94.96%"),  # was "95.0%" in "coverage 95.0% < 95% (WARN)"
+        (0.1004, "10.04%"),  # was "10.0%" beside "> 10% (FAIL)"
+        (0.9996, "99.96%"),  # never "100.0%" when something is missing
+        (1.0, "100.0%"),
+    ],
+)
+def test_a_measured_percent_never_rounds_onto_a_whole_threshold(
+    fraction: float, shown: str
+) -> None:
+    from nbaops.checks.measure import pct1
+
+    assert pct1(fraction) == shown
