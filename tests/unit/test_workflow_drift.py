@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import json
 import os
 import re
 import shlex
@@ -187,3 +188,20 @@ def test_issues_step_treats_drift_as_done_and_errors_as_failure(
         tmp_path, run_script(workflow, "issues"), inv_code, env={"REPORT_B64": report}
     )
     assert code == step_code
+
+
+def test_an_unmeasured_service_beside_a_drifting_one_turns_the_issues_job_red(
+    workflow: dict[str, Any], tmp_path: Path
+) -> None:
+    """exit 1 (a FAIL outranks an ERROR) left the run green while a service could not be
+    measured; docs/drift.md: it turns red on a service that could not be measured."""
+    doc = {
+        "verdict": "FAIL",
+        "services": [
+            {"service": "a", "verdict": "FAIL"},
+            {"service": "b", "verdict": "ERROR"},
+        ],
+    }
+    report = base64.b64encode(json.dumps(doc, indent=2).encode()).decode()
+    code, _, _ = run_step(tmp_path, run_script(workflow, "issues"), 1, env={"REPORT_B64": report})
+    assert code == 3
