@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -35,6 +37,19 @@ def opener_for(url: str) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if direct else []))
 
 
+def _read_by(reply: Any, deadline: float, timeout_s: float) -> bytes:
+    """The body, by ``deadline``: the socket timeout bounds each read, not the whole body
+    (a server dripping a byte every few seconds kept a request going for minutes)."""
+    chunks: list[bytes] = []
+    while chunk := reply.read1(65536):
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the reply took longer than {timeout_s:g}s")
+    if getattr(reply, "length", None):  # bytes of its Content-Length still missing
+        raise http.client.IncompleteRead(b"".join(chunks), reply.length)
+    return b"".join(chunks)
+
+
 def send(request: urllib.request.Request, timeout_s: float) -> tuple[int, bytes]:
     """:func:`send_with_headers` without the headers."""
     status, body, _headers = send_with_headers(request, timeout_s)
@@ -53,10 +68,11 @@ def send_with_headers(
             its reply is broken (cut short, no HTTP status line); the message is the
             reason only, never the URL.
     """
+    deadline = time.monotonic() + timeout_s
     try:
         with opener_for(request.full_url).open(request, timeout=timeout_s) as reply:
             headers = {k.lower(): v for k, v in reply.headers.items()}
-            return int(reply.status), bytes(reply.read()), headers
+            return int(reply.status), _read_by(reply, deadline, timeout_s), headers
     except urllib.error.HTTPError as exc:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         with contextlib.suppress(OSError):  # the error body is only decoration
