@@ -15,6 +15,7 @@ import pytest
 from fast_subset import FAST_DIRS, SLOW_MODULES, SLOW_TESTS
 
 pytest_plugins = [
+    "worlds.http_fake",  # first: the other worlds import it
     "worlds.standin",
     "worlds.checks_world",
     "worlds.deploy_world",

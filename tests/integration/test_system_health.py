@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,34 +139,6 @@ def test_error_without_failure_exits_3(healthy: World) -> None:
     report = run(healthy)
     assert report.verdict is Verdict.ERROR
     assert exit_code_for(report.verdict) == 3
-
-
-@pytest.fixture
-def silent_endpoint() -> Iterator[str]:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                held.append(conn)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join(1)
-    for conn in held:
-        conn.close()
-    server.close()
 
 
 def test_a_hung_check_times_out_as_error_without_delaying_the_rest(
