@@ -199,7 +199,7 @@ class BigQueryWarehouse:
         try:
             rows = self._call("query", run, limit)
         except WarehouseError:
-            if job_box and timeout_s is not None:
+            if job_box:  # timed out or failed: a job left running would still bill
                 _cancel_quietly(job_box[0])
             raise
         processed = getattr(job_box[0], "total_bytes_processed", None) if job_box else None
