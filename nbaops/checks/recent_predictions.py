@@ -93,7 +93,10 @@ SPEC = CheckSpec(
     id="recent_predictions",
     service="prediction-worker",
     title="predictions per model, last 2h",
-    unit="predictions",  # "% of expected" when the batches state a count
+    # one unit for every outcome: check_results keeps the values as one history (anomaly
+    # notes compare them); outcomes without an expected count have no value (the count
+    # of predictions is in the message and details["predictions"])
+    unit="% of expected",
     keys={
         "window": Key("duration", "2h", "Look-back window for predictions and batches."),
         "batch_slots": Key(
@@ -184,13 +187,15 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "games_today": games_today,
         "batches": [jsonable(b) for b in batches],
         "models": {k: recent.get(k, 0) for k in models},
+        "predictions": total_recent,
         "due_slots": [s.astimezone(clock.EASTERN).strftime("%H:%M ET") for s in slots],
     }
     by_model = ", ".join(f"{k} {recent.get(k, 0)}" for k in models) or "none"
 
-    def outcome(verdict: Verdict, message: str, value: float | int | None = None) -> CheckResult:
-        """A result with this run's threshold and details (value: the predictions counted)."""
-        return m.result(verdict, total_recent if value is None else value, message, details)
+    def outcome(verdict: Verdict, message: str, value: float | None = None) -> CheckResult:
+        """A result with this run's threshold and details (value: the lowest model's share
+        of the expected predictions, when the batches state an expected count)."""
+        return m.result(verdict, value, message, details)
 
     if not batches:
         if slots and games_today:
@@ -265,7 +270,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"{len(settled)} batch(es) in the last {window_text} expected "
             f"{expected} predictions per model but no model version wrote any "
             "(FAIL)",
-            value=0,
+            value=0.0,
         )
     ratios = {k: written.get(k, 0) / expected for k in models}
     verdict = worst(below_tiers(r, fail_below, warn_below) for r in ratios.values())
@@ -278,7 +283,6 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})"
     )
     result = m.result(verdict, round(ratios[weakest] * 100, 2), message, details)
-    result.unit = "% of expected"  # the other outcomes report a count of predictions
     result.findings = [
         Finding(
             f"model {k}: {written.get(k, 0)}/{expected} expected ({pct1(ratios[k])})",

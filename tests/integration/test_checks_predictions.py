@@ -56,6 +56,10 @@ def test_due_batch_that_never_ran_fails(world: World) -> None:
     result = run_check(world.ctx, "recent_predictions")
     assert result.verdict is Verdict.FAIL
     assert "11:30 ET batch was due" in result.message
+    # One unit in check_results' history: no expected count, no value (it was a count of
+    # predictions here and a percent elsewhere, one history for the anomaly notes).
+    assert result.value is None and result.unit == "% of expected"
+    assert result.details["predictions"] == 0
 
 
 def test_no_batch_due_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
