@@ -259,7 +259,8 @@ def compute(
     late: dict[str, int] | None = None  # slow path: late rows counted before deduplication
     if keys.extra_rows:
         dups = scan.key_duplicates(con, table, columns)
-        late = scan.late_rows(con, derived)
+        at_late = scan.GROUP_FIELDS.index("late")  # the first pass counted the raw rows
+        late = {str(r[0]): int(r[at_late] or 0) for r in rows if r[1] == "all"}
         derived = scan.derived_sql(scan.dedup(con, source), b, histogram_width, histogram_clip)
         rows = con.execute(scan.groups_sql(derived)).fetchall()
         keys = scan.run_keys(con, derived, systems, pairs)

@@ -393,7 +393,7 @@ def run_keys(
 def dedup(con: duckdb.DuckDBPyConnection, source: str) -> str:
     """Materialise the source with one row per (version, game, player): the graded one, made
     before tip-off, latest first (a re-prediction after tip-off is not what was bet on; the
-    ``created_before_tipoff`` gate counts it from the raw rows: :func:`late_rows`)."""
+    ``created_before_tipoff`` gate counts it from the first pass over the raw rows)."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {DEDUPED} AS
@@ -406,16 +406,6 @@ def dedup(con: duckdb.DuckDBPyConnection, source: str) -> str:
         """  # noqa: S608
     )
     return f"SELECT * FROM {DEDUPED}"  # noqa: S608
-
-
-def late_rows(con: duckdb.DuckDBPyConnection, derived: str) -> dict[str, int]:
-    """Graded rows created at or after tip-off, by version, before deduplication (the
-    deduplicated rows keep a version made before tip-off where there is one)."""
-    rows = con.execute(
-        f"""SELECT CAST(system_id AS VARCHAR), count_if(graded AND created_at >= tipoff)
-        FROM ({derived}) GROUP BY 1"""  # noqa: S608
-    ).fetchall()
-    return {str(s): int(n) for s, n in rows}
 
 
 def duplicate_ids(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
