@@ -28,8 +28,8 @@ LOCAL_CLIENT_ID = "nbaops-local.apps.googleusercontent.com"
 UNREADABLE_CREDENTIALS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 
 
-def default_credentials(scopes: tuple[str, ...] = (SCOPE,)) -> Any:
-    """ADC with the cloud-platform scope (or ``scopes``).
+def default_credentials() -> Any:
+    """ADC with the cloud-platform scope.
 
     Raises:
         CredentialsError: no ADC found, or a credentials file google-auth cannot read (one
@@ -39,7 +39,7 @@ def default_credentials(scopes: tuple[str, ...] = (SCOPE,)) -> Any:
     from google.auth import exceptions as auth_exc
 
     try:
-        credentials, _project = google.auth.default(scopes=list(scopes))
+        credentials, _project = google.auth.default(scopes=[SCOPE])
     except auth_exc.GoogleAuthError as exc:
         first = first_line(exc)
         raise CredentialsError(
