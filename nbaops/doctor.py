@@ -450,10 +450,11 @@ def run_doctor(ctx: Context) -> CheckReport:
     per_service = (check_service, check_permissions, check_id_token)
     if project.verdict is Verdict.ERROR:
         message = f"not run: Cloud Run did not answer the project check ({project.message})"
+        fix = str(project.details.get("fix", NETWORK_FIX))  # the project check's, not a login
         for check in per_service:
             name = check.__name__.removeprefix("check_")
             checks += [
-                _Probe(name, service, CREDENTIALS_FIX, "").result(Verdict.ERROR, message[:300])
+                _Probe(name, service, fix, "").result(Verdict.ERROR, message[:300])
                 for service in services
             ]
     else:

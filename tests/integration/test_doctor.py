@@ -180,5 +180,6 @@ def test_cloud_run_that_does_not_answer_is_not_asked_once_per_service(
     assert len(skipped) == 3 * len(dworld.context().config.service_names)
     assert all(c.verdict is Verdict.ERROR for c in skipped)
     assert all(c.message.startswith("not run: Cloud Run did not answer") for c in skipped)
+    assert {c.details["fix"] for c in skipped} == {project.details["fix"]}  # not "log in"
     run_paths = [r["path"] for r in dworld.requests()[mark:] if "/services" in r["path"]]
     assert all(path.endswith("/services") for path in run_paths)  # only the project's list
