@@ -67,20 +67,26 @@ _CRON_FIELDS = (
 )  # fmt: skip
 
 
+def _cron_number(token: str, low: int, names: tuple[str, ...]) -> int:
+    """A field's value: a number, or a month/weekday name (numbered from ``low``: JAN is 1,
+    SUN is 0).
+
+    Raises:
+        ValueError: neither.
+    """
+    if token.upper() in names:
+        return names.index(token.upper()) + low
+    if not token.isdigit():
+        raise ValueError(f"{token!r} is not a number")
+    return int(token)
+
+
 def cron_problem(cron: str) -> str | None:
     """Why ``cron`` is not a unix-cron schedule (None: it is)."""
     fields = cron.split()
     if len(fields) != 5:
         return f"needs 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}"
     for text, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-
-        def number(token: str, name: str = name, names: tuple[str, ...] = names) -> int:
-            if token.upper() in names:
-                return names.index(token.upper()) + (1 if name == "month" else 0)
-            if not token.isdigit():
-                raise ValueError(f"{token!r} is not a number")
-            return int(token)
-
         for item in text.split(","):
             span, _, step = item.partition("/")
             try:
@@ -89,7 +95,9 @@ def cron_problem(cron: str) -> str | None:
                 if span == "*":
                     continue
                 start, _, end = span.partition("-")
-                values = [number(start)] + ([number(end)] if end else [])
+                values = [_cron_number(start, low, names)]
+                if end:
+                    values.append(_cron_number(end, low, names))
             except ValueError as exc:
                 return f"{name}: {exc}"
             if any(not low <= v <= high for v in values):
