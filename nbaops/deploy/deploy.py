@@ -61,6 +61,7 @@ from nbaops.errors import CloudRunError
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
+    from nbaops.adapters.cloudrun import ServiceInfo
     from nbaops.context import Context
 
 __all__ = ["DeployRequest", "run_deploy"]  # DeployRequest: the callers' one import of a deploy
@@ -85,6 +86,7 @@ def run_deploy(
     Raises:
         UsageError: bad input (nothing read or changed, no audit row).
         LockHeldError: another deploy holds the lock (``refused`` audit row written).
+        UnrecoveredDeployError: deploys kept dying under us (recovered one; ``refused``).
         KeyboardInterrupt: after restoring traffic, releasing the lock and writing the
             ``interrupted`` audit row.
     """
@@ -122,7 +124,7 @@ def run_deploy(
     except KeyboardInterrupt as exc:
         _interrupted(d, exc)
         raise
-    except lock.LockHeldError as exc:
+    except (lock.LockHeldError, lock.UnrecoveredDeployError) as exc:
         report.outcome = "refused"
         record.note("lock", "FAIL", str(exc))
         record.finish("refused", str(exc))
@@ -159,11 +161,14 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
             result = d.restore(report.new_revision)
             if result.ok:
                 d.settled = True
+                report.revision_after = d.before  # what serves after the attempt
                 message += "; previous revision restored and verified"
             else:
                 report.manual = result.manual
+                report.revision_after = None  # unknown: the manual commands say what to do
                 message += "; restoring the previous revision FAILED: " + "; ".join(result.manual)
         except BaseException as again:  # a second signal: say exactly what is left
+            report.revision_after = None  # split between the two: the message has the traffic
             second = signal_name(again, type(again).__name__)
             message += f"; restore not completed ({second}); {_traffic_left(d)}"
             report.manual = manual_commands(d.ctx, d.service, d.before)
@@ -302,27 +307,16 @@ def _run(d: InFlight) -> None:
         write_plan(d, img, labels, env, current.service)
         return
     # ---- 3. lease, with the journal's first entry in the same write
-    journal = Journal.start(
-        report.deploy_id,
-        "deploy",
-        record.actor,
-        ctx.cloudrun.get_service(service),
-        commit=commit,
-        image=img.ref,
-        canary=req.canary,
-        model_version=req.model_version,
-    )
     crash_point("lock:before")
-    acquired = lock.acquire(
-        ctx.cloudrun,
-        service,
-        holder=record.actor,
-        deploy_id=report.deploy_id,
-        ttl_s=d.settings.lock_ttl_s,
-        extra={JOURNAL_ANNOTATION: journal.to_annotation()},
-    )
+    taken = _take_lease(d, commit, img.ref)
+    if taken is None:
+        return
+    acquired, journal = taken
     d.lock_acquired = True
     d.lease, d.journal = acquired.lock, journal
+    # "before" is what served when the lease was taken (the journal's read): traffic may
+    # have moved since the checklist read it (a deploy that died meanwhile, recovered)
+    report.revision_before = report.revision_after = journal.before_revision
     d.heartbeat = Heartbeat(ctx.cloudrun, service, acquired.lock, d.settings.lock_ttl_s).start()
     crash_point("lock:after")
     if acquired.took_over is not None:
@@ -342,6 +336,55 @@ def _run(d: InFlight) -> None:
         raise
     except Exception as exc:
         recover_from_error(d, exc)
+
+
+def _take_lease(d: InFlight, commit: str, image: str) -> tuple[lock.Acquired, Journal] | None:
+    """The lease, written with our journal recording the traffic of the same read.
+
+    A deploy that died while our checklist ran (its tests take minutes) may have left its
+    journal under a lease that has lapsed since: it is recovered first (restored,
+    audited, alerted), then the lease is taken. None: that recovery failed (refused).
+    """
+    from nbaops.deploy.recovery import inspect
+
+    started: list[Journal] = []
+
+    def journal_of_read(info: ServiceInfo) -> dict[str, str | None]:
+        journal = Journal.start(
+            d.report.deploy_id,
+            "deploy",
+            d.record.actor,
+            info,
+            commit=commit,
+            image=image,
+            canary=d.req.canary,
+            model_version=d.req.model_version,
+        )
+        started[:] = [journal]
+        return {JOURNAL_ANNOTATION: journal.to_annotation()}
+
+    def unrecovered(info: ServiceInfo) -> str | None:
+        found = inspect(info)
+        return found.describe() if found is not None else None
+
+    for attempt in (1, 2):
+        try:
+            acquired = lock.acquire(
+                d.ctx.cloudrun,
+                d.service,
+                holder=d.record.actor,
+                deploy_id=d.report.deploy_id,
+                ttl_s=d.settings.lock_ttl_s,
+                extra=journal_of_read,
+                unrecovered=unrecovered,
+            )
+            return acquired, started[-1]
+        except lock.UnrecoveredDeployError:
+            if attempt == 2:  # another one died meanwhile: refuse rather than loop
+                raise
+            if not _recover_interrupted(d):
+                return None
+    raise AssertionError("unreachable")
 
 
 def _recover_interrupted(d: InFlight) -> bool:

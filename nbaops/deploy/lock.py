@@ -32,6 +32,7 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops import clock
@@ -59,6 +60,19 @@ class LockHeldError(NbaopsError):
             f"{lock.expires.isoformat()}); refused, nothing changed — if that deploy is dead "
             "its lease lapses at that time and the next command recovers it (or run with "
             "--force-unlock)"
+        )
+
+
+class UnrecoveredDeployError(NbaopsError):
+    """The service carries an interrupted deploy's journal under no live lease: it must be
+    recovered before a new lease is taken (taking it over would overwrite the journal)."""
+
+    exit_code = 2
+
+    def __init__(self, service: str, what: str) -> None:
+        super().__init__(
+            f"{service}: {what}; refused, nothing changed — run the command again: the next "
+            "deploy, rollback or verify-deploy recovers it first"
         )
 
 
@@ -124,7 +138,8 @@ class DeployLock:
         return now >= self.expires
 
     def holder_dead(self) -> bool:
-        """True when the lease was taken on this host by a process that no longer exists."""
+        """True when the lease was taken on this host by a process that no longer runs:
+        gone, or a zombie (killed, not yet reaped by its parent: signal 0 still reaches it)."""
         if not self.pid or self.host != socket.gethostname():
             return False
         try:
@@ -133,7 +148,7 @@ class DeployLock:
             return True
         except PermissionError:  # exists, owned by someone else
             return False
-        return False
+        return _zombie(self.pid)
 
     def lapsed(self, now: dt.datetime) -> bool:
         """Its deploy is dead: expired, or its process on this host is gone."""
@@ -142,6 +157,16 @@ class DeployLock:
     def to_json(self) -> dict[str, Any]:
         times = {"since": self.since, "renewed": self.last_renewed, "expires": self.expires}
         return {**asdict(self), **{k: t.isoformat() for k, t in times.items()}}
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but not been reaped (Linux ``/proc``; elsewhere False)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    fields = stat.rpartition(")")[2].split()  # after "(comm)", which may hold spaces
+    return bool(fields) and fields[0] in ("Z", "X")
 
 
 def _renewed(text: str | None, since: dt.datetime) -> dt.datetime | None:
@@ -243,15 +268,23 @@ def acquire(
     holder: str,
     deploy_id: str,
     ttl_s: float = DEFAULT_TTL_S,
-    extra: Mapping[str, str | None] | None = None,
+    extra: Mapping[str, str | None]
+    | Callable[[ServiceInfo], Mapping[str, str | None]]
+    | None = None,
+    unrecovered: Callable[[ServiceInfo], str | None] | None = None,
 ) -> Acquired:
     """Take the service's lease (and write ``extra`` annotations in the same write), or refuse.
 
+    ``extra`` may be a function of the service read the write is decided on (a journal
+    recording exactly the traffic that read shows). ``unrecovered(info)`` names an
+    interrupted deploy the service carries (None: none); a lease is then not taken over
+    or created over it, so its journal is recovered before anything overwrites it.
     After the compare-and-swap wins, the service is read again and must show our
     ``deploy_id`` and generation; anything else is a lost race (refused).
 
     Raises:
         LockHeldError: a live lease held by another deploy.
+        UnrecoveredDeployError: ``unrecovered`` found an interrupted deploy.
         CloudRunError: the API failed, or the compare-and-swap kept losing.
     """
     from nbaops.adapters.cloudrun import ConcurrentModificationError
@@ -264,6 +297,9 @@ def acquire(
             return Acquired(existing, None)
         if existing is not None and not existing.lapsed(now):
             raise LockHeldError(service, existing)
+        pending = unrecovered(info) if unrecovered is not None else None
+        if pending:
+            raise UnrecoveredDeployError(service, pending)
         lease = DeployLock(
             holder=holder,
             since=now,
@@ -273,8 +309,9 @@ def acquire(
             host=socket.gethostname(),
             pid=os.getpid(),
         )
+        written = extra(info) if callable(extra) else (extra or {})
         cloudrun.set_annotations(
-            service, {**(extra or {}), LOCK_ANNOTATION: lease.to_annotation()}, etag=info.etag
+            service, {**written, LOCK_ANNOTATION: lease.to_annotation()}, etag=info.etag
         )
         confirmed = current_lock(cloudrun, service)
         if confirmed is None or confirmed.token != lease.token:

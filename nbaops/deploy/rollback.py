@@ -72,8 +72,10 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionI
     traffic = info.traffic_by_revision
     journal = journal_of(info)
     if journal is not None and journal.before_revision:
+        # back to before that deploy, even when it serves 100% already (a held deploy whose
+        # revision never got traffic): one revision further back would go too far
         before = next((r for r in revisions if r.name == journal.before_revision), None)
-        if before is not None and before.ready and traffic.get(before.name, 0) != 100:
+        if before is not None and before.ready:
             return before, serving
     receiving = [r for r in revisions if traffic.get(r.name, 0) > 0 and r.ready]
     if len(receiving) > 1:
@@ -201,6 +203,7 @@ def run_rollback(
     Raises:
         UsageError: bad service or ``--to`` (nothing changed, no audit row).
         LockHeldError: another deploy holds the lease (a ``refused`` audit row is written).
+        UnrecoveredDeployError: a deploy died after the recovery ran (``refused`` row too).
         RecoveryFailedError: an interrupted deploy could not be restored (exit 3).
     """
     from nbaops.deploy import audit, lock
@@ -295,9 +298,15 @@ def run_rollback(
     try:
         try:
             took = lock.acquire(
-                ctx.cloudrun, service, holder=holder, deploy_id=deploy_id, ttl_s=settings.lock_ttl_s
+                ctx.cloudrun,
+                service,
+                holder=holder,
+                deploy_id=deploy_id,
+                ttl_s=settings.lock_ttl_s,
+                # a deploy that died since recover() ran is not overwritten unrecorded
+                unrecovered=lambda info: found.describe() if (found := inspect(info)) else None,
             )
-        except lock.LockHeldError as exc:
+        except (lock.LockHeldError, lock.UnrecoveredDeployError) as exc:
             record.finish("refused", str(exc))
             raise
         acquired = True
@@ -322,7 +331,7 @@ def run_rollback(
         report.outcome = "interrupted"
         record.finish("interrupted", f"interrupted ({signal_name(exc)}) during the rollback")
         raise
-    except lock.LockHeldError:
+    except (lock.LockHeldError, lock.UnrecoveredDeployError):
         raise
     except Exception as exc:
         record.finish("rollback_failed", f"{type(exc).__name__}: {exc}")

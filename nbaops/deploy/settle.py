@@ -61,19 +61,25 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         )
         alert(d, "deploy", f"{service} deployed", report.summary, Verdict.PASS)
         record.finish("success", report.summary)
-        progress.step("outcome", report.summary, Verdict.PASS)
+        progress.step("outcome", report.summary, report.verdict)
         return
     if decision.action is Action.HOLD:
         d.settled = True
         report.outcome = "held"
         report.verdict_override = decision.verdict
         info = ctx.cloudrun.get_service(service)
-        split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
-        report.summary = (
-            f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
-            f"decide by hand: inv rollback --service {service} --to {before}"
-        )
-        report.manual = manual_commands(ctx, service, before)
+        if info.traffic_by_revision.get(before, 0) == 100:  # it failed before any traffic
+            report.summary = (
+                f"HELD {service}: {decision.reason}; {before} still serves 100% (the new "
+                f"revision {new} has no traffic): nothing to roll back"
+            )
+        else:
+            split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+            report.manual = manual_commands(ctx, service, before)
+            report.summary = (
+                f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
+                f"decide by hand: {report.manual[0]}"
+            )
         alert(
             d,
             "deploy",

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.errors import ConfigError, UsageError, first_line
+from nbaops.errors import ConfigError, UsageError, WarehouseError, first_line
 from nbaops.fsutil import write_json_atomic
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
@@ -353,13 +353,21 @@ def _build(
             "breaking": plan.breaking,
         }
         if plan.rebuild:
-            rebuild_atomically(
-                path,
-                catalog,
-                make_warehouse=open_warehouse,
-                keep_datasets=(OPS_DATASET,),
-                fill=lambda new: new.replace_contents(contents),
-            )
+            try:
+                rebuild_atomically(
+                    path,
+                    catalog,
+                    make_warehouse=open_warehouse,
+                    keep_datasets=(OPS_DATASET,),
+                    fill=lambda new: new.replace_contents(contents),
+                )
+            except WarehouseError as exc:
+                raise WarehouseError(
+                    f"sandbox migration to the edited schema files failed ({first_line(exc)}); "
+                    "the warehouse is as it was: revert the schema edit of "
+                    f"{', '.join(plan.breaking_tables)} or fix the file so the sandbox's rows "
+                    "fit it"
+                ) from None
         else:
             with warehouse.session():
                 apply_in_place(warehouse, catalog, plan)
@@ -620,7 +628,6 @@ def status(ctx: Context) -> CheckReport:
 
 def warehouse_counts(ctx: Context) -> dict[str, int | str]:
     """Rows per catalog table, counted in the warehouse now (a missing table says so)."""
-    from nbaops.errors import WarehouseError
     from nbaops.table_catalog import load_catalog
 
     counts: dict[str, int | str] = {}

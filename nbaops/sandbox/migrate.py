@@ -39,6 +39,7 @@ class MigrationPlan:
 
     ddl: list[Statement] = field(default_factory=list)
     breaking: list[str] = field(default_factory=list)
+    breaking_tables: list[str] = field(default_factory=list)  # their tables, in order
 
     @property
     def rebuild(self) -> bool:
@@ -61,9 +62,12 @@ def plan_migration(warehouse: DuckDBWarehouse, catalog: Catalog) -> MigrationPla
             comparison = compare(live, spec.model, spec.ref)
         except UsageError as exc:
             plan.breaking.append(f"{spec.ref}: {exc}")
+            plan.breaking_tables.append(spec.ref)
             continue
         for violation in comparison.violations:
             plan.breaking.append(f"{violation.rule} {spec.ref}: {violation.message}")
+        if comparison.violations:
+            plan.breaking_tables.append(spec.ref)
         plan.ddl.extend(comparison.allowed)
     return plan
 

@@ -29,9 +29,14 @@ def outbox(world: DeployWorld) -> list[dict[str, Any]]:
 def test_successful_deploy_promotes_labels_audits_and_unlocks(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     before = dworld.service().serving_revision
-    report = run_deploy(ctx, DeployRequest(service=SERVICE))
+    lines: list[str] = []
+    report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=hook(lines.append))
     assert report.outcome == "success", report.final_line()
     assert exit_code_for(report.verdict) == 0
+    # the progress outcome line carries the report's verdict (WARN: remote_sync), as the
+    # final line does; it said PASS DEPLOYED above a WARN DEPLOYED
+    assert report.verdict is Verdict.WARN
+    assert any(" outcome      WARN DEPLOYED " in line for line in lines), lines[-3:]
     info = dworld.service()
     new = report.new_revision
     assert new and new != before
@@ -171,12 +176,24 @@ def test_inconclusive_validation_rolls_back_with_exit_3_or_holds(dworld: DeployW
 def test_no_rollback_holds_a_failing_revision(dworld: DeployWorld) -> None:
     ctx = dworld.context()
 
+    armed: list[bool] = []
+
     def on(line: str) -> None:
-        if "still serves" in line:
+        if "still serves" in line and not armed:  # the new revision exists, without traffic
+            armed.append(True)
             set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
 
+    before = dworld.service().serving_revision
     report = run_deploy(ctx, DeployRequest(service=SERVICE, no_rollback=True), progress=hook(on))
     assert report.outcome == "held" and exit_code_for(report.verdict) == 1
+    # the new revision failed before it got traffic: nothing to roll back, no command
+    # that would be refused ("--to X already serves 100%")
+    assert f"{before} still serves 100%" in report.final_line(), report.final_line()
+    assert "--to" not in report.final_line() and report.manual == []
+    # and a plain rollback goes back to before that deploy (it already serves), not further
+    rolled = run_rollback(dworld.context(), SERVICE)
+    assert rolled.outcome == "success" and rolled.target == before
+    assert dworld.service().traffic_by_revision[before or ""] == 100
 
 
 def test_dry_run_prints_the_plan_and_sends_no_mutating_request(dworld: DeployWorld) -> None:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,6 +145,67 @@ def test_a_lease_of_a_dead_process_on_this_host_has_lapsed_at_once(run: CloudRun
     assert not lock.DeployLock("a", now, "d", later, host=here, pid=1).holder_dead()  # not ours
     text = lock.DeployLock("a", now, "d", later, renewed=later, host=here, pid=dead)
     assert lock.DeployLock.from_annotation(text.to_annotation()) == text
+
+
+def test_a_killed_process_not_yet_reaped_has_lapsed_at_once(run: CloudRun) -> None:
+    """A `kill -9`ed deploy stays a zombie until its parent reaps it (seconds, in a
+    container): the signal 0 probe still succeeds, yet nothing runs. Rerunning then must
+    not be refused as "lease held"."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        pytest.skip("no /proc: zombies cannot be told apart here")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        stat = proc / str(child.pid) / "stat"
+        for _ in range(3000):  # the child exits within milliseconds; not reaped (no wait)
+            if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the child never became a zombie")
+        now = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
+        later = now + dt.timedelta(minutes=2)
+        zombie = lock.DeployLock("a", now, "d", later, host=socket.gethostname(), pid=child.pid)
+        assert zombie.holder_dead() and zombie.lapsed(now)
+    finally:
+        child.wait()
+
+
+def test_a_lapsed_lease_over_an_unrecovered_journal_is_not_taken_over(
+    run: CloudRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease and the journal are one write: taking the lease with our journal would
+    erase a dead deploy's; ``unrecovered`` makes acquire refuse instead, writing nothing."""
+    info = run.get_service(SERVICE)
+    dead = Journal.start("dead", "deploy", "old@ci", info).advance("traffic")
+    lock.acquire(
+        run,
+        SERVICE,
+        holder="old@ci",
+        deploy_id="dead",
+        ttl_s=60,
+        extra={JOURNAL_ANNOTATION: dead.to_annotation()},
+    )
+    at(monkeypatch, 61)  # its lease lapsed
+    etag = run.get_service(SERVICE).etag
+    with pytest.raises(lock.UnrecoveredDeployError, match="interrupted") as raised:
+        lock.acquire(
+            run,
+            SERVICE,
+            holder="ada@h",
+            deploy_id="next",
+            extra=lambda i: {
+                JOURNAL_ANNOTATION: Journal.start("next", "deploy", "ada", i).to_annotation()
+            },
+            unrecovered=lambda i: "deploy dead was interrupted" if journal_of(i) else None,
+        )
+    assert raised.value.exit_code == 2
+    after = run.get_service(SERVICE)
+    assert after.etag == etag and journal_of(after).deploy_id == "dead"  # type: ignore[union-attr]
+    # without the guard (the recovery's own lease) it is taken over, the journal kept
+    took = lock.acquire(run, SERVICE, holder="ada@h", deploy_id="recovery")
+    assert took.took_over is not None and took.took_over.deploy_id == "dead"
+    assert journal_of(run.get_service(SERVICE)).deploy_id == "dead"  # type: ignore[union-attr]
 
 
 def test_the_winner_confirms_its_token_after_the_compare_and_swap(run: CloudRun) -> None:

@@ -144,6 +144,35 @@ def test_the_next_deploy_recovers_first_then_deploys_without_force_unlock(
     assert outcomes == sorted([("dead-deploy-1", "interrupted"), (report.deploy_id, "success")])
 
 
+def test_a_deploy_that_died_during_our_checklist_is_recovered_before_we_take_the_lease(
+    dworld: DeployWorld,
+) -> None:
+    """Another machine's deploy starts after our step-0 recovery, moves traffic and dies
+    while our checklist runs (its tests take minutes). Its lease has lapsed when ours is
+    taken: it must be recovered (restored, audited, alerted), not overwritten, and our
+    "before" is what served before *it*, not its unchecked revision."""
+    dead: list[tuple[str, str]] = []
+
+    def on(line: str) -> None:
+        if "service_health" in line and not dead:
+            dead.append(crashed_deploy(dworld, split=(70, 30)))
+            dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)  # its lease lapses meanwhile
+
+    report = run_deploy(
+        dworld.context(), DeployRequest(service=SERVICE, skip_tests=True), progress=hook(on)
+    )
+    ((before, new),) = dead
+    assert report.outcome == "success", report.final_line()
+    assert report.revision_before == before != new
+    assert any(c.name == "interrupted_deploy" and c.verdict is Verdict.WARN for c in report.steps)
+    rows = {r["deploy_id"]: r for r in dworld.audit_rows()}
+    assert rows["dead-deploy-1"]["outcome"] == "interrupted"
+    assert f"restored {before} 100%, verified" in rows["dead-deploy-1"]["message"]
+    assert rows[report.deploy_id]["revision_before"] == before
+    assert any(e["fields"].get("deploy id") == "dead-deploy-1" for e in outbox(dworld))
+    assert dworld.service().traffic_by_revision.get(new, 0) == 0
+
+
 def test_rollback_after_a_crashed_canary_goes_to_the_pre_deploy_revision(
     dworld: DeployWorld,
 ) -> None:
@@ -276,6 +305,8 @@ def test_sigterm_during_a_deploy_restores_audits_alerts_and_exits_3(dworld: Depl
     (row,) = dworld.audit_rows()
     assert row["outcome"] == "interrupted"
     assert row["message"] == "interrupted (SIGTERM); previous revision restored and verified"
+    # what serves after the attempt: the restored revision, not the one that got no traffic
+    assert (row["revision_before"], row["revision_after"]) == (before, before)
     assert any("deploy interrupted (SIGTERM)" in e["title"] for e in outbox(dworld))
 
 

@@ -132,8 +132,13 @@ def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> N
     required = {"name": "must_have", "type": "STRING", "mode": "REQUIRED"}
     edit(project, "nba_raw.games", lambda f: f.append(required))
     ctx = context(project)
-    with pytest.raises(NbaopsError, match="must_have"):
+    with pytest.raises(NbaopsError, match="must_have") as failed:
         lifecycle.ensure_sandbox(ctx)
+    # the one line says what failed, that nothing changed and what to do
+    message = str(failed.value)
+    assert "sandbox migration to the edited schema files failed" in message
+    assert "the warehouse is as it was" in message and "revert the schema edit" in message
+    assert "nba_raw.games" in message
     # read the file directly: ctx.warehouse would try the migration again
     raw = DuckDBWarehouse(ctx.home / "warehouse.duckdb", root=ROOT)
     assert "must_have" not in [f["name"] for f in raw.table_schema("nba_raw.games")]
