@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbaops.adapters.errors import CREDENTIALS_FIX, CredentialsError
+from nbaops.adapters.errors import CREDENTIALS_FIX, CredentialsError, refresh_reason
 from nbaops.environment import read
 from nbaops.errors import first_line
 
@@ -113,9 +113,7 @@ def refresh_outcome(credentials: Any) -> tuple[bool | None, str]:
     try:
         credentials.refresh(google.auth.transport.requests.Request())
     except auth_exc.RefreshError as exc:
-        # args[0] says why; args[1] is the raw reply (printed, it made a tuple of the line)
-        reason = (str(exc.args[0]) if exc.args else str(exc)).strip().splitlines()
-        why = reason[0][:500] if reason else type(exc).__name__
+        why = refresh_reason(exc)
         if getattr(exc, "retryable", False):  # a 5xx or 429: nothing proved
             return None, f"refresh failed (temporary, retry later): {why}"
         return False, f"refresh refused: {why}"  # the token endpoint said no

@@ -151,6 +151,37 @@ def google_call(
             f"{where}: cannot reach Google's token endpoint ({first_line(exc, typed=True)[:200]})"
         ) from exc
     except auth_exc.GoogleAuthError as exc:
-        raise kind(CredentialsError)(
-            f"{where}: no usable credentials ({first_line(exc, typed=True)}); {CREDENTIALS_FIX}"
-        ) from exc
+        raise auth_error(where, exc, error, kind(CredentialsError)) from exc
+
+
+def auth_error(
+    where: str,
+    exc: BaseException,
+    error: type[AdapterError],
+    credentials_error: type[AdapterError] = CredentialsError,
+) -> AdapterError:
+    """The error for a ``google.auth`` failure during ``where``: a token endpoint that
+    failed temporarily (a 5xx or 429: an outage, not the credentials) is ``error``;
+    a refusal or missing credentials is ``credentials_error``, with the fix."""
+    from google.auth import exceptions as auth_exc
+
+    if isinstance(exc, auth_exc.RefreshError):  # the token endpoint answered
+        if getattr(exc, "retryable", False):
+            return error(
+                f"{where}: Google's token endpoint failed temporarily ({refresh_reason(exc)}); "
+                "retry later"
+            )
+        return credentials_error(
+            f"{where}: credentials refused by the token endpoint ({refresh_reason(exc)}); "
+            f"{CREDENTIALS_FIX}"
+        )
+    return credentials_error(
+        f"{where}: no usable credentials ({first_line(exc, typed=True)}); {CREDENTIALS_FIX}"
+    )
+
+
+def refresh_reason(exc: BaseException) -> str:
+    """Why a ``google.auth`` RefreshError happened, one line: its ``args[0]`` (``args[1]``
+    is the raw reply; printed whole, the message became a tuple's repr)."""
+    lines = (str(exc.args[0]) if exc.args else str(exc)).strip().splitlines()
+    return lines[0][:500] if lines else type(exc).__name__

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.credentials import UNREADABLE_CREDENTIALS, anonymous_credentials
+from nbaops.adapters.errors import auth_error
 from nbaops.clock import as_utc, rfc3339
 from nbaops.errors import LoggingError
 
@@ -178,7 +179,7 @@ class _SessionTransport:
                 else:
                     credentials, _ = google.auth.default(scopes=[READ_SCOPE])
             except (auth_exc.GoogleAuthError, *UNREADABLE_CREDENTIALS) as exc:
-                raise _no_credentials(exc) from exc
+                raise auth_error("Cloud Logging", exc, LoggingError, LoggingError) from exc
             self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
         return self._session
 
@@ -194,15 +195,8 @@ class _SessionTransport:
         except requests.exceptions.RequestException as exc:
             raise ConnectionError(type(exc).__name__) from exc
         except auth_exc.GoogleAuthError as exc:  # token refresh failed
-            raise _no_credentials(exc) from exc
+            raise auth_error("Cloud Logging", exc, LoggingError, LoggingError) from exc
         return int(reply.status_code), bytes(reply.content)
-
-
-def _no_credentials(exc: BaseException) -> LoggingError:
-    return LoggingError(
-        f"Cloud Logging: no usable credentials ({type(exc).__name__}); run "
-        "`gcloud auth application-default login`"
-    )
 
 
 class LogReader:

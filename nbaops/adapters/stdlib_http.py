@@ -75,8 +75,9 @@ def send_with_headers(
             return int(reply.status), _read_by(reply, deadline, timeout_s), headers
     except urllib.error.HTTPError as exc:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-        with contextlib.suppress(OSError):  # the error body is only decoration
-            return int(exc.code), bytes(exc.read()), headers
+        # the error body is only decoration: by the same deadline, or dropped
+        with contextlib.suppress(OSError, http.client.HTTPException, AttributeError):
+            return int(exc.code), _read_by(exc, deadline, timeout_s), headers
         return int(exc.code), b"", headers
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):

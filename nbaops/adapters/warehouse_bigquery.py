@@ -37,6 +37,7 @@ T = TypeVar("T")
 # (a blip), then reported at once as unreachable, not as a slow query.
 RETRY_REASONS = frozenset({"rateLimitExceeded", "backendError", "internalError", "badGateway"})
 UNREACHABLE_RETRIES = 2
+CANCEL_TIMEOUT_S = 5.0  # the job cancel after a failed query: one request, at most this
 
 
 def bounded_retry(deadline_s: float) -> Any:
@@ -200,7 +201,7 @@ class BigQueryWarehouse:
             rows = self._call("query", run, limit)
         except WarehouseError:
             if job_box:  # timed out or failed: a job left running would still bill
-                _cancel_quietly(job_box[0])
+                _cancel_quietly(job_box[0], min(limit, CANCEL_TIMEOUT_S))
             raise
         processed = getattr(job_box[0], "total_bytes_processed", None) if job_box else None
         return QueryResult(rows, sql, processed, time.perf_counter() - started)
@@ -348,10 +349,12 @@ class BigQueryWarehouse:
         return created
 
 
-def _cancel_quietly(job: Any) -> None:
-    # Best effort: the job may already be done or gone.
+def _cancel_quietly(job: Any, timeout_s: float) -> None:
+    """Ask BigQuery to stop ``job``, once, for at most ``timeout_s``: best effort (it may be
+    done or gone, or the network that failed the query may fail this too). The client's
+    default would retry for 10 minutes, after the query had already failed."""
     with contextlib.suppress(Exception):
-        job.cancel()
+        job.cancel(retry=None, timeout=timeout_s)
 
 
 def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:

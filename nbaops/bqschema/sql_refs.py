@@ -284,15 +284,19 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
                     message = f"unknown column {ident.name} in `{key}`"
                     findings.append(_at(site, ident, "SQL_UNKNOWN_COLUMN", message))
 
+    outer: dict[str, Any] = {}  # a DML statement's own tables: its subqueries see them
     if isinstance(stmt, (exp.Update, exp.Delete, exp.Merge)):
         findings.extend(_check_dml(site, stmt, catalog, exp))
+        for table in stmt.find_all(exp.Table):
+            if table.find_ancestor(exp.Select) is None:
+                outer.setdefault(table.alias_or_name.lower(), table)
     try:
         scopes = list(traverse_scope(stmt))
     except (SqlglotError, RecursionError, ValueError, KeyError):
         scopes = []
     for scope in scopes:  # the queries (a DML statement's subqueries: its own columns above)
         if isinstance(scope.expression, exp.Select):
-            findings.extend(_check_scope(site, scope, catalog, exp, Scope))
+            findings.extend(_check_scope(site, scope, catalog, exp, Scope, outer))
     return findings
 
 
@@ -370,8 +374,15 @@ def _scope_columns(scope: Any, exp: Any) -> list[Any]:
 
 
 def _check_scope(
-    site: SqlSite, scope: Any, catalog: Catalog, exp: Any, scope_cls: Any
+    site: SqlSite,
+    scope: Any,
+    catalog: Catalog,
+    exp: Any,
+    scope_cls: Any,
+    outer: dict[str, Any] | None = None,
 ) -> Iterator[Finding]:
+    """One query's columns against its sources, the enclosing queries' and ``outer``
+    (the tables of the DML statement the query is a subquery of)."""
     own = {alias.lower(): src for alias, src in scope.sources.items()}
     sources = dict(own)
     parent = scope.parent
@@ -379,6 +390,8 @@ def _check_scope(
         for alias, src in parent.sources.items():
             sources.setdefault(alias.lower(), src)
         parent = parent.parent
+    for alias, src in (outer or {}).items():
+        sources.setdefault(alias, src)
     provided = {
         alias: _source_columns(src, catalog, exp, scope_cls) for alias, src in sources.items()
     }

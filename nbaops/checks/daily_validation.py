@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.settings import runbook_base_url
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import below_tiers, pct, pct1
+from nbaops.checks.measure import below_tiers, pct, pct1, pct_value
 from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.game_state import GAMES_SQL, DayState, et
@@ -308,7 +308,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             why = f"; chain broke at {broke_at}" if broke_at else ""
             message = f"{stage.title}: nothing to compare against: no {stage.base} on {day}{why}"
         else:
-            share, value = done / of, round(done / of * 100, 2)
+            share, value = done / of, pct_value(done / of)
             verdict = below_tiers(share, fail_below, warn_below)
             note = ""
             if not due and verdict is Verdict.FAIL:  # short, but not late yet

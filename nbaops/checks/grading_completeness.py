@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.clock import as_utc
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
@@ -200,7 +200,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         verdict = Verdict.INCONCLUSIVE
         message += "; cannot tell yet whether those will be graded (phase 3 is late)"
     message += f" ({verdict.value})"
-    result = m.result(verdict, round(share * 100, 2), message, details)
+    result = m.result(verdict, pct_value(share), message, details)
     result.findings = [
         Finding(
             f"{r['game_date']} {r['matchup']} graded {int(r['graded'])}/{int(r['predictions'])}"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, SLOT_PATTERN, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
@@ -184,7 +184,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         # Players of those games are invisible to the ratio: never call that a clean PASS.
         verdict = worst([verdict, Verdict.WARN])
         message += f"; no feature rows for {', '.join(no_features)} (WARN)"
-    result = m.result(verdict, round(coverage * 100, 2), message, details)
+    result = m.result(verdict, pct_value(coverage), message, details)
     result.findings = game_findings(per_game, missing, warn_below)
     return result
 

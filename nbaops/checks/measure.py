@@ -152,14 +152,33 @@ def pct(fraction: float) -> str:
 
 
 def pct1(fraction: float) -> str:
-    """One decimal: 0.62 → ``62.0%`` (measured values); two when one would round onto a
+    """One decimal: 0.62 → ``62.0%`` (measured values); more when one would round onto a
     whole percent it is not: 0.9496 → ``94.96%``, not ``95.0%`` beside "< 95% (WARN)"
-    (thresholds are whole percents), and never ``100.0%`` for 99.96%."""
+    (thresholds are whole percents), 0.99995 → ``99.995%``, never ``100.0%`` when
+    something is missing."""
     value = fraction * 100
     shown = round(value, 1)
-    if shown == round(shown) and abs(value - shown) >= 0.005:
-        return f"{value:.2f}%"
+    whole = round(shown)
+    if shown == whole and abs(value - whole) > 1e-9:  # not floating-point noise
+        for places in range(2, 10):
+            text = f"{value:.{places}f}"
+            if float(text) != whole:
+                return f"{text}%"
     return f"{shown:.1f}%"
+
+
+def pct_value(fraction: float) -> float:
+    """A measured share as the percent a result's ``value`` holds (history stores it,
+    ``value=`` shows it): two decimals, more when two would round onto a whole percent it
+    is not (94.996 → 94.996, not 95.0 beside "< 95% (WARN)")."""
+    value = fraction * 100
+    stored = round(value, 2)
+    whole = round(stored)
+    if stored == whole and abs(value - whole) > 1e-9:
+        for places in range(3, 10):
+            if round(value, places) != whole:
+                return round(value, places)
+    return stored
 
 
 def duration_text(window: dt.timedelta) -> str:

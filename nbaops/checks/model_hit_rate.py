@@ -20,7 +20,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.checks.measure import Measurement, below_tiers, pct, pct1
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.regression.stats import wilson_interval
 from nbaops.verdict import CheckResult, Verdict
@@ -167,7 +167,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     )
     if decided < min_bets:
         return m.too_little_data(
-            round(low * 100, 2),
+            pct_value(low),
             f"{summary}; fewer than {min_bets} graded picks",
             details,
         )
@@ -175,4 +175,4 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     floor = fail_below if verdict is Verdict.FAIL else warn_below
     relation = "below" if verdict is not Verdict.PASS else "clears"
     message = f"{summary}; lower bound {relation} {pct(floor)} ({verdict.value})"
-    return m.result(verdict, round(low * 100, 2), message, details)
+    return m.result(verdict, pct_value(low), message, details)

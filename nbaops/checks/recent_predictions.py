@@ -21,6 +21,7 @@ from nbaops.checks.measure import (
     jsonable,
     pct,
     pct1,
+    pct_value,
 )
 from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import (
@@ -282,7 +283,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
         + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})"
     )
-    result = m.result(verdict, round(ratios[weakest] * 100, 2), message, details)
+    result = m.result(verdict, pct_value(ratios[weakest]), message, details)
     result.findings = [
         Finding(
             f"model {k}: {written.get(k, 0)}/{expected} expected ({pct1(ratios[k])})",

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, above_tiers, pct, pct1
+from nbaops.checks.measure import Measurement, above_tiers, pct, pct1, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -144,4 +144,4 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     )
     if verdict is not Verdict.PASS:
         details["examples"] = m.query(EXAMPLES, args)
-    return m.result(verdict, round(max(mismatch_rate, null_rate) * 100, 2), message, details)
+    return m.result(verdict, pct_value(max(mismatch_rate, null_rate)), message, details)

@@ -117,6 +117,7 @@ class SanityStats:
     ungraded_bets: int  # OVER/UNDER without a line (cannot be graded)
     missing_outcomes: int = 0  # rows without actual_points (or prediction): not graded
     nonfinite: int = 0  # rows with a NaN or infinite number (read as missing)
+    no_line: int = 0  # rows without a line at all (not REAL, whatever line_source says)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -401,6 +402,7 @@ def _sanity(r: dict[str, Any], dups: tuple[int, int, int, int] | None) -> Sanity
         ungraded_bets=int(r["ungraded_bets"] or 0),
         missing_outcomes=int(r["missing_outcomes"] or 0),
         nonfinite=int(r["nonfinite"] or 0),
+        no_line=int(r["no_line"] or 0),
     )
 
 

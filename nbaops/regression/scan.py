@@ -204,6 +204,7 @@ _BASE: dict[str, tuple[str, str]] = {
         "line_value IS NULL OR coalesce(upper(line_source), '') <> 'REAL'",
     ),
     "ungraded_bets": ("count_if", "side IN (1, 2) AND line_value IS NULL"),
+    "no_line": ("count_if", "line_value IS NULL"),
     "unknown_recommendations": ("count_if", "side = 0"),
     "nonfinite": ("count_if", "nonfinite"),  # rows with a NaN/infinite number (now NULL)
 }

@@ -12,8 +12,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,48 @@ def test_a_reply_that_is_not_the_apis_is_an_error_not_an_internal_error() -> Non
 
     with pytest.raises(KeyError):
         google_call("BigQuery", "query", ours, error=WarehouseError)
+
+
+def test_a_server_that_hangs_after_the_job_started_is_bounded_cancel_included() -> None:
+    """The network drops mid-query: jobs.insert answered, every later request hangs. The
+    query times out on time, and the job cancel after it (a job left running still bills)
+    is bounded too: it ran with the client's default 10-minute retry and no timeout, so
+    validate-daily, `inv deploys` and deploy recovery hung after the query had failed."""
+    from worlds.http_fake import FakeServer
+
+    release = threading.Event()
+    cancels: list[str] = []
+
+    def route(request: Any) -> tuple[int, Any]:
+        if request.method == "POST" and request.path.endswith("/jobs"):
+            body = request.json()
+            ref = {**body.get("jobReference", {"projectId": "p", "jobId": "j1"}), "location": "US"}
+            job = {"configuration": body.get("configuration", {}), "status": {"state": "RUNNING"}}
+            return 200, {**job, "jobReference": ref}
+        if request.path.endswith("/cancel"):
+            cancels.append(request.path)
+        release.wait(120)  # a hung server from here on
+        return 503, {}
+
+    outcome: list[BaseException] = []
+
+    def run(warehouse: BigQueryWarehouse) -> None:
+        try:
+            warehouse.query("SELECT 1 AS x", timeout_s=2)
+        except BaseException as exc:  # the test inspects it
+            outcome.append(exc)
+
+    with FakeServer(route) as server:
+        try:
+            worker = threading.Thread(
+                target=run, args=(BigQueryWarehouse("p", endpoint=server.url, timeout_s=2),)
+            )
+            worker.daemon = True
+            worker.start()
+            worker.join(60)
+            assert not worker.is_alive(), "query() still blocked (in the job cancel)"
+        finally:
+            release.set()
+    (error,) = outcome
+    assert isinstance(error, WarehouseError) and "BigQuery query" in str(error)
+    assert cancels, "the started job was asked to stop"

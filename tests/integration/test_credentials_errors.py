@@ -84,3 +84,52 @@ def test_a_token_endpoint_reply_is_judged_by_what_it_proves(
     assert outcome is issued, message
     assert words in message
     assert "\n" not in message and "({" not in message  # one line, not a tuple's repr
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "words", "fix"),
+    [
+        (
+            (503, {"error": "backendError", "error_description": "try later"}),
+            "temporarily",
+            "retry later",
+            False,
+        ),
+        (
+            (400, {"error": "invalid_grant", "error_description": "bad key"}),
+            "refused",
+            "invalid_grant",
+            True,
+        ),
+    ],
+    ids=["5xx", "refused"],
+)
+def test_a_token_endpoint_failure_during_an_api_call_says_what_it_proves(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reply: tuple[int, Any],
+    kind: str,
+    words: str,
+    fix: bool,
+) -> None:
+    """Every API call refreshes through google_call: a 5xx of the token endpoint (an
+    outage) said "no usable credentials ... run gcloud auth application-default login",
+    with the reply's tuple repr, and system-health folded it into NO_CREDENTIALS."""
+    from nbaops.adapters.errors import CredentialsError
+    from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+    from nbaops.errors import WarehouseError
+
+    with FakeServer(lambda _request: reply) as server:
+        key = service_account_key(tmp_path / "sa.json", f"{server.url}/token")
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+        monkeypatch.delenv("NBAOPS_BQ_ENDPOINT", raising=False)
+        # the real API's address with this key: the token request (to the fake) comes
+        # first and fails, so nothing leaves 127.0.0.1
+        warehouse = BigQueryWarehouse("p", timeout_s=20)
+        with pytest.raises(WarehouseError) as raised:
+            warehouse.query("SELECT 1 AS x", timeout_s=20)
+    message = str(raised.value)
+    assert words in message and "\n" not in message and "({" not in message, message
+    assert isinstance(raised.value, CredentialsError) is fix
+    assert ("gcloud auth application-default login" in message) is fix, message
+    assert kind in message, message

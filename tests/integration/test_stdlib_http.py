@@ -1,20 +1,105 @@
-"""nbaops.adapters.stdlib_http (GitHub, Slack): every request bounded as a whole."""
+"""nbaops.adapters.stdlib_http: a proxy in the environment never swallows a call to 127.0.0.1,
+and every request is bounded as a whole.
+
+Every stdlib HTTP adapter (GitHub, Slack, the Cloud Logging stand-in transport) opens its
+requests through :func:`opener_for`; with ``HTTP_PROXY``/``HTTPS_PROXY`` pointing at a dead
+port, each still reaches a server on 127.0.0.1, while a real host keeps the proxy. A reply
+read a byte at a time (the socket timeout bounds each read, not the body) still ends at the
+request's timeout, an error reply too.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
+from worlds.http_fake import FakeServer, Request
 
-from nbaops.adapters.stdlib_http import send
+from nbaops.adapters import slack
+from nbaops.adapters.github import GitHubClient, GitHubSettings
+from nbaops.adapters.logs import LogReader
+from nbaops.adapters.stdlib_http import is_loopback, opener_for, send
+from nbaops.config import ProfileConfig
+
+DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
 
-def test_a_reply_dripping_a_byte_at_a_time_is_bounded_by_the_timeout() -> None:
+def route(request: Request) -> tuple[int, object]:
+    if request.path == "/v2/entries:list":
+        return 200, {"entries": [{"timestamp": "2026-11-25T14:00:00Z", "textPayload": "boom"}]}
+    if request.path == "/hook":
+        return 200, b"ok"
+    return 200, {"path": request.path}
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, DEAD_PROXY)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with FakeServer(route) as fake:
+        yield fake
+
+
+def test_the_default_opener_would_send_loopback_calls_to_the_dead_proxy(
+    server: FakeServer,
+) -> None:
+    # a fresh opener, as urlopen's global one would keep the dead proxy for later tests
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.build_opener().open(f"{server.url}/plain", timeout=5)
+
+
+def test_github_reaches_a_loopback_api_past_the_proxy(server: FakeServer) -> None:
+    client = GitHubClient(GitHubSettings("octo/repo", server.url, "t0ken-value-123"))
+    assert client.request("GET", "/repos/octo/repo") == {"path": "/repos/octo/repo"}
+
+
+def test_slack_reaches_a_loopback_webhook_past_the_proxy(server: FakeServer) -> None:
+    slack.post(f"{server.url}/hook", {"text": "hi"}, scrub=lambda text: text)
+
+
+def test_log_reader_reaches_the_loopback_stand_in_past_the_proxy(server: FakeServer) -> None:
+    profile = ProfileConfig(name="local", kind="local", project="p", region="r")
+    reader = LogReader(profile, server.url, timeout_s=5)
+    since = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+    assert [r.message for r in reader.entries(f'timestamp >= "{since.isoformat()}"')] == ["boom"]
+
+
+def test_a_real_host_keeps_the_environment_proxy(server: FakeServer) -> None:
+    handlers = opener_for("https://api.github.com/repos").handlers
+    proxies = [h.proxies for h in handlers if isinstance(h, urllib.request.ProxyHandler)]
+    assert proxies and proxies[0]["https"] == DEAD_PROXY
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("api.github.com", False),
+        ("10.0.0.1", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_loopback_hosts(host: str | None, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("status", ["200 OK", "502 Bad Gateway"])
+def test_a_reply_dripping_a_byte_at_a_time_is_bounded_by_the_timeout(status: str) -> None:
     """The socket timeout bounds each read: a server sending one byte every half second
-    never trips it, and a request took ~48 s with a 20 s timeout."""
+    never trips it, and a request took ~48 s with a 20 s timeout. An error reply (a proxy's
+    slow error page) too: its body is decoration, dropped at the deadline."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
@@ -22,7 +107,7 @@ def test_a_reply_dripping_a_byte_at_a_time_is_bounded_by_the_timeout() -> None:
     def drip() -> None:
         conn, _ = server.accept()
         conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n")
+        conn.sendall(f"HTTP/1.1 {status}\r\nContent-Length: 40\r\n\r\n".encode())
         try:
             for _ in range(40):
                 conn.sendall(b"x")
@@ -34,7 +119,10 @@ def test_a_reply_dripping_a_byte_at_a_time_is_bounded_by_the_timeout() -> None:
     threading.Thread(target=drip, daemon=True).start()
     request = urllib.request.Request(f"http://127.0.0.1:{server.getsockname()[1]}/x")
     started = time.monotonic()
-    with pytest.raises(TimeoutError, match="longer than 2s"):
-        send(request, timeout_s=2)
+    if status.startswith("200"):
+        with pytest.raises(TimeoutError, match="longer than 2s"):
+            send(request, timeout_s=2)
+    else:
+        assert send(request, timeout_s=2) == (502, b"")
     assert time.monotonic() - started < 10  # 40 bytes would take 20 s
     server.close()

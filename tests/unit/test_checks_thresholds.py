@@ -152,6 +152,10 @@ def test_tiers_and_formatting() -> None:
         (0.9496, "94.96%"),  # was "95.0%" in "coverage 95.0% < 95% (WARN)"
         (0.1004, "10.04%"),  # was "10.0%" beside "> 10% (FAIL)"
         (0.9996, "99.96%"),  # never "100.0%" when something is missing
+        (19999 / 20000, "99.995%"),  # two decimals would round onto 100 too
+        (0.94996, "94.996%"),
+        (1 - 1e-7, "99.99999%"),
+        (0.29, "29.0%"),  # 28.999999999999996 in floating point: a whole percent
         (1.0, "100.0%"),
     ],
 )
@@ -161,3 +165,17 @@ def test_a_measured_percent_never_rounds_onto_a_whole_threshold(
     from nbaops.checks.measure import pct1
 
     assert pct1(fraction) == shown
+
+
+@pytest.mark.parametrize(
+    ("fraction", "stored"),
+    [(0.9763, 97.63), (0.95, 95.0), (0.94996, 94.996), (19999 / 20000, 99.995), (0.29, 29.0)],
+)
+def test_a_stored_percent_never_rounds_onto_a_whole_threshold(
+    fraction: float, stored: float
+) -> None:
+    """`value=` and history hold the same number: 94.996 stored as 95.0 showed "value=95%"
+    beside "WARN < 95%"."""
+    from nbaops.checks.measure import pct_value
+
+    assert pct_value(fraction) == stored

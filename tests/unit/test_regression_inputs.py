@@ -203,6 +203,18 @@ def test_without_line_source_real_lines_only_is_inconclusive_not_fail(isolated: 
     assert _check(with_source, "real_lines_only").verdict is Verdict.PASS
 
 
+def test_without_line_source_a_prediction_without_any_line_still_fails(isolated: Path) -> None:
+    """A row with no line breaks REAL_LINES_ONLY whatever its source: proved without the
+    column (FAIL, exit 1), not INCONCLUSIVE (exit 3)."""
+    columns = [c for c in ALL_BUT_BATCH if c != "line_source"]
+    rows = _pair(150, 0.6, 0.6)
+    for row in rows[:20]:
+        row["line_value"] = None
+    gate = _check(_from_file(isolated, rows, columns), "real_lines_only")
+    assert gate.verdict is Verdict.FAIL and gate.value == 20, gate.message
+    assert "without a line" in gate.message and "no line_source column" in gate.message
+
+
 def test_without_batch_id_a_repeated_key_is_inconclusive_but_a_repeated_id_still_fails(
     isolated: Path,
 ) -> None:

@@ -124,6 +124,23 @@ GAMES = "`nba_raw.games`"
             "ON t.service = s.team WHEN MATCHED THEN DELETE",
             ["unknown column s.team"],
         ),
+        # a correlated subquery of a DML statement sees the statement's table (was:
+        # "unknown column b"), and is still checked against it
+        (
+            f"DELETE FROM {DEPLOYS} AS d WHERE EXISTS "
+            f"(SELECT 1 FROM {GAMES} AS g WHERE g.home_team = d.service)",
+            [],
+        ),
+        (
+            f"UPDATE {DEPLOYS} AS d SET outcome = 'x' WHERE service IN "
+            f"(SELECT g.home_team FROM {GAMES} AS g WHERE g.game_id = d.deploy_id)",
+            [],
+        ),
+        (
+            f"DELETE FROM {DEPLOYS} AS d WHERE EXISTS "
+            f"(SELECT 1 FROM {GAMES} AS g WHERE g.home_team = d.servce)",
+            ["unknown column servce in `nba_ops.deploys`"],
+        ),
         # HAVING and QUALIFY: SQLGlot leaves their unqualified columns out of the scope
         (
             f"SELECT home_team FROM {GAMES} GROUP BY home_team HAVING MAX(attendance) > 0",
