@@ -7,6 +7,8 @@ inconclusive).
 
 from __future__ import annotations
 
+import threading
+
 EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
@@ -74,3 +76,22 @@ def first_line(exc: BaseException, *, typed: bool = False) -> str:
     if not lines:
         return type(exc).__name__
     return f"{type(exc).__name__}: {lines[0]}" if typed else lines[0]
+
+
+# Ctrl-C as the entry point's SIGINT handler noted it (nbaops.cli.runner): a library may
+# turn the KeyboardInterrupt into an error of its own (DuckDB: "Query interrupted"), which
+# code that ignores failures (a warm-up) would swallow; it asks this instead.
+_CTRL_C = threading.Event()
+
+
+def ctrl_c_noted() -> bool:
+    """Whether Ctrl-C arrived during the current task (False outside a task)."""
+    return _CTRL_C.is_set()
+
+
+def note_ctrl_c(seen: bool = True) -> None:
+    """Set (a SIGINT arrived) or clear (a task starts or ends) :func:`ctrl_c_noted`."""
+    if seen:
+        _CTRL_C.set()
+    else:
+        _CTRL_C.clear()

@@ -25,7 +25,7 @@ from nbaops import clock
 from nbaops.checks import PlannedCheck, plan_checks, run_planned
 from nbaops.checks.thresholds import load_thresholds
 from nbaops.environment import step_summary_path
-from nbaops.errors import first_line
+from nbaops.errors import ctrl_c_noted, first_line
 from nbaops.history import PreparedHistory, prepare
 from nbaops.report import VERDICT_ICON, CheckReport, format_value, summary_counts, verdict_text
 from nbaops.verdict import CheckResult
@@ -188,7 +188,8 @@ def warm_adapters(ctx: Context, planned: Sequence[PlannedCheck], stack: ExitStac
                 stack.enter_context(session())
                 warehouse.query("SELECT 1 AS ok")
         except Exception:  # reported by the check that needs it
-            pass
+            if ctrl_c_noted():  # DuckDB's "Query interrupted" is Ctrl-C: stop, not go on
+                raise KeyboardInterrupt from None
     if worker is not None:
         worker.join()
 

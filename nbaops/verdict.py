@@ -146,14 +146,17 @@ class CheckResult:
         )
 
     @classmethod
-    def error(cls, name: str, service: str, exc: BaseException, query: str = "") -> CheckResult:
-        """An ERROR result for a check that raised; the error text is kept, never PASS."""
+    def error(
+        cls, name: str, service: str, exc: BaseException, query: str = "", threshold: str = ""
+    ) -> CheckResult:
+        """An ERROR result for a check that raised; the error text is kept, never PASS.
+        ``threshold``: what it would have been judged against (known before it measured)."""
         return cls(
             name=name,
             service=service,
             verdict=Verdict.ERROR,
             value=None,
-            threshold="",
+            threshold=threshold,
             message=clip(first_line(exc, typed=True)),
             query=query,
         )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from nbaops.checks import daily_validation
-from nbaops.checks.measure import current_query_text, forget_current
+from nbaops.checks.measure import current_query_text, current_threshold, forget_current
 from nbaops.checks.registry import ALL_SERVICES, REGISTRY, get_spec
 from nbaops.checks.spec import CheckParams, CheckSpec
 from nbaops.checks.thresholds import Thresholds, load_thresholds
@@ -90,7 +90,11 @@ def run_one(ctx: Context, planned: PlannedCheck, base_url: str | None = None) ->
         result = planned.spec.load()(ctx, planned.params)
     except Exception as exc:  # a check must never take the whole run down
         result = CheckResult.error(
-            planned.spec.id, planned.service, exc, query=current_query_text()
+            planned.spec.id,
+            planned.service,
+            exc,
+            query=current_query_text(),
+            threshold=current_threshold(),
         )
     finally:
         forget_current()
@@ -115,7 +119,8 @@ ProgressCallback = Callable[[Event, PlannedCheck, CheckResult | None], None]
 
 def _timed_out(planned: PlannedCheck, timeout_s: float, base_url: str | None) -> CheckResult:
     message = f"timed out after {timeout_s:g}s (checks.timeout_s)"
-    result = CheckResult(planned.spec.id, planned.service, Verdict.ERROR, None, "", message)
+    threshold = f"completes within {timeout_s:g}s (checks.timeout_s)"
+    result = CheckResult(planned.spec.id, planned.service, Verdict.ERROR, None, threshold, message)
     result.duration_s = round(timeout_s, 4)
     return annotate(planned.spec, result, base_url)
 

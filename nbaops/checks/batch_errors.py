@@ -96,6 +96,7 @@ SPEC = CheckSpec(
     },
     queries=(BATCHES, GAMES, VIOLATIONS, schedule_known.QUERY),
     playbook="playbooks/batch-errors.md",
+    ordered=(("warn_errors", "fail_errors"),),
 )
 
 

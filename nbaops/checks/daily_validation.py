@@ -126,6 +126,7 @@ SPEC = CheckSpec(
     },
     queries=(CHAIN, GAMES, schedule_known.QUERY),
     playbook="playbooks/validate-daily.md",
+    ordered=(("fail_below", "warn_below"),),
 )
 
 
@@ -209,6 +210,20 @@ def _report(
     return report
 
 
+SCHEDULE_THRESHOLD = "> 0 games or none"
+
+
+def _error(ctx: Context, exc: Exception, query: str, threshold: str) -> CheckResult:
+    """The one ERROR result of a day that could not be measured: the schedule stage (the
+    first), its threshold and the playbook, like every other result."""
+    error = CheckResult.error(
+        "daily.schedule", "phase3-processors", exc, query=query.strip(), threshold=threshold
+    )
+    error.doc = SPEC.playbook_doc
+    error.doc_url = doc_url(error.doc, runbook_base_url(ctx.config))
+    return error
+
+
 def run(ctx: Context, params: CheckParams) -> CheckReport:
     """Measure each stage of the ``game_date`` parameter against the stage before it.
 
@@ -225,7 +240,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             GAMES.sql, {"game_date": day}, timeout_s=params.timeout_s
         ).rows
     except Exception as exc:
-        error = CheckResult.error("daily.schedule", "*", exc, query=CHAIN.sql)
+        error = _error(ctx, exc, CHAIN.sql, threshold)
         error.duration_s = round(time.perf_counter() - started, 4)
         return _report(title, [error], day)
     duration = round(time.perf_counter() - started, 4)
@@ -253,7 +268,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             service=service,
             verdict=verdict,
             value=value,
-            threshold=threshold if name != "schedule" else "> 0 games or none",
+            threshold=threshold if name != "schedule" else SCHEDULE_THRESHOLD,
             message=message,
             query=CHAIN.sql.strip(),
             duration_s=duration,
@@ -269,7 +284,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
         try:
             schedule = schedule_status(lambda q, a: ctx.warehouse.query(q.sql, a).rows, day)
         except Exception as exc:  # could not measure the schedule: never a PASS
-            error = CheckResult.error("daily.schedule", "*", exc, query=schedule_known.QUERY.sql)
+            error = _error(ctx, exc, schedule_known.QUERY.sql, SCHEDULE_THRESHOLD)
             return _report(title, [error], day)
         if schedule.known:
             verdict, message = Verdict.PASS, f"no games scheduled on {day}: nothing to validate"

@@ -31,12 +31,15 @@ SPEC = CheckSpec(
         "warn_at": Key("integer", 1, "This many entries per service is WARN."),
         "fail_at": Key("integer", 10, "This many entries per service is FAIL."),
         "min_severity": Key("text", "ERROR", "Lowest severity counted."),
-        "max_entries": Key("integer", 1000, "Most entries read per run.", maximum=100_000),
+        "max_entries": Key(
+            "integer", 1000, "Most entries read per run.", maximum=100_000, minimum=1
+        ),
         "top_messages": Key("integer", 5, "How many distinct messages the result names."),
     },
     revision_aware=True,
     reads_logs=True,
     playbook="playbooks/error-logs.md",
+    ordered=(("warn_at", "fail_at"),),
 )
 
 _NUMBERS = re.compile(r"\d+(?:\.\d+)?")

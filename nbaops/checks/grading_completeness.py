@@ -81,7 +81,9 @@ SPEC = CheckSpec(
         "grace": Key(
             "duration", "6h", "Predictions of games finished longer ago than this must be graded."
         ),
-        "window_days": Key("integer", 3, "How many game days back to look at.", maximum=366),
+        "window_days": Key(
+            "integer", 3, "How many game days back to look at.", maximum=366, minimum=1
+        ),
         "fail_below": Key("fraction", 0.90, "Graded share below this is FAIL."),
         "warn_below": Key("fraction", 0.99, "Graded share below this is WARN."),
         "lag_warn_hours": Key(
@@ -93,6 +95,7 @@ SPEC = CheckSpec(
     },
     queries=(DUE_GAMES, schedule_known.QUERY),
     playbook="playbooks/grading-completeness.md",
+    ordered=(("fail_below", "warn_below"), ("lag_warn_hours", "lag_fail_hours")),
 )
 
 

@@ -71,7 +71,10 @@ SPEC = CheckSpec(
         ),
         "warn_below": Key("fraction", 0.95, "Coverage below this is WARN."),
         "min_expected_players": Key(
-            "integer", 10, "Fewer expected players than this on a game day is INCONCLUSIVE."
+            "integer",
+            10,
+            "Fewer expected players than this on a game day is INCONCLUSIVE.",
+            minimum=1,
         ),
         "top_missing": Key("integer", 20, "How many missing players the result names."),
         "game_date": Key(
@@ -89,6 +92,7 @@ SPEC = CheckSpec(
     },
     queries=(COVERAGE, schedule_known.QUERY),
     playbook="playbooks/lines-coverage.md",
+    ordered=(("fail_below", "warn_below"),),
 )
 
 

@@ -35,6 +35,13 @@ def current_query_text() -> str:
     return measurement.query_text if isinstance(measurement, Measurement) else ""
 
 
+def current_threshold() -> str:
+    """The threshold of the measurement running in this thread (for an ERROR result: the
+    checks set it from their parameters before they query)."""
+    measurement = getattr(_CURRENT, "measurement", None)
+    return measurement.threshold if isinstance(measurement, Measurement) else ""
+
+
 def forget_current() -> None:
     _CURRENT.measurement = None
 

@@ -87,15 +87,20 @@ SPEC = CheckSpec(
             14,
             "How many of the latest game days with graded picks are pooled.",
             maximum=366,
+            minimum=1,
         ),
         "lookback_days": Key(
             "integer",
             45,
             "Calendar days searched for those game days (bounds the query).",
             maximum=366,
+            minimum=1,
         ),
         "min_bets": Key(
-            "integer", 500, "Fewer graded picks (pushes and PASS excluded) is INCONCLUSIVE."
+            "integer",
+            500,
+            "Fewer graded picks (pushes and PASS excluded) is INCONCLUSIVE.",
+            minimum=1,
         ),
         "confidence_level": Key("fraction", 0.95, "Level of the Wilson interval."),
         "fail_below": Key(
@@ -105,6 +110,7 @@ SPEC = CheckSpec(
     },
     queries=(HIT_RATE,),
     playbook="playbooks/model-hit-rate.md",
+    ordered=(("fail_below", "warn_below"),),
 )
 
 

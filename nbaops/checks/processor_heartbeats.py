@@ -62,7 +62,11 @@ SPEC = CheckSpec(
         "warn_age": Key("duration", "2h", "Last heartbeat older than this is WARN."),
         "fail_age": Key("duration", "6h", "Last heartbeat older than this is FAIL."),
         "lookback_days": Key(
-            "integer", 7, "Processors seen in this many days are expected.", maximum=366
+            "integer",
+            7,
+            "Processors seen in this many days are expected.",
+            maximum=366,
+            minimum=1,
         ),
         "live_window": Key("duration", "30m", "Heartbeat rows this recent count as live."),
         "max_live_rows": Key(
@@ -77,6 +81,7 @@ SPEC = CheckSpec(
     },
     queries=(HEARTBEATS,),
     playbook="playbooks/processor-heartbeats.md",
+    ordered=(("warn_age", "fail_age"),),
 )
 
 

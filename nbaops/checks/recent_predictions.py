@@ -112,6 +112,7 @@ SPEC = CheckSpec(
             3,
             "Model versions seen in this many previous days are expected in every batch.",
             maximum=366,
+            minimum=1,
         ),
         "fail_below": Key(
             "fraction",
@@ -123,6 +124,7 @@ SPEC = CheckSpec(
     },
     queries=(BATCHES, PREDICTIONS, GAMES, schedule_known.QUERY),
     playbook="playbooks/recent-predictions.md",
+    ordered=(("fail_below", "warn_below"),),
 )
 
 

@@ -79,12 +79,19 @@ SPEC = CheckSpec(
         "null_warn_above": Key("fraction", 0.02, "Null rate of zone columns above this is WARN."),
         "null_fail_above": Key("fraction", 0.10, "... above this is FAIL."),
         "min_rows": Key(
-            "integer", 20, "Fewer box-score rows than this on a game day is INCONCLUSIVE."
+            "integer",
+            20,
+            "Fewer box-score rows than this on a game day is INCONCLUSIVE.",
+            minimum=1,
         ),
         "game_date": Key("date", "yesterday", "Game day checked (US Eastern)."),
     },
     queries=(ZONES, EXAMPLES, schedule_known.QUERY),
     playbook="playbooks/shot-zones.md",
+    ordered=(
+        ("mismatch_warn_above", "mismatch_fail_above"),
+        ("null_warn_above", "null_fail_above"),
+    ),
 )
 
 

@@ -45,8 +45,10 @@ EXAMPLE_DAY = dt.date(2025, 1, 15)
 class Key:
     """One tunable of a check: its kind, default and meaning (shown in the schema and docs).
 
-    ``maximum`` bounds a number/integer (default :data:`DEFAULT_MAXIMUM`); ``pattern``
-    is a regular expression a ``text`` value, or every item of a ``texts`` value, must match.
+    ``maximum`` bounds a number/integer (default :data:`DEFAULT_MAXIMUM`), ``minimum``
+    from below (default 0: a window or sample of 0 would make its check blind, so those
+    say 1); ``pattern`` is a regular expression a ``text`` value, or every item of a
+    ``texts`` value, must match.
     """
 
     kind: Kind
@@ -54,6 +56,7 @@ class Key:
     help: str
     maximum: float | None = None
     pattern: str | None = None
+    minimum: float = 0
 
     @property
     def upper_bound(self) -> float | None:
@@ -125,6 +128,9 @@ class CheckSpec:
         revision_aware: whether a revision narrows it (post-deploy of one revision).
         reads_logs: it reads Cloud Logging entries (a filter) instead of the warehouse.
         playbook: its playbook, relative to ``docs/``.
+        ordered: pairs of keys ``(a, b)`` whose values must keep ``a <= b`` (a FAIL tier
+            no milder than its WARN tier): checked once the config and call-site layers
+            are merged, so a swapped pair is a config error, not a tier that never fires.
     """
 
     id: str
@@ -136,6 +142,7 @@ class CheckSpec:
     revision_aware: bool = False
     reads_logs: bool = False
     playbook: str = ""
+    ordered: tuple[tuple[str, str], ...] = ()
 
     @property
     def module(self) -> str:
@@ -174,6 +181,8 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
             raise _bad(where, f"{value!r} is not a finite number")
         if value < 0:
             raise _bad(where, f"{value!r} is not a non-negative {noun}")
+        if key is not None and value < key.minimum:
+            raise _bad(where, f"{value!r} is below the minimum {key.minimum:g}")
         if upper is not None and value > upper:
             raise _bad(where, f"{value!r} is above the maximum {upper:g}")
         return value if kind == "integer" else float(value)

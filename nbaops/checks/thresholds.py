@@ -11,6 +11,7 @@ from the same specs (``schemas/config.schema.json`` holds it; a test keeps them 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,8 +59,21 @@ class Thresholds:
             known = ", ".join(ALL_SPECS)
             raise ConfigError(f"checks: unknown check {check!r}; known checks: {known}")
         layers = [("config", self.section.get(check) or {}), (where, overrides or {})]
-        values = resolve(ALL_SPECS[check].keys, check, layers)
+        spec = ALL_SPECS[check]
+        values = resolve(spec.keys, check, layers)
+        for low, high in spec.ordered:
+            if values[low] > values[high]:
+                raise ConfigError(
+                    f"checks: {check}: {low} ({_shown(values[low])}) is greater than {high} "
+                    f"({_shown(values[high])}): the WARN tier could never be reached"
+                )
         return CheckParams(check, values, service, revision, self.timeout_s)
+
+
+def _shown(value: Any) -> str:
+    from nbaops.checks.measure import duration_text
+
+    return duration_text(value) if isinstance(value, dt.timedelta) else f"{value:g}"
 
 
 def load_thresholds(config: Config) -> Thresholds:
@@ -101,7 +115,8 @@ def key_schema(key: Key) -> dict[str, Any]:
     if key.kind in ("number", "integer"):
         upper = key.upper_bound
         bound = int(upper) if upper is not None and float(upper).is_integer() else upper
-        return {**described, "type": key.kind, "minimum": 0, "maximum": bound}
+        lower = int(key.minimum) if float(key.minimum).is_integer() else key.minimum
+        return {**described, "type": key.kind, "minimum": lower, "maximum": bound}
     if key.kind == "duration":
         return {**described, "type": "string", "pattern": _DURATION}
     if key.kind == "date":

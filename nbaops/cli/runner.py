@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
+from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError, note_ctrl_c
 from nbaops.errors import first_line as one_line
 
 if TYPE_CHECKING:
@@ -94,6 +94,8 @@ def run(
             environment.check()  # e.g. a bad NBAOPS_NOW: one line, exit 2, before anything runs
             ctx = open_context(profile)
             report = action(ctx)
+            if ctrl_c:  # the interrupt was swallowed on its way (a warm-up ignoring errors)
+                raise KeyboardInterrupt
         except KeyboardInterrupt as exc:
             return _interrupted(exc, json_output)
         except Exception as exc:
@@ -121,6 +123,7 @@ def _sigint_noted() -> Iterator[list[bool]]:
 
     def noted(signum: int, frame: Any) -> None:
         seen.append(True)
+        note_ctrl_c()
         if callable(previous):
             previous(signum, frame)
         else:
@@ -134,10 +137,12 @@ def _sigint_noted() -> Iterator[list[bool]]:
     except ValueError:  # not the main thread
         yield seen
         return
+    note_ctrl_c(False)
     try:
         yield seen
     finally:
         signal.signal(signal.SIGINT, previous)
+        note_ctrl_c(False)
 
 
 def _interrupted(exc: KeyboardInterrupt, json_output: bool) -> int:

@@ -96,7 +96,9 @@ def page(root: Path, configs: Mapping[str, Config]) -> str:
         "`nbaops/checks/registry.py`) and the `checks:` section of `nbaops.yaml` merged "
         "with each profile's `overrides.checks`. A value in **bold** differs from the "
         "code default. Every check reports PASS, WARN, FAIL, INCONCLUSIVE or ERROR; one "
-        "that could not measure is never PASS.",
+        "that could not measure is never PASS. Values are validated when the config "
+        "loads (exit 2 naming the key): their kind and bounds, and each check's tier "
+        "order (a WARN tier a swapped FAIL tier would hide is refused).",
         "",
         "| check | service | measures | playbook |",
         "| ----- | ------- | -------- | -------- |",
@@ -120,6 +122,9 @@ def page(root: Path, configs: Mapping[str, Config]) -> str:
         if spec.revision_aware:
             lines.append("- revision-aware: after a deploy it measures the new revision only")
         lines.append(f"- playbook: [{spec.id}](../{spec.playbook})")
+        if spec.ordered:
+            order = ", ".join(f"`{low}` <= `{high}`" for low, high in spec.ordered)
+            lines.append(f"- tier order: {order}")
         doc = docstring(importlib.import_module(spec.module))
         lines += ["", doc, "", *threshold_rows(spec.id, configs)]
     return "\n".join(lines) + "\n"

@@ -126,8 +126,11 @@ def test_a_failing_check_fails_the_run_and_the_others_still_report(healthy: Worl
     healthy.log("phase4-processors", "phase4-processors-00002-abc", "lines feed 500 {i}", count=12)
     report = run(healthy)
     by = {(c.name, c.service): c for c in report.checks}
-    assert by[("processor_heartbeats", "phase3-processors")].verdict is Verdict.ERROR
-    assert "processor_heartbeats" in by[("processor_heartbeats", "phase3-processors")].message
+    errored = by[("processor_heartbeats", "phase3-processors")]
+    assert errored.verdict is Verdict.ERROR
+    assert "processor_heartbeats" in errored.message
+    # an ERROR still says what it would have been judged against (set before the query)
+    assert errored.threshold.startswith("FAIL age > 6h"), errored.threshold
     assert by[("error_logs", "phase4-processors")].verdict is Verdict.FAIL
     assert by[("lines_coverage", "phase4-processors")].verdict is Verdict.PASS
     assert report.verdict is Verdict.FAIL
@@ -158,6 +161,7 @@ def test_a_hung_check_times_out_as_error_without_delaying_the_rest(
     assert len(logs) == 5
     assert all(c.verdict is Verdict.ERROR for c in logs)
     assert all(c.message == "timed out after 1.5s (checks.timeout_s)" for c in logs)
+    assert all(c.threshold == "completes within 1.5s (checks.timeout_s)" for c in logs)
     assert {c.verdict for c in report.checks if c.name != "error_logs"} == {Verdict.PASS}
     # the hung endpoint holds 30 s: under that, the timeout ended it (a loaded machine has slack)
     assert elapsed < 25, "the run waited for the hung checks instead of their timeout"
@@ -268,3 +272,52 @@ def test_a_failure_outside_a_check_is_its_error_at_once_not_a_timeout(healthy: W
     assert "progress view broke" in results[0].message
     assert results[0].doc == planned[0].spec.playbook_doc  # the page to open, as ever
     assert [r.verdict for r in results[1:]] == [Verdict.PASS] * (len(planned) - 1)
+
+
+def test_ctrl_c_swallowed_by_the_warm_up_stops_the_run(healthy: World) -> None:
+    """Ctrl-C during the first sandbox build: DuckDB turned it into "Query interrupted",
+    the warm-up ignored the failure, a check thread redid the build and the run went on
+    to exit 0. The warm-up now asks whether Ctrl-C arrived (the runner notes it)."""
+    from contextlib import ExitStack
+
+    from nbaops.checks import plan_checks
+    from nbaops.errors import note_ctrl_c
+    from nbaops.system_health import warm_adapters
+
+    class Interrupted:  # the context whose first warehouse use was interrupted
+        config = healthy.ctx.config
+
+        @property
+        def warehouse(self) -> object:
+            raise RuntimeError("INTERRUPT Error: Query interrupted")
+
+        @property
+        def logs(self) -> object:
+            return healthy.ctx.logs
+
+    planned = plan_checks(healthy.ctx)
+    with ExitStack() as stack:
+        warm_adapters(Interrupted(), planned, stack)  # type: ignore[arg-type]  # no Ctrl-C: ignored
+        note_ctrl_c()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                warm_adapters(Interrupted(), planned, stack)  # type: ignore[arg-type]
+        finally:
+            note_ctrl_c(False)
+
+
+def test_a_day_that_cannot_be_validated_is_an_error_with_its_playbook_and_threshold(
+    healthy: World,
+) -> None:
+    """validate-daily's ERROR line was `ERROR daily.schedule [*] value=-` with no threshold
+    and no page to open, unlike every other result."""
+    from nbaops.checks.daily_validation import run as validate
+    from nbaops.checks.thresholds import load_thresholds
+
+    healthy.break_table("nba_precompute.points_lines")  # the chain query reads it
+    params = load_thresholds(healthy.ctx.config).params("daily_validation")
+    (error,) = validate(healthy.ctx, params).checks
+    assert error.verdict is Verdict.ERROR and error.service == "phase3-processors"
+    assert error.doc == "docs/playbooks/validate-daily.md"
+    assert error.threshold == "FAIL < 90%, WARN < 98% of the stage before", error.threshold
+    assert "points_lines" in error.message and "game_date" in error.query

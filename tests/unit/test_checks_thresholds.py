@@ -179,3 +179,44 @@ def test_a_stored_percent_never_rounds_onto_a_whole_threshold(
     from nbaops.checks.measure import pct_value
 
     assert pct_value(fraction) == stored
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        # a window or sample of 0 made the check blind: PASS during a grading stall
+        ({"grading_completeness": {"window_days": 0}}, "window_days: 0 is below the minimum 1"),
+        ({"error_logs": {"max_entries": 0}}, "max_entries: 0 is below the minimum 1"),
+        ({"lines_coverage": {"min_expected_players": 0}}, "below the minimum 1"),
+        # swapped tiers: the WARN tier could never be reached
+        (
+            {"lines_coverage": {"warn_below": 0.5, "fail_below": 0.99}},
+            "lines_coverage: fail_below (0.99) is greater than warn_below (0.5)",
+        ),
+        ({"error_logs": {"warn_at": 20, "fail_at": 5}}, "warn_at (20) is greater than fail_at (5)"),
+        (
+            {"processor_heartbeats": {"warn_age": "8h"}},  # the default fail_age is 6h
+            "warn_age (8h) is greater than fail_age (6h)",
+        ),
+    ],
+)
+def test_a_setting_that_would_blind_a_check_is_a_config_error(
+    section: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        thresholds_from_section(section)
+
+
+def test_swapped_tiers_in_a_call_site_override_are_refused_too() -> None:
+    """A post_deploy entry overrides the config: the merged values are what must hold."""
+    t = thresholds_from_section({"lines_coverage": {"warn_below": 0.97}})
+    with pytest.raises(ConfigError, match="WARN tier could never be reached"):
+        t.params("lines_coverage", {"fail_below": 0.98}, where="post_deploy")
+    assert t.params("lines_coverage", {"fail_below": 0.97}).values["fail_below"] == 0.97
+
+
+def test_every_ordered_pair_names_two_keys_of_its_check() -> None:
+    for spec in ALL_SPECS.values():
+        for low, high in spec.ordered:
+            assert {low, high} <= set(spec.keys), (spec.id, low, high)
+            assert spec.keys[low].kind == spec.keys[high].kind

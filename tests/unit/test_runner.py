@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -125,6 +126,27 @@ def test_ctrl_c_that_a_library_turned_into_its_own_error_is_still_130(
         assert run(action) == 130
         assert capsys.readouterr().err == "nbaops: interrupted\n"
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+    from nbaops.errors import ctrl_c_noted
+
+    told: list[bool] = []
+
+    def swallowed(ctx: Context) -> CheckReport:
+        """A warm-up that ignores any failure (system-health's): the interrupted sandbox
+        build went on in a check thread and the run exited 0."""
+        # DuckDB's "Query interrupted", then `except Exception: pass`
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        told.append(ctrl_c_noted())  # code that swallows errors can still tell
+        return CheckReport("all PASS after Ctrl-C", [])
+
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert run(swallowed) == 130
+        assert capsys.readouterr().err == "nbaops: interrupted\n"
+        assert told == [True] and not ctrl_c_noted()  # cleared when the run ends
     finally:
         signal.signal(signal.SIGINT, outer)
 
