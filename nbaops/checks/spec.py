@@ -200,12 +200,13 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
             return value
         lowered = value.strip().lower() if isinstance(value, str) else ""
         if lowered not in ("today", "yesterday"):
-            try:
-                dt.date.fromisoformat(lowered)
-            except ValueError:
-                raise _bad(
-                    where, f"{value!r} is not a date (YYYY-MM-DD, today, yesterday)"
-                ) from None
+            try:  # the bounds of the run (a game day, at most a year ahead), checked now
+                clock.parse_date(lowered, where)
+            except UsageError as exc:
+                reason = str(exc).removeprefix(f"{where}: ")
+                if not lowered or "is not a date" in reason:
+                    reason = f"{value!r} is not a date (YYYY-MM-DD, today, yesterday)"
+                raise _bad(where, reason) from None
         return lowered  # resolved against the clock when the check runs
     if kind == "texts":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):

@@ -508,8 +508,9 @@ def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
             previous = created
             env = {"LOG_LEVEL": "INFO"}
             model_env = settings.model_env.get(service)
-            if model_env:
-                env[model_env] = "v9" if index == len(picks) else "v8"
+            if model_env:  # serving: the champion (regression.champion, what
+                # model_hit_rate judges); the one before it tried the challenger
+                env[model_env] = "v9" if index == len(picks) - 1 else "v8"
             revisions.append(
                 SeedRevision(
                     image=f"{settings.image_repository}/{service}:{commit.sha[:12]}",

@@ -194,6 +194,9 @@ def test_a_stored_percent_never_rounds_onto_a_whole_threshold(
             "lines_coverage: fail_below (0.99) is greater than warn_below (0.5)",
         ),
         ({"error_logs": {"warn_at": 20, "fail_at": 5}}, "warn_at (20) is greater than fail_at (5)"),
+        # the run's own date bounds, at load (it was an ERROR and an alert at run time)
+        ({"shot_zones": {"game_date": "2999-12-01"}}, "game_date: 2999-12-01 is more than a year"),
+        ({"shot_zones": {"game_date": "1900-01-01"}}, "before the first NBA game day"),
         (
             {"processor_heartbeats": {"warn_age": "8h"}},  # the default fail_age is 6h
             "warn_age (8h) is greater than fail_age (6h)",
