@@ -48,6 +48,7 @@ T = TypeVar("T")
 COMMIT_LABEL = "commit-sha"
 REVISION_INDEX_RE = re.compile(r"-(\d{5})-[a-z]{3}$")
 _CONDITION_FAILED = 3  # google.cloud.run.v2.Condition.State.CONDITION_FAILED
+_BEHIND_READS = 3  # reads of a settled service still behind before it is a failure
 _CONDITION_SUCCEEDED = 4  # google.cloud.run.v2.Condition.State.CONDITION_SUCCEEDED
 _TRAFFIC_LATEST = 1
 _TRAFFIC_REVISION = 2
@@ -115,6 +116,8 @@ class ServiceInfo:
     generation: int = 0
     message: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    # the generation serving: below ``generation`` after a failed rollout (run.v2)
+    observed_generation: int = 0
 
     @property
     def serving_revision(self) -> str | None:
@@ -292,6 +295,7 @@ class CloudRun:
             etag=svc.etag,
             image=containers[0].image if containers else "",
             generation=int(svc.generation),
+            observed_generation=int(svc.observed_generation),
             message=cond.message,
             env=_env_of(containers[0]) if containers else {},
         )
@@ -427,16 +431,32 @@ class CloudRun:
             return self._service_info(self._wait_reconciled(service, what))
 
     def _wait_reconciled(self, service: str, what: str) -> Any:
-        """The service once it is no longer ``reconciling`` (see :meth:`_update`)."""
+        """The service once it is no longer ``reconciling`` (see :meth:`_update`).
+
+        run.v2 Service.reconciling: "While reconciliation is in process,
+        observedGeneration, latest_ready_revison, trafficStatuses, and uri will have
+        transient values ... If reconciliation failed, trafficStatuses,
+        observedGeneration, and latest_ready_revision will have the state of the last
+        serving revision". So: done when it is no longer reconciling; a failure when
+        observedGeneration stayed behind, its reason in the terminal condition (a few
+        more reads allow for a reply that has not caught up yet).
+        """
         delay = self.poll_initial_s
         waited = 0.0
+        behind = 0
         while True:
             svc = self._get_service_raw(service)
-            # run.v2 Service.reconciling: "While reconciliation is in process,
-            # observedGeneration, latest_ready_revison, trafficStatuses, and uri will have
-            # transient values"; done once it is false and observedGeneration caught up.
-            if not svc.reconciling and int(svc.observed_generation) >= int(svc.generation):
-                break
+            if not svc.reconciling:
+                if int(svc.observed_generation) >= int(svc.generation):
+                    break
+                behind += 1
+                cond = svc.terminal_condition
+                if int(cond.state) == _CONDITION_FAILED or behind > _BEHIND_READS:
+                    reason = cond.message or (
+                        f"generation {int(svc.generation)} was not rolled out (still serving "
+                        f"generation {int(svc.observed_generation)})"
+                    )
+                    raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {reason}")
             if waited >= self.lro_timeout_s:
                 raise CloudRunError(
                     f"Cloud Run {what} {service}: timed out (still reconciling after "

@@ -208,7 +208,11 @@ def update_service(
         else:
             svc.pop(key, None)
     svc["generation"] = str(generation)
-    svc["observedGeneration"] = str(generation)
+    # observedGeneration moves on when the rollout finishes, and only if it succeeded
+    # (finish_operation): run.v2 Service.reconciling, "If reconciliation failed,
+    # trafficStatuses, observedGeneration, and latest_ready_revision will have the state
+    # of the last serving revision, or empty for newly created Services".
+    svc.setdefault("observedGeneration", "0")
     svc["updateTime"] = when
     svc["lastModifier"] = "nbaops@local"
     svc["terminalCondition"] = ready_condition(error is None, when, error or "")
@@ -333,3 +337,5 @@ def finish_operation(state: dict[str, Any], op: dict[str, Any]) -> None:
         svc["reconciling"] = False
         svc["terminalCondition"] = op["_final"]
         svc["conditions"] = [op["_final"]]
+        if not op.get("_error"):  # a failed rollout leaves the last serving generation
+            svc["observedGeneration"] = svc["generation"]

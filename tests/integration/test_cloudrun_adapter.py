@@ -222,13 +222,24 @@ def test_timeout_is_bounded(cloudrun: CloudRun, nbaops_home: Path) -> None:
 
 
 def test_failed_operation_leaves_traffic_on_the_old_revision(
-    cloudrun: CloudRun, nbaops_home: Path
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path
 ) -> None:
+    """A failed rollout ends reconciling with observedGeneration left behind (run.v2
+    Service.reconciling): it is reported at once with its reason. Waiting for
+    observedGeneration to catch up polled until lro_timeout_s (10 minutes in prod) and
+    then said "still reconciling", the reason lost."""
+    slept: list[float] = []
+    cloudrun = CloudRun(
+        local_profile, standin.url, timeout_s=2.0, lro_timeout_s=10.0, retries=False,
+        sleep=slept.append,
+    )  # fmt: skip
     before = cloudrun.get_service("grading-service")
     set_api_fault(nbaops_home, "lro-fail", count=1)
     with pytest.raises(CloudRunError, match="operation failed"):
         cloudrun.deploy_revision("grading-service", image="z", labels={"commit-sha": NEW_SHA})
+    assert sum(slept) < 1.0, f"waited {sum(slept):.1f}s of the 10 s rollout timeout"
     after = cloudrun.get_service("grading-service")
+    assert after.observed_generation < after.generation  # the last serving generation
     assert after.serving_revision == before.serving_revision
     assert after.ready is False
     failed = cloudrun.get_revision("grading-service", after.latest_created_revision or "")
