@@ -51,20 +51,32 @@ def output_file(flag: str, given: str | Path) -> Path:
     (a folder, an unwritable or uncreatable parent) is one usage line and exit 2 before
     anything is measured or written, not a traceback after.
 
+    The file is replaced atomically when written (:func:`atomic_target`), so an existing
+    path that is not a regular file (``/dev/null``, a pipe: as root the rename would put
+    a file in the device's place) is refused. Writability is proved by creating a file in
+    the folder, not by ``os.access``, which says yes to root even in ``/proc``.
+
     Raises:
-        UsageError: the path is a folder, or its folder cannot be created or written.
+        UsageError: the path is a folder or not a regular file, or its folder cannot be
+            created or written.
     """
     from nbaops.errors import UsageError
 
     path = Path(given).expanduser().resolve()
     if path.is_dir():
         raise UsageError(f"{flag}: {path} is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{flag}: {path} is not a regular file; give a file name")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{flag}: cannot create {path.parent}: {exc.strerror or exc}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise UsageError(f"{flag}: {path.parent} is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot write in {path.parent}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 

@@ -44,10 +44,8 @@ def load_model(spec: str) -> Predictor:
         raise UsageError(f"--model {spec!r}: expected MODULE:FUNCTION")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # any import failure of user code is bad input
-        raise UsageError(
-            f"--model {spec}: cannot import {module_name}: {first_line(exc, typed=True)[:300]}"
-        ) from None
+    except (Exception, SystemExit) as exc:  # any import failure of user code is bad input
+        raise UsageError(f"--model {spec}: cannot import {module_name}: {_failure(exc)}") from None
     target: Any = module
     for part in attr.split("."):
         target = getattr(target, part, None)
@@ -88,10 +86,15 @@ def run_model(
     frame = features_frame(con, table)
     try:
         raw = predictor(frame.copy())
-    except Exception as exc:  # the candidate's own failure is bad input, not our crash
+    except (Exception, SystemExit) as exc:  # the candidate's failure is bad input, not ours
+        raise UsageError(f"--model {name}: predict raised {_failure(exc)}") from None
+    index = getattr(raw, "index", None)
+    if index is not None and hasattr(index, "equals") and not index.equals(frame.index):
+        # a pandas Series is read in row order: one sorted, sampled or grouped is misaligned
         raise UsageError(
-            f"--model {name}: predict raised {first_line(exc, typed=True)[:300]}"
-        ) from None
+            f"--model {name}: predict returned a {type(raw).__name__} whose index is not the "
+            "input's (reordered?): return values in the input's row order, or reindex it"
+        )
     values = _as_floats(raw, name, len(frame))
     keys = frame[["game_id", "player_lookup"]].itertuples(index=False, name=None)
     rows = [(str(g), str(p), v) for (g, p), v in zip(keys, values, strict=True)]
@@ -105,6 +108,14 @@ def run_model(
             )
     _store(con, rows)
     return len(rows)
+
+
+def _failure(exc: BaseException) -> str:
+    """What the candidate's code raised, one line (``SystemExit``: it called sys.exit, which
+    would otherwise have ended the gate with exit 0 and nothing measured)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): the candidate called sys.exit"
+    return first_line(exc, typed=True)[:300]
 
 
 def _as_floats(raw: Any, name: str, expected: int) -> list[float]:

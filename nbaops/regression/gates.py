@@ -167,6 +167,23 @@ def leakage(
             query=query,
             details=details,
         )
+    if (
+        leak is not None
+        and leak.rows >= settings.min_bets
+        and (leak.corr_prediction is None or leak.corr_line is None)
+    ):
+        return CheckResult(
+            name=f"leakage:{version}",
+            service=SERVICE,
+            verdict=Verdict.INCONCLUSIVE,
+            value=None,
+            threshold=threshold,
+            message=f"{version}: no exact-share signature ({format_pct(leak.exact_share)}), but "
+            "the correlations cannot be computed (constant predictions, lines or outcomes): "
+            "leakage not ruled out",
+            query=query,
+            details=details,
+        )
     if leak is None or leak.rows < settings.min_bets:
         n = 0 if leak is None else leak.rows
         return CheckResult(
@@ -324,6 +341,8 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         checks.append(real_lines)
     late = {v: s.created_after_start for v, s in metrics.leak.items() if s.created_after_start}
     measured = sum(s.with_timestamps for s in metrics.leak.values())
+    graded = sum(s.rows for s in metrics.leak.values())
+    unjudged = max(graded - measured, 0)  # graded rows without a creation time
     fallback = sum(s.tipoff_from_game_date for s in metrics.leak.values())
     n_late = sum(late.values())
     if measured == 0:
@@ -336,8 +355,15 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         message = "created at or after tip-off: " + ", ".join(
             f"{v}={n}" for v, n in sorted(late.items())
         )
-    else:
+    elif not unjudged:
         verdict, message = Verdict.PASS, f"all {measured} predictions created before tip-off"
+    else:  # what was measured is clean; the rest was not measured, and says so
+        judged = measured / graded
+        verdict = Verdict.WARN if judged >= TIMED_SHARE_FOR_WARN else Verdict.INCONCLUSIVE
+        message = (
+            f"{measured} of {graded} predictions ({format_pct(judged)}) have a creation time, "
+            f"all before tip-off; {unjudged} without created_at could not be judged"
+        )
     if measured and fallback:
         message += f" ({fallback} without game_start: judged against 12:00 ET of the game day)"
     checks.append(
@@ -352,6 +378,11 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         )
     )
     return checks
+
+
+# created_before_tipoff below this share of graded rows with a creation time is
+# INCONCLUSIVE, at or above it (but not all) WARN: what was not measured is never a PASS.
+TIMED_SHARE_FOR_WARN = 0.95
 
 
 def _rows_gate(

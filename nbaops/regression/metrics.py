@@ -250,6 +250,9 @@ def compute(
     source = scan.source_sql(table, columns, REQUIRED_COLUMN_TYPES, OPTIONAL_COLUMNS)
     derived = scan.derived_sql(source, b, histogram_width, histogram_clip)
     rows = con.execute(scan.groups_sql(derived)).fetchall()
+    at_keys = scan.GROUP_FIELDS.index("missing_keys")
+    if any(r[1] == "all" and (not str(r[0] or "").strip() or r[at_keys]) for r in rows):
+        _missing_key(con, table)
     systems = sorted({str(r[0]) for r in rows})
     at = scan.GROUP_FIELDS.index("unknown_recommendations")
     unknown = sum(int(r[at] or 0) for r in rows if r[1] == "all")
@@ -316,6 +319,29 @@ def _labelled(r: dict[str, Any], buckets: Buckets) -> dict[str, Any]:
     return r
 
 
+_KEYS = ("system_id", "game_id", "player_lookup", "game_date")
+
+
+def _missing_key(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Error path: name the first row without its version, game, player or date."""
+    empty = {
+        c: f"{c} IS NULL" + (f" OR trim(CAST({c} AS VARCHAR)) = ''" if c != "game_date" else "")
+        for c in _KEYS
+    }
+    which = " ".join(f"WHEN {cond} THEN '{c}'" for c, cond in empty.items())
+    row = con.execute(
+        f"""SELECT n, CASE {which} END FROM (
+          SELECT row_number() OVER () AS n, {", ".join(_KEYS)} FROM {_ident(table)})
+        WHERE {" OR ".join(f"({cond})" for cond in empty.values())}
+        ORDER BY n LIMIT 1"""  # noqa: S608
+    ).fetchone()
+    assert row is not None
+    raise UsageError(
+        f"column {row[1]}: empty in row {row[0]}: every prediction needs its model version "
+        "(system_id), game_id, player_lookup and game_date"
+    )
+
+
 def _unknown_recommendation(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Error path: name the first row whose recommendation is not OVER/UNDER/PASS."""
     row = con.execute(
@@ -326,9 +352,8 @@ def _unknown_recommendation(con: duckdb.DuckDBPyConnection, table: str) -> None:
         ORDER BY n LIMIT 1"""  # noqa: S608
     ).fetchone()
     assert row is not None
-    raise UsageError(
-        f"column recommendation: value {row[1]!r} in row {row[0]} is not OVER, UNDER or PASS"
-    )
+    value = "empty" if row[1] is None or not str(row[1]).strip() else f"value {row[1]!r}"
+    raise UsageError(f"column recommendation: {value} in row {row[0]} is not OVER, UNDER or PASS")
 
 
 def _ratio(total: Any, n: Any) -> float | None:

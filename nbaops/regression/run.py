@@ -87,6 +87,11 @@ def _validate(request: RegressionRequest) -> None:
         raise UsageError("--golden has its own window: it cannot be combined with --since/--until")
     if request.champion and request.challenger and request.champion == request.challenger:
         raise UsageError("--champion and --challenger must be different model versions")
+    if (request.model or request.predictions is not None) and request.challenger:
+        raise UsageError(
+            "--model/--predictions make the candidate the challenger: leave out --challenger "
+            "(--champion picks what it is compared with)"
+        )
 
 
 def default_html_path(ctx_home: Path, settings: RegressionSettings) -> Path:
@@ -127,6 +132,8 @@ def run_regression(ctx: Context, request: RegressionRequest) -> RegressionReport
     junit = output_file("--junit", request.junit) if request.junit is not None else None
     if request.html is not None:
         html = output_file("--html", request.html)
+        if html == junit:
+            raise UsageError(f"--html and --junit name the same file ({html}): give two")
         return _run(ctx, request, base, html, junit)
     html = default_html_path(ctx.home, base)
     try:
@@ -162,6 +169,11 @@ def _run(
                 since, until = _window(request, settings)
                 loaded = sources.load_warehouse(con, ctx.warehouse, since, until)
                 title = f"Prediction-quality regression ({ctx.profile})"
+        if settings.champion == settings.challenger:  # one flag equal to the other's default
+            raise UsageError(
+                f"--champion and --challenger must be different model versions (both are "
+                f"{settings.champion!r}: the comparison gates would not run)"
+            )
         report = evaluate(con, settings, loaded, title=title)
     finally:
         con.close()

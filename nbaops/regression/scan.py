@@ -205,6 +205,12 @@ _BASE: dict[str, tuple[str, str]] = {
     ),
     "ungraded_bets": ("count_if", "side IN (1, 2) AND line_value IS NULL"),
     "no_line": ("count_if", "line_value IS NULL"),
+    # rows without their game, player or date (a NULL version is a group of its own)
+    "missing_keys": (
+        "count_if",
+        "game_id IS NULL OR trim(game_id) = '' OR player_lookup IS NULL "
+        "OR trim(player_lookup) = '' OR game_date IS NULL",
+    ),
     "unknown_recommendations": ("count_if", "side = 0"),
     "nonfinite": ("count_if", "nonfinite"),  # rows with a NaN/infinite number (now NULL)
 }

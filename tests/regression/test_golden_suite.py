@@ -275,8 +275,20 @@ def _raises(features: Any) -> list[float]:
     raise RuntimeError("model weights not found")
 
 
+def _exits(features: Any) -> list[float]:
+    import sys
+
+    sys.exit(0)  # the gate ended with exit 0, no report, nothing measured
+
+
+def _reordered(features: Any) -> Any:
+    return features["line_value"].sort_values()  # a Series: misaligned if read by position
+
+
 BROKEN = {
     "raises": (_raises, "predict raised RuntimeError: model weights not found"),
+    "exits": (_exits, "predict raised SystemExit(0): the candidate called sys.exit"),
+    "reordered": (_reordered, "returned a Series whose index is not the input's"),
     "short": (lambda f: [20.0] * (len(f) - 1), "returned 3926 values for 3927"),
     "nan": (lambda f: [math.nan] + [20.0] * (len(f) - 1), "prediction nan at row 0"),
     "text": (lambda f: ["twenty"] * len(f), "value 'twenty' at row 0 is not a number"),

@@ -183,7 +183,8 @@ def test_tie_is_handled() -> None:
 
 def test_a_leak_is_caught() -> None:
     # v9 "predicts" the actual points: 100% hit rate, exact matches.
-    rows = [_row(i, "v8", hit=h) for i, h in enumerate(_pattern(500, 0.53))]
+    # v8: lines that vary (a constant line has no correlation with anything: see below)
+    rows = [_row(i, "v8", hit=h, line=14.5 + i % 11) for i, h in enumerate(_pattern(500, 0.53))]
     for i in range(500):
         actual = 25.0 if i % 2 else 15.0
         rows.append(
@@ -202,6 +203,15 @@ def test_a_leak_is_caught() -> None:
     assert too_good.verdict is Verdict.FAIL
     assert "within 0.5 points of the actual" in too_good.message
     assert _check(report, "leakage:v8").verdict is Verdict.PASS
+
+
+def test_leakage_whose_correlations_cannot_be_computed_is_not_ruled_out() -> None:
+    """A constant line (or prediction) has no correlation: the gate said PASS with
+    "corr - vs line -", one of its three signals unmeasured."""
+    rows = [_row(i, "v8", hit=h) for i, h in enumerate(_pattern(500, 0.53))]  # line 20.5
+    leak = _check(_run(rows), "leakage:v8")
+    assert leak.verdict is Verdict.INCONCLUSIVE, leak.message
+    assert "correlations cannot be computed" in leak.message
 
 
 def test_leakage_on_a_tiny_sample_is_inconclusive_unless_a_prediction_came_late() -> None:
@@ -241,6 +251,20 @@ def test_unknown_timestamps_are_inconclusive_not_pass() -> None:
         r["created_at"] = None
     report = _run(rows)
     assert _check(report, "created_before_tipoff").verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(("unknown", "verdict"), [(10, Verdict.WARN), (400, Verdict.INCONCLUSIVE)])
+def test_timestamps_known_for_only_part_of_the_rows_are_never_a_pass(
+    unknown: int, verdict: Verdict
+) -> None:
+    """7,073 of 7,854 rows without created_at: "PASS all 781 predictions created before
+    tip-off", the rest never mentioned."""
+    rows = _pair(300, 0.55, 0.55)  # 600 graded rows
+    for r in rows[:unknown]:
+        r["created_at"] = None
+    gate = _check(_run(rows), "created_before_tipoff")
+    assert gate.verdict is verdict, gate.message
+    assert f"{unknown} without created_at could not be judged" in gate.message
 
 
 def test_duplicates_and_missing_real_lines_fail_sanity() -> None:
@@ -422,6 +446,23 @@ def test_entry_point_from_file_exit_codes_and_printed_path(
         ({"golden": True, "source": Path("x.csv")}, "choose one of --golden"),
         ({"model": "m:f", "predictions": Path("p.csv")}, "choose one of --model and --predictions"),
         ({"champion": "v8", "challenger": "v8"}, "must be different"),
+        # one flag equal to the other's default: the comparison gates were silently dropped
+        ({"golden": True, "challenger": "v8"}, "both are 'v8'"),
+        (
+            {
+                "golden": True,
+                "model": "nbaops.regression.examples:blend",
+                "champion": "candidate",
+            },
+            "both are 'candidate'",
+        ),
+        ({"model": "m:f", "challenger": "v9"}, "make the candidate the challenger"),
+        # an output that cannot be written, found before any work (root passes os.access)
+        ({"golden": True, "junit": Path("/proc/x.xml")}, "--junit: cannot write in /proc"),
+        (
+            {"golden": True, "html": Path("/tmp/r.x"), "junit": Path("/tmp/r.x")},
+            "--html and --junit name the same file",
+        ),
         ({"since": dt.date(2024, 12, 2), "until": dt.date(2024, 12, 1)}, "is after"),
         ({"source": Path("/nonexistent/graded.csv")}, "file not found"),
         ({"source": Path("/dev/null")}, "--from: /dev/null is not a regular file"),
@@ -450,6 +491,25 @@ def test_bad_flags_exit_2_with_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+def test_an_output_path_that_is_not_a_regular_file_is_refused_and_left_alone(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--junit /dev/full` as root replaced the device with the JUnit file (the atomic
+    write renames over the path); a pipe stands in for the device here."""
+    import os
+    import stat
+
+    from nbaops.cli.runner import run
+    from nbaops.regression.run import RegressionRequest, run_regression
+
+    pipe = isolated / "pipe"
+    os.mkfifo(pipe)
+    request = RegressionRequest(golden=True, junit=pipe)
+    assert run(lambda ctx: run_regression(ctx, request)) == 2
+    assert f"--junit: {pipe} is not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
 
 
 def test_a_later_batch_repredicting_is_not_a_duplicate_and_the_latest_is_graded() -> None:

@@ -298,7 +298,29 @@ def test_metrics_match_a_row_by_row_recount() -> None:
 def test_an_unknown_recommendation_raises_in_compute_too() -> None:
     rows = _pair(5, 0.5, 0.5)
     rows[2]["recommendation"] = None
-    with pytest.raises(UsageError, match="value None in row 3"):
+    with pytest.raises(UsageError, match="recommendation: empty in row 3 is not OVER"):
+        _run(rows)
+
+
+@pytest.mark.parametrize(
+    ("column", "empty"),
+    [
+        ("system_id", None),
+        ("system_id", ""),
+        ("game_id", None),
+        ("game_id", " "),
+        ("player_lookup", ""),
+        ("game_date", None),  # a date column holds no empty text
+    ],
+)
+def test_a_row_without_its_version_game_player_or_date_is_bad_input(
+    column: str, empty: str | None
+) -> None:
+    """An empty system_id was "internal error: '<' not supported between NoneType and str"
+    (exit 3); empty game or player ids were graded as if they were keys."""
+    rows = _pair(5, 0.5, 0.5)
+    rows[3][column] = empty
+    with pytest.raises(UsageError, match=f"column {column}: empty in row 4: every prediction"):
         _run(rows)
 
 
