@@ -17,6 +17,7 @@ from typing import Any
 from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, judge
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.gitbase import GitBase
+from nbaops.bqschema.lint import layout_problems
 from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
@@ -285,6 +286,11 @@ def check_against_ref(
         if from_catalog:
             at = (shown(layout_rel), entry_lines.get(table, 1))
             verdicts.findings = [_located(f, LAYOUT_RULES, at) for f in verdicts.findings]
+            if new_schema is not None:  # the entry's columns exist (a new table included)
+                result.findings.extend(
+                    lint_finding(at[0], at[1], rule, f"{table}: {message}")
+                    for rule, message in layout_problems(new_schema)
+                )
         result.tables.append(TableDiff(table, path, comparison, verdicts))
     return result
 

@@ -16,7 +16,7 @@ from nbaops.bqschema.lint_rules import (
     path_name_problem,
     unknown_keys,
 )
-from nbaops.bqschema.model import Field, Finding
+from nbaops.bqschema.model import Field, Finding, TableSchema
 from nbaops.bqschema.parse import (
     CLUSTER_KEYS,
     MAX_PARTITIONS,
@@ -145,6 +145,50 @@ def _lint_layout(doc: Document, table: JObject) -> None:
                 what = "REPEATED" if column.mode == "REPEATED" else column.type
                 message = f"clustering column {col!r} is {what}, which BigQuery cannot cluster on"
                 doc.add("CLUSTER_INVALID", line, message)
+
+
+def layout_problems(schema: TableSchema) -> list[tuple[str, str]]:
+    """``(rule, message)`` for partition/cluster columns a schema does not have, or of a type
+    BigQuery cannot partition or cluster on: the layout of a ``tables.yaml`` entry, checked
+    against its table's columns as a table resource's own layout is (:func:`_lint_layout`)."""
+    columns = schema.field_map()
+    found: list[tuple[str, str]] = []
+    part = schema.partitioning
+    if part is not None and part.field is not None:
+        column = columns.get(part.field.lower())
+        wanted = {"INT64"} if part.type == "RANGE" else _PARTITION_COLUMN_TYPES
+        if column is None:
+            found.append(
+                (
+                    "PARTITION_INVALID",
+                    f"partition column {part.field!r:.60} is not a top-level column",
+                )
+            )
+        elif column.type not in wanted or column.mode == "REPEATED":
+            what = "REPEATED" if column.mode == "REPEATED" else column.type
+            must = "INTEGER (INT64)" if part.type == "RANGE" else "DATE, TIMESTAMP or DATETIME"
+            found.append(
+                ("PARTITION_INVALID", f"partition column {part.field!r} is {what}; must be {must}")
+            )
+    if len(schema.clustering) > 4:
+        found.append(
+            ("CLUSTER_INVALID", f"{len(schema.clustering)} clustering columns (at most 4)")
+        )
+    for name in schema.clustering:
+        column = columns.get(name.lower())
+        if column is None:
+            found.append(
+                ("CLUSTER_INVALID", f"clustering column {name!r:.60} is not a top-level column")
+            )
+        elif column.type in _NOT_CLUSTERABLE or column.mode == "REPEATED":
+            what = "REPEATED" if column.mode == "REPEATED" else column.type
+            found.append(
+                (
+                    "CLUSTER_INVALID",
+                    f"clustering column {name!r} is {what}, which BigQuery cannot cluster on",
+                )
+            )
+    return found
 
 
 def _lint_range_partitioning(

@@ -245,7 +245,8 @@ _CATALOG = [
     Rule(
         "PARTITION_INVALID",
         E,
-        "A table resource's timePartitioning names a missing column, a column that is not "
+        "A table resource's timePartitioning (or the table's `schemas/tables.yaml` entry, "
+        "checked by bq-schema-breaking) names a missing column, a column that is not "
         "a top-level DATE/TIMESTAMP/DATETIME, or an unknown type (DAY, HOUR, MONTH, YEAR); "
         "or its rangePartitioning names a column that is not a top-level INTEGER, or a range "
         "without integer start < end and interval > 0, or more than 10,000 partitions; or "
@@ -256,7 +257,8 @@ _CATALOG = [
     Rule(
         "CLUSTER_INVALID",
         E,
-        "A table resource's clustering has more than 4 columns, or names a missing, nested, "
+        "A table resource's clustering (or its `schemas/tables.yaml` entry's) has more than "
+        "4 columns, or names a missing, nested, "
         "REPEATED or non-clusterable (FLOAT64, JSON, RECORD, ...) column.",
         "Cluster on at most 4 existing top-level columns of a clusterable type.",
     ),

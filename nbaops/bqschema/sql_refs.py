@@ -385,8 +385,11 @@ def _check_scope(
     (the tables of the DML statement the query is a subquery of)."""
     own = {alias.lower(): src for alias, src in scope.sources.items()}
     sources = dict(own)
-    parent = scope.parent
-    while parent is not None:  # correlated subqueries see the enclosing scopes' sources
+    # Correlated subqueries (WHERE/SELECT) see the enclosing scopes' sources; a derived
+    # table or CTE does not: its parent's sources include *itself*, whose output names
+    # hid every unknown column it selects.
+    parent = None if scope.is_derived_table or scope.is_cte else scope.parent
+    while parent is not None:
         for alias, src in parent.sources.items():
             sources.setdefault(alias.lower(), src)
         parent = parent.parent

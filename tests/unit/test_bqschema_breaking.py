@@ -489,7 +489,7 @@ def test_history_table_removed_and_layout_changed(repo: Path) -> None:
     assert rules_of(result) == ["TABLE_NO_DELETE"]
     git(repo, "checkout", "-q", "--", "schemas")
     (repo / "schemas" / "tables.yaml").write_text(
-        "nba_analytics.player_game_summary: {partition: game_date, cluster: [player_id]}\n"
+        "nba_analytics.player_game_summary: {partition: game_date, cluster: [code]}\n"
     )
     assert rules_of(check_against_ref(["schemas/tables.yaml"], today=TODAY)) == ["CLUSTER_SAME"]
 
@@ -498,7 +498,8 @@ def test_history_layout_findings_point_at_the_catalog_entry(repo: Path) -> None:
     # The change is in tables.yaml, not in the table's JSON: that is where the finding points
     # (an editor jumping to player_game_summary.json:1 would find nothing to undo).
     (repo / "schemas" / "tables.yaml").write_text(
-        "# catalog\n\nnba_analytics.player_game_summary: {partition: created_at, cluster: []}\n"
+        "# catalog\n\nnba_analytics.player_game_summary: "
+        "{partition: game_date, partition_type: MONTH, cluster: []}\n"
     )
     findings = check_against_ref([], today=TODAY).all_findings
     found = sorted((f.rule, f.path, f.line) for f in findings)
@@ -586,3 +587,30 @@ def test_tables_that_could_not_be_compared_the_same_way_are_one_line() -> None:
         "nba_x.t: could not compare: 403 Forbidden",
         "ERROR 0 table(s) compared, 0 unchanged, 3 could not be compared",
     ]
+
+
+def test_a_catalog_entry_naming_columns_its_table_lacks_is_invalid_new_table_included(
+    repo: Path,
+) -> None:
+    """A new table's tables.yaml entry with a missing partition or cluster column passed
+    every hook: the lint checks a table resource's own layout, the breaking rules compared
+    a new table with nothing. BigQuery would refuse to create it."""
+    write(repo, "nba_analytics/arenas.json", BASE)
+    with (repo / "schemas" / "tables.yaml").open("a") as catalog:
+        catalog.write("nba_analytics.arenas: {partition: nosuch, cluster: [game_id, minutes]}\n")
+    result = check_against_ref(
+        ["schemas/nba_analytics/arenas.json", "schemas/tables.yaml"], today=TODAY
+    )
+    found = sorted((f.rule, f.line, f.message) for f in result.all_findings if f.is_error)
+    assert found == [
+        (
+            "CLUSTER_INVALID", 2,
+            "nba_analytics.arenas: clustering column 'minutes' is FLOAT64, which BigQuery "
+            "cannot cluster on",
+        ),
+        (
+            "PARTITION_INVALID", 2,
+            "nba_analytics.arenas: partition column 'nosuch' is not a top-level column",
+        ),
+    ]  # fmt: skip
+    assert result.failed

@@ -141,6 +141,21 @@ GAMES = "`nba_raw.games`"
             f"(SELECT 1 FROM {GAMES} AS g WHERE g.home_team = d.servce)",
             ["unknown column servce in `nba_ops.deploys`"],
         ),
+        # derived tables and CTEs: their own output names hid their unknown columns
+        (
+            f"SELECT x.game_id FROM (SELECT game_id, nosuch_b FROM {GAMES}) AS x",
+            ["unknown column nosuch_b (not in `nba_raw.games`)"],
+        ),
+        (
+            f"SELECT g.game_id FROM {GAMES} AS g LEFT JOIN "
+            f"(SELECT game_id, nosuch_c FROM {GAMES}) AS s ON s.game_id = g.game_id",
+            ["unknown column nosuch_c (not in `nba_raw.games`)"],
+        ),
+        (
+            f"WITH c AS (SELECT game_id, nosuch_d FROM {GAMES}) SELECT game_id FROM c",
+            ["unknown column nosuch_d (not in `nba_raw.games`)"],
+        ),
+        (f"WITH c AS (SELECT game_id AS g FROM {GAMES}) SELECT g FROM c", []),
         # HAVING and QUALIFY: SQLGlot leaves their unqualified columns out of the scope
         (
             f"SELECT home_team FROM {GAMES} GROUP BY home_team HAVING MAX(attendance) > 0",
