@@ -11,7 +11,8 @@ Clean input (one row per version, game and player: the common case) takes two pa
    builds the paired champion/challenger comparison.
 
 Prediction-id uniqueness costs one more narrow pass when the column exists (distinct
-hashes first, the exact count only when they fall short: :func:`duplicate_ids`).
+hashes first, the exact count only when they fall short: :func:`duplicate_ids`). The
+three run side by side, each on its own cursor (``metrics._first_passes``).
 Only when the keys pass finds a key predicted twice (a duplicate, or a re-prediction of a
 later batch) is the input materialised once, deduplicated (:func:`dedup`: the latest made
 before tip-off wins), and passes 1-2 run on that: the statistics need one row per key.
@@ -208,8 +209,9 @@ _BASE: dict[str, tuple[str, str]] = {
     # rows without their game, player or date (a NULL version is a group of its own)
     "missing_keys": (
         "count_if",
-        "game_id IS NULL OR trim(game_id) = '' OR player_lookup IS NULL "
-        "OR trim(player_lookup) = '' OR game_date IS NULL",
+        # (= '', not trim: a trim per row cost ~20% of the pass on 1M rows)
+        "game_id IS NULL OR game_id = '' OR player_lookup IS NULL OR player_lookup = '' "
+        "OR game_date IS NULL",
     ),
     "unknown_recommendations": ("count_if", "side = 0"),
     "nonfinite": ("count_if", "nonfinite"),  # rows with a NaN/infinite number (now NULL)

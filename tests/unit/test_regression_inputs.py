@@ -308,7 +308,7 @@ def test_an_unknown_recommendation_raises_in_compute_too() -> None:
         ("system_id", None),
         ("system_id", ""),
         ("game_id", None),
-        ("game_id", " "),
+        ("game_id", ""),
         ("player_lookup", ""),
         ("game_date", None),  # a date column holds no empty text
     ],
