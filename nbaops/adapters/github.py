@@ -126,6 +126,11 @@ class GitHubClient:
             status, raw, headers = send_with_headers(req, self.timeout_s)
         except (TimeoutError, ConnectionError) as exc:
             raise GitHubError(f"{where} failed: {exc}") from None
+        if 300 <= status < 400:  # only a redirect to another origin gets here (stdlib_http)
+            raise GitHubError(
+                f"{where} failed: HTTP {status}: a redirect to another host, not followed "
+                "(the token is never sent elsewhere); check the API URL"
+            )
         if status >= 400:
             try:
                 payload = json.loads(raw or b"{}")

@@ -56,6 +56,25 @@ class Distribution:
             out.append((value, float(count)))
         return out
 
+    def intervals(self) -> list[tuple[float, float, float]]:
+        """Each non-empty bucket as (lower, upper, count): a percentile interpolates inside
+        it. The underflow and overflow buckets are their finite edge (no width), a
+        histogram without bounds its mean."""
+        out: list[tuple[float, float, float]] = []
+        for index, count in enumerate(self.bucket_counts):
+            if count <= 0:
+                continue
+            if not self.bounds:
+                lo = hi = self.mean
+            elif index == 0:
+                lo = hi = self.bounds[0]
+            elif index >= len(self.bounds):
+                lo = hi = self.bounds[-1]
+            else:
+                lo, hi = self.bounds[index - 1], self.bounds[index]
+            out.append((lo, hi, float(count)))
+        return out
+
 
 @dataclass(frozen=True)
 class Point:

@@ -31,10 +31,31 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only within the request's origin (scheme, host, port).
+
+    urllib follows a 3xx to any host and copies every header but the body's, the
+    ``Authorization`` of a GitHub token included; a redirect elsewhere is returned as the
+    3xx reply it is instead (GitHub's renamed-repository redirects stay on its API host).
+    """
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        here, there = urlsplit(req.full_url), urlsplit(newurl)
+        if (here.scheme, here.hostname, here.port) != (there.scheme, there.hostname, there.port):
+            return None  # urllib then raises HTTPError(code): the caller sees the 3xx
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def opener_for(url: str) -> urllib.request.OpenerDirector:
-    """An opener for ``url``: no proxy for a loopback host, the environment's otherwise."""
+    """An opener for ``url``: no proxy for a loopback host, the environment's otherwise;
+    redirects followed within the same origin only."""
     direct = is_loopback(urlsplit(url).hostname)
-    return urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if direct else []))
+    handlers: list[Any] = [_SameOriginRedirects()]
+    if direct:
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)
 
 
 def _read_by(reply: Any, deadline: float, timeout_s: float) -> bytes:

@@ -47,12 +47,22 @@ class ScheduleSettings:
         if problem:
             raise ConfigError(f"{where}.cron: {self.cron!r}: {problem}")
         try:
+            if _not_a_zone_name(self.time_zone):  # a file ZoneInfo opens, not a zone name
+                raise KeyError(self.time_zone)
             ZoneInfo(self.time_zone)
         except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
             raise ConfigError(
                 f"{where}.time_zone: {self.time_zone!r} is not an IANA time zone "
                 "(e.g. Etc/UTC, America/New_York)"
             ) from None
+
+
+def _not_a_zone_name(name: str) -> bool:
+    """Entries of a system zoneinfo folder that ZoneInfo opens but are not IANA zone names
+    (``localtime``, ``posixrules``, ``right/...``, ``posix/...``, ``Factory``): Cloud
+    Scheduler refuses them. (``zoneinfo.available_timezones()`` would say it too, for
+    ~20 ms of every config read.)"""
+    return name.startswith(("posix/", "right/")) or name in ("localtime", "posixrules", "Factory")
 
 
 # unix-cron (Cloud Scheduler's format): minute hour day-of-month month day-of-week, each a
@@ -76,7 +86,7 @@ def _cron_number(token: str, low: int, names: tuple[str, ...]) -> int:
     """
     if token.upper() in names:
         return names.index(token.upper()) + low
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit()):  # str.isdigit takes other scripts' digits
         raise ValueError(f"{token!r} is not a number")
     return int(token)
 
@@ -90,11 +100,14 @@ def cron_problem(cron: str) -> str | None:
         for item in text.split(","):
             span, _, step = item.partition("/")
             try:
-                if step and (not step.isdigit() or int(step) == 0):
+                stepped = "/" in item
+                if stepped and (not (step.isascii() and step.isdigit()) or int(step) == 0):
                     return f"{name}: step {step!r} must be a positive number"
                 if span == "*":
                     continue
-                start, _, end = span.partition("-")
+                start, dash, end = span.partition("-")
+                if dash and not (start and end):
+                    return f"{name}: {span!r} is not a range (N-M)"
                 values = [_cron_number(start, low, names)]
                 if end:
                     values.append(_cron_number(end, low, names))

@@ -67,7 +67,8 @@ def validate_webhook(value: str) -> Secret:
         text.encode("utf-8")
         parts = urlsplit(text)
         host = parts.hostname or ""
-    except (UnicodeError, ValueError):  # undecodable bytes; "https://[::1/..."
+        _ = parts.port  # ValueError for "host:abc" or a port out of range
+    except (UnicodeError, ValueError):  # undecodable bytes; "https://[::1/..."; a bad port
         raise UsageError(
             "the Slack webhook URL is not a valid URL (not shown: it is a secret)"
         ) from None

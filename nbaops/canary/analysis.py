@@ -50,6 +50,8 @@ class Sample:
     errors: int = 0
     values: tuple[tuple[float, float], ...] = ()
     peak: float | None = None
+    # a distribution's buckets (lower, upper, count): its percentile interpolates in them
+    buckets: tuple[tuple[float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,8 @@ def _point(spec: MetricSpec, sample: Sample) -> float | None:
     if not sample.values:
         return None
     if spec.kind == "distribution":
+        if sample.buckets:
+            return stats.histogram_percentile(sample.buckets, spec.percentile)
         return stats.weighted_percentile(sample.values, spec.percentile)
     total = sum(w for _, w in sample.values)
     return sum(v * w for v, w in sample.values) / total

@@ -66,12 +66,19 @@ def _sample(reader: MetricsReader, spec: MetricSpec, **where: Any) -> Sample:
             spec.metric_type, aligner="ALIGN_DELTA", reducer="REDUCE_SUM", **where
         )
         merged: dict[float, float] = {}
+        buckets: dict[tuple[float, float], float] = {}
         for s in series:
             for p in s.points:
                 if p.distribution is not None:
                     for value, weight in p.distribution.weighted():
                         merged[value] = merged.get(value, 0.0) + weight
-        return Sample(n=sum(merged.values()), values=tuple(sorted(merged.items())))
+                    for lo, hi, count in p.distribution.intervals():
+                        buckets[(lo, hi)] = buckets.get((lo, hi), 0.0) + count
+        return Sample(
+            n=sum(merged.values()),
+            values=tuple(sorted(merged.items())),
+            buckets=tuple((lo, hi, n) for (lo, hi), n in sorted(buckets.items())),
+        )
     if spec.kind == "gauge":
         series = reader.list_time_series(spec.metric_type, aligner="ALIGN_MEAN", **where)
         values = tuple((p.value, 1.0) for s in series for p in s.points if p.value is not None)

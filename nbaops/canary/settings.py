@@ -89,7 +89,23 @@ class CanarySettings:
         custom = override.pop("custom", []) or []
         metrics = _merge_metrics(self.metrics, override, where=f"services.{service}.")
         extra = tuple(_custom(service, item) for item in custom)
-        return tuple(m for m in (*metrics, *extra) if m.enabled)
+        names = [m.name for m in (*metrics, *extra)]
+        if len(set(names)) != len(names):  # two rows of one name: the alert named the wrong one
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ConfigError(
+                f"{WHERE}.services.{service}.custom: metric name {twice[0]!r} is taken "
+                "(a built-in metric or another custom one): give it its own name"
+            )
+        enabled = tuple(m for m in (*metrics, *extra) if m.enabled)
+        if self.enabled and not any(m.kind != "instances" for m in enabled):
+            # instance_count is reported, never judged: a canary would pass unmeasured
+            where = WHERE if service == "*" else f"{WHERE}.services.{service}"
+            raise ConfigError(
+                f"{where}: no metric that judges the canary is enabled (error_rate, latency "
+                "or a custom one; instance_count is only reported); enable one, or turn the "
+                "analysis off with deploy.canary_analysis.enabled: false"
+            )
+        return enabled
 
 
 def _merge_metrics(

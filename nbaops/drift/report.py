@@ -8,6 +8,7 @@ syncs issues from it; both import this module, never each other.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -428,6 +429,17 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
         except ValueError:
             raise fail(key) from None
 
+    def seconds(value: Any, key: str) -> float:
+        """A duration in seconds: a finite, non-negative number (JSON allows NaN and
+        Infinity, which crashed the age rendering with a traceback)."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise fail(key) from None
+        if not math.isfinite(number) or number < 0:
+            raise fail(key, f"not a finite number of seconds: {value!r}")
+        return number
+
     if not isinstance(doc, dict) or not isinstance(doc.get("services"), list):
         raise fail("services")
     services: list[ServiceDrift] = []
@@ -458,11 +470,15 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
                     verdict=Verdict(s["verdict"]),
                     message=str(s.get("message", "")),
                     source_paths=tuple(str(p) for p in s.get("source_paths", [])),
-                    window_s=float(s.get("window_s") or doc.get("window_s") or 0),
+                    window_s=seconds(
+                        s.get("window_s") or doc.get("window_s") or 0, f"{where}.window_s"
+                    ),
                     traffic=traffic,
                     pending=pending,
-                    oldest_pending_age_s=float(age) if age is not None else None,
-                    duration_s=float(s.get("duration_s") or 0),
+                    oldest_pending_age_s=(
+                        seconds(age, f"{where}.oldest_pending_age_s") if age is not None else None
+                    ),
+                    duration_s=seconds(s.get("duration_s") or 0, f"{where}.duration_s"),
                     **{k: s.get(k) for k in _AS_SAVED},
                 )
             )
@@ -472,7 +488,7 @@ def report_from_json(doc: Any, *, source: str = "report") -> DriftReport:
         services=services,
         head_commit=doc.get("head_commit"),
         main_ref=doc.get("main_ref"),
-        window_s=float(doc.get("window_s", 0)),
+        window_s=seconds(doc.get("window_s", 0), "window_s"),
         generated_at=when(doc.get("generated_at"), "generated_at"),
         profile=str(doc.get("profile", "")),
     )

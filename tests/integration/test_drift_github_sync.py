@@ -439,6 +439,15 @@ def test_issues_sync_from_a_saved_report_without_cloud_calls(
         ("{not json", "is not JSON"),
         ('{"verdict": "PASS"}', "not a drift report: services"),
         ('{"services": [{"service": "x"}]}', "not a drift report: services[0]"),
+        # NaN/inf crashed the age rendering with a traceback (exit 1), or printed bare NaN
+        (
+            '{"services": [], "window_s": NaN, "generated_at": "2026-12-01T00:00:00Z"}',
+            "not a drift report: window_s: not a finite number of seconds",
+        ),
+        (
+            '{"services": [], "window_s": 1e999, "generated_at": "2026-12-01T00:00:00Z"}',
+            "not a drift report: window_s: not a finite number of seconds",
+        ),
     ],
 )
 def test_bad_saved_report_exits_2_and_touches_nothing(

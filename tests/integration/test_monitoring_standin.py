@@ -182,11 +182,14 @@ def test_rest_route_speaks_the_discovery_shape(home: Path) -> None:
     for broken in (
         {"filter": "metric.type ~ x"},
         {"interval.endTime": "yesterday"},
-        {"aggregation.alignmentPeriod": "90s"},
+        {"aggregation.alignmentPeriod": "59s"},  # "must be at least 60 seconds"
         {"aggregation.groupByFields": "x.y"},
     ):
         reply = requests.get(url, params={**params, **broken}, timeout=10)
         assert reply.status_code == 400, broken
+    # at least 60 s, not a multiple of it: 61 s was refused and every canary rolled back
+    odd = requests.get(url, params={**params, "aggregation.alignmentPeriod": "61s"}, timeout=10)
+    assert odd.status_code == 200, odd.text
     assert requests.post(url, timeout=10).status_code == 405
     assert requests.get(url.replace("timeSeries", "other"), timeout=10).status_code == 404
 

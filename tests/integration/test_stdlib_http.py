@@ -126,3 +126,31 @@ def test_a_reply_dripping_a_byte_at_a_time_is_bounded_by_the_timeout(status: str
         assert send(request, timeout_s=2) == (502, b"")
     assert time.monotonic() - started < 10  # 40 bytes would take 20 s
     server.close()
+
+
+def test_a_redirect_to_another_host_is_refused_and_the_token_stays_home() -> None:
+    """urllib follows a 302 to any host and copies the Authorization header: a GitHub (or
+    proxy) redirect sent the token to another server. A redirect on the same origin (a
+    renamed repository) is still followed."""
+    seen: list[tuple[str, str | None]] = []
+
+    def other(request: Request) -> tuple[int, object]:
+        seen.append((request.path, request.headers.get("Authorization")))
+        return 200, {"stolen": True}
+
+    with FakeServer(other) as elsewhere:
+        away = elsewhere.url  # another origin (port): another host as far as a token goes
+
+        def home(request: Request) -> tuple[int, object, dict[str, str]]:
+            if request.path == "/moved-here":
+                return 200, {"path": request.path}, {}
+            if request.path == "/same-host":
+                return 302, {}, {"Location": "/moved-here"}
+            return 302, {}, {"Location": f"{away}/grab"}
+
+        with FakeServer(home) as server:
+            client = GitHubClient(GitHubSettings("octo/repo", server.url, "t0ken-value-123"))
+            assert client.request("GET", "/same-host") == {"path": "/moved-here"}
+            with pytest.raises(Exception, match="302"):
+                client.request("GET", "/repos/octo/repo/issues")
+    assert seen == [], "the request (and its token) went to another host"

@@ -94,6 +94,8 @@ def test_validate_webhook_rejects_without_echoing_the_value() -> None:
         "ftp://x/y",
         "https://[::1/services/T1/B2/secretvalue",  # urlsplit: "Invalid IPv6 URL"
         "https://hooks.slack.com/services/T1/B2/secret\udcffvalue",  # undecodable byte
+        "https://hooks.slack.com:abc/services/T1/B2/secretvalue",  # stored, then InvalidURL
+        "https://hooks.slack.com:99999/services/T1/B2/secretvalue",  # port out of range
     ):
         with pytest.raises(UsageError) as info:
             validate_webhook(bad)

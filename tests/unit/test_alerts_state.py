@@ -114,6 +114,16 @@ def test_a_damaged_state_file_means_alert_again(tmp_path: Path) -> None:
         ({"cron": "*/0 * * * *"}, "step '0' must be a positive number"),
         ({"time_zone": "Mars/Phobos"}, "alerts.schedule.time_zone: 'Mars/Phobos' is not an IANA"),
         ({"time_zone": "../../etc/passwd"}, "is not an IANA time zone"),
+        # accepted by a lenient parse, refused by Cloud Scheduler
+        ({"cron": "5- * * * *"}, "minute: '5-' is not a range"),
+        ({"cron": "0 */6 * * */"}, "day of week: step '' must be a positive number"),
+        ({"cron": "\u0663 */6 * * *"}, "minute: '\u0663' is not a number"),  # Arabic-Indic 3
+        # files of the system's zoneinfo folder, not IANA zone names
+        ({"time_zone": "localtime"}, "is not an IANA time zone"),
+        ({"time_zone": "posixrules"}, "is not an IANA time zone"),
+        ({"time_zone": "right/UTC"}, "is not an IANA time zone"),
+        ({"time_zone": "posix/Etc/UTC"}, "is not an IANA time zone"),
+        ({"time_zone": "Factory"}, "is not an IANA time zone"),
     ],
 )
 def test_a_schedule_cloud_scheduler_would_refuse_is_a_config_error(

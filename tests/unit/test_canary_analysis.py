@@ -220,6 +220,25 @@ def test_defaults_and_per_service_overrides_and_custom_metrics() -> None:
             {"services": {"w": {"custom": [{"name": "x", "kind": "ratio", "metric_type": "m"}]}}},
             "kind",
         ),
+        # a custom metric named like a built-in: two "latency" rows, the alert named the wrong
+        (
+            {
+                "services": {
+                    "w": {"custom": [{"name": "latency", "kind": "gauge", "metric_type": "m"}]}
+                }
+            },
+            "metric name 'latency' is taken",
+        ),
+        # nothing judged: every canary rolled back (all off), or passed unmeasured (only
+        # instance_count, which is reported, never judged)
+        (
+            {"metrics": {"error_rate": {"enabled": False}, "latency": {"enabled": False}}},
+            "no metric that judges the canary is enabled",
+        ),
+        (
+            {"services": {"w": {"error_rate": {"enabled": False}, "latency": {"enabled": False}}}},
+            "services.w: no metric that judges the canary is enabled",
+        ),
     ],
 )
 def test_bad_settings_are_config_errors(section: dict[str, object], match: str) -> None:

@@ -4,8 +4,10 @@ distributions raise false alarms at about the nominal rate."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
+import statistics
 
 import pytest
 from scipy import stats as sp
@@ -161,3 +163,51 @@ def test_slower_latency_is_caught() -> None:
         spec, Sample(n=2000, values=tuple(base)), Sample(n=600, values=tuple(canary)), alpha=0.05
     )
     assert result.verdict is Verdict.FAIL and result.test == "Mann-Whitney U"
+
+
+def test_a_histogram_percentile_interpolates_inside_its_bucket() -> None:
+    buckets = [(0.0, 10.0, 10.0), (10.0, 20.0, 10.0)]
+    assert stats.histogram_percentile(buckets, 25) == pytest.approx(5.0)  # from 0: linear
+    assert stats.histogram_percentile(buckets, 50) == pytest.approx(10.0)
+    # between positive bounds: even on a log scale (exponential latency buckets)
+    assert stats.histogram_percentile(buckets, 75) == pytest.approx(10 * 2**0.5)
+    assert stats.histogram_percentile(buckets, 95) == pytest.approx(10 * 2**0.9)
+    assert stats.histogram_percentile([(5.0, 5.0, 3.0)], 95) == 5.0  # an edge bucket
+    with pytest.raises(ValueError):
+        stats.histogram_percentile([], 95)
+
+
+def _lognormal_histogram(median: float, n: int, bounds: list[float]) -> Sample:
+    """``n`` requests of a log-normal latency (sigma 0.5), placed deterministically (at the
+    quantiles of their ranks) into Cloud Run-like exponential buckets, as the adapter gives
+    them: weighted midpoints for the test, the buckets for the percentile."""
+    from nbaops.adapters.monitoring import Distribution
+
+    dist = statistics.NormalDist()
+    counts = [0] * (len(bounds) + 1)
+    for i in range(n):
+        value = median * math.exp(0.5 * dist.inv_cdf((i + 0.5) / n))
+        counts[bisect.bisect_right(bounds, value)] += 1
+    hist = Distribution(n, 0.0, tuple(bounds), tuple(counts))
+    return Sample(n=n, values=tuple(hist.weighted()), buckets=tuple(hist.intervals()))
+
+
+@pytest.mark.parametrize(
+    ("slower", "verdict"),
+    [(1.10, Verdict.FAIL), (1.15, Verdict.FAIL), (1.02, Verdict.PASS), (1.0, Verdict.PASS)],
+)
+def test_a_latency_margin_is_judged_on_the_slowdown_not_on_bucket_midpoints(
+    slower: float, verdict: Verdict
+) -> None:
+    """Buckets 40% wide: the p95 read as a bucket midpoint could only move by 0% or 40%, so
+    a 10-19% slowdown PASSed a 5% margin and a 2% one could FAIL it as "+40%"."""
+    spec = METRIC_DEFAULTS["latency"]
+    spec = type(spec)(**{**spec.__dict__, "margin": 0.05})
+    bounds = [1.4**i for i in range(40)]
+    baseline = _lognormal_histogram(80.0, 24_000, bounds)
+    canary = _lognormal_histogram(80.0 * slower, 6_000, bounds)
+    result = judge(spec, baseline, canary, alpha=0.05)
+    assert result.verdict is verdict, result.message
+    assert result.canary is not None and result.baseline is not None
+    # read to within the buckets' resolution (40% wide), not snapped to 0% or +40%
+    assert result.canary / result.baseline == pytest.approx(slower, abs=0.05)

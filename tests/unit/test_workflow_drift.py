@@ -190,16 +190,18 @@ def test_issues_step_treats_drift_as_done_and_errors_as_failure(
     assert code == step_code
 
 
+@pytest.mark.parametrize("unmeasured", ["ERROR", "INCONCLUSIVE"])
 def test_an_unmeasured_service_beside_a_drifting_one_turns_the_issues_job_red(
-    workflow: dict[str, Any], tmp_path: Path
+    workflow: dict[str, Any], tmp_path: Path, unmeasured: str
 ) -> None:
     """exit 1 (a FAIL outranks an ERROR) left the run green while a service could not be
-    measured; docs/drift.md: it turns red on a service that could not be measured."""
+    measured; docs/drift.md: it turns red on a service that could not be measured, which
+    is ERROR or INCONCLUSIVE (no commit-sha label)."""
     doc = {
         "verdict": "FAIL",
         "services": [
             {"service": "a", "verdict": "FAIL"},
-            {"service": "b", "verdict": "ERROR"},
+            {"service": "b", "verdict": unmeasured},
         ],
     }
     report = base64.b64encode(json.dumps(doc, indent=2).encode()).decode()
