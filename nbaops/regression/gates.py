@@ -156,64 +156,42 @@ def leakage(
         f"<= {settings.leakage.max_corr_gain:.2f}, none created after tip-off"
     )
     details = {} if leak is None else leak.to_json()
+
+    def result(verdict: Verdict, value: int | None, message: str) -> CheckResult:
+        return CheckResult(
+            name=f"leakage:{version}",
+            service=SERVICE,
+            verdict=verdict,
+            value=value,
+            threshold=threshold,
+            message=f"{version}: {message}",
+            query=query,
+            details=details,
+        )
+
     if evidence:
-        return CheckResult(
-            name=f"leakage:{version}",
-            service=SERVICE,
-            verdict=Verdict.FAIL,
-            value=len(evidence),
-            threshold=threshold,
-            message=f"{version}: leakage signature: " + "; ".join(evidence),
-            query=query,
-            details=details,
-        )
-    if (
-        leak is not None
-        and leak.rows >= settings.min_bets
-        and (leak.corr_prediction is None or leak.corr_line is None)
-    ):
-        return CheckResult(
-            name=f"leakage:{version}",
-            service=SERVICE,
-            verdict=Verdict.INCONCLUSIVE,
-            value=None,
-            threshold=threshold,
-            message=f"{version}: no exact-share signature ({format_pct(leak.exact_share)}), but "
-            "the correlations cannot be computed (constant predictions, lines or outcomes): "
-            "leakage not ruled out",
-            query=query,
-            details=details,
-        )
+        return result(Verdict.FAIL, len(evidence), "leakage signature: " + "; ".join(evidence))
     if leak is None or leak.rows < settings.min_bets:
         n = 0 if leak is None else leak.rows
-        return CheckResult(
-            name=f"leakage:{version}",
-            service=SERVICE,
-            verdict=Verdict.INCONCLUSIVE,
-            value=None,
-            threshold=threshold,
-            message=f"{version}: too few graded predictions to judge the exact share and the "
-            f"correlations ({n} < {settings.min_bets}); none created after tip-off",
-            query=query,
-            details=details,
+        return result(
+            Verdict.INCONCLUSIVE,
+            None,
+            "too few graded predictions to judge the exact share and the correlations "
+            f"({n} < {settings.min_bets}); none created after tip-off",
         )
-    return CheckResult(
-        name=f"leakage:{version}",
-        service=SERVICE,
-        verdict=Verdict.PASS,
-        value=0,
-        threshold=threshold,
-        message=f"{version}: no leakage signature (exact share "
-        f"{format_pct(None if leak is None else leak.exact_share)}, corr "
-        f"{format_num(None if leak is None else leak.corr_prediction)} vs line "
-        f"{format_num(None if leak is None else leak.corr_line)})"
-        + (
-            "; creation times unknown (see created_before_tipoff)"
-            if leak is None or not leak.with_timestamps
-            else ""
-        ),
-        query=query,
-        details=details,
+    if leak.corr_prediction is None or leak.corr_line is None:
+        return result(
+            Verdict.INCONCLUSIVE,
+            None,
+            f"no exact-share signature ({format_pct(leak.exact_share)}), but the correlations "
+            "cannot be computed (constant predictions, lines or outcomes): leakage not ruled out",
+        )
+    return result(
+        Verdict.PASS,
+        0,
+        f"no leakage signature (exact share {format_pct(leak.exact_share)}, corr "
+        f"{format_num(leak.corr_prediction)} vs line {format_num(leak.corr_line)})"
+        + ("" if leak.with_timestamps else "; creation times unknown (see created_before_tipoff)"),
     )
 
 
