@@ -40,21 +40,8 @@ class Distribution:
 
     def weighted(self) -> list[tuple[float, float]]:
         """Each non-empty bucket as (representative value, count): the midpoint of a
-        finite bucket, the edge of the underflow/overflow bucket."""
-        out: list[tuple[float, float]] = []
-        for index, count in enumerate(self.bucket_counts):
-            if count <= 0:
-                continue
-            if not self.bounds:
-                value = self.mean
-            elif index == 0:
-                value = self.bounds[0]
-            elif index >= len(self.bounds):
-                value = self.bounds[-1]
-            else:
-                value = (self.bounds[index - 1] + self.bounds[index]) / 2.0
-            out.append((value, float(count)))
-        return out
+        finite bucket, the edge of the underflow/overflow bucket (:meth:`intervals`)."""
+        return [((lo + hi) / 2.0, count) for lo, hi, count in self.intervals()]
 
     def intervals(self) -> list[tuple[float, float, float]]:
         """Each non-empty bucket as (lower, upper, count): a percentile interpolates inside

@@ -171,12 +171,11 @@ class BigQueryWarehouse:
         still run again, by ``result()``, within the same time."""
         from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
 
-        limit = timeout_s if timeout_s is not None else self.timeout_s
-        bounds = self._bounds(limit)
+        bounds = self._bounds(timeout_s)
         job = self.client.query(
             self._sql(sql), job_config=config, location=self.location, job_retry=None, **bounds
         )
-        return job, {**bounds, "job_retry": DEFAULT_JOB_RETRY.with_timeout(limit)}
+        return job, {**bounds, "job_retry": DEFAULT_JOB_RETRY.with_timeout(bounds["timeout"])}
 
     def query(
         self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None

@@ -158,20 +158,24 @@ def pct(fraction: float) -> str:
     return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else f"{value:.1f}%"
 
 
+def _places(value: float, places: int) -> int:
+    """``places`` decimals, or more (up to 9) when rounding ``value`` to them would land on
+    a whole number it is not (floating-point noise aside): thresholds are whole percents."""
+    whole = round(value)
+    if abs(value - whole) > 1e-9:
+        for more in range(places, 10):
+            if round(value, more) != whole:
+                return more
+    return places
+
+
 def pct1(fraction: float) -> str:
     """One decimal: 0.62 → ``62.0%`` (measured values); more when one would round onto a
     whole percent it is not: 0.9496 → ``94.96%``, not ``95.0%`` beside "< 95% (WARN)"
     (thresholds are whole percents), 0.99995 → ``99.995%``, never ``100.0%`` when
     something is missing."""
     value = fraction * 100
-    shown = round(value, 1)
-    whole = round(shown)
-    if shown == whole and abs(value - whole) > 1e-9:  # not floating-point noise
-        for places in range(2, 10):
-            text = f"{value:.{places}f}"
-            if float(text) != whole:
-                return f"{text}%"
-    return f"{shown:.1f}%"
+    return f"{value:.{_places(value, 1)}f}%"
 
 
 def pct_value(fraction: float) -> float:
@@ -179,13 +183,7 @@ def pct_value(fraction: float) -> float:
     ``value=`` shows it): two decimals, more when two would round onto a whole percent it
     is not (94.996 → 94.996, not 95.0 beside "< 95% (WARN)")."""
     value = fraction * 100
-    stored = round(value, 2)
-    whole = round(stored)
-    if stored == whole and abs(value - whole) > 1e-9:
-        for places in range(3, 10):
-            if round(value, places) != whole:
-                return round(value, places)
-    return stored
+    return round(value, _places(value, 2))
 
 
 def duration_text(window: dt.timedelta) -> str:

@@ -249,11 +249,10 @@ def compute(
         )
     source = scan.source_sql(table, columns, REQUIRED_COLUMN_TYPES, OPTIONAL_COLUMNS)
     derived = scan.derived_sql(source, b, histogram_width, histogram_clip)
-    rows, keys, ids = _first_passes(con, table, derived, pairs, "prediction_id" in columns)
+    systems, rows, keys, ids = _first_passes(con, table, derived, pairs, "prediction_id" in columns)
     at_keys = scan.GROUP_FIELDS.index("missing_keys")
     if any(r[1] == "all" and (r[0] is None or r[0] == "" or r[at_keys]) for r in rows):
         _missing_key(con, table)
-    systems = sorted({str(r[0]) for r in rows})
     at = scan.GROUP_FIELDS.index("unknown_recommendations")
     unknown = sum(int(r[at] or 0) for r in rows if r[1] == "all")
     if unknown:
@@ -312,8 +311,9 @@ def _first_passes(
     derived: str,
     pairs: Sequence[tuple[str, str]],
     with_ids: bool,
-) -> tuple[list[tuple[Any, ...]], scan.KeyStats, dict[str, int] | None]:
-    """Pass 1 (groups), pass 2 (keys) and the prediction-id pass, side by side.
+) -> tuple[list[str], list[tuple[Any, ...]], scan.KeyStats, dict[str, int] | None]:
+    """The versions, pass 1 (groups), pass 2 (keys) and the prediction-id pass, side by
+    side.
 
     They read the same input independently; run one after the other, DuckDB left a core
     idle in each one's single-threaded phases (~15% of the wall time on 1M rows). Each
@@ -333,12 +333,13 @@ def _first_passes(
     if _connection_local(con, table):
         rows = con.execute(scan.groups_sql(derived)).fetchall()
         keys = scan.run_keys(con, derived, systems, pairs)
-        return rows, keys, scan.duplicate_ids(con, table) if with_ids else None
+        return systems, rows, keys, scan.duplicate_ids(con, table) if with_ids else None
     with ThreadPoolExecutor(2, thread_name_prefix="regression-pass") as pool:
         keys_done = pool.submit(scan.run_keys, con.cursor(), derived, systems, pairs)
         ids_done = pool.submit(scan.duplicate_ids, con.cursor(), table) if with_ids else None
         rows = con.execute(scan.groups_sql(derived)).fetchall()
-        return rows, keys_done.result(), ids_done.result() if ids_done is not None else None
+        ids = ids_done.result() if ids_done is not None else None
+        return systems, rows, keys_done.result(), ids
 
 
 def _connection_local(con: duckdb.DuckDBPyConnection, table: str) -> bool:
