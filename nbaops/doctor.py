@@ -110,7 +110,7 @@ class _Probe:
 
     def run(self, body: Callable[[_Probe], CheckResult]) -> CheckResult:
         """``body(self)``; an error it raises becomes FAIL (proved) or ERROR (undetermined)."""
-        from nbaops.adapters.errors import NotFoundError, PermissionDeniedError
+        from nbaops.adapters.errors import NotFoundError, PermissionDeniedError, UnreachableError
 
         try:
             return body(self)
@@ -121,7 +121,7 @@ class _Probe:
         except NbaopsError as exc:
             verdict = Verdict.FAIL if exc.exit_code in (1, 2) else Verdict.ERROR
             message = _line(exc)
-            fix = NETWORK_FIX if unreachable(message) else self.fix
+            fix = NETWORK_FIX if isinstance(exc, UnreachableError) else self.fix
             return self.result(verdict, message, fix=fix)
         except Exception as exc:  # a library surprise is still one line, never a traceback
             return self.result(Verdict.ERROR, f"{type(exc).__name__}: {_line(exc)}")
@@ -141,14 +141,6 @@ PERMISSION_FIX = (
     "grant this identity the role the call needs (docs/first-prod-run.md lists them per "
     "check), or run as an identity that has it"
 )
-
-
-def unreachable(message: str) -> bool:
-    """Whether an error line says the API (or the token endpoint) was not reached."""
-    return any(
-        words in message
-        for words in ("cannot reach", "timed out", "gave up retrying", "TransportError")
-    )
 
 
 # ---------------------------------------------------------------- credentials
@@ -171,9 +163,9 @@ def check_credentials(ctx: Context) -> tuple[CheckResult, bool]:
     if kind == "anonymous":
         message = "anonymous credentials cannot call Google APIs"
         return probe.result(Verdict.FAIL, message, value=kind, threshold=threshold), False
-    issued, message = refresh_outcome(credentials)
+    issued, message, reached = refresh_outcome(credentials)
     verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.ERROR}[issued]
-    fix = NETWORK_FIX if issued is None and unreachable(message) else CREDENTIALS_FIX
+    fix = CREDENTIALS_FIX if reached else NETWORK_FIX
     message = f"{kind} credentials: {message}"
     result = probe.result(verdict, message, value=kind, threshold=threshold, fix=fix)
     return result, issued is True

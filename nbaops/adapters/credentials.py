@@ -12,7 +12,7 @@ access token → IAM Credentials ``generateIdToken`` for the invoker account).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from nbaops.adapters.errors import CREDENTIALS_FIX, CredentialsError, refresh_reason
 from nbaops.environment import read
@@ -99,13 +99,24 @@ def standin_user_credentials(endpoint: str) -> Any:
     return creds.with_token_uri(f"{endpoint}/token")
 
 
-def refresh_outcome(credentials: Any) -> tuple[bool | None, str]:
+class Refresh(NamedTuple):
+    """What one token request proved: ``issued`` True (a token), False (refused: the
+    endpoint answered no), None (nothing proved); ``reached``: whether the token endpoint
+    was reached at all (False: the network path, not the credentials, is what to fix)."""
+
+    issued: bool | None
+    message: str
+    reached: bool = True
+
+
+def refresh_outcome(credentials: Any) -> Refresh:
     """Refresh ``credentials`` once (a token request), never raising.
 
     Returns:
         ``(True, "a token was issued")``; ``(False, "refresh refused: …")`` when the token
         endpoint answered with a refusal; ``(None, "refresh failed: …")`` when it could
-        not be asked (network, a malformed credential).
+        not be asked (network: ``reached`` False; a malformed credential) or failed
+        temporarily.
     """
     import google.auth.transport.requests
     from google.auth import exceptions as auth_exc
@@ -115,13 +126,15 @@ def refresh_outcome(credentials: Any) -> tuple[bool | None, str]:
     except auth_exc.RefreshError as exc:
         why = refresh_reason(exc)
         if getattr(exc, "retryable", False):  # a 5xx or 429: nothing proved
-            return None, f"refresh failed (temporary, retry later): {why}"
-        return False, f"refresh refused: {why}"  # the token endpoint said no
+            return Refresh(None, f"refresh failed (temporary, retry later): {why}")
+        return Refresh(False, f"refresh refused: {why}")  # the token endpoint said no
     except (auth_exc.GoogleAuthError, OSError) as exc:
-        return None, f"refresh failed: {first_line(exc, typed=True)[:500]}"
+        reached = not isinstance(exc, (auth_exc.TransportError, ConnectionError, TimeoutError))
+        return Refresh(None, f"refresh failed: {first_line(exc, typed=True)[:500]}", reached)
     except Exception as exc:  # a reply google-auth cannot read (an HTML proxy page)
-        return None, (
+        return Refresh(
+            None,
             "refresh failed: the token endpoint's reply could not be read "
-            f"({first_line(exc, typed=True)[:300]})"
+            f"({first_line(exc, typed=True)[:300]})",
         )
-    return True, "a token was issued"
+    return Refresh(True, "a token was issued")

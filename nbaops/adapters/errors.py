@@ -34,6 +34,32 @@ class NotFoundError(AdapterError):
     """The named resource does not exist (HTTP 404)."""
 
 
+class UnreachableError(AdapterError):
+    """The API (or Google's token endpoint) was not reached: refused, reset, unknown host,
+    no reply in time. Always raised as the adapter's own class too (:func:`unreachable`):
+    a preflight points at the network path, not at the call's own fix."""
+
+
+def unreachable(error: type[AdapterError]) -> type[AdapterError]:
+    """``error`` that is also :class:`UnreachableError`."""
+    return typed_as(UnreachableError, error)
+
+
+def _network(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (a retry's last cause) failed on the network, not in the API."""
+    import requests
+    from google.auth import exceptions as auth_exc
+
+    network = (
+        ConnectionError,
+        TimeoutError,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        auth_exc.TransportError,
+    )
+    return isinstance(exc, network)
+
+
 _TYPED: dict[tuple[type[AdapterError], type[AdapterError]], type[AdapterError]] = {}
 
 
@@ -102,6 +128,7 @@ def google_call(
         CredentialsError: credentials missing or refused (401 included).
         PermissionDeniedError: HTTP 403.
         NotFoundError: HTTP 404.
+        UnreachableError: (as ``error``) the API or the token endpoint was not reached.
         AdapterError: ``error`` (the adapter's own subclass) for everything else.
     """
     import concurrent.futures
@@ -126,19 +153,20 @@ def google_call(
         ) from exc
     except gexc.NotFound as exc:
         raise kind(NotFoundError)(f"{where}: not found: {api_error_text(exc)}") from exc
-    except gexc.RetryError as exc:
-        raise error(f"{where}: gave up retrying: {api_error_text(exc.cause or exc)}") from exc
+    except gexc.RetryError as exc:  # unreachable only when the last try failed on the network
+        gave_up = unreachable(error) if _network(exc.cause) else error
+        raise gave_up(f"{where}: gave up retrying: {api_error_text(exc.cause or exc)}") from exc
     except gexc.GoogleAPICallError as exc:
         raise error(f"{where}: HTTP {getattr(exc, 'code', None)}: {api_error_text(exc)}") from exc
     except (requests.exceptions.Timeout, concurrent.futures.TimeoutError, TimeoutError) as exc:
         limit = f" (limit {timeout_s:g}s)" if timeout_s else ""
-        raise error(f"{where}: timed out{limit}") from exc
+        raise unreachable(error)(f"{where}: timed out{limit}") from exc
     except requests.exceptions.JSONDecodeError as exc:  # reached, but no API answered
         raise error(
             f"{where}: the reply is not the API's JSON (a proxy or captive portal page?)"
         ) from exc
     except requests.exceptions.RequestException as exc:
-        raise error(f"{where}: cannot reach the API: {type(exc).__name__}") from exc
+        raise unreachable(error)(f"{where}: cannot reach the API: {type(exc).__name__}") from exc
     except (KeyError, TypeError, AttributeError) as exc:
         if not _raised_by_client(exc):
             raise  # ours: a bug, shown as one (internal error)
@@ -147,7 +175,7 @@ def google_call(
             "not the API's answer (a proxy?) or a changed API"
         ) from exc
     except auth_exc.TransportError as exc:  # the token request failed on the network
-        raise error(
+        raise unreachable(error)(
             f"{where}: cannot reach Google's token endpoint ({first_line(exc, typed=True)[:200]})"
         ) from exc
     except auth_exc.GoogleAuthError as exc:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbaops.adapters.errors import unreachable
 from nbaops.adapters.stdlib_http import send_with_headers
 from nbaops.environment import read
 from nbaops.errors import AdapterError, UsageError
@@ -125,7 +126,7 @@ class GitHubClient:
         try:
             status, raw, headers = send_with_headers(req, self.timeout_s)
         except (TimeoutError, ConnectionError) as exc:
-            raise GitHubError(f"{where} failed: {exc}") from None
+            raise unreachable(GitHubError)(f"{where} failed: {exc}") from None
         if 300 <= status < 400:  # only a redirect to another origin gets here (stdlib_http)
             raise GitHubError(
                 f"{where} failed: HTTP {status}: a redirect to another host, not followed "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.credentials import UNREADABLE_CREDENTIALS, anonymous_credentials
-from nbaops.adapters.errors import auth_error
+from nbaops.adapters.errors import auth_error, unreachable
 from nbaops.clock import as_utc, rfc3339
 from nbaops.errors import LoggingError
 
@@ -236,11 +236,11 @@ class LogReader:
         try:
             status, raw = self._post(self.url, body, self.timeout_s)
         except TimeoutError as exc:
-            raise LoggingError(
+            raise unreachable(LoggingError)(
                 f"Cloud Logging entries:list timed out after {self.timeout_s:g}s"
             ) from exc
         except ConnectionError as exc:
-            raise LoggingError(f"Cloud Logging: cannot reach the API: {exc}") from exc
+            raise unreachable(LoggingError)(f"Cloud Logging: cannot reach the API: {exc}") from exc
         if status >= 400:
             raise LoggingError(
                 f"Cloud Logging entries:list: HTTP {status}: {_error_text(status, raw)}"

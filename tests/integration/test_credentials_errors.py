@@ -80,10 +80,27 @@ def test_a_token_endpoint_reply_is_judged_by_what_it_proves(
     with FakeServer(token) as server:
         key = service_account_key(tmp_path / "sa.json", f"{server.url}/token")
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
-        outcome, message = refresh_outcome(default_credentials())
+        outcome, message, reached = refresh_outcome(default_credentials())
     assert outcome is issued, message
     assert words in message
     assert "\n" not in message and "({" not in message  # one line, not a tuple's repr
+    assert reached  # the endpoint answered: the fix is the credentials, not the network
+
+
+def test_a_token_endpoint_that_cannot_be_reached_is_not_a_credentials_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing proved (None) and the endpoint not reached: the preflight's fix is the
+    network path. The doctor told it from the message's words ('TransportError')."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = service_account_key(tmp_path / "sa.json", f"http://127.0.0.1:{port}/token")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    outcome, message, reached = refresh_outcome(default_credentials())
+    assert outcome is None and not reached, message
 
 
 @pytest.mark.parametrize(

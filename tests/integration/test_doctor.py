@@ -155,15 +155,6 @@ def test_a_refused_cloud_run_call_is_a_proved_failure_not_undetermined(
     assert {c.details["fix"] for c in cloud_run} == {PERMISSION_FIX}
 
 
-def test_a_check_that_could_not_reach_its_api_points_at_the_network() -> None:
-    from nbaops.doctor import unreachable
-
-    assert unreachable("BigQuery query: cannot reach the API: ConnectionError")
-    assert unreachable("Cloud Run list services: timed out (limit 30s)")
-    assert unreachable("refresh failed: TransportError: HTTPSConnectionPool(...)")
-    assert not unreachable("Cloud Run get service x: not found: no such service")
-
-
 def test_cloud_run_that_does_not_answer_is_not_asked_once_per_service(
     dworld: DeployWorld,
 ) -> None:

@@ -154,3 +154,21 @@ def test_a_redirect_to_another_host_is_refused_and_the_token_stays_home() -> Non
             with pytest.raises(Exception, match="302"):
                 client.request("GET", "/repos/octo/repo/issues")
     assert seen == [], "the request (and its token) went to another host"
+
+
+def test_a_github_api_that_refuses_the_connection_is_typed_unreachable() -> None:
+    """The preflight points at the network for it; GitHub's 'failed: [Errno 111]
+    Connection refused' matched none of the words the doctor looked for."""
+    import socket
+
+    from nbaops.adapters.errors import UnreachableError
+    from nbaops.adapters.github import GitHubError
+
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = GitHubClient(GitHubSettings("octo/repo", f"http://127.0.0.1:{port}", "t0ken-v4lue"))
+    with pytest.raises(GitHubError) as raised:
+        client.request("GET", "/repos/octo/repo/issues")
+    assert isinstance(raised.value, UnreachableError)
+    assert "t0ken-v4lue" not in str(raised.value)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
 from nbaops.adapters.errors import NotFoundError, PermissionDeniedError, typed_as
 from nbaops.errors import CloudRunError, WarehouseError, first_line
 
@@ -42,3 +47,88 @@ def test_a_reply_that_is_not_json_and_a_token_request_that_failed_on_the_network
         google_call("BigQuery", "query", dns, error=WarehouseError)
     assert "cannot reach Google's token endpoint" in str(info.value)
     assert not isinstance(info.value, CredentialsError)
+
+
+def _refused() -> BaseException:
+    import requests
+
+    return requests.exceptions.ConnectionError("Connection refused")
+
+
+def _unavailable() -> BaseException:
+    from google.api_core import exceptions as gexc
+
+    return gexc.ServiceUnavailable("backend down")
+
+
+def _gave_up(cause: BaseException) -> BaseException:
+    from google.api_core import exceptions as gexc
+
+    return gexc.RetryError("Timeout of 60.0s exceeded", cause)
+
+
+def _timeout() -> BaseException:
+    import requests
+
+    return requests.exceptions.ReadTimeout("read timed out")
+
+
+def _token_dns() -> BaseException:
+    from google.auth import exceptions as auth_exc
+
+    return auth_exc.TransportError("Failed to resolve 'oauth2.googleapis.com'")
+
+
+@pytest.mark.parametrize(
+    ("raised", "network"),
+    [
+        (_refused, True),
+        (_timeout, True),
+        (_token_dns, True),
+        (lambda: _gave_up(_refused()), True),
+        (lambda: _gave_up(_unavailable()), False),
+        (_unavailable, False),
+    ],
+    ids=["refused", "timeout", "token-dns", "gave-up-on-network", "gave-up-on-503", "503"],
+)
+def test_a_call_that_never_reached_the_api_is_typed_unreachable(
+    raised: Callable[[], BaseException], network: bool
+) -> None:
+    """The preflight points at the network path only when the API was not reached; it
+    decided that by matching words of the message ('gave up retrying' on a run of 503s,
+    an API that answered, read as 'check your proxy'), and GitHub's timeouts matched none."""
+    from nbaops.adapters.errors import UnreachableError, google_call
+
+    def call() -> None:
+        raise raised()
+
+    with pytest.raises(WarehouseError) as info:
+        google_call("BigQuery", "query", call, error=WarehouseError)
+    assert isinstance(info.value, UnreachableError) is network
+    assert first_line(info.value, typed=True).startswith("WarehouseError: BigQuery query: ")
+
+
+def test_the_preflight_names_the_network_only_for_an_api_it_did_not_reach() -> None:
+    from nbaops.adapters.errors import google_call
+    from nbaops.doctor import NETWORK_FIX, _Probe
+
+    def probe_fix(error: BaseException) -> str:
+        def body(_probe: _Probe) -> Any:
+            raise error
+
+        result = _Probe("project", "*", "the check's own fix", "list services").run(body)
+        assert result.verdict == "ERROR"
+        return str(result.details["fix"])
+
+    def failing(exc: BaseException) -> BaseException:
+        def call() -> None:
+            raise exc
+
+        try:
+            google_call("Cloud Run", "list services", call, error=CloudRunError, typed=False)
+        except CloudRunError as mapped:
+            return mapped
+        raise AssertionError("google_call did not raise")
+
+    assert probe_fix(failing(_refused())) == NETWORK_FIX
+    assert probe_fix(failing(_gave_up(_unavailable()))) == "the check's own fix"
