@@ -97,6 +97,23 @@ def _reply_error(exc: Any) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
+# 403 reasons that are limits, not permissions: BigQuery answers a quota or a rate limit
+# with HTTP 403 and the reason in error.errors[0].reason
+# (https://cloud.google.com/bigquery/docs/troubleshoot-quotas): nothing about the
+# caller's roles is proved, and granting one fixes nothing.
+LIMIT_REASONS = {
+    "quotaExceeded": "quota exceeded",
+    "rateLimitExceeded": "rate limit exceeded",
+}
+
+
+def error_reason(exc: Any) -> str:
+    """The first ``error.errors[].reason`` of a Google REST error ('' when none)."""
+    errors = getattr(exc, "errors", None) or _reply_error(exc).get("errors") or []
+    first = errors[0] if isinstance(errors, list) and errors else None
+    return str(first.get("reason", "")) if isinstance(first, dict) else ""
+
+
 def error_status(exc: Any) -> str:
     """The ``error.status`` of a REST error reply (``ABORTED``, ``ALREADY_EXISTS``…)."""
     return str(_reply_error(exc).get("status", ""))
@@ -126,7 +143,8 @@ def google_call(
 
     Raises:
         CredentialsError: credentials missing or refused (401 included).
-        PermissionDeniedError: HTTP 403.
+        PermissionDeniedError: HTTP 403, unless its reason is a quota or rate limit
+            (:data:`LIMIT_REASONS`: ``error``).
         NotFoundError: HTTP 404.
         UnreachableError: (as ``error``) the API or the token endpoint was not reached.
         AdapterError: ``error`` (the adapter's own subclass) for everything else.
@@ -148,6 +166,12 @@ def google_call(
             f"{where}: credentials refused (HTTP 401: {api_error_text(exc)}); {CREDENTIALS_FIX}"
         ) from exc
     except gexc.Forbidden as exc:  # 403 (PermissionDenied is a subclass)
+        limit = LIMIT_REASONS.get(error_reason(exc))
+        if limit:  # a quota, not a permission: undetermined, and no role to grant
+            raise error(
+                f"{where}: {limit} (HTTP 403 {error_reason(exc)}): {api_error_text(exc)}; "
+                "retry later, or raise the quota"
+            ) from exc
         raise kind(PermissionDeniedError)(
             f"{where}: permission denied (HTTP 403): {api_error_text(exc)}"
         ) from exc

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import google_call
+from nbaops.adapters.errors import error_reason, google_call
 from nbaops.adapters.warehouse import (
     MAX_INSERT_ROWS,
     QueryResult,
@@ -70,9 +70,7 @@ def bounded_retry(deadline_s: float) -> Any:
             return seen[0] <= UNREACHABLE_RETRIES
         if isinstance(exc, transient):
             return True
-        errors = getattr(exc, "errors", None) or [{}]
-        reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
-        return reason in RETRY_REASONS
+        return error_reason(exc) in RETRY_REASONS
 
     return Retry(predicate=predicate, initial=1.0, maximum=8.0, timeout=deadline_s)
 

@@ -129,3 +129,54 @@ def test_a_server_that_hangs_after_the_job_started_is_bounded_cancel_included() 
     (error,) = outcome
     assert isinstance(error, WarehouseError) and "BigQuery query" in str(error)
     assert cancels, "the started job was asked to stop"
+
+
+@pytest.mark.parametrize("reason", ["quotaExceeded", "rateLimitExceeded"])
+def test_a_quota_403_is_not_a_permission_denied(reason: str) -> None:
+    """BigQuery answers a quota or rate limit with HTTP 403 and the reason in
+    error.errors[0].reason (https://cloud.google.com/bigquery/docs/troubleshoot-quotas):
+    it was read as "permission denied" and the doctor failed it (exit 1) with "grant this
+    identity the role ..."."""
+    from worlds.http_fake import FakeServer
+
+    from nbaops.adapters.errors import PermissionDeniedError
+    from nbaops.doctor import PERMISSION_FIX, _Probe
+
+    message = "Quota exceeded: Your project exceeded quota for free query bytes scanned."
+    body = {
+        "error": {
+            "code": 403,
+            "message": message,
+            "errors": [{"message": message, "domain": "global", "reason": reason}],
+            "status": "PERMISSION_DENIED",
+        }
+    }
+    with FakeServer(lambda _request: (403, body)) as server:
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=2)
+        with pytest.raises(WarehouseError) as raised:
+            warehouse.query("SELECT 1 AS x", timeout_s=2)
+    error = raised.value
+    assert not isinstance(error, PermissionDeniedError)
+    assert "permission denied" not in str(error)
+    # a rate limit is retried (bounded_retry) until the call's deadline, a quota is not
+    said = "gave up retrying" if reason == "rateLimitExceeded" else f"HTTP 403 {reason}"
+    assert said in str(error)
+
+    def body_raising(_probe: _Probe) -> Any:
+        raise error
+
+    result = _Probe("dataset", "*", "create it", "datasets.get").run(body_raising)
+    assert result.verdict == "ERROR"  # nothing proved about the caller's roles
+    assert result.details["fix"] != PERMISSION_FIX
+
+
+def test_a_403_without_a_limit_reason_stays_a_permission_denied() -> None:
+    from worlds.http_fake import FakeServer, google_error
+
+    from nbaops.adapters.errors import PermissionDeniedError
+
+    reply = google_error(403, "PERMISSION_DENIED", "Access Denied: Project p: User does not have")
+    with FakeServer(lambda _request: reply) as server:
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=2)
+        with pytest.raises(PermissionDeniedError, match="permission denied"):
+            warehouse.query("SELECT 1 AS x", timeout_s=2)
