@@ -138,6 +138,19 @@ def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1] if name else ""
 
 
+def _routed_to(svc: Any, status: Any) -> str:
+    """The revision a traffic status sends to: the one it names, or, for a LATEST target
+    whose status names none, the service's latest ready revision (what LATEST means:
+    "Allocates instances to the Service's latest ready Revision", run v2
+    TrafficTargetAllocationType). A status read without it lost that revision's traffic:
+    no serving revision, and a canary split that dropped the current 100%."""
+    if status.revision:
+        return _short(status.revision)
+    if int(status.type_) == _TRAFFIC_LATEST:
+        return _short(svc.latest_ready_revision)
+    return ""
+
+
 def _to_datetime(value: Any) -> dt.datetime | None:
     """proto-plus timestamps arrive as DatetimeWithNanoseconds (a datetime); unset = epoch."""
     if not isinstance(value, dt.datetime):
@@ -277,7 +290,7 @@ class CloudRun:
     @staticmethod
     def _service_info(svc: Any) -> ServiceInfo:
         traffic = [
-            TrafficSplit(revision=t.revision, percent=int(t.percent), tag=t.tag)
+            TrafficSplit(revision=_routed_to(svc, t), percent=int(t.percent), tag=t.tag)
             for t in svc.traffic_statuses
         ]
         containers = list(svc.template.containers)
@@ -552,12 +565,13 @@ class CloudRun:
         merged: dict[str, int] = {}
         tagged: list[TrafficSplit] = []
         for t in svc.traffic_statuses:
-            if not t.revision:
+            revision = _routed_to(svc, t)
+            if not revision:
                 continue
             if t.tag:
-                tagged.append(TrafficSplit(t.revision, int(t.percent), t.tag))
+                tagged.append(TrafficSplit(revision, int(t.percent), t.tag))
             else:
-                merged[t.revision] = merged.get(t.revision, 0) + int(t.percent)
+                merged[revision] = merged.get(revision, 0) + int(t.percent)
         return [TrafficSplit(r, p) for r, p in merged.items() if p] + tagged
 
     def set_traffic(

@@ -406,3 +406,37 @@ def test_logs_unreachable_endpoint_is_a_logging_error(local_profile: ProfileConf
     reader = LogReader(local_profile, f"http://127.0.0.1:{port}", timeout_s=1)
     with pytest.raises(LoggingError, match="cannot reach the API"):
         reader.entries(build_filter(since=STANDIN_NOW))
+
+
+def test_a_latest_traffic_status_without_its_revision_resolves_to_the_latest_ready(
+    local_profile: ProfileConfig,
+) -> None:
+    """A LATEST target's status may carry no revision (the v2 type says only "the
+    Service's latest ready Revision"): it was read as revision '' — no serving revision,
+    and the canary's current traffic dropped it."""
+    from worlds.http_fake import FakeServer
+
+    base = f"projects/{local_profile.project}/locations/{local_profile.region}/services/svc"
+    service = {
+        "name": base,
+        "uri": "https://svc-abc-uc.a.run.app",
+        "latestReadyRevision": f"{base}/revisions/svc-00002-new",
+        "latestCreatedRevision": f"{base}/revisions/svc-00002-new",
+        "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED"},
+        "traffic": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 90}],
+        "trafficStatuses": [
+            {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 90},
+            {
+                "type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION",
+                "revision": "svc-00001-old",
+                "percent": 10,
+            },
+        ],
+        "template": {"containers": [{"image": "img:v2"}]},
+        "etag": '"e1"',
+    }
+    with FakeServer(lambda _request: (200, service)) as server:
+        cloudrun = CloudRun(local_profile, server.url, timeout_s=2.0, retries=False)
+        info = cloudrun.get_service("svc")
+    assert info.serving_revision == "svc-00002-new"
+    assert info.traffic_by_revision == {"svc-00002-new": 90, "svc-00001-old": 10}
