@@ -75,8 +75,11 @@ def inject(ctx: Context, name: str, service: str | None = None) -> CheckReport:
     elif name == faults.ARMED:
         record["armed"] = True
     with locked(settings.home):
-        faults.write_records(settings.home, [*faults.read_records(settings.home), record])
         if name in faults.DATA_FAULTS:  # drift, armed and canary faults touch no data (yet)
+            # killed between the fault list and the data: the next use applies the fault
+            lifecycle.mark_incomplete(settings.home, "refresh")
+        faults.write_records(settings.home, [*faults.read_records(settings.home), record])
+        if name in faults.DATA_FAULTS:
             lifecycle.refresh(settings)
     return fault_report("injected", [record], faults.active(settings.home))
 
@@ -90,6 +93,7 @@ def clear(ctx: Context) -> CheckReport:
     lifecycle.ensure_sandbox(ctx)
     with locked(settings.home):
         cleared = [r for records in faults.active(settings.home).values() for r in records]
+        lifecycle.mark_incomplete(settings.home, "refresh")  # killed after this: redone
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
         lifecycle.refresh(settings)

@@ -120,6 +120,25 @@ def read_marker(home: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+_REDO_ORDER = ("refresh", "migrate", "build")  # a later kind redoes the earlier ones too
+
+
+def mark_incomplete(home: Path, kind: str, **fields: Any) -> None:
+    """Flag the sandbox as mid-change (``incomplete``: ``kind``, or the larger kind already
+    pending) before the first change is made — the fault list, a table, the stand-in — so
+    a process killed from here on leaves a marker that makes the next use redo the work
+    (:func:`_needs`), never a "current" marker over half-changed state. ``fields`` (the
+    seed, the source of a reset) are what the redo uses. No sandbox yet: a build."""
+    previous = read_marker(home)
+    pending = (previous or {}).get("incomplete")
+    if previous is None:
+        kind = "build"
+    elif pending in _REDO_ORDER and _REDO_ORDER.index(pending) > _REDO_ORDER.index(kind):
+        kind = str(pending)
+    base = previous or {"format": FORMAT_VERSION}
+    write_json_atomic(marker_path(home), {**base, **fields, "incomplete": kind})
+
+
 def schema_fingerprint(root: Path) -> str:
     """A hash of ``schemas/tables.yaml`` and every table schema file."""
     base = root / "schemas"
@@ -238,9 +257,13 @@ def reset(
     with locked(settings.home):
         marker = read_marker(settings.home)
         chosen = seed if seed is not None else int((marker or {}).get("seed", DEFAULT_SEED))
+        # the league first: logs that cannot be read are bad input, and nothing is changed
+        now = clock.now()
+        prepared = _league(chosen, source, now)
+        mark_incomplete(settings.home, "build", seed=chosen, from_logs=source)
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
-        built = _build(settings, chosen, source, full=True)
+        built = _build(settings, chosen, source, full=True, prepared=(prepared, now))
     return sandbox_report("sandbox reset", describe(built))
 
 
@@ -280,13 +303,20 @@ def _league(seed: int, from_logs: str | None, now: dt.datetime) -> league.League
 
 
 def _build(
-    settings: Settings, seed: int, from_logs: str | None, *, full: bool, migrate: bool = False
+    settings: Settings,
+    seed: int,
+    from_logs: str | None,
+    *,
+    full: bool,
+    migrate: bool = False,
+    prepared: tuple[league.League, dt.datetime] | None = None,
 ) -> dict[str, Any]:
     """Generate and write everything. Call under the stand-in lock.
 
     ``full`` recreates every table and reseeds the stand-in; ``migrate`` (schema files
     changed) migrates the warehouse (:mod:`nbaops.sandbox.migrate`) and keeps the
     stand-in and the ``nba_ops`` rows; otherwise only the generated data is replaced.
+    ``prepared``: the league (and the clock it was built for) the caller already read.
     """
     from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE, DuckDBWarehouse
     from nbaops.sandbox import faults, generate
@@ -298,18 +328,18 @@ def _build(
     )
     from nbaops.table_catalog import load_catalog
 
-    now = clock.now()
     started = time.perf_counter()
-    league = _league(seed, from_logs, now)
-    # Before the first change (stand-in, tables, logs): an interrupted build (Ctrl-C,
-    # kill -9) must not leave the last complete marker claiming the half-written state;
-    # the next use sees "incomplete" and does this build again (same seed and source).
+    # Before anything else: an interrupted build (Ctrl-C, kill -9) must not leave the last
+    # complete marker claiming the half-written state; the next use sees "incomplete" and
+    # does this build again (same seed and source).
     previous = read_marker(settings.home) or {"format": FORMAT_VERSION}
     kind = "build" if full else "migrate" if migrate else "refresh"
-    write_json_atomic(
-        marker_path(settings.home),
-        {**previous, "seed": seed, "from_logs": from_logs, "incomplete": kind},
-    )
+    mark_incomplete(settings.home, kind, seed=seed, from_logs=from_logs)
+    if prepared is None:
+        now = clock.now()
+        league = _league(seed, from_logs, now)
+    else:
+        league, now = prepared
     git_source = None
     if full:
         git_source = seed_cloudrun(settings, now)

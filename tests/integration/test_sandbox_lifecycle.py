@@ -267,6 +267,54 @@ def test_an_interrupted_reset_is_redone_by_the_next_task(
     assert done is not None and "incomplete" not in done and done["seed"] == marker["seed"]
 
 
+GRADED_SINCE = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
+
+
+def test_a_fault_injection_killed_before_the_data_changed_is_applied_by_the_next_task(
+    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kill -9 between the fault list and the data (the league is read first, ~0.5 s):
+    # status said "1 active fault" while every check PASSed, under a "current" marker
+    # that nothing redid. (An exception stands in for the kill: neither runs our cleanup.)
+    def killed(*_args: Any) -> Any:
+        raise KeyboardInterrupt
+
+    yesterday = TODAY - dt.timedelta(days=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(lifecycle, "_league", killed)
+        with pytest.raises(KeyboardInterrupt):
+            fault_injection.inject(ctx, "grading-stall")
+    assert set(faults.active(home)) == {"grading-stall"}
+    marker = lifecycle.read_marker(home)
+    assert marker is not None and marker["incomplete"] == "refresh"
+    lifecycle.ensure_sandbox(open_context("local"))
+    assert count(home, GRADED_SINCE, d=yesterday) == 0  # the fault's data, at last
+    # and the reverse: a clear killed before the data was restored
+    with monkeypatch.context() as patch:
+        patch.setattr(lifecycle, "_league", killed)
+        with pytest.raises(KeyboardInterrupt):
+            fault_injection.clear(ctx)
+    assert faults.active(home) == {}
+    lifecycle.ensure_sandbox(open_context("local"))
+    assert count(home, GRADED_SINCE, d=yesterday) > 0
+
+
+def test_a_reset_from_unreadable_logs_changes_nothing(
+    ctx: Context, home: Path, restore: None, tmp_path: Path
+) -> None:
+    # exit 2 "bad input" had already cleared every fault (data and API), the data unchanged
+    fault_injection.inject(ctx, "grading-stall")
+    fault_injection.inject(ctx, "http-5xx", "grading-service")
+    before = {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()}
+    bad = tmp_path / "logs.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="cannot read game logs"):
+        lifecycle.reset(ctx, from_logs=bad)
+    after = {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()}
+    assert {name for name in after if after[name] != before.get(name)} <= {"standin-requests.jsonl"}
+    assert set(faults.active(home)) == {"grading-stall", "http-5xx"}
+
+
 def test_format_change_rebuilds_everything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
