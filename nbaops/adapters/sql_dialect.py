@@ -78,6 +78,36 @@ def statement_count(sql: str) -> int:
     return len(_parse(sql))
 
 
+def changing_statement(sql: str) -> str | None:
+    """The kind of the first statement of ``sql`` that is not a pure query (``DELETE``,
+    ``INSERT``, ``CREATE``… — also behind a ``WITH``, or nested), None when every
+    statement only reads.
+
+    Raises:
+        WarehouseError: the SQL does not parse.
+    """
+    from sqlglot import exp
+
+    changing = (
+        exp.Insert,
+        exp.Update,
+        exp.Delete,
+        exp.Merge,
+        exp.Create,
+        exp.Drop,
+        exp.Alter,
+        exp.TruncateTable,
+        exp.Command,
+    )
+    for statement in _parse(sql):
+        if not isinstance(statement, exp.Query):
+            return str(statement.key).upper()
+        found = statement.find(*changing)
+        if found is not None:
+            return str(found.key).upper()
+    return None
+
+
 def _unit_name(node: Any) -> str:
     unit = node.args.get("unit")
     if unit is None:

@@ -177,14 +177,17 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
         raise UsageError(
             f"sandbox.sql: only queries (SELECT or WITH) run here, not {first[0].upper()}"
         )
-    from nbaops.adapters.sql_dialect import statement_count
+    from nbaops.adapters.sql_dialect import changing_statement, statement_count
 
     try:
         count = statement_count(text)
+        changing = changing_statement(text)  # the first keyword alone let WITH ... DELETE by
     except Exception as exc:  # does not parse: the same exit 2 as a failed dry run
         raise UsageError(f"sandbox.sql: {first_line(exc)}") from exc
     if count != 1:
         raise UsageError(f"sandbox.sql: one query at a time, got {count} statements")
+    if changing is not None:
+        raise UsageError(f"sandbox.sql: only queries (SELECT or WITH) run here, not {changing}")
     values = dict(params or {})
     warehouse = ctx.warehouse
     try:

@@ -175,8 +175,26 @@ def test_sandbox_sql_task_prints_rows_plain_or_json_and_binds_parameters(
         ("SELECT (1", "does not parse"),
         ("SELECT * FROM `nba_raw.nope`", "nope"),
         ("   ", "no SQL given"),
+        # the first keyword is WITH: this DELETE ran and wiped the table (exit 0)
+        (
+            "WITH x AS (SELECT 1) DELETE FROM `nba_raw.games` WHERE true",
+            "only queries (SELECT or WITH) run here, not DELETE",
+        ),
+        (
+            "WITH x AS (SELECT 1) INSERT INTO `nba_raw.games` SELECT * FROM `nba_raw.games`",
+            "only queries (SELECT or WITH) run here, not INSERT",
+        ),
     ],
-    ids=["ddl", "script-with-ddl", "script", "syntax", "unknown-table", "empty"],
+    ids=[
+        "ddl",
+        "script-with-ddl",
+        "script",
+        "syntax",
+        "unknown-table",
+        "empty",
+        "with-delete",
+        "with-insert",
+    ],
 )
 def test_sandbox_sql_refuses_bad_input_as_usage_errors_and_runs_nothing(
     sandbox: Context, sql: str, needle: str
