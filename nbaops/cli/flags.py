@@ -12,7 +12,7 @@ import re
 
 from nbaops.errors import UsageError
 
-_INT_RE = re.compile(r"^[+-]?\d+\Z")
+_INT_RE = re.compile(r"^[+-]?[0-9]+\Z")  # ASCII digits: int() also reads "١٢"
 _MAX_DIGITS = 18  # beyond every range a flag has; longer text is never converted
 
 
@@ -47,8 +47,8 @@ def _bounded(
     if whole and _INT_RE.match(text) and len(text.lstrip("+-")) > _MAX_DIGITS:
         raise UsageError(f"--{flag}: {text[:40]!r} is outside {span}")
     try:
-        if whole and not _INT_RE.match(text):
-            raise ValueError(text)
+        if not text.isascii() or (whole and not _INT_RE.match(text)):
+            raise ValueError(text)  # float() and int() read other scripts' digits too
         parsed = int(text) if whole else float(text)
     except ValueError:
         raise UsageError(f"--{flag}: {text[:40]!r} is not a {noun} (expected {span})") from None

@@ -29,6 +29,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task
 
 from nbaops.cli.runner import run
+from nbaops.errors import UsageError
 
 COMMON_HELP = {
     "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
@@ -121,6 +122,16 @@ class NbaopsTask(Task[Any]):
             self.help = kept
 
 
+def _empty_flag(flags: Mapping[str, Any], signature: inspect.Signature) -> str | None:
+    """The first flag given as an empty string where its default is not one (``--to ''``,
+    ``--profile ''``, ``--canary ''``): it fell back to the default — a rollback to the
+    previous revision, a deploy without its canary — and exited 0."""
+    for name, value in flags.items():
+        if value == "" and signature.parameters[name].default != "":
+            return "--" + name.replace("_", "-")
+    return None
+
+
 def nbaops_task(
     *calls: str,
     help: Mapping[str, str] | None = None,
@@ -154,11 +165,20 @@ def nbaops_task(
                 json_output, profile, debug = (flags.pop(k) for k in ("json", "profile", "debug"))
                 if takes_json:
                     flags["json"] = json_output
+                empty = _empty_flag({**flags, "profile": profile}, signature)
 
                 def action(ctx: Any) -> Any:
                     return body(ctx, **flags)
 
-                code = run(action, profile=profile, json_output=json_output, debug=debug)
+                def refuse(_ctx: Any) -> Any:
+                    raise UsageError(f"{empty}: an empty value (give one, or leave the flag out)")
+
+                code = run(
+                    refuse if empty else action,
+                    profile=None if empty else profile,
+                    json_output=json_output,
+                    debug=debug,
+                )
             else:
                 code = body(**flags)
             if code:

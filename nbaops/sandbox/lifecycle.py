@@ -246,7 +246,11 @@ def reset(
     source: str | None = None
     if from_logs is not None:
         path = Path(from_logs).expanduser()
-        if not path.exists():
+        try:
+            found = path.exists()
+        except OSError as exc:  # a name too long for the file system: bad input too
+            raise UsageError(f"--from-logs: {exc.strerror or exc}") from None
+        if not found:
             raise UsageError(f"--from-logs: {path} does not exist")
         source = str(path.resolve())
     from nbaops.local import api_faults

@@ -72,6 +72,16 @@ def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: st
         (["--help", "nosuch"], "unknown task or flag 'nosuch'"),
         (["sandbox.fault"], "sandbox.fault needs its name (`inv sandbox.fault NAME` or --name;"),
         (["sandbox.sql"], "sandbox.sql needs its query (`inv sandbox.sql QUERY` or --query;"),
+        # an empty value fell back to the default and went ahead, exit 0: a rollback to
+        # the previous revision, a deploy straight to 100%, the sandbox rebuilt
+        (["rollback", "--service", "prediction-worker", "--to", ""], "--to: an empty value"),
+        (["deploy", "--service", "prediction-worker", "--canary", ""], "--canary"),
+        (["sandbox.reset", "--profile", ""], "--profile: an empty value"),
+        (["check-lines", "--date", ""], "--date: an empty value"),
+        # other scripts' digits: int() and float() read them (a 12% canary from '١٢')
+        (["deploy", "--service", "prediction-worker", "--canary", "١٢"], "--canary"),
+        (["health-check", "--service", "prediction-worker", "--timeout", "١٢"], "--timeout"),
+        (["sandbox.reset", "--from-logs", "x" * 5000], "--from-logs: File name too long"),
     ],
 )
 @pytest.mark.parametrize("json_output", [False, True])
@@ -171,7 +181,7 @@ def test_adopting_gives_back_pythons_bytecode_setting(
 @pytest.mark.parametrize(
     ("value", "ok"),
     [(None, 20), ("", None), ("5", 5), (" 7 ", 7), ("+3", 3), ("abc", None), ("1.5", None),
-     ("0", None), ("1001", None), (True, None), ("9" * 30, None)],
+     ("0", None), ("1001", None), (True, None), ("9" * 30, None), ("١٢", None)],
 )  # fmt: skip
 def test_integer_flags(value: Any, ok: int | None) -> None:
     if ok is None:
