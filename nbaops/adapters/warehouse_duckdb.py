@@ -82,8 +82,9 @@ class _SharedConnection:
                 return connect(str(self.path))
             except engine().Error as exc:
                 if not _is_lock_error(exc):
-                    raise WarehouseError(
-                        f"cannot open local warehouse {self.path}: {exc}"
+                    raise DamagedWarehouseError(
+                        f"cannot open local warehouse {self.path}: {first_line(exc)}; "
+                        "`inv sandbox.reset` rebuilds it"
                     ) from None
                 if _STOPPED:  # the process is ending: stop waiting for the lock
                     raise WarehouseError(STOPPED_MESSAGE) from None
@@ -203,6 +204,11 @@ atexit.register(interrupt_all, refuse_new=True)
 
 def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
     return WarehouseError(f"{what}: {first_line(exc)}")
+
+
+class DamagedWarehouseError(WarehouseError):
+    """The warehouse file exists but is not a DuckDB database DuckDB can open (cut short,
+    overwritten): not a lock held by another process. ``sandbox.reset`` sets it aside."""
 
 
 class DuckDBWarehouse:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nbaops.errors import ConfigError
 from nbaops.fsutil import file_lock, write_json_atomic
 
 __all__ = ["locked", "read_json", "write_json_atomic", "read_jsonl"]
@@ -25,13 +26,31 @@ def locked(home: Path) -> contextlib.AbstractContextManager[None]:
     return file_lock(home / LOCK_NAME)
 
 
+def damaged(path: Path, why: str) -> ConfigError:
+    """The error for a local state file that cannot be read: it names the file and the
+    way out (a reset rewrites every state file; the folder can always be deleted)."""
+    return ConfigError(
+        f"{path}: damaged sandbox state ({why}); `inv sandbox.reset` rebuilds it (or delete "
+        f"{path.parent})"
+    )
+
+
 def read_json(path: Path, default: Any) -> Any:
-    """The JSON document in ``path``, or ``default`` when the file does not exist."""
+    """The JSON document in ``path``, or ``default`` when the file does not exist.
+
+    Raises:
+        ConfigError: the file is not JSON (cut short, edited by hand): :func:`damaged`.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return default
-    return json.loads(text) if text.strip() else default
+    except UnicodeDecodeError:
+        raise damaged(path, "not UTF-8 text") from None
+    try:
+        return json.loads(text) if text.strip() else default
+    except ValueError as exc:
+        raise damaged(path, f"not JSON: {str(exc)[:80]}") from None
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -102,10 +102,15 @@ def faults_path(home: Path) -> Path:
 
 
 def read_records(home: Path) -> list[dict[str, Any]]:
-    from nbaops.local.state_files import read_json
+    from nbaops.local.state_files import damaged, read_json
 
-    data = read_json(faults_path(home), [])
-    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+    path = faults_path(home)
+    data = read_json(path, [])
+    if not isinstance(data, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("name"), str) for r in data
+    ):
+        raise damaged(path, "not a list of faults, each with its name")
+    return data
 
 
 def write_records(home: Path, records: list[dict[str, Any]]) -> None:

@@ -265,10 +265,38 @@ def reset(
         now = clock.now()
         prepared = _league(chosen, source, now)
         mark_incomplete(settings.home, "build", seed=chosen, from_logs=source)
+        _set_aside_damaged(settings)
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
         built = _build(settings, chosen, source, full=True, prepared=(prepared, now))
     return sandbox_report("sandbox reset", describe(built))
+
+
+def _set_aside_damaged(settings: Settings) -> None:
+    """Before a reset rebuilds everything: a stand-in state or warehouse file that cannot
+    be read (cut short, overwritten) is renamed ``*.damaged``, so the reset — the way out
+    every such error names — does not fail on the file it replaces."""
+    from nbaops.adapters.warehouse_duckdb import (
+        WAREHOUSE_FILE,
+        DamagedWarehouseError,
+        DuckDBWarehouse,
+    )
+    from nbaops.local import cloudrun_state
+
+    def aside(path: Path) -> None:
+        path.replace(path.with_name(path.name + ".damaged"))
+
+    try:
+        cloudrun_state.load_state(settings.home)
+    except ConfigError:
+        aside(cloudrun_state.state_path(settings.home))
+    path = settings.home / WAREHOUSE_FILE
+    if path.exists():
+        try:
+            with DuckDBWarehouse(path, datasets=settings.datasets, root=settings.root).session():
+                pass
+        except DamagedWarehouseError:
+            aside(path)
 
 
 def refresh(settings: Settings) -> dict[str, Any]:

@@ -315,6 +315,62 @@ def test_a_reset_from_unreadable_logs_changes_nothing(
     assert set(faults.active(home)) == {"grading-stall", "http-5xx"}
 
 
+def test_damaged_state_files_name_themselves_and_a_reset_rebuilds_past_them(
+    ctx: Context, home: Path, restore: None
+) -> None:
+    # a cut-short JSON file was "internal error: Expecting ',' delimiter" (exit 3) naming no
+    # file, and a truncated warehouse made `sandbox.reset` — the way out — fail as well
+    from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE
+    from nbaops.errors import ConfigError
+    from nbaops.local.cloudrun_state import load_state, state_path
+
+    state_path(home).write_text('{"services": 5', encoding="utf-8")
+    faults.faults_path(home).write_text('[{"service": "x"}]', encoding="utf-8")  # no name
+    (home / WAREHOUSE_FILE).write_bytes((home / WAREHOUSE_FILE).read_bytes()[:4096])
+    with pytest.raises(ConfigError, match=r"cloudrun.json: damaged sandbox state .*sandbox.reset"):
+        load_state(home)
+    with pytest.raises(ConfigError, match=r"sandbox-faults.json: damaged sandbox state"):
+        fault_injection.clear(ctx)
+    lifecycle.reset(ctx)
+    assert count(home, LINES_TODAY, d=TODAY) > 0
+    assert load_state(home)["services"] and faults.active(home) == {}
+    assert (home / "cloudrun.json.damaged").exists()
+    assert (home / f"{WAREHOUSE_FILE}.damaged").exists()
+
+
+def test_no_api_fault_left_means_no_fault_file_and_no_lock_per_request(home: Path) -> None:
+    # an empty list left behind made every stand-in request take the sandbox lock, which a
+    # reset holds while it waits for the warehouse a running check holds: both stalled 30s
+    import threading
+
+    from nbaops.local import api_faults
+    from nbaops.local.state_files import locked
+
+    api_faults.set_api_fault(home, "http-5xx", count=1)
+    assert api_faults.take_fault(home, "admin", service=None, method="GET") is not None
+    assert not api_faults.faults_path(home).exists()  # the last one used up
+    api_faults.set_api_fault(home, "http-5xx")
+    api_faults.clear_api_faults(home)
+    assert not api_faults.faults_path(home).exists()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with locked(home):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(10)
+        started = time.monotonic()
+        assert api_faults.take_fault(home, "admin", service=None, method="GET") is None
+        assert time.monotonic() - started < 1.0  # answered without the lock
+    finally:
+        release.set()
+        holder.join()
+
+
 def test_format_change_rebuilds_everything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
