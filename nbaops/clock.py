@@ -70,6 +70,9 @@ def today_eastern() -> dt.date:
 FIRST_GAME_DAY = dt.date(1946, 11, 1)  # the first BAA/NBA game: no game day is earlier
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(text: str, flag: str = "--date") -> dt.date:
     """Parse ``YYYY-MM-DD``, ``today`` or ``yesterday`` (Eastern) into a game day from
     :data:`FIRST_GAME_DAY` to a year ahead; UsageError otherwise (a date like 9999-12-31
@@ -80,6 +83,8 @@ def parse_date(text: str, flag: str = "--date") -> dt.date:
     if lowered == "yesterday":
         return today_eastern() - dt.timedelta(days=1)
     try:
+        if not _DAY.fullmatch(lowered):  # fromisoformat also reads 20261130 and 2026-W48-1
+            raise ValueError(lowered)
         day = dt.date.fromisoformat(lowered)
     except ValueError as exc:
         raise UsageError(f"{flag}: {text!r} is not a date (YYYY-MM-DD, today, yesterday)") from exc

@@ -95,9 +95,12 @@ def iso_timestamp(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
 
 
+MAX_WAIT_S = 86400.0  # a day: longer is a typo, not a wait anyone means
+
+
 def _seconds(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value) or value <= 0:
+    if not text.strip().isascii() or not math.isfinite(value) or not 0 < value <= MAX_WAIT_S:
         raise ValueError(text)
     return value
 
@@ -154,7 +157,7 @@ def _endpoint(text: str) -> str:
 # an ERROR verdict from whichever check happens to read it first.
 TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
     "NBAOPS_NOW": (_moment, "an ISO 8601 timestamp of years 1900-2999"),
-    "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0"),
+    "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0, at most 86400"),
     "NBAOPS_HOME": (_folder, "a folder nbaops can use"),
     "NBAOPS_BQ_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9050"),
     "NBAOPS_SECRETMANAGER_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9060"),

@@ -123,11 +123,15 @@ class NbaopsTask(Task[Any]):
 
 
 def _empty_flag(flags: Mapping[str, Any], signature: inspect.Signature) -> str | None:
-    """The first flag given as an empty string where its default is not one (``--to ''``,
+    """The first flag given as an empty (or blank) string where its default is not one (``--to ''``,
     ``--profile ''``, ``--canary ''``): it fell back to the default — a rollback to the
     previous revision, a deploy without its canary — and exited 0."""
     for name, value in flags.items():
-        if value == "" and signature.parameters[name].default != "":
+        if (
+            isinstance(value, str)
+            and not value.strip()
+            and signature.parameters[name].default != ""
+        ):
             return "--" + name.replace("_", "-")
     return None
 

@@ -78,6 +78,7 @@ def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: st
         (["deploy", "--service", "prediction-worker", "--canary", ""], "--canary"),
         (["sandbox.reset", "--profile", ""], "--profile: an empty value"),
         (["check-lines", "--date", ""], "--date: an empty value"),
+        (["regression", "--champion", " "], "--champion: an empty value"),
         # other scripts' digits: int() and float() read them (a 12% canary from '١٢')
         (["deploy", "--service", "prediction-worker", "--canary", "١٢"], "--canary"),
         (["health-check", "--service", "prediction-worker", "--timeout", "١٢"], "--timeout"),

@@ -35,7 +35,8 @@ def test_a_pinned_time_far_from_any_season_is_a_usage_error(
         clock.now()
 
 
-@pytest.mark.parametrize("text", ["2026-13-01", "soon", ""])
+# 20261130 and 2026-W48-1: date.fromisoformat reads them, the help says YYYY-MM-DD
+@pytest.mark.parametrize("text", ["2026-13-01", "soon", "", "20261130", "2026-W48-1"])
 def test_bad_date(text: str) -> None:
     with pytest.raises(UsageError, match="--date"):
         clock.parse_date(text)

@@ -171,6 +171,7 @@ def test_unknown_service_error_type_is_usage() -> None:
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "nan"),
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0"),
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "inf"),
+        ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "9" * 20),  # no upper bound: waited forever
         ("NBAOPS_HOME", "a-file"),
         ("NBAOPS_HOME", "a-file/below/it"),
     ],
