@@ -32,6 +32,9 @@ _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+MAX_ROWS = 1000  # rows a query prints at most (one page of a terminal's scrollback)
+
+
 def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
     """``name=value`` pairs as query parameters: dates, integers, numbers, else text; a
     JSON array (``sources=["REAL","VEGAS"]``) is an ARRAY of one such type."""
@@ -103,6 +106,7 @@ class SqlReport:
     rows: list[dict[str, Any]]
     duration_s: float
     params: dict[str, Any] = field(default_factory=dict)
+    truncated: bool = False  # more than MAX_ROWS rows: the first MAX_ROWS are shown
 
     @property
     def verdict(self) -> Verdict:
@@ -116,6 +120,7 @@ class SqlReport:
             "columns": self.columns,
             "rows": [{k: _jsonable(v) for k, v in r.items()} for r in self.rows],
             "row_count": len(self.rows),
+            "truncated": self.truncated,
             "duration_s": round(self.duration_s, 3),
         }
 
@@ -138,7 +143,12 @@ class SqlReport:
             lines = ["\t".join(self.columns)]
             lines += ["\t".join(cell(row.get(c)) for c in self.columns) for row in self.rows]
             console.file.write(redact("".join(line + "\n" for line in lines)))
-        console.print(f"{len(self.rows)} row(s) in {self.duration_s:.2f}s", highlight=False)
+        more = (
+            f" (the first {MAX_ROWS}: there are more; aggregate or add LIMIT)"
+            if self.truncated
+            else ""
+        )
+        console.print(f"{len(self.rows)} row(s){more} in {self.duration_s:.2f}s", highlight=False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -194,7 +204,12 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
         warehouse.estimate_bytes(text, values)  # a dry run: nothing has run yet
     except Exception as exc:
         raise UsageError(f"sandbox.sql: {first_line(exc)}") from exc
+    from nbaops.adapters.sql_dialect import at_most
+
     started = time.perf_counter()
-    result = warehouse.query(text, values)
-    columns = list(result.rows[0]) if result.rows else []
-    return SqlReport(text, columns, result.rows, time.perf_counter() - started, values)
+    # one row past the cap says there are more (3M generated rows took 1.2 GB and 24 s)
+    rows = warehouse.query(at_most(text, MAX_ROWS + 1), values).rows
+    report = SqlReport(text, [], rows[:MAX_ROWS], time.perf_counter() - started, values)
+    report.columns = list(rows[0]) if rows else []
+    report.truncated = len(rows) > MAX_ROWS
+    return report
