@@ -172,10 +172,12 @@ def drop_not_null(table: str, column: str) -> Statement:
 
 
 def set_data_type(table: str, f: Field) -> Statement:
-    """``SET DATA TYPE`` to the field's (wider) type."""
+    """``SET DATA TYPE`` to the field's (wider) type: the full column type, so a REPEATED
+    column's is ``ARRAY<...>`` (BigQuery's statement takes the column's whole type, and the
+    local warehouse would otherwise turn a DuckDB list into a scalar)."""
     from sqlglot import exp
 
-    action = exp.AlterColumn(this=_ident(f.name), dtype=data_type(f))
+    action = exp.AlterColumn(this=_ident(f.name), dtype=data_type(f, with_mode=True))
     return Statement("set_data_type", table, f.name, _alter(table, action))
 
 

@@ -123,6 +123,29 @@ def test_schema_edits_migrate_and_keep_audit_history_and_revisions(project: Path
     assert status.to_json()["counts"]["nba_raw.games"] == live_games > 0
 
 
+def test_widening_a_repeated_column_keeps_it_an_array(project: Path) -> None:
+    """The migration's SET DATA TYPE names the full column type (ARRAY<NUMERIC(12, 2)>):
+    with the scalar type it turned the DuckDB DECIMAL(10,2)[] list into a scalar column,
+    and the live diff then reported REPEATED_SAME."""
+    from nbaops.bqschema.diff import diff_live
+    from nbaops.verdict import Verdict
+
+    odds = {"name": "odds", "type": "NUMERIC", "mode": "REPEATED", "precision": "10", "scale": "2"}
+    edit(project, "nba_raw.games", lambda f: f.append(odds))
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    edit(project, "nba_raw.games", lambda f: f[-1].update(precision="12"))
+    ctx = context(project)
+    lifecycle.ensure_sandbox(ctx)
+    marker = lifecycle.read_marker(ctx.home) or {}
+    assert marker["last_migration"]["rebuilt"] is False
+    assert any("SET DATA TYPE ARRAY<NUMERIC(12, 2)>" in s for s in marker["last_migration"]["ddl"])
+    live = {f["name"]: f for f in ctx.warehouse.table_schema("nba_raw.games")}
+    assert live["odds"] == {**odds, "precision": "12"}
+    report = diff_live(ctx, "nba_raw.games")
+    assert report.verdict is Verdict.PASS, report.to_json()
+
+
 def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> None:
     ctx = context(project)
     lifecycle.ensure_sandbox(ctx)

@@ -165,6 +165,25 @@ def test_type_params_narrow_and_widen() -> None:
     assert violations(price) == []
 
 
+def test_widening_a_repeated_column_sets_the_whole_array_type() -> None:
+    # BigQuery's SET DATA TYPE takes the column's full type: a REPEATED NUMERIC(10, 2)
+    # widened to (12, 2) is ARRAY<NUMERIC(12, 2)>, never the scalar NUMERIC(12, 2).
+    fields = edit(lambda f: f.append({"name": "odds", "type": "NUMERIC", "mode": "REPEATED",
+                                      "precision": "10", "scale": "2"}))  # fmt: skip
+    widened = json.loads(json.dumps(fields))
+    col(widened, "odds")["precision"] = "12"
+    result = compare(schema(fields), schema(widened), "nba.t")
+    assert result.violations == []
+    assert [s.sql for s in result.allowed] == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `odds` SET DATA TYPE ARRAY<NUMERIC(12, 2)>"
+    ]
+    short = edit(lambda f: col(f, "tags").update(maxLength="2"))
+    longer = edit(lambda f: col(f, "tags").update(maxLength="4"))
+    assert [s.sql for s in compare(schema(short), schema(longer), "nba.t").allowed] == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `tags` SET DATA TYPE ARRAY<STRING(4)>"
+    ]
+
+
 @pytest.mark.parametrize(
     ("column", "params", "narrowed"),
     [
