@@ -15,6 +15,8 @@ same answer on both engines:
 - ``EXTRACT(DATE FROM ts AT TIME ZONE z)`` → ``CAST(ts AT TIME ZONE z AS DATE)``.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
 - ``CAST(x AS NUMERIC)``: DuckDB's bare DECIMAL is (18,3) → DECIMAL(38,9) like BigQuery.
+- ``STRUCT<f T NOT NULL OPTIONS (...)>`` in DDL: DuckDB's ``STRUCT(...)`` fields take
+  no constraint or option → the field's type alone.
 - ``CURRENT_TIMESTAMP()``/``CURRENT_DATE()``/``CURRENT_DATETIME()`` → the hidden
   parameter ``$_nbaops_now`` bound to :func:`nbaops.clock.now`, so ``NBAOPS_NOW`` pins
   them locally. (On BigQuery they are the server's clock: checks pass ``@now``.)
@@ -178,6 +180,16 @@ def _fix_node(node: Any) -> Any:
         return exp.Cast(
             this=exp.AtTimeZone(this=_now_param(), zone=zone), to=exp.DataType.build(target)
         )
+    if (
+        isinstance(node, exp.ColumnDef)
+        and isinstance(node.parent, exp.DataType)
+        and node.args.get("constraints")
+    ):
+        # A STRUCT field's NOT NULL and OPTIONS (description=...): BigQuery DDL keeps them,
+        # DuckDB's STRUCT(...) type has no place for either (NOT NULL is a syntax error).
+        struct_field = node.copy()
+        struct_field.set("constraints", None)
+        return struct_field
     if (
         isinstance(node, exp.DataType)
         and node.this == exp.DataType.Type.DECIMAL

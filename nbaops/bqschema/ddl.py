@@ -68,10 +68,22 @@ def _ident(name: str) -> Any:
     return exp.to_identifier(name, quoted=True)
 
 
+def _description_option(description: str) -> Any:
+    """``OPTIONS (description='...')`` as a column constraint (the text a string literal)."""
+    from sqlglot import exp
+
+    option = exp.Property(this=exp.var("description"), value=exp.Literal.string(description))
+    return exp.ColumnConstraint(kind=exp.Properties(expressions=[option]))
+
+
 def data_type(f: Field, *, with_mode: bool = False) -> Any:
     """The SQLGlot type of one field (STRUCT sub-fields as quoted column definitions).
 
-    ``with_mode`` wraps REPEATED in ARRAY (REQUIRED sub-fields always get NOT NULL).
+    ``with_mode`` wraps REPEATED in ARRAY. REQUIRED sub-fields always get NOT NULL and
+    described ones ``OPTIONS (description=...)``: BigQuery's column_schema takes both on
+    the fields of a STRUCT, so an added RECORD keeps its sub-fields' descriptions. (The
+    local warehouse's dialect has neither: :func:`nbaops.adapters.sql_dialect.to_duckdb`
+    drops them.)
     """
     from sqlglot import exp
 
@@ -83,6 +95,8 @@ def data_type(f: Field, *, with_mode: bool = False) -> Any:
                 if sub.mode == "REQUIRED"
                 else []
             )
+            if sub.description:
+                constraints.append(_description_option(sub.description))
             members.append(
                 exp.ColumnDef(
                     this=_ident(sub.name),
@@ -153,8 +167,7 @@ def add_column(table: str, f: Field) -> Statement:
             exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=parse_default(f.default)))
         )
     if f.description:
-        option = exp.Property(this=exp.var("description"), value=exp.Literal.string(f.description))
-        constraints.append(exp.ColumnConstraint(kind=exp.Properties(expressions=[option])))
+        constraints.append(_description_option(f.description))
     column = exp.ColumnDef(
         this=_ident(f.name),
         kind=data_type(f, with_mode=True),

@@ -162,3 +162,35 @@ def test_descriptions_apply_to_the_local_warehouse_and_the_diff_is_clean_after(
     assert len(apply_table(ctx, TABLE).applied) == 1
     assert "description" not in {f["name"]: f for f in ctx.warehouse.table_schema(TABLE)}["season"]
     assert diff_live(ctx, TABLE).verdict is Verdict.PASS
+
+
+def test_an_added_record_keeps_its_sub_field_descriptions_and_applies_locally(
+    project: tuple[Context, Path],
+) -> None:
+    """ADD COLUMN of a new RECORD carries OPTIONS(description=...) on each described
+    sub-field (BigQuery keeps them); DuckDB has no such options nor NOT NULL inside a
+    STRUCT, so the local warehouse runs the statement without them instead of failing."""
+    ctx, root = project
+    shot = {
+        "name": "shot",
+        "type": "RECORD",
+        "description": "The first shot",
+        "fields": [
+            {"name": "zone", "type": "STRING", "description": "Court zone"},
+            {"name": "made", "type": "BOOL", "mode": "REQUIRED", "description": "It's in"},
+        ],
+    }
+    edit_schema(root, lambda fields: fields.append(shot))
+    done = apply_table(ctx, TABLE)
+    (statement,) = [s for t in done.tables for s in t.verdicts.plan]
+    assert statement.sql == (
+        "ALTER TABLE `nba_raw.games` ADD COLUMN IF NOT EXISTS `shot` STRUCT<"
+        "`zone` STRING OPTIONS (description='Court zone'), "
+        "`made` BOOL NOT NULL OPTIONS (description='It\\'s in')> "
+        "OPTIONS (description='The first shot')"
+    )
+    assert done.applied == [statement.sql]
+    live = {f["name"]: f for f in ctx.warehouse.table_schema(TABLE)}
+    assert live["shot"]["type"] == "RECORD"
+    assert [f["name"] for f in live["shot"]["fields"]] == ["zone", "made"]
+    assert live["shot"]["description"] == "The first shot"

@@ -54,6 +54,31 @@ def test_to_duckdb_maps_datasets_and_lists_parameters() -> None:
     assert st.params == frozenset({"a", "b"}) and not st.needs_now
 
 
+def test_to_duckdb_drops_struct_field_constraints_duckdb_cannot_hold() -> None:
+    # The BigQuery DDL of an added RECORD keeps NOT NULL and OPTIONS on its fields (also in
+    # an ARRAY<STRUCT>); DuckDB's STRUCT(...) takes neither (NOT NULL: a syntax error).
+    from nbaops.bqschema import ddl
+
+    inner = Field("d", "STRING", description="deep")
+    rec = Field(
+        "rec",
+        "STRUCT",
+        fields=[
+            Field("b", "INT64", mode="REQUIRED", description="b's"),
+            Field("c", "STRUCT", mode="REPEATED", fields=[inner], description="cc"),
+        ],
+        description="top",
+    )
+    statement = ddl.add_column("nba.t", rec)
+    assert "`b` INT64 NOT NULL OPTIONS (description='b\\'s')" in statement.sql
+    assert "ARRAY<STRUCT<`d` STRING OPTIONS (description='deep')>> OPTIONS" in statement.sql
+    (duck,) = to_duckdb(statement.sql, {"nba": "nba_dev"})
+    assert duck.sql == (
+        'ALTER TABLE nba_dev."t" ADD COLUMN IF NOT EXISTS "rec" '
+        'STRUCT("b" BIGINT, "c" STRUCT("d" TEXT)[])'
+    )
+
+
 def test_to_duckdb_rejects_unparseable_sql() -> None:
     with pytest.raises(WarehouseError, match="does not parse"):
         to_duckdb("SELECT (1")
