@@ -15,11 +15,14 @@ same answer on both engines:
 - ``EXTRACT(DATE FROM ts AT TIME ZONE z)`` → ``CAST(ts AT TIME ZONE z AS DATE)``.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
 - ``CAST(x AS NUMERIC)``: DuckDB's bare DECIMAL is (18,3) → DECIMAL(38,9) like BigQuery.
+- ``BYTES(L)`` (a maxLength in DDL): DuckDB's BLOB takes no length → ``BLOB``.
 - ``STRUCT<f T NOT NULL OPTIONS (...)>`` in DDL: DuckDB's ``STRUCT(...)`` fields take
   no constraint or option → the field's type alone.
 - ``CURRENT_TIMESTAMP()``/``CURRENT_DATE()``/``CURRENT_DATETIME()`` → the hidden
   parameter ``$_nbaops_now`` bound to :func:`nbaops.clock.now`, so ``NBAOPS_NOW`` pins
-  them locally. (On BigQuery they are the server's clock: checks pass ``@now``.)
+  them locally. (On BigQuery they are the server's clock: checks pass ``@now``.) Not in a
+  column ``DEFAULT`` of DDL: it is evaluated at each insert, and DuckDB takes no parameter
+  there.
 
 Table references: a ``project.`` qualifier is stripped and the dataset is mapped through
 the profile's dataset map (DuckDB schemas carry the real dataset names). On BigQuery,
@@ -172,6 +175,11 @@ def _fix_node(node: Any) -> Any:
                 node.args["format"].copy(),
             ],
         )
+    if isinstance(
+        node, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentDatetime)
+    ) and node.find_ancestor(exp.DefaultColumnConstraint, exp.AlterColumn):
+        # A column DEFAULT is evaluated at each insert, and DuckDB refuses a parameter there.
+        return node
     if isinstance(node, exp.CurrentTimestamp):
         return _now_param()
     if isinstance(node, (exp.CurrentDate, exp.CurrentDatetime)):
@@ -190,6 +198,12 @@ def _fix_node(node: Any) -> Any:
         struct_field = node.copy()
         struct_field.set("constraints", None)
         return struct_field
+    if (
+        isinstance(node, exp.DataType)
+        and node.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY)
+        and node.expressions
+    ):
+        return exp.DataType.build("BLOB")  # BYTES(8): DuckDB's BLOB takes no length
     if (
         isinstance(node, exp.DataType)
         and node.this == exp.DataType.Type.DECIMAL

@@ -40,6 +40,7 @@ from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
     from nbaops.bqschema.ddl import Statement
+    from nbaops.bqschema.model import Field
     from nbaops.table_catalog import Catalog
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -493,7 +494,15 @@ class DuckDBWarehouse:
                 raise _duckdb_error(exc, "replacing warehouse contents failed") from None
 
     def table_schema(self, table: str) -> list[dict[str, Any]]:
-        """The table's columns in the bq JSON array form, reflected from DuckDB."""
+        """The table's columns in the bq JSON array form, reflected from DuckDB.
+
+        Types, modes, top-level descriptions (column comments) and the columns themselves
+        are DuckDB's. What DuckDB has no place for — a STRING/BYTES ``maxLength``, a
+        ``defaultValueExpression``, policy tags, a RECORD sub-field's description and
+        REQUIRED mode — is read back from the table's schema file, the file the local
+        warehouse is built and migrated from (:func:`with_unheld_attributes`): a local live
+        diff never reports these attributes (docs/standin.md, "The local warehouse").
+        """
         schema, name = self._real(table)
         with self._conn.cursor() as cur:
             columns = self._columns(cur, schema, name)
@@ -507,7 +516,21 @@ class DuckDBWarehouse:
             if comment:
                 field["description"] = comment
             out.append(field)
-        return out
+        declared = self._declared_fields(table)
+        return with_unheld_attributes(out, declared) if declared else out
+
+    def _declared_fields(self, table: str) -> list[Field] | None:
+        """The table's fields as its schema file declares them; None without a readable
+        file (a table whose file was removed, or a file the diff reports itself)."""
+        from nbaops.bqschema.parse import read_schema
+        from nbaops.paths import project_root, schemas_dir
+
+        dataset, name = split_ref(table)
+        path = schemas_dir(self.root or project_root()) / dataset / f"{name}.json"
+        if not path.is_file():
+            return None
+        declared, _errors = read_schema(str(path))
+        return declared.fields if declared is not None else None
 
     def dataset_location(self, dataset: str) -> str | None:
         """``""`` when the dataset (a DuckDB schema) exists (embedded: no location), else None."""
@@ -688,3 +711,39 @@ def duckdb_type_to_bq(name: str, type_text: str) -> dict[str, Any]:
         return {"name": col, "type": _DUCK_TO_BQ.get(text, "STRING"), "mode": mode}
 
     return convert(name, exp.DataType.build(type_text, dialect="duckdb"), "NULLABLE")
+
+
+def with_unheld_attributes(
+    live: list[dict[str, Any]], declared: Sequence[Field], *, nested: bool = False
+) -> list[dict[str, Any]]:
+    """``live`` (bq JSON fields reflected from DuckDB) with what DuckDB cannot hold taken
+    from ``declared`` (the schema file's fields), matched by name (any case) and type.
+
+    Taken: ``maxLength`` of STRING/BYTES (VARCHAR and BLOB have no length),
+    ``defaultValueExpression`` (the local DDL runs a default, but its DuckDB text is not
+    BigQuery's), ``policyTags``, and inside a RECORD each sub-field's ``description`` and
+    REQUIRED mode (DuckDB's STRUCT fields have neither comments nor NOT NULL). Everything
+    DuckDB does hold (the columns, types, precision and scale, REPEATED, top-level modes
+    and descriptions) stays as reflected, so a change to it is still a difference.
+    """
+    from nbaops.bqschema.model import canonical_type
+
+    by_name = {f.name.lower(): f for f in declared}
+    for column in live:
+        f = by_name.get(str(column["name"]).lower())
+        if f is None or canonical_type(str(column["type"])) != f.type:
+            continue
+        if f.type in ("STRING", "BYTES") and f.max_length is not None:
+            column["maxLength"] = str(f.max_length)
+        if f.default is not None:
+            column["defaultValueExpression"] = f.default
+        if f.policy_tags:
+            column["policyTags"] = {"names": list(f.policy_tags)}
+        if nested:
+            if f.description and not column.get("description"):
+                column["description"] = f.description
+            if f.mode == "REQUIRED" and column["mode"] == "NULLABLE":
+                column["mode"] = "REQUIRED"
+        if f.type == "STRUCT" and column.get("fields"):
+            with_unheld_attributes(column["fields"], f.fields, nested=True)
+    return live

@@ -94,7 +94,10 @@ schema takes both on the fields of a STRUCT). The local warehouse
 keeps descriptions as DuckDB column comments (its dialect cannot run `SET OPTIONS` or keep
 `OPTIONS (description=...)` on `ADD COLUMN`), so there the description part is applied as
 `COMMENT ON COLUMN`; the sandbox's own migration after a schema edit does the same, and a
-live diff after either is clean.
+live diff after either is clean. What DuckDB has no place for (a STRING/BYTES `maxLength`, a
+`defaultValueExpression`, policy tags, a RECORD sub-field's description and REQUIRED mode)
+the local warehouse reads back from the table's schema file: a local live diff never reports
+these attributes ([the local warehouse](standin.md#the-local-warehouse-what-duckdb-cannot-hold)).
 
 In-place type changes BigQuery allows (`ALTER COLUMN ... SET DATA TYPE`):
 {coercions}.

@@ -525,3 +525,42 @@ def test_every_cursor_computes_in_utc_whatever_the_machines_zone(
     w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
     sql = "SELECT DATE(TIMESTAMP '2026-01-15 02:00:00+00') AS day"
     assert w.query(sql).rows == [{"day": dt.date(2026, 1, 15)}]  # New York: the 14th
+
+
+def test_attributes_duckdb_cannot_hold_are_read_back_from_the_declared_fields() -> None:
+    from nbaops.adapters.warehouse_duckdb import with_unheld_attributes
+    from nbaops.bqschema.model import Field
+
+    declared = [
+        Field("code", "STRING", max_length=3, default="'x'", description="file text"),
+        Field("blob", "BYTES", max_length=8),
+        Field("n", "INT64", max_length=None, default="0"),
+        Field("retyped", "STRING", max_length=5),  # live is INT64: not the same column
+        Field("rec", "STRUCT", fields=[Field("a", "STRING", mode="REQUIRED", description="A"),
+                                       Field("b", "INT64", mode="REPEATED")]),
+    ]  # fmt: skip
+    live = [
+        {"name": "CODE", "type": "STRING", "mode": "NULLABLE", "description": "comment"},
+        {"name": "blob", "type": "BYTES", "mode": "NULLABLE"},
+        {"name": "n", "type": "INT64", "mode": "REQUIRED"},
+        {"name": "retyped", "type": "INT64", "mode": "NULLABLE"},
+        {"name": "rec", "type": "RECORD", "mode": "NULLABLE", "fields": [
+            {"name": "a", "type": "STRING", "mode": "NULLABLE"},
+            {"name": "b", "type": "INT64", "mode": "NULLABLE"},
+        ]},
+        {"name": "extra", "type": "STRING", "mode": "NULLABLE"},
+    ]  # fmt: skip
+    assert with_unheld_attributes(live, declared) == [
+        # the top-level description is DuckDB's own column comment: kept as reflected
+        {"name": "CODE", "type": "STRING", "mode": "NULLABLE", "description": "comment",
+         "maxLength": "3", "defaultValueExpression": "'x'"},
+        {"name": "blob", "type": "BYTES", "mode": "NULLABLE", "maxLength": "8"},
+        {"name": "n", "type": "INT64", "mode": "REQUIRED", "defaultValueExpression": "0"},
+        {"name": "retyped", "type": "INT64", "mode": "NULLABLE"},
+        {"name": "rec", "type": "RECORD", "mode": "NULLABLE", "fields": [
+            {"name": "a", "type": "STRING", "mode": "REQUIRED", "description": "A"},
+            # REPEATED is a DuckDB list: a nested mode DuckDB holds is never overridden
+            {"name": "b", "type": "INT64", "mode": "NULLABLE"},
+        ]},
+        {"name": "extra", "type": "STRING", "mode": "NULLABLE"},
+    ]  # fmt: skip

@@ -197,3 +197,19 @@ def test_open_warehouse_picks_the_engine_by_profile(
     assert isinstance(prod, BigQueryWarehouse)
     assert prod.project == "nba-props-platform" and prod.endpoint == "http://127.0.0.1:9"
     assert prod.table_id("nba_raw.games") == "nba-props-platform.nba_raw.games"
+
+
+def test_to_duckdb_ddl_of_a_bytes_length_and_a_current_timestamp_default() -> None:
+    # BLOB takes no length; a column DEFAULT is evaluated per insert and DuckDB refuses a
+    # parameter there, so CURRENT_TIMESTAMP() stays DuckDB's own function in DDL
+    (blob,) = to_duckdb("ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `b` BYTES(8)")
+    assert blob.sql.endswith('"b" BLOB')
+    (add,) = to_duckdb(
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `at` TIMESTAMP DEFAULT CURRENT_TIMESTAMP()"
+    )
+    (alter,) = to_duckdb("ALTER TABLE `nba.t` ALTER COLUMN `at` SET DEFAULT CURRENT_DATE()")
+    assert not add.needs_now and not alter.needs_now
+    assert add.sql.endswith("DEFAULT CURRENT_TIMESTAMP")
+    assert "$" not in alter.sql
+    (query,) = to_duckdb("SELECT CURRENT_TIMESTAMP() AS now")
+    assert query.needs_now  # queries still read the pinned clock
