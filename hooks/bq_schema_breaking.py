@@ -23,9 +23,10 @@ PARSER.add_argument(
 )
 PARSER.add_argument(
     "--against",
-    default="HEAD",
+    default=None,
     metavar="REF",
-    help="git ref to compare with (default HEAD; origin/main in CI)",
+    help="git ref to compare with (default: $PRE_COMMIT_FROM_REF when pre-commit runs with "
+    "--from-ref/--to-ref, else HEAD)",
 )
 PARSER.add_argument(
     "--config",
@@ -44,6 +45,21 @@ PARSER.add_argument(
 PARSER.add_argument("--no-ddl", action="store_true", help="do not print the DDL")
 
 
+# `pre-commit run --from-ref A --to-ref B` (CI) exports A and B to the hooks it runs:
+# pre_commit/commands/run.py sets environ['PRE_COMMIT_FROM_REF'] = args.from_ref and
+# environ['PRE_COMMIT_TO_REF'] = args.to_ref when both are given (pre-commit/pre-commit;
+# pre-commit-hooks' check_added_large_files reads them the same way). A commit in A..B that
+# drops a column is already in HEAD: compared with HEAD it would pass.
+FROM_REF_ENV = "PRE_COMMIT_FROM_REF"
+
+
+def base_ref(against: str | None) -> str:
+    """``--against``, else pre-commit's from-ref, else ``HEAD``."""
+    from nbaops.environment import read
+
+    return against or read(FROM_REF_ENV) or "HEAD"
+
+
 def check(args: argparse.Namespace) -> tuple[list[str], list[Finding]]:
     from nbaops.bqschema.breaking import load_rule_config
     from nbaops.bqschema.diff import check_against_ref, render_lines
@@ -51,7 +67,7 @@ def check(args: argparse.Namespace) -> tuple[list[str], list[Finding]]:
     config = load_rule_config(args.config)
     result = check_against_ref(
         args.filenames,
-        ref=args.against,
+        ref=base_ref(args.against),
         config=config,
         schemas_dir=args.schemas_dir or "schemas",
         schemas_dir_given=args.schemas_dir is not None,

@@ -63,6 +63,9 @@ OTHER_VARIABLES: dict[str, str] = {
     "FORCE_COLOR": "Set (non-empty): reports render as on a terminal (Rich, colour) even "
     "when stdout is a pipe or file.",
     "TTY_COMPATIBLE": "Set (non-empty): the same as `FORCE_COLOR` for the report console.",
+    "PRE_COMMIT_FROM_REF": "Set by `pre-commit run --from-ref A --to-ref B` for the hooks "
+    "it runs: `bq-schema-breaking` compares with it when `--against` is not given (else "
+    "`HEAD`).",
     "GOOGLE_APPLICATION_CREDENTIALS": "A credentials file for Application Default "
     "Credentials (prod profiles; else gcloud's ADC); named, never shown, when unusable.",
 }

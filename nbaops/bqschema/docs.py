@@ -52,8 +52,10 @@ _HOOKS = [
     ),
     (
         "bq-schema-breaking",
-        "each schema file against a git base (`--against`, default "
-        "`HEAD`; CI uses `origin/main`), plus `schemas/tables.yaml` (partitioning and "
+        "each schema file against a git base (`--against`; default: the from-ref of "
+        "`pre-commit run --from-ref A --to-ref B`, which pre-commit exports as "
+        "`PRE_COMMIT_FROM_REF`, else `HEAD`; CI uses `origin/main`), plus "
+        "`schemas/tables.yaml` (partitioning and "
         "clustering) and removed files (or a removed `tables.yaml`); it runs on every "
         "commit (`always_run`: pre-commit passes no deleted file), checking every schema "
         "when given none",

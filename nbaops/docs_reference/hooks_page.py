@@ -95,7 +95,11 @@ def page(root: Path, configs: Mapping[str, Config]) -> str:
         "```",
         "",
         "`pre-commit install` once in that repository. A first commit has no base to "
-        "compare with: `bq-schema-breaking` then lints only. `sql-schema-refs` scans every "
+        "compare with: `bq-schema-breaking` then lints only. On a commit it compares with "
+        "`HEAD`; in CI run `pre-commit run --from-ref origin/main --to-ref HEAD` and it "
+        "compares with the from-ref (pre-commit exports it as `PRE_COMMIT_FROM_REF`), so a "
+        "breaking change already committed on the branch fails; `args: [--against, REF]` "
+        "overrides both. `sql-schema-refs` scans every "
         "`*.py` below the repository (tests, virtualenvs and build output skipped); narrow "
         "or widen it with `args: [--glob, 'services/**/*.py', --exclude, 'scripts/**']`. "
         "Every failure prints the rule's anchor in [schema rules](../schema-rules.md) and, "

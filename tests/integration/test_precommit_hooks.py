@@ -115,6 +115,25 @@ def test_git_commit_is_blocked_by_the_installed_hook(repo: Path) -> None:
     assert run(repo, "git", "log", "--oneline").stdout.count("\n") == 1  # not committed
 
 
+def test_a_committed_breaking_change_fails_a_from_ref_to_ref_run(repo: Path) -> None:
+    """CI runs ``pre-commit run --from-ref A --to-ref B``: pre-commit exports them as
+    PRE_COMMIT_FROM_REF/PRE_COMMIT_TO_REF, and the hook compares with the from-ref. It used
+    to compare with HEAD, where a committed dropped column is already gone, and passed."""
+    base = run(repo, "git", "rev-parse", "HEAD").stdout.strip()
+    (repo / SCHEMA).write_text(json.dumps(FIELDS[:2], indent=2))
+    run(repo, "git", "commit", "-q", "-am", "drop points")
+    proc = run(repo, sys.executable, "-m", "pre_commit", "run", "bq-schema-breaking",
+               "--from-ref", base, "--to-ref", "HEAD", check=False)  # fmt: skip
+    assert proc.returncode == 1, proc.stdout
+    assert "FIELD_NO_DELETE column points (NULLABLE INT64) removed" in proc.stdout
+    # --against still wins over the environment
+    env = {**os.environ, "PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": "HEAD"}
+    hook = [sys.executable, "-m", "hooks.bq_schema_breaking"]
+    same = subprocess.run([*hook, "--against", "HEAD", SCHEMA], cwd=repo, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
 # -- .pre-commit-hooks.yaml, for the services' repositories ---------------------------------
 
 
