@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -348,16 +348,53 @@ def known_tables(root: Path) -> list[str]:
     )
 
 
-def resolve_tables(root: Path, table: str | None) -> list[str]:
+def resolve_tables(
+    root: Path, table: str | None, removed: Callable[[str], bool] | None = None
+) -> list[str]:
     """The named table (validated) or every table with a schema file.
+
+    Args:
+        root: the project root (its ``schemas/``).
+        table: the ``--table`` given, or None for every table.
+        removed: whether a table without a schema file still exists on the other side
+            (at the base ref, or live): named, it is compared and reported as
+            TABLE_NO_DELETE, as a run over every table reports it, not refused as unknown.
 
     Raises:
         UsageError: unknown table (names the known ones).
     """
     tables = known_tables(root)
-    if table is not None and table not in tables:
+    if table is not None and table not in tables and not (removed and removed(table)):
         raise UsageError(f"unknown table {table!r}; known tables: {', '.join(tables)}")
     return tables if table is None else [table]
+
+
+def _at_ref(root: Path, ref: str) -> Callable[[str], bool]:
+    """Whether a table's schema file exists at ``ref`` (False when git cannot say)."""
+
+    def exists(table: str) -> bool:
+        try:
+            base = GitBase(Repo(root), ref)
+            rel = base.relative(schema_path(root, table))
+            return base.read_many([rel]).get(rel) is not None
+        except (GitError, UsageError):
+            return False
+
+    return exists
+
+
+def _in_warehouse(warehouse: Any) -> Callable[[str], bool]:
+    """Whether the profile's warehouse has the table (False when it cannot say)."""
+    from nbaops.errors import NbaopsError
+
+    def exists(table: str) -> bool:
+        try:
+            warehouse.table_schema(table)
+        except NbaopsError:
+            return False
+        return True
+
+    return exists
 
 
 def live_schema(fields: list[dict[str, Any]], table: str) -> TableSchema:
@@ -454,7 +491,7 @@ class SchemaDiffReport:
 def diff_against_ref(ctx: Any, table: str | None, ref: str) -> SchemaDiffReport:
     """``schema-diff --against REF``: schema files in the working tree vs ``ref``."""
     config = ctx.config.settings("schema_rules", RuleConfig)
-    tables = resolve_tables(ctx.root, table)
+    tables = resolve_tables(ctx.root, table, _at_ref(ctx.root, ref))
     paths = [str(schema_path(ctx.root, t)) for t in tables] if table else []
     result = check_against_ref(paths, ref=ref, config=config, start=ctx.root)
     report = SchemaDiffReport("schema-diff", against=ref, findings=result.findings)
@@ -468,17 +505,19 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
     from nbaops.errors import WarehouseError
 
     config = ctx.config.settings("schema_rules", RuleConfig)
-    tables = resolve_tables(ctx.root, table)
-    report = SchemaDiffReport("schema-diff", against=f"live ({ctx.profile} warehouse)")
     warehouse = ctx.warehouse
+    tables = resolve_tables(ctx.root, table, _in_warehouse(warehouse))
+    report = SchemaDiffReport("schema-diff", against=f"live ({ctx.profile} warehouse)")
     today = today_eastern()
     for name in tables:
         path = schema_path(ctx.root, name)
         shown = os.path.relpath(path)
-        new, errors = read_schema(shown)
-        if new is None:
-            report.findings.extend(errors)
-            continue
+        new: TableSchema | None = None
+        if path.exists() or path.is_symlink():  # else a removed file: TABLE_NO_DELETE
+            new, errors = read_schema(shown)
+            if new is None:
+                report.findings.extend(errors)
+                continue
         try:
             old = live_schema(warehouse.table_schema(name), name)
         except WarehouseError as exc:

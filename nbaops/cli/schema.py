@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 TABLE_HELP = (
     "Logical table dataset.table (e.g. nba_predictions.player_prop_predictions); "
-    "default: every table in schemas/."
+    "default: every table in schemas/. A table whose schema file was removed but that "
+    "exists at the git ref (or live) is compared too: TABLE_NO_DELETE."
 )
 
 

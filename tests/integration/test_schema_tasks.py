@@ -253,3 +253,44 @@ def test_schema_apply_of_attributes_duckdb_cannot_hold_is_idempotent(
     edit_schema(root, lambda fields: col(fields, "venue").update(maxLength="80"))
     assert diff_live(ctx, TABLE).verdict is Verdict.PASS
     assert apply_table(ctx, TABLE).applied == []
+
+
+def test_a_table_whose_schema_file_was_deleted_is_table_no_delete_also_with_table(
+    project: tuple[Context, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``schema-diff -t T`` for a table known at the base ref (or live) but whose file was
+    deleted said "unknown table" (exit 2) where ``schema-diff`` reported TABLE_NO_DELETE
+    (exit 1): both now report TABLE_NO_DELETE, and schema-apply refuses it."""
+    from git_commands import git
+
+    from nbaops.bqschema.diff import diff_against_ref
+
+    ctx, root = project
+    monkeypatch.chdir(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    (root / "schemas" / "nba_raw" / "games.json").unlink()
+    (root / "schemas" / "tables.yaml").write_text(
+        "\n".join(
+            line
+            for line in (root / "schemas" / "tables.yaml").read_text().splitlines()
+            if not line.startswith("nba_raw.games")
+        )
+    )
+
+    def rules(report: Any) -> list[str]:
+        return [f.rule for t in report.tables if t.table == TABLE for f in t.verdicts.findings]
+
+    everything = diff_against_ref(ctx, None, "HEAD")
+    named = diff_against_ref(ctx, TABLE, "HEAD")
+    assert rules(everything) == rules(named) == ["TABLE_NO_DELETE"]
+    assert named.verdict is Verdict.FAIL and [t.table for t in named.tables] == [TABLE]
+    live = diff_live(ctx, TABLE)
+    assert rules(live) == ["TABLE_NO_DELETE"] and live.verdict is Verdict.FAIL
+    applied = apply_table(ctx, TABLE)
+    assert applied.refused and applied.applied == []
+    with pytest.raises(UsageError, match="unknown table 'nba_raw.nope'"):
+        diff_against_ref(ctx, "nba_raw.nope", "HEAD")
+    with pytest.raises(UsageError, match="unknown table 'nba_raw.nope'"):
+        diff_live(ctx, "nba_raw.nope")
