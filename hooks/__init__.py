@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from nbaops.bqschema.model import Finding
@@ -21,11 +21,56 @@ if TYPE_CHECKING:
 Check = Callable[[argparse.Namespace], tuple[list[str], list["Finding"]]]
 
 
+class _UsageError(Exception):
+    """argparse refused the command line (its message, without usage)."""
+
+
+def _wants_json(parser: argparse.ArgumentParser, argv: Sequence[str]) -> bool:
+    """The hook has ``--json`` (a store_true flag: default False) and it was given."""
+    return parser.get_default("json") is False and "--json" in argv
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str], as_json: bool) -> Any:
+    """``parser.parse_args``; with ``as_json`` a usage error raises :class:`_UsageError`
+    instead of printing argparse's usage (``--help`` still prints and exits 0)."""
+    if not as_json:
+        return parser.parse_args(argv)
+
+    def refuse(message: str) -> NoReturn:
+        raise _UsageError(message)
+
+    original = parser.error
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        return parser.parse_args(argv)
+    finally:
+        parser.error = original  # type: ignore[method-assign]
+
+
+def _error(prog: str, message: str, code: int, as_json: bool) -> int:
+    """One ``prog: error: ...`` line on stderr and, with ``--json``, the README's document
+    on stdout: ``{"error", "exit_code"}`` for bad usage (exit 2: nothing was measured),
+    with ``"verdict": "ERROR"`` otherwise (as :func:`nbaops.cli.runner.run` writes it)."""
+    print(f"{prog}: {message}", file=sys.stderr)
+    if as_json:
+        from nbaops.cli.runner import emit_json
+
+        text = message.removeprefix("error: ")
+        document: dict[str, Any] = {"error": text, "exit_code": code}
+        emit_json(document if code == 2 else {"verdict": "ERROR", **document})
+    return code
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Check) -> int:
     """Parse ``argv``, run ``check``, print its lines (and the rule help) and return the
-    exit code; argparse's own exit (2 bad usage, 0 --help) is returned, not raised."""
+    exit code; argparse's own exit (2 bad usage, 0 --help) is returned, not raised. With
+    ``--json`` every error is one JSON document on stdout too (README, exit codes)."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(parser, given)
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, given, as_json)
+    except _UsageError as exc:
+        return _error(parser.prog, f"error: {exc}", 2, as_json)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     from nbaops.bqschema.docs import help_lines
@@ -34,11 +79,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
     try:
         lines, findings = check(args)
     except NbaopsError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _error(parser.prog, f"error: {exc}", exc.exit_code, as_json)
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as every task
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
+        return _error(parser.prog, "interrupted", 130, as_json)
     if not getattr(args, "json", False):  # one JSON document, nothing after it
         lines = [*lines, *help_lines(findings)]
     from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else

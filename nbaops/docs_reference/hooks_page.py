@@ -83,7 +83,9 @@ def page(root: Path, configs: Mapping[str, Config]) -> str:
         "services' own repositories use them; this repository runs the same modules from "
         "`.pre-commit-config.yaml`). Findings print as `path:line: RULE_ID message`; exit "
         "0 clean or warnings only, 1 an error finding, 2 bad usage or config, 3 could not "
-        "determine. The rule catalog is [schema rules](../schema-rules.md).",
+        "determine. With `--json` (`bq-schema-lint`) stdout is exactly one JSON document, "
+        'errors included: bad usage is `{"error": "...", "exit_code": 2}`. The rule '
+        "catalog is [schema rules](../schema-rules.md).",
         "",
         "```yaml",
         "# .pre-commit-config.yaml of a service repository (copy as is)",

@@ -109,3 +109,21 @@ def test_ctrl_c_is_one_line_and_130(
     (tmp_path / "t.json").write_text("[]", encoding="utf-8")
     assert main([str(tmp_path / "t.json")]) == 130
     assert capsys.readouterr().err == "bq-schema-lint: interrupted\n"
+
+
+def test_a_usage_error_with_json_prints_the_error_document(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """README: with --json, bad input is one document {"error": ..., "exit_code": 2} on
+    stdout. The hook printed argparse's usage on stderr and nothing on stdout."""
+    assert main(["--json", "--bogus"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": "unrecognized arguments: --bogus", "exit_code": 2}
+    assert err.strip() == "bq-schema-lint: error: unrecognized arguments: --bogus"
+    # without --json: argparse's usage and error line, nothing on stdout
+    assert main(["--bogus"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("usage: bq-schema-lint")
+    # --help beside --json is help (exit 0), not an error document
+    assert main(["--json", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: bq-schema-lint")
