@@ -78,9 +78,7 @@ def restore_traffic(
         holds the commands (back to ``target``).
     """
     from nbaops.adapters.cloudrun import TrafficSplit
-    from nbaops.deploy.checklist import timed
     from nbaops.deploy.lock import LeaseLostError, retry_cas
-    from nbaops.deploy.predeploy import health_url, probe_health
 
     service = cfg.name
     splits = splits or [TrafficSplit(target, 100)]
@@ -116,6 +114,26 @@ def restore_traffic(
     if verdict is not Verdict.PASS:
         result.manual = manual_commands(ctx, service, target)
         return result
+    return verify_traffic(ctx, cfg, result, want, health_timeout_s, progress)
+
+
+def verify_traffic(
+    ctx: Context,
+    cfg: ServiceConfig,
+    result: RollbackResult,
+    want: dict[str, int],
+    health_timeout_s: float,
+    progress: Progress | None = None,
+) -> RollbackResult:
+    """Add to ``result`` a fresh read's check that traffic is ``want`` and, when one
+    revision is wanted, its health; ``manual`` is set unless all pass. Never raises for
+    API errors. (:func:`restore_traffic` after its PATCH; ``inv rollback`` on its own when
+    an interrupted rollback had already moved the traffic.)"""
+    from nbaops.deploy.checklist import timed
+    from nbaops.deploy.predeploy import health_url, probe_health
+
+    service, target = cfg.name, result.target
+    wanted = ", ".join(f"{r} {p}%" for r, p in want.items())
     started = time.perf_counter()
     info: ServiceInfo | None = None
     try:
