@@ -187,9 +187,8 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
         details["interrupted_deploy"] = interrupted.journal.to_json()
         return result(
             Verdict.FAIL,
-            f"INTERRUPTED DEPLOY: {interrupted.describe()}; the next deploy, rollback or "
-            f"verify-deploy restores the pre-deploy traffic (inv rollback --service "
-            f"{dc.service})",
+            f"INTERRUPTED {interrupted.journal.action.upper()}: {interrupted.describe()}; "
+            f"{interrupted.next_step()}",
         )
     if dc.serving_revision is None:
         return result(Verdict.FAIL, "no revision receives traffic")

@@ -12,6 +12,13 @@ annotation ``nbaops.dev/deploy-journal`` on the Cloud Run service, holding:
   time), plus ``new_revision`` once it exists;
 - ``outcome``/``summary`` in the ``finished`` phase.
 
+``inv rollback`` keeps a journal too (``action: rollback``): ``before`` is the traffic when
+it took the lease, ``new_revision`` its target, ``commit``/``image``/``model_version``
+the target's; it enters phase ``rollback`` before its traffic PATCH. A held deploy's
+journal that the rollback's lease write replaces is carried in ``held`` and written back
+if the rollback does not end verified (so a later rollback still knows the pre-deploy
+revision). Recovery never routes an interrupted rollback's traffic back to ``before``.
+
 The first entry is written in the same compare-and-swap as the lease, every later one
 through :func:`record`, which checks the deploy's fencing token on the same read whose
 ``etag`` the write carries. Any machine that can read the service can therefore tell what
@@ -76,6 +83,7 @@ class Journal:
     model_version: str | None = None
     outcome: str | None = None
     summary: str | None = None
+    held: dict[str, Any] | None = None  # a rollback's: the held deploy's journal it replaced
 
     @classmethod
     def start(
@@ -115,6 +123,16 @@ class Journal:
     def mutated(self) -> bool:
         """Whether a step that may have changed the service was entered."""
         return any(s["step"] in MUTATED_PHASES for s in self.steps)
+
+    @property
+    def rollback_target(self) -> str | None:
+        """Where ``inv rollback`` goes for this journal: a rollback's own target, else the
+        revision that served before the deploy."""
+        return self.new_revision if self.action == "rollback" else self.before_revision
+
+    def held_journal(self) -> Journal | None:
+        """The held deploy's journal a rollback carries (None: none)."""
+        return Journal.from_annotation(json.dumps(self.held)) if self.held else None
 
     def before_splits(self) -> list[TrafficSplit]:
         from nbaops.adapters.cloudrun import TrafficSplit

@@ -18,6 +18,13 @@ A journal in phase ``finished`` only needs step 3 (if its row is missing) and 4.
 in phase ``held`` belongs to a deploy that ended deliberately with split traffic: it is
 not recovered (``inv rollback`` uses its pre-deploy revision). :func:`inspect` is the
 read-only view ``check-all-services`` and dry runs report.
+
+An interrupted **rollback** (journal ``action: rollback``) is never routed back to its
+``before``: that would re-expose the revision it was rolling back from. Step 2 only reads
+where traffic is; step 3 writes the rollback's row — ``success`` (``[row written by
+recovery]``) when its target serves 100%, else ``interrupted`` — and step 4 removes the
+journal, or writes back the held deploy's journal the rollback carried when the rollback
+did not complete (``inv rollback`` then still goes to that deploy's pre-deploy revision).
 """
 
 from __future__ import annotations
@@ -61,13 +68,31 @@ class Interrupted:
     journal: Journal
     traffic: dict[str, int]
 
+    @property
+    def is_rollback(self) -> bool:
+        return self.journal.action == "rollback"
+
     def describe(self) -> str:
         now = ", ".join(f"{r} {p}%" for r, p in self.traffic.items() if p) or "none"
         j = self.journal
+        began = (
+            f"{j.action} {j.deploy_id} by {j.holder} was interrupted in step {j.phase!r} "
+            f"(started {j.started.isoformat()}); traffic now: {now}; "
+        )
+        if self.is_rollback:
+            return f"{began}rolling back to {j.new_revision} from {j.before_text()}"
+        return f"{began}pre-deploy: {j.before_text()}"
+
+    def next_step(self) -> str:
+        """What the next command does about it (``check-all-services``)."""
+        if self.is_rollback:
+            return (
+                "the next deploy, rollback or verify-deploy records it without routing "
+                f"traffic back (inv rollback --service {self.service} finishes it)"
+            )
         return (
-            f"deploy {j.deploy_id} by {j.holder} was interrupted in step {j.phase!r} "
-            f"(started {j.started.isoformat()}); traffic now: {now}; pre-deploy: "
-            f"{j.before_text()}"
+            "the next deploy, rollback or verify-deploy restores the pre-deploy traffic "
+            f"(inv rollback --service {self.service})"
         )
 
     def to_check(self, verdict: Verdict, message: str) -> CheckResult:
@@ -119,6 +144,13 @@ class Recovery:
     restored: RollbackResult | None = None
     notes: list[str] = field(default_factory=list)
     message: str = ""
+    traffic: dict[str, int] = field(default_factory=dict)  # an interrupted rollback's: found
+
+    @property
+    def target_serves(self) -> bool:
+        """An interrupted rollback's target serves 100% (False for a deploy)."""
+        target = self.interrupted.journal.new_revision
+        return self.interrupted.is_rollback and bool(target) and self.traffic == {target: 100}
 
     @property
     def ok(self) -> bool:
@@ -178,7 +210,9 @@ def recover(
     try:
         crash_point("recover:locked")
         recorded = audit.row_outcome(ctx, journal.deploy_id, journal.started)
-        if recorded in SETTLED_OUTCOMES:
+        if found.is_rollback:
+            what = _rollback_found(ctx, rec)
+        elif recorded in SETTLED_OUTCOMES:
             what = f"its row says {recorded}: traffic is where it ended; nothing to restore"
         elif journal.phase != "finished" and journal.action == "deploy" and journal.mutated:
             splits = journal.before_splits()  # exactly the split that served before
@@ -202,32 +236,32 @@ def recover(
             what = f"it had finished ({journal.outcome}) but not released its lease"
         else:
             what = "it had not changed the service yet; nothing to restore"
-        rec.message = f"recovered interrupted deploy {journal.deploy_id} ({journal.phase}): {what}"
+        rec.message = (
+            f"recovered interrupted {journal.action} {journal.deploy_id} ({journal.phase}): {what}"
+        )
         if recorded is None:
             _write_row(ctx, rec, actor)
         else:
             rec.notes.append(f"the audit row of {journal.deploy_id} already exists ({recorded})")
         verdict = Verdict.WARN if rec.ok else Verdict.ERROR
         title = (
-            f"{service}: interrupted deploy recovered"
+            f"{service}: interrupted {journal.action} recovered"
             if rec.ok
             else f"ACTION NEEDED: {service}: interrupted deploy NOT restored"
         )
-        fields = {
-            "deploy id": journal.deploy_id,
-            "interrupted in": journal.phase,
-            "pre-deploy": journal.before_text(),
-        }
+        fields = {"deploy id": journal.deploy_id, "interrupted in": journal.phase}
+        if found.is_rollback:
+            fields["before the rollback"] = journal.before_text()
+            fields["rollback target"] = journal.new_revision or "?"
+        else:
+            fields["pre-deploy"] = journal.before_text()
         notify(ctx, rec.notes, service, "rollback", title, rec.message, verdict, fields)
         say("recover", rec.message, verdict)
         clear = rec.ok
     finally:
         try:
             lock.release(
-                ctx.cloudrun,
-                service,
-                recovery_id,
-                extra={JOURNAL_ANNOTATION: None} if clear else None,
+                ctx.cloudrun, service, recovery_id, extra=_journal_left(rec) if clear else None
             )
         except Exception as exc:  # the lease lapses by itself
             rec.notes.append(f"could not release the recovery lease: {exc}")
@@ -239,7 +273,73 @@ def recover(
     return rec
 
 
+def _rollback_found(ctx: Context, rec: Recovery) -> str:
+    """What an interrupted rollback left (traffic is read, never changed); sets
+    ``rec.traffic``."""
+    journal = rec.interrupted.journal
+    info = ctx.cloudrun.get_service(rec.interrupted.service)
+    rec.traffic = {r: p for r, p in info.traffic_by_revision.items() if p}
+    now = ", ".join(f"{r} {p}%" for r, p in rec.traffic.items()) or "none"
+    target = journal.new_revision
+    if rec.target_serves:
+        what = f"{target} serves 100%: the rollback had moved traffic"
+    elif not journal.mutated:
+        what = f"it had not moved traffic yet (traffic now: {now})"
+    else:
+        what = f"{target} does NOT serve 100% (traffic now: {now}); run inv rollback again"
+    what += f"; traffic not routed back to {journal.before_text()}"
+    held = journal.held_journal()
+    if held is not None and not rec.target_serves:
+        what += f"; the journal of held deploy {held.deploy_id} is written back"
+    return what
+
+
+def _journal_left(rec: Recovery) -> dict[str, str | None]:
+    """The journal annotation the recovery leaves: none, or the held deploy's journal a
+    rollback carried when its target does not serve 100% (a later rollback still knows
+    that deploy's pre-deploy revision)."""
+    journal = rec.interrupted.journal
+    held = journal.held_journal() if rec.interrupted.is_rollback and not rec.target_serves else None
+    return {JOURNAL_ANNOTATION: held.to_annotation() if held is not None else None}
+
+
+def _write_rollback_row(ctx: Context, rec: Recovery, actor: str) -> None:
+    """The interrupted rollback's row: ``success`` when its target serves 100%, else
+    ``interrupted``; ``revision_after`` is what serves now (the largest share)."""
+    journal = rec.interrupted.journal
+    service = rec.interrupted.service
+    serving = max(rec.traffic, key=lambda r: rec.traffic[r]) if rec.traffic else None
+    record = audit.AuditRecord(
+        deploy_id=journal.deploy_id,
+        service=service,
+        action="rollback",
+        actor=journal.holder,
+        profile=ctx.profile,
+        started_at=journal.started,
+        commit_sha=journal.commit,
+        image=journal.image,
+        model_version=journal.model_version,
+        revision_before=journal.before_revision,
+        revision_after=serving,
+    )
+    for step in journal.steps:
+        record.note("journal", "PASS", f"{step['step']} at {step['at']}")
+    record.note("recovery", "WARN", f"{rec.message} (by {actor})")
+    if rec.target_serves:
+        summary = (
+            f"ROLLED BACK {service}: {journal.new_revision} serves 100% "
+            f"(was {journal.before_revision}) [row written by recovery]"
+        )
+        record.finish("success", summary)
+    else:
+        record.finish("interrupted", rec.message)
+    audit.write_noting(ctx, record, rec.notes)
+
+
 def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
+    if rec.interrupted.is_rollback:
+        _write_rollback_row(ctx, rec, actor)
+        return
     journal = rec.interrupted.journal
     finished = journal.phase == "finished" and journal.outcome
     record = audit.AuditRecord(

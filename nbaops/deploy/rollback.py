@@ -1,19 +1,27 @@
 """``inv rollback --service S [--to REVISION] [--dry-run]`` (:func:`run_rollback`).
 
 It picks the newest ready revision older than the serving one unless ``--to`` names one,
-takes the deploy lease, restores traffic with :func:`nbaops.deploy.restore.restore_traffic`
-(100% to the target, verified: traffic and health) and writes an audit row (action
-``rollback``).
+takes the deploy lease with its journal (action ``rollback``: the traffic it found, its
+target) in the same compare-and-swap, renews it with the deploy's
+:class:`~nbaops.deploy.heartbeat.Heartbeat`, journals phase ``rollback`` (fenced) before
+it restores traffic with :func:`nbaops.deploy.restore.restore_traffic` (100% to the target,
+verified: traffic and health), writes an audit row (action ``rollback``), then removes
+lease and journal in one write. Killed at any instant, the next command recovers it
+(:mod:`nbaops.deploy.recovery`: its row is written, traffic is never routed back), and an
+``inv rollback`` after a killed one that had moved traffic stops there.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of
-from nbaops.deploy.restore import RollbackResult, restore_traffic
+from nbaops.deploy.heartbeat import Heartbeat
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
+from nbaops.deploy.journal import record as record_journal
+from nbaops.deploy.restore import RollbackResult, restore_traffic, verify_traffic
 from nbaops.deploy.signals import signal_name
 from nbaops.errors import CloudRunError, UsageError
 from nbaops.report import CheckReport
@@ -24,7 +32,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from nbaops.adapters.cloudrun import RevisionInfo
+    from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
     from nbaops.context import Context
     from nbaops.deploy.progress import Progress
 
@@ -48,9 +56,9 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionI
     image go into the audit row) and the name of the one serving now.
 
     Without ``--to``: the pre-deploy revision recorded in the service's deploy journal
-    (a held or interrupted deploy), else — when traffic is split — the oldest ready
-    revision that receives traffic (what served before a canary), else the newest ready
-    revision older than the serving one.
+    (a held or interrupted deploy; an interrupted rollback's journal: its target), else —
+    when traffic is split — the oldest ready revision that receives traffic (what served
+    before a canary), else the newest ready revision older than the serving one.
 
     Raises:
         UsageError: ``--to`` names an unknown or not-ready revision or the one serving
@@ -71,10 +79,10 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionI
         return found, serving
     traffic = info.traffic_by_revision
     journal = journal_of(info)
-    if journal is not None and journal.before_revision:
+    if journal is not None and journal.rollback_target:
         # back to before that deploy, even when it serves 100% already (a held deploy whose
         # revision never got traffic): one revision further back would go too far
-        before = next((r for r in revisions if r.name == journal.before_revision), None)
+        before = next((r for r in revisions if r.name == journal.rollback_target), None)
         if before is not None and before.ready:
             return before, serving
     receiving = [r for r in revisions if traffic.get(r.name, 0) > 0 and r.ready]
@@ -197,8 +205,11 @@ def run_rollback(
     dry_run: bool = False,
     force_unlock: bool = False,
     progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RollbackReport:
-    """``inv rollback``: recovers an interrupted deploy first; verified, leased and audited.
+    """``inv rollback``: recovers an interrupted deploy or rollback first; verified, leased,
+    journalled and audited (module docstring). ``sleep`` is the wait for a lease that
+    stopped being renewed (:func:`~nbaops.deploy.recovery.recover`).
 
     Raises:
         UsageError: bad service or ``--to`` (nothing changed, no audit row).
@@ -207,6 +218,7 @@ def run_rollback(
         RecoveryFailedError: an interrupted deploy could not be restored (exit 3).
     """
     from nbaops.deploy import audit, lock
+    from nbaops.deploy.heartbeat import default_interval
     from nbaops.deploy.progress import Progress as ProgressCls
     from nbaops.deploy.recovery import inspect, recover
     from nbaops.deploy.settings import DeploySettings
@@ -223,11 +235,15 @@ def run_rollback(
         report.target_commit = planned.commit
         report.target_model = planned.model_version(cfg.model_env)
         report.plan = [
-            f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap)",
+            f"take the deploy lease ({lock.LOCK_ANNOTATION}, etag compare-and-swap, renewed "
+            f"every {default_interval(settings.lock_ttl_s):g}s) with the rollback's journal "
+            f"({JOURNAL_ANNOTATION}: the traffic now, target {target})",
+            "journal phase 'rollback' (fenced by the lease) before the traffic PATCH",
             f"PATCH {ctx.cloudrun.service_path(service)} "
             f"traffic=[{{type: REVISION, revision: {target}, percent: 100}}]",
             f"verify: GET service shows {target} at 100%; GET {cfg.health_path} of {target}",
             f"audit: INSERT one row into {audit.TABLE}",
+            "release: remove the lease and the journal in one write",
         ]
         info = ctx.cloudrun.get_service(service)
         current = lock.lease_of(info)
@@ -262,7 +278,7 @@ def run_rollback(
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)
         removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
-    recovered = recover(ctx, cfg, progress=progress)
+    recovered = recover(ctx, cfg, progress=progress, sleep=sleep)
     if recovered is not None and recovered.restored is not None and to is None:
         # The interrupted deploy's pre-deploy state serves again, verified: that IS the
         # rollback (rolling back further would go one revision too far).
@@ -278,11 +294,36 @@ def run_rollback(
         record.finish("success", report.final_line())
         audit.write_noting(ctx, record, report.notes)
         return report
+    if recovered is not None and recovered.target_serves and to is None:
+        # An interrupted rollback had already moved traffic to its target: that IS the
+        # rollback too; it is verified (traffic and health), not repeated one revision back.
+        done = recovered.interrupted.journal
+        target = done.new_revision or ""
+        report = RollbackReport(service, target, done.before_revision, False, "success", deploy_id)
+        report.result = verify_traffic(
+            ctx,
+            cfg,
+            RollbackResult(service, target, done.before_revision),
+            {target: 100},
+            settings.health_timeout_s,
+            progress,
+        )
+        report.outcome = "success" if report.result.ok else "rollback_failed"
+        report.notes += [recovered.message, *recovered.notes]
+        record = audit_record(before=done.before_revision, after=target)
+        report.target_commit, report.target_model = record.commit_sha, record.model_version
+        record.note("recovery", "WARN", recovered.message)
+        for check in report.result.checks:
+            record.add("rollback", check)
+        record.finish(report.outcome, report.final_line())
+        audit.write_noting(ctx, record, report.notes)
+        return report
     journal = recovered.interrupted.journal if recovered is not None else None
     chosen: RevisionInfo | None = None
-    if journal is not None and journal.before_revision and to is None:
-        # Nothing had to be restored: the rollback still means "back to before that deploy".
-        target = journal.before_revision
+    if journal is not None and journal.rollback_target and to is None:
+        # Nothing had to be restored: the rollback still means "back to before that deploy"
+        # (or, after an interrupted rollback that had not moved traffic, to its target).
+        target = journal.rollback_target
         serving = ctx.cloudrun.get_service(service).serving_revision
     else:
         chosen, serving = choose_target(ctx, service, to)
@@ -294,15 +335,41 @@ def run_rollback(
     report.target_commit, report.target_model = record.commit_sha, record.model_version
     if removed_note is not None:
         record.note("force_unlock", "WARN", removed_note)
+    started: list[Journal] = []
+
+    def journal_of_read(info: ServiceInfo) -> dict[str, str | None]:
+        # our journal records exactly the traffic of the read the lease write is based on;
+        # a held deploy's journal it replaces rides along (written back unless we end verified)
+        existing = journal_of(info)
+        held = existing.to_json() if existing is not None and existing.phase == "held" else None
+        ours = Journal.start(
+            deploy_id,
+            "rollback",
+            holder,
+            info,
+            new_revision=target,
+            commit=record.commit_sha,
+            image=record.image,
+            model_version=record.model_version,
+            held=held,
+        )
+        started[:] = [ours]
+        return {JOURNAL_ANNOTATION: ours.to_annotation()}
+
     acquired = False
+    lease_lost = False
+    patching = False  # journalled phase "rollback": the traffic PATCH may have been sent
+    heartbeat: Heartbeat | None = None
     try:
         try:
+            crash_point("lock:before")
             took = lock.acquire(
                 ctx.cloudrun,
                 service,
                 holder=holder,
                 deploy_id=deploy_id,
                 ttl_s=settings.lock_ttl_s,
+                extra=journal_of_read,
                 # a deploy that died since recover() ran is not overwritten unrecorded
                 unrecovered=lambda info: found.describe() if (found := inspect(info)) else None,
             )
@@ -310,9 +377,23 @@ def run_rollback(
             record.finish("refused", str(exc))
             raise
         acquired = True
+        ours = started[-1]
+        beat = heartbeat = Heartbeat(ctx.cloudrun, service, took.lock, settings.lock_ttl_s)
+        heartbeat.start()
+        crash_point("lock:after")
         if took.took_over is not None:
             report.notes.append(f"took over the expired lock of {took.took_over.holder}")
-        progress.step("lock", f"acquired ({deploy_id})")
+        progress.step("lock", f"acquired ({deploy_id}); journal records {ours.before_text()}")
+
+        def fence(info: ServiceInfo) -> None:
+            if beat.lost:
+                raise lock.LeaseLostError(service, deploy_id, beat.lost)
+            lock.check_fence(info, service, took.lock.token)
+
+        # the intent, fenced, before the traffic PATCH: a kill from here on is recovered
+        # as a rollback (recorded, never routed back)
+        record_journal(ctx.cloudrun, service, ours.advance("rollback"), took.lock.token)
+        patching = True
         result = restore_traffic(
             ctx,
             cfg,
@@ -320,7 +401,7 @@ def run_rollback(
             from_revision=serving,
             health_timeout_s=settings.health_timeout_s,
             progress=progress,
-            fence=partial(lock.check_fence, service=service, token=took.lock.token),
+            fence=fence,
         )
         report.result = result
         for check in result.checks:
@@ -329,23 +410,48 @@ def run_rollback(
         record.finish(report.outcome, report.final_line())
     except KeyboardInterrupt as exc:
         report.outcome = "interrupted"
-        record.finish("interrupted", f"interrupted ({signal_name(exc)}) during the rollback")
+        message = f"interrupted ({signal_name(exc)}) during the rollback"
+        if patching and report.result is None:
+            message += "; its journal stays: the next command records where traffic is"
+        record.finish("interrupted", message)
         raise
     except (lock.LockHeldError, lock.UnrecoveredDeployError):
         raise
     except Exception as exc:
+        lease_lost = isinstance(exc, lock.LeaseLostError)
         record.finish("rollback_failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        if acquired:
-            try:
-                # a verified rollback ends a held deploy: its journal goes with our lease
-                ended = report.result is not None and report.result.ok
-                extra = {JOURNAL_ANNOTATION: None} if ended else None
-                lock.release(ctx.cloudrun, service, deploy_id, extra=extra)
-            except Exception as exc:  # reported; the lock expires by itself
-                report.notes.append(f"could not release the deploy lease: {exc}")
+        if heartbeat is not None:
+            heartbeat.stop()
+            if heartbeat.lost:
+                lease_lost = True
+                report.notes.append(heartbeat.describe())
         if record.finished_at is None:
             record.finish("failed", "ended unexpectedly")
-        audit.write_noting(ctx, record, report.notes)
+        # the row before the release: a kill in between leaves the journal, whose recovery
+        # finds the row and does not write a second one
+        if lease_lost and audit.row_outcome(ctx, deploy_id, record.started_at):
+            report.notes.append("the command that took over already recorded this rollback")
+        else:
+            audit.write_noting(ctx, record, report.notes)
+        crash_point("audit:written")
+        if acquired and not lease_lost:
+            try:
+                # interrupted with the PATCH maybe sent: the journal stays (extra None) and the
+                # next command recovers it (its row exists; inv rollback stops if it moved)
+                keep = patching and report.result is None
+                extra = None if keep else _journal_left(report, started)
+                lock.release(ctx.cloudrun, service, deploy_id, extra=extra)
+            except Exception as exc:  # reported; the lease lapses by itself
+                report.notes.append(f"could not release the deploy lease: {exc}")
     return report
+
+
+def _journal_left(report: RollbackReport, started: list[Journal]) -> dict[str, str | None]:
+    """The journal annotation a rollback leaves with its release: none — a verified
+    rollback ends a held deploy — or the held deploy's journal it replaced (a later
+    rollback still knows that deploy's pre-deploy revision)."""
+    ended = report.result is not None and report.result.ok
+    held = started[-1].held_journal() if started and not ended else None
+    return {JOURNAL_ANNOTATION: held.to_annotation() if held is not None else None}

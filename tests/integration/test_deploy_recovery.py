@@ -442,3 +442,182 @@ def test_fenced_writes_retry_a_compare_and_swap_lost_to_the_heartbeat(
     report = run_deploy(dworld.context(), DeployRequest(service=SERVICE), progress=hook(on))
     assert report.outcome == "rolled_back", report.final_line()
     assert dworld.service().traffic_by_revision[before or ""] == 100
+
+
+# ------------------------------------------------------------ an interrupted inv rollback
+
+
+def crashed_rollback(
+    world: DeployWorld, *, moved: bool, held: Journal | None = None
+) -> tuple[str, str]:
+    """An ``inv rollback`` killed in phase ``rollback`` (lease + journal left), before or
+    after its traffic PATCH: ``(from, target)``."""
+    ctx = world.context()
+    info = ctx.cloudrun.get_service(SERVICE)
+    serving = info.serving_revision or ""
+    target = next(r.name for r in ctx.cloudrun.list_revisions(SERVICE) if r.name != serving)
+    journal = Journal.start(
+        "dead-rollback-1",
+        "rollback",
+        "old@ci",
+        info,
+        new_revision=target,
+        held=held.to_json() if held else None,
+    )
+    lock.acquire(
+        ctx.cloudrun,
+        SERVICE,
+        holder="old@ci",
+        deploy_id="dead-rollback-1",
+        ttl_s=600,
+        extra={JOURNAL_ANNOTATION: journal.advance("rollback").to_annotation()},
+    )
+    if moved:
+        ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(target, 100)])
+    return serving, target
+
+
+def test_an_interrupted_rollback_that_moved_traffic_is_recorded_not_undone(
+    dworld: DeployWorld,
+) -> None:
+    serving, target = crashed_rollback(dworld, moved=True)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    check = next(c for c in check_all_services(dworld.context()).checks if c.service == SERVICE)
+    assert "INTERRUPTED ROLLBACK: rollback dead-rollback-1 by old@ci" in check.message
+    assert f"rolling back to {target} from {serving} 100%" in check.message
+    assert "without routing traffic back" in check.message
+    plan = run_deploy(dworld.context(), DeployRequest(service=SERVICE, dry_run=True))
+    assert plan.plan[0].startswith("0. recover first: rollback dead-rollback-1 by old@ci")
+    assert dworld.audit_rows() == []  # dry runs change nothing
+    report = run_verify(dworld.context(), SERVICE)
+    first = report.checks[0]
+    assert first.name == "interrupted_deploy" and first.verdict is Verdict.WARN
+    assert first.message.startswith("recovered interrupted rollback dead-rollback-1 (rollback)")
+    assert "deploy" not in first.message.replace("interrupted_deploy", "")
+    info = dworld.service()
+    assert info.traffic_by_revision == {target: 100}  # never routed back to `serving`
+    assert lock.LOCK_ANNOTATION not in info.annotations
+    assert JOURNAL_ANNOTATION not in info.annotations
+    (row,) = dworld.audit_rows()
+    assert (row["deploy_id"], row["action"], row["outcome"]) == (
+        "dead-rollback-1",
+        "rollback",
+        "success",
+    )
+    assert (row["revision_before"], row["revision_after"]) == (serving, target)
+    assert row["message"].endswith("[row written by recovery]")
+    assert any(e["title"] == f"{SERVICE}: interrupted rollback recovered" for e in outbox(dworld))
+
+
+def test_rollback_after_an_interrupted_rollback_that_moved_traffic_stops_there(
+    dworld: DeployWorld,
+) -> None:
+    serving, target = crashed_rollback(dworld, moved=True)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_rollback(dworld.context(), SERVICE)
+    assert report.outcome == "success" and report.target == target, report.final_line()
+    assert {c.name for c in report.checks} == {"rollback_traffic_verified", "rollback_health"}
+    assert dworld.service().traffic_by_revision == {target: 100}  # not a second revision back
+    rows = {r["deploy_id"]: r for r in dworld.audit_rows()}
+    assert rows["dead-rollback-1"]["outcome"] == "success"
+    assert rows[report.deploy_id]["outcome"] == "success" and len(rows) == 2
+    assert any("recovered interrupted rollback dead-rollback-1" in n for n in report.notes)
+
+
+def test_rollback_after_an_interrupted_rollback_that_had_not_moved_goes_to_its_target(
+    dworld: DeployWorld,
+) -> None:
+    serving, target = crashed_rollback(dworld, moved=False)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_rollback(dworld.context(), SERVICE)
+    assert report.outcome == "success" and report.target == target
+    assert report.from_revision == serving
+    assert dworld.service().traffic_by_revision == {target: 100}
+    rows = {r["deploy_id"]: r for r in dworld.audit_rows()}
+    assert rows["dead-rollback-1"]["outcome"] == "interrupted"
+    assert (
+        rows["dead-rollback-1"]["revision_before"],
+        rows["dead-rollback-1"]["revision_after"],
+    ) == (
+        serving,
+        serving,
+    )
+
+
+def _held_deploy(world: DeployWorld) -> tuple[str, str, Journal]:
+    """A held canary: a new revision at 70%, its journal (phase held) on the service."""
+    ctx = world.context()
+    info = ctx.cloudrun.get_service(SERVICE)
+    before = info.serving_revision or ""
+    created = ctx.cloudrun.deploy_revision(
+        SERVICE, image="local.nbaops.dev/x:z", labels={}, tag="candidate", no_traffic=True
+    )
+    new = created.latest_created_revision or ""
+    ctx.cloudrun.set_traffic(
+        SERVICE, [TrafficSplit(new, 70, "candidate"), TrafficSplit(before, 30)]
+    )
+    held = Journal.start("held-1", "deploy", "ada@h", info).advance("held", outcome="held")
+    ctx.cloudrun.set_annotations(
+        SERVICE,
+        {JOURNAL_ANNOTATION: held.to_annotation()},
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+    return before, new, held
+
+
+def test_a_rollback_carries_a_held_deploys_journal_and_gives_it_back_unless_verified(
+    dworld: DeployWorld,
+) -> None:
+    before, _new, _held = _held_deploy(dworld)
+    seen: list[Journal | None] = []
+
+    def on(line: str) -> None:  # what the service carries while the rollback runs
+        if "routing 100% of traffic" in line:
+            seen.append(journal_of(dworld.service()))
+            set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+
+    failed = run_rollback(dworld.context(), SERVICE, progress=hook(on))
+    assert failed.outcome == "rollback_failed" and failed.target == before
+    (live,) = seen
+    assert live is not None and (live.action, live.phase, live.new_revision) == (
+        "rollback",
+        "rollback",
+        before,
+    )
+    assert live.held is not None and live.held["deploy_id"] == "held-1"
+    info = dworld.service()
+    kept = journal_of(info)
+    assert kept is not None and (kept.deploy_id, kept.phase) == ("held-1", "held")
+    assert lock.LOCK_ANNOTATION not in info.annotations
+    done = run_rollback(dworld.context(), SERVICE)
+    assert done.outcome == "success" and done.target == before
+    assert JOURNAL_ANNOTATION not in dworld.service().annotations  # the held deploy is over
+
+
+def test_an_interrupted_rollback_of_a_held_deploy_gives_its_journal_back(
+    dworld: DeployWorld,
+) -> None:
+    before, new, held = _held_deploy(dworld)
+    ctx = dworld.context()
+    info = ctx.cloudrun.get_service(SERVICE)
+    journal = Journal.start(
+        "dead-rollback-2", "rollback", "old@ci", info, new_revision=before, held=held.to_json()
+    )
+    lock.acquire(
+        ctx.cloudrun,
+        SERVICE,
+        holder="old@ci",
+        deploy_id="dead-rollback-2",
+        ttl_s=600,
+        extra={JOURNAL_ANNOTATION: journal.advance("rollback").to_annotation()},
+    )
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_verify(dworld.context(), SERVICE)
+    assert "journal of held deploy held-1 is written back" in report.checks[0].message
+    info = dworld.service()
+    assert info.traffic_by_revision[new] == 70  # not routed anywhere
+    back = journal_of(info)
+    assert back is not None and (back.deploy_id, back.phase) == ("held-1", "held")
+    rollback = run_rollback(dworld.context(), SERVICE)
+    assert rollback.outcome == "success" and rollback.target == before
+    assert JOURNAL_ANNOTATION not in dworld.service().annotations

@@ -178,3 +178,44 @@ def test_report_exit_codes_follow_the_contract(dworld: DeployWorld) -> None:
     assert exit_code_for(report.verdict) == 0
     doc = report.to_json()
     assert doc["outcome"] == "planned" and doc["dry_run"] is True
+
+
+def test_rollback_journals_and_renews_its_lease_like_a_deploy(
+    dworld: DeployWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbaops.deploy import rollback as rollback_mod
+    from nbaops.deploy.heartbeat import Heartbeat
+    from nbaops.deploy.journal import JOURNAL_ANNOTATION, journal_of
+    from nbaops.deploy.lock import LOCK_ANNOTATION
+
+    beats: list[Heartbeat] = []
+
+    class Recorded(Heartbeat):
+        def start(self) -> Heartbeat:
+            beats.append(self)
+            return self  # no thread: the test beats it (no real time)
+
+    monkeypatch.setattr(rollback_mod, "Heartbeat", Recorded)
+    serving = dworld.service().serving_revision
+    seen: list[object] = []
+
+    def on(line: str) -> None:
+        if "routing 100% of traffic" in line:  # right before the traffic PATCH
+            assert beats[0].beat() and beats[0].renewals == 1  # the lease is renewed
+            info = dworld.service()
+            seen.append((journal_of(info), LOCK_ANNOTATION in info.annotations))
+
+    report = run_rollback(dworld.context(), SERVICE, progress=hook(on))
+    assert report.verdict is Verdict.PASS, report.final_line()
+    ((journal, leased),) = seen
+    assert leased and journal is not None
+    assert (journal.action, journal.phase, journal.deploy_id) == (
+        "rollback",
+        "rollback",
+        report.deploy_id,
+    )
+    assert (journal.before_revision, journal.new_revision) == (serving, report.target)
+    assert journal.before == [{"revision": serving, "percent": 100}]
+    assert beats[0]._stop.is_set()  # stopped at the end
+    info = dworld.service()  # a normal end removes journal and lease in one write
+    assert JOURNAL_ANNOTATION not in info.annotations and LOCK_ANNOTATION not in info.annotations

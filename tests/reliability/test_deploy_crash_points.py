@@ -345,3 +345,139 @@ def test_two_deploys_racing_with_a_lease_shorter_than_the_deploy_exactly_one_pro
     with pytest.raises(LockHeldError):
         run_deploy(sandbox.context(), DeployRequest(service=SERVICE, skip_tests=True))
     assert held.lock.generation == 1
+
+
+# ---------------------------------------------------------------- inv rollback killed
+
+# The journal/mutation boundaries of ``inv rollback`` (nbaops.deploy.rollback), in order:
+# the traffic PATCH is between the first and the second ``progress:rollback`` line (the
+# second reports its verification); ``audit:written`` is after the row, before the release.
+ROLLBACK = [
+    "lock:before#1",
+    "lock:after#1",
+    "journal:rollback:before#1",
+    "journal:rollback:after#1",
+    "progress:rollback#1",
+    "progress:rollback#2",
+    "audit:written#1",
+]
+FOLLOWS = ("rollback", "verify", "deploy")
+
+
+@dataclass(frozen=True)
+class RollbackCase:
+    where: str  # a boundary label#N or an ordinal
+    how: str  # KILL, TERM
+    follow: str  # rollback, verify or deploy
+
+    @property
+    def id(self) -> str:
+        return f"rollback-{self.where}-{self.how}-then-{self.follow}"
+
+
+def _rollback_cases() -> list[RollbackCase]:
+    cases = [RollbackCase(w, "KILL", FOLLOWS[i % 3]) for i, w in enumerate(ROLLBACK)]
+    cases += [  # the reviewer's reproduction, each follow-up; a handled SIGTERM after the PATCH
+        RollbackCase("progress:rollback#2", "KILL", "rollback"),
+        RollbackCase("progress:rollback#2", "KILL", "verify"),
+        RollbackCase("progress:rollback#2", "TERM", "rollback"),
+    ]
+    rng = random.Random(17)  # random instants over the 8 boundaries of a rollback
+    cases += [RollbackCase(str(rng.randint(1, 8)), "KILL", f) for f in ("rollback", "deploy")]
+    return list({c.id: c for c in cases}.values())
+
+
+ROLLBACK_CASES = _rollback_cases()
+
+
+def third_revision(ctx: Context, service: str) -> tuple[str, str]:
+    """A newer revision of the serving code, serving 100%: ``(it, the one before it)``, so
+    a rollback goes one revision back and a repeated one would go a second one back."""
+    from nbaops.adapters.cloudrun import TrafficSplit
+
+    serving = ctx.cloudrun.list_revisions(service)[0]
+    created = ctx.cloudrun.deploy_revision(
+        service, image=serving.image or "", labels={"commit-sha": serving.commit or ""}
+    )
+    newest = created.latest_created_revision or ""
+    ctx.cloudrun.set_traffic(service, [TrafficSplit(newest, 100)])
+    return newest, serving.name
+
+
+@pytest.mark.parametrize("case", ROLLBACK_CASES, ids=[c.id for c in ROLLBACK_CASES])
+def test_rollback_killed_at_a_boundary_is_recorded_never_undone_nor_repeated(
+    sandbox: Sandbox, case: RollbackCase
+) -> None:
+    from worlds.forked_deploy import RollbackCall
+
+    from nbaops.deploy.verify import run_verify
+
+    ctx = sandbox.context()
+    newest, target = third_revision(ctx, SERVICE)
+    status = ForkedDeploy(
+        sandbox.home,
+        {
+            journal_mod.CRASH_ENV: f"{case.where}:{case.how}",
+            journal_mod.TRACE_ENV: str(sandbox.tmp / "trace.txt"),
+        },
+        sandbox.tmp / "child.out",
+        RollbackCall(SERVICE),
+    ).wait()
+    trace = sandbox.trace()
+    if case.how == "KILL":
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (status, trace)
+    leased = any(line.endswith(" lock:after") for line in trace)
+    crashed = sandbox.service(ctx, SERVICE)
+    left = {r: p for r, p in crashed.traffic_by_revision.items() if p}
+    assert left in ({newest: 100}, {target: 100}), left  # one PATCH, whole or not at all
+    moved = left == {target: 100}
+    pending = journal_of(crashed)
+    assert pending is None or (pending.action, pending.new_revision) == ("rollback", target)
+    if leased and case.how == "KILL" and "audit:written" not in case.where:
+        assert pending is not None  # the journal a kill -9 leaves for the next command
+    dead_ids = {r["deploy_id"] for r in sandbox.rows(ctx)}
+
+    # ---- the next command, in this process, without --force-unlock
+    follow_id: str | None = None
+    if case.follow == "rollback":
+        rb = run_rollback(sandbox.context(), SERVICE)
+        assert rb.result is not None and rb.result.ok, rb.final_line()
+        assert rb.target == target  # the same target: never a second revision back
+        follow_id = rb.deploy_id
+    elif case.follow == "verify":
+        run_verify(sandbox.context(), SERVICE)
+    else:
+        report = run_deploy(sandbox.context(), DeployRequest(service=SERVICE, skip_tests=True))
+        assert report.outcome == "success", report.final_line()
+        assert report.revision_before == (target if moved else newest)  # not routed back
+        follow_id = report.deploy_id
+
+    # ---- the invariant
+    info = sandbox.service(ctx, SERVICE)
+    now = {r: p for r, p in info.traffic_by_revision.items() if p}
+    if case.follow == "rollback":
+        assert now == {target: 100}
+    elif case.follow == "verify":
+        assert now == left  # recovery records, it never moves traffic (back or on)
+    assert LOCK_ANNOTATION not in info.annotations
+    assert JOURNAL_ANNOTATION not in info.annotations
+    rows = sandbox.rows(ctx)
+    ids = [r["deploy_id"] for r in rows]
+    if follow_id is not None:
+        assert ids.count(follow_id) == 1
+    attempts = [r for r in rows if r["deploy_id"] != follow_id]
+    if not leased:  # killed before the lease: nothing changed; a handled signal has its row
+        assert not moved and len(attempts) == (0 if case.how == "KILL" else 1), rows
+        return
+    (row,) = attempts  # exactly one row for the interrupted rollback
+    assert row["action"] == "rollback" and row["revision_before"] == newest, row
+    if moved:
+        assert row["revision_after"] == target
+        assert row["outcome"] == "success" or case.how != "KILL", row
+        if row["deploy_id"] not in dead_ids:  # written by the recovery
+            assert "[row written by recovery]" in row["message"], row
+    else:
+        assert row["outcome"] == "interrupted", row
+    if pending is not None:
+        assert any(a["fields"].get("deploy id") == pending.deploy_id for a in sandbox.alerts())
+        assert any("interrupted rollback recovered" in a["title"] for a in sandbox.alerts())

@@ -1,4 +1,5 @@
-"""A deploy in a child process, the way ``inv deploy`` runs it, started from a clean parent.
+"""A deploy (or a rollback: :class:`RollbackCall`) in a child process, the way ``inv deploy``
+(``inv rollback``) runs it, started from a clean parent.
 
 The children start from a ``forkserver`` (a fresh interpreter that forks them), not from
 the pytest worker: gRPC does not support ``fork()`` once a process has created gRPC
@@ -16,6 +17,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,14 @@ _SERVER.set_forkserver_preload(
 CHILD_TIMEOUT_S = 180.0
 
 
+@dataclass(frozen=True)
+class RollbackCall:
+    """``inv rollback --service S [--to REVISION]`` for a child to run."""
+
+    service: str
+    to: str | None = None
+
+
 def sandbox_context(home: Path) -> Context:
     """A local context on ``home``: its stand-in, its DuckDB file, a Cloud Run client that
     fails fast (10 s, no retries): what the harness and its children deploy through."""
@@ -54,9 +64,9 @@ def sandbox_context(home: Path) -> Context:
     return local_context(StandIn.start(home, HOOKS), warehouse)
 
 
-def _child(home: str, env: dict[str, str], out: str, req: DeployRequest) -> None:
-    """The child: output to ``out``, the parent's environment, one deploy; exits with the
-    task's exit code (a crash point may kill it first)."""
+def _child(home: str, env: dict[str, str], out: str, req: DeployRequest | RollbackCall) -> None:
+    """The child: output to ``out``, the parent's environment, one deploy (or rollback);
+    exits with the task's exit code (a crash point may kill it first)."""
     sys.settrace(None)  # a tracer inherited from the fork server would only cost CPU
     threading.settrace(None)
     code = 98
@@ -71,6 +81,7 @@ def _child(home: str, env: dict[str, str], out: str, req: DeployRequest) -> None
         from nbaops.cli.runner import run
         from nbaops.deploy import journal
         from nbaops.deploy.deploy import run_deploy
+        from nbaops.deploy.rollback import run_rollback
         from nbaops.deploy.signals import terminate_as_interrupt
 
         journal.reset_crash_points()
@@ -78,6 +89,8 @@ def _child(home: str, env: dict[str, str], out: str, req: DeployRequest) -> None
 
         def task(_ctx: object) -> object:
             with terminate_as_interrupt():
+                if isinstance(req, RollbackCall):
+                    return run_rollback(ctx, req.service, to=req.to)
                 return run_deploy(ctx, req)
 
         code = run(task, json_output=True)
@@ -91,7 +104,9 @@ def _child(home: str, env: dict[str, str], out: str, req: DeployRequest) -> None
 class ForkedDeploy:
     """A started child; :meth:`wait` returns its status encoded like ``os.waitpid``'s."""
 
-    def __init__(self, home: Path, env: dict[str, str], out: Path, req: DeployRequest) -> None:
+    def __init__(
+        self, home: Path, env: dict[str, str], out: Path, req: DeployRequest | RollbackCall
+    ) -> None:
         self.out = out
         child_env = {**os.environ, **env}
         self.process = _SERVER.Process(target=_child, args=(str(home), child_env, str(out), req))
