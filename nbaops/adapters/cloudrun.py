@@ -121,9 +121,14 @@ class ServiceInfo:
 
     @property
     def serving_revision(self) -> str | None:
-        """The revision with the largest traffic percent (None when nothing serves)."""
-        serving = [split for split in self.traffic if split.percent > 0]
-        return max(serving, key=lambda split: split.percent).revision if serving else None
+        """The revision with the largest traffic share (None when nothing serves): its
+        entries summed (a revision can be named twice: untagged and tagged, or LATEST
+        and by name); on a tie the latest ready revision, else the newest name."""
+        shares = {r: p for r, p in self.traffic_by_revision.items() if p > 0 and r}
+        if not shares:
+            return None
+        latest = self.latest_ready_revision
+        return max(shares, key=lambda r: (shares[r], r == latest, r))
 
     @property
     def traffic_by_revision(self) -> dict[str, int]:

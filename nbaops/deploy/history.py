@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import audit
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, WarehouseError, first_line
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -48,10 +48,11 @@ class DeployHistory:
     spooled: list[dict[str, Any]] = field(default_factory=list)
     flushed: int = 0
     scope: str = ""  # what was asked for: "last 30 days" or "phase4-processors, last 7 days"
+    error: str | None = None  # the warehouse could not be read: only the spool is shown
 
     @property
     def verdict(self) -> Verdict:
-        return Verdict.PASS
+        return Verdict.ERROR if self.error else Verdict.PASS
 
     def to_json(self) -> dict[str, Any]:
         def clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -66,11 +67,24 @@ class DeployHistory:
             "deploys": [clean(r) for r in self.rows],
             "spooled": [clean(r) for r in self.spooled],
             "query": self.sql.strip(),
+            **({"error": self.error} if self.error else {}),
         }
 
     def render(self, console: Console) -> None:
         from nbaops.report import WIDE_LAYOUT_MIN, is_table_console
 
+        if self.error:
+            console.print(
+                f"ERROR {audit.TABLE} could not be read: {self.error}"
+                + (
+                    f"; the {len(self.spooled)} row(s) below are spooled locally only"
+                    if self.spooled
+                    else ""
+                ),
+                style="red",
+                highlight=False,
+                markup=False,
+            )
         if not self.rows and not self.spooled:
             console.print(f"recent deploys ({self.scope}): none", highlight=False)
             if self.flushed:
@@ -147,7 +161,9 @@ def recent_deploys(
 
     Raises:
         UsageError: ``limit`` or ``days`` out of range; unknown service.
-        WarehouseError: the query failed (exit 3).
+
+    A query that fails is the history's ``error`` (ERROR, exit 3) with the spooled rows
+    still listed: during a warehouse outage they are the audit record at hand.
     """
     if service:
         ctx.config.service(service)
@@ -157,10 +173,16 @@ def recent_deploys(
         raise UsageError(f"--days: {days} must be between 1 and {MAX_DAYS}")
     flushed = audit.flush_spool(ctx)
     since = clock.now() - dt.timedelta(days=days)
-    result = ctx.warehouse.query(SQL, {"since": since, "service": service or "", "limit": limit})
-    rows = [dict(r) for r in result.rows]  # the query leaves out the verdicts
+    error = None
+    try:
+        params = {"since": since, "service": service or "", "limit": limit}
+        rows = [dict(r) for r in ctx.warehouse.query(SQL, params).rows]  # no verdicts
+    except WarehouseError as exc:  # an outage: the spool is then the only record at hand
+        rows, error = [], first_line(exc)
     spooled = [
         r for r in audit.spooled_rows(ctx.home) if not service or r.get("service") == service
     ]
     scope = f"{service + ', ' if service else ''}last {days} day{'s' if days != 1 else ''}"
-    return DeployHistory(rows=rows, sql=SQL, spooled=spooled, flushed=flushed, scope=scope)
+    return DeployHistory(
+        rows=rows, sql=SQL, spooled=spooled, flushed=flushed, scope=scope, error=error
+    )

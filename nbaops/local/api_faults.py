@@ -8,8 +8,8 @@ Kinds and where they apply:
 
 - ``http-4xx`` / ``http-5xx``: a Cloud Run Admin API request answers ``status``
   (default 403 PERMISSION_DENIED / 503 UNAVAILABLE) with Google error JSON.
-- ``timeout``: a Cloud Run Admin API request sleeps ``delay_s`` (default 30 s, past
-  any client timeout nbaops uses in tests) before answering normally. A timed-out
+- ``timeout``: a Cloud Run Admin API request sleeps ``delay_s`` (default 45 s, past
+  any client timeout nbaops uses: :data:`TIMEOUT_DELAY_S`) before answering normally. A timed-out
   PATCH is still applied afterwards, as with the real API: a timeout is ambiguous.
 - ``lro-fail``: the next template update's operation finishes ``done`` with an ``error``; a new
   revision is created but fails to become ready and traffic is unchanged.
@@ -33,6 +33,9 @@ from nbaops.local.cloudrun_state import StandInApiError
 from nbaops.local.state_files import locked, read_json, write_json_atomic
 
 FAULTS_NAME = "standin-faults.json"
+# past the Cloud Run client's 30 s per-request timeout (CloudRun(timeout_s=30.0)): a reply
+# that came at exactly 30 s was still read, and the timeout fault PASSed after 60 s
+TIMEOUT_DELAY_S = 45.0
 
 # Each kind and the request family it applies to.
 FAULT_SCOPE = {
@@ -90,7 +93,7 @@ def set_api_fault(
     method: str | None = None,
     count: int | None = None,
     status: int | None = None,
-    delay_s: float = 30.0,
+    delay_s: float = TIMEOUT_DELAY_S,
     polls: int = 3,
 ) -> dict[str, Any]:
     """Activate an API fault (see the module docstring); returns the stored record.

@@ -301,13 +301,19 @@ def resolve_traffic(state: dict[str, Any], svc: dict[str, Any]) -> list[dict[str
 
 
 def serving_revision(state: dict[str, Any], svc: dict[str, Any]) -> str | None:
-    """The revision with the largest traffic percent (what the service URI reaches)."""
-    best: tuple[int, str] | None = None
+    """The revision with the largest traffic share, its entries summed (what the service
+    URI reaches most often); ties as the adapter's ``ServiceInfo.serving_revision``."""
+    shares: dict[str, int] = {}
     for entry in resolve_traffic(state, svc):
-        pct = int(entry.get("percent", 0))
-        if entry["revision"] and pct > 0 and (best is None or pct > best[0]):
-            best = (pct, entry["revision"])
-    return best[1] if best else None
+        if entry["revision"]:
+            shares[entry["revision"]] = shares.get(entry["revision"], 0) + int(
+                entry.get("percent", 0)
+            )
+    shares = {r: p for r, p in shares.items() if p > 0}
+    if not shares:
+        return None
+    latest = short(str(svc.get("latestReadyRevision") or ""))
+    return max(shares, key=lambda r: (shares[r], r == latest, r))
 
 
 def validate_traffic(

@@ -101,6 +101,35 @@ def test_traffic_only_change_creates_no_revision(cloudrun: CloudRun) -> None:
     assert len(cloudrun.list_revisions("grading-service")) == 2
 
 
+def test_the_serving_revision_is_the_largest_share_summed_over_its_entries(
+    cloudrun: CloudRun,
+) -> None:
+    """A revision named twice (untagged and tagged) has the sum of both: 60% beat 40%, yet
+    deployed-commit and check-drift named the 40% revision (the largest single entry)."""
+    old, current = [r.name for r in cloudrun.list_revisions("grading-service")][::-1]
+    info = cloudrun.set_traffic(
+        "grading-service",
+        [TrafficSplit(old, 40), TrafficSplit(current, 30), TrafficSplit(current, 30, "blue")],
+    )
+    assert info.traffic_by_revision == {old: 40, current: 60}
+    assert info.serving_revision == current
+    even = cloudrun.set_traffic(
+        "grading-service", [TrafficSplit(current, 50), TrafficSplit(old, 50)]
+    )
+    assert even.serving_revision == even.latest_ready_revision  # a tie: not the list's order
+
+
+def test_the_timeout_fault_outlasts_the_cloud_run_client_timeout() -> None:
+    """At 30 s, equal to the client's per-request timeout, the delayed reply was still
+    read: `sandbox.fault timeout` PASSed after 60 s instead of the documented exit 3."""
+    import inspect
+
+    from nbaops.local.api_faults import TIMEOUT_DELAY_S
+
+    client_timeout = inspect.signature(CloudRun.__init__).parameters["timeout_s"].default
+    assert client_timeout + 5 < TIMEOUT_DELAY_S
+
+
 def test_tagged_no_traffic_deploy_keeps_the_split_and_gets_a_tag_url(
     cloudrun: CloudRun, standin: StandIn
 ) -> None:

@@ -96,8 +96,13 @@ def test_history_renders_spooled_rows(dworld: DeployWorld) -> None:
     run_rollback(dworld.context(), SERVICE)
     dworld.wh.execute("ALTER TABLE nba_ops.deploys_away RENAME TO deploys")
     dworld.wh.execute("ALTER TABLE `nba_ops.deploys` RENAME TO deploys_gone")
-    with pytest.raises(Exception):  # noqa: B017 — the history query itself fails (exit 3)
-        recent_deploys(dworld.context())
+    # the history query itself fails: ERROR (exit 3), and the spooled row — the only audit
+    # record at hand during the outage — is still listed (it used to be one error line)
+    outage = recent_deploys(dworld.context())
+    assert outage.verdict == "ERROR" and outage.rows == []
+    assert [r["action"] for r in outage.spooled] == ["rollback"]
+    assert "could not be read" in rendered(outage) and "(spooled)" in rendered(outage)
+    assert outage.to_json()["error"]
     dworld.wh.execute("ALTER TABLE nba_ops.deploys_gone RENAME TO deploys")
     history = recent_deploys(dworld.context(), limit=5)
     assert history.flushed == 1
