@@ -1,7 +1,8 @@
 """``inv verify-deploy --service S``: health and post-deploy validation of what serves now.
 
-One measurement (not a window): the serving revision's health endpoint, its readiness and
-traffic, and the service's ``post_deploy`` checks narrowed to the serving revision.
+One measurement (not a window): the serving revision's health endpoint (and that of every
+other revision receiving traffic: a held canary), its readiness and traffic, and the
+service's ``post_deploy`` checks narrowed to the serving revision.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import ServiceInfo
     from nbaops.config import ServiceConfig
     from nbaops.context import Context
+    from nbaops.deploy.predeploy import CurrentDeployment
 
 
 def run_verify(ctx: Context, service: str, *, dry_run: bool = False) -> CheckReport:
@@ -30,7 +32,7 @@ def run_verify(ctx: Context, service: str, *, dry_run: bool = False) -> CheckRep
         UnknownServiceError: unknown service (exit 2).
     """
     from nbaops.checks import plan_post_deploy, run_post_deploy
-    from nbaops.deploy.predeploy import check_health, check_status, read_current
+    from nbaops.deploy.predeploy import check_status, read_current
     from nbaops.deploy.settings import DeploySettings
 
     cfg = ctx.config.service(service)
@@ -50,7 +52,7 @@ def run_verify(ctx: Context, service: str, *, dry_run: bool = False) -> CheckRep
     serving = current.serving.name if current.serving else None
     checks += [
         check_status(current, service),
-        check_health(ctx, current, cfg, settings.health_timeout_s),
+        *_health_of_every_serving_revision(ctx, current, cfg, settings.health_timeout_s),
         *run_post_deploy(ctx, cfg, revision=serving),
     ]
     return CheckReport(
@@ -58,6 +60,49 @@ def run_verify(ctx: Context, service: str, *, dry_run: bool = False) -> CheckRep
         checks,
         extra={"service": service, "serving_revision": serving, "commit": current.commit},
     )
+
+
+def _health_of_every_serving_revision(
+    ctx: Context, current: CurrentDeployment, cfg: ServiceConfig, timeout_s: float
+) -> list[CheckResult]:
+    """``service_health`` of the largest share, then ``revision_health`` of every other
+    revision with traffic (a held canary, a split left by hand: users reach it too; only
+    the largest share was probed), all probed at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nbaops.deploy.predeploy import check_health, health_url, probe_health
+    from nbaops.verdict import Verdict
+
+    info = current.service
+    serving = current.serving.name if current.serving else None
+    others = [r for r, p in info.traffic_by_revision.items() if p > 0 and r and r != serving]
+    if not others:
+        return [check_health(ctx, current, cfg, timeout_s)]
+
+    def other(revision: str) -> CheckResult:
+        share = f"{info.traffic_by_revision[revision]}% of traffic"
+        try:
+            url = health_url(ctx, info, revision, cfg.health_path)
+        except CloudRunError as exc:  # untagged and not the whole service: no URL of its own
+            return CheckResult(
+                name="revision_health",
+                service=cfg.name,
+                verdict=Verdict.INCONCLUSIVE,
+                value=None,
+                threshold=f"HTTP 2xx within {timeout_s:g}s",
+                message=f"revision {revision} ({share}) not probed: {exc}",
+                query=f"run_v2 GetService {cfg.name} (traffic tags)",
+            )
+        result = probe_health(
+            ctx, cfg.name, url, timeout_s=timeout_s, name="revision_health", revision=revision
+        )
+        result.message += f" ({share})"
+        return result
+
+    with ThreadPoolExecutor(1 + len(others), thread_name_prefix="verify-health") as pool:
+        main = pool.submit(check_health, ctx, current, cfg, timeout_s)
+        rest = [pool.submit(other, revision) for revision in others]
+        return [main.result(), *(f.result() for f in rest)]
 
 
 def _would_recover(info: ServiceInfo) -> list[CheckResult]:

@@ -109,6 +109,36 @@ def test_verify_deploy_measures_what_serves_now(dworld: DeployWorld) -> None:
     assert run_verify(dworld.context(), SERVICE).verdict is Verdict.FAIL
 
 
+def test_verify_deploy_probes_every_revision_that_receives_traffic(dworld: DeployWorld) -> None:
+    """A held canary serves users too: only the largest share was probed, so an unhealthy
+    10% revision left verify-deploy at WARN (the split) with its health unchecked."""
+    from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.local import cloudrun_state
+    from nbaops.local.state_files import locked
+
+    ctx = dworld.context()
+    current, old = [r.name for r in ctx.cloudrun.list_revisions(SERVICE)][:2]
+    with locked(dworld.home):  # the newer revision's health endpoint answers 503
+        state = cloudrun_state.load_state(dworld.home)
+        for name, revision in state["revisions"].items():
+            if name.endswith("/" + current):
+                revision["_degraded"] = True
+        cloudrun_state.save_state(dworld.home, state)
+    # an untagged 10% has no URL of its own: not probed, and never PASS
+    ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(old, 90), TrafficSplit(current, 10)])
+    checks = run_verify(dworld.context(), SERVICE).checks
+    untagged = next(c for c in checks if c.name == "revision_health")
+    assert untagged.verdict is Verdict.INCONCLUSIVE and "no tag" in untagged.message
+    ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(old, 90), TrafficSplit(current, 10, "canary")])
+    report = run_verify(dworld.context(), SERVICE)
+    health = {c.name: c for c in report.checks if c.name.endswith("_health")}
+    assert health["service_health"].verdict is Verdict.PASS  # the 90% revision
+    assert health["revision_health"].verdict is Verdict.FAIL
+    assert current in health["revision_health"].message
+    assert "10% of traffic" in health["revision_health"].message
+    assert report.verdict is Verdict.FAIL
+
+
 def test_deploys_history_lists_recent_rows_newest_first(dworld: DeployWorld) -> None:
     run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
     run_rollback(dworld.context(), SERVICE)
