@@ -1,4 +1,5 @@
-"""Nox sessions: `nox` runs the default set (lint, typecheck, tests, regression).
+"""Nox sessions: `nox` runs the default set (`nox.options.sessions` below: lint, typecheck,
+tests, regression, integration-bq, docs).
 
 Each session installs the project with its pinned dev dependencies into its own
 environment (uv when available). Extra arguments after `--` reach the tool.
@@ -27,10 +28,35 @@ def install_project(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Run every pre-commit hook (ruff included) on all files, then the layer contract."""
+    """Run every pre-commit hook (ruff included) on all files, then the schema-breaking
+    hook against where this branch left the main line, then the layer contract."""
     install_project(session)
     session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
+    # --all-files compares the schema files with HEAD, i.e. with themselves once committed:
+    # a pull request that dropped a column passed. Judge them against the fork point.
+    base = fork_point()
+    if base is not None:
+        session.run(
+            "pre-commit", "run", "bq-schema-breaking", "--from-ref", base, "--to-ref", "HEAD"
+        )
     session.run("lint-imports")  # pyproject [tool.importlinter]: kernel -> ... -> cli
+
+
+def fork_point() -> str | None:
+    """Where HEAD left ``origin/<base>`` (a pull request's ``GITHUB_BASE_REF``, else main);
+    None when there is no such ref or HEAD is on it (nothing of the branch to judge)."""
+    import os
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    ref = f"origin/{os.environ.get('GITHUB_BASE_REF') or 'main'}"
+    if git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is None:
+        return None
+    fork, head = git("merge-base", ref, "HEAD"), git("rev-parse", "HEAD")
+    return fork if fork and fork != head else None
 
 
 @nox.session(python=PYTHON)

@@ -69,7 +69,10 @@ def client_kwargs(endpoint: str | None, credentials: Any = None) -> dict[str, An
     becomes ``client_options.api_endpoint`` and, unless ``credentials`` are given,
     anonymous credentials; with neither, the client uses the real API and ADC.
     """
+    from nbaops.adapters.stdlib_http import no_proxy_for_loopback
+
     kwargs: dict[str, Any] = {"transport": "rest", "credentials": credentials}
+    no_proxy_for_loopback(endpoint)  # a stand-in on 127.0.0.1 is never behind a proxy
     if endpoint:
         kwargs["client_options"] = {"api_endpoint": endpoint}
         if credentials is None:
@@ -87,6 +90,9 @@ def standin_user_credentials(endpoint: str) -> Any:
     """
     from google.oauth2 import credentials as user
 
+    from nbaops.adapters.stdlib_http import no_proxy_for_loopback
+
+    no_proxy_for_loopback(endpoint)  # its /token refresh goes through requests too
     creds = user.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
         {
             "type": "authorized_user",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.credentials import UNREADABLE_CREDENTIALS, anonymous_credentials
 from nbaops.adapters.errors import auth_error, unreachable
+from nbaops.adapters.stdlib_http import no_proxy_for_loopback
 from nbaops.clock import as_utc, rfc3339
 from nbaops.errors import LoggingError
 
@@ -224,6 +225,7 @@ class LogReader:
         kind = transport or ("stdlib" if endpoint else "session")
         if kind not in ("stdlib", "session"):
             raise ValueError(f"unknown transport {kind!r}")
+        no_proxy_for_loopback(endpoint)  # the session transport reads the proxy variables
         self._post: Transport = (
             _stdlib_post if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
         )

@@ -160,6 +160,9 @@ class MetricsReader:
                     MetricServiceGrpcTransport,
                 )
 
+                from nbaops.adapters.stdlib_http import no_proxy_for_loopback
+
+                no_proxy_for_loopback(self.endpoint)  # gRPC reads http_proxy too
                 channel = grpc.insecure_channel(self.endpoint)
                 self._client = monitoring_v3.MetricServiceClient(
                     transport=MetricServiceGrpcTransport(channel=channel)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import os
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +30,25 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def no_proxy_for_loopback(endpoint: str | None) -> None:
+    """When ``endpoint`` is on this machine (a stand-in, an emulator), add the loopback
+    hosts to ``NO_PROXY``/``no_proxy``, which requests, urllib and gRPC all read: the
+    official clients otherwise sent the local profile's calls to a proxy set in the shell
+    or CI job (every Cloud Run check ERROR: ``ProxyError``)."""
+    if not endpoint or not is_loopback(
+        urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").hostname
+    ):
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        current = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+        missing = [h for h in LOOPBACK_HOSTS if h not in current]
+        if missing:
+            os.environ[name] = ",".join([*current, *missing])
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):

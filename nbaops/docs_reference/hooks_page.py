@@ -96,7 +96,10 @@ def page(root: Path, configs: Mapping[str, Config]) -> str:
         *[f"      - id: {doc.hook['id']}" for doc in hooks],
         "```",
         "",
-        "`pre-commit install` once in that repository. A first commit has no base to "
+        "`pre-commit install` once in that repository; the hooks' environment is built with "
+        f"`{hooks[0].hook.get('language_version', 'python3')}` (each hook's "
+        "`language_version`: the package's `requires-python`), which must be on the PATH "
+        "whatever Python pre-commit itself runs on. A first commit has no base to "
         "compare with: `bq-schema-breaking` then lints only. On a commit it compares with "
         "`HEAD`; in CI run `pre-commit run --from-ref origin/main --to-ref HEAD` and it "
         "compares with the from-ref (pre-commit exports it as `PRE_COMMIT_FROM_REF`), so a "

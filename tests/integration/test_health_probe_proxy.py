@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import urllib.request
+from pathlib import Path
 
 import pytest
 from worlds.http_fake import FakeServer, Request
@@ -83,3 +84,30 @@ def test_a_real_host_still_goes_through_the_environment_proxy(
         urllib.request.urlopen(local.url + "/", timeout=3) as response,
     ):
         assert response.status == 200
+
+
+def test_the_official_clients_reach_a_loopback_stand_in_past_a_dead_proxy(
+    dead_proxy: None, tmp_path: Path
+) -> None:
+    """The health prober bypassed it, the Google clients did not: with HTTP(S)_PROXY set in
+    the shell, every local Cloud Run call was 'cannot reach the API: ProxyError' and the
+    doctor's token refresh at the stand-in failed the same way."""
+    from worlds.http_fake import FakeServer as Fake
+
+    from nbaops.adapters.cloudrun import CloudRun
+    from nbaops.adapters.credentials import refresh_outcome, standin_user_credentials
+    from nbaops.config import load_config
+
+    service = {"name": "projects/p/locations/r/services/svc", "uri": "https://svc.a.run.app"}
+
+    def route(req: Request) -> tuple[int, object]:
+        if req.path == "/token":
+            return 200, {"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}
+        return 200, service
+
+    with Fake(route) as server:
+        profile = load_config(profile="local").profile
+        info = CloudRun(profile, server.url, timeout_s=3, retries=False).get_service("svc")
+        issued, message, reached = refresh_outcome(standin_user_credentials(server.url))
+    assert info.uri == "https://svc.a.run.app"
+    assert issued is True, message

@@ -1,20 +1,21 @@
 """BigQuery emulator tests: the real google-cloud-bigquery client through BigQueryWarehouse.
 
 ``nox -s integration-bq`` starts ``bqemulator`` on 127.0.0.1 and sets
-``NBAOPS_BQ_EMULATOR`` to its REST endpoint. Without a reachable emulator every test here
-is skipped with the reason, so the default test run is unaffected.
+``NBAOPS_BQ_EMULATOR`` to its REST endpoint. Without that variable every test here is
+skipped with the reason, so the default test run is unaffected; with it, an emulator that
+cannot be reached fails the tests (a session whose every test skipped tested nothing).
 """
 
 from __future__ import annotations
 
 import os
 import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from nbaops.adapters.stdlib_http import opener_for
 from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
 
 ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
@@ -26,13 +27,15 @@ def emulator_endpoint() -> str:
         pytest.skip(
             f"no BigQuery emulator: {ENDPOINT_ENV} is not set (run `nox -s integration-bq`)"
         )
-    try:
-        with urllib.request.urlopen(
-            f"{endpoint}/bigquery/v2/projects/probe/datasets", timeout=3
-        ) as reply:
+    url = f"{endpoint}/bigquery/v2/projects/probe/datasets"
+    try:  # the loopback without the environment's proxy, as nbaops' clients reach it
+        with opener_for(url).open(url, timeout=3) as reply:
             reply.read()
     except (urllib.error.URLError, OSError) as exc:
-        pytest.skip(f"BigQuery emulator at {endpoint} is not reachable: {exc}")
+        # NBAOPS_BQ_EMULATOR is set by `python -m nbaops.bq_emulator` for the run it
+        # started: unreachable then is a broken session, not a missing emulator (through
+        # an HTTP_PROXY every test skipped and `nox -s integration-bq` passed)
+        pytest.fail(f"BigQuery emulator at {endpoint} is not reachable: {exc}")
     return endpoint
 
 
