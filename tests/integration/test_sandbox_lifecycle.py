@@ -289,22 +289,26 @@ def test_a_fault_injection_killed_before_the_data_changed_is_applied_by_the_next
     assert marker is not None and marker["incomplete"] == "refresh"
     lifecycle.ensure_sandbox(open_context("local"))
     assert count(home, GRADED_SINCE, d=yesterday) == 0  # the fault's data, at last
-    # and the reverse: a clear killed before the data was restored
+    # and the reverse: a clear killed before the data was restored leaves the same mark
+    # (what the next task redoes, as above)
     with monkeypatch.context() as patch:
         patch.setattr(lifecycle, "_league", killed)
         with pytest.raises(KeyboardInterrupt):
             fault_injection.clear(ctx)
     assert faults.active(home) == {}
-    lifecycle.ensure_sandbox(open_context("local"))
-    assert count(home, GRADED_SINCE, d=yesterday) > 0
+    cleared = lifecycle.read_marker(home)
+    assert cleared is not None and cleared["incomplete"] == "refresh"
 
 
 def test_a_reset_from_unreadable_logs_changes_nothing(
     ctx: Context, home: Path, restore: None, tmp_path: Path
 ) -> None:
     # exit 2 "bad input" had already cleared every fault (data and API), the data unchanged
-    fault_injection.inject(ctx, "grading-stall")
-    fault_injection.inject(ctx, "http-5xx", "grading-service")
+    from nbaops.local import api_faults
+
+    stall = {"name": "grading-stall", "service": "grading-service", "injected_at": NOW}
+    faults.write_records(home, [stall])  # the record alone: this test changes no data
+    api_faults.set_api_fault(home, "http-5xx", service="grading-service")
     before = {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()}
     bad = tmp_path / "logs.csv"
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
@@ -313,6 +317,7 @@ def test_a_reset_from_unreadable_logs_changes_nothing(
     after = {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()}
     assert {name for name in after if after[name] != before.get(name)} <= {"standin-requests.jsonl"}
     assert set(faults.active(home)) == {"grading-stall", "http-5xx"}
+    assert api_faults.active_api_faults(home)
 
 
 def test_damaged_state_files_name_themselves_and_a_reset_rebuilds_past_them(

@@ -112,9 +112,11 @@ def _cases() -> list[Case]:
         Case("canary", label, "TERM", "rollback" if i % 2 else "deploy")
         for i, label in enumerate(CANARY)
     ]
+    # a model deploy crosses the plain boundaries (its request only adds the model env):
+    # every other one, each signal at least once, keeps the suite within its budget
     cases += [
         Case("model", label, SIGNALS[i % 3], "deploy" if i % 2 else "rollback")
-        for i, label in enumerate(PLAIN)
+        for i, label in enumerate(PLAIN[1::2])
     ]
     cases += [Case("failing", label, "KILL", "rollback") for label in FAILING]
     rng = random.Random(13)  # "random instants", reproducible: ordinals over every boundary
@@ -382,8 +384,8 @@ def _rollback_cases() -> list[RollbackCase]:
         RollbackCase("progress:rollback#2", "KILL", "verify"),
         RollbackCase("progress:rollback#2", "TERM", "rollback"),
     ]
-    rng = random.Random(17)  # random instants over the 8 boundaries of a rollback
-    cases += [RollbackCase(str(rng.randint(1, 8)), "KILL", f) for f in ("rollback", "deploy")]
+    # (no random instants: a rollback's boundaries are few, and the named ones above
+    # cover each side of its one mutation)
     return list({c.id: c for c in cases}.values())
 
 
