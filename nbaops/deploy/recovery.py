@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
@@ -303,16 +303,14 @@ def _journal_left(rec: Recovery) -> dict[str, str | None]:
     return {JOURNAL_ANNOTATION: held.to_annotation() if held is not None else None}
 
 
-def _write_rollback_row(ctx: Context, rec: Recovery, actor: str) -> None:
-    """The interrupted rollback's row: ``success`` when its target serves 100%, else
-    ``interrupted``; ``revision_after`` is what serves now (the largest share)."""
+def _journal_record(ctx: Context, rec: Recovery, **fields: Any) -> audit.AuditRecord:
+    """The interrupted command's audit row as far as its journal knows it (who, what,
+    when, the revision before, each journalled step as a note); ``fields`` the rest."""
     journal = rec.interrupted.journal
-    service = rec.interrupted.service
-    serving = max(rec.traffic, key=lambda r: rec.traffic[r]) if rec.traffic else None
     record = audit.AuditRecord(
         deploy_id=journal.deploy_id,
-        service=service,
-        action="rollback",
+        service=rec.interrupted.service,
+        action=journal.action,
         actor=journal.holder,
         profile=ctx.profile,
         started_at=journal.started,
@@ -320,10 +318,20 @@ def _write_rollback_row(ctx: Context, rec: Recovery, actor: str) -> None:
         image=journal.image,
         model_version=journal.model_version,
         revision_before=journal.before_revision,
-        revision_after=serving,
+        **fields,
     )
     for step in journal.steps:
         record.note("journal", "PASS", f"{step['step']} at {step['at']}")
+    return record
+
+
+def _write_rollback_row(ctx: Context, rec: Recovery, actor: str) -> None:
+    """The interrupted rollback's row: ``success`` when its target serves 100%, else
+    ``interrupted``; ``revision_after`` is what serves now (the largest share)."""
+    journal = rec.interrupted.journal
+    service = rec.interrupted.service
+    serving = max(rec.traffic, key=lambda r: rec.traffic[r]) if rec.traffic else None
+    record = _journal_record(ctx, rec, revision_after=serving)
     record.note("recovery", "WARN", f"{rec.message} (by {actor})")
     if rec.target_serves:
         summary = (
@@ -342,26 +350,10 @@ def _write_row(ctx: Context, rec: Recovery, actor: str) -> None:
         return
     journal = rec.interrupted.journal
     finished = journal.phase == "finished" and journal.outcome
-    record = audit.AuditRecord(
-        deploy_id=journal.deploy_id,
-        service=rec.interrupted.service,
-        action=journal.action,
-        actor=journal.holder,
-        profile=ctx.profile,
-        started_at=journal.started,
-        commit_sha=journal.commit,
-        image=journal.image,
-        revision_before=journal.before_revision,
-        revision_after=journal.before_revision if rec.ok else None,
-        canary_percent=journal.canary,
-        model_version=journal.model_version,
-    )
+    after = journal.before_revision if rec.ok else None
     if finished:
-        record.revision_after = (
-            journal.new_revision if journal.outcome == "success" else (journal.before_revision)
-        )
-    for step in journal.steps:
-        record.note("journal", "PASS", f"{step['step']} at {step['at']}")
+        after = journal.new_revision if journal.outcome == "success" else journal.before_revision
+    record = _journal_record(ctx, rec, revision_after=after, canary_percent=journal.canary)
     for check in rec.restored.checks if rec.restored else []:
         record.add("recovery", check)
     record.note("recovery", "WARN" if rec.ok else "ERROR", f"{rec.message} (by {actor})")
