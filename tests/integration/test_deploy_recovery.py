@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from worlds.deploy_world import DeployWorld, hook
 
-from nbaops.adapters.cloudrun import TrafficSplit
+from nbaops.adapters.cloudrun import ServiceInfo, TrafficSplit
 from nbaops.deploy import lock
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, journal_of
@@ -343,15 +343,7 @@ def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
     dworld: DeployWorld,
 ) -> None:
     ctx = dworld.context()
-    info = ctx.cloudrun.get_service(SERVICE)
-    before = info.serving_revision or ""
-    created = ctx.cloudrun.deploy_revision(
-        SERVICE, image="local.nbaops.dev/x:z", labels={}, tag="candidate", no_traffic=True
-    )
-    new = created.latest_created_revision or ""
-    ctx.cloudrun.set_traffic(
-        SERVICE, [TrafficSplit(new, 70, "candidate"), TrafficSplit(before, 30)]
-    )
+    before, _new, info = _split(dworld)
     plain = run_rollback(dworld.context(), SERVICE, dry_run=True)
     assert plain.target == before  # the oldest revision receiving traffic, not one further
     held = Journal.start("held-1", "deploy", "ada@h", info).advance("held", outcome="held")
@@ -544,8 +536,9 @@ def test_rollback_after_an_interrupted_rollback_that_had_not_moved_goes_to_its_t
     )
 
 
-def _held_deploy(world: DeployWorld) -> tuple[str, str, Journal]:
-    """A held canary: a new revision at 70%, its journal (phase held) on the service."""
+def _split(world: DeployWorld) -> tuple[str, str, ServiceInfo]:
+    """A new tagged revision at 70%, what served before at 30%: ``(before, new, the
+    service as it was before the split)``."""
     ctx = world.context()
     info = ctx.cloudrun.get_service(SERVICE)
     before = info.serving_revision or ""
@@ -556,6 +549,13 @@ def _held_deploy(world: DeployWorld) -> tuple[str, str, Journal]:
     ctx.cloudrun.set_traffic(
         SERVICE, [TrafficSplit(new, 70, "candidate"), TrafficSplit(before, 30)]
     )
+    return before, new, info
+
+
+def _held_deploy(world: DeployWorld) -> tuple[str, str, Journal]:
+    """A held canary: a new revision at 70%, its journal (phase held) on the service."""
+    ctx = world.context()
+    before, new, info = _split(world)
     held = Journal.start("held-1", "deploy", "ada@h", info).advance("held", outcome="held")
     ctx.cloudrun.set_annotations(
         SERVICE,
