@@ -85,6 +85,8 @@ class DeployHistory:
                 highlight=False,
                 markup=False,
             )
+        if self.error and not self.rows and not self.spooled:
+            return  # unknown, not empty: the ERROR line above says why
         if not self.rows and not self.spooled:
             console.print(f"recent deploys ({self.scope}): none", highlight=False)
             if self.flushed:

@@ -103,6 +103,9 @@ def test_history_renders_spooled_rows(dworld: DeployWorld) -> None:
     assert [r["action"] for r in outage.spooled] == ["rollback"]
     assert "could not be read" in rendered(outage) and "(spooled)" in rendered(outage)
     assert outage.to_json()["error"]
+    # nothing spooled for another service either: its history is unknown, not "none"
+    unknown = rendered(recent_deploys(dworld.context(), service="grading-service"))
+    assert "could not be read" in unknown and ": none" not in unknown
     dworld.wh.execute("ALTER TABLE nba_ops.deploys_gone RENAME TO deploys")
     history = recent_deploys(dworld.context(), limit=5)
     assert history.flushed == 1
