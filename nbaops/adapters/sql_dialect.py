@@ -113,20 +113,6 @@ def changing_statement(sql: str) -> str | None:
     return None
 
 
-def at_most(sql: str, rows: int) -> str:
-    """One query ``sql`` reading at most ``rows`` rows: ``SELECT * FROM (sql) LIMIT rows``
-    built on the parsed query (BigQuery SQL), not pasted around its text.
-
-    Raises:
-        WarehouseError: the SQL does not parse.
-    """
-    from sqlglot import exp
-
-    (query,) = _parse(sql)
-    wrapped = exp.select("*").from_(exp.Subquery(this=query)).limit(rows)
-    return str(wrapped.sql(dialect="bigquery"))
-
-
 def _unit_name(node: Any) -> str:
     unit = node.args.get("unit")
     if unit is None:

@@ -44,11 +44,14 @@ def no_proxy_for_loopback(endpoint: str | None) -> None:
         urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").hostname
     ):
         return
-    for name in ("NO_PROXY", "no_proxy"):
-        current = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
-        missing = [h for h in LOOPBACK_HOSTS if h not in current]
-        if missing:
-            os.environ[name] = ",".join([*current, *missing])
+    # one list under both spellings, from the one the libraries read first (lower case):
+    # a new no_proxy beside the user's NO_PROXY would hide the user's hosts
+    given = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    if given.strip() == "*":  # every host already bypasses every proxy
+        return
+    current = [h.strip() for h in given.split(",") if h.strip()]
+    merged = ",".join([*current, *(h for h in LOOPBACK_HOSTS if h not in current)])
+    os.environ["no_proxy"] = os.environ["NO_PROXY"] = merged
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):

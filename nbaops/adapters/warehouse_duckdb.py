@@ -209,7 +209,10 @@ def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
 
 class DamagedWarehouseError(WarehouseError):
     """The warehouse file exists but is not a DuckDB database DuckDB can open (cut short,
-    overwritten): not a lock held by another process. ``sandbox.reset`` sets it aside."""
+    overwritten): not a lock held by another process. ``sandbox.reset`` sets it aside.
+    Bad local state, like a damaged state file: exit 2, not "could not determine"."""
+
+    exit_code = 2
 
 
 class DuckDBWarehouse:
@@ -275,6 +278,7 @@ class DuckDBWarehouse:
         *,
         timeout_s: float | None,
         fetch: bool,
+        max_rows: int | None = None,
     ) -> list[dict[str, Any]]:
         duckdb = engine()
 
@@ -302,7 +306,7 @@ class DuckDBWarehouse:
             try:
                 (st,) = statements
                 cur.execute(st.sql, self._bind(st.params, st.needs_now, given) or None)
-                return self._fetch(cur) if fetch else []
+                return self._fetch(cur, max_rows) if fetch else []
             except duckdb.Error as exc:
                 _rollback(cur)
                 if timed_out.is_set() and timeout_s is not None:
@@ -315,7 +319,7 @@ class DuckDBWarehouse:
                     timer.cancel()
 
     @staticmethod
-    def _fetch(cur: Any) -> list[dict[str, Any]]:
+    def _fetch(cur: Any, max_rows: int | None = None) -> list[dict[str, Any]]:
         description = cur.description or []
         names = [d[0] for d in description]
         if len(set(names)) != len(names):
@@ -323,7 +327,7 @@ class DuckDBWarehouse:
             raise WarehouseError(f"duplicate column names in the result: {', '.join(dupes)}")
         json_cols = {i for i, d in enumerate(description) if str(d[1]) == "JSON"}
         out: list[dict[str, Any]] = []
-        for raw in cur.fetchall():
+        for raw in cur.fetchall() if max_rows is None else cur.fetchmany(max_rows):
             row: dict[str, Any] = {}
             for i, (name, value) in enumerate(zip(names, raw, strict=True)):
                 if i in json_cols and isinstance(value, str):
@@ -333,11 +337,17 @@ class DuckDBWarehouse:
         return out
 
     def query(
-        self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout_s: float | None = None,
+        max_rows: int | None = None,
     ) -> QueryResult:
-        """Run one SELECT; rows as dicts. ``timeout_s`` interrupts the query."""
+        """Run one SELECT; rows as dicts. ``timeout_s`` interrupts the query; ``max_rows``
+        converts only the first rows of the result (the query itself unchanged)."""
         started = time.perf_counter()
-        rows = self._run(sql, params, timeout_s=timeout_s, fetch=True)
+        rows = self._run(sql, params, timeout_s=timeout_s, fetch=True, max_rows=max_rows)
         return QueryResult(rows, sql, None, time.perf_counter() - started)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:

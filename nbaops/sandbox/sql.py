@@ -204,11 +204,13 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
         warehouse.estimate_bytes(text, values)  # a dry run: nothing has run yet
     except Exception as exc:
         raise UsageError(f"sandbox.sql: {first_line(exc)}") from exc
-    from nbaops.adapters.sql_dialect import at_most
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 
+    assert isinstance(warehouse, DuckDBWarehouse)  # the local profile only (settings_for)
     started = time.perf_counter()
-    # one row past the cap says there are more (3M generated rows took 1.2 GB and 24 s)
-    rows = warehouse.query(at_most(text, MAX_ROWS + 1), values).rows
+    # one row past the cap says there are more (3M generated rows took 1.2 GB and 24 s as
+    # Python rows); the query runs as written (a wrapper renamed duplicate columns)
+    rows = warehouse.query(text, values, max_rows=MAX_ROWS + 1).rows
     report = SqlReport(text, [], rows[:MAX_ROWS], time.perf_counter() - started, values)
     report.columns = list(rows[0]) if rows else []
     report.truncated = len(rows) > MAX_ROWS

@@ -218,3 +218,6 @@ def test_sandbox_sql_prints_at_most_a_page_of_rows_and_says_so(sandbox: Context)
     assert many.to_json()["truncated"] is True
     few = run_sql(sandbox, "SELECT x FROM UNNEST(GENERATE_ARRAY(1, 5000)) AS x LIMIT 3")
     assert len(few.rows) == 3 and not few.truncated
+    # the query runs as written: a wrapper around it renamed duplicate columns (a, a_1)
+    with pytest.raises(Exception, match="duplicate column names"):
+        run_sql(sandbox, "SELECT 1 AS a, 2 AS a")

@@ -4,6 +4,7 @@ through the environment's proxy (a corporate proxy may be needed for *.run.app).
 
 from __future__ import annotations
 
+import os
 import socket
 import urllib.request
 from pathlib import Path
@@ -111,3 +112,29 @@ def test_the_official_clients_reach_a_loopback_stand_in_past_a_dead_proxy(
         issued, message, reached = refresh_outcome(standin_user_credentials(server.url))
     assert info.uri == "https://svc.a.run.app"
     assert issued is True, message
+
+
+def test_the_loopback_hosts_join_the_users_no_proxy_list_and_never_hide_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new lower-case no_proxy beside the user's NO_PROXY hid the user's hosts (requests
+    and urllib read the lower-case name first); ``*`` with more after it stopped meaning
+    "every host" to urllib."""
+    import urllib.request
+
+    from nbaops.adapters.stdlib_http import no_proxy_for_loopback
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.example:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("NO_PROXY", "github.corp.example")
+    no_proxy_for_loopback("http://127.0.0.1:8123")
+    for name in ("no_proxy", "NO_PROXY"):
+        assert os.environ[name].split(",")[0] == "github.corp.example"
+        assert "127.0.0.1" in os.environ[name].split(",")
+    assert urllib.request.proxy_bypass("github.corp.example")
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.setenv("NO_PROXY", "*")
+    no_proxy_for_loopback("http://127.0.0.1:8123")
+    assert os.environ["no_proxy"] == "*" and os.environ["NO_PROXY"] == "*"
+    no_proxy_for_loopback("https://bigquery.googleapis.com")  # not loopback: untouched
+    assert os.environ["no_proxy"] == "*"

@@ -336,6 +336,11 @@ def test_damaged_state_files_name_themselves_and_a_reset_rebuilds_past_them(
         load_state(home)
     with pytest.raises(ConfigError, match=r"sandbox-faults.json: damaged sandbox state"):
         fault_injection.clear(ctx)
+    from nbaops.adapters.warehouse_duckdb import DamagedWarehouseError
+
+    with pytest.raises(DamagedWarehouseError, match="sandbox.reset") as damaged:
+        DuckDBWarehouse(home / WAREHOUSE_FILE, root=ROOT).query("SELECT 1 AS x")
+    assert damaged.value.exit_code == 2  # bad local state, as a damaged state file
     lifecycle.reset(ctx)
     assert count(home, LINES_TODAY, d=TODAY) > 0
     assert load_state(home)["services"] and faults.active(home) == {}
