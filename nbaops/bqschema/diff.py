@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -348,6 +349,9 @@ def known_tables(root: Path) -> list[str]:
     )
 
 
+_TABLE_REF = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,1023}\.[A-Za-z_][A-Za-z0-9_]{0,1023}")
+
+
 def resolve_tables(
     root: Path, table: str | None, removed: Callable[[str], bool] | None = None
 ) -> list[str]:
@@ -364,7 +368,9 @@ def resolve_tables(
         UsageError: unknown table (names the known ones).
     """
     tables = known_tables(root)
-    if table is not None and table not in tables and not (removed and removed(table)):
+    # only a well-formed dataset.table is looked up elsewhere (a git path, a warehouse name)
+    looked_up = table is not None and _TABLE_REF.fullmatch(table) is not None
+    if table is not None and table not in tables and not (looked_up and removed and removed(table)):
         raise UsageError(f"unknown table {table!r}; known tables: {', '.join(tables)}")
     return tables if table is None else [table]
 

@@ -294,3 +294,23 @@ def test_a_table_whose_schema_file_was_deleted_is_table_no_delete_also_with_tabl
         diff_against_ref(ctx, "nba_raw.nope", "HEAD")
     with pytest.raises(UsageError, match="unknown table 'nba_raw.nope'"):
         diff_live(ctx, "nba_raw.nope")
+
+
+def test_a_table_name_is_looked_up_elsewhere_only_when_well_formed() -> None:
+    """A -t that no schema file names is looked up at the base ref or live (a removed
+    table: TABLE_NO_DELETE); anything but dataset.table is refused before any lookup."""
+    from nbaops.bqschema.diff import resolve_tables
+    from nbaops.errors import UsageError
+
+    asked: list[str] = []
+
+    def removed(table: str) -> bool:
+        asked.append(table)
+        return True
+
+    root = Path(__file__).resolve().parents[2]
+    assert resolve_tables(root, "nba_old.gone_table", removed) == ["nba_old.gone_table"]
+    for bad in ("../../etc/passwd", "nba_raw/games", "a.b.c", ""):
+        with pytest.raises(UsageError, match="unknown table"):
+            resolve_tables(root, bad, removed)
+    assert asked == ["nba_old.gone_table"]
