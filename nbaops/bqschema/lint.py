@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nbaops.bqschema.jsonpos import JArray, JObject
@@ -113,15 +113,9 @@ def _lint_layout(doc: Document, table: JObject) -> None:
                 doc.add("PARTITION_INVALID", line, message)
             pfield = part.get("field")
             column = columns.get(pfield.lower()) if isinstance(pfield, str) else None
-            if pfield is not None and column is None:
-                message = f"partition column {pfield!r:.60} is not a top-level column"
-                doc.add("PARTITION_INVALID", line, message)
-            elif column is not None and (
-                column.type not in _PARTITION_COLUMN_TYPES or column.mode == "REPEATED"
-            ):
-                must = "must be DATE, TIMESTAMP or DATETIME"
-                message = f"partition column {pfield!r} is {column.type}; {must}"
-                doc.add("PARTITION_INVALID", line, message)
+            problem = _partition_problem(pfield, column, ranged=False)
+            if pfield is not None and problem:
+                doc.add("PARTITION_INVALID", line, problem)
     ranged = table.get("rangePartitioning")
     if ranged is not None:
         _lint_range_partitioning(doc, table, ranged, columns)
@@ -134,17 +128,36 @@ def _lint_layout(doc: Document, table: JObject) -> None:
             return
         for _key, message in unknown_keys(clus, CLUSTER_KEYS, "clustering"):
             doc.add("UNKNOWN_KEY", line, message)
-        if len(cfields) > 4:
-            doc.add("CLUSTER_INVALID", line, f"{len(cfields)} clustering columns (at most 4)")
-        for col in cfields:
-            column = columns.get(col.lower()) if isinstance(col, str) else None
-            if column is None:
-                message = f"clustering column {col!r:.60} is not a top-level column"
-                doc.add("CLUSTER_INVALID", line, message)
-            elif column.type in _NOT_CLUSTERABLE or column.mode == "REPEATED":
-                what = "REPEATED" if column.mode == "REPEATED" else column.type
-                message = f"clustering column {col!r} is {what}, which BigQuery cannot cluster on"
-                doc.add("CLUSTER_INVALID", line, message)
+        for message in _cluster_problems(cfields, columns):
+            doc.add("CLUSTER_INVALID", line, message)
+
+
+def _partition_problem(name: object, column: Field | None, *, ranged: bool) -> str | None:
+    """What is wrong with a partition column (None: nothing): missing, REPEATED, or of a
+    type BigQuery cannot partition on (a range: INT64; time: DATE, TIMESTAMP, DATETIME)."""
+    label = "range partition column" if ranged else "partition column"
+    if column is None:
+        return f"{label} {name!r:.60} is not a top-level column"
+    wanted = {"INT64"} if ranged else _PARTITION_COLUMN_TYPES
+    if column.type in wanted and column.mode != "REPEATED":
+        return None
+    what = "REPEATED" if column.mode == "REPEATED" else column.type
+    must = "an INTEGER (INT64)" if ranged else "DATE, TIMESTAMP or DATETIME"
+    return f"{label} {name!r} is {what}; must be {must}"
+
+
+def _cluster_problems(names: Sequence[object], columns: Mapping[str, Field]) -> list[str]:
+    """What is wrong with clustering columns: more than 4, missing, REPEATED or of a type
+    BigQuery cannot cluster on."""
+    found = [f"{len(names)} clustering columns (at most 4)"] if len(names) > 4 else []
+    for name in names:
+        column = columns.get(name.lower()) if isinstance(name, str) else None
+        if column is None:
+            found.append(f"clustering column {name!r:.60} is not a top-level column")
+        elif column.type in _NOT_CLUSTERABLE or column.mode == "REPEATED":
+            what = "REPEATED" if column.mode == "REPEATED" else column.type
+            found.append(f"clustering column {name!r} is {what}, which BigQuery cannot cluster on")
+    return found
 
 
 def layout_problems(schema: TableSchema) -> list[tuple[str, str]]:
@@ -156,38 +169,10 @@ def layout_problems(schema: TableSchema) -> list[tuple[str, str]]:
     part = schema.partitioning
     if part is not None and part.field is not None:
         column = columns.get(part.field.lower())
-        wanted = {"INT64"} if part.type == "RANGE" else _PARTITION_COLUMN_TYPES
-        if column is None:
-            found.append(
-                (
-                    "PARTITION_INVALID",
-                    f"partition column {part.field!r:.60} is not a top-level column",
-                )
-            )
-        elif column.type not in wanted or column.mode == "REPEATED":
-            what = "REPEATED" if column.mode == "REPEATED" else column.type
-            must = "INTEGER (INT64)" if part.type == "RANGE" else "DATE, TIMESTAMP or DATETIME"
-            found.append(
-                ("PARTITION_INVALID", f"partition column {part.field!r} is {what}; must be {must}")
-            )
-    if len(schema.clustering) > 4:
-        found.append(
-            ("CLUSTER_INVALID", f"{len(schema.clustering)} clustering columns (at most 4)")
-        )
-    for name in schema.clustering:
-        column = columns.get(name.lower())
-        if column is None:
-            found.append(
-                ("CLUSTER_INVALID", f"clustering column {name!r:.60} is not a top-level column")
-            )
-        elif column.type in _NOT_CLUSTERABLE or column.mode == "REPEATED":
-            what = "REPEATED" if column.mode == "REPEATED" else column.type
-            found.append(
-                (
-                    "CLUSTER_INVALID",
-                    f"clustering column {name!r} is {what}, which BigQuery cannot cluster on",
-                )
-            )
+        problem = _partition_problem(part.field, column, ranged=part.type == "RANGE")
+        if problem:
+            found.append(("PARTITION_INVALID", problem))
+    found += [("CLUSTER_INVALID", m) for m in _cluster_problems(schema.clustering, columns)]
     return found
 
 
@@ -212,13 +197,9 @@ def _lint_range_partitioning(
         doc.add("UNKNOWN_KEY", line, message)
     rfield = ranged.get("field")
     column = columns.get(rfield.lower()) if isinstance(rfield, str) else None
-    if column is None:
-        message = f"range partition column {rfield!r:.60} is not a top-level column"
-        doc.add("PARTITION_INVALID", line, message)
-    elif column.type != "INT64" or column.mode == "REPEATED":
-        what = "REPEATED" if column.mode == "REPEATED" else column.type
-        message = f"range partition column {rfield!r} is {what}; must be an INTEGER (INT64)"
-        doc.add("PARTITION_INVALID", line, message)
+    problem = _partition_problem(rfield, column, ranged=True)
+    if problem:
+        doc.add("PARTITION_INVALID", line, problem)
     start, end, interval = (as_int(bounds.get(key)) for key in RANGE_KEYS)
     if start is None or end is None or interval is None:
         message = "rangePartitioning.range needs integer start, end and interval"
