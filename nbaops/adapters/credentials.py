@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from nbaops.adapters.errors import CREDENTIALS_FIX, CredentialsError, refresh_reason
+from nbaops.adapters.errors import (
+    CREDENTIALS_FIX,
+    CredentialsError,
+    network_failure,
+    refresh_reason,
+)
 from nbaops.environment import read
 from nbaops.errors import first_line
 
@@ -135,8 +140,8 @@ def refresh_outcome(credentials: Any) -> Refresh:
             return Refresh(None, f"refresh failed (temporary, retry later): {why}")
         return Refresh(False, f"refresh refused: {why}")  # the token endpoint said no
     except (auth_exc.GoogleAuthError, OSError) as exc:
-        reached = not isinstance(exc, (auth_exc.TransportError, ConnectionError, TimeoutError))
-        return Refresh(None, f"refresh failed: {first_line(exc, typed=True)[:500]}", reached)
+        message = f"refresh failed: {first_line(exc, typed=True)[:500]}"
+        return Refresh(None, message, reached=not network_failure(exc))
     except Exception as exc:  # a reply google-auth cannot read (an HTML proxy page)
         return Refresh(
             None,

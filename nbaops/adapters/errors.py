@@ -45,8 +45,11 @@ def unreachable(error: type[AdapterError]) -> type[AdapterError]:
     return typed_as(UnreachableError, error)
 
 
-def _network(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (a retry's last cause) failed on the network, not in the API."""
+def network_failure(exc: BaseException | None) -> bool:
+    """Whether ``exc`` failed on the network, not in the API: refused, reset, unknown host,
+    no reply in time, a reply cut short, a token request that could not be sent. The one
+    list the retries (``warehouse_bigquery.bounded_retry``), the ``gave up retrying``
+    mapping and the token refresh (``credentials.refresh_outcome``) judge by."""
     import requests
     from google.auth import exceptions as auth_exc
 
@@ -55,6 +58,7 @@ def _network(exc: BaseException | None) -> bool:
         TimeoutError,
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
         auth_exc.TransportError,
     )
     return isinstance(exc, network)
@@ -166,10 +170,11 @@ def google_call(
             f"{where}: credentials refused (HTTP 401: {api_error_text(exc)}); {CREDENTIALS_FIX}"
         ) from exc
     except gexc.Forbidden as exc:  # 403 (PermissionDenied is a subclass)
-        limit = LIMIT_REASONS.get(error_reason(exc))
+        reason = error_reason(exc)
+        limit = LIMIT_REASONS.get(reason)
         if limit:  # a quota, not a permission: undetermined, and no role to grant
             raise error(
-                f"{where}: {limit} (HTTP 403 {error_reason(exc)}): {api_error_text(exc)}; "
+                f"{where}: {limit} (HTTP 403 {reason}): {api_error_text(exc)}; "
                 "retry later, or raise the quota"
             ) from exc
         raise kind(PermissionDeniedError)(
@@ -178,7 +183,7 @@ def google_call(
     except gexc.NotFound as exc:
         raise kind(NotFoundError)(f"{where}: not found: {api_error_text(exc)}") from exc
     except gexc.RetryError as exc:  # unreachable only when the last try failed on the network
-        gave_up = unreachable(error) if _network(exc.cause) else error
+        gave_up = unreachable(error) if network_failure(exc.cause) else error
         raise gave_up(f"{where}: gave up retrying: {api_error_text(exc.cause or exc)}") from exc
     except gexc.GoogleAPICallError as exc:
         raise error(f"{where}: HTTP {getattr(exc, 'code', None)}: {api_error_text(exc)}") from exc

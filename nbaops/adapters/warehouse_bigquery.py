@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import error_reason, google_call
+from nbaops.adapters.errors import error_reason, google_call, network_failure
 from nbaops.adapters.warehouse import (
     MAX_INSERT_ROWS,
     QueryResult,
@@ -43,10 +43,8 @@ CANCEL_TIMEOUT_S = 5.0  # the job cancel after a failed query: one request, at m
 def bounded_retry(deadline_s: float) -> Any:
     """A ``google.api_core`` Retry for one call: transient API errors until ``deadline_s``,
     an unreachable endpoint :data:`UNREACHABLE_RETRIES` times."""
-    import requests
     from google.api_core import exceptions as gexc
     from google.api_core.retry import Retry
-    from google.auth import exceptions as auth_exc
 
     transient = (
         gexc.TooManyRequests,
@@ -55,17 +53,10 @@ def bounded_retry(deadline_s: float) -> Any:
         gexc.ServiceUnavailable,
         gexc.GatewayTimeout,
     )
-    unreachable = (
-        ConnectionError,
-        requests.exceptions.ConnectionError,
-        requests.exceptions.Timeout,
-        requests.exceptions.ChunkedEncodingError,
-        auth_exc.TransportError,
-    )
     seen = [0]
 
     def predicate(exc: Exception) -> bool:
-        if isinstance(exc, unreachable):
+        if network_failure(exc):
             seen[0] += 1
             return seen[0] <= UNREACHABLE_RETRIES
         if isinstance(exc, transient):
