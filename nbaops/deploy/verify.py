@@ -68,30 +68,31 @@ def _health_of_every_serving_revision(
     """``service_health`` of the largest share, then ``revision_health`` of every other
     revision with traffic (a held canary, a split left by hand: users reach it too; only
     the largest share was probed), all probed at once."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    from nbaops.concurrency import map_concurrently
+    from nbaops.deploy.checklist import DEPLOY_STEPS_DOC, Item
     from nbaops.deploy.predeploy import check_health, health_url, probe_health
     from nbaops.verdict import Verdict
 
     info = current.service
     serving = current.serving.name if current.serving else None
     others = [r for r, p in info.traffic_by_revision.items() if p > 0 and r and r != serving]
-    if not others:
-        return [check_health(ctx, current, cfg, timeout_s)]
 
-    def other(revision: str) -> CheckResult:
+    def probe(revision: str | None) -> CheckResult:
+        if revision is None:  # the largest share (or nothing serving): the service check
+            return check_health(ctx, current, cfg, timeout_s)
         share = f"{info.traffic_by_revision[revision]}% of traffic"
         try:
             url = health_url(ctx, info, revision, cfg.health_path)
         except CloudRunError as exc:  # untagged and not the whole service: no URL of its own
-            return CheckResult(
-                name="revision_health",
-                service=cfg.name,
-                verdict=Verdict.INCONCLUSIVE,
-                value=None,
-                threshold=f"HTTP 2xx within {timeout_s:g}s",
-                message=f"revision {revision} ({share}) not probed: {exc}",
-                query=f"run_v2 GetService {cfg.name} (traffic tags)",
+            item = Item(
+                "revision_health",
+                cfg.name,
+                f"HTTP 2xx within {timeout_s:g}s",
+                f"run_v2 GetService {cfg.name} (traffic tags)",
+                DEPLOY_STEPS_DOC,
+            )
+            return item.result(
+                Verdict.INCONCLUSIVE, None, f"revision {revision} ({share}) not probed: {exc}"
             )
         result = probe_health(
             ctx, cfg.name, url, timeout_s=timeout_s, name="revision_health", revision=revision
@@ -99,10 +100,7 @@ def _health_of_every_serving_revision(
         result.message += f" ({share})"
         return result
 
-    with ThreadPoolExecutor(1 + len(others), thread_name_prefix="verify-health") as pool:
-        main = pool.submit(check_health, ctx, current, cfg, timeout_s)
-        rest = [pool.submit(other, revision) for revision in others]
-        return [main.result(), *(f.result() for f in rest)]
+    return map_concurrently(probe, [None, *others], name="verify-health")
 
 
 def _would_recover(info: ServiceInfo) -> list[CheckResult]:

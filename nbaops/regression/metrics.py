@@ -25,7 +25,7 @@ from __future__ import annotations
 # identifiers, and bucket edges validated as numbers; values are bound parameters ($name).
 # Hence the "noqa: S608" markers.
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -322,7 +322,7 @@ def _first_passes(
     pass pivots on come from one DISTINCT (a few ms). The caller reads pass 1's error
     signals (missing keys, unknown recommendations) before it trusts the others.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from nbaops.concurrency import map_concurrently
 
     systems = sorted(
         str(r[0])
@@ -334,12 +334,16 @@ def _first_passes(
         rows = con.execute(scan.groups_sql(derived)).fetchall()
         keys = scan.run_keys(con, derived, systems, pairs)
         return systems, rows, keys, scan.duplicate_ids(con, table) if with_ids else None
-    with ThreadPoolExecutor(2, thread_name_prefix="regression-pass") as pool:
-        keys_done = pool.submit(scan.run_keys, con.cursor(), derived, systems, pairs)
-        ids_done = pool.submit(scan.duplicate_ids, con.cursor(), table) if with_ids else None
-        rows = con.execute(scan.groups_sql(derived)).fetchall()
-        ids = ids_done.result() if ids_done is not None else None
-        return systems, rows, keys_done.result(), ids
+    keys_cursor = con.cursor()  # cursors made here: one per pass, before any runs
+    passes: list[Callable[[], Any]] = [
+        lambda: con.execute(scan.groups_sql(derived)).fetchall(),
+        lambda: scan.run_keys(keys_cursor, derived, systems, pairs),
+    ]
+    if with_ids:
+        ids_cursor = con.cursor()
+        passes.append(lambda: scan.duplicate_ids(ids_cursor, table))
+    rows, keys, *ids = map_concurrently(lambda run: run(), passes, name="regression-pass")
+    return systems, rows, keys, ids[0] if ids else None
 
 
 def _connection_local(con: duckdb.DuckDBPyConnection, table: str) -> bool:
