@@ -211,7 +211,6 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
     # one row past the cap says there are more (3M generated rows took 1.2 GB and 24 s as
     # Python rows); the query runs as written (a wrapper renamed duplicate columns)
     rows = warehouse.query(text, values, max_rows=MAX_ROWS + 1).rows
-    report = SqlReport(text, [], rows[:MAX_ROWS], time.perf_counter() - started, values)
-    report.columns = list(rows[0]) if rows else []
-    report.truncated = len(rows) > MAX_ROWS
-    return report
+    columns = list(rows[0]) if rows else []
+    took = time.perf_counter() - started
+    return SqlReport(text, columns, rows[:MAX_ROWS], took, values, len(rows) > MAX_ROWS)
