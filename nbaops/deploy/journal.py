@@ -134,6 +134,14 @@ class Journal:
         """The held deploy's journal a rollback carries (None: none)."""
         return Journal.from_annotation(json.dumps(self.held)) if self.held else None
 
+    def left_behind(self, *, ended: bool) -> dict[str, str | None]:
+        """The journal annotation written when this journal's command lets go of the
+        service: none, or — a rollback that did not end the held deploy it replaced
+        (``ended``: verified, or its target serves 100%) — that deploy's journal, so a
+        later rollback still knows its pre-deploy revision."""
+        held = None if ended else self.held_journal()
+        return {JOURNAL_ANNOTATION: held.to_annotation() if held is not None else None}
+
     def before_splits(self) -> list[TrafficSplit]:
         from nbaops.adapters.cloudrun import TrafficSplit
 

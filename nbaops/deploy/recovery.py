@@ -261,7 +261,10 @@ def recover(
     finally:
         try:
             lock.release(
-                ctx.cloudrun, service, recovery_id, extra=_journal_left(rec) if clear else None
+                ctx.cloudrun,
+                service,
+                recovery_id,
+                extra=journal.left_behind(ended=rec.target_serves) if clear else None,
             )
         except Exception as exc:  # the lease lapses by itself
             rec.notes.append(f"could not release the recovery lease: {exc}")
@@ -292,15 +295,6 @@ def _rollback_found(ctx: Context, rec: Recovery) -> str:
     if held is not None and not rec.target_serves:
         what += f"; the journal of held deploy {held.deploy_id} is written back"
     return what
-
-
-def _journal_left(rec: Recovery) -> dict[str, str | None]:
-    """The journal annotation the recovery leaves: none, or the held deploy's journal a
-    rollback carried when its target does not serve 100% (a later rollback still knows
-    that deploy's pre-deploy revision)."""
-    journal = rec.interrupted.journal
-    held = journal.held_journal() if rec.interrupted.is_rollback and not rec.target_serves else None
-    return {JOURNAL_ANNOTATION: held.to_annotation() if held is not None else None}
 
 
 def _journal_record(ctx: Context, rec: Recovery, **fields: Any) -> audit.AuditRecord:

@@ -440,18 +440,13 @@ def run_rollback(
             try:
                 # interrupted with the PATCH maybe sent: the journal stays (extra None) and the
                 # next command recovers it (its row exists; inv rollback stops if it moved)
-                keep = patching and report.result is None
-                extra = None if keep else _journal_left(report, started)
+                ended = report.result is not None and report.result.ok
+                extra: dict[str, str | None] | None = (
+                    started[-1].left_behind(ended=ended) if started else {JOURNAL_ANNOTATION: None}
+                )
+                if patching and report.result is None:
+                    extra = None
                 lock.release(ctx.cloudrun, service, deploy_id, extra=extra)
             except Exception as exc:  # reported; the lease lapses by itself
                 report.notes.append(f"could not release the deploy lease: {exc}")
     return report
-
-
-def _journal_left(report: RollbackReport, started: list[Journal]) -> dict[str, str | None]:
-    """The journal annotation a rollback leaves with its release: none — a verified
-    rollback ends a held deploy — or the held deploy's journal it replaced (a later
-    rollback still knows that deploy's pre-deploy revision)."""
-    ended = report.result is not None and report.result.ok
-    held = started[-1].held_journal() if started and not ended else None
-    return {JOURNAL_ANNOTATION: held.to_annotation() if held is not None else None}
