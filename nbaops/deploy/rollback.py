@@ -279,28 +279,39 @@ def run_rollback(
         removed = lock.force_unlock(ctx.cloudrun, service)
         removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
     recovered = recover(ctx, cfg, progress=progress, sleep=sleep)
-    if recovered is not None and recovered.restored is not None and to is None:
-        # The interrupted deploy's pre-deploy state serves again, verified: that IS the
-        # rollback (rolling back further would go one revision too far).
-        done = recovered.interrupted.journal
-        target = done.before_revision or recovered.restored.target
-        before = _served_before(recovered.interrupted.traffic, done.new_revision)
-        report = RollbackReport(service, target, before, False, "success", deploy_id)
-        report.result = recovered.restored
+
+    def already_done(
+        target: str, before: str | None, result: RollbackResult, checked: bool
+    ) -> RollbackReport:
+        """The recovery left ``target`` serving: that IS the rollback (rolling back further
+        would go one revision too far): reported and audited as this rollback, with the
+        checks this command ran itself (``checked``) in its row."""
+        assert recovered is not None
+        outcome = "success" if result.ok else "rollback_failed"
+        report = RollbackReport(service, target, before, False, outcome, deploy_id)
+        report.result = result
         report.notes += [recovered.message, *recovered.notes]
         record = audit_record(before=before, after=target)
         report.target_commit, report.target_model = record.commit_sha, record.model_version
         record.note("recovery", "WARN", recovered.message)
-        record.finish("success", report.final_line())
+        for check in result.checks if checked else []:
+            record.add("rollback", check)
+        record.finish(outcome, report.final_line())
         audit.write_noting(ctx, record, report.notes)
         return report
+
+    if recovered is not None and recovered.restored is not None and to is None:
+        # The interrupted deploy's pre-deploy state serves again, verified by the recovery.
+        done = recovered.interrupted.journal
+        target = done.before_revision or recovered.restored.target
+        before = _served_before(recovered.interrupted.traffic, done.new_revision)
+        return already_done(target, before, recovered.restored, checked=False)
     if recovered is not None and recovered.target_serves and to is None:
-        # An interrupted rollback had already moved traffic to its target: that IS the
-        # rollback too; it is verified (traffic and health), not repeated one revision back.
+        # An interrupted rollback had already moved traffic to its target: verified here
+        # (traffic and health), not repeated one revision back.
         done = recovered.interrupted.journal
         target = done.new_revision or ""
-        report = RollbackReport(service, target, done.before_revision, False, "success", deploy_id)
-        report.result = verify_traffic(
+        verified = verify_traffic(
             ctx,
             cfg,
             RollbackResult(service, target, done.before_revision),
@@ -308,16 +319,7 @@ def run_rollback(
             settings.health_timeout_s,
             progress,
         )
-        report.outcome = "success" if report.result.ok else "rollback_failed"
-        report.notes += [recovered.message, *recovered.notes]
-        record = audit_record(before=done.before_revision, after=target)
-        report.target_commit, report.target_model = record.commit_sha, record.model_version
-        record.note("recovery", "WARN", recovered.message)
-        for check in report.result.checks:
-            record.add("rollback", check)
-        record.finish(report.outcome, report.final_line())
-        audit.write_noting(ctx, record, report.notes)
-        return report
+        return already_done(target, done.before_revision, verified, checked=True)
     journal = recovered.interrupted.journal if recovered is not None else None
     chosen: RevisionInfo | None = None
     if journal is not None and journal.rollback_target and to is None:
