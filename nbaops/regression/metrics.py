@@ -330,19 +330,22 @@ def _first_passes(
             f"SELECT DISTINCT CAST(system_id AS VARCHAR) FROM {_ident(table)}"  # noqa: S608
         ).fetchall()
     )
-    if _connection_local(con, table):
-        rows = con.execute(scan.groups_sql(derived)).fetchall()
-        keys = scan.run_keys(con, derived, systems, pairs)
-        return systems, rows, keys, scan.duplicate_ids(con, table) if with_ids else None
-    keys_cursor = con.cursor()  # cursors made here: one per pass, before any runs
+    local = _connection_local(con, table)  # other cursors would not see the input
+
+    def cursor() -> duckdb.DuckDBPyConnection:  # made here, one per pass, before any runs
+        return con if local else con.cursor()
+
+    keys_cursor = cursor()
     passes: list[Callable[[], Any]] = [
         lambda: con.execute(scan.groups_sql(derived)).fetchall(),
         lambda: scan.run_keys(keys_cursor, derived, systems, pairs),
     ]
     if with_ids:
-        ids_cursor = con.cursor()
+        ids_cursor = cursor()
         passes.append(lambda: scan.duplicate_ids(ids_cursor, table))
-    rows, keys, *ids = map_concurrently(lambda run: run(), passes, name="regression-pass")
+    rows, keys, *ids = map_concurrently(
+        lambda run: run(), passes, max_workers=1 if local else len(passes), name="regression-pass"
+    )
     return systems, rows, keys, ids[0] if ids else None
 
 

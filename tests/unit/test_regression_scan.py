@@ -144,3 +144,28 @@ def test_paired_counts_equal_a_direct_join_of_the_two_versions() -> None:
     assert all(_same(x, y) for x, y in zip(got[6:], direct[6:], strict=True))
     # the messy parts are really there: pushes and unmatched keys leave bets unpaired
     assert 0 < direct[1] < direct[0] and min(direct[2:6]) > 0
+
+
+def test_a_connection_local_input_gives_the_same_metrics_in_turn() -> None:
+    """A TEMP table is not seen by other cursors: its passes run one after the other on
+    the connection itself, and measure what the side-by-side passes measure."""
+    from nbaops.adapters.duckdb_engine import connect
+    from nbaops.regression.metrics import compute, synthetic_table
+
+    con = connect()
+    synthetic_table(con, 5000)
+    con.execute("CREATE TEMP TABLE graded_here AS SELECT * FROM graded")
+    shared = compute(con, "graded", pairs=[("v8", "v9")])
+    local = compute(con, "graded_here", pairs=[("v8", "v9")])
+    assert _rounded(local.to_json()) == _rounded(shared.to_json()) and local.rows == 5000
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to 9 places: parallel sums may differ in the last bits from run to run."""
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
