@@ -53,6 +53,7 @@ class TableSpec:
     model: TableSchema
     partition: str | None = None
     cluster: tuple[str, ...] = ()
+    partition_unit: str = "DAY"  # tables.yaml's partition_type: DAY, HOUR, MONTH or YEAR
 
     @property
     def ref(self) -> str:
@@ -165,7 +166,8 @@ def _load(base: Path) -> Catalog:
         for col in cluster:
             if col not in names:
                 raise ConfigError(f"{layout_path}: {ref}.cluster: {col!r} is not a column")
-        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster))
+        unit = partitioning.type if partitioning else "DAY"
+        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster), unit)
     unknown = sorted(set(layout) - set(tables))
     if unknown:
         raise ConfigError(

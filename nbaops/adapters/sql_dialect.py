@@ -273,11 +273,28 @@ def _qualify(sql: str, project: str, datasets: tuple[tuple[str, str], ...]) -> s
         for t in s.find_all(exp.Table)
         if t.args.get("db") and not t.args.get("catalog")
     }
+    tokens = BigQuery().tokenize(sql)
+    names = (TokenType.VAR, TokenType.IDENTIFIER)
+    if any(isinstance(s, exp.Command) for s in statements):
+        # SQLGlot keeps some statements as text (ALTER COLUMN ... SET OPTIONS): the table
+        # is the reference right after ALTER TABLE.
+        alter_table = (TokenType.ALTER, TokenType.TABLE)
+        for i in range(len(tokens) - 2):
+            if (tokens[i].token_type, tokens[i + 1].token_type) == alter_table:
+                ref = tokens[i + 2 : i + 5]
+                if ref[0].token_type == TokenType.IDENTIFIER and ref[0].text.count(".") == 1:
+                    db, table = ref[0].text.split(".")
+                    wanted.add((db, table))
+                elif (
+                    len(ref) == 3
+                    and ref[0].token_type in names
+                    and ref[1].token_type == TokenType.DOT
+                    and ref[2].token_type in names
+                ):
+                    wanted.add((ref[0].text, ref[2].text))
     if not wanted:
         return sql
     mapping = dict(datasets)
-    tokens = BigQuery().tokenize(sql)
-    names = (TokenType.VAR, TokenType.IDENTIFIER)
     edits: list[tuple[int, int, str]] = []
     for i, tok in enumerate(tokens):
         after_dot = i > 0 and tokens[i - 1].token_type == TokenType.DOT

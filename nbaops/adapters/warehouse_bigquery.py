@@ -326,7 +326,7 @@ class BigQueryWarehouse:
                 )
                 if spec.partition:
                     table.time_partitioning = bigquery.TimePartitioning(
-                        type_=bigquery.TimePartitioningType.DAY, field=spec.partition
+                        type_=spec.partition_unit, field=spec.partition
                     )
                 if spec.cluster:
                     table.clustering_fields = list(spec.cluster)
@@ -346,6 +346,10 @@ def _cancel_quietly(job: Any, timeout_s: float) -> None:
 
 
 def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A live field as the schema files write it: every attribute the breaking-change
+    comparison reads (a default, policy tags and a RANGE's element type too: dropped, the
+    comparison saw a default to set and a tag added on every run, and a RANGE column
+    retyped)."""
     out: dict[str, Any] = {
         "name": raw["name"],
         "type": str(raw["type"]).upper(),
@@ -356,6 +360,14 @@ def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("precision", "scale", "maxLength"):
         if raw.get(key) not in (None, ""):
             out[key] = str(raw[key])
+    if raw.get("defaultValueExpression"):
+        out["defaultValueExpression"] = raw["defaultValueExpression"]
+    tags = raw.get("policyTags")
+    if isinstance(tags, Mapping) and tags.get("names"):
+        out["policyTags"] = {"names": list(tags["names"])}
+    element = raw.get("rangeElementType")
+    if isinstance(element, Mapping) and element.get("type"):
+        out["rangeElementType"] = {"type": str(element["type"]).upper()}
     if raw.get("fields"):
         out["fields"] = [_normalise_field(f) for f in raw["fields"]]
     return out

@@ -32,6 +32,7 @@ WITH recent AS (
 latest AS (
   SELECT processor_name, service, status, heartbeat_at, message
   FROM recent
+  WHERE TRUE  -- BigQuery takes QUALIFY only with a WHERE, GROUP BY or HAVING clause
   QUALIFY ROW_NUMBER() OVER (PARTITION BY processor_name ORDER BY heartbeat_at DESC) = 1
 ),
 live AS (

@@ -187,3 +187,43 @@ def test_query_filters_every_partitioned_table_on_its_partition_column(site: Sql
 )
 def test_the_analysis_flags_unbounded_reads(sql: str, bad: bool) -> None:
     assert bool(unfiltered_reads(sql, load_catalog(REPO))) is bad
+
+
+# -- BigQuery's QUALIFY rule ---------------------------------------------------------------
+
+
+def qualify_without_clause(sql: str) -> list[str]:
+    """SELECTs with QUALIFY but no WHERE, GROUP BY or HAVING: BigQuery rejects them ("QUALIFY
+    clause must be used in conjunction with WHERE or GROUP BY or HAVING clause"; the
+    workaround is ``WHERE TRUE``, https://stackoverflow.com/questions/70148035); DuckDB, on
+    which every test runs, accepts them."""
+    return [
+        select.sql(dialect="bigquery")[:80]
+        for statement in sqlglot.parse(sql, read="bigquery")
+        if statement is not None
+        for select in statement.find_all(exp.Select)
+        if select.args.get("qualify") is not None
+        and not any(select.args.get(k) is not None for k in ("where", "group", "having"))
+    ]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [pytest.param(q.sql, id=name) for name, q in sorted(DECLARED.items())]
+    + [pytest.param(s.sql, id=_site_id(s)) for s in OTHER_SITES],
+)
+def test_every_qualify_has_the_clause_bigquery_requires(sql: str) -> None:
+    assert not qualify_without_clause(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "bad"),
+    [
+        ("SELECT a FROM t QUALIFY ROW_NUMBER() OVER (PARTITION BY a) = 1", True),
+        ("SELECT a FROM t WHERE TRUE QUALIFY ROW_NUMBER() OVER (PARTITION BY a) = 1", False),
+        ("SELECT a FROM t GROUP BY a QUALIFY RANK() OVER (ORDER BY a) = 1", False),
+        ("SELECT a FROM t", False),
+    ],
+)
+def test_the_qualify_rule_can_fail(sql: str, bad: bool) -> None:
+    assert bool(qualify_without_clause(sql)) is bad

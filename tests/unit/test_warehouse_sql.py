@@ -45,6 +45,27 @@ def test_qualify_bigquery_leaves_explicit_projects_ctes_and_unnest_alone() -> No
     assert qualify_bigquery(sql, "p-1", {"nba_raw": "mapped"}) == sql
 
 
+def test_qualify_bigquery_names_the_table_of_every_ddl_statement_schema_apply_sends() -> None:
+    """SQLGlot keeps ``ALTER COLUMN ... SET OPTIONS`` as unparsed text: its table was sent
+    as the logical ``nba_ops.deploys``, so with a dataset mapped BigQuery changed (or did
+    not find) the unmapped dataset's table."""
+    from nbaops.bqschema import ddl
+
+    mapping = {"nba_ops": "ops_prod"}
+    statements = [
+        ddl.set_description("nba_ops.deploys", "message", "what happened"),
+        ddl.set_description("nba_ops.deploys", "message", None),
+        ddl.add_column("nba_ops.deploys", Field("note", "STRING")),
+        ddl.drop_not_null("nba_ops.deploys", "message"),
+    ]
+    for statement in statements:
+        out = qualify_bigquery(statement.sql, "p-1", mapping)
+        assert out.startswith("ALTER TABLE `p-1.ops_prod.deploys` "), (statement.kind, out)
+    # a string literal that looks like a table is never rewritten
+    quoted = ddl.set_description("nba_ops.deploys", "message", "copied from nba_ops.deploys")
+    assert "'copied from nba_ops.deploys'" in qualify_bigquery(quoted.sql, "p-1", mapping)
+
+
 def test_to_duckdb_maps_datasets_and_lists_parameters() -> None:
     (st,) = to_duckdb(
         "SELECT * FROM `proj.nba_raw.games` WHERE game_date BETWEEN @a AND @b",

@@ -1,0 +1,99 @@
+"""A live BigQuery table's schema, read through the official client from a local fake of
+the ``tables.get`` reply, compares equal to the schema file that declares it.
+
+The local warehouse copies what DuckDB cannot hold back from the schema file, so only a
+BigQuery reply shows what the BigQuery engine keeps: it dropped a column's default, its
+policy tags and a RANGE column's element type, so ``schema-diff --live`` planned a
+``SET DEFAULT`` and noted a tag added on every run, and blocked ``schema-apply`` on a
+RANGE column it saw retyped. Field shapes: https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+from nbaops.bqschema.breaking import compare
+from nbaops.bqschema.diff import live_schema
+from nbaops.bqschema.model import TableSchema
+from nbaops.bqschema.parse import decode_document, to_table_schema
+
+TAG = "projects/nba-props-platform/locations/us/taxonomies/1/policyTags/2"
+FIELDS: list[dict[str, Any]] = [
+    {"name": "game_id", "type": "STRING", "mode": "REQUIRED", "description": "the game"},
+    {"name": "created_at", "type": "TIMESTAMP", "defaultValueExpression": "CURRENT_TIMESTAMP()"},
+    {"name": "bettor", "type": "STRING", "policyTags": {"names": [TAG]}},
+    {"name": "season", "type": "RANGE", "rangeElementType": {"type": "DATE"}},
+    {
+        "name": "line",
+        "type": "RECORD",
+        "fields": [{"name": "book", "type": "STRING", "defaultValueExpression": "'dk'"}],
+    },
+]
+
+
+def _file(fields: list[dict[str, Any]]) -> TableSchema:
+    schema = to_table_schema(decode_document("t.json", json.dumps(fields).encode()))
+    assert schema is not None
+    return schema
+
+
+def _live(fields: list[dict[str, Any]]) -> TableSchema:
+    from worlds.http_fake import FakeServer
+
+    def route(request: Any) -> tuple[int, Any]:
+        assert request.method == "GET"
+        assert request.path.endswith("/projects/p/datasets/nba_ops/tables/bets")
+        reference = {"projectId": "p", "datasetId": "nba_ops", "tableId": "bets"}
+        return 200, {"tableReference": reference, "schema": {"fields": fields}}
+
+    with FakeServer(route) as server:
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
+        return live_schema(warehouse.table_schema("nba_ops.bets"), "nba_ops.bets")
+
+
+def test_a_live_table_equal_to_its_file_shows_no_difference() -> None:
+    comparison = compare(_live(FIELDS), _file(FIELDS), "nba_ops.bets")
+    assert not comparison.changed, (comparison.violations, comparison.allowed, comparison.notes)
+
+
+def test_a_file_that_drops_what_only_bigquery_holds_is_a_difference() -> None:
+    edited = copy.deepcopy(FIELDS)
+    del edited[1]["defaultValueExpression"]
+    del edited[2]["policyTags"]
+    comparison = compare(_live(FIELDS), _file(edited), "nba_ops.bets")
+    assert [v.rule for v in comparison.violations] == ["POLICY_TAG_NO_DELETE"]
+    assert [s.kind for s in comparison.allowed] == ["drop_default"]
+
+
+def test_created_tables_get_the_partition_unit_tables_yaml_declares(tmp_path: Any) -> None:
+    """``partition_type: MONTH`` was accepted, then every table was created DAY-partitioned."""
+    from worlds.http_fake import FakeServer
+
+    from nbaops.table_catalog import load_catalog
+
+    schemas = tmp_path / "schemas"
+    (schemas / "nba_ops").mkdir(parents=True)
+    fields = [{"name": "d", "type": "DATE"}, {"name": "k", "type": "STRING"}]
+    for name in ("monthly", "daily"):
+        (schemas / "nba_ops" / f"{name}.json").write_text(json.dumps(fields))
+    (schemas / "tables.yaml").write_text(
+        "nba_ops.monthly: {partition: d, partition_type: MONTH, cluster: [k]}\n"
+        "nba_ops.daily: {partition: d}\n"
+    )
+    created: dict[str, Any] = {}
+
+    def route(request: Any) -> tuple[int, Any]:
+        body = request.json()
+        if request.path.endswith("/tables"):
+            created[body["tableReference"]["tableId"]] = body
+        return 200, body
+
+    with FakeServer(route) as server:
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
+        warehouse.create_tables(load_catalog(schemas=schemas))
+    assert created["monthly"]["timePartitioning"] == {"type": "MONTH", "field": "d"}
+    assert created["monthly"]["clustering"] == {"fields": ["k"]}
+    assert created["daily"]["timePartitioning"] == {"type": "DAY", "field": "d"}
