@@ -100,6 +100,12 @@ live diff after either is clean. What DuckDB has no place for (a STRING/BYTES `m
 `defaultValueExpression`, policy tags, a RECORD sub-field's description and REQUIRED mode)
 the local warehouse reads back from the table's schema file: a local live diff never reports
 these attributes ([the local warehouse](standin.md#the-local-warehouse-what-duckdb-cannot-hold)).
+On BigQuery they are read from the live table itself (`tables.get`: a column's
+`defaultValueExpression`, `policyTags` and a RANGE column's `rangeElementType` included), so
+a prod live diff does report a dropped default or tag. `ALTER COLUMN ... SET OPTIONS` is sent
+with its table qualified like every other statement (project and the profile's mapped
+dataset), and tables BigQuery creates from the catalog get the partition column *and* unit
+(`partition_type`) that `schemas/tables.yaml` declares.
 
 In-place type changes BigQuery allows (`ALTER COLUMN ... SET DATA TYPE`):
 {coercions}.
