@@ -1,8 +1,10 @@
 """Batch errors (prediction-coordinator): failed batches, error counts, REAL_LINES_ONLY.
 
-Looks at the coordinator batches that started in the window: how many failed, how many
-errors they logged, and whether a batch in REAL_LINES_ONLY mode wrote a prediction
-without a real line (no line value, or a line source that is not a real sportsbook line).
+Looks at the coordinator batches that started in the window: how many failed (a failed
+status, or completed without writing any of the predictions it expected: a silent
+failure the 2-hour ``recent_predictions`` window stops seeing), how many errors they
+logged, and whether a batch in REAL_LINES_ONLY mode wrote a prediction without a real line
+(no line value, or a line source that is not a real sportsbook line).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ BATCHES = Query(
     "batches",
     """
 SELECT batch_id, game_date, scheduled_slot, mode, status, started_at, completed_at,
-       error_count, error_message
+       error_count, error_message, expected_players, predictions_written
 FROM `nba_predictions.prediction_batches`
 WHERE game_date BETWEEN @from_date AND @to_date
   AND started_at >= @since AND started_at <= @now
@@ -158,7 +160,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             "real_sources": [s.upper() for s in params.texts("real_line_sources")],
         },
     )
-    failed = [b for b in batches if str(b["status"]).upper() in failed_statuses]
+    failed = [
+        b for b in batches if str(b["status"]).upper() in failed_statuses or _wrote_nothing(b)
+    ]
     errors = sum(int(b["error_count"] or 0) for b in batches)
     violation_total = sum(int(v["violations"]) for v in violations)
     details: dict[str, Any] = {
@@ -182,6 +186,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         reason = (
             f": {clip(str(first['error_message']).splitlines()[0], 120)}"
             if first["error_message"]
+            else f": completed but wrote 0 of {first['expected_players']} predictions"
+            if _wrote_nothing(first)
             else ""
         )
         problems.append(f"{len(failed)} failed ({first['batch_id']}{reason})")
@@ -204,9 +210,23 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         Finding(
             f"batch {b['batch_id']} ({b['scheduled_slot']} ET) {b['status']}, "
             f"{int(b['error_count'] or 0)} error(s)"
+            + (f", wrote 0 of {b['expected_players']} predictions" if _wrote_nothing(b) else "")
             + (f", {mode} violations" if str(b["batch_id"]) in violating else ""),
             b in failed or bool(b["error_count"]) or str(b["batch_id"]) in violating,
         )
         for b in batches
     ]
     return result
+
+
+def _wrote_nothing(batch: dict[str, Any]) -> bool:
+    """A batch that completed expecting predictions and wrote none (a failure whatever its
+    status says; still running, or no count recorded, is not judged)."""
+    expected, written = batch["expected_players"], batch["predictions_written"]
+    return (
+        batch["completed_at"] is not None
+        and expected is not None
+        and int(expected) > 0
+        and written is not None
+        and int(written) == 0
+    )

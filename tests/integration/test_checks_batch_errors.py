@@ -51,6 +51,24 @@ def test_failed_batch_fails_with_its_error(world: World) -> None:
     assert result.details["failed_batches"][0]["batch_id"] == failed
 
 
+def test_a_completed_batch_that_wrote_none_of_its_predictions_fails(world: World) -> None:
+    """A batch "completed" with 0 of 40 predictions written is a silent failure: once the
+    2-hour recent_predictions window had passed, nothing in system-health saw it."""
+    world.games(TODAY, 3)
+    world.batch(TODAY, "02:30", expected=60, written=60)
+    silent = world.batch(TODAY, "07:00", expected=40, written=0)
+    world.batch(TODAY, "11:30", expected=40, written=0, completed=False)  # still running
+    world.batch(TODAY, "11:30", expected=40, written=None)  # no count recorded: not judged
+    result = run_check(world.ctx, "batch_errors")
+    assert result.verdict is Verdict.FAIL
+    assert result.value == 1
+    assert f"1 failed ({silent}: completed but wrote 0 of 40 predictions)" in result.message
+    flagged = [f.text for f in result.findings if f.problem]
+    assert flagged == [
+        f"batch {silent} (07:00 ET) COMPLETED, 0 error(s), wrote 0 of 40 predictions"
+    ]
+
+
 def test_prediction_without_real_line_in_real_lines_only_mode_fails(world: World) -> None:
     games = world.games(TODAY, 2)
     batch = world.batch(TODAY, "11:30", expected=40)

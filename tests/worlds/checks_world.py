@@ -187,6 +187,7 @@ class World:
         message: str | None = None,
         mode: str = "REAL_LINES_ONLY",
         completed: bool = True,
+        written: int | None = None,
     ) -> str:
         hour, minute = (int(p) for p in slot.split(":"))
         started = et(day, hour, minute)
@@ -203,7 +204,7 @@ class World:
                     "started_at": started,
                     "completed_at": started + dt.timedelta(minutes=12) if completed else None,
                     "expected_players": expected,
-                    "predictions_written": 0,
+                    "predictions_written": written,
                     "error_count": errors,
                     "error_message": message,
                 }
