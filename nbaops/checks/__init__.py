@@ -32,7 +32,7 @@ from nbaops.checks.measure import current_query_text, current_threshold, forget_
 from nbaops.checks.registry import ALL_SERVICES, REGISTRY, get_spec
 from nbaops.checks.spec import CheckParams, CheckSpec
 from nbaops.checks.thresholds import Thresholds, load_thresholds
-from nbaops.errors import ConfigError
+from nbaops.errors import EXIT_USAGE, ConfigError
 from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
@@ -81,14 +81,23 @@ def plan_checks(
     return planned
 
 
+def is_usage(exc: BaseException) -> bool:
+    """Bad config or damaged local state (exit 2: a damaged sandbox state file, a warehouse
+    file that is not a database): the run's one-line error, not one check's ERROR."""
+    return getattr(exc, "exit_code", None) == EXIT_USAGE
+
+
 def run_one(ctx: Context, planned: PlannedCheck, base_url: str | None = None) -> CheckResult:
-    """Run one planned check; any exception becomes an ERROR result with its text.
+    """Run one planned check; any exception becomes an ERROR result with its text, except
+    bad config or local state (:func:`is_usage`), which is raised: nothing measured it.
     ``base_url``: ``alerts.runbook_base_url``, read once per run."""
     started = time.perf_counter()
     forget_current()
     try:
         result = planned.spec.load()(ctx, planned.params)
     except Exception as exc:  # a check must never take the whole run down
+        if is_usage(exc):
+            raise
         result = CheckResult.error(
             planned.spec.id,
             planned.service,
@@ -138,6 +147,10 @@ def run_planned(
     Workers are daemon threads: a check stuck past its timeout is reported as ERROR and
     left behind (a replacement worker keeps the pool at size), so it can neither block
     the report nor the process exit.
+
+    Raises:
+        UsageError: bad config or damaged local state met by a check (:func:`is_usage`):
+            no further check starts, and no result (nor alert) is made of the run.
     """
     if not planned:
         return []
@@ -149,7 +162,7 @@ def run_planned(
     jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(planned)):
         jobs.put(index)
-    finished: queue.SimpleQueue[tuple[int, CheckResult]] = queue.SimpleQueue()
+    finished: queue.SimpleQueue[tuple[int, CheckResult | Exception]] = queue.SimpleQueue()
     started: dict[int, float] = {}
     lock = threading.Lock()
     stop = threading.Event()  # Ctrl-C: no worker takes another check
@@ -162,14 +175,19 @@ def run_planned(
                 return
             with lock:
                 started[index] = time.monotonic()
+            result: CheckResult | Exception
             try:
                 if progress is not None:
                     progress("start", planned[index], None)
                 result = run_one(ctx, planned[index], base_url)
             except Exception as exc:  # never lose a job: it would wait out the timeout
-                spec = planned[index].spec
-                error = CheckResult.error(spec.id, planned[index].service, exc)
-                result = annotate(spec, error, base_url)
+                if is_usage(exc):
+                    stop.set()
+                    result = exc
+                else:
+                    spec = planned[index].spec
+                    error = CheckResult.error(spec.id, planned[index].service, exc)
+                    result = annotate(spec, error, base_url)
             finished.put((index, result))
 
     def spawn() -> None:
@@ -185,6 +203,8 @@ def run_planned(
             except queue.Empty:
                 pass
             else:
+                if isinstance(result, Exception):
+                    raise result.with_traceback(None)
                 if index not in results:
                     if result.duration_s > timeout_s:  # finished, but too late: a timeout
                         result = _timed_out(planned[index], timeout_s, base_url)

@@ -101,7 +101,7 @@ def sql(ctx: Context, query: str, param: list[str] | None = None) -> Report:
     """Run BigQuery SQL on the sandbox warehouse (same transpile path as the checks).
 
     Example: inv sandbox.sql "SELECT COUNT(*) AS games FROM `nba_raw.games`
-    WHERE game_date = @day" --param day=$(date +%F)
+    WHERE game_date = @day" --param day=$(TZ=America/New_York date +%F)
     """
     from nbaops.sandbox.sql import parse_params, run_sql
 

@@ -111,9 +111,11 @@ def after_rollback(
         report.revision_after = before
         report.verdict_override = verdict
         what = "ROLLED BACK" if outcome == "rolled_back" else "DEPLOY FAILED"
+        # (a failed operation may not have named the revision it made)
+        new = f"new revision {report.new_revision}" if report.new_revision else "the new revision"
         report.summary = (
             f"{what} {service} ({verdict.value}): {reason}; {before} serves 100% "
-            f"again, verified (new revision {report.new_revision} has no traffic)"
+            f"again, verified ({new} has no traffic)"
         )
         loud = "" if verdict is Verdict.FAIL else "ACTION NEEDED: "
         alert(

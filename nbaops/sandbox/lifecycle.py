@@ -183,6 +183,7 @@ def ensure_sandbox(ctx: Context) -> None:
         return
     settings = settings_for(ctx)
     if _needs(settings, read_marker(settings.home), clock.now()) is None:
+        check_state_files(settings.home)
         return
     from nbaops.local.state_files import locked
 
@@ -191,6 +192,7 @@ def ensure_sandbox(ctx: Context) -> None:
         marker = read_marker(settings.home)
         need = _needs(settings, marker, clock.now())
         if need is None:
+            check_state_files(settings.home)
             return
         seed = int(marker.get("seed", DEFAULT_SEED)) if marker else DEFAULT_SEED
         from_logs = marker.get("from_logs") if marker else None
@@ -209,6 +211,22 @@ def ensure_sandbox(ctx: Context) -> None:
         sys.stderr.flush()
         with heartbeat(f"the sandbox build in {settings.home}"):
             _build(settings, seed, from_logs, full=need == "build", migrate=need == "migrate")
+        check_state_files(settings.home)  # a refresh keeps the stand-in's file as it was
+
+
+def check_state_files(home: Path) -> None:
+    """Read the stand-in's and the faults' state files (a millisecond): a damaged one is
+    one ConfigError (exit 2) before a task uses it, not an HTTP 500 from the stand-in in
+    every check, nor an ERROR in every check (and an alert each) at the next data refresh.
+
+    Raises:
+        ConfigError: a state file that is not JSON (``inv sandbox.reset`` sets it aside).
+    """
+    from nbaops.local.cloudrun_state import load_state
+    from nbaops.sandbox.faults import active
+
+    load_state(home)
+    active(home)
 
 
 def first_run_line(home: Path, marker: dict[str, Any] | None, need: str) -> str:

@@ -329,13 +329,13 @@ def test_damaged_state_files_name_themselves_and_a_reset_rebuilds_past_them(
     from nbaops.errors import ConfigError
     from nbaops.local.cloudrun_state import load_state, state_path
 
-    state_path(home).write_text('{"services": 5', encoding="utf-8")
     faults.faults_path(home).write_text('[{"service": "x"}]', encoding="utf-8")  # no name
+    with pytest.raises(ConfigError, match=r"sandbox-faults.json: damaged sandbox state"):
+        fault_injection.clear(ctx)
+    state_path(home).write_text('{"services": 5', encoding="utf-8")
     (home / WAREHOUSE_FILE).write_bytes((home / WAREHOUSE_FILE).read_bytes()[:4096])
     with pytest.raises(ConfigError, match=r"cloudrun.json: damaged sandbox state .*sandbox.reset"):
         load_state(home)
-    with pytest.raises(ConfigError, match=r"sandbox-faults.json: damaged sandbox state"):
-        fault_injection.clear(ctx)
     from nbaops.adapters.warehouse_duckdb import DamagedWarehouseError
 
     with pytest.raises(DamagedWarehouseError, match="sandbox.reset") as damaged:
@@ -346,6 +346,27 @@ def test_damaged_state_files_name_themselves_and_a_reset_rebuilds_past_them(
     assert load_state(home)["services"] and faults.active(home) == {}
     assert (home / "cloudrun.json.damaged").exists()
     assert (home / f"{WAREHOUSE_FILE}.damaged").exists()
+
+
+@pytest.mark.parametrize("damage", ["cloudrun.json", "sandbox-faults.json", "warehouse"])
+def test_damaged_local_state_stops_a_health_run_with_one_error_and_no_alert(
+    home: Path, restore: None, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """Each was one check's ERROR, not the run's exit 2: a damaged stand-in file made every
+    Cloud Run check an HTTP 500 (exit 3); a damaged faults file passed unseen until the
+    next data refresh made all 12 checks ERROR and sent an alert each."""
+    from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE
+    from nbaops.errors import NbaopsError
+    from nbaops.system_health import run_system_health
+
+    target = home / (WAREHOUSE_FILE if damage == "warehouse" else damage)
+    target.write_bytes(b"garbage")
+    monkeypatch.setenv("NBAOPS_HOME", str(home))
+    with pytest.raises(NbaopsError, match="sandbox.reset") as raised:  # the CLI's one line
+        run_system_health(open_context("local"))
+    assert raised.value.exit_code == 2
+    assert str(target) in str(raised.value)
+    assert not (home / "outbox.jsonl").exists()
 
 
 def test_no_api_fault_left_means_no_fault_file_and_no_lock_per_request(home: Path) -> None:

@@ -436,6 +436,7 @@ def _(env: Env) -> None:
 def _(env: Env) -> None:
     world, code, doc, before = _deploy_under_api_fault(env, "lro-fail", at="image", count=1)
     assert doc["outcome"] == "failed" and code == 3, doc
+    assert "(the new revision has no traffic)" in doc["summary"], doc["summary"]  # not "None"
     info = world.service()
     assert info.traffic_by_revision == {before: 100}
     assert info.latest_created_revision != before
