@@ -149,11 +149,19 @@ class Config:
             ConfigError: a value of the section is invalid; the line names the file.
         """
         try:
-            return load_section(self.section(name), cls, name)
+            loaded = load_section(self.section(name), cls, name)
+            against = getattr(loaded, "check_services", None)  # rules that name services
+            if against is not None:
+                against(self.service_names, name)
+            return loaded
         except ConfigError as exc:
-            here = Path.cwd()
-            shown = self.path.relative_to(here) if self.path.is_relative_to(here) else self.path
-            raise ConfigError(f"{shown}: {first_line(exc)}") from None
+            raise self.located(exc) from None
+
+    def located(self, exc: ConfigError) -> ConfigError:
+        """``exc`` as the one line the README promises: the file, the key, the problem."""
+        here = Path.cwd()
+        shown = self.path.relative_to(here) if self.path.is_relative_to(here) else self.path
+        return ConfigError(f"{shown}: {first_line(exc)}")
 
     def dataset(self, logical: str) -> str:
         """The real dataset name for a logical one used in nbaops SQL."""
@@ -258,7 +266,8 @@ def load_config(
     name = profile or read("NBAOPS_PROFILE") or data.get("default_profile") or "local"
     profiles = data["profiles"]
     if name not in profiles:
-        raise UsageError(f"unknown profile {name!r}; known profiles: {', '.join(profiles)}")
+        where = "" if profile or read("NBAOPS_PROFILE") else f"{path}: default_profile: "
+        raise UsageError(f"{where}unknown profile {name!r}; known profiles: {', '.join(profiles)}")
     body = profiles[name]
     location = (body.get("bigquery") or {}).get("location")
     base = ProfileConfig(name, body["kind"], body["project"], body["region"])

@@ -273,6 +273,15 @@ def plan_post_deploy(
 
     runbook_base_url(ctx.config)
     thresholds = load_thresholds(ctx.config)
+    try:
+        return _plan_entries(thresholds, service_cfg, revision)
+    except ConfigError as exc:
+        raise ctx.config.located(exc) from None
+
+
+def _plan_entries(
+    thresholds: Thresholds, service_cfg: ServiceConfig, revision: str | None
+) -> list[PlannedCheck]:
     planned: list[PlannedCheck] = []
     for position, entry in enumerate(service_cfg.post_deploy):
         check_id = str(entry.get("check", ""))

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
+from nbaops.adapters.logs import SEVERITIES
 from nbaops.checks.measure import Measurement, count_tiers, duration_text
 from nbaops.checks.spec import CheckSpec, Key
 from nbaops.errors import UsageError
@@ -30,7 +31,13 @@ SPEC = CheckSpec(
         "window": Key("duration", "10m", "Look-back window for ERROR-or-worse log entries."),
         "warn_at": Key("integer", 1, "This many entries per service is WARN."),
         "fail_at": Key("integer", 10, "This many entries per service is FAIL."),
-        "min_severity": Key("text", "ERROR", "Lowest severity counted."),
+        "min_severity": Key(
+            "text",
+            "ERROR",
+            "Lowest severity counted (a Cloud Logging severity name, upper case).",
+            pattern=f"^({'|'.join(SEVERITIES)})$",
+            means=f"a Cloud Logging severity ({', '.join(SEVERITIES)})",
+        ),
         "max_entries": Key(
             "integer", 1000, "Most entries read per run.", maximum=100_000, minimum=1
         ),
@@ -45,10 +52,13 @@ SPEC = CheckSpec(
 _NUMBERS = re.compile(r"\d+(?:\.\d+)?")
 
 
+def first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "(empty message)"
+
+
 def message_key(message: str) -> str:
     """Group messages that differ only in numbers (ids, counts, durations)."""
-    first = message.strip().splitlines()[0] if message.strip() else "(empty message)"
-    return _NUMBERS.sub("N", first)[:200]
+    return _NUMBERS.sub("N", first_line(message))[:200]
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
@@ -76,14 +86,19 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     truncated = count >= max_entries
     per_revision = Counter(e.revision or "(unknown)" for e in entries)
     messages = Counter(message_key(e.message) for e in entries)
-    top = messages.most_common(params.integer("top_messages"))
+    example: dict[str, str] = {}  # each group shown by its first message, as logged
+    for e in entries:
+        example.setdefault(message_key(e.message), first_line(e.message)[:200])
+    top = [
+        (example[key], key, n) for key, n in messages.most_common(params.integer("top_messages"))
+    ]
     scope = f"{params.service}" + (f" revision {params.revision}" if params.revision else "")
     details: dict[str, Any] = {
         "window": duration_text(window),
         "min_severity": severity,
         "revision": params.revision,
         "per_revision": dict(per_revision.most_common()),
-        "top_messages": [{"message": text, "count": n} for text, n in top],
+        "top_messages": [{"message": text, "pattern": key, "count": n} for text, key, n in top],
         "truncated": truncated,
     }
     if count == 0:
@@ -99,8 +114,10 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     message = (
         f"{amount} {severity}-or-worse entries for {scope} in the last "
         f"{duration_text(window)} ({verdict.value}; by revision: {revisions}); top: "
-        f'"{clip(top[0][0], 120)}" x{top[0][1]}'
+        f'"{clip(top[0][0], 120)}" x{top[0][2]}'
     )
     result = m.result(verdict, count, message, details)
-    result.findings = [Finding(f"x{n} {text}", verdict is not Verdict.PASS) for text, n in top]
+    result.findings = [
+        Finding(f"x{n} {text}", verdict is not Verdict.PASS) for text, _key, n in top
+    ]
     return result

@@ -48,7 +48,7 @@ class Key:
     ``maximum`` bounds a number/integer (default :data:`DEFAULT_MAXIMUM`), ``minimum``
     from below (default 0: a window or sample of 0 would make its check blind, so those
     say 1); ``pattern`` is a regular expression a ``text`` value, or every item of a
-    ``texts`` value, must match.
+    ``texts`` value, must match (``means`` says what such a value is, for the error).
     """
 
     kind: Kind
@@ -57,6 +57,7 @@ class Key:
     maximum: float | None = None
     pattern: str | None = None
     minimum: float = 0
+    means: str = "a time HH:MM (00:00 to 23:59)"  # what a value matching ``pattern`` is
 
     @property
     def upper_bound(self) -> float | None:
@@ -173,6 +174,8 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
         return float(value)
     upper = (key.upper_bound if key else None) or DEFAULT_MAXIMUM.get(kind)
     if kind in ("number", "integer"):
+        if kind == "integer" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # 4.0: an integer to JSON Schema (and to every other section)
         wanted = int if kind == "integer" else int | float
         noun = "integer" if kind == "integer" else "number"
         if isinstance(value, bool) or not isinstance(value, wanted):
@@ -219,7 +222,7 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
     pattern = key.pattern if key is not None else None
     for item in items:  # a text, or every item of texts, matches the key's pattern
         if pattern is not None and not re.match(pattern, item):
-            raise _bad(where, f"{item[:40]!r} is not a time HH:MM (00:00 to 23:59)")
+            raise _bad(where, f"{item[:40]!r} is not {key.means if key else pattern}")
     return items if kind == "texts" else value
 
 

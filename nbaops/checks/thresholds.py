@@ -30,9 +30,14 @@ RUNNER_KEYS: dict[str, Key] = {
         60.0,
         "Per-check timeout in seconds; a check that runs longer is ERROR.",
         maximum=3600,
+        minimum=0.001,  # 0 would time every check out
     ),
     "max_workers": Key(
-        "integer", 8, "How many checks system-health runs at the same time.", maximum=64
+        "integer",
+        8,
+        "How many checks system-health runs at the same time.",
+        maximum=64,
+        minimum=1,
     ),
 }
 
@@ -77,8 +82,15 @@ def _shown(value: Any) -> str:
 
 
 def load_thresholds(config: Config) -> Thresholds:
-    """Read and validate the ``checks:`` section of the config (profile overrides merged)."""
-    return thresholds_from_section(config.section("checks"))
+    """Read and validate the ``checks:`` section of the config (profile overrides merged).
+
+    Raises:
+        ConfigError: a bad value; the line names the config file.
+    """
+    try:
+        return thresholds_from_section(config.section("checks"))
+    except ConfigError as exc:
+        raise config.located(exc) from None
 
 
 def thresholds_from_section(section: Mapping[str, Any]) -> Thresholds:
@@ -93,10 +105,6 @@ def thresholds_from_section(section: Mapping[str, Any]) -> Thresholds:
     runner = resolve(
         RUNNER_KEYS, "", [("config", {k: section[k] for k in RUNNER_KEYS if k in section})]
     )
-    if runner["timeout_s"] <= 0:
-        raise ConfigError("checks: timeout_s: must be greater than 0")
-    if runner["max_workers"] < 1:
-        raise ConfigError("checks: max_workers: must be at least 1")
     thresholds = Thresholds(dict(section), runner["timeout_s"], runner["max_workers"])
     for check in ALL_SPECS:  # validate every configured key up front
         thresholds.params(check)

@@ -91,7 +91,7 @@ class NbaopsProgram(Program):
 
         argv = list(getattr(getattr(self, "core", None), "unparsed", None) or [])
         argv += list(getattr(self, "argv", None) or [])
-        usage_exit(_message(exc), json_output="--json" in argv)
+        usage_exit(_message(exc), json_output=any(a in ("--json", "-j") for a in argv))
 
     def parse_tasks(self) -> None:
         try:

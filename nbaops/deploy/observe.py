@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nbaops.errors import ConfigError
 from nbaops.settings import setting
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -34,6 +35,16 @@ class ObservationPolicy:
     failure_limit: int = setting(1, minimum=1)
     inconclusive_limit: int = setting(3, minimum=1)
     consecutive_error_limit: int = setting(3, minimum=1)
+
+    def check(self, where: str) -> None:
+        # FAIL rounds below the limit are tolerated (WARN): a limit above count tolerated
+        # a window of nothing but FAIL rounds. (The other limits may exceed count: the end
+        # of the window decides then.)
+        if self.failure_limit > self.count:
+            raise ConfigError(
+                f"{where}.failure_limit: {self.failure_limit} is more than count "
+                f"({self.count}): FAIL rounds could never stop the deploy"
+            )
 
     def describe(self) -> str:
         return (

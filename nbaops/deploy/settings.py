@@ -10,6 +10,7 @@ it need not exceed the observation window. ``canary_analysis`` is
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from nbaops.canary.settings import CanarySettings
@@ -41,6 +42,15 @@ class DeploySettings:
     observation: ObservationPolicy = field(default_factory=ObservationPolicy)
     build: BuildSettings = field(default_factory=BuildSettings)
     canary_analysis: CanarySettings = field(default_factory=CanarySettings)
+
+    def check_services(self, services: Collection[str], where: str) -> None:
+        """Per-service overrides name configured services (a typo applied to nothing)."""
+        unknown = sorted(set(self.canary_analysis.service_overrides) - set(services))
+        if unknown:
+            raise ConfigError(
+                f"{where}.canary_analysis.services: {unknown[0]!r} is not a service of this "
+                f"config (services: {', '.join(services)})"
+            )
 
     def check(self, where: str) -> None:
         if not _TAG_RE.match(self.candidate_tag):

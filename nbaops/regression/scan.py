@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import UsageError
+from nbaops.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     import duckdb
@@ -69,7 +69,7 @@ class Buckets:
                 or any(not math.isfinite(e) for e in edges)
                 or list(edges) != sorted(set(edges))
             ):
-                raise UsageError(f"regression.buckets.{name}: edges must be increasing numbers")
+                raise ConfigError(f"regression.buckets.{name}: edges must be increasing numbers")
 
 
 def ident(name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from worlds.checks_world import NOW_DT, World
@@ -39,9 +40,11 @@ def test_a_few_errors_warn_with_top_messages(logs_world: World) -> None:
     result = run_check(logs_world.ctx, "error_logs", service=SVC)
     assert result.verdict is Verdict.WARN
     assert result.value == 3
-    assert result.details["top_messages"] == [
-        {"message": "grading batch N failed: timeout", "count": 3}
-    ]
+    # grouped by pattern, shown by one message as logged (digits and all: it is what a
+    # log search finds; the pattern's "N" finds nothing)
+    (top,) = result.details["top_messages"]
+    assert top["pattern"] == "grading batch N failed: timeout" and top["count"] == 3
+    assert top["message"] in {f"grading batch {i} failed: timeout" for i in range(3)}
     assert result.details["per_revision"] == {REV_NEW: 3}
 
 
@@ -52,7 +55,7 @@ def test_many_errors_fail(logs_world: World) -> None:
     assert result.verdict is Verdict.FAIL
     assert result.value == 12
     assert f"by revision: {REV_NEW} 9, {REV_OLD} 3" in result.message
-    assert "KeyError: 'actual_points' in row N\" x9" in result.message
+    assert re.search(r"KeyError: 'actual_points' in row \d\" x9", result.message), result.message
 
 
 def test_revision_narrows_to_that_revision(logs_world: World) -> None:

@@ -21,6 +21,9 @@ from nbaops.errors import ConfigError
         ("error_logs", "window", 600, "is not a duration such as 90s"),
         ("shot_zones", "game_date", 20250115, "is not a date"),
         ("error_logs", "min_severity", "", "is not a non-empty string"),
+        # was accepted, then every error_logs check (and a deploy's observation) ERRORed
+        ("error_logs", "min_severity", "BOGUS", "is not a Cloud Logging severity \\(DEFAULT,"),
+        ("recent_predictions", "batch_slots", ["7:00"], "is not a time HH:MM"),
         ("batch_errors", "real_lines_mode", ["REAL_LINES_ONLY"], "is not a non-empty string"),
     ],
 )

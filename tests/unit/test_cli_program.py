@@ -85,14 +85,14 @@ def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: st
         (["sandbox.reset", "--from-logs", "x" * 5000], "--from-logs: File name too long"),
     ],
 )
-@pytest.mark.parametrize("json_output", [False, True])
+@pytest.mark.parametrize("json_flag", [None, "--json", "-j"])  # -j: the short spelling
 def test_bad_flags_and_tasks_are_one_line_exit_2(
-    argv: list[str], needle: str, json_output: bool, capsys: pytest.CaptureFixture[str]
+    argv: list[str], needle: str, json_flag: str | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if json_output:
-        argv = [*argv[:1], "--json", *argv[1:]] if argv[0] != "--help" else argv
+    if json_flag:
+        argv = [*argv[:1], json_flag, *argv[1:]] if argv[0] != "--help" else argv
     code, out, err = inv(argv, capsys)
-    assert_usage(code, out, err, json_output=json_output and argv[0] != "--help", needle=needle)
+    assert_usage(code, out, err, json_output=bool(json_flag) and argv[0] != "--help", needle=needle)
 
 
 @pytest.mark.parametrize(

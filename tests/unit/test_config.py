@@ -226,3 +226,77 @@ def test_an_invalid_section_value_names_the_file_and_the_key_once(tmp_path: Path
     assert str(info.value) == (
         f"{path}: alerts.suppression_interval: '999999999999d' is longer than 3650d"
     )
+
+
+def _swap_thresholds(data: dict) -> None:
+    data.setdefault("checks", {})["lines_coverage"] = {"warn_below": 0.5, "fail_below": 0.9}
+
+
+def _bad_post_deploy(data: dict) -> None:
+    data["services"]["phase4-processors"]["post_deploy"] = [{"check": "lines_coverag"}]
+
+
+def _bad_buckets(data: dict) -> None:
+    data.setdefault("regression", {}).setdefault("buckets", {})["line"] = [20, 10]
+
+
+def _bad_default_profile(data: dict) -> None:
+    data["default_profile"] = "nope"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (_swap_thresholds, "checks: lines_coverage: fail_below (0.9) is greater than"),
+        (_bad_post_deploy, "services.phase4-processors.post_deploy[0]: unknown check"),
+        (_bad_buckets, "regression.buckets.line: edges must be increasing numbers"),
+        (_bad_default_profile, "default_profile: unknown profile 'nope'"),
+    ],
+)
+def test_every_config_error_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mutate: object, needle: str
+) -> None:
+    """These said only the key (README: one line naming the file, the key, the problem)."""
+    from nbaops.checks import plan_post_deploy
+    from nbaops.checks.thresholds import load_thresholds
+    from nbaops.context import Context
+    from nbaops.regression.settings import RegressionSettings
+
+    monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
+    path = write_config(tmp_path, mutate)
+    with pytest.raises(UsageError) as info:
+        config = load_config(path)
+        load_thresholds(config)
+        plan_post_deploy(Context(config), config.service("phase4-processors"))
+        config.settings("regression", RegressionSettings)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and needle in message, message
+
+
+def _canary_typo(data: dict) -> None:
+    canary = data.setdefault("deploy", {}).setdefault("canary_analysis", {})
+    canary["services"] = {"prediction-wrker": {"latency": {"margin": 0.05}}}
+
+
+def _unreachable_limit(data: dict) -> None:
+    data.setdefault("deploy", {})["observation"] = {"count": 10, "failure_limit": 50}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        # the tighter margin meant for prediction-worker silently applied to nothing
+        (_canary_typo, "canary_analysis.services: 'prediction-wrker' is not a service"),
+        # FAIL rounds could never stop the deploy: all FAIL ended INCONCLUSIVE
+        (_unreachable_limit, "deploy.observation.failure_limit: 50 is more than count ("),
+    ],
+)
+def test_deploy_settings_that_could_never_apply_are_refused(
+    tmp_path: Path, mutate: object, needle: str
+) -> None:
+    from nbaops.deploy.settings import DeploySettings
+
+    path = write_config(tmp_path, mutate)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, "local").settings("deploy", DeploySettings)
+    assert str(info.value).startswith(f"{path}: ") and needle in str(info.value), info.value
