@@ -204,6 +204,7 @@ def run_planned(
                 pass
             else:
                 if isinstance(result, Exception):
+                    _stop_the_others(stop, started, results, finished, index, timeout_s)
                     raise result.with_traceback(None)
                 if index not in results:
                     if result.duration_s > timeout_s:  # finished, but too late: a timeout
@@ -228,6 +229,31 @@ def run_planned(
         interrupt_local_queries()  # the workers' running queries end; they take no more
         raise
     return [results[i] for i in range(len(planned))]
+
+
+def _stop_the_others(
+    stop: threading.Event,
+    started: dict[int, float],
+    results: dict[int, CheckResult],
+    finished: queue.SimpleQueue[tuple[int, CheckResult | Exception]],
+    failed: int,
+    timeout_s: float,
+) -> None:
+    """Before a usage error ends the run: no worker takes another check, the running
+    ones' local queries are interrupted, and they are waited for (at most ``timeout_s``,
+    5 s at most), so none is left writing (a cache, the warehouse) after the run."""
+    from nbaops.adapters.warehouse import interrupt_local_queries
+
+    stop.set()
+    interrupt_local_queries()
+    running = set(started) - set(results) - {failed}
+    deadline = time.monotonic() + min(timeout_s, 5.0)
+    while running and time.monotonic() < deadline:
+        try:
+            index, _result = finished.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        running.discard(index)
 
 
 def run_check(
