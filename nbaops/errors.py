@@ -31,6 +31,12 @@ class ConfigError(UsageError):
     """The config file is missing or invalid."""
 
 
+class DamagedStateError(ConfigError):
+    """A local state file (the sandbox's, the stand-in's, the local warehouse) cannot be
+    read: nothing measured can be trusted, so a run stops with this one line (exit 2)
+    instead of each check reporting it as its own ERROR (and alerting on it)."""
+
+
 class UnknownServiceError(UsageError):
     """A service name that the config does not know."""
 

@@ -281,7 +281,16 @@ def _qualify(sql: str, project: str, datasets: tuple[tuple[str, str], ...]) -> s
         alter_table = (TokenType.ALTER, TokenType.TABLE)
         for i in range(len(tokens) - 2):
             if (tokens[i].token_type, tokens[i + 1].token_type) == alter_table:
-                ref = tokens[i + 2 : i + 5]
+                at = i + 2
+                if (
+                    tokens[at].text.upper() == "IF"
+                    and tokens[at + 1 : at + 2]
+                    and (tokens[at + 1].token_type == TokenType.EXISTS)
+                ):
+                    at += 2  # ALTER TABLE IF EXISTS ds.t ...
+                ref = tokens[at : at + 3]
+                if not ref:
+                    continue
                 if ref[0].token_type == TokenType.IDENTIFIER and ref[0].text.count(".") == 1:
                     db, table = ref[0].text.split(".")
                     wanted.add((db, table))

@@ -36,7 +36,7 @@ from nbaops.adapters.duckdb_engine import connect, engine
 from nbaops.adapters.warehouse import QueryResult, check_rows, split_ref, utc_values
 from nbaops.clock import as_utc
 from nbaops.environment import typed
-from nbaops.errors import WarehouseError, first_line
+from nbaops.errors import DamagedStateError, WarehouseError, first_line
 
 if TYPE_CHECKING:
     from nbaops.bqschema.ddl import Statement
@@ -207,7 +207,7 @@ def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
     return WarehouseError(f"{what}: {first_line(exc)}")
 
 
-class DamagedWarehouseError(WarehouseError):
+class DamagedWarehouseError(DamagedStateError, WarehouseError):
     """The warehouse file exists but is not a DuckDB database DuckDB can open (cut short,
     overwritten): not a lock held by another process. ``sandbox.reset`` sets it aside.
     Bad local state, like a damaged state file: exit 2, not "could not determine"."""

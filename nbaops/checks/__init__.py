@@ -32,7 +32,7 @@ from nbaops.checks.measure import current_query_text, current_threshold, forget_
 from nbaops.checks.registry import ALL_SERVICES, REGISTRY, get_spec
 from nbaops.checks.spec import CheckParams, CheckSpec
 from nbaops.checks.thresholds import Thresholds, load_thresholds
-from nbaops.errors import EXIT_USAGE, ConfigError
+from nbaops.errors import ConfigError, DamagedStateError
 from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
@@ -81,22 +81,18 @@ def plan_checks(
     return planned
 
 
-def is_usage(exc: BaseException) -> bool:
-    """Bad config or damaged local state (exit 2: a damaged sandbox state file, a warehouse
-    file that is not a database): the run's one-line error, not one check's ERROR."""
-    return getattr(exc, "exit_code", None) == EXIT_USAGE
-
-
 def run_one(ctx: Context, planned: PlannedCheck, base_url: str | None = None) -> CheckResult:
     """Run one planned check; any exception becomes an ERROR result with its text, except
-    bad config or local state (:func:`is_usage`), which is raised: nothing measured it.
+    damaged local state (:class:`~nbaops.errors.DamagedStateError`: a sandbox state file,
+    a warehouse file that is not a database), which is raised: nothing could be measured.
+    A bad config value one check reads stays that check's ERROR: the others still run.
     ``base_url``: ``alerts.runbook_base_url``, read once per run."""
     started = time.perf_counter()
     forget_current()
     try:
         result = planned.spec.load()(ctx, planned.params)
     except Exception as exc:  # a check must never take the whole run down
-        if is_usage(exc):
+        if isinstance(exc, DamagedStateError):
             raise
         result = CheckResult.error(
             planned.spec.id,
@@ -149,8 +145,8 @@ def run_planned(
     the report nor the process exit.
 
     Raises:
-        UsageError: bad config or damaged local state met by a check (:func:`is_usage`):
-            no further check starts, and no result (nor alert) is made of the run.
+        DamagedStateError: damaged local state met by a check: no further check starts,
+            and no result (nor alert) is made of the run.
     """
     if not planned:
         return []
@@ -181,7 +177,7 @@ def run_planned(
                     progress("start", planned[index], None)
                 result = run_one(ctx, planned[index], base_url)
             except Exception as exc:  # never lose a job: it would wait out the timeout
-                if is_usage(exc):
+                if isinstance(exc, DamagedStateError):
                     stop.set()
                     result = exc
                 else:
@@ -239,7 +235,7 @@ def _stop_the_others(
     failed: int,
     timeout_s: float,
 ) -> None:
-    """Before a usage error ends the run: no worker takes another check, the running
+    """Before damaged local state ends the run: no worker takes another check, the running
     ones' local queries are interrupted, and they are waited for (at most ``timeout_s``,
     5 s at most), so none is left writing (a cache, the warehouse) after the run."""
     from nbaops.adapters.warehouse import interrupt_local_queries

@@ -1,8 +1,8 @@
 """Batch errors (prediction-coordinator): failed batches, error counts, REAL_LINES_ONLY.
 
 Looks at the coordinator batches that started in the window: how many failed (a failed
-status, or completed without writing any of the predictions it expected: a silent
-failure the 2-hour ``recent_predictions`` window stops seeing), how many errors they
+status, or completed expecting players and no prediction of the batch in the predictions
+table: a silent failure the 2-hour ``recent_predictions`` window stops seeing), how many errors they
 logged, and whether a batch in REAL_LINES_ONLY mode wrote a prediction without a real line
 (no line value, or a line source that is not a real sportsbook line).
 """
@@ -34,7 +34,7 @@ BATCHES = Query(
     "batches",
     """
 SELECT batch_id, game_date, scheduled_slot, mode, status, started_at, completed_at,
-       error_count, error_message, expected_players, predictions_written
+       error_count, error_message, expected_players
 FROM `nba_predictions.prediction_batches`
 WHERE game_date BETWEEN @from_date AND @to_date
   AND started_at >= @since AND started_at <= @now
@@ -56,6 +56,22 @@ WHERE g.game_date BETWEEN @from_date AND @to_date
   AND UPPER(g.status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
 """,
     _BOUNDS,
+)
+
+WRITTEN = Query(
+    "written",
+    """
+SELECT batch_id, COUNT(*) AS predictions
+FROM `nba_predictions.player_prop_predictions`
+WHERE game_date BETWEEN @from_date AND @to_date
+  AND batch_id IN UNNEST(@batch_ids)
+GROUP BY batch_id
+""",
+    {
+        "from_date": _BOUNDS["from_date"],
+        "to_date": _BOUNDS["to_date"],
+        "batch_ids": ["batch-2025-01-15-0700"],
+    },
 )
 
 VIOLATIONS = Query(
@@ -96,7 +112,7 @@ SPEC = CheckSpec(
             "texts", ["REAL", "VEGAS"], "line_source values that count as a real sportsbook line."
         ),
     },
-    queries=(BATCHES, GAMES, VIOLATIONS, schedule_known.QUERY),
+    queries=(BATCHES, GAMES, WRITTEN, VIOLATIONS, schedule_known.QUERY),
     playbook="playbooks/batch-errors.md",
     ordered=(("warn_errors", "fail_errors"),),
 )
@@ -160,9 +176,22 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             "real_sources": [s.upper() for s in params.texts("real_line_sources")],
         },
     )
-    failed = [
-        b for b in batches if str(b["status"]).upper() in failed_statuses or _wrote_nothing(b)
-    ]
+    # completed batches that expected players: did they write anything? (the predictions
+    # table, not the batch's own count, which a coordinator may fill in later or never)
+    owing = [str(b["batch_id"]) for b in batches if _owes_predictions(b)]
+    written: dict[str, int] = {}
+    if owing:
+        per_batch = m.query(
+            WRITTEN,
+            {"from_date": bounds["from_date"], "to_date": bounds["to_date"], "batch_ids": owing},
+        )
+        written = {str(r["batch_id"]): int(r["predictions"]) for r in per_batch}
+    silent = {i for i in owing if not written.get(i)}
+
+    def wrote_nothing(batch: dict[str, Any]) -> bool:
+        return str(batch["batch_id"]) in silent
+
+    failed = [b for b in batches if str(b["status"]).upper() in failed_statuses or wrote_nothing(b)]
     errors = sum(int(b["error_count"] or 0) for b in batches)
     violation_total = sum(int(v["violations"]) for v in violations)
     details: dict[str, Any] = {
@@ -186,8 +215,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         reason = (
             f": {clip(str(first['error_message']).splitlines()[0], 120)}"
             if first["error_message"]
-            else f": completed but wrote 0 of {first['expected_players']} predictions"
-            if _wrote_nothing(first)
+            else f": completed without writing any prediction ({first['expected_players']} "
+            "players expected)"
+            if wrote_nothing(first)
             else ""
         )
         problems.append(f"{len(failed)} failed ({first['batch_id']}{reason})")
@@ -210,7 +240,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         Finding(
             f"batch {b['batch_id']} ({b['scheduled_slot']} ET) {b['status']}, "
             f"{int(b['error_count'] or 0)} error(s)"
-            + (f", wrote 0 of {b['expected_players']} predictions" if _wrote_nothing(b) else "")
+            + (", no prediction written" if wrote_nothing(b) else "")
             + (f", {mode} violations" if str(b["batch_id"]) in violating else ""),
             b in failed or bool(b["error_count"]) or str(b["batch_id"]) in violating,
         )
@@ -219,14 +249,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     return result
 
 
-def _wrote_nothing(batch: dict[str, Any]) -> bool:
-    """A batch that completed expecting predictions and wrote none (a failure whatever its
-    status says; still running, or no count recorded, is not judged)."""
-    expected, written = batch["expected_players"], batch["predictions_written"]
+def _owes_predictions(batch: dict[str, Any]) -> bool:
+    """A batch that says it completed, with players to predict (still running, another
+    status, or no expected count: not judged here)."""
+    expected = batch["expected_players"]
     return (
-        batch["completed_at"] is not None
+        str(batch["status"]).upper() == "COMPLETED"
+        and batch["completed_at"] is not None
         and expected is not None
         and int(expected) > 0
-        and written is not None
-        and int(written) == 0
     )

@@ -28,6 +28,7 @@ from nbaops.checks import schedule_known
 from nbaops.checks.measure import below_tiers, pct, pct1, pct_value
 from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
+from nbaops.errors import DamagedStateError
 from nbaops.game_state import GAMES_SQL, DayState, et
 from nbaops.paths import doc_url
 from nbaops.report import CheckReport, verdict_part
@@ -240,6 +241,8 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             GAMES.sql, {"game_date": day}, timeout_s=params.timeout_s
         ).rows
     except Exception as exc:
+        if isinstance(exc, DamagedStateError):  # the run's one line (exit 2), as every check's
+            raise
         error = _error(ctx, exc, CHAIN.sql, threshold)
         error.duration_s = round(time.perf_counter() - started, 4)
         return _report(title, [error], day)
@@ -284,6 +287,8 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
         try:
             schedule = schedule_status(lambda q, a: ctx.warehouse.query(q.sql, a).rows, day)
         except Exception as exc:  # could not measure the schedule: never a PASS
+            if isinstance(exc, DamagedStateError):
+                raise
             error = _error(ctx, exc, schedule_known.QUERY.sql, SCHEDULE_THRESHOLD)
             return _report(title, [error], day)
         if schedule.known:

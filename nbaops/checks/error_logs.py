@@ -34,8 +34,8 @@ SPEC = CheckSpec(
         "min_severity": Key(
             "text",
             "ERROR",
-            "Lowest severity counted (a Cloud Logging severity name, upper case).",
-            pattern=f"^({'|'.join(SEVERITIES)})$",
+            "Lowest severity counted (a Cloud Logging severity name, upper or lower case).",
+            pattern=f"^({'|'.join([*SEVERITIES, *(s.lower() for s in SEVERITIES)])})$",
             means=f"a Cloud Logging severity ({', '.join(SEVERITIES)})",
         ),
         "max_entries": Key(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.local.cloudrun_state import StandInApiError
-from nbaops.local.state_files import locked, read_json, write_json_atomic
+from nbaops.local.state_files import damaged, locked, read_json, write_json_atomic
 
 FAULTS_NAME = "standin-faults.json"
 # past the Cloud Run client's 30 s per-request timeout (CloudRun(timeout_s=30.0)): a reply
@@ -115,7 +115,7 @@ def set_api_fault(
         "polls": polls,
     }
     with locked(home):
-        faults = read_json(faults_path(home), [])
+        faults = active_api_faults(home)
         faults.append(record)
         write_json_atomic(faults_path(home), faults)
     return record
@@ -130,7 +130,13 @@ def clear_api_faults(home: Path) -> None:
 
 
 def active_api_faults(home: Path) -> list[dict[str, Any]]:
-    faults: list[dict[str, Any]] = read_json(faults_path(home), [])
+    """The active API faults (DamagedStateError: the file is not a list of faults)."""
+    path = faults_path(home)
+    faults = read_json(path, [])
+    if not isinstance(faults, list) or not all(
+        isinstance(f, dict) and f.get("kind") in FAULT_SCOPE for f in faults
+    ):
+        raise damaged(path, "not a list of API faults, each with a known kind")
     return faults
 
 
@@ -141,7 +147,7 @@ def take_fault(
     if not faults_path(home).exists():
         return None
     with locked(home):
-        faults: list[dict[str, Any]] = read_json(faults_path(home), [])
+        faults = active_api_faults(home)
         for index, fault in enumerate(faults):
             if FAULT_SCOPE.get(fault["kind"]) != scope:
                 continue

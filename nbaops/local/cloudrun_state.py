@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.clock import rfc3339
-from nbaops.local.state_files import locked, read_json, write_json_atomic
+from nbaops.local.state_files import damaged, locked, read_json, write_json_atomic
 
 STATE_NAME = "cloudrun.json"
 
@@ -171,8 +171,12 @@ def state_path(home: Path) -> Path:
 def load_state(home: Path) -> dict[str, Any]:
     """The current state (fresh from disk)."""
     data = read_json(state_path(home), None)
-    if not isinstance(data, dict):
+    if data is None:
         data = {"version": 1}
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(key, {}), dict) for key in ("services", "revisions", "operations")
+    ):  # read as "no services", every call was a 404
+        raise damaged(state_path(home), "not the stand-in's services, revisions and operations")
     for key in ("services", "revisions", "operations"):
         data.setdefault(key, {})
     return data

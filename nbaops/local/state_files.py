@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nbaops.errors import ConfigError
+from nbaops.errors import DamagedStateError
 from nbaops.fsutil import file_lock, write_json_atomic
 
 __all__ = ["locked", "read_json", "write_json_atomic", "read_jsonl"]
@@ -26,10 +26,10 @@ def locked(home: Path) -> contextlib.AbstractContextManager[None]:
     return file_lock(home / LOCK_NAME)
 
 
-def damaged(path: Path, why: str) -> ConfigError:
+def damaged(path: Path, why: str) -> DamagedStateError:
     """The error for a local state file that cannot be read: it names the file and the
     way out (a reset rewrites every state file; the folder can always be deleted)."""
-    return ConfigError(
+    return DamagedStateError(
         f"{path}: damaged sandbox state ({why}); `inv sandbox.reset` rebuilds it (or delete "
         f"{path.parent})"
     )
@@ -39,7 +39,7 @@ def read_json(path: Path, default: Any) -> Any:
     """The JSON document in ``path``, or ``default`` when the file does not exist.
 
     Raises:
-        ConfigError: the file is not JSON (cut short, edited by hand): :func:`damaged`.
+        DamagedStateError: the file is not JSON (cut short, edited by hand): :func:`damaged`.
     """
     try:
         text = path.read_text(encoding="utf-8")

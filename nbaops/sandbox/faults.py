@@ -52,8 +52,11 @@ from typing import Any
 
 from nbaops import clock
 from nbaops.sandbox import generate, league
+from nbaops.sandbox.fault_records import FAULTS_NAME as FAULTS_NAME
+from nbaops.sandbox.fault_records import faults_path as faults_path
+from nbaops.sandbox.fault_records import read_records as read_records
+from nbaops.sandbox.fault_records import write_records as write_records
 
-FAULTS_NAME = "sandbox-faults.json"
 ARMED = "next-revision-degraded"
 WORKER_NO_PREDICTIONS = "no-recent-predictions"  # applied form of a degraded worker revision
 # Commits merged to the sandbox's platform clone and not deployed (nbaops.sandbox.platform_repo).
@@ -95,29 +98,6 @@ def known_faults() -> list[str]:
 
 
 # --------------------------------------------------------------------------- records
-
-
-def faults_path(home: Path) -> Path:
-    return home / FAULTS_NAME
-
-
-def read_records(home: Path) -> list[dict[str, Any]]:
-    from nbaops.local.state_files import damaged, read_json
-
-    path = faults_path(home)
-    data = read_json(path, [])
-    if not isinstance(data, list) or not all(
-        isinstance(r, dict) and isinstance(r.get("name"), str) for r in data
-    ):
-        raise damaged(path, "not a list of faults, each with its name")
-    return data
-
-
-def write_records(home: Path, records: list[dict[str, Any]]) -> None:
-    from nbaops.local.state_files import write_json_atomic
-
-    home.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(faults_path(home), records)
 
 
 def active(home: Path) -> dict[str, list[dict[str, Any]]]:

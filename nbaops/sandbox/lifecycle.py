@@ -220,13 +220,16 @@ def check_state_files(home: Path) -> None:
     every check, nor an ERROR in every check (and an alert each) at the next data refresh.
 
     Raises:
-        ConfigError: a state file that is not JSON (``inv sandbox.reset`` sets it aside).
+        DamagedStateError: a state file that cannot be read (``inv sandbox.reset`` sets
+            it aside).
     """
+    from nbaops.local.api_faults import active_api_faults
     from nbaops.local.cloudrun_state import load_state
-    from nbaops.sandbox.faults import active
+    from nbaops.sandbox.fault_records import read_records
 
     load_state(home)
-    active(home)
+    read_records(home)
+    active_api_faults(home)
 
 
 def first_run_line(home: Path, marker: dict[str, Any] | None, need: str) -> str:

@@ -27,16 +27,17 @@ def test_clean_batches_pass(world: World) -> None:
 
 
 def test_errors_in_a_completed_batch_warn(world: World) -> None:
-    world.games(TODAY, 3)
-    world.batch(TODAY, "07:00", expected=60, errors=3)
+    games = world.games(TODAY, 3)
+    batch = world.batch(TODAY, "07:00", expected=60, errors=3)
+    world.predictions(games, batch, et(TODAY, 7, 20))
     result = run_check(world.ctx, "batch_errors")
     assert result.verdict is Verdict.WARN
     assert "3 batch error(s)" in result.message
 
 
 def test_failed_batch_fails_with_its_error(world: World) -> None:
-    world.games(TODAY, 3)
-    world.batch(TODAY, "02:30", expected=60)
+    games = world.games(TODAY, 3)
+    world.predictions(games, world.batch(TODAY, "02:30", expected=60), et(TODAY, 2, 40))
     failed = world.batch(
         TODAY,
         "07:00",
@@ -51,22 +52,25 @@ def test_failed_batch_fails_with_its_error(world: World) -> None:
     assert result.details["failed_batches"][0]["batch_id"] == failed
 
 
-def test_a_completed_batch_that_wrote_none_of_its_predictions_fails(world: World) -> None:
-    """A batch "completed" with 0 of 40 predictions written is a silent failure: once the
-    2-hour recent_predictions window had passed, nothing in system-health saw it."""
-    world.games(TODAY, 3)
-    world.batch(TODAY, "02:30", expected=60, written=60)
+def test_a_completed_batch_without_a_prediction_fails(world: World) -> None:
+    """A batch "completed" for 40 players that wrote no prediction is a silent failure:
+    once the 2-hour recent_predictions window had passed, nothing in system-health saw it.
+    Judged by the predictions table, not the batch's own count (which a coordinator may
+    fill in late): a batch whose count says 0 but whose predictions exist is fine."""
+    games = world.games(TODAY, 3)
+    wrote = world.batch(TODAY, "02:30", expected=60, written=0)  # its count lags
+    world.predictions(games, wrote, et(TODAY, 2, 40))
     silent = world.batch(TODAY, "07:00", expected=40, written=0)
-    world.batch(TODAY, "11:30", expected=40, written=0, completed=False)  # still running
-    world.batch(TODAY, "11:30", expected=40, written=None)  # no count recorded: not judged
+    world.batch(TODAY, "11:30", expected=40, completed=False)  # still running: not judged
+    world.batch(TODAY, "11:30", expected=40, status="cancelled")  # not a completion
+    world.batch(TODAY, "11:30", expected=0)  # no new lines: nothing owed
     result = run_check(world.ctx, "batch_errors")
     assert result.verdict is Verdict.FAIL
     assert result.value == 1
-    assert f"1 failed ({silent}: completed but wrote 0 of 40 predictions)" in result.message
+    expected = f"1 failed ({silent}: completed without writing any prediction (40 players"
+    assert expected in result.message, result.message
     flagged = [f.text for f in result.findings if f.problem]
-    assert flagged == [
-        f"batch {silent} (07:00 ET) COMPLETED, 0 error(s), wrote 0 of 40 predictions"
-    ]
+    assert flagged == [f"batch {silent} (07:00 ET) COMPLETED, 0 error(s), no prediction written"]
 
 
 def test_prediction_without_real_line_in_real_lines_only_mode_fails(world: World) -> None:

@@ -348,24 +348,34 @@ def test_damaged_state_files_name_themselves_and_a_reset_rebuilds_past_them(
     assert (home / f"{WAREHOUSE_FILE}.damaged").exists()
 
 
-@pytest.mark.parametrize("damage", ["cloudrun.json", "sandbox-faults.json", "warehouse"])
-def test_damaged_local_state_stops_a_health_run_with_one_error_and_no_alert(
-    home: Path, restore: None, monkeypatch: pytest.MonkeyPatch, damage: str
+@pytest.mark.parametrize(
+    ("damage", "content"),
+    [
+        ("cloudrun.json", b"garbage"),
+        ("cloudrun.json", b"[5]"),  # JSON, but read as "no services": every call a 404
+        ("sandbox-faults.json", b"garbage"),
+        ("standin-faults.json", b"[5]"),  # JSON, but no fault: 12 TypeErrors, 12 alerts
+        ("warehouse.duckdb", b"garbage"),
+    ],
+)
+def test_damaged_local_state_stops_a_run_with_one_error_and_no_alert(
+    home: Path, restore: None, monkeypatch: pytest.MonkeyPatch, damage: str, content: bytes
 ) -> None:
     """Each was one check's ERROR, not the run's exit 2: a damaged stand-in file made every
     Cloud Run check an HTTP 500 (exit 3); a damaged faults file passed unseen until the
     next data refresh made all 12 checks ERROR and sent an alert each."""
-    from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE
-    from nbaops.errors import NbaopsError
+    from nbaops.checks import validate_daily
+    from nbaops.errors import DamagedStateError
     from nbaops.system_health import run_system_health
 
-    target = home / (WAREHOUSE_FILE if damage == "warehouse" else damage)
-    target.write_bytes(b"garbage")
+    target = home / damage
+    target.write_bytes(content)
     monkeypatch.setenv("NBAOPS_HOME", str(home))
-    with pytest.raises(NbaopsError, match="sandbox.reset") as raised:  # the CLI's one line
-        run_system_health(open_context("local"))
-    assert raised.value.exit_code == 2
-    assert str(target) in str(raised.value)
+    for run in (run_system_health, lambda ctx: validate_daily(ctx, TODAY)):
+        with pytest.raises(DamagedStateError, match="sandbox.reset") as raised:  # one line
+            run(open_context("local"))
+        assert raised.value.exit_code == 2
+        assert str(target) in str(raised.value)
     assert not (home / "outbox.jsonl").exists()
 
 

@@ -24,6 +24,7 @@ from nbaops.errors import ConfigError
         # was accepted, then every error_logs check (and a deploy's observation) ERRORed
         ("error_logs", "min_severity", "BOGUS", "is not a Cloud Logging severity \\(DEFAULT,"),
         ("recent_predictions", "batch_slots", ["7:00"], "is not a time HH:MM"),
+        ("error_logs", "min_severity", "Warning", "is not a Cloud Logging severity"),
         ("batch_errors", "real_lines_mode", ["REAL_LINES_ONLY"], "is not a non-empty string"),
     ],
 )
@@ -62,3 +63,11 @@ def test_reading_a_parameter_the_check_does_not_have_names_the_check() -> None:
     params = thresholds_from_section({}).params("error_logs")
     with pytest.raises(KeyError, match="error_logs: no parameter 'fail_below'"):
         params.fraction("fail_below")
+
+
+def test_a_lower_case_severity_still_reads() -> None:
+    """Both the check and the Logging filter upper-case it: "warning" always worked."""
+    params = thresholds_from_section({"error_logs": {"min_severity": "warning"}}).params(
+        "error_logs", service="grading-service"
+    )
+    assert params.text("min_severity") == "warning"

@@ -61,6 +61,10 @@ def test_qualify_bigquery_names_the_table_of_every_ddl_statement_schema_apply_se
     for statement in statements:
         out = qualify_bigquery(statement.sql, "p-1", mapping)
         assert out.startswith("ALTER TABLE `p-1.ops_prod.deploys` "), (statement.kind, out)
+    if_exists = (
+        "ALTER TABLE IF EXISTS nba_ops.deploys ALTER COLUMN m SET OPTIONS (description = 'x')"
+    )
+    assert "IF EXISTS `p-1.ops_prod.deploys` ALTER" in qualify_bigquery(if_exists, "p-1", mapping)
     # a string literal that looks like a table is never rewritten
     quoted = ddl.set_description("nba_ops.deploys", "message", "copied from nba_ops.deploys")
     assert "'copied from nba_ops.deploys'" in qualify_bigquery(quoted.sql, "p-1", mapping)
