@@ -157,7 +157,9 @@ def _read_csvs(
         NbaDataUnavailable: missing files, or CSVs without the typed columns.
     """
     type_sql = ", ".join(f"'{k}': '{v}'" for k, v in types.items())
-    reader = f"read_csv(?, header = true, union_by_name = true, types = {{{type_sql}}})"
+    reader = (
+        f"read_csv(?, header = true, union_by_name = true, filename = true, types = {{{type_sql}}})"
+    )
     files = [str(f) for f in csv_files(source)]
     try:
         create = "CREATE OR REPLACE TEMP TABLE {t} AS SELECT * FROM {r}"
@@ -197,6 +199,7 @@ def create_game_logs_table(con: _duckdb.DuckDBPyConnection, source: Path) -> int
         NbaDataUnavailable: missing files or a file that is not a game-log CSV.
     """
     _read_csvs(con, source, _GAME_LOG_TYPES, "_raw_logs", "game logs")
+    _refuse_repeated_box_scores(con, source)
     _register_names(con, "_log_names", "_raw_logs", "PLAYER_NAME")
     con.execute(
         """
@@ -231,6 +234,30 @@ def create_game_logs_table(con: _duckdb.DuckDBPyConnection, source: Path) -> int
     )
     con.execute("DROP TABLE _raw_logs")
     return _count(con, "game_logs")
+
+
+def _refuse_repeated_box_scores(con: _duckdb.DuckDBPyConnection, source: Path) -> None:
+    """A (player, game) twice (a season file and its copy in one folder) doubled every box
+    score it touched, silently: shot zones, features and averages counted it twice.
+
+    Raises:
+        NbaDataUnavailable: the first repeated player-game, its count and its files.
+    """
+    row = con.execute(
+        """SELECT PLAYER_ID, GAME_ID, count(*) AS n, list(DISTINCT filename ORDER BY filename),
+             count(*) OVER () AS repeated
+        FROM _raw_logs WHERE PLAYER_ID IS NOT NULL AND GAME_ID IS NOT NULL
+        GROUP BY PLAYER_ID, GAME_ID HAVING count(*) > 1
+        ORDER BY GAME_ID, PLAYER_ID LIMIT 1"""
+    ).fetchone()
+    if row is None:
+        return
+    player, game, n, files, repeated = row
+    names = ", ".join(Path(f).name for f in files)
+    raise NbaDataUnavailable(
+        f"cannot read game logs from {source}: {repeated} player-game(s) appear more than "
+        f"once (player {player} in game {game}: {n} rows, in {names}); give each season once"
+    )
 
 
 def create_points_lines_table(con: _duckdb.DuckDBPyConnection, source: Path) -> LinesLoad:

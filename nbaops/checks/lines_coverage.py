@@ -163,7 +163,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     min_expected = params.integer("min_expected_players")
     if expected < max(min_expected, 1):
         return m.too_little_data(
-            expected,
+            None,  # (the unit is % of expected: a player count is no value of it)
             f"{len(games)} game(s) scheduled on {day_text} but only "
             f"{expected} expected player(s) in the feature store (need {min_expected})",
             details,

@@ -133,7 +133,8 @@ def _as_floats(raw: Any, name: str, expected: int) -> list[float]:
         )
     out: list[float] = []
     for index, item in enumerate(items):
-        if isinstance(item, bool):
+        # (a string such as "12.3" is not a number either, whatever float() makes of it)
+        if isinstance(item, bool | str | bytes):
             raise UsageError(f"--model {name}: value {item!r} at row {index} is not a number")
         try:
             out.append(float(item))

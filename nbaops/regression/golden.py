@@ -70,7 +70,10 @@ FEATURES: dict[str, str] = {
     "last10_avg": "mean points of the last 10 games before this date",
     "ewma": "exponentially weighted mean points, half-life 5 games, last 40 games",
     "points_sd20": "sd of points in the last 20 games (at least 3; 6 when unknown)",
-    "prev_season_avg": "mean points of last season's last 82 games (NULL for rookies)",
+    "prev_season_avg": (
+        "mean points of the player's last 82 games before this season (from any earlier "
+        "season in the logs; NULL without one)"
+    ),
     "days_rest": "days since the previous game (NULL before the first)",
 }
 OUTCOMES: dict[str, str] = {
@@ -348,11 +351,15 @@ class BuildResult:
     manifest: dict[str, Any]
     changed: bool  # the content hash differs from the committed manifest's
     written: bool
+    # checking (not writing): how the committed file and manifest differ from the rebuild
+    problems: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
         # Checking (not writing) a set that no longer rebuilds to its committed content fails.
-        return Verdict.FAIL if self.changed and not self.written else Verdict.PASS
+        if self.written:
+            return Verdict.PASS
+        return Verdict.FAIL if self.changed or self.problems else Verdict.PASS
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -364,6 +371,7 @@ class BuildResult:
             "last_date": self.manifest["last_date"],
             "content_sha256": self.manifest["content_sha256"],
             "changed": self.changed,
+            "problems": list(self.problems),
         }
 
     def render(self, console: Console) -> None:
@@ -375,8 +383,10 @@ class BuildResult:
         )
         if self.written:
             note = "content changed: commit golden/" if self.changed else "content unchanged"
-        elif self.changed:
+        elif self.changed or self.problems:
             note = "FAIL: the committed set does not match a rebuild from the sources"
+            for problem in self.problems:
+                note += f"\n  {problem}"
         else:
             note = "PASS: the committed set rebuilds to the same content"
         console.print(note)
@@ -394,10 +404,61 @@ def build(root: Path, *, ewma_halflife: float = 5.0, write: bool = True) -> Buil
         data = manifest(con, root, match, ewma_halflife=ewma_halflife)
         previous = read_manifest(root) if manifest_path(root).is_file() else None
         changed = previous is None or previous.get("content_sha256") != data["content_sha256"]
+        problems: tuple[str, ...] = ()
+        if not write:
+            problems = tuple(committed_problems(con, root, previous, data))
         path = write_golden(con, root, data) if write else golden_path(root)
     finally:
         con.close()
-    return BuildResult(path=path, manifest=data, changed=changed, written=write)
+    return BuildResult(path=path, manifest=data, changed=changed, written=write, problems=problems)
+
+
+def committed_problems(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    committed: dict[str, Any] | None,
+    rebuilt: dict[str, Any],
+) -> list[str]:
+    """How the committed golden file and manifest differ from a rebuild: every manifest
+    field (sources and their hashes, counts, dates, attribution, column notes), the file's
+    own SHA-256 and the content hash of its rows (the verify mode read neither file)."""
+    if committed is None:
+        return ["no committed manifest (build it: inv regression.golden --build)"]
+    problems = [
+        _difference(key, committed.get(key), value)
+        for key, value in rebuilt.items()
+        if key != "file_sha256" and committed.get(key) != value
+    ]
+    path = manifest_path(root).parent / str(committed.get("file", f"{GOLDEN_NAME}.parquet"))
+    if not path.is_file():
+        return [*problems, f"{path}: missing"]
+    if file_sha256(path) != committed.get("file_sha256"):
+        problems.append(f"{path.name}: its SHA-256 is not the manifest's file_sha256")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _committed AS SELECT * FROM read_parquet($path)",
+        {"path": str(path)},
+    )
+    if content_hash(con, "_committed") != rebuilt["content_sha256"]:
+        problems.append(f"{path.name}: its rows are not the rebuilt rows (content sha256)")
+    return problems
+
+
+def _difference(where: str, committed: Any, rebuilt: Any) -> str:
+    """The first place two manifest values differ, as one line (nested keys followed)."""
+    if isinstance(committed, dict) and isinstance(rebuilt, dict):
+        for key in [*rebuilt, *(k for k in committed if k not in rebuilt)]:
+            if committed.get(key) != rebuilt.get(key):
+                return _difference(f"{where}.{key}", committed.get(key), rebuilt.get(key))
+    if isinstance(committed, list) and isinstance(rebuilt, list) and len(committed) == len(rebuilt):
+        for i, (a, b) in enumerate(zip(committed, rebuilt, strict=True)):
+            if a != b:
+                return _difference(f"{where}[{i}]", a, b)
+    return f"manifest {where}: committed {_short(committed)}, rebuilt {_short(rebuilt)}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # --------------------------------------------------------------------------- load
@@ -445,11 +506,16 @@ def load_golden(
             f"golden set {path} does not match its manifest (content sha256 {digest[:12]} vs "
             f"{str(data['content_sha256'])[:12]}): rebuild it with inv regression.golden --build"
         )
+    # what is shown comes from the rows read, not from the manifest's say-so
+    row = con.execute(
+        f"SELECT count(*), min(game_date), max(game_date) FROM {ident(table)}"  # noqa: S608
+    ).fetchone()
+    assert row is not None
     return GoldenSummary(
         path=path,
-        rows=int(data.get("rows", 0)),
-        first_date=str(data.get("first_date", "")),
-        last_date=str(data.get("last_date", "")),
+        rows=int(row[0]),
+        first_date=str(row[1]),
+        last_date=str(row[2]),
         content_sha256=digest,
     )
 

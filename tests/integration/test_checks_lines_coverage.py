@@ -80,6 +80,16 @@ def test_games_without_feature_rows_are_inconclusive(world: World) -> None:
     assert "too little data" in result.message and "4 game(s)" in result.message
 
 
+def test_too_few_expected_players_is_inconclusive_without_a_percent(world: World) -> None:
+    """One expected player with a line was shown as "value=1%" (the count in the check's
+    unit, % of expected): an unmeasured share has no value."""
+    games = world.games(TODAY, 1)
+    world.features(games, drop=len(games[0].players) - 1)  # one expected player
+    result = run_check(world.ctx, "lines_coverage")
+    assert result.verdict is Verdict.INCONCLUSIVE and "only 1 expected player(s)" in result.message
+    assert result.value is None
+
+
 def test_one_game_missing_its_features_cannot_pass(world: World) -> None:
     games = world.games(TODAY, 6)
     world.features(games[:5])

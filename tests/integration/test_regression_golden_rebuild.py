@@ -6,8 +6,11 @@ These need the shared data folder and skip without it; the regression suite itse
 
 from __future__ import annotations
 
+import json
+import shutil
 import statistics
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from nbaops import nba_data
 from nbaops.paths import project_root
 from nbaops.regression import golden
+from nbaops.verdict import Verdict
 
 pytestmark = [pytest.mark.realdata]
 
@@ -70,3 +74,44 @@ def test_features_use_only_earlier_games(rebuilt: duckdb.DuckDBPyConnection) -> 
         before = [(d, p) for d, p in history[lookup] if d < day]
         assert last10 == pytest.approx(statistics.fmean(p for _, p in before[-10:]), abs=1e-3)
         assert rest == (day - before[-1][0]).days
+
+
+def test_the_verify_mode_reads_the_committed_file_and_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`inv regression.golden` compared a rebuild with the manifest's content hash only: a
+    committed Parquet with edited points, or a manifest with wrong rows, sources or
+    attribution, still said PASS."""
+    try:
+        data = nba_data.data_dir(ROOT)
+    except nba_data.NbaDataUnavailable as exc:
+        pytest.skip(f"real NBA data not available: {exc}")
+    monkeypatch.setenv("NBAOPS_DATA", str(data))
+    shutil.copytree(ROOT / "golden", tmp_path / "golden")
+    assert golden.build(tmp_path, write=False).verdict is Verdict.PASS
+
+    manifest = tmp_path / "golden" / "manifest.json"
+    body = json.loads(manifest.read_text(encoding="utf-8"))
+    body["rows"] = 9999
+    body["sources"][0]["sha256"] = "0" * 64
+    manifest.write_text(json.dumps(body), encoding="utf-8")
+    result = golden.build(tmp_path, write=False)
+    assert result.verdict is Verdict.FAIL
+    assert any(p.startswith("manifest rows: committed 9999") for p in result.problems)
+    assert any(p.startswith("manifest sources[0].sha256:") for p in result.problems)
+
+    shutil.copy(ROOT / "golden" / "manifest.json", manifest)
+    parquet = tmp_path / "golden" / "nba-points-v1.parquet"
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * REPLACE (actual_points + CASE WHEN row_number() OVER () = 1 "
+        "THEN 10 ELSE 0 END AS actual_points) FROM read_parquet($p)) TO '"
+        + str(tmp_path / "edited.parquet")
+        + "' (FORMAT PARQUET)",
+        {"p": str(parquet)},
+    )
+    con.close()
+    shutil.move(tmp_path / "edited.parquet", parquet)
+    problems = golden.build(tmp_path, write=False).problems
+    assert "nba-points-v1.parquet: its rows are not the rebuilt rows (content sha256)" in problems
+    assert "nba-points-v1.parquet: its SHA-256 is not the manifest's file_sha256" in problems

@@ -292,6 +292,8 @@ BROKEN = {
     "short": (lambda f: [20.0] * (len(f) - 1), "returned 3926 values for 3927"),
     "nan": (lambda f: [math.nan] + [20.0] * (len(f) - 1), "prediction nan at row 0"),
     "text": (lambda f: ["twenty"] * len(f), "value 'twenty' at row 0 is not a number"),
+    # float() reads "12.3": a model returning text is broken all the same (docs: refused)
+    "numeric text": (lambda f: ["12.3"] * len(f), "value '12.3' at row 0 is not a number"),
     "scalar": (lambda f: 20.0, "returned float, not a sequence"),
 }
 

@@ -342,3 +342,15 @@ def test_real_data_loads_three_seasons_and_matches_about_95_percent() -> None:
         ).fetchall()
     }
     assert set(nba_names.NAME_ALIASES.values()) <= keys
+
+
+def test_a_player_game_given_twice_is_refused_naming_its_files(small_data: Path) -> None:
+    """A season file and its copy in one folder doubled every box score it touched (shot
+    zones, features and averages counted twice), silently."""
+    logs = small_data / "player_game_logs"
+    (logs / "copy-of-a.csv").write_text((logs / "a.csv").read_text(encoding="utf-8"))
+    with pytest.raises(nd.NbaDataUnavailable) as info:
+        nd.load_game_logs(logs)
+    message = str(info.value)
+    assert "3 player-game(s) appear more than once" in message
+    assert "player 1 in game 0022400001: 2 rows, in a.csv, copy-of-a.csv" in message
