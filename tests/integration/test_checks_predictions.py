@@ -14,9 +14,10 @@ from nbaops.verdict import Verdict
 
 
 def _batch_with_predictions(world: World, **kw: object) -> None:
-    games = world.games(TODAY, 5)  # 100 players
-    batch = world.batch(TODAY, "11:30", expected=100)
-    world.predictions(games, batch, et(TODAY, 11, 40), **kw)  # type: ignore[arg-type]
+    with world.wh.session():  # one connection for the three inserts (each opens the file)
+        games = world.games(TODAY, 5)  # 100 players
+        batch = world.batch(TODAY, "11:30", expected=100)
+        world.predictions(games, batch, et(TODAY, 11, 40), **kw)  # type: ignore[arg-type]
 
 
 def test_every_model_predicted_every_expected_player_passes(world: World) -> None:

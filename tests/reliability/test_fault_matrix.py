@@ -126,9 +126,10 @@ def game_day(world: Any, *, missing_lines: int = 0) -> None:
     """One game today with features and lines (``missing_lines`` players without one)."""
     from worlds import checks_world as cw
 
-    games = world.games(cw.TODAY, 1)
-    world.features(games)
-    world.lines(games, missing={games[0].game_id: missing_lines})
+    with world.wh.session():  # one connection for the three inserts (each opens the file)
+        games = world.games(cw.TODAY, 1)
+        world.features(games)
+        world.lines(games, missing={games[0].game_id: missing_lines})
 
 
 def hold_duckdb_file(env: Env, path: Path) -> None:
