@@ -24,6 +24,7 @@ from nbaops import anomaly, clock
 from nbaops.alerts.settings import AlertSettings
 from nbaops.alerts.state import HISTORY_TABLE
 from nbaops.errors import first_line
+from nbaops.redact import redact
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
@@ -67,11 +68,11 @@ def to_row(
         "service": result.service,
         "verdict": result.verdict.value,
         "value": anomaly.numeric_value(result),
-        "threshold": result.threshold or None,
-        "message": result.message,
+        "threshold": redact(result.threshold) or None,
+        "message": redact(result.message),  # may quote a log line holding a token
         "duration_s": float(result.duration_s),
         "bytes_processed": result.bytes_processed,
-        "anomaly": str(note) if note else None,
+        "anomaly": redact(str(note)) if note else None,
     }
 
 

@@ -64,8 +64,8 @@ def sensitive_material(value: str) -> list[str]:
         # surrogateescape: a value read from the environment may hold undecodable bytes
         quoted = [quote(piece, safe=safe, errors="surrogateescape") for safe in ("", "/")]
         for form in (piece, *quoted):
-            if len(form) >= MIN_FRAGMENT and form.lower() not in out:
-                out.append(form.lower())
+            if len(form) >= MIN_FRAGMENT and _fold(form) not in out:
+                out.append(_fold(form))
     return out
 
 
@@ -144,7 +144,7 @@ def redact(text: str, *secrets: Secret | None) -> str:
     grams = _grams(tuple(sorted(set(material))))
     if not grams or len(text) < MIN_FRAGMENT:
         return text
-    lowered = text.lower()
+    lowered = _fold(text)
     covered = [False] * len(text)
     for i in range(len(text) - MIN_FRAGMENT + 1):
         if lowered[i : i + MIN_FRAGMENT] in grams:
@@ -163,6 +163,15 @@ def redact(text: str, *secrets: Secret | None) -> str:
             out.append(text[i])
             i += 1
     return "".join(out)
+
+
+def _fold(text: str) -> str:
+    """``text`` lower-cased one character for one: ``str.lower`` makes "İ" two characters,
+    which shifted every later position and let a secret after it through unmasked."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
 
 
 def redact_tree(value: object) -> object:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from nbaops.adapters.errors import CredentialsError, google_call
 from nbaops.adapters.iamcredentials import generate_id_token
 from nbaops.errors import AdapterError, ConfigError
+from nbaops.redact import remember
 
 RUN_APP_SUFFIX = ".run.app"
 REFRESH_MARGIN_S = 300  # mint again when a cached token has less than this left (1 h tokens)
@@ -180,6 +181,9 @@ class IdTokenSource:
         if cached is not None and cached[1] - now > REFRESH_MARGIN_S:
             return cached[0]
         minted = self._mint(audience)
+        # a service (or a proxy's debug page) may echo the Authorization header back:
+        # every output of this run masks the token (and its signature part) from now on
+        remember(minted)
         with self._lock:
             self._cache[audience] = (minted, _expiry(minted, default=now + 300))
         return minted

@@ -80,7 +80,9 @@ def _deliver(
     from nbaops.alerts import slack, webhook_store
 
     events = [_enrich(ctx, e, settings) for e in events]
-    payload = slack.build_message(events, headline=headline, context=context_line)
+    # every text redacted before it leaves: a message may quote a log line holding a token
+    built = slack.build_message(events, headline=headline, context=context_line)
+    payload: dict[str, Any] = redact_tree(built)  # type: ignore[assignment]
     channels: list[str] = []
     error: str | None = None
     slack_status = "not configured"

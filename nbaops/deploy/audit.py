@@ -96,7 +96,12 @@ class AuditRecord:
         self.duration_s = round((self.finished_at - self.started_at).total_seconds(), 3)
 
     def to_row(self) -> dict[str, Any]:
-        return {**asdict(self), "verdicts": json.dumps(self.verdicts, sort_keys=True)}
+        """The row, every text redacted (a check message may quote a log line that holds
+        a token: the audit table and its spool are read by many)."""
+        from nbaops.redact import redact_tree
+
+        row = {**asdict(self), "verdicts": json.dumps(self.verdicts, sort_keys=True)}
+        return redact_tree(row)  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------- the spool

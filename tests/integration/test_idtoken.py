@@ -284,3 +284,17 @@ def test_a_cached_token_is_reused_until_close_to_expiry(standin: StandIn) -> Non
     now[0] = _claims(first)["exp"] - idtoken.REFRESH_MARGIN_S + 1
     tokens.token(AUDIENCE)
     assert minted() == 2  # minted again before the hour runs out
+
+
+def test_a_minted_id_token_is_masked_in_every_later_output(standin: StandIn) -> None:
+    """A service (or a proxy's debug page) that echoes the Authorization header printed
+    the ID token in `inv health-check --json`'s body: tokens were never secrets to redact."""
+    from nbaops.redact import redact
+
+    creds = standin_user_credentials(standin.url)
+    tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER, iam_endpoint=standin.url)
+    token = tokens.token("https://prediction-worker-abc-uc.a.run.app")
+    echoed = json.dumps({"error": "upstream 503", "auth": f"Bearer {token}"})
+    out = redact(echoed)
+    assert token not in out and token.split(".")[-1] not in out  # nor the signature alone
+    assert '"auth": "Bearer ***"' in out

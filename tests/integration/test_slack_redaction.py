@@ -93,3 +93,33 @@ def test_send_output_json_and_outbox_stay_clean(
         assert leaked(out + err) == [], out + err
         if json_output:
             json.loads(out)
+
+
+def test_a_token_quoted_by_a_check_message_is_masked_in_the_post_and_the_history_row(
+    receiver: SlackReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check message quoting a log line with a GitHub token was masked on stdout and in
+    the outbox, but posted to Slack and stored in nba_ops.check_results as it was."""
+    import datetime as dt
+
+    from nbaops.alerts import dispatch
+    from nbaops.history import to_row
+
+    token = "ghp_EnvGithubTokenZZZ1234567890abcdef"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", receiver.webhook)
+    failing = CheckResult(
+        "error_logs",
+        "grading-service",
+        Verdict.FAIL,
+        12,
+        ">= 10",
+        f'12 ERROR entries; top: "GitHub call failed: bad credentials for {token}" x12',
+    )
+    dispatch(open_context("local", config_path=ROOT / "nbaops.yaml"), [failing])
+    assert receiver.posts, "the alert was not posted"
+    posted = json.dumps([p.body for p in receiver.posts])
+    assert token[:12] not in posted and token[-12:] not in posted, posted
+    row = to_row(failing, run_id="r", run_at=dt.datetime.now(dt.UTC), profile="local", commit=None)
+    assert token[-12:] not in str(row["message"]) and "***" in str(row["message"])

@@ -142,3 +142,12 @@ def test_configure_rejects_control_characters_and_non_https(bad: str) -> None:
 
 def test_loopback_http_is_allowed_for_tests() -> None:
     assert validate_webhook("http://127.0.0.1:8080/hook").reveal().startswith("http://127")
+
+
+@pytest.mark.parametrize("before", ["İ" * 40, "İ" * 3, "Ersan İlyasova ", "ẞ ﬁ İ "])
+def test_characters_that_lower_case_to_two_still_leave_the_secret_masked(before: str) -> None:
+    """ "İ".lower() is two characters: the mask was placed on the lowered text's positions,
+    one too far left per "İ", and 40 of them let a token through whole."""
+    token = "ghp_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"  # (split: no committed token)
+    out = redact(f"{before} token {token} after", Secret(token))
+    assert out == f"{before} token *** after"
