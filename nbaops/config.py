@@ -60,6 +60,8 @@ class ProfileConfig:
     overrides: dict[str, Any] = field(default_factory=dict)
     invoker_service_account: str | None = None
     bigquery_location: str = "US"  # every BigQuery job runs here (profiles.<p>.bigquery)
+    # a query that would bill more fails instead (profiles.<p>.bigquery.maximum_bytes_billed)
+    bigquery_maximum_bytes_billed: int | None = None
 
     @property
     def is_local(self) -> bool:
@@ -269,7 +271,16 @@ def load_config(
         where = "" if profile or read("NBAOPS_PROFILE") else f"{path}: default_profile: "
         raise UsageError(f"{where}unknown profile {name!r}; known profiles: {', '.join(profiles)}")
     body = profiles[name]
-    location = (body.get("bigquery") or {}).get("location")
+    bq = body.get("bigquery") or {}
     base = ProfileConfig(name, body["kind"], body["project"], body["region"])
-    prof = load_section({**body, "bigquery_location": location}, ProfileConfig, name, base=base)
+    prof = load_section(
+        {
+            **body,
+            "bigquery_location": bq.get("location"),
+            "bigquery_maximum_bytes_billed": bq.get("maximum_bytes_billed"),
+        },
+        ProfileConfig,
+        name,
+        base=base,
+    )
     return Config(path=path, raw=data, profile=prof)

@@ -54,6 +54,7 @@ def open_warehouse(profile: ProfileConfig, home: Path, root: Path) -> Warehouse:
         profile.project,
         profile.bigquery_location,
         datasets=profile.datasets,
+        maximum_bytes_billed=profile.bigquery_maximum_bytes_billed,
         endpoint=read("NBAOPS_BQ_ENDPOINT"),
         root=root,
         sql_cache_dir=cache,

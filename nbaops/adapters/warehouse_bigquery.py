@@ -73,6 +73,8 @@ class BigQueryWarehouse:
         project: the GCP project (jobs run there; tables are qualified with it).
         location: where every job runs: the datasets' BigQuery location
             (``profiles.<p>.bigquery.location``, default ``US``), never the Cloud Run region.
+        maximum_bytes_billed: a query job that would bill more fails before it runs
+            (``profiles.<p>.bigquery.maximum_bytes_billed``; None: no limit).
         datasets: logical → real dataset names.
         endpoint: an emulator URL such as ``http://127.0.0.1:9050`` (anonymous
             credentials); None = the real API with Application Default Credentials.
@@ -92,6 +94,7 @@ class BigQueryWarehouse:
         location: str = "US",
         *,
         datasets: Mapping[str, str] | None = None,
+        maximum_bytes_billed: int | None = None,
         endpoint: str | None = None,
         root: Path | None = None,
         retry_deadline_s: float = 60.0,
@@ -103,6 +106,7 @@ class BigQueryWarehouse:
         self.sql_cache_dir = sql_cache_dir
         self.retry_deadline_s = retry_deadline_s
         self.location = location
+        self.maximum_bytes_billed = maximum_bytes_billed
         self.datasets = dict(datasets or {})
         self.endpoint = endpoint
         self.root = root
@@ -137,6 +141,10 @@ class BigQueryWarehouse:
 
         from nbaops.adapters.bq_params import to_query_parameters
 
+        if self.maximum_bytes_billed is not None and not kwargs.get("dry_run"):
+            # BigQuery fails a job that would bill more, before it runs (a cost guard on
+            # top of the partition filters every query has)
+            kwargs["maximum_bytes_billed"] = self.maximum_bytes_billed
         return bigquery.QueryJobConfig(
             query_parameters=to_query_parameters(params), use_legacy_sql=False, **kwargs
         )

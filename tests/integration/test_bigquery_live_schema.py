@@ -97,3 +97,43 @@ def test_created_tables_get_the_partition_unit_tables_yaml_declares(tmp_path: An
     assert created["monthly"]["timePartitioning"] == {"type": "MONTH", "field": "d"}
     assert created["monthly"]["clustering"] == {"fields": ["k"]}
     assert created["daily"]["timePartitioning"] == {"type": "DAY", "field": "d"}
+
+
+def test_a_profile_cost_limit_is_sent_with_every_query_job(tmp_path: Any, monkeypatch: Any) -> None:
+    """profiles.<p>.bigquery.maximum_bytes_billed reaches every query job (BigQuery fails a
+    job that would bill more before it runs); a dry run (which bills nothing) is sent
+    without it, and the refusal is one WarehouseError line."""
+    import pytest
+    import yaml
+    from worlds.http_fake import FakeServer
+
+    from nbaops.config import load_config
+    from nbaops.context import open_warehouse
+    from nbaops.errors import WarehouseError
+    from nbaops.paths import project_root
+
+    data = yaml.safe_load((project_root() / "nbaops.yaml").read_text(encoding="utf-8"))
+    data["profiles"]["prod"].setdefault("bigquery", {})["maximum_bytes_billed"] = 10_485_760
+    path = tmp_path / "nbaops.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    profile = load_config(path, "prod").profile
+    assert profile.bigquery_maximum_bytes_billed == 10_485_760
+
+    jobs: list[dict[str, Any]] = []
+    message = "Query exceeded limit for bytes billed: 10485760. 20971520 or higher required."
+
+    def route(request: Any) -> tuple[int, Any]:
+        assert request.method == "POST" and request.path.endswith("/jobs")
+        jobs.append(request.json()["configuration"])
+        errors = [{"message": message, "reason": "bytesBilledLimitExceeded"}]
+        return 400, {"error": {"code": 400, "message": message, "errors": errors}}
+
+    with FakeServer(route) as server:
+        monkeypatch.setenv("NBAOPS_BQ_ENDPOINT", server.url)
+        warehouse = open_warehouse(profile, tmp_path / "home", project_root())
+        with pytest.raises(WarehouseError, match="exceeded limit for bytes billed"):
+            warehouse.query("SELECT game_id FROM nba_raw.games WHERE game_date = @d", {"d": "x"})
+        with pytest.raises(WarehouseError):
+            warehouse.estimate_bytes("SELECT 1 AS x")
+    assert jobs[0]["query"]["maximumBytesBilled"] == "10485760"
+    assert jobs[-1]["dryRun"] is True and "maximumBytesBilled" not in jobs[-1]["query"]
