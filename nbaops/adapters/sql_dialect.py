@@ -275,55 +275,52 @@ def _qualify(sql: str, project: str, datasets: tuple[tuple[str, str], ...]) -> s
     }
     tokens = BigQuery().tokenize(sql)
     names = (TokenType.VAR, TokenType.IDENTIFIER)
+
+    def reference_at(i: int) -> tuple[str, str, int] | None:
+        """The ``dataset.table`` written from token ``i`` (one quoted identifier, or a name,
+        a dot and a name): its dataset, its table and the index of its last token."""
+        tok = tokens[i]
+        if tok.token_type == TokenType.IDENTIFIER and tok.text.count(".") == 1:
+            db, table = tok.text.split(".")
+            return db, table, i
+        if (
+            tok.token_type in names
+            and i + 2 < len(tokens)
+            and tokens[i + 1].token_type == TokenType.DOT
+            and tokens[i + 2].token_type in names
+        ):
+            return tok.text, tokens[i + 2].text, i + 2
+        return None
+
     if any(isinstance(s, exp.Command) for s in statements):
         # SQLGlot keeps some statements as text (ALTER COLUMN ... SET OPTIONS): the table
-        # is the reference right after ALTER TABLE.
+        # is the reference right after ALTER TABLE [IF EXISTS].
         alter_table = (TokenType.ALTER, TokenType.TABLE)
         for i in range(len(tokens) - 2):
-            if (tokens[i].token_type, tokens[i + 1].token_type) == alter_table:
-                at = i + 2
-                if (
-                    tokens[at].text.upper() == "IF"
-                    and tokens[at + 1 : at + 2]
-                    and (tokens[at + 1].token_type == TokenType.EXISTS)
-                ):
-                    at += 2  # ALTER TABLE IF EXISTS ds.t ...
-                ref = tokens[at : at + 3]
-                if not ref:
-                    continue
-                if ref[0].token_type == TokenType.IDENTIFIER and ref[0].text.count(".") == 1:
-                    db, table = ref[0].text.split(".")
-                    wanted.add((db, table))
-                elif (
-                    len(ref) == 3
-                    and ref[0].token_type in names
-                    and ref[1].token_type == TokenType.DOT
-                    and ref[2].token_type in names
-                ):
-                    wanted.add((ref[0].text, ref[2].text))
+            if (tokens[i].token_type, tokens[i + 1].token_type) != alter_table:
+                continue
+            at = i + 2
+            if (
+                tokens[at].text.upper() == "IF"
+                and at + 1 < len(tokens)
+                and tokens[at + 1].token_type == TokenType.EXISTS
+            ):
+                at += 2
+            ref = reference_at(at) if at < len(tokens) else None
+            if ref is not None:
+                wanted.add(ref[:2])
     if not wanted:
         return sql
     mapping = dict(datasets)
     edits: list[tuple[int, int, str]] = []
     for i, tok in enumerate(tokens):
-        after_dot = i > 0 and tokens[i - 1].token_type == TokenType.DOT
-        if after_dot or tok.token_type not in names:
-            continue
-        if tok.token_type == TokenType.IDENTIFIER and tok.text.count(".") == 1:
-            db, table = tok.text.split(".")
-            if (db, table) in wanted:
-                edits.append((tok.start, tok.end, f"`{project}.{mapping.get(db, db)}.{table}`"))
-            continue
-        if (
-            i + 2 < len(tokens)
-            and tokens[i + 1].token_type == TokenType.DOT
-            and tokens[i + 2].token_type in names
-            and (tok.text, tokens[i + 2].text) in wanted
-        ):
-            db, table = tok.text, tokens[i + 2].text
-            edits.append(
-                (tok.start, tokens[i + 2].end, f"`{project}.{mapping.get(db, db)}.{table}`")
-            )
+        if i > 0 and tokens[i - 1].token_type == TokenType.DOT:
+            continue  # the table part of a reference already seen
+        ref = reference_at(i)
+        if ref is not None and ref[:2] in wanted:
+            db, table, last = ref
+            qualified = f"`{project}.{mapping.get(db, db)}.{table}`"
+            edits.append((tok.start, tokens[last].end, qualified))
     # Edit the original text in place (right to left) so everything else stays verbatim.
     out = sql
     for start, end, text in sorted(edits, reverse=True):

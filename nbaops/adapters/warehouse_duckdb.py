@@ -212,8 +212,6 @@ class DamagedWarehouseError(DamagedStateError, WarehouseError):
     overwritten): not a lock held by another process. ``sandbox.reset`` sets it aside.
     Bad local state, like a damaged state file: exit 2, not "could not determine"."""
 
-    exit_code = 2
-
 
 class DuckDBWarehouse:
     """The local warehouse: one DuckDB file, BigQuery SQL transpiled with SQLGlot.

@@ -91,9 +91,9 @@ def run_one(ctx: Context, planned: PlannedCheck, base_url: str | None = None) ->
     forget_current()
     try:
         result = planned.spec.load()(ctx, planned.params)
+    except DamagedStateError:
+        raise
     except Exception as exc:  # a check must never take the whole run down
-        if isinstance(exc, DamagedStateError):
-            raise
         result = CheckResult.error(
             planned.spec.id,
             planned.service,
@@ -176,14 +176,13 @@ def run_planned(
                 if progress is not None:
                     progress("start", planned[index], None)
                 result = run_one(ctx, planned[index], base_url)
+            except DamagedStateError as exc:  # the run's one line: handed to the caller
+                stop.set()
+                result = exc
             except Exception as exc:  # never lose a job: it would wait out the timeout
-                if isinstance(exc, DamagedStateError):
-                    stop.set()
-                    result = exc
-                else:
-                    spec = planned[index].spec
-                    error = CheckResult.error(spec.id, planned[index].service, exc)
-                    result = annotate(spec, error, base_url)
+                spec = planned[index].spec
+                error = CheckResult.error(spec.id, planned[index].service, exc)
+                result = annotate(spec, error, base_url)
             finished.put((index, result))
 
     def spawn() -> None:

@@ -240,9 +240,9 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
         games_rows = ctx.warehouse.query(
             GAMES.sql, {"game_date": day}, timeout_s=params.timeout_s
         ).rows
+    except DamagedStateError:  # the run's one line (exit 2), as in every check
+        raise
     except Exception as exc:
-        if isinstance(exc, DamagedStateError):  # the run's one line (exit 2), as every check's
-            raise
         error = _error(ctx, exc, CHAIN.sql, threshold)
         error.duration_s = round(time.perf_counter() - started, 4)
         return _report(title, [error], day)
@@ -286,9 +286,9 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
     if games == 0:
         try:
             schedule = schedule_status(lambda q, a: ctx.warehouse.query(q.sql, a).rows, day)
+        except DamagedStateError:
+            raise
         except Exception as exc:  # could not measure the schedule: never a PASS
-            if isinstance(exc, DamagedStateError):
-                raise
             error = _error(ctx, exc, schedule_known.QUERY.sql, SCHEDULE_THRESHOLD)
             return _report(title, [error], day)
         if schedule.known:

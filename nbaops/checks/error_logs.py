@@ -52,13 +52,13 @@ SPEC = CheckSpec(
 _NUMBERS = re.compile(r"\d+(?:\.\d+)?")
 
 
-def first_line(message: str) -> str:
+def _first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else "(empty message)"
 
 
 def message_key(message: str) -> str:
     """Group messages that differ only in numbers (ids, counts, durations)."""
-    return _NUMBERS.sub("N", first_line(message))[:200]
+    return _NUMBERS.sub("N", _first_line(message))[:200]
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
@@ -85,10 +85,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     count = len(entries)
     truncated = count >= max_entries
     per_revision = Counter(e.revision or "(unknown)" for e in entries)
-    messages = Counter(message_key(e.message) for e in entries)
+    messages: Counter[str] = Counter()
     example: dict[str, str] = {}  # each group shown by its first message, as logged
     for e in entries:
-        example.setdefault(message_key(e.message), first_line(e.message)[:200])
+        key = message_key(e.message)
+        messages[key] += 1
+        example.setdefault(key, _first_line(e.message)[:200])
     top = [
         (example[key], key, n) for key, n in messages.most_common(params.integer("top_messages"))
     ]

@@ -429,7 +429,7 @@ def committed_problems(
         for key, value in rebuilt.items()
         if key != "file_sha256" and committed.get(key) != value
     ]
-    path = manifest_path(root).parent / str(committed.get("file", f"{GOLDEN_NAME}.parquet"))
+    path = committed_file(root, committed)
     if not path.is_file():
         return [*problems, f"{path}: missing"]
     if file_sha256(path) != committed.get("file_sha256"):
@@ -441,6 +441,11 @@ def committed_problems(
     if content_hash(con, "_committed") != rebuilt["content_sha256"]:
         problems.append(f"{path.name}: its rows are not the rebuilt rows (content sha256)")
     return problems
+
+
+def committed_file(root: Path, manifest: Mapping[str, Any]) -> Path:
+    """The Parquet file a manifest names (beside it)."""
+    return manifest_path(root).parent / str(manifest.get("file", f"{GOLDEN_NAME}.parquet"))
 
 
 def _difference(where: str, committed: Any, rebuilt: Any) -> str:
@@ -493,7 +498,7 @@ def load_golden(
         UsageError: file or manifest missing, or the content does not match the manifest.
     """
     data = read_manifest(root)
-    path = manifest_path(root).parent / str(data.get("file", f"{GOLDEN_NAME}.parquet"))
+    path = committed_file(root, data)
     if not path.is_file():
         raise UsageError(f"golden set not found: {path} (build it: inv regression.golden --build)")
     con.execute(

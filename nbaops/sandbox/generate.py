@@ -299,6 +299,7 @@ def _batches_and_predictions(
     history: _History,
 ) -> None:
     rng = rng_for(seed, f"batches:{day.isoformat()}")
+    skill = MODEL_SKILL if league.source == "synthetic" else MODEL_SKILL_REAL
     previous: dt.datetime | None = None
     for slot in BATCH_SLOTS:
         hour, minute = (int(x) for x in slot.split(":"))
@@ -343,9 +344,7 @@ def _batches_and_predictions(
             sigma = 0.3 * mean + 2
             for model in MODELS:
                 mrng = random.Random(f"{seed}:pred:{batch_id}:{model}:{lookup}")
-                rho, tau = (MODEL_SKILL if league.source == "synthetic" else MODEL_SKILL_REAL)[
-                    model
-                ]
+                rho, tau = skill[model]
                 predicted = round(max(0.0, mean + rho * (actual - mean) + mrng.gauss(0, tau)), 1)
                 edge = predicted - line
                 side = "OVER" if edge > 0 else "UNDER"
