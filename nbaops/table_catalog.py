@@ -29,7 +29,7 @@ from nbaops.paths import project_root, schemas_dir
 
 _SCALAR_TO_DUCKDB = {
     "STRING": "VARCHAR",
-    "BYTES": "BLOB",
+    "BYTES": "VARBINARY",  # SQLGlot's name for what DuckDB calls BLOB
     "INT64": "BIGINT",
     "FLOAT64": "DOUBLE",
     "BOOL": "BOOLEAN",
@@ -199,56 +199,109 @@ def load_catalog(root: Path | None = None, *, schemas: Path | None = None) -> Ca
 
 
 # --------------------------------------------------------------------------- DuckDB DDL
+# Built as SQLGlot trees rendered in DuckDB's dialect, like the BigQuery DDL of
+# :mod:`nbaops.bqschema.ddl`: names are quoted identifiers and descriptions string
+# literals, never text pasted into a statement. (SQLGlot is imported only when a table is
+# created or a description set: not on a run that finds its tables in place.)
 
 
 def duckdb_type(f: Field) -> str:
-    """The DuckDB column type of one model field (mode REPEATED → LIST).
+    """The DuckDB column type of one model field (mode REPEATED → LIST), as SQL text.
 
     Raises:
         ConfigError: a type DuckDB has no column for (RANGE).
     """
+    return str(_duckdb_type(f).sql(dialect="duckdb"))
+
+
+def _duckdb_type(f: Field) -> Any:
+    from sqlglot import exp
+
+    kind = exp.DataType.Type
     if f.type == "STRUCT":
-        inner = ", ".join(f"{quote_ident(sub.name)} {duckdb_type(sub)}" for sub in f.fields)
-        base = f"STRUCT({inner})"
+        members = [
+            exp.ColumnDef(this=_identifier(sub.name), kind=_duckdb_type(sub)) for sub in f.fields
+        ]
+        base = exp.DataType(this=kind.STRUCT, expressions=members, nested=True)
     elif f.type == "NUMERIC":
         precision, scale = f.numeric_params()
-        base = f"DECIMAL({min(precision, 38)},{scale})"
+        params = [
+            exp.DataTypeParam(this=exp.Literal.number(n)) for n in (min(precision, 38), scale)
+        ]
+        base = exp.DataType(this=kind.DECIMAL, expressions=params)
     elif f.type in _SCALAR_TO_DUCKDB:
-        base = _SCALAR_TO_DUCKDB[f.type]
+        base = exp.DataType(this=kind[_SCALAR_TO_DUCKDB[f.type]])
     else:
         raise ConfigError(f"column {f.name!r}: no DuckDB type for BigQuery {f.type}")
-    return f"{base}[]" if f.mode == "REPEATED" else base
+    if f.mode == "REPEATED":
+        return exp.DataType(this=kind.ARRAY, expressions=[base], nested=True)
+    return base
+
+
+def _identifier(name: str) -> Any:
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True)
+
+
+def _table(schema: str, table: str) -> Any:
+    from sqlglot import exp
+
+    return exp.Table(this=_identifier(table), db=_identifier(schema))
 
 
 def quote_ident(name: str) -> str:
+    """A DuckDB quoted identifier (for DML that names a catalog table or column)."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def duckdb_ddl(spec: TableSpec, schema: str | None = None) -> list[str]:
     """``CREATE SCHEMA``/``CREATE TABLE IF NOT EXISTS`` + column comments for one table."""
+    from sqlglot import exp
+
     target_schema = schema or spec.dataset
-    table = f"{quote_ident(target_schema)}.{quote_ident(spec.name)}"
     columns = [
-        f"{quote_ident(f.name)} {duckdb_type(f)}" + (" NOT NULL" if f.mode == "REQUIRED" else "")
+        exp.ColumnDef(
+            this=_identifier(f.name),
+            kind=_duckdb_type(f),
+            constraints=[exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
+            if f.mode == "REQUIRED"
+            else None,
+        )
         for f in spec.fields
     ]
-    statements = [
-        f"CREATE SCHEMA IF NOT EXISTS {quote_ident(target_schema)}",
-        f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})",
+    trees = [
+        exp.Create(kind="SCHEMA", exists=True, this=exp.Table(db=_identifier(target_schema))),
+        exp.Create(
+            kind="TABLE",
+            exists=True,
+            this=exp.Schema(this=_table(target_schema, spec.name), expressions=columns),
+        ),
     ]
+    statements = [str(t.sql(dialect="duckdb")) for t in trees]
     for f in spec.fields:
         if f.description:
             statements.append(duckdb_comment(target_schema, spec.name, f.name, f.description))
     return statements
 
 
+def duckdb_drop_table(schema: str, table: str) -> str:
+    """``DROP TABLE`` of one table."""
+    from sqlglot import exp
+
+    return str(exp.Drop(kind="TABLE", tables=[_table(schema, table)]).sql(dialect="duckdb"))
+
+
 def duckdb_comment(schema: str, table: str, column: str, description: str | None) -> str:
     """``COMMENT ON COLUMN`` (DuckDB keeps a BigQuery description as the column comment).
 
-    DuckDB takes no parameter here: the text is a string literal, its quotes doubled (in
-    DuckDB's standard strings a backslash is not an escape), the names quoted identifiers;
-    None clears the comment.
+    DuckDB takes no parameter here: the text is a string literal (SQLGlot doubles its
+    quotes; in DuckDB's standard strings a backslash is not an escape), the names quoted
+    identifiers; None clears the comment.
     """
-    text = "NULL" if description is None else "'" + description.replace("'", "''") + "'"
-    target = f"{quote_ident(schema)}.{quote_ident(table)}.{quote_ident(column)}"
-    return f"COMMENT ON COLUMN {target} IS {text}"
+    from sqlglot import exp
+
+    target = exp.Column(this=_identifier(column), table=_identifier(table), db=_identifier(schema))
+    text = exp.null() if description is None else exp.Literal.string(description)
+    tree = exp.Comment(this=target, kind="COLUMN", expression=text)
+    return str(tree.sql(dialect="duckdb"))

@@ -557,7 +557,7 @@ class DuckDBWarehouse:
         """
         duckdb = engine()
 
-        from nbaops.table_catalog import duckdb_ddl, load_catalog, quote_ident
+        from nbaops.table_catalog import duckdb_ddl, duckdb_drop_table, load_catalog
 
         cat = catalog or load_catalog(self.root)
         created: list[str] = []
@@ -570,7 +570,7 @@ class DuckDBWarehouse:
                     if exists and not replace:
                         continue
                     if exists:
-                        cur.execute(f"DROP TABLE {quote_ident(schema)}.{quote_ident(spec.name)}")
+                        cur.execute(duckdb_drop_table(schema, spec.name))
                     for statement in duckdb_ddl(spec, schema):
                         cur.execute(statement)
                     created.append(spec.ref)

@@ -122,7 +122,9 @@ documents for defaults** (a literal, including typed literals such as `DATE '202
 them — <https://cloud.google.com/bigquery/docs/default-values>). Anything else — a second
 statement (`NULL; DROP TABLE nba_ops.deploys; SELECT 1`), a subquery, a column reference —
 is `DEFAULT_INVALID` in `bq-schema-lint` and `DEFAULT_VALID` in `bq-schema-breaking`, and
-no DDL is printed or run for it. Both warehouse engines run **one statement per call**
+no DDL is printed or run for it. The local warehouse's own tables are built the same way
+(`nbaops/table_catalog.py`: `CREATE TABLE`, `COMMENT ON COLUMN` and `DROP TABLE` as
+SQLGlot trees rendered in DuckDB's dialect). Both warehouse engines run **one statement per call**
 (`execute()` refuses a script before anything runs), so `schema-apply` cannot run a script
 even if a statement were built wrongly.
 

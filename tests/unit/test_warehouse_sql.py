@@ -182,15 +182,53 @@ def test_catalog_reads_every_schema_with_partitions() -> None:
 
 def test_bigquery_types_map_to_duckdb() -> None:
     assert duckdb_type(Field("t", "TIMESTAMP")) == "TIMESTAMPTZ"
-    assert duckdb_type(Field("n", "NUMERIC")) == "DECIMAL(38,9)"
-    assert duckdb_type(Field("n", "NUMERIC", precision=10, scale=2)) == "DECIMAL(10,2)"
-    assert duckdb_type(Field("n", "NUMERIC", precision=10)) == "DECIMAL(10,0)"
+    assert duckdb_type(Field("n", "NUMERIC")) == "DECIMAL(38, 9)"
+    assert duckdb_type(Field("n", "NUMERIC", precision=10, scale=2)) == "DECIMAL(10, 2)"
+    assert duckdb_type(Field("n", "NUMERIC", precision=10)) == "DECIMAL(10, 0)"
     assert duckdb_type(Field("i", "INT64", mode="REPEATED")) == "BIGINT[]"
     assert duckdb_type(Field("j", "JSON")) == "JSON"
+    assert duckdb_type(Field("b", "BYTES")) == "BLOB"
     struct = Field("s", "STRUCT", fields=[Field("a", "DATETIME")])
     assert duckdb_type(struct) == 'STRUCT("a" TIMESTAMP)'
     with pytest.raises(ConfigError, match="no DuckDB type for BigQuery RANGE"):
         duckdb_type(Field("r", "RANGE", range_element="DATE"))
+
+
+def test_duckdb_ddl_is_a_tree_hostile_names_and_descriptions_stay_data() -> None:
+    """Schema files are input: a name or description with quotes, a semicolon or a
+    backslash is a quoted identifier or a string literal in the created table (the DDL
+    is built as SQLGlot trees, not pasted text), and DuckDB reads each back unchanged."""
+    import duckdb
+
+    from nbaops.bqschema.model import TableSchema
+    from nbaops.table_catalog import TableSpec, duckdb_comment, duckdb_ddl, duckdb_drop_table
+
+    name = 'odd "col"; DROP TABLE x'
+    text = "it's a \\ path'); DROP TABLE x; --"
+    fields = [
+        Field(name, "STRING", mode="REQUIRED", description=text),
+        Field("tags", "STRUCT", mode="REPEATED", fields=[Field('a"b', "NUMERIC")]),
+        Field("raw", "BYTES"),
+    ]
+    spec = TableSpec("data set", 't"able', TableSchema(fields=fields))
+    con = duckdb.connect()
+    for statement in duckdb_ddl(spec):
+        con.execute(statement)
+    described = con.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'data set' AND table_name = 't\"able' ORDER BY ordinal_position"
+    ).fetchall()
+    assert described == [
+        (name, "VARCHAR", "NO"),
+        ("tags", 'STRUCT("a""b" DECIMAL(38,9))[]', "YES"),
+        ("raw", "BLOB", "YES"),
+    ]
+    comment = "SELECT comment FROM duckdb_columns() WHERE column_name = $c"
+    assert con.execute(comment, {"c": name}).fetchall() == [(text,)]
+    con.execute(duckdb_comment("data set", 't"able', name, None))
+    assert con.execute(comment, {"c": name}).fetchall() == [(None,)]
+    con.execute(duckdb_drop_table("data set", 't"able'))
+    assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchall() == [(0,)]
 
 
 def test_catalog_errors_name_the_file(tmp_path: Path) -> None:
