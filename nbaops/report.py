@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nbaops.environment import step_summary_path
+from nbaops.redact import redact
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -320,3 +322,21 @@ def summary_counts(verdicts: Iterable[Verdict], empty: str = "no checks") -> str
     """``2 PASS, 1 FAIL``: how many of each verdict, in order of first appearance."""
     counts = Counter(v.value for v in verdicts)
     return ", ".join(f"{n} {v}" for v, n in counts.items()) or empty
+
+
+def publish_step_summary(markdown: str) -> str | None:
+    """Append ``markdown`` to ``$GITHUB_STEP_SUMMARY`` (GitHub Actions' job summary, read
+    by everyone who can see the run), every secret fragment masked like the terminal's.
+
+    Returns:
+        The file written, or None outside a workflow (the variable unset).
+
+    Raises:
+        OSError: the file cannot be opened or written.
+    """
+    target = step_summary_path()
+    if not target:
+        return None
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(redact(markdown))
+    return target

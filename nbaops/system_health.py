@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack, nullcontext, suppress
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops import clock
@@ -27,7 +26,14 @@ from nbaops.checks.thresholds import load_thresholds
 from nbaops.environment import step_summary_path
 from nbaops.errors import ctrl_c_noted, first_line
 from nbaops.history import PreparedHistory, prepare
-from nbaops.report import VERDICT_ICON, CheckReport, format_value, summary_counts, verdict_text
+from nbaops.report import (
+    VERDICT_ICON,
+    CheckReport,
+    format_value,
+    publish_step_summary,
+    summary_counts,
+    verdict_text,
+)
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
@@ -124,16 +130,16 @@ def step_summary_markdown(report: CheckReport, *, profile: str, service: str | N
 
 def append_step_summary(report: CheckReport, *, profile: str, service: str | None) -> bool:
     """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
-    target = step_summary_path()
-    if not target:
-        return False
     try:
-        with Path(target).open("a", encoding="utf-8") as handle:
-            handle.write(step_summary_markdown(report, profile=profile, service=service))
+        written = publish_step_summary(
+            step_summary_markdown(report, profile=profile, service=service)
+        )
     except OSError as exc:
-        report.notes.append(f"step summary not written to {target}: {exc.strerror or exc}")
+        report.notes.append(
+            f"step summary not written to {step_summary_path()}: {exc.strerror or exc}"
+        )
         return False
-    return True
+    return written is not None
 
 
 def record_and_alert(

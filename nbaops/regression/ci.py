@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbaops.environment import step_summary_path
+from nbaops.redact import redact
+from nbaops.report import publish_step_summary
 
 PYTEST_JUNIT = "pytest-junit.xml"
 GATES_JUNIT = "golden-junit.xml"
@@ -93,10 +94,7 @@ def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
 def _publish(text: str, copy: Path | None) -> None:
     if copy is not None:
         copy.write_text(text, encoding="utf-8")
-    step_summary = step_summary_path()
-    if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as handle:
-            handle.write(text)
+    publish_step_summary(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.gates.is_file():
             print(f"regression: no gate JUnit XML at {args.gates}")
             return 1
-        text = markdown(gate_rows(args.gates), args.html)
+        text = redact(markdown(gate_rows(args.gates), args.html))
         _publish(text, None)
         print(text, end="")
         return 0
@@ -133,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     html_path = html.resolve() if html.is_file() else None
     gates = reports / GATES_JUNIT
     if gates.is_file():
-        _publish(markdown(gate_rows(gates), html_path), reports / SUMMARY)
+        _publish(redact(markdown(gate_rows(gates), html_path)), reports / SUMMARY)
     if html_path is not None:
         print(f"HTML report: {html_path}")
     else:

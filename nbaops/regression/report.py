@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops.fsutil import write_text_atomic
+from nbaops.redact import redact
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
 from nbaops.regression.stats import format_num, format_p, format_pct
 from nbaops.report import value_text
@@ -523,7 +524,7 @@ def _finite(value: float) -> float | None:
 
 def write_html(report: RegressionReport, path: Path) -> Path:
     path = path.resolve()
-    write_text_atomic(path, render_html(report), mode=REPORT_MODE)
+    write_text_atomic(path, redact(render_html(report)), mode=REPORT_MODE)
     return path
 
 
@@ -568,5 +569,5 @@ def render_junit(report: RegressionReport) -> str:
 
 def write_junit(report: RegressionReport, path: Path) -> Path:
     path = path.resolve()
-    write_text_atomic(path, render_junit(report) + "\n", mode=REPORT_MODE)
+    write_text_atomic(path, redact(render_junit(report)) + "\n", mode=REPORT_MODE)
     return path

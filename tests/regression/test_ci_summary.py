@@ -93,3 +93,28 @@ def test_gates_mode_writes_the_table_of_one_inv_regression_run(
     assert "HTML report: `report.html`" in text and "**FAIL**" in text
     assert capsys.readouterr().out == text
     assert ci.main(["--gates", str(tmp_path / "none.xml")]) == 1
+
+
+def test_the_job_summary_masks_secret_fragments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everyone who can see the workflow run reads its job summary: a gate message quoting
+    part of the Slack webhook is masked there, in the summary copy and on stdout."""
+    hook = "https://hooks.example.com/services/T0AAA/B0BBB/" + "s3cr3tW3bh00kT0k3n"
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", hook)
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    _pytest_junit(tmp_path, 5, 0)
+    _gates(tmp_path)
+    gates = (tmp_path / ci.GATES_JUNIT).read_text(encoding="utf-8")
+    gates = gates.replace("candidate: leak", "candidate: post to B0BBB/s3cr3tW3bh00k failed")
+    (tmp_path / ci.GATES_JUNIT).write_text(gates, encoding="utf-8")
+    assert ci.main(["--reports", str(tmp_path)]) == 0
+    for text in (
+        summary.read_text(encoding="utf-8"),
+        (tmp_path / ci.SUMMARY).read_text(encoding="utf-8"),
+    ):
+        assert "| `leakage:candidate` | **FAIL** | candidate: post to " in text
+        assert "s3cr3tW3bh00k" not in text and "B0BBB/s3cr3t" not in text
+    assert ci.main(["--gates", str(tmp_path / ci.GATES_JUNIT)]) == 0
+    assert "s3cr3tW3bh00k" not in capsys.readouterr().out

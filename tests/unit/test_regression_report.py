@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from test_regression_gates import SETTINGS, _pair, _row, _run
@@ -93,3 +94,25 @@ def page_gates(page: str) -> dict[str, str]:
     return dict(
         re.findall(r"<tr><td>([^<]+)</td><td class='\w+'>\w+</td><td class=n>([^<]+)</td>", table)
     )
+
+
+def test_report_files_mask_every_secret_fragment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTML report and JUnit XML are uploaded as CI artifacts: a gate message that
+    quotes part of a token (an error echoed from a failing call) is masked in both, as on
+    the terminal."""
+    from nbaops.regression.report import write_html, write_junit
+
+    token = "ghp_" + "Q7xk2LmP9vR4tZ8wN3yB6cD1"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    report = _run(_pair(150, 0.6, 0.55))
+    leaked = f"upload failed: 401 for token {token[3:17]}"
+    report.checks[0] = replace(report.checks[0], message=leaked)
+    for written in (
+        write_html(report, tmp_path / "r.html"),
+        write_junit(report, tmp_path / "r.xml"),
+    ):
+        text = written.read_text(encoding="utf-8")
+        assert "upload failed: 401 for token" in text
+        assert token[3:17] not in text and token[5:13] not in text
