@@ -29,7 +29,8 @@ VARIABLES: dict[str, str] = {
     "NBAOPS_DATA": "The real NBA data folder (default: `../shared/data/nba` beside the "
     "repository).",
     "NBAOPS_NOW": "Pins nbaops' clock to an ISO 8601 timestamp, e.g. "
-    "`2026-11-25T15:00:00Z` (tests, rehearsals).",
+    "`2026-11-25T15:00:00Z` or `2026-11-25T10:00:00-05:00` (tests, rehearsals); without "
+    "an offset it is UTC, not Eastern.",
     "NBAOPS_BQ_ENDPOINT": "A BigQuery API endpoint for gcp-kind profiles (an emulator; "
     "anonymous credentials).",
     "NBAOPS_SECRETMANAGER_ENDPOINT": "A Secret Manager API endpoint (a local fake; "

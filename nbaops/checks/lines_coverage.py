@@ -100,7 +100,15 @@ def game_day(params: CheckParams, now: dt.datetime) -> tuple[dt.date, str]:
     """The game day to measure and, when ``today`` was moved back, why (else ``""``)."""
     if params.values.get("game_date") != "today":
         return params.date("game_date"), ""
-    due = params.text("features_due")
+    return todays_game_day(now, params.text("features_due"))
+
+
+def todays_game_day(
+    now: dt.datetime, due: str = SPEC.keys["features_due"].default
+) -> tuple[dt.date, str]:
+    """``game_date: today`` at ``now``: the Eastern date, or the day before until that
+    day's features are due at ``due`` (HH:MM ET), with why (else ``""``). The sandbox's
+    ``lines-coverage-drop`` fault drops the lines of this day (the default ``due``)."""
     local = now.astimezone(clock.EASTERN)
     if local.strftime("%H:%M") >= due:
         return local.date(), ""

@@ -2,8 +2,9 @@
 
 Data faults (the warehouse and the log store change at once):
 
-- ``lines-coverage-drop`` (phase4-processors): today's lines removed for ~40% of the
-  expected players, whole games first (and those players' predictions with them).
+- ``lines-coverage-drop`` (phase4-processors): the lines of the game day ``check-lines``
+  measures (today; before 02:00 ET, when today's features are due, yesterday) removed
+  for ~40% of the expected players, whole games first (and their predictions with them).
 - ``grading-stall`` (grading-service): grading of yesterday and today removed.
 - ``stale-heartbeat`` (default phase3-processors; any service): the service's first
   processor stopped heartbeating ~7 h ago.
@@ -133,7 +134,11 @@ PREDICTIONS = "nba_predictions.player_prop_predictions"
 
 
 def _drop_lines(tables: Tables, now: dt.datetime, rng: random.Random) -> None:
-    today = clock.eastern_date(now)
+    from nbaops.checks.lines_coverage import todays_game_day
+
+    # The day check-lines measures by default: between midnight and the features' due
+    # time (02:00 ET) that is yesterday, whose lines dropping today's would leave whole.
+    today, _ = todays_game_day(now)
     expected: dict[str, list[str]] = defaultdict(list)
     for row in tables.get("nba_precompute.ml_feature_store", []):
         if row["game_date"] == today:

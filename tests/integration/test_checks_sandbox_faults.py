@@ -144,6 +144,23 @@ def test_fault_is_caught_by_its_check(
     assert result.query
 
 
+def test_lines_fault_is_caught_before_todays_features_are_due(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """At 00:40 ET check-lines measures yesterday (today's features are due at 02:00): the
+    fault drops that day's lines, so the rehearsal "inject, then the check fails" holds at
+    night too (it dropped today's, and check-lines passed with the fault active)."""
+    night = NIGHT[0][1]
+    home = tmp_path_factory.mktemp("night-fault") / "home"
+    home.mkdir()
+    restore_home(tmp_path_factory, home, night, [("lines-coverage-drop", None)])
+    with pytest.MonkeyPatch.context() as mp:
+        use_sandbox(mp, home, night)
+        result = run_check(open_context("local"), "lines_coverage")
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "2026-01-13 (today's features are due at 02:00 ET)" in result.message
+
+
 def test_post_deploy_checks_of_a_degraded_service_fail(
     clean: Context, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
