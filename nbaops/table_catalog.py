@@ -13,17 +13,20 @@ the ``sql-schema-refs`` hook checks queries against :meth:`Catalog.columns`.
 The DuckDB column types (:func:`duckdb_type`, table ``_SCALAR_TO_DUCKDB``): NUMERIC keeps
 BigQuery's exact precision and scale (``DECIMAL(38,9)`` by default); BIGNUMERIC becomes
 DOUBLE (DuckDB decimals stop at 38 digits: approximate); GEOGRAPHY is WKT text; mode
-REPEATED is a list (``type[]``), REQUIRED is NOT NULL.
+REPEATED is a list (``type[]``), REQUIRED is NOT NULL. The way back
+(:func:`duckdb_type_to_bq`, :func:`with_unheld_attributes`) reads a local table's columns
+as bq JSON fields: the local warehouse's live schema.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from nbaops.bqschema.model import Field, TableSchema
+from nbaops.bqschema.model import Field, TableSchema, canonical_type
 from nbaops.errors import ConfigError
 from nbaops.paths import project_root, schemas_dir
 
@@ -305,3 +308,90 @@ def duckdb_comment(schema: str, table: str, column: str, description: str | None
     text = exp.null() if description is None else exp.Literal.string(description)
     tree = exp.Comment(this=target, kind="COLUMN", expression=text)
     return str(tree.sql(dialect="duckdb"))
+
+
+# --------------------------------------------------------------------------- DuckDB → bq
+# The other direction: a local table's DuckDB columns read back as bq JSON fields (what
+# ``DuckDBWarehouse.table_schema`` returns, the local "live" schema).
+
+
+_DUCK_TO_BQ = {
+    "VARCHAR": "STRING",
+    "BLOB": "BYTES",
+    "BIGINT": "INT64",
+    "INTEGER": "INT64",
+    "SMALLINT": "INT64",
+    "TINYINT": "INT64",
+    "HUGEINT": "INT64",
+    "UBIGINT": "INT64",
+    "UINTEGER": "INT64",
+    "DOUBLE": "FLOAT64",
+    "FLOAT": "FLOAT64",
+    "BOOLEAN": "BOOL",
+    "DATE": "DATE",
+    "TIME": "TIME",
+    "TIMESTAMP": "DATETIME",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
+    "JSON": "JSON",
+    "INTERVAL": "INTERVAL",
+}
+
+
+def duckdb_type_to_bq(name: str, type_text: str) -> dict[str, Any]:
+    """One DuckDB column type → a bq JSON field (LIST → REPEATED, STRUCT → RECORD)."""
+    from sqlglot import exp
+
+    def convert(col: str, dtype: Any, mode: str) -> dict[str, Any]:
+        if dtype.this in (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST):
+            return convert(col, dtype.expressions[0], "REPEATED")
+        if dtype.this == exp.DataType.Type.STRUCT:
+            fields = [convert(sub.name, sub.args["kind"], "NULLABLE") for sub in dtype.expressions]
+            return {"name": col, "type": "RECORD", "mode": mode, "fields": fields}
+        if dtype.this == exp.DataType.Type.DECIMAL:
+            params = [int(p.name) for p in dtype.expressions]
+            field: dict[str, Any] = {"name": col, "type": "NUMERIC", "mode": mode}
+            if params and params != [38, 9]:
+                field["precision"] = str(params[0])
+                if len(params) > 1:
+                    field["scale"] = str(params[1])
+            return field
+        text = dtype.sql(dialect="duckdb").upper()
+        if text == "TIMESTAMPTZ":
+            text = "TIMESTAMP WITH TIME ZONE"
+        return {"name": col, "type": _DUCK_TO_BQ.get(text, "STRING"), "mode": mode}
+
+    return convert(name, exp.DataType.build(type_text, dialect="duckdb"), "NULLABLE")
+
+
+def with_unheld_attributes(
+    live: list[dict[str, Any]], declared: Sequence[Field], *, nested: bool = False
+) -> list[dict[str, Any]]:
+    """``live`` (bq JSON fields reflected from DuckDB) with what DuckDB cannot hold taken
+    from ``declared`` (the schema file's fields), matched by name (any case) and type.
+
+    Taken: ``maxLength`` of STRING/BYTES (VARCHAR and BLOB have no length),
+    ``defaultValueExpression`` (the local DDL runs a default, but its DuckDB text is not
+    BigQuery's), ``policyTags``, and inside a RECORD each sub-field's ``description`` and
+    REQUIRED mode (DuckDB's STRUCT fields have neither comments nor NOT NULL). Everything
+    DuckDB does hold (the columns, types, precision and scale, REPEATED, top-level modes
+    and descriptions) stays as reflected, so a change to it is still a difference.
+    """
+    by_name = {f.name.lower(): f for f in declared}
+    for column in live:
+        f = by_name.get(str(column["name"]).lower())
+        if f is None or canonical_type(str(column["type"])) != f.type:
+            continue
+        if f.type in ("STRING", "BYTES") and f.max_length is not None:
+            column["maxLength"] = str(f.max_length)
+        if f.default is not None:
+            column["defaultValueExpression"] = f.default
+        if f.policy_tags:
+            column["policyTags"] = {"names": list(f.policy_tags)}
+        if nested:
+            if f.description and not column.get("description"):
+                column["description"] = f.description
+            if f.mode == "REQUIRED" and column["mode"] == "NULLABLE":
+                column["mode"] = "REQUIRED"
+        if f.type == "STRUCT" and column.get("fields"):
+            with_unheld_attributes(column["fields"], f.fields, nested=True)
+    return live

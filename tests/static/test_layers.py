@@ -9,6 +9,7 @@
 3. The layer order kernel -> schema -> adapters | local -> context -> features -> cli, as
    the import-linter contract in ``pyproject.toml`` ``[tool.importlinter]`` declares it
    (``lint-imports``, also run by ``nox -s lint``).
+4. No module above :data:`MAX_MODULE_LINES` lines: a longer one holds two concepts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "nbaops"
 GOOGLE_ROOTS = ("google", "googleapiclient")
+MAX_MODULE_LINES = 700
 
 # Import cycles of areas still being untangled in this round (issue 18): each entry is one
 # strongly connected component. The lead empties this set as the branches land; a cycle
@@ -103,7 +105,10 @@ def describe(graph: grimp.ImportGraph, component: frozenset[str]) -> str:
     edges = []
     for importer in sorted(component):
         for imported in sorted(graph.find_modules_directly_imported_by(importer) & component):
-            lines = [d["line_number"] for d in graph.get_import_details(importer, imported)]
+            lines = [
+                d["line_number"]
+                for d in graph.get_import_details(importer=importer, imported=imported)
+            ]
             edges.append(f"  {importer} -> {imported} (line {', '.join(map(str, lines))})")
     return "\n".join(edges)
 
@@ -220,3 +225,15 @@ def test_the_layer_contract_holds() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "1 kept, 0 broken" in done.stdout
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    """A module past the limit is split along what it holds (issue 18: the DuckDB
+    warehouse's type mapping went to table_catalog, the sandbox's Cloud Run seeding to
+    sandbox/services_seed.py)."""
+    long = {
+        str(path.relative_to(REPO)): n
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, f"split these modules (over {MAX_MODULE_LINES} lines): {long}"

@@ -528,8 +528,8 @@ def test_every_cursor_computes_in_utc_whatever_the_machines_zone(
 
 
 def test_attributes_duckdb_cannot_hold_are_read_back_from_the_declared_fields() -> None:
-    from nbaops.adapters.warehouse_duckdb import with_unheld_attributes
     from nbaops.bqschema.model import Field
+    from nbaops.table_catalog import with_unheld_attributes
 
     declared = [
         Field("code", "STRING", max_length=3, default="'x'", description="file text"),
