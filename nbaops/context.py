@@ -80,6 +80,11 @@ class Context:
     # instead of retried: the concurrent checks of one run used to retry it (and print its
     # progress line) each. Other failures (a lock held by another process) may pass: retried.
     _world_error: ConfigError | None = field(default=None, repr=False)
+    # The world is ensured once per context, by the first adapter used. Each adapter
+    # ensuring it again let a run that already held the warehouse file (system-health's
+    # session) wait for the stand-in lock while another process's refresh, holding that
+    # lock, waited for the warehouse file: both stuck until the warehouse lock timed out.
+    _world_ready: bool = field(default=False, repr=False)
 
     @classmethod
     def create(
@@ -105,11 +110,13 @@ class Context:
         with self._lock:
             if self._world_error is not None:
                 raise self._world_error.with_traceback(None)
-            try:
-                self.world.ensure(self)
-            except ConfigError as exc:
-                self._world_error = exc
-                raise
+            if not self._world_ready:
+                try:
+                    self.world.ensure(self)
+                except ConfigError as exc:
+                    self._world_error = exc
+                    raise
+                self._world_ready = True
         return self.world
 
     @property

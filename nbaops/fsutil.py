@@ -119,7 +119,9 @@ def append_jsonl(path: Path, records: Sequence[object], *, mode: int = 0o644) ->
     payload = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
     try:
-        os.write(fd, payload)
+        view = memoryview(payload)
+        while view:  # a short write (a signal, a full disk) must not cut the last line
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import operator
 import re
 import threading
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.clock import as_utc, rfc3339
-from nbaops.fsutil import append_jsonl
+from nbaops.fsutil import append_jsonl, write_text_atomic
 from nbaops.local.state_files import locked, read_jsonl
 
 LOG_NAME = "logs.jsonl"
@@ -74,6 +75,24 @@ def log_path(home: Path) -> Path:
 
 def append_entries(home: Path, entries: Sequence[dict[str, Any]]) -> None:
     """Append Cloud Logging entries (REST JSON shape); ``insertId`` is filled if missing."""
+    records = _records(entries)
+    with locked(home):
+        append_jsonl(log_path(home), records)
+
+
+def replace_entries(home: Path, entries: Sequence[dict[str, Any]]) -> None:
+    """Replace every stored entry with ``entries`` (a sandbox refresh), atomically: a
+    reader in another process sees the old store or the new one, never none or a part
+    (a store emptied for the rewrite read as "no ERROR entries": a false PASS)."""
+    records = _records(entries)
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    with locked(home):
+        write_text_atomic(log_path(home), text, mode=0o644)
+
+
+def _records(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries as stored: ``insertId``, ``severity`` and ``logName`` filled in, the
+    timestamp as RFC 3339 UTC."""
     records = []
     for entry in entries:
         record = dict(entry)
@@ -89,8 +108,7 @@ def append_entries(home: Path, entries: Sequence[dict[str, Any]]) -> None:
         when = as_utc(stamp if isinstance(stamp, dt.datetime) else str(stamp))
         record["timestamp"] = rfc3339(when)  # the client parses only RFC 3339 UTC with a Z
         records.append(record)
-    with locked(home):
-        append_jsonl(log_path(home), records)
+    return records
 
 
 # The parsed log file, kept while the file is unchanged: one health run lists entries once

@@ -19,6 +19,7 @@ dropped (under the stand-in lock) until half of that remains.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -29,8 +30,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from nbaops.clock import rfc3339
-from nbaops.fsutil import append_jsonl, write_text_atomic
-from nbaops.local.state_files import locked, read_jsonl
+from nbaops.fsutil import append_jsonl, file_lock, write_text_atomic
+from nbaops.local.state_files import read_jsonl
 
 REQUESTS_NAME = "standin-requests.jsonl"
 MAX_LOG_BYTES = 2_000_000
@@ -152,10 +153,18 @@ def check_and_record(
         record(home, line)
 
 
+def _log_lock(home: Path) -> contextlib.AbstractContextManager[None]:
+    """The request log's own lock (not the stand-in's, which a sandbox build holds for
+    seconds): an append waits only for a trim, and a trim never drops a request another
+    process appended while it copied the file."""
+    return file_lock(Path(home) / ".standin-requests.lock")
+
+
 def record(home: Path, entry: dict[str, Any]) -> None:
     """Append one request (already shaped as in the module docstring); trim when too big."""
     path = log_path(home)
-    append_jsonl(path, [entry])
+    with _log_lock(home):
+        append_jsonl(path, [entry])
     try:
         size = os.stat(path).st_size
     except FileNotFoundError:
@@ -167,7 +176,7 @@ def record(home: Path, entry: dict[str, Any]) -> None:
 def trim(home: Path, max_bytes: int = MAX_LOG_BYTES) -> None:
     """Drop the oldest lines until the log is at most half of ``max_bytes``."""
     path = log_path(home)
-    with locked(Path(home)):
+    with _log_lock(home):
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         kept: list[str] = []
         total = 0

@@ -54,14 +54,28 @@ def read_json(path: Path, default: Any) -> Any:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """All complete JSON lines of ``path`` (missing file: empty list)."""
+    """All complete JSON lines of ``path`` (missing file: empty list).
+
+    A last line without its newline is an append still being written by another process:
+    left for the next read, not parsed half.
+
+    Raises:
+        DamagedStateError: a complete line that is not JSON (edited by hand).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
+    except UnicodeDecodeError:
+        raise damaged(path, "not UTF-8 text") from None
+    complete = text[: text.rfind("\n") + 1]
     out: list[dict[str, Any]] = []
-    for line in text.splitlines():
+    for number, line in enumerate(complete.splitlines(), start=1):
         line = line.strip()
-        if line:
+        if not line:
+            continue
+        try:
             out.append(json.loads(line))
+        except ValueError as exc:
+            raise damaged(path, f"line {number} is not JSON: {str(exc)[:80]}") from None
     return out

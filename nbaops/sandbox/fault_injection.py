@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, WarehouseError, first_line
 from nbaops.report import CheckReport
 from nbaops.sandbox import faults, lifecycle
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
     from nbaops.context import Context
+    from nbaops.sandbox.build_settings import Settings
 
 
 def _resolve(ctx: Context, name: str, service: str | None) -> str | None:
@@ -80,8 +81,21 @@ def inject(ctx: Context, name: str, service: str | None = None) -> CheckReport:
             lifecycle.mark_incomplete(settings.home, "refresh")
         faults.write_records(settings.home, [*faults.read_records(settings.home), record])
         if name in faults.DATA_FAULTS:
-            lifecycle.refresh(settings)
+            _refresh(settings, f"fault {name} is recorded")
     return fault_report("injected", [record], faults.active(settings.home))
+
+
+def _refresh(settings: Settings, done: str) -> None:
+    """Regenerate the data now; when the warehouse is held too long by another task,
+    say what did change: the fault list is written and the refresh marked incomplete, so
+    the next task (any ``inv`` run) applies it."""
+    try:
+        lifecycle.refresh(settings)
+    except WarehouseError as exc:
+        raise WarehouseError(
+            f"{done}, but its data is not applied yet: {first_line(exc)}; the next task "
+            "applies it (or run this again)"
+        ) from None
 
 
 def clear(ctx: Context) -> CheckReport:
@@ -96,7 +110,7 @@ def clear(ctx: Context) -> CheckReport:
         lifecycle.mark_incomplete(settings.home, "refresh")  # killed after this: redone
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
-        lifecycle.refresh(settings)
+        _refresh(settings, "the faults are cleared")
     from nbaops.sandbox import platform_repo
 
     platform_repo.remove_platform_repo(settings.home)  # the next drift check re-clones

@@ -457,14 +457,10 @@ def _build(
 
 
 def write_logs(home: Path, entries: list[dict[str, Any]]) -> None:
-    """Replace the stand-in's log store with ``entries``."""
+    """Replace the stand-in's log store with ``entries`` (atomically)."""
     from nbaops.local import log_store
-    from nbaops.local.state_files import locked
 
-    with locked(home):
-        log_store.log_path(home).unlink(missing_ok=True)
-        if entries:
-            log_store.append_entries(home, entries)
+    log_store.replace_entries(home, entries)
 
 
 # --------------------------------------------------------------------------- reports

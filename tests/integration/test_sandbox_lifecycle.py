@@ -119,6 +119,113 @@ def test_ensure_is_a_fast_no_op_when_current(ctx: Context, home: Path) -> None:
     assert per_call < 0.05
 
 
+def test_a_run_holding_the_warehouse_never_waits_for_another_refresh(
+    ctx: Context, home: Path, restore: None
+) -> None:
+    """A context prepares the sandbox once, at its first adapter. system-health holds the
+    warehouse file, then its logs thread made the logs adapter: ensuring the sandbox again
+    there waited for the stand-in lock, held by another process's refresh that itself
+    waited for the warehouse file, so both hung until the warehouse lock timed out (30 s)
+    and the fault injection failed with exit 3."""
+    import threading
+
+    from nbaops.local.state_files import locked
+
+    with ctx.warehouse.session():  # type: ignore[attr-defined]
+        lifecycle.mark_incomplete(home, "refresh")  # another task's refresh under way...
+        held, release = threading.Event(), threading.Event()
+
+        def other_refresh() -> None:  # ...holding the stand-in lock (its own thread here)
+            with locked(home):
+                held.set()
+                release.wait(20)
+
+        other = threading.Thread(target=other_refresh, daemon=True)
+        other.start()
+        assert held.wait(10)
+        started = time.monotonic()
+        logs = threading.Thread(target=lambda: ctx.logs, daemon=True)
+        logs.start()
+        logs.join(5)
+        waited = time.monotonic() - started
+        release.set()
+        other.join(10)
+    assert not logs.is_alive(), "the logs adapter waited for the other refresh's lock"
+    assert waited < 5
+
+
+def test_a_refresh_never_shows_readers_an_empty_or_partial_log_store(tmp_path: Path) -> None:
+    """The refresh rewrites the log store while other processes' checks read it: it was
+    unlinked and appended again, so a reader could see no entries (error_logs: a false
+    PASS) or a cut line (a stand-in 500). Now the new file replaces the old one whole."""
+    import threading
+
+    from nbaops.local import log_store
+
+    entries = [
+        {
+            "timestamp": f"2026-01-14T16:{i // 60:02d}:{i % 60:02d}Z",
+            "severity": "ERROR",
+            "textPayload": "x" * 200,
+        }
+        for i in range(2000)
+    ]
+    lifecycle.write_logs(tmp_path, entries)
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            seen.add(len(log_store.read_entries(tmp_path)))
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    for _ in range(30):
+        lifecycle.write_logs(tmp_path, entries)
+    done.set()
+    thread.join(10)
+    assert seen == {2000}
+
+
+def test_a_fault_whose_data_waits_too_long_for_the_warehouse_says_it_is_recorded(
+    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another task holding the warehouse past the lock timeout: the injection fails
+    (exit 3) saying the fault is recorded and the next task applies its data, which it
+    does; it used to print only the lock error while the fault was in force."""
+    from nbaops.errors import WarehouseError
+
+    baseline = count(home, LINES_TODAY, d=TODAY)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\ncon = duckdb.connect(sys.argv[1])\n"
+            "print('locked', flush=True)\ntime.sleep(60)\n",
+            str(home / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0.3")
+        with pytest.raises(WarehouseError) as caught:
+            fault_injection.inject(ctx, "lines-coverage-drop")
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert str(caught.value).startswith(
+        "fault lines-coverage-drop is recorded, but its data is not applied yet: local warehouse "
+    )
+    assert "the next task applies it" in str(caught.value)
+    assert [r["name"] for r in faults.read_records(home)] == ["lines-coverage-drop"]
+    assert (lifecycle.read_marker(home) or {}).get("incomplete") == "refresh"
+    lifecycle.ensure_sandbox(open_context("local"))  # the next task applies the data
+    assert "incomplete" not in (lifecycle.read_marker(home) or {})
+    assert count(home, LINES_TODAY, d=TODAY) <= 0.7 * baseline
+
+
 def test_inject_and_clear_restore_the_data_exactly(ctx: Context, home: Path) -> None:
     baseline = count(home, LINES_TODAY, d=TODAY)
     report = fault_injection.inject(ctx, "lines-coverage-drop")

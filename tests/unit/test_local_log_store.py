@@ -86,3 +86,17 @@ def test_requests_arriving_together_share_one_parse(
     for t in threads:
         t.join()
     assert parses == [1]
+
+
+def test_a_line_still_being_appended_is_left_for_the_next_read(tmp_path: Path) -> None:
+    """Another process's append in progress (no newline yet) is not parsed half: the
+    complete lines are read; a complete line that is not JSON names the file and line."""
+    from nbaops.errors import DamagedStateError
+    from nbaops.local.state_files import read_jsonl
+
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n{"b": 2}\n{"c": ', encoding="utf-8")
+    assert read_jsonl(path) == [{"a": 1}, {"b": 2}]
+    path.write_text('{"a": 1}\nnot json\n{"b": 2}\n', encoding="utf-8")
+    with pytest.raises(DamagedStateError, match=r"x\.jsonl: damaged sandbox state \(line 2 is"):
+        read_jsonl(path)
