@@ -34,6 +34,7 @@ from typing import Any
 
 from nbaops.clock import as_utc, rfc3339
 from nbaops.fsutil import append_jsonl, write_text_atomic
+from nbaops.local import paging
 from nbaops.local.state_files import locked, read_jsonl
 
 LOG_NAME = "logs.jsonl"
@@ -190,6 +191,48 @@ def _timestamp(entry: dict[str, Any]) -> dt.datetime:
     return as_utc(str(entry["timestamp"]))
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def position(entry: dict[str, Any], *, desc: bool) -> tuple[int, str]:
+    """Where ``entry`` sorts in ``entries:list``: by timestamp (descending with ``desc``),
+    equal timestamps by ``insertId`` (logging.v2 ``orderBy``: "Entries with equal timestamps
+    are returned in order of their insert_id values"). Used as the page cursor too.
+    """
+    micros = (_timestamp(entry) - _EPOCH) // dt.timedelta(microseconds=1)
+    return (-micros if desc else micros, str(entry.get("insertId", "")))
+
+
+def next_page_token(last: dict[str, Any], scope: str) -> str:
+    """The ``entries:list`` page token after ``last``: a cursor (its timestamp and
+    ``insertId``) bound to ``scope``, the digest of filter, orderBy and resourceNames."""
+    after = [str(last["timestamp"]), str(last.get("insertId", ""))]
+    return paging.encode_token({"after": after, "scope": scope})
+
+
+def page_cursor(token: str, scope: str, *, desc: bool) -> tuple[int, str] | None:
+    """The :func:`position` a :func:`next_page_token` token continues strictly after;
+    None for the first page (no token).
+
+    Raises:
+        StandInApiError: 400 ``INVALID_ARGUMENT`` for a token not issued for this filter,
+            order and resourceNames.
+    """
+    if not token:
+        return None
+    fields = paging.decode_token(token)
+    after = fields.get("after")
+    mismatch = "The page token does not belong to this filter, orderBy and resourceNames."
+    if fields.get("scope") != scope or not (
+        isinstance(after, list) and len(after) == 2 and all(isinstance(a, str) for a in after)
+    ):
+        raise paging.invalid_field("page_token", mismatch)
+    try:
+        return position({"timestamp": after[0], "insertId": after[1]}, desc=desc)
+    except ValueError as exc:
+        raise paging.invalid_field("page_token", mismatch) from exc
+
+
 def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
     """A predicate for ``filter_`` (the supported subset); FilterError otherwise."""
     tests: list[tuple[str, Callable[[dict[str, Any]], Any], Any]] = []  # (op, read, value)
@@ -225,10 +268,11 @@ def query(
     order_desc: bool = True,
     project: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries matching ``filter_`` (copies), sorted by timestamp (newest first by default)."""
+    """Entries matching ``filter_`` (copies), sorted by timestamp (newest first by default),
+    then by ``insertId`` (:func:`position`)."""
     predicate = compile_filter(filter_)
     matched = [dict(e) for e in read_entries(home) if predicate(e)]
     if project:
         matched = [e for e in matched if _get(e, "resource.labels.project_id") in (None, project)]
-    matched.sort(key=_timestamp, reverse=order_desc)
+    matched.sort(key=functools.partial(position, desc=order_desc))
     return matched

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.clock import as_utc, rfc3339
-from nbaops.local import cloudrun_state
+from nbaops.local import cloudrun_state, paging
 from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found, short
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
@@ -50,6 +50,7 @@ METRIC_KINDS = {
 }
 # The metric label each metric's series are split by (latencies: one series a revision).
 SERIES_LABEL = {REQUEST_COUNT: "response_code_class", INSTANCE_COUNT: "state"}
+MAX_PAGE_SIZE = 100_000  # monitoring.v3 pageSize: the default and the maximum
 MAX_WINDOW = dt.timedelta(days=1)  # the stand-in refuses to simulate more per call
 RATE_PER_MINUTE = {"prediction-worker": 3000}
 DEFAULT_RATE = 2400
@@ -297,7 +298,8 @@ def list_time_series(
     give the simulation's seed and the canary faults (:mod:`nbaops.local.world`).
 
     Raises:
-        StandInApiError: 400 for a bad filter, interval or aggregation.
+        StandInApiError: 400 for a bad filter, interval or aggregation, a negative
+            ``pageSize`` or a ``pageToken`` not issued for these arguments.
     """
     flat: dict[str, str] = {}
     groups: list[str] = []
@@ -308,6 +310,7 @@ def list_time_series(
         elif values:
             flat[key] = str(values[-1])
     where = parse_filter(flat.get("filter", ""))
+    size = paging.page_size(flat.get("pageSize"), default=MAX_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
     end = _time(flat, "interval.endTime")
     start = _time(flat, "interval.startTime") if flat.get("interval.startTime") else end
     if start > end or end - start > MAX_WINDOW:
@@ -364,11 +367,19 @@ def list_time_series(
                     "points": rendered_points,
                 }
             )
-    size = int(flat.get("pageSize") or 100000)
-    offset = int(flat.get("pageToken") or 0)
-    reply: dict[str, Any] = {"timeSeries": rendered[offset : offset + size], "unit": ""}
-    if offset + size < len(rendered):
-        reply["nextPageToken"] = str(offset + size)
+    # pageSize: "A positive number that is the maximum number of results to return. If
+    # page_size is empty or more than 100,000 results, the effective page_size is 100,000";
+    # negative → INVALID_ARGUMENT (AIP-158). pageToken: "must contain the nextPageToken value
+    # returned by a previous call", bound here to the request's other arguments.
+    scope = paging.scope_digest(
+        project, where, rfc3339(start), rfc3339(end), period, aligner, reducer, groups
+    )
+    page, token = paging.paginate(
+        rendered, size=size, token=flat.get("pageToken") or None, scope=scope
+    )
+    reply: dict[str, Any] = {"timeSeries": page, "unit": ""}
+    if token:
+        reply["nextPageToken"] = token
     if where["metric.type"] == REQUEST_LATENCIES:
         reply["unit"] = "ms"
     return reply

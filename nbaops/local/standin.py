@@ -11,11 +11,12 @@ the revision is degraded or not ready, 403/401 without a valid ID token for its 
 
 Every Google API request is first checked against Google's discovery documents
 (:mod:`~nbaops.local.discovery`): anything they do not publish gets Google's 400
-``INVALID_ARGUMENT`` before a handler runs. State lives in files under ``home``, read
-fresh per request and written atomically under a lock, so stand-ins of several processes
-share it; every request is appended to ``home/standin-requests.jsonl``
-(:mod:`~nbaops.local.request_log`). What the served world decides (a degraded new
-revision, the metrics' seed and canary faults) comes from injected
+``INVALID_ARGUMENT`` before a handler runs. Lists come in pages with opaque tokens, as
+AIP-158 describes (:mod:`~nbaops.local.paging`, docs/standin.md "Lists come in pages").
+State lives in files under ``home``, read fresh per request and written atomically under a
+lock, so stand-ins of several processes share it; every request is appended to
+``home/standin-requests.jsonl`` (:mod:`~nbaops.local.request_log`). What the served world
+decides (a degraded new revision, the metrics' seed and canary faults) comes from injected
 :class:`~nbaops.local.world.WorldHooks`.
 """
 
@@ -37,6 +38,7 @@ from nbaops.local import (
     cloudrun_update,
     iam_standin,
     log_store,
+    paging,
     request_log,
     run_urls,
 )
@@ -61,6 +63,11 @@ SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 IDENTITY_TOKEN_PATHS = ("/token", "/v1/token")
 METADATA_IDENTITY = "/computeMetadata/v1/instance/service-accounts/default/identity"
 METADATA_ACCOUNT_INFO = "/computeMetadata/v1/instance/service-accounts/default/"
+# Cloud Logging entries:list (logging.v2 ``pageSize``: "Default is 50"); a larger request
+# is served 1000 at a time (nbaops' reader asks for at most 1000: adapters/logs.py).
+LOG_DEFAULT_PAGE_SIZE = 50
+LOG_MAX_PAGE_SIZE = 1000
+LOG_ORDERS = ("timestamp asc", "timestamp desc")
 
 
 def _now() -> str:
@@ -308,12 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) == 6:
             if method == "GET":
                 state = cloudrun_state.load_state(self.home)
-                services = [
-                    self._render_service(state, s)
-                    for k, s in sorted(state["services"].items())
-                    if k.startswith(parent + "/services/")
-                ]
-                self._send(200, {"services": services})
+                names = sorted(k for k in state["services"] if k.startswith(parent + "/services/"))
+                page, token = paging.run_list_page(names, parent, query)
+                services = [self._render_service(state, state["services"][k]) for k in page]
+                self._send(200, paging.listing("services", services, token))
                 return
             if method == "POST":
                 service_id = (query.get("serviceId") or [""])[0]
@@ -341,8 +346,10 @@ class _Handler(BaseHTTPRequestHandler):
             if full not in state["services"]:
                 raise cloudrun_state.not_found_service(full)
             if len(parts) == 8:
-                revs = [strip_private(r) for r in cloudrun_state.revisions_of(state, full)]
-                self._send(200, {"revisions": revs})
+                revs = cloudrun_state.revisions_of(state, full)
+                page, token = paging.run_list_page(revs, full, query)
+                reply = paging.listing("revisions", [strip_private(r) for r in page], token)
+                self._send(200, reply)
                 return
             rev = state["revisions"].get(f"{full}/revisions/{parts[8]}")
             if rev is None:
@@ -464,32 +471,53 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ Cloud Logging
 
     def _logging(self, method: str) -> None:
+        """``entries:list`` (logging.v2): filter, ``orderBy``, pages with a cursor token.
+
+        ``orderBy``: "the only permitted values are "timestamp asc" (default) and "timestamp
+        desc"", anything else is 400. ``pageSize``: "Default is 50. If the value is
+        negative, the request is rejected". The ``nextPageToken`` is a cursor, the last
+        entry returned (timestamp, insertId) and a digest of filter, order and resource
+        names: the next page continues strictly after that entry, so an entry ingested
+        between two pages of a newest-first listing is not returned twice (an offset would
+        repeat the last one). A token that is not ours, or was issued for another filter,
+        order or resourceNames, is 400 ``INVALID_ARGUMENT`` ("The values of other method
+        parameters should be identical to those in the previous call").
+        """
         self._fault("logging", None, method)
         body = self._body()
-        projects = [
-            name.split("/", 1)[1]
-            for name in body.get("resourceNames", [])
-            if name.startswith("projects/")
-        ]
-        order = str(body.get("orderBy", "timestamp asc")).lower()
+        names = [str(name) for name in body.get("resourceNames") or []]
+        projects = [name.split("/", 1)[1] for name in names if name.startswith("projects/")]
+        order = " ".join(str(body.get("orderBy") or LOG_ORDERS[0]).lower().split())
+        if order not in LOG_ORDERS:
+            message = (
+                f'Invalid orderBy {body.get("orderBy")!r}: use "timestamp asc" or "timestamp desc".'
+            )
+            raise paging.invalid_field("order_by", message)
+        desc = order == "timestamp desc"
+        size = paging.page_size(
+            body.get("pageSize"), default=LOG_DEFAULT_PAGE_SIZE, maximum=LOG_MAX_PAGE_SIZE
+        )
+        filter_ = str(body.get("filter", ""))
+        scope = paging.scope_digest(filter_, order, sorted(names))
+        after = log_store.page_cursor(str(body.get("pageToken") or ""), scope, desc=desc)
         try:
             entries = log_store.query(
                 self.home,
-                str(body.get("filter", "")),
-                order_desc=order.endswith("desc"),
+                filter_,
+                order_desc=desc,
                 project=projects[0] if len(projects) == 1 else None,
             )
         except log_store.FilterError as exc:
             raise invalid_argument(f"invalid filter: {exc}") from exc
-        page_size = int(body.get("pageSize") or 1000)
-        offset = int(body.get("pageToken") or 0)
-        page = entries[offset : offset + page_size]
+        if after is not None:
+            entries = [e for e in entries if log_store.position(e, desc=desc) > after]
+        page = entries[:size]
         fallback = projects[0] if projects else log_store.DEFAULT_PROJECT
         for entry in page:
             entry.setdefault("logName", f"projects/{fallback}/logs/{log_store.DEFAULT_LOG}")
         reply: dict[str, Any] = {"entries": page}
-        if offset + page_size < len(entries):
-            reply["nextPageToken"] = str(offset + page_size)
+        if len(entries) > size:
+            reply["nextPageToken"] = log_store.next_page_token(page[-1], scope)
         self._send(200, reply)
 
     def _test_iam_permissions(self, full: str) -> None:

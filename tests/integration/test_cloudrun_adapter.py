@@ -7,9 +7,21 @@ import re
 from pathlib import Path
 
 import pytest
-from worlds.standin import STANDIN_NOW, fake_sha, standin_prober
+from worlds.standin import (
+    STANDIN_NOW,
+    STANDIN_PROJECT,
+    STANDIN_REGION,
+    STANDIN_SERVICES,
+    fake_sha,
+    standin_prober,
+)
 
-from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError, TrafficSplit
+from nbaops.adapters.cloudrun import (
+    CloudRun,
+    ConcurrentModificationError,
+    TrafficSplit,
+    new_revision_name,
+)
 from nbaops.adapters.health import HealthProber
 from nbaops.adapters.logs import LogReader, build_filter
 from nbaops.config import ProfileConfig
@@ -67,6 +79,53 @@ def test_unknown_service_raises_cloudrun_error_naming_it(cloudrun: CloudRun) -> 
 def test_unknown_revision_raises_cloudrun_error_naming_it(cloudrun: CloudRun) -> None:
     with pytest.raises(CloudRunError, match="grading-service-99999-zzz"):
         cloudrun.get_revision("grading-service", "grading-service-99999-zzz")
+
+
+def test_lists_span_pages_and_reject_bad_paging_like_the_v2_api(
+    cloudrun: CloudRun, standin: StandIn, nbaops_home: Path
+) -> None:
+    """run.v2 list methods page (AIP-158): nbaops must follow ``nextPageToken``."""
+    import requests
+
+    revisions = [
+        SeedRevision(f"img/grading:{i}", create_time=STANDIN_NOW + dt.timedelta(minutes=i))
+        for i in range(1, 26)
+    ]
+    seed_services(
+        nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [SeedService("grading-service", revisions)]
+    )
+    listed = cloudrun.list_revisions("grading-service")
+    assert [r.image for r in listed] == [f"img/grading:{i}" for i in range(25, 0, -1)]
+    assert new_revision_name("grading-service", [r.name for r in listed]).startswith(
+        "grading-service-00026-"
+    )
+    assert len(cloudrun.list_services()) == len(STANDIN_SERVICES)  # 5 on pages of 2
+    base = f"{standin.url}/v2/projects/{STANDIN_PROJECT}/locations/{STANDIN_REGION}/services"
+    url = f"{base}/grading-service/revisions"
+    names: list[str] = []
+    params: dict[str, str] = {"pageSize": "7"}
+    while True:
+        page = requests.get(url, params=params, timeout=5).json()
+        assert len(page["revisions"]) <= 7
+        names += [r["name"] for r in page["revisions"]]
+        if "nextPageToken" not in page:
+            break
+        params["pageToken"] = page["nextPageToken"]
+    assert len(names) == len(set(names)) == 25
+    first = requests.get(url, timeout=5).json()
+    assert len(first["revisions"]) < 25 and first["nextPageToken"]  # a small default page
+    other = f"{base}/prediction-worker/revisions"
+    for bad_url, bad in (
+        (url, {"pageSize": "-1"}),
+        (url, {"pageToken": "not-a-token"}),
+        (url, {"pageToken": "2"}),
+        (other, {"pageToken": first["nextPageToken"]}),  # issued for another parent
+        (base, {"pageToken": first["nextPageToken"]}),
+        (url, {"pageToken": first["nextPageToken"], "showDeleted": "true"}),
+    ):
+        reply = requests.get(bad_url, params=bad, timeout=5)
+        assert reply.status_code == 400, (bad_url, bad)
+        assert reply.json()["error"]["status"] == "INVALID_ARGUMENT"
 
 
 # ---------------------------------------------------------------- deploys and traffic
@@ -410,6 +469,65 @@ def test_logs_session_transport_reads_the_same_entries(
     assert [e.message for e in logs.entries(wide, max_entries=3)] == [
         e.message for e in logs.entries(wide)[:3]
     ]
+
+
+def test_log_pages_continue_after_a_cursor_and_bad_paging_is_400(
+    logs: LogReader, standin: StandIn, nbaops_home: Path
+) -> None:
+    """logging.v2 entries:list: default page 50, negative pageSize / other orderBy / a
+    foreign token rejected, and an entry ingested between two newest-first pages is not
+    returned twice (an offset token shifted by it and repeated the page's last entry)."""
+    import requests
+
+    url = standin.url + "/v2/entries:list"
+    wide = build_filter(since=STANDIN_NOW - dt.timedelta(hours=3), min_severity="DEFAULT")
+    body: dict[str, object] = {
+        "resourceNames": [f"projects/{STANDIN_PROJECT}"],
+        "filter": wide,
+        "orderBy": "timestamp desc",
+        "pageSize": 2,
+    }
+
+    def post(**changes: object) -> requests.Response:
+        return requests.post(url, json={**body, **changes}, timeout=5)
+
+    first = post().json()
+    assert len(first["entries"]) == 2 and first["nextPageToken"]
+    append_entries(nbaops_home, [_entry("grading-service", "ERROR", 0, "arrived meanwhile")])
+    seen = [e["insertId"] for e in first["entries"]]
+    token = first["nextPageToken"]
+    while token:
+        page = post(pageToken=token).json()
+        seen += [e["insertId"] for e in page["entries"]]
+        token = page.get("nextPageToken")
+    assert len(seen) == len(set(seen)) == 5  # the new entry sorts before the cursor
+    # equal timestamps: ordered by insertId, each returned once across pages of one
+    twins = [{**_entry("grading-service", "ERROR", 30, t), "insertId": t} for t in ("b", "a")]
+    append_entries(nbaops_home, twins)
+    ids, token = [], None
+    while True:
+        page = post(pageSize=1, **({"pageToken": token} if token else {})).json()
+        ids += [e["insertId"] for e in page["entries"]]
+        if not (token := page.get("nextPageToken")):
+            break
+    assert len(ids) == len(set(ids)) == 8 and ids.index("a") + 1 == ids.index("b")
+    append_entries(nbaops_home, [_entry("grading-service", "INFO", 40, "x")] * 60)
+    no_size = {k: v for k, v in body.items() if k != "pageSize"}
+    default = requests.post(url, json=no_size, timeout=5).json()
+    assert len(default["entries"]) == 50 and default["nextPageToken"]  # "Default is 50"
+    for bad in (
+        {"pageSize": -1},  # "If the value is negative, the request is rejected"
+        {"orderBy": "severity desc"},  # only "timestamp asc" and "timestamp desc"
+        {"pageToken": "2"},
+        {"pageToken": "not a token"},
+        {"pageToken": first["nextPageToken"], "orderBy": "timestamp asc"},
+        {"pageToken": first["nextPageToken"], "filter": build_filter(since=STANDIN_NOW)},
+    ):
+        reply = post(**bad)
+        assert reply.status_code == 400, bad
+        assert reply.json()["error"]["status"] == "INVALID_ARGUMENT"
+    asc = post(orderBy="timestamp asc", pageSize=1000).json()["entries"]
+    assert asc == sorted(asc, key=lambda e: (e["timestamp"], e["insertId"]))
 
 
 def test_logs_timestamps_keep_nanosecond_precision_parsing() -> None:

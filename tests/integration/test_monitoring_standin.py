@@ -171,11 +171,12 @@ def test_rest_route_speaks_the_discovery_shape(home: Path) -> None:
         "pageSize": "2",
     }
     first = requests.get(url, params=params, timeout=10).json()
-    assert len(first["timeSeries"]) == 2 and first["nextPageToken"] == "2"
+    assert len(first["timeSeries"]) == 2 and first["nextPageToken"]  # an opaque token
     ts = first["timeSeries"][0]
     assert ts["metricKind"] == "DELTA" and ts["valueType"] == "INT64"
     assert isinstance(ts["points"][0]["value"]["int64Value"], str)  # int64 travels as a string
-    second = requests.get(url, params={**params, "pageToken": "2"}, timeout=10).json()
+    token = first["nextPageToken"]
+    second = requests.get(url, params={**params, "pageToken": token}, timeout=10).json()
     assert len(second["timeSeries"]) == 1 and "nextPageToken" not in second
     bad = requests.get(url, params={**params, "colour": "red"}, timeout=10)
     assert bad.status_code == 400 and "colour" in bad.json()["error"]["message"]
@@ -192,6 +193,47 @@ def test_rest_route_speaks_the_discovery_shape(home: Path) -> None:
     assert odd.status_code == 200, odd.text
     assert requests.post(url, timeout=10).status_code == 405
     assert requests.get(url.replace("timeSeries", "other"), timeout=10).status_code == 404
+
+
+def test_bad_paging_is_invalid_argument_over_http_and_grpc(home: Path) -> None:
+    """A negative pageSize or a token the server did not issue for these arguments is
+    INVALID_ARGUMENT (AIP-158), not a 500 / UNKNOWN; a negative size never loops."""
+    from google.api_core import exceptions
+
+    url = StandIn.start(home, HOOKS).url + f"/v3/projects/{PROJECT}/timeSeries"
+    params = {
+        "filter": build_filter(REQUEST_COUNT, service=SERVICE, revision=NEW),
+        "interval.startTime": "2025-01-15T16:50:00Z",
+        "interval.endTime": "2025-01-15T17:00:00Z",
+        "pageSize": "1",
+    }
+    token = requests.get(url, params=params, timeout=10).json()["nextPageToken"]
+    for bad in (
+        {"pageSize": "-1"},
+        {"pageToken": "2"},
+        {"pageToken": "garbage"},
+        {"pageToken": token, "filter": build_filter(REQUEST_COUNT, service=SERVICE, revision=OLD)},
+        {"pageToken": token, "interval.startTime": "2025-01-15T16:51:00Z"},
+    ):
+        reply = requests.get(url, params={**params, **bad}, timeout=10)
+        assert reply.status_code == 400, bad
+        assert reply.json()["error"]["status"] == "INVALID_ARGUMENT"
+    client = reader(home).client
+    request = {
+        "name": f"projects/{PROJECT}",
+        "filter": params["filter"],
+        "interval": {"start_time": START, "end_time": NOW},
+    }
+    # the HTTP token is good for the same arguments over gRPC, not for another filter
+    assert list(client.list_time_series(request={**request, "page_token": token}, timeout=10))
+    other = build_filter(REQUEST_COUNT, service=SERVICE, revision=OLD)
+    for bad_grpc in (
+        {"page_size": -1},
+        {"page_token": "garbage"},
+        {"page_token": token, "filter": other},
+    ):
+        with pytest.raises(exceptions.InvalidArgument):
+            list(client.list_time_series(request={**request, **bad_grpc}, timeout=10))
 
 
 def test_analysis_of_a_custom_gauge_without_data_is_inconclusive(home: Path) -> None:
