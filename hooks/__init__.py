@@ -65,6 +65,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
     """Parse ``argv``, run ``check``, print its lines (and the rule help) and return the
     exit code; argparse's own exit (2 bad usage, 0 --help) is returned, not raised. With
     ``--json`` every error is one JSON document on stdout too (README, exit codes)."""
+    from nbaops import stdio
+
+    stdio.prepare()
     given = list(sys.argv[1:] if argv is None else argv)
     as_json = _wants_json(parser, given)
     try:

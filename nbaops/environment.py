@@ -117,6 +117,10 @@ def _folder(text: str) -> Path:
     """A folder, or a path nbaops can create one at: its nearest existing ancestor is a
     folder it may write in. Nothing is created here: bad input changes nothing."""
     path = Path(text).expanduser()
+    try:
+        path.resolve(strict=False)
+    except (RuntimeError, OSError) as exc:  # a symlink loop: exists() is just False
+        raise _Unusable(f"it cannot be resolved ({exc})") from None
     if path.exists():
         if not path.is_dir():
             raise _Unusable("a file of that name exists")

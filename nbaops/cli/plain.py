@@ -43,7 +43,9 @@ def rich_console() -> Any:
     from rich.console import Console
 
     if sys.stdout.isatty():
-        return Console(highlight=False)
+        console = Console(highlight=False)
+        if console.width >= 1:  # COLUMNS=0 made Rich print every report as nothing
+            return console
     return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
 
 

@@ -124,7 +124,8 @@ def adopt_running_program() -> None:
     Only an exact :class:`~invoke.program.Program` is switched (its class has no state of
     its own, so the switch keeps every attribute); any other program is left alone.
 
-    It also gives back Python's own bytecode setting: Invoke turns writing ``.pyc`` files
+    It makes the standard streams safe first (:func:`nbaops.stdio.prepare`), and gives
+    back Python's own bytecode setting: Invoke turns writing ``.pyc`` files
     off for every process (its ``--write-pyc`` flag, so ``tasks.py`` leaves none behind),
     which made each ``inv`` run compile every nbaops module it imported from source again
     (~0.3 s CPU for ``inv system-health``). ``-B`` and ``PYTHONDONTWRITEBYTECODE`` still
@@ -132,6 +133,9 @@ def adopt_running_program() -> None:
     """
     import invoke.main
 
+    from nbaops import stdio
+
+    stdio.prepare()  # closed, narrow-encoding or broken-pipe streams: see nbaops.stdio
     sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)
 
     running: Any = invoke.main.program

@@ -50,7 +50,10 @@ class Progress:
         line = f"[{elapsed:6.1f}s] {step:<12}{tag} {message}"
         self.lines.append(line)
         if self.sink is not None:
-            self.sink(line, VERDICT_STYLE.get(verdict) if verdict is not None else None)
+            try:
+                self.sink(line, VERDICT_STYLE.get(verdict) if verdict is not None else None)
+            except (OSError, ValueError):  # stderr gone (closed, a reader that left): the
+                self.sink = None  # steps still run and are recorded; printing them cannot stop them
 
     def check(self, step: str, result: CheckResult) -> None:
         self.step(step, f"{result.name}: {result.message}", result.verdict)

@@ -98,3 +98,82 @@ def test_a_hook_into_a_closed_stdout_keeps_its_exit_code(tmp_path: Path) -> None
     bad = tmp_path / "bad.json"
     bad.write_text('[{"name": "a", "type": "STRANG"}]', encoding="utf-8")
     assert _into_closed_pipe(tmp_path, "hooks.bq_schema_lint", str(bad)) == (1, "")
+
+
+LATER = "2026-01-14T17:40:00Z"  # the sandbox copy built for NOW is stale: it is refreshed
+
+
+def test_closed_standard_streams_still_run_the_task_with_its_exit_code(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A cron line ending ``>&- 2>&-``: Python starts with no sys.stdout/sys.stderr. The
+    checks ran as 12 ERRORs (the refresh's note on stderr failed) with an alert each, or
+    not at all ("internal error: ... isatty"), exit 3; now the task runs as usual and only
+    its output is lost (nbaops.stdio puts /dev/null in their place)."""
+    sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
+    env = {**_env(tmp_path), "NBAOPS_NOW": LATER}
+
+    def close_output() -> None:
+        os.close(1)
+        os.close(2)
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", "check-lines"],
+        cwd=ROOT,
+        env=env,
+        preexec_fn=close_output,  # the child only closes two descriptors
+        timeout=300,
+    )
+    assert proc.returncode == 0
+    shown = subprocess.run(
+        [sys.executable, "-m", "invoke", "check-lines", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert shown.returncode == 0 and '"verdict": "PASS"' in shown.stdout, shown.stderr
+
+
+def test_a_reader_that_leaves_stderr_does_not_stop_the_work(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``inv deploy ... 2>&1 | head -1``: once the reader is gone every stderr write
+    fails (EPIPE). A progress line or the refresh's note raising BrokenPipeError stopped
+    the work half done (a deploy's rollback never ran); now the rest of stderr goes
+    nowhere and the task finishes with its own exit code."""
+    sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "invoke", "check-lines", "--json"],
+            cwd=ROOT,
+            env={**_env(tmp_path), "NBAOPS_NOW": LATER},
+            stdout=subprocess.PIPE,
+            stderr=write_end,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0 and '"verdict": "PASS"' in proc.stdout
+
+
+@pytest.mark.parametrize("args", [("--list",), ("--help", "validate-daily")])
+def test_an_ascii_only_output_gets_escapes_not_a_usage_error(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """``PYTHONIOENCODING=ascii``: the arrows in the help were a UnicodeEncodeError, which
+    the flag parser reported as "bad flag value" (exit 2) with the output cut off."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env={**_env(tmp_path), "PYTHONIOENCODING": "ascii"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\\u2192" in proc.stdout and proc.stderr == ""

@@ -92,17 +92,19 @@ def test_error_after_the_lock_before_any_change_fails_without_a_rollback(
 ) -> None:
     before = dworld.service()
 
-    def broken_terminal() -> None:
-        raise OSError("write to stderr failed")
+    def failing_step() -> None:  # (a stderr that fails only drops the progress lines)
+        raise RuntimeError("the step after the lock failed")
 
     report = run_deploy(
         dworld.context(),
         DeployRequest(service=SERVICE),
-        progress=at_steps(("in the local stand-in", broken_terminal)),
+        progress=at_steps(("in the local stand-in", failing_step)),
     )
     assert report.outcome == "failed"
     assert exit_code_for(report.verdict) == 3
-    assert report.final_line().startswith(f"DEPLOY FAILED {SERVICE}: OSError: write to stderr")
+    assert report.final_line().startswith(
+        f"DEPLOY FAILED {SERVICE}: RuntimeError: the step after the lock failed"
+    )
     assert not any(c.name.startswith("rollback") for c in report.steps)  # nothing to undo
     after = dworld.service()
     assert after.latest_created_revision == before.latest_created_revision

@@ -103,3 +103,25 @@ def test_off_a_terminal_the_runner_uses_the_plain_console_unless_colour_is_force
     assert isinstance(stdout_console(), PlainConsole)
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert not isinstance(stdout_console(), PlainConsole)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_of_zero_columns_still_gets_the_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``COLUMNS=0`` on a terminal: Rich's console had width 0 and printed every report
+    as nothing (the exit code still right); a console with no width falls back to the
+    plain width."""
+    from nbaops.cli.plain import rich_console
+
+    monkeypatch.setattr("sys.stdout", _Terminal())
+    monkeypatch.setenv("COLUMNS", "0")
+    console = rich_console()
+    assert console.width >= 1
+    with console.capture() as captured:
+        console.print("lines_coverage PASS")
+    assert "lines_coverage PASS" in captured.get()

@@ -174,6 +174,7 @@ def test_unknown_service_error_type_is_usage() -> None:
         ("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "9" * 20),  # no upper bound: waited forever
         ("NBAOPS_HOME", "a-file"),
         ("NBAOPS_HOME", "a-file/below/it"),
+        ("NBAOPS_HOME", "loop"),  # a symlink to itself: exists() is False, an internal error
     ],
 )
 def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
@@ -187,6 +188,9 @@ def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
     on stderr, exit 3): one line naming the variable, exit 2, the action never called."""
     if name == "NBAOPS_HOME" and value.startswith("a-file"):  # a file, or a path below one
         (tmp_path / "a-file").write_text("", encoding="utf-8")
+        value = str(tmp_path / value)
+    if value == "loop":
+        (tmp_path / "loop").symlink_to(tmp_path / "loop")
         value = str(tmp_path / value)
     monkeypatch.setenv(name, value)
     called: list[Context] = []

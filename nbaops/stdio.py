@@ -1,0 +1,92 @@
+"""The process's standard streams, made safe once when an entry point starts (:func:`prepare`).
+
+An operator's shell, a cron job or a CI step can hand the process streams that break a
+naive ``print``:
+
+- a closed descriptor (``>&-``, ``2>&-``): Python sets ``sys.stdout``/``sys.stderr`` to
+  None, and the next file nbaops opens would take descriptor 1 or 2 (its output landing
+  in that file). The descriptor is pointed at ``/dev/null`` instead;
+- an encoding that cannot hold the output (``PYTHONIOENCODING=ascii``; the reports use ✅
+  and →): characters it lacks are written escaped (``\\u2192``) instead of raising;
+- a reader that goes away (``inv deploy 2>&1 | head``): a write into the broken pipe
+  sends the rest of that stream to ``/dev/null`` instead of raising, so printing the
+  progress of a deploy can never stop the deploy (it did: the rollback never ran).
+
+Python's own advice for the broken pipe:
+https://docs.python.org/3/library/signal.html#note-on-sigpipe.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Any, TextIO
+
+_NAMES = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
+_prepared = False
+
+
+class ForgivingStream:
+    """A text stream whose reader may go away: a broken pipe silences it, never raises."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        silence(self._stream)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer, ...
+        return getattr(self._stream, name)
+
+
+def silence(stream: TextIO) -> None:
+    """Send the rest of ``stream``'s output to ``/dev/null`` (its reader went away); what
+    is still buffered goes there too, so Python's flush at exit prints no traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+def prepare() -> None:
+    """Make the standard streams safe for the rest of the process (see the module
+    docstring). Idempotent; a stream that is not a plain text file (a test's capture) is
+    left as it is."""
+    global _prepared
+    if _prepared:
+        return
+    _prepared = True
+    for fd, name in _NAMES:
+        stream = getattr(sys, name)
+        if stream is None:
+            try:
+                os.fstat(fd)
+                target = os.open(os.devnull, os.O_RDWR)  # fd taken by a file: leave it be
+            except OSError:  # closed: /dev/null in its place
+                target = os.open(os.devnull, os.O_RDWR)
+                if target != fd:
+                    os.dup2(target, fd)
+                    os.close(target)
+                target = fd
+            stream = open(  # noqa: SIM115  # the process's stream: open until exit
+                target, "r" if fd == 0 else "w", encoding="utf-8", closefd=target != fd
+            )
+            setattr(sys, name, stream)
+        if fd and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+            setattr(sys, name, ForgivingStream(stream))

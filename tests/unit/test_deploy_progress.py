@@ -1,0 +1,33 @@
+"""A deploy's progress lines are best effort: printing them can never stop the deploy."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbaops.deploy.progress import Progress
+from nbaops.verdict import Verdict
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError(32, "Broken pipe"), ValueError("closed file")])
+def test_a_sink_that_fails_is_dropped_and_the_steps_go_on(error: Exception) -> None:
+    """``inv deploy 2>&1 | head -1``: the stderr sink raised BrokenPipeError out of a
+    step, so the deploy stopped between its traffic change and its observation, and the
+    error path's own progress line raised again before the rollback. Now the sink is
+    dropped and every step is still recorded."""
+    printed: list[str] = []
+
+    def sink(line: str, _style: str | None) -> None:
+        if printed:
+            raise error
+        printed.append(line)
+
+    progress = Progress(sink)
+    progress.step("traffic", "100% to rev-2")
+    progress.step("observe", "round 1", Verdict.PASS)  # the reader has gone
+    progress.step("error", "boom", Verdict.ERROR)
+    assert progress.sink is None
+    assert len(printed) == 1 and [line.split("]", 1)[1].split()[0] for line in progress.lines] == [
+        "traffic",
+        "observe",
+        "error",
+    ]
