@@ -633,3 +633,156 @@ def test_a_catalog_entry_naming_columns_its_table_lacks_is_invalid_new_table_inc
         ),
     ]  # fmt: skip
     assert result.failed
+
+
+@pytest.mark.parametrize(
+    ("column", "new_type", "expected"),
+    [
+        ("price", "INT64", ["FIELD_COERCIBLE_TYPE", "FIELD_SAME_TYPE"]),  # NUMERIC narrows
+        ("price", "FLOAT64", ["FIELD_SAME_TYPE"]),
+        ("points", "STRING", ["FIELD_COERCIBLE_TYPE", "FIELD_SAME_TYPE"]),
+    ],
+)
+def test_type_changes_outside_the_coercion_table(
+    column: str, new_type: str, expected: list[str]
+) -> None:
+    def change(f: list[dict[str, Any]]) -> None:
+        col(f, column)["type"] = new_type
+        col(f, column).pop("precision", None)
+        col(f, column).pop("scale", None)
+
+    assert violations(edit(change)) == expected
+
+
+def test_bignumeric_widens_only_to_float64() -> None:
+    old = schema([{"name": "amount", "type": "BIGNUMERIC"}])
+    to_float = compare(old, schema([{"name": "amount", "type": "FLOAT64"}]), "nba.t")
+    assert sorted(v.rule for v in to_float.violations) == ["FIELD_SAME_TYPE"]
+    to_numeric = compare(old, schema([{"name": "amount", "type": "NUMERIC"}]), "nba.t")
+    assert sorted(v.rule for v in to_numeric.violations) == [
+        "FIELD_COERCIBLE_TYPE",
+        "FIELD_SAME_TYPE",
+    ]
+
+
+def test_a_non_coercible_change_to_a_bounded_string_is_not_also_a_narrowing() -> None:
+    new = edit(lambda f: col(f, "points").update(type="STRING", maxLength="5"))
+    assert violations(new) == ["FIELD_COERCIBLE_TYPE", "FIELD_SAME_TYPE"]
+
+
+def test_a_nested_widening_gets_no_ddl() -> None:
+    old = schema([{"name": "shot", "type": "RECORD", "fields": [{"name": "n", "type": "INT64"}]}])
+    new = schema([{"name": "shot", "type": "RECORD", "fields": [{"name": "n", "type": "FLOAT64"}]}])
+    (v,) = compare(old, new, "nba.t").violations
+    assert (v.rule, v.column, v.ddl) == ("FIELD_SAME_TYPE", "shot.n", None)
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        {"name": "code2", "type": "STRING", "maxLength": "5"},  # other type parameters
+        {"name": "code2", "type": "STRING", "maxLength": "10", "mode": "REPEATED"},  # other mode
+    ],
+)
+def test_a_column_of_another_shape_at_the_same_position_is_not_a_rename(
+    added: dict[str, Any],
+) -> None:
+    new = edit(lambda f: f.__setitem__(6, added))  # `code` STRING(10) NULLABLE replaced
+    assert violations(new) == ["FIELD_NO_DELETE"]
+
+
+def test_one_added_column_is_the_rename_of_at_most_one_removed_column() -> None:
+    old = edit(lambda f: None)
+    old[0].update(type="INT64", mode="NULLABLE", description="Points")  # game_id
+    old[2]["description"] = "Points"  # points
+    new = json.loads(json.dumps(old))
+    new.pop(2)
+    new.pop(0)
+    new.append({"name": "pts", "type": "INT64", "description": "Points"})
+    rules = sorted(v.rule for v in compare(schema(old), schema(new), "nba.t").violations)
+    assert rules == ["FIELD_NO_DELETE", "FIELD_NO_RENAME"]
+
+
+def test_one_removed_column_is_renamed_to_at_most_one_added_column() -> None:
+    old = edit(lambda f: col(f, "points").update(description="Points"))
+    pts = {"name": "pts", "type": "INTEGER", "mode": "NULLABLE", "description": "Points"}
+    new = json.loads(json.dumps(old))
+    new[2] = pts  # same position and description
+    new.append({**pts, "name": "pts2"})  # same description
+    result = compare(schema(old), schema(new), "nba.t")
+    assert [(v.rule, v.also) for v in result.violations] == [("FIELD_NO_RENAME", ("pts",))]
+    assert [s.kind for s in result.allowed] == ["add_column"]
+
+
+def test_an_empty_description_added_is_no_change() -> None:
+    new = edit(lambda f: col(f, "points").update(description=""))
+    assert violations(new) == [] and allowed_sql(new) == []
+
+
+def test_layout_is_not_compared_when_only_the_new_side_declares_it() -> None:
+    declared = schema(BASE, {"timePartitioning": {"type": "DAY", "field": "game_date"},
+                             "clustering": {"fields": ["game_id"]}})  # fmt: skip
+    assert compare(schema(BASE), declared, "t").violations == []
+    assert compare(declared, schema(BASE), "t").violations == []
+
+
+def test_reordered_clustering_columns_are_a_clustering_change() -> None:
+    def table(cluster: list[str]) -> Any:
+        return schema(BASE, {"clustering": {"fields": cluster}})
+
+    result = compare(table(["game_id", "code"]), table(["code", "game_id"]), "t")
+    assert [v.rule for v in result.violations] == ["CLUSTER_SAME"]
+
+
+def test_a_rule_of_both_categories_stays_on_when_only_one_category_is_used() -> None:
+    tighten = edit(lambda f: col(f, "points").update(mode="REQUIRED"))  # MODE_NO_TIGHTEN: both
+    assert judged(tighten, RuleConfig.from_mapping({"use": ["BIGQUERY"]})).failed
+    assert judged(tighten, RuleConfig.from_mapping({"use": ["CONSUMER"]})).failed
+
+
+def _waiver(**entry: Any) -> RuleConfig:
+    base = {"rule": "FIELD_SAME_TYPE", "table": "nba.t", "column": "points",
+            "reason": "JIRA-12", "expires": "2027-01-01"}  # fmt: skip
+    return RuleConfig.from_mapping({"waivers": [{**base, **entry}]})
+
+
+def test_a_waiver_applies_only_to_its_own_rule() -> None:
+    tighten = edit(lambda f: col(f, "points").update(mode="REQUIRED"))
+    assert judged(tighten, _waiver()).failed  # a FIELD_SAME_TYPE waiver, a MODE_NO_TIGHTEN change
+
+
+def test_waiver_table_and_column_match_ignoring_case() -> None:
+    widen = edit(lambda f: col(f, "points").update(type="FLOAT64"))
+    assert not judged(widen, _waiver(table="NBA.T", column="Points")).failed
+
+
+def test_a_waiver_naming_the_new_name_of_a_rename_applies() -> None:
+    renamed = edit(lambda f: col(f, "points").update(name="pts"))
+    out = judged(renamed, _waiver(rule="FIELD_NO_RENAME", column="pts"))
+    assert not out.failed
+    assert [s.kind for s in out.plan] == ["rename_column"]
+
+
+def test_a_waiver_whose_reason_is_blank_is_a_config_error() -> None:
+    from nbaops.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs a reason"):
+        _waiver(reason="   ")
+
+
+def test_the_plan_renames_first_relaxes_before_retyping_and_drops_last() -> None:
+    def change(f: list[dict[str, Any]]) -> None:
+        col(f, "code")["name"] = "code2"  # rename (same position)
+        col(f, "points")["type"] = "FLOAT64"  # widen
+        col(f, "minutes")["mode"] = "NULLABLE"  # relax
+        f.remove(col(f, "shot"))  # drop
+        f.append({"name": "venue", "type": "STRING"})  # add
+
+    config = RuleConfig.from_mapping(
+        {"except": ["FIELD_NO_RENAME", "FIELD_SAME_TYPE", "FIELD_NO_DELETE"]}
+    )
+    out = judged(edit(change), config)
+    assert not out.failed
+    assert [s.kind for s in out.plan] == [
+        "rename_column", "drop_not_null", "set_data_type", "add_column", "drop_column",
+    ]  # fmt: skip

@@ -8,6 +8,7 @@ import pytest
 
 from nbaops.canary.analysis import CanaryAnalysis, Sample, analyse, judge
 from nbaops.canary.settings import METRIC_DEFAULTS, WHERE, CanarySettings, MetricSpec
+from nbaops.canary.stats import proportion_test
 from nbaops.errors import ConfigError, MonitoringError
 from nbaops.settings import load_section
 from nbaops.verdict import Verdict
@@ -278,3 +279,55 @@ def test_the_final_analysis_decides_a_window_that_passed() -> None:
     assert rounds.conclude(Verdict.FAIL, "health")[0] is Verdict.FAIL  # a failure stands
     rounds.last = analysis(Verdict.PASS)
     assert rounds.conclude(Verdict.WARN, "w") == (Verdict.WARN, "w")
+
+
+def test_min_sample_is_the_smallest_sample_that_is_judged() -> None:
+    spec = replace(ERR, min_sample=100)
+    short = judge(spec, Sample(n=100, errors=0), Sample(n=99, errors=0), alpha=0.05)
+    assert short.verdict is Verdict.INCONCLUSIVE
+    enough = judge(spec, Sample(n=100, errors=0), Sample(n=100, errors=0), alpha=0.05)
+    assert enough.verdict is Verdict.PASS
+
+
+def test_a_canary_equal_to_its_baseline_passes_with_a_zero_margin() -> None:
+    gauge = MetricSpec("g", "gauge", "x", min_sample=3, margin=0.0)
+    same = tuple((v, 1.0) for v in (10.0, 11.0, 12.0))
+    result = judge(gauge, Sample(n=3, values=same), Sample(n=3, values=same), alpha=0.05)
+    assert result.verdict is Verdict.PASS
+
+
+def test_p_exactly_alpha_is_not_significant() -> None:
+    """Significant means p < alpha: at alpha equal to the test's own p-value the canary is
+    worse but not significantly (WARN); a hair above it, it fails."""
+    spec = replace(ERR, min_sample=10)
+    baseline, canary = Sample(n=1000, errors=10), Sample(n=1000, errors=30)
+    p = proportion_test(10, 1000, 30, 1000).p_value
+    assert 0 < p < 0.05
+    assert judge(spec, baseline, canary, alpha=p).verdict is Verdict.WARN
+    assert judge(spec, baseline, canary, alpha=p * 1.000001).verdict is Verdict.FAIL
+
+
+def test_rising_from_zero_is_better_for_a_metric_that_should_not_decrease() -> None:
+    gauge = MetricSpec("g", "gauge", "x", min_sample=1, margin=0.1, direction="decrease")
+    zero, five = ((0.0, 1.0),), ((5.0, 1.0),)
+    result = judge(gauge, Sample(n=1, values=zero), Sample(n=1, values=five), alpha=0.05)
+    assert result.verdict is Verdict.PASS
+
+
+def test_the_check_names_the_deciding_metric_rounds_to_6_digits_and_skips_missing_queries() -> None:
+    out = analyse(
+        [ERR, INST],
+        [
+            (Sample(n=10000, errors=40), Sample(n=8100, errors=100)),
+            (Sample(n=0, peak=2), Sample(n=0, peak=1)),
+        ],
+        alpha=0.05,
+        baseline_revision="w-1",
+        canary_revision="w-2",
+        window="a/b",
+        queries=["q1"],  # the instance count has no query
+    )
+    check = out.to_check("prediction-worker")
+    assert check.verdict is Verdict.FAIL and check.value == "error_rate"
+    assert check.query == "q1"
+    assert out.to_json()["metrics"][0]["canary"] == 0.0123457  # 100 / 8100, 6 digits

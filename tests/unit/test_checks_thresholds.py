@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from nbaops.checks.measure import above_tiers, below_tiers, duration_text, pct, pct1
+from nbaops.checks.measure import (
+    above_tiers,
+    below_tiers,
+    count_tiers,
+    duration_text,
+    jsonable,
+    pct,
+    pct1,
+)
 from nbaops.checks.registry import ALL_SPECS
 from nbaops.checks.spec import CheckParams, coerce
 from nbaops.checks.thresholds import section_schema, thresholds_from_section
@@ -223,3 +231,29 @@ def test_every_ordered_pair_names_two_keys_of_its_check() -> None:
         for low, high in spec.ordered:
             assert {low, high} <= set(spec.keys), (spec.id, low, high)
             assert spec.keys[low].kind == spec.keys[high].kind
+
+
+def test_a_value_at_a_tier_boundary_takes_the_milder_verdict() -> None:
+    assert below_tiers(0.9, 0.9, 0.95) is Verdict.WARN  # FAIL only below 90%
+    assert above_tiers(0.02, 0.02, 0.0) is Verdict.WARN  # FAIL only above 2%
+
+
+def test_count_tiers_fail_and_warn_at_their_counts_and_nothing_is_never_a_problem() -> None:
+    assert count_tiers(5, 5, 1) is Verdict.FAIL
+    assert count_tiers(4, 5, 1) is Verdict.WARN
+    assert count_tiers(1, 5, 1) is Verdict.WARN
+    assert count_tiers(0, 5, 1) is Verdict.PASS
+    assert count_tiers(0, 0, 0) is Verdict.PASS  # a limit under 1 counts as 1
+
+
+def test_pct_drops_the_decimal_only_for_whole_percents() -> None:
+    assert pct(0.900005) == "90.0%"
+
+
+def test_a_zero_duration_is_zero_seconds() -> None:
+    assert duration_text(dt.timedelta(0)) == "0s"
+
+
+def test_jsonable_writes_dates_and_timestamps_as_iso_text() -> None:
+    row = {"day": dt.date(2024, 11, 1), "at": dt.datetime(2024, 11, 1, 23, 0), "n": 3}
+    assert jsonable(row) == {"day": "2024-11-01", "at": "2024-11-01T23:00:00", "n": 3}

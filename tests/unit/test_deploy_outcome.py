@@ -39,3 +39,11 @@ def test_decision_table(
 def test_unknown_on_inconclusive_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="on_inconclusive"):
         decide(Verdict.PASS, on_inconclusive="retry")
+
+
+def test_a_held_inconclusive_deploy_names_what_held_it() -> None:
+    by_flag = decide(Verdict.INCONCLUSIVE, on_inconclusive="rollback", no_rollback=True)
+    by_setting = decide(Verdict.ERROR, on_inconclusive="hold")
+    assert by_flag.action is Action.HOLD and by_setting.action is Action.HOLD
+    assert by_flag.reason == "validation inconclusive; --no-rollback: held, not promoted"
+    assert by_setting.reason == "validation error; deploy.on_inconclusive: hold: held, not promoted"

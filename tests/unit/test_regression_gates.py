@@ -536,3 +536,102 @@ def test_a_later_batch_repredicting_is_not_a_duplicate_and_the_latest_is_graded(
     assert g is not None and g.predictions == 300
     side = {x.bucket: x.bets for x in report.metrics.segment("side", "v8")}
     assert side.get("UNDER") == 1
+
+
+def test_a_missing_version_gets_one_inconclusive_check_not_three() -> None:
+    report = _run(_pair(300, 0.55, 0.55), replace(SETTINGS, challenger="v10"))
+    assert [c.name for c in report.checks if c.name.endswith(":v10")] == ["hit_rate_floor:v10"]
+
+
+def test_a_challenger_equal_to_the_champion_has_no_relative_gates() -> None:
+    report = _run(_pair(300, 0.55, 0.55), replace(SETTINGS, challenger="v8"))
+    assert not [c for c in report.checks if c.name.startswith(("challenger_vs", "mae_vs"))]
+
+
+def test_without_a_champion_there_are_no_relative_gates() -> None:
+    report = _run(_pair(300, 0.55, 0.55), replace(SETTINGS, champion=""))
+    assert not [c for c in report.checks if c.name.startswith(("challenger_vs", "mae_vs"))]
+
+
+def test_exactly_min_bets_is_enough_to_judge() -> None:
+    # SETTINGS.min_bets = 100: 100 decided bets are judged, not INCONCLUSIVE
+    rows = [_row(i, "v8", hit=h, line=14.5 + i % 11) for i, h in enumerate(_pattern(100, 0.55))]
+    for i in range(100):  # v9 "predicts" the actual points
+        actual = 25.0 if i % 2 else 15.0
+        side = "OVER" if actual > 20.5 else "UNDER"
+        rows.append(_row(i, "v9", hit=True, side=side, predicted=actual, actual=actual))
+    report = _run(rows)
+    assert _check(report, "hit_rate_floor:v8").verdict is not Verdict.INCONCLUSIVE
+    assert _check(report, "too_good_to_be_true:v8").verdict is Verdict.PASS
+    assert _check(report, "leakage:v8").verdict is Verdict.PASS
+    assert _check(report, "leakage:v9").verdict is Verdict.FAIL
+
+
+def test_leakage_with_one_correlation_unmeasured_is_not_ruled_out() -> None:
+    # the line is constant (no correlation), the predictions vary (a correlation)
+    rows = [
+        _row(i, "v8", hit=h, predicted=22.5 + (i % 5) * 0.3)
+        for i, h in enumerate(_pattern(500, 0.53))
+    ]
+    leak = _check(_run(rows), "leakage:v8")
+    assert leak.verdict is Verdict.INCONCLUSIVE, leak.message
+
+
+def test_a_hit_rate_exactly_at_the_ceiling_is_plausible() -> None:
+    report = _run(_pair(500, 0.53, 0.58))  # v9: 290 of 500 = 58% = hit_rate_ceiling
+    assert _check(report, "too_good_to_be_true:v9").verdict is Verdict.PASS
+
+
+def test_exactly_the_timed_share_for_warn_warns_and_just_below_is_inconclusive() -> None:
+    def gate(unknown: int) -> Verdict:
+        rows = _pair(300, 0.55, 0.55)  # 600 graded rows
+        for r in rows[:unknown]:
+            r["created_at"] = None
+        return _check(_run(rows), "created_before_tipoff").verdict
+
+    assert gate(30) is Verdict.WARN  # 570 of 600 = 95% have a creation time
+    assert gate(31) is Verdict.INCONCLUSIVE  # 94.8%
+
+
+def test_missing_outcomes_exactly_at_the_limit_warn() -> None:
+    rows = _pair(300, 0.55, 0.55)  # 600 rows, max_missing_outcomes = 1%
+    for r in rows[:6]:
+        r["actual_points"] = None
+    gate = _check(_run(rows), "outcomes_present")
+    assert gate.verdict is Verdict.WARN and gate.value == 6
+
+
+def test_exactly_min_paired_bets_are_compared_and_one_fewer_is_not() -> None:
+    # SETTINGS.min_paired_bets = 100
+    judged = _run(_pair(100, 0.55, 0.55))
+    assert _check(judged, "challenger_vs_champion:v9>v8").verdict is Verdict.PASS
+    assert _check(judged, "mae_vs_champion:v9>v8").verdict is Verdict.PASS
+    short = _run(_pair(99, 0.55, 0.55))
+    assert _check(short, "challenger_vs_champion:v9>v8").verdict is Verdict.INCONCLUSIVE
+    assert _check(short, "mae_vs_champion:v9>v8").verdict is Verdict.INCONCLUSIVE
+
+
+def test_mae_exactly_at_the_margin_passes() -> None:
+    rows = _pair(400, 0.55, 0.55)
+    for r in rows:  # v8 misses by 2 points everywhere, v9 by 3
+        r["predicted_points"] = r["actual_points"] + (3.0 if r["system_id"] == "v9" else 2.0)
+    mae = _check(_run(rows, replace(SETTINGS, mae_margin=1.0)), "mae_vs_champion:v9>v8")
+    assert mae.verdict is Verdict.PASS
+
+
+def test_mae_worse_than_the_margin_only_by_its_point_estimate_warns() -> None:
+    rows = _pair(400, 0.55, 0.55)
+    for r in rows:  # v8 misses by 2; v9 by 2 or 4 (difference 0 or 2: mean 1, interval ~0.9-1.1)
+        i = int(r["prediction_id"].split("-")[1])
+        miss = 2.0 if r["system_id"] == "v8" else (2.0 if i % 2 else 4.0)
+        r["predicted_points"] = r["actual_points"] + miss
+    mae = _check(_run(rows, replace(SETTINGS, mae_margin=0.95)), "mae_vs_champion:v9>v8")
+    assert mae.verdict is Verdict.WARN, mae.message
+
+
+def test_an_exact_share_at_the_limit_is_not_a_leak() -> None:
+    rows = [_row(i, "v8", hit=h, line=14.5 + i % 11) for i, h in enumerate(_pattern(100, 0.55))]
+    for r in rows[:15]:  # 15 of 100 = max_exact_share (15%)
+        r["predicted_points"] = r["actual_points"]
+    leak = _check(_run(rows, replace(SETTINGS, challenger="")), "leakage:v8")
+    assert leak.verdict is Verdict.PASS, leak.message

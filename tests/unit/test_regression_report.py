@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_regression_gates import SETTINGS, _pair, _row, _run
 
+from nbaops.regression import stats
 from nbaops.regression.report import render_html
 from nbaops.regression.stats import format_p
 
@@ -116,3 +117,7 @@ def test_report_files_mask_every_secret_fragment(
         text = written.read_text(encoding="utf-8")
         assert "upload failed: 401 for token" in text
         assert token[3:17] not in text and token[5:13] not in text
+
+
+def test_format_p_at_exactly_0_9999_shows_the_value() -> None:
+    assert stats.format_p(0.9999) == "0.9999"

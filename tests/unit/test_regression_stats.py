@@ -126,3 +126,52 @@ def test_mean_ci_of_paired_differences() -> None:
     assert (low + high) / 2 == pytest.approx(mean)
     assert (high - low) / 2 == pytest.approx(1.959963984540054 * sd / math.sqrt(len(values)))
     assert stats.mean_ci(1.0, 1.0, 1) == (-math.inf, math.inf)
+
+
+def test_a_zero_confidence_level_is_rejected() -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        stats.z_value(0.0)
+
+
+def test_wilson_upper_bound_is_below_one_unless_every_bet_hit() -> None:
+    low, high = stats.wilson_interval(19, 20)
+    assert high < 1.0
+    assert (low, high) == pytest.approx(proportion_confint(19, 20, method="wilson"), abs=1e-12)
+
+
+@pytest.mark.parametrize(("k", "n", "p", "expected"), [
+    (0, 10, 0.0, 1.0), (3, 10, 0.0, 0.0), (10, 10, 1.0, 1.0), (9, 10, 1.0, 0.0),
+])  # fmt: skip
+def test_binomial_pmf_at_a_certain_rate(k: int, n: int, p: float, expected: float) -> None:
+    assert stats.binom_pmf(k, n, p) == expected
+
+
+def test_binomial_lower_tail_keeps_its_precision_far_below_the_mean() -> None:
+    # P(X <= 100 | 1000, 1/2) ~ 1e-149: 1 - (sum of the other tail) would give 0
+    expected = binom.cdf(100, 1000, 0.5)
+    assert expected < 1e-100
+    assert stats.binom_cdf(100, 1000, 0.5) == pytest.approx(expected, rel=1e-8)
+
+
+def test_binomial_test_on_a_single_bet() -> None:
+    p0 = stats.BREAK_EVEN_MINUS_110
+    assert stats.binom_test_greater(1, 1, p0) == pytest.approx(
+        binomtest(1, 1, p0, alternative="greater").pvalue, rel=1e-12
+    )
+
+
+def test_mean_ci_of_two_values_is_finite() -> None:
+    low, high = stats.mean_ci(1.0 + 3.0, 1.0 + 9.0, 2)
+    assert low < 2.0 < high and high - low < 100
+
+
+def test_mean_ci_of_identical_values_is_a_point_not_a_crash() -> None:
+    values = [0.1, 0.1, 0.1]  # total_sq - n·mean² is -3e-18 in floating point
+    low, high = stats.mean_ci(sum(values), sum(v * v for v in values), len(values))
+    assert low == pytest.approx(0.1) and high == pytest.approx(0.1)
+
+
+def test_unknown_values_format_as_a_dash() -> None:
+    assert stats.format_pct(None) == "-"
+    assert stats.format_num(None) == "-"
+    assert (stats.format_pct(0.5423), stats.format_num(1.234)) == ("54.2%", "1.23")

@@ -245,3 +245,22 @@ def test_an_action_report_has_its_outcome_and_no_checks_key() -> None:
     assert done.to_json() == {"verdict": "PASS", "action": "set"}
     assert plain(done)[-1] == "PASS sandbox.fault: no checks"
     assert CheckReport("nothing").to_json() == {"verdict": "INCONCLUSIVE", "checks": []}
+
+
+def test_clip_keeps_text_of_exactly_limit_and_never_exceeds_limit() -> None:
+    assert clip("x" * 10, 10) == "x" * 10
+    assert clip("x" * 11, 10) == "x" * 9 + "…"
+    assert len(clip("x" * 11, 10)) == 10
+
+
+def test_clip_cuts_at_the_last_word_boundary_not_the_first() -> None:
+    assert clip("alpha beta gamma delta", 15) == "alpha beta…"
+
+
+def test_clip_cuts_mid_word_when_the_last_boundary_keeps_half_or_less() -> None:
+    # the only space sits at index 5 == limit // 2: cutting there would keep too little
+    assert clip("abcde fghijklmnop", 10) == "abcde fgh…"
+
+
+def test_clip_drops_trailing_punctuation_before_the_ellipsis() -> None:
+    assert clip("alpha, beta, gamma, delta", 14) == "alpha, beta…"

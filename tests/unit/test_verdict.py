@@ -47,3 +47,19 @@ def test_error_result_keeps_the_error_text_and_is_not_pass() -> None:
     assert result.value is None
     assert result.message == "TimeoutError: took 30s"
     assert result.to_json()["verdict"] == "ERROR"
+
+
+def test_error_result_keeps_query_and_threshold_and_clips_a_long_message() -> None:
+    result = CheckResult.error(
+        "lines_coverage",
+        "phase4-processors",
+        RuntimeError("word " * 200),
+        query="SELECT 1",
+        threshold="FAIL < 90%",
+    )
+    assert result.verdict is Verdict.ERROR
+    assert result.query == "SELECT 1"
+    assert result.threshold == "FAIL < 90%"
+    assert len(result.message) <= 500
+    assert result.message.startswith("RuntimeError: word word")
+    assert result.message.endswith("…")

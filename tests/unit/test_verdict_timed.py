@@ -40,3 +40,10 @@ def test_timed_without_started_has_zero_duration_and_empty_defaults() -> None:
     assert result.query == ""
     assert result.details == {}
     assert result.bytes_processed is None
+
+
+def test_timed_keeps_sub_second_durations_to_the_millisecond() -> None:
+    result = CheckResult.timed(
+        "traffic", "prediction-worker", Verdict.PASS, "ok", started=time.perf_counter() - 0.25
+    )
+    assert 0.25 <= result.duration_s < 1.0
