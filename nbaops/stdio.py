@@ -18,9 +18,11 @@ https://docs.python.org/3/library/signal.html#note-on-sigpipe.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 _NAMES = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
@@ -90,3 +92,27 @@ def prepare() -> None:
         if fd and isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
             setattr(sys, name, ForgivingStream(stream))
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Run a user's code (``inv regression --model``) with what it prints sent to stderr:
+    stdout holds the report, and ``--json`` exactly one document (a model printing
+    "loading weights..." made it invalid JSON). Both Python's ``print`` and writes to
+    descriptor 1 from native code are redirected; the block is not thread-safe (nothing
+    else prints while a candidate runs)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 at all: Python-level redirection only
+        saved = -1
+    try:
+        if saved >= 0:
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved >= 0:
+            os.dup2(saved, 1)
+            os.close(saved)

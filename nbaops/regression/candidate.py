@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops.errors import UsageError, first_line
 from nbaops.fsutil import input_file
 from nbaops.regression import golden
+from nbaops.stdio import stdout_to_stderr
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,7 +44,8 @@ def load_model(spec: str) -> Predictor:
     if not sep or not module_name or not attr:
         raise UsageError(f"--model {spec!r}: expected MODULE:FUNCTION")
     try:
-        module = importlib.import_module(module_name)
+        with stdout_to_stderr():  # stdout holds the report (--json: one document)
+            module = importlib.import_module(module_name)
     except (Exception, SystemExit) as exc:  # any import failure of user code is bad input
         raise UsageError(f"--model {spec}: cannot import {module_name}: {_failure(exc)}") from None
     target: Any = module
@@ -85,7 +87,8 @@ def run_model(
     """
     frame = features_frame(con, table)
     try:
-        raw = predictor(frame.copy())
+        with stdout_to_stderr():
+            raw = predictor(frame.copy())
     except (Exception, SystemExit) as exc:  # the candidate's failure is bad input, not ours
         raise UsageError(f"--model {name}: predict raised {_failure(exc)}") from None
     index = getattr(raw, "index", None)

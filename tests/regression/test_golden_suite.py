@@ -27,7 +27,7 @@ from nbaops.paths import project_root
 from nbaops.regression import candidate, examples, golden
 from nbaops.regression.run import RegressionReport, RegressionRequest, run_regression
 from nbaops.regression.settings import RegressionSettings
-from nbaops.verdict import CheckResult, Verdict
+from nbaops.verdict import CheckResult, Verdict, exit_code_for
 
 ROOT = project_root()
 
@@ -310,6 +310,32 @@ def test_a_broken_candidate_is_bad_input_with_one_line_exit_2(
     assert code == 2
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_what_a_candidate_prints_goes_to_stderr_and_json_stays_one_document(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A model that prints while it loads and predicts (Python's print, and a native
+    library writing to descriptor 1) made ``inv regression --model M --json`` print text
+    before the document: not JSON. Its output goes to stderr; stdout is the document."""
+    (isolated / "noisy_candidate_h16.py").write_text(
+        "import os\n"
+        "print('loading weights...')\n"
+        "def predict(frame):\n"
+        "    print('predicting', len(frame))\n"
+        "    os.write(1, b'native library says hi\\n')\n"
+        "    return frame['season_avg'].round(1).tolist()\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(isolated))
+    request = RegressionRequest(model="noisy_candidate_h16:predict", html=isolated / "r.html")
+    code = run(lambda ctx: run_regression(ctx, request), json_output=True)
+    out, err = capfd.readouterr()
+    document = json.loads(out)
+    assert document["source"]["label"].endswith("(3927 predictions)")
+    assert code == exit_code_for(Verdict(document["verdict"]))
+    for line in ("loading weights...", "predicting 3927", "native library says hi"):
+        assert line in err and line not in out
 
 
 @pytest.mark.parametrize(
