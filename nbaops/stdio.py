@@ -67,8 +67,8 @@ def silence(stream: TextIO) -> None:
 
 def prepare() -> None:
     """Make the standard streams safe for the rest of the process (see the module
-    docstring). Idempotent; a stream that is not a plain text file (a test's capture) is
-    left as it is."""
+    docstring). Idempotent; a stream that is not exactly the interpreter's text file (a
+    test's capture, a subclass of it) is left as it is."""
     global _prepared
     if _prepared:
         return
@@ -89,7 +89,7 @@ def prepare() -> None:
                 target, "r" if fd == 0 else "w", encoding="utf-8", closefd=target != fd
             )
             setattr(sys, name, stream)
-        if fd and isinstance(stream, io.TextIOWrapper):
+        if fd and type(stream) is io.TextIOWrapper:
             stream.reconfigure(errors="backslashreplace")
             setattr(sys, name, ForgivingStream(stream))
 
@@ -101,7 +101,7 @@ def stdout_to_stderr() -> Iterator[None]:
     "loading weights..." made it invalid JSON). Both Python's ``print`` and writes to
     descriptor 1 from native code are redirected; the block is not thread-safe (nothing
     else prints while a candidate runs)."""
-    sys.stdout.flush()
+    _flush_everything()  # what was printed before the block stays on stdout
     try:
         saved = os.dup(1)
     except OSError:  # no descriptor 1 at all: Python-level redirection only
@@ -112,7 +112,24 @@ def stdout_to_stderr() -> Iterator[None]:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
-        sys.stderr.flush()
+        # while descriptor 1 is still stderr: what the block left in a buffer (C's stdio
+        # buffer, full-buffered on a pipe; the real stdout object written to directly)
+        # must not come out on stdout after the report
+        _flush_everything()
         if saved >= 0:
             os.dup2(saved, 1)
             os.close(saved)
+
+
+def _flush_everything() -> None:
+    """Flush Python's standard streams and the C library's stdio buffers."""
+    for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to flush (not on this platform)
+        pass

@@ -14,7 +14,8 @@ Each line::
   ``"service-url"`` (not a Google API request: a revision's own endpoint).
 
 The file is bounded: when it grows past :data:`MAX_LOG_BYTES` the oldest lines are
-dropped (under the stand-in lock) until half of that remains.
+dropped (under the request log's own lock, which every append takes too) until half
+of that remains.
 """
 
 from __future__ import annotations

@@ -92,8 +92,10 @@ def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
 
 
 def _publish(text: str, copy: Path | None) -> None:
+    """The gate table to the job summary (masked there by ``publish_step_summary``) and,
+    with ``copy``, to that file, masked the same."""
     if copy is not None:
-        copy.write_text(text, encoding="utf-8")
+        copy.write_text(redact(text), encoding="utf-8")
     publish_step_summary(text)
 
 
@@ -108,9 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.gates.is_file():
             print(f"regression: no gate JUnit XML at {args.gates}")
             return 1
-        text = redact(markdown(gate_rows(args.gates), args.html))
+        text = markdown(gate_rows(args.gates), args.html)
         _publish(text, None)
-        print(text, end="")
+        print(redact(text), end="")
         return 0
     reports: Path = args.reports
     junit = reports / PYTEST_JUNIT
@@ -131,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     html_path = html.resolve() if html.is_file() else None
     gates = reports / GATES_JUNIT
     if gates.is_file():
-        _publish(redact(markdown(gate_rows(gates), html_path)), reports / SUMMARY)
+        _publish(markdown(gate_rows(gates), html_path), reports / SUMMARY)
     if html_path is not None:
         print(f"HTML report: {html_path}")
     else:

@@ -102,6 +102,7 @@ def clear(ctx: Context) -> CheckReport:
     """Clear every fault (data, armed and API faults) and restore the data from the seed."""
     from nbaops.local import api_faults
     from nbaops.local.state_files import locked
+    from nbaops.sandbox import platform_repo
 
     settings = lifecycle.settings_for(ctx)
     lifecycle.ensure_sandbox(ctx)
@@ -110,10 +111,11 @@ def clear(ctx: Context) -> CheckReport:
         lifecycle.mark_incomplete(settings.home, "refresh")  # killed after this: redone
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
+        # the drift fault's commits go with the clone (the next drift check re-clones),
+        # before the data: a refresh that waits too long for the warehouse leaves only
+        # the data for the next task, which does not touch the clone
+        platform_repo.remove_platform_repo(settings.home)
         _refresh(settings, "the faults are cleared")
-    from nbaops.sandbox import platform_repo
-
-    platform_repo.remove_platform_repo(settings.home)  # the next drift check re-clones
     return fault_report("cleared", cleared, {})
 
 

@@ -3,6 +3,7 @@ the stand-in hook, the Cloud Run seeding with real commits, and the tasks' exit 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -187,15 +188,9 @@ def test_a_refresh_never_shows_readers_an_empty_or_partial_log_store(tmp_path: P
     assert seen == {2000}
 
 
-def test_a_fault_whose_data_waits_too_long_for_the_warehouse_says_it_is_recorded(
-    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another task holding the warehouse past the lock timeout: the injection fails
-    (exit 3) saying the fault is recorded and the next task applies its data, which it
-    does; it used to print only the lock error while the fault was in force."""
-    from nbaops.errors import WarehouseError
-
-    baseline = count(home, LINES_TODAY, d=TODAY)
+@contextlib.contextmanager
+def warehouse_held_elsewhere(home: Path) -> Iterator[None]:
+    """Another process holds the sandbox's warehouse file for the block."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -209,12 +204,24 @@ def test_a_fault_whose_data_waits_too_long_for_the_warehouse_says_it_is_recorded
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        monkeypatch.setenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0.3")
-        with pytest.raises(WarehouseError) as caught:
-            fault_injection.inject(ctx, "lines-coverage-drop")
+        yield
     finally:
         holder.kill()
         holder.wait(timeout=30)
+
+
+def test_a_fault_whose_data_waits_too_long_for_the_warehouse_says_it_is_recorded(
+    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another task holding the warehouse past the lock timeout: the injection fails
+    (exit 3) saying the fault is recorded and the next task applies its data, which it
+    does; it used to print only the lock error while the fault was in force."""
+    from nbaops.errors import WarehouseError
+
+    baseline = count(home, LINES_TODAY, d=TODAY)
+    monkeypatch.setenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0.3")
+    with warehouse_held_elsewhere(home), pytest.raises(WarehouseError) as caught:
+        fault_injection.inject(ctx, "lines-coverage-drop")
     assert str(caught.value).startswith(
         "fault lines-coverage-drop is recorded, but its data is not applied yet: local warehouse "
     )
@@ -224,6 +231,24 @@ def test_a_fault_whose_data_waits_too_long_for_the_warehouse_says_it_is_recorded
     lifecycle.ensure_sandbox(open_context("local"))  # the next task applies the data
     assert "incomplete" not in (lifecycle.read_marker(home) or {})
     assert count(home, LINES_TODAY, d=TODAY) <= 0.7 * baseline
+
+
+def test_a_clear_that_waits_too_long_for_the_warehouse_still_removes_the_drift(
+    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drift fault lives in the platform clone, which the next task's data refresh does
+    not touch: a clear whose data refresh fails removes the clone first, so what it says
+    ("the faults are cleared") holds for drift too."""
+    from nbaops.errors import WarehouseError
+    from nbaops.sandbox import platform_repo
+
+    fault_injection.inject(ctx, "drift", "prediction-worker")
+    assert platform_repo.platform_path(home).is_dir()
+    monkeypatch.setenv("NBAOPS_WAREHOUSE_LOCK_TIMEOUT", "0.3")
+    with warehouse_held_elsewhere(home), pytest.raises(WarehouseError, match="faults are cleared"):
+        fault_injection.clear(ctx)
+    assert faults.read_records(home) == []
+    assert not platform_repo.platform_path(home).exists()
 
 
 def test_inject_and_clear_restore_the_data_exactly(ctx: Context, home: Path) -> None:

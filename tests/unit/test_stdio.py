@@ -1,0 +1,69 @@
+"""The process's standard streams (nbaops.stdio), in child processes: what a shell, cron
+or CI hands the process is real file descriptors, which a test's capture would hide."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python(script: str) -> subprocess.CompletedProcess[str]:
+    """``python -c script`` with stdout and stderr pipes, and C's stdout buffered as on
+    any pipe (no PYTHONUNBUFFERED)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_users_code_prints_to_stderr_even_through_buffers() -> None:
+    """``inv regression --model M --json``: a native library's printf (C's buffer, full on
+    a pipe) and a write to the real stdout object were still buffered when stdout was put
+    back, and came out after the JSON document: flushed into stderr while it is stderr."""
+    shown = _python(
+        "import ctypes, json, sys\n"
+        "from nbaops import stdio\n"
+        "stdio.prepare()\n"
+        "print('before', flush=False)\n"
+        "with stdio.stdout_to_stderr():\n"
+        "    ctypes.CDLL(None).printf(b'native printf says hi\\n')\n"
+        "    print('to __stdout__', file=sys.__stdout__)\n"
+        "    print('plain print')\n"
+        "print(json.dumps({'doc': 1}))\n"
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == 'before\n{"doc": 1}\n'
+    for line in ("native printf says hi", "to __stdout__", "plain print"):
+        assert line in shown.stderr
+
+
+def test_closed_descriptors_become_dev_null_and_files_never_take_their_numbers() -> None:
+    """``>&- 2>&-``: Python starts without sys.stdout/sys.stderr, and the next file
+    opened would take descriptor 1 (its writes landing in that file). After prepare()
+    both are /dev/null and printing works (exit 3: the check itself failed)."""
+    script = (
+        "import os, sys\n"
+        "from nbaops import stdio\n"
+        "assert sys.stdout is None and sys.stderr is None\n"
+        "stdio.prepare()\n"
+        "print('into the void')\n"
+        "sys.stderr.write('also nowhere\\n')\n"
+        "fd = os.open(os.devnull, os.O_RDONLY)\n"
+        "sys.exit(0 if fd > 2 else 3)\n"
+    )
+    closed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        preexec_fn=lambda: (os.close(1), os.close(2)),
+        timeout=60,
+    )
+    assert closed.returncode == 0
