@@ -1,4 +1,5 @@
-"""Numeric task flags: parsed and range-checked by nbaops, never by Invoke's ``int()`` cast.
+"""Task flags: their names (:func:`flag_name`), and numeric ones parsed and range-checked by
+nbaops, never by Invoke's ``int()`` cast.
 
 Tasks declare numeric flags as strings (``limit: str | None = None``) so that a bad value
 reaches :func:`integer`/:func:`number` and becomes one :class:`~nbaops.errors.UsageError`
@@ -11,6 +12,13 @@ import math
 import re
 
 from nbaops.errors import UsageError
+
+
+def flag_name(parameter: str) -> str:
+    """The command-line flag of a task's parameter, as Invoke spells it: ``from_`` (a
+    Python keyword's stand-in) is ``--from``, ``skip_tests`` is ``--skip-tests``."""
+    return "--" + parameter.strip("_").replace("_", "-")
+
 
 _INT_RE = re.compile(r"^[+-]?[0-9]+\Z")  # ASCII digits: int() also reads "١٢"
 _MAX_DIGITS = 18  # beyond every range a flag has; longer text is never converted

@@ -24,6 +24,7 @@ from invoke.parser import Parser
 from invoke.parser.context import ParserContext
 from invoke.program import Program
 
+from nbaops.cli.flags import flag_name
 from nbaops.errors import first_line
 
 HELP_FLAGS = ("-h", "--help")
@@ -44,10 +45,10 @@ def _message(exc: BaseException) -> str:
             )
         no_value = _NO_VALUE.match(first)
         if no_value:
-            return f"--{no_value.group(1).replace('_', '-')} needs a value"
+            return f"{flag_name(no_value.group(1))} needs a value"
         no_positional = _NO_POSITIONAL.match(first)
         if no_positional:
-            task, flag = no_positional.group(1), no_positional.group(2).replace("_", "-")
+            task, flag = no_positional.group(1), flag_name(no_positional.group(2))[2:]
             return (
                 f"{task} needs its {flag} (`inv {task} {flag.upper()}` or --{flag}; "
                 f"`inv --help {task}` explains it)"

@@ -28,6 +28,7 @@ from typing import Any
 from invoke.exceptions import Exit
 from invoke.tasks import Task
 
+from nbaops.cli.flags import flag_name
 from nbaops.cli.runner import run
 from nbaops.errors import UsageError
 
@@ -132,7 +133,7 @@ def _empty_flag(flags: Mapping[str, Any], signature: inspect.Signature) -> str |
             and not value.strip()
             and signature.parameters[name].default != ""
         ):
-            return "--" + name.replace("_", "-")
+            return flag_name(name)
     return None
 
 

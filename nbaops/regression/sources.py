@@ -153,8 +153,14 @@ def check_types(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
         )
     for column, sql_type in _TYPED.items():
         have = described.get(column)
-        if have is None or not have.startswith(("VARCHAR", "BLOB")):
-            continue  # already typed by the reader: nothing can be malformed
+        if have is None or _SAME_TYPE.get(have, have) == sql_type:
+            continue  # typed as it must be by the reader: nothing can be malformed
+        kind = {"DOUBLE": "a number", "DATE": "a date", "BOOLEAN": "true/false"}.get(
+            sql_type, "a timestamp"
+        )
+        if not have.startswith(("VARCHAR", "BLOB")):
+            _check_cast(con, table, what, column, have, sql_type, kind)
+            continue
         row = con.execute(
             f"""SELECT n, v FROM (
               SELECT row_number() OVER () AS n, CAST({column} AS VARCHAR) AS v FROM {table})
@@ -162,12 +168,35 @@ def check_types(con: duckdb.DuckDBPyConnection, table: str, what: str) -> None:
             ORDER BY n LIMIT 1"""  # noqa: S608
         ).fetchone()
         if row is not None:
-            kind = {"DOUBLE": "a number", "DATE": "a date", "BOOLEAN": "true/false"}.get(
-                sql_type, "a timestamp"
-            )
             raise UsageError(
                 f"{what}: column {column}: value {row[1]!r} in row {row[0]} is not {kind}"
             )
+
+
+# DuckDB's DESCRIBE spelling of a type the metrics name otherwise.
+_SAME_TYPE = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
+
+
+def _check_cast(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    what: str,
+    column: str,
+    have: str,
+    sql_type: str,
+    kind: str,
+) -> None:
+    """A column the reader typed otherwise (dates as integers 20261018, epoch seconds, a
+    struct) must cast to its type, every value: else it is bad input (exit 2), not an
+    engine error in the middle of the metrics (an internal error, exit 3)."""
+    from nbaops.adapters.duckdb_engine import engine
+
+    try:
+        con.execute(f"SELECT count(CAST({column} AS {sql_type})) FROM {table}").fetchone()  # noqa: S608
+    except engine().Error as exc:
+        raise UsageError(
+            f"{what}: column {column} is {have}, which is not {kind} ({duckdb_reason(exc)})"
+        ) from None
 
 
 def load_warehouse(

@@ -79,6 +79,9 @@ def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: st
         (["sandbox.reset", "--profile", ""], "--profile: an empty value"),
         (["check-lines", "--date", ""], "--date: an empty value"),
         (["regression", "--champion", " "], "--champion: an empty value"),
+        # the parameter is from_ (a Python keyword): the flag named was "--from-"
+        (["regression", "--from", ""], "--from: an empty value"),
+        (["regression", "--from"], "--from needs a value"),
         # other scripts' digits: int() and float() read them (a 12% canary from '١٢')
         (["deploy", "--service", "prediction-worker", "--canary", "١٢"], "--canary"),
         (["health-check", "--service", "prediction-worker", "--timeout", "١٢"], "--timeout"),

@@ -69,6 +69,42 @@ def test_a_bad_date_is_bad_input(isolated: Path, capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.parametrize(
+    ("column", "sql", "says"),
+    [
+        (
+            "game_date",
+            "CAST(strftime(game_date, '%Y%m%d') AS BIGINT)",
+            "is BIGINT, which is not a date",
+        ),
+        ("predicted_points", "{'p': predicted_points}", "which is not a number"),
+        ("created_at", "CAST(epoch(created_at) AS BIGINT)", "is BIGINT, which is not a timestamp"),
+        ("is_home", "game_date", "is DATE, which is not true/false"),
+    ],
+)
+def test_a_column_the_reader_typed_otherwise_is_bad_input(
+    isolated: Path, capsys: pytest.CaptureFixture[str], column: str, sql: str, says: str
+) -> None:
+    """A Parquet (or CSV) column DuckDB reads as another type (dates written 20261018,
+    epoch seconds, a struct) was skipped as "already typed" and its cast failed in the
+    middle of the metrics: an internal error, exit 3. It is bad input naming the column."""
+    import duckdb
+
+    good = _csv(isolated / "good.csv", _pair(5, 0.5, 0.5))
+    path = isolated / "typed.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (SELECT * REPLACE ({sql} AS {column}) FROM (
+              SELECT *, TIMESTAMPTZ '2026-01-01 12:00:00+00' AS created_at, true AS is_home
+              FROM read_csv($p, header = true))) TO '{path}' (FORMAT parquet)""",
+        {"p": str(good)},
+    )
+    con.close()
+    code, err = _exit(RegressionRequest(source=path), capsys)
+    assert code == 2, err
+    assert err.startswith(f"nbaops: error: --from {path.name}: column {column} ") and says in err
+
+
+@pytest.mark.parametrize(
     ("flag", "where", "needle"),
     [
         ("junit", "a-file/report.xml", "--junit: cannot create "),
