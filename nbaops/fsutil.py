@@ -110,13 +110,18 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
+def jsonl(records: Sequence[object]) -> str:
+    """Records as JSON lines: key-sorted, one per line, each ending in a newline."""
+    return "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+
+
 def append_jsonl(path: Path, records: Sequence[object], *, mode: int = 0o644) -> None:
     """Append records as key-sorted JSON lines in one ``O_APPEND`` write, so concurrent
     writers never interleave lines; ``mode`` applies when the file is created."""
     if not records:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode("utf-8")
+    payload = jsonl(records).encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
     try:
         view = memoryview(payload)

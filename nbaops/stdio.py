@@ -56,8 +56,9 @@ class ForgivingStream:
 
 
 def silence(stream: TextIO) -> None:
-    """Send the rest of ``stream``'s output to ``/dev/null`` (its reader went away); what
-    is still buffered goes there too, so Python's flush at exit prints no traceback."""
+    """Send the rest of ``stream``'s output to ``/dev/null`` (its reader went away: ``inv
+    ... | head``); what is still buffered goes there too, so neither the failed write nor
+    Python's flush at exit prints a traceback."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, stream.fileno())
@@ -76,14 +77,12 @@ def prepare() -> None:
     for fd, name in _NAMES:
         stream = getattr(sys, name)
         if stream is None:
-            try:
-                os.fstat(fd)
-                target = os.open(os.devnull, os.O_RDWR)  # fd taken by a file: leave it be
-            except OSError:  # closed: /dev/null in its place
-                target = os.open(os.devnull, os.O_RDWR)
-                if target != fd:
-                    os.dup2(target, fd)
-                    os.close(target)
+            # a closed fd is the lowest free one (0-2 are handled in order), so /dev/null
+            # opens as it; an fd a file took since start-up is left be
+            target = os.open(os.devnull, os.O_RDWR)
+            if target != fd and not _is_open(fd):
+                os.dup2(target, fd)
+                os.close(target)
                 target = fd
             stream = open(  # noqa: SIM115  # the process's stream: open until exit
                 target, "r" if fd == 0 else "w", encoding="utf-8", closefd=target != fd
@@ -92,6 +91,14 @@ def prepare() -> None:
         if fd and type(stream) is io.TextIOWrapper:
             stream.reconfigure(errors="backslashreplace")
             setattr(sys, name, ForgivingStream(stream))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 @contextlib.contextmanager

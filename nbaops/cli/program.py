@@ -113,9 +113,9 @@ class NbaopsProgram(Program):
         except (ParseError, ValueError) as exc:
             self._usage(exc)
         except BrokenPipeError:  # `inv --list | head`: help and lists exit 0 as usual
-            from nbaops.cli.runner import silence_broken_pipe
+            from nbaops.stdio import silence
 
-            silence_broken_pipe()
+            silence(sys.stdout)
             raise Exit from None
 
 

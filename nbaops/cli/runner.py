@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json as jsonlib
-import os
 import signal
 import sys
 import traceback
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError, note_ctrl_c
 from nbaops.errors import first_line as one_line
+from nbaops.stdio import silence
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -31,23 +31,14 @@ def _stderr_line(text: str) -> None:
     sys.stderr.flush()
 
 
-def silence_broken_pipe() -> None:
-    """The reader of stdout went away (``inv ... | head``): send the rest of the output
-    nowhere, so neither the failed write nor Python's flush at exit prints a traceback
-    (Python's advice: https://docs.python.org/3/library/signal.html#note-on-sigpipe). The
-    command still exits with its own code: only the output was cut short."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-
-
 def write_stdout(text: str) -> None:
-    """Write and flush ``text``; a reader that went away cuts it short, nothing else."""
+    """Write and flush ``text``; a reader that went away cuts it short, nothing else (the
+    command still exits with its own code: :func:`nbaops.stdio.silence`)."""
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        silence_broken_pipe()
+        silence(sys.stdout)
 
 
 def emit_json(document: dict[str, Any]) -> None:
@@ -169,7 +160,7 @@ def _render_redacted(report: Report) -> None:
         with console.capture() as captured:
             report.render(console)
     except BrokenPipeError:
-        silence_broken_pipe()
+        silence(sys.stdout)
         return
     write_stdout(redact(captured.get()))
 

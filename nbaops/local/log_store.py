@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import operator
 import re
 import threading
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.clock import as_utc, rfc3339
-from nbaops.fsutil import append_jsonl, write_text_atomic
+from nbaops.fsutil import append_jsonl, jsonl, write_text_atomic
 from nbaops.local import paging
 from nbaops.local.state_files import locked, read_jsonl
 
@@ -85,8 +84,7 @@ def replace_entries(home: Path, entries: Sequence[dict[str, Any]]) -> None:
     """Replace every stored entry with ``entries`` (a sandbox refresh), atomically: a
     reader in another process sees the old store or the new one, never none or a part
     (a store emptied for the rewrite read as "no ERROR entries": a false PASS)."""
-    records = _records(entries)
-    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    text = jsonl(_records(entries))
     with locked(home):
         write_text_atomic(log_path(home), text, mode=0o644)
 

@@ -377,9 +377,7 @@ def list_time_series(
     page, token = paging.paginate(
         rendered, size=size, token=flat.get("pageToken") or None, scope=scope
     )
-    reply: dict[str, Any] = {"timeSeries": page, "unit": ""}
-    if token:
-        reply["nextPageToken"] = token
+    reply = {**paging.listing("timeSeries", page, token), "unit": ""}
     if where["metric.type"] == REQUEST_LATENCIES:
         reply["unit"] = "ms"
     return reply

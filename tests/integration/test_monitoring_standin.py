@@ -158,12 +158,20 @@ def test_api_error_is_a_monitoring_error(home: Path) -> None:
         counts(reader(home), NEW)
 
 
-def test_rest_route_speaks_the_discovery_shape(home: Path) -> None:
+def _rest_request(home: Path) -> tuple[str, dict[str, str]]:
+    """The stand-in's REST ``timeSeries.list`` URL and a request for NEW's request counts."""
     url = StandIn.start(home, HOOKS).url + f"/v3/projects/{PROJECT}/timeSeries"
-    params = {
+    return url, {
         "filter": build_filter(REQUEST_COUNT, service=SERVICE, revision=NEW),
         "interval.startTime": "2025-01-15T16:50:00Z",
         "interval.endTime": "2025-01-15T17:00:00Z",
+    }
+
+
+def test_rest_route_speaks_the_discovery_shape(home: Path) -> None:
+    url, request = _rest_request(home)
+    params = {
+        **request,
         "aggregation.alignmentPeriod": "600s",
         "aggregation.perSeriesAligner": "ALIGN_DELTA",
         "aggregation.crossSeriesReducer": "REDUCE_SUM",
@@ -200,13 +208,8 @@ def test_bad_paging_is_invalid_argument_over_http_and_grpc(home: Path) -> None:
     INVALID_ARGUMENT (AIP-158), not a 500 / UNKNOWN; a negative size never loops."""
     from google.api_core import exceptions
 
-    url = StandIn.start(home, HOOKS).url + f"/v3/projects/{PROJECT}/timeSeries"
-    params = {
-        "filter": build_filter(REQUEST_COUNT, service=SERVICE, revision=NEW),
-        "interval.startTime": "2025-01-15T16:50:00Z",
-        "interval.endTime": "2025-01-15T17:00:00Z",
-        "pageSize": "1",
-    }
+    url, request = _rest_request(home)
+    params = {**request, "pageSize": "1"}
     token = requests.get(url, params=params, timeout=10).json()["nextPageToken"]
     for bad in (
         {"pageSize": "-1"},
