@@ -68,6 +68,13 @@ def test_every_section_of_the_repository_config_reads_as_its_settings(profile: s
         assert [p.spec.id for p in planned] == [e["check"] for e in service.post_deploy]
 
 
+def test_the_shipped_prod_profile_caps_what_one_query_can_bill() -> None:
+    """A cost guard on top of the partition filters (docs/first-prod-run.md): a query that
+    would scan more than the cap fails before it runs, instead of billing the history."""
+    cap = load_config(REPO / "nbaops.yaml", "prod").profile.bigquery_maximum_bytes_billed
+    assert cap is not None and 10 * 2**20 <= cap <= 100 * 10**9
+
+
 def test_default_profile_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NBAOPS_PROFILE", raising=False)
     assert load_config(REPO / "nbaops.yaml").profile.is_local
