@@ -90,4 +90,4 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
     from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else
 
     write_stdout("".join(line + "\n" for line in lines))
-    return 1 if any(f.is_error for f in findings) else 0
+    return stdio.settle(1 if any(f.is_error for f in findings) else 0)

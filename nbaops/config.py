@@ -172,14 +172,9 @@ class Config:
 
 def _load_yaml(path: Path) -> tuple[str, Any]:
     """The file's text and its data (libyaml's safe loader when PyYAML was built with it)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    from nbaops.yaml_load import load_bounded
+    from nbaops.yaml_load import load_bounded, read_bounded
 
+    text = read_bounded(path)
     return text, load_bounded(text, str(path))
 
 

@@ -46,6 +46,11 @@ class UnknownServiceError(UsageError):
         self.known = known
 
 
+class OutputError(NbaopsError):
+    """An output file a flag names could not be written (its folder was checked before the
+    work: a disk that filled up since, a file-size limit). Exit 3; no output replaced."""
+
+
 class AdapterError(NbaopsError):
     """A cloud or local backend call failed; the outcome could not be determined."""
 

@@ -105,6 +105,34 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_outputs(files: Sequence[tuple[str, Path, str]], *, mode: int = 0o644) -> None:
+    """Write the output files of one run, ``(flag, path, text)`` each: all of them or none.
+
+    Every text goes to a temporary file beside its path first; only when all are written
+    do they replace their paths (a full disk while writing the second left the first
+    replaced: a new HTML report beside an old JUnit file).
+
+    Raises:
+        OutputError: a file could not be written (one line naming its flag and path, exit
+            3); no path was replaced.
+    """
+    from nbaops.errors import OutputError
+
+    with contextlib.ExitStack() as stack:
+        for flag, path, text in files:
+            try:
+                tmp = stack.enter_context(atomic_target(path, mode=mode))
+                tmp.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise OutputError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None
+        replace = stack.pop_all()  # every file written: now they replace their paths
+    try:
+        replace.close()
+    except OSError as exc:  # a rename in a folder just written to: next to impossible
+        names = ", ".join(str(path) for _flag, path, _text in files)
+        raise OutputError(f"cannot replace {names}: {exc.strerror or exc}") from None
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as indented, key-sorted JSON, atomically."""
     write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
@@ -116,19 +144,48 @@ def jsonl(records: Sequence[object]) -> str:
 
 
 def append_jsonl(path: Path, records: Sequence[object], *, mode: int = 0o644) -> None:
-    """Append records as key-sorted JSON lines in one ``O_APPEND`` write, so concurrent
-    writers never interleave lines; ``mode`` applies when the file is created."""
+    """Append records as key-sorted JSON lines, whole or not at all; ``mode`` applies when
+    the file is created.
+
+    Appenders hold an exclusive ``flock`` on the file while they write, so lines never
+    interleave. Under it, a last line without its newline can only be what a writer that
+    died mid-append left (its record never written whole, so never reported written): it
+    is cut away first. A write that fails part-way (a full disk, ``ulimit -f``, an
+    interrupt) is undone, the file truncated back to its last complete line: the next
+    append started on the fragment and the two became one line no reader could parse.
+    """
     if not records:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = jsonl(records).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
     try:
-        view = memoryview(payload)
-        while view:  # a short write (a signal, a full disk) must not cut the last line
-            view = view[os.write(fd, view) :]
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the close
+        start = _complete_length(fd)
+        try:
+            if start != os.fstat(fd).st_size:
+                os.ftruncate(fd, start)
+            view = memoryview(payload)
+            while view:  # a short write (a signal, a full disk) continues where it stopped
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
     finally:
         os.close(fd)
+
+
+def _complete_length(fd: int, chunk: int = 1 << 16) -> int:
+    """The length of ``fd``'s content up to and including its last newline."""
+    end = os.fstat(fd).st_size
+    while end > 0:
+        start = max(0, end - chunk)
+        at = os.pread(fd, end - start, start).rfind(b"\n")
+        if at >= 0:
+            return start + at + 1
+        end = start
+    return 0
 
 
 def create_once(path: Path, data: bytes) -> bytes:

@@ -10,7 +10,12 @@ naive ``print``:
   and →): characters it lacks are written escaped (``\\u2192``) instead of raising;
 - a reader that goes away (``inv deploy 2>&1 | head``): a write into the broken pipe
   sends the rest of that stream to ``/dev/null`` instead of raising, so printing the
-  progress of a deploy can never stop the deploy (it did: the rollback never ran).
+  progress of a deploy can never stop the deploy (it did: the rollback never ran);
+- a stream that cannot take the output (``> /dev/full``, a full disk, a file over
+  ``ulimit -f``): the rest of that stream goes to ``/dev/null`` too and the work goes on
+  (a deploy that succeeded was reported as a traceback and exit 1), but stdout's loss is
+  not silent: :func:`settle` prints one line and turns a success into exit 3 (the report
+  a caller waits for was not delivered).
 
 Python's own advice for the broken pipe:
 https://docs.python.org/3/library/signal.html#note-on-sigpipe.
@@ -25,12 +30,16 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from nbaops.errors import EXIT_UNDETERMINED
+
 _NAMES = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
 _prepared = False
+_lost: dict[int, OSError] = {}  # descriptor -> the first error that lost its output
 
 
 class ForgivingStream:
-    """A text stream whose reader may go away: a broken pipe silences it, never raises."""
+    """A text stream whose reader may go away or whose file may fill up: it is silenced
+    (:func:`lost`), never raises."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -38,21 +47,45 @@ class ForgivingStream:
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._silence()
+        except OSError as exc:
+            lost(self._stream, exc)
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._silence()
-
-    def _silence(self) -> None:
-        silence(self._stream)
+        except OSError as exc:
+            lost(self._stream, exc)
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer, ...
         return getattr(self._stream, name)
+
+
+def lost(stream: TextIO, exc: OSError) -> None:
+    """``stream`` failed with ``exc``: silence it; anything but a reader that went away
+    (a broken pipe: output cut short on purpose) is remembered for :func:`settle`."""
+    with contextlib.suppress(OSError, ValueError):  # no descriptor: nothing to redirect
+        if not isinstance(exc, BrokenPipeError):
+            _lost.setdefault(stream.fileno(), exc)
+        silence(stream)
+
+
+def settle(code: int) -> int:
+    """The exit code once the output is out: when stdout lost output (not to a broken
+    pipe), one line on stderr says so and a success becomes 3 (nothing the caller could
+    read shows it; a FAIL, a bad input or an interruption keeps its own code)."""
+    for stream in (sys.stdout, sys.__stdout__):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    exc = _lost.get(1)
+    if exc is None:
+        return code
+    reason = exc.strerror or type(exc).__name__
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"nbaops: error: the output could not be written to stdout: {reason}\n")
+        sys.stderr.flush()
+    return code or EXIT_UNDETERMINED
 
 
 def silence(stream: TextIO) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError, note_ctrl_c
 from nbaops.errors import first_line as one_line
-from nbaops.stdio import silence
+from nbaops.stdio import lost, settle
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -33,12 +33,13 @@ def _stderr_line(text: str) -> None:
 
 def write_stdout(text: str) -> None:
     """Write and flush ``text``; a reader that went away cuts it short, nothing else (the
-    command still exits with its own code: :func:`nbaops.stdio.silence`)."""
+    command still exits with its own code), and a full file loses the rest of it (the
+    exit code says so: :func:`nbaops.stdio.lost`, :func:`nbaops.stdio.settle`)."""
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
-    except BrokenPipeError:
-        silence(sys.stdout)
+    except OSError as exc:
+        lost(sys.stdout, exc)
 
 
 def emit_json(document: dict[str, Any]) -> None:
@@ -74,7 +75,14 @@ def run(
     json_output: bool = False,
     debug: bool = False,
 ) -> int:
-    """Build the context, run ``action``, print its report and return the exit code."""
+    """Build the context, run ``action``, print its report and return the exit code
+    (:func:`nbaops.stdio.settle`: output stdout could not take makes a success 3)."""
+    return settle(_run(action, profile=profile, json_output=json_output, debug=debug))
+
+
+def _run(
+    action: Callable[[Context], Report], *, profile: str | None, json_output: bool, debug: bool
+) -> int:
     from nbaops.verdict import exit_code_for
 
     with _sigint_noted() as ctrl_c:
@@ -159,8 +167,8 @@ def _render_redacted(report: Report) -> None:
     try:  # a report may stream past the capture (sandbox.sql's rows): redacted itself
         with console.capture() as captured:
             report.render(console)
-    except BrokenPipeError:
-        silence(sys.stdout)
+    except OSError as exc:  # a report streaming its rows into a pipe that closed
+        lost(sys.stdout, exc)
         return
     write_stdout(redact(captured.get()))
 

@@ -112,10 +112,13 @@ def write_files(report: DriftReport, *, markdown_file: Path | None, json_file: P
     redacted like everything printed: a GitHub error body may echo the token, and the
     workflow copies the Markdown into the job summary."""
     from nbaops.drift.report import markdown_report
+    from nbaops.fsutil import write_outputs
     from nbaops.redact import redact, redact_tree
 
+    files = []
     if markdown_file:
-        markdown_file.write_text(redact(markdown_report(report)), encoding="utf-8")
+        files.append(("--markdown-file", markdown_file, redact(markdown_report(report))))
     if json_file:
         document = redact_tree(report.to_json())
-        json_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        files.append(("--json-file", json_file, json.dumps(document, indent=2) + "\n"))
+    write_outputs(files)  # both or neither, each replaced whole (exit 3 on a full disk)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbaops.fsutil import write_text_atomic
 from nbaops.redact import redact
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
 from nbaops.regression.stats import format_num, format_p, format_pct
@@ -522,10 +521,9 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def write_html(report: RegressionReport, path: Path) -> Path:
-    path = path.resolve()
-    write_text_atomic(path, redact(render_html(report)), mode=REPORT_MODE)
-    return path
+def html_text(report: RegressionReport) -> str:
+    """The HTML report as written (every secret fragment masked: a CI artifact)."""
+    return redact(render_html(report))
 
 
 # --------------------------------------------------------------------------- JUnit
@@ -567,7 +565,6 @@ def render_junit(report: RegressionReport) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
-def write_junit(report: RegressionReport, path: Path) -> Path:
-    path = path.resolve()
-    write_text_atomic(path, redact(render_junit(report)) + "\n", mode=REPORT_MODE)
-    return path
+def junit_text(report: RegressionReport) -> str:
+    """The JUnit XML as written (masked like the HTML report)."""
+    return redact(render_junit(report)) + "\n"

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from nbaops import clock
 from nbaops.errors import UsageError
 from nbaops.fsutil import output_file
+from nbaops.fsutil import write_outputs as write_outputs_atomic
 from nbaops.regression import gates, metrics, sources
-from nbaops.regression.report import RegressionReport, write_html, write_junit
+from nbaops.regression.report import REPORT_MODE, RegressionReport, html_text, junit_text
 from nbaops.regression.settings import RegressionSettings
 
 if TYPE_CHECKING:
@@ -224,8 +225,18 @@ def _load_golden(
 
 
 def write_outputs(report: RegressionReport, *, html: Path | None, junit: Path | None) -> None:
-    """Write the HTML report and JUnit XML; record their paths on the report."""
+    """Write the HTML report and JUnit XML, both or neither; record their paths.
+
+    Raises:
+        OutputError: a file could not be written (a full disk): neither was replaced.
+    """
+    files = []
     if html is not None:
-        report.html_path = write_html(report, html)
+        files.append(("--html", html.resolve(), html_text(report)))
     if junit is not None:
-        report.junit_path = write_junit(report, junit)
+        files.append(("--junit", junit.resolve(), junit_text(report)))
+    write_outputs_atomic(files, mode=REPORT_MODE)
+    if html is not None:
+        report.html_path = html.resolve()
+    if junit is not None:
+        report.junit_path = junit.resolve()

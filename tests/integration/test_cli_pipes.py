@@ -82,6 +82,32 @@ def test_a_closed_stdout_keeps_the_exit_code_and_prints_no_traceback(
     assert code == expected.returncode, err
 
 
+@pytest.mark.parametrize("args", [("regression", "--golden", "--json"), ("check-lines",)])
+def test_a_stdout_on_a_full_disk_is_one_line_and_never_a_success(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, args: tuple[str, ...]
+) -> None:
+    """``inv deploy ... > /dev/full``: the ENOSPC of the report's write went up through
+    Invoke as a traceback and exit 1 (a FAIL, "rolled back", after a deploy that had
+    succeeded). The work is done as without the redirection; the lost report is one line
+    and a success becomes 3 (README, exit codes); a FAIL keeps its 1."""
+    if args[0] == "check-lines":
+        sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
+    expected = _inv(tmp_path, *args)
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=ROOT,
+            env=_env(tmp_path),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "could not be written to stdout: No space left on device" in proc.stderr
+    assert proc.returncode == (expected.returncode or 3), proc.stderr
+
+
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_after_a_task_with_a_positional_argument_shows_the_help(
     tmp_path: Path, flag: str

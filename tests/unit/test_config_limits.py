@@ -5,6 +5,7 @@ ConfigError line (exit 2 through the runner), fast, and nothing is changed."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,29 @@ def test_libyaml_loads_the_config_as_the_pure_python_loader_does(
     for hostile, needle in ((DEEP_MAP, "nested more than"), (many_aliases, "aliases")):
         with pytest.raises(ConfigError, match=needle):
             load_bounded(hostile, "override.yaml")
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda tmp: Path("/dev/zero"), "not a regular file"),
+        (lambda tmp: (os.mkfifo(tmp / "fifo"), tmp / "fifo")[1], "not a regular file"),
+        (lambda tmp: tmp, "a folder"),
+        (
+            lambda tmp: (tmp / "big.yaml", (tmp / "big.yaml").write_bytes(b"#" * 3 * MAX_BYTES))[0],
+            "larger than",
+        ),
+    ],
+    ids=["dev-zero", "fifo-without-writer", "folder", "huge-file"],
+)
+def test_a_config_that_is_no_file_or_endless_is_refused_before_it_is_read(
+    tmp_path: Path, make: Any, needle: str
+) -> None:
+    """``NBAOPS_CONFIG=/dev/zero`` read for ever (4.5 GB in 5 s) before the size check, and
+    a FIFO nobody writes blocked in open(): both are one line now, read no further than
+    the limit."""
+    path = make(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=needle):
+        load_config(path, "local")
+    assert time.monotonic() - started < 5

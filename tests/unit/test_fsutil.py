@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from nbaops.errors import first_line
+from nbaops.errors import OutputError, first_line
 from nbaops.fsutil import (
+    append_jsonl,
     atomic_target,
     create_once,
     file_lock,
     write_json_atomic,
+    write_outputs,
     write_text_atomic,
 )
 
@@ -108,3 +110,69 @@ def test_create_once_loses_a_race_cleanly(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(os, "link", racing_link)
     assert create_once(key, b"ours") == b"theirs"
     assert os.listdir(tmp_path) == ["key"]
+
+
+def test_an_append_that_fails_part_way_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (or ``ulimit -f``) after a short write left a cut line in the alert
+    outbox, and the next append was glued onto it: a line no reader could parse."""
+    path = tmp_path / "outbox.jsonl"
+    append_jsonl(path, [{"n": 1}])
+    before = path.read_bytes()
+    real_write = os.write
+    calls = []
+
+    def short_then_full(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:7]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", short_then_full)
+    with pytest.raises(OSError, match="No space"):
+        append_jsonl(path, [{"n": 2, "text": "x" * 100}])
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    append_jsonl(path, [{"n": 3}])
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [1, 3]
+
+
+def test_an_append_after_a_writer_died_mid_line_cuts_its_fragment(tmp_path: Path) -> None:
+    """``kill -9`` during an append leaves the start of a record without its newline: the
+    next appender (holding the lock, so nobody is still writing it) cuts it away instead
+    of gluing its own record onto it."""
+    path = tmp_path / "logs.jsonl"
+    append_jsonl(path, [{"n": 1}])
+    with path.open("a") as handle:
+        handle.write('{"n": 2, "half')
+    append_jsonl(path, [{"n": 3}])
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [1, 3]
+
+
+def test_output_files_are_written_all_or_none_and_a_full_disk_names_the_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``inv regression --html A --junit B`` on a disk that fills up while writing B: A was
+    replaced anyway (a new report beside an old JUnit file) and the error was "internal
+    error: [Errno 28] ..." without the file. Now neither is replaced and the line names
+    the flag and the path (OutputError, exit 3)."""
+    html, junit = tmp_path / "r.html", tmp_path / "r.xml"
+    html.write_text("old html")
+    real = Path.write_text
+
+    def full_for_junit(self: Path, text: str, *args: object, **kw: object) -> int:
+        if self.name.startswith(".r.xml."):
+            raise OSError(28, "No space left on device")
+        return real(self, text, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full_for_junit)
+    with pytest.raises(OutputError, match=r"^--junit: cannot write .*r\.xml: No space left"):
+        write_outputs([("--html", html, "new html"), ("--junit", junit, "<xml/>")])
+    monkeypatch.undo()
+    assert html.read_text() == "old html" and not junit.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # no temporary left
+    assert OutputError("x").exit_code == 3
+    write_outputs([("--html", html, "new html"), ("--junit", junit, "<xml/>")])
+    assert (html.read_text(), junit.read_text()) == ("new html", "<xml/>")
+    assert stat.S_IMODE(html.stat().st_mode) == 0o644

@@ -103,17 +103,15 @@ def test_report_files_mask_every_secret_fragment(
     """The HTML report and JUnit XML are uploaded as CI artifacts: a gate message that
     quotes part of a token (an error echoed from a failing call) is masked in both, as on
     the terminal."""
-    from nbaops.regression.report import write_html, write_junit
+    from nbaops.regression.run import write_outputs
 
     token = "ghp_" + "Q7xk2LmP9vR4tZ8wN3yB6cD1"
     monkeypatch.setenv("GITHUB_TOKEN", token)
     report = _run(_pair(150, 0.6, 0.55))
     leaked = f"upload failed: 401 for token {token[3:17]}"
     report.checks[0] = replace(report.checks[0], message=leaked)
-    for written in (
-        write_html(report, tmp_path / "r.html"),
-        write_junit(report, tmp_path / "r.xml"),
-    ):
+    write_outputs(report, html=tmp_path / "r.html", junit=tmp_path / "r.xml")
+    for written in (tmp_path / "r.html", tmp_path / "r.xml"):
         text = written.read_text(encoding="utf-8")
         assert "upload failed: 401 for token" in text
         assert token[3:17] not in text and token[5:13] not in text

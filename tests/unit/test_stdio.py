@@ -67,3 +67,33 @@ def test_closed_descriptors_become_dev_null_and_files_never_take_their_numbers()
         timeout=60,
     )
     assert closed.returncode == 0
+
+
+def test_a_full_stdout_loses_the_rest_and_settles_a_success_as_3() -> None:
+    """``> /dev/full``: a write or flush failing with ENOSPC raised out of print (a deploy
+    that had succeeded ended in a traceback and exit 1). Now the stream is silenced, the
+    work goes on, and settle() says in one line that the report was not delivered: a
+    success becomes 3, a FAIL stays 1; a reader that went away (EPIPE) changes nothing."""
+    script = (
+        "import errno, io, sys\n"
+        "from nbaops import stdio\n"
+        "class Full(io.StringIO):\n"
+        "    def fileno(self): return sys.__stdout__.fileno()\n"
+        "    def write(self, s): raise OSError(errno.ENOSPC, 'No space left on device')\n"
+        "class Gone(Full):\n"
+        "    def write(self, s): raise BrokenPipeError(errno.EPIPE, 'Broken pipe')\n"
+        "real = sys.__stdout__\n"
+        "gone = stdio.ForgivingStream(Gone())\n"
+        "gone.write('cut short on purpose')\n"
+        "assert stdio.settle(0) == 0\n"
+        "full = stdio.ForgivingStream(Full())\n"
+        "full.write('the report'); full.flush()\n"
+        "print('work goes on', file=sys.stderr)\n"
+        "assert stdio.settle(0) == 3 and stdio.settle(1) == 1\n"
+    )
+    shown = _python(script)
+    assert shown.returncode == 0, shown.stderr
+    assert "Traceback" not in shown.stderr
+    assert "work goes on" in shown.stderr
+    assert shown.stderr.count("could not be written to stdout: No space left on device") == 2
+    assert shown.stdout == ""  # the descriptor was sent to /dev/null once it failed
