@@ -3,12 +3,14 @@ against a Cloud Scheduler stand-in on 127.0.0.1; --dry-run makes no API call."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlencode
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
@@ -21,6 +23,7 @@ from nbaops.adapters.scheduler import SchedulerError
 from nbaops.cli import schedule as schedule_tasks
 from nbaops.context import Context
 from nbaops.errors import UsageError
+from nbaops.local.discovery import Contract, ContractError, camel, standin_contract
 from nbaops.sandbox.world import open_context
 from nbaops.schedule import install
 
@@ -32,31 +35,92 @@ RUN_URI = (
 )
 
 
+JOBS_API = "cloudscheduler.v1"
+
+
+def _contract() -> Contract:
+    contract = standin_contract()
+    assert contract is not None, "google-api-python-client (a dev dependency) is missing"
+    return contract
+
+
 @dataclass
 class FakeScheduler:
+    """Cloud Scheduler v1 REST as the official client meets it.
+
+    Every request is checked against Google's discovery document first (the stand-in's
+    contract, ``nbaops.local.discovery``: an unknown route, query parameter, body field or
+    update-mask path is answered 400/404 as Google does). Output-only Job fields
+    (``readOnly`` in the document: ``state``, ``status``, …) a client sends are ignored;
+    a new job is ``ENABLED``. PATCH writes only the ``updateMask`` paths (camelCase in the
+    REST query; a masked path absent from the body is cleared) and a successful one
+    recovers an ``UPDATE_FAILED`` job. ``:resume`` turns ``PAUSED`` into ``ENABLED``; any
+    other state is FAILED_PRECONDITION ("A job must be in Job.State.PAUSED to be resumed").
+    """
+
     url: str = ""
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     fail_with: int | None = None
+    contract: Contract = field(default_factory=_contract)
 
     def route(self, request: Request) -> tuple[int, Any]:
         self.requests.append((request.method, request.path, request.query))
-        body = request.json()
+        body = request.json() if request.raw else None
         if self.fail_with:
             status = {403: "PERMISSION_DENIED"}.get(self.fail_with, "INTERNAL")
             return google_error(self.fail_with, status, "denied")
-        path = request.path.removeprefix("/v1/")
+        query = urlencode(request.query, doseq=True)
+        try:
+            self.contract.validate(request.method, unquote(request.path), query, body)
+        except ContractError as exc:
+            return exc.code, exc.to_json()
+        path = unquote(request.path).removeprefix("/v1/")
+        name = path.removesuffix(":resume")
+        if request.method == "POST" and path.endswith("/jobs"):
+            job = self._writable(body or {})
+            if job["name"] in self.jobs:
+                return google_error(409, "ALREADY_EXISTS")
+            self.jobs[job["name"]] = {**job, "state": "ENABLED"}
+            return 200, self.jobs[job["name"]]
+        if name not in self.jobs:
+            return google_error(404, "NOT_FOUND")
+        job = self.jobs[name]
         if request.method == "GET":
-            if path not in self.jobs:
-                return google_error(404, "NOT_FOUND")
-            return 200, self.jobs[path]
-        if request.method == "POST":
-            self.jobs[body["name"]] = body
-            return 200, body
+            return 200, job
         if request.method == "PATCH":
-            self.jobs[path] = {**self.jobs[path], **body}
-            return 200, self.jobs[path]
-        return 405, {}
+            mask = request.query.get("updateMask", [""])[0]
+            paths = [p for p in mask.split(",") if p] or list(self._writable(body or {}))
+            for mask_path in paths:
+                self._apply(job, body or {}, [camel(part) for part in mask_path.split(".")])
+            if job["state"] == "UPDATE_FAILED":
+                job["state"] = "ENABLED"
+            return 200, job
+        if job["state"] != "PAUSED":  # POST :resume
+            return google_error(400, "FAILED_PRECONDITION", "the job is not PAUSED")
+        job["state"] = "ENABLED"
+        return 200, job
+
+    def _output_only(self) -> set[str]:
+        props = self.contract.schema(JOBS_API, "Job")["properties"]
+        return {key for key, spec in props.items() if spec.get("readOnly")}
+
+    def _writable(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in body.items() if k not in self._output_only()}
+
+    def _apply(self, job: dict[str, Any], body: dict[str, Any], parts: list[str]) -> None:
+        if parts[0] in self._output_only():
+            return
+        source: Any = body
+        target = job
+        for part in parts[:-1]:
+            source = source.get(part, {}) if isinstance(source, dict) else {}
+            target = target.setdefault(part, {})
+        leaf = parts[-1]
+        if isinstance(source, dict) and leaf in source:
+            target[leaf] = source[leaf]
+        else:
+            target.pop(leaf, None)
 
 
 @pytest.fixture
@@ -105,6 +169,7 @@ def test_creates_then_leaves_alone_then_updates_only_what_differs(
     assert created["httpTarget"]["uri"] == RUN_URI
     assert created["httpTarget"]["oauthToken"]["scope"].endswith("/auth/cloud-platform")
     assert [r[0] for r in scheduler.requests] == ["GET", "POST"]
+    assert created["state"] == "ENABLED"  # output only, set by the service
 
     assert run_install(prod, scheduler).summary == f"{JOB} is already up to date"
     assert [r[0] for r in scheduler.requests][2:] == ["GET"]  # no write
@@ -165,3 +230,25 @@ def test_doctor_checks_the_job_exists_with_the_configured_schedule(
     assert denied.verdict is Verdict.FAIL, denied.message
     assert "permission denied" in denied.message
     assert [m for m, _p, _q in scheduler.requests if m != "GET"] == ["POST"]  # install only
+
+
+def test_the_fake_checks_requests_against_the_published_contract(
+    prod: Context, scheduler: FakeScheduler
+) -> None:
+    from google.api_core import exceptions as gexc
+
+    from nbaops.adapters.scheduler import scheduler_client
+
+    run_install(prod, scheduler)
+    before = copy.deepcopy(scheduler.jobs[JOB])
+    client = scheduler_client(scheduler.url, AnonymousCredentials())
+    job = {"name": JOB, "schedule": "1 * * * *"}
+    with pytest.raises(gexc.BadRequest, match="no field 'nosuchField'"):
+        client.update_job(job=job, update_mask={"paths": ["schedule", "nosuch_field"]})
+    assert scheduler.jobs[JOB] == before  # rejected: nothing written
+    # only the masked paths are written, whatever else the body carries
+    client.update_job(
+        job={**job, "description": "not masked", "state": "PAUSED"},
+        update_mask={"paths": ["schedule", "state"]},
+    )
+    assert scheduler.jobs[JOB] == {**before, "schedule": "1 * * * *"}  # state: output only
