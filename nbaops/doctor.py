@@ -354,11 +354,19 @@ def check_slack_secret(ctx: Context) -> CheckResult | None:
 
 
 def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult:
-    from nbaops.adapters.scheduler import get_job
+    """The job exists, has the configured schedule and time zone, and is ENABLED (a
+    PAUSED, DISABLED or UPDATE_FAILED job does not run the health checks)."""
+    from nbaops.adapters.scheduler import STATE_MEANINGS, disabled_fix, get_job, job_state
     from nbaops.schedule import build_plan
 
     plan = build_plan(ctx)
     fix = "`inv schedule.install --profile prod` creates or updates the job"
+    state_fixes = {
+        "PAUSED": "`inv schedule.install --profile prod` resumes it",
+        "UPDATE_FAILED": "`inv schedule.install --profile prod` re-sends every field (a "
+        "successful update is the documented recovery)",
+        "DISABLED": disabled_fix(plan.name),
+    }
 
     def body(probe: _Probe) -> CheckResult:
         job = get_job(plan.name, endpoint=endpoint, credentials=ctx.credentials)
@@ -366,11 +374,21 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
             return probe.result(Verdict.FAIL, f"job {plan.job_id} does not exist")
         found = (str(job.schedule), str(job.time_zone))
         want = (plan.cron, plan.time_zone)
-        verdict = Verdict.PASS if found == want else Verdict.FAIL
-        message = f"job {plan.job_id} runs {found[0]} ({found[1]})"
-        if verdict is Verdict.FAIL:
-            message += f", configured {want[0]} ({want[1]})"
-        return probe.result(verdict, message, value=found[0], threshold=f"{want[0]} ({want[1]})")
+        state = job_state(job)
+        when = f"{found[0]} ({found[1]})"
+        if found != want:
+            when += f", configured {want[0]} ({want[1]})"
+        details = {"state": state}
+        if state == "ENABLED":
+            verdict = Verdict.PASS if found == want else Verdict.FAIL
+            message = f"job {plan.job_id} runs {when}"
+        else:
+            meaning = STATE_MEANINGS.get(state, "not ENABLED")
+            verdict = Verdict.FAIL
+            message = f"job {plan.job_id} is {state} ({meaning}); schedule {when}"
+            details["fix"] = state_fixes.get(state, fix)
+        threshold = f"{want[0]} ({want[1]}), ENABLED"
+        return probe.result(verdict, message, value=found[0], threshold=threshold, **details)
 
     return _Probe("scheduler_job", "*", fix, f"cloudscheduler GetJob {plan.name}").run(body)
 

@@ -16,7 +16,12 @@ job (``run.jobs.run``); whoever installs needs ``roles/cloudscheduler.admin`` an
 with the container image (``gcloud run jobs deploy``), not by this task.
 
 Create-or-update: ``get_job``; NotFound → ``create_job``; otherwise ``update_job``
-with a field mask of exactly the fields that differ (nothing differs → no write).
+with a field mask of exactly the fields that differ (nothing differs → no write), by the
+job's state (output only, ``Job.State``; ``nbaops.adapters.scheduler`` cites the API):
+``UPDATE_FAILED`` → every managed field is re-sent (a successful ``UpdateJob`` is the
+documented recovery); ``PAUSED`` → what differs is written, then ``ResumeJob``, since the
+job exists to run; ``DISABLED`` → exit 3 before any write, saying how to re-create it
+(``ResumeJob`` accepts only a PAUSED job). The report names the state found.
 ``--dry-run`` builds and prints the job and makes no API call at all.
 
 Profiles: Cloud Scheduler has no local stand-in, so on the local profile ``install``
@@ -163,10 +168,18 @@ def differing_paths(plan: SchedulePlan, job: Any) -> list[str]:
 
 
 def schedule_report(
-    action: str, plan: SchedulePlan, profile: str, changed: list[str] | None = None, note: str = ""
+    action: str,
+    plan: SchedulePlan,
+    profile: str,
+    changed: list[str] | None = None,
+    note: str = "",
+    *,
+    state: str | None = None,
+    resumed: bool = False,
 ) -> CheckReport:
-    """What ``schedule.install`` did (``action``: created, updated, unchanged or dry-run):
-    an action report (PASS) whose lines are the note and the job as JSON."""
+    """What ``schedule.install`` did (``action``: created, updated, resumed, unchanged or
+    dry-run; ``state``: the job's state as found, None when it did not exist or was not
+    read): an action report (PASS) whose lines are the note and the job as JSON."""
     import json
 
     changed = list(changed or [])
@@ -175,9 +188,21 @@ def schedule_report(
         "dry-run": f"dry run: would create or update {plan.name} (no API call made)",
         "created": f"created {plan.name}",
         "updated": f"updated {plan.name}: {', '.join(changed)}",
+        "resumed": f"resumed {plan.name} (it was PAUSED; its fields were up to date)",
         "unchanged": f"{plan.name} is already up to date",
     }.get(action, action)
-    extra = {"action": action, "profile": profile, "changed_fields": changed, "note": note}
+    if action == "updated" and state == "UPDATE_FAILED":
+        headline += " (every managed field re-sent to recover it from UPDATE_FAILED)"
+    elif action == "updated" and resumed:
+        headline += f"; resumed it (it was {state})"
+    extra = {
+        "action": action,
+        "profile": profile,
+        "changed_fields": changed,
+        "state": state,
+        "resumed": resumed,
+        "note": note,
+    }
     return CheckReport(
         "schedule.install",
         extra={**extra, "job": job},
@@ -194,7 +219,8 @@ def install(
     endpoint: str | None = None,
     credentials: Any = None,
 ) -> CheckReport:
-    """Create or update the Cloud Scheduler job (``dry_run``: print it, call nothing).
+    """Create or update the Cloud Scheduler job and leave it ENABLED (``dry_run``: print
+    it, call nothing).
 
     Args:
         ctx: the run context; its profile gives project, region and ``alerts.schedule``.
@@ -204,7 +230,7 @@ def install(
 
     Raises:
         UsageError: the local profile without ``dry_run`` (nothing changed).
-        SchedulerError: an API call failed.
+        SchedulerError: an API call failed, or the job is DISABLED (nothing changed).
     """
     plan = build_plan(ctx)
     if dry_run:
@@ -220,11 +246,19 @@ def install(
             "schedule.install needs a gcp profile (--profile prod): Cloud Scheduler has no "
             "local stand-in; nothing was changed (use --dry-run to see the job)"
         )
-    action, paths = upsert_job(
+    done = upsert_job(
         plan.parent,
         plan.to_proto(),
         lambda existing: differing_paths(plan, existing),
+        managed=list(plan.fields()),
         endpoint=endpoint,
         credentials=credentials,
     )
-    return schedule_report(action, plan, ctx.profile, changed=paths)
+    return schedule_report(
+        done.action,
+        plan,
+        ctx.profile,
+        changed=done.paths,
+        state=done.state,
+        resumed=done.resumed,
+    )

@@ -252,3 +252,99 @@ def test_the_fake_checks_requests_against_the_published_contract(
         update_mask={"paths": ["schedule", "state"]},
     )
     assert scheduler.jobs[JOB] == {**before, "schedule": "1 * * * *"}  # state: output only
+
+
+def test_a_paused_job_is_resumed_not_reported_up_to_date(
+    prod: Context, scheduler: FakeScheduler
+) -> None:
+    created = run_install(prod, scheduler).to_json()
+    scheduler.jobs[JOB]["state"] = "PAUSED"  # paused by a user: the health run stops
+    report = run_install(prod, scheduler)
+    assert report.summary == f"resumed {JOB} (it was PAUSED; its fields were up to date)"
+    assert scheduler.requests[-1][:2] == ("POST", f"/v1/{JOB}:resume")
+    assert scheduler.jobs[JOB]["state"] == "ENABLED"
+    document = report.to_json()
+    assert (document["action"], document["state"], document["resumed"]) == (
+        "resumed",
+        "PAUSED",
+        True,
+    )
+    assert created["state"] is None  # created: there was no job to have a state
+    unchanged = run_install(prod, scheduler).to_json()
+    assert (unchanged["action"], unchanged["state"]) == ("unchanged", "ENABLED")
+
+    # paused and drifted: the differing fields are written, then the job is resumed
+    scheduler.jobs[JOB]["state"] = "PAUSED"
+    prod.config.raw["alerts"]["schedule"]["cron"] = "30 */4 * * *"
+    report = run_install(prod, scheduler)
+    document = report.to_json()
+    assert (document["action"], document["changed_fields"]) == ("updated", ["schedule"])
+    assert document["resumed"] is True
+    assert report.summary == f"updated {JOB}: schedule; resumed it (it was PAUSED)"
+    assert [(m, p) for m, p, _q in scheduler.requests[-3:]] == [
+        ("GET", f"/v1/{JOB}"),
+        ("PATCH", f"/v1/{JOB}"),
+        ("POST", f"/v1/{JOB}:resume"),
+    ]
+    assert scheduler.jobs[JOB]["state"] == "ENABLED"
+    assert scheduler.jobs[JOB]["schedule"] == "30 */4 * * *"
+
+
+def test_an_update_failed_job_gets_every_managed_field_re_sent(
+    prod: Context, scheduler: FakeScheduler
+) -> None:
+    from nbaops.schedule import build_plan
+
+    run_install(prod, scheduler)
+    scheduler.jobs[JOB]["state"] = "UPDATE_FAILED"  # its fields look right, it may not run
+    report = run_install(prod, scheduler)
+    managed = list(build_plan(prod).fields())
+    method, path, query = scheduler.requests[-1]
+    assert (method, path) == ("PATCH", f"/v1/{JOB}")
+    sent = ",".join(".".join(camel(part) for part in p.split(".")) for p in managed)
+    assert query["updateMask"] == [sent] and len(managed) == 11  # httpTarget.oauthToken.scope…
+    assert scheduler.jobs[JOB]["state"] == "ENABLED"
+    assert "UPDATE_FAILED" in report.summary
+    document = report.to_json()
+    assert (document["action"], document["state"]) == ("updated", "UPDATE_FAILED")
+    assert document["changed_fields"] == managed
+
+
+def test_a_disabled_job_fails_the_install_with_what_to_do(
+    prod: Context, scheduler: FakeScheduler
+) -> None:
+    run_install(prod, scheduler)
+    scheduler.jobs[JOB]["state"] = "DISABLED"  # by the system after an error; not resumable
+    writes = len(scheduler.requests)
+    with pytest.raises(SchedulerError) as info:
+        run_install(prod, scheduler)
+    message = str(info.value)
+    assert info.value.exit_code == 3 and "\n" not in message
+    assert "DISABLED" in message and "ResumeJob only resumes a PAUSED job" in message
+    assert "gcloud scheduler jobs delete nbaops-system-health --location us-west2" in message
+    assert [m for m, _p, _q in scheduler.requests[writes:]] == ["GET"]  # nothing written
+    assert run_install(prod, scheduler, dry_run=True).to_json()["state"] is None  # no call
+    assert len(scheduler.requests) == writes + 1
+
+
+@pytest.mark.parametrize(
+    ("state", "fix"),
+    [
+        ("PAUSED", "`inv schedule.install --profile prod` resumes it"),
+        ("UPDATE_FAILED", "`inv schedule.install --profile prod` re-sends every field"),
+        ("DISABLED", "gcloud scheduler jobs delete nbaops-system-health"),
+    ],
+)
+def test_doctor_fails_a_job_that_is_not_enabled_naming_the_state(
+    prod: Context, scheduler: FakeScheduler, state: str, fix: str
+) -> None:
+    from nbaops.doctor import check_scheduler
+    from nbaops.verdict import Verdict
+
+    prod.__dict__["credentials"] = AnonymousCredentials()
+    run_install(prod, scheduler)
+    scheduler.jobs[JOB]["state"] = state
+    result = check_scheduler(prod, endpoint=scheduler.url)
+    assert result.verdict is Verdict.FAIL, result.message
+    assert f"job nbaops-system-health is {state} (" in result.message
+    assert fix in result.details["fix"] and result.details["state"] == state
