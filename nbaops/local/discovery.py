@@ -33,9 +33,13 @@ from nbaops.local.cloudrun_state import StandInApiError
 
 DOCUMENTS_PACKAGE = "googleapiclient.discovery_cache"
 
-# The APIs the stand-in serves (and the ones colleagues' stand-in routes will serve),
-# in the order used to break ties between two equally specific matching routes: the
-# Cloud Run ``operations/ID`` route also exists in Logging.
+# The APIs whose documents the contract loads, in the order used to break ties between
+# two equally specific matching routes: the Cloud Run ``operations/ID`` route also exists
+# in Logging. The stand-in serves the first five. Secret Manager, Cloud Scheduler and Cloud
+# Build have no stand-in route (a request for one passes the contract, then the stand-in
+# answers 404 "no such endpoint"); their documents are for the test fakes of those APIs:
+# tests/integration/test_schedule.py's FakeScheduler checks every request with them (the
+# Secret Manager fake in tests/worlds does not yet; Cloud Build has no fake).
 STANDIN_APIS = (
     "run.v2",
     "logging.v2",
