@@ -30,6 +30,7 @@ class Request:
     query: dict[str, list[str]]
     headers: Message
     raw: bytes
+    query_string: str = ""  # as sent, for fakes that validate it (discovery contract)
 
     def json(self) -> Any:
         """The JSON body (``{}`` when there is none)."""
@@ -57,7 +58,7 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 request = Request(
-                    self.command, parts.path, parse_qs(parts.query), self.headers, raw
+                    self.command, parts.path, parse_qs(parts.query), self.headers, raw, parts.query
                 )
                 status, body, *more = route(request)  # (status, body[, headers])
                 extra: dict[str, str] = more[0] if more else {}
