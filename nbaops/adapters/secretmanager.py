@@ -4,6 +4,14 @@ Reads the latest version of a secret and adds versions (creating the secret on f
 write). Values travel as bytes and are never part of a message: callers wrap them (the
 Slack webhook becomes a :class:`~nbaops.redact.Secret` at once) and redact errors.
 ``endpoint`` points the client at a local server (anonymous credentials unless given).
+
+Permissions (https://cloud.google.com/iam/docs/roles-permissions/secretmanager):
+AddSecretVersion needs ``secretmanager.versions.add`` (all that
+``roles/secretmanager.secretVersionAdder`` grants); CreateSecret needs
+``secretmanager.secrets.create`` (``roles/secretmanager.admin``); AccessSecretVersion
+needs ``secretmanager.versions.access`` (all that ``roles/secretmanager.secretAccessor``
+grants: no ``versions.list``, no ``versions.get``). Google's definitions of the calls:
+``google/cloud/secretmanager/v1/service.proto`` in github.com/googleapis/googleapis.
 """
 
 from __future__ import annotations
@@ -48,20 +56,31 @@ class SecretManager:
         return bytes(reply.payload.data)
 
     def add_version(self, secret_id: str, data: bytes, *, labels: dict[str, str]) -> None:
-        """Add a version, creating the secret (automatic replication) when missing.
+        """Add a version; create the secret (automatic replication, ``labels``) only when
+        the add answers NOT_FOUND.
+
+        AddSecretVersion comes first: it needs only ``secretmanager.versions.add``
+        (``roles/secretmanager.secretVersionAdder``), while CreateSecret needs
+        ``secretmanager.secrets.create`` and answers 403 to that role even when the
+        secret exists. A 409 from the create (someone created it meanwhile) is fine.
 
         Raises: the client's exceptions (callers redact them).
         """
         from google.api_core import exceptions as gexc
 
         client = self._client()
-        with contextlib.suppress(gexc.Conflict):  # 409 ALREADY_EXISTS: created before
+        payload = {"data": data}
+        parent = self.secret_name(secret_id)
+        try:
+            client.add_secret_version(parent=parent, payload=payload, timeout=30.0)
+            return
+        except gexc.NotFound:
+            pass  # no such secret yet: create it, then add
+        with contextlib.suppress(gexc.Conflict):  # 409: created since our add (a race)
             client.create_secret(
                 parent=f"projects/{self.project}",
                 secret_id=secret_id,
                 secret={"replication": {"automatic": {}}, "labels": labels},
                 timeout=30.0,
             )
-        client.add_secret_version(
-            parent=self.secret_name(secret_id), payload={"data": data}, timeout=30.0
-        )
+        client.add_secret_version(parent=parent, payload=payload, timeout=30.0)

@@ -1,6 +1,5 @@
-"""The Secret Manager fake (tests/worlds/secretmanager_fake.py) answers like the real
-service where nbaops depends on it: Google's discovery document, version states, CRC32C,
-per-method permission failures."""
+"""The Secret Manager adapter against the fake (which follows Google's discovery document):
+least-privilege writes; and the fake itself."""
 
 from __future__ import annotations
 
@@ -14,11 +13,15 @@ from typing import Any
 import pytest
 from worlds.secretmanager_fake import (
     ACCESS,
+    ADD_VERSION,
+    CREATE,
     FakeSecretManager,
     crc32c,
     fake_secret_manager,
 )
 
+from nbaops.adapters.secretmanager import SecretManager
+from nbaops.alerts.webhook_store import SecretManagerWebhookStore, SecretStoreError
 from nbaops.local.discovery import standin_contract
 
 PROJECT = "nba-props-platform"
@@ -32,6 +35,66 @@ NEW = b"https://hooks.slack.com/services/T0/B0/zzNewSecretzz"
 def sm() -> Iterator[FakeSecretManager]:
     with fake_secret_manager() as fake:
         yield fake
+
+
+def api(sm: FakeSecretManager) -> SecretManager:
+    return SecretManager(PROJECT, endpoint=sm.url)
+
+
+def store(sm: FakeSecretManager) -> SecretManagerWebhookStore:
+    return SecretManagerWebhookStore(PROJECT, SECRET_ID, sm.url)
+
+
+def methods(sm: FakeSecretManager) -> list[str]:
+    return [method for method, _ in sm.calls]
+
+
+# ---------------------------------------------------------------- writes: least privilege
+
+
+def test_adding_a_version_needs_only_the_version_adder_role(sm: FakeSecretManager) -> None:
+    """roles/secretmanager.secretVersionAdder grants secretmanager.versions.add only: a
+    CreateSecret first (403 for that role, even on an existing secret) failed the write."""
+    sm.secrets[NAME] = [OLD]
+    sm.denied = {CREATE}
+    api(sm).add_version(SECRET_ID, NEW, labels={"managed-by": "nbaops"})
+    assert sm.secrets[NAME] == [OLD, NEW]
+    assert methods(sm) == [ADD_VERSION]
+
+
+def test_a_missing_secret_is_created_then_the_version_added(sm: FakeSecretManager) -> None:
+    api(sm).add_version(SECRET_ID, NEW, labels={"managed-by": "nbaops"})
+    assert methods(sm) == [ADD_VERSION, CREATE, ADD_VERSION]  # 404, create, add
+    assert sm.secrets[NAME] == [NEW] and sm.labels[NAME] == {"managed-by": "nbaops"}
+    created = sm.calls[1][1]
+    assert created["replication"] == {"automatic": {}}
+
+
+def test_a_secret_created_by_someone_else_meanwhile_still_gets_the_version(
+    sm: FakeSecretManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_create = sm._create
+
+    def raced(*args: Any) -> tuple[int, Any]:
+        sm.secrets[NAME] = [OLD]  # another configure created it between our add and create
+        return real_create(*args)  # 409 ALREADY_EXISTS
+
+    monkeypatch.setattr(sm, "_create", raced)
+    api(sm).add_version(SECRET_ID, NEW, labels={})
+    assert sm.secrets[NAME] == [OLD, NEW]
+
+
+def test_a_refused_add_is_an_error_naming_the_permission_never_the_value(
+    sm: FakeSecretManager,
+) -> None:
+    sm.secrets[NAME] = [OLD]
+    sm.denied = {ADD_VERSION}
+    from nbaops.redact import Secret
+
+    with pytest.raises(SecretStoreError, match="secretmanager.versions.add") as info:
+        store(sm).save(Secret(NEW.decode()))
+    assert "zzNewSecretzz" not in str(info.value) and "\n" not in str(info.value)
+    assert sm.secrets[NAME] == [OLD]
 
 
 # ---------------------------------------------------------------- the fake itself
