@@ -12,6 +12,11 @@ AddSecretVersion needs ``secretmanager.versions.add`` (all that
 needs ``secretmanager.versions.access`` (all that ``roles/secretmanager.secretAccessor``
 grants: no ``versions.list``, no ``versions.get``). Google's definitions of the calls:
 ``google/cloud/secretmanager/v1/service.proto`` in github.com/googleapis/googleapis.
+
+Checksums (https://cloud.google.com/secret-manager/docs/data-integrity;
+``SecretPayload.data_crc32c`` in ``resources.proto``, int64, a string in JSON): a version
+is added with the CRC32C of its data, which the service verifies; an AccessSecretVersion
+reply carries the stored checksum, checked here before the payload is used.
 """
 
 from __future__ import annotations
@@ -20,6 +25,19 @@ import contextlib
 from typing import Any
 
 from nbaops.adapters.credentials import client_kwargs
+from nbaops.errors import AdapterError
+
+
+class SecretChecksumError(AdapterError):
+    """An AccessSecretVersion reply whose payload does not match its ``dataCrc32c``:
+    corrupted on the way, never used (the message holds no payload)."""
+
+
+def crc32c(data: bytes) -> int:
+    """The CRC32C (Castagnoli) checksum Secret Manager keeps in ``data_crc32c``."""
+    import google_crc32c
+
+    return int(google_crc32c.value(data))
 
 
 class SecretManager:
@@ -43,21 +61,28 @@ class SecretManager:
     def read_latest(self, secret_id: str) -> bytes | None:
         """The latest version's payload, None when the secret or version does not exist.
 
-        Raises: the client's exceptions (callers redact them).
+        Raises:
+            SecretChecksumError: the reply's payload does not match its ``dataCrc32c``.
+            Exception: the client's other exceptions (callers redact them).
         """
         from google.api_core import exceptions as gexc
 
+        name = f"{self.secret_name(secret_id)}/versions/latest"
         try:
-            reply = self._client().access_secret_version(
-                name=f"{self.secret_name(secret_id)}/versions/latest", timeout=30.0
-            )
+            reply = self._client().access_secret_version(name=name, timeout=30.0)
         except gexc.NotFound:
             return None
-        return bytes(reply.payload.data)
+        data = bytes(reply.payload.data)
+        if "data_crc32c" in reply.payload and reply.payload.data_crc32c != crc32c(data):
+            raise SecretChecksumError(
+                f"{reply.name or name}: the payload does not match its CRC32C checksum "
+                "(corrupted in transit); not used, run again"
+            )
+        return data
 
     def add_version(self, secret_id: str, data: bytes, *, labels: dict[str, str]) -> None:
-        """Add a version; create the secret (automatic replication, ``labels``) only when
-        the add answers NOT_FOUND.
+        """Add a version (with its CRC32C, which the service verifies); create the secret
+        (automatic replication, ``labels``) only when the add answers NOT_FOUND.
 
         AddSecretVersion comes first: it needs only ``secretmanager.versions.add``
         (``roles/secretmanager.secretVersionAdder``), while CreateSecret needs
@@ -69,7 +94,7 @@ class SecretManager:
         from google.api_core import exceptions as gexc
 
         client = self._client()
-        payload = {"data": data}
+        payload = {"data": data, "data_crc32c": crc32c(data)}
         parent = self.secret_name(secret_id)
         try:
             client.add_secret_version(parent=parent, payload=payload, timeout=30.0)

@@ -1,5 +1,5 @@
 """The Secret Manager adapter against the fake (which follows Google's discovery document):
-least-privilege writes; and the fake itself."""
+least-privilege writes, CRC32C checksums both ways; and the fake itself."""
 
 from __future__ import annotations
 
@@ -95,6 +95,30 @@ def test_a_refused_add_is_an_error_naming_the_permission_never_the_value(
         store(sm).save(Secret(NEW.decode()))
     assert "zzNewSecretzz" not in str(info.value) and "\n" not in str(info.value)
     assert sm.secrets[NAME] == [OLD]
+
+
+# ---------------------------------------------------------------- CRC32C
+
+
+def test_the_add_request_carries_the_payloads_crc32c(sm: FakeSecretManager) -> None:
+    assert crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value (RFC 3720)
+    sm.secrets[NAME] = []
+    api(sm).add_version(SECRET_ID, NEW, labels={})
+    (body,) = [body for method, body in sm.calls if method == ADD_VERSION]
+    assert base64.b64decode(body["payload"]["data"]) == NEW
+    assert body["payload"]["dataCrc32c"] == str(crc32c(NEW))  # int64: a JSON string
+
+
+def test_a_reply_whose_crc32c_does_not_match_is_refused(sm: FakeSecretManager) -> None:
+    sm.secrets[NAME] = [NEW]
+    assert api(sm).read_latest(SECRET_ID) == NEW  # the right checksum: read
+    sm.corrupt_replies = True
+    with pytest.raises(Exception, match="CRC32C") as info:
+        api(sm).read_latest(SECRET_ID)
+    with pytest.raises(SecretStoreError, match="CRC32C") as wrapped:
+        store(sm).load()
+    for text in (str(info.value), str(wrapped.value)):
+        assert "zzNewSecretzz" not in text and "\n" not in text
 
 
 # ---------------------------------------------------------------- the fake itself
