@@ -17,15 +17,27 @@ Checksums (https://cloud.google.com/secret-manager/docs/data-integrity;
 ``SecretPayload.data_crc32c`` in ``resources.proto``, int64, a string in JSON): a version
 is added with the CRC32C of its data, which the service verifies; an AccessSecretVersion
 reply carries the stored checksum, checked here before the payload is used.
+
+``versions/latest`` is "an alias to the most recently created SecretVersion"
+(``service.proto``), whatever its state; a version that is not ``ENABLED`` "may not be
+accessed" (``resources.proto``): AccessSecretVersion answers 400 ``FAILED_PRECONDITION``
+("Secret Version [.../versions/4] is in DISABLED state."), raised here as
+:class:`SecretVersionStateError` (see :meth:`SecretManager.read_latest`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.errors import AdapterError
+from nbaops.adapters.errors import api_error_text, error_status
+from nbaops.errors import EXIT_USAGE, AdapterError
+
+# Google's FAILED_PRECONDITION text for a version that is not ENABLED (not a contract:
+# without a match the error says "not ENABLED" and names no version).
+_STATE_TEXT = re.compile(r"versions/([^/\]\s]+)\] is in ([A-Z_]+) state")
 
 
 class SecretChecksumError(AdapterError):
@@ -33,11 +45,39 @@ class SecretChecksumError(AdapterError):
     corrupted on the way, never used (the message holds no payload)."""
 
 
+class SecretVersionStateError(AdapterError):
+    """The ``latest`` version exists but is DISABLED or DESTROYED: a configuration to fix
+    (exit 2), not an outage. ``version`` is '' and ``state`` "not ENABLED" when Google's
+    message does not name them."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, secret_id: str, version: str, state: str) -> None:
+        which = f"latest version ({version})" if version else "latest version"
+        super().__init__(
+            f"the {which} of secret {secret_id} is {state} "
+            "(`latest` always names the newest version, whatever its state)"
+        )
+        self.secret_id = secret_id
+        self.version = version
+        self.state = state
+
+
 def crc32c(data: bytes) -> int:
     """The CRC32C (Castagnoli) checksum Secret Manager keeps in ``data_crc32c``."""
     import google_crc32c
 
     return int(google_crc32c.value(data))
+
+
+def _failed_precondition(exc: BaseException) -> bool:
+    """400 ``FAILED_PRECONDITION``: gRPC raises FailedPrecondition; the REST transport
+    raises BadRequest for every 400, the status is in the reply's ``error.status``."""
+    from google.api_core import exceptions as gexc
+
+    return isinstance(exc, gexc.FailedPrecondition) or (
+        isinstance(exc, gexc.BadRequest) and error_status(exc) == "FAILED_PRECONDITION"
+    )
 
 
 class SecretManager:
@@ -61,7 +101,18 @@ class SecretManager:
     def read_latest(self, secret_id: str) -> bytes | None:
         """The latest version's payload, None when the secret or version does not exist.
 
+        A ``latest`` that is DISABLED or DESTROYED is an error naming the state and the
+        fix; there is deliberately no fallback to the newest ENABLED version: listing
+        versions needs ``secretmanager.versions.list``, which the reader's
+        ``secretAccessor`` role does not grant (the fallback would fail exactly where it
+        is needed), and a version is often disabled to revoke a leaked value, after
+        which quietly using an older one is the wrong guess (for the Slack webhook:
+        posting to a URL the team meant to retire). Rolling back is adding the previous
+        value as a new version, or enabling the disabled one again; the caller's message
+        says so (:mod:`nbaops.alerts.webhook_store`).
+
         Raises:
+            SecretVersionStateError: the latest version is not ENABLED.
             SecretChecksumError: the reply's payload does not match its ``dataCrc32c``.
             Exception: the client's other exceptions (callers redact them).
         """
@@ -72,6 +123,10 @@ class SecretManager:
             reply = self._client().access_secret_version(name=name, timeout=30.0)
         except gexc.NotFound:
             return None
+        except gexc.GoogleAPICallError as exc:
+            if _failed_precondition(exc):
+                raise self._state_error(secret_id, exc) from None
+            raise
         data = bytes(reply.payload.data)
         if "data_crc32c" in reply.payload and reply.payload.data_crc32c != crc32c(data):
             raise SecretChecksumError(
@@ -79,6 +134,12 @@ class SecretManager:
                 "(corrupted in transit); not used, run again"
             )
         return data
+
+    def _state_error(self, secret_id: str, exc: BaseException) -> SecretVersionStateError:
+        match = _STATE_TEXT.search(api_error_text(exc))
+        if match is None:
+            return SecretVersionStateError(secret_id, "", "not ENABLED")
+        return SecretVersionStateError(secret_id, match.group(1), match.group(2))
 
     def add_version(self, secret_id: str, data: bytes, *, labels: dict[str, str]) -> None:
         """Add a version (with its CRC32C, which the service verifies); create the secret

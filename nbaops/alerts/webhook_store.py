@@ -5,7 +5,9 @@ the profile's store:
 
 - **prod**: Google Secret Manager, secret ``alerts.slack_secret`` (default
   ``nbaops-slack-webhook``) in the profile's project, version ``latest``
-  (:mod:`nbaops.adapters.secretmanager`).
+  (:mod:`nbaops.adapters.secretmanager`). ``latest`` is always the newest version: when
+  it is DISABLED or DESTROYED the read fails with :class:`DisabledVersionError` (exit 2,
+  the fix named), never falling back to an older version.
 - **local**: ``<state folder>/secrets/slack-webhook``, mode 0600 in a 0700 folder.
 
 The URL is wrapped in :class:`~nbaops.redact.Secret` the moment it is read and is
@@ -43,6 +45,13 @@ class SecretStoreError(AdapterError):
 class InvalidWebhookError(SecretStoreError):
     """The configured webhook ($SLACK_WEBHOOK_URL or the store) is not one nbaops posts to:
     a configuration to fix (exit 2), not an outage."""
+
+    exit_code = EXIT_USAGE
+
+
+class DisabledVersionError(SecretStoreError):
+    """The secret's ``latest`` version is DISABLED or DESTROYED (a rollback done by
+    disabling the newest version): a configuration to fix (exit 2), named with the fix."""
 
     exit_code = EXIT_USAGE
 
@@ -130,8 +139,17 @@ class SecretManagerWebhookStore:
         return SecretManager(self.project, endpoint=self.endpoint)
 
     def load(self) -> Secret | None:
+        from nbaops.adapters.secretmanager import SecretVersionStateError
+
         try:
             data = self._api().read_latest(self.secret_id)
+        except SecretVersionStateError as exc:
+            which = f"version {exc.version}" if exc.version else "it"
+            again = "" if exc.state == "DESTROYED" else f"enable {which} again or "
+            raise DisabledVersionError(
+                f"cannot read {self.where}: {exc}: {again}store the webhook anew with "
+                "`inv slack.configure`"
+            ) from None
         except Exception as exc:
             text = redact(first_line(exc))
             raise SecretStoreError(f"cannot read {self.where}: {text}") from None

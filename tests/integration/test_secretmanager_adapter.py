@@ -1,5 +1,6 @@
 """The Secret Manager adapter against the fake (which follows Google's discovery document):
-least-privilege writes, CRC32C checksums both ways; and the fake itself."""
+least-privilege writes, CRC32C checksums both ways, and a ``latest`` version that is
+DISABLED or DESTROYED."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from worlds.secretmanager_fake import (
     ACCESS,
     ADD_VERSION,
     CREATE,
+    LIST_VERSIONS,
     FakeSecretManager,
     crc32c,
     fake_secret_manager,
@@ -22,8 +25,11 @@ from worlds.secretmanager_fake import (
 
 from nbaops.adapters.secretmanager import SecretManager
 from nbaops.alerts.webhook_store import SecretManagerWebhookStore, SecretStoreError
+from nbaops.context import Context
 from nbaops.local.discovery import standin_contract
+from nbaops.verdict import Verdict
 
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "nba-props-platform"
 SECRET_ID = "nbaops-slack-webhook"
 NAME = f"projects/{PROJECT}/secrets/{SECRET_ID}"
@@ -119,6 +125,44 @@ def test_a_reply_whose_crc32c_does_not_match_is_refused(sm: FakeSecretManager) -
         store(sm).load()
     for text in (str(info.value), str(wrapped.value)):
         assert "zzNewSecretzz" not in text and "\n" not in text
+
+
+# ---------------------------------------------------------------- latest DISABLED/DESTROYED
+
+
+@pytest.mark.parametrize("state", ["DISABLED", "DESTROYED"])
+def test_a_latest_version_that_is_not_enabled_is_named_with_the_fix(
+    sm: FakeSecretManager, state: str
+) -> None:
+    """Disabling the newest (bad) version does not roll back: ``latest`` still names it.
+    The error says so and what to do (exit 2); it does not quietly use an older version."""
+    sm.secrets[NAME] = [OLD, NEW]
+    sm.set_state(NAME, 2, state)
+    with pytest.raises(SecretStoreError) as info:
+        store(sm).load()
+    message = str(info.value)
+    assert info.value.exit_code == 2
+    assert f"latest version (2) of secret {SECRET_ID} is {state}" in message
+    assert "`inv slack.configure`" in message
+    assert ("enable version 2 again" in message) is (state == "DISABLED")
+    assert "zzOldSecretzz" not in message and "\n" not in message
+    assert methods(sm) == [ACCESS] and LIST_VERSIONS not in methods(sm)
+
+
+def test_doctor_fails_a_disabled_latest_version_with_the_fix(
+    sm: FakeSecretManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbaops.doctor import check_slack_secret
+
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("NBAOPS_SECRETMANAGER_ENDPOINT", sm.url)
+    sm.secrets[NAME] = [OLD, NEW]
+    sm.set_state(NAME, 2, "DISABLED")
+    result = check_slack_secret(Context.create("prod", config_path=ROOT / "nbaops.yaml"))
+    assert result is not None and result.verdict is Verdict.FAIL  # a config to fix, not ERROR
+    assert "is DISABLED" in result.message and "enable version 2 again" in result.message
+    assert "zzOldSecretzz" not in json.dumps(result.to_json())
 
 
 # ---------------------------------------------------------------- the fake itself
