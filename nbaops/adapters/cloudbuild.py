@@ -32,6 +32,7 @@ def run_build(request: dict[str, Any]) -> str:  # pragma: no cover - needs a rea
         images=request["images"],
         tags=request["tags"],
         timeout=duration_pb2.Duration(seconds=request["timeout_s"]),
+        queue_ttl=duration_pb2.Duration(seconds=request["queue_ttl_s"]),
     )
     project = request["parent"].split("/")[1]
     try:

@@ -108,6 +108,7 @@ def build_request(ctx: Context, service: str, commit: str, ref: str) -> dict[str
         ],
         "images": [ref],
         "timeout_s": build.timeout_s,
+        "queue_ttl_s": build.queue_ttl_s,
         "tags": [f"nbaops-{service}", f"commit-{commit[:12]}"],
     }
 

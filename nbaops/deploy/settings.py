@@ -25,7 +25,8 @@ _TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?\Z")
 @dataclass(frozen=True)
 class BuildSettings:
     repository: str | None = None  # Cloud Build connected repository (prod only)
-    timeout_s: int = 1200
+    timeout_s: int = 1200  # the build's run, from its start (Build.timeout)
+    queue_ttl_s: int = 600  # how long it may wait in the queue first (Build.queue_ttl)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ def test_prod_plan_is_a_cloud_build_request_from_the_commit() -> None:
     assert plan.build["source"]["connected_repository"]["revision"] == COMMIT
     assert plan.build["images"] == [plan.ref]
     assert "services/phase4_processors/Dockerfile" in plan.build["steps"][0]["args"]
+    # the build may wait in the queue this long, then run this long (Build.queue_ttl, .timeout)
+    assert (plan.build["queue_ttl_s"], plan.build["timeout_s"]) == (600, 1200)
 
 
 def test_given_image_is_used_as_is() -> None:
