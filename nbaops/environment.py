@@ -35,6 +35,8 @@ VARIABLES: dict[str, str] = {
     "anonymous credentials).",
     "NBAOPS_SECRETMANAGER_ENDPOINT": "A Secret Manager API endpoint (a local fake; "
     "anonymous credentials).",
+    "NBAOPS_CLOUDBUILD_ENDPOINT": "A Cloud Build API endpoint for a deploy's image build on "
+    "a gcp-kind profile (a local fake; anonymous credentials).",
     "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": "Seconds to wait for the local DuckDB warehouse file "
     "lock (default 30).",
     "NBAOPS_CRASH_AT": "Test hook: `WHERE:SIGNAL` kills a deploy at a journal point "
@@ -169,6 +171,7 @@ TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
     "NBAOPS_HOME": (_folder, "a folder nbaops can use"),
     "NBAOPS_BQ_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9050"),
     "NBAOPS_SECRETMANAGER_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9060"),
+    "NBAOPS_CLOUDBUILD_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9070"),
 }
 
 

@@ -456,7 +456,7 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
     # ---- 4. image
     started = time.perf_counter()
     progress.step("image", img.describe())
-    image = realize(ctx, img)
+    image = realize(ctx, img, sleep=d.sleep, monotonic=d.monotonic)
     report.image = image
     d.passed("image", img.describe(), image, started)
     # ---- 5. new revision, tagged, no traffic

@@ -13,9 +13,12 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbaops.environment import typed
 from nbaops.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -31,6 +34,9 @@ _IMAGE_RE = re.compile(
 )
 _REPO_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*\Z")
 LOCAL_IMAGE_REPO = "local.nbaops.dev/nbaops-local/services"
+# A Cloud Build endpoint (a local test server, anonymous credentials), like
+# NBAOPS_SECRETMANAGER_ENDPOINT for the webhook store. Unset: Google's endpoint with ADC.
+CLOUDBUILD_ENDPOINT = "NBAOPS_CLOUDBUILD_ENDPOINT"
 
 
 @dataclass(frozen=True)
@@ -131,16 +137,34 @@ def plan_image(
     return ImagePlan(ref, "cloud-build", build_request(ctx, service, commit, ref))
 
 
-def realize(ctx: Context, plan: ImagePlan) -> str:
+def realize(
+    ctx: Context,
+    plan: ImagePlan,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> str:
     """Make the planned image exist; returns its reference.
 
-    The local stand-in registers whatever image a revision names, so only prod builds.
+    The local stand-in registers whatever image a revision names, so only prod builds:
+    through Cloud Build's API with the context's credentials, or at
+    ``NBAOPS_CLOUDBUILD_ENDPOINT`` (a local fake, anonymous credentials) when that is set.
+    ``sleep`` and ``monotonic`` are the deploy's clock, for the wait.
 
     Raises:
-        ImageBuildError: the build failed or timed out.
+        CloudBuildError: the build failed, expired in the queue, timed out or could not be
+            followed (then it was cancelled).
+        CredentialsError: no usable Application Default Credentials.
     """
     if plan.source != "cloud-build" or plan.build is None:
         return plan.ref
     from nbaops.adapters.cloudbuild import run_build
 
-    return run_build(plan.build)
+    endpoint = typed(CLOUDBUILD_ENDPOINT)
+    return run_build(
+        plan.build,
+        endpoint=endpoint,
+        credentials=None if endpoint else ctx.credentials,
+        sleep=sleep,
+        monotonic=monotonic,
+    )

@@ -114,7 +114,11 @@ def test_an_endpoint_variable_must_be_an_endpoint_url(
     read as an outage."""
     from nbaops import environment
 
-    for name in ("NBAOPS_BQ_ENDPOINT", "NBAOPS_SECRETMANAGER_ENDPOINT"):
+    for name in (
+        "NBAOPS_BQ_ENDPOINT",
+        "NBAOPS_SECRETMANAGER_ENDPOINT",
+        "NBAOPS_CLOUDBUILD_ENDPOINT",
+    ):
         monkeypatch.setenv(name, value)
         with pytest.raises(UsageError, match=f"{name}: .*{re.escape(why)}"):
             environment.check()

@@ -1,0 +1,165 @@
+"""The image build: ``run_build`` through the official Cloud Build client (REST) against a
+Cloud Build fake on 127.0.0.1 that checks every request against Google's discovery
+document; the wait runs on an injected clock (no test sleeps)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from worlds.cloudbuild_fake import FakeCloudBuild, fake_cloud_build
+
+from nbaops.adapters.cloudbuild import MARGIN_S, POLL_S, CloudBuildError, run_build
+from nbaops.context import Context
+from nbaops.deploy.image import plan_image, realize
+from nbaops.errors import EXIT_UNDETERMINED
+
+ROOT = Path(__file__).resolve().parents[2]
+PARENT = "projects/nba-props-platform/locations/us-west2"
+IMAGE = "us-west2-docker.pkg.dev/nba-props-platform/services/phase4-processors:" + "c" * 40
+
+
+class Clock:
+    """A fake monotonic clock that only ``sleep`` moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def cloudbuild() -> Iterator[FakeCloudBuild]:
+    with fake_cloud_build() as fake:
+        yield fake
+    assert fake.violations == []  # every request and reply fits the published API
+
+
+def request(**limits: int) -> dict[str, Any]:
+    repository = f"{PARENT}/connections/github/repositories/nba-props-platform"
+    return {
+        "parent": PARENT,
+        "source": {"connected_repository": {"repository": repository, "revision": "c" * 40}},
+        "steps": [{"name": "gcr.io/cloud-builders/docker", "args": ["build", "-t", IMAGE, "."]}],
+        "images": [IMAGE],
+        "timeout_s": limits.get("timeout_s", 1200),
+        "queue_ttl_s": limits.get("queue_ttl_s", 600),
+        "tags": ["nbaops-phase4-processors", "commit-cccccccccccc"],
+    }
+
+
+def build(fake: FakeCloudBuild, clock: Clock, **limits: int) -> str:
+    return run_build(
+        request(**limits), endpoint=fake.url, sleep=clock.sleep, monotonic=clock.monotonic
+    )
+
+
+def test_a_build_that_succeeds_returns_its_image(cloudbuild: FakeCloudBuild) -> None:
+    clock = Clock()
+    assert build(cloudbuild, clock) == IMAGE
+    assert clock.slept == [POLL_S, POLL_S]  # QUEUED, WORKING, then SUCCESS
+    [created] = cloudbuild.created()
+    assert created["timeout"] == "1200s" and created["queueTtl"] == "600s"  # durations
+    assert created["images"] == [IMAGE]
+    assert created["source"]["connectedRepository"]["revision"] == "c" * 40
+    build_name = next(iter(cloudbuild.builds))
+    assert [(m, p) for m, p, _q, _b in cloudbuild.requests] == [
+        ("POST", f"/v1/{PARENT}/builds"),  # the regional path: the build runs in us-west2
+        *[("GET", f"/v1/{build_name}")] * 3,
+    ]
+    assert cloudbuild.cancelled == []
+
+
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        ("FAILURE", "(Build step failure: build step 0 failed: step exited with status 1)"),
+        ("INTERNAL_ERROR", "(Build step failure: build step 0 failed: step exited with status 1)"),
+        ("CANCELLED", "(Build step failure: build step 0 failed: step exited with status 1)"),
+        ("EXPIRED", "(queued longer than deploy.build.queue_ttl_s (600s))"),
+        ("TIMEOUT", "(ran longer than deploy.build.timeout_s (1200s))"),
+    ],
+)
+def test_a_build_that_ends_otherwise_is_one_line_with_its_id_status_and_logs(
+    cloudbuild: FakeCloudBuild, status: str, why: str
+) -> None:
+    """operation.result() raised the operation's error ('Build failed; check build logs
+    for details') before the status was read: no id, no status, no log URL."""
+    cloudbuild.statuses = ["QUEUED", status]
+    cloudbuild.status_detail = "Build step failure: build step 0 failed: step exited with status 1"
+    with pytest.raises(CloudBuildError) as info:
+        build(cloudbuild, Clock())
+    [(name, built)] = cloudbuild.builds.items()
+    assert str(info.value) == f"Cloud Build {built['id']} ended {status} {why}: {built['logUrl']}"
+    assert info.value.exit_code == EXIT_UNDETERMINED == 3
+    assert cloudbuild.cancelled == []  # it ended: nothing to cancel
+    assert name.startswith(f"{PARENT}/builds/")
+
+
+def test_a_build_still_running_when_the_wait_ends_is_cancelled(
+    cloudbuild: FakeCloudBuild,
+) -> None:
+    cloudbuild.statuses = ["QUEUED"]  # never starts
+    clock = Clock()
+    with pytest.raises(CloudBuildError) as info:
+        build(cloudbuild, clock, queue_ttl_s=60, timeout_s=120)
+    wait_s = 60 + 120 + MARGIN_S
+    [(name, built)] = cloudbuild.builds.items()
+    assert cloudbuild.cancelled == [name]  # no build nobody waits for pushes an image later
+    assert str(info.value) == (
+        f"Cloud Build {built['id']} still QUEUED after {wait_s}s (deploy.build.queue_ttl_s "
+        f"60s + timeout_s 120s + {MARGIN_S}s); cancelled it, so it pushes no {IMAGE}: "
+        f"{built['logUrl']}"
+    )
+    assert clock.now == wait_s and set(clock.slept) == {POLL_S}
+    cancel = [(m, p) for m, p, _q, _b in cloudbuild.requests if p.endswith(":cancel")]
+    assert cancel == [("POST", f"/v1/{name}:cancel")]  # the regional path: any region
+
+
+def test_a_cancel_that_fails_says_how_to_cancel_by_hand(cloudbuild: FakeCloudBuild) -> None:
+    cloudbuild.statuses = ["WORKING"]
+    cloudbuild.cancel_fails_with = 403
+    with pytest.raises(CloudBuildError) as info:
+        build(cloudbuild, Clock(), queue_ttl_s=60, timeout_s=60)
+    message = str(info.value)
+    built = next(iter(cloudbuild.builds.values()))
+    assert "\n" not in message and "still WORKING" in message
+    assert "cancelling it failed (" in message and "permission denied" in message
+    assert f"gcloud builds cancel {built['id']} --region us-west2) before it pushes" in message
+    assert message.endswith(built["logUrl"])
+
+
+def test_a_build_that_cannot_be_read_is_cancelled(cloudbuild: FakeCloudBuild) -> None:
+    cloudbuild.get_fails_with = 403
+    with pytest.raises(CloudBuildError) as info:
+        build(cloudbuild, Clock())
+    [(name, built)] = cloudbuild.builds.items()
+    assert str(info.value).startswith(
+        f"Cloud Build get build {built['id']}: permission denied (HTTP 403): denied; "
+    )
+    assert str(info.value).endswith(f"cancelled it, so it pushes no {IMAGE}")
+    assert cloudbuild.cancelled == [name]
+
+
+def test_a_prod_deploy_builds_at_the_configured_endpoint_with_the_configured_limits(
+    cloudbuild: FakeCloudBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBAOPS_CLOUDBUILD_ENDPOINT", cloudbuild.url)
+    ctx = Context.create("prod", config_path=ROOT / "nbaops.yaml")
+    plan = plan_image(ctx, "phase4-processors", "c" * 40, given=None, current_image=None)
+    assert plan.build is not None and plan.build["queue_ttl_s"] == 600
+    clock = Clock()
+    # anonymous at a test endpoint: the context's ADC (absent here) is never read
+    assert realize(ctx, plan, sleep=clock.sleep, monotonic=clock.monotonic) == plan.ref
+    [created] = cloudbuild.created()
+    assert (created["timeout"], created["queueTtl"]) == ("1200s", "600s")
+    assert created["images"] == [plan.ref]
