@@ -37,9 +37,9 @@ DOCUMENTS_PACKAGE = "googleapiclient.discovery_cache"
 # two equally specific matching routes: the Cloud Run ``operations/ID`` route also exists
 # in Logging. The stand-in serves the first five. Secret Manager, Cloud Scheduler and Cloud
 # Build have no stand-in route (a request for one passes the contract, then the stand-in
-# answers 404 "no such endpoint"); their documents are for the test fakes of those APIs:
-# tests/integration/test_schedule.py's FakeScheduler checks every request with them (the
-# Secret Manager fake in tests/worlds does not yet; Cloud Build has no fake).
+# answers 404 "no such endpoint"); their documents are for the test fakes of those APIs,
+# which check every request with them (tests/integration/test_schedule.py's FakeScheduler,
+# tests/worlds/secretmanager_fake.py and tests/worlds/cloudbuild_fake.py).
 STANDIN_APIS = (
     "run.v2",
     "logging.v2",
