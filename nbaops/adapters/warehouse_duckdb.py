@@ -53,6 +53,12 @@ def _is_lock_error(exc: BaseException) -> bool:
     return "Could not set lock" in text or "Conflicting lock" in text
 
 
+def _is_access_error(exc: BaseException) -> bool:
+    """The file cannot be opened for writing where it is (not its content's fault)."""
+    text = str(exc)
+    return "Read-only file system" in text or "Permission denied" in text
+
+
 def _param_value(value: Any) -> Any:
     if isinstance(value, TypedValue):
         value = value.value
@@ -82,6 +88,11 @@ class _SharedConnection:
             try:
                 return connect(str(self.path))
             except engine().Error as exc:
+                if _is_access_error(exc):  # a reset could not write there either
+                    raise DamagedStateError(
+                        f"cannot open local warehouse {self.path}: {first_line(exc)}; "
+                        "NBAOPS_HOME must be a folder nbaops can write (nothing was changed)"
+                    ) from None
                 if not _is_lock_error(exc):
                     raise DamagedWarehouseError(
                         f"cannot open local warehouse {self.path}: {first_line(exc)}; "

@@ -18,7 +18,7 @@ import pytest
 
 from nbaops.adapters.warehouse import Warehouse
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
-from nbaops.errors import WarehouseError
+from nbaops.errors import DamagedStateError, WarehouseError
 from nbaops.table_catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -482,6 +482,18 @@ def test_lock_wait_is_bounded_and_reported(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs a folder nobody may create in")
+def test_a_warehouse_in_a_folder_nbaops_cannot_write_says_so_not_reset(tmp_path: Path) -> None:
+    """A read-only NBAOPS_HOME (a read-only mount) was called a damaged warehouse, with
+    "`inv sandbox.reset` rebuilds it": a reset cannot write there either. /sys refuses new
+    files even to root, as a read-only mount does."""
+    w = DuckDBWarehouse(Path("/sys/nbaops-warehouse.duckdb"), root=ROOT)
+    with pytest.raises(DamagedStateError, match="NBAOPS_HOME must be a folder") as caught:
+        w.query("SELECT 1 AS x")
+    assert "sandbox.reset" not in str(caught.value)
+    assert caught.value.exit_code == 2
 
 
 def test_estimate_bytes_is_unknown_locally_but_validates_sql(wh: DuckDBWarehouse) -> None:
