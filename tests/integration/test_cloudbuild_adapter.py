@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from worlds.cloudbuild_fake import FakeCloudBuild, fake_cloud_build
+from worlds.fake_clock import FakeClock
 
 from nbaops.adapters.cloudbuild import MARGIN_S, POLL_S, CloudBuildError, run_build
 from nbaops.context import Context
@@ -19,21 +20,6 @@ from nbaops.errors import EXIT_UNDETERMINED
 ROOT = Path(__file__).resolve().parents[2]
 PARENT = "projects/nba-props-platform/locations/us-west2"
 IMAGE = "us-west2-docker.pkg.dev/nba-props-platform/services/phase4-processors:" + "c" * 40
-
-
-class Clock:
-    """A fake monotonic clock that only ``sleep`` moves."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -56,14 +42,14 @@ def request(**limits: int) -> dict[str, Any]:
     }
 
 
-def build(fake: FakeCloudBuild, clock: Clock, **limits: int) -> str:
+def build(fake: FakeCloudBuild, clock: FakeClock, **limits: int) -> str:
     return run_build(
         request(**limits), endpoint=fake.url, sleep=clock.sleep, monotonic=clock.monotonic
     )
 
 
 def test_a_build_that_succeeds_returns_its_image(cloudbuild: FakeCloudBuild) -> None:
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     assert build(cloudbuild, clock) == IMAGE
     assert clock.slept == [POLL_S, POLL_S]  # QUEUED, WORKING, then SUCCESS
     [created] = cloudbuild.created()
@@ -96,7 +82,7 @@ def test_a_build_that_ends_otherwise_is_one_line_with_its_id_status_and_logs(
     cloudbuild.statuses = ["QUEUED", status]
     cloudbuild.status_detail = "Build step failure: build step 0 failed: step exited with status 1"
     with pytest.raises(CloudBuildError) as info:
-        build(cloudbuild, Clock())
+        build(cloudbuild, FakeClock(start=0.0))
     [(name, built)] = cloudbuild.builds.items()
     assert str(info.value) == f"Cloud Build {built['id']} ended {status} {why}: {built['logUrl']}"
     assert info.value.exit_code == EXIT_UNDETERMINED == 3
@@ -108,7 +94,7 @@ def test_a_build_still_running_when_the_wait_ends_is_cancelled(
     cloudbuild: FakeCloudBuild,
 ) -> None:
     cloudbuild.statuses = ["QUEUED"]  # never starts
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     with pytest.raises(CloudBuildError) as info:
         build(cloudbuild, clock, queue_ttl_s=60, timeout_s=120)
     wait_s = 60 + 120 + MARGIN_S
@@ -128,7 +114,7 @@ def test_a_cancel_that_fails_says_how_to_cancel_by_hand(cloudbuild: FakeCloudBui
     cloudbuild.statuses = ["WORKING"]
     cloudbuild.cancel_fails_with = 403
     with pytest.raises(CloudBuildError) as info:
-        build(cloudbuild, Clock(), queue_ttl_s=60, timeout_s=60)
+        build(cloudbuild, FakeClock(start=0.0), queue_ttl_s=60, timeout_s=60)
     message = str(info.value)
     built = next(iter(cloudbuild.builds.values()))
     assert "\n" not in message and "still WORKING" in message
@@ -140,7 +126,7 @@ def test_a_cancel_that_fails_says_how_to_cancel_by_hand(cloudbuild: FakeCloudBui
 def test_a_build_that_cannot_be_read_is_cancelled(cloudbuild: FakeCloudBuild) -> None:
     cloudbuild.get_fails_with = 403
     with pytest.raises(CloudBuildError) as info:
-        build(cloudbuild, Clock())
+        build(cloudbuild, FakeClock(start=0.0))
     [(name, built)] = cloudbuild.builds.items()
     assert str(info.value).startswith(
         f"Cloud Build get build {built['id']}: permission denied (HTTP 403): denied; "
@@ -157,7 +143,7 @@ def test_a_prod_deploy_builds_at_the_configured_endpoint_with_the_configured_lim
     ctx = Context.create("prod", config_path=ROOT / "nbaops.yaml")
     plan = plan_image(ctx, "phase4-processors", "c" * 40, given=None, current_image=None)
     assert plan.build is not None and plan.build["queue_ttl_s"] == 600
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     # anonymous at a test endpoint: the context's ADC (absent here) is never read
     assert realize(ctx, plan, sleep=clock.sleep, monotonic=clock.monotonic) == plan.ref
     [created] = cloudbuild.created()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from worlds.deploy_world import NOW_DT, PROJECT, REGION, DeployWorld
+from worlds.fake_clock import FakeClock
 
 from nbaops.deploy import audit
 from nbaops.deploy.deploy import DeployRequest, run_deploy
@@ -19,21 +20,6 @@ from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.verdict import Verdict
 
 SERVICE = "phase4-processors"
-
-
-class FakeClock:
-    """``monotonic`` advances only when ``sleep`` is called: the waits' deadlines pass at once."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_a_revision_never_ready_fails_after_the_ready_timeout_on_the_injected_clock(
