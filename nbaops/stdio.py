@@ -35,6 +35,7 @@ from nbaops.errors import EXIT_UNDETERMINED
 _NAMES = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
 _prepared = False
 _lost: dict[int, OSError] = {}  # descriptor -> the first error that lost its output
+_said: list[bool] = []  # settle() has said that stdout lost output
 
 
 class ForgivingStream:
@@ -81,10 +82,14 @@ def settle(code: int) -> int:
     exc = _lost.get(1)
     if exc is None:
         return code
-    reason = exc.strerror or type(exc).__name__
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"nbaops: error: the output could not be written to stdout: {reason}\n")
-        sys.stderr.flush()
+    if not _said:  # once per process: a task's runner and the program may both settle
+        _said.append(True)
+        reason = exc.strerror or type(exc).__name__
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"nbaops: error: the output could not be written to stdout: {reason}\n"
+            )
+            sys.stderr.flush()
     return code or EXIT_UNDETERMINED
 
 

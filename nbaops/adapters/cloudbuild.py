@@ -36,13 +36,19 @@ from collections.abc import Callable
 from typing import Any
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import google_call
+from nbaops.adapters.errors import (
+    CredentialsError,
+    NotFoundError,
+    PermissionDeniedError,
+    google_call,
+)
 from nbaops.errors import AdapterError
 
 API = "Cloud Build"
 CALL_TIMEOUT_S = 30.0  # one API request
 POLL_S = 5.0  # between two reads of a running build
 MARGIN_S = 60  # after queue_ttl + timeout: for the build's final status to be written
+READ_FAILURES = 5  # reads of a running build failing in a row (5xx, network) before giving up
 RUNNING = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING")
 # Why a build ended so, when Cloud Build gives no statusDetail of its own
 WHY = {
@@ -130,29 +136,45 @@ def run_build(
     name = created.name or f"{parent}/builds/{build_id}"
     wait_s = request["queue_ttl_s"] + request["timeout_s"] + MARGIN_S
     started = monotonic()
+    failures = 0  # reads failed in a row
     with heartbeat(f"Cloud Build {build_id} of {image}", wait_s):
-        while True:
-            try:
-                build = call(
-                    f"get build {build_id}",
-                    lambda: client.get_build(name=name, timeout=CALL_TIMEOUT_S),
-                )
-            except CloudBuildError as exc:  # cannot follow it: nobody would wait for it
-                raise type(exc)(f"{exc}; {_cancel(client, name, build_id, image)}") from exc
-            status = _status_name(build.status)
-            log_url = build.log_url or log_url
-            if status == "SUCCESS":
-                return image
-            if status not in RUNNING:
-                raise CloudBuildError(_ended(build_id, status, build, request, log_url))
-            if monotonic() - started >= wait_s:
-                raise CloudBuildError(
-                    f"Cloud Build {build_id} still {status} after {wait_s:g}s "
-                    f"(deploy.build.queue_ttl_s {request['queue_ttl_s']}s + timeout_s "
-                    f"{request['timeout_s']}s + {MARGIN_S}s); "
-                    f"{_cancel(client, name, build_id, image)}: {log_url}"
-                )
-            sleep(POLL_S)
+        try:
+            while True:
+                try:
+                    build = call(
+                        f"get build {build_id}",
+                        lambda: client.get_build(name=name, timeout=CALL_TIMEOUT_S),
+                    )
+                except (CredentialsError, PermissionDeniedError, NotFoundError) as exc:
+                    # it cannot be followed: nobody would wait for it
+                    raise type(exc)(f"{exc}; {_cancel(client, name, build_id, image)}") from exc
+                except CloudBuildError as exc:  # a 5xx, the network, a timeout: passing
+                    failures += 1
+                    if failures >= READ_FAILURES or monotonic() - started >= wait_s:
+                        raise type(exc)(
+                            f"{exc} ({failures} reads in a row failed); "
+                            f"{_cancel(client, name, build_id, image)}"
+                        ) from exc
+                    sleep(POLL_S)
+                    continue
+                failures = 0
+                status = _status_name(build.status)
+                log_url = build.log_url or log_url
+                if status == "SUCCESS":
+                    return image
+                if status not in RUNNING:
+                    raise CloudBuildError(_ended(build_id, status, build, request, log_url))
+                if monotonic() - started >= wait_s:
+                    raise CloudBuildError(
+                        f"Cloud Build {build_id} still {status} after {wait_s:g}s "
+                        f"(deploy.build.queue_ttl_s {request['queue_ttl_s']}s + timeout_s "
+                        f"{request['timeout_s']}s + {MARGIN_S}s); "
+                        f"{_cancel(client, name, build_id, image)}: {log_url}"
+                    )
+                sleep(POLL_S)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP of a deploy (deploy.signals)
+            _cancel(client, name, build_id, image)  # best effort: nobody waits for it now
+            raise
 
 
 def _status_name(status: Any) -> str:

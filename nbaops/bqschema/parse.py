@@ -18,6 +18,7 @@ import codecs
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -118,13 +119,25 @@ class Document:
 
 
 def read_bytes(path: str) -> bytes | Finding:
-    """The file's bytes, or a FILE_UNREADABLE / FILE_TOO_LARGE finding."""
+    """The file's bytes, or a FILE_UNREADABLE / FILE_TOO_LARGE finding.
+
+    Only a regular file is read: a FIFO nobody writes to blocked ``open`` for ever (it is
+    opened without blocking, then checked), a device such as ``/dev/zero`` never ends.
+    """
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            message = f"file has {size} bytes; a schema file is at most {MAX_BYTES} bytes"
-            return lint_finding(path, 1, "FILE_TOO_LARGE", message)
-        with open(path, "rb") as handle:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            reason = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            return lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
+        with os.fdopen(fd, "rb") as handle:
+            if info.st_size > MAX_BYTES:
+                message = (
+                    f"file has {info.st_size} bytes; a schema file is at most {MAX_BYTES} bytes"
+                )
+                return lint_finding(path, 1, "FILE_TOO_LARGE", message)
+            os.set_blocking(fd, True)
             return handle.read(MAX_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__

@@ -112,11 +112,18 @@ class NbaopsProgram(Program):
             super().parse_cleanup()
         except (ParseError, ValueError) as exc:
             self._usage(exc)
-        except BrokenPipeError:  # `inv --list | head`: help and lists exit 0 as usual
-            from nbaops.stdio import silence
+        except OSError as exc:  # `inv --list | head`: help and lists exit 0 as usual
+            from nbaops.stdio import lost, settle
 
-            silence(sys.stdout)
-            raise Exit from None
+            lost(sys.stdout, exc)
+            raise Exit(code=settle(0)) from None
+        except Exit as exc:  # --list, --help TASK printed: was all of it written?
+            from nbaops.stdio import settle
+
+            code = settle(exc.code)
+            if code != exc.code:
+                raise Exit(code=code) from None
+            raise
 
 
 def adopt_running_program() -> None:

@@ -31,6 +31,7 @@ from invoke.tasks import Task
 from nbaops.cli.flags import flag_name
 from nbaops.cli.runner import run
 from nbaops.errors import UsageError
+from nbaops.stdio import settle
 
 COMMON_HELP = {
     "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
@@ -184,8 +185,8 @@ def nbaops_task(
                     json_output=json_output,
                     debug=debug,
                 )
-            else:
-                code = body(**flags)
+            else:  # (settle: output stdout could not take makes a success 3, as in run)
+                code = settle(body(**flags))
             if code:
                 raise Exit(code=code)
 

@@ -82,7 +82,15 @@ def test_a_closed_stdout_keeps_the_exit_code_and_prints_no_traceback(
     assert code == expected.returncode, err
 
 
-@pytest.mark.parametrize("args", [("regression", "--golden", "--json"), ("check-lines",)])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("regression", "--golden", "--json"),
+        ("check-lines",),
+        ("--list",),  # printed by the program, not a task
+        ("docs.reference", "--check"),  # a task without a context (no runner)
+    ],
+)
 def test_a_stdout_on_a_full_disk_is_one_line_and_never_a_success(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, args: tuple[str, ...]
 ) -> None:

@@ -12,7 +12,13 @@ import pytest
 from worlds.cloudbuild_fake import FakeCloudBuild, fake_cloud_build
 from worlds.fake_clock import FakeClock
 
-from nbaops.adapters.cloudbuild import MARGIN_S, POLL_S, CloudBuildError, run_build
+from nbaops.adapters.cloudbuild import (
+    MARGIN_S,
+    POLL_S,
+    READ_FAILURES,
+    CloudBuildError,
+    run_build,
+)
 from nbaops.context import Context
 from nbaops.deploy.image import plan_image, realize
 from nbaops.errors import EXIT_UNDETERMINED
@@ -133,6 +139,41 @@ def test_a_build_that_cannot_be_read_is_cancelled(cloudbuild: FakeCloudBuild) ->
     )
     assert str(info.value).endswith(f"cancelled it, so it pushes no {IMAGE}")
     assert cloudbuild.cancelled == [name]
+
+
+def test_a_read_that_fails_now_and_then_does_not_cancel_a_healthy_build(
+    cloudbuild: FakeCloudBuild,
+) -> None:
+    """A 20-minute build is read ~250 times: one 500 (not retried by the client) cancelled
+    the build and failed a good deploy. Reads failing in passing are waited out."""
+    cloudbuild.next_gets_fail = [500, 500]
+    assert build(cloudbuild, FakeClock(start=0.0)) == IMAGE
+    assert cloudbuild.cancelled == []
+
+
+def test_reads_failing_in_a_row_give_up_and_cancel(cloudbuild: FakeCloudBuild) -> None:
+    cloudbuild.next_gets_fail = [500] * READ_FAILURES
+    with pytest.raises(CloudBuildError) as info:
+        build(cloudbuild, FakeClock(start=0.0))
+    assert f"({READ_FAILURES} reads in a row failed)" in str(info.value)
+    assert str(info.value).endswith(f"cancelled it, so it pushes no {IMAGE}")
+    assert len(cloudbuild.cancelled) == 1
+
+
+def test_an_interrupted_wait_cancels_the_build_then_stops(cloudbuild: FakeCloudBuild) -> None:
+    """Ctrl-C, or a deploy's SIGTERM (a KeyboardInterrupt), during the wait: the build went
+    on and pushed the image after the deploy had said "interrupted"."""
+    cloudbuild.statuses = ["WORKING"]
+    clock = FakeClock(start=0.0)
+
+    def interrupted(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.slept) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_build(request(), endpoint=cloudbuild.url, sleep=interrupted, monotonic=clock.monotonic)
+    assert cloudbuild.cancelled == list(cloudbuild.builds)
 
 
 def test_a_prod_deploy_builds_at_the_configured_endpoint_with_the_configured_limits(

@@ -23,7 +23,7 @@ from worlds.secretmanager_fake import (
     fake_secret_manager,
 )
 
-from nbaops.adapters.secretmanager import SecretManager
+from nbaops.adapters.secretmanager import SecretChecksumError, SecretManager
 from nbaops.alerts.webhook_store import SecretManagerWebhookStore, SecretStoreError
 from nbaops.context import Context
 from nbaops.local.discovery import standin_contract
@@ -119,8 +119,9 @@ def test_a_reply_whose_crc32c_does_not_match_is_refused(sm: FakeSecretManager) -
     sm.secrets[NAME] = [NEW]
     assert api(sm).read_latest(SECRET_ID) == NEW  # the right checksum: read
     sm.corrupt_replies = True
-    with pytest.raises(Exception, match="CRC32C") as info:
+    with pytest.raises(SecretChecksumError, match="CRC32C") as info:
         api(sm).read_latest(SECRET_ID)
+    assert info.value.exit_code == 3  # corrupted on the way: undetermined, not bad input
     with pytest.raises(SecretStoreError, match="CRC32C") as wrapped:
         store(sm).load()
     for text in (str(info.value), str(wrapped.value)):

@@ -217,7 +217,9 @@ def test_query_filters_every_partitioned_table_on_its_partition_column(site: Sql
 
 def test_no_warehouse_call_gets_sql_built_at_run_time() -> None:
     """An f-string query cannot be checked for its partition filter (nor its parameters)."""
-    assert len(DYNAMIC) >= len(DYNAMIC_ALLOWED)  # the finder does report them
+    reported = {Path(site.split(":")[0]).as_posix() for site in DYNAMIC}
+    for allowed in DYNAMIC_ALLOWED:  # the finder does report them
+        assert any(path.endswith(allowed) for path in reported), allowed
     outside = [
         site
         for site in DYNAMIC

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,10 @@ def test_unreadable_and_huge_files(tmp_path: Path) -> None:
     with big.open("wb") as handle:
         handle.truncate(MAX_BYTES + 1)
     assert rules(lint_paths([str(big)])) == ["FILE_TOO_LARGE"]
+    # a FIFO nobody writes to blocked open() for ever; a device never ends
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    assert rules(lint_paths([str(fifo), "/dev/zero"])) == ["FILE_UNREADABLE"] * 2
 
 
 def test_the_largest_schema_bigquery_accepts_is_not_too_large() -> None:

@@ -31,6 +31,7 @@ class FakeCloudBuild:
     statuses: list[str] = field(default_factory=lambda: ["QUEUED", "WORKING", "SUCCESS"])
     status_detail: str = ""
     get_fails_with: int | None = None
+    next_gets_fail: list[int] = field(default_factory=list)  # HTTP codes of the next reads
     cancel_fails_with: int | None = None
     builds: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> Build JSON
     requests: list[tuple[str, str, str, Any]] = field(default_factory=list)
@@ -88,6 +89,8 @@ class FakeCloudBuild:
             return 200, build
         if self.get_fails_with:
             return google_error(self.get_fails_with, "PERMISSION_DENIED", "denied")
+        if self.next_gets_fail:
+            return google_error(self.next_gets_fail.pop(0), "INTERNAL", "internal error")
         if build["status"] != "CANCELLED":
             build["status"] = self.statuses[min(self._reads, len(self.statuses) - 1)]
             self._reads += 1
