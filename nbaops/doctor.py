@@ -225,6 +225,7 @@ def check_permissions(ctx: Context, service: str) -> CheckResult:
 
 
 def check_id_token(ctx: Context, service: str) -> CheckResult:
+    from nbaops.adapters.errors import NotFoundError, PermissionDeniedError
     from nbaops.adapters.idtoken import service_audience
 
     invoker = ctx.config.profile.invoker_service_account
@@ -239,7 +240,19 @@ def check_id_token(ctx: Context, service: str) -> CheckResult:
     def body(probe: _Probe) -> CheckResult:
         info = ctx.cloudrun.get_service(service)
         audience = service_audience(info.uri)
-        ctx.id_tokens.token(audience)
+        try:
+            ctx.id_tokens.token(audience)
+        except PermissionDeniedError as exc:  # refused by IAM Credentials: the role to grant
+            account = ctx.id_tokens.target_account() or invoker
+            grant = f"grant yourself roles/iam.serviceAccountTokenCreator on {account}"
+            return probe.result(Verdict.FAIL, _line(exc), fix=grant)
+        except NotFoundError as exc:
+            account = ctx.id_tokens.target_account() or invoker
+            missing = (
+                f"service account {account} does not exist: create it, or set "
+                f"profiles.{ctx.profile}.invoker_service_account to one that does"
+            )
+            return probe.result(Verdict.FAIL, _line(exc), fix=missing)
         answer = ctx.health.probe(info.uri + ctx.config.service(service).health_path)
         query = f"ID token aud={audience} ({ctx.id_tokens.plan()}); GET {answer.url}"
         if answer.status in (401, 403):

@@ -19,6 +19,11 @@ Kinds and where they apply:
 - ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL).
 - ``monitoring-error``: Cloud Monitoring ``timeSeries.list`` (gRPC and HTTP) answers
   ``status`` (default 500 INTERNAL).
+- ``iam-denied`` / ``iam-not-found``: IAM Credentials ``generateIdToken`` /
+  ``generateAccessToken`` answer as if the caller had lost
+  ``roles/iam.serviceAccountTokenCreator`` on the account (403 PERMISSION_DENIED) / as if
+  the account had been deleted (404 NOT_FOUND), with Google's replies
+  (:func:`nbaops.local.iam_accounts.authorize`).
 
 ``service`` limits a fault to one service, ``method`` to one HTTP method (``GET``,
 ``PATCH``, ``POST``), ``count`` to that many hits (None: until cleared).
@@ -48,6 +53,8 @@ FAULT_SCOPE = {
     "health-timeout": "health",
     "logging-error": "logging",
     "monitoring-error": "monitoring",
+    "iam-denied": "iam",
+    "iam-not-found": "iam",
 }
 API_FAULT_KINDS = tuple(FAULT_SCOPE)
 

@@ -78,22 +78,30 @@ class StandInApiError(Exception):
     """An error the stand-in answers as Google API error JSON (:meth:`to_json`).
 
     ``violations`` (field, description) become the ``google.rpc.BadRequest`` details
-    Google's front end adds to a 400 (see :mod:`nbaops.local.discovery`).
+    Google's front end adds to a 400 (see :mod:`nbaops.local.discovery`); ``details`` are
+    other ``google.rpc`` details as they are (an ``ErrorInfo``).
     """
 
     def __init__(
-        self, code: int, status: str, message: str, violations: Sequence[tuple[str, str]] = ()
+        self,
+        code: int,
+        status: str,
+        message: str,
+        violations: Sequence[tuple[str, str]] = (),
+        details: Sequence[dict[str, Any]] = (),
     ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
         self.violations = list(violations)
+        self.details = list(details)
 
     def to_json(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
+        details = list(self.details)
         if self.violations:
-            error["details"] = [
+            details.append(
                 {
                     "@type": "type.googleapis.com/google.rpc.BadRequest",
                     "fieldViolations": [
@@ -101,7 +109,9 @@ class StandInApiError(Exception):
                         for f, d in self.violations
                     ],
                 }
-            ]
+            )
+        if details:
+            error["details"] = details
         return {"error": error}
 
 

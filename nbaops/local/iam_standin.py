@@ -14,8 +14,10 @@ send and read:
 - ``POST /v1/token`` (STS token exchange, ``external_account`` credentials): replies
   ``access_token``.
 - ``POST /v1/projects/-/serviceAccounts/EMAIL:generateIdToken`` and ``:generateAccessToken``
-  (IAM Credentials v1): need ``Authorization: Bearer <access token issued here>``; reply
-  ``{"token"}`` / ``{"accessToken", "expireTime"}``.
+  (IAM Credentials v1): need ``Authorization: Bearer <access token issued here>``, an
+  account that exists and the caller's permission on it (:mod:`nbaops.local.iam_accounts`:
+  else 404 NOT_FOUND / 403 PERMISSION_DENIED as Google answers); reply ``{"token"}`` /
+  ``{"accessToken", "expireTime"}``.
 
 Tokens are JWTs signed HS256 with a per-state-folder key (``standin-iam.key``), so the
 stand-in can verify its own ID tokens in :func:`invoker_denial`: a request to a service or
@@ -39,14 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.fsutil import create_once
+from nbaops.local import iam_accounts
 from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found
+from nbaops.local.iam_accounts import METADATA_ACCOUNT as METADATA_ACCOUNT
 
 KEY_NAME = "standin-iam.key"
 ISSUER = "https://accounts.google.com"
 TOKEN_LIFETIME_S = 3600
-# The service account a workload on Cloud Run / GCE runs as, seen through the metadata server.
-METADATA_ACCOUNT = "nbaops-runtime@nbaops-local.iam.gserviceaccount.com"
-_SA_EMAIL_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com\Z")
 _IAM_PATH_RE = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts/(?P<email>[^/:]+)"
     r":(?P<method>generateIdToken|generateAccessToken)\Z"
@@ -144,7 +145,7 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
     if grant == JWT_BEARER:
         claims = _unverified_claims(form.get("assertion", ""))
         email = str(claims.get("iss", ""))
-        if not _SA_EMAIL_RE.match(email):
+        if not iam_accounts.is_account_email(email):
             raise invalid_argument("invalid_grant: unknown issuer")
         if claims.get("target_audience"):
             return {"id_token": _id_token(home, email, str(claims["target_audience"]))}
@@ -174,7 +175,7 @@ def _self_signed_principal(token: str) -> str | None:
     except StandInApiError:
         return None
     email = str(claims.get("iss", ""))
-    if claims.get("sub") != email or not _SA_EMAIL_RE.match(email):
+    if claims.get("sub") != email or not iam_accounts.is_account_email(email):
         return None
     if float(claims.get("exp", 0)) <= time.time():
         return None
@@ -209,17 +210,18 @@ def iam_credentials(
     match = _IAM_PATH_RE.match(path)
     if match is None:
         raise not_found(f"no such endpoint: {path}")
-    caller(home, authorization)
+    principal = caller(home, authorization)
     email = match.group("email")
     if match.group("project") != "-":
         raise invalid_argument("The project must be '-' (projects/-/serviceAccounts/…)")
-    if not _SA_EMAIL_RE.match(email):
-        raise not_found(f"Service account {email} not found.")
+    delegates = [str(d).rsplit("/", 1)[-1] for d in body.get("delegates") or []]
     if match.group("method") == "generateIdToken":
         audience = body.get("audience")
         if not isinstance(audience, str) or not audience:
             raise invalid_argument("audience is required")
+        iam_accounts.authorize(home, principal, email, iam_accounts.GET_OPENID_TOKEN, delegates)
         return {"token": _id_token(home, email, audience, bool(body.get("includeEmail")))}
+    iam_accounts.authorize(home, principal, email, iam_accounts.GET_ACCESS_TOKEN, delegates)
     expire = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + TOKEN_LIFETIME_S))
     token = mint(home, {"sub": f"serviceAccount:{email}", "kind": "access"})
     return {"accessToken": token, "expireTime": expire}

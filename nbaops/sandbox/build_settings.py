@@ -20,6 +20,8 @@ class Settings:
     services: list[str]
     model_env: dict[str, str]
     image_repository: str
+    # profiles.local.invoker_service_account (None in a marker written before it was kept)
+    invoker_service_account: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -77,6 +77,7 @@ def settings_for(ctx: Context) -> Settings:
         services=list(ctx.config.service_names),
         model_env={s.name: s.model_env for s in ctx.config.services.values() if s.model_env},
         image_repository=repo,
+        invoker_service_account=profile.invoker_service_account,
     )
 
 
@@ -200,11 +201,13 @@ def check_state_files(home: Path) -> None:
     """
     from nbaops.local.api_faults import active_api_faults
     from nbaops.local.cloudrun_state import load_state
+    from nbaops.local.iam_accounts import load_accounts
     from nbaops.sandbox.fault_records import read_records
 
     load_state(home)
     read_records(home)
     active_api_faults(home)
+    load_accounts(home)
 
 
 def first_run_line(home: Path, marker: dict[str, Any] | None, need: str) -> str:

@@ -84,8 +84,10 @@ def _realistic_template(settings: Settings, service: str) -> dict[str, Any]:
 
 
 def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
-    """Seed the stand-in with every configured service and its revisions; returns the
+    """Seed the stand-in with every configured service and its revisions, and its service
+    accounts with the configured invoker (the local user may mint its tokens); returns the
     commit source (``"git"`` or ``"placeholder: ..."``)."""
+    from nbaops.local import iam_accounts
     from nbaops.local.cloudrun_state import (
         SeedRevision,
         SeedService,
@@ -129,6 +131,8 @@ def seed_cloudrun(settings: Settings, now: dt.datetime) -> str:
             )
         seeds.append(SeedService(name=service, revisions=revisions))
     seed_services(settings.home, settings.project, settings.region, seeds)
+    invoker = settings.invoker_service_account or iam_accounts.LOCAL_INVOKER
+    iam_accounts.seed_accounts(settings.home, iam_accounts.default_accounts(invoker))
     return source
 
 

@@ -136,6 +136,31 @@ def test_a_missing_grant_and_a_refused_invoker_are_proved_failures(dworld: Deplo
     assert check_id_token(ctx, "phase3-processors").verdict is Verdict.PASS
 
 
+def test_an_invoker_account_without_the_token_creator_role_fails_with_that_role(
+    dworld: DeployWorld,
+) -> None:
+    """IAM Credentials refused generateIdToken: the fix is the role on the invoker account
+    (the stand-in minted for any caller, so this path never ran)."""
+    from nbaops.doctor import check_id_token
+    from nbaops.local import iam_accounts
+
+    ctx = dworld.context()
+    invoker = ctx.config.profile.invoker_service_account
+    assert invoker is not None
+    iam_accounts.revoke(dworld.home, invoker, iam_accounts.LOCAL_USER)
+    refused = check_id_token(ctx, "grading-service")
+    assert refused.verdict is Verdict.FAIL
+    assert "Permission 'iam.serviceAccounts.getOpenIdToken' denied" in refused.message
+    assert refused.details["fix"] == (
+        f"grant yourself roles/iam.serviceAccountTokenCreator on {invoker}"
+    )
+    iam_accounts.remove_account(dworld.home, invoker)
+    gone = dworld.context()  # a new run: no cached token
+    missing = check_id_token(gone, "grading-service")
+    assert missing.verdict is Verdict.FAIL and "Gaia id not found" in missing.message
+    assert f"service account {invoker} does not exist" in missing.details["fix"]
+
+
 def test_a_refused_cloud_run_call_is_a_proved_failure_not_undetermined(
     dworld: DeployWorld,
 ) -> None:

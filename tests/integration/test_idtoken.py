@@ -26,18 +26,23 @@ from typing import Any
 import pytest
 from worlds.standin import STANDIN_INVOKER, STANDIN_PROJECT, STANDIN_REGION, standin_prober
 
-from nbaops.adapters.credentials import standin_user_credentials
-from nbaops.adapters.errors import CredentialsError
+from nbaops.adapters.credentials import LOCAL_CLIENT_ID, standin_user_credentials
+from nbaops.adapters.errors import CredentialsError, NotFoundError, PermissionDeniedError
 from nbaops.adapters.health import HealthProber
 from nbaops.adapters.idtoken import IdTokenSource, credential_kind, service_audience
 from nbaops.errors import ConfigError
-from nbaops.local import iam_standin, run_urls
+from nbaops.local import iam_accounts, iam_standin, run_urls
 from nbaops.local.cloudrun_state import load_state, save_state, service_name
 from nbaops.local.standin import StandIn
 
 SA_EMAIL = "nbaops-ci@nbaops-local.iam.gserviceaccount.com"
 TARGET = "nbaops-deployer@nbaops-local.iam.gserviceaccount.com"
 AUDIENCE = run_urls.service_url(STANDIN_PROJECT, STANDIN_REGION, "grading-service")
+# the external_account's principal after the STS exchange (its pool's provider)
+WIF_PRINCIPAL = (
+    "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/gh/"
+    "providers/github"
+)
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -102,6 +107,7 @@ def test_service_account_key_mints_its_own_id_token(standin: StandIn) -> None:
 
 
 def test_impersonated_credentials_mint_for_the_impersonated_account(standin: StandIn) -> None:
+    iam_accounts.grant(standin.home, TARGET, f"serviceAccount:{SA_EMAIL}")
     info = {
         "type": "impersonated_service_account",
         "service_account_impersonation_url": (
@@ -156,6 +162,7 @@ def _external_account_info(server: StandIn, tmp_path: Path, **extra: Any) -> dic
 def test_workload_identity_mints_through_the_invoker_account(
     standin: StandIn, tmp_path: Path
 ) -> None:
+    iam_accounts.grant(standin.home, STANDIN_INVOKER, WIF_PRINCIPAL)
     creds = _load(_external_account_info(standin, tmp_path))
     assert credential_kind(creds) == "external_account"
     tokens = IdTokenSource(creds, invoker_service_account=STANDIN_INVOKER, iam_endpoint=standin.url)
@@ -166,6 +173,9 @@ def test_workload_identity_mints_through_the_invoker_account(
 def test_workload_identity_with_impersonation_uses_that_account_by_default(
     standin: StandIn, tmp_path: Path
 ) -> None:
+    iam_accounts.grant(standin.home, TARGET, WIF_PRINCIPAL)  # generateAccessToken
+    # then the account mints its own ID token: it needs the role on itself too
+    iam_accounts.grant(standin.home, TARGET, f"serviceAccount:{TARGET}")
     info = _external_account_info(
         standin,
         tmp_path,
@@ -298,3 +308,136 @@ def test_a_minted_id_token_is_masked_in_every_later_output(standin: StandIn) -> 
     out = redact(echoed)
     assert token not in out and token.split(".")[-1] not in out  # nor the signature alone
     assert '"auth": "Bearer ***"' in out
+
+
+# ---------------------------------------------------------------- who may mint for which account
+
+
+def _user_tokens(server: StandIn, account: str = STANDIN_INVOKER) -> IdTokenSource:
+    return IdTokenSource(
+        standin_user_credentials(server.url),
+        invoker_service_account=account,
+        iam_endpoint=server.url,
+    )
+
+
+def _iam_replies(server: StandIn) -> list[dict[str, Any]]:
+    return [r for r in StandIn.requests(server.home) if "generateIdToken" in r["path"]]
+
+
+def test_the_local_user_may_mint_for_the_local_invoker_by_default(standin: StandIn) -> None:
+    """Without a registry file: the configured local invoker exists and the stand-in's
+    user ADC holds roles/iam.serviceAccountTokenCreator on it (a fresh clone probes)."""
+    from nbaops.config import load_config
+
+    assert not iam_accounts.iam_path(standin.home).exists()
+    local = load_config(Path(__file__).resolve().parents[2] / "nbaops.yaml", "local")
+    assert local.profile.invoker_service_account == iam_accounts.LOCAL_INVOKER == STANDIN_INVOKER
+    assert f"user:{LOCAL_CLIENT_ID}" == iam_accounts.LOCAL_USER
+    _assert_invokes(standin, _user_tokens(standin), STANDIN_INVOKER)
+
+
+def test_a_caller_without_get_open_id_token_is_denied_as_google_denies(standin: StandIn) -> None:
+    iam_accounts.revoke(standin.home, STANDIN_INVOKER, iam_accounts.LOCAL_USER)
+    tokens = _user_tokens(standin)
+    with pytest.raises(PermissionDeniedError) as raised:
+        tokens.token(AUDIENCE)
+    message = str(raised.value)
+    assert "permission denied (HTTP 403)" in message
+    assert (
+        "Permission 'iam.serviceAccounts.getOpenIdToken' denied on resource "
+        "(or it may not exist)." in message
+    )
+    assert len(_iam_replies(standin)) == 1  # asked, and refused
+    # the health probe carries the refusal, not a token
+    probe = HealthProber(tokens).probe(AUDIENCE + "/health")
+    assert probe.status is None and "getOpenIdToken" in (probe.error or "")
+    # a role with getOpenIdToken only is enough for an ID token, not for an access token
+    iam_accounts.grant(
+        standin.home, STANDIN_INVOKER, iam_accounts.LOCAL_USER, iam_accounts.OPENID_TOKEN_CREATOR
+    )
+    _assert_invokes(standin, tokens, STANDIN_INVOKER)
+
+
+def test_the_denial_has_googles_error_body(standin: StandIn) -> None:
+    import google.auth.transport.requests
+    import requests
+
+    iam_accounts.revoke(standin.home, STANDIN_INVOKER)
+    creds = standin_user_credentials(standin.url)
+    creds.refresh(google.auth.transport.requests.Request())
+    url = f"{standin.url}/v1/projects/-/serviceAccounts/{STANDIN_INVOKER}:generateIdToken"
+    reply = requests.post(
+        url, json={"audience": AUDIENCE}, headers={"Authorization": f"Bearer {creds.token}"}
+    )
+    assert reply.status_code == 403
+    assert reply.json() == {
+        "error": {
+            "code": 403,
+            "message": "Permission 'iam.serviceAccounts.getOpenIdToken' denied on resource "
+            "(or it may not exist).",
+            "status": "PERMISSION_DENIED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "IAM_PERMISSION_DENIED",
+                    "domain": "iam.googleapis.com",
+                    "metadata": {"permission": "iam.serviceAccounts.getOpenIdToken"},
+                }
+            ],
+        }
+    }
+
+
+def test_an_account_that_does_not_exist_is_not_found(standin: StandIn) -> None:
+    iam_accounts.remove_account(standin.home, STANDIN_INVOKER)
+    with pytest.raises(NotFoundError, match="Gaia id not found for email " + STANDIN_INVOKER):
+        _user_tokens(standin).token(AUDIENCE)
+    other = "nobody-here@some-other-project.iam.gserviceaccount.com"  # well formed, unknown
+    with pytest.raises(NotFoundError, match="Gaia id not found"):
+        _user_tokens(standin, other).token(AUDIENCE)
+    assert len(_iam_replies(standin)) == 2
+
+
+def test_another_callers_grant_is_not_the_local_users(standin: StandIn) -> None:
+    iam_accounts.seed_accounts(
+        standin.home,
+        {STANDIN_INVOKER: {iam_accounts.TOKEN_CREATOR: [f"serviceAccount:{SA_EMAIL}"]}},
+    )
+    with pytest.raises(PermissionDeniedError):
+        _user_tokens(standin).token(AUDIENCE)
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        "123456789012-compute@developer.gserviceaccount.com",  # Compute Engine default
+        "nba-props-platform@appspot.gserviceaccount.com",  # App Engine default
+        "service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com",  # a service agent
+        "123456789012@cloudbuild.gserviceaccount.com",  # legacy Cloud Build account
+        "nbaops-invoker@nba-props-platform.iam.gserviceaccount.com",  # user-managed
+    ],
+)
+def test_every_real_account_form_can_mint(standin: StandIn, account: str) -> None:
+    assert iam_accounts.is_account_email(account)
+    iam_accounts.grant(standin.home, account, iam_accounts.LOCAL_USER)
+    _assert_invokes(standin, _user_tokens(standin, account), account)
+
+
+def test_what_is_not_an_account_email_is_refused() -> None:
+    for email in ("someone@example.com", "x@p.iam.gserviceaccount.com", "compute@developer"):
+        assert not iam_accounts.is_account_email(email)
+    with pytest.raises(ValueError, match="service account"):
+        iam_accounts.grant(Path("/nonexistent"), "someone@example.com", iam_accounts.LOCAL_USER)
+
+
+@pytest.mark.parametrize("kind, status", [("iam-denied", 403), ("iam-not-found", 404)])
+def test_iam_faults_answer_like_the_registry(standin: StandIn, kind: str, status: int) -> None:
+    from nbaops.local.api_faults import set_api_fault
+
+    set_api_fault(standin.home, kind, count=1)
+    error = PermissionDeniedError if status == 403 else NotFoundError
+    with pytest.raises(error):
+        _user_tokens(standin).token(AUDIENCE)
+    _assert_invokes(standin, _user_tokens(standin), STANDIN_INVOKER)  # used up: minted again
+    assert len(_iam_replies(standin)) == 2

@@ -584,6 +584,31 @@ def _(env: Env) -> None:
     assert [r["outcome"] for r in world.audit_rows()] == ["refused"]
 
 
+# ---------------------------------------------------------------- IAM Credentials
+
+
+@cell(
+    "iam-denied-check",
+    "IAM Credentials",
+    "generateIdToken HTTP 403 (roles/iam.serviceAccountTokenCreator revoked)",
+    "inv health-check",
+    "ERROR 'could not probe' naming the denied permission iam.serviceAccounts.getOpenIdToken "
+    "(the service's health is unknown); no request without a token; exit 3",
+)
+def _(env: Env) -> None:
+    from nbaops.local.api_faults import set_api_fault
+    from nbaops.local.standin import StandIn
+    from nbaops.services_status import health_check
+
+    ctx, home = standin_ctx(env)
+    set_api_fault(home, "iam-denied")
+    code, doc, _err = env.run(lambda: health_check(ctx, "grading-service", timeout_s=2.0))
+    assert doc["verdict"] == "ERROR" and code == 3, doc
+    assert "could not probe" in json.dumps(doc), doc
+    assert "Permission 'iam.serviceAccounts.getOpenIdToken' denied" in json.dumps(doc), doc
+    assert not [r for r in StandIn.requests(home) if r["path"].endswith("/health")]
+
+
 # ---------------------------------------------------------------- Cloud Logging
 
 
