@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,10 +78,14 @@ class Series:
     points: tuple[Point, ...]
 
 
-def build_filter(metric_type: str, *, service: str, revision: str) -> str:
-    """The Monitoring filter selecting one revision's series of ``metric_type``."""
+def build_filter(
+    metric_type: str, *, service: str, revision: str, metric_labels: Mapping[str, str] = {}
+) -> str:
+    """The Monitoring filter selecting one revision's series of ``metric_type`` (only
+    those with these ``metric_labels``, e.g. ``state = "active"``)."""
     metric = f"metric.type = {json.dumps(metric_type)}"
-    return " AND ".join([metric, *cloud_run_clauses(service, revision)])
+    labels = [f"metric.labels.{k} = {json.dumps(v)}" for k, v in sorted(metric_labels.items())]
+    return " AND ".join([metric, *cloud_run_clauses(service, revision), *labels])
 
 
 def _bounds(options: Any) -> tuple[float, ...]:
@@ -190,8 +194,10 @@ class MetricsReader:
         aligner: str,
         reducer: str | None = None,
         group_by: Sequence[str] = (),
+        metric_labels: Mapping[str, str] = {},
     ) -> list[Series]:
-        """One revision's series of ``metric_type`` in ``[start, end]``, aligned.
+        """One revision's series of ``metric_type`` in ``[start, end]``, aligned (only the
+        series with these ``metric_labels``).
 
         Raises:
             MonitoringError: a bad interval, an API error or timeout, or more than
@@ -211,7 +217,9 @@ class MetricsReader:
             aggregation["group_by_fields"] = list(group_by)
         request = {
             "name": f"projects/{self.project}",
-            "filter": build_filter(metric_type, service=service, revision=revision),
+            "filter": build_filter(
+                metric_type, service=service, revision=revision, metric_labels=metric_labels
+            ),
             "interval": {"start_time": start, "end_time": end},
             "aggregation": aggregation,
             "page_size": self.page_size,

@@ -8,19 +8,25 @@ judges them with :mod:`nbaops.canary.analysis`, prints the compact table to the 
 progress and returns the round's ``canary_analysis`` CheckResult. A metric that cannot
 be read is ERROR for that metric only; the other metrics are still judged.
 
-Right after the traffic shift the canary has served little: a round *before the last*
-whose analysis is INCONCLUSIVE (not enough sample yet) returns no result, so it does not
-use up ``inconclusive_limit`` — the canary is still collecting. The last round always
-counts, and :meth:`CanaryRounds.conclude` makes the window's verdict the final
-analysis' when that is FAIL, INCONCLUSIVE or ERROR: a canary that never reached its
-sample is never promoted.
+Each round judges the traffic from the traffic shift (never earlier: the health probes
+reached the canary before it, and the baseline served everything) up to
+``ingestion_delay_s`` ago: Cloud Monitoring shows request metrics up to 180 s after
+sampling, and a newer minute may be partly ingested. Right after the shift nothing is
+visible yet: a round whose analysis is INCONCLUSIVE returns no result while the canary is
+still collecting — before the window's last round, and after it, while no more than
+``window_s + ingestion_delay_s`` passed since the shift (:meth:`CanaryRounds.extend`
+makes the observation window run more rounds for that). Then it counts, and
+:meth:`CanaryRounds.conclude` makes the window's verdict the final analysis' when that is
+FAIL, INCONCLUSIVE or ERROR: a canary that never reached its sample is never promoted,
+and the INCONCLUSIVE message says how much was visible and why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
@@ -35,6 +41,10 @@ if TYPE_CHECKING:
 
 ERROR_CLASS = "5xx"
 CODE_CLASS = "metric.labels.response_code_class"
+# instance_count is "broken down by state" (active, idle): only active instances served
+ACTIVE = {"state": "active"}
+EXTEND_POLL_S = 30.0  # the least wait between extra rounds (points are per minute)
+TOO_LITTLE = "too little canary traffic"
 
 
 def canary_settings(ctx: Context) -> CanarySettings:
@@ -84,7 +94,7 @@ def _sample(reader: MetricsReader, spec: MetricSpec, **where: Any) -> Sample:
         values = tuple((p.value, 1.0) for s in series for p in s.points if p.value is not None)
         return Sample(n=float(len(values)), values=values)
     series = reader.list_time_series(
-        spec.metric_type, aligner="ALIGN_MAX", reducer="REDUCE_SUM", **where
+        spec.metric_type, aligner="ALIGN_MAX", reducer="REDUCE_SUM", metric_labels=ACTIVE, **where
     )
     return Sample(n=0.0, peak=_peak(series))
 
@@ -102,14 +112,30 @@ def analyse_canary(
     canary: str,
     settings: CanarySettings,
     now: dt.datetime | None = None,
+    since: dt.datetime | None = None,
 ) -> CanaryAnalysis:
-    """Read and judge every metric of ``service`` for the last ``settings.window_s``."""
+    """Read and judge every metric of ``service`` over ``settings.window_s`` that ends
+    ``settings.ingestion_delay_s`` before ``now`` and starts no earlier than ``since``
+    (the traffic shift). An empty window reads nothing: every metric is INCONCLUSIVE."""
     specs = settings.for_service(service)
-    end = now or clock.now()
+    end = (now or clock.now()) - dt.timedelta(seconds=settings.ingestion_delay_s)
     start = end - dt.timedelta(seconds=settings.window_s)
+    if since is not None:
+        start = max(start, since)
     window = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
     samples: list[tuple[Sample, Sample] | BaseException] = []
     queries: list[str] = []
+    if end <= start:  # nothing old enough to be visible yet: nothing to read
+        nothing = (Sample(n=0.0), Sample(n=0.0))
+        analysis = analyse(
+            specs,
+            [nothing] * len(specs),
+            alpha=settings.alpha,
+            baseline_revision=baseline,
+            canary_revision=canary,
+            window=window,
+        )
+        return _explain_visibility(analysis, specs, settings, judged_s=0.0)
     try:
         reader = ctx.monitoring
         reader.max_pages = settings.max_pages
@@ -124,7 +150,7 @@ def analyse_canary(
             samples.append((baseline_sample, _sample(reader, spec, revision=canary, **common)))
         except Exception as exc:  # an unreadable metric is ERROR, the others still count
             samples.append(exc)
-    return analyse(
+    analysis = analyse(
         specs,
         samples,
         alpha=settings.alpha,
@@ -133,6 +159,39 @@ def analyse_canary(
         window=window,
         queries=queries,
     )
+    return _explain_visibility(analysis, specs, settings, (end - start).total_seconds())
+
+
+def _explain_visibility(
+    analysis: CanaryAnalysis,
+    specs: tuple[MetricSpec, ...],
+    settings: CanarySettings,
+    judged_s: float,
+) -> CanaryAnalysis:
+    """A request metric INCONCLUSIVE for too little canary traffic says what was visible,
+    why no more, and whether the window can reach ``min_sample`` at the observed rate."""
+    delay = settings.ingestion_delay_s
+    for index, (spec, result) in enumerate(zip(specs, analysis.metrics, strict=True)):
+        if spec.kind not in ("error_rate", "distribution") or not result.message.startswith(
+            TOO_LITTLE
+        ):
+            continue
+        seen = result.canary_sample or 0.0
+        text = (
+            f"{TOO_LITTLE}: only {seen:g} canary requests visible yet, min sample "
+            f"{spec.min_sample} (cannot tell, never PASS); Cloud Monitoring shows request "
+            f"metrics up to 180 s late, so a round judges the canary's traffic from the shift "
+            f"up to {delay}s ago"
+        )
+        per_min = seen / judged_s * 60.0 if judged_s > 0 else 0.0
+        if per_min > 0 and spec.min_sample / per_min * 60.0 > settings.window_s:
+            text += (
+                f"; at ~{per_min:.3g} requests/min it needs ~{spec.min_sample / per_min:.3g} "
+                f"min, more than window_s ({settings.window_s}s): give the canary a larger "
+                "share (--canary) or a lower min_sample"
+            )
+        analysis.metrics[index] = replace(result, message=text)
+    return analysis
 
 
 @dataclass
@@ -146,8 +205,21 @@ class CanaryRounds:
     settings: CanarySettings
     step: Callable[[str, str], None]
     rounds: int = 1
+    interval_s: float = 0.0  # the observation's interval between rounds
+    monotonic: Callable[[], float] = time.monotonic  # the deploy's clock
+    shifted_at: dt.datetime = field(default_factory=clock.now)  # the traffic shift
     last: CanaryAnalysis | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    collecting: bool = False  # the latest round cast no vote: no sample yet
+    started: float = field(init=False, default=0.0)  # monotonic() at the shift
+
+    def __post_init__(self) -> None:
+        self.started = self.monotonic()
+
+    @property
+    def collect_s(self) -> float:
+        """How long after the shift the canary may collect: a whole window made visible."""
+        return float(self.settings.window_s + self.settings.ingestion_delay_s)
 
     def __call__(self, index: int) -> list[CheckResult]:
         """Round ``index``: [the analysis], or [] while still collecting (see module doc)."""
@@ -157,22 +229,33 @@ class CanaryRounds:
             baseline=self.baseline,
             canary=self.canary,
             settings=self.settings,
+            since=self.shifted_at,
         )
         self.last = analysis
-        collecting = index < self.rounds and analysis.verdict is Verdict.INCONCLUSIVE
+        elapsed = self.monotonic() - self.started
+        self.collecting = analysis.verdict is Verdict.INCONCLUSIVE and (
+            index < self.rounds or elapsed < self.collect_s
+        )
         self.history.append(
-            {"round": index, "verdict": analysis.verdict.value, "collecting": collecting}
+            {"round": index, "verdict": analysis.verdict.value, "collecting": self.collecting}
         )
         for line in analysis.table():
             self.step("canary", f"round {index} | {line}")
-        if collecting:
+        if self.collecting:
             self.step(
                 "canary",
-                f"round {index} | still collecting ({analysis.summary()}); decides by round "
-                f"{self.rounds} at the latest",
+                f"round {index} | still collecting ({analysis.summary()}); decides at the "
+                f"latest {self.collect_s:g}s after the traffic shift ({elapsed:g}s ago)",
             )
             return []
         return [analysis.to_check(self.service)]
+
+    def extend(self, index: int) -> float:
+        """After the window's last round: seconds to wait for one more round while the
+        canary is still collecting, else 0 (the window ends)."""
+        if index < self.rounds or not self.collecting:
+            return 0.0
+        return max(self.interval_s, EXTEND_POLL_S)
 
     def conclude(self, verdict: Verdict, reason: str) -> tuple[Verdict, str]:
         """The window's verdict and reason, given the final analysis.
@@ -208,8 +291,9 @@ def plan_lines(ctx: Context, service: str, percent: int) -> list[str]:
     names = ", ".join(f"{m.name} ({m.metric_type})" for m in settings.for_service(service))
     return [
         f"  canary analysis: monitoring.v3 projects.timeSeries.list for the new and the "
-        f"previous revision over the last {settings.window_s}s: {names}; one-sided tests at "
-        f"alpha {settings.alpha:g} (docs/canary.md)"
+        f"previous revision over the last {settings.window_s}s since the traffic shift, "
+        f"older than {settings.ingestion_delay_s}s (Cloud Monitoring's delay): {names}; "
+        f"one-sided tests at alpha {settings.alpha:g} (docs/canary.md)"
     ]
 
 
@@ -222,6 +306,8 @@ def canary_rounds(
     percent: int,
     step: Callable[[str, str], None],
     rounds: int = 1,
+    interval_s: float = 0.0,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> CanaryRounds | None:
     """The per-round analysis for a canary deploy, or None (not a canary, or disabled).
 
@@ -231,4 +317,6 @@ def canary_rounds(
     settings = canary_settings(ctx)
     if percent >= 100 or not baseline or not settings.enabled:
         return None
-    return CanaryRounds(ctx, service, baseline, canary, settings, step, rounds)
+    return CanaryRounds(
+        ctx, service, baseline, canary, settings, step, rounds, interval_s, monotonic
+    )

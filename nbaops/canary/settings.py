@@ -62,6 +62,9 @@ class CanarySettings:
     alignment_s: int = setting(60, minimum=60)
     alpha: float = setting(0.05, above=0.0, below=0.5)
     max_pages: int = 10
+    # Cloud Monitoring shows Cloud Run's request metrics up to 180 s after sampling
+    # (cloud.google.com/monitoring/api/metrics_gcp): a round judges only older data
+    ingestion_delay_s: int = setting(180, minimum=0, maximum=3600)
     metric_overrides: Mapping[str, Mapping[str, Any]] = setting(key="metrics", factory=dict)
     service_overrides: Mapping[str, Mapping[str, Any]] = setting(key="services", factory=dict)
 

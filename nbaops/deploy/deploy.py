@@ -536,6 +536,8 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
         percent=percent,
         step=progress.step,
         rounds=policy.count,
+        interval_s=policy.interval_s,
+        monotonic=d.monotonic,
     )
 
     def measure(index: int) -> list[CheckResult]:
@@ -558,7 +560,10 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
             raise lock.LeaseLostError(service, report.deploy_id, d.heartbeat.lost)
 
     started = time.perf_counter()
-    obs: ObservationResult = observe(measure, policy, sleep=d.sleep, on_round=on_round)
+    extend = canary.extend if canary is not None else None
+    obs: ObservationResult = observe(
+        measure, policy, sleep=d.sleep, on_round=on_round, extend=extend
+    )
     obs_check = obs.to_check(service, policy)
     obs_check.duration_s = round(time.perf_counter() - started, 3)
     report.steps.append(obs_check)

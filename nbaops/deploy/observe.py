@@ -100,6 +100,7 @@ def observe(
     *,
     sleep: Callable[[float], None] = time.sleep,
     on_round: Callable[[ObservationRound], None] | None = None,
+    extend: Callable[[int], float] | None = None,
 ) -> ObservationResult:
     """Run the observation window and decide its verdict.
 
@@ -109,13 +110,18 @@ def observe(
         policy: interval, count and limits.
         sleep: injectable for tests (a zero interval never sleeps anyway).
         on_round: progress callback after each round.
+        extend: asked after the last round (and each extra one) that no limit stopped:
+            seconds to wait before one more round, 0 to end the window (a canary still
+            collecting its sample, :meth:`nbaops.canary.run.CanaryRounds.extend`).
 
     Returns:
         The verdict, a one-line reason and every round's results.
     """
     rounds: list[ObservationRound] = []
     failures = inconclusive = errors = consecutive_errors = warned = 0
-    for index in range(1, policy.count + 1):
+    index = 0
+    while True:
+        index += 1
         try:
             results = measure(index)
         except Exception as exc:  # a round that could not measure is an ERROR round
@@ -159,8 +165,11 @@ def observe(
                 f"{policy.inconclusive_limit} ({rnd.summary()})",
                 rounds,
             )
-        if index < policy.count and policy.interval_s > 0:
-            sleep(policy.interval_s)
+        wait = policy.interval_s if index < policy.count else 0.0
+        if index >= policy.count and (extend is None or (wait := extend(index)) <= 0):
+            break
+        if wait > 0:
+            sleep(wait)
     clean = len(rounds) - failures - inconclusive - errors
     if clean == 0:
         verdict = Verdict.ERROR if errors else Verdict.INCONCLUSIVE

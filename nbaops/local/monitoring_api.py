@@ -10,15 +10,24 @@ first). The HTTP stand-in serves it under ``/v3/``; the gRPC bridge
 (:mod:`nbaops.local.monitoring_grpc`) translates the official client's requests to it.
 
 Traffic is simulated per minute and per revision from the service's *current* traffic
-split, applied to the whole interval (the stand-in keeps no traffic history, and the
-local clock may be pinned), deterministically from the world's seed, so the same minute always
-answers the same numbers:
+split (the stand-in keeps no traffic history), deterministically from the world's seed, so
+the same minute always answers the same numbers. Like Cloud Monitoring, a minute has a
+point only once it can have one: it starts at or after the revision's ``createTime`` (a
+revision has no points before it exists) and it ended at least
+``WorldHooks.metrics_delay_s`` before the stand-in's now (nbaops' clock, ``NBAOPS_NOW``):
+Cloud Run's request metrics are "Sampled every 60 seconds. After sampling, data is not
+visible for up to 180 seconds" (cloud.google.com/monitoring/api/metrics_gcp, gcp-run).
 
 - ``run.googleapis.com/request_count`` (DELTA INT64) by ``response_code_class``
   (2xx, 4xx, 5xx), ~``RATE_PER_MINUTE`` requests split by the percentages;
 - ``run.googleapis.com/request_latencies`` (DELTA DISTRIBUTION, ms, exponential
   buckets), log-normal;
 - ``run.googleapis.com/container/instance_count`` (GAUGE INT64, ``state=active``).
+
+The aggregation is checked against the metric's kind and value type the way the API
+does (:func:`check_aggregation`): an aligner or reducer the enum descriptions do not allow
+for it is 400 INVALID_ARGUMENT with Google's message; a valid one the stand-in does not
+simulate is 501 UNIMPLEMENTED, never a silent sum.
 
 The world's canary effects (``WorldHooks.canary_effects``, :mod:`nbaops.local.world`; the
 sandbox's faults ``canary-5xx``, ``canary-latency``, ``canary-low-traffic``) change only
@@ -31,10 +40,11 @@ import datetime as dt
 import math
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nbaops import clock
 from nbaops.clock import as_utc, rfc3339
 from nbaops.local import cloudrun_state, paging
 from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found, short
@@ -192,6 +202,8 @@ def _raw_series(
         return []
     state = cloudrun_state.load_state(home)
     seed = hooks.seed(home)
+    # a minute's point is visible once the minute ended metrics_delay_s ago (module doc)
+    visible_until = clock.now() - dt.timedelta(seconds=60 + hooks.metrics_delay_s)
     out: list[dict[str, Any]] = []
     for full, svc in sorted(state["services"].items()):
         if not full.startswith(f"projects/{project}/"):
@@ -210,6 +222,7 @@ def _raw_series(
                 continue
             record = state["revisions"].get(f"{full}/revisions/{revision}") or {}
             created_text = str(record.get("createTime") or "1970-01-01T00:00:00Z")
+            created = as_utc(created_text)
             effects = hooks.canary_effects(home, service, created_text)
             resource = {
                 "type": "cloud_run_revision",
@@ -223,7 +236,10 @@ def _raw_series(
             }
             minute = start.replace(second=0, microsecond=0)
             per_label: dict[str, list[tuple[dt.datetime, Any]]] = {}
-            while minute < end:
+            while minute < end and minute <= visible_until:
+                if minute < created:  # no points before the revision exists
+                    minute += dt.timedelta(minutes=1)
+                    continue
                 sim = _minute(seed, service, revision, minute, share, effects)
                 if metric_type == REQUEST_COUNT:
                     for cls, count in sim["classes"].items():
@@ -250,25 +266,129 @@ def _raw_series(
 # --------------------------------------------------------------------------- aggregation
 
 
-_ALIGNERS: dict[str, Callable[[Sequence[Any]], Any]] = {
-    "ALIGN_MAX": max,
-    "ALIGN_MIN": min,
-    "ALIGN_MEAN": lambda values: sum(values) / len(values),
+NUMERIC = ("INT64", "DOUBLE")
+ANY_TYPE = ("BOOL", "INT64", "DOUBLE", "STRING", "DISTRIBUTION")
+ANY_KIND = ("GAUGE", "DELTA", "CUMULATIVE")
+# What each aligner and reducer is valid for, from their enum descriptions
+# (monitoring.v3 discovery document, Aggregation.perSeriesAligner / crossSeriesReducer;
+# google/monitoring/v3/common.proto): (metric kinds, value types, output kind, output
+# value type), None for "the same as the input". E.g. ALIGN_DELTA "is valid for
+# CUMULATIVE and DELTA metrics"; ALIGN_MEAN "for GAUGE and DELTA metrics with numeric
+# values. The value_type of the aligned result is DOUBLE"; ALIGN_PERCENTILE_99 "for GAUGE
+# and DELTA metrics with distribution values. The output is a GAUGE metric with value_type
+# DOUBLE"; REDUCE_MAX "for DELTA and GAUGE metrics with numeric values".
+_Rule = tuple[tuple[str, ...], tuple[str, ...], str | None, str | None]
+_GD = ("GAUGE", "DELTA")
+_PERCENTILE: _Rule = (_GD, ("DISTRIBUTION",), "GAUGE", "DOUBLE")
+ALIGNER_RULES: dict[str, _Rule] = {
+    "ALIGN_NONE": (ANY_KIND, ANY_TYPE, None, None),
+    "ALIGN_DELTA": (("CUMULATIVE", "DELTA"), ANY_TYPE, "DELTA", None),
+    "ALIGN_RATE": (("CUMULATIVE", "DELTA"), NUMERIC, "GAUGE", "DOUBLE"),
+    "ALIGN_INTERPOLATE": (("GAUGE",), NUMERIC, None, None),
+    "ALIGN_NEXT_OLDER": (("GAUGE",), ANY_TYPE, None, None),
+    "ALIGN_MIN": (_GD, NUMERIC, None, None),
+    "ALIGN_MAX": (_GD, NUMERIC, None, None),
+    "ALIGN_MEAN": (_GD, NUMERIC, None, "DOUBLE"),
+    "ALIGN_COUNT": (_GD, (*NUMERIC, "BOOL"), None, "INT64"),
+    "ALIGN_SUM": (_GD, (*NUMERIC, "DISTRIBUTION"), None, None),
+    "ALIGN_STDDEV": (_GD, NUMERIC, None, "DOUBLE"),
+    "ALIGN_COUNT_TRUE": (("GAUGE",), ("BOOL",), None, "INT64"),
+    "ALIGN_COUNT_FALSE": (("GAUGE",), ("BOOL",), None, "INT64"),
+    "ALIGN_FRACTION_TRUE": (("GAUGE",), ("BOOL",), None, "DOUBLE"),
+    "ALIGN_PERCENTILE_99": _PERCENTILE,
+    "ALIGN_PERCENTILE_95": _PERCENTILE,
+    "ALIGN_PERCENTILE_50": _PERCENTILE,
+    "ALIGN_PERCENTILE_05": _PERCENTILE,
+    "ALIGN_PERCENT_CHANGE": (_GD, NUMERIC, "GAUGE", "DOUBLE"),
 }
+_REDUCE_PERCENTILE: _Rule = (_GD, (*NUMERIC, "DISTRIBUTION"), None, "DOUBLE")
+REDUCER_RULES: dict[str, _Rule] = {
+    "REDUCE_NONE": (ANY_KIND, ANY_TYPE, None, None),
+    "REDUCE_MEAN": (_GD, (*NUMERIC, "DISTRIBUTION"), None, "DOUBLE"),
+    "REDUCE_MIN": (_GD, NUMERIC, None, None),
+    "REDUCE_MAX": (_GD, NUMERIC, None, None),
+    "REDUCE_SUM": (_GD, (*NUMERIC, "DISTRIBUTION"), None, None),
+    "REDUCE_STDDEV": (_GD, (*NUMERIC, "DISTRIBUTION"), None, "DOUBLE"),
+    "REDUCE_COUNT": (_GD, ANY_TYPE, None, "INT64"),
+    "REDUCE_COUNT_TRUE": (_GD, ("BOOL",), None, "INT64"),
+    "REDUCE_COUNT_FALSE": (_GD, ("BOOL",), None, "INT64"),
+    "REDUCE_FRACTION_TRUE": (_GD, ("BOOL",), None, "DOUBLE"),
+    "REDUCE_PERCENTILE_99": _REDUCE_PERCENTILE,
+    "REDUCE_PERCENTILE_95": _REDUCE_PERCENTILE,
+    "REDUCE_PERCENTILE_50": _REDUCE_PERCENTILE,
+    "REDUCE_PERCENTILE_05": _REDUCE_PERCENTILE,
+}
+# The ones the stand-in computes; another valid one is 501 UNIMPLEMENTED, not a guess.
+SIMULATED_ALIGNERS = ("ALIGN_NONE", "ALIGN_DELTA", "ALIGN_RATE", "ALIGN_MIN", "ALIGN_MAX",
+                      "ALIGN_MEAN", "ALIGN_COUNT", "ALIGN_SUM")  # fmt: skip
+SIMULATED_REDUCERS = ("REDUCE_NONE", "REDUCE_SUM", "REDUCE_MIN", "REDUCE_MAX", "REDUCE_MEAN",
+                      "REDUCE_COUNT")  # fmt: skip
 
 
-def _merge(values: Sequence[Any], kind: str, aligner: str) -> Any:
-    if kind == "DISTRIBUTION":
+def _applies(field: str, what: str, name: str, rules: Mapping[str, _Rule],
+             kind: str, value_type: str) -> tuple[str, str]:  # fmt: skip
+    """(kind, value type) after ``name``, or Google's 400 when it does not apply."""
+    rule = rules.get(name)
+    if rule is None:
+        raise invalid_argument(f'Field {field} had an invalid value of "{name}"')
+    kinds, types, out_kind, out_type = rule
+    if kind not in kinds or value_type not in types:
+        # Google's wording (e.g. google/slo-generator#231, grafana/grafana#22634):
+        # Field aggregation.perSeriesAligner had an invalid value of "ALIGN_SUM": The
+        # aligner cannot be applied to metrics with kind CUMULATIVE and value type INT64.
+        raise invalid_argument(
+            f'Field {field} had an invalid value of "{name}": The {what} cannot be applied '
+            f"to metrics with kind {kind} and value type {value_type}."
+        )
+    return out_kind or kind, out_type or value_type
+
+
+def check_aggregation(kind: str, value_type: str, aligner: str, reducer: str) -> tuple[str, str]:
+    """The (kind, value type) of the answer's series, after the aligner and the reducer.
+
+    Raises:
+        StandInApiError: 400 INVALID_ARGUMENT when the API refuses the combination (the
+            enum descriptions above; a reducer also needs an aligner other than
+            ALIGN_NONE: "If cross_series_reducer is specified, then per_series_aligner
+            must be specified, and must not be ALIGN_NONE"); 501 UNIMPLEMENTED for a valid
+            one the stand-in does not simulate.
+    """
+    field = "aggregation.perSeriesAligner"
+    kind, value_type = _applies(field, "aligner", aligner, ALIGNER_RULES, kind, value_type)
+    if reducer != "REDUCE_NONE" and aligner == "ALIGN_NONE":
+        raise invalid_argument(
+            f'Field aggregation.crossSeriesReducer had an invalid value of "{reducer}": '
+            "a cross-series reducer needs a per-series aligner other than ALIGN_NONE."
+        )
+    field = "aggregation.crossSeriesReducer"
+    kind, value_type = _applies(field, "reducer", reducer, REDUCER_RULES, kind, value_type)
+    for name, simulated in ((aligner, SIMULATED_ALIGNERS), (reducer, SIMULATED_REDUCERS)):
+        if name not in simulated:
+            raise StandInApiError(501, "UNIMPLEMENTED", f"the stand-in does not simulate {name}")
+    return kind, value_type
+
+
+def _merge(values: Sequence[Any], value_type: str, op: str, period: int) -> Any:
+    """One aligned (``ALIGN_*``) or reduced (``REDUCE_*``) value of ``values``."""
+    if value_type == "DISTRIBUTION" and op not in ("ALIGN_COUNT", "REDUCE_COUNT"):
         count = sum(v["count"] for v in values)
         buckets = [sum(col) for col in zip(*(v["buckets"] for v in values), strict=True)]
         mean = sum(v["mean"] * v["count"] for v in values) / count if count else 0.0
         return {"count": count, "mean": mean, "buckets": buckets}
-    # ALIGN_DELTA / ALIGN_SUM / ALIGN_NONE of a DELTA count: the sum
-    return _ALIGNERS.get(aligner, sum)(values)
+    how = op.split("_", 1)[1]
+    if how in ("MAX", "MIN"):
+        return max(values) if how == "MAX" else min(values)
+    if how == "MEAN":
+        return float(sum(values)) / len(values)
+    if how == "COUNT":
+        return len(values)
+    if how == "RATE":  # "rate = (y1 - y0)/(t1 - t0)": a DELTA's sum over the period, per s
+        return float(sum(values)) / period
+    return sum(values)  # ALIGN_DELTA / ALIGN_SUM / ALIGN_NONE of a DELTA count, REDUCE_SUM
 
 
-def _value(kind: str, value: Any) -> dict[str, Any]:
-    if kind == "DISTRIBUTION":
+def _value(value_type: str, value: Any) -> dict[str, Any]:
+    if value_type == "DISTRIBUTION":
         return {
             "distributionValue": {
                 "count": str(value["count"]),
@@ -277,8 +397,8 @@ def _value(kind: str, value: Any) -> dict[str, Any]:
                 "bucketCounts": [str(c) for c in value["buckets"]],
             }
         }
-    if isinstance(value, float) and not value.is_integer():
-        return {"doubleValue": value}
+    if value_type == "DOUBLE":
+        return {"doubleValue": float(value)}
     return {"int64Value": str(int(value))}
 
 
@@ -319,6 +439,10 @@ def list_time_series(
     aligner = flat.get("aggregation.perSeriesAligner", "ALIGN_NONE")
     reducer = flat.get("aggregation.crossSeriesReducer", "REDUCE_NONE")
     kind, value_type = METRIC_KINDS.get(where["metric.type"], ("GAUGE", "INT64"))
+    kind_out, type_out = kind, value_type
+    if where["metric.type"] in METRIC_KINDS:  # an unknown metric has no series to refuse
+        kind_out, type_out = check_aggregation(kind, value_type, aligner, reducer)
+    aligned_type = ALIGNER_RULES.get(aligner, ((), (), None, None))[3] or value_type
     raw = _raw_series(home, project, where, start, end, hooks)
     aligned: list[dict[str, Any]] = []
     for series in raw:
@@ -326,7 +450,7 @@ def list_time_series(
         for minute, value in series["points"]:
             index = int((minute - start).total_seconds()) // period
             windows.setdefault(index, []).append(value)
-        points = {i: _merge(v, value_type, aligner) for i, v in windows.items()}
+        points = {i: _merge(v, value_type, aligner, period) for i, v in windows.items()}
         aligned.append({**series, "points": points})
     if reducer != "REDUCE_NONE":
         grouped: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -340,9 +464,13 @@ def list_time_series(
                     grouped[group][side] = {"type": series[side]["type"], "labels": labels}
             for index, value in series["points"].items():
                 grouped[group]["parts"].setdefault(index, []).append(value)
-        op = "ALIGN_MAX" if reducer == "REDUCE_MAX" else "ALIGN_SUM"
         aligned = [
-            {**g, "points": {i: _merge(v, value_type, op) for i, v in g.pop("parts").items()}}
+            {
+                **g,
+                "points": {
+                    i: _merge(v, aligned_type, reducer, period) for i, v in g.pop("parts").items()
+                },
+            }
             for g in grouped.values()
         ]
     rendered = []
@@ -354,7 +482,7 @@ def list_time_series(
             rendered_points.append(
                 {
                     "interval": {"startTime": rfc3339(p_start), "endTime": rfc3339(p_end)},
-                    "value": _value(value_type, series["points"][index]),
+                    "value": _value(type_out, series["points"][index]),
                 }
             )
         if rendered_points:
@@ -362,8 +490,8 @@ def list_time_series(
                 {
                     "metric": series["metric"],
                     "resource": series["resource"],
-                    "metricKind": kind,
-                    "valueType": value_type,
+                    "metricKind": kind_out,
+                    "valueType": type_out,
                     "points": rendered_points,
                 }
             )

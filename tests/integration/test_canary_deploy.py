@@ -5,6 +5,10 @@ through the official gRPC client); the sandbox's canary faults make only the new
 revision worse. A healthy canary is promoted with the analysis in its JSON; a canary
 with 10x the 5xx rate or 1.6x the latency is rolled back (exit 1) and the audit row and
 the alert name the metric that decided.
+
+Every deploy runs on a fake clock that moves ``NBAOPS_NOW`` too: the stand-in shows a
+minute's requests only after the revision exists and Cloud Monitoring's ingestion delay,
+so the canary collects over extra rounds before it is judged, as it would in prod.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from worlds.deploy_world import NOW, DeployWorld
+from worlds.deploy_world import NOW, NOW_DT, DeployWorld
+from worlds.fake_clock import FakeClock
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.local.api_faults import set_api_fault
@@ -35,13 +40,16 @@ def inject(world: DeployWorld, name: str) -> None:
     faults.write_records(world.home, [{"name": name, "service": SERVICE, "injected_at": NOW}])
 
 
-def deploy(world: DeployWorld) -> Any:
+def deploy(world: DeployWorld, clock: FakeClock | None = None) -> Any:
     ctx = world.context()
-    return run_deploy(ctx, DeployRequest(service=SERVICE, canary=20, skip_tests=True))
+    clock = clock or FakeClock(wall=NOW_DT)
+    req = DeployRequest(service=SERVICE, canary=20, skip_tests=True)
+    return run_deploy(ctx, req, sleep=clock.sleep, monotonic=clock.monotonic)
 
 
 def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: DeployWorld) -> None:
-    report = deploy(dworld)
+    clock = FakeClock(wall=NOW_DT)
+    report = deploy(dworld, clock)
     assert report.outcome == "success", report.final_line()
     data = report.to_json()
     analysis = data["canary_analysis"]
@@ -57,7 +65,14 @@ def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: Deploy
             metric["canary_sample"] >= 2000 and metric["baseline_sample"] > metric["canary_sample"]
         )
         assert 0.0 <= metric["p_value"] <= 1.0 and metric["test"]
-    assert [r["round"] for r in analysis["rounds"]] == [1, 2]
+    # nothing visible right after the shift: the window ran extra rounds, 30 s apart,
+    # until the canary's sample was visible, then judged it (within window + delay)
+    rounds = analysis["rounds"]
+    assert len(rounds) > 2 and [r["round"] for r in rounds] == list(range(1, len(rounds) + 1))
+    assert all(r["collecting"] for r in rounds[:-1]) and rounds[-1]["verdict"] == "PASS"
+    assert 180 < sum(clock.slept) <= 600 + 180
+    start, end = analysis["window"].split("/")
+    assert start == "2025-01-15T17:00:00Z"  # from the traffic shift, not 10 minutes back
     grpc = [r for r in dworld.requests() if r["method"] == "GRPC"]
     assert grpc and all("timeSeries" not in r["path"] for r in grpc)
 
@@ -87,7 +102,8 @@ def test_canary_latency_rolls_back_exit_1_naming_latency(dworld: DeployWorld) ->
     latency = next(m for m in analysis["metrics"] if m["name"] == "latency")
     assert latency["canary"] > latency["baseline"] * 1.05 and latency["p_value"] < 0.05
     error_rate = next(m for m in analysis["metrics"] if m["name"] == "error_rate")
-    assert error_rate["verdict"] == "PASS"  # only the latency is worse
+    # only the latency is worse (it reached its smaller min_sample first and decided)
+    assert error_rate["verdict"] in ("PASS", "INCONCLUSIVE")
     row = dworld.audit_rows()[0]
     assert "latency" in row["message"]
     alert = next(e for e in outbox(dworld) if e["kind"] == "rollback")
@@ -96,14 +112,20 @@ def test_canary_latency_rolls_back_exit_1_naming_latency(dworld: DeployWorld) ->
 
 def test_low_canary_traffic_is_inconclusive_never_pass_exit_3(dworld: DeployWorld) -> None:
     inject(dworld, "canary-low-traffic")
+    # the fake clock jumps past the lease's renewals (real-time heartbeats): a long lease
+    dworld.reconfigure(lock_ttl_s=3600)
     report = deploy(dworld)
     assert report.outcome == "rolled_back", report.final_line()  # on_inconclusive: rollback
     assert exit_code_for(report.verdict) == 3
     analysis = report.to_json()["canary_analysis"]
     assert analysis["verdict"] == "INCONCLUSIVE"
-    assert "too little canary traffic" in analysis["metrics"][0]["message"]
-    # round 1 of 2 was still collecting (no vote); the last round decides
-    assert [(r["round"], r["collecting"]) for r in analysis["rounds"]] == [(1, True), (2, False)]
+    message = analysis["metrics"][0]["message"]
+    assert "too little canary traffic: only" in message and "canary requests visible yet" in message
+    assert "Cloud Monitoring shows request metrics up to 180 s late" in message
+    assert "more than window_s (600s)" in message  # ~6/min never reaches 2000 in 10 min
+    # the rounds collected (no vote) until window_s + the delay after the shift, then decided
+    rounds = analysis["rounds"]
+    assert all(r["collecting"] for r in rounds[:-1]) and not rounds[-1]["collecting"]
     assert "final canary analysis INCONCLUSIVE" in report.final_line()
 
 

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from worlds.deploy_world import DeployWorld, hook
+from worlds.deploy_world import NOW_DT, DeployWorld, hook
+from worlds.fake_clock import FakeClock
 
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION
@@ -96,7 +97,14 @@ def test_canary_gets_its_percentage_during_observation_then_promotes(
         if "observe" in line and "round 1" in line:
             seen.append(dict(dworld.service().traffic_by_revision))
 
-    report = run_deploy(ctx, DeployRequest(service=SERVICE, canary=10), progress=hook(on))
+    # a 10% canary reaches its sample in ~9 minutes of visible traffic, on a fake clock that
+    # moves NBAOPS_NOW (the stand-in's metrics arrive late, as in prod); a lease that
+    # outlives the jumps of the fake clock
+    dworld.reconfigure(lock_ttl_s=3600)
+    ctx = dworld.context()
+    clock = FakeClock(wall=NOW_DT)
+    req = DeployRequest(service=SERVICE, canary=10)
+    report = run_deploy(ctx, req, progress=hook(on), sleep=clock.sleep, monotonic=clock.monotonic)
     assert report.outcome == "success", report.final_line()
     new, before = report.new_revision or "", report.revision_before or ""
     assert seen and seen[0][new] == 10 and seen[0][before] == 90

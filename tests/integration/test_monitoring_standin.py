@@ -1,6 +1,8 @@
 """Cloud Monitoring ``timeSeries.list``: the official client (gRPC) and the HTTP route of
 the stand-in answer from one simulation, bounded and deterministic; canary faults make
-only revisions created after them worse."""
+only revisions created after them worse. Like the API, a revision has no points before it
+exists nor for the last minutes (the ingestion delay), and an aligner or reducer the
+metric's kind does not allow is INVALID_ARGUMENT."""
 
 from __future__ import annotations
 
@@ -35,13 +37,15 @@ def canary_settings(section: dict[str, Any]) -> CanarySettings:
 PROJECT, REGION, SERVICE = "nbaops-local", "us-west2", "prediction-worker"
 NOW = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(minutes=10)
+CREATED = NOW - dt.timedelta(minutes=15)  # NEW: serving for a while (its points exist)
 OLD, NEW = "prediction-worker-00001-old", "prediction-worker-00002-new"
 REQUEST_COUNT = "run.googleapis.com/request_count"
 LATENCIES = "run.googleapis.com/request_latencies"
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("NBAOPS_NOW", NOW.isoformat())  # the stand-in's now
     seed_services(
         tmp_path,
         PROJECT,
@@ -51,7 +55,7 @@ def home(tmp_path: Path) -> Iterator[Path]:
                 SERVICE,
                 [
                     SeedRevision("img:old", name=OLD, create_time=NOW - dt.timedelta(days=1)),
-                    SeedRevision("img:new", name=NEW, create_time=NOW),
+                    SeedRevision("img:new", name=NEW, create_time=CREATED),
                 ],
                 traffic=[(OLD, 80, ""), (NEW, 20, "candidate")],
             )
@@ -128,7 +132,7 @@ def test_latency_distribution_and_instances(home: Path) -> None:
 
 def test_canary_faults_touch_only_revisions_created_after_them(home: Path) -> None:
     faults.write_records(
-        home, [{"name": "canary-5xx", "service": SERVICE, "injected_at": NOW.isoformat()}]
+        home, [{"name": "canary-5xx", "service": SERVICE, "injected_at": CREATED.isoformat()}]
     )
     r = reader(home)
     old, new = counts(r, OLD), counts(r, NEW)
@@ -277,3 +281,124 @@ def test_no_client_makes_every_metric_error() -> None:
         Ctx(), SERVICE, baseline=OLD, canary=NEW, settings=CanarySettings(), now=NOW
     )  # type: ignore[arg-type]
     assert out.verdict is Verdict.ERROR and all("no credentials" in m.message for m in out.metrics)
+
+
+def _seed_new(home: Path, created: dt.datetime) -> None:
+    seed_services(
+        home,
+        PROJECT,
+        REGION,
+        [
+            SeedService(
+                SERVICE,
+                [
+                    SeedRevision("img:old", name=OLD, create_time=NOW - dt.timedelta(days=1)),
+                    SeedRevision("img:new", name=NEW, create_time=created),
+                ],
+                traffic=[(OLD, 80, ""), (NEW, 20, "candidate")],
+            )
+        ],
+    )
+
+
+def test_a_canary_created_30s_ago_has_no_requests_yet(home: Path) -> None:
+    """No points before the revision exists, none younger than the ingestion delay: the
+    stand-in once showed ~6,500 requests for a 30-second-old canary."""
+    _seed_new(home, NOW - dt.timedelta(seconds=30))
+    r = reader(home)
+    assert counts(r, NEW) == {}
+    assert sum(counts(r, OLD).values()) > 10_000  # the baseline served all along
+
+
+def test_points_start_at_creation_and_stop_at_the_ingestion_delay(home: Path) -> None:
+    created = NOW - dt.timedelta(minutes=6, seconds=30)
+    _seed_new(home, created)
+    (series,) = reader(home).list_time_series(
+        REQUEST_COUNT,
+        service=SERVICE,
+        revision=NEW,
+        start=START,
+        end=NOW,
+        alignment_s=60,
+        aligner="ALIGN_DELTA",
+        reducer="REDUCE_SUM",
+    )
+    starts = sorted(p.end - dt.timedelta(seconds=60) for p in series.points)
+    assert starts[0] >= created  # the first whole minute after createTime
+    # a minute is visible metrics_delay_s (150 s) after it ended: none after 16:56:30
+    assert starts[-1] + dt.timedelta(seconds=60 + HOOKS.metrics_delay_s) <= NOW
+    assert [s.minute for s in starts] == [54, 55, 56]
+
+
+def test_instance_count_with_align_delta_is_invalid_argument(home: Path) -> None:
+    """ALIGN_DELTA "is valid for CUMULATIVE and DELTA metrics"; instance_count is a GAUGE.
+    The stand-in once summed whatever it was asked."""
+    with pytest.raises(MonitoringError, match="INVALID_ARGUMENT|InvalidArgument|400") as err:
+        reader(home).list_time_series(
+            "run.googleapis.com/container/instance_count",
+            service=SERVICE,
+            revision=NEW,
+            start=START,
+            end=NOW,
+            alignment_s=60,
+            aligner="ALIGN_DELTA",
+        )
+    assert "cannot be applied to metrics with kind GAUGE and value type INT64" in str(err.value)
+
+
+def test_aggregation_is_checked_against_the_metric_kind_over_http(home: Path) -> None:
+    url, request = _rest_request(home)
+    latencies = build_filter(LATENCIES, service=SERVICE, revision=NEW)
+    instances = build_filter(
+        "run.googleapis.com/container/instance_count", service=SERVICE, revision=NEW
+    )
+    refused = [
+        ({"aggregation.perSeriesAligner": "ALIGN_PERCENTILE_99"}, "ALIGN_PERCENTILE_99"),
+        ({"filter": latencies, "aggregation.perSeriesAligner": "ALIGN_MEAN"}, "ALIGN_MEAN"),
+        (
+            {"filter": latencies, "aggregation.perSeriesAligner": "ALIGN_DELTA",
+             "aggregation.crossSeriesReducer": "REDUCE_MAX"},
+            "REDUCE_MAX",
+        ),
+        ({"filter": instances, "aggregation.perSeriesAligner": "ALIGN_RATE"}, "ALIGN_RATE"),
+        ({"aggregation.crossSeriesReducer": "REDUCE_SUM"}, "REDUCE_SUM"),  # with ALIGN_NONE
+    ]  # fmt: skip
+    for extra, name in refused:
+        reply = requests.get(url, params={**request, **extra}, timeout=10)
+        assert reply.status_code == 400, (extra, reply.text)
+        error = reply.json()["error"]
+        assert (
+            error["status"] == "INVALID_ARGUMENT"
+            and f'invalid value of "{name}"' in (error["message"])
+        )
+    stddev = {**request, "aggregation.perSeriesAligner": "ALIGN_STDDEV"}  # valid, not simulated
+    assert requests.get(url, params=stddev, timeout=10).status_code == 501
+    # ALIGN_RATE of a DELTA count: per second, a GAUGE of DOUBLE ("delta over time")
+    rate = {**request, "aggregation.alignmentPeriod": "60s", "aggregation.perSeriesAligner":
+            "ALIGN_RATE", "filter": f'{request["filter"]} AND metric.labels.response_code_class = "2xx"'}  # fmt: skip  # noqa: E501
+    delta = {**rate, "aggregation.perSeriesAligner": "ALIGN_DELTA"}
+    (by_rate,) = requests.get(url, params=rate, timeout=10).json()["timeSeries"]
+    (by_delta,) = requests.get(url, params=delta, timeout=10).json()["timeSeries"]
+    assert (by_rate["metricKind"], by_rate["valueType"]) == ("GAUGE", "DOUBLE")
+    for r, d in zip(by_rate["points"], by_delta["points"], strict=True):
+        assert r["value"]["doubleValue"] == pytest.approx(int(d["value"]["int64Value"]) / 60)
+
+
+def test_instance_count_reads_only_active_instances(home: Path) -> None:
+    def instances(state: str) -> list[Any]:
+        return reader(home).list_time_series(
+            "run.googleapis.com/container/instance_count",
+            service=SERVICE,
+            revision=NEW,
+            start=START,
+            end=NOW,
+            alignment_s=60,
+            aligner="ALIGN_MAX",
+            reducer="REDUCE_SUM",
+            metric_labels={"state": state},
+        )
+
+    assert instances("active") and instances("idle") == []
+    assert 'metric.labels.state = "active"' in build_filter(
+        "m", service=SERVICE, revision=NEW, metric_labels={"state": "active"}
+    )

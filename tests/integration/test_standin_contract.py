@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from worlds.deploy_world import PROJECT, REGION, DeployWorld
+from worlds.deploy_world import NOW_DT, PROJECT, REGION, DeployWorld
+from worlds.fake_clock import FakeClock
 from worlds.standin import STANDIN_PROJECT, STANDIN_REGION
 
 from nbaops.adapters.cloudrun import CloudRun, ConcurrentModificationError, TrafficSplit
@@ -355,9 +356,12 @@ def test_deploy_rehearsal_sends_only_requests_the_discovery_documents_accept(
         [realistic(name, dworld.first) for name in ("prediction-worker", "phase4-processors")],
     )
     ctx = dworld.context()
+    clock = FakeClock(wall=NOW_DT)  # moves NBAOPS_NOW: the canary's metrics become visible
     canary = run_deploy(
         ctx,
         DeployRequest(service="prediction-worker", canary=20, model_version="v9", skip_tests=True),
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
     )
     assert canary.outcome == "success", canary.final_line()
     plain = run_deploy(dworld.context(), DeployRequest(service="phase4-processors"))

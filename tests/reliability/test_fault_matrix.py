@@ -664,16 +664,22 @@ def _(env: Env) -> None:
     "audit row 'rolled_back', exit 3",
 )
 def _(env: Env) -> None:
+    from worlds.deploy_world import NOW_DT
+    from worlds.fake_clock import FakeClock
+
     from nbaops.deploy.deploy import DeployRequest, run_deploy
     from nbaops.local.api_faults import set_api_fault
 
     world = deploy_world(env)
     before = world.service("prediction-worker").serving_revision
     set_api_fault(world.home, "monitoring-error")
+    clock = FakeClock(wall=NOW_DT)  # the rounds wait for data old enough to be visible
     code, doc, _err = env.run(
         lambda: run_deploy(
             world.context(),
             DeployRequest(service="prediction-worker", canary=20, skip_tests=True),
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
         )
     )
     assert doc["outcome"] == "rolled_back" and code == 3, doc

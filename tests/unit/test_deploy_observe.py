@@ -139,3 +139,20 @@ def test_warn_summary_counts_passed_and_warned_rounds_separately() -> None:
     result = observe(measure, policy())
     assert result.verdict is Verdict.WARN
     assert result.reason == "0 of 3 rounds passed, 3 warned"  # not "3 of 3 rounds clean"
+
+
+def test_extend_runs_more_rounds_after_the_last_until_it_says_stop() -> None:
+    """A canary still collecting after the last round asks for more rounds (and the wait
+    before each); the window ends as soon as ``extend`` answers 0."""
+    measure, calls = _script(*[Verdict.PASS] * 5)
+    slept: list[float] = []
+    asked: list[int] = []
+
+    def extend(index: int) -> float:
+        asked.append(index)
+        return 30.0 if index < 5 else 0.0
+
+    out = observe(measure, policy(count=2, interval_s=1), sleep=slept.append, extend=extend)
+    assert calls == [1, 2, 3, 4, 5] and asked == [2, 3, 4, 5]
+    assert slept == [1, 30.0, 30.0, 30.0]
+    assert out.verdict is Verdict.PASS and len(out.rounds) == 5

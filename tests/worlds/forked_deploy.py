@@ -78,20 +78,24 @@ def _child(home: str, env: dict[str, str], out: str, req: DeployRequest | Rollba
         sys.stderr = os.fdopen(2, "w", buffering=1)
         os.environ.clear()
         os.environ.update(env)
+        from nbaops import clock
         from nbaops.cli.runner import run
         from nbaops.deploy import journal
         from nbaops.deploy.deploy import run_deploy
         from nbaops.deploy.rollback import run_rollback
         from nbaops.deploy.signals import terminate_as_interrupt
+        from worlds.fake_clock import FakeClock
 
         journal.reset_crash_points()
         ctx = sandbox_context(Path(home))
+        # a canary collects its metrics over rounds: on a fake clock that moves NBAOPS_NOW
+        fake = FakeClock(wall=clock.now())
 
         def task(_ctx: object) -> object:
             with terminate_as_interrupt():
                 if isinstance(req, RollbackCall):
                     return run_rollback(ctx, req.service, to=req.to)
-                return run_deploy(ctx, req)
+                return run_deploy(ctx, req, sleep=fake.sleep, monotonic=fake.monotonic)
 
         code = run(task, json_output=True)
     except BaseException:
