@@ -9,16 +9,28 @@ pulls in its logging handlers and the App Engine log types (~0.7 s of every heal
 Prod: Application Default Credentials through ``google.auth``'s ``AuthorizedSession``
 (scope ``logging.read``). Local profile: the stand-in as endpoint, anonymous, through the
 standard library's HTTP client (no ``requests`` import); everything but the transport
-(request body, paging, reply parsing, error mapping) is the same code. Every request is
-bounded by ``timeout_s``. :func:`build_filter` always writes the time window into the
-filter: without a ``timestamp`` clause the API applies "last 24 hours".
+(request body, paging, reply parsing, error mapping) is the same code. :func:`build_filter`
+always writes the time window into the filter: without a ``timestamp`` clause the API
+applies "last 24 hours".
+
+A read is bounded (:meth:`LogReader.entries`): at most :data:`MAX_PAGES` requests and the
+call's ``timeout_s``, pages and pauses included. The API may answer a page with no entries
+and a ``nextPageToken`` ("the search found no log entries so far but it did not have time
+to search all the possible log entries. Retry the method with this value for page_token",
+logging.v2 ``ListLogEntriesResponse.nextPageToken``); the reader pauses before it asks
+again, and a read that stops at a bound with pages left says so (:attr:`LogEntries.partial`)
+instead of passing for complete. Every ``entries.list`` request counts against the
+project's read quota (``ReadRequestsPerMinutePerProject``, 60 a minute by default, shared
+by everything that reads the project's logs): an HTTP 429 is retried once after a backoff,
+then is one line naming that quota.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +59,18 @@ MESSAGE_LIMIT = 2000
 API_ENDPOINT = "https://logging.googleapis.com"
 READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PAGE_LIMIT = 1000  # entries.list rejects a pageSize above 1000
+# Most entries.list requests one read makes: each counts against the project's read quota
+# (60 a minute by default, shared), and error_logs runs once per service. Five full pages are 5000
+# entries, 500 times the check's default FAIL threshold.
+MAX_PAGES = 5
+# Pause before asking again after a page with no entries and a token (the API did not
+# finish its search): the question is the same, only the API's time is more.
+EMPTY_PAGE_PAUSE_S = 1.0
+# Wait before the one retry of an HTTP 429 (the read quota is counted per minute).
+QUOTA_BACKOFF_S = 10.0
+# Both waits against a local endpoint (the stand-in has no quota and no slow search).
+LOCAL_WAIT_S = 0.01
+READ_QUOTA = "ReadRequestsPerMinutePerProject"
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,19 @@ class LogRecord:
     service: str
     revision: str
     message: str
+
+
+class LogEntries(list[LogRecord]):
+    """The entries one read returned, newest first (a list), and whether it is complete.
+
+    ``partial`` is None when the read saw the API's last page (or ``max_entries``); else why
+    it stopped with the search unfinished (the request cap or the time budget): more
+    matching entries may exist than these.
+    """
+
+    def __init__(self, records: Iterable[LogRecord] = (), partial: str | None = None) -> None:
+        super().__init__(records)
+        self.partial = partial
 
 
 def _quote(value: str) -> str:
@@ -206,9 +243,15 @@ class LogReader:
     Args:
         profile: the project comes from here.
         endpoint: ``http://127.0.0.1:PORT`` for the stand-in; None for the real API.
-        timeout_s: per-request timeout.
-        transport: ``"stdlib"`` (anonymous, the default with an endpoint) or ``"session"``
-            (``AuthorizedSession``, the default without one; anonymous with an endpoint).
+        timeout_s: what one :meth:`entries` call may take when its caller gives no
+            ``timeout_s`` (every request is bounded by what is left of it).
+        transport: ``"stdlib"`` (anonymous, the default with an endpoint), ``"session"``
+            (``AuthorizedSession``, the default without one; anonymous with an endpoint),
+            or a :data:`Transport` (tests: a fake reply sequence).
+        sleep, monotonic: the read's clock (tests inject a fake pair and never wait).
+        pause_s, quota_backoff_s: the pause after a page with no entries and a token, the
+            wait before a 429's retry. None: :data:`EMPTY_PAGE_PAUSE_S` and
+            :data:`QUOTA_BACKOFF_S` against Google, :data:`LOCAL_WAIT_S` against an endpoint.
     """
 
     def __init__(
@@ -217,32 +260,54 @@ class LogReader:
         endpoint: str | None = None,
         *,
         timeout_s: float = 30.0,
-        transport: str | None = None,
+        transport: str | Transport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        pause_s: float | None = None,
+        quota_backoff_s: float | None = None,
     ) -> None:
         self.project = profile.project
         self.endpoint = endpoint
         self.timeout_s = timeout_s
-        kind = transport or ("stdlib" if endpoint else "session")
-        if kind not in ("stdlib", "session"):
-            raise ValueError(f"unknown transport {kind!r}")
-        no_proxy_for_loopback(endpoint)  # the session transport reads the proxy variables
-        self._post: Transport = (
-            _stdlib_post if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
+        self._sleep = sleep
+        self._monotonic = monotonic
+        local = LOCAL_WAIT_S if endpoint else None
+        self.pause_s = pause_s if pause_s is not None else local or EMPTY_PAGE_PAUSE_S
+        self.quota_backoff_s = (
+            quota_backoff_s if quota_backoff_s is not None else local or QUOTA_BACKOFF_S
         )
+        kind = transport or ("stdlib" if endpoint else "session")
+        no_proxy_for_loopback(endpoint)  # the session transport reads the proxy variables
+        self._post: Transport
+        if callable(kind):
+            self._post = kind
+        elif kind in ("stdlib", "session"):
+            self._post = (
+                _stdlib_post if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
+            )
+        else:
+            raise ValueError(f"unknown transport {kind!r}")
 
     @property
     def url(self) -> str:
         return f"{(self.endpoint or API_ENDPOINT).rstrip('/')}/v2/entries:list"
 
-    def _page(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _page(self, body: dict[str, Any], timeout_s: float, *, cut: bool) -> dict[str, Any]:
+        """One ``entries:list`` request within ``timeout_s`` (``cut``: shortened to what is
+        left of the read's budget, so its timeout ends the read as partial, not in an
+        error)."""
         try:
-            status, raw = self._post(self.url, body, self.timeout_s)
+            status, raw = self._post(self.url, body, timeout_s)
         except TimeoutError as exc:
+            if cut:
+                raise _OutOfTime from exc
             raise unreachable(LoggingError)(
-                f"Cloud Logging entries:list timed out after {self.timeout_s:g}s"
+                f"Cloud Logging entries:list timed out after {timeout_s:g}s"
             ) from exc
         except ConnectionError as exc:
             raise unreachable(LoggingError)(f"Cloud Logging: cannot reach the API: {exc}") from exc
+        if status == 429:
+            raise _QuotaExhausted(raw)
         if status >= 400:
             raise LoggingError(
                 f"Cloud Logging entries:list: HTTP {status}: {_error_text(status, raw)}"
@@ -255,15 +320,55 @@ class LogReader:
             raise LoggingError("Cloud Logging entries:list: reply is not a JSON object")
         return reply
 
-    def entries(self, filter_: str, *, max_entries: int = 1000) -> list[LogRecord]:
-        """Entries matching ``filter_``, newest first, at most ``max_entries``.
+    def _read_page(self, body: dict[str, Any], deadline: float, *, more: bool) -> dict[str, Any]:
+        """One page by ``deadline``; an HTTP 429 is asked again once, after the backoff,
+        when the budget leaves time for it. ``more``: pages were read already (a request
+        cut short by the budget then ends the read as partial; the first one's timeout is
+        an error: nothing was read).
 
         Raises:
-            LoggingError: API error, timeout, unreachable endpoint or missing credentials.
+            _OutOfTime: the budget is spent (before, or with ``more`` during, the request).
+            LoggingError: as :meth:`_page`; a second 429 (or one with no time to retry) is
+                :func:`quota_message`.
         """
+        retried = False
+        while True:
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                raise _OutOfTime
+            limit = min(self.timeout_s, remaining)
+            try:
+                return self._page(body, limit, cut=more and limit < self.timeout_s)
+            except _QuotaExhausted as exc:
+                if retried or deadline - self._monotonic() <= self.quota_backoff_s:
+                    wait = self.quota_backoff_s if retried else None
+                    raise LoggingError(quota_message(exc.raw, wait)) from None
+                self._sleep(self.quota_backoff_s)
+                retried = True
+
+    def entries(
+        self, filter_: str, *, max_entries: int = 1000, timeout_s: float | None = None
+    ) -> LogEntries:
+        """Entries matching ``filter_``, newest first, at most ``max_entries``.
+
+        At most :data:`MAX_PAGES` requests within ``timeout_s`` (default: the reader's),
+        every request, pause and retry included; a page with no entries and a token is
+        asked again after a pause. Stopped by either bound with pages left, the result's
+        ``partial`` says so: it holds what was read, never passes for complete.
+
+        Raises:
+            LoggingError: API error (a 429 after its retry), a request that timed out on its
+                own, unreachable endpoint or missing credentials.
+        """
+        budget = self.timeout_s if timeout_s is None else timeout_s
+        deadline = self._monotonic() + budget
         out: list[LogRecord] = []
         token: str | None = None
+        pages = empty = 0
         while len(out) < max_entries:
+            if pages >= MAX_PAGES:
+                why = f"after {pages} entries:list requests"
+                return LogEntries(out, partial=_unfinished(why, empty))
             body: dict[str, Any] = {
                 "resourceNames": [f"projects/{self.project}"],
                 "filter": filter_,
@@ -272,12 +377,72 @@ class LogReader:
             }
             if token:
                 body["pageToken"] = token
-            reply = self._page(body)
             try:
-                out.extend(to_record(e) for e in reply.get("entries") or [])
+                reply = self._read_page(body, deadline, more=pages > 0)
+            except _OutOfTime:
+                why = f"within {budget:g}s ({pages} entries:list requests)"
+                return LogEntries(out, partial=_unfinished(why, empty))
+            pages += 1
+            try:
+                records = [to_record(e) for e in reply.get("entries") or []]
             except (ValueError, TypeError, AttributeError) as exc:
                 raise LoggingError(f"Cloud Logging entries:list: unreadable entry: {exc}") from exc
+            out.extend(records)
             token = reply.get("nextPageToken") or None
             if not token:
                 break
-        return out[:max_entries]
+            if not records:  # "did not have time to search all the possible log entries"
+                empty += 1
+                pause = min(self.pause_s, deadline - self._monotonic())
+                if pause > 0 and pages < MAX_PAGES:
+                    self._sleep(pause)
+        return LogEntries(out[:max_entries])
+
+
+class _OutOfTime(Exception):
+    """The read's time budget is spent."""
+
+
+class _QuotaExhausted(Exception):
+    """HTTP 429 from entries:list (its raw error body)."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__("HTTP 429")
+        self.raw = raw
+
+
+def _unfinished(why: str, empty: int) -> str:
+    blank = f", {empty} of them answered no entries yet" if empty else ""
+    return f"Cloud Logging had not searched every entry {why}{blank}"
+
+
+def _quota_info(raw: bytes) -> tuple[str, str | None]:
+    """The quota a 429 names (its ``google.rpc.ErrorInfo`` ``quota_limit`` and
+    ``quota_limit_value``), else the read quota entries.list counts against."""
+    try:
+        payload = json.loads(raw)
+        details = payload["error"].get("details") or []
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return READ_QUOTA, None
+    for detail in details if isinstance(details, list) else []:
+        metadata = detail.get("metadata") if isinstance(detail, dict) else None
+        if isinstance(metadata, dict) and metadata.get("quota_limit"):
+            value = metadata.get("quota_limit_value")
+            return str(metadata["quota_limit"]), str(value) if value else None
+    return READ_QUOTA, None
+
+
+def quota_message(raw: bytes, retried_after_s: float | None) -> str:
+    """The one line for an entries:list HTTP 429: the quota, and whether it was retried."""
+    limit, value = _quota_info(raw)
+    rate = f"{value} a minute, " if value else ""
+    retry = (
+        f"retried once after {retried_after_s:g}s"
+        if retried_after_s is not None
+        else "no time left to retry"
+    )
+    return (
+        f"Cloud Logging entries:list: HTTP 429 RESOURCE_EXHAUSTED, {retry}: the project's log "
+        f"read quota {limit} ({rate}shared by everything that reads this project's logs) is "
+        "used up; wait a minute and run again"
+    )

@@ -3,6 +3,11 @@
 Runs per service (and, after a deploy, per revision) through the logs adapter with a
 filter that always carries the time window, then counts entries per revision and names
 the most frequent messages.
+
+A read the adapter stopped at a bound with the search unfinished (its request cap or the
+check's timeout; ``LogEntries.partial``) counted only some of the entries: it is FAIL
+"at least N" when N already reaches ``fail_at`` (more entries cannot make it better), else
+INCONCLUSIVE with the reason and the count so far, never PASS or WARN.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.adapters.logs import SEVERITIES
+from nbaops.adapters.logs import MAX_PAGES, PAGE_LIMIT, SEVERITIES
 from nbaops.checks.measure import Measurement, count_tiers, duration_text
 from nbaops.checks.spec import CheckSpec, Key
 from nbaops.errors import UsageError
@@ -39,7 +44,12 @@ SPEC = CheckSpec(
             means=f"a Cloud Logging severity ({', '.join(SEVERITIES)})",
         ),
         "max_entries": Key(
-            "integer", 1000, "Most entries read per run.", maximum=100_000, minimum=1
+            "integer",
+            1000,
+            f"Most entries read per run (one read makes at most {MAX_PAGES} requests of up "
+            f"to {PAGE_LIMIT}).",
+            maximum=100_000,
+            minimum=1,
         ),
         "top_messages": Key("integer", 5, "How many distinct messages the result names."),
     },
@@ -84,6 +94,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     entries = m.log_entries(filter_, max_entries)
     count = len(entries)
     truncated = count >= max_entries
+    partial = entries.partial
     per_revision = Counter(e.revision or "(unknown)" for e in entries)
     messages: Counter[str] = Counter()
     example: dict[str, str] = {}  # each group shown by its first message, as logged
@@ -102,7 +113,14 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "per_revision": dict(per_revision.most_common()),
         "top_messages": [{"message": text, "pattern": key, "count": n} for text, key, n in top],
         "truncated": truncated,
+        "partial": partial,
     }
+    if partial is not None and count < fail_at:
+        message = (
+            f"cannot tell: {partial}; {count} {severity}-or-worse entries for {scope} in the "
+            f"last {duration_text(window)} so far (FAIL at {fail_at})"
+        )
+        return m.result(Verdict.INCONCLUSIVE, None, message, details)
     if count == 0:
         return m.result(
             Verdict.PASS,
@@ -111,7 +129,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             details,
         )
     verdict = count_tiers(count, fail_at, warn_at)
-    amount = f"at least {count}" if truncated else str(count)
+    amount = f"at least {count}" if truncated or partial else str(count)
     revisions = ", ".join(f"{rev} {n}" for rev, n in per_revision.most_common(3))
     message = (
         f"{amount} {severity}-or-worse entries for {scope} in the last "

@@ -21,7 +21,7 @@ from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
-    from nbaops.adapters.logs import LogRecord
+    from nbaops.adapters.logs import LogEntries
     from nbaops.checks.spec import CheckParams, Query
     from nbaops.context import Context
 
@@ -75,10 +75,17 @@ class Measurement:
             self.bytes_total += result.bytes_processed
         return list(result.rows)
 
-    def log_entries(self, filter_: str, max_entries: int) -> list[LogRecord]:
-        """Read Cloud Logging entries (the filter recorded first, so a failure reports it)."""
+    def log_entries(self, filter_: str, max_entries: int) -> LogEntries:
+        """Read Cloud Logging entries (the filter recorded first, so a failure reports it)
+        within the check's timeout; ``partial`` on the result says the read stopped at a
+        bound with the search unfinished (:meth:`~nbaops.adapters.logs.LogReader.entries`)."""
+        from nbaops.adapters.logs import LogEntries
+
         self.queries.append(filter_)
-        return list(self.ctx.logs.entries(filter_, max_entries=max_entries))
+        read = self.ctx.logs.entries(
+            filter_, max_entries=max_entries, timeout_s=self.params.timeout_s
+        )
+        return read if isinstance(read, LogEntries) else LogEntries(read)
 
     def result(
         self,

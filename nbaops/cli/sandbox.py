@@ -55,8 +55,9 @@ def reset(ctx: Context, seed: str | None = None, from_logs: str | None = None) -
         "merged to the sandbox's platform repository and not deployed), a canary fault "
         "(canary-5xx, canary-latency, canary-low-traffic) or a stand-in API fault (http-4xx, "
         "http-5xx, timeout, lro-fail, slow-lro, health-5xx, health-timeout, logging-error, "
-        "monitoring-error, iam-denied: IAM Credentials answers 403 as if the token creator "
-        "role were revoked, iam-not-found: 404 as if the account were deleted).",
+        "logging-empty-pages, monitoring-error, iam-denied: IAM Credentials answers 403 as "
+        "if the token creator role were revoked, iam-not-found: 404 as if the account were "
+        "deleted).",
         "service": "Service the fault applies to (defaults per fault; required by none).",
         "profile": PROFILE_HELP,
     },

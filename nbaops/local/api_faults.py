@@ -16,7 +16,14 @@ Kinds and where they apply:
 - ``slow-lro``: the next operation answers ``done: false`` (service ``reconciling``)
   to its creation reply and to ``polls`` more reads of it or its service (default 3).
 - ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.
-- ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL).
+- ``logging-error``: ``entries:list`` answers ``status`` (default 500 INTERNAL); 429 is
+  the read quota's RESOURCE_EXHAUSTED, with the ``google.rpc.ErrorInfo`` a real one carries
+  (``quota_limit`` ``ReadRequestsPerMinutePerProject``, ``quota_limit_value`` 60).
+- ``logging-empty-pages``: ``entries:list`` answers a page with no entries and a
+  ``nextPageToken`` that continues where the request was (logging.v2: "the search found no
+  log entries so far but it did not have time to search all the possible log entries").
+  With ``count`` N, N such pages, then the real ones; a ``logging-error`` set after it
+  answers once these are used up (empty pages, then 429s).
 - ``monitoring-error``: Cloud Monitoring ``timeSeries.list`` (gRPC and HTTP) answers
   ``status`` (default 500 INTERNAL).
 - ``iam-denied`` / ``iam-not-found``: IAM Credentials ``generateIdToken`` /
@@ -52,6 +59,7 @@ FAULT_SCOPE = {
     "health-5xx": "health",
     "health-timeout": "health",
     "logging-error": "logging",
+    "logging-empty-pages": "logging",
     "monitoring-error": "monitoring",
     "iam-denied": "iam",
     "iam-not-found": "iam",
@@ -81,10 +89,32 @@ DEFAULT_STATUS = {
 }
 
 
+# What Cloud Logging's read quota answers when used up (googleapis/nodejs-logging#91,
+# snarfed/bridgy-fed#620 quote it).
+READ_QUOTA_MESSAGE = (
+    "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' "
+    "of service 'logging.googleapis.com' for consumer 'project_number:0'. (injected fault "
+    "logging-error)"
+)
+READ_QUOTA_INFO = {
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+    "reason": "RATE_LIMIT_EXCEEDED",
+    "domain": "googleapis.com",
+    "metadata": {
+        "quota_limit": "ReadRequestsPerMinutePerProject",
+        "quota_limit_value": "60",
+        "quota_metric": "logging.googleapis.com/read_requests",
+        "service": "logging.googleapis.com",
+    },
+}
+
+
 def fault_error(fault: dict[str, Any]) -> StandInApiError:
     """The Google error JSON an injected HTTP-status fault answers."""
     status = int(fault.get("status") or 500)
     name = STATUS_NAMES.get(status, "UNKNOWN")
+    if fault["kind"] == "logging-error" and status == 429:
+        return StandInApiError(status, name, READ_QUOTA_MESSAGE, details=[READ_QUOTA_INFO])
     return StandInApiError(status, name, f"injected fault {fault['kind']}")
 
 

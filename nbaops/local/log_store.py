@@ -208,9 +208,16 @@ def next_page_token(last: dict[str, Any], scope: str) -> str:
     return paging.encode_token({"after": after, "scope": scope})
 
 
+def first_page_token(scope: str) -> str:
+    """A token for the first page again (bound to ``scope``): what a page with no entries
+    answers to a first request (the ``logging-empty-pages`` fault), so the search continues
+    where it was, at the start."""
+    return paging.encode_token({"after": None, "scope": scope})
+
+
 def page_cursor(token: str, scope: str, *, desc: bool) -> tuple[int, str] | None:
     """The :func:`position` a :func:`next_page_token` token continues strictly after;
-    None for the first page (no token).
+    None for the first page (no token, or a :func:`first_page_token`).
 
     Raises:
         StandInApiError: 400 ``INVALID_ARGUMENT`` for a token not issued for this filter,
@@ -221,6 +228,8 @@ def page_cursor(token: str, scope: str, *, desc: bool) -> tuple[int, str] | None
     fields = paging.decode_token(token)
     after = fields.get("after")
     mismatch = "The page token does not belong to this filter, orderBy and resourceNames."
+    if fields.get("scope") == scope and "after" in fields and after is None:
+        return None
     if fields.get("scope") != scope or not (
         isinstance(after, list) and len(after) == 2 and all(isinstance(a, str) for a in after)
     ):

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from worlds.checks_world import NOW_DT, World
+from worlds.fake_clock import FakeClock
 
 from nbaops.checks import run_check
 from nbaops.checks.error_logs import message_key
@@ -74,6 +75,71 @@ def test_logging_api_failure_is_error(logs_world: World) -> None:
     assert result.verdict is Verdict.ERROR
     assert "500" in result.message
     assert "timestamp >=" in result.query
+
+
+def on_fake_clock(world: World) -> FakeClock:
+    """The world's reader with its pauses on a fake clock (nothing waits)."""
+    from nbaops.adapters.logs import LogReader
+
+    clock = FakeClock()
+    endpoint = world.ctx.logs.endpoint
+    world.ctx.__dict__["logs"] = LogReader(
+        world.ctx.config.profile,
+        endpoint,
+        timeout_s=5.0,
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+    )
+    return clock
+
+
+def entries_list_requests(world: World) -> int:
+    from nbaops.local.standin import StandIn
+
+    return sum(r["path"] == "/v2/entries:list" for r in StandIn.requests(world.home))
+
+
+def test_a_search_cloud_logging_never_finished_is_inconclusive_not_pass(
+    logs_world: World,
+) -> None:
+    """Only pages with no entries and a token (the API's search ran out of time): a count
+    of 0 there is not "no errors"; the read stops at the request cap."""
+    from nbaops.adapters.logs import MAX_PAGES
+
+    logs_world.log(SVC, REV_NEW, "hidden failure {i}", count=3)
+    clock = on_fake_clock(logs_world)
+    set_api_fault(logs_world.home, "logging-empty-pages")
+    result = run_check(logs_world.ctx, "error_logs", service=SVC)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert result.value is None
+    assert result.message.startswith(
+        "cannot tell: Cloud Logging had not searched every entry after "
+        f"{MAX_PAGES} entries:list requests"
+    )
+    assert "0 ERROR-or-worse entries for grading-service in the last 10m so far" in (result.message)
+    assert result.details["partial"] and "timestamp >=" in result.query
+    assert entries_list_requests(logs_world) == MAX_PAGES
+    assert len(clock.slept) == MAX_PAGES - 1
+
+
+def test_a_partial_read_already_past_fail_at_is_fail_at_least(
+    logs_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two pages of five read, more left: 10 already reaches FAIL, so FAIL 'at least 10';
+    below fail_at the same partial read is INCONCLUSIVE with the count so far."""
+    monkeypatch.setattr("nbaops.adapters.logs.PAGE_LIMIT", 5)
+    monkeypatch.setattr("nbaops.adapters.logs.MAX_PAGES", 2)
+    logs_world.log(SVC, REV_NEW, "KeyError in row {i}", count=30)
+    on_fake_clock(logs_world)
+    result = run_check(logs_world.ctx, "error_logs", service=SVC)
+    assert result.verdict is Verdict.FAIL
+    assert result.value == 10
+    assert result.message.startswith("at least 10 ERROR-or-worse entries for grading-service")
+    assert result.details["partial"] and not result.details["truncated"]
+    below = run_check(logs_world.ctx, "error_logs", {"fail_at": 11}, service=SVC)
+    assert below.verdict is Verdict.INCONCLUSIVE
+    assert "10 ERROR-or-worse entries for grading-service in the last 10m so far" in (below.message)
+    assert below.message.endswith("(FAIL at 11)")
 
 
 def test_error_logs_needs_a_known_service(logs_world: World) -> None:

@@ -12,8 +12,8 @@ How each fault is injected (nothing of nbaops is mocked):
   schedule present but the measured tables empty (empty result);
 - Cloud Run Admin API, health endpoints, Cloud Logging: ``nbaops.local.api_faults`` on
   the Cloud Run/Logging stand-in (http-4xx, http-5xx, timeout, lro-fail, slow-lro, health-5xx,
-  health-timeout, logging-error), reached through the official ``run_v2``/logging
-  clients;
+  health-timeout, logging-error, logging-empty-pages), reached through the official
+  ``run_v2``/logging clients;
 - Slack and GitHub: HTTP servers on 127.0.0.1 answering 5xx or too slowly;
 - git: a ``PATH`` without git, a folder that is not a repository, a detached HEAD.
 
@@ -634,6 +634,37 @@ def _(env: Env) -> None:
     assert checks["error_logs[phase4-processors]"]["verdict"] == "ERROR", checks
     assert checks["lines_coverage[phase4-processors]"]["verdict"] == "PASS"
     assert code == 3 and doc["verdict"] == "ERROR"
+
+
+@cell(
+    "logging-empty-pages-check",
+    "Cloud Logging",
+    "entries:list answers only pages with no entries and a nextPageToken (search unfinished)",
+    "inv system-health (error_logs)",
+    "error_logs INCONCLUSIVE 'cannot tell' (never PASS) after at most 5 entries:list "
+    "requests; exit 3",
+)
+def _(env: Env) -> None:
+    from nbaops.adapters.logs import MAX_PAGES
+    from nbaops.local.api_faults import set_api_fault
+    from nbaops.local.standin import StandIn
+    from nbaops.system_health import run_system_health
+
+    assert MAX_PAGES == 5  # the expected outcome above names it
+    world = checks_world(env)
+    game_day(world)
+    world.use_standin_logs()
+    set_api_fault(world.home, "logging-empty-pages")
+    code, doc, _err = env.run(
+        lambda: run_system_health(world.ctx, "phase4-processors", record=False)
+    )
+    checks = checks_of(doc)
+    logs = checks["error_logs[phase4-processors]"]
+    assert logs["verdict"] == "INCONCLUSIVE" and logs["message"].startswith("cannot tell"), logs
+    assert checks["lines_coverage[phase4-processors]"]["verdict"] == "PASS"
+    assert code == 3 and doc["verdict"] == "INCONCLUSIVE"
+    requests = [r for r in StandIn.requests(world.home) if r["path"] == "/v2/entries:list"]
+    assert len(requests) == MAX_PAGES
 
 
 @cell(
