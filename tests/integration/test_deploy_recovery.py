@@ -10,7 +10,8 @@ import signal
 from typing import Any
 
 import pytest
-from worlds.deploy_world import DeployWorld, hook
+from worlds.deploy_world import NOW_DT, DeployWorld, hook
+from worlds.fake_clock import FakeClock
 
 from nbaops.adapters.cloudrun import ServiceInfo, TrafficSplit
 from nbaops.deploy import lock
@@ -271,8 +272,13 @@ def test_losing_the_lease_mid_deploy_stops_it_and_says_so(dworld: DeployWorld) -
             fired.append(True)
             steal()
 
+    clock = FakeClock(wall=NOW_DT)  # a canary's rounds wait for metrics: on a fake clock
     report = run_deploy(
-        dworld.context(), DeployRequest(service=SERVICE, canary=20), progress=hook(on)
+        dworld.context(),
+        DeployRequest(service=SERVICE, canary=20),
+        progress=hook(on),
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
     )
     assert report.final_line().startswith("LEASE LOST phase4-processors: taken over by bob@ci")
     assert exit_code_for(report.verdict) == 3
