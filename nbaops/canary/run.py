@@ -245,7 +245,7 @@ class CanaryRounds:
             self.step(
                 "canary",
                 f"round {index} | still collecting ({analysis.summary()}); decides at the "
-                f"latest {self.collect_s:g}s after the traffic shift ({elapsed:g}s ago)",
+                f"latest {self.collect_s:g}s after the traffic shift ({elapsed:.0f}s ago)",
             )
             return []
         return [analysis.to_check(self.service)]
