@@ -46,21 +46,7 @@ LATENCIES = "run.googleapis.com/request_latencies"
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("NBAOPS_NOW", NOW.isoformat())  # the stand-in's now
-    seed_services(
-        tmp_path,
-        PROJECT,
-        REGION,
-        [
-            SeedService(
-                SERVICE,
-                [
-                    SeedRevision("img:old", name=OLD, create_time=NOW - dt.timedelta(days=1)),
-                    SeedRevision("img:new", name=NEW, create_time=CREATED),
-                ],
-                traffic=[(OLD, 80, ""), (NEW, 20, "candidate")],
-            )
-        ],
-    )
+    _seed_new(tmp_path, CREATED)
     yield tmp_path
     server = MonitoringServer._instances.get(str(tmp_path.resolve()))
     if server is not None:
@@ -284,6 +270,7 @@ def test_no_client_makes_every_metric_error() -> None:
 
 
 def _seed_new(home: Path, created: dt.datetime) -> None:
+    """OLD serving 80% since a day, NEW (created at ``created``) 20% as the candidate."""
     seed_services(
         home,
         PROJECT,
