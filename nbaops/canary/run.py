@@ -293,7 +293,11 @@ def plan_lines(ctx: Context, service: str, percent: int) -> list[str]:
         f"  canary analysis: monitoring.v3 projects.timeSeries.list for the new and the "
         f"previous revision over the last {settings.window_s}s since the traffic shift, "
         f"older than {settings.ingestion_delay_s}s (Cloud Monitoring's delay): {names}; "
-        f"one-sided tests at alpha {settings.alpha:g} (docs/canary.md)"
+        f"one-sided tests at alpha {settings.alpha:g} (docs/canary.md)",
+        f"  while the canary's sample is too small to judge, the observation runs more "
+        f"rounds (at least {EXTEND_POLL_S:g}s apart) until "
+        f"{settings.window_s + settings.ingestion_delay_s}s after the traffic shift "
+        "(window_s + ingestion_delay_s): a quiet service's canary takes up to that long",
     ]
 
 

@@ -115,7 +115,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "truncated": truncated,
         "partial": partial,
     }
-    if partial is not None and count < fail_at:
+    if partial is not None and count < max(fail_at, 1):  # (fail_at 0 fails on any entry)
         message = (
             f"cannot tell: {partial}; {count} {severity}-or-worse entries for {scope} in the "
             f"last {duration_text(window)} so far (FAIL at {fail_at})"

@@ -147,6 +147,11 @@ def test_dry_run_plan_names_the_canary_analysis_and_reads_no_metric(dworld: Depl
     assert any(
         "canary analysis: monitoring.v3 projects.timeSeries.list" in line for line in report.plan
     )
+    # how long it may take: the extra rounds while the sample is too small (780 s default)
+    assert any(
+        "runs more rounds" in line and "780s after the traffic shift" in line
+        for line in report.plan
+    ), report.plan
     assert report.to_json()["canary_analysis"] is None
     assert not [r for r in dworld.requests() if r["method"] == "GRPC"]
     full = run_deploy(ctx, DeployRequest(service=SERVICE, dry_run=True))

@@ -120,6 +120,9 @@ def test_a_search_cloud_logging_never_finished_is_inconclusive_not_pass(
     assert result.details["partial"] and "timestamp >=" in result.query
     assert entries_list_requests(logs_world) == MAX_PAGES
     assert len(clock.slept) == MAX_PAGES - 1
+    # the strictest setting (fail_at 0: any entry fails) must not read "0 so far" as PASS
+    strict = run_check(logs_world.ctx, "error_logs", {"fail_at": 0, "warn_at": 0}, service=SVC)
+    assert strict.verdict is Verdict.INCONCLUSIVE, strict.message
 
 
 def test_a_partial_read_already_past_fail_at_is_fail_at_least(
