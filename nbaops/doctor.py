@@ -373,10 +373,11 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
     from nbaops.schedule import build_plan
 
     plan = build_plan(ctx)
-    fix = "`inv schedule.install --profile prod` creates or updates the job"
+    install = f"`inv schedule.install --profile {ctx.profile}`"  # the profile doctor checked
+    fix = f"{install} creates or updates the job"
     state_fixes = {
-        "PAUSED": "`inv schedule.install --profile prod` resumes it",
-        "UPDATE_FAILED": "`inv schedule.install --profile prod` re-sends every field (a "
+        "PAUSED": f"{install} resumes it",
+        "UPDATE_FAILED": f"{install} re-sends every field (a "
         "successful update is the documented recovery)",
         "DISABLED": disabled_fix(plan.name),
     }

@@ -165,7 +165,14 @@ def upsert_job(
             client.update_job(job=job, update_mask={"paths": paths}, timeout=30.0)
         resumed = state == "PAUSED"
         if resumed:
-            client.resume_job(name=job.name, timeout=30.0)
+            try:
+                client.resume_job(name=job.name, timeout=30.0)
+            except Exception as exc:  # the update above stands: say so, then what failed
+                written = f"updated {', '.join(paths)}, then " if paths else ""
+                raise SchedulerError(
+                    f"Cloud Scheduler install: {written}resuming the PAUSED job failed "
+                    f"({first_line(exc)}); run it again, or `gcloud scheduler jobs resume`"
+                ) from None
         action = "updated" if paths else "resumed" if resumed else "unchanged"
         return Upsert(action, paths, state, resumed)
     except SchedulerError:

@@ -252,8 +252,11 @@ class CanaryRounds:
 
     def extend(self, index: int) -> float:
         """After the window's last round: seconds to wait for one more round while the
-        canary is still collecting, else 0 (the window ends)."""
-        if index < self.rounds or not self.collecting:
+        canary is still collecting and :attr:`collect_s` has not passed, else 0 (the window
+        ends; also when the latest rounds never reached the analysis, their measurement
+        failing first, and ``collecting`` is an earlier round's)."""
+        elapsed = self.monotonic() - self.started
+        if index < self.rounds or not self.collecting or elapsed >= self.collect_s:
             return 0.0
         return max(self.interval_s, EXTEND_POLL_S)
 

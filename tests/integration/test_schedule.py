@@ -62,6 +62,7 @@ class FakeScheduler:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     fail_with: int | None = None
+    resume_fails_with: int | None = None
     contract: Contract = field(default_factory=_contract)
 
     def route(self, request: Request) -> tuple[int, Any]:
@@ -96,6 +97,8 @@ class FakeScheduler:
             if job["state"] == "UPDATE_FAILED":
                 job["state"] = "ENABLED"
             return 200, job
+        if self.resume_fails_with:  # POST :resume (cloudscheduler.jobs.enable missing)
+            return google_error(self.resume_fails_with, "PERMISSION_DENIED", "denied")
         if job["state"] != "PAUSED":  # POST :resume
             return google_error(400, "FAILED_PRECONDITION", "the job is not PAUSED")
         job["state"] = "ENABLED"
@@ -288,6 +291,22 @@ def test_a_paused_job_is_resumed_not_reported_up_to_date(
     ]
     assert scheduler.jobs[JOB]["state"] == "ENABLED"
     assert scheduler.jobs[JOB]["schedule"] == "30 */4 * * *"
+
+
+def test_a_resume_that_fails_after_the_update_says_the_update_was_written(
+    prod: Context, scheduler: FakeScheduler
+) -> None:
+    """ "install failed" alone read as if nothing had changed, while the fields were."""
+    run_install(prod, scheduler)
+    scheduler.jobs[JOB]["state"] = "PAUSED"
+    prod.config.raw["alerts"]["schedule"]["cron"] = "30 */4 * * *"
+    scheduler.resume_fails_with = 403
+    with pytest.raises(SchedulerError) as info:
+        run_install(prod, scheduler)
+    assert str(info.value).startswith(
+        "Cloud Scheduler install: updated schedule, then resuming the PAUSED job failed ("
+    )
+    assert scheduler.jobs[JOB]["schedule"] == "30 */4 * * *"  # the update stands
 
 
 def test_an_update_failed_job_gets_every_managed_field_re_sent(

@@ -156,3 +156,27 @@ def test_extend_runs_more_rounds_after_the_last_until_it_says_stop() -> None:
     assert calls == [1, 2, 3, 4, 5] and asked == [2, 3, 4, 5]
     assert slept == [1, 30.0, 30.0, 30.0]
     assert out.verdict is Verdict.PASS and len(out.rounds) == 5
+
+
+def test_a_canary_stops_asking_for_rounds_once_its_collection_time_is_over() -> None:
+    """``collecting`` is set by the analysis: rounds whose measurement failed before it
+    left an earlier round's True, and extra rounds were asked past window + delay."""
+    from nbaops.canary.run import EXTEND_POLL_S, CanaryRounds
+    from nbaops.canary.settings import CanarySettings
+
+    now = [0.0]
+    settings = CanarySettings()
+    rounds = CanaryRounds(
+        ctx=None,  # type: ignore[arg-type]  # extend reads no context
+        service="prediction-worker",
+        baseline="old",
+        canary="new",
+        settings=settings,
+        step=lambda _k, _m: None,
+        rounds=3,
+        monotonic=lambda: now[0],
+    )
+    rounds.collecting = True  # the latest analysis could not judge yet
+    assert rounds.extend(3) == EXTEND_POLL_S
+    now[0] = settings.window_s + settings.ingestion_delay_s  # collect_s has passed
+    assert rounds.extend(4) == 0.0
