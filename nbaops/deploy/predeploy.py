@@ -172,16 +172,19 @@ def check_tests(
             f"tests failed (exit {proc.returncode}): {clip(last, 300)}",
             {"output_tail": tail[-20:]},
         )
+    note = ""
     if reuse and key:
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        test_results.remember(
-            reuse[0],
-            key,
-            {"head": reuse[1], "command": command, "passed_at": stamp, "summary": last},
-        )
-    return item.result(
-        Verdict.PASS, 0, f"tests passed: {clip(last, 300)}" if last else "tests passed"
-    )
+        try:  # remembering only saves the next run's tests: the run itself passed
+            test_results.remember(
+                reuse[0],
+                key,
+                {"head": reuse[1], "command": command, "passed_at": stamp, "summary": last},
+            )
+        except OSError as exc:  # a read-only or full state folder
+            note = f" (not remembered for reuse: {exc.strerror or exc})"
+    passed = f"tests passed: {clip(last, 300)}" if last else "tests passed"
+    return item.result(Verdict.PASS, 0, passed + note)
 
 
 def _reuse(ctx: Context, repo: Repo | None, head: str | None) -> tuple[Path, str] | None:

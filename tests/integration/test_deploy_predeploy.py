@@ -187,3 +187,17 @@ def test_a_passing_run_is_reused_only_for_the_same_clean_commit_and_command(
     assert checks(dworld)["tests"].verdict is Verdict.FAIL  # type: ignore[attr-defined]
     assert checks(dworld)["tests"].verdict is Verdict.FAIL  # type: ignore[attr-defined]
     assert runs.read_text() == "xxxxx"
+
+
+def test_tests_that_passed_stay_passed_when_the_state_folder_cannot_remember_them(
+    dworld: DeployWorld,
+) -> None:
+    """A read-only (or full) state folder ran the whole test suite, then made the tests
+    check fail on writing the record that only saves the next run's tests."""
+    dworld.reconfigure(test_command="python -c \"print('7 passed')\"")
+    folder = dworld.context().home / "test-results"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("a file where the records' folder goes: nothing can be written in it")
+    result = checks(dworld)["tests"]
+    assert result.verdict is Verdict.PASS, result.message  # type: ignore[attr-defined]
+    assert "(not remembered for reuse: " in result.message  # type: ignore[attr-defined]
