@@ -12,9 +12,11 @@ reads or fills it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -186,6 +188,34 @@ def _complete_length(fd: int, chunk: int = 1 << 16) -> int:
             return start + at + 1
         end = start
     return 0
+
+
+class NotRegularFileError(OSError):
+    """A path that is not a regular file where one is read (its ``strerror`` says what it
+    is: "a folder" or "not a regular file")."""
+
+
+def read_regular(path: str | Path, limit: int) -> tuple[bytes, int]:
+    """At most ``limit + 1`` bytes of a regular file (more than ``limit`` read: too large),
+    and its size as ``stat`` gives it.
+
+    Only a regular file is read: a device such as ``/dev/zero`` never ends, and a FIFO
+    nobody writes to blocked ``open`` for ever (it is opened without blocking, checked,
+    then read blocking).
+
+    Raises:
+        NotRegularFileError: a folder, a device, a FIFO, a socket.
+        OSError: missing or unreadable.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise NotRegularFileError(errno.EINVAL, kind)
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit + 1), info.st_size
 
 
 def create_once(path: Path, data: bytes) -> bytes:

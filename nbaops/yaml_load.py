@@ -10,9 +10,7 @@ message). :func:`load_bounded` refuses such input with one :class:`ConfigError` 
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -168,30 +166,23 @@ def _unbuildable_at(text: str) -> str:
 def read_bounded(path: Path) -> str:
     """A YAML file's text, read no further than :data:`MAX_BYTES` past the limit.
 
-    Only a regular file is read: ``NBAOPS_CONFIG=/dev/zero`` read for ever (4.5 GB in
-    5 s) before the size was checked, and a FIFO without a writer blocked in ``open``
-    (opened without blocking here, then checked).
+    Only a regular file is read (:func:`nbaops.fsutil.read_regular`):
+    ``NBAOPS_CONFIG=/dev/zero`` read for ever (4.5 GB in 5 s) before the size was checked,
+    and a FIFO without a writer blocked in ``open``.
 
     Raises:
         ConfigError: missing, not a regular file, unreadable, too large or not UTF-8.
     """
+    from nbaops.fsutil import NotRegularFileError, read_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        data, _size = read_regular(path, MAX_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except NotRegularFileError as exc:
+        raise ConfigError(f"{path}: {exc.strerror}, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-        raise ConfigError(f"{path}: {kind}, not a config file")
-    os.set_blocking(fd, True)
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            data = handle.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
     if len(data) > MAX_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_BYTES // 1024} KiB; is this a config file?")
     try:

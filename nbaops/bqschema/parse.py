@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -119,29 +117,19 @@ class Document:
 
 
 def read_bytes(path: str) -> bytes | Finding:
-    """The file's bytes, or a FILE_UNREADABLE / FILE_TOO_LARGE finding.
+    """The file's bytes, or a FILE_UNREADABLE / FILE_TOO_LARGE finding (a regular file
+    only: :func:`nbaops.fsutil.read_regular`; a FIFO blocked, a device never ended)."""
+    from nbaops.fsutil import read_regular
 
-    Only a regular file is read: a FIFO nobody writes to blocked ``open`` for ever (it is
-    opened without blocking, then checked), a device such as ``/dev/zero`` never ends.
-    """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            reason = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            return lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
-        with os.fdopen(fd, "rb") as handle:
-            if info.st_size > MAX_BYTES:
-                message = (
-                    f"file has {info.st_size} bytes; a schema file is at most {MAX_BYTES} bytes"
-                )
-                return lint_finding(path, 1, "FILE_TOO_LARGE", message)
-            os.set_blocking(fd, True)
-            return handle.read(MAX_BYTES + 1)
+        data, size = read_regular(path, MAX_BYTES)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return lint_finding(path, 1, "FILE_UNREADABLE", f"cannot read file: {reason}")
+    if size > MAX_BYTES:
+        message = f"file has {size} bytes; a schema file is at most {MAX_BYTES} bytes"
+        return lint_finding(path, 1, "FILE_TOO_LARGE", message)
+    return data
 
 
 def decode_document(path: str, data: bytes) -> Document:
