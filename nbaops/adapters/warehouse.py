@@ -66,9 +66,9 @@ def interrupt_local_queries() -> None:
     no-op when DuckDB was never loaded (prod runs, tasks without the warehouse)."""
     import sys
 
-    engine = sys.modules.get("nbaops.adapters.warehouse_duckdb")
-    if engine is not None:
-        engine.interrupt_all()
+    files = sys.modules.get("nbaops.adapters.duckdb_files")
+    if files is not None:
+        files.interrupt_all()
 
 
 def split_ref(table: str) -> tuple[str, str]:

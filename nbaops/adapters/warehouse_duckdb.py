@@ -5,19 +5,15 @@ on BigQuery is transpiled with BigQuery's semantics restored where they differ (
 :mod:`nbaops.adapters.sql_dialect`).
 
 Concurrency: checks run in threads of one process, and two nbaops processes may run at
-once. DuckDB lets one *process* hold the file read-write, so the local warehouse opens
-the file only while an operation is in flight: threads share that one connection, each
-with its own cursor; when the last operation finishes the file is closed and another
-process may take it. Opening retries "Could not set lock" with a bounded exponential
-backoff (``lock_timeout_s``, default 30 s, env ``NBAOPS_WAREHOUSE_LOCK_TIMEOUT``).
-:meth:`DuckDBWarehouse.session` keeps the file open across many operations (a whole
-check run, a sandbox build).
+once; the file is open only while an operation is in flight (see
+:mod:`nbaops.adapters.duckdb_files`), lock waits bounded by ``lock_timeout_s`` (default
+30 s, env ``NBAOPS_WAREHOUSE_LOCK_TIMEOUT``). :meth:`DuckDBWarehouse.session` keeps the
+file open across many operations (a whole check run, a sandbox build).
 DuckDB itself comes from :mod:`nbaops.adapters.duckdb_engine`.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import datetime as dt
 import json
@@ -32,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue
-from nbaops.adapters.duckdb_engine import connect, engine
+from nbaops.adapters.duckdb_engine import engine
+from nbaops.adapters.duckdb_files import attached_file
 from nbaops.adapters.warehouse import QueryResult, check_rows, split_ref, utc_values
 from nbaops.clock import as_utc
 from nbaops.environment import typed
-from nbaops.errors import DamagedStateError, WarehouseError, first_line
+from nbaops.errors import WarehouseError, first_line
 
 if TYPE_CHECKING:
     from nbaops.bqschema.ddl import Statement
@@ -45,18 +42,6 @@ if TYPE_CHECKING:
 
 WAREHOUSE_FILE = "warehouse.duckdb"
 LOCK_TIMEOUT_ENV = "NBAOPS_WAREHOUSE_LOCK_TIMEOUT"
-STOPPED_MESSAGE = "local warehouse: interrupted, no new query starts"
-
-
-def _is_lock_error(exc: BaseException) -> bool:
-    text = str(exc)
-    return "Could not set lock" in text or "Conflicting lock" in text
-
-
-def _is_access_error(exc: BaseException) -> bool:
-    """The file cannot be opened for writing where it is (not its content's fault)."""
-    text = str(exc)
-    return "Read-only file system" in text or "Permission denied" in text
 
 
 def _param_value(value: Any) -> Any:
@@ -69,159 +54,8 @@ def _param_value(value: Any) -> Any:
     return value
 
 
-class _SharedConnection:
-    """One DuckDB connection per process, open only while operations are in flight."""
-
-    def __init__(self, path: Path, lock_timeout_s: float) -> None:
-        self.path = path
-        self.lock_timeout_s = lock_timeout_s
-        self._lock = threading.Lock()
-        self._conn: Any = None
-        self._users = 0
-        self.active: set[Any] = set()  # cursors in use (interrupt_all stops their queries)
-
-    def _open(self) -> Any:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.02
-        while True:
-            try:
-                return connect(str(self.path))
-            except engine().Error as exc:
-                if _is_access_error(exc):  # a reset could not write there either
-                    raise DamagedStateError(
-                        f"cannot open local warehouse {self.path}: {first_line(exc)}; "
-                        "NBAOPS_HOME must be a folder nbaops can write (nothing was changed)"
-                    ) from None
-                if not _is_lock_error(exc):
-                    raise DamagedWarehouseError(
-                        f"cannot open local warehouse {self.path}: {first_line(exc)}; "
-                        "`inv sandbox.reset` rebuilds it"
-                    ) from None
-                if _STOPPED:  # the process is ending: stop waiting for the lock
-                    raise WarehouseError(STOPPED_MESSAGE) from None
-                if time.monotonic() + delay > deadline:
-                    raise WarehouseError(
-                        f"local warehouse {self.path} is locked by another process "
-                        f"(waited {self.lock_timeout_s:g}s): {first_line(exc)}"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
-
-    @contextmanager
-    def hold(self) -> Iterator[Any]:
-        """Keep the connection open for the duration of the block; yields it.
-
-        Raises:
-            WarehouseError: the process was interrupted (:func:`interrupt_all`): no
-                DuckDB call starts after that.
-        """
-        with _in_duckdb():
-            with self._lock:
-                if self._conn is None:
-                    self._conn = self._open()
-                self._users += 1
-                conn = self._conn
-            try:
-                yield conn
-            finally:
-                with self._lock:
-                    self._users -= 1
-                    if self._users == 0 and self._conn is not None:
-                        self._conn.close()
-                        self._conn = None
-
-    @contextmanager
-    def cursor(self) -> Iterator[Any]:
-        """A cursor of its own for this thread's operation."""
-        with self.hold() as conn:
-            cur = conn.cursor()
-            with self._lock:
-                self.active.add(cur)
-            try:
-                yield cur
-            finally:
-                with self._lock:
-                    self.active.discard(cur)
-                cur.close()
-
-
-_CONNECTIONS: dict[Path, _SharedConnection] = {}
-_CONNECTIONS_LOCK = threading.Lock()
-# Set by interrupt_all (the process is ending): no DuckDB call starts after it.
-_STOPPED = False
-# Threads inside a hold() block (opening, querying, closing): interrupt_all waits for 0.
-_IN_FLIGHT = 0
-
-
-@contextmanager
-def _in_duckdb() -> Iterator[None]:
-    """Count this thread in :data:`_IN_FLIGHT` for the block; refuse once stopped."""
-    global _IN_FLIGHT
-    with _CONNECTIONS_LOCK:
-        if _STOPPED:
-            raise WarehouseError(STOPPED_MESSAGE)
-        _IN_FLIGHT += 1
-    try:
-        yield
-    finally:
-        with _CONNECTIONS_LOCK:
-            _IN_FLIGHT -= 1
-
-
-def _shared(path: Path, lock_timeout_s: float) -> _SharedConnection:
-    key = path.resolve()
-    with _CONNECTIONS_LOCK:
-        shared = _CONNECTIONS.get(key)
-        if shared is None:
-            shared = _CONNECTIONS[key] = _SharedConnection(key, lock_timeout_s)
-        shared.lock_timeout_s = lock_timeout_s
-        return shared
-
-
-def interrupt_all(wait_s: float = 2.0, *, refuse_new: bool = False) -> bool:
-    """Stop every query of this process and wait (up to ``wait_s``) until no thread is
-    inside DuckDB; with ``refuse_new`` (the process is ending) no DuckDB call starts after.
-
-    A thread still inside DuckDB when the interpreter shuts down is ended by a forced
-    unwind that DuckDB's C++ swallows, and the process aborts ("FATAL: exception not
-    rethrown", SIGABRT) instead of exiting with its code: the runner calls this on Ctrl-C
-    (the queries stop before "interrupted" is printed) and ``atexit`` calls it with
-    ``refuse_new`` (a check left behind by its timeout, or a thread that reached the
-    warehouse after the Ctrl-C, gets a WarehouseError instead of entering DuckDB during
-    the shutdown). Returns whether every thread left DuckDB in time.
-    """
-    global _STOPPED
-    deadline = time.monotonic() + wait_s
-    while True:
-        with _CONNECTIONS_LOCK:
-            _STOPPED = _STOPPED or refuse_new
-            shared = list(_CONNECTIONS.values())
-            in_flight = _IN_FLIGHT
-        if not in_flight:
-            return True
-        for cur in [cur for conn in shared for cur in list(conn.active)]:
-            with contextlib.suppress(Exception):  # it may have just finished
-                cur.interrupt()
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-
-
-# At every exit, not only on Ctrl-C: a check that timed out (checks.timeout_s) may still
-# be inside DuckDB when the process ends; atexit runs before the interpreter ends daemon
-# threads, so the query is stopped there instead of the process aborting (exit 134).
-atexit.register(interrupt_all, refuse_new=True)
-
-
 def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
     return WarehouseError(f"{what}: {first_line(exc)}")
-
-
-class DamagedWarehouseError(DamagedStateError, WarehouseError):
-    """The warehouse file exists but is not a DuckDB database DuckDB can open (cut short,
-    overwritten): not a lock held by another process. ``sandbox.reset`` sets it aside.
-    Bad local state, like a damaged state file: exit 2, not "could not determine"."""
 
 
 class DuckDBWarehouse:
@@ -255,7 +89,7 @@ class DuckDBWarehouse:
         self.sql_cache_dir = sql_cache_dir or self.path.parent / CACHE_DIR_NAME
         if lock_timeout_s is None:
             lock_timeout_s = typed(LOCK_TIMEOUT_ENV) or 30.0
-        self._conn = _shared(self.path, lock_timeout_s)
+        self._conn = attached_file(self.path, lock_timeout_s)
 
     # -- connection management -------------------------------------------------------
 
@@ -412,7 +246,8 @@ class DuckDBWarehouse:
     def _columns(self, cur: Any, schema: str, name: str) -> list[tuple[str, str, bool, str | None]]:
         rows = cur.execute(
             "SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns() "
-            "WHERE schema_name = $s AND table_name = $t ORDER BY column_index",
+            "WHERE database_name = current_database() AND schema_name = $s "
+            "AND table_name = $t ORDER BY column_index",
             {"s": schema, "t": name},
         ).fetchall()
         return [(r[0], r[1], bool(r[2]), r[3]) for r in rows]
@@ -559,7 +394,9 @@ class DuckDBWarehouse:
         real = self.datasets.get(dataset, dataset)
         with self._conn.cursor() as cur:
             rows = cur.execute(
-                "SELECT 1 FROM duckdb_schemas() WHERE schema_name = $s", {"s": real}
+                "SELECT 1 FROM duckdb_schemas() "
+                "WHERE database_name = current_database() AND schema_name = $s",
+                {"s": real},
             ).fetchall()
         return "" if rows else None
 

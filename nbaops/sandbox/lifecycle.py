@@ -275,11 +275,8 @@ def _set_aside_damaged(settings: Settings) -> None:
     """Before a reset rebuilds everything: a stand-in state or warehouse file that cannot
     be read (cut short, overwritten) is renamed ``*.damaged``, so the reset — the way out
     every such error names — does not fail on the file it replaces."""
-    from nbaops.adapters.warehouse_duckdb import (
-        WAREHOUSE_FILE,
-        DamagedWarehouseError,
-        DuckDBWarehouse,
-    )
+    from nbaops.adapters.duckdb_files import DamagedWarehouseError
+    from nbaops.adapters.warehouse_duckdb import WAREHOUSE_FILE, DuckDBWarehouse
     from nbaops.local import cloudrun_state
 
     def aside(path: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaops.adapters import warehouse_duckdb
+from nbaops.adapters import duckdb_files
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.errors import WarehouseError
 
@@ -33,7 +33,7 @@ LONG = (
 SCRIPT = f"""
 import sys, threading, time
 from pathlib import Path
-from nbaops.adapters import warehouse_duckdb
+from nbaops.adapters import duckdb_files
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.cli.runner import run
 from nbaops.report import CheckReport
@@ -48,7 +48,7 @@ def long_query():
 
 def action(ctx):
     threading.Thread(target=long_query, daemon=True).start()
-    while not any(c.active for c in warehouse_duckdb._CONNECTIONS.values()):
+    while not any(c.active for c in duckdb_files._CONNECTIONS.values()):
         time.sleep(0.01)  # the query is running in DuckDB now
     if sys.argv[2] == "ctrl-c":
         raise KeyboardInterrupt
@@ -100,10 +100,10 @@ def test_interrupt_all_ends_a_running_query_and_waits_for_it(tmp_path: Path) -> 
     worker = threading.Thread(target=long_query, daemon=True)
     worker.start()
     deadline = time.monotonic() + 10
-    while not any(c.active for c in warehouse_duckdb._CONNECTIONS.values()):
+    while not any(c.active for c in duckdb_files._CONNECTIONS.values()):
         assert time.monotonic() < deadline, "the query never started"
         time.sleep(0.01)
-    assert warehouse_duckdb.interrupt_all(wait_s=10) is True
+    assert duckdb_files.interrupt_all(wait_s=10) is True
     worker.join(5)
     assert not worker.is_alive() and errors == ["query interrupted"]
 
@@ -114,14 +114,14 @@ def test_no_duckdb_call_starts_once_the_process_is_ending(
     # A check thread that reaches the warehouse only after Ctrl-C was handled, or after
     # the report was printed: it must not open the file or query while the interpreter
     # shuts down (what atexit's interrupt_all(refuse_new=True) is for).
-    monkeypatch.setattr(warehouse_duckdb, "_STOPPED", False)  # restored after the test
+    monkeypatch.setattr(duckdb_files, "_STOPPED", False)  # restored after the test
     wh = DuckDBWarehouse(tmp_path / "wh.duckdb", root=ROOT)
-    assert warehouse_duckdb.interrupt_all(wait_s=1) is True  # the runner's Ctrl-C call
+    assert duckdb_files.interrupt_all(wait_s=1) is True  # the runner's Ctrl-C call
     assert wh.query("SELECT 1 AS x").rows == [{"x": 1}]  # in-process callers go on
-    assert warehouse_duckdb.interrupt_all(wait_s=1, refuse_new=True) is True
+    assert duckdb_files.interrupt_all(wait_s=1, refuse_new=True) is True
     with pytest.raises(WarehouseError, match="interrupted, no new query starts"):
         wh.query("SELECT 1 AS x")
-    assert warehouse_duckdb._IN_FLIGHT == 0
+    assert duckdb_files._IN_FLIGHT == 0
 
 
 def test_interrupt_all_waits_for_a_thread_still_opening_the_file(tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def test_interrupt_all_waits_for_a_thread_still_opening_the_file(tmp_path: Path)
     worker = threading.Thread(target=opening, daemon=True)
     worker.start()
     assert inside.wait(10)
-    assert warehouse_duckdb.interrupt_all(wait_s=0.2) is False  # still inside: not done
+    assert duckdb_files.interrupt_all(wait_s=0.2) is False  # still inside: not done
     release.set()
     worker.join(5)
-    assert warehouse_duckdb.interrupt_all(wait_s=1) is True
+    assert duckdb_files.interrupt_all(wait_s=1) is True

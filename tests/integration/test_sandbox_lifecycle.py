@@ -468,7 +468,7 @@ def test_damaged_state_files_name_themselves_and_a_reset_rebuilds_past_them(
     (home / WAREHOUSE_FILE).write_bytes((home / WAREHOUSE_FILE).read_bytes()[:4096])
     with pytest.raises(ConfigError, match=r"cloudrun.json: damaged sandbox state .*sandbox.reset"):
         load_state(home)
-    from nbaops.adapters.warehouse_duckdb import DamagedWarehouseError
+    from nbaops.adapters.duckdb_files import DamagedWarehouseError
 
     with pytest.raises(DamagedWarehouseError, match="sandbox.reset") as damaged:
         DuckDBWarehouse(home / WAREHOUSE_FILE, root=ROOT).query("SELECT 1 AS x")

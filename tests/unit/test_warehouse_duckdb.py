@@ -433,6 +433,60 @@ def test_threads_share_the_warehouse_with_their_own_cursors(wh: DuckDBWarehouse)
     assert len(results) == 60 and set(results) <= set(range(1, 8))
 
 
+def test_two_warehouse_files_open_at_once_each_see_only_their_own_tables(tmp_path: Path) -> None:
+    """Every file is attached to the process's one DuckDB instance: catalog lookups must
+    name the file's own database, or a file without a dataset would find another file's."""
+    full = DuckDBWarehouse(tmp_path / "full.duckdb", root=ROOT)
+    full.create_tables()
+    empty = DuckDBWarehouse(tmp_path / "empty.duckdb", root=ROOT)
+    with full.session(), empty.session():
+        assert full.dataset_location("nba_raw") == ""
+        assert empty.dataset_location("nba_raw") is None
+        assert [c["name"] for c in full.table_schema("nba_raw.games")][:2] == [
+            "game_id",
+            "game_date",
+        ]
+        with pytest.raises(WarehouseError, match="no such table"):
+            empty.insert_rows("nba_raw.games", [{"game_id": "G1"}])
+        with pytest.raises(WarehouseError, match="nba_raw"):
+            empty.query("SELECT COUNT(*) AS n FROM `nba_raw.games`")
+        assert full.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows == [{"n": 0}]
+
+
+def test_after_an_operation_another_process_opens_the_file_and_reads_what_it_wrote(
+    tmp_path: Path,
+) -> None:
+    """Closing the file (DETACH) releases its lock and checkpoints what was written: a
+    process started right after the insert opens the file itself and counts the row."""
+    path = tmp_path / "w.duckdb"
+    w = DuckDBWarehouse(path, root=ROOT)
+    w.create_tables()
+    w.insert_rows(
+        "nba_raw.games",
+        [
+            {
+                "game_id": "G1",
+                "game_date": dt.date(2026, 1, 12),
+                "season": "2025-26",
+                "home_team": "BOS",
+                "away_team": "NYK",
+                "start_time": dt.datetime(2026, 1, 13, 0, 30, tzinfo=UTC),
+                "status": "final",
+            }
+        ],
+    )
+    code = (
+        "import sys, _duckdb\n"
+        "con = _duckdb.connect(sys.argv[1])\n"
+        "print(con.execute('SELECT COUNT(*) FROM nba_raw.games').fetchall()[0][0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "1"), done.stderr
+    assert not path.with_name(path.name + ".wal").exists()
+
+
 _HOLDER = textwrap.dedent(
     """
     import sys, time
