@@ -72,9 +72,14 @@ class AttachedFile:
         self._users = 0
         self.active: set[Any] = set()  # cursors in use (interrupt_all stops their queries)
         self._alias = _next_alias()
+        self._stale: list[str] = []  # aliases whose DETACH failed
 
     def _attach(self) -> Any:
         """Attach the file under this connection's alias; the instance it is attached to.
+
+        DuckDB's spill files go beside the file (``<file>.tmp``), where a connection of
+        its own put them, not into the working directory. An alias whose ``DETACH``
+        failed is detached first: the file attached twice would read as damaged.
 
         Raises:
             _duckdb.Error: as ``duckdb.connect`` of the file would (same messages).
@@ -83,12 +88,17 @@ class AttachedFile:
 
         instance = _instance()
         with contextlib.closing(instance.cursor()) as cur:
+            for stale in list(self._stale):
+                cur.execute(f"DETACH DATABASE IF EXISTS {quote_ident(stale)}")
+                self._stale.remove(stale)
+            with contextlib.suppress(engine().Error):  # spilled files in use: keep theirs
+                cur.execute("SET GLOBAL temp_directory = $dir", {"dir": f"{self.path}.tmp"})
             cur.execute(f"ATTACH $path AS {quote_ident(self._alias)}", {"path": str(self.path)})
         return instance
 
     def _detach(self) -> None:
-        """Checkpoint the file and release its lock; on failure the next open uses a new
-        alias (whatever DuckDB still has attached under the old one is not reused)."""
+        """Checkpoint the file and release its lock; on failure the next open detaches
+        the old alias first and attaches under a new one."""
         from nbaops.table_catalog import quote_ident
 
         instance, self._conn = self._conn, None
@@ -96,6 +106,7 @@ class AttachedFile:
             with contextlib.closing(instance.cursor()) as cur:
                 cur.execute(f"DETACH {quote_ident(self._alias)}")
         except BaseException:
+            self._stale.append(self._alias)
             self._alias = _next_alias()
             raise
 

@@ -487,6 +487,66 @@ def test_after_an_operation_another_process_opens_the_file_and_reads_what_it_wro
     assert not path.with_name(path.name + ".wal").exists()
 
 
+def test_duckdb_spills_beside_the_warehouse_file_not_into_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """A connection of its own spilled to ``<file>.tmp``; the shared instance's default
+    is ``.tmp`` in whatever folder the command ran from (perhaps not writable)."""
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
+    with w._conn.cursor() as cur:
+        (setting,) = cur.execute("SELECT current_setting('temp_directory')").fetchone()
+    assert setting == f"{tmp_path / 'w.duckdb'}.tmp"
+
+
+class _DetachFailsOnce:
+    """The process's DuckDB instance, except that its next DETACH raises (a checkpoint
+    that failed) and leaves the file attached."""
+
+    def __init__(self, instance: Any) -> None:
+        self.instance, self.failed = instance, False
+
+    def cursor(self) -> Any:
+        real, owner = self.instance.cursor(), self
+
+        class Cursor:
+            def execute(self, sql: str, *args: Any) -> Any:
+                if sql.startswith("DETACH ") and not owner.failed:
+                    owner.failed = True
+                    raise RuntimeError("checkpoint failed")
+                return real.execute(sql, *args)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+        return Cursor()
+
+
+def test_a_file_whose_detach_failed_opens_again_and_is_not_called_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attached twice, the file would read as damaged ("Unique file handle conflict"),
+    and a reset in the same process would set a healthy file aside: the next open
+    detaches the old alias first."""
+    from nbaops.adapters import duckdb_files
+
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
+    w.create_tables()
+    flaky = _DetachFailsOnce(duckdb_files._instance())
+    monkeypatch.setattr(duckdb_files, "_INSTANCE", [flaky])
+    with pytest.raises(RuntimeError, match="checkpoint failed"):
+        w.query("SELECT 1 AS x")
+    assert flaky.failed
+    assert w.query("SELECT COUNT(*) AS n FROM `nba_raw.games`").rows == [{"n": 0}]
+    code = "import sys, _duckdb; _duckdb.connect(sys.argv[1]).close()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "w.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr  # the lock was released in the end
+
+
 _HOLDER = textwrap.dedent(
     """
     import sys, time
