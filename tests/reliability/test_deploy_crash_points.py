@@ -254,7 +254,10 @@ def test_deploy_killed_at_a_boundary_is_recovered_by_the_next_command(
     )
     # a named boundary the deploy never crossed would test nothing (an ordinal may lie
     # past the last boundary of a short deploy: then it is a deploy that was not killed)
-    assert fired or case.where.isdigit(), f"{case.where} never reached: {trace[-3:]}"
+    if not (fired or case.where.isdigit()):
+        out = sandbox.tmp / "child.out"
+        said = out.read_text(errors="replace")[-1500:] if out.exists() else "(no output)"
+        pytest.fail(f"{case.where} never reached: {trace[-3:]}; the deploy said:\n{said}")
     if case.how == "KILL" and fired:
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
     elif fired:  # TERM/HUP: handled like Ctrl-C, exit 3
