@@ -237,7 +237,7 @@ def test_deploy_killed_at_a_boundary_is_recovered_by_the_next_command(
             sandbox.home, [{"name": faults.ARMED, "service": service, "armed": True}]
         )
     where = case.where if case.where.isdigit() else f"{case.where}#1"
-    status = ForkedDeploy(
+    child = ForkedDeploy(
         sandbox.home,
         {
             journal_mod.CRASH_ENV: f"{where}:{case.how}",
@@ -245,7 +245,8 @@ def test_deploy_killed_at_a_boundary_is_recovered_by_the_next_command(
         },
         sandbox.tmp / "child.out",
         req,
-    ).wait()
+    )
+    status = child.wait()
     trace = sandbox.trace()
     fired = any(
         line.split(" ", 1)[-1] == case.where or line.split(" ", 1)[0] == case.where
@@ -255,8 +256,7 @@ def test_deploy_killed_at_a_boundary_is_recovered_by_the_next_command(
     # a named boundary the deploy never crossed would test nothing (an ordinal may lie
     # past the last boundary of a short deploy: then it is a deploy that was not killed)
     if not (fired or case.where.isdigit()):
-        out = sandbox.tmp / "child.out"
-        said = out.read_text(errors="replace")[-1500:] if out.exists() else "(no output)"
+        said = child.output_tail()
         pytest.fail(f"{case.where} never reached: {trace[-3:]}; the deploy said:\n{said}")
     if case.how == "KILL" and fired:
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status

@@ -116,12 +116,17 @@ class ForkedDeploy:
         self.process = _SERVER.Process(target=_child, args=(str(home), child_env, str(out), req))
         self.process.start()
 
+    def output_tail(self, chars: int = 2000) -> str:
+        """The end of what the child printed ("(no output)" when it printed nothing)."""
+        text = self.out.read_text(errors="replace") if self.out.exists() else ""
+        return text[-chars:] or "(no output)"
+
     def wait(self, timeout_s: float = CHILD_TIMEOUT_S) -> int:
         self.process.join(timeout_s)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-            tail = self.out.read_text(errors="replace")[-2000:] if self.out.exists() else ""
+            tail = self.output_tail()
             pytest.fail(f"deploy child still running after {timeout_s:g}s, killed:\n{tail}")
         code = self.process.exitcode
         assert code is not None
