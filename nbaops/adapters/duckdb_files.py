@@ -140,7 +140,7 @@ class AttachedFile:
 
     @contextmanager
     def hold(self) -> Iterator[Any]:
-        """Keep the connection open for the duration of the block; yields it.
+        """Keep the file attached for the duration of the block; yields the instance.
 
         Raises:
             WarehouseError: the process was interrupted (:func:`interrupt_all`): no
