@@ -32,7 +32,6 @@ _IMAGE_RE = re.compile(
     rf"^(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?\Z"
 )
-_REPO_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*\Z")
 LOCAL_IMAGE_REPO = "local.nbaops.dev/nbaops-local/services"
 # A Cloud Build endpoint (a local test server, anonymous credentials), like
 # NBAOPS_SECRETMANAGER_ENDPOINT for the webhook store. Unset: Google's endpoint with ADC.
