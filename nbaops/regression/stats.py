@@ -142,10 +142,6 @@ class McNemarResult:
     p_challenger_worse: float  # exact one-sided, H1: challenger less accurate (b > c)
     p_challenger_worse_mid: float
 
-    @property
-    def discordant(self) -> int:
-        return self.b + self.c
-
 
 def mcnemar(b: int, c: int) -> McNemarResult:
     """Exact and mid-p McNemar tests from the two discordant counts."""
