@@ -325,8 +325,6 @@ def run_post_deploy(
     ctx: Context,
     service_cfg: ServiceConfig,
     revision: str | None = None,
-    *,
-    progress: ProgressCallback | None = None,
 ) -> list[CheckResult]:
     """Run a service's ``post_deploy`` checks concurrently (post-deploy validation).
 
@@ -347,7 +345,6 @@ def run_post_deploy(
         planned,
         timeout_s=thresholds.timeout_s,
         max_workers=thresholds.max_workers,
-        progress=progress,
     )
 
 
