@@ -176,10 +176,7 @@ def _env_of(container: Any) -> dict[str, str]:
 
 def new_revision_name(service: str, existing: list[str]) -> str:
     """``{service}-{NNNNN}-{abc}``: one past the highest index, random letters (like gcloud)."""
-    index = (
-        max((int(m.group(1)) for n in existing if (m := REVISION_INDEX_RE.search(n))), default=0)
-        + 1
-    )
+    index = max((_revision_index(n) for n in existing), default=0) + 1
     letters = "".join(secrets.choice(string.ascii_lowercase) for _ in range(3))
     return f"{service}-{index:05d}-{letters}"
 
