@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nbaops.bqschema.ddl import identifier
 from nbaops.bqschema.model import Field, TableSchema, canonical_type
 from nbaops.errors import ConfigError
 from nbaops.paths import project_root, schemas_dir
@@ -223,7 +224,7 @@ def _duckdb_type(f: Field) -> Any:
     kind = exp.DataType.Type
     if f.type == "STRUCT":
         members = [
-            exp.ColumnDef(this=_identifier(sub.name), kind=_duckdb_type(sub)) for sub in f.fields
+            exp.ColumnDef(this=identifier(sub.name), kind=_duckdb_type(sub)) for sub in f.fields
         ]
         base = exp.DataType(this=kind.STRUCT, expressions=members, nested=True)
     elif f.type == "NUMERIC":
@@ -241,16 +242,10 @@ def _duckdb_type(f: Field) -> Any:
     return base
 
 
-def _identifier(name: str) -> Any:
-    from sqlglot import exp
-
-    return exp.to_identifier(name, quoted=True)
-
-
 def _table(schema: str, table: str) -> Any:
     from sqlglot import exp
 
-    return exp.Table(this=_identifier(table), db=_identifier(schema))
+    return exp.Table(this=identifier(table), db=identifier(schema))
 
 
 def quote_ident(name: str) -> str:
@@ -265,7 +260,7 @@ def duckdb_ddl(spec: TableSpec, schema: str | None = None) -> list[str]:
     target_schema = schema or spec.dataset
     columns = [
         exp.ColumnDef(
-            this=_identifier(f.name),
+            this=identifier(f.name),
             kind=_duckdb_type(f),
             constraints=[exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
             if f.mode == "REQUIRED"
@@ -274,7 +269,7 @@ def duckdb_ddl(spec: TableSpec, schema: str | None = None) -> list[str]:
         for f in spec.fields
     ]
     trees = [
-        exp.Create(kind="SCHEMA", exists=True, this=exp.Table(db=_identifier(target_schema))),
+        exp.Create(kind="SCHEMA", exists=True, this=exp.Table(db=identifier(target_schema))),
         exp.Create(
             kind="TABLE",
             exists=True,
@@ -304,7 +299,7 @@ def duckdb_comment(schema: str, table: str, column: str, description: str | None
     """
     from sqlglot import exp
 
-    target = exp.Column(this=_identifier(column), table=_identifier(table), db=_identifier(schema))
+    target = exp.Column(this=identifier(column), table=identifier(table), db=identifier(schema))
     text = exp.null() if description is None else exp.Literal.string(description)
     tree = exp.Comment(this=target, kind="COLUMN", expression=text)
     return str(tree.sql(dialect="duckdb"))

@@ -59,10 +59,11 @@ class Statement:
 def _table(table: str) -> Any:
     from sqlglot import exp
 
-    return exp.Table(this=exp.to_identifier(table, quoted=True))
+    return exp.Table(this=identifier(table))
 
 
-def _ident(name: str) -> Any:
+def identifier(name: str) -> Any:
+    """A quoted identifier (SQLGlot), for DDL in any dialect."""
     from sqlglot import exp
 
     return exp.to_identifier(name, quoted=True)
@@ -99,7 +100,7 @@ def data_type(f: Field, *, with_mode: bool = False) -> Any:
                 constraints.append(_description_option(sub.description))
             members.append(
                 exp.ColumnDef(
-                    this=_ident(sub.name),
+                    this=identifier(sub.name),
                     kind=data_type(sub, with_mode=True),
                     constraints=constraints or None,
                 )
@@ -169,7 +170,7 @@ def add_column(table: str, f: Field) -> Statement:
     if f.description:
         constraints.append(_description_option(f.description))
     column = exp.ColumnDef(
-        this=_ident(f.name),
+        this=identifier(f.name),
         kind=data_type(f, with_mode=True),
         constraints=constraints or None,
         exists=True,
@@ -180,7 +181,7 @@ def add_column(table: str, f: Field) -> Statement:
 def drop_not_null(table: str, column: str) -> Statement:
     from sqlglot import exp
 
-    action = exp.AlterColumn(this=_ident(column), drop=True, allow_null=True)
+    action = exp.AlterColumn(this=identifier(column), drop=True, allow_null=True)
     return Statement("drop_not_null", table, column, _alter(table, action))
 
 
@@ -190,7 +191,7 @@ def set_data_type(table: str, f: Field) -> Statement:
     local warehouse would otherwise turn a DuckDB list into a scalar)."""
     from sqlglot import exp
 
-    action = exp.AlterColumn(this=_ident(f.name), dtype=data_type(f, with_mode=True))
+    action = exp.AlterColumn(this=identifier(f.name), dtype=data_type(f, with_mode=True))
     return Statement("set_data_type", table, f.name, _alter(table, action))
 
 
@@ -202,7 +203,7 @@ def set_description(table: str, column: str, description: str | None) -> Stateme
 
     value = exp.Literal.string(description) if description else exp.Null()
     table_sql, column_sql, value_sql = (
-        n.sql(dialect="bigquery") for n in (_table(table), _ident(column), value)
+        n.sql(dialect="bigquery") for n in (_table(table), identifier(column), value)
     )
     sql = (
         f"ALTER TABLE {table_sql} ALTER COLUMN {column_sql} SET OPTIONS (description = {value_sql})"
@@ -219,21 +220,21 @@ def set_default(table: str, column: str, expression: str | None) -> Statement:
     from sqlglot import exp
 
     if expression is None:
-        action = exp.AlterColumn(this=_ident(column), drop=True)
+        action = exp.AlterColumn(this=identifier(column), drop=True)
         return Statement("drop_default", table, column, _alter(table, action))
-    action = exp.AlterColumn(this=_ident(column), default=parse_default(expression))
+    action = exp.AlterColumn(this=identifier(column), default=parse_default(expression))
     return Statement("set_default", table, column, _alter(table, action))
 
 
 def drop_column(table: str, column: str) -> Statement:
     from sqlglot import exp
 
-    action = exp.Drop(kind="COLUMN", exists=True, tables=[exp.column(_ident(column))])
+    action = exp.Drop(kind="COLUMN", exists=True, tables=[exp.column(identifier(column))])
     return Statement("drop_column", table, column, _alter(table, action))
 
 
 def rename_column(table: str, old: str, new: str) -> Statement:
     from sqlglot import exp
 
-    action = exp.RenameColumn(this=exp.column(_ident(old)), to=exp.column(_ident(new)))
+    action = exp.RenameColumn(this=exp.column(identifier(old)), to=exp.column(identifier(new)))
     return Statement("rename_column", table, old, _alter(table, action))
