@@ -189,7 +189,6 @@ class _Plot:
         y_label: str,
         x_label: str,
         x_ticks: Sequence[tuple[float, str]] = (),
-        y_fmt: str = "pct",
     ) -> None:
         left, right = self.ml, self.w - self.mr
         bottom = self.h - self.mb
@@ -197,11 +196,10 @@ class _Plot:
         self.add(f'<line x1="{left}" y1="{self.mt}" x2="{left}" y2="{bottom}" stroke="#444"/>')
         for t in y_ticks:
             yy = self.y(t)
-            text = f"{100 * t:.0f}%" if y_fmt == "pct" else f"{t:g}"
             self.add(
                 f'<line x1="{left}" y1="{yy:.1f}" x2="{right}" y2="{yy:.1f}" stroke="#eee"/>'
                 f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="11">'
-                f"{text}</text>"
+                f"{100 * t:.0f}%</text>"
             )
         for value, label in x_ticks:
             xx = self.x(value)

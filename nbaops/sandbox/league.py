@@ -153,13 +153,10 @@ def _players(seed: int) -> dict[str, Player]:
     return players
 
 
-def box_line(
-    rng: random.Random, player: Player, opponent: str, is_home: bool, points: int | None = None
-) -> BoxLine:
+def box_line(rng: random.Random, player: Player, opponent: str, is_home: bool) -> BoxLine:
     """A consistent box score: FGM/FG3M/FTM add up to the points, attempts ≥ makes."""
     mean = player.mean_points
-    if points is None:
-        points = max(0, round(rng.gauss(mean, 0.25 * mean + 2)))
+    points = max(0, round(rng.gauss(mean, 0.25 * mean + 2)))
     minutes = round(min(44.0, max(4.0, rng.gauss(12 + 0.95 * mean, 4))), 1)
     fg3m = min(points // 3, max(0, round(rng.gauss(points * 0.11, 1))))
     rest = points - 3 * fg3m
