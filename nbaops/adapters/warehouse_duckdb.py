@@ -159,7 +159,13 @@ class DuckDBWarehouse:
                 raise _duckdb_error(exc, "local warehouse query failed") from None
             finally:
                 if timer is not None:
+                    # Joined, not only cancelled: the timer holds this cursor (in its
+                    # callback). A timer thread ending after the query returned freed the
+                    # cursor itself, and at the process's exit that raced the interpreter's
+                    # shutdown: the thread, unwound inside DuckDB's destructor, aborted the
+                    # process ("FATAL: exception not rethrown", exit 134).
                     timer.cancel()
+                    timer.join()
 
     @staticmethod
     def _fetch(cur: Any, max_rows: int | None = None) -> list[dict[str, Any]]:

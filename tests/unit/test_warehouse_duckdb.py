@@ -409,6 +409,30 @@ def test_timeout_interrupts_the_query(wh: DuckDBWarehouse) -> None:
     assert wh.query("SELECT 1 AS one").rows == [{"one": 1}]
 
 
+def test_a_query_returns_only_after_its_timeout_timer_has_ended(
+    wh: DuckDBWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timer's callback holds the query's cursor: a timer thread still ending after the
+    query returned freed the cursor in that thread, and when that raced the process's exit
+    DuckDB's destructor aborted it (exit 134, "FATAL: exception not rethrown": about 1 run
+    in 50 of `inv check-lines` under load, 2026-12-02). Here every timer thread is slow to
+    end, as a loaded machine makes it."""
+    started: list[threading.Timer] = []
+
+    class SlowToEnd(threading.Timer):
+        def run(self) -> None:
+            started.append(self)
+            super().run()
+            time.sleep(0.1)
+
+    monkeypatch.setattr(threading, "Timer", SlowToEnd)
+    assert wh.query("SELECT 1 AS one", timeout_s=30).rows == [{"one": 1}]
+    with pytest.raises(WarehouseError):
+        wh.query("SELECT * FROM no_such_table", timeout_s=30)
+    assert len(started) == 2
+    assert not any(t.is_alive() for t in started)
+
+
 def test_threads_share_the_warehouse_with_their_own_cursors(wh: DuckDBWarehouse) -> None:
     errors: list[BaseException] = []
     results: list[int] = []
