@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -188,21 +189,31 @@ _CONNECTIONS_LOCK = threading.Lock()
 _STOPPED = False
 # Threads inside a hold() block (opening, querying, closing): interrupt_all waits for 0.
 _IN_FLIGHT = 0
+# The threads inside one (how many blocks deep), and those an interrupt_all found there:
+# still ending (unwinding the interrupted query) when the process ends, see interrupt_all.
+_INSIDE: dict[threading.Thread, int] = {}
+_INTERRUPTED: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 @contextmanager
 def _in_duckdb() -> Iterator[None]:
     """Count this thread in :data:`_IN_FLIGHT` for the block; refuse once stopped."""
     global _IN_FLIGHT
+    me = threading.current_thread()
     with _CONNECTIONS_LOCK:
         if _STOPPED:
             raise WarehouseError(STOPPED_MESSAGE)
         _IN_FLIGHT += 1
+        _INSIDE[me] = _INSIDE.get(me, 0) + 1
     try:
         yield
     finally:
         with _CONNECTIONS_LOCK:
             _IN_FLIGHT -= 1
+            if _INSIDE[me] == 1:
+                del _INSIDE[me]
+            else:
+                _INSIDE[me] -= 1
 
 
 def _next_alias() -> str:
@@ -232,7 +243,9 @@ def interrupt_all(wait_s: float = 2.0, *, refuse_new: bool = False) -> bool:
     (the queries stop before "interrupted" is printed) and ``atexit`` calls it with
     ``refuse_new`` (a check left behind by its timeout, or a thread that reached the
     warehouse after the Ctrl-C, gets a WarehouseError instead of entering DuckDB during
-    the shutdown). Returns whether every thread left DuckDB in time.
+    the shutdown), and then waits for the daemon threads an interrupt found inside
+    DuckDB to end (:func:`_ended`). Returns whether every thread left DuckDB (and, with
+    ``refuse_new``, every such thread ended) in time.
     """
     global _STOPPED
     deadline = time.monotonic() + wait_s
@@ -241,14 +254,28 @@ def interrupt_all(wait_s: float = 2.0, *, refuse_new: bool = False) -> bool:
             _STOPPED = _STOPPED or refuse_new
             shared = list(_CONNECTIONS.values())
             in_flight = _IN_FLIGHT
+            _INTERRUPTED.update(_INSIDE)
         if not in_flight:
-            return True
+            return _ended(deadline) if refuse_new else True
         for cur in [cur for conn in shared for cur in list(conn.active)]:
             with contextlib.suppress(Exception):  # it may have just finished
                 cur.interrupt()
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
+
+
+def _ended(deadline: float) -> bool:
+    """Wait (until ``deadline``) for the daemon threads an interrupt found inside DuckDB
+    to end. Out of DuckDB's calls, such a thread still holds its cursor (in the frames of
+    the error it is unwinding); freed in that thread while the interpreter shuts down,
+    DuckDB's destructor is unwound by the exiting thread and aborts the process, as a
+    thread inside a query would."""
+    me = threading.current_thread()
+    for thread in list(_INTERRUPTED):
+        if thread is not me and thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in _INTERRUPTED if t is not me and t.daemon)
 
 
 # At every exit, not only on Ctrl-C: a check that timed out (checks.timeout_s) may still
