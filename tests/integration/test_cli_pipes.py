@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from worlds.closed_streams import with_output_closed
 from worlds.sandbox import sandbox_home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,15 +148,10 @@ def test_closed_standard_streams_still_run_the_task_with_its_exit_code(
     sandbox_home(tmp_path_factory, tmp_path / "home", NOW)
     env = {**_env(tmp_path), "NBAOPS_NOW": LATER}
 
-    def close_output() -> None:
-        os.close(1)
-        os.close(2)
-
     proc = subprocess.run(
-        [sys.executable, "-m", "invoke", "check-lines"],
+        with_output_closed([sys.executable, "-m", "invoke", "check-lines"]),
         cwd=ROOT,
         env=env,
-        preexec_fn=close_output,  # the child only closes two descriptors
         timeout=300,
     )
     assert proc.returncode == 0

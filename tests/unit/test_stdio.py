@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from worlds.closed_streams import with_output_closed
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,10 +63,7 @@ def test_closed_descriptors_become_dev_null_and_files_never_take_their_numbers()
         "sys.exit(0 if fd > 2 else 3)\n"
     )
     closed = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        preexec_fn=lambda: (os.close(1), os.close(2)),
-        timeout=60,
+        with_output_closed([sys.executable, "-c", script]), cwd=ROOT, timeout=60
     )
     assert closed.returncode == 0
 
