@@ -26,7 +26,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from nbaops.bqschema.ddl import identifier
 from nbaops.bqschema.model import Field, TableSchema, canonical_type
 from nbaops.errors import ConfigError
 from nbaops.paths import project_root, schemas_dir
@@ -218,8 +217,12 @@ def duckdb_type(f: Field) -> str:
     return str(_duckdb_type(f).sql(dialect="duckdb"))
 
 
+# The DDL builders below import SQLGlot and bqschema.ddl where used: every local run
+# imports this module (quote_ident, the catalog), few build DDL (~3 ms saved per run).
 def _duckdb_type(f: Field) -> Any:
     from sqlglot import exp
+
+    from nbaops.bqschema.ddl import identifier
 
     kind = exp.DataType.Type
     if f.type == "STRUCT":
@@ -245,6 +248,8 @@ def _duckdb_type(f: Field) -> Any:
 def _table(schema: str, table: str) -> Any:
     from sqlglot import exp
 
+    from nbaops.bqschema.ddl import identifier
+
     return exp.Table(this=identifier(table), db=identifier(schema))
 
 
@@ -256,6 +261,8 @@ def quote_ident(name: str) -> str:
 def duckdb_ddl(spec: TableSpec, schema: str | None = None) -> list[str]:
     """``CREATE SCHEMA``/``CREATE TABLE IF NOT EXISTS`` + column comments for one table."""
     from sqlglot import exp
+
+    from nbaops.bqschema.ddl import identifier
 
     target_schema = schema or spec.dataset
     columns = [
@@ -298,6 +305,8 @@ def duckdb_comment(schema: str, table: str, column: str, description: str | None
     identifiers; None clears the comment.
     """
     from sqlglot import exp
+
+    from nbaops.bqschema.ddl import identifier
 
     target = exp.Column(this=identifier(column), table=identifier(table), db=identifier(schema))
     text = exp.null() if description is None else exp.Literal.string(description)
