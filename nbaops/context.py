@@ -148,6 +148,15 @@ class Context:
         """The stand-in as every Google client's endpoint (local); None: the real APIs."""
         return self.standin.url if self.is_local else None
 
+    def start_warehouse(self) -> None:
+        """The run will query the warehouse: on the local profile, start the embedded
+        engine now, in the background, while the run's modules load (it is the run's
+        first open that waits for it otherwise). Nothing happens in prod."""
+        if self.is_local:
+            from nbaops.adapters.duckdb_engine import start_connect
+
+            start_connect()
+
     @cached_property
     def warehouse(self) -> Warehouse:
         if self.is_local:

@@ -23,7 +23,8 @@ RUN_CHECK = "nbaops.checks.run_check"
 def _single_check(
     ctx: Context, check_id: str, overrides: dict[str, Any], title: str, details: bool = False
 ) -> Report:
-    """Run one registered check and report it."""
+    """Run one registered check (each of these queries the warehouse) and report it."""
+    ctx.start_warehouse()  # the local engine starts while the modules below are imported
     from nbaops.checks import run_check
     from nbaops.report import CheckReport
 
@@ -46,6 +47,7 @@ def system_health(
     details: bool = False,
 ) -> Report:
     """Run every data check concurrently: verdicts, values, thresholds; history and alerts."""
+    ctx.start_warehouse()  # the local engine starts while the modules below are imported
     from nbaops.cli.plain import rich_console
     from nbaops.system_health import run_system_health
 

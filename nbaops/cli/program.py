@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from typing import Any, cast
 
 from invoke.exceptions import Exit, ParseError
 from invoke.parser import Parser
@@ -58,8 +58,29 @@ def _message(exc: BaseException) -> str:
 
 
 class NbaopsProgram(Program):
-    """Invoke's program with parse errors mapped to the usage contract (exit 2), and a
-    parser built for the tasks the command line names."""
+    """Invoke's program with parse errors mapped to the usage contract (exit 2), a parser
+    built for the tasks the command line names and, when it is the process's own program
+    (``ends_process``), an exit without Python's teardown once the tasks ran."""
+
+    ends_process = False  # set by adopt_running_program: the stock `inv` of this process
+
+    def execute(self) -> None:
+        """Run the tasks; as the process's own program, end the process with their exit
+        code (:func:`nbaops.cli.process_end.end_process`) instead of returning to
+        Invoke's ``sys.exit``. Anything but a task's :class:`~invoke.exceptions.Exit` (an
+        unexpected error, Ctrl-C outside a task's runner) takes Invoke's usual path."""
+        from nbaops.cli.process_end import can_end_early, end_process
+
+        if not (self.ends_process and can_end_early()):
+            super().execute()
+            return
+        try:
+            super().execute()
+        except Exit as exc:
+            if exc.message:  # as Invoke's run() prints it
+                print(exc.message, file=sys.stderr)
+            end_process(int(exc.code or 0))  # sys.exit(None) is 0 too
+        end_process(0)
 
     def _make_parser(self) -> Parser:
         """Invoke's parser, with parser contexts only for the tasks the command line names.
@@ -138,6 +159,9 @@ def adopt_running_program() -> None:
     which made each ``inv`` run compile every nbaops module it imported from source again
     (~0.3 s CPU for ``inv system-health``). ``-B`` and ``PYTHONDONTWRITEBYTECODE`` still
     turn it off. Call it before the task modules are imported.
+
+    The adopted program is the process's own: once its tasks ran it ends the process
+    without Python's teardown (:mod:`nbaops.cli.process_end`).
     """
     import invoke.main
 
@@ -149,3 +173,4 @@ def adopt_running_program() -> None:
     running: Any = invoke.main.program
     if type(running) is Program:
         running.__class__ = NbaopsProgram
+        cast(NbaopsProgram, running).ends_process = True

@@ -49,6 +49,9 @@ def regression(
     predictions: str | None = None,
 ) -> Report:
     """Hit rate, intervals, leakage and champion/challenger gates of graded predictions."""
+    from nbaops.adapters.duckdb_engine import start_connect
+
+    start_connect()  # every source is read through DuckDB: it starts during the imports
     from pathlib import Path
 
     from nbaops.clock import parse_date

@@ -161,10 +161,12 @@ def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(invoke.main, "program", stock)
     adopt_running_program()
     assert type(stock) is NbaopsProgram
+    assert stock.ends_process  # the process's own `inv`: ends it without teardown
     other = NbaopsProgram()
     monkeypatch.setattr(invoke.main, "program", other)
     adopt_running_program()  # already ours: unchanged
     assert type(other) is NbaopsProgram
+    assert not other.ends_process  # a program someone built returns as Invoke's does
 
 
 @pytest.mark.parametrize("python_flag", [0, 1])
