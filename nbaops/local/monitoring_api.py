@@ -10,10 +10,10 @@ first). The HTTP stand-in serves it under ``/v3/``; the gRPC bridge
 (:mod:`nbaops.local.monitoring_grpc`) translates the official client's requests to it.
 
 Traffic is simulated per minute and per revision from the service's *current* traffic
-split (the stand-in keeps no traffic history), deterministically from the world's seed, so
-the same minute always answers the same numbers. Like Cloud Monitoring, a minute has a
-point only once it can have one: it starts at or after the revision's ``createTime`` (a
-revision has no points before it exists) and it ended at least
+split (the stand-in keeps no traffic history), deterministically from the world's seed and
+the revision's number, so the same minute always answers the same numbers. Like Cloud
+Monitoring, a minute has a point only once it can have one: it starts at or after the
+revision's ``createTime`` (a revision has no points before it exists) and it ended at least
 ``WorldHooks.metrics_delay_s`` before the stand-in's now (nbaops' clock, ``NBAOPS_NOW``):
 Cloud Run's request metrics are "Sampled every 60 seconds. After sampling, data is not
 visible for up to 180 seconds" (cloud.google.com/monitoring/api/metrics_gcp, gcp-run).
@@ -47,7 +47,13 @@ from typing import Any
 from nbaops import clock
 from nbaops.clock import as_utc, rfc3339
 from nbaops.local import cloudrun_state, paging
-from nbaops.local.cloudrun_state import StandInApiError, invalid_argument, not_found, short
+from nbaops.local.cloudrun_state import (
+    StandInApiError,
+    invalid_argument,
+    not_found,
+    revision_index,
+    short,
+)
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
@@ -159,8 +165,14 @@ def _bucket_probabilities(median: float) -> list[float]:
 def _minute(
     seed: int, service: str, revision: str, minute: dt.datetime, share: float, effects: set[str]
 ) -> dict[str, Any]:
-    """One revision's traffic in one minute: counts by class, latency histogram, instances."""
-    rng = random.Random(f"{seed}:{service}:{revision}:{minute.isoformat()}")
+    """One revision's traffic in one minute: counts by class, latency histogram, instances.
+
+    The draw is keyed by the revision's number, not its generated name: a new revision's
+    three letters come from the time of the update that made it, so keyed by name the
+    same world answered different numbers on every run (a healthy canary's latency test, at
+    alpha 0.05, then failed some runs of the same test and passed others)."""
+    key = revision_index(revision) or revision  # a name the deploy chose: that name
+    rng = random.Random(f"{seed}:{service}:{key}:{minute.isoformat()}")
     mean = RATE_PER_MINUTE.get(service, DEFAULT_RATE) * share
     if "canary-low-traffic" in effects:
         mean *= LOW_TRAFFIC_FACTOR

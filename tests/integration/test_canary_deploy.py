@@ -19,6 +19,7 @@ from typing import Any
 from worlds.deploy_world import NOW, NOW_DT, DeployWorld
 from worlds.fake_clock import FakeClock
 
+from nbaops.canary.run import canary_settings
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.local.api_faults import set_api_fault
 from nbaops.sandbox import faults
@@ -53,14 +54,19 @@ def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: Deploy
     assert report.outcome == "success", report.final_line()
     data = report.to_json()
     analysis = data["canary_analysis"]
-    assert analysis["verdict"] == "PASS"
+    alpha = canary_settings(dworld.context()).alpha
+    # Healthy: never significantly worse. A point estimate past its margin by chance (the
+    # stand-in's p95 of a few thousand requests moves by ~2%) is WARN, not significant.
+    assert analysis["verdict"] in ("PASS", "WARN")
     assert analysis["canary_revision"] == report.new_revision
     assert analysis["baseline_revision"] == report.revision_before
     by_name = {m["name"]: m for m in analysis["metrics"]}
     assert set(by_name) == {"error_rate", "latency", "instance_count"}
     for name in ("error_rate", "latency"):
         metric = by_name[name]
-        assert metric["verdict"] == "PASS"
+        assert metric["verdict"] == "PASS" or (
+            metric["verdict"] == "WARN" and metric["p_value"] >= alpha
+        ), metric
         assert (
             metric["canary_sample"] >= 2000 and metric["baseline_sample"] > metric["canary_sample"]
         )
@@ -69,7 +75,8 @@ def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: Deploy
     # until the canary's sample was visible, then judged it (within window + delay)
     rounds = analysis["rounds"]
     assert len(rounds) > 2 and [r["round"] for r in rounds] == list(range(1, len(rounds) + 1))
-    assert all(r["collecting"] for r in rounds[:-1]) and rounds[-1]["verdict"] == "PASS"
+    assert all(r["collecting"] for r in rounds[:-1])
+    assert rounds[-1]["verdict"] == analysis["verdict"]
     assert 180 < sum(clock.slept) <= 600 + 180
     start, end = analysis["window"].split("/")
     assert start == "2025-01-15T17:00:00Z"  # from the traffic shift, not 10 minutes back

@@ -87,6 +87,36 @@ def test_request_counts_follow_the_traffic_split_deterministically(home: Path) -
     assert {e["api_method"] for e in grpc} == {"monitoring.projects.timeSeries.list"}
 
 
+def test_a_revisions_traffic_follows_its_number_not_its_generated_letters(
+    home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A new revision's letters come from the time of the deploy: keyed by them, the same
+    test world answered different numbers on each run, and a healthy canary's latency
+    test (alpha 0.05) failed one run in ten of the same test."""
+    first = counts(reader(home), NEW)
+    other = tmp_path_factory.mktemp("same-world")
+    renamed = "prediction-worker-00002-xyz"
+    seed_services(
+        other,
+        PROJECT,
+        REGION,
+        [
+            SeedService(
+                SERVICE,
+                [
+                    SeedRevision("img:old", name=OLD, create_time=NOW - dt.timedelta(days=1)),
+                    SeedRevision("img:new", name=renamed, create_time=CREATED),
+                ],
+                traffic=[(OLD, 80, ""), (renamed, 20, "candidate")],
+            )
+        ],
+    )
+    try:
+        assert counts(reader(other), renamed) == first
+    finally:
+        MonitoringServer._instances[str(other.resolve())].stop()
+
+
 def test_latency_distribution_and_instances(home: Path) -> None:
     r = reader(home)
     (series,) = r.list_time_series(
