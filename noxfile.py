@@ -61,9 +61,9 @@ def fork_point() -> str | None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package, hooks, tasks and this file."""
+    """mypy --strict on the package, hooks, tasks, the benchmarks and this file."""
     install_project(session)
-    session.run("mypy", "nbaops", "hooks", "tasks.py", "noxfile.py", *session.posargs)
+    session.run("mypy", "nbaops", "hooks", "benchmarks", "tasks.py", "noxfile.py", *session.posargs)
 
 
 # ---------------------------------------------------------------- tests

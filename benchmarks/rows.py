@@ -8,6 +8,7 @@ gives ``Row.unavailable`` with the reason, never a number.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import os
 import shutil
@@ -93,7 +94,7 @@ def system_health(repeats: int) -> Row:
             whole.append(elapsed)
             started = time.perf_counter()
             for p in planned:
-                t, _ = timed(lambda p=p: run_one(ctx, p))
+                t, _ = timed(functools.partial(run_one, ctx, p))
                 per_check[p.label].append(t)
             serial.append(time.perf_counter() - started)
         med = _median
@@ -120,9 +121,9 @@ def system_health(repeats: int) -> Row:
         else:
             bq_s, _, _ = median_time(lambda: _run([bq, "version"], env=env), repeats)
             row.measurements["bq version (1 CLI call)"] = bq_s
-            row.ratios["whole / bq version (goal < 1)"] = (
-                row.measurements["system-health (concurrent)"] / bq_s
-            )  # type: ignore[operator]
+            whole_s = row.measurements["system-health (concurrent)"]
+            assert isinstance(whole_s, float)
+            row.ratios["whole / bq version (goal < 1)"] = whole_s / bq_s
     return row
 
 
@@ -311,13 +312,13 @@ def seasons(repeats: int) -> Row:
     for label, past in (("1 season", 0), ("3 seasons", 2)):
         with scenario(label.replace(" ", "")):
             ctx = open_context("local")
-            build_s, _ = timed(lambda ctx=ctx: reset(ctx, from_logs=one))
+            build_s, _ = timed(functools.partial(reset, ctx, from_logs=one))
             if past:
                 _add_past_seasons(ctx, past)
             sizes[label] = _season_counts(ctx)
             run_system_health(ctx, None, record=False)  # warm-up
             medians[label], _, report = median_time(
-                lambda ctx=ctx: run_system_health(ctx, None, record=False), repeats
+                functools.partial(run_system_health, ctx, None, record=False), repeats
             )
             row.notes.append(
                 f"{label}: verdict {report.verdict.value}; rows "
@@ -488,7 +489,8 @@ def deploy_rehearsal(repeats: int) -> Row:
 
                 ctx = open_context("local")
                 wall, report = timed(
-                    lambda ctx=ctx, sleep=sleep: run_deploy(
+                    functools.partial(
+                        run_deploy,
                         ctx,
                         DeployRequest(service="phase4-processors", skip_tests=True),
                         sleep=sleep,
