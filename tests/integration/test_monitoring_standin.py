@@ -96,21 +96,7 @@ def test_a_revisions_traffic_follows_its_number_not_its_generated_letters(
     first = counts(reader(home), NEW)
     other = tmp_path_factory.mktemp("same-world")
     renamed = "prediction-worker-00002-xyz"
-    seed_services(
-        other,
-        PROJECT,
-        REGION,
-        [
-            SeedService(
-                SERVICE,
-                [
-                    SeedRevision("img:old", name=OLD, create_time=NOW - dt.timedelta(days=1)),
-                    SeedRevision("img:new", name=renamed, create_time=CREATED),
-                ],
-                traffic=[(OLD, 80, ""), (renamed, 20, "candidate")],
-            )
-        ],
-    )
+    _seed_new(other, CREATED, name=renamed)
     try:
         assert counts(reader(other), renamed) == first
     finally:
@@ -299,8 +285,9 @@ def test_no_client_makes_every_metric_error() -> None:
     assert out.verdict is Verdict.ERROR and all("no credentials" in m.message for m in out.metrics)
 
 
-def _seed_new(home: Path, created: dt.datetime) -> None:
-    """OLD serving 80% since a day, NEW (created at ``created``) 20% as the candidate."""
+def _seed_new(home: Path, created: dt.datetime, name: str = NEW) -> None:
+    """OLD serving 80% since a day, NEW (or ``name``; created at ``created``) 20% as the
+    candidate."""
     seed_services(
         home,
         PROJECT,
@@ -310,9 +297,9 @@ def _seed_new(home: Path, created: dt.datetime) -> None:
                 SERVICE,
                 [
                     SeedRevision("img:old", name=OLD, create_time=NOW - dt.timedelta(days=1)),
-                    SeedRevision("img:new", name=NEW, create_time=created),
+                    SeedRevision("img:new", name=name, create_time=created),
                 ],
-                traffic=[(OLD, 80, ""), (NEW, 20, "candidate")],
+                traffic=[(OLD, 80, ""), (name, 20, "candidate")],
             )
         ],
     )
