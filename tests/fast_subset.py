@@ -30,6 +30,9 @@ SLOW_MODULES = {
     "test_warehouse_sql.py": "transpiles and runs every SQL convention case (~11 s)",
 }
 SLOW_TESTS = {
+    "test_process_end.py::test_the_processs_own_program_exits_with_the_tasks_code_without_teardown": (  # noqa: E501
+        "four child interpreters that import Invoke (~0.4 s)"
+    ),
     "test_alerts_imports.py::test_no_google_client_is_imported": "subprocess import probe",
     "test_canary_analysis.py::test_the_monitoring_client_is_imported_only_when_a_canary_is_analysed": (  # noqa: E501
         "import probe"
