@@ -26,6 +26,7 @@ Only the stock ``inv`` program ends the process this way
 (:func:`nbaops.cli.program.adopt_running_program`); a program run inside another process
 (the tests, a caller's ``Program(...).run()``) returns as before, and so does a run in
 Python's development mode (``-X dev``), whose teardown reports unclosed resources.
+The decision and its consequences: ``docs/adr/0012-process-end-without-teardown.md``.
 """
 
 from __future__ import annotations
