@@ -146,7 +146,7 @@ def stdout_to_stderr() -> Iterator[None]:
     "loading weights..." made it invalid JSON). Both Python's ``print`` and writes to
     descriptor 1 from native code are redirected; the block is not thread-safe (nothing
     else prints while a candidate runs)."""
-    _flush_everything()  # what was printed before the block stays on stdout
+    flush_everything()  # what was printed before the block stays on stdout
     try:
         saved = os.dup(1)
     except OSError:  # no descriptor 1 at all: Python-level redirection only
@@ -160,14 +160,15 @@ def stdout_to_stderr() -> Iterator[None]:
         # while descriptor 1 is still stderr: what the block left in a buffer (C's stdio
         # buffer, full-buffered on a pipe; the real stdout object written to directly)
         # must not come out on stdout after the report
-        _flush_everything()
+        flush_everything()
         if saved >= 0:
             os.dup2(saved, 1)
             os.close(saved)
 
 
-def _flush_everything() -> None:
-    """Flush Python's standard streams and the C library's stdio buffers."""
+def flush_everything() -> None:
+    """Flush Python's standard streams and the C library's stdio buffers (what a native
+    extension printed); a stream that cannot take its output is left as it is."""
     for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
         if stream is not None:
             with contextlib.suppress(OSError, ValueError):

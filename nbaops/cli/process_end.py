@@ -14,7 +14,8 @@ Collection at Instagram", 2017: ``atexit.register(os._exit, 0)``).
 also stops ``concurrent.futures`` workers), runs the ``atexit`` handlers (logging's
 flush, ``weakref.finalize`` callbacks such as a ``TemporaryDirectory``'s removal, the
 local warehouse's :func:`~nbaops.adapters.duckdb_files.interrupt_all`), flushes the
-standard streams and leaves with the code. What it skips is ``__del__`` of objects still
+standard streams (Python's, and the C library's buffers that ``exit()`` would have
+flushed) and leaves with the code. What it skips is ``__del__`` of objects still
 alive at exit: a file nbaops writes is closed by its ``with`` block or replaced whole by
 :mod:`nbaops.fsutil`, a DuckDB file is detached (checkpointed) when its last operation
 ends and its committed transactions are in its write-ahead log before that, and the
@@ -32,7 +33,6 @@ The decision and its consequences: ``docs/adr/0012-process-end-without-teardown.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import sys
 import threading
@@ -57,10 +57,9 @@ def end_process(code: int) -> NoReturn:
     exit handlers run (an exception in one is printed and the others still run, as at a
     normal exit) and the standard streams are flushed first.
     """
+    from nbaops.stdio import flush_everything
+
     threading._shutdown()  # type: ignore[attr-defined]  # Py_FinalizeEx's first step
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
-        if stream is not None:
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
+    flush_everything()  # Python's streams, and C's stdio as the C library's exit() would
     os._exit(code)

@@ -6,6 +6,7 @@ process cannot go through itself) and reads what it left behind.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -22,12 +23,16 @@ witness = Witness()
 """
 
 
-def child(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
+def child(code: str, *flags: str, argv: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a child Python with buffered output, as a user's pipe or file gets
+    it (``PYTHONUNBUFFERED`` would also make C's stdio unbuffered and hide a lost flush)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run(
-        [sys.executable, *flags, "-c", textwrap.dedent(code)],
+        [sys.executable, *flags, "-c", textwrap.dedent(code), *argv],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         timeout=60,
     )
 
@@ -35,7 +40,7 @@ def child(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
 def test_end_process_waits_for_threads_runs_exit_handlers_and_flushes(tmp_path: Path) -> None:
     done = child(
         f"""
-        import atexit, sys, tempfile, threading, time
+        import atexit, ctypes, sys, tempfile, threading, time
         from pathlib import Path
         from nbaops.cli.process_end import end_process
         out = Path({str(tmp_path)!r})
@@ -49,12 +54,14 @@ def test_end_process_waits_for_threads_runs_exit_handlers_and_flushes(tmp_path: 
         kept = tempfile.TemporaryDirectory(dir=out)  # removed by its weakref.finalize
         (out / "tmpdir").write_text(kept.name)
         sys.stdout.write("buffered, no newline")
+        sys.stdout.flush()
+        ctypes.CDLL(None).printf(b" + C stdio")  # a native extension's buffered output
         end_process(7)
         print("not reached")
         """
     )
     assert done.returncode == 7, done.stderr
-    assert done.stdout == "buffered, no newline"
+    assert done.stdout == "buffered, no newline + C stdio"
     assert (tmp_path / "thread").read_text() == "joined"
     assert (tmp_path / "atexit").read_text() == "ran"
     assert not Path((tmp_path / "tmpdir").read_text()).exists()
@@ -102,13 +109,7 @@ program.run(["inv", sys.argv[2]])
 
 
 def run_program(mode: str, task: str, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *flags, "-c", PROGRAM, mode, task],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    return child(PROGRAM, *flags, argv=(mode, task))
 
 
 def test_the_processs_own_program_exits_with_the_tasks_code_without_teardown() -> None:
