@@ -4,15 +4,17 @@ Clean input (one row per version, game and player: the common case) takes two pa
 
 1. *groups*: one ``GROUPING SETS`` pass groups the rows two small ways (coded segments;
    week and error bin), from which every segment's buckets, the signed-error histogram
-   and the per-version totals roll up; the per-version-only sums (leakage signatures,
-   sanity counts) come from a plain grouping by version in the same query (its own scan
-   of the input's few columns: cheaper than aggregating them per grouping set);
+   and the per-version totals roll up (in Python: :func:`roll_up`); the per-version-only
+   sums (leakage signatures, sanity counts) come from a plain grouping by version in the
+   same query (its own scan of the input's few columns: cheaper than aggregating them per
+   grouping set);
 2. *keys*: one pass grouped by (game, player) finds duplicate keys and, in the same pass,
    builds the paired champion/challenger comparison.
 
 Prediction-id uniqueness costs one more narrow pass when the column exists (distinct
 hashes first, the exact count only when they fall short: :func:`duplicate_ids`). The
-three run side by side, each on its own cursor (``metrics._first_passes``).
+three run side by side, each on its own cursor and its share of the threads
+(``metrics._first_passes``).
 Only when the keys pass finds a key predicted twice (a duplicate, or a re-prediction of a
 later batch) is the input materialised once, deduplicated (:func:`dedup`: the latest made
 before tip-off wins), and passes 1-2 run on that: the statistics need one row per key.
@@ -239,32 +241,31 @@ _PER_GROUP = (
     "sum_edge",
 )
 _PER_VERSION = (*(name for name in _BASE if name not in _PER_GROUP), *_CORRELATIONS)
-# The columns of every pass-1 row (what :func:`groups_sql` selects, in order).
+# The columns of every pass-1 row (what :func:`run_groups` returns, in order).
 GROUP_FIELDS = ("system_id", "segment", "bucket", "err_bin", *_PER_GROUP, *_PER_VERSION)
 # The segments whose bucket codes are small integers: grouped together in pass 1.
 _CODED = [c for c in SEGMENT_COLUMNS.values() if c != "week"]
-
-
-def _typed(names: Sequence[str], template: str) -> str:
-    """Each aggregate as its output type (sums DOUBLE, counts BIGINT): ``template``
-    wraps the name (``sum({})``: rolled up; ``{}``: as aggregated)."""
-    return ", ".join(
-        f"CAST({template.format(name)} AS "
-        f"{'DOUBLE' if name.startswith(('sum_', 'corr_')) else 'BIGINT'}) AS {name}"
-        for name in names
-    )
+_CODED_SEGMENTS = {c: name for name, c in SEGMENT_COLUMNS.items() if c in _CODED}
+# What a row of :func:`groups_sql` holds: a (version, coded segments) group, a (version,
+# week, error bin) group (GROUPING(week) tells the two apart), or a version's own sums.
+BY_CODES, BY_WEEK_AND_BIN, PER_VERSION = 1, 0, 2
 
 
 def groups_sql(derived: str) -> str:
     """Pass 1, one scan into two small groupings (``GROUPING SETS``): by version and the
     coded segments, and by version, week and error bin. Each partitions every version's
-    rows, so each segment's buckets, the weeks, the histogram and the version's totals roll
-    up from them (one grouping by every segment and the bin at once has ~100x the groups,
-    twice the time). The per-version-only sums (:data:`_PER_VERSION`) are aggregated in a
-    third, plain grouping by version over the same rows: aggregating them in both grouping
-    sets cost a third more CPU (and, counted with callgrind on 1M rows, ~5% more
-    instructions with two DuckDB threads, though 17% fewer with one: keep the third
-    grouping). Rows other than a version's ``all`` have them NULL."""
+    rows, so each segment's buckets, the weeks, the histogram and the version's totals
+    roll up from them (:func:`roll_up`; one grouping by every segment and the bin at once
+    has ~100x the groups, twice the time). The per-version-only sums
+    (:data:`_PER_VERSION`) are aggregated in a third, plain grouping by version over the
+    same rows: aggregating them in both grouping sets cost a third more CPU (and, counted
+    with callgrind on 1M rows, ~5% more instructions with two DuckDB threads, though 17%
+    fewer with one: keep the third grouping).
+
+    Row layout: system_id, the coded segments, week, err_bin, the kind
+    (:data:`BY_CODES`, :data:`BY_WEEK_AND_BIN`, :data:`PER_VERSION`), the per-group sums
+    (NULL in a version's own row), the per-version sums (NULL in a group's row).
+    """
     coded = ", ".join(_CODED)
     inputs = ", ".join(
         [f"{expr} AS _{name}" for name, (_, expr) in _BASE.items()]
@@ -281,45 +282,65 @@ def groups_sql(derived: str) -> str:
         else f"{_BASE[name][0]}(_{name}) AS {name}"
         for name in _PER_VERSION
     )
-    nulls = ", ".join(f"NULL AS {name}" for name in _PER_VERSION)
-    segment = (
-        "CASE "
-        + " ".join(
-            f"WHEN GROUPING({c}) = 0 THEN '{name}'"
-            for name, c in SEGMENT_COLUMNS.items()
-            if c in _CODED
-        )
-        + " END"
-    )
-    bucket = (
-        "COALESCE("
-        + ", ".join(f"CASE WHEN GROUPING({c}) = 0 THEN CAST({c} AS VARCHAR) END" for c in _CODED)
-        + ")"
-    )
-    coded_sets = ", ".join(f"(system_id, {c})" for c in _CODED)
+    no_groups = ", ".join(["NULL"] * (len(_CODED) + 2))  # coded segments, week, err_bin
+    no_sums = ", ".join(["NULL"] * len(_PER_GROUP))
+    no_version_sums = ", ".join(["NULL"] * len(_PER_VERSION))
     return f"""
         WITH r AS NOT MATERIALIZED (
-          SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived})),
-        base AS MATERIALIZED (
-          SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS by_code, {per_group}
-          FROM r GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))),
-        totals AS MATERIALIZED (SELECT system_id, {per_version} FROM r GROUP BY system_id)
-        SELECT g.system_id, 'all' AS segment, 'all' AS bucket, NULL AS err_bin,
-          g.* EXCLUDE (system_id), {_typed(_PER_VERSION, "t.{}")}
-        FROM (SELECT system_id, {_typed(_PER_GROUP, "sum({})")}
-              FROM base WHERE by_code = 1 GROUP BY system_id) AS g
-        JOIN totals AS t ON g.system_id IS NOT DISTINCT FROM t.system_id
+          SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived}))
+        SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS kind, {per_group},
+          {no_version_sums}
+        FROM r GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))
         UNION ALL
-        SELECT system_id, {segment}, {bucket}, NULL, {_typed(_PER_GROUP, "sum({})")}, {nulls}
-        FROM base WHERE by_code = 1
-        GROUP BY GROUPING SETS ({coded_sets})
-        UNION ALL
-        SELECT system_id, CASE WHEN GROUPING(week) = 0 THEN 'week' ELSE '{HIST}' END,
-          CASE WHEN GROUPING(week) = 0 THEN CAST(week AS VARCHAR) ELSE 'all' END,
-          err_bin, {_typed(_PER_GROUP, "sum({})")}, {nulls}
-        FROM base WHERE by_code = 0
-        GROUP BY GROUPING SETS ((system_id, week), (system_id, err_bin))
+        SELECT system_id, {no_groups}, {PER_VERSION}, {no_sums}, {per_version}
+        FROM r GROUP BY system_id
     """  # noqa: S608
+
+
+def run_groups(con: duckdb.DuckDBPyConnection, derived: str) -> list[tuple[Any, ...]]:
+    """Pass 1 (:func:`groups_sql`) rolled up: rows of :data:`GROUP_FIELDS`."""
+    return roll_up(con.execute(groups_sql(derived)).fetchall())
+
+
+def roll_up(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows of :data:`GROUP_FIELDS` from :func:`groups_sql`'s few hundred: each version's
+    ``all`` (its coded groups summed, with its per-version sums), each segment's buckets
+    (the coded groups with that code), each week and each histogram bin (the week-and-bin
+    groups). Sums, as SQL's: NULL only when every value is. (Nine more hash aggregates, a
+    union and a join did this in SQL: ~20 ms to plan and allocate on a 2-core machine,
+    however few the rows.)"""
+    coded = len(_CODED)
+    kind_at = 1 + coded + 2
+    first, last = kind_at + 1, kind_at + 1 + len(_PER_GROUP)
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    own: dict[Any, tuple[Any, ...]] = {}
+
+    def add(key: tuple[Any, ...], values: tuple[Any, ...]) -> None:
+        total = sums.get(key)
+        if total is None:
+            sums[key] = list(values)
+            return
+        for i, value in enumerate(values):
+            if value is not None:
+                total[i] = value if total[i] is None else total[i] + value
+
+    for row in rows:
+        system, kind, values = row[0], row[kind_at], row[first:last]
+        if kind == PER_VERSION:
+            own[system] = row[last:]
+        elif kind == BY_CODES:
+            add((system, "all", "all", None), values)
+            for column, code in zip(_CODED, row[1 : 1 + coded], strict=True):
+                add((system, _CODED_SEGMENTS[column], code, None), values)
+        else:
+            week, err_bin = row[1 + coded], row[2 + coded]
+            add((system, "week", week, None), values)
+            add((system, HIST, "all", err_bin), values)
+    nulls = (None,) * len(_PER_VERSION)
+    return [
+        (*key, *total, *(own.get(key[0], nulls) if key[1] == "all" else nulls))
+        for key, total in sums.items()
+    ]
 
 
 # A graded row's outcome for the paired comparison: 0 no decided bet (no bet, or a push),

@@ -1,7 +1,8 @@
 """The regression scans give the numbers of the direct computation they replace.
 
 Pass 1 rolls every version's totals up from two groupings plus one per-version grouping
-(:func:`nbaops.regression.scan.groups_sql`); the prediction-id check counts distinct
+(:func:`nbaops.regression.scan.groups_sql`, rolled up by
+:func:`~nbaops.regression.scan.roll_up`); the prediction-id check counts distinct
 hashes first (:func:`nbaops.regression.scan.duplicate_ids`). Each is compared here with
 the direct SQL (one ``GROUP BY`` per question, distinct strings) on data with ties
 (pushes), missing outcomes and lines, unknown timestamps and repeated ids.
@@ -51,7 +52,7 @@ def _direct(con: duckdb.DuckDBPyConnection, by: str, names: Any) -> dict[tuple[A
 
 
 def _pass1(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    rows = con.execute(scan.groups_sql(_derived(con))).fetchall()
+    rows = scan.run_groups(con, _derived(con))
     return [dict(zip(scan.GROUP_FIELDS, r, strict=True)) for r in rows]
 
 
@@ -90,6 +91,40 @@ def test_every_segment_bucket_equals_the_direct_grouping(segment: str) -> None:
         row = got[(system, str(bucket)[:10])]
         for name, value in zip(names, values, strict=True):
             assert _same(row[name], value), (system, bucket, name)
+
+
+def _pass1_row(
+    kind: int, codes: tuple[int | None, ...], week: Any, err_bin: Any, **values: Any
+) -> Any:
+    sums = [values.get(name, 0) for name in scan.GROUP_FIELDS[4:14]]
+    own = [values.get(name) for name in scan.GROUP_FIELDS[14:]]
+    return ("v8", *codes, week, err_bin, kind, *sums, *own)
+
+
+def test_roll_up_sums_like_sql_null_only_when_every_value_is() -> None:
+    """A version's total, a bucket and a week add up their groups; a sum with no value at
+    all stays NULL (as SQL's sum), one with some values ignores the NULLs; the version's own
+    sums appear on its ``all`` row only."""
+    codes_a, codes_b = (1, 1, 1, 1, 1, 1), (2, 1, 1, 1, 1, 1)
+    rows = scan.roll_up(
+        [
+            _pass1_row(scan.BY_CODES, codes_a, None, None, predictions=3, sum_confidence=None),
+            _pass1_row(scan.BY_CODES, codes_b, None, None, predictions=4, sum_confidence=2.5),
+            _pass1_row(scan.BY_WEEK_AND_BIN, (None,) * 6, "2024-01-01", -2.0, predictions=7),
+            _pass1_row(scan.PER_VERSION, (None,) * 6, None, None, predictions=None, late=5),
+        ]
+    )
+    got = {(r[1], r[2], r[3]): dict(zip(scan.GROUP_FIELDS, r, strict=True)) for r in rows}
+    assert got[("all", "all", None)]["predictions"] == 7
+    assert got[("all", "all", None)]["sum_confidence"] == 2.5
+    assert got[("all", "all", None)]["late"] == 5
+    assert got[("line", 1, None)]["sum_confidence"] is None  # only NULLs: NULL
+    assert (
+        got[("line", 2, None)]["sum_confidence"] == 2.5 and got[("line", 2, None)]["late"] is None
+    )
+    assert got[("venue", 1, None)]["predictions"] == 7  # both groups share venue code 1
+    assert got[("week", "2024-01-01", None)]["predictions"] == 7
+    assert got[(scan.HIST, "all", -2.0)]["predictions"] == 7
 
 
 def test_duplicate_ids_match_the_distinct_string_count_per_version() -> None:
@@ -158,6 +193,45 @@ def test_a_connection_local_input_gives_the_same_metrics_in_turn() -> None:
     shared = compute(con, "graded", pairs=[("v8", "v9")])
     local = compute(con, "graded_here", pairs=[("v8", "v9")])
     assert _rounded(local.to_json()) == _rounded(shared.to_json()) and local.rows == 5000
+
+
+def _threads(con: duckdb.DuckDBPyConnection) -> int:
+    found = con.execute("SELECT current_setting('threads')").fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+def test_passes_side_by_side_share_the_threads_and_give_them_back() -> None:
+    """Three passes at once on eight threads get two each (not eight each, preempting one
+    another), and the connection has its eight again afterwards, after an error too."""
+    con = duckdb.connect()
+    con.execute("SET threads = 8")
+    with metrics.threads_each(con, 3):
+        assert _threads(con) == 2
+        assert _threads(con.cursor()) == 2  # the database's setting: every cursor's
+    assert _threads(con) == 8
+    with metrics.threads_each(con, 1):  # one query alone keeps them all
+        assert _threads(con) == 8
+    with pytest.raises(RuntimeError), metrics.threads_each(con, 16):
+        assert _threads(con) == 1  # never fewer than one each
+        raise RuntimeError("a pass failed")
+    assert _threads(con) == 8
+
+
+def test_metrics_do_not_depend_on_the_thread_share() -> None:
+    """compute runs its passes on a share of the threads and leaves the setting as found;
+    the numbers are those of a single-threaded run."""
+    from nbaops.adapters.duckdb_engine import connect
+    from nbaops.regression.metrics import compute, synthetic_table
+
+    con = connect()
+    synthetic_table(con, 5000)
+    con.execute("SET threads = 1")
+    alone = compute(con, "graded", pairs=[("v8", "v9")])
+    con.execute("SET threads = 6")
+    shared = compute(con, "graded", pairs=[("v8", "v9")])
+    assert _threads(con) == 6
+    assert _rounded(shared.to_json()) == _rounded(alone.to_json()) and shared.rows == 5000
 
 
 def _rounded(value: Any) -> Any:
