@@ -153,9 +153,9 @@ def _run(
     html: Path,
     junit: Path | None,
 ) -> RegressionReport:
-    from nbaops import nba_data
+    from nbaops.adapters.duckdb_engine import connect  # (not nba_data's re-export: ~8 ms)
 
-    con = nba_data.connect()
+    con = connect()
     golden_summary = None
     try:
         if request.golden or request.model or request.predictions is not None:
