@@ -250,7 +250,11 @@ def compute(
         )
     source = scan.source_sql(table, columns, REQUIRED_COLUMN_TYPES, OPTIONAL_COLUMNS)
     derived = scan.derived_sql(source, b, histogram_width, histogram_clip)
-    systems, rows, keys, ids = _first_passes(con, table, derived, pairs, "prediction_id" in columns)
+    key_types = {c: REQUIRED_COLUMN_TYPES[c] for c in scan.KEY_COLUMNS}
+    outcomes = scan.outcome_sql(scan.source_sql(table, columns, key_types, {}))
+    systems, rows, keys, ids = _first_passes(
+        con, table, (derived, outcomes), pairs, "prediction_id" in columns
+    )
     at_keys = scan.GROUP_FIELDS.index("missing_keys")
     if any(r[1] == "all" and (r[0] is None or r[0] == "" or r[at_keys]) for r in rows):
         _missing_key(con, table)
@@ -264,9 +268,9 @@ def compute(
         dups = scan.key_duplicates(con, table, columns)
         at_late = scan.GROUP_FIELDS.index("late")  # the first pass counted the raw rows
         late = {str(r[0]): int(r[at_late] or 0) for r in rows if r[1] == "all"}
-        derived = scan.derived_sql(scan.dedup(con, source), b, histogram_width, histogram_clip)
-        rows = scan.run_groups(con, derived)
-        keys = scan.run_keys(con, derived, systems, pairs)
+        deduped = scan.dedup(con, source)
+        rows = scan.run_groups(con, scan.derived_sql(deduped, b, histogram_width, histogram_clip))
+        keys = scan.run_keys(con, scan.outcome_sql(deduped), systems, pairs)
     elif ids is not None:
         dups = {s: (n, 0, n, 0) for s, n in ids.items()}
     fields = scan.GROUP_FIELDS
@@ -309,12 +313,12 @@ def compute(
 def _first_passes(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    derived: str,
+    sql: tuple[str, str],
     pairs: Sequence[tuple[str, str]],
     with_ids: bool,
 ) -> tuple[list[str], list[tuple[Any, ...]], scan.KeyStats, dict[str, int] | None]:
-    """The versions, pass 1 (groups), pass 2 (keys) and the prediction-id pass, side by
-    side.
+    """The versions, pass 1 (groups, over ``sql``'s derived rows), pass 2 (keys, over its
+    outcome rows) and the prediction-id pass, side by side.
 
     They read the same input independently; run one after the other, DuckDB left a core
     idle in each one's single-threaded phases (~15% of the wall time on 1M rows). Each
@@ -325,6 +329,7 @@ def _first_passes(
     """
     from nbaops.concurrency import map_concurrently
 
+    derived, outcomes = sql
     systems = sorted(
         str(r[0])
         for r in con.execute(
@@ -339,7 +344,7 @@ def _first_passes(
     keys_cursor = cursor()
     passes: list[Callable[[], Any]] = [
         lambda: scan.run_groups(con, derived),
-        lambda: scan.run_keys(keys_cursor, derived, systems, pairs),
+        lambda: scan.run_keys(keys_cursor, outcomes, systems, pairs),
     ]
     if with_ids:
         ids_cursor = cursor()
