@@ -143,17 +143,11 @@ def source_sql(
 _SIDE = "CASE {r} WHEN 'OVER' THEN 1 WHEN 'UNDER' THEN 2 WHEN 'PASS' THEN 3"
 
 
-# The columns the keys pass reads (:func:`outcome_sql` over them): binding the whole
-# :func:`derived_sql` for it cost ~8 ms of planning per run, whatever the input's size.
-KEY_COLUMNS = (
-    "game_id",
-    "player_lookup",
-    "system_id",
-    "predicted_points",
-    "line_value",
-    "recommendation",
-    "actual_points",
-)
+# What :func:`outcome_sql` reads of a row; the keys pass reads these and the key, nothing
+# else: binding the whole :func:`derived_sql` for it cost ~8 ms of planning per run,
+# whatever the input's size.
+OUTCOME_COLUMNS = ("predicted_points", "line_value", "recommendation", "actual_points")
+KEY_COLUMNS = ("game_id", "player_lookup", "system_id", *OUTCOME_COLUMNS)
 
 
 def outcome_sql(source: str) -> str:
