@@ -250,10 +250,8 @@ def compute(
         )
     source = scan.source_sql(table, columns, REQUIRED_COLUMN_TYPES, OPTIONAL_COLUMNS)
     derived = scan.derived_sql(source, b, histogram_width, histogram_clip)
-    key_types = {c: REQUIRED_COLUMN_TYPES[c] for c in scan.KEY_COLUMNS}
-    outcomes = scan.outcome_sql(scan.source_sql(table, columns, key_types, {}))
     systems, rows, keys, ids = _first_passes(
-        con, table, (derived, outcomes), pairs, "prediction_id" in columns
+        con, table, derived, outcomes_sql(table, columns), pairs, "prediction_id" in columns
     )
     at_keys = scan.GROUP_FIELDS.index("missing_keys")
     if any(r[1] == "all" and (r[0] is None or r[0] == "" or r[at_keys]) for r in rows):
@@ -310,15 +308,23 @@ def compute(
     )
 
 
+def outcomes_sql(table: str, columns: dict[str, str]) -> str:
+    """The keys pass's rows: :func:`~nbaops.regression.scan.outcome_sql` over the key
+    columns alone (typed and cleaned as every pass reads them)."""
+    key_types = {c: REQUIRED_COLUMN_TYPES[c] for c in scan.KEY_COLUMNS}
+    return scan.outcome_sql(scan.source_sql(table, columns, key_types, {}))
+
+
 def _first_passes(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    sql: tuple[str, str],
+    derived: str,
+    outcomes: str,
     pairs: Sequence[tuple[str, str]],
     with_ids: bool,
 ) -> tuple[list[str], list[tuple[Any, ...]], scan.KeyStats, dict[str, int] | None]:
-    """The versions, pass 1 (groups, over ``sql``'s derived rows), pass 2 (keys, over its
-    outcome rows) and the prediction-id pass, side by side.
+    """The versions, pass 1 (groups, over the ``derived`` rows), pass 2 (keys, over the
+    ``outcomes`` rows) and the prediction-id pass, side by side.
 
     They read the same input independently; run one after the other, DuckDB left a core
     idle in each one's single-threaded phases (~15% of the wall time on 1M rows). Each
@@ -329,7 +335,6 @@ def _first_passes(
     """
     from nbaops.concurrency import map_concurrently
 
-    derived, outcomes = sql
     systems = sorted(
         str(r[0])
         for r in con.execute(
@@ -367,9 +372,12 @@ def threads_each(con: duckdb.DuckDBPyConnection, queries: int) -> Iterator[None]
     each other) than the same three single-threaded side by side, ~6% of the whole
     ``inv regression --from`` process on 1M rows.
     """
+    if queries <= 1:  # one query alone keeps every thread (and costs no lookup)
+        yield
+        return
     found = con.execute("SELECT current_setting('threads')").fetchone()
     threads = int(found[0]) if found else 1
-    share = max(1, threads // max(1, queries))
+    share = max(1, threads // queries)
     if share == threads:
         yield
         return

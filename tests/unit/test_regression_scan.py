@@ -158,9 +158,7 @@ def test_paired_counts_equal_a_direct_join_of_the_two_versions() -> None:
     plain join of the fully derived rows on (game, player)."""
     con = _messy()
     con.execute("DELETE FROM graded WHERE system_id = 'v9' AND hash(prediction_id) % 3 = 0")
-    columns = metrics.table_columns(con, "graded")
-    key_types = {c: metrics.REQUIRED_COLUMN_TYPES[c] for c in scan.KEY_COLUMNS}
-    outcomes = scan.outcome_sql(scan.source_sql("graded", columns, key_types, {}))
+    outcomes = metrics.outcomes_sql("graded", metrics.table_columns(con, "graded"))
     keys = scan.run_keys(con, outcomes, ["v10", "v8", "v9"], [("v8", "v9")])
     assert keys.extra_rows == 0
     got = keys.pairs[("v8", "v9")]
