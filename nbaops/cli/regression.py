@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         "junit": "Also write JUnit XML here (for CI).",
     },
     default=True,
+    duckdb_ahead=True,  # every source is read through DuckDB
 )
 def regression(
     ctx: Context,
@@ -49,9 +50,6 @@ def regression(
     predictions: str | None = None,
 ) -> Report:
     """Hit rate, intervals, leakage and champion/challenger gates of graded predictions."""
-    from nbaops.adapters.duckdb_engine import start_connect
-
-    start_connect()  # every source is read through DuckDB: it starts during the imports
     from pathlib import Path
 
     from nbaops.clock import parse_date

@@ -142,6 +142,7 @@ def nbaops_task(
     *calls: str,
     help: Mapping[str, str] | None = None,
     context: bool = True,
+    duckdb_ahead: bool = False,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], NbaopsTask]:
     """Turn ``body(ctx, **own_flags) -> Report`` into an invoke task.
@@ -152,6 +153,9 @@ def nbaops_task(
             overrides it, e.g. the sandbox's ``profile``).
         context: False for a task that needs no profile: ``body(**own_flags)`` returns the
             exit code and no common flag is added.
+        duckdb_ahead: the task reads through DuckDB on every profile: its engine starts in
+            the background first thing (:func:`~nbaops.adapters.duckdb_engine.start_connect`),
+            while the context is built and the task's modules are imported.
         options: invoke's task options (``name``, ``positional``, ``iterable``, ``default``).
     """
 
@@ -167,6 +171,10 @@ def nbaops_task(
             bound.apply_defaults()
             flags = dict(bound.arguments)
             del flags["c"]
+            if duckdb_ahead:
+                from nbaops.adapters.duckdb_engine import start_connect
+
+                start_connect()
             if context:
                 json_output, profile, debug = (flags.pop(k) for k in ("json", "profile", "debug"))
                 if takes_json:

@@ -324,14 +324,17 @@ def _first_passes(
     with_ids: bool,
 ) -> tuple[list[str], list[tuple[Any, ...]], scan.KeyStats, dict[str, int] | None]:
     """The versions, pass 1 (groups, over the ``derived`` rows), pass 2 (keys, over the
-    ``outcomes`` rows) and the prediction-id pass, side by side.
+    ``outcomes`` rows) and the prediction-id pass, in two lanes side by side.
 
     They read the same input independently; run one after the other, DuckDB left a core
-    idle in each one's single-threaded phases (~15% of the wall time on 1M rows). Each
-    runs on its own cursor of the connection, which sees the input unless it is a
-    connection-local TEMP object: then they run in turn on ``con``. The versions the keys
-    pass pivots on come from one DISTINCT (a few ms). The caller reads pass 1's error
-    signals (missing keys, unknown recommendations) before it trusts the others.
+    idle in each one's single-threaded phases (~15% of the wall time on 1M rows). Pass 1
+    runs on ``con``; the keys pass and then the id pass on one cursor beside it (together
+    about as much work as pass 1: two lanes on their share of the threads took ~2% less
+    CPU and wall time than three passes on three). A connection-local input (a TEMP
+    object, which other cursors do not see) runs all three in turn on ``con``. The
+    versions the keys pass pivots on come from one DISTINCT (a few ms). The caller reads
+    pass 1's error signals (missing keys, unknown recommendations) before it trusts the
+    others.
     """
     from nbaops.concurrency import map_concurrently
 
@@ -341,25 +344,27 @@ def _first_passes(
             f"SELECT DISTINCT CAST(system_id AS VARCHAR) FROM {_ident(table)}"  # noqa: S608
         ).fetchall()
     )
-    local = _connection_local(con, table)  # other cursors would not see the input
 
-    def cursor() -> duckdb.DuckDBPyConnection:  # made here, one per pass, before any runs
-        return con if local else con.cursor()
+    def groups() -> list[tuple[Any, ...]]:
+        return scan.run_groups(con, derived)
 
-    keys_cursor = cursor()
-    passes: list[Callable[[], Any]] = [
-        lambda: scan.run_groups(con, derived),
-        lambda: scan.run_keys(keys_cursor, outcomes, systems, pairs),
-    ]
-    if with_ids:
-        ids_cursor = cursor()
-        passes.append(lambda: scan.duplicate_ids(ids_cursor, table))
-    at_once = 1 if local else len(passes)
-    with threads_each(con, at_once):
-        rows, keys, *ids = map_concurrently(
-            lambda run: run(), passes, max_workers=at_once, name="regression-pass"
+    def keys_then_ids(
+        cursor: duckdb.DuckDBPyConnection,
+    ) -> tuple[scan.KeyStats, dict[str, int] | None]:
+        keys = scan.run_keys(cursor, outcomes, systems, pairs)
+        return keys, scan.duplicate_ids(cursor, table) if with_ids else None
+
+    beside = _cursor_seeing(con, table)
+    if beside is None:
+        rows = groups()
+        keys, ids = keys_then_ids(con)
+        return systems, rows, keys, ids
+    lanes: list[Callable[[], Any]] = [groups, lambda: keys_then_ids(beside)]
+    with threads_each(con, len(lanes)):
+        rows, (keys, ids) = map_concurrently(
+            lambda lane: lane(), lanes, max_workers=len(lanes), name="regression-pass"
         )
-    return systems, rows, keys, ids[0] if ids else None
+    return systems, rows, keys, ids
 
 
 @contextlib.contextmanager
@@ -367,10 +372,10 @@ def threads_each(con: duckdb.DuckDBPyConnection, queries: int) -> Iterator[None]
     """DuckDB's threads shared out among ``queries`` running at once (at least one each),
     restored afterwards (the setting is the database's, every cursor's).
 
-    Left at its default, each query plans for every core: the three first passes on two
-    cores then took ~20% more CPU (partitioned hash tables to merge, threads preempting
-    each other) than the same three single-threaded side by side, ~6% of the whole
-    ``inv regression --from`` process on 1M rows.
+    Left at its default, each query plans for every core: the first passes on two cores
+    (then three at once) took ~20% more CPU (partitioned hash tables to merge, threads
+    preempting each other) than the same three single-threaded side by side, ~6% of the
+    whole ``inv regression --from`` process on 1M rows.
     """
     if queries <= 1:  # one query alone keeps every thread (and costs no lookup)
         yield
@@ -388,14 +393,20 @@ def threads_each(con: duckdb.DuckDBPyConnection, queries: int) -> Iterator[None]
         con.execute("SET threads = $n", {"n": threads})
 
 
-def _connection_local(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``table`` is a TEMP table or view (other cursors do not see it)."""
-    found = con.execute(
-        """SELECT temporary FROM duckdb_tables() WHERE table_name = $t
-        UNION ALL SELECT temporary FROM duckdb_views() WHERE view_name = $t""",
-        {"t": table},
-    ).fetchall()
-    return any(bool(r[0]) for r in found)
+def _cursor_seeing(con: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyConnection | None:
+    """A new cursor of ``con`` that sees ``table``, or None when only ``con`` does (a TEMP
+    table or view, or a view over one): binding the table in the cursor is the test
+    (~1 ms; the catalog functions that say which objects are temporary cost ~10 ms on a
+    connection's first call)."""
+    from nbaops.adapters.duckdb_engine import engine
+
+    probe = con.cursor()
+    try:
+        probe.execute(f"SELECT * FROM {_ident(table)} LIMIT 0")  # noqa: S608
+    except engine().CatalogException:
+        probe.close()
+        return None
+    return probe
 
 
 def _labelled(r: dict[str, Any], buckets: Buckets) -> dict[str, Any]:

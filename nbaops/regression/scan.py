@@ -12,9 +12,9 @@ Clean input (one row per version, game and player: the common case) takes two pa
    builds the paired champion/challenger comparison.
 
 Prediction-id uniqueness costs one more narrow pass when the column exists (distinct
-hashes first, the exact count only when they fall short: :func:`duplicate_ids`). The
-three run side by side, each on its own cursor and its share of the threads
-(``metrics._first_passes``).
+hashes first, the exact count only when they fall short: :func:`duplicate_ids`). Pass 1
+runs beside the other two (one after the other), each lane on its own cursor and its
+share of the threads (``metrics._first_passes``).
 Only when the keys pass finds a key predicted twice (a duplicate, or a re-prediction of a
 later batch) is the input materialised once, deduplicated (:func:`dedup`: the latest made
 before tip-off wins), and passes 1-2 run on that: the statistics need one row per key.

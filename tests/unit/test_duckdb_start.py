@@ -60,3 +60,39 @@ def test_a_file_database_is_never_the_one_opened_ahead(tmp_path: Path) -> None:
     duckdb_engine._STARTER[0].join()
     assert len(duckdb_engine._READY) == 1  # still waiting for an in-memory connect()
     assert (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.usefixtures("fresh_start")
+@pytest.mark.parametrize("ahead", [True, False])
+def test_a_duckdb_ahead_task_starts_the_engine_before_its_context(
+    ahead: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``inv regression`` reads through DuckDB on every profile: the engine starts first
+    thing, so its start overlaps the context and the imports; other tasks start none."""
+    from invoke import Context
+    from invoke.exceptions import Exit
+
+    from nbaops.cli.task import nbaops_task
+    from nbaops.errors import UsageError
+    from nbaops.sandbox import world
+
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "home"))
+    started_at_context: list[bool] = []
+    open_context = world.open_context
+
+    def observed(profile: str | None) -> object:
+        started_at_context.append(bool(duckdb_engine._STARTER))
+        return open_context(profile)
+
+    monkeypatch.setattr(world, "open_context", observed)
+
+    def body(ctx: object) -> None:
+        raise UsageError("stop here")
+
+    task = nbaops_task("nbaops.regression.run.run_regression", duckdb_ahead=ahead)(body)
+    with pytest.raises(Exit) as stopped:
+        task(Context())
+    assert stopped.value.code == 2
+    assert started_at_context == [ahead]
+    for starter in duckdb_engine._STARTER:
+        starter.join()

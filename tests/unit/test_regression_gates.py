@@ -403,6 +403,27 @@ def test_load_file_csv_and_parquet(tmp_path: Path, suffix: str) -> None:
     assert m.systems == ["v8", "v9"]
 
 
+def test_load_file_replaces_whatever_holds_the_name(tmp_path: Path) -> None:
+    """A Parquet file replaces a table of the same name (as a view), a CSV file replaces
+    a view (as a table), and either replaces a source loaded before: no "already exists"
+    and no "is of type Table" error."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE {sources.TABLE} (x INTEGER)")
+    assert sources.load_file(con, _write_file(tmp_path, ".parquet")).rows == 600
+    kinds = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = $t",
+        {"t": sources.TABLE},
+    ).fetchall()
+    assert kinds == [("VIEW",)]
+    assert sources.load_file(con, _write_file(tmp_path, ".csv")).rows == 600
+    kinds = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = $t",
+        {"t": sources.TABLE},
+    ).fetchall()
+    assert kinds == [("BASE TABLE",)]
+    assert metrics.compute(con).systems == ["v8", "v9"]
+
+
 def test_load_file_errors(tmp_path: Path) -> None:
     con = duckdb.connect()
     with pytest.raises(UsageError, match="file not found"):

@@ -197,6 +197,22 @@ def test_a_connection_local_input_gives_the_same_metrics_in_turn() -> None:
     assert _rounded(local.to_json()) == _rounded(shared.to_json()) and local.rows == 5000
 
 
+def test_a_view_over_a_temp_table_is_connection_local_too() -> None:
+    """A plain (not TEMP) view over a TEMP table is not seen by other cursors either: the
+    passes bind the input where they run, so they run in turn on the connection instead
+    of failing on a cursor."""
+    from nbaops.adapters.duckdb_engine import connect
+    from nbaops.regression.metrics import compute, synthetic_table
+
+    con = connect()
+    synthetic_table(con, 3000)
+    con.execute("CREATE TEMP TABLE graded_here AS SELECT * FROM graded")
+    con.execute("CREATE VIEW over_temp AS SELECT * FROM graded_here")
+    shared = compute(con, "graded", pairs=[("v8", "v9")])
+    local = compute(con, "over_temp", pairs=[("v8", "v9")])
+    assert _rounded(local.to_json()) == _rounded(shared.to_json()) and local.rows == 3000
+
+
 def _threads(con: duckdb.DuckDBPyConnection) -> int:
     found = con.execute("SELECT current_setting('threads')").fetchone()
     assert found is not None
