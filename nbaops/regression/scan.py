@@ -123,7 +123,10 @@ def source_sql(
     ``required`` and ``optional`` map each column to its SQL type. A NaN or infinite
     number (a model emitting NaN; FLOAT64 holds them) becomes NULL, so no statistic is
     poisoned by it, and the row is flagged (``nonfinite``: counted and gated by
-    ``finite_values``).
+    ``finite_values``). The flag is true for such a row and otherwise false or NULL (NULL
+    when another number is missing): it is only ever counted (``count_if`` counts true),
+    and leaving out a ``coalesce`` per column took ~40% of its cost, ~12 ms of CPU on 1M
+    rows.
     """
     parts = [f"CAST({c} AS {t}) AS {c}" for c, t in required.items()]
     parts += [
@@ -133,7 +136,7 @@ def source_sql(
     typed = f"SELECT {', '.join(parts)} FROM {ident(table)}"  # noqa: S608
     numbers = [c for c, t in {**required, **optional}.items() if t == "DOUBLE"]
     cleaned = ", ".join(f"CASE WHEN isfinite({c}) THEN {c} END AS {c}" for c in numbers)
-    flag = " OR ".join(f"coalesce(NOT isfinite({c}), false)" for c in numbers) or "false"
+    flag = " OR ".join(f"NOT isfinite({c})" for c in numbers) or "false"
     replace = f" REPLACE ({cleaned})" if cleaned else ""
     return f"SELECT *{replace}, {flag} AS nonfinite FROM ({typed})"  # noqa: S608
 

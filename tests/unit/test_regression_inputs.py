@@ -179,6 +179,7 @@ def test_nan_and_infinite_numbers_are_gated_and_do_not_poison_the_metrics() -> N
     clean = _run(_pair(200, 0.6, 0.6))
     rows = _pair(200, 0.6, 0.6)
     rows[0]["predicted_points"] = float("nan")
+    rows[0]["line_value"] = None  # a missing number beside the NaN: the row still counts
     rows[1]["actual_points"] = float("inf")
     rows[250]["line_value"] = float("-inf")  # a v9 row
     report = _run(rows)
