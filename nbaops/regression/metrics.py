@@ -323,18 +323,19 @@ def _first_passes(
     pairs: Sequence[tuple[str, str]],
     with_ids: bool,
 ) -> tuple[list[str], list[tuple[Any, ...]], scan.KeyStats, dict[str, int] | None]:
-    """The versions, pass 1 (groups, over the ``derived`` rows), pass 2 (keys, over the
-    ``outcomes`` rows) and the prediction-id pass, in two lanes side by side.
+    """The versions, pass 1 (groups and versions, over the ``derived`` rows), pass 2
+    (keys, over the ``outcomes`` rows) and the prediction-id pass, in two lanes side by
+    side.
 
     They read the same input independently; run one after the other, DuckDB left a core
-    idle in each one's single-threaded phases (~15% of the wall time on 1M rows). Pass 1
-    runs on ``con``; the keys pass and then the id pass on one cursor beside it (together
-    about as much work as pass 1: two lanes on their share of the threads took ~2% less
-    CPU and wall time than three passes on three). A connection-local input (a TEMP
-    object, which other cursors do not see) runs all three in turn on ``con``. The
-    versions the keys pass pivots on come from one DISTINCT (a few ms). The caller reads
-    pass 1's error signals (missing keys, unknown recommendations) before it trusts the
-    others.
+    idle in each one's single-threaded phases (~15% of the wall time on 1M rows). One
+    lane runs the groups then the ids on ``con``, the other the keys then the versions
+    on a cursor beside it: about equal work (on 1M rows, single-threaded, ~265 and
+    ~260 ms of CPU; three lanes on three threads took ~2% more, pass 1 whole in one lane
+    ~5% more wall time). A connection-local input (a TEMP object, which other cursors do
+    not see) runs them all in turn on ``con``. The versions the keys pass pivots on come
+    from one DISTINCT (a few ms). The caller reads pass 1's error signals (missing keys,
+    unknown recommendations) before it trusts the others.
     """
     from nbaops.concurrency import map_concurrently
 
@@ -345,26 +346,31 @@ def _first_passes(
         ).fetchall()
     )
 
-    def groups() -> list[tuple[Any, ...]]:
-        return scan.run_groups(con, derived)
-
-    def keys_then_ids(
+    def groups_then_ids(
         cursor: duckdb.DuckDBPyConnection,
-    ) -> tuple[scan.KeyStats, dict[str, int] | None]:
+    ) -> tuple[list[tuple[Any, ...]], dict[str, int] | None]:
+        rows = cursor.execute(scan.groups_sql(derived)).fetchall()
+        return rows, scan.duplicate_ids(cursor, table) if with_ids else None
+
+    def keys_then_versions(
+        cursor: duckdb.DuckDBPyConnection,
+    ) -> tuple[scan.KeyStats, list[tuple[Any, ...]]]:
         keys = scan.run_keys(cursor, outcomes, systems, pairs)
-        return keys, scan.duplicate_ids(cursor, table) if with_ids else None
+        return keys, cursor.execute(scan.versions_sql(derived)).fetchall()
 
     beside = _cursor_seeing(con, table)
     if beside is None:
-        rows = groups()
-        keys, ids = keys_then_ids(con)
-        return systems, rows, keys, ids
-    lanes: list[Callable[[], Any]] = [groups, lambda: keys_then_ids(beside)]
-    with threads_each(con, len(lanes)):
-        rows, (keys, ids) = map_concurrently(
-            lambda lane: lane(), lanes, max_workers=len(lanes), name="regression-pass"
-        )
-    return systems, rows, keys, ids
+        (groups, ids), (keys, versions) = groups_then_ids(con), keys_then_versions(con)
+    else:
+        lanes: list[Callable[[], Any]] = [
+            lambda: groups_then_ids(con),
+            lambda: keys_then_versions(beside),
+        ]
+        with threads_each(con, len(lanes)):
+            (groups, ids), (keys, versions) = map_concurrently(
+                lambda lane: lane(), lanes, max_workers=len(lanes), name="regression-pass"
+            )
+    return systems, scan.roll_up(groups + versions), keys, ids
 
 
 @contextlib.contextmanager

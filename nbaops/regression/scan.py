@@ -2,19 +2,20 @@
 
 Clean input (one row per version, game and player: the common case) takes two passes:
 
-1. *groups*: one ``GROUPING SETS`` pass groups the rows two small ways (coded segments;
+1. *groups*: one ``GROUPING SETS`` query groups the rows two small ways (coded segments;
    week and error bin), from which every segment's buckets, the signed-error histogram
    and the per-version totals roll up (in Python: :func:`roll_up`); the per-version-only
-   sums (leakage signatures, sanity counts) come from a plain grouping by version in the
-   same query (its own scan of the input's few columns: cheaper than aggregating them per
-   grouping set);
+   sums (leakage signatures, sanity counts) come from a plain grouping by version, a
+   query of its own (:func:`versions_sql`: its own scan of the input's few columns is
+   cheaper than aggregating them per grouping set);
 2. *keys*: one pass grouped by (game, player) finds duplicate keys and, in the same pass,
    builds the paired champion/challenger comparison.
 
 Prediction-id uniqueness costs one more narrow pass when the column exists (distinct
-hashes first, the exact count only when they fall short: :func:`duplicate_ids`). Pass 1
-runs beside the other two (one after the other), each lane on its own cursor and its
-share of the threads (``metrics._first_passes``).
+hashes first, the exact count only when they fall short: :func:`duplicate_ids`). The
+four queries run in two lanes of about equal work, each on its own cursor and its share
+of the threads: the groups then the ids; the keys then the versions
+(``metrics._first_passes``).
 Only when the keys pass finds a key predicted twice (a duplicate, or a re-prediction of a
 later batch) is the input materialised once, deduplicated (:func:`dedup`: the latest made
 before tip-off wins), and passes 1-2 run on that: the statistics need one row per key.
@@ -264,27 +265,15 @@ GROUP_FIELDS = ("system_id", "segment", "bucket", "err_bin", *_PER_GROUP, *_PER_
 # The segments whose bucket codes are small integers: grouped together in pass 1.
 _CODED = [c for c in SEGMENT_COLUMNS.values() if c != "week"]
 _CODED_SEGMENTS = {c: name for name, c in SEGMENT_COLUMNS.items() if c in _CODED}
-# What a row of :func:`groups_sql` holds: a (version, coded segments) group, a (version,
-# week, error bin) group (GROUPING(week) tells the two apart), or a version's own sums.
+# What a row of pass 1 holds: a (version, coded segments) group, a (version, week, error
+# bin) group (GROUPING(week) tells the two apart), or a version's own sums (versions_sql).
 BY_CODES, BY_WEEK_AND_BIN, PER_VERSION = 1, 0, 2
 
 
-def groups_sql(derived: str) -> str:
-    """Pass 1, one scan into two small groupings (``GROUPING SETS``): by version and the
-    coded segments, and by version, week and error bin. Each partitions every version's
-    rows, so each segment's buckets, the weeks, the histogram and the version's totals
-    roll up from them (:func:`roll_up`; one grouping by every segment and the bin at once
-    has ~100x the groups, twice the time). The per-version-only sums
-    (:data:`_PER_VERSION`) are aggregated in a third, plain grouping by version over the
-    same rows: aggregating them in both grouping sets cost a third more CPU (and, counted
-    with callgrind on 1M rows, ~5% more instructions with two DuckDB threads, though 17%
-    fewer with one: keep the third grouping).
-
-    Row layout: system_id, the coded segments, week, err_bin, the kind
-    (:data:`BY_CODES`, :data:`BY_WEEK_AND_BIN`, :data:`PER_VERSION`), the per-group sums
-    (NULL in a version's own row), the per-version sums (NULL in a group's row).
-    """
-    coded = ", ".join(_CODED)
+def _inputs(derived: str) -> str:
+    """The per-row inputs of every sum (:data:`_BASE`, the correlations' pairs), computed
+    once per row beside the grouping columns (GROUPING SETS would evaluate an aggregate's
+    expression once per grouping)."""
     inputs = ", ".join(
         [f"{expr} AS _{name}" for name, (_, expr) in _BASE.items()]
         + [
@@ -293,7 +282,38 @@ def groups_sql(derived: str) -> str:
             for name, (x, y) in _CORRELATIONS.items()
         ]
     )
+    return f"SELECT system_id, {', '.join(_CODED)}, week, err_bin, {inputs} FROM ({derived})"  # noqa: S608
+
+
+def groups_sql(derived: str) -> str:
+    """Pass 1, one scan into two small groupings (``GROUPING SETS``): by version and the
+    coded segments, and by version, week and error bin. Each partitions every version's
+    rows, so each segment's buckets, the weeks, the histogram and the version's totals
+    roll up from them (:func:`roll_up`; one grouping by every segment and the bin at once
+    has ~100x the groups, twice the time).
+
+    Row layout (:func:`versions_sql`'s too): system_id, the coded segments, week,
+    err_bin, the kind (:data:`BY_CODES`, :data:`BY_WEEK_AND_BIN`, :data:`PER_VERSION`),
+    the per-group sums (NULL in a version's own row), the per-version sums (NULL in a
+    group's row).
+    """
+    coded = ", ".join(_CODED)
     per_group = ", ".join(f"{_BASE[name][0]}(_{name}) AS {name}" for name in _PER_GROUP)
+    no_version_sums = ", ".join(["NULL"] * len(_PER_VERSION))
+    return f"""
+        SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS kind, {per_group},
+          {no_version_sums}
+        FROM ({_inputs(derived)})
+        GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))
+    """  # noqa: S608
+
+
+def versions_sql(derived: str) -> str:
+    """Pass 1's per-version-only sums (:data:`_PER_VERSION`: leakage signatures, sanity
+    counts, correlations), in :func:`groups_sql`'s row layout, by a plain grouping by
+    version: aggregated in both grouping sets instead, they cost a third more CPU. A
+    query of its own (its own scan of the input's few columns), so that it can run in the
+    other lane than :func:`groups_sql` (``metrics._first_passes``)."""
     per_version = ", ".join(
         f"corr(_{name}_x, _{name}_y) AS {name}"
         if name in _CORRELATIONS
@@ -302,26 +322,22 @@ def groups_sql(derived: str) -> str:
     )
     no_groups = ", ".join(["NULL"] * (len(_CODED) + 2))  # coded segments, week, err_bin
     no_sums = ", ".join(["NULL"] * len(_PER_GROUP))
-    no_version_sums = ", ".join(["NULL"] * len(_PER_VERSION))
     return f"""
-        WITH r AS NOT MATERIALIZED (
-          SELECT system_id, {coded}, week, err_bin, {inputs} FROM ({derived}))
-        SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS kind, {per_group},
-          {no_version_sums}
-        FROM r GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))
-        UNION ALL
         SELECT system_id, {no_groups}, {PER_VERSION}, {no_sums}, {per_version}
-        FROM r GROUP BY system_id
+        FROM ({_inputs(derived)}) GROUP BY system_id
     """  # noqa: S608
 
 
 def run_groups(con: duckdb.DuckDBPyConnection, derived: str) -> list[tuple[Any, ...]]:
-    """Pass 1 (:func:`groups_sql`) rolled up: rows of :data:`GROUP_FIELDS`."""
-    return roll_up(con.execute(groups_sql(derived)).fetchall())
+    """Pass 1 (:func:`groups_sql` and :func:`versions_sql`, in turn) rolled up: rows of
+    :data:`GROUP_FIELDS`."""
+    rows = con.execute(groups_sql(derived)).fetchall()
+    return roll_up(rows + con.execute(versions_sql(derived)).fetchall())
 
 
 def roll_up(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows of :data:`GROUP_FIELDS` from :func:`groups_sql`'s few hundred: each version's
+    """Rows of :data:`GROUP_FIELDS` from the few hundred of :func:`groups_sql` and
+    :func:`versions_sql`: each version's
     ``all`` (its coded groups summed, with its per-version sums), each segment's buckets
     (the coded groups with that code), each week and each histogram bin (the week-and-bin
     groups). Sums, as SQL's: NULL only when every value is. (Nine more hash aggregates, a
