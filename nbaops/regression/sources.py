@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops.errors import UsageError
 from nbaops.fsutil import input_file
 from nbaops.regression.metrics import OPTIONAL_COLUMNS, REQUIRED_COLUMN_TYPES, REQUIRED_COLUMNS
+from nbaops.regression.scan import ident as _ident  # the name tests/static/test_security knows
 
 if TYPE_CHECKING:
     import duckdb
@@ -119,9 +120,9 @@ def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     from nbaops.adapters.duckdb_engine import engine
 
     try:
-        con.execute(f"DROP VIEW IF EXISTS {name}")
+        con.execute(f"DROP VIEW IF EXISTS {_ident(name)}")
     except engine().CatalogException:
-        con.execute(f"DROP TABLE {name}")
+        con.execute(f"DROP TABLE {_ident(name)}")
 
 
 def duckdb_reason(exc: BaseException) -> str:

@@ -194,10 +194,6 @@ REVIEWED: dict[tuple[str, tuple[str, ...]], str] = {
         ("table",),
     ): "DESCRIBE of a table name chosen by the module (identifier only)",
     (
-        "nbaops/regression/sources.py",
-        ("kind", "table"),
-    ): "DROP VIEW/TABLE of the module's table name; kind is one of two literals",
-    (
         "nbaops/regression/run.py",
         ("sources.TABLE", "sql"),
     ): "CREATE TABLE AS the golden graded_sql: identifiers and a float only, values bound",
