@@ -334,17 +334,10 @@ def _first_passes(
     ~260 ms of CPU; three lanes on three threads took ~2% more, pass 1 whole in one lane
     ~5% more wall time). A connection-local input (a TEMP object, which other cursors do
     not see) runs them all in turn on ``con``. The versions the keys pass pivots on come
-    from one DISTINCT (a few ms). The caller reads pass 1's error signals (missing keys,
-    unknown recommendations) before it trusts the others.
+    from one DISTINCT at the start of its lane (a few ms). The caller reads pass 1's error
+    signals (missing keys, unknown recommendations) before it trusts the others.
     """
     from nbaops.concurrency import map_concurrently
-
-    systems = sorted(
-        str(r[0])
-        for r in con.execute(
-            f"SELECT DISTINCT CAST(system_id AS VARCHAR) FROM {_ident(table)}"  # noqa: S608
-        ).fetchall()
-    )
 
     def groups_then_ids(
         cursor: duckdb.DuckDBPyConnection,
@@ -354,20 +347,26 @@ def _first_passes(
 
     def keys_then_versions(
         cursor: duckdb.DuckDBPyConnection,
-    ) -> tuple[scan.KeyStats, list[tuple[Any, ...]]]:
+    ) -> tuple[list[str], scan.KeyStats, list[tuple[Any, ...]]]:
+        systems = sorted(
+            str(r[0])
+            for r in cursor.execute(
+                f"SELECT DISTINCT CAST(system_id AS VARCHAR) FROM {_ident(table)}"  # noqa: S608
+            ).fetchall()
+        )
         keys = scan.run_keys(cursor, outcomes, systems, pairs)
-        return keys, cursor.execute(scan.versions_sql(derived)).fetchall()
+        return systems, keys, cursor.execute(scan.versions_sql(derived)).fetchall()
 
     beside = _cursor_seeing(con, table)
     if beside is None:
-        (groups, ids), (keys, versions) = groups_then_ids(con), keys_then_versions(con)
+        (groups, ids), (systems, keys, versions) = groups_then_ids(con), keys_then_versions(con)
     else:
         lanes: list[Callable[[], Any]] = [
             lambda: groups_then_ids(con),
             lambda: keys_then_versions(beside),
         ]
         with threads_each(con, len(lanes)):
-            (groups, ids), (keys, versions) = map_concurrently(
+            (groups, ids), (systems, keys, versions) = map_concurrently(
                 lambda lane: lane(), lanes, max_workers=len(lanes), name="regression-pass"
             )
     return systems, scan.roll_up(groups + versions), keys, ids
