@@ -308,16 +308,27 @@ class DuckDBWarehouse:
             norm: Sequence[Mapping[str, Any]] = rows  # already spelled like the table
         else:
             norm = [{lowered[k.lower()]: v for k, v in row.items()} for row in rows]
-        params: dict[str, Any] = {}
-        selects: list[str] = []
-        for i, (col, values) in enumerate(zip(used, _columns_of(norm, used), strict=True)):
-            params[f"c{i}"] = _converted(types[col], values)
-            selects.append(f"UNNEST(CAST($c{i} AS {types[col]}[])) AS {quote_ident(col)}")
-        sql = (
+        columns_used = _columns_of(norm, used)
+        values = [_converted(types[c], v) for c, v in zip(used, columns_used, strict=True)]
+        target = (
             f"INSERT INTO {quote_ident(schema)}.{quote_ident(name)} "
-            f"({', '.join(quote_ident(c) for c in used)}) SELECT {', '.join(selects)}"
+            f"({', '.join(quote_ident(c) for c in used)}) "
         )
+        registered = len(rows) * len(used) >= REGISTER_AT
+        if registered:  # the columns as arrays DuckDB scans in place, cast as the table's
+            casts = (f"CAST({quote_ident(c)} AS {types[c]})" for c in used)
+            sql = target + f"SELECT {', '.join(casts)} FROM {_REGISTERED}"  # noqa: S608 - identifiers only
+            params: dict[str, Any] | None = None
+        else:  # one list parameter per column, unnested
+            params = {f"c{i}": v for i, v in enumerate(values)}
+            unnest = (
+                f"UNNEST(CAST($c{i} AS {types[c]}[])) AS {quote_ident(c)}"
+                for i, c in enumerate(used)
+            )
+            sql = target + f"SELECT {', '.join(unnest)}"
         try:
+            if registered:
+                cur.register(_REGISTERED, _object_arrays(used, values))
             if own_tx:
                 cur.begin()
             cur.execute(sql, params)
@@ -327,6 +338,9 @@ class DuckDBWarehouse:
             if own_tx:
                 _rollback(cur)
             raise _duckdb_error(exc, f"insert into {table} failed (nothing written)") from None
+        finally:
+            if registered:
+                cur.unregister(_REGISTERED)  # (nothing to do when registering failed)
 
     def replace_contents(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         """In one transaction: empty each named table and insert its new rows.
@@ -512,6 +526,26 @@ def _converted(duck_type: str, values: list[Any]) -> list[Any]:
         return values
     convert, fits = entry
     return values if fits(values) else [convert(v) for v in values]
+
+
+# From this many values (rows x columns) an insert hands DuckDB the columns as NumPy object
+# arrays, which it scans in place (its documented NumPy import: a dict of arrays), instead
+# of one list parameter per column, which it converts value by value: ~1 us a value, 0.7 s
+# of a 2.3 s sandbox build and a third of the sandbox tests' time, against ~0.06 us (plus
+# NumPy's import, ~60 ms once per process: below this size the list parameters win).
+REGISTER_AT = 50_000
+_REGISTERED = "_nbaops_insert_rows"
+
+
+def _object_arrays(used: Sequence[str], values: Sequence[list[Any]]) -> dict[str, Any]:
+    """Each column as a one-dimensional NumPy array of its Python values as they are (a
+    list stays one element: a REPEATED value, not a second dimension)."""
+    import numpy as np
+
+    return {
+        col: np.fromiter(column, dtype=object, count=len(column))
+        for col, column in zip(used, values, strict=True)
+    }
 
 
 def _columns_of(rows: Sequence[Mapping[str, Any]], used: Sequence[str]) -> list[list[Any]]:

@@ -182,9 +182,10 @@ def _python_files() -> list[Path]:
 REVIEWED: dict[tuple[str, tuple[str, ...]], str] = {
     (
         "nbaops/adapters/warehouse_duckdb.py",
-        ("', '.join(selects)",),
-    ): "UNNEST(CAST($cN AS <column type>[])) AS <quote_ident(column)>: values are $cN "
-    "parameters, types come from the table itself",
+        ("target", "f\"SELECT {', '.join(unnest)}\""),
+    ): "INSERT INTO <quote_ident(table)> (<quote_ident(column)>...) SELECT UNNEST(CAST($cN AS "
+    "<column type>[])) AS <quote_ident(column)>: values are $cN parameters, types come from "
+    "the table itself",
     (
         "nbaops/adapters/warehouse_duckdb.py",
         ("st.sql",),

@@ -347,6 +347,69 @@ def test_duplicate_result_columns_are_refused_like_bigquery(wh: DuckDBWarehouse)
         wh.query("SELECT 1 AS a, 2 AS a")
 
 
+def test_a_large_insert_stores_exactly_what_small_ones_store(tmp_path: Path) -> None:
+    """From REGISTER_AT values on, the columns go to DuckDB as NumPy arrays instead of list
+    parameters (~15x faster: a sandbox build inserts ~1.5M values). Every type the schemas
+    use, NULLs, REPEATED and RECORD values, wide NUMERICs, mixed and sparse columns and
+    values to convert must land exactly as through the list parameters."""
+    from nbaops.adapters import warehouse_duckdb
+
+    fields = [
+        {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+        {"name": "n", "type": "INT64"},
+        {"name": "x", "type": "FLOAT64"},
+        {"name": "ok", "type": "BOOL"},
+        {"name": "amount", "type": "NUMERIC"},
+        {"name": "tags", "type": "STRING", "mode": "REPEATED"},
+        {"name": "payload", "type": "JSON"},
+        {
+            "name": "items",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [{"name": "k", "type": "STRING"}, {"name": "v", "type": "INT64"}],
+        },
+        {"name": "at", "type": "TIMESTAMP"},
+        {"name": "local_at", "type": "DATETIME"},
+        {"name": "day", "type": "DATE"},
+    ]
+    at = dt.datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    kinds: list[dict[str, Any]] = [
+        {
+            "n": 2**62,
+            "x": 1.5,
+            "ok": True,
+            "amount": Decimal("123456789012345678901.123456789"),
+            "tags": ["x", "y"],
+            "payload": {"verdicts": ["PASS"], "n": 2},
+            "items": [{"k": "a", "v": 1}],
+            "at": at,
+            "local_at": dt.datetime(2026, 1, 15, 15, 0),
+            "day": dt.date(2026, 1, 15),
+        },
+        {"n": None, "x": None, "ok": None, "amount": None, "tags": [], "payload": None},
+        {"x": 2, "at": at.astimezone(eastern), "day": at, "items": []},  # int, -05:00, datetime
+        {"x": 2.5, "at": "2026-01-15T20:00:00Z", "day": "2026-01-15", "ok": False},
+        {"amount": 1.25, "payload": "[1, 2]", "at": dt.datetime(2026, 1, 15, 20, 0)},
+    ]
+    count = warehouse_duckdb.REGISTER_AT // len(fields) + len(kinds)
+    rows = [{"id": f"r{i:05d}", **kinds[i % len(kinds)]} for i in range(count)]
+    large = _one_table_project(tmp_path / "large", "nba_ops.things", fields, partition="at")
+    small = _one_table_project(tmp_path / "small", "nba_ops.things", fields, partition="at")
+    large.create_tables()
+    small.create_tables()
+    large.insert_rows("nba_ops.things", rows)  # one insert, over the size: NumPy arrays
+    step = warehouse_duckdb.REGISTER_AT // len(fields) - 1
+    for start in range(0, count, step):  # under the size: list parameters
+        small.insert_rows("nba_ops.things", rows[start : start + step])
+    read = "SELECT * FROM nba_ops.things ORDER BY id"
+    got, want = large.query(read).rows, small.query(read).rows
+    assert len(got) == count and got == want
+    assert got[0]["amount"] == Decimal("123456789012345678901.123456789")
+    assert got[0]["tags"] == ["x", "y"] and got[0]["items"] == [{"k": "a", "v": 1}]
+    assert got[2]["at"] == at and got[2]["day"] == at.date() and got[2]["x"] == 2.0
+
+
 def test_insert_is_all_or_nothing(tmp_path: Path) -> None:
     w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
     w.create_tables()
@@ -363,10 +426,17 @@ def test_insert_is_all_or_nothing(tmp_path: Path) -> None:
     # an unknown column
     with pytest.raises(WarehouseError, match="no such column 'colour'"):
         w.insert_rows("nba_analytics.processor_heartbeats", [good, {**good, "colour": "red"}])
-    # a value the engine cannot convert, discovered while writing: still nothing written
+    # a value the engine cannot convert, discovered while writing: still nothing written,
+    # whether the columns went as list parameters or (a large insert) as NumPy arrays
     with pytest.raises(WarehouseError, match="nothing written"):
         w.insert_rows(
             "nba_analytics.processor_heartbeats", [good, {**good, "rows_processed": "many"}]
+        )
+    with pytest.raises(WarehouseError, match="nothing written"):
+        w.insert_rows(
+            "nba_analytics.processor_heartbeats",
+            [{**good, "run_id": f"r{i}"} for i in range(20_000)]
+            + [{**good, "rows_processed": "many"}],
         )
     count = "SELECT COUNT(*) AS n FROM nba_analytics.processor_heartbeats WHERE heartbeat_at >= @t"
     assert w.query(count, {"t": NOW - dt.timedelta(days=1)}).rows == [{"n": 0}]
