@@ -409,18 +409,17 @@ def test_load_file_replaces_whatever_holds_the_name(tmp_path: Path) -> None:
     and no "is of type Table" error."""
     con = duckdb.connect()
     con.execute(f"CREATE TABLE {sources.TABLE} (x INTEGER)")
+
+    def kinds() -> list[tuple[Any, ...]]:
+        return con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = $t",
+            {"t": sources.TABLE},
+        ).fetchall()
+
     assert sources.load_file(con, _write_file(tmp_path, ".parquet")).rows == 600
-    kinds = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_name = $t",
-        {"t": sources.TABLE},
-    ).fetchall()
-    assert kinds == [("VIEW",)]
+    assert kinds() == [("VIEW",)]
     assert sources.load_file(con, _write_file(tmp_path, ".csv")).rows == 600
-    kinds = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_name = $t",
-        {"t": sources.TABLE},
-    ).fetchall()
-    assert kinds == [("BASE TABLE",)]
+    assert kinds() == [("BASE TABLE",)]
     assert metrics.compute(con).systems == ["v8", "v9"]
 
 

@@ -97,6 +97,15 @@ def _one_table_project(
     return DuckDBWarehouse(tmp_path / "w.duckdb", root=root)
 
 
+# A REPEATED RECORD column (a list of structs).
+ITEMS: dict[str, Any] = {
+    "name": "items",
+    "type": "RECORD",
+    "mode": "REPEATED",
+    "fields": [{"name": "k", "type": "STRING"}, {"name": "v", "type": "INT64"}],
+}
+
+
 def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Path) -> None:
     fields = [
         {"name": "id", "type": "STRING", "mode": "REQUIRED"},
@@ -104,12 +113,7 @@ def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Pat
         {"name": "small", "type": "NUMERIC", "precision": "10", "scale": "2"},
         {"name": "tags", "type": "STRING", "mode": "REPEATED"},
         {"name": "payload", "type": "JSON"},
-        {
-            "name": "items",
-            "type": "RECORD",
-            "mode": "REPEATED",
-            "fields": [{"name": "k", "type": "STRING"}, {"name": "v", "type": "INT64"}],
-        },
+        ITEMS,
         {"name": "at", "type": "TIMESTAMP"},
         {"name": "local_at", "type": "DATETIME"},
     ]
@@ -362,12 +366,7 @@ def test_a_large_insert_stores_exactly_what_small_ones_store(tmp_path: Path) -> 
         {"name": "amount", "type": "NUMERIC"},
         {"name": "tags", "type": "STRING", "mode": "REPEATED"},
         {"name": "payload", "type": "JSON"},
-        {
-            "name": "items",
-            "type": "RECORD",
-            "mode": "REPEATED",
-            "fields": [{"name": "k", "type": "STRING"}, {"name": "v", "type": "INT64"}],
-        },
+        ITEMS,
         {"name": "at", "type": "TIMESTAMP"},
         {"name": "local_at", "type": "DATETIME"},
         {"name": "day", "type": "DATE"},
