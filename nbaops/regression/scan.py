@@ -270,19 +270,22 @@ _CODED_SEGMENTS = {c: name for name, c in SEGMENT_COLUMNS.items() if c in _CODED
 BY_CODES, BY_WEEK_AND_BIN, PER_VERSION = 1, 0, 2
 
 
-def _inputs(derived: str) -> str:
-    """The per-row inputs of every sum (:data:`_BASE`, the correlations' pairs), computed
-    once per row beside the grouping columns (GROUPING SETS would evaluate an aggregate's
-    expression once per grouping)."""
-    inputs = ", ".join(
-        [f"{expr} AS _{name}" for name, (_, expr) in _BASE.items()]
-        + [
-            f"CASE WHEN graded THEN {x} END AS _{name}_x, "
-            f"CASE WHEN graded THEN {y} END AS _{name}_y"
-            for name, (x, y) in _CORRELATIONS.items()
-        ]
-    )
-    return f"SELECT system_id, {', '.join(_CODED)}, week, err_bin, {inputs} FROM ({derived})"  # noqa: S608
+def _inputs(derived: str, keys: str, sums: Sequence[str]) -> str:
+    """The grouping columns ``keys`` and the per-row inputs of ``sums`` (names of
+    :data:`_BASE` or :data:`_CORRELATIONS`), computed once per row (GROUPING SETS would
+    evaluate an aggregate's expression once per grouping). Each query binds only the
+    inputs it aggregates: both binding every input cost ~2 ms more planning each."""
+
+    def columns(name: str) -> str:
+        if name in _CORRELATIONS:
+            x, y = _CORRELATIONS[name]
+            return (
+                f"CASE WHEN graded THEN {x} END AS _{name}_x, "
+                f"CASE WHEN graded THEN {y} END AS _{name}_y"
+            )
+        return f"{_BASE[name][1]} AS _{name}"
+
+    return f"SELECT {keys}, {', '.join(map(columns, sums))} FROM ({derived})"  # noqa: S608
 
 
 def groups_sql(derived: str) -> str:
@@ -303,7 +306,7 @@ def groups_sql(derived: str) -> str:
     return f"""
         SELECT system_id, {coded}, week, err_bin, GROUPING(week) AS kind, {per_group},
           {no_version_sums}
-        FROM ({_inputs(derived)})
+        FROM ({_inputs(derived, f"system_id, {coded}, week, err_bin", _PER_GROUP)})
         GROUP BY GROUPING SETS ((system_id, {coded}), (system_id, week, err_bin))
     """  # noqa: S608
 
@@ -324,7 +327,7 @@ def versions_sql(derived: str) -> str:
     no_sums = ", ".join(["NULL"] * len(_PER_GROUP))
     return f"""
         SELECT system_id, {no_groups}, {PER_VERSION}, {no_sums}, {per_version}
-        FROM ({_inputs(derived)}) GROUP BY system_id
+        FROM ({_inputs(derived, "system_id", _PER_VERSION)}) GROUP BY system_id
     """  # noqa: S608
 
 
@@ -337,12 +340,11 @@ def run_groups(con: duckdb.DuckDBPyConnection, derived: str) -> list[tuple[Any, 
 
 def roll_up(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Rows of :data:`GROUP_FIELDS` from the few hundred of :func:`groups_sql` and
-    :func:`versions_sql`: each version's
-    ``all`` (its coded groups summed, with its per-version sums), each segment's buckets
-    (the coded groups with that code), each week and each histogram bin (the week-and-bin
-    groups). Sums, as SQL's: NULL only when every value is. (Nine more hash aggregates, a
-    union and a join did this in SQL: ~20 ms to plan and allocate on a 2-core machine,
-    however few the rows.)"""
+    :func:`versions_sql`: each version's ``all`` (its coded groups summed, with its
+    per-version sums), each segment's buckets (the coded groups with that code), each
+    week and each histogram bin (the week-and-bin groups). Sums, as SQL's: NULL only
+    when every value is. (Nine more hash aggregates, a union and a join did this in SQL:
+    ~20 ms to plan and allocate on a 2-core machine, however few the rows.)"""
     coded = len(_CODED)
     kind_at = 1 + coded + 2
     first, last = kind_at + 1, kind_at + 1 + len(_PER_GROUP)
