@@ -20,6 +20,7 @@ about 0.6 s on this machine.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Callable, Mapping
@@ -122,6 +123,16 @@ class NbaopsTask(Task[Any]):
             return list(super().get_arguments(ignore_unknown_help))
         finally:
             self.help = kept
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NbaopsTask:
+        """What invoke's deep copy of a collection's tasks protects (each copy's own flag
+        lists and help) without copying what never changes: the functions and their
+        signature (a full deep copy of every task took ~3 ms of each ``inv`` start)."""
+        clone = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, list | dict | set):
+                setattr(clone, name, copy.deepcopy(value, memo))
+        return clone
 
 
 def _empty_flag(flags: Mapping[str, Any], signature: inspect.Signature) -> str | None:

@@ -329,25 +329,25 @@ def _first_passes(
 
     They read the same input independently; run one after the other, DuckDB left a core
     idle in each one's single-threaded phases (~15% of the wall time on 1M rows). One
-    lane runs the groups then the ids on ``con``, the other the keys then the versions
-    on a cursor beside it: about equal work (on 1M rows, single-threaded, ~265 and
-    ~260 ms of CPU; three lanes on three threads took ~2% more, pass 1 whole in one lane
-    ~5% more wall time). A connection-local input (a TEMP object, which other cursors do
-    not see) runs them all in turn on ``con``. The versions the keys pass pivots on come
-    from one DISTINCT at the start of its lane (a few ms). The caller reads pass 1's error
-    signals (missing keys, unknown recommendations) before it trusts the others.
+    lane runs the groups then the versions on ``con``, the other the keys then the ids on
+    a cursor beside it: about equal work (on 1M rows, single-threaded, ~245 and ~240 ms
+    of CPU), and the ids pass reuses the memory the keys pass (the one large hash table)
+    has just released, where the other lane would have to be given its own (three lanes
+    on three threads took ~2% more, pass 1 whole in one lane ~5% more wall time). A
+    connection-local input (a TEMP object, which other cursors do not see) runs them all
+    in turn on ``con``. The versions the keys pass pivots on come from one DISTINCT at
+    the start of its lane (a few ms). The caller reads pass 1's error signals (missing
+    keys, unknown recommendations) before it trusts the others.
     """
     from nbaops.concurrency import map_concurrently
 
-    def groups_then_ids(
-        cursor: duckdb.DuckDBPyConnection,
-    ) -> tuple[list[tuple[Any, ...]], dict[str, int] | None]:
+    def groups_then_versions(cursor: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         rows = cursor.execute(scan.groups_sql(derived)).fetchall()
-        return rows, scan.duplicate_ids(cursor, table) if with_ids else None
+        return rows + cursor.execute(scan.versions_sql(derived)).fetchall()
 
-    def keys_then_versions(
+    def keys_then_ids(
         cursor: duckdb.DuckDBPyConnection,
-    ) -> tuple[list[str], scan.KeyStats, list[tuple[Any, ...]]]:
+    ) -> tuple[list[str], scan.KeyStats, dict[str, int] | None]:
         systems = sorted(
             str(r[0])
             for r in cursor.execute(
@@ -355,21 +355,21 @@ def _first_passes(
             ).fetchall()
         )
         keys = scan.run_keys(cursor, outcomes, systems, pairs)
-        return systems, keys, cursor.execute(scan.versions_sql(derived)).fetchall()
+        return systems, keys, scan.duplicate_ids(cursor, table) if with_ids else None
 
     beside = _cursor_seeing(con, table)
     if beside is None:
-        (groups, ids), (systems, keys, versions) = groups_then_ids(con), keys_then_versions(con)
+        groups, (systems, keys, ids) = groups_then_versions(con), keys_then_ids(con)
     else:
         lanes: list[Callable[[], Any]] = [
-            lambda: groups_then_ids(con),
-            lambda: keys_then_versions(beside),
+            lambda: groups_then_versions(con),
+            lambda: keys_then_ids(beside),
         ]
         with threads_each(con, len(lanes)):
-            (groups, ids), (systems, keys, versions) = map_concurrently(
+            groups, (systems, keys, ids) = map_concurrently(
                 lambda lane: lane(), lanes, max_workers=len(lanes), name="regression-pass"
             )
-    return systems, scan.roll_up(groups + versions), keys, ids
+    return systems, scan.roll_up(groups), keys, ids
 
 
 @contextlib.contextmanager

@@ -183,6 +183,39 @@ def test_paired_counts_equal_a_direct_join_of_the_two_versions() -> None:
     assert 0 < direct[1] < direct[0] and min(direct[2:6]) > 0
 
 
+def test_repeated_keys_are_the_rows_beyond_the_first_per_version_and_key() -> None:
+    """Pass 2 counts one row per key, not one per version: the rows beyond the first per
+    (version, game, player) still equal a direct count, with repeats in one version only,
+    in two, a key of one version only, and rows without a game or player."""
+    con = _messy(unknown_versions=True)
+    outcomes = metrics.outcomes_sql("graded", metrics.table_columns(con, "graded"))
+    systems = ["None", "v10", "v8", "v9"]
+    assert scan.run_keys(con, outcomes, systems, [("v8", "v9")]).extra_rows == 0
+    con.execute(
+        """INSERT INTO graded SELECT * FROM graded WHERE system_id = 'v9' ORDER BY prediction_id
+        LIMIT 5"""
+    )  # five keys twice in v9
+    con.execute(
+        """INSERT INTO graded SELECT * FROM graded WHERE system_id IN ('v8', 'v10')
+        ORDER BY prediction_id LIMIT 4"""
+    )  # and in v8 / v10, one of them maybe at a key v9 repeats too
+    con.execute(
+        """INSERT INTO graded SELECT * REPLACE ('solo' AS game_id, 'solo' AS player_lookup)
+        FROM graded WHERE system_id = 'v8' LIMIT 3"""
+    )  # one key, v8's only: three rows, two beyond the first
+    con.execute(
+        """UPDATE graded SET player_lookup = NULL WHERE system_id = 'v10'
+        AND prediction_id IN (SELECT prediction_id FROM graded WHERE system_id = 'v10' LIMIT 2)"""
+    )  # two v10 rows without a player: one key (NULL) of that version, one beyond it
+    direct = con.execute(
+        """SELECT sum(n - 1) FROM (SELECT count(*) AS n FROM graded
+        WHERE system_id IS NOT NULL GROUP BY system_id, game_id, player_lookup)"""
+    ).fetchone()
+    assert direct is not None and direct[0] == 5 + 4 + 2 + 1
+    keys = scan.run_keys(con, outcomes, systems, [("v8", "v9")])
+    assert keys.extra_rows == direct[0]
+
+
 def test_a_connection_local_input_gives_the_same_metrics_in_turn() -> None:
     """A TEMP table is not seen by other cursors: its passes run one after the other on
     the connection itself, and measure what the side-by-side passes measure."""

@@ -33,3 +33,21 @@ def test_loading_the_task_namespace_imports_no_heavy_client() -> None:
     probe = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "deploy" in probe["tasks"] and "system-health" in probe["tasks"]
     assert probe["heavy"] == []
+
+
+def test_the_collections_copy_of_a_task_owns_its_flag_lists_and_help() -> None:
+    """Invoke deep-copies each task of ``ns`` into the collection it runs; ours copies only
+    what can change (the flag lists and help), so a change to one copy never reaches the
+    other, while the functions and signature are shared (they never change)."""
+    import copy
+
+    from nbaops.cli import namespace
+
+    original = next(iter(namespace().tasks.values()))
+    clone = copy.deepcopy(original)
+    assert clone is not original and clone.body is original.body
+    assert clone.help == original.help and clone.help is not original.help
+    assert clone.positional is not original.positional
+    clone.help["profile"] = "changed"
+    clone.positional.append("x")
+    assert original.help["profile"] != "changed" and "x" not in original.positional
