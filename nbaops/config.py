@@ -26,6 +26,8 @@ SECTIONS = ("checks", "alerts", "deploy", "drift", "schema_rules", "regression")
 
 @dataclass(frozen=True)
 class ServiceConfig:
+    """One Cloud Run service of ``services``: its owner, sources, health path, checks."""
+
     name: str = ""
     owner: str = ""
     source_paths: tuple[str, ...] = ()
@@ -51,6 +53,8 @@ class ServiceConfig:
 
 @dataclass(frozen=True)
 class ProfileConfig:
+    """One profile of ``profiles``: local or a GCP project, its region and datasets."""
+
     name: str
     kind: str  # "local" or "gcp"
     project: str

@@ -73,6 +73,8 @@ class LocalWorld(Protocol):
 
 @dataclass
 class Context:
+    """What a task runs against: the config of its profile and, locally, the sandbox."""
+
     config: Config
     world: LocalWorld | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

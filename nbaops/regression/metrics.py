@@ -26,6 +26,7 @@ from __future__ import annotations
 # Hence the "noqa: S608" markers.
 import contextlib
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,8 @@ OPTIONAL_COLUMNS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class GroupMetrics:
+    """One version's statistics over one bucket of a segment (or all its rows, a week)."""
+
     system_id: str
     segment: str
     bucket: str
@@ -108,6 +111,8 @@ class LeakStats:
 
 @dataclass(frozen=True)
 class SanityStats:
+    """One version's input checks: repeats, re-predictions, lines and outcomes missing."""
+
     system_id: str
     rows: int
     duplicates: int  # rows repeating (system, game, player, batch) or an id: counted once
@@ -156,6 +161,8 @@ class PairedComparison:
 
 @dataclass
 class Metrics:
+    """Every statistic of one graded-predictions input (what :func:`compute` returns)."""
+
     rows: int
     systems: list[str]
     groups: list[GroupMetrics]
@@ -262,7 +269,9 @@ def compute(
         _unknown_recommendation(con, table)
     dups: dict[str, tuple[int, int, int, int]] = {}
     late: dict[str, int] | None = None  # slow path: late rows counted before deduplication
-    if keys.extra_rows:
+    at_rows = scan.GROUP_FIELDS.index("raw_rows")
+    listed = {str(r[0]): int(r[at_rows] or 0) for r in rows if r[1] == "all" and r[0] is not None}
+    if keys.extra_rows(sum(listed.get(s, 0) for s in systems)):
         dups = scan.key_duplicates(con, table, columns)
         at_late = scan.GROUP_FIELDS.index("late")  # the first pass counted the raw rows
         late = {str(r[0]): int(r[at_late] or 0) for r in rows if r[1] == "all"}
@@ -335,7 +344,8 @@ def _first_passes(
     has just released, where the other lane would have to be given its own (three lanes
     on three threads took ~2% more, pass 1 whole in one lane ~5% more wall time). A
     connection-local input (a TEMP object, which other cursors do not see) runs them all
-    in turn on ``con``. The versions the keys pass pivots on come from one DISTINCT at
+    in turn on ``con``. The lane done first gives DuckDB's threads back
+    (:func:`threads_each`). The versions the keys pass pivots on come from one DISTINCT at
     the start of its lane (a few ms). The caller reads pass 1's error signals (missing
     keys, unknown recommendations) before it trusts the others.
     """
@@ -361,19 +371,27 @@ def _first_passes(
     if beside is None:
         groups, (systems, keys, ids) = groups_then_versions(con), keys_then_ids(con)
     else:
-        lanes: list[Callable[[], Any]] = [
-            lambda: groups_then_versions(con),
-            lambda: keys_then_ids(beside),
-        ]
-        with threads_each(con, len(lanes)):
+        lanes: list[tuple[Callable[[duckdb.DuckDBPyConnection], Any], duckdb.DuckDBPyConnection]]
+        lanes = [(groups_then_versions, con), (keys_then_ids, beside)]
+        with threads_each(con, len(lanes)) as give_back:
+
+            def run(lane: tuple[Callable[[duckdb.DuckDBPyConnection], Any], Any]) -> Any:
+                work, cursor = lane
+                try:
+                    return work(cursor)
+                finally:
+                    give_back(cursor)  # the first lane done: the other may use its core
+
             groups, (systems, keys, ids) = map_concurrently(
-                lambda lane: lane(), lanes, max_workers=len(lanes), name="regression-pass"
+                run, lanes, max_workers=len(lanes), name="regression-pass"
             )
     return systems, scan.roll_up(groups), keys, ids
 
 
 @contextlib.contextmanager
-def threads_each(con: duckdb.DuckDBPyConnection, queries: int) -> Iterator[None]:
+def threads_each(
+    con: duckdb.DuckDBPyConnection, queries: int
+) -> Iterator[Callable[[duckdb.DuckDBPyConnection], None]]:
     """DuckDB's threads shared out among ``queries`` running at once (at least one each),
     restored afterwards (the setting is the database's, every cursor's).
 
@@ -381,21 +399,40 @@ def threads_each(con: duckdb.DuckDBPyConnection, queries: int) -> Iterator[None]
     (then three at once) took ~20% more CPU (partitioned hash tables to merge, threads
     preempting each other) than the same three single-threaded side by side, ~6% of the
     whole ``inv regression --from`` process on 1M rows.
+
+    Yields ``give_back(cursor)``: the first query done calls it with its own cursor and
+    restores the setting then, not after the last one. After a large pass, changing the
+    threads makes DuckDB flush its allocator's caches (~6 ms on 1M rows, whatever the
+    count): on the finished query's core it overlaps the other query's end instead of
+    following it. Later calls do nothing; on exit, uncalled, the setting is restored.
     """
     if queries <= 1:  # one query alone keeps every thread (and costs no lookup)
-        yield
+        yield _keep_threads
         return
     found = con.execute("SELECT current_setting('threads')").fetchone()
     threads = int(found[0]) if found else 1
     share = max(1, threads // queries)
     if share == threads:
-        yield
+        yield _keep_threads
         return
     con.execute("SET threads = $n", {"n": share})
+    lock = threading.Lock()
+    given: list[bool] = []
+
+    def give_back(cursor: duckdb.DuckDBPyConnection) -> None:
+        with lock:
+            if not given:
+                given.append(True)
+                cursor.execute("SET threads = $n", {"n": threads})
+
     try:
-        yield
+        yield give_back
     finally:
-        con.execute("SET threads = $n", {"n": threads})
+        give_back(con)
+
+
+def _keep_threads(_cursor: duckdb.DuckDBPyConnection) -> None:
+    """Nothing to give back (:func:`threads_each` left the setting alone)."""
 
 
 def _cursor_seeing(con: duckdb.DuckDBPyConnection, table: str) -> duckdb.DuckDBPyConnection | None:

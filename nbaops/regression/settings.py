@@ -23,12 +23,16 @@ def _probability(default: float) -> Any:
 
 @dataclass(frozen=True)
 class LeakageSettings:
+    """``regression.leakage``: when a model looks as if it saw the outcome."""
+
     max_exact_share: float = 0.15  # share of |predicted - actual| < 0.5
     max_corr_gain: float = 0.10  # corr(pred, actual) - corr(line, actual)
 
 
 @dataclass(frozen=True)
 class GoldenSettings:
+    """``regression.golden``: the committed golden set's versions and PASS rule."""
+
     champion: str = "v8"  # stored versions of the golden set (golden/manifest.json)
     challenger: str = "v9"  # replaced by ``candidate`` with --model/--predictions
     pass_band: float = 1.0  # the worker's rule: |predicted - line| < band -> PASS
@@ -37,6 +41,8 @@ class GoldenSettings:
 
 @dataclass(frozen=True)
 class RegressionSettings:
+    """``regression``: the versions compared, the window and every gate's threshold."""
+
     champion: str = "v8"
     challenger: str = "v9"
     window_days: int = 28

@@ -174,3 +174,12 @@ def test_unknown_values_format_as_a_dash() -> None:
     assert stats.format_pct(None) == "-"
     assert stats.format_num(None) == "-"
     assert (stats.format_pct(0.5423), stats.format_num(1.234)) == ("54.2%", "1.23")
+
+
+@pytest.mark.parametrize("level", [0.5, 0.68, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 0.9999])
+def test_z_value_is_scipys_normal_quantile(level: float) -> None:
+    """Newton on erfc gives the normal quantile to double precision (scipy's ``norm.ppf``
+    of the upper tail, which keeps its precision where ``1 - tail`` would round)."""
+    from scipy.stats import norm
+
+    assert stats.z_value(level) == pytest.approx(norm.isf((1 - level) / 2), rel=1e-14)
