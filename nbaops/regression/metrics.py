@@ -380,7 +380,7 @@ def _first_passes(
                 try:
                     return work(cursor)
                 finally:
-                    give_back(cursor)  # the first lane done: the other may use its core
+                    give_back(cursor)  # the first lane done restores the threads
 
             groups, (systems, keys, ids) = map_concurrently(
                 run, lanes, max_workers=len(lanes), name="regression-pass"

@@ -178,7 +178,7 @@ def test_unknown_values_format_as_a_dash() -> None:
 
 @pytest.mark.parametrize("level", [0.5, 0.68, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 0.9999])
 def test_z_value_is_scipys_normal_quantile(level: float) -> None:
-    """Newton on erfc gives the normal quantile to double precision (scipy's ``norm.ppf``
+    """Newton on erfc gives the normal quantile to double precision (scipy's ``norm.isf``
     of the upper tail, which keeps its precision where ``1 - tail`` would round)."""
     from scipy.stats import norm
 
