@@ -269,9 +269,8 @@ def compute(
         _unknown_recommendation(con, table)
     dups: dict[str, tuple[int, int, int, int]] = {}
     late: dict[str, int] | None = None  # slow path: late rows counted before deduplication
-    at_rows = scan.GROUP_FIELDS.index("raw_rows")
-    listed = {str(r[0]): int(r[at_rows] or 0) for r in rows if r[1] == "all" and r[0] is not None}
-    if keys.extra_rows(sum(listed.get(s, 0) for s in systems)):
+    at_rows = scan.GROUP_FIELDS.index("raw_rows")  # every version's (a NULL one raised above)
+    if keys.extra_rows(sum(int(r[at_rows] or 0) for r in rows if r[1] == "all")):
         dups = scan.key_duplicates(con, table, columns)
         at_late = scan.GROUP_FIELDS.index("late")  # the first pass counted the raw rows
         late = {str(r[0]): int(r[at_late] or 0) for r in rows if r[1] == "all"}

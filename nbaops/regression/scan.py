@@ -428,7 +428,7 @@ def keys_sql(outcomes: str, systems: Sequence[str], pairs: Sequence[tuple[str, s
     index = {s: i for i, s in enumerate(systems)}
     paired = {index[v] for pair in pairs for v in pair if v in index}
     per: list[str] = []
-    for i, _s in enumerate(systems):
+    for i in range(len(systems)):
         # si: the version's index (one string comparison per row, not one per aggregate)
         per.append(f"max(CASE WHEN si = {i + 1} THEN {_OUTCOME} END) AS c{i}")
         if i in paired:
