@@ -105,14 +105,14 @@ def after_rollback(
     for check in result.checks:
         record.add("rollback", check)
     before = d.before
+    # (a failed operation may not have named the revision it made)
+    new = f"new revision {report.new_revision}" if report.new_revision else "the new revision"
     if result.ok:
         d.settled = True
         report.outcome = outcome
         report.revision_after = before
         report.verdict_override = verdict
         what = "ROLLED BACK" if outcome == "rolled_back" else "DEPLOY FAILED"
-        # (a failed operation may not have named the revision it made)
-        new = f"new revision {report.new_revision}" if report.new_revision else "the new revision"
         report.summary = (
             f"{what} {service} ({verdict.value}): {reason}; {before} serves 100% "
             f"again, verified ({new} has no traffic)"
@@ -132,7 +132,7 @@ def after_rollback(
         report.manual = result.manual
         report.summary = (
             f"ROLLBACK FAILED {service}: {reason}; traffic may still reach "
-            f"{report.new_revision}: run the manual commands above"
+            f"{new}: run the manual commands above"
         )
         alert(
             d,

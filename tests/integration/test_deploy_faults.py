@@ -205,3 +205,32 @@ def test_audit_row_is_spooled_when_the_warehouse_fails_and_written_next_time(
     run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
     assert [r["outcome"] for r in dworld.audit_rows()] == ["success", "success"]
     assert audit.spooled_rows(dworld.home) == []
+
+
+def test_failed_operation_then_failed_restore_does_not_name_none_as_the_new_revision(
+    dworld: DeployWorld,
+) -> None:
+    """A deploy whose revision operation failed (no revision name came back) and whose
+    restore failed too says 'the new revision', not 'None', in its last line and alert."""
+    ctx = dworld.context()
+
+    def fail_the_restore() -> None:
+        set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1)
+
+    progress = at_step(
+        "creating phase4", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+    )
+    first = progress.sink
+    second = at_step("routing 100% of traffic", fail_the_restore).sink
+
+    def both(line: str, style: str | None) -> None:
+        assert first is not None and second is not None
+        first(line, style)
+        second(line, style)
+
+    progress.sink = both
+    report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
+    assert report.outcome == "rollback_failed", report.final_line()
+    assert report.new_revision is None
+    assert "None" not in report.summary, report.summary
+    assert "the new revision" in report.summary, report.summary
