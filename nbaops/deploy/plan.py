@@ -75,7 +75,7 @@ def write_plan(
     held = lock.current_lock(ctx.cloudrun, service)
     lock_state = (
         f"held by {held.holder} since {held.since.isoformat()} — the deploy would refuse"
-        if held and not held.expired(clock.now())
+        if held and not held.lapsed(clock.now())  # expired, or its process here is gone
         else "free"
     )
     plan = [

@@ -213,6 +213,31 @@ def test_dry_run_that_cannot_read_cloud_run_plans_nothing_and_changes_nothing(
     assert "pre-deploy" in rendered(report)
 
 
+def test_dry_run_does_not_say_refuse_for_the_lease_of_a_dead_process(dworld: DeployWorld) -> None:
+    """A lease taken on this host by a process that is gone has lapsed before it expires:
+    the real deploy takes it over, so the plan must not say the deploy would refuse."""
+    import datetime as dt
+    import socket
+    import subprocess
+    import sys
+
+    code = "import os; print(os.getpid())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ctx = dworld.context()
+    now = dt.datetime(2025, 1, 15, 17, 0, tzinfo=dt.UTC)
+    later = now + dt.timedelta(hours=1)
+    dead = lock.DeployLock(
+        "old@ci", now, "dead-1", later, host=socket.gethostname(), pid=int(child.stdout)
+    )
+    lease = {lock.LOCK_ANNOTATION: dead.to_annotation()}
+    ctx.cloudrun.set_annotations(SERVICE, lease, etag=dworld.service().etag)
+    plan = run_deploy(ctx, DeployRequest(service=SERVICE, dry_run=True))
+    lease_line = next(line for line in plan.plan if line.startswith("1. lease"))
+    assert "would refuse" not in lease_line, lease_line
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE))
+    assert report.outcome == "success", report.final_line()  # what the plan now says
+
+
 # -- inv rollback -----------------------------------------------------------------------------
 
 
