@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops.deploy import lock
 from nbaops.deploy.predeploy import probe_health
 from nbaops.deploy.restore import RollbackResult, restore_traffic
+from nbaops.errors import CloudRunError, first_line
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -88,9 +89,21 @@ class InFlight:
         self.report.steps.append(step)
 
     def restore(self, from_revision: str | None) -> RollbackResult:
-        """100% back to the previous revision, verified (traffic and health)."""
+        """100% back to the previous revision, verified (traffic and health).
+
+        Its intent is journalled first; when that write fails for an API error the restore
+        still runs (fenced like every write): the journal already records a mutating step,
+        so a crash from here is restored the same way, and a restore that fails too ends
+        as ROLLBACK FAILED with the manual commands, not as an error out of the deploy.
+        """
         if self.journal is not None and self.lease is not None:
-            self.log("rollback")
+            try:
+                self.log("rollback")
+            except CloudRunError as exc:  # LeaseLostError is no CloudRunError: it propagates
+                self.report.notes.append(
+                    f"could not journal the rollback's intent ({first_line(exc)}); restoring "
+                    "the previous revision anyway"
+                )
         return restore_traffic(
             self.ctx,
             self.cfg,

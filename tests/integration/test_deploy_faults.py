@@ -11,7 +11,7 @@ from worlds.deploy_world import DeployWorld, hook
 from nbaops.deploy import audit
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
-from nbaops.local.api_faults import set_api_fault
+from nbaops.local.api_faults import clear_api_faults, set_api_fault
 from nbaops.verdict import exit_code_for
 
 SERVICE = "phase4-processors"
@@ -234,3 +234,40 @@ def test_failed_operation_then_failed_restore_does_not_name_none_as_the_new_revi
     assert report.new_revision is None
     assert "None" not in report.summary, report.summary
     assert "the new revision" in report.summary, report.summary
+
+
+@pytest.mark.parametrize("failing", [1, 50])
+def test_a_failed_journal_write_before_the_rollback_does_not_skip_it(
+    dworld: DeployWorld, failing: int
+) -> None:
+    """The rollback's intent is journalled first; when that write fails (503s), the fenced
+    restore still runs — the journal already records a mutating step, so a crash from
+    there is restored the same way. One 503: rolled back as the validation decided (it
+    was 'failed', ERROR, the FAIL's reason replaced by the 503). The API down: the
+    documented ROLLBACK FAILED with the manual commands and an alert (it was an exception
+    out of the deploy: neither commands nor alert)."""
+    ctx = dworld.context()
+    before = dworld.service().serving_revision
+    fired: list[str] = []
+
+    def on(line: str) -> None:
+        if "round 1" in line and "round" not in fired:
+            fired.append("round")
+            set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+        elif "rolling back" in line and "rollback" not in fired:
+            fired.append("rollback")  # the next PATCH is the journal's 'rollback' entry
+            set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=failing)
+
+    report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=hook(on))
+    assert fired == ["round", "rollback"]
+    clear_api_faults(dworld.home)
+    if failing == 1:
+        assert report.outcome == "rolled_back", report.final_line()
+        assert exit_code_for(report.verdict) == 1
+        assert dworld.service().traffic_by_revision[before or ""] == 100
+    else:
+        assert report.outcome == "rollback_failed", report.final_line()
+        assert exit_code_for(report.verdict) == 3
+        assert any(f"--to-revisions={before}=100" in line for line in report.manual)
+        assert any(n.startswith("alert sent") for n in report.notes), report.notes
+    assert [r["outcome"] for r in dworld.audit_rows()] == [report.outcome]
