@@ -26,6 +26,7 @@ audit row and the alert name it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -223,9 +224,11 @@ def _effect(spec: MetricSpec, base: float | None, canary: float | None) -> float
     sign = 1.0 if spec.direction == "increase" else -1.0
     if spec.kind == "error_rate":
         return sign * (canary - base)
-    if base == 0:
-        return 0.0 if canary == 0 else sign * float("inf")
-    return sign * (canary / base - 1.0)
+    if base == 0:  # any change is infinitely large, in the direction it went
+        return 0.0 if canary == 0 else sign * math.copysign(math.inf, canary)
+    # relative to the baseline's size: a negative gauge rising from -100 to -60 is +40%
+    # (canary / base - 1 read it as -40%: a significantly higher canary passed)
+    return sign * (canary - base) / abs(base)
 
 
 def _effect_text(spec: MetricSpec, effect: float) -> str:

@@ -102,6 +102,24 @@ def test_zero_baseline_ratio() -> None:
     assert up.verdict in (Verdict.WARN, Verdict.FAIL)
 
 
+def test_a_negative_baseline_gauge_that_rises_is_worse_not_better() -> None:
+    """The effect of a gauge is its change relative to the baseline's size: a mean that
+    went from -100 to -60 rose by 40% (canary/base - 1 read it as 40% lower, i.e. PASS
+    while Mann-Whitney found the canary significantly higher)."""
+    gauge = MetricSpec("bias", "gauge", "custom.googleapis.com/x", min_sample=5, margin=0.1)
+    base = tuple((v, 1.0) for v in (-100.0, -101.0, -99.0, -100.0, -102.0, -98.0))
+    higher = tuple((v, 1.0) for v in (-60.0, -61.0, -59.0, -62.0, -58.0, -60.0))
+    result = judge(gauge, Sample(n=6, values=base), Sample(n=6, values=higher), alpha=0.05)
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "+40.0% worse" in result.message
+    lower = judge(gauge, Sample(n=6, values=higher), Sample(n=6, values=base), alpha=0.05)
+    assert lower.verdict is Verdict.PASS, lower.message
+    zero, below = ((0.0, 1.0),), ((-5.0, 1.0),)
+    spec = replace(gauge, min_sample=1)
+    fell = judge(spec, Sample(n=1, values=zero), Sample(n=1, values=below), alpha=0.05)
+    assert fell.verdict is Verdict.PASS, fell.message  # from 0 down to -5: lower, not worse
+
+
 def test_no_data_in_the_window_is_inconclusive() -> None:
     result = judge(LAT, Sample(n=0), Sample(n=0), alpha=0.05)
     assert result.verdict is Verdict.INCONCLUSIVE and result.canary is None
