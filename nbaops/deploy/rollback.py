@@ -300,8 +300,10 @@ def run_rollback(
         audit.write_noting(ctx, record, report.notes)
         return report
 
-    if recovered is not None and recovered.restored is not None and to is None:
-        # The interrupted deploy's pre-deploy state serves again, verified by the recovery.
+    restored_one = recovered is not None and len(recovered.interrupted.journal.before) == 1
+    if recovered is not None and recovered.restored is not None and restored_one and to is None:
+        # The interrupted deploy's pre-deploy revision serves 100% again, verified by the
+        # recovery. (A pre-deploy split restored exactly still goes on to 100% below.)
         done = recovered.interrupted.journal
         target = done.before_revision or recovered.restored.target
         before = _served_before(recovered.interrupted.traffic, done.new_revision)

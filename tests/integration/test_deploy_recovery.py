@@ -236,6 +236,28 @@ def test_a_pre_deploy_split_is_restored_exactly(dworld: DeployWorld) -> None:
     assert after == {info.serving_revision: 80, older: 20}
 
 
+def test_rollback_after_a_deploy_over_a_split_ends_on_one_revision_at_100(
+    dworld: DeployWorld,
+) -> None:
+    """inv rollback recovers the interrupted deploy (its pre-deploy split is restored
+    exactly), then still routes 100% to the pre-deploy revision: it said 'X serves 100%'
+    with the split left (80/20) and stopped."""
+    ctx = dworld.context()
+    info = ctx.cloudrun.get_service(SERVICE)
+    serving = info.serving_revision or ""
+    older = next(r.name for r in ctx.cloudrun.list_revisions(SERVICE) if r.name != serving)
+    ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(serving, 80), TrafficSplit(older, 20)])
+    crashed_deploy(dworld, split=(100, 0))
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_rollback(dworld.context(), SERVICE)
+    after = {r: p for r, p in dworld.service().traffic_by_revision.items() if p}
+    assert report.outcome == "success", report.final_line()
+    assert report.target == serving and after == {serving: 100}, (report.final_line(), after)
+    assert JOURNAL_ANNOTATION not in dworld.service().annotations
+    outcomes = {r["deploy_id"]: r["outcome"] for r in dworld.audit_rows()}
+    assert outcomes == {"dead-deploy-1": "interrupted", report.deploy_id: "success"}
+
+
 def test_a_finished_deploy_that_died_before_releasing_is_only_recorded(
     dworld: DeployWorld,
 ) -> None:
