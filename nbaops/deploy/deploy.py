@@ -155,6 +155,8 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
     how = signal_name(exc)
     report.outcome = "interrupted"
     message = f"interrupted ({how})"
+    if d.settled and report.summary:  # the outcome was reached, verified: nothing to undo
+        message += f" after the deploy had ended: {report.summary}"
     if d.mutated and not d.settled and report.revision_before and not d.lease_lost:
         progress.step("interrupt", f"{how}: restoring traffic to the previous revision")
         try:

@@ -271,3 +271,26 @@ def test_a_failed_journal_write_before_the_rollback_does_not_skip_it(
         assert any(f"--to-revisions={before}=100" in line for line in report.manual)
         assert any(n.startswith("alert sent") for n in report.notes), report.notes
     assert [r["outcome"] for r in dworld.audit_rows()] == [report.outcome]
+
+
+def test_ctrl_c_after_the_deploy_was_promoted_says_it_had_succeeded(dworld: DeployWorld) -> None:
+    """A signal after the promotion was verified (during the outcome's alert or line)
+    restores nothing: the report, the row and the alert say the deploy had ended and
+    how, not only 'interrupted', which read as if traffic could be anywhere."""
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            dworld.context(),
+            DeployRequest(service=SERVICE),
+            progress=at_step("DEPLOYED", interrupt),
+        )
+    info = dworld.service()
+    new = info.serving_revision
+    assert info.traffic_by_revision[new or ""] == 100
+    row = dworld.audit_rows()[0]
+    assert row["outcome"] == "interrupted"
+    assert "DEPLOYED" in row["message"] and new in row["message"], row["message"]
+    assert row["revision_after"] == new
