@@ -51,6 +51,21 @@ def previous_ready_revision(
     return None
 
 
+def _named_revision(revisions: list[RevisionInfo], service: str, to: str) -> RevisionInfo:
+    """The ready revision ``--to`` names.
+
+    Raises:
+        UsageError: it is unknown or not ready.
+    """
+    found = next((r for r in revisions if r.name == to), None)
+    if found is None:
+        known = ", ".join(r.name for r in revisions[:8])
+        raise UsageError(f"--to: unknown revision {to!r} of {service}; recent: {known}")
+    if not found.ready:
+        raise UsageError(f"--to: revision {to!r} is not ready; pick a ready revision")
+    return found
+
+
 def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionInfo, str | None]:
     """``(target, serving)`` for ``inv rollback``: the target revision (its commit label and
     image go into the audit row) and the name of the one serving now.
@@ -68,12 +83,7 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionI
     serving = info.serving_revision
     revisions = ctx.cloudrun.list_revisions(service)
     if to:
-        found = next((r for r in revisions if r.name == to), None)
-        if found is None:
-            known = ", ".join(r.name for r in revisions[:8])
-            raise UsageError(f"--to: unknown revision {to!r} of {service}; recent: {known}")
-        if not found.ready:
-            raise UsageError(f"--to: revision {to!r} is not ready; pick a ready revision")
+        found = _named_revision(revisions, service, to)
         if info.traffic_by_revision.get(to, 0) == 100:
             raise UsageError(f"--to: revision {to!r} already serves 100% of {service}")
         return found, serving
@@ -274,6 +284,8 @@ def run_rollback(
             revision_after=after,
         )
 
+    if to:  # bad input changes nothing: refused before a lease is removed or a deploy recovered
+        _named_revision(ctx.cloudrun.list_revisions(service), service, to)
     removed_note: str | None = None
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)

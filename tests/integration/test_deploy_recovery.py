@@ -258,6 +258,23 @@ def test_rollback_after_a_deploy_over_a_split_ends_on_one_revision_at_100(
     assert outcomes == {"dead-deploy-1": "interrupted", report.deploy_id: "success"}
 
 
+def test_rollback_to_an_unknown_revision_changes_nothing_even_with_a_pending_recovery(
+    dworld: DeployWorld,
+) -> None:
+    """Bad input changes nothing: a --to typo is refused before the interrupted deploy is
+    recovered (it was recovered — traffic moved, a row written, an alert sent — and then
+    refused with exit 2)."""
+    from nbaops.errors import UsageError
+
+    _before, _new = crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    etag = dworld.service().etag
+    with pytest.raises(UsageError, match="unknown revision"):
+        run_rollback(dworld.context(), SERVICE, to=f"{SERVICE}-99999-zzz")
+    assert dworld.service().etag == etag
+    assert dworld.audit_rows() == [] and outbox(dworld) == []
+
+
 def test_a_finished_deploy_that_died_before_releasing_is_only_recorded(
     dworld: DeployWorld,
 ) -> None:
