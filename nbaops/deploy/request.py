@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nbaops.deploy.image import validate_image
+from nbaops.deploy.image import plan_image, validate_image
 from nbaops.deploy.settings import DeploySettings
 from nbaops.errors import UsageError
 
@@ -47,10 +47,11 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
 
     Raises:
         UsageError: unknown service, bad ``--canary``/``--model-version``/``--image``.
-        ConfigError: an invalid ``deploy:`` or ``alerts:`` section, or a ``post_deploy``
-            entry of the service naming an unknown check or a bad override (found before
-            the new revision exists, not as an ERROR of every observation round after it
-            took traffic).
+        ConfigError: an invalid ``deploy:`` or ``alerts:`` section (without ``--image``
+            in prod: no ``image_repository`` or ``deploy.build.repository``), or a
+            ``post_deploy`` entry of the service naming an unknown check or a bad override
+            (found before the new revision exists, not as an ERROR of every observation
+            round after it took traffic).
     """
     from nbaops.checks import plan_post_deploy
 
@@ -70,5 +71,9 @@ def validate_request(ctx: Context, req: DeployRequest) -> tuple[ServiceConfig, D
             )
     if req.image is not None:
         validate_image(req.image)
+    else:
+        # built from the commit: prod's image_repository and build.repository are checked
+        # now, not after the recovery and the checklist (nothing is built; any commit does)
+        plan_image(ctx, cfg.name, "0" * 40, given=None, current_image=None)
     # an invalid deploy section (deploy.canary_analysis included) is exit 2 before any change
     return cfg, ctx.config.settings("deploy", DeploySettings)

@@ -86,3 +86,19 @@ def test_prod_without_image_repository_is_a_config_error(tmp_path, monkeypatch) 
     ctx.config.profile = dataclasses.replace(ctx.config.profile, image_repository=None)
     with pytest.raises(ConfigError, match="image_repository"):
         plan_image(ctx, "s", COMMIT, given=None, current_image=None)
+
+
+def test_a_deploy_that_would_build_without_image_repository_is_refused_with_the_input() -> None:
+    """The missing build setting is bad input like the others: refused when the request is
+    validated (exit 2, no audit row), not after the recovery and the checklist's tests
+    (the deploy wrote a 'failed' row for it)."""
+    import dataclasses
+
+    from nbaops.deploy.request import DeployRequest, validate_request
+
+    ctx = Context(config=load_config(profile="prod"))
+    ctx.config.profile = dataclasses.replace(ctx.config.profile, image_repository=None)
+    with pytest.raises(ConfigError, match="image_repository"):
+        validate_request(ctx, DeployRequest(service="phase4-processors"))
+    given = DeployRequest(service="phase4-processors", image="gcr.io/p/s:v1")
+    assert validate_request(ctx, given)[0].name == "phase4-processors"  # nothing to build
