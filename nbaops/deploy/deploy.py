@@ -42,7 +42,7 @@ from nbaops.deploy.deploy_report import DeployReport
 from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.image import ImagePlan, plan_image, realize
 from nbaops.deploy.inflight import InFlight, alert, wait_healthy, wait_ready
-from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point
+from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, traffic_text
 from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
 from nbaops.deploy.outcome import decide
 from nbaops.deploy.plan import write_plan
@@ -188,7 +188,7 @@ def _traffic_left(d: InFlight) -> str:
         info = d.ctx.cloudrun.get_service(d.service)
     except Exception as exc:  # the API is down too: say we do not know
         return f"traffic now UNKNOWN (could not read it: {type(exc).__name__})"
-    split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+    split = traffic_text(info.traffic_by_revision)
     return f"traffic left: {split}; the next deploy/rollback/verify-deploy restores {d.before}"
 
 

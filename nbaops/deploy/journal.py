@@ -46,6 +46,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,6 +180,11 @@ class Journal:
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
+
+
+def traffic_text(traffic: Mapping[str, int]) -> str:
+    """The revisions that receive traffic as ``A 80%, B 20%`` ("" when none do)."""
+    return ", ".join(f"{revision} {percent}%" for revision, percent in traffic.items() if percent)
 
 
 def journal_of(info: ServiceInfo) -> Journal | None:

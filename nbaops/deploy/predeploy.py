@@ -48,6 +48,7 @@ from nbaops.deploy.checklist import (
     check_uncommitted,
     timed,
 )
+from nbaops.deploy.journal import traffic_text
 from nbaops.errors import GitError
 from nbaops.verdict import CheckResult, Verdict, clip
 
@@ -212,7 +213,7 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
         "Ready; 100% of traffic on the latest ready revision",
         f"run_v2 GetService {service}",
     )
-    split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+    split = traffic_text(info.traffic_by_revision)
     if not info.ready:
         return item.result(
             Verdict.FAIL,

@@ -38,7 +38,13 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.deploy import audit, lock
 from nbaops.deploy.inflight import notify
-from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
+from nbaops.deploy.journal import (
+    JOURNAL_ANNOTATION,
+    Journal,
+    crash_point,
+    journal_of,
+    traffic_text,
+)
 from nbaops.deploy.restore import RollbackResult, restore_traffic
 from nbaops.deploy.settings import DeploySettings
 from nbaops.errors import NbaopsError
@@ -73,7 +79,7 @@ class Interrupted:
         return self.journal.action == "rollback"
 
     def describe(self) -> str:
-        now = ", ".join(f"{r} {p}%" for r, p in self.traffic.items() if p) or "none"
+        now = traffic_text(self.traffic) or "none"
         j = self.journal
         began = (
             f"{j.action} {j.deploy_id} by {j.holder} was interrupted in step {j.phase!r} "
@@ -282,7 +288,7 @@ def _rollback_found(ctx: Context, rec: Recovery) -> str:
     journal = rec.interrupted.journal
     info = ctx.cloudrun.get_service(rec.interrupted.service)
     rec.traffic = {r: p for r, p in info.traffic_by_revision.items() if p}
-    now = ", ".join(f"{r} {p}%" for r, p in rec.traffic.items()) or "none"
+    now = traffic_text(rec.traffic) or "none"
     target = journal.new_revision
     if rec.target_serves:
         what = f"{target} serves 100%: the rollback had moved traffic"

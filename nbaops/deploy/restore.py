@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nbaops.deploy.journal import traffic_text
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def restore_traffic(
     service = cfg.name
     splits = splits or [TrafficSplit(target, 100)]
     want = {s.revision: s.percent for s in splits}
-    wanted = ", ".join(f"{r} {p}%" for r, p in want.items())
+    wanted = traffic_text(want)
     result = RollbackResult(service, target, from_revision)
     started = time.perf_counter()
     if progress is not None:
@@ -133,13 +134,13 @@ def verify_traffic(
     from nbaops.deploy.predeploy import health_url, probe_health
 
     service, target = cfg.name, result.target
-    wanted = ", ".join(f"{r} {p}%" for r, p in want.items())
+    wanted = traffic_text(want)
     started = time.perf_counter()
     info: ServiceInfo | None = None
     try:
         info = ctx.cloudrun.get_service(service)
         now = {r: p for r, p in info.traffic_by_revision.items() if p}
-        split = ", ".join(f"{r} {p}%" for r, p in now.items())
+        split = traffic_text(now)
         verdict, message = (Verdict.PASS if now == want else Verdict.FAIL), f"traffic now: {split}"
     except Exception as exc:
         verdict, message, split = Verdict.ERROR, f"could not read traffic: {exc}", ""

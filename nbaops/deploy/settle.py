@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from nbaops.deploy.inflight import InFlight, alert
-from nbaops.deploy.journal import crash_point
+from nbaops.deploy.journal import crash_point, traffic_text
 from nbaops.deploy.lock import retry_cas
 from nbaops.deploy.outcome import Action, Decision
 from nbaops.deploy.restore import RollbackResult, manual_commands
@@ -74,7 +74,7 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
                 f"revision {new} has no traffic): nothing to roll back"
             )
         else:
-            split = ", ".join(f"{r} {p}%" for r, p in info.traffic_by_revision.items() if p)
+            split = traffic_text(info.traffic_by_revision)
             report.manual = manual_commands(ctx, service, before)
             report.summary = (
                 f"HELD {service}: {decision.reason}; traffic left as is ({split}); "
