@@ -392,13 +392,23 @@ def _take_lease(d: InFlight, commit: str, image: str) -> tuple[lock.Acquired, Jo
 def _recover_interrupted(d: InFlight) -> bool:
     """Recover an interrupted deploy of this service (restore, audit, alert) before ours.
 
-    Returns False when the service could not be read or recovered: the deploy is then
-    refused (ERROR, audit row) before it changes anything itself.
+    Returns False when the service could not be read: the deploy is then refused (ERROR,
+    audit row) before it changes anything itself. An interrupted deploy that could not be
+    restored is refused the same way, and its RecoveryFailedError (exit 3, what to run)
+    raised.
     """
-    from nbaops.deploy.recovery import recover
+    from nbaops.deploy.recovery import RecoveryFailedError, recover
 
     try:
         rec = recover(d.ctx, d.cfg, progress=d.progress, sleep=d.sleep)
+    except RecoveryFailedError as exc:
+        d.report.outcome = "refused"
+        d.report.summary = (
+            f"REFUSED deploy {d.service}: the interrupted deploy it found could not be "
+            f"restored ({exc}); this deploy changed nothing"
+        )
+        d.record.finish("refused", d.report.summary)
+        raise
     except CloudRunError as exc:
         d.report.outcome = "refused"
         d.report.verdict_override = Verdict.ERROR

@@ -212,8 +212,12 @@ def test_recovery_that_cannot_verify_keeps_the_journal_and_stops(dworld: DeployW
     info = dworld.service()
     assert journal_of(info) is not None  # the next command tries again
     assert lock.LOCK_ANNOTATION not in info.annotations
-    outcomes = sorted(r["outcome"] for r in dworld.audit_rows())
-    assert outcomes == ["failed", "interrupted"]  # ours (stopped) and the dead one's
+    rows = {r["deploy_id"]: r for r in dworld.audit_rows()}
+    ours = next(r for d, r in rows.items() if d != "dead-deploy-1")
+    assert rows["dead-deploy-1"]["outcome"] == "interrupted"
+    # ours changed nothing and its row says why (it was 'failed': "deploy S: failed")
+    assert ours["outcome"] == "refused", ours
+    assert "FAILED" in ours["message"] and "changed nothing" in ours["message"], ours
     report = run_rollback(dworld.context(), SERVICE)  # health is back: recovered now
     assert report.outcome == "success"
     assert len([r for r in dworld.audit_rows() if r["deploy_id"] == "dead-deploy-1"]) == 1
