@@ -57,7 +57,7 @@ from nbaops.deploy.request import MODEL_LABEL, DeployRequest, sanitize_label, va
 from nbaops.deploy.restore import manual_commands
 from nbaops.deploy.settle import recover_from_error, settle
 from nbaops.deploy.signals import signal_name
-from nbaops.errors import CloudRunError
+from nbaops.errors import CloudRunError, first_line
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -140,6 +140,10 @@ def run_deploy(
         record.note("lease", "ERROR", report.summary)
         record.finish("failed", report.summary)
         progress.step("lease", report.summary, Verdict.ERROR)
+    except Exception as exc:  # raised on (e.g. the lease's API call): the row says why
+        if record.finished_at is None:
+            record.finish("failed", f"DEPLOY FAILED {service}: {first_line(exc, typed=True)}")
+        raise
     finally:
         _wind_up(d, write_audit)
     return report

@@ -70,6 +70,7 @@ def test_lock_api_error_stops_the_deploy_before_any_change_and_is_audited(
     assert lock.LOCK_ANNOTATION not in after.annotations
     row = dworld.audit_rows()[0]
     assert (row["action"], row["outcome"]) == ("deploy", "failed")
+    assert "HTTP 503" in row["message"], row["message"]  # why (it read "deploy S: failed")
 
 
 def test_force_unlock_api_error_is_audited_and_nothing_is_deployed(dworld: DeployWorld) -> None:
