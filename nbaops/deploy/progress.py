@@ -1,7 +1,7 @@
 """Step-by-step progress of a deploy or rollback, on stderr (stdout stays for the report).
 
-Each step prints one line ``[hh:mm:ss] step  message``, coloured by its verdict, as it
-happens; ``--json`` output on stdout is unaffected.
+Each step prints one line ``[ 392.4s] step  message`` (seconds since the command started),
+coloured by its verdict, as it happens; ``--json`` output on stdout is unaffected.
 """
 
 from __future__ import annotations
