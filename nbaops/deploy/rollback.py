@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbaops import clock
 from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
 from nbaops.deploy.journal import record as record_journal
@@ -257,7 +258,12 @@ def run_rollback(
         ]
         info = ctx.cloudrun.get_service(service)
         current = lock.lease_of(info)
-        if current is not None:
+        if current is not None and current.lapsed(clock.now()):  # expired, or its process gone
+            report.notes.append(
+                f"lock of {current.holder} since {current.since.isoformat()} has lapsed: the "
+                "rollback would take it over"
+            )
+        elif current is not None:
             report.notes.append(
                 f"lock currently held by {current.holder} since {current.since.isoformat()}"
             )

@@ -251,6 +251,16 @@ def test_rollback_dry_run_names_the_current_lock_holder(dworld: DeployWorld) -> 
     assert dworld.audit_rows() == []
 
 
+def test_rollback_dry_run_says_a_lapsed_lock_would_be_taken_over(dworld: DeployWorld) -> None:
+    """An expired lease is not 'currently held': the rollback takes it over (below)."""
+    ctx = dworld.context()
+    lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="crashed", ttl_s=0)
+    report = run_rollback(ctx, SERVICE, dry_run=True)
+    assert report.notes == [
+        "lock of old@ci since 2025-01-15T17:00:00+00:00 has lapsed: the rollback would take it over"
+    ], report.notes
+
+
 def test_rollback_takes_over_an_expired_lock(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="crashed", ttl_s=0)
