@@ -136,7 +136,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     failed_statuses = {s.upper() for s in params.texts("failed_statuses")}
     m.threshold = (
         f"FAIL >= {fail_batches} failed batch(es), any REAL_LINES_ONLY violation or "
-        f">= {fail_errors} errors; WARN >= {warn_errors} errors"
+        f">= {fail_errors} errors; WARN {'a failed batch or ' if fail_batches > 1 else ''}"
+        f">= {warn_errors} errors"
     )
 
     batches = m.query(BATCHES, bounds)
@@ -207,9 +208,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         ],
     }
     problems: list[str] = []
-    verdict = Verdict.PASS
-    if len(failed) >= max(fail_batches, 1):
-        verdict = Verdict.FAIL
+    # fewer failed batches than fail_failed_batches is still no PASS: WARN
+    verdict = count_tiers(len(failed), fail_batches, 1)
     if failed:
         first = failed[0]
         reason = (

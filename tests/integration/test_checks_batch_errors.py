@@ -136,3 +136,17 @@ def test_fail_threshold_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result = run_check(strict.ctx, "batch_errors")
     assert result.verdict is Verdict.FAIL
     assert ">= 2 errors" in result.threshold
+
+
+def test_a_failed_batch_under_fail_failed_batches_warns(world: World) -> None:
+    """With ``fail_failed_batches: 2`` one failed batch is not yet FAIL, but it is no
+    PASS either (the playbook: PASS is "no failed batch"): WARN, naming the batch."""
+    games = world.games(TODAY, 3)
+    world.predictions(games, world.batch(TODAY, "02:30", expected=60), et(TODAY, 2, 40))
+    silent = world.batch(TODAY, "07:00", expected=40, written=0)  # no error count at all
+    result = run_check(world.ctx, "batch_errors", {"fail_failed_batches": 2})
+    assert result.verdict is Verdict.WARN, result.message
+    assert result.value == 1
+    assert f"1 failed ({silent}" in result.message
+    assert result.message.endswith("(WARN)")
+    assert "WARN a failed batch or >= 1 errors" in result.threshold
