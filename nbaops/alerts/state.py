@@ -143,7 +143,7 @@ class FileStateStore:
         for key, body in self._read().items():
             try:
                 fields = {k: str(body[k]) for k in ("check", "service", "verdict")}
-                mark = Mark(**fields, at=dt.datetime.fromisoformat(str(body["at"])))
+                mark = Mark(**fields, at=as_utc(str(body["at"])))  # no offset: UTC
             except (KeyError, TypeError, ValueError):
                 continue
             if mark.at <= now:  # as the warehouse ledger reads only rows up to now

@@ -102,6 +102,20 @@ def test_a_damaged_state_file_means_alert_again(tmp_path: Path) -> None:
     assert store.load(NOW, INTERVAL) == {}
 
 
+def test_a_state_entry_without_a_utc_offset_is_read_as_utc(tmp_path: Path) -> None:
+    """A timestamp without an offset (an edited file) is UTC, as everywhere in nbaops: it
+    used to raise TypeError comparing naive with aware, so every later run alerted
+    without dedup ("alert state unavailable") until that key alerted again."""
+    store = FileStateStore(tmp_path)
+    store.save(marks_for([res(Verdict.FAIL)], NOW), run_id="r1", profile="local")
+    text = store.path.read_text(encoding="utf-8").replace("+00:00", "")
+    store.path.write_text(text, encoding="utf-8")
+    prior = Mark("lines_coverage", "phase4-processors", "FAIL", NOW)
+    assert store.load(NOW + dt.timedelta(hours=1), INTERVAL) == marks(prior)
+    later = decide([res(Verdict.FAIL)], store.load(NOW + dt.timedelta(hours=1), INTERVAL))
+    assert later.suppressed == [res(Verdict.FAIL)]
+
+
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
