@@ -141,6 +141,9 @@ class Stage:
     of: str
     unit: str
     base: str  # what the denominator counts, for "nothing to compare against"
+    # the denominator still grows while the day's games are played (box scores come in
+    # after each game); predictions' is complete before the first tip-off, when they are due
+    grows_during_games: bool = True
 
     @property
     def title(self) -> str:
@@ -171,6 +174,7 @@ STAGES = (
         "predictable_players",
         "players with features and a line that were predicted",
         "players with features and a points line",
+        grows_during_games=False,
     ),
     Stage(
         "grading",
@@ -318,7 +322,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             expected.append(pending)
         details = {"done": done, "of": of, "measures": stage.unit, "due": due}
         value: float | None = None
-        if of == 0 and (not due or state.in_progress):
+        if of == 0 and (not due or (state.in_progress and stage.grows_during_games)):
             verdict = Verdict.PASS
             message = f"{stage.title}: nothing due yet" + (
                 f"; still expected: {pending}" if pending else f" (no {stage.base})"

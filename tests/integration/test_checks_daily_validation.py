@@ -181,3 +181,21 @@ def test_grading_is_only_late_after_its_grace(world: World) -> None:
     assert stages["grading"].verdict is Verdict.WARN
     assert "not late yet: grading of finished games by 16:00 ET" in stages["grading"].message
     assert report.extra["broke_at"] is None
+
+
+def test_predictions_due_with_nothing_to_predict_are_no_pass_while_the_day_runs(
+    world: World,
+) -> None:
+    """After the first tip-off the predictions are due: with features but not one points
+    line there was nothing to predict, which the day in progress used to call "nothing
+    due yet" (PASS) although it is the INCONCLUSIVE it is once the day is over."""
+    games = world.games(TODAY, 2, start_hour_et=8)  # tipped off 08:00 ET, box scores due 13:00
+    world.features(games)  # features, but the lines feed delivered nothing
+    report = validate_daily(world.ctx, TODAY)
+    assert report.extra["in_progress"] == "2 of 2 games finished"
+    predictions = _by_stage(report)["predictions"]
+    assert predictions.verdict is Verdict.INCONCLUSIVE, predictions.message
+    assert predictions.message == (
+        f"predictions: nothing to compare against: no players with features and a points "
+        f"line on {TODAY}"
+    )
