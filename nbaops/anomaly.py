@@ -3,7 +3,8 @@
 A threshold says "bad in absolute terms"; this says "unusual for this check". For each
 check and service, the history is the values recorded in ``nba_ops.check_results`` on
 the last ``window_game_days`` **game days** (US-Eastern days with games in
-``nba_raw.games``). Days without games are left out on both sides: their values live in a
+``nba_raw.games``), INCONCLUSIVE results left out (their values are never judged
+either). Days without games are left out on both sides: their values live in a
 different regime (no lines, no predictions), and a run on a day without games gets no
 note. With at least ``min_history`` game days of samples, a value whose robust z-score
 
@@ -50,7 +51,8 @@ ORDER BY game_date DESC"""
 # the window holds. PERCENTILE_CONT(x, 0.5) is the median (the mean of the middle two for
 # an even count); in BigQuery it is a navigation function, hence OVER + ANY_VALUE
 # (https://cloud.google.com/bigquery/docs/reference/standard-sql/navigation_functions#percentile_cont).
-# The ledger rows of nbaops.alerts.state are not check values.
+# The ledger rows of nbaops.alerts.state are not check values, and the value of an
+# INCONCLUSIVE result (too little data) is no baseline, as it is never judged (annotate).
 STATS_SQL = """WITH samples AS (
   SELECT check_name, service, value,
          EXTRACT(DATE FROM run_at AT TIME ZONE 'America/New_York') AS game_day
@@ -58,6 +60,7 @@ STATS_SQL = """WITH samples AS (
   WHERE run_at >= @since AND run_at < @until
     AND profile = @profile
     AND value IS NOT NULL
+    AND verdict NOT IN ('ERROR', 'INCONCLUSIVE')
     AND NOT STARTS_WITH(check_name, @ledger_prefix)
 ),
 centred AS (

@@ -249,3 +249,15 @@ def test_no_history_is_read_on_a_day_without_games(ctx: Context) -> None:
     seed(ctx, today_has_games=False)
     history = load_history(ctx.warehouse, profile="local", now=NOW, settings=SETTINGS)
     assert not history.today_is_game_day and history.stats == {}
+
+
+def test_inconclusive_values_are_not_history(ctx: Context) -> None:
+    """An INCONCLUSIVE result is never judged against the history (too little data:
+    model_hit_rate's lower bound over too few picks); it is no baseline either: seven days
+    of them made the first judged value an "anomaly" against numbers nobody could judge."""
+    days = [TODAY - dt.timedelta(days=i + 1) for i in range(7)]
+    ctx.warehouse.insert_rows("nba_raw.games", [game(d) for d in [TODAY, *days]])
+    thin = [{**history_row(d, 0.40), "verdict": "INCONCLUSIVE"} for d in days]
+    ctx.warehouse.insert_rows(TABLE, [*thin, history_row(days[0], 0.97)])
+    got = stats(ctx)[KEY]
+    assert (got.median, got.samples, got.game_days) == (pytest.approx(0.97), 1, 1)
