@@ -23,7 +23,6 @@ from nbaops.checks.measure import (
     pct1,
     pct_value,
 )
-from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import (
     EXAMPLE_DAY,
     EXAMPLE_NOW,
@@ -209,21 +208,16 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
                 f"{slot_text} batch was due with {games_today} games today "
                 f"({total_recent} predictions: {by_model}) (FAIL)",
             )
+        so_far = f"{total_recent} predictions in the last {window_text} ({by_model})"
         if not games_today:
-            schedule = schedule_status(m.query, today, now)
-            details.update(schedule.details)
-            if not schedule.known:
-                message = unknown_message(schedule, "a prediction batch was due today")
-                return outcome(Verdict.INCONCLUSIVE, message)
-        reason = (
-            "no games scheduled today"
-            if not games_today
-            else f"no batch due in the last {window_text}"
-        )
-        return outcome(
-            Verdict.PASS,
-            f"{reason}; {total_recent} predictions in the last {window_text} ({by_model})",
-        )
+            return m.no_games_result(
+                today,
+                what="a prediction batch was due today",
+                none_message=f"no games scheduled today; {so_far}",
+                details=details,
+                now=now,
+            )
+        return outcome(Verdict.PASS, f"no batch due in the last {window_text}; {so_far}")
 
     # A batch that started less than slot_grace ago and is still running owes nothing yet.
     settled = [
