@@ -289,7 +289,9 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
     games = counts["games_scheduled"]
     if games == 0:
         try:
-            schedule = schedule_status(lambda q, a: ctx.warehouse.query(q.sql, a).rows, day)
+            schedule = schedule_status(
+                lambda q, a: ctx.warehouse.query(q.sql, a, timeout_s=params.timeout_s).rows, day
+            )
         except DamagedStateError:
             raise
         except Exception as exc:  # could not measure the schedule: never a PASS
@@ -300,8 +302,10 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
         else:
             verdict = Verdict.INCONCLUSIVE
             message = unknown_message(schedule, f"games were scheduled on {day}")
-        results = [make("schedule", "phase3-processors", verdict, 0, message, schedule.details)]
-        return _report(title, results, day, counts)
+        decided = make("schedule", "phase3-processors", verdict, 0, message, schedule.details)
+        # the schedule query decided it: shown after the chain query, as Measurement does
+        decided.query += "\n;\n" + schedule_known.QUERY.sql.strip()
+        return _report(title, [decided], day, counts)
     results = [
         make(
             "schedule",

@@ -81,6 +81,18 @@ def test_no_games_is_pass(world: World) -> None:
     assert report.checks[0].message == f"no games scheduled on {TODAY}: nothing to validate"
 
 
+def test_no_games_names_the_schedule_query_that_decided_it(world: World) -> None:
+    """ "No games" is a verdict of the schedule query (is the schedule known around the
+    day?), which the result must show beside the chain query, as every check's does."""
+    from nbaops.checks.schedule_known import QUERY
+
+    world.known_schedule(TODAY)
+    schedule = validate_daily(world.ctx, TODAY).checks[0]
+    assert schedule.verdict is Verdict.PASS
+    assert QUERY.sql.strip() in schedule.query
+    assert schedule.query.startswith("WITH scheduled AS")  # the chain query, first
+
+
 def test_broken_table_is_error(world: World) -> None:
     world.break_table("nba_predictions.prediction_accuracy")
     report = validate_daily(world.ctx)
