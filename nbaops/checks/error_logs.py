@@ -5,9 +5,10 @@ filter that always carries the time window, then counts entries per revision and
 the most frequent messages.
 
 A read the adapter stopped at a bound with the search unfinished (its request cap or the
-check's timeout; ``LogEntries.partial``) counted only some of the entries: it is FAIL
-"at least N" when N already reaches ``fail_at`` (more entries cannot make it better), else
-INCONCLUSIVE with the reason and the count so far, never PASS or WARN.
+check's timeout; ``LogEntries.partial``), or that reached ``max_entries``, counted only
+some of the entries: it is FAIL "at least N" when N already reaches ``fail_at`` (more
+entries cannot make it better), else INCONCLUSIVE with the reason and the count so far,
+never PASS or WARN.
 """
 
 from __future__ import annotations
@@ -115,9 +116,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "truncated": truncated,
         "partial": partial,
     }
-    if partial is not None and count < max(fail_at, 1):  # (fail_at 0 fails on any entry)
+    # a read that stopped at a bound (max_entries too) may have left any number unread
+    stopped = partial or (f"the read stopped at max_entries ({max_entries})" if truncated else None)
+    if stopped is not None and count < max(fail_at, 1):  # (fail_at 0 fails on any entry)
         message = (
-            f"cannot tell: {partial}; {count} {severity}-or-worse entries for {scope} in the "
+            f"cannot tell: {stopped}; {count} {severity}-or-worse entries for {scope} in the "
             f"last {duration_text(window)} so far (FAIL at {fail_at})"
         )
         return m.result(Verdict.INCONCLUSIVE, None, message, details)

@@ -145,6 +145,23 @@ def test_a_partial_read_already_past_fail_at_is_fail_at_least(
     assert below.message.endswith("(FAIL at 11)")
 
 
+def test_a_read_stopped_at_max_entries_below_fail_at_is_inconclusive(logs_world: World) -> None:
+    """max_entries under fail_at: the read stops at 5 of 30 entries, which may be any
+    number up to FAIL, so "at least 5" (WARN) would judge what was never read; at
+    fail_at or above the count so far already decides FAIL."""
+    logs_world.log(SVC, REV_NEW, "KeyError in row {i}", count=30)
+    result = run_check(logs_world.ctx, "error_logs", {"max_entries": 5}, service=SVC)
+    assert result.verdict is Verdict.INCONCLUSIVE, result.message
+    assert result.value is None and result.details["truncated"]
+    assert result.message == (
+        "cannot tell: the read stopped at max_entries (5); 5 ERROR-or-worse entries for "
+        "grading-service in the last 10m so far (FAIL at 10)"
+    )
+    enough = run_check(logs_world.ctx, "error_logs", {"max_entries": 10}, service=SVC)
+    assert enough.verdict is Verdict.FAIL and enough.value == 10
+    assert enough.message.startswith("at least 10 ERROR-or-worse entries")
+
+
 def test_error_logs_needs_a_known_service(logs_world: World) -> None:
     from nbaops.errors import ConfigError, UnknownServiceError
 
