@@ -217,6 +217,7 @@ def check_event(result: CheckResult, *, recovered: bool = False) -> AlertEvent:
         verdict=result.verdict,
         check=result.name,
         value=result.value,
+        unit=result.unit,
         threshold=result.threshold,
     )
 

@@ -36,6 +36,7 @@ class AlertEvent:
         verdict: the verdict behind the alert, when there is one.
         check: the check id, for check alerts.
         value: the measured value, for check alerts.
+        unit: the unit of ``value`` (``%``, ``min``, ``entries``), shown next to it.
         threshold: the threshold text, for check alerts.
         fields: extra facts shown as ``key: value`` (revision, commit, traffic...).
         owner: filled from the config when ``service`` is known (may be given explicitly).
@@ -49,6 +50,7 @@ class AlertEvent:
     verdict: Verdict | None = None
     check: str | None = None
     value: float | int | str | None = None
+    unit: str = ""
     threshold: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     owner: str | None = None

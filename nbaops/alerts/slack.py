@@ -12,7 +12,7 @@ from typing import Any
 
 from nbaops.alerts.events import AlertEvent, AlertKind
 from nbaops.redact import Secret, redact
-from nbaops.report import format_value
+from nbaops.report import value_text
 from nbaops.verdict import Verdict
 
 MAX_BLOCKS = 50  # Slack's limit per message
@@ -59,7 +59,7 @@ def event_text(event: AlertEvent) -> str:
     lines = [f"{_emoji(event)} *{escape(event.title)}*"]
     if event.verdict is not None and (event.value is not None or event.threshold):
         threshold = f" vs threshold `{escape(event.threshold)}`" if event.threshold else ""
-        lines.append(f"value *{escape(format_value(event.value))}*{threshold}")
+        lines.append(f"value *{escape(value_text(event.value, event.unit))}*{threshold}")
     if event.text:
         lines.append(escape(event.text))
     facts = [f"{escape(k)}: `{escape(v)}`" for k, v in event.fields.items()]

@@ -45,6 +45,21 @@ def test_message_names_what_failed_value_threshold_owner_and_runbook() -> None:
     assert "LAL@BOS 8/22" in body
 
 
+def test_a_check_alert_states_the_value_with_its_unit() -> None:
+    """ "value *439.6* vs threshold `FAIL age > 6h`" read as 439.6 hours, or nothing: the
+    value carries its unit as every report shows it (minutes here)."""
+    from nbaops.alerts import check_event
+    from nbaops.verdict import CheckResult
+
+    stale = CheckResult(
+        "processor_heartbeats", "phase3-processors", Verdict.FAIL, 439.6,
+        "FAIL age > 6h, WARN age > 2h", "player_game_summary_processor 7.3h ago", unit="min",
+    )  # fmt: skip
+    assert "value *439.6 min* vs threshold `FAIL age &gt; 6h" in event_text(check_event(stale))
+    share = CheckResult("lines_coverage", "p4", Verdict.FAIL, 59.72, "FAIL < 90%", "m", unit="%")
+    assert "value *59.72%* vs threshold" in event_text(check_event(share, recovered=True))
+
+
 def test_runbook_url_becomes_a_link() -> None:
     event = AlertEvent(kind="failing", title="t", text="", runbook="https://x.test/r/a.md")
     assert "<https://x.test/r/a.md|a.md>" in event_text(event)
