@@ -29,9 +29,9 @@ from nbaops.history import PreparedHistory, prepare
 from nbaops.report import (
     VERDICT_ICON,
     CheckReport,
-    format_value,
     publish_step_summary,
     summary_counts,
+    value_text,
     verdict_text,
 )
 from nbaops.verdict import CheckResult
@@ -119,7 +119,7 @@ def step_summary_markdown(report: CheckReport, *, profile: str, service: str | N
     for c in report.checks:
         lines.append(
             f"| {_cell(c.name)} | {_cell(c.service)} | {icon[c.verdict]} {c.verdict.value} | "
-            f"{_cell(format_value(c.value))} | {_cell(c.threshold)} | {_cell(c.message)} | "
+            f"{_cell(value_text(c.value, c.unit))} | {_cell(c.threshold)} | {_cell(c.message)} | "
             f"{c.duration_s:.2f} |"
         )
     if report.notes:

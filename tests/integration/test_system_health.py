@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import Path
 
@@ -185,7 +186,11 @@ def test_step_summary_is_appended_as_markdown(
     assert "nbaops system-health: ERROR" in text
     assert "| check | service | verdict | value | threshold | message | s |" in text
     assert "| shot_zones | phase3-processors | 🛑 ERROR |" in text
-    assert "| lines_coverage | phase4-processors | ✅ PASS | 100 |" in text
+    # the value with its unit, as the terminal shows it: "19.6" beside "FAIL age > 6h"
+    # read as hours
+    assert "| lines_coverage | phase4-processors | ✅ PASS | 100% |" in text
+    heartbeats = r"\| processor_heartbeats \| phase3-processors \| \S+ \w+ \| [0-9.]+ min \|"
+    assert re.search(heartbeats, text)
 
 
 def test_history_is_recorded_and_alerts_dispatched(healthy: World) -> None:
