@@ -199,17 +199,20 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
         except UsageError as exc:
             raise ConfigError(f"checks: {exc}") from None
     if kind == "date":
-        if isinstance(value, dt.date):
-            return value
-        lowered = value.strip().lower() if isinstance(value, str) else ""
+        # a call site's date, or YAML's unquoted 2025-01-15 (a timestamp is no game day):
+        # the same bounds as the text
+        text = value.isoformat() if type(value) is dt.date else value
+        lowered = text.strip().lower() if isinstance(text, str) else ""
         if lowered not in ("today", "yesterday"):
             try:  # the bounds of the run (a game day, at most a year ahead), checked now
-                clock.parse_date(lowered, where)
+                day = clock.parse_date(lowered, where)
             except UsageError as exc:
                 reason = str(exc).removeprefix(f"{where}: ")
                 if not lowered or "is not a date" in reason:
                     reason = f"{value!r} is not a date (YYYY-MM-DD, today, yesterday)"
                 raise _bad(where, reason) from None
+            if text is not value:
+                return day
         return lowered  # resolved against the clock when the check runs
     if kind == "texts":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):

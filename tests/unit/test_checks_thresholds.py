@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,31 @@ def test_a_setting_that_would_blind_a_check_is_a_config_error(
 ) -> None:
     with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):
         thresholds_from_section(section)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "words"),
+    [
+        ("game_date: 2999-12-01", "game_date: 2999-12-01 is more than a year"),
+        ("game_date: 1900-01-01", "before the first NBA game day"),
+        ("game_date: 2025-01-14 10:00:00", "is not a date (YYYY-MM-DD, today, yesterday)"),
+    ],
+)
+def test_a_date_written_unquoted_in_a_post_deploy_entry_has_the_same_bounds(
+    yaml_text: str, words: str
+) -> None:
+    """Unquoted, YAML reads ``2999-12-01`` as a date (and a time as a timestamp), not as
+    text; the config schema types only the ``checks:`` section, so in a post_deploy entry
+    it skipped the bounds checked at load: verify-deploy said INCONCLUSIVE (9999-12-31: an
+    overflow ERROR) instead of the config error, exit 2."""
+    from nbaops.yaml_load import load_bounded
+
+    entry = load_bounded(yaml_text, "nbaops.yaml")
+    where = "services.phase3-processors.post_deploy[0]"
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        thresholds_from_section({}).params("shot_zones", entry, where=where)
+    fine = load_bounded("game_date: 2024-11-01", "nbaops.yaml")
+    assert thresholds_from_section({}).params("shot_zones", fine).date() == dt.date(2024, 11, 1)
 
 
 def test_swapped_tiers_in_a_call_site_override_are_refused_too() -> None:
