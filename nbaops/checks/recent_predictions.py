@@ -233,12 +233,14 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"{duration_text(grace)} ago and is still running; {total_recent} "
             f"predictions so far ({by_model})",
         )
-    settled_ids = {b["batch_id"] for b in settled}
+    stated = [b for b in settled if b["expected_players"] is not None]
+    # what a model wrote is judged against the batches that state what they expect: a
+    # batch without a count cannot make up for one that wrote nothing
+    judged = {b["batch_id"] for b in stated or settled}
     written: dict[str, int] = dict.fromkeys(models, 0)
     for r in per_model:
-        if r["batch_id"] in settled_ids:
+        if r["batch_id"] in judged:
             written[r["system_id"]] = written.get(r["system_id"], 0) + int(r["recent"] or 0)
-    stated = [b for b in settled if b["expected_players"] is not None]
     if not stated:
         missing = [k for k in models if not written.get(k)]
         if models and not missing:
@@ -274,7 +276,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     weakest = min(ratios, key=lambda k: ratios[k])
     details["ratios"] = {k: round(v, 4) for k, v in ratios.items()}
     message = (
-        f"{total_recent} predictions in the last {window_text} from {len(settled)} "
+        f"{total_recent} predictions in the last {window_text} from {len(stated)} "
         f"batch(es) expecting {expected} per model: "
         + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
         + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})"

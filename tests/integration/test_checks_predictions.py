@@ -150,3 +150,18 @@ def test_a_slot_in_the_skipped_daylight_saving_hour_is_never_due() -> None:
     assert due_slots(later, later - dt.timedelta(hours=4), ["01:30"], grace) == [
         dt.datetime(2026, 11, 1, 6, 30, tzinfo=utc)  # 01:30 EST
     ]
+
+
+def test_predictions_of_a_batch_without_an_expected_count_do_not_cover_another(
+    world: World,
+) -> None:
+    """A 07:00 batch that states no expected count wrote 100 per model; the 11:30 batch
+    expecting 100 wrote none: '100/100' (PASS) counted the first batch's predictions
+    against the second's expectation."""
+    games = world.games(TODAY, 5)  # 100 players
+    unstated = world.batch(TODAY, "07:00", expected=None)
+    world.predictions(games, unstated, et(TODAY, 7, 10))
+    world.batch(TODAY, "11:30", expected=100)  # completed, wrote nothing
+    result = run_check(world.ctx, "recent_predictions", {"window": "6h"})
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "v8 0/100, v9 0/100" in result.message
