@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -527,9 +528,22 @@ def html_text(report: RegressionReport) -> str:
 # --------------------------------------------------------------------------- JUnit
 
 
+# Characters XML 1.0 does not allow in a document, even escaped: ElementTree writes them
+# as they are, and every JUnit reader then refuses the whole file.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` with each character XML cannot hold written as its escape (``\\x0b``)."""
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def render_junit(report: RegressionReport) -> str:
     """One testsuite; each gate a testcase: FAIL -> failure, ERROR -> error,
-    INCONCLUSIVE -> skipped (with the reason), WARN -> passed with a system-out note."""
+    INCONCLUSIVE -> skipped (with the reason), WARN -> passed with a system-out note.
+
+    Names and messages quote the input (a model version is whatever the data holds): a
+    control character in them is written as its escape, so the file stays well-formed."""
     import xml.etree.ElementTree as ET  # only with --junit
 
     checks = report.checks
@@ -545,16 +559,19 @@ def render_junit(report: RegressionReport) -> str:
         },
     )
     for c in checks:
+        name, message = _xml_safe(c.name), _xml_safe(c.message)
         case = ET.SubElement(
-            suite, "testcase", {"classname": f"regression.{c.service}", "name": c.name}
+            suite, "testcase", {"classname": f"regression.{c.service}", "name": name}
         )
-        text = f"{c.message}\nvalue: {value_text(c.value, c.unit)}\nthreshold: {c.threshold}"
+        text = _xml_safe(
+            f"{c.message}\nvalue: {value_text(c.value, c.unit)}\nthreshold: {c.threshold}"
+        )
         if c.verdict is Verdict.FAIL:
-            ET.SubElement(case, "failure", {"message": c.message[:500]}).text = text
+            ET.SubElement(case, "failure", {"message": message[:500]}).text = text
         elif c.verdict is Verdict.ERROR:
-            ET.SubElement(case, "error", {"message": c.message[:500]}).text = text
+            ET.SubElement(case, "error", {"message": message[:500]}).text = text
         elif c.verdict is Verdict.INCONCLUSIVE:
-            ET.SubElement(case, "skipped", {"message": f"INCONCLUSIVE: {c.message}"[:500]})
+            ET.SubElement(case, "skipped", {"message": f"INCONCLUSIVE: {message}"[:500]})
         else:
             ET.SubElement(case, "system-out").text = f"{c.verdict.value}: {text}"
     root = ET.Element("testsuites")

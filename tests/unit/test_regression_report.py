@@ -119,3 +119,20 @@ def test_report_files_mask_every_secret_fragment(
 
 def test_format_p_at_exactly_0_9999_shows_the_value() -> None:
     assert stats.format_p(0.9999) == "0.9999"
+
+
+def test_junit_stays_well_formed_when_a_version_holds_a_control_character() -> None:
+    """A model version is whatever the data holds: a vertical tab in it was written into
+    the JUnit XML as is, a character XML 1.0 forbids, and every JUnit reader (CI's test
+    report, ``nbaops.regression.ci``) refused the whole file."""
+    import xml.etree.ElementTree as ET
+
+    from nbaops.regression.report import junit_text
+
+    odd = "v9\x0b\x01"
+    rows = [_row(i, "v8", hit=i % 2 == 0) for i in range(150)]
+    rows += [_row(i, odd, hit=i % 3 == 0) for i in range(150)]
+    root = ET.fromstring(junit_text(_run(rows, replace(SETTINGS, challenger=odd))))
+    names = [case.get("name", "") for case in root.iter("testcase")]
+    assert "hit_rate_floor:v9\\x0b\\x01" in names
+    assert all("\x0b" not in (e.text or "") + "".join(e.attrib.values()) for e in root.iter())
