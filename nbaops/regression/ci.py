@@ -41,14 +41,36 @@ class PytestCounts:
     skipped_names: tuple[str, ...]
 
 
+class NotJunit(Exception):
+    """A JUnit file that is not well-formed XML, or whose counts are not numbers."""
+
+
+def _root(path: Path) -> ET.Element:
+    try:
+        return ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise NotJunit(f"{path}: not a readable JUnit XML file ({exc})") from None
+
+
+def _total(suites: Sequence[ET.Element], key: str, path: Path) -> int:
+    try:
+        return sum(int(s.get(key, 0)) for s in suites)
+    except ValueError:
+        raise NotJunit(f"{path}: a testsuite's {key!r} is not a number") from None
+
+
 def pytest_counts(path: Path) -> PytestCounts:
-    """Totals of a pytest JUnit XML file (every testsuite summed)."""
-    root = ET.parse(path).getroot()
+    """Totals of a pytest JUnit XML file (every testsuite summed).
+
+    Raises:
+        NotJunit: the file is not well-formed XML or a count is not a number.
+    """
+    root = _root(path)
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    tests = sum(int(s.get("tests", 0)) for s in suites)
-    skipped = sum(int(s.get("skipped", 0)) for s in suites)
-    failures = sum(int(s.get("failures", 0)) for s in suites)
-    errors = sum(int(s.get("errors", 0)) for s in suites)
+    tests = _total(suites, "tests", path)
+    skipped = _total(suites, "skipped", path)
+    failures = _total(suites, "failures", path)
+    errors = _total(suites, "errors", path)
     names = tuple(
         f"{case.get('classname', '')}::{case.get('name', '')}"
         for case in root.iter("testcase")
@@ -58,8 +80,12 @@ def pytest_counts(path: Path) -> PytestCounts:
 
 
 def gate_rows(path: Path) -> list[tuple[str, str, str]]:
-    """(gate, verdict, message) from the suite's gate JUnit XML (nbaops.regression.report)."""
-    root = ET.parse(path).getroot()
+    """(gate, verdict, message) from the suite's gate JUnit XML (nbaops.regression.report).
+
+    Raises:
+        NotJunit: the file is not well-formed XML.
+    """
+    root = _root(path)
     rows: list[tuple[str, str, str]] = []
     for case in root.iter("testcase"):
         name = case.get("name", "")
@@ -100,6 +126,14 @@ def _publish(text: str, copy: Path | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except NotJunit as exc:  # a truncated or foreign file: one line, not a traceback
+        print(f"regression: {exc}")
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nbaops.regression.ci", description=__doc__)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--reports", type=Path, help="folder the nox session's suite wrote")

@@ -118,3 +118,23 @@ def test_the_job_summary_masks_secret_fragments(
         assert "s3cr3tW3bh00k" not in text and "B0BBB/s3cr3t" not in text
     assert ci.main(["--gates", str(tmp_path / ci.GATES_JUNIT)]) == 0
     assert "s3cr3tW3bh00k" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("mode", "name", "content"),
+    [
+        ("--gates", ci.GATES_JUNIT, '<testsuites><testsuite name="nbaops.regression"'),
+        ("--reports", ci.PYTEST_JUNIT, "<testsuites><testsuite tests='12'>"),
+        ("--reports", ci.PYTEST_JUNIT, "<testsuites><testsuite tests='many'/></testsuites>"),
+    ],
+)
+def test_a_truncated_or_foreign_junit_file_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: str, name: str, content: str
+) -> None:
+    """A pytest killed mid-write leaves a truncated file: ElementTree's ParseError (or int()'s
+    ValueError on a count) escaped as a traceback at the end of the nox session."""
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    target = tmp_path / name if mode == "--gates" else tmp_path
+    assert ci.main([mode, str(target)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith(f"regression: {tmp_path / name}: ")
