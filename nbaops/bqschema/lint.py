@@ -16,7 +16,7 @@ from nbaops.bqschema.lint_rules import (
     path_name_problem,
     unknown_keys,
 )
-from nbaops.bqschema.model import Field, Finding, TableSchema
+from nbaops.bqschema.model import CANONICAL_TYPES, Field, Finding, TableSchema
 from nbaops.bqschema.parse import (
     CLUSTER_KEYS,
     MAX_PARTITIONS,
@@ -29,8 +29,12 @@ from nbaops.bqschema.parse import (
     to_table_schema,
 )
 
-# Types BigQuery cannot cluster on.
-_NOT_CLUSTERABLE = {"FLOAT64", "JSON", "STRUCT", "RANGE", "INTERVAL"}
+# The types BigQuery clusters on (cloud.google.com/bigquery/docs/clustered-tables,
+# limitations): not FLOAT64, BYTES, TIME, INTERVAL, JSON or STRUCT.
+_CLUSTERABLE = frozenset(
+    {"BIGNUMERIC", "BOOL", "DATE", "DATETIME", "GEOGRAPHY", "INT64", "NUMERIC", "RANGE"}
+    | {"STRING", "TIMESTAMP"}
+)
 _PARTITION_COLUMN_TYPES = {"DATE", "TIMESTAMP", "DATETIME"}
 
 
@@ -154,7 +158,9 @@ def _cluster_problems(names: Sequence[object], columns: Mapping[str, Field]) -> 
         column = columns.get(name.lower()) if isinstance(name, str) else None
         if column is None:
             found.append(f"clustering column {name!r:.60} is not a top-level column")
-        elif column.type in _NOT_CLUSTERABLE or column.mode == "REPEATED":
+        elif column.mode == "REPEATED" or (  # an unknown type is TYPE_UNKNOWN's finding
+            column.type in CANONICAL_TYPES and column.type not in _CLUSTERABLE
+        ):
             what = "REPEATED" if column.mode == "REPEATED" else column.type
             found.append(f"clustering column {name!r} is {what}, which BigQuery cannot cluster on")
     return found

@@ -434,6 +434,23 @@ def test_partition_and_cluster_checks() -> None:
     assert rules(lint(table(cluster=["d", "s", "d", "s", "s"]))) == ["CLUSTER_INVALID"]
 
 
+@pytest.mark.parametrize(
+    ("ftype", "clusterable"),
+    [("BYTES", False), ("TIME", False), ("INTERVAL", False), ("JSON", False)]
+    + [("RANGE", True), ("GEOGRAPHY", True), ("BIGNUMERIC", True), ("BOOLEAN", True)],
+)
+def test_cluster_types_are_the_ones_bigquery_lists(ftype: str, clusterable: bool) -> None:
+    """BigQuery clusters on BIGNUMERIC, BOOL, DATE, DATETIME, GEOGRAPHY, INT64, NUMERIC,
+    RANGE, STRING and TIMESTAMP only: a BYTES or TIME clustering column passed the lint and
+    failed at table creation, and a RANGE one was refused."""
+    doc = table(cluster=["c"])
+    column: dict[str, Any] = {"name": "c", "type": ftype}
+    if ftype == "RANGE":
+        column["rangeElementType"] = {"type": "DATE"}
+    doc["schema"]["fields"].append(column)
+    assert rules(lint(doc)) == ([] if clusterable else ["CLUSTER_INVALID"])
+
+
 def ranged(field: str, start: Any = "0", end: Any = "100", interval: Any = "10") -> dict[str, Any]:
     doc = table()
     doc["schema"]["fields"].append({"name": "id", "type": "INTEGER", "mode": "REQUIRED"})
