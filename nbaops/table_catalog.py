@@ -163,11 +163,11 @@ def _load(base: Path) -> Catalog:
         ref = f"{dataset}.{name}"
         partitioning, cluster = layout.get(ref) or (None, ())
         partition = partitioning.field if partitioning else None
-        names = {f.name for f in model.fields}
-        if partition is not None and partition not in names:
+        names = model.field_map()  # by lower-cased name: BigQuery's names ignore case
+        if partition is not None and partition.lower() not in names:
             raise ConfigError(f"{layout_path}: {ref}.partition: {partition!r} is not a column")
         for col in cluster:
-            if col not in names:
+            if col.lower() not in names:
                 raise ConfigError(f"{layout_path}: {ref}.cluster: {col!r} is not a column")
         unit = partitioning.type if partitioning else "DAY"
         tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster), unit)

@@ -247,6 +247,26 @@ def test_catalog_errors_name_the_file(tmp_path: Path) -> None:
         load_catalog(tmp_path)
 
 
+def test_catalog_matches_partition_and_cluster_columns_in_any_case(tmp_path: Path) -> None:
+    """BigQuery column names are case-insensitive, and bq-schema-lint/-breaking match
+    tables.yaml's columns so: the catalog refused `partition: Game_Date` for a `game_date`
+    column (sql-schema-refs exited 2, every local run failed) while both hooks passed."""
+    from nbaops.bqschema.lint import layout_problems
+    from nbaops.bqschema.model import Partitioning, TableSchema
+
+    (tmp_path / "schemas" / "nba_raw").mkdir(parents=True)
+    (tmp_path / "schemas" / "nba_raw" / "t.json").write_text(
+        json.dumps([{"name": "game_date", "type": "DATE"}, {"name": "team", "type": "STRING"}])
+    )
+    (tmp_path / "schemas" / "tables.yaml").write_text(
+        "nba_raw.t: {partition: Game_Date, cluster: [TEAM]}\n"
+    )
+    spec = load_catalog(tmp_path).get("nba_raw.t")
+    assert (spec.partition, spec.cluster, spec.partition_type) == ("Game_Date", ("TEAM",), "DATE")
+    as_hooks_see_it = TableSchema(spec.fields, Partitioning("Game_Date"), ("TEAM",))
+    assert layout_problems(as_hooks_see_it) == []
+
+
 def test_open_warehouse_picks_the_engine_by_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
