@@ -631,9 +631,10 @@ def judge(
         if v.rule in config.except_ids or not set(rule.categories) & set(config.use):
             out.accept(v)
             continue
-        waiver = next(
-            (w for w in config.waivers if w.matches(v.rule, v.table, (v.column, *v.also))), None
-        )
+        matching = [w for w in config.waivers if w.matches(v.rule, v.table, (v.column, *v.also))]
+        # a renewal added beside the expired waiver applies; with none valid, the expired
+        # one (the latest) is named
+        waiver = max(matching, key=lambda w: w.expires, default=None)
         if waiver is not None and waiver.expires >= today:
             out.findings.append(
                 Finding(

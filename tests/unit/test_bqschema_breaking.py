@@ -358,6 +358,17 @@ def test_expired_waiver_fails() -> None:
     assert "waiver expired on 2026-11-24" in out.findings[0].message
 
 
+def test_a_renewed_waiver_beside_the_expired_one_applies() -> None:
+    """The first matching waiver decided: a renewal appended after the expired entry (the
+    usual edit) still failed the hook with "waiver expired ... renew or remove it"."""
+    old, new = (waiver(day).waivers[0] for day in ("2026-11-24", "2027-01-31"))
+    for order in ((old, new), (new, old)):
+        out = judged(WIDEN, RuleConfig(waivers=order))
+        assert not out.failed and "waived until 2027-01-31" in out.findings[0].message
+    expired = judged(WIDEN, RuleConfig(waivers=(old, waiver("2026-10-01").waivers[0])))
+    assert expired.failed and "waiver expired on 2026-11-24" in expired.findings[0].message
+
+
 def test_waiver_for_another_column_does_not_apply() -> None:
     assert judged(WIDEN, waiver("2027-01-01", column="minutes")).failed
 
