@@ -495,17 +495,27 @@ def load_golden(
     """Read the committed golden file into ``table`` and verify it against its manifest.
 
     Raises:
-        UsageError: file or manifest missing, or the content does not match the manifest.
+        UsageError: file or manifest missing, the file is not the golden set's Parquet, or
+            its content does not match the manifest.
     """
     data = read_manifest(root)
     path = committed_file(root, data)
     if not path.is_file():
         raise UsageError(f"golden set not found: {path} (build it: inv regression.golden --build)")
-    con.execute(
-        f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM read_parquet($path)",  # noqa: S608
-        {"path": str(path)},
-    )
-    digest = content_hash(con, table)
+    from nbaops.adapters.duckdb_engine import engine
+    from nbaops.regression.sources import duckdb_reason
+
+    try:  # a truncated or foreign file is a golden set that was modified, not our bug
+        con.execute(
+            f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM read_parquet($path)",  # noqa: S608
+            {"path": str(path)},
+        )
+        digest = content_hash(con, table)
+    except engine().Error as exc:
+        raise UsageError(
+            f"golden set {path} is unreadable ({duckdb_reason(exc)}): rebuild it with "
+            "inv regression.golden --build"
+        ) from None
     if digest != data["content_sha256"]:
         raise UsageError(
             f"golden set {path} does not match its manifest (content sha256 {digest[:12]} vs "

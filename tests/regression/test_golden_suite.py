@@ -96,6 +96,28 @@ def test_content_hash_matches_manifest_and_detects_an_edit(
         golden.load_golden(nba_data.connect(), tmp_path)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"PAR1 cut short", None],  # a truncated file; a Parquet file of other columns
+)
+def test_an_unreadable_golden_file_is_bad_input_not_an_internal_error(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    """DuckDB's error escaped load_golden: `inv regression --golden` on a truncated or
+    replaced file said "internal error" (exit 3) instead of naming the golden file."""
+    manifest = golden.read_manifest(ROOT)
+    (tmp_path / "golden").mkdir()
+    (tmp_path / "golden" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    target = tmp_path / "golden" / manifest["file"]
+    if content is None:
+        con = nba_data.connect()
+        con.execute(f"COPY (SELECT 1 AS x) TO '{target}' (FORMAT PARQUET)")
+    else:
+        target.write_bytes(content)
+    with pytest.raises(UsageError, match=r"golden set .* is unreadable \(.*\): rebuild it"):
+        golden.load_golden(nba_data.connect(), tmp_path)
+
+
 def test_golden_rows_are_pre_game_complete_and_unique(games: duckdb.DuckDBPyConnection) -> None:
     row = games.execute(
         "SELECT count(*), count(DISTINCT (game_id, player_lookup)), "
