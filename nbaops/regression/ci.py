@@ -112,8 +112,11 @@ def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
         lines += [f"HTML report: `{html}` (artifact `regression-report`)", ""]
     lines += ["| gate | verdict | message |", "|---|---|---|"]
     for name, verdict, message in rows:
+        # GitHub ends a cell at any unescaped |, inside a code span too (a version's name
+        # is whatever the data holds)
+        gate = name.replace("|", "\\|")
         text = message.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{name}` | **{verdict}** | {text} |")
+        lines.append(f"| `{gate}` | **{verdict}** | {text} |")
     return "\n".join(lines) + "\n"
 
 

@@ -138,3 +138,12 @@ def test_a_truncated_or_foreign_junit_file_is_one_line_not_a_traceback(
     assert ci.main([mode, str(target)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and out[0].startswith(f"regression: {tmp_path / name}: ")
+
+
+def test_a_pipe_in_a_gate_name_does_not_split_the_summary_row() -> None:
+    """A model version is whatever the data holds: `v9|b` in a gate's name ended the table
+    cell early on GitHub (an unescaped | ends a cell even inside a code span)."""
+    text = ci.markdown([("hit_rate_floor:v9|b", "PASS", "ok")], None)
+    row = text.splitlines()[-1]
+    assert row == "| `hit_rate_floor:v9\\|b` | **PASS** | ok |"
+    assert len(row.replace("\\|", "").split("|")) == 5  # four cell borders, three cells
