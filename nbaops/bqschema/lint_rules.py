@@ -122,7 +122,8 @@ _CATALOG = [
         "FIELD_NAME_RESERVED",
         E,
         "A column name starts with a prefix BigQuery reserves: _TABLE_, _FILE_, _PARTITION, "
-        "_ROW_TIMESTAMP, __ROOT__, _COLIDENTIFIER, _CHANGE_ (any case).",
+        "_ROW_TIMESTAMP, __ROOT__, _COLIDENTIFIER, _CHANGE_SEQUENCE_NUMBER, _CHANGE_TYPE, "
+        "_CHANGE_TIMESTAMP (any case).",
         "Rename the column.",
     ),
     Rule(
@@ -312,7 +313,11 @@ RESERVED_PREFIXES = (
     "_ROW_TIMESTAMP",
     "__ROOT__",
     "_COLIDENTIFIER",
-    "_CHANGE_",
+    # the change-data-capture pseudo-columns, not every _CHANGE_ name
+    # (cloud.google.com/bigquery/docs/schemas#column_names)
+    "_CHANGE_SEQUENCE_NUMBER",
+    "_CHANGE_TYPE",
+    "_CHANGE_TIMESTAMP",
 )
 ROUNDING_MODES = ("ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN")
 RANGE_ELEMENTS = ("DATE", "DATETIME", "TIMESTAMP")
