@@ -117,7 +117,8 @@ def _lint_layout(doc: Document, table: JObject) -> None:
                 doc.add("PARTITION_INVALID", line, message)
             pfield = part.get("field")
             column = columns.get(pfield.lower()) if isinstance(pfield, str) else None
-            problem = _partition_problem(pfield, column, ranged=False)
+            unit = ptype.upper() if isinstance(ptype, str) else None
+            problem = _partition_problem(pfield, column, ranged=False, unit=unit)
             if pfield is not None and problem:
                 doc.add("PARTITION_INVALID", line, problem)
     ranged = table.get("rangePartitioning")
@@ -136,14 +137,19 @@ def _lint_layout(doc: Document, table: JObject) -> None:
             doc.add("CLUSTER_INVALID", line, message)
 
 
-def _partition_problem(name: object, column: Field | None, *, ranged: bool) -> str | None:
-    """What is wrong with a partition column (None: nothing): missing, REPEATED, or of a
-    type BigQuery cannot partition on (a range: INT64; time: DATE, TIMESTAMP, DATETIME)."""
+def _partition_problem(
+    name: object, column: Field | None, *, ranged: bool, unit: str | None = None
+) -> str | None:
+    """What is wrong with a partition column (None: nothing): missing, REPEATED, of a type
+    BigQuery cannot partition on (a range: INT64; time: DATE, TIMESTAMP, DATETIME), or a
+    DATE column partitioned by HOUR (a DATE has no hours: DAY, MONTH or YEAR only)."""
     label = "range partition column" if ranged else "partition column"
     if column is None:
         return f"{label} {name!r:.60} is not a top-level column"
     wanted = {"INT64"} if ranged else _PARTITION_COLUMN_TYPES
     if column.type in wanted and column.mode != "REPEATED":
+        if unit == "HOUR" and column.type == "DATE":
+            return f"{label} {name!r} is a DATE: partition it by DAY, MONTH or YEAR, not HOUR"
         return None
     what = "REPEATED" if column.mode == "REPEATED" else column.type
     must = "an INTEGER (INT64)" if ranged else "DATE, TIMESTAMP or DATETIME"
@@ -175,7 +181,8 @@ def layout_problems(schema: TableSchema) -> list[tuple[str, str]]:
     part = schema.partitioning
     if part is not None and part.field is not None:
         column = columns.get(part.field.lower())
-        problem = _partition_problem(part.field, column, ranged=part.type == "RANGE")
+        ranged = part.type == "RANGE"
+        problem = _partition_problem(part.field, column, ranged=ranged, unit=part.type)
         if problem:
             found.append(("PARTITION_INVALID", problem))
     found += [("CLUSTER_INVALID", m) for m in _cluster_problems(schema.clustering, columns)]

@@ -248,7 +248,8 @@ _CATALOG = [
         E,
         "A table resource's timePartitioning (or the table's `schemas/tables.yaml` entry, "
         "checked by bq-schema-breaking) names a missing column, a column that is not "
-        "a top-level DATE/TIMESTAMP/DATETIME, or an unknown type (DAY, HOUR, MONTH, YEAR); "
+        "a top-level DATE/TIMESTAMP/DATETIME, an unknown type (DAY, HOUR, MONTH, YEAR) or "
+        "HOUR on a DATE column; "
         "or its rangePartitioning names a column that is not a top-level INTEGER, or a range "
         "without integer start < end and interval > 0, or more than 10,000 partitions; or "
         "it has both.",

@@ -650,6 +650,24 @@ def test_a_catalog_entry_naming_columns_its_table_lacks_is_invalid_new_table_inc
     assert result.failed
 
 
+def test_a_catalog_entry_partitioning_a_date_column_by_hour_is_invalid(repo: Path) -> None:
+    """BigQuery partitions a DATE column by DAY, MONTH or YEAR: `partition_type: HOUR` on
+    game_date passed every hook, and the adapter's table creation would fail in prod."""
+    write(repo, "nba_analytics/arenas.json", BASE)
+    with (repo / "schemas" / "tables.yaml").open("a") as catalog:
+        catalog.write("nba_analytics.arenas: {partition: game_date, partition_type: HOUR}\n")
+    result = check_against_ref(
+        ["schemas/nba_analytics/arenas.json", "schemas/tables.yaml"], today=TODAY
+    )
+    assert [(f.rule, f.message) for f in result.all_findings if f.is_error] == [
+        (
+            "PARTITION_INVALID",
+            "nba_analytics.arenas: partition column 'game_date' is a DATE: partition it by "
+            "DAY, MONTH or YEAR, not HOUR",
+        )
+    ]
+
+
 def test_bignumeric_widens_only_to_float64() -> None:
     old = schema([{"name": "amount", "type": "BIGNUMERIC"}])
     to_float = compare(old, schema([{"name": "amount", "type": "FLOAT64"}]), "nba.t")

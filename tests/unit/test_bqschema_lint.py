@@ -431,6 +431,13 @@ def table(partition: Any = None, cluster: Any = None) -> dict[str, Any]:
 def test_partition_and_cluster_checks() -> None:
     assert lint(table({"type": "DAY", "field": "d"}, ["s"])) == []
     assert lint(table({"type": "HOUR"})) == []  # ingestion-time partitioning
+    # BigQuery partitions a DATE column by DAY, MONTH or YEAR only: HOUR passed the lint
+    # and failed at table creation
+    assert rules(lint(table({"type": "HOUR", "field": "d"}))) == ["PARTITION_INVALID"]
+    assert lint(table({"type": "MONTH", "field": "d"})) == []
+    hourly = table({"type": "hour", "field": "at"})
+    hourly["schema"]["fields"].append({"name": "at", "type": "TIMESTAMP"})
+    assert lint(hourly) == []
     assert rules(lint(table({"type": "WEEK", "field": "d"}))) == ["PARTITION_INVALID"]
     assert rules(lint(table({"type": "DAY", "field": "s"}))) == ["PARTITION_INVALID"]
     assert rules(lint(table({"type": "DAY", "field": "nope"}))) == ["PARTITION_INVALID"]
