@@ -156,6 +156,10 @@ def _load(base: Path) -> Catalog:
             layout = parse_layouts(layout_path.read_text(encoding="utf-8"))
         except LayoutError as exc:
             raise ConfigError(f"{layout_path}: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{layout_path}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{layout_path}: cannot read: not UTF-8 text") from None
     tables: dict[str, TableSpec] = {}
     for path in sorted(base.glob("*/*.json")):
         dataset, name = path.parent.name, path.stem

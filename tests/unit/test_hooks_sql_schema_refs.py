@@ -98,3 +98,18 @@ def test_a_schema_file_the_catalog_refuses_is_one_line_and_exit_2(
     assert main([str(src), "--schemas-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("sql-schema-refs: error: cannot use table schema")
+
+
+def test_a_tables_yaml_that_is_not_utf8_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """read_text's UnicodeDecodeError escaped the catalog loader: a traceback, exit 1."""
+    (tmp_path / "nba_raw").mkdir()
+    (tmp_path / "nba_raw" / "games.json").write_text('[{"name": "game_id", "type": "STRING"}]')
+    (tmp_path / "tables.yaml").write_bytes(b"nba_raw.games: {partition: \xff}\n")
+    src = tmp_path / "q.py"
+    src.write_text("def f(wh):\n    return wh.query('SELECT game_id FROM `nba_raw.games`')\n")
+    assert main([str(src), "--schemas-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    catalog = tmp_path / "tables.yaml"
+    assert err == [f"sql-schema-refs: error: {catalog}: cannot read: not UTF-8 text"]
