@@ -104,8 +104,12 @@ class Catalog:
         return self.tables.get(normalise_ref(ref))
 
     def columns(self, ref: str) -> dict[str, Field] | None:
-        """The columns of ``dataset.table`` (any case) by lower-cased name; None if unknown."""
-        spec = next((s for key, s in self.tables.items() if key.lower() == ref.lower()), None)
+        """The columns of ``dataset.table`` by lower-cased name; None if unknown.
+
+        The table is looked up as spelled: BigQuery's dataset and table names are
+        case-sensitive (``nba_raw.Games`` is another table), its column names are not.
+        """
+        spec = self.tables.get(ref)
         return spec.model.field_map() if spec is not None else None
 
     @property

@@ -35,7 +35,8 @@ SQL_RULES: dict[str, Rule] = {
             "SQL_UNKNOWN_TABLE",
             Severity.ERROR,
             "A query reads or writes a table that has no schema file in schemas/ (or is not "
-            "written as dataset.table).",
+            "written as dataset.table). Dataset and table names are case-sensitive, as in "
+            "BigQuery; column names are not.",
             "Fix the table name, or add the table's schema file.",
         ),
         Rule(
@@ -269,6 +270,9 @@ def _check_statement(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> li
         columns = catalog.columns(key)
         if columns is None:
             message = f"unknown table `{key}` (no schema file in schemas/)"
+            spelled = next((k for k in catalog.tables if k.lower() == key.lower()), None)
+            if spelled is not None:  # BigQuery would not find it; DuckDB, locally, would
+                message += f"; table names are case-sensitive: `{spelled}`?"
             findings.append(_at(site, table, "SQL_UNKNOWN_TABLE", message))
         else:
             known_tables[key.lower()] = columns

@@ -59,6 +59,17 @@ def test_unknown_table() -> None:
     ]
 
 
+def test_table_names_are_case_sensitive_as_in_bigquery() -> None:
+    """BigQuery's dataset and table names are case-sensitive (column names are not): a
+    query on `nba_raw.Games` passed the hook, ran against the local DuckDB warehouse, and
+    failed in prod with "Not found: Table"."""
+    assert check("SELECT game_id FROM `nba_raw.Games` WHERE game_date = @d") == [
+        "SQL_UNKNOWN_TABLE:1:unknown table `nba_raw.Games` (no schema file in schemas/); "
+        "table names are case-sensitive: `nba_raw.games`?"
+    ]
+    assert check("SELECT GAME_ID FROM `nba_raw.games` WHERE Game_Date = @d") == []
+
+
 def test_unknown_columns_qualified_unqualified_and_in_subqueries() -> None:
     found = check(
         "SELECT g.game_id, g.venue, attendance\n"
