@@ -324,7 +324,16 @@ class Comparison:
 
 
 def _params(f: Field) -> tuple[int | None, int | None, int | None]:
-    return (f.max_length, f.precision, f.scale)
+    """The type parameters as BigQuery applies them: NUMERIC(10) is NUMERIC(10, 0), and a
+    NUMERIC without parameters is NUMERIC(38, 9) (BIGNUMERIC's 76.76 digits have no
+    parameterized equal). The same type spelled two ways is not a change: a live table
+    read back one way and its file written the other diffed forever."""
+    precision, scale = f.precision, f.scale
+    if f.type in ("NUMERIC", "BIGNUMERIC") and precision is not None and scale is None:
+        scale = 0
+    elif f.type == "NUMERIC" and precision is None and scale is None:
+        precision, scale = f.numeric_params()
+    return (f.max_length, precision, scale)
 
 
 def _params_narrowed(old: Field, new: Field) -> str | None:

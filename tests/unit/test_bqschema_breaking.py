@@ -668,6 +668,34 @@ def test_a_catalog_entry_partitioning_a_date_column_by_hour_is_invalid(repo: Pat
     ]
 
 
+@pytest.mark.parametrize(
+    ("file", "live"),
+    [
+        ({"precision": "10"}, {"precision": "10", "scale": "0"}),  # NUMERIC(P) = (P, 0)
+        ({"precision": "38", "scale": "9"}, {}),  # NUMERIC's own parameters
+    ],
+)
+def test_the_same_numeric_type_spelled_two_ways_is_no_change(
+    file: dict[str, str], live: dict[str, str]
+) -> None:
+    """The local warehouse reads NUMERIC(10) back as DECIMAL(10, 0) and NUMERIC(38, 9) as
+    plain NUMERIC: every live diff proposed SET DATA TYPE and schema-apply ran it on every
+    call, though docs/standin.md promises a clean read-back."""
+    from nbaops.bqschema.diff import live_schema
+    from nbaops.table_catalog import duckdb_type, duckdb_type_to_bq, with_unheld_attributes
+
+    declared = schema([{"name": "n", "type": "NUMERIC", **file}])
+    reflected = [duckdb_type_to_bq("n", duckdb_type(declared.fields[0]))]
+    read_back = live_schema(with_unheld_attributes(reflected, declared.fields), "nba.t")
+    for old, new in ((read_back, declared), (declared, read_back)):
+        assert not compare(old, new, "nba.t").changed
+    spelled = schema([{"name": "n", "type": "NUMERIC", **live}])
+    assert not compare(declared, spelled, "nba.t").changed
+    wider = schema([{"name": "n", "type": "NUMERIC", "precision": "12"}])
+    ten = schema([{"name": "n", "type": "NUMERIC", "precision": "10", "scale": "0"}])
+    assert [s.kind for s in compare(ten, wider, "nba.t").allowed] == ["set_data_type"]
+
+
 def test_bignumeric_widens_only_to_float64() -> None:
     old = schema([{"name": "amount", "type": "BIGNUMERIC"}])
     to_float = compare(old, schema([{"name": "amount", "type": "FLOAT64"}]), "nba.t")
