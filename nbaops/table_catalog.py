@@ -381,7 +381,8 @@ def with_unheld_attributes(
     """``live`` (bq JSON fields reflected from DuckDB) with what DuckDB cannot hold taken
     from ``declared`` (the schema file's fields), matched by name (any case) and type.
 
-    Taken: ``maxLength`` of STRING/BYTES (VARCHAR and BLOB have no length),
+    Taken: BIGNUMERIC with its precision and scale (held as DOUBLE: DuckDB's decimals stop
+    at 38 digits), ``maxLength`` of STRING/BYTES (VARCHAR and BLOB have no length),
     ``defaultValueExpression`` (the local DDL runs a default, but its DuckDB text is not
     BigQuery's), ``policyTags``, and inside a RECORD each sub-field's ``description`` and
     REQUIRED mode (DuckDB's STRUCT fields have neither comments nor NOT NULL). Everything
@@ -391,6 +392,11 @@ def with_unheld_attributes(
     by_name = {f.name.lower(): f for f in declared}
     for column in live:
         f = by_name.get(str(column["name"]).lower())
+        if f is not None and f.type == "BIGNUMERIC" and column["type"] == "FLOAT64":
+            column["type"] = "BIGNUMERIC"  # the DOUBLE it is held as (no 76-digit decimal)
+            for key, number in (("precision", f.precision), ("scale", f.scale)):
+                if number is not None:
+                    column[key] = str(number)
         if f is None or canonical_type(str(column["type"])) != f.type:
             continue
         if f.type in ("STRING", "BYTES") and f.max_length is not None:

@@ -783,3 +783,28 @@ def test_attributes_duckdb_cannot_hold_are_read_back_from_the_declared_fields() 
         ]},
         {"name": "extra", "type": "STRING", "mode": "NULLABLE"},
     ]  # fmt: skip
+
+
+def test_a_bignumeric_column_reads_back_as_declared_not_as_the_double_it_is_held_as(
+    tmp_path: Path,
+) -> None:
+    """BIGNUMERIC is a DOUBLE locally (no 76-digit decimal in DuckDB): it read back as
+    FLOAT64, so the local live diff reported FIELD_SAME_TYPE and FIELD_COERCIBLE_TYPE
+    (breaking) for a table built from its own file, and the doctor's table_schema failed."""
+    from nbaops.bqschema.breaking import compare
+    from nbaops.bqschema.diff import live_schema
+    from nbaops.bqschema.parse import decode_document, to_table_schema
+
+    fields = [
+        {"name": "day", "type": "DATE"},
+        {"name": "big", "type": "BIGNUMERIC"},
+        {"name": "sized", "type": "BIGNUMERIC", "precision": "50", "scale": "20"},
+        {"name": "ratio", "type": "FLOAT64"},
+    ]
+    w = _one_table_project(tmp_path, "nba_ops.amounts", fields, partition="day")
+    w.create_tables()
+    live = live_schema(w.table_schema("nba_ops.amounts"), "nba_ops.amounts")
+    declared = to_table_schema(decode_document("t.json", json.dumps(fields).encode()))
+    assert declared is not None
+    assert not compare(live, declared, "nba_ops.amounts").changed
+    assert [f.type for f in live.fields] == ["DATE", "BIGNUMERIC", "BIGNUMERIC", "FLOAT64"]
