@@ -375,14 +375,21 @@ def duckdb_type_to_bq(name: str, type_text: str) -> dict[str, Any]:
     return convert(name, exp.DataType.build(type_text, dialect="duckdb"), "NULLABLE")
 
 
+# BigQuery types DuckDB holds as another, and the bq type that one reads back as.
+_HELD_AS = {
+    "BIGNUMERIC": "FLOAT64",  # DOUBLE: DuckDB's decimals stop at 38 digits
+    "GEOGRAPHY": "STRING",  # WKT text: no geography type
+}
+
+
 def with_unheld_attributes(
     live: list[dict[str, Any]], declared: Sequence[Field], *, nested: bool = False
 ) -> list[dict[str, Any]]:
     """``live`` (bq JSON fields reflected from DuckDB) with what DuckDB cannot hold taken
     from ``declared`` (the schema file's fields), matched by name (any case) and type.
 
-    Taken: BIGNUMERIC with its precision and scale (held as DOUBLE: DuckDB's decimals stop
-    at 38 digits), ``maxLength`` of STRING/BYTES (VARCHAR and BLOB have no length),
+    Taken: the type of a BIGNUMERIC (with its precision and scale) or GEOGRAPHY column
+    (:data:`_HELD_AS`), ``maxLength`` of STRING/BYTES (VARCHAR and BLOB have no length),
     ``defaultValueExpression`` (the local DDL runs a default, but its DuckDB text is not
     BigQuery's), ``policyTags``, and inside a RECORD each sub-field's ``description`` and
     REQUIRED mode (DuckDB's STRUCT fields have neither comments nor NOT NULL). Everything
@@ -392,8 +399,8 @@ def with_unheld_attributes(
     by_name = {f.name.lower(): f for f in declared}
     for column in live:
         f = by_name.get(str(column["name"]).lower())
-        if f is not None and f.type == "BIGNUMERIC" and column["type"] == "FLOAT64":
-            column["type"] = "BIGNUMERIC"  # the DOUBLE it is held as (no 76-digit decimal)
+        if f is not None and _HELD_AS.get(f.type) == column["type"]:
+            column["type"] = f.type
             for key, number in (("precision", f.precision), ("scale", f.scale)):
                 if number is not None:
                     column[key] = str(number)

@@ -785,12 +785,13 @@ def test_attributes_duckdb_cannot_hold_are_read_back_from_the_declared_fields() 
     ]  # fmt: skip
 
 
-def test_a_bignumeric_column_reads_back_as_declared_not_as_the_double_it_is_held_as(
+def test_bignumeric_and_geography_read_back_as_declared_not_as_what_duckdb_holds(
     tmp_path: Path,
 ) -> None:
-    """BIGNUMERIC is a DOUBLE locally (no 76-digit decimal in DuckDB): it read back as
-    FLOAT64, so the local live diff reported FIELD_SAME_TYPE and FIELD_COERCIBLE_TYPE
-    (breaking) for a table built from its own file, and the doctor's table_schema failed."""
+    """BIGNUMERIC is a DOUBLE locally (no 76-digit decimal in DuckDB), GEOGRAPHY WKT text:
+    they read back as FLOAT64 and STRING, so the local live diff reported FIELD_SAME_TYPE
+    and FIELD_COERCIBLE_TYPE (breaking) for a table built from its own file, and the
+    sandbox migration planned a rebuild on every run."""
     from nbaops.bqschema.breaking import compare
     from nbaops.bqschema.diff import live_schema
     from nbaops.bqschema.parse import decode_document, to_table_schema
@@ -800,6 +801,9 @@ def test_a_bignumeric_column_reads_back_as_declared_not_as_the_double_it_is_held
         {"name": "big", "type": "BIGNUMERIC"},
         {"name": "sized", "type": "BIGNUMERIC", "precision": "50", "scale": "20"},
         {"name": "ratio", "type": "FLOAT64"},
+        {"name": "place", "type": "GEOGRAPHY"},  # WKT text locally: read back as STRING
+        {"name": "spots", "type": "RECORD", "fields": [{"name": "at", "type": "GEOGRAPHY"}]},
+        {"name": "label", "type": "STRING"},
     ]
     w = _one_table_project(tmp_path, "nba_ops.amounts", fields, partition="day")
     w.create_tables()
@@ -807,4 +811,6 @@ def test_a_bignumeric_column_reads_back_as_declared_not_as_the_double_it_is_held
     declared = to_table_schema(decode_document("t.json", json.dumps(fields).encode()))
     assert declared is not None
     assert not compare(live, declared, "nba_ops.amounts").changed
-    assert [f.type for f in live.fields] == ["DATE", "BIGNUMERIC", "BIGNUMERIC", "FLOAT64"]
+    assert [f.type for f in live.fields] == [
+        *("DATE", "BIGNUMERIC", "BIGNUMERIC", "FLOAT64", "GEOGRAPHY", "STRUCT", "STRING")
+    ]
