@@ -16,8 +16,10 @@ same answer on both engines:
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
 - ``CAST(x AS NUMERIC)``: DuckDB's bare DECIMAL is (18,3) → DECIMAL(38,9) like BigQuery.
 - ``BYTES(L)`` (a maxLength in DDL): DuckDB's BLOB takes no length → ``BLOB``.
+- a ``BIGNUMERIC`` or ``GEOGRAPHY`` column in DDL: DuckDB has neither → ``DOUBLE`` and
+  ``VARCHAR``, the types :mod:`nbaops.table_catalog` creates such columns with.
 - ``STRUCT<f T NOT NULL OPTIONS (...)>`` in DDL: DuckDB's ``STRUCT(...)`` fields take
-  no constraint or option → the field's type alone.
+  no constraint or option → the field's type alone (translated like any other).
 - ``CURRENT_TIMESTAMP()``/``CURRENT_DATE()``/``CURRENT_DATETIME()`` → the hidden
   parameter ``$_nbaops_now`` bound to :func:`nbaops.clock.now`, so ``NBAOPS_NOW`` pins
   them locally. (On BigQuery they are the server's clock: checks pass ``@now``.) Not in a
@@ -183,7 +185,7 @@ def _fix_node(node: Any) -> Any:
         # DuckDB's STRUCT(...) type has no place for either (NOT NULL is a syntax error).
         struct_field = node.copy()
         struct_field.set("constraints", None)
-        return struct_field
+        return struct_field.transform(_fix_node)  # a replaced node's type is not revisited
     if (
         isinstance(node, exp.DataType)
         and node.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY)
@@ -196,7 +198,19 @@ def _fix_node(node: Any) -> Any:
         and not node.expressions
     ):
         return exp.DataType.build("DECIMAL(38, 9)")
+    if (
+        isinstance(node, exp.DataType)
+        and getattr(node.this, "name", None) in _HELD_AS_IN_DDL
+        and node.find_ancestor(exp.ColumnDef, exp.AlterColumn) is not None
+    ):
+        # a column's type: what nbaops.table_catalog creates the same column as
+        return exp.DataType.build(_HELD_AS_IN_DDL[node.this.name])
     return node
+
+
+# BigQuery column types DuckDB has no type for (SQLGlot's name → DuckDB's), in DDL: the
+# types nbaops.table_catalog gives the same columns when it creates a table.
+_HELD_AS_IN_DDL = {"BIGDECIMAL": "DOUBLE", "GEOGRAPHY": "VARCHAR"}
 
 
 def _rewrite_tables(tree: Any, datasets: Mapping[str, str], project: str | None) -> Any:

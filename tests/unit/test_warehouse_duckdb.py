@@ -814,3 +814,42 @@ def test_bignumeric_and_geography_read_back_as_declared_not_as_what_duckdb_holds
     assert [f.type for f in live.fields] == [
         *("DATE", "BIGNUMERIC", "BIGNUMERIC", "FLOAT64", "GEOGRAPHY", "STRUCT", "STRING")
     ]
+
+
+def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_creates_them(
+    tmp_path: Path,
+) -> None:
+    """The DDL schema-apply (and the sandbox migration) runs to add a column: GEOGRAPHY
+    failed ("Type with name GEOGRAPHY does not exist"), BIGNUMERIC became DECIMAL(38, 5)
+    where a created table has DOUBLE, and a RECORD's NOT NULL or described NUMERIC field
+    DuckDB's bare DECIMAL(18, 3): the columns lost digits and never diffed clean."""
+    from nbaops.bqschema import ddl
+    from nbaops.bqschema.breaking import compare
+    from nbaops.bqschema.diff import live_schema
+    from nbaops.bqschema.parse import decode_document, to_table_schema
+
+    base = [{"name": "day", "type": "DATE"}]
+    added = [
+        {"name": "place", "type": "GEOGRAPHY"},
+        {"name": "big", "type": "BIGNUMERIC", "precision": "40", "scale": "2"},
+        {"name": "shot", "type": "RECORD", "fields": [
+            {"name": "x", "type": "NUMERIC", "mode": "REQUIRED", "description": "metres"},
+        ]},
+    ]  # fmt: skip
+    w = _one_table_project(tmp_path, "nba_ops.spots", base, partition="day")
+    w.create_tables()
+    # the schema file gains the columns; schema-apply adds them to the existing table
+    text = json.dumps(base + added)
+    (tmp_path / "proj" / "schemas" / "nba_ops" / "spots.json").write_text(text)
+    declared = to_table_schema(decode_document("spots.json", text.encode()))
+    assert declared is not None
+    for field in declared.fields[1:]:
+        w.apply_ddl(ddl.add_column("nba_ops.spots", field))
+    w.execute("INSERT INTO `nba_ops.spots` (day, shot) VALUES (@d, STRUCT(1.123456789 AS x))",
+              {"d": dt.date(2026, 1, 15)})  # fmt: skip
+    assert w.query("SELECT shot.x AS x FROM `nba_ops.spots`").rows == [
+        {"x": Decimal("1.123456789")}  # NUMERIC's 9 decimals, not DECIMAL(18, 3)'s 3
+    ]
+    # the columns are what the catalog creates; the file's own table diffs clean
+    live = live_schema(w.table_schema("nba_ops.spots"), "nba_ops.spots")
+    assert not compare(live, declared, "nba_ops.spots").changed
