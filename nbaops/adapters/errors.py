@@ -158,6 +158,7 @@ def google_call(
     import requests
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
+    from google.protobuf import json_format
 
     def kind(specific: type[AdapterError]) -> type[AdapterError]:
         return specific if typed else typed_as(specific, error)
@@ -196,8 +197,10 @@ def google_call(
         ) from exc
     except requests.exceptions.RequestException as exc:
         raise unreachable(error)(f"{where}: cannot reach the API: {type(exc).__name__}") from exc
-    except (KeyError, TypeError, AttributeError) as exc:
-        if not _raised_by_client(exc):
+    except (KeyError, TypeError, AttributeError, json_format.ParseError) as exc:
+        # A REST transport parses a 2xx reply with json_format: an HTML page (a proxy's or
+        # captive portal's "200 OK") is a ParseError, raised from protobuf, not requests.
+        if not isinstance(exc, json_format.ParseError) and not _raised_by_client(exc):
             raise  # ours: a bug, shown as one (internal error)
         raise error(
             f"{where}: the reply could not be read ({first_line(exc, typed=True)[:120]}): "

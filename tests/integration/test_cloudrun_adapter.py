@@ -587,3 +587,21 @@ def test_a_latest_traffic_status_without_its_revision_resolves_to_the_latest_rea
         info = cloudrun.get_service("svc")
     assert info.serving_revision == "svc-00002-new"
     assert info.traffic_by_revision == {"svc-00002-new": 90, "svc-00001-old": 10}
+
+
+def test_an_html_page_answered_200_is_a_one_line_cloudrun_error(
+    local_profile: ProfileConfig,
+) -> None:
+    """A proxy or captive portal that answers "200 OK" with its own HTML page: the REST
+    transport parses the reply with protobuf's json_format, which raised its ParseError
+    out of the adapter (not a CloudRunError: a traceback for every caller)."""
+    from worlds.http_fake import FakeServer
+
+    page = b"<html><body>Sign in to the hotel network</body></html>"
+    with FakeServer(lambda _request: (200, page)) as server:
+        cloudrun = CloudRun(local_profile, server.url, timeout_s=2.0, retries=False)
+        with pytest.raises(CloudRunError, match="the reply could not be read") as err:
+            cloudrun.get_service("svc")
+        with pytest.raises(CloudRunError, match="not the API's answer"):
+            cloudrun.list_revisions("svc")
+    assert "\n" not in str(err.value)
