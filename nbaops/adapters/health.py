@@ -16,7 +16,6 @@ the environment's proxies (a corporate proxy may be the only way to ``*.run.app`
 from __future__ import annotations
 
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.idtoken import service_audience
-from nbaops.adapters.stdlib_http import opener_for
+from nbaops.adapters.stdlib_http import send
 
 if TYPE_CHECKING:
     from nbaops.adapters.idtoken import TokenSource
@@ -92,21 +91,17 @@ class HealthProber:
         body = ""
         error: str | None = None
         try:
-            # a fresh opener: no proxy for loopback, the environment's proxies as they are now
-            # (urlopen's global opener keeps whatever they were at its first use)
-            with opener_for(target).open(request, timeout=timeout_s) as response:
-                status = int(response.status)
-                body = response.read(BODY_LIMIT * 4).decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            status = int(exc.code)
-            body = exc.read(BODY_LIMIT * 4).decode("utf-8", "replace")
-            error = f"HTTP {exc.code}"
-        except (TimeoutError, urllib.error.URLError) as exc:
-            reason = getattr(exc, "reason", exc)
-            timed_out = isinstance(reason, TimeoutError)
-            error = f"timed out after {timeout_s:g}s" if timed_out else f"cannot connect: {reason}"
-        except OSError as exc:
-            error = f"connection failed: {type(exc).__name__}: {exc}"
+            # stdlib_http: no proxy for loopback, the environment's proxies as they are now,
+            # the body's first bytes by the deadline (a server dripping its body, a reply
+            # that is not HTTP at all: an error, never an exception out of the probe)
+            status, raw = send(request, timeout_s, limit=BODY_LIMIT * 4)
+            body = raw.decode("utf-8", "replace")
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except TimeoutError:
+            error = f"timed out after {timeout_s:g}s"
+        except ConnectionError as exc:
+            error = f"connection failed: {exc}"
         latency = time.monotonic() - started
         ok = status is not None and 200 <= status < 300
         return HealthResult(url, status, ok, latency, body[:BODY_LIMIT].strip(), error)

@@ -1,5 +1,5 @@
-"""Standard-library HTTP for the adapters that need no Google client (GitHub, Slack, the
-Cloud Logging stand-in), with one rule: a loopback call never goes through a proxy.
+"""Standard-library HTTP for the adapters that need no Google client (GitHub, Slack, health
+probes, the Cloud Logging stand-in), with one rule: a loopback call never goes through a proxy.
 
 ``urllib`` sends every request through ``HTTP(S)_PROXY`` from the environment unless
 ``NO_PROXY`` names the host, so a proxy set in a CI job or a shell would swallow the calls
@@ -81,12 +81,17 @@ def opener_for(url: str) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(*handlers)
 
 
-def _read_by(reply: Any, deadline: float, timeout_s: float) -> bytes:
+def _read_by(reply: Any, deadline: float, timeout_s: float, limit: int | None = None) -> bytes:
     """The body, by ``deadline``: the socket timeout bounds each read, not the whole body
-    (a server dripping a byte every few seconds kept a request going for minutes)."""
+    (a server dripping a byte every few seconds kept a request going for minutes). With
+    ``limit``, its first ``limit`` bytes: the rest is never waited for."""
     chunks: list[bytes] = []
+    size = 0
     while chunk := reply.read1(65536):
         chunks.append(chunk)
+        size += len(chunk)
+        if limit is not None and size >= limit:
+            return b"".join(chunks)[:limit]
         if time.monotonic() > deadline:
             raise TimeoutError(f"the reply took longer than {timeout_s:g}s")
     if getattr(reply, "length", None):  # bytes of its Content-Length still missing
@@ -94,17 +99,20 @@ def _read_by(reply: Any, deadline: float, timeout_s: float) -> bytes:
     return b"".join(chunks)
 
 
-def send(request: urllib.request.Request, timeout_s: float) -> tuple[int, bytes]:
+def send(
+    request: urllib.request.Request, timeout_s: float, *, limit: int | None = None
+) -> tuple[int, bytes]:
     """:func:`send_with_headers` without the headers."""
-    status, body, _headers = send_with_headers(request, timeout_s)
+    status, body, _headers = send_with_headers(request, timeout_s, limit=limit)
     return status, body
 
 
 def send_with_headers(
-    request: urllib.request.Request, timeout_s: float
+    request: urllib.request.Request, timeout_s: float, *, limit: int | None = None
 ) -> tuple[int, bytes, dict[str, str]]:
     """Send ``request`` (through :func:`opener_for`); the reply's status, body and headers
-    (names lower-cased), an HTTP error status included.
+    (names lower-cased), an HTTP error status included. ``limit``: read at most that many
+    bytes of the body.
 
     Raises:
         TimeoutError: no reply within ``timeout_s``.
@@ -116,12 +124,12 @@ def send_with_headers(
     try:
         with opener_for(request.full_url).open(request, timeout=timeout_s) as reply:
             headers = {k.lower(): v for k, v in reply.headers.items()}
-            return int(reply.status), _read_by(reply, deadline, timeout_s), headers
+            return int(reply.status), _read_by(reply, deadline, timeout_s, limit), headers
     except urllib.error.HTTPError as exc:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         # the error body is only decoration: by the same deadline, or dropped
         with contextlib.suppress(OSError, http.client.HTTPException, AttributeError):
-            return int(exc.code), _read_by(exc, deadline, timeout_s), headers
+            return int(exc.code), _read_by(exc, deadline, timeout_s, limit), headers
         return int(exc.code), b"", headers
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
