@@ -104,11 +104,15 @@ def update_service(
     on_new_revision: NewRevisionHook | None = None,
     fail_new_revision: str | None = None,
     update_mask: str | None = None,
+    force_new_revision: bool = False,
 ) -> tuple[dict[str, Any], str | None, str | None]:
     """Apply a PATCH to ``state`` in place (Cloud Run Admin API v2 semantics).
 
     ``update_mask`` (the ``updateMask`` query value) limits the change to the named
     fields; without one every client-settable field is replaced (see :func:`mask_paths`).
+    ``force_new_revision`` (``forceNewRevision``) creates a revision from the template
+    even when it did not change (run.v2: "a new revision will be created from the
+    template even if the system doesn't detect any changes").
     An ``etag`` in the body must equal the service's (AIP-154: mismatch → 409 ABORTED);
     no etag → last write wins.
 
@@ -145,8 +149,10 @@ def update_service(
 
     known = {short(r["name"]) for r in revisions_of(state, full_name)}
     new_rev: str | None = None
-    if template_changed(svc.get("template", {}), template):
-        requested = template.get("revision") or ""
+    changed = template_changed(svc.get("template", {}), template)
+    if changed or force_new_revision:
+        # unchanged, the template names the current revision (or none): a forced one is new
+        requested = (template.get("revision") or "") if changed else ""
         if requested:
             if not requested.startswith(service + "-"):
                 raise invalid_argument(f"revision name {requested!r} must start with '{service}-'")

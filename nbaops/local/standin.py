@@ -70,6 +70,11 @@ LOG_MAX_PAGE_SIZE = 1000
 LOG_ORDERS = ("timestamp asc", "timestamp desc")
 
 
+def _flag(query: dict[str, list[str]], name: str) -> bool:
+    """A boolean query parameter (the contract has checked it parses as one)."""
+    return (query.get(name) or ["false"])[0] == "true"
+
+
 def _now() -> str:
     """Resource times follow nbaops' clock (``NBAOPS_NOW``), like the sandbox's data."""
     from nbaops import clock
@@ -322,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if method == "POST":
                 service_id = (query.get("serviceId") or [""])[0]
-                self._create_service(parent, service_id, self._body())
+                self._create_service(parent, service_id, self._body(), query)
                 return
         if service and service.endswith(":testIamPermissions") and len(parts) == 7:
             if method != "POST":
@@ -411,7 +416,16 @@ class _Handler(BaseHTTPRequestHandler):
         return int(fault.get("polls") or 0) if fault else 0
 
     def _patch_service(self, full: str, body: dict[str, Any], query: dict[str, list[str]]) -> None:
+        """``services.patch``; with ``allowMissing=true`` a missing service is created,
+        every field applied whatever the mask (run.v2 "If set to true, and if the Service
+        does not exist, it will create a new one"; AIP-134 "All fields are applied
+        regardless of any provided field mask")."""
         service = short(full)
+        parent = full.rsplit("/services/", 1)[0]
+        allow_missing = _flag(query, "allowMissing")
+        if allow_missing and full not in cloudrun_state.load_state(self.home)["services"]:
+            self._create_service(parent, service, body, query)
+            return
         update_mask = (query.get("updateMask") or [""])[0] or None
         # lro-fail is about a new revision failing to become ready: it waits for an update
         # that can create one (template in the mask, or no mask), not a lease/traffic write.
@@ -421,8 +435,6 @@ class _Handler(BaseHTTPRequestHandler):
         fail = (
             f"Revision failed to become ready (injected fault {fault['kind']})" if fault else None
         )
-        parent = full.rsplit("/services/", 1)[0]
-        validate_only = (query.get("validateOnly") or ["false"])[0] == "true"
         polls = self._lro_polls(service)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
@@ -434,22 +446,33 @@ class _Handler(BaseHTTPRequestHandler):
                 on_new_revision=lambda s, r: self.server.hooks.on_new_revision(self.home, s, r),
                 fail_new_revision=fail,
                 update_mask=update_mask,
+                force_new_revision=_flag(query, "forceNewRevision"),
             )
             op = cloudrun_update.start_operation(
                 state, parent, full, error, when=_now(), polls=polls
             )
-            if validate_only:
-                # validated and computed, nothing persisted (a server-side dry run)
-                cloudrun_update.finish_operation(state, op)
-                self._send(200, self._render_operation(state, op))
-                return
-            cloudrun_state.save_state(self.home, state)
-            rendered = self._render_operation(state, op)
+            rendered = self._commit(state, op, query)
         self._send(200, rendered)
 
-    def _create_service(self, parent: str, service_id: str, body: dict[str, Any]) -> None:
-        if not service_id:
-            raise invalid_argument("serviceId is required")
+    def _commit(
+        self, state: dict[str, Any], op: dict[str, Any], query: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """Save ``state`` and render ``op``; with ``validateOnly=true`` nothing is saved and
+        the operation is answered finished (a server-side dry run: "validated and default
+        values populated, without persisting the request"). Call under :func:`locked`."""
+        if _flag(query, "validateOnly"):
+            cloudrun_update.finish_operation(state, op)
+        else:
+            cloudrun_state.save_state(self.home, state)
+        return self._render_operation(state, op)
+
+    def _create_service(
+        self, parent: str, service_id: str, body: dict[str, Any], query: dict[str, list[str]]
+    ) -> None:
+        if not service_id:  # Google then generates an id: the stand-in does not guess one
+            raise StandInApiError(
+                501, "UNIMPLEMENTED", "the local stand-in needs a serviceId to create a service"
+            )
         polls = self._lro_polls(service_id)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
@@ -464,8 +487,7 @@ class _Handler(BaseHTTPRequestHandler):
             op = cloudrun_update.start_operation(
                 state, parent, svc["name"], None, when=_now(), polls=polls
             )
-            cloudrun_state.save_state(self.home, state)
-            rendered = self._render_operation(state, op)
+            rendered = self._commit(state, op, query)
         self._send(200, rendered)
 
     # ------------------------------------------------------------ Cloud Logging

@@ -413,6 +413,47 @@ def test_validate_only_answers_the_result_without_changing_anything(
     assert state_service(nbaops_home, SERVICE) == before
 
 
+def test_published_write_parameters_are_honoured_not_silently_ignored(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    """The contract accepts ``allowMissing``, ``forceNewRevision`` and a create's
+    ``validateOnly`` (run.v2.json), and the stand-in ignored them: a PATCH with
+    allowMissing answered 404 where Google creates the service (AIP-134: every field
+    applied, whatever the mask), forceNewRevision made no revision, and a validate-only
+    create created the service. A create without ``serviceId`` (Google generates one) was a
+    400 Google never answers."""
+    parent = service_url.rsplit("/services/", 1)[0]
+    new_body = {"labels": {"team": "ops"}, "template": {"containers": [{"image": "img/x:1"}]}}
+    missing = parent + "/services/new-service"
+    status, _ = raw(missing + "?updateMask=labels", "PATCH", new_body)
+    assert status == 404
+    status, op = raw(missing + "?updateMask=labels&allowMissing=true", "PATCH", new_body)
+    assert status == 200, op
+    created = state_service(nbaops_home, "new-service")
+    assert created["labels"] == {"team": "ops"}  # the mask did not limit the create
+    assert created["template"]["containers"][0]["image"] == "img/x:1"
+
+    status, op = raw(parent + "/services?serviceId=dry-service&validateOnly=true", "POST", new_body)
+    assert status == 200 and op["done"] is True and op["response"]["name"].endswith("/dry-service")
+    assert (
+        f"{parent.split('/v2/', 1)[1]}/services/dry-service"
+        not in (cloudrun_state.load_state(nbaops_home)["services"])
+    )
+    status, reply = raw(parent + "/services", "POST", new_body)
+    assert (status, reply["error"]["status"]) == (501, "UNIMPLEMENTED")
+
+    def revisions() -> list[dict[str, Any]]:
+        full = cloudrun_state.service_name(STANDIN_PROJECT, STANDIN_REGION, SERVICE)
+        return cloudrun_state.revisions_of(cloudrun_state.load_state(nbaops_home), full)
+
+    before = revisions()
+    status, op = raw(service_url + "?updateMask=labels&forceNewRevision=true", "PATCH", {})
+    assert status == 200, op
+    after = revisions()
+    assert len(after) == len(before) + 1
+    assert after[0]["containers"] == before[0]["containers"]  # the same template, anew
+
+
 def test_the_stand_ins_replies_hold_only_published_fields(
     standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
 ) -> None:
