@@ -9,9 +9,11 @@ same answer on both engines:
 - ``EXTRACT(DAYOFWEEK ...)``: BigQuery counts Sunday = 1 … Saturday = 7, DuckDB 0 … 6 → +1.
 - ``DATE_TRUNC``/``DATE_SUB``/``DATE_ADD`` return DATE in BigQuery; DuckDB returns a
   TIMESTAMP → wrapped in ``CAST(... AS DATE)``.
-- ``TIMESTAMP_DIFF``/``DATETIME_DIFF`` count *whole* units elapsed in BigQuery
-  (10:59:59 → 11:00:01 is 0 hours); DuckDB's ``date_diff`` counts boundaries → uses
-  DuckDB's ``date_sub`` (whole units).
+- ``TIMESTAMP_DIFF`` counts *whole* units elapsed in BigQuery (10:59:59 → 11:00:01 is
+  0 hours); DuckDB's ``date_diff`` counts boundaries → uses DuckDB's ``date_sub`` (whole
+  units). ``DATETIME_DIFF`` counts boundaries, as ``date_diff`` does: BigQuery documents
+  ``DATETIME_DIFF('2010-07-07 10:20:00', '2008-12-25 15:30:00', DAY)`` = 559, with
+  558 days 18:50 elapsed.
 - ``EXTRACT(DATE FROM ts AT TIME ZONE z)`` → ``CAST(ts AT TIME ZONE z AS DATE)``.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
 - ``CAST(x AS NUMERIC)``: DuckDB's bare DECIMAL is (18,3) → DECIMAL(38,9) like BigQuery.
@@ -144,7 +146,7 @@ def _fix_node(node: Any) -> Any:
         if isinstance(parent, exp.Cast) and parent.to.is_type("date"):
             return node
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
-    if isinstance(node, (exp.TimestampDiff, exp.DatetimeDiff)):
+    if isinstance(node, exp.TimestampDiff):
         unit = _unit_name(node)
         if unit in _WHOLE_UNIT_DIFF:
             return exp.Anonymous(

@@ -242,6 +242,19 @@ def test_timestamp_diff_counts_whole_units_not_boundaries(wh: DuckDBWarehouse) -
     assert row["sub"] == dt.datetime(2026, 1, 15, 9, 0, 1, tzinfo=UTC)
 
 
+def test_datetime_diff_counts_boundaries_like_bigquery(wh: DuckDBWarehouse) -> None:
+    """Unlike TIMESTAMP_DIFF, BigQuery's DATETIME_DIFF "gets the number of unit boundaries"
+    (its documented examples below): it was rewritten to whole units like TIMESTAMP_DIFF,
+    and 558 days 18:50 came out 558 locally where BigQuery answers 559."""
+    row = wh.query(
+        "SELECT DATETIME_DIFF(DATETIME '2010-07-07 10:20:00', DATETIME '2008-12-25 15:30:00', "
+        "DAY) AS days, DATETIME_DIFF(DATETIME '2017-10-15 00:00:00', "
+        "DATETIME '2017-10-14 00:00:00', WEEK) AS weeks, DATETIME_DIFF("
+        "DATETIME '2017-12-30 00:00:00', DATETIME '2014-12-30 00:00:00', YEAR) AS years"
+    ).rows[0]
+    assert row == {"days": 559, "weeks": 1, "years": 3}
+
+
 def test_monitoring_aggregates_countif_safe_divide_qualify_unnest(wh: DuckDBWarehouse) -> None:
     row = wh.query(
         """
