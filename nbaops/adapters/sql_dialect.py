@@ -187,7 +187,7 @@ def _fix_node(node: Any) -> Any:
         # DuckDB's STRUCT(...) type has no place for either (NOT NULL is a syntax error).
         struct_field = node.copy()
         struct_field.set("constraints", None)
-        return struct_field.transform(_fix_node)  # a replaced node's type is not revisited
+        return struct_field  # its type is already translated (_fix_tree: operands first)
     if (
         isinstance(node, exp.DataType)
         and node.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY)
@@ -215,6 +215,21 @@ def _fix_node(node: Any) -> Any:
 _HELD_AS_IN_DDL = {"BIGDECIMAL": "DOUBLE", "GEOGRAPHY": "VARCHAR"}
 
 
+def _fix_tree(tree: Any) -> Any:
+    """``tree`` with :func:`_fix_node` applied to every node, each node's descendants
+    before it: a rewrite copies its operands, so they must already be rewritten (SQLGlot's
+    top-down ``transform`` skips a replaced node's subtree, and ``CURRENT_DATE()`` inside
+    ``DATE_SUB`` kept DuckDB's real clock)."""
+    for node in reversed(list(tree.dfs())):  # pre-order reversed: descendants first
+        fixed = _fix_node(node)
+        if fixed is not node:
+            if node is tree:
+                tree = fixed
+            else:
+                node.replace(fixed)
+    return tree
+
+
 def _rewrite_tables(tree: Any, datasets: Mapping[str, str], project: str | None) -> Any:
     from sqlglot import exp
 
@@ -240,8 +255,7 @@ def _to_duckdb(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[Transla
 
     out: list[Translated] = []
     for statement in _parse(sql):
-        tree = _rewrite_tables(statement, dict(datasets), None)
-        tree = tree.transform(_fix_node)
+        tree = _fix_tree(_rewrite_tables(statement, dict(datasets), None))
         params = frozenset(p.name for p in tree.find_all(exp.Parameter))
         try:
             text = tree.sql(dialect="duckdb", unsupported_level="raise")

@@ -319,6 +319,23 @@ def test_current_timestamp_follows_the_pinned_clock(
     assert row == {"t": dt.datetime(2026, 3, 1, 4, 0, tzinfo=UTC), "d": dt.date(2026, 2, 28)}
 
 
+def test_the_pinned_clock_holds_inside_other_rewritten_functions(
+    wh: DuckDBWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CURRENT_DATE() inside DATE_SUB (the playbooks' ``DATE_SUB(CURRENT_DATE(
+    'America/New_York'), INTERVAL 14 DAY)``), EXTRACT(DAYOFWEEK ...) or TIMESTAMP_DIFF was
+    left as DuckDB's own, real clock: the rewrite of the outer function skipped its
+    operands, so a window's lower bound ignored NBAOPS_NOW while its upper bound followed
+    it."""
+    monkeypatch.setenv("NBAOPS_NOW", "2026-03-01T04:00:00Z")
+    row = wh.query(
+        "SELECT DATE_SUB(CURRENT_DATE('America/New_York'), INTERVAL 14 DAY) AS start, "
+        "EXTRACT(DAYOFWEEK FROM CURRENT_DATE('America/New_York')) AS dow, "
+        "TIMESTAMP_DIFF(CURRENT_TIMESTAMP(), TIMESTAMP '2026-02-28 00:00:00+00', HOUR) AS h"
+    ).rows[0]
+    assert row == {"start": dt.date(2026, 2, 14), "dow": 7, "h": 28}  # Feb 28: a Saturday
+
+
 def test_project_qualifier_is_stripped_and_datasets_are_mapped(tmp_path: Path) -> None:
     w = DuckDBWarehouse(tmp_path / "w.duckdb", datasets={"nba_raw": "raw_dev"}, root=ROOT)
     w.create_tables()
