@@ -7,6 +7,12 @@ fixes the semantic traps SQLGlot leaves in place, so the *same* query text gives
 same answer on both engines:
 
 - ``EXTRACT(DAYOFWEEK ...)``: BigQuery counts Sunday = 1 … Saturday = 7, DuckDB 0 … 6 → +1.
+- ``EXTRACT(WEEK ...)``/``WEEK(<WEEKDAY>)``: BigQuery's weeks begin on Sunday (or the
+  weekday), days before the year's first one are week 0; DuckDB's ``week`` is the ISO
+  week, and SQLGlot drops the weekday → computed from the day of the year.
+  ``EXTRACT(ISOWEEK ...)`` is DuckDB's ``week``.
+- ``FORMAT(fmt, ...)``: BigQuery's printf-style specifiers; DuckDB's ``format`` takes
+  ``{}`` and returned ``fmt`` unchanged → DuckDB's ``printf``.
 - ``DATE_TRUNC``/``DATE_SUB``/``DATE_ADD`` return DATE in BigQuery; DuckDB returns a
   TIMESTAMP → wrapped in ``CAST(... AS DATE)``.
 - ``TIMESTAMP_DIFF`` counts *whole* units elapsed in BigQuery (10:59:59 → 11:00:01 is
@@ -49,6 +55,7 @@ from nbaops.errors import WarehouseError, first_line
 NOW_PARAM = "_nbaops_now"
 
 _WHOLE_UNIT_DIFF = {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY"}
+_WEEKDAYS = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
 
 
 @dataclass(frozen=True)
@@ -130,11 +137,35 @@ def _now_param() -> Any:
     return exp.Parameter(this=exp.Var(this=NOW_PARAM))
 
 
+def _week_number(value: Any, start: int) -> Any:
+    """BigQuery's ``EXTRACT(WEEK(<start>) FROM value)`` in DuckDB (``start``: 0 = Sunday):
+    the number of ``start`` weekdays from 1 January up to the last one on or before the
+    day, so days before the year's first one are week 0."""
+    import sqlglot
+    from sqlglot import exp
+
+    days_since_start = f"(DAYOFWEEK(x) + {7 - start}) % 7"  # DuckDB's DAYOFWEEK: Sunday 0
+    formula = sqlglot.parse_one(f"(DAYOFYEAR(x) - {days_since_start} + 6) // 7", read="duckdb")
+    for column in list(formula.find_all(exp.Column)):
+        column.replace(value.copy())
+    return exp.Paren(this=formula)
+
+
 def _fix_node(node: Any) -> Any:
     from sqlglot import exp
 
+    if isinstance(node, exp.Format):
+        return exp.Anonymous(
+            this="PRINTF", expressions=[node.this.copy(), *(e.copy() for e in node.expressions)]
+        )
     if isinstance(node, exp.Extract):
+        if isinstance(node.this, exp.WeekStart):
+            return _week_number(node.expression, _WEEKDAYS.index(node.this.name.upper()))
         part = node.this.name.upper() if node.this is not None else ""
+        if part == "WEEK":
+            return _week_number(node.expression, 0)
+        if part == "ISOWEEK":
+            return exp.Extract(this=exp.var("WEEK"), expression=node.expression.copy())
         if part == "DAYOFWEEK":
             fixed = node.copy()
             return exp.Paren(this=exp.Add(this=fixed, expression=exp.Literal.number(1)))

@@ -255,6 +255,29 @@ def test_datetime_diff_counts_boundaries_like_bigquery(wh: DuckDBWarehouse) -> N
     assert row == {"days": 559, "weeks": 1, "years": 3}
 
 
+def test_week_numbers_and_format_follow_bigquery(wh: DuckDBWarehouse) -> None:
+    """BigQuery's EXTRACT(WEEK) counts Sunday-started weeks from week 0, WEEK(MONDAY)
+    Monday-started ones (the EXTRACT documentation's examples below); DuckDB's ``week`` is
+    the ISO week, so 2016-01-01 was week 53 locally, not 0, WEEK(MONDAY) lost its weekday,
+    and ISOWEEK did not run. FORMAT's printf specifiers came back unformatted: DuckDB's
+    ``format`` takes ``{}``."""
+    sql = (
+        "SELECT EXTRACT(WEEK FROM d) AS week, EXTRACT(WEEK(MONDAY) FROM d) AS week_monday, "
+        "EXTRACT(ISOWEEK FROM d) AS isoweek FROM UNNEST([@d]) AS d"
+    )
+    documented = {
+        dt.date(2015, 12, 31): (52, 52, 53),
+        dt.date(2016, 1, 1): (0, 0, 53),
+        dt.date(2016, 1, 4): (1, 1, 1),
+        dt.date(2017, 11, 5): (45, 44, 44),
+    }
+    for day, (week, week_monday, isoweek) in documented.items():
+        row = wh.query(sql, {"d": day}).rows[0]
+        assert row == {"week": week, "week_monday": week_monday, "isoweek": isoweek}, day
+    row = wh.query("SELECT FORMAT('%05.1f %s/%d', 3.14159, 'of', 7) AS f").rows[0]
+    assert row == {"f": "003.1 of/7"}
+
+
 def test_monitoring_aggregates_countif_safe_divide_qualify_unnest(wh: DuckDBWarehouse) -> None:
     row = wh.query(
         """
