@@ -11,6 +11,8 @@ same answer on both engines:
   weekday), days before the year's first one are week 0; DuckDB's ``week`` is the ISO
   week, and SQLGlot drops the weekday → computed from the day of the year.
   ``EXTRACT(ISOWEEK ...)`` is DuckDB's ``week``.
+- ``PARSE_TIMESTAMP(fmt, text[, zone])``: a time without an offset is in ``zone``
+  (default UTC); SQLGlot's ``strptime`` dropped the zone → ``AT TIME ZONE zone``.
 - ``FORMAT(fmt, ...)``: BigQuery's printf-style specifiers; DuckDB's ``format`` takes
   ``{}`` and returned ``fmt`` unchanged → DuckDB's ``printf``.
 - ``DATE_TRUNC``/``DATE_SUB``/``DATE_ADD`` return DATE in BigQuery; DuckDB returns a
@@ -45,6 +47,7 @@ import SQLGlot.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -154,6 +157,14 @@ def _week_number(value: Any, start: int) -> Any:
 def _fix_node(node: Any) -> Any:
     from sqlglot import exp
 
+    if isinstance(node, exp.StrToTime):  # PARSE_TIMESTAMP (PARSE_DATETIME: ParseDatetime)
+        fmt = node.args.get("format")
+        if isinstance(fmt, exp.Literal) and re.search(r"%E?[zZ]", fmt.name):
+            return node  # the text carries its offset: the zone is not used
+        zone = node.args.get("zone") or exp.Literal.string("UTC")
+        parsed = node.copy()
+        parsed.set("zone", None)
+        return exp.AtTimeZone(this=parsed, zone=zone.copy())
     if isinstance(node, exp.Format):
         return exp.Anonymous(
             this="PRINTF", expressions=[node.this.copy(), *(e.copy() for e in node.expressions)]

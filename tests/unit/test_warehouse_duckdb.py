@@ -278,6 +278,22 @@ def test_week_numbers_and_format_follow_bigquery(wh: DuckDBWarehouse) -> None:
     assert row == {"f": "003.1 of/7"}
 
 
+def test_parse_timestamp_reads_the_time_in_its_time_zone(wh: DuckDBWarehouse) -> None:
+    """BigQuery's PARSE_TIMESTAMP reads a time without an offset in its ``time_zone``
+    argument, UTC by default; the transpiled ``strptime`` dropped the zone, and 03:00 in
+    New York came back as 03:00 UTC, five hours off. A text with its own offset keeps it."""
+    row = wh.query(
+        "SELECT PARSE_TIMESTAMP('%Y-%m-%d %H:%M', '2026-01-10 03:00', 'America/New_York') AS ny,"
+        " PARSE_TIMESTAMP('%Y-%m-%d %H:%M', '2026-01-10 03:00') AS utc,"
+        " PARSE_TIMESTAMP('%Y-%m-%d %H:%M%z', '2026-01-10 03:00+0100', 'America/New_York') AS z"
+    ).rows[0]
+    assert row == {
+        "ny": dt.datetime(2026, 1, 10, 8, 0, tzinfo=UTC),
+        "utc": dt.datetime(2026, 1, 10, 3, 0, tzinfo=UTC),
+        "z": dt.datetime(2026, 1, 10, 2, 0, tzinfo=UTC),
+    }
+
+
 def test_monitoring_aggregates_countif_safe_divide_qualify_unnest(wh: DuckDBWarehouse) -> None:
     row = wh.query(
         """
