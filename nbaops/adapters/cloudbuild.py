@@ -141,9 +141,11 @@ def run_build(
         try:
             while True:
                 try:
+                    # retry=None: this loop retries a failed read (POLL_S, READ_FAILURES);
+                    # the client's default retry re-sent a 503 for up to 600 s in one read
                     build = call(
                         f"get build {build_id}",
-                        lambda: client.get_build(name=name, timeout=CALL_TIMEOUT_S),
+                        lambda: client.get_build(name=name, timeout=CALL_TIMEOUT_S, retry=None),
                     )
                 except (CredentialsError, PermissionDeniedError, NotFoundError) as exc:
                     # it cannot be followed: nobody would wait for it

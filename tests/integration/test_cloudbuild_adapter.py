@@ -160,6 +160,20 @@ def test_reads_failing_in_a_row_give_up_and_cancel(cloudbuild: FakeCloudBuild) -
     assert len(cloudbuild.cancelled) == 1
 
 
+def test_a_read_answered_503_is_retried_by_the_wait_not_inside_the_client(
+    cloudbuild: FakeCloudBuild,
+) -> None:
+    """get_build's default retry re-sent a 503 for up to 600 s of real time inside one
+    read, past the read's 30 s timeout and the wait's own clock and limits: a Cloud Build
+    outage held a deploy for minutes per read instead of failing after READ_FAILURES."""
+    cloudbuild.next_gets_fail = [503] * READ_FAILURES
+    with pytest.raises(CloudBuildError) as info:
+        build(cloudbuild, FakeClock(start=0.0))
+    assert f"({READ_FAILURES} reads in a row failed)" in str(info.value)
+    assert sum(1 for r in cloudbuild.requests if r[0] == "GET") == READ_FAILURES
+    assert len(cloudbuild.cancelled) == 1
+
+
 def test_an_interrupted_wait_cancels_the_build_then_stops(cloudbuild: FakeCloudBuild) -> None:
     """Ctrl-C, or a deploy's SIGTERM (a KeyboardInterrupt), during the wait: the build went
     on and pushed the image after the deploy had said "interrupted"."""
