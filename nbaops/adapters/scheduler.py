@@ -28,6 +28,7 @@ from nbaops.adapters.errors import google_call
 from nbaops.errors import AdapterError, first_line
 
 API = "Cloud Scheduler"
+CALL_TIMEOUT_S = 30.0  # one call, its retries included
 
 # Job.State: what each state means for the health run (see the module docstring).
 STATE_MEANINGS = {
@@ -50,8 +51,27 @@ def scheduler_client(endpoint: str | None, credentials: Any) -> Any:
     return scheduler_v1.CloudSchedulerClient(**client_kwargs(endpoint, credentials))
 
 
-def get_job(name: str, *, endpoint: str | None = None, credentials: Any = None) -> Any | None:
-    """The job named ``projects/P/locations/L/jobs/J``, or None when it does not exist.
+def bounded_retry(timeout_s: float) -> Any:
+    """Retries of a transient failure (a 5xx, 429, a dropped connection) within
+    ``timeout_s`` in all. GetJob's default retry re-sends a 503 for up to 600 s whatever
+    the call's timeout: ``inv doctor`` and ``schedule.install`` waited 10 minutes through
+    a Cloud Scheduler outage."""
+    from google.api_core import retry as retries
+
+    return retries.Retry(
+        predicate=retries.if_transient_error, initial=0.5, maximum=5.0, timeout=timeout_s
+    )
+
+
+def get_job(
+    name: str,
+    *,
+    endpoint: str | None = None,
+    credentials: Any = None,
+    timeout_s: float = CALL_TIMEOUT_S,
+) -> Any | None:
+    """The job named ``projects/P/locations/L/jobs/J``, or None when it does not exist;
+    within ``timeout_s``, retries included.
 
     Raises:
         CredentialsError / PermissionDeniedError / SchedulerError: the call failed.
@@ -61,11 +81,11 @@ def get_job(name: str, *, endpoint: str | None = None, credentials: Any = None) 
     def call() -> Any | None:
         client = scheduler_client(endpoint, credentials)
         try:
-            return client.get_job(name=name, timeout=30.0)
+            return client.get_job(name=name, timeout=timeout_s, retry=bounded_retry(timeout_s))
         except gexc.NotFound:
             return None
 
-    return google_call(API, f"get job {name}", call, error=SchedulerError, timeout_s=30.0)
+    return google_call(API, f"get job {name}", call, error=SchedulerError, timeout_s=timeout_s)
 
 
 def job_state(job: Any) -> str:
@@ -153,7 +173,9 @@ def upsert_job(
     try:
         client = scheduler_client(endpoint, credentials)
         try:
-            existing = client.get_job(name=job.name, timeout=30.0)
+            existing = client.get_job(
+                name=job.name, timeout=CALL_TIMEOUT_S, retry=bounded_retry(CALL_TIMEOUT_S)
+            )
         except gexc.NotFound:
             client.create_job(parent=parent, job=job, timeout=30.0)
             return Upsert("created")

@@ -235,6 +235,37 @@ def test_doctor_checks_the_job_exists_with_the_configured_schedule(
     assert [m for m, _p, _q in scheduler.requests if m != "GET"] == ["POST"]  # install only
 
 
+def test_a_job_read_through_an_outage_ends_within_its_timeout(scheduler: FakeScheduler) -> None:
+    """GetJob's default retry re-sends a 503 for up to 600 s whatever the call's timeout:
+    ``inv doctor`` (whose reads are each "bounded by its client's timeout") and
+    ``schedule.install`` hung 10 minutes through a Cloud Scheduler outage."""
+    import threading
+
+    from nbaops.adapters.scheduler import SchedulerError, get_job
+
+    scheduler.fail_with = 503
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            get_job(
+                "projects/p/locations/l/jobs/j",
+                endpoint=scheduler.url,
+                credentials=AnonymousCredentials(),
+                timeout_s=1.0,
+            )
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(15)
+    assert not reader.is_alive(), "the read outlived its timeout"
+    [error] = outcome
+    assert isinstance(error, SchedulerError) and "gave up retrying" in str(error), error
+    assert 1 < len(scheduler.requests) < 10  # retried, within the second
+
+
 def test_the_fake_checks_requests_against_the_published_contract(
     prod: Context, scheduler: FakeScheduler
 ) -> None:
