@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbaops.adapters.errors import google_call
+from nbaops.adapters.errors import google_call, transient_retry
 from nbaops.adapters.logs import cloud_run_clauses
 from nbaops.errors import MonitoringError
 
@@ -226,7 +226,9 @@ class MetricsReader:
         }
 
         def call() -> list[Series]:
-            pager = self.client.list_time_series(request=request, timeout=self.timeout_s)
+            pager = self.client.list_time_series(
+                request=request, timeout=self.timeout_s, retry=transient_retry(self.timeout_s)
+            )
             out: list[Series] = []
             for number, page in enumerate(pager.pages, start=1):
                 if number > self.max_pages:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import google_call
+from nbaops.adapters.errors import google_call, transient_retry
 from nbaops.errors import AdapterError, first_line
 
 API = "Cloud Scheduler"
@@ -51,18 +51,6 @@ def scheduler_client(endpoint: str | None, credentials: Any) -> Any:
     return scheduler_v1.CloudSchedulerClient(**client_kwargs(endpoint, credentials))
 
 
-def bounded_retry(timeout_s: float) -> Any:
-    """Retries of a transient failure (a 5xx, 429, a dropped connection) within
-    ``timeout_s`` in all. GetJob's default retry re-sends a 503 for up to 600 s whatever
-    the call's timeout: ``inv doctor`` and ``schedule.install`` waited 10 minutes through
-    a Cloud Scheduler outage."""
-    from google.api_core import retry as retries
-
-    return retries.Retry(
-        predicate=retries.if_transient_error, initial=0.5, maximum=5.0, timeout=timeout_s
-    )
-
-
 def get_job(
     name: str,
     *,
@@ -71,7 +59,8 @@ def get_job(
     timeout_s: float = CALL_TIMEOUT_S,
 ) -> Any | None:
     """The job named ``projects/P/locations/L/jobs/J``, or None when it does not exist;
-    within ``timeout_s``, retries included.
+    within ``timeout_s``, retries included (GetJob's default retry re-sends a 503 for up
+    to 600 s: ``inv doctor`` and ``schedule.install`` waited 10 minutes in an outage).
 
     Raises:
         CredentialsError / PermissionDeniedError / SchedulerError: the call failed.
@@ -81,7 +70,7 @@ def get_job(
     def call() -> Any | None:
         client = scheduler_client(endpoint, credentials)
         try:
-            return client.get_job(name=name, timeout=timeout_s, retry=bounded_retry(timeout_s))
+            return client.get_job(name=name, timeout=timeout_s, retry=transient_retry(timeout_s))
         except gexc.NotFound:
             return None
 
@@ -174,7 +163,7 @@ def upsert_job(
         client = scheduler_client(endpoint, credentials)
         try:
             existing = client.get_job(
-                name=job.name, timeout=CALL_TIMEOUT_S, retry=bounded_retry(CALL_TIMEOUT_S)
+                name=job.name, timeout=CALL_TIMEOUT_S, retry=transient_retry(CALL_TIMEOUT_S)
             )
         except gexc.NotFound:
             client.create_job(parent=parent, job=job, timeout=30.0)

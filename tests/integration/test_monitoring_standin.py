@@ -164,6 +164,29 @@ def test_api_error_is_a_monitoring_error(home: Path) -> None:
         counts(reader(home), NEW)
 
 
+def test_a_read_through_an_outage_ends_within_its_timeout(home: Path) -> None:
+    """ListTimeSeries' default retry re-sends an UNAVAILABLE for up to 90 s whatever the
+    call's ``timeout_s`` ("every call has timeout_s"): a canary round waited three times
+    its bound through a Cloud Monitoring outage."""
+    import threading
+
+    set_api_fault(home, "monitoring-error", status=503)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            counts(reader(home, timeout_s=1.0), NEW)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(15)
+    assert not thread.is_alive(), "the read outlived its timeout"
+    [error] = outcome
+    assert isinstance(error, MonitoringError) and "gave up retrying" in str(error), error
+
+
 def _rest_request(home: Path) -> tuple[str, dict[str, str]]:
     """The stand-in's REST ``timeSeries.list`` URL and a request for NEW's request counts."""
     url = StandIn.start(home, HOOKS).url + f"/v3/projects/{PROJECT}/timeSeries"
