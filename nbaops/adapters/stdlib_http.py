@@ -13,6 +13,8 @@ import contextlib
 import http.client
 import ipaddress
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -71,13 +73,69 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def opener_for(url: str) -> urllib.request.OpenerDirector:
+class _Deadline:
+    """Shuts the request's connection down when ``timeout_s`` has passed: the socket
+    timeout bounds each read, so a server (or proxy) sending its status line and headers
+    a byte at a time held a request far past its timeout before any body was read."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.passed = False
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(timeout_s, self._shut)
+        self._timer.daemon = True
+
+    def connection(self, base: type[http.client.HTTPConnection]) -> Any:
+        """``base`` whose socket this deadline shuts down."""
+        deadline = self
+
+        class Connection(base):  # type: ignore[valid-type,misc]
+            def connect(self) -> None:
+                super().connect()
+                deadline._sock = self.sock
+
+        return Connection
+
+    def _shut(self) -> None:
+        self.passed = True
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._connection = deadline.connection(http.client.HTTPConnection)
+
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(self._connection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._connection = deadline.connection(http.client.HTTPSConnection)
+
+    def https_open(self, req: Any) -> Any:
+        return self.do_open(self._connection, req)  # the default SSL context, as urllib
+
+
+def opener_for(url: str, deadline: _Deadline | None = None) -> urllib.request.OpenerDirector:
     """An opener for ``url``: no proxy for a loopback host, the environment's otherwise;
-    redirects followed within the same origin only."""
+    redirects followed within the same origin only; connections shut at ``deadline``."""
     direct = is_loopback(urlsplit(url).hostname)
     handlers: list[Any] = [_SameOriginRedirects()]
     if direct:
         handlers.append(urllib.request.ProxyHandler({}))
+    if deadline is not None:
+        handlers += [_HTTPHandler(deadline), _HTTPSHandler(deadline)]
     return urllib.request.build_opener(*handlers)
 
 
@@ -120,9 +178,21 @@ def send_with_headers(
             its reply is broken (cut short, no HTTP status line); the message is the
             reason only, never the URL.
     """
+    with _Deadline(timeout_s) as shut:
+        try:
+            return _send(request, timeout_s, limit, shut)
+        except (ConnectionError, TimeoutError):
+            if shut.passed:  # the deadline shut the connection: that is the failure
+                raise TimeoutError(f"the reply took longer than {timeout_s:g}s") from None
+            raise
+
+
+def _send(
+    request: urllib.request.Request, timeout_s: float, limit: int | None, shut: _Deadline
+) -> tuple[int, bytes, dict[str, str]]:
     deadline = time.monotonic() + timeout_s
     try:
-        with opener_for(request.full_url).open(request, timeout=timeout_s) as reply:
+        with opener_for(request.full_url, shut).open(request, timeout=timeout_s) as reply:
             headers = {k.lower(): v for k, v in reply.headers.items()}
             return int(reply.status), _read_by(reply, deadline, timeout_s, limit), headers
     except urllib.error.HTTPError as exc:

@@ -128,6 +128,35 @@ def test_a_reply_dripping_a_byte_at_a_time_is_bounded_by_the_timeout(status: str
     server.close()
 
 
+def test_a_status_line_and_headers_dripping_are_bounded_by_the_timeout() -> None:
+    """The deadline bounded only the body: a server (or proxy) sending its status line and
+    headers a byte every 0.2 s held a 1 s request ~8 s, the socket timeout bounding each
+    read. The connection is now shut at the deadline, and that is a TimeoutError."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Slow: " + b"y" * 20 + b"\r\n\r\nok"
+        try:
+            for i in range(len(head)):
+                conn.sendall(head[i : i + 1])
+                time.sleep(0.2)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    request = urllib.request.Request(f"http://127.0.0.1:{server.getsockname()[1]}/x")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="longer than 1s"):
+        send(request, timeout_s=1)
+    assert time.monotonic() - started < 3  # the head alone takes ~12 s
+    server.close()
+
+
 def test_a_redirect_to_another_host_is_refused_and_the_token_stays_home() -> None:
     """urllib follows a 302 to any host and copies the Authorization header: a GitHub (or
     proxy) redirect sent the token to another server. A redirect on the same origin (a
