@@ -107,6 +107,7 @@ class _Deadline:
 
     def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
+        self._timer.join()  # no timer thread outlives the request (nor races the exit)
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
