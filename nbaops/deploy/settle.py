@@ -29,11 +29,14 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
     before = d.before
     for step in report.steps:
         record.add("deploy", step)
-    if d.lease is not None:  # no outcome is acted on (or claimed) without the lease
-        d.fence(ctx.cloudrun.get_service(service))
+    # one read, fenced: no outcome is acted on (or claimed) without the lease, and the
+    # outcome is told from it (a second read that failed would end a held canary as
+    # "failed", its journal removed while the split stays)
+    info: ServiceInfo = ctx.cloudrun.get_service(service)
+    if d.lease is not None:
+        d.fence(info)
     if decision.action is Action.PROMOTE:
         started = time.perf_counter()
-        info: ServiceInfo = ctx.cloudrun.get_service(service)
         if info.traffic_by_revision.get(new, 0) != 100:
             progress.step("promote", f"{new} → 100%")
             d.log("promote")
@@ -67,7 +70,6 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         d.settled = True
         report.outcome = "held"
         report.verdict_override = decision.verdict
-        info = ctx.cloudrun.get_service(service)
         if info.traffic_by_revision.get(before, 0) == 100:  # it failed before any traffic
             report.summary = (
                 f"HELD {service}: {decision.reason}; {before} still serves 100% (the new "

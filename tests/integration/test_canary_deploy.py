@@ -148,6 +148,41 @@ def test_unreadable_metrics_are_error_and_follow_on_inconclusive(dworld: DeployW
     assert "could not read" in analysis["metrics"][0]["message"]
 
 
+def test_a_held_canary_stays_held_with_its_journal_when_a_later_read_fails(
+    dworld: DeployWorld,
+) -> None:
+    """The outcome is told from the one fenced read: a Cloud Run read failing after it
+    does not turn the held canary into "failed" and remove the journal of its split."""
+    from worlds.deploy_world import hook
+
+    from nbaops.deploy.journal import journal_of
+
+    set_api_fault(dworld.home, "monitoring-error")  # ERROR metrics: held (on_inconclusive)
+    dworld.reconfigure(on_inconclusive="hold")
+    armed: list[bool] = []
+
+    def on(line: str) -> None:
+        if "] observe" in line and not armed:  # no Cloud Run read until the outcome
+            armed.append(True)
+            # the fenced read passes (a 10 ms delay), the read after it fails
+            for kind, delay_s in (("timeout", 0.01), ("http-4xx", 0.0)):
+                set_api_fault(
+                    dworld.home, kind, service=SERVICE, method="GET", delay_s=delay_s, count=1
+                )
+
+    clock = FakeClock(wall=NOW_DT)
+    req = DeployRequest(service=SERVICE, canary=20, skip_tests=True)
+    report = run_deploy(
+        dworld.context(), req, progress=hook(on), sleep=clock.sleep, monotonic=clock.monotonic
+    )
+    assert armed
+    assert report.outcome == "held", report.final_line()
+    info = dworld.service(SERVICE)
+    assert info.traffic_by_revision[report.new_revision] == 20  # the split is left
+    assert journal_of(info) is not None  # and the journal still says so
+    assert dworld.audit_rows()[0]["outcome"] == "held"
+
+
 def test_dry_run_plan_names_the_canary_analysis_and_reads_no_metric(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     report = run_deploy(ctx, DeployRequest(service=SERVICE, canary=20, dry_run=True))
