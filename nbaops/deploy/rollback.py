@@ -231,7 +231,7 @@ def run_rollback(
     from nbaops.deploy import audit, lock
     from nbaops.deploy.heartbeat import default_interval
     from nbaops.deploy.progress import Progress as ProgressCls
-    from nbaops.deploy.recovery import inspect, recover
+    from nbaops.deploy.recovery import RecoveryFailedError, inspect, recover
     from nbaops.deploy.settings import DeploySettings
 
     cfg = ctx.config.service(service)
@@ -296,7 +296,19 @@ def run_rollback(
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)
         removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
-    recovered = recover(ctx, cfg, progress=progress, sleep=sleep)
+    try:
+        recovered = recover(ctx, cfg, progress=progress, sleep=sleep)
+    except RecoveryFailedError as exc:  # this rollback changed nothing: its row says why
+        refused = audit.AuditRecord(deploy_id, service, "rollback", holder, ctx.profile)
+        if removed_note is not None:
+            refused.note("force_unlock", "WARN", removed_note)
+        refused.finish(
+            "refused",
+            f"REFUSED rollback {service}: the interrupted deploy it found could not be "
+            f"restored ({exc}); this rollback changed nothing",
+        )
+        audit.write(ctx, refused)
+        raise
 
     def already_done(
         target: str, before: str | None, result: RollbackResult, checked: bool

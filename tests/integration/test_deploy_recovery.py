@@ -188,6 +188,19 @@ def test_rollback_after_a_crashed_canary_goes_to_the_pre_deploy_revision(
     assert rows[report.deploy_id]["action"] == "rollback"
 
 
+def test_a_rollback_whose_recovery_fails_writes_its_own_refused_row(dworld: DeployWorld) -> None:
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+    with pytest.raises(RecoveryFailedError):
+        run_rollback(dworld.context(), SERVICE)
+    rows = [r for r in dworld.audit_rows() if r["deploy_id"] != "dead-deploy-1"]
+    assert len(rows) == 1, rows  # the attempt is on record, like a refused deploy's
+    assert (rows[0]["action"], rows[0]["outcome"]) == ("rollback", "refused")
+    assert "could not be restored" in rows[0]["message"]
+    assert "changed nothing" in rows[0]["message"]
+
+
 def test_rollback_after_a_deploy_that_died_before_its_revision_served(
     dworld: DeployWorld,
 ) -> None:
