@@ -453,7 +453,10 @@ def run_rollback(
         raise
     except Exception as exc:
         lease_lost = isinstance(exc, lock.LeaseLostError)
-        record.finish("rollback_failed", f"{type(exc).__name__}: {exc}")
+        # before its traffic PATCH nothing changed: "failed", not "rollback_failed" (which
+        # says traffic may be wrong)
+        outcome = "rollback_failed" if patching else "failed"
+        record.finish(outcome, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         if heartbeat is not None:
