@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from nbaops import clock
 from nbaops.deploy import audit, lock
 from nbaops.deploy.deploy_report import DeployReport
 from nbaops.deploy.heartbeat import Heartbeat
@@ -327,7 +328,7 @@ def _run(d: InFlight) -> None:
     crash_point("lock:after")
     if acquired.took_over is not None:
         report.notes.append(
-            f"took over the expired lock of {acquired.took_over.holder} "
+            f"took over the {acquired.took_over.lapsed_text(clock.now())} "
             f"(since {acquired.took_over.since.isoformat()})"
         )
     progress.step(

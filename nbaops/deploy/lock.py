@@ -154,6 +154,13 @@ class DeployLock:
         """Its deploy is dead: expired, or its process on this host is gone."""
         return self.expired(now) or self.holder_dead()
 
+    def lapsed_text(self, now: dt.datetime) -> str:
+        """What was taken over: ``expired lock of H``, or — its process gone before the
+        lease expired — ``lock of H, whose process (pid N on this host) had ended``."""
+        if self.expired(now) or not self.holder_dead():
+            return f"expired lock of {self.holder}"
+        return f"lock of {self.holder}, whose process (pid {self.pid} on this host) had ended"
+
     def to_json(self) -> dict[str, Any]:
         times = {"since": self.since, "renewed": self.last_renewed, "expires": self.expires}
         return {**asdict(self), **{k: t.isoformat() for k, t in times.items()}}

@@ -416,7 +416,7 @@ def run_rollback(
         heartbeat.start()
         crash_point("lock:after")
         if took.took_over is not None:
-            report.notes.append(f"took over the expired lock of {took.took_over.holder}")
+            report.notes.append(f"took over the {took.took_over.lapsed_text(clock.now())}")
         progress.step("lock", f"acquired ({deploy_id}); journal records {ours.before_text()}")
 
         def fence(info: ServiceInfo) -> None:

@@ -270,6 +270,34 @@ def test_rollback_takes_over_an_expired_lock(dworld: DeployWorld) -> None:
     assert lock.current_lock(ctx.cloudrun, SERVICE) is None
 
 
+def test_taking_over_the_lease_of_a_dead_process_does_not_call_it_expired(
+    dworld: DeployWorld,
+) -> None:
+    import dataclasses
+    import subprocess
+    import sys
+
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ctx = dworld.context()
+    live = lock.acquire(ctx.cloudrun, SERVICE, holder="old@ci", deploy_id="killed", ttl_s=600)
+    dead = dataclasses.replace(live.lock, pid=int(child.stdout))  # its process is gone
+    ctx.cloudrun.set_annotations(
+        SERVICE,
+        {lock.LOCK_ANNOTATION: dead.to_annotation()},
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+    report = run_rollback(ctx, SERVICE)
+    assert report.verdict is Verdict.PASS, report.final_line()
+    assert report.notes == [
+        f"took over the lock of old@ci, whose process (pid {dead.pid} on this host) had ended"
+    ], report.notes
+
+
 def test_rollback_lock_api_error_changes_no_traffic_and_is_audited(dworld: DeployWorld) -> None:
     before = dworld.service().traffic_by_revision
     patch_fails(dworld)()  # the lock's PATCH
