@@ -3,7 +3,8 @@
 The query filters on the partition column (``started_at`` within the last ``days``), so
 its cost follows the window, not the table's history; rows are deduplicated on
 ``deploy_id`` (a spooled row retried after an ambiguous failure is shown once). Rows still
-waiting in the local spool are retried first, and any that remain are listed too.
+waiting in the local spool are retried first, and any that remain are listed too, read
+like the query (the same window and service, newest first, at most ``limit``).
 """
 
 from __future__ import annotations
@@ -181,9 +182,14 @@ def recent_deploys(
         rows = [dict(r) for r in ctx.warehouse.query(SQL, params).rows]  # no verdicts
     except WarehouseError as exc:  # an outage: the spool is then the only record at hand
         rows, error = [], first_line(exc)
+    # the spool (appended in time order) read like the query: the window, newest first,
+    # up to ``limit`` (a row whose start cannot be read is kept: it is still unwritten)
     spooled = [
-        r for r in audit.spooled_rows(ctx.home) if not service or r.get("service") == service
-    ]
+        r
+        for r in reversed(audit.spooled_rows(ctx.home))
+        if (not service or r.get("service") == service)
+        and (not isinstance(r.get("started_at"), dt.datetime) or r["started_at"] >= since)
+    ][:limit]
     scope = f"{service + ', ' if service else ''}last {days} day{'s' if days != 1 else ''}"
     return DeployHistory(
         rows=rows, sql=SQL, spooled=spooled, flushed=flushed, scope=scope, error=error

@@ -117,6 +117,29 @@ def test_history_renders_spooled_rows(dworld: DeployWorld) -> None:
     assert len(sha) == 40 and sha in text  # not a terminal: the full, copyable SHA
 
 
+def test_history_lists_spooled_rows_of_its_window_and_limit_only(dworld: DeployWorld) -> None:
+    import datetime as dt
+
+    from worlds.deploy_world import NOW_DT
+
+    from nbaops.deploy import audit
+
+    def spooled(deploy_id: str, days_ago: int) -> None:
+        record = audit.AuditRecord(deploy_id, SERVICE, "deploy", "ada@h", "local")
+        record.started_at = NOW_DT - dt.timedelta(days=days_ago)
+        record.finish("failed", "x")
+        audit.spool(dworld.home, record.to_row())
+
+    for deploy_id, days_ago in (("old", 40), ("d-3", 3), ("d-2", 2), ("d-1", 1)):
+        spooled(deploy_id, days_ago)
+    dworld.wh.execute("ALTER TABLE `nba_ops.deploys` RENAME TO deploys_gone")  # stays spooled
+    week = recent_deploys(dworld.context(), days=7)
+    assert [r["deploy_id"] for r in week.spooled] == ["d-1", "d-2", "d-3"]  # not 40 days ago
+    two = recent_deploys(dworld.context(), days=7, limit=2)
+    assert [r["deploy_id"] for r in two.spooled] == ["d-1", "d-2"]
+    assert len(audit.spooled_rows(dworld.home)) == 4  # listed or not, none is dropped
+
+
 def test_rollback_without_an_older_ready_revision_is_usage_error(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     revisions = ctx.cloudrun.list_revisions(SERVICE)
