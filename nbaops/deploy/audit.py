@@ -3,9 +3,11 @@
 Callers build an :class:`AuditRecord` when an attempt starts and :func:`write` it in a
 ``finally`` block, so a failure midway or a Ctrl-C still leaves a row. If the warehouse
 write fails, the row is appended to a spool file under the state folder
-(``deploy-audit-spool.jsonl``) and retried before the next write (and by
-``inv deploys``): an audit row is never lost. Rows carry a unique ``deploy_id``; readers
-deduplicate on it, so a retry after an ambiguous failure cannot double count.
+(``deploy-audit-spool.jsonl``) and retried once a later row is written (and by
+``inv deploys``): an audit row is never lost, and one the warehouse rejects stays
+spooled without holding back the others (:func:`flush_spool`). Rows carry a unique
+``deploy_id``; readers deduplicate on it, so a retry after an ambiguous failure cannot
+double count.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import first_line
-from nbaops.fsutil import file_lock
+from nbaops.fsutil import file_lock, write_text_atomic
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -160,10 +162,14 @@ def spooled_rows(home: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def flush_spool(ctx: Context) -> int:
+def flush_spool(ctx: Context, *, reachable: bool = False) -> int:
     """Retry spooled rows; returns how many were written (the rest stay spooled).
 
-    Never raises for a warehouse failure: the rows simply stay in the spool.
+    All in one insert; when the warehouse refuses it, row by row, so one row it rejects
+    does not keep the others spooled forever: the rows it refuses stay spooled, still
+    listed by ``inv deploys``. Unless the warehouse has just taken a row (``reachable``),
+    a first row refused stops the pass (the warehouse may be down) and goes to the end of
+    the spool, so the next pass starts with another. Never raises for a warehouse failure.
     """
     home = ctx.home
     if not spool_path(home).exists():
@@ -173,23 +179,40 @@ def flush_spool(ctx: Context) -> int:
         if not rows:
             spool_path(home).unlink(missing_ok=True)
             return 0
+        kept: list[dict[str, Any]] = []
         try:
             ctx.warehouse.insert_rows(TABLE, rows)
-        except Exception:  # still unreachable: keep them for next time
-            return 0
-        spool_path(home).unlink(missing_ok=True)
-        return len(rows)
+        except Exception:  # a row rejected, or the warehouse unreachable: one by one
+            kept = _insert_each(ctx, rows, reachable)
+        if not kept:
+            spool_path(home).unlink(missing_ok=True)
+        elif kept != rows:  # some were written, or the first went last
+            write_text_atomic(spool_path(home), "".join(_encode(r) + "\n" for r in kept))
+        return len(rows) - len(kept)
+
+
+def _insert_each(ctx: Context, rows: list[dict[str, Any]], reachable: bool) -> list[dict[str, Any]]:
+    """Insert the rows one at a time; returns those not written, in spool order."""
+    kept: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        try:
+            ctx.warehouse.insert_rows(TABLE, [row])
+        except Exception:
+            if index == 0 and not reachable:  # maybe down: stop, this row last
+                return [*rows[1:], row]
+            kept.append(row)
+    return kept
 
 
 def write(ctx: Context, record: AuditRecord) -> str | None:
     """Write the row to ``nba_ops.deploys``; spool it locally if that fails.
 
-    Returns None when the row was written, else why it was spooled. Never raises (except
-    KeyboardInterrupt): losing the row is the one thing it must not do.
+    Returns None when the row was written (the spool is then retried), else why it was
+    spooled. Never raises (except KeyboardInterrupt): losing the row is the one thing it
+    must not do.
     """
     row = record.to_row()
     try:
-        flush_spool(ctx)
         ctx.warehouse.insert_rows(TABLE, [row])
     except Exception as exc:  # any failure (warehouse, sandbox, bug) means: spool the row
         error = first_line(exc, typed=True)[:300]
@@ -199,6 +222,8 @@ def write(ctx: Context, record: AuditRecord) -> str | None:
             sys.stderr.write(f"nbaops: audit row could not be stored: {_encode(row)}\n")
             return f"{error}; spool failed: {spool_exc}"
         return error
+    with contextlib.suppress(Exception):  # they stay spooled for the next time
+        flush_spool(ctx, reachable=True)
     return None
 
 

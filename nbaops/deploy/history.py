@@ -182,14 +182,22 @@ def recent_deploys(
         rows = [dict(r) for r in ctx.warehouse.query(SQL, params).rows]  # no verdicts
     except WarehouseError as exc:  # an outage: the spool is then the only record at hand
         rows, error = [], first_line(exc)
-    # the spool (appended in time order) read like the query: the window, newest first,
-    # up to ``limit`` (a row whose start cannot be read is kept: it is still unwritten)
-    spooled = [
-        r
-        for r in reversed(audit.spooled_rows(ctx.home))
-        if (not service or r.get("service") == service)
-        and (not isinstance(r.get("started_at"), dt.datetime) or r["started_at"] >= since)
-    ][:limit]
+    # the spool read like the query: the window, newest first, up to ``limit``
+    now = clock.now()
+
+    def started(row: dict[str, Any]) -> dt.datetime:  # unreadable: kept (still unwritten)
+        value = row.get("started_at")
+        return value if isinstance(value, dt.datetime) else now
+
+    spooled = sorted(
+        (
+            r
+            for r in audit.spooled_rows(ctx.home)
+            if (not service or r.get("service") == service) and started(r) >= since
+        ),
+        key=started,
+        reverse=True,
+    )[:limit]
     scope = f"{service + ', ' if service else ''}last {days} day{'s' if days != 1 else ''}"
     return DeployHistory(
         rows=rows, sql=SQL, spooled=spooled, flushed=flushed, scope=scope, error=error

@@ -207,6 +207,26 @@ def test_audit_row_is_spooled_when_the_warehouse_fails_and_written_next_time(
     assert audit.spooled_rows(dworld.home) == []
 
 
+def test_a_spooled_row_the_warehouse_rejects_neither_blocks_the_others_nor_is_dropped(
+    dworld: DeployWorld,
+) -> None:
+    def row(deploy_id: str, **extra: object) -> dict[str, object]:
+        record = audit.AuditRecord(deploy_id, SERVICE, "deploy", "ada@h", "local")
+        record.finish("success", "x")
+        return {**record.to_row(), **extra}
+
+    # e.g. written by another nbaops version: a column this table does not have
+    for spooled in (row("poison", legacy_column=1), row("good-1"), row("good-2")):
+        audit.spool(dworld.home, spooled)
+    ctx = dworld.context()
+    assert audit.write(ctx, audit.AuditRecord("new", SERVICE, "rollback", "ada@h", "local")) is None
+    written = sorted(r["deploy_id"] for r in dworld.audit_rows())
+    assert written == ["good-1", "good-2", "new"]
+    assert [r["deploy_id"] for r in audit.spooled_rows(dworld.home)] == ["poison"]
+    assert audit.flush_spool(ctx) == 0  # still refused: still spooled, never dropped
+    assert [r["deploy_id"] for r in audit.spooled_rows(dworld.home)] == ["poison"]
+
+
 def test_failed_operation_then_failed_restore_does_not_name_none_as_the_new_revision(
     dworld: DeployWorld,
 ) -> None:
