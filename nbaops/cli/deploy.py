@@ -145,9 +145,11 @@ def rollback(
 )
 def verify_deploy(ctx: Context, service: str | None = None, dry_run: bool = False) -> Report:
     """Health and post-deploy validation of what serves now (recovers an interrupted deploy)."""
+    from nbaops.deploy.signals import terminate_as_interrupt
     from nbaops.deploy.verify import run_verify
 
-    return run_verify(ctx, _service(ctx, service), dry_run=dry_run)
+    with terminate_as_interrupt():  # its recovery changes traffic: SIGTERM stops it like Ctrl-C
+        return run_verify(ctx, _service(ctx, service), dry_run=dry_run)
 
 
 @nbaops_task(

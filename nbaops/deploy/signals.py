@@ -1,4 +1,5 @@
-"""SIGTERM and SIGHUP during a deploy or rollback, handled like Ctrl-C.
+"""SIGTERM and SIGHUP during a deploy, rollback or verify-deploy (which may recover an
+interrupted deploy), handled like Ctrl-C.
 
 ``timeout``, containers, CI cancellation and a closed terminal send SIGTERM or SIGHUP,
 not SIGINT. :func:`terminate_as_interrupt` turns them into :class:`Terminated` (a

@@ -372,6 +372,35 @@ def test_sigterm_during_a_deploy_restores_audits_alerts_and_exits_3(dworld: Depl
     assert any("deploy interrupted (SIGTERM)" in e["title"] for e in outbox(dworld))
 
 
+def test_sigterm_during_verify_deploys_recovery_is_handled_like_ctrl_c(
+    dworld: DeployWorld,
+) -> None:
+    """verify-deploy recovers (changes traffic): SIGTERM there raises like Ctrl-C, so the
+    recovery lets go of its lease, keeps the journal and the task exits 3."""
+    from invoke.context import Context as InvokeContext
+    from invoke.exceptions import Exit
+
+    from nbaops.cli import deploy as tasks
+
+    # a first run builds the task's sandbox on this home (the state files dworld shares)
+    tasks.verify_deploy(InvokeContext(), service=SERVICE, dry_run=True)
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    dworld.monkeypatch.setenv("NBAOPS_CRASH_AT", "recover:locked:TERM")  # with its lease
+    unhandled: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: unhandled.append(signum))
+    try:
+        with pytest.raises(Exit) as ended:
+            tasks.verify_deploy(InvokeContext(), service=SERVICE)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert unhandled == []  # the task's own handler took it
+    assert ended.value.code == 3
+    info = dworld.service()
+    assert lock.LOCK_ANNOTATION not in info.annotations  # the recovery's lease: released
+    assert journal_of(info) is not None  # the next command recovers
+
+
 def test_a_second_signal_during_the_restore_reports_the_traffic_left(
     dworld: DeployWorld,
 ) -> None:
