@@ -5,7 +5,8 @@ reads the service; when it carries a journal (:mod:`nbaops.deploy.journal`) whos
 has lapsed (expired, or its process on this host is gone) — or no lease at all — the
 deploy that wrote it was interrupted (``kill -9``, a lost runner, a restore cut short):
 
-1. take the lease (a takeover: the generation goes up, so the dead deploy is fenced off);
+1. take the lease (a takeover: the generation goes up, so the dead deploy is fenced off),
+   renewed by a :class:`~nbaops.deploy.heartbeat.Heartbeat` until step 4;
 2. if the journal shows a step that may have changed the service, route traffic back to
    the split recorded in the journal (``before``) and verify it (traffic, and health of a
    single pre-deploy revision);
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.deploy import audit, lock
+from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.inflight import notify
 from nbaops.deploy.journal import (
     JOURNAL_ANNOTATION,
@@ -211,6 +213,9 @@ def recover(
         ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=settings.lock_ttl_s
     )
     token = acquired.lock.token
+    # renewed like a deploy's: a restore slower than the lease must not let another
+    # command take it and recover the same deploy too
+    beat = Heartbeat(ctx.cloudrun, service, acquired.lock, settings.lock_ttl_s).start()
     rec = Recovery(found)
     clear = False
     try:
@@ -265,6 +270,7 @@ def recover(
         say("recover", rec.message, verdict)
         clear = rec.ok
     finally:
+        beat.stop()
         try:
             lock.release(
                 ctx.cloudrun,

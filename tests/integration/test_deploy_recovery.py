@@ -201,6 +201,28 @@ def test_a_rollback_whose_recovery_fails_writes_its_own_refused_row(dworld: Depl
     assert "changed nothing" in rows[0]["message"]
 
 
+def test_a_recovery_slower_than_its_lease_keeps_renewing_it(dworld: DeployWorld) -> None:
+    """Another command must not find the recovery's lease lapsed and recover too."""
+    from nbaops import clock
+
+    crashed_deploy(dworld)
+    dworld.reconfigure(lock_ttl_s=1)
+    dworld.monkeypatch.delenv("NBAOPS_NOW")  # real time: the dead deploy's lease has lapsed
+    ctx = dworld.context()
+    set_api_fault(dworld.home, "health-timeout", service=SERVICE, count=1, delay_s=2)
+    seen: list[lock.DeployLock | None] = []
+
+    def on(line: str) -> None:
+        if "verified:" in line:  # after the restore's 2 s health probe
+            seen.append(lock.current_lock(dworld.context().cloudrun, SERVICE))
+
+    rec = recover(ctx, ctx.config.service(SERVICE), progress=hook(on))
+    assert rec is not None and rec.ok, rec
+    (lease,) = seen
+    assert lease is not None and lease.deploy_id != "dead-deploy-1"
+    assert not lease.expired(clock.now()), lease  # 2 s into a 1 s lease: renewed
+
+
 def test_rollback_after_a_deploy_that_died_before_its_revision_served(
     dworld: DeployWorld,
 ) -> None:
