@@ -111,6 +111,17 @@ In-place type changes BigQuery allows (`ALTER COLUMN ... SET DATA TYPE`):
 {coercions}.
 They still break consumers (`FIELD_SAME_TYPE`) until waived.
 
+**Why `schema-apply` takes no lease** (unlike `inv deploy` and `inv rollback`): re-running
+it is always safe, so locking a second run out would protect nothing. Each run recomputes
+its plan from the live table, plans only allowed or waived changes, and every statement is
+idempotent — `ADD COLUMN IF NOT EXISTS`, `DROP NOT NULL`, `SET DATA TYPE` to the file's
+type, `SET OPTIONS` — so two concurrent runs from the same schema files converge (the
+second's statements change nothing), and a run killed mid-way leaves part of its plan
+applied, which the next run's diff sees and completes. A run from *other* schema files
+cannot undo a column or type the first added or widened: to it, that is a breaking change
+(a dropped column, a narrowed type), so it refuses before running anything unless its
+`schema_rules` waive exactly that change; only a description can be set back and forth.
+
 ### How the DDL is built (nothing from a schema file is pasted into SQL)
 
 Every statement is a SQLGlot syntax tree rendered in the BigQuery dialect: table and column
