@@ -151,9 +151,9 @@ def read_table_schema(path: Path) -> TableSchema:
 
 
 def _load(base: Path) -> Catalog:
-    from nbaops.bqschema.parse import LayoutError, parse_layouts
+    from nbaops.bqschema.parse import LAYOUT_FILE, LayoutError, parse_layouts
 
-    layout_path = base / "tables.yaml"
+    layout_path = base / LAYOUT_FILE
     layout: dict[str, Any] = {}
     if layout_path.is_file():
         try:
@@ -193,9 +193,16 @@ def _cached(base: Path, stamp: tuple[tuple[str, int], ...]) -> Catalog:
     return _load(base)
 
 
+def catalog_files(base: Path) -> list[Path]:
+    """The files the catalog of the schemas folder ``base`` is read from (some may not
+    exist): ``tables.yaml`` and every ``<dataset>/<table>.json``."""
+    from nbaops.bqschema.parse import LAYOUT_FILE
+
+    return [base / LAYOUT_FILE, *sorted(base.glob("*/*.json"))]
+
+
 def _stamp(base: Path) -> tuple[tuple[str, int], ...]:
-    paths = [base / "tables.yaml", *sorted(base.glob("*/*.json"))]
-    return tuple((str(p), p.stat().st_mtime_ns) for p in paths if p.exists())
+    return tuple((str(p), p.stat().st_mtime_ns) for p in catalog_files(base) if p.exists())
 
 
 def load_catalog(root: Path | None = None, *, schemas: Path | None = None) -> Catalog:

@@ -22,6 +22,7 @@ from nbaops.bqschema.lint import layout_problems
 from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
+    LAYOUT_FILE,
     Layout,
     LayoutError,
     decode_document,
@@ -34,8 +35,6 @@ from nbaops.bqschema.parse import (
 )
 from nbaops.errors import GitError, UsageError, first_line
 from nbaops.gitrepo import Repo
-
-LAYOUT_FILE = "tables.yaml"
 
 
 def is_schema_path(path: str) -> bool:

@@ -379,6 +379,8 @@ class LayoutError(ValueError):
 
 
 Layout = tuple[Partitioning | None, tuple[str, ...]]
+# The catalog's one file name, in its schemas folder: the only name read (no ``tables.yml``).
+LAYOUT_FILE = "tables.yaml"
 LAYOUT_KEYS = ("partition", "partition_type", "cluster")
 
 

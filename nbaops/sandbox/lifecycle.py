@@ -41,6 +41,7 @@ from nbaops.fsutil import write_json_atomic
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
 from nbaops.sandbox.build_settings import Settings
+from nbaops.table_catalog import catalog_files
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def schema_fingerprint(root: Path) -> str:
     """A hash of ``schemas/tables.yaml`` and every table schema file."""
     base = root / "schemas"
     digest = hashlib.sha256()
-    for path in [base / "tables.yaml", *sorted(base.glob("*/*.json"))]:
+    for path in catalog_files(base):
         if path.is_file():
             digest.update(path.relative_to(base).as_posix().encode())
             digest.update(path.read_bytes())

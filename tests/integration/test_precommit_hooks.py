@@ -165,6 +165,16 @@ def test_manifest_file_patterns(hook_id: str, path: str, expected: bool) -> None
     assert selects(manifest()[hook_id], path) is expected
 
 
+def test_the_breaking_hook_selects_the_one_catalog_file_the_check_reads() -> None:
+    """The manifest selected ``tables.yml`` too, which nothing reads: a commit of that file
+    ran the hook, and the check passed it without looking at a line."""
+    from nbaops.bqschema.parse import LAYOUT_FILE
+
+    hook = manifest()["bq-schema-breaking"]
+    assert selects(hook, f"schemas/{LAYOUT_FILE}")
+    assert not selects(hook, "schemas/tables.yml")
+
+
 def test_manifest_hooks_ask_for_the_python_the_package_requires() -> None:
     """pre-commit builds a hook's environment with its own interpreter unless the hook
     names one: under pre-commit on Python 3.12 the install failed ("requires a different
