@@ -257,10 +257,16 @@ def check_against_ref(
     if old_layouts is not None and new_layouts is not None:
         for table in set(old_layouts) | set(new_layouts):
             if old_layouts.get(table) != new_layouts.get(table):
-                candidate = f"{schemas_dir}/{table.replace('.', '/')}.json"
+                candidate = _schema_rel(schemas_dir, table)
                 if candidate not in schema_paths:
                     schema_paths.append(candidate)
                     old_bytes.update(base.read_many([candidate]))
+    # An entry for a table without a schema file: the catalog refuses it (table_catalog).
+    for table in sorted(new_layouts or {}):
+        if not (root / _schema_rel(schemas_dir, table)).is_file():
+            message = f"{table}: no schema file {_schema_rel(schemas_dir, table)}"
+            line = entry_lines.get(table, 1)
+            result.findings.append(lint_finding(shown(layout_rel), line, "LAYOUT_INVALID", message))
 
     for rel in schema_paths:
         path = shown(rel)
@@ -293,6 +299,12 @@ def check_against_ref(
                 )
         result.tables.append(TableDiff(table, path, comparison, verdicts))
     return result
+
+
+def _schema_rel(schemas_dir: str, table: str) -> str:
+    """Where the catalog expects ``dataset.table``'s schema file (relative to the root)."""
+    name = f"{table.replace('.', '/')}.json"
+    return f"{schemas_dir}/{name}" if schemas_dir else name
 
 
 def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, root: Path) -> DiffResult:

@@ -267,8 +267,9 @@ _CATALOG = [
     Rule(
         "LAYOUT_INVALID",
         E,
-        "The partition/cluster catalog (`schemas/tables.yaml`) is not valid YAML or an entry "
-        "is not `dataset.table: {partition: col, cluster: [cols]}`.",
+        "The partition/cluster catalog (`schemas/tables.yaml`) is not valid YAML, an entry "
+        "is not `dataset.table: {partition: col, cluster: [cols]}`, or it names a table "
+        "with no schema file `schemas/<dataset>/<table>.json`.",
         "Fix the entry; the breaking check cannot compare partitioning without it.",
     ),
 ]

@@ -520,7 +520,8 @@ def test_history_only_the_given_files_are_compared(repo: Path) -> None:
 def test_history_table_removed_and_layout_changed(repo: Path) -> None:
     (repo / "schemas" / "nba_analytics" / "player_game_summary.json").unlink()
     result = check_against_ref(["schemas/tables.yaml"], today=TODAY)
-    assert rules_of(result) == ["TABLE_NO_DELETE"]
+    # its catalog entry stayed behind, which the catalog refuses
+    assert rules_of(result) == ["LAYOUT_INVALID", "TABLE_NO_DELETE"]
     git(repo, "checkout", "-q", "--", "schemas")
     (repo / "schemas" / "tables.yaml").write_text(
         "nba_analytics.player_game_summary: {partition: game_date, cluster: [code]}\n"
@@ -648,6 +649,24 @@ def test_a_catalog_entry_naming_columns_its_table_lacks_is_invalid_new_table_inc
         ),
     ]  # fmt: skip
     assert result.failed
+
+
+def test_a_catalog_entry_for_a_table_without_a_schema_file_is_invalid(repo: Path) -> None:
+    """An entry naming a table that has no schema file passed bq-schema-breaking (a new
+    table compared with nothing), yet the catalog refuses it on the next run of any task."""
+    with (repo / "schemas" / "tables.yaml").open("a") as catalog:
+        catalog.write("nba_analytics.arenas: {partition: game_date}\n")
+    result = check_against_ref(["schemas/tables.yaml"], today=TODAY)
+    found = [(f.rule, f.path, f.line, f.message) for f in result.all_findings]
+    assert found == [
+        (
+            "LAYOUT_INVALID", os.path.join("schemas", "tables.yaml"), 2,
+            "nba_analytics.arenas: no schema file schemas/nba_analytics/arenas.json",
+        )
+    ]  # fmt: skip
+    assert result.failed
+    write(repo, "nba_analytics/arenas.json", BASE)  # with its file, the entry is fine
+    assert check_against_ref(["schemas/tables.yaml"], today=TODAY).all_findings == []
 
 
 def test_a_catalog_entry_partitioning_a_date_column_by_hour_is_invalid(repo: Path) -> None:
