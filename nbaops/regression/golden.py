@@ -444,8 +444,18 @@ def committed_problems(
 
 
 def committed_file(root: Path, manifest: Mapping[str, Any]) -> Path:
-    """The Parquet file a manifest names (beside it)."""
-    return manifest_path(root).parent / str(manifest.get("file", f"{GOLDEN_NAME}.parquet"))
+    """The Parquet file a manifest names (beside it).
+
+    Raises:
+        UsageError: ``file`` is not a plain file name (a path leading out of golden/).
+    """
+    name = manifest.get("file", f"{GOLDEN_NAME}.parquet")
+    if not isinstance(name, str) or name in ("", ".", "..") or name != Path(name).name:
+        raise UsageError(
+            f"golden set manifest {manifest_path(root)}: file {name!r:.80} is not a file "
+            f"name in {GOLDEN_DIR}/"
+        )
+    return manifest_path(root).parent / name
 
 
 def _difference(where: str, committed: Any, rebuilt: Any) -> str:

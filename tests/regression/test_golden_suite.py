@@ -96,6 +96,19 @@ def test_content_hash_matches_manifest_and_detects_an_edit(
         golden.load_golden(nba_data.connect(), tmp_path)
 
 
+@pytest.mark.parametrize("name", ["../elsewhere.parquet", "sub/../../elsewhere.parquet", "/abs"])
+def test_a_manifest_file_outside_golden_is_refused(tmp_path: Path, name: str) -> None:
+    """The manifest's ``file`` was joined to golden/ as given: ``../elsewhere.parquet``
+    loaded (and verified) a Parquet file from outside the golden set's folder."""
+    manifest = golden.read_manifest(ROOT)
+    (tmp_path / "golden").mkdir()
+    body = {**manifest, "file": name}
+    (tmp_path / "golden" / "manifest.json").write_text(json.dumps(body), encoding="utf-8")
+    (tmp_path / "elsewhere.parquet").write_bytes((ROOT / "golden" / manifest["file"]).read_bytes())
+    with pytest.raises(UsageError, match=r"manifest .*: file .* is not a file name in golden/"):
+        golden.load_golden(nba_data.connect(), tmp_path)
+
+
 @pytest.mark.parametrize(
     "content",
     [b"PAR1 cut short", None],  # a truncated file; a Parquet file of other columns
