@@ -78,6 +78,14 @@ def _reject(node: Any) -> None:
     )
 
 
+# The types whose literals are a type name before a string (lexical#literals), by the
+# names of SQLGlot's DataType.Type: DATE, TIME, DATETIME, TIMESTAMP, NUMERIC, BIGNUMERIC
+# and RANGE<...> (JSON '...' and INTERVAL are nodes of their own).
+_TYPED_LITERALS = frozenset(
+    {"DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "DECIMAL", "BIGDECIMAL", "RANGE"}
+)
+
+
 def _is_string_literal(node: Any) -> bool:
     from sqlglot import exp
 
@@ -96,8 +104,17 @@ def _check(node: Any) -> None:
         _check(node.this)
         return
     elif isinstance(node, exp.Cast):
-        # typed literals: DATE '...', TIMESTAMP '...', NUMERIC '...', RANGE<DATE> '...'
-        if _is_string_literal(node.this) and not node.args.get("format"):
+        # typed literals: DATE '...', TIMESTAMP '...', NUMERIC '...', RANGE<DATE> '...',
+        # which SQLGlot reads (and the DDL renders) as a CAST of the string. Only to a type
+        # that has such a literal: INT64 '5' is no literal, and CAST('x' AS INT64) or a
+        # SAFE_CAST is a function BigQuery does not list.
+        typed = node.to.this.name if isinstance(node.to, exp.DataType) else None
+        if (
+            not isinstance(node, exp.TryCast)
+            and typed in _TYPED_LITERALS
+            and _is_string_literal(node.this)
+            and not node.args.get("format")
+        ):
             return
     elif isinstance(node, exp.ParseJSON):  # JSON '...'
         if _is_string_literal(node.this) and node.args.get("is_literal"):

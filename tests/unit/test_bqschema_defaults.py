@@ -44,6 +44,13 @@ REJECTED = [
     ("UPPER('a')", "not a literal"),
     ("1 + 1", "not a literal"),
     ("CAST(game_id AS STRING)", "not a literal"),
+    # not literals (BigQuery has no INT64 '5'), and casts BigQuery does not list
+    ("INT64 '5'", "not a literal"),
+    ("STRING 'x'", "not a literal"),
+    ("CAST('x' AS INT64)", "not a literal"),
+    ("SAFE_CAST('1' AS INT64)", "not a literal"),
+    ("SAFE_CAST('2020-01-01' AS DATE)", "not a literal"),
+    ("[DATE '2020-01-01', SAFE_CAST('x' AS DATE)]", "not a literal"),
     ("ST_GEOGPOINT(lon, lat)", "not a literal"),
     ("GENERATE_UUID() || 'x'", "not a literal"),
     ("", "empty"),
