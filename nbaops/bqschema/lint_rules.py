@@ -36,7 +36,8 @@ _CATALOG = [
     Rule(
         "FILE_ENCODING",
         E,
-        "The file is not UTF-8 text (binary data or another encoding).",
+        "The file is not UTF-8 text (binary data or another encoding), or a string escapes "
+        "a lone UTF-16 surrogate (`\\ud800`), which no UTF-8 text can hold.",
         "Save the file as UTF-8.",
     ),
     Rule(

@@ -167,8 +167,40 @@ def decode_document(path: str, data: bytes) -> Document:
         line = doc.line_of(match.start()) if match else 1
         doc.add("JSON_SYNTAX", line, f"invalid JSON: {exc}")
         return doc
+    surrogate = _lone_surrogate(root)
+    if surrogate is not None:
+        doc.add(
+            "FILE_ENCODING",
+            doc.line_of(surrogate),
+            "a string escapes a lone UTF-16 surrogate (\\ud800-\\udfff): not Unicode text, "
+            "which BigQuery refuses",
+        )
+        return doc
     _locate(doc, root)
     return doc
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(root: Any) -> int | None:
+    """The offset of a value whose text (or key) holds a lone surrogate, or None.
+
+    Valid UTF-8 cannot encode one, but JSON can escape one (``"\\ud800"``) and the decoder
+    keeps it (a pair of escapes becomes one character)."""
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, pos = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return pos
+        elif isinstance(node, JObject):
+            for key, value in node.items():
+                stack.append((key, node.value_pos[key]))
+                stack.append((value, node.value_pos[key]))
+        elif isinstance(node, JArray):
+            stack.extend(zip(node, node.item_pos, strict=False))
+    return None
 
 
 def read_document(path: str) -> Document:

@@ -124,6 +124,28 @@ def test_non_utf8_and_binary_are_encoding_findings() -> None:
     assert rules(lint_document(decode_document("x.json", bytes(range(256))))) == ["FILE_ENCODING"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[\n{"name": "a", "type": "STRING", "description": "x\\ud800y"}]',
+        b'[\n{"name": "a", "type": "STRING", "description": "\\udc00"}]',
+        b'[\n{"name": "a", "type": "STRING", "policyTags": {"names": ["\\ud83d"]}}]',
+        b'[\n{"name": "a", "type": "STRING", "x\\ud800": 1}]',
+    ],
+)
+def test_a_lone_surrogate_escape_is_not_text(body: bytes) -> None:
+    """json.loads keeps "\\ud800" as a lone surrogate: a description holding one passed the
+    lint, though no UTF-8 text (what BigQuery stores) can hold it."""
+    findings = lint_document(decode_document("x.json", body))
+    assert rules(findings) == ["FILE_ENCODING"] and findings[0].line == 2
+    assert "lone UTF-16 surrogate" in findings[0].message
+
+
+def test_a_surrogate_pair_escape_is_one_character_and_fine() -> None:
+    body = b'[{"name": "a", "type": "STRING", "description": "\\ud83c\\udfc0 ball"}]'
+    assert rules(lint_document(decode_document("x.json", body))) == []
+
+
 def test_a_byte_order_mark_is_a_finding_because_json_load_refuses_it() -> None:
     # bq --schema and Client.schema_from_json read the file with json.load: a BOM fails
     # there ("Unexpected UTF-8 BOM"), so the hook must not pass it. The rest is still linted.
