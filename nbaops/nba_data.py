@@ -135,8 +135,10 @@ _LINE_TYPES = {
 
 def _register_names(con: _duckdb.DuckDBPyConnection, table: str, source: str, column: str) -> None:
     """A (name, name_key, player_lookup) table of ``source``'s distinct ``column`` values,
-    normalised in Python once per name."""
-    distinct = con.execute(_sql("SELECT DISTINCT {c} FROM {s}", c=column, s=source)).fetchall()
+    normalised in Python once per name. A row without a name (an empty CSV cell) has no
+    entry: the joins on this table leave it out, as they leave out rows without points."""
+    select = "SELECT DISTINCT {c} FROM {s} WHERE {c} IS NOT NULL"
+    distinct = con.execute(_sql(select, c=column, s=source)).fetchall()
     rows = [(n, normalise_name(n), player_lookup(n)) for n in sorted(r[0] for r in distinct)]
     con.execute(
         _sql(

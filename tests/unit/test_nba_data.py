@@ -233,6 +233,20 @@ def test_game_logs_are_typed_with_opponent_and_home_away(small_data: Path) -> No
     assert luka[0].points == 28 and luka[0].minutes == 30.0 and luka[0].fg3a == 3
 
 
+def test_a_row_without_a_player_name_is_left_out_not_a_crash(tmp_path: Path) -> None:
+    """An empty name cell is NULL in DuckDB: sorting the distinct names raised TypeError
+    (None < str), an internal error instead of loading the named rows."""
+    logs, lines = tmp_path / "logs.csv", tmp_path / "lines.csv"
+    named = _log(1, "Luka Dončić", "DAL", "0022400001", "2024-10-22", "DAL vs. SAS", 28)
+    unnamed = _log(2, "", "BKN", "0022400002", "2024-10-22", "BKN @ ATL", 12)
+    logs.write_text("\n".join([LOG_HEADER, named, unnamed]) + "\n", encoding="utf-8")
+    assert [g.player_id for g in nd.load_game_logs(logs)] == [1]
+    offer = ("player_points", "PrizePicks", "Over", 24.5, "Dallas Mavericks", "San Antonio Spurs")
+    rows = [_line(name, *offer, "g1", "2024-10-23T00:30:00Z") for name in ("Luka Doncic", "")]
+    lines.write_text("\n".join([LINE_HEADER, *rows]) + "\n", encoding="utf-8")
+    assert [p.player for p in nd.load_points_lines(lines)] == ["Luka Doncic"]
+
+
 def test_lines_collapse_sides_and_alternatives_to_one_posted_line(small_data: Path) -> None:
     lines = {(p.player, p.bookmaker): p for p in nd.load_points_lines(small_data / "points_lines")}
     assert len(lines) == 4  # assists market ignored; Over/Under rows collapsed
