@@ -23,6 +23,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from nbaops.errors import GitError
 from nbaops.gitrepo import Repo
 
 PLATFORM_DIR = "platform"
@@ -43,20 +44,45 @@ def platform_path(home: Path) -> Path:
 
 def ensure_platform_repo(home: Path, source: Path) -> Path:
     """The platform clone (created from ``source``'s HEAD history on first use), following
-    ``source``'s later commits (see :func:`_follow`)."""
+    ``source``'s later commits (see :func:`_follow`).
+
+    The clone is made beside its place and renamed into it once complete, so a run killed
+    while cloning leaves no half clone (with ``origin`` still set, ``origin/main`` would be
+    read as main). A folder that is not a repository of its own (a ``.git`` cut short by a
+    kill, during a clone or ``sandbox.clear``) is made again: git would find the enclosing
+    repository instead (this one, when the state folder is inside it) and read its history.
+    """
     path = platform_path(home)
     origin = Repo(source, timeout_s=TIMEOUT_S)
     head = origin.head()
-    if (path / ".git").exists():
-        _follow(Repo(path, env=IDENTITY, timeout_s=TIMEOUT_S), origin, head)
+    clone = _existing_clone(path)
+    if clone is not None:
+        _follow(clone, origin, head)
         return path
-    if path.exists():
-        shutil.rmtree(path)
-    origin.git("clone", "--quiet", "--no-checkout", "--", str(origin.root), str(path.resolve()))
-    clone = Repo(path, env=IDENTITY)
+    staging = path.with_name(f".{PLATFORM_DIR}.partial")
+    for leftover in (path, staging):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    origin.git("clone", "--quiet", "--no-checkout", "--", str(origin.root), str(staging.resolve()))
+    clone = Repo(staging, env=IDENTITY)
     clone.git("checkout", "--quiet", "-B", "main", head)
     clone.git("remote", "remove", "origin")  # main is local: no origin/main to prefer
+    staging.rename(path)
     return path
+
+
+def _existing_clone(path: Path) -> Repo | None:
+    """The clone at ``path`` when it is a repository of its own with a commit, else None."""
+    if not (path / ".git").is_dir():
+        return None
+    try:
+        clone = Repo(path, env=IDENTITY, timeout_s=TIMEOUT_S)
+        if clone.root.resolve() != path.resolve():
+            return None
+        clone.head()
+    except GitError:
+        return None
+    return clone
 
 
 def _follow(clone: Repo, origin: Repo, head: str) -> None:

@@ -43,3 +43,25 @@ def test_the_clone_follows_new_commits_and_keeps_the_drift_faults_commits(tmp_pa
     assert clone.commit_exists(third) is False
     assert Repo(platform_repo.ensure_platform_repo(home, source)).head() == added[-1]
     assert clone.commit_exists(third)
+
+
+def test_a_clone_cut_short_is_made_again_not_read_through_to_the_enclosing_repository(
+    tmp_path: Path,
+) -> None:
+    """A ``.git`` left incomplete (a kill while cloning or while ``sandbox.clear`` removed
+    it) is no repository to git, which then found the enclosing one: with the state folder
+    inside the project, drift read the project's history and the drift fault ran
+    ``git add``/``commit`` in the project itself."""
+    source = tmp_path / "source"
+    source.mkdir()
+    subprocess.run(["git", "init", "--quiet", "-b", "main", str(source)], check=True)
+    first = _commit(source, "a.txt")
+    home = source / ".nbaops"  # the default state folder: inside the project
+    (platform_repo.platform_path(home) / ".git" / "objects").mkdir(parents=True)
+    path = platform_repo.ensure_platform_repo(home, source)
+    clone = Repo(path)
+    assert clone.root == path.resolve()
+    assert (clone.head(), clone.remotes(), clone.main_ref()) == (first, [], "main")
+    # nothing half-made is left beside it, and the project is untouched
+    assert sorted(p.name for p in home.iterdir()) == [platform_repo.PLATFORM_DIR]
+    assert Repo(source).head() == first
