@@ -100,16 +100,21 @@ def rebuild_atomically(
     Raises:
         WarehouseError: a step failed; the old warehouse is untouched.
     """
+    from nbaops.errors import WarehouseError
+
     target = path.with_name(path.name + REBUILD_SUFFIX)
     _remove(target)
     old = make_warehouse(path)
     kept: dict[str, list[dict[str, Any]]] = {}
-    for spec in catalog:
-        if spec.dataset not in keep_datasets:
-            continue
-        with contextlib.suppress(Exception):  # a table the old warehouse lacks: nothing to keep
-            sql = f"SELECT * FROM `{spec.ref}`"  # noqa: S608 - identifiers only
-            kept[spec.ref] = old.query(sql).rows
+    # The old file held throughout: one it cannot open (held by another process past the
+    # lock wait) fails the rebuild, never reads as "no rows to keep" (the audit lost).
+    with old.session():
+        for spec in catalog:
+            if spec.dataset not in keep_datasets:
+                continue
+            with contextlib.suppress(WarehouseError):  # a table the old file lacks: none kept
+                sql = f"SELECT * FROM `{spec.ref}`"  # noqa: S608 - identifiers only
+                kept[spec.ref] = old.query(sql).rows
     try:
         new = make_warehouse(target)
         with new.session():

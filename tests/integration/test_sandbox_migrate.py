@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -180,6 +182,51 @@ def test_a_failed_rebuild_leaves_the_old_warehouse_untouched(project: Path) -> N
     assert audit_ids(ctx) == ["d-keep-me"]
     counts = lifecycle.status(ctx).to_json()["counts"]
     assert counts["nba_raw.games"] > 0 and counts["nba_ops.deploys"] == 1
+
+
+def test_a_rebuild_that_cannot_open_the_old_warehouse_fails_and_keeps_it(tmp_path: Path) -> None:
+    """The rows to keep were read with every error suppressed: the old file held by another
+    process past the lock wait read as "nothing to keep", and the rebuilt file replaced it
+    without the deploy audit."""
+    from nbaops.errors import WarehouseError
+    from nbaops.sandbox.migrate import rebuild_atomically
+    from nbaops.table_catalog import load_catalog
+
+    catalog = load_catalog(ROOT)
+    path = tmp_path / "warehouse.duckdb"
+    warehouse = DuckDBWarehouse(path, root=ROOT, lock_timeout_s=0.5)
+    with warehouse.session():
+        warehouse.create_tables(catalog)
+        warehouse.insert_rows("nba_ops.deploys", [AUDIT])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FILE, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseError):
+            rebuild_atomically(
+                path,
+                catalog,
+                make_warehouse=lambda p: DuckDBWarehouse(p, root=ROOT, lock_timeout_s=0.5),
+                keep_datasets=("nba_ops",),
+                fill=lambda new: None,
+            )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert [
+        r["deploy_id"] for r in warehouse.query("SELECT deploy_id FROM `nba_ops.deploys`").rows
+    ] == ["d-keep-me"]
+    assert not (tmp_path / "warehouse.duckdb.rebuild").exists()
+
+
+# Another process holding the warehouse file (DuckDB's write lock) until it is killed.
+HOLD_FILE = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+time.sleep(60)
+"""
 
 
 def test_a_schema_file_that_does_not_parse_is_tried_once_per_run_and_named_by_each_check(
