@@ -32,6 +32,7 @@ from nbaops.drift.report import (
     IssueAction,
     ServiceDrift,
     SyncResult,
+    human_age,
     issue_body,
     persist_comment,
     resolved_comment,
@@ -198,7 +199,8 @@ def _sync_one(
         client.update_issue(number, body=body, title=issue_title(drift.service))
         if due:
             client.add_comment(number, COMMENT_MARKER + "\n" + persist_comment(drift))
+    every = human_age(comment_interval.total_seconds())
     reason = "still drifting; body updated" + (
-        ", daily comment added" if due else ", comment skipped (one per day at most)"
+        ", comment added" if due else f", comment skipped (one per {every} at most)"
     )
     return IssueAction(drift.service, "update+comment" if due else "update", number, url, reason)

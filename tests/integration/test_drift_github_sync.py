@@ -242,6 +242,27 @@ def test_drift_persists_updates_without_duplicates_and_comments_at_most_daily(
     assert len(issue_of(github, "phase4-processors")) == 1
 
 
+def test_a_skipped_comment_names_the_configured_interval_not_a_day(github: FakeGitHub) -> None:
+    """The reason said "one per day at most" whatever drift.comment_interval was."""
+    import datetime as dt
+
+    from nbaops.drift.github_issues import sync_issues
+    from nbaops.drift.report import DriftReport, ServiceDrift
+
+    now = dt.datetime(2026, 3, 1, 13, 0, tzinfo=dt.UTC)
+    drift = ServiceDrift("prediction-worker", Verdict.FAIL, "1 pending commit", ("w/",), 21600.0)
+    report = DriftReport([drift], "a" * 40, "main", 21600.0, now, "prod")
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": github.url}
+    client = GitHubClient(GitHubSettings.from_env(env))
+    interval = dt.timedelta(hours=12)
+    opened = sync_issues(report, client, now=now, label=LABEL, comment_interval=interval)
+    assert [a.action for a in opened.actions] == ["open"]
+    again = sync_issues(report, client, now=now, label=LABEL, comment_interval=interval)
+    assert [(a.action, a.reason) for a in again.actions] == [
+        ("update", "still drifting; body updated, comment skipped (one per 12h at most)")
+    ]
+
+
 def test_every_page_is_read_when_the_server_pages_smaller_than_asked(
     world: World, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
