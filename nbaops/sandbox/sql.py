@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import re
 import time
 from collections.abc import Iterable
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 MAX_ROWS = 1000  # rows a query prints at most (one page of a terminal's scrollback)
@@ -49,6 +52,8 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, int) and not -(2**63) <= item < 2**63:
                 raise UsageError(f"--param {name}: {str(item)[:40]} is outside INT64")
+            if isinstance(item, float) and not math.isfinite(item):  # 1e400, JSON's NaN
+                raise UsageError(f"--param {name}: {item} is not a finite FLOAT64")
         params[name] = value
     return params
 
@@ -74,8 +79,14 @@ def _array(name: str, text: str) -> list[Any]:
 
 
 def typed(text: str) -> Any:
-    """The value a BigQuery parameter of the natural type would carry."""
-    for parse in (int, float, dt.date.fromisoformat, dt.datetime.fromisoformat):
+    """The value a BigQuery parameter of the natural type would carry: a number written
+    in ASCII digits, a date or a timestamp, else text (``nan``, ``inf`` or ``1_000`` are
+    words to a query, not the numbers Python's ``float``/``int`` read them as)."""
+    if _INT.fullmatch(text.strip()):
+        return int(text)
+    if _FLOAT.fullmatch(text.strip()):
+        return float(text)
+    for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
         with contextlib.suppress(ValueError):
             return parse(text)
     return text

@@ -87,6 +87,32 @@ def test_a_parameter_given_twice_or_outside_int64_is_bad_input() -> None:
     assert parse_params([f"x={2**63 - 1}"]) == {"x": 2**63 - 1}
 
 
+def test_words_python_reads_as_numbers_stay_text() -> None:
+    """--param name=Nan or =inf became a FLOAT64 NaN/infinity (Python's float reads the
+    words), 1_000 and Arabic-Indic digits an INT64; a number too large for FLOAT64 became
+    infinity."""
+    from nbaops.errors import UsageError
+    from nbaops.sandbox.sql import parse_params
+
+    words = ["a=nan", "b=Infinity", "c=-inf", "d=1_000", "e=\u0663"]
+    assert parse_params(words) == {
+        "a": "nan",
+        "b": "Infinity",
+        "c": "-inf",
+        "d": "1_000",
+        "e": "\u0663",
+    }
+    assert parse_params(["f=1.5", "g=-2e3", "h=.5", "i= 7"]) == {
+        "f": 1.5,
+        "g": -2000.0,
+        "h": 0.5,
+        "i": 7,
+    }
+    for bad in ["x=1e400", "x=[NaN]"]:
+        with pytest.raises(UsageError, match="not a finite FLOAT64"):
+            parse_params([bad])
+
+
 def test_an_array_parameter_is_given_as_json() -> None:
     """A runbook query with an ARRAY<STRING> parameter (batch-errors' @real_sources) could
     not be run as written: every value was a scalar."""
