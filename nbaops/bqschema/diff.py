@@ -261,12 +261,10 @@ def check_against_ref(
                 if candidate not in schema_paths:
                     schema_paths.append(candidate)
                     old_bytes.update(base.read_many([candidate]))
-    # An entry for a table without a schema file: the catalog refuses it (table_catalog).
-    for table in sorted(new_layouts or {}):
-        if not (root / _schema_rel(schemas_dir, table)).is_file():
-            message = f"{table}: no schema file {_schema_rel(schemas_dir, table)}"
-            line = entry_lines.get(table, 1)
-            result.findings.append(lint_finding(shown(layout_rel), line, "LAYOUT_INVALID", message))
+    for table in _tables_without_schema(root, schemas_dir, new_layouts or {}):
+        message = f"{table}: no schema file {_schema_rel(schemas_dir, table)}"
+        line = entry_lines.get(table, 1)
+        result.findings.append(lint_finding(shown(layout_rel), line, "LAYOUT_INVALID", message))
 
     for rel in schema_paths:
         path = shown(rel)
@@ -299,6 +297,19 @@ def check_against_ref(
                 )
         result.tables.append(TableDiff(table, path, comparison, verdicts))
     return result
+
+
+def _tables_without_schema(root: Path, schemas_dir: str, layouts: dict[str, Layout]) -> list[str]:
+    """The catalog's tables that no schema file in the working tree describes (the catalog
+    refuses such an entry, :mod:`nbaops.table_catalog`): none at the entry's path, nor a
+    table resource elsewhere whose ``tableReference`` names it (read only when needed)."""
+    missing = [t for t in sorted(layouts) if not (root / _schema_rel(schemas_dir, t)).is_file()]
+    if missing:
+        named = {
+            table_name_for(str(p), read_schema(str(p))[0]) for p in schema_files(root, schemas_dir)
+        }
+        missing = [t for t in missing if t not in named]
+    return missing
 
 
 def _schema_rel(schemas_dir: str, table: str) -> str:

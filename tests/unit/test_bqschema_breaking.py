@@ -667,6 +667,13 @@ def test_a_catalog_entry_for_a_table_without_a_schema_file_is_invalid(repo: Path
     assert result.failed
     write(repo, "nba_analytics/arenas.json", BASE)  # with its file, the entry is fine
     assert check_against_ref(["schemas/tables.yaml"], today=TODAY).all_findings == []
+    # as it is with a table resource elsewhere whose tableReference names the table
+    (repo / "schemas" / "nba_analytics" / "arenas.json").unlink()
+    write(repo, "nba_analytics/venues.json", {
+        "tableReference": {"datasetId": "nba_analytics", "tableId": "arenas"},
+        "schema": {"fields": BASE},
+    })  # fmt: skip
+    assert check_against_ref(["schemas/tables.yaml"], today=TODAY).all_findings == []
 
 
 def test_a_catalog_entry_partitioning_a_date_column_by_hour_is_invalid(repo: Path) -> None:
