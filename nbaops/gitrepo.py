@@ -37,9 +37,10 @@ FETCH_TIMEOUT_S = 120.0
 MAIN_BRANCH = "main"
 DEFAULT_REMOTE = "origin"
 
+# ``git log -z``: commits end with NUL, which no commit message holds; fields are split
+# by 0x1F, and the subject (which may hold any other character, 0x1F included) comes last.
 _FIELD = "\x1f"
-_RECORD = "\x1e"
-_LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%cI", "%s"]) + _RECORD
+_LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%cI", "%s"])
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ class Repo:
             GitError: either revision is unknown.
         """
         b, h = self.resolve(base), self.resolve(head)
-        args = ["log", f"--format={_LOG_FORMAT}", "--no-color"]
+        args = ["log", "-z", f"--format={_LOG_FORMAT}", "--no-color"]
         if first_parent:
             args.append("--first-parent")
         args.append(f"{b}..{h}")
@@ -321,7 +322,8 @@ class Repo:
             GitError: the repository has no commit yet.
         """
         head = self.head()
-        return _parse_log(self._out("log", f"--format={_LOG_FORMAT}", f"--max-count={limit}", head))
+        log = self._out("log", "-z", f"--format={_LOG_FORMAT}", f"--max-count={limit}", head)
+        return _parse_log(log)
 
     def changed_files(self, base: str, head: str, paths: Sequence[str] | None = None) -> list[str]:
         """Files that differ between the trees of ``base`` and ``head`` (sorted).
@@ -380,11 +382,10 @@ def _spawn(
 
 def _parse_log(text: str) -> list[Commit]:
     commits: list[Commit] = []
-    for record in text.split(_RECORD):
-        record = record.strip("\n")
+    for record in text.split("\0"):
         if not record.strip():
             continue
-        parts = record.split(_FIELD)
+        parts = record.split(_FIELD, 6)
         if len(parts) != 7:
             raise GitError(f"unexpected git log record {record[:80]!r}")
         sha, short, author, email, adate, cdate, subject = parts

@@ -95,6 +95,19 @@ def test_commits_between_lists_newest_first_with_aware_dates(
     assert top.to_json()["sha"] == history["c3"]
 
 
+def test_a_subject_with_the_separator_characters_is_read_whole(
+    repo_dir: Path, history: dict[str, str]
+) -> None:
+    """Records ended with 0x1E and fields with 0x1F, which a commit subject may hold: such a
+    commit made every git log that listed it fail ("unexpected git log record"), and the
+    drift of every service it touched ERROR."""
+    subject = "phase3: odd \x1e record \x1f field"
+    sha = commit_file(repo_dir, "services/phase3/app.py", "v3\n", subject, "2026-01-11T08:00:00Z")
+    (newest, *_rest) = Repo(repo_dir).commits_between(history["c1"], sha)
+    assert (newest.sha, newest.subject) == (sha, subject)
+    assert Repo(repo_dir).recent_commits(1)[0].subject == subject
+
+
 def test_commits_between_limited_to_paths(repo_dir: Path, history: dict[str, str]) -> None:
     repo = Repo(repo_dir)
     phase3 = repo.commits_between(history["c1"], "HEAD", ["services/phase3/"])
