@@ -64,15 +64,16 @@ def network_failure(exc: BaseException | None) -> bool:
     return isinstance(exc, network)
 
 
-def transient_retry(timeout_s: float) -> Any:
+def transient_retry(timeout_s: float, *also: type[Exception]) -> Any:
     """A ``google.api_core`` Retry of what the generated clients' defaults retry (503
-    UNAVAILABLE, DEADLINE_EXCEEDED), within ``timeout_s`` in all: for a call whose default
-    retries far longer than the call's own timeout (Cloud Scheduler GetJob: 600 s, Cloud
-    Monitoring ListTimeSeries: 90 s), which bounds each try, not the retries."""
+    UNAVAILABLE, DEADLINE_EXCEEDED, and ``also``), within ``timeout_s`` in all: for a call
+    whose default retries far longer than the call's own timeout (Cloud Scheduler GetJob:
+    600 s, Cloud Monitoring ListTimeSeries: 90 s, Secret Manager AccessSecretVersion and
+    IAM Credentials generateIdToken: 60 s), which bounds each try, not the retries."""
     from google.api_core import exceptions as gexc
     from google.api_core import retry as retries
 
-    transient = retries.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded)
+    transient = retries.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded, *also)
     return retries.Retry(predicate=transient, initial=0.5, maximum=5.0, timeout=timeout_s)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import google_call
+from nbaops.adapters.errors import google_call, transient_retry
 from nbaops.errors import AdapterError
 
 API = "IAM Credentials"
@@ -45,7 +45,8 @@ def generate_id_token(
     Args:
         credentials: google-auth credentials that authorize the call (their access token).
         endpoint: ``http://127.0.0.1:PORT`` for the stand-in; None for the real API.
-        timeout_s: per-request timeout.
+        timeout_s: the call's timeout, retries included (generateIdToken's default
+            retry re-sends a 503 for 60 s whatever the per-request timeout).
 
     Raises:
         CredentialsError: the caller's credentials are missing or refused.
@@ -63,6 +64,7 @@ def generate_id_token(
             audience=audience,
             include_email=True,
             timeout=timeout_s,
+            retry=transient_retry(timeout_s),
         )
 
     response = google_call(

@@ -32,7 +32,7 @@ import re
 from typing import Any
 
 from nbaops.adapters.credentials import client_kwargs
-from nbaops.adapters.errors import api_error_text, error_status
+from nbaops.adapters.errors import api_error_text, error_status, transient_retry
 from nbaops.errors import EXIT_USAGE, AdapterError
 
 # Google's FAILED_PRECONDITION text for a version that is not ENABLED (not a contract:
@@ -81,12 +81,20 @@ def _failed_precondition(exc: BaseException) -> bool:
 
 
 class SecretManager:
-    """One project's secrets."""
+    """One project's secrets; each call ends within ``timeout_s``, retries included."""
 
-    def __init__(self, project: str, *, endpoint: str | None = None, credentials: Any = None):
+    def __init__(
+        self,
+        project: str,
+        *,
+        endpoint: str | None = None,
+        credentials: Any = None,
+        timeout_s: float = 30.0,
+    ):
         self.project = project
         self.endpoint = endpoint
         self.credentials = credentials
+        self.timeout_s = timeout_s
 
     def _client(self) -> Any:
         from google.cloud import secretmanager  # lazy: ~0.4 s import
@@ -119,8 +127,12 @@ class SecretManager:
         from google.api_core import exceptions as gexc
 
         name = f"{self.secret_name(secret_id)}/versions/latest"
+        # the default retry re-sends a 429 or 503 for 60 s whatever the timeout: bounded
+        retry = transient_retry(self.timeout_s, gexc.ResourceExhausted)
         try:
-            reply = self._client().access_secret_version(name=name, timeout=30.0)
+            reply = self._client().access_secret_version(
+                name=name, timeout=self.timeout_s, retry=retry
+            )
         except gexc.NotFound:
             return None
         except gexc.GoogleAPICallError as exc:
@@ -158,7 +170,7 @@ class SecretManager:
         payload = {"data": data, "data_crc32c": crc32c(data)}
         parent = self.secret_name(secret_id)
         try:
-            client.add_secret_version(parent=parent, payload=payload, timeout=30.0)
+            client.add_secret_version(parent=parent, payload=payload, timeout=self.timeout_s)
             return
         except gexc.NotFound:
             pass  # no such secret yet: create it, then add
@@ -167,6 +179,6 @@ class SecretManager:
                 parent=f"projects/{self.project}",
                 secret_id=secret_id,
                 secret={"replication": {"automatic": {}}, "labels": labels},
-                timeout=30.0,
+                timeout=self.timeout_s,
             )
-        client.add_secret_version(parent=parent, payload=payload, timeout=30.0)
+        client.add_secret_version(parent=parent, payload=payload, timeout=self.timeout_s)

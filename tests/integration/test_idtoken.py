@@ -210,6 +210,40 @@ def test_generate_id_token_needs_an_access_token_from_the_caller(standin: StandI
     assert [r for r in StandIn.requests(standin.home) if "generateIdToken" in r["path"]]
 
 
+def test_generate_id_token_through_an_outage_ends_within_its_timeout() -> None:
+    """generateIdToken's default retry re-sends a 503 for 60 s whatever ``timeout_s``:
+    every health probe through impersonation waited 60 s in an IAM Credentials outage."""
+    import threading
+
+    from google.auth.credentials import AnonymousCredentials
+    from worlds.http_fake import FakeServer, google_error
+
+    from nbaops.adapters.iamcredentials import IamCredentialsError, generate_id_token
+
+    requests: list[str] = []
+
+    def outage(request: Any) -> tuple[int, Any]:
+        requests.append(request.path)
+        return google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
+
+    outcome: list[BaseException] = []
+
+    def mint(url: str) -> None:
+        try:
+            generate_id_token(AnonymousCredentials(), TARGET, AUDIENCE, endpoint=url, timeout_s=1)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with FakeServer(outage) as server:
+        minter = threading.Thread(target=mint, args=(server.url,), daemon=True)
+        minter.start()
+        minter.join(15)
+    assert not minter.is_alive(), "the call outlived its timeout"
+    [error] = outcome
+    assert isinstance(error, IamCredentialsError) and "gave up retrying" in str(error), error
+    assert 1 < len(requests) < 10  # retried, within the second
+
+
 # ---------------------------------------------------------------- invoker check
 
 

@@ -82,6 +82,7 @@ class FakeSecretManager:
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     denied: set[str] = field(default_factory=set)  # method ids answered 403
     corrupt_replies: bool = False  # access replies carry a dataCrc32c that does not match
+    unavailable: bool = False  # every request answers 503 UNAVAILABLE (an outage)
     requests: list[tuple[str, str]] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)  # (method id, JSON body)
 
@@ -93,6 +94,8 @@ class FakeSecretManager:
 
     def route(self, request: Request) -> tuple[int, Any]:
         self.requests.append((request.method, request.path))
+        if self.unavailable:
+            return google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
         path = unquote(request.path)
         body = request.json() if request.raw else None
         contract = standin_contract()
