@@ -238,6 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in {"Content-Type": content_type, **headers}.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:  # the client learns the connection ends here
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
@@ -249,16 +251,43 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PATCH = do_DELETE = _dispatch
 
+    def _read_body(self) -> bytes:
+        """The whole request body: ``Content-Length`` bytes, or the chunks of a
+        ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped).
+
+        Raises:
+            StandInApiError: 400 for a length or chunk size that is not a number (as
+                Google's front end answers); the connection then closes, since where the
+                next request starts is unknown.
+        """
+        try:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                chunks = []
+                while (size := int(self.rfile.readline(1024).split(b";", 1)[0], 16)) > 0:
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline(1024)  # the CRLF after the chunk
+                if size < 0:
+                    raise ValueError(size)
+                while self.rfile.readline(1024).strip():
+                    pass  # trailer fields, up to the blank line
+                return b"".join(chunks)
+            text = (self.headers.get("Content-Length") or "0").strip()
+            if not text.isascii() or not text.isdigit():
+                raise ValueError(text)
+        except ValueError:
+            self.close_connection = True
+            raise invalid_argument("the request's body length is not a number") from None
+        return self.rfile.read(int(text)) if int(text) else b""
+
     def _handle(self, method: str) -> None:
-        # Read the whole body first: a reply sent before reading it (a fault) would leave
-        # it in the keep-alive stream and corrupt the next request.
-        length = int(self.headers.get("Content-Length") or 0)
-        self._raw_body = self.rfile.read(length) if length > 0 else b""
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = parse_qs(split.query)
         host = run_urls.parse_host(self.headers.get("Host") or "")
         try:
+            # Read the whole body first: a reply sent before reading it (a fault) would
+            # leave it in the keep-alive stream and corrupt the next request.
+            self._raw_body = self._read_body()
             self._check_contract(method, path, split.query)
             if host is not None:
                 self._health_host(method, host)

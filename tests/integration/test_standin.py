@@ -281,3 +281,43 @@ def test_keep_alive_requests_are_not_held_back_by_nagle(standin: StandIn) -> Non
             assert session.get(url, timeout=5).status_code == 200
             took.append(time.perf_counter() - started)
     assert statistics.median(took) < 0.03, took
+
+
+def _raw_exchange(standin: StandIn, request: bytes) -> bytes:
+    """What the stand-in answers to ``request`` sent as is on a fresh connection."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", standin.port), timeout=5) as conn:
+        conn.sendall(request)
+        reply = b""
+        while b"\r\n\r\n" not in reply and (data := conn.recv(65536)):
+            reply += data
+    return reply
+
+
+def test_a_body_length_that_is_not_a_number_is_a_400(standin: StandIn) -> None:
+    """int() of the header raised in the handler thread: the client got its connection
+    closed with no reply, where Google's front end answers 400."""
+    reply = _raw_exchange(
+        standin,
+        b"POST /v2/entries:list HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: twelve\r\n\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 400 "), reply
+    assert b"Connection: close" in reply
+
+
+def test_a_chunked_body_is_read_like_a_sized_one(standin: StandIn) -> None:
+    """A chunked body was never read: the request ran without it and its chunks were
+    then parsed as the next request on the connection."""
+    url = standin.url + "/v2/entries:list"
+    body = {"resourceNames": [f"projects/{STANDIN_PROJECT}"], "pageSize": "bad"}
+    sized = requests.post(url, json=body, timeout=5)
+    chunked = requests.post(
+        url,
+        data=iter([json.dumps(body).encode()[:10], json.dumps(body).encode()[10:]]),
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert chunked.request.headers.get("Transfer-Encoding") == "chunked"
+    assert (chunked.status_code, chunked.json()) == (sized.status_code, sized.json())
+    assert sized.status_code == 400 and "page_size" in sized.text
