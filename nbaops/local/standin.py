@@ -324,7 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         kind = fault["kind"]
         if kind in ("timeout", "health-timeout"):
-            time.sleep(float(fault.get("delay_s") or 30.0))
+            delay = fault.get("delay_s")  # a fault file written by hand may leave it out
+            time.sleep(float(api_faults.TIMEOUT_DELAY_S if delay is None else delay))
             return None
         if kind in api_faults.DEFAULT_STATUS:
             raise api_faults.fault_error(fault)

@@ -227,6 +227,15 @@ def test_http_5xx_with_count_then_recovers(standin: StandIn, nbaops_home: Path) 
     assert get_json(url)[0] == 200
 
 
+def test_a_timeout_fault_sleeps_the_delay_it_was_given(standin: StandIn, nbaops_home: Path) -> None:
+    """An explicit ``delay_s`` of 0 fell back to a 30 s sleep of the stand-in's own."""
+    set_api_fault(nbaops_home, "timeout", method="GET", count=1, delay_s=0)
+    url = standin.url + BASE + "/services/grading-service"
+    started = time.monotonic()
+    assert get_json(url)[0] == 200
+    assert time.monotonic() - started < 3
+
+
 def test_log_filter_subset_and_rejections() -> None:
     entry = {
         "resource": {"type": "cloud_run_revision", "labels": {"service_name": "a"}},
