@@ -459,13 +459,15 @@ class _Handler(BaseHTTPRequestHandler):
         update_mask = (query.get("updateMask") or [""])[0] or None
         # lro-fail is about a new revision failing to become ready: it waits for an update
         # that can create one (template in the mask, or no mask), not a lease/traffic write.
+        # A validateOnly dry run starts no rollout: the faults wait for the real update.
         paths = cloudrun_update.mask_paths(update_mask)
         creates = paths is None or any(p.split(".")[0] == "template" for p in paths)
-        fault = self._fault("lro", service, "PATCH") if creates else None
+        dry_run = _flag(query, "validateOnly")
+        fault = self._fault("lro", service, "PATCH") if creates and not dry_run else None
         fail = (
             f"Revision failed to become ready (injected fault {fault['kind']})" if fault else None
         )
-        polls = self._lro_polls(service)
+        polls = 0 if dry_run else self._lro_polls(service)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
             _svc, _new, error = cloudrun_update.update_service(
@@ -503,7 +505,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise StandInApiError(
                 501, "UNIMPLEMENTED", "the local stand-in needs a serviceId to create a service"
             )
-        polls = self._lro_polls(service_id)
+        polls = 0 if _flag(query, "validateOnly") else self._lro_polls(service_id)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
             svc, _new = cloudrun_update.create_service(

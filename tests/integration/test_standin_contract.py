@@ -413,6 +413,22 @@ def test_validate_only_answers_the_result_without_changing_anything(
     assert state_service(nbaops_home, SERVICE) == before
 
 
+def test_a_validate_only_request_leaves_the_rollout_faults_to_the_real_one(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    """A dry run starts no rollout, yet it took the ``lro-fail`` and ``slow-lro`` faults
+    set for the next update, which then succeeded at once."""
+    set_api_fault(nbaops_home, "lro-fail", count=1)
+    set_api_fault(nbaops_home, "slow-lro", count=1, polls=1)
+    body = {"template": {"containers": [{"image": "img/x:2"}]}}
+    status, dry = raw(service_url + "?validateOnly=true", "PATCH", body)
+    assert status == 200 and dry["done"] is True and "error" not in dry, dry
+    status, real = raw(service_url, "PATCH", body)
+    assert status == 200 and real["done"] is False, real  # slow-lro: pending
+    polls = [raw(standin.url + "/v2/" + real["name"], "GET")[1] for _ in range(2)]
+    assert [p["done"] for p in polls] == [False, True] and "error" in polls[1], polls  # lro-fail
+
+
 def test_published_write_parameters_are_honoured_not_silently_ignored(
     standin: StandIn, nbaops_home: Path, service_url: str
 ) -> None:
