@@ -65,6 +65,9 @@ _FIELDS = {
 }
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 class FilterError(ValueError):
     """The filter uses syntax the stand-in does not support."""
 
@@ -104,10 +107,38 @@ def _records(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if "timestamp" not in record:
             raise ValueError("log entry needs a timestamp")
         stamp = record["timestamp"]
-        when = as_utc(stamp if isinstance(stamp, dt.datetime) else str(stamp))
-        record["timestamp"] = rfc3339(when)  # the client parses only RFC 3339 UTC with a Z
+        # the client parses only RFC 3339 UTC with a Z
+        if isinstance(stamp, dt.datetime):
+            record["timestamp"] = rfc3339(stamp)
+        else:
+            record["timestamp"] = _stored_timestamp(str(stamp))
         records.append(record)
     return records
+
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def epoch_nanos(stamp: str) -> int:
+    """An RFC 3339 timestamp in nanoseconds since the epoch: Cloud Logging keeps up to 9
+    fraction digits (``LogEntry.timestamp``), where a datetime holds 6.
+
+    Raises:
+        ValueError: not a timestamp.
+    """
+    match = _FRACTION.search(stamp)
+    fraction = int(match.group(1)[:9].ljust(9, "0")) if match else 0
+    whole = as_utc(_FRACTION.sub("", stamp, count=1))
+    return (whole - _EPOCH) // dt.timedelta(seconds=1) * 10**9 + fraction
+
+
+def _stored_timestamp(stamp: str) -> str:
+    """``stamp`` as RFC 3339 UTC: 6 fraction digits, 9 when it has nanoseconds."""
+    nanos = epoch_nanos(stamp)
+    when = _EPOCH + dt.timedelta(microseconds=nanos // 1000)
+    if nanos % 1000 == 0:
+        return rfc3339(when)
+    return f"{rfc3339(when)[:-8]}.{nanos % 10**9:09d}Z"
 
 
 # The parsed log file, kept while the file is unchanged: one health run lists entries once
@@ -185,20 +216,18 @@ def _severity_rank(entry: dict[str, Any]) -> int:
     return SEVERITY_RANK.get(str(entry.get("severity", "DEFAULT")), 0)
 
 
-def _timestamp(entry: dict[str, Any]) -> dt.datetime:
-    return as_utc(str(entry["timestamp"]))
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+def _timestamp(entry: dict[str, Any]) -> int:
+    return epoch_nanos(str(entry["timestamp"]))
 
 
 def position(entry: dict[str, Any], *, desc: bool) -> tuple[int, str]:
-    """Where ``entry`` sorts in ``entries:list``: by timestamp (descending with ``desc``),
-    equal timestamps by ``insertId`` (logging.v2 ``orderBy``: "Entries with equal timestamps
-    are returned in order of their insert_id values"). Used as the page cursor too.
+    """Where ``entry`` sorts in ``entries:list``: by timestamp to the nanosecond
+    (descending with ``desc``), equal timestamps by ``insertId`` (logging.v2 ``orderBy``:
+    "Entries with equal timestamps are returned in order of their insert_id values").
+    Used as the page cursor too.
     """
-    micros = (_timestamp(entry) - _EPOCH) // dt.timedelta(microseconds=1)
-    return (-micros if desc else micros, str(entry.get("insertId", "")))
+    nanos = _timestamp(entry)
+    return (-nanos if desc else nanos, str(entry.get("insertId", "")))
 
 
 def next_page_token(last: dict[str, Any], scope: str) -> str:
@@ -258,7 +287,7 @@ def compile_filter(filter_: str) -> Callable[[dict[str, Any]], bool]:
             read: Callable[[dict[str, Any]], Any] = _severity_rank
         elif field == "timestamp":
             try:
-                value = as_utc(value)
+                value = epoch_nanos(value)
             except ValueError as exc:
                 raise FilterError(f"invalid timestamp {value!r}") from exc
             read = _timestamp

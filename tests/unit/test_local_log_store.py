@@ -100,3 +100,19 @@ def test_a_line_still_being_appended_is_left_for_the_next_read(tmp_path: Path) -
     path.write_text('{"a": 1}\nnot json\n{"b": 2}\n', encoding="utf-8")
     with pytest.raises(DamagedStateError, match=r"x\.jsonl: damaged sandbox state \(line 2 is"):
         read_jsonl(path)
+
+
+def test_entries_are_ordered_filtered_and_returned_to_the_nanosecond(tmp_path: Path) -> None:
+    """Cloud Logging timestamps carry 9 fraction digits: the store cut them to 6, so two
+    entries of one microsecond came back in insertId order, not time order, a
+    ``timestamp >`` clause between them matched neither, and the reply lost the digits."""
+    first = {**entry("a"), "timestamp": "2026-11-30T12:00:00.000000001Z", "insertId": "z"}
+    second = {**entry("b"), "timestamp": "2026-11-30T12:00:00.000000002Z", "insertId": "a"}
+    log_store.append_entries(tmp_path, [second, first])
+    oldest_first = log_store.query(tmp_path, "", order_desc=False)
+    assert [e["timestamp"] for e in oldest_first] == [first["timestamp"], second["timestamp"]]
+    later = log_store.query(tmp_path, 'timestamp > "2026-11-30T12:00:00.000000001Z"')
+    assert [e["insertId"] for e in later] == ["a"]
+    micro = {**entry("c"), "timestamp": "2026-11-30T07:00:00.5-05:00"}
+    log_store.append_entries(tmp_path, [micro])
+    assert log_store.read_entries(tmp_path)[-1]["timestamp"] == "2026-11-30T12:00:00.500000Z"
