@@ -415,6 +415,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, str) and bool(_INT_RE.match(value))
 
 
+def _enum_number(value: Any) -> bool:
+    """Whether ``value`` can be a numeric enum ($alt=json;enum-encoding=int): any int32.
+    Proto3 enums are open: a number the enum does not name is accepted and kept (protobuf
+    conformance, Required.Proto3.JsonInput.EnumFieldUnknownValue), and the discovery
+    document lists names, not numbers, which can have gaps (run.v2
+    ``Condition.CommonReason`` has no 2 or 5, and goes up to 17 with 16 names)."""
+    return _is_int(value) and -(2**31) <= int(value) < 2**31
+
+
 def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
     """True when a JSON scalar does not fit the field (proto3 JSON mapping rules)."""
     kind = spec.get("type")
@@ -423,8 +432,7 @@ def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
     if enum is not None:
         if isinstance(value, str):
             return value not in enum
-        # numeric enums ($alt=json;enum-encoding=int); out of range is rejected
-        return not (_is_int(value) and 0 <= int(value) < len(enum))
+        return not _enum_number(value)
     if kind == "boolean":
         return not isinstance(value, bool)
     if kind == "integer":
@@ -470,7 +478,7 @@ def _query_value_problem(spec: Mapping[str, Any], value: str) -> str | None:
     kind = spec.get("type", "string")
     fmt = spec.get("format")
     if "enum" in spec:
-        ok = value in spec["enum"] or (_INT_RE.match(value) and int(value) < len(spec["enum"]))
+        ok = value in spec["enum"] or (_INT_RE.match(value) and _enum_number(value))
         return None if ok else "TYPE_ENUM"
     if kind == "boolean":
         return None if value in ("true", "false") else "TYPE_BOOL"

@@ -129,7 +129,7 @@ def test_body_unknown_fields_types_and_enums_match_googles_wording(contract: Con
             "containers": [{"image": "i", "ports": [{"containerPort": "80"}], "extra": True}],
             "maxInstanceRequestConcurrency": 1.5,
             "timeout": "5 minutes",
-            "executionEnvironment": 9,
+            "executionEnvironment": 2**31,
             "scaling": "lots",
         },
         "traffic": {"type": 1},
@@ -147,7 +147,7 @@ def test_body_unknown_fields_types_and_enums_match_googles_wording(contract: Con
     assert "template.containers[0].ports[0].container_port" not in by_field  # "80" is valid
     assert "(TYPE_INT32), 1.5" in by_field["template.max_instance_request_concurrency"]
     assert "Duration" in by_field["template.timeout"]
-    assert "(TYPE_ENUM), 9" in by_field["template.execution_environment"]
+    assert "(TYPE_ENUM), 2147483648" in by_field["template.execution_environment"]
     assert "(TYPE_MESSAGE)" in by_field["template.scaling"]
     assert "(repeated field)" in by_field["traffic"]
     assert "(TYPE_BOOL)" in by_field["invoker_iam_disabled"]
@@ -156,6 +156,21 @@ def test_body_unknown_fields_types_and_enums_match_googles_wording(contract: Con
     details = error.to_json()["error"]["details"][0]
     assert details["@type"] == "type.googleapis.com/google.rpc.BadRequest"
     assert {"description": by_field[""]} in details["fieldViolations"]
+
+
+def test_a_numeric_enum_is_any_int32_as_proto3_enums_are_open(contract: Contract) -> None:
+    """The discovery document lists enum names, not their numbers: judging a number by its
+    position in the list refused VPC_NETWORK_NOT_FOUND (17 of Condition.CommonReason, whose
+    16 names skip 2 and 5) and ALIGN_PERCENT_CHANGE (23). Proto3 JSON parsers accept any
+    number (conformance: Required.Proto3.JsonInput.EnumFieldUnknownValue)."""
+    method = contract.match("GET", SERVICE)
+    reply = {"name": "s", "terminalCondition": {"type": "Ready", "reason": 17}}
+    assert contract.response_violations(method, reply) == []
+    body = {"template": {"executionEnvironment": 9}}
+    assert contract.validate("PATCH", SERVICE, "", body)
+    # ALIGN_PERCENT_CHANGE is 23 of Aggregation.Aligner's 19 names
+    query = "filter=x&$alt=json;enum-encoding=int&aggregation.perSeriesAligner=23"
+    assert contract.validate("GET", "/v3/projects/p/timeSeries", query, None)
 
 
 def test_scalars_follow_the_proto3_json_mapping(contract: Contract) -> None:
