@@ -23,6 +23,11 @@ same answer on both engines:
   ``DATETIME_DIFF('2010-07-07 10:20:00', '2008-12-25 15:30:00', DAY)`` = 559, with
   558 days 18:50 elapsed.
 - ``EXTRACT(DATE FROM ts AT TIME ZONE z)`` → ``CAST(ts AT TIME ZONE z AS DATE)``.
+- ``array[OFFSET(i)]``/``[ORDINAL(i)]``: DuckDB's lists start at 1 and answer NULL out of
+  range → the position computed, and BigQuery's "Array index i is out of bounds" raised
+  (``SAFE_OFFSET``/``SAFE_ORDINAL``: NULL).
+- ``x / 0``: an error in BigQuery ("division by zero"), inf, NaN or NULL in DuckDB → a
+  zero divisor raises the error.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
 - ``CAST(x AS NUMERIC)``: DuckDB's bare DECIMAL is (18,3) → DECIMAL(38,9) like BigQuery.
 - ``BYTES(L)`` (a maxLength in DDL): DuckDB's BLOB takes no length → ``BLOB``.
@@ -154,8 +159,61 @@ def _week_number(value: Any, start: int) -> Any:
     return exp.Paren(this=formula)
 
 
+def _from_template(template: str, **operands: Any) -> Any:
+    """``template`` (DuckDB SQL) with each column named like an operand replaced by a copy
+    of it."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(template, read="duckdb")
+    for column in list(tree.find_all(exp.Column)):
+        if column.name in operands:
+            column.replace(operands[column.name].copy())
+    return tree
+
+
+def _array_element(node: Any) -> Any:
+    """BigQuery's ``array[OFFSET(i)]`` / ``[ORDINAL(i)]`` (``SAFE_``: NULL out of range) in
+    DuckDB, whose lists start at 1, count from the end for a negative index and answer
+    NULL out of range: SQLGlot shifted only a literal index (``arr[OFFSET(i)]`` read the
+    element after), and BigQuery's "Array index 5 is out of bounds" became NULL."""
+    from sqlglot import exp
+
+    position = f"(_index + {1 - node.args['offset']})"
+    if node.args.get("safe"):
+        fallback = ""
+    else:
+        fallback = (
+            " WHEN _index IS NOT NULL AND _array IS NOT NULL THEN "
+            "ERROR('Array index ' || CAST(_index AS VARCHAR) || ' is out of bounds')"
+        )
+    element = _from_template(
+        f"CASE WHEN {position} BETWEEN 1 AND LEN(_array) THEN _array[{position}]{fallback} END",
+        _array=node.this,
+        _index=node.expressions[0],
+    )
+    for bracket in element.find_all(exp.Bracket):
+        bracket.set("offset", 1)  # already DuckDB's position: SQLGlot must not shift it
+    return exp.Paren(this=element)
+
+
 def _fix_node(node: Any) -> Any:
     from sqlglot import exp
+
+    if (
+        isinstance(node, exp.Bracket)
+        and node.args.get("offset") in (0, 1)
+        and len(node.expressions) == 1
+    ):
+        return _array_element(node)
+    if isinstance(node, exp.Div) and not node.args.get("safe"):
+        # BigQuery: "division by zero" is an error (inf and NaN come only from inf or NaN
+        # operands); DuckDB answers inf, NaN or NULL
+        divisor = _from_template(
+            "CASE WHEN _divisor = 0 THEN ERROR('division by zero') ELSE _divisor END",
+            _divisor=node.expression,
+        )
+        return exp.Div(this=node.this.copy(), expression=divisor, typed=node.args.get("typed"))
 
     if isinstance(node, exp.StrToTime):  # PARSE_TIMESTAMP (PARSE_DATETIME: ParseDatetime)
         fmt = node.args.get("format")

@@ -294,6 +294,35 @@ def test_parse_timestamp_reads_the_time_in_its_time_zone(wh: DuckDBWarehouse) ->
     }
 
 
+def test_array_positions_and_division_by_zero_answer_or_fail_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """SQLGlot shifted only a literal OFFSET to DuckDB's 1-based lists: ``xs[OFFSET(i)]``
+    read the element after i (and SAFE_OFFSET(-1) the last one). Where BigQuery fails,
+    "Array index 3 is out of bounds" and "division by zero" (operators: inf and NaN only
+    from inf or NaN operands), DuckDB answered NULL, inf or NaN: a check could PASS
+    locally on what errors in production."""
+    row = wh.query(
+        "SELECT xs[OFFSET(i)] AS o, xs[ORDINAL(i)] AS n, xs[SAFE_OFFSET(i + 2)] AS so, "
+        "xs[SAFE_OFFSET(-1)] AS neg, xs[SAFE_ORDINAL(i)] AS sn, xs[OFFSET(NULL)] AS z "
+        "FROM UNNEST([1]) AS i, UNNEST([STRUCT(['a', 'b', 'c'] AS xs)])",
+    ).rows[0]
+    assert row == {"o": "b", "n": "a", "so": None, "neg": None, "sn": "a", "z": None}
+    assert wh.query("SELECT SAFE_DIVIDE(1, 0) AS q, 6 / @d AS h", {"d": 4}).rows[0] == {
+        "q": None,
+        "h": 1.5,
+    }
+    failing = {
+        "SELECT ['a', 'b'][OFFSET(i)] AS x FROM UNNEST([2]) AS i": "Array index 2 is out of",
+        "SELECT ['a', 'b'][ORDINAL(i)] AS x FROM UNNEST([0]) AS i": "Array index 0 is out of",
+        "SELECT n / d AS x FROM UNNEST([0.0]) AS d, UNNEST([1.0]) AS n": "division by zero",
+        "SELECT COUNT(v) / COUNT(*) AS x FROM UNNEST(@xs) AS v": "division by zero",
+    }
+    for sql, message in failing.items():
+        with pytest.raises(WarehouseError, match=message):
+            wh.query(sql, {"xs": []} if "@xs" in sql else None)
+
+
 def test_monitoring_aggregates_countif_safe_divide_qualify_unnest(wh: DuckDBWarehouse) -> None:
     row = wh.query(
         """
