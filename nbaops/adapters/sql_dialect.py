@@ -15,8 +15,9 @@ same answer on both engines:
   (default UTC); SQLGlot's ``strptime`` dropped the zone → ``AT TIME ZONE zone``.
 - ``FORMAT(fmt, ...)``: BigQuery's printf-style specifiers; DuckDB's ``format`` takes
   ``{}`` and returned ``fmt`` unchanged → DuckDB's ``printf``.
-- ``DATE_TRUNC``/``DATE_SUB``/``DATE_ADD`` return DATE in BigQuery; DuckDB returns a
-  TIMESTAMP → wrapped in ``CAST(... AS DATE)``.
+- ``DATE_TRUNC``/``DATE_SUB``/``DATE_ADD``/``DATE_FROM_UNIX_DATE`` return DATE in
+  BigQuery; DuckDB returns a TIMESTAMP → wrapped in ``CAST(... AS DATE)``.
+- ``COUNTIF`` of no rows is 0 in BigQuery, DuckDB's ``COUNT_IF`` NULL → ``COUNT(CASE ...)``.
 - ``TIMESTAMP_DIFF`` counts *whole* units elapsed in BigQuery (10:59:59 → 11:00:01 is
   0 hours); DuckDB's ``date_diff`` counts boundaries → uses DuckDB's ``date_sub`` (whole
   units). ``DATETIME_DIFF`` counts boundaries, as ``date_diff`` does: BigQuery documents
@@ -241,7 +242,10 @@ def _fix_node(node: Any) -> Any:
         if part == "DATE":
             return exp.Cast(this=node.expression.copy(), to=exp.DataType.build("DATE"))
         return node
-    if isinstance(node, (exp.DateSub, exp.DateAdd, exp.DateTrunc)):
+    if isinstance(node, exp.CountIf):
+        # BigQuery: "Returns 0 if there are zero input rows"; DuckDB's COUNT_IF: NULL
+        return _from_template("COUNT(CASE WHEN _condition THEN 1 END)", _condition=node.this)
+    if isinstance(node, (exp.DateSub, exp.DateAdd, exp.DateTrunc, exp.DateFromUnixDate)):
         parent = node.parent
         if isinstance(parent, exp.Cast) and parent.to.is_type("date"):
             return node

@@ -323,6 +323,23 @@ def test_array_positions_and_division_by_zero_answer_or_fail_as_in_bigquery(
             wh.query(sql, {"xs": []} if "@xs" in sql else None)
 
 
+def test_countif_of_no_rows_and_date_from_unix_date_answer_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """COUNTIF "returns 0 if there are zero input rows" (BigQuery), DuckDB's COUNT_IF NULL:
+    a check reading "0 failures" got None. DATE_FROM_UNIX_DATE returns a DATE, DuckDB's
+    date + interval a TIMESTAMP."""
+    row = wh.query(
+        "SELECT COUNTIF(v > 0) AS none, DATE_FROM_UNIX_DATE(20000) AS d FROM UNNEST(@xs) AS v",
+        {"xs": []},
+    ).rows[0]
+    assert row == {"none": 0, "d": dt.date(2024, 10, 4)}
+    windowed = wh.query(
+        "SELECT COUNTIF(v > 1) OVER (ORDER BY v) AS n FROM UNNEST([1, 2, 3]) AS v ORDER BY v"
+    ).rows
+    assert [r["n"] for r in windowed] == [0, 1, 2]
+
+
 def test_monitoring_aggregates_countif_safe_divide_qualify_unnest(wh: DuckDBWarehouse) -> None:
     row = wh.query(
         """
