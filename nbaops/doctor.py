@@ -456,14 +456,20 @@ NEEDS_CREDENTIALS = (
 def run_doctor(ctx: Context) -> CheckReport:
     """Every check, in dependency order (credentials first). Read-only."""
     not_applicable: dict[str, str] = {}
+    if ctx.is_local:
+        not_applicable["scheduler_job"] = "Cloud Scheduler has no local stand-in"
+        not_applicable["github_issues"] = "GitHub is not reachable from the sandbox"
     credentials, usable = check_credentials(ctx)
     checks = [credentials]
     services = ctx.config.service_names
     if not usable:
         message = "not run: the credentials are not usable"
         for name in NEEDS_CREDENTIALS:
-            checks.append(_Probe(name, "*", CREDENTIALS_FIX, "").result(Verdict.ERROR, message))
-        checks.append(check_github(ctx))
+            if name not in not_applicable:
+                probe = _Probe(name, "*", CREDENTIALS_FIX, "")
+                checks.append(probe.result(Verdict.ERROR, message))
+        if "github_issues" not in not_applicable:
+            checks.append(check_github(ctx))
         return doctor_report(ctx.profile, checks, not_applicable)
     project = check_project(ctx)
     checks.append(project)
@@ -487,10 +493,7 @@ def run_doctor(ctx: Context) -> CheckReport:
         ]
     jobs += [partial(check_datasets, ctx), partial(check_table_schemas, ctx)]
     jobs.append(partial(_optional, check_slack_secret, ctx))
-    if ctx.is_local:
-        not_applicable["scheduler_job"] = "Cloud Scheduler has no local stand-in"
-        not_applicable["github_issues"] = "GitHub is not reachable from the sandbox"
-    else:
+    if not ctx.is_local:
         jobs += [partial(_one, check_scheduler, ctx), partial(_one, check_github, ctx)]
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="nbaops-doctor") as pool:
         for found in pool.map(lambda job: job(), jobs):

@@ -79,6 +79,23 @@ def test_a_drifted_table_is_named_and_fails(dworld: DeployWorld) -> None:
     assert lines[-1].startswith("FAIL nbaops doctor: ") and "1 FAIL" in lines[-1]
 
 
+def test_unusable_local_credentials_leave_scheduler_and_github_not_applicable(
+    dworld: DeployWorld,
+) -> None:
+    """Without usable credentials the local profile reported the Cloud Scheduler job as
+    ERROR and ran the GitHub check, which it lists as not applicable when they work: the
+    module promises both are never judged there."""
+    from google.auth.credentials import AnonymousCredentials
+
+    ctx = dworld.context()
+    ctx.credentials = AnonymousCredentials()  # what an unusable credential proves: nothing
+    report = run_doctor(ctx)
+    assert report.checks[0].name == "credentials" and report.checks[0].verdict is Verdict.FAIL
+    names = {c.name for c in report.checks}
+    assert not names & {"scheduler_job", "github_issues"}, names
+    assert {"scheduler_job", "github_issues"} <= set(report.to_json()["not_applicable"])
+
+
 def _doctor_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "invoke", "doctor", *args],
