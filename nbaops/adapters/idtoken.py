@@ -123,6 +123,8 @@ class IdTokenSource:
         credentials: google-auth credentials of any kind (:func:`credential_kind`).
         invoker_service_account: the account to mint for when the credentials cannot.
         iam_endpoint: IAM Credentials ``api_endpoint`` (the stand-in); None = the real API.
+        timeout_s: how long one mint may take (its token request, or the IAM call with
+            its retries).
         clock: seconds since the epoch (tests), to know when a cached token is too old.
     """
 
@@ -229,7 +231,10 @@ class IdTokenSource:
         from google.auth import compute_engine
         from google.oauth2 import service_account
 
-        request = google.auth.transport.requests.Request()
+        # bounded like the IAM path: google-auth's requests transport waits 120 s by default
+        request = functools.partial(
+            google.auth.transport.requests.Request(), timeout=self.timeout_s
+        )
         creds = self.credentials
         id_creds: Any
         if self.kind == "service_account":

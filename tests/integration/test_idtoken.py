@@ -106,6 +106,38 @@ def test_service_account_key_mints_its_own_id_token(standin: StandIn) -> None:
     assert not [r for r in StandIn.requests(standin.home) if "generateIdToken" in r["path"]]
 
 
+def test_a_token_endpoint_that_never_answers_fails_the_mint_within_its_timeout() -> None:
+    """A service-account key's own ID token went through google-auth's transport with its
+    default 120 s timeout, not the source's ``timeout_s`` (which bounded only the IAM
+    path): one silent token endpoint held each probe two minutes."""
+    import socket
+    import threading
+    from types import SimpleNamespace
+
+    from nbaops.errors import AdapterError
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        endpoint = SimpleNamespace(url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        creds = _load(_service_account_info(endpoint))  # type: ignore[arg-type]
+        tokens = IdTokenSource(creds, timeout_s=1)
+        outcome: list[BaseException] = []
+
+        def mint() -> None:
+            try:
+                tokens.token(AUDIENCE)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        minter = threading.Thread(target=mint, daemon=True)
+        minter.start()
+        minter.join(20)
+    assert not minter.is_alive(), "the mint outlived its timeout"
+    [error] = outcome
+    assert isinstance(error, AdapterError) and "\n" not in str(error), error
+
+
 def test_impersonated_credentials_mint_for_the_impersonated_account(standin: StandIn) -> None:
     iam_accounts.grant(standin.home, TARGET, f"serviceAccount:{SA_EMAIL}")
     info = {
