@@ -12,6 +12,7 @@ access token → IAM Credentials ``generateIdToken`` for the invoker account).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 from nbaops.adapters.errors import (
@@ -24,6 +25,7 @@ from nbaops.environment import read
 from nbaops.errors import first_line
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+REFRESH_TIMEOUT_S = 30.0  # one token request, like one API call
 LOCAL_CLIENT_ID = "nbaops-local.apps.googleusercontent.com"
 
 
@@ -120,8 +122,9 @@ class Refresh(NamedTuple):
     reached: bool = True
 
 
-def refresh_outcome(credentials: Any) -> Refresh:
-    """Refresh ``credentials`` once (a token request), never raising.
+def refresh_outcome(credentials: Any, *, timeout_s: float = REFRESH_TIMEOUT_S) -> Refresh:
+    """Refresh ``credentials`` once (a token request within ``timeout_s``: google-auth's
+    transport waits 120 s by default), never raising.
 
     Returns:
         ``(True, "a token was issued")``; ``(False, "refresh refused: …")`` when the token
@@ -132,8 +135,9 @@ def refresh_outcome(credentials: Any) -> Refresh:
     import google.auth.transport.requests
     from google.auth import exceptions as auth_exc
 
+    request = functools.partial(google.auth.transport.requests.Request(), timeout=timeout_s)
     try:
-        credentials.refresh(google.auth.transport.requests.Request())
+        credentials.refresh(request)
     except auth_exc.RefreshError as exc:
         why = refresh_reason(exc)
         if getattr(exc, "retryable", False):  # a 5xx or 429: nothing proved

@@ -103,6 +103,34 @@ def test_a_token_endpoint_that_cannot_be_reached_is_not_a_credentials_problem(
     assert outcome is None and not reached, message
 
 
+def test_a_token_endpoint_that_never_answers_is_judged_within_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """google-auth's transport waits 120 s for a token reply by default: ``inv doctor``'s
+    credentials check, the first it runs, held two minutes on a silent endpoint."""
+    import socket
+    import threading
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        key = service_account_key(
+            tmp_path / "sa.json", f"http://127.0.0.1:{silent.getsockname()[1]}/token"
+        )
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+        credentials = default_credentials()
+        outcome: list[Any] = []
+        judge = threading.Thread(
+            target=lambda: outcome.append(refresh_outcome(credentials, timeout_s=1)),
+            daemon=True,
+        )
+        judge.start()
+        judge.join(20)
+    assert not judge.is_alive(), "the refresh outlived its timeout"
+    [(issued, message, reached)] = outcome
+    assert issued is None and not reached, message
+
+
 @pytest.mark.parametrize(
     ("reply", "kind", "words", "fix"),
     [
