@@ -180,16 +180,18 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
 
     from nbaops.deploy.recovery import inspect_annotations
 
-    if not dc.ready:
-        return result(Verdict.FAIL, f"service is not ready (serving {dc.serving_revision})")
+    not_ready = f"service is not ready (serving {dc.serving_revision})"
+    # an interrupted deploy first: its recovery is the next step, ready or not
     interrupted = inspect_annotations(dc.service, dc.annotations, dc.percents)
     if interrupted is not None:
         details["interrupted_deploy"] = interrupted.journal.to_json()
         return result(
             Verdict.FAIL,
             f"INTERRUPTED {interrupted.journal.action.upper()}: {interrupted.describe()}; "
-            f"{interrupted.next_step()}",
+            f"{interrupted.next_step()}" + ("" if dc.ready else f"; {not_ready}"),
         )
+    if not dc.ready:
+        return result(Verdict.FAIL, not_ready)
     if dc.serving_revision is None:
         return result(Verdict.FAIL, "no revision receives traffic")
     if dc.commit is None:

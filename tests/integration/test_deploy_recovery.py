@@ -81,6 +81,30 @@ def test_check_all_services_reports_an_interrupted_deploy_as_fail(dworld: Deploy
     assert check.details["interrupted_deploy"]["phase"] == "traffic"
 
 
+def test_an_interrupted_deploy_is_reported_even_when_the_service_is_not_ready(
+    dworld: DeployWorld,
+) -> None:
+    """docs/deploy.md: check-all-services shows the interrupted deploy "until then"; a
+    deploy killed with its new revision failing left the service not ready, and the check
+    said only "service is not ready", hiding the recovery the next command runs."""
+    from nbaops.local import cloudrun_state
+
+    crashed_deploy(dworld)
+    ctx = dworld.context()
+    state = cloudrun_state.load_state(dworld.home)
+    full = ctx.cloudrun.service_path(SERVICE)
+    failed = cloudrun_state.ready_condition(False, LATER, "Revision failed to become ready")
+    state["services"][full]["terminalCondition"] = failed
+    cloudrun_state.save_state(dworld.home, state)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    check = next(c for c in check_all_services(ctx).checks if c.service == SERVICE)
+    assert check.verdict is Verdict.FAIL
+    assert "INTERRUPTED DEPLOY: deploy dead-deploy-1 by old@ci" in check.message
+    assert check.message.endswith(
+        "; service is not ready (serving " + check.details["serving_revision"] + ")"
+    ), check.message
+
+
 def test_a_live_deploy_is_not_reported_or_recovered(dworld: DeployWorld) -> None:
     crashed_deploy(dworld)  # lease still valid at NOW, holder pid is this process: alive
     report = check_all_services(dworld.context())
