@@ -146,20 +146,6 @@ def _now_param() -> Any:
     return exp.Parameter(this=exp.Var(this=NOW_PARAM))
 
 
-def _week_number(value: Any, start: int) -> Any:
-    """BigQuery's ``EXTRACT(WEEK(<start>) FROM value)`` in DuckDB (``start``: 0 = Sunday):
-    the number of ``start`` weekdays from 1 January up to the last one on or before the
-    day, so days before the year's first one are week 0."""
-    import sqlglot
-    from sqlglot import exp
-
-    days_since_start = f"(DAYOFWEEK(x) + {7 - start}) % 7"  # DuckDB's DAYOFWEEK: Sunday 0
-    formula = sqlglot.parse_one(f"(DAYOFYEAR(x) - {days_since_start} + 6) // 7", read="duckdb")
-    for column in list(formula.find_all(exp.Column)):
-        column.replace(value.copy())
-    return exp.Paren(this=formula)
-
-
 def _from_template(template: str, **operands: Any) -> Any:
     """``template`` (DuckDB SQL) with each column named like an operand replaced by a copy
     of it."""
@@ -171,6 +157,17 @@ def _from_template(template: str, **operands: Any) -> Any:
         if column.name in operands:
             column.replace(operands[column.name].copy())
     return tree
+
+
+def _week_number(value: Any, start: int) -> Any:
+    """BigQuery's ``EXTRACT(WEEK(<start>) FROM value)`` in DuckDB (``start``: 0 = Sunday):
+    the number of ``start`` weekdays from 1 January up to the last one on or before the
+    day, so days before the year's first one are week 0."""
+    from sqlglot import exp
+
+    days_since_start = f"(DAYOFWEEK(_day) + {7 - start}) % 7"  # DuckDB's DAYOFWEEK: Sunday 0
+    formula = f"(DAYOFYEAR(_day) - {days_since_start} + 6) // 7"
+    return exp.Paren(this=_from_template(formula, _day=value))
 
 
 def _array_element(node: Any) -> Any:
