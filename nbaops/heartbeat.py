@@ -15,20 +15,16 @@ interval prints nothing. The clock and the wait are injectable, so tests never s
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from nbaops.stdio import stderr_line
+
 INTERVAL_S = 10.0
 
 Sink = Callable[[str], None]
-
-
-def stderr_sink(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
 
 
 def beat_line(what: str, elapsed_s: float, deadline_s: float | None, started: dt.datetime) -> str:
@@ -62,7 +58,7 @@ def heartbeat(
     """
     from nbaops import clock
 
-    write = sink or stderr_sink
+    write = sink or stderr_line
     started_wall = (wall or clock.now)().astimezone(dt.UTC)
     started = monotonic()
     stop = threading.Event()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from nbaops.alerts.settings import AlertSettings
 from nbaops.alerts.state import HISTORY_TABLE
 from nbaops.errors import first_line
 from nbaops.redact import redact
+from nbaops.stdio import stderr_line
 from nbaops.verdict import CheckResult
 
 if TYPE_CHECKING:
@@ -77,8 +77,7 @@ def to_row(
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"nbaops: history: {message}\n")
-    sys.stderr.flush()
+    stderr_line(f"nbaops: history: {message}")
 
 
 def _with_details(results: Sequence[CheckResult], **extra: Any) -> list[CheckResult]:

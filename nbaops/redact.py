@@ -188,3 +188,20 @@ def redact_tree(value: object) -> object:
 def has_control_characters(value: str) -> bool:
     """True when ``value`` holds a control character (C0, DEL or C1), e.g. a newline."""
     return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+
+
+# C0 and C1 controls but the line break and the tab: an ESC sequence from the data (a model
+# version, a player's name, a warehouse message) could clear the screen, retitle the
+# window or rewrite what the operator reads (a carriage return overwrites a verdict).
+_UNSAFE = "[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+_UNSAFE_PLAIN = re.compile(f"()({_UNSAFE})")
+_UNSAFE_STYLED = re.compile(f"(\x1b\\[[0-9;]*m)|({_UNSAFE})")  # a colour (SGR) is kept
+
+
+def printable(text: str, *, styled: bool = False) -> str:
+    """``text`` safe to print to a terminal or a plain-text file: every control character
+    but the line break and the tab becomes a visible escape (``\\x1b``). ``styled`` keeps
+    colour sequences (SGR: what Rich writes to a terminal); any other sequence is escaped.
+    """
+    pattern = _UNSAFE_STYLED if styled else _UNSAFE_PLAIN
+    return pattern.sub(lambda m: m.group(1) or f"\\x{ord(m.group(2)):02x}", text)

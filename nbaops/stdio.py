@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from nbaops.errors import EXIT_UNDETERMINED
+from nbaops.redact import printable, redact
 
 _NAMES = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
 _prepared = False
@@ -91,6 +92,15 @@ def settle(code: int) -> int:
             )
             sys.stderr.flush()
     return code or EXIT_UNDETERMINED
+
+
+def stderr_line(text: str) -> None:
+    """One line on stderr as it is (no Rich: no markup, emoji codes or wrapping), every
+    secret fragment masked and every control character escaped: the one way a note,
+    warning or error reaches stderr (:func:`nbaops.redact.redact`,
+    :func:`nbaops.redact.printable`)."""
+    sys.stderr.write(printable(redact(text)) + "\n")
+    sys.stderr.flush()
 
 
 def silence(stream: TextIO) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary, Delivery
 from nbaops.errors import first_line
 from nbaops.fsutil import append_jsonl
 from nbaops.redact import Secret, redact, redact_tree
+from nbaops.stdio import stderr_line
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -47,8 +47,7 @@ def outbox_path(home: Path) -> Path:
 
 
 def _report(message: str) -> None:
-    sys.stderr.write(redact(f"nbaops: alerts: {message}") + "\n")
-    sys.stderr.flush()
+    stderr_line(f"nbaops: alerts: {message}")
 
 
 def _append_outbox(home: Path, record: dict[str, Any]) -> None:

@@ -55,8 +55,10 @@ def system_health(
     report = run_system_health(ctx, service, live=live, record=not no_record)
     report.details = details
     if json:  # stdout carries exactly one JSON document: notes go to stderr
+        from nbaops.stdio import stderr_line
+
         for note in report.notes:
-            sys.stderr.write(f"nbaops: {note}\n")
+            stderr_line(f"nbaops: {note}")
     return report
 
 

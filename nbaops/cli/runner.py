@@ -16,19 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError, note_ctrl_c
 from nbaops.errors import first_line as one_line
-from nbaops.stdio import lost, settle
+from nbaops.stdio import lost, settle, stderr_line
 
 if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import Report
 
 EXIT_INTERRUPTED = 130
-
-
-def _stderr_line(text: str) -> None:
-    """One line on stderr as it is (no Rich: no markup, emoji codes or wrapping)."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
 
 
 def write_stdout(text: str) -> None:
@@ -152,16 +146,17 @@ def _interrupted(exc: KeyboardInterrupt, json_output: bool) -> int:
 
     interrupt_local_queries()
     how = getattr(exc, "signal_name", None)
-    _stderr_line(f"nbaops: interrupted{f' ({how})' if how else ''}")
+    stderr_line(f"nbaops: interrupted{f' ({how})' if how else ''}")
     if json_output:
         emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": code})
     return code
 
 
 def _render_redacted(report: Report) -> None:
-    """Render the report, then print it with every secret fragment masked."""
+    """Render the report, then print it with every secret fragment masked and every
+    control character from its data escaped (Rich's own colours kept on a terminal)."""
     from nbaops.cli.plain import stdout_console
-    from nbaops.redact import redact
+    from nbaops.redact import printable, redact
 
     console = stdout_console()
     try:  # a report may stream past the capture (sandbox.sql's rows): redacted itself
@@ -170,22 +165,23 @@ def _render_redacted(report: Report) -> None:
     except OSError as exc:  # a report streaming its rows into a pipe that closed
         lost(sys.stdout, exc)
         return
-    write_stdout(redact(captured.get()))
+    styled = bool(getattr(console, "is_terminal", False))
+    write_stdout(printable(redact(captured.get()), styled=styled))
 
 
 MAX_ERROR_CHARS = 1000  # a pasted file as a flag value is echoed, not printed whole
 
 
 def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix: str = "") -> int:
-    from nbaops.redact import redact
+    from nbaops.redact import printable, redact
 
     message = redact(f"{prefix}{one_line(exc)}")
     if len(message) > MAX_ERROR_CHARS:
         cut = len(message) - MAX_ERROR_CHARS
         message = f"{message[:MAX_ERROR_CHARS]}... ({cut} more characters)"
     if debug:
-        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-    _stderr_line(f"nbaops: error: {message}")
+        sys.stderr.write(printable(redact("".join(traceback.format_exception(exc)))))
+    stderr_line(f"nbaops: error: {message}")
     if json_output:  # bad input (exit 2) measured nothing: no verdict, only the error
         document: dict[str, Any] = {"error": message, "exit_code": code}
         emit_json(document if code == EXIT_USAGE else {"verdict": "ERROR", **document})

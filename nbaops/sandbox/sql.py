@@ -148,12 +148,13 @@ class SqlReport:
                 table.add_row(*(cell(row.get(c)) for c in self.columns))
             console.print(table)
         else:  # logs and pipes: tab-separated, one row a line, written to the console's file
-            # (printing would expand the tabs), so past the runner's capture: redacted here
-            from nbaops.redact import redact
+            # (printing would expand the tabs), so past the runner's capture: redacted and
+            # its control characters escaped here
+            from nbaops.redact import printable, redact
 
             lines = ["\t".join(self.columns)]
             lines += ["\t".join(cell(row.get(c)) for c in self.columns) for row in self.rows]
-            console.file.write(redact("".join(line + "\n" for line in lines)))
+            console.file.write(printable(redact("".join(line + "\n" for line in lines))))
         more = (
             f" (the first {MAX_ROWS}: there are more; aggregate or add LIMIT)"
             if self.truncated

@@ -12,7 +12,7 @@ import pytest
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.anomaly import AnomalySettings, Stats, load_history
 from nbaops.context import Context
-from nbaops.history import TABLE, record_run
+from nbaops.history import TABLE, PreparedHistory, record_run
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import CheckResult, Verdict
 
@@ -261,3 +261,16 @@ def test_inconclusive_values_are_not_history(ctx: Context) -> None:
     ctx.warehouse.insert_rows(TABLE, [*thin, history_row(days[0], 0.97)])
     got = stats(ctx)[KEY]
     assert (got.median, got.samples, got.game_days) == (pytest.approx(0.97), 1, 1)
+
+
+def test_a_history_warning_never_prints_a_secret(
+    ctx: Context, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The warehouse's reason is printed on stderr: a Slack hook URL (or a token) quoted in
+    it is masked, as on every other output."""
+    hook = "https://hooks.slack.com/services/T000/B000/abcdefghijklmnopqrstuvwx"
+    prepared = PreparedHistory(NOW, None, None, None, f"cannot reach {hook}")
+    record_run(ctx, results(), prepared)
+    err = capsys.readouterr().err
+    assert "not recorded: cannot reach" in err
+    assert "abcdefghijkl" not in err

@@ -151,3 +151,15 @@ def test_characters_that_lower_case_to_two_still_leave_the_secret_masked(before:
     token = "ghp_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"  # (split: no committed token)
     out = redact(f"{before} token {token} after", Secret(token))
     assert out == f"{before} token *** after"
+
+
+def test_printable_escapes_control_characters_but_keeps_lines_tabs_and_colours() -> None:
+    from nbaops.redact import printable
+
+    text = "a\tb\n\x1b[31mred\x1b[0m \x1b[2J\x1b]0;t\x07\r\x00\x7f\x9b é ✅"
+    assert printable(text) == (
+        "a\tb\n\\x1b[31mred\\x1b[0m \\x1b[2J\\x1b]0;t\\x07\\x0d\\x00\\x7f\\x9b é ✅"
+    )
+    assert printable(text, styled=True) == (
+        "a\tb\n\x1b[31mred\x1b[0m \\x1b[2J\\x1b]0;t\\x07\\x0d\\x00\\x7f\\x9b é ✅"
+    )

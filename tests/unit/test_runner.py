@@ -232,3 +232,29 @@ def test_an_error_echoing_a_huge_value_stays_a_readable_line(
     assert err.startswith("nbaops: error: unknown service 'aaaa") and err.count("\n") == 1
     assert len(err) < 1100 and "more characters)" in err
     assert json.loads(out)["error"] == err.removeprefix("nbaops: error: ").rstrip("\n")
+
+
+ESCAPES = "v9\x1b]0;pwned\x07\x1b[2J\rPASS\x9b"  # retitle, clear screen, overwrite, 8-bit CSI
+
+
+def test_control_characters_from_the_data_are_escaped_in_text_not_in_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A model version or a warehouse message holding an ESC sequence must not drive the
+    operator's terminal: the report and the error line show it escaped; --json keeps the
+    string as it is (JSON escapes it)."""
+    report = CheckReport("demo", [CheckResult("c", "svc", Verdict.PASS, 1, "t", ESCAPES)])
+    assert run(lambda ctx: report) == 0
+    out = capsys.readouterr().out
+    assert "v9\\x1b]0;pwned" in out and "\\x1b[2J" in out and "PASS\\x9b" in out
+    assert not any(c in out for c in "\x1b\x07\r\x9b")
+
+    assert run(lambda ctx: report, json_output=True) == 0
+    assert json.loads(capsys.readouterr().out)["checks"][0]["message"] == ESCAPES
+
+    def failing(ctx: Context) -> CheckReport:
+        raise CloudRunError(f"revision {ESCAPES} not found")
+
+    assert run(failing) == 3
+    err = capsys.readouterr().err
+    assert "revision v9\\x1b]0;pwned" in err and "\x1b" not in err and err.count("\n") == 1
