@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.clock import as_utc
-from nbaops.fsutil import write_json_atomic
+from nbaops.fsutil import file_lock, write_json_atomic
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -153,10 +153,12 @@ class FileStateStore:
     def save(self, marks: Sequence[Mark], *, run_id: str, profile: str) -> None:
         if not marks:
             return
-        data = self._read()
-        for mark in marks:
-            data[mark.key] = {**asdict(mark), "at": mark.at.isoformat(), "run_id": run_id}
-        write_json_atomic(self.path, data)
+        # read-modify-write: two local runs at once must not drop each other's marks
+        with file_lock(self.path.with_name("state.json.lock")):
+            data = self._read()
+            for mark in marks:
+                data[mark.key] = {**asdict(mark), "at": mark.at.isoformat(), "run_id": run_id}
+            write_json_atomic(self.path, data)
 
 
 class WarehouseStateStore:

@@ -95,6 +95,21 @@ def test_file_store_round_trip(tmp_path: Path) -> None:
     assert store.path == tmp_path / "alerts" / "state.json"
 
 
+def test_runs_saving_at_the_same_time_lose_no_mark(tmp_path: Path) -> None:
+    """Two local runs save at once: each reads the file, adds its marks and rewrites it;
+    without the file lock one run's rewrite dropped the other's mark (it alerted again)."""
+    from nbaops.concurrency import map_concurrently
+
+    def save(i: int) -> None:
+        store = FileStateStore(tmp_path)  # one store per run, as in two processes
+        for j in range(15):
+            store.save(marks_for([res(Verdict.FAIL, f"c{i}_{j}")], NOW), run_id="r", profile="l")
+
+    map_concurrently(save, list(range(6)), max_workers=6)
+    loaded = FileStateStore(tmp_path).load(NOW, INTERVAL)
+    assert len(loaded) == 6 * 15
+
+
 def test_a_damaged_state_file_means_alert_again(tmp_path: Path) -> None:
     store = FileStateStore(tmp_path)
     store.path.parent.mkdir(parents=True)
