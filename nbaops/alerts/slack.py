@@ -74,10 +74,21 @@ def event_text(event: AlertEvent) -> str:
         who.append(f"runbook {_link(event.runbook)}")
     if who:
         lines.append(" · ".join(who))
-    text = "\n".join(lines)
-    if len(text) > MAX_SECTION_CHARS:
-        text = text[: MAX_SECTION_CHARS - 1] + "…"
-    return text
+    return _cut("\n".join(lines), MAX_SECTION_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, ending in "…" when cut; never inside an
+    ``&amp;`` escape or a ``<link|label>`` (the data's ``&``, ``<`` and ``>`` are escaped,
+    so every ``&`` outside a link's URL starts an escape and every ``<`` a link)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("&") > max(cut.rfind(";"), cut.rfind(">")):
+        cut = cut[: cut.rfind("&")]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    return cut + "…"
 
 
 def build_message(events: Sequence[AlertEvent], *, headline: str, context: str) -> dict[str, Any]:

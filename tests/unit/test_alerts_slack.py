@@ -8,7 +8,13 @@ import pickle
 import pytest
 
 from nbaops.alerts.events import AlertEvent, AlertKind, AlertSummary
-from nbaops.alerts.slack import MAX_BLOCKS, build_message, escape, event_text
+from nbaops.alerts.slack import (
+    MAX_BLOCKS,
+    MAX_SECTION_CHARS,
+    build_message,
+    escape,
+    event_text,
+)
 from nbaops.alerts.webhook_store import validate_webhook
 from nbaops.errors import UsageError
 from nbaops.redact import Secret, redact
@@ -69,6 +75,22 @@ def test_mrkdwn_control_characters_are_escaped() -> None:
     assert escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
     event = AlertEvent(kind="info", title="<!channel>", text="<@U123>")
     assert "<!channel>" not in event_text(event) and "<@U123>" not in event_text(event)
+
+
+@pytest.mark.parametrize("pad", range(2700, 2900))
+def test_a_long_section_is_cut_between_escapes_and_links_not_inside_them(pad: int) -> None:
+    """Cut at Slack's limit, a section ended in ``&am…`` (shown as text) or in an unclosed
+    ``<https://...`` link (shown raw): the cut now falls before the escape or the link."""
+    runbook = "https://example.test/runbook?page=phase4&section=lines"
+    event = AlertEvent(kind="failing", title="t", text="x" * pad + " & <>" * 4, runbook=runbook)
+    text = event_text(event)
+    assert len(text) <= MAX_SECTION_CHARS
+    body = text.removesuffix("…")
+    escapes = body.split("<https://")[0]  # the link's URL keeps its own "&"
+    for at in (i for i, c in enumerate(escapes) if c == "&"):
+        assert escapes[at:].startswith(("&amp;", "&lt;", "&gt;")), escapes[at - 5 :]
+    assert body.rfind("<") <= body.rfind(">")
+    assert "<https://" not in body or body.endswith("|runbook?page=phase4&amp;section=lines>")
 
 
 def test_block_limit_is_respected_and_the_rest_is_counted() -> None:
