@@ -147,6 +147,20 @@ def due_slots(
     return sorted(out)
 
 
+def _owed_text(owed: list[dt.datetime], games_on: dict[dt.date, int], today: dt.date) -> str:
+    """ "the 07:00 ET, 11:30 ET batch was due with 5 games today", per day of the slots."""
+    parts = []
+    for day in sorted({clock.eastern_date(s) for s in owed}):
+        times = ", ".join(
+            s.astimezone(clock.EASTERN).strftime("%H:%M ET")
+            for s in owed
+            if clock.eastern_date(s) == day
+        )
+        when = "today" if day == today else f"on {day}"
+        parts.append(f"the {times} batch was due with {games_on[day]} games {when}")
+    return " and ".join(parts)
+
+
 def run(ctx: Context, params: CheckParams) -> CheckResult:
     """Compare predictions created in the window, per model version, with the batches."""
     m = Measurement(ctx, params, SPEC.id, SPEC.service)
@@ -200,12 +214,16 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         return m.result(verdict, value, message, details)
 
     if not batches:
-        if slots and games_today:
-            slot_text = ", ".join(details["due_slots"])
+        # a slot is owed on a day with games: a long window reaches yesterday's slots
+        games_on = {today: games_today}
+        for day in sorted({clock.eastern_date(s) for s in slots} - {today}):
+            games_on[day] = int(m.query(GAMES, {"game_date": day})[0]["games"])
+        owed = [s for s in slots if games_on[clock.eastern_date(s)]]
+        if owed:
             return outcome(
                 Verdict.FAIL,
-                f"no prediction batch in the last {window_text} although the "
-                f"{slot_text} batch was due with {games_today} games today "
+                f"no prediction batch in the last {window_text} although "
+                f"{_owed_text(owed, games_on, today)} "
                 f"({total_recent} predictions: {by_model}) (FAIL)",
             )
         so_far = f"{total_recent} predictions in the last {window_text} ({by_model})"

@@ -165,3 +165,32 @@ def test_predictions_of_a_batch_without_an_expected_count_do_not_cover_another(
     result = run_check(world.ctx, "recent_predictions", {"window": "6h"})
     assert result.verdict is Verdict.FAIL, result.message
     assert "v8 0/100, v9 0/100" in result.message
+
+
+AFTER_MIDNIGHT = "2025-01-16T06:00:00Z"  # 01:00 ET: a 16h window reaches yesterday's 11:30
+LONG_WINDOW = {"recent_predictions": {"window": "16h"}}
+
+
+def test_a_slot_due_yesterday_is_judged_by_yesterdays_games(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Yesterday's 11:30 batch never ran on a game day: FAIL, and the message names that
+    day's games, even with no games today (it said 'no games scheduled today': PASS)."""
+    w = make_world(tmp_path, monkeypatch, now=AFTER_MIDNIGHT, checks=LONG_WINDOW)
+    w.games(TODAY, 5)
+    w.known_schedule(TODAY + dt.timedelta(days=1))  # no games on the 16th: a known fact
+    result = run_check(w.ctx, "recent_predictions")
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "the 11:30 ET batch was due with 6 games on 2025-01-15" in result.message
+
+
+def test_a_slot_due_yesterday_without_games_is_owed_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No games yesterday: yesterday's slot owed no batch, whatever today's games (it was
+    'due with 5 games today': a false FAIL)."""
+    w = make_world(tmp_path, monkeypatch, now=AFTER_MIDNIGHT, checks=LONG_WINDOW)
+    w.games(TODAY + dt.timedelta(days=1), 5)
+    result = run_check(w.ctx, "recent_predictions")
+    assert result.verdict is Verdict.PASS, result.message
+    assert result.message.startswith("no batch due in the last 16h")
