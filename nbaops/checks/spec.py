@@ -166,8 +166,9 @@ def _bad(where: str, message: str) -> ConfigError:
 
 
 def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
-    """Check that ``value`` has the key's kind (and bounds) and normalise it (durations
-    stay text). ``key`` adds its maximum and pattern; numbers are always finite."""
+    """Check that ``value`` has the key's kind (and bounds) and normalise it (a duration
+    becomes a timedelta, a date a date or ``today``/``yesterday``). ``key`` adds its
+    maximum and pattern; numbers are always finite."""
     if kind == "fraction":
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise _bad(where, f"{value!r} is not a fraction between 0 and 1")
