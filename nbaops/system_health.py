@@ -128,18 +128,15 @@ def step_summary_markdown(report: CheckReport, *, profile: str, service: str | N
     return "\n".join(lines) + "\n\n"
 
 
-def append_step_summary(report: CheckReport, *, profile: str, service: str | None) -> bool:
-    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set."""
+def append_step_summary(report: CheckReport, *, profile: str, service: str | None) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when it is set (a failure
+    to write it is one of the report's notes)."""
     try:
-        written = publish_step_summary(
-            step_summary_markdown(report, profile=profile, service=service)
-        )
+        publish_step_summary(step_summary_markdown(report, profile=profile, service=service))
     except OSError as exc:
         report.notes.append(
             f"step summary not written to {step_summary_path()}: {exc.strerror or exc}"
         )
-        return False
-    return written is not None
 
 
 def record_and_alert(
