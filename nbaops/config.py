@@ -7,9 +7,11 @@ the key and what is wrong (exit 2).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import importlib.util
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -230,13 +232,45 @@ def _validate_now(path: Path, data: Any, schema_text: str) -> None:
 
     schema = json.loads(schema_text)
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
+    errors = sorted(
+        (e for e in validator.iter_errors(data) if not _unquoted_date_taken(e)),
+        key=lambda e: (list(e.absolute_path), e.message),
+    )
     if errors:
         best = jsonschema.exceptions.best_match(errors) or errors[0]
-        message = best.message
+        message = _readable(best)
         if len(message) > 200:
             message = message[:197] + "..."
         raise ConfigError(f"{path}: {_key_path(best.absolute_path)}: {message}")
+
+
+def _takes_a_date(schema: Any) -> bool:
+    """The schema is a text that may be a date (a check's ``game_date``)."""
+    pattern = schema.get("pattern") if isinstance(schema, dict) else None
+    return schema.get("type") == "string" and bool(pattern and re.search(pattern, "2000-01-01"))
+
+
+def _unquoted_date_taken(error: Any) -> bool:
+    """YAML reads an unquoted ``2025-01-15`` as a date: where a date is taken as text it is
+    that date (the checks read it with the same bounds as the text, as in a post_deploy
+    entry), not an error."""
+    return (
+        error.validator == "type"
+        and type(error.instance) is dt.date
+        and _takes_a_date(error.schema)
+    )
+
+
+def _readable(error: Any) -> str:
+    """The schema error's message; an unquoted date or timestamp (YAML's own types) is
+    shown as written, not as ``datetime.date(2025, 1, 15) is not of type 'string'``."""
+    value = error.instance
+    if error.validator != "type" or not isinstance(value, dt.date):
+        return str(error.message)
+    shown = value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if _takes_a_date(error.schema):
+        return f"{shown} is not a date (YYYY-MM-DD, today, yesterday)"
+    return f"{shown} is not text (quote it: '{shown}')"
 
 
 def load_config(

@@ -307,3 +307,47 @@ def test_deploy_settings_that_could_never_apply_are_refused(
     with pytest.raises(ConfigError) as info:
         load_config(path, "local").settings("deploy", DeploySettings)
     assert str(info.value).startswith(f"{path}: ") and needle in str(info.value), info.value
+
+
+def test_an_unquoted_game_date_in_the_checks_section_is_that_date(tmp_path: Path) -> None:
+    """YAML reads ``game_date: 2025-01-15`` as a date, not text: the schema refused it
+    with "datetime.date(2025, 1, 15) is not of type 'string'"; it is now the date (as in a
+    post_deploy entry), checked against the same bounds as the quoted text."""
+    import datetime as dt
+
+    from nbaops.checks.thresholds import load_thresholds
+
+    def unquoted(day: object) -> object:
+        def mutate(data: dict) -> None:  # type: ignore[type-arg]
+            data["checks"] = {"daily_validation": {"game_date": day}}
+
+        return mutate
+
+    path = write_config(tmp_path, unquoted(dt.date(2025, 1, 15)))
+    assert "game_date: 2025-01-15\n" in path.read_text()  # written unquoted
+    params = load_thresholds(load_config(path)).params("daily_validation")
+    assert params.date() == dt.date(2025, 1, 15)
+
+    too_far = load_config(write_config(tmp_path, unquoted(dt.date(2999, 12, 1))))
+    with pytest.raises(ConfigError, match="game_date: 2999-12-01 is more than a year"):
+        load_thresholds(too_far)
+
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path, unquoted(dt.datetime(2025, 1, 14, 10, 0))))
+    assert str(info.value).endswith(
+        "checks.daily_validation.game_date: 2025-01-14 10:00:00 is not a date "
+        "(YYYY-MM-DD, today, yesterday)"
+    )
+
+
+def test_an_unquoted_date_where_text_is_expected_is_named_as_written(tmp_path: Path) -> None:
+    import datetime as dt
+
+    def mutate(data: dict) -> None:  # type: ignore[type-arg]
+        data["services"]["phase4-processors"]["owner"] = dt.date(2025, 1, 15)
+
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path, mutate))
+    assert str(info.value).endswith(
+        "services.phase4-processors.owner: 2025-01-15 is not text (quote it: '2025-01-15')"
+    )
