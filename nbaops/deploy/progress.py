@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nbaops.deploy.journal import crash_point
+from nbaops.redact import printable, redact
 from nbaops.report import VERDICT_STYLE
 from nbaops.verdict import CheckResult, Verdict
 
@@ -23,7 +24,8 @@ def _rich_sink() -> Sink:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def sink(line: str, style: str | None) -> None:
-        console.print(line, style=style, markup=False)
+        # a check's message may quote a log line: masked and escaped like every output
+        console.print(printable(redact(line)), style=style, markup=False)
 
     return sink
 

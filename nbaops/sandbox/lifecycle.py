@@ -30,7 +30,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ from nbaops.fsutil import write_json_atomic
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
 from nbaops.sandbox.build_settings import Settings
+from nbaops.stdio import stderr_line
 from nbaops.table_catalog import catalog_files
 from nbaops.verdict import Verdict
 
@@ -184,8 +184,7 @@ def ensure_sandbox(ctx: Context) -> None:
                 "`inv sandbox.reset --from-logs PATH` from other logs)"
             )
         what = first_run_line(settings.home, marker, need)
-        sys.stderr.write(what + "\n")  # stdout stays for the report (--json)
-        sys.stderr.flush()
+        stderr_line(what)  # stdout stays for the report (--json)
         with heartbeat(f"the sandbox build in {settings.home}"):
             _build(settings, seed, from_logs, full=need == "build", migrate=need == "migrate")
         check_state_files(settings.home)  # a refresh keeps the stand-in's file as it was

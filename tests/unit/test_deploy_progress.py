@@ -31,3 +31,15 @@ def test_a_sink_that_fails_is_dropped_and_the_steps_go_on(error: Exception) -> N
         "observe",
         "error",
     ]
+
+
+def test_a_progress_line_never_prints_a_secret_or_a_terminal_sequence(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A post-deploy check's message may quote a log line holding a token or an ESC
+    sequence: the stderr line is redacted and escaped like every other output."""
+    hook = "https://hooks.slack.com/services/T000/B000/abcdefghijklmnopqrstuvwx"
+    Progress.stderr().step("verify", f"error_logs: posted to {hook} \x1b]0;x\x07", Verdict.FAIL)
+    err = capsys.readouterr().err
+    assert "error_logs: posted to" in err
+    assert "abcdefghijkl" not in err and "\x1b]" not in err and "\\x1b]0;x" in err
