@@ -89,6 +89,13 @@ def _run(
             report = action(ctx)
             if ctrl_c:  # the interrupt was swallowed on its way (a warm-up ignoring errors)
                 raise KeyboardInterrupt
+            # printed in here too: Ctrl-C while a long report prints is 130 (Invoke made it
+            # 1, "a check failed"), a report that cannot render is one line
+            if json_output:
+                emit_json(report.to_json())
+            else:
+                _render_redacted(report)
+            return exit_code_for(report.verdict)
         except KeyboardInterrupt as exc:
             return _interrupted(exc, json_output)
         except Exception as exc:
@@ -98,11 +105,6 @@ def _run(
                 return _fail(exc, exc.exit_code, json_output, debug)
             # an unexpected bug or library error: still one line
             return _fail(exc, EXIT_UNDETERMINED, json_output, debug, prefix="internal error: ")
-    if json_output:
-        emit_json(report.to_json())
-    else:
-        _render_redacted(report)
-    return exit_code_for(report.verdict)
 
 
 @contextlib.contextmanager

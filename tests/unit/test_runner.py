@@ -258,3 +258,33 @@ def test_control_characters_from_the_data_are_escaped_in_text_not_in_json(
     assert run(failing) == 3
     err = capsys.readouterr().err
     assert "revision v9\\x1b]0;pwned" in err and "\x1b" not in err and err.count("\n") == 1
+
+
+class _BrokenReport(CheckReport):
+    """A report whose printing is interrupted or fails (as Ctrl-C or a bug would)."""
+
+    error: BaseException = KeyboardInterrupt()
+
+    def render(self, console: Any) -> None:
+        raise self.error
+
+    def to_json(self) -> dict[str, Any]:
+        raise self.error
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_ctrl_c_or_a_bug_while_the_report_prints_keeps_the_contract(
+    json_output: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while a long report printed escaped the runner (Invoke exits 1 for it: "a
+    check failed"); a report that could not render was a traceback."""
+    report = _BrokenReport("demo", [])
+    assert run(lambda ctx: report, json_output=json_output) == 130
+    assert capsys.readouterr().err == "nbaops: interrupted\n"
+
+    report.error = ValueError("cannot format 'x'")
+    assert run(lambda ctx: report, json_output=json_output) == 3
+    out, err = capsys.readouterr()
+    assert err == "nbaops: error: internal error: cannot format 'x'\n"
+    if json_output:
+        assert json.loads(out)["verdict"] == "ERROR"
