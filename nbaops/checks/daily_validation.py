@@ -239,21 +239,26 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
     threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of the stage before"
     title = f"validate-daily {day}"
     started = time.perf_counter()
+    ran: list[str] = []  # each query recorded before it runs, so a failure names it
     try:
+        ran.append(CHAIN.sql.strip())
         result = ctx.warehouse.query(CHAIN.sql, {"game_date": day}, timeout_s=params.timeout_s)
-        games_rows = ctx.warehouse.query(
-            GAMES.sql, {"game_date": day}, timeout_s=params.timeout_s
-        ).rows
+        ran.append(GAMES.sql.strip())
+        timed = ctx.warehouse.query(GAMES.sql, {"game_date": day}, timeout_s=params.timeout_s)
     except DamagedStateError:  # the run's one line (exit 2), as in every check
         raise
     except Exception as exc:
-        error = _error(ctx, exc, CHAIN.sql, threshold)
+        error = _error(ctx, exc, "\n;\n".join(ran), threshold)
         error.duration_s = round(time.perf_counter() - started, 4)
         return _report(title, [error], day)
     duration = round(time.perf_counter() - started, 4)
+    # the chain's counts and the games' times (what is due yet) decide every stage
+    queries = "\n;\n".join(ran)
+    scanned = [result.bytes_processed, timed.bytes_processed]
+    bytes_processed = None if None in scanned else sum(b or 0 for b in scanned)
     counts = {k: int(v or 0) for k, v in result.rows[0].items()}
     state = DayState.of(
-        games_rows,
+        timed.rows,
         clock.now(),
         game_length=params.duration("game_length"),
         box_score_grace=params.duration("box_score_grace"),
@@ -277,9 +282,9 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             value=value,
             threshold=threshold if name != "schedule" else SCHEDULE_THRESHOLD,
             message=message,
-            query=CHAIN.sql.strip(),
+            query=queries,
             duration_s=duration,
-            bytes_processed=result.bytes_processed,
+            bytes_processed=bytes_processed,
             details={"game_date": str(day), **(details or {})},
             unit="%" if name != "schedule" else "games",
             doc=doc,

@@ -211,3 +211,16 @@ def test_predictions_due_with_nothing_to_predict_are_no_pass_while_the_day_runs(
         f"predictions: nothing to compare against: no players with features and a points "
         f"line on {TODAY}"
     )
+
+
+def test_every_stage_names_both_queries_behind_it(world: World) -> None:
+    """The games' start times (which stages are due yet) come from a second query: each
+    result showed only the chain query, and a failure of the second was reported under
+    the chain query's text."""
+    from nbaops.checks.daily_validation import CHAIN, GAMES
+
+    world.games(TODAY, 2)
+    report = validate_daily(world.ctx, TODAY)
+    assert all(c.query == f"{CHAIN.sql.strip()}\n;\n{GAMES.sql.strip()}" for c in report.checks), (
+        report.checks[0].query
+    )
