@@ -30,6 +30,7 @@ from nbaops.errors import first_line
 HELP_FLAGS = ("-h", "--help")
 _UNKNOWN = re.compile(r"^No idea what '(.*)' is!\Z")
 _NO_VALUE = re.compile(r"^Flag <Argument: (\w+)")
+_SHORT_CLUSTER = re.compile(r"^-[A-Za-z]+\Z")
 _NO_POSITIONAL = re.compile(r"^'(.+)' did not receive required positional arguments: '(\w+)'")
 
 
@@ -55,6 +56,11 @@ def _message(exc: BaseException) -> str:
             )
         return first
     return f"bad flag value: {first}"
+
+
+def _asks_for_json(arg: str) -> bool:
+    """``--json``, ``-j`` or a cluster of short flags holding it (``-dj``, as Invoke reads)."""
+    return arg == "--json" or bool(_SHORT_CLUSTER.match(arg) and "j" in arg)
 
 
 class NbaopsProgram(Program):
@@ -113,7 +119,7 @@ class NbaopsProgram(Program):
 
         argv = list(getattr(getattr(self, "core", None), "unparsed", None) or [])
         argv += list(getattr(self, "argv", None) or [])
-        usage_exit(_message(exc), json_output=any(a in ("--json", "-j") for a in argv))
+        usage_exit(_message(exc), json_output=any(_asks_for_json(a) for a in argv))
 
     def parse_tasks(self) -> None:
         try:

@@ -116,6 +116,15 @@ def test_a_missing_service_flag_is_the_same_usage_error_for_every_task(
     assert not (tmp_path / "home").exists()
 
 
+@pytest.mark.parametrize("argv", [["deploys", "-dj", "--nope"], ["check-lines", "-vj", "--date"]])
+def test_json_asked_for_in_a_cluster_of_short_flags_gets_its_document(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Invoke reads ``-dj`` as ``-d -j``: a parse error then printed no JSON document."""
+    code, out, err = inv(argv, capsys)
+    assert_usage(code, out, err, json_output=True, needle=argv[-1])
+
+
 def test_good_flags_still_parse(capsys: pytest.CaptureFixture[str]) -> None:
     program = NbaopsProgram(namespace=NS, name="nbaops", binary="inv")
     program.run(["inv", "--help", "deploys"], exit=False)
