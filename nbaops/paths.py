@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbaops.environment import read
+from nbaops.environment import read, typed
 
 CONFIG_NAME = "nbaops.yaml"
 
@@ -31,9 +31,12 @@ def schemas_dir(root: Path) -> Path:
 
 
 def state_home(root: Path) -> Path:
-    """The one git-ignored folder holding all local state (``$NBAOPS_HOME`` or ``.nbaops/``)."""
-    env = read("NBAOPS_HOME")
-    return Path(env).resolve() if env else root / ".nbaops"
+    """The one git-ignored folder holding all local state (``$NBAOPS_HOME`` or ``.nbaops/``).
+
+    ``NBAOPS_HOME`` is read as :func:`nbaops.environment.check` checked it (stripped, ``~``
+    expanded); a value it refuses is the same UsageError here."""
+    home = typed("NBAOPS_HOME")
+    return Path(home).resolve() if home is not None else root / ".nbaops"
 
 
 def shared_data_dir(root: Path) -> Path:

@@ -218,6 +218,22 @@ def test_well_formed_environment_variables_are_read_as_their_kind(
     assert environment.typed("NBAOPS_WAREHOUSE_LOCK_TIMEOUT") is None
 
 
+def test_the_state_folder_is_the_one_nbaops_home_was_checked_as(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """NBAOPS_HOME='~/state' (quoted, or set by CI) passed the check as ~/state, but the
+    state went to a folder literally named '~' below the current one; ' /x' (a stray
+    space) went to './ /x'."""
+    from nbaops.paths import state_home
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NBAOPS_HOME", "~/state")
+    assert state_home(tmp_path / "repo") == tmp_path / "state"
+    monkeypatch.setenv("NBAOPS_HOME", f" {tmp_path}/other ")
+    assert state_home(tmp_path / "repo") == tmp_path / "other"
+
+
 def test_an_error_echoing_a_huge_value_stays_a_readable_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
