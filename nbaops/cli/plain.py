@@ -3,9 +3,9 @@
 Reports render to a console (``Report.render(console)``). On a terminal that is Rich's.
 Elsewhere Rich writes no colour and wraps nothing (one record per line), so a string or
 a Rich ``Text`` comes out as its plain text: :class:`PlainConsole` writes those itself
-and imports Rich (~45 ms, plus its rendering) only for anything else — a table, markup,
-an emoji code, a tab or control character, a style or option, any method but ``print``
-— which then goes through a Rich console with the settings it always had. The bytes are
+and imports Rich (~45 ms, plus its rendering) only for anything else — a table, a tab or
+control character, markup or emoji asked for, a style or option, any method but
+``print`` — which then goes through a Rich console with the settings it always had. The bytes are
 the same either way (``tests/unit/test_plain_console.py`` renders reports both ways).
 """
 
@@ -23,30 +23,25 @@ from nbaops.environment import read
 # per line) and tables get their natural width instead of being squeezed into 80 columns.
 PLAIN_WIDTH = 4096
 
-# What Rich would change in a string: tabs and control characters always, markup unless
-# ``markup=False``, ``:emoji:`` codes unless ``emoji=False``; in a ``Text``: the first two.
-_CONTROL = r"[\t\x00-\x08\x0b-\x1f\x7f]"
-_RICH_SYNTAX = {
-    (markup, emoji): re.compile(
-        "|".join([_CONTROL, *([r"\["] if markup else []), *([r":\S*?:"] if emoji else [])])
-    )
-    for markup in (False, True)
-    for emoji in (False, True)
-}
-_RICH_TEXT = _RICH_SYNTAX[False, False]
+# What Rich would change in a string or a ``Text``: tabs and control characters (its
+# consoles read no markup or emoji codes unless a call asks: :func:`rich_console`).
+_RICH_TEXT = re.compile(r"[\t\x00-\x08\x0b-\x1f\x7f]")
 # Variables that make Rich treat any output as a terminal (colour, tables).
 _FORCE_TERMINAL = ("FORCE_COLOR", "TTY_COMPATIBLE")
 
 
 def rich_console() -> Any:
-    """Rich's console for stdout: the interactive one, or the plain (non-wrapping) one."""
+    """Rich's console for stdout: the interactive one, or the plain (non-wrapping) one.
+
+    Neither reads markup or emoji codes: a report's text is data (a table cell quoting
+    ``[/tmp/x]`` raised MarkupError, ``[red]`` became a colour); styles are Rich objects."""
     from rich.console import Console
 
     if sys.stdout.isatty():
-        console = Console(highlight=False)
+        console = Console(highlight=False, markup=False, emoji=False)
         if console.width >= 1:  # COLUMNS=0 made Rich print every report as nothing
             return console
-    return Console(highlight=False, soft_wrap=True, width=PLAIN_WIDTH)
+    return Console(highlight=False, markup=False, emoji=False, soft_wrap=True, width=PLAIN_WIDTH)
 
 
 def stdout_console() -> Any:
@@ -85,10 +80,11 @@ class PlainConsole:
         emoji: bool | None = None,
         **options: Any,
     ) -> None:
-        syntax = _RICH_SYNTAX[markup is not False, emoji is not False]
-        texts = [_plain(o, syntax) for o in objects]
+        texts = [_plain(o) for o in objects]
         if (
             None in texts
+            or markup
+            or emoji
             or set(options) - {"highlight", "soft_wrap"}
             or options.get("soft_wrap") is False
         ):
@@ -141,10 +137,10 @@ class PlainConsole:
             sys.stdout.write(text)
 
 
-def _plain(value: Any, syntax: re.Pattern[str]) -> str | None:
+def _plain(value: Any) -> str | None:
     """The text Rich would print for ``value``, or None when only Rich can tell."""
     if isinstance(value, str):
-        return None if syntax.search(value) else value
+        return None if _RICH_TEXT.search(value) else value
     if type(value).__name__ == "Text" and type(value).__module__ == "rich.text":
         plain = str(value.plain)
         if value.justify or value.overflow or value.no_wrap or value.end != "\n":

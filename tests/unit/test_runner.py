@@ -304,3 +304,19 @@ def test_ctrl_c_or_a_bug_while_the_report_prints_keeps_the_contract(
     assert err == "nbaops: error: internal error: cannot format 'x'\n"
     if json_output:
         assert json.loads(out)["verdict"] == "ERROR"
+
+
+def test_brackets_and_colons_in_the_data_are_text_on_a_terminal_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a terminal the report is a Rich table, whose text cells Rich read as markup: a
+    message quoting '[/tmp/x]' raised MarkupError (no report), '[red]' vanished into a
+    colour and ':fire:' became an emoji."""
+    monkeypatch.setenv("FORCE_COLOR", "1")  # the terminal's console, though captured
+    monkeypatch.setenv("COLUMNS", "250")
+    message = "log: [red]ERROR[/red] in [/tmp/x] :fire:"
+    result = CheckResult("c", "svc", Verdict.FAIL, 1, "[b]t", message)
+    assert run(lambda ctx: CheckReport("demo", [result])) == 1
+    out = capsys.readouterr().out
+    assert "┏━" in out  # the table
+    assert "[red]ERROR[/red] in [/tmp/x] :fire:" in out and "[b]t" in out
