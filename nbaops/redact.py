@@ -13,10 +13,12 @@ returns the value. Every secret created in the process is remembered, and
   elsewhere in a message stays readable;
 - any Slack incoming-webhook URL, even one it was never told about.
 
-The runner redacts every line and JSON document it prints, alerts redact the outbox and
-every delivery error, and exceptions carrying a message about a secret are built from
-redacted text. ``GITHUB_TOKEN`` and ``SLACK_WEBHOOK_URL`` in the environment are secrets
-too, whether or not any code has read them yet.
+The runner redacts every line and JSON document it prints (stderr lines through
+:func:`nbaops.stdio.stderr_line`), alerts redact the outbox and every delivery error, and
+exceptions carrying a message about a secret are built from redacted text. Text for a
+terminal or a plain file also passes :func:`printable` (the data's control characters
+escaped); JSON needs no such step. ``GITHUB_TOKEN`` and ``SLACK_WEBHOOK_URL`` in the
+environment are secrets too, whether or not any code has read them yet.
 """
 
 from __future__ import annotations
