@@ -177,14 +177,14 @@ TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
 
 def typed(name: str) -> Any:
     """A variable of :data:`TYPED`, parsed (``NBAOPS_NOW``: a datetime; seconds: a float;
-    ``NBAOPS_HOME``: a path); None when it is unset or empty.
+    ``NBAOPS_HOME``: a path); None when it is unset, empty or blank.
 
     Raises:
         UsageError: its value does not parse (naming the variable).
     """
     parse, what = TYPED[name]
     text = read(name)
-    if text is None:
+    if text is None or not text.strip():  # blank is unset, as empty is (not "." for a folder)
         return None
     try:
         return parse(text.strip())

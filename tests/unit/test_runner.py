@@ -232,6 +232,8 @@ def test_the_state_folder_is_the_one_nbaops_home_was_checked_as(
     assert state_home(tmp_path / "repo") == tmp_path / "state"
     monkeypatch.setenv("NBAOPS_HOME", f" {tmp_path}/other ")
     assert state_home(tmp_path / "repo") == tmp_path / "other"
+    monkeypatch.setenv("NBAOPS_HOME", "  ")  # blank is unset: not the current folder
+    assert state_home(tmp_path / "repo") == tmp_path / "repo" / ".nbaops"
 
 
 def test_an_error_echoing_a_huge_value_stays_a_readable_line(
