@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import subprocess
 import sys
 import threading
@@ -289,7 +288,9 @@ def test_keep_alive_requests_are_not_held_back_by_nagle(standin: StandIn) -> Non
             started = time.perf_counter()
             assert session.get(url, timeout=5).status_code == 200
             took.append(time.perf_counter() - started)
-    assert statistics.median(took) < 0.03, took
+    # Nagle delays every answer (~40 ms each); a loaded machine delays some: the fastest
+    # quarter tells the two apart where the median did not (36 ms on a busy CI machine)
+    assert sorted(took)[len(took) // 4] < 0.03, took
 
 
 def _raw_exchange(standin: StandIn, request: bytes) -> bytes:
