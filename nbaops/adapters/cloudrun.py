@@ -118,6 +118,7 @@ class ServiceInfo:
     env: dict[str, str] = field(default_factory=dict)
     # the generation serving: below ``generation`` after a failed rollout (run.v2)
     observed_generation: int = 0
+    reconciling: bool = False  # a rollout still in progress (run.v2 Service.reconciling)
 
     @property
     def serving_revision(self) -> str | None:
@@ -311,6 +312,7 @@ class CloudRun:
             image=containers[0].image if containers else "",
             generation=int(svc.generation),
             observed_generation=int(svc.observed_generation),
+            reconciling=bool(svc.reconciling),
             message=cond.message,
             env=_env_of(containers[0]) if containers else {},
         )

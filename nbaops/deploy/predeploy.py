@@ -214,6 +214,21 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
         f"run_v2 GetService {service}",
     )
     split = traffic_text(info.traffic_by_revision)
+    by_rev = info.traffic_by_revision
+    ready = info.latest_ready_revision
+    failed = info.latest_created_revision
+    if not info.ready and _failed_beside_serving(current):
+        # run.v2 Service.reconciling: "If reconciliation failed, traffic_statuses,
+        # observed_generation, and latest_ready_revision will have the state of the last
+        # serving revision" (terminal_condition says why, e.g. reason REVISION_FAILED). The
+        # service serves; a FAIL would refuse every later deploy, the fix included.
+        return item.result(
+            Verdict.WARN,
+            split,
+            f"the latest created revision {failed} failed to become ready "
+            f"({info.message or 'no reason given'}); the latest ready revision {ready} "
+            "still serves 100%",
+        )
     if not info.ready:
         return item.result(
             Verdict.FAIL,
@@ -223,17 +238,30 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     if current.serving is None:
         return item.result(Verdict.FAIL, None, "no revision serves traffic")
     notes = []
-    by_rev = info.traffic_by_revision
-    if by_rev.get(info.latest_ready_revision or "", 0) != 100:
+    if by_rev.get(ready or "", 0) != 100:
         notes.append(
             f"traffic is {split or 'nowhere'}, not 100% on the latest ready revision "
-            f"{info.latest_ready_revision} (after a rollback or a canary?)"
+            f"{ready} (after a rollback or a canary?)"
         )
-    if info.latest_created_revision and info.latest_created_revision != info.latest_ready_revision:
-        notes.append(f"the latest created revision {info.latest_created_revision} is not ready")
+    if failed and failed != ready:
+        notes.append(f"the latest created revision {failed} is not ready")
     if notes:
         return item.result(Verdict.WARN, split, "Ready, but " + "; ".join(notes))
     return item.result(Verdict.PASS, split, f"Ready; {current.serving.name} serves 100%")
+
+
+def _failed_beside_serving(current: CurrentDeployment) -> bool:
+    """A finished rollout whose new revision failed while the latest ready revision still
+    serves 100%: the service is not Ready, yet what served before serves on."""
+    info = current.service
+    ready, failed = info.latest_ready_revision, info.latest_created_revision
+    return (
+        not info.reconciling
+        and current.serving is not None
+        and bool(ready and failed)
+        and failed != ready
+        and info.traffic_by_revision.get(ready or "", 0) == 100
+    )
 
 
 def health_url(ctx: Context, info: ServiceInfo, revision: str, path: str) -> str:

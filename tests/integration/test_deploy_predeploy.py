@@ -135,6 +135,37 @@ def test_status_and_health_of_what_serves(dworld: DeployWorld) -> None:
     assert got["service_health"].verdict is Verdict.FAIL  # type: ignore[attr-defined]
 
 
+def test_a_failed_new_revision_warns_while_the_ready_one_serves_and_deploys_proceed(
+    dworld: DeployWorld,
+) -> None:
+    """A new revision that failed to become ready leaves the Service's terminal (Ready)
+    condition FAILED while its latest ready revision keeps 100% (run.v2 service.proto,
+    ``reconciling``: "If reconciliation failed, traffic_statuses, observed_generation, and
+    latest_ready_revision will have the state of the last serving revision ... Additional
+    information on the failure can be found in terminal_condition"). That service serves:
+    deployment_status WARNs naming the failed revision, and the deploy that fixes it is not
+    refused (a FAIL here refused every later deploy)."""
+    from nbaops.deploy.deploy import DeployRequest, run_deploy
+    from nbaops.errors import CloudRunError
+    from nbaops.local.api_faults import set_api_fault
+
+    ctx = dworld.context()
+    serving = dworld.service().serving_revision
+    set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+    with pytest.raises(CloudRunError, match="operation failed"):  # as a failed gcloud deploy
+        ctx.cloudrun.deploy_revision(SERVICE, image="example/broken:1", labels={})
+    info = dworld.service()
+    failed = info.latest_created_revision
+    assert not info.ready and failed != serving and info.traffic_by_revision == {serving: 100}
+    status = checks(dworld, skip_tests=True)["deployment_status"]
+    assert status.verdict is Verdict.WARN, status.message  # type: ignore[attr-defined]
+    assert f"latest created revision {failed} failed" in status.message  # type: ignore[attr-defined]
+    assert f"{serving} still serves 100%" in status.message  # type: ignore[attr-defined]
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE, skip_tests=True))
+    assert report.outcome == "success", report.final_line()
+    assert dworld.service().ready
+
+
 def test_cloud_run_unreachable_makes_the_cloud_checks_error(dworld: DeployWorld) -> None:
     from nbaops.local.api_faults import set_api_fault
 
