@@ -224,9 +224,12 @@ def run_rollback(
 
     Raises:
         UsageError: bad service or ``--to`` (nothing changed, no audit row).
-        LockHeldError: another deploy holds the lease (a ``refused`` audit row is written).
+        LockHeldError: another deploy holds the lease, or took the lapsed lease of an
+            interrupted one first (a ``refused`` audit row is written).
         UnrecoveredDeployError: a deploy died after the recovery ran (``refused`` row too).
         RecoveryFailedError: an interrupted deploy could not be restored (exit 3).
+        CloudRunError: the API failed before the lease was taken (a ``refused`` row), or
+            after it (``failed`` / ``rollback_failed``).
     """
     from nbaops.deploy import audit, lock
     from nbaops.deploy.heartbeat import default_interval
@@ -296,18 +299,27 @@ def run_rollback(
     if force_unlock:
         removed = lock.force_unlock(ctx.cloudrun, service)
         removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
-    try:
-        recovered = recover(ctx, cfg, progress=progress, sleep=sleep)
-    except RecoveryFailedError as exc:  # this rollback changed nothing: its row says why
+
+    def refuse(why: str) -> None:
+        """This rollback changed nothing: its row says why (as a refused deploy's does)."""
         refused = audit.AuditRecord(deploy_id, service, "rollback", holder, ctx.profile)
         if removed_note is not None:
             refused.note("force_unlock", "WARN", removed_note)
         refused.finish(
-            "refused",
-            f"REFUSED rollback {service}: the interrupted deploy it found could not be "
-            f"restored ({exc}); this rollback changed nothing",
+            "refused", f"REFUSED rollback {service}: {why}; this rollback changed nothing"
         )
         audit.write(ctx, refused)
+
+    try:
+        recovered = recover(ctx, cfg, progress=progress, sleep=sleep)
+    except RecoveryFailedError as exc:
+        refuse(f"the interrupted deploy it found could not be restored ({exc})")
+        raise
+    except lock.LockHeldError as exc:  # another command took the lapsed lease: it recovers
+        refuse(str(exc))
+        raise
+    except CloudRunError as exc:
+        refuse(f"could not check for an interrupted deploy ({exc})")
         raise
 
     def already_done(
@@ -354,14 +366,19 @@ def run_rollback(
         return already_done(target, done.before_revision, verified, checked=True)
     journal = recovered.interrupted.journal if recovered is not None else None
     chosen: RevisionInfo | None = None
-    if journal is not None and journal.rollback_target and to is None:
-        # Nothing had to be restored: the rollback still means "back to before that deploy"
-        # (or, after an interrupted rollback that had not moved traffic, to its target).
-        target = journal.rollback_target
-        serving = ctx.cloudrun.get_service(service).serving_revision
-    else:
-        chosen, serving = choose_target(ctx, service, to)
-        target = chosen.name
+    try:
+        if journal is not None and journal.rollback_target and to is None:
+            # Nothing had to be restored: the rollback still means "back to before that
+            # deploy" (or, after an interrupted rollback that had not moved traffic, to its
+            # target).
+            target = journal.rollback_target
+            serving = ctx.cloudrun.get_service(service).serving_revision
+        else:
+            chosen, serving = choose_target(ctx, service, to)
+            target = chosen.name
+    except CloudRunError as exc:
+        refuse(f"could not read the service to choose the target ({exc})")
+        raise
     report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]

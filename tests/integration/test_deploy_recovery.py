@@ -226,6 +226,66 @@ def test_a_rollback_whose_recovery_fails_writes_its_own_refused_row(dworld: Depl
     assert "changed nothing" in rows[0]["message"]
 
 
+def _rollback_rows(world: DeployWorld) -> list[dict[str, Any]]:
+    return [r for r in world.audit_rows() if r["action"] == "rollback"]
+
+
+def test_a_rollback_beaten_to_the_lapsed_lease_writes_its_refused_row(dworld: DeployWorld) -> None:
+    """Another command takes the dead deploy's lapsed lease between our recovery finding it
+    and taking it: the recovery raises LockHeldError, and the attempt is on record."""
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    ctx = dworld.context()
+
+    def on(line: str) -> None:  # the recovery names what it found, then takes the lease
+        held = lock.current_lock(ctx.cloudrun, SERVICE) if "was interrupted" in line else None
+        if held is not None and held.holder == "old@ci":
+            lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="bob-1", ttl_s=600)
+
+    with pytest.raises(lock.LockHeldError, match="bob@ci"):
+        run_rollback(dworld.context(), SERVICE, progress=hook(on))
+    rows = _rollback_rows(dworld)
+    assert [r["outcome"] for r in rows] == ["refused"], rows
+    assert "bob@ci" in rows[0]["message"] and "changed nothing" in rows[0]["message"]
+
+
+@pytest.mark.parametrize("journal", [False, True])
+def test_a_rollback_that_cannot_read_cloud_run_writes_its_refused_row(
+    dworld: DeployWorld, journal: bool
+) -> None:
+    """The API fails while the rollback looks for an interrupted deploy, or (after a
+    recovery that left nothing to restore) while it reads the service to choose its target:
+    no lease taken, nothing changed, and the attempt still leaves its row."""
+    from nbaops.errors import CloudRunError
+
+    ctx = dworld.context()
+    if journal:  # the recovery finds a deploy that died before changing anything
+        started = Journal.start("dead-deploy-1", "deploy", "old@ci", dworld.service())
+        lock.acquire(
+            ctx.cloudrun,
+            SERVICE,
+            holder="old@ci",
+            deploy_id="dead-deploy-1",
+            ttl_s=600,
+            extra={JOURNAL_ANNOTATION: started.to_annotation()},
+        )
+        dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+        ctx = dworld.context()
+
+    def on(line: str) -> None:  # the recovery is done: the next read is the rollback's own
+        if "recovered interrupted" in line:
+            set_api_fault(dworld.home, "http-4xx", service=SERVICE, method="GET")
+
+    if not journal:
+        set_api_fault(dworld.home, "http-4xx", service=SERVICE, method="GET", count=1)
+    with pytest.raises(CloudRunError):
+        run_rollback(ctx, SERVICE, progress=hook(on))
+    rows = _rollback_rows(dworld)
+    assert [r["outcome"] for r in rows] == ["refused"], rows
+    why = "choose the target" if journal else "could not check for an interrupted deploy"
+    assert why in rows[0]["message"] and "changed nothing" in rows[0]["message"]
+
+
 def test_a_recovery_slower_than_its_lease_keeps_renewing_it(dworld: DeployWorld) -> None:
     """Another command must not find the recovery's lease lapsed and recover too."""
     crashed_deploy(dworld)
