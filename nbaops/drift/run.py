@@ -61,7 +61,7 @@ def check_drift(
     markdown_path = output_file("--markdown-file", markdown_file) if markdown_file else None
     json_path = output_file("--json-file", json_file) if json_file else None
     if from_report:
-        report = load_report(from_report, service=service)
+        report = load_report(from_report, service=service, known=ctx.config.service_names)
     else:
         report = detect.detect_drift(
             ctx,
@@ -85,11 +85,18 @@ def check_drift(
     return report
 
 
-def load_report(path: str, *, service: str | None = None) -> DriftReport:
+def load_report(
+    path: str, *, service: str | None = None, known: list[str] | None = None
+) -> DriftReport:
     """A report saved with ``--json-file`` (only ``service`` when given).
 
+    ``known``: the configured services; a report naming another is refused (its name
+    would go into an issue's marker and title: a retired service's issue never closes,
+    one the marker pattern cannot read is opened again on every run).
+
     Raises:
-        UsageError: unreadable file, not JSON, not a drift report, or ``service`` absent.
+        UsageError: unreadable file, not JSON, not a drift report, a service not in
+            ``known``, or ``service`` absent.
     """
     from nbaops.drift.report import report_from_json
 
@@ -100,6 +107,12 @@ def load_report(path: str, *, service: str | None = None) -> DriftReport:
     except ValueError as exc:
         raise UsageError(f"--from-report: {path} is not JSON: {exc}") from None
     report = report_from_json(doc, source=path)
+    unknown = [s.service for s in report.services if known is not None and s.service not in known]
+    if unknown:
+        raise UsageError(
+            f"--from-report: {path} names a service not in the config: {unknown[0][:60]!r} "
+            f"(known: {', '.join(known or [])})"
+        )
     if service is not None:
         report.services = [s for s in report.services if s.service == service]
         if not report.services:

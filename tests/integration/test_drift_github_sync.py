@@ -486,6 +486,35 @@ def test_bad_saved_report_exits_2_and_touches_nothing(
     assert github.requests == []
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "retired-service",  # renamed or removed: its issue would be opened and never closed
+        "Phase4-Processors",  # the marker pattern never finds it again: a new issue each run
+        "phase4-processors -->\n@team",  # would end the hidden marker and ping in the body
+    ],
+)
+def test_a_saved_report_naming_a_service_not_in_the_config_exits_2_and_touches_nothing(
+    world: World,
+    github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    name: str,
+):
+    """Service names read from --from-report go into issue markers and titles: one the
+    config does not name is refused before GitHub is contacted."""
+    saved = tmp_path / "drift.json"
+    capsys.readouterr()
+    with pytest.raises(Exit):
+        check_drift(InvokeContext(), json_file=str(saved))
+    doc = json.loads(saved.read_text(encoding="utf-8"))
+    doc["services"][0]["service"] = name
+    saved.write_text(json.dumps(doc), encoding="utf-8")
+    code, _, err = sync(capsys, from_report=str(saved))
+    assert code == 2 and "not in the config" in err, err
+    assert github.requests == []
+
+
 def test_doctor_proves_the_token_can_open_issues(
     world: World, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
