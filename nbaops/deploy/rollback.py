@@ -296,19 +296,23 @@ def run_rollback(
     if to:  # bad input changes nothing: refused before a lease is removed or a deploy recovered
         _named_revision(ctx.cloudrun.list_revisions(service), service, to)
     removed_note: str | None = None
-    if force_unlock:
-        removed = lock.force_unlock(ctx.cloudrun, service)
-        removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
 
-    def refuse(why: str) -> None:
-        """This rollback changed nothing: its row says why (as a refused deploy's does)."""
+    def refuse(why: str, changed: str = "this rollback changed nothing") -> None:
+        """This rollback stopped before its lease: its row says why (as a refused deploy's
+        does)."""
         refused = audit.AuditRecord(deploy_id, service, "rollback", holder, ctx.profile)
         if removed_note is not None:
             refused.note("force_unlock", "WARN", removed_note)
-        refused.finish(
-            "refused", f"REFUSED rollback {service}: {why}; this rollback changed nothing"
-        )
+        refused.finish("refused", f"REFUSED rollback {service}: {why}; {changed}")
         audit.write(ctx, refused)
+
+    if force_unlock:
+        try:
+            removed = lock.force_unlock(ctx.cloudrun, service)
+        except CloudRunError as exc:  # a timed-out write may still have removed the lease
+            refuse(f"--force-unlock failed ({exc})", "traffic was not touched")
+            raise
+        removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
 
     try:
         recovered = recover(ctx, cfg, progress=progress, sleep=sleep)

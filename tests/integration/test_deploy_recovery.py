@@ -286,6 +286,21 @@ def test_a_rollback_that_cannot_read_cloud_run_writes_its_refused_row(
     assert why in rows[0]["message"] and "changed nothing" in rows[0]["message"]
 
 
+def test_a_rollback_whose_force_unlock_fails_writes_its_refused_row(dworld: DeployWorld) -> None:
+    """inv deploy audits a failed --force-unlock; inv rollback wrote no row at all."""
+    from nbaops.errors import CloudRunError
+
+    ctx = dworld.context()
+    lock.acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
+    set_api_fault(dworld.home, "http-4xx", service=SERVICE, method="PATCH", count=1)
+    with pytest.raises(CloudRunError):
+        run_rollback(ctx, SERVICE, force_unlock=True)
+    rows = _rollback_rows(dworld)
+    assert [r["outcome"] for r in rows] == ["refused"], rows
+    assert "--force-unlock failed" in rows[0]["message"]
+    assert "traffic was not touched" in rows[0]["message"]
+
+
 def test_a_recovery_slower_than_its_lease_keeps_renewing_it(dworld: DeployWorld) -> None:
     """Another command must not find the recovery's lease lapsed and recover too."""
     crashed_deploy(dworld)
