@@ -293,8 +293,6 @@ def run_rollback(
             revision_after=after,
         )
 
-    if to:  # bad input changes nothing: refused before a lease is removed or a deploy recovered
-        _named_revision(ctx.cloudrun.list_revisions(service), service, to)
     removed_note: str | None = None
 
     def refuse(why: str, changed: str = "this rollback changed nothing") -> None:
@@ -306,6 +304,13 @@ def run_rollback(
         refused.finish("refused", f"REFUSED rollback {service}: {why}; {changed}")
         audit.write(ctx, refused)
 
+    if to:  # bad input changes nothing: refused before a lease is removed or a deploy recovered
+        try:
+            revisions = ctx.cloudrun.list_revisions(service)
+        except CloudRunError as exc:
+            refuse(f"could not read its revisions to check --to ({exc})")
+            raise
+        _named_revision(revisions, service, to)
     if force_unlock:
         try:
             removed = lock.force_unlock(ctx.cloudrun, service)

@@ -286,6 +286,21 @@ def test_a_rollback_that_cannot_read_cloud_run_writes_its_refused_row(
     assert why in rows[0]["message"] and "changed nothing" in rows[0]["message"]
 
 
+def test_a_rollback_that_cannot_read_the_revisions_for_to_writes_its_refused_row(
+    dworld: DeployWorld,
+) -> None:
+    from nbaops.errors import CloudRunError
+
+    ctx = dworld.context()
+    older = ctx.cloudrun.list_revisions(SERVICE)[1].name
+    set_api_fault(dworld.home, "http-4xx", service=SERVICE, method="GET", count=1)
+    with pytest.raises(CloudRunError):
+        run_rollback(ctx, SERVICE, to=older)
+    rows = _rollback_rows(dworld)
+    assert [r["outcome"] for r in rows] == ["refused"], rows
+    assert "check --to" in rows[0]["message"] and "changed nothing" in rows[0]["message"]
+
+
 def test_a_rollback_whose_force_unlock_fails_writes_its_refused_row(dworld: DeployWorld) -> None:
     """inv deploy audits a failed --force-unlock; inv rollback wrote no row at all."""
     from nbaops.errors import CloudRunError
