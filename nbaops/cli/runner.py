@@ -103,8 +103,9 @@ def _run(
                 return _interrupted(KeyboardInterrupt(), json_output)
             if isinstance(exc, NbaopsError):
                 return _fail(exc, exc.exit_code, json_output, debug)
-            # an unexpected bug or library error: still one line
-            return _fail(exc, EXIT_UNDETERMINED, json_output, debug, prefix="internal error: ")
+            # an unexpected bug or library error: still one line, naming its type (a
+            # KeyError's message is only the key: "internal error: 'x'" said nothing)
+            return _fail(exc, EXIT_UNDETERMINED, json_output, debug, internal=True)
 
 
 @contextlib.contextmanager
@@ -174,10 +175,13 @@ def _render_redacted(report: Report) -> None:
 MAX_ERROR_CHARS = 1000  # a pasted file as a flag value is echoed, not printed whole
 
 
-def _fail(exc: BaseException, code: int, json_output: bool, debug: bool, prefix: str = "") -> int:
+def _fail(
+    exc: BaseException, code: int, json_output: bool, debug: bool, *, internal: bool = False
+) -> int:
     from nbaops.redact import printable, redact
 
-    message = redact(f"{prefix}{one_line(exc)}")
+    text = f"internal error: {one_line(exc, typed=True)}" if internal else one_line(exc)
+    message = redact(text)
     if len(message) > MAX_ERROR_CHARS:
         cut = len(message) - MAX_ERROR_CHARS
         message = f"{message[:MAX_ERROR_CHARS]}... ({cut} more characters)"

@@ -154,7 +154,7 @@ def test_ctrl_c_that_a_library_turned_into_its_own_error_is_still_130(
         raise QueryInterrupted("a real failure, no Ctrl-C")
 
     assert run(failing) == 3  # without Ctrl-C an error stays an error
-    assert "internal error: a real failure" in capsys.readouterr().err
+    assert "internal error: QueryInterrupted: a real failure" in capsys.readouterr().err
 
 
 def test_unknown_service_error_type_is_usage() -> None:
@@ -303,7 +303,7 @@ def test_ctrl_c_or_a_bug_while_the_report_prints_keeps_the_contract(
     report.error = ValueError("cannot format 'x'")
     assert run(lambda ctx: report, json_output=json_output) == 3
     out, err = capsys.readouterr()
-    assert err == "nbaops: error: internal error: cannot format 'x'\n"
+    assert err == "nbaops: error: internal error: ValueError: cannot format 'x'\n"
     if json_output:
         assert json.loads(out)["verdict"] == "ERROR"
 
@@ -322,3 +322,20 @@ def test_brackets_and_colons_in_the_data_are_text_on_a_terminal_too(
     out = capsys.readouterr().out
     assert "┏━" in out  # the table
     assert "[red]ERROR[/red] in [/tmp/x] :fire:" in out and "[b]t" in out
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_an_unexpected_error_names_its_type(
+    json_output: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A KeyError's message is only the key: the line was "internal error: 'x'", which
+    said nothing about what went wrong. The type is named, on stderr and in the JSON."""
+
+    def lookup(ctx: Context) -> CheckReport:
+        raise KeyError("x")
+
+    assert run(lookup, json_output=json_output) == 3
+    out, err = capsys.readouterr()
+    assert err == "nbaops: error: internal error: KeyError: 'x'\n"
+    if json_output:
+        assert json.loads(out)["error"] == "internal error: KeyError: 'x'"
