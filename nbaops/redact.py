@@ -11,7 +11,8 @@ returns the value. Every secret created in the process is remembered, and
   part is its path (from the first segment that is not a plain lower-case word such as
   ``services``) and query; scheme and host are public, so ``https://`` or a host name
   elsewhere in a message stays readable;
-- any Slack incoming-webhook URL, even one it was never told about.
+- any Slack incoming-webhook URL, even one it was never told about (in a Slack link,
+  ``<URL|label>``, the label too: the markup around them is kept).
 
 The runner redacts every line and JSON document it prints (stderr lines through
 :func:`nbaops.stdio.stderr_line`), alerts redact the outbox and every delivery error, and
@@ -34,7 +35,12 @@ MASK = "***"
 MIN_FRAGMENT = 8
 SECRET_ENV_VARS = ("SLACK_WEBHOOK_URL", "GITHUB_TOKEN")
 
-_SLACK_HOOK = re.compile(r"https?://hooks\.slack(?:-gov)?\.com/\S*", re.IGNORECASE)
+# a hook URL ends at white space or at Slack link markup (``<URL|label>``): eating the
+# ``|label>`` broke the message's markup. The label of such a link is masked too (a link
+# built from the URL shows its last segment, the token), its closing ``>`` kept.
+_SLACK_HOOK = re.compile(
+    r"https?://hooks\.slack(?:-gov)?\.com/[^\s|<>]*(\|[^<>\n]*(?=>))?", re.IGNORECASE
+)
 _WORD = re.compile(r"^[a-z]+\Z")
 
 _lock = threading.Lock()
@@ -142,7 +148,9 @@ def redact(text: str, *secrets: Secret | None) -> str:
             material.extend(sensitive_material(env))
     with _lock:
         material.extend(_known)
-    text = _SLACK_HOOK.sub(f"https://hooks.slack.com/{MASK}", text)
+    text = _SLACK_HOOK.sub(
+        lambda m: f"https://hooks.slack.com/{MASK}" + (f"|{MASK}" if m.group(1) else ""), text
+    )
     grams = _grams(tuple(sorted(set(material))))
     if not grams or len(text) < MIN_FRAGMENT:
         return text

@@ -145,3 +145,20 @@ def test_summary_line() -> None:
     failed = AlertSummary(undelivered=["a@s"], errors=["Slack webhook returned HTTP 503"])
     assert failed.summary == "alerts: 1 NOT delivered (Slack webhook returned HTTP 503)"
     assert AlertSummary().summary == "alerts: 0 sent"
+
+
+def test_a_hook_url_in_a_link_is_masked_and_the_link_markup_kept() -> None:
+    """Redacting the built message (as delivery does) turned ``<hook|token>`` into
+    ``<https://hooks.slack.com/***``: the label and the closing ``>`` were eaten, and Slack
+    showed the rest of the line as part of a broken link."""
+    from nbaops.redact import redact_tree
+
+    event = AlertEvent(kind=AlertKind.FAILING, title="t", text="x", service="svc", runbook=URL)
+    body = redact_tree(build_message([event], headline="h", context="c"))["blocks"][2]  # type: ignore[index]
+    text = body["text"]["text"]
+    assert "runbook <https://hooks.slack.com/***|***>" in text
+    assert "s3cr3tT0kenValue123" not in text
+    assert redact(f"see {URL}, then <{URL}|{URL}> and <{URL}>") == (
+        "see https://hooks.slack.com/*** then <https://hooks.slack.com/***|***> and "
+        "<https://hooks.slack.com/***>"
+    )
