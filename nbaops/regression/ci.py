@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbaops.redact import redact
+from nbaops.redact import printable, redact
 from nbaops.report import publish_step_summary
 
 PYTEST_JUNIT = "pytest-junit.xml"
@@ -128,11 +128,17 @@ def _publish(text: str, copy: Path | None) -> None:
     publish_step_summary(text)
 
 
+def _say(text: str, end: str = "\n") -> None:
+    """Print ``text`` with every secret fragment masked and the data's control characters
+    escaped: a test name or gate message from a JUnit file is whatever the data held."""
+    print(printable(redact(text)), end=end)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except NotJunit as exc:  # a truncated or foreign file: one line, not a traceback
-        print(f"regression: {exc}")
+        _say(f"regression: {exc}")
         return 1
 
 
@@ -145,26 +151,26 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.gates is not None:
         if not args.gates.is_file():
-            print(f"regression: no gate JUnit XML at {args.gates}")
+            _say(f"regression: no gate JUnit XML at {args.gates}")
             return 1
         text = markdown(gate_rows(args.gates), args.html)
         _publish(text, None)
-        print(redact(text), end="")
+        _say(text, end="")
         return 0
     reports: Path = args.reports
     junit = reports / PYTEST_JUNIT
     if not junit.is_file():
-        print(f"regression: no pytest JUnit XML at {junit}: the suite did not run")
+        _say(f"regression: no pytest JUnit XML at {junit}: the suite did not run")
         return 1
     counts = pytest_counts(junit)
     code = 0
     if counts.tests == 0 or counts.skipped == counts.tests:
-        print(f"regression: every test skipped ({counts.skipped} of {counts.tests}): gated nothing")
+        _say(f"regression: every test skipped ({counts.skipped} of {counts.tests}): gated nothing")
         code = 1
     elif counts.skipped:
-        print(f"regression: {counts.skipped} test(s) skipped; the gate must run them all:")
+        _say(f"regression: {counts.skipped} test(s) skipped; the gate must run them all:")
         for name in counts.skipped_names:
-            print(f"  skipped: {name}")
+            _say(f"  skipped: {name}")
         code = 1
     html = reports / HTML
     html_path = html.resolve() if html.is_file() else None
@@ -172,11 +178,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if gates.is_file():
         _publish(markdown(gate_rows(gates), html_path), reports / SUMMARY)
     if html_path is not None:
-        print(f"HTML report: {html_path}")
+        _say(f"HTML report: {html_path}")
     else:
-        print(f"regression: no HTML report at {html}")
+        _say(f"regression: no HTML report at {html}")
         code = 1
-    print(
+    _say(
         f"regression: {counts.tests} tests, {counts.skipped} skipped, "
         f"{counts.failures} failed, {counts.errors} errors"
     )

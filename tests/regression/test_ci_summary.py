@@ -147,3 +147,37 @@ def test_a_pipe_in_a_gate_name_does_not_split_the_summary_row() -> None:
     row = text.splitlines()[-1]
     assert row == "| `hit_rate_floor:v9\\|b` | **PASS** | ok |"
     assert len(row.replace("\\|", "").split("|")) == 5  # four cell borders, three cells
+
+
+def test_printed_lines_are_masked_and_escape_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A skipped test's name and a gate's message come from a JUnit file: they were
+    printed as they were, a CSI (``\\x9b``) or carriage return from the data reaching the
+    terminal and a secret fragment in a name printed unmasked."""
+    monkeypatch.setenv(
+        "SLACK_WEBHOOK_URL", "https://hooks.example.com/services/T0/B0/s3cr3tT0k3nV4lue"
+    )
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    _pytest_junit(tmp_path, 2, 1)
+    junit = tmp_path / ci.PYTEST_JUNIT
+    junit.write_text(
+        junit.read_text(encoding="utf-8").replace(
+            'name="c0"', 'name="c0[s3cr3tT0k3nV4lue&#13;\x9b2J]"'
+        ),
+        encoding="utf-8",
+    )
+    _gates(tmp_path)
+    assert ci.main(["--reports", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "  skipped: t::c0[***\\x0d\\x9b2J]\n" in out
+    assert "s3cr3t" not in out and "\r" not in out and "\x9b" not in out
+
+    gates = tmp_path / ci.GATES_JUNIT
+    gates.write_text(
+        gates.read_text(encoding="utf-8").replace("candidate: leak", "candidate:\x9b2J leak"),
+        encoding="utf-8",
+    )
+    assert ci.main(["--gates", str(gates)]) == 0
+    out = capsys.readouterr().out
+    assert "| candidate:\\x9b2J leak |" in out and "\x9b" not in out
