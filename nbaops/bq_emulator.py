@@ -31,6 +31,7 @@ from pathlib import Path
 
 from nbaops.adapters.stdlib_http import opener_for
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
+from nbaops.stdio import stderr_line
 
 ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
 
@@ -154,12 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = [c for c in args.command if c != "--"] if args.command else []
     if not command:
         parser.print_usage(sys.stderr)
-        print("nbaops: error: give the command to run after --", file=sys.stderr)
+        stderr_line("nbaops: error: give the command to run after --")
         return EXIT_USAGE
     try:
         emulator = start(args.python, args.workdir)
     except NbaopsError as exc:
-        print(f"nbaops: error: {exc}", file=sys.stderr)
+        stderr_line(f"nbaops: error: {exc}")  # quotes the emulator's log: masked, escaped
         return EXIT_UNDETERMINED
     print(f"bqemulator ready at {emulator.endpoint} (log: {emulator.log_path})", flush=True)
     try:
