@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nbaops.environment import read
+from nbaops.environment import read, typed
 from nbaops.errors import ConfigError, UnknownServiceError, UsageError, first_line
 from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
 from nbaops.settings import load_section, setting
@@ -107,7 +107,7 @@ class Config:
         (holds ``schemas/``), else the nearest project at or above the current folder (a
         config copied elsewhere, ``NBAOPS_CONFIG=/tmp/x/nbaops.yaml``, still checks this
         project's schemas instead of none)."""
-        if read("NBAOPS_ROOT"):
+        if typed("NBAOPS_ROOT") is not None:
             return project_root()
         if schemas_dir(self.path.parent).is_dir():
             return self.path.parent
@@ -290,8 +290,8 @@ def load_config(
         UsageError: unknown profile.
     """
     if path is None:
-        env = read("NBAOPS_CONFIG")
-        path = Path(env) if env else project_root() / CONFIG_NAME
+        env = typed("NBAOPS_CONFIG")  # stripped, ``~`` expanded
+        path = Path(env) if env is not None else project_root() / CONFIG_NAME
     path = path.resolve()
     text, data = _load_yaml(path)
     schema_path = schemas_dir(Path(__file__).resolve().parent.parent) / "config.schema.json"

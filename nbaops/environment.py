@@ -115,10 +115,19 @@ class _Unusable(ValueError):
     """A value of the right form that cannot be used; its message says why."""
 
 
+def _path(text: str) -> Path:
+    """A file or folder, ``~`` expanded as a shell would (a value quoted in a shell or set
+    by CI keeps its ``~``); ``~name`` of no known user is refused, not an internal error."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as exc:  # "Could not determine home directory."
+        raise _Unusable(str(exc)) from None
+
+
 def _folder(text: str) -> Path:
     """A folder, or a path nbaops can create one at: its nearest existing ancestor is a
     folder it may write in. Nothing is created here: bad input changes nothing."""
-    path = Path(text).expanduser()
+    path = _path(text)
     try:
         path.resolve(strict=False)
     except (RuntimeError, OSError) as exc:  # a symlink loop: exists() is just False
@@ -168,7 +177,10 @@ def _endpoint(text: str) -> str:
 TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
     "NBAOPS_NOW": (_moment, "an ISO 8601 timestamp of years 1900-2999"),
     "NBAOPS_WAREHOUSE_LOCK_TIMEOUT": (_seconds, "a number of seconds above 0, at most 86400"),
+    "NBAOPS_CONFIG": (_path, "a path"),
+    "NBAOPS_ROOT": (_path, "a path"),
     "NBAOPS_HOME": (_folder, "a folder nbaops can use"),
+    "NBAOPS_DATA": (_path, "a path"),
     "NBAOPS_BQ_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9050"),
     "NBAOPS_SECRETMANAGER_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9060"),
     "NBAOPS_CLOUDBUILD_ENDPOINT": (_endpoint, "an endpoint URL such as http://127.0.0.1:9070"),
@@ -177,7 +189,8 @@ TYPED: dict[str, tuple[Callable[[str], Any], str]] = {
 
 def typed(name: str) -> Any:
     """A variable of :data:`TYPED`, parsed (``NBAOPS_NOW``: a datetime; seconds: a float;
-    ``NBAOPS_HOME``: a path); None when it is unset, empty or blank.
+    a file or folder: a path, stripped and ``~`` expanded); None when it is unset, empty
+    or blank.
 
     Raises:
         UsageError: its value does not parse (naming the variable).
@@ -212,7 +225,9 @@ def render_reference(header: str) -> str:
     lines += [
         "",
         f"A malformed value of {typed} stops every task before it runs: one line naming "
-        "the variable, exit 2.",
+        "the variable, exit 2. A value is read without surrounding white space, a blank "
+        "one is unset, and a path's `~` is expanded (a value quoted in a shell or set by CI "
+        "keeps it).",
     ]
     lines += ["", "Also read, when CI or the shell sets them:", ""]
     lines += [f"- `{name}`: {meaning}" for name, meaning in OTHER_VARIABLES.items()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbaops.environment import read, typed
+from nbaops.environment import typed
 
 CONFIG_NAME = "nbaops.yaml"
 
@@ -13,11 +13,12 @@ CONFIG_NAME = "nbaops.yaml"
 def project_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` (default: cwd) holding ``nbaops.yaml``.
 
-    ``NBAOPS_ROOT`` overrides the search. Falls back to the folder this package was
-    installed from (an editable install of the repository).
+    ``NBAOPS_ROOT`` overrides the search (read as every path variable is: stripped, ``~``
+    expanded). Falls back to the folder this package was installed from (an editable
+    install of the repository).
     """
-    env = read("NBAOPS_ROOT")
-    if env:
+    env = typed("NBAOPS_ROOT")
+    if env is not None:
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
@@ -41,8 +42,9 @@ def state_home(root: Path) -> Path:
 
 def shared_data_dir(root: Path) -> Path:
     """The real NBA data folder (``$NBAOPS_DATA`` or ``../shared/data/nba`` beside the repo)."""
-    env = read("NBAOPS_DATA")
-    return Path(env).resolve() if env else (root.parent / "shared" / "data" / "nba").resolve()
+    data = typed("NBAOPS_DATA")
+    folder = Path(data) if data is not None else root.parent / "shared" / "data" / "nba"
+    return folder.resolve()
 
 
 def doc_url(doc: str, base: str | None) -> str | None:

@@ -236,6 +236,46 @@ def test_the_state_folder_is_the_one_nbaops_home_was_checked_as(
     assert state_home(tmp_path / "repo") == tmp_path / "repo" / ".nbaops"
 
 
+def test_every_path_variable_expands_home_and_strips_as_nbaops_home_does(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """NBAOPS_CONFIG, NBAOPS_ROOT and NBAOPS_DATA kept a quoted '~' (a folder literally
+    named '~' below the current one: "config not found"), a stray space became part of
+    the path and a blank value was the current folder, while NBAOPS_HOME had expanded and
+    stripped since its own fix: one convention for every path variable."""
+    from nbaops.config import load_config
+    from nbaops.paths import project_root, shared_data_dir
+
+    repo = project_root()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "nbaops.yaml").write_bytes((repo / "nbaops.yaml").read_bytes())
+    monkeypatch.setenv("NBAOPS_CONFIG", " ~/cfg/nbaops.yaml ")
+    assert load_config(profile="local").path == tmp_path / "cfg" / "nbaops.yaml"
+    monkeypatch.setenv("NBAOPS_ROOT", "~/proj")
+    assert project_root() == tmp_path / "proj"
+    monkeypatch.setenv("NBAOPS_ROOT", f" {tmp_path}/proj ")
+    assert project_root() == tmp_path / "proj"
+    monkeypatch.setenv("NBAOPS_DATA", "~/nba ")
+    assert shared_data_dir(tmp_path / "repo") == tmp_path / "nba"
+    monkeypatch.setenv("NBAOPS_DATA", "  ")  # blank is unset: not the current folder
+    assert shared_data_dir(tmp_path / "repo") == tmp_path / "shared" / "data" / "nba"
+
+
+@pytest.mark.parametrize("name", ["NBAOPS_CONFIG", "NBAOPS_ROOT", "NBAOPS_HOME", "NBAOPS_DATA"])
+def test_a_home_of_no_known_user_is_bad_input(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'~nosuchuser/x' made expanduser raise RuntimeError: an internal error (exit 3) for
+    NBAOPS_HOME, a folder literally named '~nosuchuser' for the others."""
+    monkeypatch.setenv(name, "~nbaops-no-such-user/x")
+    assert run(lambda ctx: report_of(Verdict.PASS)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nbaops: error: {name}: '~nbaops-no-such-user/x' is not ")
+
+
 def test_an_error_echoing_a_huge_value_stays_a_readable_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
