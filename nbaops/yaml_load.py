@@ -44,12 +44,14 @@ def _check_shape(text: str, loader: Any) -> None:
 
     A key written twice in one mapping is refused with its line: YAML forbids it, but
     PyYAML keeps the last one silently, so a second ``fail_below:`` further down a section
-    would quietly replace the first.
+    would quietly replace the first. Keys are compared as the loader builds them: ``yes``
+    and ``true`` are one key (True), ``1`` and ``"1"`` two.
     """
     parser = loader(text)
     depth = aliases = 0
-    # per open collection: [is a mapping, the next node is a key, the keys seen]
-    open_collections: list[tuple[bool, list[bool], set[str]]] = []
+    # per open collection: [is a mapping, the next node is a key, the keys seen (as built,
+    # with the text of their first writing)]
+    open_collections: list[tuple[bool, list[bool], dict[Any, str]]] = []
     try:
         while parser.check_event():
             event = parser.get_event()
@@ -62,11 +64,11 @@ def _check_shape(text: str, loader: Any) -> None:
                 if open_collections and open_collections[-1][0]:
                     _, key_next, keys = open_collections[-1]
                     if key_next[0] and isinstance(event, yaml.ScalarEvent):
-                        _check_key(event, keys)
+                        _check_key(parser, event, keys)
                     key_next[0] = not key_next[0]
                 if isinstance(event, _COLLECTION_START):
                     mapping = isinstance(event, yaml.MappingStartEvent)
-                    open_collections.append((mapping, [True], set()))
+                    open_collections.append((mapping, [True], {}))
             elif isinstance(event, _COLLECTION_END):
                 open_collections.pop()
             depth += isinstance(event, _COLLECTION_START) - isinstance(event, _COLLECTION_END)
@@ -74,14 +76,27 @@ def _check_shape(text: str, loader: Any) -> None:
         parser.dispose()
 
 
-def _check_key(event: Any, keys: set[str]) -> None:
-    key = event.value
-    if key == "<<":  # a merge key may repeat; it is not a key of the mapping
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _check_key(loader: Any, event: Any, keys: dict[Any, str]) -> None:
+    """Refuse a key equal to one already in the mapping, compared as built: the text
+    differed (``yes:`` then ``true:``, ``1:`` then ``0x1:``) and the second still silently
+    replaced the first. The tag is resolved as PyYAML's composer does; a value that cannot be
+    built raises here as it would when the document is loaded."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _MERGE_TAG:  # a merge key may repeat; it is not a key of the mapping
         return
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    key = loader.construct_object(node)
     if key in keys:
-        problem = f"key {key!r} appears twice in the same mapping"
+        first = keys[key]
+        also = "" if first == event.value else f" (as {first!r} before)"
+        problem = f"key {event.value!r} appears twice in the same mapping{also}"
         raise yaml.MarkedYAMLError(problem=problem, problem_mark=event.start_mark)
-    keys.add(key)
+    keys[key] = event.value
 
 
 def _load(text: str, loader: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nbaops import yaml_load
 from nbaops.checks.registry import ALL_SPECS
 from nbaops.checks.thresholds import RUNNER_KEYS, thresholds_from_section
 from nbaops.cli.runner import run
@@ -167,6 +169,33 @@ def test_a_date_that_does_not_exist_is_one_line_with_its_place(text: str, where:
     with pytest.raises(ConfigError) as info:
         load_bounded(text, "nbaops.yaml")
     assert str(info.value) == f"nbaops.yaml{where} invalid value: day is out of range for month"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "enabled: yes\ntrue: 1\nyes: 2\n",
+            "key 'yes' appears twice in the same mapping (as 'true' before)",
+        ),
+        ("a: {1: x, 0x1: y}\n", "key '0x1' appears twice in the same mapping (as '1' before)"),
+        ("a: 1\n'a': 2\n", "key 'a' appears twice in the same mapping"),
+    ],
+    ids=["bool", "int", "quoted"],
+)
+def test_keys_written_differently_but_built_equal_are_refused(text: str, message: str) -> None:
+    """The duplicate check compared the keys' text: 'true:' and 'yes:' (both True to the
+    loader) passed, and the second silently replaced the first."""
+    for loader in {yaml_load._FAST_LOADER, yaml.SafeLoader}:  # libyaml and the reference
+        with pytest.raises(yaml.MarkedYAMLError, match=re.escape(message)):
+            yaml_load._check_shape(text, loader)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_bounded(text, "nbaops.yaml")
+
+
+def test_keys_written_alike_but_built_different_still_load() -> None:
+    """1 and '1' are two keys (an int and a string): no longer refused as one."""
+    assert load_bounded("a: {1: x, '1': y}\n", "ok.yaml") == {"a": {1: "x", "1": "y"}}
 
 
 def test_equal_keys_in_different_mappings_and_merge_keys_still_load() -> None:
