@@ -201,11 +201,26 @@ def _validator_fingerprint() -> str:
     return f"{module}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _validated_marker(path: Path, text: str, schema_text: str) -> Path:
-    """Where a passed validation of exactly this text against exactly this schema (and
-    validator) is remembered: a run then skips importing jsonschema (~0.3 s)."""
+def _code_fingerprint() -> str:
+    """nbaops' own code that turns the text into checked data (this module's validation, the
+    YAML loader) and PyYAML's version: a state folder shared by two checkouts or kept over
+    an upgrade held markers of the other code, which then skipped its own, stricter checks."""
+    import yaml
+
+    from nbaops import yaml_load
+
     digest = hashlib.sha256()
-    for part in (text, schema_text, _validator_fingerprint()):
+    for module in (__file__, yaml_load.__file__):
+        digest.update(Path(module).read_bytes())
+    return f"{digest.hexdigest()}:{yaml.__version__}"
+
+
+def _validated_marker(path: Path, text: str, schema_text: str) -> Path:
+    """Where a passed validation of exactly this text against exactly this schema, by
+    exactly this validator and nbaops code, is remembered: a run then skips importing
+    jsonschema (~0.3 s)."""
+    digest = hashlib.sha256()
+    for part in (text, schema_text, _validator_fingerprint(), _code_fingerprint()):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return state_home(path.parent) / VALIDATED_DIR / digest.hexdigest()

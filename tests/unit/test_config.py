@@ -177,6 +177,52 @@ def test_a_passed_validation_is_remembered_and_a_changed_config_is_validated_aga
     assert len(calls) == 3
 
 
+def test_a_validation_remembered_by_other_nbaops_code_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marker was keyed on the config, the schema and jsonschema only: a state folder
+    shared with another checkout (or kept over an upgrade) whose validation code was laxer
+    made this one skip its own checks and accept a config it refuses."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("NBAOPS_HOME", str(home))
+    project = tmp_path / "project"
+    (project / "schemas").mkdir(parents=True)
+    shutil.copy(REPO / "schemas" / "config.schema.json", project / "schemas")
+    target = project / "nbaops.yaml"
+    target.write_text((REPO / "nbaops.yaml").read_text() + "\nunknown_top_level_key: 1\n")
+    # another nbaops: the same package, but its schema check lets this config through
+    other = tmp_path / "other"
+    shutil.copytree(REPO / "nbaops", other / "nbaops", ignore=shutil.ignore_patterns("__pycache__"))
+    module = other / "nbaops" / "config.py"
+    module.write_text(
+        module.read_text().replace(
+            "def _validate_now(path: Path, data: Any, schema_text: str) -> None:\n",
+            "def _validate_now(path: Path, data: Any, schema_text: str) -> None:\n    return\n",
+        )
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib, nbaops.config as c; c.load_config(pathlib.Path(sys.argv[1]))",
+            str(target),
+        ],
+        env={**os.environ, "PYTHONPATH": str(other)},
+        cwd=tmp_path,  # not the checkout: "-c" puts the current folder first on sys.path
+        check=True,
+        timeout=60,
+    )
+    assert list((home / "config-validated").iterdir()), "the other nbaops remembered it"
+    with pytest.raises(ConfigError, match="unknown_top_level_key"):
+        load_config(target)
+
+
 def test_a_check_result_links_its_playbook_under_alerts_runbook_base_url(
     tmp_path: Path,
 ) -> None:
