@@ -51,7 +51,9 @@ def _error(prog: str, message: str, code: int, as_json: bool) -> int:
     """One ``prog: error: ...`` line on stderr and, with ``--json``, the README's document
     on stdout: ``{"error", "exit_code"}`` for bad usage (exit 2: nothing was measured),
     with ``"verdict": "ERROR"`` otherwise (as :func:`nbaops.cli.runner.run` writes it)."""
-    print(f"{prog}: {message}", file=sys.stderr)
+    from nbaops.stdio import stderr_line
+
+    stderr_line(f"{prog}: {message}")  # a file name or flag from the command line: escaped
     if as_json:
         from nbaops.cli.runner import emit_json
 
@@ -88,6 +90,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
     if not getattr(args, "json", False):  # one JSON document, nothing after it
         lines = [*lines, *help_lines(findings)]
     from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else
+    from nbaops.redact import printable, redact  # as the runner prints: a file name is data
 
-    write_stdout("".join(line + "\n" for line in lines))
+    write_stdout(printable(redact("".join(line + "\n" for line in lines))))
     return stdio.settle(1 if any(f.is_error for f in findings) else 0)

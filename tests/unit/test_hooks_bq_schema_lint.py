@@ -127,3 +127,18 @@ def test_a_usage_error_with_json_prints_the_error_document(
     # --help beside --json is help (exit 0), not an error document
     assert main(["--json", "--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: bq-schema-lint")
+
+
+def test_a_file_name_or_flag_with_control_characters_is_printed_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file name (git allows an escape character in one) reached the terminal as it was,
+    on stdout in a finding and on stderr in a usage error; the runner escapes both."""
+    missing = tmp_path / "no\x1b]0;pwned\x07such.json"
+    assert main([str(missing)]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path}/no\\x1b]0;pwned\\x07such.json:1: FILE_UNREADABLE" in out
+    assert "\x1b" not in out and "\x07" not in out
+    assert main(["--json", "--bogus\x1b[2J"]) == 2
+    err = capsys.readouterr().err
+    assert "--bogus\\x1b[2J" in err and "\x1b" not in err
