@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,7 +116,14 @@ def adr_table(folder: Path) -> str:
 
 
 def fill_blocks(text: str, configs: Mapping[str, Config], where: str = "") -> str:
-    """Rewrite every marked block of a page with its generated content."""
+    """Rewrite every marked block of a page with its generated content.
+
+    Raises:
+        ConfigError: a block names no known check or service, or has no end marker (the
+            page is bad input: one line naming it, not a traceback).
+    """
+    from nbaops.errors import ConfigError, UnknownServiceError
+
     out: list[str] = []
     pos = 0
     for match in BEGIN_RE.finditer(text):
@@ -125,8 +131,11 @@ def fill_blocks(text: str, configs: Mapping[str, Config], where: str = "") -> st
             continue
         end = text.find(END_MARK, match.end())
         if end < 0:
-            raise ValueError(f"{where}: {match.group(0)} has no {END_MARK}")
-        body = render_block(match.group("kind"), match.group("arg"), configs)
+            raise ConfigError(f"{where}: {match.group(0)} has no {END_MARK}")
+        try:
+            body = render_block(match.group("kind"), match.group("arg"), configs)
+        except (ValueError, UnknownServiceError) as exc:
+            raise ConfigError(f"{where}: {match.group(0)}: {exc}") from None
         out.append(text[pos : match.end()])
         out.append("\n" + body + "\n")
         pos = end
@@ -186,6 +195,7 @@ def write(root: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     from nbaops.errors import NbaopsError
     from nbaops.paths import project_root
+    from nbaops.stdio import stderr_line
 
     parser = argparse.ArgumentParser(
         prog="python -m nbaops.docs_reference",
@@ -200,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         changed = stale(root) if args.check else write(root)
     except NbaopsError as exc:
-        print(f"nbaops: error: {exc}", file=sys.stderr)
+        stderr_line(f"nbaops: error: {exc}")
         return exc.exit_code
     for path in changed:
         print(f"{'stale:' if args.check else 'wrote'} {path.relative_to(root)}")

@@ -24,6 +24,7 @@ import yaml
 from nbaops import docs_reference as ref
 from nbaops.docs_reference import hooks_page, markdown, tasks_page
 from nbaops.docs_reference.checks_page import check_specs
+from nbaops.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -580,10 +581,36 @@ def test_fill_blocks_rejects_unknown_blocks_and_missing_end_markers() -> None:
         ref.render_block("nope", "x", configs())
     other = "<!-- BEGIN generated:someone-else x -->\nkept\n<!-- END generated -->\n"
     assert ref.fill_blocks(other, configs()) == other  # another tool's markers are left alone
-    with pytest.raises(ValueError, match="unknown check"):
-        ref.fill_blocks("<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs())
-    with pytest.raises(ValueError, match="has no"):
+    with pytest.raises(ConfigError, match="^page.md: .* unknown check"):
+        ref.fill_blocks(
+            "<!-- BEGIN generated:sql nope -->\n<!-- END generated -->", configs(), "page.md"
+        )
+    with pytest.raises(ConfigError, match="^page.md: .* unknown service"):
+        ref.fill_blocks(
+            "<!-- BEGIN generated:post-deploy nope -->\n<!-- END generated -->",
+            configs(),
+            "page.md",
+        )
+    with pytest.raises(ConfigError, match="has no"):
         ref.fill_blocks("<!-- BEGIN generated:sql shot_zones -->\n", configs())
+
+
+def test_a_page_with_a_bad_block_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generated block naming an unknown check (a typo in a page) was a ValueError:
+    ``python -m nbaops.docs_reference`` printed a traceback naming no page."""
+    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    page = tmp_path / "docs" / "typo.md"
+    page.write_text("<!-- BEGIN generated:sql shot_zone -->\n<!-- END generated -->\n")
+    monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
+    assert ref.main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nbaops: error: docs/typo.md: <!-- BEGIN generated:sql shot_zone -->")
+    assert "unknown check 'shot_zone'" in err and err.count("\n") == 1
 
 
 def test_fill_blocks_replaces_only_the_block() -> None:
