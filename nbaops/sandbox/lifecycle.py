@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.errors import ConfigError, UsageError, WarehouseError, first_line
+from nbaops.errors import ConfigError, DamagedStateError, UsageError, WarehouseError, first_line
 from nbaops.fsutil import write_json_atomic
+from nbaops.local.state_files import damaged
 from nbaops.local.world import DEFAULT_SEED
 from nbaops.report import CheckReport
 from nbaops.sandbox.build_settings import Settings
@@ -97,6 +98,18 @@ def read_marker(home: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def marker_seed(home: Path, marker: dict[str, Any] | None) -> int:
+    """The seed ``marker`` (read from ``home``) records; DEFAULT_SEED when there is none.
+
+    Raises:
+        DamagedStateError: the seed is not a non-negative integer (edited by hand).
+    """
+    seed = (marker or {}).get("seed", DEFAULT_SEED)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise damaged(marker_path(home), f"seed {seed!r} is not a non-negative integer")
+    return seed
+
+
 _REDO_ORDER = ("refresh", "migrate", "build")  # a later kind redoes the earlier ones too
 
 
@@ -143,6 +156,8 @@ def _needs(settings: Settings, marker: dict[str, Any] | None, now: dt.datetime) 
         built_for = dt.datetime.fromisoformat(marker["now"])
     except (KeyError, TypeError, ValueError):
         return "build"
+    if built_for.tzinfo is None:  # edited by hand: no zone to compare the clock with
+        raise damaged(marker_path(home), f"now {marker['now']!r} has no time zone")
     if abs(now - built_for) > STALE_AFTER:
         return "refresh"
     return None
@@ -171,7 +186,7 @@ def ensure_sandbox(ctx: Context) -> None:
         if need is None:
             check_state_files(settings.home)
             return
-        seed = int(marker.get("seed", DEFAULT_SEED)) if marker else DEFAULT_SEED
+        seed = marker_seed(settings.home, marker)
         from_logs = marker.get("from_logs") if marker else None
         from nbaops.heartbeat import heartbeat
         from nbaops.table_catalog import load_catalog
@@ -259,7 +274,10 @@ def reset(
     settings.home.mkdir(parents=True, exist_ok=True)
     with locked(settings.home):
         marker = read_marker(settings.home)
-        chosen = seed if seed is not None else int((marker or {}).get("seed", DEFAULT_SEED))
+        if seed is None:  # the way out a damaged marker names: its seed may be the damage
+            with contextlib.suppress(DamagedStateError):
+                seed = marker_seed(settings.home, marker)
+        chosen = DEFAULT_SEED if seed is None else seed
         # the league first: logs that cannot be read are bad input, and nothing is changed
         now = clock.now()
         prepared = _league(chosen, source, now)
@@ -306,7 +324,7 @@ def refresh(settings: Settings) -> dict[str, Any]:
     with locked(settings.home):
         marker = read_marker(settings.home) or {}
         need = _needs(settings, marker or None, clock.now())
-        seed, source = int(marker.get("seed", DEFAULT_SEED)), marker.get("from_logs")
+        seed, source = marker_seed(settings.home, marker), marker.get("from_logs")
         return _build(settings, seed, source, full=need == "build", migrate=need == "migrate")
 
 

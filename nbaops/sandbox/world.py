@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbaops.context import Context
-from nbaops.local.world import DEFAULT_SEED, WorldHooks
+from nbaops.local.world import WorldHooks
 
 
 def _on_new_revision(home: Path, service: str, revision: str) -> bool:
@@ -23,9 +23,9 @@ def _on_new_revision(home: Path, service: str, revision: str) -> bool:
 
 
 def _seed(home: Path) -> int:
-    from nbaops.sandbox.lifecycle import read_marker
+    from nbaops.sandbox.lifecycle import marker_seed, read_marker
 
-    return int((read_marker(home) or {}).get("seed", DEFAULT_SEED))
+    return marker_seed(home, read_marker(home))
 
 
 def _canary_effects(home: Path, service: str, created: str) -> set[str]:

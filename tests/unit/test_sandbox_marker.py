@@ -1,0 +1,63 @@
+"""The sandbox marker (sandbox.json) edited by hand: one named error, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbaops.errors import DamagedStateError
+from nbaops.sandbox import lifecycle
+from nbaops.sandbox.build_settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 1, 15, 17, 0, tzinfo=dt.UTC)
+
+
+def settings(home: Path) -> Settings:
+    (home / "warehouse.duckdb").touch()
+    (home / "cloudrun.json").touch()
+    return Settings(home, ROOT, "p", "us-central1", {}, [], {}, "repo")
+
+
+def current_marker(**fields: Any) -> dict[str, Any]:
+    return {
+        "format": lifecycle.FORMAT_VERSION,
+        "schema_fingerprint": lifecycle.schema_fingerprint(ROOT),
+        "now": NOW.isoformat(),
+        "seed": 7,
+        **fields,
+    }
+
+
+def test_a_current_marker_needs_nothing(tmp_path: Path) -> None:
+    assert lifecycle._needs(settings(tmp_path), current_marker(), NOW) is None
+
+
+def test_a_build_time_without_a_zone_names_the_marker_and_the_reset(tmp_path: Path) -> None:
+    # it raised "can't subtract offset-naive and offset-aware datetimes": a traceback
+    marker = current_marker(now="2026-01-15T17:00:00")
+    with pytest.raises(DamagedStateError) as caught:
+        lifecycle._needs(settings(tmp_path), marker, NOW)
+    message = str(caught.value)
+    assert str(lifecycle.marker_path(tmp_path)) in message and "sandbox.reset" in message
+    assert "time zone" in message
+
+
+@pytest.mark.parametrize("seed", ["abc", None, 1.5, True, -1, [7]])
+def test_a_seed_that_is_not_a_number_names_the_marker_and_the_reset(
+    tmp_path: Path, seed: object
+) -> None:
+    # int("abc") raised ValueError, int(None) TypeError: tracebacks from every task
+    with pytest.raises(DamagedStateError) as caught:
+        lifecycle.marker_seed(tmp_path, current_marker(seed=seed))
+    message = str(caught.value)
+    assert str(lifecycle.marker_path(tmp_path)) in message and "sandbox.reset" in message
+
+
+def test_the_seed_defaults_when_the_marker_has_none(tmp_path: Path) -> None:
+    assert lifecycle.marker_seed(tmp_path, None) == lifecycle.DEFAULT_SEED
+    assert lifecycle.marker_seed(tmp_path, {"format": 1}) == lifecycle.DEFAULT_SEED
+    assert lifecycle.marker_seed(tmp_path, current_marker(seed=42)) == 42
