@@ -6,7 +6,8 @@ example ``../shared/data/nba/player_game_logs``); rows are read with
 
 How the real season is placed on today's calendar:
 
-1. Only the latest season in PATH is used (``SEASON_LABEL``/``SEASON_ID``).
+1. Only the latest season in PATH is used (``SEASON_LABEL``/``SEASON_ID``); rows with no
+   ``SEASON_ID`` are left out (all rows are used when none has one).
 2. The anchor A is the season's latest game day with at least 8 games whose previous
    calendar day also had games (a full slate after a game night, so today looks like a
    normal game day: last night's games are graded, today's are about to tip). With T
@@ -78,7 +79,8 @@ def import_league(path: Path, now: dt.datetime, seed: int) -> league.League:
         raise UsageError(f"--from-logs: cannot read game logs from {path}: {exc}") from None
     if not logs:
         raise UsageError(f"--from-logs: no game-log rows in {path}")
-    season = max(log.season for log in logs)
+    # a row with no SEASON_ID belongs to no season; when none has one, all are one season
+    season = max((log.season for log in logs if log.season is not None), default=None)
     rows = sorted(
         (log for log in logs if log.season == season), key=lambda g: (g.game_date, g.game_id)
     )

@@ -137,6 +137,21 @@ def test_latest_season_is_shifted_so_its_last_full_slate_is_today(tmp_path: Path
     assert {b["source"] for b in box} == {"nba_api"}
 
 
+def test_rows_without_a_season_do_not_stop_the_import(tmp_path: Path) -> None:
+    # max() over the seasons compared None with "2024-25": a TypeError traceback
+    source = tmp_path / "logs" / "player_logs.csv"
+    _write_logs(source)
+    with source.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["SEASON_ID"] = ""  # a row of the earlier season with its season left out
+    with source.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    league = import_league(source, NOW, seed=3)
+    assert len(league.games) == 80 and all(g.season == "2025-26" for g in league.games)
+
+
 def test_unreadable_logs_are_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         import_league(tmp_path / "missing.csv", NOW, seed=1)
