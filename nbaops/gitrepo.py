@@ -106,7 +106,7 @@ class Repo:
         proc = _spawn(self._git, ["rev-parse", "--show-toplevel"], start, self._env, timeout_s)
         if proc.returncode != 0:
             raise GitError(f"{start}: not a git repository")
-        self.root = Path(proc.stdout.decode().strip())
+        self.root = Path(os.fsdecode(proc.stdout).strip())  # any bytes: the folder's own name
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -135,7 +135,8 @@ class Repo:
     def _text_or_none(self, *args: str) -> str | None:
         """git's trimmed output, or None when it exits non-zero or prints nothing."""
         proc = self._try(*args)
-        return (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
+        text = proc.stdout.decode(errors="replace").strip()  # a branch name need not be UTF-8
+        return (text or None) if proc.returncode == 0 else None
 
     # -- revisions ----------------------------------------------------------------------
 
@@ -185,7 +186,8 @@ class Repo:
         proc = self._try("merge-base", "--is-ancestor", a, d)
         if proc.returncode in (0, 1):
             return proc.returncode == 0
-        raise GitError(f"git merge-base failed: {_first_line(proc.stderr.decode())}")
+        message = _first_line(proc.stderr.decode(errors="replace"))
+        raise GitError(f"git merge-base failed: {message}")
 
     # -- working tree -------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import git_commands
@@ -149,6 +150,18 @@ def test_detached_head_has_no_branch(repo_dir: Path, history: dict[str, str]) ->
     assert repo.current_branch() is None
     assert repo.upstream() is None
     assert repo.main_tip() == history["c3"]  # main still resolves
+
+
+def test_names_that_are_not_utf8_are_reported_not_a_crash(tmp_path: Path) -> None:
+    # strict decoding raised UnicodeDecodeError (a traceback) on either name
+    root = tmp_path / os.fsdecode(b"repo-\xff")
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    commit_file(root, "a.txt", "a\n", "first", "2026-01-10T08:00:00+00:00")
+    git(root, "checkout", "-q", "-b", os.fsdecode(b"feat-\xe9"))
+    repo = Repo(root)
+    assert repo.root == root and repo.head() == git(root, "rev-parse", "HEAD")
+    assert repo.current_branch() == "feat-\ufffd"
 
 
 def test_not_a_repository(tmp_path: Path) -> None:
