@@ -398,8 +398,9 @@ def with_unheld_attributes(
     Taken: the type of a BIGNUMERIC (with its precision and scale) or GEOGRAPHY column
     (:data:`_HELD_AS`), ``maxLength`` of STRING/BYTES (VARCHAR and BLOB have no length),
     ``defaultValueExpression`` (the local DDL runs a default, but its DuckDB text is not
-    BigQuery's), ``policyTags``, and inside a RECORD each sub-field's ``description`` and
-    REQUIRED mode (DuckDB's STRUCT fields have neither comments nor NOT NULL). Everything
+    BigQuery's), ``policyTags``, ``collation`` and ``roundingMode`` (DuckDB columns have
+    neither), and inside a RECORD each sub-field's ``description`` and REQUIRED mode
+    (DuckDB's STRUCT fields have neither comments nor NOT NULL). Everything
     DuckDB does hold (the columns, types, precision and scale, REPEATED, top-level modes
     and descriptions) stays as reflected, so a change to it is still a difference.
     """
@@ -417,6 +418,10 @@ def with_unheld_attributes(
             column["maxLength"] = str(f.max_length)
         if f.default is not None:
             column["defaultValueExpression"] = f.default
+        if f.collation is not None:
+            column["collation"] = f.collation
+        if f.rounding_mode is not None:
+            column["roundingMode"] = f.rounding_mode
         if f.policy_tags:
             column["policyTags"] = {"names": list(f.policy_tags)}
         if nested:

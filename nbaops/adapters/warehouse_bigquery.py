@@ -355,9 +355,9 @@ def _cancel_quietly(job: Any, timeout_s: float) -> None:
 
 def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A live field as the schema files write it: every attribute the breaking-change
-    comparison reads (a default, policy tags and a RANGE's element type too: dropped, the
-    comparison saw a default to set and a tag added on every run, and a RANGE column
-    retyped)."""
+    comparison reads (a default, policy tags, a RANGE's element type, collation and rounding
+    mode too: dropped, the comparison saw a default to set and a tag added on every run, a
+    RANGE column retyped, and a collation or rounding mode removed)."""
     out: dict[str, Any] = {
         "name": raw["name"],
         "type": str(raw["type"]).upper(),
@@ -368,8 +368,9 @@ def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("precision", "scale", "maxLength"):
         if raw.get(key) not in (None, ""):
             out[key] = str(raw[key])
-    if raw.get("defaultValueExpression"):
-        out["defaultValueExpression"] = raw["defaultValueExpression"]
+    for key in ("defaultValueExpression", "collation", "roundingMode"):
+        if raw.get(key):
+            out[key] = raw[key]
     tags = raw.get("policyTags")
     if isinstance(tags, Mapping) and tags.get("names"):
         out["policyTags"] = {"names": list(tags["names"])}

@@ -373,9 +373,10 @@ class DuckDBWarehouse:
         Types, modes, top-level descriptions (column comments) and the columns themselves
         are DuckDB's. What DuckDB has no place for — BIGNUMERIC and GEOGRAPHY (held as
         DOUBLE and text), a STRING/BYTES ``maxLength``, a ``defaultValueExpression``,
-        policy tags, a RECORD sub-field's description and REQUIRED mode — is read back
-        from the table's schema file, the file the local warehouse is built and migrated
-        from (:func:`nbaops.table_catalog.with_unheld_attributes`): a local live diff
+        policy tags, a collation or rounding mode, a RECORD sub-field's description and
+        REQUIRED mode — is read back from the table's schema file, the file the local
+        warehouse is built and migrated from
+        (:func:`nbaops.table_catalog.with_unheld_attributes`): a local live diff
         never reports these attributes (docs/standin.md, "The local warehouse").
         """
         from nbaops.table_catalog import duckdb_type_to_bq, with_unheld_attributes

@@ -26,150 +26,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbaops.bqschema import ddl
+from nbaops.bqschema.breaking_rules import BREAKING_RULES as BREAKING_RULES
+from nbaops.bqschema.breaking_rules import COERCIONS as COERCIONS
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.defaults import DefaultExpressionError
 from nbaops.bqschema.model import (
-    BIGQUERY,
     CANONICAL_TYPES,
     CATEGORIES,
-    CONSUMER,
     Field,
     Finding,
-    Rule,
     Severity,
     TableSchema,
 )
 from nbaops.errors import ConfigError
 from nbaops.settings import load_section, setting
-
-E = Severity.ERROR
-_BOTH = (BIGQUERY, CONSUMER)
-
-_CATALOG = [
-    Rule(
-        "TABLE_NO_DELETE",
-        E,
-        "A table's schema file was removed.",
-        "Keep the file until the table is dropped and no query reads it; waive with a "
-        "reason and expiry to retire a table.",
-        (CONSUMER,),
-    ),
-    Rule(
-        "FIELD_NO_DELETE",
-        E,
-        "A column was removed. BigQuery rejects it as a schema update (it needs "
-        "`ALTER TABLE ... DROP COLUMN`), and every query that reads it breaks.",
-        "Keep the column (deprecate it in its description); once no consumer reads it, "
-        "waive the change and apply the printed DROP COLUMN.",
-        _BOTH,
-    ),
-    Rule(
-        "FIELD_NO_RENAME",
-        E,
-        "A column was renamed (a removed and an added column with the same type and mode at "
-        "the same position or with the same description). BigQuery rejects it as a schema "
-        "update and queries using the old name break.",
-        "Add the new column beside the old one and migrate readers first; or waive and "
-        "apply the printed RENAME COLUMN.",
-        _BOTH,
-    ),
-    Rule(
-        "FIELD_SAME_TYPE",
-        E,
-        "A column's type changed (legacy aliases such as INTEGER/INT64 are the same type). "
-        "Readers get different values, even when BigQuery can widen the type.",
-        "Add a new column of the new type; or, for a widening (INT64 -> NUMERIC/FLOAT64), "
-        "waive it and apply the printed SET DATA TYPE.",
-        (CONSUMER,),
-    ),
-    Rule(
-        "FIELD_COERCIBLE_TYPE",
-        E,
-        "A type change BigQuery cannot apply in place: only INT64 -> NUMERIC/BIGNUMERIC/"
-        "FLOAT64, NUMERIC -> BIGNUMERIC/FLOAT64 and BIGNUMERIC -> FLOAT64 are allowed by "
-        "ALTER COLUMN SET DATA TYPE.",
-        "Add a new column and backfill it, or recreate the table.",
-        (BIGQUERY,),
-    ),
-    Rule(
-        "TYPE_PARAMS_NO_NARROW",
-        E,
-        "A parameterized type was narrowed: maxLength added or lowered, NUMERIC/BIGNUMERIC "
-        "precision or scale reduced, also together with a coercion (INT64 -> NUMERIC(3), "
-        "NUMERIC(10, 2) -> BIGNUMERIC(4, 1)). BigQuery only widens type parameters.",
-        "Keep the wider parameters, or recreate the table.",
-        (BIGQUERY,),
-    ),
-    Rule(
-        "MODE_NO_TIGHTEN",
-        E,
-        "A column changed from NULLABLE to REQUIRED. BigQuery rejects it, and writers "
-        "that send NULL break.",
-        "Keep it NULLABLE and validate in the writer.",
-        _BOTH,
-    ),
-    Rule(
-        "REPEATED_SAME",
-        E,
-        "A column changed to or from REPEATED. BigQuery rejects it and readers break.",
-        "Add a new column with the new mode.",
-        _BOTH,
-    ),
-    Rule(
-        "NO_REQUIRED_ADD",
-        E,
-        "A REQUIRED column was added to an existing table. BigQuery rejects it (existing "
-        "rows have no value).",
-        "Add it as NULLABLE (optionally with a defaultValueExpression).",
-        (BIGQUERY,),
-    ),
-    Rule(
-        "POLICY_TAG_NO_DELETE",
-        E,
-        "A column lost its policy tag: data that was access-controlled becomes readable.",
-        "Keep the policy tag; waive with the data owner's sign-off as the reason.",
-        (CONSUMER,),
-    ),
-    Rule(
-        "PARTITION_SAME",
-        E,
-        "The table's partitioning (column or granularity) changed. BigQuery cannot change "
-        "it in place, and every query's partition filter depends on it. Reported at the "
-        "table's entry in `schemas/tables.yaml` (or at its schema file when that states "
-        "`timePartitioning` itself).",
-        "Create a new table with the new partitioning and migrate.",
-        _BOTH,
-    ),
-    Rule(
-        "CLUSTER_SAME",
-        E,
-        "The table's clustering columns changed: query cost and the partition/cluster "
-        "filters consumers rely on change. Reported where the clustering is declared, like "
-        "PARTITION_SAME.",
-        "Waive it with a reason, then apply with `bq update --clustering_fields` (no DDL).",
-        (CONSUMER,),
-    ),
-    Rule(
-        "DEFAULT_VALID",
-        E,
-        "A new or changed column default is not exactly one expression of the forms BigQuery "
-        "accepts (a literal, CURRENT_DATE/DATETIME/TIME/TIMESTAMP, GENERATE_UUID, RAND, "
-        "SESSION_USER, ST_GEOGPOINT, or an ARRAY/STRUCT of them). No DDL is printed or run "
-        "for it: a default is never pasted into SQL.",
-        "Fix `defaultValueExpression` (bq-schema-lint's DEFAULT_INVALID says what is wrong).",
-        (BIGQUERY,),
-    ),
-]
-
-BREAKING_RULES: dict[str, Rule] = {r.id: r for r in _CATALOG}
-
-# ALTER COLUMN SET DATA TYPE: the coercions BigQuery applies in place.
-COERCIONS: dict[str, frozenset[str]] = {
-    "INT64": frozenset({"NUMERIC", "BIGNUMERIC", "FLOAT64"}),
-    "NUMERIC": frozenset({"BIGNUMERIC", "FLOAT64"}),
-    "BIGNUMERIC": frozenset({"FLOAT64"}),
-}
-
 
 # -- config --------------------------------------------------------------------------------
 
@@ -557,6 +427,12 @@ class _Comparer:
         if o.default != n.default:
             build = functools.partial(ddl.set_default, self.table, n.name, n.default)
             self.allow(top, build, path, n.line, "default changed")
+        if (o.collation or "") != (n.collation or ""):  # '' is unset: case-sensitive
+            change = f"collation {o.collation or ''!r} -> {n.collation or ''!r}"
+            self.violation("COLLATION_SAME", path, f"column {path} {change}", n.line)
+        if o.rounding_mode != n.rounding_mode:
+            change = f"roundingMode {o.rounding_mode or 'unset'} -> {n.rounding_mode or 'unset'}"
+            self.violation("ROUNDING_MODE_SAME", path, f"column {path} {change}", n.line)
 
 
 def _partition_key(schema: TableSchema) -> tuple[Any, ...] | None:

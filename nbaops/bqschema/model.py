@@ -117,6 +117,8 @@ class Field:
     scale: int | None = None
     default: str | None = None
     range_element: str | None = None
+    collation: str | None = None  # STRING only: 'und:ci' or '' (case-sensitive, as unset)
+    rounding_mode: str | None = None  # NUMERIC/BIGNUMERIC only: ROUND_HALF_AWAY_FROM_ZERO/_EVEN
     line: int = 1
 
     def numeric_params(self) -> tuple[int, int]:
@@ -147,6 +149,10 @@ class Field:
             out["defaultValueExpression"] = self.default
         if self.range_element is not None:
             out["rangeElementType"] = {"type": self.range_element}
+        if self.collation is not None:
+            out["collation"] = self.collation
+        if self.rounding_mode is not None:
+            out["roundingMode"] = self.rounding_mode
         return out
 
 

@@ -328,6 +328,7 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
         etype = elem.get("type") if isinstance(elem, dict) else None
         desc = item.get("description")
         default = item.get("defaultValueExpression")
+        collation, rounding = item.get("collation"), item.get("roundingMode")
         out.append(
             Field(
                 name=name,
@@ -345,6 +346,8 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
                 scale=as_int(item.get("scale")),
                 default=default if isinstance(default, str) else None,
                 range_element=etype.upper() if isinstance(etype, str) else None,
+                collation=collation if isinstance(collation, str) else None,
+                rounding_mode=rounding if isinstance(rounding, str) else None,
                 line=doc.line_of(item.pos),
             )
         )

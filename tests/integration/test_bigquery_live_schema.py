@@ -26,6 +26,8 @@ FIELDS: list[dict[str, Any]] = [
     {"name": "created_at", "type": "TIMESTAMP", "defaultValueExpression": "CURRENT_TIMESTAMP()"},
     {"name": "bettor", "type": "STRING", "policyTags": {"names": [TAG]}},
     {"name": "season", "type": "RANGE", "rangeElementType": {"type": "DATE"}},
+    {"name": "team", "type": "STRING", "collation": "und:ci"},
+    {"name": "stake", "type": "NUMERIC", "roundingMode": "ROUND_HALF_EVEN"},
     {
         "name": "line",
         "type": "RECORD",
@@ -66,6 +68,17 @@ def test_a_file_that_drops_what_only_bigquery_holds_is_a_difference() -> None:
     comparison = compare(_live(FIELDS), _file(edited), "nba_ops.bets")
     assert [v.rule for v in comparison.violations] == ["POLICY_TAG_NO_DELETE"]
     assert [s.kind for s in comparison.allowed] == ["drop_default"]
+
+
+def test_a_file_that_drops_a_collation_or_rounding_mode_is_a_difference() -> None:
+    # neither was in the schema model: the live table's case-insensitive column and its
+    # rounding mode were invisible, so the file could drop them and diff clean
+    edited = copy.deepcopy(FIELDS)
+    del edited[4]["collation"]
+    del edited[5]["roundingMode"]
+    comparison = compare(_live(FIELDS), _file(edited), "nba_ops.bets")
+    found = [(v.rule, v.column) for v in comparison.violations]
+    assert found == [("COLLATION_SAME", "team"), ("ROUNDING_MODE_SAME", "stake")]
 
 
 def test_created_tables_get_the_partition_unit_tables_yaml_declares(tmp_path: Any) -> None:

@@ -854,3 +854,49 @@ def test_the_plan_renames_first_relaxes_before_retyping_and_drops_last() -> None
     assert [s.kind for s in out.plan] == [
         "rename_column", "drop_not_null", "set_data_type", "add_column", "drop_column",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rule"),
+    [
+        ({}, {"collation": "und:ci"}, "COLLATION_SAME"),
+        ({"collation": "und:ci"}, {}, "COLLATION_SAME"),
+        ({"collation": "und:ci"}, {"collation": ""}, "COLLATION_SAME"),
+        ({}, {"roundingMode": "ROUND_HALF_EVEN"}, "ROUNDING_MODE_SAME"),
+        (
+            {"roundingMode": "ROUND_HALF_EVEN"},
+            {"roundingMode": "ROUND_HALF_AWAY_FROM_ZERO"},
+            "ROUNDING_MODE_SAME",
+        ),
+    ],
+)
+def test_collation_and_rounding_mode_changes_are_breaking(
+    before: dict[str, Any], after: dict[str, Any], rule: str
+) -> None:
+    # the schema model had neither attribute: a changed collation (joins and GROUP BY on
+    # the column compare differently) or rounding mode was no difference at all
+    column = "code" if rule == "COLLATION_SAME" else "price"
+    old = edit(lambda fs: col(fs, column).update(before))
+    new = edit(lambda fs: col(fs, column).update(after))
+    found = compare(schema(old), schema(new), "nba.t").violations
+    assert [(v.rule, v.column) for v in found] == [(rule, column)]
+    assert BREAKING_RULES[rule].severity is Severity.ERROR
+
+
+def test_an_empty_collation_is_the_unset_one_and_a_nested_change_is_found() -> None:
+    assert violations(edit(lambda fs: col(fs, "code").update(collation=""))) == []
+    new = edit(lambda fs: col(fs, "shot")["fields"][0].update(collation="und:ci"))
+    found = compare(schema(BASE), schema(new), "nba.t").violations
+    assert [(v.rule, v.column) for v in found] == [("COLLATION_SAME", "shot.zone")]
+
+
+def test_collation_and_rounding_mode_are_parsed_and_written_back() -> None:
+    fields = edit(lambda fs: col(fs, "code").update(collation="und:ci"))
+    col(fields, "price")["roundingMode"] = "ROUND_HALF_EVEN"
+    parsed = schema(fields)
+    by_name = parsed.field_map()
+    assert by_name["code"].collation == "und:ci" and by_name["code"].collation is not None
+    assert by_name["price"].rounding_mode == "ROUND_HALF_EVEN"
+    out = {f["name"]: f for f in parsed.to_json()}
+    assert out["code"]["collation"] == "und:ci"
+    assert out["price"]["roundingMode"] == "ROUND_HALF_EVEN"

@@ -931,6 +931,27 @@ def test_bignumeric_and_geography_read_back_as_declared_not_as_what_duckdb_holds
     ]
 
 
+def test_a_collation_and_rounding_mode_read_back_as_declared(tmp_path: Path) -> None:
+    """DuckDB keeps neither: without the schema file's values a table built from its own
+    file showed COLLATION_SAME and ROUNDING_MODE_SAME (breaking) in every local live diff."""
+    from nbaops.bqschema.breaking import compare
+    from nbaops.bqschema.diff import live_schema
+    from nbaops.bqschema.parse import decode_document, to_table_schema
+
+    fields = [
+        {"name": "day", "type": "DATE"},
+        {"name": "team", "type": "STRING", "collation": "und:ci"},
+        {"name": "stake", "type": "NUMERIC", "roundingMode": "ROUND_HALF_EVEN"},
+    ]
+    w = _one_table_project(tmp_path, "nba_ops.stakes", fields, partition="day")
+    w.create_tables()
+    live = live_schema(w.table_schema("nba_ops.stakes"), "nba_ops.stakes")
+    declared = to_table_schema(decode_document("t.json", json.dumps(fields).encode()))
+    assert declared is not None
+    assert not compare(live, declared, "nba_ops.stakes").changed
+    assert live.field_map()["team"].collation == "und:ci"
+
+
 def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_creates_them(
     tmp_path: Path,
 ) -> None:
