@@ -289,6 +289,20 @@ def _fix_node(node: Any) -> Any:
         struct_field = node.copy()
         struct_field.set("constraints", None)
         return struct_field  # its type is already translated (_fix_tree: operands first)
+    if isinstance(node, exp.ColumnDef) and any(
+        isinstance(c.args.get("kind"), exp.CollateColumnConstraint)
+        for c in node.args.get("constraints") or ()
+    ):
+        # BigQuery's COLLATE 'und:ci' names no DuckDB collation (the local warehouse reads a
+        # column's collation back from its schema file, as other attributes it cannot hold)
+        column = node.copy()
+        kept = [
+            c
+            for c in column.args["constraints"]
+            if not isinstance(c.args.get("kind"), exp.CollateColumnConstraint)
+        ]
+        column.set("constraints", kept or None)
+        return column
     if (
         isinstance(node, exp.DataType)
         and node.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY)

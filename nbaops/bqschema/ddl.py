@@ -69,35 +69,57 @@ def identifier(name: str) -> Any:
     return exp.to_identifier(name, quoted=True)
 
 
-def _description_option(description: str) -> Any:
-    """``OPTIONS (description='...')`` as a column constraint (the text a string literal)."""
+def _collation(f: Field) -> list[Any]:
+    """``COLLATE '...'`` of a STRING column (empty when it has none): it follows the type,
+    before NOT NULL, as BigQuery's column_schema writes ``STRING COLLATE spec``.
+
+    Raises:
+        DdlTypeError: a REPEATED column with a collation: its place is inside
+            ``ARRAY<...>``, which is not built here (apply it with ``bq update``).
+    """
     from sqlglot import exp
 
-    option = exp.Property(this=exp.var("description"), value=exp.Literal.string(description))
-    return exp.ColumnConstraint(kind=exp.Properties(expressions=[option]))
+    if not f.collation:
+        return []
+    if f.mode == "REPEATED":
+        raise DdlTypeError(f"the collation of REPEATED column {f.name} (apply with `bq update`)")
+    collate = exp.CollateColumnConstraint(this=exp.Literal.string(f.collation))
+    return [exp.ColumnConstraint(kind=collate)]
+
+
+def _options(f: Field) -> list[Any]:
+    """``OPTIONS (rounding_mode='...', description='...')`` as a column constraint (the
+    values string literals; empty when the field has neither)."""
+    from sqlglot import exp
+
+    options = [
+        exp.Property(this=exp.var(name), value=exp.Literal.string(value))
+        for name, value in (("rounding_mode", f.rounding_mode), ("description", f.description))
+        if value
+    ]
+    return [exp.ColumnConstraint(kind=exp.Properties(expressions=options))] if options else []
 
 
 def data_type(f: Field, *, with_mode: bool = False) -> Any:
     """The SQLGlot type of one field (STRUCT sub-fields as quoted column definitions).
 
-    ``with_mode`` wraps REPEATED in ARRAY. REQUIRED sub-fields always get NOT NULL and
-    described ones ``OPTIONS (description=...)``: BigQuery's column_schema takes both on
-    the fields of a STRUCT, so an added RECORD keeps its sub-fields' descriptions. (The
-    local warehouse's dialect has neither: :func:`nbaops.adapters.sql_dialect.to_duckdb`
-    drops them.)
+    ``with_mode`` wraps REPEATED in ARRAY. REQUIRED sub-fields always get NOT NULL, and
+    sub-fields their ``COLLATE`` and ``OPTIONS (rounding_mode=..., description=...)``:
+    BigQuery's column_schema takes these on the fields of a STRUCT, so an added RECORD
+    keeps its sub-fields' attributes. (The local warehouse's dialect has none of them:
+    :func:`nbaops.adapters.sql_dialect.to_duckdb` drops them.)
     """
     from sqlglot import exp
 
     if f.type == "STRUCT":
         members = []
         for sub in f.fields:
-            constraints = (
-                [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
-                if sub.mode == "REQUIRED"
-                else []
-            )
-            if sub.description:
-                constraints.append(_description_option(sub.description))
+            not_null = [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
+            constraints = [
+                *_collation(sub),
+                *(not_null if sub.mode == "REQUIRED" else []),
+                *_options(sub),
+            ]
             members.append(
                 exp.ColumnDef(
                     this=identifier(sub.name),
@@ -154,21 +176,22 @@ def _alter(table: str, action: Any) -> str:
 
 
 def add_column(table: str, f: Field) -> Statement:
-    """``ADD COLUMN IF NOT EXISTS`` with type, default and description (never NOT NULL at the
-    top level: BigQuery cannot add a REQUIRED column to an existing table).
+    """``ADD COLUMN IF NOT EXISTS`` with type, collation, default, rounding mode and
+    description (never NOT NULL at the top level: BigQuery cannot add a REQUIRED column to
+    an existing table).
 
     Raises:
         DefaultExpressionError: the field's default is not one allowed expression.
+        DdlTypeError: a type DDL cannot name (a REPEATED column's collation included).
     """
     from sqlglot import exp
 
-    constraints = []
+    constraints = _collation(f)
     if f.default is not None:
         constraints.append(
             exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=parse_default(f.default)))
         )
-    if f.description:
-        constraints.append(_description_option(f.description))
+    constraints += _options(f)
     column = exp.ColumnDef(
         this=identifier(f.name),
         kind=data_type(f, with_mode=True),

@@ -900,3 +900,23 @@ def test_collation_and_rounding_mode_are_parsed_and_written_back() -> None:
     out = {f["name"]: f for f in parsed.to_json()}
     assert out["code"]["collation"] == "und:ci"
     assert out["price"]["roundingMode"] == "ROUND_HALF_EVEN"
+
+
+def test_an_added_column_keeps_its_collation_and_rounding_mode_in_the_ddl() -> None:
+    # ADD COLUMN carried only type, default and description: applied, the new column was
+    # case-sensitive and rounded by the table's default, unlike its schema file
+    def adds(f: list[dict[str, Any]]) -> None:
+        f.append({"name": "team", "type": "STRING", "collation": "und:ci", "description": "T"})
+        f.append({"name": "stake", "type": "NUMERIC", "roundingMode": "ROUND_HALF_EVEN"})
+        f.append({"name": "aliases", "type": "STRING", "mode": "REPEATED", "collation": "und:ci"})
+
+    result = compare(schema(BASE), schema(edit(adds)), "nba.t")
+    assert result.violations == []
+    assert [s.sql for s in result.allowed] == [
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `team` STRING COLLATE 'und:ci' "
+        "OPTIONS (description='T')",
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `stake` NUMERIC "
+        "OPTIONS (rounding_mode='ROUND_HALF_EVEN')",
+    ]
+    # ARRAY<STRING COLLATE ...> is not built: a note to apply it with bq update, no DDL
+    assert any("aliases" in n and "bq update" in n for n in result.notes)

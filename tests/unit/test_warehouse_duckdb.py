@@ -951,6 +951,18 @@ def test_a_collation_and_rounding_mode_read_back_as_declared(tmp_path: Path) -> 
     assert not compare(live, declared, "nba_ops.stakes").changed
     assert live.field_map()["team"].collation == "und:ci"
 
+    # added by the DDL schema-apply runs (COLLATE 'und:ci' names no DuckDB collation)
+    from nbaops.bqschema import ddl
+
+    added = [*fields, {"name": "alias", "type": "STRING", "collation": "und:ci"}]
+    text = json.dumps(added)
+    (tmp_path / "proj" / "schemas" / "nba_ops" / "stakes.json").write_text(text)
+    declared = to_table_schema(decode_document("stakes.json", text.encode()))
+    assert declared is not None
+    w.apply_ddl(ddl.add_column("nba_ops.stakes", declared.fields[-1]))
+    live = live_schema(w.table_schema("nba_ops.stakes"), "nba_ops.stakes")
+    assert not compare(live, declared, "nba_ops.stakes").changed
+
 
 def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_creates_them(
     tmp_path: Path,
