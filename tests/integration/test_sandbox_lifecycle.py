@@ -21,7 +21,7 @@ from worlds.sandbox import restore_home, sandbox_home
 
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.context import Context
-from nbaops.errors import UnknownServiceError, UsageError
+from nbaops.errors import DamagedStateError, UnknownServiceError, UsageError
 from nbaops.local import cloudrun_state, log_store
 from nbaops.report import CheckReport
 from nbaops.sandbox import fault_injection, faults, lifecycle
@@ -397,6 +397,23 @@ def test_an_interrupted_reset_is_redone_by_the_next_task(
     assert count(home, LINES_TODAY, d=TODAY) > 0
     done = lifecycle.read_marker(home)
     assert done is not None and "incomplete" not in done and done["seed"] == marker["seed"]
+
+
+def test_a_hand_edited_seed_is_one_named_error_and_the_reset_it_names_repairs_it(
+    ctx: Context, home: Path, restore: None
+) -> None:
+    # int("seven") raised ValueError: a traceback from every task, the reset included
+    marker = lifecycle.read_marker(home)
+    assert marker is not None
+    path = lifecycle.marker_path(home)
+    path.write_text(json.dumps({**marker, "seed": "seven", "incomplete": "refresh"}))
+    with pytest.raises(DamagedStateError, match="sandbox.reset") as caught:
+        lifecycle.ensure_sandbox(ctx)
+    assert str(path) in str(caught.value)
+    lifecycle.reset(ctx)  # the way out: the default seed, as on a first build
+    repaired = lifecycle.read_marker(home)
+    assert repaired is not None and repaired["seed"] == lifecycle.DEFAULT_SEED
+    lifecycle.ensure_sandbox(ctx)
 
 
 GRADED_SINCE = "SELECT COUNT(*) AS n FROM nba_predictions.prediction_accuracy WHERE game_date >= @d"
