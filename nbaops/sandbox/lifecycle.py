@@ -110,6 +110,18 @@ def marker_seed(home: Path, marker: dict[str, Any] | None) -> int:
     return seed
 
 
+def marker_source(home: Path, marker: dict[str, Any] | None) -> str | None:
+    """The game-log path ``marker`` records (None: generated data).
+
+    Raises:
+        DamagedStateError: it is not a path (edited by hand).
+    """
+    source = (marker or {}).get("from_logs")
+    if source is not None and not isinstance(source, str):
+        raise damaged(marker_path(home), f"from_logs {source!r} is not a path")
+    return source or None
+
+
 _REDO_ORDER = ("refresh", "migrate", "build")  # a later kind redoes the earlier ones too
 
 
@@ -187,7 +199,7 @@ def ensure_sandbox(ctx: Context) -> None:
             check_state_files(settings.home)
             return
         seed = marker_seed(settings.home, marker)
-        from_logs = marker.get("from_logs") if marker else None
+        from_logs = marker_source(settings.home, marker)
         from nbaops.heartbeat import heartbeat
         from nbaops.table_catalog import load_catalog
 
@@ -324,7 +336,7 @@ def refresh(settings: Settings) -> dict[str, Any]:
     with locked(settings.home):
         marker = read_marker(settings.home) or {}
         need = _needs(settings, marker or None, clock.now())
-        seed, source = marker_seed(settings.home, marker), marker.get("from_logs")
+        seed, source = marker_seed(settings.home, marker), marker_source(settings.home, marker)
         return _build(settings, seed, source, full=need == "build", migrate=need == "migrate")
 
 

@@ -61,3 +61,18 @@ def test_the_seed_defaults_when_the_marker_has_none(tmp_path: Path) -> None:
     assert lifecycle.marker_seed(tmp_path, None) == lifecycle.DEFAULT_SEED
     assert lifecycle.marker_seed(tmp_path, {"format": 1}) == lifecycle.DEFAULT_SEED
     assert lifecycle.marker_seed(tmp_path, current_marker(seed=42)) == 42
+
+
+@pytest.mark.parametrize("source", [5, ["logs"], {"path": "x"}])
+def test_a_game_log_source_that_is_not_a_path_names_the_marker(
+    tmp_path: Path, source: object
+) -> None:
+    # Path(5) raised TypeError in ensure_sandbox and refresh: a traceback
+    with pytest.raises(DamagedStateError, match="sandbox.reset"):
+        lifecycle.marker_source(tmp_path, current_marker(from_logs=source))
+
+
+def test_the_game_log_source_is_none_for_generated_data(tmp_path: Path) -> None:
+    assert lifecycle.marker_source(tmp_path, None) is None
+    assert lifecycle.marker_source(tmp_path, current_marker(from_logs=None)) is None
+    assert lifecycle.marker_source(tmp_path, current_marker(from_logs="/x")) == "/x"
