@@ -49,7 +49,7 @@ from nbaops.local.cloudrun_state import (
     short,
     strip_private,
 )
-from nbaops.local.http_server import InFlight, StandInServer
+from nbaops.local.http_server import InFlight, StandInServer, read_body
 from nbaops.local.state_files import locked
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
@@ -249,35 +249,20 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.in_flight:
             self._handle(self.command)
 
-    do_GET = do_POST = do_PATCH = do_DELETE = _dispatch
+    # PUT too: Google's clients use it, and an API route answers it 404 in JSON (discovery).
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _dispatch
 
-    def _read_body(self) -> bytes:
-        """The whole request body: ``Content-Length`` bytes, or the chunks of a
-        ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped).
-
-        Raises:
-            StandInApiError: 400 for a length or chunk size that is not a number (as
-                Google's front end answers); the connection then closes, since where the
-                next request starts is unknown.
-        """
-        try:
-            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                chunks = []
-                while (size := int(self.rfile.readline(1024).split(b";", 1)[0], 16)) > 0:
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline(1024)  # the CRLF after the chunk
-                if size < 0:
-                    raise ValueError(size)
-                while self.rfile.readline(1024).strip():
-                    pass  # trailer fields, up to the blank line
-                return b"".join(chunks)
-            text = (self.headers.get("Content-Length") or "0").strip()
-            if not text.isascii() or not text.isdigit():
-                raise ValueError(text)
-        except ValueError:
-            self.close_connection = True
-            raise invalid_argument("the request's body length is not a number") from None
-        return self.rfile.read(int(text)) if int(text) else b""
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (an unknown method, a malformed request line) in
+        Google's JSON error shape, which the official clients parse, not its HTML page."""
+        self.close_connection = True
+        text = message or self.responses.get(code, ("error",))[0]
+        self._send(
+            code,
+            StandInApiError(
+                code, "UNIMPLEMENTED" if code == 501 else "INVALID_ARGUMENT", text
+            ).to_json(),
+        )
 
     def _handle(self, method: str) -> None:
         split = urlsplit(self.path)
@@ -287,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             # Read the whole body first: a reply sent before reading it (a fault) would
             # leave it in the keep-alive stream and corrupt the next request.
-            self._raw_body = self._read_body()
+            self._raw_body = read_body(self)
             self._check_contract(method, path, split.query)
             if host is not None:
                 self._health_host(method, host)

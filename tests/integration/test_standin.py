@@ -331,3 +331,33 @@ def test_a_chunked_body_is_read_like_a_sized_one(standin: StandIn) -> None:
     assert chunked.request.headers.get("Transfer-Encoding") == "chunked"
     assert (chunked.status_code, chunked.json()) == (sized.status_code, sized.json())
     assert sized.status_code == 400 and "page_size" in sized.text
+
+
+def test_a_body_over_googles_size_limit_is_refused_before_it_is_read(standin: StandIn) -> None:
+    """A huge Content-Length held the handler thread reading bytes that never came;
+    Google's front end refuses a body over 10 MiB ("Request payload size exceeds the
+    limit: 10485760 bytes") with 413, unread, and the connection closes."""
+    reply = _raw_exchange(
+        standin,
+        b"POST /v2/entries:list HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Length: 99999999999\r\n\r\n{}",
+    )
+    assert reply.startswith(b"HTTP/1.1 413 "), reply
+    assert b"Connection: close" in reply
+
+
+def test_put_and_unknown_methods_answer_google_json_errors(standin: StandIn) -> None:
+    """PUT and other methods got http.server's HTML 501 page; the official clients parse
+    Google's JSON error shape. PUT goes through the contract (a route that publishes only
+    other methods is 404, as Google's front end answers); a method http.server does not
+    know is a JSON 501."""
+    url = standin.url + BASE + "/services/grading-service"
+    put = requests.put(url, json={}, timeout=5)
+    assert put.status_code == 404 and put.json()["error"]["status"] == "NOT_FOUND", put.text
+    other = requests.request("BREW", url, timeout=5)
+    assert other.status_code == 501, other.text
+    assert other.json()["error"] == {
+        "code": 501,
+        "message": "Unsupported method ('BREW')",
+        "status": "UNIMPLEMENTED",
+    }
