@@ -13,7 +13,8 @@ File ``home/cloudrun.json`` (written atomically under the stand-in lock)::
 enums as integers and int64 as strings, exactly as the REST API returns them, minus the
 fields computed per response from the live port (``uri``, ``urls``, ``trafficStatuses``
 with tag URIs). Keys starting with ``_`` are private to the stand-in and never returned:
-a revision's ``_degraded`` (its health endpoint answers 503). Revision names follow
+a revision's ``_degraded`` (its health endpoint answers 503) and ``_template`` (the
+template it was made from, which a later template naming it must match). Revision names follow
 ``{service}-{5 digits}-{3 letters}``.
 
 The sandbox seeds services and revisions with :func:`seed_services`.
@@ -419,6 +420,8 @@ def make_revision(
         "observedGeneration": "1",
         "etag": new_etag(),
         "_degraded": degraded,
+        # the template it was made from: a later one naming it must match it (update_service)
+        "_template": json.loads(json.dumps(template)),
     }
     for key in (
         "serviceAccount",

@@ -2,8 +2,9 @@
 
 The semantics follow the Cloud Run Admin API v2 where nbaops' correctness depends on them:
 ``updateMask`` (AIP-134), ``etag`` (AIP-154), a revision name reused with a different
-template (409 ``ALREADY_EXISTS``), a traffic target naming a missing revision (the
-*operation* fails), operations that finish only when polled (:func:`poll_operation`).
+template or for a forced new revision (409 ``ALREADY_EXISTS``), a traffic target naming a
+missing revision (the *operation* fails), operations that finish only when polled
+(:func:`poll_operation`).
 docs/standin.md, "Cloud Run behaviour nbaops depends on", gives each one's source and its
 test in ``tests/integration/test_standin_contract.py``.
 """
@@ -123,7 +124,8 @@ def update_service(
 
     Raises:
         StandInApiError: 404 unknown service, 409 ABORTED stale etag, 409 ALREADY_EXISTS
-            revision name reused with a different template, 400 invalid labels,
+            revision name reused with a different template or for a forced new
+            revision, 400 invalid labels,
             annotations, traffic or mask.
     """
     svc = state["services"].get(full_name)
@@ -147,20 +149,32 @@ def update_service(
     validate_metadata("template label", template.get("labels"), labels=True)
     validate_metadata("template annotation", template.get("annotations"), labels=False)
 
-    known = {short(r["name"]) for r in revisions_of(state, full_name)}
+    revisions = {short(r["name"]): r for r in revisions_of(state, full_name)}
+    known = set(revisions)
     new_rev: str | None = None
+    # run.v2 RevisionTemplate.revision: "The unique name for the revision. If this field is
+    # omitted, it will be automatically generated". A given name is never replaced.
+    requested = template.get("revision") or ""
     changed = template_changed(svc.get("template", {}), template)
-    if changed or force_new_revision:
-        # unchanged, the template names the current revision (or none): a forced one is new
-        requested = (template.get("revision") or "") if changed else ""
+    if requested in known and changed and not force_new_revision:
+        # the named revision itself (Knative's CheckNameAvailability: an existing name is
+        # fine when its configuration matches): no new revision; another one is a conflict
+        if template_changed(revisions[requested].get("_template", {}), template):
+            raise StandInApiError(
+                409,
+                "ALREADY_EXISTS",
+                f"Revision named '{requested}' with different configuration already exists.",
+            )
+    elif changed or force_new_revision:
         if requested:
             if not requested.startswith(service + "-"):
                 raise invalid_argument(f"revision name {requested!r} must start with '{service}-'")
-            if requested in known:
+            if requested in known:  # forced: a new revision cannot take a name in use
                 raise StandInApiError(
                     409,
                     "ALREADY_EXISTS",
-                    f"Revision named '{requested}' with different configuration already exists.",
+                    f"Revision named '{requested}' already exists: name the new revision "
+                    "anew, or omit template.revision for a generated name.",
                 )
             new_rev = requested
         else:

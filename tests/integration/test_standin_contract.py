@@ -290,6 +290,39 @@ def test_reused_revision_name_with_a_different_template_is_409_already_exists(
         cloudrun.deploy_revision(SERVICE, image="x:1", labels={}, revision_name=current)
 
 
+def test_a_template_naming_an_older_revision_with_its_configuration_is_no_conflict(
+    standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
+) -> None:
+    """Naming an older revision whose configuration matches answered 409 "different
+    configuration"; run.v2 RevisionTemplate.revision is "the unique name for the revision",
+    and an existing name is refused only with a different configuration (Knative's
+    CheckNameAvailability, whose message Cloud Run answers): no new revision is made."""
+    older = state_service(nbaops_home, SERVICE)["template"]
+    cloudrun.deploy_revision(SERVICE, image="img/other:2", labels={})
+    count = len(cloudrun.list_revisions(SERVICE))
+    status, reply = raw(service_url + "?updateMask=template", "PATCH", {"template": older})
+    assert status == 200, reply
+    assert len(cloudrun.list_revisions(SERVICE)) == count
+    assert state_service(nbaops_home, SERVICE)["template"]["revision"] == older["revision"]
+
+
+def test_a_forced_update_never_replaces_the_revision_name_it_was_given(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    """forceNewRevision with a template naming the current revision created a revision
+    under a generated name, dropping the given one; run.v2 generates a name only "if this
+    field is omitted", and a unique name in use cannot name a new revision: 409."""
+    template = state_service(nbaops_home, SERVICE)["template"]
+    forced = service_url + "?updateMask=template&forceNewRevision=true"
+    status, reply = raw(forced, "PATCH", {"template": template})
+    assert status == 409, reply
+    assert reply["error"]["status"] == "ALREADY_EXISTS"
+    assert f"Revision named '{template['revision']}' already exists" in reply["error"]["message"]
+    status, op = raw(forced, "PATCH", {"template": {**template, "revision": SERVICE + "-forced"}})
+    assert status == 200, op
+    assert state_service(nbaops_home, SERVICE)["latestCreatedRevision"].endswith("-forced")
+
+
 def test_stale_etag_is_409_aborted_and_a_missing_etag_means_last_write_wins(
     standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
 ) -> None:
@@ -463,7 +496,11 @@ def test_published_write_parameters_are_honoured_not_silently_ignored(
         return cloudrun_state.revisions_of(cloudrun_state.load_state(nbaops_home), full)
 
     before = revisions()
-    status, op = raw(service_url + "?updateMask=labels&forceNewRevision=true", "PATCH", {})
+    unnamed = dict(state_service(nbaops_home, SERVICE)["template"])
+    unnamed.pop("revision")  # omitted: Google generates the new revision's name
+    status, op = raw(
+        service_url + "?updateMask=template&forceNewRevision=true", "PATCH", {"template": unnamed}
+    )
     assert status == 200, op
     after = revisions()
     assert len(after) == len(before) + 1
