@@ -587,11 +587,20 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "POST":
             raise StandInApiError(405, "UNIMPLEMENTED", f"use POST for {path}")
         if path in IDENTITY_TOKEN_PATHS:
-            form = dict(parse_qsl(self._raw_body.decode("utf-8", "replace")))
-            if not form and self._raw_body:
-                form = {k: str(v) for k, v in self._body().items()}
             handler = iam_standin.oauth_token if path == "/token" else iam_standin.sts_token
-            self._send(200, handler(self.home, form))
+            try:
+                form = dict(parse_qsl(self._raw_body.decode("utf-8", "replace")))
+                if not form and self._raw_body:
+                    form = {k: str(v) for k, v in self._body().items()}
+                self._send(200, handler(self.home, form))
+            except StandInApiError as exc:
+                # A token endpoint (OAuth and STS alike) refuses as RFC 6749 5.2 says,
+                # {"error": CODE, "error_description": …}, which google-auth reads; not
+                # in the Google API error shape.
+                code, _, description = exc.message.partition(": ")
+                if " " in code or not description:
+                    code, description = "invalid_request", exc.message
+                self._send(exc.code, {"error": code, "error_description": description})
             return
         reply = iam_standin.iam_credentials(
             self.home, path, self.headers.get("Authorization"), self._body()

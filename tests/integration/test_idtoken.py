@@ -507,3 +507,31 @@ def test_iam_faults_answer_like_the_registry(standin: StandIn, kind: str, status
         _user_tokens(standin).token(AUDIENCE)
     _assert_invokes(standin, _user_tokens(standin), STANDIN_INVOKER)  # used up: minted again
     assert len(_iam_replies(standin)) == 2
+
+
+def test_a_token_endpoint_refuses_in_the_oauth_error_shape(standin: StandIn) -> None:
+    """/token and STS /v1/token refused in the Google API error shape ({"error": {"code",
+    …}}); a token endpoint answers {"error": CODE, "error_description": …} (RFC 6749 5.2,
+    which google-auth parses), so a refused refresh read '{'code': 400, …}: None'."""
+    import requests
+    from google.auth.exceptions import RefreshError
+    from google.auth.transport.requests import Request
+    from google.oauth2.credentials import Credentials
+
+    reply = requests.post(standin.url + "/token", data={"grant_type": "password"}, timeout=5)
+    assert reply.status_code == 400
+    assert reply.json() == {
+        "error": "unsupported_grant_type",
+        "error_description": "'password'",
+    }
+    sts = requests.post(standin.url + "/v1/token", data={"grantType": "x"}, timeout=5)
+    assert sts.json()["error"] == "invalid_request", sts.text
+    creds = Credentials(  # type: ignore[no-untyped-call]
+        token=None,
+        refresh_token="r",
+        token_uri=standin.url + "/token",
+        client_id="",
+        client_secret="s",
+    )
+    with pytest.raises(RefreshError, match=r"^\('invalid_request: refresh_token'"):
+        creds.refresh(Request())  # type: ignore[no-untyped-call]
