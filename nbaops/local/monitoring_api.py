@@ -491,6 +491,8 @@ def list_time_series(
         for index in sorted(series["points"], reverse=True):  # newest first, like the API
             p_start = start + dt.timedelta(seconds=index * period)
             p_end = min(p_start + dt.timedelta(seconds=period), end)
+            if kind_out == "GAUGE":  # a point in time: "the start time defaults to the value
+                p_start = p_end  # of the end time" (monitoring.v3 TimeInterval, GAUGE)
             rendered_points.append(
                 {
                     "interval": {"startTime": rfc3339(p_start), "endTime": rfc3339(p_end)},

@@ -429,3 +429,23 @@ def test_instance_count_reads_only_active_instances(home: Path) -> None:
     assert 'metric.labels.state = "active"' in build_filter(
         "m", service=SERVICE, revision=NEW, metric_labels={"state": "active"}
     )
+
+
+def test_a_gauge_point_is_a_point_in_time_and_a_delta_point_spans_its_period(home: Path) -> None:
+    """Every point came back with a minute-long interval; a GAUGE is a point-in-time
+    measurement ("the start time defaults to the value of the end time ... If both start
+    and end times are specified, they must be identical", monitoring.v3 TimeInterval),
+    as the GAUGE an aligner outputs (ALIGN_RATE: "The output is a GAUGE metric")."""
+    url, request = _rest_request(home)
+    instances = build_filter(
+        "run.googleapis.com/container/instance_count", service=SERVICE, revision=NEW
+    )
+    rate = {"aggregation.alignmentPeriod": "60s", "aggregation.perSeriesAligner": "ALIGN_RATE"}
+    for params in ({**request, "filter": instances}, {**request, **rate}):
+        for series in requests.get(url, params=params, timeout=10).json()["timeSeries"]:
+            assert series["metricKind"] == "GAUGE" and series["points"], params
+            for point in series["points"]:
+                assert point["interval"]["startTime"] == point["interval"]["endTime"], point
+    counts = requests.get(url, params=request, timeout=10).json()["timeSeries"]
+    for point in counts[0]["points"]:
+        assert point["interval"]["startTime"] < point["interval"]["endTime"], point
