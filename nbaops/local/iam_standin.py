@@ -17,7 +17,8 @@ send and read:
   (IAM Credentials v1): need ``Authorization: Bearer <access token issued here>``, an
   account that exists and the caller's permission on it (:mod:`nbaops.local.iam_accounts`:
   else 404 NOT_FOUND / 403 PERMISSION_DENIED as Google answers); reply ``{"token"}`` /
-  ``{"accessToken", "expireTime"}``.
+  ``{"accessToken", "expireTime"}`` (``scope`` required, the token lives the requested
+  ``lifetime``, at most 1 h).
 
 Tokens are JWTs signed HS256 with a per-state-folder key (``standin-iam.key``), so the
 stand-in can verify its own ID tokens in :func:`invoker_denial`: a request to a service or
@@ -69,10 +70,16 @@ def signing_key(home: Path) -> bytes:
     return create_once(Path(home) / KEY_NAME, secrets.token_bytes(32))
 
 
-def mint(home: Path, claims: dict[str, Any], *, now: float | None = None) -> str:
+def mint(
+    home: Path,
+    claims: dict[str, Any],
+    *,
+    now: float | None = None,
+    lifetime_s: int = TOKEN_LIFETIME_S,
+) -> str:
     """A signed JWT with ``iat``/``exp`` added."""
     issued = int(time.time() if now is None else now)
-    payload = {"iss": ISSUER, "iat": issued, "exp": issued + TOKEN_LIFETIME_S, **claims}
+    payload = {"iss": ISSUER, "iat": issued, "exp": issued + lifetime_s, **claims}
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     body = _b64(json.dumps(payload, sort_keys=True).encode())
     signature = hmac.new(signing_key(home), f"{header}.{body}".encode(), hashlib.sha256)
@@ -221,10 +228,35 @@ def iam_credentials(
             raise invalid_argument("audience is required")
         iam_accounts.authorize(home, principal, email, iam_accounts.GET_OPENID_TOKEN, delegates)
         return {"token": _id_token(home, email, audience, bool(body.get("includeEmail")))}
+    lifetime = _lifetime_s(body.get("lifetime"))
+    if not body.get("scope"):
+        raise invalid_argument("scope is required")
     iam_accounts.authorize(home, principal, email, iam_accounts.GET_ACCESS_TOKEN, delegates)
-    expire = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + TOKEN_LIFETIME_S))
-    token = mint(home, {"sub": f"serviceAccount:{email}", "kind": "access"})
+    now = time.time()
+    expire = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + lifetime))
+    claims = {"sub": f"serviceAccount:{email}", "kind": "access"}
+    token = mint(home, claims, now=now, lifetime_s=lifetime)
     return {"accessToken": token, "expireTime": expire}
+
+
+def _lifetime_s(value: Any) -> int:
+    """generateAccessToken's ``lifetime`` (a Duration, ``"600s"``) in whole seconds.
+
+    IAM Credentials: "The desired lifetime duration of the access token in seconds. By
+    default, the maximum allowed value is 1 hour" (and the default); ``scope`` is required.
+
+    Raises:
+        StandInApiError: 400 for a lifetime that is not a positive duration of at most 1 h.
+    """
+    if value in (None, ""):
+        return TOKEN_LIFETIME_S
+    match = re.fullmatch(r"(\d+)(?:\.\d{1,9})?s", str(value))
+    seconds = int(match.group(1)) if match else 0
+    if not 0 < seconds <= TOKEN_LIFETIME_S:
+        raise invalid_argument(
+            f"lifetime {value!r}: must be a positive duration of at most {TOKEN_LIFETIME_S}s"
+        )
+    return seconds
 
 
 def invoker_denial(

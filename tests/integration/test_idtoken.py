@@ -535,3 +535,40 @@ def test_a_token_endpoint_refuses_in_the_oauth_error_shape(standin: StandIn) -> 
     )
     with pytest.raises(RefreshError, match=r"^\('invalid_request: refresh_token'"):
         creds.refresh(Request())  # type: ignore[no-untyped-call]
+
+
+def test_generate_access_token_honours_the_requested_lifetime_and_needs_a_scope(
+    standin: StandIn,
+) -> None:
+    """generateAccessToken ignored ``lifetime`` (every token lived an hour) and ``scope``.
+    IAM Credentials: lifetime is "the desired lifetime duration of the access token ... By
+    default, the maximum allowed value is 1 hour"; scope is required."""
+    import time
+
+    import requests
+    from google.auth import impersonated_credentials
+    from google.auth.transport.requests import Request
+
+    iam_accounts.grant(standin.home, TARGET, f"serviceAccount:{SA_EMAIL}")
+    source = _load(_service_account_info(standin))
+    creds = impersonated_credentials.Credentials(
+        source_credentials=source,
+        target_principal=TARGET,
+        target_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+        lifetime=300,
+        iam_endpoint_override=(
+            f"{standin.url}/v1/projects/-/serviceAccounts/{TARGET}:generateAccessToken"
+        ),
+    )
+    creds.refresh(Request())
+    left = (creds.expiry - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
+    assert 200 < left <= 300, creds.expiry
+    assert iam_standin.verify(standin.home, creds.token)["exp"] - time.time() <= 300
+    url = f"{standin.url}/v1/projects/-/serviceAccounts/{TARGET}:generateAccessToken"
+    source.refresh(Request())
+    headers = {"Authorization": f"Bearer {source.token}"}
+    scope = ["https://www.googleapis.com/auth/cloud-platform"]
+    for body in ({"scope": scope, "lifetime": "7200s"}, {"lifetime": "60s"}):
+        reply = requests.post(url, json=body, headers=headers, timeout=5)
+        assert reply.status_code == 400, (body, reply.text)
+        assert reply.json()["error"]["status"] == "INVALID_ARGUMENT"
