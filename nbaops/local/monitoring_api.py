@@ -431,7 +431,8 @@ def list_time_series(
 
     Raises:
         StandInApiError: 400 for a bad filter, interval or aggregation, a negative
-            ``pageSize`` or a ``pageToken`` not issued for these arguments.
+            ``pageSize`` or a ``pageToken`` not issued for these arguments; 501 for an
+            interval over :data:`MAX_WINDOW` (valid, but not simulated).
     """
     flat: dict[str, str] = {}
     groups: list[str] = []
@@ -445,8 +446,12 @@ def list_time_series(
     size = paging.page_size(flat.get("pageSize"), default=MAX_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
     end = _time(flat, "interval.endTime")
     start = _time(flat, "interval.startTime") if flat.get("interval.startTime") else end
-    if start > end or end - start > MAX_WINDOW:
-        raise invalid_argument("interval: start after end or over 1 day")
+    if start > end:  # TimeInterval: "The start time must not be later than the end time"
+        raise invalid_argument("interval: the start time must not be later than the end time")
+    if end - start > MAX_WINDOW:  # valid for Google: a limit of the simulation, not a 400
+        raise StandInApiError(
+            501, "UNIMPLEMENTED", "the stand-in does not simulate an interval over 1 day"
+        )
     period = _duration(flat.get("aggregation.alignmentPeriod"))
     aligner = flat.get("aggregation.perSeriesAligner", "ALIGN_NONE")
     reducer = flat.get("aggregation.crossSeriesReducer", "REDUCE_NONE")

@@ -449,3 +449,18 @@ def test_a_gauge_point_is_a_point_in_time_and_a_delta_point_spans_its_period(hom
     counts = requests.get(url, params=request, timeout=10).json()["timeSeries"]
     for point in counts[0]["points"]:
         assert point["interval"]["startTime"] < point["interval"]["endTime"], point
+
+
+def test_an_interval_over_a_day_is_unimplemented_and_a_reversed_one_invalid(home: Path) -> None:
+    """Both were 400 INVALID_ARGUMENT; Google serves intervals over a day (only one whose
+    start is later than its end is invalid: monitoring.v3 TimeInterval), so the stand-in's
+    own limit is 501 UNIMPLEMENTED, like every valid request it does not simulate."""
+    url, request = _rest_request(home)
+    long = requests.get(url, params={**request, "interval.startTime": "2025-01-13T17:00:00Z"},
+                        timeout=10)  # fmt: skip
+    assert long.status_code == 501 and long.json()["error"]["status"] == "UNIMPLEMENTED"
+    reversed_ = requests.get(
+        url, params={**request, "interval.startTime": "2025-01-15T17:01:00Z"}, timeout=10
+    )
+    assert reversed_.status_code == 400, reversed_.text
+    assert "must not be later than the end time" in reversed_.json()["error"]["message"]
