@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worlds.bounded import outcome_within
 from worlds.standin import STANDIN_INVOKER, STANDIN_PROJECT, STANDIN_REGION, standin_prober
 
 from nbaops.adapters.credentials import LOCAL_CLIENT_ID, standin_user_credentials
@@ -111,7 +112,6 @@ def test_a_token_endpoint_that_never_answers_fails_the_mint_within_its_timeout()
     default 120 s timeout, not the source's ``timeout_s`` (which bounded only the IAM
     path): one silent token endpoint held each probe two minutes."""
     import socket
-    import threading
     from types import SimpleNamespace
 
     from nbaops.errors import AdapterError
@@ -122,19 +122,7 @@ def test_a_token_endpoint_that_never_answers_fails_the_mint_within_its_timeout()
         endpoint = SimpleNamespace(url=f"http://127.0.0.1:{silent.getsockname()[1]}")
         creds = _load(_service_account_info(endpoint))  # type: ignore[arg-type]
         tokens = IdTokenSource(creds, timeout_s=1)
-        outcome: list[BaseException] = []
-
-        def mint() -> None:
-            try:
-                tokens.token(AUDIENCE)
-            except BaseException as exc:
-                outcome.append(exc)
-
-        minter = threading.Thread(target=mint, daemon=True)
-        minter.start()
-        minter.join(20)
-    assert not minter.is_alive(), "the mint outlived its timeout"
-    [error] = outcome
+        error = outcome_within(lambda: tokens.token(AUDIENCE), 20, "the mint")
     assert isinstance(error, AdapterError) and "\n" not in str(error), error
 
 
@@ -245,8 +233,6 @@ def test_generate_id_token_needs_an_access_token_from_the_caller(standin: StandI
 def test_generate_id_token_through_an_outage_ends_within_its_timeout() -> None:
     """generateIdToken's default retry re-sends a 503 for 60 s whatever ``timeout_s``:
     every health probe through impersonation waited 60 s in an IAM Credentials outage."""
-    import threading
-
     from google.auth.credentials import AnonymousCredentials
     from worlds.http_fake import FakeServer, google_error
 
@@ -258,20 +244,14 @@ def test_generate_id_token_through_an_outage_ends_within_its_timeout() -> None:
         requests.append(request.path)
         return google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
 
-    outcome: list[BaseException] = []
-
-    def mint(url: str) -> None:
-        try:
-            generate_id_token(AnonymousCredentials(), TARGET, AUDIENCE, endpoint=url, timeout_s=1)
-        except BaseException as exc:
-            outcome.append(exc)
-
     with FakeServer(outage) as server:
-        minter = threading.Thread(target=mint, args=(server.url,), daemon=True)
-        minter.start()
-        minter.join(15)
-    assert not minter.is_alive(), "the call outlived its timeout"
-    [error] = outcome
+        error = outcome_within(
+            lambda: generate_id_token(
+                AnonymousCredentials(), TARGET, AUDIENCE, endpoint=server.url, timeout_s=1
+            ),
+            15,
+            "the call",
+        )
     assert isinstance(error, IamCredentialsError) and "gave up retrying" in str(error), error
     assert 1 < len(requests) < 10  # retried, within the second
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from worlds.bounded import outcome_within
 
 from nbaops.adapters.monitoring import Distribution, MetricsReader, build_filter
 from nbaops.canary.run import analyse_canary
@@ -168,22 +169,8 @@ def test_a_read_through_an_outage_ends_within_its_timeout(home: Path) -> None:
     """ListTimeSeries' default retry re-sends an UNAVAILABLE for up to 90 s whatever the
     call's ``timeout_s`` ("every call has timeout_s"): a canary round waited three times
     its bound through a Cloud Monitoring outage."""
-    import threading
-
     set_api_fault(home, "monitoring-error", status=503)
-    outcome: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            counts(reader(home, timeout_s=1.0), NEW)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    thread.join(15)
-    assert not thread.is_alive(), "the read outlived its timeout"
-    [error] = outcome
+    error = outcome_within(lambda: counts(reader(home, timeout_s=1.0), NEW), 15, "the read")
     assert isinstance(error, MonitoringError) and "gave up retrying" in str(error), error
 
 

@@ -17,6 +17,7 @@ from google.auth.credentials import AnonymousCredentials
 from invoke import Context as InvokeContext
 from invoke.exceptions import Exit
 from rich.console import Console
+from worlds.bounded import outcome_within
 from worlds.http_fake import FakeServer, Request, google_error
 
 from nbaops.adapters.scheduler import SchedulerError
@@ -239,29 +240,19 @@ def test_a_job_read_through_an_outage_ends_within_its_timeout(scheduler: FakeSch
     """GetJob's default retry re-sends a 503 for up to 600 s whatever the call's timeout:
     ``inv doctor`` (whose reads are each "bounded by its client's timeout") and
     ``schedule.install`` hung 10 minutes through a Cloud Scheduler outage."""
-    import threading
-
     from nbaops.adapters.scheduler import SchedulerError, get_job
 
     scheduler.fail_with = 503
-    outcome: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            get_job(
-                "projects/p/locations/l/jobs/j",
-                endpoint=scheduler.url,
-                credentials=AnonymousCredentials(),
-                timeout_s=1.0,
-            )
-        except BaseException as exc:
-            outcome.append(exc)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(15)
-    assert not reader.is_alive(), "the read outlived its timeout"
-    [error] = outcome
+    error = outcome_within(
+        lambda: get_job(
+            "projects/p/locations/l/jobs/j",
+            endpoint=scheduler.url,
+            credentials=AnonymousCredentials(),
+            timeout_s=1.0,
+        ),
+        15,
+        "the read",
+    )
     assert isinstance(error, SchedulerError) and "gave up retrying" in str(error), error
     assert 1 < len(scheduler.requests) < 10  # retried, within the second
 
