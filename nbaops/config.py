@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from nbaops.environment import read, typed
 from nbaops.errors import ConfigError, UnknownServiceError, UsageError, first_line
+from nbaops.fsutil import files_digest
 from nbaops.paths import CONFIG_NAME, project_root, schemas_dir, state_home
 from nbaops.settings import load_section, setting
 
@@ -209,10 +210,7 @@ def _code_fingerprint() -> str:
 
     from nbaops import yaml_load
 
-    digest = hashlib.sha256()
-    for module in (__file__, yaml_load.__file__):
-        digest.update(Path(module).read_bytes())
-    return f"{digest.hexdigest()}:{yaml.__version__}"
+    return f"{files_digest(__file__, yaml_load.__file__)}:{yaml.__version__}"
 
 
 def _validated_marker(path: Path, text: str, schema_text: str) -> Path:

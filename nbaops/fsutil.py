@@ -269,3 +269,17 @@ def file_lock(lock_path: Path, *, mode: int = 0o644) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def files_digest(*paths: Path | str | None) -> str:
+    """SHA-256 (hex) of the files' bytes one after another, a missing or unreadable one (or
+    None) counted as ``?``: the key of a cache that depends on code or a version file."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            digest.update(Path(path).read_bytes() if path else b"?")
+        except OSError:
+            digest.update(b"?")
+    return digest.hexdigest()

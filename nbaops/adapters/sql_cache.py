@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nbaops.fsutil import write_text_atomic
+from nbaops.fsutil import files_digest, write_text_atomic
 
 CACHE_DIR_NAME = "sql-cache"
 
@@ -33,15 +33,6 @@ _FINGERPRINT: str | None = None
 _MEMORY: dict[str, Any] = {}
 _LOCK = threading.Lock()
 _MISS = object()  # no usable file: compute
-
-
-def _file_bytes(path: str | None) -> bytes:
-    if not path:
-        return b"?"
-    try:
-        return Path(path).read_bytes()
-    except OSError:
-        return b"?"
 
 
 def fingerprint() -> str:
@@ -54,10 +45,7 @@ def fingerprint() -> str:
         if spec is not None and spec.submodule_search_locations:
             version_file = str(Path(next(iter(spec.submodule_search_locations))) / "_version.py")
         dialect = Path(__file__).with_name("sql_dialect.py")
-        digest = hashlib.sha256()
-        digest.update(_file_bytes(version_file))
-        digest.update(_file_bytes(str(dialect)))
-        _FINGERPRINT = digest.hexdigest()[:16]
+        _FINGERPRINT = files_digest(version_file, dialect)[:16]
     return _FINGERPRINT
 
 
