@@ -30,6 +30,13 @@ from nbaops.bqschema.model import Field, TableSchema, canonical_type
 from nbaops.errors import ConfigError
 from nbaops.paths import project_root, schemas_dir
 
+# BigQuery types DuckDB has no type for, and what a column of one is created as: the one
+# declaration (the local DDL translation and the way back read it from here).
+UNHELD_TYPES = {
+    "BIGNUMERIC": "DOUBLE",  # DuckDB's decimals stop at 38 digits: approximate
+    "GEOGRAPHY": "VARCHAR",  # WKT text
+}
+
 _SCALAR_TO_DUCKDB = {
     "STRING": "VARCHAR",
     "BYTES": "VARBINARY",  # SQLGlot's name for what DuckDB calls BLOB
@@ -41,9 +48,8 @@ _SCALAR_TO_DUCKDB = {
     "TIME": "TIME",
     "TIMESTAMP": "TIMESTAMPTZ",
     "JSON": "JSON",
-    "GEOGRAPHY": "VARCHAR",
     "INTERVAL": "INTERVAL",
-    "BIGNUMERIC": "DOUBLE",
+    **UNHELD_TYPES,
 }
 
 
@@ -383,10 +389,7 @@ def duckdb_type_to_bq(name: str, type_text: str) -> dict[str, Any]:
 
 
 # BigQuery types DuckDB holds as another, and the bq type that one reads back as.
-_HELD_AS = {
-    "BIGNUMERIC": "FLOAT64",  # DOUBLE: DuckDB's decimals stop at 38 digits
-    "GEOGRAPHY": "STRING",  # WKT text: no geography type
-}
+_HELD_AS = {bq: _DUCK_TO_BQ[duck] for bq, duck in UNHELD_TYPES.items()}
 
 
 def with_unheld_attributes(

@@ -37,7 +37,8 @@ _MISS = object()  # no usable file: compute
 
 def fingerprint() -> str:
     """What the cached results depend on besides the key: SQLGlot's version file and the
-    rewrite rules' source, found without importing SQLGlot."""
+    rewrite rules' source (the dialect, and the catalog's types DuckDB lacks), found without
+    importing SQLGlot."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         spec = importlib.util.find_spec("sqlglot")
@@ -45,7 +46,8 @@ def fingerprint() -> str:
         if spec is not None and spec.submodule_search_locations:
             version_file = str(Path(next(iter(spec.submodule_search_locations))) / "_version.py")
         dialect = Path(__file__).with_name("sql_dialect.py")
-        _FINGERPRINT = files_digest(version_file, dialect)[:16]
+        catalog = Path(__file__).parent.parent / "table_catalog.py"  # UNHELD_TYPES
+        _FINGERPRINT = files_digest(version_file, dialect, catalog)[:16]
     return _FINGERPRINT
 
 

@@ -53,6 +53,7 @@ import SQLGlot.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -317,17 +318,26 @@ def _fix_node(node: Any) -> Any:
         return exp.DataType.build("DECIMAL(38, 9)")
     if (
         isinstance(node, exp.DataType)
-        and getattr(node.this, "name", None) in _HELD_AS_IN_DDL
+        and getattr(node.this, "name", None) in _held_as_in_ddl()
         and node.find_ancestor(exp.ColumnDef, exp.AlterColumn) is not None
     ):
         # a column's type: what nbaops.table_catalog creates the same column as
-        return exp.DataType.build(_HELD_AS_IN_DDL[node.this.name])
+        return exp.DataType.build(_held_as_in_ddl()[node.this.name])
     return node
 
 
-# BigQuery column types DuckDB has no type for (SQLGlot's name → DuckDB's), in DDL: the
-# types nbaops.table_catalog gives the same columns when it creates a table.
-_HELD_AS_IN_DDL = {"BIGDECIMAL": "DOUBLE", "GEOGRAPHY": "VARCHAR"}
+@functools.cache
+def _held_as_in_ddl() -> dict[str, str]:
+    """SQLGlot's name of each BigQuery column type DuckDB has no type for → the DuckDB
+    type :mod:`nbaops.table_catalog` creates such a column as (its ``UNHELD_TYPES``)."""
+    from sqlglot import exp
+
+    from nbaops.table_catalog import UNHELD_TYPES
+
+    return {
+        exp.DataType.build(bq, dialect="bigquery").this.name: duck
+        for bq, duck in UNHELD_TYPES.items()
+    }
 
 
 def _fix_tree(tree: Any) -> Any:
