@@ -216,7 +216,7 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     split = traffic_text(info.traffic_by_revision)
     by_rev = info.traffic_by_revision
     ready = info.latest_ready_revision
-    failed = info.latest_created_revision
+    created = info.latest_created_revision
     if not info.ready and _failed_beside_serving(current):
         # run.v2 Service.reconciling: "If reconciliation failed, traffic_statuses,
         # observed_generation, and latest_ready_revision will have the state of the last
@@ -225,7 +225,7 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
         return item.result(
             Verdict.WARN,
             split,
-            f"the latest created revision {failed} failed to become ready "
+            f"the latest created revision {created} failed to become ready "
             f"({info.message or 'no reason given'}); the latest ready revision {ready} "
             "still serves 100%",
         )
@@ -243,8 +243,8 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
             f"traffic is {split or 'nowhere'}, not 100% on the latest ready revision "
             f"{ready} (after a rollback or a canary?)"
         )
-    if failed and failed != ready:
-        notes.append(f"the latest created revision {failed} is not ready")
+    if created and created != ready:
+        notes.append(f"the latest created revision {created} is not ready")
     if notes:
         return item.result(Verdict.WARN, split, "Ready, but " + "; ".join(notes))
     return item.result(Verdict.PASS, split, f"Ready; {current.serving.name} serves 100%")
