@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.settings import runbook_base_url
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import below_tiers, pct, pct1, pct_value
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
 from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.errors import DamagedStateError
@@ -239,26 +239,25 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
     threshold = f"FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of the stage before"
     title = f"validate-daily {day}"
     started = time.perf_counter()
-    ran: list[str] = []  # each query recorded before it runs, so a failure names it
+    # each query recorded before it runs (a failure names it), their bytes summed
+    m = Measurement(ctx, params, "daily.schedule", "phase3-processors")
+    m.threshold = threshold
     try:
-        ran.append(CHAIN.sql.strip())
-        result = ctx.warehouse.query(CHAIN.sql, {"game_date": day}, timeout_s=params.timeout_s)
-        ran.append(GAMES.sql.strip())
-        timed = ctx.warehouse.query(GAMES.sql, {"game_date": day}, timeout_s=params.timeout_s)
+        chain = m.query(CHAIN, {"game_date": day})
+        games_rows = m.query(GAMES, {"game_date": day})
     except DamagedStateError:  # the run's one line (exit 2), as in every check
         raise
     except Exception as exc:
-        error = _error(ctx, exc, "\n;\n".join(ran), threshold)
+        error = _error(ctx, exc, m.query_text, threshold)
         error.duration_s = round(time.perf_counter() - started, 4)
         return _report(title, [error], day)
     duration = round(time.perf_counter() - started, 4)
     # the chain's counts and the games' times (what is due yet) decide every stage
-    queries = "\n;\n".join(ran)
-    scanned = [result.bytes_processed, timed.bytes_processed]
-    bytes_processed = None if None in scanned else sum(b or 0 for b in scanned)
-    counts = {k: int(v or 0) for k, v in result.rows[0].items()}
+    queries = m.query_text
+    bytes_processed = m.bytes_total if m.bytes_known else None
+    counts = {k: int(v or 0) for k, v in chain[0].items()}
     state = DayState.of(
-        timed.rows,
+        games_rows,
         clock.now(),
         game_length=params.duration("game_length"),
         box_score_grace=params.duration("box_score_grace"),
@@ -294,9 +293,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
     games = counts["games_scheduled"]
     if games == 0:
         try:
-            schedule = schedule_status(
-                lambda q, a: ctx.warehouse.query(q.sql, a, timeout_s=params.timeout_s).rows, day
-            )
+            schedule = schedule_status(m.query, day)
         except DamagedStateError:
             raise
         except Exception as exc:  # could not measure the schedule: never a PASS
@@ -308,8 +305,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             verdict = Verdict.INCONCLUSIVE
             message = unknown_message(schedule, f"games were scheduled on {day}")
         decided = make("schedule", "phase3-processors", verdict, 0, message, schedule.details)
-        # the schedule query decided it: shown after the chain query, as Measurement does
-        decided.query += "\n;\n" + schedule_known.QUERY.sql.strip()
+        decided.query = m.query_text  # the schedule query decided it: shown after the chain's
         return _report(title, [decided], day, counts)
     results = [
         make(
