@@ -122,6 +122,14 @@ class Refresh(NamedTuple):
     reached: bool = True
 
 
+def auth_request(timeout_s: float) -> Any:
+    """A google-auth transport request bounded by ``timeout_s`` (its requests transport
+    waits 120 s by default): for a token refresh or an ID token minted in-process."""
+    import google.auth.transport.requests
+
+    return functools.partial(google.auth.transport.requests.Request(), timeout=timeout_s)
+
+
 def refresh_outcome(credentials: Any, *, timeout_s: float = REFRESH_TIMEOUT_S) -> Refresh:
     """Refresh ``credentials`` once (a token request within ``timeout_s``: google-auth's
     transport waits 120 s by default), never raising.
@@ -132,12 +140,10 @@ def refresh_outcome(credentials: Any, *, timeout_s: float = REFRESH_TIMEOUT_S) -
         not be asked (network: ``reached`` False; a malformed credential) or failed
         temporarily.
     """
-    import google.auth.transport.requests
     from google.auth import exceptions as auth_exc
 
-    request = functools.partial(google.auth.transport.requests.Request(), timeout=timeout_s)
     try:
-        credentials.refresh(request)
+        credentials.refresh(auth_request(timeout_s))
     except auth_exc.RefreshError as exc:
         why = refresh_reason(exc)
         if getattr(exc, "retryable", False):  # a 5xx or 429: nothing proved

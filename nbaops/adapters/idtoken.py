@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from nbaops.adapters.credentials import auth_request
 from nbaops.adapters.errors import CredentialsError, google_call
 from nbaops.adapters.iamcredentials import generate_id_token
 from nbaops.errors import AdapterError, ConfigError
@@ -227,14 +228,10 @@ class IdTokenSource:
     def _own_token(self, audience: str) -> str:
         """A token the credentials mint themselves: a service account key signs it, a
         Compute Engine credential asks the metadata server's identity endpoint."""
-        import google.auth.transport.requests
         from google.auth import compute_engine
         from google.oauth2 import service_account
 
-        # bounded like the IAM path: google-auth's requests transport waits 120 s by default
-        request = functools.partial(
-            google.auth.transport.requests.Request(), timeout=self.timeout_s
-        )
+        request = auth_request(self.timeout_s)  # bounded like the IAM path
         creds = self.credentials
         id_creds: Any
         if self.kind == "service_account":
