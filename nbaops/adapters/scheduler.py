@@ -28,7 +28,7 @@ from nbaops.adapters.errors import google_call, transient_retry
 from nbaops.errors import AdapterError, first_line
 
 API = "Cloud Scheduler"
-CALL_TIMEOUT_S = 30.0  # one call, its retries included
+CALL_TIMEOUT_S = 30.0  # one call (a read: its retries included)
 
 # Job.State: what each state means for the health run (see the module docstring).
 STATE_MEANINGS = {
@@ -166,18 +166,18 @@ def upsert_job(
                 name=job.name, timeout=CALL_TIMEOUT_S, retry=transient_retry(CALL_TIMEOUT_S)
             )
         except gexc.NotFound:
-            client.create_job(parent=parent, job=job, timeout=30.0)
+            client.create_job(parent=parent, job=job, timeout=CALL_TIMEOUT_S)
             return Upsert("created")
         state = job_state(existing)
         if state == "DISABLED":
             raise disabled_error(job.name)
         paths = list(managed) if state == "UPDATE_FAILED" else differing(existing)
         if paths:
-            client.update_job(job=job, update_mask={"paths": paths}, timeout=30.0)
+            client.update_job(job=job, update_mask={"paths": paths}, timeout=CALL_TIMEOUT_S)
         resumed = state == "PAUSED"
         if resumed:
             try:
-                client.resume_job(name=job.name, timeout=30.0)
+                client.resume_job(name=job.name, timeout=CALL_TIMEOUT_S)
             except Exception as exc:  # the update above stands: say so, then what failed
                 written = f"updated {', '.join(paths)}, then " if paths else ""
                 raise SchedulerError(
