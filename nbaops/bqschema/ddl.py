@@ -10,11 +10,12 @@ pasted into SQL, and every statement is checked to parse back as exactly one sta
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from nbaops.bqschema.defaults import parse_default
+from nbaops.bqschema.defaults import is_typed_literal, parse_default
 from nbaops.bqschema.model import Field
 from nbaops.errors import UsageError
 
@@ -161,8 +162,28 @@ def parse_bigquery(sql: str) -> list[Any]:
     return [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
 
 
+@functools.cache
+def _generator_class() -> Any:
+    """SQLGlot's BigQuery generator, but a typed literal stays one: SQLGlot reads
+    ``DATE '2024-01-01'`` as a CAST of the string and writes ``CAST('2024-01-01' AS
+    DATE)``, a function call, while a column default must be "a literal or one of the
+    following functions" (CURRENT_DATE, ...), CAST not among them
+    (https://cloud.google.com/bigquery/docs/default-values#default_value_expression)."""
+    from sqlglot.generators.bigquery import BigQueryGenerator
+
+    class DdlGenerator(BigQueryGenerator):
+        def cast_sql(self, expression: Any, safe_prefix: str | None = None) -> str:
+            if is_typed_literal(expression):
+                return f"{self.sql(expression, 'to')} {self.sql(expression, 'this')}"
+            return str(super().cast_sql(expression, safe_prefix=safe_prefix))
+
+    return DdlGenerator
+
+
 def _render(node: Any) -> str:
-    sql = str(node.sql(dialect="bigquery")) if not isinstance(node, str) else node
+    if not isinstance(node, str):  # a generator per statement: it keeps state while it runs
+        node = _generator_class()(dialect="bigquery").generate(node)
+    sql = str(node)
     count = len(parse_bigquery(sql))
     if count != 1:  # defence in depth: a builder bug must never yield a script
         raise UsageError(f"internal DDL check: expected one statement, got {count}")

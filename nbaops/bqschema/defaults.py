@@ -67,6 +67,10 @@ def parse_default(text: str) -> Any:
             f"default value must be exactly one expression, got {len(parsed)} statements"
         )
     _check(parsed[0])
+    if _casts(text):
+        from sqlglot import exp
+
+        _reject(parsed[0].find(exp.Cast) or parsed[0])
     return parsed[0]
 
 
@@ -92,6 +96,34 @@ def _is_string_literal(node: Any) -> bool:
     return isinstance(node, exp.Literal) and bool(node.is_string)
 
 
+def is_typed_literal(node: Any) -> bool:
+    """Whether ``node`` is a typed literal: ``DATE '...'``, ``TIMESTAMP '...'``,
+    ``NUMERIC '...'``, ``RANGE<DATE> '...'``..., which SQLGlot reads as a CAST of the
+    string. Only to a type that has such a literal: INT64 '5' is no literal, and a
+    SAFE_CAST or a CAST with a FORMAT is a function."""
+    from sqlglot import exp
+
+    if not isinstance(node, exp.Cast) or isinstance(node, exp.TryCast):
+        return False
+    typed = node.to.this.name if isinstance(node.to, exp.DataType) else None
+    return (
+        typed in _TYPED_LITERALS and _is_string_literal(node.this) and not node.args.get("format")
+    )
+
+
+def _casts(text: str) -> bool:
+    """Whether ``text`` calls CAST: its tree is a typed literal's (SQLGlot reads
+    ``DATE '2024-01-01'`` and ``CAST('2024-01-01' AS DATE)`` alike), but BigQuery lists
+    CAST among no default's functions."""
+    from sqlglot.dialects.bigquery import BigQuery
+
+    tokens = BigQuery().tokenize(text)
+    return any(
+        token.text.upper() == "CAST" and following.text == "("
+        for token, following in zip(tokens, tokens[1:], strict=False)
+    )
+
+
 def _check(node: Any) -> None:
     from sqlglot import exp
 
@@ -104,17 +136,9 @@ def _check(node: Any) -> None:
         _check(node.this)
         return
     elif isinstance(node, exp.Cast):
-        # typed literals: DATE '...', TIMESTAMP '...', NUMERIC '...', RANGE<DATE> '...',
-        # which SQLGlot reads (and the DDL renders) as a CAST of the string. Only to a type
-        # that has such a literal: INT64 '5' is no literal, and CAST('x' AS INT64) or a
-        # SAFE_CAST is a function BigQuery does not list.
-        typed = node.to.this.name if isinstance(node.to, exp.DataType) else None
-        if (
-            not isinstance(node, exp.TryCast)
-            and typed in _TYPED_LITERALS
-            and _is_string_literal(node.this)
-            and not node.args.get("format")
-        ):
+        # typed literals (the DDL writes them back as such: ddl._render); CAST('x' AS
+        # INT64) or a SAFE_CAST is a function BigQuery does not list
+        if is_typed_literal(node):
             return
     elif isinstance(node, exp.ParseJSON):  # JSON '...'
         if _is_string_literal(node.this) and node.args.get("is_literal"):

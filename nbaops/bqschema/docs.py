@@ -135,9 +135,12 @@ documents for defaults** (a literal, including typed literals such as `DATE '202
 `CURRENT_DATE()`, `CURRENT_DATETIME()`, `CURRENT_TIME()`, `CURRENT_TIMESTAMP()`,
 `GENERATE_UUID()`, `RAND()`, `SESSION_USER()`, `ST_GEOGPOINT(x, y)`; or an ARRAY/STRUCT of
 them — <https://cloud.google.com/bigquery/docs/default-values>). Anything else — a second
-statement (`NULL; DROP TABLE nba_ops.deploys; SELECT 1`), a subquery, a column reference —
+statement (`NULL; DROP TABLE nba_ops.deploys; SELECT 1`), a subquery, a column reference,
+a `CAST(...)` (a function the page does not list, even `CAST('2020-01-01' AS DATE)`) —
 is `DEFAULT_INVALID` in `bq-schema-lint` and `DEFAULT_VALID` in `bq-schema-breaking`, and
-no DDL is printed or run for it. The local warehouse's own tables are built the same way
+no DDL is printed or run for it. A typed literal is written back as one (`DEFAULT DATE
+'2020-01-01'`), not as the `CAST` SQLGlot reads it as. The local warehouse's own tables
+are built the same way
 (`nbaops/table_catalog.py`: `CREATE TABLE`, `COMMENT ON COLUMN` and `DROP TABLE` as
 SQLGlot trees rendered in DuckDB's dialect). Both warehouse engines run **one statement per call**
 (`execute()` refuses a script before anything runs), so `schema-apply` cannot run a script

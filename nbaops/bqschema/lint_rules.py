@@ -216,7 +216,7 @@ _CATALOG = [
         "CURRENT_DATE(), CURRENT_DATETIME(), CURRENT_TIME(), CURRENT_TIMESTAMP(), "
         "GENERATE_UUID(), RAND(), SESSION_USER(), ST_GEOGPOINT(x, y), or an ARRAY/STRUCT of "
         "them (https://cloud.google.com/bigquery/docs/default-values). A second statement "
-        "(`NULL; DROP TABLE ...`), a subquery or a column reference is refused.",
+        "(`NULL; DROP TABLE ...`), a subquery, a column reference or a CAST(...) is refused.",
         "Write one literal or one of the listed functions.",
     ),
     Rule(

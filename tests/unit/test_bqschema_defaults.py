@@ -51,6 +51,9 @@ REJECTED = [
     ("SAFE_CAST('1' AS INT64)", "not a literal"),
     ("SAFE_CAST('2020-01-01' AS DATE)", "not a literal"),
     ("[DATE '2020-01-01', SAFE_CAST('x' AS DATE)]", "not a literal"),
+    # the function, even to a type that has a literal (SQLGlot reads both alike)
+    ("CAST('2020-01-01' AS DATE)", "not a literal"),
+    ("[DATE '2020-01-01', cast('2020-01-02' as date)]", "not a literal"),
     ("ST_GEOGPOINT(lon, lat)", "not a literal"),
     ("GENERATE_UUID() || 'x'", "not a literal"),
     ("", "empty"),
@@ -111,6 +114,27 @@ def test_ddl_quotes_identifiers_and_parses_as_one_statement() -> None:
     assert "RANGE<DATE>" in statements[4].sql
     assert statements[9].sql.endswith("SET DEFAULT CURRENT_TIMESTAMP()")
     assert statements[10].sql.endswith("DROP DEFAULT")
+
+
+def test_ddl_writes_a_typed_literal_default_as_the_literal_not_a_cast() -> None:
+    """A column default must be "a literal or one of the following functions" (CURRENT_DATE
+    ...; https://cloud.google.com/bigquery/docs/default-values): SQLGlot reads DATE '...'
+    as a CAST of the string, and the DDL wrote DEFAULT CAST('2024-06-01' AS DATE), a
+    function BigQuery does not list, for a default the schema file states as a literal."""
+    written = {
+        "DATE '2024-06-01'": "DATE '2024-06-01'",
+        "TIMESTAMP '2024-06-01 10:00:00+00'": "TIMESTAMP '2024-06-01 10:00:00+00'",
+        "DATETIME '2024-06-01 10:00:00'": "DATETIME '2024-06-01 10:00:00'",
+        "TIME '10:00:00'": "TIME '10:00:00'",
+        "NUMERIC '1.25'": "NUMERIC '1.25'",
+        "BIGNUMERIC '1'": "BIGNUMERIC '1'",
+        "RANGE<DATE> '[2024-01-01, UNBOUNDED)'": "RANGE<DATE> '[2024-01-01, UNBOUNDED)'",
+        "[CURRENT_DATE(), DATE '2020-01-01']": "[CURRENT_DATE, DATE '2020-01-01']",
+    }
+    for default, sql in written.items():
+        assert ddl.set_default("nba.t", "c", default).sql.endswith(f"SET DEFAULT {sql}")
+        added = ddl.add_column("nba.t", Field("c", "DATE", default=default)).sql
+        assert added.endswith(f"DEFAULT {sql}") and "CAST" not in added
 
 
 def _lint(fields: list[dict[str, Any]]) -> list[str]:

@@ -1001,3 +1001,28 @@ def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_cre
     # the columns are what the catalog creates; the file's own table diffs clean
     live = live_schema(w.table_schema("nba_ops.spots"), "nba_ops.spots")
     assert not compare(live, declared, "nba_ops.spots").changed
+
+
+def test_schema_apply_adds_a_column_whose_default_is_a_typed_literal(tmp_path: Path) -> None:
+    """The DDL writes a typed literal default as BigQuery takes it (DEFAULT DATE '...',
+    not a CAST); the local warehouse runs the same statement and fills the default in."""
+    from nbaops.bqschema import ddl
+    from nbaops.bqschema.model import Field
+
+    base = [{"name": "day", "type": "DATE"}]
+    w = _one_table_project(tmp_path, "nba_ops.days", base, partition="day")
+    w.create_tables()
+    for field in (
+        Field("since", "DATE", default="DATE '2024-06-01'"),
+        Field("at", "TIMESTAMP", default="TIMESTAMP '2024-06-01 10:00:00+00'"),
+        Field("stake", "NUMERIC", default="NUMERIC '1.25'"),
+    ):
+        w.apply_ddl(ddl.add_column("nba_ops.days", field))
+    w.execute("INSERT INTO `nba_ops.days` (day) VALUES (@d)", {"d": dt.date(2026, 1, 15)})
+    assert w.query("SELECT since, at, stake FROM `nba_ops.days`").rows == [
+        {
+            "since": dt.date(2024, 6, 1),
+            "at": dt.datetime(2024, 6, 1, 10, 0, tzinfo=UTC),
+            "stake": Decimal("1.25"),
+        }
+    ]
