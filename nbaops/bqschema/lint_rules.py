@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbaops.bqschema.jsonpos import JObject
-from nbaops.bqschema.model import ACCEPTED_TYPES, MODES, Finding, Rule, Severity, canonical_type
+from nbaops.bqschema.model import (
+    ACCEPTED_TYPES,
+    MODES,
+    ROUNDING_MODE_UNSPECIFIED,
+    ROUNDING_MODES,
+    Finding,
+    Rule,
+    Severity,
+    canonical_type,
+)
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -239,7 +248,8 @@ _CATALOG = [
     Rule(
         "OPTION_TYPE",
         E,
-        "`roundingMode` on a type other than NUMERIC/BIGNUMERIC or with an unknown value, "
+        "`roundingMode` on a type other than NUMERIC/BIGNUMERIC or with an unknown value "
+        "(ROUNDING_MODE_UNSPECIFIED is known: no rounding mode set), "
         "`collation` on a type other than STRING, or more than one policy tag.",
         "Remove the option or fix its value.",
     ),
@@ -322,7 +332,6 @@ RESERVED_PREFIXES = (
     "_CHANGE_TYPE",
     "_CHANGE_TIMESTAMP",
 )
-ROUNDING_MODES = ("ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN")
 RANGE_ELEMENTS = ("DATE", "DATETIME", "TIMESTAMP")
 COLLATIONS = ("und:ci", "")
 TIMESTAMP_PRECISIONS = (6, 12)
@@ -569,9 +578,12 @@ def _check_options(f: _Field) -> None:
     if (
         "roundingMode" in node
         and not f.misplaced("roundingMode")
-        and rounding not in ROUNDING_MODES
+        and rounding not in (*ROUNDING_MODES, ROUNDING_MODE_UNSPECIFIED)
     ):
-        message = f"roundingMode must be one of {', '.join(ROUNDING_MODES)}"
+        message = (
+            f"roundingMode must be one of {', '.join(ROUNDING_MODES)} "
+            f"({ROUNDING_MODE_UNSPECIFIED}: none set)"
+        )
         f.at("roundingMode", "OPTION_TYPE", message)
     collation = node.get("collation")
     if "collation" in node and not f.misplaced("collation"):

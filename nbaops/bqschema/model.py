@@ -91,6 +91,10 @@ CANONICAL_TYPES = (
 )
 ACCEPTED_TYPES = frozenset(CANONICAL_TYPES) | frozenset(TYPE_ALIASES)
 MODES = ("NULLABLE", "REQUIRED", "REPEATED")
+ROUNDING_MODES = ("ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN")
+# TableFieldSchema.roundingMode's enum value 0 (bigquery v2 discovery document): no
+# rounding mode set, so the model holds it as None, as an absent roundingMode.
+ROUNDING_MODE_UNSPECIFIED = "ROUNDING_MODE_UNSPECIFIED"
 
 
 def canonical_type(type_name: str) -> str:

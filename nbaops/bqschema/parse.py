@@ -25,6 +25,7 @@ from nbaops.bqschema.jsonpos import JArray, JObject, LineIndex, loads
 from nbaops.bqschema.lint_rules import as_int, lint_finding, unknown_keys
 from nbaops.bqschema.model import (
     MODES,
+    ROUNDING_MODE_UNSPECIFIED,
     Field,
     Finding,
     Partitioning,
@@ -347,7 +348,9 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
                 default=default if isinstance(default, str) else None,
                 range_element=etype.upper() if isinstance(etype, str) else None,
                 collation=collation if isinstance(collation, str) else None,
-                rounding_mode=rounding if isinstance(rounding, str) else None,
+                rounding_mode=rounding
+                if isinstance(rounding, str) and rounding != ROUNDING_MODE_UNSPECIFIED
+                else None,
                 line=doc.line_of(item.pos),
             )
         )

@@ -902,6 +902,30 @@ def test_collation_and_rounding_mode_are_parsed_and_written_back() -> None:
     assert out["price"]["roundingMode"] == "ROUND_HALF_EVEN"
 
 
+def test_rounding_mode_unspecified_is_the_unset_rounding_mode() -> None:
+    """TableFieldSchema.roundingMode's enum has ROUNDING_MODE_UNSPECIFIED ("Unspecified
+    will default to using ROUND_HALF_AWAY_FROM_ZERO", bigquery v2 discovery document,
+    RoundingMode): a file or a live table stating it sets no rounding mode. It read as a
+    mode of its own: ROUNDING_MODE_SAME against an unset column, and an added column's
+    DDL carried OPTIONS (rounding_mode='ROUNDING_MODE_UNSPECIFIED'), which DDL refuses."""
+    unspecified = {"roundingMode": "ROUNDING_MODE_UNSPECIFIED"}
+    stated = edit(lambda fs: col(fs, "price").update(unspecified))
+    assert schema(stated).field_map()["price"].rounding_mode is None
+    assert compare(schema(BASE), schema(stated), "nba.t").violations == []
+    assert compare(schema(stated), schema(BASE), "nba.t").violations == []
+    even = edit(lambda fs: col(fs, "price").update(roundingMode="ROUND_HALF_EVEN"))
+    found = compare(schema(stated), schema(even), "nba.t").violations
+    assert [(v.rule, v.column) for v in found] == [("ROUNDING_MODE_SAME", "price")]
+
+    def adds(f: list[dict[str, Any]]) -> None:
+        f.append({"name": "stake", "type": "NUMERIC", **unspecified})
+
+    result = compare(schema(BASE), schema(edit(adds)), "nba.t")
+    assert [s.sql for s in result.allowed] == [
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `stake` NUMERIC"
+    ]
+
+
 def test_an_added_column_keeps_its_collation_and_rounding_mode_in_the_ddl() -> None:
     # ADD COLUMN carried only type, default and description: applied, the new column was
     # case-sensitive and rounded by the table's default, unlike its schema file

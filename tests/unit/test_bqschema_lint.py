@@ -424,6 +424,11 @@ def test_option_type() -> None:
     assert rules(lint(one_field(roundingMode="ROUND_HALF_EVEN"))) == ["OPTION_TYPE"]
     num = [{"name": "n", "type": "NUMERIC", "roundingMode": "UP"}]
     assert rules(lint(num)) == ["OPTION_TYPE"]
+    # a value of TableFieldSchema.roundingMode's enum (bigquery v2 discovery document):
+    # no rounding mode set, valid where a rounding mode is
+    unset = [{"name": "n", "type": "BIGNUMERIC", "roundingMode": "ROUNDING_MODE_UNSPECIFIED"}]
+    assert lint(unset) == []
+    assert rules(lint(one_field(roundingMode="ROUNDING_MODE_UNSPECIFIED"))) == ["OPTION_TYPE"]
     assert rules(lint([{"name": "i", "type": "INT64", "collation": "und:ci"}])) == ["OPTION_TYPE"]
     two = one_field(policyTags={"names": ["projects/a/x/1", "projects/a/x/2"]})
     assert rules(lint(two)) == ["OPTION_TYPE"]
