@@ -24,9 +24,10 @@ same answer on both engines:
   ``DATETIME_DIFF('2010-07-07 10:20:00', '2008-12-25 15:30:00', DAY)`` = 559, with
   558 days 18:50 elapsed.
 - ``EXTRACT(DATE FROM ts AT TIME ZONE z)`` → ``CAST(ts AT TIME ZONE z AS DATE)``.
-- ``array[OFFSET(i)]``/``[ORDINAL(i)]``: DuckDB's lists start at 1 and answer NULL out of
-  range → the position computed, and BigQuery's "Array index i is out of bounds" raised
-  (``SAFE_OFFSET``/``SAFE_ORDINAL``: NULL).
+- ``array[OFFSET(i)]``/``[ORDINAL(i)]`` and ``array[i]`` (BigQuery: ``[OFFSET(i)]``):
+  DuckDB's lists start at 1 and answer NULL out of range → the position computed, and
+  BigQuery's "Array index i is out of bounds" raised (``SAFE_OFFSET``/``SAFE_ORDINAL``:
+  NULL).
 - ``x / 0``: an error in BigQuery ("division by zero"), inf, NaN or NULL in DuckDB → a
   zero divisor raises the error.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
@@ -205,6 +206,19 @@ def _fix_node(node: Any) -> Any:
         and len(node.expressions) == 1
     ):
         return _array_element(node)
+    if (
+        isinstance(node, exp.Bracket)
+        and node.args.get("offset") is None
+        and not node.args.get("json_access")
+        and len(node.expressions) == 1
+        and not (isinstance(node.expressions[0], exp.Literal) and node.expressions[0].is_string)
+    ):
+        # BigQuery: OFFSET(index) "produces the same result as index" (a string subscript
+        # is a JSON field's or a STRUCT's); cloud.google.com/bigquery/docs/reference/
+        # standard-sql/operators#array_subscript_operator
+        subscript = node.copy()
+        subscript.set("offset", 0)
+        return _array_element(subscript)
     if isinstance(node, exp.Div) and not node.args.get("safe"):
         # BigQuery: "division by zero" is an error (inf and NaN come only from inf or NaN
         # operands); DuckDB answers inf, NaN or NULL

@@ -323,6 +323,26 @@ def test_array_positions_and_division_by_zero_answer_or_fail_as_in_bigquery(
             wh.query(sql, {"xs": []} if "@xs" in sql else None)
 
 
+def test_a_plain_array_subscript_is_a_zero_based_offset_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery reads ``xs[i]`` as ``xs[OFFSET(i)]`` (zero-based, an error out of range).
+    SQLGlot shifted only a literal index to DuckDB's 1-based lists: ``xs[i]`` read the
+    element before (NULL for i = 0), and out of range both answered NULL."""
+    row = wh.query(
+        "SELECT xs[i] AS first, xs[i + 2] AS last, xs[1] AS second "
+        "FROM UNNEST([0]) AS i, UNNEST([STRUCT(['a', 'b', 'c'] AS xs)])",
+    ).rows[0]
+    assert row == {"first": "a", "last": "c", "second": "b"}
+    for sql in (
+        "SELECT ['a', 'b'][i] AS x FROM UNNEST([2]) AS i",
+        "SELECT ['a', 'b'][i] AS x FROM UNNEST([-1]) AS i",
+        "SELECT ['a', 'b'][5] AS x",
+    ):
+        with pytest.raises(WarehouseError, match="Array index -?[0-9] is out of bounds"):
+            wh.query(sql)
+
+
 def test_countif_of_no_rows_and_date_from_unix_date_answer_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
