@@ -28,6 +28,9 @@ same answer on both engines:
   DuckDB's lists start at 1 and answer NULL out of range → the position computed, and
   BigQuery's "Array index i is out of bounds" raised (``SAFE_OFFSET``/``SAFE_ORDINAL``:
   NULL).
+- ``CAST(x AS STRING)`` of a FLOAT64: BigQuery writes ``"%.15g"`` (17 digits when 15 do
+  not read back), so 1.0 → '1' and 1e20 → '1e+20'; DuckDB's text keeps '1.0' → formatted
+  with ``printf`` (an operand of unknown type told apart by ``TYPEOF`` when it runs).
 - ``x / 0``: an error in BigQuery ("division by zero"), inf, NaN or NULL in DuckDB → a
   zero divisor raises the error.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
@@ -197,6 +200,38 @@ def _array_element(node: Any) -> Any:
     return exp.Paren(this=element)
 
 
+# A FLOAT64 as text in BigQuery: "%.15g", or "%.17g" when 15 digits do not read back as
+# the same number, "nan" unsigned, and 0 unsigned (ZetaSQL's RoundTripDoubleToString in
+# google/zetasql zetasql/base/string_numbers.cc; "A returned NaN or 0 will not be signed",
+# cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast)
+_FLOAT_TEXT = (
+    "CASE WHEN ISNAN(_d) THEN 'nan' WHEN _d = 0 THEN '0' "
+    "WHEN CAST(PRINTF('%.15g', _d) AS DOUBLE) = _d THEN PRINTF('%.15g', _d) "
+    "ELSE PRINTF('%.17g', _d) END"
+)
+
+
+def _float_as_text(node: Any) -> Any:
+    """BigQuery's ``CAST(x AS STRING)`` (or ``SAFE_CAST``) of a FLOAT64 in DuckDB, whose
+    own text is the shortest that reads back with a ``.0`` kept (1.0 → '1.0' where
+    BigQuery writes '1', 2/3 → '0.6666666666666666' where it writes
+    '0.66666666666666663'). An operand of unknown type (a column, a parameter) is told
+    apart by DuckDB's ``TYPEOF``; one of another known type is left alone."""
+    from sqlglot import exp
+    from sqlglot.optimizer.annotate_types import annotate_types
+
+    known = annotate_types(node.this.copy(), dialect="bigquery").type
+    kind = known.this if known is not None else exp.DataType.Type.UNKNOWN
+    if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+        # a BigQuery float literal (1.0) is a DECIMAL in DuckDB
+        return _from_template(_FLOAT_TEXT.replace("_d", "CAST(_x AS DOUBLE)"), _x=node.this)
+    if kind != exp.DataType.Type.UNKNOWN:
+        return node
+    text = _FLOAT_TEXT.replace("_d", "TRY_CAST(CAST(_x AS VARCHAR) AS DOUBLE)")
+    template = f"CASE WHEN TYPEOF(_x) <> 'DOUBLE' THEN _cast ELSE {text} END"
+    return _from_template(template, _x=node.this, _cast=node)
+
+
 def _fix_node(node: Any) -> Any:
     from sqlglot import exp
 
@@ -219,6 +254,8 @@ def _fix_node(node: Any) -> Any:
         subscript = node.copy()
         subscript.set("offset", 0)
         return _array_element(subscript)
+    if isinstance(node, exp.Cast) and node.to.is_type("text") and not node.args.get("format"):
+        return _float_as_text(node)
     if isinstance(node, exp.Div) and not node.args.get("safe"):
         # BigQuery: "division by zero" is an error (inf and NaN come only from inf or NaN
         # operands); DuckDB answers inf, NaN or NULL

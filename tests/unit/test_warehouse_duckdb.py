@@ -343,6 +343,39 @@ def test_a_plain_array_subscript_is_a_zero_based_offset_as_in_bigquery(
             wh.query(sql)
 
 
+def test_a_float_cast_to_string_reads_as_in_bigquery(wh: DuckDBWarehouse) -> None:
+    """BigQuery writes a FLOAT64 as "%.15g" (17 digits when 15 do not read back), NaN and
+    0 unsigned (ZetaSQL's RoundTripDoubleToString; the conversion rules' "A returned NaN
+    or 0 will not be signed"). DuckDB's own text kept '1.0', '1000000000000000.0',
+    '0.6666666666666666' and '-0.0': a check comparing or printing the text differed."""
+    row = wh.query(
+        "SELECT CAST(1.0 AS STRING) AS one, CAST(2 / 3 AS STRING) AS third, "
+        "CAST(1e15 AS STRING) AS big, CAST(@huge AS STRING) AS huge, "
+        "SAFE_CAST(x AS STRING) AS col, CAST(@neg_zero AS STRING) AS zero, "
+        "CAST(@nan AS STRING) AS nan, CAST(@inf AS STRING) AS inf, "
+        "CAST(@small AS STRING) AS small, CAST(@none AS STRING) AS none, "
+        "CAST(@n AS STRING) AS n, CAST(DATE '2026-01-15' AS STRING) AS day "
+        "FROM UNNEST([2.5]) AS x",
+        {
+            "huge": 1e20,
+            "neg_zero": -0.0,
+            "nan": float("nan"),
+            "inf": float("-inf"),
+            "small": 1.5e-7,
+            "none": None,
+            "n": 7,
+        },
+    ).rows[0]
+    assert row == {
+        "one": "1", "third": "0.66666666666666663", "big": "1e+15", "huge": "1e+20",
+        "col": "2.5", "zero": "0", "nan": "nan", "inf": "-inf", "small": "1.5e-07",
+        "none": None, "n": "7", "day": "2026-01-15",
+    }  # fmt: skip
+    # a FORMAT clause is not this conversion: not rewritten into the plain text
+    with pytest.raises(WarehouseError):
+        wh.query("SELECT CAST(1.5 AS STRING FORMAT '999.99') AS f")
+
+
 def test_countif_of_no_rows_and_date_from_unix_date_answer_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
