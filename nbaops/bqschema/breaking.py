@@ -424,7 +424,7 @@ class _Comparer:
         if (o.description or None) != (n.description or None):
             build = functools.partial(ddl.set_description, self.table, n.name, n.description)
             self.allow(top, build, path, n.line, "description changed: apply with `bq update`")
-        if o.default != n.default:
+        if not _same_default(o.default, n.default):
             build = functools.partial(ddl.set_default, self.table, n.name, n.default)
             self.allow(top, build, path, n.line, "default changed")
         if (o.collation or "") != (n.collation or ""):  # '' is unset: case-sensitive
@@ -433,6 +433,21 @@ class _Comparer:
         if o.rounding_mode != n.rounding_mode:
             change = f"roundingMode {o.rounding_mode or 'unset'} -> {n.rounding_mode or 'unset'}"
             self.violation("ROUNDING_MODE_SAME", path, f"column {path} {change}", n.line)
+
+
+def _same_default(old: str | None, new: str | None) -> bool:
+    """Whether two ``defaultValueExpression`` texts are one default: the same text, or one
+    expression written two ways. The DDL writes the parsed tree (``CURRENT_DATE()`` as
+    ``CURRENT_DATE``), so a live table whose default schema-apply set reads back another
+    text than its schema file; compared as text, the default "changed" on every run."""
+    if old == new:
+        return True
+    if old is None or new is None:
+        return False
+    try:
+        return ddl.default_sql(old) == ddl.default_sql(new)
+    except DefaultExpressionError:
+        return False
 
 
 def _partition_key(schema: TableSchema) -> tuple[Any, ...] | None:

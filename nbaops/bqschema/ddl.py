@@ -180,6 +180,16 @@ def _generator_class() -> Any:
     return DdlGenerator
 
 
+def default_sql(expression: str) -> str:
+    """A default value expression as the DDL writes it (``CURRENT_DATE()`` and
+    ``current_date`` both ``CURRENT_DATE``; ``date '2020-01-01'`` ``DATE '2020-01-01'``).
+
+    Raises:
+        DefaultExpressionError: ``expression`` is not one allowed expression.
+    """
+    return str(_generator_class()(dialect="bigquery").generate(parse_default(expression)))
+
+
 def _render(node: Any) -> str:
     if not isinstance(node, str):  # a generator per statement: it keeps state while it runs
         node = _generator_class()(dialect="bigquery").generate(node)

@@ -106,7 +106,9 @@ these attributes ([the local warehouse](standin.md#the-local-warehouse-what-duck
 On BigQuery they are read from the live table itself (`tables.get`: a column's
 `defaultValueExpression`, `policyTags`, `collation`, `roundingMode` and a RANGE column's
 `rangeElementType` included), so
-a prod live diff does report a dropped default or tag. `ALTER COLUMN ... SET OPTIONS` is sent
+a prod live diff does report a dropped default or tag. Two defaults are compared as the
+expression they parse to, not as text: `CURRENT_DATE()` in the file is the `CURRENT_DATE`
+the DDL set. `ALTER COLUMN ... SET OPTIONS` is sent
 with its table qualified like every other statement (project and the profile's mapped
 dataset), and tables BigQuery creates from the catalog get the partition column *and* unit
 (`partition_type`) that `schemas/tables.yaml` declares.

@@ -137,6 +137,27 @@ def test_ddl_writes_a_typed_literal_default_as_the_literal_not_a_cast() -> None:
         assert added.endswith(f"DEFAULT {sql}") and "CAST" not in added
 
 
+def test_a_default_written_another_way_is_the_same_default() -> None:
+    """schema-apply sets the default the DDL writes (CURRENT_DATE() as CURRENT_DATE, date
+    '...' as DATE '...'), which a live table then reads back: compared as text with its
+    schema file, the default "changed" in every live diff and schema-apply set it again."""
+    same = [
+        ("CURRENT_DATE", "CURRENT_DATE()"),
+        ("DATE '2024-06-01'", "date '2024-06-01'"),
+        ("[CURRENT_DATE, DATE '2020-01-01']", "[CURRENT_DATE(), DATE '2020-01-01']"),
+        ('"x"', "'x'"),
+    ]
+    for live, declared in same:
+        old = TableSchema([Field("d", "DATE", default=live)])
+        new = TableSchema([Field("d", "DATE", default=declared)])
+        assert not compare(old, new, "nba.t").changed, (live, declared)
+    for live, declared in [("DATE '2024-06-01'", "DATE '2024-06-02'"), ("'x'", None)]:
+        old = TableSchema([Field("d", "DATE", default=live)])
+        new = TableSchema([Field("d", "DATE", default=declared)])
+        result = compare(old, new, "nba.t")
+        assert [s.kind for s in result.allowed] == ["set_default" if declared else "drop_default"]
+
+
 def _lint(fields: list[dict[str, Any]]) -> list[str]:
     return [f.rule for f in lint_document(decode_document("s.json", json.dumps(fields).encode()))]
 
