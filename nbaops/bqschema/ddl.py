@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,11 +165,12 @@ def parse_bigquery(sql: str) -> list[Any]:
 
 @functools.cache
 def _generator_class() -> Any:
-    """SQLGlot's BigQuery generator, but a typed literal stays one: SQLGlot reads
+    """SQLGlot's BigQuery generator, but a literal stays as BigQuery documents it: SQLGlot reads
     ``DATE '2024-01-01'`` as a CAST of the string and writes ``CAST('2024-01-01' AS
     DATE)``, a function call, while a column default must be "a literal or one of the
     following functions" (CURRENT_DATE, ...), CAST not among them
     (https://cloud.google.com/bigquery/docs/default-values#default_value_expression)."""
+    from sqlglot import exp
     from sqlglot.generators.bigquery import BigQueryGenerator
 
     class DdlGenerator(BigQueryGenerator):
@@ -176,6 +178,20 @@ def _generator_class() -> Any:
             if is_typed_literal(expression):
                 return f"{self.sql(expression, 'to')} {self.sql(expression, 'this')}"
             return str(super().cast_sql(expression, safe_prefix=safe_prefix))
+
+        def interval_sql(self, expression: Any) -> str:
+            # SQLGlot keeps INTERVAL 5 DAY as INTERVAL '5' DAY; the documented literal with
+            # one datetime part is "INTERVAL int64_expression datetime_part"
+            # (cloud.google.com/bigquery/docs/reference/standard-sql/lexical
+            # #interval_literal_single)
+            value, unit = expression.this, expression.args.get("unit")
+            if (
+                isinstance(value, exp.Literal)
+                and re.fullmatch(r"-?[0-9]+", value.name)
+                and isinstance(unit, exp.Var)
+            ):
+                return f"INTERVAL {value.name} {self.sql(unit)}"
+            return str(super().interval_sql(expression))
 
     return DdlGenerator
 

@@ -116,7 +116,7 @@ def test_ddl_quotes_identifiers_and_parses_as_one_statement() -> None:
     assert statements[10].sql.endswith("DROP DEFAULT")
 
 
-def test_ddl_writes_a_typed_literal_default_as_the_literal_not_a_cast() -> None:
+def test_ddl_writes_a_literal_default_as_bigquery_documents_the_literal() -> None:
     """A column default must be "a literal or one of the following functions" (CURRENT_DATE
     ...; https://cloud.google.com/bigquery/docs/default-values): SQLGlot reads DATE '...'
     as a CAST of the string, and the DDL wrote DEFAULT CAST('2024-06-01' AS DATE), a
@@ -130,6 +130,11 @@ def test_ddl_writes_a_typed_literal_default_as_the_literal_not_a_cast() -> None:
         "BIGNUMERIC '1'": "BIGNUMERIC '1'",
         "RANGE<DATE> '[2024-01-01, UNBOUNDED)'": "RANGE<DATE> '[2024-01-01, UNBOUNDED)'",
         "[CURRENT_DATE(), DATE '2020-01-01']": "[CURRENT_DATE, DATE '2020-01-01']",
+        # "INTERVAL int64_expression datetime_part" (lexical#interval_literal_single);
+        # SQLGlot wrote INTERVAL '5' DAY
+        "INTERVAL 5 DAY": "INTERVAL 5 DAY",
+        "INTERVAL -5 DAY": "INTERVAL -5 DAY",
+        "INTERVAL '1-2' YEAR TO MONTH": "INTERVAL '1-2' YEAR TO MONTH",
     }
     for default, sql in written.items():
         assert ddl.set_default("nba.t", "c", default).sql.endswith(f"SET DEFAULT {sql}")
