@@ -355,6 +355,10 @@ def _fix_node(node: Any) -> Any:
         ]
         column.set("constraints", kept or None)
         return column
+    if isinstance(node, exp.AlterColumn) and node.args.get("collate") is not None:
+        altered = node.copy()  # SET DATA TYPE STRING(20) COLLATE 'und:ci': the same
+        altered.set("collate", None)
+        return altered
     if (
         isinstance(node, exp.DataType)
         and node.this in (exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY)

@@ -258,10 +258,21 @@ def drop_not_null(table: str, column: str) -> Statement:
 def set_data_type(table: str, f: Field) -> Statement:
     """``SET DATA TYPE`` to the field's (wider) type: the full column type, so a REPEATED
     column's is ``ARRAY<...>`` (BigQuery's statement takes the column's whole type, and the
-    local warehouse would otherwise turn a DuckDB list into a scalar)."""
+    local warehouse would otherwise turn a DuckDB list into a scalar), with its collation
+    (``STRING(20) COLLATE 'und:ci'``): the statement takes a column_schema, whose
+    annotations, collation included, are the column's updated ones (google/zetasql
+    zetasql/analyzer/resolver_alter_stmt.cc, ResolveAlterColumnSetDataTypeAction: only
+    OPTIONS and NOT NULL are refused there).
+
+    Raises:
+        DdlTypeError: a REPEATED column with a collation (as :func:`add_column`).
+    """
     from sqlglot import exp
 
-    action = exp.AlterColumn(this=identifier(f.name), dtype=data_type(f, with_mode=True))
+    collate = exp.Literal.string(f.collation) if _collation(f) else None
+    action = exp.AlterColumn(
+        this=identifier(f.name), dtype=data_type(f, with_mode=True), collate=collate
+    )
     return Statement("set_data_type", table, f.name, _alter(table, action))
 
 

@@ -90,11 +90,12 @@ NULLABLE, widening a type parameter (`maxLength`, precision/scale), changing a d
 or default. For these the hook prints the DDL (`ALTER TABLE ... ADD COLUMN`,
 `ALTER COLUMN ... DROP NOT NULL`, `ALTER COLUMN ... SET DATA TYPE`, `SET OPTIONS`);
 `inv schema-apply --table T` runs it against the profile's warehouse. `SET DATA TYPE` names
-the column's full type (`ARRAY<NUMERIC(12, 2)>` for a REPEATED column). An added column
-carries its `COLLATE '...'` and `OPTIONS (rounding_mode=..., description=...)`, and an added
-RECORD the same and `NOT NULL` on its sub-fields (BigQuery's column schema takes them on the
-fields of a STRUCT); a REPEATED column's collation gets a note to apply it with `bq update`
-instead (no `ARRAY<STRING COLLATE ...>` is built). The local warehouse
+the column's full type (`ARRAY<NUMERIC(12, 2)>` for a REPEATED column) and its collation
+(`STRING(20) COLLATE 'und:ci'`: the statement's column schema is the column's updated one).
+An added column carries its `COLLATE '...'` and `OPTIONS (rounding_mode=..., description=...)`,
+and an added RECORD the same and `NOT NULL` on its sub-fields (BigQuery's column schema takes
+them on the fields of a STRUCT); a REPEATED column's collation gets a note to apply it with
+`bq update` instead (no `ARRAY<STRING COLLATE ...>` is built). The local warehouse
 keeps descriptions as DuckDB column comments (its dialect cannot run `SET OPTIONS` or keep
 `OPTIONS (description=...)` on `ADD COLUMN`), so there the description part is applied as
 `COMMENT ON COLUMN`; the sandbox's own migration after a schema edit does the same, and a

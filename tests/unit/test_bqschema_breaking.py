@@ -902,6 +902,28 @@ def test_collation_and_rounding_mode_are_parsed_and_written_back() -> None:
     assert out["price"]["roundingMode"] == "ROUND_HALF_EVEN"
 
 
+def test_a_widened_collated_string_keeps_its_collation_in_set_data_type() -> None:
+    """SET DATA TYPE takes a column_schema whose annotations are the column's updated
+    ones (ZetaSQL's ResolveAlterColumnSetDataTypeAction; only OPTIONS and NOT NULL are
+    refused): STRING(10) alone named a case-sensitive column for a case-insensitive one."""
+
+    def widened(length: str) -> Callable[[list[dict[str, Any]]], None]:
+        def change(f: list[dict[str, Any]]) -> None:
+            f.append({"name": "team", "type": "STRING", "maxLength": length, "collation": "und:ci"})
+            f.append({"name": "tags", "type": "STRING", "mode": "REPEATED", "maxLength": length,
+                      "collation": "und:ci"})  # fmt: skip
+
+        return change
+
+    result = compare(schema(edit(widened("8"))), schema(edit(widened("10"))), "nba.t")
+    assert result.violations == []
+    assert [s.sql for s in result.allowed] == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `team` SET DATA TYPE STRING(10) COLLATE 'und:ci'"
+    ]
+    # ARRAY<STRING COLLATE ...> is not built: a note, as for an added column
+    assert any("tags" in n and "bq update" in n for n in result.notes)
+
+
 def test_rounding_mode_unspecified_is_the_unset_rounding_mode() -> None:
     """TableFieldSchema.roundingMode's enum has ROUNDING_MODE_UNSPECIFIED ("Unspecified
     will default to using ROUND_HALF_AWAY_FROM_ZERO", bigquery v2 discovery document,
