@@ -199,49 +199,43 @@ def too_good_to_be_true(
     metrics: Metrics, version: str, settings: RegressionSettings, query: str = ""
 ) -> CheckResult:
     g = metrics.overall(version)
-    name = f"too_good_to_be_true:{version}"
     threshold = f"hit rate <= {format_pct(settings.hit_rate_ceiling)} (top of the target band)"
-    if g is None or g.hit_rate is None or g.decided < settings.min_bets:
+
+    def result(verdict: Verdict, value: float | None, message: str) -> CheckResult:
         return CheckResult(
-            name=name,
+            name=f"too_good_to_be_true:{version}",
             service=SERVICE,
-            verdict=Verdict.INCONCLUSIVE,
-            value=None if g is None else g.hit_rate,
+            verdict=verdict,
+            value=value,
             threshold=threshold,
-            message=f"{version}: too few decided bets to judge",
+            message=f"{version}: {message}",
             query=query,
         )
+
+    if g is None or g.hit_rate is None or g.decided < settings.min_bets:
+        return result(
+            Verdict.INCONCLUSIVE,
+            None if g is None else g.hit_rate,
+            "too few decided bets to judge",
+        )
+    rate = format_pct(g.hit_rate)
     if g.hit_rate <= settings.hit_rate_ceiling:
-        return CheckResult(
-            name=name,
-            service=SERVICE,
-            verdict=Verdict.PASS,
-            value=round(g.hit_rate, 4),
-            threshold=threshold,
-            message=f"{version}: hit rate {format_pct(g.hit_rate)} is within the plausible range",
-            query=query,
+        return result(
+            Verdict.PASS, round(g.hit_rate, 4), f"hit rate {rate} is within the plausible range"
         )
     evidence = _leak_evidence(metrics, version, settings)
     if evidence:
-        return CheckResult(
-            name=name,
-            service=SERVICE,
-            verdict=Verdict.FAIL,
-            value=round(g.hit_rate, 4),
-            threshold=threshold,
-            message=f"{version}: hit rate {format_pct(g.hit_rate)} is too good to be true and the "
-            "leak hunt found: " + "; ".join(evidence),
-            query=query,
+        return result(
+            Verdict.FAIL,
+            round(g.hit_rate, 4),
+            f"hit rate {rate} is too good to be true and the leak hunt found: "
+            + "; ".join(evidence),
         )
-    return CheckResult(
-        name=name,
-        service=SERVICE,
-        verdict=Verdict.WARN,
-        value=round(g.hit_rate, 4),
-        threshold=threshold,
-        message=f"{version}: hit rate {format_pct(g.hit_rate)} is above the target band; no leak "
-        "signature found, but check the features for information from after tip-off",
-        query=query,
+    return result(
+        Verdict.WARN,
+        round(g.hit_rate, 4),
+        f"hit rate {rate} is above the target band; no leak signature found, but check the "
+        "features for information from after tip-off",
     )
 
 
