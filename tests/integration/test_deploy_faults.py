@@ -4,6 +4,7 @@ lock contention between two deploys, Ctrl-C, and an unreachable audit table."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from worlds.deploy_world import DeployWorld, hook
@@ -11,22 +12,30 @@ from worlds.deploy_world import DeployWorld, hook
 from nbaops.deploy import audit
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.lock import LOCK_ANNOTATION, LockHeldError
+from nbaops.deploy.progress import Progress
 from nbaops.local.api_faults import clear_api_faults, set_api_fault
 from nbaops.verdict import exit_code_for
 
 SERVICE = "phase4-processors"
 
 
-def at_step(marker: str, action):  # type: ignore[no-untyped-def]
-    """A progress hook running ``action`` once, when a line containing ``marker`` appears."""
-    fired: list[bool] = []
+def at_steps(*steps: tuple[str, Callable[[], object]]) -> Progress:
+    """A progress hook running each ``(marker, action)``'s action once, when a line
+    containing its marker appears (the steps in the order given)."""
+    fired: set[int] = set()
 
     def on(line: str) -> None:
-        if marker in line and not fired:
-            fired.append(True)
-            action()
+        for i, (marker, action) in enumerate(steps):
+            if marker in line and i not in fired:
+                fired.add(i)
+                action()
 
     return hook(on)
+
+
+def at_step(marker: str, action: Callable[[], object]) -> Progress:
+    """A progress hook running ``action`` once, when a line containing ``marker`` appears."""
+    return at_steps((marker, action))
 
 
 def test_rollback_failure_exits_3_with_exact_manual_commands(dworld: DeployWorld) -> None:
@@ -39,16 +48,7 @@ def test_rollback_failure_exits_3_with_exact_manual_commands(dworld: DeployWorld
     def unhealthy() -> None:
         set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
 
-    progress = at_step("routing 100% of traffic", break_everything)
-    first = progress.sink
-    second = at_step("still serves", unhealthy).sink
-
-    def both(line: str, style: str | None) -> None:
-        assert first is not None and second is not None
-        second(line, style)
-        first(line, style)
-
-    progress.sink = both
+    progress = at_steps(("still serves", unhealthy), ("routing 100% of traffic", break_everything))
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "rollback_failed", report.final_line()
     assert exit_code_for(report.verdict) == 3
@@ -234,21 +234,15 @@ def test_failed_operation_then_failed_restore_does_not_name_none_as_the_new_revi
     restore failed too says 'the new revision', not 'None', in its last line and alert."""
     ctx = dworld.context()
 
+    def fail_the_operation() -> None:
+        set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+
     def fail_the_restore() -> None:
         set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1)
 
-    progress = at_step(
-        "creating phase4", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+    progress = at_steps(
+        ("creating phase4", fail_the_operation), ("routing 100% of traffic", fail_the_restore)
     )
-    first = progress.sink
-    second = at_step("routing 100% of traffic", fail_the_restore).sink
-
-    def both(line: str, style: str | None) -> None:
-        assert first is not None and second is not None
-        first(line, style)
-        second(line, style)
-
-    progress.sink = both
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "rollback_failed", report.final_line()
     assert report.new_revision is None
