@@ -15,6 +15,7 @@ from worlds.deploy_world import NOW_DT, DeployWorld, hook
 from worlds.fake_clock import FakeClock
 
 from nbaops.adapters.cloudrun import ServiceInfo, TrafficSplit
+from nbaops.context import Context
 from nbaops.deploy import lock
 from nbaops.deploy.deploy import DeployRequest, run_deploy
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, journal_of
@@ -30,6 +31,28 @@ SERVICE = "phase4-processors"
 LATER = "2025-01-15T17:30:00Z"  # past any lease taken at NOW with the test TTL (600 s)
 
 
+def leave_lease(ctx: Context, journal: Journal) -> None:
+    """The lease a command killed mid-way left (its holder and id, a 600 s TTL), carrying
+    its journal."""
+    lock.acquire(
+        ctx.cloudrun,
+        SERVICE,
+        holder=journal.holder,
+        deploy_id=journal.deploy_id,
+        ttl_s=600,
+        extra={JOURNAL_ANNOTATION: journal.to_annotation()},
+    )
+
+
+def write_journal(ctx: Context, journal: Journal) -> None:
+    """``journal`` as the service's journal annotation (written over the current etag)."""
+    ctx.cloudrun.set_annotations(
+        SERVICE,
+        {JOURNAL_ANNOTATION: journal.to_annotation()},
+        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    )
+
+
 def crashed_deploy(
     world: DeployWorld, *, phase: str = "traffic", split: tuple[int, int] = (30, 70)
 ) -> tuple[str, str]:
@@ -38,14 +61,7 @@ def crashed_deploy(
     info = ctx.cloudrun.get_service(SERVICE)
     before = info.serving_revision or ""
     journal = Journal.start("dead-deploy-1", "deploy", "old@ci", info, commit=world.head)
-    lock.acquire(
-        ctx.cloudrun,
-        SERVICE,
-        holder="old@ci",
-        deploy_id="dead-deploy-1",
-        ttl_s=600,
-        extra={JOURNAL_ANNOTATION: journal.to_annotation()},
-    )
+    leave_lease(ctx, journal)
     created = ctx.cloudrun.deploy_revision(
         SERVICE, image="local.nbaops.dev/x:y", labels={}, tag="candidate", no_traffic=True
     )
@@ -56,11 +72,7 @@ def crashed_deploy(
     journal.advance("revision", new_revision=new).advance(phase)
     held = lock.current_lock(ctx.cloudrun, SERVICE)
     assert held is not None
-    ctx.cloudrun.set_annotations(
-        SERVICE,
-        {JOURNAL_ANNOTATION: journal.to_annotation()},
-        etag=ctx.cloudrun.get_service(SERVICE).etag,
-    )
+    write_journal(ctx, journal)
     return before, new
 
 
@@ -261,14 +273,7 @@ def test_a_rollback_that_cannot_read_cloud_run_writes_its_refused_row(
     ctx = dworld.context()
     if journal:  # the recovery finds a deploy that died before changing anything
         started = Journal.start("dead-deploy-1", "deploy", "old@ci", dworld.service())
-        lock.acquire(
-            ctx.cloudrun,
-            SERVICE,
-            holder="old@ci",
-            deploy_id="dead-deploy-1",
-            ttl_s=600,
-            extra={JOURNAL_ANNOTATION: started.to_annotation()},
-        )
+        leave_lease(ctx, started)
         dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
         ctx = dworld.context()
 
@@ -438,11 +443,8 @@ def test_a_finished_deploy_that_died_before_releasing_is_only_recorded(
     ctx = dworld.context()
     journal = journal_of(ctx.cloudrun.get_service(SERVICE))
     assert journal is not None
-    journal.advance("finished", outcome="success", summary="DEPLOYED phase4-processors")
-    ctx.cloudrun.set_annotations(
-        SERVICE,
-        {JOURNAL_ANNOTATION: journal.to_annotation()},
-        etag=ctx.cloudrun.get_service(SERVICE).etag,
+    write_journal(
+        ctx, journal.advance("finished", outcome="success", summary="DEPLOYED phase4-processors")
     )
     dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
     report = run_verify(dworld.context(), SERVICE)
@@ -577,11 +579,7 @@ def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
     plain = run_rollback(dworld.context(), SERVICE, dry_run=True)
     assert plain.target == before  # the oldest revision receiving traffic, not one further
     held = Journal.start("held-1", "deploy", "ada@h", info).advance("held", outcome="held")
-    ctx.cloudrun.set_annotations(
-        SERVICE,
-        {JOURNAL_ANNOTATION: held.to_annotation()},
-        etag=ctx.cloudrun.get_service(SERVICE).etag,
-    )
+    write_journal(ctx, held)
     report = run_rollback(dworld.context(), SERVICE)
     assert report.target == before and report.outcome == "success"
     assert JOURNAL_ANNOTATION not in dworld.service().annotations  # the held deploy is over
@@ -686,14 +684,7 @@ def crashed_rollback(
         new_revision=target,
         held=held.to_json() if held else None,
     )
-    lock.acquire(
-        ctx.cloudrun,
-        SERVICE,
-        holder="old@ci",
-        deploy_id="dead-rollback-1",
-        ttl_s=600,
-        extra={JOURNAL_ANNOTATION: journal.advance("rollback").to_annotation()},
-    )
+    leave_lease(ctx, journal.advance("rollback"))
     if moved:
         ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(target, 100)])
     return serving, target
@@ -787,11 +778,7 @@ def _held_deploy(world: DeployWorld) -> tuple[str, str, Journal]:
     ctx = world.context()
     before, new, info = _split(world)
     held = Journal.start("held-1", "deploy", "ada@h", info).advance("held", outcome="held")
-    ctx.cloudrun.set_annotations(
-        SERVICE,
-        {JOURNAL_ANNOTATION: held.to_annotation()},
-        etag=ctx.cloudrun.get_service(SERVICE).etag,
-    )
+    write_journal(ctx, held)
     return before, new, held
 
 
@@ -833,14 +820,7 @@ def test_an_interrupted_rollback_of_a_held_deploy_gives_its_journal_back(
     journal = Journal.start(
         "dead-rollback-2", "rollback", "old@ci", info, new_revision=before, held=held.to_json()
     )
-    lock.acquire(
-        ctx.cloudrun,
-        SERVICE,
-        holder="old@ci",
-        deploy_id="dead-rollback-2",
-        ttl_s=600,
-        extra={JOURNAL_ANNOTATION: journal.advance("rollback").to_annotation()},
-    )
+    leave_lease(ctx, journal.advance("rollback"))
     dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
     report = run_verify(dworld.context(), SERVICE)
     assert "journal of held deploy held-1 is written back" in report.checks[0].message
