@@ -24,6 +24,13 @@ from nbaops.table_catalog import load_catalog
 ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
+HEARTBEAT = {  # one valid nba_analytics.processor_heartbeats row
+    "processor_name": "p1",
+    "service": "phase3-processors",
+    "run_id": "r1",
+    "status": "success",
+    "heartbeat_at": NOW,
+}
 
 
 @pytest.fixture(scope="module")
@@ -580,13 +587,7 @@ def test_a_large_insert_stores_exactly_what_small_ones_store(tmp_path: Path) -> 
 def test_insert_is_all_or_nothing(tmp_path: Path) -> None:
     w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
     w.create_tables()
-    good = {
-        "processor_name": "p1",
-        "service": "phase3-processors",
-        "run_id": "r1",
-        "status": "success",
-        "heartbeat_at": NOW,
-    }
+    good = HEARTBEAT
     # a missing required value in row 2: rejected before writing
     with pytest.raises(WarehouseError, match="row 1: required column 'run_id'"):
         w.insert_rows("nba_analytics.processor_heartbeats", [good, {**good, "run_id": None}])
@@ -616,24 +617,17 @@ def test_insert_is_all_or_nothing(tmp_path: Path) -> None:
 def test_replace_contents_swaps_tables_atomically(tmp_path: Path) -> None:
     w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
     w.create_tables()
-    hb = {
-        "processor_name": "p1",
-        "service": "s",
-        "run_id": "r1",
-        "status": "success",
-        "heartbeat_at": NOW,
-    }
-    w.insert_rows("nba_analytics.processor_heartbeats", [hb])
+    w.insert_rows("nba_analytics.processor_heartbeats", [HEARTBEAT])
     with pytest.raises(WarehouseError):
         w.replace_contents(
             {
-                "nba_analytics.processor_heartbeats": [{**hb, "run_id": "new"}],
+                "nba_analytics.processor_heartbeats": [{**HEARTBEAT, "run_id": "new"}],
                 "nba_raw.games": [{"game_id": "only-an-id"}],
             }
         )
     q = "SELECT run_id FROM nba_analytics.processor_heartbeats WHERE heartbeat_at >= @t"
     assert w.query(q, {"t": NOW - dt.timedelta(hours=1)}).rows == [{"run_id": "r1"}]
-    w.replace_contents({"nba_analytics.processor_heartbeats": [{**hb, "run_id": "new"}]})
+    w.replace_contents({"nba_analytics.processor_heartbeats": [{**HEARTBEAT, "run_id": "new"}]})
     assert w.query(q, {"t": NOW - dt.timedelta(hours=1)}).rows == [{"run_id": "new"}]
 
 
