@@ -11,6 +11,7 @@ unwrapped line per check elsewhere). A class of its own is only for a different 
 
 from __future__ import annotations
 
+import math
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -67,10 +68,19 @@ def nonfinite_name(value: float) -> str | None:
 
 
 def format_value(value: object) -> str:
+    """A value as a report shows it: ``-`` for None; a float in four significant digits,
+    more when four would round it onto a whole number it is not (94.996 is ``94.996``,
+    never ``95`` beside "WARN < 95%": the checks store such a value unrounded for that)."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        text = f"{value:.4g}"
+        if math.isfinite(value) and abs(value - round(value)) > 1e-9:  # not float noise
+            digits = 4
+            while digits < 17 and float(text) == round(float(text)):
+                digits += 1
+                text = f"{value:.{digits}g}"
+        return text
     return str(value)
 
 

@@ -45,6 +45,20 @@ def test_value_carries_its_unit() -> None:
     assert value_text(None, "%") == "-"
 
 
+def test_a_shown_value_never_rounds_onto_a_whole_number_it_is_not() -> None:
+    """pct_value stores 94.996 (not 95.0) so that ``value=`` never reads "95%" beside
+    "WARN < 95%"; four significant digits showed it as "95%" all the same, and a missing
+    row of 20,000 (99.995) as "100%"."""
+    assert value_text(94.996, "%") == "94.996%"
+    assert value_text(99.995, "%") == "99.995%"
+    assert value_text(-4.9996, "min") == "-4.9996 min"
+    assert value_text(95.0, "%") == "95%"  # a whole value stays whole
+    assert value_text(28.999999999999996, "%") == "29%"  # floating-point noise
+    assert value_text(float("nan"), "%") == "nan%"
+    warn = CheckResult("lines_coverage", "*", Verdict.WARN, 94.996, "WARN < 95%", "", unit="%")
+    assert "value=94.996% threshold: WARN < 95%" in plain(CheckReport("check-lines", [warn]))[1]
+
+
 def test_a_fail_is_one_unwrapped_line_with_value_threshold_message_and_doc() -> None:
     lines = plain(CheckReport("check-lines", [failing()]))
     head = lines[1]
