@@ -67,6 +67,18 @@ def nonfinite_name(value: float) -> str | None:
     return None
 
 
+def decimals(value: float, places: int) -> int:
+    """``places`` decimals, or more (up to 9) when rounding ``value`` to them would land on
+    a whole number it is not (floating-point noise aside): thresholds are whole percents,
+    and a measured 94.996% shown as ``95.0%`` reads as meeting "< 95%"."""
+    whole = round(value)
+    if abs(value - whole) > 1e-9:
+        for more in range(places, 10):
+            if round(value, more) != whole:
+                return more
+    return places
+
+
 def format_value(value: object) -> str:
     """A value as a report shows it: ``-`` for None; a float in four significant digits,
     more when four would round it onto a whole number it is not (94.996 is ``94.996``,

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbaops.checks.schedule_known import schedule_status, unknown_message
+from nbaops.report import decimals
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -165,24 +166,13 @@ def pct(fraction: float) -> str:
     return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else f"{value:.1f}%"
 
 
-def _places(value: float, places: int) -> int:
-    """``places`` decimals, or more (up to 9) when rounding ``value`` to them would land on
-    a whole number it is not (floating-point noise aside): thresholds are whole percents."""
-    whole = round(value)
-    if abs(value - whole) > 1e-9:
-        for more in range(places, 10):
-            if round(value, more) != whole:
-                return more
-    return places
-
-
 def pct1(fraction: float) -> str:
     """One decimal: 0.62 → ``62.0%`` (measured values); more when one would round onto a
     whole percent it is not: 0.9496 → ``94.96%``, not ``95.0%`` beside "< 95% (WARN)"
     (thresholds are whole percents), 0.99995 → ``99.995%``, never ``100.0%`` when
     something is missing."""
     value = fraction * 100
-    return f"{value:.{_places(value, 1)}f}%"
+    return f"{value:.{decimals(value, 1)}f}%"
 
 
 def pct_value(fraction: float) -> float:
@@ -190,7 +180,7 @@ def pct_value(fraction: float) -> float:
     ``value=`` shows it): two decimals, more when two would round onto a whole percent it
     is not (94.996 → 94.996, not 95.0 beside "< 95% (WARN)")."""
     value = fraction * 100
-    return round(value, _places(value, 2))
+    return round(value, decimals(value, 2))
 
 
 def duration_text(window: dt.timedelta) -> str:

@@ -11,6 +11,8 @@ import functools
 import math
 from dataclasses import dataclass
 
+from nbaops.report import decimals
+
 BREAK_EVEN_MINUS_110 = 110.0 / 210.0  # 0.52381: win 100 for 110 risked
 
 
@@ -192,8 +194,13 @@ def _check_counts(k: int, n: int) -> None:
 
 
 def format_pct(value: float | None, digits: int = 1) -> str:
-    """A share as a percentage (``54.2%``), ``-`` when unknown."""
-    return "-" if value is None else f"{100 * value:.{digits}f}%"
+    """A share as a percentage (``54.2%``), ``-`` when unknown; more decimals when
+    ``digits`` would round it onto a whole percent it is not (0.5802 is ``58.02%``, not
+    ``58.0%`` beside "hit rate <= 58.0%")."""
+    if value is None:
+        return "-"
+    percent = 100 * value
+    return f"{percent:.{decimals(percent, digits)}f}%"
 
 
 def format_num(value: float | None, digits: int = 2) -> str:

@@ -235,6 +235,15 @@ def test_too_good_without_leak_signature_warns() -> None:
     assert "above the target band" in check.message
 
 
+def test_a_hit_rate_just_above_the_ceiling_is_not_shown_as_the_ceiling() -> None:
+    """58.02% WARNed as "hit rate 58.0% is above the target band" beside "hit rate <= 58.0%"
+    (the checks' percents were fixed for this; the gates' were not)."""
+    check = _check(_run(_pair(5000, 0.53, 0.5802)), "too_good_to_be_true:v9")
+    assert check.verdict is Verdict.WARN
+    assert "hit rate 58.02% is above the target band" in check.message, check.message
+    assert check.threshold.startswith("hit rate <= 58.0% ")
+
+
 def test_predictions_created_after_tipoff_fail() -> None:
     rows = _pair(300, 0.55, 0.55)
     for r in rows[-10:]:
