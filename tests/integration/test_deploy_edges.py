@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from worlds.deploy_world import DeployWorld, hook
+from worlds.deploy_world import DeployWorld, at_steps
 
 from nbaops.deploy import lock
 from nbaops.deploy.deploy import DeployRequest, run_deploy
-from nbaops.deploy.progress import Progress
 from nbaops.deploy.restore import restore_traffic
 from nbaops.deploy.rollback import RollbackReport, run_rollback
 from nbaops.errors import CloudRunError
@@ -23,19 +22,6 @@ from nbaops.local.api_faults import clear_api_faults, set_api_fault
 from nbaops.verdict import Verdict, exit_code_for
 
 SERVICE = "phase4-processors"
-
-
-def at_steps(*steps: tuple[str, Callable[[], Any]]) -> Progress:
-    """A progress running each action once, on the first line containing its marker."""
-    fired: set[int] = set()
-
-    def on(line: str) -> None:
-        for index, (marker, action) in enumerate(steps):
-            if marker in line and index not in fired:
-                fired.add(index)
-                action()
-
-    return hook(on)
 
 
 def rendered(report: object) -> str:

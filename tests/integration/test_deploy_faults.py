@@ -4,10 +4,10 @@ lock contention between two deploys, Ctrl-C, and an unreachable audit table."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from typing import Any
 
 import pytest
-from worlds.deploy_world import DeployWorld, hook
+from worlds.deploy_world import DeployWorld, at_steps, hook
 
 from nbaops.deploy import audit
 from nbaops.deploy.deploy import DeployRequest, run_deploy
@@ -19,23 +19,13 @@ from nbaops.verdict import exit_code_for
 SERVICE = "phase4-processors"
 
 
-def at_steps(*steps: tuple[str, Callable[[], object]]) -> Progress:
-    """A progress hook running each ``(marker, action)``'s action once, when a line
-    containing its marker appears (the steps in the order given)."""
-    fired: set[int] = set()
+def fault_when_creating(world: DeployWorld, fault: str, **where: Any) -> Progress:
+    """A progress that injects one ``fault`` when the deploy starts creating the revision."""
 
-    def on(line: str) -> None:
-        for i, (marker, action) in enumerate(steps):
-            if marker in line and i not in fired:
-                fired.add(i)
-                action()
+    def inject() -> None:
+        set_api_fault(world.home, fault, service=SERVICE, count=1, **where)
 
-    return hook(on)
-
-
-def at_step(marker: str, action: Callable[[], object]) -> Progress:
-    """A progress hook running ``action`` once, when a line containing ``marker`` appears."""
-    return at_steps((marker, action))
+    return at_steps(("creating phase4", inject))
 
 
 def test_rollback_failure_exits_3_with_exact_manual_commands(dworld: DeployWorld) -> None:
@@ -67,10 +57,7 @@ def test_5xx_on_the_deploy_request_restores_the_previous_revision_exit_3(
 ) -> None:
     ctx = dworld.context()
     before = dworld.service().serving_revision
-    progress = at_step(
-        "creating phase4",
-        lambda: set_api_fault(dworld.home, "http-5xx", service=SERVICE, method="PATCH", count=1),
-    )
+    progress = fault_when_creating(dworld, "http-5xx", method="PATCH")
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "failed", report.final_line()
     assert exit_code_for(report.verdict) == 3
@@ -85,12 +72,7 @@ def test_timeout_on_the_deploy_request_restores_and_a_late_write_cannot_land(
 ) -> None:
     ctx = dworld.context(timeout_s=1.0)
     before = dworld.service().serving_revision
-    progress = at_step(
-        "creating phase4",
-        lambda: set_api_fault(
-            dworld.home, "timeout", service=SERVICE, method="PATCH", count=1, delay_s=2.5
-        ),
-    )
+    progress = fault_when_creating(dworld, "timeout", method="PATCH", delay_s=2.5)
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "failed", report.final_line()
     assert "timed out" in report.final_line()
@@ -106,9 +88,7 @@ def test_failed_long_running_operation_leaves_the_previous_revision_serving(
 ) -> None:
     ctx = dworld.context()
     before = dworld.service().serving_revision
-    progress = at_step(
-        "creating phase4", lambda: set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
-    )
+    progress = fault_when_creating(dworld, "lro-fail")
     report = run_deploy(ctx, DeployRequest(service=SERVICE), progress=progress)
     assert report.outcome == "failed", report.final_line()
     assert exit_code_for(report.verdict) == 3
@@ -182,7 +162,7 @@ def test_ctrl_c_restores_traffic_releases_the_lock_and_records_it(
     marker = "round 1" if step == "observe" else "still serves"
     with pytest.raises(KeyboardInterrupt):
         run_deploy(
-            dworld.context(), DeployRequest(service=SERVICE), progress=at_step(marker, interrupt)
+            dworld.context(), DeployRequest(service=SERVICE), progress=at_steps((marker, interrupt))
         )
     info = dworld.service()
     assert LOCK_ANNOTATION not in info.annotations
@@ -299,7 +279,7 @@ def test_ctrl_c_after_the_deploy_was_promoted_says_it_had_succeeded(dworld: Depl
         run_deploy(
             dworld.context(),
             DeployRequest(service=SERVICE),
-            progress=at_step("DEPLOYED", interrupt),
+            progress=at_steps(("DEPLOYED", interrupt)),
         )
     info = dworld.service()
     new = info.serving_revision

@@ -231,6 +231,19 @@ def hook(on: Callable[[str], None]) -> Progress:
     return Progress(lambda line, style: on(line))
 
 
+def at_steps(*steps: tuple[str, Callable[[], Any]]) -> Progress:
+    """A progress running each action once, on the first line containing its marker."""
+    fired: set[int] = set()
+
+    def on(line: str) -> None:
+        for index, (marker, action) in enumerate(steps):
+            if marker in line and index not in fired:
+                fired.add(index)
+                action()
+
+    return hook(on)
+
+
 def make_world(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deploy: dict[str, Any] | None = None
 ) -> DeployWorld:
