@@ -11,7 +11,7 @@ import signal
 from typing import Any
 
 import pytest
-from worlds.deploy_world import NOW_DT, DeployWorld, hook
+from worlds.deploy_world import NOW_DT, DeployWorld, at_steps, hook
 from worlds.fake_clock import FakeClock
 
 from nbaops.adapters.cloudrun import ServiceInfo, TrafficSplit
@@ -462,18 +462,11 @@ def test_losing_the_lease_mid_deploy_stops_it_and_says_so(dworld: DeployWorld) -
         lock.force_unlock(ctx.cloudrun, SERVICE)
         lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="thief", ttl_s=600)
 
-    fired: list[bool] = []
-
-    def on(line: str) -> None:
-        if "round 1" in line and not fired:
-            fired.append(True)
-            steal()
-
     clock = FakeClock(wall=NOW_DT)  # a canary's rounds wait for metrics: on a fake clock
     report = run_deploy(
         dworld.context(),
         DeployRequest(service=SERVICE, canary=20),
-        progress=hook(on),
+        progress=at_steps(("round 1", steal)),
         sleep=clock.sleep,
         monotonic=clock.monotonic,
     )
@@ -489,16 +482,14 @@ def test_sigterm_during_a_deploy_restores_audits_alerts_and_exits_3(dworld: Depl
     from nbaops.cli.runner import run
 
     before = dworld.service().serving_revision
-    fired: list[bool] = []
 
-    def on(line: str) -> None:
-        if "round 1" in line and not fired:
-            fired.append(True)
-            os.kill(os.getpid(), signal.SIGTERM)
+    def terminate() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def action(_ctx: Any) -> Any:
         with terminate_as_interrupt():
-            return run_deploy(dworld.context(), DeployRequest(service=SERVICE), progress=hook(on))
+            progress = at_steps(("round 1", terminate))
+            return run_deploy(dworld.context(), DeployRequest(service=SERVICE), progress=progress)
 
     assert run(action, json_output=True) == 3
     info = dworld.service()
