@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from worlds.http_fake import dripping_server
 from worlds.standin import (
     STANDIN_NOW,
     STANDIN_PROJECT,
@@ -379,29 +378,6 @@ def test_health_probe_connection_refused_is_an_error_not_an_exception() -> None:
     assert result.ok is False and result.status is None and result.error
 
 
-def _raw_server(head: bytes, body: bytes = b"", *, drip_s: float = 0.0) -> socket.socket:
-    """A server on 127.0.0.1 that answers one connection with ``head``, then ``body`` a
-    byte every ``drip_s`` seconds."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-
-    def answer() -> None:
-        conn, _ = server.accept()
-        conn.recv(65536)
-        try:
-            conn.sendall(head)
-            for i in range(len(body)):
-                conn.sendall(body[i : i + 1])
-                time.sleep(drip_s)
-        except OSError:
-            pass
-        conn.close()
-
-    threading.Thread(target=answer, daemon=True).start()
-    return server
-
-
 @pytest.mark.parametrize(
     ("head", "body", "error"),
     [
@@ -417,12 +393,11 @@ def test_a_health_probe_bounds_a_broken_reply_and_never_raises(
     http.client.BadStatusLine out of it (a traceback in the deploy's health wait). Its
     timeout bounded each socket read, not the body: a body dripping a byte every 0.3 s
     held a 1 s probe for ~12 s and then called it healthy."""
-    server = _raw_server(head, body, drip_s=0.3)
-    started = time.monotonic()
-    result = HealthProber().probe(f"http://127.0.0.1:{server.getsockname()[1]}/h", timeout_s=1)
-    assert time.monotonic() - started < 5
+    with dripping_server(head, body, drip_s=0.3) as url:
+        started = time.monotonic()
+        result = HealthProber().probe(f"{url}/h", timeout_s=1)
+        assert time.monotonic() - started < 5
     assert result.ok is False and result.error and error in result.error, result
-    server.close()
 
 
 def test_a_health_probe_reads_only_the_start_of_an_endless_body() -> None:
@@ -430,10 +405,9 @@ def test_a_health_probe_reads_only_the_start_of_an_endless_body() -> None:
     streams on (or a large diagnostics body) is not waited for to its end."""
     start = b'{"status": "ok"}' + b" " * 2100
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + start
-    server = _raw_server(head, b"x" * (100000 - len(start)), drip_s=0.3)
-    result = HealthProber().probe(f"http://127.0.0.1:{server.getsockname()[1]}/h", timeout_s=2)
+    with dripping_server(head, b"x" * (100000 - len(start)), drip_s=0.3) as url:
+        result = HealthProber().probe(f"{url}/h", timeout_s=2)
     assert result.ok and result.status == 200 and result.body.startswith('{"status": "ok"}')
-    server.close()
 
 
 # ---------------------------------------------------------------- logs

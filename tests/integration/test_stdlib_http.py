@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from worlds.http_fake import FakeServer, Request
+from worlds.http_fake import FakeServer, Request, dripping_server
 
 from nbaops.adapters import slack
 from nbaops.adapters.github import GitHubClient, GitHubSettings
@@ -96,40 +94,14 @@ def test_loopback_hosts(host: str | None, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-@contextmanager
-def dripping(head: bytes, body: bytes, every_s: float) -> Iterator[urllib.request.Request]:
-    """A request to a server on 127.0.0.1 that answers it with ``head`` at once, then
-    ``body`` one byte every ``every_s`` seconds (no read waits long enough to time out)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-
-    def drip() -> None:
-        conn, _ = server.accept()
-        conn.recv(65536)
-        try:
-            conn.sendall(head)
-            for i in range(len(body)):
-                conn.sendall(body[i : i + 1])
-                time.sleep(every_s)
-        except OSError:
-            pass
-        conn.close()
-
-    threading.Thread(target=drip, daemon=True).start()
-    try:
-        yield urllib.request.Request(f"http://127.0.0.1:{server.getsockname()[1]}/x")
-    finally:
-        server.close()
-
-
 @pytest.mark.parametrize("status", ["200 OK", "502 Bad Gateway"])
 def test_a_reply_dripping_a_byte_at_a_time_is_bounded_by_the_timeout(status: str) -> None:
     """The socket timeout bounds each read: a server sending one byte every half second
     never trips it, and a request took ~48 s with a 20 s timeout. An error reply (a proxy's
     slow error page) too: its body is decoration, dropped at the deadline."""
     head = f"HTTP/1.1 {status}\r\nContent-Length: 40\r\n\r\n".encode()
-    with dripping(head, b"x" * 40, every_s=0.5) as request:
+    with dripping_server(head, b"x" * 40, drip_s=0.5) as url:
+        request = urllib.request.Request(f"{url}/x")
         started = time.monotonic()
         if status.startswith("200"):
             with pytest.raises(TimeoutError, match="longer than 2s"):
@@ -144,7 +116,8 @@ def test_a_status_line_and_headers_dripping_are_bounded_by_the_timeout() -> None
     headers a byte every 0.2 s held a 1 s request ~8 s, the socket timeout bounding each
     read. The connection is now shut at the deadline, and that is a TimeoutError."""
     reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Slow: " + b"y" * 20 + b"\r\n\r\nok"
-    with dripping(b"", reply, every_s=0.2) as request:
+    with dripping_server(b"", reply, drip_s=0.2) as url:
+        request = urllib.request.Request(f"{url}/x")
         started = time.monotonic()
         with pytest.raises(TimeoutError, match="longer than 1s"):
             send(request, timeout_s=1)
@@ -182,7 +155,6 @@ def test_a_redirect_to_another_host_is_refused_and_the_token_stays_home() -> Non
 def test_a_github_api_that_refuses_the_connection_is_typed_unreachable() -> None:
     """The preflight points at the network for it; GitHub's 'failed: [Errno 111]
     Connection refused' matched none of the words the doctor looked for."""
-    import socket
 
     from nbaops.adapters.errors import UnreachableError
     from nbaops.adapters.github import GitHubError

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -127,3 +129,31 @@ def silent_endpoint() -> Iterator[str]:
     for conn in held:
         conn.close()
     server.close()
+
+
+@contextmanager
+def dripping_server(head: bytes, body: bytes = b"", *, drip_s: float = 0.0) -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that answers one connection with ``head`` at once, then
+    ``body`` a byte every ``drip_s`` seconds (no socket read waits long enough to time
+    out): its ``http://`` URL, the server closed on exit."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        try:
+            conn.sendall(head)
+            for i in range(len(body)):
+                conn.sendall(body[i : i + 1])
+                time.sleep(drip_s)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
