@@ -161,9 +161,10 @@ def count_tiers(count: int, fail_at: int, warn_at: int) -> Verdict:
 
 
 def pct(fraction: float) -> str:
-    """0.62 → ``62.0%``; 0.9 → ``90%`` (thresholds read better without a trailing .0)."""
+    """A threshold: 0.9 → ``90%`` (thresholds read better without a trailing .0), any other
+    as :func:`pct1` shows it: 0.625 → ``62.5%``, 0.9996 → ``99.96%``, not ``100.0%``."""
     value = fraction * 100
-    return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else f"{value:.1f}%"
+    return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else pct1(fraction)
 
 
 def pct1(fraction: float) -> str:

@@ -153,6 +153,14 @@ def test_tiers_and_formatting() -> None:
     ]
 
 
+def test_a_threshold_never_rounds_onto_a_whole_percent_it_is_not() -> None:
+    """A configured warn_below of 0.9996 read "WARN < 100.0%" (one decimal), beside a
+    measured 99.95% that is WARN."""
+    from nbaops.checks.measure import pct
+
+    assert (pct(0.9996), pct(0.0004), pct(0.955), pct(0.95)) == ("99.96%", "0.04%", "95.5%", "95%")
+
+
 @pytest.mark.parametrize(
     ("fraction", "shown"),
     [
@@ -273,7 +281,7 @@ def test_count_tiers_fail_and_warn_at_their_counts_and_nothing_is_never_a_proble
 
 
 def test_pct_drops_the_decimal_only_for_whole_percents() -> None:
-    assert pct(0.900005) == "90.0%"
+    assert pct(0.900005) == "90.001%"  # not a whole percent: neither "90%" nor "90.0%"
 
 
 def test_a_zero_duration_is_zero_seconds() -> None:
