@@ -154,10 +154,46 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
         email = str(claims.get("iss", ""))
         if not iam_accounts.is_account_email(email):
             raise invalid_argument("invalid_grant: unknown issuer")
+        _check_assertion_time(claims)
         if claims.get("target_audience"):
             return {"id_token": _id_token(home, email, str(claims["target_audience"]))}
         return _access_token(home, f"serviceAccount:{email}")
     raise invalid_argument(f"unsupported_grant_type: {grant!r}")
+
+
+# Google's reply to an assertion outside its time rules (HTTP 400, RFC 6749 5.2 shape),
+# e.g. googleapis/google-api-php-client#1429, a-marenkov/gsheets#96.
+SHORT_LIVED = (
+    "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+    "timeframe. Check your iat and exp values in the JWT claim."
+)
+ASSERTION_SKEW_S = 60  # how far ahead of the stand-in's clock an iat may be
+
+
+def _check_assertion_time(claims: dict[str, Any], now: float | None = None) -> None:
+    """Refuse a JWT-bearer assertion as Google's token endpoint does: ``exp`` and ``iat``
+    are required, ``exp`` must not have passed (RFC 7523 3: "The authorization server
+    MUST reject any JWT with an expiration time that has passed"), and ``exp`` may be at
+    most 1 h after ``iat`` ("exp ... This value has a maximum of 1 hour after the issued
+    time", developers.google.com/identity/protocols/oauth2/service-account). google-auth
+    signs ``iat`` = now, ``exp`` = now + 3600 (``service_account._DEFAULT_TOKEN_LIFETIME_SECS``).
+    An ``iat`` in the future beyond a small skew is refused too (Google's "reasonable
+    timeframe"; its exact allowance is not published).
+
+    Raises:
+        StandInApiError: 400 ``invalid_grant`` with Google's description.
+    """
+    moment = time.time() if now is None else now
+    try:
+        issued, expires = float(claims["iat"]), float(claims["exp"])
+    except (KeyError, TypeError, ValueError):
+        raise invalid_argument(f"invalid_grant: {SHORT_LIVED}") from None
+    if (
+        expires <= moment
+        or expires - issued > TOKEN_LIFETIME_S
+        or issued > moment + ASSERTION_SKEW_S
+    ):
+        raise invalid_argument(f"invalid_grant: {SHORT_LIVED}")
 
 
 def sts_token(home: Path, form: dict[str, str]) -> dict[str, Any]:

@@ -517,6 +517,44 @@ def test_a_token_endpoint_refuses_in_the_oauth_error_shape(standin: StandIn) -> 
         creds.refresh(Request())  # type: ignore[no-untyped-call]
 
 
+def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
+    standin: StandIn,
+) -> None:
+    """Google's token endpoint refuses an assertion that has expired, lives more than 1 h
+    (exp - iat) or lacks exp/iat: 400 invalid_grant "Invalid JWT: Token must be a
+    short-lived token (60 minutes) ..." (RFC 7523 3; Google's service-account OAuth doc).
+    The stand-in granted any of them; what google-auth signs (iat now, exp now + 3600) is
+    still granted."""
+    import time
+
+    import requests
+    from google.auth.transport.requests import Request
+
+    def grant(**times: float) -> requests.Response:
+        claims = {"iss": SA_EMAIL, "aud": f"{standin.url}/token", "scope": "s", **times}
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        form = {"grant_type": iam_standin.JWT_BEARER, "assertion": f"e30.{payload}.c2ln"}
+        return requests.post(standin.url + "/token", data=form, timeout=5)
+
+    now = time.time()
+    refused = {
+        "expired": grant(iat=now - 3700, exp=now - 100),
+        "longer than 1 h": grant(iat=now, exp=now + 3601),
+        "no exp": grant(iat=now),
+        "issued in the future": grant(iat=now + 600, exp=now + 900),
+    }
+    for why, reply in refused.items():
+        assert reply.status_code == 400, (why, reply.text)
+        assert reply.json() == {
+            "error": "invalid_grant",
+            "error_description": iam_standin.SHORT_LIVED,
+        }, why
+    assert grant(iat=now, exp=now + 3600).status_code == 200
+    creds = _load(_service_account_info(standin))
+    creds.refresh(Request())  # google-auth's own assertion (access token)
+    assert creds.token
+
+
 def test_generate_access_token_honours_the_requested_lifetime_and_needs_a_scope(
     standin: StandIn,
 ) -> None:
