@@ -24,8 +24,8 @@ import re
 import secrets
 import string
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import astuple, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -52,6 +52,8 @@ _BEHIND_READS = 3  # reads of a settled service still behind before it is a fail
 _CONDITION_SUCCEEDED = 4  # google.cloud.run.v2.Condition.State.CONDITION_SUCCEEDED
 _TRAFFIC_LATEST = 1
 _TRAFFIC_REVISION = 2
+# what a settled service lacks of a write that creates no revision; None: nothing
+Lacking = Callable[[Any], str | None] | None
 
 
 class ConcurrentModificationError(CloudRunError):
@@ -417,8 +419,10 @@ class CloudRun:
 
     # ------------------------------------------------------------ writes
 
-    def _update(self, service: str, body: Any, mask: list[str], what: str) -> ServiceInfo:
-        """PATCH ``body`` (only the fields in ``mask``) and wait until it has rolled out.
+    def _update(
+        self, service: str, body: Any, mask: list[str], what: str, lacking: Lacking = None
+    ) -> ServiceInfo:
+        """PATCH ``body`` (only the fields in ``mask``), wait until it has rolled out.
 
         The wait reads the *service* until ``reconciling`` is false rather than polling
         the operation: google-api-core's operations REST transport parses an operation
@@ -445,9 +449,9 @@ class CloudRun:
         from nbaops.heartbeat import heartbeat
 
         with heartbeat(f"Cloud Run {what} {service} to roll out", self.lro_timeout_s):
-            return self._service_info(self._wait_reconciled(service, what))
+            return self._service_info(self._wait_reconciled(service, what, lacking))
 
-    def _wait_reconciled(self, service: str, what: str) -> Any:
+    def _wait_reconciled(self, service: str, what: str, lacking: Lacking = None) -> Any:
         """The service once it is no longer ``reconciling`` (see :meth:`_update`).
 
         run.v2 Service.reconciling: "While reconciliation is in process,
@@ -457,6 +461,14 @@ class CloudRun:
         serving revision". So: done when it is no longer reconciling; a failure when
         observedGeneration stayed behind, its reason in the terminal condition (a few
         more reads allow for a reply that has not caught up yet).
+
+        A write that creates no revision (traffic, annotations) is judged by ``lacking``,
+        what the settled service lacks of it (None: nothing): the terminal condition stays
+        CONDITION_FAILED while the latest *created* revision is failed ("If reconciliation
+        succeeded ... latest_ready_revision and latest_created_revision [will match]";
+        Knative: Ready = ConfigurationsReady and RoutesReady,
+        knative/serving pkg/apis/serving/v1/service_lifecycle.go), so after a failed
+        deploy the traffic restore and lease release, carried out, still end failed.
         """
         delay = self.poll_initial_s
         waited = 0.0
@@ -464,15 +476,22 @@ class CloudRun:
         while True:
             svc = self._get_service_raw(service)
             if not svc.reconciling:
-                if int(svc.observed_generation) >= int(svc.generation):
-                    break
-                behind += 1
                 cond = svc.terminal_condition
-                if int(cond.state) == _CONDITION_FAILED or behind > _BEHIND_READS:
+                failed = int(cond.state) == _CONDITION_FAILED
+                if lacking is not None:
+                    lack = lacking(svc)
+                    if lack is None:
+                        return svc
+                    reason = f"{lack} ({cond.message})" if failed and cond.message else lack
+                elif int(svc.observed_generation) >= int(svc.generation):
+                    break
+                else:
                     reason = cond.message or (
                         f"generation {int(svc.generation)} was not rolled out (still serving "
                         f"generation {int(svc.observed_generation)})"
                     )
+                behind += 1
+                if failed or behind > _BEHIND_READS:
                     raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {reason}")
             if waited >= self.lro_timeout_s:
                 raise CloudRunError(
@@ -566,17 +585,11 @@ class CloudRun:
     @staticmethod
     def _current_splits(svc: Any) -> list[TrafficSplit]:
         """Current traffic resolved to revisions; repeated untagged targets merged."""
-        merged: dict[str, int] = {}
-        tagged: list[TrafficSplit] = []
-        for t in svc.traffic_statuses:
-            revision = _routed_to(svc, t)
-            if not revision:
-                continue
-            if t.tag:
-                tagged.append(TrafficSplit(revision, int(t.percent), t.tag))
-            else:
-                merged[revision] = merged.get(revision, 0) + int(t.percent)
-        return [TrafficSplit(r, p) for r, p in merged.items() if p] + tagged
+        return _merged(
+            TrafficSplit(revision, int(t.percent), t.tag)
+            for t in svc.traffic_statuses
+            if (revision := _routed_to(svc, t))
+        )
 
     def set_traffic(
         self,
@@ -597,12 +610,22 @@ class CloudRun:
         if fence is not None:
             fence(self._service_info(svc))
         new_tags = {s.tag for s in splits if s.tag}
-        targets = [_target(run_v2, s.revision, s.percent, s.tag) for s in splits]
-        for split in self._current_splits(svc):
-            if split.tag and split.tag not in new_tags:
-                targets.append(_target(run_v2, split.revision, 0, split.tag))
+        kept = [
+            TrafficSplit(split.revision, 0, split.tag)
+            for split in self._current_splits(svc)
+            if split.tag and split.tag not in new_tags
+        ]
+        wanted = _merged([*splits, *kept])
+        targets = [_target(run_v2, s.revision, s.percent, s.tag) for s in [*splits, *kept]]
         body = run_v2.Service(name=svc.name, etag=svc.etag, traffic=targets)
-        return self._update(service, body, ["traffic"], "set traffic")
+
+        def lacking(now: Any) -> str | None:
+            shown = self._current_splits(now)
+            if sorted(map(astuple, shown)) == sorted(map(astuple, wanted)):
+                return None
+            return f"traffic is {_splits_text(shown)}, not {_splits_text(wanted)}"
+
+        return self._update(service, body, ["traffic"], "set traffic", lacking)
 
     def set_annotations(
         self, service: str, annotations: dict[str, str | None], *, etag: str
@@ -624,7 +647,8 @@ class CloudRun:
             else:
                 merged[key] = value
         body = run_v2.Service(name=svc.name, etag=etag, annotations=merged)
-        return self._update(service, body, ["annotations"], "set annotations")
+        # metadata, nothing rolls out: settled is done (a renewal may already change them)
+        return self._update(service, body, ["annotations"], "set annotations", lambda _: None)
 
     def test_iam_permissions(self, service: str, permissions: list[str]) -> list[str]:
         """The subset of ``permissions`` the caller holds on the service (read-only).
@@ -645,6 +669,23 @@ class CloudRun:
             return list(reply.permissions)
 
         return self._guard("testIamPermissions", service, call)
+
+
+def _merged(splits: Iterable[TrafficSplit]) -> list[TrafficSplit]:
+    """Untagged splits of one revision summed (0% ones dropped); tagged ones as they are."""
+    merged: dict[str, int] = {}
+    tagged: list[TrafficSplit] = []
+    for split in splits:
+        if split.tag:
+            tagged.append(split)
+        else:
+            merged[split.revision] = merged.get(split.revision, 0) + split.percent
+    return [TrafficSplit(r, p) for r, p in merged.items() if p] + tagged
+
+
+def _splits_text(splits: list[TrafficSplit]) -> str:
+    parts = [f"{s.revision} {s.percent}%" + (f" (tag {s.tag})" if s.tag else "") for s in splits]
+    return ", ".join(parts) or "nowhere"
 
 
 def _target(run_v2: Any, revision: str, percent: int, tag: str) -> Any:

@@ -336,6 +336,41 @@ def test_failed_operation_leaves_traffic_on_the_old_revision(
     assert failed.ready is False
 
 
+def test_writes_after_a_failed_deploy_are_judged_by_their_own_effect(
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path
+) -> None:
+    """While the latest *created* revision is failed the service stays not Ready after any
+    write (run.v2 Service.reconciling: success means latest_ready_revision and
+    latest_created_revision match; Knative: Ready = ConfigurationsReady and RoutesReady),
+    so a traffic restore that was carried out ends CONDITION_FAILED naming that revision.
+    The wait called it "operation failed" — the automated rollback of a failed deploy, and
+    its lease release, reported as failures. A traffic write is judged by the traffic the
+    service shows, a lease write once settled; traffic to a missing revision still fails."""
+    cloudrun = CloudRun(
+        local_profile, standin.url, timeout_s=2.0, lro_timeout_s=10.0, retries=False,
+        sleep=lambda _s: None,
+    )  # fmt: skip
+    old, current = [r.name for r in cloudrun.list_revisions("grading-service")][::-1]
+    set_api_fault(nbaops_home, "lro-fail", count=1)
+    with pytest.raises(CloudRunError, match="operation failed"):
+        cloudrun.deploy_revision("grading-service", image="z", labels={"commit-sha": NEW_SHA})
+    failed = cloudrun.get_service("grading-service").latest_created_revision or ""
+
+    rolled = cloudrun.set_traffic("grading-service", [TrafficSplit(old, 100)])
+    assert rolled.traffic_by_revision == {old: 100}
+    assert rolled.ready is False and f"Revision '{failed}' is not ready" in rolled.message
+    split = [TrafficSplit(old, 80), TrafficSplit(current, 20, "was")]
+    assert cloudrun.set_traffic("grading-service", split).traffic == split
+    info = cloudrun.get_service("grading-service")
+    assert (
+        cloudrun.set_annotations("grading-service", {"a": "1"}, etag=info.etag).annotations["a"]
+        == "1"
+    )
+    with pytest.raises(CloudRunError, match="operation failed: .*referenced in traffic not found"):
+        cloudrun.set_traffic("grading-service", [TrafficSplit("grading-service-00042-abc", 100)])
+    assert cloudrun.get_service("grading-service").traffic == split
+
+
 # ---------------------------------------------------------------- health
 
 

@@ -45,6 +45,35 @@ def test_rollback_to_previous_ready_revision_is_verified_and_audited(dworld: Dep
     assert dworld.service().traffic_by_revision == {serving: 100}
 
 
+def test_rollback_after_a_failed_deploy_is_verified_though_the_service_stays_not_ready(
+    dworld: DeployWorld,
+) -> None:
+    """A deploy whose new revision failed leaves the service not Ready for every later
+    write (Cloud Run: Ready needs the latest *created* revision ready), a traffic restore
+    included: the deploy's own rollback and ``inv rollback --to`` were reported failed
+    ('operation failed: Revision ... is not ready') though traffic moved. Both are judged by
+    the traffic the service shows now, and the lease is released."""
+    ctx = dworld.context()
+    revisions = ctx.cloudrun.list_revisions(SERVICE)
+    serving, older = revisions[0].name, revisions[1].name
+
+    def on(line: str) -> None:
+        if "creating phase4" in line:
+            set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+
+    deploy = run_deploy(ctx, DeployRequest(service=SERVICE, skip_tests=True), progress=hook(on))
+    assert deploy.outcome == "failed", deploy.final_line()
+    report = run_rollback(dworld.context(), SERVICE, to=older)
+    assert report.verdict is Verdict.PASS, report.final_line()
+    rows = {r["action"]: r["outcome"] for r in dworld.audit_rows()}
+    assert rows == {"deploy": "failed", "rollback": "success"}, rows
+    info = dworld.service()
+    assert info.traffic_by_revision == {older: 100}
+    assert not info.ready and "is not ready" in info.message  # as Cloud Run reports it
+    assert info.latest_created_revision not in (serving, older)
+    assert "nbaops.dev/deploy-lock" not in info.annotations
+
+
 def test_rollback_dry_run_changes_nothing(dworld: DeployWorld) -> None:
     mark = len(dworld.requests())
     report = run_rollback(dworld.context(), SERVICE, dry_run=True)
