@@ -220,14 +220,20 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     if not info.ready and _failed_beside_serving(current):
         # run.v2 Service.reconciling: "If reconciliation failed, traffic_statuses,
         # observed_generation, and latest_ready_revision will have the state of the last
-        # serving revision" (terminal_condition says why, e.g. reason REVISION_FAILED). The
-        # service serves; a FAIL would refuse every later deploy, the fix included.
+        # serving revision" (terminal_condition says why, e.g. reason REVISION_FAILED); it
+        # stays failed after a rollback too (success needs latest_ready_revision and
+        # latest_created_revision to match). The service serves; a FAIL would refuse every
+        # later deploy, the fix included.
+        serves = (
+            f"the latest ready revision {ready} still serves 100%"
+            if by_rev.get(ready or "", 0) == 100
+            else f"{split} serves"
+        )
         return item.result(
             Verdict.WARN,
             split,
             f"the latest created revision {created} failed to become ready "
-            f"({info.message or 'no reason given'}); the latest ready revision {ready} "
-            "still serves 100%",
+            f"({info.message or 'no reason given'}); {serves}",
         )
     if not info.ready:
         return item.result(
@@ -251,16 +257,17 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
 
 
 def _failed_beside_serving(current: CurrentDeployment) -> bool:
-    """A finished rollout whose new revision failed while the latest ready revision still
-    serves 100%: the service is not Ready, yet what served before serves on."""
+    """A finished rollout whose new revision failed while ready revisions serve (the latest
+    ready one, or older ones a rollback routed to): the service is not Ready, yet it serves."""
     info = current.service
     ready, failed = info.latest_ready_revision, info.latest_created_revision
     return (
         not info.reconciling
         and current.serving is not None
+        and current.serving.ready
         and bool(ready and failed)
         and failed != ready
-        and info.traffic_by_revision.get(ready or "", 0) == 100
+        and not info.traffic_by_revision.get(failed or "", 0)
     )
 
 

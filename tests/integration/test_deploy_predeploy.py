@@ -166,6 +166,31 @@ def test_a_failed_new_revision_warns_while_the_ready_one_serves_and_deploys_proc
     assert dworld.service().ready
 
 
+def test_a_failed_new_revision_warns_after_a_rollback_to_an_older_revision(
+    dworld: DeployWorld,
+) -> None:
+    """After a failed revision, a rollback to an older revision leaves the service not Ready
+    (Cloud Run: Ready needs the latest created revision ready, whatever serves), with the
+    latest ready revision at 0%: deployment_status FAILed 'service is not Ready', so the
+    pre-deploy refused the deploy that fixes it. What serves is ready: WARN, naming it."""
+    from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.errors import CloudRunError
+    from nbaops.local.api_faults import set_api_fault
+
+    ctx = dworld.context()
+    older = ctx.cloudrun.list_revisions(SERVICE)[1].name
+    set_api_fault(dworld.home, "lro-fail", service=SERVICE, count=1)
+    with pytest.raises(CloudRunError, match="operation failed"):
+        ctx.cloudrun.deploy_revision(SERVICE, image="example/broken:1", labels={})
+    ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(older, 100)])
+    info = dworld.service()
+    assert not info.ready and info.traffic_by_revision.get(older) == 100
+    status = checks(dworld, skip_tests=True)["deployment_status"]
+    assert status.verdict is Verdict.WARN, status.message  # type: ignore[attr-defined]
+    assert f"latest created revision {info.latest_created_revision} failed" in status.message  # type: ignore[attr-defined]
+    assert f"{older} 100% serves" in status.message  # type: ignore[attr-defined]
+
+
 def test_cloud_run_unreachable_makes_the_cloud_checks_error(dworld: DeployWorld) -> None:
     from nbaops.local.api_faults import set_api_fault
 
