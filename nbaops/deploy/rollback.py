@@ -67,9 +67,12 @@ def _named_revision(revisions: list[RevisionInfo], service: str, to: str) -> Rev
     return found
 
 
-def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionInfo, str | None]:
+def choose_target(
+    ctx: Context, service: str, to: str | None, listed: list[RevisionInfo] | None = None
+) -> tuple[RevisionInfo, str | None]:
     """``(target, serving)`` for ``inv rollback``: the target revision (its commit label and
-    image go into the audit row) and the name of the one serving now.
+    image go into the audit row) and the name of the one serving now. ``listed``: the
+    service's revisions as the caller listed them (None: listed here).
 
     Without ``--to``: the pre-deploy revision recorded in the service's deploy journal
     (a held or interrupted deploy; an interrupted rollback's journal: its target), else —
@@ -82,7 +85,7 @@ def choose_target(ctx: Context, service: str, to: str | None) -> tuple[RevisionI
     """
     info = ctx.cloudrun.get_service(service)
     serving = info.serving_revision
-    revisions = ctx.cloudrun.list_revisions(service)
+    revisions = ctx.cloudrun.list_revisions(service) if listed is None else listed
     if to:
         found = _named_revision(revisions, service, to)
         if info.traffic_by_revision.get(to, 0) == 100:
@@ -304,13 +307,14 @@ def run_rollback(
         refused.finish("refused", f"REFUSED rollback {service}: {why}; {changed}")
         audit.write(ctx, refused)
 
+    listed: list[RevisionInfo] | None = None
     if to:  # bad input changes nothing: refused before a lease is removed or a deploy recovered
         try:
-            revisions = ctx.cloudrun.list_revisions(service)
+            listed = ctx.cloudrun.list_revisions(service)
         except CloudRunError as exc:
             refuse(f"could not read its revisions to check --to ({exc})")
             raise
-        _named_revision(revisions, service, to)
+        _named_revision(listed, service, to)
     if force_unlock:
         try:
             removed = lock.force_unlock(ctx.cloudrun, service)
@@ -383,7 +387,10 @@ def run_rollback(
             target = journal.rollback_target
             serving = ctx.cloudrun.get_service(service).serving_revision
         else:
-            chosen, serving = choose_target(ctx, service, to)
+            # the listing that checked --to: the unlock and the recovery since then only
+            # write traffic and annotations, which create and delete no revision and leave
+            # its labels and image (the audit row's) as they are
+            chosen, serving = choose_target(ctx, service, to, listed)
             target = chosen.name
     except CloudRunError as exc:
         refuse(f"could not read the service to choose the target ({exc})")

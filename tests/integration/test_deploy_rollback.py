@@ -74,6 +74,23 @@ def test_rollback_after_a_failed_deploy_is_verified_though_the_service_stays_not
     assert "nbaops.dev/deploy-lock" not in info.annotations
 
 
+def test_rollback_to_a_named_revision_lists_the_revisions_once(dworld: DeployWorld) -> None:
+    """--to is checked against one listing before anything changes; choosing the target
+    after the recovery reuses it (nothing since creates or deletes a revision) instead of
+    listing the revisions a second time."""
+    older = dworld.context().cloudrun.list_revisions(SERVICE)[1].name
+    mark = len(dworld.requests())
+    report = run_rollback(dworld.context(), SERVICE, to=older)
+    assert report.verdict is Verdict.PASS, report.final_line()
+    lists = [
+        r
+        for r in dworld.requests()[mark:]
+        if r["method"] == "GET" and r["path"].endswith(f"/services/{SERVICE}/revisions")
+    ]
+    assert len(lists) == 1, lists
+    assert report.target_commit == dworld.audit_rows()[0]["commit_sha"]
+
+
 def test_rollback_dry_run_changes_nothing(dworld: DeployWorld) -> None:
     mark = len(dworld.requests())
     report = run_rollback(dworld.context(), SERVICE, dry_run=True)
