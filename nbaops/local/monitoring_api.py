@@ -17,6 +17,9 @@ revision's ``createTime`` (a revision has no points before it exists) and it end
 ``WorldHooks.metrics_delay_s`` before the stand-in's now (nbaops' clock, ``NBAOPS_NOW``):
 Cloud Run's request metrics are "Sampled every 60 seconds. After sampling, data is not
 visible for up to 180 seconds" (cloud.google.com/monitoring/api/metrics_gcp, gcp-run).
+A read holds the points whose minute ends in ``(startTime, endTime]`` (TimeInterval, reads:
+"A half-open time interval. It includes the end time but excludes the start time";
+googleapis google/monitoring/v3/common.proto).
 
 - ``run.googleapis.com/request_count`` (DELTA INT64) by ``response_code_class``
   (2xx, 4xx, 5xx), ~``RATE_PER_MINUTE`` requests split by the percentages;
@@ -68,6 +71,7 @@ METRIC_KINDS = {
 SERIES_LABEL = {REQUEST_COUNT: "response_code_class", INSTANCE_COUNT: "state"}
 MAX_PAGE_SIZE = 100_000  # monitoring.v3 pageSize: the default and the maximum
 MAX_WINDOW = dt.timedelta(days=1)  # the stand-in refuses to simulate more per call
+MINUTE = dt.timedelta(minutes=1)  # a simulated point: one minute, ending with it
 RATE_PER_MINUTE = {"prediction-worker": 3000}
 DEFAULT_RATE = 2400
 P_4XX = 0.01
@@ -246,11 +250,13 @@ def _raw_series(
                     "configuration_name": service,
                 },
             }
+            # a read holds the points that end in (start, end] (TimeInterval, reads: "It
+            # includes the end time but excludes the start time"); a minute's ends with it
             minute = start.replace(second=0, microsecond=0)
             per_label: dict[str, list[tuple[dt.datetime, Any]]] = {}
-            while minute < end and minute <= visible_until:
+            while minute + MINUTE <= end and minute <= visible_until:
                 if minute < created:  # no points before the revision exists
-                    minute += dt.timedelta(minutes=1)
+                    minute += MINUTE
                     continue
                 sim = _minute(seed, service, revision, minute, share, effects)
                 if metric_type == REQUEST_COUNT:
@@ -260,7 +266,7 @@ def _raw_series(
                     per_label.setdefault("", []).append((minute, sim))
                 elif metric_type == INSTANCE_COUNT:
                     per_label.setdefault("active", []).append((minute, sim["instances"]))
-                minute += dt.timedelta(minutes=1)
+                minute += MINUTE
             for label, points in per_label.items():
                 labels = {SERIES_LABEL[metric_type]: label} if metric_type in SERIES_LABEL else {}
                 if any(where.get(f"metric.labels.{k}", v) != v for k, v in labels.items()):
@@ -465,8 +471,10 @@ def list_time_series(
     for series in raw:
         windows: dict[int, list[Any]] = {}
         for minute, value in series["points"]:
-            index = int((minute - start).total_seconds()) // period
-            windows.setdefault(index, []).append(value)
+            # alignment window k is (start + k * period, start + (k + 1) * period], the
+            # read's own half-open shape: a point belongs where its end time falls
+            ends = (minute + MINUTE - start).total_seconds()
+            windows.setdefault(math.ceil(ends / period) - 1, []).append(value)
         points = {i: _merge(v, value_type, aligner, period) for i, v in windows.items()}
         aligned.append({**series, "points": points})
     if reducer != "REDUCE_NONE":

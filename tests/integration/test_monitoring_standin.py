@@ -451,3 +451,35 @@ def test_an_interval_over_a_day_is_unimplemented_and_a_reversed_one_invalid(home
     )
     assert reversed_.status_code == 400, reversed_.text
     assert "must not be later than the end time" in reversed_.json()["error"]["message"]
+
+
+def test_a_read_holds_the_points_that_end_in_start_exclusive_to_end_inclusive(
+    home: Path,
+) -> None:
+    """monitoring.v3 TimeInterval, reads: "A half-open time interval. It includes the end
+    time but excludes the start time: (startTime, endTime]". A minute's DELTA point ends at
+    the end of its minute: (16:40:30, 16:45:30] holds the five minutes ending 16:41 ...
+    16:45, the same as (16:40, 16:45]. The stand-in held the minutes overlapping [start,
+    end): a sixth, ending 16:46 after the read's end, and an aligned point ending at the
+    excluded start itself."""
+    at = dt.datetime(2025, 1, 15, 16, 40, tzinfo=dt.UTC)
+    half = dt.timedelta(seconds=30)
+
+    def read(start: dt.datetime, end: dt.datetime) -> list[Any]:
+        (series,) = reader(home).list_time_series(
+            REQUEST_COUNT,
+            service=SERVICE,
+            revision=OLD,
+            start=start,
+            end=end,
+            alignment_s=60,
+            aligner="ALIGN_DELTA",
+            reducer="REDUCE_SUM",
+        )
+        assert all(start < p.end <= end for p in series.points), [p.end for p in series.points]
+        return list(series.points)
+
+    five = dt.timedelta(minutes=5)
+    shifted, whole = read(at + half, at + five + half), read(at, at + five)
+    assert len(shifted) == len(whole) == 5
+    assert sum(p.value or 0 for p in shifted) == sum(p.value or 0 for p in whole)
