@@ -207,7 +207,7 @@ def sts_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
 
 
 def _self_signed_principal(token: str) -> str | None:
-    """A service account's self-signed JWT (``iss == sub`` = its email, unexpired).
+    """A service account's self-signed JWT (``iss == sub`` = its email, within its time).
 
     Google client libraries send these instead of access tokens for service-account keys
     (``with_always_use_jwt_access``). Google verifies the signature against the account's
@@ -220,7 +220,9 @@ def _self_signed_principal(token: str) -> str | None:
     email = str(claims.get("iss", ""))
     if claims.get("sub") != email or not iam_accounts.is_account_email(email):
         return None
-    if float(claims.get("exp", 0)) <= time.time():
+    try:  # an assertion's time rules; AIP-4111: exp "must be exactly 3600 seconds later"
+        _check_assertion_time(claims)
+    except StandInApiError:
         return None
     return f"serviceAccount:{email}"
 

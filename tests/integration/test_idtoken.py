@@ -33,7 +33,7 @@ from nbaops.adapters.health import HealthProber
 from nbaops.adapters.idtoken import IdTokenSource, credential_kind, service_audience
 from nbaops.errors import ConfigError
 from nbaops.local import iam_accounts, iam_standin, run_urls
-from nbaops.local.cloudrun_state import load_state, save_state, service_name
+from nbaops.local.cloudrun_state import StandInApiError, load_state, save_state, service_name
 from nbaops.local.standin import StandIn
 
 SA_EMAIL = "nbaops-ci@nbaops-local.iam.gserviceaccount.com"
@@ -553,6 +553,33 @@ def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
     creds = _load(_service_account_info(standin))
     creds.refresh(Request())  # google-auth's own assertion (access token)
     assert creds.token
+
+
+def test_a_self_signed_jwt_is_held_to_the_same_time_rules(standin: StandIn) -> None:
+    """A self-signed JWT used as a bearer token (what client libraries send for a
+    service-account key) lives at most 1 h (AIP-4111: exp "must be exactly 3600 seconds"
+    after iat): the stand-in checked only that exp had not passed. google-auth's
+    own (jwt.Credentials, 1 h) is still a caller."""
+    import time
+
+    from google.auth import jwt
+    from google.auth.transport.requests import Request
+
+    now = time.time()
+
+    def bearer(**times: float) -> str:
+        claims = {"iss": SA_EMAIL, "sub": SA_EMAIL, "aud": "https://x/", **times}
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        return f"Bearer e30.{payload}.c2ln"
+
+    with pytest.raises(StandInApiError) as refused:
+        iam_standin.caller(standin.home, bearer(iat=now, exp=now + 7200))
+    assert refused.value.code == 401
+    own = jwt.Credentials.from_service_account_info(
+        _service_account_info(standin), audience="https://iamcredentials.googleapis.com/"
+    )
+    own.refresh(Request())  # type: ignore[no-untyped-call]
+    assert iam_standin.caller(standin.home, f"Bearer {own.token}") == f"serviceAccount:{SA_EMAIL}"
 
 
 def test_generate_access_token_honours_the_requested_lifetime_and_needs_a_scope(
