@@ -356,27 +356,32 @@ def run_rollback(
         return report
 
     restored_one = recovered is not None and len(recovered.interrupted.journal.before) == 1
-    if recovered is not None and recovered.restored is not None and restored_one and to is None:
+    if recovered is not None and recovered.restored is not None and restored_one:
         # The interrupted deploy's pre-deploy revision serves 100% again, verified by the
-        # recovery. (A pre-deploy split restored exactly still goes on to 100% below.)
+        # recovery: the rollback without --to, or with a --to naming it (not a usage error
+        # once the recovery moved traffic). A pre-deploy split restored exactly, or another
+        # --to, still goes on below.
         done = recovered.interrupted.journal
         target = done.before_revision or recovered.restored.target
-        before = _served_before(recovered.interrupted.traffic, done.new_revision)
-        return already_done(target, before, recovered.restored, checked=False)
-    if recovered is not None and recovered.target_serves and to is None:
+        if to in (None, target):
+            before = _served_before(recovered.interrupted.traffic, done.new_revision)
+            return already_done(target, before, recovered.restored, checked=False)
+    if recovered is not None and recovered.target_serves:
         # An interrupted rollback had already moved traffic to its target: verified here
-        # (traffic and health), not repeated one revision back.
+        # (traffic and health), not repeated one revision back (nor refused as a --to
+        # naming the revision that serves).
         done = recovered.interrupted.journal
         target = done.new_revision or ""
-        verified = verify_traffic(
-            ctx,
-            cfg,
-            RollbackResult(service, target, done.before_revision),
-            {target: 100},
-            settings.health_timeout_s,
-            progress,
-        )
-        return already_done(target, done.before_revision, verified, checked=True)
+        if to in (None, target):
+            verified = verify_traffic(
+                ctx,
+                cfg,
+                RollbackResult(service, target, done.before_revision),
+                {target: 100},
+                settings.health_timeout_s,
+                progress,
+            )
+            return already_done(target, done.before_revision, verified, checked=True)
     journal = recovered.interrupted.journal if recovered is not None else None
     chosen: RevisionInfo | None = None
     try:

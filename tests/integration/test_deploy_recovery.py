@@ -436,6 +436,25 @@ def test_rollback_to_an_unknown_revision_changes_nothing_even_with_a_pending_rec
     assert dworld.audit_rows() == [] and outbox(dworld) == []
 
 
+def test_rollback_to_the_revision_the_recovery_restored_is_that_rollback(
+    dworld: DeployWorld,
+) -> None:
+    """``inv rollback --to BEFORE`` over an interrupted deploy: the recovery routes 100% back
+    to BEFORE (traffic moved, a row, an alert), which is what was asked. It was then refused
+    as bad input — exit 2 "--to: revision ... already serves 100%", the rule's "nothing
+    changed" untrue — and this rollback left no row. It is reported and audited as this
+    rollback, as without --to."""
+    before, new = crashed_deploy(dworld, split=(60, 40))
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    report = run_rollback(dworld.context(), SERVICE, to=before)
+    assert report.outcome == "success", report.final_line()
+    assert (report.target, report.from_revision) == (before, new)
+    assert dworld.service().traffic_by_revision[before] == 100
+    rows = {r["deploy_id"]: r for r in dworld.audit_rows()}
+    assert rows["dead-deploy-1"]["outcome"] == "interrupted"
+    assert rows[report.deploy_id]["outcome"] == "success"
+
+
 def test_a_finished_deploy_that_died_before_releasing_is_only_recorded(
     dworld: DeployWorld,
 ) -> None:
@@ -713,12 +732,15 @@ def test_an_interrupted_rollback_that_moved_traffic_is_recorded_not_undone(
     assert any(e["title"] == f"{SERVICE}: interrupted rollback recovered" for e in outbox(dworld))
 
 
+@pytest.mark.parametrize("named", [False, True])
 def test_rollback_after_an_interrupted_rollback_that_moved_traffic_stops_there(
-    dworld: DeployWorld,
+    dworld: DeployWorld, named: bool
 ) -> None:
+    """Also with --to naming that target: the recovery had recorded the interrupted rollback
+    (a row, its journal released) before --to was refused as 'already serves 100%'."""
     serving, target = crashed_rollback(dworld, moved=True)
     dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
-    report = run_rollback(dworld.context(), SERVICE)
+    report = run_rollback(dworld.context(), SERVICE, to=target if named else None)
     assert report.outcome == "success" and report.target == target, report.final_line()
     assert {c.name for c in report.checks} == {"rollback_traffic_verified", "rollback_health"}
     assert dworld.service().traffic_by_revision == {target: 100}  # not a second revision back
