@@ -18,8 +18,9 @@ The runner redacts every line and JSON document it prints (stderr lines through
 :func:`nbaops.stdio.stderr_line`), alerts redact the outbox and every delivery error, and
 exceptions carrying a message about a secret are built from redacted text. Text for a
 terminal or a plain file also passes :func:`printable` (the data's control characters
-escaped); JSON needs no such step. ``GITHUB_TOKEN`` and ``SLACK_WEBHOOK_URL`` in the
-environment are secrets too, whether or not any code has read them yet.
+and invisible format characters escaped); JSON needs no such step. ``GITHUB_TOKEN`` and
+``SLACK_WEBHOOK_URL`` in the environment are secrets too, whether or not any code has
+read them yet.
 """
 
 from __future__ import annotations
@@ -203,15 +204,35 @@ def has_control_characters(value: str) -> bool:
 # C0 and C1 controls but the line break and the tab: an ESC sequence from the data (a model
 # version, a player's name, a warehouse message) could clear the screen, retitle the
 # window or rewrite what the operator reads (a carriage return overwrites a verdict).
-_UNSAFE = "[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+# Invisible format characters lie as well: a bidi override or isolate (U+202A-U+202E,
+# U+2066-U+2069) reorders what follows it on the line ("Trojan Source", CVE-2021-42574,
+# https://trojansource.codes), the bidi marks (U+061C, U+200E, U+200F) move neutral
+# characters, and zero-width characters, the soft hyphen, the interlinear annotation
+# marks and the tag characters hide text or tell two different names apart invisibly.
+# The line and paragraph separators (U+2028, U+2029) break lines for some readers.
+# The joiners U+200C and U+200D are kept: they shape Persian and Indic names and emoji.
+_UNSAFE = (
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0001\U000e0020-\U000e007f]"
+)
 _UNSAFE_PLAIN = re.compile(f"()({_UNSAFE})")
 _UNSAFE_STYLED = re.compile(f"(\x1b\\[[0-9;]*m)|({_UNSAFE})")  # a colour (SGR) is kept
 
 
 def printable(text: str, *, styled: bool = False) -> str:
     """``text`` safe to print to a terminal or a plain-text file: every control character
-    but the line break and the tab becomes a visible escape (``\\x1b``). ``styled`` keeps
-    colour sequences (SGR: what Rich writes to a terminal); any other sequence is escaped.
+    but the line break and the tab, and every invisible format character (bidi overrides,
+    zero-width characters), becomes a visible escape (``\\x1b``, ``\\u202e``). ``styled``
+    keeps colour sequences (SGR: what Rich writes to a terminal); any other sequence is
+    escaped.
     """
     pattern = _UNSAFE_STYLED if styled else _UNSAFE_PLAIN
-    return pattern.sub(lambda m: m.group(1) or f"\\x{ord(m.group(2)):02x}", text)
+    return pattern.sub(lambda m: m.group(1) or _escape(m.group(2)), text)
+
+
+def _escape(char: str) -> str:
+    """``char`` as Python writes it in a string literal: ``\\x1b``, ``\\u202e``, ``\\U000e0041``."""
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

@@ -163,3 +163,18 @@ def test_printable_escapes_control_characters_but_keeps_lines_tabs_and_colours()
     assert printable(text, styled=True) == (
         "a\tb\n\x1b[31mred\x1b[0m \\x1b[2J\\x1b]0;t\\x07\\x0d\\x00\\x7f\\x9b é ✅"
     )
+
+
+def test_printable_escapes_bidi_controls_and_invisible_format_characters() -> None:
+    """Trojan Source (CVE-2021-42574): a right-to-left override in a model version or a
+    player's name reorders the rest of the printed line, and a zero-width or tag character
+    hides text; each is shown as its escape. The joiners that shape names and emoji stay."""
+    from nbaops.redact import printable
+
+    text = "v9\u202e1v\u202c \u2066x\u2069 \u200ba\u00adb\ufeff \U000e0041 \u200f\u2028"
+    assert printable(text) == (
+        "v9\\u202e1v\\u202c \\u2066x\\u2069 \\u200ba\\xadb\\ufeff \\U000e0041 \\u200f\\u2028"
+    )
+    kept = "مهدی\u200cزاده 👨\u200d👩\u200d👧 Nikola Jokić"
+    assert printable(kept) == kept
+    assert printable("\u202e", styled=True) == "\\u202e"
