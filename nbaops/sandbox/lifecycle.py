@@ -122,6 +122,18 @@ def marker_source(home: Path, marker: dict[str, Any] | None) -> str | None:
     return source or None
 
 
+def marker_object(home: Path, marker: dict[str, Any], key: str) -> dict[str, Any]:
+    """The JSON object ``marker`` (read from ``home``) records under ``key`` ({} when absent).
+
+    Raises:
+        DamagedStateError: it is not an object (edited by hand).
+    """
+    value = marker.get(key, {})
+    if not isinstance(value, dict):
+        raise damaged(marker_path(home), f"{key} {value!r:.40} is not a JSON object")
+    return value
+
+
 _REDO_ORDER = ("refresh", "migrate", "build")  # a later kind redoes the earlier ones too
 
 
@@ -298,7 +310,7 @@ def reset(
         faults.write_records(settings.home, [])
         api_faults.clear_api_faults(settings.home)
         built = _build(settings, chosen, source, full=True, prepared=(prepared, now))
-    return sandbox_report("sandbox reset", describe(built))
+    return sandbox_report("sandbox reset", describe(settings.home, built))
 
 
 def _set_aside_damaged(settings: Settings) -> None:
@@ -341,10 +353,20 @@ def refresh(settings: Settings) -> dict[str, Any]:
 
 
 def settings_from_marker(home: Path) -> Settings | None:
+    """The build settings the marker in ``home`` records (None: no marker, or one written
+    before a build completed).
+
+    Raises:
+        DamagedStateError: they are not the object a build writes (edited by hand).
+    """
     marker = read_marker(home)
     if not marker or "settings" not in marker:
         return None
-    return Settings.from_json(marker["settings"])
+    recorded = marker_object(home, marker, "settings")
+    try:
+        return Settings.from_json(recorded)
+    except (KeyError, TypeError) as exc:  # a key missing or unknown, a path not a string
+        raise damaged(marker_path(home), f"settings are not a build's: {first_line(exc)}") from None
 
 
 # --------------------------------------------------------------------------- build
@@ -530,8 +552,10 @@ def sandbox_report(title: str, info: dict[str, Any]) -> CheckReport:
     )
 
 
-def describe(marker: dict[str, Any]) -> dict[str, Any]:
-    summary = marker.get("summary", {})
+def describe(home: Path, marker: dict[str, Any]) -> dict[str, Any]:
+    """What the marker in ``home`` says was built (DamagedStateError: its summary is not an
+    object)."""
+    summary = marker_object(home, marker, "summary")
     return {
         "seed": marker.get("seed"),
         "source": marker.get("from_logs") or "synthetic",
@@ -555,7 +579,11 @@ def status(ctx: Context) -> CheckReport:
     ensure_sandbox(ctx)
     settings = settings_for(ctx)
     marker = read_marker(settings.home) or {}
-    info = {"home": str(settings.home), "format": marker.get("format"), **describe(marker)}
+    info = {
+        "home": str(settings.home),
+        "format": marker.get("format"),
+        **describe(settings.home, marker),
+    }
     info["counts"] = warehouse_counts(ctx)  # what the warehouse holds now, never the marker
     state = cloudrun_state.load_state(settings.home)
     services = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,53 @@ def test_the_game_log_source_is_none_for_generated_data(tmp_path: Path) -> None:
     assert lifecycle.marker_source(tmp_path, None) is None
     assert lifecycle.marker_source(tmp_path, current_marker(from_logs=None)) is None
     assert lifecycle.marker_source(tmp_path, current_marker(from_logs="/x")) == "/x"
+
+
+def write_marker(home: Path, **fields: Any) -> None:
+    lifecycle.marker_path(home).write_text(json.dumps(current_marker(**fields)), encoding="utf-8")
+
+
+def recorded_settings(home: Path) -> dict[str, Any]:
+    return settings(home).to_json()
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        ["p", "us-central1"],
+        "settings",
+        None,
+        {"home": "/x"},  # keys missing
+        {"home": 5, "root": "/r"},  # not a path
+    ],
+)
+def test_build_settings_that_are_not_an_object_name_the_marker(
+    tmp_path: Path, recorded: object
+) -> None:
+    # Settings.from_json(**list) raised TypeError inside the stand-in's new-revision hook:
+    # a 500 naming a TypeError, not the file and its reset
+    write_marker(tmp_path, settings=recorded)
+    with pytest.raises(DamagedStateError) as caught:
+        lifecycle.settings_from_marker(tmp_path)
+    message = str(caught.value)
+    assert str(lifecycle.marker_path(tmp_path)) in message and "sandbox.reset" in message
+
+
+def test_build_settings_a_build_wrote_are_read_back(tmp_path: Path) -> None:
+    assert lifecycle.settings_from_marker(tmp_path) is None  # no marker
+    write_marker(tmp_path)
+    assert lifecycle.settings_from_marker(tmp_path) is None  # no build completed
+    write_marker(tmp_path, settings=recorded_settings(tmp_path))
+    assert lifecycle.settings_from_marker(tmp_path) == settings(tmp_path)
+
+
+@pytest.mark.parametrize("summary", [["today"], "2026-01-15", 3])
+def test_a_summary_that_is_not_an_object_names_the_marker(tmp_path: Path, summary: object) -> None:
+    # summary.get("today") raised AttributeError: sandbox.status ended in a traceback
+    with pytest.raises(DamagedStateError, match="sandbox.reset"):
+        lifecycle.describe(tmp_path, current_marker(summary=summary))
+
+
+def test_a_marker_without_a_summary_is_described(tmp_path: Path) -> None:
+    described = lifecycle.describe(tmp_path, current_marker())
+    assert described["seed"] == 7 and described["today"] is None
