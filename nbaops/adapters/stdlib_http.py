@@ -15,7 +15,6 @@ import ipaddress
 import os
 import socket
 import threading
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -76,7 +75,9 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
 class _Deadline:
     """Shuts the request's connection down when ``timeout_s`` has passed: the socket
     timeout bounds each read, so a server (or proxy) sending its status line and headers
-    a byte at a time held a request far past its timeout before any body was read."""
+    a byte at a time held a request far past its timeout before any body was read. A
+    connection made after that (name resolution and each address's connect are bounded
+    only one by one) is shut as soon as it is made."""
 
     def __init__(self, timeout_s: float) -> None:
         self.passed = False
@@ -92,6 +93,8 @@ class _Deadline:
             def connect(self) -> None:
                 super().connect()
                 deadline._sock = self.sock
+                if deadline.passed:  # the timer found no socket to shut
+                    deadline._shut()
 
         return Connection
 
@@ -140,10 +143,10 @@ def opener_for(url: str, deadline: _Deadline | None = None) -> urllib.request.Op
     return urllib.request.build_opener(*handlers)
 
 
-def _read_by(reply: Any, deadline: float, timeout_s: float, limit: int | None = None) -> bytes:
-    """The body, by ``deadline``: the socket timeout bounds each read, not the whole body
-    (a server dripping a byte every few seconds kept a request going for minutes). With
-    ``limit``, its first ``limit`` bytes: the rest is never waited for."""
+def _read_by(reply: Any, shut: _Deadline, timeout_s: float, limit: int | None = None) -> bytes:
+    """The body, by the deadline ``shut`` keeps: the socket timeout bounds each read, not
+    the whole body (a server dripping a byte every few seconds kept a request going for
+    minutes). With ``limit``, its first ``limit`` bytes: the rest is never waited for."""
     chunks: list[bytes] = []
     size = 0
     while chunk := reply.read1(65536):
@@ -151,8 +154,9 @@ def _read_by(reply: Any, deadline: float, timeout_s: float, limit: int | None = 
         size += len(chunk)
         if limit is not None and size >= limit:
             return b"".join(chunks)[:limit]
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the reply took longer than {timeout_s:g}s")
+    if shut.passed:  # the end of the body may be the deadline's shutdown, not the server's:
+        # a body without a Content-Length (read to the close) was returned cut short
+        raise TimeoutError(f"the reply took longer than {timeout_s:g}s")
     if getattr(reply, "length", None):  # bytes of its Content-Length still missing
         raise http.client.IncompleteRead(b"".join(chunks), reply.length)
     return b"".join(chunks)
@@ -191,16 +195,15 @@ def send_with_headers(
 def _send(
     request: urllib.request.Request, timeout_s: float, limit: int | None, shut: _Deadline
 ) -> tuple[int, bytes, dict[str, str]]:
-    deadline = time.monotonic() + timeout_s
     try:
         with opener_for(request.full_url, shut).open(request, timeout=timeout_s) as reply:
             headers = {k.lower(): v for k, v in reply.headers.items()}
-            return int(reply.status), _read_by(reply, deadline, timeout_s, limit), headers
+            return int(reply.status), _read_by(reply, shut, timeout_s, limit), headers
     except urllib.error.HTTPError as exc:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         # the error body is only decoration: by the same deadline, or dropped
         with contextlib.suppress(OSError, http.client.HTTPException, AttributeError):
-            return int(exc.code), _read_by(exc, deadline, timeout_s, limit), headers
+            return int(exc.code), _read_by(exc, shut, timeout_s, limit), headers
         return int(exc.code), b"", headers
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
