@@ -78,8 +78,10 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
     try:
         if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
             chunks: list[bytes] = []
+            total = 0
             while (size := int(rfile.readline(1024).split(b";", 1)[0], 16)) > 0:
-                _check_size(handler, size + sum(map(len, chunks)))
+                total += size
+                _check_size(handler, total)  # before the chunk is read
                 chunks.append(rfile.read(size))
                 rfile.readline(1024)  # the CRLF after the chunk
             if size < 0:
