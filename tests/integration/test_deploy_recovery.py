@@ -24,6 +24,7 @@ from nbaops.deploy.rollback import run_rollback
 from nbaops.deploy.signals import Terminated, terminate_as_interrupt
 from nbaops.deploy.verify import run_verify
 from nbaops.local.api_faults import set_api_fault
+from nbaops.sandbox import lifecycle
 from nbaops.services_status import check_all_services
 from nbaops.verdict import Verdict, exit_code_for
 
@@ -536,7 +537,11 @@ def test_sigterm_during_verify_deploys_recovery_is_handled_like_ctrl_c(
     # a first run builds the task's sandbox on this home (the state files dworld shares)
     tasks.verify_deploy(InvokeContext(), service=SERVICE, dry_run=True)
     crashed_deploy(dworld)
-    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    # past the dead deploy's lease, but not so far past the sandbox's build that the task
+    # regenerates its data first (~4 s the recovery never reads)
+    later = NOW_DT + dt.timedelta(seconds=600 + 60)
+    assert later - NOW_DT < lifecycle.STALE_AFTER
+    dworld.monkeypatch.setenv("NBAOPS_NOW", later.isoformat())
     dworld.monkeypatch.setenv("NBAOPS_CRASH_AT", "recover:locked:TERM")  # with its lease
     unhandled: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, _frame: unhandled.append(signum))
