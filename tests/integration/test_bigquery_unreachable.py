@@ -38,12 +38,12 @@ def test_an_endpoint_that_refuses_connections_is_reported_unreachable_at_once() 
 
 
 def test_an_endpoint_that_never_answers_is_bounded_by_the_call_time(silent_endpoint: str) -> None:
-    warehouse = BigQueryWarehouse("p", endpoint=silent_endpoint, timeout_s=2)
+    warehouse = BigQueryWarehouse("p", endpoint=silent_endpoint, timeout_s=0.5)
     started = time.monotonic()
     with pytest.raises(WarehouseError, match="BigQuery"):
         warehouse.table_schema("nba_raw.games")
     with pytest.raises(WarehouseError, match="BigQuery query"):
-        warehouse.query("SELECT 1 AS x", timeout_s=2)
+        warehouse.query("SELECT 1 AS x", timeout_s=0.5)
     assert time.monotonic() - started < 60  # was: 10 minutes per call, then more
 
 
@@ -112,14 +112,14 @@ def test_a_server_that_hangs_after_the_job_started_is_bounded_cancel_included() 
 
     def run(warehouse: BigQueryWarehouse) -> None:
         try:
-            warehouse.query("SELECT 1 AS x", timeout_s=2)
+            warehouse.query("SELECT 1 AS x", timeout_s=1)
         except BaseException as exc:  # the test inspects it
             outcome.append(exc)
 
     with FakeServer(route) as server:
         try:
             worker = threading.Thread(
-                target=run, args=(BigQueryWarehouse("p", endpoint=server.url, timeout_s=2),)
+                target=run, args=(BigQueryWarehouse("p", endpoint=server.url, timeout_s=1),)
             )
             worker.daemon = True
             worker.start()
@@ -153,9 +153,9 @@ def test_a_quota_403_is_not_a_permission_denied(reason: str) -> None:
         }
     }
     with FakeServer(lambda _request: (403, body)) as server:
-        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=2)
-        with pytest.raises(WarehouseError) as raised:
-            warehouse.query("SELECT 1 AS x", timeout_s=2)
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=0.5)
+        with pytest.raises(WarehouseError) as raised:  # a rate limit: retried for 0.5 s
+            warehouse.query("SELECT 1 AS x", timeout_s=0.5)
     error = raised.value
     assert not isinstance(error, PermissionDeniedError)
     assert "permission denied" not in str(error)
