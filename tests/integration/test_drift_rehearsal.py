@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from worlds.sandbox import sandbox_home
+from worlds.sandbox import sandbox_home, use_sandbox
 
 from nbaops.context import Context
 from nbaops.drift.detect import detect_drift
@@ -13,14 +13,15 @@ from nbaops.sandbox import fault_injection, platform_repo
 from nbaops.sandbox.world import open_context
 from nbaops.verdict import Verdict
 
+# the clock of the other sandbox tests: their session template, not a build of its own
+NOW = "2026-01-14T17:00:00Z"
+
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     with pytest.MonkeyPatch.context() as mp:
         home = tmp_path_factory.mktemp("drift-rehearsal")
-        mp.setenv("NBAOPS_HOME", str(sandbox_home(tmp_path_factory, home, None)))
-        mp.delenv("NBAOPS_PROFILE", raising=False)
-        mp.delenv("NBAOPS_NOW", raising=False)
+        use_sandbox(mp, sandbox_home(tmp_path_factory, home, NOW), NOW)
         yield open_context("local")
 
 

@@ -29,13 +29,12 @@ from nbaops.sandbox.world import open_context
 CLEAN_ENV = ("NBAOPS_PROFILE", "NBAOPS_CONFIG", "GITHUB_STEP_SUMMARY", "SLACK_WEBHOOK_URL")
 
 
-def use_sandbox(mp: pytest.MonkeyPatch, home: Path, now: str | None) -> None:
-    """Point this process at the sandbox ``home`` on the clock ``now`` (None: the real
-    clock), without the profile, config and alert variables of the environment."""
+def use_sandbox(mp: pytest.MonkeyPatch, home: Path, now: str) -> None:
+    """Point this process at the sandbox ``home`` on the clock ``now``, without the
+    profile, config and alert variables of the environment."""
     mp.setenv("NBAOPS_HOME", str(home))
-    if now:
-        mp.setenv("NBAOPS_NOW", now)
-    for name in (*CLEAN_ENV, *([] if now else ["NBAOPS_NOW"])):
+    mp.setenv("NBAOPS_NOW", now)
+    for name in CLEAN_ENV:
         mp.delenv(name, raising=False)
 
 
@@ -51,16 +50,14 @@ def _shared_temp(factory: pytest.TempPathFactory) -> Path:
 Fault = tuple[str, str | None]  # (fault name, service or None for the fault's default)
 
 
-def _key(now: str | None, faults: Sequence[Fault]) -> str:
+def _key(now: str, faults: Sequence[Fault]) -> str:
     injected = "".join(f"+{name}@{service or 'default'}" for name, service in faults)
-    return (now or "real-clock").replace(":", "") + injected
+    return now.replace(":", "") + injected
 
 
-def template_for(
-    factory: pytest.TempPathFactory, now: str | None, faults: Sequence[Fault] = ()
-) -> Path:
-    """The template sandbox home for the clock ``now`` (None: the real clock), built on
-    first use; with ``faults``, the template with them injected in that order through
+def template_for(factory: pytest.TempPathFactory, now: str, faults: Sequence[Fault] = ()) -> Path:
+    """The template sandbox home for the clock ``now``, built on first use; with
+    ``faults``, the template with them injected in that order through
     ``fault_injection.inject`` (built from the template of all but the last one, so a
     fault's data is regenerated once per session however many tests ask for it)."""
     key = _key(now, faults)
@@ -93,15 +90,14 @@ def _copy(template: Path, home: Path) -> None:
     lifecycle.marker_path(home).write_text(json.dumps(marker), encoding="utf-8")
 
 
-def sandbox_home(factory: pytest.TempPathFactory, home: Path, now: str | None) -> Path:
-    """A built, current sandbox at ``home`` for the clock ``now`` (None: the real clock),
-    a copy of the template."""
+def sandbox_home(factory: pytest.TempPathFactory, home: Path, now: str) -> Path:
+    """A built, current sandbox at ``home`` for the clock ``now``, a copy of the template."""
     _copy(template_for(factory, now), home)
     return home
 
 
 def restore_home(
-    factory: pytest.TempPathFactory, home: Path, now: str | None, faults: Sequence[Fault] = ()
+    factory: pytest.TempPathFactory, home: Path, now: str, faults: Sequence[Fault] = ()
 ) -> None:
     """Put ``home`` back to the template (every file a fault added or changed is
     replaced); with ``faults``, to the template with those faults injected: the home is
