@@ -354,7 +354,8 @@ def refresh(settings: Settings) -> dict[str, Any]:
 
 def settings_from_marker(home: Path) -> Settings | None:
     """The build settings the marker in ``home`` records (None: no marker, or one written
-    before a build completed).
+    before a build completed), for the sandbox in ``home``: a sandbox folder copied or
+    moved keeps the home its marker was written in, which is not the one to refresh.
 
     Raises:
         DamagedStateError: they are not the object a build writes (edited by hand).
@@ -364,7 +365,7 @@ def settings_from_marker(home: Path) -> Settings | None:
         return None
     recorded = marker_object(home, marker, "settings")
     try:
-        return Settings.from_json(recorded)
+        return Settings.from_json({**recorded, "home": str(home)})
     except (KeyError, TypeError) as exc:  # a key missing or unknown, a path not a string
         raise damaged(marker_path(home), f"settings are not a build's: {first_line(exc)}") from None
 

@@ -117,6 +117,14 @@ def test_build_settings_a_build_wrote_are_read_back(tmp_path: Path) -> None:
     assert lifecycle.settings_from_marker(tmp_path) == settings(tmp_path)
 
 
+def test_build_settings_name_the_home_the_marker_is_in(tmp_path: Path) -> None:
+    # a sandbox folder copied or moved (NBAOPS_HOME pointing at the copy): the stand-in's
+    # new-revision hook refreshed the data of the folder the marker was written in
+    write_marker(tmp_path, settings={**recorded_settings(tmp_path), "home": "/moved/away"})
+    read = lifecycle.settings_from_marker(tmp_path)
+    assert read is not None and read.home == tmp_path
+
+
 @pytest.mark.parametrize("summary", [["today"], "2026-01-15", 3])
 def test_a_summary_that_is_not_an_object_names_the_marker(tmp_path: Path, summary: object) -> None:
     # summary.get("today") raised AttributeError: sandbox.status ended in a traceback

@@ -9,14 +9,11 @@ home back to its template after a test injected faults (what ``faults.clear``
 regenerates, in milliseconds), or onto the template of a list of injected faults: each
 data fault costs a data regeneration, done once per session for every test that asks
 for the same faults at the same clock.
-
-Only the marker names the home (``settings.home``); the copy rewrites it.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,10 +81,7 @@ def template_for(factory: pytest.TempPathFactory, now: str, faults: Sequence[Fau
 
 def _copy(template: Path, home: Path) -> None:
     shutil.copytree(template, home, dirs_exist_ok=True)
-    marker = lifecycle.read_marker(home)
-    assert marker is not None, f"the sandbox template {template} has no marker"
-    marker["settings"]["home"] = str(home)
-    lifecycle.marker_path(home).write_text(json.dumps(marker), encoding="utf-8")
+    assert lifecycle.read_marker(home) is not None, f"the sandbox template {template} has no marker"
 
 
 def sandbox_home(factory: pytest.TempPathFactory, home: Path, now: str) -> Path:
