@@ -169,37 +169,16 @@ def test_a_github_api_that_refuses_the_connection_is_typed_unreachable() -> None
     assert "t0ken-v4lue" not in str(raised.value)
 
 
-def dripping_server(reply: bytes, every_s: float) -> socket.socket:
-    """A server on 127.0.0.1 that sends ``reply`` a byte every ``every_s`` to its one
-    client (the socket timeout bounds each read, so no read ever times out)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-
-    def drip() -> None:
-        conn, _ = server.accept()
-        conn.recv(65536)
-        try:
-            for i in range(len(reply)):
-                conn.sendall(reply[i : i + 1])
-                time.sleep(every_s)
-        except OSError:
-            pass
-        conn.close()
-
-    threading.Thread(target=drip, daemon=True).start()
-    return server
-
-
 def test_a_body_read_to_the_close_and_cut_by_the_deadline_is_a_timeout() -> None:
     """Without a Content-Length the body ends when the connection closes, and the deadline's
     shutdown ends the reads like a close: the first second of a dripping body came back
     as the whole reply, (200, b'xxxxxxxxxx')."""
-    server = dripping_server(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 40, 0.02)
-    request = urllib.request.Request(f"http://127.0.0.1:{server.getsockname()[1]}/x")
-    with pytest.raises(TimeoutError, match="longer than 1s"):
-        send(request, timeout_s=1)
-    server.close()
+    head = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+    with (
+        dripping_server(head, b"x" * 100, drip_s=0.02) as url,
+        pytest.raises(TimeoutError, match="longer than 1s"),
+    ):
+        send(urllib.request.Request(f"{url}/x"), timeout_s=1)
 
 
 def test_a_connection_made_after_the_deadline_is_shut_at_once(
@@ -214,11 +193,10 @@ def test_a_connection_made_after_the_deadline_is_shut_at_once(
         time.sleep(1.2)
         return resolve(*args, **kwargs)
 
-    server = dripping_server(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"y" * 40 + b"\r\n\r\n", 0.2)
-    request = urllib.request.Request(f"http://127.0.0.1:{server.getsockname()[1]}/x")
-    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
-    started = time.monotonic()
-    with pytest.raises(TimeoutError, match="longer than 1s"):
-        send(request, timeout_s=1)
-    assert time.monotonic() - started < 3
-    server.close()
+    slow_head = b"X-Slow: " + b"y" * 40 + b"\r\n\r\n"
+    with dripping_server(b"HTTP/1.1 200 OK\r\n", slow_head, drip_s=0.2) as url:
+        monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="longer than 1s"):
+            send(urllib.request.Request(f"{url}/x"), timeout_s=1)
+        assert time.monotonic() - started < 3
