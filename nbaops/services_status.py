@@ -9,7 +9,9 @@ Three operations, each returning a :class:`~nbaops.report.Report`:
 - :func:`health_check` — GET the health endpoint of the revision serving traffic.
 
 Verdicts: PASS ready and serving one revision; WARN traffic split across revisions or
-pinned to an older revision than the latest ready one; FAIL not ready or nothing
+pinned to an older revision than the latest ready one, or not ready only because the
+latest created revision failed while ready revisions serve (the judgement pre-deploy's
+``deployment_status`` makes); FAIL not ready otherwise or nothing
 serving (health: non-2xx or timeout); INCONCLUSIVE the commit label is missing or not a
 40-hex SHA; ERROR the API call failed.
 """
@@ -60,6 +62,10 @@ class DeployedCommit:
         commits: revision → its commit label (None when missing or malformed).
         raw_label: the serving revision's ``commit-sha`` label as found (may be malformed).
         uri: the service URL; ready: the service's Ready condition.
+        reason: the Ready condition's message (why the service is not ready).
+        failed_rollout: set when the service is not ready only because its latest created
+            revision failed while ready revisions serve: what that says (see
+            :func:`nbaops.deploy.predeploy.failed_rollout`).
     """
 
     service: str
@@ -74,6 +80,8 @@ class DeployedCommit:
     latest_ready_revision: str | None = None
     percents: dict[str, int] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    failed_rollout: str | None = None
 
     @property
     def is_split(self) -> bool:
@@ -110,6 +118,8 @@ class DeployedCommit:
 
 def deployed_commit_of(info: ServiceInfo, revisions: list[RevisionInfo]) -> DeployedCommit:
     """Resolve the deployed commit from a service and the revisions that receive traffic."""
+    from nbaops.deploy.predeploy import failed_rollout
+
     percents = {rev: pct for rev, pct in info.traffic_by_revision.items() if pct > 0}
     by_name = {r.name: r for r in revisions}
     serving = sorted(
@@ -133,6 +143,8 @@ def deployed_commit_of(info: ServiceInfo, revisions: list[RevisionInfo]) -> Depl
         latest_ready_revision=info.latest_ready_revision,
         percents=percents,
         annotations=dict(info.annotations),
+        reason=info.message,
+        failed_rollout=failed_rollout(info, by_name.get(serving_name or "")),
     )
 
 
@@ -180,7 +192,10 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
 
     from nbaops.deploy.recovery import inspect_annotations
 
-    not_ready = f"service is not ready (serving {dc.serving_revision})"
+    # the not-ready service that still serves says so, as pre-deploy's deployment_status does
+    not_ready = dc.failed_rollout or (
+        f"service is not ready: {dc.reason or 'no reason given'} (serving {dc.serving_revision})"
+    )
     # an interrupted deploy first: its recovery is the next step, ready or not
     interrupted = inspect_annotations(dc.service, dc.annotations, dc.percents)
     if interrupted is not None:
@@ -190,7 +205,7 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
             f"INTERRUPTED {interrupted.journal.action.upper()}: {interrupted.describe()}; "
             f"{interrupted.next_step()}" + ("" if dc.ready else f"; {not_ready}"),
         )
-    if not dc.ready:
+    if not dc.ready and not dc.failed_rollout:
         return result(Verdict.FAIL, not_ready)
     if dc.serving_revision is None:
         return result(Verdict.FAIL, "no revision receives traffic")
@@ -200,6 +215,8 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
             Verdict.INCONCLUSIVE,
             f"serving revision {dc.serving_revision} has no commit-sha ({label})",
         )
+    if dc.failed_rollout:
+        return result(Verdict.WARN, dc.failed_rollout)
     if dc.is_split:
         return result(Verdict.WARN, f"traffic is split: {dc.traffic_text()}")
     if dc.latest_ready_revision and dc.serving_revision != dc.latest_ready_revision:

@@ -217,24 +217,9 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     by_rev = info.traffic_by_revision
     ready = info.latest_ready_revision
     created = info.latest_created_revision
-    if not info.ready and _failed_beside_serving(current):
-        # run.v2 Service.reconciling: "If reconciliation failed, traffic_statuses,
-        # observed_generation, and latest_ready_revision will have the state of the last
-        # serving revision" (terminal_condition says why, e.g. reason REVISION_FAILED); it
-        # stays failed after a rollback too (success needs latest_ready_revision and
-        # latest_created_revision to match). The service serves; a FAIL would refuse every
-        # later deploy, the fix included.
-        serves = (
-            f"the latest ready revision {ready} still serves 100%"
-            if by_rev.get(ready or "", 0) == 100
-            else f"{split} serves"
-        )
-        return item.result(
-            Verdict.WARN,
-            split,
-            f"the latest created revision {created} failed to become ready "
-            f"({info.message or 'no reason given'}); {serves}",
-        )
+    failed = failed_rollout(info, current.serving)
+    if failed:  # the service serves: a FAIL would refuse every later deploy, the fix included
+        return item.result(Verdict.WARN, split, failed)
     if not info.ready:
         return item.result(
             Verdict.FAIL,
@@ -256,18 +241,37 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     return item.result(Verdict.PASS, split, f"Ready; {current.serving.name} serves 100%")
 
 
-def _failed_beside_serving(current: CurrentDeployment) -> bool:
-    """A finished rollout whose new revision failed while ready revisions serve (the latest
-    ready one, or older ones a rollback routed to): the service is not Ready, yet it serves."""
-    info = current.service
+def failed_rollout(info: ServiceInfo, serving: RevisionInfo | None) -> str | None:
+    """What a not-Ready service says when only its new revision failed and ready revisions
+    serve (the latest ready one, or older ones a rollback routed to); None in any other state.
+
+    run.v2 Service.reconciling: "If reconciliation failed, traffic_statuses,
+    observed_generation, and latest_ready_revision will have the state of the last serving
+    revision" (terminal_condition says why, e.g. reason REVISION_FAILED); it stays failed
+    after a rollback too (success needs latest_ready_revision and latest_created_revision to
+    match). The one judgement of that state: pre-deploy's ``deployment_status`` and
+    ``inv check-all-services`` both WARN with this text.
+    """
     ready, failed = info.latest_ready_revision, info.latest_created_revision
+    by_rev = info.traffic_by_revision
+    if (
+        info.ready
+        or info.reconciling
+        or serving is None
+        or not serving.ready
+        or not (ready and failed)
+        or failed == ready
+        or by_rev.get(failed or "", 0)
+    ):
+        return None
+    serves = (
+        f"the latest ready revision {ready} still serves 100%"
+        if by_rev.get(ready or "", 0) == 100
+        else f"{traffic_text(by_rev)} serves"
+    )
     return (
-        not info.reconciling
-        and current.serving is not None
-        and current.serving.ready
-        and bool(ready and failed)
-        and failed != ready
-        and not info.traffic_by_revision.get(failed or "", 0)
+        f"the latest created revision {failed} failed to become ready "
+        f"({info.message or 'no reason given'}); {serves}"
     )
 
 

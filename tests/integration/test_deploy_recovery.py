@@ -115,7 +115,9 @@ def test_an_interrupted_deploy_is_reported_even_when_the_service_is_not_ready(
     assert check.verdict is Verdict.FAIL
     assert "INTERRUPTED DEPLOY: deploy dead-deploy-1 by old@ci" in check.message
     assert check.message.endswith(
-        "; service is not ready (serving " + check.details["serving_revision"] + ")"
+        "; service is not ready: Revision failed to become ready (serving "
+        + check.details["serving_revision"]
+        + ")"
     ), check.message
 
 

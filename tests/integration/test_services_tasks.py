@@ -125,20 +125,39 @@ def test_split_missing_label_and_api_error_get_their_verdicts(
     assert "traffic is split" in messages["prediction-worker"]
 
 
-def test_a_failed_deploy_makes_the_service_fail(
-    capsys: pytest.CaptureFixture[str], nbaops_home: Path, standin: StandIn
+@pytest.mark.parametrize("rolled_back", [False, True], ids=["old-serves", "rolled-back"])
+def test_a_failed_deploy_warns_with_its_reason_as_pre_deploy_does(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path, standin: StandIn, rolled_back: bool
 ) -> None:
+    """A failed deploy leaves the service not Ready (its latest created revision failed)
+    while a ready revision serves: the one it had, or an older one a rollback routed to
+    (run.v2 Service.reconciling). check-all-services FAILed 'service is not ready (serving
+    X)' without saying why, where pre-deploy's deployment_status WARNs naming the failed
+    revision and its reason: one state, one judgement, the same words."""
+    from nbaops.adapters.cloudrun import TrafficSplit
+    from nbaops.deploy.predeploy import CurrentDeployment, check_status
+
     profile = ProfileConfig("local", "local", STANDIN_PROJECT, STANDIN_REGION)
+    cloudrun = CloudRun(profile, standin.url)
+    older = cloudrun.list_revisions("grading-service")[1]
     set_api_fault(nbaops_home, "lro-fail", count=1)
     with pytest.raises(Exception, match="operation failed"):
-        CloudRun(profile, standin.url).deploy_revision(
+        cloudrun.deploy_revision(
             "grading-service", image="broken", labels={"commit-sha": fake_sha("broken")}
         )
+    if rolled_back:
+        cloudrun.set_traffic("grading-service", [TrafficSplit(older.name, 100)])
+    info = cloudrun.get_service("grading-service")
+    serving = cloudrun.get_revision("grading-service", info.serving_revision or "")
+    predeploy = check_status(CurrentDeployment(info, serving), "grading-service")
+
     code, out, _ = run_task(capsys, "check-all-services", "--json")
-    assert code == 1
     grading = next(s for s in one_json(out)["services"] if s["service"] == "grading-service")
-    assert grading["verdict"] == "FAIL" and grading["ready"] is False
-    assert grading["commit"] == fake_sha("grading-service-2")  # old revision still serves
+    assert (code, grading["verdict"], grading["ready"]) == (0, "WARN", False), grading["message"]
+    assert grading["commit"] == serving.commit  # what serves, not the failed revision
+    assert grading["message"] == predeploy.message
+    assert f"latest created revision {info.latest_created_revision} failed" in grading["message"]
+    assert "(Revision " in grading["message"]  # the reason: the service's terminal condition
 
 
 # ---------------------------------------------------------------- deployed-commit
