@@ -67,6 +67,16 @@ def _named_revision(revisions: list[RevisionInfo], service: str, to: str) -> Rev
     return found
 
 
+def _refuse_serving(info: ServiceInfo, to: str) -> None:
+    """Refuse a ``--to`` naming the revision that already serves 100%.
+
+    Raises:
+        UsageError: it does.
+    """
+    if info.traffic_by_revision.get(to, 0) == 100:
+        raise UsageError(f"--to: revision {to!r} already serves 100% of {info.name}")
+
+
 def choose_target(
     ctx: Context, service: str, to: str | None, listed: list[RevisionInfo] | None = None
 ) -> tuple[RevisionInfo, str | None]:
@@ -88,8 +98,7 @@ def choose_target(
     revisions = ctx.cloudrun.list_revisions(service) if listed is None else listed
     if to:
         found = _named_revision(revisions, service, to)
-        if info.traffic_by_revision.get(to, 0) == 100:
-            raise UsageError(f"--to: revision {to!r} already serves 100% of {service}")
+        _refuse_serving(info, to)
         return found, serving
     traffic = info.traffic_by_revision
     journal = journal_of(info)
@@ -311,10 +320,16 @@ def run_rollback(
     if to:  # bad input changes nothing: refused before a lease is removed or a deploy recovered
         try:
             listed = ctx.cloudrun.list_revisions(service)
+            info = ctx.cloudrun.get_service(service)
         except CloudRunError as exc:
-            refuse(f"could not read its revisions to check --to ({exc})")
+            refuse(f"could not read its revisions and traffic to check --to ({exc})")
             raise
         _named_revision(listed, service, to)
+        pending = journal_of(info)
+        if pending is None or pending.phase == "held":
+            # no deploy to recover, so no recovery can move traffic off --to or make it
+            # the rollback an interrupted one had already done: serving 100% is final
+            _refuse_serving(info, to)
     if force_unlock:
         try:
             removed = lock.force_unlock(ctx.cloudrun, service)

@@ -119,6 +119,24 @@ def test_rollback_to_the_serving_revision_is_usage_error(dworld: DeployWorld) ->
         run_rollback(dworld.context(), SERVICE, to=serving)
 
 
+def test_rollback_force_unlock_to_the_serving_revision_changes_nothing(
+    dworld: DeployWorld,
+) -> None:
+    """Bad input changes nothing: ``--force-unlock --to X`` with X already serving 100%
+    removed the deploy lease first and only then exited 2 ('already serves 100%'), leaving
+    a live deploy unfenced. It is refused before the unlock: the lease stays, no write, no
+    audit row (a usage error has none)."""
+    ctx = dworld.context()
+    serving = dworld.service().serving_revision
+    acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
+    mark = len(dworld.requests())
+    with pytest.raises(UsageError, match="already serves 100%"):
+        run_rollback(ctx, SERVICE, to=serving, force_unlock=True)
+    assert dworld.mutating(mark) == []
+    assert "nbaops.dev/deploy-lock" in dworld.service().annotations
+    assert dworld.audit_rows() == []
+
+
 def test_rollback_refuses_while_a_deploy_holds_the_lock(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
