@@ -11,9 +11,12 @@ be read is ERROR for that metric only; the other metrics are still judged.
 Each round judges the traffic from the traffic shift (never earlier: the health probes
 reached the canary before it, and the baseline served everything) up to
 ``ingestion_delay_s`` ago: Cloud Monitoring shows request metrics up to 180 s after
-sampling, and a newer minute may be partly ingested. Right after the shift nothing is
-visible yet: a round whose analysis is INCONCLUSIVE returns no result while the canary is
-still collecting — before the window's last round, and after it, while no more than
+sampling, and a newer minute may be partly ingested. A read ``(start, end]`` holds the
+points that *end* in it, and each point holds the ``SAMPLE_PERIOD`` before its end, so
+the read starts one period after the shift: the point the shift fell in is left out.
+Right after the shift nothing is visible yet: a round whose analysis is INCONCLUSIVE
+returns no result while the canary is still collecting — before the window's last round,
+and after it, while no more than
 ``window_s + ingestion_delay_s`` passed since the shift (:meth:`CanaryRounds.extend`
 makes the observation window run more rounds for that). Then it counts, and
 :meth:`CanaryRounds.conclude` makes the window's verdict the final analysis' when that is
@@ -45,6 +48,9 @@ CODE_CLASS = "metric.labels.response_code_class"
 ACTIVE = {"state": "active"}
 EXTEND_POLL_S = 30.0  # the least wait between extra rounds (points are per minute)
 TOO_LITTLE = "too little canary traffic"
+# Cloud Run's metrics are "Sampled every 60 seconds" (cloud.google.com/monitoring/api/
+# metrics_gcp, gcp-run): a DELTA point holds the requests of the 60 s before its end
+SAMPLE_PERIOD = dt.timedelta(seconds=60)
 
 
 def canary_settings(ctx: Context) -> CanarySettings:
@@ -115,13 +121,20 @@ def analyse_canary(
     since: dt.datetime | None = None,
 ) -> CanaryAnalysis:
     """Read and judge every metric of ``service`` over ``settings.window_s`` that ends
-    ``settings.ingestion_delay_s`` before ``now`` and starts no earlier than ``since``
-    (the traffic shift). An empty window reads nothing: every metric is INCONCLUSIVE."""
+    ``settings.ingestion_delay_s`` before ``now`` and holds no point that began before
+    ``since`` (the traffic shift). An empty window reads nothing: every metric is
+    INCONCLUSIVE."""
     specs = settings.for_service(service)
     end = (now or clock.now()) - dt.timedelta(seconds=settings.ingestion_delay_s)
     start = end - dt.timedelta(seconds=settings.window_s)
     if since is not None:
-        start = max(start, since)
+        # a read (start, end] holds the points whose END falls in it (monitoring.v3
+        # TimeInterval, reads: "It includes the end time but excludes the start time",
+        # googleapis google/monitoring/v3/common.proto): started at the shift, it held the
+        # point the shift fell in, up to 59 s of it from before the shift (the canary's
+        # health probes and cold start, the baseline at 100%). One period later, every
+        # point read began after the shift, whatever the second the sampler's minute ends.
+        start = max(start, since + SAMPLE_PERIOD)
     window = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
     samples: list[tuple[Sample, Sample] | BaseException] = []
     queries: list[str] = []

@@ -79,7 +79,9 @@ def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: Deploy
     assert rounds[-1]["verdict"] == analysis["verdict"]
     assert 180 < sum(clock.slept) <= 600 + 180
     start, end = analysis["window"].split("/")
-    assert start == "2025-01-15T17:00:00Z"  # from the traffic shift, not 10 minutes back
+    # not 10 minutes back: one sampling period after the traffic shift (17:00:00), so no
+    # point read began before it (a read holds the points that end after its start)
+    assert start == "2025-01-15T17:01:00Z"
     grpc = [r for r in dworld.requests() if r["method"] == "GRPC"]
     assert grpc and all("timeSeries" not in r["path"] for r in grpc)
 

@@ -483,3 +483,34 @@ def test_a_read_holds_the_points_that_end_in_start_exclusive_to_end_inclusive(
     shifted, whole = read(at + half, at + five + half), read(at, at + five)
     assert len(shifted) == len(whole) == 5
     assert sum(p.value or 0 for p in shifted) == sum(p.value or 0 for p in whole)
+
+
+def test_a_canary_round_reads_no_point_that_began_before_the_traffic_shift(home: Path) -> None:
+    """A read (start, end] holds the points that end after start, and a Cloud Run point
+    holds the 60 s before its end: a round starting at the shift (16:50:30) counted the
+    minute 16:50-16:51, half of it from before the shift (the deploy's health probes, the
+    revision's cold start, on the canary). The round starts one sampling period after the
+    shift: it counts the minutes from 16:51 on, up to the ingestion delay (16:57)."""
+
+    class Ctx:
+        monitoring = reader(home)
+
+    shift = dt.datetime(2025, 1, 15, 16, 50, 30, tzinfo=dt.UTC)
+    settings = CanarySettings()
+    out = analyse_canary(
+        Ctx(), SERVICE, baseline=OLD, canary=NEW, settings=settings, now=NOW, since=shift
+    )  # type: ignore[arg-type]
+    (series,) = reader(home).list_time_series(
+        REQUEST_COUNT,
+        service=SERVICE,
+        revision=NEW,
+        start=dt.datetime(2025, 1, 15, 16, 51, tzinfo=dt.UTC),  # the first minute after it
+        end=NOW - dt.timedelta(seconds=settings.ingestion_delay_s),
+        alignment_s=60,
+        aligner="ALIGN_DELTA",
+        reducer="REDUCE_SUM",
+    )
+    assert sorted(p.end.minute for p in series.points) == [52, 53, 54, 55, 56, 57]
+    error_rate = next(m for m in out.metrics if m.name == "error_rate")
+    assert error_rate.canary_sample == sum(p.value or 0 for p in series.points)
+    assert out.window == "2025-01-15T16:51:30Z/2025-01-15T16:57:00Z"
