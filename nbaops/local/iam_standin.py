@@ -7,8 +7,8 @@ send and read:
 - ``POST /token`` (OAuth 2.0 token endpoint, form-encoded): ``grant_type=refresh_token``
   (``authorized_user`` credentials) and the JWT-bearer grant (``service_account``
   credentials; an assertion carrying ``target_audience`` asks for an ID token, as
-  ``google.oauth2.service_account.IDTokenCredentials`` does). Replies ``access_token`` /
-  ``id_token``.
+  ``google.oauth2.service_account.IDTokenCredentials`` does; its ``aud`` must be
+  :data:`TOKEN_AUDIENCE`). Replies ``access_token`` / ``id_token``.
 - ``GET /computeMetadata/v1/instance/service-accounts/default/identity?audience=A``
   (the metadata server, for ``compute_engine`` credentials): the raw ID token.
 - ``POST /v1/token`` (STS token exchange, ``external_account`` credentials): replies
@@ -54,6 +54,15 @@ _IAM_PATH_RE = re.compile(
     r":(?P<method>generateIdToken|generateAccessToken)\Z"
 )
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# A JWT-bearer assertion's aud: "When making an access token request this value is always
+# https://oauth2.googleapis.com/token" (developers.google.com/identity/protocols/oauth2/
+# service-account); google-auth signs it whatever the credential's token_uri
+# (google/oauth2/service_account.py, _GOOGLE_OAUTH2_TOKEN_ENDPOINT). Another audience, the
+# URL the assertion was posted to included (a proxy's, Private Service Connect's), is
+# refused: 400 invalid_grant "Invalid JWT: Failed audience check."
+# (GoogleCloudDataproc/hadoop-connectors#822, googleapis/google-cloud-python#15228).
+TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+FAILED_AUDIENCE = "Invalid JWT: Failed audience check."
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
@@ -154,6 +163,8 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
         email = str(claims.get("iss", ""))
         if not iam_accounts.is_account_email(email):
             raise invalid_argument("invalid_grant: unknown issuer")
+        if claims.get("aud") != TOKEN_AUDIENCE:
+            raise invalid_argument(f"invalid_grant: {FAILED_AUDIENCE}")
         _check_assertion_time(claims)
         if claims.get("target_audience"):
             return {"id_token": _id_token(home, email, str(claims["target_audience"]))}

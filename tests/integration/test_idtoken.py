@@ -531,7 +531,7 @@ def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
     from google.auth.transport.requests import Request
 
     def grant(**times: float) -> requests.Response:
-        claims = {"iss": SA_EMAIL, "aud": f"{standin.url}/token", "scope": "s", **times}
+        claims = {"iss": SA_EMAIL, "aud": iam_standin.TOKEN_AUDIENCE, "scope": "s", **times}
         payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
         form = {"grant_type": iam_standin.JWT_BEARER, "assertion": f"e30.{payload}.c2ln"}
         return requests.post(standin.url + "/token", data=form, timeout=5)
@@ -552,6 +552,39 @@ def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
     assert grant(iat=now, exp=now + 3600).status_code == 200
     creds = _load(_service_account_info(standin))
     creds.refresh(Request())  # google-auth's own assertion (access token)
+    assert creds.token
+
+
+def test_a_jwt_bearer_assertion_for_another_audience_is_invalid_grant(standin: StandIn) -> None:
+    """The assertion's ``aud`` must be Google's token endpoint ("When making an access token
+    request this value is always https://oauth2.googleapis.com/token", Google's
+    service-account OAuth doc); another, such as the URL it was posted to (a proxy's, the
+    stand-in's), is 400 invalid_grant "Invalid JWT: Failed audience check."
+    (GoogleCloudDataproc/hadoop-connectors#822). The stand-in granted any audience, so
+    an assertion built for another endpoint passed locally and failed in prod. google-auth
+    signs Google's, whatever its token_uri: its access- and ID-token grants still pass."""
+    import time
+
+    import requests
+    from google.auth.transport.requests import Request
+
+    def grant(**claims: object) -> requests.Response:
+        now = time.time()
+        body = {"iss": SA_EMAIL, "scope": "s", "iat": now, "exp": now + 3600, **claims}
+        payload = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+        form = {"grant_type": iam_standin.JWT_BEARER, "assertion": f"e30.{payload}.c2ln"}
+        return requests.post(standin.url + "/token", data=form, timeout=5)
+
+    for aud in (f"{standin.url}/token", "https://www.googleapis.com/oauth2/v4/token", None):
+        reply = grant(aud=aud) if aud else grant()
+        assert reply.status_code == 400, (aud, reply.text)
+        assert reply.json() == {
+            "error": "invalid_grant",
+            "error_description": "Invalid JWT: Failed audience check.",
+        }, aud
+    assert grant(aud="https://oauth2.googleapis.com/token").status_code == 200
+    creds = _load(_service_account_info(standin))
+    creds.refresh(Request())  # google-auth's own assertion: Google's aud, the stand-in's URI
     assert creds.token
 
 
