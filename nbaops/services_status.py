@@ -173,8 +173,8 @@ def _status_check(ctx: Context, dc: DeployedCommit, started: float) -> CheckResu
         details["model_version"] = model  # what the serving revision runs (its model_env)
     query = _api_call(ctx, dc.service)
     threshold = (
-        "PASS ready, one revision serving; WARN split or pinned; FAIL not ready or an "
-        "interrupted deploy"
+        "PASS ready, one revision serving; WARN split, pinned, or a failed new revision "
+        "while ready ones serve; FAIL not ready otherwise or an interrupted deploy"
     )
 
     def result(verdict: Verdict, message: str) -> CheckResult:

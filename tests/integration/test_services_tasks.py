@@ -158,6 +158,8 @@ def test_a_failed_deploy_warns_with_its_reason_as_pre_deploy_does(
     assert grading["message"] == predeploy.message
     assert f"latest created revision {info.latest_created_revision} failed" in grading["message"]
     assert "(Revision " in grading["message"]  # the reason: the service's terminal condition
+    check = next(c for c in one_json(out)["checks"] if c["service"] == "grading-service")
+    assert "WARN split, pinned, or a failed new revision" in check["threshold"]
 
 
 # ---------------------------------------------------------------- deployed-commit
