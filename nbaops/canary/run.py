@@ -231,7 +231,8 @@ class CanaryRounds:
 
     @property
     def collect_s(self) -> float:
-        """How long after the shift the canary may collect: a whole window made visible."""
+        """How long after the shift the canary may collect: the window made visible (a
+        read starts a ``SAMPLE_PERIOD`` after the shift, so the last spans one period less)."""
         return float(self.settings.window_s + self.settings.ingestion_delay_s)
 
     def __call__(self, index: int) -> list[CheckResult]:
