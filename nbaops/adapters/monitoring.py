@@ -196,8 +196,9 @@ class MetricsReader:
         group_by: Sequence[str] = (),
         metric_labels: Mapping[str, str] = {},
     ) -> list[Series]:
-        """One revision's series of ``metric_type`` in ``[start, end]``, aligned (only the
-        series with these ``metric_labels``).
+        """One revision's series of ``metric_type``: the points that end in ``(start, end]``
+        (a read's TimeInterval excludes its start), aligned (only the series with these
+        ``metric_labels``).
 
         Raises:
             MonitoringError: a bad interval, an API error or timeout, or more than
