@@ -162,7 +162,8 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
         claims = _unverified_claims(form.get("assertion", ""))
         email = str(claims.get("iss", ""))
         if not iam_accounts.is_account_email(email):
-            raise invalid_argument("invalid_grant: unknown issuer")
+            # Google's answer for an account it cannot find (googleapis/google-cloud-php#3622)
+            raise invalid_argument("invalid_grant: Invalid grant: account not found")
         if claims.get("aud") != TOKEN_AUDIENCE:
             raise invalid_argument(f"invalid_grant: {FAILED_AUDIENCE}")
         _check_assertion_time(claims)

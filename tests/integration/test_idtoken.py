@@ -583,6 +583,13 @@ def test_a_jwt_bearer_assertion_for_another_audience_is_invalid_grant(standin: S
             "error_description": "Invalid JWT: Failed audience check.",
         }, aud
     assert grant(aud="https://oauth2.googleapis.com/token").status_code == 200
+    # an issuer that is no service account: Google's "account not found" (it read "unknown
+    # issuer"; googleapis/google-cloud-php#3622, google/oculi#5)
+    stranger = grant(aud=iam_standin.TOKEN_AUDIENCE, iss="someone@example.com")
+    assert stranger.status_code == 400 and stranger.json() == {
+        "error": "invalid_grant",
+        "error_description": "Invalid grant: account not found",
+    }, stranger.text
     creds = _load(_service_account_info(standin))
     creds.refresh(Request())  # google-auth's own assertion: Google's aud, the stand-in's URI
     assert creds.token
