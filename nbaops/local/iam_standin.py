@@ -170,7 +170,8 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
         if claims.get("target_audience"):
             return {"id_token": _id_token(home, email, str(claims["target_audience"]))}
         return _access_token(home, f"serviceAccount:{email}")
-    raise invalid_argument(f"unsupported_grant_type: {grant!r}")
+    # Google's words (googleapis/google-api-ruby-client#862: "Invalid grant_type: " for none)
+    raise invalid_argument(f"unsupported_grant_type: Invalid grant_type: {grant}")
 
 
 # Google's reply to an assertion outside its time rules (HTTP 400, RFC 6749 5.2 shape),

@@ -502,7 +502,7 @@ def test_a_token_endpoint_refuses_in_the_oauth_error_shape(standin: StandIn) -> 
     assert reply.status_code == 400
     assert reply.json() == {
         "error": "unsupported_grant_type",
-        "error_description": "'password'",
+        "error_description": "Invalid grant_type: password",  # Google's words
     }
     sts = requests.post(standin.url + "/v1/token", data={"grantType": "x"}, timeout=5)
     assert sts.json()["error"] == "invalid_request", sts.text
