@@ -155,8 +155,11 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
     """``POST /token``: refresh-token and JWT-bearer grants."""
     grant = form.get("grant_type", "")
     if grant == "refresh_token":
-        if not form.get("refresh_token") or not form.get("client_id"):
-            raise invalid_argument("invalid_request: refresh_token")
+        # Google's words (openid/AppAuth-iOS#226, ciaranj/node-oauth#85)
+        if not form.get("client_id"):
+            raise invalid_argument("invalid_request: Could not determine client ID from request.")
+        if not form.get("refresh_token"):
+            raise invalid_argument("invalid_request: Missing required parameter: refresh_token")
         return _access_token(home, f"user:{form['client_id']}")
     if grant == JWT_BEARER:
         claims = _unverified_claims(form.get("assertion", ""))

@@ -504,6 +504,13 @@ def test_a_token_endpoint_refuses_in_the_oauth_error_shape(standin: StandIn) -> 
         "error": "unsupported_grant_type",
         "error_description": "Invalid grant_type: password",  # Google's words
     }
+    no_token = requests.post(
+        standin.url + "/token", data={"grant_type": "refresh_token", "client_id": "c"}, timeout=5
+    )
+    assert no_token.json() == {  # Google's words, not a bare 'refresh_token'
+        "error": "invalid_request",
+        "error_description": "Missing required parameter: refresh_token",
+    }
     sts = requests.post(standin.url + "/v1/token", data={"grantType": "x"}, timeout=5)
     assert sts.json()["error"] == "invalid_request", sts.text
     creds = Credentials(  # type: ignore[no-untyped-call]
@@ -513,7 +520,9 @@ def test_a_token_endpoint_refuses_in_the_oauth_error_shape(standin: StandIn) -> 
         client_id="",
         client_secret="s",
     )
-    with pytest.raises(RefreshError, match=r"^\('invalid_request: refresh_token'"):
+    with pytest.raises(
+        RefreshError, match=r"^\('invalid_request: Could not determine client ID from request\."
+    ):
         creds.refresh(Request())  # type: ignore[no-untyped-call]
 
 
