@@ -79,6 +79,19 @@ def decimals(value: float, places: int) -> int:
     return places
 
 
+def round_beside(value: float, threshold: float, places: int = 4) -> float:
+    """``value`` rounded to ``places`` decimals, or more (up to 15) when fewer would land on
+    or cross the ``threshold`` it is judged against: a stored 0.58004 must not read 0.58
+    beside "hit rate <= 58.0%", nor a p-value of 0.049996 read 0.05 beside "p >= 0.05"."""
+    for more in range(places, 16):
+        rounded = round(value, more)
+        if (rounded < threshold) == (value < threshold) and (rounded > threshold) == (
+            value > threshold
+        ):
+            return rounded
+    return value
+
+
 def format_value(value: object) -> str:
     """A value as a report shows it: ``-`` for None; a float in four significant digits,
     more when four would round it onto a whole number it is not (94.996 is ``94.996``,

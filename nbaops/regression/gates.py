@@ -23,6 +23,7 @@ from typing import Any
 from nbaops.regression.metrics import Metrics, PairedComparison
 from nbaops.regression.settings import RegressionSettings
 from nbaops.regression.stats import format_num, format_p, format_pct
+from nbaops.report import round_beside
 from nbaops.verdict import CheckResult, Verdict
 
 SERVICE = "prediction-worker"
@@ -93,7 +94,9 @@ def hit_rate_floor(
             name=name,
             service=SERVICE,
             verdict=Verdict.INCONCLUSIVE,
-            value=None if g is None or not g.decided else round(g.hit_low, 4),
+            value=None
+            if g is None or not g.decided
+            else round_beside(g.hit_low, settings.hit_rate_floor),
             threshold=threshold,
             unit=f"({level}% lower bound)",
             message=f"{version}: {n} decided bets < {settings.min_bets}: too few to judge "
@@ -110,7 +113,7 @@ def hit_rate_floor(
         name=name,
         service=SERVICE,
         verdict=verdict,
-        value=round(g.hit_low, 4),  # what the threshold compares: the interval's lower bound
+        value=round_beside(g.hit_low, settings.hit_rate_floor),  # the interval's lower bound
         threshold=threshold,
         unit=f"({level}% lower bound)",
         message=f"{version}: hit rate {format_pct(g.hit_rate)} on {g.decided} bets "
@@ -219,21 +222,20 @@ def too_good_to_be_true(
             "too few decided bets to judge",
         )
     rate = format_pct(g.hit_rate)
+    value = round_beside(g.hit_rate, settings.hit_rate_ceiling)
     if g.hit_rate <= settings.hit_rate_ceiling:
-        return result(
-            Verdict.PASS, round(g.hit_rate, 4), f"hit rate {rate} is within the plausible range"
-        )
+        return result(Verdict.PASS, value, f"hit rate {rate} is within the plausible range")
     evidence = _leak_evidence(metrics, version, settings)
     if evidence:
         return result(
             Verdict.FAIL,
-            round(g.hit_rate, 4),
+            value,
             f"hit rate {rate} is too good to be true and the leak hunt found: "
             + "; ".join(evidence),
         )
     return result(
         Verdict.WARN,
-        round(g.hit_rate, 4),
+        value,
         f"hit rate {rate} is above the target band; no leak signature found, but check the "
         "features for information from after tip-off",
     )
@@ -472,7 +474,7 @@ def _mcnemar_check(
         name=name,
         service=SERVICE,
         verdict=verdict,
-        value=round(p, 4),  # what the threshold compares (the hit-rate gap is in the message)
+        value=round_beside(p, settings.alpha),  # what the threshold compares (gap in the message)
         threshold=threshold,
         unit="p-value",
         message=message,
@@ -511,7 +513,7 @@ def _mae_check(
         name=name,
         service=SERVICE,
         verdict=verdict,
-        value=round(c.mae_diff, 4),
+        value=round_beside(c.mae_diff, settings.mae_margin),
         threshold=threshold,
         message=message,
         query=query,

@@ -244,6 +244,28 @@ def test_a_hit_rate_just_above_the_ceiling_is_not_shown_as_the_ceiling() -> None
     assert check.threshold.startswith("hit rate <= 58.0% ")
 
 
+def test_a_stored_hit_rate_just_above_the_ceiling_does_not_round_onto_it() -> None:
+    """11601 of 20001 is 0.580021: the stored value was round(rate, 4) = 0.58, the ceiling
+    itself, on a WARN whose threshold reads "hit rate <= 58.0%"."""
+    rows = [_row(i, "v8", hit=h) for i, h in enumerate(_pattern(20001, 0.58002))]
+    check = _check(_run(rows, replace(SETTINGS, challenger="")), "too_good_to_be_true:v8")
+    assert check.verdict is Verdict.WARN
+    assert check.value is not None and check.value > 0.58, check.value
+
+
+def test_a_stored_mae_gap_just_over_the_margin_does_not_round_onto_it() -> None:
+    """v9 misses by 1 point more than v8 on all 400 but one, where by 1.016: a gap of
+    1.00004 was stored as 1.0 on a WARN beside "<= 1.0 points"."""
+    rows = _pair(400, 0.55, 0.55)
+    for r in rows:
+        miss = 2.0 if r["system_id"] == "v8" else 3.0
+        r["predicted_points"] = r["actual_points"] + miss
+    rows[-1]["predicted_points"] = rows[-1]["actual_points"] + 3.016
+    mae = _check(_run(rows, replace(SETTINGS, mae_margin=1.0)), "mae_vs_champion:v9>v8")
+    assert mae.verdict is Verdict.WARN, mae.message
+    assert mae.value is not None and mae.value > 1.0, mae.value
+
+
 def test_predictions_created_after_tipoff_fail() -> None:
     rows = _pair(300, 0.55, 0.55)
     for r in rows[-10:]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
-from nbaops.report import CheckReport, value_text
+from nbaops.report import CheckReport, round_beside, value_text
 from nbaops.verdict import CheckResult, Finding, Verdict, clip
 
 LONG = "no change to its paths since " + " ".join(f"word{i}" for i in range(60))
@@ -278,3 +279,20 @@ def test_clip_cuts_mid_word_when_the_last_boundary_keeps_half_or_less() -> None:
 
 def test_clip_drops_trailing_punctuation_before_the_ellipsis() -> None:
     assert clip("alpha, beta, gamma, delta", 14) == "alpha, beta…"
+
+
+@pytest.mark.parametrize(
+    ("value", "threshold", "stored"),
+    [
+        (0.049996, 0.05, 0.049996),  # a p-value under alpha: round(p, 4) read "0.05"
+        (0.58004, 0.58, 0.58004),  # a hit rate over the ceiling
+        (0.52381, 0.5238, 0.52381),  # a threshold with the same number of decimals
+        (0.52379, 0.523795, 0.52379),  # rounding up must not cross it either
+        (0.58, 0.58, 0.58),  # on the threshold stays on it
+        (0.61234567, 0.58, 0.6123),  # far from it: four decimals
+    ],
+)
+def test_a_stored_value_never_rounds_onto_or_across_its_threshold(
+    value: float, threshold: float, stored: float
+) -> None:
+    assert round_beside(value, threshold) == stored
