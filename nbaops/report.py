@@ -79,6 +79,19 @@ def decimals(value: float, places: int) -> int:
     return places
 
 
+def format_pct(value: float | None, digits: int = 1) -> str:
+    """A measured share as a percentage (``54.2%``), ``-`` when unknown; more decimals when
+    ``digits`` would round it onto a whole percent it is not (thresholds are whole
+    percents): 0.5802 is ``58.02%``, not ``58.0%`` beside "hit rate <= 58.0%", 0.9496 is
+    ``94.96%``, not ``95.0%`` beside "< 95% (WARN)", 0.99995 is ``99.995%``, never
+    ``100.0%`` when something is missing. The checks and the regression gates both show
+    their measured percents with it."""
+    if value is None:
+        return "-"
+    percent = 100 * value
+    return f"{percent:.{decimals(percent, digits)}f}%"
+
+
 def round_beside(value: float, threshold: float, places: int = 4) -> float:
     """``value`` rounded to ``places`` decimals, or more (up to 15) when fewer would land on
     or cross the ``threshold`` it is judged against: a stored 0.58004 must not read 0.58

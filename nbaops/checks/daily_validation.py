@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.alerts.settings import runbook_base_url
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct_value
 from nbaops.checks.schedule_known import schedule_status, unknown_message
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.errors import DamagedStateError
 from nbaops.game_state import GAMES_SQL, DayState, et
 from nbaops.paths import doc_url
-from nbaops.report import CheckReport, verdict_part
+from nbaops.report import CheckReport, format_pct, verdict_part
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -344,7 +344,9 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
                 verdict, note = Verdict.WARN, f"; not late yet: {pending}"
             if verdict is Verdict.FAIL and broke_at is None:
                 broke_at = stage.title
-            message = f"{stage.title}: {done} of {of} {stage.unit} ({pct1(share)}, {verdict.value})"
+            message = (
+                f"{stage.title}: {done} of {of} {stage.unit} ({format_pct(share)}, {verdict.value})"
+            )
             message += note
         results.append(make(stage.name, stage.service, verdict, value, message, details))
     progress = state.summary() if state.in_progress else None

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.clock import as_utc
+from nbaops.report import format_pct
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     share = graded / predictions
     verdict = below_tiers(share, fail_below, warn_below)
     message = (
-        f"graded {pct1(share)} of {predictions} predictions for {len(rows)} finished "
+        f"graded {format_pct(share)} of {predictions} predictions for {len(rows)} finished "
         f"game(s) in {window}"
     )
     if no_box:

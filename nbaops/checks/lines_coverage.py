@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, SLOT_PATTERN, CheckSpec, Key, Query
+from nbaops.report import format_pct
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
@@ -188,8 +189,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         Verdict.PASS: f">= {pct(warn_below)}",
     }[verdict]
     message = (
-        f"{day_text}: coverage {pct1(coverage)} {comparison} ({verdict.value}): {len(missing)} of "
-        f"{expected} players without a line; worst game {worst_game['matchup']} "
+        f"{day_text}: coverage {format_pct(coverage)} {comparison} ({verdict.value}): "
+        f"{len(missing)} of {expected} players without a line; worst game {worst_game['matchup']} "
         f"{worst_game['with_line']}/{worst_game['expected']}"
     )
     if no_features:
@@ -218,7 +219,7 @@ def game_findings(
             findings.append(Finding(f"{game['matchup']}: no feature rows (nothing expected)", True))
             continue
         share = game["with_line"] / game["expected"]
-        text = f"{game['matchup']} {game['with_line']}/{game['expected']} ({pct1(share)})"
+        text = f"{game['matchup']} {game['with_line']}/{game['expected']} ({format_pct(share)})"
         names = by_game.get(game["matchup"], [])
         if names:
             text += f" missing: {', '.join(names)}"

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbaops.checks.schedule_known import schedule_status, unknown_message
-from nbaops.report import decimals
+from nbaops.report import decimals, format_pct
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -162,18 +162,10 @@ def count_tiers(count: int, fail_at: int, warn_at: int) -> Verdict:
 
 def pct(fraction: float) -> str:
     """A threshold: 0.9 → ``90%`` (thresholds read better without a trailing .0), any other
-    as :func:`pct1` shows it: 0.625 → ``62.5%``, 0.9996 → ``99.96%``, not ``100.0%``."""
+    as a measured one is shown (:func:`nbaops.report.format_pct`): 0.625 → ``62.5%``,
+    0.9996 → ``99.96%``, not ``100.0%``."""
     value = fraction * 100
-    return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else pct1(fraction)
-
-
-def pct1(fraction: float) -> str:
-    """One decimal: 0.62 → ``62.0%`` (measured values); more when one would round onto a
-    whole percent it is not: 0.9496 → ``94.96%``, not ``95.0%`` beside "< 95% (WARN)"
-    (thresholds are whole percents), 0.99995 → ``99.995%``, never ``100.0%`` when
-    something is missing."""
-    value = fraction * 100
-    return f"{value:.{decimals(value, 1)}f}%"
+    return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else format_pct(fraction)
 
 
 def pct_value(fraction: float) -> float:

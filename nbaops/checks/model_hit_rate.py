@@ -20,9 +20,10 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.checks.measure import Measurement, below_tiers, pct, pct1, pct_value
+from nbaops.checks.measure import Measurement, below_tiers, pct, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
 from nbaops.regression.stats import wilson_interval
+from nbaops.report import format_pct
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -168,8 +169,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     low, high = wilson_interval(hits, decided, level)
     details.update(hit_rate=round(rate, 4), lower_bound=round(low, 4), upper_bound=round(high, 4))
     summary = (
-        f"{version} hit {pct1(rate)} of {decided} graded picks over {len(days)} game day(s) "
-        f"{span}; {pct(level)} interval {pct1(low)}-{pct1(high)}"
+        f"{version} hit {format_pct(rate)} of {decided} graded picks over {len(days)} game day(s) "
+        f"{span}; {pct(level)} interval {format_pct(low)}-{format_pct(high)}"
     )
     if decided < min_bets:
         return m.too_little_data(

@@ -20,7 +20,6 @@ from nbaops.checks.measure import (
     duration_text,
     jsonable,
     pct,
-    pct1,
     pct_value,
 )
 from nbaops.checks.spec import (
@@ -31,6 +30,7 @@ from nbaops.checks.spec import (
     Key,
     Query,
 )
+from nbaops.report import format_pct
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
@@ -297,12 +297,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"{total_recent} predictions in the last {window_text} from {len(stated)} "
         f"batch(es) expecting {expected} per model: "
         + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
-        + f"; lowest {weakest} {pct1(ratios[weakest])} ({verdict.value})"
+        + f"; lowest {weakest} {format_pct(ratios[weakest])} ({verdict.value})"
     )
     result = m.result(verdict, pct_value(ratios[weakest]), message, details)
     result.findings = [
         Finding(
-            f"model {k}: {written.get(k, 0)}/{expected} expected ({pct1(ratios[k])})",
+            f"model {k}: {written.get(k, 0)}/{expected} expected ({format_pct(ratios[k])})",
             below_tiers(ratios[k], fail_below, warn_below) is not Verdict.PASS,
         )
         for k in models

@@ -11,8 +11,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import Measurement, above_tiers, pct, pct1, pct_value
+from nbaops.checks.measure import Measurement, above_tiers, pct, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, CheckSpec, Key, Query
+from nbaops.report import format_pct
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:
@@ -146,8 +147,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     verdict = worst([v_mismatch, v_null])
     message = (
         f"{game_date}: {row['mismatched_rows']} of {shooting} rows where paint + "
-        f"mid-range + three-point attempts != FGA ({pct1(mismatch_rate)}, "
-        f"{v_mismatch.value}); zone null rate {pct1(null_rate)} ({v_null.value})"
+        f"mid-range + three-point attempts != FGA ({format_pct(mismatch_rate)}, "
+        f"{v_mismatch.value}); zone null rate {format_pct(null_rate)} ({v_null.value})"
     )
     if verdict is not Verdict.PASS:
         details["examples"] = m.query(EXAMPLES, args)

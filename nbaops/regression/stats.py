@@ -11,8 +11,6 @@ import functools
 import math
 from dataclasses import dataclass
 
-from nbaops.report import decimals
-
 BREAK_EVEN_MINUS_110 = 110.0 / 210.0  # 0.52381: win 100 for 110 risked
 
 
@@ -191,16 +189,6 @@ def mean_ci(total: float, total_sq: float, n: int, confidence: float = 0.95) -> 
 def _check_counts(k: int, n: int) -> None:
     if n < 0 or k < 0 or k > n:
         raise ValueError(f"invalid counts: {k} of {n}")
-
-
-def format_pct(value: float | None, digits: int = 1) -> str:
-    """A share as a percentage (``54.2%``), ``-`` when unknown; more decimals when
-    ``digits`` would round it onto a whole percent it is not (0.5802 is ``58.02%``, not
-    ``58.0%`` beside "hit rate <= 58.0%")."""
-    if value is None:
-        return "-"
-    percent = 100 * value
-    return f"{percent:.{decimals(percent, digits)}f}%"
 
 
 def format_num(value: float | None, digits: int = 2) -> str:

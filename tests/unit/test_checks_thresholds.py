@@ -18,13 +18,13 @@ from nbaops.checks.measure import (
     duration_text,
     jsonable,
     pct,
-    pct1,
 )
 from nbaops.checks.registry import ALL_SPECS
 from nbaops.checks.spec import CheckParams, coerce
 from nbaops.checks.thresholds import section_schema, thresholds_from_section
 from nbaops.config import load_config
 from nbaops.errors import ConfigError
+from nbaops.report import format_pct
 from nbaops.verdict import Verdict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,7 +143,7 @@ def test_tiers_and_formatting() -> None:
     assert above_tiers(0.03, 0.02, 0.0) is Verdict.FAIL
     assert above_tiers(0.01, 0.02, 0.0) is Verdict.WARN
     assert above_tiers(0.0, 0.02, 0.0) is Verdict.PASS
-    assert (pct(0.9), pct(0.625), pct1(0.62)) == ("90%", "62.5%", "62.0%")
+    assert (pct(0.9), pct(0.625), format_pct(0.62)) == ("90%", "62.5%", "62.0%")
     assert [duration_text(dt.timedelta(seconds=s)) for s in (600, 7200, 86400, 172800, 90)] == [
         "10m",
         "2h",
@@ -179,9 +179,7 @@ def test_a_threshold_never_rounds_onto_a_whole_percent_it_is_not() -> None:
 def test_a_measured_percent_never_rounds_onto_a_whole_threshold(
     fraction: float, shown: str
 ) -> None:
-    from nbaops.checks.measure import pct1
-
-    assert pct1(fraction) == shown
+    assert format_pct(fraction) == shown
 
 
 @pytest.mark.parametrize(

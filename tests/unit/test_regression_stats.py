@@ -10,6 +10,7 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
 from nbaops.regression import stats
+from nbaops.report import format_pct
 
 
 def test_break_even_at_minus_110() -> None:
@@ -171,9 +172,9 @@ def test_mean_ci_of_identical_values_is_a_point_not_a_crash() -> None:
 
 
 def test_unknown_values_format_as_a_dash() -> None:
-    assert stats.format_pct(None) == "-"
+    assert format_pct(None) == "-"
     assert stats.format_num(None) == "-"
-    assert (stats.format_pct(0.5423), stats.format_num(1.234)) == ("54.2%", "1.23")
+    assert (format_pct(0.5423), stats.format_num(1.234)) == ("54.2%", "1.23")
 
 
 @pytest.mark.parametrize("level", [0.5, 0.68, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 0.9999])
