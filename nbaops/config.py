@@ -244,6 +244,8 @@ def _validate_now(path: Path, data: Any, schema_text: str) -> None:
     import jsonschema  # local import: only paid when a config is validated
 
     schema = json.loads(schema_text)
+    if data is None:  # jsonschema's "None is not of type 'object'" names no file problem
+        raise ConfigError(f"{path}: the file is empty (no YAML document)")
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(
         (e for e in validator.iter_errors(data) if not _unquoted_date_taken(e)),

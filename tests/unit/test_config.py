@@ -125,6 +125,15 @@ def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
         load_config(path)
 
 
+@pytest.mark.parametrize("text", ["", "\n# only a comment\n", "---\n"])
+def test_an_empty_config_says_it_is_empty(tmp_path: Path, text: str) -> None:
+    """An empty nbaops.yaml read "(top level): None is not of type 'object'"."""
+    path = tmp_path / "nbaops.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"nbaops.yaml: the file is empty \(no YAML document\)"):
+        load_config(path)
+
+
 def test_unknown_service_lists_known_ones() -> None:
     config = load_config(REPO / "nbaops.yaml", "local")
     with pytest.raises(UnknownServiceError) as info:
