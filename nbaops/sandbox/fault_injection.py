@@ -167,7 +167,13 @@ def fault_report(
     lines = [] if records else [f"{action}: no faults were active"]
     for rec in records:
         where = f" on {rec['service']}" if rec.get("service") else ""
-        note = " (armed: applies when the next revision is created)" if rec.get("armed") else ""
+        note = ""
+        if rec.get("armed"):  # cleared while armed, it no longer applies to anything
+            note = (
+                " (armed: applies when the next revision is created)"
+                if action == "injected"
+                else " (was armed: the next revision is not degraded)"
+            )
         lines.append(f"{action} {rec.get('name')}{where}{note}")
     return CheckReport(
         "sandbox faults",

@@ -157,3 +157,21 @@ def test_the_fault_task_help_names_every_known_fault() -> None:
     text = fault.help["name"]
     missing = [name for name in faults.known_faults() if name not in text]
     assert not missing, f"inv sandbox.fault --help does not name: {missing}"
+
+
+def test_clearing_an_armed_fault_does_not_say_it_still_applies() -> None:
+    """``inv sandbox.clear`` printed "cleared next-revision-degraded on prediction-worker
+    (armed: applies when the next revision is created)" for a fault it had just removed."""
+    from nbaops.sandbox.fault_injection import fault_report
+
+    rec = {"name": "next-revision-degraded", "service": "prediction-worker", "armed": True}
+    injected = fault_report("injected", [rec], {"next-revision-degraded": [rec]}).notes
+    cleared = fault_report("cleared", [rec], {}).notes
+    assert injected == [
+        "injected next-revision-degraded on prediction-worker "
+        "(armed: applies when the next revision is created)"
+    ]
+    assert cleared == [
+        "cleared next-revision-degraded on prediction-worker "
+        "(was armed: the next revision is not degraded)"
+    ]
