@@ -92,17 +92,22 @@ def format_pct(value: float | None, digits: int = 1) -> str:
     return f"{percent:.{decimals(percent, digits)}f}%"
 
 
-def round_beside(value: float, threshold: float, places: int = 4) -> float:
-    """``value`` rounded to ``places`` decimals, or more (up to 15) when fewer would land on
-    or cross the ``threshold`` it is judged against: a stored 0.58004 must not read 0.58
-    beside "hit rate <= 58.0%", nor a p-value of 0.049996 read 0.05 beside "p >= 0.05"."""
+def places_beside(value: float, *thresholds: float, places: int) -> int:
+    """``places`` decimals, or more (up to 15) when fewer would round ``value`` onto or
+    across one of the ``thresholds`` it is judged against: a 0.58004 hit rate must not
+    read 0.58 beside "hit rate <= 58.0%", nor a p-value of 0.049996 read 0.05 beside
+    "p >= 0.05", nor a heartbeat 2h and 1s old read "2.0h" beside "WARN age > 2h"."""
     for more in range(places, 16):
         rounded = round(value, more)
-        if (rounded < threshold) == (value < threshold) and (rounded > threshold) == (
-            value > threshold
-        ):
-            return rounded
-    return value
+        if all((rounded < t) == (value < t) and (rounded > t) == (value > t) for t in thresholds):
+            return more
+    return 15
+
+
+def round_beside(value: float, *thresholds: float, places: int = 4) -> float:
+    """``value`` rounded as :func:`places_beside` decides: a stored value keeps the side
+    of each threshold it was judged against."""
+    return round(value, places_beside(value, *thresholds, places=places))
 
 
 def format_value(value: object) -> str:

@@ -15,6 +15,7 @@ from nbaops import clock
 from nbaops.checks.measure import Measurement, above_tiers, duration_text
 from nbaops.checks.spec import EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.clock import as_utc
+from nbaops.report import places_beside, round_beside
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
@@ -86,9 +87,14 @@ SPEC = CheckSpec(
 )
 
 
-def _hours(delta: dt.timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:.1f}h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f}m"
+def _hours(seconds: float, *limits: dt.timedelta) -> str:
+    """An age in hours (one decimal) or, under an hour, whole minutes; more decimals when
+    those would round it onto or across one of the ``limits`` it is judged against
+    (a heartbeat 2h and 1s old is ``2.0003h`` beside "> 2h", not ``2.0h``)."""
+    size, unit, places = (3600, "h", 1) if seconds >= 3600 else (60, "m", 0)
+    value = seconds / size
+    shown = places_beside(value, *(limit.total_seconds() / size for limit in limits), places=places)
+    return f"{value:.{shown}f}{unit}"
 
 
 def run(ctx: Context, params: CheckParams) -> CheckResult:
@@ -96,7 +102,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     m = Measurement(ctx, params, SPEC.id, SPEC.service)
     now = clock.now()
     warn_age, fail_age = params.duration("warn_age"), params.duration("fail_age")
-    fail_s = fail_age.total_seconds()
+    warn_s, fail_s = warn_age.total_seconds(), fail_age.total_seconds()
     lookback = dt.timedelta(days=params.integer("lookback_days"))
     max_live = params.integer("max_live_rows")
     m.threshold = (
@@ -132,14 +138,15 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             )
             continue
         age = now - as_utc(row["heartbeat_at"])
-        verdict = above_tiers(age.total_seconds(), fail_s, warn_age.total_seconds())
+        verdict = above_tiers(age.total_seconds(), fail_s, warn_s)
         if int(row["live_runs"]) > max_live:
             verdict = worst([verdict, Verdict.WARN])
         processors.append(
             {
                 "processor": name,
                 "service": row["service"],
-                "age_s": round(age.total_seconds(), 1),
+                # judged unrounded: the stored age keeps its side of each limit
+                "age_s": round_beside(age.total_seconds(), warn_s, fail_s, places=1),
                 "verdict": verdict.value,
                 "status": row["status"],
                 "live_runs": int(row["live_runs"]),
@@ -153,18 +160,14 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     if missing:
         problems.append(f"no heartbeat in {lookback.days} days from {', '.join(missing)}")
     stale = sorted(
-        (
-            p
-            for p in aged
-            if p["verdict"] != Verdict.PASS.value and p["age_s"] > warn_age.total_seconds()
-        ),
+        (p for p in aged if p["verdict"] != Verdict.PASS.value and p["age_s"] > warn_s),
         key=lambda p: -p["age_s"],
     )
     for p in stale[:3]:
         limit = fail_age if p["age_s"] > fail_s else warn_age
         problems.append(
             f"{p['processor']} ({p['service']}) last heartbeat "
-            f"{_hours(dt.timedelta(seconds=p['age_s']))} ago > {duration_text(limit)}"
+            f"{_hours(p['age_s'], limit)} ago > {duration_text(limit)}"
         )
     proliferating = [p for p in aged if p["live_runs"] > max_live]
     for p in proliferating[:3]:
@@ -173,14 +176,16 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"(proliferation, max {max_live})"
         )
     oldest = max((p["age_s"] for p in aged), default=None)
-    value = round(oldest / 60, 1) if oldest is not None else None
+    value = (
+        None if oldest is None else round_beside(oldest / 60, warn_s / 60, fail_s / 60, places=1)
+    )
     if problems:
         message = f"{'; '.join(problems)} ({verdict.value})"
     else:
         message = (
             f"{len(processors)} processors, newest heartbeats all within "
             f"{duration_text(warn_age)}; oldest last heartbeat "
-            f"{_hours(dt.timedelta(seconds=oldest or 0))} ago"
+            f"{_hours(oldest or 0, warn_age)} ago"
         )
     details = {
         "processors": processors,
@@ -194,7 +199,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             + (
                 "no heartbeat"
                 if p["age_s"] is None
-                else f"last heartbeat {_hours(dt.timedelta(seconds=p['age_s']))} ago, "
+                else f"last heartbeat {_hours(p['age_s'], warn_age, fail_age)} ago, "
                 f"{p['live_runs']} live row(s)"
             )
             + f" {p['verdict']}",

@@ -37,6 +37,19 @@ def test_heartbeat_older_than_warn_age_warns(world: World) -> None:
     assert "shot_zones (phase3-processors) last heartbeat 2.5h ago > 2h" in result.message
 
 
+def test_a_heartbeat_just_past_warn_age_is_not_shown_as_the_limit(world: World) -> None:
+    """2h and 40 ms old WARNs, but its age was stored rounded to 0.1 s (7200.0): the
+    message said "newest heartbeats all within 2h; oldest last heartbeat 2.0h ago" under
+    the WARN, and value=120 min sat beside "WARN age > 2h"."""
+    world.heartbeat("box_scores", NOW_DT - 5 * MIN)
+    world.heartbeat("shot_zones", NOW_DT - 120 * MIN - dt.timedelta(milliseconds=40))
+    result = run_check(world.ctx, "processor_heartbeats")
+    assert result.verdict is Verdict.WARN
+    assert result.value is not None and result.value > 120, result.value
+    assert "shot_zones (phase3-processors) last heartbeat 2.00001h ago > 2h" in result.message
+    assert "within 2h" not in result.message
+
+
 def test_stale_heartbeat_fails(world: World) -> None:
     world.heartbeat("box_scores", NOW_DT - 5 * MIN)
     world.heartbeat("shot_zones", NOW_DT - 7 * 60 * MIN)
