@@ -19,7 +19,7 @@ from nbaops.checks import schedule_known
 from nbaops.checks.measure import Measurement, below_tiers, pct, pct_value
 from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, CheckSpec, Key, Query
 from nbaops.clock import as_utc
-from nbaops.report import format_pct
+from nbaops.report import format_pct, places_beside, round_beside
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
 if TYPE_CHECKING:
@@ -184,12 +184,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             "game_id": oldest["game_id"],
             "matchup": oldest["matchup"],
             "game_date": str(oldest["game_date"]),
-            "lag_hours": round(lag_h, 2),
+            "lag_hours": round_beside(lag_h, lag_warn, lag_fail, places=2),
         }
         verdict = worst([verdict, below_tiers(-lag_h, -lag_fail, -lag_warn)])
         message += (
             f"; {predictions - graded} ungraded, oldest {oldest['matchup']} on "
-            f"{oldest['game_date']} finished {lag_h:.1f}h ago"
+            f"{oldest['game_date']} finished "
+            f"{lag_h:.{places_beside(lag_h, lag_warn, lag_fail, places=1)}f}h ago"
         )
         worst_day = min(
             (d for d in by_date.values() if d["predictions"]),

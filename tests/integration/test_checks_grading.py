@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-from worlds.checks_world import NOW_DT, TODAY, YESTERDAY, World, et
+import pytest
+from worlds.checks_world import NOW_DT, TODAY, YESTERDAY, World, et, make_world
 
 from nbaops.checks import run_check
 from nbaops.verdict import Verdict
@@ -50,6 +52,25 @@ def test_partly_graded_warns_with_oldest_lag(world: World) -> None:
     # finished 19:00 + 3h = 22:00 ET yesterday → 14h before 12:00 ET today: lag WARN (> 12h)
     assert oldest["lag_hours"] == 14.0
     assert "4 ungraded" in result.message and "finished 14.0h ago" in result.message
+
+
+def test_a_lag_just_past_its_limit_is_not_shown_as_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """14h and 40 ms past the game's end with a 14h limit WARNs; the message said
+    "finished 14.0h ago" beside "lag > 14h" and details stored lag_hours 14.0."""
+    world = make_world(
+        tmp_path,
+        monkeypatch,
+        now="2025-01-15T17:00:00.040Z",
+        checks={"grading_completeness": {"lag_warn_hours": 14}},
+    )
+    rows = _predicted(world, YESTERDAY, games=10)  # 400 predictions
+    world.grade(rows[:-1], et(TODAY, 3))  # 99.75%: the share passes, the lag WARNs
+    result = run_check(world.ctx, "grading_completeness")
+    assert result.verdict is Verdict.WARN, result.message
+    assert "finished 14.00001h ago" in result.message, result.message
+    assert result.details["oldest_ungraded"]["lag_hours"] > 14
 
 
 def test_grading_stalled_for_days_fails(world: World) -> None:
