@@ -34,6 +34,7 @@ from typing import Any
 from nbaops.canary import stats
 from nbaops.canary.settings import MetricSpec
 from nbaops.errors import first_line
+from nbaops.report import places_beside
 from nbaops.verdict import CheckResult, Verdict, worst
 
 
@@ -189,7 +190,7 @@ def judge(
     significant = result.p_value < alpha
     how = (
         f"{_fmt(spec.name, value_c)} vs {_fmt(spec.name, value_b)} "
-        f"({_effect_text(spec, effect)}, margin {spec.margin:g}; "
+        f"({_effect_text(spec, effect)}; "
         f"{result.test} p={result.p_value:.3g}, alpha {alpha:g})"
     )
     if worse and significant:
@@ -232,9 +233,12 @@ def _effect(spec: MetricSpec, base: float | None, canary: float | None) -> float
 
 
 def _effect_text(spec: MetricSpec, effect: float) -> str:
-    if spec.kind == "error_rate":
-        return f"{effect * 100:+.2f} pp worse"
-    return f"{effect:+.1%} worse"
+    """The effect and the margin in one unit (points for an error rate, else percent),
+    with the decimals that keep the effect on its side of the margin it is judged by."""
+    unit, places = (" pp", 2) if spec.kind == "error_rate" else ("%", 1)
+    shown, margin = 100 * effect, 100 * spec.margin
+    digits = places_beside(shown, margin, places=places)
+    return f"{shown:+.{digits}f}{unit} worse, margin {margin:g}{unit}"
 
 
 def _test(spec: MetricSpec, baseline: Sample, canary: Sample) -> stats.TestResult:

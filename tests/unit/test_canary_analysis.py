@@ -44,6 +44,22 @@ def test_significantly_worse_beyond_margin_fails() -> None:
     assert "pp worse" in result.message and result.margin == ERR.margin
 
 
+def test_an_effect_just_past_the_margin_is_not_shown_as_the_margin() -> None:
+    """1001 errors in 200,000 (0.5005%) against none is 0.5005 points worse than the
+    baseline, past the 0.005 margin: the FAIL read "+0.50 pp worse, margin 0.005" (the
+    margin as a fraction, beside an effect in points that rounded onto it)."""
+    result = judge(ERR, Sample(n=100000, errors=0), Sample(n=200000, errors=1001), alpha=0.05)
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "+0.5005 pp worse, margin 0.5 pp;" in result.message, result.message
+    slower = judge(
+        replace(LAT, min_sample=5, margin=0.1),
+        Sample(n=6, values=((100.0, 6.0),)),
+        Sample(n=6, values=((110.00001, 6.0),)),
+        alpha=0.05,
+    )
+    assert "+10.00001% worse, margin 10%" in slower.message, slower.message
+
+
 def test_worse_beyond_margin_but_not_significant_warns() -> None:
     loose = replace(ERR, min_sample=10)
     result = judge(loose, Sample(n=20, errors=0), Sample(n=20, errors=1), alpha=0.05)
