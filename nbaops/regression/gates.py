@@ -23,7 +23,7 @@ from typing import Any
 from nbaops.regression.metrics import Metrics, PairedComparison
 from nbaops.regression.settings import RegressionSettings
 from nbaops.regression.stats import format_num, format_p
-from nbaops.report import format_pct, round_beside
+from nbaops.report import format_pct, places_beside, round_beside
 from nbaops.verdict import CheckResult, Verdict
 
 SERVICE = "prediction-worker"
@@ -498,10 +498,14 @@ def _mae_check(
             query=query,
             details=details,
         )
+
+    def gap(value: float) -> str:  # never rounded onto the margin it is judged against
+        return f"{value:+.{places_beside(value, settings.mae_margin, places=3)}f}"
+
     summary = (
         f"MAE {c.challenger} {c.mae_challenger:.2f} vs {c.champion} {c.mae_champion:.2f} "
-        f"on {c.shared} shared predictions: {c.mae_diff:+.3f} "
-        f"(interval {c.mae_diff_low:+.3f} to {c.mae_diff_high:+.3f})"
+        f"on {c.shared} shared predictions: {gap(c.mae_diff)} "
+        f"(interval {gap(c.mae_diff_low)} to {gap(c.mae_diff_high)})"
     )
     if c.mae_diff_low > settings.mae_margin:
         verdict, message = Verdict.FAIL, f"worse by more than the margin: {summary}"

@@ -264,6 +264,7 @@ def test_a_stored_mae_gap_just_over_the_margin_does_not_round_onto_it() -> None:
     mae = _check(_run(rows, replace(SETTINGS, mae_margin=1.0)), "mae_vs_champion:v9>v8")
     assert mae.verdict is Verdict.WARN, mae.message
     assert mae.value is not None and mae.value > 1.0, mae.value
+    assert ": +1.00004 (interval" in mae.message, mae.message  # was "+1.000"
 
 
 def test_predictions_created_after_tipoff_fail() -> None:
