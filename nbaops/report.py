@@ -98,10 +98,15 @@ def places_beside(value: float, *thresholds: float, places: int) -> int:
     read 0.58 beside "hit rate <= 58.0%", nor a p-value of 0.049996 read 0.05 beside
     "p >= 0.05", nor a heartbeat 2h and 1s old read "2.0h" beside "WARN age > 2h"."""
     for more in range(places, 16):
-        rounded = round(value, more)
-        if all((rounded < t) == (value < t) and (rounded > t) == (value > t) for t in thresholds):
+        if all(same_side(round(value, more), value, t) for t in thresholds):
             return more
     return 15
+
+
+def same_side(shown: float, value: float, threshold: float) -> bool:
+    """``shown`` is on the side of ``threshold`` that ``value`` is on (on it only when
+    ``value`` is)."""
+    return (shown < threshold) == (value < threshold) and (shown > threshold) == (value > threshold)
 
 
 def round_beside(value: float, *thresholds: float, places: int = 4) -> float:

@@ -461,7 +461,7 @@ def _mcnemar_check(
     summary = (
         f"on {c.paired_bets} shared bets {c.challenger} hit {format_pct(c.challenger_hit_rate)} vs "
         f"{c.champion} {format_pct(c.champion_hit_rate)} ({100 * delta:+.1f} points); discordant "
-        f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {format_p(p)} "
+        f"{mc.b} champion-only vs {mc.c} challenger-only, p(worse) = {format_p(p, settings.alpha)} "
         f"({settings.mcnemar} McNemar)"
     )
     if worse:

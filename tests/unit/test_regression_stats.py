@@ -184,3 +184,19 @@ def test_z_value_is_scipys_normal_quantile(level: float) -> None:
     from scipy.stats import norm
 
     assert stats.z_value(level) == pytest.approx(norm.isf((1 - level) / 2), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("p", "alpha", "shown"),
+    [
+        (0.049996, 0.05, "0.049996"),  # under alpha: a FAIL beside "p >= 0.05" read "0.05"
+        (0.050004, 0.05, "0.050004"),
+        (0.05, 0.05, "0.05"),
+        (0.0123456, 0.05, "0.0123"),  # far from alpha: three significant digits
+        (0.049996, None, "0.05"),  # no alpha to keep a side of
+    ],
+)
+def test_a_p_value_is_never_shown_on_the_alpha_it_is_judged_against(
+    p: float, alpha: float | None, shown: str
+) -> None:
+    assert stats.format_p(p, alpha) == shown
