@@ -46,9 +46,16 @@ _TIME_FIELDS = ("started_at", "finished_at")
 
 
 def new_deploy_id(service: str) -> str:
-    """A unique, sortable id: ``<service>-<UTC yyyymmddThhmmss>-<6 hex>``."""
+    """A unique, sortable id: ``<service>-<UTC yyyymmddThhmmss>-<6 hex>``, at most 63
+    characters: a deploy's id is also its revision's ``nbaops-deploy-id`` label, and a
+    label value holds at most 63 (Cloud Run takes only valid Google Cloud labels:
+    https://cloud.google.com/run/docs/configuring/services/labels, whose rules are
+    https://cloud.google.com/resource-manager/docs/creating-managing-labels), so a long
+    service name is shortened, never the stamp and the hex that make the id unique (cut
+    to 63, the ids of a 50-character service's deploys within ten minutes were one)."""
     stamp = clock.now().strftime("%Y%m%dT%H%M%S")
-    return f"{service}-{stamp}-{uuid.uuid4().hex[:6]}"
+    suffix = f"-{stamp}-{uuid.uuid4().hex[:6]}"
+    return service[: 63 - len(suffix)].rstrip("-") + suffix
 
 
 @dataclass

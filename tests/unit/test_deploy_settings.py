@@ -103,6 +103,20 @@ def test_audit_record_row_and_spool_encoding(tmp_path: Path) -> None:
     assert audit.new_deploy_id("svc").startswith("svc-")
 
 
+def test_a_long_service_name_keeps_its_deploy_ids_unique_as_labels() -> None:
+    """A deploy id is its revision's label (63 characters at most): sanitize_label cut
+    '<50-character service>-20261203t100408-4fcef9' to 63, dropping the seconds and the
+    random part, so two deploys in the same ten minutes shared one id (the audit reader
+    deduplicates on it; recovery took the other deploy's row as its own)."""
+    from nbaops.deploy.request import sanitize_label
+
+    service = "a" * 45 + "-proc"  # 50 characters: the longest name the config allows
+    ids = {sanitize_label(audit.new_deploy_id(service)) for _ in range(20)}
+    assert len(ids) == 20
+    assert all(len(i) <= 63 and i.startswith("a" * 30) for i in ids)
+    assert all(len(audit.new_deploy_id(service)) <= 63 for _ in range(3))
+
+
 def test_a_row_spooled_after_a_torn_append_is_kept(tmp_path: Path) -> None:
     # kill -9 while appending leaves a last line without its newline; the next row was
     # written straight after that fragment, became part of an undecodable line and was
