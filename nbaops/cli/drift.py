@@ -51,6 +51,8 @@ def check_drift(
 
     if json and markdown:
         raise UsageError("choose one of --json and --markdown")
+    if dry_run and not sync_issues:  # the check itself changes nothing: the flag did nothing
+        raise UsageError("--dry-run previews --sync-issues: give both, or neither")
     return run_check(
         ctx,
         service=service,

@@ -219,6 +219,8 @@ def test_report_files_are_written(world: World, capsys: pytest.CaptureFixture[st
         ({"window": "soon"}, "--window: 'soon' is not a duration"),
         ({"markdown": True, "json": True}, "choose one of --json and --markdown"),
         ({"sync_issues": True}, "GITHUB_TOKEN"),
+        # alone it was accepted and ignored: a user expecting the issue preview got none
+        ({"dry_run": True}, "--dry-run previews --sync-issues: give both, or neither"),
         ({"markdown_file": "/"}, "--markdown-file: / is a folder; give a file name"),
         ({"json_file": "/proc/nbaops/x.json"}, "--json-file: cannot create /proc/nbaops"),
     ],
