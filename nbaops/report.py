@@ -118,11 +118,16 @@ def round_beside(value: float, *thresholds: float, places: int = 4) -> float:
 def format_value(value: object) -> str:
     """A value as a report shows it: ``-`` for None; a float in four significant digits,
     more when four would round it onto a whole number it is not (94.996 is ``94.996``,
-    never ``95`` beside "WARN < 95%": the checks store such a value unrounded for that)."""
+    never ``95`` beside "WARN < 95%": the checks store such a value unrounded for that),
+    and all of a value stored with at most six (:func:`round_beside` kept 0.58002 off a
+    0.58 ceiling and 0.049996 off a 0.05 alpha: ``.4g`` showed them as ``0.58``, ``0.05``)."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        text = f"{value:.4g}"
+        text = next(
+            (t for t in (f"{value:.{d}g}" for d in (4, 5, 6)) if float(t) == value),
+            f"{value:.4g}",
+        )
         if math.isfinite(value) and abs(value - round(value)) > 1e-9:  # not float noise
             digits = 4
             while digits < 17 and float(text) == round(float(text)):

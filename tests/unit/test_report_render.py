@@ -296,3 +296,11 @@ def test_a_stored_value_never_rounds_onto_or_across_its_threshold(
     value: float, threshold: float, stored: float
 ) -> None:
     assert round_beside(value, threshold) == stored
+
+
+def test_a_value_kept_off_its_threshold_is_shown_as_stored() -> None:
+    """round_beside stored 0.58002 (ceiling 0.58) and 0.049996 (alpha 0.05); the report
+    showed them in four significant digits, "value=0.58" and "value=0.05"."""
+    assert value_text(round_beside(0.580021, 0.58)) == "0.58002"
+    assert value_text(round_beside(0.0499961, 0.05)) == "0.049996"
+    assert value_text(0.123456789) == "0.1235"  # unrounded: four significant digits
