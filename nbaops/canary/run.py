@@ -16,12 +16,12 @@ points that *end* in it, and each point holds the ``SAMPLE_PERIOD`` before its e
 the read starts one period after the shift: the point the shift fell in is left out.
 Right after the shift nothing is visible yet: a round whose analysis is INCONCLUSIVE
 returns no result while the canary is still collecting — before the window's last round,
-and after it, while no more than
-``window_s + ingestion_delay_s`` passed since the shift (:meth:`CanaryRounds.extend`
-makes the observation window run more rounds for that). Then it counts, and
-:meth:`CanaryRounds.conclude` makes the window's verdict the final analysis' when that is
-FAIL, INCONCLUSIVE or ERROR: a canary that never reached its sample is never promoted,
-and the INCONCLUSIVE message says how much was visible and why.
+and after it, until a whole ``window_s`` of post-shift traffic is visible,
+:func:`collect_s` (``window_s + ingestion_delay_s + SAMPLE_PERIOD``) after the shift
+(:meth:`CanaryRounds.extend` makes the observation window run more rounds for that).
+Then it counts, and :meth:`CanaryRounds.conclude` makes the window's verdict the final
+analysis' when that is FAIL, INCONCLUSIVE or ERROR: a canary that never reached its
+sample is never promoted, and the INCONCLUSIVE message says how much was visible and why.
 """
 
 from __future__ import annotations
@@ -51,6 +51,13 @@ TOO_LITTLE = "too little canary traffic"
 # Cloud Run's metrics are "Sampled every 60 seconds" (cloud.google.com/monitoring/api/
 # metrics_gcp, gcp-run): a DELTA point holds the requests of the 60 s before its end
 SAMPLE_PERIOD = dt.timedelta(seconds=60)
+
+
+def collect_s(settings: CanarySettings) -> float:
+    """Seconds after the traffic shift until a round's read spans a whole ``window_s``:
+    a read starts one ``SAMPLE_PERIOD`` after the shift and ends ``ingestion_delay_s``
+    before the round, so ``window_s + ingestion_delay_s`` alone gave one period less."""
+    return settings.window_s + settings.ingestion_delay_s + SAMPLE_PERIOD.total_seconds()
 
 
 def canary_settings(ctx: Context) -> CanarySettings:
@@ -193,8 +200,8 @@ def _explain_visibility(
         text = (
             f"{TOO_LITTLE}: only {seen:g} canary requests visible yet, min sample "
             f"{spec.min_sample} (cannot tell, never PASS); Cloud Monitoring shows request "
-            f"metrics up to 180 s late, so a round judges the canary's traffic from the shift "
-            f"up to {delay}s ago"
+            f"metrics up to 180 s late, so a round judges the canary's traffic from "
+            f"{SAMPLE_PERIOD.seconds}s after the shift up to {delay}s ago"
         )
         per_min = seen / judged_s * 60.0 if judged_s > 0 else 0.0
         if per_min > 0 and spec.min_sample / per_min * 60.0 > settings.window_s:
@@ -231,9 +238,9 @@ class CanaryRounds:
 
     @property
     def collect_s(self) -> float:
-        """How long after the shift the canary may collect: the window made visible (a
-        read starts a ``SAMPLE_PERIOD`` after the shift, so the last spans one period less)."""
-        return float(self.settings.window_s + self.settings.ingestion_delay_s)
+        """How long after the shift the canary may collect: until a whole ``window_s`` of
+        post-shift traffic is visible (:func:`collect_s`)."""
+        return collect_s(self.settings)
 
     def __call__(self, index: int) -> list[CheckResult]:
         """Round ``index``: [the analysis], or [] while still collecting (see module doc)."""
@@ -312,9 +319,10 @@ def plan_lines(ctx: Context, service: str, percent: int) -> list[str]:
         f"older than {settings.ingestion_delay_s}s (Cloud Monitoring's delay): {names}; "
         f"one-sided tests at alpha {settings.alpha:g} (docs/canary.md)",
         f"  while the canary's sample is too small to judge, the observation runs more "
-        f"rounds (at least {EXTEND_POLL_S:g}s apart) until "
-        f"{settings.window_s + settings.ingestion_delay_s}s after the traffic shift "
-        "(window_s + ingestion_delay_s): a quiet service's canary takes up to that long",
+        f"rounds (at least {EXTEND_POLL_S:g}s apart) until {collect_s(settings):g}s after "
+        f"the traffic shift (window_s + ingestion_delay_s + {SAMPLE_PERIOD.seconds}s, when "
+        "a whole window_s of the canary's traffic is visible): a quiet service's canary "
+        "takes up to that long",
     ]
 
 

@@ -13,6 +13,7 @@ so the canary collects over extra rounds before it is judged, as it would in pro
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -132,10 +133,14 @@ def test_low_canary_traffic_is_inconclusive_never_pass_exit_3(dworld: DeployWorl
     assert "too little canary traffic: only" in message and "canary requests visible yet" in message
     assert "Cloud Monitoring shows request metrics up to 180 s late" in message
     assert "more than window_s (600s)" in message  # ~6/min never reaches 2000 in 10 min
-    # the rounds collected (no vote) until window_s + the delay after the shift, then decided
+    # the rounds collected (no vote) until a whole window_s of post-shift traffic was
+    # visible (window_s + the delay + one sampling period after the shift), then decided
     rounds = analysis["rounds"]
     assert all(r["collecting"] for r in rounds[:-1]) and not rounds[-1]["collecting"]
     assert "final canary analysis INCONCLUSIVE" in report.final_line()
+    start, end = (dt.datetime.fromisoformat(t) for t in analysis["window"].split("/"))
+    assert start >= NOW_DT + dt.timedelta(seconds=60)  # no point from before the shift
+    assert (end - start).total_seconds() == 600  # window_s judged, not 60 s less
 
 
 def test_unreadable_metrics_are_error_and_follow_on_inconclusive(dworld: DeployWorld) -> None:
@@ -191,9 +196,10 @@ def test_dry_run_plan_names_the_canary_analysis_and_reads_no_metric(dworld: Depl
     assert any(
         "canary analysis: monitoring.v3 projects.timeSeries.list" in line for line in report.plan
     )
-    # how long it may take: the extra rounds while the sample is too small (780 s default)
+    # how long it may take: the extra rounds while the sample is too small, until a whole
+    # window_s of the canary's traffic is visible (600 + 180 + 60 s by default)
     assert any(
-        "runs more rounds" in line and "780s after the traffic shift" in line
+        "runs more rounds" in line and "840s after the traffic shift" in line
         for line in report.plan
     ), report.plan
     assert report.to_json()["canary_analysis"] is None

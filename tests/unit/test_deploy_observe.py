@@ -160,7 +160,7 @@ def test_extend_runs_more_rounds_after_the_last_until_it_says_stop() -> None:
 
 def test_a_canary_stops_asking_for_rounds_once_its_collection_time_is_over() -> None:
     """``collecting`` is set by the analysis: rounds whose measurement failed before it
-    left an earlier round's True, and extra rounds were asked past window + delay."""
+    left an earlier round's True, and extra rounds were asked past collect_s."""
     from nbaops.canary.run import EXTEND_POLL_S, CanaryRounds
     from nbaops.canary.settings import CanarySettings
 
@@ -178,5 +178,8 @@ def test_a_canary_stops_asking_for_rounds_once_its_collection_time_is_over() -> 
     )
     rounds.collecting = True  # the latest analysis could not judge yet
     assert rounds.extend(3) == EXTEND_POLL_S
-    now[0] = settings.window_s + settings.ingestion_delay_s  # collect_s has passed
-    assert rounds.extend(4) == 0.0
+    # window_s + the delay: the read still spans one sampling period less than window_s
+    now[0] = settings.window_s + settings.ingestion_delay_s
+    assert rounds.extend(4) == EXTEND_POLL_S
+    now[0] += 60  # a whole window_s of post-shift traffic is visible: collect_s has passed
+    assert rounds.extend(5) == 0.0
