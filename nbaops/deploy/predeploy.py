@@ -216,7 +216,6 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
     split = traffic_text(info.traffic_by_revision)
     by_rev = info.traffic_by_revision
     ready = info.latest_ready_revision
-    created = info.latest_created_revision
     failed = failed_rollout(info, current.serving)
     if failed:  # the service serves: a FAIL would refuse every later deploy, the fix included
         return item.result(Verdict.WARN, split, failed)
@@ -228,16 +227,17 @@ def check_status(current: CurrentDeployment, service: str) -> CheckResult:
         )
     if current.serving is None:
         return item.result(Verdict.FAIL, None, "no revision serves traffic")
-    notes = []
+    # Ready means the latest created revision is the latest ready one (run.v2
+    # Service.reconciling: "If reconciliation succeeded, the following fields will match:
+    # ... latest_ready_revision and latest_created_revision"; googleapis
+    # google/cloud/run/v2/service.proto): one that failed leaves the service not Ready
     if by_rev.get(ready or "", 0) != 100:
-        notes.append(
-            f"traffic is {split or 'nowhere'}, not 100% on the latest ready revision "
-            f"{ready} (after a rollback or a canary?)"
+        return item.result(
+            Verdict.WARN,
+            split,
+            f"Ready, but traffic is {split or 'nowhere'}, not 100% on the latest ready "
+            f"revision {ready} (after a rollback or a canary?)",
         )
-    if created and created != ready:
-        notes.append(f"the latest created revision {created} is not ready")
-    if notes:
-        return item.result(Verdict.WARN, split, "Ready, but " + "; ".join(notes))
     return item.result(Verdict.PASS, split, f"Ready; {current.serving.name} serves 100%")
 
 
