@@ -4,6 +4,7 @@ request body read within Google's size limit (:func:`read_body`)."""
 
 from __future__ import annotations
 
+import re
 import socketserver
 import sys
 import threading
@@ -69,34 +70,61 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
     ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped).
 
     Raises:
-        StandInApiError: 400 for a length or chunk size that is not a number (as
-            Google's front end answers), 413 for a body over :data:`MAX_BODY_BYTES`
-            (refused before it is read: a huge length no longer holds the thread); the
+        StandInApiError: 400 for a length that is not decimal digits, a chunk size that
+            is not hexadecimal digits (``chunk-size = 1*HEXDIG``, an optional chunk-ext
+            after ``;``), or a body the client cut short (fewer bytes than its length, a
+            chunk without its CRLF, no last chunk and blank line): Google's front end
+            answers a malformed request 400. 413 for a body over :data:`MAX_BODY_BYTES`
+            (refused before it is read: a huge length no longer holds the thread). The
             connection then closes, since where the next request starts is unknown.
     """
     rfile = handler.rfile
-    try:
-        if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while (size := int(rfile.readline(1024).split(b";", 1)[0], 16)) > 0:
-                total += size
-                _check_size(handler, total)  # before the chunk is read
-                chunks.append(rfile.read(size))
-                rfile.readline(1024)  # the CRLF after the chunk
-            if size < 0:
-                raise ValueError(size)
-            while rfile.readline(1024).strip():
-                pass  # trailer fields, up to the blank line
-            return b"".join(chunks)
-        text = (handler.headers.get("Content-Length") or "0").strip()
-        if not text.isascii() or not text.isdigit():
-            raise ValueError(text)
-    except ValueError:
-        handler.close_connection = True
-        raise invalid_argument("the request's body length is not a number") from None
+    if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
+        chunks: list[bytes] = []
+        total = 0
+        while size := _chunk_size(handler, rfile.readline(1024)):
+            total += size
+            _check_size(handler, total)  # before the chunk is read
+            chunks.append(_read_exactly(handler, size, "a chunk"))
+            if rfile.readline(1024) not in _EOL:
+                why = "a chunk's data is not followed by CRLF (longer than its size, or cut short)"
+                raise _malformed(handler, why)
+        while (line := rfile.readline(1024)) not in _EOL:  # trailer fields, up to the blank line
+            if not line:
+                raise _malformed(handler, "the chunked body ends before its last blank line")
+        return b"".join(chunks)
+    text = (handler.headers.get("Content-Length") or "0").strip()
+    if not text.isascii() or not text.isdigit():
+        raise _malformed(handler, "the request's body length is not a number")
     _check_size(handler, int(text))
-    return rfile.read(int(text)) if int(text) else b""
+    return _read_exactly(handler, int(text), "the body (Content-Length)") if int(text) else b""
+
+
+# RFC 9112 7.1: chunk-size = 1*HEXDIG, then chunk-ext = *( BWS ";" BWS name [BWS "=" BWS
+# value] ), then CRLF (a bare LF is a line's end too, 2.2); int(x, 16) also took "0x10",
+# "+5", "1_0" and spaces around the digits
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[^\r\n]*)?\r?\n")
+_EOL = (b"\r\n", b"\n")
+
+
+def _chunk_size(handler: BaseHTTPRequestHandler, line: bytes) -> int:
+    match = _CHUNK_SIZE.fullmatch(line)
+    if match is None:
+        shown = line.rstrip(b"\r\n")[:40].decode("ascii", "backslashreplace")
+        raise _malformed(handler, f"the chunk size {shown!r} is not hexadecimal digits")
+    return int(match[1], 16)
+
+
+def _read_exactly(handler: BaseHTTPRequestHandler, size: int, what: str) -> bytes:
+    data = handler.rfile.read(size)
+    if len(data) < size:  # the client closed the connection first
+        raise _malformed(handler, f"{what} ends after {len(data)} of its {size} bytes")
+    return data
+
+
+def _malformed(handler: BaseHTTPRequestHandler, message: str) -> StandInApiError:
+    handler.close_connection = True
+    return invalid_argument(message)
 
 
 def _check_size(handler: BaseHTTPRequestHandler, length: int) -> None:

@@ -305,6 +305,27 @@ def _raw_exchange(standin: StandIn, request: bytes) -> bytes:
     return reply
 
 
+def test_a_body_the_client_cut_short_is_a_400_not_run(standin: StandIn) -> None:
+    """A client that closed its side after part of the body (fewer bytes than its
+    Content-Length, or chunks without the last one) had its request run on that part; a
+    malformed request is 400 at Google's front end, and the connection closes."""
+    import socket
+
+    head = b"POST /_standin/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for rest in (
+        b"Content-Length: 10\r\n\r\n{}",
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n",
+    ):
+        with socket.create_connection(("127.0.0.1", standin.port), timeout=5) as conn:
+            conn.sendall(head + rest)
+            conn.shutdown(socket.SHUT_WR)  # the client is done sending
+            reply = b""
+            while data := conn.recv(65536):
+                reply += data
+        assert reply.startswith(b"HTTP/1.1 400 "), reply
+        assert b"Connection: close" in reply and b"INVALID_ARGUMENT" in reply
+
+
 def test_a_body_length_that_is_not_a_number_is_a_400(standin: StandIn) -> None:
     """int() of the header raised in the handler thread: the client got its connection
     closed with no reply, where Google's front end answers 400."""

@@ -1,5 +1,6 @@
 """The stand-in's request body reader (nbaops.local.http_server.read_body): a chunked body
-is read in time linear in its chunks and refused over Google's 10 MiB limit."""
+is read in time linear in its chunks and refused over Google's 10 MiB limit; a malformed
+chunk size or a body cut short is a 400."""
 
 from __future__ import annotations
 
@@ -44,3 +45,68 @@ def test_chunks_up_to_the_limit_are_read_with_their_extensions_and_trailers() ->
     raw = f"{half:x};ext=1\r\n".encode() + b"a" * half + f"\r\n{half:X}\r\n".encode()
     raw += b"b" * half + b"\r\n0\r\nX-Trailer: t\r\n\r\n"
     assert read_body(handler(raw)) == b"a" * half + b"b" * half
+
+
+@pytest.mark.parametrize(
+    "size_line",
+    [b"0x5", b"+5", b"0_5", b" 5", b"5 ", b"-5", b"g", b"5;ext\r", b"\xd9\xa5"],
+    ids=["0x", "plus", "underscore", "space-before", "space-after", "minus", "g", "cr", "arabic-5"],
+)
+def test_a_chunk_size_that_is_not_hexadecimal_digits_is_a_400(size_line: bytes) -> None:
+    """RFC 9112 7.1: chunk-size = 1*HEXDIG, then an optional chunk-ext after ';'. int(x, 16)
+    took '0x5', '+5', '0_5' and spaces around the digits as the size 5; Google's front end
+    answers 400 for a malformed body. The connection closes (where the next request starts
+    is unknown)."""
+    raw = size_line + (b"\n" if size_line and not size_line.endswith(b"\r") else b"")
+    request = handler(raw + b"hello\r\n0\r\n\r\n")
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == 400 and "chunk size" in str(refused.value)
+    assert request.close_connection
+
+
+def test_a_chunk_size_may_carry_extensions_after_whitespace_and_a_bare_lf() -> None:
+    """chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ) (RFC 9112 7.1.1), and a
+    recipient may take a bare LF as a line's end (RFC 9112 2.2): both stay accepted."""
+    raw = b"5 ; name = value\r\nhello\r\n3;x\nabc\n0\n\n"
+    assert read_body(handler(raw)) == b"helloabc"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"5\r\nhel",  # the connection closed inside a chunk's data
+        b"5\r\nhello",  # ... after its data, before its CRLF
+        b"5\r\nhelloXY0\r\n\r\n",  # a chunk longer than its size: no CRLF where it ends
+        b"5\r\nhello\r\n",  # no last chunk (0) at all
+        b"5\r\nhello\r\n0\r\n",  # the last chunk, without the blank line that ends the body
+        b"5\r\nhello\r\n0\r\nX-Trailer: t\r\n",  # a trailer field, then the close
+    ],
+    ids=["mid-data", "no-crlf", "overlong", "no-last-chunk", "no-final-crlf", "cut-trailer"],
+)
+def test_a_chunked_body_cut_short_is_a_400(raw: bytes) -> None:
+    """A chunk whose data the client cut short was taken as it came, and a body ending
+    before its last chunk's blank line as complete: the request ran on part of its body."""
+    request = handler(raw)
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == 400, refused.value
+    assert request.close_connection
+
+
+def sized(raw: bytes, length: str) -> types.SimpleNamespace:
+    return types.SimpleNamespace(
+        rfile=io.BytesIO(raw), headers={"Content-Length": length}, close_connection=False
+    )
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400() -> None:
+    """rfile.read(n) returns what came before the client closed: a request that promised
+    10 bytes and sent 3 ran on those 3 bytes (RFC 9112 8: an incomplete message)."""
+    request = sized(b'{"a', "10")
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == 400 and "Content-Length" in str(refused.value)
+    assert request.close_connection
+    assert read_body(sized(b'{"a": 1}', "8")) == b'{"a": 1}'
+    assert read_body(sized(b"", "0")) == b""
