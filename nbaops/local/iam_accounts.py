@@ -170,6 +170,22 @@ def revoke(home: Path, email: str, member: str | None = None, role: str | None =
         _save(home, accounts)
 
 
+def add_account(home: Path, email: str) -> None:
+    """Create the account with no bindings (kept as it is when it exists): a key's own
+    account, whose JWT grants and self-signed tokens the stand-in takes only while it
+    exists."""
+    _check_email(email)
+    with locked(home):
+        accounts = load_accounts(home)
+        accounts.setdefault(email, {})
+        _save(home, accounts)
+
+
+def exists(home: Path, email: str) -> bool:
+    """Whether the stand-in holds the service account ``email``."""
+    return email in load_accounts(home)
+
+
 def remove_account(home: Path, email: str) -> None:
     """Delete the account (IAM Credentials then answers 404 for it)."""
     with locked(home):

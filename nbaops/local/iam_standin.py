@@ -8,13 +8,15 @@ send and read:
   (``authorized_user`` credentials) and the JWT-bearer grant (``service_account``
   credentials; an assertion carrying ``target_audience`` asks for an ID token, as
   ``google.oauth2.service_account.IDTokenCredentials`` does; its ``aud`` must be
-  :data:`TOKEN_AUDIENCE`). Replies ``access_token`` / ``id_token``.
+  :data:`TOKEN_AUDIENCE`, its issuer an account the stand-in holds). Replies
+  ``access_token`` / ``id_token``.
 - ``GET /computeMetadata/v1/instance/service-accounts/default/identity?audience=A``
   (the metadata server, for ``compute_engine`` credentials): the raw ID token.
 - ``POST /v1/token`` (STS token exchange, ``external_account`` credentials): replies
   ``access_token``.
 - ``POST /v1/projects/-/serviceAccounts/EMAIL:generateIdToken`` and ``:generateAccessToken``
-  (IAM Credentials v1): need ``Authorization: Bearer <access token issued here>``, an
+  (IAM Credentials v1): need ``Authorization: Bearer <access token issued here>`` (or a
+  key's self-signed JWT for this API, :func:`_self_signed_principal`), an
   account that exists and the caller's permission on it (:mod:`nbaops.local.iam_accounts`:
   else 404 NOT_FOUND / 403 PERMISSION_DENIED as Google answers); reply ``{"token"}`` /
   ``{"accessToken", "expireTime"}`` (``scope`` required, the token lives the requested
@@ -164,8 +166,9 @@ def oauth_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
     if grant == JWT_BEARER:
         claims = _unverified_claims(form.get("assertion", ""))
         email = str(claims.get("iss", ""))
-        if not iam_accounts.is_account_email(email):
-            # Google's answer for an account it cannot find (googleapis/google-cloud-php#3622)
+        if not _is_account(home, email):
+            # Google's answer for an account it cannot find, a deleted one's key included
+            # (googleapis/google-cloud-php#3622)
             raise invalid_argument("invalid_grant: Invalid grant: account not found")
         if claims.get("aud") != TOKEN_AUDIENCE:
             raise invalid_argument(f"invalid_grant: {FAILED_AUDIENCE}")
@@ -222,8 +225,25 @@ def sts_token(home: Path, form: dict[str, str]) -> dict[str, Any]:
     return reply
 
 
-def _self_signed_principal(token: str) -> str | None:
-    """A service account's self-signed JWT (``iss == sub`` = its email, within its time).
+def _is_account(home: Path, email: str) -> bool:
+    """A service account's email, of an account the stand-in holds (Google verifies a
+    key's signature against its account's public keys: none without the account)."""
+    return iam_accounts.is_account_email(email) and iam_accounts.exists(home, email)
+
+
+# A self-signed JWT is a bearer token for one API: its aud "should be
+# https://[API_ENDPOINT]/" (AIP-4111), or, instead of aud, a "scope" claim (aip-dev/
+# google.aip.dev#761; google/oauth2l#130). google-auth signs IAM Credentials' default host
+# whatever the client's api_endpoint (AuthorizedSession(default_host=...) ->
+# service_account.Credentials._create_self_signed_jwt("https://iamcredentials.googleapis.com/"))
+# and a scope claim instead when the credential has scopes, as ADC's do.
+IAM_CREDENTIALS_AUDIENCE = "https://iamcredentials.googleapis.com/"
+
+
+def _self_signed_principal(home: Path, token: str) -> str | None:
+    """A service account's self-signed JWT (``iss == sub`` = the email of an account the
+    stand-in holds, within its time, for IAM Credentials: its ``aud``, or no ``aud`` and
+    a ``scope``).
 
     Google client libraries send these instead of access tokens for service-account keys
     (``with_always_use_jwt_access``). Google verifies the signature against the account's
@@ -234,8 +254,11 @@ def _self_signed_principal(token: str) -> str | None:
     except StandInApiError:
         return None
     email = str(claims.get("iss", ""))
-    if claims.get("sub") != email or not iam_accounts.is_account_email(email):
+    if claims.get("sub") != email or not _is_account(home, email):
         return None
+    aud = claims.get("aud")
+    if aud != IAM_CREDENTIALS_AUDIENCE and (aud is not None or not claims.get("scope")):
+        return None  # a token for another API (or for none) is not this API's credential
     try:  # an assertion's time rules; AIP-4111: exp "must be exactly 3600 seconds later"
         _check_assertion_time(claims)
     except StandInApiError:
@@ -248,7 +271,7 @@ def caller(home: Path, authorization: str | None) -> str:
     token = (authorization or "").removeprefix("Bearer ").strip()
     claims = verify(home, token) if token else None
     if claims is None and token:
-        principal = _self_signed_principal(token)
+        principal = _self_signed_principal(home, token)
         if principal is not None:
             return principal
     if claims is None or claims.get("kind") != "access":

@@ -46,6 +46,14 @@ WIF_PRINCIPAL = (
 )
 
 
+@pytest.fixture
+def keyed(standin: StandIn) -> StandIn:
+    """The stand-in, holding the account of the tests' service-account key (Google takes a
+    key's grant or self-signed token only while its account exists)."""
+    iam_accounts.add_account(standin.home, SA_EMAIL)
+    return standin
+
+
 def _claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
@@ -97,6 +105,7 @@ def _assert_invokes(server: StandIn, tokens: IdTokenSource, email: str) -> None:
     assert prober.probe(AUDIENCE + "/health").status == 200
 
 
+@pytest.mark.usefixtures("keyed")
 def test_service_account_key_mints_its_own_id_token(standin: StandIn) -> None:
     creds = _load(_service_account_info(standin))
     assert credential_kind(creds) == "service_account"
@@ -126,6 +135,7 @@ def test_a_token_endpoint_that_never_answers_fails_the_mint_within_its_timeout()
     assert isinstance(error, AdapterError) and "\n" not in str(error), error
 
 
+@pytest.mark.usefixtures("keyed")
 def test_impersonated_credentials_mint_for_the_impersonated_account(standin: StandIn) -> None:
     iam_accounts.grant(standin.home, TARGET, f"serviceAccount:{SA_EMAIL}")
     info = {
@@ -526,6 +536,7 @@ def test_a_token_endpoint_refuses_in_the_oauth_error_shape(standin: StandIn) -> 
         creds.refresh(Request())  # type: ignore[no-untyped-call]
 
 
+@pytest.mark.usefixtures("keyed")
 def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
     standin: StandIn,
 ) -> None:
@@ -564,6 +575,7 @@ def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
     assert creds.token
 
 
+@pytest.mark.usefixtures("keyed")
 def test_a_jwt_bearer_assertion_for_another_audience_is_invalid_grant(standin: StandIn) -> None:
     """The assertion's ``aud`` must be Google's token endpoint ("When making an access token
     request this value is always https://oauth2.googleapis.com/token", Google's
@@ -604,6 +616,7 @@ def test_a_jwt_bearer_assertion_for_another_audience_is_invalid_grant(standin: S
     assert creds.token
 
 
+@pytest.mark.usefixtures("keyed")
 def test_a_self_signed_jwt_is_held_to_the_same_time_rules(standin: StandIn) -> None:
     """A self-signed JWT used as a bearer token (what client libraries send for a
     service-account key) lives at most 1 h (AIP-4111: exp "must be exactly 3600 seconds"
@@ -617,7 +630,8 @@ def test_a_self_signed_jwt_is_held_to_the_same_time_rules(standin: StandIn) -> N
     now = time.time()
 
     def bearer(**times: float) -> str:
-        claims = {"iss": SA_EMAIL, "sub": SA_EMAIL, "aud": "https://x/", **times}
+        aud = iam_standin.IAM_CREDENTIALS_AUDIENCE
+        claims = {"iss": SA_EMAIL, "sub": SA_EMAIL, "aud": aud, **times}
         payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
         return f"Bearer e30.{payload}.c2ln"
 
@@ -631,6 +645,7 @@ def test_a_self_signed_jwt_is_held_to_the_same_time_rules(standin: StandIn) -> N
     assert iam_standin.caller(standin.home, f"Bearer {own.token}") == f"serviceAccount:{SA_EMAIL}"
 
 
+@pytest.mark.usefixtures("keyed")
 def test_generate_access_token_honours_the_requested_lifetime_and_needs_a_scope(
     standin: StandIn,
 ) -> None:
@@ -666,3 +681,68 @@ def test_generate_access_token_honours_the_requested_lifetime_and_needs_a_scope(
         reply = requests.post(url, json=body, headers=headers, timeout=5)
         assert reply.status_code == 400, (body, reply.text)
         assert reply.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_self_signed_jwt_is_a_caller_only_for_iam_credentials_or_with_a_scope(
+    standin: StandIn,
+) -> None:
+    """A self-signed JWT is a bearer token for the API its aud names ("https://
+    [API_ENDPOINT]/", AIP-4111) or, without aud, for the scopes of its "scope" claim
+    (aip-dev/google.aip.dev#761): one signed for Cloud Run's API, or for no API at all,
+    was a caller of IAM Credentials. What the IAM Credentials client sends for a key (its
+    default host as aud; a scope claim when the credential has scopes, as ADC's do) is."""
+    from google.oauth2 import service_account
+
+    from nbaops.adapters.credentials import SCOPE
+    from nbaops.adapters.iamcredentials import generate_id_token
+
+    def signed(audience: str | None, **claims: str) -> str:
+        return _self_signed(_service_account_info(standin), audience, **claims)
+
+    for token in (signed("https://run.googleapis.com/"), signed(None), signed("https://x/")):
+        with pytest.raises(StandInApiError) as refused:
+            iam_standin.caller(standin.home, token)
+        assert refused.value.code == 401 and refused.value.status == "UNAUTHENTICATED"
+    caller = f"serviceAccount:{SA_EMAIL}"
+    assert iam_standin.caller(standin.home, signed(None, scope=SCOPE)) == caller
+    assert iam_standin.caller(standin.home, signed(iam_standin.IAM_CREDENTIALS_AUDIENCE)) == caller
+    iam_accounts.grant(standin.home, TARGET, caller)
+    info = _service_account_info(standin)
+    for scopes in ([SCOPE], None):  # a scope claim, then the default host as aud
+        key = service_account.Credentials.from_service_account_info(info, scopes=scopes)
+        token = generate_id_token(key, TARGET, AUDIENCE, endpoint=standin.url)
+        assert _claims(token)["aud"] == AUDIENCE
+    assert not [r for r in StandIn.requests(standin.home) if r["path"] == "/token"]
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_key_of_an_account_the_stand_in_does_not_hold_is_refused(standin: StandIn) -> None:
+    """Only the email's form was checked: a deleted account's key (or one of an account
+    that never existed here) still got access tokens and was a caller with its
+    self-signed JWTs. Google has no public key to verify either with: the grant is
+    400 invalid_grant "Invalid grant: account not found" (googleapis/google-cloud-php#3622),
+    the bearer token 401."""
+    from google.auth.exceptions import RefreshError
+    from google.auth.transport.requests import Request
+
+    iam_accounts.remove_account(standin.home, SA_EMAIL)
+    info = _service_account_info(standin)
+    with pytest.raises(RefreshError, match="account not found"):
+        _load(info).refresh(Request())
+    with pytest.raises(StandInApiError) as refused:
+        iam_standin.caller(standin.home, _self_signed(info, iam_standin.IAM_CREDENTIALS_AUDIENCE))
+    assert refused.value.code == 401
+
+
+def _self_signed(info: dict[str, Any], audience: str | None, **claims: str) -> str:
+    """``Bearer`` and the self-signed JWT google-auth's jwt.Credentials makes of ``info``."""
+    from google.auth import jwt
+    from google.auth.transport.requests import Request
+
+    creds = jwt.Credentials.from_service_account_info(
+        info, audience=audience, additional_claims=claims
+    )
+    creds.refresh(Request())  # type: ignore[no-untyped-call]
+    token = creds.token
+    return f"Bearer {token.decode() if isinstance(token, bytes) else token}"
