@@ -315,8 +315,9 @@ def plan_lines(ctx: Context, service: str, percent: int) -> list[str]:
     names = ", ".join(f"{m.name} ({m.metric_type})" for m in settings.for_service(service))
     return [
         f"  canary analysis: monitoring.v3 projects.timeSeries.list for the new and the "
-        f"previous revision over the last {settings.window_s}s since the traffic shift, "
-        f"older than {settings.ingestion_delay_s}s (Cloud Monitoring's delay): {names}; "
+        f"previous revision over the last {settings.window_s}s, from {SAMPLE_PERIOD.seconds}s "
+        f"after the traffic shift (no point read began before it) to "
+        f"{settings.ingestion_delay_s}s ago (Cloud Monitoring's delay): {names}; "
         f"one-sided tests at alpha {settings.alpha:g} (docs/canary.md)",
         f"  while the canary's sample is too small to judge, the observation runs more "
         f"rounds (at least {EXTEND_POLL_S:g}s apart) until {collect_s(settings):g}s after "

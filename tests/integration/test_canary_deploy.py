@@ -78,7 +78,7 @@ def test_healthy_canary_is_promoted_with_the_analysis_in_its_json(dworld: Deploy
     assert len(rounds) > 2 and [r["round"] for r in rounds] == list(range(1, len(rounds) + 1))
     assert all(r["collecting"] for r in rounds[:-1])
     assert rounds[-1]["verdict"] == analysis["verdict"]
-    assert 180 < sum(clock.slept) <= 600 + 180
+    assert 180 < sum(clock.slept) <= 600 + 180 + 60  # window_s + ingestion_delay_s + a period
     start, end = analysis["window"].split("/")
     # not 10 minutes back: one sampling period after the traffic shift (17:00:00), so no
     # point read began before it (a read holds the points that end after its start)
@@ -193,9 +193,12 @@ def test_a_held_canary_stays_held_with_its_journal_when_a_later_read_fails(
 def test_dry_run_plan_names_the_canary_analysis_and_reads_no_metric(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     report = run_deploy(ctx, DeployRequest(service=SERVICE, canary=20, dry_run=True))
+    # what it reads: never a point that began before the shift
     assert any(
-        "canary analysis: monitoring.v3 projects.timeSeries.list" in line for line in report.plan
-    )
+        "canary analysis: monitoring.v3 projects.timeSeries.list" in line
+        and "from 60s after the traffic shift" in line
+        for line in report.plan
+    ), report.plan
     # how long it may take: the extra rounds while the sample is too small, until a whole
     # window_s of the canary's traffic is visible (600 + 180 + 60 s by default)
     assert any(
