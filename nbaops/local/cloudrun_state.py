@@ -257,6 +257,35 @@ def ready_condition(ok: bool, when: str, message: str = "") -> dict[str, Any]:
     return cond
 
 
+def service_conditions(
+    state: dict[str, Any], svc: dict[str, Any], error: str | None, when: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The Ready (terminal) condition and the ``conditions`` a rollout of ``svc`` ends with,
+    and a seeded service has (:func:`seed_services`).
+
+    A write that was carried out still leaves the service not Ready while its latest
+    *created* revision is not ready (a failed deploy's), whatever the write: run.v2
+    Service.reconciling, "If reconciliation succeeded, the following fields will match:
+    traffic and traffic_statuses, observed_generation and generation,
+    latest_ready_revision and latest_created_revision"; as Knative's Service, Ready only
+    when ConfigurationsReady and RoutesReady are (knative/serving
+    pkg/apis/serving/v1/service_lifecycle.go). A traffic restore after a failed deploy
+    therefore ends in CONDITION_FAILED naming that revision, its routes ready.
+    """
+    if error is not None:
+        failed = ready_condition(False, when, error)
+        return failed, [failed]
+    created = state["revisions"].get(svc.get("latestCreatedRevision") or "") or {}
+    ready = next((c for c in created.get("conditions", []) if c.get("type") == "Ready"), None)
+    if ready is not None and ready.get("state") != CONDITION_SUCCEEDED:
+        why = f"Revision '{short(created['name'])}' is not ready and cannot serve traffic."
+        failed = ready_condition(False, when, f"{why} {ready.get('message', '')}".strip())
+        routes = {**ready_condition(True, when), "type": "RoutesReady"}
+        return failed, [failed, routes, {**failed, "type": "ConfigurationsReady"}]
+    ok = ready_condition(True, when)
+    return ok, [ok]
+
+
 def _normalize(value: Any) -> Any:
     """Drop empty values so a template read back and re-sent compares equal."""
     if isinstance(value, dict):
@@ -494,6 +523,11 @@ def seed_services(home: Path, project: str, region: str, services: Sequence[Seed
                 labels["commit-sha"] = commit
             validate_metadata("label", labels, labels=True)
             validate_metadata("annotation", seed.annotations, labels=False)
+            created = f"{full}/revisions/{short(last_template['revision'])}"
+            # Ready only while the latest created revision is, as after any write
+            terminal, conditions = service_conditions(
+                state, {"latestCreatedRevision": created}, None, last_time
+            )
             state["services"][full] = {
                 "name": full,
                 "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, full)),
@@ -508,10 +542,10 @@ def seed_services(home: Path, project: str, region: str, services: Sequence[Seed
                 "template": last_template,
                 "traffic": traffic,
                 "observedGeneration": str(len(seed.revisions)),
-                "terminalCondition": ready_condition(bool(latest_ready), last_time),
-                "conditions": [ready_condition(bool(latest_ready), last_time)],
+                "terminalCondition": terminal,
+                "conditions": conditions,
                 "latestReadyRevision": latest_ready,
-                "latestCreatedRevision": f"{full}/revisions/{short(last_template['revision'])}",
+                "latestCreatedRevision": created,
                 "reconciling": False,
                 "etag": new_etag(),
                 **json.loads(json.dumps(seed.extra)),

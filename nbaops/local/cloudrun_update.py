@@ -19,7 +19,6 @@ from typing import Any
 
 from nbaops.local.cloudrun_state import (
     CONDITION_RECONCILING,
-    CONDITION_SUCCEEDED,
     INGRESS_ALL,
     SETTABLE_SERVICE_FIELDS,
     TRAFFIC_REVISION,
@@ -32,6 +31,7 @@ from nbaops.local.cloudrun_state import (
     ready_condition,
     revision_index,
     revisions_of,
+    service_conditions,
     short,
     template_changed,
     validate_metadata,
@@ -239,34 +239,6 @@ def update_service(
     svc["terminalCondition"], svc["conditions"] = service_conditions(state, svc, error, when)
     svc["etag"] = new_etag()
     return svc, new_rev, error
-
-
-def service_conditions(
-    state: dict[str, Any], svc: dict[str, Any], error: str | None, when: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The Ready (terminal) condition and the ``conditions`` a rollout of ``svc`` ends with.
-
-    A write that was carried out still leaves the service not Ready while its latest
-    *created* revision is not ready (a failed deploy's), whatever the write: run.v2
-    Service.reconciling, "If reconciliation succeeded, the following fields will match:
-    traffic and traffic_statuses, observed_generation and generation,
-    latest_ready_revision and latest_created_revision"; as Knative's Service, Ready only
-    when ConfigurationsReady and RoutesReady are (knative/serving
-    pkg/apis/serving/v1/service_lifecycle.go). A traffic restore after a failed deploy
-    therefore ends in CONDITION_FAILED naming that revision, its routes ready.
-    """
-    if error is not None:
-        failed = ready_condition(False, when, error)
-        return failed, [failed]
-    created = state["revisions"].get(svc.get("latestCreatedRevision") or "") or {}
-    ready = next((c for c in created.get("conditions", []) if c.get("type") == "Ready"), None)
-    if ready is not None and ready.get("state") != CONDITION_SUCCEEDED:
-        why = f"Revision '{short(created['name'])}' is not ready and cannot serve traffic."
-        failed = ready_condition(False, when, f"{why} {ready.get('message', '')}".strip())
-        routes = {**ready_condition(True, when), "type": "RoutesReady"}
-        return failed, [failed, routes, {**failed, "type": "ConfigurationsReady"}]
-    ok = ready_condition(True, when)
-    return ok, [ok]
 
 
 def create_service(

@@ -371,6 +371,30 @@ def test_writes_after_a_failed_deploy_are_judged_by_their_own_effect(
     assert cloudrun.get_service("grading-service").traffic == split
 
 
+def test_a_seeded_service_whose_latest_revision_failed_is_not_ready(
+    cloudrun: CloudRun, nbaops_home: Path
+) -> None:
+    """Seeding called a service Ready when any of its revisions was, though its latest
+    created one had failed: Cloud Run's is not (run.v2 Service.reconciling: success means
+    latest_ready_revision and latest_created_revision match). It now reads as the stand-in's
+    service after a failed deploy and a later write."""
+    revisions = [SeedRevision("img:good"), SeedRevision("img:bad", ready=False)]
+    seed_services(
+        nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [SeedService("grading-service", revisions)]
+    )
+    info = cloudrun.get_service("grading-service")
+    good, bad = [r.name for r in cloudrun.list_revisions("grading-service")][::-1]
+    assert (info.latest_ready_revision, info.latest_created_revision) == (good, bad)
+    assert info.ready is False and f"Revision '{bad}' is not ready" in info.message
+    seed_services(
+        nbaops_home,
+        STANDIN_PROJECT,
+        STANDIN_REGION,
+        [SeedService("grading-service", [SeedRevision("img:bad", ready=False), *revisions[:1]])],
+    )
+    assert cloudrun.get_service("grading-service").ready is True  # the latest is ready
+
+
 # ---------------------------------------------------------------- health
 
 
