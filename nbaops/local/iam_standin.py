@@ -238,9 +238,39 @@ def _is_account(home: Path, email: str) -> bool:
 # service_account.Credentials._create_self_signed_jwt("https://iamcredentials.googleapis.com/"))
 # and a scope claim instead when the credential has scopes, as ADC's do.
 IAM_CREDENTIALS_AUDIENCE = "https://iamcredentials.googleapis.com/"
+# The scopes a "scope" claim needs one of to call IAM Credentials: its published scope
+# (googleapis google/iam/credentials/v1/iamcredentials_v1.yaml, canonical_scopes) and the
+# IAM scope google-auth signs into the self-signed JWTs it sends this API itself
+# (google/auth/iam.py _IAM_SCOPE, given to an impersonated credential's key source;
+# google/oauth2/service_account.py IDTokenCredentials._refresh_with_iam_endpoint).
+IAM_CREDENTIALS_SCOPES = frozenset(
+    {"https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/iam"}
+)
 
 
-def _self_signed_principal(home: Path, token: str) -> str | None:
+def insufficient_scopes(method: str | None) -> StandInApiError:
+    """Google's 403 for a credential whose scopes do not cover the method (the shape its
+    front end answers an access token with, e.g. analogdotnow/Analog#296:
+    ``ACCESS_TOKEN_SCOPE_INSUFFICIENT`` with the service and the RPC method, when known)."""
+    metadata = {"service": "iamcredentials.googleapis.com"}
+    if method:
+        metadata["method"] = f"google.iam.credentials.v1.IAMCredentials.{method}"
+    return StandInApiError(
+        403,
+        "PERMISSION_DENIED",
+        "Request had insufficient authentication scopes.",
+        details=[
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                "domain": "googleapis.com",
+                "metadata": metadata,
+            }
+        ],
+    )
+
+
+def _self_signed_principal(home: Path, token: str, method: str | None) -> str | None:
     """A service account's self-signed JWT (``iss == sub`` = the email of an account the
     stand-in holds, within its time, for IAM Credentials: its ``aud``, or no ``aud`` and
     a ``scope``).
@@ -248,6 +278,10 @@ def _self_signed_principal(home: Path, token: str) -> str | None:
     Google client libraries send these instead of access tokens for service-account keys
     (``with_always_use_jwt_access``). Google verifies the signature against the account's
     public keys; the stand-in has no key registry, so it checks the claims only.
+
+    Raises:
+        StandInApiError: 403 :func:`insufficient_scopes` for a ``scope`` claim naming
+            none of :data:`IAM_CREDENTIALS_SCOPES` (a token for another API's scopes).
     """
     try:
         claims = _unverified_claims(token)
@@ -263,15 +297,19 @@ def _self_signed_principal(home: Path, token: str) -> str | None:
         _check_assertion_time(claims)
     except StandInApiError:
         return None
+    scope = claims.get("scope")
+    if scope and not IAM_CREDENTIALS_SCOPES & set(str(scope).split()):
+        raise insufficient_scopes(method)
     return f"serviceAccount:{email}"
 
 
-def caller(home: Path, authorization: str | None) -> str:
-    """The principal behind a bearer access token issued here, or 401."""
+def caller(home: Path, authorization: str | None, method: str | None = None) -> str:
+    """The principal behind a bearer access token issued here, or 401 (403 for a
+    self-signed JWT whose scopes do not cover IAM Credentials' RPC ``method``)."""
     token = (authorization or "").removeprefix("Bearer ").strip()
     claims = verify(home, token) if token else None
     if claims is None and token:
-        principal = _self_signed_principal(home, token)
+        principal = _self_signed_principal(home, token, method)
         if principal is not None:
             return principal
     if claims is None or claims.get("kind") != "access":
@@ -294,12 +332,13 @@ def iam_credentials(
     match = _IAM_PATH_RE.match(path)
     if match is None:
         raise not_found(f"no such endpoint: {path}")
-    principal = caller(home, authorization)
+    rpc = match.group("method")
+    principal = caller(home, authorization, rpc[0].upper() + rpc[1:])
     email = match.group("email")
     if match.group("project") != "-":
         raise invalid_argument("The project must be '-' (projects/-/serviceAccounts/…)")
     delegates = [str(d).rsplit("/", 1)[-1] for d in body.get("delegates") or []]
-    if match.group("method") == "generateIdToken":
+    if rpc == "generateIdToken":
         audience = body.get("audience")
         if not isinstance(audience, str) or not audience:
             raise invalid_argument("audience is required")

@@ -717,6 +717,41 @@ def test_a_self_signed_jwt_is_a_caller_only_for_iam_credentials_or_with_a_scope(
 
 
 @pytest.mark.usefixtures("keyed")
+def test_a_self_signed_jwt_whose_scopes_do_not_cover_iam_credentials_is_403(
+    standin: StandIn,
+) -> None:
+    """The scope claim's value was not checked: a key's JWT signed for Logging's read
+    scope was a caller of IAM Credentials. Google answers 403 PERMISSION_DENIED "Request
+    had insufficient authentication scopes." (ErrorInfo ACCESS_TOKEN_SCOPE_INSUFFICIENT);
+    cloud-platform (the API's scope) and iam (what google-auth signs for this API itself)
+    cover it, as does a list holding one of them."""
+    from google.oauth2 import service_account
+
+    from nbaops.adapters.errors import PermissionDeniedError
+    from nbaops.adapters.iamcredentials import generate_id_token
+    from nbaops.adapters.logs import READ_SCOPE
+
+    info = _service_account_info(standin)
+    with pytest.raises(StandInApiError) as refused:
+        iam_standin.caller(standin.home, _self_signed(info, None, scope=READ_SCOPE))
+    assert (refused.value.code, refused.value.status) == (403, "PERMISSION_DENIED")
+    assert refused.value.message == "Request had insufficient authentication scopes."
+    assert refused.value.details[0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+    caller = f"serviceAccount:{SA_EMAIL}"
+    for scope in (*iam_standin.IAM_CREDENTIALS_SCOPES, f"{READ_SCOPE} {SCOPE_IAM}"):
+        assert iam_standin.caller(standin.home, _self_signed(info, None, scope=scope)) == caller
+    iam_accounts.grant(standin.home, TARGET, caller)
+    key = service_account.Credentials.from_service_account_info(info, scopes=[READ_SCOPE])
+    with pytest.raises(PermissionDeniedError, match="insufficient authentication scopes"):
+        generate_id_token(key, TARGET, AUDIENCE, endpoint=standin.url)
+    key = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE_IAM])
+    assert _claims(generate_id_token(key, TARGET, AUDIENCE, endpoint=standin.url))["aud"]
+
+
+SCOPE_IAM = "https://www.googleapis.com/auth/iam"
+
+
+@pytest.mark.usefixtures("keyed")
 def test_a_key_of_an_account_the_stand_in_does_not_hold_is_refused(standin: StandIn) -> None:
     """Only the email's form was checked: a deleted account's key (or one of an account
     that never existed here) still got access tokens and was a caller with its
