@@ -70,7 +70,9 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
     ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped).
 
     Raises:
-        StandInApiError: 400 for a length that is not decimal digits, a chunk size that
+        StandInApiError: 400 for a ``Transfer-Encoding`` whose final coding is not
+            chunked, 501 for a coding before it (:func:`_check_chunked`), 400 for a
+            length that is not decimal digits, a chunk size that
             is not hexadecimal digits (``chunk-size = 1*HEXDIG``, an optional chunk-ext
             after ``;``), or a body the client cut short (fewer bytes than its length, a
             chunk without its CRLF, no last chunk and blank line): Google's front end
@@ -79,7 +81,9 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
             connection then closes, since where the next request starts is unknown.
     """
     rfile = handler.rfile
-    if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
+    transfer = handler.headers.get_all("Transfer-Encoding")
+    if transfer is not None:
+        _check_chunked(handler, transfer)
         chunks: list[bytes] = []
         total = 0
         while size := _chunk_size(handler, rfile.readline(1024)):
@@ -98,6 +102,33 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
         raise _malformed(handler, "the request's body length is not a number")
     _check_size(handler, int(text))
     return _read_exactly(handler, int(text), "the body (Content-Length)") if int(text) else b""
+
+
+def _check_chunked(handler: BaseHTTPRequestHandler, fields: list[str]) -> None:
+    """A request's ``Transfer-Encoding`` (every field of it, in order) is ``chunked`` alone.
+
+    RFC 9112 6.3: when chunked is not the final coding of a request, "the server MUST
+    respond with the 400 (Bad Request) status code and then close the connection"; 6.1: a
+    coding the server does not understand "SHOULD" be 501 (the stand-in decodes none: a
+    ``gzip, chunked`` body was taken as its compressed bytes); chunked "MUST NOT" be
+    applied twice. With a ``Content-Length`` too, Transfer-Encoding wins and the connection
+    closes after the reply (6.3: such a request may be smuggling). Google's front end's
+    own answers to these are not published.
+    """
+    if handler.headers.get("Content-Length") is not None:
+        handler.close_connection = True
+    codings = [c.split(";", 1)[0].strip().lower() for f in fields for c in f.split(",")]
+    codings = [c for c in codings if c]
+    if not codings or codings[-1] != "chunked":
+        shown = ", ".join(codings) or "empty"
+        raise _malformed(handler, f"Transfer-Encoding {shown!r} does not end in chunked")
+    if "chunked" in codings[:-1]:
+        raise _malformed(handler, "Transfer-Encoding applies chunked more than once")
+    if len(codings) > 1:
+        handler.close_connection = True
+        raise StandInApiError(
+            501, "UNIMPLEMENTED", f"Transfer-Encoding {', '.join(codings[:-1])!r} is not supported"
+        )
 
 
 # RFC 9112 7.1: chunk-size = 1*HEXDIG, then chunk-ext = *( BWS ";" BWS name [BWS "=" BWS

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import time
 import types
+from email.message import Message
 
 import pytest
 
@@ -14,10 +15,20 @@ from nbaops.local.cloudrun_state import StandInApiError
 from nbaops.local.http_server import MAX_BODY_BYTES, read_body
 
 
-def handler(raw: bytes) -> types.SimpleNamespace:
+def fields(*pairs: tuple[str, str]) -> Message:
+    """Request header fields as http.server parses them (a name may repeat)."""
+    headers = Message()
+    for name, value in pairs:
+        headers[name] = value
+    return headers
+
+
+def handler(raw: bytes, *pairs: tuple[str, str]) -> types.SimpleNamespace:
     """What read_body reads of a request handler: its stream, headers and keep-alive."""
     return types.SimpleNamespace(
-        rfile=io.BytesIO(raw), headers={"Transfer-Encoding": "chunked"}, close_connection=False
+        rfile=io.BytesIO(raw),
+        headers=fields(*(pairs or [("Transfer-Encoding", "chunked")])),
+        close_connection=False,
     )
 
 
@@ -95,9 +106,7 @@ def test_a_chunked_body_cut_short_is_a_400(raw: bytes) -> None:
 
 
 def sized(raw: bytes, length: str) -> types.SimpleNamespace:
-    return types.SimpleNamespace(
-        rfile=io.BytesIO(raw), headers={"Content-Length": length}, close_connection=False
-    )
+    return handler(raw, ("Content-Length", length))
 
 
 def test_a_body_shorter_than_its_content_length_is_a_400() -> None:
@@ -110,3 +119,47 @@ def test_a_body_shorter_than_its_content_length_is_a_400() -> None:
     assert request.close_connection
     assert read_body(sized(b'{"a": 1}', "8")) == b'{"a": 1}'
     assert read_body(sized(b"", "0")) == b""
+
+
+CHUNKED_HELLO = b"5\r\nhello\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("pairs", "code"),
+    [
+        ([("Transfer-Encoding", "gzip")], 400),
+        ([("Transfer-Encoding", "chunked, gzip")], 400),
+        ([("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "gzip")], 400),
+        ([("Transfer-Encoding", "gzip"), ("Content-Length", "19")], 400),
+        ([("Transfer-Encoding", "")], 400),
+        ([("Transfer-Encoding", "chunked, chunked")], 400),
+        ([("Transfer-Encoding", "gzip, chunked")], 501),
+        ([("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")], 501),
+    ],
+    ids=["gzip", "last-gzip", "second-field-gzip", "gzip-with-length", "empty", "chunked-twice",
+         "gzip-chunked", "fields-gzip-chunked"],
+)  # fmt: skip
+def test_a_transfer_encoding_other_than_chunked_alone_is_refused(
+    pairs: list[tuple[str, str]], code: int
+) -> None:
+    """RFC 9112 6.3: a request whose final transfer coding is not chunked is 400 and the
+    connection closes; 6.1: a coding the server does not decode is 501. "chunked" anywhere
+    in the first field made the body chunked (gzip's compressed bytes taken as the JSON,
+    a final gzip read as chunks) and the first field hid a second; a final coding other
+    than chunked fell through to Content-Length."""
+    request = handler(CHUNKED_HELLO, *pairs)
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == code, refused.value
+    assert "Transfer-Encoding" in str(refused.value)
+    assert request.close_connection
+
+
+def test_transfer_encoding_wins_over_content_length_and_the_connection_closes() -> None:
+    """RFC 9112 6.3: with both, Transfer-Encoding overrides Content-Length and the server
+    closes the connection after the reply (the pair may be request smuggling)."""
+    request = handler(CHUNKED_HELLO, ("Content-Length", "3"), ("Transfer-Encoding", "Chunked"))
+    assert read_body(request) == b"hello"
+    assert request.close_connection
+    plain = handler(CHUNKED_HELLO, ("Transfer-Encoding", " chunked "))
+    assert read_body(plain) == b"hello" and not plain.close_connection
