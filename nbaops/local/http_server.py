@@ -18,6 +18,12 @@ from nbaops.local.world import WorldHooks
 # Google's API front end refuses a request body over 10 MiB ("Request payload size exceeds
 # the limit: 10485760 bytes"; BigQuery quotas: "Maximum request size 10 MB") with 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# How long a request body's next bytes may keep the stand-in waiting: a client that sends
+# fewer bytes than announced and keeps its connection open held a handler thread forever.
+# Google's front end answers such a client 408 "Your client has taken too long to issue its
+# request." (an HTML page: glotlabs/gdrive#36, googleapis/nodejs-storage#833); its wait is
+# not published. Our clients send a body at once after its headers.
+BODY_TIMEOUT_S = 30.0
 
 
 class InFlight:
@@ -43,6 +49,7 @@ class StandInServer(ThreadingHTTPServer):
     home: Path
     in_flight: InFlight
     hooks: WorldHooks
+    body_timeout_s = BODY_TIMEOUT_S  # tests set a small one on their server
 
     def server_bind(self) -> None:
         """Bind, naming the server by its address: ``HTTPServer.server_bind`` asks the
@@ -65,9 +72,10 @@ class StandInServer(ThreadingHTTPServer):
         sys.stderr.write(f"nbaops stand-in: request failed: {type(exc).__name__}: {exc}\n")
 
 
-def read_body(handler: BaseHTTPRequestHandler) -> bytes:
+def read_body(handler: BaseHTTPRequestHandler, timeout_s: float | None = None) -> bytes:
     """The whole request body: ``Content-Length`` bytes, or the chunks of a
-    ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped).
+    ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped), each read of
+    the connection waiting at most ``timeout_s`` (None: as long as it takes).
 
     Raises:
         StandInApiError: 400 for a ``Transfer-Encoding`` whose final coding is not
@@ -77,9 +85,29 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
             after ``;``), or a body the client cut short (fewer bytes than its length, a
             chunk without its CRLF, no last chunk and blank line): Google's front end
             answers a malformed request 400. 413 for a body over :data:`MAX_BODY_BYTES`
-            (refused before it is read: a huge length no longer holds the thread). The
-            connection then closes, since where the next request starts is unknown.
+            (refused before it is read: a huge length no longer holds the thread). 408
+            when the client sends nothing more for ``timeout_s`` (:data:`BODY_TIMEOUT_S`).
+            The connection then closes, since where the next request starts is unknown.
     """
+    if timeout_s is None:
+        return _read_body(handler)
+    connection = handler.connection
+    waited = connection.gettimeout()
+    connection.settimeout(timeout_s)
+    try:
+        return _read_body(handler)
+    except TimeoutError:
+        handler.close_connection = True
+        raise StandInApiError(
+            408,
+            "DEADLINE_EXCEEDED",
+            f"Your client has taken too long to issue its request: no body bytes for {timeout_s}s.",
+        ) from None
+    finally:
+        connection.settimeout(waited)  # the reply is written as before
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     rfile = handler.rfile
     transfer = handler.headers.get_all("Transfer-Encoding")
     if transfer is not None:

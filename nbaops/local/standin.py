@@ -272,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             # Read the whole body first: a reply sent before reading it (a fault) would
             # leave it in the keep-alive stream and corrupt the next request.
-            self._raw_body = read_body(self)
+            self._raw_body = read_body(self, self.server.body_timeout_s)
             self._check_contract(method, path, split.query)
             if host is not None:
                 self._health_host(method, host)

@@ -326,6 +326,26 @@ def test_a_body_the_client_cut_short_is_a_400_not_run(standin: StandIn) -> None:
         assert b"Connection: close" in reply and b"INVALID_ARGUMENT" in reply
 
 
+def test_a_body_that_stops_coming_is_answered_408_and_frees_its_thread(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that sent part of its body and kept the connection open held a handler
+    thread (and wait_idle) forever; after the body timeout it gets Google's 408 and the
+    connection closes. The timeout is the server's, set small here."""
+    import socket
+
+    monkeypatch.setattr(standin.server, "body_timeout_s", 0.2)
+    head = b"POST /_standin/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", standin.port), timeout=5) as conn:
+        conn.sendall(head + b"{}")  # 8 bytes never come; the connection stays open
+        reply = b""
+        while data := conn.recv(65536):
+            reply += data
+    assert reply.startswith(b"HTTP/1.1 408 "), reply
+    assert b"Connection: close" in reply and b"too long" in reply
+    assert standin.wait_idle(timeout_s=2)
+
+
 def test_a_body_length_that_is_not_a_number_is_a_400(standin: StandIn) -> None:
     """int() of the header raised in the handler thread: the client got its connection
     closed with no reply, where Google's front end answers 400."""

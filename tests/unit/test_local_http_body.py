@@ -163,3 +163,30 @@ def test_transfer_encoding_wins_over_content_length_and_the_connection_closes() 
     assert request.close_connection
     plain = handler(CHUNKED_HELLO, ("Transfer-Encoding", " chunked "))
     assert read_body(plain) == b"hello" and not plain.close_connection
+
+
+def test_a_body_that_stops_coming_is_a_408_after_the_timeout_not_a_held_thread() -> None:
+    """A client that announced 10 bytes, sent 3 and kept its connection open held the
+    handler thread forever (no timeout on the body's reads). Google's front end answers
+    408 "Your client has taken too long to issue its request."; the connection closes and
+    its timeout is back as it was for the reply. A body that comes is read as before."""
+    import socket
+
+    client, server = socket.socketpair()
+    with client, server, server.makefile("rb") as rfile:
+        request = handler(b"", ("Content-Length", "10"))
+        request.rfile, request.connection = rfile, server
+        client.sendall(b'{"a')
+        started = time.monotonic()
+        with pytest.raises(StandInApiError) as refused:
+            read_body(request, timeout_s=0.2)
+        assert 0.15 < time.monotonic() - started < 2
+        assert refused.value.code == 408 and "too long" in str(refused.value)
+        assert request.close_connection and server.gettimeout() is None
+    client, server = socket.socketpair()
+    with client, server, server.makefile("rb") as rfile:
+        request = handler(b"", ("Content-Length", "8"))
+        request.rfile, request.connection = rfile, server
+        client.sendall(b'{"a": 1}')
+        assert read_body(request, timeout_s=0.2) == b'{"a": 1}'
+        assert not request.close_connection and server.gettimeout() is None
