@@ -80,12 +80,13 @@ def read_body(handler: BaseHTTPRequestHandler, timeout_s: float | None = None) -
     Raises:
         StandInApiError: 400 for a ``Transfer-Encoding`` whose final coding is not
             chunked, 501 for a coding before it (:func:`_check_chunked`), 400 for a
-            length that is not decimal digits, a chunk size that
-            is not hexadecimal digits (``chunk-size = 1*HEXDIG``, an optional chunk-ext
-            after ``;``), or a body the client cut short (fewer bytes than its length, a
-            chunk without its CRLF, no last chunk and blank line): Google's front end
-            answers a malformed request 400. 413 for a body over :data:`MAX_BODY_BYTES`
-            (refused before it is read: a huge length no longer holds the thread). 408
+            length that is not decimal digits or Content-Length fields that differ, a
+            chunk size that is not hexadecimal digits (``chunk-size = 1*HEXDIG``, an
+            optional chunk-ext after ``;``), or a body the client cut short (fewer bytes
+            than its length, a chunk without its CRLF, no last chunk and blank line):
+            Google's front end answers a malformed request 400. 413 for a body over
+            :data:`MAX_BODY_BYTES` (refused before it is read: a huge length no longer
+            holds the thread). 408
             when the client sends nothing more for ``timeout_s`` (:data:`BODY_TIMEOUT_S`).
             The connection then closes, since where the next request starts is unknown.
     """
@@ -125,11 +126,20 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
             if not line:
                 raise _malformed(handler, "the chunked body ends before its last blank line")
         return b"".join(chunks)
-    text = (handler.headers.get("Content-Length") or "0").strip()
+    # RFC 9110 8.6: Content-Length = 1*DIGIT; fields that differ are an invalid length,
+    # which RFC 9112 6.3 answers 400 (the first alone was read: a smuggling vector)
+    lengths = {value.strip() for value in handler.headers.get_all("Content-Length") or ["0"]}
+    if len(lengths) > 1:
+        raise _malformed(handler, f"the request's Content-Length fields differ: {sorted(lengths)}")
+    text = lengths.pop()
     if not text.isascii() or not text.isdigit():
         raise _malformed(handler, "the request's body length is not a number")
-    _check_size(handler, int(text))
-    return _read_exactly(handler, int(text), "the body (Content-Length)") if int(text) else b""
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_BODY_BYTES)):  # over the limit; int() refuses 4300 digits
+        _check_size(handler, MAX_BODY_BYTES + 1)
+    length = int(digits)
+    _check_size(handler, length)
+    return _read_exactly(handler, length, "the body (Content-Length)") if length else b""
 
 
 def _check_chunked(handler: BaseHTTPRequestHandler, fields: list[str]) -> None:

@@ -190,3 +190,29 @@ def test_a_body_that_stops_coming_is_a_408_after_the_timeout_not_a_held_thread()
         client.sendall(b'{"a": 1}')
         assert read_body(request, timeout_s=0.2) == b'{"a": 1}'
         assert not request.close_connection and server.gettimeout() is None
+
+
+def test_content_length_fields_that_differ_or_are_empty_are_a_400() -> None:
+    """Only the first Content-Length field was read: "3" then "10" ran on 3 bytes and left
+    7 in the stream as the next request (RFC 9110 8.6: differing values are an invalid
+    length; RFC 9112 6.3: 400), and an empty one was taken as 0. Repeated equal values
+    are one length."""
+    for pairs in ([("Content-Length", "3"), ("Content-Length", "10")], [("Content-Length", "")]):
+        request = handler(b"abcdefghij", *pairs)
+        with pytest.raises(StandInApiError) as refused:
+            read_body(request)
+        assert refused.value.code == 400 and request.close_connection, pairs
+    same = handler(b"abc", ("Content-Length", "3"), ("Content-Length", " 3"))
+    assert read_body(same) == b"abc"
+    assert read_body(handler(b"", ("X-Other", "1"))) == b""  # no length: no body
+
+
+def test_a_content_length_of_thousands_of_digits_is_a_413_not_a_crash() -> None:
+    """int() refuses a string of over 4300 digits (ValueError): the stand-in answered 500
+    INTERNAL "stand-in error" instead of Google's 413 for a body over its limit. Leading
+    zeros are no length of their own."""
+    request = handler(b"hello", ("Content-Length", "9" * 5000))
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == 413 and request.close_connection
+    assert read_body(handler(b"hello", ("Content-Length", "0" * 5000 + "5"))) == b"hello"
