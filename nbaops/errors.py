@@ -61,6 +61,16 @@ class WarehouseError(AdapterError):
     """A warehouse (BigQuery or local DuckDB) call failed."""
 
 
+class ParameterValueError(WarehouseError):
+    """A query parameter's value does not convert to the type the query uses it as (a
+    ``STRING`` ``"notadate"`` compared with a ``DATE`` column): the caller's value, not the
+    warehouse, is at fault. ``name`` is the parameter."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class CloudRunError(AdapterError):
     """A Cloud Run Admin API call failed."""
 

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import json
 import operator
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +34,7 @@ from nbaops.adapters.duckdb_files import attached_file
 from nbaops.adapters.warehouse import QueryResult, check_rows, split_ref, utc_values
 from nbaops.clock import as_utc
 from nbaops.environment import typed
-from nbaops.errors import WarehouseError, first_line
+from nbaops.errors import ParameterValueError, WarehouseError, first_line
 
 if TYPE_CHECKING:
     from nbaops.bqschema.ddl import Statement
@@ -55,7 +56,32 @@ def _param_value(value: Any) -> Any:
 
 
 def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
+    name = _parameter_at_fault(exc)
+    if name is not None:
+        return ParameterValueError(name, f"query parameter @{name}: {first_line(exc)}")
     return WarehouseError(f"{what}: {first_line(exc)}")
+
+
+_CARETS = re.compile(r"( *)(\^+)")
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _parameter_at_fault(exc: BaseException) -> str | None:
+    """The parameter a DuckDB conversion error points at (its ``LINE n: ...`` context with
+    carets under ``$name``), else None. DuckDB casts a bound value to the type the query
+    uses it as only while the query runs (``EXPLAIN`` plans ``game_date = $d`` whatever
+    ``$d`` holds), so a value that cannot convert surfaces there, not in the dry run."""
+    if type(exc).__name__ != "ConversionException":
+        return None
+    lines = str(exc).splitlines()
+    for context, marks in zip(lines, lines[1:], strict=False):
+        head, sep, text = context.partition(": ")
+        carets = _CARETS.fullmatch(marks)
+        if sep and head.startswith("LINE ") and carets:
+            start = len(marks) - len(marks.lstrip()) - len(head) - len(sep)
+            found = _PARAMETER.fullmatch(text[start : start + len(carets.group(2))])
+            return found.group(1) if found else None
+    return None
 
 
 class DuckDBWarehouse:

@@ -4,8 +4,14 @@ The SQL goes through the same path as the checks: the warehouse adapter of the l
 profile transpiles BigQuery Standard SQL to the embedded engine (``nbaops.adapters
 .sql_dialect``), with named ``@parameters`` bound from ``--param name=value``. It is
 planned first (like a BigQuery dry run), so a syntax error, an unknown table or a
-missing parameter is bad input (exit 2) and nothing runs. Only queries (``SELECT`` /
-``WITH``) are accepted: the sandbox's data is rebuilt from its seed, not edited by hand.
+missing parameter is bad input (exit 2) and nothing runs. A ``--param`` value the query
+cannot convert to the type it uses it as (``d=notadate`` beside a DATE column) is bad input
+too (exit 2): BigQuery coerces a STRING parameter to DATE, DATETIME, TIME or TIMESTAMP and
+"if the parameter value can't be coerced successfully to the target type, an error is
+provided" (cloud.google.com/bigquery/docs/reference/standard-sql/conversion_rules,
+query parameter coercion); DuckDB converts it only while the read-only query runs. Only
+queries (``SELECT`` / ``WITH``) are accepted: the sandbox's data is rebuilt from its seed,
+not edited by hand.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import UsageError, first_line
+from nbaops.errors import ParameterValueError, UsageError, first_line
 from nbaops.report import nonfinite_name
 from nbaops.verdict import Verdict
 
@@ -184,8 +190,10 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
     """Plan, then run one query on the sandbox warehouse.
 
     Raises:
-        UsageError: empty SQL, not a query, more than one statement, or the query cannot
-            be planned (exit 2).
+        UsageError: empty SQL, not a query, more than one statement, the query cannot
+            be planned, or a ``--param`` value does not convert to the type the query
+            uses it as (``d=notadate`` beside a DATE column; DuckDB converts a bound value
+            only while running, where BigQuery's parameter coercion refuses it) (exit 2).
         WarehouseError: the query failed while running (exit 3).
     """
     from nbaops.sandbox.lifecycle import settings_for
@@ -222,7 +230,10 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
     started = time.perf_counter()
     # one row past the cap says there are more (3M generated rows took 1.2 GB and 24 s as
     # Python rows); the query runs as written (a wrapper renamed duplicate columns)
-    rows = warehouse.query(text, values, max_rows=MAX_ROWS + 1).rows
+    try:
+        rows = warehouse.query(text, values, max_rows=MAX_ROWS + 1).rows
+    except ParameterValueError as exc:  # read-only: the failed query changed nothing
+        raise UsageError(f"sandbox.sql: {exc}") from None
     columns = list(rows[0]) if rows else []
     took = time.perf_counter() - started
     return SqlReport(text, columns, rows[:MAX_ROWS], took, values, len(rows) > MAX_ROWS)

@@ -221,3 +221,35 @@ def test_sandbox_sql_prints_at_most_a_page_of_rows_and_says_so(sandbox: Context)
     # the query runs as written: a wrapper around it renamed duplicate columns (a, a_1)
     with pytest.raises(Exception, match="duplicate column names"):
         run_sql(sandbox, "SELECT 1 AS a, 2 AS a")
+
+
+@pytest.mark.parametrize("value", ["notadate", "2026-02-30", "5"])
+def test_sandbox_sql_param_the_query_cannot_convert_is_a_usage_error(
+    sandbox: Context,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+) -> None:
+    """``--param d=notadate`` beside a DATE column is bad input (exit 2, one line naming
+    the parameter), as BigQuery's parameter coercion refuses it; it exited 3 as a failed
+    warehouse query. A value in the data that does not convert is still the query's
+    failure (exit 3)."""
+    from invoke import Context as InvokeContext
+    from invoke.exceptions import Exit
+
+    from nbaops.cli.sandbox import sql as sql_task
+
+    monkeypatch.setenv("NBAOPS_HOME", str(sandbox.home))
+    query = "SELECT COUNT(*) AS n FROM `nba_raw.games` WHERE game_date = @d"
+    with pytest.raises(Exit) as info:
+        sql_task(InvokeContext(), query, param=[f"d={value}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nbaops: error: sandbox.sql: query parameter @d: ") and "\n" not in err
+    with pytest.raises(Exit) as info:
+        sql_task(
+            InvokeContext(),
+            "SELECT CAST(home_team AS DATE) AS d FROM `nba_raw.games` WHERE game_date > @d",
+            param=["d=2000-01-01"],
+        )
+    assert info.value.code == 3
