@@ -77,6 +77,20 @@ def _refuse_serving(info: ServiceInfo, to: str) -> None:
         raise UsageError(f"--to: revision {to!r} already serves 100% of {info.name}")
 
 
+def _recovery_may_settle_on(journal: Journal | None, to: str) -> bool:
+    """Whether recovering ``journal`` may move traffic, or make ``to`` the rollback an
+    interrupted one had done: only then can a ``--to`` naming the revision that serves 100%
+    now be more than bad input. No journal, a held deploy (nothing to recover), a deploy
+    killed before it changed the service or after it finished (recorded, not restored)
+    and an interrupted rollback (recorded, never routed back) leave traffic as it is; of
+    these, only a rollback whose own target is ``to`` makes ``to`` that rollback."""
+    if journal is None or journal.phase == "held":
+        return False
+    if journal.action == "rollback":
+        return journal.new_revision == to
+    return journal.mutated and journal.phase != "finished"
+
+
 def choose_target(
     ctx: Context, service: str, to: str | None, listed: list[RevisionInfo] | None = None
 ) -> tuple[RevisionInfo, str | None]:
@@ -325,10 +339,7 @@ def run_rollback(
             refuse(f"could not read its revisions and traffic to check --to ({exc})")
             raise
         _named_revision(listed, service, to)
-        pending = journal_of(info)
-        if pending is None or pending.phase == "held":
-            # no deploy to recover, so no recovery can move traffic off --to or make it
-            # the rollback an interrupted one had already done: serving 100% is final
+        if not _recovery_may_settle_on(journal_of(info), to):
             _refuse_serving(info, to)
     if force_unlock:
         try:

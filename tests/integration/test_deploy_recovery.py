@@ -851,3 +851,30 @@ def test_an_interrupted_rollback_of_a_held_deploy_gives_its_journal_back(
     rollback = run_rollback(dworld.context(), SERVICE)
     assert rollback.outcome == "success" and rollback.target == before
     assert JOURNAL_ANNOTATION not in dworld.service().annotations
+
+
+@pytest.mark.parametrize("killed", ["rollback-elsewhere", "deploy-before-any-change"])
+def test_rollback_to_the_serving_revision_over_a_journal_that_moves_nothing_changes_nothing(
+    dworld: DeployWorld, killed: str
+) -> None:
+    """``inv rollback --to X`` with X serving 100% over a killed rollback aimed elsewhere
+    that had not moved traffic, or a deploy killed before it changed the service: no
+    recovery can move traffic off X or make X the rollback that was done, so --to is bad
+    input. It ran the recovery first (the killed command's row, an alert, its journal
+    cleared) and then exited 2 'already serves 100%', the rule's "nothing changed" untrue.
+    Refused before anything changes; the next command recovers the journal."""
+    from nbaops.errors import UsageError
+
+    ctx = dworld.context()
+    serving = dworld.service().serving_revision or ""
+    if killed == "rollback-elsewhere":
+        serving, _target = crashed_rollback(dworld, moved=False)
+    else:
+        leave_lease(ctx, Journal.start("dead-deploy-1", "deploy", "old@ci", dworld.service()))
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    mark = len(dworld.requests())
+    with pytest.raises(UsageError, match="already serves 100%"):
+        run_rollback(dworld.context(), SERVICE, to=serving)
+    assert dworld.mutating(mark) == []
+    assert dworld.audit_rows() == [] and outbox(dworld) == []
+    assert journal_of(dworld.service()) is not None  # left for the next command to recover
