@@ -69,8 +69,9 @@ def nonfinite_name(value: float) -> str | None:
 
 def decimals(value: float, places: int) -> int:
     """``places`` decimals, or more (up to 9) when rounding ``value`` to them would land on
-    a whole number it is not (floating-point noise aside): thresholds are whole percents,
-    and a measured 94.996% shown as ``95.0%`` reads as meeting "< 95%"."""
+    a whole number it is not (floating-point noise aside): most thresholds are whole
+    percents, and a measured 94.996% shown as ``95.0%`` reads as meeting "< 95%" (the
+    others are passed to :func:`format_pct` / :func:`places_beside`)."""
     whole = round(value)
     if abs(value - whole) > 1e-9:
         for more in range(places, 10):
@@ -79,17 +80,26 @@ def decimals(value: float, places: int) -> int:
     return places
 
 
-def format_pct(value: float | None, digits: int = 1) -> str:
+def format_pct(value: float | None, *thresholds: float, digits: int = 1) -> str:
     """A measured share as a percentage (``54.2%``), ``-`` when unknown; more decimals when
-    ``digits`` would round it onto a whole percent it is not (thresholds are whole
-    percents): 0.5802 is ``58.02%``, not ``58.0%`` beside "hit rate <= 58.0%", 0.9496 is
-    ``94.96%``, not ``95.0%`` beside "< 95% (WARN)", 0.99995 is ``99.995%``, never
-    ``100.0%`` when something is missing. The checks and the regression gates both show
-    their measured percents with it."""
+    ``digits`` would round it onto a whole percent it is not, or onto or across one of the
+    ``thresholds`` (shares, as configured) it is judged against: 0.5802 is ``58.02%``, not
+    ``58.0%`` beside "hit rate <= 58.0%", 0.9496 is ``94.96%``, not ``95.0%`` beside
+    "< 95% (WARN)", 0.99995 is ``99.995%``, never ``100.0%`` when something is missing, and
+    0.52396 beside a 0.524 threshold is ``52.396%``, not ``52.4%``. The checks and the
+    regression gates both show their measured percents with it."""
     if value is None:
         return "-"
-    percent = 100 * value
-    return f"{percent:.{decimals(percent, digits)}f}%"
+    percent = as_percent(value)
+    places = places_beside(percent, *map(as_percent, thresholds), places=decimals(percent, digits))
+    return f"{percent:.{places}f}%"
+
+
+def as_percent(share: float) -> float:
+    """A share as a percent without the multiplication's floating-point noise (100 * 0.524
+    is 52.400000000000006, which a shown 52.4 is "below"): measured percents and the
+    thresholds they are compared with are rounded alike."""
+    return round(100 * share, 9)
 
 
 def places_beside(value: float, *thresholds: float, places: int) -> int:
@@ -119,13 +129,14 @@ def format_value(value: object) -> str:
     """A value as a report shows it: ``-`` for None; a float in four significant digits,
     more when four would round it onto a whole number it is not (94.996 is ``94.996``,
     never ``95`` beside "WARN < 95%": the checks store such a value unrounded for that),
-    and all of a value stored with at most six (:func:`round_beside` kept 0.58002 off a
-    0.58 ceiling and 0.049996 off a 0.05 alpha: ``.4g`` showed them as ``0.58``, ``0.05``)."""
+    and all of a value stored with at most eight (:func:`round_beside` kept 0.58002 off a
+    0.58 ceiling and 0.049996 off a 0.05 alpha: ``.4g`` showed them as ``0.58``, ``0.05``;
+    a coverage of 52.39996% beside a 52.4% threshold needs seven)."""
     if value is None:
         return "-"
     if isinstance(value, float):
         text = next(
-            (t for t in (f"{value:.{d}g}" for d in (4, 5, 6)) if float(t) == value),
+            (t for t in (f"{value:.{d}g}" for d in range(4, 9)) if float(t) == value),
             f"{value:.4g}",
         )
         if math.isfinite(value) and abs(value - round(value)) > 1e-9:  # not float noise

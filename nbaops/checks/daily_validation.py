@@ -337,16 +337,15 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             why = f"; chain broke at {broke_at}" if broke_at else ""
             message = f"{stage.title}: nothing to compare against: no {stage.base} on {day}{why}"
         else:
-            share, value = done / of, pct_value(done / of)
+            share, value = done / of, pct_value(done / of, fail_below, warn_below)
             verdict = below_tiers(share, fail_below, warn_below)
             note = ""
             if not due and verdict is Verdict.FAIL:  # short, but not late yet
                 verdict, note = Verdict.WARN, f"; not late yet: {pending}"
             if verdict is Verdict.FAIL and broke_at is None:
                 broke_at = stage.title
-            message = (
-                f"{stage.title}: {done} of {of} {stage.unit} ({format_pct(share)}, {verdict.value})"
-            )
+            shown = format_pct(share, fail_below, warn_below)
+            message = f"{stage.title}: {done} of {of} {stage.unit} ({shown}, {verdict.value})"
             message += note
         results.append(make(stage.name, stage.service, verdict, value, message, details))
     progress = state.summary() if state.in_progress else None

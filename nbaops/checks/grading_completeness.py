@@ -170,9 +170,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         )
     share = graded / predictions
     verdict = below_tiers(share, fail_below, warn_below)
+    shown = format_pct(share, fail_below, warn_below)
     message = (
-        f"graded {format_pct(share)} of {predictions} predictions for {len(rows)} finished "
-        f"game(s) in {window}"
+        f"graded {shown} of {predictions} predictions for {len(rows)} finished game(s) in {window}"
     )
     if no_box:
         message += f"; {len(no_box)} game(s) without box scores yet"
@@ -205,7 +205,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         verdict = Verdict.INCONCLUSIVE
         message += "; cannot tell yet whether those will be graded (phase 3 is late)"
     message += f" ({verdict.value})"
-    result = m.result(verdict, pct_value(share), message, details)
+    result = m.result(verdict, pct_value(share, fail_below, warn_below), message, details)
     result.findings = [
         Finding(
             f"{r['game_date']} {r['matchup']} graded {int(r['graded'])}/{int(r['predictions'])}"

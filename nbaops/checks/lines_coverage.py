@@ -188,8 +188,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         Verdict.WARN: f"< {pct(warn_below)}",
         Verdict.PASS: f">= {pct(warn_below)}",
     }[verdict]
+    shown = format_pct(coverage, fail_below, warn_below)
     message = (
-        f"{day_text}: coverage {format_pct(coverage)} {comparison} ({verdict.value}): "
+        f"{day_text}: coverage {shown} {comparison} ({verdict.value}): "
         f"{len(missing)} of {expected} players without a line; worst game {worst_game['matchup']} "
         f"{worst_game['with_line']}/{worst_game['expected']}"
     )
@@ -197,7 +198,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         # Players of those games are invisible to the ratio: never call that a clean PASS.
         verdict = worst([verdict, Verdict.WARN])
         message += f"; no feature rows for {', '.join(no_features)} (WARN)"
-    result = m.result(verdict, pct_value(coverage), message, details)
+    result = m.result(verdict, pct_value(coverage, fail_below, warn_below), message, details)
     result.findings = game_findings(per_game, missing, warn_below)
     return result
 
@@ -219,7 +220,8 @@ def game_findings(
             findings.append(Finding(f"{game['matchup']}: no feature rows (nothing expected)", True))
             continue
         share = game["with_line"] / game["expected"]
-        text = f"{game['matchup']} {game['with_line']}/{game['expected']} ({format_pct(share)})"
+        shown = format_pct(share, warn_below)
+        text = f"{game['matchup']} {game['with_line']}/{game['expected']} ({shown})"
         names = by_game.get(game["matchup"], [])
         if names:
             text += f" missing: {', '.join(names)}"

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbaops.checks.schedule_known import schedule_status, unknown_message
-from nbaops.report import decimals, format_pct
+from nbaops.report import as_percent, decimals, format_pct, round_beside
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -168,12 +168,13 @@ def pct(fraction: float) -> str:
     return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else format_pct(fraction)
 
 
-def pct_value(fraction: float) -> float:
+def pct_value(fraction: float, *thresholds: float) -> float:
     """A measured share as the percent a result's ``value`` holds (history stores it,
     ``value=`` shows it): two decimals, more when two would round onto a whole percent it
-    is not (94.996 → 94.996, not 95.0 beside "< 95% (WARN)")."""
-    value = fraction * 100
-    return round(value, decimals(value, 2))
+    is not (94.996 → 94.996, not 95.0 beside "< 95% (WARN)") or onto or across one of the
+    ``thresholds`` (shares) it is judged against (52.39996 beside 0.524, not 52.4)."""
+    value = as_percent(fraction)
+    return round_beside(value, *map(as_percent, thresholds), places=decimals(value, 2))
 
 
 def duration_text(window: dt.timedelta) -> str:

@@ -170,11 +170,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     details.update(hit_rate=round(rate, 4), lower_bound=round(low, 4), upper_bound=round(high, 4))
     summary = (
         f"{version} hit {format_pct(rate)} of {decided} graded picks over {len(days)} game day(s) "
-        f"{span}; {pct(level)} interval {format_pct(low)}-{format_pct(high)}"
+        f"{span}; {pct(level)} interval "
+        f"{format_pct(low, fail_below, warn_below)}-{format_pct(high)}"
     )
     if decided < min_bets:
         return m.too_little_data(
-            pct_value(low),
+            pct_value(low, fail_below, warn_below),
             f"{summary}; fewer than {min_bets} graded picks",
             details,
         )
@@ -182,4 +183,4 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     floor = fail_below if verdict is Verdict.FAIL else warn_below
     relation = "below" if verdict is not Verdict.PASS else "clears"
     message = f"{summary}; lower bound {relation} {pct(floor)} ({verdict.value})"
-    return m.result(verdict, pct_value(low), message, details)
+    return m.result(verdict, pct_value(low, fail_below, warn_below), message, details)

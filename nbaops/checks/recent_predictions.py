@@ -297,12 +297,14 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"{total_recent} predictions in the last {window_text} from {len(stated)} "
         f"batch(es) expecting {expected} per model: "
         + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
-        + f"; lowest {weakest} {format_pct(ratios[weakest])} ({verdict.value})"
+        + f"; lowest {weakest} {format_pct(ratios[weakest], fail_below, warn_below)} "
+        + f"({verdict.value})"
     )
-    result = m.result(verdict, pct_value(ratios[weakest]), message, details)
+    result = m.result(verdict, pct_value(ratios[weakest], fail_below, warn_below), message, details)
     result.findings = [
         Finding(
-            f"model {k}: {written.get(k, 0)}/{expected} expected ({format_pct(ratios[k])})",
+            f"model {k}: {written.get(k, 0)}/{expected} expected "
+            f"({format_pct(ratios[k], fail_below, warn_below)})",
             below_tiers(ratios[k], fail_below, warn_below) is not Verdict.PASS,
         )
         for k in models

@@ -147,9 +147,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     verdict = worst([v_mismatch, v_null])
     message = (
         f"{game_date}: {row['mismatched_rows']} of {shooting} rows where paint + "
-        f"mid-range + three-point attempts != FGA ({format_pct(mismatch_rate)}, "
-        f"{v_mismatch.value}); zone null rate {format_pct(null_rate)} ({v_null.value})"
+        f"mid-range + three-point attempts != FGA "
+        f"({format_pct(mismatch_rate, mm_fail, mm_warn)}, {v_mismatch.value}); "
+        f"zone null rate {format_pct(null_rate, nl_fail, nl_warn)} ({v_null.value})"
     )
     if verdict is not Verdict.PASS:
         details["examples"] = m.query(EXAMPLES, args)
-    return m.result(verdict, pct_value(max(mismatch_rate, null_rate)), message, details)
+    # the value is the worse rate: kept on its side of both rates' thresholds
+    value = pct_value(max(mismatch_rate, null_rate), mm_fail, mm_warn, nl_fail, nl_warn)
+    return m.result(verdict, value, message, details)

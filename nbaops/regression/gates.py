@@ -101,7 +101,7 @@ def hit_rate_floor(
             unit=f"({level}% lower bound)",
             message=f"{version}: {n} decided bets < {settings.min_bets}: too few to judge "
             f"(hit rate {format_pct(None if g is None else g.hit_rate)}, interval "
-            f"{format_pct(None if g is None else g.hit_low)}-"
+            f"{format_pct(None if g is None else g.hit_low, settings.hit_rate_floor)}-"
             f"{format_pct(None if g is None else g.hit_high)})",
             query=query,
             details={} if g is None else g.to_json(),
@@ -117,7 +117,8 @@ def hit_rate_floor(
         threshold=threshold,
         unit=f"({level}% lower bound)",
         message=f"{version}: hit rate {format_pct(g.hit_rate)} on {g.decided} bets "
-        f"({g.pushes} pushes excluded); interval {format_pct(g.hit_low)}-{format_pct(g.hit_high)} "
+        f"({g.pushes} pushes excluded); interval {format_pct(g.hit_low, settings.hit_rate_floor)}-"
+        f"{format_pct(g.hit_high)} "
         f"{word} the floor; p = {format_p(g.p_vs_break_even)} vs break-even "
         f"{format_pct(metrics.break_even)}",
         query=query,
@@ -135,9 +136,10 @@ def _leak_evidence(metrics: Metrics, version: str, settings: RegressionSettings)
     if leak.rows < settings.min_bets:  # the statistical signatures need a sample (ADR 0006)
         return found
     if leak.exact_share is not None and leak.exact_share > settings.leakage.max_exact_share:
+        limit = settings.leakage.max_exact_share
         found.append(
-            f"{format_pct(leak.exact_share)} of predictions within 0.5 points of the actual "
-            f"(limit {format_pct(settings.leakage.max_exact_share)})"
+            f"{format_pct(leak.exact_share, limit)} of predictions within 0.5 points of the "
+            f"actual (limit {format_pct(limit)})"
         )
     if leak.corr_prediction is not None and leak.corr_line is not None:
         gain = leak.corr_prediction - leak.corr_line
@@ -182,17 +184,18 @@ def leakage(
             "too few graded predictions to judge the exact share and the correlations "
             f"({n} < {settings.min_bets}); none created after tip-off",
         )
+    exact = format_pct(leak.exact_share, settings.leakage.max_exact_share)
     if leak.corr_prediction is None or leak.corr_line is None:
         return result(
             Verdict.INCONCLUSIVE,
             None,
-            f"no exact-share signature ({format_pct(leak.exact_share)}), but the correlations "
+            f"no exact-share signature ({exact}), but the correlations "
             "cannot be computed (constant predictions, lines or outcomes): leakage not ruled out",
         )
     return result(
         Verdict.PASS,
         0,
-        f"no leakage signature (exact share {format_pct(leak.exact_share)}, corr "
+        f"no leakage signature (exact share {exact}, corr "
         f"{format_num(leak.corr_prediction)} vs line {format_num(leak.corr_line)})"
         + ("" if leak.with_timestamps else "; creation times unknown (see created_before_tipoff)"),
     )
@@ -221,7 +224,7 @@ def too_good_to_be_true(
             None if g is None else g.hit_rate,
             "too few decided bets to judge",
         )
-    rate = format_pct(g.hit_rate)
+    rate = format_pct(g.hit_rate, settings.hit_rate_ceiling)
     value = round_beside(g.hit_rate, settings.hit_rate_ceiling)
     if g.hit_rate <= settings.hit_rate_ceiling:
         return result(Verdict.PASS, value, f"hit rate {rate} is within the plausible range")
@@ -398,7 +401,7 @@ def _outcomes(metrics: Metrics, settings: RegressionSettings, query: str) -> Che
     else:
         verdict = Verdict.FAIL if share > limit else Verdict.WARN
         message = (
-            f"{n} of {total} rows ({format_pct(share)}) have no actual_points or prediction "
+            f"{n} of {total} rows ({format_pct(share, limit)}) have no actual_points or prediction "
             "and are not graded: " + ", ".join(f"{v}={k}" for v, k in sorted(missing.items()))
         )
     return CheckResult(

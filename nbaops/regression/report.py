@@ -425,7 +425,7 @@ def render_html(report: RegressionReport) -> str:
         f"<p>Source: {html.escape(report.source.label)}; {m.rows} graded predictions; "
         f"versions: {html.escape(', '.join(m.systems))}. Champion "
         f"<b>{html.escape(s.champion)}</b>, challenger <b>{html.escape(s.challenger)}</b>. "
-        f"Break-even at -110: {format_pct(m.break_even, 2)}. Intervals: Wilson "
+        f"Break-even at -110: {format_pct(m.break_even, digits=2)}. Intervals: Wilson "
         f"{int(round(100 * m.confidence_level))}%.</p>",
     ]
     if report.golden is not None:

@@ -166,3 +166,17 @@ def test_features_due_is_configurable_and_validated(
     assert early.verdict is Verdict.INCONCLUSIVE and f"on {TODAY} but only 0" in early.message
     with pytest.raises(ConfigError, match=r"lines_coverage.features_due: '1:30am' is not a time"):
         run_check(night.ctx, "lines_coverage", {"features_due": "1:30am"})
+
+
+def test_coverage_beside_a_non_whole_threshold_keeps_its_side_of_it(world: World) -> None:
+    """67/108 is 62.037%: beside a configured WARN at 62.04% it read "coverage 62.04% <
+    62.04% (WARN)" with value=62.04 (report.decimals only kept values off whole percents);
+    the text, the stored value and the game lines keep the decimals that show the side."""
+    games = world.games(TODAY, 6, players_per_team=9)  # 108 expected players
+    world.features(games)
+    world.lines(games, missing={games[0].game_id: 14, games[1].game_id: 14, games[2].game_id: 13})
+    result = run_check(world.ctx, "lines_coverage", {"fail_below": 0.5, "warn_below": 0.6204})
+    assert result.verdict is Verdict.WARN
+    assert result.threshold == "FAIL < 50%, WARN < 62.04%"
+    assert "coverage 62.037% < 62.04% (WARN)" in result.message, result.message
+    assert result.value == 62.037

@@ -197,6 +197,29 @@ def test_a_stored_percent_never_rounds_onto_a_whole_threshold(
 
 
 @pytest.mark.parametrize(
+    ("fraction", "thresholds", "shown", "stored"),
+    [
+        (0.52396, (0.524,), "52.396%", 52.396),  # was "52.4%" beside "WARN < 52.4%"
+        (0.5244, (0.524,), "52.44%", 52.44),  # above it, not "52.4%" on it
+        (0.524, (0.524,), "52.4%", 52.4),  # on it: shown on it
+        (0.5239996, (0.5, 0.524), "52.39996%", 52.39996),
+        (0.51, (0.5, 0.524), "51.0%", 51.0),  # away from both: as without thresholds
+    ],
+)
+def test_a_percent_never_rounds_onto_or_across_a_threshold_it_is_judged_against(
+    fraction: float, thresholds: tuple[float, ...], shown: str, stored: float
+) -> None:
+    """report.decimals kept a percent off whole numbers only: a configured 52.4% threshold
+    (lines_coverage warn_below: 0.524) was met by a shown "52.4%" that is 52.396%."""
+    from nbaops.checks.measure import pct_value
+    from nbaops.report import value_text
+
+    assert format_pct(fraction, *thresholds) == shown
+    assert pct_value(fraction, *thresholds) == stored
+    assert float(value_text(stored, "%").rstrip("%")) == stored  # value= shows it as stored
+
+
+@pytest.mark.parametrize(
     ("section", "words"),
     [
         # a window or sample of 0 made the check blind: PASS during a grading stall

@@ -244,6 +244,16 @@ def test_a_hit_rate_just_above_the_ceiling_is_not_shown_as_the_ceiling() -> None
     assert check.threshold.startswith("hit rate <= 58.0% ")
 
 
+def test_a_hit_rate_just_above_a_non_whole_ceiling_is_not_shown_as_the_ceiling() -> None:
+    """A ceiling of 58.5% (not a whole percent) and a hit rate of 58.52%: the WARN read
+    "hit rate 58.5% is above the target band" beside "hit rate <= 58.5%"."""
+    settings = replace(SETTINGS, hit_rate_ceiling=0.585)
+    check = _check(_run(_pair(5000, 0.53, 0.5852), settings), "too_good_to_be_true:v9")
+    assert check.verdict is Verdict.WARN
+    assert check.threshold.startswith("hit rate <= 58.5% ")
+    assert "hit rate 58.52% is above the target band" in check.message, check.message
+
+
 def test_a_stored_hit_rate_just_above_the_ceiling_does_not_round_onto_it() -> None:
     """11601 of 20001 is 0.580021: the stored value was round(rate, 4) = 0.58, the ceiling
     itself, on a WARN whose threshold reads "hit rate <= 58.0%"."""
