@@ -34,6 +34,7 @@ from nbaops import clock
 from nbaops.alerts.state import LEDGER_PREFIX  # alert-state rows in the history table
 from nbaops.clock import EASTERN
 from nbaops.errors import ConfigError
+from nbaops.report import places_beside
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
@@ -179,8 +180,10 @@ def assess(value: float, stats: Stats | None, settings: AnomalySettings) -> str 
     where = f"its median {_fmt(stats.median)} over the last {stats.game_days} game days"
     if math.isinf(score):
         return f"anomaly: {_fmt(value)} differs from {where} (history constant, MAD 0)"
+    # past k, never shown as k: a z of 3.507 is "3.51", not "3.5" beside "k 3.5"
+    sds = f"{abs(score):.{places_beside(abs(score), settings.k, places=1)}f}"
     return (
-        f"anomaly: {_fmt(value)} is {abs(score):.1f} robust SDs {direction} {where} "
+        f"anomaly: {_fmt(value)} is {sds} robust SDs {direction} {where} "
         f"(MAD {_fmt(stats.mad)}, k {settings.k:g})"
     )
 

@@ -59,6 +59,14 @@ def test_k_is_the_boundary() -> None:
     assert "above" in (assess(1.03, stats, SETTINGS) or "")  # z = +4.05
 
 
+def test_a_score_just_past_k_is_not_shown_as_k() -> None:
+    """0.918 is z = -3.507, past k = 3.5: the note read "3.5 robust SDs below ... (k 3.5)",
+    a score on the limit it must exceed; now "3.51"."""
+    note = assess(0.918, REFERENCE, SETTINGS) or ""
+    assert " is 3.51 robust SDs below " in note and "k 3.5)" in note, note
+    assert " is 23.6 robust SDs " in (assess(0.62, REFERENCE, SETTINGS) or "")
+
+
 def test_below_min_history_there_is_no_note() -> None:
     six_days = Stats(median=0.965, mad=0.01, samples=6, game_days=6)
     assert assess(0.10, six_days, SETTINGS) is None
