@@ -133,7 +133,11 @@ class SqlReport:
         return {
             "verdict": self.verdict.value,
             "sql": self.sql,
-            "params": {k: cell(v) for k, v in self.params.items()},
+            # as the scalars are written; an ARRAY's values a list of them (not its repr)
+            "params": {
+                k: [cell(i) for i in v] if isinstance(v, list) else cell(v)
+                for k, v in self.params.items()
+            },
             "columns": self.columns,
             "rows": [{k: _jsonable(v) for k, v in r.items()} for r in self.rows],
             "row_count": len(self.rows),

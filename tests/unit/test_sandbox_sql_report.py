@@ -133,3 +133,14 @@ def test_an_array_parameter_is_given_as_json() -> None:
     ]:
         with pytest.raises(UsageError, match=message.replace("[", "\\[")):
             parse_params([bad])
+
+
+def test_the_json_document_gives_an_array_parameter_as_a_list_of_its_values() -> None:
+    """``--param 'd=["2026-01-14"]' --json`` wrote "params": {"d": "[datetime.date(2026, 1,
+    14)]"}, Python's repr in a JSON document; a list of the values as scalars are written
+    (BigQuery's queryParameters give an ARRAY's values as a list, arrayValues)."""
+    from nbaops.sandbox.sql import parse_params
+
+    params = parse_params(['d=["2026-01-14", "2026-01-15"]', 's=["REAL"]', "n=3"])
+    doc = SqlReport("SELECT 1", [], [], 0.0, params).to_json()
+    assert doc["params"] == {"d": ["2026-01-14", "2026-01-15"], "s": ["REAL"], "n": "3"}
