@@ -119,6 +119,27 @@ def same_side(shown: float, value: float, threshold: float) -> bool:
     return (shown < threshold) == (value < threshold) and (shown > threshold) == (value > threshold)
 
 
+def format_p(value: float, alpha: float | None = None) -> str:
+    """A p-value for people: 3 significant digits, but never rounded up to 1, nor onto
+    or across the ``alpha`` it is judged against (0.049996 is ``0.049996`` beside
+    "p >= 0.05", not ``0.05``). The regression gates and the canary analysis show
+    their p-values with it.
+
+    ``0.99951`` would print as ``1`` with ``.3g``; a p-value of 1 claims certainty the test
+    never gives, so values just below 1 keep the digits that show it (``> 0.9999`` at most).
+    """
+    if value >= 1.0:
+        return "1"
+    if value > 0.9999:
+        return "> 0.9999"
+    if value >= 0.995:
+        return f"{value:.4f}"
+    text = f"{value:.3g}"
+    if alpha is not None and not same_side(float(text), value, alpha):
+        text = f"{value:.{places_beside(value, alpha, places=3)}f}"
+    return text
+
+
 def round_beside(value: float, *thresholds: float, places: int = 4) -> float:
     """``value`` rounded as :func:`places_beside` decides: a stored value keeps the side
     of each threshold it was judged against."""

@@ -34,7 +34,7 @@ from typing import Any
 from nbaops.canary import stats
 from nbaops.canary.settings import MetricSpec
 from nbaops.errors import first_line
-from nbaops.report import places_beside
+from nbaops.report import format_p, places_beside
 from nbaops.verdict import CheckResult, Verdict, worst
 
 
@@ -191,7 +191,7 @@ def judge(
     how = (
         f"{_fmt(spec.name, value_c)} vs {_fmt(spec.name, value_b)} "
         f"({_effect_text(spec, effect)}; "
-        f"{result.test} p={result.p_value:.3g}, alpha {alpha:g})"
+        f"{result.test} p={format_p(result.p_value, alpha)}, alpha {alpha:g})"
     )
     if worse and significant:
         verdict, text = Verdict.FAIL, f"canary significantly worse: {how}"

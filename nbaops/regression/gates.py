@@ -22,8 +22,8 @@ from typing import Any
 
 from nbaops.regression.metrics import Metrics, PairedComparison
 from nbaops.regression.settings import RegressionSettings
-from nbaops.regression.stats import format_num, format_p
-from nbaops.report import format_pct, places_beside, round_beside
+from nbaops.regression.stats import format_num
+from nbaops.report import format_p, format_pct, places_beside, round_beside
 from nbaops.verdict import CheckResult, Verdict
 
 SERVICE = "prediction-worker"

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.redact import redact
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
-from nbaops.regression.stats import format_num, format_p
-from nbaops.report import format_pct, value_text
+from nbaops.regression.stats import format_num
+from nbaops.report import format_p, format_pct, value_text
 from nbaops.verdict import CheckResult, Verdict, worst
 
 if TYPE_CHECKING:

@@ -11,8 +11,6 @@ import functools
 import math
 from dataclasses import dataclass
 
-from nbaops.report import places_beside, same_side
-
 BREAK_EVEN_MINUS_110 = 110.0 / 210.0  # 0.52381: win 100 for 110 risked
 
 
@@ -195,23 +193,3 @@ def _check_counts(k: int, n: int) -> None:
 
 def format_num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-
-def format_p(value: float, alpha: float | None = None) -> str:
-    """A p-value for people: 3 significant digits, but never rounded up to 1, nor onto
-    or across the ``alpha`` it is judged against (0.049996 is ``0.049996`` beside
-    "p >= 0.05", not ``0.05``).
-
-    ``0.99951`` would print as ``1`` with ``.3g``; a p-value of 1 claims certainty the test
-    never gives, so values just below 1 keep the digits that show it (``> 0.9999`` at most).
-    """
-    if value >= 1.0:
-        return "1"
-    if value > 0.9999:
-        return "> 0.9999"
-    if value >= 0.995:
-        return f"{value:.4f}"
-    text = f"{value:.3g}"
-    if alpha is not None and not same_side(float(text), value, alpha):
-        text = f"{value:.{places_beside(value, alpha, places=3)}f}"
-    return text

@@ -365,3 +365,14 @@ def test_the_check_names_the_deciding_metric_rounds_to_6_digits_and_skips_missin
     assert check.verdict is Verdict.FAIL and check.value == "error_rate"
     assert check.query == "q1"
     assert out.to_json()["metrics"][0]["canary"] == 0.0123457  # 100 / 8100, 6 digits
+
+
+def test_a_p_value_just_under_alpha_is_not_shown_as_alpha() -> None:
+    """p = 0.02248 under a configured alpha of 0.0225 FAILed as significant while the
+    message read "p=0.0225, alpha 0.0225" (three significant digits rounded it onto alpha);
+    it keeps its side, as the regression gates' p-values do (report.format_p)."""
+    spec = replace(ERR, margin=0.001)
+    result = judge(spec, Sample(n=10000, errors=40), Sample(n=10000, errors=60), alpha=0.0225)
+    assert result.verdict is Verdict.FAIL
+    assert result.p_value is not None and result.p_value < 0.0225
+    assert "p=0.022, alpha 0.0225)" in result.message, result.message

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from test_regression_gates import SETTINGS, _pair, _row, _run
 
-from nbaops.regression import stats
 from nbaops.regression.report import render_html
-from nbaops.regression.stats import format_p
+from nbaops.report import format_p
 
 
 def test_segment_rows_follow_bucket_order_not_text_order() -> None:
@@ -118,7 +117,7 @@ def test_report_files_mask_every_secret_fragment(
 
 
 def test_format_p_at_exactly_0_9999_shows_the_value() -> None:
-    assert stats.format_p(0.9999) == "0.9999"
+    assert format_p(0.9999) == "0.9999"
 
 
 def test_junit_stays_well_formed_when_a_version_holds_a_control_character() -> None:

@@ -10,7 +10,7 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
 from nbaops.regression import stats
-from nbaops.report import format_pct
+from nbaops.report import format_p, format_pct
 
 
 def test_break_even_at_minus_110() -> None:
@@ -199,4 +199,4 @@ def test_z_value_is_scipys_normal_quantile(level: float) -> None:
 def test_a_p_value_is_never_shown_on_the_alpha_it_is_judged_against(
     p: float, alpha: float | None, shown: str
 ) -> None:
-    assert stats.format_p(p, alpha) == shown
+    assert format_p(p, alpha) == shown
