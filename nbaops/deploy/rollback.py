@@ -105,14 +105,16 @@ def choose_target(
 
     Raises:
         UsageError: ``--to`` names an unknown or not-ready revision or the one serving
-            already; no previous ready revision exists.
+            already (unless recovering the service's journal may change that); no
+            previous ready revision exists.
     """
     info = ctx.cloudrun.get_service(service)
     serving = info.serving_revision
     revisions = ctx.cloudrun.list_revisions(service) if listed is None else listed
     if to:
         found = _named_revision(revisions, service, to)
-        _refuse_serving(info, to)
+        if not _recovery_may_settle_on(journal_of(info), to):  # (a dry run, before it)
+            _refuse_serving(info, to)
         return found, serving
     traffic = info.traffic_by_revision
     journal = journal_of(info)

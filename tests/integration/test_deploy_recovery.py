@@ -878,3 +878,19 @@ def test_rollback_to_the_serving_revision_over_a_journal_that_moves_nothing_chan
     assert dworld.mutating(mark) == []
     assert dworld.audit_rows() == [] and outbox(dworld) == []
     assert journal_of(dworld.service()) is not None  # left for the next command to recover
+
+
+def test_a_dry_run_rollback_to_the_target_an_interrupted_rollback_moved_to_is_planned(
+    dworld: DeployWorld,
+) -> None:
+    """``inv rollback --dry-run --to T`` where a killed rollback had moved 100% to T: the
+    real command recovers it and reports T as the rollback (exit 0); the dry run refused T
+    as bad input ('already serves 100%', exit 2). It plans, saying it would recover first,
+    and changes nothing."""
+    _serving, target = crashed_rollback(dworld, moved=True)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    mark = len(dworld.requests())
+    plan = run_rollback(dworld.context(), SERVICE, to=target, dry_run=True)
+    assert plan.outcome == "planned" and plan.target == target
+    assert any(n.startswith("would first recover: ") for n in plan.notes), plan.notes
+    assert dworld.mutating(mark) == [] and dworld.audit_rows() == []
