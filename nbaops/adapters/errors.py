@@ -131,6 +131,32 @@ def error_reason(exc: Any) -> str:
     return str(first.get("reason", "")) if isinstance(first, dict) else ""
 
 
+# google.rpc.ErrorInfo reason of a 403 for a token whose OAuth scopes do not cover the
+# method ("Request had insufficient authentication scopes."): the fix is the credentials'
+# scopes, not an IAM role (googleapis google/api/error_reason.proto: "the request is
+# [...] with an access token that is missing required scopes"). google-api-core reads it
+# from a REST reply's error.details into ``exc.reason`` (exceptions.from_http_response).
+SCOPE_INSUFFICIENT = "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+SCOPES_FIX = (
+    "the fix is the credentials' OAuth scopes, not an IAM role: use credentials with the "
+    "cloud-platform scope (`gcloud auth application-default login` grants it; a service "
+    "account key's or VM's credentials: request that scope)"
+)
+
+
+def error_info_reason(exc: Any) -> str:
+    """The ``google.rpc.ErrorInfo`` reason of a Google error ('' when none): google-api-core's
+    ``exc.reason``, else the ErrorInfo in the REST reply's ``error.details``."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
+    details = _reply_error(exc).get("details")
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("rpc.ErrorInfo"):
+            return str(detail.get("reason", ""))
+    return ""
+
+
 def error_status(exc: Any) -> str:
     """The ``error.status`` of a REST error reply (``ABORTED``, ``ALREADY_EXISTS``…)."""
     return str(_reply_error(exc).get("status", ""))
@@ -159,7 +185,8 @@ def google_call(
     An :class:`~nbaops.errors.AdapterError` raised by ``call`` itself passes unchanged.
 
     Raises:
-        CredentialsError: credentials missing or refused (401 included).
+        CredentialsError: credentials missing or refused (401 included), or a 403 whose
+            reason is :data:`SCOPE_INSUFFICIENT` (the token's scopes fall short).
         PermissionDeniedError: HTTP 403, unless its reason is a quota or rate limit
             (:data:`LIMIT_REASONS`: ``error``).
         NotFoundError: HTTP 404.
@@ -190,6 +217,11 @@ def google_call(
             raise error(
                 f"{where}: {limit} (HTTP 403 {reason}): {api_error_text(exc)}; "
                 "retry later, or raise the quota"
+            ) from exc
+        if error_info_reason(exc) == SCOPE_INSUFFICIENT:  # the token's scopes, not a role
+            raise kind(CredentialsError)(
+                f"{where}: the credentials' scopes do not cover this call "
+                f"(HTTP 403 {SCOPE_INSUFFICIENT}: {api_error_text(exc)}); {SCOPES_FIX}"
             ) from exc
         raise kind(PermissionDeniedError)(
             f"{where}: permission denied (HTTP 403): {api_error_text(exc)}"

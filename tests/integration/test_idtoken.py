@@ -727,7 +727,7 @@ def test_a_self_signed_jwt_whose_scopes_do_not_cover_iam_credentials_is_403(
     cover it, as does a list holding one of them."""
     from google.oauth2 import service_account
 
-    from nbaops.adapters.errors import PermissionDeniedError
+    from nbaops.adapters.errors import CredentialsError
     from nbaops.adapters.iamcredentials import generate_id_token
     from nbaops.adapters.logs import READ_SCOPE
 
@@ -742,13 +742,43 @@ def test_a_self_signed_jwt_whose_scopes_do_not_cover_iam_credentials_is_403(
         assert iam_standin.caller(standin.home, _self_signed(info, None, scope=scope)) == caller
     iam_accounts.grant(standin.home, TARGET, caller)
     key = service_account.Credentials.from_service_account_info(info, scopes=[READ_SCOPE])
-    with pytest.raises(PermissionDeniedError, match="insufficient authentication scopes"):
+    with pytest.raises(CredentialsError, match="insufficient authentication scopes"):
         generate_id_token(key, TARGET, AUDIENCE, endpoint=standin.url)
     key = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE_IAM])
     assert _claims(generate_id_token(key, TARGET, AUDIENCE, endpoint=standin.url))["aud"]
 
 
 SCOPE_IAM = "https://www.googleapis.com/auth/iam"
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_403_for_insufficient_scopes_says_the_fix_is_the_scopes_not_a_role(
+    standin: StandIn,
+) -> None:
+    """A 403 whose ErrorInfo reason is ACCESS_TOKEN_SCOPE_INSUFFICIENT was "permission
+    denied", and doctor advised granting a role: no role helps, the credentials' scopes
+    do (googleapis google/api/error_reason.proto). It is a credentials error naming the
+    reason and the scope fix; a 403 for a missing role stays "permission denied"."""
+    from google.oauth2 import service_account
+
+    from nbaops.adapters.errors import CredentialsError, PermissionDeniedError
+    from nbaops.adapters.iamcredentials import generate_id_token
+    from nbaops.adapters.logs import READ_SCOPE
+
+    info = _service_account_info(standin)
+    iam_accounts.grant(standin.home, TARGET, f"serviceAccount:{SA_EMAIL}")
+    key = service_account.Credentials.from_service_account_info(info, scopes=[READ_SCOPE])
+    with pytest.raises(CredentialsError) as refused:
+        generate_id_token(key, TARGET, AUDIENCE, endpoint=standin.url)
+    message = str(refused.value)
+    assert "permission denied" not in message and "\n" not in message
+    assert "HTTP 403 ACCESS_TOKEN_SCOPE_INSUFFICIENT" in message
+    assert "OAuth scopes, not an IAM role" in message and "cloud-platform" in message
+    assert not isinstance(refused.value, PermissionDeniedError)
+    iam_accounts.revoke(standin.home, TARGET, f"serviceAccount:{SA_EMAIL}")
+    key = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE_IAM])
+    with pytest.raises(PermissionDeniedError, match="permission denied"):
+        generate_id_token(key, TARGET, AUDIENCE, endpoint=standin.url)
 
 
 @pytest.mark.usefixtures("keyed")
