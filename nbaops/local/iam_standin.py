@@ -303,10 +303,19 @@ def _self_signed_principal(home: Path, token: str, method: str | None) -> str | 
     return f"serviceAccount:{email}"
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header ('' for none, or another
+    scheme). The scheme is case-insensitive (RFC 7235 2.1: "It uses a case-insensitive
+    token as a means to identify the authentication scheme"; RFC 6750 2.1's Bearer):
+    ``bearer x`` is a bearer token, a bare ``x`` is not."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def caller(home: Path, authorization: str | None, method: str | None = None) -> str:
     """The principal behind a bearer access token issued here, or 401 (403 for a
     self-signed JWT whose scopes do not cover IAM Credentials' RPC ``method``)."""
-    token = (authorization or "").removeprefix("Bearer ").strip()
+    token = bearer_token(authorization)
     claims = verify(home, token) if token else None
     if claims is None and token:
         principal = _self_signed_principal(home, token, method)
@@ -386,7 +395,7 @@ def invoker_denial(
     ``run.routes.invoke`` → 403. ``invokers``: the emails holding ``roles/run.invoker``
     (a service's private ``_invokers``); None = every authenticated caller.
     """
-    token = (authorization or "").removeprefix("Bearer ").strip()
+    token = bearer_token(authorization)
     if not token:
         return 403, "no ID token: the request has no Authorization: Bearer header"
     claims = verify(home, token)

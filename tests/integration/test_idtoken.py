@@ -287,6 +287,41 @@ def test_invoker_check_refuses_missing_or_wrongly_audienced_tokens(standin: Stan
     assert HealthProber(tokens, route=route).probe(AUDIENCE + "/health").status == 200
 
 
+def test_the_bearer_scheme_is_case_insensitive_and_required(standin: StandIn) -> None:
+    """ "Bearer " was matched case-sensitively: a client sending "bearer <token>" (RFC 7235
+    2.1: the scheme is case-insensitive) got 401 from IAM Credentials and 403 "no ID
+    token" from a service, while a bare token with no scheme at all was accepted."""
+    import urllib.error
+    import urllib.request
+
+    from google.auth.transport.requests import Request
+
+    creds = standin_user_credentials(standin.url)
+    creds.refresh(Request())  # type: ignore[no-untyped-call]
+    url = f"{standin.url}/v1/projects/-/serviceAccounts/{STANDIN_INVOKER}:generateIdToken"
+
+    def mint(authorization: str) -> int:
+        request = urllib.request.Request(
+            url,
+            data=json.dumps({"audience": AUDIENCE}).encode(),
+            headers={"Authorization": authorization, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                return int(reply.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert mint(f"bearer {creds.token}") == 200
+    assert mint(f"BEARER  {creds.token}") == 200
+    assert mint(str(creds.token)) == 401
+    assert mint(f"Basic {creds.token}") == 401
+    id_token = iam_standin.metadata_id_token(standin.home, AUDIENCE)
+    assert iam_standin.invoker_denial(standin.home, f"bearer {id_token}", [AUDIENCE]) is None
+    denial = iam_standin.invoker_denial(standin.home, id_token, [AUDIENCE])
+    assert denial is not None and denial[0] == 403
+
+
 def test_custom_audience_and_tag_urls(standin: StandIn) -> None:
     state = load_state(standin.home)
     full = service_name(STANDIN_PROJECT, STANDIN_REGION, "grading-service")
