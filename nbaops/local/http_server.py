@@ -82,8 +82,10 @@ def read_body(handler: BaseHTTPRequestHandler, timeout_s: float | None = None) -
             chunked, 501 for a coding before it (:func:`_check_chunked`), 400 for a
             length that is not decimal digits or Content-Length fields that differ, a
             chunk size that is not hexadecimal digits (``chunk-size = 1*HEXDIG``, an
-            optional chunk-ext after ``;``), or a body the client cut short (fewer bytes
-            than its length, a chunk without its CRLF, no last chunk and blank line):
+            optional chunk-ext after ``;``) or a chunk-size line over 1024 bytes, an
+            HTTP/1.0 request with a Transfer-Encoding, or a body the client cut short
+            (fewer bytes than its length, a chunk without its CRLF, no last chunk and
+            blank line):
             Google's front end answers a malformed request 400. 413 for a body over
             :data:`MAX_BODY_BYTES` (refused before it is read: a huge length no longer
             holds the thread). 408
@@ -115,7 +117,7 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
         _check_chunked(handler, transfer)
         chunks: list[bytes] = []
         total = 0
-        while size := _chunk_size(handler, rfile.readline(1024)):
+        while size := _chunk_size(handler, rfile.readline(_LINE_MAX)):
             total += size
             _check_size(handler, total)  # before the chunk is read
             chunks.append(_read_exactly(handler, size, "a chunk"))
@@ -151,10 +153,17 @@ def _check_chunked(handler: BaseHTTPRequestHandler, fields: list[str]) -> None:
     ``gzip, chunked`` body was taken as its compressed bytes); chunked "MUST NOT" be
     applied twice. With a ``Content-Length`` too, Transfer-Encoding wins and the connection
     closes after the reply (6.3: such a request may be smuggling). Google's front end's
-    own answers to these are not published.
+    own answers to these are not published. An HTTP/1.0 request carrying one is 400 too:
+    6.1, the server "MUST treat the message as if the framing is faulty, even if a
+    Content-Length is present, and close the connection" (HTTP/1.0 has no chunked coding:
+    a proxy may have passed the field on without decoding).
     """
     if handler.headers.get("Content-Length") is not None:
         handler.close_connection = True
+    major, _, minor = handler.request_version.removeprefix("HTTP/").partition(".")
+    if (int(major or 0), int(minor or 0)) < (1, 1):  # http.server checked the digits
+        why = f"Transfer-Encoding in an {handler.request_version} request (faulty framing)"
+        raise _malformed(handler, why)
     codings = [c.split(";", 1)[0].strip().lower() for f in fields for c in f.split(",")]
     codings = [c for c in codings if c]
     if not codings or codings[-1] != "chunked":
@@ -174,10 +183,13 @@ def _check_chunked(handler: BaseHTTPRequestHandler, fields: list[str]) -> None:
 # "+5", "1_0" and spaces around the digits
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[^\r\n]*)?\r?\n")
 _EOL = (b"\r\n", b"\n")
+_LINE_MAX = 1024  # bytes of a chunk-size line (chunk-ext included) the stand-in reads
 
 
 def _chunk_size(handler: BaseHTTPRequestHandler, line: bytes) -> int:
     match = _CHUNK_SIZE.fullmatch(line)
+    if match is None and len(line) >= _LINE_MAX and not line.endswith(b"\n"):
+        raise _malformed(handler, f"a chunk-size line is longer than {_LINE_MAX} bytes")
     if match is None:
         shown = line.rstrip(b"\r\n")[:40].decode("ascii", "backslashreplace")
         raise _malformed(handler, f"the chunk size {shown!r} is not hexadecimal digits")

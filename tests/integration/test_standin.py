@@ -357,6 +357,20 @@ def test_a_body_length_that_is_not_a_number_is_a_400(standin: StandIn) -> None:
     assert b"Connection: close" in reply
 
 
+def test_an_http_1_0_request_with_transfer_encoding_is_a_400_and_closes(
+    standin: StandIn,
+) -> None:
+    """RFC 9112 6.1: an HTTP/1.0 request carrying Transfer-Encoding has faulty framing
+    (400, the connection closed); it was read as chunked and run."""
+    reply = _raw_exchange(
+        standin,
+        b"POST /_standin/ping HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    )
+    assert b" 400 " in reply.split(b"\r\n", 1)[0], reply
+    assert b"Connection: close" in reply
+
+
 def test_a_chunked_body_is_read_like_a_sized_one(standin: StandIn) -> None:
     """A chunked body was never read: the request ran without it and its chunks were
     then parsed as the next request on the connection."""

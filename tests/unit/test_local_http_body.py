@@ -23,11 +23,15 @@ def fields(*pairs: tuple[str, str]) -> Message:
     return headers
 
 
-def handler(raw: bytes, *pairs: tuple[str, str]) -> types.SimpleNamespace:
-    """What read_body reads of a request handler: its stream, headers and keep-alive."""
+def handler(
+    raw: bytes, *pairs: tuple[str, str], version: str = "HTTP/1.1"
+) -> types.SimpleNamespace:
+    """What read_body reads of a request handler: its stream, headers, version and
+    keep-alive."""
     return types.SimpleNamespace(
         rfile=io.BytesIO(raw),
         headers=fields(*(pairs or [("Transfer-Encoding", "chunked")])),
+        request_version=version,
         close_connection=False,
     )
 
@@ -74,6 +78,36 @@ def test_a_chunk_size_that_is_not_hexadecimal_digits_is_a_400(size_line: bytes) 
         read_body(request)
     assert refused.value.code == 400 and "chunk size" in str(refused.value)
     assert request.close_connection
+
+
+def test_a_chunk_size_line_over_1024_bytes_is_a_400_that_says_so() -> None:
+    """A chunk-size line longer than the 1024 bytes read of it (a long chunk-ext) was
+    refused as "not hexadecimal digits", though its digits were fine: the message now
+    names the line's length. A line of 1023 bytes and its LF is read as before."""
+    long_line = b"5;ext=" + b"x" * 1100 + b"\r\n"
+    request = handler(long_line + b"hello\r\n0\r\n\r\n")
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == 400, refused.value
+    assert "longer than 1024 bytes" in str(refused.value)
+    assert "hexadecimal" not in str(refused.value) and request.close_connection
+    fits = b"5;e=" + b"x" * (1023 - 4) + b"\n"
+    assert len(fits) == 1024 and read_body(handler(fits + b"hello\r\n0\r\n\r\n")) == b"hello"
+
+
+@pytest.mark.parametrize("pairs", [[], [("Content-Length", "5")]], ids=["alone", "with-length"])
+def test_an_http_1_0_request_with_transfer_encoding_is_a_400(
+    pairs: list[tuple[str, str]],
+) -> None:
+    """RFC 9112 6.1: an HTTP/1.0 message carrying Transfer-Encoding must be treated as if
+    its framing is faulty, even with a Content-Length, and the connection closed; it was
+    read as chunked (HTTP/1.0 has no chunked coding)."""
+    request = handler(CHUNKED_HELLO, ("Transfer-Encoding", "chunked"), *pairs, version="HTTP/1.0")
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == 400 and "HTTP/1.0" in str(refused.value)
+    assert request.close_connection
+    assert read_body(handler(b"hello", ("Content-Length", "5"), version="HTTP/1.0")) == b"hello"
 
 
 def test_a_chunk_size_may_carry_extensions_after_whitespace_and_a_bare_lf() -> None:
