@@ -270,20 +270,50 @@ def service_conditions(
     latest_ready_revision and latest_created_revision"; as Knative's Service, Ready only
     when ConfigurationsReady and RoutesReady are (knative/serving
     pkg/apis/serving/v1/service_lifecycle.go). A traffic restore after a failed deploy
-    therefore ends in CONDITION_FAILED naming that revision, its routes ready.
+    therefore ends in CONDITION_FAILED naming that revision, its routes ready. Traffic
+    naming a revision that is not ready (a seeded one: an update refuses it,
+    :func:`unready_targets`) fails RoutesReady, as Knative's Route marks it
+    (``MarkRevisionFailed``: "Revision %q failed to become ready.").
     """
     if error is not None:
         failed = ready_condition(False, when, error)
         return failed, [failed]
     created = state["revisions"].get(svc.get("latestCreatedRevision") or "") or {}
     ready = next((c for c in created.get("conditions", []) if c.get("type") == "Ready"), None)
+    unready = unready_targets(state, svc["name"], svc.get("traffic") or [])
+    routes = ready_condition(not unready, when, revision_failed(unready[0]) if unready else "")
     if ready is not None and ready.get("state") != CONDITION_SUCCEEDED:
         why = f"Revision '{short(created['name'])}' is not ready and cannot serve traffic."
         failed = ready_condition(False, when, f"{why} {ready.get('message', '')}".strip())
-        routes = {**ready_condition(True, when), "type": "RoutesReady"}
-        return failed, [failed, routes, {**failed, "type": "ConfigurationsReady"}]
+        configs = {**failed, "type": "ConfigurationsReady"}
+        return failed, [failed, {**routes, "type": "RoutesReady"}, configs]
+    if unready:
+        configs = {**ready_condition(True, when), "type": "ConfigurationsReady"}
+        return routes, [routes, {**routes, "type": "RoutesReady"}, configs]
     ok = ready_condition(True, when)
     return ok, [ok]
+
+
+def revision_failed(revision: str) -> str:
+    """Knative's Route message for traffic naming a failed revision
+    (knative/serving pkg/apis/serving/v1/route_lifecycle.go, ``MarkRevisionFailed``)."""
+    return f"Revision '{revision}' failed to become ready."
+
+
+def unready_targets(
+    state: dict[str, Any], full_service: str, traffic: list[dict[str, Any]]
+) -> list[str]:
+    """REVISION targets naming a revision of ``full_service`` that exists and is not
+    ready (a failed deploy's): Knative's Route cannot assign their traffic
+    (AllTrafficAssigned false, reason RevisionMissing) and keeps serving what it served."""
+    prefix = f"{full_service}/revisions/"
+    return [
+        t["revision"]
+        for t in traffic
+        if int(t.get("type", 0) or 0) == TRAFFIC_REVISION
+        and prefix + str(t.get("revision")) in state["revisions"]
+        and not is_ready(state["revisions"][prefix + str(t.get("revision"))])
+    ]
 
 
 def _normalize(value: Any) -> Any:
@@ -526,7 +556,10 @@ def seed_services(home: Path, project: str, region: str, services: Sequence[Seed
             created = f"{full}/revisions/{short(last_template['revision'])}"
             # Ready only while the latest created revision is, as after any write
             terminal, conditions = service_conditions(
-                state, {"latestCreatedRevision": created}, None, last_time
+                state,
+                {"name": full, "latestCreatedRevision": created, "traffic": traffic},
+                None,
+                last_time,
             )
             state["services"][full] = {
                 "name": full,

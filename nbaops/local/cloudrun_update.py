@@ -29,11 +29,13 @@ from nbaops.local.cloudrun_state import (
     new_etag,
     not_found_service,
     ready_condition,
+    revision_failed,
     revision_index,
     revisions_of,
     service_conditions,
     short,
     template_changed,
+    unready_targets,
     validate_metadata,
     validate_traffic,
 )
@@ -215,6 +217,14 @@ def update_service(
             f"Revision '{missing[0]}' referenced in traffic not found. "
             "Set traffic to an existing revision."
         )
+    # a target naming a failed revision: the route cannot assign its traffic, the rollout
+    # fails and the service keeps serving what it served (Knative's MarkRevisionFailed;
+    # run.v2 Service.reconciling: a failed reconciliation leaves trafficStatuses "the
+    # state of the last serving revision"). Whether Cloud Run refuses it at once instead
+    # is not published.
+    unready = unready_targets(state, full_name, traffic)
+    if error is None and unready:
+        error = revision_failed(unready[0])
 
     for key in SETTABLE_SERVICE_FIELDS:
         if key == "template":

@@ -29,7 +29,15 @@ from nbaops.adapters.logs import LogReader, build_filter
 from nbaops.config import ProfileConfig
 from nbaops.errors import CloudRunError, LoggingError
 from nbaops.local.api_faults import clear_api_faults, set_api_fault
-from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
+from nbaops.local.cloudrun_state import (
+    CONDITION_FAILED,
+    CONDITION_SUCCEEDED,
+    SeedRevision,
+    SeedService,
+    load_state,
+    seed_services,
+    service_name,
+)
 from nbaops.local.log_store import append_entries
 from nbaops.local.standin import StandIn
 
@@ -393,6 +401,45 @@ def test_a_seeded_service_whose_latest_revision_failed_is_not_ready(
         [SeedService("grading-service", [SeedRevision("img:bad", ready=False), *revisions[:1]])],
     )
     assert cloudrun.get_service("grading-service").ready is True  # the latest is ready
+
+
+def test_traffic_to_a_failed_revision_is_not_routed_and_routes_are_not_ready(
+    standin: StandIn, local_profile: ProfileConfig, nbaops_home: Path
+) -> None:
+    """Traffic naming a revision that failed to become ready was applied and the service's
+    RoutesReady reported succeeded: a rollback to a failed deploy's revision "succeeded".
+    Knative's Route cannot assign that traffic (AllTrafficAssigned false, RevisionMissing:
+    "Revision %q failed to become ready.", knative/serving route_lifecycle.go), so the
+    rollout fails and the service keeps its traffic; a seeded service routed to such a
+    revision is not Ready, RoutesReady failed."""
+    cloudrun = CloudRun(
+        local_profile, standin.url, timeout_s=2.0, lro_timeout_s=10.0, retries=False,
+        sleep=lambda _s: None,
+    )  # fmt: skip
+    before = cloudrun.get_service("grading-service").traffic
+    set_api_fault(nbaops_home, "lro-fail", count=1)
+    with pytest.raises(CloudRunError, match="operation failed"):
+        cloudrun.deploy_revision("grading-service", image="z", labels={"commit-sha": NEW_SHA})
+    failed = cloudrun.get_service("grading-service").latest_created_revision or ""
+    with pytest.raises(CloudRunError, match=f"Revision '{failed}' failed to become ready"):
+        cloudrun.set_traffic("grading-service", [TrafficSplit(failed, 100)])
+    assert cloudrun.get_service("grading-service").traffic == before
+
+    good, bad = (
+        SeedRevision("img:good", name="grading-service-00001-aaa"),
+        SeedRevision("img:bad", ready=False, name="grading-service-00002-bbb"),
+    )
+    traffic = [(bad.name or "", 50, ""), (good.name or "", 50, "")]
+    seed = SeedService("grading-service", [bad, good], traffic=traffic)
+    seed_services(nbaops_home, STANDIN_PROJECT, STANDIN_REGION, [seed])
+    info = cloudrun.get_service("grading-service")
+    assert info.ready is False and f"Revision '{bad.name}' failed to become ready" in info.message
+    full = service_name(STANDIN_PROJECT, STANDIN_REGION, "grading-service")
+    conditions = {
+        c["type"]: c["state"] for c in load_state(nbaops_home)["services"][full]["conditions"]
+    }
+    assert conditions["RoutesReady"] == CONDITION_FAILED
+    assert conditions["ConfigurationsReady"] == CONDITION_SUCCEEDED
 
 
 # ---------------------------------------------------------------- health
