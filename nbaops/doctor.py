@@ -110,7 +110,13 @@ class _Probe:
 
     def run(self, body: Callable[[_Probe], CheckResult]) -> CheckResult:
         """``body(self)``; an error it raises becomes FAIL (proved) or ERROR (undetermined)."""
-        from nbaops.adapters.errors import NotFoundError, PermissionDeniedError, UnreachableError
+        from nbaops.adapters.errors import (
+            SCOPES_FIX,
+            NotFoundError,
+            PermissionDeniedError,
+            ScopesInsufficientError,
+            UnreachableError,
+        )
 
         try:
             return body(self)
@@ -121,7 +127,13 @@ class _Probe:
         except NbaopsError as exc:
             verdict = Verdict.FAIL if exc.exit_code in (1, 2) else Verdict.ERROR
             message = _line(exc)
-            fix = NETWORK_FIX if isinstance(exc, UnreachableError) else self.fix
+            fix = (
+                NETWORK_FIX
+                if isinstance(exc, UnreachableError)
+                else SCOPES_FIX  # no role the check's own fix names would help
+                if isinstance(exc, ScopesInsufficientError)
+                else self.fix
+            )
             return self.result(verdict, message, fix=fix)
         except Exception as exc:  # a library surprise is still one line, never a traceback
             return self.result(Verdict.ERROR, f"{type(exc).__name__}: {_line(exc)}")

@@ -26,6 +26,11 @@ class CredentialsError(AdapterError):
     """No usable Google credentials (missing ADC, refresh refused)."""
 
 
+class ScopesInsufficientError(CredentialsError):
+    """The credentials' OAuth scopes do not cover the call (HTTP 403
+    ACCESS_TOKEN_SCOPE_INSUFFICIENT): the fix is the scopes, not an IAM role."""
+
+
 class PermissionDeniedError(AdapterError):
     """The caller is authenticated but lacks a permission (HTTP 403)."""
 
@@ -219,7 +224,7 @@ def google_call(
                 "retry later, or raise the quota"
             ) from exc
         if error_info_reason(exc) == SCOPE_INSUFFICIENT:  # the token's scopes, not a role
-            raise kind(CredentialsError)(
+            raise kind(ScopesInsufficientError)(
                 f"{where}: the credentials' scopes do not cover this call "
                 f"(HTTP 403 {SCOPE_INSUFFICIENT}: {api_error_text(exc)}); {SCOPES_FIX}"
             ) from exc

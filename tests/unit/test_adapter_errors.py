@@ -132,3 +132,28 @@ def test_the_preflight_names_the_network_only_for_an_api_it_did_not_reach() -> N
 
     assert probe_fix(failing(_refused())) == NETWORK_FIX
     assert probe_fix(failing(_gave_up(_unavailable()))) == "the check's own fix"
+
+
+def test_the_preflight_names_the_scopes_not_a_role_for_a_scope_refusal() -> None:
+    """A 403 ACCESS_TOKEN_SCOPE_INSUFFICIENT is a credentials error naming the scope fix,
+    but doctor's fix column still gave the check's own fix (for the ID-token check:
+    'grant yourself roles/iam.serviceAccountTokenCreator'), which no role satisfies."""
+    from google.api_core import exceptions as gexc
+    from google.rpc import error_details_pb2
+
+    from nbaops.adapters.errors import SCOPES_FIX, ScopesInsufficientError, google_call
+    from nbaops.doctor import _Probe
+
+    info = error_details_pb2.ErrorInfo(reason="ACCESS_TOKEN_SCOPE_INSUFFICIENT")
+
+    def call() -> None:
+        raise gexc.Forbidden("Request had insufficient authentication scopes.", error_info=info)
+
+    def body(_probe: _Probe) -> Any:
+        google_call("IAM Credentials", "generateIdToken", call, error=CloudRunError, typed=False)
+
+    result = _Probe("id_token", "*", "grant yourself a role", "generateIdToken").run(body)
+    assert result.details["fix"] == SCOPES_FIX
+    assert "scopes do not cover this call" in result.message
+    with pytest.raises(ScopesInsufficientError):
+        google_call("IAM Credentials", "generateIdToken", call, error=CloudRunError)
