@@ -59,6 +59,23 @@ def reader(home: Path, **kw: Any) -> MetricsReader:
     return MetricsReader(profile, endpoint=MonitoringServer.start(home, HOOKS).target, **kw)
 
 
+def per_minute(
+    home: Path, revision: str, start: dt.datetime = START, end: dt.datetime = NOW
+) -> Any:
+    """The one series of ``revision``'s requests summed per minute over (start, end]."""
+    (series,) = reader(home).list_time_series(
+        REQUEST_COUNT,
+        service=SERVICE,
+        revision=revision,
+        start=start,
+        end=end,
+        alignment_s=60,
+        aligner="ALIGN_DELTA",
+        reducer="REDUCE_SUM",
+    )
+    return series
+
+
 def counts(r: MetricsReader, revision: str) -> dict[str, float]:
     series = r.list_time_series(
         REQUEST_COUNT,
@@ -327,16 +344,7 @@ def test_a_canary_created_30s_ago_has_no_requests_yet(home: Path) -> None:
 def test_points_start_at_creation_and_stop_at_the_ingestion_delay(home: Path) -> None:
     created = NOW - dt.timedelta(minutes=6, seconds=30)
     _seed_new(home, created)
-    (series,) = reader(home).list_time_series(
-        REQUEST_COUNT,
-        service=SERVICE,
-        revision=NEW,
-        start=START,
-        end=NOW,
-        alignment_s=60,
-        aligner="ALIGN_DELTA",
-        reducer="REDUCE_SUM",
-    )
+    series = per_minute(home, NEW)
     starts = sorted(p.end - dt.timedelta(seconds=60) for p in series.points)
     assert starts[0] >= created  # the first whole minute after createTime
     # a minute is visible metrics_delay_s (150 s) after it ended: none after 16:56:30
@@ -466,16 +474,7 @@ def test_a_read_holds_the_points_that_end_in_start_exclusive_to_end_inclusive(
     half = dt.timedelta(seconds=30)
 
     def read(start: dt.datetime, end: dt.datetime) -> list[Any]:
-        (series,) = reader(home).list_time_series(
-            REQUEST_COUNT,
-            service=SERVICE,
-            revision=OLD,
-            start=start,
-            end=end,
-            alignment_s=60,
-            aligner="ALIGN_DELTA",
-            reducer="REDUCE_SUM",
-        )
+        series = per_minute(home, OLD, start, end)
         assert all(start < p.end <= end for p in series.points), [p.end for p in series.points]
         return list(series.points)
 
@@ -500,16 +499,8 @@ def test_a_canary_round_reads_no_point_that_began_before_the_traffic_shift(home:
     out = analyse_canary(
         Ctx(), SERVICE, baseline=OLD, canary=NEW, settings=settings, now=NOW, since=shift
     )  # type: ignore[arg-type]
-    (series,) = reader(home).list_time_series(
-        REQUEST_COUNT,
-        service=SERVICE,
-        revision=NEW,
-        start=dt.datetime(2025, 1, 15, 16, 51, tzinfo=dt.UTC),  # the first minute after it
-        end=NOW - dt.timedelta(seconds=settings.ingestion_delay_s),
-        alignment_s=60,
-        aligner="ALIGN_DELTA",
-        reducer="REDUCE_SUM",
-    )
+    first = dt.datetime(2025, 1, 15, 16, 51, tzinfo=dt.UTC)  # the first minute after it
+    series = per_minute(home, NEW, first, NOW - dt.timedelta(seconds=settings.ingestion_delay_s))
     assert sorted(p.end.minute for p in series.points) == [52, 53, 54, 55, 56, 57]
     error_rate = next(m for m in out.metrics if m.name == "error_rate")
     assert error_rate.canary_sample == sum(p.value or 0 for p in series.points)

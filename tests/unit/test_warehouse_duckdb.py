@@ -1001,21 +1001,22 @@ def test_a_collation_and_rounding_mode_read_back_as_declared(tmp_path: Path) -> 
     # added by the DDL schema-apply runs (COLLATE 'und:ci' names no DuckDB collation)
     from nbaops.bqschema import ddl
 
+    def declare(now: list[dict[str, str]]) -> Any:
+        text = json.dumps(now)
+        (tmp_path / "proj" / "schemas" / "nba_ops" / "stakes.json").write_text(text)
+        declared = to_table_schema(decode_document("stakes.json", text.encode()))
+        assert declared is not None
+        return declared
+
     added = [*fields, {"name": "alias", "type": "STRING", "maxLength": "8", "collation": "und:ci"}]
-    text = json.dumps(added)
-    (tmp_path / "proj" / "schemas" / "nba_ops" / "stakes.json").write_text(text)
-    declared = to_table_schema(decode_document("stakes.json", text.encode()))
-    assert declared is not None
+    declared = declare(added)
     w.apply_ddl(ddl.add_column("nba_ops.stakes", declared.fields[-1]))
     live = live_schema(w.table_schema("nba_ops.stakes"), "nba_ops.stakes")
     assert not compare(live, declared, "nba_ops.stakes").changed
 
     # SET DATA TYPE STRING(12) COLLATE 'und:ci' (a widened maxLength) runs too
     added[-1]["maxLength"] = "12"
-    text = json.dumps(added)
-    (tmp_path / "proj" / "schemas" / "nba_ops" / "stakes.json").write_text(text)
-    declared = to_table_schema(decode_document("stakes.json", text.encode()))
-    assert declared is not None
+    declared = declare(added)
     w.apply_ddl(ddl.set_data_type("nba_ops.stakes", declared.fields[-1]))
     live = live_schema(w.table_schema("nba_ops.stakes"), "nba_ops.stakes")
     assert not compare(live, declared, "nba_ops.stakes").changed
