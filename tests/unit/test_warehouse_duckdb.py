@@ -113,6 +113,29 @@ ITEMS: dict[str, Any] = {
 }
 
 
+def _declare(fields: list[Any], edit: Path | None = None) -> Any:
+    """The table schema ``fields`` declare; with ``edit``, also written there (the schema
+    file changed, as before a schema-apply)."""
+    from nbaops.bqschema.parse import decode_document, to_table_schema
+
+    text = json.dumps(fields)
+    if edit is not None:
+        edit.write_text(text)
+    declared = to_table_schema(decode_document("t.json", text.encode()))
+    assert declared is not None
+    return declared
+
+
+def _live_as_declared(w: DuckDBWarehouse, ref: str, declared: Any) -> Any:
+    """The live schema of ``ref``, asserted to diff clean against ``declared``."""
+    from nbaops.bqschema.breaking import compare
+    from nbaops.bqschema.diff import live_schema
+
+    live = live_schema(w.table_schema(ref), ref)
+    assert not compare(live, declared, ref).changed
+    return live
+
+
 def test_nested_repeated_numeric_and_json_types_map_and_round_trip(tmp_path: Path) -> None:
     fields = [
         {"name": "id", "type": "STRING", "mode": "REQUIRED"},
@@ -954,9 +977,6 @@ def test_bignumeric_and_geography_read_back_as_declared_not_as_what_duckdb_holds
     they read back as FLOAT64 and STRING, so the local live diff reported FIELD_SAME_TYPE
     and FIELD_COERCIBLE_TYPE (breaking) for a table built from its own file, and the
     sandbox migration planned a rebuild on every run."""
-    from nbaops.bqschema.breaking import compare
-    from nbaops.bqschema.diff import live_schema
-    from nbaops.bqschema.parse import decode_document, to_table_schema
 
     fields = [
         {"name": "day", "type": "DATE"},
@@ -969,10 +989,7 @@ def test_bignumeric_and_geography_read_back_as_declared_not_as_what_duckdb_holds
     ]
     w = _one_table_project(tmp_path, "nba_ops.amounts", fields, partition="day")
     w.create_tables()
-    live = live_schema(w.table_schema("nba_ops.amounts"), "nba_ops.amounts")
-    declared = to_table_schema(decode_document("t.json", json.dumps(fields).encode()))
-    assert declared is not None
-    assert not compare(live, declared, "nba_ops.amounts").changed
+    live = _live_as_declared(w, "nba_ops.amounts", _declare(fields))
     assert [f.type for f in live.fields] == [
         *("DATE", "BIGNUMERIC", "BIGNUMERIC", "FLOAT64", "GEOGRAPHY", "STRUCT", "STRING")
     ]
@@ -981,9 +998,6 @@ def test_bignumeric_and_geography_read_back_as_declared_not_as_what_duckdb_holds
 def test_a_collation_and_rounding_mode_read_back_as_declared(tmp_path: Path) -> None:
     """DuckDB keeps neither: without the schema file's values a table built from its own
     file showed COLLATION_SAME and ROUNDING_MODE_SAME (breaking) in every local live diff."""
-    from nbaops.bqschema.breaking import compare
-    from nbaops.bqschema.diff import live_schema
-    from nbaops.bqschema.parse import decode_document, to_table_schema
 
     fields = [
         {"name": "day", "type": "DATE"},
@@ -992,34 +1006,23 @@ def test_a_collation_and_rounding_mode_read_back_as_declared(tmp_path: Path) -> 
     ]
     w = _one_table_project(tmp_path, "nba_ops.stakes", fields, partition="day")
     w.create_tables()
-    live = live_schema(w.table_schema("nba_ops.stakes"), "nba_ops.stakes")
-    declared = to_table_schema(decode_document("t.json", json.dumps(fields).encode()))
-    assert declared is not None
-    assert not compare(live, declared, "nba_ops.stakes").changed
+    live = _live_as_declared(w, "nba_ops.stakes", _declare(fields))
     assert live.field_map()["team"].collation == "und:ci"
 
     # added by the DDL schema-apply runs (COLLATE 'und:ci' names no DuckDB collation)
     from nbaops.bqschema import ddl
 
-    def declare(now: list[dict[str, str]]) -> Any:
-        text = json.dumps(now)
-        (tmp_path / "proj" / "schemas" / "nba_ops" / "stakes.json").write_text(text)
-        declared = to_table_schema(decode_document("stakes.json", text.encode()))
-        assert declared is not None
-        return declared
-
+    edit = tmp_path / "proj" / "schemas" / "nba_ops" / "stakes.json"
     added = [*fields, {"name": "alias", "type": "STRING", "maxLength": "8", "collation": "und:ci"}]
-    declared = declare(added)
+    declared = _declare(added, edit)
     w.apply_ddl(ddl.add_column("nba_ops.stakes", declared.fields[-1]))
-    live = live_schema(w.table_schema("nba_ops.stakes"), "nba_ops.stakes")
-    assert not compare(live, declared, "nba_ops.stakes").changed
+    _live_as_declared(w, "nba_ops.stakes", declared)
 
     # SET DATA TYPE STRING(12) COLLATE 'und:ci' (a widened maxLength) runs too
     added[-1]["maxLength"] = "12"
-    declared = declare(added)
+    declared = _declare(added, edit)
     w.apply_ddl(ddl.set_data_type("nba_ops.stakes", declared.fields[-1]))
-    live = live_schema(w.table_schema("nba_ops.stakes"), "nba_ops.stakes")
-    assert not compare(live, declared, "nba_ops.stakes").changed
+    _live_as_declared(w, "nba_ops.stakes", declared)
 
 
 def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_creates_them(
@@ -1030,9 +1033,6 @@ def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_cre
     where a created table has DOUBLE, and a RECORD's NOT NULL or described NUMERIC field
     DuckDB's bare DECIMAL(18, 3): the columns lost digits and never diffed clean."""
     from nbaops.bqschema import ddl
-    from nbaops.bqschema.breaking import compare
-    from nbaops.bqschema.diff import live_schema
-    from nbaops.bqschema.parse import decode_document, to_table_schema
 
     base = [{"name": "day", "type": "DATE"}]
     added = [
@@ -1045,10 +1045,7 @@ def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_cre
     w = _one_table_project(tmp_path, "nba_ops.spots", base, partition="day")
     w.create_tables()
     # the schema file gains the columns; schema-apply adds them to the existing table
-    text = json.dumps(base + added)
-    (tmp_path / "proj" / "schemas" / "nba_ops" / "spots.json").write_text(text)
-    declared = to_table_schema(decode_document("spots.json", text.encode()))
-    assert declared is not None
+    declared = _declare(base + added, tmp_path / "proj" / "schemas" / "nba_ops" / "spots.json")
     for field in declared.fields[1:]:
         w.apply_ddl(ddl.add_column("nba_ops.spots", field))
     w.execute("INSERT INTO `nba_ops.spots` (day, shot) VALUES (@d, STRUCT(1.123456789 AS x))",
@@ -1057,8 +1054,7 @@ def test_schema_apply_ddl_adds_columns_duckdb_holds_otherwise_as_the_catalog_cre
         {"x": Decimal("1.123456789")}  # NUMERIC's 9 decimals, not DECIMAL(18, 3)'s 3
     ]
     # the columns are what the catalog creates; the file's own table diffs clean
-    live = live_schema(w.table_schema("nba_ops.spots"), "nba_ops.spots")
-    assert not compare(live, declared, "nba_ops.spots").changed
+    _live_as_declared(w, "nba_ops.spots", declared)
 
 
 def test_schema_apply_adds_a_column_whose_default_is_a_typed_literal(tmp_path: Path) -> None:
