@@ -68,16 +68,13 @@ def nonfinite_name(value: float) -> str | None:
 
 
 def decimals(value: float, places: int) -> int:
-    """``places`` decimals, or more (up to 9) when rounding ``value`` to them would land on
-    a whole number it is not (floating-point noise aside): most thresholds are whole
-    percents, and a measured 94.996% shown as ``95.0%`` reads as meeting "< 95%" (the
-    others are passed to :func:`format_pct` / :func:`places_beside`)."""
+    """``places`` decimals, or more when rounding ``value`` to them would land on a whole
+    number it is not (floating-point noise aside; nine always do): most thresholds are
+    whole percents, and a measured 94.996% shown as ``95.0%`` reads as meeting "< 95%" (the
+    others are passed to :func:`format_pct` / :func:`places_beside`). The nearest whole
+    number is one more threshold for :func:`places_beside`."""
     whole = round(value)
-    if abs(value - whole) > 1e-9:
-        for more in range(places, 10):
-            if round(value, more) != whole:
-                return more
-    return places
+    return places if abs(value - whole) <= 1e-9 else places_beside(value, whole, places=places)
 
 
 def format_pct(value: float | None, *thresholds: float, digits: int = 1) -> str:
