@@ -33,6 +33,7 @@ from nbaops.bqschema.defaults import DefaultExpressionError
 from nbaops.bqschema.model import (
     CANONICAL_TYPES,
     CATEGORIES,
+    UNSET_ROUNDING_MODE,
     Field,
     Finding,
     Severity,
@@ -432,7 +433,15 @@ class _Comparer:
             self.violation("COLLATION_SAME", path, f"column {path} {change}", n.line)
         if o.rounding_mode != n.rounding_mode:
             change = f"roundingMode {o.rounding_mode or 'unset'} -> {n.rounding_mode or 'unset'}"
-            self.violation("ROUNDING_MODE_SAME", path, f"column {path} {change}", n.line)
+            # unset rounds ROUND_HALF_AWAY_FROM_ZERO (model.UNSET_ROUNDING_MODE, Google's
+            # RoundingMode reference): stating or dropping that mode rounds values as before
+            if (o.rounding_mode or UNSET_ROUNDING_MODE) == (n.rounding_mode or UNSET_ROUNDING_MODE):
+                self.result.notes.append(
+                    f"column {path} {change}: the same rounding (unset is "
+                    f"{UNSET_ROUNDING_MODE}); apply with `bq update`"
+                )
+            else:
+                self.violation("ROUNDING_MODE_SAME", path, f"column {path} {change}", n.line)
 
 
 def _same_default(old: str | None, new: str | None) -> bool:

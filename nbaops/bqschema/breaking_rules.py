@@ -139,9 +139,10 @@ _CATALOG = [
     Rule(
         "ROUNDING_MODE_SAME",
         E,
-        "A NUMERIC/BIGNUMERIC column's `roundingMode` changed, set or removed (none: the "
-        "table's default rounding mode): values written from now on round differently from the "
-        "ones already stored, which keep their rounding.",
+        "A NUMERIC/BIGNUMERIC column's `roundingMode` changed, set or removed: values written "
+        "from now on round differently from the ones already stored, which keep their "
+        "rounding. Unset rounds ROUND_HALF_AWAY_FROM_ZERO, so stating or removing that mode "
+        "is only a note.",
         "Keep the rounding mode; or waive it with a reason and apply it with `bq update` "
         "(tables.patch).",
         (CONSUMER,),

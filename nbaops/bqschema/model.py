@@ -95,6 +95,9 @@ ROUNDING_MODES = ("ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN")
 # TableFieldSchema.roundingMode's enum value 0 (bigquery v2 discovery document): no
 # rounding mode set, so the model holds it as None, as an absent roundingMode.
 ROUNDING_MODE_UNSPECIFIED = "ROUNDING_MODE_UNSPECIFIED"
+# How a column without a rounding mode rounds: "Unspecified will default to using
+# ROUND_HALF_AWAY_FROM_ZERO" (https://cloud.google.com/bigquery/docs/reference/rest/v2/RoundingMode).
+UNSET_ROUNDING_MODE = "ROUND_HALF_AWAY_FROM_ZERO"
 
 
 def canonical_type(type_name: str) -> str:

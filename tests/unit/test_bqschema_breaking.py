@@ -948,6 +948,38 @@ def test_rounding_mode_unspecified_is_the_unset_rounding_mode() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({}, {"roundingMode": "ROUND_HALF_AWAY_FROM_ZERO"}),
+        ({"roundingMode": "ROUND_HALF_AWAY_FROM_ZERO"}, {}),
+        (
+            {"roundingMode": "ROUNDING_MODE_UNSPECIFIED"},
+            {"roundingMode": "ROUND_HALF_AWAY_FROM_ZERO"},
+        ),
+    ],
+)
+def test_stating_or_dropping_the_default_rounding_mode_is_a_note_not_a_break(
+    before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """An unset roundingMode rounds ROUND_HALF_AWAY_FROM_ZERO ("Unspecified will default to
+    using ROUND_HALF_AWAY_FROM_ZERO", BigQuery REST reference, RoundingMode): writing that
+    mode out, or removing it, leaves every stored and future value rounded the same way.
+    It was ROUNDING_MODE_SAME, an error, in either direction."""
+    old = edit(lambda fs: col(fs, "price").update(before))
+    new = edit(lambda fs: col(fs, "price").update(after))
+    for a, b in ((old, new), (new, old)):
+        result = compare(schema(a), schema(b), "nba.t")
+        assert result.violations == [] and result.allowed == []
+        assert len(result.notes) == 1 and "price" in result.notes[0]
+        assert "ROUND_HALF_AWAY_FROM_ZERO" in result.notes[0]
+    # a mode that does round differently is still breaking
+    even = edit(lambda fs: col(fs, "price").update(roundingMode="ROUND_HALF_EVEN"))
+    assert [v.rule for v in compare(schema(new), schema(even), "nba.t").violations] == [
+        "ROUNDING_MODE_SAME"
+    ]
+
+
 def test_an_added_column_keeps_its_collation_and_rounding_mode_in_the_ddl() -> None:
     # ADD COLUMN carried only type, default and description: applied, the new column was
     # case-sensitive and rounded by the table's default, unlike its schema file
