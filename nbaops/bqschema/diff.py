@@ -266,11 +266,11 @@ def check_against_ref(
         line = entry_lines.get(table, 1)
         result.findings.append(lint_finding(shown(layout_rel), line, "LAYOUT_INVALID", message))
 
+    sides: list[_Sides] = []
     for rel in schema_paths:
-        path = shown(rel)
         new_schema: TableSchema | None = None
         if (root / rel).exists():
-            new_schema, errors = read_schema(path)
+            new_schema, errors = read_schema(shown(rel))
             if new_schema is None:
                 result.findings.extend(errors)
                 continue
@@ -281,7 +281,9 @@ def check_against_ref(
             old_schema = to_table_schema(old_doc)
             if old_schema is None:  # the base itself was broken: nothing to protect
                 continue
-        table = table_name_for(rel, new_schema or old_schema)
+        sides.append((rel, table_name_for(rel, new_schema or old_schema), old_schema, new_schema))
+    for rel, table, old_schema, new_schema in _across_moves(sides):
+        path = shown(rel)
         from_catalog = new_schema is not None and not new_schema.layout_known
         new_schema = _with_layout(new_schema, table, new_layouts)
         old_schema = _with_layout(old_schema, table, old_layouts)
@@ -297,6 +299,27 @@ def check_against_ref(
                 )
         result.tables.append(TableDiff(table, path, comparison, verdicts))
     return result
+
+
+# One schema file's table at the base and in the working tree: (path, table, old, new).
+_Sides = tuple[str, str, TableSchema | None, TableSchema | None]
+
+
+def _across_moves(sides: list[_Sides]) -> list[_Sides]:
+    """``sides`` with a table that left one file for another compared across the move: a
+    table resource is the table its ``tableReference`` names, whatever its path, so a
+    moved one is neither removed (at the old path) nor new (at the new one)."""
+    gone = {table: old for _, table, old, new in sides if old is not None and new is None}
+    arrived = {table for _, table, old, new in sides if old is None and new is not None}
+    moved = gone.keys() & arrived
+    out: list[_Sides] = []
+    for rel, table, old, new in sides:
+        if table in moved:
+            if new is None:
+                continue  # compared at the file it moved to
+            old = gone[table]
+        out.append((rel, table, old, new))
+    return out
 
 
 def _tables_without_schema(root: Path, schemas_dir: str, layouts: dict[str, Layout]) -> list[str]:

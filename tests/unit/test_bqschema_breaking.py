@@ -529,6 +529,32 @@ def test_history_table_removed_and_layout_changed(repo: Path) -> None:
     assert rules_of(check_against_ref(["schemas/tables.yaml"], today=TODAY)) == ["CLUSTER_SAME"]
 
 
+def test_history_a_table_resource_moved_to_another_file_is_the_same_table(repo: Path) -> None:
+    """A table resource is the table its tableReference names, whatever its path: moved
+    (git mv) it was TABLE_NO_DELETE at the old path and a new table, compared with nothing,
+    at the new one, so a column dropped in the move passed."""
+    resource = {
+        "tableReference": {"projectId": "p", "datasetId": "nba_raw", "tableId": "games"},
+        "schema": {"fields": BASE},
+    }
+    write(repo, "nba_analytics/games_resource.json", resource)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a table resource")
+    (repo / "schemas" / "raw").mkdir()
+    git(repo, "mv", "schemas/nba_analytics/games_resource.json", "schemas/raw/games.json")
+    moved = os.path.join("schemas", "raw", "games.json")
+    for given in ([], ["schemas/raw/games.json"]):
+        result = check_against_ref(given, today=TODAY)
+        assert result.all_findings == []
+        assert [(t.table, t.path) for t in result.tables if t.comparison.changed] == []
+    resource["schema"] = {"fields": edit(lambda f: f.remove(col(f, "tags")))}
+    write(repo, "raw/games.json", resource)
+    result = check_against_ref(["schemas/raw/games.json"], today=TODAY)
+    assert [(f.rule, f.path, f.column) for f in result.all_findings] == [
+        ("FIELD_NO_DELETE", moved, "tags")
+    ]
+
+
 def test_history_layout_findings_point_at_the_catalog_entry(repo: Path) -> None:
     # The change is in tables.yaml, not in the table's JSON: that is where the finding points
     # (an editor jumping to player_game_summary.json:1 would find nothing to undo).
