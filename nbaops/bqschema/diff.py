@@ -17,7 +17,7 @@ from typing import Any
 
 from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, judge
 from nbaops.bqschema.ddl import Statement
-from nbaops.bqschema.gitbase import GitBase
+from nbaops.bqschema.gitbase import GitBase, relative
 from nbaops.bqschema.lint import layout_problems
 from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
@@ -93,24 +93,29 @@ class DiffResult:
         return [s for t in self.tables for s in t.verdicts.plan]
 
 
-def _expand_given(given: list[str], root: Path, base: GitBase) -> list[str]:
-    """The named paths, a folder standing for the schema files below it. A path that is
-    neither in the working tree nor at the base is a typo: refused, not compared with
-    nothing and passed.
+def _expand_given(paths: Sequence[str], root: Path, base: GitBase | None) -> list[str]:
+    """The named paths relative to the repository ``root``, a folder standing for the
+    schema files below it. A path that is neither in the working tree nor at the base (None:
+    no commit yet) is a typo: refused, not compared with nothing and passed.
 
     Raises:
-        UsageError: a named path exists neither in the working tree nor at the base.
+        UsageError: a named path is outside the repository, or exists neither in the
+            working tree nor at the base.
     """
+    given = [relative(root, p) for p in paths]
     out: list[str] = []
     at_base: dict[str, bytes | None] | None = None
     for rel in given:
         where = root / rel
         if where.is_dir():
             below = {p.relative_to(root).as_posix() for p in schema_files(root, rel)}
-            below |= {p for p in base.list_files(rel) if is_schema_path(p)}
+            if base is not None:
+                below |= {p for p in base.list_files(rel) if is_schema_path(p)}
             out.extend(sorted(below))
             continue
         if not where.exists() and not where.is_symlink():
+            if base is None:
+                raise UsageError(f"{rel}: no such file in the working tree (no commit yet)")
             at_base = at_base if at_base is not None else base.read_many(given)
             if at_base.get(rel) is None and not base.list_files(rel):
                 raise UsageError(f"{rel}: no such file in the working tree or at {base.ref}")
@@ -204,8 +209,7 @@ def check_against_ref(
     def shown(rel: str) -> str:
         return os.path.relpath(root / rel)
 
-    given = [base.relative(p) for p in paths]
-    given = _expand_given(given, root, base)
+    given = _expand_given(paths, root, base)
     if schemas_dir and Path(schemas_dir).is_absolute():  # as sql-schema-refs takes it
         try:
             schemas_dir = Path(schemas_dir).resolve().relative_to(root.resolve()).as_posix()
@@ -346,7 +350,8 @@ def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, root: Path) -> 
     from nbaops.bqschema.lint import lint_paths
 
     if paths:
-        files = [p for p in paths if is_schema_path(p)]
+        given = _expand_given(paths, root, None)
+        files = [os.path.relpath(root / p) for p in given if is_schema_path(p)]
     else:
         files = sorted(os.path.relpath(p) for p in schema_files(root, schemas_dir))
     result = DiffResult(against=ref, findings=lint_paths(files))
@@ -426,7 +431,7 @@ def _at_ref(root: Path, ref: str) -> Callable[[str], bool]:
     def exists(table: str) -> bool:
         try:
             base = GitBase(Repo(root), ref)
-            rel = base.relative(schema_path(root, table))
+            rel = relative(base.root, schema_path(root, table))
             return base.read_many([rel]).get(rel) is not None
         except (GitError, UsageError):
             return False

@@ -15,6 +15,19 @@ from nbaops.errors import GitError, UsageError
 from nbaops.gitrepo import Repo
 
 
+def relative(root: Path, path: str | Path) -> str:
+    """``path`` (absolute or relative to the cwd) relative to the repository ``root``.
+
+    Raises:
+        UsageError: ``path`` is outside the repository.
+    """
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{path}: outside the repository {root}") from None
+
+
 class GitBase:
     """The files of one repository at one ref."""
 
@@ -26,14 +39,6 @@ class GitBase:
             self.sha = self.repo.resolve(ref)
         except GitError:
             raise UsageError(f"unknown git ref {ref!r} in {self.root}") from None
-
-    def relative(self, path: str | Path) -> str:
-        """``path`` (absolute or relative to the cwd) relative to the repository root."""
-        absolute = Path(os.path.abspath(path))
-        try:
-            return absolute.relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            raise UsageError(f"{path}: outside the repository {self.root}") from None
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """Content of each repository-relative path at the ref (None: not there).

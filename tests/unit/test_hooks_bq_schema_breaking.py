@@ -200,6 +200,27 @@ def test_a_first_commit_has_no_base_and_is_linted_only(
     assert main([SCHEMA, "--against", "origin/main"]) == 1
 
 
+def test_a_first_commit_takes_a_folder_and_refuses_a_missing_path_as_later_commits_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before the first commit a folder named no schema file ('0 schema file(s) linted',
+    # exit 0 over an invalid schema) and a typo was linted as FILE_UNREADABLE (exit 1);
+    # with a commit the folder stands for its schemas and the typo is bad usage (exit 2).
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = tmp_path / "new-svc"
+    (root / "schemas" / "nba_raw").mkdir(parents=True)
+    (root / SCHEMA).write_text(json.dumps([{"name": "bad name", "type": "STRING"}]))
+    git(root, "init", "-q", "-b", "main")
+    monkeypatch.chdir(root / "schemas")
+    assert main(["nba_raw"]) == 1
+    out = capsys.readouterr().out
+    assert "1 schema file(s) linted" in out
+    assert "nba_raw/games.json:1: FIELD_NAME_INVALID" in out
+    assert main(["nba_raw/gamez.json"]) == 2
+    assert "gamez.json: no such file in the working tree" in capsys.readouterr().err
+
+
 def test_an_unknown_ref_in_a_repository_with_commits_is_still_bad_usage(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
