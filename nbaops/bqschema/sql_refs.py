@@ -505,7 +505,8 @@ def check_paths(
     no paths means every file :func:`find_python_files` finds with ``globs``/``excludes``.
 
     Raises:
-        UsageError: a path or ``schemas_dir`` does not exist.
+        UsageError: a path or ``schemas_dir`` does not exist, or ``schemas_dir`` is not
+            a folder.
         ConfigError: a schema file or ``tables.yaml`` there is not usable (the one
             catalog loader, :func:`nbaops.table_catalog.load_catalog`, is strict).
     """
@@ -513,6 +514,8 @@ def check_paths(
     missing = [p for p in [*paths, str(schemas_dir)] if not os.path.exists(p)]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
+    if not os.path.isdir(schemas_dir):  # read as a folder of no schemas, every table unknown
+        raise UsageError(f"{schemas_dir}: not a folder")
     catalog = load_catalog(schemas=Path(schemas_dir))
     findings: list[Finding] = []
     for path in iter_python_files(paths):

@@ -48,6 +48,17 @@ def test_missing_paths_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["--bogus"]) == 2
 
 
+def test_a_schemas_dir_that_is_a_file_is_bad_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A file read as a folder of no schemas: every table in every query was reported
+    # unknown ('no schema file in schemas/'), exit 1, the typo never named.
+    src = tmp_path / "q.py"
+    src.write_text("def f(wh):\n    return wh.query('SELECT game_id FROM `nba_raw.games`')\n")
+    assert main([str(src), "--schemas-dir", str(src)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"sql-schema-refs: error: {src}: not a folder"]
+
+
 def test_subprocess_imports_no_google_client(tmp_path: Path) -> None:
     src = tmp_path / "q.py"
     src.write_text("def f(wh):\n    return wh.query('SELECT nope FROM `nba_raw.games`')\n")
