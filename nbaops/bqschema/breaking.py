@@ -226,6 +226,13 @@ def _same_shape(a: Field, b: Field) -> bool:
     return a.type == b.type and a.mode == b.mode and _params(a) == _params(b)
 
 
+def _policy_tagged(f: Field, prefix: str = "") -> list[str]:
+    """The dotted paths of ``f`` and of its sub-fields that carry a policy tag."""
+    path = prefix + f.name
+    own = [path] if f.policy_tags else []
+    return own + [p for sub in f.fields for p in _policy_tagged(sub, path + ".")]
+
+
 def _pair_renames(
     removed: list[tuple[int, Field]], added: list[tuple[int, Field]]
 ) -> list[tuple[Field, Field]]:
@@ -326,6 +333,12 @@ class _Comparer:
                     n.line,
                     "added: apply with `bq update` (tables.patch); DDL cannot add nested fields",
                 )
+                # DDL's column_schema has no policy tag (cloud.google.com/bigquery/docs/
+                # reference/standard-sql/data-definition-language#column_name_and_column_schema)
+                for tagged in _policy_tagged(n, prefix) if top else ():
+                    self.result.notes.append(
+                        f"column {tagged} policy tag: apply with `bq update` (DDL sets none)"
+                    )
         for key, (_, o) in old_map.items():
             if key in new_map:
                 self.field(o, new_map[key][1], prefix)

@@ -95,7 +95,8 @@ the column's full type (`ARRAY<NUMERIC(12, 2)>` for a REPEATED column) and its c
 An added column carries its `COLLATE '...'` and `OPTIONS (rounding_mode=..., description=...)`,
 and an added RECORD the same and `NOT NULL` on its sub-fields (BigQuery's column schema takes
 them on the fields of a STRUCT); a REPEATED column's collation gets a note to apply it with
-`bq update` instead (no `ARRAY<STRING COLLATE ...>` is built). The local warehouse
+`bq update` instead (no `ARRAY<STRING COLLATE ...>` is built), and so does an added column's
+(or its sub-fields') policy tag: DDL's column schema has none. The local warehouse
 keeps descriptions as DuckDB column comments (its dialect cannot run `SET OPTIONS` or keep
 `OPTIONS (description=...)` on `ADD COLUMN`), so there the description part is applied as
 `COMMENT ON COLUMN`; the sandbox's own migration after a schema edit does the same, and a

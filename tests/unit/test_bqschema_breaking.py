@@ -252,6 +252,27 @@ def test_policy_tag_no_delete() -> None:
     assert violations(edit(lambda f: col(f, "ssn").pop("policyTags"))) == ["POLICY_TAG_NO_DELETE"]
 
 
+def test_an_added_column_with_a_policy_tag_says_the_ddl_does_not_set_it() -> None:
+    """BigQuery's column_schema (DDL reference, column_name_and_column_schema) takes a
+    type, collation, default, NOT NULL and OPTIONS, no policy tag: schema-apply added a
+    tagged column (or a RECORD with a tagged sub-field) untagged, readable by every reader
+    of the table, and said nothing until the next live diff."""
+    tag = {"names": ["projects/p/locations/us/taxonomies/1/policyTags/9"]}
+
+    def adds(f: list[dict[str, Any]]) -> None:
+        f.append({"name": "dob", "type": "DATE", "policyTags": tag})
+        f.append({"name": "contact", "type": "RECORD",
+                  "fields": [{"name": "phone", "type": "STRING", "policyTags": tag}]})  # fmt: skip
+
+    result = compare(schema(BASE), schema(edit(adds)), "nba.t")
+    assert result.violations == []
+    assert [s.column for s in result.allowed] == ["dob", "contact"]
+    tagged = [n for n in result.notes if "policy tag" in n]
+    assert len(tagged) == 2
+    assert "dob" in tagged[0] and "contact.phone" in tagged[1]
+    assert all("bq update" in n for n in tagged)
+
+
 def test_description_change_is_allowed_with_ddl() -> None:
     new = edit(lambda f: col(f, "points").update(description="Points scored"))
     assert violations(new) == []
