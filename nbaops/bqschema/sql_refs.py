@@ -411,9 +411,7 @@ def _check_scope(
     if isinstance(expr, exp.Select):
         select_aliases = {s.alias.lower() for s in expr.expressions if isinstance(s, exp.Alias)}
         # UNNEST/table functions in FROM make unqualified names unresolvable here.
-        if any(
-            isinstance(j, (exp.Unnest, exp.Lateral)) for j in expr.find_all(exp.Unnest, exp.Lateral)
-        ):
+        if expr.find(exp.Unnest, exp.Lateral) is not None:
             all_known = False
     for col in _scope_columns(scope, exp):
         if col.find_ancestor(exp.Select) is not expr and isinstance(expr, exp.Select):
