@@ -16,8 +16,9 @@ _CATALOG = [
     Rule(
         "TABLE_NO_DELETE",
         E,
-        "A table's schema file was removed (a table resource moved to another file, its "
-        "`tableReference` unchanged, is the same table, compared across the move).",
+        "A table's schema file was removed, or a table resource's `tableReference` names "
+        "another table (one moved to another file, its `tableReference` unchanged, is the "
+        "same table, compared across the move).",
         "Keep the file until the table is dropped and no query reads it; waive with a "
         "reason and expiry to retire a table.",
         (CONSUMER,),

@@ -285,7 +285,12 @@ def check_against_ref(
             old_schema = to_table_schema(old_doc)
             if old_schema is None:  # the base itself was broken: nothing to protect
                 continue
-        sides.append((rel, table_name_for(rel, new_schema or old_schema), old_schema, new_schema))
+        table = table_name_for(rel, new_schema or old_schema)
+        was = table_name_for(rel, old_schema) if old_schema else table
+        if was != table:  # its tableReference names another table: one gone, one new
+            sides += [(rel, was, old_schema, None), (rel, table, None, new_schema)]
+        else:
+            sides.append((rel, table, old_schema, new_schema))
     for rel, table, old_schema, new_schema in _across_moves(sides):
         path = shown(rel)
         from_catalog = new_schema is not None and not new_schema.layout_known

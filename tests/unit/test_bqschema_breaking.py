@@ -574,6 +574,17 @@ def test_history_a_table_resource_moved_to_another_file_is_the_same_table(repo: 
     assert [(f.rule, f.path, f.column) for f in result.all_findings] == [
         ("FIELD_NO_DELETE", moved, "tags")
     ]
+    # A file whose tableReference now names another table no longer describes the first:
+    # it was compared as the new table with the old one's columns, the removal unreported.
+    git(repo, "rm", "-q", "-f", "schemas/raw/games.json")
+    git(repo, "checkout", "-q", "HEAD", "--", "schemas")
+    retargeted = {**resource, "schema": {"fields": BASE}}
+    retargeted["tableReference"] = {**resource["tableReference"], "tableId": "games_v2"}
+    write(repo, "nba_analytics/games_resource.json", retargeted)
+    result = check_against_ref([], today=TODAY)
+    assert [(f.rule, f.table) for f in result.all_findings] == [
+        ("TABLE_NO_DELETE", "nba_raw.games")
+    ]
 
 
 def test_history_layout_findings_point_at_the_catalog_entry(repo: Path) -> None:
