@@ -23,6 +23,7 @@ import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nbaops.bqschema import ddl
@@ -113,8 +114,6 @@ def _default_config() -> str | None:
     """``nbaops.yaml`` in the current folder or the nearest one above it, up to the
     repository root (the folder holding ``.git``): run from ``schemas/``, the hook still
     reads the waivers a run from the root reads."""
-    from pathlib import Path
-
     here = Path.cwd()
     for folder in (here, *here.parents):
         candidate = folder / "nbaops.yaml"
@@ -133,20 +132,14 @@ def load_rule_config(path: str | None) -> RuleConfig:
     Raises:
         ConfigError: the file is unreadable or invalid, or the section is.
     """
-    from nbaops.yaml_load import load_bounded
+    from nbaops.yaml_load import load_bounded, read_bounded
 
     if path is None:
         path = _default_config()
         if path is None:
             return RuleConfig()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: cannot read: not UTF-8 text") from None
-    data = load_bounded(text, path)  # the one YAML loader: limits, one-line errors
+    # the config's reader and loader: a regular file only, limits, one-line errors
+    data = load_bounded(read_bounded(Path(path)), path)
     if data is None:
         return RuleConfig()
     if not isinstance(data, Mapping):

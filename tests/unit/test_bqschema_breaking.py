@@ -438,7 +438,7 @@ def test_load_rule_config_from_yaml(tmp_path: Path) -> None:
     path.write_text("schema_rules: [\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_rule_config(str(path))
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="missing.yaml: config file not found"):
         load_rule_config(str(tmp_path / "missing.yaml"))
 
 

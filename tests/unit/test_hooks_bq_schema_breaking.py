@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,29 @@ def test_waiver_from_config_file(repo: Path, capsys: pytest.CaptureFixture[str])
     rules.write_text(rules.read_text().replace("2026-12-01", "2026-11-01"))
     assert main(["--config", str(rules), SCHEMA]) == 1
     assert "waiver expired on 2026-11-01" in capsys.readouterr().out
+
+
+def test_a_config_that_is_no_regular_file_is_refused_not_read_for_ever(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --config was read with open(): a FIFO nobody writes to blocked the commit for ever
+    # and /dev/zero was read until memory ran out (nbaops.yaml itself is read bounded).
+    fifo = repo / "rules.fifo"
+    os.mkfifo(fifo)
+    code = (
+        "from hooks.bq_schema_breaking import main\n"
+        f"raise SystemExit(main(['--config', {str(fifo)!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True,
+                          timeout=30, check=False)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"bq-schema-breaking: error: {fifo}: not a regular file, not a config file"
+    ]
+    big = repo / "big.yaml"
+    big.write_text("# " + "x" * (2 << 20) + "\n")
+    assert main(["--config", str(big)]) == 2
+    assert "larger than 1024 KiB" in capsys.readouterr().err
 
 
 def test_the_default_config_is_found_from_a_subfolder(
