@@ -208,10 +208,15 @@ def _params_narrowed(old: Field, new: Field) -> str | None:
     if new.precision is not None and new.type in ("NUMERIC", "BIGNUMERIC"):
         # INT64 (a coercion to NUMERIC/BIGNUMERIC) holds 19 integer digits, no fraction.
         old_p, old_s = (19, 0) if old.type == "INT64" else old.numeric_params()
+        # A BIGNUMERIC without parameters holds 76.76 digits (up to 5.78e38): a partial
+        # 39th integer digit that no BIGNUMERIC(P, S) holds (at most 10^(P-S) - 10^-S,
+        # TableFieldSchema.precision in the BigQuery REST reference).
+        partial = old.type == "BIGNUMERIC" and old.precision is None
         new_p, new_s = new.numeric_params()
-        if new_s < old_s or new_p - new_s < old_p - old_s:
+        if new_s < old_s or new_p - new_s < old_p - old_s + partial:
             was = f"{old.type} " if old.type != new.type else ""
-            return f"precision/scale {was}({old_p}, {old_s}) -> ({new_p}, {new_s})"
+            digits = "76.76" if partial else old_p
+            return f"precision/scale {was}({digits}, {old_s}) -> ({new_p}, {new_s})"
     return None
 
 

@@ -65,7 +65,9 @@ _CATALOG = [
         E,
         "A parameterized type was narrowed: maxLength added or lowered, NUMERIC/BIGNUMERIC "
         "precision or scale reduced, also together with a coercion (INT64 -> NUMERIC(3), "
-        "NUMERIC(10, 2) -> BIGNUMERIC(4, 1)). BigQuery only widens type parameters.",
+        "NUMERIC(10, 2) -> BIGNUMERIC(4, 1)), or any parameters on a BIGNUMERIC that had "
+        "none (its 76.76 digits reach 5.78e38; BIGNUMERIC(76, 38) stops below 10^38). "
+        "BigQuery only widens type parameters.",
         "Keep the wider parameters, or recreate the table.",
         (BIGQUERY,),
     ),

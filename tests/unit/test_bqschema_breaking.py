@@ -780,6 +780,23 @@ def test_the_same_numeric_type_spelled_two_ways_is_no_change(
     assert [s.kind for s in compare(ten, wider, "nba.t").allowed] == ["set_data_type"]
 
 
+def test_parameters_on_a_bignumeric_without_any_narrow_it() -> None:
+    """A BIGNUMERIC without parameters holds up to 5.78e38 (76.76 digits); BIGNUMERIC(76,
+    38), the widest parameters, stops below 10^38 (TableFieldSchema.precision: [-10^(P-S)
+    + 10^-S, 10^(P-S) - 10^-S]). Adding them was a widening with SET DATA TYPE to run."""
+    bare = schema([{"name": "amount", "type": "BIGNUMERIC"}])
+    widest = schema([{"name": "amount", "type": "BIGNUMERIC", "precision": "76", "scale": "38"}])
+    narrowed = compare(bare, widest, "nba.t")
+    assert [v.rule for v in narrowed.violations] == ["TYPE_PARAMS_NO_NARROW"]
+    assert "(76.76, 38) -> (76, 38)" in narrowed.violations[0].message
+    assert narrowed.allowed == []
+    widened = compare(widest, bare, "nba.t")
+    assert widened.violations == []
+    assert [s.sql for s in widened.allowed] == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `amount` SET DATA TYPE BIGNUMERIC"
+    ]
+
+
 def test_bignumeric_widens_only_to_float64() -> None:
     old = schema([{"name": "amount", "type": "BIGNUMERIC"}])
     to_float = compare(old, schema([{"name": "amount", "type": "FLOAT64"}]), "nba.t")
