@@ -363,13 +363,17 @@ def _source_columns(source: Any, catalog: Catalog, exp: Any, scope_cls: Any) -> 
 
 
 def _scope_columns(scope: Any, exp: Any) -> list[Any]:
-    """The scope's columns, plus the unqualified ones of HAVING and QUALIFY, which SQLGlot
-    leaves out (they may name a select alias: :func:`_check_scope` accepts those)."""
+    """The scope's columns, plus the unqualified ones of HAVING, QUALIFY and a ``* EXCEPT
+    (...)`` list, which SQLGlot leaves out (HAVING and QUALIFY may name a select alias:
+    :func:`_check_scope` accepts those)."""
     columns = list(scope.columns)
     seen = {id(c) for c in columns}
     expr = scope.expression
-    for clause in ("having", "qualify"):
-        node = expr.args.get(clause) if isinstance(expr, exp.Select) else None
+    if not isinstance(expr, exp.Select):
+        return columns
+    selected = [s.this if isinstance(s, exp.Column) else s for s in expr.expressions]
+    stars = [s for s in selected if isinstance(s, exp.Star)]  # * or t.*, with its EXCEPT
+    for node in (expr.args.get("having"), expr.args.get("qualify"), *stars):
         for col in node.find_all(exp.Column) if node is not None else ():
             if id(col) not in seen and col.find_ancestor(exp.Select) is expr:
                 seen.add(id(col))
@@ -435,6 +439,15 @@ def _check_scope(
             yield _at(
                 site, col, "SQL_UNKNOWN_COLUMN", f"unknown column {parts[0]} (not in {where})"
             )
+    # JOIN ... USING (a, b): each name is a column of the joined table (SQLGlot keeps them
+    # as identifiers, not columns of the scope)
+    for join in expr.args.get("joins") or () if isinstance(expr, exp.Select) else ():
+        joined = join.this.alias_or_name.lower()
+        for ident in join.args.get("using") or ():
+            cols = provided.get(joined)
+            if cols is not None and ident.name.lower() not in cols:
+                message = f"unknown column {ident.name} in {_describe(sources[joined], exp)}"
+                yield _at(site, ident, "SQL_UNKNOWN_COLUMN", message)
 
 
 def _describe(source: Any, exp: Any) -> str:

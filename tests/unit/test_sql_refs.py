@@ -192,6 +192,25 @@ def test_select_alias_may_be_used_in_order_by_but_not_invented() -> None:
     assert check("SELECT pts FROM `nba_analytics.player_game_summary` ORDER BY pts") != []
 
 
+def test_star_except_and_join_using_name_existing_columns() -> None:
+    # A query naming a missing column in * EXCEPT (...) or in JOIN ... USING (...) fails
+    # in BigQuery as any other unknown column does; SQLGlot's scope lists neither name,
+    # so neither was checked.
+    games = "`nba_raw.games` WHERE game_date = @d"
+    assert [f.split(":", 2)[2] for f in check(f"SELECT * EXCEPT (bogus) FROM {games}")] == [
+        "unknown column bogus (not in `nba_raw.games`)"
+    ]
+    assert check(f"SELECT * EXCEPT (game_id) FROM {games}") == []
+    joined = (
+        "SELECT g.game_id FROM `nba_raw.games` g JOIN `nba_analytics.player_game_summary` s "
+        "USING ({}) WHERE g.game_date = @d"
+    )
+    assert [f.split(":", 2)[2] for f in check(joined.format("game_id, bogus"))] == [
+        "unknown column bogus in `nba_analytics.player_game_summary`"
+    ]
+    assert check(joined.format("game_id, game_date")) == []
+
+
 def test_correlated_subquery_sees_the_outer_table() -> None:
     sql = (
         "SELECT game_id FROM `nba_raw.games` g WHERE EXISTS (SELECT 1 FROM "
