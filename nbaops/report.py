@@ -119,7 +119,8 @@ def same_side(shown: float, value: float, threshold: float) -> bool:
 def format_p(value: float, alpha: float | None = None) -> str:
     """A p-value for people: 3 significant digits, but never rounded up to 1, nor onto
     or across the ``alpha`` it is judged against (0.049996 is ``0.049996`` beside
-    "p >= 0.05", not ``0.05``). The regression gates and the canary analysis show
+    "p >= 0.05", not ``0.05``; 9.9996e-08 is ``9.9996e-08`` beside an alpha of 1e-07,
+    not ``1e-07`` nor ``0.000``). The regression gates and the canary analysis show
     their p-values with it.
 
     ``0.99951`` would print as ``1`` with ``.3g``; a p-value of 1 claims certainty the test
@@ -133,7 +134,11 @@ def format_p(value: float, alpha: float | None = None) -> str:
         return f"{value:.4f}"
     text = f"{value:.3g}"
     if alpha is not None and not same_side(float(text), value, alpha):
-        text = f"{value:.{places_beside(value, alpha, places=3)}f}"
+        if value >= 0.001:
+            text = f"{value:.{places_beside(value, alpha, places=3)}f}"
+        else:  # decimals would read 0.000 beside an alpha under 0.001: significant digits
+            shown = (f"{value:.{digits}g}" for digits in range(4, 18))  # 17 give it back
+            text = next(t for t in shown if same_side(float(t), value, alpha))
     return text
 
 

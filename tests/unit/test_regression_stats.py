@@ -194,6 +194,13 @@ def test_z_value_is_scipys_normal_quantile(level: float) -> None:
         (0.05, 0.05, "0.05"),
         (0.0123456, 0.05, "0.0123"),  # far from alpha: three significant digits
         (0.049996, None, "0.05"),  # no alpha to keep a side of
+        # a configured alpha below 0.001: decimals showed "0.000", significant digits keep
+        # the value and its side
+        (9.9996e-8, 1e-7, "9.9996e-08"),
+        (4.99996e-7, 5e-7, "4.99996e-07"),
+        (1.00004e-7, 1e-7, "1.00004e-07"),
+        (0.00049996, 0.0005, "0.00049996"),
+        (3e-8, 1e-7, "3e-08"),
     ],
 )
 def test_a_p_value_is_never_shown_on_the_alpha_it_is_judged_against(
