@@ -39,6 +39,7 @@ def evaluate(metrics: Metrics, settings: RegressionSettings, query: str = "") ->
                 verdict=Verdict.INCONCLUSIVE,
                 value=0,
                 threshold="> 0 graded predictions",
+                unit="predictions",
                 message="no graded predictions in the window: nothing to judge",
                 query=query,
             )
@@ -88,6 +89,7 @@ def hit_rate_floor(
         f"with >= {settings.min_bets} decided bets"
     )
     name = f"hit_rate_floor:{version}"
+    unit = f"share ({level}% lower bound)"  # 0.4663, beside a threshold shown as 45.0%
     if g is None or g.decided < settings.min_bets or g.hit_rate is None:
         n = 0 if g is None else g.decided
         return CheckResult(
@@ -98,7 +100,7 @@ def hit_rate_floor(
             if g is None or not g.decided
             else round_beside(g.hit_low, settings.hit_rate_floor),
             threshold=threshold,
-            unit=f"({level}% lower bound)",
+            unit=unit,
             message=f"{version}: {n} decided bets < {settings.min_bets}: too few to judge "
             f"(hit rate {format_pct(None if g is None else g.hit_rate)}, interval "
             f"{format_pct(None if g is None else g.hit_low, settings.hit_rate_floor)}-"
@@ -115,7 +117,7 @@ def hit_rate_floor(
         verdict=verdict,
         value=round_beside(g.hit_low, settings.hit_rate_floor),  # the interval's lower bound
         threshold=threshold,
-        unit=f"({level}% lower bound)",
+        unit=unit,
         message=f"{version}: hit rate {format_pct(g.hit_rate)} on {g.decided} bets "
         f"({g.pushes} pushes excluded); interval {format_pct(g.hit_low, settings.hit_rate_floor)}-"
         f"{format_pct(g.hit_high)} "
@@ -169,6 +171,7 @@ def leakage(
             verdict=verdict,
             value=value,
             threshold=threshold,
+            unit="signatures",
             message=f"{version}: {message}",
             query=query,
             details=details,
@@ -214,6 +217,7 @@ def too_good_to_be_true(
             verdict=verdict,
             value=value,
             threshold=threshold,
+            unit="share",  # 0.5802, beside a ceiling shown as 58.0%
             message=f"{version}: {message}",
             query=query,
         )
@@ -350,6 +354,7 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
             verdict=verdict,
             value=n_late,
             threshold="0 predictions created at or after the game's start",
+            unit="predictions",
             message=message,
             query=query,
         )
@@ -383,6 +388,7 @@ def _rows_gate(
         verdict=Verdict.FAIL if total else Verdict.PASS,
         value=total,
         threshold=threshold,
+        unit="rows",
         message=failing.format(listed) if total else passing,
         query=query,
         details=details or {},
@@ -410,6 +416,7 @@ def _outcomes(metrics: Metrics, settings: RegressionSettings, query: str) -> Che
         verdict=verdict,
         value=n,
         threshold=f"rows without an outcome: WARN > 0, FAIL > {format_pct(limit)}",
+        unit="rows",
         message=message,
         query=query,
     )
@@ -497,6 +504,7 @@ def _mae_check(
             verdict=Verdict.INCONCLUSIVE,
             value=c.mae_diff,
             threshold=threshold,
+            unit="points",
             message=f"{c.shared} shared predictions < {settings.min_paired_bets}: too few",
             query=query,
             details=details,
@@ -522,6 +530,7 @@ def _mae_check(
         verdict=verdict,
         value=round_beside(c.mae_diff, settings.mae_margin),
         threshold=threshold,
+        unit="points",
         message=message,
         query=query,
         details=details,

@@ -338,13 +338,32 @@ def test_floor_fails_when_the_lower_bound_is_below_it() -> None:
     assert _check(_run(_pair(2000, 0.49, 0.49)), "hit_rate_floor:v8").verdict is Verdict.PASS
 
 
+def test_every_gate_value_states_its_unit() -> None:
+    """A gate stores a hit rate as a share (0.5802) beside a threshold shown in percent
+    ("hit rate <= 58.0%"); without a unit, the JSON and the terminal read "value=0.5802"
+    beside "58.0%", and a count beside "FAIL > 1.0%". Every measured value names its unit,
+    as every check's does (test_report_render: "a value is never shown without its unit")."""
+    rows = _pair(5000, 0.53, 0.5802)
+    rows.append({**_row(10**6, "v8", hit=True), "actual_points": None})
+    report = _run(rows)
+    units = {c.name: c.unit for c in report.checks}
+    assert units["too_good_to_be_true:v9"] == "share"
+    assert units["hit_rate_floor:v9"] == "share (95% lower bound)"
+    assert units["mae_vs_champion:v9>v8"] == "points"
+    assert units["outcomes_present"] == "rows"
+    for check in report.checks:
+        if isinstance(check.value, (int, float)):
+            assert check.unit, check.name
+    assert _run([]).checks[0].unit == "predictions"  # graded_predictions: 0
+
+
 def test_floor_uses_the_interval_not_the_point_estimate() -> None:
     # 51% on 500 bets: the point estimate is above 50%, the lower bound is not.
     report = _run(_pair(500, 0.51, 0.51), replace(SETTINGS, hit_rate_floor=0.5))
     check = _check(report, "hit_rate_floor:v8")
     # the value is the lower bound the threshold compares (~46.6%), not the 51% point
     assert check.value is not None and 0.46 < check.value < 0.5
-    assert check.unit == "(95% lower bound)" and "hit rate 51.0%" in check.message
+    assert check.unit == "share (95% lower bound)" and "hit rate 51.0%" in check.message
     assert check.verdict is Verdict.FAIL
 
 
