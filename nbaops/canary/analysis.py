@@ -34,7 +34,7 @@ from typing import Any
 from nbaops.canary import stats
 from nbaops.canary.settings import MetricSpec
 from nbaops.errors import first_line
-from nbaops.report import format_p, places_beside
+from nbaops.report import format_p, places_beside, same_side
 from nbaops.verdict import CheckResult, Verdict, worst
 
 
@@ -67,16 +67,27 @@ class MetricResult:
     baseline_sample: float | None = None
     canary_sample: float | None = None
     p_value: float | None = None
+    alpha: float | None = None  # what p_value was judged against
     margin: float | None = None
     query: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        rounded = {key: _round(getattr(self, key)) for key in ("baseline", "canary", "p_value")}
+        alpha = () if self.alpha is None else (self.alpha,)
+        rounded = {
+            "baseline": _round(self.baseline),
+            "canary": _round(self.canary),
+            "p_value": _round(self.p_value, *alpha),
+        }
         return {**asdict(self), "verdict": self.verdict.value, **rounded}
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else float(f"{value:.6g}")
+def _round(value: float | None, *thresholds: float) -> float | None:
+    """Six significant digits, or all of them when six would put ``value`` on or across a
+    threshold it was judged against (a p-value and its alpha)."""
+    if value is None:
+        return None
+    shown = float(f"{value:.6g}")
+    return shown if all(same_side(shown, value, t) for t in thresholds) else value
 
 
 @dataclass
@@ -123,7 +134,7 @@ class CanaryAnalysis:
         """A compact fixed-width table, one line per metric (terminal progress)."""
         lines = [f"{'metric':<16}{'baseline':>12}{'canary':>12}{'p':>11}  verdict"]
         for m in self.metrics:
-            p = "-" if m.p_value is None else f"{m.p_value:.3g}"
+            p = "-" if m.p_value is None else format_p(m.p_value, m.alpha)
             lines.append(
                 f"{m.name:<16}{_fmt(m.name, m.baseline):>12}{_fmt(m.name, m.canary):>12}"
                 f"{p:>11}  {m.verdict.value}"
@@ -200,7 +211,12 @@ def judge(
     else:
         verdict, text = Verdict.PASS, f"within the margin: {how}"
     return replace(
-        measured, verdict=verdict, message=text, test=result.test, p_value=result.p_value
+        measured,
+        verdict=verdict,
+        message=text,
+        test=result.test,
+        p_value=result.p_value,
+        alpha=alpha,
     )
 
 

@@ -376,3 +376,23 @@ def test_a_p_value_just_under_alpha_is_not_shown_as_alpha() -> None:
     assert result.verdict is Verdict.FAIL
     assert result.p_value is not None and result.p_value < 0.0225
     assert "p=0.022, alpha 0.0225)" in result.message, result.message
+
+
+def test_the_round_table_and_the_json_keep_the_p_value_off_alpha() -> None:
+    """The message kept p = 0.02248 off a 0.0225 alpha, but the round's progress table
+    printed it with three significant digits ('0.0225 FAIL') and the JSON stored it with
+    six, which round a p-value equally close onto the configured alpha it was judged by."""
+    spec = replace(ERR, margin=0.001)
+    base, canary = Sample(n=10000, errors=40), Sample(n=10000, errors=60)
+    result = judge(spec, base, canary, alpha=0.0225)
+    assert result.verdict is Verdict.FAIL
+    out = CanaryAnalysis("w-1", "w-2", "a/b", [result])
+    assert out.table()[1].split()[-2:] == ["0.022", "FAIL"], out.table()
+    p = result.p_value
+    assert p is not None
+    alpha = float(f"{p:.6g}")  # six significant digits of p: on alpha
+    assert alpha != p
+    near = judge(spec, base, canary, alpha=alpha)
+    stored = out.__class__("w-1", "w-2", "a/b", [near]).to_json()["metrics"][0]["p_value"]
+    assert (stored < alpha) == (p < alpha) and stored != alpha, (stored, alpha)
+    assert out.to_json()["metrics"][0]["p_value"] == float(f"{p:.6g}")  # far from alpha: 6
