@@ -165,10 +165,6 @@ def load_history(
     return history
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
-
-
 def assess(value: float, stats: Stats | None, settings: AnomalySettings) -> str | None:
     """The anomaly note for ``value`` against ``stats``, or None (normal or too little history)."""
     if stats is None or stats.game_days < settings.min_history:
@@ -177,14 +173,18 @@ def assess(value: float, stats: Stats | None, settings: AnomalySettings) -> str 
     if abs(score) <= settings.k:
         return None
     direction = "above" if score > 0 else "below"
-    where = f"its median {_fmt(stats.median)} over the last {stats.game_days} game days"
+    # four significant digits, more while the value would read as its median ("100
+    # differs from its median 100": a coverage of 99.996% against a constant 100%)
+    digits = next(d for d in range(4, 18) if f"{value:.{d}g}" != f"{stats.median:.{d}g}")
+    shown = f"{value:.{digits}g}"
+    where = f"its median {stats.median:.{digits}g} over the last {stats.game_days} game days"
     if math.isinf(score):
-        return f"anomaly: {_fmt(value)} differs from {where} (history constant, MAD 0)"
+        return f"anomaly: {shown} differs from {where} (history constant, MAD 0)"
     # past k, never shown as k: a z of 3.507 is "3.51", not "3.5" beside "k 3.5"
     sds = f"{abs(score):.{places_beside(abs(score), settings.k, places=1)}f}"
     return (
-        f"anomaly: {_fmt(value)} is {sds} robust SDs {direction} {where} "
-        f"(MAD {_fmt(stats.mad)}, k {settings.k:g})"
+        f"anomaly: {shown} is {sds} robust SDs {direction} {where} "
+        f"(MAD {stats.mad:.4g}, k {settings.k:g})"
     )
 
 

@@ -86,6 +86,22 @@ def test_constant_history_notes_any_different_value() -> None:
     assert assess(0.0, stats, SETTINGS) is None
 
 
+def test_the_note_never_shows_a_value_as_its_median() -> None:
+    """A coverage of 100% on every game day (MAD 0) and 99.996% today: the note read
+    "anomaly: 100 differs from its median 100" (four significant digits each); likewise a
+    tiny MAD made "0.95 is 5.4 robust SDs above its median 0.95". Both keep the digits that
+    tell them apart."""
+    constant = Stats(median=100.0, mad=0.0, samples=7, game_days=7)
+    note = assess(99.996, constant, SETTINGS) or ""
+    assert note.startswith("anomaly: 99.996 differs from its median 100 "), note
+    tiny = Stats(median=0.95, mad=1e-6, samples=7, game_days=7)
+    note = assess(0.950008, tiny, SETTINGS) or ""
+    assert note.startswith("anomaly: 0.95001 is 5.4 robust SDs above its median 0.95 "), note
+    assert "(MAD 1e-06, k 3.5)" in note
+    # the common case keeps four significant digits
+    assert (assess(0.918, REFERENCE, SETTINGS) or "").startswith("anomaly: 0.918 is ")
+
+
 def history(*, today_is_game_day: bool = True) -> History:
     days = [TODAY - dt.timedelta(days=2 * i) for i in range(8)]
     stats = {("lines_coverage", "phase4-processors"): REFERENCE}
