@@ -125,7 +125,7 @@ def render_terminal(report: RegressionReport, console: Console) -> None:
     m = report.metrics
     interval = f"{int(round(100 * m.confidence_level))}% interval"
     columns = ["version", "predictions", "bets", "pushes", "hit rate", interval]
-    columns += ["p vs 52.38%", "MAE", "bias", "PASS share"]
+    columns += [f"p vs {format_pct(m.break_even, digits=2)}", "MAE", "bias", "PASS share"]
     rows = _version_rows(report)
     emit(console, (report.title, "bold"), f": {report.source.label}, {m.rows} predictions")
     if is_table_console(console):

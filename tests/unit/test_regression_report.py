@@ -12,6 +12,7 @@ import pytest
 from test_regression_gates import SETTINGS, _pair, _row, _run
 
 from nbaops.regression.report import render_html
+from nbaops.regression.settings import RegressionSettings
 from nbaops.report import format_p
 
 
@@ -74,6 +75,21 @@ def test_plain_output_is_one_line_per_version_without_rich() -> None:
     assert "predictions 150, bets 150, pushes 0, hit rate 60.0%" in v8
     assert any(line.startswith("v9 (challenger): predictions 150") for line in lines)
     assert not any(ch in text for ch in "┏│━")
+
+
+def test_the_p_value_column_names_the_configured_break_even() -> None:
+    """The terminal's column read "p vs 52.38%" whatever regression.break_even said: at a
+    configured 50% the p-values were tests against 50%, headed as if against 52.38%."""
+    from nbaops.cli.plain import PlainConsole
+
+    def header(settings: RegressionSettings) -> str:
+        console = PlainConsole()
+        with console.capture() as captured:
+            _run(_pair(150, 0.6, 0.55), settings).render(console)  # type: ignore[arg-type]
+        return next(line for line in captured.get().splitlines() if line.startswith("v8 "))
+
+    assert ", p vs 50.00% " in header(replace(SETTINGS, break_even=0.5))
+    assert ", p vs 52.38% " in header(SETTINGS)
 
 
 def test_gate_values_are_what_their_thresholds_compare_with_the_unit_shown() -> None:
