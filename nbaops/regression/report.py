@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.redact import redact
 from nbaops.regression.metrics import GroupMetrics, Metrics, segment_order
-from nbaops.regression.stats import format_num
+from nbaops.regression.stats import BREAK_EVEN_MINUS_110, format_num
 from nbaops.report import format_p, format_pct, value_text
 from nbaops.verdict import CheckResult, Verdict, worst
 
@@ -418,6 +418,8 @@ def render_html(report: RegressionReport) -> str:
     gated = [v for v in (s.champion, s.challenger) if v in m.systems]
     systems = gated or m.systems
     verdict = report.verdict.value
+    # -110 odds only when that is what break_even is (it is configurable)
+    at_110 = " at -110" if m.break_even == BREAK_EVEN_MINUS_110 else ""
     out: list[str] = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>",
@@ -425,7 +427,7 @@ def render_html(report: RegressionReport) -> str:
         f"<p>Source: {html.escape(report.source.label)}; {m.rows} graded predictions; "
         f"versions: {html.escape(', '.join(m.systems))}. Champion "
         f"<b>{html.escape(s.champion)}</b>, challenger <b>{html.escape(s.challenger)}</b>. "
-        f"Break-even at -110: {format_pct(m.break_even, digits=2)}. Intervals: Wilson "
+        f"Break-even{at_110}: {format_pct(m.break_even, digits=2)}. Intervals: Wilson "
         f"{int(round(100 * m.confidence_level))}%.</p>",
     ]
     if report.golden is not None:

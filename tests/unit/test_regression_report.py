@@ -78,8 +78,9 @@ def test_plain_output_is_one_line_per_version_without_rich() -> None:
 
 
 def test_the_p_value_column_names_the_configured_break_even() -> None:
-    """The terminal's column read "p vs 52.38%" whatever regression.break_even said: at a
-    configured 50% the p-values were tests against 50%, headed as if against 52.38%."""
+    """The terminal's column read "p vs 52.38%" whatever regression.break_even said, and
+    the HTML "Break-even at -110": at a configured 50% the p-values were tests against
+    50%, headed as if against 52.38%."""
     from nbaops.cli.plain import PlainConsole
 
     def header(settings: RegressionSettings) -> str:
@@ -90,6 +91,11 @@ def test_the_p_value_column_names_the_configured_break_even() -> None:
 
     assert ", p vs 50.00% " in header(replace(SETTINGS, break_even=0.5))
     assert ", p vs 52.38% " in header(SETTINGS)
+    # the HTML said "Break-even at -110: 50.00%": -110 odds break even at 52.38% only
+    assert "Break-even: 50.00%." in render_html(
+        _run(_pair(150, 0.6, 0.55), replace(SETTINGS, break_even=0.5))
+    )
+    assert "Break-even at -110: 52.38%." in render_html(_run(_pair(150, 0.6, 0.55)))
 
 
 def test_gate_values_are_what_their_thresholds_compare_with_the_unit_shown() -> None:
