@@ -84,47 +84,42 @@ def hit_rate_floor(
 ) -> CheckResult:
     g = metrics.overall(version)
     level = int(round(100 * settings.confidence_level))
+    floor = settings.hit_rate_floor
     threshold = (
-        f"Wilson {level}% lower bound > {format_pct(settings.hit_rate_floor)} "
+        f"Wilson {level}% lower bound > {format_pct(floor)} "
         f"with >= {settings.min_bets} decided bets"
     )
-    name = f"hit_rate_floor:{version}"
-    unit = f"share ({level}% lower bound)"  # 0.4663, beside a threshold shown as 45.0%
-    if g is None or g.decided < settings.min_bets or g.hit_rate is None:
-        n = 0 if g is None else g.decided
+
+    def result(verdict: Verdict, message: str) -> CheckResult:
         return CheckResult(
-            name=name,
+            name=f"hit_rate_floor:{version}",
             service=SERVICE,
-            verdict=Verdict.INCONCLUSIVE,
-            value=None
-            if g is None or not g.decided
-            else round_beside(g.hit_low, settings.hit_rate_floor),
+            verdict=verdict,
+            # the interval's lower bound: what the threshold compares
+            value=None if g is None or not g.decided else round_beside(g.hit_low, floor),
             threshold=threshold,
-            unit=unit,
-            message=f"{version}: {n} decided bets < {settings.min_bets}: too few to judge "
-            f"(hit rate {format_pct(None if g is None else g.hit_rate)}, interval "
-            f"{format_pct(None if g is None else g.hit_low, settings.hit_rate_floor)}-"
-            f"{format_pct(None if g is None else g.hit_high)})",
+            unit=f"share ({level}% lower bound)",  # 0.4663, beside a threshold shown as 45.0%
+            message=f"{version}: {message}",
             query=query,
             details={} if g is None else g.to_json(),
         )
-    passed = g.hit_low > settings.hit_rate_floor
-    verdict = Verdict.PASS if passed else Verdict.FAIL
-    word = "clears" if passed else "does not clear"
-    return CheckResult(
-        name=name,
-        service=SERVICE,
-        verdict=verdict,
-        value=round_beside(g.hit_low, settings.hit_rate_floor),  # the interval's lower bound
-        threshold=threshold,
-        unit=unit,
-        message=f"{version}: hit rate {format_pct(g.hit_rate)} on {g.decided} bets "
-        f"({g.pushes} pushes excluded); interval {format_pct(g.hit_low, settings.hit_rate_floor)}-"
-        f"{format_pct(g.hit_high)} "
-        f"{word} the floor; p = {format_p(g.p_vs_break_even)} vs break-even "
-        f"{format_pct(metrics.break_even)}",
-        query=query,
-        details=g.to_json(),
+
+    if g is None or g.decided < settings.min_bets or g.hit_rate is None:
+        n = 0 if g is None else g.decided
+        return result(
+            Verdict.INCONCLUSIVE,
+            f"{n} decided bets < {settings.min_bets}: too few to judge "
+            f"(hit rate {format_pct(None if g is None else g.hit_rate)}, interval "
+            f"{format_pct(None if g is None else g.hit_low, floor)}-"
+            f"{format_pct(None if g is None else g.hit_high)})",
+        )
+    passed = g.hit_low > floor
+    return result(
+        Verdict.PASS if passed else Verdict.FAIL,
+        f"hit rate {format_pct(g.hit_rate)} on {g.decided} bets ({g.pushes} pushes excluded); "
+        f"interval {format_pct(g.hit_low, floor)}-{format_pct(g.hit_high)} "
+        f"{'clears' if passed else 'does not clear'} the floor; "
+        f"p = {format_p(g.p_vs_break_even)} vs break-even {format_pct(metrics.break_even)}",
     )
 
 
