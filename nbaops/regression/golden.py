@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import nba_data
+from nbaops.clock import as_utc
 from nbaops.errors import UsageError
 from nbaops.fsutil import atomic_target, write_text_atomic
 from nbaops.regression.scan import ident
@@ -242,8 +243,7 @@ def _canonical(value: Any) -> str:
     if isinstance(value, float):
         return repr(round(value, 6))
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(dt.UTC).isoformat()
+        return as_utc(value).isoformat()
     return str(value)
 
 

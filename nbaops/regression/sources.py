@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbaops.clock import as_utc
 from nbaops.errors import UsageError
 from nbaops.fsutil import input_file
 from nbaops.regression.metrics import OPTIONAL_COLUMNS, REQUIRED_COLUMN_TYPES, REQUIRED_COLUMNS
@@ -257,8 +258,7 @@ def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.isoformat()
+        return as_utc(value).isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
