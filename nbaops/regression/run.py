@@ -72,7 +72,8 @@ def _window(request: RegressionRequest, settings: RegressionSettings) -> tuple[d
     until = request.until or (clock.today_eastern() - dt.timedelta(days=1))
     since = request.since or (until - dt.timedelta(days=settings.window_days - 1))
     if since > until:
-        raise UsageError(f"--since {since} is after --until {until}")
+        named = f"--until {until}" if request.until else f"yesterday ({until}, US Eastern)"
+        raise UsageError(f"--since {since} is after {named}")
     return since, until
 
 

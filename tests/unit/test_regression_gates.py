@@ -545,6 +545,8 @@ def test_entry_point_from_file_exit_codes_and_printed_path(
             "--html and --junit name the same file",
         ),
         ({"since": dt.date(2024, 12, 2), "until": dt.date(2024, 12, 1)}, "is after"),
+        # without --until the message named an "--until" nobody gave
+        ({"since": dt.date(2999, 1, 1)}, "is after yesterday ("),
         ({"source": Path("/nonexistent/graded.csv")}, "file not found"),
         ({"source": Path("/dev/null")}, "--from: /dev/null is not a regular file"),
         ({"source": Path("/")}, "--from: / is a folder; give a file"),
