@@ -479,7 +479,9 @@ def _mcnemar_check(
         name=name,
         service=SERVICE,
         verdict=verdict,
-        value=round_beside(p, settings.alpha),  # what the threshold compares (gap in the message)
+        # what the threshold compares (the gap is in the message), never rounded onto
+        # alpha, nor up to a p-value of 1 it is not (report.format_p)
+        value=round_beside(p, settings.alpha, 1.0),
         threshold=threshold,
         unit="p-value",
         message=message,

@@ -150,6 +150,15 @@ def test_one_million_rows_synthetic_table_has_expected_shape() -> None:
 # --------------------------------------------------------------------------- gates
 
 
+def test_a_stored_p_value_just_below_one_is_not_stored_as_one() -> None:
+    """A challenger far better than its champion: p(worse) = 0.9999997 was stored as 1
+    (four decimals) beside a message reading "p(worse) = > 0.9999": a p-value of 1 claims
+    a certainty the test never gives (report.format_p)."""
+    check = _check(_run(_pair(5000, 0.53, 0.5802)), "challenger_vs_champion:v9>v8")
+    assert check.verdict is Verdict.PASS and "p(worse) = > 0.9999" in check.message
+    assert isinstance(check.value, float) and 0.9999 < check.value < 1.0, check.value
+
+
 def test_clear_regression_fails_the_paired_test() -> None:
     report = _run(_pair(1000, 0.60, 0.50))
     check = _check(report, "challenger_vs_champion:v9>v8")
