@@ -140,10 +140,12 @@ def _leak_evidence(metrics: Metrics, version: str, settings: RegressionSettings)
         )
     if leak.corr_prediction is not None and leak.corr_line is not None:
         gain = leak.corr_prediction - leak.corr_line
-        if gain > settings.leakage.max_corr_gain:
+        limit = settings.leakage.max_corr_gain
+        if gain > limit:
+            shown = f"{gain:.{places_beside(gain, limit, places=2)}f}"  # never onto the limit
             found.append(
                 f"corr(prediction, actual) {leak.corr_prediction:.2f} exceeds the line's "
-                f"{leak.corr_line:.2f} by {gain:.2f} (limit {settings.leakage.max_corr_gain:.2f})"
+                f"{leak.corr_line:.2f} by {shown} (limit {limit:g})"
             )
     return found
 
@@ -155,7 +157,7 @@ def leakage(
     evidence = _leak_evidence(metrics, version, settings)
     threshold = (
         f"exact share <= {format_pct(settings.leakage.max_exact_share)}, corr gain over the line "
-        f"<= {settings.leakage.max_corr_gain:.2f}, none created after tip-off"
+        f"<= {settings.leakage.max_corr_gain:g}, none created after tip-off"
     )
     details = {} if leak is None else leak.to_json()
 

@@ -214,6 +214,26 @@ def test_a_leak_is_caught() -> None:
     assert _check(report, "leakage:v8").verdict is Verdict.PASS
 
 
+def test_a_correlation_gain_just_past_its_limit_is_not_shown_as_the_limit() -> None:
+    """corr(prediction, actual) beat the line's by 0.0806 against a configured limit of
+    0.0804: the FAIL read "by 0.08 (limit 0.08)" and the threshold "<= 0.08", two decimals
+    rounding the gain onto its limit and the limit onto a value nobody configured."""
+    rows = []
+    for i in range(400):
+        line = 10.5 + (i * 7) % 20
+        actual = line + ((i * 13) % 11 - 5)
+        predicted = line + 0.6 * ((i * 13) % 11 - 5) + ((i * 3) % 5 - 2)
+        side = "OVER" if predicted > line else "UNDER"
+        rows.append(
+            _row(i, "v8", hit=True, line=line, predicted=predicted, actual=actual, side=side)
+        )
+    leakage = replace(SETTINGS.leakage, max_exact_share=0.5, max_corr_gain=0.0804)
+    check = _check(_run(rows, replace(SETTINGS, challenger="", leakage=leakage)), "leakage:v8")
+    assert check.verdict is Verdict.FAIL
+    assert "by 0.081 (limit 0.0804)" in check.message, check.message
+    assert "corr gain over the line <= 0.0804," in check.threshold
+
+
 def test_leakage_whose_correlations_cannot_be_computed_is_not_ruled_out() -> None:
     """A constant line (or prediction) has no correlation: the gate said PASS with
     "corr - vs line -", one of its three signals unmeasured."""
