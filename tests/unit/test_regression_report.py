@@ -47,6 +47,16 @@ def test_p_values_are_not_rounded_to_one() -> None:
     assert "1" not in cells[6:8] and any(c.startswith(("> 0.9999", "0.99")) for c in cells[6:8])
 
 
+def test_the_comparison_table_keeps_p_on_its_side_of_alpha() -> None:
+    """p(worse) = 0.0518195 passed a configured alpha of 0.05181, as the gate's message
+    said, while the HTML comparison table showed it in three significant digits, 0.0518:
+    under alpha, significant."""
+    page = render_html(_run(_pair(400, 0.56, 0.5), replace(SETTINGS, alpha=0.05181)))
+    cells = re.findall(r"<td class=n>([^<]+)</td>", page.split("Champion vs challenger")[1])
+    assert cells[6] == "0.052", cells[6:8]  # exact: 0.0518195, above alpha
+    assert cells[7] == "0.0451"  # mid-p: far from alpha
+
+
 def test_no_calibration_caption_when_calibration_is_not_measured() -> None:
     rows = _pair(150, 0.6, 0.55)
     for r in rows:
