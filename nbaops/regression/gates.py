@@ -290,32 +290,22 @@ def sanity(metrics: Metrics, settings: RegressionSettings, query: str = "") -> l
         _outcomes(metrics, settings, query),
     ]
     if settings.real_lines_only:
+        # Without a line_source column a row without any line is proved not REAL; the
+        # others cannot be told apart: INCONCLUSIVE unless such a row FAILs the gate.
+        unsourced = "line_source" in metrics.missing_columns
+        why = "the input has no line_source column: cannot tell REAL lines from estimated ones"
         real_lines = _rows_gate(
             "real_lines_only",
-            {v: s.missing_real_line for v, s in metrics.sanity.items()},
+            {v: s.no_line if unsourced else s.missing_real_line for v, s in metrics.sanity.items()},
             threshold="every prediction has a REAL line (REAL_LINES_ONLY)",
-            failing="predictions without a real line: {}",
+            failing=f"predictions without a line: {{}} (and {why})"
+            if unsourced
+            else "predictions without a real line: {}",
             passing="every prediction has a real line",
             query=query,
         )
-        if "line_source" in metrics.missing_columns:
-            # a row without any line is proved not REAL; the others cannot be told apart
-            unsourced = "the input has no line_source column: cannot tell REAL lines from "
-            real_lines = _rows_gate(
-                "real_lines_only",
-                {v: s.no_line for v, s in metrics.sanity.items()},
-                threshold="every prediction has a REAL line (REAL_LINES_ONLY)",
-                failing="predictions without a line: {} (and " + unsourced + "estimated ones)",
-                passing="",
-                query=query,
-            )
-            if real_lines.verdict is Verdict.PASS:
-                real_lines = replace(
-                    real_lines,
-                    verdict=Verdict.INCONCLUSIVE,
-                    value=None,
-                    message=unsourced + "estimated ones",
-                )
+        if unsourced and real_lines.verdict is Verdict.PASS:
+            real_lines = replace(real_lines, verdict=Verdict.INCONCLUSIVE, value=None, message=why)
         checks.append(real_lines)
     late = {v: s.created_after_start for v, s in metrics.leak.items() if s.created_after_start}
     measured = sum(s.with_timestamps for s in metrics.leak.values())
