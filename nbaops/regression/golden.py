@@ -36,6 +36,7 @@ from nbaops.clock import as_utc
 from nbaops.errors import UsageError
 from nbaops.fsutil import atomic_target, write_text_atomic
 from nbaops.regression.scan import ident
+from nbaops.report import emit
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -375,21 +376,25 @@ class BuildResult:
         }
 
     def render(self, console: Console) -> None:
+        """Lines as they are (``report.emit``, no markup: a path or a manifest value may
+        hold brackets)."""
         m = self.manifest
         what = "wrote" if self.written else "rebuilt in memory"
-        console.print(
+        emit(
+            console,
             f"golden set: {what} {self.path} ({m['rows']} player-games, "
-            f"{m['first_date']}..{m['last_date']}), content sha256 {m['content_sha256']}"
+            f"{m['first_date']}..{m['last_date']}), content sha256 {m['content_sha256']}",
         )
         if self.written:
-            note = "content changed: commit golden/" if self.changed else "content unchanged"
+            emit(
+                console, "content changed: commit golden/" if self.changed else "content unchanged"
+            )
         elif self.changed or self.problems:
-            note = "FAIL: the committed set does not match a rebuild from the sources"
+            emit(console, "FAIL: the committed set does not match a rebuild from the sources")
             for problem in self.problems:
-                note += f"\n  {problem}"
+                emit(console, f"  {problem}")
         else:
-            note = "PASS: the committed set rebuilds to the same content"
-        console.print(note)
+            emit(console, "PASS: the committed set rebuilds to the same content")
 
 
 def build(root: Path, *, ewma_halflife: float = 5.0, write: bool = True) -> BuildResult:

@@ -167,3 +167,28 @@ def test_junit_stays_well_formed_when_a_version_holds_a_control_character() -> N
     names = [case.get("name", "") for case in root.iter("testcase")]
     assert "hit_rate_floor:v9\\x0b\\x01" in names
     assert all("\x0b" not in (e.text or "") + "".join(e.attrib.values()) for e in root.iter())
+
+
+def test_the_golden_build_report_prints_paths_and_problems_as_they_are() -> None:
+    """On a terminal the golden set's report went through Rich markup: a checkout under
+    '/src/[work]/' printed '/src//golden/...' (the bracket read as a style), and a closing
+    tag such as '[/x]' in a path or a manifest value crashed the task with a traceback."""
+    import io
+
+    from rich.console import Console
+
+    from nbaops.regression.golden import BuildResult
+
+    manifest = {"rows": 3, "first_date": "2024-10-22", "last_date": "2024-12-15"}
+    result = BuildResult(
+        path=Path("/src/[work]/golden/nba-points-v1.parquet"),
+        manifest={**manifest, "content_sha256": "ab" * 32},
+        changed=True,
+        written=False,
+        problems=('manifest attribution: committed "[/x] edited", rebuilt "..."',),
+    )
+    console = Console(file=io.StringIO(), force_terminal=True, width=200, record=True)
+    result.render(console)
+    text = console.export_text()
+    assert "/src/[work]/golden/nba-points-v1.parquet" in text, text
+    assert '  manifest attribution: committed "[/x] edited"' in text, text
