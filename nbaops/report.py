@@ -382,8 +382,11 @@ class CheckReport:
 
     def _render_table(self, console: Console, groups: list[CheckGroup]) -> None:
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=self.title, title_justify="left")
+        # every cell as Text, as emit prints lines: a string cell is Rich markup, and names
+        # and messages quote the data ("[projects/x]" vanished, a "[/x]" raised MarkupError)
+        table = Table(title=Text(self.title), title_justify="left")
         table.add_column("check", overflow="fold")
         table.add_column("service", overflow="fold")
         table.add_column("verdict", no_wrap=True)
@@ -394,12 +397,12 @@ class CheckReport:
         for g in groups:
             c = g.first
             table.add_row(
-                g.names,
-                g.services,
+                Text(g.names),
+                Text(g.services),
                 verdict_text(c.verdict),
-                value_text(c.value, c.unit),
-                c.threshold,
-                g.message,
+                Text(value_text(c.value, c.unit)),
+                Text(c.threshold),
+                Text(g.message),
                 f"{max(x.duration_s for x in g.checks):.2f}",
             )
         console.print(table)

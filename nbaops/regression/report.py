@@ -130,12 +130,13 @@ def render_terminal(report: RegressionReport, console: Console) -> None:
     emit(console, (report.title, "bold"), f": {report.source.label}, {m.rows} predictions")
     if is_table_console(console):
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title="Per model version", title_justify="left")
         for column in columns:
             table.add_column(column, justify="right" if column != "version" else "left")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(Text, row))  # not markup: a version is whatever the data holds
         console.print(table)
     else:
         for row in rows:

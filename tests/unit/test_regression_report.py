@@ -192,3 +192,19 @@ def test_the_golden_build_report_prints_paths_and_problems_as_they_are() -> None
     text = console.export_text()
     assert "/src/[work]/golden/nba-points-v1.parquet" in text, text
     assert '  manifest attribution: committed "[/x] edited"' in text, text
+
+
+def test_a_wide_terminal_shows_a_version_name_with_brackets_as_it_is() -> None:
+    """The per-version table's cells went through Rich markup: a model version named
+    'v9[/x]' (a version is whatever the data holds) crashed the report on a wide terminal."""
+    import io
+
+    from rich.console import Console
+
+    rows = [
+        {**r, "system_id": "v9[/x]"} if r["system_id"] == "v9" else r for r in _pair(150, 0.6, 0.55)
+    ]
+    report = _run(rows, replace(SETTINGS, challenger="v9[/x]"))
+    stream = io.StringIO()
+    report.render(Console(file=stream, width=250, force_terminal=True, color_system=None))
+    assert "v9[/x] (challenger)" in stream.getvalue()

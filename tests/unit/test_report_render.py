@@ -125,6 +125,22 @@ def test_table_only_on_a_wide_terminal_and_problems_still_listed_below() -> None
     assert "┃" not in narrow.getvalue()  # not a terminal: plain lines
 
 
+def test_the_table_shows_brackets_in_names_and_messages_as_they_are() -> None:
+    """On a wide terminal the table's cells went through Rich markup: an error quoting
+    "[projects/nba-prod]" lost it ("Permission denied on  (see )") and a model version or
+    message holding a closing tag such as "[/x]" crashed the report with a MarkupError."""
+    stream = io.StringIO()
+    console = Console(file=stream, width=250, force_terminal=True, color_system=None)
+    checks = [
+        result("hit_rate_floor:v9[/x]", Verdict.FAIL, "denied on [projects/nba-prod] (see [b])"),
+        result("lines_coverage", Verdict.PASS, threshold="WARN < 95% [bold]"),
+    ]
+    CheckReport("gates [x]", checks).render(console)
+    text = stream.getvalue()
+    assert "hit_rate_floor:v9[/x]" in text and "gates [x]" in text
+    assert "denied on [projects/nba-prod] (see [b])" in text and "WARN < 95% [bold]" in text
+
+
 def test_clip_cuts_at_a_word_boundary() -> None:
     text = "alpha beta gamma delta epsilon"
     assert clip(text, 100) == text
