@@ -77,18 +77,24 @@ def _refuse_serving(info: ServiceInfo, to: str) -> None:
         raise UsageError(f"--to: revision {to!r} already serves 100% of {info.name}")
 
 
-def _recovery_may_settle_on(journal: Journal | None, to: str) -> bool:
+def _recovery_may_settle_on(ctx: Context, journal: Journal | None, to: str) -> bool:
     """Whether recovering ``journal`` may move traffic, or make ``to`` the rollback an
     interrupted one had done: only then can a ``--to`` naming the revision that serves 100%
     now be more than bad input. No journal, a held deploy (nothing to recover), a deploy
-    killed before it changed the service or after it finished (recorded, not restored)
-    and an interrupted rollback (recorded, never routed back) leave traffic as it is; of
-    these, only a rollback whose own target is ``to`` makes ``to`` that rollback."""
+    killed before it changed the service, after it finished or after writing a settled
+    audit row (recorded, not restored: :func:`~nbaops.deploy.recovery.recover`) and an
+    interrupted rollback (recorded, never routed back) leave traffic as it is; of these,
+    only a rollback whose own target is ``to`` makes ``to`` that rollback."""
+    from nbaops.deploy import audit
+    from nbaops.deploy.recovery import SETTLED_OUTCOMES
+
     if journal is None or journal.phase == "held":
         return False
     if journal.action == "rollback":
         return journal.new_revision == to
-    return journal.mutated and journal.phase != "finished"
+    if not journal.mutated or journal.phase == "finished":
+        return False
+    return audit.row_outcome(ctx, journal.deploy_id, journal.started) not in SETTLED_OUTCOMES
 
 
 def choose_target(
@@ -113,7 +119,7 @@ def choose_target(
     revisions = ctx.cloudrun.list_revisions(service) if listed is None else listed
     if to:
         found = _named_revision(revisions, service, to)
-        if not _recovery_may_settle_on(journal_of(info), to):  # (a dry run, before it)
+        if not _recovery_may_settle_on(ctx, journal_of(info), to):  # (a dry run, before it)
             _refuse_serving(info, to)
         return found, serving
     traffic = info.traffic_by_revision
@@ -341,7 +347,7 @@ def run_rollback(
             refuse(f"could not read its revisions and traffic to check --to ({exc})")
             raise
         _named_revision(listed, service, to)
-        if not _recovery_may_settle_on(journal_of(info), to):
+        if not _recovery_may_settle_on(ctx, journal_of(info), to):
             _refuse_serving(info, to)
     if force_unlock:
         try:

@@ -894,3 +894,34 @@ def test_a_dry_run_rollback_to_the_target_an_interrupted_rollback_moved_to_is_pl
     assert plan.outcome == "planned" and plan.target == target
     assert any(n.startswith("would first recover: ") for n in plan.notes), plan.notes
     assert dworld.mutating(mark) == [] and dworld.audit_rows() == []
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_rollback_to_the_serving_revision_over_a_deploy_already_recorded_changes_nothing(
+    dworld: DeployWorld, dry_run: bool
+) -> None:
+    """A deploy that wrote its ``success`` row and then died before journalling
+    ``finished`` (the Cloud Run API failed at its end) leaves a journal of a deploy that
+    changed the service, over its new revision serving 100%. Its recovery moves nothing
+    (the row says traffic is where it ended), so ``inv rollback --to NEW`` is bad input:
+    it ran the recovery first (an alert, the journal cleared) and then exited 2 'already
+    serves 100%'; the dry run planned it ('would first recover'). Refused before anything
+    changes, as for the other journals whose recovery moves nothing."""
+    from nbaops.deploy import audit
+    from nbaops.errors import UsageError
+
+    _before, new = crashed_deploy(dworld, split=(100, 0))
+    ctx = dworld.context()
+    journal = journal_of(ctx.cloudrun.get_service(SERVICE))
+    assert journal is not None and journal.mutated and journal.phase != "finished"
+    row = audit.AuditRecord("dead-deploy-1", SERVICE, "deploy", "old@ci", ctx.profile)
+    row.started_at = journal.started
+    row.finish("success", "DEPLOYED phase4-processors")
+    audit.write(ctx, row)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    mark = len(dworld.requests())
+    with pytest.raises(UsageError, match="already serves 100%"):
+        run_rollback(dworld.context(), SERVICE, to=new, dry_run=dry_run)
+    assert dworld.mutating(mark) == [] and outbox(dworld) == []
+    assert [r["deploy_id"] for r in dworld.audit_rows()] == ["dead-deploy-1"]
+    assert journal_of(dworld.service()) is not None  # left for the next command to recover
