@@ -314,7 +314,7 @@ def run_rollback(
     ) -> audit.AuditRecord:
         # commit_sha and image: what serves after the rollback (the target revision's)
         revision = revision or _revision_or_none(ctx, service, after)
-        return audit.AuditRecord(
+        record = audit.AuditRecord(
             deploy_id=deploy_id,
             service=service,
             action="rollback",
@@ -326,6 +326,9 @@ def run_rollback(
             revision_before=before,
             revision_after=after,
         )
+        if removed_note is not None:  # --force-unlock is audited in the rollback's row
+            record.note("force_unlock", "WARN", removed_note)
+        return record
 
     removed_note: str | None = None
 
@@ -439,8 +442,6 @@ def run_rollback(
         report.notes += [recovered.message, *recovered.notes]
     record = audit_record(before=serving, after=target, revision=chosen)
     report.target_commit, report.target_model = record.commit_sha, record.model_version
-    if removed_note is not None:
-        record.note("force_unlock", "WARN", removed_note)
     started: list[Journal] = []
 
     def journal_of_read(info: ServiceInfo) -> dict[str, str | None]:

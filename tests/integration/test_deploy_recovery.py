@@ -925,3 +925,32 @@ def test_rollback_to_the_serving_revision_over_a_deploy_already_recorded_changes
     assert dworld.mutating(mark) == [] and outbox(dworld) == []
     assert [r["deploy_id"] for r in dworld.audit_rows()] == ["dead-deploy-1"]
     assert journal_of(dworld.service()) is not None  # left for the next command to recover
+
+
+@pytest.mark.parametrize("killed", ["deploy", "rollback"])
+def test_a_force_unlock_rollback_that_the_recovery_completes_notes_the_unlock_in_its_row(
+    dworld: DeployWorld, killed: str
+) -> None:
+    """``inv rollback --force-unlock`` over a command that died holding a live lease (on
+    another machine): the lease is removed, the recovery restores the pre-deploy revision
+    (or finds the killed rollback's target serving), and that is this rollback. Its row
+    said nothing of the lease it removed, as every other rollback row does (a
+    ``force_unlock`` WARN note): --force-unlock is audited."""
+    if killed == "deploy":
+        crashed_deploy(dworld)
+    else:
+        crashed_rollback(dworld, moved=True)
+    holder = lock.current_lock(dworld.context().cloudrun, SERVICE)
+    assert holder is not None and not holder.lapsed(NOW_DT)  # live: only --force-unlock
+    report = run_rollback(dworld.context(), SERVICE, force_unlock=True)
+    assert report.outcome == "success", report.final_line()
+    row = next(r for r in dworld.audit_rows() if r["deploy_id"] == report.deploy_id)
+    notes = [v for v in row["verdicts"] if v["step"] == "force_unlock"]
+    assert notes == [
+        {
+            "step": "force_unlock",
+            "check": "force_unlock",
+            "verdict": "WARN",
+            "message": "removed lock of old@ci",
+        }
+    ], row["verdicts"]
