@@ -6,7 +6,9 @@ has lapsed (expired, or its process on this host is gone) — or no lease at all
 deploy that wrote it was interrupted (``kill -9``, a lost runner, a restore cut short):
 
 1. take the lease (a takeover: the generation goes up, so the dead deploy is fenced off),
-   renewed by a :class:`~nbaops.deploy.heartbeat.Heartbeat` until step 4;
+   renewed by a :class:`~nbaops.deploy.heartbeat.Heartbeat` until step 4 — only while the
+   service still carries that journal (another command that recovered it meanwhile has
+   done all there was to do: None);
 2. if the journal shows a step that may have changed the service, route traffic back to
    the split recorded in the journal (``before``) and verify it (traffic, and health of a
    single pre-deploy revision);
@@ -66,6 +68,10 @@ class RecoveryFailedError(NbaopsError):
     """An interrupted deploy's traffic could not be restored: nothing more is done (exit 3)."""
 
     exit_code = 3
+
+
+class _RecoveredMeanwhile(Exception):
+    """The journal :func:`recover` found is gone when it takes the lease."""
 
 
 @dataclass(frozen=True)
@@ -209,9 +215,27 @@ def recover(
     journal = found.journal
     say("recover", found.describe(), Verdict.WARN)
     recovery_id = audit.new_deploy_id(service).lower()
-    acquired = lock.acquire(
-        ctx.cloudrun, service, holder=actor, deploy_id=recovery_id, ttl_s=settings.lock_ttl_s
-    )
+
+    def still_carried(now: ServiceInfo) -> dict[str, str | None]:
+        # the lease only over the journal found: another command may have recovered it
+        # (and released the lease) since that read, and its journal is all that was to do
+        carried = journal_of(now)
+        if carried is None or carried.deploy_id != journal.deploy_id:
+            raise _RecoveredMeanwhile
+        return {}
+
+    try:
+        acquired = lock.acquire(
+            ctx.cloudrun,
+            service,
+            holder=actor,
+            deploy_id=recovery_id,
+            ttl_s=settings.lock_ttl_s,
+            extra=still_carried,
+        )
+    except _RecoveredMeanwhile:
+        say("recover", f"{journal.action} {journal.deploy_id} was recovered by another command")
+        return None
     token = acquired.lock.token
     # renewed like a deploy's: a restore slower than the lease must not let another
     # command take it and recover the same deploy too

@@ -954,3 +954,31 @@ def test_a_force_unlock_rollback_that_the_recovery_completes_notes_the_unlock_in
             "message": "removed lock of old@ci",
         }
     ], row["verdicts"]
+
+
+def test_a_journal_recovered_by_another_command_meanwhile_is_not_recovered_twice(
+    dworld: DeployWorld,
+) -> None:
+    """Two commands find the same interrupted deploy; the other one recovers it completely
+    (traffic restored, row, alert, journal cleared) between this one's look and its lease.
+    The lease was then free, so this one took it and acted on the journal it had seen: the
+    restore PATCHed again and a second alert went out (and had a new deploy finished
+    meanwhile, it would have been routed back). The lease is taken only while the service
+    still carries that journal; otherwise there is nothing left to recover."""
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    cfg = dworld.context().config.service(SERVICE)
+    others: list[Any] = []
+    marks: list[int] = []
+
+    def the_other_recovers() -> None:
+        others.append(recover(dworld.context(), cfg))
+        marks.append(len(dworld.requests()))
+
+    progress = at_steps(("was interrupted", the_other_recovers))
+    ours = recover(dworld.context(), cfg, progress=progress)
+    assert others and others[0] is not None and others[0].ok
+    assert ours is None
+    assert dworld.mutating(marks[0]) == []
+    assert len(outbox(dworld)) == 1 and len(dworld.audit_rows()) == 1
+    assert lock.current_lock(dworld.context().cloudrun, SERVICE) is None
