@@ -67,16 +67,6 @@ def _named_revision(revisions: list[RevisionInfo], service: str, to: str) -> Rev
     return found
 
 
-def _refuse_serving(info: ServiceInfo, to: str) -> None:
-    """Refuse a ``--to`` naming the revision that already serves 100%.
-
-    Raises:
-        UsageError: it does.
-    """
-    if info.traffic_by_revision.get(to, 0) == 100:
-        raise UsageError(f"--to: revision {to!r} already serves 100% of {info.name}")
-
-
 def _recovery_may_settle_on(ctx: Context, journal: Journal | None, to: str) -> bool:
     """Whether recovering ``journal`` may move traffic, or make ``to`` the rollback an
     interrupted one had done: only then can a ``--to`` naming the revision that serves 100%
@@ -95,6 +85,22 @@ def _recovery_may_settle_on(ctx: Context, journal: Journal | None, to: str) -> b
     if not journal.mutated or journal.phase == "finished":
         return False
     return audit.row_outcome(ctx, journal.deploy_id, journal.started) not in SETTLED_OUTCOMES
+
+
+def _checked_to(
+    ctx: Context, info: ServiceInfo, revisions: list[RevisionInfo], to: str
+) -> RevisionInfo:
+    """The ready revision ``--to`` names, checked against the service read ``info``.
+
+    Raises:
+        UsageError: it is unknown or not ready, or it serves 100% already and recovering
+            the service's journal cannot change that (:func:`_recovery_may_settle_on`).
+    """
+    found = _named_revision(revisions, info.name, to)
+    serves_all = info.traffic_by_revision.get(to, 0) == 100
+    if serves_all and not _recovery_may_settle_on(ctx, journal_of(info), to):
+        raise UsageError(f"--to: revision {to!r} already serves 100% of {info.name}")
+    return found
 
 
 def choose_target(
@@ -117,11 +123,8 @@ def choose_target(
     info = ctx.cloudrun.get_service(service)
     serving = info.serving_revision
     revisions = ctx.cloudrun.list_revisions(service) if listed is None else listed
-    if to:
-        found = _named_revision(revisions, service, to)
-        if not _recovery_may_settle_on(ctx, journal_of(info), to):  # (a dry run, before it)
-            _refuse_serving(info, to)
-        return found, serving
+    if to:  # (a dry run, before it)
+        return _checked_to(ctx, info, revisions, to), serving
     traffic = info.traffic_by_revision
     journal = journal_of(info)
     if journal is not None and journal.rollback_target:
@@ -349,9 +352,7 @@ def run_rollback(
         except CloudRunError as exc:
             refuse(f"could not read its revisions and traffic to check --to ({exc})")
             raise
-        _named_revision(listed, service, to)
-        if not _recovery_may_settle_on(ctx, journal_of(info), to):
-            _refuse_serving(info, to)
+        _checked_to(ctx, info, listed, to)
     if force_unlock:
         try:
             removed = lock.force_unlock(ctx.cloudrun, service)
