@@ -251,11 +251,14 @@ class CloudRun:
     def service_path(self, service: str) -> str:
         return f"{self.location}/services/{service}"
 
-    def _guard(self, what: str, service: str, call: Callable[[], T]) -> T:
+    def _guard(
+        self, what: str, service: str, call: Callable[[], T], missing: str | None = None
+    ) -> T:
         """Run one client call; every failure is one CloudRunError line (``google_call``).
 
-        A missing service is named with its project/region; a 409 ``ABORTED`` (stale etag)
-        is a :class:`ConcurrentModificationError`.
+        A 404 names what is missing (``missing``, else the service with its
+        project/region); a 409 ``ABORTED`` (stale etag) is a
+        :class:`ConcurrentModificationError`.
         """
         from google.api_core import exceptions as gexc
 
@@ -265,9 +268,9 @@ class CloudRun:
             try:
                 return call()
             except gexc.NotFound as exc:
+                gone = missing or f"service {service!r} not found in {self.project}/{self.region}"
                 raise typed_as(NotFoundError, CloudRunError)(
-                    f"Cloud Run {what}: service {service!r} not found in "
-                    f"{self.project}/{self.region}: {api_error_text(exc)}"
+                    f"Cloud Run {what}: {gone}: {api_error_text(exc)}"
                 ) from exc
             except gexc.Conflict as exc:
                 if error_status(exc) != "ABORTED":
@@ -384,21 +387,14 @@ class CloudRun:
 
     def get_revision(self, service: str, revision: str) -> RevisionInfo:
         """One revision by short id; CloudRunError naming it when it does not exist."""
-        from google.api_core import exceptions as gexc
 
         def call() -> Any:
-            try:
-                return self.revisions_client.get_revision(
-                    name=f"{self.service_path(service)}/revisions/{revision}",
-                    **self._call_options(),
-                )
-            except gexc.NotFound as exc:
-                raise CloudRunError(
-                    f"Cloud Run get revision: revision {revision!r} of service {service!r} "
-                    f"not found: {api_error_text(exc)}"
-                ) from exc
+            return self.revisions_client.get_revision(
+                name=f"{self.service_path(service)}/revisions/{revision}", **self._call_options()
+            )
 
-        return self._revision_info(self._guard("get revision", service, call))
+        missing = f"revision {revision!r} of service {service!r} not found"
+        return self._revision_info(self._guard("get revision", service, call, missing))
 
     def revision_url(self, service: str, revision: str) -> str:
         """A URL that reaches ``revision``: its tag URL, else the service URI if it serves all.
