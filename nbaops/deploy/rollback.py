@@ -335,13 +335,15 @@ def run_rollback(
 
     removed_note: str | None = None
 
-    def refuse(why: str, changed: str = "this rollback changed nothing") -> None:
-        """This rollback stopped before its lease: its row says why (as a refused deploy's
-        does)."""
+    def refuse(
+        why: str, changed: str = "this rollback changed nothing", outcome: str = "refused"
+    ) -> None:
+        """This rollback stopped before its lease: its row says why (as a refused or
+        interrupted deploy's does)."""
         refused = audit.AuditRecord(deploy_id, service, "rollback", holder, ctx.profile)
         if removed_note is not None:
             refused.note("force_unlock", "WARN", removed_note)
-        refused.finish("refused", f"REFUSED rollback {service}: {why}; {changed}")
+        refused.finish(outcome, f"{outcome.upper()} rollback {service}: {why}; {changed}")
         audit.write(ctx, refused)
 
     listed: list[RevisionInfo] | None = None
@@ -371,6 +373,13 @@ def run_rollback(
         raise
     except CloudRunError as exc:
         refuse(f"could not check for an interrupted deploy ({exc})")
+        raise
+    except KeyboardInterrupt as exc:  # its wait for a stale lease may take lock_ttl_s
+        refuse(
+            f"{signal_name(exc)} while checking for or recovering an interrupted deploy",
+            "a recovery cut short keeps that deploy's journal for the next command",
+            outcome="interrupted",
+        )
         raise
 
     def already_done(

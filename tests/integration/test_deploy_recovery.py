@@ -602,15 +602,13 @@ def test_rollback_of_a_held_or_split_service_goes_to_what_served_before(
     assert JOURNAL_ANNOTATION not in dworld.service().annotations  # the held deploy is over
 
 
-def test_a_lease_that_stopped_being_renewed_is_waited_for_then_recovered(
-    dworld: DeployWorld,
-) -> None:
-    """A deploy that died on another machine: the next deploy waits out its lease."""
-    before, _new = crashed_deploy(dworld)
-    ctx = dworld.context()
+def lease_from_another_machine(world: DeployWorld) -> None:
+    """The crashed command's lease as if taken on another machine (this host's pid check
+    cannot help), 6 of its 10 minutes unrenewed: the next command waits for it to lapse."""
+    ctx = world.context()
     lease = lock.current_lock(ctx.cloudrun, SERVICE)
     assert lease is not None
-    ctx.cloudrun.set_annotations(  # "another machine": this host's pid check cannot help
+    ctx.cloudrun.set_annotations(
         SERVICE,
         {
             lock.LOCK_ANNOTATION: lock.DeployLock(
@@ -619,7 +617,15 @@ def test_a_lease_that_stopped_being_renewed_is_waited_for_then_recovered(
         },
         etag=ctx.cloudrun.get_service(SERVICE).etag,
     )
-    dworld.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:06:00Z")  # 6 of 10 min unrenewed
+    world.monkeypatch.setenv("NBAOPS_NOW", "2025-01-15T17:06:00Z")
+
+
+def test_a_lease_that_stopped_being_renewed_is_waited_for_then_recovered(
+    dworld: DeployWorld,
+) -> None:
+    """A deploy that died on another machine: the next deploy waits out its lease."""
+    before, _new = crashed_deploy(dworld)
+    lease_from_another_machine(dworld)
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:  # the injected wait moves the pinned clock instead
@@ -982,3 +988,25 @@ def test_a_journal_recovered_by_another_command_meanwhile_is_not_recovered_twice
     assert dworld.mutating(marks[0]) == []
     assert len(outbox(dworld)) == 1 and len(dworld.audit_rows()) == 1
     assert lock.current_lock(dworld.context().cloudrun, SERVICE) is None
+
+
+def test_a_rollback_stopped_while_its_recovery_waits_writes_its_interrupted_row(
+    dworld: DeployWorld,
+) -> None:
+    """SIGTERM (a cancelled CI job) while ``inv rollback`` waits out the lease of a deploy
+    that died on another machine (up to lock_ttl_s): the attempt left no audit row at all,
+    though every rollback attempt has one, a Ctrl-C too (audit: 'a failure midway or a
+    Ctrl-C still leaves a row'). Its row says it was interrupted; the dead deploy's
+    journal stays for the next command."""
+    crashed_deploy(dworld)
+    lease_from_another_machine(dworld)
+
+    def sleep(seconds: float) -> None:
+        raise Terminated(signal.SIGTERM)
+
+    with pytest.raises(Terminated):
+        run_rollback(dworld.context(), SERVICE, sleep=sleep)
+    (row,) = dworld.audit_rows()
+    assert (row["action"], row["outcome"]) == ("rollback", "interrupted"), row
+    assert row["message"].startswith(f"INTERRUPTED rollback {SERVICE}: SIGTERM"), row["message"]
+    assert journal_of(dworld.service()) is not None
