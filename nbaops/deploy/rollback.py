@@ -303,9 +303,16 @@ def run_rollback(
                 f"lock of {current.holder} since {current.since.isoformat()} has lapsed: the "
                 "rollback would take it over"
             )
-        elif current is not None:
+        elif current is not None:  # the real command: LockHeldError, exit 2
+            then = (
+                "--force-unlock would remove it first"
+                if force_unlock
+                else "the rollback would be refused unless it lapses first or --force-unlock "
+                "removes it"
+            )
             report.notes.append(
-                f"lock currently held by {current.holder} since {current.since.isoformat()}"
+                f"lock currently held by {current.holder} since {current.since.isoformat()}: "
+                + then
             )
         interrupted = inspect(info)
         if interrupted is not None:

@@ -228,11 +228,24 @@ def test_dry_run_does_not_say_refuse_for_the_lease_of_a_dead_process(dworld: Dep
 # -- inv rollback -----------------------------------------------------------------------------
 
 
-def test_rollback_dry_run_names_the_current_lock_holder(dworld: DeployWorld) -> None:
+@pytest.mark.parametrize("force_unlock", [False, True])
+def test_rollback_dry_run_names_the_current_lock_holder_and_what_the_rollback_would_do(
+    dworld: DeployWorld, force_unlock: bool
+) -> None:
+    """The dry run named the holder of a live lease and still planned the rollback, while
+    the real command is refused (exit 2, LockHeldError) unless --force-unlock removes the
+    lease first; it says which of the two it would be (as the deploy's plan says 'the
+    deploy would refuse')."""
     ctx = dworld.context()
     lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="deploy-7")
-    report = run_rollback(ctx, SERVICE, dry_run=True)
-    assert report.notes == ["lock currently held by bob@ci since 2025-01-15T17:00:00+00:00"]
+    report = run_rollback(ctx, SERVICE, dry_run=True, force_unlock=force_unlock)
+    then = (
+        "--force-unlock would remove it first"
+        if force_unlock
+        else "the rollback would be refused unless it lapses first or --force-unlock removes it"
+    )
+    held = "lock currently held by bob@ci since 2025-01-15T17:00:00+00:00"
+    assert report.notes == [f"{held}: {then}"]
     assert f"  note: {report.notes[0]}" in rendered(report)
     assert dworld.audit_rows() == []
 
