@@ -14,7 +14,7 @@ from nbaops import clock
 from nbaops.deploy import audit, lock
 from nbaops.deploy.heartbeat import default_interval
 from nbaops.deploy.journal import JOURNAL_ANNOTATION
-from nbaops.deploy.recovery import inspect
+from nbaops.deploy.recovery import inspect, stale_lease
 from nbaops.verdict import Verdict, worst
 
 if TYPE_CHECKING:
@@ -72,12 +72,19 @@ def write_plan(
     tag = settings.candidate_tag
     before = report.revision_before
     percent = req.canary or 100
-    held = lock.current_lock(ctx.cloudrun, service)
-    lock_state = (
-        f"held by {held.holder} since {held.since.isoformat()} — the deploy would refuse"
-        if held and not held.lapsed(clock.now())  # expired, or its process here is gone
-        else "free"
-    )
+    current = ctx.cloudrun.get_service(service)
+    held = lock.lease_of(current)
+    if held is None or held.lapsed(clock.now()):  # expired, or its process here is gone
+        lock_state = "free"
+    elif stale_lease(current) is not None:  # its deploy most likely died elsewhere (recover)
+        lock_state = (
+            f"held by {held.holder} since {held.since.isoformat()}, not renewed since "
+            f"{held.last_renewed.isoformat()}: the deploy would wait until "
+            f"{held.expires.isoformat()} for it to lapse, then recover its deploy first"
+        )
+    else:
+        since = held.since.isoformat()
+        lock_state = f"held by {held.holder} since {since} — the deploy would refuse"
     plan = [
         f"1. lease: PATCH {path} annotations[{lock.LOCK_ANNOTATION}] and "
         f"annotations[{JOURNAL_ANNOTATION}] (pre-deploy traffic) with etag compare-and-swap "

@@ -123,7 +123,7 @@ class Interrupted:
         )
 
 
-def _stale_lease(info: ServiceInfo) -> lock.DeployLock | None:
+def stale_lease(info: ServiceInfo) -> lock.DeployLock | None:
     """A live lease over a journal that missed two heartbeats (half its length unrenewed)."""
     held = lock.lease_of(info)
     if held is None or journal_of(info) is None or held.lapsed(clock.now()):
@@ -198,7 +198,7 @@ def recover(
     settings = ctx.config.settings("deploy", DeploySettings)
     say = progress.step if progress is not None else (lambda *_a, **_k: None)
     info = ctx.cloudrun.get_service(service)
-    stale = _stale_lease(info)
+    stale = stale_lease(info)
     if stale is not None:
         wait_s = max((stale.expires - clock.now()).total_seconds(), 0.0)
         say(

@@ -1010,3 +1010,20 @@ def test_a_rollback_stopped_while_its_recovery_waits_writes_its_interrupted_row(
     assert (row["action"], row["outcome"]) == ("rollback", "interrupted"), row
     assert row["message"].startswith(f"INTERRUPTED rollback {SERVICE}: SIGTERM"), row["message"]
     assert journal_of(dworld.service()) is not None
+
+
+def test_a_deploy_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_then_recover(
+    dworld: DeployWorld,
+) -> None:
+    """A deploy that died on another machine left a lease not renewed for half its length:
+    the real deploy waits for it to lapse and recovers that deploy first (the test above),
+    but the dry run's plan said 'the deploy would refuse'. It says the deploy would wait."""
+    crashed_deploy(dworld)
+    lease_from_another_machine(dworld)
+    plan = run_deploy(dworld.context(), DeployRequest(service=SERVICE, dry_run=True))
+    lease_line = next(line for line in plan.plan if line.startswith("1. lease"))
+    assert "would refuse" not in lease_line, lease_line
+    assert (
+        "not renewed since 2025-01-15T17:00:00+00:00: the deploy would wait until "
+        "2025-01-15T17:10:00+00:00 for it to lapse, then recover its deploy first"
+    ) in lease_line, lease_line
