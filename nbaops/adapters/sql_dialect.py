@@ -46,6 +46,11 @@ same answer on both engines:
   column ``DEFAULT`` of DDL: it is evaluated at each insert, and DuckDB takes no parameter
   there.
 
+A rewrite that uses an operand more than once (a divisor's zero check, an array
+position's bounds check, the float text's round-trip test) evaluates it once: DuckDB has
+no ``LET``, so an operand that is not a name, a literal or a parameter is bound by a
+one-element ``LIST_TRANSFORM([operand], LAMBDA _nbaops_name: ...)[1]``.
+
 Table references: a ``project.`` qualifier is stripped and the dataset is mapped through
 the profile's dataset map (DuckDB schemas carry the real dataset names). On BigQuery,
 :func:`qualify_bigquery` writes every ``dataset.table`` as ``project.dataset.table``.
@@ -59,6 +64,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,6 +73,7 @@ from typing import Any
 from nbaops.errors import WarehouseError, first_line
 
 NOW_PARAM = "_nbaops_now"
+_LAMBDA_PREFIX = "_nbaops"  # + a template's operand name: the lambda variable bound to it
 
 _WHOLE_UNIT_DIFF = {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY"}
 _WEEKDAYS = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
@@ -153,14 +160,37 @@ def _now_param() -> Any:
 
 def _from_template(template: str, **operands: Any) -> Any:
     """``template`` (DuckDB SQL) with each column named like an operand replaced by a copy
-    of it."""
+    of it. An operand the template uses more than once is written once and bound to its
+    name by a one-element ``LIST_TRANSFORM`` lambda, unless it is a name, a literal or a
+    parameter: a copy at each use ran it again at each use (``RAND()`` checked and used two
+    values) and a rewrite nested in another's operand doubled the text at each level."""
     import sqlglot
     from sqlglot import exp
 
     tree = sqlglot.parse_one(template, read="duckdb")
+    uses = Counter(c.name for c in tree.find_all(exp.Column) if c.name in operands)
+    simple = (exp.Column, exp.Literal, exp.Parameter, exp.Null, exp.Boolean)
+    bound = [
+        name for name, count in uses.items() if count > 1 and not isinstance(operands[name], simple)
+    ]
     for column in list(tree.find_all(exp.Column)):
-        if column.name in operands:
+        if column.name in bound:
+            column.replace(exp.column(_LAMBDA_PREFIX + column.name))
+        elif column.name in operands:
             column.replace(operands[column.name].copy())
+    for name in bound:
+        # LIST_TRANSFORM([operand], LAMBDA _nbaops_name: tree)[1]: DuckDB has no LET
+        tree = exp.Bracket(
+            this=exp.Anonymous(
+                this="LIST_TRANSFORM",
+                expressions=[
+                    exp.Array(expressions=[operands[name].copy()]),
+                    exp.Lambda(this=tree, expressions=[exp.to_identifier(_LAMBDA_PREFIX + name)]),
+                ],
+            ),
+            expressions=[exp.Literal.number(1)],
+            offset=1,  # already DuckDB's position: SQLGlot must not shift it
+        )
     return tree
 
 
@@ -203,11 +233,12 @@ def _array_element(node: Any) -> Any:
 # A FLOAT64 as text in BigQuery: "%.15g", or "%.17g" when 15 digits do not read back as
 # the same number, "nan" unsigned, and 0 unsigned (ZetaSQL's RoundTripDoubleToString in
 # google/zetasql zetasql/base/string_numbers.cc; "A returned NaN or 0 will not be signed",
-# cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast)
+# cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast), of the
+# DOUBLE ``_double`` evaluated once (bound to ``_f``)
 _FLOAT_TEXT = (
-    "CASE WHEN ISNAN(_d) THEN 'nan' WHEN _d = 0 THEN '0' "
-    "WHEN CAST(PRINTF('%.15g', _d) AS DOUBLE) = _d THEN PRINTF('%.15g', _d) "
-    "ELSE PRINTF('%.17g', _d) END"
+    "LIST_TRANSFORM([_double], LAMBDA _f: CASE WHEN ISNAN(_f) THEN 'nan' WHEN _f = 0 THEN '0' "
+    "WHEN CAST(PRINTF('%.15g', _f) AS DOUBLE) = _f THEN PRINTF('%.15g', _f) "
+    "ELSE PRINTF('%.17g', _f) END)[1]"
 )
 
 
@@ -224,12 +255,14 @@ def _float_as_text(node: Any) -> Any:
     kind = known.this if known is not None else exp.DataType.Type.UNKNOWN
     if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
         # a BigQuery float literal (1.0) is a DECIMAL in DuckDB
-        return _from_template(_FLOAT_TEXT.replace("_d", "CAST(_x AS DOUBLE)"), _x=node.this)
+        return _from_template(_FLOAT_TEXT.replace("_double", "CAST(_x AS DOUBLE)"), _x=node.this)
     if kind != exp.DataType.Type.UNKNOWN:
         return node
-    text = _FLOAT_TEXT.replace("_d", "TRY_CAST(CAST(_x AS VARCHAR) AS DOUBLE)")
-    template = f"CASE WHEN TYPEOF(_x) <> 'DOUBLE' THEN _cast ELSE {text} END"
-    return _from_template(template, _x=node.this, _cast=node)
+    # TRY_CAST through the text: the branch must bind for an operand of any type
+    text = _FLOAT_TEXT.replace("_double", "TRY_CAST(CAST(_x AS VARCHAR) AS DOUBLE)")
+    cast = "TRY_CAST" if node.args.get("safe") else "CAST"
+    template = f"CASE WHEN TYPEOF(_x) <> 'DOUBLE' THEN {cast}(_x AS VARCHAR) ELSE {text} END"
+    return _from_template(template, _x=node.this)
 
 
 def _fix_node(node: Any) -> Any:

@@ -406,6 +406,29 @@ def test_a_float_cast_to_string_reads_as_in_bigquery(wh: DuckDBWarehouse) -> Non
         wh.query("SELECT CAST(1.5 AS STRING FORMAT '999.99') AS f")
 
 
+def test_an_operand_a_rewrite_uses_twice_is_written_and_evaluated_once(
+    wh: DuckDBWarehouse,
+) -> None:
+    """A rewrite that uses its operand more than once (the zero check of a divisor, the
+    bounds check of an array position, the float text's round-trip test) bound it once; a
+    copy at each use ran it again at each use and doubled the text at each level of
+    nesting: 12 nested divisors were 4,096 copies of the innermost one (300 KB of SQL from
+    222 characters), and a float cast to text nested in another's operand six copies a
+    level."""
+    from nbaops.adapters.sql_dialect import to_duckdb
+
+    fraction = "x"
+    for _ in range(12):
+        fraction = f"1 / (1 + {fraction})"
+    sql = f"SELECT {fraction} AS r, CAST(CAST(CAST(x / 3 AS STRING) AS FLOAT64) / 2 AS STRING) AS t"
+    sql += " FROM UNNEST([1.0]) AS x"
+    (translated,) = to_duckdb(sql)
+    assert len(translated.sql) < 20 * len(sql)  # it was 1,365 times
+    row = wh.query(sql).rows[0]
+    assert row["r"] == pytest.approx(233 / 377)  # Fibonacci: 1/(1+1/(1+...1)) 12 deep
+    assert row["t"] == "0.16666666666666666"
+
+
 def test_countif_of_no_rows_and_date_from_unix_date_answer_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
