@@ -30,7 +30,9 @@ same answer on both engines:
   NULL).
 - ``CAST(x AS STRING)`` of a FLOAT64: BigQuery writes ``"%.15g"`` (17 digits when 15 do
   not read back), so 1.0 → '1' and 1e20 → '1e+20'; DuckDB's text keeps '1.0' → formatted
-  with ``printf`` (an operand of unknown type told apart by ``TYPEOF`` when it runs).
+  with ``printf``. Of a NUMERIC: BigQuery drops trailing fractional zeros (NUMERIC '1.50'
+  → '1.5'), DuckDB's DECIMAL(38, 9) text keeps nine places → trimmed. (An operand of
+  unknown type is told apart by ``TYPEOF`` when it runs.)
 - ``x / 0``: an error in BigQuery ("division by zero"), inf, NaN or NULL in DuckDB → a
   zero divisor raises the error.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
@@ -242,12 +244,20 @@ _FLOAT_TEXT = (
 )
 
 
-def _float_as_text(node: Any) -> Any:
-    """BigQuery's ``CAST(x AS STRING)`` (or ``SAFE_CAST``) of a FLOAT64 in DuckDB, whose
-    own text is the shortest that reads back with a ``.0`` kept (1.0 → '1.0' where
-    BigQuery writes '1', 2/3 → '0.6666666666666666' where it writes
-    '0.66666666666666663'). An operand of unknown type (a column, a parameter) is told
-    apart by DuckDB's ``TYPEOF``; one of another known type is left alone."""
+# A NUMERIC as text in BigQuery: its digits without trailing fractional zeros, and no
+# point when none is left (NUMERIC '1.50' → '1.5', '2.0' → '2'; ZetaSQL's
+# NumericValue::ToString, AddDecimalPointAndAdjustZeros in google/zetasql
+# zetasql/public/numeric_value.cc); DuckDB's DECIMAL(38, 9) text keeps nine places
+_NUMERIC_TEXT = r"REGEXP_REPLACE(CAST(_x AS VARCHAR), '\.0*$|(\.[0-9]*[1-9])0+$', '\1')"
+
+
+def _number_as_text(node: Any) -> Any:
+    """BigQuery's ``CAST(x AS STRING)`` (or ``SAFE_CAST``) of a FLOAT64 or a NUMERIC in
+    DuckDB, whose own text of a DOUBLE is the shortest that reads back with a ``.0`` kept
+    (1.0 → '1.0' where BigQuery writes '1', 2/3 → '0.6666666666666666' where it writes
+    '0.66666666666666663') and of a DECIMAL keeps its scale's trailing zeros
+    ('1.500000000'). An operand of unknown type (a column, a parameter) is told apart by
+    DuckDB's ``TYPEOF``; one of another known type is left alone."""
     from sqlglot import exp
     from sqlglot.optimizer.annotate_types import annotate_types
 
@@ -256,12 +266,18 @@ def _float_as_text(node: Any) -> Any:
     if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
         # a BigQuery float literal (1.0) is a DECIMAL in DuckDB
         return _from_template(_FLOAT_TEXT.replace("_double", "CAST(_x AS DOUBLE)"), _x=node.this)
+    if kind == exp.DataType.Type.DECIMAL:
+        return _from_template(_NUMERIC_TEXT, _x=node.this)
     if kind != exp.DataType.Type.UNKNOWN:
         return node
     # TRY_CAST through the text: the branch must bind for an operand of any type
     text = _FLOAT_TEXT.replace("_double", "TRY_CAST(CAST(_x AS VARCHAR) AS DOUBLE)")
     cast = "TRY_CAST" if node.args.get("safe") else "CAST"
-    template = f"CASE WHEN TYPEOF(_x) <> 'DOUBLE' THEN {cast}(_x AS VARCHAR) ELSE {text} END"
+    template = (
+        f"CASE WHEN TYPEOF(_x) = 'DOUBLE' THEN {text} "
+        f"WHEN TYPEOF(_x) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
+        f"ELSE {cast}(_x AS VARCHAR) END"
+    )
     return _from_template(template, _x=node.this)
 
 
@@ -288,7 +304,7 @@ def _fix_node(node: Any) -> Any:
         subscript.set("offset", 0)
         return _array_element(subscript)
     if isinstance(node, exp.Cast) and node.to.is_type("text") and not node.args.get("format"):
-        return _float_as_text(node)
+        return _number_as_text(node)
     if isinstance(node, exp.Div) and not node.args.get("safe"):
         # BigQuery: "division by zero" is an error (inf and NaN come only from inf or NaN
         # operands); DuckDB answers inf, NaN or NULL

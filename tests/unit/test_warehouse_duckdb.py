@@ -406,6 +406,27 @@ def test_a_float_cast_to_string_reads_as_in_bigquery(wh: DuckDBWarehouse) -> Non
         wh.query("SELECT CAST(1.5 AS STRING FORMAT '999.99') AS f")
 
 
+def test_a_numeric_cast_to_string_drops_trailing_zeros_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery writes a NUMERIC without trailing fractional zeros, and without a point
+    when none is left (ZetaSQL's NumericValue::ToString: NUMERIC '1.50' → '1.5'). DuckDB's
+    DECIMAL(38, 9) text kept nine places, '1.500000000': a check comparing or printing
+    the text differed."""
+    row = wh.query(
+        "SELECT CAST(NUMERIC '1.50' AS STRING) AS lit, CAST(n AS STRING) AS col, "
+        "SAFE_CAST(CAST(@x AS NUMERIC) AS STRING) AS param, "
+        "CAST(NUMERIC '-0.000000001' AS STRING) AS tiny, CAST(NUMERIC '100' AS STRING) AS whole, "
+        "CAST(NUMERIC '0' AS STRING) AS zero, CAST(CAST(NULL AS NUMERIC) AS STRING) AS none "
+        "FROM UNNEST([CAST('2.50' AS NUMERIC)]) AS n",
+        {"x": "12.340"},
+    ).rows[0]
+    assert row == {
+        "lit": "1.5", "col": "2.5", "param": "12.34", "tiny": "-0.000000001",
+        "whole": "100", "zero": "0", "none": None,
+    }  # fmt: skip
+
+
 def test_an_operand_a_rewrite_uses_twice_is_written_and_evaluated_once(
     wh: DuckDBWarehouse,
 ) -> None:
