@@ -27,7 +27,11 @@ same answer on both engines:
 - ``array[OFFSET(i)]``/``[ORDINAL(i)]`` and ``array[i]`` (BigQuery: ``[OFFSET(i)]``):
   DuckDB's lists start at 1 and answer NULL out of range → the position computed, and
   BigQuery's "Array index i is out of bounds" raised (``SAFE_OFFSET``/``SAFE_ORDINAL``:
-  NULL).
+  NULL). The same subscript of a STRUCT (BigQuery's struct subscript operator: the field
+  at that position) → ``STRUCT_EXTRACT_AT``, where SQLGlot can type the operand as a
+  STRUCT (a literal or CAST, a CTE's, subquery's or UNNEST's column of one); "Field
+  ordinal i is out of bounds in STRUCT", a ``SAFE_`` keyword or a position that is not
+  an integer literal are refused before the query runs.
 - ``CAST(x AS STRING)`` of a FLOAT64: BigQuery writes ``"%.15g"`` (17 digits when 15 do
   not read back), so 1.0 → '1' and 1e20 → '1e+20'; DuckDB's text keeps '1.0' → formatted
   with ``printf``. Of a NUMERIC: BigQuery drops trailing fractional zeros (NUMERIC '1.50'
@@ -75,6 +79,7 @@ from typing import Any
 from nbaops.errors import WarehouseError, first_line
 
 NOW_PARAM = "_nbaops_now"
+_SUBSCRIPT = "nbaops_subscript"  # a positional subscript's number, in its node's meta
 _LAMBDA_PREFIX = "_nbaops"  # + a template's operand name: the lambda variable bound to it
 
 _WHOLE_UNIT_DIFF = {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY"}
@@ -207,14 +212,98 @@ def _week_number(value: Any, start: int) -> Any:
     return exp.Paren(this=_from_template(formula, _day=value))
 
 
-def _array_element(node: Any) -> Any:
-    """BigQuery's ``array[OFFSET(i)]`` / ``[ORDINAL(i)]`` (``SAFE_``: NULL out of range) in
-    DuckDB, whose lists start at 1, count from the end for a negative index and answer
-    NULL out of range: SQLGlot shifted only a literal index (``arr[OFFSET(i)]`` read the
-    element after), and BigQuery's "Array index 5 is out of bounds" became NULL."""
+def _subscript_base(node: Any) -> int | None:
+    """Where the positions of a subscript ``x[...]`` start: 0 for ``x[i]`` and
+    ``x[OFFSET(i)]``, 1 for ``x[ORDINAL(i)]`` (``SAFE_`` alike); None for a subscript that
+    is not a position (a string: a JSON field's or a STRUCT field's name). BigQuery:
+    OFFSET(index) "produces the same result as index"; cloud.google.com/bigquery/docs/
+    reference/standard-sql/operators#array_subscript_operator"""
     from sqlglot import exp
 
-    position = f"(_index + {1 - node.args['offset']})"
+    if not isinstance(node, exp.Bracket) or len(node.expressions) != 1:
+        return None
+    offset = node.args.get("offset")
+    if offset in (0, 1):
+        return int(offset)
+    index = node.expressions[0]
+    if offset is None and not node.args.get("json_access"):
+        return None if isinstance(index, exp.Literal) and index.is_string else 0
+    return None
+
+
+def _struct_subscripts(tree: Any) -> dict[int, Any]:
+    """The positional subscripts of ``tree`` (by ``id``) whose operand SQLGlot types as a
+    STRUCT, each with that type: a STRUCT literal or CAST, or a CTE's, a subquery's or an
+    UNNEST's column of one. Columns are typed through their sources in a qualified copy
+    of the tree (made only when it has a positional subscript); an operand SQLGlot cannot
+    type (a parameter) is not in it."""
+    from sqlglot import exp
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    subscripts = [b for b in tree.find_all(exp.Bracket) if _subscript_base(b) is not None]
+    if not subscripts:
+        return {}
+    for number, subscript in enumerate(subscripts):
+        subscript.meta[_SUBSCRIPT] = number  # copied with it, so found in the copy
+    try:
+        copy = qualify(tree.copy(), dialect="bigquery", validate_qualify_columns=False)
+        typed = annotate_types(copy, dialect="bigquery")
+    except Exception:  # a query SQLGlot cannot resolve: its operands stay untyped
+        return {}
+    finally:
+        for subscript in subscripts:
+            del subscript.meta[_SUBSCRIPT]
+    found: dict[int, Any] = {}
+    for subscript in typed.find_all(exp.Bracket):
+        number = subscript.meta.get(_SUBSCRIPT)
+        operand_type = subscript.this.type
+        if number is not None and operand_type is not None and operand_type.is_type("struct"):
+            found[id(subscripts[number])] = operand_type
+    return found
+
+
+def _struct_field(node: Any, struct: Any) -> Any:
+    """BigQuery's struct subscript operator in DuckDB: ``s[i]`` / ``s[OFFSET(i)]`` is the
+    field at position i from 0, ``s[ORDINAL(i)]`` from 1, i "an integer literal or
+    constant", out of range "Field ordinal 6 is out of bounds in STRUCT", and no
+    ``SAFE_`` keyword (cloud.google.com/bigquery/docs/reference/standard-sql/
+    operators#struct_subscript_operator). DuckDB's ``s[i]`` takes a field's name, and
+    the array rewrite's ``LEN(s)`` did not bind: "No function matches ...
+    'length(STRUCT(...))'"."""
+    from sqlglot import exp
+
+    if node.args.get("safe"):
+        raise WarehouseError(
+            "the struct subscript operator takes OFFSET or ORDINAL: BigQuery supports no "
+            "SAFE_OFFSET or SAFE_ORDINAL on a STRUCT"
+        )
+    index = node.expressions[0]
+    try:
+        value = index.to_py()
+    except ValueError:
+        value = None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise WarehouseError(
+            f"a STRUCT subscript's position must be an integer literal locally, not {index.sql()}"
+        )
+    position = value + 1 - (_subscript_base(node) or 0)  # DuckDB's, from 1
+    if not 1 <= position <= len(struct.expressions):
+        raise WarehouseError(f"Field ordinal {value} is out of bounds in STRUCT")
+    return exp.Anonymous(
+        this="STRUCT_EXTRACT_AT", expressions=[node.this.copy(), exp.Literal.number(position)]
+    )
+
+
+def _array_element(node: Any, base: int) -> Any:
+    """BigQuery's ``array[OFFSET(i)]`` / ``[ORDINAL(i)]`` / ``[i]`` (``SAFE_``: NULL out of
+    range; ``base``: where its positions start) in DuckDB, whose lists start at 1, count
+    from the end for a negative index and answer NULL out of range: SQLGlot shifted only a
+    literal index (``arr[OFFSET(i)]`` read the element after), and BigQuery's "Array
+    index 5 is out of bounds" became NULL."""
+    from sqlglot import exp
+
+    position = f"(_index + {1 - base})"
     if node.args.get("safe"):
         fallback = ""
     else:
@@ -284,25 +373,9 @@ def _number_as_text(node: Any) -> Any:
 def _fix_node(node: Any) -> Any:
     from sqlglot import exp
 
-    if (
-        isinstance(node, exp.Bracket)
-        and node.args.get("offset") in (0, 1)
-        and len(node.expressions) == 1
-    ):
-        return _array_element(node)
-    if (
-        isinstance(node, exp.Bracket)
-        and node.args.get("offset") is None
-        and not node.args.get("json_access")
-        and len(node.expressions) == 1
-        and not (isinstance(node.expressions[0], exp.Literal) and node.expressions[0].is_string)
-    ):
-        # BigQuery: OFFSET(index) "produces the same result as index" (a string subscript
-        # is a JSON field's or a STRUCT's); cloud.google.com/bigquery/docs/reference/
-        # standard-sql/operators#array_subscript_operator
-        subscript = node.copy()
-        subscript.set("offset", 0)
-        return _array_element(subscript)
+    base = _subscript_base(node)
+    if base is not None:
+        return _array_element(node, base)
     if isinstance(node, exp.Cast) and node.to.is_type("text") and not node.args.get("format"):
         return _number_as_text(node)
     if isinstance(node, exp.Div) and not node.args.get("safe"):
@@ -445,12 +518,15 @@ def _held_as_in_ddl() -> dict[str, str]:
 
 
 def _fix_tree(tree: Any) -> Any:
-    """``tree`` with :func:`_fix_node` applied to every node, each node's descendants
-    before it: a rewrite copies its operands, so they must already be rewritten (SQLGlot's
-    top-down ``transform`` skips a replaced node's subtree, and ``CURRENT_DATE()`` inside
+    """``tree`` with :func:`_fix_node` (a positional subscript of a STRUCT:
+    :func:`_struct_field`) applied to every node, each node's descendants before it: a
+    rewrite copies its operands, so they must already be rewritten (SQLGlot's top-down
+    ``transform`` skips a replaced node's subtree, and ``CURRENT_DATE()`` inside
     ``DATE_SUB`` kept DuckDB's real clock)."""
+    structs = _struct_subscripts(tree)
     for node in reversed(list(tree.dfs())):  # pre-order reversed: descendants first
-        fixed = _fix_node(node)
+        struct = structs.get(id(node))
+        fixed = _fix_node(node) if struct is None else _struct_field(node, struct)
         if fixed is not node:
             if node is tree:
                 tree = fixed

@@ -373,6 +373,32 @@ def test_a_plain_array_subscript_is_a_zero_based_offset_as_in_bigquery(
             wh.query(sql)
 
 
+def test_a_struct_subscript_reads_the_field_at_that_position_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery's struct subscript operator: ``s[i]`` and ``s[OFFSET(i)]`` are the field
+    at position i from 0, ``s[ORDINAL(i)]`` from 1, i an integer literal, no ``SAFE_``
+    keyword (operators#struct_subscript_operator). Locally it was read as an array's
+    subscript, and DuckDB refused ``LEN`` of a STRUCT: "No function matches ...
+    'length(STRUCT(...))'", a message about a function the query never called."""
+    row = wh.query(
+        "WITH items AS (SELECT STRUCT(23 AS n, 'tea' AS drink, FALSE AS hot) AS item) "
+        "SELECT item[0] AS first, item[OFFSET(1)] AS second, item[ORDINAL(3)] AS third, "
+        "STRUCT(7, 'x')[1] AS unnamed, r[1] AS b "
+        "FROM items, UNNEST([STRUCT(1 AS a, 2 AS b)]) AS r"
+    ).rows[0]
+    assert row == {"first": 23, "second": "tea", "third": False, "unnamed": "x", "b": 2}
+    refused = {
+        "SELECT STRUCT(23 AS n, 'tea' AS d)[6] AS f": "^Field ordinal 6 is out of bounds in STRUCT",
+        "SELECT STRUCT(23 AS n, 'tea' AS d)[ORDINAL(0)] AS f": "^Field ordinal 0 is out of",
+        "SELECT STRUCT(23 AS n)[SAFE_OFFSET(0)] AS f": "no SAFE_OFFSET or SAFE_ORDINAL on a STRUCT",
+        "SELECT STRUCT(23 AS n)[@i] AS f": "position must be an integer literal locally, not @i",
+    }
+    for sql, message in refused.items():
+        with pytest.raises(WarehouseError, match=message):
+            wh.query(sql, {"i": 0})
+
+
 def test_a_float_cast_to_string_reads_as_in_bigquery(wh: DuckDBWarehouse) -> None:
     """BigQuery writes a FLOAT64 as "%.15g" (17 digits when 15 do not read back), NaN and
     0 unsigned (ZetaSQL's RoundTripDoubleToString; the conversion rules' "A returned NaN
