@@ -116,5 +116,6 @@ def json_rows(
     rows: Sequence[Mapping[str, Any]], fields: Sequence[Mapping[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
     """Rows → JSON-serialisable dicts for ``insert_rows_json`` (typed by ``fields`` if given)."""
-    types = {str(f["name"]): str(f["type"]).upper() for f in fields or []}
-    return [{k: json_value(v, types.get(k)) for k, v in row.items()} for row in rows]
+    # BigQuery column names are case-insensitive: a row may name one in any case
+    types = {str(f["name"]).lower(): str(f["type"]).upper() for f in fields or []}
+    return [{k: json_value(v, types.get(k.lower())) for k, v in row.items()} for row in rows]

@@ -96,10 +96,12 @@ def check_rows(
     if None in used:
         i, key = next((i, k) for i, row in enumerate(rows) for k in row if k.lower() not in lowered)
         raise WarehouseError(f"insert into {table}: row {i}: no such column {key!r}")
-    missing = [c for c, required in columns.items() if required and None in map(_get(c), rows)]
+    # a row names a column in any case: its value is under the row's spelling
+    value_of = {c: _value(c, key_sets) for c, required in columns.items() if required}
+    missing = [c for c, value in value_of.items() if None in map(value, rows)]
     if missing:
         i, col = min(
-            (next(i for i, row in enumerate(rows) if row.get(c) is None), c) for c in missing
+            (next(i for i, row in enumerate(rows) if value_of[c](row) is None), c) for c in missing
         )
         raise WarehouseError(
             f"insert into {table}: row {i}: required column {col!r} is missing or NULL"
@@ -107,9 +109,13 @@ def check_rows(
     return [c for c in columns if c in used]
 
 
-def _get(key: str) -> Callable[[Mapping[str, Any]], Any]:
-    """``row.get(key)`` as a C-level callable (for ``map``)."""
-    return operator.methodcaller("get", key)
+def _value(column: str, key_sets: set[tuple[str, ...]]) -> Callable[[Mapping[str, Any]], Any]:
+    """A row's value of ``column`` under any spelling the rows use for it: ``row.get(key)``
+    as a C-level callable (for ``map``) when they use one spelling (or none)."""
+    spellings = sorted({k for keys in key_sets for k in keys if k.lower() == column.lower()})
+    if len(spellings) <= 1:
+        return operator.methodcaller("get", spellings[0] if spellings else column)
+    return lambda row: next((row[k] for k in spellings if row.get(k) is not None), None)
 
 
 def utc_values(value: Any) -> Any:

@@ -707,6 +707,28 @@ def test_insert_is_all_or_nothing(tmp_path: Path) -> None:
         w.insert_rows("nba_ops.nope", [good])
 
 
+def test_a_row_may_name_a_required_column_in_any_case(tmp_path: Path) -> None:
+    """BigQuery column names are case-insensitive, and the row check accepts a key in
+    any case as its column; but a REQUIRED column's value was looked up under the
+    table's spelling only, so a row naming it ``PROCESSOR_NAME`` was refused as "missing
+    or NULL" with the value right there (rows spelling it both ways are read each way)."""
+    w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
+    w.create_tables()
+    shouted = {key.upper(): value for key, value in HEARTBEAT.items()}
+    w.insert_rows("nba_analytics.processor_heartbeats", [shouted, {**HEARTBEAT, "run_id": "r2"}])
+    rows = w.query(
+        "SELECT processor_name, run_id FROM nba_analytics.processor_heartbeats "
+        "WHERE heartbeat_at >= @t ORDER BY run_id",
+        {"t": NOW - dt.timedelta(days=1)},
+    ).rows
+    assert rows == [
+        {"processor_name": "p1", "run_id": "r1"},
+        {"processor_name": "p1", "run_id": "r2"},
+    ]
+    with pytest.raises(WarehouseError, match="row 1: required column 'run_id' is missing"):
+        w.insert_rows("nba_analytics.processor_heartbeats", [shouted, {**shouted, "RUN_ID": None}])
+
+
 def test_replace_contents_swaps_tables_atomically(tmp_path: Path) -> None:
     w = DuckDBWarehouse(tmp_path / "w.duckdb", root=ROOT)
     w.create_tables()

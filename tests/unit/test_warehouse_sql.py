@@ -162,6 +162,10 @@ def test_json_rows_serialise_for_insert_all() -> None:
             "m": "2.50",
         }
     ]
+    # a row may name a column in any case (BigQuery's are case-insensitive): still typed
+    assert json_rows([{"Verdicts": {"a": "PASS"}}], [{"name": "verdicts", "type": "JSON"}]) == [
+        {"Verdicts": json.dumps({"a": "PASS"})}
+    ]
 
 
 def test_catalog_reads_every_schema_with_partitions() -> None:
