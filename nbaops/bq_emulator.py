@@ -11,7 +11,8 @@ developer's own ``~/.duckdb`` is never touched.
 
 starts the emulator on a free port, waits until it answers, runs the command with
 ``NBAOPS_BQ_EMULATOR=http://127.0.0.1:PORT``, stops the emulator and exits with the
-command's exit code (2 for bad arguments, 3 when the emulator cannot start).
+command's exit code (2 for bad arguments or a command that cannot be started, 3 when
+the emulator cannot start).
 """
 
 from __future__ import annotations
@@ -152,7 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(".nox/bqemulator-run"))
     parser.add_argument("command", nargs=argparse.REMAINDER, help="Command to run (after --).")
     args = parser.parse_args(argv)
-    command = [c for c in args.command if c != "--"] if args.command else []
+    command = list(args.command or [])
+    if command[:1] == ["--"]:  # the separator ends our arguments; the command keeps its own
+        command = command[1:]
     if not command:
         parser.print_usage(sys.stderr)
         stderr_line("nbaops: error: give the command to run after --")
@@ -167,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return subprocess.run(
             command, env={**os.environ, ENDPOINT_ENV: emulator.endpoint}
         ).returncode
+    except OSError as exc:  # not found, not executable: the command line is wrong
+        stderr_line(f"nbaops: error: cannot run {command[0]}: {exc.strerror or exc}")
+        return EXIT_USAGE
     finally:
         emulator.stop()
 

@@ -59,3 +59,58 @@ def test_a_failed_start_prints_the_log_line_masked_and_escaped(
     err = capsys.readouterr().err
     assert "bqemulator exited with 1: boom \\x1b]0;pwned\\x07 with *** (log: " in err
     assert "\x1b" not in err and "s3cr3t" not in err
+
+
+def _fake_emulator(tmp_path: Path) -> Path:
+    """A venv whose ``python`` names a spatial extension and whose ``bqemulator`` answers
+    HTTP on the ``--rest-port`` it is given, until it is stopped."""
+    import sys
+
+    extension = tmp_path / "spatial.duckdb_extension"
+    extension.write_bytes(b"")
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    python = venv / "python"
+    python.write_text(f"#!/bin/sh\necho 1.1.0\necho {extension}\n", encoding="utf-8")
+    emulator = venv / "bqemulator"
+    emulator.write_text(
+        f"#!{sys.executable}\n"
+        "import http.server, sys\n"
+        "port = int(sys.argv[sys.argv.index('--rest-port') + 1])\n"
+        "class Ok(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(b'{}')\n"
+        "    def log_message(self, *args):\n"
+        "        pass\n"
+        "http.server.HTTPServer(('127.0.0.1', port), Ok).serve_forever()\n",
+        encoding="utf-8",
+    )
+    python.chmod(0o755)
+    emulator.chmod(0o755)
+    return python
+
+
+def test_the_command_keeps_its_own_double_dashes_and_one_that_cannot_run_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the ``--`` that ends nbaops' own arguments is dropped: every ``--`` of the
+    command was (``pytest -- tests/x.py``, ``git log -- path``, a shell's ``sh -c ... --``
+    lost theirs). A command that cannot be started is bad input, one line and exit 2: it
+    was a FileNotFoundError traceback."""
+    python = _fake_emulator(tmp_path)
+    out = tmp_path / "args"
+    script = 'printf "%s|" "$@" > "$0"'
+    code = bq_emulator.main(
+        ["--python", str(python), "--workdir", str(tmp_path / "w"), "--"]
+        + ["sh", "-c", script, str(out), "a", "--", "b"]
+    )
+    assert code == 0
+    assert out.read_text(encoding="utf-8") == "a|--|b|"
+    capsys.readouterr()
+    code = bq_emulator.main(
+        ["--python", str(python), "--workdir", str(tmp_path / "w"), "--", "no-such-command-x"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nbaops: error: cannot run no-such-command-x: ")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
