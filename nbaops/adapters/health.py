@@ -68,6 +68,9 @@ class HealthProber:
         """
         headers = {"User-Agent": "nbaops-health-probe", "Accept": "application/json"}
         started = time.monotonic()
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            # a service without a URL yet ("" + health_path): urllib raised ValueError
+            return HealthResult(url, None, False, 0.0, "", f"not an http(s) URL: {url!r}")
         if self.id_tokens is not None:
             try:
                 token = self.id_tokens.token(audience or service_audience(url))

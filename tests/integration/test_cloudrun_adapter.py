@@ -484,6 +484,15 @@ def test_health_probe_connection_refused_is_an_error_not_an_exception() -> None:
     assert result.ok is False and result.status is None and result.error
 
 
+def test_a_health_probe_of_a_url_without_http_is_an_error_not_an_exception() -> None:
+    """The probe "never raises": a service without a URL yet (``uri`` "") probed as
+    ``"" + "/health"`` raised urllib's ValueError "unknown url type" out of it."""
+    for url in ("/health", "run.app/health"):
+        result = HealthProber().probe(url, timeout_s=1)
+        assert (result.ok, result.status) == (False, None)
+        assert result.error == f"not an http(s) URL: {url!r}"
+
+
 @pytest.mark.parametrize(
     ("head", "body", "error"),
     [
