@@ -132,7 +132,7 @@ class BigQueryWarehouse:
         return f"{self.project}.{self.datasets.get(dataset, dataset)}.{name}"
 
     def _sql(self, sql: str) -> str:
-        from nbaops.adapters.sql_dialect import qualify_bigquery
+        from nbaops.adapters.sql_qualify import qualify_bigquery
 
         return qualify_bigquery(sql, self.project, self.datasets, cache_dir=self.sql_cache_dir)
 

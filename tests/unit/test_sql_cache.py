@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nbaops.adapters import sql_cache
-from nbaops.adapters.sql_dialect import qualify_bigquery, to_duckdb
+from nbaops.adapters.sql_dialect import to_duckdb
+from nbaops.adapters.sql_qualify import qualify_bigquery
 from nbaops.errors import WarehouseError
 
 SQL = "SELECT COUNT(*) AS n FROM `nba_raw.games` WHERE game_date >= @since"

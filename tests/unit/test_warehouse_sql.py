@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from nbaops.adapters.bq_params import TypedValue, json_rows, to_query_parameters
-from nbaops.adapters.sql_dialect import qualify_bigquery, to_duckdb
+from nbaops.adapters.sql_dialect import to_duckdb
+from nbaops.adapters.sql_qualify import qualify_bigquery
 from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
 from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
 from nbaops.bqschema.model import Field
