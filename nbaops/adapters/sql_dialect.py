@@ -17,6 +17,10 @@ same answer on both engines:
   ``{}`` and returned ``fmt`` unchanged → DuckDB's ``printf``.
 - ``DATE_TRUNC``/``DATE_SUB``/``DATE_ADD``/``DATE_FROM_UNIX_DATE`` return DATE in
   BigQuery; DuckDB returns a TIMESTAMP → wrapped in ``CAST(... AS DATE)``.
+- ``SUBSTR(value, position[, length])``: BigQuery starts a position off the left end (0,
+  or before ``-LENGTH(value)``) from 1 and refuses a negative length; DuckDB counts the
+  places before the first character ('abcdef' from 0 for 2 is 'a') → the position
+  clamped, and BigQuery's "Third argument in SUBSTR() cannot be negative" raised.
 - ``COUNTIF`` of no rows is 0 in BigQuery, DuckDB's ``COUNT_IF`` NULL → ``COUNT(CASE ...)``.
 - ``TIMESTAMP_DIFF`` counts *whole* units elapsed in BigQuery (10:59:59 → 11:00:01 is
   0 hours); DuckDB's ``date_diff`` counts boundaries → uses DuckDB's ``date_sub`` (whole
@@ -371,6 +375,28 @@ def _number_as_text(node: Any) -> Any:
     return _from_template(template, _x=node.this)
 
 
+def _substring(node: Any) -> Any:
+    """BigQuery's ``SUBSTR(value, position[, length])`` in DuckDB: a position "off the left
+    end" (0, or before ``-LENGTH(value)``) starts from 1, and a negative length is an
+    error, "Third argument in SUBSTR() cannot be negative" (google/zetasql
+    zetasql/public/functions/string.cc, SubstrWithLengthUtf8; docs/string_functions.md).
+    DuckDB counts positions before the first character as empty places ('abcdef' from 0
+    for 2 was 'a', 'abc' from -4 for 3 'ab') and reads a negative length backwards."""
+    start = "CASE WHEN _position = 0 OR _position < -LENGTH(_value) THEN 1 ELSE _position END"
+    length = node.args.get("length")
+    if length is None:
+        return _from_template(
+            f"SUBSTRING(_value, {start})", _value=node.this, _position=node.args["start"]
+        )
+    return _from_template(
+        "CASE WHEN _length < 0 THEN ERROR('Third argument in SUBSTR() cannot be negative') "
+        f"ELSE SUBSTRING(_value, {start}, _length) END",
+        _value=node.this,
+        _position=node.args["start"],
+        _length=length,
+    )
+
+
 def _fix_node(node: Any) -> Any:
     from sqlglot import exp
 
@@ -414,6 +440,8 @@ def _fix_node(node: Any) -> Any:
         if part == "DATE":
             return exp.Cast(this=node.expression.copy(), to=exp.DataType.build("DATE"))
         return node
+    if isinstance(node, exp.Substring) and node.args.get("start") is not None:
+        return _substring(node)
     if isinstance(node, exp.CountIf):
         # BigQuery: "Returns 0 if there are zero input rows"; DuckDB's COUNT_IF: NULL
         return _from_template("COUNT(CASE WHEN _condition THEN 1 END)", _condition=node.this)

@@ -476,6 +476,25 @@ def test_an_operand_a_rewrite_uses_twice_is_written_and_evaluated_once(
     assert row["t"] == "0.16666666666666666"
 
 
+def test_substr_starts_a_position_off_the_left_end_at_1_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery's SUBSTR starts a position "off the left end" (0, or before -LENGTH) from 1
+    and refuses a negative length ("Third argument in SUBSTR() cannot be negative");
+    DuckDB counted the places before the first character ('abcdef' from 0 for 2 was 'a',
+    'abc' from -4 for 3 'ab') and read a negative length backwards ('b')."""
+    row = wh.query(
+        "SELECT SUBSTR(s, 0, 2) AS zero, SUBSTR(s, -8, 3) AS before, SUBSTR(s, -2) AS tail, "
+        "SUBSTR(s, 2, 3) AS mid, SUBSTR(s, 9) AS past, SUBSTR(s, 0) AS whole "
+        "FROM UNNEST(['abcdef']) AS s"
+    ).rows[0]
+    assert row == {
+        "zero": "ab", "before": "abc", "tail": "ef", "mid": "bcd", "past": "", "whole": "abcdef",
+    }  # fmt: skip
+    with pytest.raises(WarehouseError, match="Third argument in SUBSTR\\(\\) cannot be negative"):
+        wh.query("SELECT SUBSTR(s, 3, n) AS x FROM UNNEST(['abcdef']) AS s, UNNEST([-1]) AS n")
+
+
 def test_countif_of_no_rows_and_date_from_unix_date_answer_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
