@@ -41,6 +41,8 @@ same answer on both engines:
   with ``printf``. Of a NUMERIC: BigQuery drops trailing fractional zeros (NUMERIC '1.50'
   → '1.5'), DuckDB's DECIMAL(38, 9) text keeps nine places → trimmed. (An operand of
   unknown type is told apart by ``TYPEOF`` when it runs.)
+- ``CAST(x AS INT64)`` of a FLOAT64: BigQuery rounds halfway cases away from zero (2.5 →
+  3), DuckDB to even (2.5 → 2) → ``ROUND`` first.
 - ``x / 0``: an error in BigQuery ("division by zero"), inf, NaN or NULL in DuckDB → a
   zero divisor raises the error.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
@@ -353,10 +355,8 @@ def _number_as_text(node: Any) -> Any:
     ('1.500000000'). An operand of unknown type (a column, a parameter) is told apart by
     DuckDB's ``TYPEOF``; one of another known type is left alone."""
     from sqlglot import exp
-    from sqlglot.optimizer.annotate_types import annotate_types
 
-    known = annotate_types(node.this.copy(), dialect="bigquery").type
-    kind = known.this if known is not None else exp.DataType.Type.UNKNOWN
+    kind = _kind(node.this)
     if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
         # a BigQuery float literal (1.0) is a DECIMAL in DuckDB
         return _from_template(_FLOAT_TEXT.replace("_double", "CAST(_x AS DOUBLE)"), _x=node.this)
@@ -364,8 +364,7 @@ def _number_as_text(node: Any) -> Any:
         return _from_template(_NUMERIC_TEXT, _x=node.this)
     if kind != exp.DataType.Type.UNKNOWN:
         return node
-    # TRY_CAST through the text: the branch must bind for an operand of any type
-    text = _FLOAT_TEXT.replace("_double", "TRY_CAST(CAST(_x AS VARCHAR) AS DOUBLE)")
+    text = _FLOAT_TEXT.replace("_double", _ANY_AS_DOUBLE)
     cast = "TRY_CAST" if node.args.get("safe") else "CAST"
     template = (
         f"CASE WHEN TYPEOF(_x) = 'DOUBLE' THEN {text} "
@@ -373,6 +372,42 @@ def _number_as_text(node: Any) -> Any:
         f"ELSE {cast}(_x AS VARCHAR) END"
     )
     return _from_template(template, _x=node.this)
+
+
+def _float_as_integer(node: Any) -> Any:
+    """BigQuery's ``CAST(x AS INT64)`` (or ``SAFE_CAST``) of a FLOAT64 in DuckDB: BigQuery
+    returns the closest integer, "Halfway cases such as 1.5 or -0.5 round away from zero"
+    (cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64);
+    DuckDB's cast rounds them to even (2.5 → 2, 0.5 → 0) → its ``ROUND`` first, which
+    rounds them away from zero. An operand of unknown type is told apart by ``TYPEOF``."""
+    from sqlglot import exp
+
+    kind = _kind(node.this)
+    cast = "TRY_CAST" if node.args.get("safe") else "CAST"
+    if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+        return _from_template(f"{cast}(ROUND(_x) AS BIGINT)", _x=node.this)
+    if kind != exp.DataType.Type.UNKNOWN:
+        return node
+    template = (
+        f"CASE WHEN TYPEOF(_x) = 'DOUBLE' THEN {cast}(ROUND({_ANY_AS_DOUBLE}) AS BIGINT) "
+        f"ELSE {cast}(_x AS BIGINT) END"
+    )
+    return _from_template(template, _x=node.this)
+
+
+# A DOUBLE ``_x`` as DOUBLE in a CASE branch that must bind for an operand of any type
+# (through its text, which reads back as the same number)
+_ANY_AS_DOUBLE = "TRY_CAST(CAST(_x AS VARCHAR) AS DOUBLE)"
+
+
+def _kind(operand: Any) -> Any:
+    """The ``exp.DataType.Type`` SQLGlot gives ``operand`` in BigQuery (``UNKNOWN`` for a
+    column or a parameter)."""
+    from sqlglot import exp
+    from sqlglot.optimizer.annotate_types import annotate_types
+
+    known = annotate_types(operand.copy(), dialect="bigquery").type
+    return known.this if known is not None else exp.DataType.Type.UNKNOWN
 
 
 def _substring(node: Any) -> Any:
@@ -405,6 +440,8 @@ def _fix_node(node: Any) -> Any:
         return _array_element(node, base)
     if isinstance(node, exp.Cast) and node.to.is_type("text") and not node.args.get("format"):
         return _number_as_text(node)
+    if isinstance(node, exp.Cast) and node.to.is_type("bigint"):
+        return _float_as_integer(node)
     if isinstance(node, exp.Div) and not node.args.get("safe"):
         # BigQuery: "division by zero" is an error (inf and NaN come only from inf or NaN
         # operands); DuckDB answers inf, NaN or NULL

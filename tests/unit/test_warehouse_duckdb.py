@@ -432,6 +432,22 @@ def test_a_float_cast_to_string_reads_as_in_bigquery(wh: DuckDBWarehouse) -> Non
         wh.query("SELECT CAST(1.5 AS STRING FORMAT '999.99') AS f")
 
 
+def test_a_float_cast_to_int64_rounds_halfway_cases_away_from_zero_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery casts a FLOAT64 to the closest INT64, "Halfway cases such as 1.5 or -0.5
+    round away from zero" (conversion_functions#cast_as_int64); DuckDB's cast rounded
+    them to even: 2.5 → 2, -2.5 → -2, 0.5 → 0, where BigQuery answers 3, -3 and 1."""
+    row = wh.query(
+        "SELECT CAST(CAST(2.5 AS FLOAT64) AS INT64) AS lit, CAST(x AS INT64) AS col, "
+        "SAFE_CAST(-x AS INT64) AS neg, CAST(@half AS INT64) AS param, "
+        "CAST(@most AS INT64) AS near, CAST('12' AS INT64) AS text, CAST(n AS INT64) AS num "
+        "FROM UNNEST([CAST(4.5 AS FLOAT64)]) AS x, UNNEST([CAST('2.5' AS NUMERIC)]) AS n",
+        {"half": 0.5, "most": 2.4999999},
+    ).rows[0]
+    assert row == {"lit": 3, "col": 5, "neg": -5, "param": 1, "near": 2, "text": 12, "num": 3}
+
+
 def test_a_numeric_cast_to_string_drops_trailing_zeros_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
