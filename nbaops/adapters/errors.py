@@ -119,13 +119,19 @@ def _reply_error(exc: Any) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
-# 403 reasons that are limits, not permissions: BigQuery answers a quota or a rate limit
-# with HTTP 403 and the reason in error.errors[0].reason
-# (https://cloud.google.com/bigquery/docs/troubleshoot-quotas): nothing about the
-# caller's roles is proved, and granting one fixes nothing.
+# 403 reasons that are not permissions, and their fix: BigQuery answers a quota, a rate
+# limit, a project without billing and an operation it has blocked for a while with HTTP
+# 403 and the reason in error.errors[0].reason
+# (https://cloud.google.com/bigquery/docs/troubleshoot-quotas; the error table of
+# https://cloud.google.com/bigquery/troubleshooting-errors: billingNotEnabled "returns
+# when billing isn't enabled for the project", blocked "when BigQuery has temporarily
+# blacklisted the operation you attempted to perform"): nothing about the caller's roles
+# is proved, and granting one fixes nothing.
 LIMIT_REASONS = {
-    "quotaExceeded": "quota exceeded",
-    "rateLimitExceeded": "rate limit exceeded",
+    "quotaExceeded": ("quota exceeded", "retry later, or raise the quota"),
+    "rateLimitExceeded": ("rate limit exceeded", "retry later, or raise the quota"),
+    "billingNotEnabled": ("billing is not enabled", "enable billing for the project"),
+    "blocked": ("the operation is blocked for now", "retry later"),
 }
 
 
@@ -192,8 +198,8 @@ def google_call(
     Raises:
         CredentialsError: credentials missing or refused (401 included), or a 403 whose
             reason is :data:`SCOPE_INSUFFICIENT` (the token's scopes fall short).
-        PermissionDeniedError: HTTP 403, unless its reason is a quota or rate limit
-            (:data:`LIMIT_REASONS`: ``error``).
+        PermissionDeniedError: HTTP 403, unless its reason is not a permission (a quota,
+            a rate limit, billing: :data:`LIMIT_REASONS`, ``error``).
         NotFoundError: HTTP 404.
         UnreachableError: (as ``error``) the API or the token endpoint was not reached.
         AdapterError: ``error`` (the adapter's own subclass) for everything else.
@@ -217,11 +223,10 @@ def google_call(
         ) from exc
     except gexc.Forbidden as exc:  # 403 (PermissionDenied is a subclass)
         reason = error_reason(exc)
-        limit = LIMIT_REASONS.get(reason)
-        if limit:  # a quota, not a permission: undetermined, and no role to grant
+        if reason in LIMIT_REASONS:  # not a permission: undetermined, and no role to grant
+            what, fix = LIMIT_REASONS[reason]
             raise error(
-                f"{where}: {limit} (HTTP 403 {reason}): {api_error_text(exc)}; "
-                "retry later, or raise the quota"
+                f"{where}: {what} (HTTP 403 {reason}): {api_error_text(exc)}; {fix}"
             ) from exc
         if error_info_reason(exc) == SCOPE_INSUFFICIENT:  # the token's scopes, not a role
             raise kind(ScopesInsufficientError)(

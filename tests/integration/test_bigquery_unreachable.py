@@ -132,12 +132,15 @@ def test_a_server_that_hangs_after_the_job_started_is_bounded_cancel_included() 
     assert cancels, "the started job was asked to stop"
 
 
-@pytest.mark.parametrize("reason", ["quotaExceeded", "rateLimitExceeded"])
+@pytest.mark.parametrize(
+    "reason", ["quotaExceeded", "rateLimitExceeded", "billingNotEnabled", "blocked"]
+)
 def test_a_quota_403_is_not_a_permission_denied(reason: str) -> None:
-    """BigQuery answers a quota or rate limit with HTTP 403 and the reason in
-    error.errors[0].reason (https://cloud.google.com/bigquery/docs/troubleshoot-quotas):
-    it was read as "permission denied" and the doctor failed it (exit 1) with "grant this
-    identity the role ..."."""
+    """BigQuery answers a quota or rate limit, a project without billing and an operation
+    it blocks for a while with HTTP 403 and the reason in error.errors[0].reason
+    (troubleshoot-quotas; the error table of troubleshooting-errors): it was read as
+    "permission denied" and the doctor failed it (exit 1) with "grant this identity the
+    role ..." (billingNotEnabled and blocked until this round)."""
     from worlds.http_fake import FakeServer
 
     from nbaops.adapters.errors import PermissionDeniedError
