@@ -340,10 +340,11 @@ _FLOAT_TEXT = (
 )
 
 
-# A NUMERIC as text in BigQuery: its digits without trailing fractional zeros, and no
-# point when none is left (NUMERIC '1.50' → '1.5', '2.0' → '2'; ZetaSQL's
-# NumericValue::ToString, AddDecimalPointAndAdjustZeros in google/zetasql
-# zetasql/public/numeric_value.cc); DuckDB's DECIMAL(38, 9) text keeps nine places
+# A NUMERIC (or BIGNUMERIC) as text in BigQuery: its digits without trailing fractional
+# zeros, and no point when none is left (NUMERIC '1.50' → '1.5', '2.0' → '2'; ZetaSQL's
+# NumericValue and BigNumericValue::ToString, AddDecimalPointAndAdjustZeros in
+# google/zetasql zetasql/public/numeric_value.cc); DuckDB's DECIMAL(38, 9) text keeps
+# nine places (a BIGNUMERIC literal's DECIMAL(38, 5) five)
 _NUMERIC_TEXT = r"REGEXP_REPLACE(CAST(_x AS VARCHAR), '\.0*$|(\.[0-9]*[1-9])0+$', '\1')"
 
 
@@ -360,7 +361,7 @@ def _number_as_text(node: Any) -> Any:
     if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
         # a BigQuery float literal (1.0) is a DECIMAL in DuckDB
         return _from_template(_FLOAT_TEXT.replace("_double", "CAST(_x AS DOUBLE)"), _x=node.this)
-    if kind == exp.DataType.Type.DECIMAL:
+    if kind in (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL):
         return _from_template(_NUMERIC_TEXT, _x=node.this)
     if kind != exp.DataType.Type.UNKNOWN:
         return node

@@ -459,13 +459,14 @@ def test_a_numeric_cast_to_string_drops_trailing_zeros_as_in_bigquery(
         "SELECT CAST(NUMERIC '1.50' AS STRING) AS lit, CAST(n AS STRING) AS col, "
         "SAFE_CAST(CAST(@x AS NUMERIC) AS STRING) AS param, "
         "CAST(NUMERIC '-0.000000001' AS STRING) AS tiny, CAST(NUMERIC '100' AS STRING) AS whole, "
-        "CAST(NUMERIC '0' AS STRING) AS zero, CAST(CAST(NULL AS NUMERIC) AS STRING) AS none "
+        "CAST(NUMERIC '0' AS STRING) AS zero, CAST(CAST(NULL AS NUMERIC) AS STRING) AS none, "
+        "CAST(BIGNUMERIC '1.50' AS STRING) AS big "
         "FROM UNNEST([CAST('2.50' AS NUMERIC)]) AS n",
         {"x": "12.340"},
     ).rows[0]
     assert row == {
         "lit": "1.5", "col": "2.5", "param": "12.34", "tiny": "-0.000000001",
-        "whole": "100", "zero": "0", "none": None,
+        "whole": "100", "zero": "0", "none": None, "big": "1.5",
     }  # fmt: skip
 
 
