@@ -134,11 +134,13 @@ def due_slots(
 
     A slot in the hour skipped when daylight saving starts is never due (a wall-clock
     scheduler may not run it; see :func:`nbaops.clock.eastern_wall_time`), so 02:30 on that
-    Sunday is no false FAIL.
+    Sunday is no false FAIL. Every day the window touches is looked at (a ``window`` of
+    days reaches slots before yesterday).
     """
     out: list[dt.datetime] = []
-    today = clock.eastern_date(now)
-    for day in (today - dt.timedelta(days=1), today):
+    first = clock.eastern_date(since)
+    for offset in range((clock.eastern_date(now) - first).days + 1):
+        day = first + dt.timedelta(days=offset)
         for slot in slots:
             hour, minute = (int(part) for part in slot.split(":", 1))
             at = clock.eastern_wall_time(day, dt.time(hour, minute))

@@ -132,6 +132,20 @@ def test_due_slots_are_eastern_times_in_the_window() -> None:
     assert due_slots(et(TODAY, 11, 45), et(TODAY, 9, 45), ["11:30"], dt.timedelta(minutes=30)) == []
 
 
+def test_a_window_of_days_reaches_the_slots_before_yesterday() -> None:
+    """``window`` may be days (``3d``): the slots of every day in it are due, not only
+    yesterday's and today's (a batch missed two days ago, with no batch since, was no
+    FAIL)."""
+    now = et(TODAY, 12, 0)
+    two_days_ago = TODAY - dt.timedelta(days=2)
+    slots = due_slots(now, now - dt.timedelta(days=3), ["07:00"], dt.timedelta(minutes=30))
+    assert slots == [
+        et(two_days_ago, 7, 0),
+        et(TODAY - dt.timedelta(days=1), 7, 0),
+        et(TODAY, 7, 0),
+    ]
+
+
 def test_a_slot_in_the_skipped_daylight_saving_hour_is_never_due() -> None:
     """02:30 ET does not exist on 2026-03-08; Cloud Scheduler runs on wall-clock time and
     may not run it, so the check must not FAIL that morning for a batch that never was."""
