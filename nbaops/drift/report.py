@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops.clock import as_utc
 from nbaops.gitrepo import Commit
 from nbaops.report import VERDICT_ICON
-from nbaops.verdict import Verdict, worst
+from nbaops.verdict import Verdict, clip, worst
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -164,6 +164,13 @@ class SyncResult:
 
 
 MAX_LISTED = 30  # pending commits listed per service in Markdown (the rest are counted)
+# Each listed subject and author is clipped in Markdown (JSON keeps them whole): GitHub
+# refuses an issue body of 65,536 characters or more (422 "body is too long (maximum is
+# 65536 characters)": googleapis/release-please#1034, PyGithub/PyGithub#1906), and one
+# commit subject of this repository runs to 3,000 characters, so 30 of them made the
+# issue of a drifting service impossible to open or update.
+MAX_SUBJECT_CHARS = 200
+MAX_AUTHOR_CHARS = 60
 
 
 def human_age(seconds: float) -> str:
@@ -299,7 +306,8 @@ def _pending_table(s: ServiceDrift) -> list[str]:
     for c in s.pending[:MAX_LISTED]:
         lines.append(
             f"| `{c.short}` | {c.committed_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} | "
-            f"{_md_escape(c.author)} | {_md_escape(c.subject)} |"
+            f"{_md_escape(clip(c.author, MAX_AUTHOR_CHARS))} | "
+            f"{_md_escape(clip(c.subject, MAX_SUBJECT_CHARS))} |"
         )
     if len(s.pending) > MAX_LISTED:
         lines.append(f"| … | | | {len(s.pending) - MAX_LISTED} more |")

@@ -13,10 +13,12 @@ from rich.console import Console
 
 from nbaops.cli.plain import PlainConsole
 from nbaops.drift.report import (
+    MAX_LISTED,
     DriftReport,
     IssueAction,
     ServiceDrift,
     SyncResult,
+    issue_body,
     markdown_report,
 )
 from nbaops.gitrepo import Commit
@@ -125,3 +127,31 @@ def test_wide_terminal_gets_a_table_with_short_shas() -> None:
     assert "[red]over[/red]" in text  # a message is text in the table too, never markup
     assert "  aaaaaaa  2026-12-01 03:00 UTC  Bob [x]: fix [bold]lines[/bold]" in text
     assert text.rstrip().endswith("ERROR drift: 1 FAIL, 1 PASS")
+
+
+def test_an_issue_body_of_long_commit_subjects_stays_within_githubs_limit() -> None:
+    """GitHub refuses an issue body of 65,536 characters or more (422 "body is too long");
+    commit subjects of 3,000 characters (this repository writes them) made the drifting
+    service's issue a sync error on every run. The table clips each subject; JSON keeps it."""
+    subject = "fix: " + "lines coverage counts late lines " * 100  # ~3,300 characters
+    pending = [
+        Commit(f"{i:040x}", f"{i:07x}", "Bob " * 40, "b@x", NOW, NOW, subject)
+        for i in range(MAX_LISTED + 5)
+    ]
+    drifting = ServiceDrift(
+        "phase4-processors",
+        Verdict.FAIL,
+        f"{len(pending)} pending commits",
+        ("data_processors/",),
+        3600,
+        deployed_commit=SERVING,
+        head_commit=HEAD,
+        pending=pending,
+        oldest_pending_age_s=7200,
+    )
+    report = DriftReport([drifting], HEAD, "origin/main", 3600, NOW, "prod")
+    body = issue_body(drifting, report)
+    assert len(body) < 65_536
+    assert "| `0000000` | 2026-12-01 03:00 | Bob Bob" in body and "fix: lines coverage" in body
+    assert "| … | | | 5 more |" in body
+    assert report.to_json()["services"][0]["pending"][0]["subject"] == subject
