@@ -176,8 +176,13 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"(proliferation, max {max_live})"
         )
     oldest = max((p["age_s"] for p in aged), default=None)
+    # a processor without a heartbeat in the look-back is the stalest, its age unknown
+    # (more than lookback_days): no value, not the age of the stalest one that beat (a FAIL
+    # read "value=5 min" beside "FAIL age > 6h")
     value = (
-        None if oldest is None else round_beside(oldest / 60, warn_s / 60, fail_s / 60, places=1)
+        None
+        if oldest is None or missing
+        else round_beside(oldest / 60, warn_s / 60, fail_s / 60, places=1)
     )
     if problems:
         message = f"{'; '.join(problems)} ({verdict.value})"
