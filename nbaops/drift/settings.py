@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from nbaops.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class DriftSettings:
@@ -26,3 +28,19 @@ class DriftSettings:
     issue_label: str = "deployment-drift"
     comment_interval: dt.timedelta = dt.timedelta(hours=24)
     repository: str = "."
+
+    def check(self, where: str) -> None:
+        """The label is found by GitHub's issue list, whose ``labels`` filter is a comma
+        separated list of labels an issue must all carry (octokit/octokit.rb#525): a label
+        holding a comma is read as several, so its issue is never found again and every
+        sync opens another (where GitHub refuses such a label, every sync fails instead;
+        whether it accepts one could not be established).
+
+        Raises:
+            ConfigError: naming the key.
+        """
+        if "," in self.issue_label:
+            raise ConfigError(
+                f"{where}.issue_label: {self.issue_label!r} holds a comma, which GitHub's issue "
+                "list reads as two labels (its drift issues would never be found again)"
+            )

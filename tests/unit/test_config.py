@@ -155,6 +155,19 @@ def test_profile_overrides_merge_into_sections(tmp_path: Path) -> None:
     assert load_config(path, "local").section("drift")["window"] == "6h"
 
 
+def test_a_drift_issue_label_with_a_comma_is_refused(tmp_path: Path) -> None:
+    """GitHub's issue list takes ``labels=a,b`` as two labels: the issue labelled
+    'deploy,drift' was never found, so every sync opened another one."""
+    from nbaops.drift.settings import DriftSettings
+
+    def mutate(data: dict) -> None:  # type: ignore[type-arg]
+        data["drift"] = {"issue_label": "deploy,drift"}
+
+    config = load_config(write_config(tmp_path, mutate), "prod")
+    with pytest.raises(ConfigError, match=r"drift\.issue_label: 'deploy,drift' holds a comma"):
+        config.settings("drift", DriftSettings)
+
+
 def test_a_passed_validation_is_remembered_and_a_changed_config_is_validated_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
