@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from nbaops import clock
 from nbaops.errors import UsageError
-from nbaops.fsutil import output_file
+from nbaops.fsutil import input_file, output_file
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -57,11 +57,13 @@ def check_drift(
     if from_report and (window or fetch):
         raise UsageError("--from-report replays a measured report: drop --window/--fetch")
     github = GitHubSettings.from_env() if sync_issues else None
-    # an output path that cannot be written: exit 2 now, not a traceback after measuring
+    # a report that is not a readable regular file (/dev/zero was read until memory ran
+    # out) and an output path that cannot be written: exit 2 now, before any work
+    saved = input_file("--from-report", from_report) if from_report else None
     markdown_path = output_file("--markdown-file", markdown_file) if markdown_file else None
     json_path = output_file("--json-file", json_file) if json_file else None
-    if from_report:
-        report = load_report(from_report, service=service, known=ctx.config.service_names)
+    if saved is not None:
+        report = load_report(str(saved), service=service, known=ctx.config.service_names)
     else:
         report = detect.detect_drift(
             ctx,

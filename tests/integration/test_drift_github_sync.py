@@ -7,6 +7,7 @@ create, update (body/title/state), list and create comments, get and create labe
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -483,6 +484,25 @@ def test_bad_saved_report_exits_2_and_touches_nothing(
     bad.write_text(content, encoding="utf-8")
     code, doc, err = sync(capsys, from_report=str(bad))
     assert code == 2 and message in err
+    assert github.requests == []
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_a_saved_report_that_is_not_a_regular_file_exits_2_before_reading(
+    world: World,
+    github: FakeGitHub,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    kind: str,
+):
+    """--from-report /dev/zero was read until memory ran out ("internal error: MemoryError",
+    exit 3), and a FIFO without a writer blocked for ever: the path is checked first."""
+    path = {"device": Path("/dev/zero"), "fifo": tmp_path / "pipe", "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    code, doc, err = sync(capsys, from_report=str(path))
+    assert code == 2, err
+    assert "--from-report:" in err and ("not a regular file" in err or "folder" in err), err
     assert github.requests == []
 
 
