@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.concurrency import map_concurrently
 from nbaops.errors import CloudRunError, UsageError, first_line
-from nbaops.report import CheckReport
+from nbaops.report import CheckReport, places_beside
 from nbaops.verdict import CheckResult, Verdict, clip
 
 if TYPE_CHECKING:
@@ -313,6 +313,13 @@ def deployed_commit_report(ctx: Context, service: str | None) -> CheckReport:
 # ---------------------------------------------------------------- health-check
 
 
+def latency_text(seconds: float) -> str:
+    """A probe's latency: two decimals, more when two would round it onto or across
+    :data:`HEALTH_WARN_LATENCY_S` (a 2.001 s answer WARNs: ``2.001s``, not ``2.00s`` beside
+    "WARN slower than 2s"; a 1.999 s one passes as ``1.999s``)."""
+    return f"{seconds:.{places_beside(seconds, HEALTH_WARN_LATENCY_S, places=2)}f}s"
+
+
 def health_check(
     ctx: Context, service: str | None, *, timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S
 ) -> CheckReport:
@@ -340,9 +347,10 @@ def health_check(
     }
     threshold = f"2xx within {timeout_s:g}s; WARN slower than {HEALTH_WARN_LATENCY_S:g}s"
     if probe.ok and probe.latency_s > HEALTH_WARN_LATENCY_S:
-        verdict, message = Verdict.WARN, f"HTTP {probe.status} but slow ({probe.latency_s:.2f}s)"
+        latency = latency_text(probe.latency_s)
+        verdict, message = Verdict.WARN, f"HTTP {probe.status} but slow ({latency})"
     elif probe.ok:
-        verdict, message = Verdict.PASS, f"HTTP {probe.status} in {probe.latency_s:.2f}s"
+        verdict, message = Verdict.PASS, f"HTTP {probe.status} in {latency_text(probe.latency_s)}"
     elif probe.status is not None:
         verdict, message = Verdict.FAIL, f"HTTP {probe.status}: {clip(probe.body, 160)}"
     elif probe.error and "timed out" in probe.error:
