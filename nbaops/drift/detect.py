@@ -170,7 +170,7 @@ def _measure(
         oldest = min(drift.pending, key=lambda c: c.committed_at)
         message = (
             f"{n} pending commit{'s' if n != 1 else ''} touching its paths; oldest "
-            f"{oldest.short} waiting {human_age(age)} "
+            f"{oldest.short} waiting {human_age(age, window.total_seconds())} "
             f"({'over' if verdict is Verdict.FAIL else 'within'} the {window_text} window)"
         )
     if not drift.deployed_on_main:

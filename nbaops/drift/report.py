@@ -173,17 +173,26 @@ MAX_SUBJECT_CHARS = 200
 MAX_AUTHOR_CHARS = 60
 
 
-def human_age(seconds: float) -> str:
-    """``42m``, ``5h 10m``, ``3d 4h``: coarse enough to read at a glance."""
+def human_age(seconds: float, beside: float | None = None) -> str:
+    """``42m``, ``5h 10m``, ``3d 4h``: coarse enough to read at a glance; to the second
+    when it would otherwise read as ``beside``, the window it is judged against (an age
+    30 s past a 6h window is ``6h 0m 30s``, not "waiting 6h (over the 6h window)")."""
     total = int(seconds)
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    return f"{minutes}m" if minutes else f"{total}s"
+        text = f"{days}d {hours}h" if hours else f"{days}d"
+    elif hours:
+        text = f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    else:
+        text = f"{minutes}m" if minutes else f"{total}s"
+    if beside is None or total == int(beside) or text != human_age(beside):
+        return text
+    units = [(days, "d"), (hours, "h"), (minutes, "m"), (total % 60, "s")]
+    while len(units) > 1 and units[0][0] == 0:
+        units.pop(0)
+    return " ".join(f"{number}{unit}" for number, unit in units)
 
 
 def _age(s: ServiceDrift, missing: str = "-") -> str:
@@ -338,7 +347,7 @@ def service_markdown(s: ServiceDrift, *, heading: str = "###") -> str:
     ]
     if s.oldest_pending_age_s is not None:
         lines.append(
-            f"- Oldest pending commit waiting: {human_age(s.oldest_pending_age_s)} "
+            f"- Oldest pending commit waiting: {human_age(s.oldest_pending_age_s, s.window_s)} "
             f"(window {human_age(s.window_s)})"
         )
     lines += _traffic_lines(s)

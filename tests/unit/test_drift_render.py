@@ -18,8 +18,10 @@ from nbaops.drift.report import (
     IssueAction,
     ServiceDrift,
     SyncResult,
+    human_age,
     issue_body,
     markdown_report,
+    service_markdown,
 )
 from nbaops.gitrepo import Commit
 from nbaops.verdict import Verdict
@@ -155,3 +157,24 @@ def test_an_issue_body_of_long_commit_subjects_stays_within_githubs_limit() -> N
     assert "| `0000000` | 2026-12-01 03:00 | Bob Bob" in body and "fix: lines coverage" in body
     assert "| … | | | 5 more |" in body
     assert report.to_json()["services"][0]["pending"][0]["subject"] == subject
+
+
+def test_an_age_just_past_its_window_is_not_shown_as_the_window() -> None:
+    """A commit waiting 6h 0m 30s FAILs a 6h window; it read "waiting 6h (over the 6h
+    window)" and, in the issue body, "waiting: 6h (window 6h)"."""
+    six_hours = 6 * 3600
+    assert human_age(six_hours + 30) == "6h"  # at a glance, with nothing to judge it by
+    assert human_age(six_hours + 30, six_hours) == "6h 0m 30s"
+    assert human_age(86400 + 1800, 86400) == "1d 0h 30m 0s"
+    assert human_age(six_hours + 60, six_hours) == "6h 1m"  # already reads past it
+    assert human_age(six_hours - 1, six_hours) == "5h 59m"
+    assert human_age(six_hours, six_hours) == "6h"
+    late = ServiceDrift(
+        "phase4-processors",
+        Verdict.FAIL,
+        "1 pending commit",
+        ("data_processors/",),
+        six_hours,
+        oldest_pending_age_s=six_hours + 30,
+    )
+    assert "- Oldest pending commit waiting: 6h 0m 30s (window 6h)" in service_markdown(late)
