@@ -1,13 +1,17 @@
 """The stand-in's HTTP server: threads per request, a count of requests in flight
-(:meth:`nbaops.local.standin.StandIn.wait_idle`), one-line request errors and the
-request body read within Google's size limit (:func:`read_body`)."""
+(:meth:`nbaops.local.standin.StandIn.wait_idle`), one-line request errors, a deadline for
+each request to arrive (:class:`StandInRequestHandler`) and the request body read within
+Google's size limit (:func:`read_body`)."""
 
 from __future__ import annotations
 
+import io
 import re
+import socket
 import socketserver
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,12 +22,14 @@ from nbaops.local.world import WorldHooks
 # Google's API front end refuses a request body over 10 MiB ("Request payload size exceeds
 # the limit: 10485760 bytes"; BigQuery quotas: "Maximum request size 10 MB") with 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024
-# How long a request body's next bytes may keep the stand-in waiting: a client that sends
-# fewer bytes than announced and keeps its connection open held a handler thread forever.
-# Google's front end answers such a client 408 "Your client has taken too long to issue its
-# request." (an HTML page: glotlabs/gdrive#36, googleapis/nodejs-storage#833); its wait is
-# not published. Our clients send a body at once after its headers.
-BODY_TIMEOUT_S = 30.0
+# How long a request may take to arrive, from its first byte to its body's last: a client
+# that sends fewer bytes than announced and keeps its connection open, or drips its request
+# line, headers or body a byte at a time (a slow-loris client), held a handler thread
+# forever. Google's front end answers such a client 408 "Your client has taken too long to
+# issue its request." (an HTML page: glotlabs/gdrive#36, googleapis/nodejs-storage#833); its
+# wait is not published. Our clients send a whole request at once. The wait for a
+# keep-alive connection's next request to start is not bounded.
+REQUEST_TIMEOUT_S = 30.0
 
 
 class InFlight:
@@ -49,7 +55,7 @@ class StandInServer(ThreadingHTTPServer):
     home: Path
     in_flight: InFlight
     hooks: WorldHooks
-    body_timeout_s = BODY_TIMEOUT_S  # tests set a small one on their server
+    request_timeout_s = REQUEST_TIMEOUT_S  # tests set a small one on their server
 
     def server_bind(self) -> None:
         """Bind, naming the server by its address: ``HTTPServer.server_bind`` asks the
@@ -72,10 +78,80 @@ class StandInServer(ThreadingHTTPServer):
         sys.stderr.write(f"nbaops stand-in: request failed: {type(exc).__name__}: {exc}\n")
 
 
-def read_body(handler: BaseHTTPRequestHandler, timeout_s: float | None = None) -> bytes:
+class RequestTimeout(Exception):
+    """The request's deadline passed before it all came (not a ``TimeoutError``, which
+    ``BaseHTTPRequestHandler`` takes for a write's and closes the connection unanswered)."""
+
+
+class DeadlineReader(io.RawIOBase):
+    """A connection's bytes, each read waiting only until ``deadline`` (a
+    :func:`time.monotonic` value; None: as long as it takes). A socket timeout bounds one
+    read, so a client sending a byte per second never reached it; the deadline bounds them
+    all. The socket's own timeout is as it was between reads (the reply's writes)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.deadline is None:
+            return self.sock.recv_into(buffer)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RequestTimeout
+        waited = self.sock.gettimeout()
+        self.sock.settimeout(left)
+        try:
+            return self.sock.recv_into(buffer)
+        except TimeoutError:
+            raise RequestTimeout from None
+        finally:
+            self.sock.settimeout(waited)
+
+
+class StandInRequestHandler(BaseHTTPRequestHandler):
+    """Reads each request under a deadline: ``server.request_timeout_s`` from its first
+    byte. A head (request line, headers) that does not come in time is answered 408 here,
+    a body :func:`read_body` refuses the same way; the connection then closes."""
+
+    server: StandInServer
+    reader: DeadlineReader
+    rfile: io.BufferedReader
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # socketserver's reader (not the socket): this one replaces it
+        self.reader = DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.rfile.peek(1)  # an idle keep-alive connection waits for its next request
+        self.reader.deadline = time.monotonic() + self.server.request_timeout_s
+        # what a reply sent before the request line is parsed needs (http.server's own 414)
+        self.requestline = self.request_version = self.command = ""
+        try:
+            super().handle_one_request()
+        except RequestTimeout:
+            error = _too_long(self)
+            self.send_error(error.code, error.message)
+        finally:
+            self.reader.deadline = None
+
+
+def _too_long(handler: BaseHTTPRequestHandler) -> StandInApiError:
+    handler.close_connection = True
+    return StandInApiError(
+        408, "DEADLINE_EXCEEDED", "Your client has taken too long to issue its request."
+    )
+
+
+def read_body(handler: BaseHTTPRequestHandler) -> bytes:
     """The whole request body: ``Content-Length`` bytes, or the chunks of a
-    ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped), each read of
-    the connection waiting at most ``timeout_s`` (None: as long as it takes).
+    ``Transfer-Encoding: chunked`` one (RFC 9112 7.1, trailers skipped), read until the
+    request's deadline (:class:`DeadlineReader`).
 
     Raises:
         StandInApiError: 400 for a ``Transfer-Encoding`` whose final coding is not
@@ -89,25 +165,14 @@ def read_body(handler: BaseHTTPRequestHandler, timeout_s: float | None = None) -
             Google's front end answers a malformed request 400. 413 for a body over
             :data:`MAX_BODY_BYTES` (refused before it is read: a huge length no longer
             holds the thread). 408
-            when the client sends nothing more for ``timeout_s`` (:data:`BODY_TIMEOUT_S`).
-            The connection then closes, since where the next request starts is unknown.
+            when the request's deadline passes before the body all came
+            (``StandInServer.request_timeout_s``). The connection then closes, since where the next
+            request starts is unknown.
     """
-    if timeout_s is None:
-        return _read_body(handler)
-    connection = handler.connection
-    waited = connection.gettimeout()
-    connection.settimeout(timeout_s)
     try:
         return _read_body(handler)
-    except TimeoutError:
-        handler.close_connection = True
-        raise StandInApiError(
-            408,
-            "DEADLINE_EXCEEDED",
-            f"Your client has taken too long to issue its request: no body bytes for {timeout_s}s.",
-        ) from None
-    finally:
-        connection.settimeout(waited)  # the reply is written as before
+    except RequestTimeout:
+        raise _too_long(handler) from None
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:

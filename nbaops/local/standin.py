@@ -26,7 +26,6 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
@@ -49,7 +48,7 @@ from nbaops.local.cloudrun_state import (
     short,
     strip_private,
 )
-from nbaops.local.http_server import InFlight, StandInServer, read_body
+from nbaops.local.http_server import InFlight, StandInRequestHandler, StandInServer, read_body
 from nbaops.local.state_files import locked
 from nbaops.local.world import NO_FAULTS, WorldHooks
 
@@ -68,6 +67,8 @@ METADATA_ACCOUNT_INFO = "/computeMetadata/v1/instance/service-accounts/default/"
 LOG_DEFAULT_PAGE_SIZE = 50
 LOG_MAX_PAGE_SIZE = 1000
 LOG_ORDERS = ("timestamp asc", "timestamp desc")
+# The status of http.server's own refusals and the request deadline's 408 (send_error)
+_ERROR_STATUS = {408: "DEADLINE_EXCEEDED", 501: "UNIMPLEMENTED"}
 
 
 def _flag(query: dict[str, list[str]], name: str) -> bool:
@@ -156,7 +157,7 @@ class StandIn:
         return request_log.read(Path(home))
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StandInRequestHandler):
     server: StandInServer
     protocol_version = "HTTP/1.1"
     # Headers and body go out as two writes; with Nagle on, the body waits for the
@@ -259,9 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = message or self.responses.get(code, ("error",))[0]
         self._send(
             code,
-            StandInApiError(
-                code, "UNIMPLEMENTED" if code == 501 else "INVALID_ARGUMENT", text
-            ).to_json(),
+            StandInApiError(code, _ERROR_STATUS.get(code, "INVALID_ARGUMENT"), text).to_json(),
         )
 
     def _handle(self, method: str) -> None:
@@ -272,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             # Read the whole body first: a reply sent before reading it (a fault) would
             # leave it in the keep-alive stream and corrupt the next request.
-            self._raw_body = read_body(self, self.server.body_timeout_s)
+            self._raw_body = read_body(self)
             self._check_contract(method, path, split.query)
             if host is not None:
                 self._health_host(method, host)

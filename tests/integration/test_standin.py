@@ -326,23 +326,42 @@ def test_a_body_the_client_cut_short_is_a_400_not_run(standin: StandIn) -> None:
         assert b"Connection: close" in reply and b"INVALID_ARGUMENT" in reply
 
 
-def test_a_body_that_stops_coming_is_answered_408_and_frees_its_thread(
-    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+PING_HEAD = b"POST /_standin/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("sent", "dripped"),
+    [
+        (PING_HEAD + b"{}", b""),  # 8 body bytes never come; the connection stays open
+        (PING_HEAD, b"{}{}{}"),  # the body a byte at a time, then no more
+        (b"POST /_standin/ping HTTP/1.1\r\n", b"X-Slow: 1"),  # the headers so
+        (b"POS", b"T /_standin"),  # the request line so
+    ],
+    ids=["body-stops", "body-dripped", "headers-dripped", "request-line-dripped"],
+)
+def test_a_request_that_does_not_all_come_in_time_is_answered_408_and_frees_its_thread(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch, sent: bytes, dripped: bytes
 ) -> None:
     """A client that sent part of its body and kept the connection open held a handler
-    thread (and wait_idle) forever; after the body timeout it gets Google's 408 and the
-    connection closes. The timeout is the server's, set small here."""
+    thread (and wait_idle) forever; the request line and headers had no timeout at all (a
+    slow-loris client). A request now has the server's request_timeout_s (set small here)
+    from its first byte to its body's last: then it gets Google's 408 and the connection
+    closes. (A body dripped past the deadline: test_local_http_body.)"""
     import socket
 
-    monkeypatch.setattr(standin.server, "body_timeout_s", 0.2)
-    head = b"POST /_standin/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", standin.port), timeout=5) as conn:
-        conn.sendall(head + b"{}")  # 8 bytes never come; the connection stays open
+    monkeypatch.setattr(standin.server, "request_timeout_s", 0.8)
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", standin.port), timeout=4) as conn:
+        conn.sendall(sent)
+        for byte in dripped:  # all sent well before the deadline: none is left unread
+            time.sleep(0.02)
+            conn.sendall(bytes([byte]))
         reply = b""
         while data := conn.recv(65536):
             reply += data
     assert reply.startswith(b"HTTP/1.1 408 "), reply
     assert b"Connection: close" in reply and b"too long" in reply
+    assert b"DEADLINE_EXCEEDED" in reply and time.monotonic() - started < 3
     assert standin.wait_idle(timeout_s=2)
 
 

@@ -12,7 +12,7 @@ from email.message import Message
 import pytest
 
 from nbaops.local.cloudrun_state import StandInApiError
-from nbaops.local.http_server import MAX_BODY_BYTES, read_body
+from nbaops.local.http_server import MAX_BODY_BYTES, DeadlineReader, read_body
 
 
 def fields(*pairs: tuple[str, str]) -> Message:
@@ -199,30 +199,47 @@ def test_transfer_encoding_wins_over_content_length_and_the_connection_closes() 
     assert read_body(plain) == b"hello" and not plain.close_connection
 
 
-def test_a_body_that_stops_coming_is_a_408_after_the_timeout_not_a_held_thread() -> None:
-    """A client that announced 10 bytes, sent 3 and kept its connection open held the
-    handler thread forever (no timeout on the body's reads). Google's front end answers
-    408 "Your client has taken too long to issue its request."; the connection closes and
-    its timeout is back as it was for the reply. A body that comes is read as before."""
+def test_a_body_dripped_past_the_request_deadline_is_a_408_not_a_held_thread() -> None:
+    """The body's reads had a timeout each: a client that announced 100 bytes and sent one
+    every 0.02 s never reached it and held the handler thread for as long as it liked.
+    The request's deadline bounds all the reads (DeadlineReader): Google's front end
+    answers 408 "Your client has taken too long to issue its request."; the connection
+    closes and the socket's timeout is back as it was for the reply. A body that comes in
+    time is read as before."""
     import socket
+    import threading
 
     client, server = socket.socketpair()
-    with client, server, server.makefile("rb") as rfile:
-        request = handler(b"", ("Content-Length", "10"))
-        request.rfile, request.connection = rfile, server
-        client.sendall(b'{"a')
-        started = time.monotonic()
-        with pytest.raises(StandInApiError) as refused:
-            read_body(request, timeout_s=0.2)
-        assert 0.15 < time.monotonic() - started < 2
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.wait(0.02):
+            client.sendall(b"x")
+
+    with client, server:
+        request = handler(b"", ("Content-Length", "100"))
+        reader = DeadlineReader(server)
+        request.rfile = io.BufferedReader(reader)
+        reader.deadline = time.monotonic() + 0.3
+        dripper = threading.Thread(target=drip, daemon=True)
+        dripper.start()
+        try:
+            with pytest.raises(StandInApiError) as refused:
+                read_body(request)
+        finally:
+            stop.set()
+            dripper.join()
+        assert time.monotonic() - reader.deadline < 1
         assert refused.value.code == 408 and "too long" in str(refused.value)
         assert request.close_connection and server.gettimeout() is None
     client, server = socket.socketpair()
-    with client, server, server.makefile("rb") as rfile:
+    with client, server:
         request = handler(b"", ("Content-Length", "8"))
-        request.rfile, request.connection = rfile, server
+        reader = DeadlineReader(server)
+        request.rfile = io.BufferedReader(reader)
+        reader.deadline = time.monotonic() + 0.3
         client.sendall(b'{"a": 1}')
-        assert read_body(request, timeout_s=0.2) == b'{"a": 1}'
+        assert read_body(request) == b'{"a": 1}'
         assert not request.close_connection and server.gettimeout() is None
 
 
