@@ -158,7 +158,7 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes:
             chunked, 501 for a coding before it (:func:`_check_chunked`), 400 for a
             length that is not decimal digits or Content-Length fields that differ, a
             chunk size that is not hexadecimal digits (``chunk-size = 1*HEXDIG``, an
-            optional chunk-ext after ``;``) or a chunk-size line over 1024 bytes, an
+            optional chunk-ext after ``;``), a chunk-size or trailer line over 1024 bytes, an
             HTTP/1.0 request with a Transfer-Encoding, or a body the client cut short
             (fewer bytes than its length, a chunk without its CRLF, no last chunk and
             blank line):
@@ -182,14 +182,16 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
         _check_chunked(handler, transfer)
         chunks: list[bytes] = []
         total = 0
-        while size := _chunk_size(handler, rfile.readline(_LINE_MAX)):
+        while size := _chunk_size(handler, _read_line(handler, "a chunk-size line")):
             total += size
             _check_size(handler, total)  # before the chunk is read
             chunks.append(_read_exactly(handler, size, "a chunk"))
-            if rfile.readline(1024) not in _EOL:
+            if rfile.readline(_LINE_MAX) not in _EOL:
                 why = "a chunk's data is not followed by CRLF (longer than its size, or cut short)"
                 raise _malformed(handler, why)
-        while (line := rfile.readline(1024)) not in _EOL:  # trailer fields, up to the blank line
+        # trailer fields, up to the blank line (a line longer than the read of it ended the
+        # body where its CRLF came alone, leaving the blank line as the next request)
+        while (line := _read_line(handler, "a trailer field line")) not in _EOL:
             if not line:
                 raise _malformed(handler, "the chunked body ends before its last blank line")
         return b"".join(chunks)
@@ -248,13 +250,20 @@ def _check_chunked(handler: BaseHTTPRequestHandler, fields: list[str]) -> None:
 # "+5", "1_0" and spaces around the digits
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[^\r\n]*)?\r?\n")
 _EOL = (b"\r\n", b"\n")
-_LINE_MAX = 1024  # bytes of a chunk-size line (chunk-ext included) the stand-in reads
+_LINE_MAX = 1024  # bytes of a chunk-size (chunk-ext included) or trailer line the stand-in reads
+
+
+def _read_line(handler: BaseHTTPRequestHandler, what: str) -> bytes:
+    """One line of a chunked body, its end included; 400 when it is longer than
+    :data:`_LINE_MAX` bytes (its rest would be read as the next line)."""
+    line = handler.rfile.readline(_LINE_MAX)
+    if len(line) >= _LINE_MAX and not line.endswith(b"\n"):
+        raise _malformed(handler, f"{what} is longer than {_LINE_MAX} bytes")
+    return line
 
 
 def _chunk_size(handler: BaseHTTPRequestHandler, line: bytes) -> int:
     match = _CHUNK_SIZE.fullmatch(line)
-    if match is None and len(line) >= _LINE_MAX and not line.endswith(b"\n"):
-        raise _malformed(handler, f"a chunk-size line is longer than {_LINE_MAX} bytes")
     if match is None:
         shown = line.rstrip(b"\r\n")[:40].decode("ascii", "backslashreplace")
         raise _malformed(handler, f"the chunk size {shown!r} is not hexadecimal digits")

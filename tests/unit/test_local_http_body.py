@@ -95,6 +95,24 @@ def test_a_chunk_size_line_over_1024_bytes_is_a_400_that_says_so() -> None:
     assert len(fits) == 1024 and read_body(handler(fits + b"hello\r\n0\r\n\r\n")) == b"hello"
 
 
+@pytest.mark.parametrize("value", [1024 - 5, 1100, 5000], ids=["crlf-read-alone", "1100", "5000"])
+def test_a_trailer_line_over_1024_bytes_is_a_400_not_the_body_s_end(value: int) -> None:
+    """Trailer lines were read 1024 bytes at a time: one whose CRLF came alone in the
+    next read ended the body there, leaving its real blank line as the next request (the
+    connection kept open), and longer ones were read in pieces without end. A line over
+    the 1024 bytes read of it is a 400 and the connection closes; one that fits is read."""
+    line = b"X-T: " + b"x" * value + b"\r\n"
+    request = handler(CHUNKED_HELLO[:-2] + line + b"\r\nNEXT")
+    with pytest.raises(StandInApiError) as refused:
+        read_body(request)
+    assert refused.value.code == 400 and "trailer field line is longer than 1024 bytes" in str(
+        refused.value
+    )
+    assert request.close_connection
+    fits = b"X-T: " + b"x" * (1024 - 7) + b"\n"
+    assert len(fits) == 1023 and read_body(handler(CHUNKED_HELLO[:-2] + fits + b"\r\n")) == b"hello"
+
+
 @pytest.mark.parametrize("pairs", [[], [("Content-Length", "5")]], ids=["alone", "with-length"])
 def test_an_http_1_0_request_with_transfer_encoding_is_a_400(
     pairs: list[tuple[str, str]],
