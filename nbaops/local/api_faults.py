@@ -12,7 +12,7 @@ Kinds and where they apply:
   any client timeout nbaops uses: :data:`TIMEOUT_DELAY_S`) before answering normally. A timed-out
   PATCH is still applied afterwards, as with the real API: a timeout is ambiguous.
 - ``lro-fail``: the next template update's operation finishes ``done`` with an ``error``; a new
-  revision is created but fails to become ready and traffic is unchanged.
+  revision is created but fails to become ready; what serves (trafficStatuses) is unchanged.
 - ``slow-lro``: the next operation answers ``done: false`` (service ``reconciling``)
   to its creation reply and to ``polls`` more reads of it or its service (default 3).
 - ``health-5xx`` / ``health-timeout``: a revision health endpoint answers 500 / sleeps.

@@ -14,7 +14,8 @@ enums as integers and int64 as strings, exactly as the REST API returns them, mi
 fields computed per response from the live port (``uri``, ``urls``, ``trafficStatuses``
 with tag URIs). Keys starting with ``_`` are private to the stand-in and never returned:
 a revision's ``_degraded`` (its health endpoint answers 503) and ``_template`` (the
-template it was made from, which a later template naming it must match). Revision names follow
+template it was made from, which a later template naming it must match), a service's
+``_served_traffic`` (what serves while a rollout of its ``traffic`` failed). Revision names follow
 ``{service}-{5 digits}-{3 letters}``.
 
 The sandbox seeds services and revisions with :func:`seed_services`.
@@ -361,10 +362,13 @@ def _set(**fields: Any) -> dict[str, Any]:
 
 
 def resolve_traffic(state: dict[str, Any], svc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Traffic targets resolved to concrete revisions (the ``trafficStatuses`` list)."""
+    """The traffic that serves, resolved to concrete revisions (the ``trafficStatuses``
+    list): the ``traffic`` spec, or while a rollout of it failed the private
+    ``_served_traffic`` it kept (:func:`~nbaops.local.cloudrun_update.update_service`)."""
     latest_ready = short(svc.get("latestReadyRevision", "")) or ""
+    served = svc["_served_traffic"] if "_served_traffic" in svc else svc.get("traffic")
     out = []
-    for target in svc.get("traffic") or [{"type": TRAFFIC_LATEST, "percent": 100}]:
+    for target in served or [{"type": TRAFFIC_LATEST, "percent": 100}]:
         ttype = int(target.get("type", TRAFFIC_LATEST) or TRAFFIC_LATEST)
         revision = latest_ready if ttype == TRAFFIC_LATEST else target.get("revision", "")
         percent = int(target.get("percent") or 0)

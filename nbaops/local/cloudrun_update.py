@@ -123,7 +123,8 @@ def update_service(
     Returns ``(service, new_revision_short_name_or_None, operation_error_or_None)``.
     The operation error covers what the real API accepts but cannot carry out: a traffic
     target naming a missing revision, or ``fail_new_revision`` (``lro-fail`` fault: the
-    new revision fails to become ready). Traffic is then left unchanged.
+    new revision fails to become ready). The ``traffic`` spec is then stored, but what
+    serves (``trafficStatuses``) stays as it was (:func:`cloudrun_state.resolve_traffic`).
 
     Raises:
         StandInApiError: 404 unknown service, 409 ABORTED stale etag, 409 ALREADY_EXISTS
@@ -230,8 +231,16 @@ def update_service(
         if key == "template":
             svc["template"] = template
         elif key == "traffic":
+            # the spec is stored whatever the rollout's outcome; what serves stays as it was
+            # until one succeeds (resolve_traffic): run.v2 Service.reconciling, "If
+            # reconciliation succeeded, the following fields will match: traffic and
+            # traffic_statuses ... If reconciliation failed, traffic_statuses ... will have
+            # the state of the last serving revision"
             if error is None:
-                svc["traffic"] = traffic
+                svc.pop("_served_traffic", None)
+            else:
+                svc.setdefault("_served_traffic", svc.get("traffic") or [])
+            svc["traffic"] = traffic
         elif key in body:
             svc[key] = body[key]
         elif key in ("labels", "annotations"):

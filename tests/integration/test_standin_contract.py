@@ -271,6 +271,40 @@ def test_traffic_to_a_missing_revision_fails_the_operation_not_the_request(
         cloudrun.set_traffic(SERVICE, [TrafficSplit(f"{SERVICE}-00042-abc", 100)])
 
 
+def test_a_failed_traffic_rollout_keeps_the_spec_and_serves_what_it_served(
+    standin: StandIn, cloudrun: CloudRun, service_url: str
+) -> None:
+    """The stand-in dropped the requested traffic when its rollout failed. run.v2
+    Service.reconciling: "If reconciliation succeeded, the following fields will match:
+    traffic and traffic_statuses ... If reconciliation failed, traffic_statuses ... will
+    have the state of the last serving revision" (googleapis google/cloud/run/v2/
+    service.proto): the spec is stored, only the statuses stay. A later write that keeps
+    the spec fails again (Lore-Hex/quill-router#782: "desired traffic retained a 90/10
+    split ... The next deploy ... still returned the old revision's failure"), yet applies
+    its own fields; one that routes to existing revisions serves them."""
+    served = raw(service_url, "GET")[1]["trafficStatuses"]
+    missing = {"type": 2, "revision": f"{SERVICE}-00042-abc", "percent": 100}
+    op = raw(service_url + "?updateMask=traffic", "PATCH", {"traffic": [missing]})[1]
+    assert "error" in raw(f"{standin.url}/v2/{op['name']}", "GET")[1]
+    svc = raw(service_url, "GET")[1]
+    assert svc["traffic"] == [missing] and svc["trafficStatuses"] == served
+    assert int(svc["observedGeneration"]) < int(svc["generation"])
+    body = {"annotations": {"owner": "ada"}}
+    op = raw(service_url + "?updateMask=annotations", "PATCH", body)[1]
+    assert (
+        "referenced in traffic not found"
+        in raw(f"{standin.url}/v2/{op['name']}", "GET")[1]["error"]["message"]
+    )
+    svc = raw(service_url, "GET")[1]
+    assert svc["annotations"] == {"owner": "ada"} and svc["trafficStatuses"] == served
+    serving = served[0]["revision"]
+    info = cloudrun.set_traffic(SERVICE, [TrafficSplit(serving, 100)])
+    assert info.ready and info.traffic_by_revision == {serving: 100}
+    svc = raw(service_url, "GET")[1]
+    assert [(t["revision"], t["percent"]) for t in svc["traffic"]] == [(serving, 100)]
+    assert svc["observedGeneration"] == svc["generation"]
+
+
 def test_reused_revision_name_with_a_different_template_is_409_already_exists(
     standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
 ) -> None:
