@@ -405,14 +405,39 @@ def _invalid(path: str, spec: Mapping[str, Any], value: Any, kind: str) -> tuple
     return path, f"Invalid value at '{path}' ({_type_name(spec, kind)}), {shown}"
 
 
-def _is_int(value: Any) -> bool:
+# proto3 JSON: an integer outside its type's range does not parse (protobuf conformance
+# Int32FieldTooLarge, Int32FieldTooSmall, Uint32FieldTooLarge, Int64FieldTooLarge...:
+# protocolbuffers/protobuf conformance/binary_json_conformance_suite.cc, "Parsers reject
+# out-of-bound integer values")
+_INT_RANGES = {
+    "int32": (-(2**31), 2**31 - 1),
+    "uint32": (0, 2**32 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint64": (0, 2**64 - 1),
+}
+
+
+def _is_int(value: Any, fmt: str | None) -> bool:
+    """Whether a JSON value (a number, or a string of digits) is an integer within the
+    range of ``fmt`` (an int32 when the document names none)."""
+    number: int
     if isinstance(value, bool):
         return False
-    if isinstance(value, int):
-        return True
     if isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, str) and bool(_INT_RE.match(value))
+        if not value.is_integer():
+            return False
+        number = int(value)
+    elif isinstance(value, str):
+        # more digits than any range holds: refused before int(), which raises over 4300
+        if not _INT_RE.match(value) or len(value.lstrip("-").lstrip("0")) > 20:
+            return False
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    else:
+        return False
+    low, high = _INT_RANGES.get(fmt or "int32", _INT_RANGES["int32"])
+    return low <= number <= high
 
 
 def _enum_number(value: Any) -> bool:
@@ -421,7 +446,7 @@ def _enum_number(value: Any) -> bool:
     conformance, Required.Proto3.JsonInput.EnumFieldUnknownValue), and the discovery
     document lists names, not numbers, which can have gaps (run.v2
     ``Condition.CommonReason`` has no 2 or 5, and goes up to 17 with 16 names)."""
-    return _is_int(value) and -(2**31) <= int(value) < 2**31
+    return _is_int(value, "int32")
 
 
 def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
@@ -436,7 +461,7 @@ def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
     if kind == "boolean":
         return not isinstance(value, bool)
     if kind == "integer":
-        return not _is_int(value)
+        return not _is_int(value, fmt)
     if kind == "number":  # a JSON number, or a string that parses as one ("NaN" too)
         if isinstance(value, str):
             try:
@@ -447,7 +472,7 @@ def _scalar_problem(spec: Mapping[str, Any], value: Any) -> bool:
         return isinstance(value, bool) or not isinstance(value, (int, float))
     if kind == "string":
         if fmt in ("int64", "uint64"):
-            return not _is_int(value)
+            return not _is_int(value, fmt)
         if not isinstance(value, str):
             return True
         return _string_format_problem(fmt, value)
@@ -478,12 +503,12 @@ def _query_value_problem(spec: Mapping[str, Any], value: str) -> str | None:
     kind = spec.get("type", "string")
     fmt = spec.get("format")
     if "enum" in spec:
-        ok = value in spec["enum"] or (_INT_RE.match(value) and _enum_number(value))
+        ok = value in spec["enum"] or _enum_number(value)
         return None if ok else "TYPE_ENUM"
     if kind == "boolean":
         return None if value in ("true", "false") else "TYPE_BOOL"
     if kind == "integer" or fmt in ("int64", "uint64"):
-        return None if _INT_RE.match(value) else _type_name(spec, kind)
+        return None if _is_int(value, fmt) else _type_name(spec, kind)
     if kind == "string" and _string_format_problem(fmt, value):
         return _type_name(spec, kind)
     return None

@@ -203,6 +203,27 @@ def test_scalars_follow_the_proto3_json_mapping(contract: Contract) -> None:
         assert "Timestamp" in bad.message, when
 
 
+def test_an_integer_outside_its_types_range_is_invalid(contract: Contract) -> None:
+    """Any integer passed for an int32 or int64: a pageSize of 2**31 was served (coerced to
+    the maximum), a generation of 2**64 accepted, and an enum number of 5000 digits in a
+    query was a 500 INTERNAL (int() refuses over 4300 digits). Proto3 JSON parsers reject
+    out-of-bound integers (protobuf conformance Int32FieldTooLarge, Int64FieldTooLarge)."""
+    services = "/v2/projects/p/locations/l/services"
+    for query in (f"pageSize={2**31}", f"pageSize={-(2**31) - 1}", "pageSize=" + "9" * 5000):
+        error = rejection(contract, "GET", services, query, None)
+        assert error.code == 400 and "(TYPE_INT32)" in error.message, query[:30]
+    assert contract.validate("GET", services, f"pageSize={2**31 - 1}", None)
+    for generation in (2**63, str(-(2**63) - 1), "1" + "0" * 30):
+        error = rejection(contract, "PATCH", SERVICE, "", {"generation": generation})
+        assert "(TYPE_INT64)" in error.message, generation
+    assert contract.validate("PATCH", SERVICE, "", {"generation": str(2**63 - 1)})
+    percent = rejection(contract, "PATCH", SERVICE, "", {"traffic": [{"percent": 2.0**40}]})
+    assert "(TYPE_INT32)" in percent.message
+    aligner = "filter=x&aggregation.perSeriesAligner=" + "9" * 5000
+    error = rejection(contract, "GET", "/v3/projects/p/timeSeries", aligner, None)
+    assert error.code == 400 and "(TYPE_ENUM)" in error.message
+
+
 def test_a_body_on_a_method_without_one_is_rejected(contract: Contract) -> None:
     assert contract.validate("GET", SERVICE, "", {}) is not None
     error = rejection(contract, "GET", SERVICE, "", {"x": 1})
