@@ -115,16 +115,40 @@ def _time(params: Mapping[str, str], key: str) -> dt.datetime:
         raise invalid_argument(f"{key}: {raw!r} is not RFC 3339") from exc
 
 
-def _duration(raw: str | None) -> int:
+def _alignment_period(raw: str | None, aligner: str) -> int | None:
+    """The alignment period in seconds; None with ``ALIGN_NONE``, which aligns nothing.
+
+    Aggregation.alignment_period (monitoring.v3 timeSeries.list): "The value must be at
+    least 60 seconds. If a per-series aligner other than ALIGN_NONE is specified, this
+    field is required or an error is returned. If no per-series aligner is specified, or
+    the aligner ALIGN_NONE is specified, then this field is ignored." Nothing asks for a
+    multiple of 60 (whole seconds here: the simulation is per second, and nbaops sends
+    whole seconds).
+    """
     if not raw:
-        return 60
-    # Aggregation.alignment_period: "The value must be at least 60 seconds" (monitoring v3
-    # common.proto); nothing asks for a multiple of 60 (whole seconds here: the simulation
-    # is per second, and nbaops sends whole seconds).
+        if aligner == "ALIGN_NONE":
+            return None
+        raise invalid_argument(
+            f"aggregation.alignmentPeriod is required with the per-series aligner {aligner}"
+        )
     match = re.fullmatch(r"(\d+)(?:\.0+)?s", raw)
     if not match or int(match.group(1)) < 60:
         raise invalid_argument(f"aggregation.alignmentPeriod {raw!r}: must be at least 60s")
-    return int(match.group(1))
+    return None if aligner == "ALIGN_NONE" else int(match.group(1))
+
+
+def _window(
+    minute: dt.datetime, start: dt.datetime, end: dt.datetime, period: int | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """The interval of the point a simulated minute goes into: the minute itself when
+    nothing aligns (``period`` None), else alignment window k, ``(start + k*period, start +
+    (k+1)*period]`` (the read's own half-open shape: a point belongs where its end time
+    falls), cut at the read's end."""
+    if period is None:
+        return minute, minute + MINUTE
+    k = math.ceil((minute + MINUTE - start).total_seconds() / period) - 1
+    begins = start + dt.timedelta(seconds=k * period)
+    return begins, min(begins + dt.timedelta(seconds=period), end)
 
 
 # --------------------------------------------------------------------------- simulation
@@ -458,24 +482,22 @@ def list_time_series(
         raise StandInApiError(
             501, "UNIMPLEMENTED", "the stand-in does not simulate an interval over 1 day"
         )
-    period = _duration(flat.get("aggregation.alignmentPeriod"))
     aligner = flat.get("aggregation.perSeriesAligner", "ALIGN_NONE")
     reducer = flat.get("aggregation.crossSeriesReducer", "REDUCE_NONE")
     kind, value_type = METRIC_KINDS.get(where["metric.type"], ("GAUGE", "INT64"))
     kind_out, type_out = kind, value_type
     if where["metric.type"] in METRIC_KINDS:  # an unknown metric has no series to refuse
         kind_out, type_out = check_aggregation(kind, value_type, aligner, reducer)
+    period = _alignment_period(flat.get("aggregation.alignmentPeriod"), aligner)
     aligned_type = ALIGNER_RULES.get(aligner, ((), (), None, None))[3] or value_type
     raw = _raw_series(home, project, where, start, end, hooks)
     aligned: list[dict[str, Any]] = []
     for series in raw:
-        windows: dict[int, list[Any]] = {}
+        windows: dict[tuple[dt.datetime, dt.datetime], list[Any]] = {}
         for minute, value in series["points"]:
-            # alignment window k is (start + k * period, start + (k + 1) * period], the
-            # read's own half-open shape: a point belongs where its end time falls
-            ends = (minute + MINUTE - start).total_seconds()
-            windows.setdefault(math.ceil(ends / period) - 1, []).append(value)
-        points = {i: _merge(v, value_type, aligner, period) for i, v in windows.items()}
+            windows.setdefault(_window(minute, start, end, period), []).append(value)
+        # ALIGN_NONE: one value a minute, kept as it is (the period only feeds ALIGN_RATE)
+        points = {w: _merge(v, value_type, aligner, period or 60) for w, v in windows.items()}
         aligned.append({**series, "points": points})
     if reducer != "REDUCE_NONE":
         grouped: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -487,13 +509,14 @@ def list_time_series(
                 for side in ("metric", "resource"):
                     labels = {f.rsplit(".", 1)[-1]: v for f, v in by_field if f.startswith(side)}
                     grouped[group][side] = {"type": series[side]["type"], "labels": labels}
-            for index, value in series["points"].items():
-                grouped[group]["parts"].setdefault(index, []).append(value)
+            for window, value in series["points"].items():
+                grouped[group]["parts"].setdefault(window, []).append(value)
         aligned = [
             {
                 **g,
                 "points": {
-                    i: _merge(v, aligned_type, reducer, period) for i, v in g.pop("parts").items()
+                    w: _merge(v, aligned_type, reducer, period or 60)
+                    for w, v in g.pop("parts").items()
                 },
             }
             for g in grouped.values()
@@ -501,15 +524,14 @@ def list_time_series(
     rendered = []
     for series in aligned:
         rendered_points = []
-        for index in sorted(series["points"], reverse=True):  # newest first, like the API
-            p_start = start + dt.timedelta(seconds=index * period)
-            p_end = min(p_start + dt.timedelta(seconds=period), end)
+        for window in sorted(series["points"], reverse=True):  # newest first, like the API
+            p_start, p_end = window
             if kind_out == "GAUGE":  # a point in time: "the start time defaults to the value
                 p_start = p_end  # of the end time" (monitoring.v3 TimeInterval, GAUGE)
             rendered_points.append(
                 {
                     "interval": {"startTime": rfc3339(p_start), "endTime": rfc3339(p_end)},
-                    "value": _value(type_out, series["points"][index]),
+                    "value": _value(type_out, series["points"][window]),
                 }
             )
         if rendered_points:

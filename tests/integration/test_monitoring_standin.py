@@ -446,6 +446,37 @@ def test_a_gauge_point_is_a_point_in_time_and_a_delta_point_spans_its_period(hom
         assert point["interval"]["startTime"] < point["interval"]["endTime"], point
 
 
+def test_align_none_ignores_the_alignment_period_which_any_other_aligner_needs(
+    home: Path,
+) -> None:
+    """Aggregation.alignment_period: "If a per-series aligner other than ALIGN_NONE is
+    specified, this field is required or an error is returned. If no per-series aligner is
+    specified, or the aligner ALIGN_NONE is specified, then this field is ignored"
+    (monitoring.v3 timeSeries.list). Without an aligner the stand-in summed the minutes of
+    each period (five instance counts added up into one point) and set the points on
+    windows from the read's start, not on their own minutes; an aligner without a period
+    was read as 60 s."""
+    url, request = _rest_request(home)
+    request = {**request, "interval.startTime": "2025-01-15T16:50:30Z"}
+    instances = build_filter(
+        "run.googleapis.com/container/instance_count", service=SERVICE, revision=NEW
+    )
+    for params in (request, {**request, "filter": instances}):
+        plain = requests.get(url, params=params, timeout=10).json()["timeSeries"]
+        period = {**params, "aggregation.alignmentPeriod": "300s"}
+        assert requests.get(url, params=period, timeout=10).json()["timeSeries"] == plain
+        for series in plain:
+            ends = [dt.datetime.fromisoformat(p["interval"]["endTime"]) for p in series["points"]]
+            assert len(ends) > 1 and all(e.second == 0 for e in ends), ends  # whole minutes
+    by_minute = [int(p["value"]["int64Value"]) for p in plain[0]["points"]]
+    aligned = {**request, "filter": instances, "aggregation.perSeriesAligner": "ALIGN_MAX"}
+    missing = requests.get(url, params=aligned, timeout=10)
+    assert missing.status_code == 400 and "alignmentPeriod" in missing.text
+    aligned["aggregation.alignmentPeriod"] = "300s"
+    (series,) = requests.get(url, params=aligned, timeout=10).json()["timeSeries"]
+    assert int(series["points"][0]["value"]["int64Value"]) <= max(by_minute)
+
+
 def test_an_interval_over_a_day_is_unimplemented_and_a_reversed_one_invalid(home: Path) -> None:
     """Both were 400 INVALID_ARGUMENT; Google serves intervals over a day (only one whose
     start is later than its end is invalid: monitoring.v3 TimeInterval), so the stand-in's
