@@ -459,7 +459,7 @@ class _Handler(StandInRequestHandler):
                 full,
                 body,
                 when=_now(),
-                on_new_revision=lambda s, r: self.server.hooks.on_new_revision(self.home, s, r),
+                on_new_revision=self._new_revision_hook(query),
                 fail_new_revision=fail,
                 update_mask=update_mask,
                 force_new_revision=_flag(query, "forceNewRevision"),
@@ -469,6 +469,18 @@ class _Handler(StandInRequestHandler):
             )
             rendered = self._commit(state, op, query)
         self._send(200, rendered)
+
+    def _new_revision_hook(
+        self, query: dict[str, list[str]]
+    ) -> cloudrun_update.NewRevisionHook | None:
+        """The world's hook for a new revision; none for a ``validateOnly`` dry run, whose
+        revision is never made (the sandbox's hook consumes its armed fault and degrades
+        its data: the real deploy after the dry run got a healthy revision)."""
+        if _flag(query, "validateOnly"):
+            return None
+        return lambda service, revision: self.server.hooks.on_new_revision(
+            self.home, service, revision
+        )
 
     def _commit(
         self, state: dict[str, Any], op: dict[str, Any], query: dict[str, list[str]]
@@ -498,7 +510,7 @@ class _Handler(StandInRequestHandler):
                 service_id,
                 body,
                 when=_now(),
-                on_new_revision=lambda s, r: self.server.hooks.on_new_revision(self.home, s, r),
+                on_new_revision=self._new_revision_hook(query),
             )
             op = cloudrun_update.start_operation(
                 state, parent, svc["name"], None, when=_now(), polls=polls

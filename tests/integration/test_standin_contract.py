@@ -31,6 +31,7 @@ from nbaops.local.api_faults import set_api_fault
 from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
 from nbaops.local.discovery import Contract, ContractError, standin_contract
 from nbaops.local.standin import StandIn
+from nbaops.local.world import WorldHooks
 
 SERVICE = "grading-service"
 SECRET_REF = {"secretKeyRef": {"secret": "nbaops-data-api-key", "version": "latest"}}
@@ -494,6 +495,30 @@ def test_a_validate_only_request_leaves_the_rollout_faults_to_the_real_one(
     assert status == 200 and real["done"] is False, real  # slow-lro: pending
     polls = [raw(standin.url + "/v2/" + real["name"], "GET")[1] for _ in range(2)]
     assert [p["done"] for p in polls] == [False, True] and "error" in polls[1], polls  # lro-fail
+
+
+def test_a_validate_only_request_does_not_tell_the_world_of_a_revision(
+    standin: StandIn, service_url: str
+) -> None:
+    """A dry run makes no revision ("validated and default values populated, without
+    persisting the request"), yet it called the world's new-revision hook: the sandbox's
+    hook consumed its armed next-revision-degraded fault and degraded the service's data,
+    and the real deploy after it got a healthy revision. A create's dry run likewise."""
+    calls: list[tuple[str, str]] = []
+
+    def on_new_revision(home: Path, service: str, revision: str) -> bool:
+        calls.append((service, revision))
+        return True
+
+    StandIn.start(standin.home, WorldHooks(on_new_revision=on_new_revision))
+    body = {"template": {"containers": [{"image": "img/x:2"}]}}
+    status, dry = raw(service_url + "?validateOnly=true", "PATCH", body)
+    assert status == 200 and dry["done"] is True, dry
+    parent = service_url.rsplit("/services/", 1)[0]
+    status, _ = raw(parent + "/services?serviceId=dry-service&validateOnly=true", "POST", body)
+    assert status == 200 and calls == []
+    status, _ = raw(service_url, "PATCH", body)
+    assert status == 200 and [service for service, _ in calls] == [SERVICE]
 
 
 def test_published_write_parameters_are_honoured_not_silently_ignored(
