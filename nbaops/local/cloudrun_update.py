@@ -214,9 +214,11 @@ def update_service(
         # A failed operation without a new revision changes nothing.
         return svc, None, fail_new_revision
     if error is None and missing:
+        # Cloud Run's words, as a Terraform create waiting on the operation quoted them
+        # (terraform-google-modules/terraform-docs-samples#269)
         error = (
-            f"Revision '{missing[0]}' referenced in traffic not found. "
-            "Set traffic to an existing revision."
+            f"Revision '{missing[0]}' does not exist or is deleted. "
+            "Update all traffic to route to currently available revisions."
         )
     # a target naming a failed revision: the route cannot assign its traffic, the rollout
     # fails and the service keeps serving what it served (Knative's MarkRevisionFailed;

@@ -245,7 +245,7 @@ def test_invalid_traffic_and_labels_are_rejected_like_the_real_api(cloudrun: Clo
     with pytest.raises(CloudRunError, match="sum to 100"):
         cloudrun.set_traffic("grading-service", [TrafficSplit(old, 50), TrafficSplit(current, 40)])
     # a missing revision is accepted by the API and fails the operation (see test_standin_contract)
-    with pytest.raises(CloudRunError, match="operation failed: .*referenced in traffic not found"):
+    with pytest.raises(CloudRunError, match="operation failed: .*does not exist or is deleted"):
         cloudrun.set_traffic("grading-service", [TrafficSplit("grading-service-00042-abc", 100)])
     with pytest.raises(CloudRunError, match="value must be at most 63 lowercase"):
         cloudrun.deploy_revision("grading-service", image="x", labels={"commit-sha": "ABC"})
@@ -374,7 +374,7 @@ def test_writes_after_a_failed_deploy_are_judged_by_their_own_effect(
         cloudrun.set_annotations("grading-service", {"a": "1"}, etag=info.etag).annotations["a"]
         == "1"
     )
-    with pytest.raises(CloudRunError, match="operation failed: .*referenced in traffic not found"):
+    with pytest.raises(CloudRunError, match="operation failed: .*does not exist or is deleted"):
         cloudrun.set_traffic("grading-service", [TrafficSplit("grading-service-00042-abc", 100)])
     assert cloudrun.get_service("grading-service").traffic == split
 

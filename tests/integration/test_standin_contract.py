@@ -264,10 +264,10 @@ def test_traffic_to_a_missing_revision_fails_the_operation_not_the_request(
     assert status == 200  # accepted
     done = raw(f"{standin.url}/v2/{op['name']}", "GET")[1]
     assert done["done"] is True
-    assert "referenced in traffic not found" in done["error"]["message"]
+    assert "does not exist or is deleted" in done["error"]["message"]
     after = cloudrun.get_service(SERVICE)
     assert after.traffic == before.traffic
-    assert after.ready is False and "not found" in after.message
+    assert after.ready is False and "does not exist" in after.message
     with pytest.raises(CloudRunError, match="operation failed"):
         cloudrun.set_traffic(SERVICE, [TrafficSplit(f"{SERVICE}-00042-abc", 100)])
 
@@ -293,7 +293,7 @@ def test_a_failed_traffic_rollout_keeps_the_spec_and_serves_what_it_served(
     body = {"annotations": {"owner": "ada"}}
     op = raw(service_url + "?updateMask=annotations", "PATCH", body)[1]
     assert (
-        "referenced in traffic not found"
+        "does not exist or is deleted"
         in raw(f"{standin.url}/v2/{op['name']}", "GET")[1]["error"]["message"]
     )
     svc = raw(service_url, "GET")[1]
