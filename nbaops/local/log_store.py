@@ -302,13 +302,15 @@ def query(
     filter_: str,
     *,
     order_desc: bool = True,
-    project: str | None = None,
+    projects: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Entries matching ``filter_`` (copies), sorted by timestamp (newest first by default),
-    then by ``insertId`` (:func:`position`)."""
+    then by ``insertId`` (:func:`position`); with ``projects``, only theirs (and entries
+    that name no project)."""
     predicate = compile_filter(filter_)
     matched = [dict(e) for e in read_entries(home) if predicate(e)]
-    if project:
-        matched = [e for e in matched if _get(e, "resource.labels.project_id") in (None, project)]
+    if projects:
+        kept = {None, *projects}
+        matched = [e for e in matched if _get(e, "resource.labels.project_id") in kept]
     matched.sort(key=functools.partial(position, desc=order_desc))
     return matched

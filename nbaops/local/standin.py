@@ -540,7 +540,12 @@ class _Handler(StandInRequestHandler):
         fault = self._fault("logging", None, method)
         body = self._body()
         names = [str(name) for name in body.get("resourceNames") or []]
-        projects = [name.split("/", 1)[1] for name in names if name.startswith("projects/")]
+        # a project, or one of its LogViews (projects/P/locations/L/buckets/B/views/V); the
+        # deprecated projectIds name projects too
+        projects = [name.split("/")[1] for name in names if name.startswith("projects/")]
+        projects += [str(project) for project in body.get("projectIds") or []]
+        if not names and not projects:  # resourceNames: "Required."
+            raise paging.invalid_field("resource_names", "resourceNames must not be empty.")
         order = " ".join(str(body.get("orderBy") or LOG_ORDERS[0]).lower().split())
         if order not in LOG_ORDERS:
             message = (
@@ -552,19 +557,14 @@ class _Handler(StandInRequestHandler):
             body.get("pageSize"), default=LOG_DEFAULT_PAGE_SIZE, maximum=LOG_MAX_PAGE_SIZE
         )
         filter_ = str(body.get("filter", ""))
-        scope = paging.scope_digest(filter_, order, sorted(names))
+        scope = paging.scope_digest(filter_, order, sorted(names), sorted(projects))
         after = log_store.page_cursor(str(body.get("pageToken") or ""), scope, desc=desc)
         if fault is not None and fault["kind"] == "logging-empty-pages":
             again = str(body.get("pageToken") or "") or log_store.first_page_token(scope)
             self._send(200, {"nextPageToken": again})
             return
         try:
-            entries = log_store.query(
-                self.home,
-                filter_,
-                order_desc=desc,
-                project=projects[0] if len(projects) == 1 else None,
-            )
+            entries = log_store.query(self.home, filter_, order_desc=desc, projects=projects)
         except log_store.FilterError as exc:
             raise invalid_argument(f"invalid filter: {exc}") from exc
         if after is not None:

@@ -255,6 +255,34 @@ def test_log_filter_subset_and_rejections() -> None:
             log_store.compile_filter(bad)
 
 
+def test_entries_list_reads_only_the_projects_it_names(standin: StandIn) -> None:
+    """logging.v2 entries.list reads the resources in resourceNames ("Required. Names of
+    one or more parent resources from which to retrieve log entries"). Naming two
+    projects returned every project's entries, a LogView of a project none of them, and
+    none at all every entry, where Google answers 400."""
+    stamp = "2024-11-25T15:00:00Z"
+    log_store.append_entries(
+        standin.home,
+        [
+            {"resource": {"type": "global", "labels": {"project_id": p}}, "timestamp": stamp}
+            for p in ("pa", "pb", "pc")
+        ],
+    )
+    url = standin.url + "/v2/entries:list"
+
+    def projects(**body: Any) -> list[str]:
+        reply = requests.post(url, json=body, timeout=5)
+        assert reply.status_code == 200, reply.text
+        return sorted(e["resource"]["labels"]["project_id"] for e in reply.json()["entries"])
+
+    assert projects(resourceNames=["projects/pa", "projects/pb"]) == ["pa", "pb"]
+    view = "projects/pc/locations/global/buckets/_Default/views/_AllLogs"
+    assert projects(resourceNames=[view]) == ["pc"]
+    assert projects(resourceNames=["projects/pa"], projectIds=["pb"]) == ["pa", "pb"]
+    none = requests.post(url, json={"filter": ""}, timeout=5)
+    assert none.status_code == 400 and "resourceNames" in none.text
+
+
 def test_a_client_that_gave_up_leaves_no_socketserver_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
