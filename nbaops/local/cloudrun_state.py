@@ -37,6 +37,7 @@ from nbaops.clock import rfc3339
 from nbaops.local.state_files import damaged, locked, read_json, write_json_atomic
 
 STATE_NAME = "cloudrun.json"
+MAX_OPERATIONS = 200  # operations kept in the state file (save_state)
 
 TRAFFIC_LATEST = 1
 TRAFFIC_REVISION = 2
@@ -196,10 +197,13 @@ def load_state(home: Path) -> dict[str, Any]:
 
 def save_state(home: Path, state: dict[str, Any]) -> None:
     """Replace the state file atomically. Call under :func:`locked`."""
-    # Keep the operations log bounded: only the most recent ones can still be polled.
+    # Keep the operations log bounded: only the most recent finished ones can still be
+    # polled. One still running is kept whatever its age: dropped, it would never finish,
+    # and its service would stay reconciling for good.
     ops = state.get("operations", {})
-    if len(ops) > 200:
-        for key in sorted(ops, key=lambda k: ops[k].get("_time", ""))[: len(ops) - 200]:
+    if len(ops) > MAX_OPERATIONS:
+        done = sorted((k for k in ops if ops[k].get("done")), key=lambda k: ops[k].get("_time", ""))
+        for key in done[: len(ops) - MAX_OPERATIONS]:
             del ops[key]
     write_json_atomic(state_path(home), state)
 
