@@ -588,6 +588,8 @@ class _Handler(StandInRequestHandler):
         for permission in asked:
             if not isinstance(permission, str) or not permission.startswith("run."):
                 raise invalid_argument(f"Permission {permission!r} is not valid.")
+            if "*" in permission:  # run.v2 TestIamPermissionsRequest.permissions
+                raise invalid_argument(f"Permission {permission!r}: wildcards are not allowed.")
         denied = set(state["services"][full].get("_denied_permissions") or [])
         held = [p for p in asked if p not in denied]
         self._send(200, {"permissions": held} if held else {})

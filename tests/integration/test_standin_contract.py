@@ -521,6 +521,18 @@ def test_a_validate_only_request_does_not_tell_the_world_of_a_revision(
     assert status == 200 and [service for service, _ in calls] == [SERVICE]
 
 
+def test_test_iam_permissions_refuses_a_wildcard(service_url: str) -> None:
+    """run.v2 TestIamPermissionsRequest.permissions: "Permissions with wildcards (such as *
+    or storage.*) are not allowed." The stand-in answered "run.*" as held, so a check of
+    one could never fail locally."""
+    url = service_url + ":testIamPermissions"
+    status, reply = raw(url, "POST", {"permissions": ["run.services.get"]})
+    assert status == 200 and reply == {"permissions": ["run.services.get"]}
+    for wildcard in ("run.*", "run.services.*"):
+        status, reply = raw(url, "POST", {"permissions": [wildcard]})
+        assert status == 400 and "wildcards" in reply["error"]["message"], reply
+
+
 def test_published_write_parameters_are_honoured_not_silently_ignored(
     standin: StandIn, nbaops_home: Path, service_url: str
 ) -> None:
