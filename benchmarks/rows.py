@@ -1,8 +1,8 @@
 """The six benchmark rows of issue 9. Each returns a :class:`~benchmarks.harness.Row`.
 
 Every scenario runs under its own temporary ``NBAOPS_HOME`` (never the developer's
-``.nbaops/``). A capability that is not in the tree yet, or a tool that is not installed,
-gives ``Row.unavailable`` with the reason, never a number.
+``.nbaops/``). A tool or data set that is not installed gives ``Row.unavailable`` with
+the reason, never a number.
 """
 
 from __future__ import annotations
@@ -73,8 +73,6 @@ def _run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 def system_health(repeats: int) -> Row:
     title = "system-health (local): whole run vs its checks one by one vs one `bq version`"
-    if not _has("nbaops.sandbox.lifecycle"):
-        return Row.unavailable("system_health", title, "the sandbox has not landed")
     from nbaops.checks import plan_checks, run_one
     from nbaops.sandbox.world import open_context
     from nbaops.system_health import run_system_health
@@ -205,8 +203,6 @@ def schema_hooks(repeats: int) -> Row:
     files = [str(p) for p in sorted((REPO / "schemas").glob("*/*.json"))]
     hook = BIN / "nbaops-bq-schema-lint"
     hook_cmd = [str(hook)] if hook.exists() else [sys.executable, "-m", "hooks.bq_schema_lint"]
-    if not _has("hooks.bq_schema_lint"):
-        return Row.unavailable("schema_hooks", title, "hooks/bq_schema_lint.py has not landed")
     cjs = shutil.which("check-jsonschema", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if cjs is None:
         return Row.unavailable(
@@ -294,8 +290,6 @@ def _add_past_seasons(ctx: Any, years: int) -> None:
 
 def seasons(repeats: int) -> Row:
     title = "health checks on 1 vs 3 seasons of history (cost tracks the window)"
-    if not _has("nbaops.sandbox.lifecycle"):
-        return Row.unavailable("seasons", title, "the sandbox has not landed")
     from nbaops.paths import shared_data_dir
 
     logs = shared_data_dir(REPO) / "player_game_logs"
@@ -429,8 +423,6 @@ def _pandas_metrics(df: Any) -> Any:
 
 def regression_metrics(repeats: int) -> Row:
     title = "regression metrics on 1M graded predictions vs a pandas groupby"
-    if not _has("nbaops.regression.metrics"):
-        return Row.unavailable("regression", title, "nbaops.regression has not landed")
     if not _has("pandas"):
         return Row.unavailable("regression", title, "pandas not installed")
     import duckdb
@@ -464,9 +456,6 @@ def regression_metrics(repeats: int) -> Row:
 
 def deploy_rehearsal(repeats: int) -> Row:
     title = "local deploy rehearsal: time in nbaops vs waiting (observation/polling)"
-    for module in ("nbaops.deploy.deploy", "nbaops.sandbox.lifecycle"):
-        if not _has(module):
-            return Row.unavailable("deploy", title, f"{module} has not landed")
     from nbaops.deploy.deploy import DeployRequest, run_deploy
     from nbaops.sandbox.world import open_context
 
