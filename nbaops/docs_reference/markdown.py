@@ -23,11 +23,6 @@ HEADER = (
 )
 
 
-def runbook_path(service: str) -> str:
-    """The runbook of a service, relative to ``docs/``."""
-    return f"runbooks/{service}.md"
-
-
 def cell(text: object) -> str:
     """Text safe inside a Markdown table cell."""
     return " ".join(str(text).split()).replace("|", "\\|")

@@ -6,16 +6,17 @@ profile, and the observation window that decides a deploy.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbaops.docs_reference.checks_page import threshold_rows
-from nbaops.docs_reference.markdown import HEADER, REGENERATE, anchor, cell, runbook_path
+from nbaops.docs_reference.markdown import HEADER, REGENERATE, anchor, cell
 
 if TYPE_CHECKING:
-    from nbaops.config import Config
+    from nbaops.config import Config, ServiceConfig
     from nbaops.deploy.settings import DeploySettings
 
 
@@ -90,6 +91,12 @@ def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
     return "\n".join(lines)
 
 
+def runbook_link(service: ServiceConfig) -> str:
+    """The service's runbook (``services.<name>.runbook``, else ``docs/runbooks/<name>.md``:
+    the page its Slack alerts link) as a link from ``docs/reference/``."""
+    return posixpath.relpath(service.runbook, "docs/reference")
+
+
 def render_services(configs: Mapping[str, Config]) -> str:
     first = next(iter(configs.values()))
     lines = [
@@ -106,12 +113,12 @@ def render_services(configs: Mapping[str, Config]) -> str:
     for svc in first.services.values():
         lines.append(
             f"| [`{svc.name}`](#{anchor(svc.name)}) | {cell(svc.owner)} | "
-            f"`{svc.health_path}` | [runbook](../{runbook_path(svc.name)}) |"
+            f"`{svc.health_path}` | [runbook]({runbook_link(svc)}) |"
         )
     for svc in first.services.values():
         lines += ["", f"## {svc.name}", "", svc.description or "", ""]
         lines.append(f"- owner: {svc.owner}")
-        lines.append(f"- runbook: [{svc.name}](../{runbook_path(svc.name)})")
+        lines.append(f"- runbook: [{svc.name}]({runbook_link(svc)})")
         lines.append(f"- health path: `{svc.health_path}`")
         lines.append(
             "- source paths (drift and schema-change detection): "

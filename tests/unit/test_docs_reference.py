@@ -370,7 +370,7 @@ def test_every_service_has_a_runbook_with_its_generated_thresholds() -> None:
     problems: list[str] = []
     first = next(iter(configs().values()))
     for name, service in first.services.items():
-        page = DOCS / markdown.runbook_path(name)
+        page = ROOT / service.runbook  # the page Slack alerts and the reference link
         if not page.is_file():
             problems.append(f"{name}: no runbook {rel(page)}")
             continue
@@ -380,11 +380,24 @@ def test_every_service_has_a_runbook_with_its_generated_thresholds() -> None:
         for needed in ("inv deploy", "inv rollback", "inv pre-deploy", "## Rollback"):
             if needed not in text:
                 problems.append(f"{rel(page)}: never mentions {needed!r}")
-        if service.runbook and not (ROOT / service.runbook).is_file():
-            problems.append(
-                f"{name}: config runbook {service.runbook} does not exist (Slack alerts link it)"
-            )
     assert not problems, "; ".join(problems)
+
+
+def test_the_service_reference_links_the_runbook_the_config_names(tmp_path: Path) -> None:
+    """``services.<name>.runbook`` moves a service's runbook: the reference links that page,
+    the one its Slack alerts link, not ``docs/runbooks/<name>.md``."""
+    from nbaops.docs_reference import services_page
+
+    text = (ROOT / "nbaops.yaml").read_text(encoding="utf-8")
+    anchor = "\n  prediction-worker:\n"  # the service, not the canary override
+    assert anchor in text
+    (tmp_path / "nbaops.yaml").write_text(
+        text.replace(anchor, anchor + "    runbook: docs/ops/worker.md\n"), encoding="utf-8"
+    )
+    page = services_page.page(tmp_path, markdown.load_profiles(tmp_path))
+    assert "- runbook: [prediction-worker](../ops/worker.md)" in page
+    assert "runbooks/prediction-worker.md" not in page
+    assert "- runbook: [grading-service](../runbooks/grading-service.md)" in page
 
 
 def test_every_check_has_a_playbook_with_its_sql_and_thresholds() -> None:
