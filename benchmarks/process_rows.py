@@ -282,7 +282,9 @@ def nox_tests_process(repeats: int) -> Row:
     nox = BIN / "nox"
     if not nox.exists():
         return Row.unavailable("nox_tests_process", title, f"{nox} not installed")
-    if os.environ.get("NBAOPS_BENCH_SKIP_NOX_TESTS"):
+    from nbaops import environment
+
+    if environment.read("NBAOPS_BENCH_SKIP_NOX_TESTS"):
         return Row.unavailable(
             "nox_tests_process", title, "skipped (NBAOPS_BENCH_SKIP_NOX_TESTS is set)"
         )
