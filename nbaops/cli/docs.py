@@ -1,4 +1,4 @@
-"""Docs tasks: regenerate the generated reference, build the site."""
+"""Docs task: regenerate the generated reference (`nox -s docs` builds the site)."""
 
 from __future__ import annotations
 
