@@ -27,8 +27,9 @@ Kinds: ``post-deploy SERVICE`` (runbooks), ``thresholds CHECK`` and ``sql CHECK`
 decision records of ``docs/adr/``, from their titles).
 Other tools' markers are left alone.
 
-``python -m nbaops.docs_reference`` (or ``inv docs.reference``) rewrites everything;
-``--check`` changes nothing and exits 1 naming the stale files.
+``python -m nbaops.docs_reference`` (or ``inv docs.reference``) rewrites everything (a
+page it cannot write is one line, exit 3); ``--check`` changes nothing and exits 1 naming
+the stale files.
 ``tests/unit/test_docs_reference.py`` keeps the committed files equal to the output.
 """
 
@@ -183,12 +184,17 @@ def stale(root: Path, pages: Mapping[Path, str] | None = None) -> list[Path]:
 
 
 def write(root: Path) -> list[Path]:
-    """Write every stale page; returns the pages changed."""
+    """Write every stale page (:func:`nbaops.fsutil.write_outputs`: each to a temporary
+    file first, then all replace their pages); returns the pages changed.
+
+    Raises:
+        OutputError: a page could not be written or replaced (one line, exit 3).
+    """
+    from nbaops.fsutil import write_outputs
+
     pages = build(root)
     changed = stale(root, pages)
-    for path in changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(pages[path], encoding="utf-8")
+    write_outputs([("docs.reference", path, pages[path]) for path in changed])
     return changed
 
 

@@ -626,6 +626,37 @@ def test_a_page_with_a_bad_block_is_one_line_and_exit_2(
     assert "unknown check 'shot_zone'" in err and err.count("\n") == 1
 
 
+def test_a_page_that_cannot_be_written_is_one_line_and_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regenerating wrote the stale pages one by one with ``write_text``: a page it could
+    not write (here a folder in its place) was an IsADirectoryError traceback (exit 1,
+    "a check failed") after the pages before it had been rewritten."""
+    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    config = tmp_path / "nbaops.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "\nchecks: {}\n", "\nchecks: {error_logs: {fail_at: 12}}\n"
+        ),
+        encoding="utf-8",
+    )
+    checks = tmp_path / "docs" / "reference" / "checks.md"  # stale, written first
+    services = tmp_path / "docs" / "reference" / "services.md"  # stale, cannot be written
+    before = checks.read_text(encoding="utf-8")
+    services.unlink()
+    services.mkdir()
+    monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
+    assert ref.main([]) == 3
+    captured = capsys.readouterr()
+    assert captured.err.startswith("nbaops: error: ") and captured.err.count("\n") == 1
+    assert "services.md" in captured.err
+    assert checks.read_text(encoding="utf-8") == before
+    assert not [p.name for p in checks.parent.iterdir() if p.name.startswith(".")]
+
+
 def test_fill_blocks_replaces_only_the_block() -> None:
     text = (
         "before\n<!-- BEGIN generated:thresholds shot_zones -->\nstale\n"
