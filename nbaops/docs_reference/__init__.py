@@ -158,7 +158,13 @@ PAGES: dict[str, Callable[[Path, Mapping[str, Config]], str]] = {
 
 
 def build(root: Path) -> dict[Path, str]:
-    """Every generated file and every page with generated blocks: path -> content."""
+    """Every generated file and every page with generated blocks: path -> content.
+
+    Raises:
+        ConfigError: the config or a page is bad input (not UTF-8 text, a bad block).
+    """
+    from nbaops.errors import ConfigError
+
     configs = load_profiles(root)
     docs = root / "docs"
     pages = {docs / "reference" / name: render(root, configs) for name, render in PAGES.items()}
@@ -167,9 +173,13 @@ def build(root: Path) -> dict[Path, str]:
     for page in sorted(docs.rglob("*.md")):
         if page in pages:
             continue
-        text = page.read_text(encoding="utf-8")
+        where = str(page.relative_to(root))
+        try:
+            text = page.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
         if BEGIN_RE.search(text):
-            pages[page] = fill_blocks(text, configs, str(page.relative_to(root)))
+            pages[page] = fill_blocks(text, configs, where)
     return pages
 
 

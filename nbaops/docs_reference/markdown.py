@@ -11,8 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 if TYPE_CHECKING:
     from nbaops.config import Config
 
@@ -59,12 +57,12 @@ def docstring(obj: Any) -> str:
 
 
 def load_profiles(root: Path) -> dict[str, Config]:
-    """The config bound to each of its profiles, in file order."""
+    """The config bound to each of its profiles, in file order, read as every task reads
+    it (a malformed or invalid file is one ConfigError line, exit 2)."""
     from nbaops.config import load_config
 
     path = root / "nbaops.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {name: load_config(path, profile=name) for name in raw["profiles"]}
+    return {name: load_config(path, profile=name) for name in load_config(path).raw["profiles"]}
 
 
 @contextmanager

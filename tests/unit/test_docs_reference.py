@@ -657,6 +657,37 @@ def test_a_page_that_cannot_be_written_is_one_line_and_exit_3(
     assert not [p.name for p in checks.parent.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.parametrize(
+    ("path", "content", "expected"),
+    [
+        ("docs/latin1.md", b"caf\xe9\n", "docs/latin1.md: not UTF-8 text (byte 3: "),
+        ("nbaops.yaml", b"version: 1\nchecks: [unclosed\n", "nbaops.yaml"),
+    ],
+    ids=["page-not-utf8", "config-not-yaml"],
+)
+def test_a_bad_page_or_config_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    content: bytes,
+    expected: str,
+) -> None:
+    """A page that is not UTF-8 was a UnicodeDecodeError traceback, and a malformed
+    nbaops.yaml a PyYAML ParserError one (the generator parsed the file itself to list
+    its profiles instead of loading it as every task does)."""
+    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    (tmp_path / path).write_bytes(content)
+    monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
+    assert ref.main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nbaops: error: ") and err.count("\n") == 1
+    assert expected in err
+
+
 def test_fill_blocks_replaces_only_the_block() -> None:
     text = (
         "before\n<!-- BEGIN generated:thresholds shot_zones -->\nstale\n"
