@@ -56,6 +56,14 @@ def rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+def copy_of_the_repository(tmp_path: Path) -> None:
+    """What the generator reads (config, hooks, tasks, docs, schemas), copied to tmp_path."""
+    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+
+
 # ---------------------------------------------------------------- Markdown parsing
 
 
@@ -291,10 +299,7 @@ def test_check_mode_exits_zero_when_current_and_names_the_command(
 def test_a_changed_threshold_or_new_flag_makes_the_docs_stale(tmp_path: Path) -> None:
     """The freshness test can fail: a copy of the repo with one threshold changed and one
     flag added is reported stale on exactly the pages that show them."""
-    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(DOCS, tmp_path / "docs")
-    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    copy_of_the_repository(tmp_path)
     config = tmp_path / "nbaops.yaml"
     text = config.read_text(encoding="utf-8")
     assert "\nchecks: {}\n" in text
@@ -613,10 +618,7 @@ def test_a_page_with_a_bad_block_is_one_line_and_exit_2(
 ) -> None:
     """A generated block naming an unknown check (a typo in a page) was a ValueError:
     ``python -m nbaops.docs_reference`` printed a traceback naming no page."""
-    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(DOCS, tmp_path / "docs")
-    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    copy_of_the_repository(tmp_path)
     page = tmp_path / "docs" / "typo.md"
     page.write_text("<!-- BEGIN generated:sql shot_zone -->\n<!-- END generated -->\n")
     monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
@@ -632,10 +634,7 @@ def test_a_page_that_cannot_be_written_is_one_line_and_exit_3(
     """Regenerating wrote the stale pages one by one with ``write_text``: a page it could
     not write (here a folder in its place) was an IsADirectoryError traceback (exit 1,
     "a check failed") after the pages before it had been rewritten."""
-    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(DOCS, tmp_path / "docs")
-    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    copy_of_the_repository(tmp_path)
     config = tmp_path / "nbaops.yaml"
     config.write_text(
         config.read_text(encoding="utf-8").replace(
@@ -676,10 +675,7 @@ def test_a_bad_page_or_config_is_one_line_and_exit_2(
     """A page that is not UTF-8 was a UnicodeDecodeError traceback, and a malformed
     nbaops.yaml a PyYAML ParserError one (the generator parsed the file itself to list
     its profiles instead of loading it as every task does)."""
-    for name in ("nbaops.yaml", "pyproject.toml", ".pre-commit-hooks.yaml", "tasks.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(DOCS, tmp_path / "docs")
-    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    copy_of_the_repository(tmp_path)
     (tmp_path / path).write_bytes(content)
     monkeypatch.setenv("NBAOPS_ROOT", str(tmp_path))
     assert ref.main(["--check"]) == 2
