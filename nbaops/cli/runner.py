@@ -74,6 +74,21 @@ def run(
     return settle(_run(action, profile=profile, json_output=json_output, debug=debug))
 
 
+def run_without_context(action: Callable[[], int]) -> int:
+    """Run a task that reads no profile (``docs.reference``) and return its exit code, with
+    Ctrl-C and errors mapped as :func:`run` maps them: 130, or one line and the error's
+    code (Invoke made Ctrl-C exit 1, "a check failed", and printed a traceback for an
+    error nbaops did not expect)."""
+    try:
+        return settle(action())
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, json_output=False)
+    except NbaopsError as exc:
+        return _fail(exc, exc.exit_code, json_output=False, debug=False)
+    except Exception as exc:
+        return _fail(exc, EXIT_UNDETERMINED, json_output=False, debug=False, internal=True)
+
+
 def _run(
     action: Callable[[Context], Report], *, profile: str | None, json_output: bool, debug: bool
 ) -> int:

@@ -30,9 +30,8 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task
 
 from nbaops.cli.flags import flag_name
-from nbaops.cli.runner import run
+from nbaops.cli.runner import run, run_without_context
 from nbaops.errors import UsageError
-from nbaops.stdio import settle
 
 COMMON_HELP = {
     "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
@@ -163,7 +162,8 @@ def nbaops_task(
         help: help of the task's own flags; the common flags' help is added (a key here
             overrides it, e.g. the sandbox's ``profile``).
         context: False for a task that needs no profile: ``body(**own_flags)`` returns the
-            exit code and no common flag is added.
+            exit code and no common flag is added (Ctrl-C and errors keep the contract:
+            :func:`~nbaops.cli.runner.run_without_context`).
         duckdb_ahead: the task reads through DuckDB on every profile: its engine starts in
             the background first thing (:func:`~nbaops.adapters.duckdb_engine.start_connect`),
             while the context is built and the task's modules are imported.
@@ -204,8 +204,8 @@ def nbaops_task(
                     json_output=json_output,
                     debug=debug,
                 )
-            else:  # (settle: output stdout could not take makes a success 3, as in run)
-                code = settle(body(**flags))
+            else:
+                code = run_without_context(lambda: body(**flags))
             if code:
                 raise Exit(code=code)
 

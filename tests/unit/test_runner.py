@@ -10,7 +10,7 @@ import pytest
 
 from nbaops.cli.runner import run
 from nbaops.context import Context
-from nbaops.errors import CloudRunError, UnknownServiceError
+from nbaops.errors import CloudRunError, ConfigError, UnknownServiceError
 from nbaops.report import CheckReport
 from nbaops.verdict import CheckResult, Verdict
 
@@ -101,6 +101,36 @@ def test_interrupt_is_130(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert run(action) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        (KeyboardInterrupt(), 130, "nbaops: interrupted\n"),
+        (ConfigError("docs/x.md: not UTF-8 text"), 2, "nbaops: error: docs/x.md: not UTF-8 text\n"),
+        (OSError("disk on fire"), 3, "nbaops: error: internal error: OSError: disk on fire\n"),
+    ],
+    ids=["ctrl-c", "bad-input", "unexpected"],
+)
+def test_a_task_without_a_profile_keeps_the_exit_code_contract(
+    capsys: pytest.CaptureFixture[str], raised: BaseException, code: int, line: str
+) -> None:
+    """``inv docs.reference`` (no profile, no runner) let Invoke handle what its body
+    raised: Ctrl-C exited 1 ("a check failed", or "stale" under --check) and an error
+    printed a traceback."""
+    from invoke import Context as InvokeContext
+    from invoke.exceptions import Exit
+
+    from nbaops.cli.task import nbaops_task
+
+    def body() -> int:
+        raise raised
+
+    task = nbaops_task("nbaops.docs_reference.main", context=False)(body)
+    with pytest.raises(Exit) as stopped:
+        task(InvokeContext())
+    assert stopped.value.code == code
+    assert capsys.readouterr().err == line
 
 
 def test_ctrl_c_that_a_library_turned_into_its_own_error_is_still_130(
