@@ -129,12 +129,14 @@ class DeployHistory:
             rows.append((cells, row.get("outcome") in _BAD))
         if table:
             from rich.table import Table
+            from rich.text import Text
 
             grid = Table(title=f"recent deploys ({self.scope})", title_justify="left")
             for column in columns:
                 grid.add_column(column, overflow="fold")
             for cells, bad in rows:
-                grid.add_row(*cells, style="red" if bad else None)
+                # Text, not markup: an actor, revision or model holds whatever the row does
+                grid.add_row(*map(Text, cells), style="red" if bad else None)
             console.print(grid)
         else:  # logs and pipes: plain lines, never wrapped (--json for scripts)
             console.print(f"recent deploys ({self.scope})", highlight=False)
@@ -144,7 +146,9 @@ class DeployHistory:
         for row in [*self.spooled, *self.rows]:  # what went wrong, without --json
             if row.get("outcome") in _BAD and row.get("message"):
                 when = _started_text(row.get("started_at"))
-                console.print(f"  {when}: {row['message']}", style="red", highlight=False)
+                console.print(
+                    f"  {when}: {row['message']}", style="red", highlight=False, markup=False
+                )
         note = f"{len(self.rows)} row(s)"
         if self.flushed:
             note += f"; {self.flushed} spooled row(s) written now"
@@ -189,11 +193,16 @@ def recent_deploys(
         value = row.get("started_at")
         return value if isinstance(value, dt.datetime) else now
 
+    # a row whose write failed ambiguously (it landed) and that the warehouse now refuses
+    # again stays spooled: the warehouse's copy is listed, not both
+    listed = {row.get("deploy_id") for row in rows}
     spooled = sorted(
         (
             r
             for r in audit.spooled_rows(ctx.home)
-            if (not service or r.get("service") == service) and started(r) >= since
+            if (not service or r.get("service") == service)
+            and started(r) >= since
+            and r.get("deploy_id") not in listed
         ),
         key=started,
         reverse=True,

@@ -185,3 +185,20 @@ def test_history_says_what_window_it_read_and_when_it_is_empty(dworld: DeployWor
     text = rendered(recent_deploys(dworld.context(), days=7))
     assert text.startswith("recent deploys (last 7 days)") and SERVICE in text
     assert "1 row(s)" in text
+
+
+def test_history_lists_a_row_both_spooled_and_in_the_warehouse_once(dworld: DeployWorld) -> None:
+    """A row spooled after a write that failed ambiguously (it landed) and that the
+    warehouse refuses on every retry (a column this table lacks) stays spooled: `inv
+    deploys` listed it twice, once '(spooled)'. Readers deduplicate on deploy_id."""
+    from nbaops.deploy import audit
+
+    record = audit.AuditRecord("twice", SERVICE, "deploy", "ada@h", "local")
+    record.finish("success", "x")
+    ctx = dworld.context()
+    assert audit.write(ctx, record) is None
+    audit.spool(dworld.home, {**record.to_row(), "legacy_column": 1})
+    history = recent_deploys(ctx)
+    assert [r["deploy_id"] for r in history.rows] == ["twice"]
+    assert history.spooled == [] and "(spooled)" not in rendered(history)
+    assert len(audit.spooled_rows(dworld.home)) == 1  # not listed, still not dropped

@@ -78,3 +78,13 @@ def test_pipes_and_logs_get_plain_lines_not_a_box_table() -> None:
         "svc-00003-abc → svc-00003-abc  9"
     )
     assert "  ci  " + "a" * 40 + "  -  svc-00003-abc" in lines[3]  # no model: "-", not a gap
+
+
+def test_cells_and_messages_are_shown_as_they_are_not_read_as_markup() -> None:
+    """A Rich string is markup: on a terminal '[projects/nba-prod]' in a message vanished
+    and an actor or message holding '[/x]' crashed `inv deploys` with a MarkupError."""
+    why = "ROLLED BACK phase4-processors: 403 on [projects/nba-prod] [/x]"
+    odd = {**row("rolled_back", why), "actor": "ci[/x]@[bold]runner"}
+    text = rendered(DeployHistory(rows=[odd], sql=SQL, scope="last 30 days"))
+    assert "ci[/x]@[bold]runner" in text
+    assert f"  2026-12-01 09:55: {why}" in text
