@@ -13,8 +13,9 @@ lease and journal in one write. Killed at any instant, the next command recovers
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -121,10 +122,19 @@ def choose_target(
             previous ready revision exists.
     """
     info = ctx.cloudrun.get_service(service)
-    serving = info.serving_revision
     revisions = ctx.cloudrun.list_revisions(service) if listed is None else listed
     if to:  # (a dry run, before it)
-        return _checked_to(ctx, info, revisions, to), serving
+        return _checked_to(ctx, info, revisions, to), info.serving_revision
+    return _target_without_to(info, revisions), info.serving_revision
+
+
+def _target_without_to(info: ServiceInfo, revisions: list[RevisionInfo]) -> RevisionInfo:
+    """:func:`choose_target`'s target without ``--to``, from the service read ``info``.
+
+    Raises:
+        UsageError: no previous ready revision exists.
+    """
+    serving = info.serving_revision
     traffic = info.traffic_by_revision
     journal = journal_of(info)
     if journal is not None and journal.rollback_target:
@@ -132,14 +142,14 @@ def choose_target(
         # revision never got traffic): one revision further back would go too far
         before = next((r for r in revisions if r.name == journal.rollback_target), None)
         if before is not None and before.ready:
-            return before, serving
+            return before
     receiving = [r for r in revisions if traffic.get(r.name, 0) > 0 and r.ready]
     if len(receiving) > 1:
-        return receiving[-1], serving
+        return receiving[-1]
     previous = previous_ready_revision(revisions, serving)
     if previous is None:
-        raise UsageError(f"{service}: no ready revision older than {serving} to roll back to")
-    return previous, serving
+        raise UsageError(f"{info.name}: no ready revision older than {serving} to roll back to")
+    return previous
 
 
 def _revision_or_none(ctx: Context, service: str, name: str) -> RevisionInfo | None:
@@ -260,13 +270,16 @@ def run_rollback(
     stopped being renewed (:func:`~nbaops.deploy.recovery.recover`).
 
     Raises:
-        UsageError: bad service or ``--to`` (nothing changed, no audit row).
+        UsageError: bad service or ``--to``, or no revision to roll back to (nothing
+            changed, no audit row; refused before ``--force-unlock`` removes a lease).
         LockHeldError: another deploy holds the lease, or took the lapsed lease of an
             interrupted one first (a ``refused`` audit row is written).
         UnrecoveredDeployError: a deploy died after the recovery ran (``refused`` row too).
         RecoveryFailedError: an interrupted deploy could not be restored (exit 3).
         CloudRunError: the API failed before the lease was taken (a ``refused`` row), or
             after it (``failed`` / ``rollback_failed``).
+        KeyboardInterrupt: Ctrl-C/SIGTERM at any step once the input is checked (an
+            ``interrupted`` row, naming the step).
     """
     from nbaops.deploy import audit, lock
     from nbaops.deploy.heartbeat import default_interval
@@ -353,21 +366,44 @@ def run_rollback(
         refused.finish(outcome, f"{outcome.upper()} rollback {service}: {why}; {changed}")
         audit.write(ctx, refused)
 
-    listed: list[RevisionInfo] | None = None
-    if to:  # bad input changes nothing: refused before a lease is removed or a deploy recovered
+    @contextlib.contextmanager
+    def before_lease(
+        doing: str, failed: str, changed: str = "this rollback changed nothing"
+    ) -> Iterator[None]:
+        """A step before the lease: a Cloud Run error (``failed``) or a Ctrl-C/SIGTERM in it
+        ends the attempt with its row, refused or interrupted (a usage error has none)."""
         try:
+            yield
+        except CloudRunError as exc:
+            refuse(f"{failed} ({exc})", changed)
+            raise
+        except KeyboardInterrupt as exc:
+            refuse(f"{signal_name(exc)} while {doing}", changed, outcome="interrupted")
+            raise
+
+    # bad input changes nothing: refused before a lease is removed or a deploy recovered;
+    # without --to the target is known now unless a recovery may change it (a journal)
+    listed: list[RevisionInfo] | None = None
+    if to or force_unlock:
+        purpose = "check --to" if to else "choose the target"
+        with before_lease(
+            f"reading its revisions and traffic to {purpose}",
+            f"could not read its revisions and traffic to {purpose}",
+        ):
             listed = ctx.cloudrun.list_revisions(service)
             info = ctx.cloudrun.get_service(service)
-        except CloudRunError as exc:
-            refuse(f"could not read its revisions and traffic to check --to ({exc})")
-            raise
-        _checked_to(ctx, info, listed, to)
+        if to:
+            _checked_to(ctx, info, listed, to)
+        elif journal_of(info) is None:
+            _target_without_to(info, listed)
     if force_unlock:
-        try:
+        # a timed-out or interrupted write may still have removed the lease
+        with before_lease(
+            "removing the deploy lease (--force-unlock)",
+            "--force-unlock failed",
+            "traffic was not touched",
+        ):
             removed = lock.force_unlock(ctx.cloudrun, service)
-        except CloudRunError as exc:  # a timed-out write may still have removed the lease
-            refuse(f"--force-unlock failed ({exc})", "traffic was not touched")
-            raise
         removed_note = f"removed lock of {removed.holder}" if removed else "no lock to remove"
 
     try:
@@ -427,18 +463,25 @@ def run_rollback(
         done = recovered.interrupted.journal
         target = done.new_revision or ""
         if to in (None, target):
-            verified = verify_traffic(
-                ctx,
-                cfg,
-                RollbackResult(service, target, done.before_revision),
-                {target: 100},
-                settings.health_timeout_s,
-                progress,
-            )
+            with before_lease(  # its health probe may take health_timeout_s
+                f"verifying that {target} serves 100%",
+                f"could not verify that {target} serves 100%",
+            ):
+                verified = verify_traffic(
+                    ctx,
+                    cfg,
+                    RollbackResult(service, target, done.before_revision),
+                    {target: 100},
+                    settings.health_timeout_s,
+                    progress,
+                )
             return already_done(target, done.before_revision, verified, checked=True)
     journal = recovered.interrupted.journal if recovered is not None else None
     chosen: RevisionInfo | None = None
-    try:
+    with before_lease(
+        "reading the service to choose the target",
+        "could not read the service to choose the target",
+    ):
         if journal is not None and journal.rollback_target and to is None:
             # Nothing had to be restored: the rollback still means "back to before that
             # deploy" (or, after an interrupted rollback that had not moved traffic, to its
@@ -451,9 +494,6 @@ def run_rollback(
             # its labels and image (the audit row's) as they are
             chosen, serving = choose_target(ctx, service, to, listed)
             target = chosen.name
-    except CloudRunError as exc:
-        refuse(f"could not read the service to choose the target ({exc})")
-        raise
     report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]

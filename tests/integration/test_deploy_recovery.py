@@ -1027,3 +1027,33 @@ def test_a_deploy_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_the
         "not renewed since 2025-01-15T17:00:00+00:00: the deploy would wait until "
         "2025-01-15T17:10:00+00:00 for it to lapse, then recover its deploy first"
     ) in lease_line, lease_line
+
+
+@pytest.mark.parametrize(
+    ("to", "method", "doing"),
+    [
+        (True, "GET", "reading its revisions and traffic to check --to"),
+        (False, "PATCH", "removing the deploy lease (--force-unlock)"),
+    ],
+)
+def test_a_rollback_stopped_before_its_recovery_writes_its_interrupted_row(
+    dworld: DeployWorld, to: bool, method: str, doing: str
+) -> None:
+    """SIGTERM while ``inv rollback`` reads the service to check ``--to``, or while its
+    ``--force-unlock`` write (which may remove the lease) is in flight: the attempt left no
+    audit row, as a Ctrl-C during its recovery did before f751c6b (audit: 'a failure midway
+    or a Ctrl-C still leaves a row')."""
+    import threading
+
+    ctx = dworld.context()
+    older = ctx.cloudrun.list_revisions(SERVICE)[1].name
+    lock.acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
+    set_api_fault(dworld.home, "timeout", service=SERVICE, method=method, count=1, delay_s=3)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    with terminate_as_interrupt(), pytest.raises(Terminated):
+        timer.start()
+        run_rollback(ctx, SERVICE, to=older if to else None, force_unlock=True)
+    timer.join()
+    (row,) = _rollback_rows(dworld)
+    assert row["outcome"] == "interrupted", row
+    assert row["message"].startswith(f"INTERRUPTED rollback {SERVICE}: SIGTERM while {doing};")

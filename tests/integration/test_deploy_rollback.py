@@ -137,6 +137,26 @@ def test_rollback_force_unlock_to_the_serving_revision_changes_nothing(
     assert dworld.audit_rows() == []
 
 
+def test_rollback_force_unlock_without_an_older_ready_revision_changes_nothing(
+    dworld: DeployWorld,
+) -> None:
+    """Bad input changes nothing: ``--force-unlock`` where no ready revision is older than
+    the serving one (and no journal a recovery could act on) removed the deploy lease and
+    only then exited 2 ('no ready revision older'). It is refused before the unlock."""
+    from nbaops.adapters.cloudrun import TrafficSplit
+
+    ctx = dworld.context()
+    oldest = ctx.cloudrun.list_revisions(SERVICE)[-1].name
+    ctx.cloudrun.set_traffic(SERVICE, [TrafficSplit(oldest, 100)])
+    acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
+    mark = len(dworld.requests())
+    with pytest.raises(UsageError, match="no ready revision older"):
+        run_rollback(ctx, SERVICE, force_unlock=True)
+    assert dworld.mutating(mark) == []
+    assert "nbaops.dev/deploy-lock" in dworld.service().annotations
+    assert dworld.audit_rows() == []
+
+
 def test_rollback_refuses_while_a_deploy_holds_the_lock(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
