@@ -141,6 +141,11 @@ class ServiceInfo:
             out[split.revision] = out.get(split.revision, 0) + split.percent
         return out
 
+    def tag_url(self, revision: str) -> str | None:
+        """The URL of a tag that routes to ``revision`` (None: no tag with a URL yet)."""
+        tags = (split.tag for split in self.traffic if split.revision == revision)
+        return next((self.tag_urls[tag] for tag in tags if tag in self.tag_urls), None)
+
 
 def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1] if name else ""
@@ -310,7 +315,8 @@ class CloudRun:
             latest_ready_revision=_short(svc.latest_ready_revision) or None,
             latest_created_revision=_short(svc.latest_created_revision) or None,
             traffic=traffic,
-            tag_urls={t.tag: t.uri for t in svc.traffic_statuses if t.tag},
+            # an empty uri is no URL yet (googleapis google/cloud/run/v2/traffic_target.proto)
+            tag_urls={t.tag: t.uri for t in svc.traffic_statuses if t.tag and t.uri},
             labels=dict(svc.labels),
             annotations=dict(svc.annotations),
             etag=svc.etag,
@@ -400,17 +406,16 @@ class CloudRun:
         """A URL that reaches ``revision``: its tag URL, else the service URI if it serves all.
 
         Raises:
-            CloudRunError: the revision has no tag and does not serve 100% of traffic.
+            CloudRunError: the revision has no tag with a URL and does not serve 100%.
         """
         info = self.get_service(service)
-        for split in info.traffic:
-            if split.revision == revision and split.tag and split.tag in info.tag_urls:
-                return info.tag_urls[split.tag]
+        if url := info.tag_url(revision):
+            return url
         if info.traffic_by_revision.get(revision, 0) == 100:
             return info.uri
         raise CloudRunError(
-            f"revision {revision!r} of {service} has no tag and does not serve all traffic; "
-            "deploy it with a tag to reach it"
+            f"revision {revision!r} of {service} has no tag with a URL (yet) and does not "
+            "serve all traffic; deploy it with a tag to reach it"
         )
 
     # ------------------------------------------------------------ writes

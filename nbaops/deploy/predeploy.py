@@ -276,13 +276,15 @@ def failed_rollout(info: ServiceInfo, serving: RevisionInfo | None) -> str | Non
 
 
 def health_url(ctx: Context, info: ServiceInfo, revision: str, path: str) -> str:
-    """The URL of ``revision``'s health endpoint (tag URL, or the service URI it serves)."""
-    for split in info.traffic:
-        if split.revision == revision and split.tag and split.tag in info.tag_urls:
-            return info.tag_urls[split.tag].rstrip("/") + path
-    if info.serving_revision == revision:
-        return info.uri.rstrip("/") + path
-    return ctx.cloudrun.revision_url(info.name, revision).rstrip("/") + path
+    """The URL of ``revision``'s health endpoint (tag URL, or the service URI it serves);
+    else :meth:`~nbaops.adapters.cloudrun.CloudRun.revision_url` of a fresh read (its
+    CloudRunError when it still has none)."""
+    url = info.tag_url(revision)
+    if url is None and info.serving_revision == revision:
+        url = info.uri
+    if url is None:
+        url = ctx.cloudrun.revision_url(info.name, revision)
+    return url.rstrip("/") + path
 
 
 def probe_health(

@@ -234,6 +234,31 @@ def test_rollback_routes_all_traffic_back_and_keeps_tags(cloudrun: CloudRun) -> 
     assert len(cloudrun.list_revisions("grading-service")) == 3
 
 
+def test_a_tag_whose_uri_is_not_filled_in_yet_has_no_url() -> None:
+    """run.v2 TrafficTargetStatus.uri ('Displays the target URI') is an empty string until
+    Cloud Run fills it in: the tag was kept with '' as its URL, so the new revision's health
+    probe went to '' + '/health' and the deploy rolled back a revision that was fine."""
+    from google.cloud import run_v2
+
+    path = "projects/p/locations/us-west2/services/grading-service"
+    svc = run_v2.Service(
+        name=path,
+        uri="https://grading-service-abc-wl.a.run.app",
+        traffic_statuses=[
+            run_v2.TrafficTargetStatus(
+                type_=2, revision=f"{path}/revisions/gs-00001-abc", percent=100
+            ),
+            run_v2.TrafficTargetStatus(
+                type_=2, revision=f"{path}/revisions/gs-00002-def", tag="candidate"
+            ),
+        ],
+    )
+    info = CloudRun._service_info(svc)
+    assert info.tag_urls == {}
+    assert info.tag_url("gs-00002-def") is None
+    assert TrafficSplit("gs-00002-def", 0, "candidate") in info.traffic
+
+
 def test_revision_url_refuses_an_unreachable_revision(cloudrun: CloudRun) -> None:
     old = cloudrun.list_revisions("grading-service")[-1].name
     with pytest.raises(CloudRunError, match="no tag"):
