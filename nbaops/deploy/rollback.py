@@ -106,10 +106,11 @@ def _checked_to(
 
 def choose_target(
     ctx: Context, service: str, to: str | None, listed: list[RevisionInfo] | None = None
-) -> tuple[RevisionInfo, str | None]:
-    """``(target, serving)`` for ``inv rollback``: the target revision (its commit label and
-    image go into the audit row) and the name of the one serving now. ``listed``: the
-    service's revisions as the caller listed them (None: listed here).
+) -> tuple[RevisionInfo, ServiceInfo]:
+    """``(target, info)`` for ``inv rollback``: the target revision (its commit label and
+    image go into the audit row) and the service read it was chosen on (what serves now,
+    the lease). ``listed``: the service's revisions as the caller listed them (None: listed
+    here).
 
     Without ``--to``: the pre-deploy revision recorded in the service's deploy journal
     (a held or interrupted deploy; an interrupted rollback's journal: its target), else —
@@ -124,8 +125,8 @@ def choose_target(
     info = ctx.cloudrun.get_service(service)
     revisions = ctx.cloudrun.list_revisions(service) if listed is None else listed
     if to:  # (a dry run, before it)
-        return _checked_to(ctx, info, revisions, to), info.serving_revision
-    return _target_without_to(info, revisions), info.serving_revision
+        return _checked_to(ctx, info, revisions, to), info
+    return _target_without_to(info, revisions), info
 
 
 def _target_without_to(info: ServiceInfo, revisions: list[RevisionInfo]) -> RevisionInfo:
@@ -293,9 +294,11 @@ def run_rollback(
     holder = lock.default_holder()
     deploy_id = audit.new_deploy_id(service)
     if dry_run:
-        planned, serving = choose_target(ctx, service, to)
+        planned, info = choose_target(ctx, service, to)
         target = planned.name
-        report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
+        report = RollbackReport(
+            service, target, info.serving_revision, dry_run, "planned", deploy_id
+        )
         report.target_commit = planned.commit
         report.target_model = planned.model_version(cfg.model_env)
         report.plan = [
@@ -309,7 +312,6 @@ def run_rollback(
             f"audit: INSERT one row into {audit.TABLE}",
             "release: remove the lease and the journal in one write",
         ]
-        info = ctx.cloudrun.get_service(service)
         current = lock.lease_of(info)
         if current is not None and current.lapsed(clock.now()):  # expired, or its process gone
             report.notes.append(
@@ -492,8 +494,8 @@ def run_rollback(
             # the listing that checked --to: the unlock and the recovery since then only
             # write traffic and annotations, which create and delete no revision and leave
             # its labels and image (the audit row's) as they are
-            chosen, serving = choose_target(ctx, service, to, listed)
-            target = chosen.name
+            chosen, info = choose_target(ctx, service, to, listed)
+            target, serving = chosen.name, info.serving_revision
     report = RollbackReport(service, target, serving, dry_run, "planned", deploy_id)
     if recovered is not None:
         report.notes += [recovered.message, *recovered.notes]
