@@ -394,10 +394,10 @@ def run_rollback(
         ):
             listed = ctx.cloudrun.list_revisions(service)
             info = ctx.cloudrun.get_service(service)
-        if to:
-            _checked_to(ctx, info, listed, to)
-        elif journal_of(info) is None:
-            _target_without_to(info, listed)
+            if to:  # (it may ask the warehouse for the journal's audit row)
+                _checked_to(ctx, info, listed, to)
+            elif journal_of(info) is None:
+                _target_without_to(info, listed)
     if force_unlock:
         # a timed-out or interrupted write may still have removed the lease
         with before_lease(
