@@ -35,8 +35,10 @@ _KIND_EMOJI = {
 
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """``text`` redacted, then with the three characters Slack mrkdwn treats as control
+    characters escaped. Redaction comes first: ``&amp;``, ``&lt;`` and ``&gt;`` split a
+    secret holding ``&``, ``<`` or ``>`` into pieces too short for it to recognise."""
+    return redact(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _emoji(event: AlertEvent) -> str:

@@ -162,3 +162,22 @@ def test_a_hook_url_in_a_link_is_masked_and_the_link_markup_kept() -> None:
         "see https://hooks.slack.com/*** then <https://hooks.slack.com/***|***> and "
         "<https://hooks.slack.com/***>"
     )
+
+
+def test_a_secret_holding_mrkdwn_control_characters_is_masked_before_it_is_escaped() -> None:
+    """Redaction ran on the built message, after ``&``, ``<`` and ``>`` had become
+    ``&amp;``, ``&lt;`` and ``&gt;``: the escapes split the secret into pieces of fewer
+    than 8 characters, none of which redaction recognised, so the whole token went to
+    Slack (and the outbox) piece by piece."""
+    from nbaops.redact import redact_tree
+
+    token = "Ab1&Cd2<Ef3>Gh4&Ij5<Kl6>Mn7"
+    hook = Secret(f"https://alerts.example.test/hook?t={token}")
+    leak = f"POST {hook.reveal()} refused"
+    event = AlertEvent(
+        kind=AlertKind.FAILING, title=leak, text=leak, threshold=token, fields={"url": leak}
+    )
+    payload = redact_tree(build_message([event], headline="h", context=leak))
+    sent = str(payload)
+    for piece in ("Ab1", "Cd2", "Ef3", "Gh4", "Ij5", "Kl6", "Mn7"):
+        assert piece not in sent, sent
