@@ -36,6 +36,12 @@ ENV_VAR = "SLACK_WEBHOOK_URL"
 # NBAOPS_BQ_ENDPOINT for the warehouse. Unset: Google's endpoint with ADC.
 ENDPOINT_ENV = "NBAOPS_SECRETMANAGER_ENDPOINT"
 LOCAL_FILE = Path("secrets") / "slack-webhook"
+# A Slack incoming-webhook URL is about 80 characters; piped input is read no further than
+# this (a pipe from /dev/zero was read until memory ran out).
+MAX_URL_CHARS = 2048
+_TOO_LONG = (
+    f"the Slack webhook URL is longer than {MAX_URL_CHARS} characters (not shown: it is a secret)"
+)
 
 
 class SecretStoreError(AdapterError):
@@ -67,6 +73,8 @@ def validate_webhook(value: str) -> Secret:
     text = value.strip()
     if not text:
         raise UsageError("no Slack webhook URL given (empty input)")
+    if len(text) > MAX_URL_CHARS:
+        raise UsageError(_TOO_LONG)
     if has_control_characters(text) or any(c.isspace() for c in text):
         raise UsageError(
             "the Slack webhook URL contains a space or control character "
@@ -238,5 +246,7 @@ def read_url_input(*, from_env: bool = False) -> Secret:
 
         value = getpass.getpass("Slack incoming webhook URL (input hidden): ")
     else:
-        value = sys.stdin.readline() if sys.stdin is not None else ""
+        value = sys.stdin.readline(MAX_URL_CHARS + 1) if sys.stdin is not None else ""
+        if len(value) > MAX_URL_CHARS and not value.endswith("\n"):  # the line goes on
+            raise UsageError(_TOO_LONG)
     return validate_webhook(value)

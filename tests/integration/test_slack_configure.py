@@ -188,3 +188,48 @@ def test_doctor_reads_the_slack_secret_without_showing_it(
         assert receiver.webhook not in str(found.to_json())
     # locally, no webhook configured: not applicable rather than a PASS without measuring
     assert check_slack_secret(local()) is None
+
+
+class EndlessZeros(io.RawIOBase):
+    """A pipe from /dev/zero: NUL bytes for ever, with no newline. Past 1 MiB the read is
+    counted as unbounded (the real pipe was read until memory ran out)."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.given > 1 << 20:
+            raise AssertionError("stdin read without a bound")
+        size = len(buffer)
+        buffer[:size] = b"\0" * size
+        self.given += size
+        return size
+
+
+@pytest.mark.parametrize("stdin", ["endless", "long line", "long line after a space"])
+def test_piped_input_is_read_within_a_bound_and_a_longer_line_refused(
+    stdin: str,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``printf ... | inv slack.configure`` read its line without a bound: from /dev/zero
+    until memory ran out, and a pasted line of any length was taken as the URL. Now one
+    line, exit 2, nothing sent or stored, the value not shown."""
+    url = "https://hooks.slack.com/services/T0/B0/zzSecretzz" + "z" * 3000
+    streams = {
+        "endless": io.TextIOWrapper(io.BufferedReader(EndlessZeros()), encoding="utf-8"),
+        "long line": io.StringIO(url + "\n"),
+        "long line after a space": io.StringIO(" " + url[:2048] + "zz\n"),
+    }
+    monkeypatch.setattr("sys.stdin", streams[stdin])
+    with pytest.raises(Exit) as info:
+        slack_tasks.configure(InvokeContext(), profile="local", dry_run=True)
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    assert "longer than 2048 characters" in err and len(err.strip().splitlines()) == 1
+    assert "zzSecretzz" not in out + err
+    assert not (home / "secrets" / "slack-webhook").exists()
