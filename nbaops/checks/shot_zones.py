@@ -104,10 +104,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     mm_warn = params.fraction("mismatch_warn_above")
     mm_fail = params.fraction("mismatch_fail_above")
     nl_warn, nl_fail = params.fraction("null_warn_above"), params.fraction("null_fail_above")
-    m.threshold = (
-        f"mismatch FAIL > {pct(mm_fail)}, WARN > {pct(mm_warn)}; "
-        f"null FAIL > {pct(nl_fail)}, WARN > {pct(nl_warn)}"
-    )
+    mismatch_threshold = f"mismatch FAIL > {pct(mm_fail)}, WARN > {pct(mm_warn)}"
+    null_threshold = f"null FAIL > {pct(nl_fail)}, WARN > {pct(nl_warn)}"
+    m.threshold = f"{mismatch_threshold}; {null_threshold}"  # until one rate decides
     args = {"game_date": game_date, "tolerance": tolerance}
     # COUNTIF of no rows is 0 in BigQuery but NULL in DuckDB: read every count as int-or-0.
     row: dict[str, int] = {k: int(v or 0) for k, v in m.query(ZONES, args)[0].items()}
@@ -153,6 +152,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     )
     if verdict is not Verdict.PASS:
         details["examples"] = m.query(EXAMPLES, args)
-    # the value is the worse rate: kept on its side of both rates' thresholds
-    value = pct_value(max(mismatch_rate, null_rate), mm_fail, mm_warn, nl_fail, nl_warn)
-    return m.result(verdict, value, message, details)
+    # value and threshold are those of the rate that decided the verdict (on a tie, the
+    # larger rate): the larger rate may be one its own thresholds judge milder, and a 5%
+    # null rate (WARN) read as the FAIL's value beside "mismatch FAIL > 2%"
+    if v_null is verdict and (v_mismatch is not verdict or null_rate > mismatch_rate):
+        rate, fail, warn, m.threshold = null_rate, nl_fail, nl_warn, null_threshold
+    else:
+        rate, fail, warn, m.threshold = mismatch_rate, mm_fail, mm_warn, mismatch_threshold
+    return m.result(verdict, pct_value(rate, fail, warn), message, details)

@@ -82,3 +82,20 @@ def test_rows_without_shots_are_not_in_the_null_rate(world: World) -> None:
     result = run_check(world.ctx, "shot_zones")
     assert result.details["shooting_rows"] == 100
     assert result.verdict is Verdict.PASS, result.message
+
+
+def test_the_value_is_the_rate_that_decided_the_verdict_beside_its_own_thresholds(
+    world: World,
+) -> None:
+    """3 of 100 rows do not add up (FAIL > 2%) and 5 have null zones (only WARN > 2%):
+    the value was the larger rate, 5.0 (the null rate), shown as the FAIL's value beside
+    both rates' thresholds, as if 5% of rows did not add up."""
+    world.box_scores(world.games(YESTERDAY, 5), mismatched=3, nulls=5)
+    result = run_check(world.ctx, "shot_zones")
+    assert result.verdict is Verdict.FAIL
+    assert (result.value, result.threshold) == (3.0, "mismatch FAIL > 2%, WARN > 0%")
+    assert "(3.0%, FAIL); zone null rate 5.0% (WARN)" in result.message
+    world.box_scores(world.games(YESTERDAY - dt.timedelta(days=1), 5), mismatched=1, nulls=12)
+    day_before = run_check(world.ctx, "shot_zones", {"game_date": YESTERDAY - dt.timedelta(days=1)})
+    assert day_before.verdict is Verdict.FAIL
+    assert (day_before.value, day_before.threshold) == (12.0, "null FAIL > 10%, WARN > 2%")
