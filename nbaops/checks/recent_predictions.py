@@ -2,7 +2,7 @@
 
 What to expect comes from the coordinator's batches and the schedule: every batch that
 started in the window (and had time to finish) expects ``expected_players`` predictions
-from every model version seen in the previous ``baseline_days``. With no batch in the
+from every model version seen in the ``baseline_days`` before the window. With no batch in the
 window, predictions are only expected when a batch slot (02:30, 07:00, 11:30 ET) fell due
 on a day with games: then their absence is a FAIL.
 """
@@ -172,6 +172,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     grace = params.duration("slot_grace")
     today = clock.eastern_date(now)
     from_date = clock.eastern_date(since) - dt.timedelta(days=1)
+    # the baseline days before the window's first day: never after the batches' first
+    # game date, whose predictions a window of days would otherwise miss
+    baseline_from = clock.eastern_date(since) - dt.timedelta(days=params.integer("baseline_days"))
     to_date = today + dt.timedelta(days=1)
     fail_below, warn_below = params.fraction("fail_below"), params.fraction("warn_below")
     m.threshold = f"per model FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} of expected"
@@ -183,7 +186,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     per_model = m.query(
         PREDICTIONS,
         {
-            "baseline_from": today - dt.timedelta(days=params.integer("baseline_days")),
+            "baseline_from": baseline_from,
             "to_date": to_date,
             "since": since,
             "now": now,

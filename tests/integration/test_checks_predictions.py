@@ -208,3 +208,14 @@ def test_a_slot_due_yesterday_without_games_is_owed_nothing(
     result = run_check(w.ctx, "recent_predictions")
     assert result.verdict is Verdict.PASS, result.message
     assert result.message.startswith("no batch due in the last 16h")
+
+
+def test_a_window_longer_than_baseline_days_counts_every_batch_predictions(world: World) -> None:
+    """The predictions were read from ``today - baseline_days`` on: a ``5d`` window judged
+    a batch four days ago against its expected count without its predictions, a FAIL
+    'no model version wrote any' for a batch every model wrote in full."""
+    day = TODAY - dt.timedelta(days=4)
+    world.predictions(world.games(day, 5), world.batch(day, "11:30", expected=100), et(day, 11, 40))
+    result = run_check(world.ctx, "recent_predictions", {"window": "5d"})
+    assert result.verdict is Verdict.PASS, result.message
+    assert result.value == 100.0 and "v8 100/100, v9 100/100" in result.message
