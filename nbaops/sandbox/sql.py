@@ -147,15 +147,17 @@ class SqlReport:
 
     def render(self, console: Console) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         from nbaops.report import is_table_console
 
         if is_table_console(console):
             table = Table(show_lines=False)
+            # names and values are Text, never markup ("[/x]" in the data crashed Rich)
             for column in self.columns:
-                table.add_column(column, overflow="fold")
+                table.add_column(Text(column), overflow="fold")
             for row in self.rows:
-                table.add_row(*(cell(row.get(c)) for c in self.columns))
+                table.add_row(*(Text(cell(row.get(c))) for c in self.columns))
             console.print(table)
         else:  # logs and pipes: tab-separated, one row a line, written to the console's file
             # (printing would expand the tabs), so past the runner's capture: redacted and

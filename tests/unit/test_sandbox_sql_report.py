@@ -144,3 +144,19 @@ def test_the_json_document_gives_an_array_parameter_as_a_list_of_its_values() ->
     params = parse_params(['d=["2026-01-14", "2026-01-15"]', 's=["REAL"]', "n=3"])
     doc = SqlReport("SELECT 1", [], [], 0.0, params).to_json()
     assert doc["params"] == {"d": ["2026-01-14", "2026-01-15"], "s": ["REAL"], "n": "3"}
+
+
+def test_a_wide_terminal_shows_brackets_in_column_names_and_values_as_they_are() -> None:
+    """The table's header and cells were Rich markup: a value "[projects/nba-prod]" (or a
+    column named so) vanished on a terminal, and one holding "[/x]" crashed the task with
+    a MarkupError traceback."""
+    report = SqlReport(
+        sql="SELECT ...",
+        columns=["[b]name", "note"],
+        rows=[{"[b]name": "v9[/x]", "note": "denied on [projects/nba-prod]"}],
+        duration_s=0.01,
+    )
+    out = io.StringIO()
+    report.render(Console(file=out, width=200, force_terminal=True, color_system=None))
+    text = out.getvalue()
+    assert "[b]name" in text and "v9[/x]" in text and "denied on [projects/nba-prod]" in text
