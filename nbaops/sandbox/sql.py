@@ -33,6 +33,7 @@ from nbaops.verdict import Verdict
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
     from nbaops.context import Context
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -240,6 +241,17 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
         rows = warehouse.query(text, values, max_rows=MAX_ROWS + 1).rows
     except ParameterValueError as exc:  # read-only: the failed query changed nothing
         raise UsageError(f"sandbox.sql: {exc}") from None
-    columns = list(rows[0]) if rows else []
     took = time.perf_counter() - started
+    columns = list(rows[0]) if rows else _columns_of_no_rows(warehouse, text, values)
     return SqlReport(text, columns, rows[:MAX_ROWS], took, values, len(rows) > MAX_ROWS)
+
+
+def _columns_of_no_rows(warehouse: DuckDBWarehouse, text: str, values: dict[str, Any]) -> list[str]:
+    """The column names of a query that returned no rows. The warehouse gives rows as
+    dicts, so it is asked for one row of NULLs under those names: a LEFT JOIN from a
+    one-row table keeps its row when the query has none (the query on its own lines, so a
+    trailing ``--`` comment ends before the closing parenthesis)."""
+    # the query just planned and run as written, its values still bound as parameters
+    wrapped = f"SELECT q.* FROM (SELECT 1) AS one LEFT JOIN (\n{text}\n) AS q ON TRUE"  # noqa: S608
+    rows = warehouse.query(wrapped, values, max_rows=1).rows
+    return list(rows[0]) if rows else []

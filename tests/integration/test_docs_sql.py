@@ -253,3 +253,18 @@ def test_sandbox_sql_param_the_query_cannot_convert_is_a_usage_error(
             param=["d=2000-01-01"],
         )
     assert info.value.code == 3
+
+
+def test_sandbox_sql_names_the_columns_of_a_query_that_returns_no_rows(sandbox: Context) -> None:
+    """The column names were read from the first row: a query that matched nothing showed
+    no header on a terminal or in tab-separated output and ``"columns": []`` in --json, so
+    'no rows' could not be told from 'no such columns'."""
+    from nbaops.sandbox.sql import run_sql
+
+    empty = run_sql(
+        sandbox,
+        "SELECT game_id, home_team AS home FROM `nba_raw.games` WHERE game_date = @d -- none\n",
+        {"d": dt.date(1990, 1, 1)},
+    )
+    assert empty.rows == [] and empty.columns == ["game_id", "home"]
+    assert empty.to_json()["columns"] == ["game_id", "home"]
