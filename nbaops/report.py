@@ -424,6 +424,22 @@ def summary_counts(verdicts: Iterable[Verdict], empty: str = "no checks") -> str
     return ", ".join(f"{n} {v}" for v, n in counts.items()) or empty
 
 
+def markdown_text(text: object) -> str:
+    """``text`` as it reads, in a Markdown table cell or list item (a job summary, an issue
+    body): ``\\`` and ``|`` escaped (an unescaped backslash before an escaped ``|`` made it
+    a cell border), ``<`` and ``>`` as entities (never HTML), ``@`` followed by a
+    zero-width space (never a mention that pings someone), a line break as a space."""
+    return (
+        str(text)
+        .replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("@", "@\u200b")
+        .replace("\n", " ")
+    )
+
+
 def publish_step_summary(markdown: str) -> str | None:
     """Append ``markdown`` to ``$GITHUB_STEP_SUMMARY`` (GitHub Actions' job summary, read
     by everyone who can see the run), every secret fragment masked like the terminal's.

@@ -29,6 +29,7 @@ from nbaops.history import PreparedHistory, prepare
 from nbaops.report import (
     VERDICT_ICON,
     CheckReport,
+    markdown_text,
     publish_step_summary,
     summary_counts,
     value_text,
@@ -99,10 +100,6 @@ class LiveProgress:
         return table
 
 
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def step_summary_markdown(report: CheckReport, *, profile: str, service: str | None) -> str:
     """The run as Markdown for ``$GITHUB_STEP_SUMMARY``."""
     icon = VERDICT_ICON
@@ -118,13 +115,13 @@ def step_summary_markdown(report: CheckReport, *, profile: str, service: str | N
     ]
     for c in report.checks:
         lines.append(
-            f"| {_cell(c.name)} | {_cell(c.service)} | {icon[c.verdict]} {c.verdict.value} | "
-            f"{_cell(value_text(c.value, c.unit))} | {_cell(c.threshold)} | {_cell(c.message)} | "
-            f"{c.duration_s:.2f} |"
+            f"| {markdown_text(c.name)} | {markdown_text(c.service)} | "
+            f"{icon[c.verdict]} {c.verdict.value} | {markdown_text(value_text(c.value, c.unit))} | "
+            f"{markdown_text(c.threshold)} | {markdown_text(c.message)} | {c.duration_s:.2f} |"
         )
     if report.notes:
         lines.append("")
-        lines.extend(f"- {_cell(note)}" for note in report.notes)
+        lines.extend(f"- {markdown_text(note)}" for note in report.notes)
     return "\n".join(lines) + "\n\n"
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.clock import as_utc
 from nbaops.gitrepo import Commit
-from nbaops.report import VERDICT_ICON
+from nbaops.report import VERDICT_ICON, markdown_text
 from nbaops.verdict import Verdict, clip, worst
 
 if TYPE_CHECKING:
@@ -207,18 +207,6 @@ def _short(sha: str | None) -> str:
     return sha[:8] if sha else "-"
 
 
-def _md_escape(text: str) -> str:
-    """Keep commit subjects from breaking a Markdown table or pinging people."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("@", "@\u200b")
-        .replace("\n", " ")
-    )
-
-
 # ---------------------------------------------------------------- terminal
 
 
@@ -315,8 +303,8 @@ def _pending_table(s: ServiceDrift) -> list[str]:
     for c in s.pending[:MAX_LISTED]:
         lines.append(
             f"| `{c.short}` | {c.committed_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} | "
-            f"{_md_escape(clip(c.author, MAX_AUTHOR_CHARS))} | "
-            f"{_md_escape(clip(c.subject, MAX_SUBJECT_CHARS))} |"
+            f"{markdown_text(clip(c.author, MAX_AUTHOR_CHARS))} | "
+            f"{markdown_text(clip(c.subject, MAX_SUBJECT_CHARS))} |"
         )
     if len(s.pending) > MAX_LISTED:
         lines.append(f"| … | | | {len(s.pending) - MAX_LISTED} more |")
@@ -338,7 +326,7 @@ def service_markdown(s: ServiceDrift, *, heading: str = "###") -> str:
     lines = [
         f"{heading} {VERDICT_ICON[s.verdict]} {s.service}: {s.verdict.value}",
         "",
-        _md_escape(s.message),
+        markdown_text(s.message),
         "",
         f"- Serving: `{_short(s.deployed_commit)}`"
         + (f" (revision `{s.deployed_revision}`)" if s.deployed_revision else ""),
@@ -382,9 +370,9 @@ def markdown_report(report: DriftReport) -> str:
         lines += ["### GitHub issues", ""]
         for a in sync.actions:
             ref = f" #{a.number}" if a.number else ""
-            lines.append(f"- {a.service}: {sync.verb(a)}{ref} ({_md_escape(a.reason)})")
+            lines.append(f"- {a.service}: {sync.verb(a)}{ref} ({markdown_text(a.reason)})")
         for err in sync.errors:
-            lines.append(f"- **sync error**: {_md_escape(err)}")
+            lines.append(f"- **sync error**: {markdown_text(err)}")
         lines.append("")
     return "\n".join(lines)
 

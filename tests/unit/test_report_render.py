@@ -320,3 +320,20 @@ def test_a_value_kept_off_its_threshold_is_shown_as_stored() -> None:
     assert value_text(round_beside(0.580021, 0.58)) == "0.58002"
     assert value_text(round_beside(0.0499961, 0.05)) == "0.049996"
     assert value_text(0.123456789) == "0.1235"  # unrounded: four significant digits
+
+
+def test_the_job_summary_table_keeps_its_columns_and_shows_html_as_text() -> None:
+    """system-health's job summary escaped "|" but not "\\": a message quoting the regex
+    "a\\|b" became "a\\\\|b", an escaped backslash and then a cell border, so the row gained
+    a column; "<details>" from the data was read as HTML and folded the rest away."""
+    import re
+
+    from nbaops.system_health import step_summary_markdown
+
+    message = r"log filter a\|b matched; see <details> from @nba-data-eng"
+    report = CheckReport("system-health", [result("error_logs", Verdict.FAIL, message)])
+    text = step_summary_markdown(report, profile="prod", service=None)
+    row = next(line for line in text.splitlines() if line.startswith("| error_logs"))
+    assert len(re.findall(r"(?<!\\)(?:\\\\)*\|", row)) == 8, row  # 7 columns
+    assert "<details>" not in row and "&lt;details&gt;" in row
+    assert "@\u200bnba-data-eng" in row
