@@ -207,13 +207,13 @@ def run_sql(ctx: Context, sql: str, params: dict[str, Any] | None = None) -> Sql
 
     settings_for(ctx)  # the local profile only (UsageError otherwise)
     text = sql.strip().rstrip(";").strip()
-    first = _COMMENT.sub(" ", text).split(None, 1)
+    # the first keyword, inside any opening parentheses ("(SELECT ...) UNION ALL (...)")
+    first = _COMMENT.sub(" ", text).lstrip(" \t\n(").split(None, 1)
     if not first:
         raise UsageError("sandbox.sql: no SQL given")
-    if first[0].upper() not in ("SELECT", "WITH"):
-        raise UsageError(
-            f"sandbox.sql: only queries (SELECT or WITH) run here, not {first[0].upper()}"
-        )
+    keyword = first[0].split("(", 1)[0].upper()
+    if keyword not in ("SELECT", "WITH"):
+        raise UsageError(f"sandbox.sql: only queries (SELECT or WITH) run here, not {keyword}")
     from nbaops.adapters.sql_dialect import changing_statement, statement_count
 
     try:

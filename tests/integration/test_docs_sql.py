@@ -268,3 +268,13 @@ def test_sandbox_sql_names_the_columns_of_a_query_that_returns_no_rows(sandbox: 
     )
     assert empty.rows == [] and empty.columns == ["game_id", "home"]
     assert empty.to_json()["columns"] == ["game_id", "home"]
+
+
+def test_sandbox_sql_runs_a_parenthesised_query(sandbox: Context) -> None:
+    """A query may open with a parenthesis, as BigQuery's grammar allows ("(SELECT ...)
+    UNION ALL (SELECT ...)"); it was refused as "only queries (SELECT or WITH) run here,
+    not (SELECT", which is a query."""
+    from nbaops.sandbox.sql import run_sql
+
+    both = run_sql(sandbox, "(SELECT 1 AS a) UNION ALL (SELECT 2 AS a) ORDER BY a")
+    assert [r["a"] for r in both.rows] == [1, 2]
