@@ -268,6 +268,10 @@ def test_sandbox_sql_names_the_columns_of_a_query_that_returns_no_rows(sandbox: 
     )
     assert empty.rows == [] and empty.columns == ["game_id", "home"]
     assert empty.to_json()["columns"] == ["game_id", "home"]
+    with_clause = run_sql(
+        sandbox, "WITH g AS (SELECT 1 AS n) SELECT n, n + 1 AS m FROM g WHERE n > 1"
+    )
+    assert with_clause.rows == [] and with_clause.columns == ["n", "m"]
 
 
 def test_sandbox_sql_runs_a_parenthesised_query(sandbox: Context) -> None:
