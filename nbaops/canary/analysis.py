@@ -175,6 +175,8 @@ def judge(
     """Compare one metric (see the module docstring for the verdict table)."""
     if spec.kind == "instances":
         return _instances(spec, baseline, canary, query)
+    if spec.kind == "gauge":
+        baseline, canary = _finite(baseline), _finite(canary)
     value_b, value_c = _point(spec, baseline), _point(spec, canary)
     measured = MetricResult(
         spec.name,
@@ -218,6 +220,15 @@ def judge(
         p_value=result.p_value,
         alpha=alpha,
     )
+
+
+def _finite(sample: Sample) -> Sample:
+    """A gauge's sample without its NaN and infinite interval values, whatever the metric
+    returned: they measure nothing (a NaN mean made the effect NaN, never "worse", and
+    the canary PASSed unmeasured), so they do not count toward ``min_sample`` either and
+    a sample with nothing finite left is INCONCLUSIVE. Each interval weighs 1."""
+    values = tuple((value, weight) for value, weight in sample.values if math.isfinite(value))
+    return replace(sample, n=sample.n - (len(sample.values) - len(values)), values=values)
 
 
 def _point(spec: MetricSpec, sample: Sample) -> float | None:

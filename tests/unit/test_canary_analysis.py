@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -396,3 +397,20 @@ def test_the_round_table_and_the_json_keep_the_p_value_off_alpha() -> None:
     stored = out.__class__("w-1", "w-2", "a/b", [near]).to_json()["metrics"][0]["p_value"]
     assert (stored < alpha) == (p < alpha) and stored != alpha, (stored, alpha)
     assert out.to_json()["metrics"][0]["p_value"] == float(f"{p:.6g}")  # far from alpha: 6
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_gauge_value_that_is_not_finite_measures_nothing(bad: float) -> None:
+    """A NaN interval value made the canary's mean NaN: the effect was never "worse" and
+    the metric PASSed unmeasured. Non-finite values are not measurements: they do not
+    count toward min_sample, and with nothing finite left the metric is INCONCLUSIVE."""
+    gauge = MetricSpec("preds", "gauge", "custom.googleapis.com/x", min_sample=3, margin=0.1)
+    base = Sample(n=3, values=tuple((v, 1.0) for v in (100.0, 101.0, 99.0)))
+    unmeasured = Sample(n=3, values=((bad, 1.0),) * 3)
+    result = judge(gauge, base, unmeasured, alpha=0.05)
+    assert result.verdict is Verdict.INCONCLUSIVE, result.message
+    assert result.canary_sample == 0 and result.canary is None
+    mixed = Sample(n=4, values=((bad, 1.0), (130.0, 1.0), (131.0, 1.0), (129.0, 1.0)))
+    judged = judge(gauge, base, mixed, alpha=0.05)
+    assert judged.canary_sample == 3 and judged.canary == pytest.approx(130.0)
+    assert judged.verdict is not Verdict.PASS, judged.message
