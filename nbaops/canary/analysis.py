@@ -34,7 +34,7 @@ from typing import Any
 from nbaops.canary import stats
 from nbaops.canary.settings import MetricSpec
 from nbaops.errors import first_line
-from nbaops.report import format_p, places_beside, same_side
+from nbaops.report import format_p, format_pct, places_beside, same_side
 from nbaops.verdict import CheckResult, Verdict, worst
 
 
@@ -136,7 +136,8 @@ class CanaryAnalysis:
         for m in self.metrics:
             p = "-" if m.p_value is None else format_p(m.p_value, m.alpha)
             lines.append(
-                f"{m.name:<16}{_fmt(m.name, m.baseline):>12}{_fmt(m.name, m.canary):>12}"
+                f"{m.name:<16}{_fmt(m.name, m.baseline, m.canary, m.margin):>12}"
+                f"{_fmt(m.name, m.canary, m.baseline, m.margin):>12}"
                 f"{p:>11}  {m.verdict.value}"
             )
         return lines
@@ -155,11 +156,17 @@ class CanaryAnalysis:
         )
 
 
-def _fmt(name: str, value: float | None) -> str:
+def _fmt(
+    name: str, value: float | None, other: float | None = None, margin: float | None = None
+) -> str:
+    """A revision's value; an error rate beside ``other`` (the other revision's) keeps the
+    decimals that keep it off ``other`` plus or minus ``margin`` (report.format_pct): with
+    ``margin: 0`` a FAILing canary's 0.4004% read ``0.40%``, as its baseline's 0.4%."""
     if value is None:
         return "-"
     if name == "error_rate":
-        return f"{value:.2%}"
+        edges = () if other is None else (other + (margin or 0.0), other - (margin or 0.0))
+        return format_pct(value, *edges, digits=2)
     return f"{value:.4g}"
 
 
@@ -202,7 +209,8 @@ def judge(
     worse = effect > spec.margin
     significant = result.p_value < alpha
     how = (
-        f"{_fmt(spec.name, value_c)} vs {_fmt(spec.name, value_b)} "
+        f"{_fmt(spec.name, value_c, value_b, spec.margin)} vs "
+        f"{_fmt(spec.name, value_b, value_c, spec.margin)} "
         f"({_effect_text(spec, effect)}; "
         f"{result.test} p={format_p(result.p_value, alpha)}, alpha {alpha:g})"
     )

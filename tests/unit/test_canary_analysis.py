@@ -414,3 +414,16 @@ def test_a_gauge_value_that_is_not_finite_measures_nothing(bad: float) -> None:
     judged = judge(gauge, base, mixed, alpha=0.05)
     assert judged.canary_sample == 3 and judged.canary == pytest.approx(130.0)
     assert judged.verdict is not Verdict.PASS, judged.message
+
+
+def test_the_error_rates_of_a_fail_with_a_zero_margin_read_apart() -> None:
+    """With ``margin: 0`` a canary at 0.4004% FAILs beside a baseline at 0.4%, and two
+    decimals read both as 0.40% in the round's table and in the message."""
+    spec = replace(ERR, margin=0.0)
+    base = Sample(n=5_000_000, errors=20_000)
+    canary = Sample(n=5_000_000, errors=20_020)
+    result = judge(spec, base, canary, alpha=0.5)
+    assert result.verdict is Verdict.FAIL, result.message
+    row = CanaryAnalysis("w-1", "w-2", "a/b", [result]).table()[1].split()
+    assert row[1:3] == ["0.40%", "0.4004%"], row
+    assert "0.4004% vs 0.40%" in result.message, result.message
