@@ -89,14 +89,17 @@ class RegressionReport:
 # --------------------------------------------------------------------------- terminal
 
 
-def _metric_cells(g: GroupMetrics) -> list[str]:
-    """A group's figures as the terminal table and the HTML table both show them."""
+def _metric_cells(g: GroupMetrics, settings: RegressionSettings) -> list[str]:
+    """A group's figures as the terminal table and the HTML table both show them; the hit
+    rate and its interval's lower bound keep the decimals that keep them off the ceiling
+    and the floor they are gated by (a lower bound of 45.504% read 45.5% beside a 45.5%
+    floor)."""
     return [
         str(g.predictions),
         str(g.bets),
         str(g.pushes),
-        format_pct(g.hit_rate),
-        f"{format_pct(g.hit_low)}-{format_pct(g.hit_high)}",
+        format_pct(g.hit_rate, settings.hit_rate_ceiling),
+        f"{format_pct(g.hit_low, settings.hit_rate_floor)}-{format_pct(g.hit_high)}",
         format_p(g.p_vs_break_even),
         format_num(g.mae),
         format_num(g.bias),
@@ -113,7 +116,7 @@ def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
         g = m.overall(system)
         if g is None:
             continue
-        rows.append((system + roles.get(system, ""), *_metric_cells(g)))
+        rows.append((system + roles.get(system, ""), *_metric_cells(g, report.settings)))
     return rows
 
 
@@ -391,8 +394,8 @@ font-size:13px}th{background:#f4f4f4;text-align:left}td.n{text-align:right}
 """
 
 
-def _group_row(g: GroupMetrics, first: str) -> str:
-    cells = [html.escape(first), *_metric_cells(g), format_pct(g.mean_confidence)]
+def _group_row(g: GroupMetrics, first: str, settings: RegressionSettings) -> str:
+    cells = [html.escape(first), *_metric_cells(g, settings), format_pct(g.mean_confidence)]
     return (
         "<tr>"
         + "".join(f"<td{' class=n' if i else ''}>{c}</td>" for i, c in enumerate(cells))
@@ -456,7 +459,7 @@ def render_html(report: RegressionReport) -> str:
     for system in m.systems:
         g = m.overall(system)
         if g is not None:
-            out.append(_group_row(g, system))
+            out.append(_group_row(g, system, s))
     out.append("</table>")
     if m.comparisons:
         out.append(
@@ -507,7 +510,7 @@ def render_html(report: RegressionReport) -> str:
         out.append(f"<h3>{html.escape(title)}</h3><table>" + _GROUP_HEADER.format(first="bucket"))
         # Buckets in their natural order (<10, 10-15, ..., >=25), not as sorted text.
         for g in sorted(rows, key=lambda g: (g.system_id, rank.get(g.bucket, len(rank)), g.bucket)):
-            out.append(_group_row(g, f"{g.system_id} {g.bucket}"))
+            out.append(_group_row(g, f"{g.system_id} {g.bucket}", s))
         out.append("</table>")
     out.append(
         "<p class='muted'>Pushes (actual = line) are counted and excluded from the hit rate. "

@@ -208,3 +208,24 @@ def test_a_wide_terminal_shows_a_version_name_with_brackets_as_it_is() -> None:
     stream = io.StringIO()
     report.render(Console(file=stream, width=250, force_terminal=True, color_system=None))
     assert "v9[/x] (challenger)" in stream.getvalue()
+
+
+def test_the_version_tables_keep_the_interval_off_the_floor() -> None:
+    """The per-version interval ignored the floor it is gated by: a lower bound near
+    a floor configured at three decimals read as the floor (53.084% as '53.1%' beside a
+    53.1% floor, which it does not clear), in the terminal line and in the HTML table alike."""
+    from nbaops.cli.plain import PlainConsole
+
+    g = _run(_pair(200, 0.6, 0.55)).metrics.overall("v8")
+    assert g is not None
+    floor = round(g.hit_low, 3)  # the lower bound as one decimal of a percent shows it
+    assert floor != g.hit_low
+    report = _run(_pair(200, 0.6, 0.55), replace(SETTINGS, hit_rate_floor=floor))
+    console = PlainConsole()
+    with console.capture() as captured:
+        report.render(console)  # type: ignore[arg-type]  # the runner's plain console
+    line = next(x for x in captured.get().splitlines() if x.startswith("v8 (champion): "))
+    low = float(re.search(r"interval (\d+\.\d+)%-", line).group(1))  # type: ignore[union-attr]
+    assert (low > 100 * floor) == (g.hit_low > floor) and low != 100 * floor, line
+    cells = re.findall(r"<td class=n>(\d+\.\d+)%-", render_html(report))
+    assert cells and float(cells[0]) == low, cells
