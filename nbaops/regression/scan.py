@@ -86,11 +86,19 @@ def _num(value: float) -> str:
 
 
 def bucket_labels(edges: Sequence[float], fmt: str) -> list[str]:
-    labels = [f"<{format(edges[0], fmt)}"]
-    labels += [
-        f"{format(lo, fmt)}-{format(hi, fmt)}" for lo, hi in zip(edges, edges[1:], strict=False)
-    ]
-    labels.append(f">={format(edges[-1], fmt)}")
+    """A label per bucket of ``edges``, each edge in ``fmt`` (``.2f``, ``g``), with more
+    digits when ``fmt`` would show two edges alike: confidence edges 0.551 and 0.552 both
+    read ``0.55``, two buckets got one label and their rows one row of the report."""
+    kind, digits = fmt[-1], int(fmt[1:-1] or 6)  # "g" is ".6g"
+    texts = [repr(float(edge)) for edge in edges]  # distinct for distinct edges
+    for more in range(digits, 18):
+        shown = [format(edge, f".{more}{kind}") for edge in edges]
+        if len(set(shown)) == len(shown):
+            texts = shown
+            break
+    labels = [f"<{texts[0]}"]
+    labels += [f"{lo}-{hi}" for lo, hi in zip(texts, texts[1:], strict=False)]
+    labels.append(f">={texts[-1]}")
     return labels
 
 

@@ -317,3 +317,15 @@ def _rounded(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_rounded(v) for v in value]
     return value
+
+
+def test_close_bucket_edges_keep_distinct_labels() -> None:
+    """Confidence labels used two decimals: edges 0.551, 0.552 and 0.553 made two buckets
+    labelled '0.55-0.55', reported as one segment; the edges keep the digits that tell
+    them apart, and well-spaced edges read as before."""
+    close = scan.labels(scan.Buckets(confidence=(0.55, 0.551, 0.552, 0.553, 0.6)))["confidence"]
+    assert len(set(close)) == len(close), close
+    assert close[1:4] == ["<0.550", "0.550-0.551", "0.551-0.552"], close
+    assert scan.labels(scan.Buckets())["confidence"][1:3] == ["<0.55", "0.55-0.60"]
+    lines = scan.labels(scan.Buckets(line=(20.0, 20.0000001)))["line"]
+    assert lines[1:] == ["<20", "20-20.0000001", ">=20.0000001"], lines
