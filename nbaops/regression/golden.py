@@ -9,9 +9,10 @@ computed only from the player's games strictly **before** the game date, the out
 row counts, date range, feature definitions, attribution) so that ``nox -s regression``
 runs without network and without ``../shared``.
 
-The content hash (:func:`content_hash`) is a SHA-256 over the rows in key order with every
-value in a canonical text form; it does not depend on Parquet encoding details, so a
-rebuild from the same sources proves the committed file is what the sources give.
+The content hash (:func:`content_hash`) is a SHA-256 over the columns' names and types and
+the rows in key order with every value in a canonical text form; it does not depend on
+Parquet encoding details, so a rebuild from the same sources proves the committed file is
+what the sources give.
 
 Stored champion: ``v8`` is the (shrunk) season average and ``v9`` the exponentially weighted
 mean: reference predictors standing in for the serving versions (the real worker's
@@ -249,11 +250,15 @@ def _canonical(value: Any) -> str:
 
 
 def content_hash(con: duckdb.DuckDBPyConnection, table: str = GAMES_TABLE) -> str:
-    """SHA-256 of the rows in key order, each value in a canonical text form."""
+    """SHA-256 of the columns with their types, then of the rows in key order, each value
+    in a canonical text form. A type is content: without it a file whose ``line_value``
+    was stored as text ('20.5') hashed as the committed numbers did and passed."""
     cols = ", ".join(COLUMNS)
     keys = ", ".join(KEY_COLUMNS)
-    rows = con.execute(f"SELECT {cols} FROM {ident(table)} ORDER BY {keys}").fetchall()  # noqa: S608
-    digest = hashlib.sha256("\t".join(COLUMNS).encode())
+    cursor = con.execute(f"SELECT {cols} FROM {ident(table)} ORDER BY {keys}")  # noqa: S608
+    columns = [f"{column[0]} {column[1]}" for column in cursor.description or ()]
+    rows = cursor.fetchall()
+    digest = hashlib.sha256("\t".join(columns).encode())
     for row in rows:
         digest.update(("\n" + "\t".join(_canonical(v) for v in row)).encode())
     return digest.hexdigest()

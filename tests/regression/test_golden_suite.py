@@ -96,6 +96,22 @@ def test_content_hash_matches_manifest_and_detects_an_edit(
         golden.load_golden(nba_data.connect(), tmp_path)
 
 
+def test_a_column_stored_with_another_type_does_not_load(
+    games: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The content hash read values as text only: a copy whose line_value was stored as
+    text ('20.5') hashed as the committed numbers did and passed verification."""
+    manifest = golden.read_manifest(ROOT)
+    (tmp_path / "golden").mkdir()
+    (tmp_path / "golden" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    games.execute(
+        f"COPY (SELECT * REPLACE (CAST(line_value AS VARCHAR) AS line_value) FROM golden_games) "
+        f"TO '{tmp_path / 'golden' / manifest['file']}' (FORMAT PARQUET)"
+    )
+    with pytest.raises(UsageError, match="does not match its manifest"):
+        golden.load_golden(nba_data.connect(), tmp_path)
+
+
 @pytest.mark.parametrize("name", ["../elsewhere.parquet", "sub/../../elsewhere.parquet", "/abs"])
 def test_a_manifest_file_outside_golden_is_refused(tmp_path: Path, name: str) -> None:
     """The manifest's ``file`` was joined to golden/ as given: ``../elsewhere.parquet``
