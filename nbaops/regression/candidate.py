@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,12 +183,21 @@ def load_predictions(
         )
     except duckdb.Error as exc:
         raise UsageError(f"--predictions: cannot read {path}: {first_line(exc)[:300]}") from None
-    present = {str(r[0]).lower() for r in con.execute("DESCRIBE _candidate_raw").fetchall()}
-    missing = [c for c in ("game_id", "player_lookup", "predicted_points") if c not in present]
+    types = {
+        str(r[0]).lower(): str(r[1]) for r in con.execute("DESCRIBE _candidate_raw").fetchall()
+    }
+    missing = [c for c in ("game_id", "player_lookup", "predicted_points") if c not in types]
     if missing:
         raise UsageError(
             f"--predictions {path.name}: missing column(s) {', '.join(missing)}; "
             "required: game_id, player_lookup, predicted_points"
+        )
+    if re.fullmatch(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|DECIMAL.*", types["game_id"]):
+        # a Parquet game_id stored as a number lost its leading zeros: no golden game matched
+        raise UsageError(
+            f"--predictions {path.name}: column game_id is {types['game_id']}, not text: game "
+            "ids are strings such as '0022400005' (a number drops the leading zeros); "
+            "write game_id as a string"
         )
     bad = con.execute(
         """SELECT n, CAST(predicted_points AS VARCHAR) FROM (
@@ -195,7 +205,7 @@ def load_predictions(
            WHERE predicted_points IS NULL
               OR TRY_CAST(predicted_points AS DOUBLE) IS NULL
               OR NOT isfinite(TRY_CAST(predicted_points AS DOUBLE))
-           LIMIT 1"""
+           ORDER BY n LIMIT 1"""
     ).fetchone()
     if bad is not None:
         raise UsageError(

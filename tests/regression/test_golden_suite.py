@@ -426,3 +426,17 @@ def test_a_predictions_file_missing_player_games_or_with_bad_values_is_bad_input
     with pytest.raises(UsageError, match="missing column"):
         (isolated / "cols.csv").write_text("a,b\n1,2\n", encoding="utf-8")
         candidate.load_predictions(con, isolated / "cols.csv")
+
+
+def test_a_parquet_game_id_stored_as_a_number_is_named_as_the_problem(isolated: Path) -> None:
+    """An integer game_id in a Parquet file lost its leading zeros ('0022400005' became
+    '22400005'): every golden player-game was reported without a prediction."""
+    con = nba_data.connect()
+    golden.load_golden(con, ROOT)
+    numeric = isolated / "numeric.parquet"
+    con.execute(
+        "COPY (SELECT CAST(game_id AS BIGINT) AS game_id, player_lookup, v8_points AS "
+        f"predicted_points FROM golden_games) TO '{numeric}' (FORMAT PARQUET)"
+    )
+    with pytest.raises(UsageError, match="column game_id is BIGINT, not text: game ids are"):
+        candidate.load_predictions(con, numeric)
