@@ -249,9 +249,19 @@ def _pair_renames(
 
 
 class _Comparer:
-    def __init__(self, table: str, result: Comparison) -> None:
+    def __init__(
+        self,
+        table: str,
+        result: Comparison,
+        old_rounding: str | None,
+        new_rounding: str | None,
+    ) -> None:
         self.table = table
         self.result = result
+        # how an unset column rounds on the old and the new side: the table's default
+        # rounding mode, else UNSET_ROUNDING_MODE (model.TableSchema.default_rounding_mode)
+        self.old_unset = old_rounding or UNSET_ROUNDING_MODE
+        self.new_unset = new_rounding or UNSET_ROUNDING_MODE
 
     def violation(
         self,
@@ -444,12 +454,14 @@ class _Comparer:
             self.violation("COLLATION_SAME", path, f"column {path} {change}", n.line)
         if o.rounding_mode != n.rounding_mode:
             change = f"roundingMode {o.rounding_mode or 'unset'} -> {n.rounding_mode or 'unset'}"
-            # unset rounds ROUND_HALF_AWAY_FROM_ZERO (model.UNSET_ROUNDING_MODE, Google's
-            # RoundingMode reference): stating or dropping that mode rounds values as before
-            if (o.rounding_mode or UNSET_ROUNDING_MODE) == (n.rounding_mode or UNSET_ROUNDING_MODE):
+            # unset rounds as the table's default, else ROUND_HALF_AWAY_FROM_ZERO
+            # (model.UNSET_ROUNDING_MODE, Google's RoundingMode reference): stating or
+            # dropping that mode rounds values as before
+            if (o.rounding_mode or self.old_unset) == (n.rounding_mode or self.new_unset):
+                unset = self.old_unset if n.rounding_mode else self.new_unset
                 self.result.notes.append(
                     f"column {path} {change}: the same rounding (unset is "
-                    f"{UNSET_ROUNDING_MODE}); apply with `bq update`"
+                    f"{unset}); apply with `bq update`"
                 )
             else:
                 self.violation("ROUNDING_MODE_SAME", path, f"column {path} {change}", n.line)
@@ -484,7 +496,8 @@ def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Com
     result = Comparison(table)
     if old is None:
         return result
-    cmp = _Comparer(table, result)
+    new_rounding = None if new is None else new.default_rounding_mode
+    cmp = _Comparer(table, result, old.default_rounding_mode, new_rounding)
     if new is None:
         cmp.violation("TABLE_NO_DELETE", "", f"table {table} removed", 1)
         return result

@@ -145,8 +145,8 @@ _CATALOG = [
         E,
         "A NUMERIC/BIGNUMERIC column's `roundingMode` changed, set or removed: values written "
         "from now on round differently from the ones already stored, which keep their "
-        "rounding. Unset rounds ROUND_HALF_AWAY_FROM_ZERO, so stating or removing that mode "
-        "is only a note.",
+        "rounding. Unset rounds as the table's `defaultRoundingMode`, else "
+        "ROUND_HALF_AWAY_FROM_ZERO, so stating or removing that mode is only a note.",
         "Keep the rounding mode; or waive it with a reason and apply it with `bq update` "
         "(tables.patch).",
         (CONSUMER,),

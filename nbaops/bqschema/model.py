@@ -195,6 +195,11 @@ class TableSchema:
     clustering: tuple[str, ...] = ()
     layout_known: bool = False
     table_id: str | None = None
+    # the table resource's defaultRoundingMode (None: not stated, or UNSPECIFIED): "if a
+    # decimal field is added to this table without an explicit rounding mode specified,
+    # then the field inherits the table default rounding mode" (bigquery v2 discovery
+    # document, Table.defaultRoundingMode), so an unset column rounds this way
+    default_rounding_mode: str | None = None
 
     def field_map(self) -> dict[str, Field]:
         return {f.name.lower(): f for f in self.fields}

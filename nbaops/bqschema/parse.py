@@ -391,6 +391,9 @@ def to_table_schema(doc: Document) -> TableSchema | None:
         cfields = clus.get("fields") if isinstance(clus, dict) else None
         if isinstance(cfields, list):
             schema.clustering = tuple(c for c in cfields if isinstance(c, str))
+        rounding = table.get("defaultRoundingMode")
+        if isinstance(rounding, str) and rounding != ROUNDING_MODE_UNSPECIFIED:
+            schema.default_rounding_mode = rounding
         ref = table.get("tableReference")
         if isinstance(ref, dict):
             ds, tb = ref.get("datasetId"), ref.get("tableId")

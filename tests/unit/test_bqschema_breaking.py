@@ -1073,3 +1073,26 @@ def test_an_added_column_keeps_its_collation_and_rounding_mode_in_the_ddl() -> N
     ]
     # ARRAY<STRING COLLATE ...> is not built: a note to apply it with bq update, no DDL
     assert any("aliases" in n and "bq update" in n for n in result.notes)
+
+
+def test_an_unset_rounding_mode_is_the_tables_default_rounding_mode() -> None:
+    """A decimal column added without a rounding mode "inherits the table default rounding
+    mode" (bigquery v2 discovery document, Table.defaultRoundingMode): the model ignored
+    the table's defaultRoundingMode, so in a table defaulting to ROUND_HALF_EVEN stating
+    the column's own ROUND_HALF_EVEN was an error, and ROUND_HALF_AWAY_FROM_ZERO (which
+    changes how it rounds) only a note."""
+    table = {"defaultRoundingMode": "ROUND_HALF_EVEN"}
+    assert schema(BASE, table).default_rounding_mode == "ROUND_HALF_EVEN"
+    unspecified = {"defaultRoundingMode": "ROUNDING_MODE_UNSPECIFIED"}
+    assert schema(BASE, unspecified).default_rounding_mode is None
+
+    def stated(mode: str) -> Any:
+        return schema(edit(lambda fs: col(fs, "price").update(roundingMode=mode)), table)
+
+    same = compare(schema(BASE, table), stated("ROUND_HALF_EVEN"), "nba.t")
+    assert same.violations == []
+    assert any("the same rounding (unset is ROUND_HALF_EVEN)" in n for n in same.notes)
+    away = compare(schema(BASE, table), stated("ROUND_HALF_AWAY_FROM_ZERO"), "nba.t")
+    assert [(v.rule, v.column) for v in away.violations] == [("ROUNDING_MODE_SAME", "price")]
+    dropped = compare(stated("ROUND_HALF_EVEN"), schema(BASE, table), "nba.t")
+    assert dropped.violations == []
