@@ -127,8 +127,9 @@ def _merge_metrics(
 
 def _apply(spec: MetricSpec, values: Mapping[str, Any] | None, where: str) -> MetricSpec:
     """``spec`` with the judging keys of ``values`` (never its name, kind or metric)."""
-    if set(values or {}) & {"name", "kind", "metric_type"}:
-        raise ConfigError(f"{where}: unknown key {sorted(set(values or {}))[0]!r}")
+    fixed = set(values or {}) & {"name", "kind", "metric_type"}
+    if fixed:
+        raise ConfigError(f"{where}: unknown key {sorted(fixed)[0]!r}")
     return load_section(values, MetricSpec, where, base=spec, strict=True)
 
 

@@ -249,6 +249,11 @@ def test_defaults_and_per_service_overrides_and_custom_metrics() -> None:
         ({"alpha": 0.7}, "alpha"),
         ({"metrics": {"cpu": {}}}, "unknown metric"),
         ({"metrics": {"latency": {"colour": 1}}}, "unknown key"),
+        # the key that cannot be overridden is named, not the first key given
+        (
+            {"metrics": {"latency": {"margin": 0.2, "metric_type": "m"}}},
+            "unknown key 'metric_type'",
+        ),
         ({"metrics": {"latency": {"direction": "sideways"}}}, "direction"),
         ({"metrics": {"latency": {"min_sample": 0}}}, "min_sample"),
         ({"services": {"w": {"custom": [{"name": "x", "kind": "gauge"}]}}}, "missing metric_type"),
