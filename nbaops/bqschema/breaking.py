@@ -253,15 +253,18 @@ class _Comparer:
         self,
         table: str,
         result: Comparison,
-        old_rounding: str | None,
-        new_rounding: str | None,
+        old: TableSchema,
+        new: TableSchema | None,
     ) -> None:
         self.table = table
         self.result = result
-        # how an unset column rounds on the old and the new side: the table's default
-        # rounding mode, else UNSET_ROUNDING_MODE (model.TableSchema.default_rounding_mode)
-        self.old_unset = old_rounding or UNSET_ROUNDING_MODE
-        self.new_unset = new_rounding or UNSET_ROUNDING_MODE
+        # how an unset column rounds and compares on the old and the new side: as the
+        # table's default (model.TableSchema), else ROUND_HALF_AWAY_FROM_ZERO and
+        # case-sensitive ('')
+        self.old_unset = old.default_rounding_mode or UNSET_ROUNDING_MODE
+        self.new_unset = (new and new.default_rounding_mode) or UNSET_ROUNDING_MODE
+        self.old_collation = old.default_collation or ""
+        self.new_collation = (new and new.default_collation) or ""
 
     def violation(
         self,
@@ -449,7 +452,11 @@ class _Comparer:
         if not _same_default(o.default, n.default):
             build = functools.partial(ddl.set_default, self.table, n.name, n.default)
             self.allow(top, build, path, n.line, "default changed")
-        if (o.collation or "") != (n.collation or ""):  # '' is unset: case-sensitive
+        # stated differently (both unset keep theirs, whatever the table default became):
+        # compare what each means, unset being the table's default collation
+        before = self.old_collation if o.collation is None else o.collation
+        after = self.new_collation if n.collation is None else n.collation
+        if o.collation != n.collation and before != after:
             change = f"collation {o.collation or ''!r} -> {n.collation or ''!r}"
             self.violation("COLLATION_SAME", path, f"column {path} {change}", n.line)
         if o.rounding_mode != n.rounding_mode:
@@ -496,8 +503,7 @@ def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Com
     result = Comparison(table)
     if old is None:
         return result
-    new_rounding = None if new is None else new.default_rounding_mode
-    cmp = _Comparer(table, result, old.default_rounding_mode, new_rounding)
+    cmp = _Comparer(table, result, old, new)
     if new is None:
         cmp.violation("TABLE_NO_DELETE", "", f"table {table} removed", 1)
         return result

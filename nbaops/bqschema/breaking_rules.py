@@ -133,8 +133,9 @@ _CATALOG = [
     Rule(
         "COLLATION_SAME",
         E,
-        "A STRING column's `collation` changed ('' or none: case-sensitive; 'und:ci': "
-        "case-insensitive). BigQuery changes a column's collation only for a new column "
+        "A STRING column's `collation` changed ('': case-sensitive; 'und:ci': "
+        "case-insensitive; none: the table's `defaultCollation`, else case-sensitive). "
+        "BigQuery changes a column's collation only for a new column "
         "(https://cloud.google.com/bigquery/docs/managing-table-schemas lists no collation "
         "change), and comparisons, joins, GROUP BY and ORDER BY on it give other results.",
         "Add a new column with the new collation and migrate readers to it.",

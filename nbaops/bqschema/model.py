@@ -200,6 +200,10 @@ class TableSchema:
     # then the field inherits the table default rounding mode" (bigquery v2 discovery
     # document, Table.defaultRoundingMode), so an unset column rounds this way
     default_rounding_mode: str | None = None
+    # the table resource's defaultCollation: likewise "if a STRING field is added to this
+    # table without explicit collation specified, then the table inherits the table
+    # default collation" (Table.defaultCollation); '' states case-sensitive
+    default_collation: str | None = None
 
     def field_map(self) -> dict[str, Field]:
         return {f.name.lower(): f for f in self.fields}

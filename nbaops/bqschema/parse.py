@@ -394,6 +394,8 @@ def to_table_schema(doc: Document) -> TableSchema | None:
         rounding = table.get("defaultRoundingMode")
         if isinstance(rounding, str) and rounding != ROUNDING_MODE_UNSPECIFIED:
             schema.default_rounding_mode = rounding
+        collation = table.get("defaultCollation")
+        schema.default_collation = collation if isinstance(collation, str) else None
         ref = table.get("tableReference")
         if isinstance(ref, dict):
             ds, tb = ref.get("datasetId"), ref.get("tableId")

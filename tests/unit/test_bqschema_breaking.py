@@ -1096,3 +1096,21 @@ def test_an_unset_rounding_mode_is_the_tables_default_rounding_mode() -> None:
     assert [(v.rule, v.column) for v in away.violations] == [("ROUNDING_MODE_SAME", "price")]
     dropped = compare(stated("ROUND_HALF_EVEN"), schema(BASE, table), "nba.t")
     assert dropped.violations == []
+
+
+def test_an_unset_collation_is_the_tables_default_collation() -> None:
+    """A STRING column added without a collation "inherits the table default collation"
+    (bigquery v2 discovery document, Table.defaultCollation; '' is case-sensitive): in a
+    table defaulting to 'und:ci', stating the column's own 'und:ci' was COLLATION_SAME,
+    and stating '' (case-sensitive: GROUP BY and joins compare differently) passed."""
+    table = {"defaultCollation": "und:ci"}
+    assert schema(BASE, table).default_collation == "und:ci"
+
+    def stated(collation: str) -> Any:
+        return schema(edit(lambda fs: col(fs, "code").update(collation=collation)), table)
+
+    assert compare(schema(BASE, table), stated("und:ci"), "nba.t").violations == []
+    sensitive = compare(schema(BASE, table), stated(""), "nba.t").violations
+    assert [(v.rule, v.column) for v in sensitive] == [("COLLATION_SAME", "code")]
+    # a new table default changes no existing column (Table.defaultCollation)
+    assert compare(schema(BASE), schema(BASE, table), "nba.t").violations == []
