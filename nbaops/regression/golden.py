@@ -444,11 +444,18 @@ def committed_problems(
         return [*problems, f"{path}: missing"]
     if file_sha256(path) != committed.get("file_sha256"):
         problems.append(f"{path.name}: its SHA-256 is not the manifest's file_sha256")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _committed AS SELECT * FROM read_parquet($path)",
-        {"path": str(path)},
-    )
-    if content_hash(con, "_committed") != rebuilt["content_sha256"]:
+    from nbaops.adapters.duckdb_engine import engine
+    from nbaops.regression.sources import duckdb_reason
+
+    try:  # a truncated or foreign file is a problem to list, not an internal error
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _committed AS SELECT * FROM read_parquet($path)",
+            {"path": str(path)},
+        )
+        digest = content_hash(con, "_committed")
+    except engine().Error as exc:
+        return [*problems, f"{path.name}: unreadable ({duckdb_reason(exc)})"]
+    if digest != rebuilt["content_sha256"]:
         problems.append(f"{path.name}: its rows are not the rebuilt rows (content sha256)")
     return problems
 

@@ -130,3 +130,8 @@ def test_the_verify_mode_reads_the_committed_file_and_manifest(
     found = problems()
     assert "nba-points-v1.parquet: its rows are not the rebuilt rows (content sha256)" in found
     assert "nba-points-v1.parquet: its SHA-256 is not the manifest's file_sha256" in found
+
+    # a truncated committed file is a problem the verify mode lists, not a DuckDB traceback
+    parquet.write_bytes(b"PAR1 cut short")
+    found = problems()
+    assert any(p.startswith("nba-points-v1.parquet: unreadable (") for p in found), found
