@@ -7,8 +7,8 @@ file under ``<state folder>/sql-cache/`` named by the SHA-256 of all of those, s
 
 - a changed query text, dataset map or project is a different key (never a stale hit);
 - upgrading SQLGlot (its ``_version.py`` changes) or editing
-  :mod:`nbaops.adapters.sql_dialect` or :mod:`nbaops.adapters.sql_qualify` changes every
-  key: the old files are simply unused;
+  :mod:`nbaops.adapters.sql_dialect`, :mod:`nbaops.adapters.sql_functions` or
+  :mod:`nbaops.adapters.sql_qualify` changes every key: the old files are simply unused;
 - files are written atomically (temporary file + ``os.replace``), so concurrent processes
   and a crash mid-write leave either no file or a whole one; an unreadable file is a miss.
 
@@ -38,8 +38,8 @@ _MISS = object()  # no usable file: compute
 
 def fingerprint() -> str:
     """What the cached results depend on besides the key: SQLGlot's version file and the
-    rewrite rules' source (the dialect, the qualification, and the catalog's types DuckDB
-    lacks), found without importing SQLGlot."""
+    rewrite rules' source (the dialect, its functions, the qualification, and the catalog's
+    types DuckDB lacks), found without importing SQLGlot."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         spec = importlib.util.find_spec("sqlglot")
@@ -47,9 +47,10 @@ def fingerprint() -> str:
         if spec is not None and spec.submodule_search_locations:
             version_file = str(Path(next(iter(spec.submodule_search_locations))) / "_version.py")
         dialect = Path(__file__).with_name("sql_dialect.py")
+        functions = Path(__file__).with_name("sql_functions.py")
         qualify = Path(__file__).with_name("sql_qualify.py")
         catalog = Path(__file__).parent.parent / "table_catalog.py"  # UNHELD_TYPES
-        _FINGERPRINT = files_digest(version_file, dialect, qualify, catalog)[:16]
+        _FINGERPRINT = files_digest(version_file, dialect, functions, qualify, catalog)[:16]
     return _FINGERPRINT
 
 

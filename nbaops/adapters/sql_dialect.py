@@ -77,17 +77,21 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from nbaops.adapters.sql_functions import (
+    float_as_integer,
+    from_template,
+    number_as_text,
+    substring,
+)
 from nbaops.errors import WarehouseError, first_line
 
 NOW_PARAM = "_nbaops_now"
 _SUBSCRIPT = "nbaops_subscript"  # a positional subscript's number, in its node's meta
-_LAMBDA_PREFIX = "_nbaops"  # + a template's operand name: the lambda variable bound to it
 
 _WHOLE_UNIT_DIFF = {"MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY"}
 _WEEKDAYS = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
@@ -172,42 +176,6 @@ def _now_param() -> Any:
     return exp.Parameter(this=exp.Var(this=NOW_PARAM))
 
 
-def _from_template(template: str, **operands: Any) -> Any:
-    """``template`` (DuckDB SQL) with each column named like an operand replaced by a copy
-    of it. An operand the template uses more than once is written once and bound to its
-    name by a one-element ``LIST_TRANSFORM`` lambda, unless it is a name, a literal or a
-    parameter: a copy at each use ran it again at each use (``RAND()`` checked and used two
-    values) and a rewrite nested in another's operand doubled the text at each level."""
-    import sqlglot
-    from sqlglot import exp
-
-    tree = sqlglot.parse_one(template, read="duckdb")
-    uses = Counter(c.name for c in tree.find_all(exp.Column) if c.name in operands)
-    simple = (exp.Column, exp.Literal, exp.Parameter, exp.Null, exp.Boolean)
-    bound = [
-        name for name, count in uses.items() if count > 1 and not isinstance(operands[name], simple)
-    ]
-    for column in list(tree.find_all(exp.Column)):
-        if column.name in bound:
-            column.replace(exp.column(_LAMBDA_PREFIX + column.name))
-        elif column.name in operands:
-            column.replace(operands[column.name].copy())
-    for name in bound:
-        # LIST_TRANSFORM([operand], LAMBDA _nbaops_name: tree)[1]: DuckDB has no LET
-        tree = exp.Bracket(
-            this=exp.Anonymous(
-                this="LIST_TRANSFORM",
-                expressions=[
-                    exp.Array(expressions=[operands[name].copy()]),
-                    exp.Lambda(this=tree, expressions=[exp.to_identifier(_LAMBDA_PREFIX + name)]),
-                ],
-            ),
-            expressions=[exp.Literal.number(1)],
-            offset=1,  # already DuckDB's position: SQLGlot must not shift it
-        )
-    return tree
-
-
 def _week_number(value: Any, start: int) -> Any:
     """BigQuery's ``EXTRACT(WEEK(<start>) FROM value)`` in DuckDB (``start``: 0 = Sunday):
     the number of ``start`` weekdays from 1 January up to the last one on or before the
@@ -216,7 +184,7 @@ def _week_number(value: Any, start: int) -> Any:
 
     days_since_start = f"(DAYOFWEEK(_day) + {7 - start}) % 7"  # DuckDB's DAYOFWEEK: Sunday 0
     formula = f"(DAYOFYEAR(_day) - {days_since_start} + 6) // 7"
-    return exp.Paren(this=_from_template(formula, _day=value))
+    return exp.Paren(this=from_template(formula, _day=value))
 
 
 def _subscript_base(node: Any) -> int | None:
@@ -318,7 +286,7 @@ def _array_element(node: Any, base: int) -> Any:
             " WHEN _index IS NOT NULL AND _array IS NOT NULL THEN "
             "ERROR('Array index ' || CAST(_index AS VARCHAR) || ' is out of bounds')"
         )
-    element = _from_template(
+    element = from_template(
         f"CASE WHEN {position} BETWEEN 1 AND LEN(_array) THEN _array[{position}]{fallback} END",
         _array=node.this,
         _index=node.expressions[0],
@@ -328,111 +296,6 @@ def _array_element(node: Any, base: int) -> Any:
     return exp.Paren(this=element)
 
 
-# A FLOAT64 as text in BigQuery: "%.15g", or "%.17g" when 15 digits do not read back as
-# the same number, "nan" unsigned, and 0 unsigned (ZetaSQL's RoundTripDoubleToString in
-# google/zetasql zetasql/base/string_numbers.cc; "A returned NaN or 0 will not be signed",
-# cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast), of the
-# DOUBLE ``_double`` evaluated once (bound to ``_f``)
-_FLOAT_TEXT = (
-    "LIST_TRANSFORM([_double], LAMBDA _f: CASE WHEN ISNAN(_f) THEN 'nan' WHEN _f = 0 THEN '0' "
-    "WHEN CAST(PRINTF('%.15g', _f) AS DOUBLE) = _f THEN PRINTF('%.15g', _f) "
-    "ELSE PRINTF('%.17g', _f) END)[1]"
-)
-
-
-# A NUMERIC (or BIGNUMERIC) as text in BigQuery: its digits without trailing fractional
-# zeros, and no point when none is left (NUMERIC '1.50' → '1.5', '2.0' → '2'; ZetaSQL's
-# NumericValue and BigNumericValue::ToString, AddDecimalPointAndAdjustZeros in
-# google/zetasql zetasql/public/numeric_value.cc); DuckDB's DECIMAL(38, 9) text keeps
-# nine places (a BIGNUMERIC literal's DECIMAL(38, 5) five)
-_NUMERIC_TEXT = r"REGEXP_REPLACE(CAST(_x AS VARCHAR), '\.0*$|(\.[0-9]*[1-9])0+$', '\1')"
-
-
-def _number_as_text(node: Any) -> Any:
-    """BigQuery's ``CAST(x AS STRING)`` (or ``SAFE_CAST``) of a FLOAT64 or a NUMERIC in
-    DuckDB, whose own text of a DOUBLE is the shortest that reads back with a ``.0`` kept
-    (1.0 → '1.0' where BigQuery writes '1', 2/3 → '0.6666666666666666' where it writes
-    '0.66666666666666663') and of a DECIMAL keeps its scale's trailing zeros
-    ('1.500000000'). An operand of unknown type (a column, a parameter) is told apart by
-    DuckDB's ``TYPEOF``; one of another known type is left alone."""
-    from sqlglot import exp
-
-    kind = _kind(node.this)
-    if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
-        # a BigQuery float literal (1.0) is a DECIMAL in DuckDB
-        return _from_template(_FLOAT_TEXT.replace("_double", "CAST(_x AS DOUBLE)"), _x=node.this)
-    if kind in (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL):
-        return _from_template(_NUMERIC_TEXT, _x=node.this)
-    if kind != exp.DataType.Type.UNKNOWN:
-        return node
-    text = _FLOAT_TEXT.replace("_double", _ANY_AS_DOUBLE)
-    cast = "TRY_CAST" if node.args.get("safe") else "CAST"
-    template = (
-        f"CASE WHEN TYPEOF(_x) = 'DOUBLE' THEN {text} "
-        f"WHEN TYPEOF(_x) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
-        f"ELSE {cast}(_x AS VARCHAR) END"
-    )
-    return _from_template(template, _x=node.this)
-
-
-def _float_as_integer(node: Any) -> Any:
-    """BigQuery's ``CAST(x AS INT64)`` (or ``SAFE_CAST``) of a FLOAT64 in DuckDB: BigQuery
-    returns the closest integer, "Halfway cases such as 1.5 or -0.5 round away from zero"
-    (cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64);
-    DuckDB's cast rounds them to even (2.5 → 2, 0.5 → 0) → its ``ROUND`` first, which
-    rounds them away from zero. An operand of unknown type is told apart by ``TYPEOF``."""
-    from sqlglot import exp
-
-    kind = _kind(node.this)
-    cast = "TRY_CAST" if node.args.get("safe") else "CAST"
-    if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
-        return _from_template(f"{cast}(ROUND(_x) AS BIGINT)", _x=node.this)
-    if kind != exp.DataType.Type.UNKNOWN:
-        return node
-    template = (
-        f"CASE WHEN TYPEOF(_x) = 'DOUBLE' THEN {cast}(ROUND({_ANY_AS_DOUBLE}) AS BIGINT) "
-        f"ELSE {cast}(_x AS BIGINT) END"
-    )
-    return _from_template(template, _x=node.this)
-
-
-# A DOUBLE ``_x`` as DOUBLE in a CASE branch that must bind for an operand of any type
-# (through its text, which reads back as the same number)
-_ANY_AS_DOUBLE = "TRY_CAST(CAST(_x AS VARCHAR) AS DOUBLE)"
-
-
-def _kind(operand: Any) -> Any:
-    """The ``exp.DataType.Type`` SQLGlot gives ``operand`` in BigQuery (``UNKNOWN`` for a
-    column or a parameter)."""
-    from sqlglot import exp
-    from sqlglot.optimizer.annotate_types import annotate_types
-
-    known = annotate_types(operand.copy(), dialect="bigquery").type
-    return known.this if known is not None else exp.DataType.Type.UNKNOWN
-
-
-def _substring(node: Any) -> Any:
-    """BigQuery's ``SUBSTR(value, position[, length])`` in DuckDB: a position "off the left
-    end" (0, or before ``-LENGTH(value)``) starts from 1, and a negative length is an
-    error, "Third argument in SUBSTR() cannot be negative" (google/zetasql
-    zetasql/public/functions/string.cc, SubstrWithLengthUtf8; docs/string_functions.md).
-    DuckDB counts positions before the first character as empty places ('abcdef' from 0
-    for 2 was 'a', 'abc' from -4 for 3 'ab') and reads a negative length backwards."""
-    start = "CASE WHEN _position = 0 OR _position < -LENGTH(_value) THEN 1 ELSE _position END"
-    length = node.args.get("length")
-    if length is None:
-        return _from_template(
-            f"SUBSTRING(_value, {start})", _value=node.this, _position=node.args["start"]
-        )
-    return _from_template(
-        "CASE WHEN _length < 0 THEN ERROR('Third argument in SUBSTR() cannot be negative') "
-        f"ELSE SUBSTRING(_value, {start}, _length) END",
-        _value=node.this,
-        _position=node.args["start"],
-        _length=length,
-    )
-
-
 def _fix_node(node: Any) -> Any:
     from sqlglot import exp
 
@@ -440,13 +303,13 @@ def _fix_node(node: Any) -> Any:
     if base is not None:
         return _array_element(node, base)
     if isinstance(node, exp.Cast) and node.to.is_type("text") and not node.args.get("format"):
-        return _number_as_text(node)
+        return number_as_text(node)
     if isinstance(node, exp.Cast) and node.to.is_type("bigint"):
-        return _float_as_integer(node)
+        return float_as_integer(node)
     if isinstance(node, exp.Div) and not node.args.get("safe"):
         # BigQuery: "division by zero" is an error (inf and NaN come only from inf or NaN
         # operands); DuckDB answers inf, NaN or NULL
-        divisor = _from_template(
+        divisor = from_template(
             "CASE WHEN _divisor = 0 THEN ERROR('division by zero') ELSE _divisor END",
             _divisor=node.expression,
         )
@@ -479,10 +342,10 @@ def _fix_node(node: Any) -> Any:
             return exp.Cast(this=node.expression.copy(), to=exp.DataType.build("DATE"))
         return node
     if isinstance(node, exp.Substring) and node.args.get("start") is not None:
-        return _substring(node)
+        return substring(node)
     if isinstance(node, exp.CountIf):
         # BigQuery: "Returns 0 if there are zero input rows"; DuckDB's COUNT_IF: NULL
-        return _from_template("COUNT(CASE WHEN _condition THEN 1 END)", _condition=node.this)
+        return from_template("COUNT(CASE WHEN _condition THEN 1 END)", _condition=node.this)
     if isinstance(node, (exp.DateSub, exp.DateAdd, exp.DateTrunc, exp.DateFromUnixDate)):
         parent = node.parent
         if isinstance(parent, exp.Cast) and parent.to.is_type("date"):
