@@ -21,6 +21,10 @@ same answer on both engines:
   or before ``-LENGTH(value)``) from 1 and refuses a negative length; DuckDB counts the
   places before the first character ('abcdef' from 0 for 2 is 'a') → the position
   clamped, and BigQuery's "Third argument in SUBSTR() cannot be negative" raised.
+- ``INSTR(value, subvalue, position[, occurrence])``: BigQuery searches backwards from a
+  negative position and counts overlapping occurrences; SQLGlot searched forwards from
+  it and dropped the occurrence → the matches' starts listed, and BigQuery's errors for
+  a position of 0 and an occurrence below 1 raised.
 - ``COUNTIF`` of no rows is 0 in BigQuery, DuckDB's ``COUNT_IF`` NULL → ``COUNT(CASE ...)``.
 - ``TIMESTAMP_DIFF`` counts *whole* units elapsed in BigQuery (10:59:59 → 11:00:01 is
   0 hours); DuckDB's ``date_diff`` counts boundaries → uses DuckDB's ``date_sub`` (whole
@@ -85,6 +89,7 @@ from typing import Any
 from nbaops.adapters.sql_functions import (
     float_as_integer,
     from_template,
+    instr,
     number_as_text,
     substring,
 )
@@ -343,6 +348,10 @@ def _fix_node(node: Any) -> Any:
         return node
     if isinstance(node, exp.Substring) and node.args.get("start") is not None:
         return substring(node)
+    if isinstance(node, exp.StrPosition) and (
+        node.args.get("position") is not None or node.args.get("occurrence") is not None
+    ):
+        return instr(node)
     if isinstance(node, exp.CountIf):
         # BigQuery: "Returns 0 if there are zero input rows"; DuckDB's COUNT_IF: NULL
         return from_template("COUNT(CASE WHEN _condition THEN 1 END)", _condition=node.this)

@@ -149,3 +149,39 @@ def substring(node: Any) -> Any:
         _position=node.args["start"],
         _length=length,
     )
+
+
+# BigQuery's INSTR(value, subvalue, position, occurrence): the occurrence-th start of
+# subvalue (overlapping ones counted) at or after position, or for a negative position at
+# or before LENGTH(value) + position + 1 searching backwards; 0 when there is none, NULL
+# when an argument is, and an error for a position of 0 or an occurrence below 1
+# (google/zetasql docs/string_functions.md INSTR; the messages are kBadPosStringPos and
+# kBadOccurrenceStringPos of zetasql/public/functions/string.cc)
+_INSTR = (
+    "CASE WHEN _value IS NULL OR _subvalue IS NULL OR _position IS NULL "
+    "OR _occurrence IS NULL THEN NULL "
+    "WHEN _position = 0 THEN ERROR('Position must be non-zero') "
+    "WHEN _occurrence < 1 THEN ERROR('Occurrence must be positive') "
+    "ELSE COALESCE(LIST_FILTER(CASE WHEN _position > 0 THEN RANGE(_position, LENGTH(_value) + 1) "
+    "ELSE RANGE(LENGTH(_value) + _position + 1, 0, -1) END, "
+    "LAMBDA _start: SUBSTRING(_value, _start, LENGTH(_subvalue)) = _subvalue)[_occurrence], 0) END"
+)
+
+
+def instr(node: Any) -> Any:
+    """BigQuery's ``INSTR`` with a position or an occurrence in DuckDB: SQLGlot wrote a
+    negative position as a search from that place forwards (INSTR('abcabc', 'c', -1) was
+    -1, BigQuery answers 6) and dropped the occurrence (INSTR('abcabc', 'c', 1, 2) was 3,
+    BigQuery answers 6)."""
+    from sqlglot import exp
+
+    found = from_template(
+        _INSTR,
+        _value=node.this,
+        _subvalue=node.args["substr"],
+        _position=node.args.get("position") or exp.Literal.number(1),
+        _occurrence=node.args.get("occurrence") or exp.Literal.number(1),
+    )
+    for bracket in found.find_all(exp.Bracket):
+        bracket.set("offset", 1)  # already DuckDB's position: SQLGlot must not shift it
+    return found

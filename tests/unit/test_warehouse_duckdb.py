@@ -512,6 +512,34 @@ def test_substr_starts_a_position_off_the_left_end_at_1_as_in_bigquery(
         wh.query("SELECT SUBSTR(s, 3, n) AS x FROM UNNEST(['abcdef']) AS s, UNNEST([-1]) AS n")
 
 
+def test_instr_searches_backwards_from_a_negative_position_and_counts_occurrences(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery's INSTR(value, subvalue, position, occurrence) (google/zetasql
+    docs/string_functions.md, whose examples these are): a negative position searches
+    backwards from the end, the occurrence-th match counts overlapping ones, 0 when there
+    is none, NULL for a NULL argument; a position of 0 or an occurrence below 1 is an
+    error. Locally INSTR('abcabc', 'c', -1) was -1 and the occurrence was ignored."""
+    row = wh.query(
+        "SELECT INSTR(s, 'an', 1, 1) AS first, INSTR(s, 'an', 1, 2) AS second, "
+        "INSTR(s, 'an', 1, 3) AS third, INSTR(s, 'an', 3, 1) AS from3, "
+        "INSTR(s, 'an', -1, 1) AS last, INSTR(s, 'an', -3, 1) AS back3, "
+        "INSTR(s, 'an', -1, 2) AS back_second, INSTR(s, 'an', 9) AS past, "
+        "INSTR(s, 'an', -9) AS before, INSTR('helloooo', 'oo', 1, 2) AS overlapping, "
+        "INSTR('abcabc', 'c', -1) AS c_last, INSTR(CAST(NULL AS STRING), 'an', 1) AS null_value "
+        "FROM UNNEST(['banana']) AS s"
+    ).rows[0]
+    assert row == {
+        "first": 2, "second": 4, "third": 0, "from3": 4, "last": 4, "back3": 4,
+        "back_second": 2, "past": 0, "before": 0, "overlapping": 6, "c_last": 6,
+        "null_value": None,
+    }  # fmt: skip
+    with pytest.raises(WarehouseError, match="Position must be non-zero"):
+        wh.query("SELECT INSTR(s, 'a', p) AS x FROM UNNEST(['abc']) AS s, UNNEST([0]) AS p")
+    with pytest.raises(WarehouseError, match="Occurrence must be positive"):
+        wh.query("SELECT INSTR(s, 'a', 1, o) AS x FROM UNNEST(['abc']) AS s, UNNEST([0]) AS o")
+
+
 def test_countif_of_no_rows_and_date_from_unix_date_answer_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
