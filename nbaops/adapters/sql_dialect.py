@@ -46,7 +46,9 @@ same answer on both engines:
   → '1.5'), DuckDB's DECIMAL(38, 9) text keeps nine places → trimmed. (An operand of
   unknown type is told apart by ``TYPEOF`` when it runs.)
 - ``CAST(x AS INT64)`` of a FLOAT64: BigQuery rounds halfway cases away from zero (2.5 →
-  3), DuckDB to even (2.5 → 2) → ``ROUND`` first.
+  3), DuckDB to even (2.5 → 2) → ``ROUND`` first. Of a STRING: BigQuery takes only an
+  integer (decimal, or hex as '-0x1F') and answers "Bad int64 value: 1.5" for anything
+  else; DuckDB read '1.5' as 2 and '1e3' as 1000 → checked against that form first.
 - ``x / 0``: an error in BigQuery ("division by zero"), inf, NaN or NULL in DuckDB → a
   zero divisor raises the error.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
@@ -87,7 +89,7 @@ from pathlib import Path
 from typing import Any
 
 from nbaops.adapters.sql_functions import (
-    float_as_integer,
+    as_integer,
     from_template,
     instr,
     number_as_text,
@@ -310,7 +312,7 @@ def _fix_node(node: Any) -> Any:
     if isinstance(node, exp.Cast) and node.to.is_type("text") and not node.args.get("format"):
         return number_as_text(node)
     if isinstance(node, exp.Cast) and node.to.is_type("bigint"):
-        return float_as_integer(node)
+        return as_integer(node)
     if isinstance(node, exp.Div) and not node.args.get("safe"):
         # BigQuery: "division by zero" is an error (inf and NaN come only from inf or NaN
         # operands); DuckDB answers inf, NaN or NULL

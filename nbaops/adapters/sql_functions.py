@@ -93,25 +93,48 @@ def number_as_text(node: Any) -> Any:
     return from_template(template, _x=node.this)
 
 
-def float_as_integer(node: Any) -> Any:
-    """BigQuery's ``CAST(x AS INT64)`` (or ``SAFE_CAST``) of a FLOAT64 in DuckDB: BigQuery
-    returns the closest integer, "Halfway cases such as 1.5 or -0.5 round away from zero"
+def as_integer(node: Any) -> Any:
+    """BigQuery's ``CAST(x AS INT64)`` (or ``SAFE_CAST``) of a FLOAT64 or a STRING in
+    DuckDB. Of a FLOAT64 BigQuery returns the closest integer, "Halfway cases such as 1.5
+    or -0.5 round away from zero"
     (cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64);
     DuckDB's cast rounds them to even (2.5 → 2, 0.5 → 0) → its ``ROUND`` first, which
-    rounds them away from zero. An operand of unknown type is told apart by ``TYPEOF``."""
+    rounds them away from zero. Of a STRING: :data:`_TEXT_AS_INTEGER`. An operand of
+    unknown type is told apart by ``TYPEOF``."""
     from sqlglot import exp
 
     kind = _kind(node.this)
-    cast = "TRY_CAST" if node.args.get("safe") else "CAST"
+    safe = bool(node.args.get("safe"))
+    cast = "TRY_CAST" if safe else "CAST"
+    text_as_integer = _TEXT_AS_INTEGER.format(
+        cast=cast, bad="NULL" if safe else "ERROR('Bad int64 value: ' || _text)"
+    )
     if kind in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
         return from_template(f"{cast}(ROUND(_x) AS BIGINT)", _x=node.this)
+    if kind in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+        return from_template(text_as_integer, _text=node.this)
     if kind != exp.DataType.Type.UNKNOWN:
         return node
+    text = text_as_integer.replace("_text", "CAST(_x AS VARCHAR)")
     template = (
         f"CASE WHEN TYPEOF(_x) = 'DOUBLE' THEN {cast}(ROUND({_ANY_AS_DOUBLE}) AS BIGINT) "
+        f"WHEN TYPEOF(_x) = 'VARCHAR' THEN {text} "
         f"ELSE {cast}(_x AS BIGINT) END"
     )
     return from_template(template, _x=node.this)
+
+
+# A STRING ``_text`` as INT64 in BigQuery: a sign, then decimal digits or 0x and hex digits
+# ("Hex string can be cast to an integer. For example, 0x123 to 291 or -0x123 to -291",
+# cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64);
+# spaces around it allowed (google/zetasql zetasql/public/functions/convert_string.cc,
+# StringToNumeric); anything else is "Bad int64 value: 1.5" (``{bad}``; SAFE_CAST: NULL).
+# DuckDB's cast read '1.5' as 2, '1e3' as 1000 and '1_000' as 1000, and refused '-0x1F'
+_TEXT_AS_INTEGER = (
+    r"CASE WHEN NOT REGEXP_FULL_MATCH(_text, '\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*') "
+    r"THEN {bad} WHEN REGEXP_FULL_MATCH(_text, '\s*-0[xX].*') "
+    "THEN -{cast}(REPLACE(_text, '-', '') AS BIGINT) ELSE {cast}(_text AS BIGINT) END"
+)
 
 
 # A DOUBLE ``_x`` as DOUBLE in a CASE branch that must bind for an operand of any type

@@ -448,6 +448,35 @@ def test_a_float_cast_to_int64_rounds_halfway_cases_away_from_zero_as_in_bigquer
     assert row == {"lit": 3, "col": 5, "neg": -5, "param": 1, "near": 2, "text": 12, "num": 3}
 
 
+def test_a_string_cast_to_int64_takes_only_an_integer_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery casts a STRING to INT64 only when it is an integer, decimal or hex ("-0x123
+    to -291", conversion_functions#cast_as_int64), around spaces (google/zetasql
+    zetasql/public/functions/convert_string.cc, StringToNumeric); anything else is "Bad
+    int64 value: ..." (SAFE_CAST: NULL). DuckDB's cast read '1.5' as 2 and '1e3' as 1000,
+    and refused '-0x1F'."""
+    row = wh.query(
+        "SELECT CAST(' -15 ' AS INT64) AS spaced, CAST('0x1F' AS INT64) AS hex, "
+        "CAST('-0x1F' AS INT64) AS neg_hex, CAST(s AS INT64) AS col, "
+        "SAFE_CAST('1.5' AS INT64) AS safe_point, SAFE_CAST(@e AS INT64) AS safe_param, "
+        "CAST(CAST(NULL AS STRING) AS INT64) AS null_text "
+        "FROM UNNEST(['+7']) AS s",
+        {"e": "1e3"},
+    ).rows[0]
+    assert row == {
+        "spaced": -15, "hex": 31, "neg_hex": -31, "col": 7, "safe_point": None,
+        "safe_param": None, "null_text": None,
+    }  # fmt: skip
+    for bad, params in (
+        ("SELECT CAST('1.5' AS INT64) AS x", {}),
+        ("SELECT CAST(s AS INT64) AS x FROM UNNEST(['1_000']) AS s", {}),
+        ("SELECT CAST(@e AS INT64) AS x", {"e": "1e3"}),
+    ):
+        with pytest.raises(WarehouseError, match="Bad int64 value: (1.5|1_000|1e3)$"):
+            wh.query(bad, params)
+
+
 def test_a_numeric_cast_to_string_drops_trailing_zeros_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
