@@ -44,7 +44,9 @@ same answer on both engines:
   not read back), so 1.0 → '1' and 1e20 → '1e+20'; DuckDB's text keeps '1.0' → formatted
   with ``printf``. Of a NUMERIC: BigQuery drops trailing fractional zeros (NUMERIC '1.50'
   → '1.5'), DuckDB's DECIMAL(38, 9) text keeps nine places → trimmed. (An operand of
-  unknown type is told apart by ``TYPEOF`` when it runs.)
+  unknown type is told apart by ``TYPEOF`` when it runs.) Of a TIMESTAMP: BigQuery writes
+  the fraction of a second in digits of three ('00:00:00.100+00'), DuckDB without its
+  trailing zeros ('00:00:00.1+00') → written with ``STRFTIME``.
 - ``CAST(x AS INT64)`` of a FLOAT64: BigQuery rounds halfway cases away from zero (2.5 →
   3), DuckDB to even (2.5 → 2) → ``ROUND`` first. Of a STRING: BigQuery takes only an
   integer (decimal, or hex as '-0x1F') and answers "Bad int64 value: 1.5" for anything
@@ -90,9 +92,9 @@ from typing import Any
 
 from nbaops.adapters.sql_functions import (
     as_integer,
+    as_text,
     from_template,
     instr,
-    number_as_text,
     substring,
 )
 from nbaops.errors import WarehouseError, first_line
@@ -310,7 +312,7 @@ def _fix_node(node: Any) -> Any:
     if base is not None:
         return _array_element(node, base)
     if isinstance(node, exp.Cast) and node.to.is_type("text") and not node.args.get("format"):
-        return number_as_text(node)
+        return as_text(node)
     if isinstance(node, exp.Cast) and node.to.is_type("bigint"):
         return as_integer(node)
     if isinstance(node, exp.Div) and not node.args.get("safe"):

@@ -66,13 +66,25 @@ _FLOAT_TEXT = (
 _NUMERIC_TEXT = r"REGEXP_REPLACE(CAST(_x AS VARCHAR), '\.0*$|(\.[0-9]*[1-9])0+$', '\1')"
 
 
-def number_as_text(node: Any) -> Any:
-    """BigQuery's ``CAST(x AS STRING)`` (or ``SAFE_CAST``) of a FLOAT64 or a NUMERIC in
-    DuckDB, whose own text of a DOUBLE is the shortest that reads back with a ``.0`` kept
-    (1.0 → '1.0' where BigQuery writes '1', 2/3 → '0.6666666666666666' where it writes
-    '0.66666666666666663') and of a DECIMAL keeps its scale's trailing zeros
-    ('1.500000000'). An operand of unknown type (a column, a parameter) is told apart by
-    DuckDB's ``TYPEOF``; one of another known type is left alone."""
+# A TIMESTAMP as text in BigQuery: in UTC, "+00", and its fraction of a second in digits
+# of three, none when it is whole ('2015-01-28 00:00:00.100+00', '... 00:00:00.000100+00':
+# google/zetasql zetasql/compliance/testdata/timestamp.test, timestamp_to_string_2);
+# DuckDB's text drops every trailing zero ('... 00:00:00.1+00')
+_TIMESTAMP_TEXT = (
+    "STRFTIME(_ts, '%Y-%m-%d %H:%M:%S') || CASE WHEN STRFTIME(_ts, '%f') = '000000' THEN '' "
+    "WHEN STRFTIME(_ts, '%f') LIKE '%000' THEN '.' || LEFT(STRFTIME(_ts, '%f'), 3) "
+    "ELSE '.' || STRFTIME(_ts, '%f') END || '+00'"
+)
+
+
+def as_text(node: Any) -> Any:
+    """BigQuery's ``CAST(x AS STRING)`` (or ``SAFE_CAST``) of a FLOAT64, a NUMERIC or a
+    TIMESTAMP in DuckDB, whose own text of a DOUBLE is the shortest that reads back with a
+    ``.0`` kept (1.0 → '1.0' where BigQuery writes '1', 2/3 → '0.6666666666666666' where
+    it writes '0.66666666666666663'), of a DECIMAL keeps its scale's trailing zeros
+    ('1.500000000') and of a TIMESTAMP none (:data:`_TIMESTAMP_TEXT`). An operand of
+    unknown type (a column, a parameter) is told apart by DuckDB's ``TYPEOF``; one of
+    another known type is left alone."""
     from sqlglot import exp
 
     kind = _kind(node.this)
@@ -81,13 +93,17 @@ def number_as_text(node: Any) -> Any:
         return from_template(_FLOAT_TEXT.replace("_double", "CAST(_x AS DOUBLE)"), _x=node.this)
     if kind in (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL):
         return from_template(_NUMERIC_TEXT, _x=node.this)
+    if kind == exp.DataType.Type.TIMESTAMPTZ:  # BigQuery's TIMESTAMP
+        return from_template(_TIMESTAMP_TEXT, _ts=node.this)
     if kind != exp.DataType.Type.UNKNOWN:
         return node
     text = _FLOAT_TEXT.replace("_double", _ANY_AS_DOUBLE)
+    timestamp = _TIMESTAMP_TEXT.replace("_ts", "TRY_CAST(CAST(_x AS VARCHAR) AS TIMESTAMPTZ)")
     cast = "TRY_CAST" if node.args.get("safe") else "CAST"
     template = (
         f"CASE WHEN TYPEOF(_x) = 'DOUBLE' THEN {text} "
         f"WHEN TYPEOF(_x) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
+        f"WHEN TYPEOF(_x) = 'TIMESTAMP WITH TIME ZONE' THEN {timestamp} "
         f"ELSE {cast}(_x AS VARCHAR) END"
     )
     return from_template(template, _x=node.this)

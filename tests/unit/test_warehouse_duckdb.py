@@ -432,6 +432,29 @@ def test_a_float_cast_to_string_reads_as_in_bigquery(wh: DuckDBWarehouse) -> Non
         wh.query("SELECT CAST(1.5 AS STRING FORMAT '999.99') AS f")
 
 
+def test_a_timestamp_cast_to_string_writes_its_fraction_in_groups_of_three_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery writes a TIMESTAMP as text in UTC with '+00' and its fraction of a second
+    in digits of three, none when whole (google/zetasql compliance testdata timestamp.test,
+    timestamp_to_string_2: '00:00:00.100', '00:00:00.000100'); DuckDB's text dropped every
+    trailing zero ('00:00:00.1+00')."""
+    row = wh.query(
+        "SELECT CAST(TIMESTAMP '2015-01-28 00:00:00' AS STRING) AS whole, "
+        "CAST(TIMESTAMP '2015-01-28 00:00:00.1' AS STRING) AS tenth, "
+        "CAST(TIMESTAMP '2015-01-28 00:00:00.0001' AS STRING) AS micros, "
+        "CAST(t AS STRING) AS col, SAFE_CAST(@p AS STRING) AS param, "
+        "CAST(TIMESTAMP '0001-01-01 00:00:00' AS STRING) AS first "
+        "FROM UNNEST([TIMESTAMP '1969-12-31 23:59:59.99']) AS t",
+        {"p": dt.datetime(2015, 1, 28, 0, 0, 0, 10, tzinfo=UTC)},
+    ).rows[0]
+    assert row == {
+        "whole": "2015-01-28 00:00:00+00", "tenth": "2015-01-28 00:00:00.100+00",
+        "micros": "2015-01-28 00:00:00.000100+00", "col": "1969-12-31 23:59:59.990+00",
+        "param": "2015-01-28 00:00:00.000010+00", "first": "0001-01-01 00:00:00+00",
+    }  # fmt: skip
+
+
 def test_a_float_cast_to_int64_rounds_halfway_cases_away_from_zero_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
