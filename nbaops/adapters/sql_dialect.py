@@ -53,6 +53,9 @@ same answer on both engines:
   else; DuckDB read '1.5' as 2 and '1e3' as 1000 → checked against that form first.
 - ``x / 0``: an error in BigQuery ("division by zero"), inf, NaN or NULL in DuckDB → a
   zero divisor raises the error.
+- a window's ``PARTITION BY`` and ``ORDER BY`` take no volatile expression in DuckDB, and
+  ``ERROR()`` (which raises BigQuery's errors above) is one → NULL there, with the
+  expressions that hold it evaluated beside the window function to raise the error.
 - ``FORMAT_TIMESTAMP(fmt, ts, tz)``: SQLGlot drops the time zone → kept.
 - ``CAST(x AS NUMERIC)``: DuckDB's bare DECIMAL is (18,3) → DECIMAL(38,9) like BigQuery.
 - ``BYTES(L)`` (a maxLength in DDL): DuckDB's BLOB takes no length → ``BLOB``.
@@ -475,7 +478,50 @@ def _fix_tree(tree: Any) -> Any:
                 tree = fixed
             else:
                 node.replace(fixed)
+    _raise_beside_windows(tree)
     return tree
+
+
+def _raise_beside_windows(tree: Any) -> None:
+    """DuckDB refuses a volatile expression in a window's PARTITION BY or ORDER BY
+    ("ORDER BY window expressions cannot be volatile"), and ``ERROR()``, which raises
+    BigQuery's errors (a zero divisor, an array index out of range...), is volatile: so
+    there each ``ERROR(...)`` becomes NULL, and the expressions holding one are evaluated,
+    as they were, beside the window function, in ``CASE WHEN ROW(...) IS NULL THEN NULL
+    ELSE <the function> END`` (a ROW is never NULL): the same rows raise the same error."""
+    from sqlglot import exp
+
+    def raising(expression: Any) -> list[Any]:
+        return [
+            call for call in expression.find_all(exp.Anonymous) if str(call.name).upper() == "ERROR"
+        ]
+
+    def spec(window: Any) -> list[Any]:  # its PARTITION BY and ORDER BY expressions
+        order = window.args.get("order")
+        ordered = [o.this for o in order.expressions] if order is not None else []
+        return [*(window.args.get("partition_by") or []), *ordered]
+
+    def named(window: Any) -> list[Any]:  # OVER w: the WINDOW clause's w
+        select = window.find_ancestor(exp.Select)
+        name = window.args.get("alias")
+        if select is None or name is None:
+            return []
+        return [w for w in select.args.get("windows") or [] if w.name == name.name]
+
+    calls = [w for w in tree.find_all(exp.Window) if not isinstance(w.this, exp.Identifier)]
+    checked = []  # (a window function, the expressions of its specification that raise)
+    for call in calls:
+        parts = [p for w in (call, *named(call)) for p in spec(w) if raising(p)]
+        if parts:
+            checked.append((call, exp.Anonymous(this="ROW", expressions=[p.copy() for p in parts])))
+            for error in (e for p in parts for e in raising(p)):
+                error.replace(exp.Null())
+    for call, checks in checked:
+        call.replace(
+            from_template(
+                "CASE WHEN _checks IS NULL THEN NULL ELSE _call END", _checks=checks, _call=call
+            )
+        )
 
 
 def _rewrite_tables(tree: Any, datasets: Mapping[str, str], project: str | None) -> Any:

@@ -353,6 +353,36 @@ def test_array_positions_and_division_by_zero_answer_or_fail_as_in_bigquery(
             wh.query(sql, {"xs": []} if "@xs" in sql else None)
 
 
+def test_a_checked_expression_in_a_window_specification_runs_and_raises_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """A division, an array position or SUBSTR in a window's PARTITION BY or ORDER BY
+    (inline or a named WINDOW) answers as in BigQuery, and a zero divisor there is still
+    "division by zero"; DuckDB refused the query, "ORDER BY window expressions cannot be
+    volatile", for the ERROR() that raises BigQuery's errors."""
+    rows = wh.query(
+        "SELECT x, ROW_NUMBER() OVER (ORDER BY 1 / x) AS r, "
+        "SUM(x) OVER (PARTITION BY CAST(x / 4 AS INT64) ORDER BY [x][OFFSET(0)]) AS s, "
+        "COUNT(*) OVER w AS c, FIRST_VALUE(x) OVER (ORDER BY SUBSTR('ab', 1, x)) AS f "
+        "FROM UNNEST([1, 2, 4]) AS x WINDOW w AS (ORDER BY 2 / x) ORDER BY x"
+    ).rows
+    assert rows == [
+        {"x": 1, "r": 3, "s": 1, "c": 3, "f": 1},
+        {"x": 2, "r": 2, "s": 2, "c": 2, "f": 1},  # 2 / 4 rounds to 1, as 4 / 4
+        {"x": 4, "r": 1, "s": 6, "c": 1, "f": 1},
+    ]
+    assert wh.query(
+        "SELECT x FROM UNNEST([0, 2]) AS x "
+        "QUALIFY ROW_NUMBER() OVER (ORDER BY IF(x = 0, 0, 1 / x)) = 1"
+    ).rows == [{"x": 0}]
+    for sql in (
+        "SELECT ROW_NUMBER() OVER (ORDER BY 1 / x) AS r FROM UNNEST([1, 0]) AS x",
+        "SELECT COUNT(*) OVER w AS c FROM UNNEST([1, 0]) AS x WINDOW w AS (PARTITION BY 1 / x)",
+    ):
+        with pytest.raises(WarehouseError, match="division by zero"):
+            wh.query(sql)
+
+
 def test_a_plain_array_subscript_is_a_zero_based_offset_as_in_bigquery(
     wh: DuckDBWarehouse,
 ) -> None:
