@@ -53,13 +53,45 @@ def bq_type_of(value: Any) -> str:
     for python_type, bq_type in _BQ_TYPES:
         if isinstance(value, python_type):
             return bq_type
-    raise WarehouseError(f"query parameter of type {type(value).__name__} is not supported")
+    raise WarehouseError(f"type {type(value).__name__} has no BigQuery query parameter type")
 
 
 def _scalar_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return as_utc(value)
     return value
+
+
+def _typed(name: str, value: Any) -> tuple[str, bool, Any]:
+    """One query parameter's BigQuery type, whether it is an ARRAY of that type, and its value.
+
+    Raises:
+        WarehouseError: a value whose type has no BigQuery parameter type (a dict, a list
+            of lists...), or a list mixing element types.
+    """
+    if isinstance(value, TypedValue):
+        return value.bq_type, value.array, value.value
+    try:
+        if isinstance(value, (list, tuple)):
+            types = {bq_type_of(v) for v in value if v is not None}
+            if len(types) > 1:
+                raise WarehouseError(f"array mixes types {sorted(types)}")
+            return types.pop() if types else "STRING", True, value
+        return bq_type_of(value) if value is not None else "STRING", False, value
+    except WarehouseError as exc:
+        raise WarehouseError(f"query parameter @{name}: {exc}") from None
+
+
+def check_query_parameters(params: Mapping[str, Any] | None) -> None:
+    """Refuse, before any query runs, what :func:`to_query_parameters` refuses: the local
+    warehouse binds any Python value DuckDB takes (a dict as a STRUCT, a list of lists, a
+    list mixing types), which the BigQuery engine cannot send.
+
+    Raises:
+        WarehouseError: as :func:`to_query_parameters`.
+    """
+    for name, value in (params or {}).items():
+        _typed(name, value)
 
 
 def to_query_parameters(params: Mapping[str, Any] | None) -> list[Any]:
@@ -73,16 +105,7 @@ def to_query_parameters(params: Mapping[str, Any] | None) -> list[Any]:
 
     out: list[Any] = []
     for name, value in (params or {}).items():
-        if isinstance(value, TypedValue):
-            bq_type, array, raw = value.bq_type, value.array, value.value
-        elif isinstance(value, (list, tuple)):
-            types = {bq_type_of(v) for v in value if v is not None}
-            if len(types) > 1:
-                raise WarehouseError(f"query parameter @{name}: array mixes types {sorted(types)}")
-            bq_type, array, raw = types.pop() if types else "STRING", True, value
-        else:
-            bq_type = bq_type_of(value) if value is not None else "STRING"
-            array, raw = False, value
+        bq_type, array, raw = _typed(name, value)
         if array:
             items = [_scalar_value(v) for v in raw or []]
             out.append(bigquery.ArrayQueryParameter(name, bq_type, items))

@@ -9,8 +9,9 @@ file, the same SQL transpiled by SQLGlot).
 SQL convention: tables written as logical ``dataset.table`` (the adapter maps datasets
 per profile and qualifies the project), values only as ``@name`` parameters (python
 ``date`` → DATE, ``datetime`` → TIMESTAMP, ``int`` → INT64, ``float`` → FLOAT64,
-``str`` → STRING, ``bool`` → BOOL, ``list`` → ARRAY). Rows come back as dicts of
-python values; TIMESTAMP values are tz-aware UTC datetimes, JSON values are parsed.
+``str`` → STRING, ``bool`` → BOOL, ``list`` → ARRAY; any other value, a list of lists or
+a list mixing types is refused by both engines before the query runs). Rows come back as
+dicts of python values; TIMESTAMP values are tz-aware UTC datetimes, JSON values are parsed.
 Every failure or timeout raises :class:`~nbaops.errors.WarehouseError` with the
 engine's error text.
 """

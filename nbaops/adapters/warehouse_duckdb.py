@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.adapters.bq_params import TypedValue
+from nbaops.adapters.bq_params import TypedValue, check_query_parameters
 from nbaops.adapters.duckdb_engine import engine
 from nbaops.adapters.duckdb_files import attached_file
 from nbaops.adapters.warehouse import QueryResult, check_rows, split_ref, utc_values
@@ -132,6 +132,7 @@ class DuckDBWarehouse:
     ) -> dict[str, Any]:
         from nbaops.adapters.sql_dialect import NOW_PARAM
 
+        check_query_parameters(params)  # what the BigQuery engine could not send
         missing = sorted(n for n in names if n not in params)
         if missing:
             raise WarehouseError(f"query parameter @{missing[0]} is used but not given")

@@ -753,6 +753,27 @@ def test_unused_params_are_ignored_and_missing_ones_fail(wh: DuckDBWarehouse) ->
         wh.query("SELECT @a + @b AS s", {"a": 1})
 
 
+def test_a_parameter_bigquery_cannot_take_is_refused_locally_too_before_the_query_runs(
+    wh: DuckDBWarehouse,
+) -> None:
+    """The BigQuery engine cannot send a dict (DuckDB's STRUCT), a list of lists or a list
+    mixing types as a query parameter (bq_params.to_query_parameters); the local engine
+    bound them, so SQL passed locally that fails in production (and a STRUCT's subscript
+    failed with DuckDB's "No function matches ... length(STRUCT(...))"). Each is now the
+    same one line on both profiles, even for a parameter the SQL does not use."""
+    refused = {
+        "ps": ([{"a": 1, "b": "x"}], "type dict has no BigQuery query parameter type"),
+        "p": ({"a": 1}, "type dict has no BigQuery query parameter type"),
+        "xss": ([[1, 2]], "type list has no BigQuery query parameter type"),
+        "mixed": ([1, "a"], r"array mixes types \['INT64', 'STRING'\]"),
+    }
+    for name, (value, message) in refused.items():
+        with pytest.raises(WarehouseError, match=f"^query parameter @{name}: {message}$"):
+            wh.query("SELECT s[OFFSET(0)] AS a FROM UNNEST(@ps) AS s", {"ps": [1], name: value})
+        with pytest.raises(WarehouseError, match=f"^query parameter @{name}: {message}$"):
+            wh.estimate_bytes("SELECT 1 AS a", {name: value})
+
+
 def test_bad_sql_raises_warehouse_error_with_the_engine_text(wh: DuckDBWarehouse) -> None:
     with pytest.raises(WarehouseError, match="no_such_table"):
         wh.query("SELECT * FROM nba_raw.no_such_table WHERE game_date = @d", {"d": dt.date.today()})
