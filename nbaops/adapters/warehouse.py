@@ -11,7 +11,9 @@ per profile and qualifies the project), values only as ``@name`` parameters (pyt
 ``date`` → DATE, ``datetime`` → TIMESTAMP, ``int`` → INT64, ``float`` → FLOAT64,
 ``str`` → STRING, ``bool`` → BOOL, ``list`` → ARRAY; any other value, a list of lists or
 a list mixing types is refused by both engines before the query runs). Rows come back as
-dicts of python values; TIMESTAMP values are tz-aware UTC datetimes, JSON values are parsed.
+dicts of python values; TIMESTAMP values are tz-aware UTC datetimes, JSON values are parsed,
+an ARRAY is a list, never None (BigQuery returns a NULL ARRAY as an empty one, and fails a
+query whose result holds an ARRAY with a NULL element; the local engine does both).
 Every failure or timeout raises :class:`~nbaops.errors.WarehouseError` with the
 engine's error text.
 """

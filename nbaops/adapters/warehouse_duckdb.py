@@ -62,6 +62,19 @@ def _duckdb_error(exc: BaseException, what: str) -> WarehouseError:
     return WarehouseError(f"{what}: {first_line(exc)}")
 
 
+def _result_array(column: str, value: list[Any] | None) -> list[Any]:
+    """An ARRAY column's value as BigQuery returns it: "BigQuery translates a NULL ARRAY into
+    an empty ARRAY in the query result", and "raises an error if the query result has an
+    ARRAY which contains NULL elements" (cloud.google.com/bigquery/docs/reference/
+    standard-sql/data-types#array_type; the error reads "Array cannot have a null element;
+    error in writing field <column>"). DuckDB returns both as they are."""
+    if value is None:
+        return []
+    if any(element is None for element in value):
+        raise WarehouseError(f"Array cannot have a null element; error in writing field {column}")
+    return value
+
+
 _CARETS = re.compile(r"( *)(\^+)")
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -202,12 +215,15 @@ class DuckDBWarehouse:
             dupes = sorted({n for n in names if names.count(n) > 1})
             raise WarehouseError(f"duplicate column names in the result: {', '.join(dupes)}")
         json_cols = {i for i, d in enumerate(description) if str(d[1]) == "JSON"}
+        array_cols = {i for i, d in enumerate(description) if str(d[1]).endswith("[]")}
         out: list[dict[str, Any]] = []
         for raw in cur.fetchall() if max_rows is None else cur.fetchmany(max_rows):
             row: dict[str, Any] = {}
             for i, (name, value) in enumerate(zip(names, raw, strict=True)):
                 if i in json_cols and isinstance(value, str):
                     value = json.loads(value)
+                if i in array_cols:
+                    value = _result_array(name, value)
                 row[name] = utc_values(value)
             out.append(row)
         return out
