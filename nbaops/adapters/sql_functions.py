@@ -192,18 +192,22 @@ def substring(node: Any) -> Any:
 
 # BigQuery's INSTR(value, subvalue, position, occurrence): the occurrence-th start of
 # subvalue (overlapping ones counted) at or after position, or for a negative position at
-# or before LENGTH(value) + position + 1 searching backwards; 0 when there is none, NULL
-# when an argument is, and an error for a position of 0 or an occurrence below 1
-# (google/zetasql docs/string_functions.md INSTR; the messages are kBadPosStringPos and
-# kBadOccurrenceStringPos of zetasql/public/functions/string.cc)
+# or before LENGTH(value) + position + 1 searching backwards (an empty subvalue starts at
+# every place up to LENGTH(value) + 1, and a negative position reaches one further:
+# INSTR('a', '', -1) is 2); 0 when there is none, NULL when an argument is, and an error
+# for an occurrence below 1, then for a position of 0 (google/zetasql
+# docs/string_functions.md INSTR; StrPosOccurrenceUtf8, StrNegativePosUtf8,
+# kBadOccurrenceStringPos and kBadPosStringPos in zetasql/public/functions/string.cc)
 _INSTR = (
     "CASE WHEN _value IS NULL OR _subvalue IS NULL OR _position IS NULL "
     "OR _occurrence IS NULL THEN NULL "
-    "WHEN _position = 0 THEN ERROR('Position must be non-zero') "
     "WHEN _occurrence < 1 THEN ERROR('Occurrence must be positive') "
-    "ELSE COALESCE(LIST_FILTER(CASE WHEN _position > 0 THEN RANGE(_position, LENGTH(_value) + 1) "
-    "ELSE RANGE(LENGTH(_value) + _position + 1, 0, -1) END, "
-    "LAMBDA _start: SUBSTRING(_value, _start, LENGTH(_subvalue)) = _subvalue)[_occurrence], 0) END"
+    "WHEN _position = 0 THEN ERROR('Position must be non-zero') "
+    "ELSE COALESCE(LIST_FILTER(CASE WHEN _position > 0 "
+    "THEN RANGE(_position, LENGTH(_value) + 2) "
+    "ELSE RANGE(LENGTH(_value) + _position + 1 + CAST(_subvalue = '' AS INT), 0, -1) END, "
+    "LAMBDA _start: SUBSTRING(_value, _start, LENGTH(_subvalue)) = _subvalue)"
+    "[_occurrence], 0) END"
 )
 
 
