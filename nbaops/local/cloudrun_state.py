@@ -367,12 +367,19 @@ def _set(**fields: Any) -> dict[str, Any]:
 
 def resolve_traffic(state: dict[str, Any], svc: dict[str, Any]) -> list[dict[str, Any]]:
     """The traffic that serves, resolved to concrete revisions (the ``trafficStatuses``
-    list): the ``traffic`` spec, or while a rollout of it failed the private
-    ``_served_traffic`` it kept (:func:`~nbaops.local.cloudrun_update.update_service`)."""
+    list): the ``traffic`` spec (none: 100% LATEST), or while a rollout of it failed the
+    private ``_served_traffic`` it kept (:func:`~nbaops.local.cloudrun_update.update_service`),
+    empty for a created service whose first rollout failed: run.v2 Service.reconciling,
+    "If reconciliation failed, traffic_statuses ... will have the state of the last serving
+    revision, or empty for newly created Services" (googleapis
+    google/cloud/run/v2/service.proto)."""
     latest_ready = short(svc.get("latestReadyRevision", "")) or ""
-    served = svc["_served_traffic"] if "_served_traffic" in svc else svc.get("traffic")
+    if "_served_traffic" in svc:
+        served = svc["_served_traffic"]
+    else:
+        served = svc.get("traffic") or [{"type": TRAFFIC_LATEST, "percent": 100}]
     out = []
-    for target in served or [{"type": TRAFFIC_LATEST, "percent": 100}]:
+    for target in served:
         ttype = int(target.get("type", TRAFFIC_LATEST) or TRAFFIC_LATEST)
         revision = latest_ready if ttype == TRAFFIC_LATEST else target.get("revision", "")
         percent = int(target.get("percent") or 0)

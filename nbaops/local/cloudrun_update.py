@@ -237,7 +237,7 @@ def update_service(
             # until one succeeds (resolve_traffic): run.v2 Service.reconciling, "If
             # reconciliation succeeded, the following fields will match: traffic and
             # traffic_statuses ... If reconciliation failed, traffic_statuses ... will have
-            # the state of the last serving revision"
+            # the state of the last serving revision" (a created service's first: none)
             if error is None:
                 svc.pop("_served_traffic", None)
             else:
@@ -270,8 +270,13 @@ def create_service(
     *,
     when: str,
     on_new_revision: NewRevisionHook | None = None,
-) -> tuple[dict[str, Any], str | None]:
-    """Create a service from a POST body (``?serviceId=``); its first revision too."""
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """Create a service from a POST body (``?serviceId=``); its first revision too.
+
+    Returns ``(service, new_revision, operation_error)`` as :func:`update_service`: a
+    first rollout that fails (traffic naming a missing revision) leaves the service
+    serving nothing (:func:`cloudrun_state.resolve_traffic`).
+    """
     full = f"{parent}/services/{service_id}"
     if full in state["services"]:
         raise StandInApiError(409, "ALREADY_EXISTS", f"Resource '{service_id}' already exists.")
@@ -292,13 +297,12 @@ def create_service(
         "etag": "",
     }
     try:
-        svc, new_rev, _ = update_service(
+        return update_service(
             state, full, {**body, "etag": ""}, when=when, on_new_revision=on_new_revision
         )
     except StandInApiError:
         del state["services"][full]
         raise
-    return svc, new_rev
 
 
 # ---------------------------------------------------------------- operations

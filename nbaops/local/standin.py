@@ -504,7 +504,7 @@ class _Handler(StandInRequestHandler):
         polls = 0 if _flag(query, "validateOnly") else self._lro_polls(service_id)
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
-            svc, _new = cloudrun_update.create_service(
+            svc, _new, error = cloudrun_update.create_service(
                 state,
                 parent,
                 service_id,
@@ -513,7 +513,7 @@ class _Handler(StandInRequestHandler):
                 on_new_revision=self._new_revision_hook(query),
             )
             op = cloudrun_update.start_operation(
-                state, parent, svc["name"], None, when=_now(), polls=polls
+                state, parent, svc["name"], error, when=_now(), polls=polls
             )
             rendered = self._commit(state, op, query)
         self._send(200, rendered)

@@ -306,6 +306,28 @@ def test_a_failed_traffic_rollout_keeps_the_spec_and_serves_what_it_served(
     assert svc["observedGeneration"] == svc["generation"]
 
 
+def test_a_created_service_whose_first_rollout_fails_serves_nothing(
+    standin: StandIn, service_url: str
+) -> None:
+    """A create whose traffic names a missing revision: its operation finished without an
+    error (the create dropped it) and trafficStatuses resolved to 100% of the new
+    revision. run.v2 Service.reconciling: "If reconciliation failed,
+    traffic_statuses, observed_generation, and latest_ready_revision will have the state of
+    the last serving revision, or empty for newly created Services" (googleapis
+    google/cloud/run/v2/service.proto)."""
+    parent = service_url.rsplit("/services/", 1)[0]
+    missing = {"type": 2, "revision": "fresh-00042-abc", "percent": 100}
+    body = {"template": {"containers": [{"image": "img/x:1"}]}, "traffic": [missing]}
+    status, op = raw(parent + "/services?serviceId=fresh", "POST", body)
+    assert status == 200, op
+    done = raw(f"{standin.url}/v2/{op['name']}", "GET")[1]
+    assert "does not exist or is deleted" in done["error"]["message"], done
+    svc = raw(parent + "/services/fresh", "GET")[1]
+    assert svc["traffic"] == [missing]
+    assert svc.get("trafficStatuses", []) == []
+    assert int(svc.get("observedGeneration") or 0) == 0
+
+
 def test_reused_revision_name_with_a_different_template_is_409_already_exists(
     standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
 ) -> None:
