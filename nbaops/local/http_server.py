@@ -1,7 +1,8 @@
 """The stand-in's HTTP server: threads per request, a count of requests in flight
 (:meth:`nbaops.local.standin.StandIn.wait_idle`), one-line request errors, a deadline for
-each request to arrive (:class:`StandInRequestHandler`) and the request body read within
-Google's size limit (:func:`read_body`)."""
+each request to arrive and a bound on an idle connection's wait for it
+(:class:`StandInRequestHandler`) and the request body read within Google's size limit
+(:func:`read_body`)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,15 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 # line, headers or body a byte at a time (a slow-loris client), held a handler thread
 # forever. Google's front end answers such a client 408 "Your client has taken too long to
 # issue its request." (an HTML page: glotlabs/gdrive#36, googleapis/nodejs-storage#833); its
-# wait is not published. Our clients send a whole request at once. The wait for a
-# keep-alive connection's next request to start is not bounded.
+# wait is not published. Our clients send a whole request at once.
 REQUEST_TIMEOUT_S = 30.0
+# How long a connection may wait for its next request (its first too) to start; then it
+# closes without a reply, as an idle keep-alive connection does (a client's pool opens a
+# new one). Unbounded, a connection that never sent held its handler thread forever.
+# Google's external Application Load Balancer closes an idle client connection after 610 s
+# by default (cloud.google.com/load-balancing/docs/https, "client HTTP keepalive
+# timeout"); the API front end's own wait is not published.
+IDLE_TIMEOUT_S = 610.0
 
 
 class InFlight:
@@ -55,7 +62,8 @@ class StandInServer(ThreadingHTTPServer):
     home: Path
     in_flight: InFlight
     hooks: WorldHooks
-    request_timeout_s = REQUEST_TIMEOUT_S  # tests set a small one on their server
+    request_timeout_s = REQUEST_TIMEOUT_S  # tests set small ones on their server
+    idle_timeout_s = IDLE_TIMEOUT_S
 
     def server_bind(self) -> None:
         """Bind, naming the server by its address: ``HTTPServer.server_bind`` asks the
@@ -115,7 +123,9 @@ class DeadlineReader(io.RawIOBase):
 class StandInRequestHandler(BaseHTTPRequestHandler):
     """Reads each request under a deadline: ``server.request_timeout_s`` from its first
     byte. A head (request line, headers) that does not come in time is answered 408 here,
-    a body :func:`read_body` refuses the same way; the connection then closes."""
+    a body :func:`read_body` refuses the same way; the connection then closes. A
+    connection whose next request does not start within ``server.idle_timeout_s`` closes
+    without a reply."""
 
     server: StandInServer
     reader: DeadlineReader
@@ -128,7 +138,12 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
         self.rfile = io.BufferedReader(self.reader)
 
     def handle_one_request(self) -> None:
-        self.rfile.peek(1)  # an idle keep-alive connection waits for its next request
+        self.reader.deadline = time.monotonic() + self.server.idle_timeout_s
+        try:
+            self.rfile.peek(1)  # an idle keep-alive connection waits for its next request
+        except RequestTimeout:
+            self.close_connection = True  # idle too long: closed quietly, nothing to answer
+            return
         self.reader.deadline = time.monotonic() + self.server.request_timeout_s
         # what a reply sent before the request line is parsed needs (http.server's own 414)
         self.requestline = self.request_version = self.command = ""

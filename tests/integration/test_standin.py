@@ -393,6 +393,28 @@ def test_a_request_that_does_not_all_come_in_time_is_answered_408_and_frees_its_
     assert standin.wait_idle(timeout_s=2)
 
 
+@pytest.mark.parametrize("first", [b"", b"GET /_standin/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"])
+def test_a_connection_that_sends_no_next_request_is_closed_quietly(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch, first: bytes
+) -> None:
+    """The wait for a keep-alive connection's next request (or a new connection's first)
+    had no bound: a client that kept a connection open and never sent held a handler
+    thread forever. After the server's idle_timeout_s (set small here) the connection
+    closes with no reply, as an idle keep-alive connection does."""
+    import socket
+
+    monkeypatch.setattr(standin.server, "idle_timeout_s", 0.3)
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", standin.port), timeout=1.5) as conn:
+        conn.sendall(first)
+        reply = b""
+        while data := conn.recv(65536):
+            reply += data
+    assert reply.count(b"HTTP/1.1 ") == (1 if first else 0), reply
+    assert b"200 OK" in reply if first else reply == b""
+    assert time.monotonic() - started < 1.5
+
+
 def test_a_body_length_that_is_not_a_number_is_a_400(standin: StandIn) -> None:
     """int() of the header raised in the handler thread: the client got its connection
     closed with no reply, where Google's front end answers 400."""
