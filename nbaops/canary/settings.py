@@ -17,11 +17,8 @@ from functools import cached_property
 from typing import Any
 
 from nbaops.errors import ConfigError
+from nbaops.run_metrics import INSTANCE_COUNT, REQUEST_COUNT, REQUEST_LATENCIES
 from nbaops.settings import load_section, setting
-
-REQUEST_COUNT = "run.googleapis.com/request_count"
-REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
-INSTANCE_COUNT = "run.googleapis.com/container/instance_count"
 
 DIRECTIONS = ("increase", "decrease")
 

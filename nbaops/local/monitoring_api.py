@@ -58,10 +58,8 @@ from nbaops.local.cloudrun_state import (
     short,
 )
 from nbaops.local.world import NO_FAULTS, WorldHooks
+from nbaops.run_metrics import INSTANCE_COUNT, REQUEST_COUNT, REQUEST_LATENCIES
 
-REQUEST_COUNT = "run.googleapis.com/request_count"
-REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
-INSTANCE_COUNT = "run.googleapis.com/container/instance_count"
 METRIC_KINDS = {
     REQUEST_COUNT: ("DELTA", "INT64"),
     REQUEST_LATENCIES: ("DELTA", "DISTRIBUTION"),
