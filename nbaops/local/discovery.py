@@ -12,7 +12,11 @@ The documents are the ones ``google-api-python-client`` bundles (a dev/test depe
 found with :func:`importlib.util.find_spec`; nothing is vendored or fetched): without it
 :func:`standin_contract` is None and the stand-in serves unvalidated. A new route needs no
 registration (:meth:`Contract.validate` finds the method by route among
-:data:`STANDIN_APIS`). docs/standin.md has the whole contract and its tests.
+:data:`STANDIN_APIS`). A document is read when a request first needs it: a request for
+``/v2/…`` reads only the APIs of version ``v2`` (run.v2 and logging.v2), since every route
+of a document starts with its version (1.6 MB of JSON for all eight: a health run, which
+sends only Logging requests, paid ~20 ms for the six it never used). docs/standin.md has
+the whole contract and its tests.
 """
 
 from __future__ import annotations
@@ -192,18 +196,43 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+def _version(api: str) -> str:
+    """``run.v2`` → ``v2``: the first segment of every route of that API's document."""
+    return api.rsplit(".", 1)[1]
+
+
 class Contract:
-    """The published methods of several APIs served on one host (see the module docstring)."""
+    """The published methods of several APIs served on one host (see the module docstring).
+
+    Thread-safe: the requests that arrive together at a new stand-in wait for one read of
+    the documents they need.
+    """
 
     def __init__(self, apis: Sequence[str] = STANDIN_APIS) -> None:
         self.apis = tuple(apis)
-        self.documents = {api: load_document(api) for api in self.apis}
-        methods: list[tuple[int, int, ApiMethod]] = []
-        for order, api in enumerate(self.apis):
-            for method in _methods(api, self.documents[api]):
-                methods.append((-method.specificity, order, method))
-        methods.sort(key=lambda item: (item[0], item[1]))
-        self.methods = [m for _, _, m in methods]
+        self._by_version: dict[str, list[ApiMethod]] = {}  # filled as requests need them
+        self._loading = threading.Lock()
+
+    @property
+    def methods(self) -> list[ApiMethod]:
+        """Every published method of every API (all documents read), most specific first."""
+        return self._sorted(self.apis)
+
+    def _sorted(self, apis: Iterable[str]) -> list[ApiMethod]:
+        """The methods of ``apis``, most specific route first, ties in :attr:`apis` order."""
+        order = {api: index for index, api in enumerate(self.apis)}
+        methods = [method for api in apis for method in _methods(api, load_document(api))]
+        return sorted(methods, key=lambda m: (-m.specificity, order[m.api]))
+
+    def _candidates(self, path: str) -> list[ApiMethod]:
+        """The methods whose route may be ``path``: those of the APIs of its first segment,
+        their documents read on first need."""
+        version = path.split("/", 2)[1] if path.startswith("/") else ""
+        with self._loading:
+            if version not in self._by_version:
+                apis = [api for api in self.apis if _version(api) == version]
+                self._by_version[version] = self._sorted(apis)
+            return self._by_version[version]
 
     # ------------------------------------------------------------ routes
 
@@ -215,7 +244,7 @@ class Contract:
                 only for other HTTP methods (Google's front end answers both with 404).
         """
         other_methods: set[str] = set()
-        for method in self.methods:
+        for method in self._candidates(path):
             if method.matches(path):
                 if method.http_method == http_method.upper():
                     return method
@@ -272,7 +301,7 @@ class Contract:
         return violations
 
     def _check_query(self, method: ApiMethod, query: str) -> list[tuple[str, str]]:
-        document = self.documents[method.api]
+        document = load_document(method.api)
         declared = method.query_parameters()
         system = document.get("parameters", {})
         violations: list[tuple[str, str]] = []
@@ -336,7 +365,7 @@ class Contract:
 
     def schema(self, api: str, ref: str) -> dict[str, Any]:
         """The named schema of ``api``'s document."""
-        schema: dict[str, Any] = self.documents[api]["schemas"][ref]
+        schema: dict[str, Any] = load_document(api)["schemas"][ref]
         return schema
 
     def _resolve(self, api: str, spec: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -521,7 +550,7 @@ def standin_contract() -> Contract | None:
     """The stand-in's contract, or None when the documents are not installed (see above).
 
     Built once per process: the requests that arrive together at a new stand-in (a health
-    run's five log queries) wait for that one build instead of each building it.
+    run's five log queries) share it, and each document it reads (:class:`Contract`).
     """
     with _CONTRACT_LOCK:
         return _build_contract()
