@@ -41,6 +41,12 @@ MAX_OPERATIONS = 200  # operations kept in the state file (save_state)
 
 TRAFFIC_LATEST = 1
 TRAFFIC_REVISION = 2
+# proto3 JSON takes an enum as its name or its number: run.v2 TrafficTargetAllocationType
+TRAFFIC_TYPE_NAMES = {
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED": 0,
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST": TRAFFIC_LATEST,
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION": TRAFFIC_REVISION,
+}
 CONDITION_FAILED = 3
 CONDITION_SUCCEEDED = 4
 INGRESS_ALL = 1
@@ -405,6 +411,16 @@ def serving_revision(state: dict[str, Any], svc: dict[str, Any]) -> str | None:
     return max(shares, key=lambda r: (shares[r], r == latest, r))
 
 
+def _traffic_type(value: Any) -> int:
+    """A traffic target's ``type`` as its number (a name, a number, or none: 0)."""
+    if isinstance(value, str) and value in TRAFFIC_TYPE_NAMES:
+        return TRAFFIC_TYPE_NAMES[value]
+    try:
+        return int(value or 0)
+    except ValueError:
+        raise invalid_argument(f"traffic target type {value!r} is not a known type") from None
+
+
 def validate_traffic(
     traffic: list[dict[str, Any]], service: str, known_revisions: set[str] | None
 ) -> list[dict[str, Any]]:
@@ -420,7 +436,7 @@ def validate_traffic(
     tags: set[str] = set()
     out = []
     for target in traffic:
-        ttype = int(target.get("type", 0) or 0)
+        ttype = _traffic_type(target.get("type"))
         percent = int(target.get("percent", 0) or 0)
         revision = target.get("revision", "") or ""
         tag = target.get("tag", "") or ""

@@ -306,6 +306,26 @@ def test_a_failed_traffic_rollout_keeps_the_spec_and_serves_what_it_served(
     assert svc["observedGeneration"] == svc["generation"]
 
 
+def test_traffic_types_may_be_named_as_proto3_json_allows(
+    standin: StandIn, service_url: str
+) -> None:
+    """proto3 JSON takes an enum as its name or its number; the contract accepted
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION" and the stand-in then answered 500 INTERNAL
+    (int() of the name). Only the REST clients asking $alt=json;enum-encoding=int send
+    numbers."""
+    served = raw(service_url, "GET")[1]["trafficStatuses"][0]["revision"]
+    named = {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": served, "percent": 90}
+    latest = {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 10}
+    status, op = raw(service_url + "?updateMask=traffic", "PATCH", {"traffic": [named, latest]})
+    assert status == 200, op
+    assert "error" not in raw(f"{standin.url}/v2/{op['name']}", "GET")[1]
+    svc = raw(service_url, "GET")[1]
+    assert [(t["type"], t["percent"]) for t in svc["trafficStatuses"]] == [(2, 90), (1, 10)]
+    bad = {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_NOPE", "percent": 100}
+    status, reply = raw(service_url + "?updateMask=traffic", "PATCH", {"traffic": [bad]})
+    assert status == 400, reply
+
+
 def test_a_created_service_whose_first_rollout_fails_serves_nothing(
     standin: StandIn, service_url: str
 ) -> None:
