@@ -302,15 +302,16 @@ def query(
     filter_: str,
     *,
     order_desc: bool = True,
-    projects: Sequence[str] = (),
+    projects: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Entries matching ``filter_`` (copies), sorted by timestamp (newest first by default),
     then by ``insertId`` (:func:`position`); with ``projects``, only theirs (and entries
-    that name no project)."""
+    that name no project), none when it is empty: a request naming only organizations,
+    folders or billing accounts reads their own logs, of which the stand-in keeps none."""
     predicate = compile_filter(filter_)
     matched = [dict(e) for e in read_entries(home) if predicate(e)]
-    if projects:
-        kept = {None, *projects}
+    if projects is not None:
+        kept = {None, *projects} if projects else set()
         matched = [e for e in matched if _get(e, "resource.labels.project_id") in kept]
     matched.sort(key=functools.partial(position, desc=order_desc))
     return matched

@@ -279,6 +279,9 @@ def test_entries_list_reads_only_the_projects_it_names(standin: StandIn) -> None
     view = "projects/pc/locations/global/buckets/_Default/views/_AllLogs"
     assert projects(resourceNames=[view]) == ["pc"]
     assert projects(resourceNames=["projects/pa"], projectIds=["pb"]) == ["pa", "pb"]
+    # an organization's, folder's or billing account's own logs: the stand-in keeps none
+    # (it answered every project's entries)
+    assert projects(resourceNames=["organizations/123", "folders/456"]) == []
     none = requests.post(url, json={"filter": ""}, timeout=5)
     assert none.status_code == 400 and "resourceNames" in none.text
 
