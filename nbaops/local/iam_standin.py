@@ -37,6 +37,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import secrets
 import time
@@ -208,7 +209,8 @@ def _check_assertion_time(claims: dict[str, Any], now: float | None = None) -> N
     except (KeyError, TypeError, ValueError):
         raise invalid_argument(f"invalid_grant: {SHORT_LIVED}") from None
     if (
-        expires <= moment
+        not math.isfinite(issued + expires)  # NaN (json reads it) passes every comparison
+        or expires <= moment
         or expires - issued > TOKEN_LIFETIME_S
         or issued > moment + ASSERTION_SKEW_S
     ):

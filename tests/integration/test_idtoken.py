@@ -580,6 +580,7 @@ def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
     short-lived token (60 minutes) ..." (RFC 7523 3; Google's service-account OAuth doc).
     The stand-in granted any of them; what google-auth signs (iat now, exp now + 3600) is
     still granted."""
+    import math
     import time
 
     import requests
@@ -597,6 +598,7 @@ def test_a_jwt_bearer_assertion_outside_googles_time_rules_is_invalid_grant(
         "longer than 1 h": grant(iat=now, exp=now + 3601),
         "no exp": grant(iat=now),
         "issued in the future": grant(iat=now + 600, exp=now + 900),
+        "not a time (NaN, which every comparison passed)": grant(iat=math.nan, exp=math.nan),
     }
     for why, reply in refused.items():
         assert reply.status_code == 400, (why, reply.text)
