@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 # BigQuery's insertAll limit per request; above it one request (= one atomic unit) is impossible.
 MAX_INSERT_ROWS = 50_000
+# At most this many tables of one dataset are listed (list_tables): the bound on the pages read.
+MAX_LISTED_TABLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Warehouse(Protocol):
     def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
     def table_schema(self, table: str) -> list[dict[str, Any]]: ...
+
+    def list_tables(self, dataset: str) -> list[str]: ...
 
     def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None: ...
 

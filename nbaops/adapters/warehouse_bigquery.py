@@ -17,6 +17,7 @@ from nbaops.adapters.credentials import client_kwargs
 from nbaops.adapters.errors import error_reason, google_call, network_failure
 from nbaops.adapters.warehouse import (
     MAX_INSERT_ROWS,
+    MAX_LISTED_TABLES,
     QueryResult,
     check_rows,
     split_ref,
@@ -297,6 +298,26 @@ class BigQueryWarehouse:
             return [_normalise_field(f.to_api_repr()) for f in table.schema]
 
         return self._call(f"get table {table}", run, self.timeout_s)
+
+    def list_tables(self, dataset: str) -> list[str]:
+        """The logical ``dataset.table`` names of the dataset's tables (views included),
+        sorted; [] when the dataset does not exist. At most :data:`MAX_LISTED_TABLES`
+        (``tables.list`` pages through ``maxResults``:
+        https://cloud.google.com/bigquery/docs/reference/rest/v2/tables/list)."""
+        from google.api_core import exceptions as gexc
+
+        dataset_id = f"{self.project}.{self.datasets.get(dataset, dataset)}"
+
+        def run() -> list[str]:
+            listed = self.client.list_tables(
+                dataset_id, max_results=MAX_LISTED_TABLES, **self._bounds()
+            )
+            try:
+                return sorted(f"{dataset}.{t.table_id}" for t in listed)
+            except gexc.NotFound:  # raised by the first page, when iterated
+                return []
+
+        return self._call(f"list tables of {dataset_id}", run, self.timeout_s)
 
     def dataset_location(self, dataset: str) -> str | None:
         """The dataset's BigQuery location (``US``, ``EU``, a region), None when missing."""

@@ -31,7 +31,13 @@ from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue, check_query_parameters
 from nbaops.adapters.duckdb_engine import engine
 from nbaops.adapters.duckdb_files import attached_file
-from nbaops.adapters.warehouse import QueryResult, check_rows, split_ref, utc_values
+from nbaops.adapters.warehouse import (
+    MAX_LISTED_TABLES,
+    QueryResult,
+    check_rows,
+    split_ref,
+    utc_values,
+)
 from nbaops.clock import as_utc
 from nbaops.environment import typed
 from nbaops.errors import ParameterValueError, WarehouseError, first_line
@@ -452,6 +458,19 @@ class DuckDBWarehouse:
             return None
         declared, _errors = read_schema(str(path))
         return declared.fields if declared is not None else None
+
+    def list_tables(self, dataset: str) -> list[str]:
+        """The logical ``dataset.table`` names of the dataset's (DuckDB schema's) tables
+        and views, sorted; [] when it does not exist."""
+        real = self.datasets.get(dataset, dataset)
+        with self._conn.cursor() as cur:
+            rows = cur.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND table_schema = $s "
+                "ORDER BY table_name LIMIT $n",
+                {"s": real, "n": MAX_LISTED_TABLES},
+            ).fetchall()
+        return [f"{dataset}.{name}" for (name,) in rows]
 
     def dataset_location(self, dataset: str) -> str | None:
         """``""`` when the dataset (a DuckDB schema) exists (embedded: no location), else None."""

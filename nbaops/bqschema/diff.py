@@ -484,6 +484,7 @@ class SchemaDiffReport:
     tables: list[TableDiff] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # table -> could not compare
+    unmanaged: list[str] = field(default_factory=list)  # live tables no schema file declares
     applied: list[str] = field(default_factory=list)
     refused: bool = False
     dry_run: bool = False
@@ -497,7 +498,11 @@ class SchemaDiffReport:
             return Verdict.FAIL
         if self.errors:
             return Verdict.ERROR
-        if everything or any(t.verdicts.unappliable or t.verdicts.notes for t in self.tables):
+        if (
+            everything
+            or self.unmanaged
+            or any(t.verdicts.unappliable or t.verdicts.notes for t in self.tables)
+        ):
             return Verdict.WARN
         return Verdict.PASS
 
@@ -508,6 +513,7 @@ class SchemaDiffReport:
             "tables": [t.to_json() for t in self.tables],
             "findings": [f.to_json() for f in self.findings],
             "errors": self.errors,
+            "unmanaged": self.unmanaged,
             "applied": self.applied,
             "refused": self.refused,
             "dry_run": self.dry_run,
@@ -524,6 +530,8 @@ class SchemaDiffReport:
             causes.setdefault(error_cause(message), []).append(table)
         for cause, tables in causes.items():
             emit(console, f"{', '.join(tables)}: could not compare: {cause}")
+        if self.unmanaged:
+            emit(console, f"in the warehouse, no schema file: {', '.join(self.unmanaged)}")
         unchanged = [t.table for t in self.tables if not t.comparison.changed]
         for t in self.tables:
             if not t.comparison.changed:
@@ -561,7 +569,9 @@ def diff_against_ref(ctx: Any, table: str | None, ref: str) -> SchemaDiffReport:
 
 
 def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
-    """``schema-diff --live``: each schema file vs the table in the profile's warehouse."""
+    """``schema-diff --live``: each schema file vs the table in the profile's warehouse;
+    without ``table``, also the tables of those datasets that no file declares
+    (:attr:`SchemaDiffReport.unmanaged`)."""
     from nbaops.clock import today_eastern
     from nbaops.errors import WarehouseError
 
@@ -588,4 +598,21 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
         report.tables.append(
             TableDiff(name, shown, comparison, judge(comparison, config, path=shown, today=today))
         )
+    if table is None:
+        _list_unmanaged(warehouse, tables, report)
     return report
+
+
+def _list_unmanaged(warehouse: Any, declared: list[str], report: SchemaDiffReport) -> None:
+    """The tables of the datasets ``schemas/`` declares that no schema file declares (a
+    WARN, not TABLE_NO_DELETE: other writers may own tables there; ``--table`` names one to
+    compare it as a removal). A dataset that cannot be listed is an error."""
+    from nbaops.errors import WarehouseError
+
+    for dataset in sorted({t.partition(".")[0] for t in declared}):
+        try:
+            listed = warehouse.list_tables(dataset)
+        except WarehouseError as exc:
+            report.errors[dataset] = first_line(exc)
+            continue
+        report.unmanaged.extend(t for t in listed if t not in declared)

@@ -115,6 +115,13 @@ with its table qualified like every other statement (project and the profile's m
 dataset), and tables BigQuery creates from the catalog get the partition column *and* unit
 (`partition_type`) that `schemas/tables.yaml` declares.
 
+`inv schema-diff --live` without `--table` also lists the tables of the datasets
+`schemas/` declares that no schema file declares ("in the warehouse, no schema file: ...",
+WARN; `unmanaged` in the JSON): a table whose file was removed while it stays in the
+warehouse. It is a warning, not `TABLE_NO_DELETE`: other writers may keep tables in those
+datasets, and removing a file is judged when it is committed (`bq-schema-breaking`);
+`--table T` for such a table compares it as a removal (`TABLE_NO_DELETE`).
+
 In-place type changes BigQuery allows (`ALTER COLUMN ... SET DATA TYPE`):
 {coercions}.
 They still break consumers (`FIELD_SAME_TYPE`) until waived.

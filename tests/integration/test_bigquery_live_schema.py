@@ -150,3 +150,37 @@ def test_a_profile_cost_limit_is_sent_with_every_query_job(tmp_path: Any, monkey
             warehouse.estimate_bytes("SELECT 1 AS x")
     assert jobs[0]["query"]["maximumBytesBilled"] == "10485760"
     assert jobs[-1]["dryRun"] is True and "maximumBytesBilled" not in jobs[-1]["query"]
+
+
+def test_list_tables_reads_every_page_and_a_missing_dataset_has_none() -> None:
+    """``list_tables`` (schema-diff --live's unmanaged tables) through the official client:
+    tables.list pages by pageToken, bounded by maxResults; a dataset that does not exist
+    (404) has no tables, not an error
+    (https://cloud.google.com/bigquery/docs/reference/rest/v2/tables/list)."""
+    from worlds.http_fake import FakeServer
+
+    seen: list[str] = []
+
+    def route(request: Any) -> tuple[int, Any]:
+        seen.append(request.path)
+        if "/datasets/gone/" in request.path:
+            return 404, {"error": {"code": 404, "message": "Not found: Dataset p:gone"}}
+        assert request.path.endswith("/projects/p/datasets/nba_ops_prod/tables")
+        assert request.query["maxResults"]
+        ref = {"projectId": "p", "datasetId": "nba_ops_prod"}
+        if request.query.get("pageToken") == ["2"]:
+            return 200, {"tables": [{"tableReference": {**ref, "tableId": "audit"}}]}
+        page = [{"tableReference": {**ref, "tableId": name}} for name in ("deploys", "bets")]
+        return 200, {"tables": page, "nextPageToken": "2"}
+
+    with FakeServer(route) as server:
+        warehouse = BigQueryWarehouse(
+            "p", endpoint=server.url, timeout_s=10, datasets={"nba_ops": "nba_ops_prod"}
+        )
+        assert warehouse.list_tables("nba_ops") == [
+            "nba_ops.audit",
+            "nba_ops.bets",
+            "nba_ops.deploys",
+        ]
+        assert warehouse.list_tables("gone") == []
+    assert len(seen) == 3

@@ -314,3 +314,29 @@ def test_a_table_name_is_looked_up_elsewhere_only_when_well_formed() -> None:
         with pytest.raises(UsageError, match="unknown table"):
             resolve_tables(root, bad, removed)
     assert asked == ["nba_old.gone_table"]
+
+
+def test_a_live_table_no_schema_file_declares_is_listed_as_unmanaged(
+    project: tuple[Context, Path],
+) -> None:
+    """``schema-diff --live`` compared only tables with a schema file: a table whose file
+    was removed (still in the warehouse) was never reported. It is now listed (WARN), in
+    the text and the JSON; a dataset no file declares is not listed."""
+    from rich.console import Console
+
+    ctx, root = project
+    (root / "schemas" / "nba_ops" / "deploys.json").unlink()
+    tables_yaml = root / "schemas" / "tables.yaml"
+    kept = [x for x in tables_yaml.read_text().splitlines() if not x.startswith("nba_ops.deploys")]
+    tables_yaml.write_text("\n".join(kept) + "\n")
+    ctx.warehouse.execute("CREATE SCHEMA IF NOT EXISTS nba_other")
+    ctx.warehouse.execute("CREATE TABLE nba_other.t (x INT64)")
+
+    report = diff_live(ctx, None)
+    assert report.unmanaged == ["nba_ops.deploys"]
+    assert report.to_json()["unmanaged"] == ["nba_ops.deploys"]
+    assert report.errors == {} and report.verdict is Verdict.WARN
+    console = Console(record=True, width=200)
+    report.render(console)
+    assert "in the warehouse, no schema file: nba_ops.deploys" in console.export_text()
+    assert diff_live(ctx, "nba_ops.check_results").unmanaged == []  # --table: that table only
