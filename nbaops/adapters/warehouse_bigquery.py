@@ -27,7 +27,7 @@ from nbaops.errors import WarehouseError
 
 if TYPE_CHECKING:
     from nbaops.bqschema.ddl import Statement
-    from nbaops.table_catalog import Catalog
+    from nbaops.table_catalog import Catalog, TableSpec
 
 T = TypeVar("T")
 
@@ -359,11 +359,32 @@ class BigQueryWarehouse:
                     )
                 if spec.cluster:
                     table.clustering_fields = list(spec.cluster)
+                table = _with_table_defaults(table, spec)
                 self.client.create_table(table, exists_ok=True, **self._bounds())
                 created.append(spec.ref)
 
         self._call("creating tables", run)
         return created
+
+
+def _with_table_defaults(table: Any, spec: TableSpec) -> Any:
+    """``table`` with the schema file's ``defaultRoundingMode`` and ``defaultCollation``:
+    the rounding mode and collation of its NUMERIC and STRING columns that state none
+    (Table resource, https://cloud.google.com/bigquery/docs/reference/rest/v2/tables:
+    "during table creation or update, if a STRING field is added to this table without
+    explicit collation specified, then the table inherits the table default collation").
+    The client's Table has no property for either (googleapis/python-bigquery#1505), so
+    they go into the resource it sends."""
+    from google.cloud import bigquery
+
+    defaults = {
+        "defaultRoundingMode": spec.model.default_rounding_mode,
+        "defaultCollation": spec.model.default_collation,
+    }
+    stated = {key: value for key, value in defaults.items() if value is not None}
+    if not stated:
+        return table
+    return bigquery.Table.from_api_repr({**table.to_api_repr(), **stated})
 
 
 def _cancel_quietly(job: Any, timeout_s: float) -> None:

@@ -184,3 +184,45 @@ def test_list_tables_reads_every_page_and_a_missing_dataset_has_none() -> None:
         ]
         assert warehouse.list_tables("gone") == []
     assert len(seen) == 3
+
+
+def test_a_table_created_from_a_file_gets_its_default_rounding_mode_and_collation() -> None:
+    """A schema file's table resource states defaultRoundingMode and defaultCollation (what
+    its unset NUMERIC and STRING columns round and compare as); create_tables sent neither,
+    so BigQuery created the table rounding half away from zero and case-sensitive while
+    schema-diff judged the columns by the file's defaults
+    (https://cloud.google.com/bigquery/docs/reference/rest/v2/tables, Table)."""
+    from worlds.http_fake import FakeServer
+
+    from nbaops.table_catalog import Catalog, TableSpec
+
+    resource = {
+        "defaultRoundingMode": "ROUND_HALF_EVEN",
+        "defaultCollation": "und:ci",
+        "schema": {"fields": [{"name": "team", "type": "STRING"}]},
+    }
+    with_defaults = to_table_schema(decode_document("bets.json", json.dumps(resource).encode()))
+    plain = _file([{"name": "team", "type": "STRING"}])
+    assert with_defaults is not None
+    catalog = Catalog(
+        tables={
+            "nba_ops.bets": TableSpec("nba_ops", "bets", with_defaults),
+            "nba_ops.plain": TableSpec("nba_ops", "plain", plain),
+        }
+    )
+    sent: dict[str, Any] = {}
+
+    def route(request: Any) -> tuple[int, Any]:
+        assert request.method == "POST"
+        body = request.json()
+        if request.path.endswith("/tables"):
+            sent[body["tableReference"]["tableId"]] = body
+        return 200, body
+
+    with FakeServer(route) as server:
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
+        assert warehouse.create_tables(catalog) == ["nba_ops.bets", "nba_ops.plain"]
+    assert sent["bets"]["defaultRoundingMode"] == "ROUND_HALF_EVEN"
+    assert sent["bets"]["defaultCollation"] == "und:ci"
+    assert sent["bets"]["schema"]["fields"][0]["name"] == "team"
+    assert "defaultRoundingMode" not in sent["plain"] and "defaultCollation" not in sent["plain"]
