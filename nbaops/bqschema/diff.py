@@ -445,15 +445,15 @@ def _at_ref(root: Path, ref: str) -> Callable[[str], bool]:
 
 
 def _in_warehouse(warehouse: Any) -> Callable[[str], bool]:
-    """Whether the profile's warehouse has the table (False when it cannot say)."""
-    from nbaops.errors import NbaopsError
+    """Whether the profile's warehouse lists the table in its dataset.
+
+    Raises:
+        WarehouseError: the warehouse could not list it (unreachable, denied): the cause,
+            not "unknown table".
+    """
 
     def exists(table: str) -> bool:
-        try:
-            warehouse.table_schema(table)
-        except NbaopsError:
-            return False
-        return True
+        return table in warehouse.list_tables(table.partition(".")[0])
 
     return exists
 

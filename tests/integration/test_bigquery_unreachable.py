@@ -184,3 +184,30 @@ def test_a_403_without_a_limit_reason_stays_a_permission_denied() -> None:
         warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=2)
         with pytest.raises(PermissionDeniedError, match="permission denied"):
             warehouse.query("SELECT 1 AS x", timeout_s=2)
+
+
+def test_schema_diff_of_a_table_without_a_file_names_the_unreachable_warehouse(
+    tmp_path: Path,
+) -> None:
+    """``schema-diff --live --table T`` for a table no schema file declares asks the
+    warehouse whether T still exists: unreachable, that was "unknown table" (exit 2), a
+    wrong answer; it is the cause (exit 3)."""
+    env = {
+        **os.environ,
+        "NBAOPS_HOME": str(tmp_path / "home"),
+        "NBAOPS_BQ_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
+    }
+    command = ["schema-diff", "--live", "--table", "nba_raw.gone", "--profile", "prod"]
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", *command],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 3, out
+    assert "cannot reach the API" in out and "unknown table" not in out
+    assert "Traceback" not in out
