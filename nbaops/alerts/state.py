@@ -34,13 +34,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nbaops.clock import as_utc
-from nbaops.fsutil import file_lock, write_json_atomic
+from nbaops.fsutil import file_lock, read_regular, write_json_atomic
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.adapters.warehouse import Warehouse
     from nbaops.context import Context
 
+# The local state file holds one mark per check and service (a few hundred bytes each);
+# read_regular reads at most this much, and never a FIFO or a device.
+MAX_STATE_BYTES = 16 * 1024 * 1024
 FAILING = (Verdict.FAIL, Verdict.ERROR)
 PASSING = (Verdict.PASS, Verdict.WARN)
 LEDGER_PREFIX = "alert:"
@@ -133,8 +136,11 @@ class FileStateStore:
 
     def _read(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # missing, or damaged: alerting again is safe
+            raw, _size = read_regular(self.path, MAX_STATE_BYTES)
+            # missing, damaged, too large or not a file: alerting again is safe (the next
+            # save replaces it)
+            data = json.loads(raw) if len(raw) <= MAX_STATE_BYTES else {}
+        except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 

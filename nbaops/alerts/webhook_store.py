@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from nbaops.adapters.stdlib_http import is_loopback
 from nbaops.environment import read
 from nbaops.errors import EXIT_USAGE, AdapterError, UsageError, first_line
-from nbaops.fsutil import write_text_atomic
+from nbaops.fsutil import read_regular, write_text_atomic
 from nbaops.redact import Secret, has_control_characters, redact
 
 if TYPE_CHECKING:
@@ -36,6 +36,9 @@ ENV_VAR = "SLACK_WEBHOOK_URL"
 # NBAOPS_BQ_ENDPOINT for the warehouse. Unset: Google's endpoint with ADC.
 ENDPOINT_ENV = "NBAOPS_SECRETMANAGER_ENDPOINT"
 LOCAL_FILE = Path("secrets") / "slack-webhook"
+# The stored URL is one line of about 80 characters: a larger file is not one
+# (read_regular reads at most this much, and never a FIFO or a device).
+MAX_FILE_BYTES = 64 * 1024
 # A Slack incoming-webhook URL is about 80 characters; piped input is read no further than
 # this (a pipe from /dev/zero was read until memory ran out).
 MAX_URL_CHARS = 2048
@@ -114,7 +117,12 @@ class FileWebhookStore:
 
     def load(self) -> Secret | None:
         try:
-            text = self.path.read_text(encoding="utf-8").strip()
+            data, _size = read_regular(self.path, MAX_FILE_BYTES)
+            if len(data) > MAX_FILE_BYTES:
+                raise SecretStoreError(
+                    f"cannot read {self.path}: larger than {MAX_FILE_BYTES} bytes"
+                )
+            text = data.decode("utf-8").strip()
         except FileNotFoundError:
             return None
         except OSError as exc:

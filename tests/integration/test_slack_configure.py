@@ -233,3 +233,37 @@ def test_piped_input_is_read_within_a_bound_and_a_longer_line_refused(
     assert "longer than 2048 characters" in err and len(err.strip().splitlines()) == 1
     assert "zzSecretzz" not in out + err
     assert not (home / "secrets" / "slack-webhook").exists()
+
+
+def test_a_stored_webhook_that_is_a_fifo_or_huge_is_a_one_line_error(tmp_path: Path) -> None:
+    """The local webhook file was read whole with read_text: a FIFO nobody writes to
+    blocked every alert for ever, and a huge file was read into memory. It is read
+    bounded, a regular file only: either is a one-line SecretStoreError naming the file."""
+    import os
+    import threading
+
+    from nbaops.alerts.webhook_store import MAX_FILE_BYTES, SecretStoreError
+
+    store = FileWebhookStore(tmp_path)
+    store.path.parent.mkdir(parents=True)
+    os.mkfifo(store.path)
+    raised: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            store.load()
+        except SecretStoreError as exc:
+            raised.append(exc)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # unblock the reader so the test process can end
+        with open(store.path, "w"):
+            pass
+    assert [str(e) for e in raised] == [f"cannot read {store.path}: not a regular file"]
+
+    store.path.unlink()
+    store.path.write_text("https://hooks.slack.com/services/A/B/" + "c" * MAX_FILE_BYTES)
+    with pytest.raises(SecretStoreError, match=f"larger than {MAX_FILE_BYTES} bytes"):
+        store.load()

@@ -169,3 +169,32 @@ def test_a_schedule_cloud_scheduler_would_refuse_is_a_config_error(
         return
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_section({"schedule": schedule}, AlertSettings, "alerts")
+
+
+def test_a_fifo_or_huge_state_file_means_alert_again_without_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state file was read whole with read_text: a FIFO nobody writes to blocked the
+    run for ever, and a huge file was read into memory. It is read bounded (a regular file
+    only), and either is a damaged file: alert again; the next save replaces it."""
+    import os
+    import threading
+
+    from nbaops.alerts import state
+
+    store = FileStateStore(tmp_path)
+    store.path.parent.mkdir(parents=True)
+    os.mkfifo(store.path)
+    loaded: list[dict[str, Mark]] = []
+    reader = threading.Thread(target=lambda: loaded.append(store.load(NOW, INTERVAL)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # unblock the reader so the test process can end
+        with open(store.path, "w"):
+            pass
+    assert loaded == [{}]
+
+    store.path.unlink()
+    store.save(marks_for([res(Verdict.FAIL)], NOW), run_id="r1", profile="local")
+    monkeypatch.setattr(state, "MAX_STATE_BYTES", 16)
+    assert store.load(NOW, INTERVAL) == {}
