@@ -129,10 +129,18 @@ def _encode(row: dict[str, Any]) -> str:
 
 
 def _decode(line: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(line)
+    """One spooled row. ValueError, the line skipped like a torn one, for a line that is
+    no row: not JSON, a JSON value that is no object, a time that is no ISO 8601 text (a
+    hand-edited spool). A time without an offset is UTC (:func:`nbaops.clock.as_utc`), as
+    the rows' readers compare it with aware times."""
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError(f"not a JSON object: {line[:80]}")
     for key in _TIME_FIELDS:
         if data.get(key):
-            data[key] = dt.datetime.fromisoformat(data[key])
+            if not isinstance(data[key], str):
+                raise ValueError(f"{key}: not a timestamp: {data[key]!r}")
+            data[key] = clock.as_utc(data[key])
     return data
 
 

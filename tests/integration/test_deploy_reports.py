@@ -140,6 +140,21 @@ def test_history_lists_spooled_rows_of_its_window_and_limit_only(dworld: DeployW
     assert len(audit.spooled_rows(dworld.home)) == 4  # listed or not, none is dropped
 
 
+def test_history_lists_a_spool_with_hand_edited_lines(dworld: DeployWorld) -> None:
+    # a started_at without an offset was compared with the aware window (TypeError), a
+    # line that is no JSON object raised AttributeError: inv deploys gave a traceback
+    from worlds.deploy_world import NOW_DT
+
+    from nbaops.deploy import audit
+
+    naive = NOW_DT.replace(tzinfo=None).isoformat()
+    line = f'{{"deploy_id": "d-naive", "service": "{SERVICE}", "started_at": "{naive}"}}\n'
+    audit.spool_path(dworld.home).write_text(f"[1]\n{line}", encoding="utf-8")
+    dworld.wh.execute("ALTER TABLE `nba_ops.deploys` RENAME TO deploys_gone")  # stays spooled
+    history = recent_deploys(dworld.context(), days=7)
+    assert [r["deploy_id"] for r in history.spooled] == ["d-naive"]
+
+
 def test_rollback_without_an_older_ready_revision_is_usage_error(dworld: DeployWorld) -> None:
     ctx = dworld.context()
     revisions = ctx.cloudrun.list_revisions(SERVICE)

@@ -103,6 +103,22 @@ def test_audit_record_row_and_spool_encoding(tmp_path: Path) -> None:
     assert audit.new_deploy_id("svc").startswith("svc-")
 
 
+def test_a_hand_edited_spool_line_is_skipped_and_the_other_rows_kept(tmp_path: Path) -> None:
+    # a JSON value that is no object, a started_at that is no text or names no offset
+    # raised AttributeError / TypeError (inv deploys: a traceback; naive against aware)
+    record = audit.AuditRecord(
+        deploy_id="d-1", service="s", action="deploy", actor="a", profile="local"
+    )
+    record.finish("success")
+    audit.spool(tmp_path, record.to_row())
+    with (tmp_path / audit.SPOOL_NAME).open("a", encoding="utf-8") as handle:
+        handle.write('[1, 2]\n"text"\n7\n{"deploy_id": "d-2", "started_at": 1733220000}\n')
+        handle.write('{"deploy_id": "d-3", "started_at": "2026-12-03T10:00:00"}\n')
+    rows = audit.spooled_rows(tmp_path)
+    assert [r["deploy_id"] for r in rows] == ["d-1", "d-3"]
+    assert rows[1]["started_at"] == dt.datetime(2026, 12, 3, 10, tzinfo=dt.UTC)
+
+
 def test_a_long_service_name_keeps_its_deploy_ids_unique_as_labels() -> None:
     """A deploy id is its revision's label (63 characters at most): sanitize_label cut
     '<50-character service>-20261203t100408-4fcef9' to 63, dropping the seconds and the
