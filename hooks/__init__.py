@@ -30,11 +30,10 @@ def _wants_json(parser: argparse.ArgumentParser, argv: Sequence[str]) -> bool:
     return parser.get_default("json") is False and "--json" in argv
 
 
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str], as_json: bool) -> Any:
-    """``parser.parse_args``; with ``as_json`` a usage error raises :class:`_UsageError`
-    instead of printing argparse's usage (``--help`` still prints and exits 0)."""
-    if not as_json:
-        return parser.parse_args(argv)
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> Any:
+    """``parser.parse_args``; a usage error raises :class:`_UsageError` instead of printing
+    argparse's usage line before it (README: bad input is one line; ``--help`` still
+    prints and exits 0)."""
 
     def refuse(message: str) -> NoReturn:
         raise _UsageError(message)
@@ -73,7 +72,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
     given = list(sys.argv[1:] if argv is None else argv)
     as_json = _wants_json(parser, given)
     try:
-        args = _parse(parser, given, as_json)
+        args = _parse(parser, given)
     except _UsageError as exc:
         return _error(parser.prog, f"error: {exc}", 2, as_json)
     except SystemExit as exc:
