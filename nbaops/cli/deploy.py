@@ -44,7 +44,7 @@ def _request(ctx: Context, service: str | None, canary: str | None, **flags: Any
     from nbaops.deploy.deploy import DeployRequest
 
     name, percent = _service(ctx, service), None
-    if canary is not None and canary != "":
+    if canary is not None:  # an empty --canary is refused before (cli.task._empty_flag)
         text = str(canary).strip().rstrip("%")
         percent = integer(text, "canary", default=0, minimum=1, maximum=99)
     return DeployRequest(service=name, canary=percent, **flags)
