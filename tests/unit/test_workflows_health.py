@@ -71,6 +71,12 @@ def test_authenticates_with_workload_identity_not_a_key(wf: dict[str, Any]) -> N
     inputs = auth[0]["with"]
     assert set(inputs) == {"workload_identity_provider", "service_account"}
     assert "credentials_json" not in inputs
+    # identifiers, read from repository variables as check-deployment-drift.yml reads the
+    # same provider: from secrets here, one of the two workflows found it empty
+    assert inputs == {
+        "workload_identity_provider": "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}",
+        "service_account": "${{ vars.GCP_SERVICE_ACCOUNT }}",
+    }
 
 
 def test_runs_system_health_on_prod_with_json_and_the_webhook_from_secrets(
