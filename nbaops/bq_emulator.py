@@ -32,7 +32,7 @@ from pathlib import Path
 
 from nbaops.adapters.stdlib_http import opener_for
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
-from nbaops.stdio import stderr_line
+from nbaops.stdio import run_main, stderr_line
 
 ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
 
@@ -178,4 +178,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

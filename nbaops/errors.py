@@ -2,7 +2,7 @@
 
 Exit-code contract (README "Exit codes"): 0 success (warnings allowed), 1 a check failed,
 2 bad input / usage / config (nothing was changed), 3 could not determine (error or
-inconclusive).
+inconclusive), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_UNDETERMINED = 3
+EXIT_INTERRUPTED = 130
 
 
 class NbaopsError(Exception):

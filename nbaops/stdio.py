@@ -27,10 +27,10 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from nbaops.errors import EXIT_UNDETERMINED
+from nbaops.errors import EXIT_INTERRUPTED, EXIT_UNDETERMINED, NbaopsError, first_line
 from nbaops.redact import printable, redact
 
 _NAMES = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
@@ -101,6 +101,26 @@ def stderr_line(text: str) -> None:
     :func:`nbaops.redact.printable`)."""
     sys.stderr.write(printable(redact(text)) + "\n")
     sys.stderr.flush()
+
+
+def run_main(action: Callable[[], int]) -> int:
+    """Run an entry point that reads no profile (``inv docs.reference``, ``python -m
+    nbaops.docs_reference``, ``nbaops.regression.ci``, ``nbaops.bq_emulator``) and return
+    its exit code, Ctrl-C and errors ending as a task's do (:mod:`nbaops.cli.runner`):
+    "nbaops: interrupted" and 130, one "nbaops: error: ..." line and the error's code (3
+    for one nbaops did not expect), never a traceback. Invoke made Ctrl-C exit 1, "a
+    check failed"; ``python -m`` printed a traceback for both."""
+    try:
+        return settle(action())
+    except KeyboardInterrupt:
+        stderr_line("nbaops: interrupted")
+        return EXIT_INTERRUPTED
+    except NbaopsError as exc:
+        stderr_line(f"nbaops: error: {first_line(exc)}")
+        return exc.exit_code
+    except Exception as exc:
+        stderr_line(f"nbaops: error: internal error: {first_line(exc, typed=True)}")
+        return EXIT_UNDETERMINED
 
 
 def silence(stream: TextIO) -> None:

@@ -14,15 +14,20 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError, note_ctrl_c
+from nbaops.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_UNDETERMINED,
+    EXIT_USAGE,
+    NbaopsError,
+    UsageError,
+    note_ctrl_c,
+)
 from nbaops.errors import first_line as one_line
 from nbaops.stdio import lost, settle, stderr_line
 
 if TYPE_CHECKING:
     from nbaops.context import Context
     from nbaops.report import Report
-
-EXIT_INTERRUPTED = 130
 
 
 def write_stdout(text: str) -> None:
@@ -72,21 +77,6 @@ def run(
     """Build the context, run ``action``, print its report and return the exit code
     (:func:`nbaops.stdio.settle`: output stdout could not take makes a success 3)."""
     return settle(_run(action, profile=profile, json_output=json_output, debug=debug))
-
-
-def run_without_context(action: Callable[[], int]) -> int:
-    """Run a task that reads no profile (``docs.reference``) and return its exit code, with
-    Ctrl-C and errors mapped as :func:`run` maps them: 130, or one line and the error's
-    code (Invoke made Ctrl-C exit 1, "a check failed", and printed a traceback for an
-    error nbaops did not expect)."""
-    try:
-        return settle(action())
-    except KeyboardInterrupt as exc:
-        return _interrupted(exc, json_output=False)
-    except NbaopsError as exc:
-        return _fail(exc, exc.exit_code, json_output=False, debug=False)
-    except Exception as exc:
-        return _fail(exc, EXIT_UNDETERMINED, json_output=False, debug=False, internal=True)
 
 
 def _run(

@@ -30,8 +30,9 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task
 
 from nbaops.cli.flags import flag_name
-from nbaops.cli.runner import run, run_without_context
+from nbaops.cli.runner import run
 from nbaops.errors import UsageError
+from nbaops.stdio import run_main
 
 COMMON_HELP = {
     "profile": "Profile from nbaops.yaml: local (default, embedded sandbox) or prod "
@@ -163,7 +164,7 @@ def nbaops_task(
             overrides it, e.g. the sandbox's ``profile``).
         context: False for a task that needs no profile: ``body(**own_flags)`` returns the
             exit code and no common flag is added (Ctrl-C and errors keep the contract:
-            :func:`~nbaops.cli.runner.run_without_context`).
+            :func:`~nbaops.stdio.run_main`).
         duckdb_ahead: the task reads through DuckDB on every profile: its engine starts in
             the background first thing (:func:`~nbaops.adapters.duckdb_engine.start_connect`),
             while the context is built and the task's modules are imported.
@@ -205,7 +206,7 @@ def nbaops_task(
                     debug=debug,
                 )
             else:
-                code = run_without_context(lambda: body(**flags))
+                code = run_main(lambda: body(**flags))
             if code:
                 raise Exit(code=code)
 

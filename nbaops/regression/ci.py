@@ -25,6 +25,7 @@ from pathlib import Path
 
 from nbaops.redact import printable, redact
 from nbaops.report import publish_step_summary
+from nbaops.stdio import run_main
 
 PYTEST_JUNIT = "pytest-junit.xml"
 GATES_JUNIT = "golden-junit.xml"
@@ -190,4 +191,4 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

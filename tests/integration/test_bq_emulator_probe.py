@@ -114,3 +114,46 @@ def test_the_command_keeps_its_own_double_dashes_and_one_that_cannot_run_is_one_
     err = capsys.readouterr().err
     assert err.startswith("nbaops: error: cannot run no-such-command-x: ")
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_while_the_command_runs_is_one_line_and_130(tmp_path: Path) -> None:
+    """``python -m nbaops.bq_emulator`` interrupted printed a KeyboardInterrupt traceback
+    (and died of SIGINT) instead of the tasks' "nbaops: interrupted" and 130; the command
+    and the emulator are still stopped."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    extension = tmp_path / "spatial.duckdb_extension"
+    extension.write_bytes(b"")
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    python = venv / "python"
+    python.write_text(f"#!/bin/sh\necho 1.1.0\necho {extension}\n", encoding="utf-8")
+    emulator = venv / "bqemulator"  # answers the readiness probe on its --rest-port
+    emulator.write_text(
+        f"#!{sys.executable}\n"
+        "import http.server, sys\n"
+        "port = int(sys.argv[sys.argv.index('--rest-port') + 1])\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(b'{}')\n"
+        "http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()\n",
+        encoding="utf-8",
+    )
+    python.chmod(0o755)
+    emulator.chmod(0o755)
+    command = [sys.executable, "-m", "nbaops.bq_emulator", "--python", str(python)]
+    command += ["--workdir", str(tmp_path / "w"), "--", "sleep", "30"]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ
+    )
+    try:
+        assert proc.stdout is not None
+        assert "bqemulator ready" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert (proc.returncode, err) == (130, "nbaops: interrupted\n")
