@@ -1,8 +1,6 @@
 """Typed errors of the library. Only entry points turn them into exit codes and messages.
 
-Exit-code contract (README "Exit codes"): 0 success (warnings allowed), 1 a check failed,
-2 bad input / usage / config (nothing was changed), 3 could not determine (error or
-inconclusive), 130 interrupted (Ctrl-C).
+The exit-code contract is :data:`EXIT_CODES`.
 """
 
 from __future__ import annotations
@@ -14,6 +12,20 @@ EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_UNDETERMINED = 3
 EXIT_INTERRUPTED = 130
+
+# The exit-code contract of every task, hook and ``python -m nbaops...`` entry point, its
+# one declaration: README.md and docs/troubleshooting.md show it as a table generated from
+# here (nbaops.docs_reference, block ``exit-codes contract``); other pages link there.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success (warnings allowed)",
+    EXIT_FAIL: "a check failed (FAIL), e.g. a deploy was rolled back",
+    EXIT_USAGE: "bad input, usage or config — nothing was changed",
+    EXIT_UNDETERMINED: "could not determine (ERROR or INCONCLUSIVE; a rollback failed)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C): running local queries are stopped first, a "
+    "deploy restores the previous traffic (SIGTERM/SIGHUP during a deploy: 3; during the "
+    "recovery `verify-deploy` runs: 3, the lease released and the journal kept for the "
+    "next run)",
+}
 
 
 class NbaopsError(Exception):

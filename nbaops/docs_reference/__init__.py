@@ -23,8 +23,9 @@ blocks of hand-written pages between markers::
 Kinds: ``post-deploy SERVICE`` (runbooks), ``thresholds CHECK`` and ``sql CHECK``
 (playbooks: the check's declared queries or Cloud Logging filter, never retyped),
 ``task-map tasks`` (``docs/architecture.md``: every task → function → module),
-``faults sandbox`` (the sandbox's fault catalog) and ``adrs all`` (``docs/index.md``: the
-decision records of ``docs/adr/``, from their titles).
+``faults sandbox`` (the sandbox's fault catalog), ``adrs all`` (``docs/index.md``: the
+decision records of ``docs/adr/``, from their titles) and ``exit-codes contract`` (the
+exit-code table of :data:`nbaops.errors.EXIT_CODES`; in ``README.md`` too).
 Other tools' markers are left alone.
 
 ``python -m nbaops.docs_reference`` (or ``inv docs.reference``) rewrites everything (a
@@ -56,7 +57,7 @@ from nbaops.docs_reference.markdown import HEADER, REGENERATE, load_profiles
 if TYPE_CHECKING:
     from nbaops.config import Config
 
-BLOCK_KINDS = ("post-deploy", "thresholds", "sql", "task-map", "faults", "adrs")
+BLOCK_KINDS = ("post-deploy", "thresholds", "sql", "task-map", "faults", "adrs", "exit-codes")
 BEGIN_RE = re.compile(
     r"<!-- BEGIN generated:(?P<kind>" + "|".join(BLOCK_KINDS) + r") (?P<arg>[A-Za-z0-9_.-]+) -->"
 )
@@ -82,6 +83,8 @@ def render_block(kind: str, arg: str, configs: Mapping[str, Config]) -> str:
         return faults_block()
     if kind == "adrs":  # docs/index.md: every decision record, from its title
         return adr_table(root / "docs" / "adr")
+    if kind == "exit-codes":  # README.md, docs/troubleshooting.md: the one contract
+        return exit_code_table()
     raise ValueError(f"unknown generated block kind {kind!r}")
 
 
@@ -104,6 +107,15 @@ def faults_block() -> str:
             f"- API faults of the stand-in: {names(API_FAULT_KINDS)}.",
         ]
     )
+
+
+def exit_code_table() -> str:
+    """The exit-code contract, :data:`nbaops.errors.EXIT_CODES`, as a table."""
+    from nbaops.errors import EXIT_CODES
+
+    rows = ["| code | meaning |", "| ---- | ------- |"]
+    rows += [f"| {code} | {meaning} |" for code, meaning in EXIT_CODES.items()]
+    return "\n".join(rows)
 
 
 def adr_table(folder: Path) -> str:
@@ -170,8 +182,8 @@ def build(root: Path) -> dict[Path, str]:
     pages = {docs / "reference" / name: render(root, configs) for name, render in PAGES.items()}
     pages[root / "schemas" / "config.schema.json"] = config_schema.page(root)
     pages[docs / "schema-rules.md"] = render_markdown()  # the schema rule catalogs
-    for page in sorted(docs.rglob("*.md")):
-        if page in pages:
+    for page in [root / "README.md", *sorted(docs.rglob("*.md"))]:
+        if page in pages or not page.is_file():
             continue
         where = str(page.relative_to(root))
         try:

@@ -735,3 +735,19 @@ def test_the_fault_list_and_the_adr_table_are_derived_not_retyped(tmp_path: Path
         f"| [0001]({tmp_path.name}/0001-first.md) | First thing |",
         f"| [0012]({tmp_path.name}/0012-new.md) | A new decision |",
     ]
+
+
+def test_the_exit_code_contract_is_declared_once_and_is_what_the_runner_returns() -> None:
+    """The contract was written out in seven places; ADR 0003 and docs/index.md left out
+    130. It is nbaops.errors.EXIT_CODES, shown as a generated table in README.md and
+    docs/troubleshooting.md (kept current by --check) and linked from the others."""
+    from nbaops.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
+    from nbaops.verdict import Verdict, exit_code_for
+
+    returned = {exit_code_for(v) for v in Verdict} | {EXIT_USAGE, EXIT_INTERRUPTED}
+    assert set(EXIT_CODES) == returned
+    pages = ref.build(ROOT)
+    for page in (ROOT / "README.md", DOCS / "troubleshooting.md"):
+        assert ref.exit_code_table() in pages[page]
+    for page in (DOCS / "index.md", DOCS / "adr" / "0003-verdicts-and-exit-codes.md"):
+        assert "troubleshooting.md#exit-codes" in page.read_text(encoding="utf-8")
