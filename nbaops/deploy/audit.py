@@ -130,12 +130,18 @@ def _encode(row: dict[str, Any]) -> str:
 
 def _decode(line: str) -> dict[str, Any]:
     """One spooled row. ValueError, the line skipped like a torn one, for a line that is
-    no row: not JSON, a JSON value that is no object, a time that is no ISO 8601 text (a
-    hand-edited spool). A time without an offset is UTC (:func:`nbaops.clock.as_utc`), as
-    the rows' readers compare it with aware times."""
+    no row: not JSON, a JSON value that is no object, a column that is an array or object
+    (every column is a scalar; ``verdicts`` is JSON text), a ``duration_s`` that is no
+    number, a time that is no ISO 8601 text (a hand-edited spool). A time without an
+    offset is UTC (:func:`nbaops.clock.as_utc`), as the rows' readers compare it with
+    aware times."""
     data = json.loads(line)
     if not isinstance(data, dict):
         raise ValueError(f"not a JSON object: {line[:80]}")
+    if any(isinstance(value, list | dict) for value in data.values()):
+        raise ValueError(f"a column is an array or object: {line[:80]}")
+    if not isinstance(data.get("duration_s"), int | float | None):
+        raise ValueError(f"duration_s: not a number: {data['duration_s']!r}")
     for key in _TIME_FIELDS:
         if data.get(key):
             if not isinstance(data[key], str):

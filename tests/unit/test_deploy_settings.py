@@ -105,7 +105,8 @@ def test_audit_record_row_and_spool_encoding(tmp_path: Path) -> None:
 
 def test_a_hand_edited_spool_line_is_skipped_and_the_other_rows_kept(tmp_path: Path) -> None:
     # a JSON value that is no object, a started_at that is no text or names no offset
-    # raised AttributeError / TypeError (inv deploys: a traceback; naive against aware)
+    # raised AttributeError / TypeError (inv deploys: a traceback; naive against aware),
+    # as an array outcome or a text duration_s did when inv deploys rendered the row
     record = audit.AuditRecord(
         deploy_id="d-1", service="s", action="deploy", actor="a", profile="local"
     )
@@ -113,6 +114,8 @@ def test_a_hand_edited_spool_line_is_skipped_and_the_other_rows_kept(tmp_path: P
     audit.spool(tmp_path, record.to_row())
     with (tmp_path / audit.SPOOL_NAME).open("a", encoding="utf-8") as handle:
         handle.write('[1, 2]\n"text"\n7\n{"deploy_id": "d-2", "started_at": 1733220000}\n')
+        handle.write('{"deploy_id": "d-4", "outcome": ["failed"]}\n')  # unhashable: in _BAD
+        handle.write('{"deploy_id": "d-5", "duration_s": "12"}\n')  # :.0f of a str
         handle.write('{"deploy_id": "d-3", "started_at": "2026-12-03T10:00:00"}\n')
     rows = audit.spooled_rows(tmp_path)
     assert [r["deploy_id"] for r in rows] == ["d-1", "d-3"]
