@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nbaops.bqschema.model import Finding
@@ -21,29 +21,9 @@ if TYPE_CHECKING:
 Check = Callable[[argparse.Namespace], tuple[list[str], list["Finding"]]]
 
 
-class _UsageError(Exception):
-    """argparse refused the command line (its message, without usage)."""
-
-
 def _wants_json(parser: argparse.ArgumentParser, argv: Sequence[str]) -> bool:
     """The hook has ``--json`` (a store_true flag: default False) and it was given."""
     return parser.get_default("json") is False and "--json" in argv
-
-
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> Any:
-    """``parser.parse_args``; a usage error raises :class:`_UsageError` instead of printing
-    argparse's usage line before it (README: bad input is one line; ``--help`` still
-    prints and exits 0)."""
-
-    def refuse(message: str) -> NoReturn:
-        raise _UsageError(message)
-
-    original = parser.error
-    parser.error = refuse  # type: ignore[method-assign]
-    try:
-        return parser.parse_args(argv)
-    finally:
-        parser.error = original  # type: ignore[method-assign]
 
 
 def _error(prog: str, message: str, code: int, as_json: bool) -> int:
@@ -67,18 +47,18 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
     exit code; argparse's own exit (2 bad usage, 0 --help) is returned, not raised. With
     ``--json`` every error is one JSON document on stdout too (README, exit codes)."""
     from nbaops import stdio
+    from nbaops.errors import NbaopsError, UsageError
 
     stdio.prepare()
     given = list(sys.argv[1:] if argv is None else argv)
     as_json = _wants_json(parser, given)
     try:
-        args = _parse(parser, given)
-    except _UsageError as exc:
+        args = stdio.parse_args(parser, given)
+    except UsageError as exc:
         return _error(parser.prog, f"error: {exc}", 2, as_json)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     from nbaops.bqschema.docs import help_lines
-    from nbaops.errors import NbaopsError
 
     try:
         lines, findings = check(args)

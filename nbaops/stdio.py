@@ -23,14 +23,21 @@ https://docs.python.org/3/library/signal.html#note-on-sigpipe.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn, TextIO
 
-from nbaops.errors import EXIT_INTERRUPTED, EXIT_UNDETERMINED, NbaopsError, first_line
+from nbaops.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_UNDETERMINED,
+    NbaopsError,
+    UsageError,
+    first_line,
+)
 from nbaops.redact import printable, redact
 
 _NAMES = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
@@ -121,6 +128,23 @@ def run_main(action: Callable[[], int]) -> int:
     except Exception as exc:
         stderr_line(f"nbaops: error: internal error: {first_line(exc, typed=True)}")
         return EXIT_UNDETERMINED
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Any:
+    """``parser.parse_args(argv)``, a usage error raised as :class:`~nbaops.errors.UsageError`
+    (argparse's message: one line and exit 2 through :func:`run_main`) instead of argparse's
+    usage line before it and its own exit (README: bad input is one line). ``--help`` still
+    prints and exits 0."""
+
+    def refuse(message: str) -> NoReturn:
+        raise UsageError(message)
+
+    original = parser.error
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        return parser.parse_args(argv)
+    finally:
+        parser.error = original  # type: ignore[method-assign]
 
 
 def silence(stream: TextIO) -> None:

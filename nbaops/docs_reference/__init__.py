@@ -223,7 +223,7 @@ def write(root: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     from nbaops.errors import NbaopsError
     from nbaops.paths import project_root
-    from nbaops.stdio import stderr_line
+    from nbaops.stdio import parse_args, stderr_line
 
     parser = argparse.ArgumentParser(
         prog="python -m nbaops.docs_reference",
@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 and name the stale files"
     )
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     root = project_root()
     try:
         changed = stale(root) if args.check else write(root)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nbaops.redact import printable, redact
 from nbaops.report import publish_step_summary
-from nbaops.stdio import run_main
+from nbaops.stdio import parse_args, run_main
 
 PYTEST_JUNIT = "pytest-junit.xml"
 GATES_JUNIT = "golden-junit.xml"
@@ -149,7 +149,7 @@ def _main(argv: Sequence[str] | None) -> int:
     mode.add_argument("--reports", type=Path, help="folder the nox session's suite wrote")
     mode.add_argument("--gates", type=Path, help="JUnit XML of an inv regression run")
     parser.add_argument("--html", type=Path, help="with --gates: the HTML report's path")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.gates is not None:
         if not args.gates.is_file():
             _say(f"regression: no gate JUnit XML at {args.gates}")

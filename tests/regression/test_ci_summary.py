@@ -181,3 +181,14 @@ def test_printed_lines_are_masked_and_escape_control_characters(
     assert ci.main(["--gates", str(gates)]) == 0
     out = capsys.readouterr().out
     assert "| candidate:\\x9b2J leak |" in out and "\x9b" not in out
+
+
+def test_a_missing_mode_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m nbaops.regression.ci`` without --reports/--gates printed argparse's usage
+    line before the error (README: bad input is one line)."""
+    from nbaops.stdio import run_main
+
+    assert run_main(lambda: ci.main([])) == 2
+    assert capsys.readouterr().err == (
+        "nbaops: error: one of the arguments --reports --gates is required\n"
+    )

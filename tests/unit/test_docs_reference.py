@@ -751,3 +751,13 @@ def test_the_exit_code_contract_is_declared_once_and_is_what_the_runner_returns(
         assert ref.exit_code_table() in pages[page]
     for page in (DOCS / "index.md", DOCS / "adr" / "0003-verdicts-and-exit-codes.md"):
         assert "troubleshooting.md#exit-codes" in page.read_text(encoding="utf-8")
+
+
+def test_a_bad_flag_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m nbaops.docs_reference --bogus`` printed argparse's usage line before the
+    error (README: bad input is one line)."""
+    from nbaops.stdio import run_main
+
+    assert run_main(lambda: ref.main(["--bogus"])) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "nbaops: error: unrecognized arguments: --bogus\n")
