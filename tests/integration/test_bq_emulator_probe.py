@@ -147,12 +147,19 @@ def test_ctrl_c_while_the_command_runs_is_one_line_and_130(tmp_path: Path) -> No
     command = [sys.executable, "-m", "nbaops.bq_emulator", "--python", str(python)]
     command += ["--workdir", str(tmp_path / "w"), "--", "sleep", "30"]
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None
         assert "bqemulator ready" in proc.stdout.readline()
-        proc.send_signal(signal.SIGINT)
+        # as a terminal sends Ctrl-C: to the whole process group (a command still being
+        # spawned would otherwise outlive the wrapper, holding the pipes open)
+        os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
