@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbaops.redact import printable, redact
-from nbaops.report import publish_step_summary
+from nbaops.report import markdown_text, publish_step_summary
 from nbaops.stdio import parse_args, run_main
 
 PYTEST_JUNIT = "pytest-junit.xml"
@@ -114,9 +114,9 @@ def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
     lines += ["| gate | verdict | message |", "|---|---|---|"]
     for name, verdict, message in rows:
         # GitHub ends a cell at any unescaped |, inside a code span too (a version's name
-        # is whatever the data holds)
+        # is whatever the data holds); the message is text as the health summary's is
         gate = name.replace("|", "\\|")
-        text = message.replace("|", "\\|").replace("\n", " ")
+        text = markdown_text(message)
         lines.append(f"| `{gate}` | **{verdict}** | {text} |")
     return "\n".join(lines) + "\n"
 

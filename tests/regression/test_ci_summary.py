@@ -149,6 +149,15 @@ def test_a_pipe_in_a_gate_name_does_not_split_the_summary_row() -> None:
     assert len(row.replace("\\|", "").split("|")) == 5  # four cell borders, three cells
 
 
+def test_a_gate_message_is_text_in_the_summary_not_html_or_a_cell_border() -> None:
+    """A gate's message quotes data (model versions, row values): `<details>` in it was
+    read by GitHub as HTML and `a\\|b` gained a column (the escaped | after an unescaped
+    backslash), as the health summary's cells once did."""
+    text = ci.markdown([("hit_rate_floor:v9", "FAIL", "<details> a\\|b\nnext")], None)
+    row = text.splitlines()[-1]
+    assert row == "| `hit_rate_floor:v9` | **FAIL** | &lt;details&gt; a\\\\\\|b next |"
+
+
 def test_printed_lines_are_masked_and_escape_control_characters(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
