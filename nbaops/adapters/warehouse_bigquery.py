@@ -291,11 +291,30 @@ class BigQueryWarehouse:
             )
 
     def table_schema(self, table: str) -> list[dict[str, Any]]:
+        fields: list[dict[str, Any]] = self.table_resource(table)["schema"]["fields"]
+        return fields
+
+    def table_resource(self, table: str) -> dict[str, Any]:
+        """The table's fields and the table defaults its unset columns take, as its Table
+        resource writes them: ``{"schema": {"fields": [...]}, "defaultRoundingMode": ...,
+        "defaultCollation": ...}`` (each default only when the table states it), from one
+        ``tables.get``. An unset NUMERIC column "inherits the table default rounding mode"
+        and an unset STRING column "the table default collation"
+        (https://cloud.google.com/bigquery/docs/reference/rest/v2/tables, Table); the
+        client's Table has no property for either (googleapis/python-bigquery#1505): they
+        are read from its resource."""
         table_id = self.table_id(table)
 
-        def run() -> list[dict[str, Any]]:
-            table = self.client.get_table(table_id, **self._bounds())
-            return [_normalise_field(f.to_api_repr()) for f in table.schema]
+        def run() -> dict[str, Any]:
+            got = self.client.get_table(table_id, **self._bounds())
+            resource = got.to_api_repr()
+            out: dict[str, Any] = {
+                "schema": {"fields": [_normalise_field(f.to_api_repr()) for f in got.schema]}
+            }
+            for key in ("defaultRoundingMode", "defaultCollation"):
+                if isinstance(resource.get(key), str):
+                    out[key] = resource[key]
+            return out
 
         return self._call(f"get table {table}", run, self.timeout_s)
 

@@ -446,6 +446,12 @@ class DuckDBWarehouse:
         declared = self._declared_fields(table)
         return with_unheld_attributes(out, declared) if declared else out
 
+    def table_resource(self, table: str) -> dict[str, Any]:
+        """The table's fields as a Table resource (``{"schema": {"fields": [...]}}``), with
+        no ``defaultRoundingMode`` or ``defaultCollation``: a DuckDB table cannot hold them
+        (docs/standin.md, "The local warehouse")."""
+        return {"schema": {"fields": self.table_schema(table)}}
+
     def _declared_fields(self, table: str) -> list[Field] | None:
         """The table's fields as its schema file declares them; None without a readable
         file (a table whose file was removed, or a file the diff reports itself)."""

@@ -458,16 +458,19 @@ def _in_warehouse(warehouse: Any) -> Callable[[str], bool]:
     return exists
 
 
-def live_schema(fields: list[dict[str, Any]], table: str) -> TableSchema:
-    """The warehouse's bq JSON array as a :class:`TableSchema`."""
+def live_schema(live: list[dict[str, Any]] | dict[str, Any], table: str) -> TableSchema:
+    """The warehouse's bq JSON array (``Warehouse.table_schema``), or its table resource
+    with the table defaults its unset columns take (``Warehouse.table_resource``), as a
+    :class:`TableSchema`. Its layout is not read: only the columns are compared."""
     import json
 
-    doc = decode_document(f"live:{table}", json.dumps(fields, default=str).encode())
+    doc = decode_document(f"live:{table}", json.dumps(live, default=str).encode())
     schema = to_table_schema(doc)
     if schema is None:  # the adapter returned something that is not a field list
         from nbaops.errors import WarehouseError
 
         raise WarehouseError(f"{table}: the warehouse returned a schema that is not a field list")
+    schema.layout_known = False
     return schema
 
 
@@ -590,7 +593,7 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
                 report.findings.extend(errors)
                 continue
         try:
-            old = live_schema(warehouse.table_schema(name), name)
+            old = live_schema(warehouse.table_resource(name), name)
         except WarehouseError as exc:
             report.errors[name] = first_line(exc)
             continue

@@ -107,7 +107,8 @@ the local warehouse reads back from the table's schema file: a local live diff n
 these attributes ([the local warehouse](standin.md#the-local-warehouse-what-duckdb-cannot-hold)).
 On BigQuery they are read from the live table itself (`tables.get`: a column's
 `defaultValueExpression`, `policyTags`, `collation`, `roundingMode` and a RANGE column's
-`rangeElementType` included), so
+`rangeElementType` included, and the table's `defaultRoundingMode` and `defaultCollation`,
+which its unset columns take), so
 a prod live diff does report a dropped default or tag. Two defaults are compared as the
 expression they parse to, not as text: `CURRENT_DATE()` in the file is the `CURRENT_DATE`
 the DDL set. `ALTER COLUMN ... SET OPTIONS` is sent

@@ -55,7 +55,7 @@ def plan_migration(warehouse: DuckDBWarehouse, catalog: Catalog) -> MigrationPla
     plan = MigrationPlan()
     for spec in catalog:
         try:
-            live = live_schema(warehouse.table_schema(spec.ref), spec.ref)
+            live = live_schema(warehouse.table_resource(spec.ref), spec.ref)
         except WarehouseError:  # a new table: apply_in_place creates it
             continue
         try:

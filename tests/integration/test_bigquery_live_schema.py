@@ -36,24 +36,31 @@ FIELDS: list[dict[str, Any]] = [
 ]
 
 
-def _file(fields: list[dict[str, Any]]) -> TableSchema:
+def _file(fields: list[dict[str, Any]] | dict[str, Any]) -> TableSchema:
     schema = to_table_schema(decode_document("t.json", json.dumps(fields).encode()))
     assert schema is not None
     return schema
 
 
-def _live(fields: list[dict[str, Any]]) -> TableSchema:
+def _live(fields: list[dict[str, Any]], **table: Any) -> TableSchema:
+    """The live schema of a table whose ``tables.get`` reply holds ``fields`` and the
+    ``table`` properties (e.g. ``defaultRoundingMode``), read as schema-diff --live does."""
     from worlds.http_fake import FakeServer
+
+    gets: list[str] = []
 
     def route(request: Any) -> tuple[int, Any]:
         assert request.method == "GET"
         assert request.path.endswith("/projects/p/datasets/nba_ops/tables/bets")
+        gets.append(request.path)
         reference = {"projectId": "p", "datasetId": "nba_ops", "tableId": "bets"}
-        return 200, {"tableReference": reference, "schema": {"fields": fields}}
+        return 200, {"tableReference": reference, "schema": {"fields": fields}, **table}
 
     with FakeServer(route) as server:
         warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
-        return live_schema(warehouse.table_schema("nba_ops.bets"), "nba_ops.bets")
+        schema = live_schema(warehouse.table_resource("nba_ops.bets"), "nba_ops.bets")
+    assert len(gets) == 1  # one tables.get per table
+    return schema
 
 
 def test_a_live_table_equal_to_its_file_shows_no_difference() -> None:
@@ -79,6 +86,35 @@ def test_a_file_that_drops_a_collation_or_rounding_mode_is_a_difference() -> Non
     comparison = compare(_live(FIELDS), _file(edited), "nba_ops.bets")
     found = [(v.rule, v.column) for v in comparison.violations]
     assert found == [("COLLATION_SAME", "team"), ("ROUNDING_MODE_SAME", "stake")]
+
+
+def test_unset_live_columns_take_the_live_tables_default_rounding_mode_and_collation() -> None:
+    """An unset NUMERIC/STRING column of the live table rounds and compares as that table's
+    defaultRoundingMode/defaultCollation (Table resource,
+    https://cloud.google.com/bigquery/docs/reference/rest/v2/tables). The live schema was
+    built from the fields alone: against a ROUND_HALF_EVEN, 'und:ci' table a file stating
+    ROUND_HALF_AWAY_FROM_ZERO and '' got only notes, and one stating the table's own
+    defaults got ROUNDING_MODE_SAME and COLLATION_SAME."""
+    fields = [{"name": "stake", "type": "NUMERIC"}, {"name": "team", "type": "STRING"}]
+    defaults = {"defaultRoundingMode": "ROUND_HALF_EVEN", "defaultCollation": "und:ci"}
+    live = _live(fields, **defaults)
+    assert (live.default_rounding_mode, live.default_collation) == ("ROUND_HALF_EVEN", "und:ci")
+
+    def stating(rounding: str, collation: str) -> TableSchema:
+        edited = copy.deepcopy(fields)
+        edited[0]["roundingMode"] = rounding
+        edited[1]["collation"] = collation
+        return _file(edited)
+
+    changed = compare(live, stating("ROUND_HALF_AWAY_FROM_ZERO", ""), "nba_ops.bets")
+    found = [(v.rule, v.column) for v in changed.violations]
+    assert found == [("ROUNDING_MODE_SAME", "stake"), ("COLLATION_SAME", "team")]
+    same = compare(live, stating("ROUND_HALF_EVEN", "und:ci"), "nba_ops.bets")
+    assert not same.violations, same.violations
+    # only the live columns are read, not the layout: a file stating one is not compared
+    # with an unpartitioned table
+    resource = {"schema": {"fields": fields}, "timePartitioning": {"type": "DAY"}, **defaults}
+    assert not compare(live, _file(resource), "nba_ops.bets").changed
 
 
 def test_created_tables_get_the_partition_unit_tables_yaml_declares(tmp_path: Any) -> None:
