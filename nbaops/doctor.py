@@ -15,7 +15,8 @@ id_token          an ID token for each service's audience can be minted and the 
                   invoker check accepts it (a probe that is not refused with 401/403)
 dataset           every dataset of ``schemas/`` exists in ``bigquery.location``
 table_schema      every table's live schema equals ``schemas/`` (the breaking-rule diff of
-                  ``nbaops.bqschema``: a drifted table is named with the rule ids)
+                  ``nbaops.bqschema``: a drifted table is named with the rule ids); a
+                  table of those datasets no schema file declares is a WARN naming it
 slack_secret      the Slack webhook secret is readable (the value is never shown)
 scheduler_job     the Cloud Scheduler job exists with the configured cron and time zone
 github_issues     ``GITHUB_TOKEN`` may open issues in ``GITHUB_REPOSITORY`` (drift issues)
@@ -350,6 +351,12 @@ def check_table_schemas(ctx: Context) -> list[CheckResult]:
         query = f"bigquery GetTable {diff.table} vs {diff.path}"
         table_probe = _Probe("table_schema", diff.table, fix_drift, query, probe.started)
         out.append(table_probe.result(verdict, message, rules=rules))
+    if report.unmanaged:  # a table whose file was removed while it stays (schema-diff: WARN)
+        fix = "add its schema file to schemas/, or drop the table if nothing writes it"
+        datasets = ", ".join(sorted({t.partition(".")[0] for t in report.unmanaged}))
+        listed = _Probe("table_schema", "*", fix, f"bigquery ListTables {datasets}", probe.started)
+        message = f"in the warehouse, no schema file: {', '.join(report.unmanaged)}"
+        out.append(listed.result(Verdict.WARN, message, value=len(report.unmanaged)))
     for finding in report.findings:
         file_probe = _Probe("table_schema", "*", "fix the schema file", "schemas/", probe.started)
         verdict = Verdict.FAIL if finding.is_error else Verdict.WARN

@@ -79,6 +79,19 @@ def test_a_drifted_table_is_named_and_fails(dworld: DeployWorld) -> None:
     assert lines[-1].startswith("FAIL nbaops doctor: ") and "1 FAIL" in lines[-1]
 
 
+def test_a_table_no_schema_file_declares_is_a_warning_naming_it(dworld: DeployWorld) -> None:
+    """schema-diff --live lists the warehouse's tables no schema file declares (a table whose
+    file was removed while it stays); the doctor's table_schema check ignored that list and
+    passed."""
+    dworld.wh.execute("CREATE TABLE nba_ops.stray_copy (x INT64)")
+    report = run_doctor(dworld.context())
+    flagged = [c for c in report.checks if c.name == "table_schema" and c.verdict != "PASS"]
+    assert [(c.verdict, c.service) for c in flagged] == [(Verdict.WARN, "*")]
+    assert flagged[0].message == "in the warehouse, no schema file: nba_ops.stray_copy"
+    assert flagged[0].value == 1 and flagged[0].query == "bigquery ListTables nba_ops"
+    assert report.verdict is Verdict.WARN
+
+
 def test_unusable_local_credentials_leave_scheduler_and_github_not_applicable(
     dworld: DeployWorld,
 ) -> None:
