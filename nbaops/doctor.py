@@ -334,9 +334,9 @@ def check_table_schemas(ctx: Context) -> list[CheckResult]:
     for table, message in report.errors.items():
         missing = "not found" in message.lower()
         fix = "`inv schema-apply` creates missing tables" if missing else fix_drift
-        table_probe = _Probe(
-            "table_schema", table, fix, f"bigquery GetTable {table}", probe.started
-        )
+        # a dataset's key: its tables could not be listed (for the unmanaged ones), not read
+        call = "GetTable" if "." in table else "ListTables"
+        table_probe = _Probe("table_schema", table, fix, f"bigquery {call} {table}", probe.started)
         out.append(table_probe.result(Verdict.FAIL if missing else Verdict.ERROR, message))
     for diff in report.tables:
         findings = diff.verdicts.findings

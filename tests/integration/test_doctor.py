@@ -92,6 +92,32 @@ def test_a_table_no_schema_file_declares_is_a_warning_naming_it(dworld: DeployWo
     assert report.verdict is Verdict.WARN
 
 
+def test_a_dataset_whose_tables_cannot_be_listed_names_the_list_call(dworld: DeployWorld) -> None:
+    """tables.get and tables.list are separate permissions (bigquery.tables.get,
+    bigquery.tables.list): a refused list of a dataset (for its unmanaged tables) was shown
+    as the query 'bigquery GetTable nba_ops', a call never made."""
+    from worlds.http_fake import FakeServer
+
+    from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+    from nbaops.doctor import check_table_schemas
+
+    def route(request: Any) -> tuple[int, Any]:
+        if request.path.endswith("/tables"):  # tables.list
+            message = "Access Denied: Permission bigquery.tables.list denied"
+            return 403, {"error": {"code": 403, "message": message}}
+        return 404, {"error": {"code": 404, "message": "Not found: Table"}}
+
+    ctx = dworld.context()
+    with FakeServer(route) as server:
+        ctx.warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
+        results = check_table_schemas(ctx)
+    listing = [r for r in results if "." not in r.service]
+    assert listing and all(r.query == f"bigquery ListTables {r.service}" for r in listing)
+    assert all(r.verdict is Verdict.ERROR for r in listing)
+    tables = [r for r in results if "." in r.service]
+    assert tables and all(r.query == f"bigquery GetTable {r.service}" for r in tables)
+
+
 def test_unusable_local_credentials_leave_scheduler_and_github_not_applicable(
     dworld: DeployWorld,
 ) -> None:
