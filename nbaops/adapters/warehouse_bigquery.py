@@ -429,9 +429,15 @@ def _normalise_field(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("precision", "scale", "maxLength"):
         if raw.get(key) not in (None, ""):
             out[key] = str(raw[key])
-    for key in ("defaultValueExpression", "collation", "roundingMode"):
+    for key in ("defaultValueExpression", "roundingMode"):
         if raw.get(key):
             out[key] = raw[key]
+    # '' is a collation too: case-sensitive, stated (dropped, the column read as taking
+    # its table's defaultCollation, 'und:ci' in a case-insensitive table). "'': empty
+    # string. Default to case-sensitive behavior" (bigquery v2 TableFieldSchema.collation,
+    # https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema)
+    if isinstance(raw.get("collation"), str):
+        out["collation"] = raw["collation"]
     tags = raw.get("policyTags")
     if isinstance(tags, Mapping) and tags.get("names"):
         out["policyTags"] = {"names": list(tags["names"])}

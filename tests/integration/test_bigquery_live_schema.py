@@ -111,6 +111,9 @@ def test_unset_live_columns_take_the_live_tables_default_rounding_mode_and_colla
     assert found == [("ROUNDING_MODE_SAME", "stake"), ("COLLATION_SAME", "team")]
     same = compare(live, stating("ROUND_HALF_EVEN", "und:ci"), "nba_ops.bets")
     assert not same.violations, same.violations
+    # a live column stating '' (case-sensitive) in that table does not take its default
+    stated = [fields[0], {**fields[1], "collation": ""}]
+    assert not compare(_live(stated, **defaults), _file(stated), "nba_ops.bets").changed
     # only the live columns are read, not the layout: a file stating one is not compared
     # with an unpartitioned table
     resource = {"schema": {"fields": fields}, "timePartitioning": {"type": "DAY"}, **defaults}
