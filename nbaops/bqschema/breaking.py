@@ -457,7 +457,9 @@ class _Comparer:
         before = self.old_collation if o.collation is None else o.collation
         after = self.new_collation if n.collation is None else n.collation
         if o.collation != n.collation and before != after:
-            change = f"collation {o.collation or ''!r} -> {n.collation or ''!r}"
+            change = (
+                f"collation {_collation(o.collation, before)} -> {_collation(n.collation, after)}"
+            )
             self.violation("COLLATION_SAME", path, f"column {path} {change}", n.line)
         if o.rounding_mode != n.rounding_mode:
             change = f"roundingMode {o.rounding_mode or 'unset'} -> {n.rounding_mode or 'unset'}"
@@ -472,6 +474,11 @@ class _Comparer:
                 )
             else:
                 self.violation("ROUNDING_MODE_SAME", path, f"column {path} {change}", n.line)
+
+
+def _collation(stated: str | None, meant: str) -> str:
+    """A column's collation in a message: unset shows what it compares as, the table's."""
+    return repr(stated) if stated is not None else f"unset ({meant!r})"
 
 
 def _same_default(old: str | None, new: str | None) -> bool:

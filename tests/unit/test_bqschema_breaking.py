@@ -1112,5 +1112,7 @@ def test_an_unset_collation_is_the_tables_default_collation() -> None:
     assert compare(schema(BASE, table), stated("und:ci"), "nba.t").violations == []
     sensitive = compare(schema(BASE, table), stated(""), "nba.t").violations
     assert [(v.rule, v.column) for v in sensitive] == [("COLLATION_SAME", "code")]
+    # the message says what the unset side compares as ("'' -> ''" showed no change)
+    assert sensitive[0].message == "column code collation unset ('und:ci') -> ''"
     # a new table default changes no existing column (Table.defaultCollation)
     assert compare(schema(BASE), schema(BASE, table), "nba.t").violations == []
