@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbaops.adapters.stdlib_http import opener_for
-from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError
-from nbaops.stdio import run_main, stderr_line
+from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
+from nbaops.stdio import parse_args, run_main, stderr_line
 
 ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
 
@@ -152,14 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python", required=True, type=Path, help="Python of the emulator's venv.")
     parser.add_argument("--workdir", type=Path, default=Path(".nox/bqemulator-run"))
     parser.add_argument("command", nargs=argparse.REMAINDER, help="Command to run (after --).")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     command = list(args.command or [])
     if command[:1] == ["--"]:  # the separator ends our arguments; the command keeps its own
         command = command[1:]
     if not command:
-        parser.print_usage(sys.stderr)
-        stderr_line("nbaops: error: give the command to run after --")
-        return EXIT_USAGE
+        raise UsageError("give the command to run after --")
     try:
         emulator = start(args.python, args.workdir)
     except NbaopsError as exc:
