@@ -1,6 +1,6 @@
 """`nox -s bench` entry point: run every benchmark row, write reports/bench.{json,md}.
 
-python -m benchmarks.run [--repeats N] [--only ROW ...] [--out reports]
+python -m benchmarks.run [--repeats N] [--only ROW ...] [--out reports] [--debug]
 """
 
 from __future__ import annotations
@@ -9,11 +9,26 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.harness import Row, write_reports
 from benchmarks.process_rows import PROCESS_ROWS
 from benchmarks.rows import REPO, ROWS
+
+
+def measure(fn: Callable[[int], Row], repeats: int, *, debug: bool = False) -> Row:
+    """Run one row. One that raises must not lose the others: it becomes the row
+    ``error: <type>: <first line>``, said in one line on stderr (the traceback only with
+    ``--debug``, as tasks show theirs: nbaops.cli.runner)."""
+    try:
+        return fn(repeats)
+    except Exception as exc:
+        reason = f"error: {type(exc).__name__}: {exc}".splitlines()[0]
+        if debug:
+            traceback.print_exc()
+        print(f"bench: {fn.__name__}: {reason}", file=sys.stderr, flush=True)
+        return Row.unavailable(fn.__name__, fn.__name__, reason)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", nargs="*", default=None, help="row functions to run (e.g. inv_list seasons)"
     )
     parser.add_argument("--out", default=str(REPO / "reports"))
+    parser.add_argument("--debug", action="store_true", help="a failing row's traceback")
     args = parser.parse_args(argv)
     # Time processes as a user's machine runs them: with bytecode cached. A session that
     # sets PYTHONDONTWRITEBYTECODE would otherwise make every timed process (ours and the
@@ -33,15 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and fn.__name__ not in args.only:
             continue
         print(f"bench: {fn.__name__} ...", file=sys.stderr, flush=True)
-        try:
-            rows.append(fn(max(1, args.repeats)))
-        except Exception as exc:  # one broken row must not lose the others
-            traceback.print_exc()
-            rows.append(
-                Row.unavailable(
-                    fn.__name__, fn.__name__, f"error: {type(exc).__name__}: {exc}".splitlines()[0]
-                )
-            )
+        rows.append(measure(fn, max(1, args.repeats), debug=args.debug))
     json_path, md_path = write_reports(rows, Path(args.out))
     print(md_path.read_text(encoding="utf-8"))
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)

@@ -1,0 +1,29 @@
+"""``python -m benchmarks.run``: a row that raises is one line on stderr and an ``error:``
+row, the others still run (``benchmarks`` is importable: pyproject's pythonpath)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.harness import Row
+from benchmarks.run import measure
+
+
+def broken(repeats: int) -> Row:
+    raise RuntimeError(f"no data after {repeats} runs\nsecond line")
+
+
+def test_a_failing_row_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """A failing row printed a full traceback to stderr before its one-line reason."""
+    row = measure(broken, 3)
+    assert (row.id, row.available) == ("broken", False)
+    assert row.reason == "error: RuntimeError: no data after 3 runs"
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "bench: broken: error: RuntimeError: no data after 3 runs\n")
+
+
+def test_debug_shows_the_traceback_before_the_line(capsys: pytest.CaptureFixture[str]) -> None:
+    measure(broken, 1, debug=True)
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.endswith("bench: broken: error: RuntimeError: no data after 1 runs\n")
