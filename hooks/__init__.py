@@ -3,9 +3,9 @@
 Each module declares its ``PARSER`` and a ``check(args)`` that makes one nbaops call and
 returns the lines to print and the findings; ``main(argv)`` is :func:`run` over the two.
 Findings print as ``path:line: RULE_ID message``, then each failed rule's doc anchor and
-waiver syntax. Exit codes: 0 clean or warnings only, 1 an error finding, 2 bad usage or
-config, 3 could not determine (an :class:`~nbaops.errors.NbaopsError`'s own code), 130
-interrupted (Ctrl-C).
+waiver syntax. Exit codes are the contract (:data:`nbaops.errors.EXIT_CODES`, the table in
+docs/troubleshooting.md#exit-codes): 1 when a finding is an error (warnings alone exit 0),
+an :class:`~nbaops.errors.NbaopsError`'s own code when the check raised one.
 """
 
 from __future__ import annotations
