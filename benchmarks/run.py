@@ -15,6 +15,8 @@ from pathlib import Path
 from benchmarks.harness import Row, write_reports
 from benchmarks.process_rows import PROCESS_ROWS
 from benchmarks.rows import REPO, ROWS
+from nbaops.errors import UsageError
+from nbaops.stdio import parse_args, run_main
 
 
 def measure(fn: Callable[[int], Row], repeats: int, *, debug: bool = False) -> Row:
@@ -39,13 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=str(REPO / "reports"))
     parser.add_argument("--debug", action="store_true", help="a failing row's traceback")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
+    every = [*ROWS, *PROCESS_ROWS]
+    unknown = [name for name in args.only or () if name not in {fn.__name__ for fn in every}]
+    if unknown:  # a typo would run no row and replace the reports with empty ones
+        names = ", ".join(fn.__name__ for fn in every)
+        raise UsageError(f"--only: no row {', '.join(unknown)}; rows: {names}")
     # Time processes as a user's machine runs them: with bytecode cached. A session that
     # sets PYTHONDONTWRITEBYTECODE would otherwise make every timed process (ours and the
     # Python-based references alike) recompile each module it imports.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     rows: list[Row] = []
-    for fn in [*ROWS, *PROCESS_ROWS]:
+    for fn in every:
         if args.only and fn.__name__ not in args.only:
             continue
         print(f"bench: {fn.__name__} ...", file=sys.stderr, flush=True)
@@ -57,4 +64,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

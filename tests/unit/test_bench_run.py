@@ -3,10 +3,13 @@ row, the others still run (``benchmarks`` is importable: pyproject's pythonpath)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.harness import Row
-from benchmarks.run import measure
+from benchmarks.run import main, measure
+from nbaops.stdio import run_main
 
 
 def broken(repeats: int) -> Row:
@@ -27,3 +30,16 @@ def test_debug_shows_the_traceback_before_the_line(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert err.startswith("Traceback (most recent call last):")
     assert err.endswith("bench: broken: error: RuntimeError: no data after 1 runs\n")
+
+
+def test_an_unknown_only_row_is_one_line_exit_2_and_no_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--only inv_lst`` (a typo) ran no row, replaced reports/bench.{json,md} with empty
+    ones and exited 0."""
+    code = run_main(lambda: main(["--only", "inv_list", "inv_lst", "--out", str(tmp_path)]))
+    assert code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith("nbaops: error: --only: no row inv_lst; rows: system_health, inv_list")
+    assert list(tmp_path.iterdir()) == []
