@@ -56,13 +56,16 @@ def _emulator_duckdb(python: Path) -> tuple[str, Path]:
         "print(next(pathlib.Path(s.__file__).parent.rglob('spatial.duckdb_extension')))"
     )
     try:
+        # one value a line: the extension's path may hold spaces (a venv under "My Projects")
         out = subprocess.run(
             [str(python), "-c", code], capture_output=True, text=True, check=True, timeout=60
-        ).stdout.split()
+        ).stdout.splitlines()
     except (OSError, subprocess.SubprocessError) as exc:
         raise EmulatorError(
             f"cannot find DuckDB and duckdb-extension-spatial in {python}: {exc}"
         ) from None
+    if len(out) < 2:
+        raise EmulatorError(f"{python} did not name DuckDB's version and spatial extension")
     return out[0], Path(out[1])
 
 

@@ -1,5 +1,6 @@
-"""``python -m nbaops.bq_emulator``'s bad arguments are one line and exit 2 (README: bad
-input is one line), before any emulator is started."""
+"""``python -m nbaops.bq_emulator``'s arguments: bad ones are one line and exit 2 (README:
+bad input is one line), before any emulator is started; the ``--python`` venv's answer is
+read whatever its path holds."""
 
 from __future__ import annotations
 
@@ -29,3 +30,31 @@ def test_a_missing_command_or_flag_is_one_line_and_exit_2(
     out, err = capsys.readouterr()
     assert (out, err) == ("", f"nbaops: error: {message}\n")
     assert not (tmp_path / "w").exists()  # nothing started
+
+
+def _python_printing(venv: Path, *lines: str) -> Path:
+    """An emulator venv's ``python`` that prints ``lines`` whatever it is asked."""
+    venv.mkdir(parents=True)
+    python = venv / "python"
+    python.write_text("#!/bin/sh\n" + "".join(f"echo '{x}'\n" for x in lines), encoding="utf-8")
+    python.chmod(0o755)
+    return python
+
+
+def test_the_spatial_extension_is_found_in_a_folder_with_spaces(tmp_path: Path) -> None:
+    """The emulator's answer was split on whitespace: under "My Projects" the extension's
+    path was cut at the space and its copy failed with a FileNotFoundError (exit 3,
+    "internal error") instead of preparing the HOME."""
+    folder = tmp_path / "My Projects"
+    python = _python_printing(folder / "venv", "1.1.0", str(folder / "spatial.duckdb_extension"))
+    (folder / "spatial.duckdb_extension").write_bytes(b"ext")
+    home = bq_emulator.prepare_home(python, tmp_path / "home")
+    copied = list(home.glob(".duckdb/extensions/v1.1.0/*/spatial.duckdb_extension"))
+    assert [p.read_bytes() for p in copied] == [b"ext"]
+
+
+def test_a_python_that_names_no_extension_is_one_line(tmp_path: Path) -> None:
+    """A ``--python`` that prints nothing (exit 0) was an IndexError: "internal error"."""
+    python = _python_printing(tmp_path / "venv")
+    with pytest.raises(bq_emulator.EmulatorError, match="did not name DuckDB's version"):
+        bq_emulator.prepare_home(python, tmp_path / "home")
