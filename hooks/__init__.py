@@ -5,7 +5,8 @@ returns the lines to print and the findings; ``main(argv)`` is :func:`run` over 
 Findings print as ``path:line: RULE_ID message``, then each failed rule's doc anchor and
 waiver syntax. Exit codes are the contract (:data:`nbaops.errors.EXIT_CODES`, the table in
 docs/troubleshooting.md#exit-codes): 1 when a finding is an error (warnings alone exit 0),
-an :class:`~nbaops.errors.NbaopsError`'s own code when the check raised one.
+an :class:`~nbaops.errors.NbaopsError`'s own code when the check raised one, 3 with one
+``internal error`` line for any other exception (never a traceback, never a finding's 1).
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
         return _error(parser.prog, f"error: {exc}", exc.exit_code, as_json)
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as every task
         return _error(parser.prog, "interrupted", 130, as_json)
+    except Exception as exc:  # a bug or library error: one line and 3, as every task
+        from nbaops.errors import EXIT_UNDETERMINED, first_line
+        from nbaops.redact import redact
+
+        text = redact(f"error: internal error: {first_line(exc, typed=True)}")
+        return _error(parser.prog, text, EXIT_UNDETERMINED, as_json)
     if not getattr(args, "json", False):  # one JSON document, nothing after it
         lines = [*lines, *help_lines(findings)]
     from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else

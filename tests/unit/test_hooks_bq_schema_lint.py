@@ -143,3 +143,21 @@ def test_a_file_name_or_flag_with_control_characters_is_printed_escaped(
     assert main(["--json", "--bogus\x1b[2J"]) == 2
     err = capsys.readouterr().err
     assert "--bogus\\x1b[2J" in err and "\x1b" not in err
+
+
+def test_an_unexpected_exception_in_a_check_is_one_line_and_exit_3(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug or library error in a hook's check printed a traceback and exited 1, which the
+    contract reserves for an error finding: it is one ``internal error`` line naming its
+    type, exit 3 (undetermined), as every task ends."""
+    from hooks import run
+    from hooks.bq_schema_lint import PARSER
+
+    def check(args: object) -> tuple[list[str], list[object]]:
+        raise KeyError("fields")
+
+    code = run(PARSER, [str(ROOT / "schemas")], check)  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.splitlines() == [f"{PARSER.prog}: error: internal error: KeyError: 'fields'"]
