@@ -7,7 +7,9 @@ write fails, the row is appended to a spool file under the state folder
 ``inv deploys``): an audit row is never lost, and one the warehouse rejects stays
 spooled without holding back the others (:func:`flush_spool`). Rows carry a unique
 ``deploy_id``; readers deduplicate on it, so a retry after an ambiguous failure cannot
-double count.
+double count. A spool line no reader can decode (torn by a kill mid-append, hand-edited)
+is not dropped when the spool is rewritten: it is moved to ``deploy-audit-unreadable.jsonl``
+beside it, and one warning line says where.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 TABLE = "nba_ops.deploys"
 SPOOL_NAME = "deploy-audit-spool.jsonl"
+UNREADABLE_NAME = "deploy-audit-unreadable.jsonl"  # spool lines no reader could decode
 OUTCOMES = (
     "success",
     "rolled_back",
@@ -172,15 +175,42 @@ def spool(home: Path, row: dict[str, Any]) -> None:
 
 
 def spooled_rows(home: Path) -> list[dict[str, Any]]:
+    return _read_spool(home)[0]
+
+
+def _read_spool(home: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The spool's rows, and its lines that are no row (:func:`_decode`), in file order."""
     path = spool_path(home)
     if not path.exists():
-        return []
-    rows = []
+        return [], []
+    rows, unreadable = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
-            with contextlib.suppress(ValueError):
+            try:
                 rows.append(_decode(line))
-    return rows
+            except ValueError:
+                unreadable.append(line)
+    return rows, unreadable
+
+
+def _set_aside(home: Path, lines: list[str]) -> None:
+    """Append the spool's unreadable ``lines`` to :data:`UNREADABLE_NAME` (fsynced) before
+    the spool is rewritten without them, and say so in one line on stderr. A line already
+    there (a flush killed before its rewrite) is neither appended nor reported again."""
+    path = home / UNREADABLE_NAME
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = [line for line in lines if line not in text.splitlines()]
+    if not new:
+        return
+    cut = bool(text) and not text.endswith("\n")  # a fragment of a killed append
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(("\n" if cut else "") + "".join(line + "\n" for line in new))
+        handle.flush()
+        os.fsync(handle.fileno())
+    sys.stderr.write(
+        f"nbaops: {len(new)} unreadable line(s) of the deploy audit spool kept in {path} "
+        "(not written to nba_ops.deploys)\n"
+    )
 
 
 def flush_spool(ctx: Context, *, reachable: bool = False) -> int:
@@ -191,23 +221,25 @@ def flush_spool(ctx: Context, *, reachable: bool = False) -> int:
     listed by ``inv deploys``. Unless the warehouse has just taken a row (``reachable``),
     a first row refused stops the pass (the warehouse may be down) and goes to the end of
     the spool, so the next pass starts with another. Never raises for a warehouse failure.
+    A line that is no row is moved to :data:`UNREADABLE_NAME` first (:func:`_set_aside`),
+    never dropped with the rewrite.
     """
     home = ctx.home
     if not spool_path(home).exists():
         return 0
     with _spool_lock(home):
-        rows = spooled_rows(home)
-        if not rows:
-            spool_path(home).unlink(missing_ok=True)
-            return 0
+        rows, unreadable = _read_spool(home)
+        if unreadable:  # kept elsewhere first: the rewrite below drops them from the spool
+            _set_aside(home, unreadable)
         kept: list[dict[str, Any]] = []
-        try:
-            ctx.warehouse.insert_rows(TABLE, rows)
-        except Exception:  # a row rejected, or the warehouse unreachable: one by one
-            kept = _insert_each(ctx, rows, reachable)
+        if rows:
+            try:
+                ctx.warehouse.insert_rows(TABLE, rows)
+            except Exception:  # a row rejected, or the warehouse unreachable: one by one
+                kept = _insert_each(ctx, rows, reachable)
         if not kept:
             spool_path(home).unlink(missing_ok=True)
-        elif kept != rows:  # some were written, or the first went last
+        elif kept != rows or unreadable:  # rows written or reordered, or lines set aside
             write_text_atomic(spool_path(home), "".join(_encode(r) + "\n" for r in kept))
         return len(rows) - len(kept)
 

@@ -217,3 +217,35 @@ def test_history_lists_a_row_both_spooled_and_in_the_warehouse_once(dworld: Depl
     assert [r["deploy_id"] for r in history.rows] == ["twice"]
     assert history.spooled == [] and "(spooled)" not in rendered(history)
     assert len(audit.spooled_rows(dworld.home)) == 1  # not listed, still not dropped
+
+
+def test_a_spool_flush_keeps_the_lines_it_cannot_read_and_says_where(
+    dworld: DeployWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No audit row is lost: flush_spool rewrote (or deleted) the spool with only the rows
+    it could decode, so a torn or hand-edited line vanished for good, unannounced."""
+    from nbaops.deploy import audit
+
+    record = audit.AuditRecord(
+        deploy_id="d-ok", service=SERVICE, action="deploy", actor="a", profile="local"
+    )
+    record.finish("success")
+    audit.spool(dworld.home, record.to_row())
+    torn = '{"deploy_id": "d-torn", "service": "s", "acti'
+    with audit.spool_path(dworld.home).open("a", encoding="utf-8") as handle:
+        handle.write(f'{{"deploy_id": "d-hand", "duration_s": "12"}}\n{torn}')
+    ctx = dworld.context()
+    assert audit.flush_spool(ctx) == 1  # the readable row is written
+    assert not audit.spool_path(dworld.home).exists()
+    aside = dworld.home / audit.UNREADABLE_NAME
+    assert aside.read_text(encoding="utf-8").splitlines() == [
+        '{"deploy_id": "d-hand", "duration_s": "12"}',
+        torn,
+    ]
+    warned = capsys.readouterr().err.strip().splitlines()
+    assert len(warned) == 1 and str(aside) in warned[0] and "2 unreadable" in warned[0]
+    # killed after setting them aside, before the spool was rewritten: kept once, told once
+    audit.spool_path(dworld.home).write_text(f"{torn}\n", encoding="utf-8")
+    assert audit.flush_spool(ctx) == 0
+    assert aside.read_text(encoding="utf-8").count(torn) == 1
+    assert capsys.readouterr().err == "" and not audit.spool_path(dworld.home).exists()
