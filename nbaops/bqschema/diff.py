@@ -528,11 +528,16 @@ class SchemaDiffReport:
         emit(console, (self.title, "bold"), f" (against {self.against})")
         for f in self.findings:
             emit(console, f.format())
-        causes: dict[str, list[str]] = {}  # tables failing the same way: one line
-        for table, message in self.errors.items():
-            causes.setdefault(error_cause(message), []).append(table)
-        for cause, tables in causes.items():
-            emit(console, f"{', '.join(tables)}: could not compare: {cause}")
+        # tables failing the same way: one line; a key without a dot is a dataset whose
+        # tables could not be listed (:func:`_list_unmanaged`), not a table
+        causes: dict[tuple[bool, str], list[str]] = {}
+        for name, message in self.errors.items():
+            causes.setdefault(("." in name, error_cause(message)), []).append(name)
+        for (is_table, cause), names in causes.items():
+            if is_table:
+                emit(console, f"{', '.join(names)}: could not compare: {cause}")
+            else:
+                emit(console, f"dataset {', '.join(names)}: tables could not be listed: {cause}")
         if self.unmanaged:
             emit(console, f"in the warehouse, no schema file: {', '.join(self.unmanaged)}")
         unchanged = [t.table for t in self.tables if not t.comparison.changed]
@@ -549,8 +554,11 @@ class SchemaDiffReport:
             for v in t.verdicts.unappliable:
                 emit(console, f"  manual: {v.rule} {v.message} (no DDL can apply it)")
         summary = f"{len(self.tables)} table(s) compared, {len(unchanged)} unchanged"
-        if self.errors:
-            summary += f", {len(self.errors)} could not be compared"
+        not_compared = sum("." in name for name in self.errors)
+        if not_compared:
+            summary += f", {not_compared} could not be compared"
+        if len(self.errors) > not_compared:
+            summary += f", {len(self.errors) - not_compared} dataset(s) could not be listed"
         if self.refused:
             summary += "; refused: breaking changes (see the rule ids above), nothing applied"
         elif self.applied:

@@ -122,7 +122,9 @@ dataset), and tables BigQuery creates from the catalog get the partition column 
 WARN; `unmanaged` in the JSON): a table whose file was removed while it stays in the
 warehouse. It is a warning, not `TABLE_NO_DELETE`: other writers may keep tables in those
 datasets, and removing a file is judged when it is committed (`bq-schema-breaking`);
-`--table T` for such a table compares it as a removal (`TABLE_NO_DELETE`).
+`--table T` for such a table compares it as a removal (`TABLE_NO_DELETE`). A dataset whose
+tables cannot be listed is an error named as a dataset ("dataset nba_ops: tables could not
+be listed: ...", its name the key in the JSON's `errors`).
 
 In-place type changes BigQuery allows (`ALTER COLUMN ... SET DATA TYPE`):
 {coercions}.

@@ -682,6 +682,27 @@ def test_tables_that_could_not_be_compared_the_same_way_are_one_line() -> None:
     ]
 
 
+def test_a_dataset_whose_tables_could_not_be_listed_is_named_as_a_dataset() -> None:
+    """schema-diff --live keys a dataset it could not list (for the tables no file
+    declares) by the dataset's name: the output read 'nba_ops: could not compare: ...' and
+    counted it among the tables that 'could not be compared', as if nba_ops were a table."""
+    from nbaops.bqschema.diff import SchemaDiffReport
+    from nbaops.cli.plain import PlainConsole
+
+    why = "BigQuery list tables of p.nba_ops: permission denied (HTTP 403): no"
+    report = SchemaDiffReport("schema-diff", against="live")
+    report.errors = {"nba_ops": why, "nba_raw": why, "nba_x.t": why}
+    console = PlainConsole()
+    with console.capture() as captured:
+        report.render(console)
+    assert captured.get().splitlines()[1:] == [
+        f"dataset nba_ops, nba_raw: tables could not be listed: {why}",
+        f"nba_x.t: could not compare: {why}",
+        "ERROR 0 table(s) compared, 0 unchanged, 1 could not be compared, "
+        "2 dataset(s) could not be listed",
+    ]
+
+
 def test_a_catalog_entry_naming_columns_its_table_lacks_is_invalid_new_table_included(
     repo: Path,
 ) -> None:
