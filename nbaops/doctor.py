@@ -322,6 +322,7 @@ def check_datasets(ctx: Context) -> list[CheckResult]:
 
 
 def check_table_schemas(ctx: Context) -> list[CheckResult]:
+    from nbaops.adapters.errors import NotFoundError
     from nbaops.bqschema.diff import diff_live
 
     fix_drift = "review `inv schema-diff --live`, then `inv schema-apply` or fix schemas/"
@@ -332,7 +333,9 @@ def check_table_schemas(ctx: Context) -> list[CheckResult]:
         return [probe.result(Verdict.ERROR, _line(exc))]
     out = []
     for table, message in report.errors.items():
-        missing = "not found" in message.lower()
+        # by type (a 404, or the local warehouse's missing table), not by its text: a
+        # credentials file "was not found", a 400 may quote a name "not found"
+        missing = isinstance(report.raised.get(table), NotFoundError)
         fix = "`inv schema-apply` creates missing tables" if missing else fix_drift
         # a dataset's key: its tables could not be listed (for the unmanaged ones), not read
         call = "GetTable" if "." in table else "ListTables"

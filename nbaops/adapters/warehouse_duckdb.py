@@ -31,6 +31,7 @@ from nbaops import clock
 from nbaops.adapters.bq_params import TypedValue, check_query_parameters
 from nbaops.adapters.duckdb_engine import engine
 from nbaops.adapters.duckdb_files import attached_file
+from nbaops.adapters.errors import NotFoundError, typed_as
 from nbaops.adapters.warehouse import (
     MAX_LISTED_TABLES,
     QueryResult,
@@ -434,7 +435,10 @@ class DuckDBWarehouse:
         with self._conn.cursor() as cur:
             columns = self._columns(cur, schema, name)
         if not columns:
-            raise WarehouseError(f"table {table} not found in the local warehouse")
+            # a NotFoundError too, as the BigQuery adapter's 404 (doctor: a missing table)
+            raise typed_as(NotFoundError, WarehouseError)(
+                f"table {table} not found in the local warehouse"
+            )
         out = []
         for col, type_text, nullable, comment in columns:
             field = duckdb_type_to_bq(col, type_text)

@@ -487,10 +487,18 @@ class SchemaDiffReport:
     tables: list[TableDiff] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # table -> could not compare
+    # the errors' exceptions, for a caller that judges by type (doctor: a NotFound table
+    # is missing); a key without a dot is a dataset whose tables could not be listed
+    raised: dict[str, Exception] = field(default_factory=dict, repr=False)
     unmanaged: list[str] = field(default_factory=list)  # live tables no schema file declares
     applied: list[str] = field(default_factory=list)
     refused: bool = False
     dry_run: bool = False
+
+    def could_not(self, name: str, exc: Exception) -> None:
+        """Record why the table (or dataset) ``name`` could not be compared (or listed)."""
+        self.errors[name] = first_line(exc)
+        self.raised[name] = exc
 
     @property
     def verdict(self) -> Any:
@@ -603,7 +611,7 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
         try:
             old = live_schema(warehouse.table_resource(name), name)
         except WarehouseError as exc:
-            report.errors[name] = first_line(exc)
+            report.could_not(name, exc)
             continue
         comparison = compare(old, new, name)
         report.tables.append(
@@ -624,6 +632,6 @@ def _list_unmanaged(warehouse: Any, declared: list[str], report: SchemaDiffRepor
         try:
             listed = warehouse.list_tables(dataset)
         except WarehouseError as exc:
-            report.errors[dataset] = first_line(exc)
+            report.could_not(dataset, exc)
             continue
         report.unmanaged.extend(t for t in listed if t not in declared)

@@ -118,6 +118,39 @@ def test_a_dataset_whose_tables_cannot_be_listed_names_the_list_call(dworld: Dep
     assert tables and all(r.query == f"bigquery GetTable {r.service}" for r in tables)
 
 
+def test_a_table_is_missing_by_its_error_type_not_by_the_words_not_found(
+    dworld: DeployWorld,
+) -> None:
+    """table_schema judged a table missing (FAIL, fix: `inv schema-apply` creates it) by
+    "not found" in the error's text: a 400 whose message quotes a name "not found" (or a
+    credentials file that "was not found") was a missing table. A 404 is; so is a table
+    the local warehouse lacks."""
+    from worlds.http_fake import FakeServer
+
+    from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
+    from nbaops.doctor import check_table_schemas
+
+    def route(request: Any) -> tuple[int, Any]:
+        if request.path.endswith("/tables"):  # tables.list: nothing unmanaged
+            return 200, {"tables": []}
+        if request.path.endswith("/deploys"):
+            return 404, {"error": {"code": 404, "message": "Not found: Table p:nba_ops.deploys"}}
+        message = "Invalid default value expression: function not found: GENERATE_UID"
+        return 400, {"error": {"code": 400, "message": message}}
+
+    ctx = dworld.context()
+    with FakeServer(route) as server:
+        ctx.warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
+        results = {r.service: r for r in check_table_schemas(ctx) if "." in r.service}
+    gone = results.pop("nba_ops.deploys")
+    assert gone.verdict is Verdict.FAIL and "schema-apply" in gone.details["fix"]
+    assert results and all(r.verdict is Verdict.ERROR for r in results.values())
+    assert not any("schema-apply` creates" in r.details["fix"] for r in results.values())
+    dworld.wh.execute("DROP TABLE nba_ops.deploys")  # the local warehouse lacks it
+    local = next(r for r in check_table_schemas(dworld.context()) if r.service == "nba_ops.deploys")
+    assert local.verdict is Verdict.FAIL and "schema-apply" in local.details["fix"]
+
+
 def test_unusable_local_credentials_leave_scheduler_and_github_not_applicable(
     dworld: DeployWorld,
 ) -> None:
