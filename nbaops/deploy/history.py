@@ -152,8 +152,9 @@ class DeployHistory:
         note = f"{len(self.rows)} row(s)"
         if self.flushed:
             note += f"; {self.flushed} spooled row(s) written now"
-        if self.spooled:
-            note += f"; {len(self.spooled)} row(s) still spooled locally (warehouse unreachable)"
+        if self.spooled:  # no error: the query answered, so the warehouse refused these rows
+            why = "warehouse unreachable" if self.error else "the warehouse refused them"
+            note += f"; {len(self.spooled)} row(s) still spooled locally ({why})"
         console.print(note)
 
 

@@ -219,6 +219,23 @@ def test_history_lists_a_row_both_spooled_and_in_the_warehouse_once(dworld: Depl
     assert len(audit.spooled_rows(dworld.home)) == 1  # not listed, still not dropped
 
 
+def test_rows_the_reachable_warehouse_refused_are_not_blamed_on_an_outage(
+    dworld: DeployWorld,
+) -> None:
+    """A spooled row the warehouse refuses (a column this table lacks) stays spooled while
+    the history query succeeds: the footer said '(warehouse unreachable)' of a warehouse
+    that had just answered."""
+    from nbaops.deploy import audit
+
+    record = audit.AuditRecord("refused-1", SERVICE, "deploy", "ada@h", "local")
+    record.finish("success", "x")
+    audit.spool(dworld.home, {**record.to_row(), "legacy_column": 1})
+    history = recent_deploys(dworld.context())
+    assert history.error is None and [r["deploy_id"] for r in history.spooled] == ["refused-1"]
+    footer = rendered(history).strip().splitlines()[-1]
+    assert "unreachable" not in footer and "1 row(s) still spooled locally" in footer
+
+
 def test_a_spool_flush_keeps_the_lines_it_cannot_read_and_says_where(
     dworld: DeployWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
