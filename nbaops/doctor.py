@@ -144,6 +144,11 @@ def _line(exc: BaseException) -> str:
     return first_line(exc)[:500]
 
 
+def _raise(exc: Exception, _probe: _Probe) -> CheckResult:
+    """A probe body for an error met earlier: :meth:`_Probe.run` judges it."""
+    raise exc
+
+
 # A check that could not reach the API has nothing to do with its own fix (a missing
 # dataset, a service name): the network is what to look at.
 NETWORK_FIX = (
@@ -332,15 +337,17 @@ def check_table_schemas(ctx: Context) -> list[CheckResult]:
     except NbaopsError as exc:
         return [probe.result(Verdict.ERROR, _line(exc))]
     out = []
-    for table, message in report.errors.items():
-        # by type (a 404, or the local warehouse's missing table), not by its text: a
-        # credentials file "was not found", a 400 may quote a name "not found"
-        missing = isinstance(report.raised.get(table), NotFoundError)
+    for table, error in report.raised.items():
+        # judged by type as every other check is (_Probe.run): a 404 (or the local
+        # warehouse's missing table) FAIL, a refused permission FAIL with the role to
+        # grant, an unreachable API ERROR with the network fix; not by the words "not
+        # found" (a credentials file that "was not found", a 400 quoting a name)
+        missing = isinstance(error, NotFoundError)
         fix = "`inv schema-apply` creates missing tables" if missing else fix_drift
         # a dataset's key: its tables could not be listed (for the unmanaged ones), not read
         call = "GetTable" if "." in table else "ListTables"
         table_probe = _Probe("table_schema", table, fix, f"bigquery {call} {table}", probe.started)
-        out.append(table_probe.result(Verdict.FAIL if missing else Verdict.ERROR, message))
+        out.append(table_probe.run(partial(_raise, error)))
     for diff in report.tables:
         findings = diff.verdicts.findings
         rules = sorted({f.rule for f in findings})

@@ -99,7 +99,7 @@ def test_a_dataset_whose_tables_cannot_be_listed_names_the_list_call(dworld: Dep
     from worlds.http_fake import FakeServer
 
     from nbaops.adapters.warehouse_bigquery import BigQueryWarehouse
-    from nbaops.doctor import check_table_schemas
+    from nbaops.doctor import PERMISSION_FIX, check_table_schemas
 
     def route(request: Any) -> tuple[int, Any]:
         if request.path.endswith("/tables"):  # tables.list
@@ -113,7 +113,9 @@ def test_a_dataset_whose_tables_cannot_be_listed_names_the_list_call(dworld: Dep
         results = check_table_schemas(ctx)
     listing = [r for r in results if "." not in r.service]
     assert listing and all(r.query == f"bigquery ListTables {r.service}" for r in listing)
-    assert all(r.verdict is Verdict.ERROR for r in listing)
+    # refused: proved, as every check's 403 is (_Probe.run), with the role to grant
+    assert all(r.verdict is Verdict.FAIL for r in listing)
+    assert all(r.details["fix"] == PERMISSION_FIX for r in listing)
     tables = [r for r in results if "." in r.service]
     assert tables and all(r.query == f"bigquery GetTable {r.service}" for r in tables)
 
