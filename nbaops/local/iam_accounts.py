@@ -244,8 +244,9 @@ def authorize(
         if kind == "iam-not-found" or account not in accounts:
             raise account_not_found(account)
     member = caller
-    for account in chain:
-        needed = permission if account == chain[-1] else IMPLICIT_DELEGATION
+    for position, account in enumerate(chain, start=1):
+        # by position, not by email: a delegate naming the target is still a delegate
+        needed = permission if position == len(chain) else IMPLICIT_DELEGATION
         if kind == "iam-denied" or not _holds(accounts, member, account, needed):
             raise permission_denied(needed)
         member = f"serviceAccount:{account}"
