@@ -131,7 +131,9 @@ def _alignment_period(raw: str | None, aligner: str) -> int | None:
         )
     match = re.fullmatch(r"(\d+)(?:\.0+)?s", raw)
     if not match or int(match.group(1)) < 60:
-        raise invalid_argument(f"aggregation.alignmentPeriod {raw!r}: must be at least 60s")
+        raise invalid_argument(
+            f"aggregation.alignmentPeriod {raw!r}: must be whole seconds, at least 60s"
+        )
     return None if aligner == "ALIGN_NONE" else int(match.group(1))
 
 

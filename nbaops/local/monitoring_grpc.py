@@ -13,6 +13,7 @@ the same discovery-document contract check as the HTTP routes
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from concurrent import futures
@@ -42,7 +43,7 @@ def to_params(request: Any) -> tuple[str, dict[str, Any]]:
     if "aggregation" in request:
         agg = request.aggregation
         if "alignment_period" in agg:
-            params["aggregation.alignmentPeriod"] = f"{int(agg.alignment_period.total_seconds())}s"
+            params["aggregation.alignmentPeriod"] = _duration_json(agg.alignment_period)
         params["aggregation.perSeriesAligner"] = agg.per_series_aligner.name
         params["aggregation.crossSeriesReducer"] = agg.cross_series_reducer.name
         if agg.group_by_fields:
@@ -52,6 +53,20 @@ def to_params(request: Any) -> tuple[str, dict[str, Any]]:
     if request.page_token:
         params["pageToken"] = str(request.page_token)
     return project, params
+
+
+def _duration_json(value: dt.timedelta) -> str:
+    """A Duration in its JSON form, as the REST route receives it: ``"60s"``, ``"60.500s"``.
+
+    Protobuf's JSON mapping writes 0, 3, 6 or 9 fractional digits (proto-plus keeps
+    microseconds). Never cut to whole seconds: the shared REST rule judges the period sent.
+    """
+    micros = value // dt.timedelta(microseconds=1)
+    seconds, fraction = divmod(abs(micros), 1_000_000)
+    sign = "-" if micros < 0 else ""
+    if not fraction:
+        return f"{sign}{seconds}s"
+    return f"{sign}{seconds}.{f'{fraction:06d}'.removesuffix('000')}s"
 
 
 def _status(exc: StandInApiError) -> Any:
