@@ -41,6 +41,7 @@ import math
 import re
 import secrets
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -370,20 +371,24 @@ def _lifetime_s(value: Any) -> int:
     """generateAccessToken's ``lifetime`` (a Duration, ``"600s"``) in whole seconds.
 
     IAM Credentials: "The desired lifetime duration of the access token in seconds. By
-    default, the maximum allowed value is 1 hour" (and the default); ``scope`` is required.
+    default, the maximum allowed value is 1 hour" (and the default); "Must be set to a value
+    less than or equal to 3600" (python-iam GenerateAccessTokenRequest.lifetime), judged on
+    the whole Duration, fraction included. ``scope`` is required. The stand-in mints whole
+    seconds (a fraction is dropped); Google documents no minimum, so a lifetime under 1 s is
+    refused here as one the stand-in cannot mint.
 
     Raises:
-        StandInApiError: 400 for a lifetime that is not a positive duration of at most 1 h.
+        StandInApiError: 400 for a lifetime that is not a duration of 1 s to 1 h.
     """
     if value in (None, ""):
         return TOKEN_LIFETIME_S
-    match = re.fullmatch(r"(\d+)(?:\.\d{1,9})?s", str(value))
-    seconds = int(match.group(1)) if match else 0
-    if not 0 < seconds <= TOKEN_LIFETIME_S:
+    match = re.fullmatch(r"\d+(?:\.\d{1,9})?s", str(value))
+    seconds = Decimal(str(value).removesuffix("s")) if match else Decimal(0)
+    if not 1 <= seconds <= TOKEN_LIFETIME_S:
         raise invalid_argument(
-            f"lifetime {value!r}: must be a positive duration of at most {TOKEN_LIFETIME_S}s"
+            f"lifetime {value!r}: must be a duration of 1s to {TOKEN_LIFETIME_S}s"
         )
-    return seconds
+    return int(seconds)
 
 
 def invoker_denial(

@@ -688,7 +688,8 @@ def test_generate_access_token_honours_the_requested_lifetime_and_needs_a_scope(
 ) -> None:
     """generateAccessToken ignored ``lifetime`` (every token lived an hour) and ``scope``.
     IAM Credentials: lifetime is "the desired lifetime duration of the access token ... By
-    default, the maximum allowed value is 1 hour"; scope is required."""
+    default, the maximum allowed value is 1 hour" ("less than or equal to 3600", python-iam
+    GenerateAccessTokenRequest.lifetime); scope is required."""
     import time
 
     import requests
@@ -714,7 +715,9 @@ def test_generate_access_token_honours_the_requested_lifetime_and_needs_a_scope(
     source.refresh(Request())
     headers = {"Authorization": f"Bearer {source.token}"}
     scope = ["https://www.googleapis.com/auth/cloud-platform"]
-    for body in ({"scope": scope, "lifetime": "7200s"}, {"lifetime": "60s"}):
+    # "Must be set to a value less than or equal to 3600": 3600.5 s was cut to 3600 and minted
+    over = {"scope": scope, "lifetime": "3600.5s"}
+    for body in ({"scope": scope, "lifetime": "7200s"}, over, {"lifetime": "60s"}):
         reply = requests.post(url, json=body, headers=headers, timeout=5)
         assert reply.status_code == 400, (body, reply.text)
         assert reply.json()["error"]["status"] == "INVALID_ARGUMENT"
