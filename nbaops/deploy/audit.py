@@ -22,7 +22,7 @@ import sys
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nbaops import clock
 from nbaops.errors import first_line
@@ -127,6 +127,12 @@ def _spool_lock(home: Path) -> contextlib.AbstractContextManager[None]:
     return file_lock(home / f".{SPOOL_NAME}.lock", mode=0o600)
 
 
+def _append_private(path: Path) -> BinaryIO:
+    """``path`` opened to append and read, created 0600 like the spool's lock: audit rows
+    name actors, services and commits, not for every local user to read."""
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+b")
+
+
 def _encode(row: dict[str, Any]) -> str:
     return json.dumps(row, sort_keys=True, default=dt.datetime.isoformat)
 
@@ -162,7 +168,7 @@ def spool(home: Path, row: dict[str, Any]) -> None:
     """
     with _spool_lock(home):
         path = spool_path(home)
-        with path.open("a+b") as handle:  # appends go to the end whatever the position
+        with _append_private(path) as handle:  # appends go to the end whatever the position
             size = handle.seek(0, os.SEEK_END)
             cut = False
             if size:
@@ -203,8 +209,9 @@ def _set_aside(home: Path, lines: list[str]) -> None:
     if not new:
         return
     cut = bool(text) and not text.endswith("\n")  # a fragment of a killed append
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(("\n" if cut else "") + "".join(line + "\n" for line in new))
+    with _append_private(path) as handle:
+        text = ("\n" if cut else "") + "".join(line + "\n" for line in new)
+        handle.write(text.encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
     sys.stderr.write(

@@ -266,3 +266,30 @@ def test_a_spool_flush_keeps_the_lines_it_cannot_read_and_says_where(
     assert audit.flush_spool(ctx) == 0
     assert aside.read_text(encoding="utf-8").count(torn) == 1
     assert capsys.readouterr().err == "" and not audit.spool_path(dworld.home).exists()
+
+
+def test_the_audit_spool_and_its_unreadable_lines_are_private(dworld: DeployWorld) -> None:
+    """Audit rows name actors, services and commits: the spool and the file its
+    unreadable lines are set aside in are created 0600 like the spool's lock; they were
+    created with the umask's default (0644 under umask 022), readable by every local user."""
+    import os
+    import stat
+
+    from nbaops.deploy import audit
+
+    old = os.umask(0o022)
+    try:
+        record = audit.AuditRecord("d-private", SERVICE, "deploy", "ada@h", "local")
+        record.finish("success")
+        audit.spool(dworld.home, record.to_row())
+        spool = audit.spool_path(dworld.home)
+        assert stat.S_IMODE(spool.stat().st_mode) == 0o600
+        with spool.open("a", encoding="utf-8") as handle:
+            handle.write("[1]\n")
+        dworld.wh.execute("ALTER TABLE `nba_ops.deploys` RENAME TO deploys_gone")
+        assert audit.flush_spool(dworld.context()) == 0  # the row stays, the line is moved
+        assert stat.S_IMODE(spool.stat().st_mode) == 0o600
+        aside = dworld.home / audit.UNREADABLE_NAME
+        assert stat.S_IMODE(aside.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
