@@ -103,11 +103,10 @@ class DeployHistory:
         if wide:
             columns += ["before → after", "s"]
         rows: list[tuple[list[str], bool]] = []
-        for row in [*self.spooled, *self.rows]:
+        marked = [(row, " (spooled)") for row in self.spooled] + [(row, "") for row in self.rows]
+        for row, mark in marked:  # marked by position, not by comparing whole rows
             started = row.get("started_at")
-            outcome = str(row.get("outcome", ""))
-            if row in self.spooled:
-                outcome += " (spooled)"
+            outcome = str(row.get("outcome", "")) + mark
             cells = [
                 _started_text(started),
                 str(row.get("service", "")),
