@@ -51,11 +51,12 @@ def load_model(spec: str) -> Predictor:
         raise UsageError(f"--model {spec}: cannot import {module_name}: {_failure(exc)}") from None
     target: Any = module
     for part in attr.split("."):
-        target = getattr(target, part, None)
-        if target is None:
+        if not hasattr(target, part):
             raise UsageError(f"--model {spec}: {module_name} has no attribute {attr!r}")
-    if not callable(target):
-        raise UsageError(f"--model {spec}: {attr} is not callable")
+        target = getattr(target, part)
+    if not callable(target):  # e.g. ``predict = None`` until weights load: it exists
+        kind = "None" if target is None else f"a {type(target).__name__}"
+        raise UsageError(f"--model {spec}: {attr} is not callable (it is {kind})")
     return target  # type: ignore[no-any-return]
 
 

@@ -403,6 +403,17 @@ def test_a_model_spec_that_does_not_resolve_is_bad_input(spec: str, message: str
         candidate.load_model(spec)
 
 
+def test_a_model_function_that_is_none_is_reported_as_none_not_missing(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``predict = None`` (a placeholder until weights load) was reported as 'has no
+    attribute', sending the user to look for a typo in a name that is there."""
+    (isolated / "none_model_h19.py").write_text("predict = None\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(isolated))
+    with pytest.raises(UsageError, match=r"predict is not callable \(it is None\)$"):
+        candidate.load_model("none_model_h19:predict")
+
+
 def test_a_predictions_file_missing_player_games_or_with_bad_values_is_bad_input(
     isolated: Path,
 ) -> None:
