@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "reports"))
     parser.add_argument("--debug", action="store_true", help="a failing row's traceback")
     args = parse_args(parser, argv)
+    if args.repeats < 1:  # was run once, as if asked: a figure of 0 runs has no median
+        raise UsageError(f"--repeats: {args.repeats} must be at least 1")
     every = [*ROWS, *PROCESS_ROWS]
     unknown = [name for name in args.only or () if name not in {fn.__name__ for fn in every}]
     if unknown:  # a typo would run no row and replace the reports with empty ones
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and fn.__name__ not in args.only:
             continue
         print(f"bench: {fn.__name__} ...", file=sys.stderr, flush=True)
-        rows.append(measure(fn, max(1, args.repeats), debug=args.debug))
+        rows.append(measure(fn, args.repeats, debug=args.debug))
     json_path, md_path = write_reports(rows, Path(args.out))
     print(md_path.read_text(encoding="utf-8"))
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)

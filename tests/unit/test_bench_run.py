@@ -43,3 +43,17 @@ def test_an_unknown_only_row_is_one_line_exit_2_and_no_report(
     assert out == "" and len(err.splitlines()) == 1
     assert err.startswith("nbaops: error: --only: no row inv_lst; rows: system_health, inv_list")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("repeats", ["0", "-3"])
+def test_repeats_below_one_is_one_line_exit_2_and_no_report(
+    repeats: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--repeats 0`` (or a negative count) ran every row once, as if asked, and exited 0."""
+    code = run_main(
+        lambda: main(["--repeats", repeats, "--only", "inv_list", "--out", str(tmp_path)])
+    )
+    assert code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"nbaops: error: --repeats: {repeats} must be at least 1\n"
+    assert list(tmp_path.iterdir()) == []
