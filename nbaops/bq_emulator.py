@@ -11,8 +11,8 @@ developer's own ``~/.duckdb`` is never touched.
 
 starts the emulator on a free port, waits until it answers, runs the command with
 ``NBAOPS_BQ_EMULATOR=http://127.0.0.1:PORT``, stops the emulator and exits with the
-command's exit code (2 for bad arguments or a command that cannot be started, 3 when
-the emulator cannot start).
+command's exit code (2 for bad arguments, a ``--python`` without ``bqemulator`` beside
+it, or a command that cannot be started; 3 when the emulator cannot start).
 """
 
 from __future__ import annotations
@@ -114,10 +114,20 @@ def _ready(endpoint: str) -> bool:
 
 
 def start(python: Path, workdir: Path, *, timeout_s: float = 90.0) -> Emulator:
-    """Start ``bqemulator`` (ephemeral, REST on 127.0.0.1:free port) and wait until it answers."""
+    """Start ``bqemulator`` (ephemeral, REST on 127.0.0.1:free port) and wait until it answers.
+
+    Raises:
+        UsageError: no ``bqemulator`` beside ``python`` (the wrong ``--python``, or its
+            environment never got the emulator): told before anything is started.
+        EmulatorError: the emulator's environment is incomplete, or it did not start.
+    """
     executable = python.parent / "bqemulator"
     if not executable.exists():
-        raise EmulatorError(f"bqemulator is not installed beside {python}")
+        raise UsageError(
+            f"--python {python}: no bqemulator in its environment; install it with "
+            f"uv pip install --python {python} and the pins of noxfile.py BQEMULATOR_PINS "
+            "(nox -s integration-bq does both)"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     home = prepare_home(python, workdir / "home")
     port = free_port()
@@ -163,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError("give the command to run after --")
     try:
         emulator = start(args.python, args.workdir)
+    except UsageError:
+        raise  # one line, exit 2 (run_main)
     except NbaopsError as exc:
         stderr_line(f"nbaops: error: {exc}")  # quotes the emulator's log: masked, escaped
         return EXIT_UNDETERMINED

@@ -58,3 +58,20 @@ def test_a_python_that_names_no_extension_is_one_line(tmp_path: Path) -> None:
     python = _python_printing(tmp_path / "venv")
     with pytest.raises(bq_emulator.EmulatorError, match="did not name DuckDB's version"):
         bq_emulator.prepare_home(python, tmp_path / "home")
+
+
+def test_a_python_without_bqemulator_beside_it_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``--python`` whose environment has no ``bqemulator`` (the wrong interpreter, or
+    the emulator never installed) exited 3, "could not determine", for a flag to correct:
+    it is one line naming the interpreter and how to install it, exit 2, nothing started."""
+    python = _python_printing(tmp_path / "venv", "1.1.0")
+    argv = ["--python", str(python), "--workdir", str(tmp_path / "w"), "--", "true"]
+    code = run_main(lambda: bq_emulator.main(argv))
+    assert code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"nbaops: error: --python {python}: no bqemulator in its environment")
+    assert f"uv pip install --python {python}" in err and "BQEMULATOR_PINS" in err
+    assert not (tmp_path / "w").exists()
