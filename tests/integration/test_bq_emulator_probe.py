@@ -39,19 +39,10 @@ def test_a_failed_start_prints_the_log_line_masked_and_escaped(
     """The error quotes the emulator's last log line: it went to stderr as it was, an
     escape sequence from the log (here one retitling the terminal) and a token unmasked."""
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_s3cr3tT0k3nV4lue")
-    extension = tmp_path / "spatial.duckdb_extension"
-    extension.write_bytes(b"")
-    venv = tmp_path / "venv"
-    venv.mkdir()
-    python = venv / "python"
-    python.write_text(f"#!/bin/sh\necho 1.1.0\necho {extension}\n", encoding="utf-8")
-    emulator = venv / "bqemulator"
-    emulator.write_text(
+    python = _venv(
+        tmp_path,
         "#!/bin/sh\nprintf 'boom \\033]0;pwned\\007 with ghp_s3cr3tT0k3nV4lue\\n'\nexit 1\n",
-        encoding="utf-8",
     )
-    python.chmod(0o755)
-    emulator.chmod(0o755)
     code = bq_emulator.main(
         ["--python", str(python), "--workdir", str(tmp_path / "w"), "--", "true"]
     )
@@ -61,11 +52,9 @@ def test_a_failed_start_prints_the_log_line_masked_and_escaped(
     assert "\x1b" not in err and "s3cr3t" not in err
 
 
-def _fake_emulator(tmp_path: Path) -> Path:
-    """A venv whose ``python`` names a spatial extension and whose ``bqemulator`` answers
-    HTTP on the ``--rest-port`` it is given, until it is stopped."""
-    import sys
-
+def _venv(tmp_path: Path, bqemulator: str) -> Path:
+    """A venv whose ``python`` names a DuckDB version and a spatial extension, and whose
+    ``bqemulator`` is the script ``bqemulator``; its ``python``."""
     extension = tmp_path / "spatial.duckdb_extension"
     extension.write_bytes(b"")
     venv = tmp_path / "venv"
@@ -73,7 +62,19 @@ def _fake_emulator(tmp_path: Path) -> Path:
     python = venv / "python"
     python.write_text(f"#!/bin/sh\necho 1.1.0\necho {extension}\n", encoding="utf-8")
     emulator = venv / "bqemulator"
-    emulator.write_text(
+    emulator.write_text(bqemulator, encoding="utf-8")
+    python.chmod(0o755)
+    emulator.chmod(0o755)
+    return python
+
+
+def _fake_emulator(tmp_path: Path) -> Path:
+    """A venv whose ``bqemulator`` answers HTTP on the ``--rest-port`` it is given, until
+    it is stopped."""
+    import sys
+
+    return _venv(
+        tmp_path,
         f"#!{sys.executable}\n"
         "import http.server, sys\n"
         "port = int(sys.argv[sys.argv.index('--rest-port') + 1])\n"
@@ -83,11 +84,7 @@ def _fake_emulator(tmp_path: Path) -> Path:
         "    def log_message(self, *args):\n"
         "        pass\n"
         "http.server.HTTPServer(('127.0.0.1', port), Ok).serve_forever()\n",
-        encoding="utf-8",
     )
-    python.chmod(0o755)
-    emulator.chmod(0o755)
-    return python
 
 
 def test_the_command_keeps_its_own_double_dashes_and_one_that_cannot_run_is_one_line(
@@ -125,25 +122,7 @@ def test_ctrl_c_while_the_command_runs_is_one_line_and_130(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    extension = tmp_path / "spatial.duckdb_extension"
-    extension.write_bytes(b"")
-    venv = tmp_path / "venv"
-    venv.mkdir()
-    python = venv / "python"
-    python.write_text(f"#!/bin/sh\necho 1.1.0\necho {extension}\n", encoding="utf-8")
-    emulator = venv / "bqemulator"  # answers the readiness probe on its --rest-port
-    emulator.write_text(
-        f"#!{sys.executable}\n"
-        "import http.server, sys\n"
-        "port = int(sys.argv[sys.argv.index('--rest-port') + 1])\n"
-        "class H(http.server.BaseHTTPRequestHandler):\n"
-        "    def do_GET(self):\n"
-        "        self.send_response(200); self.end_headers(); self.wfile.write(b'{}')\n"
-        "http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()\n",
-        encoding="utf-8",
-    )
-    python.chmod(0o755)
-    emulator.chmod(0o755)
+    python = _fake_emulator(tmp_path)  # answers the readiness probe on its --rest-port
     command = [sys.executable, "-m", "nbaops.bq_emulator", "--python", str(python)]
     command += ["--workdir", str(tmp_path / "w"), "--", "sleep", "30"]
     proc = subprocess.Popen(
