@@ -45,7 +45,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def change(root: Path, fields: list[dict[str, Any]]) -> None:
-    (root / SCHEMA).write_text(json.dumps(fields, indent=2))
+    (root / SCHEMA).write_text(json.dumps(fields))
 
 
 def test_unchanged_is_clean(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -202,15 +202,23 @@ def test_runs_without_importing_google(repo: Path) -> None:
     assert proc.stdout.strip().splitlines()[-1] == "1 []"
 
 
-def test_a_first_commit_has_no_base_and_is_linted_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _uncommitted_repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fields: list[dict[str, Any]]
+) -> Path:
+    """A new repository (no commit yet, git config isolated) holding SCHEMA as ``fields``."""
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     root = tmp_path / "new-svc"
     (root / "schemas" / "nba_raw").mkdir(parents=True)
-    (root / SCHEMA).write_text(json.dumps(FIELDS, indent=2))
+    (root / SCHEMA).write_text(json.dumps(fields))
     git(root, "init", "-q", "-b", "main")
+    return root
+
+
+def test_a_first_commit_has_no_base_and_is_linted_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _uncommitted_repo(tmp_path, monkeypatch, FIELDS)
     git(root, "add", "-A")  # staged, never committed: HEAD does not exist yet
     monkeypatch.chdir(root)
     assert main([SCHEMA]) == 0
@@ -230,12 +238,7 @@ def test_a_first_commit_takes_a_folder_and_refuses_a_missing_path_as_later_commi
     # Before the first commit a folder named no schema file ('0 schema file(s) linted',
     # exit 0 over an invalid schema) and a typo was linted as FILE_UNREADABLE (exit 1);
     # with a commit the folder stands for its schemas and the typo is bad usage (exit 2).
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    root = tmp_path / "new-svc"
-    (root / "schemas" / "nba_raw").mkdir(parents=True)
-    (root / SCHEMA).write_text(json.dumps([{"name": "bad name", "type": "STRING"}]))
-    git(root, "init", "-q", "-b", "main")
+    root = _uncommitted_repo(tmp_path, monkeypatch, [{"name": "bad name", "type": "STRING"}])
     monkeypatch.chdir(root / "schemas")
     assert main(["nba_raw"]) == 1
     out = capsys.readouterr().out
