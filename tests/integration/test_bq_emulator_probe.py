@@ -124,7 +124,7 @@ def test_ctrl_c_while_the_command_runs_is_one_line_and_130(tmp_path: Path) -> No
 
     python = _fake_emulator(tmp_path)  # answers the readiness probe on its --rest-port
     command = [sys.executable, "-m", "nbaops.bq_emulator", "--python", str(python)]
-    command += ["--workdir", str(tmp_path / "w"), "--", "sleep", "30"]
+    command += ["--workdir", str(tmp_path / "w"), "--", "sh", "-c", "echo started; exec sleep 30"]
     proc = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -136,8 +136,11 @@ def test_ctrl_c_while_the_command_runs_is_one_line_and_130(tmp_path: Path) -> No
     try:
         assert proc.stdout is not None
         assert "bqemulator ready" in proc.stdout.readline()
-        # as a terminal sends Ctrl-C: to the whole process group (a command still being
-        # spawned would otherwise outlive the wrapper, holding the pipes open)
+        # once the command runs: a Ctrl-C that reaches the group while the command is being
+        # spawned misses it (it joins the group after the signal) and the test waited out
+        # its 30 s (about once in a few hundred runs); as a terminal sends Ctrl-C: to the
+        # whole process group
+        assert proc.stdout.readline() == "started\n"
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
