@@ -120,9 +120,27 @@ def test_unset_live_columns_take_the_live_tables_default_rounding_mode_and_colla
     assert not compare(live, _file(resource), "nba_ops.bets").changed
 
 
+def _create_tables(catalog: Any) -> tuple[list[str], dict[str, Any]]:
+    """``create_tables(catalog)`` against a fake BigQuery: what it returned, and each table
+    resource it POSTed (by table id)."""
+    from worlds.http_fake import FakeServer
+
+    sent: dict[str, Any] = {}
+
+    def route(request: Any) -> tuple[int, Any]:
+        assert request.method == "POST"
+        body = request.json()
+        if request.path.endswith("/tables"):
+            sent[body["tableReference"]["tableId"]] = body
+        return 200, body
+
+    with FakeServer(route) as server:
+        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
+        return warehouse.create_tables(catalog), sent
+
+
 def test_created_tables_get_the_partition_unit_tables_yaml_declares(tmp_path: Any) -> None:
     """``partition_type: MONTH`` was accepted, then every table was created DAY-partitioned."""
-    from worlds.http_fake import FakeServer
 
     from nbaops.table_catalog import load_catalog
 
@@ -135,17 +153,7 @@ def test_created_tables_get_the_partition_unit_tables_yaml_declares(tmp_path: An
         "nba_ops.monthly: {partition: d, partition_type: MONTH, cluster: [k]}\n"
         "nba_ops.daily: {partition: d}\n"
     )
-    created: dict[str, Any] = {}
-
-    def route(request: Any) -> tuple[int, Any]:
-        body = request.json()
-        if request.path.endswith("/tables"):
-            created[body["tableReference"]["tableId"]] = body
-        return 200, body
-
-    with FakeServer(route) as server:
-        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
-        warehouse.create_tables(load_catalog(schemas=schemas))
+    _, created = _create_tables(load_catalog(schemas=schemas))
     assert created["monthly"]["timePartitioning"] == {"type": "MONTH", "field": "d"}
     assert created["monthly"]["clustering"] == {"fields": ["k"]}
     assert created["daily"]["timePartitioning"] == {"type": "DAY", "field": "d"}
@@ -231,7 +239,6 @@ def test_a_table_created_from_a_file_gets_its_default_rounding_mode_and_collatio
     so BigQuery created the table rounding half away from zero and case-sensitive while
     schema-diff judged the columns by the file's defaults
     (https://cloud.google.com/bigquery/docs/reference/rest/v2/tables, Table)."""
-    from worlds.http_fake import FakeServer
 
     from nbaops.table_catalog import Catalog, TableSpec
 
@@ -249,18 +256,8 @@ def test_a_table_created_from_a_file_gets_its_default_rounding_mode_and_collatio
             "nba_ops.plain": TableSpec("nba_ops", "plain", plain),
         }
     )
-    sent: dict[str, Any] = {}
-
-    def route(request: Any) -> tuple[int, Any]:
-        assert request.method == "POST"
-        body = request.json()
-        if request.path.endswith("/tables"):
-            sent[body["tableReference"]["tableId"]] = body
-        return 200, body
-
-    with FakeServer(route) as server:
-        warehouse = BigQueryWarehouse("p", endpoint=server.url, timeout_s=10)
-        assert warehouse.create_tables(catalog) == ["nba_ops.bets", "nba_ops.plain"]
+    names, sent = _create_tables(catalog)
+    assert names == ["nba_ops.bets", "nba_ops.plain"]
     assert sent["bets"]["defaultRoundingMode"] == "ROUND_HALF_EVEN"
     assert sent["bets"]["defaultCollation"] == "und:ci"
     assert sent["bets"]["schema"]["fields"][0]["name"] == "team"
