@@ -21,12 +21,13 @@ import argparse
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +158,62 @@ def start(python: Path, workdir: Path, *, timeout_s: float = 90.0) -> Emulator:
     raise EmulatorError(f"bqemulator did not answer on {endpoint} within {timeout_s:g}s")
 
 
+def run_foreground(command: Sequence[str], env: Mapping[str, str], *, grace_s: float = 5.0) -> int:
+    """Run ``command`` in our process group and return its exit code; it never outlives us.
+
+    A terminal's Ctrl-C goes to the whole foreground process group. ``subprocess.run`` lost
+    the command when the SIGINT came while the command was being spawned: the
+    KeyboardInterrupt was raised inside ``Popen()``, before there was a handle to kill it,
+    and the new process had not joined the group when the signal was sent. Here SIGINT is
+    blocked while the command is spawned (``posix_spawnp`` gives the command an empty signal
+    mask, the default SIGPIPE/SIGXFSZ dispositions that ``subprocess`` restores too) and
+    unblocked with the pid in hand. A Ctrl-C is then one of two things. It came before the
+    command existed and is raised here, so the command is interrupted by us. Or it reached
+    the command as well, and the command gets ``grace_s`` to stop on its own. Only then is
+    it sent SIGINT, and after another ``grace_s`` it is killed.
+
+    Raises:
+        OSError: the command cannot be started (not found, not executable).
+    """
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    pid: int | None = None
+    try:
+        try:
+            pid = os.posix_spawnp(
+                command[0],
+                list(command),
+                dict(env),
+                setsigmask=(),
+                setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        _, status = os.waitpid(pid, 0)
+        pid = None
+        return os.waitstatus_to_exitcode(status)
+    finally:
+        if pid is not None:  # we are leaving on an exception (Ctrl-C): the command goes too
+            _stop_child(pid, grace_s)
+
+
+def _stop_child(pid: int, grace_s: float) -> None:
+    """Give the child ``grace_s`` to exit, then SIGINT it, then SIGKILL it; reap it."""
+    for stop in (signal.SIGINT, signal.SIGKILL):
+        if _reaped_within(pid, grace_s):
+            return
+        os.kill(pid, stop)
+    os.waitpid(pid, 0)
+
+
+def _reaped_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while os.waitpid(pid, os.WNOHANG)[0] != pid:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m nbaops.bq_emulator",
@@ -180,9 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNDETERMINED
     print(f"bqemulator ready at {emulator.endpoint} (log: {emulator.log_path})", flush=True)
     try:
-        return subprocess.run(
-            command, env={**os.environ, ENDPOINT_ENV: emulator.endpoint}
-        ).returncode
+        return run_foreground(command, {**os.environ, ENDPOINT_ENV: emulator.endpoint})
     except OSError as exc:  # not found, not executable: the command line is wrong
         stderr_line(f"nbaops: error: cannot run {command[0]}: {exc.strerror or exc}")
         return EXIT_USAGE

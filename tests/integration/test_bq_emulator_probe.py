@@ -136,13 +136,75 @@ def test_ctrl_c_while_the_command_runs_is_one_line_and_130(tmp_path: Path) -> No
     try:
         assert proc.stdout is not None
         assert "bqemulator ready" in proc.stdout.readline()
-        # once the command runs: a Ctrl-C that reaches the group while the command is being
-        # spawned misses it (it joins the group after the signal) and the test waited out
-        # its 30 s (about once in a few hundred runs); as a terminal sends Ctrl-C: to the
-        # whole process group
-        assert proc.stdout.readline() == "started\n"
+        # as a terminal sends Ctrl-C: to the whole process group, here while the command is
+        # being spawned. With subprocess.run the command was lost about once in a few
+        # hundred runs (it joined the group after the signal, and the KeyboardInterrupt
+        # came inside Popen()): it ran on and this test waited out its 30 s.
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert (proc.returncode, err) == (130, "nbaops: interrupted\n")
+
+
+_CTRL_C_TO_US_ONLY = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from nbaops.bq_emulator import run_foreground
+
+pid_file = Path(sys.argv[1])
+def interrupt_us_once_the_command_runs():
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)  # to us alone, as when the Ctrl-C came before the spawn
+threading.Thread(target=interrupt_us_once_the_command_runs, daemon=True).start()
+script = 'echo $$ > "$0"; exec sleep 30'
+try:
+    run_foreground(["sh", "-c", script, str(pid_file)], os.environ, grace_s=0.2)
+except KeyboardInterrupt:
+    child = int(pid_file.read_text())
+    try:
+        os.kill(child, 0)
+        print("command still running")
+    except ProcessLookupError:
+        print("command stopped")
+"""
+
+
+def test_a_ctrl_c_that_only_we_received_still_stops_the_command(tmp_path: Path) -> None:
+    """A Ctrl-C that reached us before the command joined the process group is raised in
+    us once the command exists: the command is sent SIGINT after the grace period and
+    reaped, so it never runs on after we have exited."""
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "pid"
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_TO_US_ONLY, str(pid_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout == "command stopped\n", done.stderr
+
+
+def test_the_command_runs_with_sigint_unblocked_and_its_exit_code_is_ours(
+    tmp_path: Path,
+) -> None:
+    """SIGINT is blocked in us while the command is spawned; the command itself must not
+    inherit that mask (exec keeps it), or a Ctrl-C would never reach it."""
+    import os
+    import signal
+    import sys
+
+    status = tmp_path / "status"
+    # the command's own status (a shell would clear the mask for the programs it forks)
+    script = "import shutil, sys; shutil.copy('/proc/self/status', sys.argv[1]); sys.exit(7)"
+    code = bq_emulator.run_foreground([sys.executable, "-c", script, str(status)], os.environ)
+    assert code == 7
+    lines = status.read_text().splitlines()
+    masks = dict(line.split(":\t", 1) for line in lines if line.startswith("Sig"))
+    sigint = 1 << (signal.SIGINT - 1)
+    assert int(masks["SigBlk"], 16) & sigint == 0
+    assert int(masks["SigIgn"], 16) & sigint == 0
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == set()  # ours is restored
