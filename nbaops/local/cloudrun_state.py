@@ -395,16 +395,20 @@ def resolve_traffic(state: dict[str, Any], svc: dict[str, Any]) -> list[dict[str
     return out
 
 
-def serving_revision(state: dict[str, Any], svc: dict[str, Any]) -> str | None:
-    """The revision with the largest traffic share, its entries summed (what the service
-    URI reaches most often); ties as the adapter's ``ServiceInfo.serving_revision``."""
+def traffic_shares(state: dict[str, Any], svc: dict[str, Any]) -> dict[str, int]:
+    """The percent of the serving traffic each revision receives, its entries summed
+    (:func:`resolve_traffic`); only revisions that receive some."""
     shares: dict[str, int] = {}
     for entry in resolve_traffic(state, svc):
         if entry["revision"]:
-            shares[entry["revision"]] = shares.get(entry["revision"], 0) + int(
-                entry.get("percent", 0)
-            )
-    shares = {r: p for r, p in shares.items() if p > 0}
+            shares[entry["revision"]] = shares.get(entry["revision"], 0) + entry.get("percent", 0)
+    return {revision: percent for revision, percent in shares.items() if percent > 0}
+
+
+def serving_revision(state: dict[str, Any], svc: dict[str, Any]) -> str | None:
+    """The revision with the largest traffic share, its entries summed (what the service
+    URI reaches most often); ties as the adapter's ``ServiceInfo.serving_revision``."""
+    shares = traffic_shares(state, svc)
     if not shares:
         return None
     latest = short(str(svc.get("latestReadyRevision") or ""))

@@ -252,14 +252,10 @@ def _raw_series(
         if where.get("resource.labels.service_name", service) != service:
             continue
         region = full.split("/")[3]
-        shares: dict[str, float] = {}
-        for entry in cloudrun_state.resolve_traffic(state, svc):
-            if entry.get("revision"):
-                rev = entry["revision"]
-                shares[rev] = shares.get(rev, 0.0) + float(entry.get("percent") or 0) / 100.0
-        for revision, share in sorted(shares.items()):
-            if share <= 0 or where.get("resource.labels.revision_name", revision) != revision:
+        for revision, percent in sorted(cloudrun_state.traffic_shares(state, svc).items()):
+            if where.get("resource.labels.revision_name", revision) != revision:
                 continue
+            share = percent / 100.0
             record = state["revisions"].get(f"{full}/revisions/{revision}") or {}
             created_text = str(record.get("createTime") or "1970-01-01T00:00:00Z")
             created = as_utc(created_text)
