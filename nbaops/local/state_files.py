@@ -35,18 +35,25 @@ def damaged(path: Path, why: str) -> DamagedStateError:
     )
 
 
+def _read_text(path: Path) -> str | None:
+    """The file's text, None when it does not exist (DamagedStateError: not UTF-8)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise damaged(path, "not UTF-8 text") from None
+
+
 def read_json(path: Path, default: Any) -> Any:
     """The JSON document in ``path``, or ``default`` when the file does not exist.
 
     Raises:
         DamagedStateError: the file is not JSON (cut short, edited by hand): :func:`damaged`.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = _read_text(path)
+    if text is None:
         return default
-    except UnicodeDecodeError:
-        raise damaged(path, "not UTF-8 text") from None
     try:
         return json.loads(text) if text.strip() else default
     except ValueError as exc:
@@ -62,12 +69,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     Raises:
         DamagedStateError: a complete line that is not JSON (edited by hand).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    except UnicodeDecodeError:
-        raise damaged(path, "not UTF-8 text") from None
+    text = _read_text(path) or ""
     complete = text[: text.rfind("\n") + 1]
     out: list[dict[str, Any]] = []
     for number, line in enumerate(complete.splitlines(), start=1):
