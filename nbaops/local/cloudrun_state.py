@@ -480,10 +480,10 @@ def validate_traffic(
 
 
 def _container_env(
-    env: dict[str, str], secret_env: dict[str, tuple[str, str]] | None = None
+    env: dict[str, str], secret_env: dict[str, tuple[str, str]]
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
-    for name, (secret, version) in (secret_env or {}).items():
+    for name, (secret, version) in secret_env.items():
         out.append(
             {"name": name, "valueSource": {"secretKeyRef": {"secret": secret, "version": version}}}
         )
@@ -538,6 +538,8 @@ def seed_services(home: Path, project: str, region: str, services: Sequence[Seed
     with locked(home):
         state = load_state(home)
         for seed in services:
+            if not seed.revisions:
+                raise ValueError(f"seed service {seed.name} needs at least one revision")
             full = service_name(project, region, seed.name)
             for key in [k for k in state["revisions"] if k.startswith(full + "/revisions/")]:
                 del state["revisions"][key]
@@ -569,19 +571,12 @@ def seed_services(home: Path, project: str, region: str, services: Sequence[Seed
                 if srev.ready:
                     latest_ready = rev["name"]
                 last_template = template
-            if not seed.revisions:
-                raise ValueError(f"seed service {seed.name} needs at least one revision")
             known = {short(k) for k in state["revisions"] if k.startswith(full + "/revisions/")}
-            traffic = validate_traffic(
-                [
-                    {"type": TRAFFIC_REVISION, "revision": r, "percent": p, "tag": t}
-                    for r, p, t in seed.traffic
-                ]
-                if seed.traffic
-                else [],
-                seed.name,
-                known,
-            )
+            targets = [
+                {"type": TRAFFIC_REVISION, "revision": r, "percent": p, "tag": t}
+                for r, p, t in seed.traffic or []
+            ]
+            traffic = validate_traffic(targets, seed.name, known)
             labels = dict(seed.labels)
             commit = seed.revisions[-1].labels.get("commit-sha")
             if commit and "commit-sha" not in labels:
