@@ -81,16 +81,16 @@ def redact(value: Any, *, parent_key: str = "") -> Any:
     return out
 
 
+def _secret_parameter(name: str) -> bool:
+    return bool(_SECRET_KEY_RE.search(name)) or name in ("key", "$key")
+
+
 def redact_query(query: str) -> str:
     """The query string with secret-looking parameters (``access_token``, ``key``) redacted."""
-    if not query:
-        return query
     pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(_SECRET_KEY_RE.search(k) or k in ("key", "$key") for k, _ in pairs):
+    if not any(_secret_parameter(k) for k, _ in pairs):
         return query
-    return urlencode(
-        [(k, REDACTED if _SECRET_KEY_RE.search(k) or k in ("key", "$key") else v) for k, v in pairs]
-    )
+    return urlencode([(k, REDACTED if _secret_parameter(k) else v) for k, v in pairs])
 
 
 def bounded_body(body: Any) -> Any:
