@@ -341,8 +341,8 @@ class Contract:
                     violations.append(
                         (_snake(name), f"Invalid value at '{_snake(name)}' ({problem}), \"{item}\"")
                     )
-        for name, spec in method.parameters.items():
-            if spec.get("location") == "query" and spec.get("required") and name not in values:
+        for name, spec in declared.items():
+            if spec.get("required") and name not in values:
                 violations.append((_snake(name), f"Missing required query parameter '{name}'."))
         return violations
 
