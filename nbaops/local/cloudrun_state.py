@@ -189,9 +189,7 @@ def state_path(home: Path) -> Path:
 
 def load_state(home: Path) -> dict[str, Any]:
     """The current state (fresh from disk)."""
-    data = read_json(state_path(home), None)
-    if data is None:
-        data = {"version": 1}
+    data = read_json(state_path(home), {"version": 1})
     if not isinstance(data, dict) or not all(
         isinstance(data.get(key, {}), dict) for key in ("services", "revisions", "operations")
     ):  # read as "no services", every call was a 404
@@ -317,13 +315,19 @@ def unready_targets(
     """REVISION targets naming a revision of ``full_service`` that exists and is not
     ready (a failed deploy's): Knative's Route cannot assign their traffic
     (AllTrafficAssigned false, reason RevisionMissing) and keeps serving what it served."""
+    revisions = state["revisions"]
     prefix = f"{full_service}/revisions/"
     return [
-        t["revision"]
-        for t in traffic
-        if int(t.get("type", 0) or 0) == TRAFFIC_REVISION
-        and prefix + str(t.get("revision")) in state["revisions"]
-        and not is_ready(state["revisions"][prefix + str(t.get("revision"))])
+        revision
+        for revision in revision_targets(traffic)
+        if prefix + revision in revisions and not is_ready(revisions[prefix + revision])
+    ]
+
+
+def revision_targets(traffic: list[dict[str, Any]]) -> list[str]:
+    """The revisions the REVISION targets of ``traffic`` name, in order."""
+    return [
+        str(t.get("revision")) for t in traffic if int(t.get("type", 0) or 0) == TRAFFIC_REVISION
     ]
 
 

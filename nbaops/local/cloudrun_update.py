@@ -21,7 +21,6 @@ from nbaops.local.cloudrun_state import (
     CONDITION_RECONCILING,
     INGRESS_ALL,
     SETTABLE_SERVICE_FIELDS,
-    TRAFFIC_REVISION,
     StandInApiError,
     generate_revision_name,
     invalid_argument,
@@ -31,6 +30,7 @@ from nbaops.local.cloudrun_state import (
     ready_condition,
     revision_failed,
     revision_index,
+    revision_targets,
     revisions_of,
     service_conditions,
     short,
@@ -46,11 +46,7 @@ NewRevisionHook = Callable[[str, str], bool]
 
 def missing_revisions(traffic: list[dict[str, Any]], known: set[str]) -> list[str]:
     """REVISION targets naming a revision the service does not have."""
-    return [
-        t["revision"]
-        for t in traffic
-        if int(t.get("type", 0) or 0) == TRAFFIC_REVISION and t.get("revision") not in known
-    ]
+    return [revision for revision in revision_targets(traffic) if revision not in known]
 
 
 def mask_paths(update_mask: str | None) -> list[str] | None:
