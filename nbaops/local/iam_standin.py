@@ -99,7 +99,7 @@ def mint(
     return f"{header}.{body}.{_b64(signature.digest())}"
 
 
-def verify(home: Path, token: str, *, now: float | None = None) -> dict[str, Any] | None:
+def verify(home: Path, token: str) -> dict[str, Any] | None:
     """The claims of a token this stand-in issued and that has not expired, else None."""
     parts = token.split(".")
     if len(parts) != 3:
@@ -111,7 +111,7 @@ def verify(home: Path, token: str, *, now: float | None = None) -> dict[str, Any
         claims = _unverified_claims(token)
     except (ValueError, StandInApiError):
         return None
-    return claims if float(claims.get("exp", 0)) > (time.time() if now is None else now) else None
+    return claims if float(claims.get("exp", 0)) > time.time() else None
 
 
 def _unverified_claims(assertion: str) -> dict[str, Any]:
@@ -191,7 +191,7 @@ SHORT_LIVED = (
 ASSERTION_SKEW_S = 60  # how far ahead of the stand-in's clock an iat may be
 
 
-def _check_assertion_time(claims: dict[str, Any], now: float | None = None) -> None:
+def _check_assertion_time(claims: dict[str, Any]) -> None:
     """Refuse a JWT-bearer assertion as Google's token endpoint does: ``exp`` and ``iat``
     are required, ``exp`` must not have passed (RFC 7523 3: "The authorization server
     MUST reject any JWT with an expiration time that has passed"), and ``exp`` may be at
@@ -204,7 +204,7 @@ def _check_assertion_time(claims: dict[str, Any], now: float | None = None) -> N
     Raises:
         StandInApiError: 400 ``invalid_grant`` with Google's description.
     """
-    moment = time.time() if now is None else now
+    moment = time.time()
     try:
         issued, expires = float(claims["iat"]), float(claims["exp"])
     except (KeyError, TypeError, ValueError):
