@@ -275,17 +275,15 @@ def _raw_series(
             minute = start.replace(second=0, microsecond=0)
             per_label: dict[str, list[tuple[dt.datetime, Any]]] = {}
             while minute + MINUTE <= end and minute <= visible_until:
-                if minute < created:  # no points before the revision exists
-                    minute += MINUTE
-                    continue
-                sim = _minute(seed, service, revision, minute, share, effects)
-                if metric_type == REQUEST_COUNT:
-                    for cls, count in sim["classes"].items():
-                        per_label.setdefault(cls, []).append((minute, count))
-                elif metric_type == REQUEST_LATENCIES and sim["count"]:
-                    per_label.setdefault("", []).append((minute, sim))
-                elif metric_type == INSTANCE_COUNT:
-                    per_label.setdefault("active", []).append((minute, sim["instances"]))
+                if minute >= created:  # no points before the revision exists
+                    sim = _minute(seed, service, revision, minute, share, effects)
+                    if metric_type == REQUEST_COUNT:
+                        for cls, count in sim["classes"].items():
+                            per_label.setdefault(cls, []).append((minute, count))
+                    elif metric_type == REQUEST_LATENCIES and sim["count"]:
+                        per_label.setdefault("", []).append((minute, sim))
+                    elif metric_type == INSTANCE_COUNT:
+                        per_label.setdefault("active", []).append((minute, sim["instances"]))
                 minute += MINUTE
             for label, points in per_label.items():
                 labels = {SERIES_LABEL[metric_type]: label} if metric_type in SERIES_LABEL else {}
@@ -550,10 +548,8 @@ def list_time_series(
     page, token = paging.paginate(
         rendered, size=size, token=flat.get("pageToken") or None, scope=scope
     )
-    reply = {**paging.listing("timeSeries", page, token), "unit": ""}
-    if where["metric.type"] == REQUEST_LATENCIES:
-        reply["unit"] = "ms"
-    return reply
+    unit = "ms" if where["metric.type"] == REQUEST_LATENCIES else ""
+    return {**paging.listing("timeSeries", page, token), "unit": unit}
 
 
 def route(
