@@ -499,22 +499,18 @@ def list_time_series(
             group = tuple(_label(series, f) for f in groups)
             if group not in grouped:  # its series carries only the grouped-by labels
                 by_field = list(zip(groups, group, strict=True))
-                grouped[group] = {"parts": {}}
+                grouped[group] = {"points": {}}
                 for side in ("metric", "resource"):
                     labels = {f.rsplit(".", 1)[-1]: v for f, v in by_field if f.startswith(side)}
                     grouped[group][side] = {"type": series[side]["type"], "labels": labels}
             for window, value in series["points"].items():
-                grouped[group]["parts"].setdefault(window, []).append(value)
-        aligned = [
-            {
-                **g,
-                "points": {
-                    w: _merge(v, aligned_type, reducer, period or 60)
-                    for w, v in g.pop("parts").items()
-                },
+                grouped[group]["points"].setdefault(window, []).append(value)
+        for reduced in grouped.values():  # each window's values of the group, reduced
+            parts = reduced["points"].items()
+            reduced["points"] = {
+                w: _merge(v, aligned_type, reducer, period or 60) for w, v in parts
             }
-            for g in grouped.values()
-        ]
+        aligned = list(grouped.values())
     rendered = []
     for series in aligned:
         rendered_points = []
