@@ -524,7 +524,8 @@ def _raise_beside_windows(tree: Any) -> None:
         )
 
 
-def _rewrite_tables(tree: Any, datasets: Mapping[str, str], project: str | None) -> Any:
+def _rewrite_tables(tree: Any, datasets: Mapping[str, str]) -> Any:
+    """``tree`` with each ``[project.]dataset.table`` as DuckDB's ``real_dataset.table``."""
     from sqlglot import exp
 
     def visit(node: Any) -> Any:
@@ -535,10 +536,7 @@ def _rewrite_tables(tree: Any, datasets: Mapping[str, str], project: str | None)
         real = datasets.get(db, db)
         node = node.copy()
         node.set("db", exp.to_identifier(real))
-        if project is None:
-            node.set("catalog", None)
-        else:
-            node.set("catalog", exp.to_identifier(project))
+        node.set("catalog", None)
         return node
 
     return tree.transform(visit)
@@ -549,7 +547,7 @@ def _to_duckdb(sql: str, datasets: tuple[tuple[str, str], ...]) -> tuple[Transla
 
     out: list[Translated] = []
     for statement in _parse(sql):
-        tree = _fix_tree(_rewrite_tables(statement, dict(datasets), None))
+        tree = _fix_tree(_rewrite_tables(statement, dict(datasets)))
         params = frozenset(p.name for p in tree.find_all(exp.Parameter))
         try:
             text = tree.sql(dialect="duckdb", unsupported_level="raise")
