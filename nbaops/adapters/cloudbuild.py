@@ -112,15 +112,9 @@ def run_build(
     from nbaops.heartbeat import heartbeat
 
     image = str(request["images"][0])
-
-    def call(what: str, fn: Callable[[], Any]) -> Any:
-        return google_call(
-            API, what, fn, error=CloudBuildError, timeout_s=CALL_TIMEOUT_S, typed=False
-        )
-
-    client = call("connect", lambda: cloudbuild_client(endpoint, credentials))
+    client = _call("connect", lambda: cloudbuild_client(endpoint, credentials))
     parent = request["parent"]
-    operation = call(
+    operation = _call(
         f"create build of {image}",
         lambda: client.create_build(
             parent=parent, build=build_message(request), timeout=CALL_TIMEOUT_S
@@ -143,7 +137,7 @@ def run_build(
                 try:
                     # retry=None: this loop retries a failed read (POLL_S, READ_FAILURES);
                     # the client's default retry re-sent a 503 for up to 600 s in one read
-                    build = call(
+                    build = _call(
                         f"get build {build_id}",
                         lambda: client.get_build(name=name, timeout=CALL_TIMEOUT_S, retry=None),
                     )
@@ -179,6 +173,12 @@ def run_build(
             raise
 
 
+def _call(what: str, fn: Callable[[], Any]) -> Any:
+    """``fn()``, one Cloud Build request; every failure is one :class:`CloudBuildError`
+    line, also the specific error (``errors.google_call``, ``typed=False``)."""
+    return google_call(API, what, fn, error=CloudBuildError, timeout_s=CALL_TIMEOUT_S, typed=False)
+
+
 def _status_name(status: Any) -> str:
     from google.cloud.devtools import cloudbuild_v1
 
@@ -202,13 +202,9 @@ def _ended(build_id: str, status: str, build: Any, request: dict[str, Any], url:
 def _cancel(client: Any, name: str, build_id: str, image: str) -> str:
     """Cancel the build ``name``; what was done, for the error's message."""
     try:
-        google_call(
-            API,
+        _call(
             f"cancel build {build_id}",
             lambda: client.cancel_build(name=name, timeout=CALL_TIMEOUT_S),
-            error=CloudBuildError,
-            timeout_s=CALL_TIMEOUT_S,
-            typed=False,
         )
     except CloudBuildError as exc:
         region = name.split("/")[3]
