@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.errors import google_call, transient_retry
@@ -151,29 +152,25 @@ class MetricsReader:
         self.max_pages = max_pages
         self.page_size = page_size
         self.max_window_s = max_window_s
-        self._client: Any = None
 
-    @property
+    @cached_property
     def client(self) -> Any:
-        if self._client is None:
-            from google.cloud import monitoring_v3
+        from google.cloud import monitoring_v3
 
-            if self.endpoint:
-                import grpc
-                from google.cloud.monitoring_v3.services.metric_service.transports import (
-                    MetricServiceGrpcTransport,
-                )
+        if not self.endpoint:
+            return monitoring_v3.MetricServiceClient()
+        import grpc
+        from google.cloud.monitoring_v3.services.metric_service.transports import (
+            MetricServiceGrpcTransport,
+        )
 
-                from nbaops.adapters.stdlib_http import no_proxy_for_loopback
+        from nbaops.adapters.stdlib_http import no_proxy_for_loopback
 
-                no_proxy_for_loopback(self.endpoint)  # gRPC reads http_proxy too
-                channel = grpc.insecure_channel(self.endpoint)
-                self._client = monitoring_v3.MetricServiceClient(
-                    transport=MetricServiceGrpcTransport(channel=channel)
-                )
-            else:
-                self._client = monitoring_v3.MetricServiceClient()
-        return self._client
+        no_proxy_for_loopback(self.endpoint)  # gRPC reads http_proxy too
+        channel = grpc.insecure_channel(self.endpoint)
+        return monitoring_v3.MetricServiceClient(
+            transport=MetricServiceGrpcTransport(channel=channel)
+        )
 
     def describe(self, metric_type: str, *, service: str, revision: str) -> str:
         """The call as one line (for a result's ``query``)."""
