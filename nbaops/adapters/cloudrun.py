@@ -198,10 +198,9 @@ class CloudRun:
         timeout_s: per-request timeout.
         lro_timeout_s: how long to wait for a deploy/traffic operation to finish.
         retries: False disables the client's default retries (fault tests).
-        poll_initial_s: first delay between reads of a service that is still rolling
-            out a write (×1.5 each time, at most ``poll_max_s``). None: 1 s against the
-            real API, 0.01 s against a local endpoint.
-        sleep: how to wait between those reads (tests inject a recorder).
+        sleep: how to wait between the reads of a service that is still rolling out a
+            write (tests inject a recorder): first 1 s against the real API, 0.01 s
+            against a local endpoint, ×1.5 each time, at most ten times the first.
     """
 
     def __init__(
@@ -212,7 +211,6 @@ class CloudRun:
         timeout_s: float = 30.0,
         lro_timeout_s: float = 600.0,
         retries: bool = True,
-        poll_initial_s: float | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.project = profile.project
@@ -221,10 +219,8 @@ class CloudRun:
         self.timeout_s = timeout_s
         self.lro_timeout_s = lro_timeout_s
         self.retries = retries
-        if poll_initial_s is None:
-            poll_initial_s = 0.01 if endpoint else 1.0
-        self.poll_initial_s = poll_initial_s
-        self.poll_max_s = max(poll_initial_s, poll_initial_s * 10 if endpoint else 10.0)
+        self.poll_initial_s = 0.01 if endpoint else 1.0
+        self.poll_max_s = self.poll_initial_s * 10
         self._sleep = sleep or time.sleep
 
     # ------------------------------------------------------------ clients
