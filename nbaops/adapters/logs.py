@@ -249,9 +249,10 @@ class LogReader:
             (``AuthorizedSession``, the default without one; anonymous with an endpoint),
             or a :data:`Transport` (tests: a fake reply sequence).
         sleep, monotonic: the read's clock (tests inject a fake pair and never wait).
-        pause_s, quota_backoff_s: the pause after a page with no entries and a token, the
-            wait before a 429's retry. None: :data:`EMPTY_PAGE_PAUSE_S` and
-            :data:`QUOTA_BACKOFF_S` against Google, :data:`LOCAL_WAIT_S` against an endpoint.
+
+    ``pause_s`` (after a page with no entries and a token) and ``quota_backoff_s`` (before
+    a 429's retry) are :data:`EMPTY_PAGE_PAUSE_S` and :data:`QUOTA_BACKOFF_S` against
+    Google, :data:`LOCAL_WAIT_S` against an endpoint.
     """
 
     def __init__(
@@ -263,19 +264,14 @@ class LogReader:
         transport: str | Transport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
-        pause_s: float | None = None,
-        quota_backoff_s: float | None = None,
     ) -> None:
         self.project = profile.project
         self.endpoint = endpoint
         self.timeout_s = timeout_s
         self._sleep = sleep
         self._monotonic = monotonic
-        local = LOCAL_WAIT_S if endpoint else None
-        self.pause_s = pause_s if pause_s is not None else local or EMPTY_PAGE_PAUSE_S
-        self.quota_backoff_s = (
-            quota_backoff_s if quota_backoff_s is not None else local or QUOTA_BACKOFF_S
-        )
+        self.pause_s = LOCAL_WAIT_S if endpoint else EMPTY_PAGE_PAUSE_S
+        self.quota_backoff_s = LOCAL_WAIT_S if endpoint else QUOTA_BACKOFF_S
         kind = transport or ("stdlib" if endpoint else "session")
         no_proxy_for_loopback(endpoint)  # the session transport reads the proxy variables
         self._post: Transport
