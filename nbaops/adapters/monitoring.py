@@ -7,7 +7,7 @@ the local profile switches the endpoint by handing the official client a plain
 (:mod:`nbaops.local.monitoring_grpc`); prod builds the client with Application Default
 Credentials. The same :meth:`MetricsReader.list_time_series` code runs in both.
 
-Bounded: the interval may span at most ``max_window_s``, every call has ``timeout_s``,
+Bounded: the interval may span at most :data:`MAX_WINDOW_S`, every call has ``timeout_s``,
 and more than ``max_pages`` pages is an error rather than a silently truncated answer.
 The module is imported only when a canary is analysed (the client costs ~0.3 s).
 """
@@ -27,6 +27,8 @@ from nbaops.errors import MonitoringError
 
 if TYPE_CHECKING:
     from nbaops.config import ProfileConfig
+
+MAX_WINDOW_S = 6 * 3600  # the longest interval one timeSeries.list call may ask for
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,6 @@ class MetricsReader:
         timeout_s: per call.
         max_pages: more pages than this is a :class:`~nbaops.errors.MonitoringError`.
         page_size: time series per page.
-        max_window_s: the longest interval one call may ask for.
     """
 
     def __init__(
@@ -144,14 +145,12 @@ class MetricsReader:
         timeout_s: float = 30.0,
         max_pages: int = 10,
         page_size: int = 1000,
-        max_window_s: float = 6 * 3600,
     ) -> None:
         self.project = profile.project
         self.endpoint = endpoint
         self.timeout_s = timeout_s
         self.max_pages = max_pages
         self.page_size = page_size
-        self.max_window_s = max_window_s
 
     @cached_property
     def client(self) -> Any:
@@ -202,9 +201,9 @@ class MetricsReader:
                 ``max_pages`` pages.
         """
         span = (end - start).total_seconds()
-        if span <= 0 or span > self.max_window_s:
+        if span <= 0 or span > MAX_WINDOW_S:
             raise MonitoringError(
-                f"timeSeries.list interval of {span:g}s is outside (0, {self.max_window_s:g}]s"
+                f"timeSeries.list interval of {span:g}s is outside (0, {MAX_WINDOW_S:g}]s"
             )
         aggregation: dict[str, Any] = {
             "alignment_period": dt.timedelta(seconds=alignment_s),
