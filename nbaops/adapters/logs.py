@@ -167,16 +167,21 @@ def to_record(entry: dict[str, Any]) -> LogRecord:
     )
 
 
-def _error_text(status: int, body: bytes) -> str:
-    """The ``error.message`` of a Google error reply, else the start of the body."""
+def _error_object(body: bytes) -> dict[str, Any]:
+    """The ``error`` object of a Google error reply ({} when the body holds none)."""
     try:
         payload = json.loads(body)
-        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            message = payload["error"].get("message")
-            if message:
-                return str(message)
     except ValueError:
-        pass
+        return {}
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _error_text(status: int, body: bytes) -> str:
+    """The ``error.message`` of a Google error reply, else the start of the body."""
+    message = _error_object(body).get("message")
+    if message:
+        return str(message)
     text = body.decode("utf-8", "replace").strip()
     return text.splitlines()[0][:200] if text else f"HTTP {status}"
 
@@ -415,11 +420,7 @@ def _unfinished(why: str, empty: int) -> str:
 def _quota_info(raw: bytes) -> tuple[str, str | None]:
     """The quota a 429 names (its ``google.rpc.ErrorInfo`` ``quota_limit`` and
     ``quota_limit_value``), else the read quota entries.list counts against."""
-    try:
-        payload = json.loads(raw)
-        details = payload["error"].get("details") or []
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return READ_QUOTA, None
+    details = _error_object(raw).get("details")
     for detail in details if isinstance(details, list) else []:
         metadata = detail.get("metadata") if isinstance(detail, dict) else None
         if isinstance(metadata, dict) and metadata.get("quota_limit"):
