@@ -481,7 +481,9 @@ class CloudRun:
                         return svc
                     reason = f"{lack} ({cond.message})" if failed and cond.message else lack
                 elif int(svc.observed_generation) >= int(svc.generation):
-                    break
+                    if not failed:
+                        return svc
+                    reason = cond.message  # rolled out, and failed: raised below
                 else:
                     reason = cond.message or (
                         f"generation {int(svc.generation)} was not rolled out (still serving "
@@ -498,10 +500,6 @@ class CloudRun:
             self._sleep(delay)
             waited += delay
             delay = min(delay * 1.5, self.poll_max_s)
-        cond = svc.terminal_condition
-        if int(cond.state) == _CONDITION_FAILED:
-            raise CloudRunError(f"Cloud Run {what} {service}: operation failed: {cond.message}")
-        return svc
 
     def deploy_revision(
         self,
