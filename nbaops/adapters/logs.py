@@ -32,6 +32,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from nbaops.adapters.credentials import UNREADABLE_CREDENTIALS, anonymous_credentials
@@ -208,29 +209,27 @@ class _SessionTransport:
 
     def __init__(self, anonymous: bool = False) -> None:
         self.anonymous = anonymous
-        self._session: Any = None
 
-    def _get(self) -> Any:
-        if self._session is None:
-            import google.auth
-            from google.auth import exceptions as auth_exc
-            from google.auth.transport.requests import AuthorizedSession
+    @cached_property
+    def session(self) -> Any:
+        import google.auth
+        from google.auth import exceptions as auth_exc
+        from google.auth.transport.requests import AuthorizedSession
 
-            try:
-                if self.anonymous:
-                    credentials: Any = anonymous_credentials()
-                else:
-                    credentials, _ = google.auth.default(scopes=[READ_SCOPE])
-            except (auth_exc.GoogleAuthError, *UNREADABLE_CREDENTIALS) as exc:
-                raise auth_error("Cloud Logging", exc, LoggingError, LoggingError) from exc
-            self._session = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
-        return self._session
+        try:
+            if self.anonymous:
+                credentials: Any = anonymous_credentials()
+            else:
+                credentials, _ = google.auth.default(scopes=[READ_SCOPE])
+        except (auth_exc.GoogleAuthError, *UNREADABLE_CREDENTIALS) as exc:
+            raise auth_error("Cloud Logging", exc, LoggingError, LoggingError) from exc
+        return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
 
     def __call__(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, bytes]:
         import requests
         from google.auth import exceptions as auth_exc
 
-        session = self._get()
+        session = self.session
         try:
             reply = session.post(url, json=body, timeout=timeout_s)
         except requests.exceptions.Timeout as exc:
@@ -282,10 +281,10 @@ class LogReader:
         self._post: Transport
         if callable(kind):
             self._post = kind
-        elif kind in ("stdlib", "session"):
-            self._post = (
-                _stdlib_post if kind == "stdlib" else _SessionTransport(anonymous=bool(endpoint))
-            )
+        elif kind == "stdlib":
+            self._post = _stdlib_post
+        elif kind == "session":
+            self._post = _SessionTransport(anonymous=bool(endpoint))
         else:
             raise ValueError(f"unknown transport {kind!r}")
 
