@@ -22,7 +22,7 @@ import sys
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.errors import first_line
@@ -127,10 +127,24 @@ def _spool_lock(home: Path) -> contextlib.AbstractContextManager[None]:
     return file_lock(home / f".{SPOOL_NAME}.lock", mode=0o600)
 
 
-def _append_private(path: Path) -> BinaryIO:
-    """``path`` opened to append and read, created 0600 like the spool's lock: audit rows
-    name actors, services and commits, not for every local user to read."""
-    return os.fdopen(os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+b")
+def _append_private(path: Path, text: str) -> None:
+    """Append ``text`` (whole lines) to ``path``, fsynced; ``path`` is created 0600 like
+    the spool's lock: audit rows name actors, services and commits, not for every local
+    user to read.
+
+    A process killed while appending leaves a last line without its newline; ``text`` then
+    starts on a line of its own, or it would be glued to that fragment and lost with it
+    (undecodable lines are skipped).
+    """
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+b") as handle:
+        size = handle.seek(0, os.SEEK_END)  # appends go to the end whatever the position
+        cut = False
+        if size:
+            handle.seek(size - 1)
+            cut = handle.read(1) != b"\n"
+        handle.write((("\n" if cut else "") + text).encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _encode(row: dict[str, Any]) -> str:
@@ -160,24 +174,9 @@ def _decode(line: str) -> dict[str, Any]:
 
 
 def spool(home: Path, row: dict[str, Any]) -> None:
-    """Append a row to the local spool (fsynced).
-
-    A process killed while appending leaves a last line without its newline; the row is
-    then started on a line of its own, or it would be glued to that fragment and lost
-    with it (undecodable lines are skipped).
-    """
+    """Append a row to the local spool (fsynced; on a line of its own: :func:`_append_private`)."""
     with _spool_lock(home):
-        path = spool_path(home)
-        with _append_private(path) as handle:  # appends go to the end whatever the position
-            size = handle.seek(0, os.SEEK_END)
-            cut = False
-            if size:
-                handle.seek(size - 1)
-                cut = handle.read(1) != b"\n"
-            text = ("\n" if cut else "") + _encode(row) + "\n"
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        _append_private(spool_path(home), _encode(row) + "\n")
 
 
 def spooled_rows(home: Path) -> list[dict[str, Any]]:
@@ -208,12 +207,7 @@ def _set_aside(home: Path, lines: list[str]) -> None:
     new = [line for line in lines if line not in text.splitlines()]
     if not new:
         return
-    cut = bool(text) and not text.endswith("\n")  # a fragment of a killed append
-    with _append_private(path) as handle:
-        text = ("\n" if cut else "") + "".join(line + "\n" for line in new)
-        handle.write(text.encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
+    _append_private(path, "".join(line + "\n" for line in new))
     sys.stderr.write(
         f"nbaops: {len(new)} unreadable line(s) of the deploy audit spool kept in {path} "
         "(not written to nba_ops.deploys)\n"
