@@ -1,7 +1,7 @@
 """The heartbeat that keeps a deploy's lease alive while the deploy runs.
 
-A daemon thread renews the lease (:func:`nbaops.deploy.lock.renew`) every
-``interval_s`` — a quarter of the lease by default, so three renewals can fail in a row
+A daemon thread renews the lease (:func:`nbaops.deploy.lock.renew`) every ``interval_s`` —
+a quarter of the lease (:func:`default_interval`), so three renewals can fail in a row
 before the lease lapses. It stops renewing, for good, as soon as the lease is lost (taken
 over, removed, or expired by the clock); the deploy sees that through :attr:`Heartbeat.lost`
 and through the fence check on its next write. A renewal that fails for an API error is
@@ -35,7 +35,6 @@ class Heartbeat:
         cloudrun, service: where the lease lives.
         lease: the lease as acquired (its token is what every renewal checks).
         ttl_s: each renewal pushes ``expires`` to now + ttl_s.
-        interval_s: time between renewals (default :func:`default_interval`).
         wait: ``wait(seconds) -> stop requested``; defaults to the stop event's wait.
     """
 
@@ -46,14 +45,13 @@ class Heartbeat:
         lease: lock.DeployLock,
         ttl_s: float,
         *,
-        interval_s: float | None = None,
         wait: Callable[[float], bool] | None = None,
     ) -> None:
         self.cloudrun = cloudrun
         self.service = service
         self.lease = lease
         self.ttl_s = ttl_s
-        self.interval_s = default_interval(ttl_s) if interval_s is None else interval_s
+        self.interval_s = default_interval(ttl_s)
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
         self._thread: threading.Thread | None = None

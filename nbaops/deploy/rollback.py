@@ -544,8 +544,7 @@ def run_rollback(
             raise
         acquired = True
         ours = started[-1]
-        beat = heartbeat = Heartbeat(ctx.cloudrun, service, took.lock, settings.lock_ttl_s)
-        heartbeat.start()
+        beat = heartbeat = Heartbeat(ctx.cloudrun, service, took.lock, settings.lock_ttl_s).start()
         crash_point("lock:after")
         if took.took_over is not None:
             report.notes.append(f"took over the {took.took_over.lapsed_text(clock.now())}")
