@@ -53,21 +53,6 @@ def previous_ready_revision(
     return None
 
 
-def _named_revision(revisions: list[RevisionInfo], service: str, to: str) -> RevisionInfo:
-    """The ready revision ``--to`` names.
-
-    Raises:
-        UsageError: it is unknown or not ready.
-    """
-    found = next((r for r in revisions if r.name == to), None)
-    if found is None:
-        known = ", ".join(r.name for r in revisions[:8])
-        raise UsageError(f"--to: unknown revision {to!r} of {service}; recent: {known}")
-    if not found.ready:
-        raise UsageError(f"--to: revision {to!r} is not ready; pick a ready revision")
-    return found
-
-
 def _recovery_may_settle_on(ctx: Context, journal: Journal | None, to: str) -> bool:
     """Whether recovering ``journal`` may move traffic, or make ``to`` the rollback an
     interrupted one had done: only then can a ``--to`` naming the revision that serves 100%
@@ -97,7 +82,12 @@ def _checked_to(
         UsageError: it is unknown or not ready, or it serves 100% already and recovering
             the service's journal cannot change that (:func:`_recovery_may_settle_on`).
     """
-    found = _named_revision(revisions, info.name, to)
+    found = next((r for r in revisions if r.name == to), None)
+    if found is None:
+        known = ", ".join(r.name for r in revisions[:8])
+        raise UsageError(f"--to: unknown revision {to!r} of {info.name}; recent: {known}")
+    if not found.ready:
+        raise UsageError(f"--to: revision {to!r} is not ready; pick a ready revision")
     serves_all = info.traffic_by_revision.get(to, 0) == 100
     if serves_all and not _recovery_may_settle_on(ctx, journal_of(info), to):
         raise UsageError(f"--to: revision {to!r} already serves 100% of {info.name}")
