@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from nbaops.errors import CloudRunError
 from nbaops.report import CheckReport
-from nbaops.verdict import CheckResult
+from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
     from nbaops.adapters.cloudrun import ServiceInfo
@@ -71,7 +71,6 @@ def _health_of_every_serving_revision(
     from nbaops.concurrency import map_concurrently
     from nbaops.deploy.checklist import DEPLOY_STEPS_DOC, Item
     from nbaops.deploy.predeploy import check_health, health_url, probe_health
-    from nbaops.verdict import Verdict
 
     info = current.service
     serving = current.serving.name if current.serving else None
@@ -106,7 +105,6 @@ def _health_of_every_serving_revision(
 def _would_recover(info: ServiceInfo) -> list[CheckResult]:
     """The interrupted deploy a real run would recover first, as one WARN (none: [])."""
     from nbaops.deploy.recovery import inspect
-    from nbaops.verdict import Verdict
 
     found = inspect(info)
     if found is None:
