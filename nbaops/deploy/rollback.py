@@ -20,10 +20,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.deploy.heartbeat import Heartbeat
+from nbaops.deploy import audit, lock
+from nbaops.deploy.heartbeat import Heartbeat, default_interval
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
 from nbaops.deploy.journal import record as record_journal
+from nbaops.deploy.progress import Progress
+from nbaops.deploy.recovery import SETTLED_OUTCOMES, RecoveryFailedError, inspect, recover
 from nbaops.deploy.restore import RollbackResult, restore_traffic, verify_traffic
+from nbaops.deploy.settings import DeploySettings
 from nbaops.deploy.signals import signal_name
 from nbaops.errors import CloudRunError, UsageError
 from nbaops.report import CheckReport
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
 
     from nbaops.adapters.cloudrun import RevisionInfo, ServiceInfo
     from nbaops.context import Context
-    from nbaops.deploy.progress import Progress
 
 
 def previous_ready_revision(
@@ -61,9 +64,6 @@ def _recovery_may_settle_on(ctx: Context, journal: Journal | None, to: str) -> b
     audit row (recorded, not restored: :func:`~nbaops.deploy.recovery.recover`) and an
     interrupted rollback (recorded, never routed back) leave traffic as it is; of these,
     only a rollback whose own target is ``to`` makes ``to`` that rollback."""
-    from nbaops.deploy import audit
-    from nbaops.deploy.recovery import SETTLED_OUTCOMES
-
     if journal is None or journal.phase == "held":
         return False
     if journal.action == "rollback":
@@ -272,15 +272,9 @@ def run_rollback(
         KeyboardInterrupt: Ctrl-C/SIGTERM at any step once the input is checked (an
             ``interrupted`` row, naming the step).
     """
-    from nbaops.deploy import audit, lock
-    from nbaops.deploy.heartbeat import default_interval
-    from nbaops.deploy.progress import Progress as ProgressCls
-    from nbaops.deploy.recovery import RecoveryFailedError, inspect, recover
-    from nbaops.deploy.settings import DeploySettings
-
     cfg = ctx.config.service(service)
     settings = ctx.config.settings("deploy", DeploySettings)
-    progress = progress or ProgressCls.silent()
+    progress = progress or Progress.silent()
     holder = lock.default_holder()
     deploy_id = audit.new_deploy_id(service)
     if dry_run:
