@@ -120,14 +120,15 @@ class DeployLock:
         try:
             data = json.loads(text or "")
             since = clock.as_utc(data["since"])
-            renewed = data.get("renewed")
+            renewed = clock.as_utc(data["renewed"]) if data.get("renewed") else None
             return cls(
                 holder=str(data["holder"]),
                 since=since,
                 deploy_id=str(data["deploy_id"]),
                 expires=clock.as_utc(data["expires"]),
                 generation=int(data.get("generation", 1)),
-                renewed=_renewed(renewed, since),
+                # to_json writes a lease never renewed as renewed == since
+                renewed=None if renewed == since else renewed,
                 host=str(data.get("host", "")),
                 pid=int(data.get("pid", 0)),
             )
@@ -174,11 +175,6 @@ def _zombie(pid: int) -> bool:
         return False
     fields = stat.rpartition(")")[2].split()  # after "(comm)", which may hold spaces
     return bool(fields) and fields[0] in ("Z", "X")
-
-
-def _renewed(text: str | None, since: dt.datetime) -> dt.datetime | None:
-    value = clock.as_utc(text) if text else None
-    return None if value == since else value
 
 
 def default_holder() -> str:
