@@ -64,7 +64,7 @@ class ObservationRound:
         return worst(r.verdict for r in self.results)
 
     def summary(self) -> str:
-        bad = [r for r in self.results if r.verdict not in (Verdict.PASS,)]
+        bad = [r for r in self.results if r.verdict is not Verdict.PASS]
         if not bad:
             return f"round {self.index}: PASS ({len(self.results)} checks)"
         parts = "; ".join(f"{r.name} {r.verdict.value}: {r.message}" for r in bad)
