@@ -44,15 +44,10 @@ from nbaops.deploy.heartbeat import Heartbeat
 from nbaops.deploy.image import ImagePlan, plan_image, realize
 from nbaops.deploy.inflight import InFlight, alert, wait_healthy, wait_ready
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, traffic_text
-from nbaops.deploy.observe import ObservationResult, ObservationRound, observe
+from nbaops.deploy.observe import ObservationRound, observe
 from nbaops.deploy.outcome import decide
 from nbaops.deploy.plan import write_plan
-from nbaops.deploy.predeploy import (
-    PredeployResult,
-    health_url,
-    probe_health,
-    run_predeploy,
-)
+from nbaops.deploy.predeploy import health_url, probe_health, run_predeploy
 from nbaops.deploy.progress import Progress
 from nbaops.deploy.request import MODEL_LABEL, DeployRequest, sanitize_label, validate_request
 from nbaops.deploy.restore import manual_commands
@@ -207,7 +202,7 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
     if d.heartbeat is not None:
         d.heartbeat.stop()
         report.notes.append(d.heartbeat.describe())
-        if d.heartbeat.lost and not d.lease_lost:
+        if d.heartbeat.lost:
             d.lease_lost = True
     if record.finished_at is None:
         record.finish(report.outcome, report.final_line())
@@ -266,7 +261,7 @@ def _run(d: InFlight) -> None:
             return
     # ---- 1. pre-deploy
     progress.step("pre-deploy", "running the eight checks")
-    pre: PredeployResult = run_predeploy(
+    pre = run_predeploy(
         ctx, d.cfg, skip_tests=req.skip_tests, progress=lambda r: progress.check("pre-deploy", r)
     )
     report.predeploy = pre.checks
@@ -297,9 +292,7 @@ def _run(d: InFlight) -> None:
         return
     commit = report.commit
     # ---- 2. plan the image, labels and traffic
-    img: ImagePlan = plan_image(
-        ctx, service, commit, given=req.image, current_image=current.service.image
-    )
+    img = plan_image(ctx, service, commit, given=req.image, current_image=current.service.image)
     report.image = img.ref
     labels = {
         "commit-sha": commit.lower(),
@@ -578,9 +571,7 @@ def _mutate(d: InFlight, img: ImagePlan, labels: dict[str, str], env: dict[str, 
 
     started = time.perf_counter()
     extend = canary.extend if canary is not None else None
-    obs: ObservationResult = observe(
-        measure, policy, sleep=d.sleep, on_round=on_round, extend=extend
-    )
+    obs = observe(measure, policy, sleep=d.sleep, on_round=on_round, extend=extend)
     obs_check = obs.to_check(service, policy)
     obs_check.duration_s = round(time.perf_counter() - started, 3)
     report.steps.append(obs_check)
