@@ -5,7 +5,6 @@ summary."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from nbaops.deploy.inflight import InFlight, alert
 from nbaops.deploy.journal import crash_point, traffic_text
@@ -14,9 +13,6 @@ from nbaops.deploy.outcome import Action, Decision
 from nbaops.deploy.restore import RollbackResult, manual_commands
 from nbaops.errors import CloudRunError, first_line
 from nbaops.verdict import CheckResult, Verdict, worst
-
-if TYPE_CHECKING:
-    from nbaops.adapters.cloudrun import ServiceInfo
 
 
 def settle(d: InFlight, decision: Decision, reason: str) -> None:
@@ -32,7 +28,7 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
     # one read, fenced: no outcome is acted on (or claimed) without the lease, and the
     # outcome is told from it (a second read that failed would end a held canary as
     # "failed", its journal removed while the split stays)
-    info: ServiceInfo = ctx.cloudrun.get_service(service)
+    info = ctx.cloudrun.get_service(service)
     if d.lease is not None:
         d.fence(info)
     if decision.action is Action.PROMOTE:
