@@ -264,23 +264,21 @@ class Repo:
         Raises:
             GitError: neither exists.
         """
-        candidates = []
-        if prefer_remote:
-            candidates.append(f"refs/remotes/{DEFAULT_REMOTE}/{branch}")
-        candidates.append(f"refs/heads/{branch}")
-        for ref in candidates:
-            if self._try("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
-                return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
-        raise GitError(
-            f"{self.root}: no {branch!r} branch (neither {DEFAULT_REMOTE}/{branch} "
-            f"nor {branch} exists)"
-        )
+        return self._main(prefer_remote, branch)[0]
 
     def main_tip(self, prefer_remote: bool = True, *, branch: str = MAIN_BRANCH) -> str:
         """The full sha of the tip of main (the remote's when there is one)."""
-        ref = self.main_ref(prefer_remote, branch=branch)
-        full = f"refs/remotes/{ref}" if ref != branch else f"refs/heads/{branch}"
-        return self.resolve(full)
+        return self._main(prefer_remote, branch)[1]
+
+    def _main(self, prefer_remote: bool, branch: str) -> tuple[str, str]:
+        """Main's name (:meth:`main_ref`) and the full sha of its tip."""
+        remote = f"{DEFAULT_REMOTE}/{branch}"
+        candidates = [(remote, f"refs/remotes/{remote}")] if prefer_remote else []
+        for name, ref in [*candidates, (branch, f"refs/heads/{branch}")]:
+            sha = self._text_or_none("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+            if sha is not None:
+                return name, sha
+        raise GitError(f"{self.root}: no {branch!r} branch (neither {remote} nor {branch} exists)")
 
     # -- history ------------------------------------------------------------------------
 
