@@ -97,7 +97,7 @@ def runbook_link(service: ServiceConfig) -> str:
     return posixpath.relpath(service.runbook, "docs/reference")
 
 
-def render_services(configs: Mapping[str, Config]) -> str:
+def page(root: Path, configs: Mapping[str, Config]) -> str:
     first = next(iter(configs.values()))
     lines = [
         HEADER.format(cmd=REGENERATE, source="nbaops.yaml (services, checks, deploy)"),
@@ -130,7 +130,3 @@ def render_services(configs: Mapping[str, Config]) -> str:
             )
         lines += ["", post_deploy_block(svc.name, configs)]
     return "\n".join(lines) + "\n"
-
-
-def page(root: Path, configs: Mapping[str, Config]) -> str:
-    return render_services(configs)
