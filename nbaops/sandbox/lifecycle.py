@@ -169,7 +169,7 @@ def _needs(settings: Settings, marker: dict[str, Any] | None, now: dt.datetime) 
     migrate the warehouse, keep the stand-in) or ``"refresh"`` (data only)."""
     if marker is None or marker.get("format") != FORMAT_VERSION:
         return "build"
-    if marker.get("incomplete") in ("build", "migrate", "refresh"):
+    if marker.get("incomplete") in _REDO_ORDER:
         return str(marker["incomplete"])  # a build that was interrupted: do it again
     home = settings.home
     if not (home / "warehouse.duckdb").is_file() or not (home / "cloudrun.json").is_file():
@@ -421,9 +421,7 @@ def _build(
         league = _league(seed, from_logs, now)
     else:
         league, now = prepared
-    git_source = None
-    if full:
-        git_source = services_seed.seed_cloudrun(settings, now)
+    git_source = services_seed.seed_cloudrun(settings, now) if full else None
     revisions = services_seed.service_revisions(settings)
     data = generate.build_tables(
         league, now, seed, project=settings.project, region=settings.region, revisions=revisions
