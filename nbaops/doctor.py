@@ -62,6 +62,7 @@ def doctor_report(
     """The preflight's checks; each carries its fix (``details.fix``, also ``fix`` in the
     JSON, shown under a check that is not PASS)."""
     title = "nbaops doctor"
+    counts = summary_counts(c.verdict for c in checks)
     return CheckReport(
         f"{title} ({profile})",
         checks,
@@ -69,10 +70,10 @@ def doctor_report(
             "profile": profile,
             "checks": [{**c.to_json(), "fix": c.details.get("fix", "")} for c in checks],
             "not_applicable": not_applicable,
-            "summary": summary_counts(c.verdict for c in checks),
+            "summary": counts,
         },
         notes=[f"  -  {name}: not applicable: {why}" for name, why in not_applicable.items()],
-        summary=f"{title}: {summary_counts(c.verdict for c in checks)}",
+        summary=f"{title}: {counts}",
     )
 
 
@@ -518,12 +519,12 @@ def run_doctor(ctx: Context) -> CheckReport:
             ]
     else:
         jobs += [
-            partial(_one, check, ctx, service) for check in per_service for service in services
+            partial(_listed, check, ctx, service) for check in per_service for service in services
         ]
     jobs += [partial(check_datasets, ctx), partial(check_table_schemas, ctx)]
-    jobs.append(partial(_optional, check_slack_secret, ctx))
+    jobs.append(partial(_listed, check_slack_secret, ctx))
     if not ctx.is_local:
-        jobs += [partial(_one, check_scheduler, ctx), partial(_one, check_github, ctx)]
+        jobs += [partial(_listed, check_scheduler, ctx), partial(_listed, check_github, ctx)]
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="nbaops-doctor") as pool:
         for found in pool.map(lambda job: job(), jobs):
             checks += found
@@ -534,10 +535,7 @@ def run_doctor(ctx: Context) -> CheckReport:
     return doctor_report(ctx.profile, checks, not_applicable)
 
 
-def _one(check: Callable[..., CheckResult], *args: Any) -> list[CheckResult]:
-    return [check(*args)]
-
-
-def _optional(check: Callable[..., CheckResult | None], *args: Any) -> list[CheckResult]:
+def _listed(check: Callable[..., CheckResult | None], *args: Any) -> list[CheckResult]:
+    """``check(*args)`` as a list: a check that does not apply (None) adds nothing."""
     found = check(*args)
     return [] if found is None else [found]
