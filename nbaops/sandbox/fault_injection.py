@@ -141,17 +141,15 @@ def on_new_revision(home: Path, service: str, revision: str) -> bool:
 
     with locked(home):
         records = faults.read_records(home)
-        for rec in records:
-            if armed(rec):
-                rec.update(
-                    armed=False,
-                    applied=faults.DEGRADES.get(service, "error-logs"),
-                    revision=revision,
-                    applied_at=clock.now().isoformat(),
-                )
-                break
-        else:
+        consumed = next((rec for rec in records if armed(rec)), None)
+        if consumed is None:
             return False
+        consumed.update(
+            armed=False,
+            applied=faults.DEGRADES.get(service, "error-logs"),
+            revision=revision,
+            applied_at=clock.now().isoformat(),
+        )
         faults.write_records(home, records)
         settings = lifecycle.settings_from_marker(home)
         if settings is not None:
