@@ -34,7 +34,7 @@ def check_specs() -> list[CheckSpec]:
     return list(ALL_SPECS.values())
 
 
-def _key_rows(
+def key_rows(
     keys: Mapping[str, Key], defaults: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]
 ) -> list[str]:
     """A table of keys: meaning, default, the value per profile (**bold** where it differs)."""
@@ -69,7 +69,7 @@ def threshold_rows(
         name: load_thresholds(cfg).params(check_id, (overrides or {}).get(name)).values
         for name, cfg in configs.items()
     }
-    return _key_rows(keys, defaults, values)
+    return key_rows(keys, defaults, values)
 
 
 def _runner_rows(configs: Mapping[str, Config]) -> list[str]:
@@ -78,7 +78,7 @@ def _runner_rows(configs: Mapping[str, Config]) -> list[str]:
     defaults = {name: key.default for name, key in RUNNER_KEYS.items()}
     loaded = {name: load_thresholds(cfg) for name, cfg in configs.items()}
     values = {p: {k: getattr(t, k) for k in RUNNER_KEYS} for p, t in loaded.items()}
-    return _key_rows(RUNNER_KEYS, defaults, values)
+    return key_rows(RUNNER_KEYS, defaults, values)
 
 
 def page(root: Path, configs: Mapping[str, Config]) -> str:

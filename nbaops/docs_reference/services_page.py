@@ -12,7 +12,7 @@ from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbaops.docs_reference.checks_page import threshold_rows
+from nbaops.docs_reference.checks_page import key_rows, threshold_rows
 from nbaops.docs_reference.markdown import HEADER, REGENERATE, anchor, cell
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
     """A service's post-deploy checks (thresholds per profile) and its observation window."""
     from nbaops.checks import ALL_SERVICES, get_spec
+    from nbaops.checks.spec import Key
     from nbaops.deploy.settings import DeploySettings
 
     first = next(iter(configs.values()))
@@ -72,22 +73,15 @@ def post_deploy_block(service: str, configs: Mapping[str, Config]) -> str:
         value = reduce(getattr, key.split("."), settings)
         return f"{value:g}" if isinstance(value, float) else str(value)
 
-    names = list(configs)
+    # the check thresholds' table, each setting a text key (``get`` formats the values)
+    keys = {key: Key("text", None, meaning) for key, meaning in rows.items()}
+    values = {name: {key: get(found, key) for key in rows} for name, found in settings.items()}
     lines += [
         "",
         "**Observation window and deploy timing** (`deploy:` section):",
         "",
-        "| key | meaning | default | " + " | ".join(names) + " |",
-        "| --- | ------- | ------- | " + " | ".join("-" * len(n) for n in names) + " |",
+        *key_rows(keys, {key: get(default, key) for key in rows}, values),
     ]
-    for key, meaning in rows.items():
-        base = get(default, key)
-        values = [get(settings[n], key) for n in names]
-        lines.append(
-            f"| `{key}` | {meaning} | {base} | "
-            + " | ".join(v if v == base else f"**{v}**" for v in values)
-            + " |"
-        )
     return "\n".join(lines)
 
 
