@@ -88,10 +88,6 @@ class DeployedCommit:
         """True when more than one revision receives traffic."""
         return len(self.revisions) > 1
 
-    @property
-    def distinct_commits(self) -> set[str | None]:
-        return set(self.commits.values())
-
     def traffic_text(self) -> str:
         parts = [f"{rev}={pct}%" for rev, pct in self.percents.items() if pct > 0]
         tags = [f"{s.tag}→{s.revision}" for s in self.traffic if s.tag]
@@ -299,7 +295,7 @@ def deployed_commit_report(ctx: Context, service: str | None) -> CheckReport:
     dc = deployed_commit(ctx, name)
     check = _status_check(ctx, dc, started)
     check.name = "deployed_commit"
-    if check.verdict is Verdict.WARN and dc.is_split and len(dc.distinct_commits) == 1:
+    if check.verdict is Verdict.WARN and dc.is_split and len(set(dc.commits.values())) == 1:
         check.verdict = Verdict.PASS
         check.message = f"traffic split over revisions of one commit: {dc.traffic_text()}"
     return CheckReport(
