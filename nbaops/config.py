@@ -288,10 +288,7 @@ def _readable(error: Any) -> str:
     return f"{shown} is not text (quote it: '{shown}')"
 
 
-def load_config(
-    path: Path | None = None,
-    profile: str | None = None,
-) -> Config:
+def load_config(path: Path | None = None, profile: str | None = None) -> Config:
     """Load, validate and bind the config to a profile.
 
     Args:
