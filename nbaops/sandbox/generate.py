@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -412,12 +412,12 @@ def _grade(
 
 def recount_batches(tables: dict[str, list[dict[str, Any]]]) -> None:
     """``predictions_written`` = the predictions a finished batch really wrote (all models)."""
-    written: dict[str, int] = defaultdict(int)
-    for p in tables.get("nba_predictions.player_prop_predictions", []):
-        written[p["batch_id"]] += 1
+    written = Counter(
+        p["batch_id"] for p in tables.get("nba_predictions.player_prop_predictions", [])
+    )
     for b in tables.get("nba_predictions.prediction_batches", []):
         if b["status"] != "running":
-            b["predictions_written"] = written.get(b["batch_id"], 0)
+            b["predictions_written"] = written[b["batch_id"]]
 
 
 def heartbeats(seed: int, now: dt.datetime) -> list[dict[str, Any]]:
