@@ -232,8 +232,6 @@ class CheckGroup:
 
     @property
     def names(self) -> str:
-        if len(self.checks) == 1:
-            return self.first.name
         return ", ".join(dict.fromkeys(c.name for c in self.checks))
 
     @property
