@@ -190,9 +190,7 @@ def assess(value: float, stats: Stats | None, settings: AnomalySettings) -> str 
 
 def numeric_value(result: CheckResult) -> float | None:
     value = result.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if math.isnan(value) or math.isinf(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
 
