@@ -39,10 +39,7 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
 
     An empty collection is INCONCLUSIVE: nothing was measured.
     """
-    items = list(verdicts)
-    if not items:
-        return Verdict.INCONCLUSIVE
-    return max(items, key=lambda v: _SEVERITY[v])
+    return max(verdicts, key=lambda v: _SEVERITY[v], default=Verdict.INCONCLUSIVE)
 
 
 def clip(text: str, limit: int = 500) -> str:
