@@ -70,6 +70,9 @@ ORDER BY d.game_date, d.start_time, d.game_id
     },
 )
 
+# The per-game counts DUE_GAMES returns.
+_COUNTS = ("all_predictions", "predictions", "graded", "box_players")
+
 SPEC = CheckSpec(
     id="grading_completeness",
     service="grading-service",
@@ -113,10 +116,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"FAIL < {pct(fail_below)} or lag > {lag_fail:g}h, "
         f"WARN < {pct(warn_below)} or lag > {lag_warn:g}h"
     )
-    rows = m.query(
-        DUE_GAMES,
-        {"from_date": from_date, "to_date": to_date, "started_before": now - grace - game_length},
-    )
+    args = {"from_date": from_date, "to_date": to_date, "started_before": now - grace - game_length}
+    # every count read as an int once, where the rows are read
+    rows = [{**r, **{k: int(r[k]) for k in _COUNTS}} for r in m.query(DUE_GAMES, args)]
     window = f"{from_date}..{to_date}"
     base: dict[str, Any] = {"window": window, "grace_hours": grace.total_seconds() / 3600}
     if not rows:
@@ -127,8 +129,8 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             details=base,
             now=now,
         )
-    predictions = sum(int(r["predictions"]) for r in rows)
-    graded = sum(int(r["graded"]) for r in rows)
+    predictions = sum(r["predictions"] for r in rows)
+    graded = sum(r["graded"] for r in rows)
     by_date: dict[str, dict[str, Any]] = {}
     for r in rows:
         day = by_date.setdefault(
@@ -136,18 +138,16 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             {"game_date": str(r["game_date"]), "games": 0, "predictions": 0, "graded": 0},
         )
         day["games"] += 1
-        day["predictions"] += int(r["predictions"])
-        day["graded"] += int(r["graded"])
+        day["predictions"] += r["predictions"]
+        day["graded"] += r["graded"]
     for day in by_date.values():
         day["graded_share"] = (
             round(day["graded"] / day["predictions"], 4) if day["predictions"] else None
         )
-    ungraded = [r for r in rows if int(r["graded"]) < int(r["predictions"])]
+    ungraded = [r for r in rows if r["graded"] < r["predictions"]]
     # Predicted, finished, but no box score yet: not gradable, and not grading's fault.
-    no_box = [r for r in rows if int(r["all_predictions"]) and not int(r["box_players"])]
-    void = sum(
-        int(r["all_predictions"]) - int(r["predictions"]) for r in rows if int(r["box_players"])
-    )
+    no_box = [r for r in rows if r["all_predictions"] and not r["box_players"]]
+    void = sum(r["all_predictions"] - r["predictions"] for r in rows if r["box_players"])
     details: dict[str, Any] = {
         **base,
         "due_games": len(rows),
@@ -208,9 +208,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     result = m.result(verdict, pct_value(share, fail_below, warn_below), message, details)
     result.findings = [
         Finding(
-            f"{r['game_date']} {r['matchup']} graded {int(r['graded'])}/{int(r['predictions'])}"
-            + ("" if int(r["box_players"]) else " (no box scores yet)"),
-            int(r["graded"]) < int(r["predictions"]),
+            f"{r['game_date']} {r['matchup']} graded {r['graded']}/{r['predictions']}"
+            + ("" if r["box_players"] else " (no box scores yet)"),
+            r["graded"] < r["predictions"],
         )
         for r in rows
     ]
