@@ -10,6 +10,7 @@ on a day with games: then their absence is a FAIL.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
@@ -194,9 +195,9 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     )
     games_today = int(m.query(GAMES, {"game_date": today})[0]["games"])
 
-    recent: dict[str, int] = {}
+    recent: Counter[str] = Counter()
     for r in per_model:
-        recent[r["system_id"]] = recent.get(r["system_id"], 0) + int(r["recent"] or 0)
+        recent[r["system_id"]] += int(r["recent"] or 0)
     models = sorted(
         {r["system_id"] for r in per_model if int(r["baseline"] or 0) or int(r["recent"] or 0)}
     )
@@ -207,11 +208,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "since": since.isoformat(),
         "games_today": games_today,
         "batches": [jsonable(b) for b in batches],
-        "models": {k: recent.get(k, 0) for k in models},
+        "models": {k: recent[k] for k in models},
         "predictions": total_recent,
         "due_slots": [s.astimezone(clock.EASTERN).strftime("%H:%M ET") for s in slots],
     }
-    by_model = ", ".join(f"{k} {recent.get(k, 0)}" for k in models) or "none"
+    by_model = ", ".join(f"{k} {recent[k]}" for k in models) or "none"
 
     def outcome(verdict: Verdict, message: str, value: float | None = None) -> CheckResult:
         """A result with this run's threshold and details (value: the lowest model's share
@@ -260,12 +261,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     # what a model wrote is judged against the batches that state what they expect: a
     # batch without a count cannot make up for one that wrote nothing
     judged = {b["batch_id"] for b in stated or settled}
-    written: dict[str, int] = dict.fromkeys(models, 0)
+    written: Counter[str] = Counter()
     for r in per_model:
         if r["batch_id"] in judged:
-            written[r["system_id"]] = written.get(r["system_id"], 0) + int(r["recent"] or 0)
+            written[r["system_id"]] += int(r["recent"] or 0)
     if not stated:
-        missing = [k for k in models if not written.get(k)]
+        missing = [k for k in models if not written[k]]
         if models and not missing:
             return outcome(
                 Verdict.PASS,
@@ -294,21 +295,21 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             "(FAIL)",
             value=0.0,
         )
-    ratios = {k: written.get(k, 0) / expected for k in models}
+    ratios = {k: written[k] / expected for k in models}
     verdict = worst(below_tiers(r, fail_below, warn_below) for r in ratios.values())
     weakest = min(ratios, key=lambda k: ratios[k])
     details["ratios"] = {k: round(v, 4) for k, v in ratios.items()}
     message = (
         f"{total_recent} predictions in the last {window_text} from {len(stated)} "
         f"batch(es) expecting {expected} per model: "
-        + ", ".join(f"{k} {written.get(k, 0)}/{expected}" for k in models)
+        + ", ".join(f"{k} {written[k]}/{expected}" for k in models)
         + f"; lowest {weakest} {format_pct(ratios[weakest], fail_below, warn_below)} "
         + f"({verdict.value})"
     )
     result = m.result(verdict, pct_value(ratios[weakest], fail_below, warn_below), message, details)
     result.findings = [
         Finding(
-            f"model {k}: {written.get(k, 0)}/{expected} expected "
+            f"model {k}: {written[k]}/{expected} expected "
             f"({format_pct(ratios[k], fail_below, warn_below)})",
             below_tiers(ratios[k], fail_below, warn_below) is not Verdict.PASS,
         )
