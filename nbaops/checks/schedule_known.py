@@ -84,23 +84,21 @@ def schedule_status(
         "schedule_games_after": after,
         "schedule_refreshed_at": refreshed.isoformat() if refreshed else None,
     }
-    missing: list[str] = []
+    missing = ""  # the first of coverage, then freshness, that does not hold
     if before == 0 and after == 0:
-        missing.append(f"nba_raw.games has no games within {AROUND_DAYS} days of {day}")
+        missing = f"nba_raw.games has no games within {AROUND_DAYS} days of {day}"
     elif before == 0:
-        missing.append(f"nba_raw.games has no games in the {AROUND_DAYS} days up to {day}")
+        missing = f"nba_raw.games has no games in the {AROUND_DAYS} days up to {day}"
     elif after == 0:
-        missing.append(f"nba_raw.games has no games in the {AROUND_DAYS} days from {day}")
-    if not missing:
-        if refreshed is None:
-            missing.append("nba_raw.games has no updated_at: its refresh time is unknown")
-        elif refreshed < needed_since:
-            missing.append(
-                f"nba_raw.games was last refreshed {refreshed:%Y-%m-%d %H:%M} UTC, "
-                f"before {needed_since:%Y-%m-%d %H:%M} UTC"
-            )
-    text = "; ".join(missing)
-    return ScheduleStatus(known=not missing, missing=text, details=details)
+        missing = f"nba_raw.games has no games in the {AROUND_DAYS} days from {day}"
+    elif refreshed is None:
+        missing = "nba_raw.games has no updated_at: its refresh time is unknown"
+    elif refreshed < needed_since:
+        missing = (
+            f"nba_raw.games was last refreshed {refreshed:%Y-%m-%d %H:%M} UTC, "
+            f"before {needed_since:%Y-%m-%d %H:%M} UTC"
+        )
+    return ScheduleStatus(known=not missing, missing=missing, details=details)
 
 
 def unknown_message(status: ScheduleStatus, what: str) -> str:
