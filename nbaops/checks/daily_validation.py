@@ -349,15 +349,7 @@ def run(ctx: Context, params: CheckParams) -> CheckReport:
             message += note
         results.append(make(stage.name, stage.service, verdict, value, message, details))
     progress = state.summary() if state.in_progress else None
-    return _report(
-        title,
-        results,
-        day,
-        counts,
-        broke_at,
-        progress,
-        expected if progress or any(expected) else [],
-    )
+    return _report(title, results, day, counts, broke_at, progress, expected)
 
 
 def _due(stage: str, state: DayState, games: int, counts: dict[str, int]) -> tuple[bool, str]:
