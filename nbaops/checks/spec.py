@@ -178,13 +178,12 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
         if kind == "integer" and isinstance(value, float) and value.is_integer():
             value = int(value)  # 4.0: an integer to JSON Schema (and to every other section)
         wanted = int if kind == "integer" else int | float
-        noun = "integer" if kind == "integer" else "number"
         if isinstance(value, bool) or not isinstance(value, wanted):
-            raise _bad(where, f"{value!r} is not a non-negative {noun}")
+            raise _bad(where, f"{value!r} is not a non-negative {kind}")
         if not math.isfinite(value):
             raise _bad(where, f"{value!r} is not a finite number")
         if value < 0:
-            raise _bad(where, f"{value!r} is not a non-negative {noun}")
+            raise _bad(where, f"{value!r} is not a non-negative {kind}")
         if key is not None and value < key.minimum:
             raise _bad(where, f"{value!r} is below the minimum {key.minimum:g}")
         if upper is not None and value > upper:
