@@ -75,7 +75,7 @@ class Mark:
 
     @property
     def alerting(self) -> bool:
-        return self.verdict in (Verdict.FAIL.value, Verdict.ERROR.value)
+        return self.verdict in FAILING
 
 
 @dataclass
