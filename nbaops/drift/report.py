@@ -234,13 +234,11 @@ def render_table(report: DriftReport, console: Console) -> None:
         for s in report.services:
             if s.verdict is Verdict.ERROR:
                 errors.setdefault(error_cause(s.message), []).append(s)
-        shown: set[str] = set()
         for s in report.services:
-            same = errors.get(error_cause(s.message), []) if s.verdict is Verdict.ERROR else []
+            cause = error_cause(s.message)
+            same = errors.get(cause, []) if s.verdict is Verdict.ERROR else []
             if len(same) > 1:
-                cause = error_cause(s.message)
-                if cause not in shown:
-                    shown.add(cause)
+                if s is same[0]:  # the group's one line, where its first service stands
                     names = ", ".join(x.service for x in same)
                     emit(
                         console,
