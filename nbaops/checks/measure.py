@@ -80,13 +80,10 @@ class Measurement:
         """Read Cloud Logging entries (the filter recorded first, so a failure reports it)
         within the check's timeout; ``partial`` on the result says the read stopped at a
         bound with the search unfinished (:meth:`~nbaops.adapters.logs.LogReader.entries`)."""
-        from nbaops.adapters.logs import LogEntries
-
         self.queries.append(filter_)
-        read = self.ctx.logs.entries(
+        return self.ctx.logs.entries(
             filter_, max_entries=max_entries, timeout_s=self.params.timeout_s
         )
-        return read if isinstance(read, LogEntries) else LogEntries(read)
 
     def result(
         self,
