@@ -135,6 +135,6 @@ class AlertSettings:
         return doc_url(runbook_path, self.runbook_base_url) or runbook_path
 
 
-def runbook_base_url(config: Config | None) -> str | None:
+def runbook_base_url(config: Config) -> str | None:
     """``alerts.runbook_base_url`` (e.g. ``https://github.com/ORG/REPO/blob/main/``) or None."""
-    return config.settings("alerts", AlertSettings).runbook_base_url if config is not None else None
+    return config.settings("alerts", AlertSettings).runbook_base_url

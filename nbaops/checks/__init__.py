@@ -154,7 +154,7 @@ def run_planned(
 
     # read once, before any check: a bad alerts section is exit 2 here, not a failure in
     # every worker
-    base_url = runbook_base_url(getattr(ctx, "config", None))
+    base_url = runbook_base_url(ctx.config)
     jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(planned)):
         jobs.put(index)
