@@ -114,7 +114,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     details: dict[str, Any] = {
         "game_date": game_date.isoformat(),
         "games": games,
-        "box_rows": int(row["box_rows"]),
+        "box_rows": row["box_rows"],
         "shooting_rows": shooting,
     }
     if shooting == 0 and games == 0:
@@ -132,11 +132,11 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             f"for {games} game(s) (need {min_rows})",
             details,
         )
-    null_rate = int(row["null_rows"]) / shooting
-    mismatch_rate = int(row["mismatched_rows"]) / shooting
+    null_rate = row["null_rows"] / shooting
+    mismatch_rate = row["mismatched_rows"] / shooting
     details.update(
-        null_rows=int(row["null_rows"]),
-        mismatched_rows=int(row["mismatched_rows"]),
+        null_rows=row["null_rows"],
+        mismatched_rows=row["mismatched_rows"],
         null_rate=round(null_rate, 4),
         mismatch_rate=round(mismatch_rate, 4),
         tolerance=tolerance,
