@@ -138,10 +138,15 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         f"Wilson {pct(level)} lower bound FAIL < {pct(fail_below)}, WARN < {pct(warn_below)} "
         f"over {window} game days, >= {min_bets} graded picks"
     )
-    rows = m.query(HIT_RATE, {"from_date": from_date, "to_date": to_date, "model_version": version})
-    days = [r for r in rows if int(r["decided"] or 0) > 0][:window]
-    hits = sum(int(r["hits"] or 0) for r in days)
-    decided = sum(int(r["decided"] or 0) for r in days)
+    args = {"from_date": from_date, "to_date": to_date, "model_version": version}
+    # every count read as an int once (a NULL as 0), where the rows are read
+    rows = [
+        {**r, "decided": int(r["decided"] or 0), "hits": int(r["hits"] or 0)}
+        for r in m.query(HIT_RATE, args)
+    ]
+    days = [r for r in rows if r["decided"] > 0][:window]
+    hits = sum(r["hits"] for r in days)
+    decided = sum(r["decided"] for r in days)
     details: dict[str, Any] = {
         "model_version": version,
         "lookback": f"{from_date}..{to_date}",
@@ -149,11 +154,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
         "hits": hits,
         "decided": decided,
         "per_day": [
-            {
-                "game_date": str(r["game_date"]),
-                "decided": int(r["decided"]),
-                "hits": int(r["hits"] or 0),
-            }
+            {"game_date": str(r["game_date"]), "decided": r["decided"], "hits": r["hits"]}
             for r in days
         ],
     }
