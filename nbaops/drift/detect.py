@@ -32,7 +32,7 @@ from nbaops import clock
 from nbaops.concurrency import map_concurrently
 from nbaops.drift.report import DriftReport, ServiceDrift, TrafficShare, human_age
 from nbaops.errors import ConfigError, NbaopsError, first_line
-from nbaops.gitrepo import Commit, Repo
+from nbaops.gitrepo import Repo
 from nbaops.verdict import Verdict, worst
 
 if TYPE_CHECKING:
@@ -60,20 +60,6 @@ def traffic_shares(dc: DeployedCommit) -> tuple[TrafficShare, ...]:
         )
         for rev in dc.revisions
     )
-
-
-def classify(
-    *,
-    pending: list[Commit],
-    now: dt.datetime,
-    window: dt.timedelta,
-) -> tuple[Verdict, float | None]:
-    """The verdict and the oldest pending commit's age in seconds (None when nothing pends)."""
-    if not pending:
-        return Verdict.PASS, None
-    oldest = min(c.committed_at for c in pending)
-    age = max(0.0, (now - oldest).total_seconds())
-    return (Verdict.FAIL if age > window.total_seconds() else Verdict.WARN), age
 
 
 def detect_service(
@@ -158,20 +144,22 @@ def _measure(
     drift.deployed_commit = deployed
     drift.deployed_on_main = repo.is_ancestor(deployed, head)
     drift.pending = repo.commits_between(deployed, head, list(service.source_paths))
-    verdict, age = classify(pending=drift.pending, now=now, window=window)
-    drift.oldest_pending_age_s = age
-    window_text = human_age(window.total_seconds())
-    if age is None:
+    window_s = window.total_seconds()
+    if not drift.pending:
+        verdict = Verdict.PASS
         message = f"in sync: serving {deployed[:8]}; no change to its paths since that commit"
     else:
         n = len(drift.pending)
-        # by committer time, as classify() measures the age: not the last listed (a rebase
-        # can give a parent a later committer date than its child)
+        # the oldest by committer time, not the last listed (a rebase can give a parent a
+        # later committer date than its child)
         oldest = min(drift.pending, key=lambda c: c.committed_at)
+        age = max(0.0, (now - oldest.committed_at).total_seconds())
+        drift.oldest_pending_age_s = age
+        verdict = Verdict.FAIL if age > window_s else Verdict.WARN
         message = (
             f"{n} pending commit{'s' if n != 1 else ''} touching its paths; oldest "
-            f"{oldest.short} waiting {human_age(age, window.total_seconds())} "
-            f"({'over' if verdict is Verdict.FAIL else 'within'} the {window_text} window)"
+            f"{oldest.short} waiting {human_age(age, window_s)} "
+            f"({'over' if verdict is Verdict.FAIL else 'within'} the {human_age(window_s)} window)"
         )
     if not drift.deployed_on_main:
         message += f"; serving commit {deployed[:8]} is not on {drift.main_ref}"
