@@ -308,11 +308,7 @@ def _dispatch(ctx: Context, results: list[CheckResult], summary: AlertSummary) -
 
 
 def configure(
-    ctx: Context,
-    secret: Secret,
-    *,
-    send_test: bool = True,
-    dry_run: bool = False,
+    ctx: Context, secret: Secret, *, send_test: bool = True, dry_run: bool = False
 ) -> CheckReport:
     """``inv slack.configure``: send a test message through ``secret``, then store it.
 

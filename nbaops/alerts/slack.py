@@ -122,8 +122,5 @@ def post(webhook: Secret, payload: dict[str, Any], *, timeout_s: float = 10.0) -
     from nbaops.adapters import slack as api
 
     api.post(
-        webhook.reveal(),
-        payload,
-        scrub=lambda text: redact(text, webhook),
-        timeout_s=timeout_s,
+        webhook.reveal(), payload, scrub=lambda text: redact(text, webhook), timeout_s=timeout_s
     )

@@ -322,9 +322,7 @@ def _plan_entries(
 
 
 def run_post_deploy(
-    ctx: Context,
-    service_cfg: ServiceConfig,
-    revision: str | None = None,
+    ctx: Context, service_cfg: ServiceConfig, revision: str | None = None
 ) -> list[CheckResult]:
     """Run a service's ``post_deploy`` checks concurrently (post-deploy validation).
 
@@ -341,10 +339,7 @@ def run_post_deploy(
     planned = plan_post_deploy(ctx, service_cfg, revision)
     thresholds = load_thresholds(ctx.config)
     return run_planned(
-        ctx,
-        planned,
-        timeout_s=thresholds.timeout_s,
-        max_workers=thresholds.max_workers,
+        ctx, planned, timeout_s=thresholds.timeout_s, max_workers=thresholds.max_workers
     )
 
 

@@ -164,9 +164,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             else "no predictions to grade"
         )
         return m.too_little_data(
-            None,
-            f"{len(rows)} finished game(s) in {window} but {why}",
-            details,
+            None, f"{len(rows)} finished game(s) in {window} but {why}", details
         )
     share = graded / predictions
     verdict = below_tiers(share, fail_below, warn_below)

@@ -15,22 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
 from nbaops.checks import schedule_known
-from nbaops.checks.measure import (
-    Measurement,
-    below_tiers,
-    duration_text,
-    jsonable,
-    pct,
-    pct_value,
-)
-from nbaops.checks.spec import (
-    EXAMPLE_DAY,
-    EXAMPLE_NOW,
-    SLOT_PATTERN,
-    CheckSpec,
-    Key,
-    Query,
-)
+from nbaops.checks.measure import Measurement, below_tiers, duration_text, jsonable, pct, pct_value
+from nbaops.checks.spec import EXAMPLE_DAY, EXAMPLE_NOW, SLOT_PATTERN, CheckSpec, Key, Query
 from nbaops.report import format_pct
 from nbaops.verdict import CheckResult, Finding, Verdict, worst
 
@@ -186,12 +172,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     )
     per_model = m.query(
         PREDICTIONS,
-        {
-            "baseline_from": baseline_from,
-            "to_date": to_date,
-            "since": since,
-            "now": now,
-        },
+        {"baseline_from": baseline_from, "to_date": to_date, "since": since, "now": now},
     )
     games_today = int(m.query(GAMES, {"game_date": today})[0]["games"])
 

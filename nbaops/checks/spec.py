@@ -282,9 +282,7 @@ class CheckParams:
 
 
 def resolve(
-    spec_keys: Mapping[str, Key],
-    check: str,
-    layers: list[tuple[str, Mapping[str, Any]]],
+    spec_keys: Mapping[str, Key], check: str, layers: list[tuple[str, Mapping[str, Any]]]
 ) -> dict[str, Any]:
     """Defaults of ``spec_keys`` < each ``(source, layer)`` in turn, every value coerced.
 

@@ -65,12 +65,7 @@ def check_drift(
     if saved is not None:
         report = load_report(str(saved), service=service, known=ctx.config.service_names)
     else:
-        report = detect.detect_drift(
-            ctx,
-            service=service,
-            window=span,
-            fetch=fetch,
-        )
+        report = detect.detect_drift(ctx, service=service, window=span, fetch=fetch)
     report.output_format = output_format
     try:
         if github is not None:
