@@ -82,9 +82,7 @@ def check_drift(
     return report
 
 
-def load_report(
-    path: str, *, service: str | None = None, known: list[str] | None = None
-) -> DriftReport:
+def load_report(path: str, *, service: str | None, known: list[str]) -> DriftReport:
     """A report saved with ``--json-file`` (only ``service`` when given).
 
     ``known``: the configured services; a report naming another is refused (its name
@@ -104,11 +102,11 @@ def load_report(
     except ValueError as exc:
         raise UsageError(f"--from-report: {path} is not JSON: {exc}") from None
     report = report_from_json(doc, source=path)
-    unknown = [s.service for s in report.services if known is not None and s.service not in known]
+    unknown = [s.service for s in report.services if s.service not in known]
     if unknown:
         raise UsageError(
             f"--from-report: {path} names a service not in the config: {unknown[0][:60]!r} "
-            f"(known: {', '.join(known or [])})"
+            f"(known: {', '.join(known)})"
         )
     if service is not None:
         report.services = [s for s in report.services if s.service == service]
