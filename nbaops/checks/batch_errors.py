@@ -212,14 +212,12 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     verdict = count_tiers(len(failed), fail_batches, 1)
     if failed:
         first = failed[0]
-        reason = (
-            f": {clip(str(first['error_message']).splitlines()[0], 120)}"
-            if first["error_message"]
-            else f": completed without writing any prediction ({first['expected_players']} "
-            "players expected)"
-            if wrote_nothing(first)
-            else ""
-        )
+        reason = ""
+        if first["error_message"]:
+            reason = f": {clip(str(first['error_message']).splitlines()[0], 120)}"
+        elif wrote_nothing(first):
+            expected = first["expected_players"]
+            reason = f": completed without writing any prediction ({expected} players expected)"
         problems.append(f"{len(failed)} failed ({first['batch_id']}{reason})")
     if violation_total:
         verdict = Verdict.FAIL
