@@ -100,8 +100,7 @@ def cron_problem(cron: str) -> str | None:
         for item in text.split(","):
             span, _, step = item.partition("/")
             try:
-                stepped = "/" in item
-                if stepped and (not (step.isascii() and step.isdigit()) or int(step) == 0):
+                if "/" in item and (not (step.isascii() and step.isdigit()) or int(step) == 0):
                     return f"{name}: step {step!r} must be a positive number"
                 if span == "*":
                     continue
