@@ -222,10 +222,10 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
         raise _bad(where, f"{value!r} is not a non-empty string")
     else:
         items = [value]
-    pattern = key.pattern if key is not None else None
-    for item in items:  # a text, or every item of texts, matches the key's pattern
-        if pattern is not None and not re.match(pattern, item):
-            raise _bad(where, f"{item[:40]!r} is not {key.means if key else pattern}")
+    if key is not None and key.pattern is not None:
+        for item in items:  # a text, or every item of texts, matches the key's pattern
+            if not re.match(key.pattern, item):
+                raise _bad(where, f"{item[:40]!r} is not {key.means}")
     return items if kind == "texts" else value
 
 
