@@ -129,8 +129,7 @@ def due_slots(
     for offset in range((clock.eastern_date(now) - first).days + 1):
         day = first + dt.timedelta(days=offset)
         for slot in slots:
-            hour, minute = (int(part) for part in slot.split(":", 1))
-            at = clock.eastern_wall_time(day, dt.time(hour, minute))
+            at = clock.eastern_wall_time(day, dt.time.fromisoformat(slot))  # HH:MM
             if at is not None and since <= at <= now - grace:
                 out.append(at)
     return sorted(out)
