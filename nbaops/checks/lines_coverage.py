@@ -170,7 +170,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     }
     no_features = [g["matchup"] for g in games.values() if not g["expected"]]
     min_expected = params.integer("min_expected_players")
-    if expected < max(min_expected, 1):
+    if expected < min_expected:  # min_expected is at least 1 (its Key.minimum)
         return m.too_little_data(
             None,  # (the unit is % of expected: a player count is no value of it)
             f"{len(games)} game(s) scheduled on {day_text} but only "

@@ -125,7 +125,7 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
             details=details,
         )
     min_rows = params.integer("min_rows")
-    if shooting < max(min_rows, 1):
+    if shooting < min_rows:  # min_rows is at least 1 (its Key.minimum): no division by 0
         return m.too_little_data(
             None,
             f"{shooting} box-score rows with shots on {game_date} "
