@@ -311,6 +311,16 @@ def _locate(doc: Document, root: Any) -> None:
 # -- the typed model ---------------------------------------------------------------------
 
 
+def _text(value: Any) -> str | None:
+    """``value`` when the JSON holds a string there, else None (lint reports the type)."""
+    return value if isinstance(value, str) else None
+
+
+def _rounding_mode(value: Any) -> str | None:
+    """A stated rounding mode; ``ROUNDING_MODE_UNSPECIFIED`` (the enum's 0) states none."""
+    return value if isinstance(value, str) and value != ROUNDING_MODE_UNSPECIFIED else None
+
+
 def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
     out: list[Field] = []
     if not isinstance(nodes, list) or depth > 16:
@@ -326,10 +336,7 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
         tags = item.get("policyTags")
         names = tags.get("names") if isinstance(tags, dict) else None
         elem = item.get("rangeElementType")
-        etype = elem.get("type") if isinstance(elem, dict) else None
-        desc = item.get("description")
-        default = item.get("defaultValueExpression")
-        collation, rounding = item.get("collation"), item.get("roundingMode")
+        etype = _text(elem.get("type")) if isinstance(elem, dict) else None
         out.append(
             Field(
                 name=name,
@@ -338,19 +345,17 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
                 type=canonical_type(ftype),
                 mode=mode,
                 fields=_build_fields(doc, item.get("fields"), depth + 1),
-                description=desc if isinstance(desc, str) else None,
+                description=_text(item.get("description")),
                 policy_tags=tuple(n for n in names if isinstance(n, str))
                 if isinstance(names, list)
                 else (),
                 max_length=as_int(item.get("maxLength")),
                 precision=as_int(item.get("precision")),
                 scale=as_int(item.get("scale")),
-                default=default if isinstance(default, str) else None,
-                range_element=etype.upper() if isinstance(etype, str) else None,
-                collation=collation if isinstance(collation, str) else None,
-                rounding_mode=rounding
-                if isinstance(rounding, str) and rounding != ROUNDING_MODE_UNSPECIFIED
-                else None,
+                default=_text(item.get("defaultValueExpression")),
+                range_element=etype.upper() if etype is not None else None,
+                collation=_text(item.get("collation")),
+                rounding_mode=_rounding_mode(item.get("roundingMode")),
                 line=doc.line_of(item.pos),
             )
         )
@@ -367,19 +372,17 @@ def to_table_schema(doc: Document) -> TableSchema | None:
         schema.layout_known = True
         part = table.get("timePartitioning")
         if isinstance(part, dict):
-            pfield = part.get("field")
             ptype = part.get("type", "DAY")
             schema.partitioning = Partitioning(
-                field=pfield if isinstance(pfield, str) else None,
+                field=_text(part.get("field")),
                 type=ptype.upper() if isinstance(ptype, str) else "DAY",
             )
         ranged = table.get("rangePartitioning")
         if isinstance(ranged, dict) and schema.partitioning is None:
-            rfield = ranged.get("field")
             bounds = ranged.get("range")
             bounds = bounds if isinstance(bounds, dict) else {}
             schema.partitioning = Partitioning(
-                field=rfield if isinstance(rfield, str) else None,
+                field=_text(ranged.get("field")),
                 type="RANGE",
                 bounds=(
                     as_int(bounds.get("start")),
@@ -391,11 +394,8 @@ def to_table_schema(doc: Document) -> TableSchema | None:
         cfields = clus.get("fields") if isinstance(clus, dict) else None
         if isinstance(cfields, list):
             schema.clustering = tuple(c for c in cfields if isinstance(c, str))
-        rounding = table.get("defaultRoundingMode")
-        if isinstance(rounding, str) and rounding != ROUNDING_MODE_UNSPECIFIED:
-            schema.default_rounding_mode = rounding
-        collation = table.get("defaultCollation")
-        schema.default_collation = collation if isinstance(collation, str) else None
+        schema.default_rounding_mode = _rounding_mode(table.get("defaultRoundingMode"))
+        schema.default_collation = _text(table.get("defaultCollation"))
         ref = table.get("tableReference")
         if isinstance(ref, dict):
             ds, tb = ref.get("datasetId"), ref.get("tableId")
