@@ -69,8 +69,7 @@ def check(args: argparse.Namespace) -> tuple[list[str], list[Finding]]:
         args.filenames,
         ref=base_ref(args.against),
         config=config,
-        schemas_dir=args.schemas_dir or "schemas",
-        schemas_dir_given=args.schemas_dir is not None,
+        schemas_dir=args.schemas_dir,
     )
     return render_lines(result, ddl=not args.no_ddl), result.all_findings
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -79,10 +80,7 @@ class DiffResult:
 
     @property
     def all_findings(self) -> list[Finding]:
-        out = list(self.findings)
-        for t in self.tables:
-            out.extend(t.verdicts.findings)
-        return out
+        return self.findings + [f for t in self.tables for f in t.verdicts.findings]
 
     @property
     def failed(self) -> bool:
@@ -164,10 +162,9 @@ def check_against_ref(
     *,
     ref: str = "HEAD",
     config: RuleConfig | None = None,
-    schemas_dir: str = "schemas",
+    schemas_dir: str | None = None,
     start: str | Path = ".",
     today: dt.date | None = None,
-    schemas_dir_given: bool = False,
 ) -> DiffResult:
     """Compare schema files in the working tree with the same files at ``ref``.
 
@@ -177,13 +174,13 @@ def check_against_ref(
         ref: the git base (``HEAD`` in pre-commit, ``origin/main`` in CI).
         config: the ``schema_rules`` config (default: every rule, no waivers).
         schemas_dir: where schema files live, for detecting removed tables and the
-            partition/cluster catalog (relative to the repository root).
+            partition/cluster catalog (relative to the repository root). One the user
+            named (``--schemas-dir``) that exists neither in the working tree nor at
+            ``ref`` is a typo (it would silently turn off removed-table detection); the
+            default, None for ``schemas``, may be absent (schema files in nested
+            ``schemas/`` folders).
         start: a folder inside the repository.
         today: the date waivers are checked against (default: today, US Eastern).
-        schemas_dir_given: the user named ``schemas_dir`` (``--schemas-dir``): a folder
-            that exists neither in the working tree nor at ``ref`` is then a typo (it would
-            silently turn off removed-table detection); the default may be absent (schema
-            files in nested ``schemas/`` folders).
 
     Raises:
         GitError: not a git repository or unknown ref.
@@ -194,6 +191,8 @@ def check_against_ref(
 
     config = config or RuleConfig()
     today = today or today_eastern()
+    schemas_dir_given = schemas_dir is not None
+    schemas_dir = schemas_dir or "schemas"
     repo = Repo(start)  # GitError (exit 3): not a git repository
     try:
         base = GitBase(repo, ref)
@@ -395,15 +394,6 @@ def schema_path(root: Path, table: str) -> Path:
     return root / "schemas" / dataset / f"{name}.json"
 
 
-def known_tables(root: Path) -> list[str]:
-    base = root / "schemas"
-    if not base.is_dir():
-        return []
-    return sorted(
-        f"{p.parent.name}.{p.stem}" for p in base.glob("*/*.json") if is_schema_path(p.name)
-    )
-
-
 _TABLE_REF = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,1023}\.[A-Za-z_][A-Za-z0-9_]{0,1023}")
 
 
@@ -422,7 +412,10 @@ def resolve_tables(
     Raises:
         UsageError: unknown table (names the known ones).
     """
-    tables = known_tables(root)
+    folder = root / "schemas"  # none when it is not a folder
+    tables = sorted(
+        f"{p.parent.name}.{p.stem}" for p in folder.glob("*/*.json") if is_schema_path(p.name)
+    )
     # only a well-formed dataset.table is looked up elsewhere (a git path, a warehouse name)
     looked_up = table is not None and _TABLE_REF.fullmatch(table) is not None
     if table is not None and table not in tables and not (looked_up and removed and removed(table)):
@@ -430,32 +423,14 @@ def resolve_tables(
     return tables if table is None else [table]
 
 
-def _at_ref(root: Path, ref: str) -> Callable[[str], bool]:
+def _at_ref(root: Path, ref: str, table: str) -> bool:
     """Whether a table's schema file exists at ``ref`` (False when git cannot say)."""
-
-    def exists(table: str) -> bool:
-        try:
-            base = GitBase(Repo(root), ref)
-            rel = relative(base.root, schema_path(root, table))
-            return base.read_many([rel]).get(rel) is not None
-        except (GitError, UsageError):
-            return False
-
-    return exists
-
-
-def _in_warehouse(warehouse: Any) -> Callable[[str], bool]:
-    """Whether the profile's warehouse lists the table in its dataset.
-
-    Raises:
-        WarehouseError: the warehouse could not list it (unreachable, denied): the cause,
-            not "unknown table".
-    """
-
-    def exists(table: str) -> bool:
-        return table in warehouse.list_tables(table.partition(".")[0])
-
-    return exists
+    try:
+        base = GitBase(Repo(root), ref)
+        rel = relative(base.root, schema_path(root, table))
+        return base.read_many([rel]).get(rel) is not None
+    except (GitError, UsageError):
+        return False
 
 
 def live_schema(live: list[dict[str, Any]] | dict[str, Any], table: str) -> TableSchema:
@@ -579,7 +554,7 @@ class SchemaDiffReport:
 def diff_against_ref(ctx: Any, table: str | None, ref: str) -> SchemaDiffReport:
     """``schema-diff --against REF``: schema files in the working tree vs ``ref``."""
     config = ctx.config.settings("schema_rules", RuleConfig)
-    tables = resolve_tables(ctx.root, table, _at_ref(ctx.root, ref))
+    tables = resolve_tables(ctx.root, table, functools.partial(_at_ref, ctx.root, ref))
     paths = [str(schema_path(ctx.root, t)) for t in tables] if table else []
     result = check_against_ref(paths, ref=ref, config=config, start=ctx.root)
     report = SchemaDiffReport("schema-diff", against=ref, findings=result.findings)
@@ -596,7 +571,11 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
 
     config = ctx.config.settings("schema_rules", RuleConfig)
     warehouse = ctx.warehouse
-    tables = resolve_tables(ctx.root, table, _in_warehouse(warehouse))
+    # a table the warehouse lists in its dataset; one it cannot list (unreachable, denied)
+    # raises its WarehouseError, the cause, not "unknown table"
+    tables = resolve_tables(
+        ctx.root, table, lambda name: name in warehouse.list_tables(name.partition(".")[0])
+    )
     report = SchemaDiffReport("schema-diff", against=f"live ({ctx.profile} warehouse)")
     today = today_eastern()
     for name in tables:
