@@ -581,30 +581,21 @@ def judge(
         # a renewal added beside the expired waiver applies; with none valid, the expired
         # one (the latest) is named
         waiver = max(matching, key=lambda w: w.expires, default=None)
-        if waiver is not None and waiver.expires >= today:
-            out.findings.append(
-                Finding(
-                    path,
-                    v.line,
-                    v.rule,
-                    Severity.WARNING,
-                    f"{v.message} (waived until {waiver.expires.isoformat()}: {waiver.reason})",
-                    v.table,
-                    v.column,
-                )
-            )
-            out.accept(v)
-            continue
+        waived = waiver is not None and waiver.expires >= today
         message = v.message
         if waiver is not None:
+            expires = waiver.expires.isoformat()
             message += (
-                f" (waiver expired on {waiver.expires.isoformat()}: {waiver.reason}; "
-                "renew or remove it)"
+                f" (waived until {expires}: {waiver.reason})"
+                if waived
+                else f" (waiver expired on {expires}: {waiver.reason}; renew or remove it)"
             )
-        out.findings.append(
-            Finding(path, v.line, v.rule, Severity.ERROR, message, v.table, v.column)
-        )
-        out.blocked.append(v)
+        severity = Severity.WARNING if waived else Severity.ERROR
+        out.findings.append(Finding(path, v.line, v.rule, severity, message, v.table, v.column))
+        if waived:
+            out.accept(v)
+        else:
+            out.blocked.append(v)
     _dedupe_plan(out)
     return out
 

@@ -142,14 +142,14 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
     nodes = list(ast.walk(tree))  # walked once: the passes below reuse the list
     constants: dict[str, list[ast.AST]] = {}
     for node in nodes:
-        targets: list[ast.expr] = []
-        value: ast.AST | None = None
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             targets, value = [node.target], node.value
+        else:
+            continue
         for target in targets:
-            if isinstance(target, ast.Name) and value is not None:
+            if isinstance(target, ast.Name):
                 constants.setdefault(target.id, []).append(value)
 
     sites: dict[int, SqlSite] = {}
@@ -331,9 +331,10 @@ def _check_dml(site: SqlSite, stmt: Any, catalog: Catalog, exp: Any) -> Iterator
             continue
         if len(parts) >= 2 and parts[0] in provided:  # alias.column (or alias.record.field)
             cols = provided[parts[0]]
-            if cols is not None and parts[1] not in cols:
-                yield _at(site, col, "SQL_UNKNOWN_COLUMN", f"unknown column {col.sql('bigquery')}")
-        elif parts[0] not in union and parts[0] not in provided:
+            unknown = cols is not None and parts[1] not in cols
+        else:
+            unknown = parts[0] not in union and parts[0] not in provided
+        if unknown:
             yield _at(site, col, "SQL_UNKNOWN_COLUMN", f"unknown column {col.sql('bigquery')}")
 
 
@@ -407,9 +408,7 @@ def _check_scope(
         alias: _source_columns(src, catalog, exp, scope_cls) for alias, src in sources.items()
     }
     all_known = all(cols is not None for cols in provided.values())
-    union: set[str] = set()
-    for cols in provided.values():
-        union |= cols or set()
+    union = {name for cols in provided.values() for name in cols or ()}
     expr = scope.expression
     select_aliases: set[str] = set()
     if isinstance(expr, exp.Select):
