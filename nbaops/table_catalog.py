@@ -157,10 +157,10 @@ def read_table_schema(path: Path) -> TableSchema:
 
 
 def _load(base: Path) -> Catalog:
-    from nbaops.bqschema.parse import LAYOUT_FILE, LayoutError, parse_layouts
+    from nbaops.bqschema.parse import LAYOUT_FILE, Layout, LayoutError, parse_layouts
 
     layout_path = base / LAYOUT_FILE
-    layout: dict[str, Any] = {}
+    layout: dict[str, Layout] = {}
     if layout_path.is_file():
         try:
             layout = parse_layouts(layout_path.read_text(encoding="utf-8"))
@@ -184,7 +184,7 @@ def _load(base: Path) -> Catalog:
             if col.lower() not in names:
                 raise ConfigError(f"{layout_path}: {ref}.cluster: {col!r} is not a column")
         unit = partitioning.type if partitioning else "DAY"
-        tables[ref] = TableSpec(dataset, name, model, partition, tuple(cluster), unit)
+        tables[ref] = TableSpec(dataset, name, model, partition, cluster, unit)
     unknown = sorted(set(layout) - set(tables))
     if unknown:
         raise ConfigError(

@@ -198,12 +198,10 @@ naming a `dataset.table` are warehouse SQL; local DuckDB statements are skipped.
 
 
 def _table(rules: Iterable[Rule], with_category: bool) -> list[str]:
-    head = (
-        "| Rule | Category | Severity | What it catches | How to fix |"
-        if with_category
-        else "| Rule | Severity | What it catches | How to fix |"
-    )
-    lines = [head, "|---|---|---|---|---|" if with_category else "|---|---|---|---|"]
+    head = ["Rule", "Category", "Severity", "What it catches", "How to fix"]
+    if not with_category:
+        head.remove("Category")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rules:
         cells = [f'<a id="{r.id}"></a>`{r.id}`']  # the anchor hook failures point at
         if with_category:

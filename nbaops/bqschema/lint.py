@@ -116,9 +116,8 @@ def _lint_layout(doc: Document, table: JObject) -> None:
                 )
                 doc.add("PARTITION_INVALID", line, message)
             pfield = part.get("field")
-            column = columns.get(pfield.lower()) if isinstance(pfield, str) else None
             unit = ptype.upper() if isinstance(ptype, str) else None
-            problem = _partition_problem(pfield, column, ranged=False, unit=unit)
+            problem = _partition_problem(pfield, columns, ranged=False, unit=unit)
             if pfield is not None and problem:
                 doc.add("PARTITION_INVALID", line, problem)
     ranged = table.get("rangePartitioning")
@@ -138,11 +137,12 @@ def _lint_layout(doc: Document, table: JObject) -> None:
 
 
 def _partition_problem(
-    name: object, column: Field | None, *, ranged: bool, unit: str | None = None
+    name: object, columns: Mapping[str, Field], *, ranged: bool, unit: str | None = None
 ) -> str | None:
     """What is wrong with a partition column (None: nothing): missing, REPEATED, of a type
     BigQuery cannot partition on (a range: INT64; time: DATE, TIMESTAMP, DATETIME), or a
     DATE column partitioned by HOUR (a DATE has no hours: DAY, MONTH or YEAR only)."""
+    column = columns.get(name.lower()) if isinstance(name, str) else None
     label = "range partition column" if ranged else "partition column"
     if column is None:
         return f"{label} {name!r:.60} is not a top-level column"
@@ -180,9 +180,8 @@ def layout_problems(schema: TableSchema) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     part = schema.partitioning
     if part is not None and part.field is not None:
-        column = columns.get(part.field.lower())
         ranged = part.type == "RANGE"
-        problem = _partition_problem(part.field, column, ranged=ranged, unit=part.type)
+        problem = _partition_problem(part.field, columns, ranged=ranged, unit=part.type)
         if problem:
             found.append(("PARTITION_INVALID", problem))
     found += [("CLUSTER_INVALID", m) for m in _cluster_problems(schema.clustering, columns)]
@@ -208,9 +207,7 @@ def _lint_range_partitioning(
         doc.add("UNKNOWN_KEY", line, message)
     for _key, message in unknown_keys(bounds, RANGE_KEYS, "rangePartitioning.range"):
         doc.add("UNKNOWN_KEY", line, message)
-    rfield = ranged.get("field")
-    column = columns.get(rfield.lower()) if isinstance(rfield, str) else None
-    problem = _partition_problem(rfield, column, ranged=True)
+    problem = _partition_problem(ranged.get("field"), columns, ranged=True)
     if problem:
         doc.add("PARTITION_INVALID", line, problem)
     start, end, interval = (as_int(bounds.get(key)) for key in RANGE_KEYS)
