@@ -209,18 +209,18 @@ def check_against_ref(
         return os.path.relpath(root / rel)
 
     given = _expand_given(paths, root, base)
-    if schemas_dir and Path(schemas_dir).is_absolute():  # as sql-schema-refs takes it
+    if Path(schemas_dir).is_absolute():  # as sql-schema-refs takes it
         try:
             schemas_dir = Path(schemas_dir).resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
             raise UsageError(
                 f"--schemas-dir: {schemas_dir} is outside the repository {root}"
             ) from None
-    if schemas_dir and ".." in Path(schemas_dir).parts:
+    if ".." in Path(schemas_dir).parts:
         raise UsageError(
             f"--schemas-dir: {schemas_dir!r} must be a folder inside the repository {root}"
         )
-    at_base = base.list_files(schemas_dir) if schemas_dir else []
+    at_base = base.list_files(schemas_dir)
     if schemas_dir_given and not at_base and not (root / schemas_dir).is_dir():
         raise UsageError(f"--schemas-dir: no folder {schemas_dir!r} in {root} or at {ref}")
     base_schemas = {p for p in at_base if is_schema_path(p)}
@@ -235,9 +235,8 @@ def check_against_ref(
         if not (root / p).exists() and p not in schema_paths:
             schema_paths.append(p)
 
-    layout_rel = f"{schemas_dir}/{LAYOUT_FILE}" if schemas_dir else LAYOUT_FILE
-    wanted = [*schema_paths, layout_rel]
-    old_bytes = base.read_many(wanted)
+    layout_rel = f"{schemas_dir}/{LAYOUT_FILE}"
+    old_bytes = base.read_many([*schema_paths, layout_rel])
     new_layout_bytes = read_bytes(str(root / layout_rel)) if (root / layout_rel).is_file() else None
     if isinstance(new_layout_bytes, Finding):
         result.findings.append(new_layout_bytes)
@@ -345,8 +344,7 @@ def _tables_without_schema(root: Path, schemas_dir: str, layouts: dict[str, Layo
 
 def _schema_rel(schemas_dir: str, table: str) -> str:
     """Where the catalog expects ``dataset.table``'s schema file (relative to the root)."""
-    name = f"{table.replace('.', '/')}.json"
-    return f"{schemas_dir}/{name}" if schemas_dir else name
+    return f"{schemas_dir}/{table.replace('.', '/')}.json"
 
 
 def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, root: Path) -> DiffResult:
