@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbaops.bqschema.diff import SchemaDiffReport, diff_live
-from nbaops.errors import first_line
+from nbaops.errors import WarehouseError, first_line
 
 
 def apply_table(ctx: Any, table: str, *, dry_run: bool = False) -> SchemaDiffReport:
@@ -29,8 +29,6 @@ def apply_table(ctx: Any, table: str, *, dry_run: bool = False) -> SchemaDiffRep
         UsageError: unknown table. ConfigError: invalid ``schema_rules``.
         WarehouseError: a statement failed (the message names those already applied).
     """
-    from nbaops.errors import WarehouseError
-
     report = diff_live(ctx, table)
     report.title = "schema-apply"
     report.dry_run = dry_run

@@ -19,7 +19,7 @@ from typing import Any
 from nbaops.bqschema.breaking import Comparison, RuleConfig, Verdicts, compare, judge
 from nbaops.bqschema.ddl import Statement
 from nbaops.bqschema.gitbase import GitBase, relative
-from nbaops.bqschema.lint import layout_problems
+from nbaops.bqschema.lint import layout_problems, lint_paths
 from nbaops.bqschema.lint_rules import lint_finding
 from nbaops.bqschema.model import Finding, TableSchema
 from nbaops.bqschema.parse import (
@@ -34,7 +34,7 @@ from nbaops.bqschema.parse import (
     table_name_for,
     to_table_schema,
 )
-from nbaops.errors import GitError, UsageError, first_line
+from nbaops.errors import GitError, UsageError, WarehouseError, first_line
 from nbaops.gitrepo import Repo
 
 
@@ -349,8 +349,6 @@ def _schema_rel(schemas_dir: str, table: str) -> str:
 
 def _lint_only(paths: Sequence[str], ref: str, schemas_dir: str, root: Path) -> DiffResult:
     """A repository's first commit: nothing to break yet, so lint the schema files only."""
-    from nbaops.bqschema.lint import lint_paths
-
     if paths:
         given = _expand_given(paths, root, None)
         files = [os.path.relpath(root / p) for p in given if is_schema_path(p)]
@@ -440,8 +438,6 @@ def live_schema(live: list[dict[str, Any]] | dict[str, Any], table: str) -> Tabl
     doc = decode_document(f"live:{table}", json.dumps(live, default=str).encode())
     schema = to_table_schema(doc)
     if schema is None:  # the adapter returned something that is not a field list
-        from nbaops.errors import WarehouseError
-
         raise WarehouseError(f"{table}: the warehouse returned a schema that is not a field list")
     schema.layout_known = False
     return schema
@@ -565,7 +561,6 @@ def diff_live(ctx: Any, table: str | None) -> SchemaDiffReport:
     without ``table``, also the tables of those datasets that no file declares
     (:attr:`SchemaDiffReport.unmanaged`)."""
     from nbaops.clock import today_eastern
-    from nbaops.errors import WarehouseError
 
     config = ctx.config.settings("schema_rules", RuleConfig)
     warehouse = ctx.warehouse
@@ -603,8 +598,6 @@ def _list_unmanaged(warehouse: Any, declared: list[str], report: SchemaDiffRepor
     """The tables of the datasets ``schemas/`` declares that no schema file declares (a
     WARN, not TABLE_NO_DELETE: other writers may own tables there; ``--table`` names one to
     compare it as a removal). A dataset that cannot be listed is an error."""
-    from nbaops.errors import WarehouseError
-
     for dataset in sorted({t.partition(".")[0] for t in declared}):
         try:
             listed = warehouse.list_tables(dataset)
