@@ -126,21 +126,12 @@ def _expand_given(paths: Sequence[str], root: Path, base: GitBase | None) -> lis
 LAYOUT_RULES = frozenset({"PARTITION_SAME", "CLUSTER_SAME"})
 
 
-def _located(finding: Finding, rules: frozenset[str], at: tuple[str, int]) -> Finding:
-    """``finding`` pointed at ``at`` (path, line) when its rule is one of ``rules``."""
-    if finding.rule not in rules:
-        return finding
-    return dataclasses.replace(finding, path=at[0], line=at[1])
-
-
 def _with_layout(
     schema: TableSchema | None, table: str, layouts: dict[str, Layout] | None
 ) -> TableSchema | None:
     if schema is None or schema.layout_known or layouts is None:
         return schema
-    partitioning, clustering = layouts.get(table, (None, ()))
-    schema.partitioning = partitioning
-    schema.clustering = clustering
+    schema.partitioning, schema.clustering = layouts.get(table, (None, ()))
     schema.layout_known = True
     return schema
 
@@ -297,11 +288,14 @@ def check_against_ref(
         comparison = compare(old_schema, new_schema, table)
         verdicts = judge(comparison, config, path=path, today=today)
         if from_catalog:
-            at = (shown(layout_rel), entry_lines.get(table, 1))
-            verdicts.findings = [_located(f, LAYOUT_RULES, at) for f in verdicts.findings]
+            entry, line = shown(layout_rel), entry_lines.get(table, 1)
+            verdicts.findings = [  # a partition/cluster finding points at the entry
+                dataclasses.replace(f, path=entry, line=line) if f.rule in LAYOUT_RULES else f
+                for f in verdicts.findings
+            ]
             if new_schema is not None:  # the entry's columns exist (a new table included)
                 result.findings.extend(
-                    lint_finding(at[0], at[1], rule, f"{table}: {message}")
+                    lint_finding(entry, line, rule, f"{table}: {message}")
                     for rule, message in layout_problems(new_schema)
                 )
         result.tables.append(TableDiff(table, path, comparison, verdicts))

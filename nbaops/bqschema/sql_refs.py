@@ -530,8 +530,7 @@ def check_paths(
     findings: list[Finding] = []
     for path in iter_python_files(paths):
         try:
-            with open(path, encoding="utf-8") as handle:
-                source = handle.read()
+            source = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
         sites, warnings = find_sql(path, source)
