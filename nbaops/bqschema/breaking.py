@@ -249,15 +249,9 @@ def _pair_renames(
 
 
 class _Comparer:
-    def __init__(
-        self,
-        table: str,
-        result: Comparison,
-        old: TableSchema,
-        new: TableSchema | None,
-    ) -> None:
+    def __init__(self, table: str, old: TableSchema, new: TableSchema | None) -> None:
         self.table = table
-        self.result = result
+        self.result = Comparison(table)
         # how an unset column rounds and compares on the old and the new side: as the
         # table's default (model.TableSchema), else ROUND_HALF_AWAY_FROM_ZERO and
         # case-sensitive ('')
@@ -507,13 +501,12 @@ def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Com
     ``old`` None means a new table (nothing can break); ``new`` None a removed table.
     Partitioning and clustering are compared when both sides know them.
     """
-    result = Comparison(table)
     if old is None:
-        return result
-    cmp = _Comparer(table, result, old, new)
+        return Comparison(table)
+    cmp = _Comparer(table, old, new)
     if new is None:
         cmp.violation("TABLE_NO_DELETE", "", f"table {table} removed", 1)
-        return result
+        return cmp.result
     cmp.fields(old.fields, new.fields, "", 1)
     if old.layout_known and new.layout_known:
         if _partition_key(old) != _partition_key(new):  # column names ignore case
@@ -528,7 +521,7 @@ def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Com
             cmp.violation(
                 "CLUSTER_SAME", "", f"table {table} clustering [{before}] -> [{after}]", 1
             )
-    return result
+    return cmp.result
 
 
 # -- policy --------------------------------------------------------------------------------
