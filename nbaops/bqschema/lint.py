@@ -16,7 +16,7 @@ from nbaops.bqschema.lint_rules import (
     path_name_problem,
     unknown_keys,
 )
-from nbaops.bqschema.model import CANONICAL_TYPES, Field, Finding, TableSchema
+from nbaops.bqschema.model import Field, Finding, TableSchema
 from nbaops.bqschema.parse import (
     CLUSTER_KEYS,
     MAX_PARTITIONS,
@@ -29,12 +29,10 @@ from nbaops.bqschema.parse import (
     to_table_schema,
 )
 
-# The types BigQuery clusters on (cloud.google.com/bigquery/docs/clustered-tables,
-# limitations): not FLOAT64, BYTES, TIME, INTERVAL, JSON or STRUCT.
-_CLUSTERABLE = frozenset(
-    {"BIGNUMERIC", "BOOL", "DATE", "DATETIME", "GEOGRAPHY", "INT64", "NUMERIC", "RANGE"}
-    | {"STRING", "TIMESTAMP"}
-)
+# The types BigQuery does not cluster on (cloud.google.com/bigquery/docs/clustered-tables,
+# limitations); every other type of model.CANONICAL_TYPES it does, and an unknown type is
+# TYPE_UNKNOWN's finding.
+_UNCLUSTERABLE = frozenset({"FLOAT64", "BYTES", "TIME", "INTERVAL", "JSON", "STRUCT"})
 _PARTITION_COLUMN_TYPES = {"DATE", "TIMESTAMP", "DATETIME"}
 
 
@@ -164,9 +162,7 @@ def _cluster_problems(names: Sequence[object], columns: Mapping[str, Field]) -> 
         column = columns.get(name.lower()) if isinstance(name, str) else None
         if column is None:
             found.append(f"clustering column {name!r:.60} is not a top-level column")
-        elif column.mode == "REPEATED" or (  # an unknown type is TYPE_UNKNOWN's finding
-            column.type in CANONICAL_TYPES and column.type not in _CLUSTERABLE
-        ):
+        elif column.mode == "REPEATED" or column.type in _UNCLUSTERABLE:
             what = "REPEATED" if column.mode == "REPEATED" else column.type
             found.append(f"clustering column {name!r} is {what}, which BigQuery cannot cluster on")
     return found
