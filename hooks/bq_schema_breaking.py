@@ -53,22 +53,15 @@ PARSER.add_argument("--no-ddl", action="store_true", help="do not print the DDL"
 FROM_REF_ENV = "PRE_COMMIT_FROM_REF"
 
 
-def base_ref(against: str | None) -> str:
-    """``--against``, else pre-commit's from-ref, else ``HEAD``."""
-    from nbaops.environment import read
-
-    return against or read(FROM_REF_ENV) or "HEAD"
-
-
 def check(args: argparse.Namespace) -> tuple[list[str], list[Finding]]:
     from nbaops.bqschema.breaking import load_rule_config
     from nbaops.bqschema.diff import check_against_ref, render_lines
+    from nbaops.environment import read
 
-    config = load_rule_config(args.config)
     result = check_against_ref(
         args.filenames,
-        ref=base_ref(args.against),
-        config=config,
+        ref=args.against or read(FROM_REF_ENV) or "HEAD",
+        config=load_rule_config(args.config),
         schemas_dir=args.schemas_dir,
     )
     return render_lines(result, ddl=not args.no_ddl), result.all_findings
