@@ -260,26 +260,24 @@ def compute(
     systems, rows, keys, ids = _first_passes(
         con, table, derived, outcomes_sql(table, columns), pairs, "prediction_id" in columns
     )
-    at_keys = scan.GROUP_FIELDS.index("missing_keys")
-    if any(r[1] == "all" and (r[0] is None or r[0] == "" or r[at_keys]) for r in rows):
+    fields = scan.GROUP_FIELDS
+    totals = [dict(zip(fields, r, strict=True)) for r in rows if r[1] == "all"]  # per version
+    if any(t["system_id"] in (None, "") or t["missing_keys"] for t in totals):
         _missing_key(con, table)
-    at = scan.GROUP_FIELDS.index("unknown_recommendations")
-    unknown = sum(int(r[at] or 0) for r in rows if r[1] == "all")
-    if unknown:
+    if any(t["unknown_recommendations"] for t in totals):
         _unknown_recommendation(con, table)
     dups: dict[str, tuple[int, int, int, int]] = {}
     late: dict[str, int] | None = None  # slow path: late rows counted before deduplication
-    at_rows = scan.GROUP_FIELDS.index("raw_rows")  # every version's (a NULL one raised above)
-    if keys.extra_rows(sum(int(r[at_rows] or 0) for r in rows if r[1] == "all")):
+    # every version's rows (a NULL version raised above)
+    if keys.extra_rows(sum(int(t["raw_rows"] or 0) for t in totals)):
         dups = scan.key_duplicates(con, table, columns)
-        at_late = scan.GROUP_FIELDS.index("late")  # the first pass counted the raw rows
-        late = {str(r[0]): int(r[at_late] or 0) for r in rows if r[1] == "all"}
+        # the first pass counted the raw rows
+        late = {str(t["system_id"]): int(t["late"] or 0) for t in totals}
         deduped = scan.dedup(con, source)
         rows = scan.run_groups(con, scan.derived_sql(deduped, b, histogram_width, histogram_clip))
         keys = scan.run_keys(con, scan.outcome_sql(deduped), systems, pairs)
     elif ids is not None:
         dups = {s: (n, 0, n, 0) for s, n in ids.items()}
-    fields = scan.GROUP_FIELDS
     records = [_labelled(dict(zip(fields, r, strict=True)), b) for r in rows]
     overall = {r["system_id"]: r for r in records if r["segment"] == "all"}
     if late is not None:
@@ -512,13 +510,9 @@ def _corr(value: Any) -> float | None:
 
 
 def _group(r: dict[str, Any], break_even: float, level: float) -> GroupMetrics:
-    predictions, bets, pushes, hits = (
-        int(r["predictions"] or 0),
-        int(r["bets"] or 0),
-        int(r["pushes"] or 0),
-        int(r["hits"] or 0),
+    predictions, bets, pushes, hits, passes = (
+        int(r[count] or 0) for count in ("predictions", "bets", "pushes", "hits", "passes")
     )
-    passes = int(r["passes"] or 0)
     decided = bets - pushes
     low, high = stats.wilson_interval(hits, decided, level)
     return GroupMetrics(
