@@ -146,24 +146,16 @@ def analyse_canary(
     samples: list[tuple[Sample, Sample] | BaseException] = []
     queries: list[str] = []
     if end <= start:  # nothing old enough to be visible yet: nothing to read
-        nothing = (Sample(n=0.0), Sample(n=0.0))
-        analysis = analyse(
-            specs,
-            [nothing] * len(specs),
-            alpha=settings.alpha,
-            baseline_revision=baseline,
-            canary_revision=canary,
-            window=window,
-        )
-        return _explain_visibility(analysis, specs, settings, judged_s=0.0)
-    try:
-        reader = ctx.monitoring
-        reader.max_pages = settings.max_pages
-    except Exception as exc:  # no client (credentials, import): every metric is ERROR
-        error = MonitoringError(f"Cloud Monitoring client: {type(exc).__name__}: {exc}")
-        samples = [error] * len(specs)
+        samples = [(Sample(n=0.0), Sample(n=0.0))] * len(specs)
+    else:
+        try:
+            reader = ctx.monitoring
+            reader.max_pages = settings.max_pages
+        except Exception as exc:  # no client (credentials, import): every metric is ERROR
+            error = MonitoringError(f"Cloud Monitoring client: {type(exc).__name__}: {exc}")
+            samples = [error] * len(specs)
     common = {"service": service, "start": start, "end": end, "alignment_s": settings.alignment_s}
-    for spec in specs if not samples else ():  # samples already: there is no client
+    for spec in specs if not samples else ():  # samples already: nothing to read, or no client
         queries.append(reader.describe(spec.metric_type, service=service, revision=canary))
         try:
             baseline_sample = _sample(reader, spec, revision=baseline, **common)
@@ -236,12 +228,6 @@ class CanaryRounds:
     def __post_init__(self) -> None:
         self.started = self.monotonic()
 
-    @property
-    def collect_s(self) -> float:
-        """How long after the shift the canary may collect: until a whole ``window_s`` of
-        post-shift traffic is visible (:func:`collect_s`)."""
-        return collect_s(self.settings)
-
     def __call__(self, index: int) -> list[CheckResult]:
         """Round ``index``: [the analysis], or [] while still collecting (see module doc)."""
         analysis = analyse_canary(
@@ -254,8 +240,9 @@ class CanaryRounds:
         )
         self.last = analysis
         elapsed = self.monotonic() - self.started
+        deadline = collect_s(self.settings)
         self.collecting = analysis.verdict is Verdict.INCONCLUSIVE and (
-            index < self.rounds or elapsed < self.collect_s
+            index < self.rounds or elapsed < deadline
         )
         self.history.append(
             {"round": index, "verdict": analysis.verdict.value, "collecting": self.collecting}
@@ -266,18 +253,18 @@ class CanaryRounds:
             self.step(
                 "canary",
                 f"round {index} | still collecting ({analysis.summary()}); decides at the "
-                f"latest {self.collect_s:g}s after the traffic shift ({elapsed:.0f}s ago)",
+                f"latest {deadline:g}s after the traffic shift ({elapsed:.0f}s ago)",
             )
             return []
         return [analysis.to_check(self.service)]
 
     def extend(self, index: int) -> float:
         """After the window's last round: seconds to wait for one more round while the
-        canary is still collecting and :attr:`collect_s` has not passed, else 0 (the window
+        canary is still collecting and :func:`collect_s` has not passed, else 0 (the window
         ends; also when the latest rounds never reached the analysis, their measurement
         failing first, and ``collecting`` is an earlier round's)."""
         elapsed = self.monotonic() - self.started
-        if index < self.rounds or not self.collecting or elapsed >= self.collect_s:
+        if index < self.rounds or not self.collecting or elapsed >= collect_s(self.settings):
             return 0.0
         return max(self.interval_s, EXTEND_POLL_S)
 
