@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from nbaops.regression.metrics import Metrics, PairedComparison
@@ -45,9 +47,7 @@ def evaluate(metrics: Metrics, settings: RegressionSettings, query: str = "") ->
             )
         ]
     checks: list[CheckResult] = []
-    gated = [v for v in (settings.champion, settings.challenger) if v]
-    gated = list(dict.fromkeys(gated))
-    for version in gated:
+    for version in dict.fromkeys(v for v in (settings.champion, settings.challenger) if v):
         if version not in metrics.systems:
             checks.append(
                 CheckResult(
@@ -413,41 +413,43 @@ def relative(
     comparison: PairedComparison | None, settings: RegressionSettings, query: str = ""
 ) -> list[CheckResult]:
     champ, chall = settings.champion, settings.challenger
-    mc_name = f"challenger_vs_champion:{chall}>{champ}"
-    mae_name = f"mae_vs_champion:{chall}>{champ}"
-    mc_threshold = (
-        f"one-sided McNemar ({settings.mcnemar}) p >= {settings.alpha} "
-        f"with >= {settings.min_paired_bets} paired bets"
+    mcnemar = partial(
+        CheckResult,
+        f"challenger_vs_champion:{chall}>{champ}",
+        SERVICE,
+        threshold=f"one-sided McNemar ({settings.mcnemar}) p >= {settings.alpha} "
+        f"with >= {settings.min_paired_bets} paired bets",
+        query=query,
     )
-    mae_threshold = f"MAE(challenger) - MAE(champion) <= {settings.mae_margin} points"
+    mae = partial(
+        CheckResult,
+        f"mae_vs_champion:{chall}>{champ}",
+        SERVICE,
+        threshold=f"MAE(challenger) - MAE(champion) <= {settings.mae_margin} points",
+        query=query,
+    )
     if comparison is None or comparison.shared == 0:
         message = f"no player-games predicted by both {champ} and {chall}"
         return [
-            CheckResult(mc_name, SERVICE, Verdict.INCONCLUSIVE, None, mc_threshold, message, query),
-            CheckResult(
-                mae_name, SERVICE, Verdict.INCONCLUSIVE, None, mae_threshold, message, query
-            ),
+            mcnemar(verdict=Verdict.INCONCLUSIVE, value=None, message=message),
+            mae(verdict=Verdict.INCONCLUSIVE, value=None, message=message),
         ]
+    details = comparison.to_json()
     return [
-        _mcnemar_check(comparison, settings, mc_name, mc_threshold, query),
-        _mae_check(comparison, settings, mae_name, mae_threshold, query),
+        _mcnemar_check(comparison, settings, partial(mcnemar, details=details)),
+        _mae_check(comparison, settings, partial(mae, unit="points", details=details)),
     ]
 
 
 def _mcnemar_check(
-    c: PairedComparison, settings: RegressionSettings, name: str, threshold: str, query: str
+    c: PairedComparison, settings: RegressionSettings, result: Callable[..., CheckResult]
 ) -> CheckResult:
-    details = c.to_json()
+    """The McNemar gate; ``result`` makes its CheckResult (name, threshold, details set)."""
     if c.paired_bets < settings.min_paired_bets:
-        return CheckResult(
-            name=name,
-            service=SERVICE,
+        return result(
             verdict=Verdict.INCONCLUSIVE,
             value=None,
-            threshold=threshold,
             message=f"{c.paired_bets} paired bets < {settings.min_paired_bets}: too few to compare",
-            query=query,
-            details=details,
         )
     mc = c.mcnemar
     p = mc.p_challenger_worse if settings.mcnemar == "exact" else mc.p_challenger_worse_mid
@@ -467,36 +469,25 @@ def _mcnemar_check(
         message = f"tie: {summary}"
     else:
         message = f"not significantly worse: {summary}"
-    return CheckResult(
-        name=name,
-        service=SERVICE,
+    return result(
         verdict=verdict,
         # what the threshold compares (the gap is in the message), never rounded onto
         # alpha, nor up to a p-value of 1 it is not (report.format_p)
         value=round_beside(p, settings.alpha, 1.0),
-        threshold=threshold,
         unit="p-value",
         message=message,
-        query=query,
-        details=details,
     )
 
 
 def _mae_check(
-    c: PairedComparison, settings: RegressionSettings, name: str, threshold: str, query: str
+    c: PairedComparison, settings: RegressionSettings, result: Callable[..., CheckResult]
 ) -> CheckResult:
-    details = c.to_json()
+    """The MAE gate; ``result`` makes its CheckResult (name, threshold, unit, details set)."""
     if c.shared < settings.min_paired_bets or c.mae_diff is None:
-        return CheckResult(
-            name=name,
-            service=SERVICE,
+        return result(
             verdict=Verdict.INCONCLUSIVE,
             value=c.mae_diff,
-            threshold=threshold,
-            unit="points",
             message=f"{c.shared} shared predictions < {settings.min_paired_bets}: too few",
-            query=query,
-            details=details,
         )
 
     def gap(value: float) -> str:  # never rounded onto the margin it is judged against
@@ -513,14 +504,6 @@ def _mae_check(
         verdict, message = Verdict.WARN, f"possibly worse than the margin: {summary}"
     else:
         verdict, message = Verdict.PASS, summary
-    return CheckResult(
-        name=name,
-        service=SERVICE,
-        verdict=verdict,
-        value=round_beside(c.mae_diff, settings.mae_margin),
-        threshold=threshold,
-        unit="points",
-        message=message,
-        query=query,
-        details=details,
+    return result(
+        verdict=verdict, value=round_beside(c.mae_diff, settings.mae_margin), message=message
     )
