@@ -28,7 +28,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,14 +110,7 @@ class GoldenSummary:
     versions: tuple[str, ...] = STORED_VERSIONS
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "rows": self.rows,
-            "first_date": self.first_date,
-            "last_date": self.last_date,
-            "content_sha256": self.content_sha256,
-            "versions": list(self.versions),
-        }
+        return {**asdict(self), "path": str(self.path), "versions": list(self.versions)}
 
 
 def golden_path(root: Path) -> Path:
@@ -363,9 +356,8 @@ class BuildResult:
     @property
     def verdict(self) -> Verdict:
         # Checking (not writing) a set that no longer rebuilds to its committed content fails.
-        if self.written:
-            return Verdict.PASS
-        return Verdict.FAIL if self.changed or self.problems else Verdict.PASS
+        failed = not self.written and (self.changed or bool(self.problems))
+        return Verdict.FAIL if failed else Verdict.PASS
 
     def to_json(self) -> dict[str, Any]:
         return {
