@@ -68,10 +68,9 @@ def pytest_counts(path: Path) -> PytestCounts:
     """
     root = _root(path)
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    tests = _total(suites, "tests", path)
-    skipped = _total(suites, "skipped", path)
-    failures = _total(suites, "failures", path)
-    errors = _total(suites, "errors", path)
+    tests, skipped, failures, errors = (
+        _total(suites, key, path) for key in ("tests", "skipped", "failures", "errors")
+    )
     names = tuple(
         f"{case.get('classname', '')}::{case.get('name', '')}"
         for case in root.iter("testcase")
