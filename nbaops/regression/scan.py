@@ -29,6 +29,7 @@ from __future__ import annotations
 # Hence the "noqa: S608" markers below.
 import math
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -359,7 +360,7 @@ def roll_up(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     kind_at = 1 + coded + 2
     first, last = kind_at + 1, kind_at + 1 + len(_PER_GROUP)
     segments = [_CODED_SEGMENTS[column] for column in _CODED]
-    members: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    members: defaultdict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
     own: dict[Any, tuple[Any, ...]] = {}
     for row in rows:
         system, kind = row[0], row[kind_at]
@@ -374,11 +375,7 @@ def roll_up(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             keys = [(system, "week", row[1 + coded], None), (system, HIST, "all", row[2 + coded])]
         values = row[first:last]
         for key in keys:
-            found = members.get(key)
-            if found is None:
-                members[key] = [values]
-            else:
-                found.append(values)
+            members[key].append(values)
     nulls = (None,) * len(_PER_VERSION)
     return [
         (
@@ -488,9 +485,8 @@ def run_keys(
     values = {f"system{i}": s for i, s in enumerate(systems)}
     row = con.execute(keys_sql(outcomes, systems, pairs), values).fetchone()
     assert row is not None
-    out: dict[tuple[str, str], tuple[Any, ...]] = {}
-    for k, pair in enumerate(pairs):
-        out[pair] = tuple(row[1 + 10 * k : 11 + 10 * k])
+    # after keyed, each pair's ten columns in turn (keys_sql)
+    out = {pair: tuple(row[1 + 10 * k : 11 + 10 * k]) for k, pair in enumerate(pairs)}
     return KeyStats(keyed=int(row[0] or 0), pairs=out)
 
 
