@@ -176,10 +176,7 @@ class Metrics:
     missing_columns: tuple[str, ...] = ()
 
     def overall(self, system_id: str) -> GroupMetrics | None:
-        for g in self.groups:
-            if g.system_id == system_id and g.segment == "all":
-                return g
-        return None
+        return next(iter(self.segment("all", system_id)), None)
 
     def segment(self, name: str, system_id: str | None = None) -> list[GroupMetrics]:
         return [

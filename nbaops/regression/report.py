@@ -256,8 +256,8 @@ def weekly_plot(m: Metrics, systems: Sequence[str], floor: float | None) -> str:
     weeks = sorted({g.bucket for g in m.segment("week") if g.system_id in systems})
     if not weeks:
         return "<p>No weekly data.</p>"
-    index = {w: i for i, w in enumerate(weeks)}
     plot = _Plot((-0.5, len(weeks) - 0.5), (0.3, 0.8), margin=(28, 20, 50, 60))
+    x = {w: plot.x(i) for i, w in enumerate(weeks)}  # a week's position on the axis
     step = max(1, len(weeks) // 8)
     plot.axes(
         [0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
@@ -276,18 +276,14 @@ def weekly_plot(m: Metrics, systems: Sequence[str], floor: float | None) -> str:
         if not groups:
             continue
         color = colors[system]
-        upper = " ".join(f"{plot.x(index[g.bucket]):.1f},{plot.y(g.hit_high):.1f}" for g in groups)
-        lower = " ".join(
-            f"{plot.x(index[g.bucket]):.1f},{plot.y(g.hit_low):.1f}" for g in reversed(groups)
-        )
+        upper = " ".join(f"{x[g.bucket]:.1f},{plot.y(g.hit_high):.1f}" for g in groups)
+        lower = " ".join(f"{x[g.bucket]:.1f},{plot.y(g.hit_low):.1f}" for g in reversed(groups))
         plot.add(f'<polygon points="{upper} {lower}" fill="{color}" fill-opacity="0.12"/>')
-        line = " ".join(
-            f"{plot.x(index[g.bucket]):.1f},{plot.y(g.hit_rate or 0):.1f}" for g in groups
-        )
+        line = " ".join(f"{x[g.bucket]:.1f},{plot.y(g.hit_rate or 0):.1f}" for g in groups)
         plot.add(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
         for g in groups:
             plot.add(
-                f'<circle cx="{plot.x(index[g.bucket]):.1f}" cy="{plot.y(g.hit_rate or 0):.1f}" '
+                f'<circle cx="{x[g.bucket]:.1f}" cy="{plot.y(g.hit_rate or 0):.1f}" '
                 f'r="3" fill="{color}"><title>{html.escape(system)} week {g.bucket}: '
                 f"{format_pct(g.hit_rate)} of {g.decided} "
                 f"({format_pct(g.hit_low)}-{format_pct(g.hit_high)})"
