@@ -83,7 +83,35 @@ class RegressionReport:
         return data
 
     def render(self, console: Console) -> None:
-        render_terminal(self, console)
+        """A table per model version on a wide terminal; elsewhere (logs, pipes) one plain
+        line per version, written by :func:`nbaops.report.emit` without importing Rich."""
+        from nbaops.report import CheckReport, emit, is_table_console
+
+        m = self.metrics
+        interval = f"{int(round(100 * m.confidence_level))}% interval"
+        columns = ["version", "predictions", "bets", "pushes", "hit rate", interval]
+        columns += [f"p vs {format_pct(m.break_even, digits=2)}", "MAE", "bias", "PASS share"]
+        rows = _version_rows(self)
+        emit(console, (self.title, "bold"), f": {self.source.label}, {m.rows} predictions")
+        if is_table_console(console):
+            from rich.table import Table
+            from rich.text import Text
+
+            table = Table(title="Per model version", title_justify="left")
+            for column in columns:
+                table.add_column(column, justify="right" if column != "version" else "left")
+            for row in rows:
+                table.add_row(*map(Text, row))  # not markup: a version is whatever the data holds
+            console.print(table)
+        else:
+            for row in rows:
+                pairs = ", ".join(f"{c} {v}" for c, v in zip(columns[1:], row[1:], strict=True))
+                emit(console, f"{row[0]}: {pairs}")
+        CheckReport(title="Gates", checks=self.checks).render(console)
+        if self.html_path:
+            emit(console, f"HTML report: {self.html_path}")
+        if self.junit_path:
+            emit(console, f"JUnit XML: {self.junit_path}")
 
 
 # --------------------------------------------------------------------------- terminal
@@ -108,7 +136,7 @@ def _metric_cells(g: GroupMetrics, settings: RegressionSettings) -> list[str]:
 
 
 def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
-    """Per model version: the columns of :data:`_VERSION_COLUMNS`, formatted."""
+    """Per model version: the cells of :meth:`RegressionReport.render`'s table, formatted."""
     m = report.metrics
     roles = {report.settings.champion: " (champion)", report.settings.challenger: " (challenger)"}
     rows: list[tuple[str, ...]] = []
@@ -118,38 +146,6 @@ def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
             continue
         rows.append((system + roles.get(system, ""), *_metric_cells(g, report.settings)))
     return rows
-
-
-def render_terminal(report: RegressionReport, console: Console) -> None:
-    """A table per model version on a wide terminal; elsewhere (logs, pipes) one plain
-    line per version, written by :func:`nbaops.report.emit` without importing Rich."""
-    from nbaops.report import CheckReport, emit, is_table_console
-
-    m = report.metrics
-    interval = f"{int(round(100 * m.confidence_level))}% interval"
-    columns = ["version", "predictions", "bets", "pushes", "hit rate", interval]
-    columns += [f"p vs {format_pct(m.break_even, digits=2)}", "MAE", "bias", "PASS share"]
-    rows = _version_rows(report)
-    emit(console, (report.title, "bold"), f": {report.source.label}, {m.rows} predictions")
-    if is_table_console(console):
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(title="Per model version", title_justify="left")
-        for column in columns:
-            table.add_column(column, justify="right" if column != "version" else "left")
-        for row in rows:
-            table.add_row(*map(Text, row))  # not markup: a version is whatever the data holds
-        console.print(table)
-    else:
-        for row in rows:
-            pairs = ", ".join(f"{c} {v}" for c, v in zip(columns[1:], row[1:], strict=True))
-            emit(console, f"{row[0]}: {pairs}")
-    CheckReport(title="Gates", checks=report.checks).render(console)
-    if report.html_path:
-        emit(console, f"HTML report: {report.html_path}")
-    if report.junit_path:
-        emit(console, f"JUnit XML: {report.junit_path}")
 
 
 # --------------------------------------------------------------------------- SVG
