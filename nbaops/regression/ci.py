@@ -120,14 +120,6 @@ def markdown(rows: Sequence[tuple[str, str, str]], html: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _publish(text: str, copy: Path | None) -> None:
-    """The gate table to the job summary (masked there by ``publish_step_summary``) and,
-    with ``copy``, to that file, masked the same."""
-    if copy is not None:
-        copy.write_text(redact(text), encoding="utf-8")
-    publish_step_summary(text)
-
-
 def _say(text: str, end: str = "\n") -> None:
     """Print ``text`` with every secret fragment masked and the data's control characters
     escaped: a test name or gate message from a JUnit file is whatever the data held."""
@@ -154,7 +146,7 @@ def _main(argv: Sequence[str] | None) -> int:
             _say(f"regression: no gate JUnit XML at {args.gates}")
             return 1
         text = markdown(gate_rows(args.gates), args.html)
-        _publish(text, None)
+        publish_step_summary(text)  # (masked there)
         _say(text, end="")
         return 0
     reports: Path = args.reports
@@ -176,7 +168,10 @@ def _main(argv: Sequence[str] | None) -> int:
     html_path = html.resolve() if html.is_file() else None
     gates = reports / GATES_JUNIT
     if gates.is_file():
-        _publish(markdown(gate_rows(gates), html_path), reports / SUMMARY)
+        # the gate table to the job summary (masked there) and to summary.md, masked the same
+        text = markdown(gate_rows(gates), html_path)
+        (reports / SUMMARY).write_text(redact(text), encoding="utf-8")
+        publish_step_summary(text)
     if html_path is not None:
         _say(f"HTML report: {html_path}")
     else:
