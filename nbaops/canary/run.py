@@ -39,7 +39,7 @@ from nbaops.errors import MonitoringError
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
-    from nbaops.adapters.monitoring import MetricsReader, Series
+    from nbaops.adapters.monitoring import MetricsReader
     from nbaops.context import Context
 
 ERROR_CLASS = "5xx"
@@ -109,12 +109,8 @@ def _sample(reader: MetricsReader, spec: MetricSpec, **where: Any) -> Sample:
     series = reader.list_time_series(
         spec.metric_type, aligner="ALIGN_MAX", reducer="REDUCE_SUM", metric_labels=ACTIVE, **where
     )
-    return Sample(n=0.0, peak=_peak(series))
-
-
-def _peak(series: list[Series]) -> float | None:
-    values = [p.value for s in series for p in s.points if p.value is not None]
-    return max(values) if values else None
+    counts = (p.value for s in series for p in s.points if p.value is not None)
+    return Sample(n=0.0, peak=max(counts, default=None))
 
 
 def analyse_canary(
