@@ -137,11 +137,9 @@ def binom_test_greater(successes: int, trials: int, p0: float) -> float:
     """One-sided exact binomial test, H1: rate > p0. Returns P(X >= successes | p0).
 
     Same value as ``scipy.stats.binomtest(k, n, p0, alternative="greater").pvalue``.
-    With no trials there is no evidence: 1.0.
+    With no trials there is no evidence: 1.0 (P(X >= 0)).
     """
     _check_counts(successes, trials)
-    if trials == 0:
-        return 1.0
     return binom_sf(successes, trials, p0)
 
 
