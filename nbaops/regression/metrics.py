@@ -151,8 +151,7 @@ class PairedComparison:
     mae_diff_high: float
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["mcnemar"] = asdict(self.mcnemar)
+        data = asdict(self)  # (mcnemar too: asdict recurses into dataclasses)
         for key in ("mae_diff_low", "mae_diff_high"):
             if not math.isfinite(data[key]):
                 data[key] = None
