@@ -152,24 +152,13 @@ def _version_rows(report: RegressionReport) -> list[tuple[str, ...]]:
 
 
 class _Plot:
-    """A tiny SVG canvas with linear axes."""
+    """A tiny SVG canvas (640 x 300) with linear axes over non-empty ranges."""
 
-    def __init__(
-        self,
-        x_range: tuple[float, float],
-        y_range: tuple[float, float],
-        width: int = 640,
-        height: int = 300,
-        margin: tuple[int, int, int, int] = (20, 20, 50, 60),  # top, right, bottom, left
-    ) -> None:
+    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
         self.x0, self.x1 = x_range
         self.y0, self.y1 = y_range
-        if self.x1 == self.x0:
-            self.x1 = self.x0 + 1
-        if self.y1 == self.y0:
-            self.y1 = self.y0 + 1
-        self.w, self.h = width, height
-        self.mt, self.mr, self.mb, self.ml = margin
+        self.w, self.h = 640, 300
+        self.mt, self.mr, self.mb, self.ml = 28, 20, 50, 60  # margins: top, right, bottom, left
         self.parts: list[str] = []
 
     def x(self, value: float) -> float:
@@ -252,7 +241,7 @@ def weekly_plot(m: Metrics, systems: Sequence[str], floor: float | None) -> str:
     weeks = sorted({g.bucket for g in m.segment("week") if g.system_id in systems})
     if not weeks:
         return "<p>No weekly data.</p>"
-    plot = _Plot((-0.5, len(weeks) - 0.5), (0.3, 0.8), margin=(28, 20, 50, 60))
+    plot = _Plot((-0.5, len(weeks) - 0.5), (0.3, 0.8))
     x = {w: plot.x(i) for i, w in enumerate(weeks)}  # a week's position on the axis
     step = max(1, len(weeks) // 8)
     plot.axes(
@@ -297,7 +286,7 @@ def calibration_plot(m: Metrics, systems: Sequence[str]) -> str:
     ]
     if not groups:
         return "<p>No stated confidence in these predictions: calibration not measured.</p>"
-    plot = _Plot((0.5, 1.0), (0.0, 1.0), margin=(28, 20, 50, 60))
+    plot = _Plot((0.5, 1.0), (0.0, 1.0))
     plot.axes(
         [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         "realised hit rate",
@@ -345,7 +334,7 @@ def error_plot(m: Metrics, systems: Sequence[str]) -> str:
     }
     top = max(v for d in shares.values() for v in d.values())
     top = math.ceil(top * 20) / 20 or 0.05
-    plot = _Plot((edges[0], edges[-1] + width), (0.0, top), margin=(28, 20, 50, 60))
+    plot = _Plot((edges[0], edges[-1] + width), (0.0, top))
     plot.axes(
         [i * 0.05 for i in range(int(round(top / 0.05)) + 1)],
         "share of predictions",
