@@ -63,6 +63,8 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "is_home": "BOOLEAN",
     "minutes": "DOUBLE",
 }
+# The signed-error histogram's bins (points): 2 wide, the errors beyond +-20 in the end bins.
+HISTOGRAM_WIDTH, HISTOGRAM_CLIP = 2.0, 20.0
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,6 @@ def compute(
     buckets: Buckets | None = None,
     break_even: float = stats.BREAK_EVEN_MINUS_110,
     confidence_level: float = 0.95,
-    histogram_width: float = 2.0,
-    histogram_clip: float = 20.0,
 ) -> Metrics:
     """All metrics of a graded-predictions table, in two passes when the input is clean.
 
@@ -238,7 +238,6 @@ def compute(
         buckets: segment bucket edges.
         break_even: hit rate that breaks even (52.38% at -110).
         confidence_level: level of the Wilson intervals.
-        histogram_width, histogram_clip: signed-error histogram bins (points).
 
     Raises:
         UsageError: missing columns, or a recommendation other than OVER/UNDER/PASS.
@@ -252,7 +251,7 @@ def compute(
             + ", ".join(REQUIRED_COLUMNS)
         )
     source = scan.source_sql(table, columns, REQUIRED_COLUMN_TYPES, OPTIONAL_COLUMNS)
-    derived = scan.derived_sql(source, b, histogram_width, histogram_clip)
+    derived = scan.derived_sql(source, b, HISTOGRAM_WIDTH, HISTOGRAM_CLIP)
     systems, rows, keys, ids = _first_passes(
         con, table, derived, outcomes_sql(table, columns), pairs, "prediction_id" in columns
     )
@@ -270,7 +269,7 @@ def compute(
         # the first pass counted the raw rows
         late = {str(t["system_id"]): int(t["late"] or 0) for t in totals}
         deduped = scan.dedup(con, source)
-        rows = scan.run_groups(con, scan.derived_sql(deduped, b, histogram_width, histogram_clip))
+        rows = scan.run_groups(con, scan.derived_sql(deduped, b, HISTOGRAM_WIDTH, HISTOGRAM_CLIP))
         keys = scan.run_keys(con, scan.outcome_sql(deduped), systems, pairs)
     elif ids is not None:
         dups = {s: (n, 0, n, 0) for s, n in ids.items()}
