@@ -434,10 +434,9 @@ def relative(
             mcnemar(verdict=Verdict.INCONCLUSIVE, value=None, message=message),
             mae(verdict=Verdict.INCONCLUSIVE, value=None, message=message),
         ]
-    details = comparison.to_json()
-    return [
-        _mcnemar_check(comparison, settings, partial(mcnemar, details=details)),
-        _mae_check(comparison, settings, partial(mae, unit="points", details=details)),
+    return [  # each its own details (no dict shared between two results)
+        _mcnemar_check(comparison, settings, partial(mcnemar, details=comparison.to_json())),
+        _mae_check(comparison, settings, partial(mae, unit="points", details=comparison.to_json())),
     ]
 
 
