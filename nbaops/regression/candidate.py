@@ -101,9 +101,7 @@ def run_model(
             "input's (reordered?): return values in the input's row order, or reindex it"
         )
     values = _as_floats(raw, name, len(frame))
-    keys = frame[["game_id", "player_lookup"]].itertuples(index=False, name=None)
-    rows = [(str(g), str(p), v) for (g, p), v in zip(keys, values, strict=True)]
-    for index, (_g, _p, value) in enumerate(rows):
+    for index, value in enumerate(values):
         if not math.isfinite(value):
             row = frame.iloc[index]
             raise UsageError(
@@ -111,6 +109,8 @@ def run_model(
                 f"({row['player_lookup']} {row['game_date']}): every prediction must be a "
                 "finite number"
             )
+    keys = frame[["game_id", "player_lookup"]].itertuples(index=False, name=None)
+    rows = [(str(g), str(p), v) for (g, p), v in zip(keys, values, strict=True)]
     _store(con, rows)
     return len(rows)
 
