@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import gc
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from nbaops import clock
 from nbaops.errors import ConfigError, DamagedStateError, UsageError, WarehouseError, first_line
@@ -383,6 +386,33 @@ def _league(seed: int, from_logs: str | None, now: dt.datetime) -> league.League
     return league.synthetic_league(seed, now)
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _gc_paused(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``func`` with Python's cyclic garbage collector paused (re-enabled after, if it was).
+
+    A build allocates ~100,000 row dicts and their values, none in a reference cycle:
+    the collections those allocations trigger walk every live object again and again
+    for nothing (~0.45 s of a ~3.7 s refresh). Reference counting still frees
+    everything; a cycle made meanwhile is collected on the next collection after.
+    """
+
+    @functools.wraps(func)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return paused
+
+
+@_gc_paused
 def _build(
     settings: Settings,
     seed: int,
