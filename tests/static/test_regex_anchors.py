@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,13 @@ def _pattern_text(node: ast.expr) -> str | None:
 def dollar_anchored() -> list[str]:
     found = []
     for path in sorted([*REPO.glob("nbaops/**/*.py"), *REPO.glob("hooks/*.py")]):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        # The call names its function in the source (identifiers compare after NFKC): a
+        # file naming none of CALLS has no such call, so it is not parsed (most files).
+        normalized = unicodedata.normalize("NFKC", text)
+        if not any(call in normalized for call in CALLS):
+            continue
+        tree = ast.parse(text)
         for node in ast.walk(tree):
             if not (
                 isinstance(node, ast.Call)
