@@ -139,12 +139,24 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError):
         return [], []  # ruff reports syntax errors; nothing to check here
-    nodes = list(ast.walk(tree))  # walked once: the passes below reuse the list
+    # Walked once, each node sorted into the only kinds the passes below read (in walk
+    # order): most nodes are names, attributes and operators, and skipping them in every
+    # pass was most of the time.
+    strings: list[ast.Constant | ast.JoinedStr] = []
+    calls: list[ast.Call] = []
+    assigns: list[ast.Assign | ast.AnnAssign] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant | ast.JoinedStr):
+            strings.append(node)
+        elif isinstance(node, ast.Call):
+            calls.append(node)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            assigns.append(node)
     constants: dict[str, list[ast.AST]] = {}
-    for node in nodes:
+    for node in assigns:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        elif node.value is not None:
             targets, value = [node.target], node.value
         else:
             continue
@@ -155,12 +167,8 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
     sites: dict[int, SqlSite] = {}
     findings: list[Finding] = []
     explicit_nodes: set[int] = set()
-    for node in nodes:
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in WAREHOUSE_METHODS
-        ):
+    for node in calls:
+        if not (isinstance(node.func, ast.Attribute) and node.func.attr in WAREHOUSE_METHODS):
             continue
         arg: ast.AST | None = node.args[0] if node.args else None
         for kw in node.keywords:
@@ -187,20 +195,17 @@ def find_sql(path: str, source: str) -> tuple[list[SqlSite], list[Finding]]:
     # The literal pieces of an f-string are not queries of their own.
     inner = {
         id(child)
-        for node in nodes
+        for node in strings
         if isinstance(node, ast.JoinedStr)
         for child in ast.walk(node)
         if child is not node
     }
-    for node in nodes:
+    for node in strings:
         if id(node) in explicit_nodes or id(node) in inner:  # every site so far is explicit
             continue
-        if isinstance(node, ast.JoinedStr | ast.Constant):
-            text = _string_value(node, constants)
-            if isinstance(node, ast.JoinedStr):
-                inner.update(id(v) for v in ast.walk(node))
-            if text and _SQL_START.match(text) and re.search(r"\b(FROM|INTO|SET)\b", text):
-                sites[id(node)] = SqlSite(path, node.lineno, text, False)
+        text = _string_value(node, constants)
+        if text and _SQL_START.match(text) and re.search(r"\b(FROM|INTO|SET)\b", text):
+            sites[id(node)] = SqlSite(path, node.lineno, text, False)
     return sorted(sites.values(), key=lambda s: s.line), findings
 
 
