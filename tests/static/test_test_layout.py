@@ -102,9 +102,19 @@ def test_no_test_file_edits_sys_path_or_imports_a_conftest() -> None:
     assert not offenders, offenders
 
 
+# "world" is in "dworld" and "worlds"; "standin" in "nbaops.local.standin".
+_SERVER_WORDS = ("world", "standin", "receiver", "subprocess")
+
+
 def server_uses(path: Path) -> list[str]:
     """What in a test module starts a server, a world or an ``inv`` process."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    # Each use below names one of these (a fixture argument, a module, ``subprocess``):
+    # a module naming none of them uses nothing and is not parsed.
+    names = _identifiers(text)
+    if not any(word in names for word in _SERVER_WORDS):
+        return []
+    tree = ast.parse(text)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -135,6 +145,8 @@ def server_uses(path: Path) -> list[str]:
 
 
 def test_unit_tests_start_no_server_world_or_inv_process() -> None:
+    server_names = (*SERVER_FIXTURES, *SERVER_MODULES)
+    assert all(any(w in name for w in _SERVER_WORDS) for name in server_names)  # the filter
     offenders = {
         str(p.relative_to(TESTS)): uses for p in modules(TESTS / "unit") if (uses := server_uses(p))
     }
