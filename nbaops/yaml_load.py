@@ -9,6 +9,8 @@ message). :func:`load_bounded` refuses such input with one :class:`ConfigError` 
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import re
 from pathlib import Path
@@ -206,6 +208,19 @@ def read_bounded(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
 
 
+@functools.lru_cache(maxsize=16)
+def _checked(text: str) -> Any:
+    """The data of ``text`` once every limit held. A function of the text alone, kept for
+    the last few texts: a process that loads its config for each context (a deploy's
+    phases, a long-lived server, a test run) parses and checks it once (~4 ms, and
+    _check_shape is Python) and then pays a deep copy (~0.2 ms). Errors are not kept."""
+    if _flow_depth(text) > MAX_DEPTH:
+        raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
+    data = _load(text, _FAST_LOADER)
+    _check_values(data)
+    return data
+
+
 def load_bounded(text: str, where: str) -> Any:
     """Parse YAML ``text`` (from ``where``, named in errors) within the limits.
 
@@ -216,10 +231,7 @@ def load_bounded(text: str, where: str) -> Any:
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_BYTES // 1024} KiB; is this a config file?")
     try:
-        if _flow_depth(text) > MAX_DEPTH:
-            raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
-        data = _load(text, _FAST_LOADER)
-        _check_values(data)
+        data = copy.deepcopy(_checked(text))  # a copy: no caller changes the cached data
     except _Limit as exc:
         raise ConfigError(f"{where}: {exc}") from None
     except RecursionError:
