@@ -449,9 +449,8 @@ class SchemaDiffReport:
     against: str
     tables: list[TableDiff] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)  # table -> could not compare
-    # the errors' exceptions, for a caller that judges by type (doctor: a NotFound table
-    # is missing); a key without a dot is a dataset whose tables could not be listed
+    # table -> why it could not be compared, as raised (doctor judges by type: a NotFound
+    # table is missing); a key without a dot is a dataset whose tables could not be listed
     raised: dict[str, Exception] = field(default_factory=dict, repr=False)
     unmanaged: list[str] = field(default_factory=list)  # live tables no schema file declares
     applied: list[str] = field(default_factory=list)
@@ -460,8 +459,12 @@ class SchemaDiffReport:
 
     def could_not(self, name: str, exc: Exception) -> None:
         """Record why the table (or dataset) ``name`` could not be compared (or listed)."""
-        self.errors[name] = first_line(exc)
         self.raised[name] = exc
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """table (or dataset) -> the first line of why it could not be compared (listed)."""
+        return {name: first_line(exc) for name, exc in self.raised.items()}
 
     @property
     def verdict(self) -> Any:

@@ -23,7 +23,7 @@ from nbaops.bqschema.breaking import (
 from nbaops.bqschema.diff import check_against_ref, render_lines
 from nbaops.bqschema.model import Severity
 from nbaops.bqschema.parse import decode_document, to_table_schema
-from nbaops.errors import ConfigError, UsageError
+from nbaops.errors import ConfigError, UsageError, WarehouseError
 
 TODAY = dt.date(2026, 11, 25)
 BASE: list[dict[str, Any]] = [
@@ -669,7 +669,11 @@ def test_tables_that_could_not_be_compared_the_same_way_are_one_line() -> None:
 
     why = "BigQuery client: no usable credentials (DefaultCredentialsError: not found)"
     report = SchemaDiffReport("schema-diff", against="live")
-    report.errors = {"nba_raw.games": why, "nba_ops.deploys": why, "nba_x.t": "403 Forbidden"}
+    report.raised = {
+        "nba_raw.games": WarehouseError(why),
+        "nba_ops.deploys": WarehouseError(why),
+        "nba_x.t": WarehouseError("403 Forbidden"),
+    }
     console = PlainConsole()
     with console.capture() as captured:
         report.render(console)
@@ -691,7 +695,7 @@ def test_a_dataset_whose_tables_could_not_be_listed_is_named_as_a_dataset() -> N
 
     why = "BigQuery list tables of p.nba_ops: permission denied (HTTP 403): no"
     report = SchemaDiffReport("schema-diff", against="live")
-    report.errors = {"nba_ops": why, "nba_raw": why, "nba_x.t": why}
+    report.raised = {name: WarehouseError(why) for name in ("nba_ops", "nba_raw", "nba_x.t")}
     console = PlainConsole()
     with console.capture() as captured:
         report.render(console)
