@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ast
 import functools
-import unicodedata
 from pathlib import Path
+
+from source_names import names_any
 
 REPO = Path(__file__).resolve().parents[2]
 ENGINE = "nbaops/adapters/duckdb_engine.py"
@@ -39,7 +40,7 @@ def runtime_duckdb_importers() -> frozenset[str]:
         text = path.read_text(encoding="utf-8")
         # An import names its module in the source (identifiers compare after NFKC), so a
         # file without "duckdb" has no DuckDB import: skip parsing it (most of the time).
-        if "duckdb" not in unicodedata.normalize("NFKC", text):
+        if not names_any(text, ("duckdb",)):
             continue
         tree = ast.parse(text)
         annotations_only = _type_checking_blocks(tree)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 import re
-import unicodedata
 from pathlib import Path
 
 import pytest
+from source_names import names_any
 
 from nbaops import environment
 
@@ -60,7 +60,7 @@ def test_only_the_environment_module_reads_environment_variables() -> None:
         text = path.read_text(encoding="utf-8")
         # Every read names "environ" or "getenv" (identifiers compare after NFKC): a file
         # naming neither reads nothing and is not parsed.
-        if not any(w in unicodedata.normalize("NFKC", text) for w in ("environ", "getenv")):
+        if not names_any(text, ("environ", "getenv")):
             continue
         reads = _env_reads(ast.parse(text))
         if reads:

@@ -19,12 +19,12 @@ import re
 import shutil
 import subprocess
 import sys
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import grimp
 import pytest
+from source_names import names_any
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "nbaops"
@@ -187,7 +187,7 @@ def google_imports_outside_adapters() -> dict[str, set[str]]:
         # google_imports finds a Google module named by an import statement (identifiers,
         # compared after NFKC) or an import_module/__import__ call: a file naming neither
         # "google" nor those functions has none, so it is not parsed (most files).
-        if not any(w in unicodedata.normalize("NFKC", text) for w in _IMPORT_WORDS):
+        if not names_any(text, _IMPORT_WORDS):
             continue
         tree = ast.parse(text, filename=relative)
         for lineno, name in google_imports(tree):

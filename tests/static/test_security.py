@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
+from source_names import names_any
 
 REPO = Path(__file__).resolve().parents[2]
 SQL_SINKS = frozenset({"query", "execute", "executemany", "estimate_bytes"})
@@ -172,7 +172,7 @@ def formatted_sql(paths: list[Path]) -> list[Formatted]:
         source = path.read_text(encoding="utf-8")
         # A finding is a call of a SQL_SINKS method, named in the source (identifiers compare
         # after NFKC; "executemany" contains "execute"): other files are not parsed.
-        if not any(sink in unicodedata.normalize("NFKC", source) for sink in SQL_SINKS):
+        if not names_any(source, SQL_SINKS):
             continue
         out.extend(_Scan(path, source).findings())
     return out

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import ast
 import tomllib
-import unicodedata
 from pathlib import Path
 
 import pytest
+from source_names import names_any
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
@@ -37,12 +37,6 @@ def registered_markers() -> set[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     lines = config["tool"]["pytest"]["ini_options"]["markers"]
     return {line.split(":", 1)[0].strip() for line in lines}
-
-
-def _identifiers(source: str) -> str:
-    """``source`` as the parser compares identifiers (NFKC): a name an AST check looks for
-    is a substring of it, so a file without that name needs no parse."""
-    return unicodedata.normalize("NFKC", source)
 
 
 def marker_names(node: ast.AST) -> set[str]:
@@ -70,7 +64,7 @@ def test_no_module_marks_its_own_directory() -> None:
     hand_marked = []
     for path in modules():
         text = path.read_text(encoding="utf-8")
-        if "pytestmark" not in _identifiers(text):  # no assignment to it: nothing to parse
+        if not names_any(text, ("pytestmark",)):  # no assignment to it: nothing to parse
             continue
         tree = ast.parse(text)
         for node in tree.body:
@@ -85,8 +79,7 @@ def test_no_test_file_edits_sys_path_or_imports_a_conftest() -> None:
     offenders = []
     for path in sorted(TESTS.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        names = _identifiers(text)
-        if "sys" not in names and "conftest" not in names:  # names neither: nothing to find
+        if not names_any(text, ("sys", "conftest")):  # names neither: nothing to find
             continue
         tree = ast.parse(text)
         for node in ast.walk(tree):
@@ -111,8 +104,7 @@ def server_uses(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
     # Each use below names one of these (a fixture argument, a module, ``subprocess``):
     # a module naming none of them uses nothing and is not parsed.
-    names = _identifiers(text)
-    if not any(word in names for word in _SERVER_WORDS):
+    if not names_any(text, _SERVER_WORDS):
         return []
     tree = ast.parse(text)
     found = []
