@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.harness import Row, write_reports
 from benchmarks.process_rows import PROCESS_ROWS
 from benchmarks.rows import REPO, ROWS
-from nbaops.errors import UsageError
+from nbaops.errors import UsageError, first_line
 from nbaops.stdio import parse_args, run_main
 
 
@@ -26,7 +26,7 @@ def measure(fn: Callable[[int], Row], repeats: int, *, debug: bool = False) -> R
     try:
         return fn(repeats)
     except Exception as exc:
-        reason = f"error: {type(exc).__name__}: {exc}".splitlines()[0]
+        reason = f"error: {first_line(exc, typed=True)}"
         if debug:
             traceback.print_exc()
         print(f"bench: {fn.__name__}: {reason}", file=sys.stderr, flush=True)
