@@ -170,7 +170,9 @@ def run_foreground(command: Sequence[str], env: Mapping[str, str], *, grace_s: f
     unblocked with the pid in hand. A Ctrl-C is then one of two things. It came before the
     command existed and is raised here, so the command is interrupted by us. Or it reached
     the command as well, and the command gets ``grace_s`` to stop on its own. Only then is
-    it sent SIGINT, and after another ``grace_s`` it is killed.
+    it sent SIGINT, and after another ``grace_s`` it is killed. The Ctrl-C can also be
+    raised just after ``waitpid`` reaped a command that the same SIGINT ended (Python runs
+    the handler after the call returns): the command is gone and is not waited for again.
 
     Raises:
         OSError: the command cannot be started (not found, not executable).
@@ -206,11 +208,15 @@ def _stop_child(pid: int, grace_s: float) -> None:
 
 
 def _reaped_within(pid: int, seconds: float) -> bool:
+    """Whether ``pid`` exited within ``seconds``; one we reaped already counts (ECHILD)."""
     deadline = time.monotonic() + seconds
-    while os.waitpid(pid, os.WNOHANG)[0] != pid:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
+    try:
+        while os.waitpid(pid, os.WNOHANG)[0] != pid:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+    except ChildProcessError:  # reaped by run_foreground's waitpid before the Ctrl-C was raised
+        pass
     return True
 
 

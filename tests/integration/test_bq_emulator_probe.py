@@ -208,3 +208,45 @@ def test_the_command_runs_with_sigint_unblocked_and_its_exit_code_is_ours(
     assert int(masks["SigBlk"], 16) & sigint == 0
     assert int(masks["SigIgn"], 16) & sigint == 0
     assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == set()  # ours is restored
+
+
+_CTRL_C_JUST_AFTER_THE_REAP = """
+import linecache, os, sys
+from nbaops import bq_emulator
+
+def tracer(frame, event, arg):
+    if frame.f_code is not bq_emulator.run_foreground.__code__:
+        return None
+    def line(frame, event, arg):
+        text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        if event == "line" and text == "pid = None":  # waitpid has returned: the command is reaped
+            raise KeyboardInterrupt
+        return line
+    return line
+
+sys.settrace(tracer)
+try:
+    bq_emulator.run_foreground(["sh", "-c", "exit 3"], os.environ, grace_s=0.2)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_a_ctrl_c_raised_just_after_the_command_was_reaped_is_still_an_interrupt(
+    tmp_path: Path,
+) -> None:
+    """A group Ctrl-C can end the command and reach us while we are in ``waitpid``; Python
+    raises the KeyboardInterrupt once the call has returned, so the command is already
+    reaped. Waiting for it again failed with ECHILD, which ``main`` printed as "cannot run
+    sh: No child processes" and exit 2 instead of "nbaops: interrupted" and 130 (seen in
+    CI). The trace function raises the interrupt at exactly that point, every run."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_JUST_AFTER_THE_REAP],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.stdout, done.stderr) == ("interrupted\n", "")
