@@ -103,7 +103,15 @@ SPEC = CheckSpec(
             "Fewer graded picks (pushes and PASS excluded) is INCONCLUSIVE.",
             minimum=1,
         ),
-        "confidence_level": Key("fraction", 0.95, "Level of the Wilson interval."),
+        # the interval needs a level strictly between 0 and 1 (stats.z_value): the bounds
+        # of regression.confidence_level, so a bad level is a config error, not an ERROR
+        "confidence_level": Key(
+            "fraction",
+            0.95,
+            "Level of the Wilson interval (at least 0.5, under 1).",
+            minimum=0.5,
+            below=1,
+        ),
         "fail_below": Key(
             "fraction", 0.45, "Wilson lower bound of the hit rate below this is FAIL."
         ),

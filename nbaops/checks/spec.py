@@ -47,8 +47,10 @@ class Key:
 
     ``maximum`` bounds a number/integer (default :data:`DEFAULT_MAXIMUM`), ``minimum``
     from below (default 0: a window or sample of 0 would make its check blind, so those
-    say 1); ``pattern`` is a regular expression a ``text`` value, or every item of a
-    ``texts`` value, must match (``means`` says what such a value is, for the error).
+    say 1); ``below`` an exclusive upper bound of a ``fraction`` (a confidence level
+    under 1), whose ``minimum`` applies too; ``pattern`` is a regular expression a
+    ``text`` value, or every item of a ``texts`` value, must match (``means`` says what
+    such a value is, for the error).
     """
 
     kind: Kind
@@ -57,6 +59,7 @@ class Key:
     maximum: float | None = None
     pattern: str | None = None
     minimum: float = 0
+    below: float | None = None
     means: str = "a time HH:MM (00:00 to 23:59)"  # what a value matching ``pattern`` is
 
     @property
@@ -172,6 +175,10 @@ def coerce(kind: Kind, value: Any, where: str, key: Key | None = None) -> Any:
     if kind == "fraction":
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise _bad(where, f"{value!r} is not a fraction between 0 and 1")
+        if key is not None and value < key.minimum:
+            raise _bad(where, f"{value!r} is below the minimum {key.minimum:g}")
+        if key is not None and key.below is not None and value >= key.below:
+            raise _bad(where, f"{value!r} is not below {key.below:g}")
         return float(value)
     upper = (key.upper_bound if key else None) or DEFAULT_MAXIMUM.get(kind)
     if kind in ("number", "integer"):

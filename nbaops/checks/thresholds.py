@@ -119,7 +119,9 @@ def key_schema(key: Key) -> dict[str, Any]:
     """The JSON schema of one key (same bounds as :func:`nbaops.checks.spec.coerce`)."""
     described: dict[str, Any] = {"description": key.help}
     if key.kind == "fraction":
-        return {**described, "type": "number", "minimum": 0, "maximum": 1}
+        least = int(key.minimum) if float(key.minimum).is_integer() else key.minimum
+        top = {"exclusiveMaximum": key.below} if key.below is not None else {"maximum": 1}
+        return {**described, "type": "number", "minimum": least, **top}
     if key.kind in ("number", "integer"):
         upper = key.upper_bound
         bound = int(upper) if upper is not None and float(upper).is_integer() else upper

@@ -71,3 +71,27 @@ def test_a_lower_case_severity_still_reads() -> None:
         "error_logs", service="grading-service"
     )
     assert params.text("min_severity") == "warning"
+
+
+@pytest.mark.parametrize("level", [0, 0.0, 0.3, 1, 1.0])
+def test_a_confidence_level_the_wilson_interval_cannot_use_is_a_config_error(
+    level: float,
+) -> None:
+    """model_hit_rate.confidence_level 1.0 (or 0) passed the config and the schema, then
+    every run of the check was ERROR "confidence must be in (0, 1)" (exit 3, an alert on
+    each system-health run): it is bad input, refused once with the key (exit 2), within
+    the same bounds as regression.confidence_level (at least 0.5, under 1)."""
+    with pytest.raises(ConfigError, match=r"checks: model_hit_rate\.confidence_level: "):
+        thresholds_from_section({"model_hit_rate": {"confidence_level": level}})
+
+
+def test_a_usable_confidence_level_is_accepted_and_the_schema_states_its_bounds() -> None:
+    from nbaops.checks.thresholds import section_schema
+
+    for level in (0.5, 0.8, 0.99, 0.999):
+        params = thresholds_from_section({"model_hit_rate": {"confidence_level": level}})
+        assert params.params("model_hit_rate").fraction("confidence_level") == level
+    described = section_schema()["properties"]["model_hit_rate"]["properties"]
+    assert described["confidence_level"]["minimum"] == 0.5
+    assert described["confidence_level"]["exclusiveMaximum"] == 1
+    assert "maximum" not in described["confidence_level"]
