@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbaops.fsutil import write_text_atomic
 from nbaops.redact import printable, redact
 from nbaops.report import markdown_text, publish_step_summary
 from nbaops.stdio import parse_args, run_main
@@ -170,7 +171,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if gates.is_file():
         # the gate table to the job summary (masked there) and to summary.md, masked the same
         text = markdown(gate_rows(gates), html_path)
-        (reports / SUMMARY).write_text(redact(text), encoding="utf-8")
+        # replaced whole: a full disk or a kill mid-write never leaves half a table
+        write_text_atomic(reports / SUMMARY, redact(text), mode=0o644)
         publish_step_summary(text)
     if html_path is not None:
         _say(f"HTML report: {html_path}")

@@ -201,3 +201,30 @@ def test_a_missing_mode_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().err == (
         "nbaops: error: one of the arguments --reports --gates is required\n"
     )
+
+
+def test_a_summary_write_cut_short_leaves_the_previous_summary_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """summary.md was written in place: a full disk (or a kill) in the middle of the write
+    left a truncated gate table where the previous one was. It is replaced atomically:
+    the previous file stays whole until the new one is complete."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    _pytest_junit(tmp_path, 5, 0)
+    _gates(tmp_path)
+    previous = "| gate | verdict | message |\n| `earlier` | **PASS** | whole |\n"
+    (tmp_path / ci.SUMMARY).write_text(previous, encoding="utf-8")
+    real_write = Path.write_text
+
+    def disk_full(self: Path, data: str, *args: object, **kwargs: object) -> int:
+        if ci.SUMMARY in self.name:  # summary.md, or its temporary file beside it
+            real_write(self, data[: len(data) // 2], encoding="utf-8")
+            raise OSError(28, "No space left on device")
+        return real_write(self, data, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        ci.main(["--reports", str(tmp_path)])
+    monkeypatch.undo()
+    assert (tmp_path / ci.SUMMARY).read_text(encoding="utf-8") == previous
+    assert [p.name for p in tmp_path.iterdir() if ci.SUMMARY in p.name] == [ci.SUMMARY]
