@@ -3,10 +3,11 @@
 A threshold says "bad in absolute terms"; this says "unusual for this check". For each
 check and service, the history is the values recorded in ``nba_ops.check_results`` on
 the last ``window_game_days`` **game days** (US-Eastern days with games in
-``nba_raw.games``), INCONCLUSIVE results left out (their values are never judged
-either). Days without games are left out on both sides: their values live in a
-different regime (no lines, no predictions), and a run on a day without games gets no
-note. With at least ``min_history`` game days of samples, a value whose robust z-score
+``nba_raw.games`` that were not postponed or cancelled), INCONCLUSIVE results left out
+(their values are never judged either). Days without games are left out on both sides:
+their values live in a different regime (no lines, no predictions), and a run on a day
+without games gets no note. With at least ``min_history`` game days of samples, a value
+whose robust z-score
 
     |value − median| / (1.4826 · MAD)
 
@@ -42,9 +43,11 @@ if TYPE_CHECKING:
 
 MAD_SCALE = 1.4826
 
+# Postponed and cancelled games are no games, as in every check ("no games scheduled").
 GAME_DAYS_SQL = """SELECT DISTINCT game_date
 FROM `nba_raw.games`
 WHERE game_date BETWEEN @since AND @today
+  AND UPPER(status) NOT IN ('POSTPONED', 'CANCELLED', 'CANCELED')
 ORDER BY game_date DESC"""
 
 # One row per (check, service): median, MAD and counts over the window's game days,

@@ -274,3 +274,23 @@ def test_a_history_warning_never_prints_a_secret(
     err = capsys.readouterr().err
     assert "not recorded: cannot reach" in err
     assert "abcdefghijkl" not in err
+
+
+def test_a_day_whose_games_were_all_postponed_or_cancelled_is_no_game_day(ctx: Context) -> None:
+    """Every check leaves postponed and cancelled games out ("no games scheduled"), but the
+    history counted any row of nba_raw.games as a game: a slate postponed whole was a game
+    day, so its runs (processors idle, heartbeats aging) were judged against game-day
+    history and got anomaly notes, and its values entered the next days' history."""
+    yesterday, before = TODAY - dt.timedelta(days=1), TODAY - dt.timedelta(days=2)
+    off = [
+        {**game(TODAY), "status": "Postponed"},
+        {**game(yesterday), "status": "CANCELLED"},
+        {**game(yesterday), "game_id": "G-other", "status": "canceled"},
+    ]
+    ctx.warehouse.insert_rows("nba_raw.games", [*off, game(before)])
+    history = load_history(ctx.warehouse, profile="local", now=NOW, settings=SETTINGS)
+    assert history.game_days == [before]
+    assert not history.today_is_game_day and history.stats == {}
+    ctx.warehouse.insert_rows("nba_raw.games", [{**game(TODAY), "game_id": "G-played"}])
+    history = load_history(ctx.warehouse, profile="local", now=NOW, settings=SETTINGS)
+    assert history.game_days == [TODAY, before] and history.today_is_game_day
