@@ -52,7 +52,7 @@ SPEC = CheckSpec(
             maximum=100_000,
             minimum=1,
         ),
-        "top_messages": Key("integer", 5, "How many distinct messages the result names."),
+        "top_messages": Key("integer", 5, "How many distinct messages the result names (0: none)."),
     },
     revision_aware=True,
     reads_logs=True,
@@ -136,9 +136,10 @@ def run(ctx: Context, params: CheckParams) -> CheckResult:
     revisions = ", ".join(f"{rev} {n}" for rev, n in per_revision.most_common(3))
     message = (
         f"{amount} {severity}-or-worse entries for {scope} in the last "
-        f"{duration_text(window)} ({verdict.value}; by revision: {revisions}); top: "
-        f'"{clip(top[0][0], 120)}" x{top[0][2]}'
+        f"{duration_text(window)} ({verdict.value}; by revision: {revisions})"
     )
+    if top:  # top_messages 0 names no log text
+        message += f'; top: "{clip(top[0][0], 120)}" x{top[0][2]}'
     result = m.result(verdict, count, message, details)
     result.findings = [
         Finding(f"x{n} {text}", verdict is not Verdict.PASS) for text, _key, n in top

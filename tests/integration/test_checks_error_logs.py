@@ -174,3 +174,17 @@ def test_error_logs_needs_a_known_service(logs_world: World) -> None:
 def test_message_key_groups_numbers_and_keeps_first_line() -> None:
     assert message_key("batch 12 failed after 3.5s\nTraceback") == "batch N failed after Ns"
     assert message_key("   ") == "(empty message)"
+
+
+def test_top_messages_0_counts_the_entries_and_names_none(logs_world: World) -> None:
+    """``top_messages: 0`` is a valid setting (name no log text, e.g. in Slack alerts), but
+    with any entry in the window the check raised IndexError (the message quoted the
+    first top message): ERROR on every run instead of the count's verdict."""
+    logs_world.log(SVC, REV_NEW, "grading batch {i} failed: token abc{i}", count=3)
+    result = run_check(logs_world.ctx, "error_logs", {"top_messages": 0}, service=SVC)
+    assert result.verdict is Verdict.WARN and result.value == 3, result.message
+    assert result.details["top_messages"] == [] and result.findings == []
+    assert "grading batch" not in result.message
+    assert result.message == (
+        f"3 ERROR-or-worse entries for {SVC} in the last 10m (WARN; by revision: {REV_NEW} 3)"
+    )
