@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbaops.clock import as_utc
 from nbaops.gitrepo import Commit
-from nbaops.report import VERDICT_ICON, markdown_text
+from nbaops.report import VERDICT_ICON, markdown_text, places_beside
 from nbaops.verdict import Verdict, clip, worst
 
 if TYPE_CHECKING:
@@ -176,7 +176,8 @@ MAX_AUTHOR_CHARS = 60
 def human_age(seconds: float, beside: float | None = None) -> str:
     """``42m``, ``5h 10m``, ``3d 4h``: coarse enough to read at a glance; to the second
     when it would otherwise read as ``beside``, the window it is judged against (an age
-    30 s past a 6h window is ``6h 0m 30s``, not "waiting 6h (over the 6h window)")."""
+    30 s past a 6h window is ``6h 0m 30s``, not "waiting 6h (over the 6h window)"), to the
+    fraction of a second within a second of it (``6h 0m 0.4s``)."""
     total = int(seconds)
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
@@ -187,9 +188,12 @@ def human_age(seconds: float, beside: float | None = None) -> str:
         text = f"{hours}h {minutes}m" if minutes else f"{hours}h"
     else:
         text = f"{minutes}m" if minutes else f"{total}s"
-    if beside is None or total == int(beside) or text != human_age(beside):
+    if beside is None or seconds == beside or text != human_age(beside):
         return text
-    units = [(days, "d"), (hours, "h"), (minutes, "m"), (total % 60, "s")]
+    last: float | str = total % 60
+    if total == int(beside):  # less than a second past it: the fraction shows the side
+        last = f"{seconds - total + total % 60:.{places_beside(seconds, beside, places=1)}f}"
+    units = [(days, "d"), (hours, "h"), (minutes, "m"), (last, "s")]
     while len(units) > 1 and units[0][0] == 0:
         units.pop(0)
     return " ".join(f"{number}{unit}" for number, unit in units)

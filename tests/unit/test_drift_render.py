@@ -178,3 +178,16 @@ def test_an_age_just_past_its_window_is_not_shown_as_the_window() -> None:
         oldest_pending_age_s=six_hours + 30,
     )
     assert "- Oldest pending commit waiting: 6h 0m 30s (window 6h)" in service_markdown(late)
+
+
+def test_an_age_less_than_a_second_past_its_window_is_not_shown_as_the_window() -> None:
+    """Ages are measured to the microsecond (now minus a commit's whole-second time) and
+    judged ``age > window``: 6h and 0.4 s FAILs a 6h window, but it still read "waiting 6h
+    (over the 6h window)", whole seconds being compared with the window. The fraction
+    shows; an age exactly at the window (WARN, within it) still reads "6h"."""
+    six_hours = 6 * 3600
+    assert human_age(six_hours + 0.4, six_hours) == "6h 0m 0.4s"
+    assert human_age(six_hours + 0.0004, six_hours) == "6h 0m 0.0004s"
+    assert human_age(six_hours + 30.7, six_hours) == "6h 0m 30s"  # already reads past it
+    assert human_age(six_hours, six_hours) == "6h"
+    assert human_age(six_hours + 0.4) == "6h"  # at a glance, with nothing to judge it by
