@@ -38,9 +38,12 @@ SECRET_ENV_VARS = ("SLACK_WEBHOOK_URL", "GITHUB_TOKEN")
 
 # a hook URL ends at white space or at Slack link markup (``<URL|label>``): eating the
 # ``|label>`` broke the message's markup. The label of such a link is masked too (a link
-# built from the URL shows its last segment, the token), its closing ``>`` kept.
+# built from the URL shows its last segment, the token), its closing ``>`` kept. Nor does
+# it run through the quote, bracket or backtick that closes it in a document redacted as
+# text (an XML attribute of the JUnit report, a Markdown link): a hook URL (team, bot and
+# token ids) never holds one.
 _SLACK_HOOK = re.compile(
-    r"https?://hooks\.slack(?:-gov)?\.com/[^\s|<>]*(\|[^<>\n]*(?=>))?", re.IGNORECASE
+    r"https?://hooks\.slack(?:-gov)?\.com/[^\s|<>\"'`)\]}]*(\|[^<>\n]*(?=>))?", re.IGNORECASE
 )
 _WORD = re.compile(r"^[a-z]+\Z")
 

@@ -178,3 +178,30 @@ def test_printable_escapes_bidi_controls_and_invisible_format_characters() -> No
     kept = "مهدی\u200cزاده 👨\u200d👩\u200d👧 Nikola Jokić"
     assert printable(kept) == kept
     assert printable("\u202e", styled=True) == "\\u202e"
+
+
+def test_a_hook_url_is_masked_without_the_markup_that_closes_it() -> None:
+    """Documents are redacted as text (the regression JUnit XML and HTML report, the drift
+    and job-summary Markdown): the hook URL pattern ran to the next space, so a URL in an
+    XML attribute ate the closing quote (the JUnit file no longer parsed: the CI step said
+    "not a readable JUnit XML"), and one in a Markdown link or code span its ``)`` or
+    backtick. The URL is masked up to the quote, bracket or backtick that ends it."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    url = "https://hooks.slack.com/services/T0MARKUP1/B0MARKUP2/NeverToldMarkupToken7"
+    xml = f'<testcase name="g"><failure message="posting to {url}">{url}</failure></testcase>'
+    cleaned = redact(xml)
+    failure = ET.fromstring(cleaned).find("failure")
+    assert failure is not None
+    assert failure.get("message") == "posting to https://hooks.slack.com/***"
+    assert failure.text == "https://hooks.slack.com/***"
+    assert json.loads(redact(json.dumps({"m": url, "n": 1}))) == {
+        "m": "https://hooks.slack.com/***",
+        "n": 1,
+    }
+    assert redact(f"[hook]({url}) and `{url}` and '{url}'") == (
+        "[hook](https://hooks.slack.com/***) and `https://hooks.slack.com/***` and "
+        "'https://hooks.slack.com/***'"
+    )
+    assert "NeverTold" not in cleaned and "MARKUP" not in cleaned
