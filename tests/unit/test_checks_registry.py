@@ -185,14 +185,16 @@ def test_runner_times_out_a_stuck_check_without_waiting_for_it(ctx: Context) -> 
     results = run_planned(
         ctx,
         [_planned("stuck", stuck), _planned("ok", _ok)],
-        timeout_s=0.3,
+        # the replacement's check must also finish inside it: 1 s, not 0.3 s, leaves room
+        # for a loaded 2-core CI machine to start that thread
+        timeout_s=1.0,
         max_workers=1,
         progress=lambda e, p, r: events.append((e, p.spec.id)),
     )
     elapsed = time.monotonic() - started
     release.set()
     assert results[0].verdict is Verdict.ERROR
-    assert results[0].message == "timed out after 0.3s (checks.timeout_s)"
+    assert results[0].message == "timed out after 1s (checks.timeout_s)"
     assert results[1].verdict is Verdict.PASS  # ran on a replacement worker
     assert elapsed < 20  # the stuck check holds 30 s: under that, its timeout ended it
     assert ("done", "stuck") in events and ("start", "ok") in events
