@@ -196,3 +196,83 @@ def test_manifest_entries_are_installed_console_scripts() -> None:
         assert hook["language"] == "python"
         module, _, func = scripts[hook["entry"]].partition(":")
         assert func == "main" and importlib.util.find_spec(module) is not None
+
+
+# -- .pre-commit-config.yaml: this repository's own environments ---------------------------
+
+# Run in a child Python: every import of a top-level module that is neither the standard
+# library, nbaops/hooks (from the checkout, as `python -m` finds them) nor one the hook's
+# additional_dependencies install fails, as in the environment pre-commit builds for it.
+ONLY_DECLARED = """
+import importlib.abc, importlib.machinery, runpy, sys, sysconfig
+allowed = set(sys.stdlib_module_names) | {"nbaops", "hooks"} | set(sys.argv[2].split(","))
+paths = sysconfig.get_paths()
+class OnlyDeclared(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        top = name.partition(".")[0]
+        if top in allowed:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(top)  # _sysconfigdata_* ...
+        origin = (spec.origin or "") if spec is not None else ""
+        installed = origin.startswith((paths["purelib"], paths["platlib"]))
+        if installed or not origin.startswith(paths["stdlib"]):
+            raise ModuleNotFoundError(f"No module named {name!r} (not declared)", name=name)
+        return None
+sys.meta_path.insert(0, OnlyDeclared())
+module, sys.argv = sys.argv[1], [sys.argv[1], *sys.argv[3:]]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+def local_hooks() -> dict[str, dict[str, Any]]:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    return {h["id"]: h for r in config["repos"] if r["repo"] == "local" for h in r["hooks"]}
+
+
+def declared_modules(hook: dict[str, Any]) -> set[str]:
+    """The top-level modules the hook's ``additional_dependencies`` install."""
+    from importlib.metadata import packages_distributions
+
+    wanted = {
+        re.split(r"[=<>!~\[ ]", d, maxsplit=1)[0].lower().replace("_", "-")
+        for d in hook.get("additional_dependencies", [])
+    }
+    return {
+        module
+        for module, dists in packages_distributions().items()
+        if any(d.lower().replace("_", "-") in wanted for d in dists)
+    }
+
+
+@pytest.mark.parametrize(
+    ("hook_id", "args"),
+    [
+        ("bq-schema-lint", [SCHEMA]),
+        ("bq-schema-breaking", []),
+        ("sql-schema-refs", []),
+    ],
+)
+def test_local_schema_hooks_run_with_only_their_declared_dependencies(
+    repo: Path, hook_id: str, args: list[str]
+) -> None:
+    """pre-commit builds each ``repo: local`` python hook an environment holding only its
+    ``additional_dependencies``; nbaops' own are not installed there. bq-schema-lint and
+    bq-schema-breaking declared PyYAML alone, but a column default is parsed and the
+    allowed change's DDL built with SQLGlot: a commit adding a column failed both hooks
+    with "internal error: ModuleNotFoundError: No module named 'sqlglot'" (exit 3)."""
+    hook = local_hooks()[hook_id]
+    assert hook["language"] == "python"
+    module = re.fullmatch(r"python -m ([\w.]+)", hook["entry"])
+    assert module is not None, hook["entry"]
+    added = {"name": "x", "type": "STRING", "defaultValueExpression": "'n/a'",
+             "description": "an added column"}  # fmt: skip
+    (repo / SCHEMA).write_text(json.dumps([*FIELDS, added], indent=2))
+    (repo / "queries.py").write_text(
+        'SQL = "SELECT game_id, x FROM nba_analytics.player_game_summary"\n'
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    only = ",".join(sorted(declared_modules(hook)))
+    command = [sys.executable, "-c", ONLY_DECLARED, module.group(1), only, *args]
+    proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert "No module named" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
