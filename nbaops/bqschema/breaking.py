@@ -18,6 +18,7 @@ For the allowed part of a change — and for waived changes BigQuery can apply w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -308,6 +309,10 @@ class _Comparer:
                 ddl.rename_column(self.table, o.name, n.name) if top else None,
                 (prefix + n.name,),
             )
+            # paired by type, mode and parameters only: the rest of the column (policy
+            # tag, collation, sub-fields...) is compared as for a column kept, under the
+            # new name (its DDL runs after the rename: _dedupe_plan)
+            self.field(dataclasses.replace(o, name=n.name), n, prefix)
         for _, o in removed:
             if id(o) in renamed_old:
                 continue

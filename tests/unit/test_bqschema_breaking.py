@@ -1141,3 +1141,34 @@ def test_an_unset_collation_is_the_tables_default_collation() -> None:
     assert sensitive[0].message == "column code collation unset ('und:ci') -> ''"
     # a new table default changes no existing column (Table.defaultCollation)
     assert compare(schema(BASE), schema(BASE, table), "nba.t").violations == []
+
+
+def test_a_renamed_column_is_still_compared_with_what_it_was() -> None:
+    """A rename is paired by type, mode and parameters only; what else the column lost
+    went unreported: `ssn` renamed without its policy tag, or a RECORD renamed while a
+    sub-field was dropped and a REQUIRED one added, showed FIELD_NO_RENAME alone, so
+    waiving the rename (the documented way to apply it) let the rest through unseen."""
+
+    def untagged(f: list[dict[str, Any]]) -> None:
+        ssn = col(f, "ssn")
+        ssn["name"] = "tax_id"
+        del ssn["policyTags"]
+
+    result = compare(schema(BASE), schema(edit(untagged)), "nba.t")
+    assert [(v.rule, v.column) for v in result.violations] == [
+        ("FIELD_NO_RENAME", "ssn"),
+        ("POLICY_TAG_NO_DELETE", "tax_id"),
+    ]
+
+    def reshaped(f: list[dict[str, Any]]) -> None:
+        shot = col(f, "shot")
+        shot["name"] = "attempt"
+        shot["fields"] = [{"name": "zone", "type": "STRING"},
+                          {"name": "blocked", "type": "BOOL", "mode": "REQUIRED"}]  # fmt: skip
+
+    result = compare(schema(BASE), schema(edit(reshaped)), "nba.t")
+    assert sorted((v.rule, v.column) for v in result.violations) == [
+        ("FIELD_NO_DELETE", "attempt.made"),
+        ("FIELD_NO_RENAME", "shot"),
+        ("NO_REQUIRED_ADD", "attempt.blocked"),
+    ]
