@@ -124,13 +124,24 @@ def _casts(text: str) -> bool:
     )
 
 
+def _is_hex_integer(node: Any) -> bool:
+    """``0x1F``: "Integer literals are either a sequence of decimal digits (0–9) or a
+    hexadecimal value that's prefixed with 0x or 0X" (lexical#integer_literals)."""
+    from sqlglot import exp
+
+    return isinstance(node, exp.HexString) and bool(node.args.get("is_integer"))
+
+
 def _check(node: Any) -> None:
     from sqlglot import exp
 
     if isinstance(node, (exp.Literal, exp.Null, exp.Boolean, exp.ByteString, exp.RawString)):
         return
-    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
-        if not node.this.is_string:
+    if _is_hex_integer(node):
+        return
+    if isinstance(node, exp.Neg) and isinstance(node.this, (exp.Literal, exp.HexString)):
+        number = _is_hex_integer(node.this) or isinstance(node.this, exp.Literal)
+        if number and not node.this.is_string:
             return
     elif isinstance(node, exp.Paren):
         _check(node.this)
@@ -139,6 +150,17 @@ def _check(node: Any) -> None:
         # typed literals (the DDL writes them back as such: ddl._render); CAST('x' AS
         # INT64) or a SAFE_CAST is a function BigQuery does not list
         if is_typed_literal(node):
+            return
+        # ARRAY<T>[...]: an array literal naming its element type (lexical#array_literals;
+        # a CAST(... AS ARRAY<T>) is refused by _casts, SAFE_CAST is a TryCast)
+        if (
+            isinstance(node.this, exp.Array)
+            and isinstance(node.to, exp.DataType)
+            and node.to.is_type(exp.DataType.Type.ARRAY)
+            and not isinstance(node, exp.TryCast)
+            and not node.args.get("format")
+        ):
+            _check(node.this)
             return
     elif isinstance(node, exp.ParseJSON):  # JSON '...'
         if _is_string_literal(node.this) and node.args.get("is_literal"):

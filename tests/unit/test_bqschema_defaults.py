@@ -34,6 +34,10 @@ ACCEPTED = [
     "CURRENT_DATETIME()", "CURRENT_TIME()", "GENERATE_UUID()", "RAND()", "SESSION_USER()",
     "ST_GEOGPOINT(1.5, -2)", "[CURRENT_DATE(), DATE '2020-01-01']", "STRUCT(1 AS a, 'x' AS b)",
     "(1)",
+    # integer literals may be hexadecimal, and an array literal may name its element type
+    # (cloud.google.com/bigquery/docs/reference/standard-sql/lexical#integer_literals,
+    # #array_literals): both were refused as "not a literal"
+    "0x1F", "-0X1f", "ARRAY<STRING>[]", "ARRAY<DATE>[CURRENT_DATE(), DATE '2020-01-01']",
 ]  # fmt: skip
 
 REJECTED = [
@@ -56,6 +60,9 @@ REJECTED = [
     ("[DATE '2020-01-01', cast('2020-01-02' as date)]", "not a literal"),
     ("ST_GEOGPOINT(lon, lat)", "not a literal"),
     ("GENERATE_UUID() || 'x'", "not a literal"),
+    ("ARRAY<INT64>[1, other_column]", "not a literal"),
+    ("CAST([1] AS ARRAY<INT64>)", "not a literal"),
+    ("SAFE_CAST([1] AS ARRAY<INT64>)", "not a literal"),
     ("", "empty"),
     ("   ", "empty"),
     ("'" + "x" * 5000 + "'", "characters"),
@@ -135,6 +142,10 @@ def test_ddl_writes_a_literal_default_as_bigquery_documents_the_literal() -> Non
         "INTERVAL 5 DAY": "INTERVAL 5 DAY",
         "INTERVAL -5 DAY": "INTERVAL -5 DAY",
         "INTERVAL '1-2' YEAR TO MONTH": "INTERVAL '1-2' YEAR TO MONTH",
+        "0x1F": "0x1F",
+        "ARRAY<DATE>[CURRENT_DATE(), DATE '2020-01-01']": (
+            "ARRAY<DATE>[CURRENT_DATE, DATE '2020-01-01']"
+        ),
     }
     for default, sql in written.items():
         assert ddl.set_default("nba.t", "c", default).sql.endswith(f"SET DEFAULT {sql}")
