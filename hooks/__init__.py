@@ -59,10 +59,18 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
         return _error(parser.prog, f"error: {exc}", 2, as_json)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-    from nbaops.bqschema.docs import help_lines
-
     try:
         lines, findings = check(args)
+        # printed in here too, as the task runner prints its report: Ctrl-C while the
+        # findings print is one line and 130, not a KeyboardInterrupt traceback
+        if not getattr(args, "json", False):  # one JSON document, nothing after it
+            from nbaops.bqschema.docs import help_lines
+
+            lines = [*lines, *help_lines(findings)]
+        from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else
+        from nbaops.redact import printable, redact  # as the runner prints: a file name is data
+
+        write_stdout(printable(redact("".join(line + "\n" for line in lines))))
     except NbaopsError as exc:
         return _error(parser.prog, f"error: {exc}", exc.exit_code, as_json)
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as every task
@@ -73,10 +81,4 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
 
         text = redact(f"error: internal error: {first_line(exc, typed=True)}")
         return _error(parser.prog, text, EXIT_UNDETERMINED, as_json)
-    if not getattr(args, "json", False):  # one JSON document, nothing after it
-        lines = [*lines, *help_lines(findings)]
-    from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else
-    from nbaops.redact import printable, redact  # as the runner prints: a file name is data
-
-    write_stdout(printable(redact("".join(line + "\n" for line in lines))))
     return stdio.settle(1 if any(f.is_error for f in findings) else 0)

@@ -161,3 +161,21 @@ def test_an_unexpected_exception_in_a_check_is_one_line_and_exit_3(
     err = capsys.readouterr().err
     assert code == 3
     assert err.splitlines() == [f"{PARSER.prog}: error: internal error: KeyError: 'fields'"]
+
+
+def test_ctrl_c_while_the_findings_print_is_one_line_and_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The findings (and each rule's help) were printed after the hook's error handling:
+    Ctrl-C while a long list printed escaped as a KeyboardInterrupt traceback, not the
+    one ``interrupted`` line and 130 that a task gives when Ctrl-C arrives as its report
+    prints (nbaops.cli.runner.run prints inside its handling for that reason)."""
+
+    def interrupted(text: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("nbaops.cli.runner.write_stdout", interrupted)
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"name": "a", "type": "STRNG"}]', encoding="utf-8")
+    assert main([str(bad)]) == 130
+    assert capsys.readouterr().err == "bq-schema-lint: interrupted\n"
