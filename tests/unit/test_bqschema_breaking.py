@@ -1172,3 +1172,21 @@ def test_a_renamed_column_is_still_compared_with_what_it_was() -> None:
         ("FIELD_NO_RENAME", "shot"),
         ("NO_REQUIRED_ADD", "attempt.blocked"),
     ]
+
+
+def test_history_a_commit_fixing_a_broken_catalog_is_not_blocked_by_its_base(
+    repo: Path,
+) -> None:
+    """A tables.yaml broken at the base (a typo committed with --no-verify, or before the
+    check knew the key) failed every later run with "LAYOUT_INVALID at HEAD", the commit
+    that fixes it included: the hook blocked the fix. A broken base has no layout to
+    protect (as a broken base schema file: nothing compared); the working tree's own
+    catalog is still checked."""
+    catalog = repo / "schemas" / "tables.yaml"
+    catalog.write_text("nba_analytics.player_game_summary: {partiton: game_date}\n")
+    git(repo, "commit", "-q", "-am", "typo")
+    assert [(f.rule, f.message.split(":")[0]) for f in check_against_ref([], today=TODAY)
+            .all_findings] == [("LAYOUT_INVALID", "working tree")]  # fmt: skip
+    catalog.write_text("nba_analytics.player_game_summary: {partition: game_date}\n")
+    result = check_against_ref([], today=TODAY)
+    assert result.all_findings == [] and not result.failed
