@@ -313,6 +313,9 @@ FIELD_KEYS = (
     "foreignTypeDefinition",
     "timestampPrecision",
     "categories",
+    "dataPolicyList",
+    "dataGovernanceTagsInfo",
+    "generatedColumn",
 )
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_NAME = 300

@@ -90,6 +90,8 @@ TABLE_KEYS = (
     "replicas",
     "externalCatalogTableOptions",
     "managedTableType",
+    "numCurrentPhysicalBytes",
+    "model",  # deprecated
 )
 PARTITION_KEYS = ("type", "field", "expirationMs", "requirePartitionFilter")
 RANGE_PARTITION_KEYS = ("field", "range")

@@ -259,6 +259,41 @@ def test_unknown_keys_in_schema_object_and_table_resource() -> None:
     }
 
 
+def test_every_key_the_bigquery_discovery_document_declares_is_known() -> None:
+    """UNKNOWN_KEY is "a key BigQuery does not know": the bigquery v2 discovery document
+    bundled with google-api-python-client declares Table.numCurrentPhysicalBytes
+    and Table.model, and TableFieldSchema.dataPolicyList, dataGovernanceTagsInfo and
+    generatedColumn, which the lint reported as errors: a table resource as
+    `bq show --format=prettyjson` prints it (numCurrentPhysicalBytes included) failed."""
+    from nbaops.bqschema.lint_rules import FIELD_KEYS
+    from nbaops.bqschema.parse import (
+        CLUSTER_KEYS,
+        PARTITION_KEYS,
+        RANGE_KEYS,
+        RANGE_PARTITION_KEYS,
+        SCHEMA_KEYS,
+        TABLE_KEYS,
+    )
+    from nbaops.local.discovery import documents_available, load_document
+
+    if not documents_available():
+        pytest.skip("google-api-python-client (its discovery documents) is not installed")
+    declared = load_document("bigquery.v2")["schemas"]
+    for schema, known in [
+        ("Table", TABLE_KEYS),
+        ("TableSchema", SCHEMA_KEYS),
+        ("TableFieldSchema", FIELD_KEYS),
+        ("TimePartitioning", PARTITION_KEYS),
+        ("RangePartitioning", RANGE_PARTITION_KEYS),
+        ("Clustering", CLUSTER_KEYS),
+    ]:
+        assert sorted(set(declared[schema]["properties"]) - set(known)) == [], schema
+    ranged = declared["RangePartitioning"]["properties"]["range"]["properties"]
+    assert set(RANGE_KEYS) <= set(ranged)
+    printed = {"numCurrentPhysicalBytes": "1024", "schema": {"fields": one_field()}}
+    assert lint(printed) == []
+
+
 def test_key_value_type() -> None:
     assert rules(lint(one_field(description=5))) == ["KEY_VALUE_TYPE"]
     assert rules(lint(one_field(policyTags=["x"]))) == ["KEY_VALUE_TYPE"]
