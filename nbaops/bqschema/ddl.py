@@ -73,7 +73,9 @@ def identifier(name: str) -> Any:
 
 def _collation(f: Field) -> list[Any]:
     """``COLLATE '...'`` of a STRING column (empty when it has none): it follows the type,
-    before NOT NULL, as BigQuery's column_schema writes ``STRING COLLATE spec``.
+    before NOT NULL, as BigQuery's column_schema writes ``STRING COLLATE spec``. A stated
+    ``''`` (case-sensitive) is written too: unset, a column added to a table whose
+    defaultCollation is 'und:ci' takes that instead (Table.defaultCollation).
 
     Raises:
         DdlTypeError: a REPEATED column with a collation: its place is inside
@@ -81,8 +83,8 @@ def _collation(f: Field) -> list[Any]:
     """
     from sqlglot import exp
 
-    if not f.collation:
-        return []
+    if f.collation is None or (not f.collation and f.mode == "REPEATED"):
+        return []  # (a REPEATED '' as before: no ARRAY<STRING COLLATE ''> is built)
     if f.mode == "REPEATED":
         raise DdlTypeError(f"the collation of REPEATED column {f.name} (apply with `bq update`)")
     collate = exp.CollateColumnConstraint(this=exp.Literal.string(f.collation))
@@ -269,7 +271,7 @@ def set_data_type(table: str, f: Field) -> Statement:
     """
     from sqlglot import exp
 
-    collate = exp.Literal.string(f.collation) if _collation(f) else None
+    collate = exp.Literal.string(f.collation or "") if _collation(f) else None
     action = exp.AlterColumn(
         this=identifier(f.name), dtype=data_type(f, with_mode=True), collate=collate
     )

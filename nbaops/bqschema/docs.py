@@ -92,7 +92,8 @@ or default. For these the hook prints the DDL (`ALTER TABLE ... ADD COLUMN`,
 `inv schema-apply --table T` runs it against the profile's warehouse. `SET DATA TYPE` names
 the column's full type (`ARRAY<NUMERIC(12, 2)>` for a REPEATED column) and its collation
 (`STRING(20) COLLATE 'und:ci'`: the statement's column schema is the column's updated one).
-An added column carries its `COLLATE '...'` and `OPTIONS (rounding_mode=..., description=...)`,
+An added column carries its `COLLATE '...'` (a stated `''` too: unset, it would take the
+table's `defaultCollation`) and `OPTIONS (rounding_mode=..., description=...)`,
 and an added RECORD the same and `NOT NULL` on its sub-fields (BigQuery's column schema takes
 them on the fields of a STRUCT); a REPEATED column's collation gets a note to apply it with
 `bq update` instead (no `ARRAY<STRING COLLATE ...>` is built), and so does an added column's

@@ -1190,3 +1190,31 @@ def test_history_a_commit_fixing_a_broken_catalog_is_not_blocked_by_its_base(
     catalog.write_text("nba_analytics.player_game_summary: {partition: game_date}\n")
     result = check_against_ref([], today=TODAY)
     assert result.all_findings == [] and not result.failed
+
+
+def test_a_stated_case_sensitive_collation_is_kept_in_the_ddl() -> None:
+    """collation '' states case-sensitive, which an unset column is not in a table whose
+    defaultCollation is 'und:ci' (it "inherits the table default collation", bigquery v2
+    discovery document, Table.defaultCollation). The DDL dropped '' as if unset: ADD
+    COLUMN made the column case-insensitive, against its file, and the next live diff
+    found COLLATION_SAME, which nothing applies in place. COLLATE '' is valid column DDL
+    (GoogleSQL collation concepts: ``col_b STRING COLLATE ''``)."""
+    table = {"defaultCollation": "und:ci"}
+
+    def adds(f: list[dict[str, Any]]) -> None:
+        f.append({"name": "team", "type": "STRING", "collation": ""})
+        f.append({"name": "pair", "type": "RECORD",
+                  "fields": [{"name": "a", "type": "STRING", "collation": ""}]})  # fmt: skip
+
+    result = compare(schema(BASE, table), schema(edit(adds), table), "nba.t")
+    assert result.violations == []
+    assert [s.sql for s in result.allowed] == [
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `team` STRING COLLATE ''",
+        "ALTER TABLE `nba.t` ADD COLUMN IF NOT EXISTS `pair` STRUCT<`a` STRING COLLATE ''>",
+    ]
+    old = edit(lambda fs: col(fs, "code").update(collation=""))
+    new = edit(lambda fs: col(fs, "code").update(collation="", maxLength="20"))
+    widened = compare(schema(old, table), schema(new, table), "nba.t").allowed
+    assert [s.sql for s in widened] == [
+        "ALTER TABLE `nba.t` ALTER COLUMN `code` SET DATA TYPE STRING(20) COLLATE ''"
+    ]
