@@ -526,6 +526,12 @@ def compare(old: TableSchema | None, new: TableSchema | None, table: str) -> Com
             cmp.violation(
                 "CLUSTER_SAME", "", f"table {table} clustering [{before}] -> [{after}]", 1
             )
+        if new.require_partition_filter and not old.require_partition_filter:
+            message = f"table {table} now requires a partition filter (requirePartitionFilter)"
+            cmp.violation("PARTITION_FILTER_NO_REQUIRE", "", message, 1)
+        elif old.require_partition_filter and not new.require_partition_filter:
+            apply = "`bq update --norequire_partition_filter`"
+            cmp.result.notes.append(f"requirePartitionFilter turned off: apply with {apply}")
     return cmp.result
 
 

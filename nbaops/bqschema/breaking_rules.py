@@ -121,6 +121,18 @@ _CATALOG = [
         (CONSUMER,),
     ),
     Rule(
+        "PARTITION_FILTER_NO_REQUIRE",
+        E,
+        "A table resource turned on `requirePartitionFilter` (or the deprecated "
+        "`timePartitioning.requirePartitionFilter`): every query of the table without a "
+        'filter on its partition column now fails ("Cannot query over table ... without a '
+        'filter over column(s) ... that can be used for partition elimination"). Turning it '
+        "off is only a note.",
+        "Make every reader filter on the partition column first; then waive it with a reason "
+        "and apply with `bq update --require_partition_filter` (no DDL).",
+        (CONSUMER,),
+    ),
+    Rule(
         "DEFAULT_VALID",
         E,
         "A new or changed column default is not exactly one expression of the forms BigQuery "

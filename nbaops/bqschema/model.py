@@ -204,6 +204,9 @@ class TableSchema:
     # table without explicit collation specified, then the table inherits the table
     # default collation" (Table.defaultCollation); '' states case-sensitive
     default_collation: str | None = None
+    # the table resource's requirePartitionFilter (or the deprecated
+    # timePartitioning.requirePartitionFilter): queries without a partition filter fail
+    require_partition_filter: bool = False
 
     def field_map(self) -> dict[str, Field]:
         return {f.name.lower(): f for f in self.fields}

@@ -396,6 +396,10 @@ def to_table_schema(doc: Document) -> TableSchema | None:
         cfields = clus.get("fields") if isinstance(clus, dict) else None
         if isinstance(cfields, list):
             schema.clustering = tuple(c for c in cfields if isinstance(c, str))
+        required = table.get("requirePartitionFilter")
+        if not isinstance(required, bool) and isinstance(part, dict):  # the deprecated place
+            required = part.get("requirePartitionFilter")
+        schema.require_partition_filter = required is True
         schema.default_rounding_mode = _rounding_mode(table.get("defaultRoundingMode"))
         schema.default_collation = _text(table.get("defaultCollation"))
         ref = table.get("tableReference")

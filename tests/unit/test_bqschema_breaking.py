@@ -1218,3 +1218,31 @@ def test_a_stated_case_sensitive_collation_is_kept_in_the_ddl() -> None:
     assert [s.sql for s in widened] == [
         "ALTER TABLE `nba.t` ALTER COLUMN `code` SET DATA TYPE STRING(20) COLLATE ''"
     ]
+
+
+def test_requiring_a_partition_filter_breaks_readers_that_have_none() -> None:
+    """A table resource turning on requirePartitionFilter (table-level, or the deprecated
+    timePartitioning.requirePartitionFilter) makes every query without a filter on the
+    partition column fail ("Cannot query over table ... without a filter over column(s)
+    ... that can be used for partition elimination"); the key was not read, so the change
+    passed as no change at all. Turning it off breaks nobody."""
+
+    def table(**extra: Any) -> Any:
+        part: dict[str, Any] = {"type": "DAY", "field": "game_date"}
+        part.update(extra.pop("partition", {}))
+        return schema(BASE, {"timePartitioning": part, **extra})
+
+    off, on = table(), table(requirePartitionFilter=True)
+    found = compare(off, on, "nba.t").violations
+    assert [(v.rule, v.column) for v in found] == [("PARTITION_FILTER_NO_REQUIRE", "")]
+    assert BREAKING_RULES["PARTITION_FILTER_NO_REQUIRE"].categories == ("CONSUMER",)
+    deprecated = table(partition={"requirePartitionFilter": True})
+    assert [v.rule for v in compare(off, deprecated, "nba.t").violations] == [
+        "PARTITION_FILTER_NO_REQUIRE"
+    ]
+    assert compare(on, deprecated, "nba.t").violations == []
+    assert compare(on, on, "nba.t").violations == []
+    relaxed = compare(on, off, "nba.t")
+    assert relaxed.violations == [] and relaxed.changed
+    # a bare column list says nothing about it: no comparison
+    assert compare(schema(BASE), on, "nba.t").violations == []
