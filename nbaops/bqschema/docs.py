@@ -116,7 +116,10 @@ the DDL set. `ALTER COLUMN ... SET OPTIONS` is sent
 with its table qualified like every other statement (project and the profile's mapped
 dataset), and tables BigQuery creates from the catalog get the partition column *and* unit
 (`partition_type`) that `schemas/tables.yaml` declares, and the `defaultRoundingMode` and
-`defaultCollation` a table resource file states (the local warehouse has no place for them).
+`defaultCollation` a table resource file states (the local warehouse has no place for them),
+and their columns the options the schema model does not compare, as the file writes them
+(`timestampPrecision`, `dataPolicies`, `foreignTypeDefinition`, `dataPolicyList`,
+`dataGovernanceTagsInfo`, `generatedColumn`).
 
 `inv schema-diff --live` without `--table` also lists the tables of the datasets
 `schemas/` declares that no schema file declares ("in the warehouse, no schema file: ...",

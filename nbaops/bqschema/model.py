@@ -100,6 +100,19 @@ ROUNDING_MODE_UNSPECIFIED = "ROUNDING_MODE_UNSPECIFIED"
 UNSET_ROUNDING_MODE = "ROUND_HALF_AWAY_FROM_ZERO"
 
 
+# TableFieldSchema keys the model does not interpret but keeps as written, so the column
+# written back (Field.to_json: the table nbaops creates) is the one the file declares: a
+# picosecond TIMESTAMP, a data policy (field-level access control), ... (not compared).
+KEPT_FIELD_KEYS = (
+    "timestampPrecision",
+    "dataPolicies",
+    "foreignTypeDefinition",
+    "dataPolicyList",
+    "dataGovernanceTagsInfo",
+    "generatedColumn",
+)
+
+
 def canonical_type(type_name: str) -> str:
     """``INTEGER`` → ``INT64`` etc.; case-insensitive, as BigQuery accepts it."""
     upper = type_name.upper()
@@ -126,6 +139,7 @@ class Field:
     range_element: str | None = None
     collation: str | None = None  # STRING only: 'und:ci' or '' (case-sensitive, as unset)
     rounding_mode: str | None = None  # NUMERIC/BIGNUMERIC only: ROUND_HALF_AWAY_FROM_ZERO/_EVEN
+    kept: dict[str, Any] = field(default_factory=dict)  # KEPT_FIELD_KEYS, as written
     line: int = 1
 
     def numeric_params(self) -> tuple[int, int]:
@@ -160,6 +174,7 @@ class Field:
             out["collation"] = self.collation
         if self.rounding_mode is not None:
             out["roundingMode"] = self.rounding_mode
+        out.update(self.kept)
         return out
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from nbaops.bqschema.jsonpos import JArray, JObject, LineIndex, loads
 from nbaops.bqschema.lint_rules import as_int, lint_finding, unknown_keys
 from nbaops.bqschema.model import (
+    KEPT_FIELD_KEYS,
     MODES,
     ROUNDING_MODE_UNSPECIFIED,
     Field,
@@ -358,6 +359,7 @@ def _build_fields(doc: Document, nodes: Any, depth: int = 1) -> list[Field]:
                 range_element=etype.upper() if etype is not None else None,
                 collation=_text(item.get("collation")),
                 rounding_mode=_rounding_mode(item.get("roundingMode")),
+                kept={key: item[key] for key in KEPT_FIELD_KEYS if key in item},
                 line=doc.line_of(item.pos),
             )
         )

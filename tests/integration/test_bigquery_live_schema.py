@@ -262,3 +262,26 @@ def test_a_table_created_from_a_file_gets_its_default_rounding_mode_and_collatio
     assert sent["bets"]["defaultCollation"] == "und:ci"
     assert sent["bets"]["schema"]["fields"][0]["name"] == "team"
     assert "defaultRoundingMode" not in sent["plain"] and "defaultCollation" not in sent["plain"]
+
+
+def test_a_table_created_from_a_file_keeps_the_column_options_the_model_does_not_read() -> None:
+    """A column's timestampPrecision (12: picoseconds) and dataPolicies (field-level access
+    control) pass bq-schema-lint's checks (OPTION_VALUE), but the schema model has no place
+    for them and wrote the column back without: create_tables made a microsecond column
+    with no data policy, readable by anyone the table is, against its schema file
+    (https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema)."""
+
+    from nbaops.table_catalog import Catalog, TableSpec
+
+    policy = {"name": "projects/p/locations/us/dataPolicies/mask_email"}
+    fields = [
+        {"name": "at", "type": "TIMESTAMP", "timestampPrecision": "12"},
+        {"name": "email", "type": "STRING", "dataPolicies": [policy]},
+    ]
+    catalog = Catalog(tables={"nba_ops.bets": TableSpec("nba_ops", "bets", _file(fields))})
+    _, sent = _create_tables(catalog)
+    at, email = sent["bets"]["schema"]["fields"]
+    assert int(at["timestampPrecision"]) == 12  # the client sends the int64 as a number
+    assert email["dataPolicies"] == [policy]
+    # and read back from the live table, the column is the same as its file
+    assert not compare(_live(sent["bets"]["schema"]["fields"]), _file(fields), "t").changed
