@@ -281,12 +281,16 @@ class BigQueryWarehouse:
 
         errors = self._call(f"insert into {table}", run)
         if errors:
-            first = errors[0]
+            # skipInvalidRows=false: every row of the request has an entry, the valid ones
+            # reason "stopped" with no message (held back by another row); the invalid rows
+            # say why, so they are the ones named (all "stopped": as they are)
+            invalid = [e for e in errors if _not_only_stopped(e)] or errors
+            first = invalid[0]
             reasons = "; ".join(
                 f"{e.get('reason', '')}: {e.get('message', '')}" for e in first.get("errors", [])
             )
             raise WarehouseError(
-                f"insert into {table} rejected ({len(errors)} row(s) with errors; nothing "
+                f"insert into {table} rejected ({len(invalid)} row(s) with errors; nothing "
                 f"written): row {first.get('index')}: {reasons}"
             )
 
@@ -404,6 +408,12 @@ def _with_table_defaults(table: Any, spec: TableSpec) -> Any:
     if not stated:
         return table
     return bigquery.Table.from_api_repr({**table.to_api_repr(), **stated})
+
+
+def _not_only_stopped(row_error: Mapping[str, Any]) -> bool:
+    """Whether an ``insertErrors`` entry says why its row is invalid: not only reason
+    ``stopped`` (a valid row not written because another row was invalid)."""
+    return any(e.get("reason") != "stopped" for e in row_error.get("errors", []))
 
 
 def _cancel_quietly(job: Any, timeout_s: float) -> None:

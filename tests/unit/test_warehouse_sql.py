@@ -301,3 +301,40 @@ def test_to_duckdb_ddl_of_a_bytes_length_and_a_current_timestamp_default() -> No
     assert "$" not in alter.sql
     (query,) = to_duckdb("SELECT CURRENT_TIMESTAMP() AS now")
     assert query.needs_now  # queries still read the pinned clock
+
+
+class _RejectingClient:
+    """``insert_rows_json`` answering like BigQuery with skipInvalidRows=false: the invalid
+    row's reason, and ``stopped`` with no message for every valid row it held back."""
+
+    def __init__(self, errors: list[dict[str, object]]) -> None:
+        self.errors = errors
+
+    def insert_rows_json(self, *args: object, **kwargs: object) -> list[dict[str, object]]:
+        return self.errors
+
+
+def test_a_rejected_insert_names_the_invalid_row_not_a_row_held_back_with_it() -> None:
+    """insertAll with skipInvalidRows=false answers an error for *every* row: the valid ones
+    with reason ``stopped`` and an empty message (held back because another row was
+    invalid), the invalid one with its reason. The first entry was reported, so a history
+    write failing on its 4th row said "row 0: stopped: " and hid why."""
+    stopped = {"reason": "stopped", "location": "", "debugInfo": "", "message": ""}
+    bad = {"reason": "invalid", "location": "value", "message": "Cannot convert value"}
+    warehouse = BigQueryWarehouse("p", root=ROOT)
+    warehouse._client_obj = _RejectingClient(
+        [
+            {"index": 0, "errors": [stopped]},
+            {"index": 1, "errors": [stopped]},
+            {"index": 2, "errors": [stopped]},
+            {"index": 3, "errors": [bad]},
+        ]
+    )
+    at = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+    row = {"run_at": at, "profile": "prod", "check_name": "c", "service": "s", "verdict": "PASS"}
+    rows = [{**row, "run_id": f"r{i}"} for i in range(4)]
+    with pytest.raises(WarehouseError) as raised:
+        warehouse.insert_rows("nba_ops.check_results", rows)
+    message = str(raised.value)
+    assert "row 3: invalid: Cannot convert value" in message, message
+    assert "nothing written" in message and "stopped" not in message
