@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 Route = Callable[[str], tuple[str, "str | None"]]
 
 BODY_LIMIT = 500
+# What a request line carries as is: RFC 3986's reserved characters and "%" (an escape
+# already written stays one), as requests' ``requote_uri`` keeps them; the rest of a URL
+# (non-ASCII, spaces, control characters) is percent-encoded as UTF-8 (RFC 3987 3.1).
+_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ class HealthProber:
             target, host = self.route(url)
             if host:
                 headers["Host"] = host
+        # a health path the config accepts may hold what http.client cannot send: a
+        # non-ASCII character raised UnicodeEncodeError out of the probe
+        target = urllib.parse.quote(target, safe=_URI_SAFE)
         request = urllib.request.Request(target, headers=headers, method="GET")
         status: int | None = None
         body = ""

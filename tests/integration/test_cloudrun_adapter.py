@@ -550,6 +550,27 @@ def test_a_health_probe_reads_only_the_start_of_an_endless_body() -> None:
     assert result.ok and result.status == 200 and result.body.startswith('{"status": "ok"}')
 
 
+def test_a_health_path_with_non_ascii_or_spaces_is_probed_percent_encoded() -> None:
+    """The probe "never raises": a health path the config accepts (``^/``) holding a
+    non-ASCII character raised http.client's UnicodeEncodeError out of it (a traceback in
+    the deploy's health wait), and one holding a space failed as "a broken HTTP reply".
+    Such a path is sent percent-encoded as UTF-8 (RFC 3987 3.1), as requests sends it."""
+    from worlds.http_fake import FakeServer, Request
+
+    seen: list[str] = []
+
+    def route(request: Request) -> tuple[int, object]:
+        seen.append(request.path)
+        return 200, {"status": "ok"}
+
+    with FakeServer(route) as server:
+        for path in ("/sant\u00e9", "/health check"):
+            result = HealthProber().probe(server.url + path, timeout_s=5)
+            assert (result.ok, result.status, result.error) == (True, 200, None), result
+            assert result.url == server.url + path  # reported as configured
+    assert seen == ["/sant%C3%A9", "/health%20check"]
+
+
 # ---------------------------------------------------------------- logs
 
 
