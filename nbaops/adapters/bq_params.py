@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -125,6 +126,10 @@ def json_value(value: Any, bq_type: str | None = None) -> Any:
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN/Infinity (a bare token fails the whole insertAll body): a string,
+        # as the client's own insert_rows sends it (_helpers._float_to_json: "nan", "inf")
         return str(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")

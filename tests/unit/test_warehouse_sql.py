@@ -338,3 +338,18 @@ def test_a_rejected_insert_names_the_invalid_row_not_a_row_held_back_with_it() -
     message = str(raised.value)
     assert "row 3: invalid: Cannot convert value" in message, message
     assert "nothing written" in message and "stopped" not in message
+
+
+def test_json_rows_send_a_non_finite_float_as_the_string_bigquery_reads() -> None:
+    """JSON has no NaN or Infinity: json.dumps wrote them as bare ``NaN``/``Infinity``
+    tokens, a body insertAll refuses whole ("Invalid JSON payload"), while the local
+    engine stored them. The client's own ``insert_rows`` sends them as strings
+    (``_helpers._float_to_json``: "nan", "inf", "-inf"), which a FLOAT64 column reads."""
+    from google.cloud.bigquery._helpers import _float_to_json
+
+    values = [float("nan"), float("inf"), float("-inf")]
+    rows = json_rows([{"x": v, "xs": [v]} for v in values], [{"name": "x", "type": "FLOAT64"}])
+    json.dumps(rows, allow_nan=False)  # one valid JSON document
+    assert [r["x"] for r in rows] == [_float_to_json(v) for v in values] == ["nan", "inf", "-inf"]
+    assert [r["xs"] for r in rows] == [["nan"], ["inf"], ["-inf"]]
+    assert json_rows([{"x": 0.5}]) == [{"x": 0.5}]  # a finite float stays a number
