@@ -57,6 +57,13 @@ class GitHubSettings:
         if not token:
             raise UsageError("--sync-issues needs GITHUB_TOKEN in the environment")
         remember(token)  # masked in every later output, whatever error echoes it
+        if not (token.isascii() and token.isprintable()):
+            # http.client refuses such an Authorization header (ValueError, or
+            # UnicodeEncodeError past latin-1) only when the first call is sent
+            raise UsageError(
+                "GITHUB_TOKEN holds a line break, a control character or a character "
+                "outside ASCII: not a token (check how the secret was set)"
+            )
         if not repository:
             raise UsageError(
                 "--sync-issues needs GITHUB_REPOSITORY (owner/name) in the environment"

@@ -414,6 +414,24 @@ def test_settings_come_from_the_environment_and_hide_the_token() -> None:
         GitHubSettings.from_env({**env, "GITHUB_REPOSITORY": "nope"})
 
 
+@pytest.mark.parametrize(
+    "token",
+    [f"{TOKEN}\n{TOKEN}", f"{TOKEN[:10]}\u2019{TOKEN[10:]}", f"{TOKEN[:10]}\r{TOKEN[10:]}"],
+    ids=["newline", "non-ascii", "carriage-return"],
+)
+def test_a_token_no_header_can_carry_is_bad_input_before_anything_runs(token: str) -> None:
+    """A GITHUB_TOKEN holding a newline or a character outside ASCII (two secrets pasted
+    into one, a typographic quote) passed the settings check; http.client then refused the
+    Authorization header mid-sync (ValueError "Invalid header value", UnicodeEncodeError),
+    an internal error after the drift was measured. It is now a UsageError (exit 2) when
+    the settings are read, naming the variable, never the value."""
+    from nbaops.errors import UsageError
+
+    with pytest.raises(UsageError, match="^GITHUB_TOKEN") as raised:
+        GitHubSettings.from_env({"GITHUB_TOKEN": token, "GITHUB_REPOSITORY": REPO})
+    assert TOKEN[:8] not in str(raised.value) and TOKEN[-8:] not in str(raised.value)
+
+
 def test_bad_credentials_are_a_github_error_without_the_token(
     github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ):
