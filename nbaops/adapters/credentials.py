@@ -31,8 +31,9 @@ LOCAL_CLIENT_ID = "nbaops-local.apps.googleusercontent.com"
 
 # What google.auth.default raises for a credentials file it cannot read besides its own
 # errors: valid JSON that is not an object ('list' object has no attribute 'get'), a
-# field of the wrong type, a key it cannot parse.
-UNREADABLE_CREDENTIALS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+# field of the wrong type, a key it cannot parse; a path it cannot open (it checks only
+# that the path exists, then opens it: a directory, a file this user may not read).
+UNREADABLE_CREDENTIALS = (ValueError, TypeError, AttributeError, KeyError, IndexError, OSError)
 
 
 def default_credentials() -> Any:

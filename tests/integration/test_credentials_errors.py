@@ -59,6 +59,23 @@ def test_a_credentials_file_that_is_not_an_object_is_a_credentials_error(
     assert "gcloud auth application-default login" in message
 
 
+def test_a_credentials_path_that_cannot_be_read_is_a_credentials_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """google-auth opens GOOGLE_APPLICATION_CREDENTIALS once it exists: a directory there
+    (or a file this user may not read) raised IsADirectoryError / PermissionError, an
+    OSError default_credentials let through: every prod task ended as an internal error,
+    and `inv doctor` crashed in its first check instead of reporting it."""
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(folder))
+    with pytest.raises(CredentialsError) as info:
+        default_credentials()
+    message = str(info.value)
+    assert message.startswith(f"{folder} is not a usable credentials file (IsADirectoryError")
+    assert "gcloud auth application-default login" in message
+
+
 @pytest.mark.parametrize(
     ("reply", "issued", "words"),
     [
