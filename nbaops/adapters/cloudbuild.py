@@ -129,10 +129,11 @@ def run_build(
     build_id, log_url = created.id, created.log_url
     name = created.name or f"{parent}/builds/{build_id}"
     wait_s = request["queue_ttl_s"] + request["timeout_s"] + MARGIN_S
-    started = monotonic()
-    failures = 0  # reads failed in a row
-    with heartbeat(f"Cloud Build {build_id} of {image}", wait_s):
-        try:
+    # from here on the build exists: an interrupt at any statement cancels it
+    try:
+        started = monotonic()
+        failures = 0  # reads failed in a row
+        with heartbeat(f"Cloud Build {build_id} of {image}", wait_s):
             while True:
                 try:
                     # retry=None: this loop retries a failed read (POLL_S, READ_FAILURES);
@@ -168,9 +169,9 @@ def run_build(
                         f"{_cancel(client, name, build_id, image)}: {log_url}"
                     )
                 sleep(POLL_S)
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP of a deploy (deploy.signals)
-            _cancel(client, name, build_id, image)  # best effort: nobody waits for it now
-            raise
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP of a deploy (deploy.signals)
+        _cancel(client, name, build_id, image)  # best effort: nobody waits for it now
+        raise
 
 
 def _call(what: str, fn: Callable[[], Any]) -> Any:

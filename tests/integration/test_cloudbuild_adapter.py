@@ -190,6 +190,24 @@ def test_an_interrupted_wait_cancels_the_build_then_stops(cloudbuild: FakeCloudB
     assert cloudbuild.cancelled == list(cloudbuild.builds)
 
 
+def test_an_interrupt_right_after_the_build_was_created_cancels_it(
+    cloudbuild: FakeCloudBuild,
+) -> None:
+    """Ctrl-C (or a deploy's SIGTERM) between the create's reply and the wait: the handler
+    that cancels covered only the wait loop, so a build created a moment before the
+    interrupt went on and pushed the image nobody waited for. The interrupt is raised by
+    the wait's first clock read, the first thing after the build id is known."""
+    cloudbuild.statuses = ["WORKING"]
+    clock = FakeClock(start=0.0)
+
+    def interrupted() -> float:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_build(request(), endpoint=cloudbuild.url, sleep=clock.sleep, monotonic=interrupted)
+    assert list(cloudbuild.builds) and cloudbuild.cancelled == list(cloudbuild.builds)
+
+
 def test_a_prod_deploy_builds_at_the_configured_endpoint_with_the_configured_limits(
     cloudbuild: FakeCloudBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
