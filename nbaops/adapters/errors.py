@@ -105,7 +105,8 @@ def _raised_by_client(exc: BaseException) -> bool:
 
     frames = traceback.extract_tb(exc.__traceback__)
     last = frames[-1].filename.replace("\\", "/") if frames else ""
-    return "/site-packages/google/" in last
+    # pip installs into dist-packages on Debian and Ubuntu's system Python
+    return "/site-packages/google/" in last or "/dist-packages/google/" in last
 
 
 def _reply_error(exc: Any) -> dict[str, Any]:

@@ -157,3 +157,29 @@ def test_the_preflight_names_the_scopes_not_a_role_for_a_scope_refusal() -> None
     assert "scopes do not cover this call" in result.message
     with pytest.raises(ScopesInsufficientError):
         google_call("IAM Credentials", "generateIdToken", call, error=CloudRunError)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "/venv/lib/python3.11/site-packages/google/cloud/bigquery/job/base.py",
+        "/usr/local/lib/python3.11/dist-packages/google/cloud/bigquery/job/base.py",
+        "/usr/lib/python3/dist-packages/google/cloud/bigquery/job/base.py",
+    ],
+    ids=["site-packages", "pip-on-debian", "debian-package"],
+)
+def test_a_client_reading_a_reply_it_cannot_use_is_one_line_wherever_it_is_installed(
+    where: str,
+) -> None:
+    """A KeyError raised inside the Google client (``{}`` where a job was expected) is the
+    reply's fault, not nbaops': it was told apart only under ``site-packages``; installed
+    by pip on Debian/Ubuntu (``dist-packages``) it escaped as an internal error."""
+    from nbaops.adapters.errors import google_call
+
+    inside_the_client = compile("raise KeyError('jobReference')", where, "exec")
+
+    def call() -> None:
+        exec(inside_the_client, {})
+
+    with pytest.raises(WarehouseError, match=r"the reply could not be read \(KeyError"):
+        google_call("BigQuery", "query", call, error=WarehouseError)
