@@ -22,7 +22,9 @@ again, and a read that stops at a bound with pages left says so (:attr:`LogEntri
 instead of passing for complete. Every ``entries.list`` request counts against the
 project's read quota (``ReadRequestsPerMinutePerProject``, 60 a minute by default, shared
 by everything that reads the project's logs): an HTTP 429 is retried once after a backoff,
-then is one line naming that quota.
+then is one line naming that quota. An HTTP 500, 503 or 504 is asked again up to twice
+(what google-cloud-logging's default retry of ListLogEntries covers: INTERNAL, UNAVAILABLE,
+DEADLINE_EXCEEDED), within the same budget.
 """
 
 from __future__ import annotations
@@ -69,7 +71,13 @@ MAX_PAGES = 5
 EMPTY_PAGE_PAUSE_S = 1.0
 # Wait before the one retry of an HTTP 429 (the read quota is counted per minute).
 QUOTA_BACKOFF_S = 10.0
-# Both waits against a local endpoint (the stand-in has no quota and no slow search).
+# HTTP 500, 503, 504 (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED): what google-cloud-logging
+# retries for ListLogEntries by default; asked again at most this many times, after a pause
+# that starts here and doubles, within the read's budget.
+TRANSIENT_STATUSES = (500, 503, 504)
+TRANSIENT_RETRIES = 2
+TRANSIENT_BACKOFF_S = 1.0
+# Every wait against a local endpoint (the stand-in has no quota and no slow search).
 LOCAL_WAIT_S = 0.01
 READ_QUOTA = "ReadRequestsPerMinutePerProject"
 
@@ -254,9 +262,10 @@ class LogReader:
             or a :data:`Transport` (tests: a fake reply sequence).
         sleep, monotonic: the read's clock (tests inject a fake pair and never wait).
 
-    ``pause_s`` (after a page with no entries and a token) and ``quota_backoff_s`` (before
-    a 429's retry) are :data:`EMPTY_PAGE_PAUSE_S` and :data:`QUOTA_BACKOFF_S` against
-    Google, :data:`LOCAL_WAIT_S` against an endpoint.
+    ``pause_s`` (after a page with no entries and a token), ``quota_backoff_s`` (before
+    a 429's retry) and ``transient_backoff_s`` (before a 5xx's first retry) are
+    :data:`EMPTY_PAGE_PAUSE_S`, :data:`QUOTA_BACKOFF_S` and :data:`TRANSIENT_BACKOFF_S`
+    against Google, :data:`LOCAL_WAIT_S` against an endpoint.
     """
 
     def __init__(
@@ -276,6 +285,7 @@ class LogReader:
         self._monotonic = monotonic
         self.pause_s = LOCAL_WAIT_S if endpoint else EMPTY_PAGE_PAUSE_S
         self.quota_backoff_s = LOCAL_WAIT_S if endpoint else QUOTA_BACKOFF_S
+        self.transient_backoff_s = LOCAL_WAIT_S if endpoint else TRANSIENT_BACKOFF_S
         kind = transport or ("stdlib" if endpoint else "session")
         no_proxy_for_loopback(endpoint)  # the session transport reads the proxy variables
         self._post: Transport
@@ -308,6 +318,10 @@ class LogReader:
             raise unreachable(LoggingError)(f"Cloud Logging: cannot reach the API: {exc}") from exc
         if status == 429:
             raise _QuotaExhausted(raw)
+        if status in TRANSIENT_STATUSES:
+            raise _Transient(
+                f"Cloud Logging entries:list: HTTP {status}: {_error_text(status, raw)}"
+            )
         if status >= 400:
             raise LoggingError(
                 f"Cloud Logging entries:list: HTTP {status}: {_error_text(status, raw)}"
@@ -322,16 +336,19 @@ class LogReader:
 
     def _read_page(self, body: dict[str, Any], deadline: float, *, more: bool) -> dict[str, Any]:
         """One page by ``deadline``; an HTTP 429 is asked again once, after the backoff,
-        when the budget leaves time for it. ``more``: pages were read already (a request
-        cut short by the budget then ends the read as partial; the first one's timeout is
-        an error: nothing was read).
+        and a 500/503/504 up to :data:`TRANSIENT_RETRIES` times, after pauses from
+        ``transient_backoff_s`` doubling, when the budget leaves time for them. ``more``:
+        pages were read already (a request cut short by the budget then ends the read as
+        partial; the first one's timeout is an error: nothing was read).
 
         Raises:
             _OutOfTime: the budget is spent (before, or with ``more`` during, the request).
             LoggingError: as :meth:`_page`; a second 429 (or one with no time to retry) is
-                :func:`quota_message`.
+                :func:`quota_message`; a 5xx still answered after its retries says how
+                many times it was asked.
         """
         retried = False
+        transient = 0  # 5xx answers so far
         while True:
             remaining = deadline - self._monotonic()
             if remaining <= 0:
@@ -345,6 +362,13 @@ class LogReader:
                     raise LoggingError(quota_message(exc.raw, wait)) from None
                 self._sleep(self.quota_backoff_s)
                 retried = True
+            except _Transient as exc:
+                pause = self.transient_backoff_s * 2**transient
+                if transient >= TRANSIENT_RETRIES or deadline - self._monotonic() <= pause:
+                    asked = f" (asked {transient + 1} times)" if transient else ""
+                    raise LoggingError(f"{exc}{asked}") from None
+                self._sleep(pause)
+                transient += 1
 
     def entries(
         self, filter_: str, *, max_entries: int = 1000, timeout_s: float | None = None
@@ -357,8 +381,9 @@ class LogReader:
         ``partial`` says so: it holds what was read, never passes for complete.
 
         Raises:
-            LoggingError: API error (a 429 after its retry), a request that timed out on its
-                own, unreachable endpoint or missing credentials.
+            LoggingError: API error (a 429 after its retry, a 500/503/504 after its
+                retries), a request that timed out on its own, unreachable endpoint or
+                missing credentials.
         """
         budget = self.timeout_s if timeout_s is None else timeout_s
         deadline = self._monotonic() + budget
@@ -401,6 +426,10 @@ class LogReader:
 
 class _OutOfTime(Exception):
     """The read's time budget is spent."""
+
+
+class _Transient(Exception):
+    """HTTP 500/503/504 from entries:list (the one-line message)."""
 
 
 class _QuotaExhausted(Exception):

@@ -642,7 +642,10 @@ def test_logs_filter_by_service_severity_and_time(logs: LogReader) -> None:
 
 
 def test_logging_errors_become_logging_error(logs: LogReader, nbaops_home: Path) -> None:
-    set_api_fault(nbaops_home, "logging-error", count=1)
+    from nbaops.adapters.logs import TRANSIENT_RETRIES
+
+    # a 500 is asked again TRANSIENT_RETRIES times: one answered to each of them
+    set_api_fault(nbaops_home, "logging-error", count=1 + TRANSIENT_RETRIES)
     with pytest.raises(LoggingError, match="HTTP 500"):
         logs.entries(build_filter(since=STANDIN_NOW))
     with pytest.raises(LoggingError, match="invalid filter"):

@@ -20,6 +20,8 @@ from nbaops.adapters.logs import (
     MAX_PAGES,
     QUOTA_BACKOFF_S,
     READ_QUOTA,
+    TRANSIENT_BACKOFF_S,
+    TRANSIENT_RETRIES,
     LogReader,
     build_filter,
 )
@@ -190,6 +192,52 @@ def test_a_429_without_time_for_the_backoff_is_not_retried() -> None:
         match=rf"no time left to retry: the project's log read quota {READ_QUOTA} \(shared",
     ):
         prod_reader(clock, replies).entries(FILTER, timeout_s=QUOTA_BACKOFF_S)
+    assert len(replies.sent) == 1 and clock.slept == []
+
+
+def google_error(status: int, reason: str) -> dict[str, Any]:
+    return {"error": {"code": status, "status": reason, "message": "The service is unavailable."}}
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(500, "INTERNAL"), (503, "UNAVAILABLE"), (504, "DEADLINE_EXCEEDED")],
+)
+def test_a_transient_5xx_is_asked_again_as_googles_client_does(status: int, reason: str) -> None:
+    """google-cloud-logging's ListLogEntries retries DEADLINE_EXCEEDED, INTERNAL and
+    UNAVAILABLE by default (logging_v2 ... transports/base.py); the reader that replaced it
+    failed the read at the first one: one passing 503 made error_logs ERROR (exit 3)."""
+    clock = FakeClock()
+    answered = (200, {"entries": [entry("a")]})
+    replies = Replies(clock, (status, google_error(status, reason)), answered)
+    read = prod_reader(clock, replies, timeout_s=60).entries(FILTER)
+    assert [r.message for r in read] == ["a"] and read.partial is None
+    assert clock.slept == [TRANSIENT_BACKOFF_S] and len(replies.sent) == 2
+
+
+def test_a_5xx_that_persists_is_one_line_after_its_retries_and_a_4xx_is_not_retried() -> None:
+    clock = FakeClock()
+    replies = Replies(clock, (503, google_error(503, "UNAVAILABLE")))
+    with pytest.raises(LoggingError) as caught:
+        prod_reader(clock, replies, timeout_s=60).entries(FILTER)
+    asked = 1 + TRANSIENT_RETRIES
+    assert str(caught.value) == (
+        f"Cloud Logging entries:list: HTTP 503: The service is unavailable. (asked {asked} times)"
+    )
+    assert len(replies.sent) == asked
+    assert clock.slept == [TRANSIENT_BACKOFF_S * 2**i for i in range(TRANSIENT_RETRIES)]
+    clock = FakeClock()
+    replies = Replies(clock, (400, google_error(400, "INVALID_ARGUMENT")))
+    with pytest.raises(LoggingError, match=r"HTTP 400: The service is unavailable\.$"):
+        prod_reader(clock, replies, timeout_s=60).entries(FILTER)
+    assert len(replies.sent) == 1 and clock.slept == []
+
+
+def test_a_5xx_without_time_for_the_backoff_is_not_asked_again() -> None:
+    clock = FakeClock()
+    replies = Replies(clock, (500, google_error(500, "INTERNAL")))
+    with pytest.raises(LoggingError, match=r"HTTP 500: The service is unavailable\.$"):
+        prod_reader(clock, replies).entries(FILTER, timeout_s=TRANSIENT_BACKOFF_S)
     assert len(replies.sent) == 1 and clock.slept == []
 
 
