@@ -207,7 +207,9 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
     if record.finished_at is None:
         record.finish(report.outcome, report.final_line())
     keep_journal = d.mutated and not d.settled  # unsettled: the next command recovers
-    held = report.outcome == "held"
+    # d.held, not the outcome: a Ctrl-C after the hold makes the outcome "interrupted", and
+    # the held journal must stay all the same (inv rollback's pre-deploy revision)
+    held = d.held
     ours = d.lock_acquired and not d.lease_lost
     if ours and d.journal is not None and not keep_journal:
         try:  # a held deploy's outcome is "held" in the record too

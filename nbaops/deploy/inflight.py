@@ -47,6 +47,7 @@ class InFlight:
     lock_acquired: bool = False
     mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
     settled: bool = False  # the final traffic state was reached and verified
+    held: bool = False  # settled as held: its journal stays (a later Ctrl-C included)
     lease_lost: bool = False  # the lease was taken over: hands off the service
     lease: lock.DeployLock | None = None
     heartbeat: Heartbeat | None = None

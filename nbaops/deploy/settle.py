@@ -63,7 +63,7 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         progress.step("outcome", report.summary, report.verdict)
         return
     if decision.action is Action.HOLD:
-        d.settled = True
+        d.settled = d.held = True
         report.outcome = "held"
         report.verdict_override = decision.verdict
         if info.traffic_by_revision.get(before, 0) == 100:  # it failed before any traffic

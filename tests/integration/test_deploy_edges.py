@@ -15,6 +15,7 @@ from worlds.deploy_world import DeployWorld, at_steps
 
 from nbaops.deploy import lock
 from nbaops.deploy.deploy import DeployRequest, run_deploy
+from nbaops.deploy.journal import journal_of
 from nbaops.deploy.restore import restore_traffic
 from nbaops.deploy.rollback import RollbackReport, run_rollback
 from nbaops.errors import CloudRunError
@@ -133,6 +134,33 @@ def test_second_ctrl_c_during_the_restore_is_still_recorded_and_unlocks(
     row = dworld.audit_rows()[0]
     assert row["outcome"] == "interrupted"
     assert "restore not completed (KeyboardInterrupt)" in row["message"]
+
+
+def test_ctrl_c_after_a_deploy_was_held_keeps_its_journal_for_the_rollback(
+    dworld: DeployWorld,
+) -> None:
+    """A Ctrl-C that arrives once the deploy has ended *held* (while its outcome is alerted
+    or printed) undoes nothing, and must not remove the held journal either: without it
+    ``inv rollback`` went one revision further back than the pre-deploy revision (a held
+    deploy whose new revision never got traffic: the pre-deploy one still serves 100%)."""
+    before = dworld.service().serving_revision
+
+    def fail_health() -> None:  # the new revision exists, without traffic: it fails health
+        set_api_fault(dworld.home, "health-5xx", service=SERVICE, count=1)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            dworld.context(),
+            DeployRequest(service=SERVICE, no_rollback=True),
+            progress=at_steps(("still serves", fail_health), (f"HELD {SERVICE}", interrupt)),
+        )
+    info = dworld.service()
+    assert info.traffic_by_revision[before or ""] == 100
+    assert lock.LOCK_ANNOTATION not in info.annotations
+    kept = journal_of(info)
+    assert kept is not None and kept.phase == "held", info.annotations
+    rolled = run_rollback(dworld.context(), SERVICE)
+    assert rolled.outcome == "success" and rolled.target == before
 
 
 def test_lock_that_cannot_be_released_is_reported_and_the_row_still_written(
