@@ -23,7 +23,7 @@ from nbaops.deploy.recovery import RecoveryFailedError, recover
 from nbaops.deploy.rollback import run_rollback
 from nbaops.deploy.signals import Terminated, terminate_as_interrupt
 from nbaops.deploy.verify import run_verify
-from nbaops.local.api_faults import set_api_fault
+from nbaops.local.api_faults import active_api_faults, set_api_fault
 from nbaops.sandbox import lifecycle
 from nbaops.services_status import check_all_services
 from nbaops.verdict import Verdict, exit_code_for
@@ -1029,6 +1029,19 @@ def test_a_deploy_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_the
     ) in lease_line, lease_line
 
 
+def sigterm_once_the_fault_is_taken(world: DeployWorld) -> None:
+    """SIGTERM this process as soon as the stand-in took the hanging request's fault (it
+    consumes it when the request arrives, then sleeps): the signal lands inside that
+    request however long the requests before it took. A fixed 0.5 s timer assumed they
+    took less; on a loaded machine it could fire during an earlier step."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while active_api_faults(world.home) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 @pytest.mark.parametrize(
     ("to", "method", "doing"),
     [
@@ -1049,7 +1062,7 @@ def test_a_rollback_stopped_before_its_recovery_writes_its_interrupted_row(
     older = ctx.cloudrun.list_revisions(SERVICE)[1].name
     lock.acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
     set_api_fault(dworld.home, "timeout", service=SERVICE, method=method, count=1, delay_s=3)
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer = threading.Thread(target=sigterm_once_the_fault_is_taken, args=(dworld,))
     with terminate_as_interrupt(), pytest.raises(Terminated):
         timer.start()
         run_rollback(ctx, SERVICE, to=older if to else None, force_unlock=True)
