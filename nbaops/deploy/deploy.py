@@ -250,6 +250,16 @@ def _wind_up(d: InFlight, write_audit: bool) -> None:
                 f"could not release the deploy lease ({exc}); it lapses after "
                 f"{d.settings.lock_ttl_s:g}s and the next command recovers it"
             )
+    elif d.lease_tried and not d.lease_lost and report.outcome != "refused":
+        # stopped inside the lease's compare-and-swap (a Ctrl-C or an error in its confirming
+        # read): the write may have landed. release() removes only our deploy_id's lease,
+        # with the journal written with it (no step after "lock" ran)
+        try:
+            lock.release(
+                ctx.cloudrun, d.service, report.deploy_id, extra={JOURNAL_ANNOTATION: None}
+            )
+        except Exception as exc:  # the lease lapses by itself; say so
+            report.notes.append(f"could not make sure no lease of this deploy is left ({exc})")
 
 
 def _run(d: InFlight) -> None:
@@ -310,6 +320,7 @@ def _run(d: InFlight) -> None:
         return
     # ---- 3. lease, with the journal's first entry in the same write
     crash_point("lock:before")
+    d.lease_tried = True
     taken = _take_lease(d, commit, img.ref)
     if taken is None:
         return

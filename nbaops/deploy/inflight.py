@@ -44,6 +44,7 @@ class InFlight:
     sleep: Callable[[float], None]
     monotonic: Callable[[], float] = time.monotonic
     # what has changed so far (decides what an error or Ctrl-C must undo)
+    lease_tried: bool = False  # the lease's compare-and-swap was sent (it may have landed)
     lock_acquired: bool = False
     mutated: bool = False  # a deploy/traffic PATCH was sent (maybe applied)
     settled: bool = False  # the final traffic state was reached and verified

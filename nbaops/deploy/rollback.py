@@ -506,13 +506,14 @@ def run_rollback(
         started[:] = [ours]
         return {JOURNAL_ANNOTATION: ours.to_annotation()}
 
-    acquired = False
+    tried = acquired = False  # tried: the lease's compare-and-swap was sent (it may have landed)
     lease_lost = False
     patching = False  # journalled phase "rollback": the traffic PATCH may have been sent
     heartbeat: Heartbeat | None = None
     try:
         try:
             crash_point("lock:before")
+            tried = True
             took = lock.acquire(
                 ctx.cloudrun,
                 service,
@@ -601,4 +602,13 @@ def run_rollback(
                 lock.release(ctx.cloudrun, service, deploy_id, extra=extra)
             except Exception as exc:  # reported; the lease lapses by itself
                 report.notes.append(f"could not release the deploy lease: {exc}")
+        elif tried and not acquired and record.outcome != "refused":
+            # stopped inside the lease's compare-and-swap (Ctrl-C, an error in its confirming
+            # read): it may have landed; release() removes only our deploy_id's lease, and a
+            # held deploy's journal it replaced is written back
+            left = started[-1].left_behind(ended=False) if started else None
+            try:
+                lock.release(ctx.cloudrun, service, deploy_id, extra=left)
+            except Exception as exc:  # the lease lapses by itself
+                report.notes.append(f"could not make sure no lease of this rollback is left: {exc}")
     return report

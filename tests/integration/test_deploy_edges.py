@@ -118,6 +118,38 @@ def test_ctrl_c_after_the_lock_before_any_change_only_releases_and_records(
     assert (row["outcome"], row["message"]) == ("interrupted", "interrupted (Ctrl-C)")
 
 
+@pytest.mark.parametrize("command", ["deploy", "rollback"])
+def test_ctrl_c_while_the_lease_write_is_confirmed_leaves_no_lease_behind(
+    dworld: DeployWorld, command: str
+) -> None:
+    """A Ctrl-C (or SIGTERM from a cancelled CI job) arriving once the lease's
+    compare-and-swap has landed but before ``acquire`` returned (its confirming read is a
+    whole API call) left the lease and its journal on the service: the command had not
+    marked the lease as taken, so it did not release it. A retry from another machine was
+    then refused ("deploy lease held") until the lease expired."""
+    real = lock.current_lock
+    calls: list[int] = []
+
+    def interrupted_read(cloudrun: Any, service: str) -> Any:
+        calls.append(1)
+        raise KeyboardInterrupt  # the SIGINT lands in the confirming read
+
+    dworld.monkeypatch.setattr(lock, "current_lock", interrupted_read)
+    ctx = dworld.context()
+    with pytest.raises(KeyboardInterrupt):
+        if command == "deploy":
+            run_deploy(ctx, DeployRequest(service=SERVICE))
+        else:
+            run_rollback(ctx, SERVICE)
+    dworld.monkeypatch.setattr(lock, "current_lock", real)
+    assert calls  # the lease write had landed
+    info = dworld.service()
+    assert lock.LOCK_ANNOTATION not in info.annotations, info.annotations
+    assert journal_of(info) is None, info.annotations
+    (row,) = dworld.audit_rows()
+    assert row["outcome"] == "interrupted", row
+
+
 def test_second_ctrl_c_during_the_restore_is_still_recorded_and_unlocks(
     dworld: DeployWorld,
 ) -> None:
