@@ -32,6 +32,7 @@ did not complete (``inv rollback`` then still goes to that deploy's pre-deploy r
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -236,6 +237,14 @@ def recover(
     except _RecoveredMeanwhile:
         say("recover", f"{journal.action} {journal.deploy_id} was recovered by another command")
         return None
+    except lock.LockHeldError:  # another command's lease: not ours to remove
+        raise
+    except BaseException:
+        # stopped inside the takeover's compare-and-swap (Ctrl-C, an error in its confirming
+        # read): it may have landed. Only a lease of recovery_id is removed; the journal stays
+        with contextlib.suppress(Exception):
+            lock.release(ctx.cloudrun, service, recovery_id)
+        raise
     token = acquired.lock.token
     # renewed like a deploy's: a restore slower than the lease must not let another
     # command take it and recover the same deploy too

@@ -324,6 +324,35 @@ def test_a_rollback_whose_force_unlock_fails_writes_its_refused_row(dworld: Depl
     assert "traffic was not touched" in rows[0]["message"]
 
 
+def test_a_recovery_interrupted_while_its_lease_write_is_confirmed_leaves_no_lease(
+    dworld: DeployWorld,
+) -> None:
+    """A Ctrl-C/SIGTERM once the recovery's takeover write has landed but before
+    ``acquire`` returned (its confirming read is a whole API call) left the recovery's
+    lease on the service, over the interrupted deploy's journal: the next command (on
+    another machine, or this one within the process' life) found that live lease and
+    neither recovered the deploy nor could take the lease until it expired. It is removed;
+    the journal stays for the next command."""
+    crashed_deploy(dworld)
+    dworld.monkeypatch.setenv("NBAOPS_NOW", LATER)
+    real = lock.current_lock
+
+    def interrupted_read(cloudrun: Any, service: str) -> Any:
+        raise KeyboardInterrupt  # the SIGINT lands in the confirming read
+
+    dworld.monkeypatch.setattr(lock, "current_lock", interrupted_read)
+    ctx = dworld.context()
+    with pytest.raises(KeyboardInterrupt):
+        recover(ctx, ctx.config.service(SERVICE))
+    dworld.monkeypatch.setattr(lock, "current_lock", real)
+    info = dworld.service()
+    assert lock.LOCK_ANNOTATION not in info.annotations, info.annotations
+    journal = journal_of(info)
+    assert journal is not None and journal.deploy_id == "dead-deploy-1"
+    again = recover(ctx, ctx.config.service(SERVICE))
+    assert again is not None and again.ok, again
+
+
 def test_a_recovery_slower_than_its_lease_keeps_renewing_it(dworld: DeployWorld) -> None:
     """Another command must not find the recovery's lease lapsed and recover too."""
     crashed_deploy(dworld)
