@@ -25,7 +25,13 @@ from nbaops.deploy.heartbeat import Heartbeat, default_interval
 from nbaops.deploy.journal import JOURNAL_ANNOTATION, Journal, crash_point, journal_of
 from nbaops.deploy.journal import record as record_journal
 from nbaops.deploy.progress import Progress
-from nbaops.deploy.recovery import SETTLED_OUTCOMES, RecoveryFailedError, inspect, recover
+from nbaops.deploy.recovery import (
+    SETTLED_OUTCOMES,
+    RecoveryFailedError,
+    inspect,
+    recover,
+    stale_lease,
+)
 from nbaops.deploy.restore import RollbackResult, restore_traffic, verify_traffic
 from nbaops.deploy.settings import DeploySettings
 from nbaops.deploy.signals import signal_name
@@ -302,13 +308,20 @@ def run_rollback(
                 f"lock of {current.holder} since {current.since.isoformat()} has lapsed: the "
                 "rollback would take it over"
             )
-        elif current is not None:  # the real command: LockHeldError, exit 2
-            then = (
-                "--force-unlock would remove it first"
-                if force_unlock
-                else "the rollback would be refused unless it lapses first or --force-unlock "
-                "removes it"
-            )
+        elif current is not None:
+            if force_unlock:
+                then = "--force-unlock would remove it first"
+            elif stale_lease(info) is not None:  # its deploy likely died elsewhere: recover()
+                then = (  # waits for the lease to lapse, then recovers
+                    f"not renewed since {current.last_renewed.isoformat()}: the rollback "
+                    f"would wait until {current.expires.isoformat()} for it to lapse, then "
+                    "recover its deploy first"
+                )
+            else:  # the real command: LockHeldError, exit 2
+                then = (
+                    "the rollback would be refused unless it lapses first or --force-unlock "
+                    "removes it"
+                )
             report.notes.append(
                 f"lock currently held by {current.holder} since {current.since.isoformat()}: "
                 + then

@@ -1071,6 +1071,25 @@ def sigterm_once_the_fault_is_taken(world: DeployWorld) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+def test_a_rollback_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_then_recover(
+    dworld: DeployWorld,
+) -> None:
+    """As the deploy's dry run above: the real ``inv rollback`` waits for a lease that
+    stopped being renewed (a deploy that died on another machine) and recovers that deploy
+    first, but its dry run said the rollback would be refused."""
+    crashed_deploy(dworld)
+    lease_from_another_machine(dworld)
+    mark = len(dworld.requests())
+    plan = run_rollback(dworld.context(), SERVICE, dry_run=True)
+    notes = "\n".join(plan.notes)
+    assert "would be refused" not in notes, notes
+    assert (
+        "not renewed since 2025-01-15T17:00:00+00:00: the rollback would wait until "
+        "2025-01-15T17:10:00+00:00 for it to lapse, then recover its deploy first"
+    ) in notes, notes
+    assert dworld.mutating(mark) == []  # a dry run: nothing waited for or changed
+
+
 @pytest.mark.parametrize(
     ("to", "method", "doing"),
     [
