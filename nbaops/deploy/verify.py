@@ -103,13 +103,26 @@ def _health_of_every_serving_revision(
 
 
 def _would_recover(info: ServiceInfo) -> list[CheckResult]:
-    """The interrupted deploy a real run would recover first, as one WARN (none: [])."""
-    from nbaops.deploy.recovery import inspect
+    """The interrupted deploy a real run would recover first, as one WARN (none: []); also
+    under a lease no longer renewed, which the real run waits out first (recovery.recover)."""
+    from nbaops.deploy.journal import journal_of
+    from nbaops.deploy.recovery import Interrupted, inspect, stale_lease
 
     found = inspect(info)
+    stale = stale_lease(info) if found is None else None
+    journal = journal_of(info) if stale is not None else None
+    if stale is not None and journal is not None and journal.phase != "held":
+        found = Interrupted(info.name, journal, dict(info.traffic_by_revision))
+        then = (
+            f"a real run would wait until {stale.expires.isoformat()} for the lease of "
+            f"{stale.holder} (not renewed since {stale.last_renewed.isoformat()}) to lapse, "
+            "then recover first"
+        )
+    else:
+        then = "a real run would recover first"
     if found is None:
         return []
-    message = f"dry run, not recovered: a real run would recover first: {found.describe()}"
+    message = f"dry run, not recovered: {then}: {found.describe()}"
     return [found.to_check(Verdict.WARN, message)]
 
 

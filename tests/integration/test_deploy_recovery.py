@@ -1090,6 +1090,26 @@ def test_a_rollback_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_t
     assert dworld.mutating(mark) == []  # a dry run: nothing waited for or changed
 
 
+def test_a_verify_deploy_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_then_recover(
+    dworld: DeployWorld,
+) -> None:
+    """As the deploy's and the rollback's dry runs: a real verify-deploy waits for a lease
+    that stopped being renewed (its deploy died on another machine) and recovers that
+    deploy first; its dry run reported nothing about it (a live lease: not interrupted)."""
+    crashed_deploy(dworld)
+    lease_from_another_machine(dworld)
+    mark = len(dworld.requests())
+    report = run_verify(dworld.context(), SERVICE, dry_run=True)
+    first = report.checks[0]
+    assert first.name == "interrupted_deploy" and first.verdict is Verdict.WARN, first
+    assert first.message.startswith(
+        "dry run, not recovered: a real run would wait until 2025-01-15T17:10:00+00:00 for "
+        "the lease of old@ci (not renewed since 2025-01-15T17:00:00+00:00) to lapse, then "
+        "recover first: deploy dead-deploy-1 by old@ci was interrupted in step 'traffic'"
+    ), first.message
+    assert dworld.mutating(mark) == [] and dworld.audit_rows() == []
+
+
 @pytest.mark.parametrize(
     ("to", "method", "doing"),
     [
