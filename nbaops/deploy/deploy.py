@@ -169,6 +169,13 @@ def _interrupted(d: InFlight, exc: KeyboardInterrupt) -> None:
                 report.manual = result.manual
                 report.revision_after = None  # unknown: the manual commands say what to do
                 message += "; restoring the previous revision FAILED: " + "; ".join(result.manual)
+        except lock.LeaseLostError as lost:  # taken over: the new holder owns the service
+            d.lease_lost = True
+            report.revision_after = None
+            message += (
+                f"; not restored: this deploy lost its lease ({lost.reason}): the command "
+                "that took it over owns the service now"
+            )
         except BaseException as again:  # a second signal: say exactly what is left
             report.revision_after = None  # split between the two: the message has the traffic
             second = signal_name(again, type(again).__name__)

@@ -529,6 +529,38 @@ def test_losing_the_lease_mid_deploy_stops_it_and_says_so(dworld: DeployWorld) -
     assert [r["outcome"] for r in dworld.audit_rows()] == ["failed"]
 
 
+def test_ctrl_c_after_the_lease_was_taken_over_says_lease_lost_not_a_second_signal(
+    dworld: DeployWorld,
+) -> None:
+    """Ctrl-C once another command had taken the lease over: the deploy must not touch
+    the service (its restore is fenced off) and must say so. It reported the fenced restore
+    as a *second signal* ("restore not completed (LeaseLostError)") and printed the manual
+    commands with ``inv rollback ... --force-unlock``, which would remove the lease of the
+    command that now owns the service, mid-way through what it does."""
+    before = dworld.service().serving_revision
+
+    def steal_then_interrupt() -> None:  # the new revision exists, without traffic
+        ctx = dworld.context()
+        lock.force_unlock(ctx.cloudrun, SERVICE)
+        lock.acquire(ctx.cloudrun, SERVICE, holder="bob@ci", deploy_id="thief", ttl_s=600)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            dworld.context(),
+            DeployRequest(service=SERVICE),
+            progress=at_steps(("still serves", steal_then_interrupt)),
+        )
+    (row,) = dworld.audit_rows()
+    assert row["outcome"] == "interrupted", row
+    assert "LeaseLostError" not in row["message"], row["message"]
+    assert "--force-unlock" not in row["message"], row["message"]
+    assert "lost its lease (taken over by bob@ci" in row["message"], row["message"]
+    info = dworld.service()
+    assert info.traffic_by_revision[before or ""] == 100
+    assert lock.current_lock(dworld.context().cloudrun, SERVICE).deploy_id == "thief"  # type: ignore[union-attr]
+
+
 def test_sigterm_during_a_deploy_restores_audits_alerts_and_exits_3(dworld: DeployWorld) -> None:
     from nbaops.cli.runner import run
 
