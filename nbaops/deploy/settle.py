@@ -50,9 +50,11 @@ def settle(d: InFlight, decision: Decision, reason: str) -> None:
         d.passed("promote", f"{new} serves 100%", 100, started, f"run_v2 GetService {service}")
         record.add("deploy", report.steps[-1])
         report.outcome = "success"
-        report.verdict_override = worst(
-            [Verdict.PASS, *(c.verdict for c in [*report.predeploy, *report.steps])]
-        )
+        measured = worst([Verdict.PASS, *(c.verdict for c in [*report.predeploy, *report.steps])])
+        # success exits 0 (the outcome table): a step that was not clean (a WARN, or an
+        # INCONCLUSIVE checklist item, which does not refuse the deploy) makes it WARN,
+        # never INCONCLUSIVE: exit 3 said "could not determine" of a deployed service
+        report.verdict_override = Verdict.PASS if measured is Verdict.PASS else Verdict.WARN
         model = f", model {report.model_version}" if report.model_version else ""
         report.summary = (
             f"DEPLOYED {service}: {new} serves 100% (commit "

@@ -3,6 +3,7 @@ validation failure → rollback, dry run, bad input."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -179,6 +180,42 @@ def test_inconclusive_validation_rolls_back_with_exit_3_or_holds(dworld: DeployW
     assert held.outcome == "held" and exit_code_for(held.verdict) == 3
     assert dworld.service().traffic_by_revision[held.new_revision or ""] == 100
     assert any("--to-revisions=" in m for m in held.manual)
+
+
+def test_a_successful_deploy_over_a_revision_without_a_commit_label_exits_0(
+    dworld: DeployWorld,
+) -> None:
+    """The first nbaops deploy of a service (its serving revision has no ``commit-sha``
+    label): checks 4 and 5 are INCONCLUSIVE, which does not refuse the deploy; the deploy
+    succeeds. Its verdict was the worst of every step, INCONCLUSIVE, so a DEPLOYED
+    service exited 3 ("could not determine") and CI failed the job; the outcome table
+    says success exits 0: the verdict is WARN (shown, not a failure)."""
+    from worlds.deploy_world import PROJECT, REGION
+
+    from nbaops.local.cloudrun_state import SeedRevision, SeedService, seed_services
+
+    seed_services(
+        dworld.home,
+        PROJECT,
+        REGION,
+        [
+            SeedService(
+                name=SERVICE,
+                revisions=[
+                    SeedRevision(
+                        image=f"local.nbaops.dev/services/{SERVICE}:by-hand",
+                        create_time=NOW_DT - dt.timedelta(days=1),
+                    )
+                ],
+            )
+        ],
+    )
+    report = run_deploy(dworld.context(), DeployRequest(service=SERVICE))
+    checks = {c.name: c.verdict for c in report.predeploy}
+    assert checks["commits_since_deployed"] is Verdict.INCONCLUSIVE, checks
+    assert report.outcome == "success", report.final_line()
+    assert report.verdict is Verdict.WARN
+    assert exit_code_for(report.verdict) == 0
 
 
 def test_no_rollback_holds_a_failing_revision(dworld: DeployWorld) -> None:
