@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 _HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
 _DOMAIN = rf"(?:(?:{_HOST}(?:\.{_HOST})+|localhost)(?::[0-9]{{1,5}})?|{_HOST}:[0-9]{{1,5}})"
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+# re.ASCII: a tag is [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127} (OCI distribution spec; Go's \w in
+# distribution/reference's grammar is ASCII), Python's \w any script's letters and digits
 _IMAGE_RE = re.compile(
     rf"^(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?\Z"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?\Z",
+    re.ASCII,
 )
 LOCAL_IMAGE_REPO = "local.nbaops.dev/nbaops-local/services"
 # A Cloud Build endpoint (a local test server, anonymous credentials), like

@@ -43,6 +43,17 @@ def test_invalid_references_are_usage_errors(ref: str) -> None:
         validate_image(ref)
 
 
+@pytest.mark.parametrize("tag", ["v1\u00e9", "\u00e9t\u00e9", "v\u0661", "\uff56\uff11"])
+def test_a_tag_with_non_ascii_letters_or_digits_is_a_usage_error(tag: str) -> None:
+    """A tag is ``[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`` (OCI distribution spec; the ``\\w``
+    of distribution/reference's grammar is Go's, ASCII only). Python's ``\\w`` also matched
+    letters and digits of any script, so ``--image x:v1é`` passed validation: the deploy
+    took the lease and sent the reference to Cloud Run instead of refusing it up front
+    (exit 2, nothing changed, no audit row)."""
+    with pytest.raises(UsageError, match="--image"):
+        validate_image(f"gcr.io/p/img:{tag}")
+
+
 def test_local_plan_reuses_the_repository_of_the_running_image() -> None:
     ctx = Context(config=load_config(profile="local"))
     plan = plan_image(
