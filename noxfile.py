@@ -124,6 +124,7 @@ COVERAGE_GATES = {
         "nbaops/deploy/journal.py,nbaops/deploy/recovery.py,nbaops/deploy/signals.py,"
         "nbaops/deploy/plan.py,nbaops/deploy/deploy_report.py,nbaops/deploy/inflight.py,"
         "nbaops/deploy/request.py,nbaops/deploy/settle.py,nbaops/deploy/checklist.py,"
+        "nbaops/deploy/test_command.py,"
         "nbaops/canary/*"
     ),
     "rollback": "nbaops/deploy/rollback.py,nbaops/deploy/restore.py",

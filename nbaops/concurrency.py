@@ -17,12 +17,26 @@ R = TypeVar("R")
 
 
 def map_concurrently(
-    fn: Callable[[T], R], items: Sequence[T], *, max_workers: int = 8, name: str = "nbaops"
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    max_workers: int = 8,
+    name: str = "nbaops",
+    on_interrupt: Callable[[], None] | None = None,
 ) -> list[R]:
-    """``[fn(item) for item in items]``, at most ``max_workers`` at a time, in input order."""
+    """``[fn(item) for item in items]``, at most ``max_workers`` at a time, in input order.
+
+    A Ctrl-C (or a SIGTERM raised as one) while waiting still waits for the calls under
+    way; ``on_interrupt`` is called first, to make them end soon (stop a subprocess).
+    """
     if not items:
         return []
     workers = max(1, min(max_workers, len(items)))
     with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
         futures = [pool.submit(fn, item) for item in items]
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except KeyboardInterrupt:
+            if on_interrupt is not None:
+                on_interrupt()
+            raise

@@ -49,6 +49,7 @@ from nbaops.deploy.checklist import (
     timed,
 )
 from nbaops.deploy.journal import traffic_text
+from nbaops.deploy.test_command import Stopped, TestCommands
 from nbaops.errors import GitError
 from nbaops.verdict import CheckResult, Verdict, clip
 
@@ -116,8 +117,12 @@ def check_tests(
     skip: bool,
     *,
     reuse: tuple[Path, str] | None = None,
+    commands: TestCommands | None = None,
 ) -> CheckResult:
     """Run the test command; ``reuse`` = (state folder, clean HEAD) reuses a passing run.
+
+    ``commands`` runs it as a process group that an interrupted checklist stops
+    (:mod:`nbaops.deploy.test_command`).
 
     A passing run of the same command on the same clean HEAD is not repeated (see
     :mod:`nbaops.deploy.test_results`); the result says it was reused and when it ran.
@@ -148,22 +153,17 @@ def check_tests(
     env["NBAOPS_PREDEPLOY_TESTS"] = "1"
     from nbaops.heartbeat import heartbeat
 
+    runner = commands or TestCommands()
     try:
         with heartbeat(f"tests: {command}", timeout_s):
-            proc = subprocess.run(  # an argument list from the config, never a shell
-                argv,
-                cwd=root,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
+            # an argument list from the config, never a shell
+            proc = runner.run(argv, cwd=root, env=env, timeout_s=timeout_s)
     except FileNotFoundError:
         return item.result(Verdict.ERROR, None, f"test command not found: {argv[0]}")
     except subprocess.TimeoutExpired:
         return item.result(Verdict.ERROR, None, f"test command timed out after {timeout_s:g}s")
+    except Stopped:
+        return item.result(Verdict.ERROR, None, "not run: the checklist was interrupted")
     tail = [ln for ln in (proc.stdout + "\n" + proc.stderr).strip().splitlines() if ln.strip()]
     last = tail[-1].strip() if tail else ""
     if proc.returncode != 0:
@@ -407,6 +407,8 @@ def run_predeploy(
         run("deployment_status", lambda: check_status(current, service))
         run("service_health", lambda: check_health(ctx, current, cfg, settings.health_timeout_s))
 
+    commands = TestCommands()
+
     def tests_part() -> None:
         run(
             "tests",
@@ -417,6 +419,7 @@ def run_predeploy(
                 settings.test_timeout_s,
                 skip_tests,
                 reuse=_reuse(ctx, repo, out.head),
+                commands=commands,
             ),
         )
 
@@ -427,6 +430,8 @@ def run_predeploy(
         tests_part,
         cloud_part,
     ]
-    map_concurrently(lambda part: part(), parts, name="predeploy")
+    # a Ctrl-C or SIGTERM stops the test command's processes first: the interrupt is not
+    # held up until the tests end (up to deploy.test_timeout_s)
+    map_concurrently(lambda part: part(), parts, name="predeploy", on_interrupt=commands.stop)
     out.checks = [results[name] for name in CHECK_NAMES if name in results]
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from worlds.deploy_world import DeployWorld, git
@@ -257,3 +258,73 @@ def test_tests_that_passed_stay_passed_when_the_state_folder_cannot_remember_the
     result = checks(dworld)["tests"]
     assert result.verdict is Verdict.PASS, result.message  # type: ignore[attr-defined]
     assert "(not remembered for reuse: " in result.message  # type: ignore[attr-defined]
+
+
+_TESTS_WITH_A_CHILD = """
+import subprocess, sys, time
+from pathlib import Path
+
+child = subprocess.Popen(["sleep", "30"])  # as nox starts pytest: a process of its own
+Path(sys.argv[1]).write_text(f"{child.pid}\\n")
+time.sleep(30)
+"""
+
+
+def _gone(pid: int, within_s: float = 10.0) -> bool:
+    """The process has exited (a zombie no one reaped yet counts as exited)."""
+    import time
+
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _slow_tests(world: DeployWorld, tmp_path: Path, timeout_s: float = 900.0) -> Path:
+    script = tmp_path / "slow_tests.py"
+    script.write_text(_TESTS_WITH_A_CHILD, encoding="utf-8")
+    pid_file = tmp_path / "child.pid"
+    world.reconfigure(test_command=f"python {script} {pid_file}", test_timeout_s=timeout_s)
+    return pid_file
+
+
+def test_an_interrupted_checklist_stops_the_test_command_and_its_children(
+    dworld: DeployWorld, tmp_path: Path
+) -> None:
+    """A Ctrl-C or SIGTERM during the checklist waited for the test command to end (up to
+    deploy.test_timeout_s, 900 s) before the deploy could write its interrupted row, and
+    a CI runner's SIGKILL came first. The command's whole process group is stopped now."""
+    import time
+
+    pid_file = _slow_tests(dworld, tmp_path)
+
+    def interrupt_once_the_tests_run(result: object) -> None:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        raise KeyboardInterrupt  # as a Ctrl-C met by the checklist
+
+    ctx = dworld.context()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_predeploy(ctx, ctx.config.service(SERVICE), progress=interrupt_once_the_tests_run)
+    assert time.monotonic() - started < 20  # the command sleeps 30 s
+    assert _gone(int(pid_file.read_text()))  # the command's own child too
+
+
+def test_a_test_command_past_its_timeout_is_stopped_with_its_children(
+    dworld: DeployWorld, tmp_path: Path
+) -> None:
+    """On deploy.test_timeout_s only the command itself was killed: a child it started
+    (nox's pytest) ran on, orphaned."""
+    pid_file = _slow_tests(dworld, tmp_path, timeout_s=2)
+    got = checks(dworld)["tests"]
+    assert got.verdict is Verdict.ERROR  # type: ignore[attr-defined]
+    assert got.message == "test command timed out after 2s"  # type: ignore[attr-defined]
+    assert _gone(int(pid_file.read_text()))
