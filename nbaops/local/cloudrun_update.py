@@ -11,6 +11,7 @@ test in ``tests/integration/test_standin_contract.py``.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import uuid
@@ -256,6 +257,23 @@ def update_service(
     svc["terminalCondition"], svc["conditions"] = service_conditions(state, svc, error, when)
     svc["etag"] = new_etag()
     return svc, new_rev, error
+
+
+def check_write(
+    state: dict[str, Any], full_name: str, body: dict[str, Any], *, create: bool, **options: Any
+) -> None:
+    """Raise the refusal (:class:`StandInApiError`) that writing ``body`` to ``full_name``
+    would answer, changing nothing: a create with ``create`` (``options``:
+    :func:`create_service`'s), else an update (:func:`update_service`'s). The stand-in checks
+    a write before it takes the ``lro-fail`` and ``slow-lro`` faults, which are for the next
+    write that starts an operation: one refused with 409 (a stale etag, a name in use) or
+    400 took them, and the deploy retried after a lease write's etag race succeeded."""
+    trial = copy.deepcopy(state)
+    if create:
+        parent, service_id = full_name.rsplit("/services/", 1)
+        create_service(trial, parent, service_id, body, when="check", **options)
+    else:
+        update_service(trial, full_name, body, when="check", **options)
 
 
 def create_service(

@@ -446,14 +446,14 @@ class _Handler(StandInRequestHandler):
         # A validateOnly dry run starts no rollout: the faults wait for the real update.
         paths = cloudrun_update.mask_paths(update_mask)
         creates = paths is None or any(p.split(".")[0] == "template" for p in paths)
-        dry_run = _flag(query, "validateOnly")
-        fault = self._fault("lro", service, "PATCH") if creates and not dry_run else None
-        fail = (
-            f"Revision failed to become ready (injected fault {fault['kind']})" if fault else None
-        )
-        polls = 0 if dry_run else self._lro_polls(service)
-        with locked(self.home):
+        dry_run, force = _flag(query, "validateOnly"), _flag(query, "forceNewRevision")
+        with locked(self.home):  # a refused write takes no fault (check_write)
             state = cloudrun_state.load_state(self.home)
+            options: dict[str, Any] = {"update_mask": update_mask, "force_new_revision": force}
+            cloudrun_update.check_write(state, full, body, create=False, **options)
+            fault = self._fault("lro", service, "PATCH") if creates and not dry_run else None
+            fail = "Revision failed to become ready (injected fault lro-fail)" if fault else None
+            polls = 0 if dry_run else self._lro_polls(service)
             _svc, _new, error = cloudrun_update.update_service(
                 state,
                 full,
@@ -461,8 +461,7 @@ class _Handler(StandInRequestHandler):
                 when=_now(),
                 on_new_revision=self._new_revision_hook(query),
                 fail_new_revision=fail,
-                update_mask=update_mask,
-                force_new_revision=_flag(query, "forceNewRevision"),
+                **options,
             )
             op = cloudrun_update.start_operation(
                 state, parent, full, error, when=_now(), polls=polls
@@ -501,9 +500,11 @@ class _Handler(StandInRequestHandler):
             raise StandInApiError(
                 501, "UNIMPLEMENTED", "the local stand-in needs a serviceId to create a service"
             )
-        polls = 0 if _flag(query, "validateOnly") else self._lro_polls(service_id)
-        with locked(self.home):
+        with locked(self.home):  # a refused create takes no fault (check_write)
             state = cloudrun_state.load_state(self.home)
+            full = f"{parent}/services/{service_id}"
+            cloudrun_update.check_write(state, full, body, create=True)
+            polls = 0 if _flag(query, "validateOnly") else self._lro_polls(service_id)
             svc, _new, error = cloudrun_update.create_service(
                 state,
                 parent,

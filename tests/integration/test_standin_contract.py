@@ -702,3 +702,37 @@ def test_form_encoded_sts_exchange_is_checked_like_json(standin: StandIn) -> Non
         urllib.request.urlopen(request, timeout=5)
     assert info.value.code == 400
     assert 'Unknown name \\"grant_typo\\"' in info.value.read().decode()
+
+
+def test_a_refused_update_leaves_the_rollout_faults_to_the_next_accepted_one(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    """A PATCH refused before it starts an operation (a stale etag: 409 ABORTED, a lease
+    write racing the deploy) took the ``lro-fail`` and ``slow-lro`` faults set for the next
+    update, so the retried deploy succeeded at once: the faults wait for an update that
+    starts a rollout, as they wait for the real update after a ``validateOnly`` dry run."""
+    set_api_fault(nbaops_home, "lro-fail", count=1)
+    set_api_fault(nbaops_home, "slow-lro", count=1, polls=1)
+    body = {"template": {"containers": [{"image": "img/x:2"}]}}
+    status, refused = raw(service_url, "PATCH", {**body, "etag": "stale"})
+    assert (status, refused["error"]["status"]) == (409, "ABORTED"), refused
+    status, real = raw(service_url, "PATCH", body)
+    assert status == 200 and real["done"] is False, real  # slow-lro: pending
+    polls = [raw(standin.url + "/v2/" + real["name"], "GET")[1] for _ in range(2)]
+    assert [p["done"] for p in polls] == [False, True] and "error" in polls[1], polls  # lro-fail
+
+
+def test_a_refused_create_leaves_the_slow_rollout_fault_to_the_next_accepted_one(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    """A create refused with 409 ALREADY_EXISTS starts no operation, yet it took the
+    ``slow-lro`` fault set for the next one."""
+    set_api_fault(nbaops_home, "slow-lro", count=1, polls=1)
+    parent = service_url.rsplit("/services/", 1)[0] + "/services"
+    body = {"template": {"containers": [{"image": "img/x:1"}]}}
+    status, refused = raw(f"{parent}?serviceId={SERVICE}", "POST", body)
+    assert (status, refused["error"]["status"]) == (409, "ALREADY_EXISTS"), refused
+    status, created = raw(f"{parent}?serviceId=brand-new", "POST", body)
+    assert status == 200 and created["done"] is False, created
+    polls = [raw(standin.url + "/v2/" + created["name"], "GET")[1] for _ in range(2)]
+    assert [p["done"] for p in polls] == [False, True], polls  # slow-lro: one more poll
