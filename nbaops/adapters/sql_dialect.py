@@ -25,6 +25,9 @@ same answer on both engines:
   negative position and counts overlapping occurrences; SQLGlot searched forwards from
   it and dropped the occurrence → the matches' starts listed, and BigQuery's errors for
   a position of 0 and an occurrence below 1 raised.
+- ``LIKE``: a backslash escapes the next character in BigQuery (``r'a\\_b'`` matches
+  ``'a_b'`` only; a pattern ending with one is an error); DuckDB's ``LIKE`` has no escape
+  character → ``ESCAPE '\\'``.
 - ``COUNTIF`` of no rows is 0 in BigQuery, DuckDB's ``COUNT_IF`` NULL → ``COUNT(CASE ...)``.
 - ``TIMESTAMP_DIFF`` counts *whole* units elapsed in BigQuery (10:59:59 → 11:00:01 is
   0 hours); DuckDB's ``date_diff`` counts boundaries → uses DuckDB's ``date_sub`` (whole
@@ -359,6 +362,10 @@ def _fix_node(node: Any) -> Any:
         node.args.get("position") is not None or node.args.get("occurrence") is not None
     ):
         return instr(node)
+    if isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
+        # BigQuery: a backslash escapes the next character ('\\_' matches '_'); DuckDB's
+        # LIKE has none without ESCAPE (ESCAPE '\\' also refuses a trailing one, as BigQuery)
+        return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
     if isinstance(node, exp.CountIf):
         # BigQuery: "Returns 0 if there are zero input rows"; DuckDB's COUNT_IF: NULL
         return from_template("COUNT(CASE WHEN _condition THEN 1 END)", _condition=node.this)

@@ -1373,3 +1373,34 @@ def test_schema_apply_adds_a_column_whose_default_is_a_typed_literal(tmp_path: P
             "stake": Decimal("1.25"),
         }
     ]
+
+
+def test_a_backslash_in_a_like_pattern_escapes_the_next_character_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery's LIKE: "You can escape \\, _, or % using two backslashes ... If you are
+    using raw strings, only a single backslash is required. For example, r'\\%'"
+    (cloud.google.com/bigquery/docs/reference/standard-sql/operators#like_operator), and a
+    pattern ending with one is an error (google/zetasql zetasql/public/functions/like.cc,
+    "LIKE pattern ends with a backslash"). DuckDB's LIKE has no escape character unless
+    ESCAPE names one: r'a\\_b' matched only 'a\\xb'-like text, never 'a_b'."""
+    row = wh.query(
+        r"SELECT 'a_b' LIKE r'a\_b' AS underscore, 'axb' LIKE r'a\_b' AS not_any, "
+        r"'50%' LIKE r'50\%' AS percent, '500' LIKE r'50\%' AS not_many, "
+        r"r'a\b' LIKE r'a\\b' AS backslash, 'ab' LIKE r'a\b' AS other, "
+        r"'a_b' NOT LIKE r'a\_b' AS negated, "
+        r"'x_1' LIKE ANY (r'x\_%', 'y%') AS any_of, 'xy1' LIKE ANY (r'x\_%', 'y%') AS none_of"
+    ).rows[0]
+    assert row == {
+        "underscore": True,
+        "not_any": False,
+        "percent": True,
+        "not_many": False,
+        "backslash": True,
+        "other": True,
+        "negated": False,
+        "any_of": True,
+        "none_of": False,
+    }
+    with pytest.raises(WarehouseError):
+        wh.query(r"SELECT 'a' LIKE r'a\' AS dangling")
