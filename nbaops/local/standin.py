@@ -534,11 +534,10 @@ class _Handler(StandInRequestHandler):
         order or resourceNames, is 400 ``INVALID_ARGUMENT`` ("The values of other method
         parameters should be identical to those in the previous call").
 
-        The ``logging-empty-pages`` fault answers, after those checks, a page with no
-        entries and a token that continues where the request was (its own token, or the
-        first page's), as the API does when its search ran out of time.
+        Faults come after those checks and the filter's (a refused request spends none):
+        ``logging-empty-pages`` answers no entries and a token that continues where the
+        request was (its own, or the first page's), as when the search ran out of time.
         """
-        fault = self._fault("logging", None, method)
         body = self._body()
         names = [str(name) for name in body.get("resourceNames") or []]
         # a project, or one of its LogViews (projects/P/locations/L/buckets/B/views/V); the
@@ -560,14 +559,15 @@ class _Handler(StandInRequestHandler):
         filter_ = str(body.get("filter", ""))
         scope = paging.scope_digest(filter_, order, sorted(names), sorted(projects))
         after = log_store.page_cursor(str(body.get("pageToken") or ""), scope, desc=desc)
-        if fault is not None and fault["kind"] == "logging-empty-pages":
-            again = str(body.get("pageToken") or "") or log_store.first_page_token(scope)
-            self._send(200, {"nextPageToken": again})
-            return
         try:
             entries = log_store.query(self.home, filter_, order_desc=desc, projects=projects)
         except log_store.FilterError as exc:
             raise invalid_argument(f"invalid filter: {exc}") from exc
+        fault = self._fault("logging", None, method)  # a refused request takes none
+        if fault is not None and fault["kind"] == "logging-empty-pages":
+            again = str(body.get("pageToken") or "") or log_store.first_page_token(scope)
+            self._send(200, {"nextPageToken": again})
+            return
         if after is not None:
             entries = [e for e in entries if log_store.position(e, desc=desc) > after]
         page = entries[:size]

@@ -321,3 +321,38 @@ def test_standin_429_is_retried_once_then_names_the_quota(
     with pytest.raises(LoggingError, match=r"quota ReadRequestsPerMinutePerProject \(60 a minute"):
         reader.entries(FILTER)
     assert len(list_requests(nbaops_home)) == 3 + 2
+
+
+def test_standin_a_refused_request_leaves_the_empty_pages_fault_to_the_next_search(
+    logged: StandIn, nbaops_home: Path
+) -> None:
+    """The ``logging-empty-pages`` fault answers a search that could run: a request the
+    API refuses (an unsupported filter, a page token of another search) is 400 as without
+    the fault and takes none of its pages. The stand-in took the fault first: the bad
+    filter was answered 200 with an empty page, and the bad token spent the fault's one
+    page, so the next good request got the entries at once."""
+    import urllib.error
+    import urllib.request
+
+    def post(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(
+            logged.url + "/v2/entries:list",
+            data=json.dumps({"resourceNames": ["projects/nbaops-local"], **body}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    set_api_fault(nbaops_home, "logging-empty-pages", count=1)
+    status, reply = post({"filter": "textPayload : failure"})
+    assert (status, reply.get("error", {}).get("status")) == (400, "INVALID_ARGUMENT"), reply
+    status, reply = post({"filter": FILTER, "pageToken": "bm90LW91cnM"})
+    assert (status, reply.get("error", {}).get("status")) == (400, "INVALID_ARGUMENT"), reply
+    status, reply = post({"filter": FILTER})
+    assert status == 200 and not reply.get("entries") and reply["nextPageToken"], reply
+    status, reply = post({"filter": FILTER, "pageToken": reply["nextPageToken"]})
+    assert status == 200 and len(reply["entries"]) == 3, reply
