@@ -34,6 +34,9 @@ same answer on both engines:
   units). ``DATETIME_DIFF`` counts boundaries, as ``date_diff`` does: BigQuery documents
   ``DATETIME_DIFF('2010-07-07 10:20:00', '2008-12-25 15:30:00', DAY)`` = 559, with
   558 days 18:50 elapsed.
+- ``UNIX_SECONDS``/``UNIX_MILLIS`` round down to the unit in BigQuery (01.8 s → 1, half a
+  second before the epoch → -1); DuckDB's ``EPOCH``/``EPOCH_MS`` rounded to the nearest →
+  ``DATE_DIFF`` from the epoch, which counts the unit's boundaries.
 - ``EXTRACT(DATE FROM ts AT TIME ZONE z)`` → ``CAST(ts AT TIME ZONE z AS DATE)``.
 - ``array[OFFSET(i)]``/``[ORDINAL(i)]`` and ``array[i]`` (BigQuery: ``[OFFSET(i)]``):
   DuckDB's lists start at 1 and answer NULL out of range → the position computed, and
@@ -374,6 +377,14 @@ def _fix_node(node: Any) -> Any:
         if isinstance(parent, exp.Cast) and parent.to.is_type("date"):
             return node
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+    if isinstance(node, (exp.UnixSeconds, exp.UnixMillis)):
+        # BigQuery rounds down to the unit; DuckDB's CAST(EPOCH(ts)) and EPOCH_MS round to
+        # the nearest. DATE_DIFF counts the unit's boundaries since the epoch: a floor.
+        unit = "SECOND" if isinstance(node, exp.UnixSeconds) else "MILLISECOND"
+        epoch = exp.cast(exp.Literal.string("1970-01-01 00:00:00+00"), "TIMESTAMPTZ")
+        return exp.Anonymous(
+            this="DATE_DIFF", expressions=[exp.Literal.string(unit), epoch, node.this.copy()]
+        )
     if isinstance(node, exp.TimestampDiff):
         unit = _unit_name(node)
         if unit in _WHOLE_UNIT_DIFF:

@@ -1404,3 +1404,30 @@ def test_a_backslash_in_a_like_pattern_escapes_the_next_character_as_in_bigquery
     }
     with pytest.raises(WarehouseError):
         wh.query(r"SELECT 'a' LIKE r'a\' AS dangling")
+
+
+def test_unix_seconds_and_millis_round_down_to_the_unit_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery's UNIX_SECONDS and UNIX_MILLIS "Truncates higher levels of precision by
+    rounding down to the beginning of the second" (of the millisecond): UNIX_SECONDS of
+    1970-01-01 00:00:01.8 is 1, UNIX_MILLIS of 00:00:00.0018 is 1 (the examples of
+    cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#unix_seconds
+    and #unix_millis), and half a second before the epoch is -1. Locally they rounded to
+    the nearest (2, 2 and 0): DuckDB's CAST(EPOCH(ts) AS BIGINT) and EPOCH_MS."""
+    row = wh.query(
+        "SELECT UNIX_SECONDS(TIMESTAMP '1970-01-01 00:00:01.8+00') AS s, "
+        "UNIX_MILLIS(TIMESTAMP '1970-01-01 00:00:00.0018+00') AS ms, "
+        "UNIX_SECONDS(TIMESTAMP '1969-12-31 23:59:59.5+00') AS before_s, "
+        "UNIX_MILLIS(TIMESTAMP '1969-12-31 23:59:59.9995+00') AS before_ms, "
+        "UNIX_SECONDS(TIMESTAMP '2008-12-25 15:30:00+00') AS whole, "
+        "UNIX_SECONDS(CAST(NULL AS TIMESTAMP)) AS none"
+    ).rows[0]
+    assert row == {
+        "s": 1,
+        "ms": 1,
+        "before_s": -1,
+        "before_ms": -1,
+        "whole": 1230219000,
+        "none": None,
+    }
