@@ -34,6 +34,8 @@ same answer on both engines:
   units). ``DATETIME_DIFF`` counts boundaries, as ``date_diff`` does: BigQuery documents
   ``DATETIME_DIFF('2010-07-07 10:20:00', '2008-12-25 15:30:00', DAY)`` = 559, with
   558 days 18:50 elapsed.
+- ``TIMESTAMP_MILLIS``/``TIMESTAMP_MICROS`` return a TIMESTAMP; DuckDB's ``EPOCH_MS`` and
+  ``MAKE_TIMESTAMP`` one without a zone (BigQuery's DATETIME) → cast to ``TIMESTAMPTZ``.
 - ``UNIX_SECONDS``/``UNIX_MILLIS`` round down to the unit in BigQuery (01.8 s → 1, half a
   second before the epoch → -1); DuckDB's ``EPOCH``/``EPOCH_MS`` rounded to the nearest →
   ``DATE_DIFF`` from the epoch, which counts the unit's boundaries.
@@ -377,6 +379,9 @@ def _fix_node(node: Any) -> Any:
         if isinstance(parent, exp.Cast) and parent.to.is_type("date"):
             return node
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+    if isinstance(node, exp.UnixToTime) and node.args.get("scale") is not None:
+        # TIMESTAMP_MILLIS/_MICROS: DuckDB's EPOCH_MS/MAKE_TIMESTAMP have no zone (DATETIME)
+        return exp.cast(node.copy(), "TIMESTAMPTZ")
     if isinstance(node, (exp.UnixSeconds, exp.UnixMillis)):
         # BigQuery rounds down to the unit; DuckDB's CAST(EPOCH(ts)) and EPOCH_MS round to
         # the nearest. DATE_DIFF counts the unit's boundaries since the epoch: a floor.

@@ -1431,3 +1431,25 @@ def test_unix_seconds_and_millis_round_down_to_the_unit_as_in_bigquery(
         "whole": 1230219000,
         "none": None,
     }
+
+
+def test_timestamp_millis_and_micros_are_timestamps_as_in_bigquery(wh: DuckDBWarehouse) -> None:
+    """BigQuery's TIMESTAMP_MILLIS and TIMESTAMP_MICROS return a TIMESTAMP
+    (cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions
+    #timestamp_millis): an aware UTC datetime in a result, '+00' in its text, like
+    TIMESTAMP_SECONDS. Locally they were DuckDB's zone-less TIMESTAMP (EPOCH_MS,
+    MAKE_TIMESTAMP): BigQuery's DATETIME, a naive datetime, text without '+00'."""
+    row = wh.query(
+        "SELECT TIMESTAMP_MILLIS(1230219000000) AS ms, TIMESTAMP_MICROS(1230219000000001) AS us, "
+        "TIMESTAMP_SECONDS(1230219000) AS s, "
+        "CAST(TIMESTAMP_MILLIS(1230219000100) AS STRING) AS ms_text, "
+        "TIMESTAMP_MILLIS(CAST(NULL AS INT64)) AS none"
+    ).rows[0]
+    utc = dt.UTC
+    assert row == {
+        "ms": dt.datetime(2008, 12, 25, 15, 30, tzinfo=utc),
+        "us": dt.datetime(2008, 12, 25, 15, 30, 0, 1, tzinfo=utc),
+        "s": dt.datetime(2008, 12, 25, 15, 30, tzinfo=utc),
+        "ms_text": "2008-12-25 15:30:00.100+00",
+        "none": None,
+    }
