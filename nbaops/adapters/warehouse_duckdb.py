@@ -359,6 +359,9 @@ class DuckDBWarehouse:
         else:
             norm = [{lowered[k.lower()]: v for k, v in row.items()} for row in rows]
         columns_used = _columns_of(norm, used)
+        for column, column_values in zip(used, columns_used, strict=True):
+            if types[column] in _INTEGER_TYPES:
+                _check_integral(table, column, column_values)
         values = [_converted(types[c], v) for c, v in zip(used, columns_used, strict=True)]
         target = (
             f"INSERT INTO {quote_ident(schema)}.{quote_ident(name)} "
@@ -563,6 +566,30 @@ def _to_decimal(value: Any) -> Any:
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         return Decimal(str(value))
     return value
+
+
+_INTEGER_TYPES = frozenset({"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT"})
+
+
+def _check_integral(table: str, column: str, values: list[Any]) -> None:
+    """Refuse a number with a fraction (or NaN, an infinity) for an integer column, as
+    BigQuery's insertAll does ("Cannot convert value to integer (bad value): 5.69", its
+    row error); DuckDB's cast rounded it (1.5 stored as 2). Whole numbers and strings go
+    to DuckDB's cast as before ('12' is 12 in both)."""
+    if set(map(type, values)) <= {int, type(None)}:
+        return
+    for index, value in enumerate(values):
+        if isinstance(value, float):
+            fraction = not value.is_integer()
+        elif isinstance(value, Decimal):
+            fraction = not value.is_finite() or value != value.to_integral_value()
+        else:
+            fraction = False
+        if fraction:
+            raise WarehouseError(
+                f"insert into {table} rejected (nothing written): row {index}: column "
+                f"{column!r}: Cannot convert value to integer (bad value): {value}"
+            )
 
 
 def _only(*kinds: type) -> Callable[[list[Any]], bool]:

@@ -1453,3 +1453,28 @@ def test_timestamp_millis_and_micros_are_timestamps_as_in_bigquery(wh: DuckDBWar
         "ms_text": "2008-12-25 15:30:00.100+00",
         "none": None,
     }
+
+
+def test_a_fractional_number_for_an_int64_column_is_refused_as_bigquery_refuses_it(
+    tmp_path: Path,
+) -> None:
+    """BigQuery's insertAll refuses a number with a fraction for an INT64 column ("invalid:
+    Cannot convert value to integer (bad value): 5.69", the row error insert_rows_json
+    returns; the BigQuery engine raises it, nothing written). Locally DuckDB's cast
+    rounded it (1.5 stored as 2): a row corrupted where production refuses it. Whole
+    numbers (2.0) and digit strings ('12') are still taken."""
+    fields = [
+        {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+        {"name": "n", "type": "INT64"},
+        {"name": "day", "type": "DATE"},
+    ]
+    w = _one_table_project(tmp_path, "nba_ops.ints", fields, partition="day")
+    w.create_tables()
+    with pytest.raises(WarehouseError, match=r"row 1: column 'n': .*bad value\): 1\.5"):
+        w.insert_rows("nba_ops.ints", [{"id": "a", "n": 1}, {"id": "b", "n": 1.5}])
+    with pytest.raises(WarehouseError, match=r"bad value\): nan"):
+        w.insert_rows("nba_ops.ints", [{"id": "c", "n": float("nan")}])
+    assert w.query("SELECT COUNT(*) AS c FROM nba_ops.ints").rows == [{"c": 0}]
+    w.insert_rows("nba_ops.ints", [{"id": "d", "n": 2.0}, {"id": "e", "n": "12"}])
+    rows = w.query("SELECT id, n FROM nba_ops.ints ORDER BY id").rows
+    assert rows == [{"id": "d", "n": 2}, {"id": "e", "n": 12}]
