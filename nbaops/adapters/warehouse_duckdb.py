@@ -362,7 +362,15 @@ class DuckDBWarehouse:
         for column, column_values in zip(used, columns_used, strict=True):
             if types[column] in _INTEGER_TYPES:
                 _check_integral(table, column, column_values)
-        values = [_converted(types[c], v) for c, v in zip(used, columns_used, strict=True)]
+        values: list[list[Any]] = []
+        for column, column_values in zip(used, columns_used, strict=True):
+            try:  # text that is no date or time: a row error, as BigQuery's insertAll answers
+                values.append(_converted(types[column], column_values))
+            except (ValueError, TypeError) as exc:
+                raise WarehouseError(
+                    f"insert into {table} rejected (nothing written): column {column!r}: "
+                    f"{first_line(exc)}"
+                ) from None
         target = (
             f"INSERT INTO {quote_ident(schema)}.{quote_ident(name)} "
             f"({', '.join(quote_ident(c) for c in used)}) "

@@ -1478,3 +1478,26 @@ def test_a_fractional_number_for_an_int64_column_is_refused_as_bigquery_refuses_
     w.insert_rows("nba_ops.ints", [{"id": "d", "n": 2.0}, {"id": "e", "n": "12"}])
     rows = w.query("SELECT id, n FROM nba_ops.ints ORDER BY id").rows
     assert rows == [{"id": "d", "n": 2}, {"id": "e", "n": 12}]
+
+
+def test_a_date_or_timestamp_text_that_does_not_parse_is_a_warehouse_error(
+    tmp_path: Path,
+) -> None:
+    """insert_rows raises WarehouseError for a row it cannot write, as the BigQuery engine
+    does for insertAll's row errors (its callers catch that type). A DATE or TIMESTAMP
+    given as text that is no date escaped as the bare ValueError of its conversion
+    ("Invalid isoformat string: 'x'"), with no table or column named."""
+    fields = [
+        {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+        {"name": "at", "type": "TIMESTAMP"},
+        {"name": "day", "type": "DATE"},
+    ]
+    w = _one_table_project(tmp_path, "nba_ops.texts", fields, partition="day")
+    w.create_tables()
+    with pytest.raises(WarehouseError, match=r"nba_ops\.texts.*column 'day'.*not a date"):
+        w.insert_rows("nba_ops.texts", [{"id": "a", "day": "not a date"}])
+    with pytest.raises(WarehouseError, match=r"column 'at'.*nonsense"):
+        w.insert_rows("nba_ops.texts", [{"id": "b", "at": "nonsense"}])
+    with pytest.raises(WarehouseError, match=r"column 'day'"):
+        w.replace_contents({"nba_ops.texts": [{"id": "c", "day": "2026-13-45"}]})
+    assert w.query("SELECT COUNT(*) AS c FROM nba_ops.texts").rows == [{"c": 0}]
