@@ -192,6 +192,18 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def query_params(query: str) -> dict[str, list[str]]:
+    """A request's query parameters under their JSON names, however they were spelled:
+    HTTP transcoding binds a query parameter by its proto field path
+    (``update_mask``, google/api/http.proto: "int64 revision = 2; // Mapped to URL query
+    parameter `revision`") or its JSON name (``updateMask``, the discovery documents'),
+    and :meth:`Contract.validate` accepts both."""
+    out: dict[str, list[str]] = {}
+    for name, values in parse_qs(query).items():
+        out.setdefault(camel(name), []).extend(values)
+    return out
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 

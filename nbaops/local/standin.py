@@ -28,13 +28,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from nbaops.clock import rfc3339
 from nbaops.local import (
     api_faults,
     cloudrun_state,
     cloudrun_update,
+    discovery,
     iam_standin,
     log_store,
     paging,
@@ -266,7 +267,7 @@ class _Handler(StandInRequestHandler):
     def _handle(self, method: str) -> None:
         split = urlsplit(self.path)
         path = unquote(split.path)
-        query = parse_qs(split.query)
+        query = discovery.query_params(split.query)  # updateMask or update_mask alike
         host = run_urls.parse_host(self.headers.get("Host") or "")
         try:
             # Read the whole body first: a reply sent before reading it (a fault) would
@@ -502,8 +503,7 @@ class _Handler(StandInRequestHandler):
             )
         with locked(self.home):  # a refused create takes no fault (check_write)
             state = cloudrun_state.load_state(self.home)
-            full = f"{parent}/services/{service_id}"
-            cloudrun_update.check_write(state, full, body, create=True)
+            cloudrun_update.check_write(state, f"{parent}/services/{service_id}", body, create=True)
             polls = 0 if _flag(query, "validateOnly") else self._lro_polls(service_id)
             svc, _new, error = cloudrun_update.create_service(
                 state,

@@ -736,3 +736,23 @@ def test_a_refused_create_leaves_the_slow_rollout_fault_to_the_next_accepted_one
     assert status == 200 and created["done"] is False, created
     polls = [raw(standin.url + "/v2/" + created["name"], "GET")[1] for _ in range(2)]
     assert [p["done"] for p in polls] == [False, True], polls  # slow-lro: one more poll
+
+
+def test_query_parameters_spelled_with_their_proto_names_are_honoured(
+    standin: StandIn, nbaops_home: Path, service_url: str
+) -> None:
+    """Google's HTTP transcoding binds a query parameter by its JSON name or its proto
+    field name (``updateMask`` or ``update_mask``), and the contract check accepts both;
+    the stand-in then read only the JSON spelling: ``?update_mask=annotations`` was
+    served as an update without a mask, which replaces every settable field (the
+    template and traffic sent as absent were cleared), and ``page_size`` was ignored."""
+    before = state_service(nbaops_home, SERVICE)
+    status, op = raw(service_url + "?update_mask=annotations", "PATCH", {"annotations": {"a": "1"}})
+    assert status == 200, op
+    after = state_service(nbaops_home, SERVICE)
+    assert after["annotations"] == {"a": "1"}
+    assert after["template"] == before["template"] and after["traffic"] == before["traffic"]
+    assert after["latestCreatedRevision"] == before["latestCreatedRevision"]
+    parent = service_url.rsplit("/services/", 1)[0] + "/services"
+    status, page = raw(parent + "?page_size=1", "GET")
+    assert status == 200 and len(page["services"]) == 1 and page["nextPageToken"], page
