@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlencode
 from nbaops.clock import rfc3339
 from nbaops.fsutil import append_jsonl, file_lock, write_text_atomic
 from nbaops.local.state_files import read_jsonl
+from nbaops.redact import redact as mask_known_secrets
 
 REQUESTS_NAME = "standin-requests.jsonl"
 MAX_LOG_BYTES = 2_000_000
@@ -61,10 +62,14 @@ def redact(value: Any, *, parent_key: str = "") -> Any:
     Redacted: string values under secret-looking keys (``accessToken``, ``password``…),
     the literal ``value`` of an env var whose ``name`` looks secret (``SLACK_TOKEN``), and
     Secret Manager payload ``data``. Secret *references* (``valueSource.secretKeyRef``)
-    are kept: they are what the log must show.
+    are kept: they are what the log must show. Every other string is masked as every
+    output of nbaops is (:func:`nbaops.redact.redact`: a Slack hook URL, fragments of the
+    secrets the process knows), whatever its key is named (``NOTIFY_URL``).
     """
     if isinstance(value, list):
         return [redact(item, parent_key=parent_key) for item in value]
+    if isinstance(value, str):
+        return mask_known_secrets(value)
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
@@ -86,11 +91,13 @@ def _secret_parameter(name: str) -> bool:
 
 
 def redact_query(query: str) -> str:
-    """The query string with secret-looking parameters (``access_token``, ``key``) redacted."""
+    """The query string with secret-looking parameters (``access_token``, ``key``) redacted,
+    and known secrets masked in the others (:func:`nbaops.redact.redact`)."""
     pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(_secret_parameter(k) for k, _ in pairs):
+    clean = [(k, REDACTED if _secret_parameter(k) else mask_known_secrets(v)) for k, v in pairs]
+    if clean == pairs:
         return query
-    return urlencode([(k, REDACTED if _secret_parameter(k) else v) for k, v in pairs])
+    return urlencode(clean)
 
 
 def bounded_body(body: Any) -> Any:

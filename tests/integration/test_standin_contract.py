@@ -756,3 +756,33 @@ def test_query_parameters_spelled_with_their_proto_names_are_honoured(
     parent = service_url.rsplit("/services/", 1)[0] + "/services"
     status, page = raw(parent + "?page_size=1", "GET")
     assert status == 200 and len(page["services"]) == 1 and page["nextPageToken"], page
+
+
+def test_request_log_masks_secrets_nbaops_knows_whatever_the_key_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request log redacted a value by the name of its key or env var only: a Slack
+    incoming-webhook URL set as ``NOTIFY_URL``, or the ``GITHUB_TOKEN`` value under any
+    name, was written to ``standin-requests.jsonl`` in clear. Every other output of
+    nbaops masks them, and fragments of them, through :func:`nbaops.redact.redact`."""
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    hook = "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstuvwx"
+    body = {
+        "template": {
+            "containers": [
+                {
+                    "env": [
+                        {"name": "NOTIFY_URL", "value": hook},
+                        {"name": "BUILD_NOTE", "value": f"made with {token[:20]}"},
+                        {"name": "LOG_LEVEL", "value": "INFO"},
+                    ]
+                }
+            ]
+        }
+    }
+    text = json.dumps(request_log.bounded_body(body))
+    assert "abcdefghijklmnopqrstuvwx" not in text and token[4:20] not in text, text
+    assert '"INFO"' in text
+    query = request_log.redact_query(f"note={token}&pageSize=1")
+    assert token[4:20] not in query and "pageSize=1" in query
