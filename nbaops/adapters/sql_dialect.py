@@ -28,6 +28,10 @@ same answer on both engines:
 - ``LIKE``: a backslash escapes the next character in BigQuery (``r'a\\_b'`` matches
   ``'a_b'`` only; a pattern ending with one is an error); DuckDB's ``LIKE`` has no escape
   character → ``ESCAPE '\\'``.
+- ``SAFE.f(...)`` returns NULL instead of ``f``'s error in BigQuery; SQLGlot wrote the
+  prefix as it was, which DuckDB cannot parse → ``TRY(...)``, the errors the rewrites
+  raise (``ERROR()``, which TRY refuses as volatile) written as NULL. (TRY also hides an
+  error of an argument, which BigQuery's prefix does not.)
 - ``COUNTIF`` of no rows is 0 in BigQuery, DuckDB's ``COUNT_IF`` NULL → ``COUNT(CASE ...)``.
 - ``TIMESTAMP_DIFF`` counts *whole* units elapsed in BigQuery (10:59:59 → 11:00:01 is
   0 hours); DuckDB's ``date_diff`` counts boundaries → uses DuckDB's ``date_sub`` (whole
@@ -371,6 +375,13 @@ def _fix_node(node: Any) -> Any:
         # BigQuery: a backslash escapes the next character ('\\_' matches '_'); DuckDB's
         # LIKE has none without ESCAPE (ESCAPE '\\' also refuses a trailing one, as BigQuery)
         return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
+    if isinstance(node, exp.SafeFunc):
+        # SAFE.f(...): NULL instead of f's error. DuckDB's TRY(...) answers NULL for an
+        # error and refuses a volatile ERROR() inside it: the rewrites' errors become NULL.
+        inner = node.this.copy()
+        for call in [c for c in inner.find_all(exp.Anonymous) if str(c.name).upper() == "ERROR"]:
+            call.replace(exp.Null())
+        return exp.Anonymous(this="TRY", expressions=[inner])
     if isinstance(node, exp.CountIf):
         # BigQuery: "Returns 0 if there are zero input rows"; DuckDB's COUNT_IF: NULL
         return from_template("COUNT(CASE WHEN _condition THEN 1 END)", _condition=node.this)

@@ -1501,3 +1501,27 @@ def test_a_date_or_timestamp_text_that_does_not_parse_is_a_warehouse_error(
     with pytest.raises(WarehouseError, match=r"column 'day'"):
         w.replace_contents({"nba_ops.texts": [{"id": "c", "day": "2026-13-45"}]})
     assert w.query("SELECT COUNT(*) AS c FROM nba_ops.texts").rows == [{"c": 0}]
+
+
+def test_a_safe_prefixed_function_answers_null_instead_of_an_error_as_in_bigquery(
+    wh: DuckDBWarehouse,
+) -> None:
+    """BigQuery's ``SAFE.`` prefix: "If you begin a function with the SAFE. prefix, it will
+    return NULL instead of an error" (cloud.google.com/bigquery/docs/reference/
+    standard-sql/functions-reference#safe_prefix). SQLGlot wrote the prefix into DuckDB's
+    SQL as it was ("SAFE.CAST(STRPTIME(...) AS DATE)", "SAFE.5 // 0"), which DuckDB could
+    not parse or bind: every query using it failed locally."""
+    row = wh.query(
+        "SELECT SAFE.PARSE_DATE('%Y%m%d', 'nope') AS bad_date, "
+        "SAFE.PARSE_DATE('%Y%m%d', '20240131') AS good_date, "
+        "SAFE.SUBSTR('abc', 1, -1) AS bad_length, SAFE.SUBSTR('abc', 2, 1) AS good_substr, "
+        "SAFE.DIV(5, 0) AS div_zero, SAFE.DIV(7, 2) AS div"
+    ).rows[0]
+    assert row == {
+        "bad_date": None,
+        "good_date": dt.date(2024, 1, 31),
+        "bad_length": None,
+        "good_substr": "b",
+        "div_zero": None,
+        "div": 3,
+    }
