@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops.errors import GitError
@@ -220,15 +221,55 @@ def check_commits(repo: Repo, service: str, deployed: str | None, head: str) -> 
 
 
 def _breaking_findings(
-    repo: Repo, deployed: str, changed: list[str], rules: RuleConfig
+    repo: Repo, deployed: str, head: str, changed: list[str], rules: RuleConfig
 ) -> list[str]:
-    """Breaking changes between the deployed commit and the tree, as ``path:line: RULE msg``
-    lines, judged by :mod:`nbaops.bqschema` (``schema_rules`` applied)."""
+    """Breaking changes between the deployed commit and ``head`` (what deploys), as
+    ``path:line: RULE msg`` lines, judged by :mod:`nbaops.bqschema` (``schema_rules``
+    applied).
+
+    The rules compare the files of a working tree with a commit. With uncommitted changes
+    under ``schemas/`` that would judge edits that do not ship (and miss committed ones
+    they undo), so ``head``'s ``schemas/`` is checked out in a temporary worktree of its
+    own (no checkout hooks; removed after) and judged there.
+    """
+    if not repo.is_dirty([SCHEMA_DIR]):
+        return _judged(repo.root, repo.root, deployed, changed, rules)
+    import tempfile
+
+    from nbaops.gitrepo import Repo
+
+    with tempfile.TemporaryDirectory(prefix="nbaops-schemas-") as tmp:
+        tree = Path(tmp) / "head"
+        repo.git("worktree", "add", "--detach", "--no-checkout", "--quiet", str(tree), head)
+        try:
+            no_hooks = ("-c", "core.hooksPath=/dev/null")  # a file checkout runs post-checkout
+            Repo(tree).git(*no_hooks, "checkout", head, "--", SCHEMA_DIR)
+            return _judged(tree, repo.root, deployed, changed, rules)
+        finally:
+            repo.git("worktree", "remove", "--force", str(tree))
+
+
+def _judged(
+    tree: Path, root: Path, deployed: str, changed: list[str], rules: RuleConfig
+) -> list[str]:
+    """The error findings for ``changed`` in ``tree``, named by their path in ``root``."""
+    import dataclasses
+    import os
+
     from nbaops.bqschema.diff import check_against_ref
 
-    absolute = [str(repo.root / p) for p in changed]  # the hook resolves paths from the cwd
-    result = check_against_ref(absolute, ref=deployed, config=rules, start=str(repo.root))
-    return [str(f.format()) for f in result.all_findings if f.is_error]
+    absolute = [str(tree / p) for p in changed]  # the hook resolves paths from the cwd
+    result = check_against_ref(absolute, ref=deployed, config=rules, start=str(tree))
+    lines = []
+    tree = tree.resolve()  # git names the checkout by its real path (/tmp may be a link)
+    for finding in (f for f in result.all_findings if f.is_error):
+        where = Path(finding.path).resolve()
+        if tree != root and where.is_relative_to(tree):  # the temporary checkout's file
+            finding = dataclasses.replace(
+                finding, path=os.path.relpath(root / where.relative_to(tree))
+            )
+        lines.append(str(finding.format()))
+    return lines
 
 
 def is_table_schema(path: str) -> bool:
@@ -255,7 +296,7 @@ def check_schema_changes(
     item.query = f"git diff --name-only {deployed[:12]} {head[:12]} -- {SCHEMA_DIR}"
     if not changed:
         return item.result(Verdict.PASS, 0, f"no table schema changed since {deployed[:12]}")
-    problems = _breaking_findings(repo, deployed, changed, rules)
+    problems = _breaking_findings(repo, deployed, head, changed, rules)
     item.query += "; nbaops.bqschema breaking rules"
     if problems:
         return item.result(

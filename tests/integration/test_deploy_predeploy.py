@@ -121,6 +121,29 @@ def test_schema_changes_are_judged_by_the_breaking_rules(dworld: DeployWorld) ->
     assert bad.verdict is Verdict.FAIL and "message" in bad.message  # type: ignore[attr-defined]
 
 
+def test_schema_changes_judge_what_deploys_not_uncommitted_edits(dworld: DeployWorld) -> None:
+    """The breaking rules read the working tree: a committed breaking change undone by an
+    uncommitted edit passed (HEAD, which deploys, still drops the column), and an
+    uncommitted breaking edit failed a deploy that does not ship it. They judge HEAD."""
+    path = dworld.repo / "schemas" / "nba_ops" / "check_results.json"
+    text = path.read_text()
+    fields = [f for f in json.loads(text) if f["name"] != "message"]
+    path.write_text(json.dumps(fields, indent=2) + "\n")
+    git(dworld.repo, "commit", "-q", "-am", "drop a column")
+    path.write_text(text)  # undone in the working tree only
+    got = checks(dworld, skip_tests=True)["schema_changes"]
+    assert got.verdict is Verdict.FAIL, got  # type: ignore[attr-defined]
+    message = got.message  # type: ignore[attr-defined]
+    assert "repo/schemas/nba_ops/check_results.json:1: FIELD_NO_DELETE column message" in message
+    assert "nbaops-schemas-" not in json.dumps(got.to_json())  # type: ignore[attr-defined]
+    git(dworld.repo, "commit", "-q", "-am", "restore the column")
+    fields = [f for f in json.loads(text) if f["name"] != "message"]
+    path.write_text(json.dumps(fields, indent=2) + "\n")  # a breaking edit, not committed
+    got = checks(dworld, skip_tests=True)["schema_changes"]
+    assert got.verdict is Verdict.PASS, got  # type: ignore[attr-defined]
+    assert git(dworld.repo, "worktree", "list").count("\n") == 0  # no checkout left behind
+
+
 def test_status_and_health_of_what_serves(dworld: DeployWorld) -> None:
     from nbaops.local.api_faults import set_api_fault
 
