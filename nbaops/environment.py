@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,12 @@ def _path(text: str) -> Path:
 
 def _folder(text: str) -> Path:
     """A folder, or a path nbaops can create one at: its nearest existing ancestor is a
-    folder it may write in. Nothing is created here: bad input changes nothing."""
+    folder it may write in. Nothing is left created here: bad input changes nothing.
+
+    Whether a folder can be made there is tried (a temporary folder made and removed at
+    once), not guessed with ``os.access``, which says yes to root in ``/proc`` or
+    ``/sys``: ``NBAOPS_HOME=/proc/nbaops`` passed, then every check was an ERROR.
+    """
     path = _path(text)
     try:
         path.resolve(strict=False)
@@ -143,6 +149,10 @@ def _folder(text: str) -> Path:
         raise _Unusable(f"it cannot be created below the file {ancestor}")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise _Unusable(f"it cannot be created: {ancestor} is not writable")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".nbaops-home-", dir=ancestor))
+    except OSError as exc:
+        raise _Unusable(f"it cannot be created in {ancestor}: {exc.strerror or exc}") from None
     return path
 
 

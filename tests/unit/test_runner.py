@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -228,6 +229,40 @@ def test_a_malformed_environment_variable_is_bad_input_before_the_task_runs(
     err = capsys.readouterr().err
     assert err.startswith(f"nbaops: error: {name}: {value!r} is not ") and err.count("\n") == 1
     assert called == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_state_folder_that_cannot_be_created_is_bad_input_even_as_root(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NBAOPS_HOME=/proc/nbaops passed the check for root (``os.access`` says yes to root
+    in /proc, where no folder can be made): ``inv system-health`` then ran every check to
+    an ERROR ("FileNotFoundError: ... '/proc/nbaops'", 12 alerts, exit 3) and
+    ``sandbox.status`` was an "internal error". The folder's creation is tried, not
+    guessed: one line naming the variable, exit 2, the action never called, nothing left
+    behind."""
+    import os
+
+    monkeypatch.setattr(os, "access", lambda *_args, **_kwargs: True)  # as root sees it
+    monkeypatch.setenv("NBAOPS_HOME", "/proc/nbaops-state")
+    called: list[Context] = []
+    assert run(lambda ctx: called.append(ctx) or report_of(Verdict.PASS)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nbaops: error: NBAOPS_HOME: '/proc/nbaops-state' is not a folder")
+    assert err.count("\n") == 1 and called == []
+    assert not Path("/proc/nbaops-state").exists()
+
+
+def test_a_state_folder_nbaops_can_create_is_checked_without_creating_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The check proves the folder can be made and leaves nothing behind (bad input, or
+    a check alone, changes nothing)."""
+    from nbaops import environment
+
+    monkeypatch.setenv("NBAOPS_HOME", str(tmp_path / "new" / "state"))
+    environment.check()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_well_formed_environment_variables_are_read_as_their_kind(
