@@ -165,8 +165,10 @@ class SqlReport:
             # its control characters escaped here
             from nbaops.redact import printable, redact
 
-            lines = ["\t".join(self.columns)]
-            lines += ["\t".join(cell(row.get(c)) for c in self.columns) for row in self.rows]
+            lines = ["\t".join(map(_field, self.columns))]
+            lines += [
+                "\t".join(_field(cell(row.get(c))) for c in self.columns) for row in self.rows
+            ]
             console.file.write(printable(redact("".join(line + "\n" for line in lines))))
         more = (
             f" (the first {MAX_ROWS}: there are more; aggregate or add LIMIT)"
@@ -174,6 +176,17 @@ class SqlReport:
             else ""
         )
         console.print(f"{len(self.rows)} row(s){more} in {self.duration_s:.2f}s", highlight=False)
+
+
+_SEPARATORS = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_SEPARATOR = re.compile("[\t\n\r]")
+
+
+def _field(text: str) -> str:
+    """A name or value as one tab-separated field: its own tab or line break written
+    escaped (``\\t``, ``\\n``), as :func:`nbaops.redact.printable` writes every other
+    control character, so a row stays one line and its cells stay in their columns."""
+    return _SEPARATOR.sub(lambda m: _SEPARATORS[m.group()], text)
 
 
 def _jsonable(value: Any) -> Any:

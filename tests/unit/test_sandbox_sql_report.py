@@ -32,6 +32,24 @@ def test_plain_rows_keep_their_tabs_and_are_redacted() -> None:
     assert lines[2] == "b\tplain" and lines[3].startswith("2 row(s)")
 
 
+def test_a_tab_or_line_break_in_a_value_keeps_one_row_a_line_off_a_terminal() -> None:
+    """A value holding a tab or a line break (a log message, a note pasted with its
+    newline) came out as is in the tab-separated rows: one row became two lines and its
+    cells slid into the wrong columns (README: off a terminal, one record per line). They
+    are written escaped, as ``printable`` writes every other control character."""
+    report = SqlReport(
+        sql="SELECT ...",
+        columns=["x", "y\tz", "n"],
+        rows=[{"x": "a\tb", "y\tz": "c\nd\r", "n": 1}],
+        duration_s=0.01,
+    )
+    out = io.StringIO()
+    report.render(Console(file=out, width=200, force_terminal=False))
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["x\ty\\tz\tn", "a\\tb\tc\\nd\\r\t1"], lines
+    assert lines[2].startswith("1 row(s)")
+
+
 def test_values_are_written_as_bigquery_writes_them_and_json_stays_strict(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
