@@ -426,9 +426,12 @@ def markdown_text(text: object) -> str:
     """``text`` as it reads, in a Markdown table cell or list item (a job summary, an issue
     body): ``\\`` and ``|`` escaped (an unescaped backslash before an escaped ``|`` made it
     a cell border), ``<`` and ``>`` as entities (never HTML), ``@`` followed by a
-    zero-width space (never a mention that pings someone), a line break as a space."""
+    zero-width space (never a mention that pings someone), a line break as a space (CR LF,
+    CR or LF: CommonMark's three line endings, each of which ends a table row)."""
     return (
         str(text)
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
         .replace("\\", "\\\\")
         .replace("|", "\\|")
         .replace("<", "&lt;")

@@ -337,3 +337,20 @@ def test_the_job_summary_table_keeps_its_columns_and_shows_html_as_text() -> Non
     assert len(re.findall(r"(?<!\\)(?:\\\\)*\|", row)) == 8, row  # 7 columns
     assert "<details>" not in row and "&lt;details&gt;" in row
     assert "@\u200bnba-data-eng" in row
+
+
+def test_a_carriage_return_in_the_data_does_not_end_a_job_summary_row() -> None:
+    """A line break became a space, but only a line feed was taken for one: an error
+    message logged with Windows line endings ("timeout\\r\\nretrying") or a lone CR ended
+    the Markdown table row in the middle (CommonMark: a carriage return is a line ending
+    too, https://spec.commonmark.org/0.31.2/#line-ending), and the rest of the row fell
+    out of the table as a paragraph."""
+    from nbaops.report import markdown_text
+    from nbaops.system_health import step_summary_markdown
+
+    message = "upstream timeout\r\nretrying\rgave up\nat 07:00"
+    assert markdown_text(message) == "upstream timeout retrying gave up at 07:00"
+    report = CheckReport("system-health", [result("error_logs", Verdict.FAIL, message)])
+    text = step_summary_markdown(report, profile="prod", service=None)
+    rows = [line for line in text.split("\n") if "error_logs" in line]
+    assert len(rows) == 1 and "\r" not in rows[0] and rows[0].endswith("|"), rows
