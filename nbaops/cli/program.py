@@ -15,8 +15,10 @@ own core flags, parsed before ``tasks.py`` loads, keep Invoke's handling.)
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
+from collections.abc import Iterator
 from typing import Any, cast
 
 from invoke.exceptions import Exit, ParseError
@@ -78,10 +80,12 @@ class NbaopsProgram(Program):
         from nbaops.cli.process_end import can_end_early, end_process
 
         if not (self.ends_process and can_end_early()):
-            super().execute()
+            with self._interrupt_exits():
+                super().execute()
             return
         try:
-            super().execute()
+            with self._interrupt_exits():
+                super().execute()
         except Exit as exc:
             if exc.message:  # as Invoke's run() prints it
                 print(exc.message, file=sys.stderr)
@@ -114,14 +118,33 @@ class NbaopsProgram(Program):
         ]
         return Parser(initial=self.initial_context, contexts=contexts)
 
+    def _json_asked(self) -> bool:
+        argv = list(getattr(getattr(self, "core", None), "unparsed", None) or [])
+        argv += list(getattr(self, "argv", None) or [])
+        return any(_asks_for_json(a) for a in argv)
+
     def _usage(self, exc: BaseException) -> None:
         from nbaops.cli.runner import usage_exit
 
-        argv = list(getattr(getattr(self, "core", None), "unparsed", None) or [])
-        argv += list(getattr(self, "argv", None) or [])
-        usage_exit(_message(exc), json_output=any(_asks_for_json(a) for a in argv))
+        usage_exit(_message(exc), json_output=self._json_asked())
+
+    @contextlib.contextmanager
+    def _interrupt_exits(self) -> Iterator[None]:
+        """Ctrl-C in the block (parsing the flags, printing ``--list``, setting a task up
+        before its runner) ends as in a task's runner: one line, the JSON document asked
+        for, 130. Invoke's ``run`` turned it into exit 1 ("a check failed"), silently."""
+        try:
+            yield
+        except KeyboardInterrupt as exc:
+            from nbaops.cli.runner import interrupted
+
+            raise Exit(code=interrupted(exc, json_output=self._json_asked())) from None
 
     def parse_tasks(self) -> None:
+        with self._interrupt_exits():
+            self._parse_tasks()
+
+    def _parse_tasks(self) -> None:
         try:
             super().parse_tasks()
         except (ParseError, ValueError) as exc:
@@ -135,6 +158,10 @@ class NbaopsProgram(Program):
                 break
 
     def parse_cleanup(self) -> None:
+        with self._interrupt_exits():
+            self._parse_cleanup()
+
+    def _parse_cleanup(self) -> None:
         try:
             super().parse_cleanup()
         except (ParseError, ValueError) as exc:

@@ -146,6 +146,12 @@ def _sigint_noted() -> Iterator[list[bool]]:
         note_ctrl_c(False)
 
 
+def interrupted(exc: KeyboardInterrupt, *, json_output: bool = False) -> int:
+    """Ctrl-C that arrived outside a task's runner (:mod:`nbaops.cli.program`: parsing the
+    command line, printing ``--list``): reported as the runner reports it; the exit code."""
+    return settle(_interrupted(exc, json_output))
+
+
 def _interrupted(exc: KeyboardInterrupt, json_output: bool) -> int:
     """Ctrl-C: 130; SIGTERM/SIGHUP during a deploy (nbaops.deploy.signals): its exit_code, 3."""
     code = int(getattr(exc, "exit_code", EXIT_INTERRUPTED))

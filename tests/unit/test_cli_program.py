@@ -163,6 +163,35 @@ def test_the_parser_holds_the_named_tasks_and_parses_them_as_before(
     assert (parsed, help_value) == (stock_parsed, stock_help)
 
 
+def _interrupt(*_args: Any, **_kwargs: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("where", "argv"),
+    [
+        ("invoke.program.Program.parse_tasks", ["deploys", "--json"]),  # parsing the flags
+        ("invoke.program.Program.list_tasks", ["--list"]),  # printing the list
+        ("invoke.executor.Executor.execute", ["deploys", "-dj"]),  # before the task's runner
+    ],
+)
+def test_ctrl_c_outside_a_tasks_runner_is_130_not_invokes_1(
+    where: str, argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while Invoke parsed the command line, printed ``--list`` or set the task up
+    (the first tenth of a second of every ``inv`` run) left through Invoke's own
+    ``except KeyboardInterrupt: sys.exit(1)``: exit 1, which the contract reads as "a
+    check failed", and not a word said. It is an interruption like any other: one line,
+    the JSON document asked for, exit 130."""
+    monkeypatch.setattr(where, _interrupt)
+    code, out, err = inv(argv, capsys)
+    assert code == 130 and err == "nbaops: interrupted\n", (code, err)
+    if any(a in ("--json", "-dj") for a in argv):
+        assert json.loads(out) == {"verdict": "ERROR", "error": "interrupted", "exit_code": 130}
+    else:
+        assert out == "" or "Available tasks" in out
+
+
 def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
     import invoke.main
 
