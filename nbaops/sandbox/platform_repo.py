@@ -14,19 +14,25 @@ so ``check-drift`` FAILs for S and lists them. ``inv sandbox.clear`` removes the
 the next drift check makes a fresh one.
 
 Git runs through :class:`nbaops.gitrepo.Repo` (argument lists, never a shell) with a
-fixed identity and fixed dates.
+fixed identity and fixed dates. Making, following, extending and removing the clone hold
+one lock of the state folder (:data:`LOCK_NAME`): processes sharing the sandbox (two
+``check-drift`` at once, one beside ``sandbox.fault drift``) take turns, where they cloned
+into the same staging folder and each removed what the other was writing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 from pathlib import Path
 
 from nbaops.errors import GitError
+from nbaops.fsutil import file_lock
 from nbaops.gitrepo import Repo
 
 PLATFORM_DIR = "platform"
+LOCK_NAME = ".platform.lock"  # the clone's own lock: taken under the stand-in's, never around it
 DRIFT_AGE = dt.timedelta(hours=8)
 DRIFT_COMMITS = 2
 TIMEOUT_S = 120.0
@@ -42,6 +48,11 @@ def platform_path(home: Path) -> Path:
     return Path(home) / PLATFORM_DIR
 
 
+def _locked(home: Path) -> contextlib.AbstractContextManager[None]:
+    """The clone's inter-process lock (re-entrant per thread)."""
+    return file_lock(Path(home) / LOCK_NAME)
+
+
 def ensure_platform_repo(home: Path, source: Path) -> Path:
     """The platform clone (created from ``source``'s HEAD history on first use), following
     ``source``'s later commits (see :func:`_follow`).
@@ -52,6 +63,11 @@ def ensure_platform_repo(home: Path, source: Path) -> Path:
     kill, during a clone or ``sandbox.clear``) is made again: git would find the enclosing
     repository instead (this one, when the state folder is inside it) and read its history.
     """
+    with _locked(home):
+        return _ensure(home, source)
+
+
+def _ensure(home: Path, source: Path) -> Path:
     path = platform_path(home)
     origin = Repo(source, timeout_s=TIMEOUT_S)
     head = origin.head()
@@ -105,7 +121,14 @@ def add_drift_commits(
     home: Path, source: Path, service: str, source_path: str, now: dt.datetime
 ) -> list[str]:
     """Commit ``DRIFT_COMMITS`` changes under ``source_path`` on main; returns their SHAs."""
-    path = ensure_platform_repo(home, source)
+    with _locked(home):
+        return _add_drift_commits(home, source, service, source_path, now)
+
+
+def _add_drift_commits(
+    home: Path, source: Path, service: str, source_path: str, now: dt.datetime
+) -> list[str]:
+    path = _ensure(home, source)
     folder = path / source_path.strip("/")
     folder.mkdir(parents=True, exist_ok=True)
     shas = []
@@ -126,4 +149,6 @@ def add_drift_commits(
 def remove_platform_repo(home: Path) -> None:
     path = platform_path(home)
     if path.exists():
-        shutil.rmtree(path)
+        with _locked(home):
+            if path.exists():
+                shutil.rmtree(path)

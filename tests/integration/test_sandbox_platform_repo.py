@@ -62,6 +62,56 @@ def test_a_clone_cut_short_is_made_again_not_read_through_to_the_enclosing_repos
     clone = Repo(path)
     assert clone.root == path.resolve()
     assert (clone.head(), clone.remotes(), clone.main_ref()) == (first, [], "main")
-    # nothing half-made is left beside it, and the project is untouched
-    assert sorted(p.name for p in home.iterdir()) == [platform_repo.PLATFORM_DIR]
+    # nothing half-made is left beside it (the clone's lock file is no part of it), and the
+    # project is untouched
+    left = sorted(p.name for p in home.iterdir() if p.name != platform_repo.LOCK_NAME)
+    assert left == [platform_repo.PLATFORM_DIR]
     assert Repo(source).head() == first
+
+
+def _at_once(home: Path, source: Path, now: dt.datetime) -> tuple[list[BaseException], list[str]]:
+    """Three drift checks' clone and one drift fault, started together in threads."""
+    import threading
+
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+    heads: list[str] = []
+
+    def use(index: int) -> None:
+        start.wait(10)
+        try:
+            if index == 3:  # the drift fault beside the checks
+                platform_repo.add_drift_commits(home, source, "svc", "services/svc/", now)
+            else:
+                heads.append(Repo(platform_repo.ensure_platform_repo(home, source)).head())
+        except BaseException as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=use, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors, heads
+
+
+def test_processes_sharing_the_sandbox_make_and_follow_one_clone_in_turn(tmp_path: Path) -> None:
+    """Two ``inv check-drift`` at once on a sandbox without its clone (the first drift
+    check, or any after ``sandbox.clear``) both cloned into the same staging folder, each
+    removing what the other was writing: every one of four concurrent runs ended in
+    "internal error: OSError: Directory not empty", "git checkout failed: unable to read
+    sha1 file" or "index.lock: File exists" (exit 3). Making, following and extending the
+    clone now hold one lock of the state folder."""
+    source = tmp_path / "source"
+    source.mkdir()
+    subprocess.run(["git", "init", "--quiet", "-b", "main", str(source)], check=True)
+    for index in range(5):
+        head = _commit(source, f"f{index}.txt")
+    home = tmp_path / "home"
+    now = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+    for _round in range(3):
+        platform_repo.remove_platform_repo(home)
+        errors, heads = _at_once(home, source, now)
+        assert errors == [] and len(heads) == 3
+        clone = Repo(platform_repo.platform_path(home))
+        assert clone.commit_exists(head) and clone.root.resolve() == clone.root
