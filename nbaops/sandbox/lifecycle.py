@@ -32,6 +32,7 @@ import functools
 import gc
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -206,7 +207,7 @@ def ensure_sandbox(ctx: Context) -> None:
         return
     from nbaops.local.state_files import locked
 
-    settings.home.mkdir(parents=True, exist_ok=True)
+    writable_home(settings.home)
     with locked(settings.home):
         marker = read_marker(settings.home)
         need = _needs(settings, marker, clock.now())
@@ -230,6 +231,28 @@ def ensure_sandbox(ctx: Context) -> None:
         with heartbeat(f"the sandbox build in {settings.home}"):
             _build(settings, seed, from_logs, full=need == "build", migrate=need == "migrate")
         check_state_files(settings.home)  # a refresh keeps the stand-in's file as it was
+
+
+def writable_home(home: Path) -> None:
+    """Make the state folder and its lock file, before a build or reset takes the lock.
+
+    Raises:
+        DamagedStateError: the folder cannot be made or written (``NBAOPS_HOME=/proc``, a
+            read-only mount, a folder without write permission): one line naming it, exit
+            2, the run stopped; every check of system-health was its own ERROR, an alert
+            each, and ``sandbox.status`` an internal error.
+    """
+    from nbaops.local.state_files import LOCK_NAME
+
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644))  # as file_lock
+    except OSError as exc:
+        raise DamagedStateError(
+            f"{home}: the sandbox's state folder cannot be written "
+            f"({exc.strerror or type(exc).__name__}); set NBAOPS_HOME to a folder nbaops "
+            "can write"
+        ) from None
 
 
 def check_state_files(home: Path) -> None:
@@ -298,7 +321,7 @@ def reset(
     from nbaops.local.state_files import locked
     from nbaops.sandbox import faults
 
-    settings.home.mkdir(parents=True, exist_ok=True)
+    writable_home(settings.home)
     with locked(settings.home):
         marker = read_marker(settings.home)
         if seed is None:  # the way out a damaged marker names: its seed may be the damage

@@ -528,6 +528,29 @@ def test_damaged_local_state_stops_a_run_with_one_error_and_no_alert(
     assert not (home / "outbox.jsonl").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_state_folder_nbaops_cannot_write_stops_a_run_with_one_error_and_no_alert(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NBAOPS_HOME naming a folder that exists but takes no file (/proc here; any folder
+    without write permission for a user, a read-only mount): the sandbox build could not
+    take its lock, and every check of system-health was its own ERROR
+    ("FileNotFoundError: ... '/proc/.standin.lock'", exit 3, an alert each), sandbox.status
+    an "internal error". The folder is bad input: one line naming it, exit 2, no alert."""
+    from nbaops.cli.runner import run
+    from nbaops.errors import DamagedStateError
+    from nbaops.system_health import run_system_health
+
+    monkeypatch.setenv("NBAOPS_HOME", "/proc")
+    with pytest.raises(DamagedStateError, match="NBAOPS_HOME") as raised:
+        run_system_health(open_context("local"))
+    assert "/proc" in str(raised.value) and raised.value.exit_code == 2
+    capsys.readouterr()
+    assert run(lifecycle.status) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nbaops: error: /proc") and err.count("\n") == 1, err
+
+
 def test_no_api_fault_left_means_no_fault_file_and_no_lock_per_request(home: Path) -> None:
     # an empty list left behind made every stand-in request take the sandbox lock, which a
     # reset holds while it waits for the warehouse a running check holds: both stalled 30s
