@@ -141,6 +141,9 @@ class NbaopsProgram(Program):
             raise Exit(code=interrupted(exc, json_output=self._json_asked())) from None
 
     def parse_tasks(self) -> None:
+        from nbaops.cli.runner import start_document
+
+        start_document()  # the command's one --json document is still to come
         with self._interrupt_exits():
             self._parse_tasks()
 

@@ -41,6 +41,16 @@ def write_stdout(text: str) -> None:
         lost(sys.stdout, exc)
 
 
+# A task run's JSON document is on stdout (its one document): an interruption after it
+# prints no second one (cleared as each task run starts, or a command's parsing).
+_DOCUMENT_OUT: list[bool] = []
+
+
+def start_document() -> None:
+    """A new command or task run: its ``--json`` document is still to be printed."""
+    _DOCUMENT_OUT.clear()
+
+
 def emit_json(document: dict[str, Any]) -> None:
     """Print one JSON document, every string in it redacted (:func:`nbaops.redact.redact`).
 
@@ -52,6 +62,7 @@ def emit_json(document: dict[str, Any]) -> None:
 
     plain = jsonlib.loads(jsonlib.dumps(document, default=str, sort_keys=False))
     strict = _finite(redact_tree(plain))
+    _DOCUMENT_OUT.append(True)
     write_stdout(jsonlib.dumps(strict, sort_keys=False, allow_nan=False) + "\n")
 
 
@@ -76,6 +87,7 @@ def run(
 ) -> int:
     """Build the context, run ``action``, print its report and return the exit code
     (:func:`nbaops.stdio.settle`: output stdout could not take makes a success 3)."""
+    start_document()
     return settle(_run(action, profile=profile, json_output=json_output, debug=debug))
 
 
@@ -161,7 +173,7 @@ def _interrupted(exc: KeyboardInterrupt, json_output: bool) -> int:
     interrupt_local_queries()
     how = getattr(exc, "signal_name", None)
     stderr_line(f"nbaops: interrupted{f' ({how})' if how else ''}")
-    if json_output:
+    if json_output and not _DOCUMENT_OUT:  # the report's document, written: the one
         emit_json({"verdict": "ERROR", "error": "interrupted", "exit_code": code})
     return code
 

@@ -192,6 +192,25 @@ def test_ctrl_c_outside_a_tasks_runner_is_130_not_invokes_1(
         assert out == "" or "Available tasks" in out
 
 
+def test_ctrl_c_after_a_tasks_json_document_keeps_it_the_only_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C once a task printed its --json report (Invoke still ending the task): 130,
+    and stdout keeps that one document, no "interrupted" one after it."""
+    from invoke.executor import Executor
+
+    real = Executor.execute
+
+    def then_ctrl_c(self: Executor, *args: Any, **kwargs: Any) -> Any:
+        real(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Executor, "execute", then_ctrl_c)
+    code, out, err = inv(["schema-diff", "--json"], capsys)
+    assert code == 130 and err.endswith("nbaops: interrupted\n"), (code, err)
+    assert json.loads(out)["verdict"] == "PASS"
+
+
 def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
     import invoke.main
 

@@ -104,6 +104,36 @@ def test_interrupt_is_130(capsys: pytest.CaptureFixture[str]) -> None:
     assert "interrupted" in capsys.readouterr().err
 
 
+def test_ctrl_c_once_the_json_document_is_out_adds_no_second_document(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C just after the report's JSON document was written (before the task
+    returned) printed the "interrupted" document after it: two documents on stdout, which
+    no JSON reader takes. The interruption is still 130 and its line; stdout keeps the one
+    document it has."""
+    from nbaops.cli import runner
+
+    real, calls = runner.write_stdout, []
+
+    def then_ctrl_c(text: str) -> None:
+        real(text)
+        calls.append(text)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "write_stdout", then_ctrl_c)
+    assert run(lambda ctx: report_of(Verdict.PASS), json_output=True) == 130
+    out, err = capsys.readouterr()
+    assert json.loads(out)["verdict"] == "PASS" and err == "nbaops: interrupted\n"
+
+    # the next run (a second task of the same command) still gets its own document
+    def interrupted(ctx: Context) -> CheckReport:
+        raise KeyboardInterrupt
+
+    assert run(interrupted, json_output=True) == 130
+    assert json.loads(capsys.readouterr().out)["error"] == "interrupted"
+
+
 @pytest.mark.parametrize(
     ("raised", "code", "line"),
     [
