@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from nbaops.adapters.warehouse_duckdb import DuckDBWarehouse
     from nbaops.context import Context
 
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+# BigQuery's comments: "--" and "#" to the end of the line, "/* ... */" (lexical structure,
+# single-line comments: a runbook block may open with "#standardSQL" or a "# ..." note)
+_COMMENT = re.compile(r"(?:--|#)[^\n]*|/\*.*?\*/", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")

@@ -282,3 +282,25 @@ def test_sandbox_sql_runs_a_parenthesised_query(sandbox: Context) -> None:
 
     both = run_sql(sandbox, "(SELECT 1 AS a) UNION ALL (SELECT 2 AS a) ORDER BY a")
     assert [r["a"] for r in both.rows] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "#standardSQL\nSELECT 1 AS a",
+        "# the day's games (runbook block)\nSELECT 1 AS a",
+        "-- a comment\n# and another\n/* and one more */ SELECT 1 AS a",
+    ],
+    ids=["dialect-prefix", "hash-comment", "mixed-comments"],
+)
+def test_sandbox_sql_runs_a_query_that_opens_with_a_hash_comment(
+    sandbox: Context, sql: str
+) -> None:
+    """BigQuery reads ``#`` as a single-line comment, like ``--``
+    (cloud.google.com/bigquery/docs/reference/standard-sql/lexical#single_line_comments),
+    and documents the ``#standardSQL`` prefix on a query's first line
+    (cloud.google.com/bigquery/docs/introduction-sql): such a runbook block was refused as
+    "only queries (SELECT or WITH) run here, not #" (exit 2), though it is a query."""
+    from nbaops.sandbox.sql import run_sql
+
+    assert [r["a"] for r in run_sql(sandbox, sql).rows] == [1]
