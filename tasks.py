@@ -7,13 +7,16 @@ at import time, so `inv --list` stays fast.
 
 from __future__ import annotations
 
-from nbaops.cli.program import adopt_running_program
+import sys
+
+from nbaops.cli.program import adopt_running_program, interruption_exits
 
 # `inv` parses the tasks' flags after loading this file: bad flags, values and task names
 # then exit 2 with one line (and a JSON document with --json), like every other usage error.
 # Before the task modules load: it also lets Python cache their bytecode again.
 adopt_running_program()
 
-from nbaops.cli import namespace  # noqa: E402
+with interruption_exits(sys.argv):  # Ctrl-C while they load: 130, not Invoke's silent 1
+    from nbaops.cli import namespace
 
-ns = namespace()
+    ns = namespace()

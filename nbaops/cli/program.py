@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 from invoke.exceptions import Exit, ParseError
@@ -63,6 +63,22 @@ def _message(exc: BaseException) -> str:
 def _asks_for_json(arg: str) -> bool:
     """``--json``, ``-j`` or a cluster of short flags holding it (``-dj``, as Invoke reads)."""
     return arg == "--json" or bool(_SHORT_CLUSTER.match(arg) and "j" in arg)
+
+
+@contextlib.contextmanager
+def interruption_exits(argv: Sequence[str] = ()) -> Iterator[None]:
+    """Ctrl-C in the block (outside a task's runner: ``tasks.py`` loading the task modules,
+    Invoke parsing the flags, printing ``--list``, setting a task up) ends as in a task's
+    runner: one line, the JSON document ``argv`` asks for, exit 130 (as Invoke's
+    :class:`~invoke.exceptions.Exit`). Invoke's ``run`` turned it into exit 1 ("a check
+    failed"), silently."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        from nbaops.cli.runner import interrupted
+
+        json_output = any(_asks_for_json(a) for a in argv)
+        raise Exit(code=interrupted(exc, json_output=json_output)) from None
 
 
 class NbaopsProgram(Program):
@@ -118,27 +134,18 @@ class NbaopsProgram(Program):
         ]
         return Parser(initial=self.initial_context, contexts=contexts)
 
-    def _json_asked(self) -> bool:
+    def _argv(self) -> list[str]:
         argv = list(getattr(getattr(self, "core", None), "unparsed", None) or [])
-        argv += list(getattr(self, "argv", None) or [])
-        return any(_asks_for_json(a) for a in argv)
+        return argv + list(getattr(self, "argv", None) or [])
 
     def _usage(self, exc: BaseException) -> None:
         from nbaops.cli.runner import usage_exit
 
-        usage_exit(_message(exc), json_output=self._json_asked())
+        usage_exit(_message(exc), json_output=any(_asks_for_json(a) for a in self._argv()))
 
-    @contextlib.contextmanager
-    def _interrupt_exits(self) -> Iterator[None]:
-        """Ctrl-C in the block (parsing the flags, printing ``--list``, setting a task up
-        before its runner) ends as in a task's runner: one line, the JSON document asked
-        for, 130. Invoke's ``run`` turned it into exit 1 ("a check failed"), silently."""
-        try:
-            yield
-        except KeyboardInterrupt as exc:
-            from nbaops.cli.runner import interrupted
-
-            raise Exit(code=interrupted(exc, json_output=self._json_asked())) from None
+    def _interrupt_exits(self) -> contextlib.AbstractContextManager[None]:
+        """Ctrl-C in the block: :func:`interruption_exits`."""
+        return interruption_exits(self._argv())
 
     def parse_tasks(self) -> None:
         from nbaops.cli.runner import start_document

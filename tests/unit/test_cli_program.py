@@ -211,6 +211,26 @@ def test_ctrl_c_after_a_tasks_json_document_keeps_it_the_only_one(
     assert json.loads(out)["verdict"] == "PASS"
 
 
+def test_ctrl_c_while_tasks_py_loads_the_task_modules_is_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while ``tasks.py`` imported the task modules (about a fifth of an ``inv``
+    run's start) reached Invoke's ``except KeyboardInterrupt: sys.exit(1)``: exit 1, no
+    word. Once the program is adopted, it is an interruption like any other: 130."""
+    import invoke.main
+    from invoke.exceptions import Exit
+
+    import nbaops.cli
+
+    monkeypatch.setattr(invoke.main, "program", Program(name="Invoke", binary="inv"))
+    monkeypatch.setattr(nbaops.cli, "namespace", _interrupt)
+    capsys.readouterr()
+    with pytest.raises(Exit) as stopped:
+        FilesystemLoader(start=str(ROOT)).load("tasks")
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "nbaops: interrupted\n"
+
+
 def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
     import invoke.main
 
