@@ -28,6 +28,12 @@ class Settings:
         data["home"], data["root"] = str(self.home), str(self.root)
         return data
 
+    def from_config(self) -> dict[str, Any]:
+        """What a build takes from the config (:meth:`to_json` less the two folders)."""
+        data = self.to_json()
+        del data["home"], data["root"]
+        return data
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
         """The settings :meth:`to_json` wrote into the marker."""

@@ -15,10 +15,11 @@ The sandbox is everything the ``local`` profile runs on, under the state folder
 :func:`ensure_sandbox` is called by every local task: when the marker is current it
 returns after reading one small JSON file and hashing the schema files (well under a
 millisecond of work). It rebuilds everything when the marker is missing, the format
-version changed, migrates the warehouse when the schema files changed (additive DDL in
-place, breaking changes rebuilt into a new file swapped in atomically; the stand-in, deploy
-history and ``nba_ops`` tables kept: :mod:`nbaops.sandbox.migrate`), and refreshes only the
-data (keeping the same) when the data was built for a clock more than :data:`STALE_AFTER`
+version or the config's local profile or services changed (:func:`config_changed`),
+migrates the warehouse when the schema files changed (additive DDL in place, breaking
+changes rebuilt into a new file swapped in atomically; the stand-in, deploy history and
+``nba_ops`` tables kept: :mod:`nbaops.sandbox.migrate`), and refreshes only the data
+(keeping the same) when the data was built for a clock more than :data:`STALE_AFTER`
 away from now. ``sandbox.status`` counts rows in the warehouse itself. Builds are
 serialised between processes by the stand-in's state lock, and the warehouse contents are
 replaced in one transaction.
@@ -168,15 +169,28 @@ def schema_fingerprint(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def config_changed(settings: Settings, marker: dict[str, Any] | None) -> bool:
+    """The config's local profile or services are not those the sandbox was built from (a
+    service added, the region changed: its stand-in answered 404 for them, check-all-services
+    ERROR, until a reset). A marker without recorded settings counts as built from them."""
+    recorded = (marker or {}).get("settings")
+    if not isinstance(recorded, dict):
+        return False
+    return any(recorded.get(key, value) != value for key, value in settings.from_config().items())
+
+
 def _needs(settings: Settings, marker: dict[str, Any] | None, now: dt.datetime) -> str | None:
-    """None when current; ``"build"`` (everything), ``"migrate"`` (schema files changed:
-    migrate the warehouse, keep the stand-in) or ``"refresh"`` (data only)."""
+    """None when current; ``"build"`` (everything, also when the config's local profile or
+    services changed), ``"migrate"`` (schema files changed: migrate the warehouse, keep the
+    stand-in) or ``"refresh"`` (data only)."""
     if marker is None or marker.get("format") != FORMAT_VERSION:
         return "build"
     if marker.get("incomplete") in _REDO_ORDER:
         return str(marker["incomplete"])  # a build that was interrupted: do it again
     home = settings.home
     if not (home / "warehouse.duckdb").is_file() or not (home / "cloudrun.json").is_file():
+        return "build"
+    if config_changed(settings, marker):
         return "build"
     if marker.get("schema_fingerprint") != schema_fingerprint(settings.root):
         return "migrate"
@@ -227,6 +241,9 @@ def ensure_sandbox(ctx: Context) -> None:
                 "`inv sandbox.reset --from-logs PATH` from other logs)"
             )
         what = first_run_line(settings.home, marker, need)
+        if need == "build" and config_changed(settings, marker):
+            what = f"nbaops: rebuilding the sandbox in {settings.home} (the config's local "
+            what += "profile or services changed)"
         stderr_line(what)  # stdout stays for the report (--json)
         with heartbeat(f"the sandbox build in {settings.home}"):
             _build(settings, seed, from_logs, full=need == "build", migrate=need == "migrate")

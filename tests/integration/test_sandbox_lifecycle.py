@@ -604,6 +604,44 @@ def test_format_change_rebuilds_everything(
     assert second["counts"] == first["counts"]  # same seed, same clock: same data
 
 
+def test_a_service_added_to_the_config_is_in_the_sandbox_at_the_next_task(
+    home: Path,
+    restore: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The stand-in is seeded with the config's services when the sandbox is built, and
+    nothing rebuilt it when nbaops.yaml changed (the marker recorded the settings it was
+    built from, but no one compared them): a service added to the config stayed unknown to
+    the stand-in, and check-all-services reported it ERROR "service ... not found" until
+    a `sandbox.reset`. The next task now rebuilds the sandbox, and says why."""
+    from nbaops.services_status import check_all_services
+
+    text = (ROOT / "nbaops.yaml").read_text(encoding="utf-8")
+    added = (
+        "  injury-feed:\n    owner: '@nba-data-eng'\n    source_paths: [services/injury_feed/]\n"
+        "    health_path: /health\n    post_deploy: [{check: error_logs}]\n"
+    )
+    (tmp_path / "nbaops.yaml").write_text(
+        text.replace("\nservices:\n", "\nservices:\n" + added, 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("NBAOPS_HOME", str(home))
+    monkeypatch.setenv("NBAOPS_CONFIG", str(tmp_path / "nbaops.yaml"))
+    monkeypatch.setenv("NBAOPS_ROOT", str(ROOT))
+    ctx = open_context("local")
+    assert "injury-feed" in ctx.config.service_names
+    capsys.readouterr()
+    lifecycle.ensure_sandbox(ctx)
+    assert "(the config's local profile or services changed)" in capsys.readouterr().err
+    report = check_all_services(ctx)
+    assert {c.service: c.verdict.value for c in report.checks}["injury-feed"] != "ERROR"
+    marker = lifecycle.read_marker(home) or {}
+    assert "injury-feed" in marker["settings"]["services"]
+    lifecycle.ensure_sandbox(open_context("local"))  # built from this config: no rebuild
+    assert capsys.readouterr().err == ""
+
+
 def test_first_run_says_it_is_building_the_sandbox(tmp_path: Path) -> None:
     line = lifecycle.first_run_line(tmp_path, None, "build")
     assert line.startswith(f"nbaops: building the sandbox in {tmp_path} (first run")
