@@ -295,7 +295,10 @@ def deployed_commit_report(ctx: Context, service: str | None) -> CheckReport:
     dc = deployed_commit(ctx, name)
     check = _status_check(ctx, dc, started)
     check.name = "deployed_commit"
-    if check.verdict is Verdict.WARN and dc.is_split and len(set(dc.commits.values())) == 1:
+    # a split over one commit leaves no doubt about the commit; a failed new revision
+    # (the WARN _status_check gives it first) is still a warning
+    one_commit = dc.is_split and len(set(dc.commits.values())) == 1
+    if check.verdict is Verdict.WARN and one_commit and not dc.failed_rollout:
         check.verdict = Verdict.PASS
         check.message = f"traffic split over revisions of one commit: {dc.traffic_text()}"
     return CheckReport(

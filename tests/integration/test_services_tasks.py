@@ -196,6 +196,39 @@ def test_deployed_commit_without_label_is_inconclusive(
     )
 
 
+def test_deployed_commit_keeps_a_failed_rollout_beside_a_split_of_one_commit(
+    capsys: pytest.CaptureFixture[str], nbaops_home: Path, standin: StandIn
+) -> None:
+    """Traffic split over two revisions of one commit reads PASS in deployed-commit (the
+    commit is certain), but that also swallowed the WARN of a service left not Ready by a
+    failed new revision: "traffic split over revisions of one commit", PASS, where
+    check-all-services and pre-deploy warn that the latest revision failed."""
+    commit = fake_sha("grading-service-one")
+    reseed(
+        nbaops_home,
+        SeedService(
+            "grading-service",
+            [
+                SeedRevision("a", {"commit-sha": commit}, name="grading-service-00001-aaa"),
+                SeedRevision("b", {"commit-sha": commit}, name="grading-service-00002-bbb"),
+            ],
+            traffic=[("grading-service-00001-aaa", 50, ""), ("grading-service-00002-bbb", 50, "")],
+        ),
+    )
+    code, out, _ = run_task(capsys, "deployed-commit", "--service", "grading-service", "--json")
+    assert (code, one_json(out)["verdict"]) == (0, "PASS")  # one commit: certain
+    profile = ProfileConfig("local", "local", STANDIN_PROJECT, STANDIN_REGION)
+    set_api_fault(nbaops_home, "lro-fail", count=1)
+    with pytest.raises(Exception, match="operation failed"):
+        CloudRun(profile, standin.url).deploy_revision(
+            "grading-service", image="broken", labels={"commit-sha": fake_sha("broken")}
+        )
+    code, out, _ = run_task(capsys, "deployed-commit", "--service", "grading-service", "--json")
+    doc = one_json(out)
+    assert (code, doc["verdict"], doc["commit"]) == (0, "WARN", commit), doc["message"]
+    assert "failed" in doc["message"] and "latest created revision" in doc["message"]
+
+
 @pytest.mark.parametrize("task", ["deployed-commit", "health-check"])
 def test_missing_service_flag_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], task: str
