@@ -62,6 +62,10 @@ def check_drift(
     saved = input_file("--from-report", from_report) if from_report else None
     markdown_path = output_file("--markdown-file", markdown_file) if markdown_file else None
     json_path = output_file("--json-file", json_file) if json_file else None
+    if markdown_path is not None and markdown_path == json_path:  # the JSON replaced it
+        raise UsageError(
+            f"--markdown-file and --json-file name the same file ({json_path}): give two"
+        )
     if saved is not None:
         report = load_report(str(saved), service=service, known=ctx.config.service_names)
     else:

@@ -231,6 +231,26 @@ def test_ctrl_c_while_tasks_py_loads_the_task_modules_is_130(
     assert capsys.readouterr().err == "nbaops: interrupted\n"
 
 
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["check-drift", "--markdown-file", "out/x", "--json-file", "out/./x"], "--markdown-file"),
+        (["regression", "--html", "out/x", "--junit", "out/x"], "--html"),  # as it already was
+    ],
+)
+def test_two_output_flags_naming_one_file_are_bad_input(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``check-drift --markdown-file X --json-file X`` wrote both reports, the second
+    replacing the first: exit 0 and a JSON file holding Markdown, which a later
+    ``--from-report X`` could not read (regression refused ``--html X --junit X``). Refused
+    before the work: one line, exit 2, no file written."""
+    argv = [str(tmp_path / a) if a.startswith("out/") else a for a in argv]
+    code, out, err = inv(argv, capsys)
+    assert_usage(code, out, err, json_output=False, needle=f"{needle} and --")
+    assert "name the same file" in err and not (tmp_path / "out" / "x").exists()
+
+
 def test_the_stock_inv_program_is_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
     import invoke.main
 
