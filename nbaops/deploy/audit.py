@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import sys
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from nbaops import clock
 from nbaops.errors import first_line
 from nbaops.fsutil import file_lock, write_text_atomic
+from nbaops.stdio import stderr_line
 
 if TYPE_CHECKING:
     from nbaops.context import Context
@@ -208,9 +208,9 @@ def _set_aside(home: Path, lines: list[str]) -> None:
     if not new:
         return
     _append_private(path, "".join(line + "\n" for line in new))
-    sys.stderr.write(
+    stderr_line(  # the state folder's path is the operator's: escaped, as every line
         f"nbaops: {len(new)} unreadable line(s) of the deploy audit spool kept in {path} "
-        "(not written to nba_ops.deploys)\n"
+        "(not written to nba_ops.deploys)"
     )
 
 
@@ -273,7 +273,7 @@ def write(ctx: Context, record: AuditRecord) -> str | None:
         try:
             spool(ctx.home, row)
         except OSError as spool_exc:  # last resort: the row goes to stderr, never nowhere
-            sys.stderr.write(f"nbaops: audit row could not be stored: {_encode(row)}\n")
+            stderr_line(f"nbaops: audit row could not be stored: {_encode(row)}")
             return f"{error}; spool failed: {spool_exc}"
         return error
     with contextlib.suppress(Exception):  # they stay spooled for the next time
