@@ -19,6 +19,7 @@ from typing import Any
 
 from nbaops.local.cloudrun_state import StandInApiError, invalid_argument
 from nbaops.local.world import WorldHooks
+from nbaops.stdio import stderr_line
 
 # Google's API front end refuses a request body over 10 MiB ("Request payload size exceeds
 # the limit: 10485760 bytes"; BigQuery quotas: "Maximum request size 10 MB") with 413.
@@ -83,7 +84,8 @@ class StandInServer(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, ConnectionError | TimeoutError):
             return
-        sys.stderr.write(f"nbaops stand-in: request failed: {type(exc).__name__}: {exc}\n")
+        # the error may quote the request (its path, a header): masked and escaped
+        stderr_line(f"nbaops stand-in: request failed: {type(exc).__name__}: {exc}")
 
 
 class RequestTimeout(Exception):

@@ -285,3 +285,23 @@ def test_a_content_length_of_thousands_of_digits_is_a_413_not_a_crash() -> None:
         read_body(request)
     assert refused.value.code == 413 and request.close_connection
     assert read_body(handler(b"hello", ("Content-Length", "0" * 5000 + "5"))) == b"hello"
+
+
+def test_stand_in_request_failure_line_is_redacted_and_escaped(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in's one line for a request that failed quotes the error, which may
+    quote the request (a path, a header holding a token): it was written past
+    stderr_line, a secret fragment and an escape sequence reaching the terminal as-is."""
+    from nbaops.local.http_server import StandInServer
+
+    token = "ghp_STANDINsecretTOKEN0123456789"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    try:
+        raise ValueError(f"bad header {token[:20]} \x1b[2J")
+    except ValueError:
+        StandInServer.handle_error(object.__new__(StandInServer), None, ("127.0.0.1", 1))
+    err = capsys.readouterr().err
+    assert token[:20] not in err and "\x1b" not in err, err
+    assert err.startswith("nbaops stand-in: request failed: ValueError: bad header ***")
+    assert "\\x1b[2J" in err and err.count("\n") == 1
