@@ -103,8 +103,10 @@ class NbaopsProgram(Program):
             with self._interrupt_exits():
                 super().execute()
         except Exit as exc:
-            if exc.message:  # as Invoke's run() prints it
-                print(exc.message, file=sys.stderr)
+            if exc.message:  # as Invoke's run() prints it, masked and escaped
+                from nbaops.stdio import stderr_line
+
+                stderr_line(exc.message)
             end_process(int(exc.code or 0))  # sys.exit(None) is 0 too
         end_process(0)
 
@@ -182,10 +184,13 @@ class NbaopsProgram(Program):
             lost(sys.stdout, exc)
             raise Exit(code=settle(0)) from None
         except Exit as exc:  # --list, --help TASK printed: was all of it written?
-            from nbaops.stdio import settle
+            from nbaops.stdio import settle, stderr_line
 
             code = settle(exc.code)
-            if code != exc.code:
+            if exc.message:  # Invoke's own ("Sub-collection 'X' not found!"): it quotes
+                # the command line, and Invoke's run() prints it raw; masked and escaped
+                stderr_line(exc.message)
+            if code != exc.code or exc.message:
                 raise Exit(code=code) from None
             raise
 

@@ -305,3 +305,45 @@ def test_number_flags(value: Any, ok: float | None) -> None:
             number(value, "timeout", default=5.0, minimum=0.1, maximum=300.0)
     else:
         assert number(value, "timeout", default=5.0, minimum=0.1, maximum=300.0) == ok
+
+
+def test_invokes_own_exit_message_is_masked_and_escaped(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``inv --list NAME`` for a collection that does not exist: Invoke's own run() printed
+    "Sub-collection 'NAME' not found!" raw, past stderr_line, so a name holding an escape
+    sequence (or a token pasted in its place) reached the terminal as it was. Same line
+    and exit code, masked and escaped."""
+    token = "ghp_LISTsecretTOKEN0123456789"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    code, out, err = inv(["--list", "no\x1b[31msuch"], capsys)
+    assert (code, out) == (1, "") and err == "Sub-collection 'no\\x1b[31msuch' not found!\n"
+    code, _, err = inv(["--list", token], capsys)
+    assert code == 1 and token[:12] not in err and "***" in err, err
+
+
+def test_a_task_exit_message_ending_the_process_is_masked_and_escaped(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process's own ``inv`` (``ends_process``) printed an :class:`Exit`'s message with
+    ``print`` before ending: raw, past stderr_line. Masked and escaped now, same code."""
+    from invoke.exceptions import Exit
+
+    import nbaops.cli.process_end
+
+    def stop(code: int) -> None:
+        raise SystemExit(code)
+
+    def exit_with_message(self: Program) -> None:
+        raise Exit("bad \x1b[2J news", code=4)
+
+    monkeypatch.setattr(Program, "execute", exit_with_message)
+    monkeypatch.setattr(nbaops.cli.process_end, "end_process", stop)
+    monkeypatch.setattr(nbaops.cli.process_end, "can_end_early", lambda: True)
+    program = NbaopsProgram(namespace=NS, name="nbaops", binary="inv")
+    program.ends_process = True
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        program.execute()
+    assert info.value.code == 4
+    assert capsys.readouterr().err == "bad \\x1b[2J news\n"
