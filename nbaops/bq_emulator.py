@@ -33,6 +33,7 @@ from pathlib import Path
 
 from nbaops.adapters.stdlib_http import opener_for
 from nbaops.errors import EXIT_UNDETERMINED, EXIT_USAGE, NbaopsError, UsageError
+from nbaops.redact import printable, redact
 from nbaops.stdio import parse_args, run_main, stderr_line
 
 ENDPOINT_ENV = "NBAOPS_BQ_EMULATOR"
@@ -241,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NbaopsError as exc:
         stderr_line(f"nbaops: error: {exc}")  # quotes the emulator's log: masked, escaped
         return EXIT_UNDETERMINED
-    print(f"bqemulator ready at {emulator.endpoint} (log: {emulator.log_path})", flush=True)
+    ready = f"bqemulator ready at {emulator.endpoint} (log: {emulator.log_path})"
+    print(printable(redact(ready)), flush=True)  # --workdir is the caller's: escaped
     try:
         return run_foreground(command, {**os.environ, ENDPOINT_ENV: emulator.endpoint})
     except OSError as exc:  # not found, not executable: the command line is wrong

@@ -75,3 +75,23 @@ def test_a_python_without_bqemulator_beside_it_is_bad_input(
     assert err.startswith(f"nbaops: error: --python {python}: no bqemulator in its environment")
     assert f"uv pip install --python {python}" in err and "BQEMULATOR_PINS" in err
     assert not (tmp_path / "w").exists()
+
+
+def test_the_ready_line_escapes_control_characters_of_the_workdir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "bqemulator ready at ... (log: PATH)" quotes ``--workdir``, the caller's: it was a
+    bare ``print``, so an escape sequence in the folder's name reached the terminal raw
+    (every line nbaops prints passes nbaops.redact: masked and escaped)."""
+    from types import SimpleNamespace
+
+    log = tmp_path / "w\x1b]0;x\x07" / "bqemulator.log"
+    emulator = SimpleNamespace(endpoint="http://127.0.0.1:9050", log_path=log, stop=lambda: None)
+    monkeypatch.setattr(bq_emulator, "start", lambda python, workdir: emulator)
+    monkeypatch.setattr(bq_emulator, "run_foreground", lambda command, env: 0)
+    assert run_main(lambda: bq_emulator.main(["--python", "py", "--", "true"])) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out, out
+    assert out == f"bqemulator ready at http://127.0.0.1:9050 (log: {log})\n".replace(
+        "\x1b", "\\x1b"
+    ).replace("\x07", "\\x07")
