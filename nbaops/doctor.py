@@ -1,7 +1,7 @@
 """``inv doctor``: a read-only preflight of everything a prod run relies on.
 
 The first command of a new prod user. Every check reads, none writes; each answers PASS,
-WARN, FAIL or ERROR with what was measured, the call behind it and **the fix**:
+WARN, FAIL, INCONCLUSIVE or ERROR with what was measured, the call behind it and **the fix**:
 
 ================  ==========================================================================
 check             what it proves
@@ -19,7 +19,9 @@ table_schema      every table's live schema equals ``schemas/`` (the breaking-ru
                   table of those datasets no schema file declares is a WARN naming it
 slack_secret      the Slack webhook secret is readable (the value is never shown)
 scheduler_job     the Cloud Scheduler job exists with the configured cron and time zone
-github_issues     ``GITHUB_TOKEN`` may open issues in ``GITHUB_REPOSITORY`` (drift issues)
+github_issues     ``GITHUB_TOKEN`` may open issues in ``GITHUB_REPOSITORY`` (drift issues);
+                  INCONCLUSIVE for an installation token, whose permissions GitHub does
+                  not name (:func:`check_github`)
 ================  ==========================================================================
 
 Verdicts: FAIL when a check *proved* something wrong (missing, refused, drifted); ERROR
@@ -32,6 +34,7 @@ those two are listed under ``not_applicable`` with the reason, never reported as
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +49,7 @@ from nbaops.report import CheckReport, summary_counts
 from nbaops.verdict import CheckResult, Verdict
 
 if TYPE_CHECKING:
+    from nbaops.adapters.github import GitHubClient
     from nbaops.context import Context
 
 UPDATE_PERMISSION = "run.services.update"
@@ -438,7 +442,18 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
 
 
 def check_github(ctx: Context) -> CheckResult:
-    from nbaops.adapters.github import GitHubClient, GitHubSettings
+    """Whether ``GITHUB_TOKEN`` may open issues in ``GITHUB_REPOSITORY``, from GitHub's
+    repository reply (``permissions``: the roles of the user behind the token).
+
+    A GitHub App installation token, as Actions' ``GITHUB_TOKEN`` is, gets no
+    ``permissions`` in that reply, or none true: they say nothing of what the token may do
+    (semantic-release/github ``lib/verify.js``, issue #182, tells such a token by ``GET
+    /installation/repositories`` answering, as here). What a read can prove is measured:
+    the token reads the repository's issues ("Resource not accessible by integration" is
+    a FAIL: ``issues: write`` includes reading them); whether it may open one GitHub says
+    only when it tries, so the check is INCONCLUSIVE with the reason, never PASS.
+    """
+    from nbaops.adapters.github import GitHubClient, GitHubError, GitHubSettings
 
     fix = (
         "export GITHUB_TOKEN (issues: write) and GITHUB_REPOSITORY=owner/name of the drift "
@@ -454,18 +469,63 @@ def check_github(ctx: Context) -> CheckResult:
 
     def body(probe: _Probe) -> CheckResult:
         settings = GitHubSettings.from_env()
-        reply = GitHubClient(settings).request("GET", f"/repos/{settings.repository}")
+        client = GitHubClient(settings)
+        repo = settings.repository
+        query = f"GET /repos/{repo}"
+        reply = client.request("GET", f"/repos/{repo}")
         permissions = dict(reply.get("permissions") or {})
-        can_open = any(permissions.get(k) for k in ("triage", "push", "maintain", "admin"))
         if not reply.get("has_issues", True):
-            verdict, message = Verdict.FAIL, f"{settings.repository} has issues turned off"
-        elif permissions and not can_open:
-            verdict, message = Verdict.FAIL, f"the token may only read {settings.repository}"
-        else:
-            verdict, message = Verdict.PASS, f"the token can open issues in {settings.repository}"
-        return probe.result(verdict, message, query=f"GET /repos/{settings.repository}")
+            return probe.result(Verdict.FAIL, f"{repo} has issues turned off", query=query)
+        if any(permissions.get(k) for k in ("triage", "push", "maintain", "admin")):
+            message = f"the token can open issues in {repo}"
+            return probe.result(Verdict.PASS, message, query=query)
+        query += "; GET /installation/repositories"
+        if not _installation_token(client):
+            if permissions:
+                message = f"the token may only read {repo}"
+                return probe.result(Verdict.FAIL, message, query=query)
+            message = (
+                f"GitHub's reply for {repo} names no permissions for this token: whether it "
+                "can open issues is not known"
+            )
+            return probe.result(Verdict.INCONCLUSIVE, message, query=query)
+        query += f"; GET /repos/{repo}/issues"
+        try:
+            client.request("GET", f"/repos/{repo}/issues", params={"per_page": 1})
+        except GitHubError as exc:
+            if "not accessible by integration" not in str(exc):
+                raise
+            message = f"the installation token may not read issues in {repo}: {_line(exc)}"
+            return probe.result(Verdict.FAIL, message, query=query, fix=INSTALLATION_FIX)
+        message = (
+            f"an installation token (a GitHub App's; Actions' GITHUB_TOKEN is one) reads "
+            f"issues in {repo}; GitHub does not say whether it may open one (its "
+            "permissions are not in the reply): known when drift sync first opens one"
+        )
+        return probe.result(Verdict.INCONCLUSIVE, message, query=query, fix=INSTALLATION_FIX)
 
     return probe.run(body)
+
+
+INSTALLATION_FIX = (
+    "grant the token issues: write (the workflow job's `permissions: issues: write`, or "
+    "the GitHub App's Issues: Read and write)"
+)
+
+
+def _installation_token(client: GitHubClient) -> bool:
+    """Whether the client's token is a GitHub App installation's: ``GET
+    /installation/repositories`` answers only to one (a user's token gets a 4xx); any other
+    failure is raised (the check could not tell)."""
+    from nbaops.adapters.github import GitHubError
+
+    try:
+        client.request("GET", "/installation/repositories", params={"per_page": 1})
+    except GitHubError as exc:
+        if re.search(r"HTTP 4\d\d\b", str(exc)):
+            return False
+        raise
+    return True
 
 
 # ---------------------------------------------------------------- the preflight

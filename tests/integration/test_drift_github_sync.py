@@ -44,7 +44,16 @@ class FakeGitHub:
         self.fail_status: int | None = None
         self.fail_message = "Server Error"
         self.fail_methods: set[str] = {"GET", "POST", "PATCH"}
-        self.permissions = {"admin": False, "push": True, "triage": True, "pull": True}
+        self.permissions: dict[str, bool] | None = {
+            "admin": False,
+            "push": True,
+            "triage": True,
+            "pull": True,
+        }
+        # a GitHub App installation token (Actions' GITHUB_TOKEN): GET /repos names no
+        # permissions for it, GET /installation/repositories answers it
+        self.installation = False
+        self.issues_readable = True  # False: the token has no issues permission
         self.next_number = 1
         self.url = ""
         self.page_cap: int | None = None  # a server that pages smaller than asked, with Link
@@ -100,13 +109,20 @@ class FakeGitHub:
             return 401, {"message": "Bad credentials"}
         if self.fail_status and method in self.fail_methods:
             return self.fail_status, {"message": self.fail_message}
+        if path == "/installation/repositories" and method == "GET" and self.installation:
+            return 200, {"total_count": 1, "repositories": [{"full_name": REPO}]}
         prefix = f"/repos/{REPO}"
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}
         rest = path[len(prefix) :]
         with self.lock:
             if rest == "" and method == "GET":  # the repository, as the token sees it
-                return 200, {"full_name": REPO, "has_issues": True, "permissions": self.permissions}
+                repository: dict[str, Any] = {"full_name": REPO, "has_issues": True}
+                if self.permissions is not None:
+                    repository["permissions"] = self.permissions
+                return 200, repository
+            if rest == "/issues" and not self.issues_readable:
+                return 403, {"message": "Resource not accessible by integration"}
             if rest == "/issues" and method == "GET":
                 labels = set(query.get("labels", [""])[0].split(",")) - {""}
                 state = query.get("state", ["open"])[0]
@@ -568,3 +584,31 @@ def test_doctor_proves_the_token_can_open_issues(
     assert github.mutations() == []  # the preflight only reads
     monkeypatch.delenv("GITHUB_TOKEN")
     assert check_github(ctx).verdict is Verdict.WARN
+
+
+def test_doctor_never_passes_a_token_whose_permissions_github_does_not_name(
+    world: World, github: FakeGitHub
+) -> None:
+    """An installation token (a GitHub App's; Actions' GITHUB_TOKEN) gets no
+    ``permissions`` in GitHub's repository reply (semantic-release/github lib/verify.js,
+    issue #182): the check said PASS, "the token can open issues", having measured
+    nothing. It measures what a read can: INCONCLUSIVE with the reason when the token
+    reads the issues, FAIL when GitHub refuses even that; never PASS, and only reads."""
+    from nbaops.doctor import check_github
+
+    ctx = Context.create("prod", Path(__file__).resolve().parents[2] / "nbaops.yaml")
+    github.permissions = None
+    github.installation = True
+    unknown = check_github(ctx)
+    assert unknown.verdict is Verdict.INCONCLUSIVE, unknown.message
+    assert "installation token" in unknown.message and "issues: write" in unknown.details["fix"]
+    # push false for an installation is no proof either: still not a FAIL
+    github.permissions = {"admin": False, "push": False, "triage": False, "pull": False}
+    assert check_github(ctx).verdict is Verdict.INCONCLUSIVE
+    github.issues_readable = False
+    refused = check_github(ctx)
+    assert refused.verdict is Verdict.FAIL and "not accessible by integration" in refused.message
+    github.installation = False
+    github.permissions = None  # a user's token whose reply names nothing: not known
+    assert check_github(ctx).verdict is Verdict.INCONCLUSIVE
+    assert github.mutations() == []
