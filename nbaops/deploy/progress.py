@@ -21,7 +21,7 @@ Sink = Callable[[str, str | None], None]
 def _rich_sink() -> Sink:
     from rich.console import Console
 
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
     def sink(line: str, style: str | None) -> None:
         # a check's message may quote a log line: masked and escaped like every output

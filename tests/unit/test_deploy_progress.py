@@ -43,3 +43,15 @@ def test_a_progress_line_never_prints_a_secret_or_a_terminal_sequence(
     err = capsys.readouterr().err
     assert "error_logs: posted to" in err
     assert "abcdefghijkl" not in err and "\x1b]" not in err and "\\x1b]0;x" in err
+
+
+def test_a_progress_line_prints_the_message_as_it_is_not_as_emoji(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A check's message is data: Rich's console on stderr read emoji codes in it, so a
+    log line quoting ``phase:new:ok`` or ``:warning:`` was printed as ``phase🆕ok`` and
+    ``⚠`` (stderr_line, and every report console, read none)."""
+    message = "error_logs: state:new:ok :warning: 12:30:45"
+    Progress.stderr().step("verify", message, Verdict.WARN)
+    err = capsys.readouterr().err
+    assert err.endswith(f"{message}\n"), err
