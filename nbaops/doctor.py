@@ -443,7 +443,10 @@ def check_scheduler(ctx: Context, *, endpoint: str | None = None) -> CheckResult
 
 def check_github(ctx: Context) -> CheckResult:
     """Whether ``GITHUB_TOKEN`` may open issues in ``GITHUB_REPOSITORY``, from GitHub's
-    repository reply (``permissions``: the roles of the user behind the token).
+    repository reply (``permissions``: the roles of the user behind the token) and, for a
+    classic token, its ``X-OAuth-Scopes`` (which limit that role: :func:`_scopes_write`).
+    A fine-grained token (``X-Accepted-GitHub-Permissions``, no scopes) has permissions of
+    its own the reply does not name: it is measured as an installation token is.
 
     A GitHub App installation token, as Actions' ``GITHUB_TOKEN`` is, gets no
     ``permissions`` in that reply, or none true: they say nothing of what the token may do
@@ -472,35 +475,50 @@ def check_github(ctx: Context) -> CheckResult:
         client = GitHubClient(settings)
         repo = settings.repository
         query = f"GET /repos/{repo}"
-        reply = client.request("GET", f"/repos/{repo}")
+        reply, headers = client.request_with_headers("GET", f"/repos/{repo}")
         permissions = dict(reply.get("permissions") or {})
         if not reply.get("has_issues", True):
             return probe.result(Verdict.FAIL, f"{repo} has issues turned off", query=query)
-        if any(permissions.get(k) for k in ("triage", "push", "maintain", "admin")):
-            message = f"the token can open issues in {repo}"
-            return probe.result(Verdict.PASS, message, query=query)
+        role = any(permissions.get(k) for k in ("triage", "push", "maintain", "admin"))
+        scopes = headers.get("x-oauth-scopes")  # a classic or OAuth token: what it may do
+        if scopes is not None and not _scopes_write(scopes, private=reply.get("private", True)):
+            message = (
+                f"the token's scopes ({scopes or 'none'}) do not let it write to {repo}: it "
+                f"needs repo{'' if reply.get('private', True) else ' or public_repo'}"
+            )
+            return probe.result(Verdict.FAIL, message, query=query, fix=SCOPES_FIX)
+        # a fine-grained actor (a fine-grained token, an installation) has permissions of
+        # its own that the reply does not name: the user's role is not what it may do
+        fine_grained = scopes is None and "x-accepted-github-permissions" in headers
+        if role and not fine_grained:
+            return probe.result(Verdict.PASS, f"the token can open issues in {repo}", query=query)
         query += "; GET /installation/repositories"
-        if not _installation_token(client):
-            if permissions:
-                message = f"the token may only read {repo}"
-                return probe.result(Verdict.FAIL, message, query=query)
+        installation = _installation_token(client)
+        if not installation and permissions and not role:
+            message = f"the token may only read {repo}"
+            return probe.result(Verdict.FAIL, message, query=query)
+        if not installation and not fine_grained:
             message = (
                 f"GitHub's reply for {repo} names no permissions for this token: whether it "
                 "can open issues is not known"
             )
             return probe.result(Verdict.INCONCLUSIVE, message, query=query)
+        kind = (
+            "an installation token (a GitHub App's; Actions' GITHUB_TOKEN is one)"
+            if installation
+            else "a fine-grained token"
+        )
         query += f"; GET /repos/{repo}/issues"
         try:
             client.request("GET", f"/repos/{repo}/issues", params={"per_page": 1})
         except GitHubError as exc:
-            if "not accessible by integration" not in str(exc):
+            if "not accessible by" not in str(exc):
                 raise
-            message = f"the installation token may not read issues in {repo}: {_line(exc)}"
+            message = f"{kind} that may not read issues in {repo}: {_line(exc)}"
             return probe.result(Verdict.FAIL, message, query=query, fix=INSTALLATION_FIX)
         message = (
-            f"an installation token (a GitHub App's; Actions' GITHUB_TOKEN is one) reads "
-            f"issues in {repo}; GitHub does not say whether it may open one (its "
-            "permissions are not in the reply): known when drift sync first opens one"
+            f"{kind} reads issues in {repo}; GitHub does not say whether it may open one "
+            "(its own permissions are not in the reply): known when drift sync first opens one"
         )
         return probe.result(Verdict.INCONCLUSIVE, message, query=query, fix=INSTALLATION_FIX)
 
@@ -508,9 +526,19 @@ def check_github(ctx: Context) -> CheckResult:
 
 
 INSTALLATION_FIX = (
-    "grant the token issues: write (the workflow job's `permissions: issues: write`, or "
-    "the GitHub App's Issues: Read and write)"
+    "grant the token issues: write (the workflow job's `permissions: issues: write`, "
+    "the GitHub App's or the fine-grained token's Issues: Read and write)"
 )
+SCOPES_FIX = "give the classic token the repo scope (public_repo for a public repository)"
+
+
+def _scopes_write(scopes: str, *, private: bool) -> bool:
+    """Whether a classic token's ``X-OAuth-Scopes`` let it write to a repository: ``repo``,
+    or ``public_repo`` for a public one. Scopes "do not grant any additional permission
+    beyond that which the user already has", and no scope is "read-only access to public
+    information" (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps)."""
+    granted = {scope.strip() for scope in scopes.split(",")}
+    return "repo" in granted or ("public_repo" in granted and not private)
 
 
 def _installation_token(client: GitHubClient) -> bool:

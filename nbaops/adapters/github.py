@@ -117,6 +117,12 @@ class GitHubClient:
             url += "?" + urllib.parse.urlencode(params)
         return self._request_url(method, url, path, body)[0]
 
+    def request_with_headers(self, method: str, path: str) -> tuple[Any, dict[str, str]]:
+        """:meth:`request` (no parameters, no body) and the reply's headers, names
+        lower-cased: what GitHub says of the token (``X-OAuth-Scopes``,
+        ``X-Accepted-GitHub-Permissions``)."""
+        return self._request_url(method, self.settings.api_url + path, path)
+
     def _request_url(
         self, method: str, url: str, path: str, body: Mapping[str, Any] | None = None
     ) -> tuple[Any, dict[str, str]]:

@@ -54,6 +54,8 @@ class FakeGitHub:
         # permissions for it, GET /installation/repositories answers it
         self.installation = False
         self.issues_readable = True  # False: the token has no issues permission
+        self.repo_headers: dict[str, str] = {}  # what GitHub says of the token (scopes)
+        self.private = True
         self.next_number = 1
         self.url = ""
         self.page_cap: int | None = None  # a server that pages smaller than asked, with Link
@@ -117,12 +119,17 @@ class FakeGitHub:
         rest = path[len(prefix) :]
         with self.lock:
             if rest == "" and method == "GET":  # the repository, as the token sees it
-                repository: dict[str, Any] = {"full_name": REPO, "has_issues": True}
+                repository: dict[str, Any] = {
+                    "full_name": REPO,
+                    "has_issues": True,
+                    "private": self.private,
+                }
                 if self.permissions is not None:
                     repository["permissions"] = self.permissions
-                return 200, repository
+                return 200, repository, self.repo_headers
             if rest == "/issues" and not self.issues_readable:
-                return 403, {"message": "Resource not accessible by integration"}
+                who = "integration" if self.installation else "personal access token"
+                return 403, {"message": f"Resource not accessible by {who}"}
             if rest == "/issues" and method == "GET":
                 labels = set(query.get("labels", [""])[0].split(",")) - {""}
                 state = query.get("state", ["open"])[0]
@@ -611,4 +618,37 @@ def test_doctor_never_passes_a_token_whose_permissions_github_does_not_name(
     github.installation = False
     github.permissions = None  # a user's token whose reply names nothing: not known
     assert check_github(ctx).verdict is Verdict.INCONCLUSIVE
+    assert github.mutations() == []
+
+
+def test_doctor_judges_a_user_token_by_its_scopes_and_a_fine_grained_one_by_a_read(
+    world: World, github: FakeGitHub
+) -> None:
+    """``permissions`` in GitHub's repository reply is the role of the user behind the
+    token, not what the token may do: a classic token whose ``X-OAuth-Scopes`` hold
+    neither ``repo`` nor (public repository) ``public_repo`` can only read ("scopes ... do
+    not grant any additional permission beyond that which the user already has"), and a
+    fine-grained token (``X-Accepted-GitHub-Permissions``, no scopes) has its own
+    permissions, not named. Both were PASS, "the token can open issues"."""
+    from nbaops.doctor import check_github
+
+    ctx = Context.create("prod", Path(__file__).resolve().parents[2] / "nbaops.yaml")
+    github.repo_headers = {"X-OAuth-Scopes": "read:org, gist"}
+    no_scope = check_github(ctx)
+    assert no_scope.verdict is Verdict.FAIL and "read:org, gist" in no_scope.message
+    github.private = False
+    github.repo_headers = {"X-OAuth-Scopes": "public_repo"}
+    assert check_github(ctx).verdict is Verdict.PASS  # public_repo writes a public one
+    github.private = True
+    assert check_github(ctx).verdict is Verdict.FAIL  # ... not a private one
+    github.repo_headers = {"X-OAuth-Scopes": "repo, workflow"}
+    assert check_github(ctx).verdict is Verdict.PASS
+    github.repo_headers = {"X-Accepted-GitHub-Permissions": "metadata=read"}
+    fine = check_github(ctx)
+    assert fine.verdict is Verdict.INCONCLUSIVE and "fine-grained" in fine.message, fine.message
+    github.issues_readable = False
+    refused = check_github(ctx)
+    assert refused.verdict is Verdict.FAIL and "personal access token" in refused.message
+    github.permissions = {"admin": False, "push": False, "triage": False, "pull": True}
+    assert "only read" in check_github(ctx).message  # its user may only read: nor may it
     assert github.mutations() == []
