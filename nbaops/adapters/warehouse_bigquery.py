@@ -194,12 +194,7 @@ class BigQueryWarehouse:
             result = job.result(**bounds)
             return [{k: utc_values(v) for k, v in row.items()} for row in result]
 
-        try:
-            rows = self._call("query", run, limit)
-        except WarehouseError:
-            if job_box:  # timed out or failed: a job left running would still bill
-                _cancel_quietly(job_box[0], min(limit, CANCEL_TIMEOUT_S))
-            raise
+        rows = _cancelling_on_failure(job_box, limit, lambda: self._call("query", run, limit))
         processed = getattr(job_box[0], "total_bytes_processed", None) if job_box else None
         return QueryResult(rows, sql, processed, time.perf_counter() - started)
 
@@ -214,12 +209,16 @@ class BigQueryWarehouse:
                 f"execute() takes exactly one statement, got {count}; scripts are refused"
             )
         config = self._job_config(params)
+        job_box: list[Any] = []
 
         def run() -> None:
             job, bounds = self._run_query(sql, config, None)
+            job_box.append(job)
             job.result(**bounds)
 
-        self._call("statement", run, self.timeout_s)
+        _cancelling_on_failure(
+            job_box, self.timeout_s, lambda: self._call("statement", run, self.timeout_s)
+        )
 
     def apply_ddl(self, statement: Statement) -> None:
         """Run one schema-change statement (BigQuery runs all of them as written)."""
@@ -414,6 +413,22 @@ def _not_only_stopped(row_error: Mapping[str, Any]) -> bool:
     """Whether an ``insertErrors`` entry says why its row is invalid: not only reason
     ``stopped`` (a valid row not written because another row was invalid)."""
     return any(e.get("reason") != "stopped" for e in row_error.get("errors", []))
+
+
+def _cancelling_on_failure(job_box: list[Any], limit_s: float, call: Callable[[], T]) -> T:
+    """``call()``; when it does not return (failed, timed out, or a Ctrl-C or SIGTERM raised
+    as KeyboardInterrupt while it waited) the job it started (``job_box``) is asked to stop:
+    BigQuery runs a job to its end whether or not its caller still waits, and bills it
+    ("Requests that a job be cancelled [...] Cancelled jobs may still incur costs",
+    https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/cancel); a DDL/DML
+    statement left running could still change the table after its caller reported a
+    failure. The interrupt itself is raised again, after the cancel."""
+    try:
+        return call()
+    except BaseException:
+        if job_box:
+            _cancel_quietly(job_box[0], min(limit_s, CANCEL_TIMEOUT_S))
+        raise
 
 
 def _cancel_quietly(job: Any, timeout_s: float) -> None:

@@ -353,3 +353,56 @@ def test_json_rows_send_a_non_finite_float_as_the_string_bigquery_reads() -> Non
     assert [r["x"] for r in rows] == [_float_to_json(v) for v in values] == ["nan", "inf", "-inf"]
     assert [r["xs"] for r in rows] == [["nan"], ["inf"], ["-inf"]]
     assert json_rows([{"x": 0.5}]) == [{"x": 0.5}]  # a finite float stays a number
+
+
+class _Job:
+    """A started query job whose ``result()`` raises ``error``; records cancels."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.cancels: list[dict[str, object]] = []
+
+    def result(self, **_kwargs: object) -> list[object]:
+        raise self.error
+
+    def cancel(self, **kwargs: object) -> bool:
+        self.cancels.append(kwargs)
+        return True
+
+
+class _StartingClient:
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+
+    def query(self, *_args: object, **_kwargs: object) -> _Job:
+        return self.job
+
+
+@pytest.mark.parametrize("method", ["query", "execute"])
+def test_a_ctrl_c_while_a_job_runs_cancels_the_job_and_is_raised_again(method: str) -> None:
+    """Ctrl-C (or a SIGTERM raised as KeyboardInterrupt) while waiting for a query's or a
+    statement's result: the job was cancelled only on a WarehouseError, so an interrupted
+    query went on running and billing in BigQuery, and an interrupted DML statement could
+    still change the table after the task had stopped."""
+    job = _Job(KeyboardInterrupt())
+    warehouse = BigQueryWarehouse("p", root=ROOT, timeout_s=30)
+    warehouse._client_obj = _StartingClient(job)
+    sql = "SELECT 1 AS x" if method == "query" else "DELETE FROM nba_ops.deploys WHERE TRUE"
+    with pytest.raises(KeyboardInterrupt):
+        getattr(warehouse, method)(sql)
+    assert len(job.cancels) == 1, "the interrupted job was left running"
+    assert job.cancels[0] == {"retry": None, "timeout": 5.0}  # one bounded request
+
+
+def test_a_statement_that_times_out_cancels_its_job() -> None:
+    """execute() (schema apply's DDL, DML) never cancelled its job: a statement that timed
+    out was reported failed while BigQuery went on running it, and it could still change
+    the table afterwards. query() cancels on a timeout or failure; execute() now too."""
+    import concurrent.futures
+
+    job = _Job(concurrent.futures.TimeoutError())
+    warehouse = BigQueryWarehouse("p", root=ROOT, timeout_s=2)
+    warehouse._client_obj = _StartingClient(job)
+    with pytest.raises(WarehouseError, match="BigQuery statement: timed out"):
+        warehouse.execute("ALTER TABLE nba_ops.deploys ADD COLUMN IF NOT EXISTS z STRING")
+    assert job.cancels == [{"retry": None, "timeout": 2.0}]
