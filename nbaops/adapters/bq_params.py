@@ -57,6 +57,21 @@ def bq_type_of(value: Any) -> str:
     raise WarehouseError(f"type {type(value).__name__} has no BigQuery query parameter type")
 
 
+# INT64's range ("Integer types",
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#integer_types)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _check_value(bq_type: str, value: Any) -> None:
+    """Refuse a value its BigQuery type cannot hold (BigQuery would refuse the job, after
+    the request; the local engine would bind it as a wider type and answer)."""
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if bq_type == "INT64" and integer and not INT64_MIN <= value <= INT64_MAX:
+        # str() of an int past 4,300 digits raises ValueError (sys.int_info)
+        shown = str(value) if value.bit_length() <= 256 else f"a {value.bit_length()}-bit int"
+        raise WarehouseError(f"{shown} is outside INT64's range ({INT64_MIN}..{INT64_MAX})")
+
+
 def _scalar_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return as_utc(value)
@@ -68,17 +83,23 @@ def _typed(name: str, value: Any) -> tuple[str, bool, Any]:
 
     Raises:
         WarehouseError: a value whose type has no BigQuery parameter type (a dict, a list
-            of lists...), or a list mixing element types.
+            of lists...), a list mixing element types, or a value its type cannot hold
+            (an int outside INT64's range).
     """
-    if isinstance(value, TypedValue):
-        return value.bq_type, value.array, value.value
     try:
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, TypedValue):
+            typed = (value.bq_type, value.array, value.value)
+        elif isinstance(value, (list, tuple)):
             types = {bq_type_of(v) for v in value if v is not None}
             if len(types) > 1:
                 raise WarehouseError(f"array mixes types {sorted(types)}")
-            return types.pop() if types else "STRING", True, value
-        return bq_type_of(value) if value is not None else "STRING", False, value
+            typed = (types.pop() if types else "STRING", True, value)
+        else:
+            typed = (bq_type_of(value) if value is not None else "STRING", False, value)
+        bq_type, array, raw = typed
+        for item in (raw or []) if array and isinstance(raw, (list, tuple)) else [raw]:
+            _check_value(bq_type, item)
+        return typed
     except WarehouseError as exc:
         raise WarehouseError(f"query parameter @{name}: {exc}") from None
 
@@ -99,8 +120,8 @@ def to_query_parameters(params: Mapping[str, Any] | None) -> list[Any]:
     """``{"d": date(...)}`` → ``[ScalarQueryParameter("d", "DATE", ...)]`` (google.cloud.bigquery).
 
     Raises:
-        WarehouseError: a value whose type has no BigQuery parameter type, or a list
-            mixing element types.
+        WarehouseError: a value whose type has no BigQuery parameter type, a list
+            mixing element types, or a value its type cannot hold (an int outside INT64).
     """
     from google.cloud import bigquery
 

@@ -406,3 +406,28 @@ def test_a_statement_that_times_out_cancels_its_job() -> None:
     with pytest.raises(WarehouseError, match="BigQuery statement: timed out"):
         warehouse.execute("ALTER TABLE nba_ops.deploys ADD COLUMN IF NOT EXISTS z STRING")
     assert job.cancels == [{"retry": None, "timeout": 2.0}]
+
+
+def test_an_integer_outside_int64_is_refused_before_any_query() -> None:
+    """INT64 holds -2**63 .. 2**63-1 (BigQuery data types, "Integer types":
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#integer_types).
+    A Python int past that was typed INT64 and sent as its digits: BigQuery refused the job
+    with an HTTP 400 after the request, and the local engine bound it as a wider integer
+    and answered. It is now one line naming the parameter, before any request, on both
+    engines (check_query_parameters); the ends of the range still pass."""
+    from nbaops.adapters.bq_params import check_query_parameters
+
+    lowest, highest = -(2**63), 2**63 - 1
+    by_name = {p.name: p for p in to_query_parameters({"lo": lowest, "hi": highest})}
+    assert by_name["lo"].type_ == by_name["hi"].type_ == "INT64"
+    assert by_name["hi"].value == highest
+    for name, value in {
+        "big": 2**63,
+        "small": -(2**63) - 1,
+        "ids": [1, 2**64],
+        "typed": TypedValue(2**70, "INT64"),
+        "digits": 10**5000,  # str() of it raises ValueError: the message must not
+    }.items():
+        for call in (to_query_parameters, check_query_parameters):
+            with pytest.raises(WarehouseError, match=f"^query parameter @{name}: .*INT64"):
+                call({name: value})
