@@ -2,9 +2,9 @@
 
 The parameter convention of nbaops SQL (TEAM.md): ``date`` → DATE, ``datetime`` →
 TIMESTAMP (naive means UTC), ``int`` → INT64, ``float`` → FLOAT64, ``Decimal`` →
-NUMERIC, ``str`` → STRING, ``bool`` → BOOL, ``bytes`` → BYTES, ``list``/``tuple`` →
-ARRAY of the element type. An explicit type wins: :class:`TypedValue` (e.g. an empty
-``ARRAY<INT64>``, or a NULL of a given type).
+NUMERIC (BIGNUMERIC when NUMERIC cannot hold it), ``str`` → STRING, ``bool`` → BOOL,
+``bytes`` → BYTES, ``list``/``tuple`` → ARRAY of the element type. An explicit type
+wins: :class:`TypedValue` (e.g. an empty ``ARRAY<INT64>``, or a NULL of a given type).
 """
 
 from __future__ import annotations
@@ -49,8 +49,31 @@ _BQ_TYPES: tuple[tuple[type, str], ...] = (
 )
 
 
+# NUMERIC holds 38 digits, 9 of them after the point, and less than 1e29 in size ("Decimal
+# types", https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types)
+NUMERIC_MAX = Decimal("9.9999999999999999999999999999999999999E+28")
+
+
+def _decimal_type(value: Decimal) -> str:
+    """NUMERIC when it holds ``value``, else BIGNUMERIC: the rule of Google's DB-API
+    (``google.cloud.bigquery.dbapi._helpers.bigquery_scalar_type``).
+
+    Raises:
+        WarehouseError: a NaN or an infinity, which neither type holds.
+    """
+    if not value.is_finite():
+        raise WarehouseError(f"Decimal {value} has no NUMERIC or BIGNUMERIC value")
+    digits = value.as_tuple()
+    exponent = digits.exponent if isinstance(digits.exponent, int) else 0
+    # copy_abs(), not abs(): abs() rounds to the context's 28 digits (1e29 - 1e-9 → 1e29)
+    fits = len(digits.digits) <= 38 and exponent >= -9 and value.copy_abs() <= NUMERIC_MAX
+    return "NUMERIC" if fits else "BIGNUMERIC"
+
+
 def bq_type_of(value: Any) -> str:
     """The BigQuery scalar type for a python value."""
+    if isinstance(value, Decimal):
+        return _decimal_type(value)
     for python_type, bq_type in _BQ_TYPES:
         if isinstance(value, python_type):
             return bq_type
@@ -91,6 +114,8 @@ def _typed(name: str, value: Any) -> tuple[str, bool, Any]:
             typed = (value.bq_type, value.array, value.value)
         elif isinstance(value, (list, tuple)):
             types = {bq_type_of(v) for v in value if v is not None}
+            if types == {"NUMERIC", "BIGNUMERIC"}:  # one value too big for NUMERIC
+                types = {"BIGNUMERIC"}
             if len(types) > 1:
                 raise WarehouseError(f"array mixes types {sorted(types)}")
             typed = (types.pop() if types else "STRING", True, value)

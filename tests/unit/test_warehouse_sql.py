@@ -431,3 +431,34 @@ def test_an_integer_outside_int64_is_refused_before_any_query() -> None:
         for call in (to_query_parameters, check_query_parameters):
             with pytest.raises(WarehouseError, match=f"^query parameter @{name}: .*INT64"):
                 call({name: value})
+
+
+def test_a_decimal_that_numeric_cannot_hold_is_a_bignumeric_parameter() -> None:
+    """Every Decimal was typed NUMERIC, which holds 9 decimal places and less than 1e29
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types):
+    Decimal('0.0000000001') or Decimal('1e30') made BigQuery refuse the job. Google's own
+    DB-API (google.cloud.bigquery.dbapi._helpers.bigquery_scalar_type) types such a value
+    BIGNUMERIC; so does this module now, and an array holding one is ARRAY<BIGNUMERIC>,
+    not "array mixes types". A NaN or infinite Decimal fits neither: one line, not a
+    decimal.InvalidOperation traceback."""
+    from google.cloud.bigquery.dbapi._helpers import bigquery_scalar_type
+
+    values = {
+        "fits": Decimal("12345.123456789"),
+        "max": Decimal("99999999999999999999999999999.999999999"),
+        "scale": Decimal("0.0000000001"),
+        "huge": Decimal("1e30"),
+        "negative": Decimal("-1e29"),
+    }
+    by_name = {p.name: p for p in to_query_parameters(values)}
+    for name, value in values.items():
+        assert by_name[name].type_ == bigquery_scalar_type(value), name
+    assert by_name["fits"].type_ == by_name["max"].type_ == "NUMERIC"
+    assert by_name["scale"].type_ == by_name["huge"].type_ == "BIGNUMERIC"
+    (mixed,) = to_query_parameters({"xs": [Decimal("1.5"), Decimal("1e30")]})
+    assert mixed.array_type == "BIGNUMERIC"
+    (plain,) = to_query_parameters({"xs": [Decimal("1.5"), Decimal("2")]})
+    assert plain.array_type == "NUMERIC"
+    for bad in (Decimal("NaN"), Decimal("Infinity"), [Decimal("1"), Decimal("-Infinity")]):
+        with pytest.raises(WarehouseError, match="^query parameter @d: .*NUMERIC"):
+            to_query_parameters({"d": bad})
