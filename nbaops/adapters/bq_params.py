@@ -161,12 +161,29 @@ def to_query_parameters(params: Mapping[str, Any] | None) -> list[Any]:
     return out
 
 
+def _json_finite(value: Any) -> Any:
+    """``value`` with each NaN or infinite float (in dicts and lists too) as the string
+    Google's JSON mapping writes for it: JSON has no NaN or Infinity (RFC 8259 section 6),
+    and a JSON column's text holding the bare token is refused ("NaN", "Infinity",
+    "-Infinity": proto3 JSON mapping of float and double,
+    https://protobuf.dev/programming-guides/json/)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {_json_finite(k): _json_finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_finite(v) for v in value]
+    return value
+
+
 def json_value(value: Any, bq_type: str | None = None) -> Any:
     """One python value → its ``insertAll`` JSON form (JSON columns are sent as a string)."""
     if value is None:
         return None
     if bq_type == "JSON":
-        return value if isinstance(value, str) else json.dumps(value, default=str)
+        if isinstance(value, str):
+            return value
+        return json.dumps(_json_finite(value), default=str, allow_nan=False)
     if isinstance(value, dt.datetime):
         return as_utc(value).isoformat() if bq_type != "DATETIME" else value.isoformat()
     if isinstance(value, (dt.date, dt.time)):

@@ -462,3 +462,32 @@ def test_a_decimal_that_numeric_cannot_hold_is_a_bignumeric_parameter() -> None:
     for bad in (Decimal("NaN"), Decimal("Infinity"), [Decimal("1"), Decimal("-Infinity")]):
         with pytest.raises(WarehouseError, match="^query parameter @d: .*NUMERIC"):
             to_query_parameters({"d": bad})
+
+
+def test_a_json_column_holding_nan_or_infinity_is_sent_as_valid_json() -> None:
+    """A JSON column's value (deploys.verdicts) is sent as JSON text: json.dumps wrote a
+    NaN or an infinity inside it as the bare tokens ``NaN``/``Infinity``, which JSON does
+    not have (RFC 8259 section 6: "Numeric values that cannot be represented in the grammar
+    below (such as Infinity and NaN) are not permitted"), so BigQuery refused the row as
+    invalid JSON and the whole insertAll with it. They are written as the strings Google's
+    JSON mapping uses for them ("NaN", "Infinity", "-Infinity": proto3 JSON mapping of
+    float and double, https://protobuf.dev/programming-guides/json/)."""
+
+    def strict(text: str) -> object:
+        def refuse(token: str) -> object:
+            raise AssertionError(f"not JSON: {token} in {text}")
+
+        return json.loads(text, parse_constant=refuse)
+
+    value = {"ratio": float("nan"), "xs": [float("inf"), -float("inf")], "ok": 0.5, "n": None}
+    (row,) = json_rows([{"verdicts": value}], [{"name": "verdicts", "type": "JSON"}])
+    assert strict(row["verdicts"]) == {
+        "ratio": "NaN",
+        "xs": ["Infinity", "-Infinity"],
+        "ok": 0.5,
+        "n": None,
+    }
+    (row,) = json_rows([{"verdicts": float("nan")}], [{"name": "verdicts", "type": "JSON"}])
+    assert strict(row["verdicts"]) == "NaN"
+    (row,) = json_rows([{"verdicts": {"a": "PASS"}}], [{"name": "verdicts", "type": "JSON"}])
+    assert row["verdicts"] == json.dumps({"a": "PASS"})  # finite values: as before
