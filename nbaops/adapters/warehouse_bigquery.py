@@ -161,19 +161,22 @@ class BigQueryWarehouse:
         limit = timeout_s if timeout_s is not None else self.timeout_s
         return {"retry": bounded_retry(min(self.retry_deadline_s, limit)), "timeout": limit}
 
-    def _run_query(self, sql: str, config: Any, timeout_s: float | None) -> Any:
+    def _run_query(self, sql: str, config: Any, timeout_s: float | None, started: list[Any]) -> Any:
         """Start a query job; returns it with the bounds and the job retry its ``result()``
         takes. Every request and retry is bounded by the call's time. ``job_retry=None`` at
         the insert: the client otherwise wraps jobs.insert in its own 10-minute retry of
         any connection error, around ours; a job that *fails* with a retryable reason is
-        still run again, by ``result()``, within the same time."""
-        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
+        still run again, by ``result()``, within the same time. The job goes into
+        ``started`` as soon as jobs.insert answers, before any more Python code runs (a
+        Ctrl-C there would otherwise leave a started job nobody cancels)."""
+        from google.cloud.bigquery import retry
 
         bounds = self._bounds(timeout_s)
         job = self.client.query(
             self._sql(sql), job_config=config, location=self.location, job_retry=None, **bounds
         )
-        return job, {**bounds, "job_retry": DEFAULT_JOB_RETRY.with_timeout(bounds["timeout"])}
+        started.append(job)
+        return job, {**bounds, "job_retry": retry.DEFAULT_JOB_RETRY.with_timeout(bounds["timeout"])}
 
     def query(
         self, sql: str, params: Mapping[str, Any] | None = None, *, timeout_s: float | None = None
@@ -189,8 +192,7 @@ class BigQueryWarehouse:
         limit = timeout_s if timeout_s is not None else self.timeout_s
 
         def run() -> list[dict[str, Any]]:
-            job, bounds = self._run_query(sql, config, limit)
-            job_box.append(job)
+            job, bounds = self._run_query(sql, config, limit, job_box)
             result = job.result(**bounds)
             return [{k: utc_values(v) for k, v in row.items()} for row in result]
 
@@ -212,8 +214,7 @@ class BigQueryWarehouse:
         job_box: list[Any] = []
 
         def run() -> None:
-            job, bounds = self._run_query(sql, config, None)
-            job_box.append(job)
+            job, bounds = self._run_query(sql, config, None, job_box)
             job.result(**bounds)
 
         _cancelling_on_failure(
@@ -229,7 +230,7 @@ class BigQueryWarehouse:
         config = self._job_config(params, dry_run=True, use_query_cache=False)
 
         def run() -> int | None:
-            job, _waits = self._run_query(sql, config, None)
+            job, _waits = self._run_query(sql, config, None, [])
             value = job.total_bytes_processed
             return int(value) if value is not None else None
 

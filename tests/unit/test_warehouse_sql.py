@@ -491,3 +491,27 @@ def test_a_json_column_holding_nan_or_infinity_is_sent_as_valid_json() -> None:
     assert strict(row["verdicts"]) == "NaN"
     (row,) = json_rows([{"verdicts": {"a": "PASS"}}], [{"name": "verdicts", "type": "JSON"}])
     assert row["verdicts"] == json.dumps({"a": "PASS"})  # finite values: as before
+
+
+@pytest.mark.parametrize("method", ["query", "execute"])
+def test_a_ctrl_c_right_after_the_job_started_still_cancels_it(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job was recorded for its cancel only after _run_query() had returned, and that
+    still called Python code (the job retry's with_timeout) once jobs.insert had answered:
+    a Ctrl-C arriving there left a started job nobody cancelled. The interrupt is raised
+    at that instant here."""
+    from google.cloud.bigquery import retry
+
+    class _InterruptedRetry:
+        def with_timeout(self, _timeout: float) -> object:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(retry, "DEFAULT_JOB_RETRY", _InterruptedRetry())
+    job = _Job(AssertionError("result() is not reached"))
+    warehouse = BigQueryWarehouse("p", root=ROOT, timeout_s=30)
+    warehouse._client_obj = _StartingClient(job)
+    sql = "SELECT 1 AS x" if method == "query" else "DELETE FROM nba_ops.deploys WHERE TRUE"
+    with pytest.raises(KeyboardInterrupt):
+        getattr(warehouse, method)(sql)
+    assert len(job.cancels) == 1, "the started job was left running"
