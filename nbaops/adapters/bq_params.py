@@ -176,6 +176,9 @@ def _json_finite(value: Any) -> Any:
     return value
 
 
+_INT64_TYPES = frozenset({"INT64", "INTEGER"})
+
+
 def json_value(value: Any, bq_type: str | None = None) -> Any:
     """One python value → its ``insertAll`` JSON form (JSON columns are sent as a string)."""
     if value is None:
@@ -190,6 +193,10 @@ def json_value(value: Any, bq_type: str | None = None) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if bq_type in _INT64_TYPES and isinstance(value, int) and not isinstance(value, bool):
+        # its digits, as the client's insert_rows sends an INT64 (_helpers._int_to_json):
+        # a JSON number past 2**53 is not exact for a reader holding numbers as doubles
+        return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         # JSON has no NaN/Infinity (a bare token fails the whole insertAll body): a string,
         # as the client's own insert_rows sends it (_helpers._float_to_json: "nan", "inf")
@@ -198,8 +205,8 @@ def json_value(value: Any, bq_type: str | None = None) -> Any:
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Mapping):
         return {k: json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
+    if isinstance(value, (list, tuple)):  # a REPEATED column: each element of its type
+        return [json_value(v, bq_type) for v in value]
     return value
 
 

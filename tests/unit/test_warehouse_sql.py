@@ -515,3 +515,19 @@ def test_a_ctrl_c_right_after_the_job_started_still_cancels_it(
     with pytest.raises(KeyboardInterrupt):
         getattr(warehouse, method)(sql)
     assert len(job.cancels) == 1, "the started job was left running"
+
+
+def test_json_rows_send_an_int64_as_its_digits_as_the_clients_insert_rows_does() -> None:
+    """An INT64 was sent to insertAll as a JSON number: past 2**53 a number is not exact
+    for a reader that holds JSON numbers as doubles (9007199254740993 reads as ...992).
+    Google's own insert_rows sends every INT64 as a string
+    (google.cloud.bigquery._helpers._int_to_json), and its Java client documents why: "To
+    ensure proper serialization of numeric data, [...] supply values using a string-typed
+    representation" (InsertAllRequest.RowToInsert, googleapis/java-bigquery#190)."""
+    from google.cloud.bigquery._helpers import _int_to_json
+
+    big = 2**53 + 1
+    fields = [{"name": "n", "type": "INT64"}, {"name": "ns", "type": "INTEGER"}]
+    (row,) = json_rows([{"n": big, "ns": [1, big], "flag": True, "other": 7}], fields)
+    assert row == {"n": _int_to_json(big), "ns": ["1", str(big)], "flag": True, "other": 7}
+    assert json_rows([{"n": None}], fields) == [{"n": None}]
