@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbaops import clock
-from nbaops.errors import UsageError, WarehouseError, first_line
+from nbaops.errors import UsageError, WarehouseError, ctrl_c_noted, first_line
 from nbaops.report import CheckReport
 from nbaops.sandbox import faults, lifecycle
 from nbaops.verdict import Verdict
@@ -76,13 +76,30 @@ def inject(ctx: Context, name: str, service: str | None = None) -> CheckReport:
     elif name == faults.ARMED:
         record["armed"] = True
     with locked(settings.home):
+        before = faults.read_records(settings.home)
         if name in faults.DATA_FAULTS:  # drift, armed and canary faults touch no data (yet)
             # killed between the fault list and the data: the next use applies the fault
             lifecycle.mark_incomplete(settings.home, "refresh")
-        faults.write_records(settings.home, [*faults.read_records(settings.home), record])
+        faults.write_records(settings.home, [*before, record])
         if name in faults.DATA_FAULTS:
-            _refresh(settings, f"fault {name} is recorded")
+            try:
+                _refresh(settings, f"fault {name} is recorded")
+                if ctrl_c_noted():  # swallowed on its way: still the user's cancel
+                    raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                _take_back(settings.home, before)
+                raise
     return fault_report("injected", [record], faults.active(settings.home))
+
+
+def _take_back(home: Path, before: list[dict[str, Any]]) -> None:
+    """Ctrl-C during an injection's data refresh cancels the injection (exit 130 changes
+    nothing): the fault list is put back and the refresh left marked incomplete, so the
+    next task regenerates the data without the fault (a kill -9, which runs no cleanup,
+    leaves the fault for the next task to apply instead). Marked first: a second Ctrl-C
+    between the two writes leaves the kill -9 state, never a fault without its data."""
+    lifecycle.mark_incomplete(home, "refresh")
+    faults.write_records(home, before)
 
 
 def _refresh(settings: Settings, done: str) -> None:
@@ -92,6 +109,8 @@ def _refresh(settings: Settings, done: str) -> None:
     try:
         lifecycle.refresh(settings)
     except WarehouseError as exc:
+        if ctrl_c_noted():  # DuckDB turns Ctrl-C into its own error: the interrupt it is
+            raise KeyboardInterrupt from None
         raise WarehouseError(
             f"{done}, but its data is not applied yet: {first_line(exc)}; the next task "
             "applies it (or run this again)"

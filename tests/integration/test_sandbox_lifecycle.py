@@ -424,14 +424,18 @@ def test_a_fault_injection_killed_before_the_data_changed_is_applied_by_the_next
 ) -> None:
     # kill -9 between the fault list and the data (the league is read first, ~0.5 s):
     # status said "1 active fault" while every check PASSed, under a "current" marker
-    # that nothing redid. (An exception stands in for the kill: neither runs our cleanup.)
+    # that nothing redid. (An exception stands in for the kill: not KeyboardInterrupt, whose
+    # cleanup takes the fault back, test_a_fault_injection_stopped_with_ctrl_c_...)
+    class Killed(BaseException):
+        pass
+
     def killed(*_args: Any) -> Any:
-        raise KeyboardInterrupt
+        raise Killed
 
     yesterday = TODAY - dt.timedelta(days=1)
     with monkeypatch.context() as patch:
         patch.setattr(lifecycle, "_league", killed)
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(Killed):
             fault_injection.inject(ctx, "grading-stall")
     assert set(faults.active(home)) == {"grading-stall"}
     marker = lifecycle.read_marker(home)
@@ -442,11 +446,58 @@ def test_a_fault_injection_killed_before_the_data_changed_is_applied_by_the_next
     # (what the next task redoes, as above)
     with monkeypatch.context() as patch:
         patch.setattr(lifecycle, "_league", killed)
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(Killed):
             fault_injection.clear(ctx)
     assert faults.active(home) == {}
     cleared = lifecycle.read_marker(home)
     assert cleared is not None and cleared["incomplete"] == "refresh"
+
+
+def test_a_fault_injection_stopped_with_ctrl_c_leaves_no_fault_in_force(
+    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during an injection's data refresh (exit 130) takes the fault back: it used to
+    stay in the fault list, so the next task applied it after the user had cancelled the
+    command. The half-written data is marked for the next task, which restores it."""
+    baseline = count(home, LINES_TODAY, d=TODAY)
+
+    def interrupted(self: DuckDBWarehouse, tables: Any) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DuckDBWarehouse, "replace_contents", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            fault_injection.inject(ctx, "lines-coverage-drop")
+    assert faults.active(home) == {}
+    marker = lifecycle.read_marker(home)
+    assert marker is not None and marker["incomplete"] == "refresh"
+    lifecycle.ensure_sandbox(open_context("local"))
+    assert count(home, LINES_TODAY, d=TODAY) == baseline
+    assert faults.active(home) == {}
+
+
+def test_a_fault_injection_whose_ctrl_c_duckdb_swallowed_leaves_no_fault_in_force(
+    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB turns Ctrl-C into its own error (the runner reports it as the interruption it
+    is, exit 130): the injection takes the fault back as for a KeyboardInterrupt, not
+    "fault ... is recorded, the next task applies it"."""
+    from nbaops.errors import WarehouseError, note_ctrl_c
+
+    def interrupted(self: DuckDBWarehouse, tables: Any) -> None:
+        note_ctrl_c()
+        raise WarehouseError("local warehouse: query interrupted")
+
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(DuckDBWarehouse, "replace_contents", interrupted)
+            with pytest.raises(KeyboardInterrupt):
+                fault_injection.inject(ctx, "grading-stall")
+    finally:
+        note_ctrl_c(False)
+    assert faults.active(home) == {}
+    marker = lifecycle.read_marker(home)
+    assert marker is not None and marker["incomplete"] == "refresh"
 
 
 def test_a_reset_from_unreadable_logs_changes_nothing(
