@@ -55,8 +55,10 @@ def _bounded(
     if whole and _INT_RE.match(text) and len(text.lstrip("+-")) > _MAX_DIGITS:
         raise UsageError(f"--{flag}: {text[:40]!r} is outside {span}")
     try:
-        if not text.isascii() or (whole and not _INT_RE.match(text)):
-            raise ValueError(text)  # float() and int() read other scripts' digits too
+        if not text.isascii() or "_" in text or (whole and not _INT_RE.match(text)):
+            # float() and int() read other scripts' digits too, and float() Python's digit
+            # separators ('1_0' is 10), which a whole-number flag refuses
+            raise ValueError(text)
         parsed = int(text) if whole else float(text)
     except ValueError:
         raise UsageError(f"--{flag}: {text[:40]!r} is not a {noun} (expected {span})") from None

@@ -85,6 +85,11 @@ def assert_usage(code: int, out: str, err: str, *, json_output: bool, needle: st
         # other scripts' digits: int() and float() read them (a 12% canary from '١٢')
         (["deploy", "--service", "prediction-worker", "--canary", "١٢"], "--canary"),
         (["health-check", "--service", "prediction-worker", "--timeout", "١٢"], "--timeout"),
+        # Python's digit separators: float() read '1_0' as 10 where --limit refused it
+        (
+            ["health-check", "--service", "prediction-worker", "--timeout", "1_0"],
+            "--timeout: '1_0' is not a number",
+        ),
         (["sandbox.reset", "--from-logs", "x" * 5000], "--from-logs: File name too long"),
     ],
 )
@@ -347,3 +352,13 @@ def test_a_task_exit_message_ending_the_process_is_masked_and_escaped(
         program.execute()
     assert info.value.code == 4
     assert capsys.readouterr().err == "bad \\x1b[2J news\n"
+
+
+@pytest.mark.parametrize("value", ["1_0", "1_000.5", "2.5_0", "1e1_0", "_1"])
+def test_number_flags_refuse_digit_separators_as_whole_number_flags_do(value: str) -> None:
+    """float() reads Python's underscores ('1_0' is 10): a number flag took a typo as a
+    value while a whole-number flag refused the same text; both refuse it now, one line."""
+    with pytest.raises(UsageError, match=f"--timeout: '{value}' is not a number"):
+        number(value, "timeout", default=5.0, minimum=0.1, maximum=300.0)
+    with pytest.raises(UsageError, match=f"--limit: '{value}' is not a whole number"):
+        integer(value, "limit", default=20, minimum=1, maximum=1000)
