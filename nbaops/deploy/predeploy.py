@@ -118,8 +118,13 @@ def check_tests(
     *,
     reuse: tuple[Path, str] | None = None,
     commands: TestCommands | None = None,
+    still_clean: Callable[[], bool] | None = None,
 ) -> CheckResult:
     """Run the test command; ``reuse`` = (state folder, clean HEAD) reuses a passing run.
+
+    ``still_clean``, asked after a passing run, says whether the tree is still clean at
+    that HEAD: an edit (or a commit) made while the tests ran is not remembered as a pass
+    of the HEAD checked before them.
 
     ``commands`` runs it as a process group that an interrupted checklist stops
     (:mod:`nbaops.deploy.test_command`).
@@ -174,7 +179,9 @@ def check_tests(
             {"output_tail": tail[-20:]},
         )
     note = ""
-    if reuse and key:
+    if reuse and key and still_clean is not None and not still_clean():
+        note = " (not remembered for reuse: the tree changed while the tests ran)"
+    elif reuse and key:
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         try:  # remembering only saves the next run's tests: the run itself passed
             test_results.remember(
@@ -193,6 +200,14 @@ def _reuse(ctx: Context, repo: Repo | None, head: str | None) -> tuple[Path, str
     if repo is None or not head or repo.is_dirty():
         return None
     return ctx.home, head
+
+
+def _unchanged(repo: Repo | None, head: str | None) -> bool:
+    """The tree is still clean at ``head`` (asked again after the tests ran)."""
+    try:
+        return repo is not None and bool(head) and repo.head() == head and not repo.is_dirty()
+    except GitError:
+        return False
 
 
 # ------------------------------------------------------------------- 7-8: what serves now
@@ -420,6 +435,7 @@ def run_predeploy(
                 skip_tests,
                 reuse=_reuse(ctx, repo, out.head),
                 commands=commands,
+                still_clean=lambda: _unchanged(repo, out.head),
             ),
         )
 

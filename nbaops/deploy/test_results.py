@@ -2,7 +2,8 @@
 
 A run is reused only when nothing it depended on can have changed: the same HEAD commit,
 a clean working tree (no staged, unstaged or untracked change), the same test command and
-the same Python interpreter. Only passing runs are remembered; a failure always reruns.
+the same Python interpreter, the tree checked clean at that HEAD before the run and again
+after it. Only passing runs are remembered; a failure always reruns.
 Records live in ``<state folder>/test-results/<key>.json``; delete the folder to force a
 rerun.
 """

@@ -269,6 +269,34 @@ def test_a_passing_run_is_reused_only_for_the_same_clean_commit_and_command(
     assert runs.read_text() == "xxxxx"
 
 
+def test_a_run_during_which_the_tree_changed_is_not_remembered_as_a_pass_of_that_commit(
+    dworld: DeployWorld,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The tree is checked clean before the tests run; an edit made while they ran (here by
+    the run itself, as a person saving a file would) was still remembered as a pass of
+    HEAD, so once the edit was undone the next checklist reused a run that had tested
+    something else. The tree is checked again after the run before it is remembered."""
+    runs, editing = tmp_path / "runs.txt", tmp_path / "edit-during-the-run"
+    edit = dworld.repo / "edited-during-the-run.txt"
+    body = (
+        f"import os; open({str(runs)!r}, 'a').write('x'); "
+        f"os.path.exists({str(editing)!r}) and open({str(edit)!r}, 'w').write('wip')"
+    )
+    dworld.reconfigure(test_command=f"python -c \"{body}; print('3 passed')\"")
+    editing.touch()
+    first = checks(dworld)["tests"]
+    assert first.verdict is Verdict.PASS, first.message  # type: ignore[attr-defined]
+    assert "(not remembered for reuse: the tree changed while the tests ran)" in first.message  # type: ignore[attr-defined]
+    editing.unlink()
+    edit.unlink()  # the edit undone: the same clean HEAD, the same command
+    second = checks(dworld)["tests"]
+    assert "reused" not in second.message  # type: ignore[attr-defined]
+    assert runs.read_text() == "xx"  # run again
+    assert "reused" in checks(dworld)["tests"].message  # type: ignore[attr-defined]
+    assert runs.read_text() == "xx"  # a run on a tree that stayed clean is remembered
+
+
 def test_tests_that_passed_stay_passed_when_the_state_folder_cannot_remember_them(
     dworld: DeployWorld,
 ) -> None:
