@@ -42,6 +42,7 @@ from nbaops.local import (
     request_log,
     run_urls,
 )
+from nbaops.local.cloudrun_render import render_operation, render_service
 from nbaops.local.cloudrun_state import (
     StandInApiError,
     invalid_argument,
@@ -56,7 +57,6 @@ from nbaops.local.world import NO_FAULTS, WorldHooks
 # Paths of Google API requests (validated against the discovery documents); anything
 # else is a revision's own URL or the stand-in's ping.
 API_PREFIXES = ("/v1/", "/v2/", "/v3/")
-SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 # OAuth 2.0 and STS token endpoints (form-encoded). Plain OAuth ``/token`` has no discovery
 # document (nor an API prefix: unvalidated); STS ``/v1/token`` has one (sts.v1). Both
 # bodies carry credentials (refresh tokens, subject tokens), so neither is ever logged.
@@ -337,7 +337,7 @@ class _Handler(StandInRequestHandler):
                 state = cloudrun_state.load_state(self.home)
                 names = sorted(k for k in state["services"] if k.startswith(parent + "/services/"))
                 page, token = paging.run_list_page(names, parent, query)
-                services = [self._render_service(state, state["services"][k]) for k in page]
+                services = [render_service(state, state["services"][k]) for k in page]
                 self._send(200, paging.listing("services", services, token))
                 return
             if method == "POST":
@@ -356,7 +356,7 @@ class _Handler(StandInRequestHandler):
                 svc = state["services"].get(full)
                 if svc is None:
                     raise cloudrun_state.not_found_service(full)
-                self._send(200, self._render_service(state, svc))
+                self._send(200, render_service(state, svc))
                 return
             if method == "PATCH":
                 self._patch_service(full, self._body(), query)
@@ -380,25 +380,6 @@ class _Handler(StandInRequestHandler):
             501, "UNIMPLEMENTED", f"{method} {path} is not supported by the local stand-in"
         )
 
-    def _render_service(self, state: dict[str, Any], svc: dict[str, Any]) -> dict[str, Any]:
-        out = strip_private(svc)
-        _, project, _, region, _, service = svc["name"].split("/")[:6]
-        out["uri"] = run_urls.service_url(project, region, service)
-        out["urls"] = [out["uri"]]
-        statuses = cloudrun_state.resolve_traffic(state, svc)
-        for entry in statuses:
-            if entry.get("tag"):
-                entry["uri"] = run_urls.tag_url(project, region, service, entry["tag"])
-        out["trafficStatuses"] = statuses
-        return out
-
-    def _render_operation(self, state: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
-        out = strip_private(op)
-        svc = state["services"].get(op["_service"])
-        if op.get("done") and "error" not in op and svc is not None:
-            out["response"] = {"@type": SERVICE_TYPE, **self._render_service(state, svc)}
-        return out
-
     def _get_operation(self, name: str) -> None:
         with locked(self.home):
             state = cloudrun_state.load_state(self.home)
@@ -406,7 +387,7 @@ class _Handler(StandInRequestHandler):
             if op is None:
                 raise not_found(f"operation {name} does not exist")
             cloudrun_state.save_state(self.home, state)
-            rendered = self._render_operation(state, op)
+            rendered = render_operation(state, op)
         self._send(200, rendered)
 
     def _progress(self, full: str) -> dict[str, Any]:
@@ -434,13 +415,26 @@ class _Handler(StandInRequestHandler):
         """``services.patch``; with ``allowMissing=true`` a missing service is created,
         every field applied whatever the mask (run.v2 "If set to true, and if the Service
         does not exist, it will create a new one"; AIP-134 "All fields are applied
-        regardless of any provided field mask")."""
+        regardless of any provided field mask"), and an existing one updated (AIP-134:
+        "only fields declared in the field mask are updated"). Which of the two is decided
+        under the lock the write takes: two upserts of a missing service at once both
+        found it missing, and the second was refused 409 ALREADY_EXISTS."""
+        with locked(self.home):
+            state = cloudrun_state.load_state(self.home)
+            if _flag(query, "allowMissing") and full not in state["services"]:
+                parent, service = full.rsplit("/services/", 1)
+                rendered = self._created(parent, service, body, query)
+            else:
+                rendered = self._updated(state, full, body, query)
+        self._send(200, rendered)
+
+    def _updated(
+        self, state: dict[str, Any], full: str, body: dict[str, Any], query: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """Update the existing service ``full`` of ``state``; the operation, rendered. Call
+        under :func:`locked` (``state`` read under it)."""
         service = short(full)
         parent = full.rsplit("/services/", 1)[0]
-        allow_missing = _flag(query, "allowMissing")
-        if allow_missing and full not in cloudrun_state.load_state(self.home)["services"]:
-            self._create_service(parent, service, body, query)
-            return
         update_mask = (query.get("updateMask") or [""])[0] or None
         # lro-fail is about a new revision failing to become ready: it waits for an update
         # that can create one (template in the mask, or no mask), not a lease/traffic write.
@@ -448,27 +442,23 @@ class _Handler(StandInRequestHandler):
         paths = cloudrun_update.mask_paths(update_mask)
         creates = paths is None or any(p.split(".")[0] == "template" for p in paths)
         dry_run, force = _flag(query, "validateOnly"), _flag(query, "forceNewRevision")
-        with locked(self.home):  # a refused write takes no fault (check_write)
-            state = cloudrun_state.load_state(self.home)
-            options: dict[str, Any] = {"update_mask": update_mask, "force_new_revision": force}
-            cloudrun_update.check_write(state, full, body, create=False, **options)
-            fault = self._fault("lro", service, "PATCH") if creates and not dry_run else None
-            fail = "Revision failed to become ready (injected fault lro-fail)" if fault else None
-            polls = 0 if dry_run else self._lro_polls(service)
-            _svc, _new, error = cloudrun_update.update_service(
-                state,
-                full,
-                body,
-                when=_now(),
-                on_new_revision=self._new_revision_hook(query),
-                fail_new_revision=fail,
-                **options,
-            )
-            op = cloudrun_update.start_operation(
-                state, parent, full, error, when=_now(), polls=polls
-            )
-            rendered = self._commit(state, op, query)
-        self._send(200, rendered)
+        # a refused write takes no fault (check_write)
+        options: dict[str, Any] = {"update_mask": update_mask, "force_new_revision": force}
+        cloudrun_update.check_write(state, full, body, create=False, **options)
+        fault = self._fault("lro", service, "PATCH") if creates and not dry_run else None
+        fail = "Revision failed to become ready (injected fault lro-fail)" if fault else None
+        polls = 0 if dry_run else self._lro_polls(service)
+        _svc, _new, error = cloudrun_update.update_service(
+            state,
+            full,
+            body,
+            when=_now(),
+            on_new_revision=self._new_revision_hook(query),
+            fail_new_revision=fail,
+            **options,
+        )
+        op = cloudrun_update.start_operation(state, parent, full, error, when=_now(), polls=polls)
+        return self._commit(state, op, query)
 
     def _new_revision_hook(
         self, query: dict[str, list[str]]
@@ -492,11 +482,17 @@ class _Handler(StandInRequestHandler):
             cloudrun_update.finish_operation(state, op)
         else:
             cloudrun_state.save_state(self.home, state)
-        return self._render_operation(state, op)
+        return render_operation(state, op)
 
     def _create_service(
         self, parent: str, service_id: str, body: dict[str, Any], query: dict[str, list[str]]
     ) -> None:
+        self._send(200, self._created(parent, service_id, body, query))
+
+    def _created(
+        self, parent: str, service_id: str, body: dict[str, Any], query: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """Create service ``service_id`` under ``parent``; the operation, rendered."""
         if not service_id:  # Google then generates an id: the stand-in does not guess one
             raise StandInApiError(
                 501, "UNIMPLEMENTED", "the local stand-in needs a serviceId to create a service"
@@ -516,8 +512,7 @@ class _Handler(StandInRequestHandler):
             op = cloudrun_update.start_operation(
                 state, parent, svc["name"], error, when=_now(), polls=polls
             )
-            rendered = self._commit(state, op, query)
-        self._send(200, rendered)
+            return self._commit(state, op, query)
 
     # ------------------------------------------------------------ Cloud Logging
 

@@ -620,6 +620,55 @@ def test_published_write_parameters_are_honoured_not_silently_ignored(
     assert after[0]["containers"] == before[0]["containers"]  # the same template, anew
 
 
+def test_two_upserts_of_a_missing_service_at_once_create_it_then_update_it(
+    standin: StandIn, nbaops_home: Path, service_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ``services.patch`` with ``allowMissing=true`` of a missing service at once: the
+    stand-in decided "missing" outside the lock its write takes, so the second, decided
+    while the first was creating, answered 409 ALREADY_EXISTS. Google updates an existing
+    service (AIP-134 "Create or update": on a resource that already exists, "only fields
+    declared in the field mask are updated"). The second request is held until it waits
+    for the state lock, while the first is creating (inside its new-revision hook)."""
+    import threading
+
+    from nbaops.local import standin as standin_module
+
+    parent = service_url.rsplit("/services/", 1)[0]
+    upsert = parent + "/services/upserted?updateMask=labels&allowMissing=true"
+    first_body = {"labels": {"team": "a"}, "template": {"containers": [{"image": "img/a:1"}]}}
+    creating: list[int] = []  # the first request's thread, inside its create
+    second_waits = threading.Event()
+    replies: list[tuple[int, dict[str, Any]]] = []
+    real_locked = standin_module.locked
+
+    def spied_locked(home: Path) -> Any:
+        if creating and threading.get_ident() != creating[0]:
+            second_waits.set()  # the second request is about to wait for the state lock
+        return real_locked(home)
+
+    def second() -> None:
+        replies.append(raw(upsert, "PATCH", {"labels": {"team": "b"}}))
+
+    def on_new_revision(home: Path, service: str, revision: str) -> bool:
+        if service == "upserted" and not creating:
+            creating.append(threading.get_ident())
+            threading.Thread(target=second, daemon=True).start()
+            assert second_waits.wait(30), "the second upsert never reached the state lock"
+        return False
+
+    monkeypatch.setattr(standin_module, "locked", spied_locked)
+    StandIn.start(nbaops_home, WorldHooks(on_new_revision=on_new_revision))
+    status, op = raw(upsert, "PATCH", first_body)
+    assert status == 200, op
+    assert standin.wait_idle(30)
+    assert len(replies) == 1
+    status, op = replies[0]
+    assert status == 200, op  # was 409 ALREADY_EXISTS
+    updated = state_service(nbaops_home, "upserted")
+    assert updated["labels"] == {"team": "b"}  # the mask's field, updated
+    assert updated["template"]["containers"][0]["image"] == "img/a:1"  # the rest as created
+
+
 def test_the_stand_ins_replies_hold_only_published_fields(
     standin: StandIn, cloudrun: CloudRun, nbaops_home: Path, service_url: str
 ) -> None:
