@@ -15,6 +15,7 @@ from nbaops import clock
 from nbaops.errors import UsageError, WarehouseError, ctrl_c_noted, first_line
 from nbaops.report import CheckReport
 from nbaops.sandbox import faults, lifecycle
+from nbaops.stdio import stderr_line
 from nbaops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -134,7 +135,14 @@ def clear(ctx: Context) -> CheckReport:
         # before the data: a refresh that waits too long for the warehouse leaves only
         # the data for the next task, which does not touch the clone
         platform_repo.remove_platform_repo(settings.home)
-        _refresh(settings, "the faults are cleared")
+        try:
+            _refresh(settings, "the faults are cleared")
+        except KeyboardInterrupt:  # the clear is done (the clone is gone): say so
+            stderr_line(
+                "nbaops: the faults are cleared, but their data is not restored yet: the next "
+                "task restores it (or run this again)"
+            )
+            raise
     return fault_report("cleared", cleared, {})
 
 

@@ -500,6 +500,35 @@ def test_a_fault_injection_whose_ctrl_c_duckdb_swallowed_leaves_no_fault_in_forc
     assert marker is not None and marker["incomplete"] == "refresh"
 
 
+def test_a_clear_stopped_with_ctrl_c_says_the_faults_are_cleared(
+    ctx: Context,
+    home: Path,
+    restore: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C during a clear's data refresh: the fault list, the API faults and the drift
+    clone are already gone (not put back), so the command says so before "interrupted";
+    it used to print only "nbaops: interrupted", as if nothing had changed."""
+    fault_injection.inject(ctx, "grading-stall")
+
+    def interrupted(self: DuckDBWarehouse, tables: Any) -> None:
+        raise KeyboardInterrupt
+
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(DuckDBWarehouse, "replace_contents", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            fault_injection.clear(ctx)
+    assert capsys.readouterr().err == (
+        "nbaops: the faults are cleared, but their data is not restored yet: the next task "
+        "restores it (or run this again)\n"
+    )
+    assert faults.active(home) == {}
+    marker = lifecycle.read_marker(home)
+    assert marker is not None and marker["incomplete"] == "refresh"
+
+
 def test_a_reset_from_unreadable_logs_changes_nothing(
     ctx: Context, home: Path, restore: None, tmp_path: Path
 ) -> None:
