@@ -76,20 +76,29 @@ def inject(ctx: Context, name: str, service: str | None = None) -> CheckReport:
         record["repository"] = str(platform_repo.platform_path(settings.home))
     elif name == faults.ARMED:
         record["armed"] = True
-    with locked(settings.home):
-        before = faults.read_records(settings.home)
-        if name in faults.DATA_FAULTS:  # drift, armed and canary faults touch no data (yet)
-            # killed between the fault list and the data: the next use applies the fault
-            lifecycle.mark_incomplete(settings.home, "refresh")
-        faults.write_records(settings.home, [*before, record])
-        if name in faults.DATA_FAULTS:
-            try:
-                _refresh(settings, f"fault {name} is recorded")
-                if ctrl_c_noted():  # swallowed on its way: still the user's cancel
-                    raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                _take_back(settings.home, before)
-                raise
+    recorded = False
+    try:
+        with locked(settings.home):  # may wait for another task's refresh
+            before = faults.read_records(settings.home)
+            if name in faults.DATA_FAULTS:  # drift, armed and canary faults touch no data
+                # killed between the fault list and the data: the next use applies the fault
+                lifecycle.mark_incomplete(settings.home, "refresh")
+            faults.write_records(settings.home, [*before, record])
+            recorded = True
+            if name in faults.DATA_FAULTS:
+                try:
+                    _refresh(settings, f"fault {name} is recorded")
+                    if ctrl_c_noted():  # swallowed on its way: still the user's cancel
+                        raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    _take_back(settings.home, before)
+                    raise
+    except KeyboardInterrupt:
+        if record.get("commits") and not recorded:  # no drift of a fault never recorded
+            from nbaops.sandbox import platform_repo
+
+            platform_repo.remove_drift_commits(settings.home, record["commits"])
+        raise
     return fault_report("injected", [record], faults.active(settings.home))
 
 

@@ -129,6 +129,15 @@ def _add_drift_commits(
     home: Path, source: Path, service: str, source_path: str, now: dt.datetime
 ) -> list[str]:
     path = _ensure(home, source)
+    before = Repo(path, env=IDENTITY, timeout_s=TIMEOUT_S).head()
+    try:
+        return _commit_drift(path, service, source_path, now)
+    except (KeyboardInterrupt, GitError):  # cut short: no commit of a fault never recorded
+        _reset_main(path, before)
+        raise
+
+
+def _commit_drift(path: Path, service: str, source_path: str, now: dt.datetime) -> list[str]:
     folder = path / source_path.strip("/")
     folder.mkdir(parents=True, exist_ok=True)
     shas = []
@@ -144,6 +153,23 @@ def _add_drift_commits(
         repo.git("commit", "--quiet", "--no-verify", "-m", message)
         shas.append(repo.head())
     return shas
+
+
+def remove_drift_commits(home: Path, shas: list[str]) -> None:
+    """Take back the drift commits ``shas`` (a ``sandbox.fault drift`` interrupted before it
+    recorded them) while they are still the top of main; best effort."""
+    path = platform_path(home)
+    with _locked(home):
+        clone = _existing_clone(path)
+        if shas and clone is not None and clone.head() == shas[-1]:
+            _reset_main(path, f"{shas[0]}^")
+
+
+def _reset_main(path: Path, commit: str) -> None:
+    """Main and the work tree back to ``commit`` (best effort: a clone git cannot reset
+    keeps the commits, which ``sandbox.clear`` removes with it)."""
+    with contextlib.suppress(GitError):
+        Repo(path, env=IDENTITY, timeout_s=TIMEOUT_S).git("reset", "--hard", "--quiet", commit)
 
 
 def remove_platform_repo(home: Path) -> None:

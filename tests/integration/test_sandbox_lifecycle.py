@@ -529,6 +529,30 @@ def test_a_clear_stopped_with_ctrl_c_says_the_faults_are_cleared(
     assert marker is not None and marker["incomplete"] == "refresh"
 
 
+def test_a_drift_fault_stopped_before_it_is_recorded_leaves_no_drift_commits(
+    ctx: Context, home: Path, restore: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while ``sandbox.fault drift`` waited for the state lock (another task's
+    refresh holds it for seconds), after its commits were made: they stayed on the
+    platform clone's main with no fault recorded, so check-drift FAILed while
+    ``sandbox.status`` (and ``sandbox.clear``) said no fault was active."""
+    from nbaops.gitrepo import Repo
+    from nbaops.local import state_files
+    from nbaops.sandbox import platform_repo
+
+    before = Repo(platform_repo.ensure_platform_repo(home, ROOT)).head()
+
+    def interrupted_while_waiting(_home: Path) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(state_files, "locked", interrupted_while_waiting)
+        with pytest.raises(KeyboardInterrupt):
+            fault_injection.inject(ctx, "drift", "prediction-worker")
+    assert faults.active(home) == {}
+    assert Repo(platform_repo.platform_path(home)).head() == before
+
+
 def test_a_reset_from_unreadable_logs_changes_nothing(
     ctx: Context, home: Path, restore: None, tmp_path: Path
 ) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from nbaops.gitrepo import Repo
 from nbaops.sandbox import platform_repo
@@ -115,3 +118,34 @@ def test_processes_sharing_the_sandbox_make_and_follow_one_clone_in_turn(tmp_pat
         assert errors == [] and len(heads) == 3
         clone = Repo(platform_repo.platform_path(home))
         assert clone.commit_exists(head) and clone.root.resolve() == clone.root
+
+
+def test_drift_commits_cut_short_leave_main_and_the_tree_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between the drift fault's two commits left the first on main (and the second
+    change in the work tree) while no fault was recorded: check-drift FAILed for the
+    service and ``sandbox.status`` said no fault was active. Main goes back now."""
+    source = tmp_path / "source"
+    source.mkdir()
+    subprocess.run(["git", "init", "--quiet", "-b", "main", str(source)], check=True)
+    first = _commit(source, "a.txt")
+    home = tmp_path / "home"
+    clone = Repo(platform_repo.ensure_platform_repo(home, source))
+    real_git = Repo.git
+    commits: list[str] = []
+
+    def interrupted_second_commit(self: Repo, *args: str, **kwargs: Any) -> bytes:
+        if args and args[0] == "commit":
+            commits.append(args[0])
+            if len(commits) == 2:
+                raise KeyboardInterrupt
+        return real_git(self, *args, **kwargs)
+
+    monkeypatch.setattr(Repo, "git", interrupted_second_commit)
+    now = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+    with pytest.raises(KeyboardInterrupt):
+        platform_repo.add_drift_commits(home, source, "svc", "services/svc/", now)
+    monkeypatch.setattr(Repo, "git", real_git)
+    assert clone.head() == first
+    assert clone.is_dirty() == []
