@@ -59,6 +59,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
         return _error(parser.prog, f"error: {exc}", 2, as_json)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
+    out = False  # the output has started: with --json, the one document (no second one)
     try:
         lines, findings = check(args)
         # printed in here too, as the task runner prints its report: Ctrl-C while the
@@ -70,15 +71,16 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, check: Chec
         from nbaops.cli.runner import write_stdout  # `... | head` cuts it short, nothing else
         from nbaops.redact import printable, redact  # as the runner prints: a file name is data
 
+        out = True
         write_stdout(printable(redact("".join(line + "\n" for line in lines))))
     except NbaopsError as exc:
         return _error(parser.prog, f"error: {exc}", exc.exit_code, as_json)
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as every task
-        return _error(parser.prog, "interrupted", 130, as_json)
+        return _error(parser.prog, "interrupted", 130, as_json and not out)
     except Exception as exc:  # a bug or library error: one line and 3, as every task
         from nbaops.errors import EXIT_UNDETERMINED, first_line
         from nbaops.redact import redact
 
         text = redact(f"error: internal error: {first_line(exc, typed=True)}")
-        return _error(parser.prog, text, EXIT_UNDETERMINED, as_json)
+        return _error(parser.prog, text, EXIT_UNDETERMINED, as_json and not out)
     return stdio.settle(1 if any(f.is_error for f in findings) else 0)

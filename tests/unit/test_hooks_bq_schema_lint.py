@@ -179,3 +179,29 @@ def test_ctrl_c_while_the_findings_print_is_one_line_and_130(
     bad.write_text('[{"name": "a", "type": "STRNG"}]', encoding="utf-8")
     assert main([str(bad)]) == 130
     assert capsys.readouterr().err == "bq-schema-lint: interrupted\n"
+
+
+def test_ctrl_c_once_the_json_document_is_out_prints_no_second_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``--json`` the findings are the one document: Ctrl-C as it was written (or
+    just after) is 130 and the ``interrupted`` line, not a second, "interrupted" document
+    after it (as the task runner: nbaops.cli.runner._interrupted)."""
+    import nbaops.cli.runner
+
+    written = nbaops.cli.runner.write_stdout
+    calls: list[str] = []
+
+    def out_then_interrupted(text: str) -> None:
+        written(text)
+        calls.append(text)
+        if len(calls) == 1:  # Ctrl-C as the document is written, once
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("nbaops.cli.runner.write_stdout", out_then_interrupted)
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"name": "a", "type": "STRNG"}]', encoding="utf-8")
+    assert main(["--json", str(bad)]) == 130
+    out, err = capsys.readouterr()
+    assert [list(json.loads(line)) for line in out.splitlines()] == [["findings"]]
+    assert err == "bq-schema-lint: interrupted\n"
