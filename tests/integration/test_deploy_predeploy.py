@@ -350,23 +350,46 @@ def test_an_interrupted_checklist_stops_the_test_command_and_its_children(
 ) -> None:
     """A Ctrl-C or SIGTERM during the checklist waited for the test command to end (up to
     deploy.test_timeout_s, 900 s) before the deploy could write its interrupted row, and
-    a CI runner's SIGKILL came first. The command's whole process group is stopped now."""
+    a CI runner's SIGKILL came first. The command's whole process group is stopped now.
+
+    The signal is a real one, sent once the command's child is up, so it lands where a
+    real one does: in the main thread, waiting for the checklist's threads (an exception
+    raised in a progress callback lands in whichever part reported first; from the cloud
+    part, the wait for the tests part in front of it took the whole 30 s)."""
+    import os
+    import signal
+    import threading
     import time
 
+    from nbaops.deploy.signals import Terminated, terminate_as_interrupt
+
     pid_file = _slow_tests(dworld, tmp_path)
+    done = threading.Event()
 
-    def interrupt_once_the_tests_run(result: object) -> None:
+    def sigterm_once_the_tests_run() -> None:
         deadline = time.monotonic() + 30
-        while not pid_file.exists() and time.monotonic() < deadline:
+        while not _pid_in(pid_file) and time.monotonic() < deadline and not done.is_set():
             time.sleep(0.02)
-        raise KeyboardInterrupt  # as a Ctrl-C met by the checklist
+        if not done.is_set():  # never after the test's handler is gone
+            os.kill(os.getpid(), signal.SIGTERM)
 
+    sender = threading.Thread(target=sigterm_once_the_tests_run)
     ctx = dworld.context()
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        run_predeploy(ctx, ctx.config.service(SERVICE), progress=interrupt_once_the_tests_run)
+    try:
+        with terminate_as_interrupt(), pytest.raises(Terminated):
+            sender.start()
+            run_predeploy(ctx, ctx.config.service(SERVICE))
+    finally:
+        done.set()
+        sender.join()
     assert time.monotonic() - started < 20  # the command sleeps 30 s
     assert _gone(int(pid_file.read_text()))  # the command's own child too
+
+
+def _pid_in(path: Path) -> bool:
+    """The script wrote its child's pid (the whole line: write_text is not atomic)."""
+    return path.exists() and path.read_text().endswith("\n")
 
 
 def test_a_test_command_past_its_timeout_is_stopped_with_its_children(
