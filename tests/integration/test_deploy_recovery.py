@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import signal
+import threading
 from typing import Any
 
 import pytest
@@ -1090,17 +1091,19 @@ def test_a_deploy_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_the
     ) in lease_line, lease_line
 
 
-def sigterm_once_the_fault_is_taken(world: DeployWorld) -> None:
+def sigterm_once_the_fault_is_taken(world: DeployWorld, done: threading.Event) -> None:
     """SIGTERM this process as soon as the stand-in took the hanging request's fault (it
     consumes it when the request arrives, then sleeps): the signal lands inside that
     request however long the requests before it took. A fixed 0.5 s timer assumed they
-    took less; on a loaded machine it could fire during an earlier step."""
+    took less; on a loaded machine it could fire during an earlier step. Never once
+    ``done`` is set (the test's SIGTERM handler is gone: the signal would end pytest)."""
     import time
 
     deadline = time.monotonic() + 60
-    while active_api_faults(world.home) and time.monotonic() < deadline:
+    while active_api_faults(world.home) and time.monotonic() < deadline and not done.is_set():
         time.sleep(0.005)
-    os.kill(os.getpid(), signal.SIGTERM)
+    if not done.is_set():
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def test_a_rollback_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_then_recover(
@@ -1156,17 +1159,19 @@ def test_a_rollback_stopped_before_its_recovery_writes_its_interrupted_row(
     ``--force-unlock`` write (which may remove the lease) is in flight: the attempt left no
     audit row, as a Ctrl-C during its recovery did before f751c6b (audit: 'a failure midway
     or a Ctrl-C still leaves a row')."""
-    import threading
-
     ctx = dworld.context()
     older = ctx.cloudrun.list_revisions(SERVICE)[1].name
     lock.acquire(ctx.cloudrun, SERVICE, holder="ci@runner", deploy_id="d-1", ttl_s=600)
     set_api_fault(dworld.home, "timeout", service=SERVICE, method=method, count=1, delay_s=3)
-    timer = threading.Thread(target=sigterm_once_the_fault_is_taken, args=(dworld,))
-    with terminate_as_interrupt(), pytest.raises(Terminated):
-        timer.start()
-        run_rollback(ctx, SERVICE, to=older if to else None, force_unlock=True)
-    timer.join()
+    done = threading.Event()
+    timer = threading.Thread(target=sigterm_once_the_fault_is_taken, args=(dworld, done))
+    try:
+        with terminate_as_interrupt(), pytest.raises(Terminated):
+            timer.start()
+            run_rollback(ctx, SERVICE, to=older if to else None, force_unlock=True)
+    finally:
+        done.set()
+        timer.join()
     (row,) = _rollback_rows(dworld)
     assert row["outcome"] == "interrupted", row
     assert row["message"].startswith(f"INTERRUPTED rollback {SERVICE}: SIGTERM while {doing};")
