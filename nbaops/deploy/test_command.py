@@ -87,12 +87,14 @@ class TestCommands:
 
 def stop_group(proc: subprocess.Popen[str], grace_s: float) -> None:
     """SIGTERM ``proc``'s process group; SIGKILL it once ``proc`` has exited or after
-    ``grace_s`` (children that ignore SIGTERM go too)."""
+    ``grace_s`` (children that ignore SIGTERM go too), or at once when a second Ctrl-C or
+    SIGTERM cuts the grace short (it then goes on up)."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(grace_s)
-        # the group id is the leader's pid, not reused while any member lives
-        os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:  # the whole group has exited
-        pass
+        return
+    finally:  # the group id is the leader's pid, not reused while any member lives
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
