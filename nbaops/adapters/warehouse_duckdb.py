@@ -584,7 +584,7 @@ def _check_integral(table: str, column: str, values: list[Any]) -> None:
     BigQuery's insertAll does ("Cannot convert value to integer (bad value): 5.69", its
     row error); DuckDB's cast rounded it (1.5 stored as 2). Whole numbers and strings go
     to DuckDB's cast as before ('12' is 12 in both)."""
-    if set(map(type, values)) <= {int, type(None)}:
+    if _only(int)(values):  # ints only (the usual case): one C-level type scan
         return
     for index, value in enumerate(values):
         if isinstance(value, float):
