@@ -14,7 +14,7 @@ from nbaops import clock
 from nbaops.deploy import audit, lock
 from nbaops.deploy.heartbeat import default_interval
 from nbaops.deploy.journal import JOURNAL_ANNOTATION
-from nbaops.deploy.recovery import inspect, stale_lease
+from nbaops.deploy.recovery import inspect, stale_lease, stale_lease_wait
 from nbaops.verdict import Verdict, worst
 
 if TYPE_CHECKING:
@@ -77,10 +77,8 @@ def write_plan(
     if held is None or held.lapsed(clock.now()):  # expired, or its process here is gone
         lock_state = "free"
     elif stale_lease(current) is not None:  # its deploy most likely died elsewhere (recover)
-        lock_state = (
-            f"held by {held.holder} since {held.since.isoformat()}, not renewed since "
-            f"{held.last_renewed.isoformat()}: the deploy would wait until "
-            f"{held.expires.isoformat()} for it to lapse, then recover its deploy first"
+        lock_state = f"held by {held.holder} since {held.since.isoformat()}, " + stale_lease_wait(
+            held, "deploy"
         )
     else:
         since = held.since.isoformat()

@@ -133,6 +133,15 @@ def stale_lease(info: ServiceInfo) -> lock.DeployLock | None:
     return held if clock.now() >= held.last_renewed + length / 2 else None
 
 
+def stale_lease_wait(held: lock.DeployLock, command: str) -> str:
+    """What a dry run says of a :func:`stale_lease`: the real ``command`` waits it out in
+    :func:`recover`, then recovers its deploy (one wording for every dry run)."""
+    return (
+        f"not renewed since {held.last_renewed.isoformat()}: the {command} would wait until "
+        f"{held.expires.isoformat()} for it to lapse, then recover its deploy first"
+    )
+
+
 def inspect(info: ServiceInfo) -> Interrupted | None:
     """The interrupted deploy ``info`` carries, if any (no lease, or a lapsed one)."""
     return inspect_annotations(info.name, info.annotations, info.traffic_by_revision)

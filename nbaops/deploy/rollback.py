@@ -31,6 +31,7 @@ from nbaops.deploy.recovery import (
     inspect,
     recover,
     stale_lease,
+    stale_lease_wait,
 )
 from nbaops.deploy.restore import RollbackResult, restore_traffic, verify_traffic
 from nbaops.deploy.settings import DeploySettings
@@ -312,11 +313,7 @@ def run_rollback(
             if force_unlock:
                 then = "--force-unlock would remove it first"
             elif stale_lease(info) is not None:  # its deploy likely died elsewhere: recover()
-                then = (  # waits for the lease to lapse, then recovers
-                    f"not renewed since {current.last_renewed.isoformat()}: the rollback "
-                    f"would wait until {current.expires.isoformat()} for it to lapse, then "
-                    "recover its deploy first"
-                )
+                then = stale_lease_wait(current, "rollback")  # waits it out, then recovers
             else:  # the real command: LockHeldError, exit 2
                 then = (
                     "the rollback would be refused unless it lapses first or --force-unlock "

@@ -106,18 +106,14 @@ def _would_recover(info: ServiceInfo) -> list[CheckResult]:
     """The interrupted deploy a real run would recover first, as one WARN (none: []); also
     under a lease no longer renewed, which the real run waits out first (recovery.recover)."""
     from nbaops.deploy.journal import journal_of
-    from nbaops.deploy.recovery import Interrupted, inspect, stale_lease
+    from nbaops.deploy.recovery import Interrupted, inspect, stale_lease, stale_lease_wait
 
     found = inspect(info)
     stale = stale_lease(info) if found is None else None
     journal = journal_of(info) if stale is not None else None
     if stale is not None and journal is not None and journal.phase != "held":
         found = Interrupted(info.name, journal, dict(info.traffic_by_revision))
-        then = (
-            f"a real run would wait until {stale.expires.isoformat()} for the lease of "
-            f"{stale.holder} (not renewed since {stale.last_renewed.isoformat()}) to lapse, "
-            "then recover first"
-        )
+        then = f"the lease of {stale.holder}: " + stale_lease_wait(stale, "real run")
     else:
         then = "a real run would recover first"
     if found is None:

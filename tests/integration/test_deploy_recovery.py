@@ -1138,9 +1138,10 @@ def test_a_verify_deploy_dry_run_under_a_lease_no_longer_renewed_says_it_would_w
     first = report.checks[0]
     assert first.name == "interrupted_deploy" and first.verdict is Verdict.WARN, first
     assert first.message.startswith(
-        "dry run, not recovered: a real run would wait until 2025-01-15T17:10:00+00:00 for "
-        "the lease of old@ci (not renewed since 2025-01-15T17:00:00+00:00) to lapse, then "
-        "recover first: deploy dead-deploy-1 by old@ci was interrupted in step 'traffic'"
+        "dry run, not recovered: the lease of old@ci: not renewed since "
+        "2025-01-15T17:00:00+00:00: the real run would wait until 2025-01-15T17:10:00+00:00 "
+        "for it to lapse, then recover its deploy first: deploy dead-deploy-1 by old@ci was "
+        "interrupted in step 'traffic'"
     ), first.message
     assert dworld.mutating(mark) == [] and dworld.audit_rows() == []
 
