@@ -20,6 +20,7 @@ from typing import Any
 
 from nbaops.clock import as_utc
 from nbaops.errors import WarehouseError
+from nbaops.report import nonfinite_name
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,12 @@ def to_query_parameters(params: Mapping[str, Any] | None) -> list[Any]:
 
 def _json_finite(value: Any) -> Any:
     """``value`` with each NaN or infinite float (in dicts and lists too) as the string
-    Google's JSON mapping writes for it: JSON has no NaN or Infinity (RFC 8259 section 6),
-    and a JSON column's text holding the bare token is refused ("NaN", "Infinity",
-    "-Infinity": proto3 JSON mapping of float and double,
-    https://protobuf.dev/programming-guides/json/)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    Google's JSON mapping writes for it, :func:`nbaops.report.nonfinite_name`'s: JSON has
+    no NaN or Infinity (RFC 8259 section 6), and a JSON column's text holding the bare
+    token is refused ("NaN", "Infinity", "-Infinity": proto3 JSON mapping of float and
+    double, https://protobuf.dev/programming-guides/json/)."""
+    if isinstance(value, float):
+        return nonfinite_name(value) or value
     if isinstance(value, dict):
         return {_json_finite(k): _json_finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
