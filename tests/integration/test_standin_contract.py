@@ -639,6 +639,7 @@ def test_two_upserts_of_a_missing_service_at_once_create_it_then_update_it(
     creating: list[int] = []  # the first request's thread, inside its create
     second_waits = threading.Event()
     replies: list[tuple[int, dict[str, Any]]] = []
+    threads: list[threading.Thread] = []
     real_locked = standin_module.locked
 
     def spied_locked(home: Path) -> Any:
@@ -652,7 +653,8 @@ def test_two_upserts_of_a_missing_service_at_once_create_it_then_update_it(
     def on_new_revision(home: Path, service: str, revision: str) -> bool:
         if service == "upserted" and not creating:
             creating.append(threading.get_ident())
-            threading.Thread(target=second, daemon=True).start()
+            threads.append(threading.Thread(target=second, daemon=True))
+            threads[0].start()
             assert second_waits.wait(30), "the second upsert never reached the state lock"
         return False
 
@@ -660,8 +662,10 @@ def test_two_upserts_of_a_missing_service_at_once_create_it_then_update_it(
     StandIn.start(nbaops_home, WorldHooks(on_new_revision=on_new_revision))
     status, op = raw(upsert, "PATCH", first_body)
     assert status == 200, op
-    assert standin.wait_idle(30)
-    assert len(replies) == 1
+    # the second's reply is read by its own thread: joined, not inferred from the server
+    # going idle (it is idle once it wrote the reply, before the thread has read it)
+    threads[0].join(30)
+    assert not threads[0].is_alive() and len(replies) == 1
     status, op = replies[0]
     assert status == 200, op  # was 409 ALREADY_EXISTS
     updated = state_service(nbaops_home, "upserted")
