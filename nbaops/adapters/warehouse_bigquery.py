@@ -167,8 +167,11 @@ class BigQueryWarehouse:
         the insert: the client otherwise wraps jobs.insert in its own 10-minute retry of
         any connection error, around ours; a job that *fails* with a retryable reason is
         still run again, by ``result()``, within the same time. The job goes into
-        ``started`` as soon as jobs.insert answers, before any more Python code runs (a
-        Ctrl-C there would otherwise leave a started job nobody cancels)."""
+        ``started`` the moment ``client.query`` returns it, before this method's own code
+        (the job retry's ``with_timeout``) runs, so a Ctrl-C from then on cancels it. A
+        Ctrl-C during jobs.insert or the client's handling of its answer still leaves the
+        job unknown here: the client makes its id, and an id given up front would make
+        the client's retry of a lost reply (409, then ``get_job``) a failure instead."""
         from google.cloud.bigquery import retry
 
         bounds = self._bounds(timeout_s)
