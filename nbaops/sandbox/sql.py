@@ -180,8 +180,10 @@ class SqlReport:
         console.print(f"{len(self.rows)} row(s){more} in {self.duration_s:.2f}s", highlight=False)
 
 
-_SEPARATORS = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_SEPARATOR = re.compile("[\t\n\r]")
+# the two control characters printable() keeps (the layout of the output); a carriage
+# return, like every other one, it writes itself (\x0d)
+_SEPARATORS = {"\t": "\\t", "\n": "\\n"}
+_SEPARATOR = re.compile("[\t\n]")
 
 
 def _field(text: str) -> str:

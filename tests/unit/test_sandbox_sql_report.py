@@ -46,7 +46,7 @@ def test_a_tab_or_line_break_in_a_value_keeps_one_row_a_line_off_a_terminal() ->
     out = io.StringIO()
     report.render(Console(file=out, width=200, force_terminal=False))
     lines = out.getvalue().splitlines()
-    assert lines[:2] == ["x\ty\\tz\tn", "a\\tb\tc\\nd\\r\t1"], lines
+    assert lines[:2] == ["x\ty\\tz\tn", "a\\tb\tc\\nd\\x0d\t1"], lines
     assert lines[2].startswith("1 row(s)")
 
 
