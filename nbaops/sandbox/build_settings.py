@@ -28,7 +28,7 @@ class Settings:
         data["home"], data["root"] = str(self.home), str(self.root)
         return data
 
-    def from_config(self) -> dict[str, Any]:
+    def config_part(self) -> dict[str, Any]:
         """What a build takes from the config (:meth:`to_json` less the two folders)."""
         data = self.to_json()
         del data["home"], data["root"]

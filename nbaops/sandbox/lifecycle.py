@@ -176,7 +176,7 @@ def config_changed(settings: Settings, marker: dict[str, Any] | None) -> bool:
     recorded = (marker or {}).get("settings")
     if not isinstance(recorded, dict):
         return False
-    return any(recorded.get(key, value) != value for key, value in settings.from_config().items())
+    return any(recorded.get(key, value) != value for key, value in settings.config_part().items())
 
 
 def _needs(settings: Settings, marker: dict[str, Any] | None, now: dt.datetime) -> str | None:
