@@ -7,7 +7,9 @@ at import time, so `inv --list` stays fast.
 
 from __future__ import annotations
 
-import sys
+import contextlib
+
+import invoke.main
 
 from nbaops.cli.program import adopt_running_program, interruption_exits
 
@@ -16,7 +18,10 @@ from nbaops.cli.program import adopt_running_program, interruption_exits
 # Before the task modules load: it also lets Python cache their bytecode again.
 adopt_running_program()
 
-with interruption_exits(sys.argv):  # Ctrl-C while they load: 130, not Invoke's silent 1
+# Ctrl-C while they load: 130, not Invoke's silent 1. Only when `inv` runs (its program's
+# argv is set): read as data (nbaops.docs_reference), the interrupt is its entry point's.
+_argv = invoke.main.program.argv
+with interruption_exits(_argv) if _argv else contextlib.nullcontext():
     from nbaops.cli import namespace
 
     ns = namespace()
