@@ -18,10 +18,12 @@ from nbaops.cli.program import adopt_running_program, interruption_exits
 # Before the task modules load: it also lets Python cache their bytecode again.
 adopt_running_program()
 
-# Ctrl-C while they load: 130, not Invoke's silent 1. Only when `inv` runs (its program's
-# argv is set): read as data (nbaops.docs_reference), the interrupt is its entry point's.
-_argv = invoke.main.program.argv
-with interruption_exits(_argv) if _argv else contextlib.nullcontext():
+# Ctrl-C while they load: 130, not Invoke's silent 1. Only in the load `inv` itself makes
+# (its program runs, argv set, and has no collection yet): read as data
+# (nbaops.docs_reference, also under `inv docs.reference`), the interrupt is the reader's.
+_program = invoke.main.program
+_loading = bool(_program.argv) and not hasattr(_program, "collection")
+with interruption_exits(_program.argv) if _loading else contextlib.nullcontext():
     from nbaops.cli import namespace
 
     ns = namespace()

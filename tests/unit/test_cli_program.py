@@ -238,20 +238,27 @@ def test_ctrl_c_while_tasks_py_loads_the_task_modules_is_130(
     assert capsys.readouterr().err == "nbaops: interrupted\n"
 
 
+@pytest.mark.parametrize("under_inv", [False, True])
 def test_ctrl_c_while_tasks_py_is_read_as_data_is_the_readers_interrupt(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    under_inv: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``python -m nbaops.docs_reference`` loads ``tasks.py`` as data, with no ``inv``
     running: a Ctrl-C there became Invoke's ``Exit`` after "nbaops: interrupted", which
     ``run_main`` then reported again as "internal error: Exit" (exit 3). It stays a
-    KeyboardInterrupt for the reader's entry point: one line, 130."""
+    KeyboardInterrupt for the reader's entry point: one line, 130. So under ``inv
+    docs.reference``, whose program runs but has its collection loaded already."""
     import invoke.main
+    from invoke.collection import Collection
 
     import nbaops.cli
     from nbaops.docs_reference import main
     from nbaops.stdio import run_main
 
-    monkeypatch.setattr(invoke.main, "program", Program(name="Invoke", binary="inv"))
+    program = Program(name="Invoke", binary="inv")
+    if under_inv:
+        program.argv = ["inv", "docs.reference", "--check"]
+        program.collection = Collection()
+    monkeypatch.setattr(invoke.main, "program", program)
     monkeypatch.setattr(nbaops.cli, "namespace", _interrupt)
     capsys.readouterr()
     assert run_main(lambda: main(["--check"])) == 130
