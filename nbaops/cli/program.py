@@ -195,6 +195,22 @@ class NbaopsProgram(Program):
             raise
 
 
+def loading_tasks() -> contextlib.AbstractContextManager[None]:
+    """The guard around ``tasks.py``'s import of the task modules.
+
+    In the load ``inv`` itself makes (its program runs: argv set, no collection yet), a
+    Ctrl-C is :func:`interruption_exits` (130, not Invoke's silent 1). When ``tasks.py``
+    is read as data (:mod:`nbaops.docs_reference`, also under ``inv docs.reference``), the
+    interrupt is the reader's, so nothing is guarded.
+    """
+    import invoke.main
+
+    program: Any = invoke.main.program
+    if program.argv and not hasattr(program, "collection"):
+        return interruption_exits(program.argv)
+    return contextlib.nullcontext()
+
+
 def adopt_running_program() -> None:
     """Give the stock ``inv`` program (``invoke.main.program``) the nbaops parse-error path.
 
