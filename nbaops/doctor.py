@@ -34,7 +34,6 @@ those two are listed under ``not_applicable`` with the reason, never reported as
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -512,7 +511,7 @@ def check_github(ctx: Context) -> CheckResult:
         try:
             client.request("GET", f"/repos/{repo}/issues", params={"per_page": 1})
         except GitHubError as exc:
-            if "not accessible by" not in str(exc):
+            if exc.status != 403 or "not accessible by" not in str(exc):
                 raise
             message = f"{kind} that may not read issues in {repo}: {_line(exc)}"
             return probe.result(Verdict.FAIL, message, query=query, fix=INSTALLATION_FIX)
@@ -550,7 +549,7 @@ def _installation_token(client: GitHubClient) -> bool:
     try:
         client.request("GET", "/installation/repositories", params={"per_page": 1})
     except GitHubError as exc:
-        if re.search(r"HTTP 4\d\d\b", str(exc)):
+        if exc.status is not None and 400 <= exc.status < 500:
             return False
         raise
     return True

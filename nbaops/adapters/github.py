@@ -31,7 +31,13 @@ TIMEOUT_S = 20.0
 
 
 class GitHubError(AdapterError):
-    """A GitHub API call failed (HTTP error, network, unexpected reply): exit 3."""
+    """A GitHub API call failed (HTTP error, network, unexpected reply): exit 3.
+
+    ``status`` is the HTTP status GitHub answered with, None when there was no answer."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,9 @@ class GitHubClient:
             except ValueError:
                 payload = None
             detail = str(payload.get("message", ""))[:200] if isinstance(payload, dict) else ""
-            raise GitHubError(f"{where} failed: HTTP {status}" + (f": {detail}" if detail else ""))
+            raise GitHubError(
+                f"{where} failed: HTTP {status}" + (f": {detail}" if detail else ""), status=status
+            )
         if not raw:
             return None, headers
         try:
