@@ -276,3 +276,26 @@ def test_local_schema_hooks_run_with_only_their_declared_dependencies(
     proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
     assert "No module named" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_local_hooks_pin_the_versions_pyproject_pins() -> None:
+    """A ``repo: local`` hook installs its own ``additional_dependencies``: a pin there that
+    drifts from pyproject.toml's runs the hook (ruff, the schema hooks' SQLGlot) on another
+    version than the tests and ``nox -s lint`` use, and nothing said so."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(project["dependencies"])
+    for group in project.get("optional-dependencies", {}).values():
+        requirements += group
+
+    def name(requirement: str) -> str:
+        return re.split(r"[=<>!~\[ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    pinned = {name(r): r.split(";")[0].strip() for r in requirements if "==" in r}
+    seen = 0
+    for hook_id, hook in local_hooks().items():
+        for dependency in hook.get("additional_dependencies", []):
+            assert pinned.get(name(dependency)) == dependency, (hook_id, dependency)
+            seen += 1
+    assert seen >= 5  # ruff twice, PyYAML and SQLGlot in the schema hooks
