@@ -36,6 +36,10 @@ _SHORT_CLUSTER = re.compile(r"^-[A-Za-z]+\Z")
 _NO_POSITIONAL = re.compile(r"^'(.+)' did not receive required positional arguments: '(\w+)'")
 
 
+# Invoke's --list-format values (Program.list_flat, list_nested, list_json).
+LIST_FORMATS = ("flat", "nested", "json")
+
+
 def _message(exc: BaseException) -> str:
     """Invoke's parse error as one line a person understands."""
     first = first_line(exc)[:200]
@@ -174,6 +178,10 @@ class NbaopsProgram(Program):
             self._parse_cleanup()
 
     def _parse_cleanup(self) -> None:
+        list_format = self.args["list-format"].value
+        if self.args.list.value and list_format not in LIST_FORMATS:  # Invoke: AttributeError
+            given, choices = str(list_format)[:40], ", ".join(LIST_FORMATS)
+            self._usage(ParseError(f"--list-format: {given!r} is not one of {choices}"))
         try:
             super().parse_cleanup()
         except (ParseError, ValueError) as exc:
@@ -184,13 +192,14 @@ class NbaopsProgram(Program):
             lost(sys.stdout, exc)
             raise Exit(code=settle(0)) from None
         except Exit as exc:  # --list, --help TASK printed: was all of it written?
-            from nbaops.stdio import settle, stderr_line
+            from nbaops.stdio import settle
 
+            if exc.message:  # Invoke's own ("Sub-collection 'X' not found!", --list-depth
+                # with JSON): bad input on the command line, exit 2 with one line (masked,
+                # escaped: it quotes the command line), not Invoke's 1 ("a check failed")
+                self._usage(ParseError(exc.message))
             code = settle(exc.code)
-            if exc.message:  # Invoke's own ("Sub-collection 'X' not found!"): it quotes
-                # the command line, and Invoke's run() prints it raw; masked and escaped
-                stderr_line(exc.message)
-            if code != exc.code or exc.message:
+            if code != exc.code:
                 raise Exit(code=code) from None
             raise
 

@@ -351,9 +351,33 @@ def test_invokes_own_exit_message_is_masked_and_escaped(
     token = "ghp_LISTsecretTOKEN0123456789"
     monkeypatch.setenv("GITHUB_TOKEN", token)
     code, out, err = inv(["--list", "no\x1b[31msuch"], capsys)
-    assert (code, out) == (1, "") and err == "Sub-collection 'no\\x1b[31msuch' not found!\n"
+    assert (code, out) == (2, "")
+    assert err == "nbaops: error: Sub-collection 'no\\x1b[31msuch' not found!\n"
     code, _, err = inv(["--list", token], capsys)
-    assert code == 1 and token[:12] not in err and "***" in err, err
+    assert code == 2 and token[:12] not in err and "***" in err, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--list", "nosuch"], "Sub-collection 'nosuch' not found!"),
+        (
+            ["--list", "--list-format=bogus"],
+            "--list-format: 'bogus' is not one of flat, nested, json",
+        ),
+        (
+            ["--list", "--list-format=json", "--list-depth=1"],
+            "The --list-depth option is not supported with JSON format!",
+        ),
+    ],
+)
+def test_bad_list_flags_are_usage_errors_exit_2(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Invoke ended these with exit 1, the contract's "a check failed" (and an unknown
+    --list-format with an AttributeError traceback): they are bad input, one line, exit 2."""
+    code, out, err = inv(argv, capsys)
+    assert (code, out, err) == (2, "", f"nbaops: error: {line}\n")
 
 
 def test_a_task_exit_message_ending_the_process_is_masked_and_escaped(
