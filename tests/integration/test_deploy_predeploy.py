@@ -356,7 +356,6 @@ def test_an_interrupted_checklist_stops_the_test_command_and_its_children(
     real one does: in the main thread, waiting for the checklist's threads (an exception
     raised in a progress callback lands in whichever part reported first; from the cloud
     part, the wait for the tests part in front of it took the whole 30 s)."""
-    import os
     import signal
     import threading
     import time
@@ -371,8 +370,11 @@ def test_an_interrupted_checklist_stops_the_test_command_and_its_children(
         while not _pid_in(pid_file) and time.monotonic() < deadline and not done.is_set():
             time.sleep(0.02)
         if not done.is_set():  # never after the test's handler is gone
-            os.kill(os.getpid(), signal.SIGTERM)
+            # to the main thread: a process-wide kill() may land in another thread, and the
+            # main thread, blocked on a lock, would only see it once the tests ended (30 s)
+            signal.pthread_kill(main, signal.SIGTERM)
 
+    main = threading.main_thread().ident or 0
     sender = threading.Thread(target=sigterm_once_the_tests_run)
     ctx = dworld.context()
     started = time.monotonic()
