@@ -1102,8 +1102,9 @@ def sigterm_once_the_fault_is_taken(world: DeployWorld, done: threading.Event) -
     deadline = time.monotonic() + 60
     while active_api_faults(world.home) and time.monotonic() < deadline and not done.is_set():
         time.sleep(0.005)
-    if not done.is_set():
-        os.kill(os.getpid(), signal.SIGTERM)
+    if not done.is_set():  # to the main thread: a process-wide kill() may land in another
+        # thread, and the main thread would see it only after the hanging request
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
 
 
 def test_a_rollback_dry_run_under_a_lease_no_longer_renewed_says_it_would_wait_then_recover(
